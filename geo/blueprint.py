@@ -1,0 +1,265 @@
+"""The one blueprint (一张蓝图): a manifest, its layers, and their spatial indexes.
+
+Loading reads every file once, reprojects vector layers once into the working
+CRS (the pinned GK zone, else CGCS2000) and builds one STRtree per layer. Layers
+projected into a parcel's zone are cached too, so a long-running service pays for
+each zone once, not per review.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pyogrio
+import pyproj
+import rasterio
+import shapely
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pyproj import CRS
+from shapely.strtree import STRtree
+
+from geo.catalog import landuse_class, layer_catalog
+from geo.errors import BlueprintError
+
+log = logging.getLogger(__name__)
+
+MANIFEST = "blueprint.yaml"
+
+
+class LayerSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    path: str
+    layer: str | None = None
+    fields: dict[str, str] = Field(default_factory=dict)
+
+
+class Manifest(BaseModel):
+    """``blueprint.yaml`` as DESIGN.md specifies it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    crs: str = "EPSG:4490"
+    gk_zone_epsg: int | None = None
+    layers: dict[str, LayerSpec]
+
+    @field_validator("crs")
+    @classmethod
+    def _crs_known(cls, value: str) -> str:
+        try:
+            CRS.from_user_input(value)
+        except pyproj.exceptions.CRSError as exc:
+            raise ValueError(f"unknown CRS {value!r}") from exc
+        return value
+
+    @field_validator("gk_zone_epsg")
+    @classmethod
+    def _zone_projected(cls, value: int | None) -> int | None:
+        if value is not None and not CRS.from_epsg(value).is_projected:
+            raise ValueError(f"EPSG:{value} is not a projected CRS")
+        return value
+
+
+@dataclass
+class VectorLayer:
+    """One vector layer in the working CRS with its index; logical attribute names."""
+
+    id: str
+    frame: gpd.GeoDataFrame
+    source: Path
+    _zones: dict[int, tuple[gpd.GeoDataFrame, STRtree]] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        self._zones[self.frame.crs.to_epsg()] = (self.frame, STRtree(self.frame.geometry.values))
+
+    def in_crs(self, epsg: int) -> tuple[gpd.GeoDataFrame, STRtree]:
+        """The layer projected to ``epsg`` and its STRtree, built on first use."""
+        with self._lock:
+            if epsg not in self._zones:
+                projected = self.frame.to_crs(epsg)
+                self._zones[epsg] = (projected, STRtree(projected.geometry.values))
+                log.info("layer %s projected to EPSG:%s (%d features)", self.id, epsg, len(projected))
+            return self._zones[epsg]
+
+
+@dataclass
+class RasterLayer:
+    """A raster layer kept as a path; rasterio reads only the window a parcel needs."""
+
+    id: str
+    source: Path
+    crs: CRS
+
+
+@dataclass
+class Blueprint:
+    name: str
+    root: Path
+    working_crs: CRS
+    gk_zone_epsg: int | None
+    layers: dict[str, VectorLayer | RasterLayer]
+
+    def vector(self, layer_id: str) -> VectorLayer | None:
+        layer = self.layers.get(layer_id)
+        return layer if isinstance(layer, VectorLayer) else None
+
+    def raster(self, layer_id: str) -> RasterLayer | None:
+        layer = self.layers.get(layer_id)
+        return layer if isinstance(layer, RasterLayer) else None
+
+
+def read_manifest(root: Path) -> Manifest:
+    path = root / MANIFEST
+    if not path.is_file():
+        raise BlueprintError(
+            f"no {MANIFEST} in blueprint directory {root}",
+            f"蓝图目录 {root} 中缺少 {MANIFEST}",
+        )
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise BlueprintError(f"{path}: not valid YAML: {exc}", f"{path}：YAML 格式错误") from exc
+    if not isinstance(raw, dict):
+        raise BlueprintError(f"{path}: expected a mapping at top level", f"{path}：顶层应为映射")
+    try:
+        manifest = Manifest.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise BlueprintError(f"{path}: {problems}", f"{path}：清单字段错误：{problems}") from exc
+    unknown = sorted(set(manifest.layers) - set(layer_catalog()))
+    if unknown:
+        raise BlueprintError(
+            f"{path}: unknown layer id(s) {unknown}; valid ids: {sorted(layer_catalog())}",
+            f"{path}：未知图层编号 {unknown}；可用编号：{sorted(layer_catalog())}",
+        )
+    return manifest
+
+
+def load_blueprint(root: str | Path) -> Blueprint:
+    """Read, check and index a blueprint directory."""
+    root = Path(root).resolve()
+    manifest = read_manifest(root)
+    default_crs = CRS.from_user_input(manifest.crs)
+    working = CRS.from_epsg(manifest.gk_zone_epsg) if manifest.gk_zone_epsg else CRS.from_epsg(4490)
+    layers: dict[str, VectorLayer | RasterLayer] = {}
+    for layer_id, spec in manifest.layers.items():
+        source = _resolve(root, layer_id, spec.path)
+        if layer_catalog()[layer_id].kind == "raster":
+            layers[layer_id] = _load_raster(layer_id, source, default_crs)
+        else:
+            frame = _load_vector(layer_id, source, spec, default_crs)
+            layers[layer_id] = VectorLayer(layer_id, frame.to_crs(working), source)
+    log.info("blueprint %r loaded: %d layers from %s", manifest.name, len(layers), root)
+    return Blueprint(manifest.name, root, working, manifest.gk_zone_epsg, layers)
+
+
+def _resolve(root: Path, layer_id: str, relative: str) -> Path:
+    source = (root / relative).resolve()
+    if not source.is_relative_to(root):
+        raise BlueprintError(
+            f"{MANIFEST}: layers.{layer_id}.path {relative!r} points outside the blueprint directory",
+            f"{MANIFEST}：图层 {layer_id} 的路径 {relative!r} 指向蓝图目录之外",
+        )
+    if not source.exists():
+        raise BlueprintError(
+            f"{MANIFEST}: layers.{layer_id}.path: file {relative!r} does not exist",
+            f"{MANIFEST}：图层 {layer_id} 的文件 {relative!r} 不存在",
+        )
+    return source
+
+
+def _load_vector(layer_id: str, source: Path, spec: LayerSpec, default_crs: CRS) -> gpd.GeoDataFrame:
+    where = f"{source.name}" + (f" layer {spec.layer!r}" if spec.layer else "")
+    try:
+        frame = gpd.read_file(source, layer=spec.layer, engine="pyogrio")
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as exc:
+        raise BlueprintError(
+            f"{MANIFEST}: layers.{layer_id}: cannot read {where}: {exc}",
+            f"{MANIFEST}：图层 {layer_id} 无法读取 {where}",
+        ) from exc
+    if frame.crs is None:
+        frame = frame.set_crs(default_crs)
+    required = layer_catalog()[layer_id].attributes
+    rename: dict[str, str] = {}
+    for logical in required:
+        column = spec.fields.get(logical, logical)
+        if column not in frame.columns:
+            raise BlueprintError(
+                f"{MANIFEST}: layers.{layer_id}: field {column!r} (for {logical!r}) not in {where}; "
+                f"fields there: {[c for c in frame.columns if c != 'geometry']}",
+                f"{MANIFEST}：图层 {layer_id} 的字段 {column!r}（{logical}）在 {where} 中不存在",
+            )
+        rename[column] = logical
+    extra = set(spec.fields) - set(required)
+    if extra:
+        raise BlueprintError(
+            f"{MANIFEST}: layers.{layer_id}.fields: {sorted(extra)} not used by this layer; "
+            f"it uses {list(required)}",
+            f"{MANIFEST}：图层 {layer_id} 不使用字段映射 {sorted(extra)}",
+        )
+    frame = frame.rename(columns=rename)[[*required, "geometry"]]
+    frame = frame[~(frame.geometry.isna() | frame.geometry.is_empty)]
+    kinds = set(shapely.get_type_id(frame.geometry.values)) - {3, 6}  # Polygon, MultiPolygon
+    if kinds:
+        raise BlueprintError(
+            f"{MANIFEST}: layers.{layer_id}: {where} must hold polygons",
+            f"{MANIFEST}：图层 {layer_id}（{where}）必须为面要素",
+        )
+    if layer_id == "land_use":
+        unknown = sorted({str(c) for c in frame["class_code"] if landuse_class(c) is None})
+        if unknown:
+            raise BlueprintError(
+                f"{MANIFEST}: layers.land_use: {where} has codes not in the 三调 table: {unknown[:10]}",
+                f"{MANIFEST}：图层 land_use（{where}）含三调分类表之外的地类编码：{unknown[:10]}",
+            )
+    invalid = ~frame.geometry.is_valid
+    if invalid.any():
+        log.warning("layer %s: repaired %d invalid polygons with make_valid", layer_id, invalid.sum())
+        frame.loc[invalid, "geometry"] = frame.geometry[invalid].make_valid()
+    return frame.reset_index(drop=True)
+
+
+def _load_raster(layer_id: str, source: Path, default_crs: CRS) -> RasterLayer:
+    try:
+        with rasterio.open(source) as ds:
+            crs = CRS.from_user_input(ds.crs) if ds.crs else default_crs
+            if ds.count != 1:
+                raise BlueprintError(
+                    f"{MANIFEST}: layers.{layer_id}: {source.name} has {ds.count} bands, expected 1",
+                    f"{MANIFEST}：图层 {layer_id}（{source.name}）应为单波段栅格",
+                )
+    except rasterio.errors.RasterioIOError as exc:
+        raise BlueprintError(
+            f"{MANIFEST}: layers.{layer_id}: cannot open raster {source.name}: {exc}",
+            f"{MANIFEST}：图层 {layer_id} 无法打开栅格 {source.name}",
+        ) from exc
+    return RasterLayer(layer_id, source, crs)
+
+
+def layer_summary(blueprint: Blueprint) -> list[dict[str, Any]]:
+    """What each layer holds: id, 中文 name, feature count, bbox (EPSG:4490), CRS."""
+    rows = []
+    for layer_id, layer in blueprint.layers.items():
+        info = layer_catalog()[layer_id]
+        row: dict[str, Any] = {"id": layer_id, "name_zh": info.name_zh, "name_en": info.name_en}
+        if isinstance(layer, VectorLayer):
+            geo4490 = layer.frame.to_crs(4490)
+            row |= {"kind": "vector", "features": len(layer.frame),
+                    "bbox": [round(v, 6) for v in geo4490.total_bounds],
+                    "crs": layer.frame.crs.to_string()}
+        else:
+            with rasterio.open(layer.source) as ds:
+                row |= {"kind": "raster", "features": None, "crs": layer.crs.to_string(),
+                        "size": [ds.width, ds.height]}
+        rows.append(row)
+    return rows

@@ -1,0 +1,85 @@
+"""The layer catalog and the 三调 land-use class table, read from ``layers/`` as data."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+
+from geo.errors import ProfileError
+
+LAYERS_DIR = Path(__file__).resolve().parent.parent / "layers"
+
+LegalClass = Literal["agricultural", "construction", "unused"]
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    id: str
+    name_zh: str
+    name_en: str
+    kind: Literal["vector", "raster"]
+    attributes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LandUseClass:
+    code: str
+    name_zh: str
+    name_en: str
+    legal_class: LegalClass
+    group: str
+    wetland: bool
+
+
+@cache
+def layer_catalog() -> dict[str, LayerInfo]:
+    """Standard layer ids (DESIGN.md) → their meaning."""
+    raw = yaml.safe_load((LAYERS_DIR / "catalog.yaml").read_text(encoding="utf-8"))
+    return {
+        key: LayerInfo(
+            id=key,
+            name_zh=v["name_zh"],
+            name_en=v["name_en"],
+            kind=v["kind"],
+            attributes=tuple(v.get("attributes", ())),
+        )
+        for key, v in raw.items()
+    }
+
+
+@cache
+def landuse_classes() -> dict[str, LandUseClass]:
+    """三调 working classification, keyed by code (e.g. ``"0101"``)."""
+    with (LAYERS_DIR / "landuse_classes.csv").open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    table = {
+        r["code"]: LandUseClass(
+            code=r["code"],
+            name_zh=r["name_zh"],
+            name_en=r["name_en"],
+            legal_class=r["legal_class"],  # type: ignore[arg-type]
+            group=r["group"],
+            wetland=r["wetland"] == "1",
+        )
+        for r in rows
+    }
+    bad = {c.legal_class for c in table.values()} - {"agricultural", "construction", "unused"}
+    if bad:
+        raise ProfileError(f"landuse_classes.csv: unknown legal_class {sorted(bad)}")
+    return table
+
+
+def landuse_class(code: object) -> LandUseClass | None:
+    """Look a 三调 code up, tolerating numbers that lost their leading zero (101 → 0101)."""
+    text = str(code).strip()
+    table = landuse_classes()
+    if text in table:
+        return table[text]
+    if text.isdigit() and len(text) == 3:
+        return table.get("0" + text)
+    return None

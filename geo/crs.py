@@ -1,0 +1,142 @@
+"""CRS rules of DESIGN.md: the CGCS2000 3° Gauss-Krüger zone per parcel, areas in
+m²/公顷/亩, and checks that refuse coordinates impossible for their declared CRS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from pyproj import CRS
+
+from geo.errors import CRSError
+
+CGCS2000 = CRS.from_epsg(4490)
+M2_PER_MU = 10000.0 / 15.0  # 1 亩 = 666.67 m²
+M2_PER_HA = 10000.0
+
+# CGCS2000 / 3-degree Gauss-Kruger CM 75E … CM 135E (no zone prefix in the easting).
+GK3_CM_FIRST_EPSG = 4534
+GK3_CM_MIN, GK3_CM_MAX = 75, 135
+# The same zones with the zone number as easting prefix: EPSG = 4488 + zone (zones 25…45).
+GK3_PREFIX_EPSG_BASE = 4488
+
+# Mainland China with its islands, generously: what any parcel's lon/lat must fall in.
+CHINA_LON = (73.0, 136.0)
+CHINA_LAT = (3.0, 54.0)
+
+
+def gk3_epsg_for_longitude(lon: float) -> int:
+    """EPSG of the CGCS2000 3° GK zone whose central meridian is nearest ``lon``."""
+    if not CHINA_LON[0] <= lon <= CHINA_LON[1]:
+        raise CRSError(
+            f"longitude {lon:.4f} is outside China's Gauss-Krüger zones (73°E–136°E)",
+            f"经度 {lon:.4f} 不在我国高斯-克吕格分带范围（东经73°–136°）内",
+        )
+    cm = min(max(3 * round(lon / 3), GK3_CM_MIN), GK3_CM_MAX)
+    return GK3_CM_FIRST_EPSG + (cm - GK3_CM_MIN) // 3
+
+
+def gk3_epsg_for_zone_number(zone: int, *, prefixed: bool) -> int:
+    """EPSG for a 3° zone number (带号 25…45), with or without the easting prefix."""
+    if not 25 <= zone <= 45:
+        raise CRSError(
+            f"3-degree zone number {zone} is outside China's zones 25–45",
+            f"3度带带号 {zone} 不在我国范围（25–45）内",
+        )
+    return GK3_PREFIX_EPSG_BASE + zone if prefixed else GK3_CM_FIRST_EPSG + zone - 25
+
+
+def zone_for_geometry(geom: shapely.Geometry, crs: CRS) -> int:
+    """Zone EPSG for one geometry given in ``crs``: by its centroid's longitude.
+
+    A parcel straddling two zones still uses one zone, its centroid's (DESIGN.md).
+    """
+    centroid = gpd.GeoSeries([geom.centroid], crs=crs).to_crs(CGCS2000).iloc[0]
+    return gk3_epsg_for_longitude(centroid.x)
+
+
+@dataclass(frozen=True)
+class Area:
+    """An area with the three units a Chinese planner reads side by side."""
+
+    m2: float
+
+    @property
+    def ha(self) -> float:
+        return self.m2 / M2_PER_HA
+
+    @property
+    def mu(self) -> float:
+        return self.m2 / M2_PER_MU
+
+    def as_dict(self) -> dict[str, float]:
+        return {"m2": round(self.m2, 2), "ha": round(self.ha, 4), "mu": round(self.mu, 2)}
+
+
+def check_coordinates(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Refuse a frame whose numbers cannot be right for its CRS; return it unchanged.
+
+    Catches the mistakes planners make: no CRS at all, latitude and longitude
+    swapped, projected metres declared as degrees, GK eastings with or without the
+    zone prefix under the wrong EPSG, and places outside China.
+    """
+    if frame.crs is None:
+        raise CRSError(
+            "the parcels carry no CRS; declare one (e.g. EPSG:4490) or use a format that has it",
+            "地块数据未声明坐标系，请声明（如 EPSG:4490）或使用带坐标系的格式",
+        )
+    geoms = frame.geometry.values
+    non_empty = geoms[~shapely.is_empty(geoms)]
+    if len(non_empty) == 0:
+        return frame
+    coords = shapely.get_coordinates(non_empty)
+    if not np.isfinite(coords).all():
+        raise CRSError("coordinates contain NaN or infinite values", "坐标中含有非数值或无穷大")
+    crs = CRS.from_user_input(frame.crs)
+    if crs.is_geographic:
+        _check_lonlat(coords[:, 0], coords[:, 1], crs)
+        return frame
+    lonlat = gpd.GeoSeries(shapely.points(coords), crs=crs).to_crs(CGCS2000)
+    lon, lat = lonlat.x.to_numpy(), lonlat.y.to_numpy()
+    if not (np.isfinite(lon).all() and _inside_china(lon, lat)):
+        raise CRSError(
+            f"projected coordinates (x {coords[:, 0].min():.0f}…{coords[:, 0].max():.0f}, "
+            f"y {coords[:, 1].min():.0f}…{coords[:, 1].max():.0f}) do not fall in China under "
+            f"{crs.to_string()}; check the zone, the zone-number prefix of the easting, and X/Y order",
+            f"投影坐标在 {crs.to_string()} 下不在我国范围内；请核对带号、横坐标是否含带号前缀及 X/Y 顺序",
+        )
+    return frame
+
+
+def _inside_china(lon: np.ndarray, lat: np.ndarray) -> bool:
+    return bool(
+        (lon >= CHINA_LON[0]).all()
+        and (lon <= CHINA_LON[1]).all()
+        and (lat >= CHINA_LAT[0]).all()
+        and (lat <= CHINA_LAT[1]).all()
+    )
+
+
+def _check_lonlat(lon: np.ndarray, lat: np.ndarray, crs: CRS) -> None:
+    if _inside_china(lon, lat):
+        return
+    if _inside_china(lat, lon):
+        raise CRSError(
+            "latitude and longitude look swapped (x must be longitude, y latitude)",
+            "经纬度顺序疑似颠倒（x 应为经度，y 应为纬度）",
+        )
+    if np.abs(lon).max() > 180 or np.abs(lat).max() > 90:
+        raise CRSError(
+            f"coordinates up to {max(np.abs(lon).max(), np.abs(lat).max()):.0f} are not degrees; "
+            f"projected metres were declared as {crs.to_string()}; declare the projected CRS",
+            f"坐标值（最大 {max(np.abs(lon).max(), np.abs(lat).max()):.0f}）不是经纬度，"
+            f"投影坐标被声明为 {crs.to_string()}，请声明正确的投影坐标系",
+        )
+    raise CRSError(
+        f"coordinates (lon {lon.min():.3f}…{lon.max():.3f}, lat {lat.min():.3f}…{lat.max():.3f}) "
+        "are outside China",
+        f"坐标（经度 {lon.min():.3f}…{lon.max():.3f}，纬度 {lat.min():.3f}…{lat.max():.3f}）不在我国范围内",
+    )

@@ -1,0 +1,80 @@
+"""Parcel geometry hygiene: polygons only, 2D, valid — repaired only when the
+repair keeps the area, otherwise refused with the reason and where."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from geo.errors import GeometryError
+
+REPAIR_AREA_TOLERANCE = 1e-3  # a repair may change the area by at most 0.1 %
+POLYGONAL = (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON)
+
+
+def polygonal_part(geom: shapely.Geometry) -> shapely.Geometry:
+    """Keep only the polygons of a geometry (intersections may add lines and points)."""
+    if shapely.get_type_id(geom) in POLYGONAL:
+        return geom
+    parts = shapely.get_parts(geom)
+    polys = [p for p in parts if shapely.get_type_id(p) in POLYGONAL]
+    return shapely.union_all(polys) if polys else shapely.Polygon()
+
+
+def _ring_area(geom: shapely.Geometry) -> float:
+    """Area a planner drew: outer rings minus holes, by the shoelace formula per ring.
+
+    This is what the parcel is meant to cover even when the rings cross, so it is
+    the yardstick a repair must keep.
+    """
+    total = 0.0
+    for poly in shapely.get_parts(geom):
+        total += shapely.Polygon(poly.exterior).area
+        total -= sum(shapely.Polygon(r).area for r in poly.interiors)
+    return total
+
+
+def clean_parcels(frame: gpd.GeoDataFrame, ids: list[str]) -> tuple[gpd.GeoDataFrame, list[bool]]:
+    """Return 2D, valid polygon geometries and a per-parcel ``repaired`` flag."""
+    geoms = shapely.force_2d(frame.geometry.values)
+    repaired: list[bool] = []
+    out = []
+    for pid, geom in zip(ids, geoms, strict=True):
+        if geom is None or shapely.is_empty(geom):
+            raise GeometryError(f"parcel {pid}: geometry is empty", f"地块 {pid}：几何为空")
+        if shapely.get_type_id(geom) == shapely.GeometryType.GEOMETRYCOLLECTION:
+            geom = polygonal_part(geom)
+            if geom.is_empty:
+                raise GeometryError(
+                    f"parcel {pid}: the geometry collection holds no polygon",
+                    f"地块 {pid}：几何集合中没有面",
+                )
+        if shapely.get_type_id(geom) not in POLYGONAL:
+            raise GeometryError(
+                f"parcel {pid}: a parcel must be a polygon, got {geom.geom_type}",
+                f"地块 {pid}：地块必须是面，实际为 {geom.geom_type}",
+            )
+        if not np.isfinite(shapely.get_coordinates(geom)).all():
+            raise GeometryError(
+                f"parcel {pid}: coordinates contain NaN or infinity", f"地块 {pid}：坐标含非数值"
+            )
+        fixed = False
+        if not shapely.is_valid(geom):
+            reason = shapely.is_valid_reason(geom)
+            candidate = polygonal_part(shapely.make_valid(geom))
+            drawn = _ring_area(geom)
+            if candidate.is_empty or drawn <= 0 or abs(candidate.area - drawn) > REPAIR_AREA_TOLERANCE * drawn:
+                raise GeometryError(
+                    f"parcel {pid}: invalid geometry that cannot be repaired without changing "
+                    f"its area: {reason}",
+                    f"地块 {pid}：几何无效且无法在保持面积的前提下修复：{reason}",
+                    where=reason,
+                )
+            geom, fixed = candidate, True
+        if geom.area <= 0:
+            raise GeometryError(f"parcel {pid}: polygon has zero area", f"地块 {pid}：面积为零")
+        out.append(shapely.normalize(geom))
+        repaired.append(fixed)
+    cleaned = frame.set_geometry(gpd.GeoSeries(out, index=frame.index, crs=frame.crs))
+    return cleaned, repaired

@@ -1,0 +1,199 @@
+"""Run a profile over parcels: the ten-point siting review (落地可行性审查)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from geo.blueprint import Blueprint
+from geo.catalog import landuse_class, layer_catalog
+from geo.crs import CGCS2000, Area, check_coordinates, zone_for_geometry
+from geo.errors import InputError
+from geo.geometry import clean_parcels
+from geo.review.profile import STATUS_ORDER, Item, Profile, load_profile
+from geo.review.result import (
+    County,
+    ItemResult,
+    LandQuota,
+    ParcelResult,
+    ProjectAttributes,
+    ReviewResult,
+)
+from geo.review.rules import RULES, Outcome, ParcelContext, Piece
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+
+
+def parcel_ids(frame: gpd.GeoDataFrame) -> list[str]:
+    """A parcel's ``id`` property (地块编号), else its 1-based position; ids must be unique."""
+    if "id" in frame.columns:
+        ids = [str(v) if v is not None and v == v and str(v) != "" else str(i + 1)
+               for i, v in enumerate(frame["id"])]
+    else:
+        ids = [str(i + 1) for i in range(len(frame))]
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        raise InputError(f"duplicate parcel ids: {dupes}", f"地块编号重复：{dupes}")
+    return ids
+
+
+def project_attributes(frame: gpd.GeoDataFrame, overrides: dict[str, Any] | None) -> list[ProjectAttributes]:
+    fields = set(ProjectAttributes.model_fields)
+    rows = frame.drop(columns=frame.geometry.name).to_dict("records")
+    out = []
+    for row in rows:
+        given = {k: v for k, v in row.items() if k in fields and not _is_missing(v)}
+        try:
+            out.append(ProjectAttributes.model_validate(given | (overrides or {})))
+        except ValueError as exc:
+            raise InputError(f"bad project attributes {given}: {exc}", "项目属性不合法") from exc
+    return out
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value))
+
+
+def review(
+    parcels: gpd.GeoDataFrame,
+    blueprint: Blueprint,
+    *,
+    profile: str | Profile = "ten-point",
+    project: dict[str, Any] | None = None,
+    progress: Progress | None = None,
+) -> ReviewResult:
+    """Review every parcel against the blueprint; ``project`` overrides per-parcel attributes."""
+    prof = load_profile(profile) if isinstance(profile, str) else profile
+    if len(parcels) == 0:
+        raise InputError("no parcels to review", "没有需要审查的地块")
+    check_coordinates(parcels)
+    ids = parcel_ids(parcels)
+    attrs = project_attributes(parcels, project)
+    cleaned, repaired = clean_parcels(parcels, ids)
+    results = []
+    for n, (pid, geom, attr, fixed) in enumerate(
+        zip(ids, cleaned.geometry.values, attrs, repaired, strict=True), start=1
+    ):
+        results.append(review_parcel(pid, geom, cleaned.crs, attr, fixed, blueprint, prof))
+        if progress:
+            progress(n, len(ids))
+    log.info("reviewed %d parcel(s) against %r with profile %s", len(results), blueprint.name, prof.name)
+    return ReviewResult(
+        review_id=uuid.uuid4().hex,
+        profile=prof.name,
+        blueprint=blueprint.name,
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+        parcels=results,
+    )
+
+
+def review_parcel(pid: str, geom: shapely.Geometry, crs: Any, project: ProjectAttributes,
+                  repaired: bool, blueprint: Blueprint, profile: Profile) -> ParcelResult:
+    epsg = blueprint.gk_zone_epsg or zone_for_geometry(geom, crs)
+    in_zone = gpd.GeoSeries([geom], crs=crs).to_crs(epsg).iloc[0]
+    area = Area(float(in_zone.area))
+    ctx = ParcelContext(pid, in_zone, epsg, project, blueprint, profile.tolerance.for_area(area.m2))
+    items = [_run_item(item, ctx) for item in profile.items]
+    verdict = ("reject" if any(i.status == "fail" for i in items)
+               else "conditional" if any(i.status in ("warn", "missing_layer") for i in items)
+               else "pass")
+    return ParcelResult(
+        id=pid, name=project.name, project_type=project.project_type,
+        area_m2=round(area.m2, 2), area_ha=round(area.ha, 4), area_mu=round(area.mu, 2),
+        crs_used=f"EPSG:{epsg}", verdict=verdict, repaired=repaired,
+        tolerance_m2=round(ctx.tolerance_m2, 4), county=_county(ctx), items=items,
+        land_quota=_land_quota(ctx, profile), geometry=_to_geojson([in_zone], epsg)[0],
+    )
+
+
+def _run_item(item: Item, ctx: ParcelContext) -> ItemResult:
+    outcomes: list[Outcome] = [RULES[check.kind](check, ctx) for check in item.checks]
+    status = max((o.status for o in outcomes), key=STATUS_ORDER.__getitem__)
+    relevant = [o for o in outcomes if o.status != "pass"] or outcomes
+    conflict = [p for o in outcomes for p in o.pieces if p.status != "pass"]
+    overlap = float(shapely.union_all([p.geometry for p in conflict]).area) if conflict else 0.0
+    details: list[dict[str, Any]] = _piece_details(
+        [p for o in outcomes for p in o.pieces], ctx.epsg
+    )
+    details += [{"facts": o.facts} for o in outcomes if o.facts]
+    return ItemResult(
+        code=item.code, name_zh=item.name_zh, name_en=item.name_en, supplementary=item.supplementary,
+        status=status,  # type: ignore[arg-type]
+        overlap_m2=round(overlap, 2), overlap_ratio=round(overlap / ctx.area_m2, 6),
+        message_zh="；".join(o.message_zh for o in relevant),
+        message_en="; ".join(o.message_en for o in relevant),
+        details=details,
+    )
+
+
+def _piece_details(pieces: list[Piece], epsg: int) -> list[dict[str, Any]]:
+    geometries = _to_geojson([p.geometry for p in pieces], epsg)
+    return [
+        {"layer": p.layer, "layer_name_zh": layer_catalog()[p.layer].name_zh, "status": p.status,
+         "area_m2": round(p.area_m2, 2), "area_mu": round(Area(p.area_m2).mu, 4),
+         "attributes": {k: _plain(v) for k, v in p.attributes.items()}, "geometry": g}
+        for p, g in zip(pieces, geometries, strict=True)
+    ]
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _to_geojson(geoms: list[shapely.Geometry], epsg: int) -> list[dict[str, Any]]:
+    """Geometries as GeoJSON dicts in EPSG:4490, 1e-7° (about 1 cm) precision."""
+    if not geoms:
+        return []
+    geo = gpd.GeoSeries(geoms, crs=epsg).to_crs(CGCS2000).values
+    rounded = shapely.transform(geo, lambda xy: np.round(xy, 7))
+    return [shapely.geometry.mapping(g) for g in rounded]
+
+
+def _county(ctx: ParcelContext) -> County | None:
+    found = ctx.pieces("county")
+    if found is None or found.empty:
+        return None
+    best = found.loc[found["area_m2"].idxmax()]
+    return County(code=str(best["code"]), name=str(best["name"]))
+
+
+def _land_quota(ctx: ParcelContext, profile: Profile) -> LandQuota:
+    stock_parts = [g for lid in profile.stock_layers
+                   if (found := ctx.pieces(lid)) is not None for g in found.geometry]
+    stock = shapely.union_all(stock_parts) if stock_parts else shapely.Polygon()
+    stock_m2 = float(stock.area)
+    land = ctx.pieces("land_use")
+    if land is None:
+        return LandQuota(agricultural_m2=None, cultivated_m2=None, paddy_m2=None, construction_m2=None,
+                         unused_m2=None, stock_m2=round(stock_m2, 2),
+                         stock_ratio=round(stock_m2 / ctx.area_m2, 6),
+                         new_construction_quota_m2=None, compensation_m2=None)
+    sums = {"agricultural": 0.0, "construction": 0.0, "unused": 0.0, "cultivated": 0.0, "paddy": 0.0}
+    new_quota = 0.0
+    for code, geom, area in zip(land["class_code"], land.geometry, land["area_m2"], strict=True):
+        cls = landuse_class(code)
+        if cls is None:
+            continue
+        sums[cls.legal_class] += area
+        if cls.group == "cultivated":
+            sums["cultivated"] += area
+            if cls.code == "0101":
+                sums["paddy"] += area
+        if cls.legal_class in ("agricultural", "unused"):
+            new_quota += area if stock.is_empty else float(geom.difference(stock).area)
+    return LandQuota(
+        agricultural_m2=round(sums["agricultural"], 2), cultivated_m2=round(sums["cultivated"], 2),
+        paddy_m2=round(sums["paddy"], 2), construction_m2=round(sums["construction"], 2),
+        unused_m2=round(sums["unused"], 2), stock_m2=round(stock_m2, 2),
+        stock_ratio=round(stock_m2 / ctx.area_m2, 6),
+        new_construction_quota_m2=round(new_quota, 2), compensation_m2=round(sums["cultivated"], 2),
+    )

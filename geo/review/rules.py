@@ -1,0 +1,299 @@
+"""Rule kinds. Each takes a check from the profile and a parcel's context and
+returns an outcome; the profile decides which layers and thresholds they run on."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import rasterio
+import rasterio.mask
+import shapely
+
+from geo.blueprint import Blueprint
+from geo.catalog import LAYERS_DIR, landuse_class, layer_catalog
+from geo.crs import M2_PER_HA, Area
+from geo.errors import ProfileError
+from geo.overlay import pieces as overlay_pieces
+from geo.review.profile import (
+    STATUS_ORDER,
+    InsideCheck,
+    LandUseClassesCheck,
+    LandUseStandardCheck,
+    OverlapCheck,
+    RasterShareAboveCheck,
+    ZoneCompatibleCheck,
+)
+from geo.review.result import ProjectAttributes
+
+GROUP_NAMES = {"cultivated": ("耕地", "cultivated land"), "forest": ("林地", "forest land"),
+               "grassland": ("草地", "grassland"), "wetland": ("湿地", "wetland")}
+
+
+@dataclass
+class Piece:
+    """A conflicting part of the parcel, in the parcel's zone CRS."""
+
+    layer: str
+    status: str
+    geometry: shapely.Geometry
+    attributes: dict[str, Any]
+
+    @property
+    def area_m2(self) -> float:
+        return float(self.geometry.area)
+
+
+@dataclass
+class Outcome:
+    status: str
+    message_zh: str
+    message_en: str
+    pieces: list[Piece] = field(default_factory=list)
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ParcelContext:
+    """One parcel in its GK zone, with the layer pieces computed once and shared by items."""
+
+    id: str
+    geometry: shapely.Geometry
+    epsg: int
+    project: ProjectAttributes
+    blueprint: Blueprint
+    tolerance_m2: float
+    _cache: dict[str, gpd.GeoDataFrame | None] = field(default_factory=dict)
+
+    @property
+    def area_m2(self) -> float:
+        return float(self.geometry.area)
+
+    def pieces(self, layer_id: str) -> gpd.GeoDataFrame | None:
+        """Pieces of the parcel inside ``layer_id``; ``None`` when the layer is missing."""
+        if layer_id not in self._cache:
+            layer = self.blueprint.vector(layer_id)
+            if layer is None:
+                self._cache[layer_id] = None
+            else:
+                frame, tree = layer.in_crs(self.epsg)
+                self._cache[layer_id] = overlay_pieces(self.geometry, frame, tree)
+        return self._cache[layer_id]
+
+
+def _area_text(m2: float) -> tuple[str, str]:
+    a = Area(m2)
+    return f"{a.m2:,.1f} m²（{a.ha:.4f} 公顷，{a.mu:.2f} 亩）", f"{a.m2:,.1f} m² ({a.ha:.4f} ha, {a.mu:.2f} mu)"
+
+
+def _missing(layer_id: str) -> Outcome:
+    info = layer_catalog()[layer_id]
+    return Outcome("missing_layer", f"缺少图层“{info.name_zh}”，无法审查",
+                   f"layer '{layer_id}' ({info.name_en}) is missing; not reviewed")
+
+
+def _graded(layer: str, found: gpd.GeoDataFrame, statuses: list[str], ctx: ParcelContext,
+            attributes: list[str]) -> list[Piece]:
+    """Pieces with their status, dropping every status group whose total is within tolerance."""
+    totals: dict[str, float] = {}
+    for status, area in zip(statuses, found["area_m2"], strict=True):
+        totals[status] = totals.get(status, 0.0) + area
+    counted = {s for s, total in totals.items() if total > ctx.tolerance_m2}
+    return [
+        Piece(layer, status, geom, {a: row[a] for a in attributes})
+        for status, geom, (_, row) in zip(statuses, found.geometry, found.iterrows(), strict=True)
+        if status in counted
+    ]
+
+
+def _worst(pieces: list[Piece]) -> str:
+    return max((p.status for p in pieces), key=STATUS_ORDER.__getitem__, default="pass")
+
+
+def _conflict(check: Any, status: str, pieces: list[Piece], *, note: tuple[str, str] | None = None,
+              facts: dict[str, Any] | None = None) -> Outcome:
+    bad = [p for p in pieces if p.status != "pass"]
+    zh, en = _area_text(sum(p.area_m2 for p in bad))
+    note_zh, note_en = note or (check.note_zh, check.note_en)
+    return Outcome(status, f"{note_zh}（涉及 {zh}）", f"{note_en} (affected: {en})", pieces, facts or {})
+
+
+def run_overlap(check: OverlapCheck, ctx: ParcelContext) -> Outcome:
+    found = ctx.pieces(check.layer)
+    if found is None:
+        return _missing(check.layer)
+    attributes = [check.attribute] if check.attribute else []
+    statuses = [
+        check.by_value.get(str(v).strip(), check.status) if check.attribute else check.status
+        for v in (found[check.attribute] if check.attribute else [None] * len(found))
+    ]
+    kept = _graded(check.layer, found, statuses, ctx, attributes)
+    status = _worst(kept)
+    info = layer_catalog()[check.layer]
+    if status == "pass":
+        return Outcome("pass", f"未占用{info.name_zh}", f"no conflict with the {info.name_en}", kept)
+    if check.exempt and getattr(ctx.project, check.exempt.flag) and status == check.status:
+        for p in kept:
+            if p.status == check.status:
+                p.status = check.exempt.status
+        return _conflict(check, check.exempt.status, kept,
+                         note=(check.exempt.note_zh, check.exempt.note_en))
+    return _conflict(check, status, kept)
+
+
+def run_inside(check: InsideCheck, ctx: ParcelContext) -> Outcome:
+    found = ctx.pieces(check.layer)
+    if found is None:
+        return _missing(check.layer)
+    info = layer_catalog()[check.layer]
+    outside = ctx.geometry.difference(shapely.union_all(found.geometry.values))
+    outside_m2 = float(outside.area)
+    facts = {"outside_m2": round(outside_m2, 2) if outside_m2 > ctx.tolerance_m2 else 0.0}
+    if outside_m2 <= ctx.tolerance_m2:
+        return Outcome("pass", f"地块位于{info.name_zh}内", f"the parcel lies inside the {info.name_en}",
+                       facts=facts)
+    piece = Piece(check.layer, check.status, outside, {"position": "outside"})
+    return _conflict(check, check.status, [piece], facts=facts)
+
+
+def run_zone_compatible(check: ZoneCompatibleCheck, ctx: ParcelContext) -> Outcome:
+    found = ctx.pieces(check.layer)
+    if found is None:
+        return _missing(check.layer)
+    ptype = ctx.project.project_type
+    allowed = set(check.compatible.get(ptype or "default", check.compatible.get("default", [])))
+    statuses = ["pass" if str(z) in allowed else check.status for z in found[check.attribute]]
+    kept = _graded(check.layer, found, statuses, ctx, [check.attribute])
+    status = _worst(kept)
+    facts = {"project_type": ptype, "allowed_zones": sorted(allowed)}
+    if status == "pass":
+        return Outcome("pass", "规划用途分区与项目用途相符",
+                       "the planned land-use zones admit the project's use", kept, facts)
+    return _conflict(check, status, kept, facts=facts)
+
+
+def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outcome:
+    found = ctx.pieces(check.layer)
+    if found is None:
+        return _missing(check.layer)
+    classes = [landuse_class(c) for c in found["class_code"]]
+    hit = [c is not None and (c.group in check.groups or (check.wetland and c.wetland)) for c in classes]
+    statuses = [check.status if h else "pass" for h in hit]
+    kept = [p for p in _graded(check.layer, found, statuses, ctx, ["class_code"]) if p.status != "pass"]
+    for p in kept:
+        cls = landuse_class(p.attributes["class_code"])
+        p.attributes["class_name"] = cls.name_zh if cls else None
+    names = [GROUP_NAMES[g] for g in check.groups] + ([GROUP_NAMES["wetland"]] if check.wetland else [])
+    if not kept:
+        return Outcome("pass", "未占用" + "、".join(n[0] for n in names),
+                       "no " + ", ".join(n[1] for n in names) + " occupied")
+    by_class: dict[str, float] = {}
+    for p in kept:
+        by_class[str(p.attributes["class_code"])] = by_class.get(str(p.attributes["class_code"]), 0.0) + p.area_m2
+    facts = {"by_class_m2": {k: round(v, 2) for k, v in sorted(by_class.items())}}
+    if "cultivated" in check.groups:
+        paddy = sum(v for k, v in by_class.items() if k.startswith("0101"))
+        facts["paddy_m2"] = round(paddy, 2)
+        pz, pe = _area_text(paddy)
+        out = _conflict(check, check.status, kept, facts=facts)
+        out.message_zh += f"，其中水田 {pz}"
+        out.message_en += f", of which paddy {pe}"
+        return out
+    return _conflict(check, check.status, kept, facts=facts)
+
+
+def run_raster_share_above(check: RasterShareAboveCheck, ctx: ParcelContext) -> Outcome:
+    layer = ctx.blueprint.raster(check.layer)
+    if layer is None:
+        return _missing(check.layer)
+    shape = gpd.GeoSeries([ctx.geometry], crs=ctx.epsg).to_crs(layer.crs).iloc[0]
+    with rasterio.open(layer.source) as ds:
+        values = _masked_values(ds, shape, all_touched=False)
+        if values.size == 0:  # parcel smaller than a pixel: take the pixels it touches
+            values = _masked_values(ds, shape, all_touched=True)
+    if values.size == 0:
+        info = layer_catalog()[check.layer]
+        return Outcome("missing_layer", f"{info.name_zh}栅格未覆盖该地块",
+                       f"the {info.name_en} raster does not cover the parcel")
+    share = float((values > check.threshold).mean())
+    facts = {"share_above": round(share, 4), "threshold": check.threshold,
+             "max_share": check.max_share, "pixels": int(values.size)}
+    if share <= check.max_share:
+        return Outcome("pass", f"坡度大于{check.threshold:g}°的面积占比 {share:.1%}，未超过限值 {check.max_share:.0%}",
+                       f"{share:.1%} of the parcel is steeper than {check.threshold:g}° "
+                       f"(limit {check.max_share:.0%})", facts=facts)
+    return Outcome(check.status,
+                   f"{check.note_zh}（占比 {share:.1%}，限值 {check.max_share:.0%}）",
+                   f"{check.note_en} ({share:.1%}, limit {check.max_share:.0%})", facts=facts)
+
+
+def _masked_values(ds: rasterio.DatasetReader, shape: shapely.Geometry, *, all_touched: bool) -> np.ndarray:
+    try:
+        data, _ = rasterio.mask.mask(ds, [shapely.geometry.mapping(shape)], crop=True,
+                                     filled=False, all_touched=all_touched)
+    except ValueError:  # rasterio: "Input shapes do not overlap raster."
+        return np.empty(0)
+    band = data[0]
+    return np.asarray(band.compressed(), dtype=float)
+
+
+@cache
+def _standard_table(relative: str) -> dict[str, dict[str, Any]]:
+    path = LAYERS_DIR / relative
+    if not path.is_file():
+        raise ProfileError(f"standard table {relative} not found", f"用地标准表 {relative} 不存在")
+    with path.open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(line for line in f if not line.startswith("#")))
+
+    def num(text: str | None) -> float | None:
+        return float(text) if text not in (None, "") else None
+
+    return {
+        r["project_type"]: {"name_zh": r["name_zh"],
+                            "min_intensity_wan_per_ha": num(r["min_intensity_wan_per_ha"]),
+                            "max_area_ha": num(r["max_area_ha"])}
+        for r in rows
+    }
+
+
+def run_land_use_standard(check: LandUseStandardCheck, ctx: ParcelContext) -> Outcome:
+    table = _standard_table(check.table)
+    ptype, invest = ctx.project.project_type, ctx.project.investment_wan
+    row = table.get(ptype or "")
+    unknown = Outcome(check.unknown_status, check.unknown_note_zh, check.unknown_note_en,
+                      facts={"project_type": ptype, "table": check.table})
+    if row is None:
+        return unknown
+    if row["min_intensity_wan_per_ha"] is not None:
+        if invest is None:
+            unknown.message_zh = f"{row['name_zh']}按投资强度控制，但未提供投资额，需开展节地评价"
+            unknown.message_en = "the standard limits investment intensity but no investment was given; needs a land-saving evaluation"
+            return unknown
+        max_ha = invest / row["min_intensity_wan_per_ha"]
+    else:
+        max_ha = row["max_area_ha"]
+    area_ha = ctx.area_m2 / M2_PER_HA
+    facts = {"project_type": ptype, "standard": row, "max_area_m2": round(max_ha * M2_PER_HA, 2),
+             "area_m2": round(ctx.area_m2, 2), "table": check.table}
+    if area_ha <= max_ha:
+        return Outcome("pass", f"用地 {area_ha:.4f} 公顷，未超过控制标准 {max_ha:.4f} 公顷（样例标准表）",
+                       f"{area_ha:.4f} ha is within the standard's {max_ha:.4f} ha (sample table)", facts=facts)
+    return Outcome(check.status,
+                   f"{check.note_zh}：用地 {area_ha:.4f} 公顷，标准上限 {max_ha:.4f} 公顷（样例标准表）",
+                   f"{check.note_en}: {area_ha:.4f} ha against at most {max_ha:.4f} ha (sample table)",
+                   facts=facts)
+
+
+RULES: dict[str, Callable[[Any, ParcelContext], Outcome]] = {
+    "overlap": run_overlap,
+    "inside": run_inside,
+    "zone_compatible": run_zone_compatible,
+    "land_use_classes": run_land_use_classes,
+    "raster_share_above": run_raster_share_above,
+    "land_use_standard": run_land_use_standard,
+}

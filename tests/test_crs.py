@@ -1,0 +1,74 @@
+import geopandas as gpd
+import pytest
+import shapely
+
+from geo.crs import Area, check_coordinates, gk3_epsg_for_longitude, gk3_epsg_for_zone_number
+from geo.errors import CRSError
+
+
+@pytest.mark.parametrize(
+    ("lon", "epsg"),
+    [(75.0, 4534), (76.4, 4534), (116.6, 4548), (117.0, 4548), (118.49, 4548), (118.51, 4549),
+     (120.0, 4549), (135.0, 4554), (134.2, 4554)],
+)
+def test_zone_by_nearest_central_meridian(lon: float, epsg: int) -> None:
+    assert gk3_epsg_for_longitude(lon) == epsg
+
+
+def test_zone_outside_china_is_refused() -> None:
+    with pytest.raises(CRSError):
+        gk3_epsg_for_longitude(10.0)
+
+
+@pytest.mark.parametrize(("zone", "prefixed", "epsg"), [(39, True, 4527), (39, False, 4548), (25, True, 4513),
+                                                        (45, False, 4554)])
+def test_zone_number_to_epsg(zone: int, prefixed: bool, epsg: int) -> None:
+    assert gk3_epsg_for_zone_number(zone, prefixed=prefixed) == epsg
+
+
+def test_area_units() -> None:
+    a = Area(666_666.67)
+    assert a.ha == pytest.approx(66.666667)
+    assert a.mu == pytest.approx(1000.0, rel=1e-8)
+    assert Area(10000 / 15).mu == pytest.approx(1.0)
+
+
+def _frame(x: float, y: float, crs: str) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(geometry=[shapely.box(x, y, x + 0.001, y + 0.001)], crs=crs)
+
+
+def test_lonlat_inside_china_accepted() -> None:
+    frame = _frame(116.6, 35.4, "EPSG:4490")
+    assert check_coordinates(frame) is frame
+
+
+def test_swapped_lonlat_refused() -> None:
+    with pytest.raises(CRSError, match="swapped"):
+        check_coordinates(_frame(35.4, 116.6, "EPSG:4490"))
+
+
+def test_metres_declared_as_degrees_refused() -> None:
+    frame = gpd.GeoDataFrame(geometry=[shapely.box(464000, 3918000, 465000, 3919000)], crs="EPSG:4490")
+    with pytest.raises(CRSError, match="not degrees"):
+        check_coordinates(frame)
+
+
+def test_zone_prefixed_easting_under_unprefixed_epsg_refused() -> None:
+    frame = gpd.GeoDataFrame(geometry=[shapely.box(39464000, 3918000, 39465000, 3919000)], crs="EPSG:4548")
+    with pytest.raises(CRSError, match="zone"):
+        check_coordinates(frame)
+
+
+def test_zone_prefixed_easting_with_prefixed_epsg_accepted() -> None:
+    frame = gpd.GeoDataFrame(geometry=[shapely.box(39464000, 3918000, 39465000, 3919000)], crs="EPSG:4527")
+    check_coordinates(frame)
+
+
+def test_outside_china_refused() -> None:
+    with pytest.raises(CRSError, match="outside China"):
+        check_coordinates(_frame(2.35, 48.85, "EPSG:4326"))
+
+
+def test_missing_crs_refused() -> None:
+    with pytest.raises(CRSError, match="no CRS"):
+        check_coordinates(gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1)]))

@@ -1,0 +1,284 @@
+"""The ten-point review on rectangles whose overlaps are known by arithmetic.
+
+Layer geometry: see conftest.STANDARD_LAYERS (coordinates in km).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pytest
+import shapely
+
+from conftest import EPSG, full_layers, km2, parcel_frame, rect, write_blueprint
+from geo.blueprint import Blueprint, load_blueprint
+from geo.errors import GeometryError, InputError
+from geo.review import ParcelResult, review
+
+REL = 1e-4  # 0.01 %
+
+
+def one(blueprint: Blueprint, geom: shapely.Geometry, *, crs: Any = EPSG, **props: Any) -> ParcelResult:
+    return review(parcel_frame(geom, crs=crs, **props), blueprint).parcels[0]
+
+
+def test_clean_parcel_passes_every_item(blueprint: Blueprint) -> None:
+    # inside the urban boundary on 0701 residential land, 400 m × 400 m = 16 ha ≤ 20 ha standard
+    p = one(blueprint, rect(1.2, 1.2, 1.6, 1.6), project_type="residential")
+    assert {i.code: i.status for i in p.items} == {i.code: "pass" for i in p.items}
+    assert p.verdict == "pass"
+    assert p.area_m2 == pytest.approx(km2(1.2, 1.2, 1.6, 1.6), rel=REL)
+    assert p.area_mu == pytest.approx(160_000 / (10000 / 15), rel=REL)
+    assert p.area_ha == pytest.approx(16.0, rel=REL)
+    assert p.crs_used == "EPSG:4548"
+    assert p.county is not None and (p.county.code, p.county.name) == ("370811", "任城区")
+    assert len(p.items) == 12
+    assert [i.code for i in p.items if i.supplementary] == ["flood_control", "illegal_use"]
+
+
+def test_basic_farmland_fail_and_major_project_warn(blueprint: Blueprint) -> None:
+    # half in basic farmland [3,4]×[0,1]: x 2.9…3.1 → 100 m × 200 m inside
+    geom = rect(2.9, 0.1, 3.1, 0.3)
+    p = one(blueprint, geom)
+    item = p.item("basic_farmland")
+    assert item.status == "fail"
+    assert item.overlap_m2 == pytest.approx(km2(3.0, 0.1, 3.1, 0.3), rel=REL)
+    assert item.overlap_ratio == pytest.approx(0.5, rel=REL)
+    assert p.verdict == "reject"
+    warned = one(blueprint, geom, major_project=True).item("basic_farmland")
+    assert warned.status == "warn"
+    assert "补划" in warned.message_zh
+
+
+def test_cultivated_land_with_paddy_apart(blueprint: Blueprint) -> None:
+    # 0101 paddy on x 2…3, 0102 irrigated on x 3…4: both cultivated
+    p = one(blueprint, rect(2.9, 0.1, 3.1, 0.3))
+    item = p.item("cultivated_land")
+    assert item.status == "warn"
+    assert item.overlap_m2 == pytest.approx(km2(2.9, 0.1, 3.1, 0.3), rel=REL)
+    facts = next(d["facts"] for d in item.details if "facts" in d)
+    assert facts["paddy_m2"] == pytest.approx(km2(2.9, 0.1, 3.0, 0.3), rel=REL)
+    assert facts["by_class_m2"]["0102"] == pytest.approx(km2(3.0, 0.1, 3.1, 0.3), rel=REL)
+    q = p.land_quota
+    assert q.cultivated_m2 == pytest.approx(40_000, rel=REL)
+    assert q.paddy_m2 == pytest.approx(20_000, rel=REL)
+    assert q.compensation_m2 == pytest.approx(40_000, rel=REL)
+    assert q.new_construction_quota_m2 == pytest.approx(40_000, rel=REL)
+
+
+def test_no_cultivated_land_passes(blueprint: Blueprint) -> None:
+    assert one(blueprint, rect(6.2, 4.2, 6.4, 4.4)).item("cultivated_land").status == "pass"
+
+
+def test_redline_fail_exempt_warn_and_edge_touch(blueprint: Blueprint) -> None:
+    inside = rect(4.2, 4.2, 4.4, 4.4)
+    assert one(blueprint, inside).item("ecological_redline").status == "fail"
+    exempt = one(blueprint, inside, redline_exempt=True).item("ecological_redline")
+    assert exempt.status == "warn" and "省级人民政府" in exempt.message_zh
+    touching = one(blueprint, rect(4.5, 3.6, 4.9, 4.0)).item("ecological_redline")
+    assert touching.status == "pass" and touching.overlap_m2 == 0.0
+
+
+def test_sliver_within_tolerance_does_not_count(blueprint: Blueprint) -> None:
+    # 400 m × 0.01 m = 4 m² over the red line; tolerance = max(1, 0.01 % × 160 004) ≈ 16 m²
+    sliver = one(blueprint, rect(4.5, 3.6, 4.9, 4.00001))
+    assert sliver.tolerance_m2 == pytest.approx(16.0004, rel=1e-3)
+    assert sliver.item("ecological_redline").status == "pass"
+    # 400 m × 0.5 m = 200 m² is above it
+    assert one(blueprint, rect(4.5, 3.6, 4.9, 4.0005)).item("ecological_redline").status == "fail"
+
+
+@pytest.mark.parametrize(
+    ("box", "status"),
+    [((6.2, 0.2, 6.4, 0.4), "fail"),   # nature reserve
+     ((7.2, 0.2, 7.4, 0.4), "fail"),   # water source 一级
+     ((8.2, 0.2, 8.4, 0.4), "warn"),   # 二级
+     ((9.2, 0.2, 9.4, 0.4), "warn"),   # 准保护区
+     ((5.2, 3.2, 5.4, 3.4), "pass")],
+)
+def test_protected_areas(blueprint: Blueprint, box: tuple[float, ...], status: str) -> None:
+    item = one(blueprint, rect(*box)).item("protected_areas")
+    assert item.status == status
+    assert item.overlap_m2 == pytest.approx(0.0 if status == "pass" else 40_000, rel=REL)
+
+
+@pytest.mark.parametrize(("box", "status"), [((6.5, 1.5, 7.5, 1.7), "warn"), ((5.2, 3.2, 5.4, 3.4), "pass")])
+def test_mineral_overlay(blueprint: Blueprint, box: tuple[float, ...], status: str) -> None:
+    item = one(blueprint, rect(*box)).item("mineral_overlay")
+    assert item.status == status
+    if status == "warn":
+        assert item.overlap_m2 == pytest.approx(km2(6.5, 1.5, 7.0, 1.7), rel=REL)
+
+
+@pytest.mark.parametrize(
+    ("box", "status", "steep_share"),
+    [((7.2, 1.2, 7.4, 1.4), "warn", 0.0),      # 高 易发区
+     ((8.2, 1.2, 8.4, 1.4), "pass", 0.0),      # 低 易发区
+     ((6.2, 3.2, 6.4, 3.4), "warn", 1.0),      # all steeper than 25°
+     ((6.9, 3.2, 7.1, 3.4), "warn", 0.5),      # half steep, above the 15 % limit
+     ((6.98, 3.2, 7.1, 3.4), "warn", 20 / 120),  # 16.7 % > 15 %
+     ((6.99, 3.2, 7.09, 3.4), "pass", 0.10)],  # 10 % ≤ 15 %
+)
+def test_geohazard(blueprint: Blueprint, box: tuple[float, ...], status: str, steep_share: float) -> None:
+    item = one(blueprint, rect(*box)).item("geohazard")
+    facts = next(d["facts"] for d in item.details if "share_above" in d.get("facts", {}))
+    assert facts["share_above"] == pytest.approx(steep_share, abs=1e-3)
+    assert item.status == status
+
+
+@pytest.mark.parametrize(("box", "status"), [((6.2, 2.2, 6.4, 2.4), "fail"), ((7.2, 2.2, 7.4, 2.4), "warn"),
+                                             ((5.2, 3.2, 5.4, 3.4), "pass")])
+def test_cultural_heritage(blueprint: Blueprint, box: tuple[float, ...], status: str) -> None:
+    assert one(blueprint, rect(*box)).item("cultural_heritage").status == status
+
+
+@pytest.mark.parametrize(
+    ("box", "status", "overlap"),
+    [((4.2, 0.2, 4.4, 0.4), "warn", 40_000),      # 0301 forest
+     ((4.2, 1.2, 4.4, 1.4), "warn", 40_000),      # 0404 grassland
+     ((5.2, 0.2, 5.4, 0.4), "warn", 40_000),      # 1106 inland tidal flat (wetland)
+     ((4.9, 0.2, 5.1, 0.4), "warn", 40_000),      # half forest, half wetland
+     ((5.2, 3.2, 5.4, 3.4), "pass", 0.0)],
+)
+def test_forest_grass_wetland(blueprint: Blueprint, box: tuple[float, ...], status: str, overlap: float) -> None:
+    item = one(blueprint, rect(*box)).item("forest_grass_wetland")
+    assert item.status == status
+    assert item.overlap_m2 == pytest.approx(overlap, rel=REL, abs=1e-6)
+
+
+def test_planning_conformity(blueprint: Blueprint) -> None:
+    # half outside the urban boundary [0,2]², all inside 城镇集中建设区 [0,3]²
+    partly = one(blueprint, rect(1.5, 0.5, 2.5, 1.5), project_type="industrial", investment_wan=1e6)
+    item = partly.item("planning_conformity")
+    assert item.status == "warn"
+    assert item.overlap_m2 == pytest.approx(km2(2.0, 0.5, 2.5, 1.5), rel=REL)
+    # in 农田保护区, incompatible with industry
+    far = one(blueprint, rect(5.2, 3.2, 5.4, 3.4), project_type="industrial").item("planning_conformity")
+    assert far.status == "fail"
+    # infrastructure is admitted there, but it is still outside the urban boundary
+    infra = one(blueprint, rect(5.2, 3.2, 5.4, 3.4), project_type="infrastructure").item("planning_conformity")
+    assert infra.status == "warn"
+
+
+@pytest.mark.parametrize(
+    ("props", "status"),
+    [({"project_type": "industrial", "investment_wan": 48_000}, "pass"),   # 16 ha ≤ 48000/3000
+     ({"project_type": "industrial", "investment_wan": 47_000}, "fail"),   # 16 ha > 15.67 ha
+     ({"project_type": "industrial"}, "warn"),                             # no investment given
+     ({"project_type": "public_service"}, "fail"),                         # 16 ha > 10 ha
+     ({"project_type": "spaceport"}, "warn"),                              # no standard → 节地评价
+     ({}, "warn")],
+)
+def test_land_use_standard(blueprint: Blueprint, props: dict[str, Any], status: str) -> None:
+    item = one(blueprint, rect(1.2, 1.2, 1.6, 1.6), **props).item("land_use_standard")
+    assert item.status == status
+
+
+@pytest.mark.parametrize(("box", "code", "status"),
+                         [((8.2, 2.2, 8.4, 2.4), "flood_control", "warn"),
+                          ((9.2, 2.2, 9.4, 2.4), "illegal_use", "fail"),
+                          ((5.2, 3.2, 5.4, 3.4), "flood_control", "pass"),
+                          ((5.2, 3.2, 5.4, 3.4), "illegal_use", "pass")])
+def test_supplementary_items(blueprint: Blueprint, box: tuple[float, ...], code: str, status: str) -> None:
+    assert one(blueprint, rect(*box)).item(code).status == status
+
+
+def test_parcel_with_hole(blueprint: Blueprint) -> None:
+    outer = rect(3.2, 0.2, 3.8, 0.8)
+    hole = rect(3.4, 0.4, 3.6, 0.6)
+    p = one(blueprint, shapely.Polygon(outer.exterior.coords, [hole.exterior.coords]))
+    assert p.area_m2 == pytest.approx(360_000 - 40_000, rel=REL)
+    assert p.item("basic_farmland").overlap_m2 == pytest.approx(320_000, rel=REL)
+    assert p.item("basic_farmland").overlap_ratio == pytest.approx(1.0, rel=REL)
+
+
+def test_multipolygon_parcel(blueprint: Blueprint) -> None:
+    geom = shapely.MultiPolygon([rect(3.2, 0.2, 3.4, 0.4), rect(4.2, 4.2, 4.4, 4.4)])
+    p = one(blueprint, geom)
+    assert p.area_m2 == pytest.approx(80_000, rel=REL)
+    assert p.item("basic_farmland").overlap_m2 == pytest.approx(40_000, rel=REL)
+    assert p.item("ecological_redline").overlap_m2 == pytest.approx(40_000, rel=REL)
+    assert p.item("basic_farmland").overlap_ratio == pytest.approx(0.5, rel=REL)
+
+
+def test_parcel_given_in_degrees_matches_metres(blueprint: Blueprint) -> None:
+    geom = rect(2.9, 0.1, 3.1, 0.3)
+    in_degrees = gpd.GeoSeries([geom], crs=EPSG).to_crs(4490).iloc[0]
+    p = one(blueprint, in_degrees, crs=4490)
+    assert p.crs_used == "EPSG:4548"
+    assert p.area_m2 == pytest.approx(40_000, rel=REL)
+    assert p.item("basic_farmland").overlap_m2 == pytest.approx(20_000, rel=REL)
+
+
+def test_parcel_across_zone_boundary_uses_centroid_zone(blueprint: Blueprint) -> None:
+    # In zone 4549 (CM 120°E), easting 360–380 km spans 118.5°E; the centroid (370 km) is east of it.
+    geom = shapely.box(360_000, 3_918_000, 380_000, 3_919_000)
+    p = one(blueprint, geom, crs=4549)
+    assert p.crs_used == "EPSG:4549"
+    assert p.area_m2 == pytest.approx(20_000 * 1_000, rel=REL)
+    # the same box moved so its centroid is west of 118.5°E is measured in 4548
+    west = one(blueprint, shapely.box(345_000, 3_918_000, 365_000, 3_919_000), crs=4549)
+    assert west.crs_used == "EPSG:4548"
+    assert west.area_m2 == pytest.approx(20_000 * 1_000, rel=2e-3)  # GK scale distortion at 140 km
+
+
+def test_missing_layer_is_never_pass(tmp_path: Path) -> None:
+    layers = full_layers()
+    del layers["mineral"], layers["heritage"]
+    bp = load_blueprint(write_blueprint(tmp_path / "bp", layers, slope=None))
+    p = review(parcel_frame(rect(1.2, 1.2, 1.6, 1.6), project_type="residential"), bp).parcels[0]
+    assert p.item("mineral_overlay").status == "missing_layer"
+    assert p.item("cultural_heritage").status == "missing_layer"
+    assert p.item("geohazard").status == "missing_layer"  # the slope raster is gone
+    assert p.verdict == "conditional"
+    assert "缺少图层" in p.item("mineral_overlay").message_zh
+
+
+def test_stock_land_reduces_new_quota(blueprint: Blueprint) -> None:
+    # [0.5,1.5]×[0,1]: approved_unsupplied on x<1, idle on x 1…1.5 (y<0.5); all 0701 construction
+    p = one(blueprint, rect(0.5, 0.0, 1.5, 1.0))
+    q = p.land_quota
+    assert q.stock_m2 == pytest.approx(km2(0.5, 0, 1, 1) + km2(1, 0, 1.5, 0.5), rel=REL)
+    assert q.stock_ratio == pytest.approx(0.75, rel=REL)
+    assert q.construction_m2 == pytest.approx(1e6, rel=REL)
+    assert q.new_construction_quota_m2 == 0.0
+    # on paddy (agricultural) next to no stock: the whole parcel needs new quota
+    paddy = one(blueprint, rect(2.2, 0.2, 2.4, 0.4)).land_quota
+    assert paddy.agricultural_m2 == pytest.approx(40_000, rel=REL)
+    assert paddy.new_construction_quota_m2 == pytest.approx(40_000, rel=REL)
+
+
+def test_unused_land_needs_new_quota(blueprint: Blueprint) -> None:
+    q = one(blueprint, rect(4.2, 1.2, 4.4, 1.4)).land_quota  # 0404 其他草地 = 未利用地
+    assert q.unused_m2 == pytest.approx(40_000, rel=REL)
+    assert q.new_construction_quota_m2 == pytest.approx(40_000, rel=REL)
+    assert q.compensation_m2 == 0.0
+
+
+def test_bad_inputs_raise_project_errors(blueprint: Blueprint) -> None:
+    with pytest.raises(GeometryError, match="polygon"):
+        review(parcel_frame(shapely.Point(464_500, 3_918_500)), blueprint)
+    with pytest.raises(GeometryError, match="empty"):
+        review(parcel_frame(shapely.Polygon()), blueprint)
+    with pytest.raises(InputError, match="duplicate"):
+        review(parcel_frame(rect(1, 1, 1.1, 1.1), rect(1, 1, 1.2, 1.2), id="A"), blueprint)
+    with pytest.raises(InputError, match="no parcels"):
+        review(parcel_frame(), blueprint)
+
+
+def test_bowtie_refused_but_area_keeping_repair_accepted(blueprint: Blueprint) -> None:
+    a = rect(1.2, 1.2, 1.6, 1.6)
+    x1, y1, x2, y2 = a.bounds
+    bowtie = shapely.Polygon([(x1, y1), (x2, y2), (x2, y1), (x1, y2), (x1, y1)])
+    with pytest.raises(GeometryError, match="Self-intersection"):
+        review(parcel_frame(bowtie), blueprint)
+    # a ring that touches itself at one vertex (two squares sharing a corner) repairs with its area
+    xm, ym = (x1 + x2) / 2, (y1 + y2) / 2
+    pinched = shapely.Polygon([(x1, y1), (xm, y1), (xm, ym), (x2, ym), (x2, y2), (xm, y2), (xm, ym),
+                               (x1, ym), (x1, y1)])
+    assert not pinched.is_valid
+    p = one(blueprint, pinched)
+    assert p.repaired is True
+    assert p.area_m2 == pytest.approx(a.area / 2, rel=REL)
