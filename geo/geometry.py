@@ -64,7 +64,11 @@ def clean_parcels(frame: gpd.GeoDataFrame, ids: list[str]) -> tuple[gpd.GeoDataF
             reason = shapely.is_valid_reason(geom)
             candidate = polygonal_part(shapely.make_valid(geom))
             drawn = _ring_area(geom)
-            if candidate.is_empty or drawn <= 0 or abs(candidate.area - drawn) > REPAIR_AREA_TOLERANCE * drawn:
+            if (
+                candidate.is_empty
+                or drawn <= 0
+                or abs(candidate.area - drawn) > REPAIR_AREA_TOLERANCE * drawn
+            ):
                 raise GeometryError(
                     f"parcel {pid}: invalid geometry that cannot be repaired without changing "
                     f"its area: {reason}",

@@ -4,6 +4,7 @@ status, the blueprint's layers as toggles, popups with findings and a legend."""
 from __future__ import annotations
 
 import html
+
 import folium
 import geopandas as gpd
 import shapely
@@ -17,33 +18,50 @@ STATUS_COLOURS = {"pass": "#2e7d32", "warn": "#f9a825", "fail": "#c62828", "miss
 STATUS_ZH = {"pass": "通过", "warn": "有条件", "fail": "不通过", "missing_layer": "缺图层"}
 VERDICT_ZH = {"pass": "通过", "conditional": "有条件通过", "reject": "否决"}
 LAYER_COLOURS = {
-    "ecological_redline": "#d32f2f", "basic_farmland": "#fbc02d", "land_use": "#8d6e63",
-    "urban_boundary": "#7b1fa2", "planned_use": "#5c6bc0", "mineral": "#424242", "geohazard": "#e64a19",
-    "nature_reserve": "#1b5e20", "water_source": "#0288d1", "heritage": "#6d4c41", "flood_river": "#0277bd",
-    "illegal_use": "#000000", "approved_unsupplied": "#00897b", "idle_land": "#9e9d24", "county": "#37474f",
+    "ecological_redline": "#d32f2f",
+    "basic_farmland": "#fbc02d",
+    "land_use": "#8d6e63",
+    "urban_boundary": "#7b1fa2",
+    "planned_use": "#5c6bc0",
+    "mineral": "#424242",
+    "geohazard": "#e64a19",
+    "nature_reserve": "#1b5e20",
+    "water_source": "#0288d1",
+    "heritage": "#6d4c41",
+    "flood_river": "#0277bd",
+    "illegal_use": "#000000",
+    "approved_unsupplied": "#00897b",
+    "idle_land": "#9e9d24",
+    "county": "#37474f",
 }
 
 
-def base_map(bounds: tuple[float, float, float, float], *, tiles: str = "osm",
-             tianditu_key: str | None = None) -> folium.Map:
+def base_map(
+    bounds: tuple[float, float, float, float], *, tiles: str = "osm", tianditu_key: str | None = None
+) -> folium.Map:
     """An empty map fitted to ``bounds`` (lon/lat); the page works without tiles too."""
     minx, miny, maxx, maxy = bounds
-    fmap = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], tiles=None, control_scale=True,
-                      prefer_canvas=True)
+    fmap = folium.Map(
+        location=[(miny + maxy) / 2, (minx + maxx) / 2], tiles=None, control_scale=True, prefer_canvas=True
+    )
     if tiles == "tianditu" and tianditu_key:
         folium.TileLayer(
             tiles=f"https://t{{s}}.tianditu.gov.cn/vec_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
-                  f"&LAYER=vec&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={{z}}&TILEROW={{y}}"
-                  f"&TILECOL={{x}}&tk={tianditu_key}",
-            attr="天地图", name="天地图矢量", subdomains="01234567").add_to(fmap)
+            f"&LAYER=vec&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={{z}}&TILEROW={{y}}"
+            f"&TILECOL={{x}}&tk={tianditu_key}",
+            attr="天地图",
+            name="天地图矢量",
+            subdomains="01234567",
+        ).add_to(fmap)
     elif tiles == "osm":
         folium.TileLayer("OpenStreetMap", name="OpenStreetMap").add_to(fmap)
     fmap.fit_bounds([[miny, minx], [maxy, maxx]])
     return fmap
 
 
-def _layer_group(layer: VectorLayer, bounds: tuple[float, float, float, float], *,
-                 show: bool) -> folium.FeatureGroup | None:
+def _layer_group(
+    layer: VectorLayer, bounds: tuple[float, float, float, float], *, show: bool
+) -> folium.FeatureGroup | None:
     frame, tree = layer.in_crs(4490)
     hits = tree.query(shapely.box(*bounds))
     if len(hits) == 0:
@@ -70,16 +88,19 @@ def _popup(parcel: ParcelResult) -> str:
         f"{STATUS_ZH[i.status]}</td><td>{html.escape(i.message_zh)}</td></tr>"
         for i in parcel.items
     )
-    return (f"<b>地块 {html.escape(parcel.id)} {html.escape(parcel.name or '')}</b><br>"
-            f"结论：{VERDICT_ZH.get(parcel.verdict, parcel.verdict)}；面积 {parcel.area_m2:,.1f} m² = "
-            f"{parcel.area_ha:.4f} 公顷 = {parcel.area_mu:.2f} 亩（{parcel.crs_used}）"
-            f"<table style='font-size:11px'>{rows}</table>")
+    return (
+        f"<b>地块 {html.escape(parcel.id)} {html.escape(parcel.name or '')}</b><br>"
+        f"结论：{VERDICT_ZH.get(parcel.verdict, parcel.verdict)}；面积 {parcel.area_m2:,.1f} m² = "
+        f"{parcel.area_ha:.4f} 公顷 = {parcel.area_mu:.2f} 亩（{parcel.crs_used}）"
+        f"<table style='font-size:11px'>{rows}</table>"
+    )
 
 
 def _legend() -> Element:
     items = "".join(
         f"<div><span style='background:{c};display:inline-block;width:12px;height:12px;margin-right:4px'>"
-        f"</span>{STATUS_ZH[s]} {s}</div>" for s, c in STATUS_COLOURS.items()
+        f"</span>{STATUS_ZH[s]} {s}</div>"
+        for s, c in STATUS_COLOURS.items()
     )
     return Element(
         "<div id='lantu-legend' style='position:fixed;bottom:20px;left:10px;z-index:9999;background:white;"
@@ -88,20 +109,29 @@ def _legend() -> Element:
     )
 
 
-def review_map(result: ReviewResult, blueprint: Blueprint | None = None, *, tiles: str = "osm",
-               tianditu_key: str | None = None, margin_deg: float = 0.01) -> folium.Map:
+def review_map(
+    result: ReviewResult,
+    blueprint: Blueprint | None = None,
+    *,
+    tiles: str = "osm",
+    tianditu_key: str | None = None,
+    margin_deg: float = 0.01,
+) -> folium.Map:
     """The review on a map; with the blueprint, its layers around the parcels as toggles."""
     parcels = gpd.GeoDataFrame(
         [{"id": p.id, "name": p.name, "verdict": p.verdict} for p in result.parcels],
-        geometry=[shapely.geometry.shape(p.geometry) for p in result.parcels], crs=4490)
+        geometry=[shapely.geometry.shape(p.geometry) for p in result.parcels],
+        crs=4490,
+    )
     minx, miny, maxx, maxy = parcels.total_bounds
     bounds = (minx - margin_deg, miny - margin_deg, maxx + margin_deg, maxy + margin_deg)
     fmap = base_map(bounds, tiles=tiles, tianditu_key=tianditu_key)
     if blueprint is not None:
         for layer_id, layer in blueprint.layers.items():
             if isinstance(layer, VectorLayer):
-                group = _layer_group(layer, bounds, show=layer_id in ("urban_boundary", "basic_farmland",
-                                                                       "ecological_redline"))
+                group = _layer_group(
+                    layer, bounds, show=layer_id in ("urban_boundary", "basic_farmland", "ecological_redline")
+                )
                 if group is not None:
                     group.add_to(fmap)
     conflicts = folium.FeatureGroup(name="冲突图斑（按审查项着色）", show=True)
@@ -112,27 +142,31 @@ def review_map(result: ReviewResult, blueprint: Blueprint | None = None, *, tile
                     continue
                 folium.GeoJson(
                     {"type": "Feature", "geometry": d["geometry"], "properties": {}},
-                    style_function=lambda _f, s=d["status"]: {"color": STATUS_COLOURS[s], "weight": 1,
-                                                              "fillColor": STATUS_COLOURS[s], "fillOpacity": 0.6},
+                    style_function=lambda _f, s=d["status"]: {
+                        "color": STATUS_COLOURS[s],
+                        "weight": 1,
+                        "fillColor": STATUS_COLOURS[s],
+                        "fillOpacity": 0.6,
+                    },
                     tooltip=f"{parcel.id} · {item.name_zh}：{STATUS_ZH[d['status']]} {d['area_m2']:,.1f} m²",
                 ).add_to(conflicts)
     conflicts.add_to(fmap)
     parcel_group = folium.FeatureGroup(name="审查地块", show=True)
     for parcel in result.parcels:
         colour = {"pass": STATUS_COLOURS["pass"], "conditional": STATUS_COLOURS["warn"]}.get(
-            parcel.verdict, STATUS_COLOURS["fail"])
+            parcel.verdict, STATUS_COLOURS["fail"]
+        )
         folium.GeoJson(
             {"type": "Feature", "geometry": parcel.geometry, "properties": {"id": parcel.id}},
             style_function=lambda _f, c=colour: {"color": c, "weight": 3, "fillOpacity": 0.05},
-            popup=folium.Popup(_popup(parcel), max_width=520),
+            popup=folium.Popup(_popup(parcel), max_width=520),  # type: ignore[arg-type]
             tooltip=f"地块 {parcel.id}：{VERDICT_ZH.get(parcel.verdict, parcel.verdict)}",
         ).add_to(parcel_group)
     parcel_group.add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
-    fmap.get_root().html.add_child(_legend())
+    fmap.get_root().html.add_child(_legend())  # type: ignore[attr-defined]
     return fmap
 
 
 def map_html(fmap: folium.Map) -> str:
     return str(fmap.get_root().render())
-

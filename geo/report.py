@@ -23,8 +23,12 @@ def parcel_sketch(parcel: ParcelResult, size: int = 260) -> str:
     """An SVG sketch of the parcel and its conflict pieces in its GK zone (prints without a map)."""
     if parcel.geometry is None:
         return ""
-    pieces = [(d["status"], shapely.geometry.shape(d["geometry"])) for i in parcel.items for d in i.details
-              if "geometry" in d and d["status"] != "pass"]
+    pieces = [
+        (d["status"], shapely.geometry.shape(d["geometry"]))
+        for i in parcel.items
+        for d in i.details
+        if "geometry" in d and d["status"] != "pass"
+    ]
     geoms = gpd.GeoSeries([shapely.geometry.shape(parcel.geometry)] + [g for _, g in pieces], crs=4490)
     projected = geoms.to_crs(parcel.crs_used).values
     minx, miny, maxx, maxy = projected[0].bounds
@@ -36,19 +40,31 @@ def parcel_sketch(parcel: ParcelResult, size: int = 260) -> str:
         return str(moved.svg(scale_factor=0.5)) if not moved.is_empty else ""
 
     body = "".join(
-        path(g).replace('fill="#66cc99"', f'fill="{STATUS_COLOURS[s]}"').replace('opacity="0.6"', 'opacity="0.7"')
+        path(g)
+        .replace('fill="#66cc99"', f'fill="{STATUS_COLOURS[s]}"')
+        .replace('opacity="0.6"', 'opacity="0.7"')
         for (s, _), g in zip(pieces, projected[1:], strict=True)
     )
-    outline = path(projected[0]).replace('fill="#66cc99"', 'fill="none"').replace('stroke="#555555"', 'stroke="#000"')
+    outline = (
+        path(projected[0])
+        .replace('fill="#66cc99"', 'fill="none"')
+        .replace('stroke="#555555"', 'stroke="#000"')
+    )
     label = html.escape(f"{parcel.id}（{parcel.crs_used}）")
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size + 16}" '
-            f'viewBox="0 0 {size} {size + 16}">{body}{outline}'
-            f'<text x="4" y="{size + 12}" font-size="11">{label}</text></svg>')
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size + 16}" '
+        f'viewBox="0 0 {size} {size + 16}">{body}{outline}'
+        f'<text x="4" y="{size + 12}" font-size="11">{label}</text></svg>'
+    )
 
 
 def review_report(result: ReviewResult, *, synthetic: bool = False) -> str:
     """The report as one self-contained HTML page."""
     return _ENV.get_template("report.html").render(
-        result=result, status_zh=STATUS_ZH, verdict_zh=VERDICT_ZH, verdict_class=VERDICT_CLASS,
-        sketches={p.id: parcel_sketch(p) for p in result.parcels}, synthetic=synthetic,
+        result=result,
+        status_zh=STATUS_ZH,
+        verdict_zh=VERDICT_ZH,
+        verdict_class=VERDICT_CLASS,
+        sketches={p.id: parcel_sketch(p) for p in result.parcels},
+        synthetic=synthetic,
     )

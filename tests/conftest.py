@@ -39,17 +39,24 @@ def km2(x1: float, y1: float, x2: float, y2: float) -> float:
 
 # layer id → [(rectangle in km, attributes)]
 STANDARD_LAYERS: dict[str, list[tuple[Rect, dict[str, Any]]]] = {
-    "county": [((0, 0, 5, 5), {"code": "370811", "name": "任城区"}),
-               ((5, 0, 10, 5), {"code": "370812", "name": "兖州区"})],
+    "county": [
+        ((0, 0, 5, 5), {"code": "370811", "name": "任城区"}),
+        ((5, 0, 10, 5), {"code": "370812", "name": "兖州区"}),
+    ],
     "urban_boundary": [((0, 0, 2, 2), {})],
-    "planned_use": [((0, 0, 3, 3), {"zone": "城镇集中建设区"}),
-                    ((3, 0, 10, 5), {"zone": "农田保护区"}),
-                    ((0, 3, 3, 5), {"zone": "生态控制区"})],
+    "planned_use": [
+        ((0, 0, 3, 3), {"zone": "城镇集中建设区"}),
+        ((3, 0, 10, 5), {"zone": "农田保护区"}),
+        ((0, 3, 3, 5), {"zone": "生态控制区"}),
+    ],
     "basic_farmland": [((3, 0, 4, 1), {})],
     "ecological_redline": [((4, 4, 5, 5), {})],
     "nature_reserve": [((6, 0, 7, 1), {})],
-    "water_source": [((7, 0, 8, 1), {"level": "一级"}), ((8, 0, 9, 1), {"level": "二级"}),
-                     ((9, 0, 10, 1), {"level": "准保护区"})],
+    "water_source": [
+        ((7, 0, 8, 1), {"level": "一级"}),
+        ((8, 0, 9, 1), {"level": "二级"}),
+        ((9, 0, 10, 1), {"level": "准保护区"}),
+    ],
     "mineral": [((6, 1, 7, 2), {"kind": "煤"})],
     "geohazard": [((7, 1, 8, 2), {"level": "高"}), ((8, 1, 9, 2), {"level": "低"})],
     "heritage": [((6, 2, 7, 3), {"zone": "保护范围"}), ((7, 2, 8, 3), {"zone": "建设控制地带"})],
@@ -62,16 +69,23 @@ STANDARD_LAYERS: dict[str, list[tuple[Rect, dict[str, Any]]]] = {
 # 三调 classes on a 1 km grid over [0,10]×[0,5]; cells not listed are 0601 工业用地.
 LAND_USE_CELLS: dict[tuple[int, int], str] = {
     **{(i, j): "0701" for i in (0, 1) for j in (0, 1)},
-    (2, 0): "0101", (2, 1): "0103", (3, 0): "0102",
-    (4, 0): "0301", (4, 1): "0404", (5, 0): "1106",
+    (2, 0): "0101",
+    (2, 1): "0103",
+    (3, 0): "0102",
+    (4, 0): "0301",
+    (4, 1): "0404",
+    (5, 0): "1106",
 }
 # slope raster: 10 m pixels over the same extent; 30° on this block, 5° elsewhere
 STEEP_BLOCK: Rect = (6, 3, 7, 4)
 
 
 def land_use_layer() -> list[tuple[Rect, dict[str, Any]]]:
-    return [((i, j, i + 1, j + 1), {"class_code": LAND_USE_CELLS.get((i, j), "0601")})
-            for i in range(10) for j in range(5)]
+    return [
+        ((i, j, i + 1, j + 1), {"class_code": LAND_USE_CELLS.get((i, j), "0601")})
+        for i in range(10)
+        for j in range(5)
+    ]
 
 
 def write_blueprint(
@@ -103,8 +117,18 @@ def write_slope(path: Path, steep: Rect, pixel: float = 10.0) -> None:
     x1, y1, x2, y2 = (int(v * 1000 / pixel) for v in steep)
     data[height - y2 : height - y1, x1:x2] = 30.0  # rows count down from the top
     transform = from_origin(X0, Y0 + 5_000, pixel, pixel)
-    with rasterio.open(path, "w", driver="GTiff", width=width, height=height, count=1,
-                       dtype="float32", crs=f"EPSG:{EPSG}", transform=transform, nodata=-9999) as ds:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=width,
+        height=height,
+        count=1,
+        dtype="float32",
+        crs=f"EPSG:{EPSG}",
+        transform=transform,
+        nodata=-9999,
+    ) as ds:
         ds.write(data, 1)
 
 

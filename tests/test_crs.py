@@ -8,8 +8,17 @@ from geo.errors import CRSError
 
 @pytest.mark.parametrize(
     ("lon", "epsg"),
-    [(75.0, 4534), (76.4, 4534), (116.6, 4548), (117.0, 4548), (118.49, 4548), (118.51, 4549),
-     (120.0, 4549), (135.0, 4554), (134.2, 4554)],
+    [
+        (75.0, 4534),
+        (76.4, 4534),
+        (116.6, 4548),
+        (117.0, 4548),
+        (118.49, 4548),
+        (118.51, 4549),
+        (120.0, 4549),
+        (135.0, 4554),
+        (134.2, 4554),
+    ],
 )
 def test_zone_by_nearest_central_meridian(lon: float, epsg: int) -> None:
     assert gk3_epsg_for_longitude(lon) == epsg
@@ -20,8 +29,9 @@ def test_zone_outside_china_is_refused() -> None:
         gk3_epsg_for_longitude(10.0)
 
 
-@pytest.mark.parametrize(("zone", "prefixed", "epsg"), [(39, True, 4527), (39, False, 4548), (25, True, 4513),
-                                                        (45, False, 4554)])
+@pytest.mark.parametrize(
+    ("zone", "prefixed", "epsg"), [(39, True, 4527), (39, False, 4548), (25, True, 4513), (45, False, 4554)]
+)
 def test_zone_number_to_epsg(zone: int, prefixed: bool, epsg: int) -> None:
     assert gk3_epsg_for_zone_number(zone, prefixed=prefixed) == epsg
 

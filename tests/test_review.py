@@ -92,11 +92,13 @@ def test_sliver_within_tolerance_does_not_count(blueprint: Blueprint) -> None:
 
 @pytest.mark.parametrize(
     ("box", "status"),
-    [((6.2, 0.2, 6.4, 0.4), "fail"),   # nature reserve
-     ((7.2, 0.2, 7.4, 0.4), "fail"),   # water source 一级
-     ((8.2, 0.2, 8.4, 0.4), "warn"),   # 二级
-     ((9.2, 0.2, 9.4, 0.4), "warn"),   # 准保护区
-     ((5.2, 3.2, 5.4, 3.4), "pass")],
+    [
+        ((6.2, 0.2, 6.4, 0.4), "fail"),  # nature reserve
+        ((7.2, 0.2, 7.4, 0.4), "fail"),  # water source 一级
+        ((8.2, 0.2, 8.4, 0.4), "warn"),  # 二级
+        ((9.2, 0.2, 9.4, 0.4), "warn"),  # 准保护区
+        ((5.2, 3.2, 5.4, 3.4), "pass"),
+    ],
 )
 def test_protected_areas(blueprint: Blueprint, box: tuple[float, ...], status: str) -> None:
     item = one(blueprint, rect(*box)).item("protected_areas")
@@ -114,12 +116,14 @@ def test_mineral_overlay(blueprint: Blueprint, box: tuple[float, ...], status: s
 
 @pytest.mark.parametrize(
     ("box", "status", "steep_share"),
-    [((7.2, 1.2, 7.4, 1.4), "warn", 0.0),      # 高 易发区
-     ((8.2, 1.2, 8.4, 1.4), "pass", 0.0),      # 低 易发区
-     ((6.2, 3.2, 6.4, 3.4), "warn", 1.0),      # all steeper than 25°
-     ((6.9, 3.2, 7.1, 3.4), "warn", 0.5),      # half steep, above the 15 % limit
-     ((6.98, 3.2, 7.1, 3.4), "warn", 20 / 120),  # 16.7 % > 15 %
-     ((6.99, 3.2, 7.09, 3.4), "pass", 0.10)],  # 10 % ≤ 15 %
+    [
+        ((7.2, 1.2, 7.4, 1.4), "warn", 0.0),  # 高 易发区
+        ((8.2, 1.2, 8.4, 1.4), "pass", 0.0),  # 低 易发区
+        ((6.2, 3.2, 6.4, 3.4), "warn", 1.0),  # all steeper than 25°
+        ((6.9, 3.2, 7.1, 3.4), "warn", 0.5),  # half steep, above the 15 % limit
+        ((6.98, 3.2, 7.1, 3.4), "warn", 20 / 120),  # 16.7 % > 15 %
+        ((6.99, 3.2, 7.09, 3.4), "pass", 0.10),
+    ],  # 10 % ≤ 15 %
 )
 def test_geohazard(blueprint: Blueprint, box: tuple[float, ...], status: str, steep_share: float) -> None:
     item = one(blueprint, rect(*box)).item("geohazard")
@@ -128,21 +132,27 @@ def test_geohazard(blueprint: Blueprint, box: tuple[float, ...], status: str, st
     assert item.status == status
 
 
-@pytest.mark.parametrize(("box", "status"), [((6.2, 2.2, 6.4, 2.4), "fail"), ((7.2, 2.2, 7.4, 2.4), "warn"),
-                                             ((5.2, 3.2, 5.4, 3.4), "pass")])
+@pytest.mark.parametrize(
+    ("box", "status"),
+    [((6.2, 2.2, 6.4, 2.4), "fail"), ((7.2, 2.2, 7.4, 2.4), "warn"), ((5.2, 3.2, 5.4, 3.4), "pass")],
+)
 def test_cultural_heritage(blueprint: Blueprint, box: tuple[float, ...], status: str) -> None:
     assert one(blueprint, rect(*box)).item("cultural_heritage").status == status
 
 
 @pytest.mark.parametrize(
     ("box", "status", "overlap"),
-    [((4.2, 0.2, 4.4, 0.4), "warn", 40_000),      # 0301 forest
-     ((4.2, 1.2, 4.4, 1.4), "warn", 40_000),      # 0404 grassland
-     ((5.2, 0.2, 5.4, 0.4), "warn", 40_000),      # 1106 inland tidal flat (wetland)
-     ((4.9, 0.2, 5.1, 0.4), "warn", 40_000),      # half forest, half wetland
-     ((5.2, 3.2, 5.4, 3.4), "pass", 0.0)],
+    [
+        ((4.2, 0.2, 4.4, 0.4), "warn", 40_000),  # 0301 forest
+        ((4.2, 1.2, 4.4, 1.4), "warn", 40_000),  # 0404 grassland
+        ((5.2, 0.2, 5.4, 0.4), "warn", 40_000),  # 1106 inland tidal flat (wetland)
+        ((4.9, 0.2, 5.1, 0.4), "warn", 40_000),  # half forest, half wetland
+        ((5.2, 3.2, 5.4, 3.4), "pass", 0.0),
+    ],
 )
-def test_forest_grass_wetland(blueprint: Blueprint, box: tuple[float, ...], status: str, overlap: float) -> None:
+def test_forest_grass_wetland(
+    blueprint: Blueprint, box: tuple[float, ...], status: str, overlap: float
+) -> None:
     item = one(blueprint, rect(*box)).item("forest_grass_wetland")
     assert item.status == status
     assert item.overlap_m2 == pytest.approx(overlap, rel=REL, abs=1e-6)
@@ -158,29 +168,37 @@ def test_planning_conformity(blueprint: Blueprint) -> None:
     far = one(blueprint, rect(5.2, 3.2, 5.4, 3.4), project_type="industrial").item("planning_conformity")
     assert far.status == "fail"
     # infrastructure is admitted there, but it is still outside the urban boundary
-    infra = one(blueprint, rect(5.2, 3.2, 5.4, 3.4), project_type="infrastructure").item("planning_conformity")
+    infra = one(blueprint, rect(5.2, 3.2, 5.4, 3.4), project_type="infrastructure").item(
+        "planning_conformity"
+    )
     assert infra.status == "warn"
 
 
 @pytest.mark.parametrize(
     ("props", "status"),
-    [({"project_type": "industrial", "investment_wan": 48_000}, "pass"),   # 16 ha ≤ 48000/3000
-     ({"project_type": "industrial", "investment_wan": 47_000}, "fail"),   # 16 ha > 15.67 ha
-     ({"project_type": "industrial"}, "warn"),                             # no investment given
-     ({"project_type": "public_service"}, "fail"),                         # 16 ha > 10 ha
-     ({"project_type": "spaceport"}, "warn"),                              # no standard → 节地评价
-     ({}, "warn")],
+    [
+        ({"project_type": "industrial", "investment_wan": 48_000}, "pass"),  # 16 ha ≤ 48000/3000
+        ({"project_type": "industrial", "investment_wan": 47_000}, "fail"),  # 16 ha > 15.67 ha
+        ({"project_type": "industrial"}, "warn"),  # no investment given
+        ({"project_type": "public_service"}, "fail"),  # 16 ha > 10 ha
+        ({"project_type": "spaceport"}, "warn"),  # no standard → 节地评价
+        ({}, "warn"),
+    ],
 )
 def test_land_use_standard(blueprint: Blueprint, props: dict[str, Any], status: str) -> None:
     item = one(blueprint, rect(1.2, 1.2, 1.6, 1.6), **props).item("land_use_standard")
     assert item.status == status
 
 
-@pytest.mark.parametrize(("box", "code", "status"),
-                         [((8.2, 2.2, 8.4, 2.4), "flood_control", "warn"),
-                          ((9.2, 2.2, 9.4, 2.4), "illegal_use", "fail"),
-                          ((5.2, 3.2, 5.4, 3.4), "flood_control", "pass"),
-                          ((5.2, 3.2, 5.4, 3.4), "illegal_use", "pass")])
+@pytest.mark.parametrize(
+    ("box", "code", "status"),
+    [
+        ((8.2, 2.2, 8.4, 2.4), "flood_control", "warn"),
+        ((9.2, 2.2, 9.4, 2.4), "illegal_use", "fail"),
+        ((5.2, 3.2, 5.4, 3.4), "flood_control", "pass"),
+        ((5.2, 3.2, 5.4, 3.4), "illegal_use", "pass"),
+    ],
+)
 def test_supplementary_items(blueprint: Blueprint, box: tuple[float, ...], code: str, status: str) -> None:
     assert one(blueprint, rect(*box)).item(code).status == status
 
@@ -276,8 +294,9 @@ def test_bowtie_refused_but_area_keeping_repair_accepted(blueprint: Blueprint) -
         review(parcel_frame(bowtie), blueprint)
     # a ring that touches itself at one vertex (two squares sharing a corner) repairs with its area
     xm, ym = (x1 + x2) / 2, (y1 + y2) / 2
-    pinched = shapely.Polygon([(x1, y1), (xm, y1), (xm, ym), (x2, ym), (x2, y2), (xm, y2), (xm, ym),
-                               (x1, ym), (x1, y1)])
+    pinched = shapely.Polygon(
+        [(x1, y1), (xm, y1), (xm, ym), (x2, ym), (x2, y2), (xm, y2), (xm, ym), (x1, ym), (x1, y1)]
+    )
     assert not pinched.is_valid
     p = one(blueprint, pinched)
     assert p.repaired is True

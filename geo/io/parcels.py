@@ -39,7 +39,9 @@ def parcels_from_geojson(obj: Any) -> gpd.GeoDataFrame:
         try:
             geoms.append(shapely.geometry.shape(feature["geometry"]))
         except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
-            raise FormatError(f"feature {n}: unreadable geometry ({exc})", f"第 {n} 个要素：几何无法解析") from exc
+            raise FormatError(
+                f"feature {n}: unreadable geometry ({exc})", f"第 {n} 个要素：几何无法解析"
+            ) from exc
         properties = feature.get("properties") or {}
         if not isinstance(properties, dict):
             raise FormatError(f"feature {n}: properties must be an object", f"第 {n} 个要素：属性须为对象")
@@ -74,7 +76,9 @@ def read_parcels(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFr
         try:
             return parcels_from_geojson(json.loads(path.read_text(encoding="utf-8-sig")))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise FormatError(f"{path.name}: not valid JSON ({exc})", f"{path.name}：不是有效的 JSON") from exc
+            raise FormatError(
+                f"{path.name}: not valid JSON ({exc})", f"{path.name}：不是有效的 JSON"
+            ) from exc
     source = f"/vsizip/{path}" if suffix == ".zip" else str(path)
     try:
         frame = gpd.read_file(source, layer=layer, engine="pyogrio")

@@ -36,8 +36,10 @@ Progress = Callable[[int, int], None]
 def parcel_ids(frame: gpd.GeoDataFrame) -> list[str]:
     """A parcel's ``id`` property (地块编号), else its 1-based position; ids must be unique."""
     if "id" in frame.columns:
-        ids = [str(v) if v is not None and v == v and str(v) != "" else str(i + 1)
-               for i, v in enumerate(frame["id"])]
+        ids = [
+            str(v) if v is not None and v == v and str(v) != "" else str(i + 1)
+            for i, v in enumerate(frame["id"])
+        ]
     else:
         ids = [str(i + 1) for i in range(len(frame))]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
@@ -96,22 +98,42 @@ def review(
     )
 
 
-def review_parcel(pid: str, geom: shapely.Geometry, crs: Any, project: ProjectAttributes,
-                  repaired: bool, blueprint: Blueprint, profile: Profile) -> ParcelResult:
+def review_parcel(
+    pid: str,
+    geom: shapely.Geometry,
+    crs: Any,
+    project: ProjectAttributes,
+    repaired: bool,
+    blueprint: Blueprint,
+    profile: Profile,
+) -> ParcelResult:
     epsg = blueprint.gk_zone_epsg or zone_for_geometry(geom, crs)
     in_zone = gpd.GeoSeries([geom], crs=crs).to_crs(epsg).iloc[0]
     area = Area(float(in_zone.area))
     ctx = ParcelContext(pid, in_zone, epsg, project, blueprint, profile.tolerance.for_area(area.m2))
     items = [_run_item(item, ctx) for item in profile.items]
-    verdict = ("reject" if any(i.status == "fail" for i in items)
-               else "conditional" if any(i.status in ("warn", "missing_layer") for i in items)
-               else "pass")
+    verdict = (
+        "reject"
+        if any(i.status == "fail" for i in items)
+        else "conditional"
+        if any(i.status in ("warn", "missing_layer") for i in items)
+        else "pass"
+    )
     return ParcelResult(
-        id=pid, name=project.name, project_type=project.project_type,
-        area_m2=round(area.m2, 2), area_ha=round(area.ha, 4), area_mu=round(area.mu, 2),
-        crs_used=f"EPSG:{epsg}", verdict=verdict, repaired=repaired,
-        tolerance_m2=round(ctx.tolerance_m2, 4), county=_county(ctx), items=items,
-        land_quota=_land_quota(ctx, profile), geometry=_to_geojson([in_zone], epsg)[0],
+        id=pid,
+        name=project.name,
+        project_type=project.project_type,
+        area_m2=round(area.m2, 2),
+        area_ha=round(area.ha, 4),
+        area_mu=round(area.mu, 2),
+        crs_used=f"EPSG:{epsg}",
+        verdict=verdict,
+        repaired=repaired,
+        tolerance_m2=round(ctx.tolerance_m2, 4),
+        county=_county(ctx),
+        items=items,
+        land_quota=_land_quota(ctx, profile),
+        geometry=_to_geojson([in_zone], epsg)[0],
     )
 
 
@@ -121,14 +143,16 @@ def _run_item(item: Item, ctx: ParcelContext) -> ItemResult:
     relevant = [o for o in outcomes if o.status != "pass"] or outcomes
     conflict = [p for o in outcomes for p in o.pieces if p.status != "pass"]
     overlap = float(shapely.union_all([p.geometry for p in conflict]).area) if conflict else 0.0
-    details: list[dict[str, Any]] = _piece_details(
-        [p for o in outcomes for p in o.pieces], ctx.epsg
-    )
+    details: list[dict[str, Any]] = _piece_details([p for o in outcomes for p in o.pieces], ctx.epsg)
     details += [{"facts": o.facts} for o in outcomes if o.facts]
     return ItemResult(
-        code=item.code, name_zh=item.name_zh, name_en=item.name_en, supplementary=item.supplementary,
+        code=item.code,
+        name_zh=item.name_zh,
+        name_en=item.name_en,
+        supplementary=item.supplementary,
         status=status,  # type: ignore[arg-type]
-        overlap_m2=round(overlap, 2), overlap_ratio=round(overlap / ctx.area_m2, 6),
+        overlap_m2=round(overlap, 2),
+        overlap_ratio=round(overlap / ctx.area_m2, 6),
         message_zh="；".join(o.message_zh for o in relevant),
         message_en="; ".join(o.message_en for o in relevant),
         details=details,
@@ -138,9 +162,15 @@ def _run_item(item: Item, ctx: ParcelContext) -> ItemResult:
 def _piece_details(pieces: list[Piece], epsg: int) -> list[dict[str, Any]]:
     geometries = _to_geojson([p.geometry for p in pieces], epsg)
     return [
-        {"layer": p.layer, "layer_name_zh": layer_catalog()[p.layer].name_zh, "status": p.status,
-         "area_m2": round(p.area_m2, 2), "area_mu": round(Area(p.area_m2).mu, 4),
-         "attributes": {k: _plain(v) for k, v in p.attributes.items()}, "geometry": g}
+        {
+            "layer": p.layer,
+            "layer_name_zh": layer_catalog()[p.layer].name_zh,
+            "status": p.status,
+            "area_m2": round(p.area_m2, 2),
+            "area_mu": round(Area(p.area_m2).mu, 4),
+            "attributes": {k: _plain(v) for k, v in p.attributes.items()},
+            "geometry": g,
+        }
         for p, g in zip(pieces, geometries, strict=True)
     ]
 
@@ -167,16 +197,24 @@ def _county(ctx: ParcelContext) -> County | None:
 
 
 def _land_quota(ctx: ParcelContext, profile: Profile) -> LandQuota:
-    stock_parts = [g for lid in profile.stock_layers
-                   if (found := ctx.pieces(lid)) is not None for g in found.geometry]
+    stock_parts = [
+        g for lid in profile.stock_layers if (found := ctx.pieces(lid)) is not None for g in found.geometry
+    ]
     stock = shapely.union_all(stock_parts) if stock_parts else shapely.Polygon()
     stock_m2 = float(stock.area)
     land = ctx.pieces("land_use")
     if land is None:
-        return LandQuota(agricultural_m2=None, cultivated_m2=None, paddy_m2=None, construction_m2=None,
-                         unused_m2=None, stock_m2=round(stock_m2, 2),
-                         stock_ratio=round(stock_m2 / ctx.area_m2, 6),
-                         new_construction_quota_m2=None, compensation_m2=None)
+        return LandQuota(
+            agricultural_m2=None,
+            cultivated_m2=None,
+            paddy_m2=None,
+            construction_m2=None,
+            unused_m2=None,
+            stock_m2=round(stock_m2, 2),
+            stock_ratio=round(stock_m2 / ctx.area_m2, 6),
+            new_construction_quota_m2=None,
+            compensation_m2=None,
+        )
     sums = {"agricultural": 0.0, "construction": 0.0, "unused": 0.0, "cultivated": 0.0, "paddy": 0.0}
     new_quota = 0.0
     for code, geom, area in zip(land["class_code"], land.geometry, land["area_m2"], strict=True):
@@ -191,9 +229,13 @@ def _land_quota(ctx: ParcelContext, profile: Profile) -> LandQuota:
         if cls.legal_class in ("agricultural", "unused"):
             new_quota += area if stock.is_empty else float(geom.difference(stock).area)
     return LandQuota(
-        agricultural_m2=round(sums["agricultural"], 2), cultivated_m2=round(sums["cultivated"], 2),
-        paddy_m2=round(sums["paddy"], 2), construction_m2=round(sums["construction"], 2),
-        unused_m2=round(sums["unused"], 2), stock_m2=round(stock_m2, 2),
+        agricultural_m2=round(sums["agricultural"], 2),
+        cultivated_m2=round(sums["cultivated"], 2),
+        paddy_m2=round(sums["paddy"], 2),
+        construction_m2=round(sums["construction"], 2),
+        unused_m2=round(sums["unused"], 2),
+        stock_m2=round(stock_m2, 2),
         stock_ratio=round(stock_m2 / ctx.area_m2, 6),
-        new_construction_quota_m2=round(new_quota, 2), compensation_m2=round(sums["cultivated"], 2),
+        new_construction_quota_m2=round(new_quota, 2),
+        compensation_m2=round(sums["cultivated"], 2),
     )

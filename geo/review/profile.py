@@ -116,8 +116,8 @@ class Item(BaseModel):
 
 
 class Tolerance(BaseModel):
-    min_m2: float = Field(1.0, ge=0)
-    ratio: float = Field(1e-4, ge=0, lt=1)
+    min_m2: float = Field(default=1.0, ge=0)
+    ratio: float = Field(default=1e-4, ge=0, lt=1)
 
     def for_area(self, parcel_m2: float) -> float:
         return max(self.min_m2, self.ratio * parcel_m2)
@@ -153,7 +153,9 @@ def load_profile(name_or_path: str) -> Profile:
     else:
         path = Path(name_or_path)
         if not path.is_file():
-            raise ProfileError(f"profile file {name_or_path} not found", f"审查方案文件 {name_or_path} 不存在")
+            raise ProfileError(
+                f"profile file {name_or_path} not found", f"审查方案文件 {name_or_path} 不存在"
+            )
     try:
         profile = Profile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
     except (yaml.YAMLError, ValidationError) as exc:

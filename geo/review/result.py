@@ -19,7 +19,7 @@ class ProjectAttributes(BaseModel):
 
     name: str | None = None
     project_type: str | None = None
-    investment_wan: float | None = Field(None, ge=0, description="总投资（万元）")
+    investment_wan: float | None = Field(default=None, ge=0, description="总投资（万元）")
     major_project: bool = False
     redline_exempt: bool = False
 
@@ -90,7 +90,7 @@ class ParcelResult(BaseModel):
     county: County | None
     items: list[ItemResult]
     land_quota: LandQuota
-    geometry: dict[str, Any] | None = Field(None, description="parcel in EPSG:4490, GeoJSON")
+    geometry: dict[str, Any] | None = Field(default=None, description="parcel in EPSG:4490, GeoJSON")
 
     def item(self, code: str) -> ItemResult:
         return next(i for i in self.items if i.code == code)

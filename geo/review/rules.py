@@ -31,8 +31,12 @@ from geo.review.profile import (
 )
 from geo.review.result import ProjectAttributes
 
-GROUP_NAMES = {"cultivated": ("耕地", "cultivated land"), "forest": ("林地", "forest land"),
-               "grassland": ("草地", "grassland"), "wetland": ("湿地", "wetland")}
+GROUP_NAMES = {
+    "cultivated": ("耕地", "cultivated land"),
+    "forest": ("林地", "forest land"),
+    "grassland": ("草地", "grassland"),
+    "wetland": ("湿地", "wetland"),
+}
 
 
 @dataclass
@@ -88,17 +92,24 @@ class ParcelContext:
 
 def _area_text(m2: float) -> tuple[str, str]:
     a = Area(m2)
-    return f"{a.m2:,.1f} m²（{a.ha:.4f} 公顷，{a.mu:.2f} 亩）", f"{a.m2:,.1f} m² ({a.ha:.4f} ha, {a.mu:.2f} mu)"
+    return (
+        f"{a.m2:,.1f} m²（{a.ha:.4f} 公顷，{a.mu:.2f} 亩）",
+        f"{a.m2:,.1f} m² ({a.ha:.4f} ha, {a.mu:.2f} mu)",
+    )
 
 
 def _missing(layer_id: str) -> Outcome:
     info = layer_catalog()[layer_id]
-    return Outcome("missing_layer", f"缺少图层“{info.name_zh}”，无法审查",
-                   f"layer '{layer_id}' ({info.name_en}) is missing; not reviewed")
+    return Outcome(
+        "missing_layer",
+        f"缺少图层“{info.name_zh}”，无法审查",
+        f"layer '{layer_id}' ({info.name_en}) is missing; not reviewed",
+    )
 
 
-def _graded(layer: str, found: gpd.GeoDataFrame, statuses: list[str], ctx: ParcelContext,
-            attributes: list[str]) -> list[Piece]:
+def _graded(
+    layer: str, found: gpd.GeoDataFrame, statuses: list[str], ctx: ParcelContext, attributes: list[str]
+) -> list[Piece]:
     """Pieces with their status, dropping every status group whose total is within tolerance."""
     totals: dict[str, float] = {}
     for status, area in zip(statuses, found["area_m2"], strict=True):
@@ -115,8 +126,14 @@ def _worst(pieces: list[Piece]) -> str:
     return max((p.status for p in pieces), key=STATUS_ORDER.__getitem__, default="pass")
 
 
-def _conflict(check: Any, status: str, pieces: list[Piece], *, note: tuple[str, str] | None = None,
-              facts: dict[str, Any] | None = None) -> Outcome:
+def _conflict(
+    check: Any,
+    status: str,
+    pieces: list[Piece],
+    *,
+    note: tuple[str, str] | None = None,
+    facts: dict[str, Any] | None = None,
+) -> Outcome:
     bad = [p for p in pieces if p.status != "pass"]
     zh, en = _area_text(sum(p.area_m2 for p in bad))
     note_zh, note_en = note or (check.note_zh, check.note_en)
@@ -128,7 +145,7 @@ def run_overlap(check: OverlapCheck, ctx: ParcelContext) -> Outcome:
     if found is None:
         return _missing(check.layer)
     attributes = [check.attribute] if check.attribute else []
-    statuses = [
+    statuses: list[str] = [
         check.by_value.get(str(v).strip(), check.status) if check.attribute else check.status
         for v in (found[check.attribute] if check.attribute else [None] * len(found))
     ]
@@ -141,8 +158,7 @@ def run_overlap(check: OverlapCheck, ctx: ParcelContext) -> Outcome:
         for p in kept:
             if p.status == check.status:
                 p.status = check.exempt.status
-        return _conflict(check, check.exempt.status, kept,
-                         note=(check.exempt.note_zh, check.exempt.note_en))
+        return _conflict(check, check.exempt.status, kept, note=(check.exempt.note_zh, check.exempt.note_en))
     return _conflict(check, status, kept)
 
 
@@ -155,8 +171,9 @@ def run_inside(check: InsideCheck, ctx: ParcelContext) -> Outcome:
     outside_m2 = float(outside.area)
     facts = {"outside_m2": round(outside_m2, 2) if outside_m2 > ctx.tolerance_m2 else 0.0}
     if outside_m2 <= ctx.tolerance_m2:
-        return Outcome("pass", f"地块位于{info.name_zh}内", f"the parcel lies inside the {info.name_en}",
-                       facts=facts)
+        return Outcome(
+            "pass", f"地块位于{info.name_zh}内", f"the parcel lies inside the {info.name_en}", facts=facts
+        )
     piece = Piece(check.layer, check.status, outside, {"position": "outside"})
     return _conflict(check, check.status, [piece], facts=facts)
 
@@ -172,8 +189,13 @@ def run_zone_compatible(check: ZoneCompatibleCheck, ctx: ParcelContext) -> Outco
     status = _worst(kept)
     facts = {"project_type": ptype, "allowed_zones": sorted(allowed)}
     if status == "pass":
-        return Outcome("pass", "规划用途分区与项目用途相符",
-                       "the planned land-use zones admit the project's use", kept, facts)
+        return Outcome(
+            "pass",
+            "规划用途分区与项目用途相符",
+            "the planned land-use zones admit the project's use",
+            kept,
+            facts,
+        )
     return _conflict(check, status, kept, facts=facts)
 
 
@@ -190,12 +212,17 @@ def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outc
         p.attributes["class_name"] = cls.name_zh if cls else None
     names = [GROUP_NAMES[g] for g in check.groups] + ([GROUP_NAMES["wetland"]] if check.wetland else [])
     if not kept:
-        return Outcome("pass", "未占用" + "、".join(n[0] for n in names),
-                       "no " + ", ".join(n[1] for n in names) + " occupied")
+        return Outcome(
+            "pass",
+            "未占用" + "、".join(n[0] for n in names),
+            "no " + ", ".join(n[1] for n in names) + " occupied",
+        )
     by_class: dict[str, float] = {}
     for p in kept:
-        by_class[str(p.attributes["class_code"])] = by_class.get(str(p.attributes["class_code"]), 0.0) + p.area_m2
-    facts = {"by_class_m2": {k: round(v, 2) for k, v in sorted(by_class.items())}}
+        by_class[str(p.attributes["class_code"])] = (
+            by_class.get(str(p.attributes["class_code"]), 0.0) + p.area_m2
+        )
+    facts: dict[str, Any] = {"by_class_m2": {k: round(v, 2) for k, v in sorted(by_class.items())}}
     if "cultivated" in check.groups:
         paddy = sum(v for k, v in by_class.items() if k.startswith("0101"))
         facts["paddy_m2"] = round(paddy, 2)
@@ -218,24 +245,38 @@ def run_raster_share_above(check: RasterShareAboveCheck, ctx: ParcelContext) -> 
             values = _masked_values(ds, shape, all_touched=True)
     if values.size == 0:
         info = layer_catalog()[check.layer]
-        return Outcome("missing_layer", f"{info.name_zh}栅格未覆盖该地块",
-                       f"the {info.name_en} raster does not cover the parcel")
+        return Outcome(
+            "missing_layer",
+            f"{info.name_zh}栅格未覆盖该地块",
+            f"the {info.name_en} raster does not cover the parcel",
+        )
     share = float((values > check.threshold).mean())
-    facts = {"share_above": round(share, 4), "threshold": check.threshold,
-             "max_share": check.max_share, "pixels": int(values.size)}
+    facts = {
+        "share_above": round(share, 4),
+        "threshold": check.threshold,
+        "max_share": check.max_share,
+        "pixels": int(values.size),
+    }
     if share <= check.max_share:
-        return Outcome("pass", f"坡度大于{check.threshold:g}°的面积占比 {share:.1%}，未超过限值 {check.max_share:.0%}",
-                       f"{share:.1%} of the parcel is steeper than {check.threshold:g}° "
-                       f"(limit {check.max_share:.0%})", facts=facts)
-    return Outcome(check.status,
-                   f"{check.note_zh}（占比 {share:.1%}，限值 {check.max_share:.0%}）",
-                   f"{check.note_en} ({share:.1%}, limit {check.max_share:.0%})", facts=facts)
+        return Outcome(
+            "pass",
+            f"坡度大于{check.threshold:g}°的面积占比 {share:.1%}，未超过限值 {check.max_share:.0%}",
+            f"{share:.1%} of the parcel is steeper than {check.threshold:g}° (limit {check.max_share:.0%})",
+            facts=facts,
+        )
+    return Outcome(
+        check.status,
+        f"{check.note_zh}（占比 {share:.1%}，限值 {check.max_share:.0%}）",
+        f"{check.note_en} ({share:.1%}, limit {check.max_share:.0%})",
+        facts=facts,
+    )
 
 
 def _masked_values(ds: rasterio.DatasetReader, shape: shapely.Geometry, *, all_touched: bool) -> np.ndarray:
     try:
-        data, _ = rasterio.mask.mask(ds, [shapely.geometry.mapping(shape)], crop=True,
-                                     filled=False, all_touched=all_touched)
+        data, _ = rasterio.mask.mask(
+            ds, [shapely.geometry.mapping(shape)], crop=True, filled=False, all_touched=all_touched
+        )
     except ValueError:  # rasterio: "Input shapes do not overlap raster."
         return np.empty(0)
     band = data[0]
@@ -254,9 +295,11 @@ def _standard_table(relative: str) -> dict[str, dict[str, Any]]:
         return float(text) if text not in (None, "") else None
 
     return {
-        r["project_type"]: {"name_zh": r["name_zh"],
-                            "min_intensity_wan_per_ha": num(r["min_intensity_wan_per_ha"]),
-                            "max_area_ha": num(r["max_area_ha"])}
+        r["project_type"]: {
+            "name_zh": r["name_zh"],
+            "min_intensity_wan_per_ha": num(r["min_intensity_wan_per_ha"]),
+            "max_area_ha": num(r["max_area_ha"]),
+        }
         for r in rows
     }
 
@@ -265,28 +308,46 @@ def run_land_use_standard(check: LandUseStandardCheck, ctx: ParcelContext) -> Ou
     table = _standard_table(check.table)
     ptype, invest = ctx.project.project_type, ctx.project.investment_wan
     row = table.get(ptype or "")
-    unknown = Outcome(check.unknown_status, check.unknown_note_zh, check.unknown_note_en,
-                      facts={"project_type": ptype, "table": check.table})
+    unknown = Outcome(
+        check.unknown_status,
+        check.unknown_note_zh,
+        check.unknown_note_en,
+        facts={"project_type": ptype, "table": check.table},
+    )
     if row is None:
         return unknown
     if row["min_intensity_wan_per_ha"] is not None:
         if invest is None:
             unknown.message_zh = f"{row['name_zh']}按投资强度控制，但未提供投资额，需开展节地评价"
-            unknown.message_en = "the standard limits investment intensity but no investment was given; needs a land-saving evaluation"
+            unknown.message_en = (
+                "the standard limits investment intensity but no investment was given; "
+                "needs a land-saving evaluation"
+            )
             return unknown
         max_ha = invest / row["min_intensity_wan_per_ha"]
     else:
         max_ha = row["max_area_ha"]
     area_ha = ctx.area_m2 / M2_PER_HA
-    facts = {"project_type": ptype, "standard": row, "max_area_m2": round(max_ha * M2_PER_HA, 2),
-             "area_m2": round(ctx.area_m2, 2), "table": check.table}
+    facts = {
+        "project_type": ptype,
+        "standard": row,
+        "max_area_m2": round(max_ha * M2_PER_HA, 2),
+        "area_m2": round(ctx.area_m2, 2),
+        "table": check.table,
+    }
     if area_ha <= max_ha:
-        return Outcome("pass", f"用地 {area_ha:.4f} 公顷，未超过控制标准 {max_ha:.4f} 公顷（样例标准表）",
-                       f"{area_ha:.4f} ha is within the standard's {max_ha:.4f} ha (sample table)", facts=facts)
-    return Outcome(check.status,
-                   f"{check.note_zh}：用地 {area_ha:.4f} 公顷，标准上限 {max_ha:.4f} 公顷（样例标准表）",
-                   f"{check.note_en}: {area_ha:.4f} ha against at most {max_ha:.4f} ha (sample table)",
-                   facts=facts)
+        return Outcome(
+            "pass",
+            f"用地 {area_ha:.4f} 公顷，未超过控制标准 {max_ha:.4f} 公顷（样例标准表）",
+            f"{area_ha:.4f} ha is within the standard's {max_ha:.4f} ha (sample table)",
+            facts=facts,
+        )
+    return Outcome(
+        check.status,
+        f"{check.note_zh}：用地 {area_ha:.4f} 公顷，标准上限 {max_ha:.4f} 公顷（样例标准表）",
+        f"{check.note_en}: {area_ha:.4f} ha against at most {max_ha:.4f} ha (sample table)",
+        facts=facts,
+    )
 
 
 RULES: dict[str, Callable[[Any, ParcelContext], Outcome]] = {

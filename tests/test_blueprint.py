@@ -1,0 +1,141 @@
+"""Blueprint manifests: what loads, and the messages that name the file and field at fault."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import shapely
+import yaml
+
+from conftest import EPSG, full_layers, rect, write_blueprint
+from geo.blueprint import Blueprint, layer_summary, load_blueprint
+from geo.errors import BlueprintError
+
+
+def _edit(root: Path, **changes: object) -> None:
+    path = root / "blueprint.yaml"
+    manifest = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for dotted, value in changes.items():
+        node = manifest
+        *parents, last = dotted.split("__")
+        for p in parents:
+            node = node[p]
+        if value is None:
+            del node[last]
+        else:
+            node[last] = value
+    path.write_text(yaml.safe_dump(manifest, allow_unicode=True), encoding="utf-8")
+
+
+@pytest.fixture
+def small(tmp_path: Path) -> Path:
+    layers = {k: v for k, v in full_layers().items() if k in ("county", "land_use", "mineral")}
+    return write_blueprint(tmp_path / "bp", layers, slope=None)
+
+
+def test_loads_layers_with_indexes(blueprint: Blueprint) -> None:
+    assert blueprint.name == "测试蓝图"
+    assert set(blueprint.layers) == set(full_layers()) | {"slope"}
+    farmland = blueprint.vector("basic_farmland")
+    assert farmland is not None
+    frame, tree = farmland.in_crs(EPSG)
+    assert len(tree.query(rect(3.2, 0.2, 3.4, 0.4), predicate="intersects")) == 1
+    assert frame.crs.to_epsg() == EPSG
+    assert farmland.in_crs(EPSG)[1] is tree  # projected once, then reused
+
+
+def test_layer_summary(blueprint: Blueprint) -> None:
+    rows = {r["id"]: r for r in layer_summary(blueprint)}
+    assert rows["water_source"]["features"] == 3
+    assert rows["slope"]["kind"] == "raster"
+    minx, miny, maxx, maxy = rows["county"]["bbox"]
+    assert 116 < minx < maxx < 117.5 and 35 < miny < maxy < 36
+
+
+def test_field_mapping(tmp_path: Path) -> None:
+    layers = {"mineral": [((0, 0, 1, 1), {"KZ": "煤"})]}
+    root = write_blueprint(tmp_path / "bp", layers, slope=None)
+    _edit(root, layers__mineral__fields={"kind": "KZ"})
+    bp = load_blueprint(root)
+    layer = bp.vector("mineral")
+    assert layer is not None and list(layer.frame.columns) == ["kind", "geometry"]
+
+
+def test_pinned_zone_keeps_layers_in_that_crs(tmp_path: Path) -> None:
+    root = write_blueprint(
+        tmp_path / "bp", {"basic_farmland": [((0, 0, 1, 1), {})]}, slope=None, extra={"gk_zone_epsg": EPSG}
+    )
+    bp = load_blueprint(root)
+    layer = bp.vector("basic_farmland")
+    assert layer is not None and layer.frame.crs.to_epsg() == EPSG
+    assert layer.frame.geometry.iloc[0].equals(rect(0, 0, 1, 1))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"layers__mineral__fields": {"kind": "KZ"}}, "field 'KZ' (for 'kind') not in mineral.gpkg"),
+        ({"layers__mineral__fields": {"kind": "kind", "colour": "YS"}}, "['colour'] not used"),
+        ({"layers__mineral__path": "nowhere.gpkg"}, "file 'nowhere.gpkg' does not exist"),
+        ({"layers__mineral__path": "../outside.gpkg"}, "outside the blueprint directory"),
+        ({"layers__roads": {"path": "county.gpkg"}}, "unknown layer id(s) ['roads']"),
+        ({"crs": "EPSG:999999"}, "unknown CRS"),
+        ({"gk_zone_epsg": 4490}, "not a projected CRS"),
+        ({"name": None}, "name: Field required"),
+        ({"layers__mineral__layer": "nope"}, "cannot read mineral.gpkg layer 'nope'"),
+    ],
+)
+def test_validation_errors_name_file_and_field(small: Path, change: dict[str, object], message: str) -> None:
+    _edit(small, **change)
+    with pytest.raises(BlueprintError) as info:
+        load_blueprint(small)
+    assert message in str(info.value)
+    assert "blueprint.yaml" in str(info.value)
+
+
+def test_missing_manifest(tmp_path: Path) -> None:
+    with pytest.raises(BlueprintError, match=r"no blueprint\.yaml"):
+        load_blueprint(tmp_path)
+
+
+def test_unknown_land_use_code(tmp_path: Path) -> None:
+    root = write_blueprint(
+        tmp_path / "bp", {"land_use": [((0, 0, 1, 1), {"class_code": "9999"})]}, slope=None
+    )
+    with pytest.raises(BlueprintError, match=r"9999"):
+        load_blueprint(root)
+
+
+def test_line_layer_refused(tmp_path: Path) -> None:
+    import geopandas as gpd
+
+    root = write_blueprint(tmp_path / "bp", {}, slope=None)
+    gpd.GeoDataFrame(geometry=[shapely.LineString([(464000, 3918000), (465000, 3919000)])], crs=EPSG).to_file(
+        root / "river.gpkg"
+    )
+    _edit(root, layers__flood_river={"path": "river.gpkg"})
+    with pytest.raises(BlueprintError, match="must hold polygons"):
+        load_blueprint(root)
+
+
+def test_layer_without_crs_takes_manifest_crs(tmp_path: Path) -> None:
+    import geopandas as gpd
+
+    root = write_blueprint(tmp_path / "bp", {}, slope=None)
+    gpd.GeoDataFrame(geometry=[rect(0, 0, 1, 1)]).to_file(root / "farm.geojson", driver="GeoJSON")
+    _edit(root, layers__basic_farmland={"path": "farm.geojson"}, crs=f"EPSG:{EPSG}")
+    layer = load_blueprint(root).vector("basic_farmland")
+    assert layer is not None
+    assert layer.in_crs(EPSG)[0].area.iloc[0] == pytest.approx(1e6, rel=1e-9)
+
+
+def test_layer_with_impossible_coordinates_refused(tmp_path: Path) -> None:
+    import geopandas as gpd
+
+    root = write_blueprint(tmp_path / "bp", {}, slope=None)
+    # metres written under a geographic CRS
+    gpd.GeoDataFrame(geometry=[rect(0, 0, 1, 1)], crs=4490).to_file(root / "farm.gpkg")
+    _edit(root, layers__basic_farmland={"path": "farm.gpkg"})
+    with pytest.raises(BlueprintError, match=r"farm\.gpkg.*not degrees"):
+        load_blueprint(root)

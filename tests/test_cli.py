@@ -1,0 +1,165 @@
+"""`lantu` commands: output, formats and exit codes (0 with a result, 2 for bad input)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+import shapely
+from typer.testing import CliRunner
+
+from conftest import EPSG, parcel_frame, rect
+from geo.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def parcels_file(tmp_path: Path) -> Path:
+    path = tmp_path / "parcels.geojson"
+    frame = parcel_frame(rect(1.2, 1.2, 1.6, 1.6), rect(2.9, 0.1, 3.1, 0.3), project_type="residential")
+    frame["id"] = ["A", "B"]
+    frame.to_crs(4490).to_file(path, driver="GeoJSON")
+    return path
+
+
+def test_review_json_on_stdout(parcels_file: Path, blueprint_dir: Path) -> None:
+    result = runner.invoke(app, ["review", str(parcels_file), "--blueprint", str(blueprint_dir)])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert [p["id"] for p in body["parcels"]] == ["A", "B"]
+    assert [p["verdict"] for p in body["parcels"]] == ["pass", "reject"]
+    assert body["profile"] == "ten-point" and body["blueprint"] == "测试蓝图"
+
+
+def test_major_project_flag(parcels_file: Path, blueprint_dir: Path) -> None:
+    result = runner.invoke(app, ["review", str(parcels_file), "-b", str(blueprint_dir), "--major-project"])
+    body = json.loads(result.stdout)
+    farmland = next(i for i in body["parcels"][1]["items"] if i["code"] == "basic_farmland")
+    assert farmland["status"] == "warn"
+
+
+@pytest.mark.parametrize(
+    ("fmt", "needle"), [("geojson", '"FeatureCollection"'), ("html", "审查报告"), ("map", "leaflet")]
+)
+def test_other_formats_to_file(
+    parcels_file: Path, blueprint_dir: Path, tmp_path: Path, fmt: str, needle: str
+) -> None:
+    out = tmp_path / f"out.{fmt}"
+    result = runner.invoke(
+        app, ["review", str(parcels_file), "-b", str(blueprint_dir), "-f", fmt, "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert needle in out.read_text(encoding="utf-8")
+    assert "2 parcel(s) reviewed" in result.stderr
+
+
+def test_geojson_output_reads_back(parcels_file: Path, blueprint_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.geojson"
+    runner.invoke(
+        app, ["review", str(parcels_file), "-b", str(blueprint_dir), "-f", "geojson", "-o", str(out)]
+    )
+    frame = gpd.read_file(out)
+    assert list(frame["basic_farmland"]) == ["pass", "fail"]
+    assert frame.to_crs(EPSG).area.iloc[0] == pytest.approx(160_000, rel=1e-4)
+
+
+def test_bad_input_exits_2_with_one_line_reason(tmp_path: Path, blueprint_dir: Path) -> None:
+    swapped = tmp_path / "swapped.geojson"
+    swapped.write_text(
+        json.dumps(
+            {
+                "type": "Polygon",
+                "coordinates": [[[35.4, 116.6], [35.41, 116.6], [35.41, 116.61], [35.4, 116.6]]],
+            }
+        )
+    )
+    result = runner.invoke(app, ["review", str(swapped), "-b", str(blueprint_dir)])
+    assert result.exit_code == 2
+    assert "swapped" in result.stderr and "颠倒" in result.stderr
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("content", "name", "needle"),
+    [
+        ("{not json", "bad.geojson", "not valid JSON"),
+        ('{"type": "Point", "coordinates": [116.6, 35.4]}', "point.geojson", "must be a polygon"),
+        ("x", "parcels.csv", "unsupported parcel file"),
+    ],
+)
+def test_malformed_files_exit_2(
+    tmp_path: Path, blueprint_dir: Path, content: str, name: str, needle: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(content)
+    result = runner.invoke(app, ["review", str(path), "-b", str(blueprint_dir)])
+    assert result.exit_code == 2
+    assert needle in result.stderr
+
+
+def test_bad_blueprint_exits_2(parcels_file: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["review", str(parcels_file), "-b", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "blueprint.yaml" in result.stderr
+
+
+def test_blueprint_check(blueprint_dir: Path) -> None:
+    result = runner.invoke(app, ["blueprint", "check", str(blueprint_dir), "--json"])
+    assert result.exit_code == 0
+    assert {r["id"] for r in json.loads(result.stdout)["layers"]} >= {"county", "slope"}
+
+
+def test_progress_bar_for_many_parcels(tmp_path: Path, blueprint_dir: Path) -> None:
+    geoms = [rect(0.1 + 0.1 * i, 1.1, 0.15 + 0.1 * i, 1.15) for i in range(25)]
+    path = tmp_path / "many.gpkg"
+    parcel_frame(*geoms).to_file(path)
+    result = runner.invoke(
+        app, ["review", str(path), "-b", str(blueprint_dir), "-o", str(tmp_path / "r.json")]
+    )
+    assert result.exit_code == 0, result.output
+    assert len(json.loads((tmp_path / "r.json").read_text())["parcels"]) == 25
+
+
+def test_console_script_exit_code(tmp_path: Path, blueprint_dir: Path) -> None:
+    """The installed `lantu` entry point itself, as a user runs it."""
+    lantu = Path(sys.executable).parent / "lantu"
+    empty = tmp_path / "empty.geojson"
+    empty.write_text('{"type": "FeatureCollection", "features": []}')
+    done = subprocess.run(
+        [str(lantu), "review", str(empty), "-b", str(blueprint_dir)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "no parcels" in done.stderr
+    helped = subprocess.run([str(lantu), "review", "--help"], capture_output=True, text=True, check=False)
+    assert helped.returncode == 0 and "--major-project" in helped.stdout
+
+
+def test_demo_blueprint_refuses_non_empty_dir(tmp_path: Path) -> None:
+    (tmp_path / "x").write_text("keep me")
+    result = runner.invoke(app, ["demo-blueprint", str(tmp_path)])
+    assert result.exit_code == 2
+    assert (tmp_path / "x").read_text() == "keep me"
+
+
+def test_multipolygon_shapefile_zip(tmp_path: Path, blueprint_dir: Path) -> None:
+    import zipfile
+
+    frame = parcel_frame(shapely.MultiPolygon([rect(3.2, 0.2, 3.4, 0.4), rect(4.2, 4.2, 4.4, 4.4)]))
+    frame.to_file(tmp_path / "p.shp")
+    archive = tmp_path / "p.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for part in tmp_path.glob("p.*"):
+            if part.suffix != ".zip":
+                z.write(part, part.name)
+    result = runner.invoke(app, ["review", str(archive), "-b", str(blueprint_dir)])
+    assert result.exit_code == 0, result.output
+    parcel = json.loads(result.stdout)["parcels"][0]
+    assert parcel["area_m2"] == pytest.approx(80_000, rel=1e-4)

