@@ -1,0 +1,115 @@
+"""Review speed on the demo blueprint, against a naive baseline measured in the same run.
+
+Baseline: for each parcel and layer, ``geopandas.overlay`` of the parcel with the
+whole layer (what the overlay engine avoids). Ours: the layer's STRtree plus one
+vectorised intersection (``geo.overlay.pieces``). Both compute the same areas; the
+script checks that they agree before printing the ratio.
+
+    .venv/bin/python benchmarks/bench_review.py [--parcels 200] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from geo.blueprint import VectorLayer, load_blueprint
+from geo.cli import DEFAULT_DATA_DIR
+from geo.demo import build_demo_blueprint
+from geo.overlay import pieces
+from geo.review import review
+
+ZONE = 4548
+
+
+def random_parcels(county: shapely.Geometry, n: int, seed: int = 7) -> gpd.GeoDataFrame:
+    rng = np.random.default_rng(seed)
+    minx, miny, maxx, maxy = county.bounds
+    out: list[shapely.Geometry] = []
+    while len(out) < n:
+        x, y = rng.uniform(minx, maxx), rng.uniform(miny, maxy)
+        side = rng.uniform(80, 400)
+        sq = shapely.box(x, y, x + side, y + side)
+        if county.contains(sq):
+            out.append(sq)
+    return gpd.GeoDataFrame({"id": [f"B{i}" for i in range(n)]}, geometry=out, crs=ZONE)
+
+
+def timed(fn, repeat: int) -> tuple[float, object]:  # type: ignore[no-untyped-def]
+    times, value = [], None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        value = fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times), value
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--parcels", type=int, default=200)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = build_demo_blueprint(
+            Path(tmp) / "bp", data_dir=DEFAULT_DATA_DIR if DEFAULT_DATA_DIR.is_dir() else None
+        )
+        load_s, bp = timed(lambda: load_blueprint(root), args.repeat)
+        county_layer = bp.vector("county")
+        assert county_layer is not None
+        counties = county_layer.in_crs(ZONE)[0]
+        parcels = random_parcels(
+            counties.loc[counties["code"] == "370811"].geometry.union_all(), args.parcels
+        )
+        layers = {k: v.in_crs(ZONE) for k, v in bp.layers.items() if isinstance(v, VectorLayer)}
+
+        def ours() -> float:
+            return sum(
+                float(pieces(g, f, t)["area_m2"].sum()) for g in parcels.geometry for f, t in layers.values()
+            )
+
+        def baseline() -> float:
+            total = 0.0
+            for i in range(len(parcels)):
+                one = parcels.iloc[[i]][["geometry"]]
+                for frame, _ in layers.values():
+                    total += float(
+                        gpd.overlay(one, frame, how="intersection", keep_geom_type=True).area.sum()
+                    )
+            return total
+
+        ours_s, ours_area = timed(ours, args.repeat)
+        base_s, base_area = timed(baseline, 1)
+        assert abs(ours_area - base_area) <= 1e-6 * max(base_area, 1.0), (ours_area, base_area)  # type: ignore[operator]
+        review_s, result = timed(lambda: review(parcels, bp), args.repeat)
+
+    n = len(parcels)
+    print(
+        f"demo blueprint: {sum(len(f) for f, _ in layers.values())} features in {len(layers)} vector layers"
+    )
+    print(f"blueprint load (median of {args.repeat}): {load_s * 1000:.0f} ms")
+    print(f"overlay, {n} parcels × {len(layers)} layers:")
+    print(
+        f"  baseline geopandas.overlay per parcel/layer: {base_s:.2f} s ({n / base_s:.1f} parcels/s, 1 run)"
+    )
+    print(
+        f"  STRtree + vectorised shapely (median of {args.repeat}): "
+        f"{ours_s:.3f} s ({n / ours_s:.0f} parcels/s)"
+    )
+    print(f"  ratio baseline/ours: {base_s / ours_s:.1f}×  (same total overlap area {ours_area:,.1f} m²)")
+    print(
+        f"full ten-point review of {n} parcels (median of {args.repeat}): {review_s:.2f} s "
+        f"({n / review_s:.0f} parcels/s, {1000 * review_s / n:.1f} ms/parcel)"
+    )
+    assert result is not None
+
+
+if __name__ == "__main__":
+    main()
