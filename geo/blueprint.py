@@ -108,6 +108,7 @@ class Blueprint:
     working_crs: CRS
     gk_zone_epsg: int | None
     layers: dict[str, VectorLayer | RasterLayer]
+    synthetic: bool = False  # a generated demo blueprint (its SOURCES.txt says SYNTHETIC)
 
     def vector(self, layer_id: str) -> VectorLayer | None:
         layer = self.layers.get(layer_id)
@@ -160,7 +161,9 @@ def load_blueprint(root: str | Path) -> Blueprint:
             frame = _load_vector(layer_id, source, spec, default_crs)
             layers[layer_id] = VectorLayer(layer_id, frame.to_crs(working), source)
     log.info("blueprint %r loaded: %d layers from %s", manifest.name, len(layers), root)
-    return Blueprint(manifest.name, root, working, manifest.gk_zone_epsg, layers)
+    sources = root / "SOURCES.txt"
+    synthetic = sources.is_file() and "SYNTHETIC" in sources.read_text(encoding="utf-8", errors="replace")
+    return Blueprint(manifest.name, root, working, manifest.gk_zone_epsg, layers, synthetic)
 
 
 def _resolve(root: Path, layer_id: str, relative: str) -> Path:

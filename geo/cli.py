@@ -27,6 +27,8 @@ app = typer.Typer(
 )
 blueprint_app = typer.Typer(help="Blueprint (一张蓝图) commands.", no_args_is_help=True)
 app.add_typer(blueprint_app, name="blueprint")
+keys_app = typer.Typer(help="API keys with roles (stored hashed; LANTU_DATABASE_URL).", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 err = Console(stderr=True)
 log = logging.getLogger("lantu")
 PROGRESS_FROM = 20  # show a progress bar from this many parcels on
@@ -144,11 +146,10 @@ def render(result: ReviewResult, fmt: OutputFormat, *, blueprint: Any = None) ->
             for p in result.parcels
         ]
         return json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False)
-    synthetic = blueprint is not None and (blueprint.root / "SOURCES.txt").is_file()
     if fmt is OutputFormat.html:
         from geo.report import review_report
 
-        return review_report(result, synthetic=synthetic)
+        return review_report(result, synthetic=blueprint is not None and blueprint.synthetic)
     from geo.maps import map_html, review_map
 
     return map_html(review_map(result, blueprint))
@@ -187,6 +188,92 @@ def demo_blueprint_cmd(
         highlight=False,
     )
     err.print(summary["sources"], highlight=False)
+
+
+@app.command("serve")
+def serve_cmd(
+    blueprint: Annotated[
+        Path | None, typer.Option("--blueprint", "-b", help="Blueprint directory (default: LANTU_BLUEPRINT).")
+    ] = None,
+    host: Annotated[str | None, typer.Option(help="Interface (default: LANTU_HOST or 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: LANTU_PORT or 8000).")] = None,
+    open_demo: Annotated[
+        bool, typer.Option("--open-demo", help="No API keys (loopback only; logged).")
+    ] = False,
+) -> None:
+    """Start the web service (FastAPI + uvicorn) with the map viewer at /."""
+    import uvicorn
+    from pydantic import ValidationError
+
+    from api.app import create_app
+    from api.settings import Settings
+
+    given: dict[str, Any] = {
+        k: v for k, v in {"blueprint": blueprint, "host": host, "port": port}.items() if v is not None
+    }
+    if open_demo:
+        given["open_demo"] = True
+    try:
+        settings = Settings(**given)
+    except ValidationError as exc:
+        err.print(f"error: {exc.errors()[0]['msg']}", highlight=False)
+        raise typer.Exit(2) from exc
+    try:
+        app_ = create_app(settings)
+        if settings.blueprint:
+            load_blueprint(settings.blueprint)  # fail here, with exit 2, rather than inside the server
+    except LantuError as exc:
+        _fail(exc)
+    err.print(f"lantu serving on http://{settings.host}:{settings.port}/  (API docs: /docs)", highlight=False)
+    uvicorn.run(app_, host=settings.host, port=settings.port, log_level="info")
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Argument(help="Who holds the key, e.g. project-system.")],
+    role: Annotated[str, typer.Option(help="planner | project-system | quota-admin | admin")],
+) -> None:
+    """Create an API key and print it once (only its hash is stored)."""
+    from api.keys import create_key
+
+    try:
+        key = create_key(_engine(), name, role)
+    except LantuError as exc:
+        _fail(exc)
+        return
+    sys.stdout.write(key + "\n")
+    err.print(f"key {name!r} ({role}) created; it is shown only now", highlight=False)
+
+
+@keys_app.command("revoke")
+def keys_revoke(name: Annotated[str, typer.Argument(help="The key's name.")]) -> None:
+    """Revoke an API key at once."""
+    from api.keys import revoke_key
+
+    try:
+        revoke_key(_engine(), name)
+    except LantuError as exc:
+        _fail(exc)
+    err.print(f"key {name!r} revoked", highlight=False)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List keys (names, roles, dates; never the keys)."""
+    from api.keys import list_keys
+
+    for row in list_keys(_engine()):
+        state = f"revoked {row['revoked']}" if row["revoked"] else "active"
+        sys.stdout.write(f"{row['name']}\t{row['role']}\t{row['created']}\t{state}\n")
+
+
+def _engine() -> Any:
+    from api.settings import Settings
+    from geo.db import make_engine, metadata
+
+    engine = make_engine(Settings().database_url)
+    metadata.create_all(engine)
+    return engine
 
 
 @blueprint_app.command("check")

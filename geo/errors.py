@@ -44,3 +44,11 @@ class BlueprintError(LantuError, OSError):
 
 class ProfileError(LantuError, ValueError):
     """A review profile or a parameter table is malformed."""
+
+
+class NotFoundError(LantuError, LookupError):
+    """A review, layer, key or account that does not exist."""
+
+
+class TooLargeError(InputError):
+    """An upload, a file inside an archive, or a geometry beyond the configured limits."""

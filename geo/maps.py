@@ -3,12 +3,18 @@ status, the blueprint's layers as toggles, popups with findings and a legend."""
 
 from __future__ import annotations
 
+import base64
 import html
+import importlib.util
+from functools import cache
+from pathlib import Path
+from typing import cast
 
 import folium
 import geopandas as gpd
+import numpy as np
 import shapely
-from branca.element import Element
+from branca.element import Element, Figure
 
 from geo.blueprint import Blueprint, VectorLayer
 from geo.catalog import layer_catalog
@@ -16,6 +22,7 @@ from geo.review.result import ParcelResult, ReviewResult
 
 STATUS_COLOURS = {"pass": "#2e7d32", "warn": "#f9a825", "fail": "#c62828", "missing_layer": "#757575"}
 STATUS_ZH = {"pass": "通过", "warn": "有条件", "fail": "不通过", "missing_layer": "缺图层"}
+SHOWN = ("urban_boundary", "basic_farmland", "ecological_redline")
 VERDICT_ZH = {"pass": "通过", "conditional": "有条件通过", "reject": "否决"}
 LAYER_COLOURS = {
     "ecological_redline": "#d32f2f",
@@ -36,14 +43,50 @@ LAYER_COLOURS = {
 }
 
 
+@cache
+def leaflet_dir() -> Path | None:
+    """Leaflet's dist files from the PyPI package django-js-lib-leaflet (used as data, never imported)."""
+    spec = importlib.util.find_spec("js_lib_leaflet")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(next(iter(spec.submodule_search_locations))) / "static" / "js_lib_leaflet"
+    return folder if (folder / "leaflet.js").is_file() else None
+
+
+def _use_leaflet(fmap: folium.Map, assets: str) -> None:
+    """Load Leaflet from ``assets``: "cdn" (folium's default), "inline" (self-contained file) or a URL prefix.
+
+    Only Leaflet itself is needed by what lantu draws, so folium's other defaults
+    (jQuery, Bootstrap, icon fonts) are dropped off the CDN: a page then works on
+    a machine with no internet at all.
+    """
+    if assets == "cdn":
+        return
+    if assets == "inline":
+        folder = leaflet_dir()
+        if folder is None:
+            return  # package missing: folium's CDN links stay
+        js = "data:text/javascript;base64," + base64.b64encode((folder / "leaflet.js").read_bytes()).decode()
+        css = "data:text/css;base64," + base64.b64encode((folder / "leaflet.css").read_bytes()).decode()
+    else:
+        js, css = f"{assets}/leaflet.js", f"{assets}/leaflet.css"
+    fmap.default_js = [("leaflet", js)]
+    fmap.default_css = [("leaflet_css", css)]
+
+
 def base_map(
-    bounds: tuple[float, float, float, float], *, tiles: str = "osm", tianditu_key: str | None = None
+    bounds: tuple[float, float, float, float],
+    *,
+    tiles: str = "osm",
+    tianditu_key: str | None = None,
+    assets: str = "inline",
 ) -> folium.Map:
     """An empty map fitted to ``bounds`` (lon/lat); the page works without tiles too."""
     minx, miny, maxx, maxy = bounds
     fmap = folium.Map(
         location=[(miny + maxy) / 2, (minx + maxx) / 2], tiles=None, control_scale=True, prefer_canvas=True
     )
+    _use_leaflet(fmap, assets)
     if tiles == "tianditu" and tianditu_key:
         folium.TileLayer(
             tiles=f"https://t{{s}}.tianditu.gov.cn/vec_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
@@ -60,14 +103,15 @@ def base_map(
 
 
 def _layer_group(
-    layer: VectorLayer, bounds: tuple[float, float, float, float], *, show: bool
+    layer: VectorLayer, bounds: tuple[float, float, float, float], *, show: bool, simplify_deg: float
 ) -> folium.FeatureGroup | None:
     frame, tree = layer.in_crs(4490)
     hits = tree.query(shapely.box(*bounds))
     if len(hits) == 0:
         return None
     part = frame.iloc[hits].copy()
-    part["geometry"] = shapely.clip_by_rect(part.geometry.values, *bounds)
+    clipped = shapely.clip_by_rect(part.geometry.values, *bounds)
+    part["geometry"] = shapely.simplify(clipped, simplify_deg) if simplify_deg else clipped
     part = part[~part.geometry.is_empty]
     info = layer_catalog()[layer.id]
     colour = LAYER_COLOURS.get(layer.id, "#555555")
@@ -80,6 +124,42 @@ def _layer_group(
         name=info.name_zh,
     ).add_to(group)
     return group
+
+
+def add_layers(
+    fmap: folium.Map, blueprint: Blueprint, bounds: tuple[float, float, float, float], *, simplify_deg: float
+) -> None:
+    """Every vector layer of the blueprint within ``bounds`` as a toggle (a few shown at first)."""
+    for layer_id, layer in blueprint.layers.items():
+        if isinstance(layer, VectorLayer):
+            group = _layer_group(layer, bounds, show=layer_id in SHOWN, simplify_deg=simplify_deg)
+            if group is not None:
+                group.add_to(fmap)
+
+
+def blueprint_map(
+    blueprint: Blueprint,
+    *,
+    tiles: str = "osm",
+    tianditu_key: str | None = None,
+    assets: str = "inline",
+    simplify_deg: float = 3e-5,
+) -> folium.Map:
+    """The whole blueprint with layer toggles; the service's viewer page starts from this."""
+    vectors = [layer for layer in blueprint.layers.values() if isinstance(layer, VectorLayer)]
+    county = blueprint.vector("county")
+    pool = [county] if county is not None else vectors
+    boxes = [layer.in_crs(4490)[0].total_bounds for layer in pool] or [np.array([73.0, 3.0, 136.0, 54.0])]
+    bounds = (
+        float(min(b[0] for b in boxes)),
+        float(min(b[1] for b in boxes)),
+        float(max(b[2] for b in boxes)),
+        float(max(b[3] for b in boxes)),
+    )
+    fmap = base_map(bounds, tiles=tiles, tianditu_key=tianditu_key, assets=assets)
+    add_layers(fmap, blueprint, bounds, simplify_deg=simplify_deg)
+    page(fmap).html.add_child(_legend(blueprint.synthetic))
+    return fmap
 
 
 def _popup(parcel: ParcelResult) -> str:
@@ -96,7 +176,7 @@ def _popup(parcel: ParcelResult) -> str:
     )
 
 
-def _legend() -> Element:
+def _legend(synthetic: bool) -> Element:
     items = "".join(
         f"<div><span style='background:{c};display:inline-block;width:12px;height:12px;margin-right:4px'>"
         f"</span>{STATUS_ZH[s]} {s}</div>"
@@ -105,7 +185,8 @@ def _legend() -> Element:
     return Element(
         "<div id='lantu-legend' style='position:fixed;bottom:20px;left:10px;z-index:9999;background:white;"
         f"padding:6px 8px;border:1px solid #999;font-size:12px'><b>审查结果图例</b>{items}"
-        "<div style='margin-top:4px;color:#555'>示例蓝图图层为合成数据</div></div>"
+        + ("<div style='margin-top:4px;color:#555'>示例蓝图：管控图层为合成数据</div>" if synthetic else "")
+        + "</div>"
     )
 
 
@@ -116,6 +197,7 @@ def review_map(
     tiles: str = "osm",
     tianditu_key: str | None = None,
     margin_deg: float = 0.01,
+    assets: str = "inline",
 ) -> folium.Map:
     """The review on a map; with the blueprint, its layers around the parcels as toggles."""
     parcels = gpd.GeoDataFrame(
@@ -125,15 +207,9 @@ def review_map(
     )
     minx, miny, maxx, maxy = parcels.total_bounds
     bounds = (minx - margin_deg, miny - margin_deg, maxx + margin_deg, maxy + margin_deg)
-    fmap = base_map(bounds, tiles=tiles, tianditu_key=tianditu_key)
+    fmap = base_map(bounds, tiles=tiles, tianditu_key=tianditu_key, assets=assets)
     if blueprint is not None:
-        for layer_id, layer in blueprint.layers.items():
-            if isinstance(layer, VectorLayer):
-                group = _layer_group(
-                    layer, bounds, show=layer_id in ("urban_boundary", "basic_farmland", "ecological_redline")
-                )
-                if group is not None:
-                    group.add_to(fmap)
+        add_layers(fmap, blueprint, bounds, simplify_deg=1e-5)
     conflicts = folium.FeatureGroup(name="冲突图斑（按审查项着色）", show=True)
     for parcel in result.parcels:
         for item in parcel.items:
@@ -164,8 +240,13 @@ def review_map(
         ).add_to(parcel_group)
     parcel_group.add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
-    fmap.get_root().html.add_child(_legend())  # type: ignore[attr-defined]
+    page(fmap).html.add_child(_legend(blueprint is not None and blueprint.synthetic))
     return fmap
+
+
+def page(fmap: folium.Map) -> Figure:
+    """The HTML page a map renders into (header, body and script sections)."""
+    return cast(Figure, fmap.get_root())
 
 
 def map_html(fmap: folium.Map) -> str:

@@ -58,13 +58,14 @@ def parcel_sketch(parcel: ParcelResult, size: int = 260) -> str:
     )
 
 
-def review_report(result: ReviewResult, *, synthetic: bool = False) -> str:
-    """The report as one self-contained HTML page."""
+def review_report(result: ReviewResult, *, synthetic: bool = False, map_url: str | None = None) -> str:
+    """The report as one self-contained HTML page (with a link to the map when served)."""
     return _ENV.get_template("report.html").render(
         result=result,
         status_zh=STATUS_ZH,
         verdict_zh=VERDICT_ZH,
         verdict_class=VERDICT_CLASS,
         sketches={p.id: parcel_sketch(p) for p in result.parcels},
+        map_url=map_url,
         synthetic=synthetic,
     )

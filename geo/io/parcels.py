@@ -51,6 +51,17 @@ def parcels_from_geojson(obj: Any) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(props, geometry=geoms, crs=_geojson_crs(obj))
 
 
+def parse_geojson_bytes(data: bytes | str) -> gpd.GeoDataFrame:
+    """Parcels from GeoJSON text, refusing what is not JSON or is nested beyond reason."""
+    try:
+        obj = json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise FormatError(f"not valid JSON ({exc})", "不是有效的 JSON") from exc
+    except RecursionError as exc:
+        raise FormatError("JSON nested too deeply", "JSON 嵌套层数过深") from exc
+    return parcels_from_geojson(obj)
+
+
 def _geojson_crs(obj: dict[str, Any]) -> CRS:
     member = obj.get("crs")
     if member is None:
@@ -73,12 +84,8 @@ def read_parcels(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFr
             f"不支持的地块文件 {path.name!r}；支持：{'、'.join(SUPPORTED_SUFFIXES)}",
         )
     if suffix in (".geojson", ".json"):
-        try:
-            return parcels_from_geojson(json.loads(path.read_text(encoding="utf-8-sig")))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise FormatError(
-                f"{path.name}: not valid JSON ({exc})", f"{path.name}：不是有效的 JSON"
-            ) from exc
+        raw = path.read_bytes()
+        return parse_geojson_bytes(raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw)
     source = f"/vsizip/{path}" if suffix == ".zip" else str(path)
     try:
         frame = gpd.read_file(source, layer=layer, engine="pyogrio")

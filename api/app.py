@@ -1,0 +1,70 @@
+"""The FastAPI application: ``create_app(settings)`` loads the blueprint and its
+indexes once, in the lifespan, and keeps them on ``app.state``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from api import errors
+from api.limits import BodySizeLimit
+from api.routes import health, layers, pages, reviews
+from api.settings import Settings
+from geo.blueprint import load_blueprint
+from geo.db import make_engine, metadata
+from geo.maps import leaflet_dir
+from geo.store import ReviewStore
+
+log = logging.getLogger("lantu.api")
+API_PREFIX = "/api/v1"
+STATIC_DIR = Path(__file__).parent / "static"
+
+DESCRIPTION = """
+lantu 蓝图 — the one-blueprint siting review service (落地可行性审查).
+
+POST a parcel (GeoJSON, or a zipped shapefile / GeoPackage / KML upload) to
+`/api/v1/reviews` and get the ten-point review; open `/api/v1/reviews/{id}/map` and
+`/report` for the map and the printable report. Send your key as `X-API-Key` or
+`Authorization: Bearer`. Errors are RFC 9457 problem+json with Chinese and English
+messages.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url)
+        metadata.create_all(engine)
+        app.state.engine = engine
+        app.state.store = ReviewStore(engine)
+        app.state.blueprint = load_blueprint(settings.blueprint) if settings.blueprint else None
+        if settings.open_demo:
+            log.warning("OPEN DEMO MODE on %s: no API keys are checked; every caller is admin", settings.host)
+        log.info(
+            "lantu ready: blueprint %s, database %s",
+            app.state.blueprint.name if app.state.blueprint else None,
+            engine.url.render_as_string(),
+        )
+        yield
+        engine.dispose()
+
+    app = FastAPI(title="lantu 蓝图", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    errors.install(app)
+    app.add_middleware(BodySizeLimit, limit=settings.max_upload_bytes)
+    app.include_router(health.router)
+    app.include_router(reviews.router, prefix=API_PREFIX)
+    app.include_router(layers.router, prefix=API_PREFIX)
+    app.include_router(pages.router)
+    app.mount("/static/app", StaticFiles(directory=STATIC_DIR), name="static")
+    folder = leaflet_dir()
+    if folder is not None:
+        app.mount("/static/leaflet", StaticFiles(directory=folder), name="leaflet")
+    return app

@@ -1,0 +1,106 @@
+"""API keys with roles, stored hashed. A key is shown once, when it is created."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal, get_args
+
+from sqlalchemy import Column, DateTime, Engine, Integer, String, Table, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from api.errors import AuthenticationError
+from geo.db import metadata
+from geo.errors import InputError, NotFoundError
+
+Role = Literal["planner", "project-system", "quota-admin", "admin"]
+ROLES: tuple[str, ...] = get_args(Role)
+Permission = Literal[
+    "review:create", "review:read", "layers:read", "quota:read", "quota:reserve", "quota:admin"
+]
+PERMISSIONS: dict[str, set[str]] = {
+    "planner": {"review:create", "review:read", "layers:read", "quota:read"},
+    "project-system": {"review:create", "review:read", "layers:read", "quota:read", "quota:reserve"},
+    "quota-admin": {"review:read", "layers:read", "quota:read", "quota:reserve", "quota:admin"},
+    "admin": {"review:create", "review:read", "layers:read", "quota:read", "quota:reserve", "quota:admin"},
+}
+PREFIX = "lantu_"
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("role", String(32), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("created", DateTime(timezone=True), nullable=False),
+    Column("revoked", DateTime(timezone=True), nullable=True),
+)
+
+
+@dataclass(frozen=True)
+class Principal:
+    name: str
+    role: str
+
+    def can(self, permission: str) -> bool:
+        return permission in PERMISSIONS[self.role]
+
+
+def _hash(key: str) -> str:
+    # keys are 256-bit random tokens: a plain SHA-256 is enough (no password stretching needed)
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_key(engine: Engine, name: str, role: str) -> str:
+    if role not in ROLES:
+        raise InputError(
+            f"unknown role {role!r}; roles: {list(ROLES)}", f"未知角色 {role!r}；可选：{list(ROLES)}"
+        )
+    key = PREFIX + secrets.token_urlsafe(32)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                insert(api_keys).values(name=name, role=role, key_hash=_hash(key), created=datetime.now(UTC))
+            )
+    except IntegrityError as exc:
+        raise InputError(f"a key named {name!r} exists already", f"名为 {name!r} 的密钥已存在") from exc
+    return key
+
+
+def revoke_key(engine: Engine, name: str) -> None:
+    with engine.begin() as conn:
+        done = conn.execute(
+            update(api_keys)
+            .where(api_keys.c.name == name, api_keys.c.revoked.is_(None))
+            .values(revoked=datetime.now(UTC))
+        )
+    if done.rowcount == 0:
+        raise NotFoundError(f"no active key named {name!r}", f"没有名为 {name!r} 的有效密钥")
+
+
+def list_keys(engine: Engine) -> list[dict[str, object]]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(api_keys.c.name, api_keys.c.role, api_keys.c.created, api_keys.c.revoked))
+        return [dict(r._mapping) for r in rows]
+
+
+def authenticate(engine: Engine, key: str | None) -> Principal:
+    if not key:
+        raise AuthenticationError(
+            "an API key is required (X-API-Key header or Bearer token)",
+            "需要 API 密钥（X-API-Key 请求头或 Bearer 令牌）",
+        )
+    digest = _hash(key)
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(api_keys.c.name, api_keys.c.role, api_keys.c.key_hash).where(
+                api_keys.c.key_hash == digest, api_keys.c.revoked.is_(None)
+            )
+        ).first()
+    if row is None or not hmac.compare_digest(row.key_hash, digest):
+        raise AuthenticationError("unknown or revoked API key", "API 密钥无效或已吊销")
+    return Principal(row.name, row.role)

@@ -1,0 +1,58 @@
+"""Service settings from ``LANTU_*`` environment variables (pydantic-settings)."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LANTU_", env_file=None, extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    blueprint: Path | None = Field(default=None, description="blueprint directory loaded at start-up")
+    blueprint_root: Path | None = Field(default=None, description="a blueprint must lie under this directory")
+    database_url: str = Field(default="sqlite:///lantu.db", description="SQLite file or PostgreSQL URL")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    open_demo: bool = Field(default=False, description="no API keys: loopback demo only, logged")
+    max_upload_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
+    max_vertices: int = Field(default=200_000, gt=0)
+    max_parcels: int = Field(default=2_000, gt=0)
+    tiles: Literal["osm", "tianditu", "none"] = "osm"
+    tianditu_key: str | None = None
+    profile: str = "ten-point"
+
+    @model_validator(mode="after")
+    def _safe(self) -> Settings:
+        if self.open_demo and not _is_loopback(self.host):
+            raise ValueError(f"open demo mode (no API keys) is allowed on loopback only, not on {self.host}")
+        if self.environment == "production":
+            if self.open_demo:
+                raise ValueError("open demo mode is not allowed in production")
+            if self.database_url.startswith("sqlite") and ":memory:" in self.database_url:
+                raise ValueError("production needs a persistent database")
+        if self.tiles == "tianditu" and not self.tianditu_key:
+            raise ValueError("tiles=tianditu needs LANTU_TIANDITU_KEY")
+        if (
+            self.blueprint
+            and self.blueprint_root
+            and not self.blueprint.resolve().is_relative_to(self.blueprint_root.resolve())
+        ):
+            raise ValueError(
+                f"blueprint {self.blueprint} is outside the blueprint root {self.blueprint_root}"
+            )
+        return self
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,49 @@
+"""Stored reviews: the input geometry and the result, so a GET after a restart answers the same."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Column, DateTime, Engine, String, Table, Text, insert, select
+
+from geo.db import metadata
+from geo.errors import NotFoundError
+from geo.review.result import ReviewResult
+
+reviews = Table(
+    "reviews",
+    metadata,
+    Column("review_id", String(64), primary_key=True),
+    Column("created", DateTime(timezone=True), nullable=False),
+    Column("profile", String(100), nullable=False),
+    Column("blueprint", String(200), nullable=False),
+    Column("input_geojson", Text, nullable=False),
+    Column("result_json", Text, nullable=False),
+)
+
+
+class ReviewStore:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def save(self, result: ReviewResult, input_geojson: dict[str, Any]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(reviews).values(
+                    review_id=result.review_id,
+                    created=datetime.now(UTC),
+                    profile=result.profile,
+                    blueprint=result.blueprint,
+                    input_geojson=json.dumps(input_geojson, ensure_ascii=False),
+                    result_json=result.model_dump_json(),
+                )
+            )
+
+    def get(self, review_id: str) -> ReviewResult:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(reviews.c.result_json).where(reviews.c.review_id == review_id)).first()
+        if row is None:
+            raise NotFoundError(f"no review {review_id!r}", f"审查记录 {review_id!r} 不存在")
+        return ReviewResult.model_validate_json(row[0])
