@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import importlib.util
 from functools import cache
 from pathlib import Path
@@ -14,7 +15,8 @@ import folium
 import geopandas as gpd
 import numpy as np
 import shapely
-from branca.element import Element, Figure
+from branca.element import Element, Figure, MacroElement
+from jinja2 import Template
 
 from geo.blueprint import Blueprint, VectorLayer
 from geo.catalog import layer_catalog
@@ -228,20 +230,40 @@ def review_map(
                 ).add_to(conflicts)
     conflicts.add_to(fmap)
     parcel_group = folium.FeatureGroup(name="审查地块", show=True)
+    popups: list[tuple[str, str]] = []
     for parcel in result.parcels:
         colour = {"pass": STATUS_COLOURS["pass"], "conditional": STATUS_COLOURS["warn"]}.get(
             parcel.verdict, STATUS_COLOURS["fail"]
         )
-        folium.GeoJson(
+        outline = folium.GeoJson(
             {"type": "Feature", "geometry": parcel.geometry, "properties": {"id": parcel.id}},
             style_function=lambda _f, c=colour: {"color": c, "weight": 3, "fillOpacity": 0.05},
-            popup=folium.Popup(_popup(parcel), max_width=520),  # type: ignore[arg-type]
             tooltip=f"地块 {parcel.id}：{VERDICT_ZH.get(parcel.verdict, parcel.verdict)}",
         ).add_to(parcel_group)
+        popups.append((outline.get_name(), _popup(parcel)))
     parcel_group.add_to(fmap)
+    # bound in plain Leaflet: folium.Popup would need jQuery, which lantu does not load
+    add_script(
+        fmap, "".join(f"{name}.bindPopup({json.dumps(text)}, {{maxWidth: 520}});" for name, text in popups)
+    )
     folium.LayerControl(collapsed=False).add_to(fmap)
     page(fmap).html.add_child(_legend(blueprint is not None and blueprint.synthetic))
     return fmap
+
+
+class _Script(MacroElement):
+    """Plain JavaScript run after everything added to the map before it."""
+
+    _template = Template("{% macro script(this, kwargs) %}{{ this.code }}{% endmacro %}")
+
+    def __init__(self, code: str):
+        super().__init__()
+        self.code = code
+
+
+def add_script(fmap: folium.Map, code: str) -> None:
+    """Run ``code`` once the map and the layers added so far exist (in the page's script section)."""
+    _Script(code).add_to(fmap)
 
 
 def page(fmap: folium.Map) -> Figure:

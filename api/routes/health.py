@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
@@ -14,6 +14,11 @@ router = APIRouter(tags=["health"])
 @router.get("/healthz", summary="The process answers")
 def healthz() -> dict[str, str]:
     return {"status": "ok"}
+
+
+@router.get("/favicon.ico", include_in_schema=False, status_code=204)
+def favicon() -> Response:
+    return Response(status_code=204)
 
 
 @router.get("/readyz", summary="Blueprint loaded and database reachable", response_model=None)

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from api.deps import EngineDep, SettingsDep, get_blueprint, get_principal
 from api.errors import AuthenticationError
 from api.keys import authenticate
-from geo.maps import blueprint_map, map_html, page
+from geo.maps import add_script, blueprint_map, map_html, page
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -42,8 +42,8 @@ def viewer(request: Request, settings: SettingsDep, engine: EngineDep) -> HTMLRe
     root.header.add_child(Element('<link rel="stylesheet" href="/static/app/viewer.css">'))
     root.html.add_child(Element((STATIC / "viewer.html").read_text(encoding="utf-8")))
     demo = str(settings.open_demo).lower()
-    root.script.add_child(Element(f"window.lantuMap = {fmap.get_name()}; window.lantuOpenDemo = {demo};"))
-    root.script.add_child(Element((STATIC / "viewer.js").read_text(encoding="utf-8")))
+    add_script(fmap, f"window.lantuMap = {fmap.get_name()}; window.lantuOpenDemo = {demo};")
+    add_script(fmap, (STATIC / "viewer.js").read_text(encoding="utf-8"))
     return HTMLResponse(map_html(fmap))
 
 

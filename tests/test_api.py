@@ -1,0 +1,301 @@
+"""The service through FastAPI's TestClient: every endpoint, role and error."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.keys import create_key, revoke_key
+from api.settings import Settings
+from conftest import EPSG, parcel_frame, rect
+from geo.db import make_engine, metadata
+
+ROLES = ("planner", "project-system", "quota-admin", "admin")
+
+
+def feature(geom: Any, **props: Any) -> dict[str, Any]:
+    frame = parcel_frame(geom, **props).to_crs(4490)
+    return json.loads(frame.to_json(drop_id=True))["features"][0]
+
+
+PASSING = feature(rect(1.2, 1.2, 1.6, 1.6), id="A", project_type="residential")
+FARMLAND = feature(rect(2.9, 0.1, 3.1, 0.3), id="B")
+
+
+@pytest.fixture
+def settings(tmp_path: Path, blueprint_dir: Path) -> Settings:
+    return Settings(
+        blueprint=blueprint_dir,
+        database_url=f"sqlite:///{tmp_path / 'lantu.db'}",
+        max_upload_bytes=2_000_000,
+        tiles="none",
+    )
+
+
+@pytest.fixture
+def keys(settings: Settings) -> dict[str, str]:
+    engine = make_engine(settings.database_url)
+    metadata.create_all(engine)
+    return {role: create_key(engine, f"test-{role}", role) for role in ROLES}
+
+
+@pytest.fixture
+def client(settings: Settings, keys: dict[str, str]) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+def auth(keys: dict[str, str], role: str = "planner") -> dict[str, str]:
+    return {"X-API-Key": keys[role]}
+
+
+def assert_problem(response: Any, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["status"] == status and body["message_zh"] and body["message_en"]
+    return body
+
+
+def test_health_and_docs_need_no_key(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/readyz").json()["checks"] == {"blueprint": True, "database": True}
+    assert client.get("/docs").status_code == 200
+    assert "/api/v1/reviews" in client.get("/openapi.json").json()["paths"]
+
+
+def test_post_review_returns_201_location_and_the_schema(client: TestClient, keys: dict[str, str]) -> None:
+    r = client.post(
+        "/api/v1/reviews",
+        json={"type": "FeatureCollection", "features": [PASSING, FARMLAND]},
+        headers=auth(keys),
+    )
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert r.headers["location"] == f"/api/v1/reviews/{body['review_id']}"
+    assert [p["verdict"] for p in body["parcels"]] == ["pass", "reject"]
+    assert body["parcels"][0]["area_m2"] == pytest.approx(160_000, rel=1e-4)
+    got = client.get(r.headers["location"], headers=auth(keys))
+    assert got.status_code == 200 and got.json() == body
+
+
+def test_review_survives_a_restart(settings: Settings, keys: dict[str, str]) -> None:
+    with TestClient(create_app(settings)) as first:
+        body = first.post("/api/v1/reviews", json=FARMLAND, headers=auth(keys)).json()
+    with TestClient(create_app(settings)) as second:
+        assert second.get(f"/api/v1/reviews/{body['review_id']}", headers=auth(keys)).json() == body
+
+
+def test_project_fields_as_query_parameters(client: TestClient, keys: dict[str, str]) -> None:
+    r = client.post("/api/v1/reviews?major_project=true", json=FARMLAND, headers=auth(keys))
+    item = next(i for i in r.json()["parcels"][0]["items"] if i["code"] == "basic_farmland")
+    assert item["status"] == "warn"
+
+
+def test_bare_geometry_and_bearer_token(client: TestClient, keys: dict[str, str]) -> None:
+    r = client.post(
+        "/api/v1/reviews", json=PASSING["geometry"], headers={"Authorization": f"Bearer {keys['admin']}"}
+    )
+    assert r.status_code == 201
+    assert r.json()["parcels"][0]["id"] == "1"
+
+
+@pytest.mark.parametrize(
+    ("role", "status"), [("planner", 201), ("project-system", 201), ("admin", 201), ("quota-admin", 403)]
+)
+def test_roles_for_review_create(client: TestClient, keys: dict[str, str], role: str, status: int) -> None:
+    r = client.post("/api/v1/reviews", json=PASSING, headers=auth(keys, role))
+    assert r.status_code == status
+    if status == 403:
+        assert_problem(r, 403)
+
+
+def test_missing_unknown_and_revoked_keys(
+    client: TestClient, keys: dict[str, str], settings: Settings
+) -> None:
+    assert_problem(client.post("/api/v1/reviews", json=PASSING), 401)
+    assert_problem(client.get("/api/v1/layers", headers={"X-API-Key": "lantu_nope"}), 401)
+    assert client.get("/api/v1/layers", headers=auth(keys)).status_code == 200
+    revoke_key(make_engine(settings.database_url), "test-planner")
+    assert_problem(client.get("/api/v1/layers", headers=auth(keys)), 401)
+
+
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        (
+            {
+                "type": "Polygon",
+                "coordinates": [[[35.4, 116.6], [35.41, 116.6], [35.41, 116.61], [35.4, 116.6]]],
+            },
+            "swapped",
+        ),
+        ({"type": "Point", "coordinates": [116.6, 35.4]}, "must be a polygon"),
+        (
+            {
+                "type": "Polygon",
+                "coordinates": [
+                    [[116.6, 35.4], [116.61, 35.41], [116.61, 35.4], [116.6, 35.41], [116.6, 35.4]]
+                ],
+            },
+            "Self-intersection",
+        ),
+        ({"type": "FeatureCollection", "features": []}, "no parcels"),
+        ({"type": "FeatureCollection"}, "features"),
+        ({"hello": "world"}, "not a GeoJSON"),
+        ({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": "x"}}, "unreadable geometry"),
+    ],
+)
+def test_bad_geometry_is_422_with_reason(
+    client: TestClient, keys: dict[str, str], body: Any, needle: str
+) -> None:
+    problem = assert_problem(client.post("/api/v1/reviews", json=body, headers=auth(keys)), 422)
+    assert needle in problem["detail"]
+
+
+def test_malformed_and_deeply_nested_json(client: TestClient, keys: dict[str, str]) -> None:
+    headers = {**auth(keys), "content-type": "application/json"}
+    assert_problem(client.post("/api/v1/reviews", content=b"{not json", headers=headers), 422)
+    nested = b"[" * 100_000 + b"]" * 100_000
+    assert_problem(client.post("/api/v1/reviews", content=nested, headers=headers), 422)
+
+
+def test_wrong_content_type_is_415(client: TestClient, keys: dict[str, str]) -> None:
+    r = client.post("/api/v1/reviews", content=b"hello", headers={**auth(keys), "content-type": "text/plain"})
+    assert_problem(r, 415)
+
+
+def test_upload_over_the_limit_is_413(client: TestClient, keys: dict[str, str]) -> None:
+    big = b"x" * 2_100_000
+    assert_problem(
+        client.post(
+            "/api/v1/reviews", content=big, headers={**auth(keys), "content-type": "application/json"}
+        ),
+        413,
+    )
+    # no Content-Length: the cap applies while the body streams in
+    chunks = (b"x" * 100_000 for _ in range(25))
+    assert_problem(
+        client.post(
+            "/api/v1/reviews", content=chunks, headers={**auth(keys), "content-type": "application/json"}
+        ),
+        413,
+    )
+    # and the service answers the next request
+    assert client.post("/api/v1/reviews", json=PASSING, headers=auth(keys)).status_code == 201
+
+
+def _upload(client: TestClient, keys: dict[str, str], name: str, data: bytes) -> Any:
+    return client.post("/api/v1/reviews", files={"file": (name, data)}, headers=auth(keys))
+
+
+def test_uploads_review_like_geojson(client: TestClient, keys: dict[str, str], tmp_path: Path) -> None:
+    expected = client.post("/api/v1/reviews", json=FARMLAND, headers=auth(keys)).json()["parcels"][0]
+    frame = parcel_frame(rect(2.9, 0.1, 3.1, 0.3), id="B")
+    frame.to_file(tmp_path / "p.gpkg")
+    frame.to_file(tmp_path / "p.shp")
+    frame.to_crs(4326).to_file(tmp_path / "p.kml", driver="KML")
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        for part in tmp_path.glob("p.*"):
+            if part.suffix in (".shp", ".shx", ".dbf", ".prj", ".cpg"):
+                z.write(part, part.name)
+    for name, data in [
+        ("p.gpkg", (tmp_path / "p.gpkg").read_bytes()),
+        ("parcels.zip", archive.getvalue()),
+        ("p.kml", (tmp_path / "p.kml").read_bytes()),
+    ]:
+        r = _upload(client, keys, name, data)
+        assert r.status_code == 201, (name, r.text)
+        got = r.json()["parcels"][0]
+        assert got["area_m2"] == pytest.approx(expected["area_m2"], rel=1e-4), name
+        assert [i["status"] for i in got["items"]] == [i["status"] for i in expected["items"]], name
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "status"),
+    [("p.exe", b"MZ", 422), ("p.gpkg", b"not a database", 422), ("p.zip", b"PK\x03\x04broken", 422)],
+)
+def test_bad_uploads(client: TestClient, keys: dict[str, str], name: str, data: bytes, status: int) -> None:
+    assert_problem(_upload(client, keys, name, data), status)
+
+
+def test_upload_without_file_part(client: TestClient, keys: dict[str, str]) -> None:
+    r = client.post("/api/v1/reviews", data={"x": "1"}, files={"other": ("a.txt", b"a")}, headers=auth(keys))
+    assert_problem(r, 422)
+
+
+def test_unknown_ids_are_404(client: TestClient, keys: dict[str, str]) -> None:
+    assert_problem(client.get("/api/v1/reviews/nope", headers=auth(keys)), 404)
+    assert_problem(client.get("/api/v1/reviews/nope/map", headers=auth(keys)), 404)
+    assert_problem(client.get("/api/v1/layers/roads/items", headers=auth(keys)), 404)
+    assert_problem(client.get("/nowhere"), 404)
+
+
+def test_map_and_report_pages(client: TestClient, keys: dict[str, str]) -> None:
+    rid = client.post("/api/v1/reviews", json=FARMLAND, headers=auth(keys)).json()["review_id"]
+    page = client.get(f"/api/v1/reviews/{rid}/map", headers=auth(keys))
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert '<script src="/static/leaflet/leaflet.js">' in page.text
+    assert "cdn.jsdelivr" not in page.text  # works with no internet
+    assert "永久基本农田" in page.text
+    report = client.get(f"/api/v1/reviews/{rid}/report", headers=auth(keys))
+    assert "建设项目落地可行性审查报告" in report.text and "亩" in report.text and "<svg" in report.text
+    assert client.get("/static/leaflet/leaflet.js").status_code == 200
+
+
+def test_layer_catalog_and_items(client: TestClient, keys: dict[str, str]) -> None:
+    layers = {r["id"]: r for r in client.get("/api/v1/layers", headers=auth(keys)).json()["layers"]}
+    assert layers["water_source"]["features"] == 3 and layers["water_source"]["name_zh"] == "饮用水水源保护区"
+    page = client.get("/api/v1/layers/land_use/items?limit=20", headers=auth(keys)).json()
+    assert page["numberMatched"] == 50 and page["numberReturned"] == 20 and page["next"]["offset"] == 20
+    # a bbox around the water-source rectangles only (x 7…10 km, y 0…1 km)
+    corner = gpd.GeoSeries([rect(7.1, 0.1, 9.9, 0.9)], crs=EPSG).to_crs(4490).total_bounds
+    bbox = ",".join(str(v) for v in corner)
+    items = client.get(f"/api/v1/layers/water_source/items?bbox={bbox}", headers=auth(keys)).json()
+    assert sorted(f["properties"]["level"] for f in items["features"]) == ["一级", "二级", "准保护区"]
+    assert_problem(client.get("/api/v1/layers/water_source/items?bbox=1,2,3", headers=auth(keys)), 422)
+    assert_problem(client.get("/api/v1/layers/slope/items", headers=auth(keys)), 422)
+    assert_problem(client.get("/api/v1/layers/land_use/items?limit=0", headers=auth(keys)), 422)
+
+
+def test_viewer_needs_a_key_cookie(client: TestClient, keys: dict[str, str]) -> None:
+    assert client.get("/").status_code == 401
+    bad = client.post("/login", data={"key": "wrong"})
+    assert bad.status_code == 401 and "无效" in bad.text
+    ok = client.post("/login", data={"key": keys["planner"]}, follow_redirects=False)
+    assert ok.status_code == 303
+    viewer = client.get("/")
+    assert viewer.status_code == 200 and "lantu-panel" in viewer.text and "window.lantuMap" in viewer.text
+
+
+def test_open_demo_mode_is_loopback_only(tmp_path: Path, blueprint_dir: Path) -> None:
+    with pytest.raises(ValueError, match="loopback"):
+        Settings(open_demo=True, host="0.0.0.0")
+    with pytest.raises(ValueError, match="production"):
+        Settings(open_demo=True, environment="production")
+    demo = Settings(open_demo=True, blueprint=blueprint_dir, database_url=f"sqlite:///{tmp_path / 'd.db'}")
+    with TestClient(create_app(demo)) as c:
+        assert c.post("/api/v1/reviews", json=PASSING).status_code == 201
+        assert c.get("/").status_code == 200
+
+
+def test_blueprint_outside_root_refused(tmp_path: Path, blueprint_dir: Path) -> None:
+    with pytest.raises(ValueError, match="outside the blueprint root"):
+        Settings(blueprint=blueprint_dir, blueprint_root=tmp_path / "elsewhere")
+
+
+def test_no_blueprint_is_503(tmp_path: Path) -> None:
+    s = Settings(database_url=f"sqlite:///{tmp_path / 'x.db'}", open_demo=True)
+    with TestClient(create_app(s)) as c:
+        assert_problem(c.get("/api/v1/layers"), 503)
+        assert c.get("/readyz").status_code == 503
