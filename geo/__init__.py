@@ -5,7 +5,7 @@ A library with no web code, no environment variables and no globals; the CLI
 """
 
 from geo.blueprint import Blueprint, layer_summary, load_blueprint
-from geo.crs import Area, check_coordinates, gk3_epsg_for_longitude, gk3_epsg_for_zone_number
+from geo.crs import Area, check_coordinates, gk3_epsg_for_longitude, gk_epsg
 from geo.errors import (
     BlueprintError,
     CRSError,
@@ -33,7 +33,7 @@ __all__ = [
     "ReviewResult",
     "check_coordinates",
     "gk3_epsg_for_longitude",
-    "gk3_epsg_for_zone_number",
+    "gk_epsg",
     "layer_summary",
     "load_blueprint",
     "load_profile",

@@ -15,8 +15,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from geo.blueprint import layer_summary, load_blueprint
+from geo.crs import check_coordinates
 from geo.errors import LantuError
-from geo.io import read_parcels
+from geo.io import read_parcels, write_parcels
 from geo.review import review
 from geo.review.result import ReviewResult
 
@@ -114,6 +115,8 @@ def review_cmd(
     except LantuError as exc:
         _fail(exc)
         return
+    for warning in result.warnings:
+        err.print(f"[yellow]warning[/yellow]: {warning}", highlight=False)
     text = render(result, fmt, blueprint=bp)
     if output:
         output.parent.mkdir(parents=True, exist_ok=True)
@@ -153,6 +156,28 @@ def render(result: ReviewResult, fmt: OutputFormat, *, blueprint: Any = None) ->
     from geo.maps import map_html, review_map
 
     return map_html(review_map(result, blueprint))
+
+
+@app.command("convert")
+def convert_cmd(
+    source: Annotated[
+        Path,
+        typer.Argument(help="Parcels: GeoJSON, GeoPackage, zipped shapefile, KML/KMZ or coordinate .txt."),
+    ],
+    target: Annotated[Path, typer.Argument(help="Output: .geojson, .gpkg, .zip (shapefile), .kml or .txt.")],
+    encoding: Annotated[str, typer.Option(help="Text encoding of a .txt output (gbk or utf-8).")] = "gbk",
+    layer: Annotated[str | None, typer.Option(help="Layer to read from a multi-layer file.")] = None,
+) -> None:
+    """Convert parcels between formats, the land-survey coordinate text (界址点坐标交换格式) included."""
+    try:
+        frame = read_parcels(source, layer=layer)
+        check_coordinates(frame)
+        write_parcels(frame, target, encoding=encoding)
+    except LantuError as exc:
+        _fail(exc)
+    for warning in frame.attrs.get("warnings", []):
+        err.print(f"[yellow]warning[/yellow]: {warning}", highlight=False)
+    err.print(f"{len(frame)} parcel(s) {source} → {target}", highlight=False)
 
 
 @app.command("demo-blueprint")

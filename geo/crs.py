@@ -39,14 +39,33 @@ def gk3_epsg_for_longitude(lon: float) -> int:
     return GK3_CM_FIRST_EPSG + (cm - GK3_CM_MIN) // 3
 
 
-def gk3_epsg_for_zone_number(zone: int, *, prefixed: bool) -> int:
-    """EPSG for a 3° zone number (带号 25…45), with or without the easting prefix."""
-    if not 25 <= zone <= 45:
+# (datum, zone width) → (EPSG of zone 0 with the zone prefix, EPSG of zone 0 by CM, first zone, last zone):
+# e.g. CGCS2000 3° zone 39 → EPSG:4527 with prefix, EPSG:4548 (CM 117°E) without.
+GK_FAMILIES: dict[tuple[str, int], tuple[int, int, int, int]] = {
+    ("CGCS2000", 3): (4488, 4509, 25, 45),
+    ("CGCS2000", 6): (4478, 4489, 13, 23),
+    ("Xian1980", 3): (2324, 2345, 25, 45),
+    ("Xian1980", 6): (2314, 2325, 13, 23),
+    ("Beijing1954", 3): (2376, 2397, 25, 45),
+    ("Beijing1954", 6): (21400, 21440, 13, 23),
+}
+
+
+def gk_epsg(zone: int, *, prefixed: bool, width: int = 3, datum: str = "CGCS2000") -> int:
+    """EPSG of a Gauss-Krüger zone (带号) of a Chinese datum, with or without the easting prefix."""
+    try:
+        prefix_base, cm_base, first, last = GK_FAMILIES[(datum, width)]
+    except KeyError:
         raise CRSError(
-            f"3-degree zone number {zone} is outside China's zones 25–45",
-            f"3度带带号 {zone} 不在我国范围（25–45）内",
+            f"no Gauss-Krüger family for datum {datum!r} with {width}° zones",
+            f"不支持的坐标系 {datum!r} {width}度分带",
+        ) from None
+    if not first <= zone <= last:
+        raise CRSError(
+            f"{width}-degree zone number {zone} is outside China's zones {first}–{last}",
+            f"{width}度带带号 {zone} 不在我国范围（{first}–{last}）内",
         )
-    return GK3_PREFIX_EPSG_BASE + zone if prefixed else GK3_CM_FIRST_EPSG + zone - 25
+    return (prefix_base if prefixed else cm_base) + zone
 
 
 def zone_for_geometry(geom: shapely.Geometry, crs: CRS) -> int:

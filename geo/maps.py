@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import importlib.util
+import json
 from functools import cache
 from pathlib import Path
 from typing import cast

@@ -1,8 +1,9 @@
 import geopandas as gpd
 import pytest
 import shapely
+from pyproj import CRS
 
-from geo.crs import Area, check_coordinates, gk3_epsg_for_longitude, gk3_epsg_for_zone_number
+from geo.crs import Area, check_coordinates, gk3_epsg_for_longitude, gk_epsg
 from geo.errors import CRSError
 
 
@@ -30,10 +31,52 @@ def test_zone_outside_china_is_refused() -> None:
 
 
 @pytest.mark.parametrize(
-    ("zone", "prefixed", "epsg"), [(39, True, 4527), (39, False, 4548), (25, True, 4513), (45, False, 4554)]
+    ("datum", "width", "zone", "name_prefixed", "name_cm"),
+    [
+        (
+            "CGCS2000",
+            3,
+            39,
+            "CGCS2000 / 3-degree Gauss-Kruger zone 39",
+            "CGCS2000 / 3-degree Gauss-Kruger CM 117E",
+        ),
+        (
+            "CGCS2000",
+            3,
+            25,
+            "CGCS2000 / 3-degree Gauss-Kruger zone 25",
+            "CGCS2000 / 3-degree Gauss-Kruger CM 75E",
+        ),
+        ("CGCS2000", 6, 20, "CGCS2000 / Gauss-Kruger zone 20", "CGCS2000 / Gauss-Kruger CM 117E"),
+        (
+            "Xian1980",
+            3,
+            39,
+            "Xian 1980 / 3-degree Gauss-Kruger zone 39",
+            "Xian 1980 / 3-degree Gauss-Kruger CM 117E",
+        ),
+        ("Xian1980", 6, 13, "Xian 1980 / Gauss-Kruger zone 13", "Xian 1980 / Gauss-Kruger CM 75E"),
+        (
+            "Beijing1954",
+            3,
+            45,
+            "Beijing 1954 / 3-degree Gauss-Kruger zone 45",
+            "Beijing 1954 / 3-degree Gauss-Kruger CM 135E",
+        ),
+        ("Beijing1954", 6, 23, "Beijing 1954 / Gauss-Kruger zone 23", "Beijing 1954 / Gauss-Kruger CM 135E"),
+    ],
 )
-def test_zone_number_to_epsg(zone: int, prefixed: bool, epsg: int) -> None:
-    assert gk3_epsg_for_zone_number(zone, prefixed=prefixed) == epsg
+def test_zone_number_to_epsg(datum: str, width: int, zone: int, name_prefixed: str, name_cm: str) -> None:
+    """Checked against PROJ's own names for the codes, not against our table."""
+    assert CRS.from_epsg(gk_epsg(zone, prefixed=True, width=width, datum=datum)).name == name_prefixed
+    assert CRS.from_epsg(gk_epsg(zone, prefixed=False, width=width, datum=datum)).name == name_cm
+
+
+def test_zone_number_out_of_range() -> None:
+    with pytest.raises(CRSError, match="outside"):
+        gk_epsg(46, prefixed=True)
+    with pytest.raises(CRSError, match="no Gauss-Kr"):
+        gk_epsg(39, prefixed=True, width=1)
 
 
 def test_area_units() -> None:

@@ -1,17 +1,22 @@
 """Every reader and writer of parcels lives here; the rest of geo gets GeoDataFrames."""
 
+from geo.io.coordtxt import parse_coordinate_text, write_coordinate_text
 from geo.io.parcels import (
     SUPPORTED_SUFFIXES,
+    WRITABLE_SUFFIXES,
     parcels_from_geojson,
     parse_geojson_bytes,
     read_parcels,
-    write_geojson,
+    write_parcels,
 )
 
 __all__ = [
     "SUPPORTED_SUFFIXES",
+    "WRITABLE_SUFFIXES",
     "parcels_from_geojson",
+    "parse_coordinate_text",
     "parse_geojson_bytes",
     "read_parcels",
-    "write_geojson",
+    "write_coordinate_text",
+    "write_parcels",
 ]

@@ -4,6 +4,9 @@ GeoPackage, zipped shapefile and KML through pyogrio."""
 from __future__ import annotations
 
 import json
+import logging
+import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +17,11 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError as ProjCRSError
 
 from geo.errors import CRSError, FormatError
+from geo.io.archive import check_zip
+from geo.io.coordtxt import parse_coordinate_text, write_coordinate_text
 
-SUPPORTED_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".shp", ".kml")
+log = logging.getLogger(__name__)
+SUPPORTED_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".shp", ".kml", ".kmz", ".txt")
 GEOJSON_DEFAULT_CRS = "EPSG:4490"  # GeoJSON without a crs member: CGCS2000/WGS84 degrees
 
 
@@ -86,11 +92,29 @@ def read_parcels(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFr
     if suffix in (".geojson", ".json"):
         raw = path.read_bytes()
         return parse_geojson_bytes(raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw)
-    source = f"/vsizip/{path}" if suffix == ".zip" else str(path)
+    if suffix == ".txt":
+        return parse_coordinate_text(path.read_bytes())
+    source = str(path)
+    if suffix in (".zip", ".kmz"):
+        entries = check_zip(path)
+        wanted = (".shp", ".gpkg", ".kml", ".geojson") if suffix == ".zip" else (".kml",)
+        found = [e for e in entries if Path(e).suffix.lower() in wanted]
+        if len(found) != 1:
+            raise FormatError(
+                f"{path.name}: expected one {'/'.join(wanted)} file inside, found {len(found)}",
+                f"{path.name}：压缩包内应有且只有一个 {'/'.join(wanted)} 文件，实际 {len(found)} 个",
+            )
+        source = f"/vsizip/{path}/{found[0]}"
     try:
         frame = gpd.read_file(source, layer=layer, engine="pyogrio")
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        raise FormatError(f"{path.name}: cannot read ({exc})", f"{path.name}：无法读取") from exc
+        log.info("GDAL could not read %s: %s", path, exc)
+        raise FormatError(
+            f"{path.name}: not a readable {suffix.lstrip('.')} file",
+            f"{path.name}：无法读取，文件损坏或格式不符",
+        ) from exc
+    if frame.crs is None and suffix in (".kml", ".kmz"):
+        frame = frame.set_crs(4326)  # KML is WGS84 by definition
     if frame.crs is None:
         raise CRSError(
             f"{path.name} declares no CRS (a shapefile needs its .prj)",
@@ -99,5 +123,41 @@ def read_parcels(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFr
     return frame
 
 
-def write_geojson(frame: gpd.GeoDataFrame, path: str | Path) -> None:
-    frame.to_file(path, driver="GeoJSON", engine="pyogrio")
+WRITABLE_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".kml", ".txt")
+
+
+def write_parcels(frame: gpd.GeoDataFrame, path: str | Path, *, encoding: str = "utf-8") -> Path:
+    """Write parcels by the suffix of ``path``; ``encoding`` applies to the coordinate text (.txt)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in WRITABLE_SUFFIXES:
+        raise FormatError(
+            f"cannot write {path.name!r}; use one of {', '.join(WRITABLE_SUFFIXES)}",
+            f"无法写出 {path.name!r}；支持：{'、'.join(WRITABLE_SUFFIXES)}",
+        )
+    columns = [c for c in frame.columns if c != frame.geometry.name]
+    plain = frame[[*columns, frame.geometry.name]].copy()
+    for column in columns:  # lists and dicts from GeoJSON properties do not fit every format
+        if plain[column].map(lambda v: isinstance(v, list | dict)).any():
+            plain[column] = plain[column].map(json.dumps)
+    if suffix == ".txt":
+        try:
+            path.write_bytes(write_coordinate_text(frame).encode(encoding))
+        except UnicodeEncodeError as exc:
+            raise FormatError(
+                f"the parcels' text cannot be written as {encoding}", f"地块文字无法以 {encoding} 编码写出"
+            ) from exc
+    elif suffix in (".geojson", ".json"):
+        plain.to_crs(4490).to_file(path, driver="GeoJSON", engine="pyogrio")
+    elif suffix == ".kml":
+        plain.to_crs(4326).to_file(path, driver="KML", engine="pyogrio")
+    elif suffix == ".gpkg":
+        plain.to_file(path, driver="GPKG", engine="pyogrio")
+    else:  # a zipped shapefile, UTF-8 attributes declared in a .cpg
+        with tempfile.TemporaryDirectory() as tmp:
+            shp = Path(tmp) / f"{path.stem}.shp"
+            plain.to_file(shp, driver="ESRI Shapefile", engine="pyogrio", encoding="UTF-8")
+            with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+                for part in sorted(Path(tmp).iterdir()):
+                    archive.write(part, part.name)
+    return path

@@ -95,6 +95,7 @@ def review(
         blueprint=blueprint.name,
         created=datetime.now(UTC).isoformat(timespec="seconds"),
         parcels=results,
+        warnings=list(parcels.attrs.get("warnings", [])),
     )
 
 

@@ -102,3 +102,4 @@ class ReviewResult(BaseModel):
     blueprint: str
     created: str
     parcels: list[ParcelResult]
+    warnings: list[str] = Field(default_factory=list, description="what the input reader repaired or doubted")

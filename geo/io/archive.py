@@ -1,0 +1,66 @@
+"""Zip archives from strangers: checked entry by entry before GDAL opens them."""
+
+from __future__ import annotations
+
+import stat
+import zipfile
+from pathlib import Path, PurePosixPath
+
+from geo.errors import FormatError, TooLargeError
+
+MAX_ENTRIES = 200
+MAX_TOTAL_BYTES = 500 * 1024 * 1024  # uncompressed
+MAX_RATIO = 200  # uncompressed / compressed, per entry: beyond this it is a bomb, not a shapefile
+
+
+def check_zip(
+    path: Path,
+    *,
+    max_total: int = MAX_TOTAL_BYTES,
+    max_ratio: int = MAX_RATIO,
+    max_entries: int = MAX_ENTRIES,
+) -> list[str]:
+    """Refuse traversal, absolute paths, symlinks, nested archives and bombs; return the entry names."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise FormatError(
+            f"{path.name}: not a readable zip archive", f"{path.name}：不是有效的 zip 压缩包"
+        ) from exc
+    with archive:
+        infos = archive.infolist()
+        if len(infos) > max_entries:
+            raise TooLargeError(
+                f"{path.name}: {len(infos)} entries (limit {max_entries})",
+                f"{path.name}：压缩包内文件数 {len(infos)} 超过上限 {max_entries}",
+            )
+        total = 0
+        for info in infos:
+            name = PurePosixPath(info.filename.replace("\\", "/"))
+            if name.is_absolute() or ".." in name.parts or (name.parts and ":" in name.parts[0]):
+                raise FormatError(
+                    f"{path.name}: entry {info.filename!r} points outside the archive",
+                    f"{path.name}：压缩包条目 {info.filename!r} 含有越界路径",
+                )
+            if stat.S_ISLNK(info.external_attr >> 16):
+                raise FormatError(
+                    f"{path.name}: entry {info.filename!r} is a symbolic link",
+                    f"{path.name}：压缩包条目 {info.filename!r} 是符号链接",
+                )
+            if name.suffix.lower() in (".zip", ".kmz", ".gz", ".7z", ".rar"):
+                raise FormatError(
+                    f"{path.name}: nested archive {info.filename!r}", f"{path.name}：不支持嵌套压缩包"
+                )
+            total += info.file_size
+            if info.file_size > max_ratio * max(info.compress_size, 1) and info.file_size > 1024 * 1024:
+                raise TooLargeError(
+                    f"{path.name}: entry {info.filename!r} expands {info.file_size} bytes "
+                    f"from {info.compress_size} (a zip bomb?)",
+                    f"{path.name}：条目 {info.filename!r} 压缩比异常（疑似压缩炸弹）",
+                )
+            if total > max_total:
+                raise TooLargeError(
+                    f"{path.name}: more than {max_total} bytes uncompressed",
+                    f"{path.name}：解压后超过 {max_total} 字节",
+                )
+        return [i.filename for i in infos if not i.is_dir()]
