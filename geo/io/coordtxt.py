@@ -371,14 +371,17 @@ def write_coordinate_text(
     ):
         points: list[str] = []
         ring_number = 0
+        numbered = 0  # 界址点号 run on across rings; a ring's closing point repeats its first number
         for polygon in shapely.get_parts(geom):
             for ring in [polygon.exterior, *polygon.interiors]:
                 ring_number += 1
                 coords = list(ring.coords)
-                first = len(points) + 1
-                for i, (x, y) in enumerate(coords):
-                    name = f"J{first}" if i == len(coords) - 1 else f"J{len(points) + 1}"
-                    points.append(f"{name},{ring_number},{y:.{d}f},{x:.{d}f}")
+                first = numbered + 1
+                for x, y in coords[:-1]:
+                    numbered += 1
+                    points.append(f"J{numbered},{ring_number},{y:.{d}f},{x:.{d}f}")
+                x, y = coords[-1]
+                points.append(f"J{first},{ring_number},{y:.{d}f},{x:.{d}f}")
         fields = [
             str(len(points)),
             f"{geom.area / 10_000:.4f}",

@@ -44,7 +44,14 @@ def parcels_from_geojson(obj: Any) -> gpd.GeoDataFrame:
             raise FormatError(f"feature {n} has no geometry", f"第 {n} 个要素没有几何")
         try:
             geoms.append(shapely.geometry.shape(feature["geometry"]))
-        except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
+        except (
+            ValueError,
+            TypeError,
+            AttributeError,
+            KeyError,
+            IndexError,
+            shapely.errors.ShapelyError,
+        ) as exc:
             raise FormatError(
                 f"feature {n}: unreadable geometry ({exc})", f"第 {n} 个要素：几何无法解析"
             ) from exc

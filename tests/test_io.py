@@ -1,0 +1,342 @@
+"""Every input a planner has: the coordinate text, zipped shapefiles, KML/KMZ, GeoJSON;
+round trips; hostile archives; and geometry hygiene."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pytest
+import shapely
+from pyproj import Geod
+from typer.testing import CliRunner
+
+from conftest import EPSG, parcel_frame, rect
+from geo.blueprint import Blueprint
+from geo.cli import DEFAULT_DATA_DIR, app
+from geo.errors import CRSError, FormatError, GeometryError, LantuError, TooLargeError
+from geo.io import parse_coordinate_text, read_parcels, write_coordinate_text, write_parcels
+from geo.io.archive import check_zip
+from geo.review import review
+
+DATA = Path(__file__).parent / "data"
+REL = 1e-4
+
+
+def test_multi_parcel_file_with_hole_and_two_parts() -> None:
+    frame = read_parcels(DATA / "multi_parcel_holes_zone39.txt")
+    assert frame.crs.to_epsg() == 4527  # CGCS2000 3° zone 39, eastings with prefix
+    assert list(frame["id"]) == ["PA", "PB"]
+    assert list(frame["name"]) == ["带洞地块", "两部分地块"]
+    assert list(frame["class_code"]) == ["0601", "0701"]
+    hole, parts = frame.geometry
+    assert hole.geom_type == "Polygon" and len(hole.interiors) == 1
+    assert hole.area == pytest.approx(200 * 200 - 100 * 100)
+    assert parts.geom_type == "MultiPolygon" and len(parts.geoms) == 2
+    assert parts.area == pytest.approx(400 * 400 + 200 * 200)
+    assert frame.attrs["warnings"] == []  # declared 3.0000 ha and 20.0000 ha match the geometry
+
+
+def test_gbk_crlf_file_without_prefix() -> None:
+    frame = read_parcels(DATA / "gbk_crlf_no_prefix.txt")
+    assert frame.crs.to_epsg() == 4548  # zone 39 by 带号, no prefix → CM 117°E
+    assert frame["name"].iloc[0] == "带洞地块"
+    assert frame["extra"].iloc[0] == "370811"  # the provincial column before @
+    assert frame.attrs["coordinate_header"].extension == ["项目名称=示例项目（测试数据）"]
+    assert frame.geometry.iloc[0].area == pytest.approx(30_000)
+
+
+def test_xian80_declared_by_name() -> None:
+    frame = read_parcels(DATA / "xian80_zone39.txt")
+    assert frame.crs.name == "Xian 1980 / 3-degree Gauss-Kruger zone 39"
+
+
+@pytest.mark.skipif(
+    not (DEFAULT_DATA_DIR / "coord_txt").is_dir(), reason="shared data folder not beside the repo"
+)
+def test_real_messy_sample() -> None:
+    frame = read_parcels(DEFAULT_DATA_DIR / "coord_txt" / "real_sample_cgcs2000_zone35.txt")
+    assert frame.crs.to_epsg() == 4523  # blank 带号: zone 35 from the easting prefix
+    geom = frame.geometry.iloc[0]
+    assert geom.is_valid and len(geom.exterior.coords) == 64  # 63 points, closed by us
+    warnings = " ".join(frame.attrs["warnings"])
+    assert "带号" in warnings and "not closed" in warnings
+
+
+def test_exact_text_round_trip() -> None:
+    original = (DATA / "multi_parcel_holes_zone39.txt").read_text(encoding="utf-8-sig")
+    assert write_coordinate_text(parse_coordinate_text(original), newline="\n") == original
+
+
+def test_round_trip_from_geojson_to_declared_precision(tmp_path: Path) -> None:
+    frame = parcel_frame(rect(1.2, 1.2, 1.6, 1.6), id="G1", name="网页地块").to_crs(4490)
+    path = write_parcels(frame, tmp_path / "out.txt", encoding="gbk")
+    back = read_parcels(path)
+    assert back.crs.to_epsg() == 4527  # the CGCS2000 3° zone of the centroid, with prefix
+    expected = frame.to_crs(4527).geometry.iloc[0]
+    assert shapely.equals_exact(shapely.normalize(back.geometry.iloc[0]), shapely.normalize(expected), 0.0006)
+    assert back["id"].iloc[0] == "G1" and back["name"].iloc[0] == "网页地块"
+    again = read_parcels(write_parcels(back, tmp_path / "again.txt"))
+    assert again.geometry.iloc[0].equals_exact(back.geometry.iloc[0], 0.0)  # stable once on the 1 mm grid
+
+
+def test_declared_area_mismatch_warns() -> None:
+    text = (DATA / "multi_parcel_holes_zone39.txt").read_text(encoding="utf-8-sig")
+    frame = parse_coordinate_text(text.replace(",3.0000,PA,", ",3.0100,PA,"))
+    assert len(frame.attrs["warnings"]) == 1 and "PA" in frame.attrs["warnings"][0]
+    # within 0.1 %: no warning
+    assert parse_coordinate_text(text.replace(",3.0000,PA,", ",3.0020,PA,")).attrs["warnings"] == []
+
+
+BASE = (DATA / "multi_parcel_holes_zone39.txt").read_text(encoding="utf-8-sig")
+
+
+@pytest.mark.parametrize(
+    ("edit", "error", "needle"),
+    [
+        (("坐标系=2000国家大地坐标系", "坐标系="), CRSError, "no 坐标系"),
+        (("坐标系=2000国家大地坐标系", "坐标系=火星坐标系"), CRSError, "unknown 坐标系"),
+        (("带号=39", "带号=40"), CRSError, "prefix 39"),
+        (("计量单位=米", "计量单位=英尺"), CRSError, "metres"),
+        (("投影类型=高斯克吕格", "投影类型=UTM"), CRSError, "not Gauss"),
+        (("J2,1,3918200.000,39467400.000", "J2,1,3918200.000,abc"), FormatError, "line 15"),
+        (("J2,1,3918200.000,39467400.000", "J2,x,3918200.000,39467400.000"), FormatError, "圈号"),
+        (("J2,1,3918200.000,39467400.000", "J2,1,nan,39467400.000"), FormatError, "not finite"),
+        (("J2,1,3918200.000,39467400.000", "J2,1"), FormatError, "点号,圈号,X,Y"),
+        (("[地块坐标]\n", "[地块坐标]\nJ0,1,1,1\n"), FormatError, "before any parcel header"),
+        (("[地块坐标]", "[其它]"), FormatError, "outside a known section"),
+    ],
+)
+def test_coordinate_file_errors(edit: tuple[str, str], error: type[Exception], needle: str) -> None:
+    with pytest.raises(error, match=needle):
+        parse_coordinate_text(BASE.replace(*edit, 1))
+
+
+def test_no_zone_anywhere() -> None:
+    text = (DATA / "gbk_crlf_no_prefix.txt").read_bytes().decode("gbk").replace("带号=39", "带号=")
+    with pytest.raises(CRSError, match="zone is unknown"):
+        parse_coordinate_text(text)
+
+
+def test_two_point_ring_is_refused() -> None:
+    text = (
+        "[属性描述]\n坐标系=2000国家大地坐标系\n带号=39\n[地块坐标]\n3,,Z,,面,,,,@\n"
+        "J1,1,3918000,39464000\nJ2,1,3918100,39464000\nJ1,1,3918000,39464000\n"
+    )
+    with pytest.raises(GeometryError, match="fewer than 3"):
+        parse_coordinate_text(text)
+
+
+def test_binary_garbage_is_a_format_error() -> None:
+    with pytest.raises(FormatError):
+        parse_coordinate_text(bytes(range(256)) * 10)
+
+
+def test_formats_review_like_geojson(tmp_path: Path, blueprint: Blueprint) -> None:
+    """The same two parcels as coordinate text, GeoJSON, GeoPackage, zipped shapefile, KML and KMZ."""
+    frame = read_parcels(DATA / "multi_parcel_holes_zone39.txt")[["id", "name", "geometry"]]
+    expected = review(frame, blueprint)
+    paths = [write_parcels(frame, tmp_path / f"p{s}") for s in (".geojson", ".gpkg", ".zip", ".kml")]
+    kmz = tmp_path / "p.kmz"
+    with zipfile.ZipFile(kmz, "w") as z:
+        z.write(tmp_path / "p.kml", "doc.kml")
+    for path in [DATA / "multi_parcel_holes_zone39.txt", *paths, kmz]:
+        got = review(read_parcels(path), blueprint)
+        for a, b in zip(got.parcels, expected.parcels, strict=True):
+            assert a.area_m2 == pytest.approx(b.area_m2, rel=REL), path.name
+            assert [(i.code, i.status) for i in a.items] == [(i.code, i.status) for i in b.items], path.name
+            assert [i.overlap_m2 for i in a.items] == pytest.approx(
+                [i.overlap_m2 for i in b.items], rel=1e-3, abs=0.5
+            ), path.name
+    farmland = expected.parcels[0].item("basic_farmland")
+    assert farmland.overlap_m2 == pytest.approx(30_000, rel=REL)  # the hole is not counted
+
+
+def test_cli_convert_round_trip(tmp_path: Path) -> None:
+    runner = CliRunner()
+    out = tmp_path / "p.geojson"
+    result = runner.invoke(app, ["convert", str(DATA / "gbk_crlf_no_prefix.txt"), str(out)])
+    assert result.exit_code == 0, result.output
+    back = tmp_path / "back.txt"
+    assert runner.invoke(app, ["convert", str(out), str(back)]).exit_code == 0
+    assert back.read_bytes().decode("gbk").startswith("[属性描述]")
+    assert read_parcels(back).to_crs(EPSG).geometry.iloc[0].area == pytest.approx(30_000, rel=1e-6)
+    bad = runner.invoke(app, ["convert", str(out), str(tmp_path / "x.dxf")])
+    assert bad.exit_code == 2 and "cannot write" in bad.stderr
+
+
+def _zip(path: Path, entries: dict[str, bytes], *, symlink: str | None = None) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in entries.items():
+            z.writestr(name, data)
+        if symlink:
+            info = zipfile.ZipInfo(symlink)
+            info.external_attr = 0o120777 << 16
+            z.writestr(info, "/etc/passwd")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("entries", "symlink", "error", "needle"),
+    [
+        ({"../evil.shp": b"x"}, None, FormatError, "outside the archive"),
+        ({"/etc/evil.shp": b"x"}, None, FormatError, "outside the archive"),
+        ({"C:/evil.shp": b"x"}, None, FormatError, "outside the archive"),
+        ({"a.shp": b"x"}, "link.shp", FormatError, "symbolic link"),
+        ({"inner.zip": b"PK"}, None, FormatError, "nested archive"),
+        ({"bomb.shp": b"\0" * (50 * 1024 * 1024)}, None, TooLargeError, "zip bomb"),
+        ({f"f{i}.txt": b"x" for i in range(300)}, None, TooLargeError, "entries"),
+    ],
+)
+def test_hostile_zips(
+    tmp_path: Path, entries: dict[str, bytes], symlink: str | None, error: type[Exception], needle: str
+) -> None:
+    path = _zip(tmp_path / "x.zip", entries, symlink=symlink)
+    with pytest.raises(error, match=needle):
+        check_zip(path)
+    with pytest.raises(error):
+        read_parcels(path)
+
+
+def test_zip_total_size_cap(tmp_path: Path) -> None:
+    path = _zip(tmp_path / "x.zip", {"a.dbf": bytes(range(256)) * 4000})
+    with pytest.raises(TooLargeError, match="uncompressed"):
+        check_zip(path, max_total=500_000)
+
+
+def test_zip_without_or_with_two_shapefiles(tmp_path: Path) -> None:
+    with pytest.raises(FormatError, match="found 0"):
+        read_parcels(_zip(tmp_path / "a.zip", {"readme.txt": b"hi"}))
+    with pytest.raises(FormatError, match="found 2"):
+        read_parcels(_zip(tmp_path / "b.zip", {"a.shp": b"x", "b.shp": b"y"}))
+
+
+def test_shapefile_without_prj_is_a_crs_error(tmp_path: Path) -> None:
+    parcel_frame(rect(1, 1, 1.1, 1.1)).to_file(tmp_path / "p.shp")
+    (tmp_path / "p.prj").unlink()
+    with pytest.raises(CRSError, match=r"\.prj"):
+        read_parcels(tmp_path / "p.shp")
+
+
+# --- geometry hygiene ---------------------------------------------------------------------------
+
+SQUARE = [[116.60, 35.40], [116.61, 35.40], [116.61, 35.41], [116.60, 35.41], [116.60, 35.40]]
+
+
+def _geojson(geometry: dict[str, Any]) -> gpd.GeoDataFrame:
+    from geo.io import parcels_from_geojson
+
+    return parcels_from_geojson({"type": "Feature", "properties": {"id": "H"}, "geometry": geometry})
+
+
+def _area(blueprint: Blueprint, geometry: dict[str, Any]) -> float:
+    return review(_geojson(geometry), blueprint).parcels[0].area_m2
+
+
+def test_hygiene_accepts_what_keeps_the_area(blueprint: Blueprint) -> None:
+    plain = _area(blueprint, {"type": "Polygon", "coordinates": [SQUARE]})
+    # independent yardstick: the geodesic area on the GRS80 ellipsoid (CGCS2000's), no projection at all;
+    # 36 km from the zone's central meridian the GK scale error is about 3e-5 in area
+    geodesic, _ = Geod(ellps="GRS80").geometry_area_perimeter(shapely.Polygon(SQUARE))
+    assert plain == pytest.approx(abs(geodesic), rel=1e-4)
+    clockwise = _area(blueprint, {"type": "Polygon", "coordinates": [SQUARE[::-1]]})
+    duplicated = _area(blueprint, {"type": "Polygon", "coordinates": [[SQUARE[0], *SQUARE]]})
+    three_d = _area(blueprint, {"type": "Polygon", "coordinates": [[[*p, 42.0] for p in SQUARE]]})
+    collection = _area(
+        blueprint,
+        {
+            "type": "GeometryCollection",
+            "geometries": [
+                {"type": "Polygon", "coordinates": [SQUARE]},
+                {"type": "Point", "coordinates": [116.6, 35.4]},
+            ],
+        },
+    )
+    assert clockwise == duplicated == three_d == collection == plain
+
+
+def test_spike_is_repaired_without_changing_the_area(blueprint: Blueprint) -> None:
+    spiked = [
+        SQUARE[0],
+        SQUARE[1],
+        [116.62, 35.405],
+        SQUARE[1],
+        *SQUARE[2:],
+    ]  # a zero-width spike out and back
+    result = review(_geojson({"type": "Polygon", "coordinates": [spiked]}), blueprint).parcels[0]
+    assert result.repaired is True
+    assert result.area_m2 == pytest.approx(
+        _area(blueprint, {"type": "Polygon", "coordinates": [SQUARE]}), rel=1e-6
+    )
+
+
+@pytest.mark.parametrize(
+    ("geometry", "error", "needle"),
+    [
+        ({"type": "LineString", "coordinates": SQUARE}, GeometryError, "must be a polygon"),
+        ({"type": "Polygon", "coordinates": [SQUARE[:2]]}, FormatError, "unreadable geometry"),
+        (
+            {
+                "type": "Polygon",
+                "coordinates": [
+                    [[116.6, 35.4], [116.61, 35.41], [116.61, 35.4], [116.6, 35.41], [116.6, 35.4]]
+                ],
+            },
+            GeometryError,
+            "Self-intersection",
+        ),
+        ({"type": "Polygon", "coordinates": []}, GeometryError, "empty"),
+        (
+            {"type": "GeometryCollection", "geometries": [{"type": "Point", "coordinates": [116.6, 35.4]}]},
+            GeometryError,
+            "no polygon",
+        ),
+        (
+            {
+                "type": "Polygon",
+                "coordinates": [[[116.6, 35.4], [float("nan"), 35.4], [116.61, 35.41], [116.6, 35.4]]],
+            },
+            CRSError,
+            "NaN",
+        ),
+    ],
+)
+def test_hygiene_refuses_with_reason(
+    blueprint: Blueprint, geometry: dict[str, Any], error: type[Exception], needle: str
+) -> None:
+    with pytest.raises(error, match=needle):
+        review(_geojson(geometry), blueprint)
+
+
+def test_unclosed_ring_in_geojson(blueprint: Blueprint) -> None:
+    # shapely closes an unclosed ring of four corners; the area is the square's
+    area = _area(blueprint, {"type": "Polygon", "coordinates": [SQUARE[:-1]]})
+    assert area == pytest.approx(_area(blueprint, {"type": "Polygon", "coordinates": [SQUARE]}), rel=1e-9)
+
+
+def test_hygiene_errors_are_lantu_errors() -> None:
+    assert issubclass(GeometryError, LantuError) and issubclass(GeometryError, ValueError)
+
+
+def test_geojson_with_crs_member(blueprint: Blueprint) -> None:
+    obj = json.loads(parcel_frame(rect(2.9, 0.1, 3.1, 0.3)).to_json())
+    obj["crs"] = {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::4548"}}
+    from geo.io import parcels_from_geojson
+
+    frame = parcels_from_geojson(obj)
+    assert frame.crs.to_epsg() == 4548
+    assert review(frame, blueprint).parcels[0].item("basic_farmland").overlap_m2 == pytest.approx(
+        20_000, rel=REL
+    )
+    obj["crs"] = {"type": "name", "properties": {"name": "EPSG:nope"}}
+    with pytest.raises(CRSError, match="crs member"):
+        parcels_from_geojson(obj)
+
+
+def test_bom_geojson_file(tmp_path: Path) -> None:
+    path = tmp_path / "bom.geojson"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps({"type": "Polygon", "coordinates": [SQUARE]}).encode())
+    assert len(read_parcels(path)) == 1
