@@ -299,3 +299,37 @@ def test_no_blueprint_is_503(tmp_path: Path) -> None:
     with TestClient(create_app(s)) as c:
         assert_problem(c.get("/api/v1/layers"), 503)
         assert c.get("/readyz").status_code == 503
+
+
+def test_vertex_and_parcel_limits(settings: Settings, keys: dict[str, str]) -> None:
+    limited = settings.model_copy(update={"max_vertices": 100, "max_parcels": 2})
+    with TestClient(create_app(limited)) as c:
+        ring = [[116.6 + 0.001 * i, 35.4 + 0.0001 * (i % 2)] for i in range(150)]
+        dense = {"type": "Polygon", "coordinates": [[*ring, [116.6, 35.41], ring[0]]]}
+        assert "vertices" in assert_problem(c.post("/api/v1/reviews", json=dense, headers=auth(keys)), 413)["detail"]
+        three = {"type": "FeatureCollection", "features": [PASSING, FARMLAND, PASSING]}
+        assert "parcels" in assert_problem(c.post("/api/v1/reviews", json=three, headers=auth(keys)), 413)["detail"]
+        assert c.post("/api/v1/reviews", json=PASSING, headers=auth(keys)).status_code == 201
+
+
+def test_hostile_uploads_then_the_next_request(client: TestClient, keys: dict[str, str]) -> None:
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("bomb.shp", b"\0" * (40 * 1024 * 1024))
+    assert len(bomb.getvalue()) < 200_000
+    assert "zip bomb" in assert_problem(_upload(client, keys, "b.zip", bomb.getvalue()), 413)["detail"]
+    evil = io.BytesIO()
+    with zipfile.ZipFile(evil, "w") as z:
+        z.writestr("../../etc/cron.d/evil.shp", b"x")
+    assert "outside" in assert_problem(_upload(client, keys, "../../x.zip", evil.getvalue()), 422)["detail"]
+    assert client.post("/api/v1/reviews", json=PASSING, headers=auth(keys)).status_code == 201
+
+
+def test_coordinate_file_upload(client: TestClient, keys: dict[str, str]) -> None:
+    data = (Path(__file__).parent / "data" / "gbk_crlf_no_prefix.txt").read_bytes()
+    r = _upload(client, keys, "报批坐标.txt", data)
+    assert r.status_code == 201, r.text
+    parcel = r.json()["parcels"][0]
+    assert parcel["id"] == "PA" and parcel["area_m2"] == pytest.approx(30_000, rel=1e-4)
+    farmland = next(i for i in parcel["items"] if i["code"] == "basic_farmland")
+    assert farmland["overlap_m2"] == pytest.approx(30_000, rel=1e-4)
