@@ -16,7 +16,7 @@ from api.limits import BodySizeLimit
 from api.routes import health, layers, pages, reviews
 from api.settings import Settings
 from geo.blueprint import load_blueprint
-from geo.db import make_engine, metadata
+from geo.db import make_engine, migrate
 from geo.maps import leaflet_dir
 from geo.store import ReviewStore
 
@@ -41,7 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
-        metadata.create_all(engine)
+        migrate(engine)
         app.state.engine = engine
         app.state.store = ReviewStore(engine)
         app.state.blueprint = load_blueprint(settings.blueprint) if settings.blueprint else None

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, get_args
 
-from sqlalchemy import Column, DateTime, Engine, Integer, String, Table, insert, select, update
+from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from api.errors import AuthenticationError
-from geo.db import metadata
+from geo.db import api_keys
 from geo.errors import InputError, NotFoundError
 
 Role = Literal["planner", "project-system", "quota-admin", "admin"]
@@ -28,17 +28,6 @@ PERMISSIONS: dict[str, set[str]] = {
     "admin": {"review:create", "review:read", "layers:read", "quota:read", "quota:reserve", "quota:admin"},
 }
 PREFIX = "lantu_"
-
-api_keys = Table(
-    "api_keys",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("name", String(100), nullable=False, unique=True),
-    Column("role", String(32), nullable=False),
-    Column("key_hash", String(64), nullable=False, unique=True),
-    Column("created", DateTime(timezone=True), nullable=False),
-    Column("revoked", DateTime(timezone=True), nullable=True),
-)
 
 
 @dataclass(frozen=True)

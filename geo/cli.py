@@ -294,10 +294,10 @@ def keys_list() -> None:
 
 def _engine() -> Any:
     from api.settings import Settings
-    from geo.db import make_engine, metadata
+    from geo.db import make_engine, migrate
 
     engine = make_engine(Settings().database_url)
-    metadata.create_all(engine)
+    migrate(engine)
     return engine
 
 

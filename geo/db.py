@@ -1,26 +1,73 @@
-"""One SQLAlchemy engine for reviews, keys and the ledger: SQLite by default, PostgreSQL by URL."""
+"""The service database: one SQLAlchemy engine for reviews, API keys and the ledger,
+SQLite by default and PostgreSQL (with PostGIS when available) by URL; the schema
+is created and upgraded by Alembic migrations (``geo/migrations``)."""
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, MetaData, create_engine, event
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Column, DateTime, Engine, Integer, MetaData, String, Table, create_engine, event
 
+log = logging.getLogger(__name__)
 metadata = MetaData()
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("role", String(32), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("created", DateTime(timezone=True), nullable=False),
+    Column("revoked", DateTime(timezone=True), nullable=True),
+)
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine with SQLite made safe for concurrent use (WAL, foreign keys, busy timeout)."""
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
+    """An engine; SQLite made safe for concurrent writers (WAL, busy timeout, BEGIN IMMEDIATE if asked)."""
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
 
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-            cursor = dbapi_conn.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.close()
+    @event.listens_for(engine, "connect")
+    def _sqlite_setup(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # SQLAlchemy's "begin" event below issues BEGIN itself
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
 
-        return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    @event.listens_for(engine, "begin")
+    def _sqlite_begin(conn: Any) -> None:
+        # ledger writers take the write lock at BEGIN, so check-then-write cannot interleave
+        immediate = conn.get_execution_options().get("lantu_immediate", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to ``revision`` with Alembic (idempotent)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)
+    log.info("database schema at %s (%s)", revision, engine.url.render_as_string())
+
+
+def has_postgis(engine: Engine) -> bool:
+    if engine.dialect.name != "postgresql":
+        return False
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        return bool(
+            conn.execute(text("SELECT count(*) FROM pg_extension WHERE extname = 'postgis'")).scalar()
+        )

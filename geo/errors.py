@@ -52,3 +52,7 @@ class NotFoundError(LantuError, LookupError):
 
 class TooLargeError(InputError):
     """An upload, a file inside an archive, or a geometry beyond the configured limits."""
+
+
+class QuotaError(LantuError, ValueError):
+    """A ledger movement that would break a rule: overdraw, rejected review, unknown holder."""

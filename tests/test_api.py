@@ -17,7 +17,7 @@ from api.app import create_app
 from api.keys import create_key, revoke_key
 from api.settings import Settings
 from conftest import EPSG, parcel_frame, rect
-from geo.db import make_engine, metadata
+from geo.db import make_engine, migrate
 
 ROLES = ("planner", "project-system", "quota-admin", "admin")
 
@@ -44,7 +44,7 @@ def settings(tmp_path: Path, blueprint_dir: Path) -> Settings:
 @pytest.fixture
 def keys(settings: Settings) -> dict[str, str]:
     engine = make_engine(settings.database_url)
-    metadata.create_all(engine)
+    migrate(engine)
     return {role: create_key(engine, f"test-{role}", role) for role in ROLES}
 
 
@@ -306,9 +306,15 @@ def test_vertex_and_parcel_limits(settings: Settings, keys: dict[str, str]) -> N
     with TestClient(create_app(limited)) as c:
         ring = [[116.6 + 0.001 * i, 35.4 + 0.0001 * (i % 2)] for i in range(150)]
         dense = {"type": "Polygon", "coordinates": [[*ring, [116.6, 35.41], ring[0]]]}
-        assert "vertices" in assert_problem(c.post("/api/v1/reviews", json=dense, headers=auth(keys)), 413)["detail"]
+        assert (
+            "vertices"
+            in assert_problem(c.post("/api/v1/reviews", json=dense, headers=auth(keys)), 413)["detail"]
+        )
         three = {"type": "FeatureCollection", "features": [PASSING, FARMLAND, PASSING]}
-        assert "parcels" in assert_problem(c.post("/api/v1/reviews", json=three, headers=auth(keys)), 413)["detail"]
+        assert (
+            "parcels"
+            in assert_problem(c.post("/api/v1/reviews", json=three, headers=auth(keys)), 413)["detail"]
+        )
         assert c.post("/api/v1/reviews", json=PASSING, headers=auth(keys)).status_code == 201
 
 

@@ -1,0 +1,16 @@
+"""Alembic environment: run on the connection geo.db.migrate hands over."""
+
+from __future__ import annotations
+
+from alembic import context
+
+import geo.quota.tables
+import geo.store  # noqa: F401 — registers the reviews table
+from geo.db import metadata
+
+connection = context.config.attributes.get("connection")
+if connection is None:
+    raise RuntimeError("run migrations through geo.db.migrate(engine)")
+context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+with context.begin_transaction():
+    context.run_migrations()

@@ -1,0 +1,72 @@
+"""Ledger tables: accounts with a running balance, an append-only journal of
+transactions and their balanced postings, and the projects quota is reserved for."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    Numeric,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from geo.db import metadata
+
+AMOUNT = Numeric(20, 4)  # m², tonnes, tce: four decimals, summed exactly as Decimal
+
+quota_accounts = Table(
+    "quota_accounts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("factor", String(32), nullable=False),
+    Column(
+        "holder", String(64), nullable=False
+    ),  # "city", a county code, "project:<id>", "external:<source>"
+    Column("bucket", String(16), nullable=False),  # available | reserved | approved
+    Column("year", Integer, nullable=False),
+    Column("balance", AMOUNT, nullable=False),
+    UniqueConstraint("factor", "holder", "bucket", "year", name="uq_quota_account"),
+)
+
+quota_transactions = Table(
+    "quota_transactions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),
+    Column("created", DateTime(timezone=True), nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("review_id", String(64), nullable=True),
+    Column("project_id", String(64), nullable=True),
+    Column("idempotency_key", String(200), nullable=True, unique=True),
+    Column("price_wan", Numeric(20, 4), nullable=True),
+    Column("due_date", Date, nullable=True),
+    Column("reverses", Integer, ForeignKey("quota_transactions.id"), nullable=True),
+)
+
+quota_postings = Table(
+    "quota_postings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("transaction_id", Integer, ForeignKey("quota_transactions.id"), nullable=False, index=True),
+    Column("account_id", Integer, ForeignKey("quota_accounts.id"), nullable=False, index=True),
+    Column("amount", AMOUNT, nullable=False),
+)
+
+quota_projects = Table(
+    "quota_projects",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=True),
+    Column("level", String(16), nullable=True),  # 省重点 / 市重点 / 县重点
+    Column("project_type", String(50), nullable=True),
+    Column("county", String(32), nullable=False),
+    Column("review_id", String(64), nullable=True),
+    Column("created", DateTime(timezone=True), nullable=False),
+)

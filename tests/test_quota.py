@@ -1,0 +1,275 @@
+"""The factor ledger on SQLite and on PostgreSQL: movements, rules, concurrency, invariants."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select, text
+
+from geo.db import make_engine, migrate
+from geo.errors import NotFoundError, QuotaError
+from geo.quota.ledger import CITY, Ledger
+from geo.quota.tables import quota_accounts, quota_postings, quota_transactions
+from geo.review.result import County, LandQuota, ParcelResult, ReviewResult
+
+PG_URL = os.environ.get("LANTU_TEST_POSTGRES_URL")
+
+
+def _fresh_postgres() -> Engine:
+    if not PG_URL:
+        if os.environ.get("CI") == "true":
+            pytest.fail(
+                "CI must test the ledger on PostgreSQL: LANTU_TEST_POSTGRES_URL is not set (see .ci/run)"
+            )
+        pytest.skip("no PostgreSQL (set LANTU_TEST_POSTGRES_URL, e.g. from .ci/postgres.sh)")
+    engine = make_engine(PG_URL)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    return engine
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    eng = (
+        make_engine(f"sqlite:///{tmp_path / 'ledger.db'}") if request.param == "sqlite" else _fresh_postgres()
+    )
+    migrate(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def ledger(engine: Engine) -> Ledger:
+    return Ledger(engine, counties=["370811", "370812"])
+
+
+def review(
+    new_m2: float,
+    cultivated: float = 0.0,
+    paddy: float = 0.0,
+    *,
+    verdict: str = "conditional",
+    county: str | None = "370811",
+    rid: str = "R1",
+) -> ReviewResult:
+    quota = LandQuota(
+        agricultural_m2=new_m2,
+        cultivated_m2=cultivated,
+        paddy_m2=paddy,
+        construction_m2=0.0,
+        unused_m2=0.0,
+        stock_m2=0.0,
+        stock_ratio=0.0,
+        new_construction_quota_m2=new_m2,
+        compensation_m2=cultivated,
+    )
+    parcel = ParcelResult(
+        id="P1",
+        area_m2=new_m2,
+        area_ha=new_m2 / 1e4,
+        area_mu=new_m2 / 666.67,
+        crs_used="EPSG:4548",
+        verdict=verdict,
+        repaired=False,
+        tolerance_m2=1.0,
+        county=County(code=county, name="任城区") if county else None,
+        items=[],
+        land_quota=quota,
+    )
+    return ReviewResult(
+        review_id=rid, profile="ten-point", blueprint="测试", created="2026-11-22", parcels=[parcel]
+    )
+
+
+def balance(
+    ledger: Ledger, holder: str, factor: str = "land_new", year: int = 2026, bucket: str = "available"
+) -> float:
+    return next(
+        (
+            r["balance"]
+            for r in ledger.balances(year)
+            if r["holder"] == holder and r["factor"] == factor and r["bucket"] == bucket
+        ),
+        0.0,
+    )
+
+
+def journal_size(ledger: Ledger) -> int:
+    return len(ledger.journal())
+
+
+def test_issue_with_city_pooling(ledger: Ledger) -> None:
+    ledger.issue(
+        2026,
+        [("370811", "land_new", 100_000), ("370812", "land_new", 50_000), ("370811", "energy", 300)],
+        actor="市自然资源局",
+    )
+    assert balance(ledger, "370811") == 70_000 and balance(ledger, "370812") == 35_000
+    assert balance(ledger, CITY) == 45_000  # 30 % of each county's new quota
+    assert balance(ledger, "370811", "energy") == 300  # other factors are not pooled
+    assert ledger.totals()["land_new"] == Decimal(150_000)
+
+
+def test_reserve_from_review_confirm_and_revoke(ledger: Ledger) -> None:
+    ledger.issue(
+        2026,
+        [
+            ("370811", "land_new", 100_000),
+            ("370811", "land_compensation", 50_000),
+            ("370811", "land_compensation_paddy", 10_000),
+        ],
+        actor="a",
+    )
+    r = review(20_000, cultivated=12_000, paddy=2_000)
+    tx = ledger.reserve(r, year=2026, project_id="XM-1", actor="项目系统")
+    assert balance(ledger, "370811") == 70_000 - 20_000
+    assert balance(ledger, "370811", "land_compensation") == 50_000 - 10_000
+    assert balance(ledger, "370811", "land_compensation_paddy") == 10_000 - 2_000
+    assert balance(ledger, "XM-1", bucket="reserved") == 20_000
+    # the same project and review again: the same transaction, no second movement
+    assert ledger.reserve(r, year=2026, project_id="XM-1", actor="项目系统") == tx
+    assert balance(ledger, "370811") == 50_000
+    ledger.confirm("XM-1", actor="市政府")
+    assert balance(ledger, "XM-1", bucket="approved") == 20_000
+    assert balance(ledger, "XM-1", bucket="reserved") == 0
+    assert ledger.projects()[0]["stage"] == "approved"
+    ledger.revoke("XM-1", actor="市自然资源局", reason="项目未按期开工")
+    assert (
+        balance(ledger, "370811") == 70_000 and balance(ledger, "370811", "land_compensation_paddy") == 10_000
+    )
+    assert ledger.projects()[0]["stage"] == "revoked"
+    with pytest.raises(QuotaError, match="holds no quota"):
+        ledger.revoke("XM-1", actor="x")
+    with pytest.raises(NotFoundError):
+        ledger.revoke("nope", actor="x")
+
+
+def test_rules_change_nothing_when_they_refuse(ledger: Ledger) -> None:
+    ledger.issue(2026, [("370811", "land_new", 10_000)], actor="a")
+    before = journal_size(ledger)
+    with pytest.raises(QuotaError, match="rejected"):
+        ledger.reserve(review(1_000, verdict="reject"), year=2026, project_id="X", actor="a")
+    with pytest.raises(QuotaError, match="needed"):
+        ledger.reserve(review(8_000), year=2026, project_id="X", actor="a")  # 7 000 available
+    with pytest.raises(QuotaError, match="unknown county"):
+        ledger.reserve(review(100, county="999999"), year=2026, project_id="X", actor="a")
+    with pytest.raises(QuotaError, match="no county"):
+        ledger.reserve(review(100, county=None), year=2026, project_id="X", actor="a")
+    with pytest.raises(QuotaError, match="unknown factor"):
+        ledger.issue(2026, [("370811", "gold", 1)], actor="a")
+    assert journal_size(ledger) == before
+    assert balance(ledger, "370811") == 7_000
+
+
+def test_advance_may_go_negative_next_year_only(ledger: Ledger) -> None:
+    ledger.issue(2026, [("370811", "land_new", 10_000)], actor="a")
+    ledger.advance("370811", "land_new", 2026, 5_000, actor="a")
+    assert balance(ledger, "370811") == 12_000
+    assert balance(ledger, "370811", year=2027) == -5_000
+    with pytest.raises(QuotaError):
+        ledger.transfer("370811", "370812", "land_new", 2027, 1, actor="a")  # no overdraw except by advance
+
+
+def test_point_supply_reward_transfer_loan(ledger: Ledger) -> None:
+    ledger.issue(2026, [("370811", "land_new", 10_000), ("370812", "land_new", 10_000)], actor="a")
+    ledger.point_supply("370812", "land_new", 2026, 3_000, actor="省厅")
+    ledger.stock_reward("370811", 2026, 4_000, actor="a")  # × 0.5
+    assert balance(ledger, "370811") == 9_000 and balance(ledger, "370812") == 10_000
+    ledger.transfer("370812", "370811", "land_new", 2026, 1_000, price_wan=30.0, actor="a")
+    loan = ledger.transfer("370811", "370812", "land_new", 2026, 2_000, due_date=date(2026, 6, 30), actor="a")
+    assert balance(ledger, "370811") == 8_000 and balance(ledger, "370812") == 11_000
+    overdue = ledger.overdue_loans(date(2026, 7, 15))
+    assert [(o["loan"], o["days_overdue"]) for o in overdue] == [(loan, 15)]
+    ledger.repay(loan, actor="a")
+    assert ledger.overdue_loans(date(2026, 7, 15)) == []
+    assert balance(ledger, "370811") == 10_000
+    assert ledger.totals()["land_new"] == Decimal(20_000 + 3_000 + 2_000)
+    priced = [j for j in ledger.journal() if j["kind"] == "transfer"]
+    assert priced[0]["price_wan"] == 30.0
+
+
+def test_reverse_is_a_new_movement(ledger: Ledger) -> None:
+    tx = ledger.issue(2026, [("370811", "land_new", 10_000)], actor="a")
+    rev = ledger.reverse(tx, actor="a", reason="录入错误")
+    assert balance(ledger, "370811") == 0 and balance(ledger, CITY) == 0
+    kinds = [(j["transaction"], j["kind"]) for j in ledger.journal()]
+    assert (tx, "issue") in kinds and (rev, "reversal") in kinds  # the original stays in the journal
+    with pytest.raises(QuotaError, match="reversed already"):
+        ledger.reverse(tx, actor="a", reason="again")
+
+
+def test_balances_equal_their_postings(ledger: Ledger, engine: Engine) -> None:
+    ledger.issue(2026, [("370811", "land_new", 10_000)], actor="a")
+    ledger.reserve(review(1_234.5678), year=2026, project_id="P", actor="a")
+    with engine.connect() as conn:
+        sums = dict(
+            conn.execute(
+                select(quota_postings.c.account_id, func.sum(quota_postings.c.amount)).group_by(
+                    quota_postings.c.account_id
+                )
+            ).all()
+        )
+        for account_id, bal in conn.execute(select(quota_accounts.c.id, quota_accounts.c.balance)).all():
+            assert bal == sums[account_id]
+        per_tx = conn.execute(
+            select(quota_postings.c.transaction_id, func.sum(quota_postings.c.amount)).group_by(
+                quota_postings.c.transaction_id
+            )
+        ).all()
+        assert all(total == 0 for _, total in per_tx)
+        assert conn.execute(select(func.count()).select_from(quota_transactions)).scalar() == 2
+
+
+def test_fifty_concurrent_reservations_against_twenty(ledger: Ledger) -> None:
+    """A pool that covers 20 reservations, 50 threads at once: exactly 20 succeed."""
+    ledger.issue(2026, [("370811", "land_new", Decimal(1_000) * 20 / Decimal("0.7"))], actor="a")
+    assert balance(ledger, "370811") == pytest.approx(20_000)
+    start = threading.Barrier(50)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def worker(n: int) -> None:
+        start.wait()
+        try:
+            ledger.reserve(review(1_000, rid=f"R{n}"), year=2026, project_id=f"P{n}", actor=f"t{n}")
+            result = "ok"
+        except QuotaError:
+            result = "refused"
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes.count("ok") == 20 and outcomes.count("refused") == 30
+    assert balance(ledger, "370811") == pytest.approx(0.0, abs=1e-3)
+    reserved = [r for r in ledger.balances(2026) if r["holder_kind"] == "project" and r["balance"] > 0]
+    assert len(reserved) == 20 and sum(r["balance"] for r in reserved) == 20_000
+
+
+def test_concurrent_twins_are_idempotent(ledger: Ledger) -> None:
+    ledger.issue(2026, [("370811", "land_new", 100_000)], actor="a")
+    r = review(1_000)
+    results: list[int] = []
+    barrier = threading.Barrier(8)
+
+    def twin() -> None:
+        barrier.wait()
+        results.append(ledger.reserve(r, year=2026, project_id="SAME", actor="a"))
+
+    threads = [threading.Thread(target=twin) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(results)) == 1
+    assert balance(ledger, "SAME", bucket="reserved") == 1_000
