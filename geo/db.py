@@ -62,6 +62,14 @@ def migrate(engine: Engine, revision: str = "head") -> None:
     log.info("database schema at %s (%s)", revision, engine.url.render_as_string())
 
 
+POSTGIS_ONLY = {"spatial_ref_sys", "geom", "ix_reviews_geom"}  # made by the migration on PostGIS only
+
+
+def include_object(_object: Any, name: str | None, _type: str, _reflected: bool, _compare_to: Any) -> bool:
+    """For schema comparison: leave out what PostGIS and the optional geometry column add."""
+    return name not in POSTGIS_ONLY
+
+
 def has_postgis(engine: Engine) -> bool:
     if engine.dialect.name != "postgresql":
         return False

@@ -6,9 +6,10 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Engine, String, Table, Text, insert, select
+import shapely
+from sqlalchemy import Column, DateTime, Engine, String, Table, Text, insert, select, text
 
-from geo.db import metadata
+from geo.db import has_postgis, metadata
 from geo.errors import NotFoundError
 from geo.review.result import ReviewResult
 
@@ -25,8 +26,11 @@ reviews = Table(
 
 
 class ReviewStore:
+    """Reviews in the service database; on PostGIS the parcels' geometry is kept too, for spatial queries."""
+
     def __init__(self, engine: Engine):
         self.engine = engine
+        self.spatial = has_postgis(engine)
 
     def save(self, result: ReviewResult, input_geojson: dict[str, Any]) -> None:
         with self.engine.begin() as conn:
@@ -40,6 +44,14 @@ class ReviewStore:
                     result_json=result.model_dump_json(),
                 )
             )
+            if self.spatial:
+                parcels = [shapely.geometry.shape(p.geometry) for p in result.parcels if p.geometry]
+                conn.execute(
+                    text(
+                        "UPDATE reviews SET geom = ST_SetSRID(ST_GeomFromText(:wkt), 4490) WHERE review_id = :id"
+                    ),
+                    {"wkt": shapely.union_all(parcels).wkt, "id": result.review_id},
+                )
 
     def get(self, review_id: str) -> ReviewResult:
         with self.engine.connect() as conn:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import Callable
@@ -186,7 +187,7 @@ def _to_geojson(geoms: list[shapely.Geometry], epsg: int) -> list[dict[str, Any]
         return []
     geo = gpd.GeoSeries(geoms, crs=epsg).to_crs(CGCS2000).values
     rounded = shapely.transform(geo, lambda xy: np.round(xy, 7))
-    return [shapely.geometry.mapping(g) for g in rounded]
+    return [json.loads(text) for text in shapely.to_geojson(rounded)]  # plain lists, as JSON reads back
 
 
 def _county(ctx: ParcelContext) -> County | None:
