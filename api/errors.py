@@ -62,9 +62,7 @@ def status_for(exc: LantuError) -> int:
     return next((code for cls, code in STATUS if isinstance(exc, cls)), 400)
 
 
-def problem(
-    status: int, title: str, message_en: str, message_zh: str, request: Request, **extra: Any
-) -> JSONResponse:
+def problem(status: int, title: str, message_en: str, message_zh: str, request: Request, **extra: Any) -> JSONResponse:
     body = {
         "type": "about:blank",
         "title": title,
@@ -108,9 +106,7 @@ async def _http(request: Request, exc: Exception) -> JSONResponse:
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unexpected error on %s %s", request.method, request.url.path)
-    return problem(
-        500, "InternalError", "internal error; it has been logged", "服务内部错误，已记录日志", request
-    )
+    return problem(500, "InternalError", "internal error; it has been logged", "服务内部错误，已记录日志", request)
 
 
 def install(app: FastAPI) -> None:

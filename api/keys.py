@@ -18,9 +18,7 @@ from geo.errors import InputError, NotFoundError
 
 Role = Literal["planner", "project-system", "quota-admin", "admin"]
 ROLES: tuple[str, ...] = get_args(Role)
-Permission = Literal[
-    "review:create", "review:read", "layers:read", "quota:read", "quota:reserve", "quota:admin"
-]
+Permission = Literal["review:create", "review:read", "layers:read", "quota:read", "quota:reserve", "quota:admin"]
 PERMISSIONS: dict[str, set[str]] = {
     "planner": {"review:create", "review:read", "layers:read", "quota:read"},
     "project-system": {"review:create", "review:read", "layers:read", "quota:read", "quota:reserve"},
@@ -46,15 +44,11 @@ def _hash(key: str) -> str:
 
 def create_key(engine: Engine, name: str, role: str) -> str:
     if role not in ROLES:
-        raise InputError(
-            f"unknown role {role!r}; roles: {list(ROLES)}", f"未知角色 {role!r}；可选：{list(ROLES)}"
-        )
+        raise InputError(f"unknown role {role!r}; roles: {list(ROLES)}", f"未知角色 {role!r}；可选：{list(ROLES)}")
     key = PREFIX + secrets.token_urlsafe(32)
     try:
         with engine.begin() as conn:
-            conn.execute(
-                insert(api_keys).values(name=name, role=role, key_hash=_hash(key), created=datetime.now(UTC))
-            )
+            conn.execute(insert(api_keys).values(name=name, role=role, key_hash=_hash(key), created=datetime.now(UTC)))
     except IntegrityError as exc:
         raise InputError(f"a key named {name!r} exists already", f"名为 {name!r} 的密钥已存在") from exc
     return key

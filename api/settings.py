@@ -43,9 +43,7 @@ class Settings(BaseSettings):
             and self.blueprint_root
             and not self.blueprint.resolve().is_relative_to(self.blueprint_root.resolve())
         ):
-            raise ValueError(
-                f"blueprint {self.blueprint} is outside the blueprint root {self.blueprint_root}"
-            )
+            raise ValueError(f"blueprint {self.blueprint} is outside the blueprint root {self.blueprint_root}")
         return self
 
 

@@ -214,8 +214,7 @@ def _load_vector(layer_id: str, source: Path, spec: LayerSpec, default_crs: CRS)
     extra = set(spec.fields) - set(required)
     if extra:
         raise BlueprintError(
-            f"{MANIFEST}: layers.{layer_id}.fields: {sorted(extra)} not used by this layer; "
-            f"it uses {list(required)}",
+            f"{MANIFEST}: layers.{layer_id}.fields: {sorted(extra)} not used by this layer; it uses {list(required)}",
             f"{MANIFEST}：图层 {layer_id} 不使用字段映射 {sorted(extra)}",
         )
     frame = frame.rename(columns=rename)[[*required, "geometry"]]

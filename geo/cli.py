@@ -60,25 +60,17 @@ def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what
 @app.command("review")
 def review_cmd(
     parcels: Annotated[Path, typer.Argument(help="Parcels: GeoJSON, GeoPackage, zipped shapefile or KML.")],
-    blueprint: Annotated[
-        Path, typer.Option("--blueprint", "-b", help="Blueprint directory (blueprint.yaml).")
-    ],
+    blueprint: Annotated[Path, typer.Option("--blueprint", "-b", help="Blueprint directory (blueprint.yaml).")],
     profile: Annotated[str, typer.Option(help="Review profile name or YAML path.")] = "ten-point",
-    major_project: Annotated[
-        bool, typer.Option("--major-project", help="Flag every parcel as 重大建设项目.")
-    ] = False,
+    major_project: Annotated[bool, typer.Option("--major-project", help="Flag every parcel as 重大建设项目.")] = False,
     redline_exempt: Annotated[
         bool, typer.Option("--redline-exempt", help="Flag every parcel as an activity allowed in red lines.")
     ] = False,
-    project_type: Annotated[
-        str | None, typer.Option(help="Project type for every parcel, e.g. industrial.")
-    ] = None,
+    project_type: Annotated[str | None, typer.Option(help="Project type for every parcel, e.g. industrial.")] = None,
     investment_wan: Annotated[float | None, typer.Option(help="Investment in 万元 for every parcel.")] = None,
     layer: Annotated[str | None, typer.Option(help="Layer to read from a multi-layer file.")] = None,
     fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.json,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
-    ] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
 ) -> None:
     """Run the siting review; JSON (DESIGN.md schema) on stdout by default. Exit 2 on bad input."""
     overrides: dict[str, Any] = {}
@@ -222,9 +214,7 @@ def serve_cmd(
     ] = None,
     host: Annotated[str | None, typer.Option(help="Interface (default: LANTU_HOST or 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default: LANTU_PORT or 8000).")] = None,
-    open_demo: Annotated[
-        bool, typer.Option("--open-demo", help="No API keys (loopback only; logged).")
-    ] = False,
+    open_demo: Annotated[bool, typer.Option("--open-demo", help="No API keys (loopback only; logged).")] = False,
 ) -> None:
     """Start the web service (FastAPI + uvicorn) with the map viewer at /."""
     import uvicorn

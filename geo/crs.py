@@ -155,7 +155,6 @@ def _check_lonlat(lon: np.ndarray, lat: np.ndarray, crs: CRS) -> None:
             f"投影坐标被声明为 {crs.to_string()}，请声明正确的投影坐标系",
         )
     raise CRSError(
-        f"coordinates (lon {lon.min():.3f}…{lon.max():.3f}, lat {lat.min():.3f}…{lat.max():.3f}) "
-        "are outside China",
+        f"coordinates (lon {lon.min():.3f}…{lon.max():.3f}, lat {lat.min():.3f}…{lat.max():.3f}) are outside China",
         f"坐标（经度 {lon.min():.3f}…{lon.max():.3f}，纬度 {lat.min():.3f}…{lat.max():.3f}）不在我国范围内",
     )

@@ -76,6 +76,4 @@ def has_postgis(engine: Engine) -> bool:
     from sqlalchemy import text
 
     with engine.connect() as conn:
-        return bool(
-            conn.execute(text("SELECT count(*) FROM pg_extension WHERE extname = 'postgis'")).scalar()
-        )
+        return bool(conn.execute(text("SELECT count(*) FROM pg_extension WHERE extname = 'postgis'")).scalar())

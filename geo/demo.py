@@ -148,9 +148,7 @@ def _pick(rng: np.random.Generator, mix: dict[str, int]) -> str:
     return str(rng.choice(codes, p=weights / weights.sum()))
 
 
-def _blob(
-    rng: np.random.Generator, centre: shapely.Point, radius: float, wobble: float = 0.3
-) -> shapely.Polygon:
+def _blob(rng: np.random.Generator, centre: shapely.Point, radius: float, wobble: float = 0.3) -> shapely.Polygon:
     """An irregular round shape: a circle whose radius follows a few random harmonics."""
     angles = np.linspace(0, 2 * np.pi, 73)[:-1]
     r = np.full_like(angles, radius)
@@ -210,9 +208,7 @@ def _frame(geoms: list[shapely.Geometry], crs: int, **columns: list[Any]) -> gpd
     return frame[~frame.geometry.is_empty & (frame.area > 1.0)].reset_index(drop=True)
 
 
-def build_demo_blueprint(
-    out_dir: str | Path, *, data_dir: str | Path | None = None, recipe: Path = RECIPE
-) -> Path:
+def build_demo_blueprint(out_dir: str | Path, *, data_dir: str | Path | None = None, recipe: Path = RECIPE) -> Path:
     """Generate the demo blueprint (every standard layer) and demo parcels into ``out_dir``."""
     out = Path(out_dir)
     spec = yaml.safe_load(recipe.read_text(encoding="utf-8"))
@@ -222,9 +218,7 @@ def build_demo_blueprint(
     counties, boundary_source = load_counties(spec["city_code"], data)
     lakes, rivers, water_source = load_water(data)
     if counties.empty:
-        raise InputError(
-            f"no counties for city {spec['city_code']}", f"未找到城市 {spec['city_code']} 的区县"
-        )
+        raise InputError(f"no counties for city {spec['city_code']}", f"未找到城市 {spec['city_code']} 的区县")
     chosen = counties[counties["code"] == spec["county_code"]]
     county_row = chosen.iloc[0] if len(chosen) else counties.iloc[0]
     county = gpd.GeoSeries([county_row.geometry], crs=4490).to_crs(zone).iloc[0]
@@ -232,9 +226,7 @@ def build_demo_blueprint(
     log.info("demo county %s %s from %s", county_row["code"], county_row["name"], boundary_source)
 
     lake = (
-        shapely.union_all(lakes.to_crs(zone).geometry.values).intersection(county)
-        if len(lakes)
-        else shapely.Polygon()
+        shapely.union_all(lakes.to_crs(zone).geometry.values).intersection(county) if len(lakes) else shapely.Polygon()
     )
     river_lines = (
         shapely.union_all(rivers.to_crs(zone).geometry.values).intersection(county)
@@ -251,9 +243,7 @@ def build_demo_blueprint(
     if not land.contains(centre):
         centre = land.representative_point()
     towns = [centre, *_random_points(rng, land.difference(centre.buffer(9000)), spec["towns"] - 1)]
-    urban = shapely.union_all(
-        [_blob(rng, centre, 4500), *(_blob(rng, t, rng.uniform(900, 1500)) for t in towns[1:])]
-    )
+    urban = shapely.union_all([_blob(rng, centre, 4500), *(_blob(rng, t, rng.uniform(900, 1500)) for t in towns[1:])])
     urban = urban.intersection(land)
 
     # terrain, slope and hills
@@ -289,19 +279,13 @@ def build_demo_blueprint(
     farmland_geom = shapely.union_all(farmland.geometry.values)
 
     # protected nature: the lake is a (real) provincial nature reserve area; red lines on lake and hill cores
-    reserve = lake.buffer(-200).union(
-        hill_cores.buffer(-100) if not hill_cores.is_empty else shapely.Polygon()
-    )
+    reserve = lake.buffer(-200).union(hill_cores.buffer(-100) if not hill_cores.is_empty else shapely.Polygon())
     reserve = reserve.intersection(county)
-    redline = (
-        shapely.union_all([lake, hill_cores.buffer(150)]).intersection(county).difference(urban.buffer(200))
-    )
+    redline = shapely.union_all([lake, hill_cores.buffer(150)]).intersection(county).difference(urban.buffer(200))
 
     # drinking-water source on the canal, away from towns
     candidates = [
-        p
-        for p in _random_points(rng, canal.buffer(10), 200)
-        if p.distance(urban) > 3000 and p.distance(lake) > 3000
+        p for p in _random_points(rng, canal.buffer(10), 200) if p.distance(urban) > 3000 and p.distance(lake) > 3000
     ]
     source = candidates[0] if candidates else _random_points(rng, land.difference(urban), 1)[0]
     ws1 = source.buffer(300)
@@ -310,8 +294,7 @@ def build_demo_blueprint(
 
     # minerals (济宁 is a coal base), geohazard from slope, heritage, flood zones
     mines = [
-        _blob(rng, p, rng.uniform(1200, 2500), 0.5)
-        for p in _random_points(rng, land.difference(urban.buffer(2000)), 3)
+        _blob(rng, p, rng.uniform(1200, 2500), 0.5) for p in _random_points(rng, land.difference(urban.buffer(2000)), 3)
     ]
     high = _polygons_where(slope > 15, transform, land)
     mid = _polygons_where(slope > 8, transform, land).difference(high)

@@ -56,22 +56,15 @@ def clean_parcels(frame: gpd.GeoDataFrame, ids: list[str]) -> tuple[gpd.GeoDataF
                 f"地块 {pid}：地块必须是面，实际为 {geom.geom_type}",
             )
         if not np.isfinite(shapely.get_coordinates(geom)).all():
-            raise GeometryError(
-                f"parcel {pid}: coordinates contain NaN or infinity", f"地块 {pid}：坐标含非数值"
-            )
+            raise GeometryError(f"parcel {pid}: coordinates contain NaN or infinity", f"地块 {pid}：坐标含非数值")
         fixed = False
         if not shapely.is_valid(geom):
             reason = shapely.is_valid_reason(geom)
             candidate = polygonal_part(shapely.make_valid(geom))
             drawn = _ring_area(geom)
-            if (
-                candidate.is_empty
-                or drawn <= 0
-                or abs(candidate.area - drawn) > REPAIR_AREA_TOLERANCE * drawn
-            ):
+            if candidate.is_empty or drawn <= 0 or abs(candidate.area - drawn) > REPAIR_AREA_TOLERANCE * drawn:
                 raise GeometryError(
-                    f"parcel {pid}: invalid geometry that cannot be repaired without changing "
-                    f"its area: {reason}",
+                    f"parcel {pid}: invalid geometry that cannot be repaired without changing its area: {reason}",
                     f"地块 {pid}：几何无效且无法在保持面积的前提下修复：{reason}",
                     where=reason,
                 )

@@ -243,9 +243,7 @@ def review_map(
         popups.append((outline.get_name(), _popup(parcel)))
     parcel_group.add_to(fmap)
     # bound in plain Leaflet: folium.Popup would need jQuery, which lantu does not load
-    add_script(
-        fmap, "".join(f"{name}.bindPopup({json.dumps(text)}, {{maxWidth: 520}});" for name, text in popups)
-    )
+    add_script(fmap, "".join(f"{name}.bindPopup({json.dumps(text)}, {{maxWidth: 520}});" for name, text in popups))
     folium.LayerControl(collapsed=False).add_to(fmap)
     page(fmap).html.add_child(_legend(blueprint is not None and blueprint.synthetic))
     return fmap

@@ -40,16 +40,10 @@ def parcel_sketch(parcel: ParcelResult, size: int = 260) -> str:
         return str(moved.svg(scale_factor=0.5)) if not moved.is_empty else ""
 
     body = "".join(
-        path(g)
-        .replace('fill="#66cc99"', f'fill="{STATUS_COLOURS[s]}"')
-        .replace('opacity="0.6"', 'opacity="0.7"')
+        path(g).replace('fill="#66cc99"', f'fill="{STATUS_COLOURS[s]}"').replace('opacity="0.6"', 'opacity="0.7"')
         for (s, _), g in zip(pieces, projected[1:], strict=True)
     )
-    outline = (
-        path(projected[0])
-        .replace('fill="#66cc99"', 'fill="none"')
-        .replace('stroke="#555555"', 'stroke="#000"')
-    )
+    outline = path(projected[0]).replace('fill="#66cc99"', 'fill="none"').replace('stroke="#555555"', 'stroke="#000"')
     label = html.escape(f"{parcel.id}（{parcel.crs_used}）")
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size + 16}" '

@@ -47,9 +47,7 @@ class ReviewStore:
             if self.spatial:
                 parcels = [shapely.geometry.shape(p.geometry) for p in result.parcels if p.geometry]
                 conn.execute(
-                    text(
-                        "UPDATE reviews SET geom = ST_SetSRID(ST_GeomFromText(:wkt), 4490) WHERE review_id = :id"
-                    ),
+                    text("UPDATE reviews SET geom = ST_SetSRID(ST_GeomFromText(:wkt), 4490) WHERE review_id = :id"),
                     {"wkt": shapely.union_all(parcels).wkt, "id": result.review_id},
                 )
 

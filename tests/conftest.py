@@ -82,9 +82,7 @@ STEEP_BLOCK: Rect = (6, 3, 7, 4)
 
 def land_use_layer() -> list[tuple[Rect, dict[str, Any]]]:
     return [
-        ((i, j, i + 1, j + 1), {"class_code": LAND_USE_CELLS.get((i, j), "0601")})
-        for i in range(10)
-        for j in range(5)
+        ((i, j, i + 1, j + 1), {"class_code": LAND_USE_CELLS.get((i, j), "0601")}) for i in range(10) for j in range(5)
     ]
 
 

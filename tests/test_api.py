@@ -102,9 +102,7 @@ def test_project_fields_as_query_parameters(client: TestClient, keys: dict[str, 
 
 
 def test_bare_geometry_and_bearer_token(client: TestClient, keys: dict[str, str]) -> None:
-    r = client.post(
-        "/api/v1/reviews", json=PASSING["geometry"], headers={"Authorization": f"Bearer {keys['admin']}"}
-    )
+    r = client.post("/api/v1/reviews", json=PASSING["geometry"], headers={"Authorization": f"Bearer {keys['admin']}"})
     assert r.status_code == 201
     assert r.json()["parcels"][0]["id"] == "1"
 
@@ -119,9 +117,7 @@ def test_roles_for_review_create(client: TestClient, keys: dict[str, str], role:
         assert_problem(r, 403)
 
 
-def test_missing_unknown_and_revoked_keys(
-    client: TestClient, keys: dict[str, str], settings: Settings
-) -> None:
+def test_missing_unknown_and_revoked_keys(client: TestClient, keys: dict[str, str], settings: Settings) -> None:
     assert_problem(client.post("/api/v1/reviews", json=PASSING), 401)
     assert_problem(client.get("/api/v1/layers", headers={"X-API-Key": "lantu_nope"}), 401)
     assert client.get("/api/v1/layers", headers=auth(keys)).status_code == 200
@@ -143,9 +139,7 @@ def test_missing_unknown_and_revoked_keys(
         (
             {
                 "type": "Polygon",
-                "coordinates": [
-                    [[116.6, 35.4], [116.61, 35.41], [116.61, 35.4], [116.6, 35.41], [116.6, 35.4]]
-                ],
+                "coordinates": [[[116.6, 35.4], [116.61, 35.41], [116.61, 35.4], [116.6, 35.41], [116.6, 35.4]]],
             },
             "Self-intersection",
         ),
@@ -155,9 +149,7 @@ def test_missing_unknown_and_revoked_keys(
         ({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": "x"}}, "unreadable geometry"),
     ],
 )
-def test_bad_geometry_is_422_with_reason(
-    client: TestClient, keys: dict[str, str], body: Any, needle: str
-) -> None:
+def test_bad_geometry_is_422_with_reason(client: TestClient, keys: dict[str, str], body: Any, needle: str) -> None:
     problem = assert_problem(client.post("/api/v1/reviews", json=body, headers=auth(keys)), 422)
     assert needle in problem["detail"]
 
@@ -177,17 +169,13 @@ def test_wrong_content_type_is_415(client: TestClient, keys: dict[str, str]) -> 
 def test_upload_over_the_limit_is_413(client: TestClient, keys: dict[str, str]) -> None:
     big = b"x" * 2_100_000
     assert_problem(
-        client.post(
-            "/api/v1/reviews", content=big, headers={**auth(keys), "content-type": "application/json"}
-        ),
+        client.post("/api/v1/reviews", content=big, headers={**auth(keys), "content-type": "application/json"}),
         413,
     )
     # no Content-Length: the cap applies while the body streams in
     chunks = (b"x" * 100_000 for _ in range(25))
     assert_problem(
-        client.post(
-            "/api/v1/reviews", content=chunks, headers={**auth(keys), "content-type": "application/json"}
-        ),
+        client.post("/api/v1/reviews", content=chunks, headers={**auth(keys), "content-type": "application/json"}),
         413,
     )
     # and the service answers the next request
@@ -306,15 +294,9 @@ def test_vertex_and_parcel_limits(settings: Settings, keys: dict[str, str]) -> N
     with TestClient(create_app(limited)) as c:
         ring = [[116.6 + 0.001 * i, 35.4 + 0.0001 * (i % 2)] for i in range(150)]
         dense = {"type": "Polygon", "coordinates": [[*ring, [116.6, 35.41], ring[0]]]}
-        assert (
-            "vertices"
-            in assert_problem(c.post("/api/v1/reviews", json=dense, headers=auth(keys)), 413)["detail"]
-        )
+        assert "vertices" in assert_problem(c.post("/api/v1/reviews", json=dense, headers=auth(keys)), 413)["detail"]
         three = {"type": "FeatureCollection", "features": [PASSING, FARMLAND, PASSING]}
-        assert (
-            "parcels"
-            in assert_problem(c.post("/api/v1/reviews", json=three, headers=auth(keys)), 413)["detail"]
-        )
+        assert "parcels" in assert_problem(c.post("/api/v1/reviews", json=three, headers=auth(keys)), 413)["detail"]
         assert c.post("/api/v1/reviews", json=PASSING, headers=auth(keys)).status_code == 201
 
 

@@ -100,9 +100,7 @@ def test_missing_manifest(tmp_path: Path) -> None:
 
 
 def test_unknown_land_use_code(tmp_path: Path) -> None:
-    root = write_blueprint(
-        tmp_path / "bp", {"land_use": [((0, 0, 1, 1), {"class_code": "9999"})]}, slope=None
-    )
+    root = write_blueprint(tmp_path / "bp", {"land_use": [((0, 0, 1, 1), {"class_code": "9999"})]}, slope=None)
     with pytest.raises(BlueprintError, match=r"9999"):
         load_blueprint(root)
 

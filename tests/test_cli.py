@@ -46,13 +46,9 @@ def test_major_project_flag(parcels_file: Path, blueprint_dir: Path) -> None:
 @pytest.mark.parametrize(
     ("fmt", "needle"), [("geojson", '"FeatureCollection"'), ("html", "审查报告"), ("map", "leaflet")]
 )
-def test_other_formats_to_file(
-    parcels_file: Path, blueprint_dir: Path, tmp_path: Path, fmt: str, needle: str
-) -> None:
+def test_other_formats_to_file(parcels_file: Path, blueprint_dir: Path, tmp_path: Path, fmt: str, needle: str) -> None:
     out = tmp_path / f"out.{fmt}"
-    result = runner.invoke(
-        app, ["review", str(parcels_file), "-b", str(blueprint_dir), "-f", fmt, "-o", str(out)]
-    )
+    result = runner.invoke(app, ["review", str(parcels_file), "-b", str(blueprint_dir), "-f", fmt, "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert needle in out.read_text(encoding="utf-8")
     assert "2 parcel(s) reviewed" in result.stderr
@@ -60,9 +56,7 @@ def test_other_formats_to_file(
 
 def test_geojson_output_reads_back(parcels_file: Path, blueprint_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "out.geojson"
-    runner.invoke(
-        app, ["review", str(parcels_file), "-b", str(blueprint_dir), "-f", "geojson", "-o", str(out)]
-    )
+    runner.invoke(app, ["review", str(parcels_file), "-b", str(blueprint_dir), "-f", "geojson", "-o", str(out)])
     frame = gpd.read_file(out)
     assert list(frame["basic_farmland"]) == ["pass", "fail"]
     assert frame.to_crs(EPSG).area.iloc[0] == pytest.approx(160_000, rel=1e-4)
@@ -92,9 +86,7 @@ def test_bad_input_exits_2_with_one_line_reason(tmp_path: Path, blueprint_dir: P
         ("x", "parcels.csv", "unsupported parcel file"),
     ],
 )
-def test_malformed_files_exit_2(
-    tmp_path: Path, blueprint_dir: Path, content: str, name: str, needle: str
-) -> None:
+def test_malformed_files_exit_2(tmp_path: Path, blueprint_dir: Path, content: str, name: str, needle: str) -> None:
     path = tmp_path / name
     path.write_text(content)
     result = runner.invoke(app, ["review", str(path), "-b", str(blueprint_dir)])
@@ -118,9 +110,7 @@ def test_progress_bar_for_many_parcels(tmp_path: Path, blueprint_dir: Path) -> N
     geoms = [rect(0.1 + 0.1 * i, 1.1, 0.15 + 0.1 * i, 1.15) for i in range(25)]
     path = tmp_path / "many.gpkg"
     parcel_frame(*geoms).to_file(path)
-    result = runner.invoke(
-        app, ["review", str(path), "-b", str(blueprint_dir), "-o", str(tmp_path / "r.json")]
-    )
+    result = runner.invoke(app, ["review", str(path), "-b", str(blueprint_dir), "-o", str(tmp_path / "r.json")])
     assert result.exit_code == 0, result.output
     assert len(json.loads((tmp_path / "r.json").read_text())["parcels"]) == 25
 

@@ -54,9 +54,7 @@ def test_xian80_declared_by_name() -> None:
     assert frame.crs.name == "Xian 1980 / 3-degree Gauss-Kruger zone 39"
 
 
-@pytest.mark.skipif(
-    not (DEFAULT_DATA_DIR / "coord_txt").is_dir(), reason="shared data folder not beside the repo"
-)
+@pytest.mark.skipif(not (DEFAULT_DATA_DIR / "coord_txt").is_dir(), reason="shared data folder not beside the repo")
 def test_real_messy_sample() -> None:
     frame = read_parcels(DEFAULT_DATA_DIR / "coord_txt" / "real_sample_cgcs2000_zone35.txt")
     assert frame.crs.to_epsg() == 4523  # blank 带号: zone 35 from the easting prefix
@@ -268,9 +266,7 @@ def test_spike_is_repaired_without_changing_the_area(blueprint: Blueprint) -> No
     ]  # a zero-width spike out and back
     result = review(_geojson({"type": "Polygon", "coordinates": [spiked]}), blueprint).parcels[0]
     assert result.repaired is True
-    assert result.area_m2 == pytest.approx(
-        _area(blueprint, {"type": "Polygon", "coordinates": [SQUARE]}), rel=1e-6
-    )
+    assert result.area_m2 == pytest.approx(_area(blueprint, {"type": "Polygon", "coordinates": [SQUARE]}), rel=1e-6)
 
 
 @pytest.mark.parametrize(
@@ -281,9 +277,7 @@ def test_spike_is_repaired_without_changing_the_area(blueprint: Blueprint) -> No
         (
             {
                 "type": "Polygon",
-                "coordinates": [
-                    [[116.6, 35.4], [116.61, 35.41], [116.61, 35.4], [116.6, 35.41], [116.6, 35.4]]
-                ],
+                "coordinates": [[[116.6, 35.4], [116.61, 35.41], [116.61, 35.4], [116.6, 35.41], [116.6, 35.4]]],
             },
             GeometryError,
             "Self-intersection",
@@ -328,9 +322,7 @@ def test_geojson_with_crs_member(blueprint: Blueprint) -> None:
 
     frame = parcels_from_geojson(obj)
     assert frame.crs.to_epsg() == 4548
-    assert review(frame, blueprint).parcels[0].item("basic_farmland").overlap_m2 == pytest.approx(
-        20_000, rel=REL
-    )
+    assert review(frame, blueprint).parcels[0].item("basic_farmland").overlap_m2 == pytest.approx(20_000, rel=REL)
     obj["crs"] = {"type": "name", "properties": {"name": "EPSG:nope"}}
     with pytest.raises(CRSError, match="crs member"):
         parcels_from_geojson(obj)

@@ -24,9 +24,7 @@ PG_URL = os.environ.get("LANTU_TEST_POSTGRES_URL")
 def _fresh_postgres() -> Engine:
     if not PG_URL:
         if os.environ.get("CI") == "true":
-            pytest.fail(
-                "CI must test the ledger on PostgreSQL: LANTU_TEST_POSTGRES_URL is not set (see .ci/run)"
-            )
+            pytest.fail("CI must test the ledger on PostgreSQL: LANTU_TEST_POSTGRES_URL is not set (see .ci/run)")
         pytest.skip("no PostgreSQL (set LANTU_TEST_POSTGRES_URL, e.g. from .ci/postgres.sh)")
     engine = make_engine(PG_URL)
     with engine.begin() as conn:
@@ -37,9 +35,7 @@ def _fresh_postgres() -> Engine:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    eng = (
-        make_engine(f"sqlite:///{tmp_path / 'ledger.db'}") if request.param == "sqlite" else _fresh_postgres()
-    )
+    eng = make_engine(f"sqlite:///{tmp_path / 'ledger.db'}") if request.param == "sqlite" else _fresh_postgres()
     migrate(eng)
     yield eng
     eng.dispose()
@@ -83,9 +79,7 @@ def review(
         items=[],
         land_quota=quota,
     )
-    return ReviewResult(
-        review_id=rid, profile="ten-point", blueprint="测试", created="2026-11-22", parcels=[parcel]
-    )
+    return ReviewResult(review_id=rid, profile="ten-point", blueprint="测试", created="2026-11-22", parcels=[parcel])
 
 
 def balance(
@@ -141,9 +135,7 @@ def test_reserve_from_review_confirm_and_revoke(ledger: Ledger) -> None:
     assert balance(ledger, "XM-1", bucket="reserved") == 0
     assert ledger.projects()[0]["stage"] == "approved"
     ledger.revoke("XM-1", actor="市自然资源局", reason="项目未按期开工")
-    assert (
-        balance(ledger, "370811") == 70_000 and balance(ledger, "370811", "land_compensation_paddy") == 10_000
-    )
+    assert balance(ledger, "370811") == 70_000 and balance(ledger, "370811", "land_compensation_paddy") == 10_000
     assert ledger.projects()[0]["stage"] == "revoked"
     with pytest.raises(QuotaError, match="holds no quota"):
         ledger.revoke("XM-1", actor="x")

@@ -150,9 +150,7 @@ def test_cultural_heritage(blueprint: Blueprint, box: tuple[float, ...], status:
         ((5.2, 3.2, 5.4, 3.4), "pass", 0.0),
     ],
 )
-def test_forest_grass_wetland(
-    blueprint: Blueprint, box: tuple[float, ...], status: str, overlap: float
-) -> None:
+def test_forest_grass_wetland(blueprint: Blueprint, box: tuple[float, ...], status: str, overlap: float) -> None:
     item = one(blueprint, rect(*box)).item("forest_grass_wetland")
     assert item.status == status
     assert item.overlap_m2 == pytest.approx(overlap, rel=REL, abs=1e-6)
@@ -168,9 +166,7 @@ def test_planning_conformity(blueprint: Blueprint) -> None:
     far = one(blueprint, rect(5.2, 3.2, 5.4, 3.4), project_type="industrial").item("planning_conformity")
     assert far.status == "fail"
     # infrastructure is admitted there, but it is still outside the urban boundary
-    infra = one(blueprint, rect(5.2, 3.2, 5.4, 3.4), project_type="infrastructure").item(
-        "planning_conformity"
-    )
+    infra = one(blueprint, rect(5.2, 3.2, 5.4, 3.4), project_type="infrastructure").item("planning_conformity")
     assert infra.status == "warn"
 
 

@@ -96,17 +96,13 @@ def _feature(geom: Any, **props: Any) -> dict[str, Any]:
 
 
 def test_real_server_over_http(server: str) -> None:
-    status, headers, body = _http(
-        "POST", server + "/api/v1/reviews", _feature(rect(2.9, 0.1, 3.1, 0.3), id="B")
-    )
+    status, headers, body = _http("POST", server + "/api/v1/reviews", _feature(rect(2.9, 0.1, 3.1, 0.3), id="B"))
     assert status == 201
     result = json.loads(body)
     assert result["parcels"][0]["verdict"] == "reject"
     status, _, again = _http("GET", server + headers["location"])
     assert status == 200 and json.loads(again) == result
-    status, headers, body = _http(
-        "POST", server + "/api/v1/reviews", {"type": "Point", "coordinates": [0, 0]}
-    )
+    status, headers, body = _http("POST", server + "/api/v1/reviews", {"type": "Point", "coordinates": [0, 0]})
     assert status == 422 and headers["content-type"].startswith("application/problem+json")
     assert _http("GET", server + "/readyz")[0] == 200
 
@@ -172,9 +168,7 @@ def test_viewer_draws_and_reviews_in_chromium(server: str, browser: Any, tmp_pat
 @pytest.fixture(scope="module")
 def demo_app(blueprint_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     db = tmp_path_factory.mktemp("st") / "lantu.db"
-    app = create_app(
-        Settings(blueprint=blueprint_dir, database_url=f"sqlite:///{db}", open_demo=True, tiles="none")
-    )
+    app = create_app(Settings(blueprint=blueprint_dir, database_url=f"sqlite:///{db}", open_demo=True, tiles="none"))
     with TestClient(app):  # runs the lifespan: blueprint and database on app.state
         yield app
 

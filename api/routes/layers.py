@@ -16,9 +16,7 @@ router = APIRouter(tags=["layers"])
 
 
 @router.get("/layers", summary="Layer catalog: id, 中文 name, feature count, bbox, CRS")
-def list_layers(
-    blueprint: BlueprintDep, _who: Annotated[object, Depends(require("layers:read"))]
-) -> dict[str, Any]:
+def list_layers(blueprint: BlueprintDep, _who: Annotated[object, Depends(require("layers:read"))]) -> dict[str, Any]:
     return {"blueprint": blueprint.name, "synthetic": blueprint.synthetic, "layers": layer_summary(blueprint)}
 
 
@@ -38,9 +36,7 @@ def layer_items(
         )
     layer = blueprint.vector(layer_id)
     if layer is None:
-        raise InputError(
-            f"layer {layer_id!r} is a raster and has no features", f"图层 {layer_id!r} 为栅格，没有要素"
-        )
+        raise InputError(f"layer {layer_id!r} is a raster and has no features", f"图层 {layer_id!r} 为栅格，没有要素")
     frame, tree = layer.in_crs(4490)
     if bbox is not None:
         box = _parse_bbox(bbox)
@@ -64,7 +60,5 @@ def _parse_bbox(text: str) -> shapely.Geometry:
             "bbox 须为四个数：最小经度,最小纬度,最大经度,最大纬度",
         ) from exc
     if not (-180 <= minx < maxx <= 180 and -90 <= miny < maxy <= 90):
-        raise InputError(
-            f"bbox {text!r} is not a lon/lat box with min < max", f"bbox {text!r} 不是有效的经纬度范围"
-        )
+        raise InputError(f"bbox {text!r} is not a lon/lat box with min < max", f"bbox {text!r} 不是有效的经纬度范围")
     return shapely.box(minx, miny, maxx, maxy)

@@ -34,9 +34,7 @@ def viewer(request: Request, settings: SettingsDep, engine: EngineDep) -> HTMLRe
     except AuthenticationError:
         return HTMLResponse(LOGIN.format(error=""), status_code=401)
     blueprint = get_blueprint(request)
-    fmap = blueprint_map(
-        blueprint, tiles=settings.tiles, tianditu_key=settings.tianditu_key, assets="/static/leaflet"
-    )
+    fmap = blueprint_map(blueprint, tiles=settings.tiles, tianditu_key=settings.tianditu_key, assets="/static/leaflet")
     root = page(fmap)
     root.header.add_child(Element(f"<title>lantu 蓝图 · {html.escape(blueprint.name)}</title>"))
     root.header.add_child(Element('<link rel="stylesheet" href="/static/app/viewer.css">'))

@@ -42,8 +42,7 @@ REQUEST_BODY = {
                         "file": {
                             "type": "string",
                             "format": "binary",
-                            "description": "zipped shapefile, GeoPackage, KML, GeoJSON "
-                            "or land-survey coordinate .txt",
+                            "description": "zipped shapefile, GeoPackage, KML, GeoJSON or land-survey coordinate .txt",
                         }
                     },
                 },
@@ -95,9 +94,7 @@ async def create_review(
         }.items()
         if v is not None
     }
-    result = await run_in_threadpool(
-        review, frame, blueprint, profile=profile or settings.profile, project=overrides
-    )
+    result = await run_in_threadpool(review, frame, blueprint, profile=profile or settings.profile, project=overrides)
     await run_in_threadpool(store.save, result, frame.to_crs(4490).__geo_interface__)
     response.headers["Location"] = f"{request.url.path.rstrip('/')}/{result.review_id}"
     return result
@@ -124,8 +121,7 @@ async def _parcels_from_request(request: Request) -> Any:
             path.write_bytes(data)
             return await run_in_threadpool(read_parcels, path)
     raise UnsupportedMediaError(
-        f"content type {ctype or 'none'!r} is not accepted; "
-        "send GeoJSON (application/json) or multipart/form-data",
+        f"content type {ctype or 'none'!r} is not accepted; send GeoJSON (application/json) or multipart/form-data",
         f"不支持的内容类型 {ctype or '无'!r}；请发送 GeoJSON（application/json）或 multipart/form-data 上传",
     )
 
@@ -160,7 +156,5 @@ def get_review_report(
     _who: Annotated[object, Depends(require("review:read"))],
 ) -> HTMLResponse:
     return HTMLResponse(
-        review_report(
-            store.get(review_id), synthetic=blueprint.synthetic, map_url=f"/api/v1/reviews/{review_id}/map"
-        )
+        review_report(store.get(review_id), synthetic=blueprint.synthetic, map_url=f"/api/v1/reviews/{review_id}/map")
     )

@@ -24,9 +24,7 @@ def check_zip(
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
-        raise FormatError(
-            f"{path.name}: not a readable zip archive", f"{path.name}：不是有效的 zip 压缩包"
-        ) from exc
+        raise FormatError(f"{path.name}: not a readable zip archive", f"{path.name}：不是有效的 zip 压缩包") from exc
     with archive:
         infos = archive.infolist()
         if len(infos) > max_entries:
@@ -48,9 +46,7 @@ def check_zip(
                     f"{path.name}：压缩包条目 {info.filename!r} 是符号链接",
                 )
             if name.suffix.lower() in (".zip", ".kmz", ".gz", ".7z", ".rar"):
-                raise FormatError(
-                    f"{path.name}: nested archive {info.filename!r}", f"{path.name}：不支持嵌套压缩包"
-                )
+                raise FormatError(f"{path.name}: nested archive {info.filename!r}", f"{path.name}：不支持嵌套压缩包")
             total += info.file_size
             if info.file_size > max_ratio * max(info.compress_size, 1) and info.file_size > 1024 * 1024:
                 raise TooLargeError(

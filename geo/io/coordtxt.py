@@ -74,9 +74,7 @@ def decode(data: bytes) -> str:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise FormatError(
-        "the coordinate file is neither UTF-8 nor GBK text", "坐标文件既不是 UTF-8 也不是 GBK 编码的文本"
-    )
+    raise FormatError("the coordinate file is neither UTF-8 nor GBK text", "坐标文件既不是 UTF-8 也不是 GBK 编码的文本")
 
 
 def _datum(text: str) -> str:
@@ -213,9 +211,7 @@ def _header(
         warnings.append("几度分带 not given: 3-degree zones assumed (未声明分带，按3度带处理)")
     projection = values.get("投影类型", "")
     if projection and "高斯" not in projection:
-        raise CRSError(
-            f"投影类型 {projection!r} is not Gauss-Krüger", f"投影类型 {projection!r} 不是高斯-克吕格投影"
-        )
+        raise CRSError(f"投影类型 {projection!r} is not Gauss-Krüger", f"投影类型 {projection!r} 不是高斯-克吕格投影")
     unit = values.get("计量单位", "")
     if unit and unit not in ("米", "m", "M"):
         raise CRSError(f"计量单位 {unit!r}: only metres are supported", f"计量单位 {unit!r}：仅支持米")
@@ -240,8 +236,7 @@ def _header(
             )
         if zone is None:
             warnings.append(
-                f"带号 blank: zone {prefix} taken from the easting prefix "
-                f"(带号为空，按横坐标前缀取 {prefix} 带)"
+                f"带号 blank: zone {prefix} taken from the easting prefix (带号为空，按横坐标前缀取 {prefix} 带)"
             )
         zone = prefix
     elif zone is None:
@@ -263,8 +258,7 @@ def _polygon(parcel: dict[str, Any], warnings: list[str]) -> shapely.Geometry:
     pid = parcel["id"] or f"line {parcel['line']}"
     if parcel["point_count"] is not None and parcel["point_count"] != len(points):
         warnings.append(
-            f"parcel {pid}: header says {parcel['point_count']} points, file has {len(points)} "
-            "(界址点数与实际点数不符)"
+            f"parcel {pid}: header says {parcel['point_count']} points, file has {len(points)} (界址点数与实际点数不符)"
         )
     rings: list[tuple[int, list[tuple[float, float]]]] = []
     current: list[tuple[float, float]] = []
@@ -289,19 +283,13 @@ def _polygon(parcel: dict[str, Any], warnings: list[str]) -> shapely.Geometry:
                 f"parcel {pid}: ring {ring} has fewer than 3 distinct points",
                 f"地块 {pid}：第 {ring} 圈不足 3 个不同的点",
             )
-    outers = [[shapely.LinearRing(c), []] for r, c in rings if r == 1] or [
-        [shapely.LinearRing(rings[0][1]), []]
-    ]
+    outers = [[shapely.LinearRing(c), []] for r, c in rings if r == 1] or [[shapely.LinearRing(rings[0][1]), []]]
     for ring, coords in rings:
         if ring == 1:
             continue
         inner = shapely.LinearRing(coords)
         host = next(
-            (
-                o
-                for o in outers
-                if shapely.Polygon(o[0]).contains(shapely.Polygon(inner).representative_point())
-            ),
+            (o for o in outers if shapely.Polygon(o[0]).contains(shapely.Polygon(inner).representative_point())),
             None,
         )
         if host is None:
@@ -324,9 +312,7 @@ def _family(epsg: int | None) -> tuple[str, int, int, bool] | None:
     return None
 
 
-def write_coordinate_text(
-    frame: gpd.GeoDataFrame, *, precision: float | None = None, newline: str = "\r\n"
-) -> str:
+def write_coordinate_text(frame: gpd.GeoDataFrame, *, precision: float | None = None, newline: str = "\r\n") -> str:
     """The parcels as a coordinate file; encode the text as the receiving system wants (GBK, UTF-8).
 
     A frame in a Chinese Gauss-Krüger CRS keeps it; any other frame goes to the
@@ -366,9 +352,7 @@ def write_coordinate_text(
     lines += [f"{k}={v}" for k, v in values.items() if k not in (*HEADER_KEYS, "分带")]
     lines.append("[地块坐标]")
     d = header.decimals
-    for position, (geom, row) in enumerate(
-        zip(frame.geometry, frame.to_dict("records"), strict=True), start=1
-    ):
+    for position, (geom, row) in enumerate(zip(frame.geometry, frame.to_dict("records"), strict=True), start=1):
         points: list[str] = []
         ring_number = 0
         numbered = 0  # 界址点号 run on across rings; a ring's closing point repeats its first number

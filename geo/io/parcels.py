@@ -52,9 +52,7 @@ def parcels_from_geojson(obj: Any) -> gpd.GeoDataFrame:
             IndexError,
             shapely.errors.ShapelyError,
         ) as exc:
-            raise FormatError(
-                f"feature {n}: unreadable geometry ({exc})", f"第 {n} 个要素：几何无法解析"
-            ) from exc
+            raise FormatError(f"feature {n}: unreadable geometry ({exc})", f"第 {n} 个要素：几何无法解析") from exc
         properties = feature.get("properties") or {}
         if not isinstance(properties, dict):
             raise FormatError(f"feature {n}: properties must be an object", f"第 {n} 个要素：属性须为对象")

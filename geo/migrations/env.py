@@ -11,8 +11,6 @@ from geo.db import include_object, metadata
 connection = context.config.attributes.get("connection")
 if connection is None:
     raise RuntimeError("run migrations through geo.db.migrate(engine)")
-context.configure(
-    connection=connection, target_metadata=metadata, render_as_batch=True, include_object=include_object
-)
+context.configure(connection=connection, target_metadata=metadata, render_as_batch=True, include_object=include_object)
 with context.begin_transaction():
     context.run_migrations()

@@ -174,10 +174,7 @@ class Ledger:
         ).scalar_one()
         conn.execute(
             insert(quota_postings),
-            [
-                {"transaction_id": tx_id, "account_id": accounts[p.key].id, "amount": p.amount}
-                for p in postings
-            ],
+            [{"transaction_id": tx_id, "account_id": accounts[p.key].id, "amount": p.amount} for p in postings],
         )
         for key, change in changes.items():
             conn.execute(
@@ -197,9 +194,7 @@ class Ledger:
     def _idempotent(self, conn: Connection, key: str | None) -> int | None:
         if key is None:
             return None
-        found = conn.execute(
-            select(quota_transactions.c.id).where(quota_transactions.c.idempotency_key == key)
-        )
+        found = conn.execute(select(quota_transactions.c.id).where(quota_transactions.c.idempotency_key == key))
         return found.scalar_one_or_none()
 
     def _county(self, code: str) -> str:
@@ -228,9 +223,7 @@ class Ledger:
             if total <= 0:
                 raise QuotaError(f"issue amount for {county}/{factor} must be positive", "下达指标须为正数")
             pooled = amount(total * self.pooling_share) if factor == "land_new" else ZERO
-            postings += move(
-                factor, year, total - pooled, (PROVINCE, "available"), (self._county(county), "available")
-            )
+            postings += move(factor, year, total - pooled, (PROVINCE, "available"), (self._county(county), "available"))
             if pooled:
                 postings += move(factor, year, pooled, (PROVINCE, "available"), (CITY, "available"))
         with self._writing() as conn:
@@ -341,9 +334,7 @@ class Ledger:
     def _project(self, conn: Connection, project_id: str) -> Any:
         row = conn.execute(select(quota_projects).where(quota_projects.c.id == project_id)).first()
         if row is None:
-            raise NotFoundError(
-                f"no project {project_id!r} in the ledger", f"指标台账中没有项目 {project_id!r}"
-            )
+            raise NotFoundError(f"no project {project_id!r} in the ledger", f"指标台账中没有项目 {project_id!r}")
         return row
 
     def confirm(self, project_id: str, *, actor: str, reason: str = "项目用地批准") -> int:
@@ -352,9 +343,7 @@ class Ledger:
             self._project(conn, project_id)
             held = [a for a in self._project_balances(conn, project_id) if a.bucket == "reserved"]
             if not held:
-                raise QuotaError(
-                    f"project {project_id} has nothing reserved", f"项目 {project_id} 没有已配置的指标"
-                )
+                raise QuotaError(f"project {project_id} has nothing reserved", f"项目 {project_id} 没有已配置的指标")
             postings = [
                 p
                 for a in held
@@ -372,9 +361,7 @@ class Ledger:
             postings = [
                 p
                 for a in held
-                for p in move(
-                    a.factor, a.year, a.balance, (a.holder, a.bucket), (project.county, "available")
-                )
+                for p in move(a.factor, a.year, a.balance, (a.holder, a.bucket), (project.county, "available"))
             ]
             return self._post(conn, "revoke", postings, actor=actor, reason=reason, project_id=project_id)
 
@@ -482,9 +469,7 @@ class Ledger:
     def reverse(self, transaction_id: int, *, actor: str, reason: str) -> int:
         """A mistake is undone by a new, opposite movement, never by editing the old one."""
         with self._writing() as conn:
-            tx = conn.execute(
-                select(quota_transactions).where(quota_transactions.c.id == transaction_id)
-            ).first()
+            tx = conn.execute(select(quota_transactions).where(quota_transactions.c.id == transaction_id)).first()
             if tx is None:
                 raise NotFoundError(f"no transaction #{transaction_id}", f"没有第 {transaction_id} 号交易")
             if conn.execute(
@@ -628,13 +613,7 @@ class Ledger:
         out = []
         for r in rows:
             buckets = by_project.get(r.id, {})
-            stage = (
-                "approved"
-                if buckets.get("approved")
-                else "reserved"
-                if buckets.get("reserved")
-                else "revoked"
-            )
+            stage = "approved" if buckets.get("approved") else "reserved" if buckets.get("reserved") else "revoked"
             out.append(
                 {
                     "id": r.id,

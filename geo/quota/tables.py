@@ -25,9 +25,7 @@ quota_accounts = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("factor", String(32), nullable=False),
-    Column(
-        "holder", String(64), nullable=False
-    ),  # "city", a county code, "project:<id>", "external:<source>"
+    Column("holder", String(64), nullable=False),  # "city", a county code, "project:<id>", "external:<source>"
     Column("bucket", String(16), nullable=False),  # available | reserved | approved
     Column("year", Integer, nullable=False),
     Column("balance", AMOUNT, nullable=False),

@@ -37,10 +37,7 @@ Progress = Callable[[int, int], None]
 def parcel_ids(frame: gpd.GeoDataFrame) -> list[str]:
     """A parcel's ``id`` property (地块编号), else its 1-based position; ids must be unique."""
     if "id" in frame.columns:
-        ids = [
-            str(v) if v is not None and v == v and str(v) != "" else str(i + 1)
-            for i, v in enumerate(frame["id"])
-        ]
+        ids = [str(v) if v is not None and v == v and str(v) != "" else str(i + 1) for i, v in enumerate(frame["id"])]
     else:
         ids = [str(i + 1) for i in range(len(frame))]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
@@ -199,9 +196,7 @@ def _county(ctx: ParcelContext) -> County | None:
 
 
 def _land_quota(ctx: ParcelContext, profile: Profile) -> LandQuota:
-    stock_parts = [
-        g for lid in profile.stock_layers if (found := ctx.pieces(lid)) is not None for g in found.geometry
-    ]
+    stock_parts = [g for lid in profile.stock_layers if (found := ctx.pieces(lid)) is not None for g in found.geometry]
     stock = shapely.union_all(stock_parts) if stock_parts else shapely.Polygon()
     stock_m2 = float(stock.area)
     land = ctx.pieces("land_use")

@@ -153,9 +153,7 @@ def load_profile(name_or_path: str) -> Profile:
     else:
         path = Path(name_or_path)
         if not path.is_file():
-            raise ProfileError(
-                f"profile file {name_or_path} not found", f"审查方案文件 {name_or_path} 不存在"
-            )
+            raise ProfileError(f"profile file {name_or_path} not found", f"审查方案文件 {name_or_path} 不存在")
     try:
         profile = Profile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
     except (yaml.YAMLError, ValidationError) as exc:

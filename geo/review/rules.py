@@ -171,9 +171,7 @@ def run_inside(check: InsideCheck, ctx: ParcelContext) -> Outcome:
     outside_m2 = float(outside.area)
     facts = {"outside_m2": round(outside_m2, 2) if outside_m2 > ctx.tolerance_m2 else 0.0}
     if outside_m2 <= ctx.tolerance_m2:
-        return Outcome(
-            "pass", f"地块位于{info.name_zh}内", f"the parcel lies inside the {info.name_en}", facts=facts
-        )
+        return Outcome("pass", f"地块位于{info.name_zh}内", f"the parcel lies inside the {info.name_en}", facts=facts)
     piece = Piece(check.layer, check.status, outside, {"position": "outside"})
     return _conflict(check, check.status, [piece], facts=facts)
 
@@ -219,9 +217,7 @@ def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outc
         )
     by_class: dict[str, float] = {}
     for p in kept:
-        by_class[str(p.attributes["class_code"])] = (
-            by_class.get(str(p.attributes["class_code"]), 0.0) + p.area_m2
-        )
+        by_class[str(p.attributes["class_code"])] = by_class.get(str(p.attributes["class_code"]), 0.0) + p.area_m2
     facts: dict[str, Any] = {"by_class_m2": {k: round(v, 2) for k, v in sorted(by_class.items())}}
     if "cultivated" in check.groups:
         paddy = sum(v for k, v in by_class.items() if k.startswith("0101"))
@@ -320,8 +316,7 @@ def run_land_use_standard(check: LandUseStandardCheck, ctx: ParcelContext) -> Ou
         if invest is None:
             unknown.message_zh = f"{row['name_zh']}按投资强度控制，但未提供投资额，需开展节地评价"
             unknown.message_en = (
-                "the standard limits investment intensity but no investment was given; "
-                "needs a land-saving evaluation"
+                "the standard limits investment intensity but no investment was given; needs a land-saving evaluation"
             )
             return unknown
         max_ha = invest / row["min_intensity_wan_per_ha"]

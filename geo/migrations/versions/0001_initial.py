@@ -80,9 +80,7 @@ def upgrade() -> None:
     )
     bind = op.get_bind()
     if bind.dialect.name == "postgresql":
-        available = bind.execute(
-            sa.text("SELECT count(*) FROM pg_available_extensions WHERE name = 'postgis'")
-        )
+        available = bind.execute(sa.text("SELECT count(*) FROM pg_available_extensions WHERE name = 'postgis'"))
         if available.scalar():
             op.execute("CREATE EXTENSION IF NOT EXISTS postgis")
             op.execute("ALTER TABLE reviews ADD COLUMN geom geometry(Geometry, 4490)")
