@@ -43,7 +43,9 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 
 @pytest.fixture
 def ledger(engine: Engine) -> Ledger:
-    return Ledger(engine, counties=["370811", "370812"])
+    ledger = Ledger(engine)
+    assert ledger.register_counties([("370811", "任城区"), ("370812", "兖州区")]) == 2
+    return ledger
 
 
 def review(

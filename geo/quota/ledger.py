@@ -26,7 +26,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from geo.errors import NotFoundError, QuotaError
-from geo.quota.tables import quota_accounts, quota_postings, quota_projects, quota_transactions
+from geo.quota.tables import quota_accounts, quota_holders, quota_postings, quota_projects, quota_transactions
 from geo.review.result import ReviewResult
 
 log = logging.getLogger(__name__)
@@ -95,20 +95,12 @@ def move(
 class Ledger:
     """Ledger operations over one SQLAlchemy engine (SQLite file or PostgreSQL)."""
 
-    def __init__(
-        self,
-        engine: Engine,
-        *,
-        pooling_share: float = 0.3,
-        reward_ratio: float = 0.5,
-        counties: Iterable[str] | None = None,
-    ):
+    def __init__(self, engine: Engine, *, pooling_share: float = 0.3, reward_ratio: float = 0.5):
         if not 0 <= pooling_share < 1:
             raise QuotaError(f"pooling share {pooling_share} must be in [0, 1)", "统筹比例须在 0 到 1 之间")
         self.engine = engine
         self.pooling_share = Decimal(str(pooling_share))
         self.reward_ratio = Decimal(str(reward_ratio))
-        self.counties = set(counties) if counties is not None else None
 
     # --- the one primitive ------------------------------------------------------------------------
 
@@ -197,9 +189,26 @@ class Ledger:
         found = conn.execute(select(quota_transactions.c.id).where(quota_transactions.c.idempotency_key == key))
         return found.scalar_one_or_none()
 
+    def register_counties(self, counties: Iterable[tuple[str, str]]) -> int:
+        """The counties that may hold quota (code, name), e.g. from the blueprint's county layer."""
+        rows = [{"code": str(code), "name": str(name)} for code, name in counties]
+        if rows:
+            with self.engine.begin() as conn:
+                conn.execute(insert_ignoring_duplicates(conn, quota_holders), rows)
+        return len(rows)
+
+    def counties(self) -> dict[str, str]:
+        with self.engine.connect() as conn:
+            return {r.code: r.name for r in conn.execute(select(quota_holders)).all()}
+
     def _county(self, code: str) -> str:
-        if self.counties is not None and code not in self.counties:
-            raise QuotaError(f"unknown county {code!r}", f"未知区县 {code!r}")
+        with self.engine.connect() as conn:
+            known = conn.execute(select(quota_holders.c.code).where(quota_holders.c.code == code)).first()
+        if known is None:
+            raise QuotaError(
+                f"unknown county {code!r} (register counties with `lantu quota init --blueprint`)",
+                f"未知区县 {code!r}（请先用蓝图的区县图层登记区县）",
+            )
         return code
 
     # --- movements --------------------------------------------------------------------------------

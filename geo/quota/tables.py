@@ -57,6 +57,13 @@ quota_postings = Table(
     Column("amount", AMOUNT, nullable=False),
 )
 
+quota_holders = Table(
+    "quota_holders",
+    metadata,
+    Column("code", String(32), primary_key=True),  # county code (行政区划代码)
+    Column("name", String(100), nullable=False),
+)
+
 quota_projects = Table(
     "quota_projects",
     metadata,

@@ -69,6 +69,11 @@ def upgrade() -> None:
     op.create_index("ix_quota_postings_transaction_id", "quota_postings", ["transaction_id"])
     op.create_index("ix_quota_postings_account_id", "quota_postings", ["account_id"])
     op.create_table(
+        "quota_holders",
+        sa.Column("code", sa.String(32), primary_key=True),
+        sa.Column("name", sa.String(100), nullable=False),
+    )
+    op.create_table(
         "quota_projects",
         sa.Column("id", sa.String(64), primary_key=True),
         sa.Column("name", sa.String(200), nullable=True),
@@ -91,6 +96,7 @@ def downgrade() -> None:
     for table in (
         "quota_postings",
         "quota_projects",
+        "quota_holders",
         "quota_transactions",
         "quota_accounts",
         "api_keys",
