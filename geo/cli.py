@@ -18,6 +18,7 @@ from geo.blueprint import layer_summary, load_blueprint
 from geo.crs import check_coordinates
 from geo.errors import LantuError
 from geo.io import read_parcels, write_parcels
+from geo.quota_cli import app as quota_app
 from geo.review import review
 from geo.review.result import ReviewResult
 
@@ -30,6 +31,7 @@ blueprint_app = typer.Typer(help="Blueprint (一张蓝图) commands.", no_args_i
 app.add_typer(blueprint_app, name="blueprint")
 keys_app = typer.Typer(help="API keys with roles (stored hashed; LANTU_DATABASE_URL).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+app.add_typer(quota_app, name="quota")
 err = Console(stderr=True)
 log = logging.getLogger("lantu")
 PROGRESS_FROM = 20  # show a progress bar from this many parcels on

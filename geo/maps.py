@@ -9,17 +9,19 @@ import importlib.util
 import json
 from functools import cache
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import folium
 import geopandas as gpd
 import numpy as np
 import shapely
+from branca.colormap import LinearColormap
 from branca.element import Element, Figure, MacroElement
 from jinja2 import Template
 
 from geo.blueprint import Blueprint, VectorLayer
 from geo.catalog import layer_catalog
+from geo.crs import M2_PER_MU
 from geo.review.result import ParcelResult, ReviewResult
 
 STATUS_COLOURS = {"pass": "#2e7d32", "warn": "#f9a825", "fail": "#c62828", "missing_layer": "#757575"}
@@ -271,3 +273,60 @@ def page(fmap: folium.Map) -> Figure:
 
 def map_html(fmap: folium.Map) -> str:
     return str(fmap.get_root().render())
+
+
+def quota_map(
+    counties: gpd.GeoDataFrame,
+    summary: list[dict[str, Any]],
+    *,
+    year: int,
+    tiles: str = "osm",
+    tianditu_key: str | None = None,
+    assets: str = "inline",
+) -> folium.Map:
+    """Counties (``code``, ``name``) coloured by remaining 新增建设用地指标, with the used share in popups."""
+    by_code = {row["code"]: row for row in summary}
+    frame = counties.to_crs(4490)
+    values = [by_code.get(str(c), {}).get("remaining_m2", 0.0) for c in frame["code"]]
+    top = max(max(values, default=0.0), 1.0)
+    scale = LinearColormap(["#f7fcf5", "#74c476", "#00441b"], vmin=0.0, vmax=top)
+    minx, miny, maxx, maxy = (float(v) for v in frame.total_bounds)
+    fmap = base_map((minx, miny, maxx, maxy), tiles=tiles, tianditu_key=tianditu_key, assets=assets)
+    group = folium.FeatureGroup(name=f"{year} 年新增建设用地指标余额", show=True)
+    popups: list[tuple[str, str]] = []
+    for code, name, geom, value in zip(frame["code"], frame["name"], frame.geometry, values, strict=True):
+        info = by_code.get(str(code), {})
+        used, share = info.get("used_m2", 0.0), info.get("used_share", 0.0)
+        fill = scale(value)
+        shape = folium.GeoJson(
+            {"type": "Feature", "geometry": shapely.geometry.mapping(geom), "properties": {}},
+            style_function=lambda _f, c=fill: {
+                "color": "#333",
+                "weight": 1,
+                "fillColor": c,
+                "fillOpacity": 0.75,
+            },
+            tooltip=f"{name}：剩余 {value:,.0f} m²，已用 {share:.0%}",
+        ).add_to(group)
+        popups.append(
+            (
+                shape.get_name(),
+                f"<b>{html.escape(str(name))}（{html.escape(str(code))}）</b><br>{year} 年新增建设用地指标<br>"
+                f"剩余 {value:,.0f} m²（{value / M2_PER_MU:,.1f} 亩）<br>"
+                f"项目占用 {used:,.0f} m²，已用占比 {share:.1%}",
+            )
+        )
+    group.add_to(fmap)
+    add_script(fmap, "".join(f"{name}.bindPopup({json.dumps(text)});" for name, text in popups))
+    stops = "".join(
+        f"<span style='display:inline-block;width:24px;height:10px;background:{scale(top * i / 4)}'></span>"
+        for i in range(5)
+    )
+    page(fmap).html.add_child(
+        Element(
+            "<div id='lantu-legend' style='position:fixed;bottom:20px;left:10px;z-index:9999;background:white;"
+            f"padding:6px 8px;border:1px solid #999;font-size:12px'><b>{year} 年新增建设用地指标余额（m²）</b><br>"
+            f"{stops}<br>0 … {top:,.0f}</div>"
+        )
+    )
+    return fmap

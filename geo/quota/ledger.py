@@ -313,8 +313,8 @@ class Ledger:
             )
             if not any(p.amount for p in postings):
                 raise QuotaError(
-                    f"parcel {parcel.id} needs no land quota (all stock land)",
-                    f"地块 {parcel.id} 全部为存量建设用地，无需配置新增指标",
+                    f"parcel {parcel.id} needs no land quota (no farmland or unused land outside stock land)",
+                    f"地块 {parcel.id} 不占用存量以外的农用地和未利用地，无需配置用地指标",
                 )
             try:
                 return self._post(

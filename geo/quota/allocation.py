@@ -1,0 +1,127 @@
+"""Allocation when demand exceeds supply: rank projects by the policy's weighted
+factors (importance, necessity, location, readiness) and reserve in rank order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, Field
+
+from geo.catalog import LAYERS_DIR
+from geo.errors import ProfileError, QuotaError
+from geo.quota.ledger import Ledger
+from geo.review.result import ReviewResult
+
+
+class AllocationProfile(BaseModel):
+    name: str
+    weights: dict[str, float]
+    levels: dict[str, float]
+
+    def score(self, demand: Demand) -> float:
+        parts = {
+            "importance": self.levels.get(demand.level or "", self.levels.get("default", 0.0)),
+            "necessity": demand.necessity,
+            "location": demand.location,
+            "readiness": demand.readiness,
+        }
+        return sum(self.weights.get(k, 0.0) * v for k, v in parts.items())
+
+
+@cache
+def load_allocation_profile(path: Path = LAYERS_DIR / "profiles" / "allocation.yaml") -> AllocationProfile:
+    try:
+        profile = AllocationProfile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except (OSError, yaml.YAMLError, ValueError) as exc:
+        raise ProfileError(f"allocation profile {path.name}: {exc}", f"指标分配方案 {path.name} 格式错误") from exc
+    if abs(sum(profile.weights.values()) - 1.0) > 1e-9:
+        raise ProfileError(f"allocation weights sum to {sum(profile.weights.values())}, not 1", "分配权重之和须为 1")
+    return profile
+
+
+class Demand(BaseModel):
+    """A project asking for quota, with its reviewed parcel and the policy's scores."""
+
+    project_id: str
+    review: ReviewResult
+    parcel_id: str | None = None
+    name: str | None = None
+    level: str | None = None
+    necessity: float = Field(default=0.5, ge=0, le=1)
+    location: float = Field(default=0.5, ge=0, le=1)
+    readiness: float = Field(default=0.5, ge=0, le=1)
+
+
+@dataclass
+class Allocation:
+    project_id: str
+    score: float
+    covered: bool
+    transaction: int | None
+    reason: str
+
+
+def allocate(
+    ledger: Ledger,
+    demands: list[Demand],
+    *,
+    year: int,
+    actor: str,
+    source: str | None = None,
+    profile: AllocationProfile | None = None,
+) -> list[Allocation]:
+    """Reserve for each project in rank order; a project that no longer fits is reported, not partly served."""
+    prof = profile or load_allocation_profile()
+    ranked = sorted(demands, key=lambda d: (-prof.score(d), d.project_id))
+    out = []
+    for demand in ranked:
+        score = round(prof.score(demand), 4)
+        try:
+            tx = ledger.reserve(
+                demand.review,
+                year=year,
+                project_id=demand.project_id,
+                parcel_id=demand.parcel_id,
+                actor=actor,
+                source=source,
+                name=demand.name,
+                level=demand.level,
+                reason=f"按优先级配置指标（得分 {score}）",
+            )
+            out.append(Allocation(demand.project_id, score, True, tx, "covered"))
+        except QuotaError as exc:
+            out.append(Allocation(demand.project_id, score, False, None, exc.message_zh))
+    return out
+
+
+def county_summary(ledger: Ledger, year: int) -> list[dict[str, Any]]:
+    """Per county: remaining land_new, what its projects hold, and the used share — for the quota map."""
+    balances = ledger.balances(year)
+    projects = {p["id"]: p["county"] for p in ledger.projects()}
+    rows = []
+    for code, name in sorted(ledger.counties().items()):
+        remaining = sum(
+            b["balance"]
+            for b in balances
+            if b["holder"] == code and b["factor"] == "land_new" and b["bucket"] == "available"
+        )
+        used = sum(
+            b["balance"]
+            for b in balances
+            if b["holder_kind"] == "project" and b["factor"] == "land_new" and projects.get(b["holder"]) == code
+        )
+        total = remaining + used
+        rows.append(
+            {
+                "code": code,
+                "name": name,
+                "remaining_m2": remaining,
+                "used_m2": used,
+                "used_share": used / total if total > 0 else 0.0,
+            }
+        )
+    return rows
