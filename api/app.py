@@ -13,11 +13,12 @@ from fastapi.staticfiles import StaticFiles
 
 from api import errors
 from api.limits import BodySizeLimit
-from api.routes import health, layers, pages, reviews
+from api.routes import health, layers, pages, quotas, reviews
 from api.settings import Settings
 from geo.blueprint import load_blueprint
 from geo.db import make_engine, migrate
 from geo.maps import leaflet_dir
+from geo.quota import Ledger
 from geo.store import ReviewStore
 
 log = logging.getLogger("lantu.api")
@@ -45,6 +46,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.store = ReviewStore(engine)
         app.state.blueprint = load_blueprint(settings.blueprint) if settings.blueprint else None
+        app.state.ledger = Ledger(engine, pooling_share=settings.pooling_share, reward_ratio=settings.reward_ratio)
+        county = app.state.blueprint.vector("county") if app.state.blueprint else None
+        if county is not None:
+            app.state.ledger.register_counties(zip(county.frame["code"].astype(str), county.frame["name"], strict=True))
         if settings.open_demo:
             log.warning("OPEN DEMO MODE on %s: no API keys are checked; every caller is admin", settings.host)
         log.info(
@@ -62,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(reviews.router, prefix=API_PREFIX)
     app.include_router(layers.router, prefix=API_PREFIX)
+    app.include_router(quotas.router, prefix=API_PREFIX)
     app.include_router(pages.router)
     app.mount("/static/app", StaticFiles(directory=STATIC_DIR), name="static")
     folder = leaflet_dir()

@@ -23,6 +23,7 @@ from geo.errors import (
     LantuError,
     NotFoundError,
     ProfileError,
+    QuotaError,
     TooLargeError,
 )
 
@@ -54,6 +55,7 @@ STATUS: list[tuple[type[LantuError], int]] = [
     (NotFoundError, 404),
     (AuthenticationError, 401),
     (ForbiddenError, 403),
+    (QuotaError, 409),
     (BlueprintError, 503),
 ]
 

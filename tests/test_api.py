@@ -321,3 +321,47 @@ def test_coordinate_file_upload(client: TestClient, keys: dict[str, str]) -> Non
     assert parcel["id"] == "PA" and parcel["area_m2"] == pytest.approx(30_000, rel=1e-4)
     farmland = next(i for i in parcel["items"] if i["code"] == "basic_farmland")
     assert farmland["overlap_m2"] == pytest.approx(30_000, rel=1e-4)
+
+
+def test_quota_flow_over_the_api(client: TestClient, keys: dict[str, str]) -> None:
+    plan = {
+        "year": 2026,
+        "rows": [
+            {"county_code": "370811", "factor": "land_new", "amount": 100_000},
+            {"county_code": "370811", "factor": "land_compensation", "amount": 50_000},
+            {"county_code": "370811", "factor": "land_compensation_paddy", "amount": 50_000},
+        ],
+    }
+    assert_problem(client.post("/api/v1/quotas/issue", json=plan, headers=auth(keys, "project-system")), 403)
+    assert client.post("/api/v1/quotas/issue", json=plan, headers=auth(keys, "quota-admin")).status_code == 201
+    # a parcel on paddy and irrigated land in 任城区 (conditional), and one rejected (basic farmland)
+    conditional = feature(rect(2.2, 0.2, 2.4, 0.4), id="C")
+    rid = client.post("/api/v1/reviews", json=conditional, headers=auth(keys)).json()["review_id"]
+    body = {"review_id": rid, "year": 2026, "project_id": "XM-1"}
+    assert_problem(client.post("/api/v1/quotas/reserve", json=body, headers=auth(keys, "planner")), 403)
+    first = client.post("/api/v1/quotas/reserve", json=body, headers=auth(keys, "project-system"))
+    assert first.status_code == 201
+    again = client.post("/api/v1/quotas/reserve", json=body, headers=auth(keys, "project-system"))
+    assert again.json() == first.json()  # idempotent
+    balances = client.get("/api/v1/quotas/balances?year=2026", headers=auth(keys)).json()
+    county = next(b for b in balances if b["holder"] == "370811" and b["factor"] == "land_new")
+    assert county["balance"] == pytest.approx(70_000 - 40_000)
+    rejected = client.post("/api/v1/reviews", json=FARMLAND, headers=auth(keys)).json()["review_id"]
+    refused = client.post(
+        "/api/v1/quotas/reserve",
+        json={**body, "review_id": rejected, "project_id": "XM-2"},
+        headers=auth(keys, "project-system"),
+    )
+    assert "否决" in assert_problem(refused, 409)["message_zh"]
+    assert_problem(
+        client.post("/api/v1/quotas/reserve", json={**body, "review_id": "nope"}, headers=auth(keys, "admin")), 404
+    )
+    assert client.post("/api/v1/quotas/projects/XM-1/revoke", headers=auth(keys, "quota-admin")).status_code == 201
+    balances = client.get("/api/v1/quotas/balances?year=2026", headers=auth(keys)).json()
+    county = next(b for b in balances if b["holder"] == "370811" and b["factor"] == "land_new")
+    assert county["balance"] == pytest.approx(70_000)
+    kinds = {j["kind"] for j in client.get("/api/v1/quotas/journal", headers=auth(keys)).json()}
+    assert kinds == {"issue", "reserve", "revoke"}
+    page = client.get("/api/v1/quotas/map?year=2026", headers=auth(keys))
+    assert page.status_code == 200 and "任城区" in page.text and "70,000" in page.text
+    assert client.get("/api/v1/quotas/projects", headers=auth(keys)).json()[0]["stage"] == "revoked"

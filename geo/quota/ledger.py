@@ -152,12 +152,11 @@ class Ledger:
             after = accounts[key].balance + change
             if after < 0 and not key[1].startswith("external:") and key not in allowed:
                 factor, holder, bucket, year = key
+                have, need, unit = accounts[key].balance, -change, FACTORS[factor][1]
                 raise QuotaError(
-                    f"{holder} has {accounts[key].balance} {FACTORS[factor][1]} of {factor} "
-                    f"({bucket}, {year}); "
-                    f"{-change} needed",
-                    f"{holder} 的{FACTORS[factor][0]}（{year}年，{bucket}）余额 {accounts[key].balance}，"
-                    f"不足 {-change}",
+                    f"{holder} has {have:,.2f} {unit} of {factor} ({bucket}, {year}); {need:,.2f} needed",
+                    f"{holder} 的{FACTORS[factor][0]}（{year}年，{bucket}）余额 {have:,.2f} {unit}，"
+                    f"需 {need:,.2f} {unit}，指标不足",
                 )
         tx_id = conn.execute(
             insert(quota_transactions)

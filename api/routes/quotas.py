@@ -1,0 +1,146 @@
+"""Quota endpoints over the factor ledger: balances, journal, reserve from a stored review, revoke, map."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, Field
+
+from api.deps import BlueprintDep, SettingsDep, StoreDep, require
+from api.keys import Principal
+from geo.errors import BlueprintError
+from geo.maps import map_html, quota_map
+from geo.quota import FACTORS, Ledger, county_summary
+
+router = APIRouter(prefix="/quotas", tags=["quotas"])
+
+
+def get_ledger(request: Request) -> Ledger:
+    ledger: Ledger = request.app.state.ledger
+    return ledger
+
+
+LedgerDep = Annotated[Ledger, Depends(get_ledger)]
+Reader = Annotated[Principal, Depends(require("quota:read"))]
+Reserver = Annotated[Principal, Depends(require("quota:reserve"))]
+Admin = Annotated[Principal, Depends(require("quota:admin"))]
+
+
+class IssueRow(BaseModel):
+    county_code: str = Field(max_length=32)
+    factor: str = Field(description=f"one of {sorted(FACTORS)}", max_length=32)
+    amount: float = Field(gt=0, le=1e12)
+
+
+class IssueRequest(BaseModel):
+    year: int = Field(ge=2000, le=2100)
+    rows: list[IssueRow] = Field(min_length=1, max_length=1000)
+    reason: str = Field(default="下达年度计划指标", max_length=500)
+
+
+class ReserveRequest(BaseModel):
+    review_id: str = Field(max_length=64)
+    year: int = Field(ge=2000, le=2100)
+    project_id: str = Field(max_length=64, min_length=1)
+    parcel_id: str | None = Field(default=None, max_length=64)
+    county: str | None = Field(default=None, max_length=32)
+    name: str | None = Field(default=None, max_length=200)
+    level: str | None = Field(default=None, max_length=16)
+
+
+class Movement(BaseModel):
+    transaction: int
+
+
+class RevokeRequest(BaseModel):
+    reason: str = Field(default="项目撤销，收回指标", max_length=500)
+
+
+@router.get("/balances", summary="Balances per holder, factor, bucket and year")
+def balances(
+    ledger: LedgerDep, _who: Reader, year: Annotated[int | None, Query(ge=2000, le=2100)] = None
+) -> list[dict[str, Any]]:
+    return ledger.balances(year)
+
+
+@router.get("/journal", summary="The journal: every posting of every movement, in order")
+def journal(
+    ledger: LedgerDep,
+    _who: Reader,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[dict[str, Any]]:
+    return ledger.journal()[offset : offset + limit]
+
+
+@router.get("/projects", summary="Projects holding quota and their stage")
+def projects(ledger: LedgerDep, _who: Reader) -> list[dict[str, Any]]:
+    return ledger.projects()
+
+
+@router.post("/issue", status_code=201, response_model=Movement, summary="下达: issue quotas to counties")
+async def issue(body: IssueRequest, ledger: LedgerDep, who: Admin) -> Movement:
+    rows = [(r.county_code, r.factor, r.amount) for r in body.rows]
+    tx = await run_in_threadpool(ledger.issue, body.year, rows, actor=who.name, reason=body.reason)
+    return Movement(transaction=tx)
+
+
+@router.post(
+    "/reserve",
+    status_code=201,
+    response_model=Movement,
+    summary="配置: reserve a stored review's quota for a project (idempotent)",
+)
+async def reserve(body: ReserveRequest, ledger: LedgerDep, store: StoreDep, who: Reserver) -> Movement:
+    result = store.get(body.review_id)
+    tx = await run_in_threadpool(
+        lambda: ledger.reserve(
+            result,
+            year=body.year,
+            project_id=body.project_id,
+            parcel_id=body.parcel_id,
+            county=body.county,
+            name=body.name,
+            level=body.level,
+            actor=who.name,
+        )
+    )
+    return Movement(transaction=tx)
+
+
+@router.post("/projects/{project_id}/confirm", status_code=201, response_model=Movement, summary="批准")
+async def confirm(project_id: str, ledger: LedgerDep, who: Admin) -> Movement:
+    return Movement(transaction=await run_in_threadpool(lambda: ledger.confirm(project_id, actor=who.name)))
+
+
+@router.post("/projects/{project_id}/revoke", status_code=201, response_model=Movement, summary="收回")
+async def revoke(project_id: str, ledger: LedgerDep, who: Admin, body: RevokeRequest | None = None) -> Movement:
+    reason = body.reason if body else RevokeRequest().reason
+    return Movement(
+        transaction=await run_in_threadpool(lambda: ledger.revoke(project_id, actor=who.name, reason=reason))
+    )
+
+
+@router.get("/map", response_class=HTMLResponse, summary="Counties coloured by remaining land_new")
+def quota_map_page(
+    ledger: LedgerDep,
+    blueprint: BlueprintDep,
+    settings: SettingsDep,
+    _who: Reader,
+    year: Annotated[int, Query(ge=2000, le=2100)],
+) -> HTMLResponse:
+    county = blueprint.vector("county")
+    if county is None:
+        raise BlueprintError("the blueprint has no county layer", "蓝图没有县级行政区图层")
+    fmap = quota_map(
+        county.frame,
+        county_summary(ledger, year),
+        year=year,
+        tiles=settings.tiles,
+        tianditu_key=settings.tianditu_key,
+        assets="/static/leaflet",
+    )
+    return HTMLResponse(map_html(fmap))

@@ -1,0 +1,208 @@
+"""Property-based test of the ledger's invariants over random movement sequences (hypothesis).
+
+After every step: (1) per factor, the internal balances sum to what was issued plus
+point supply plus rewards; (2) no internal balance is below zero except a county's
+next-year account that an advance drew on; (3) every account's balance equals the
+sum of its postings and every transaction sums to zero. A refused movement changes
+nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+from sqlalchemy import func, select
+from test_quota import PG_URL, _fresh_postgres, review
+
+from geo.db import make_engine, migrate
+from geo.errors import LantuError
+from geo.quota.ledger import CITY, Ledger, amount
+from geo.quota.tables import quota_accounts, quota_postings
+
+COUNTIES = ["370811", "370812", "370883"]
+FACTORS = ["land_new", "land_compensation", "energy"]
+YEAR = 2026
+amounts = st.decimals(min_value=1, max_value=50_000, places=2)
+
+
+class LedgerMachine(RuleBasedStateMachine):
+    backend = "sqlite"
+
+    def __init__(self) -> None:
+        super().__init__()
+        if self.backend == "sqlite":
+            self.tmp = tempfile.TemporaryDirectory()
+            self.engine = make_engine(f"sqlite:///{self.tmp.name}/ledger.db")
+        else:
+            self.engine = _fresh_postgres()
+        migrate(self.engine)
+        self.ledger = Ledger(self.engine, pooling_share=0.3, reward_ratio=0.5)
+        self.ledger.register_counties([(c, c) for c in COUNTIES])
+        self.expected: dict[str, Decimal] = {}
+        self.advanced: set[tuple[str, str, int]] = set()
+        self.projects: list[str] = []
+        self.transactions: list[int] = []
+        self.loans: list[int] = []
+
+    def teardown(self) -> None:
+        self.engine.dispose()
+        if self.backend == "sqlite":
+            self.tmp.cleanup()
+
+    def _add(self, factor: str, value: Decimal) -> None:
+        self.expected[factor] = self.expected.get(factor, Decimal(0)) + amount(value)
+
+    def _try(self, action, on_success=None) -> None:  # type: ignore[no-untyped-def]
+        try:
+            tx = action()
+        except LantuError:
+            return
+        self.transactions.append(tx)
+        if on_success:
+            on_success(tx)
+
+    @rule(county=st.sampled_from(COUNTIES), factor=st.sampled_from(FACTORS), value=amounts)
+    def issue(self, county: str, factor: str, value: Decimal) -> None:
+        self._try(
+            lambda: self.ledger.issue(YEAR, [(county, factor, value)], actor="p"), lambda _tx: self._add(factor, value)
+        )
+
+    @rule(
+        county=st.sampled_from(COUNTIES),
+        new=amounts,
+        cultivated=st.decimals(0, 10_000, places=2),
+        verdict=st.sampled_from(["pass", "conditional", "reject"]),
+        n=st.integers(0, 5),
+    )
+    def reserve(self, county: str, new: Decimal, cultivated: Decimal, verdict: str, n: int) -> None:
+        project = f"P{n}"
+        r = review(float(new), cultivated=float(cultivated), verdict=verdict, county=county, rid=f"R{n}{county}")
+        self._try(
+            lambda: self.ledger.reserve(r, year=YEAR, project_id=project, actor="s"),
+            lambda _tx: self.projects.append(project),
+        )
+
+    @rule(data=st.data())
+    def confirm_or_revoke(self, data: st.DataObject) -> None:
+        if not self.projects:
+            return
+        project = data.draw(st.sampled_from(self.projects))
+        if data.draw(st.booleans()):
+            self._try(lambda: self.ledger.confirm(project, actor="c"))
+        else:
+            self._try(lambda: self.ledger.revoke(project, actor="c"))
+
+    @rule(county=st.sampled_from(COUNTIES), factor=st.sampled_from(FACTORS), value=amounts)
+    def advance(self, county: str, factor: str, value: Decimal) -> None:
+        self._try(
+            lambda: self.ledger.advance(county, factor, YEAR, value, actor="a"),
+            lambda _tx: self.advanced.add((county, factor, YEAR + 1)),
+        )
+
+    @rule(holder=st.sampled_from([*COUNTIES, CITY]), factor=st.sampled_from(FACTORS), value=amounts)
+    def point_supply(self, holder: str, factor: str, value: Decimal) -> None:
+        self._try(
+            lambda: self.ledger.point_supply(holder, factor, YEAR, value, actor="p"),
+            lambda _tx: self._add(factor, value),
+        )
+
+    @rule(county=st.sampled_from(COUNTIES), disposed=amounts)
+    def reward(self, county: str, disposed: Decimal) -> None:
+        self._try(
+            lambda: self.ledger.stock_reward(county, YEAR, disposed, actor="r"),
+            lambda _tx: self._add("land_new", disposed * Decimal("0.5")),
+        )
+
+    @rule(
+        payer=st.sampled_from([*COUNTIES, CITY]),
+        payee=st.sampled_from([*COUNTIES, CITY]),
+        factor=st.sampled_from(FACTORS),
+        value=amounts,
+        loan=st.booleans(),
+    )
+    def transfer(self, payer: str, payee: str, factor: str, value: Decimal, loan: bool) -> None:
+        due = date(YEAR, 6, 30) if loan else None
+        self._try(
+            lambda: self.ledger.transfer(payer, payee, factor, YEAR, value, due_date=due, actor="t"),
+            lambda tx: self.loans.append(tx) if loan else None,
+        )
+
+    @rule(data=st.data())
+    def repay_or_reverse(self, data: st.DataObject) -> None:
+        if self.loans and data.draw(st.booleans()):
+            self._try(lambda: self.ledger.repay(data.draw(st.sampled_from(self.loans)), actor="t"))
+        elif self.transactions:
+            tx = data.draw(st.sampled_from(self.transactions))
+            kinds = {
+                j["transaction"]: (j["kind"], j["factor"], j["holder"], j["amount"]) for j in self.ledger.journal()
+            }
+
+            def undo_source() -> None:
+                # a reversed issue, point supply or reward takes its quota back out of the system
+                for j in self.ledger.journal():
+                    if j["transaction"] == tx and j["holder"].startswith("external:"):
+                        self._add(j["factor"], Decimal(str(j["amount"])))
+
+            if tx in kinds:
+                self._try(lambda: self.ledger.reverse(tx, actor="x", reason="test"), lambda _r: undo_source())
+
+    @invariant()
+    def totals_match_what_entered(self) -> None:
+        totals = self.ledger.totals()
+        for factor in set(totals) | set(self.expected):
+            assert totals.get(factor, Decimal(0)) == self.expected.get(factor, Decimal(0)), factor
+
+    @invariant()
+    def no_negative_balance_without_advance(self) -> None:
+        for row in self.ledger.balances():
+            if row["balance"] < 0:
+                assert (row["holder"], row["factor"], row["year"]) in self.advanced, row
+
+    @invariant()
+    def postings_add_up(self) -> None:
+        with self.engine.connect() as conn:
+            sums = dict(
+                conn.execute(
+                    select(quota_postings.c.account_id, func.sum(quota_postings.c.amount)).group_by(
+                        quota_postings.c.account_id
+                    )
+                ).all()
+            )
+            for account_id, balance in conn.execute(select(quota_accounts.c.id, quota_accounts.c.balance)).all():
+                assert balance == sums.get(account_id, Decimal(0))
+            unbalanced = conn.execute(
+                select(quota_postings.c.transaction_id)
+                .group_by(quota_postings.c.transaction_id)
+                .having(func.sum(quota_postings.c.amount) != 0)
+            ).all()
+            assert unbalanced == []
+
+
+LedgerMachine.TestCase.settings = settings(
+    max_examples=int(os.environ.get("LANTU_LEDGER_EXAMPLES", "25")),
+    stateful_step_count=15,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
+test_ledger_invariants_sqlite = LedgerMachine.TestCase
+
+
+class PostgresLedgerMachine(LedgerMachine):
+    backend = "postgresql"
+
+
+PostgresLedgerMachine.TestCase.settings = settings(
+    max_examples=8, stateful_step_count=12, deadline=None, suppress_health_check=list(HealthCheck)
+)
+
+
+@pytest.mark.skipif(not PG_URL and os.environ.get("CI") != "true", reason="no PostgreSQL")
+class TestLedgerInvariantsPostgres(PostgresLedgerMachine.TestCase):  # type: ignore[misc,valid-type]
+    pass
