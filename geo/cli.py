@@ -71,6 +71,9 @@ def review_cmd(
     project_type: Annotated[str | None, typer.Option(help="Project type for every parcel, e.g. industrial.")] = None,
     investment_wan: Annotated[float | None, typer.Option(help="Investment in 万元 for every parcel.")] = None,
     layer: Annotated[str | None, typer.Option(help="Layer to read from a multi-layer file.")] = None,
+    crs: Annotated[
+        str | None, typer.Option(help="CRS of a file that cannot declare one (DXF), e.g. EPSG:4527.")
+    ] = None,
     fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.json,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
 ) -> None:
@@ -86,7 +89,7 @@ def review_cmd(
         overrides["investment_wan"] = investment_wan
     try:
         bp = load_blueprint(blueprint)
-        frame = read_parcels(parcels, layer=layer)
+        frame = read_parcels(parcels, layer=layer, crs=crs)
         if len(frame) >= PROGRESS_FROM:
             with Progress(
                 TextColumn("审查 reviewing"),
@@ -161,10 +164,13 @@ def convert_cmd(
     target: Annotated[Path, typer.Argument(help="Output: .geojson, .gpkg, .zip (shapefile), .kml or .txt.")],
     encoding: Annotated[str, typer.Option(help="Text encoding of a .txt output (gbk or utf-8).")] = "gbk",
     layer: Annotated[str | None, typer.Option(help="Layer to read from a multi-layer file.")] = None,
+    crs: Annotated[
+        str | None, typer.Option(help="CRS of a file that cannot declare one (DXF), e.g. EPSG:4527.")
+    ] = None,
 ) -> None:
     """Convert parcels between formats, the land-survey coordinate text (界址点坐标交换格式) included."""
     try:
-        frame = read_parcels(source, layer=layer)
+        frame = read_parcels(source, layer=layer, crs=crs)
         check_coordinates(frame)
         write_parcels(frame, target, encoding=encoding)
     except LantuError as exc:

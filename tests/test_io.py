@@ -332,3 +332,22 @@ def test_bom_geojson_file(tmp_path: Path) -> None:
     path = tmp_path / "bom.geojson"
     path.write_bytes(b"\xef\xbb\xbf" + json.dumps({"type": "Polygon", "coordinates": [SQUARE]}).encode())
     assert len(read_parcels(path)) == 1
+
+
+def test_dxf_closed_polylines_with_a_given_crs(tmp_path: Path, blueprint: Blueprint) -> None:
+    drawing = gpd.GeoDataFrame(
+        {"Layer": ["红线"] * 3},
+        geometry=[rect(3.2, 0.2, 3.4, 0.4).exterior, shapely.LineString([(0, 0), (1, 1)]), rect(1.2, 1.2, 1.3, 1.3)],
+    )
+    path = tmp_path / "site.dxf"
+    drawing.to_file(path, driver="DXF", engine="pyogrio")
+    with pytest.raises(CRSError, match="DXF give the CRS"):
+        read_parcels(path)
+    frame = read_parcels(path, crs=f"EPSG:{EPSG}")
+    assert len(frame) == 2 and list(frame.geom_type) == ["Polygon", "Polygon"]  # the open line is dropped
+    result = review(frame, blueprint)
+    assert result.parcels[0].item("basic_farmland").overlap_m2 == pytest.approx(40_000, rel=REL)
+    converted = tmp_path / "site.geojson"
+    runner = CliRunner()
+    assert runner.invoke(app, ["convert", str(path), str(converted), "--crs", "EPSG:4548"]).exit_code == 0
+    assert len(read_parcels(converted)) == 2

@@ -71,8 +71,11 @@ async def create_review(
     investment_wan: Annotated[float | None, Query(ge=0, le=1e9)] = None,
     major_project: bool | None = None,
     redline_exempt: bool | None = None,
+    crs: Annotated[
+        str | None, Query(max_length=64, description="CRS of an upload that cannot declare one (DXF)")
+    ] = None,
 ) -> ReviewResult:
-    frame = await _parcels_from_request(request)
+    frame = await _parcels_from_request(request, crs)
     if len(frame) > settings.max_parcels:
         raise TooLargeError(
             f"{len(frame)} parcels; the limit is {settings.max_parcels}",
@@ -100,7 +103,7 @@ async def create_review(
     return result
 
 
-async def _parcels_from_request(request: Request) -> Any:
+async def _parcels_from_request(request: Request, crs: str | None) -> Any:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype in JSON_TYPES:
         return parse_geojson_bytes(await request.body())
@@ -119,7 +122,7 @@ async def _parcels_from_request(request: Request) -> Any:
         with tempfile.TemporaryDirectory(prefix="lantu-upload-") as tmp:
             path = Path(tmp) / f"upload{suffix}"  # never the client's file name
             path.write_bytes(data)
-            return await run_in_threadpool(read_parcels, path)
+            return await run_in_threadpool(lambda: read_parcels(path, crs=crs))
     raise UnsupportedMediaError(
         f"content type {ctype or 'none'!r} is not accepted; send GeoJSON (application/json) or multipart/form-data",
         f"不支持的内容类型 {ctype or '无'!r}；请发送 GeoJSON（application/json）或 multipart/form-data 上传",

@@ -21,7 +21,7 @@ from geo.io.archive import check_zip
 from geo.io.coordtxt import parse_coordinate_text, write_coordinate_text
 
 log = logging.getLogger(__name__)
-SUPPORTED_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".shp", ".kml", ".kmz", ".txt")
+SUPPORTED_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".shp", ".kml", ".kmz", ".txt", ".dxf")
 GEOJSON_DEFAULT_CRS = "EPSG:4490"  # GeoJSON without a crs member: CGCS2000/WGS84 degrees
 
 
@@ -83,8 +83,12 @@ def _geojson_crs(obj: dict[str, Any]) -> CRS:
         raise CRSError(f"unreadable GeoJSON crs member: {member!r}", "GeoJSON 的 crs 声明无法识别") from exc
 
 
-def read_parcels(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFrame:
-    """Read parcels from a file by its suffix; the frame always carries a CRS or raises."""
+def read_parcels(path: str | Path, *, layer: str | None = None, crs: str | None = None) -> gpd.GeoDataFrame:
+    """Read parcels from a file by its suffix; the frame always carries a CRS or raises.
+
+    ``crs`` is for files that cannot carry one (DXF, a shapefile without .prj); it never
+    overrides a CRS the file declares.
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     if not path.is_file():
@@ -118,14 +122,33 @@ def read_parcels(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFr
             f"{path.name}: not a readable {suffix.lstrip('.')} file",
             f"{path.name}：无法读取，文件损坏或格式不符",
         ) from exc
+    if suffix == ".dxf":
+        frame = _dxf_polygons(frame, path.name)
     if frame.crs is None and suffix in (".kml", ".kmz"):
         frame = frame.set_crs(4326)  # KML is WGS84 by definition
+    if frame.crs is None and crs is not None:
+        try:
+            frame = frame.set_crs(crs)
+        except (ValueError, TypeError, ProjCRSError) as exc:
+            raise CRSError(f"unknown CRS {crs!r}", f"无法识别的坐标系 {crs!r}") from exc
     if frame.crs is None:
         raise CRSError(
-            f"{path.name} declares no CRS (a shapefile needs its .prj)",
-            f"{path.name} 未声明坐标系（shapefile 需附 .prj 文件）",
+            f"{path.name} declares no CRS (a shapefile needs its .prj; for DXF give the CRS, e.g. --crs EPSG:4527)",
+            f"{path.name} 未声明坐标系（shapefile 需附 .prj 文件；DXF 请指定坐标系，如 --crs EPSG:4527）",
         )
     return frame
+
+
+def _dxf_polygons(frame: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
+    """Parcels in a CAD drawing: closed polylines become polygons; open lines, points and text are dropped."""
+    geoms = frame.geometry.values
+    rings = shapely.is_closed(geoms) & (shapely.get_type_id(geoms) == shapely.GeometryType.LINESTRING)
+    polygons = shapely.get_type_id(geoms) == shapely.GeometryType.POLYGON
+    keep = frame[rings | polygons].copy()
+    keep["geometry"] = [shapely.Polygon(g) if g.geom_type == "LineString" else g for g in keep.geometry]
+    if keep.empty:
+        raise FormatError(f"{name}: no closed polylines or polygons in the drawing", f"{name}：图中没有闭合多段线或面")
+    return keep[["Layer", "geometry"]].rename(columns={"Layer": "cad_layer"}).reset_index(drop=True)
 
 
 WRITABLE_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".kml", ".txt")
