@@ -117,6 +117,7 @@ def test_line_layer_refused(tmp_path: Path) -> None:
         load_blueprint(root)
 
 
+@pytest.mark.filterwarnings("ignore:'crs' was not provided")  # the file is written without one on purpose
 def test_layer_without_crs_takes_manifest_crs(tmp_path: Path) -> None:
     import geopandas as gpd
 

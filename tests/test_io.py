@@ -334,6 +334,7 @@ def test_bom_geojson_file(tmp_path: Path) -> None:
     assert len(read_parcels(path)) == 1
 
 
+@pytest.mark.filterwarnings("ignore:'crs' was not provided")  # a DXF has no CRS: that is the point
 def test_dxf_closed_polylines_with_a_given_crs(tmp_path: Path, blueprint: Blueprint) -> None:
     drawing = gpd.GeoDataFrame(
         {"Layer": ["红线"] * 3},

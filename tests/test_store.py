@@ -17,6 +17,7 @@ from geo.review import review
 from geo.store import ReviewStore
 
 
+@pytest.mark.filterwarnings("ignore:Did not recognize type 'geometry'")  # PostGIS column, left out on purpose
 def test_migrations_build_exactly_the_declared_schema(engine: Engine) -> None:  # noqa: F811
     migrate(engine)  # a second run changes nothing
     with engine.connect() as conn:

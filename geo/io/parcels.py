@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -43,7 +44,9 @@ def parcels_from_geojson(obj: Any) -> gpd.GeoDataFrame:
         if not isinstance(feature, dict) or not isinstance(feature.get("geometry"), dict):
             raise FormatError(f"feature {n} has no geometry", f"第 {n} 个要素没有几何")
         try:
-            geoms.append(shapely.geometry.shape(feature["geometry"]))
+            with warnings.catch_warnings():  # NaN coordinates: refused with a reason by check_coordinates
+                warnings.simplefilter("ignore", RuntimeWarning)
+                geoms.append(shapely.geometry.shape(feature["geometry"]))
         except (
             ValueError,
             TypeError,
