@@ -153,3 +153,18 @@ def test_multipolygon_shapefile_zip(tmp_path: Path, blueprint_dir: Path) -> None
     assert result.exit_code == 0, result.output
     parcel = json.loads(result.stdout)["parcels"][0]
     assert parcel["area_m2"] == pytest.approx(80_000, rel=1e-4)
+
+
+def test_keys_create_list_revoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LANTU_DATABASE_URL", f"sqlite:///{tmp_path / 'keys.db'}")
+    created = runner.invoke(app, ["keys", "create", "city-system", "--role", "project-system"])
+    assert created.exit_code == 0, created.output
+    key = created.stdout.strip()
+    assert key.startswith("lantu_") and len(key) > 40
+    assert "city-system\tproject-system" in runner.invoke(app, ["keys", "list"]).stdout
+    assert key not in runner.invoke(app, ["keys", "list"]).stdout  # only the hash is stored
+    assert runner.invoke(app, ["keys", "create", "city-system", "--role", "planner"]).exit_code == 2
+    assert runner.invoke(app, ["keys", "create", "x", "--role", "emperor"]).exit_code == 2
+    assert runner.invoke(app, ["keys", "revoke", "city-system"]).exit_code == 0
+    assert "revoked" in runner.invoke(app, ["keys", "list"]).stdout
+    assert runner.invoke(app, ["keys", "revoke", "city-system"]).exit_code == 2

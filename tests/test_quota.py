@@ -267,3 +267,32 @@ def test_concurrent_twins_are_idempotent(ledger: Ledger) -> None:
         t.join()
     assert len(set(results)) == 1
     assert balance(ledger, "SAME", bucket="reserved") == 1_000
+
+
+def test_allocation_ranks_by_policy_and_reports_who_is_covered(ledger: Ledger) -> None:
+    from geo.quota import Demand, allocate, load_allocation_profile
+
+    ledger.issue(2026, [("370811", "land_new", Decimal(25_000) / Decimal("0.7"))], actor="a")  # 25 000 for the county
+    demands = [
+        Demand(project_id="county-low", review=review(10_000, rid="A"), level="县重点", necessity=0.2),
+        Demand(project_id="province", review=review(15_000, rid="B"), level="省重点", necessity=0.9, readiness=0.9),
+        Demand(project_id="city", review=review(8_000, rid="C"), level="市重点", necessity=0.6),
+        Demand(
+            project_id="small-late",
+            review=review(2_000, rid="D"),
+            level="县重点",
+            necessity=0.1,
+            location=0.1,
+            readiness=0.1,
+        ),
+    ]
+    profile = load_allocation_profile()
+    scores = {d.project_id: profile.score(d) for d in demands}
+    assert scores["province"] > scores["city"] > scores["county-low"] > scores["small-late"]
+    result = allocate(ledger, demands, year=2026, actor="市要素保障办")
+    assert [a.project_id for a in result] == ["province", "city", "county-low", "small-late"]
+    covered = {a.project_id: a.covered for a in result}
+    # 25 000: the province project (15 000) and the city one (8 000) fit; 10 000 no longer does; 2 000 still does
+    assert covered == {"province": True, "city": True, "county-low": False, "small-late": True}
+    assert "不足" in next(a.reason for a in result if a.project_id == "county-low")
+    assert balance(ledger, "370811") == pytest.approx(0.0, abs=1e-3)
