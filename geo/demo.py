@@ -396,7 +396,7 @@ def build_demo_blueprint(out_dir: str | Path, *, data_dir: str | Path | None = N
         f"seed: {spec['seed']}\n",
         encoding="utf-8",
     )
-    parcels = demo_parcels(rng, layers, urban=urban, side=float(spec["parcel_side_m"]), zone=zone)
+    parcels = demo_parcels(rng, layers, spec["parcels"], urban=urban, side=float(spec["parcel_side_m"]), zone=zone)
     parcels.to_crs(4490).to_file(out / "parcels.geojson", driver="GeoJSON", engine="pyogrio")
     log.info("demo blueprint written to %s (%d parcels)", out, len(parcels))
     return out
@@ -405,16 +405,13 @@ def build_demo_blueprint(out_dir: str | Path, *, data_dir: str | Path | None = N
 def demo_parcels(
     rng: np.random.Generator,
     layers: dict[str, gpd.GeoDataFrame],
+    cases: list[dict[str, Any]],
     *,
     urban: shapely.Geometry,
     side: float,
     zone: int,
 ) -> gpd.GeoDataFrame:
-    """Parcels that between them pass, warn and fail on every item.
-
-    Each is a square placed on a feature chosen for the case it demonstrates;
-    its properties carry the project attributes the case needs.
-    """
+    """The recipe's demo parcels: squares placed on the features of the case each demonstrates."""
     clean = urban
     for layer_id in (
         "basic_farmland",
@@ -431,144 +428,37 @@ def demo_parcels(
     ):
         clean = clean.difference(shapely.union_all(layers[layer_id].geometry.values).buffer(50))
     urban_land = layers["land_use"][layers["land_use"]["class_code"].isin(["0701", "0601", "05H1"])]
-    clean_sites = urban_land[urban_land.within(clean)]
+    clean_urban = shapely.union_all(urban_land[urban_land.within(clean)].geometry.values)
 
-    def square_in(area: shapely.Geometry, size: float = side) -> shapely.Polygon:
+    def square(centre: shapely.Point, size: float) -> shapely.Polygon:
+        return shapely.box(centre.x - size / 2, centre.y - size / 2, centre.x + size / 2, centre.y + size / 2)
+
+    def square_in(area: shapely.Geometry, size: float) -> shapely.Polygon:
         for p in _random_points(rng, area, 200):
-            sq = shapely.box(p.x - size / 2, p.y - size / 2, p.x + size / 2, p.y + size / 2)
-            if area.contains(sq):
-                return sq
-        p = area.representative_point()
-        return shapely.box(p.x - size / 4, p.y - size / 4, p.x + size / 4, p.y + size / 4)
+            if area.contains(candidate := square(p, size)):
+                return candidate
+        return square(area.representative_point(), size / 2)
 
-    def where(layer_id: str, **attrs: str) -> shapely.Geometry:
-        frame = layers[layer_id]
-        for k, v in attrs.items():
-            frame = frame[frame[k] == v]
-        return shapely.union_all(frame.geometry.values)
+    def on_edge(area: shapely.Geometry, size: float) -> shapely.Polygon:
+        """A square half inside the largest part of ``area``: centred on its boundary."""
+        largest = max(shapely.get_parts(area), key=lambda g: g.area)
+        return square(shapely.get_point(largest.exterior, 0), size)
 
-    def on_edge(area: shapely.Geometry) -> shapely.Polygon:
-        """A square half inside ``area``: centred on its boundary."""
-        p = shapely.get_point(area.exterior if area.geom_type == "Polygon" else area.geoms[0].exterior, 0)
-        return shapely.box(p.x - side / 2, p.y - side / 2, p.x + side / 2, p.y + side / 2)
-
-    farmland = where("basic_farmland")
-    cases: list[tuple[str, str, shapely.Geometry, dict[str, Any]]] = [
-        (
-            "D01",
-            "合规住宅项目",
-            square_in(shapely.union_all(clean_sites.geometry.values)),
-            {"project_type": "residential", "investment_wan": 20000},
-        ),
-        (
-            "D02",
-            "工业项目（跨城镇开发边界）",
-            on_edge(max(shapely.get_parts(urban), key=lambda g: g.area)),
-            {"project_type": "industrial", "investment_wan": 50000},
-        ),
-        (
-            "D03",
-            "物流园（占用永久基本农田）",
-            square_in(farmland),
-            {"project_type": "logistics", "investment_wan": 9000},
-        ),
-        (
-            "D04",
-            "高速公路互通（重大项目，占用基本农田）",
-            square_in(farmland),
-            {"project_type": "infrastructure", "major_project": True},
-        ),
-        (
-            "D05",
-            "工业项目（占用生态保护红线）",
-            square_in(where("ecological_redline")),
-            {"project_type": "industrial", "investment_wan": 30000},
-        ),
-        (
-            "D06",
-            "输水管线站场（红线内允许的有限人为活动）",
-            square_in(where("ecological_redline")),
-            {"project_type": "infrastructure", "redline_exempt": True},
-        ),
-        (
-            "D07",
-            "旅游服务设施（自然保护地）",
-            square_in(where("nature_reserve")),
-            {"project_type": "commercial", "investment_wan": 20000},
-        ),
-        (
-            "D08",
-            "加工厂（饮用水水源一级保护区）",
-            square_in(where("water_source", level="一级"), side / 2),
-            {"project_type": "industrial", "investment_wan": 10000},
-        ),
-        (
-            "D09",
-            "仓储项目（饮用水水源二级保护区）",
-            square_in(where("water_source", level="二级")),
-            {"project_type": "logistics", "investment_wan": 8000},
-        ),
-        ("D10", "光伏升压站（压覆煤矿）", square_in(where("mineral")), {"project_type": "infrastructure"}),
-        (
-            "D11",
-            "山地度假项目（地质灾害高易发区、陡坡）",
-            square_in(where("geohazard", level="高")),
-            {"project_type": "commercial", "investment_wan": 15000},
-        ),
-        (
-            "D12",
-            "展示馆（文物保护范围）",
-            square_in(where("heritage", zone="保护范围"), side / 2),
-            {"project_type": "public_service"},
-        ),
-        (
-            "D13",
-            "商业综合体（文物建设控制地带）",
-            square_in(where("heritage", zone="建设控制地带"), side / 2),
-            {"project_type": "commercial", "investment_wan": 30000},
-        ),
-        (
-            "D14",
-            "林下经济配套（占用林地草地）",
-            square_in(where("land_use", class_code="0301")),
-            {"project_type": "infrastructure"},
-        ),
-        (
-            "D15",
-            "码头仓储（河湖管理范围）",
-            on_edge(max(shapely.get_parts(where("flood_river")), key=lambda g: g.area)),
-            {"project_type": "logistics", "investment_wan": 12000},
-        ),
-        (
-            "D16",
-            "厂房扩建（违法用地图斑）",
-            square_in(where("illegal_use"), side / 3),
-            {"project_type": "industrial", "investment_wan": 5000},
-        ),
-        (
-            "D17",
-            "盘活存量（批而未供土地）",
-            square_in(where("approved_unsupplied"), side / 2),
-            {"project_type": "industrial", "investment_wan": 8000},
-        ),
-        (
-            "D18",
-            "超标准用地的工业项目",
-            square_in(shapely.union_all(clean_sites.geometry.values)),
-            {"project_type": "industrial", "investment_wan": 100},
-        ),
-        (
-            "D19",
-            "数据中心（无控制标准，需节地评价）",
-            square_in(shapely.union_all(clean_sites.geometry.values)),
-            {"project_type": "data_center"},
-        ),
-    ]
-    rows = [{"id": pid, "name": name, **props} for pid, name, _, props in cases]
-    frame = gpd.GeoDataFrame(pd.DataFrame(rows), geometry=[g for _, _, g, _ in cases], crs=zone)
-    for flag in ("major_project", "redline_exempt"):
-        frame[flag] = frame[flag].fillna(False).astype(bool)
-    return frame
+    rows, geoms = [], []
+    for case in cases:
+        if case["layer"] == "clean_urban":
+            area = clean_urban
+        else:
+            frame = layers[case["layer"]]
+            for column, value in case.get("where", {}).items():
+                frame = frame[frame[column] == value]
+            area = shapely.union_all(frame.geometry.values)
+        size = side * float(case.get("size", 1.0))
+        geoms.append(on_edge(area, size) if case.get("place") == "edge" else square_in(area, size))
+        rows.append(
+            {"id": case["id"], "name": case["name"], "major_project": False, "redline_exempt": False, **case["project"]}
+        )
+    return gpd.GeoDataFrame(pd.DataFrame(rows), geometry=geoms, crs=zone)
 
 
 def demo_summary(out_dir: Path) -> dict[str, Any]:

@@ -199,25 +199,22 @@ def test_reverse_is_a_new_movement(ledger: Ledger) -> None:
         ledger.reverse(tx, actor="a", reason="again")
 
 
+def assert_postings_add_up(engine: Engine) -> None:
+    """Every balance is the sum of its account's postings; every transaction sums to zero."""
+    with engine.connect() as conn:
+        per_account = select(quota_postings.c.account_id, func.sum(quota_postings.c.amount))
+        sums = dict(conn.execute(per_account.group_by(quota_postings.c.account_id)).all())
+        for account_id, bal in conn.execute(select(quota_accounts.c.id, quota_accounts.c.balance)).all():
+            assert bal == sums.get(account_id, Decimal(0))
+        unbalanced = select(quota_postings.c.transaction_id).group_by(quota_postings.c.transaction_id)
+        assert conn.execute(unbalanced.having(func.sum(quota_postings.c.amount) != 0)).all() == []
+
+
 def test_balances_equal_their_postings(ledger: Ledger, engine: Engine) -> None:
     ledger.issue(2026, [("370811", "land_new", 10_000)], actor="a")
     ledger.reserve(review(1_234.5678), year=2026, project_id="P", actor="a")
+    assert_postings_add_up(engine)
     with engine.connect() as conn:
-        sums = dict(
-            conn.execute(
-                select(quota_postings.c.account_id, func.sum(quota_postings.c.amount)).group_by(
-                    quota_postings.c.account_id
-                )
-            ).all()
-        )
-        for account_id, bal in conn.execute(select(quota_accounts.c.id, quota_accounts.c.balance)).all():
-            assert bal == sums[account_id]
-        per_tx = conn.execute(
-            select(quota_postings.c.transaction_id, func.sum(quota_postings.c.amount)).group_by(
-                quota_postings.c.transaction_id
-            )
-        ).all()
-        assert all(total == 0 for _, total in per_tx)
         assert conn.execute(select(func.count()).select_from(quota_transactions)).scalar() == 2
 
 

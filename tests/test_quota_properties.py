@@ -18,13 +18,11 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
-from sqlalchemy import func, select
-from test_quota import PG_URL, _fresh_postgres, review
+from test_quota import PG_URL, _fresh_postgres, assert_postings_add_up, review
 
 from geo.db import make_engine, migrate
 from geo.errors import LantuError
 from geo.quota.ledger import CITY, Ledger, amount
-from geo.quota.tables import quota_accounts, quota_postings
 
 COUNTIES = ["370811", "370812", "370883"]
 FACTORS = ["land_new", "land_compensation", "energy"]
@@ -167,22 +165,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @invariant()
     def postings_add_up(self) -> None:
-        with self.engine.connect() as conn:
-            sums = dict(
-                conn.execute(
-                    select(quota_postings.c.account_id, func.sum(quota_postings.c.amount)).group_by(
-                        quota_postings.c.account_id
-                    )
-                ).all()
-            )
-            for account_id, balance in conn.execute(select(quota_accounts.c.id, quota_accounts.c.balance)).all():
-                assert balance == sums.get(account_id, Decimal(0))
-            unbalanced = conn.execute(
-                select(quota_postings.c.transaction_id)
-                .group_by(quota_postings.c.transaction_id)
-                .having(func.sum(quota_postings.c.amount) != 0)
-            ).all()
-            assert unbalanced == []
+        assert_postings_add_up(self.engine)
 
 
 LedgerMachine.TestCase.settings = settings(
