@@ -62,19 +62,19 @@ def main() -> None:
         load_s, bp = timed(lambda: load_blueprint(root), args.repeat)
         county_layer = bp.vector("county")
         assert county_layer is not None
-        counties = county_layer.in_crs(ZONE)[0]
+        counties = county_layer.in_crs(ZONE).frame
         parcels = random_parcels(counties.loc[counties["code"] == "370811"].geometry.union_all(), args.parcels)
         layers = {k: v.in_crs(ZONE) for k, v in bp.layers.items() if isinstance(v, VectorLayer)}
 
         def ours() -> float:
-            return sum(float(pieces(g, f, t)["area_m2"].sum()) for g in parcels.geometry for f, t in layers.values())
+            return sum(float(pieces(g, layer).area_m2.sum()) for g in parcels.geometry for layer in layers.values())
 
         def baseline() -> float:
             total = 0.0
             for i in range(len(parcels)):
                 one = parcels.iloc[[i]][["geometry"]]
-                for frame, _ in layers.values():
-                    total += float(gpd.overlay(one, frame, how="intersection", keep_geom_type=True).area.sum())
+                for layer in layers.values():
+                    total += float(gpd.overlay(one, layer.frame, how="intersection", keep_geom_type=True).area.sum())
             return total
 
         ours_s, ours_area = timed(ours, args.repeat)
@@ -83,7 +83,9 @@ def main() -> None:
         review_s, result = timed(lambda: review(parcels, bp), args.repeat)
 
     n = len(parcels)
-    print(f"demo blueprint: {sum(len(f) for f, _ in layers.values())} features in {len(layers)} vector layers")
+    print(
+        f"demo blueprint: {sum(len(layer.frame) for layer in layers.values())} features in {len(layers)} vector layers"
+    )
     print(f"blueprint load (median of {args.repeat}): {load_s * 1000:.0f} ms")
     print(f"overlay, {n} parcels × {len(layers)} layers:")
     print(f"  baseline geopandas.overlay per parcel/layer: {base_s:.2f} s ({n / base_s:.1f} parcels/s, 1 run)")

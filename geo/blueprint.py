@@ -22,11 +22,11 @@ import shapely
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pyproj import CRS
-from shapely.strtree import STRtree
 
 from geo.catalog import landuse_class, layer_catalog
 from geo.crs import check_coordinates
 from geo.errors import BlueprintError, CRSError
+from geo.overlay import IndexedLayer
 
 log = logging.getLogger(__name__)
 
@@ -76,19 +76,18 @@ class VectorLayer:
     id: str
     frame: gpd.GeoDataFrame
     source: Path
-    _zones: dict[int, tuple[gpd.GeoDataFrame, STRtree]] = field(default_factory=dict, repr=False)
+    _zones: dict[int, IndexedLayer] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
-        self._zones[self.frame.crs.to_epsg()] = (self.frame, STRtree(self.frame.geometry.values))
+        self._zones[self.frame.crs.to_epsg()] = IndexedLayer.build(self.frame)
 
-    def in_crs(self, epsg: int) -> tuple[gpd.GeoDataFrame, STRtree]:
-        """The layer projected to ``epsg`` and its STRtree, built on first use."""
+    def in_crs(self, epsg: int) -> IndexedLayer:
+        """The layer projected to ``epsg`` with its STRtree, built on first use and kept."""
         with self._lock:
             if epsg not in self._zones:
-                projected = self.frame.to_crs(epsg)
-                self._zones[epsg] = (projected, STRtree(projected.geometry.values))
-                log.info("layer %s projected to EPSG:%s (%d features)", self.id, epsg, len(projected))
+                self._zones[epsg] = IndexedLayer.build(self.frame.to_crs(epsg))
+                log.info("layer %s projected to EPSG:%s (%d features)", self.id, epsg, len(self.frame))
             return self._zones[epsg]
 
 
@@ -271,7 +270,7 @@ def layer_summary(blueprint: Blueprint) -> list[dict[str, Any]]:
         info = layer_catalog()[layer_id]
         row: dict[str, Any] = {"id": layer_id, "name_zh": info.name_zh, "name_en": info.name_en}
         if isinstance(layer, VectorLayer):
-            geo4490 = layer.frame.to_crs(4490)
+            geo4490 = layer.in_crs(4490).frame
             row |= {
                 "kind": "vector",
                 "features": len(layer.frame),

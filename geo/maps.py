@@ -109,8 +109,8 @@ def base_map(
 def _layer_group(
     layer: VectorLayer, bounds: tuple[float, float, float, float], *, show: bool, simplify_deg: float
 ) -> folium.FeatureGroup | None:
-    frame, tree = layer.in_crs(4490)
-    hits = tree.query(shapely.box(*bounds))
+    indexed = layer.in_crs(4490)
+    frame, hits = indexed.frame, indexed.tree.query(shapely.box(*bounds))
     if len(hits) == 0:
         return None
     part = frame.iloc[hits].copy()
@@ -153,7 +153,7 @@ def blueprint_map(
     vectors = [layer for layer in blueprint.layers.values() if isinstance(layer, VectorLayer)]
     county = blueprint.vector("county")
     pool = [county] if county is not None else vectors
-    boxes = [layer.in_crs(4490)[0].total_bounds for layer in pool] or [np.array([73.0, 3.0, 136.0, 54.0])]
+    boxes = [layer.in_crs(4490).frame.total_bounds for layer in pool] or [np.array([73.0, 3.0, 136.0, 54.0])]
     bounds = (
         float(min(b[0] for b in boxes)),
         float(min(b[1] for b in boxes)),

@@ -1,7 +1,11 @@
 """Parcel × layer: the pieces of a parcel inside a layer, via the layer's STRtree
-and vectorised shapely 2 calls (no Python loop over the layer's features)."""
+and vectorised shapely 2 calls (no Python loop over the layer's features, and no
+DataFrame built per parcel: a review makes hundreds of these calls)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -11,27 +15,48 @@ from shapely.strtree import STRtree
 from geo.geometry import polygonal_part
 
 
-def pieces(parcel: shapely.Geometry, frame: gpd.GeoDataFrame, tree: STRtree) -> gpd.GeoDataFrame:
-    """Pieces of ``parcel`` inside each feature of ``frame`` (both in the same projected CRS).
+@dataclass(frozen=True)
+class IndexedLayer:
+    """A layer in one CRS: the frame, its STRtree, and its columns as arrays for fast slicing."""
 
-    Returns the features' attributes, the piece geometry and ``area_m2``; pieces
-    with zero area (edge or corner contacts) are dropped here, slivers above zero
-    are left to the review's tolerance.
+    frame: gpd.GeoDataFrame
+    tree: STRtree = field(repr=False)
+    geometry: np.ndarray = field(repr=False)
+    columns: dict[str, np.ndarray] = field(repr=False)
+
+    @classmethod
+    def build(cls, frame: gpd.GeoDataFrame) -> IndexedLayer:
+        geometry = np.asarray(frame.geometry.array, dtype=object)
+        columns = {c: frame[c].to_numpy() for c in frame.columns if c != frame.geometry.name}
+        return cls(frame, STRtree(geometry), geometry, columns)
+
+
+@dataclass(frozen=True)
+class Pieces:
+    """Pieces of one parcel inside one layer, as parallel arrays (geometry in the parcel's zone)."""
+
+    geometry: np.ndarray
+    area_m2: np.ndarray
+    attributes: dict[str, np.ndarray]
+
+    def __len__(self) -> int:
+        return len(self.geometry)
+
+    def attributes_of(self, index: int, names: list[str]) -> dict[str, Any]:
+        return {name: self.attributes[name][index] for name in names}
+
+
+def pieces(parcel: shapely.Geometry, layer: IndexedLayer) -> Pieces:
+    """Pieces of ``parcel`` inside each feature of ``layer`` (both in the same projected CRS).
+
+    Pieces with zero area (edge or corner contacts) are dropped here; slivers above
+    zero are left to the review's tolerance.
     """
     shapely.prepare(parcel)
-    hits = tree.query(parcel, predicate="intersects")
-    if len(hits) == 0:
-        return frame.iloc[:0].assign(area_m2=np.empty(0))
-    cut = shapely.intersection(frame.geometry.values[hits], parcel)
+    hits = layer.tree.query(parcel, predicate="intersects")
+    cut = shapely.intersection(layer.geometry[hits], parcel)
     areas = shapely.area(cut)
     keep = areas > 0
-    result = frame.iloc[hits[keep]].copy()
-    result["geometry"] = [polygonal_part(g) for g in cut[keep]]
-    result["area_m2"] = areas[keep]
-    return result.reset_index(drop=True)
-
-
-def union_area(geoms: gpd.GeoSeries | list[shapely.Geometry]) -> float:
-    """Area of the union: pieces of overlapping features count once."""
-    values = list(geoms)
-    return float(shapely.union_all(values).area) if values else 0.0
+    rows = hits[keep]
+    geometry = np.array([polygonal_part(g) for g in cut[keep]], dtype=object)
+    return Pieces(geometry, areas[keep], {name: values[rows] for name, values in layer.columns.items()})

@@ -39,10 +39,11 @@ def test_loads_layers_with_indexes(blueprint: Blueprint) -> None:
     assert set(blueprint.layers) == set(full_layers()) | {"slope"}
     farmland = blueprint.vector("basic_farmland")
     assert farmland is not None
-    frame, tree = farmland.in_crs(EPSG)
+    indexed = farmland.in_crs(EPSG)
+    frame, tree = indexed.frame, indexed.tree
     assert len(tree.query(rect(3.2, 0.2, 3.4, 0.4), predicate="intersects")) == 1
     assert frame.crs.to_epsg() == EPSG
-    assert farmland.in_crs(EPSG)[1] is tree  # projected once, then reused
+    assert farmland.in_crs(EPSG) is indexed  # projected once, then reused
 
 
 def test_layer_summary(blueprint: Blueprint) -> None:
@@ -126,7 +127,7 @@ def test_layer_without_crs_takes_manifest_crs(tmp_path: Path) -> None:
     _edit(root, layers__basic_farmland={"path": "farm.geojson"}, crs=f"EPSG:{EPSG}")
     layer = load_blueprint(root).vector("basic_farmland")
     assert layer is not None
-    assert layer.in_crs(EPSG)[0].area.iloc[0] == pytest.approx(1e6, rel=1e-9)
+    assert layer.in_crs(EPSG).frame.area.iloc[0] == pytest.approx(1e6, rel=1e-9)
 
 
 def test_layer_with_impossible_coordinates_refused(tmp_path: Path) -> None:

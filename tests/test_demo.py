@@ -37,7 +37,7 @@ def demo_review(demo_dir: Path, demo: Blueprint) -> ReviewResult:
 def _layer(demo: Blueprint, layer_id: str) -> gpd.GeoDataFrame:
     layer = demo.vector(layer_id)
     assert layer is not None
-    return layer.in_crs(ZONE)[0]
+    return layer.in_crs(ZONE).frame
 
 
 def test_every_standard_layer_present(demo: Blueprint) -> None:

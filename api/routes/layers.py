@@ -37,10 +37,10 @@ def layer_items(
     layer = blueprint.vector(layer_id)
     if layer is None:
         raise InputError(f"layer {layer_id!r} is a raster and has no features", f"图层 {layer_id!r} 为栅格，没有要素")
-    frame, tree = layer.in_crs(4490)
+    indexed = layer.in_crs(4490)
+    frame = indexed.frame
     if bbox is not None:
-        box = _parse_bbox(bbox)
-        hits = sorted(tree.query(box, predicate="intersects"))
+        hits = sorted(indexed.tree.query(_parse_bbox(bbox), predicate="intersects"))
         frame = frame.iloc[hits]
     matched = len(frame)
     page = frame.iloc[offset : offset + limit]

@@ -189,10 +189,10 @@ def _to_geojson(geoms: list[shapely.Geometry], epsg: int) -> list[dict[str, Any]
 
 def _county(ctx: ParcelContext) -> County | None:
     found = ctx.pieces("county")
-    if found is None or found.empty:
+    if found is None or len(found) == 0:
         return None
-    best = found.loc[found["area_m2"].idxmax()]
-    return County(code=str(best["code"]), name=str(best["name"]))
+    best = int(found.area_m2.argmax())
+    return County(code=str(found.attributes["code"][best]), name=str(found.attributes["name"][best]))
 
 
 def _land_quota(ctx: ParcelContext, profile: Profile) -> LandQuota:
@@ -214,7 +214,7 @@ def _land_quota(ctx: ParcelContext, profile: Profile) -> LandQuota:
         )
     sums = {"agricultural": 0.0, "construction": 0.0, "unused": 0.0, "cultivated": 0.0, "paddy": 0.0}
     new_quota = 0.0
-    for code, geom, area in zip(land["class_code"], land.geometry, land["area_m2"], strict=True):
+    for code, geom, area in zip(land.attributes["class_code"], land.geometry, land.area_m2.tolist(), strict=True):
         cls = landuse_class(code)
         if cls is None:
             continue

@@ -19,6 +19,7 @@ from geo.blueprint import Blueprint
 from geo.catalog import LAYERS_DIR, landuse_class, layer_catalog
 from geo.crs import M2_PER_HA, Area
 from geo.errors import ProfileError
+from geo.overlay import Pieces
 from geo.overlay import pieces as overlay_pieces
 from geo.review.profile import (
     STATUS_ORDER,
@@ -72,21 +73,20 @@ class ParcelContext:
     project: ProjectAttributes
     blueprint: Blueprint
     tolerance_m2: float
-    _cache: dict[str, gpd.GeoDataFrame | None] = field(default_factory=dict)
+    _cache: dict[str, Pieces | None] = field(default_factory=dict)
 
     @property
     def area_m2(self) -> float:
         return float(self.geometry.area)
 
-    def pieces(self, layer_id: str) -> gpd.GeoDataFrame | None:
+    def pieces(self, layer_id: str) -> Pieces | None:
         """Pieces of the parcel inside ``layer_id``; ``None`` when the layer is missing."""
         if layer_id not in self._cache:
             layer = self.blueprint.vector(layer_id)
             if layer is None:
                 self._cache[layer_id] = None
             else:
-                frame, tree = layer.in_crs(self.epsg)
-                self._cache[layer_id] = overlay_pieces(self.geometry, frame, tree)
+                self._cache[layer_id] = overlay_pieces(self.geometry, layer.in_crs(self.epsg))
         return self._cache[layer_id]
 
 
@@ -107,17 +107,15 @@ def _missing(layer_id: str) -> Outcome:
     )
 
 
-def _graded(
-    layer: str, found: gpd.GeoDataFrame, statuses: list[str], ctx: ParcelContext, attributes: list[str]
-) -> list[Piece]:
+def _graded(layer: str, found: Pieces, statuses: list[str], ctx: ParcelContext, attributes: list[str]) -> list[Piece]:
     """Pieces with their status, dropping every status group whose total is within tolerance."""
     totals: dict[str, float] = {}
-    for status, area in zip(statuses, found["area_m2"], strict=True):
-        totals[status] = totals.get(status, 0.0) + area
+    for status, area in zip(statuses, found.area_m2, strict=True):
+        totals[status] = totals.get(status, 0.0) + float(area)
     counted = {s for s, total in totals.items() if total > ctx.tolerance_m2}
     return [
-        Piece(layer, status, geom, {a: row[a] for a in attributes})
-        for status, geom, (_, row) in zip(statuses, found.geometry, found.iterrows(), strict=True)
+        Piece(layer, status, geom, found.attributes_of(i, attributes))
+        for i, (status, geom) in enumerate(zip(statuses, found.geometry, strict=True))
         if status in counted
     ]
 
@@ -147,7 +145,7 @@ def run_overlap(check: OverlapCheck, ctx: ParcelContext) -> Outcome:
     attributes = [check.attribute] if check.attribute else []
     statuses: list[str] = [
         check.by_value.get(str(v).strip(), check.status) if check.attribute else check.status
-        for v in (found[check.attribute] if check.attribute else [None] * len(found))
+        for v in (found.attributes[check.attribute] if check.attribute else [None] * len(found))
     ]
     kept = _graded(check.layer, found, statuses, ctx, attributes)
     status = _worst(kept)
@@ -167,7 +165,7 @@ def run_inside(check: InsideCheck, ctx: ParcelContext) -> Outcome:
     if found is None:
         return _missing(check.layer)
     info = layer_catalog()[check.layer]
-    outside = ctx.geometry.difference(shapely.union_all(found.geometry.values))
+    outside = ctx.geometry.difference(shapely.union_all(found.geometry))
     outside_m2 = float(outside.area)
     facts = {"outside_m2": round(outside_m2, 2) if outside_m2 > ctx.tolerance_m2 else 0.0}
     if outside_m2 <= ctx.tolerance_m2:
@@ -182,7 +180,7 @@ def run_zone_compatible(check: ZoneCompatibleCheck, ctx: ParcelContext) -> Outco
         return _missing(check.layer)
     ptype = ctx.project.project_type
     allowed = set(check.compatible.get(ptype or "default", check.compatible.get("default", [])))
-    statuses = ["pass" if str(z) in allowed else check.status for z in found[check.attribute]]
+    statuses = ["pass" if str(z) in allowed else check.status for z in found.attributes[check.attribute]]
     kept = _graded(check.layer, found, statuses, ctx, [check.attribute])
     status = _worst(kept)
     facts = {"project_type": ptype, "allowed_zones": sorted(allowed)}
@@ -201,7 +199,7 @@ def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outc
     found = ctx.pieces(check.layer)
     if found is None:
         return _missing(check.layer)
-    classes = [landuse_class(c) for c in found["class_code"]]
+    classes = [landuse_class(c) for c in found.attributes["class_code"]]
     hit = [c is not None and (c.group in check.groups or (check.wetland and c.wetland)) for c in classes]
     statuses = [check.status if h else "pass" for h in hit]
     kept = [p for p in _graded(check.layer, found, statuses, ctx, ["class_code"]) if p.status != "pass"]
