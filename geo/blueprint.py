@@ -93,11 +93,21 @@ class VectorLayer:
 
 @dataclass
 class RasterLayer:
-    """A raster layer kept as a path; rasterio reads only the window a parcel needs."""
+    """A raster layer kept as a path; rasterio reads only the window a parcel needs.
+
+    Each thread keeps its own open dataset (GDAL handles are not thread-safe).
+    """
 
     id: str
     source: Path
     crs: CRS
+    _local: threading.local = field(default_factory=threading.local, repr=False)
+
+    def dataset(self) -> rasterio.DatasetReader:
+        ds = getattr(self._local, "dataset", None)
+        if ds is None or ds.closed:
+            ds = self._local.dataset = rasterio.open(self.source)
+        return ds
 
 
 @dataclass

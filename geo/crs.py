@@ -5,11 +5,13 @@ m²/公顷/亩, and checks that refuse coordinates impossible for their declared
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import shapely
-from pyproj import CRS
+from pyproj import CRS, Transformer
 
 from geo.errors import CRSError
 
@@ -68,13 +70,23 @@ def gk_epsg(zone: int, *, prefixed: bool, width: int = 3, datum: str = "CGCS2000
     return (prefix_base if prefixed else cm_base) + zone
 
 
-def zone_for_geometry(geom: shapely.Geometry, crs: CRS) -> int:
+@cache
+def _transformer(source: CRS, target: CRS) -> Transformer:
+    return Transformer.from_crs(source, target, always_xy=True)
+
+
+def reproject(geoms: Any, source: Any, target: Any) -> Any:
+    """Shapely geometries (one or an array) from ``source`` to ``target``, with a cached transformer."""
+    transformer = _transformer(CRS.from_user_input(source), CRS.from_user_input(target))
+    return shapely.transform(geoms, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
+
+
+def zone_for_geometry(geom: shapely.Geometry, crs: Any) -> int:
     """Zone EPSG for one geometry given in ``crs``: by its centroid's longitude.
 
     A parcel straddling two zones still uses one zone, its centroid's (DESIGN.md).
     """
-    centroid = gpd.GeoSeries([geom.centroid], crs=crs).to_crs(CGCS2000).iloc[0]
-    return gk3_epsg_for_longitude(centroid.x)
+    return gk3_epsg_for_longitude(reproject(geom.centroid, crs, CGCS2000).x)
 
 
 @dataclass(frozen=True)
@@ -118,8 +130,7 @@ def check_coordinates(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     if crs.is_geographic:
         _check_lonlat(coords[:, 0], coords[:, 1], crs)
         return frame
-    lonlat = gpd.GeoSeries(shapely.points(coords), crs=crs).to_crs(CGCS2000)
-    lon, lat = lonlat.x.to_numpy(), lonlat.y.to_numpy()
+    lon, lat = shapely.get_coordinates(reproject(shapely.points(coords), crs, CGCS2000)).T
     if not (np.isfinite(lon).all() and _inside_china(lon, lat)):
         raise CRSError(
             f"projected coordinates (x {coords[:, 0].min():.0f}…{coords[:, 0].max():.0f}, "

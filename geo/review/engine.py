@@ -15,7 +15,7 @@ import shapely
 
 from geo.blueprint import Blueprint
 from geo.catalog import landuse_class, layer_catalog
-from geo.crs import CGCS2000, Area, check_coordinates, zone_for_geometry
+from geo.crs import CGCS2000, Area, check_coordinates, reproject, zone_for_geometry
 from geo.errors import InputError
 from geo.geometry import clean_parcels
 from geo.review.profile import STATUS_ORDER, Item, Profile, load_profile
@@ -107,7 +107,7 @@ def review_parcel(
     profile: Profile,
 ) -> ParcelResult:
     epsg = blueprint.gk_zone_epsg or zone_for_geometry(geom, crs)
-    in_zone = gpd.GeoSeries([geom], crs=crs).to_crs(epsg).iloc[0]
+    in_zone = reproject(geom, crs, epsg)
     area = Area(float(in_zone.area))
     ctx = ParcelContext(pid, in_zone, epsg, project, blueprint, profile.tolerance.for_area(area.m2))
     items = [_run_item(item, ctx) for item in profile.items]
@@ -182,7 +182,7 @@ def _to_geojson(geoms: list[shapely.Geometry], epsg: int) -> list[dict[str, Any]
     """Geometries as GeoJSON dicts in EPSG:4490, 1e-7° (about 1 cm) precision."""
     if not geoms:
         return []
-    geo = gpd.GeoSeries(geoms, crs=epsg).to_crs(CGCS2000).values
+    geo = reproject(np.array(geoms, dtype=object), epsg, CGCS2000)
     rounded = shapely.transform(geo, lambda xy: np.round(xy, 7))
     return [json.loads(text) for text in shapely.to_geojson(rounded)]  # plain lists, as JSON reads back
 

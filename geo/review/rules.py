@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-import geopandas as gpd
 import numpy as np
 import rasterio
 import rasterio.mask
@@ -17,7 +16,7 @@ import shapely
 
 from geo.blueprint import Blueprint
 from geo.catalog import LAYERS_DIR, landuse_class, layer_catalog
-from geo.crs import M2_PER_HA, Area
+from geo.crs import M2_PER_HA, Area, reproject
 from geo.errors import ProfileError
 from geo.overlay import Pieces
 from geo.overlay import pieces as overlay_pieces
@@ -232,11 +231,11 @@ def run_raster_share_above(check: RasterShareAboveCheck, ctx: ParcelContext) -> 
     layer = ctx.blueprint.raster(check.layer)
     if layer is None:
         return _missing(check.layer)
-    shape = gpd.GeoSeries([ctx.geometry], crs=ctx.epsg).to_crs(layer.crs).iloc[0]
-    with rasterio.open(layer.source) as ds:
-        values = _masked_values(ds, shape, all_touched=False)
-        if values.size == 0:  # parcel smaller than a pixel: take the pixels it touches
-            values = _masked_values(ds, shape, all_touched=True)
+    shape = reproject(ctx.geometry, ctx.epsg, layer.crs)
+    ds = layer.dataset()
+    values = _masked_values(ds, shape, all_touched=False)
+    if values.size == 0:  # parcel smaller than a pixel: take the pixels it touches
+        values = _masked_values(ds, shape, all_touched=True)
     if values.size == 0:
         info = layer_catalog()[check.layer]
         return Outcome(
