@@ -149,21 +149,28 @@ def blueprint_map(
     assets: str = "inline",
     simplify_deg: float = 3e-5,
 ) -> folium.Map:
-    """The whole blueprint with layer toggles; the service's viewer page starts from this."""
-    vectors = [layer for layer in blueprint.layers.values() if isinstance(layer, VectorLayer)]
-    county = blueprint.vector("county")
-    pool = [county] if county is not None else vectors
-    boxes = [layer.in_crs(4490).frame.total_bounds for layer in pool] or [np.array([73.0, 3.0, 136.0, 54.0])]
-    bounds = (
+    """The whole blueprint with layer toggles, opened on the control layers (the viewer page starts here)."""
+    vectors = {layer_id: layer for layer_id, layer in blueprint.layers.items() if isinstance(layer, VectorLayer)}
+    control = [layer for layer_id, layer in vectors.items() if layer_id != "county"] or list(vectors.values())
+    everything = _bounds([layer.in_crs(4490).frame for layer in vectors.values()])
+    fmap = base_map(
+        _bounds([layer.in_crs(4490).frame for layer in control]), tiles=tiles, tianditu_key=tianditu_key, assets=assets
+    )
+    add_layers(fmap, blueprint, everything, simplify_deg=simplify_deg)
+    folium.LayerControl(collapsed=True).add_to(fmap)
+    page(fmap).html.add_child(_legend(blueprint.synthetic))
+    return fmap
+
+
+def _bounds(frames: list[gpd.GeoDataFrame]) -> tuple[float, float, float, float]:
+    """The box around every frame (lon/lat); all of China when there are none."""
+    boxes = [f.total_bounds for f in frames if len(f)] or [np.array([73.0, 3.0, 136.0, 54.0])]
+    return (
         float(min(b[0] for b in boxes)),
         float(min(b[1] for b in boxes)),
         float(max(b[2] for b in boxes)),
         float(max(b[3] for b in boxes)),
     )
-    fmap = base_map(bounds, tiles=tiles, tianditu_key=tianditu_key, assets=assets)
-    add_layers(fmap, blueprint, bounds, simplify_deg=simplify_deg)
-    page(fmap).html.add_child(_legend(blueprint.synthetic))
-    return fmap
 
 
 def _popup(parcel: ParcelResult) -> str:
