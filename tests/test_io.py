@@ -352,3 +352,39 @@ def test_dxf_closed_polylines_with_a_given_crs(tmp_path: Path, blueprint: Bluepr
     runner = CliRunner()
     assert runner.invoke(app, ["convert", str(path), str(converted), "--crs", "EPSG:4548"]).exit_code == 0
     assert len(read_parcels(converted)) == 2
+
+
+def test_zipped_shapefile_in_gbk_with_cpg(tmp_path: Path) -> None:
+    frame = parcel_frame(rect(1.2, 1.2, 1.3, 1.3), name="济宁高新区地块")
+    frame.to_file(tmp_path / "p.shp", encoding="GBK")
+    assert "济宁".encode("gbk") in (tmp_path / "p.dbf").read_bytes()  # really GBK on disk, declared in p.cpg
+    archive = tmp_path / "p.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for part in tmp_path.glob("p.*"):
+            if part.suffix != ".zip":
+                z.write(part, part.name)
+    assert read_parcels(archive)["name"].iloc[0] == "济宁高新区地块"
+
+
+@pytest.mark.parametrize(
+    ("declared", "epsg_name"),
+    [
+        ("2000国家大地坐标系", "CGCS2000 / 3-degree Gauss-Kruger zone 39"),
+        ("CGCS2000", "CGCS2000 / 3-degree Gauss-Kruger zone 39"),
+        ("80西安坐标系", "Xian 1980 / 3-degree Gauss-Kruger zone 39"),
+        ("西安80坐标系", "Xian 1980 / 3-degree Gauss-Kruger zone 39"),
+        ("54北京坐标系", "Beijing 1954 / 3-degree Gauss-Kruger zone 39"),
+        ("北京54", "Beijing 1954 / 3-degree Gauss-Kruger zone 39"),
+    ],
+)
+def test_datum_declared_by_name(declared: str, epsg_name: str) -> None:
+    frame = parse_coordinate_text(BASE.replace("坐标系=2000国家大地坐标系", f"坐标系={declared}"))
+    assert frame.crs.name == epsg_name
+
+
+def test_six_degree_zones() -> None:
+    # 6° zone 20 (CM 117°E) with prefix: eastings 20 464 000…
+    text = BASE.replace("几度分带=3", "几度分带=6").replace("带号=39", "带号=20").replace(",39467", ",20467")
+    text = text.replace(",39468", ",20468").replace(",39465", ",20465")
+    frame = parse_coordinate_text(text)
+    assert frame.crs.name == "CGCS2000 / Gauss-Kruger zone 20"
