@@ -154,7 +154,7 @@ def _dxf_polygons(frame: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
     return keep[["Layer", "geometry"]].rename(columns={"Layer": "cad_layer"}).reset_index(drop=True)
 
 
-WRITABLE_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".kml", ".txt")
+WRITABLE_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".kml", ".kmz", ".dxf", ".txt")
 
 
 def write_parcels(frame: gpd.GeoDataFrame, path: str | Path, *, encoding: str = "utf-8") -> Path:
@@ -182,6 +182,14 @@ def write_parcels(frame: gpd.GeoDataFrame, path: str | Path, *, encoding: str = 
         plain.to_crs(4490).to_file(path, driver="GeoJSON", engine="pyogrio")
     elif suffix == ".kml":
         plain.to_crs(4326).to_file(path, driver="KML", engine="pyogrio")
+    elif suffix == ".kmz":  # a zip holding doc.kml
+        with tempfile.TemporaryDirectory() as tmp:
+            kml = Path(tmp) / "doc.kml"
+            plain.to_crs(4326).to_file(kml, driver="KML", engine="pyogrio")
+            with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+                archive.write(kml, "doc.kml")
+    elif suffix == ".dxf":  # CAD keeps no CRS or attributes: geometry in the frame's (projected) CRS
+        gpd.GeoDataFrame(geometry=plain.geometry.values, crs=None).to_file(path, driver="DXF", engine="pyogrio")
     elif suffix == ".gpkg":
         plain.to_file(path, driver="GPKG", engine="pyogrio")
     else:  # a zipped shapefile, UTF-8 attributes declared in a .cpg
