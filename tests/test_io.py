@@ -162,7 +162,7 @@ def test_cli_convert_round_trip(tmp_path: Path) -> None:
     assert runner.invoke(app, ["convert", str(out), str(back)]).exit_code == 0
     assert back.read_bytes().decode("gbk").startswith("[属性描述]")
     assert read_parcels(back).to_crs(EPSG).geometry.iloc[0].area == pytest.approx(30_000, rel=1e-6)
-    bad = runner.invoke(app, ["convert", str(out), str(tmp_path / "x.dxf")])
+    bad = runner.invoke(app, ["convert", str(out), str(tmp_path / "x.xlsx")])
     assert bad.exit_code == 2 and "cannot write" in bad.stderr
 
 
