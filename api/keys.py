@@ -18,7 +18,6 @@ from geo.errors import InputError, NotFoundError
 
 Role = Literal["planner", "project-system", "quota-admin", "admin"]
 ROLES: tuple[str, ...] = get_args(Role)
-Permission = Literal["review:create", "review:read", "layers:read", "quota:read", "quota:reserve", "quota:admin"]
 PERMISSIONS: dict[str, set[str]] = {
     "planner": {"review:create", "review:read", "layers:read", "quota:read"},
     "project-system": {"review:create", "review:read", "layers:read", "quota:read", "quota:reserve"},

@@ -114,7 +114,6 @@ class RasterLayer:
 class Blueprint:
     name: str
     root: Path
-    working_crs: CRS
     gk_zone_epsg: int | None
     layers: dict[str, VectorLayer | RasterLayer]
     synthetic: bool = False  # a generated demo blueprint (its SOURCES.txt says SYNTHETIC)
@@ -172,7 +171,7 @@ def load_blueprint(root: str | Path) -> Blueprint:
     log.info("blueprint %r loaded: %d layers from %s", manifest.name, len(layers), root)
     sources = root / "SOURCES.txt"
     synthetic = sources.is_file() and "SYNTHETIC" in sources.read_text(encoding="utf-8", errors="replace")
-    return Blueprint(manifest.name, root, working, manifest.gk_zone_epsg, layers, synthetic)
+    return Blueprint(manifest.name, root, manifest.gk_zone_epsg, layers, synthetic)
 
 
 def _resolve(root: Path, layer_id: str, relative: str) -> Path:

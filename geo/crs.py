@@ -22,8 +22,6 @@ M2_PER_HA = 10000.0
 # CGCS2000 / 3-degree Gauss-Kruger CM 75E … CM 135E (no zone prefix in the easting).
 GK3_CM_FIRST_EPSG = 4534
 GK3_CM_MIN, GK3_CM_MAX = 75, 135
-# The same zones with the zone number as easting prefix: EPSG = 4488 + zone (zones 25…45).
-GK3_PREFIX_EPSG_BASE = 4488
 
 # Mainland China with its islands, generously: what any parcel's lon/lat must fall in.
 CHINA_LON = (73.0, 136.0)
@@ -102,9 +100,6 @@ class Area:
     @property
     def mu(self) -> float:
         return self.m2 / M2_PER_MU
-
-    def as_dict(self) -> dict[str, float]:
-        return {"m2": round(self.m2, 2), "ha": round(self.ha, 4), "mu": round(self.mu, 2)}
 
 
 def check_coordinates(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -18,9 +18,6 @@ class LantuError(Exception):
         self.where = where
         super().__init__(message_en if where is None else f"{message_en} ({where})")
 
-    def messages(self) -> dict[str, str]:
-        return {"message_zh": self.message_zh, "message_en": self.message_en}
-
 
 class InputError(LantuError, ValueError):
     """The user's parcels or options cannot be used as given."""
