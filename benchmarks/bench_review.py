@@ -11,6 +11,7 @@ script checks that they agree before printing the ratio.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
@@ -20,6 +21,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
+from geo.batch import review_in_partitions
 from geo.blueprint import VectorLayer, load_blueprint
 from geo.cli import DEFAULT_DATA_DIR
 from geo.demo import build_demo_blueprint
@@ -55,6 +57,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--parcels", type=int, default=200)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--batch-parcels", type=int, default=2000, help="parcels for the serial vs dask comparison")
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -81,6 +85,13 @@ def main() -> None:
         base_s, base_area = timed(baseline, 1)
         assert abs(ours_area - base_area) <= 1e-6 * max(base_area, 1.0), (ours_area, base_area)  # type: ignore[operator]
         review_s, result = timed(lambda: review(parcels, bp), args.repeat)
+        big = random_parcels(
+            counties.loc[counties["code"] == "370811"].geometry.union_all(), args.batch_parcels, seed=8
+        )
+        serial_s, _ = timed(lambda: review(big, bp), 1)
+        dask_s, _ = timed(
+            lambda: review_in_partitions(big, root, partitions=4 * args.workers, num_workers=args.workers), 1
+        )
 
     n = len(parcels)
     print(
@@ -94,6 +105,10 @@ def main() -> None:
     print(
         f"full ten-point review of {n} parcels (median of {args.repeat}): {review_s:.2f} s "
         f"({n / review_s:.0f} parcels/s, {1000 * review_s / n:.1f} ms/parcel)"
+    )
+    print(
+        f"batch of {args.batch_parcels} parcels: serial {serial_s:.2f} s, dask {args.workers} processes "
+        f"{dask_s:.2f} s (ratio serial/dask {serial_s / dask_s:.2f}×, blueprint loaded once per process)"
     )
     assert result is not None
 

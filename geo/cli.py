@@ -75,6 +75,7 @@ def review_cmd(
         str | None, typer.Option(help="CRS of a file that cannot declare one (DXF), e.g. EPSG:4527.")
     ] = None,
     fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.json,
+    workers: Annotated[int, typer.Option(min=1, max=256, help="Processes for a large batch (dask).")] = 1,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
 ) -> None:
     """Run the siting review; JSON (DESIGN.md schema) on stdout by default. Exit 2 on bad input."""
@@ -90,7 +91,14 @@ def review_cmd(
     try:
         bp = load_blueprint(blueprint)
         frame = read_parcels(parcels, layer=layer, crs=crs)
-        if len(frame) >= PROGRESS_FROM:
+        if workers > 1:
+            from geo.batch import review_in_partitions
+
+            with err.status(f"审查 reviewing {len(frame)} parcels on {workers} processes"):
+                result = review_in_partitions(
+                    frame, blueprint, partitions=4 * workers, num_workers=workers, profile=profile, project=overrides
+                )
+        elif len(frame) >= PROGRESS_FROM:
             with Progress(
                 TextColumn("审查 reviewing"),
                 BarColumn(),
