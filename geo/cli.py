@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from geo.blueprint import layer_summary, load_blueprint
 from geo.crs import check_coordinates
 from geo.errors import LantuError
+from geo.geometry import check_size
 from geo.io import read_parcels, write_parcels
 from geo.quota_cli import app as quota_app
 from geo.review import review
@@ -76,6 +77,8 @@ def review_cmd(
     ] = None,
     fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.json,
     workers: Annotated[int, typer.Option(min=1, max=256, help="Processes for a large batch (dask).")] = 1,
+    max_parcels: Annotated[int, typer.Option(min=1, help="Refuse inputs with more parcels.")] = 1_000_000,
+    max_vertices: Annotated[int, typer.Option(min=1, help="Refuse inputs with more vertices.")] = 50_000_000,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
 ) -> None:
     """Run the siting review; JSON (DESIGN.md schema) on stdout by default. Exit 2 on bad input."""
@@ -90,7 +93,9 @@ def review_cmd(
         overrides["investment_wan"] = investment_wan
     try:
         bp = load_blueprint(blueprint)
-        frame = read_parcels(parcels, layer=layer, crs=crs)
+        frame = check_size(
+            read_parcels(parcels, layer=layer, crs=crs), max_parcels=max_parcels, max_vertices=max_vertices
+        )
         if workers > 1:
             from geo.batch import review_in_partitions
 

@@ -7,7 +7,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from geo.errors import GeometryError
+from geo.errors import GeometryError, TooLargeError
 
 REPAIR_AREA_TOLERANCE = 1e-3  # a repair may change the area by at most 0.1 %
 POLYGONAL = (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON)
@@ -33,6 +33,20 @@ def _ring_area(geom: shapely.Geometry) -> float:
         total += shapely.Polygon(poly.exterior).area
         total -= sum(shapely.Polygon(r).area for r in poly.interiors)
     return total
+
+
+def check_size(frame: gpd.GeoDataFrame, *, max_parcels: int, max_vertices: int) -> gpd.GeoDataFrame:
+    """Refuse more parcels or vertices than configured, before any geometry work is spent on them."""
+    if len(frame) > max_parcels:
+        raise TooLargeError(
+            f"{len(frame)} parcels; the limit is {max_parcels}", f"地块数 {len(frame)} 超过上限 {max_parcels}"
+        )
+    vertices = int(shapely.get_num_coordinates(frame.geometry.values).sum())
+    if vertices > max_vertices:
+        raise TooLargeError(
+            f"{vertices} vertices; the limit is {max_vertices}", f"顶点数 {vertices} 超过上限 {max_vertices}"
+        )
+    return frame
 
 
 def clean_parcels(frame: gpd.GeoDataFrame, ids: list[str]) -> tuple[gpd.GeoDataFrame, list[bool]]:

@@ -168,3 +168,13 @@ def test_keys_create_list_revoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert runner.invoke(app, ["keys", "revoke", "city-system"]).exit_code == 0
     assert "revoked" in runner.invoke(app, ["keys", "list"]).stdout
     assert runner.invoke(app, ["keys", "revoke", "city-system"]).exit_code == 2
+
+
+def test_size_caps(parcels_file: Path, blueprint_dir: Path) -> None:
+    for option, value in (("--max-parcels", "1"), ("--max-vertices", "9")):
+        result = runner.invoke(app, ["review", str(parcels_file), "-b", str(blueprint_dir), option, value])
+        assert result.exit_code == 2 and "limit" in result.stderr
+    assert (
+        runner.invoke(app, ["review", str(parcels_file), "-b", str(blueprint_dir), "--max-vertices", "10"]).exit_code
+        == 0
+    )

@@ -13,7 +13,8 @@ from starlette.datastructures import UploadFile
 
 from api.deps import BlueprintDep, SettingsDep, StoreDep, require
 from api.errors import UnsupportedMediaError
-from geo.errors import FormatError, TooLargeError
+from geo.errors import FormatError
+from geo.geometry import check_size
 from geo.io import SUPPORTED_SUFFIXES, parse_geojson_bytes, read_parcels
 from geo.maps import map_html, review_map
 from geo.report import review_report
@@ -75,18 +76,9 @@ async def create_review(
         str | None, Query(max_length=64, description="CRS of an upload that cannot declare one (DXF)")
     ] = None,
 ) -> ReviewResult:
-    frame = await _parcels_from_request(request, crs)
-    if len(frame) > settings.max_parcels:
-        raise TooLargeError(
-            f"{len(frame)} parcels; the limit is {settings.max_parcels}",
-            f"地块数 {len(frame)} 超过上限 {settings.max_parcels}",
-        )
-    vertices = int(frame.geometry.count_coordinates().sum())
-    if vertices > settings.max_vertices:
-        raise TooLargeError(
-            f"{vertices} vertices; the limit is {settings.max_vertices}",
-            f"顶点数 {vertices} 超过上限 {settings.max_vertices}",
-        )
+    frame = check_size(
+        await _parcels_from_request(request, crs), max_parcels=settings.max_parcels, max_vertices=settings.max_vertices
+    )
     overrides = {
         k: v
         for k, v in {
