@@ -360,8 +360,10 @@ def test_quota_flow_over_the_api(client: TestClient, keys: dict[str, str]) -> No
     balances = client.get("/api/v1/quotas/balances?year=2026", headers=auth(keys)).json()
     county = next(b for b in balances if b["holder"] == "370811" and b["factor"] == "land_new")
     assert county["balance"] == pytest.approx(70_000)
-    kinds = {j["kind"] for j in client.get("/api/v1/quotas/journal", headers=auth(keys)).json()}
-    assert kinds == {"issue", "reserve", "revoke"}
+    journal = client.get("/api/v1/quotas/journal", headers=auth(keys)).json()
+    assert {j["kind"] for j in journal} == {"issue", "reserve", "revoke"}
+    page = client.get("/api/v1/quotas/journal?limit=2&offset=1", headers=auth(keys)).json()
+    assert page == journal[1:3]
     page = client.get("/api/v1/quotas/map?year=2026", headers=auth(keys))
     assert page.status_code == 200 and "任城区" in page.text and "70,000" in page.text
     assert client.get("/api/v1/quotas/projects", headers=auth(keys)).json()[0]["stage"] == "revoked"

@@ -73,7 +73,7 @@ def journal(
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[dict[str, Any]]:
-    return ledger.journal()[offset : offset + limit]
+    return ledger.journal(limit=limit, offset=offset)
 
 
 @router.get("/projects", summary="Projects holding quota and their stage")

@@ -539,7 +539,8 @@ class Ledger:
             for r in rows
         ]
 
-    def journal(self) -> list[dict[str, Any]]:
+    def journal(self, *, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
+        """Postings in order, one row each, paged in SQL (a city's journal grows for years)."""
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(
@@ -553,6 +554,8 @@ class Ledger:
                 .join(quota_postings, quota_postings.c.transaction_id == quota_transactions.c.id)
                 .join(quota_accounts, quota_accounts.c.id == quota_postings.c.account_id)
                 .order_by(quota_transactions.c.id, quota_postings.c.id)
+                .limit(limit)
+                .offset(offset)
             ).all()
         return [
             {
