@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from api import errors
+from api.keys import import_keys_file
 from api.limits import BodySizeLimit
 from api.routes import health, layers, pages, quotas, reviews
 from api.settings import Settings
@@ -45,6 +46,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         migrate(engine)
         app.state.engine = engine
         app.state.store = ReviewStore(engine)
+        if settings.api_keys_file:
+            log.info(
+                "%d API keys provisioned from %s",
+                import_keys_file(engine, settings.api_keys_file),
+                settings.api_keys_file,
+            )
         app.state.blueprint = load_blueprint(settings.blueprint) if settings.blueprint else None
         app.state.ledger = Ledger(engine, pooling_share=settings.pooling_share, reward_ratio=settings.reward_ratio)
         county = app.state.blueprint.vector("county") if app.state.blueprint else None

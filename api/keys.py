@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Literal, get_args
 
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from api.errors import AuthenticationError
-from geo.db import api_keys
+from geo.db import api_keys, insert_ignoring_duplicates
 from geo.errors import InputError, NotFoundError
 
 Role = Literal["planner", "project-system", "quota-admin", "admin"]
@@ -41,9 +43,13 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def create_key(engine: Engine, name: str, role: str) -> str:
+def _check_role(role: str) -> None:
     if role not in ROLES:
         raise InputError(f"unknown role {role!r}; roles: {list(ROLES)}", f"未知角色 {role!r}；可选：{list(ROLES)}")
+
+
+def create_key(engine: Engine, name: str, role: str) -> str:
+    _check_role(role)
     key = PREFIX + secrets.token_urlsafe(32)
     try:
         with engine.begin() as conn:
@@ -51,6 +57,30 @@ def create_key(engine: Engine, name: str, role: str) -> str:
     except IntegrityError as exc:
         raise InputError(f"a key named {name!r} exists already", f"名为 {name!r} 的密钥已存在") from exc
     return key
+
+
+def import_keys_file(engine: Engine, path: Path) -> int:
+    """Provision keys from a file of ``name,role,sha256-hex`` lines (hashes only, never keys).
+
+    For configuration management: the file is read at start-up and keys it names
+    that the database lacks are added; ``#`` starts a comment.
+    """
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        parts = [p.strip() for p in line.split(",")]
+        if len(parts) != 3 or not re.fullmatch(r"[0-9a-f]{64}", parts[2]):
+            raise InputError(
+                f"{path.name} line {number}: expected name,role,sha256-hex",
+                f"{path.name} 第 {number} 行：格式应为 名称,角色,SHA-256",
+            )
+        _check_role(parts[1])
+        rows.append({"name": parts[0], "role": parts[1], "key_hash": parts[2], "created": datetime.now(UTC)})
+    if rows:
+        with engine.begin() as conn:
+            conn.execute(insert_ignoring_duplicates(conn, api_keys), rows)
+    return len(rows)
 
 
 def revoke_key(engine: Engine, name: str) -> None:

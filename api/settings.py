@@ -20,6 +20,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     open_demo: bool = Field(default=False, description="no API keys: loopback demo only, logged")
+    api_keys_file: Path | None = Field(default=None, description="name,role,sha256 lines imported at start-up")
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
     max_vertices: int = Field(default=200_000, gt=0)
     max_parcels: int = Field(default=2_000, gt=0)

@@ -10,7 +10,9 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Column, DateTime, Engine, Integer, MetaData, String, Table, create_engine, event
+from sqlalchemy import Column, Connection, DateTime, Engine, Integer, MetaData, String, Table, create_engine, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 log = logging.getLogger(__name__)
 metadata = MetaData()
@@ -68,6 +70,12 @@ POSTGIS_ONLY = {"spatial_ref_sys", "geom", "ix_reviews_geom"}  # made by the mig
 def include_object(_object: Any, name: str | None, _type: str, _reflected: bool, _compare_to: Any) -> bool:
     """For schema comparison: leave out what PostGIS and the optional geometry column add."""
     return name not in POSTGIS_ONLY
+
+
+def insert_ignoring_duplicates(conn: Connection, table: Any) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING in the connection's dialect (SQLite or PostgreSQL)."""
+    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    return dialect_insert(table).on_conflict_do_nothing()
 
 
 def has_postgis(engine: Engine) -> bool:

@@ -367,3 +367,27 @@ def test_quota_flow_over_the_api(client: TestClient, keys: dict[str, str]) -> No
     page = client.get("/api/v1/quotas/map?year=2026", headers=auth(keys))
     assert page.status_code == 200 and "任城区" in page.text and "70,000" in page.text
     assert client.get("/api/v1/quotas/projects", headers=auth(keys)).json()[0]["stage"] == "revoked"
+
+
+def test_keys_provisioned_from_a_file(settings: Settings, tmp_path: Path) -> None:
+    import hashlib
+
+    key = "lantu_provisioned-by-config-management"
+    keys_file = tmp_path / "keys.csv"
+    keys_file.write_text(f"# name,role,sha256\ncity-system,project-system,{hashlib.sha256(key.encode()).hexdigest()}\n")
+    with TestClient(create_app(settings.model_copy(update={"api_keys_file": keys_file}))) as c:
+        assert c.post("/api/v1/reviews", json=PASSING, headers={"X-API-Key": key}).status_code == 201
+        assert_problem(
+            c.post(
+                "/api/v1/quotas/issue",
+                json={"year": 2026, "rows": [{"county_code": "370811", "factor": "land_new", "amount": 1}]},
+                headers={"X-API-Key": key},
+            ),
+            403,
+        )
+    keys_file.write_text("broken line\n")
+    with (
+        pytest.raises(ValueError, match="sha256"),
+        TestClient(create_app(settings.model_copy(update={"api_keys_file": keys_file}))),
+    ):
+        pass

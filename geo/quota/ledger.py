@@ -21,10 +21,9 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
+from geo.db import insert_ignoring_duplicates
 from geo.errors import NotFoundError, QuotaError
 from geo.quota.tables import quota_accounts, quota_holders, quota_postings, quota_projects, quota_transactions
 from geo.review.result import ReviewResult
@@ -647,9 +646,3 @@ def _holder_kind(holder: str) -> str:
     if holder.startswith("external:"):
         return "external"
     return "county"
-
-
-def insert_ignoring_duplicates(conn: Connection, table: Any) -> Any:
-    """INSERT … ON CONFLICT DO NOTHING in the connection's dialect (SQLite or PostgreSQL)."""
-    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    return dialect_insert(table).on_conflict_do_nothing()
