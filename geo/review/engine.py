@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -40,7 +41,7 @@ def parcel_ids(frame: gpd.GeoDataFrame) -> list[str]:
         ids = [str(v) if v is not None and v == v and str(v) != "" else str(i + 1) for i, v in enumerate(frame["id"])]
     else:
         ids = [str(i + 1) for i in range(len(frame))]
-    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    dupes = sorted(i for i, n in Counter(ids).items() if n > 1)
     if dupes:
         raise InputError(f"duplicate parcel ids: {dupes}", f"地块编号重复：{dupes}")
     return ids
