@@ -71,7 +71,7 @@ def journal(
     ledger: LedgerDep,
     _who: Reader,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> list[dict[str, Any]]:
     return ledger.journal(limit=limit, offset=offset)
 
