@@ -181,7 +181,12 @@ def test_openapi_no_server_errors(demo_app: Any) -> None:
     for operation in operations:
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        @settings(
+            max_examples=int(os.environ.get("LANTU_SCHEMA_EXAMPLES", "15")),
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            database=None,
+        )
         def no_server_error(case: Any) -> None:
             case.call_and_validate(checks=[schemathesis.checks.not_a_server_error])
 
