@@ -43,6 +43,7 @@ class OutputFormat(StrEnum):
     json = "json"
     geojson = "geojson"
     html = "html"
+    pdf = "pdf"
     map = "map"
 
 
@@ -127,18 +128,22 @@ def review_cmd(
         return
     for warning in result.warnings:
         err.print(f"[yellow]warning[/yellow]: {warning}", highlight=False)
-    text = render(result, fmt, blueprint=bp)
+    content = render(result, fmt, blueprint=bp)
+    data = content if isinstance(content, bytes) else content.encode("utf-8")
     if output:
         output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text, encoding="utf-8")
+        output.write_bytes(data)
         verdicts = ", ".join(f"{p.id}={p.verdict}" for p in result.parcels[:10])
         more = " …" if len(result.parcels) > 10 else ""
         err.print(f"{len(result.parcels)} parcel(s) reviewed → {output}  [{verdicts}{more}]", highlight=False)
+    elif isinstance(content, bytes):
+        err.print("error: the PDF report needs an output file (-o report.pdf)")
+        raise typer.Exit(2)
     else:
-        sys.stdout.write(text + "\n")
+        sys.stdout.write(content + "\n")
 
 
-def render(result: ReviewResult, fmt: OutputFormat, *, blueprint: Any = None) -> str:
+def render(result: ReviewResult, fmt: OutputFormat, *, blueprint: Any = None) -> str | bytes:
     if fmt is OutputFormat.json:
         return result.model_dump_json(indent=2)
     if fmt is OutputFormat.geojson:
@@ -159,6 +164,10 @@ def render(result: ReviewResult, fmt: OutputFormat, *, blueprint: Any = None) ->
             for p in result.parcels
         ]
         return json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False)
+    if fmt is OutputFormat.pdf:
+        from geo.report_pdf import review_report_pdf
+
+        return review_report_pdf(result, synthetic=blueprint is not None and blueprint.synthetic)
     if fmt is OutputFormat.html:
         from geo.report import review_report
 

@@ -10,6 +10,7 @@ import jinja2
 import shapely
 
 from geo.maps import STATUS_COLOURS, STATUS_ZH, VERDICT_ZH
+from geo.review.profile import STATUS_ORDER
 from geo.review.result import ParcelResult, ReviewResult
 
 _ENV = jinja2.Environment(
@@ -19,40 +20,52 @@ _ENV = jinja2.Environment(
 VERDICT_CLASS = {"pass": "pass", "conditional": "warn", "reject": "fail"}
 
 
-def parcel_sketch(parcel: ParcelResult, size: int = 260) -> str:
-    """An SVG sketch of the parcel and its conflict pieces in its GK zone (prints without a map)."""
-    if parcel.geometry is None:
-        return ""
-    pieces = [
-        (d["status"], shapely.geometry.shape(d["geometry"]))
-        for i in parcel.items
-        for d in i.details
-        if "geometry" in d and d["status"] != "pass"
-    ]
+def sketch_geometry(parcel: ParcelResult, size: float) -> tuple[shapely.Geometry, list[tuple[str, shapely.Geometry]]]:
+    """The parcel and its conflict pieces in its GK zone, scaled into a ``size`` box (y up).
+
+    Pieces come most severe last, so a fail is drawn over the warns beneath it.
+    """
+    pieces = sorted(
+        (
+            (d["status"], shapely.geometry.shape(d["geometry"]))
+            for i in parcel.items
+            for d in i.details
+            if "geometry" in d and d["status"] != "pass"
+        ),
+        key=lambda piece: STATUS_ORDER[piece[0]],
+    )
     geoms = gpd.GeoSeries([shapely.geometry.shape(parcel.geometry)] + [g for _, g in pieces], crs=4490)
     projected = geoms.to_crs(parcel.crs_used).values
     minx, miny, maxx, maxy = projected[0].bounds
     span = max(maxx - minx, maxy - miny) * 1.1 or 1.0
-    cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
+    centre = ((minx + maxx) / 2, (miny + maxy) / 2)
+    scaled = shapely.transform(projected, lambda xy: (xy - centre) / span * size + size / 2)
+    return scaled[0], [(status, g) for (status, _), g in zip(pieces, scaled[1:], strict=True)]
 
-    def path(geom: shapely.Geometry) -> str:
-        moved = shapely.transform(geom, lambda xy: (xy - (cx, cy)) * (1, -1) / span * size + size / 2)
-        return str(moved.svg(scale_factor=0.5)) if not moved.is_empty else ""
 
-    body = "".join(
-        path(g).replace('fill="#66cc99"', f'fill="{STATUS_COLOURS[s]}"').replace('opacity="0.6"', 'opacity="0.7"')
-        for (s, _), g in zip(pieces, projected[1:], strict=True)
-    )
-    outline = path(projected[0]).replace('fill="#66cc99"', 'fill="none"').replace('stroke="#555555"', 'stroke="#000"')
+def parcel_sketch(parcel: ParcelResult, size: int = 260) -> str:
+    """An SVG sketch of the parcel and its conflict pieces (prints without a map)."""
+    if parcel.geometry is None:
+        return ""
+    outline, pieces = sketch_geometry(parcel, size)
+
+    def path(geom: shapely.Geometry, fill: str, stroke: str) -> str:
+        flipped = shapely.transform(geom, lambda xy: xy * (1, -1) + (0, size))  # SVG's y runs down
+        svg = str(flipped.svg(scale_factor=0.5)) if not flipped.is_empty else ""
+        return svg.replace('fill="#66cc99"', f'fill="{fill}"').replace('stroke="#555555"', f'stroke="{stroke}"')
+
+    body = "".join(path(g, STATUS_COLOURS[s], "#555555") for s, g in pieces)
     label = html.escape(f"{parcel.id}（{parcel.crs_used}）")
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size + 16}" '
-        f'viewBox="0 0 {size} {size + 16}">{body}{outline}'
+        f'viewBox="0 0 {size} {size + 16}">{body}{path(outline, "none", "#000")}'
         f'<text x="4" y="{size + 12}" font-size="11">{label}</text></svg>'
     )
 
 
-def review_report(result: ReviewResult, *, synthetic: bool = False, map_url: str | None = None) -> str:
+def review_report(
+    result: ReviewResult, *, synthetic: bool = False, map_url: str | None = None, pdf_url: str | None = None
+) -> str:
     """The report as one self-contained HTML page (with a link to the map when served)."""
     return _ENV.get_template("report.html").render(
         result=result,
@@ -61,5 +74,6 @@ def review_report(result: ReviewResult, *, synthetic: bool = False, map_url: str
         verdict_class=VERDICT_CLASS,
         sketches={p.id: parcel_sketch(p) for p in result.parcels},
         map_url=map_url,
+        pdf_url=pdf_url,
         synthetic=synthetic,
     )

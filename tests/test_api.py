@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import pypdf
 import pytest
 from fastapi.testclient import TestClient
 
@@ -238,6 +239,10 @@ def test_map_and_report_pages(client: TestClient, keys: dict[str, str]) -> None:
     assert "永久基本农田" in page.text
     report = client.get(f"/api/v1/reviews/{rid}/report", headers=auth(keys))
     assert "建设项目落地可行性审查报告" in report.text and "亩" in report.text and "<svg" in report.text
+    pdf = client.get(f"/api/v1/reviews/{rid}/report.pdf", headers=auth(keys))
+    assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+    text = "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf.content)).pages)
+    assert "建设项目落地可行性审查报告" in text and "占用永久基本农田" in text and "40,000.0" in text
     assert client.get("/static/leaflet/leaflet.js").status_code == 200
 
 

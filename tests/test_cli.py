@@ -44,13 +44,13 @@ def test_major_project_flag(parcels_file: Path, blueprint_dir: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("fmt", "needle"), [("geojson", '"FeatureCollection"'), ("html", "审查报告"), ("map", "leaflet")]
+    ("fmt", "needle"), [("geojson", '"FeatureCollection"'), ("html", "审查报告"), ("map", "leaflet"), ("pdf", "%PDF")]
 )
 def test_other_formats_to_file(parcels_file: Path, blueprint_dir: Path, tmp_path: Path, fmt: str, needle: str) -> None:
     out = tmp_path / f"out.{fmt}"
     result = runner.invoke(app, ["review", str(parcels_file), "-b", str(blueprint_dir), "-f", fmt, "-o", str(out)])
     assert result.exit_code == 0, result.output
-    assert needle in out.read_text(encoding="utf-8")
+    assert needle in out.read_bytes().decode("utf-8", errors="replace")
     assert "2 parcel(s) reviewed" in result.stderr
 
 
@@ -178,3 +178,8 @@ def test_size_caps(parcels_file: Path, blueprint_dir: Path) -> None:
         runner.invoke(app, ["review", str(parcels_file), "-b", str(blueprint_dir), "--max-vertices", "10"]).exit_code
         == 0
     )
+
+
+def test_pdf_needs_an_output_file(parcels_file: Path, blueprint_dir: Path) -> None:
+    result = runner.invoke(app, ["review", str(parcels_file), "-b", str(blueprint_dir), "-f", "pdf"])
+    assert result.exit_code == 2 and "-o report.pdf" in result.stderr

@@ -18,6 +18,7 @@ from geo.geometry import check_size
 from geo.io import SUPPORTED_SUFFIXES, parse_geojson_bytes, read_parcels
 from geo.maps import map_html, review_map
 from geo.report import review_report
+from geo.report_pdf import review_report_pdf
 from geo.review import ReviewResult, review
 
 router = APIRouter(tags=["reviews"])
@@ -143,6 +144,21 @@ def get_review_map(
     return HTMLResponse(map_html(fmap))
 
 
+@router.get(
+    "/reviews/{review_id}/report.pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+    summary="The report as PDF (审查报告)",
+)
+def get_review_report_pdf(
+    review_id: str, store: StoreDep, blueprint: BlueprintDep, _who: Annotated[object, Depends(require("review:read"))]
+) -> Response:
+    pdf = review_report_pdf(store.get(review_id), synthetic=blueprint.synthetic)
+    return Response(
+        pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="review-{review_id}.pdf"'}
+    )
+
+
 @router.get("/reviews/{review_id}/report", response_class=HTMLResponse, summary="Printable report (审查报告)")
 def get_review_report(
     review_id: str,
@@ -151,5 +167,10 @@ def get_review_report(
     _who: Annotated[object, Depends(require("review:read"))],
 ) -> HTMLResponse:
     return HTMLResponse(
-        review_report(store.get(review_id), synthetic=blueprint.synthetic, map_url=f"/api/v1/reviews/{review_id}/map")
+        review_report(
+            store.get(review_id),
+            synthetic=blueprint.synthetic,
+            map_url=f"/api/v1/reviews/{review_id}/map",
+            pdf_url=f"/api/v1/reviews/{review_id}/report.pdf",
+        )
     )
