@@ -156,6 +156,8 @@ def test_rules_change_nothing_when_they_refuse(ledger: Ledger) -> None:
         ledger.reserve(review(100, county="999999"), year=2026, project_id="X", actor="a")
     with pytest.raises(QuotaError, match="no county"):
         ledger.reserve(review(100, county=None), year=2026, project_id="X", actor="a")
+    with pytest.raises(QuotaError, match="project level"):
+        ledger.reserve(review(100), year=2026, project_id="X", actor="a", level="国家级")
     with pytest.raises(QuotaError, match="unknown factor"):
         ledger.issue(2026, [("370811", "gold", 1)], actor="a")
     assert journal_size(ledger) == before

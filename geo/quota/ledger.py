@@ -40,6 +40,7 @@ FACTORS: dict[str, tuple[str, str]] = {
     "so2": ("二氧化硫", "吨"),
     "nox": ("氮氧化物", "吨"),
 }
+PROJECT_LEVELS = ("省重点", "市重点", "县重点")
 CITY = "city"
 PROVINCE = "external:province"
 POINT_SUPPLY = "external:point_supply"
@@ -279,6 +280,11 @@ class Ledger:
                 "地块不在蓝图的任何区县内，请指定区县代码",
             )
         self._county(holder_county)
+        if level is not None and level not in PROJECT_LEVELS:
+            raise QuotaError(
+                f"project level {level!r} is not one of {list(PROJECT_LEVELS)}",
+                f"项目层级 {level!r} 应为 {'、'.join(PROJECT_LEVELS)} 之一",
+            )
         paddy = amount(quota.paddy_m2 or 0)
         wanted = {
             "land_new": amount(quota.new_construction_quota_m2),
