@@ -20,6 +20,7 @@ from geo.errors import LantuError
 from geo.geometry import check_size
 from geo.io import read_parcels, write_parcels
 from geo.quota_cli import app as quota_app
+from geo.quota_cli import database
 from geo.review import review
 from geo.review.result import ReviewResult
 
@@ -282,7 +283,7 @@ def keys_create(
     from api.keys import create_key
 
     try:
-        key = create_key(_engine(), name, role)
+        key = create_key(database(), name, role)
     except LantuError as exc:
         _fail(exc)
         return
@@ -296,7 +297,7 @@ def keys_revoke(name: Annotated[str, typer.Argument(help="The key's name.")]) ->
     from api.keys import revoke_key
 
     try:
-        revoke_key(_engine(), name)
+        revoke_key(database(), name)
     except LantuError as exc:
         _fail(exc)
     err.print(f"key {name!r} revoked", highlight=False)
@@ -307,18 +308,9 @@ def keys_list() -> None:
     """List keys (names, roles, dates; never the keys)."""
     from api.keys import list_keys
 
-    for row in list_keys(_engine()):
+    for row in list_keys(database()):
         state = f"revoked {row['revoked']}" if row["revoked"] else "active"
         sys.stdout.write(f"{row['name']}\t{row['role']}\t{row['created']}\t{state}\n")
-
-
-def _engine() -> Any:
-    from api.settings import Settings
-    from geo.db import make_engine, migrate
-
-    engine = make_engine(Settings().database_url)
-    migrate(engine)
-    return engine
 
 
 @blueprint_app.command("check")

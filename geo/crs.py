@@ -69,13 +69,16 @@ def gk_epsg(zone: int, *, prefixed: bool, width: int = 3, datum: str = "CGCS2000
 
 
 @cache
-def _transformer(source: CRS, target: CRS) -> Transformer:
+def _transformer(source: Any, target: Any) -> Transformer:
     return Transformer.from_crs(source, target, always_xy=True)
 
 
 def reproject(geoms: Any, source: Any, target: Any) -> Any:
-    """Shapely geometries (one or an array) from ``source`` to ``target``, with a cached transformer."""
-    transformer = _transformer(CRS.from_user_input(source), CRS.from_user_input(target))
+    """Shapely geometries (one or an array) from ``source`` to ``target`` (EPSG codes, strings or CRS).
+
+    The transformer is cached per (source, target) as given, so the hot path builds no CRS.
+    """
+    transformer = _transformer(source, target)
     return shapely.transform(geoms, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
 
 

@@ -27,6 +27,7 @@ import yaml
 from rasterio.transform import from_origin
 
 from geo.catalog import LAYERS_DIR
+from geo.crs import reproject
 from geo.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -221,8 +222,7 @@ def build_demo_blueprint(out_dir: str | Path, *, data_dir: str | Path | None = N
         raise InputError(f"no counties for city {spec['city_code']}", f"未找到城市 {spec['city_code']} 的区县")
     chosen = counties[counties["code"] == spec["county_code"]]
     county_row = chosen.iloc[0] if len(chosen) else counties.iloc[0]
-    county = gpd.GeoSeries([county_row.geometry], crs=4490).to_crs(zone).iloc[0]
-    county = shapely.make_valid(county)
+    county = shapely.make_valid(reproject(county_row.geometry, 4490, zone))
     log.info("demo county %s %s from %s", county_row["code"], county_row["name"], boundary_source)
 
     lake = (
@@ -239,7 +239,7 @@ def build_demo_blueprint(out_dir: str | Path, *, data_dir: str | Path | None = N
     land = county.difference(water)
 
     # towns and the urban development boundary (城镇开发边界)
-    centre = gpd.GeoSeries([shapely.Point(spec["city_centre"])], crs=4490).to_crs(zone).iloc[0]
+    centre = reproject(shapely.Point(spec["city_centre"]), 4490, zone)
     if not land.contains(centre):
         centre = land.representative_point()
     towns = [centre, *_random_points(rng, land.difference(centre.buffer(9000)), spec["towns"] - 1)]

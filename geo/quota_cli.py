@@ -15,6 +15,7 @@ import typer
 import yaml
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import Engine
 
 from geo.blueprint import load_blueprint
 from geo.errors import FormatError, LantuError, QuotaError
@@ -30,14 +31,21 @@ Actor = Annotated[str, typer.Option(help="Who does this (recorded in the journal
 DEFAULT_ACTOR = getpass.getuser() if hasattr(getpass, "getuser") else "cli"
 
 
-def _ledger() -> Ledger:
+def database() -> Engine:
+    """The service database of LANTU_DATABASE_URL, migrated to the current schema."""
     from api.settings import Settings
     from geo.db import make_engine, migrate
 
-    settings = Settings()
-    engine = make_engine(settings.database_url)
+    engine = make_engine(Settings().database_url)
     migrate(engine)
-    return Ledger(engine, pooling_share=settings.pooling_share, reward_ratio=settings.reward_ratio)
+    return engine
+
+
+def _ledger() -> Ledger:
+    from api.settings import Settings
+
+    settings = Settings()
+    return Ledger(database(), pooling_share=settings.pooling_share, reward_ratio=settings.reward_ratio)
 
 
 def _run(action: Any) -> Any:

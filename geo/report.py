@@ -5,10 +5,11 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-import geopandas as gpd
 import jinja2
+import numpy as np
 import shapely
 
+from geo.crs import reproject
 from geo.maps import STATUS_COLOURS, STATUS_ZH, VERDICT_ZH
 from geo.review.profile import STATUS_ORDER
 from geo.review.result import ParcelResult, ReviewResult
@@ -34,8 +35,8 @@ def sketch_geometry(parcel: ParcelResult, size: float) -> tuple[shapely.Geometry
         ),
         key=lambda piece: STATUS_ORDER[piece[0]],
     )
-    geoms = gpd.GeoSeries([shapely.geometry.shape(parcel.geometry)] + [g for _, g in pieces], crs=4490)
-    projected = geoms.to_crs(parcel.crs_used).values
+    shapes = np.array([shapely.geometry.shape(parcel.geometry)] + [g for _, g in pieces], dtype=object)
+    projected = reproject(shapes, 4490, parcel.crs_used)
     minx, miny, maxx, maxy = projected[0].bounds
     span = max(maxx - minx, maxy - miny) * 1.1 or 1.0
     centre = ((minx + maxx) / 2, (miny + maxy) / 2)

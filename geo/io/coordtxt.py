@@ -23,7 +23,7 @@ import geopandas as gpd
 import shapely
 from pyproj import CRS
 
-from geo.crs import GK_FAMILIES, CRSError, gk3_epsg_for_longitude, gk_epsg
+from geo.crs import GK_FAMILIES, CRSError, gk_epsg, zone_for_geometry
 from geo.errors import FormatError, GeometryError
 
 DATUM_NAMES = {
@@ -323,8 +323,9 @@ def write_coordinate_text(frame: gpd.GeoDataFrame, *, precision: float | None = 
         raise CRSError("the parcels carry no CRS", "地块数据未声明坐标系")
     family = _family(frame.crs.to_epsg())
     if family is None:
-        lon = frame.to_crs(4490).geometry.union_all().centroid.x
-        zone = gk3_epsg_for_longitude(lon) - 4509  # CM family code back to the zone number
+        cm_family = _family(zone_for_geometry(frame.geometry.union_all(), frame.crs))
+        assert cm_family is not None  # zone_for_geometry answers within the CGCS2000 3° CM family
+        zone = cm_family[2]
         frame = frame.to_crs(gk_epsg(zone, prefixed=True))
         family = ("CGCS2000", 3, zone, True)
     datum, width, zone, prefixed = family
