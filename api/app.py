@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from api import errors
-from api.keys import import_keys_file
+from api.keys import ensure_schema, import_keys_file
 from api.limits import BodySizeLimit
 from api.routes import health, layers, pages, quotas, reviews
 from api.settings import Settings
@@ -44,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
         migrate(engine)
+        ensure_schema(engine)
         app.state.engine = engine
         app.state.store = ReviewStore(engine)
         if settings.api_keys_file:

@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal, get_args
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Column, DateTime, Engine, Integer, MetaData, String, Table, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from api.errors import AuthenticationError
-from geo.db import api_keys, insert_ignoring_duplicates
+from geo.db import insert_ignoring_duplicates
 from geo.errors import InputError, NotFoundError
 
 Role = Literal["planner", "project-system", "quota-admin", "admin"]
@@ -27,6 +27,24 @@ PERMISSIONS: dict[str, set[str]] = {
     "admin": {"review:create", "review:read", "layers:read", "quota:read", "quota:reserve", "quota:admin"},
 }
 PREFIX = "lantu_"
+
+# The web side's own table, beside the library's (reviews, ledger) in the same database.
+keys_metadata = MetaData()
+api_keys = Table(
+    "api_keys",
+    keys_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("role", String(32), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("created", DateTime(timezone=True), nullable=False),
+    Column("revoked", DateTime(timezone=True), nullable=True),
+)
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Create the key table when it is missing (idempotent; it has not changed since it was made)."""
+    keys_metadata.create_all(engine, checkfirst=True)
 
 
 @dataclass(frozen=True)

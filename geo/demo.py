@@ -14,6 +14,7 @@ import json
 import logging
 import tempfile
 from dataclasses import dataclass
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +27,13 @@ import shapely
 import yaml
 from rasterio.transform import from_origin
 
-from geo.catalog import LAYERS_DIR
 from geo.crs import reproject
 from geo.errors import InputError
+from geo.resources import packaged
 
 log = logging.getLogger(__name__)
 
-RECIPE = LAYERS_DIR / "demo" / "recipe.yaml"
+RECIPE = packaged("demo/recipe.yaml")
 ADMIN_FILE = Path("admin/four_cities_counties_cgcs2000.gpkg")
 HYDRO_FILE = Path("hydro/nfgis_4m_rivers_lakes.gpkg")
 
@@ -209,7 +210,9 @@ def _frame(geoms: list[shapely.Geometry], crs: int, **columns: list[Any]) -> gpd
     return frame[~frame.geometry.is_empty & (frame.area > 1.0)].reset_index(drop=True)
 
 
-def build_demo_blueprint(out_dir: str | Path, *, data_dir: str | Path | None = None, recipe: Path = RECIPE) -> Path:
+def build_demo_blueprint(
+    out_dir: str | Path, *, data_dir: str | Path | None = None, recipe: Traversable = RECIPE
+) -> Path:
     """Generate the demo blueprint (every standard layer) and demo parcels into ``out_dir``."""
     out = Path(out_dir)
     spec = yaml.safe_load(recipe.read_text(encoding="utf-8"))

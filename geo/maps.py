@@ -23,28 +23,9 @@ from geo.blueprint import Blueprint, VectorLayer
 from geo.catalog import layer_catalog
 from geo.crs import M2_PER_MU
 from geo.review.result import ParcelResult, ReviewResult
+from geo.vocabulary import LAYER_COLOURS, STATUS_COLOURS, STATUS_ZH, VERDICT_ZH
 
-STATUS_COLOURS = {"pass": "#2e7d32", "warn": "#f9a825", "fail": "#c62828", "missing_layer": "#757575"}
-STATUS_ZH = {"pass": "通过", "warn": "有条件", "fail": "不通过", "missing_layer": "缺图层"}
 SHOWN = ("urban_boundary", "basic_farmland", "ecological_redline")
-VERDICT_ZH = {"pass": "通过", "conditional": "有条件通过", "reject": "否决"}
-LAYER_COLOURS = {
-    "ecological_redline": "#d32f2f",
-    "basic_farmland": "#fbc02d",
-    "land_use": "#8d6e63",
-    "urban_boundary": "#7b1fa2",
-    "planned_use": "#5c6bc0",
-    "mineral": "#424242",
-    "geohazard": "#e64a19",
-    "nature_reserve": "#1b5e20",
-    "water_source": "#0288d1",
-    "heritage": "#6d4c41",
-    "flood_river": "#0277bd",
-    "illegal_use": "#000000",
-    "approved_unsupplied": "#00897b",
-    "idle_land": "#9e9d24",
-    "county": "#37474f",
-}
 
 
 @cache

@@ -18,6 +18,7 @@ from rich.table import Table
 from sqlalchemy import Engine
 
 from geo.blueprint import load_blueprint
+from geo.cli_context import cli_context, fail
 from geo.errors import FormatError, LantuError, QuotaError
 from geo.quota import Demand, Ledger, allocate, county_summary
 from geo.review.result import ReviewResult
@@ -31,29 +32,25 @@ Actor = Annotated[str, typer.Option(help="Who does this (recorded in the journal
 DEFAULT_ACTOR = getpass.getuser() if hasattr(getpass, "getuser") else "cli"
 
 
-def database() -> Engine:
-    """The service database of LANTU_DATABASE_URL, migrated to the current schema."""
-    from api.settings import Settings
+def database(ctx: typer.Context) -> Engine:
+    """The database of the command's context (``LANTU_DATABASE_URL`` under ``lantu``), migrated."""
     from geo.db import make_engine, migrate
 
-    engine = make_engine(Settings().database_url)
+    engine = make_engine(cli_context(ctx).database_url)
     migrate(engine)
     return engine
 
 
-def _ledger() -> Ledger:
-    from api.settings import Settings
-
-    settings = Settings()
-    return Ledger(database(), pooling_share=settings.pooling_share, reward_ratio=settings.reward_ratio)
+def _ledger(ctx: typer.Context) -> Ledger:
+    options = cli_context(ctx)
+    return Ledger(database(ctx), pooling_share=options.pooling_share, reward_ratio=options.reward_ratio)
 
 
 def _run(action: Any) -> Any:
     try:
         return action()
     except LantuError as exc:
-        err.print(f"[red]error[/red]: {exc.message_zh} / {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
+        fail(exc)
 
 
 def _done(what: str, tx: int) -> None:
@@ -62,12 +59,13 @@ def _done(what: str, tx: int) -> None:
 
 @app.command("init")
 def init(
+    ctx: typer.Context,
     blueprint: Annotated[
         Path | None, typer.Option("--blueprint", "-b", help="Register the counties of this blueprint.")
     ] = None,
 ) -> None:
     """Create or upgrade the ledger schema; register the blueprint's counties as quota holders."""
-    ledger = _run(_ledger)
+    ledger = _run(lambda: _ledger(ctx))
     if blueprint is not None:
         bp = _run(lambda: load_blueprint(blueprint))
         county = bp.vector("county")
@@ -104,13 +102,14 @@ def _issue_rows(path: Path) -> list[tuple[str, str, float]]:
 
 @app.command("issue")
 def issue(
+    ctx: typer.Context,
     year: Year,
     csv_file: Annotated[Path, typer.Option("--csv", help="county_code,factor,amount")],
     actor: Actor = DEFAULT_ACTOR,
     reason: str = "下达年度计划指标",
 ) -> None:
     """下达: issue a year's quotas to counties; the configured share of land_new is pooled by the city."""
-    ledger = _ledger()
+    ledger = _ledger(ctx)
     _done("issued", _run(lambda: ledger.issue(year, _issue_rows(csv_file), actor=actor, reason=reason)))
 
 
@@ -123,6 +122,7 @@ def _review(path: Path) -> ReviewResult:
 
 @app.command("reserve")
 def reserve(
+    ctx: typer.Context,
     review_json: Annotated[Path, typer.Argument(help="A result of `lantu review` (JSON).")],
     year: Year,
     project_id: Annotated[str | None, typer.Option(help="Project id (default: the parcel id).")] = None,
@@ -133,7 +133,7 @@ def reserve(
     actor: Actor = DEFAULT_ACTOR,
 ) -> None:
     """配置: reserve the reviewed parcel's quota for a project (idempotent)."""
-    ledger = _ledger()
+    ledger = _ledger(ctx)
 
     def act() -> int:
         result = _review(review_json)
@@ -151,30 +151,38 @@ def reserve(
 
 
 @app.command("confirm")
-def confirm(project_id: str, actor: Actor = DEFAULT_ACTOR) -> None:
+def confirm(ctx: typer.Context, project_id: str, actor: Actor = DEFAULT_ACTOR) -> None:
     """批准: the project's reserved quota becomes approved."""
-    ledger = _ledger()
+    ledger = _ledger(ctx)
     _done("confirmed", _run(lambda: ledger.confirm(project_id, actor=actor)))
 
 
 @app.command("revoke")
-def revoke(project_id: str, reason: str = "项目撤销，收回指标", actor: Actor = DEFAULT_ACTOR) -> None:
+def revoke(
+    ctx: typer.Context, project_id: str, reason: str = "项目撤销，收回指标", actor: Actor = DEFAULT_ACTOR
+) -> None:
     """收回: return everything the project holds to its county."""
-    ledger = _ledger()
+    ledger = _ledger(ctx)
     _done("revoked", _run(lambda: ledger.revoke(project_id, actor=actor, reason=reason)))
 
 
 @app.command("advance")
 def advance(
-    county: str, factor: str, year: Year, amount: Annotated[float, typer.Option(min=0)], actor: Actor = DEFAULT_ACTOR
+    ctx: typer.Context,
+    county: str,
+    factor: str,
+    year: Year,
+    amount: Annotated[float, typer.Option(min=0)],
+    actor: Actor = DEFAULT_ACTOR,
 ) -> None:
     """预支: use next year's quota now (next year's balance goes below zero, explicitly)."""
-    ledger = _ledger()
+    ledger = _ledger(ctx)
     _done("advanced", _run(lambda: ledger.advance(county, factor, year, amount, actor=actor)))
 
 
 @app.command("point-supply")
 def point_supply(
+    ctx: typer.Context,
     holder: Annotated[str, typer.Argument(help="County code or 'city'.")],
     factor: str,
     year: Year,
@@ -182,21 +190,26 @@ def point_supply(
     actor: Actor = DEFAULT_ACTOR,
 ) -> None:
     """点供: quota supplied directly by the province."""
-    ledger = _ledger()
+    ledger = _ledger(ctx)
     _done("supplied", _run(lambda: ledger.point_supply(holder, factor, year, amount, actor=actor)))
 
 
 @app.command("reward")
 def reward(
-    county: str, year: Year, disposed_m2: Annotated[float, typer.Option(min=0)], actor: Actor = DEFAULT_ACTOR
+    ctx: typer.Context,
+    county: str,
+    year: Year,
+    disposed_m2: Annotated[float, typer.Option(min=0)],
+    actor: Actor = DEFAULT_ACTOR,
 ) -> None:
     """增存挂钩: land_new reward for disposed 批而未供/闲置 land (LANTU_REWARD_RATIO per m²)."""
-    ledger = _ledger()
+    ledger = _ledger(ctx)
     _done("rewarded", _run(lambda: ledger.stock_reward(county, year, disposed_m2, actor=actor)))
 
 
 @app.command("transfer")
 def transfer(
+    ctx: typer.Context,
     source: str,
     target: str,
     factor: str,
@@ -207,7 +220,7 @@ def transfer(
     actor: Actor = DEFAULT_ACTOR,
 ) -> None:
     """有偿调剂 (with --price-wan) or 临时拆借 (with --due) between counties or the city pool."""
-    ledger = _ledger()
+    ledger = _ledger(ctx)
 
     def act() -> int:
         try:
@@ -222,18 +235,21 @@ def transfer(
 
 
 @app.command("repay")
-def repay(loan_id: int, actor: Actor = DEFAULT_ACTOR) -> None:
+def repay(ctx: typer.Context, loan_id: int, actor: Actor = DEFAULT_ACTOR) -> None:
     """Return a temporary loan (临时拆借归还)."""
-    ledger = _ledger()
+    ledger = _ledger(ctx)
     _done("repaid", _run(lambda: ledger.repay(loan_id, actor=actor)))
 
 
 @app.command("reverse")
 def reverse(
-    transaction_id: int, reason: Annotated[str, typer.Option(help="Why (required).")], actor: Actor = DEFAULT_ACTOR
+    ctx: typer.Context,
+    transaction_id: int,
+    reason: Annotated[str, typer.Option(help="Why (required).")],
+    actor: Actor = DEFAULT_ACTOR,
 ) -> None:
     """Undo a mistaken movement by an opposite one (the journal is never edited)."""
-    ledger = _ledger()
+    ledger = _ledger(ctx)
     _done("reversed", _run(lambda: ledger.reverse(transaction_id, actor=actor, reason=reason)))
 
 
@@ -263,37 +279,42 @@ def _emit(rows: list[dict[str, Any]], fmt: str, title: str) -> None:
 
 @app.command("balances")
 def balances(
+    ctx: typer.Context,
     year: Annotated[int | None, typer.Option("--year", "-y")] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table | json | csv")] = "table",
 ) -> None:
     """Balances per holder (county code, city, project id), factor and year."""
-    _emit(_ledger().balances(year), fmt, f"指标余额 {year or ''}")
+    _emit(_ledger(ctx).balances(year), fmt, f"指标余额 {year or ''}")
 
 
 @app.command("journal")
-def journal(fmt: Annotated[str, typer.Option("--format", "-f", help="csv | json | table")] = "csv") -> None:
+def journal(
+    ctx: typer.Context, fmt: Annotated[str, typer.Option("--format", "-f", help="csv | json | table")] = "csv"
+) -> None:
     """Every posting of every movement, in order (who, when, why)."""
-    _emit(_ledger().journal(), fmt, "指标台账流水")
+    _emit(_ledger(ctx).journal(), fmt, "指标台账流水")
 
 
 @app.command("projects")
-def projects(fmt: Annotated[str, typer.Option("--format", "-f")] = "table") -> None:
+def projects(ctx: typer.Context, fmt: Annotated[str, typer.Option("--format", "-f")] = "table") -> None:
     """Projects with quota and their stage (reserved / approved / revoked)."""
-    _emit(_ledger().projects(), fmt, "项目")
+    _emit(_ledger(ctx).projects(), fmt, "项目")
 
 
 @app.command("overdue")
 def overdue(
+    ctx: typer.Context,
     today: Annotated[str | None, typer.Option(help="Date to judge by (default today).")] = None,
     fmt: Annotated[str, typer.Option("--format", "-f")] = "table",
 ) -> None:
     """临时拆借 past their due date and not repaid."""
     when = date.fromisoformat(today) if today else date.today()
-    _emit(_ledger().overdue_loans(when), fmt, f"逾期未还的临时拆借（{when}）")
+    _emit(_ledger(ctx).overdue_loans(when), fmt, f"逾期未还的临时拆借（{when}）")
 
 
 @app.command("allocate")
 def allocate_cmd(
+    ctx: typer.Context,
     demands_yaml: Annotated[
         Path,
         typer.Argument(
@@ -305,7 +326,7 @@ def allocate_cmd(
     actor: Actor = DEFAULT_ACTOR,
 ) -> None:
     """Rank projects by the allocation profile and reserve in order until the quota runs out."""
-    ledger = _ledger()
+    ledger = _ledger(ctx)
 
     def act() -> list[Any]:
         try:
@@ -334,6 +355,7 @@ def allocate_cmd(
 
 @app.command("map")
 def map_cmd(
+    ctx: typer.Context,
     year: Year,
     blueprint: Annotated[Path, typer.Option("--blueprint", "-b")],
     output: Annotated[Path, typer.Option("--output", "-o")] = Path("quota_map.html"),
@@ -341,7 +363,7 @@ def map_cmd(
     """Quota map: counties coloured by remaining land_new, with the used share."""
     from geo.maps import map_html, quota_map
 
-    ledger = _ledger()
+    ledger = _ledger(ctx)
     bp = _run(lambda: load_blueprint(blueprint))
     county = bp.vector("county")
     if county is None:

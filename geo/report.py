@@ -10,9 +10,8 @@ import numpy as np
 import shapely
 
 from geo.crs import reproject
-from geo.maps import STATUS_COLOURS, STATUS_ZH, VERDICT_ZH
-from geo.review.profile import STATUS_ORDER
 from geo.review.result import ParcelResult, ReviewResult
+from geo.vocabulary import STATUS_COLOURS, STATUS_ORDER, STATUS_ZH, VERDICT_ZH
 
 _ENV = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),

@@ -21,9 +21,9 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from geo.crs import M2_PER_MU
-from geo.maps import STATUS_COLOURS, STATUS_ZH, VERDICT_ZH
 from geo.report import sketch_geometry
 from geo.review.result import ParcelResult, ReviewResult
+from geo.vocabulary import STATUS_COLOURS, STATUS_ZH, VERDICT_ZH
 
 FONT = "STSong-Light"
 

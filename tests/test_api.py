@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.keys import create_key, revoke_key
+from api.keys import create_key, ensure_schema, revoke_key
 from api.settings import Settings
 from conftest import EPSG, parcel_frame, rect
 from geo.db import make_engine, migrate
@@ -46,6 +46,7 @@ def settings(tmp_path: Path, blueprint_dir: Path) -> Settings:
 def keys(settings: Settings) -> dict[str, str]:
     engine = make_engine(settings.database_url)
     migrate(engine)
+    ensure_schema(engine)
     return {role: create_key(engine, f"test-{role}", role) for role in ROLES}
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from api.cli import app
 from conftest import parcel_frame, rect
 from geo.batch import review_in_partitions
 from geo.blueprint import Blueprint
-from geo.cli import app
 from geo.review import review
 
 

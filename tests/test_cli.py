@@ -12,8 +12,8 @@ import pytest
 import shapely
 from typer.testing import CliRunner
 
+from api.cli import app
 from conftest import EPSG, parcel_frame, rect
-from geo.cli import app
 
 runner = CliRunner()
 

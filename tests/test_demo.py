@@ -10,7 +10,6 @@ import pytest
 
 from geo.blueprint import Blueprint, load_blueprint
 from geo.catalog import landuse_class, layer_catalog
-from geo.cli import DEFAULT_DATA_DIR
 from geo.demo import build_demo_blueprint
 from geo.io import read_parcels
 from geo.review import ReviewResult, review
@@ -20,8 +19,7 @@ ZONE = 4548
 
 @pytest.fixture(scope="session")
 def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data = DEFAULT_DATA_DIR if DEFAULT_DATA_DIR.is_dir() else None
-    return build_demo_blueprint(tmp_path_factory.mktemp("demo") / "bp", data_dir=data)
+    return build_demo_blueprint(tmp_path_factory.mktemp("demo") / "bp")
 
 
 @pytest.fixture(scope="session")
@@ -79,8 +77,7 @@ def test_urban_boundary_avoids_red_line(demo: Blueprint) -> None:
 
 
 def test_demo_is_deterministic(tmp_path: Path, demo_dir: Path) -> None:
-    data = DEFAULT_DATA_DIR if DEFAULT_DATA_DIR.is_dir() else None
-    again = build_demo_blueprint(tmp_path / "again", data_dir=data)
+    again = build_demo_blueprint(tmp_path / "again")
     a = gpd.read_file(demo_dir / "parcels.geojson")
     b = gpd.read_file(again / "parcels.geojson")
     assert a.geometry.geom_equals_exact(b.geometry, tolerance=1e-9).all()

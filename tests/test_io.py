@@ -14,9 +14,9 @@ import shapely
 from pyproj import Geod
 from typer.testing import CliRunner
 
+from api.cli import app
 from conftest import EPSG, parcel_frame, rect
 from geo.blueprint import Blueprint
-from geo.cli import DEFAULT_DATA_DIR, app
 from geo.errors import CRSError, FormatError, GeometryError, LantuError, TooLargeError
 from geo.io import parse_coordinate_text, read_parcels, write_coordinate_text, write_parcels
 from geo.io.archive import check_zip
@@ -24,6 +24,8 @@ from geo.review import review
 
 DATA = Path(__file__).parent / "data"
 REL = 1e-4
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"  # the workplace data beside the repo
 
 
 def test_multi_parcel_file_with_hole_and_two_parts() -> None:
@@ -54,9 +56,9 @@ def test_xian80_declared_by_name() -> None:
     assert frame.crs.name == "Xian 1980 / 3-degree Gauss-Kruger zone 39"
 
 
-@pytest.mark.skipif(not (DEFAULT_DATA_DIR / "coord_txt").is_dir(), reason="shared data folder not beside the repo")
+@pytest.mark.skipif(not (SHARED_DATA / "coord_txt").is_dir(), reason="shared data folder not beside the repo")
 def test_real_messy_sample() -> None:
-    frame = read_parcels(DEFAULT_DATA_DIR / "coord_txt" / "real_sample_cgcs2000_zone35.txt")
+    frame = read_parcels(SHARED_DATA / "coord_txt" / "real_sample_cgcs2000_zone35.txt")
     assert frame.crs.to_epsg() == 4523  # blank 带号: zone 35 from the easting prefix
     geom = frame.geometry.iloc[0]
     assert geom.is_valid and len(geom.exterior.coords) == 64  # 63 points, closed by us

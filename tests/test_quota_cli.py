@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from api.cli import app
 from conftest import parcel_frame, rect
-from geo.cli import app
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, Field
 
-from geo.catalog import LAYERS_DIR
 from geo.errors import ProfileError, QuotaError
 from geo.quota.ledger import Ledger
+from geo.resources import packaged
 from geo.review.result import ReviewResult
 
 
@@ -33,11 +33,13 @@ class AllocationProfile(BaseModel):
 
 
 @cache
-def load_allocation_profile(path: Path = LAYERS_DIR / "profiles" / "allocation.yaml") -> AllocationProfile:
+def load_allocation_profile(path: Path | None = None) -> AllocationProfile:
+    """The allocation weights: ``path`` if given, else the shipped sample (``layers/profiles/allocation.yaml``)."""
+    source = path or packaged("profiles/allocation.yaml")
     try:
-        profile = AllocationProfile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        profile = AllocationProfile.model_validate(yaml.safe_load(source.read_text(encoding="utf-8")))
     except (OSError, yaml.YAMLError, ValueError) as exc:
-        raise ProfileError(f"allocation profile {path.name}: {exc}", f"指标分配方案 {path.name} 格式错误") from exc
+        raise ProfileError(f"allocation profile {source.name}: {exc}", f"指标分配方案 {source.name} 格式错误") from exc
     if abs(sum(profile.weights.values()) - 1.0) > 1e-9:
         raise ProfileError(f"allocation weights sum to {sum(profile.weights.values())}, not 1", "分配权重之和须为 1")
     return profile

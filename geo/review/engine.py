@@ -19,7 +19,7 @@ from geo.catalog import landuse_class, layer_catalog
 from geo.crs import CGCS2000, Area, check_coordinates, reproject, zone_for_geometry
 from geo.errors import InputError
 from geo.geometry import clean_parcels
-from geo.review.profile import STATUS_ORDER, Item, Profile, load_profile
+from geo.review.profile import Item, Profile, load_profile
 from geo.review.result import (
     County,
     ItemResult,
@@ -29,6 +29,7 @@ from geo.review.result import (
     ReviewResult,
 )
 from geo.review.rules import RULES, Outcome, ParcelContext, Piece
+from geo.vocabulary import STATUS_ORDER
 
 log = logging.getLogger(__name__)
 

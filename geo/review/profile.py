@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import cache
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
-from geo.catalog import LAYERS_DIR, layer_catalog
+from geo import resources
+from geo.catalog import layer_catalog
 from geo.errors import ProfileError
-
-Status = Literal["pass", "warn", "fail", "missing_layer"]
-STATUS_ORDER: dict[str, int] = {"pass": 0, "warn": 1, "missing_layer": 2, "fail": 3}
-PROFILES_DIR = LAYERS_DIR / "profiles"
 
 
 class _Check(BaseModel):
@@ -89,6 +88,14 @@ class LandUseStandardCheck(_Check):
     unknown_status: Literal["warn", "fail"]
     unknown_note_zh: str
     unknown_note_en: str
+    _source: Traversable | None = PrivateAttr(default=None)
+
+    @property
+    def source(self) -> Traversable:
+        """The table file, resolved when the profile was loaded."""
+        if self._source is None:
+            raise ProfileError(f"standard table {self.table} was not resolved", f"用地标准表 {self.table} 未定位")
+        return self._source
 
 
 Check = Annotated[
@@ -136,24 +143,35 @@ class Profile(BaseModel):
 _NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
-def available_profiles() -> list[str]:
-    return sorted(p.stem for p in PROFILES_DIR.glob("*.yaml"))
+def available_profiles(data_dir: Path | None = None) -> list[str]:
+    return resources.names("profiles", ".yaml", [data_dir] if data_dir else [])
+
+
+def load_profile(name_or_path: str | Path, *, data_dir: Path | None = None) -> Profile:
+    """A profile by name (``ten-point``) from ``data_dir/profiles`` or the shipped ones, or by a YAML path.
+
+    Its standard tables are looked up beside the profile file, then in ``data_dir``, then
+    among the shipped tables.
+    """
+    return _load_profile(str(name_or_path), data_dir)
 
 
 @cache
-def load_profile(name_or_path: str) -> Profile:
-    """A profile by name (``ten-point``) from ``layers/profiles`` or by a YAML path."""
+def _load_profile(name_or_path: str, data_dir: Path | None) -> Profile:
+    search: Sequence[Path] = [data_dir] if data_dir else []
+    path: Traversable | None
     if _NAME.match(name_or_path):
-        path = PROFILES_DIR / f"{name_or_path}.yaml"
-        if not path.is_file():
+        path = resources.find(f"profiles/{name_or_path}.yaml", search)
+        if path is None:
             raise ProfileError(
-                f"unknown profile {name_or_path!r}; available: {available_profiles()}",
-                f"未知审查方案 {name_or_path!r}；可用：{available_profiles()}",
+                f"unknown profile {name_or_path!r}; available: {available_profiles(data_dir)}",
+                f"未知审查方案 {name_or_path!r}；可用：{available_profiles(data_dir)}",
             )
     else:
         path = Path(name_or_path)
         if not path.is_file():
             raise ProfileError(f"profile file {name_or_path} not found", f"审查方案文件 {name_or_path} 不存在")
+        search = [path.parent, *search]
     try:
         profile = Profile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
     except (yaml.YAMLError, ValidationError) as exc:
@@ -165,4 +183,12 @@ def load_profile(name_or_path: str) -> Profile:
                 f"{path.name}: item {item.code} names unknown layer(s) {sorted(unknown)}",
                 f"审查方案 {path.name}：审查项 {item.code} 引用了未知图层 {sorted(unknown)}",
             )
+        for check in item.checks:
+            if isinstance(check, LandUseStandardCheck):
+                check._source = resources.find(check.table, search)
+                if check._source is None:
+                    raise ProfileError(
+                        f"{path.name}: standard table {check.table} not found",
+                        f"审查方案 {path.name}：用地标准表 {check.table} 不存在",
+                    )
     return profile

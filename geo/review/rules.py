@@ -7,6 +7,7 @@ import csv
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
+from importlib.resources.abc import Traversable
 from typing import Any
 
 import numpy as np
@@ -15,13 +16,11 @@ import rasterio.mask
 import shapely
 
 from geo.blueprint import Blueprint
-from geo.catalog import LAYERS_DIR, landuse_class, layer_catalog
+from geo.catalog import landuse_class, layer_catalog
 from geo.crs import M2_PER_HA, Area, reproject
-from geo.errors import ProfileError
 from geo.overlay import Pieces
 from geo.overlay import pieces as overlay_pieces
 from geo.review.profile import (
-    STATUS_ORDER,
     InsideCheck,
     LandUseClassesCheck,
     LandUseStandardCheck,
@@ -30,6 +29,7 @@ from geo.review.profile import (
     ZoneCompatibleCheck,
 )
 from geo.review.result import ProjectAttributes
+from geo.vocabulary import STATUS_ORDER
 
 GROUP_NAMES = {
     "cultivated": ("耕地", "cultivated land"),
@@ -277,11 +277,8 @@ def _masked_values(ds: rasterio.DatasetReader, shape: shapely.Geometry, *, all_t
 
 
 @cache
-def _standard_table(relative: str) -> dict[str, dict[str, Any]]:
-    path = LAYERS_DIR / relative
-    if not path.is_file():
-        raise ProfileError(f"standard table {relative} not found", f"用地标准表 {relative} 不存在")
-    with path.open(encoding="utf-8") as f:
+def _standard_table(source: Traversable) -> dict[str, dict[str, Any]]:
+    with source.open(encoding="utf-8") as f:
         rows = list(csv.DictReader(line for line in f if not line.startswith("#")))
 
     def num(text: str | None) -> float | None:
@@ -298,7 +295,7 @@ def _standard_table(relative: str) -> dict[str, dict[str, Any]]:
 
 
 def run_land_use_standard(check: LandUseStandardCheck, ctx: ParcelContext) -> Outcome:
-    table = _standard_table(check.table)
+    table = _standard_table(check.source)
     ptype, invest = ctx.project.project_type, ctx.project.investment_wan
     row = table.get(ptype or "")
     unknown = Outcome(

@@ -27,15 +27,6 @@ def upgrade() -> None:
         sa.Column("result_json", sa.Text, nullable=False),
     )
     op.create_table(
-        "api_keys",
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("name", sa.String(100), nullable=False, unique=True),
-        sa.Column("role", sa.String(32), nullable=False),
-        sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
-        sa.Column("created", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("revoked", sa.DateTime(timezone=True), nullable=True),
-    )
-    op.create_table(
         "quota_accounts",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("factor", sa.String(32), nullable=False),
@@ -99,7 +90,6 @@ def downgrade() -> None:
         "quota_holders",
         "quota_transactions",
         "quota_accounts",
-        "api_keys",
         "reviews",
     ):
         op.drop_table(table)

@@ -1,0 +1,132 @@
+"""The ``lantu`` command: the library's commands (``geo.cli``) plus those that need the web side.
+
+Settings (``LANTU_*``) are read here, once, and handed to the library's commands as a
+plain :class:`geo.cli_context.CliContext`; ``geo`` itself never reads the environment.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from sqlalchemy import Engine
+
+from api.settings import Settings
+from geo import cli as geo_cli
+from geo.blueprint import load_blueprint
+from geo.cli_context import CliContext, fail
+from geo.db import make_engine, migrate
+from geo.errors import LantuError
+
+app = typer.Typer(help=geo_cli.app.info.help, no_args_is_help=True, pretty_exceptions_enable=False)
+app.registered_commands.extend(geo_cli.app.registered_commands)
+app.registered_groups.extend(geo_cli.app.registered_groups)
+keys_app = typer.Typer(help="API keys with roles (stored hashed; LANTU_DATABASE_URL).", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+err = Console(stderr=True)
+
+
+def _settings(**given: Any) -> Settings:
+    try:
+        return Settings(**given)
+    except ValidationError as exc:
+        err.print(f"error: LANTU_* settings: {exc.errors()[0]['msg']}", highlight=False)
+        raise typer.Exit(2) from exc
+
+
+@app.callback()
+def main(ctx: typer.Context, verbose: geo_cli.Verbose = False) -> None:
+    geo_cli.configure_logging(verbose)
+    settings = _settings()
+    ctx.obj = CliContext(
+        database_url=settings.database_url,
+        pooling_share=settings.pooling_share,
+        reward_ratio=settings.reward_ratio,
+        data_dir=settings.data_dir,
+    )
+
+
+@app.command("serve")
+def serve_cmd(
+    blueprint: Annotated[
+        Path | None, typer.Option("--blueprint", "-b", help="Blueprint directory (default: LANTU_BLUEPRINT).")
+    ] = None,
+    host: Annotated[str | None, typer.Option(help="Interface (default: LANTU_HOST or 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: LANTU_PORT or 8000).")] = None,
+    open_demo: Annotated[bool, typer.Option("--open-demo", help="No API keys (loopback only; logged).")] = False,
+) -> None:
+    """Start the web service (FastAPI + uvicorn) with the map viewer at /."""
+    import uvicorn
+
+    from api.app import create_app
+
+    given: dict[str, Any] = {
+        k: v for k, v in {"blueprint": blueprint, "host": host, "port": port}.items() if v is not None
+    }
+    if open_demo:
+        given["open_demo"] = True
+    settings = _settings(**given)
+    try:
+        app_ = create_app(settings)
+        if settings.blueprint:
+            load_blueprint(settings.blueprint)  # fail here, with exit 2, rather than inside the server
+    except LantuError as exc:
+        fail(exc)
+    err.print(f"lantu serving on http://{settings.host}:{settings.port}/  (API docs: /docs)", highlight=False)
+    uvicorn.run(app_, host=settings.host, port=settings.port, log_level="info")
+
+
+def _keys_engine(ctx: typer.Context) -> Engine:
+    from api.keys import ensure_schema
+
+    engine = make_engine(ctx.find_root().obj.database_url)
+    migrate(engine)
+    ensure_schema(engine)
+    return engine
+
+
+@keys_app.command("create")
+def keys_create(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Who holds the key, e.g. project-system.")],
+    role: Annotated[str, typer.Option(help="planner | project-system | quota-admin | admin")],
+) -> None:
+    """Create an API key and print it once (only its hash is stored)."""
+    from api.keys import create_key
+
+    try:
+        key = create_key(_keys_engine(ctx), name, role)
+    except LantuError as exc:
+        fail(exc)
+    sys.stdout.write(key + "\n")
+    err.print(f"key {name!r} ({role}) created; it is shown only now", highlight=False)
+
+
+@keys_app.command("revoke")
+def keys_revoke(ctx: typer.Context, name: Annotated[str, typer.Argument(help="The key's name.")]) -> None:
+    """Revoke an API key at once."""
+    from api.keys import revoke_key
+
+    try:
+        revoke_key(_keys_engine(ctx), name)
+    except LantuError as exc:
+        fail(exc)
+    err.print(f"key {name!r} revoked", highlight=False)
+
+
+@keys_app.command("list")
+def keys_list(ctx: typer.Context) -> None:
+    """List keys (names, roles, dates; never the keys)."""
+    from api.keys import list_keys
+
+    for row in list_keys(_keys_engine(ctx)):
+        state = f"revoked {row['revoked']}" if row["revoked"] else "active"
+        sys.stdout.write(f"{row['name']}\t{row['role']}\t{row['created']}\t{state}\n")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,40 @@
+"""What the library's commands need from their host: a plain value, never the environment.
+
+``geo`` reads no ``LANTU_*`` variable itself. Run alone (``python -m geo.cli``) its
+commands use these defaults; the service's ``lantu`` command (``api.cli``) fills
+them from its settings before any command runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from geo.errors import LantuError
+
+err = Console(stderr=True)
+
+
+@dataclass(frozen=True)
+class CliContext:
+    database_url: str = "sqlite:///lantu.db"
+    pooling_share: float = 0.3
+    reward_ratio: float = 0.5
+    data_dir: Path | None = None  # the user's own profiles/ and standards/, searched before the packaged ones
+
+
+def cli_context(ctx: typer.Context) -> CliContext:
+    """The host's context if it set one, else the library defaults."""
+    root = ctx.find_root()
+    return root.obj if isinstance(root.obj, CliContext) else CliContext()
+
+
+def fail(exc: LantuError) -> NoReturn:
+    """A library error as a one-line reason in Chinese and English, and exit status 2."""
+    err.print(f"[red]error[/red]: {escape(exc.message_zh)} / {escape(str(exc))}", highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
