@@ -206,17 +206,17 @@ def review_map(
     for parcel in result.parcels:
         for item in parcel.items:
             for d in item.details:
-                if "geometry" not in d or d["status"] == "pass":
+                if d.geometry is None or d.status == "pass":
                     continue
                 folium.GeoJson(
-                    {"type": "Feature", "geometry": d["geometry"], "properties": {}},
-                    style_function=lambda _f, s=d["status"]: {
+                    {"type": "Feature", "geometry": d.geometry, "properties": {}},
+                    style_function=lambda _f, s=d.status: {
                         "color": STATUS_COLOURS[s],
                         "weight": 1,
                         "fillColor": STATUS_COLOURS[s],
                         "fillOpacity": 0.6,
                     },
-                    tooltip=f"{parcel.id} · {item.name_zh}：{STATUS_ZH[d['status']]} {d['area_m2']:,.1f} m²",
+                    tooltip=f"{parcel.id} · {item.name_zh}：{STATUS_ZH[d.status]} {d.area_m2:,.1f} m²",
                 ).add_to(conflicts)
     conflicts.add_to(fmap)
     parcel_group = folium.FeatureGroup(name="审查地块", show=True)

@@ -27,10 +27,10 @@ def sketch_geometry(parcel: ParcelResult, size: float) -> tuple[shapely.Geometry
     """
     pieces = sorted(
         (
-            (d["status"], shapely.geometry.shape(d["geometry"]))
+            (d.status, shapely.geometry.shape(d.geometry))
             for i in parcel.items
             for d in i.details
-            if "geometry" in d and d["status"] != "pass"
+            if d.geometry is not None and d.status != "pass"
         ),
         key=lambda piece: STATUS_ORDER[piece[0]],
     )

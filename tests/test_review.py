@@ -58,9 +58,9 @@ def test_cultivated_land_with_paddy_apart(blueprint: Blueprint) -> None:
     item = p.item("cultivated_land")
     assert item.status == "warn"
     assert item.overlap_m2 == pytest.approx(km2(2.9, 0.1, 3.1, 0.3), rel=REL)
-    facts = next(d["facts"] for d in item.details if "facts" in d)
-    assert facts["paddy_m2"] == pytest.approx(km2(2.9, 0.1, 3.0, 0.3), rel=REL)
-    assert facts["by_class_m2"]["0102"] == pytest.approx(km2(3.0, 0.1, 3.1, 0.3), rel=REL)
+    facts = item.facts
+    assert facts.paddy_m2 == pytest.approx(km2(2.9, 0.1, 3.0, 0.3), rel=REL)
+    assert facts.by_class_m2["0102"] == pytest.approx(km2(3.0, 0.1, 3.1, 0.3), rel=REL)
     q = p.land_quota
     assert q.cultivated_m2 == pytest.approx(40_000, rel=REL)
     assert q.paddy_m2 == pytest.approx(20_000, rel=REL)
@@ -127,8 +127,8 @@ def test_mineral_overlay(blueprint: Blueprint, box: tuple[float, ...], status: s
 )
 def test_geohazard(blueprint: Blueprint, box: tuple[float, ...], status: str, steep_share: float) -> None:
     item = one(blueprint, rect(*box)).item("geohazard")
-    facts = next(d["facts"] for d in item.details if "share_above" in d.get("facts", {}))
-    assert facts["share_above"] == pytest.approx(steep_share, abs=1e-3)
+    facts = item.facts
+    assert facts.share_above == pytest.approx(steep_share, abs=1e-3)
     assert item.status == status
 
 

@@ -23,8 +23,8 @@ import geopandas as gpd
 import shapely
 from pyproj import CRS
 
-from geo.crs import GK_FAMILIES, CRSError, gk_epsg, zone_for_geometry
-from geo.errors import FormatError, GeometryError
+from geo.crs import GK_FAMILIES, gk_epsg, zone_for_geometry
+from geo.errors import CRSError, FormatError, GeometryError
 
 DATUM_NAMES = {
     "CGCS2000": ("2000国家大地坐标系", ("2000", "CGCS")),

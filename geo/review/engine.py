@@ -8,32 +8,38 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import shapely
 
-from geo.blueprint import Blueprint
+from geo.blueprint import Blueprint, VectorLayer
 from geo.catalog import landuse_class, layer_catalog
-from geo.crs import CGCS2000, Area, check_coordinates, reproject, zone_for_geometry
+from geo.crs import CGCS2000, Area, check_coordinates, gk3_epsg_for_longitude, reproject
 from geo.errors import InputError
 from geo.geometry import clean_parcels
+from geo.overlay import bulk_pieces
 from geo.review.profile import Item, Profile, load_profile
 from geo.review.result import (
     County,
+    ItemFacts,
     ItemResult,
     LandQuota,
     ParcelResult,
+    PieceResult,
     ProjectAttributes,
     ReviewResult,
+    ToleranceRule,
 )
-from geo.review.rules import RULES, Outcome, ParcelContext, Piece
-from geo.vocabulary import STATUS_ORDER
+from geo.review.rules import ParcelContext, Piece, run_check
+from geo.vocabulary import verdict_of, worst
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
+CHUNK_PARCELS = 2000  # parcels overlaid together: bounds the pieces held in memory at once
 
 
 def parcel_ids(frame: gpd.GeoDataFrame) -> list[str]:
@@ -72,107 +78,151 @@ def review(
     profile: str | Profile = "ten-point",
     project: dict[str, Any] | None = None,
     progress: Progress | None = None,
+    pieces: bool = True,
+    workers: int | None = None,
+    data_dir: Path | None = None,
 ) -> ReviewResult:
-    """Review every parcel against the blueprint; ``project`` overrides per-parcel attributes."""
-    prof = load_profile(profile) if isinstance(profile, str) else profile
+    """Review every parcel against the blueprint; ``project`` overrides per-parcel attributes.
+
+    Parcels go through each layer together (per GK zone, in chunks of ``CHUNK_PARCELS``)
+    in one bulk overlay on ``workers`` threads (default: every core). ``pieces=False``
+    leaves the pieces' geometries out of the result: a lean batch output.
+    """
+    prof = load_profile(profile, data_dir=data_dir) if isinstance(profile, str) else profile
     if len(parcels) == 0:
         raise InputError("no parcels to review", "没有需要审查的地块")
     check_coordinates(parcels)
     ids = parcel_ids(parcels)
     attrs = project_attributes(parcels, project)
     cleaned, repaired = clean_parcels(parcels, ids)
-    results = []
-    for n, (pid, geom, attr, fixed) in enumerate(
-        zip(ids, cleaned.geometry.values, attrs, repaired, strict=True), start=1
-    ):
-        results.append(review_parcel(pid, geom, cleaned.crs, attr, fixed, blueprint, prof))
-        if progress:
-            progress(n, len(ids))
-    log.info("reviewed %d parcel(s) against %r with profile %s", len(results), blueprint.name, prof.name)
+    geoms = np.asarray(cleaned.geometry.values, dtype=object)
+    zones = parcel_zones(geoms, cleaned.crs, blueprint.gk_zone_epsg)
+    layer_ids = _layers_needed(prof, blueprint)
+    results: list[ParcelResult | None] = [None] * len(ids)
+    done = 0
+    for epsg in np.unique(zones).tolist():
+        in_zone = np.flatnonzero(zones == epsg)
+        for chunk in np.array_split(in_zone, max(1, -(-len(in_zone) // CHUNK_PARCELS))):
+            projected = reproject(geoms[chunk], cleaned.crs, epsg)
+            overlays = {
+                lid: bulk_pieces(projected, _vector(blueprint, lid).in_crs(epsg), workers=workers) for lid in layer_ids
+            }
+            outlines = _to_geojson(list(projected), epsg)
+            for k, i in enumerate(chunk.tolist()):
+                ctx = ParcelContext(
+                    ids[i],
+                    projected[k],
+                    epsg,
+                    attrs[i],
+                    blueprint,
+                    prof.tolerance.for_area(float(projected[k].area)),
+                    {lid: per_parcel[k] for lid, per_parcel in overlays.items()},
+                )
+                results[i] = review_parcel(ctx, prof, repaired=repaired[i], outline=outlines[k], pieces=pieces)
+            done += len(chunk)
+            if progress:
+                progress(done, len(ids))
+    log.info("reviewed %d parcel(s) against %r with profile %s", len(ids), blueprint.name, prof.name)
     return ReviewResult(
         review_id=uuid.uuid4().hex,
         profile=prof.name,
         blueprint=blueprint.name,
         created=datetime.now(UTC).isoformat(timespec="seconds"),
-        parcels=results,
+        area_crs=f"EPSG:{blueprint.gk_zone_epsg}" if blueprint.gk_zone_epsg else "centroid_zone",
+        tolerance=ToleranceRule(min_m2=prof.tolerance.min_m2, ratio=prof.tolerance.ratio),
+        parcels=[r for r in results if r is not None],
         warnings=list(parcels.attrs.get("warnings", [])),
     )
 
 
+def _vector(blueprint: Blueprint, layer_id: str) -> VectorLayer:
+    layer = blueprint.vector(layer_id)
+    if layer is None:
+        raise KeyError(layer_id)
+    return layer
+
+
+def parcel_zones(geoms: np.ndarray, crs: Any, pinned: int | None) -> np.ndarray:
+    """Each parcel's area CRS: the pinned one, else the 3° zone of its centroid (DESIGN.md)."""
+    if pinned:
+        return np.full(len(geoms), pinned)
+    lon = shapely.get_x(reproject(shapely.centroid(geoms), crs, CGCS2000))
+    return np.array([gk3_epsg_for_longitude(float(x)) for x in lon])
+
+
+def _layers_needed(profile: Profile, blueprint: Blueprint) -> list[str]:
+    """The vector layers a review reads: the profile's, the county's, the land use and stock layers."""
+    wanted = {lid for item in profile.items for lid in item.layers()}
+    wanted |= {"county", "land_use", *profile.stock_layers}
+    return sorted(lid for lid in wanted if blueprint.vector(lid) is not None)
+
+
 def review_parcel(
-    pid: str,
-    geom: shapely.Geometry,
-    crs: Any,
-    project: ProjectAttributes,
-    repaired: bool,
-    blueprint: Blueprint,
-    profile: Profile,
+    ctx: ParcelContext, profile: Profile, *, repaired: bool, outline: dict[str, Any], pieces: bool = True
 ) -> ParcelResult:
-    epsg = blueprint.gk_zone_epsg or zone_for_geometry(geom, crs)
-    in_zone = reproject(geom, crs, epsg)
-    area = Area(float(in_zone.area))
-    ctx = ParcelContext(pid, in_zone, epsg, project, blueprint, profile.tolerance.for_area(area.m2))
-    items = [_run_item(item, ctx) for item in profile.items]
-    verdict = (
-        "reject"
-        if any(i.status == "fail" for i in items)
-        else "conditional"
-        if any(i.status in ("warn", "missing_layer") for i in items)
-        else "pass"
-    )
+    """One parcel's items, verdict and land figures, from its context's layer pieces."""
+    area = Area(ctx.area_m2)
+    items = [_run_item(item, ctx, pieces=pieces) for item in profile.items]
     return ParcelResult(
-        id=pid,
-        name=project.name,
-        project_type=project.project_type,
+        id=ctx.id,
+        name=ctx.project.name,
+        project_type=ctx.project.project_type,
         area_m2=round(area.m2, 2),
         area_ha=round(area.ha, 4),
         area_mu=round(area.mu, 2),
-        crs_used=f"EPSG:{epsg}",
-        verdict=verdict,
+        crs_used=f"EPSG:{ctx.epsg}",
+        verdict=verdict_of(i.status for i in items),
         repaired=repaired,
         tolerance_m2=round(ctx.tolerance_m2, 4),
         county=_county(ctx),
         items=items,
         land_quota=_land_quota(ctx, profile),
-        geometry=_to_geojson([in_zone], epsg)[0],
+        geometry=outline,
     )
 
 
-def _run_item(item: Item, ctx: ParcelContext) -> ItemResult:
-    outcomes: list[Outcome] = [RULES[check.kind](check, ctx) for check in item.checks]
-    status = max((o.status for o in outcomes), key=STATUS_ORDER.__getitem__)
+def _run_item(item: Item, ctx: ParcelContext, *, pieces: bool) -> ItemResult:
+    outcomes = [run_check(check, ctx) for check in item.checks]
+    status = worst(o.status for o in outcomes)
     relevant = [o for o in outcomes if o.status != "pass"] or outcomes
     conflict = [p for o in outcomes for p in o.pieces if p.status != "pass"]
-    overlap = float(shapely.union_all([p.geometry for p in conflict]).area) if conflict else 0.0
-    details: list[dict[str, Any]] = _piece_details([p for o in outcomes for p in o.pieces], ctx.epsg)
-    details += [{"facts": o.facts} for o in outcomes if o.facts]
+    if len(conflict) > 1:
+        overlap = float(shapely.union_all([p.geometry for p in conflict]).area)
+    else:
+        overlap = sum(p.area_m2 for p in conflict)
+    facts = ItemFacts()
+    for o in outcomes:
+        facts = facts.merged(o.facts)
     return ItemResult(
         code=item.code,
         name_zh=item.name_zh,
         name_en=item.name_en,
         supplementary=item.supplementary,
-        status=status,  # type: ignore[arg-type]
+        status=status,
         overlap_m2=round(overlap, 2),
         overlap_ratio=round(overlap / ctx.area_m2, 6),
         message_zh="；".join(o.message_zh for o in relevant),
         message_en="; ".join(o.message_en for o in relevant),
-        details=details,
+        details=_piece_results([p for o in outcomes for p in o.pieces], ctx.epsg, geometry=pieces),
+        facts=facts,
     )
 
 
-def _piece_details(pieces: list[Piece], epsg: int) -> list[dict[str, Any]]:
-    geometries = _to_geojson([p.geometry for p in pieces], epsg)
+def _piece_results(pieces: list[Piece], epsg: int, *, geometry: bool) -> list[PieceResult]:
+    shapes: list[dict[str, Any] | None] = (
+        list(_to_geojson([p.geometry for p in pieces], epsg)) if geometry else [None] * len(pieces)
+    )
     return [
-        {
-            "layer": p.layer,
-            "layer_name_zh": layer_catalog()[p.layer].name_zh,
-            "status": p.status,
-            "area_m2": round(p.area_m2, 2),
-            "area_mu": round(Area(p.area_m2).mu, 4),
-            "attributes": {k: _plain(v) for k, v in p.attributes.items()},
-            "geometry": g,
-        }
-        for p, g in zip(pieces, geometries, strict=True)
+        PieceResult(
+            layer=p.layer,
+            layer_name_zh=layer_catalog()[p.layer].name_zh,
+            status=p.status,
+            area_m2=round(p.area_m2, 2),
+            area_mu=round(Area(p.area_m2).mu, 4),
+            attributes={k: _plain(v) for k, v in p.attributes.items()},
+            geometry=g,
+        )
+        for p, g in zip(pieces, shapes, strict=True)
     ]
 
 

@@ -17,7 +17,7 @@ from geo.catalog import layer_catalog
 from geo.errors import ProfileError
 
 
-class _Check(BaseModel):
+class BaseCheck(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: Literal["warn", "fail"]
@@ -36,7 +36,7 @@ class Exemption(BaseModel):
     note_en: str
 
 
-class OverlapCheck(_Check):
+class OverlapCheck(BaseCheck):
     """Any overlap with the layer gives ``status``; ``by_value`` grades by an attribute."""
 
     kind: Literal["overlap"]
@@ -46,14 +46,14 @@ class OverlapCheck(_Check):
     exempt: Exemption | None = None
 
 
-class InsideCheck(_Check):
+class InsideCheck(BaseCheck):
     """The parcel must lie inside the layer; the part outside gives ``status``."""
 
     kind: Literal["inside"]
     layer: str
 
 
-class ZoneCompatibleCheck(_Check):
+class ZoneCompatibleCheck(BaseCheck):
     """Overlap with a zone not listed for the project's type gives ``status``."""
 
     kind: Literal["zone_compatible"]
@@ -62,7 +62,7 @@ class ZoneCompatibleCheck(_Check):
     compatible: dict[str, list[str]]
 
 
-class LandUseClassesCheck(_Check):
+class LandUseClassesCheck(BaseCheck):
     """Overlap with 三调 classes of the given families (and wetland classes if asked)."""
 
     kind: Literal["land_use_classes"]
@@ -71,7 +71,7 @@ class LandUseClassesCheck(_Check):
     wetland: bool = False
 
 
-class RasterShareAboveCheck(_Check):
+class RasterShareAboveCheck(BaseCheck):
     """Share of the parcel's pixels above ``threshold`` must not exceed ``max_share``."""
 
     kind: Literal["raster_share_above"]
@@ -80,7 +80,7 @@ class RasterShareAboveCheck(_Check):
     max_share: float = Field(ge=0, le=1)
 
 
-class LandUseStandardCheck(_Check):
+class LandUseStandardCheck(BaseCheck):
     """Parcel area against the standard table for the project's type and investment."""
 
     kind: Literal["land_use_standard"]
@@ -98,6 +98,14 @@ class LandUseStandardCheck(_Check):
         return self._source
 
 
+CHECK_KINDS: tuple[type[BaseCheck], ...] = (
+    OverlapCheck,
+    InsideCheck,
+    ZoneCompatibleCheck,
+    LandUseClassesCheck,
+    RasterShareAboveCheck,
+    LandUseStandardCheck,
+)
 Check = Annotated[
     OverlapCheck
     | InsideCheck

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator, model_validator
 
-from geo.vocabulary import Status
+from geo.vocabulary import Status, Verdict
+
+AttributeValue = str | int | float | bool | None
 
 _TRUE = {"1", "true", "yes", "y", "是", "t"}
 _FALSE = {"0", "false", "no", "n", "否", "f", ""}
@@ -49,6 +51,48 @@ class County(BaseModel):
     name: str
 
 
+class PieceResult(BaseModel):
+    """One feature's share of the parcel (DESIGN.md ``details``): layer, status, area, attributes."""
+
+    layer: str
+    layer_name_zh: str
+    status: Status
+    area_m2: float
+    area_mu: float
+    attributes: dict[str, AttributeValue] = Field(default_factory=dict)
+    geometry: dict[str, Any] | None = Field(default=None, description="EPSG:4490 GeoJSON; null with --no-pieces")
+
+
+class StandardRow(BaseModel):
+    name_zh: str
+    min_intensity_wan_per_ha: float | None = None
+    max_area_ha: float | None = None
+
+
+class ItemFacts(BaseModel):
+    """What a rule measured besides its pieces; only the fields its rule kind sets are written."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    outside_m2: float | None = Field(default=None, description="inside: part of the parcel outside the layer")
+    project_type: str | None = None
+    allowed_zones: list[str] | None = Field(default=None, description="zone_compatible: zones admitting the type")
+    by_class_m2: dict[str, float] | None = Field(default=None, description="land_use_classes: area per 三调 code")
+    paddy_m2: float | None = Field(default=None, description="水田 (0101) within the cultivated land")
+    share_above: float | None = Field(default=None, description="raster: share of pixels above the threshold")
+    threshold: float | None = None
+    max_share: float | None = None
+    pixels: int | None = None
+    table: str | None = Field(default=None, description="land_use_standard: the table file")
+    table_label: str | None = Field(default=None, description="the table's own label (e.g. sample values)")
+    standard: StandardRow | None = None
+    max_area_m2: float | None = None
+    area_m2: float | None = None
+
+    def merged(self, other: ItemFacts) -> ItemFacts:
+        return ItemFacts.model_validate(self.model_dump(exclude_none=True) | other.model_dump(exclude_none=True))
+
+
 class ItemResult(BaseModel):
     code: str
     name_zh: str
@@ -59,7 +103,23 @@ class ItemResult(BaseModel):
     overlap_ratio: float
     message_zh: str
     message_en: str
-    details: list[dict[str, Any]] = Field(default_factory=list)
+    details: list[PieceResult] = Field(default_factory=list, description="the pieces, per feature")
+    facts: ItemFacts = Field(default_factory=ItemFacts)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _facts_out_of_details(cls, data: Any) -> Any:
+        """Results stored before facts had their own field kept them as ``{"facts": …}`` entries in details."""
+        if isinstance(data, dict) and any(isinstance(d, dict) and "facts" in d for d in data.get("details", [])):
+            facts: dict[str, Any] = {}
+            for d in data["details"]:
+                facts |= d.get("facts", {}) if isinstance(d, dict) else {}
+            data = {**data, "details": [d for d in data["details"] if "facts" not in d], "facts": facts}
+        return data
+
+    @field_serializer("facts")
+    def _facts_set(self, facts: ItemFacts) -> dict[str, Any]:
+        return facts.model_dump(exclude_none=True)
 
 
 class LandQuota(BaseModel):
@@ -84,7 +144,7 @@ class ParcelResult(BaseModel):
     area_ha: float
     area_mu: float
     crs_used: str
-    verdict: str
+    verdict: Verdict
     repaired: bool
     tolerance_m2: float
     county: County | None
@@ -96,10 +156,22 @@ class ParcelResult(BaseModel):
         return next(i for i in self.items if i.code == code)
 
 
+class ToleranceRule(BaseModel):
+    """The profile's sliver tolerance: max(min_m2, ratio × parcel area)."""
+
+    min_m2: float
+    ratio: float
+
+
 class ReviewResult(BaseModel):
     review_id: str
     profile: str
     blueprint: str
     created: str
+    area_crs: str = Field(
+        default="centroid_zone",
+        description="'centroid_zone' (the CGCS2000 3° zone of each parcel's centroid) or the EPSG the blueprint pins",
+    )
+    tolerance: ToleranceRule | None = None
     parcels: list[ParcelResult]
     warnings: list[str] = Field(default_factory=list, description="what the input reader repaired or doubted")

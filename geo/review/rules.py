@@ -4,11 +4,11 @@ returns an outcome; the profile decides which layers and thresholds they run on.
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.resources.abc import Traversable
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import rasterio
@@ -18,9 +18,12 @@ import shapely
 from geo.blueprint import Blueprint
 from geo.catalog import landuse_class, layer_catalog
 from geo.crs import M2_PER_HA, Area, reproject
+from geo.errors import ProfileError
 from geo.overlay import Pieces
 from geo.overlay import pieces as overlay_pieces
 from geo.review.profile import (
+    CHECK_KINDS,
+    BaseCheck,
     InsideCheck,
     LandUseClassesCheck,
     LandUseStandardCheck,
@@ -28,8 +31,8 @@ from geo.review.profile import (
     RasterShareAboveCheck,
     ZoneCompatibleCheck,
 )
-from geo.review.result import ProjectAttributes
-from geo.vocabulary import STATUS_ORDER
+from geo.review.result import ItemFacts, ProjectAttributes, StandardRow
+from geo.vocabulary import Status, worst
 
 GROUP_NAMES = {
     "cultivated": ("耕地", "cultivated land"),
@@ -44,22 +47,19 @@ class Piece:
     """A conflicting part of the parcel, in the parcel's zone CRS."""
 
     layer: str
-    status: str
+    status: Status
     geometry: shapely.Geometry
     attributes: dict[str, Any]
-
-    @property
-    def area_m2(self) -> float:
-        return float(self.geometry.area)
+    area_m2: float
 
 
 @dataclass
 class Outcome:
-    status: str
+    status: Status
     message_zh: str
     message_en: str
     pieces: list[Piece] = field(default_factory=list)
-    facts: dict[str, Any] = field(default_factory=dict)
+    facts: ItemFacts = field(default_factory=ItemFacts)
 
 
 @dataclass
@@ -72,21 +72,21 @@ class ParcelContext:
     project: ProjectAttributes
     blueprint: Blueprint
     tolerance_m2: float
-    _cache: dict[str, Pieces | None] = field(default_factory=dict)
+    overlays: dict[str, Pieces] = field(default_factory=dict)
 
     @property
     def area_m2(self) -> float:
         return float(self.geometry.area)
 
     def pieces(self, layer_id: str) -> Pieces | None:
-        """Pieces of the parcel inside ``layer_id``; ``None`` when the layer is missing."""
-        if layer_id not in self._cache:
+        """Pieces of the parcel inside ``layer_id`` (from the batch's bulk overlay, else computed
+        here); ``None`` when the layer is missing."""
+        if layer_id not in self.overlays:
             layer = self.blueprint.vector(layer_id)
             if layer is None:
-                self._cache[layer_id] = None
-            else:
-                self._cache[layer_id] = overlay_pieces(self.geometry, layer.in_crs(self.epsg))
-        return self._cache[layer_id]
+                return None
+            self.overlays[layer_id] = overlay_pieces(self.geometry, layer.in_crs(self.epsg))
+        return self.overlays[layer_id]
 
 
 def _area_text(m2: float) -> tuple[str, str]:
@@ -106,43 +106,70 @@ def _missing(layer_id: str) -> Outcome:
     )
 
 
-def _graded(layer: str, found: Pieces, statuses: list[str], ctx: ParcelContext, attributes: list[str]) -> list[Piece]:
+def _graded(
+    layer: str, found: Pieces, statuses: list[Status], ctx: ParcelContext, attributes: list[str]
+) -> list[Piece]:
     """Pieces with their status, dropping every status group whose total is within tolerance."""
-    totals: dict[str, float] = {}
+    totals: dict[Status, float] = {}
     for status, area in zip(statuses, found.area_m2, strict=True):
         totals[status] = totals.get(status, 0.0) + float(area)
     counted = {s for s, total in totals.items() if total > ctx.tolerance_m2}
     return [
-        Piece(layer, status, geom, found.attributes_of(i, attributes))
-        for i, (status, geom) in enumerate(zip(statuses, found.geometry, strict=True))
+        Piece(layer, status, geom, found.attributes_of(i, attributes), float(area))
+        for i, (status, geom, area) in enumerate(zip(statuses, found.geometry, found.area_m2, strict=True))
         if status in counted
     ]
 
 
-def _worst(pieces: list[Piece]) -> str:
-    return max((p.status for p in pieces), key=STATUS_ORDER.__getitem__, default="pass")
+def _worst(pieces: list[Piece]) -> Status:
+    return worst(p.status for p in pieces)
 
 
 def _conflict(
-    check: Any,
-    status: str,
+    check: BaseCheck,
+    status: Status,
     pieces: list[Piece],
     *,
     note: tuple[str, str] | None = None,
-    facts: dict[str, Any] | None = None,
+    facts: ItemFacts | None = None,
 ) -> Outcome:
     bad = [p for p in pieces if p.status != "pass"]
     zh, en = _area_text(sum(p.area_m2 for p in bad))
     note_zh, note_en = note or (check.note_zh, check.note_en)
-    return Outcome(status, f"{note_zh}（涉及 {zh}）", f"{note_en} (affected: {en})", pieces, facts or {})
+    return Outcome(status, f"{note_zh}（涉及 {zh}）", f"{note_en} (affected: {en})", pieces, facts or ItemFacts())
 
 
+CheckT = TypeVar("CheckT", bound=BaseCheck)
+Rule = Callable[[CheckT, "ParcelContext"], Outcome]
+_RULES: dict[type[BaseCheck], Callable[[Any, ParcelContext], Outcome]] = {}
+
+
+def rule(kind: type[CheckT]) -> Callable[[Rule[CheckT]], Rule[CheckT]]:
+    """Register the function that runs checks of ``kind`` (one per kind)."""
+
+    def register(run: Rule[CheckT]) -> Rule[CheckT]:
+        _RULES[kind] = run
+        return run
+
+    return register
+
+
+def run_check(check: BaseCheck, ctx: ParcelContext) -> Outcome:
+    return _RULES[type(check)](check, ctx)
+
+
+def unregistered_kinds() -> list[str]:
+    """Check kinds a profile may name that no rule runs (empty when the registry is complete)."""
+    return [kind.__name__ for kind in CHECK_KINDS if kind not in _RULES]
+
+
+@rule(OverlapCheck)
 def run_overlap(check: OverlapCheck, ctx: ParcelContext) -> Outcome:
     found = ctx.pieces(check.layer)
     if found is None:
         return _missing(check.layer)
     attributes = [check.attribute] if check.attribute else []
-    statuses: list[str] = [
+    statuses: list[Status] = [
         check.by_value.get(str(v).strip(), check.status) if check.attribute else check.status
         for v in (found.attributes[check.attribute] if check.attribute else [None] * len(found))
     ]
@@ -159,6 +186,7 @@ def run_overlap(check: OverlapCheck, ctx: ParcelContext) -> Outcome:
     return _conflict(check, status, kept)
 
 
+@rule(InsideCheck)
 def run_inside(check: InsideCheck, ctx: ParcelContext) -> Outcome:
     found = ctx.pieces(check.layer)
     if found is None:
@@ -166,23 +194,24 @@ def run_inside(check: InsideCheck, ctx: ParcelContext) -> Outcome:
     info = layer_catalog()[check.layer]
     outside = ctx.geometry.difference(shapely.union_all(found.geometry))
     outside_m2 = float(outside.area)
-    facts = {"outside_m2": round(outside_m2, 2) if outside_m2 > ctx.tolerance_m2 else 0.0}
+    facts = ItemFacts(outside_m2=round(outside_m2, 2) if outside_m2 > ctx.tolerance_m2 else 0.0)
     if outside_m2 <= ctx.tolerance_m2:
         return Outcome("pass", f"地块位于{info.name_zh}内", f"the parcel lies inside the {info.name_en}", facts=facts)
-    piece = Piece(check.layer, check.status, outside, {"position": "outside"})
+    piece = Piece(check.layer, check.status, outside, {"position": "outside"}, outside_m2)
     return _conflict(check, check.status, [piece], facts=facts)
 
 
+@rule(ZoneCompatibleCheck)
 def run_zone_compatible(check: ZoneCompatibleCheck, ctx: ParcelContext) -> Outcome:
     found = ctx.pieces(check.layer)
     if found is None:
         return _missing(check.layer)
     ptype = ctx.project.project_type
     allowed = set(check.compatible.get(ptype or "default", check.compatible.get("default", [])))
-    statuses = ["pass" if str(z) in allowed else check.status for z in found.attributes[check.attribute]]
+    statuses: list[Status] = ["pass" if str(z) in allowed else check.status for z in found.attributes[check.attribute]]
     kept = _graded(check.layer, found, statuses, ctx, [check.attribute])
     status = _worst(kept)
-    facts = {"project_type": ptype, "allowed_zones": sorted(allowed)}
+    facts = ItemFacts(project_type=ptype, allowed_zones=sorted(allowed))
     if status == "pass":
         return Outcome(
             "pass",
@@ -194,13 +223,14 @@ def run_zone_compatible(check: ZoneCompatibleCheck, ctx: ParcelContext) -> Outco
     return _conflict(check, status, kept, facts=facts)
 
 
+@rule(LandUseClassesCheck)
 def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outcome:
     found = ctx.pieces(check.layer)
     if found is None:
         return _missing(check.layer)
     classes = [landuse_class(c) for c in found.attributes["class_code"]]
     hit = [c is not None and (c.group in check.groups or (check.wetland and c.wetland)) for c in classes]
-    statuses = [check.status if h else "pass" for h in hit]
+    statuses: list[Status] = [check.status if h else "pass" for h in hit]
     kept = [p for p in _graded(check.layer, found, statuses, ctx, ["class_code"]) if p.status != "pass"]
     for p in kept:
         cls = landuse_class(p.attributes["class_code"])
@@ -215,10 +245,10 @@ def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outc
     by_class: dict[str, float] = {}
     for p in kept:
         by_class[str(p.attributes["class_code"])] = by_class.get(str(p.attributes["class_code"]), 0.0) + p.area_m2
-    facts: dict[str, Any] = {"by_class_m2": {k: round(v, 2) for k, v in sorted(by_class.items())}}
+    facts = ItemFacts(by_class_m2={k: round(v, 2) for k, v in sorted(by_class.items())})
     if "cultivated" in check.groups:
         paddy = sum(v for k, v in by_class.items() if k.startswith("0101"))
-        facts["paddy_m2"] = round(paddy, 2)
+        facts.paddy_m2 = round(paddy, 2)
         pz, pe = _area_text(paddy)
         out = _conflict(check, check.status, kept, facts=facts)
         out.message_zh += f"，其中水田 {pz}"
@@ -227,6 +257,7 @@ def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outc
     return _conflict(check, check.status, kept, facts=facts)
 
 
+@rule(RasterShareAboveCheck)
 def run_raster_share_above(check: RasterShareAboveCheck, ctx: ParcelContext) -> Outcome:
     layer = ctx.blueprint.raster(check.layer)
     if layer is None:
@@ -244,12 +275,9 @@ def run_raster_share_above(check: RasterShareAboveCheck, ctx: ParcelContext) -> 
             f"the {info.name_en} raster does not cover the parcel",
         )
     share = float((values > check.threshold).mean())
-    facts = {
-        "share_above": round(share, 4),
-        "threshold": check.threshold,
-        "max_share": check.max_share,
-        "pixels": int(values.size),
-    }
+    facts = ItemFacts(
+        share_above=round(share, 4), threshold=check.threshold, max_share=check.max_share, pixels=int(values.size)
+    )
     if share <= check.max_share:
         return Outcome(
             "pass",
@@ -276,74 +304,84 @@ def _masked_values(ds: rasterio.DatasetReader, shape: shapely.Geometry, *, all_t
     return np.asarray(band.compressed(), dtype=float)
 
 
+@dataclass(frozen=True)
+class StandardTable:
+    label: str  # the table's own words for what it is, from its ``# label:`` line
+    rows: dict[str, StandardRow]
+
+
+def _standard_table(source: Traversable) -> StandardTable:
+    return _read_standard_table(cast(Hashable, source))  # a Traversable is hashable; its ABC does not say so
+
+
 @cache
-def _standard_table(source: Traversable) -> dict[str, dict[str, Any]]:
+def _read_standard_table(source: Any) -> StandardTable:
     with source.open(encoding="utf-8") as f:
-        rows = list(csv.DictReader(line for line in f if not line.startswith("#")))
+        lines = f.read().splitlines()
+    label = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("# label:")), source.name)
+    rows = list(csv.DictReader(line for line in lines if not line.startswith("#")))
 
     def num(text: str | None) -> float | None:
         return float(text) if text not in (None, "") else None
 
-    return {
-        r["project_type"]: {
-            "name_zh": r["name_zh"],
-            "min_intensity_wan_per_ha": num(r["min_intensity_wan_per_ha"]),
-            "max_area_ha": num(r["max_area_ha"]),
+    try:
+        table = {
+            r["project_type"]: StandardRow(
+                name_zh=r["name_zh"],
+                min_intensity_wan_per_ha=num(r["min_intensity_wan_per_ha"]),
+                max_area_ha=num(r["max_area_ha"]),
+            )
+            for r in rows
         }
-        for r in rows
-    }
+    except (KeyError, ValueError) as exc:
+        raise ProfileError(f"standard table {source.name}: {exc}", f"用地标准表 {source.name} 格式错误") from exc
+    return StandardTable(label, table)
 
 
+@rule(LandUseStandardCheck)
 def run_land_use_standard(check: LandUseStandardCheck, ctx: ParcelContext) -> Outcome:
     table = _standard_table(check.source)
     ptype, invest = ctx.project.project_type, ctx.project.investment_wan
-    row = table.get(ptype or "")
+    row = table.rows.get(ptype or "")
     unknown = Outcome(
         check.unknown_status,
         check.unknown_note_zh,
         check.unknown_note_en,
-        facts={"project_type": ptype, "table": check.table},
+        facts=ItemFacts(project_type=ptype, table=check.table, table_label=table.label),
     )
     if row is None:
         return unknown
-    if row["min_intensity_wan_per_ha"] is not None:
+    if row.min_intensity_wan_per_ha is not None:
         if invest is None:
-            unknown.message_zh = f"{row['name_zh']}按投资强度控制，但未提供投资额，需开展节地评价"
+            unknown.message_zh = f"{row.name_zh}按投资强度控制，但未提供投资额，需开展节地评价"
             unknown.message_en = (
                 "the standard limits investment intensity but no investment was given; needs a land-saving evaluation"
             )
             return unknown
-        max_ha = invest / row["min_intensity_wan_per_ha"]
+        max_ha = invest / row.min_intensity_wan_per_ha
+    elif row.max_area_ha is not None:
+        max_ha = row.max_area_ha
     else:
-        max_ha = row["max_area_ha"]
+        return unknown
     area_ha = ctx.area_m2 / M2_PER_HA
-    facts = {
-        "project_type": ptype,
-        "standard": row,
-        "max_area_m2": round(max_ha * M2_PER_HA, 2),
-        "area_m2": round(ctx.area_m2, 2),
-        "table": check.table,
-    }
+    facts = ItemFacts(
+        project_type=ptype,
+        standard=row,
+        max_area_m2=round(max_ha * M2_PER_HA, 2),
+        area_m2=round(ctx.area_m2, 2),
+        table=check.table,
+        table_label=table.label,
+    )
     if area_ha <= max_ha:
         return Outcome(
             "pass",
-            f"用地 {area_ha:.4f} 公顷，未超过控制标准 {max_ha:.4f} 公顷（样例标准表）",
-            f"{area_ha:.4f} ha is within the standard's {max_ha:.4f} ha (sample table)",
+            f"用地 {area_ha:.4f} 公顷，未超过控制标准 {max_ha:.4f} 公顷（{table.label}）",
+            f"{area_ha:.4f} ha is within the standard's {max_ha:.4f} ha ({table.label})",
             facts=facts,
         )
     return Outcome(
         check.status,
-        f"{check.note_zh}：用地 {area_ha:.4f} 公顷，标准上限 {max_ha:.4f} 公顷（样例标准表）",
-        f"{check.note_en}: {area_ha:.4f} ha against at most {max_ha:.4f} ha (sample table)",
+        f"{check.note_zh}：用地 {area_ha:.4f} 公顷，标准上限 {max_ha:.4f} 公顷（{table.label}）",
+        f"{check.note_en}: {area_ha:.4f} ha against at most {max_ha:.4f} ha ({table.label})",
         facts=facts,
     )
-
-
-RULES: dict[str, Callable[[Any, ParcelContext], Outcome]] = {
-    "overlap": run_overlap,
-    "inside": run_inside,
-    "zone_compatible": run_zone_compatible,
-    "land_use_classes": run_land_use_classes,
-    "raster_share_above": run_raster_share_above,
-    "land_use_standard": run_land_use_standard,
-}

@@ -1,0 +1,89 @@
+"""The bulk overlay against brute force, its shortcuts, and the batch review against one parcel at a time."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+
+from geo.blueprint import Blueprint
+from geo.overlay import IndexedLayer, bulk_pieces
+from geo.review import review
+from geo.review.rules import unregistered_kinds
+
+EPSG = 4548
+ORIGIN = np.array([464_000.0, 3_918_000.0])  # the test blueprint's origin (conftest), metres
+
+
+def _blobs(rng: np.random.Generator, n: int, spread: float, size: tuple[float, float]) -> np.ndarray:
+    """Irregular polygons (buffered random points, some with holes) around the origin."""
+    centres = ORIGIN + rng.uniform(0, spread, (n, 2))
+    radii = rng.uniform(*size, n)
+    shapes = shapely.buffer(shapely.points(centres), radii, quad_segs=rng.integers(2, 8))
+    holed = rng.random(n) < 0.3
+    shapes[holed] = shapely.difference(shapes[holed], shapely.buffer(shapely.points(centres[holed]), radii[holed] / 3))
+    return shapes
+
+
+def _brute_force(parcels: np.ndarray, features: np.ndarray) -> np.ndarray:
+    """Area of every parcel × feature intersection, no index, no shortcut."""
+    return np.array([[shapely.intersection(p, f).area for f in features] for p in parcels])
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_bulk_overlay_equals_brute_force(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    features = _blobs(rng, 60, 3000, (50, 400))
+    parcels = _blobs(rng, 40, 3000, (30, 600))
+    layer = IndexedLayer.build(gpd.GeoDataFrame({"n": np.arange(len(features))}, geometry=features, crs=EPSG))
+    expected = _brute_force(parcels, features)
+    for workers in (1, 2):
+        found = bulk_pieces(parcels.copy(), layer, workers=workers)
+        got = np.zeros_like(expected)
+        for i, piece in enumerate(found):
+            got[i, piece.attributes["n"]] = piece.area_m2
+            assert shapely.area(piece.geometry) == pytest.approx(piece.area_m2, abs=1e-6)
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
+
+
+def test_shortcuts_are_exact() -> None:
+    big = shapely.box(0, 0, 1000, 1000)
+    small = shapely.box(100, 100, 300, 250)
+    layer = IndexedLayer.build(gpd.GeoDataFrame({"n": [0, 1]}, geometry=[big, small], crs=EPSG))
+    # a parcel covering the small feature and inside the big one
+    parcel = shapely.box(50, 50, 400, 400)
+    (found,) = bulk_pieces(np.array([parcel]), layer)
+    areas = dict(zip(found.attributes["n"].tolist(), found.area_m2.tolist(), strict=True))
+    assert areas == {0: parcel.area, 1: small.area}
+    assert found.geometry[list(found.attributes["n"]).index(1)].equals(small)
+
+
+def test_every_check_kind_has_a_rule() -> None:
+    assert unregistered_kinds() == []
+
+
+def test_batch_review_equals_one_parcel_at_a_time(blueprint: Blueprint, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("geo.review.engine.CHUNK_PARCELS", 7)  # several chunks per zone
+    rng = np.random.default_rng(7)
+    shapes = _blobs(rng, 30, 9500, (40, 700))
+    frame = gpd.GeoDataFrame({"id": [f"R{i}" for i in range(len(shapes))]}, geometry=shapes, crs=EPSG)
+    batch = review(frame, blueprint, project={"project_type": "industrial", "investment_wan": 20000})
+    for i, parcel in enumerate(batch.parcels):
+        alone = review(frame.iloc[[i]], blueprint, project={"project_type": "industrial", "investment_wan": 20000})
+        one = alone.parcels[0]
+        assert one.verdict == parcel.verdict
+        assert one.land_quota == parcel.land_quota
+        for a, b in zip(one.items, parcel.items, strict=True):
+            assert (a.code, a.status, a.facts) == (b.code, b.status, b.facts)
+            assert a.overlap_m2 == pytest.approx(b.overlap_m2, abs=1e-6)
+            assert [d.area_m2 for d in a.details] == pytest.approx([d.area_m2 for d in b.details], abs=1e-6)
+
+
+def test_lean_output_has_no_piece_geometry(blueprint: Blueprint) -> None:
+    frame = gpd.GeoDataFrame({"id": ["A"]}, geometry=[shapely.box(*(ORIGIN + 2500), *(ORIGIN + 3500))], crs=EPSG)
+    full = review(frame, blueprint)
+    lean = review(frame, blueprint, pieces=False)
+    details = [d for item in lean.parcels[0].items for d in item.details]
+    assert details and all(d.geometry is None for d in details)
+    assert [i.overlap_m2 for i in lean.parcels[0].items] == [i.overlap_m2 for i in full.parcels[0].items]
