@@ -1,0 +1,166 @@
+"""The blueprint writer: layer frames and rasters → data files + ``blueprint.yaml``.
+
+One writer for everything that makes a blueprint (the demo generator, the test
+fixtures, a user's own scripts), so every blueprint on disk has the same shape:
+one GeoPackage per vector layer (``<id>.gpkg``, layer ``<id>``), one GeoTIFF per
+raster (``<id>.tif``) and a manifest that follows the contract in DESIGN.md
+(``name``, ``crs``, ``gk_zone_epsg``, ``layers: {id: {path, layer, fields}}``).
+
+Frames carry the standard attribute names (``class_code``, ``level``, …); ``fields``
+names the source columns they are written as (``{class_code: DLBM}``), and the
+manifest records the same mapping, so the loader reads back the standard names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import yaml
+
+from geo.errors import BlueprintError, CRSError
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    from affine import Affine
+
+MANIFEST = "blueprint.yaml"
+
+
+@dataclass(frozen=True)
+class RasterLayer:
+    """A single-band raster layer (e.g. ``slope`` in degrees) in its own CRS."""
+
+    data: np.ndarray[Any, Any]
+    transform: Affine
+    crs: str | int
+    nodata: float = -9999.0
+    compress: str | None = "deflate"
+
+
+def write_blueprint(
+    directory: str | Path,
+    layers: Mapping[str, gpd.GeoDataFrame],
+    *,
+    name: str,
+    crs: str = "EPSG:4490",
+    fields: Mapping[str, Mapping[str, str]] | None = None,
+    rasters: Mapping[str, RasterLayer] | None = None,
+    gk_zone_epsg: int | None = None,
+    to_crs: str | int | None = None,
+    comment: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+    timestamp: datetime | None = None,
+) -> Path:
+    """Write a blueprint into ``directory`` (created if needed) and return it.
+
+    ``layers`` maps standard layer ids to frames, each with a CRS (a frame without
+    one is refused, never guessed). ``fields`` maps a layer id to ``{standard name:
+    source column}``; ``rasters`` adds raster layers after the vector ones.
+    ``crs`` is the manifest's CRS for files that carry none, ``gk_zone_epsg`` pins
+    one projected CRS for areas (None: per parcel). ``to_crs`` reprojects every
+    vector layer before writing (None: each file keeps its frame's CRS). ``comment``
+    heads ``blueprint.yaml`` as ``#`` lines; ``extra`` is merged into the manifest
+    last (it may override any key). ``timestamp`` pins the GeoPackage
+    ``last_change`` so that the same frames give the same bytes (None: now).
+    """
+    out = Path(directory)
+    fields = fields or {}
+    rasters = rasters or {}
+    _check(layers, fields, rasters)
+    out.mkdir(parents=True, exist_ok=True)
+    entries: dict[str, dict[str, Any]] = {}
+    with _gpkg_timestamp(timestamp):
+        for layer_id, frame in layers.items():
+            field_map = dict(fields.get(layer_id, {}))
+            written = frame.rename(columns=field_map)
+            if to_crs is not None:
+                written = written.to_crs(to_crs)
+            written.to_file(out / f"{layer_id}.gpkg", layer=layer_id, engine="pyogrio")
+            entries[layer_id] = {"path": f"{layer_id}.gpkg", "layer": layer_id} | (
+                {"fields": field_map} if field_map else {}
+            )
+    for layer_id, raster in rasters.items():
+        write_raster(out / f"{layer_id}.tif", raster)
+        entries[layer_id] = {"path": f"{layer_id}.tif"}
+    manifest: dict[str, Any] = {"name": name, "crs": crs, "gk_zone_epsg": gk_zone_epsg, "layers": entries}
+    manifest.update(extra or {})
+    header = "".join(f"# {line}\n" for line in comment.splitlines()) if comment else ""
+    (out / MANIFEST).write_text(
+        header + yaml.safe_dump(manifest, allow_unicode=True, sort_keys=False), encoding="utf-8"
+    )
+    return out
+
+
+def write_raster(path: Path, raster: RasterLayer) -> Path:
+    """One band of float32 as a GeoTIFF (tiled by GDAL's defaults, compressed unless told)."""
+    import rasterio
+
+    data = np.asarray(raster.data, dtype="float32")
+    if data.ndim != 2:
+        raise BlueprintError(f"raster {path.name} must be 2-D, got shape {data.shape}", f"栅格 {path.name} 须为二维")
+    crs = f"EPSG:{raster.crs}" if isinstance(raster.crs, int) else raster.crs
+    options: dict[str, Any] = {"compress": raster.compress} if raster.compress else {}
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=data.shape[1],
+        height=data.shape[0],
+        count=1,
+        dtype="float32",
+        crs=crs,
+        transform=raster.transform,
+        nodata=raster.nodata,
+        **options,
+    ) as ds:
+        ds.write(data, 1)
+    return path
+
+
+def _check(
+    layers: Mapping[str, gpd.GeoDataFrame],
+    fields: Mapping[str, Mapping[str, str]],
+    rasters: Mapping[str, RasterLayer],
+) -> None:
+    """Guard clauses: every frame has a CRS, field maps name real columns, ids are unique."""
+    for layer_id, frame in layers.items():
+        if frame.crs is None:
+            raise CRSError(
+                f"layer {layer_id!r} has no CRS; set one on the frame first (frame.set_crs(...))",
+                f"图层 {layer_id} 没有坐标系，请先设置",
+            )
+        missing = sorted(set(fields.get(layer_id, {})) - set(frame.columns))
+        if missing:
+            raise BlueprintError(
+                f"fields {missing} of layer {layer_id!r} are not columns of its frame",
+                f"图层 {layer_id} 的字段 {missing} 不在数据中",
+            )
+    unknown = sorted(set(fields) - set(layers))
+    if unknown:
+        raise BlueprintError(f"fields given for absent layer(s) {unknown}", f"字段映射对应的图层不存在：{unknown}")
+    both = sorted(set(layers) & set(rasters))
+    if both:
+        raise BlueprintError(f"layer id(s) {both} given as vector and raster", f"图层 {both} 同时为矢量和栅格")
+
+
+@contextmanager
+def _gpkg_timestamp(when: datetime | None) -> Iterator[None]:
+    """Pin GDAL's GeoPackage ``last_change`` (``OGR_CURRENT_DATE``) for the writes inside, then restore it."""
+    if when is None:
+        yield
+        return
+    import pyogrio
+
+    before = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
+    utc = when.astimezone(UTC) if when.tzinfo else when  # a naive time is taken as UTC
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": utc.strftime("%Y-%m-%dT%H:%M:%S.000Z")})
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": before})
