@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import geopandas as gpd
 import numpy as np
 import pytest
@@ -64,7 +66,7 @@ def test_every_check_kind_has_a_rule() -> None:
 
 
 def test_batch_review_equals_one_parcel_at_a_time(blueprint: Blueprint, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("geo.review.engine.CHUNK_PARCELS", 7)  # several chunks per zone
+    monkeypatch.setattr(importlib.import_module("geo.review.engine"), "CHUNK_PARCELS", 7)  # several chunks
     rng = np.random.default_rng(7)
     shapes = _blobs(rng, 30, 9500, (40, 700))
     frame = gpd.GeoDataFrame({"id": [f"R{i}" for i in range(len(shapes))]}, geometry=shapes, crs=EPSG)
