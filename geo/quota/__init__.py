@@ -1,6 +1,24 @@
-"""Land-quota accounting (用地指标核算与要素保障库)."""
+"""Land-quota accounting (用地指标核算与要素保障库).
 
-from geo.quota.allocation import Allocation, Demand, allocate, county_summary, load_allocation_profile
-from geo.quota.ledger import CITY, FACTORS, Ledger
+:class:`Ledger` is the facade; movements and queries live in their own modules
+(:mod:`geo.quota.movements`, :mod:`geo.quota.queries`), the reservation rules in
+:mod:`geo.quota.reservations`.
+"""
 
-__all__ = ["CITY", "FACTORS", "Allocation", "Demand", "Ledger", "allocate", "county_summary", "load_allocation_profile"]
+from geo.quota.accounts import CITY, FACTORS, PROJECT_LEVELS, amount
+from geo.quota.allocation import Allocation, AllocationProfile, Demand, allocate, load_allocation_profile
+from geo.quota.ledger import Ledger, county_summary
+
+__all__ = [
+    "CITY",
+    "FACTORS",
+    "PROJECT_LEVELS",
+    "Allocation",
+    "AllocationProfile",
+    "Demand",
+    "Ledger",
+    "allocate",
+    "amount",
+    "county_summary",
+    "load_allocation_profile",
+]

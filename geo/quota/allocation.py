@@ -6,13 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 import yaml
 from pydantic import BaseModel, Field
 
 from geo.errors import ProfileError, QuotaError
-from geo.quota.ledger import Ledger
+from geo.quota.ledger import Ledger, county_summary
 from geo.resources import packaged
 from geo.review.result import ReviewResult
 
@@ -100,30 +99,4 @@ def allocate(
     return out
 
 
-def county_summary(ledger: Ledger, year: int) -> list[dict[str, Any]]:
-    """Per county: remaining land_new, what its projects hold, and the used share — for the quota map."""
-    balances = ledger.balances(year)
-    projects = {p["id"]: p["county"] for p in ledger.projects()}
-    rows = []
-    for code, name in sorted(ledger.counties().items()):
-        remaining = sum(
-            b["balance"]
-            for b in balances
-            if b["holder"] == code and b["factor"] == "land_new" and b["bucket"] == "available"
-        )
-        used = sum(
-            b["balance"]
-            for b in balances
-            if b["holder_kind"] == "project" and b["factor"] == "land_new" and projects.get(b["holder"]) == code
-        )
-        total = remaining + used
-        rows.append(
-            {
-                "code": code,
-                "name": name,
-                "remaining_m2": remaining,
-                "used_m2": used,
-                "used_share": used / total if total > 0 else 0.0,
-            }
-        )
-    return rows
+__all__ = ["Allocation", "AllocationProfile", "Demand", "allocate", "county_summary", "load_allocation_profile"]

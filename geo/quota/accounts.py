@@ -1,0 +1,91 @@
+"""The ledger's vocabulary: factors, holders, amounts and postings (no database here).
+
+An account is keyed by (factor, holder, bucket, year). Holders are the city pool
+(``city``), registered counties (their 行政区划代码), projects (``project:<id>``) and
+the outside world (``external:<source>``), where quota enters the city's books.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Final, Literal
+
+from geo.errors import QuotaError
+
+FACTORS: Final[dict[str, tuple[str, str]]] = {
+    "land_new": ("新增建设用地计划指标", "m²"),
+    "land_compensation": ("占补平衡指标（非水田）", "m²"),
+    "land_compensation_paddy": ("占补平衡指标（水田）", "m²"),
+    "energy": ("能耗指标", "吨标准煤"),
+    "cod": ("化学需氧量", "吨"),
+    "nh3n": ("氨氮", "吨"),
+    "so2": ("二氧化硫", "吨"),
+    "nox": ("氮氧化物", "吨"),
+}
+PROJECT_LEVELS: Final = ("省重点", "市重点", "县重点")
+CITY: Final = "city"
+PROVINCE: Final = "external:province"
+POINT_SUPPLY: Final = "external:point_supply"
+REWARD: Final = "external:stock_reward"
+EXTERNAL_PREFIX: Final = "external:"
+PROJECT_PREFIX: Final = "project:"
+ZERO: Final = Decimal(0)
+
+Bucket = Literal["available", "reserved", "approved"]
+HolderKind = Literal["city", "county", "project", "external"]
+Key = tuple[str, str, str, int]  # factor, holder, bucket, year
+
+
+def amount(value: float | Decimal | str) -> Decimal:
+    """A quota amount rounded to the ledger's four decimals."""
+    return Decimal(str(value)).quantize(Decimal("0.0001"))
+
+
+def check_factor(factor: str) -> None:
+    if factor not in FACTORS:
+        raise QuotaError(f"unknown factor {factor!r}; factors: {sorted(FACTORS)}", f"未知要素 {factor!r}")
+
+
+def project_holder(project_id: str) -> str:
+    return f"{PROJECT_PREFIX}{project_id}"
+
+
+def holder_kind(holder: str) -> HolderKind:
+    if holder == CITY:
+        return "city"
+    if holder.startswith(PROJECT_PREFIX):
+        return "project"
+    if holder.startswith(EXTERNAL_PREFIX):
+        return "external"
+    return "county"
+
+
+@dataclass(frozen=True)
+class Posting:
+    """One line of a transaction: ``amount`` into (negative: out of) one account."""
+
+    factor: str
+    holder: str
+    bucket: str
+    year: int
+    amount: Decimal
+
+    @property
+    def key(self) -> Key:
+        return (self.factor, self.holder, self.bucket, self.year)
+
+
+def move(
+    factor: str,
+    year: int,
+    value: Decimal,
+    source: tuple[str, str],
+    target: tuple[str, str],
+    target_year: int | None = None,
+) -> list[Posting]:
+    """Two postings: ``value`` out of ``source`` (holder, bucket) into ``target``."""
+    return [
+        Posting(factor, source[0], source[1], year, -value),
+        Posting(factor, target[0], target[1], target_year if target_year is not None else year, value),
+    ]

@@ -1,0 +1,37 @@
+"""Who may hold quota: the city pool and the counties registered from the blueprint."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import Connection, Engine, select
+
+from geo.db import insert_ignoring_duplicates
+from geo.errors import QuotaError
+from geo.quota.accounts import CITY
+from geo.quota.tables import quota_holders
+
+
+def register_counties(engine: Engine, counties: Iterable[tuple[str, str]]) -> int:
+    """The counties that may hold quota (code, name), e.g. from the blueprint's county layer."""
+    rows = [{"code": str(code), "name": str(name)} for code, name in counties]
+    if rows:
+        with engine.begin() as conn:
+            conn.execute(insert_ignoring_duplicates(conn, quota_holders), rows)
+    return len(rows)
+
+
+def require_county(conn: Connection, code: str) -> str:
+    """``code`` if it is a registered county, else a QuotaError saying how to register it."""
+    known = conn.execute(select(quota_holders.c.code).where(quota_holders.c.code == code)).first()
+    if known is None:
+        raise QuotaError(
+            f"unknown county {code!r} (register counties with `lantu quota init --blueprint`)",
+            f"未知区县 {code!r}（请先用蓝图的区县图层登记区县）",
+        )
+    return code
+
+
+def require_holder(conn: Connection, holder: str) -> str:
+    """The city pool or a registered county: the holders quota may move between."""
+    return holder if holder == CITY else require_county(conn, holder)

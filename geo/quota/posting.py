@@ -1,0 +1,115 @@
+"""The one primitive that writes the journal: a balanced transaction, all or nothing.
+
+Every movement opens :func:`writing` once and calls :func:`post` inside it, so its
+checks, the transaction row, its postings and the new balances commit together.
+Writers are serialised per account: ``SELECT … FOR UPDATE`` on PostgreSQL,
+``BEGIN IMMEDIATE`` on SQLite, so concurrent movements never overdraw.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, select, tuple_, update
+
+from geo.db import insert_ignoring_duplicates
+from geo.errors import QuotaError
+from geo.quota.accounts import EXTERNAL_PREFIX, FACTORS, ZERO, Key, Posting
+from geo.quota.tables import quota_accounts, quota_postings, quota_transactions
+
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def writing(engine: Engine) -> Iterator[Connection]:
+    """One write transaction (SQLite takes the write lock at BEGIN)."""
+    with engine.connect().execution_options(lantu_immediate=True) as conn, conn.begin():
+        yield conn
+
+
+def post(
+    conn: Connection,
+    kind: str,
+    postings: list[Posting],
+    *,
+    actor: str,
+    reason: str,
+    negative_ok: Iterable[Key] = (),
+    **meta: Any,
+) -> int:
+    """Record one balanced transaction; refuse it whole if an internal balance would go below zero.
+
+    ``negative_ok`` names the accounts that may go below zero (the next-year account
+    an advance draws on); ``meta`` fills the transaction's other columns.
+    """
+    postings = [p for p in postings if p.amount != 0]
+    if not postings:
+        raise QuotaError("nothing to move (all amounts are zero)", "变动金额均为零")
+    for factor in {p.factor for p in postings}:
+        total = sum((p.amount for p in postings if p.factor == factor), ZERO)
+        if total != 0:
+            raise AssertionError(f"unbalanced {kind}: {factor} sums to {total}")
+    keys = sorted({p.key for p in postings})
+    _ensure_accounts(conn, keys)
+    rows = conn.execute(
+        select(quota_accounts)
+        .where(
+            tuple_(
+                quota_accounts.c.factor,
+                quota_accounts.c.holder,
+                quota_accounts.c.bucket,
+                quota_accounts.c.year,
+            ).in_(keys)
+        )
+        .order_by(quota_accounts.c.id)
+        .with_for_update()
+    ).all()
+    accounts = {(r.factor, r.holder, r.bucket, r.year): r for r in rows}
+    allowed = set(negative_ok)
+    changes: dict[Key, Decimal] = {}
+    for p in postings:
+        changes[p.key] = changes.get(p.key, ZERO) + p.amount
+    for key, change in changes.items():
+        after = accounts[key].balance + change
+        if after < 0 and not key[1].startswith(EXTERNAL_PREFIX) and key not in allowed:
+            factor, holder, bucket, year = key
+            have, need, unit = accounts[key].balance, -change, FACTORS[factor][1]
+            raise QuotaError(
+                f"{holder} has {have:,.2f} {unit} of {factor} ({bucket}, {year}); {need:,.2f} needed",
+                f"{holder} 的{FACTORS[factor][0]}（{year}年，{bucket}）余额 {have:,.2f} {unit}，"
+                f"需 {need:,.2f} {unit}，指标不足",
+            )
+    tx_id = conn.execute(
+        insert(quota_transactions)
+        .values(kind=kind, created=datetime.now(UTC), actor=actor, reason=reason, **meta)
+        .returning(quota_transactions.c.id)
+    ).scalar_one()
+    conn.execute(
+        insert(quota_postings),
+        [{"transaction_id": tx_id, "account_id": accounts[p.key].id, "amount": p.amount} for p in postings],
+    )
+    for key, change in changes.items():
+        conn.execute(
+            update(quota_accounts)
+            .where(quota_accounts.c.id == accounts[key].id)
+            .values(balance=quota_accounts.c.balance + change)
+        )
+    log.info("quota %s #%d by %s: %d postings (%s)", kind, tx_id, actor, len(postings), reason)
+    return int(tx_id)
+
+
+def _ensure_accounts(conn: Connection, keys: list[Key]) -> None:
+    conn.execute(
+        insert_ignoring_duplicates(conn, quota_accounts),
+        [{"factor": f, "holder": h, "bucket": b, "year": y, "balance": ZERO} for f, h, b, y in keys],
+    )
+
+
+def transaction_by_key(conn: Connection, key: str) -> Any | None:
+    """The transaction recorded under an idempotency key, if any."""
+    return conn.execute(select(quota_transactions).where(quota_transactions.c.idempotency_key == key)).first()

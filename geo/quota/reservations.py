@@ -1,0 +1,225 @@
+"""The rules of 配置 (reserving quota for a project from a review) and of who paid for it.
+
+* The county charged is the parcel's county in the review (DESIGN.md: "the ledger
+  charges that county"); a caller naming another county is refused.
+* A parcel rejected by the review, outside the blueprint's coverage
+  (``out_of_coverage``) or in no county is refused; it is never reserved as zero.
+* One reviewed parcel serves one project: the same (review, parcel) under a second
+  project id is refused. The idempotency key is (review, parcel), so the database's
+  unique constraint settles concurrent attempts too.
+* A project belongs to one county: reserving for the same project id from a parcel in
+  another county is refused.
+* The payer is the parcel's county or the city pool (``source="city"``); revoking
+  returns every amount to the account that paid it (:func:`funding`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from geo.db import insert_ignoring_duplicates
+from geo.errors import QuotaError
+from geo.quota.accounts import CITY, PROJECT_LEVELS, Key, Posting, amount, move, project_holder
+from geo.quota.posting import transaction_by_key
+from geo.quota.tables import quota_accounts, quota_postings, quota_projects, quota_transactions
+from geo.review.result import ParcelResult, ReviewResult
+
+REFUSED_VERDICTS = {
+    "reject": ("was rejected by the review", "审查结论为否决"),
+    "out_of_coverage": ("lies outside the blueprint's coverage (out_of_coverage)", "超出蓝图覆盖范围"),
+}
+KEY_LENGTH = 200  # quota_transactions.idempotency_key
+
+
+@dataclass(frozen=True)
+class ReservationPlan:
+    """A checked request to reserve one parcel's quota: who pays, how much, under which key."""
+
+    review_id: str
+    parcel: ParcelResult
+    project_id: str
+    county: str
+    payer: str
+    postings: list[Posting]
+    name: str | None
+    level: str | None
+
+    @property
+    def key(self) -> str:
+        """The idempotency key: one reservation per reviewed parcel, whatever the project."""
+        key = f"reserve:{self.review_id}:{self.parcel.id}"
+        if len(key) > KEY_LENGTH:
+            key = f"reserve:sha256:{hashlib.sha256(key.encode()).hexdigest()}"
+        return key
+
+    @property
+    def legacy_key(self) -> str:
+        """The key of reservations recorded before it left the project out."""
+        return f"reserve:{self.project_id}:{self.review_id}:{self.parcel.id}"
+
+
+def plan_reservation(
+    review: ReviewResult,
+    *,
+    year: int,
+    project_id: str,
+    parcel_id: str | None = None,
+    county: str | None = None,
+    source: str | None = None,
+    name: str | None = None,
+    level: str | None = None,
+) -> ReservationPlan:
+    """Every check that needs only the review and the request (the database ones are in :func:`bind`)."""
+    parcels = [p for p in review.parcels if parcel_id is None or p.id == parcel_id]
+    if len(parcels) != 1:
+        if parcel_id is not None:
+            raise QuotaError(
+                f"review {review.review_id} has no parcel {parcel_id!r}",
+                f"审查结果 {review.review_id} 中没有地块 {parcel_id!r}",
+            )
+        raise QuotaError(
+            f"review {review.review_id} has {len(review.parcels)} parcels; say which one (parcel id)",
+            "审查结果含多个地块，请指定地块编号",
+        )
+    parcel = parcels[0]
+    if parcel.verdict in REFUSED_VERDICTS:
+        why_en, why_zh = REFUSED_VERDICTS[parcel.verdict]
+        raise QuotaError(
+            f"parcel {parcel.id} {why_en}; no quota can be reserved",
+            f"地块 {parcel.id} {why_zh}，不能配置用地指标",
+        )
+    if parcel.county is None or not parcel.county.code:
+        raise QuotaError(
+            f"parcel {parcel.id} lies in no county of the blueprint; no quota can be reserved",
+            f"地块 {parcel.id} 不在蓝图的任何区县内，不能配置用地指标",
+        )
+    parcel_county = parcel.county.code
+    if county is not None and county != parcel_county:
+        raise QuotaError(
+            f"parcel {parcel.id} lies in county {parcel_county}, not {county}; the parcel's county is charged",
+            f"地块 {parcel.id} 位于区县 {parcel_county}，而非 {county}；指标由地块所在区县配置",
+        )
+    quota = parcel.land_quota
+    if quota.new_construction_quota_m2 is None or quota.compensation_m2 is None:
+        raise QuotaError(
+            "the review has no land-use figures (land_use layer missing)",
+            "审查结果缺少地类数据（缺少土地利用现状图层），无法配置指标",
+        )
+    if level is not None and level not in PROJECT_LEVELS:
+        raise QuotaError(
+            f"project level {level!r} is not one of {list(PROJECT_LEVELS)}",
+            f"项目层级 {level!r} 应为 {'、'.join(PROJECT_LEVELS)} 之一",
+        )
+    payer = source or parcel_county
+    if payer not in (parcel_county, CITY):
+        raise QuotaError(
+            f"quota for a parcel in {parcel_county} is paid by that county or the city pool, not {payer!r} "
+            "(move quota between counties with a transfer first)",
+            f"{parcel_county} 地块的指标只能由该区县或市级统筹库支付，不能由 {payer!r} 支付（跨区县请先调剂）",
+        )
+    paddy = amount(quota.paddy_m2 or 0)
+    wanted = {
+        "land_new": amount(quota.new_construction_quota_m2),
+        "land_compensation": amount(quota.compensation_m2) - paddy,
+        "land_compensation_paddy": paddy,
+    }
+    if any(v < 0 for v in wanted.values()):
+        raise QuotaError(
+            f"parcel {parcel.id}: negative land figures in the review {wanted}",
+            f"地块 {parcel.id} 的地类面积为负数，审查结果有误",
+        )
+    if not any(wanted.values()):
+        raise QuotaError(
+            f"parcel {parcel.id} needs no land quota (no farmland or unused land outside stock land)",
+            f"地块 {parcel.id} 不占用存量以外的农用地和未利用地，无需配置用地指标",
+        )
+    postings = [
+        p
+        for factor, value in wanted.items()
+        for p in move(factor, year, value, (payer, "available"), (project_holder(project_id), "reserved"))
+    ]
+    return ReservationPlan(review.review_id, parcel, project_id, parcel_county, payer, postings, name, level)
+
+
+def already_reserved(conn: Connection, plan: ReservationPlan) -> int | None:
+    """The transaction that reserved this parcel for this project before; refuse if for another project."""
+    found = transaction_by_key(conn, plan.key) or transaction_by_key(conn, plan.legacy_key)
+    if found is None:
+        earlier = conn.execute(
+            select(quota_transactions).where(
+                quota_transactions.c.kind == "reserve", quota_transactions.c.review_id == plan.review_id
+            )
+        ).all()
+        legacy = {f"reserve:{t.project_id}:{plan.review_id}:{plan.parcel.id}" for t in earlier}
+        found = next((t for t in earlier if t.idempotency_key in legacy), None)
+    if found is None:
+        return None
+    if found.project_id != plan.project_id:
+        raise QuotaError(
+            f"parcel {plan.parcel.id} of review {plan.review_id} is reserved for project {found.project_id} "
+            f"(transaction #{found.id}); one reviewed parcel serves one project",
+            f"审查 {plan.review_id} 的地块 {plan.parcel.id} 已为项目 {found.project_id} 配置指标"
+            f"（第 {found.id} 号交易），同一地块不能配置给两个项目",
+        )
+    return int(found.id)
+
+
+def bind_project(conn: Connection, plan: ReservationPlan, *, project_type: str | None) -> None:
+    """Create the project on its first reservation; refuse one that belongs to another county."""
+    conn.execute(
+        insert_ignoring_duplicates(conn, quota_projects),
+        [
+            {
+                "id": plan.project_id,
+                "name": plan.name or plan.parcel.name,
+                "level": plan.level,
+                "project_type": project_type,
+                "county": plan.county,
+                "review_id": plan.review_id,
+                "created": datetime.now(UTC),
+            }
+        ],
+    )
+    county = conn.execute(select(quota_projects.c.county).where(quota_projects.c.id == plan.project_id)).scalar_one()
+    if county != plan.county:
+        raise QuotaError(
+            f"project {plan.project_id} belongs to county {county}; parcel {plan.parcel.id} lies in {plan.county}",
+            f"项目 {plan.project_id} 属于区县 {county}，地块 {plan.parcel.id} 位于 {plan.county}，不能合并配置",
+        )
+
+
+def project_row(conn: Connection, project_id: str) -> Any | None:
+    return conn.execute(select(quota_projects).where(quota_projects.c.id == project_id)).first()
+
+
+def funding(conn: Connection, project_id: str) -> dict[Key, Decimal]:
+    """Per paying account: what the project still owes it.
+
+    The opposite of every posting the project's movements made outside the project
+    (reservations, revocations and their reversals); confirmation stays inside.
+    """
+    holder = project_holder(project_id)
+    touched = (
+        select(quota_postings.c.transaction_id)
+        .join(quota_accounts, quota_accounts.c.id == quota_postings.c.account_id)
+        .where(quota_accounts.c.holder == holder)
+    )
+    rows = conn.execute(
+        select(
+            quota_accounts.c.factor,
+            quota_accounts.c.holder,
+            quota_accounts.c.bucket,
+            quota_accounts.c.year,
+            func.sum(quota_postings.c.amount),
+        )
+        .join(quota_accounts, quota_accounts.c.id == quota_postings.c.account_id)
+        .where(quota_postings.c.transaction_id.in_(touched), quota_accounts.c.holder != holder)
+        .group_by(quota_accounts.c.factor, quota_accounts.c.holder, quota_accounts.c.bucket, quota_accounts.c.year)
+    ).all()
+    return {(f, h, b, y): -Decimal(s) for f, h, b, y, s in rows if s}
