@@ -57,7 +57,7 @@ import shapely
 from shapely.strtree import STRtree
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import citygen  # noqa: E402
+import citygen
 
 REPO = Path(__file__).resolve().parent.parent
 PEERS = ("http", "naive", "postgis", "duckdb", "sedonadb", "bound", "dask")
@@ -409,15 +409,16 @@ def lantu_review_kwargs(batch: bool) -> dict[str, Any]:
 def measure_load(bp_dir: Path) -> dict[str, Any]:
     """Blueprint load in a fresh interpreter: seconds, RSS before, peak RSS."""
     code = (
-        "import json, resource, time, psutil, geo\n"
+        "import json, resource, sys, time, psutil, geo\n"
         "before = psutil.Process().memory_info().rss\n"
-        "t = time.perf_counter(); bp = geo.load_blueprint(%r); s = time.perf_counter() - t\n"
+        "t = time.perf_counter(); bp = geo.load_blueprint(sys.argv[1]); s = time.perf_counter() - t\n"
         "after = psutil.Process().memory_info().rss\n"
         "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024\n"
         "print(json.dumps({'seconds': s, 'rss_before_mb': before / 2**20, 'rss_after_mb': after / 2**20,"
         " 'peak_rss_mb': peak / 2**20}))\n"
-    ) % str(bp_dir)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=REPO)
+    )
+    cmd = [sys.executable, "-c", code, str(bp_dir)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=REPO)
     if out.returncode != 0:
         raise RuntimeError(f"blueprint load failed: {out.stderr[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])

@@ -1,0 +1,101 @@
+"""The city benchmark runs end to end at the tiny scale, so it cannot rot.
+
+No timing is asserted: only that the generator tiles its area and that lantu, the
+naive geopandas way and the GEOS lower bound compute the same areas.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def _module(name: str):  # type: ignore[no-untyped-def]
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    citygen = _module("citygen")
+    return citygen.generate("tiny", tmp_path_factory.mktemp("bench"), log=False)
+
+
+def test_generator_tiles_the_area_and_is_deterministic(tiny: Path, tmp_path: Path) -> None:
+    citygen = _module("citygen")
+    scale = citygen.SCALES["tiny"]
+    land_use = gpd.read_file(tiny / "blueprint" / "landuse.gpkg")
+    assert land_use.crs.to_epsg() == citygen.EPSG
+    assert land_use.is_valid.all()
+    vertices = shapely.get_num_coordinates(land_use.geometry.values) - 1
+    assert vertices.min() >= 20 and vertices.max() <= 200
+    # cells tile the square exactly: the areas add up and so does the union
+    assert land_use.area.sum() == pytest.approx(scale.side**2, rel=1e-9)
+    assert shapely.union_all(land_use.geometry.values).area == pytest.approx(scale.side**2, rel=1e-9)
+    parcels = gpd.read_file(tiny / "parcels.gpkg")
+    assert len(parcels) == max(scale.parcel_sets)
+    mu = parcels.area / citygen.MU
+    assert mu.min() >= 5 - 1e-6 and mu.max() <= 500 + 1e-6
+    again = gpd.read_file(citygen.generate("tiny", tmp_path, log=False) / "parcels.gpkg")
+    assert np.array_equal(shapely.to_wkb(again.geometry.values), shapely.to_wkb(parcels.geometry.values))
+
+
+def test_benchmark_runs_and_the_areas_agree(tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bench = _module("bench_city")
+    out_json = tmp_path / "bench.json"
+    out = bench.main(
+        [
+            "--scale",
+            "tiny",
+            "--cache-dir",
+            str(tiny.parent),
+            "--skip",
+            "http,postgis,duckdb,sedonadb,dask",
+            "--single",
+            "3",
+            "--json",
+            str(out_json),
+        ]
+    )
+    assert json.loads(out_json.read_text(encoding="utf-8"))["scale"] == "tiny"
+    assert out["load"]["seconds"] > 0 and out["load"]["peak_rss_mb"] > 0
+    assert out["single"]["in_process"]["n"] == 3
+    assert set(out["targets"]) == {t.name for t in bench.TARGETS}
+    assert out["batch"], "no batch was measured"
+    for row in out["batch"].values():
+        lantu = row["lantu"]["areas_vs_bound"]
+        assert lantu["pairs"] == row["parcels"] * len(bench.TARGETS)
+        assert lantu["disagree"] == 0, lantu
+        assert lantu["total_rel_diff"] < 1e-4
+        naive = row["naive geopandas"]["areas_vs_bound"]
+        assert naive["disagree"] == 0 and naive["within_tolerance"] == 0, naive
+        both = row["GEOS bound, 2 threads"]["areas_vs_bound"] if "GEOS bound, 2 threads" in row else None
+        assert both is None or both["disagree"] == 0
+        assert lantu["total_ref_m2"] > 0  # the parcels do hit the layers
+    printed = capsys.readouterr().out
+    assert "blueprint load" in printed and "naive geopandas" in printed
+
+
+def test_agreement_counts_tolerance_separately() -> None:
+    bench = _module("bench_city")
+    ref = {"a": np.array([100.0, 0.5, 10_000.0])}
+    lantu = {"a": np.array([100.0, 0.0, 10_000.5])}
+    got = bench.agreement(ref, lantu, floor=0.02, tolerance=np.array([1.0, 1.0, 1.0]))
+    assert got["within_0.01%"] == 2 and got["within_tolerance"] == 1 and got["disagree"] == 0
+    got = bench.agreement(ref, {"a": np.array([100.0, 0.5, 10_003.0])}, floor=1e-3)
+    assert got["disagree"] == 1 and got["disagree_by_target"] == {"a": 1}
