@@ -1,7 +1,7 @@
 """The one blueprint (一张蓝图): a manifest, its layers, and their spatial indexes.
 
-Loading reads every file once, reprojects vector layers once into the working
-CRS (the pinned GK zone, else CGCS2000) and builds one STRtree per layer. Layers
+Loading reads every file once (pyogrio, Arrow), keeps a layer in the projected CRS it
+comes in (else CGCS2000; a pinned GK zone wins) and builds one STRtree per layer. Layers
 projected into a parcel's zone are cached too, so a long-running service pays for
 each zone once, not per review.
 """
@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pyproj import CRS
 
 from geo.catalog import landuse_class, layer_catalog
-from geo.crs import check_coordinates
+from geo.crs import CGCS2000, check_coordinates
 from geo.errors import BlueprintError, CRSError
 from geo.overlay import IndexedLayer
 
@@ -159,7 +159,6 @@ def load_blueprint(root: str | Path) -> Blueprint:
     root = Path(root).resolve()
     manifest = read_manifest(root)
     default_crs = CRS.from_user_input(manifest.crs)
-    working = CRS.from_epsg(manifest.gk_zone_epsg) if manifest.gk_zone_epsg else CRS.from_epsg(4490)
     layers: dict[str, VectorLayer | RasterLayer] = {}
     for layer_id, spec in manifest.layers.items():
         source = _resolve(root, layer_id, spec.path)
@@ -167,11 +166,19 @@ def load_blueprint(root: str | Path) -> Blueprint:
             layers[layer_id] = _load_raster(layer_id, source, default_crs)
         else:
             frame = _load_vector(layer_id, source, spec, default_crs)
-            layers[layer_id] = VectorLayer(layer_id, frame.to_crs(working), source)
+            layers[layer_id] = VectorLayer(layer_id, _working(frame, manifest.gk_zone_epsg), source)
     log.info("blueprint %r loaded: %d layers from %s", manifest.name, len(layers), root)
     sources = root / "SOURCES.txt"
     synthetic = sources.is_file() and "SYNTHETIC" in sources.read_text(encoding="utf-8", errors="replace")
     return Blueprint(manifest.name, root, manifest.gk_zone_epsg, layers, synthetic)
+
+
+def _working(frame: gpd.GeoDataFrame, pinned: int | None) -> gpd.GeoDataFrame:
+    """A layer kept in the projected CRS it comes in (a GK zone, usually), else in CGCS2000 degrees;
+    a pinned zone wins. Each zone's copy is then made once, when a parcel first needs it."""
+    if pinned:
+        return frame.to_crs(pinned)
+    return frame if frame.crs.is_projected else frame.to_crs(CGCS2000)
 
 
 def _resolve(root: Path, layer_id: str, relative: str) -> Path:
@@ -192,7 +199,7 @@ def _resolve(root: Path, layer_id: str, relative: str) -> Path:
 def _load_vector(layer_id: str, source: Path, spec: LayerSpec, default_crs: CRS) -> gpd.GeoDataFrame:
     where = f"{source.name}" + (f" layer {spec.layer!r}" if spec.layer else "")
     try:
-        frame = gpd.read_file(source, layer=spec.layer, engine="pyogrio")
+        frame = gpd.read_file(source, layer=spec.layer, engine="pyogrio", use_arrow=True)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as exc:
         raise BlueprintError(
             f"{MANIFEST}: layers.{layer_id}: cannot read {where}: {exc}",
