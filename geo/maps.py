@@ -22,8 +22,9 @@ from jinja2 import Template
 from geo.blueprint import Blueprint, VectorLayer
 from geo.catalog import layer_catalog
 from geo.crs import M2_PER_MU
-from geo.review.result import ParcelResult, ReviewResult
-from geo.vocabulary import LAYER_COLOURS, STATUS_COLOURS, STATUS_ZH, VERDICT_ZH
+from geo.report_model import ParcelReport, report_model
+from geo.review.result import ReviewResult
+from geo.vocabulary import LAYER_COLOURS, STATUS_COLOURS, STATUS_ZH
 
 SHOWN = ("urban_boundary", "basic_farmland", "ecological_redline")
 
@@ -102,10 +103,12 @@ def _layer_group(
     colour = LAYER_COLOURS.get(layer.id, "#555555")
     group = folium.FeatureGroup(name=f"{info.name_zh}", show=show)
     fields = [c for c in part.columns if c != "geometry"]
+    for field in fields:  # folium's GeoJsonTooltip writes values into innerHTML: hand it escaped text
+        part[field] = [html.escape(str(v)) for v in part[field]]
     folium.GeoJson(
         part.__geo_interface__,
         style_function=lambda _f, c=colour: {"color": c, "weight": 1, "fillColor": c, "fillOpacity": 0.25},
-        tooltip=folium.GeoJsonTooltip(fields=fields, aliases=fields) if fields else None,
+        tooltip=folium.GeoJsonTooltip(fields=fields, aliases=[html.escape(f) for f in fields]) if fields else None,
         name=info.name_zh,
     ).add_to(group)
     return group
@@ -154,17 +157,45 @@ def _bounds(frames: list[gpd.GeoDataFrame]) -> tuple[float, float, float, float]
     )
 
 
-def _popup(parcel: ParcelResult) -> str:
-    rows = "".join(
-        f"<tr><td>{html.escape(i.name_zh)}</td><td style='color:{STATUS_COLOURS[i.status]}'>"
-        f"{STATUS_ZH[i.status]}</td><td>{html.escape(i.message_zh)}</td></tr>"
-        for i in parcel.items
-    )
+def js_literal(value: object) -> str:
+    """``value`` as a JavaScript literal safe inside an HTML ``<script>``: JSON with ``<``, ``>``, ``&``
+    and U+2028/2029 escaped, so ``</script>`` cannot close the tag. User text enters map scripts only so."""
     return (
-        f"<b>地块 {html.escape(parcel.id)} {html.escape(parcel.name or '')}</b><br>"
-        f"结论：{VERDICT_ZH.get(parcel.verdict, parcel.verdict)}；面积 {parcel.area_m2:,.1f} m² = "
-        f"{parcel.area_ha:.4f} 公顷 = {parcel.area_mu:.2f} 亩（{parcel.crs_used}）"
-        f"<table style='font-size:11px'>{rows}</table>"
+        json.dumps(value, ensure_ascii=False)
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
+
+
+def _e(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def _popup(p: ParcelReport) -> str:
+    """A parcel's popup: the report model's heading, facts, notes and item rows (the HTML report's words)."""
+    rows = "".join(
+        f"<tr><td>{_e(i.index)}</td><td>{_e(i.name)}</td><td style='color:{STATUS_COLOURS[i.status]}'>"
+        f"{_e(i.status_label)}</td><td>{_e(i.overlap_m2)} m²</td><td>{_e(i.share)}</td><td>{_e(i.message)}</td></tr>"
+        for i in p.items
+    )
+    facts = "；".join(_e(f.text) for f in p.facts)
+    notes = "".join(f"<br><b>{_e(n)}</b>" for n in p.notes)
+    return (
+        f"<b>{_e(p.heading)}</b><br>{facts}{notes}"
+        f"<table style='font-size:11px'><tr><th>#</th><th>审查项</th><th>结果</th><th>涉及面积</th>"
+        f"<th>占比</th><th>说明</th></tr>{rows}</table>"
+    )
+
+
+def _bind(fmap: folium.Map, method: str, bindings: list[tuple[str, str, dict[str, Any]]]) -> None:
+    """``layer.bindPopup``/``bindTooltip`` in plain Leaflet (folium.Popup needs jQuery, folium.Tooltip puts
+    its text into a JS template literal); the HTML content is passed as a :func:`js_literal`."""
+    add_script(
+        fmap,
+        "".join(f"{name}.{method}({js_literal(content)}, {js_literal(opts)});" for name, content, opts in bindings),
     )
 
 
@@ -202,13 +233,15 @@ def review_map(
     fmap = base_map(bounds, tiles=tiles, tianditu_key=tianditu_key, assets=assets)
     if blueprint is not None:
         add_layers(fmap, blueprint, bounds, simplify_deg=1e-5)
+    model = report_model(result, synthetic=blueprint is not None and blueprint.synthetic)
+    tooltips: list[tuple[str, str, dict[str, Any]]] = []
     conflicts = folium.FeatureGroup(name="冲突图斑（按审查项着色）", show=True)
     for parcel in result.parcels:
         for item in parcel.items:
             for d in item.details:
                 if d.geometry is None or d.status == "pass":
                     continue
-                folium.GeoJson(
+                piece = folium.GeoJson(
                     {"type": "Feature", "geometry": d.geometry, "properties": {}},
                     style_function=lambda _f, s=d.status: {
                         "color": STATUS_COLOURS[s],
@@ -216,24 +249,23 @@ def review_map(
                         "fillColor": STATUS_COLOURS[s],
                         "fillOpacity": 0.6,
                     },
-                    tooltip=f"{parcel.id} · {item.name_zh}：{STATUS_ZH[d.status]} {d.area_m2:,.1f} m²",
                 ).add_to(conflicts)
+                text = f"{parcel.id} · {item.name_zh}：{STATUS_ZH[d.status]} {d.area_m2:,.1f} m²"
+                tooltips.append((piece.get_name(), _e(text), {"sticky": True}))
     conflicts.add_to(fmap)
     parcel_group = folium.FeatureGroup(name="审查地块", show=True)
-    popups: list[tuple[str, str]] = []
-    for parcel in result.parcels:
-        colour = {"pass": STATUS_COLOURS["pass"], "conditional": STATUS_COLOURS["warn"]}.get(
-            parcel.verdict, STATUS_COLOURS["fail"]
-        )
+    popups: list[tuple[str, str, dict[str, Any]]] = []
+    for parcel, report in zip(result.parcels, model.parcels, strict=True):
+        colour = STATUS_COLOURS[report.status]
         outline = folium.GeoJson(
-            {"type": "Feature", "geometry": parcel.geometry, "properties": {"id": parcel.id}},
+            {"type": "Feature", "geometry": parcel.geometry, "properties": {}},
             style_function=lambda _f, c=colour: {"color": c, "weight": 3, "fillOpacity": 0.05},
-            tooltip=f"地块 {parcel.id}：{VERDICT_ZH.get(parcel.verdict, parcel.verdict)}",
         ).add_to(parcel_group)
-        popups.append((outline.get_name(), _popup(parcel)))
+        tooltips.append((outline.get_name(), _e(f"地块 {parcel.id}：{report.verdict}"), {"sticky": True}))
+        popups.append((outline.get_name(), _popup(report), {"maxWidth": 520}))
     parcel_group.add_to(fmap)
-    # bound in plain Leaflet: folium.Popup would need jQuery, which lantu does not load
-    add_script(fmap, "".join(f"{name}.bindPopup({json.dumps(text)}, {{maxWidth: 520}});" for name, text in popups))
+    _bind(fmap, "bindTooltip", tooltips)
+    _bind(fmap, "bindPopup", popups)
     folium.LayerControl(collapsed=False).add_to(fmap)
     page(fmap).html.add_child(_legend(blueprint is not None and blueprint.synthetic))
     return fmap
@@ -244,8 +276,8 @@ class _Script(MacroElement):
 
     _template = Template("{% macro script(this, kwargs) %}{{ this.code }}{% endmacro %}")
 
-    def __init__(self, code: str):
-        super().__init__()
+    def __init__(self, code: str) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]  # branca ships no annotations
         self.code = code
 
 
@@ -281,7 +313,8 @@ def quota_map(
     minx, miny, maxx, maxy = (float(v) for v in frame.total_bounds)
     fmap = base_map((minx, miny, maxx, maxy), tiles=tiles, tianditu_key=tianditu_key, assets=assets)
     group = folium.FeatureGroup(name=f"{year} 年新增建设用地指标余额", show=True)
-    popups: list[tuple[str, str]] = []
+    popups: list[tuple[str, str, dict[str, Any]]] = []
+    tooltips: list[tuple[str, str, dict[str, Any]]] = []
     for code, name, geom, value in zip(frame["code"], frame["name"], frame.geometry, values, strict=True):
         info = by_code.get(str(code), {})
         used, share = info.get("used_m2", 0.0), info.get("used_share", 0.0)
@@ -294,18 +327,20 @@ def quota_map(
                 "fillColor": c,
                 "fillOpacity": 0.75,
             },
-            tooltip=f"{name}：剩余 {value:,.0f} m²，已用 {share:.0%}",
         ).add_to(group)
+        tooltips.append((shape.get_name(), _e(f"{name}：剩余 {value:,.0f} m²，已用 {share:.0%}"), {"sticky": True}))
         popups.append(
             (
                 shape.get_name(),
-                f"<b>{html.escape(str(name))}（{html.escape(str(code))}）</b><br>{year} 年新增建设用地指标<br>"
+                f"<b>{_e(str(name))}（{_e(str(code))}）</b><br>{year} 年新增建设用地指标<br>"
                 f"剩余 {value:,.0f} m²（{value / M2_PER_MU:,.1f} 亩）<br>"
                 f"项目占用 {used:,.0f} m²，已用占比 {share:.1%}",
+                {},
             )
         )
     group.add_to(fmap)
-    add_script(fmap, "".join(f"{name}.bindPopup({json.dumps(text)});" for name, text in popups))
+    _bind(fmap, "bindTooltip", tooltips)
+    _bind(fmap, "bindPopup", popups)
     stops = "".join(
         f"<span style='display:inline-block;width:24px;height:10px;background:{scale(top * i / 4)}'></span>"
         for i in range(5)

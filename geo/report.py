@@ -8,19 +8,22 @@ from pathlib import Path
 import jinja2
 import numpy as np
 import shapely
+from markupsafe import Markup
 
 from geo.crs import reproject
+from geo.report_model import ITEM_COLUMNS, QUOTA_COLUMNS, SUMMARY_COLUMNS, report_model
 from geo.review.result import ParcelResult, ReviewResult
-from geo.vocabulary import STATUS_COLOURS, STATUS_ORDER, STATUS_ZH, VERDICT_ZH
+from geo.vocabulary import STATUS_COLOURS, STATUS_ORDER, Status
 
 _ENV = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=jinja2.select_autoescape(["html"]),
 )
-VERDICT_CLASS = {"pass": "pass", "conditional": "warn", "reject": "fail"}
 
 
-def sketch_geometry(parcel: ParcelResult, size: float) -> tuple[shapely.Geometry, list[tuple[str, shapely.Geometry]]]:
+def sketch_geometry(
+    parcel: ParcelResult, size: float
+) -> tuple[shapely.Geometry, list[tuple[Status, shapely.Geometry]]]:
     """The parcel and its conflict pieces in its GK zone, scaled into a ``size`` box (y up).
 
     Pieces come most severe last, so a fail is drawn over the warns beneath it.
@@ -55,7 +58,7 @@ def parcel_sketch(parcel: ParcelResult, size: int = 260) -> str:
         return svg.replace('fill="#66cc99"', f'fill="{fill}"').replace('stroke="#555555"', f'stroke="{stroke}"')
 
     body = "".join(path(g, STATUS_COLOURS[s], "#555555") for s, g in pieces)
-    label = html.escape(f"{parcel.id}（{parcel.crs_used}）")
+    label = html.escape(f"{parcel.id}（{parcel.crs_used}）")  # the id is the user's: text, never markup
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size + 16}" '
         f'viewBox="0 0 {size} {size + 16}">{body}{path(outline, "none", "#000")}'
@@ -66,14 +69,18 @@ def parcel_sketch(parcel: ParcelResult, size: int = 260) -> str:
 def review_report(
     result: ReviewResult, *, synthetic: bool = False, map_url: str | None = None, pdf_url: str | None = None
 ) -> str:
-    """The report as one self-contained HTML page (with a link to the map when served)."""
+    """The report as one self-contained HTML page (with a link to the map when served).
+
+    Renders :func:`geo.report_model.report_model`, the same rows and notes as the PDF
+    and the map popups; Jinja's autoescape keeps every user string as text.
+    """
     return _ENV.get_template("report.html").render(
+        m=report_model(result, synthetic=synthetic),
         result=result,
-        status_zh=STATUS_ZH,
-        verdict_zh=VERDICT_ZH,
-        verdict_class=VERDICT_CLASS,
-        sketches={p.id: parcel_sketch(p) for p in result.parcels},
+        summary_columns=SUMMARY_COLUMNS,
+        item_columns=ITEM_COLUMNS,
+        quota_columns=QUOTA_COLUMNS,
+        sketches=[Markup(parcel_sketch(p)) for p in result.parcels],  # its one user string is escaped
         map_url=map_url,
         pdf_url=pdf_url,
-        synthetic=synthetic,
     )

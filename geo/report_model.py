@@ -1,0 +1,244 @@
+"""One report model: the rows, notes and sums every renderer of a review shows.
+
+:func:`report_model` turns a :class:`~geo.review.result.ReviewResult` into plain,
+already formatted text (审查报告的行、说明与合计). The HTML report, the PDF and the map
+popups render this model and nothing else, so they cannot drift apart, and every
+note is read from the result (the area CRS, the tolerance, the standard table's own
+label, the repair flag) instead of being a fixed sentence that can be false.
+
+All strings here are *data*: they may hold a planner's parcel name or id verbatim
+(``<b>`` included). Each renderer escapes them for its own markup.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from geo.crs import M2_PER_MU
+from geo.review.result import ItemResult, ParcelResult, ReviewResult
+from geo.vocabulary import STATUS_ZH, VERDICT_STATUS, VERDICT_ZH, Status
+
+TITLE = "建设项目落地可行性审查报告"
+SUMMARY_COLUMNS = ("地块", "名称", "面积（m² / 公顷 / 亩）", "所在区县", "结论")
+ITEM_COLUMNS = ("#", "审查项", "结果", "涉及面积（m²）", "涉及面积（亩）", "占比", "说明")
+QUOTA_COLUMNS = ("类别", "面积（m²）", "面积（亩）")
+SUPPLEMENTARY = "（补充）"
+REPAIRED_NOTE = "几何已自动修复（面积不变）"
+SYNTHETIC_NOTE = "示例蓝图的管控图层为合成数据，仅供演示。"
+UNITS_NOTE = "1 公顷 = 10 000 m²，1 亩 = 666.67 m²。"
+MISSING = "缺图层"
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One labelled fact of a parcel's header (面积、计算坐标系、所在区县…)."""
+
+    label: str
+    value: str
+
+    @property
+    def text(self) -> str:
+        return f"{self.label}：{self.value}"
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    id: str
+    name: str
+    area: str
+    county: str
+    verdict: str
+    status: Status  # the verdict's colour class
+
+    @property
+    def cells(self) -> tuple[str, ...]:
+        return (self.id, self.name, self.area, self.county, self.verdict)
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    index: str  # "11（补充）" for a supplementary item
+    name: str
+    status: Status
+    status_label: str
+    overlap_m2: str
+    overlap_mu: str
+    share: str
+    message: str
+
+    @property
+    def cells(self) -> tuple[str, ...]:
+        return (self.index, self.name, self.status_label, self.overlap_m2, self.overlap_mu, self.share, self.message)
+
+
+@dataclass(frozen=True)
+class QuotaRow:
+    name: str
+    m2: str
+    mu: str
+
+    @property
+    def cells(self) -> tuple[str, ...]:
+        return (self.name, self.m2, self.mu)
+
+
+@dataclass(frozen=True)
+class ParcelReport:
+    id: str
+    name: str
+    heading: str
+    verdict: str
+    status: Status
+    facts: tuple[Fact, ...]
+    notes: tuple[str, ...]
+    items: tuple[ItemRow, ...]
+    quota: tuple[QuotaRow, ...]
+
+
+@dataclass(frozen=True)
+class ReportModel:
+    title: str
+    header: tuple[Fact, ...]
+    notes: tuple[str, ...]
+    summary: tuple[SummaryRow, ...]
+    parcels: tuple[ParcelReport, ...]
+
+    def texts(self) -> list[str]:
+        """Every row cell, fact and note: what each renderer must show (used by the tests)."""
+        out = [self.title, *(f.text for f in self.header), *self.notes]
+        out += [c for row in self.summary for c in row.cells]
+        for p in self.parcels:
+            out += [p.heading, *(f.text for f in p.facts), *p.notes]
+            out += [c for row in p.items for c in row.cells]
+            out += [c for row in p.quota for c in row.cells]
+        return [t for t in out if t]
+
+
+def _num(value: float, digits: int = 1) -> str:
+    return f"{value:,.{digits}f}"
+
+
+def _g(value: float) -> str:
+    """A configured number as written in the profile (1, 0.01, 2.5), not 1.000000."""
+    return f"{value:.6g}"
+
+
+def area_crs_note(result: ReviewResult) -> str:
+    """Where the areas were computed: each parcel's centroid zone, or the zone the blueprint pins."""
+    used = sorted({p.crs_used for p in result.parcels})
+    if result.area_crs == "centroid_zone":
+        return (
+            f"面积与距离均在各地块质心所在的 CGCS2000 3° 高斯-克吕格投影带中计算（本次使用 {'、'.join(used) or '—'}）。"
+        )
+    note = f"面积与距离均在蓝图指定的投影坐标系 {result.area_crs} 中计算"
+    others = [c for c in used if c != result.area_crs]
+    return note + (f"（另有地块使用 {'、'.join(others)}）。" if others else "。")
+
+
+def tolerance_note(result: ReviewResult) -> str:
+    """The sliver tolerance the profile set; without the rule (older results) each parcel's own value."""
+    if result.tolerance is not None:
+        rule = f"max({_g(result.tolerance.min_m2)} m², 地块面积 × {_g(result.tolerance.ratio * 100)} %)"
+        return f"重叠面积不超过容差 {rule} 的边缘接触不计。"
+    return "重叠面积不超过各地块容差（见地块信息）的边缘接触不计。"
+
+
+def table_notes(result: ReviewResult) -> list[str]:
+    """The land-use standard tables' own labels, once each, in the order first used."""
+    labels = dict.fromkeys(i.facts.table_label for p in result.parcels for i in p.items if i.facts.table_label)
+    return [f"建设用地控制标准依据：{label}。" for label in labels if label]
+
+
+def _item_row(n: int, item: ItemResult) -> ItemRow:
+    return ItemRow(
+        index=f"{n}{SUPPLEMENTARY}" if item.supplementary else str(n),
+        name=item.name_zh,
+        status=item.status,
+        status_label=STATUS_ZH[item.status],
+        overlap_m2=_num(item.overlap_m2),
+        overlap_mu=_num(item.overlap_m2 / M2_PER_MU, 2),
+        share=f"{item.overlap_ratio * 100:.2f} %",
+        message=item.message_zh,
+    )
+
+
+def _quota_rows(parcel: ParcelResult) -> tuple[QuotaRow, ...]:
+    q = parcel.land_quota
+    figures = (
+        ("农用地", q.agricultural_m2),
+        ("其中耕地", q.cultivated_m2),
+        ("其中水田", q.paddy_m2),
+        ("建设用地", q.construction_m2),
+        ("未利用地", q.unused_m2),
+        ("存量建设用地", q.stock_m2),
+        ("新增建设用地指标", q.new_construction_quota_m2),
+        ("占补平衡指标", q.compensation_m2),
+    )
+    return tuple(
+        QuotaRow(name, MISSING, "") if v is None else QuotaRow(name, _num(v), _num(v / M2_PER_MU, 2))
+        for name, v in figures
+    )
+
+
+def _area(parcel: ParcelResult) -> str:
+    return f"{_num(parcel.area_m2)} / {parcel.area_ha:.4f} / {parcel.area_mu:.2f}"
+
+
+def _parcel(parcel: ParcelResult) -> ParcelReport:
+    county = f"{parcel.county.name}（{parcel.county.code}）" if parcel.county else "—"
+    facts = (
+        Fact("审查结论", VERDICT_ZH.get(parcel.verdict, parcel.verdict)),
+        Fact(
+            "面积",
+            f"{_num(parcel.area_m2, 2)} m²（{parcel.area_ha:.4f} 公顷，{parcel.area_mu:.2f} 亩）",
+        ),
+        Fact("计算坐标系", parcel.crs_used),
+        Fact("所在区县", county),
+        Fact("项目类型", parcel.project_type or "未填报"),
+        Fact("容差", f"{_num(parcel.tolerance_m2, 2)} m²"),
+    )
+    paddy = [i.facts.paddy_m2 for i in parcel.items if i.facts.paddy_m2]
+    notes = [REPAIRED_NOTE] if parcel.repaired else []
+    if paddy:
+        notes.append(f"占用水田 {_num(sum(paddy))} m²，须占水田补水田。")
+    return ParcelReport(
+        id=parcel.id,
+        name=parcel.name or "",
+        heading=f"地块 {parcel.id} {parcel.name or ''}".rstrip(),
+        verdict=VERDICT_ZH.get(parcel.verdict, parcel.verdict),
+        status=VERDICT_STATUS.get(parcel.verdict, "fail"),
+        facts=facts,
+        notes=tuple(notes),
+        items=tuple(_item_row(n, i) for n, i in enumerate(parcel.items, start=1)),
+        quota=_quota_rows(parcel),
+    )
+
+
+def report_model(result: ReviewResult, *, synthetic: bool = False) -> ReportModel:
+    """The report of ``result`` as rows, facts and notes of plain text (see the module docstring)."""
+    notes = [area_crs_note(result), UNITS_NOTE, tolerance_note(result), *table_notes(result)]
+    notes += [f"输入提示：{w}" for w in result.warnings]
+    if synthetic:
+        notes.append(SYNTHETIC_NOTE)
+    return ReportModel(
+        title=TITLE,
+        header=(
+            Fact("蓝图", result.blueprint),
+            Fact("审查方案", result.profile),
+            Fact("审查编号", result.review_id),
+            Fact("时间", result.created),
+        ),
+        notes=tuple(notes),
+        summary=tuple(
+            SummaryRow(
+                id=p.id,
+                name=p.name or "",
+                area=_area(p),
+                county=p.county.name if p.county else "—",
+                verdict=VERDICT_ZH.get(p.verdict, p.verdict),
+                status=VERDICT_STATUS.get(p.verdict, "fail"),
+            )
+            for p in result.parcels
+        ),
+        parcels=tuple(_parcel(p) for p in result.parcels),
+    )
