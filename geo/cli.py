@@ -15,11 +15,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from geo.blueprint import layer_summary, load_blueprint
-from geo.cli_context import fail
+from geo.cli_context import cli_context, fail
 from geo.crs import check_coordinates
 from geo.errors import LantuError
 from geo.geometry import check_size
 from geo.io import read_parcels, write_parcels
+from geo.io.results import result_geojson, write_pieces
 from geo.quota_cli import app as quota_app
 from geo.review import review
 from geo.review.result import ReviewResult
@@ -63,6 +64,7 @@ def main(verbose: Verbose = False) -> None:
 
 @app.command("review")
 def review_cmd(
+    ctx: typer.Context,
     parcels: Annotated[Path, typer.Argument(help="Parcels: GeoJSON, GeoPackage, zipped shapefile or KML.")],
     blueprint: Annotated[Path, typer.Option("--blueprint", "-b", help="Blueprint directory (blueprint.yaml).")],
     profile: Annotated[str, typer.Option(help="Review profile name or YAML path.")] = "ten-point",
@@ -78,11 +80,18 @@ def review_cmd(
     ] = None,
     fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.json,
     workers: Annotated[int, typer.Option(min=1, max=256, help="Processes for a large batch (dask).")] = 1,
+    pieces: Annotated[
+        bool, typer.Option("--pieces/--no-pieces", help="Keep each piece's geometry in the result (lean: --no-pieces).")
+    ] = True,
+    pieces_out: Annotated[
+        Path | None, typer.Option("--pieces-out", help="Also write every piece with its geometry to this GeoPackage.")
+    ] = None,
     max_parcels: Annotated[int, typer.Option(min=1, help="Refuse inputs with more parcels.")] = 1_000_000,
     max_vertices: Annotated[int, typer.Option(min=1, help="Refuse inputs with more vertices.")] = 50_000_000,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
 ) -> None:
     """Run the siting review; JSON (DESIGN.md schema) on stdout by default. Exit 2 on bad input."""
+    data_dir = cli_context(ctx).data_dir
     overrides: dict[str, Any] = {}
     if major_project:
         overrides["major_project"] = True
@@ -102,7 +111,13 @@ def review_cmd(
 
             with err.status(f"审查 reviewing {len(frame)} parcels on {workers} processes"):
                 result = review_in_partitions(
-                    frame, blueprint, partitions=4 * workers, num_workers=workers, profile=profile, project=overrides
+                    frame,
+                    blueprint,
+                    partitions=4 * workers,
+                    num_workers=workers,
+                    profile=profile,
+                    project=overrides,
+                    pieces=pieces or pieces_out is not None,
                 )
         elif len(frame) >= PROGRESS_FROM:
             with Progress(
@@ -120,9 +135,22 @@ def review_cmd(
                     profile=profile,
                     project=overrides,
                     progress=lambda done, _total: bar.update(task, completed=done),
+                    pieces=pieces or pieces_out is not None,
+                    data_dir=data_dir,
                 )
         else:
-            result = review(frame, bp, profile=profile, project=overrides)
+            result = review(
+                frame,
+                bp,
+                profile=profile,
+                project=overrides,
+                pieces=pieces or pieces_out is not None,
+                data_dir=data_dir,
+            )
+        if pieces_out is not None:
+            err.print(f"{write_pieces(result, pieces_out)} piece(s) → {pieces_out}", highlight=False)
+            if not pieces:
+                result = result.without_piece_geometry()
     except LantuError as exc:
         fail(exc)
         return
@@ -147,23 +175,7 @@ def render(result: ReviewResult, fmt: OutputFormat, *, blueprint: Any = None) ->
     if fmt is OutputFormat.json:
         return result.model_dump_json(indent=2)
     if fmt is OutputFormat.geojson:
-        features = [
-            {
-                "type": "Feature",
-                "geometry": p.geometry,
-                "properties": {
-                    "id": p.id,
-                    "name": p.name,
-                    "verdict": p.verdict,
-                    "area_m2": p.area_m2,
-                    "area_mu": p.area_mu,
-                    "crs_used": p.crs_used,
-                    **{i.code: i.status for i in p.items},
-                },
-            }
-            for p in result.parcels
-        ]
-        return json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False)
+        return result_geojson(result)
     if fmt is OutputFormat.pdf:
         from geo.report_pdf import review_report_pdf
 

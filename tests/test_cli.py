@@ -10,10 +10,10 @@ from pathlib import Path
 import geopandas as gpd
 import pytest
 import shapely
+from support import EPSG, parcel_frame, rect
 from typer.testing import CliRunner
 
 from api.cli import app
-from conftest import EPSG, parcel_frame, rect
 
 runner = CliRunner()
 
@@ -183,3 +183,17 @@ def test_size_caps(parcels_file: Path, blueprint_dir: Path) -> None:
 def test_pdf_needs_an_output_file(parcels_file: Path, blueprint_dir: Path) -> None:
     result = runner.invoke(app, ["review", str(parcels_file), "-b", str(blueprint_dir), "-f", "pdf"])
     assert result.exit_code == 2 and "-o report.pdf" in result.stderr
+
+
+def test_lean_batch_output_and_pieces_file(parcels_file: Path, blueprint_dir: Path, tmp_path: Path) -> None:
+    out, gpkg = tmp_path / "lean.json", tmp_path / "pieces.gpkg"
+    args = ["review", str(parcels_file), "-b", str(blueprint_dir), "--no-pieces", "--pieces-out", str(gpkg)]
+    result = runner.invoke(app, [*args, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    lean = json.loads(out.read_text(encoding="utf-8"))
+    details = [d for p in lean["parcels"] for i in p["items"] for d in i["details"]]
+    assert details and all(d["geometry"] is None for d in details)
+    pieces = gpd.read_file(gpkg, layer="pieces")
+    assert len(pieces) == len(details)
+    assert pieces.crs.to_epsg() == 4490
+    assert sorted(pieces["area_m2"]) == pytest.approx(sorted(d["area_m2"] for d in details))

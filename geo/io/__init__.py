@@ -1,4 +1,5 @@
-"""Every reader and writer of parcels lives here; the rest of geo gets GeoDataFrames."""
+"""Every reader and writer lives here (parcels, results, blueprints, ledger tables); the rest of geo
+gets GeoDataFrames and models."""
 
 from geo.io.coordtxt import parse_coordinate_text, write_coordinate_text
 from geo.io.parcels import (

@@ -175,3 +175,18 @@ class ReviewResult(BaseModel):
     tolerance: ToleranceRule | None = None
     parcels: list[ParcelResult]
     warnings: list[str] = Field(default_factory=list, description="what the input reader repaired or doubted")
+
+    def without_piece_geometry(self) -> ReviewResult:
+        """The same result with every piece's geometry left out (the lean batch output)."""
+        parcels = [
+            p.model_copy(
+                update={
+                    "items": [
+                        i.model_copy(update={"details": [d.model_copy(update={"geometry": None}) for d in i.details]})
+                        for i in p.items
+                    ]
+                }
+            )
+            for p in self.parcels
+        ]
+        return self.model_copy(update={"parcels": parcels})
