@@ -1,27 +1,23 @@
-"""Blueprints of exact rectangles in CGCS2000 / 3° GK CM 117°E (EPSG:4548).
+"""Fixtures: the rectangle blueprint (see ``support.py`` for its layers), parcels, database engines.
 
-Every layer is a set of axis-aligned rectangles, so each expected overlap is
-plain arithmetic. Coordinates are given in kilometres from an origin near 济宁
-(about 116.6°E, 35.4°N) and turned into metres by ``rect``.
+Plain helpers and constants (``rect``, ``EPSG``, ``parcel_frame``, …) live in
+``support.py`` and are imported from there; only fixtures live here.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import geopandas as gpd
-import numpy as np
 import pytest
-import rasterio
-import shapely
-import yaml
 from hypothesis import settings
-from rasterio.transform import from_origin
+from sqlalchemy import Engine
+from support import fresh_postgres, full_layers, parcel_frame, rect_blueprint
 
 from geo.blueprint import Blueprint, load_blueprint
+from geo.db import make_engine, migrate
 
 # CI runs the same hypothesis examples every time (a red CI must be reproducible);
 # locally, examples vary from run to run and the LANTU_*_EXAMPLES variables raise their number.
@@ -29,122 +25,10 @@ settings.register_profile("ci", derandomize=True, database=None)
 if os.environ.get("CI") == "true":
     settings.load_profile("ci")
 
-EPSG = 4548
-X0, Y0 = 464_000.0, 3_918_000.0
-
-Rect = tuple[float, float, float, float]
-
-
-def rect(x1: float, y1: float, x2: float, y2: float) -> shapely.Polygon:
-    """A rectangle given in km from the origin, in EPSG:4548 metres."""
-    return shapely.box(X0 + x1 * 1000, Y0 + y1 * 1000, X0 + x2 * 1000, Y0 + y2 * 1000)
-
-
-def km2(x1: float, y1: float, x2: float, y2: float) -> float:
-    """Area in m² of a rectangle given in km."""
-    return (x2 - x1) * (y2 - y1) * 1e6
-
-
-# layer id → [(rectangle in km, attributes)]
-STANDARD_LAYERS: dict[str, list[tuple[Rect, dict[str, Any]]]] = {
-    "county": [
-        ((0, 0, 5, 5), {"code": "370811", "name": "任城区"}),
-        ((5, 0, 10, 5), {"code": "370812", "name": "兖州区"}),
-    ],
-    "urban_boundary": [((0, 0, 2, 2), {})],
-    "planned_use": [
-        ((0, 0, 3, 3), {"zone": "城镇集中建设区"}),
-        ((3, 0, 10, 5), {"zone": "农田保护区"}),
-        ((0, 3, 3, 5), {"zone": "生态控制区"}),
-    ],
-    "basic_farmland": [((3, 0, 4, 1), {})],
-    "ecological_redline": [((4, 4, 5, 5), {})],
-    "nature_reserve": [((6, 0, 7, 1), {})],
-    "water_source": [
-        ((7, 0, 8, 1), {"level": "一级"}),
-        ((8, 0, 9, 1), {"level": "二级"}),
-        ((9, 0, 10, 1), {"level": "准保护区"}),
-    ],
-    "mineral": [((6, 1, 7, 2), {"kind": "煤"})],
-    "geohazard": [((7, 1, 8, 2), {"level": "高"}), ((8, 1, 9, 2), {"level": "低"})],
-    "heritage": [((6, 2, 7, 3), {"zone": "保护范围"}), ((7, 2, 8, 3), {"zone": "建设控制地带"})],
-    "flood_river": [((8, 2, 9, 3), {})],
-    "illegal_use": [((9, 2, 10, 3), {})],
-    "approved_unsupplied": [((0, 0, 1, 1), {})],
-    "idle_land": [((1, 0, 2, 0.5), {})],
-}
-
-# 三调 classes on a 1 km grid over [0,10]×[0,5]; cells not listed are 0601 工业用地.
-LAND_USE_CELLS: dict[tuple[int, int], str] = {
-    **{(i, j): "0701" for i in (0, 1) for j in (0, 1)},
-    (2, 0): "0101",
-    (2, 1): "0103",
-    (3, 0): "0102",
-    (4, 0): "0301",
-    (4, 1): "0404",
-    (5, 0): "1106",
-}
-# slope raster: 10 m pixels over the same extent; 30° on this block, 5° elsewhere
-STEEP_BLOCK: Rect = (6, 3, 7, 4)
-
-
-def land_use_layer() -> list[tuple[Rect, dict[str, Any]]]:
-    return [
-        ((i, j, i + 1, j + 1), {"class_code": LAND_USE_CELLS.get((i, j), "0601")}) for i in range(10) for j in range(5)
-    ]
-
-
-def write_blueprint(
-    root: Path,
-    layers: dict[str, list[tuple[Rect, dict[str, Any]]]],
-    *,
-    slope: Rect | None = STEEP_BLOCK,
-    name: str = "测试蓝图",
-    extra: dict[str, Any] | None = None,
-) -> Path:
-    """Write each layer as a GeoPackage in EPSG:4548 plus blueprint.yaml; return the directory."""
-    root.mkdir(parents=True, exist_ok=True)
-    manifest: dict[str, Any] = {"name": name, "crs": "EPSG:4490", "layers": {}}
-    for layer_id, rows in layers.items():
-        frame = gpd.GeoDataFrame([a for _, a in rows], geometry=[rect(*r) for r, _ in rows], crs=EPSG)
-        frame.to_file(root / f"{layer_id}.gpkg", engine="pyogrio")
-        manifest["layers"][layer_id] = {"path": f"{layer_id}.gpkg"}
-    if slope is not None:
-        write_slope(root / "slope.tif", slope)
-        manifest["layers"]["slope"] = {"path": "slope.tif"}
-    manifest.update(extra or {})
-    (root / "blueprint.yaml").write_text(yaml.safe_dump(manifest, allow_unicode=True), encoding="utf-8")
-    return root
-
-
-def write_slope(path: Path, steep: Rect, pixel: float = 10.0) -> None:
-    width, height = int(10_000 / pixel), int(5_000 / pixel)
-    data = np.full((height, width), 5.0, dtype="float32")
-    x1, y1, x2, y2 = (int(v * 1000 / pixel) for v in steep)
-    data[height - y2 : height - y1, x1:x2] = 30.0  # rows count down from the top
-    transform = from_origin(X0, Y0 + 5_000, pixel, pixel)
-    with rasterio.open(
-        path,
-        "w",
-        driver="GTiff",
-        width=width,
-        height=height,
-        count=1,
-        dtype="float32",
-        crs=f"EPSG:{EPSG}",
-        transform=transform,
-        nodata=-9999,
-    ) as ds:
-        ds.write(data, 1)
-
-
-def full_layers() -> dict[str, list[tuple[Rect, dict[str, Any]]]]:
-    return {**STANDARD_LAYERS, "land_use": land_use_layer()}
-
 
 @pytest.fixture(scope="session")
 def blueprint_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_blueprint(tmp_path_factory.mktemp("bp") / "full", full_layers())
+    return rect_blueprint(tmp_path_factory.mktemp("bp") / "full", full_layers())
 
 
 @pytest.fixture(scope="session")
@@ -152,11 +36,15 @@ def blueprint(blueprint_dir: Path) -> Blueprint:
     return load_blueprint(blueprint_dir)
 
 
-def parcel_frame(*geoms: shapely.Geometry, crs: Any = EPSG, **props: Any) -> gpd.GeoDataFrame:
-    """Parcels in EPSG:4548 (unless told) with the same project properties each."""
-    return gpd.GeoDataFrame([dict(props) for _ in geoms], geometry=list(geoms), crs=crs)
-
-
 @pytest.fixture
 def parcels() -> Callable[..., gpd.GeoDataFrame]:
     return parcel_frame
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A migrated database: a SQLite file, and a fresh PostgreSQL test database when one is configured."""
+    eng = make_engine(f"sqlite:///{tmp_path / 'ledger.db'}") if request.param == "sqlite" else fresh_postgres()
+    migrate(eng)
+    yield eng
+    eng.dispose()

@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from support import parcel_frame, rect
 from typer.testing import CliRunner
 
 from api.cli import app
-from conftest import parcel_frame, rect
 from geo.batch import review_in_partitions
 from geo.blueprint import Blueprint
 from geo.review import review

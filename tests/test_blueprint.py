@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import shapely
 import yaml
+from support import EPSG, full_layers, rect, rect_blueprint
 
-from conftest import EPSG, full_layers, rect, write_blueprint
 from geo.blueprint import Blueprint, layer_summary, load_blueprint
 from geo.errors import BlueprintError
 
@@ -31,7 +31,7 @@ def _edit(root: Path, **changes: object) -> None:
 @pytest.fixture
 def small(tmp_path: Path) -> Path:
     layers = {k: v for k, v in full_layers().items() if k in ("county", "land_use", "mineral")}
-    return write_blueprint(tmp_path / "bp", layers, slope=None)
+    return rect_blueprint(tmp_path / "bp", layers, slope=None)
 
 
 def test_loads_layers_with_indexes(blueprint: Blueprint) -> None:
@@ -56,7 +56,7 @@ def test_layer_summary(blueprint: Blueprint) -> None:
 
 def test_field_mapping(tmp_path: Path) -> None:
     layers = {"mineral": [((0, 0, 1, 1), {"KZ": "煤"})]}
-    root = write_blueprint(tmp_path / "bp", layers, slope=None)
+    root = rect_blueprint(tmp_path / "bp", layers, slope=None)
     _edit(root, layers__mineral__fields={"kind": "KZ"})
     bp = load_blueprint(root)
     layer = bp.vector("mineral")
@@ -64,7 +64,7 @@ def test_field_mapping(tmp_path: Path) -> None:
 
 
 def test_pinned_zone_keeps_layers_in_that_crs(tmp_path: Path) -> None:
-    root = write_blueprint(
+    root = rect_blueprint(
         tmp_path / "bp", {"basic_farmland": [((0, 0, 1, 1), {})]}, slope=None, extra={"gk_zone_epsg": EPSG}
     )
     bp = load_blueprint(root)
@@ -101,7 +101,7 @@ def test_missing_manifest(tmp_path: Path) -> None:
 
 
 def test_unknown_land_use_code(tmp_path: Path) -> None:
-    root = write_blueprint(tmp_path / "bp", {"land_use": [((0, 0, 1, 1), {"class_code": "9999"})]}, slope=None)
+    root = rect_blueprint(tmp_path / "bp", {"land_use": [((0, 0, 1, 1), {"class_code": "9999"})]}, slope=None)
     with pytest.raises(BlueprintError, match=r"9999"):
         load_blueprint(root)
 
@@ -109,7 +109,7 @@ def test_unknown_land_use_code(tmp_path: Path) -> None:
 def test_line_layer_refused(tmp_path: Path) -> None:
     import geopandas as gpd
 
-    root = write_blueprint(tmp_path / "bp", {}, slope=None)
+    root = rect_blueprint(tmp_path / "bp", {}, slope=None)
     gpd.GeoDataFrame(geometry=[shapely.LineString([(464000, 3918000), (465000, 3919000)])], crs=EPSG).to_file(
         root / "river.gpkg"
     )
@@ -122,7 +122,7 @@ def test_line_layer_refused(tmp_path: Path) -> None:
 def test_layer_without_crs_takes_manifest_crs(tmp_path: Path) -> None:
     import geopandas as gpd
 
-    root = write_blueprint(tmp_path / "bp", {}, slope=None)
+    root = rect_blueprint(tmp_path / "bp", {}, slope=None)
     gpd.GeoDataFrame(geometry=[rect(0, 0, 1, 1)]).to_file(root / "farm.geojson", driver="GeoJSON")
     _edit(root, layers__basic_farmland={"path": "farm.geojson"}, crs=f"EPSG:{EPSG}")
     layer = load_blueprint(root).vector("basic_farmland")
@@ -133,7 +133,7 @@ def test_layer_without_crs_takes_manifest_crs(tmp_path: Path) -> None:
 def test_layer_with_impossible_coordinates_refused(tmp_path: Path) -> None:
     import geopandas as gpd
 
-    root = write_blueprint(tmp_path / "bp", {}, slope=None)
+    root = rect_blueprint(tmp_path / "bp", {}, slope=None)
     # metres written under a geographic CRS
     gpd.GeoDataFrame(geometry=[rect(0, 0, 1, 1)], crs=4490).to_file(root / "farm.gpkg")
     _edit(root, layers__basic_farmland={"path": "farm.gpkg"})

@@ -14,8 +14,8 @@ from typing import Any
 import geopandas as gpd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import EPSG, X0, Y0
 
-from conftest import EPSG, X0, Y0
 from geo.blueprint import Blueprint
 from geo.errors import LantuError
 from geo.io import parse_coordinate_text, parse_geojson_bytes

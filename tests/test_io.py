@@ -12,10 +12,10 @@ import geopandas as gpd
 import pytest
 import shapely
 from pyproj import Geod
+from support import EPSG, parcel_frame, rect
 from typer.testing import CliRunner
 
 from api.cli import app
-from conftest import EPSG, parcel_frame, rect
 from geo.blueprint import Blueprint
 from geo.errors import CRSError, FormatError, GeometryError, LantuError, TooLargeError
 from geo.io import parse_coordinate_text, read_parcels, write_coordinate_text, write_parcels

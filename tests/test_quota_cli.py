@@ -8,10 +8,10 @@ import json
 from pathlib import Path
 
 import pytest
+from support import parcel_frame, rect
 from typer.testing import CliRunner
 
 from api.cli import app
-from conftest import parcel_frame, rect
 
 
 @pytest.fixture

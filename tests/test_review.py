@@ -1,6 +1,6 @@
 """The ten-point review on rectangles whose overlaps are known by arithmetic.
 
-Layer geometry: see conftest.STANDARD_LAYERS (coordinates in km).
+Layer geometry: see support.STANDARD_LAYERS (coordinates in km).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import Any
 import geopandas as gpd
 import pytest
 import shapely
+from support import EPSG, full_layers, km2, parcel_frame, rect, rect_blueprint
 
-from conftest import EPSG, full_layers, km2, parcel_frame, rect, write_blueprint
 from geo.blueprint import Blueprint, load_blueprint
 from geo.errors import GeometryError, InputError
 from geo.review import ParcelResult, review
@@ -241,7 +241,7 @@ def test_parcel_across_zone_boundary_uses_centroid_zone(blueprint: Blueprint) ->
 def test_missing_layer_is_never_pass(tmp_path: Path) -> None:
     layers = full_layers()
     del layers["mineral"], layers["heritage"]
-    bp = load_blueprint(write_blueprint(tmp_path / "bp", layers, slope=None))
+    bp = load_blueprint(rect_blueprint(tmp_path / "bp", layers, slope=None))
     p = review(parcel_frame(rect(1.2, 1.2, 1.6, 1.6), project_type="residential"), bp).parcels[0]
     assert p.item("mineral_overlay").status == "missing_layer"
     assert p.item("cultural_heritage").status == "missing_layer"

@@ -22,10 +22,10 @@ import pytest
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
+from support import parcel_frame, rect
 
 from api.app import create_app
 from api.settings import Settings
-from conftest import parcel_frame, rect
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -6,10 +6,9 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, text
-from test_quota import engine  # noqa: F401 — the SQLite/PostgreSQL engine fixture
+from support import fresh_postgres, parcel_frame, rect
 
 import geo.quota.tables  # noqa: F401 — the full schema
-from conftest import parcel_frame, rect
 from geo.blueprint import Blueprint
 from geo.db import include_object, metadata, migrate
 from geo.errors import NotFoundError
@@ -18,7 +17,7 @@ from geo.store import ReviewStore
 
 
 @pytest.mark.filterwarnings("ignore:Did not recognize type 'geometry'")  # PostGIS column, left out on purpose
-def test_migrations_build_exactly_the_declared_schema(engine: Engine) -> None:  # noqa: F811
+def test_migrations_build_exactly_the_declared_schema(engine: Engine) -> None:
     migrate(engine)  # a second run changes nothing
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"include_object": include_object})
@@ -26,7 +25,7 @@ def test_migrations_build_exactly_the_declared_schema(engine: Engine) -> None:  
     assert diff == []
 
 
-def test_review_round_trip(engine: Engine, blueprint: Blueprint) -> None:  # noqa: F811
+def test_review_round_trip(engine: Engine, blueprint: Blueprint) -> None:
     store = ReviewStore(engine)
     result = review(parcel_frame(rect(2.9, 0.1, 3.1, 0.3), id="B"), blueprint)
     store.save(result, {"type": "FeatureCollection", "features": []})
@@ -41,3 +40,10 @@ def test_review_round_trip(engine: Engine, blueprint: Blueprint) -> None:  # noq
                 {"id": result.review_id},
             ).scalar()
         assert area == pytest.approx(40_000, rel=1e-3)  # PostGIS' own geodesic area of the stored parcel
+
+
+@pytest.mark.parametrize("database", ["lantu", "postgres", "ledger_prod"])
+def test_fresh_postgres_refuses_a_database_not_named_test(database: str) -> None:
+    """The schema is dropped, so only a throw-away database (named '*test*') is accepted; nothing connects."""
+    with pytest.raises(pytest.fail.Exception, match="refusing to DROP SCHEMA"):
+        fresh_postgres(f"postgresql+psycopg://lantu:lantu@127.0.0.1:1/{database}")

@@ -1,0 +1,156 @@
+"""Test helpers and constants (plain functions, imported as ``from support import …``; fixtures live
+in ``conftest.py``).
+
+Blueprints of exact rectangles in CGCS2000 / 3° GK CM 117°E (EPSG:4548): every layer
+is a set of axis-aligned rectangles, so each expected overlap is plain arithmetic.
+Coordinates are given in kilometres from an origin near 济宁 (about 116.6°E, 35.4°N)
+and turned into metres by ``rect``. The files are written by the library's own
+blueprint writer, :func:`geo.io.blueprint.write_blueprint`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from rasterio.transform import from_origin
+from sqlalchemy import Engine, make_url, text
+
+from geo.db import make_engine
+from geo.io.blueprint import RasterLayer, write_blueprint
+
+EPSG = 4548
+X0, Y0 = 464_000.0, 3_918_000.0
+PG_URL = os.environ.get("LANTU_TEST_POSTGRES_URL")
+
+Rect = tuple[float, float, float, float]
+RectLayers = dict[str, list[tuple[Rect, dict[str, Any]]]]
+
+
+def rect(x1: float, y1: float, x2: float, y2: float) -> shapely.Polygon:
+    """A rectangle given in km from the origin, in EPSG:4548 metres."""
+    return shapely.box(X0 + x1 * 1000, Y0 + y1 * 1000, X0 + x2 * 1000, Y0 + y2 * 1000)
+
+
+def km2(x1: float, y1: float, x2: float, y2: float) -> float:
+    """Area in m² of a rectangle given in km."""
+    return (x2 - x1) * (y2 - y1) * 1e6
+
+
+# layer id → [(rectangle in km, attributes)]
+STANDARD_LAYERS: RectLayers = {
+    "county": [
+        ((0, 0, 5, 5), {"code": "370811", "name": "任城区"}),
+        ((5, 0, 10, 5), {"code": "370812", "name": "兖州区"}),
+    ],
+    "urban_boundary": [((0, 0, 2, 2), {})],
+    "planned_use": [
+        ((0, 0, 3, 3), {"zone": "城镇集中建设区"}),
+        ((3, 0, 10, 5), {"zone": "农田保护区"}),
+        ((0, 3, 3, 5), {"zone": "生态控制区"}),
+    ],
+    "basic_farmland": [((3, 0, 4, 1), {})],
+    "ecological_redline": [((4, 4, 5, 5), {})],
+    "nature_reserve": [((6, 0, 7, 1), {})],
+    "water_source": [
+        ((7, 0, 8, 1), {"level": "一级"}),
+        ((8, 0, 9, 1), {"level": "二级"}),
+        ((9, 0, 10, 1), {"level": "准保护区"}),
+    ],
+    "mineral": [((6, 1, 7, 2), {"kind": "煤"})],
+    "geohazard": [((7, 1, 8, 2), {"level": "高"}), ((8, 1, 9, 2), {"level": "低"})],
+    "heritage": [((6, 2, 7, 3), {"zone": "保护范围"}), ((7, 2, 8, 3), {"zone": "建设控制地带"})],
+    "flood_river": [((8, 2, 9, 3), {})],
+    "illegal_use": [((9, 2, 10, 3), {})],
+    "approved_unsupplied": [((0, 0, 1, 1), {})],
+    "idle_land": [((1, 0, 2, 0.5), {})],
+}
+
+# 三调 classes on a 1 km grid over [0,10]×[0,5]; cells not listed are 0601 工业用地.
+LAND_USE_CELLS: dict[tuple[int, int], str] = {
+    **{(i, j): "0701" for i in (0, 1) for j in (0, 1)},
+    (2, 0): "0101",
+    (2, 1): "0103",
+    (3, 0): "0102",
+    (4, 0): "0301",
+    (4, 1): "0404",
+    (5, 0): "1106",
+}
+# slope raster: 10 m pixels over the same extent; 30° on this block, 5° elsewhere
+STEEP_BLOCK: Rect = (6, 3, 7, 4)
+
+
+def land_use_layer() -> list[tuple[Rect, dict[str, Any]]]:
+    return [
+        ((i, j, i + 1, j + 1), {"class_code": LAND_USE_CELLS.get((i, j), "0601")}) for i in range(10) for j in range(5)
+    ]
+
+
+def full_layers() -> RectLayers:
+    return {**STANDARD_LAYERS, "land_use": land_use_layer()}
+
+
+def rect_frame(rows: list[tuple[Rect, dict[str, Any]]]) -> gpd.GeoDataFrame:
+    """One layer's rectangles (km) with their attributes, in EPSG:4548."""
+    return gpd.GeoDataFrame([a for _, a in rows], geometry=[rect(*r) for r, _ in rows], crs=EPSG)
+
+
+def slope_raster(steep: Rect, pixel: float = 10.0) -> RasterLayer:
+    """Slope in degrees over [0,10]×[0,5] km: 30° on ``steep``, 5° elsewhere."""
+    width, height = int(10_000 / pixel), int(5_000 / pixel)
+    data = np.full((height, width), 5.0, dtype="float32")
+    x1, y1, x2, y2 = (int(v * 1000 / pixel) for v in steep)
+    data[height - y2 : height - y1, x1:x2] = 30.0  # rows count down from the top
+    return RasterLayer(data, from_origin(X0, Y0 + 5_000, pixel, pixel), EPSG)
+
+
+def rect_blueprint(
+    root: Path,
+    layers: RectLayers,
+    *,
+    slope: Rect | None = STEEP_BLOCK,
+    name: str = "测试蓝图",
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    """A blueprint of rectangle layers (EPSG:4548 GeoPackages) plus a slope raster; return the directory."""
+    return write_blueprint(
+        root,
+        {layer_id: rect_frame(rows) for layer_id, rows in layers.items()},
+        name=name,
+        rasters={"slope": slope_raster(slope)} if slope is not None else None,
+        extra=extra,
+    )
+
+
+def parcel_frame(*geoms: shapely.Geometry, crs: Any = EPSG, **props: Any) -> gpd.GeoDataFrame:
+    """Parcels in EPSG:4548 (unless told) with the same project properties each."""
+    return gpd.GeoDataFrame([dict(props) for _ in geoms], geometry=list(geoms), crs=crs)
+
+
+def fresh_postgres(url: str | None = PG_URL) -> Engine:
+    """An empty ``public`` schema on a throw-away PostgreSQL database.
+
+    Skipped without a URL (a failure in CI). The schema is dropped, so a database
+    whose name does not contain ``test`` is refused: a mistyped URL must never
+    wipe a real ledger.
+    """
+    if not url:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI must test the ledger on PostgreSQL: LANTU_TEST_POSTGRES_URL is not set (see .ci/run)")
+        pytest.skip("no PostgreSQL (set LANTU_TEST_POSTGRES_URL, e.g. from .ci/postgres.sh)")
+    database = make_url(url).database or ""
+    if "test" not in database.lower():
+        pytest.fail(
+            f"refusing to DROP SCHEMA public in database {database!r}: LANTU_TEST_POSTGRES_URL must name "
+            "a throw-away database whose name contains 'test'"
+        )
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    return engine
