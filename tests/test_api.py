@@ -13,11 +13,11 @@ import geopandas as gpd
 import pypdf
 import pytest
 from fastapi.testclient import TestClient
+from support import EPSG, parcel_frame, rect
 
 from api.app import create_app
 from api.keys import create_key, ensure_schema, revoke_key
 from api.settings import Settings
-from conftest import EPSG, parcel_frame, rect
 from geo.db import make_engine, migrate
 
 ROLES = ("planner", "project-system", "quota-admin", "admin")

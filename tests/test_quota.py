@@ -10,7 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, select
 
 from geo.db import make_engine, migrate
 from geo.errors import NotFoundError, QuotaError
@@ -22,15 +22,10 @@ PG_URL = os.environ.get("LANTU_TEST_POSTGRES_URL")
 
 
 def _fresh_postgres() -> Engine:
-    if not PG_URL:
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI must test the ledger on PostgreSQL: LANTU_TEST_POSTGRES_URL is not set (see .ci/run)")
-        pytest.skip("no PostgreSQL (set LANTU_TEST_POSTGRES_URL, e.g. from .ci/postgres.sh)")
-    engine = make_engine(PG_URL)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    return engine
+    """Refuses (before any DROP SCHEMA) a database whose name does not contain 'test': see support.fresh_postgres."""
+    from support import fresh_postgres
+
+    return fresh_postgres(PG_URL)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
