@@ -51,6 +51,7 @@ def review(
     verdict: str = "conditional",
     county: str | None = "370811",
     rid: str = "R1",
+    pid: str = "P1",
 ) -> ReviewResult:
     quota = LandQuota(
         agricultural_m2=new_m2,
@@ -64,18 +65,18 @@ def review(
         compensation_m2=cultivated,
     )
     parcel = ParcelResult(
-        id="P1",
+        id=pid,
         area_m2=new_m2,
         area_ha=new_m2 / 1e4,
         area_mu=new_m2 / 666.67,
         crs_used="EPSG:4548",
-        verdict=verdict,
+        verdict="conditional",
         repaired=False,
         tolerance_m2=1.0,
-        county=County(code=county, name="任城区") if county else None,
+        county=County(code=county, name="任城区") if county is not None else None,
         items=[],
         land_quota=quota,
-    )
+    ).model_copy(update={"verdict": verdict})  # any verdict string, the schema's list may lag behind
     return ReviewResult(review_id=rid, profile="ten-point", blueprint="测试", created="2026-11-22", parcels=[parcel])
 
 
@@ -290,3 +291,126 @@ def test_allocation_ranks_by_policy_and_reports_who_is_covered(ledger: Ledger) -
     assert covered == {"province": True, "city": True, "county-low": False, "small-late": True}
     assert "不足" in next(a.reason for a in result if a.project_id == "county-low")
     assert balance(ledger, "370811") == pytest.approx(0.0, abs=1e-3)
+
+
+# --- reservation rules (issue 15, finding 5): the library refuses, so the API and the CLI both do ------------
+
+
+def two_county_plan(ledger: Ledger) -> None:
+    ledger.issue(
+        2026,
+        [("370811", "land_new", 100_000), ("370812", "land_new", 100_000), ("370811", "land_compensation", 50_000)],
+        actor="a",
+    )
+
+
+def test_the_parcels_county_is_charged_never_another(ledger: Ledger) -> None:
+    two_county_plan(ledger)
+    before = journal_size(ledger)
+    with pytest.raises(QuotaError, match="lies in county 370811, not 370812") as refused:
+        ledger.reserve(review(1_000), year=2026, project_id="XM-1", county="370812", actor="a")
+    assert "地块所在区县" in refused.value.message_zh
+    assert journal_size(ledger) == before and balance(ledger, "370812") == 70_000
+    assert ledger.projects() == []
+    ledger.reserve(review(1_000), year=2026, project_id="XM-1", county="370811", actor="a")  # naming its own: fine
+    assert balance(ledger, "370811") == 69_000 and balance(ledger, "370812") == 70_000
+
+
+def test_one_reviewed_parcel_serves_one_project(ledger: Ledger) -> None:
+    two_county_plan(ledger)
+    tx = ledger.reserve(review(1_000), year=2026, project_id="XM-1", actor="a")
+    before = journal_size(ledger)
+    with pytest.raises(QuotaError, match="reserved for project XM-1") as refused:
+        ledger.reserve(review(1_000), year=2026, project_id="XM-2", actor="a")
+    assert "同一地块不能配置给两个项目" in refused.value.message_zh
+    assert journal_size(ledger) == before and balance(ledger, "370811") == 69_000
+    assert [p["id"] for p in ledger.projects()] == ["XM-1"]
+    assert ledger.reserve(review(1_000), year=2026, project_id="XM-1", actor="a") == tx  # still idempotent
+    # another parcel of the same review may serve another project
+    two = review(1_000).model_copy(update={"parcels": [review(1_000).parcels[0], review(2_000, pid="P2").parcels[0]]})
+    ledger.reserve(two, year=2026, project_id="XM-2", parcel_id="P2", actor="a")
+    assert balance(ledger, "XM-2", bucket="reserved") == 2_000
+    with pytest.raises(QuotaError, match="no parcel 'P9'"):
+        ledger.reserve(two, year=2026, project_id="XM-3", parcel_id="P9", actor="a")
+
+
+def test_concurrent_reservations_of_one_parcel_for_two_projects(ledger: Ledger) -> None:
+    """Eight threads, two project ids, one reviewed parcel: one project gets it once, the other is refused."""
+    two_county_plan(ledger)
+    barrier = threading.Barrier(8)
+    won: list[tuple[str, int]] = []
+    refused: list[str] = []
+
+    def claim(project: str) -> None:
+        barrier.wait()
+        try:
+            won.append((project, ledger.reserve(review(1_000), year=2026, project_id=project, actor="a")))
+        except QuotaError as exc:
+            refused.append(exc.message_en)
+
+    threads = [threading.Thread(target=claim, args=(f"XM-{n % 2}",)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len({tx for _, tx in won}) == 1 and len({project for project, _ in won}) == 1
+    assert len(won) + len(refused) == 8 and all("one reviewed parcel serves one project" in m for m in refused)
+    assert balance(ledger, "370811") == 69_000
+
+
+def test_a_project_belongs_to_one_county(ledger: Ledger) -> None:
+    two_county_plan(ledger)
+    ledger.reserve(review(1_000, rid="R1"), year=2026, project_id="XM-1", actor="a")
+    before = journal_size(ledger)
+    with pytest.raises(QuotaError, match="belongs to county 370811") as refused:
+        ledger.reserve(review(2_000, county="370812", rid="R2"), year=2026, project_id="XM-1", actor="a")
+    assert "属于区县 370811" in refused.value.message_zh
+    assert journal_size(ledger) == before and balance(ledger, "370812") == 70_000
+    ledger.reserve(review(2_000, rid="R3"), year=2026, project_id="XM-1", actor="a")  # a second parcel, same county
+    assert balance(ledger, "XM-1", bucket="reserved") == 3_000
+    assert [(p["id"], p["county"]) for p in ledger.projects()] == [("XM-1", "370811")]
+
+
+def test_revoke_returns_quota_to_the_account_that_paid(ledger: Ledger, engine: Engine) -> None:
+    two_county_plan(ledger)  # 370811: 70 000, city: 60 000
+    ledger.point_supply(CITY, "land_compensation", 2026, 3_000, actor="省厅")
+    ledger.reserve(review(5_000, cultivated=3_000, rid="R1"), year=2026, project_id="XM-1", source=CITY, actor="a")
+    ledger.reserve(review(2_000, rid="R2"), year=2026, project_id="XM-1", actor="a")  # the county pays this one
+    assert balance(ledger, CITY) == 55_000 and balance(ledger, "370811") == 68_000
+    assert balance(ledger, CITY, "land_compensation") == 0 and balance(ledger, "370811", "land_compensation") == 50_000
+    ledger.confirm("XM-1", actor="a")
+    revoked = ledger.revoke("XM-1", actor="a")
+    assert balance(ledger, CITY) == 60_000 and balance(ledger, "370811") == 70_000
+    assert balance(ledger, CITY, "land_compensation") == 3_000
+    assert balance(ledger, "370811", "land_compensation") == 50_000
+    assert balance(ledger, "XM-1", bucket="approved") == 0
+    # undo the revocation, revoke again: still each payer gets its own back
+    ledger.reverse(revoked, actor="a", reason="误撤销")
+    assert balance(ledger, CITY) == 55_000 and balance(ledger, "370811") == 68_000
+    ledger.revoke("XM-1", actor="a")
+    assert balance(ledger, CITY) == 60_000 and balance(ledger, "370811") == 70_000
+    assert ledger.totals()["land_new"] == Decimal(200_000)
+    assert_postings_add_up(engine)
+
+
+def test_the_payer_is_the_parcels_county_or_the_city_pool(ledger: Ledger) -> None:
+    two_county_plan(ledger)
+    before = journal_size(ledger)
+    for source in ("external:province", "project:XM-9", "370812"):
+        with pytest.raises(QuotaError, match="paid by that county or the city pool"):
+            ledger.reserve(review(1_000), year=2026, project_id="XM-1", source=source, actor="a")
+    assert journal_size(ledger) == before and ledger.totals()["land_new"] == Decimal(200_000)
+
+
+@pytest.mark.parametrize("new_m2", [1_000.0, 0.0])
+def test_out_of_coverage_and_countyless_parcels_are_refused(ledger: Ledger, new_m2: float) -> None:
+    two_county_plan(ledger)
+    before = journal_size(ledger)
+    with pytest.raises(QuotaError, match="outside the blueprint's coverage") as refused:
+        ledger.reserve(review(new_m2, verdict="out_of_coverage"), year=2026, project_id="X", actor="a")
+    assert "超出蓝图覆盖范围" in refused.value.message_zh
+    with pytest.raises(QuotaError, match="lies in no county"):  # naming a county does not help
+        ledger.reserve(review(new_m2, county=None), year=2026, project_id="X", county="370811", actor="a")
+    with pytest.raises(QuotaError, match="lies in no county"):
+        ledger.reserve(review(new_m2, county=""), year=2026, project_id="X", actor="a")
+    assert journal_size(ledger) == before and ledger.projects() == []

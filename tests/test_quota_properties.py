@@ -75,16 +75,20 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(
         county=st.sampled_from(COUNTIES),
         new=amounts,
-        cultivated=st.decimals(0, 10_000, places=2),
-        verdict=st.sampled_from(["pass", "conditional", "reject"]),
+        cultivated=st.one_of(st.just(Decimal(0)), st.decimals(0, 10_000, places=2)),
+        verdict=st.sampled_from(["pass", "conditional", "reject", "out_of_coverage"]),
         n=st.integers(0, 5),
+        source=st.sampled_from([None, CITY]),
+        project=st.integers(0, 5),
     )
-    def reserve(self, county: str, new: Decimal, cultivated: Decimal, verdict: str, n: int) -> None:
-        project = f"P{n}"
+    def reserve(
+        self, county: str, new: Decimal, cultivated: Decimal, verdict: str, n: int, source: str | None, project: int
+    ) -> None:
+        """Random reviews, projects and payers: a reviewed parcel may be claimed by several projects (refused)."""
         r = review(float(new), cultivated=float(cultivated), verdict=verdict, county=county, rid=f"R{n}{county}")
         self._try(
-            lambda: self.ledger.reserve(r, year=YEAR, project_id=project, actor="s"),
-            lambda _tx: self.projects.append(project),
+            lambda: self.ledger.reserve(r, year=YEAR, project_id=f"P{project}", source=source, actor="s"),
+            lambda _tx: self.projects.append(f"P{project}"),
         )
 
     @rule(data=st.data())
@@ -166,6 +170,31 @@ class LedgerMachine(RuleBasedStateMachine):
     @invariant()
     def postings_add_up(self) -> None:
         assert_postings_add_up(self.engine)
+
+    @invariant()
+    def projects_owe_exactly_what_their_payers_paid(self) -> None:
+        """Per project and factor: each payer (its county or the city) is owed ≥ 0, and together what it holds."""
+        county = {p["id"]: p["county"] for p in self.ledger.projects()}
+        owed: dict[tuple[str, str, str], Decimal] = {}
+        reviews: dict[str, set[str]] = {}
+        for j in self.ledger.journal():
+            if j["kind"] == "reserve":
+                reviews.setdefault(j["review_id"], set()).add(j["project_id"])
+            if j["project_id"] and not j["holder"].startswith("project:"):
+                assert j["holder"] in (county[j["project_id"]], CITY), j
+                key = (j["project_id"], j["factor"], j["holder"])
+                owed[key] = owed.get(key, Decimal(0)) - Decimal(str(j["amount"]))
+        assert all(len(projects) == 1 for projects in reviews.values()), reviews  # one parcel, one project
+        held: dict[tuple[str, str], Decimal] = {}
+        for row in self.ledger.balances():
+            if row["holder_kind"] == "project":
+                key2 = (row["holder"], row["factor"])
+                held[key2] = held.get(key2, Decimal(0)) + Decimal(str(row["balance"]))
+        for (project, factor, _payer), value in owed.items():
+            assert value >= 0, (project, factor, _payer, value)
+        for project, factor in {(p, f) for p, f, _ in owed} | set(held):
+            paid = sum((v for (p, f, _), v in owed.items() if (p, f) == (project, factor)), Decimal(0))
+            assert paid == held.get((project, factor), Decimal(0)), (project, factor)
 
 
 LedgerMachine.TestCase.settings = settings(
