@@ -25,7 +25,7 @@ import pytest
 import shapely
 
 from geo.blueprint import Blueprint
-from geo.maps import js_literal, map_html, review_map
+from geo.maps import js_literal, map_html, quota_map, review_map
 from geo.report import review_report
 from geo.report_pdf import review_report_pdf
 from geo.review import ReviewResult, review
@@ -178,17 +178,8 @@ OPEN_ALL = """() => {
 }"""
 
 
-@pytest.mark.parametrize("case", [0, 1, 2, None], ids=["template-literal", "close-script", "img-onerror", "all"])
-def test_map_runs_no_hostile_script(case: int | None, blueprint: Blueprint, browser: Any, tmp_path: Path) -> None:
-    """Each payload alone (one must not hide another by breaking the page first), then all together."""
-    ids, names = (HOSTILE_IDS, HOSTILE_TEXT) if case is None else ([HOSTILE_IDS[case]], [HOSTILE_TEXT[case]])
-    result = hostile_review(blueprint, ids, names)
-    for parcel, name in zip(result.parcels, names, strict=True):
-        for item in parcel.items:
-            item.message_zh = name
-    file = tmp_path / "map.html"
-    file.write_text(map_html(review_map(result, blueprint, tiles="none")), encoding="utf-8")
-
+def assert_inert(browser: Any, file: Path) -> list[str]:
+    """Open ``file`` with every non-file request blocked; assert nothing ran or left, return popup/tooltip texts."""
     page = browser.new_page()
     outside: list[str] = []
     dialogs: list[str] = []
@@ -205,11 +196,10 @@ def test_map_runs_no_hostile_script(case: int | None, blueprint: Blueprint, brow
     page.route("**/*", gate)
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("requestfailed", lambda r: None if r.url.startswith(("file:", "data:")) else outside.append(r.url))
     page.goto(file.as_uri(), wait_until="load")
     page.wait_for_timeout(300)
     drawn = page.locator(".leaflet-container").count()
-    shown = page.evaluate(OPEN_ALL) if drawn else []
+    shown: list[str] = page.evaluate(OPEN_ALL) if drawn else []
     page.wait_for_timeout(500)  # an injected <img onerror> fires after the load
     page.close()
 
@@ -217,6 +207,35 @@ def test_map_runs_no_hostile_script(case: int | None, blueprint: Blueprint, brow
     assert dialogs == []
     assert errors == []
     assert drawn == 1
+    return shown
+
+
+@pytest.mark.parametrize("case", [0, 1, 2, None], ids=["template-literal", "close-script", "img-onerror", "all"])
+def test_map_runs_no_hostile_script(case: int | None, blueprint: Blueprint, browser: Any, tmp_path: Path) -> None:
+    """Each payload alone (one must not hide another by breaking the page first), then all together."""
+    ids, names = (HOSTILE_IDS, HOSTILE_TEXT) if case is None else ([HOSTILE_IDS[case]], [HOSTILE_TEXT[case]])
+    result = hostile_review(blueprint, ids, names)
+    for parcel, name in zip(result.parcels, names, strict=True):
+        for item in parcel.items:
+            item.message_zh = name
+    file = tmp_path / "map.html"
+    file.write_text(map_html(review_map(result, blueprint, tiles="none")), encoding="utf-8")
+
+    shown = assert_inert(browser, file)
     text = "\n".join(shown).replace("\u2028", "")
     for hostile in ids + names:
         assert hostile.replace("\u2028", "") in text, hostile
+
+
+def test_quota_map_shows_hostile_county_names_as_text(browser: Any, tmp_path: Path) -> None:
+    names = ["<img src=x onerror=alert(5)>", "${alert(6)}</script>"]
+    counties = gpd.GeoDataFrame(
+        {"code": ["370811", "370812"], "name": names},
+        geometry=[km_box(0, 0, 5, 5), km_box(5, 0, 10, 5)],
+        crs=4548,
+    )
+    summary = [{"code": "370811", "remaining_m2": 1000.0, "used_m2": 10.0, "used_share": 0.01}]
+    file = tmp_path / "quota.html"
+    file.write_text(map_html(quota_map(counties, summary, year=2025, tiles="none")), encoding="utf-8")
+    text = "\n".join(assert_inert(browser, file))
+    assert all(name in text for name in names)
