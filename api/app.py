@@ -3,6 +3,7 @@ indexes once, in the lifespan, and keeps them on ``app.state``."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,11 +12,13 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api import errors
+from api import docs, errors
 from api.keys import ensure_schema, import_keys_file
-from api.limits import BodySizeLimit
+from api.limits import BodySizeLimit, HostGuard, SecurityHeaders
 from api.routes import health, layers, pages, quotas, reviews
+from api.routes.pages import build_viewer
 from api.settings import Settings
+from api.work import WorkPool
 from geo.blueprint import load_blueprint
 from geo.db import make_engine, migrate
 from geo.maps import leaflet_dir
@@ -32,7 +35,7 @@ lantu 蓝图 — the one-blueprint siting review service (落地可行性审查)
 POST a parcel (GeoJSON, or a zipped shapefile / GeoPackage / KML upload) to
 `/api/v1/reviews` and get the ten-point review; open `/api/v1/reviews/{id}/map` and
 `/report` for the map and the printable report. Send your key as `X-API-Key` or
-`Authorization: Bearer`. Errors are RFC 9457 problem+json with Chinese and English
+`Authorization: Bearer` (the **Authorize** button). Errors are RFC 9457 problem+json with Chinese and English
 messages.
 """
 
@@ -58,20 +61,45 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         county = app.state.blueprint.vector("county") if app.state.blueprint else None
         if county is not None:
             app.state.ledger.register_counties(zip(county.frame["code"].astype(str), county.frame["name"], strict=True))
+        # the viewer shows the whole blueprint: built once, from start-up on, in a thread, not on every GET /
+        app.state.viewer = (
+            asyncio.get_running_loop().run_in_executor(None, build_viewer, app.state.blueprint, settings)
+            if app.state.blueprint is not None
+            else None
+        )
+        app.state.pool = WorkPool(workers=settings.workers, queue=settings.queue, timeout=settings.work_timeout)
         if settings.open_demo:
-            log.warning("OPEN DEMO MODE on %s: no API keys are checked; every caller is admin", settings.host)
+            log.warning(
+                "OPEN DEMO MODE: no API keys are checked for requests on a loopback socket "
+                "under a loopback host name; every such caller is admin"
+            )
         log.info(
             "lantu ready: blueprint %s, database %s",
             app.state.blueprint.name if app.state.blueprint else None,
             engine.url.render_as_string(),
         )
-        yield
-        engine.dispose()
+        try:
+            yield
+        finally:
+            app.state.pool.shutdown()
+            engine.dispose()
 
-    app = FastAPI(title="lantu 蓝图", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="lantu 蓝图",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.settings = settings
     errors.install(app)
-    app.add_middleware(BodySizeLimit, limit=settings.max_upload_bytes)
+    # the last added runs first: host check, then headers on everything, then the body cap
+    app.add_middleware(BodySizeLimit, limit=settings.max_upload_bytes, timeout=settings.body_timeout)
+    app.add_middleware(SecurityHeaders, tiles=settings.tiles)
+    allowed = ["localhost", "127.0.0.1", "::1"] if settings.open_demo else settings.allowed_hosts
+    app.add_middleware(HostGuard, allowed=allowed)
+    docs.install(app)
     app.include_router(health.router)
     app.include_router(reviews.router, prefix=API_PREFIX)
     app.include_router(layers.router, prefix=API_PREFIX)

@@ -1,21 +1,51 @@
-"""Request dependencies: the loaded blueprint, the stores, and who is calling."""
+"""Request dependencies: the loaded blueprint and its layers, the stores, the work pool, and who is calling.
+
+Who is calling, in order:
+
+1. **open demo** — only when the setting is on *and* the request came in on a
+   loopback socket (``scope["server"]``, the address actually bound, not
+   ``LANTU_HOST``) with a loopback ``Host`` header (no DNS rebinding);
+2. an API key in ``X-API-Key`` or ``Authorization: Bearer`` (the two
+   ``fastapi.security`` schemes, so ``/docs`` can authorise);
+3. a viewer session cookie (a random server-side session id, never the key); a
+   state-changing request on a session must come from the service's own origin.
+"""
 
 from __future__ import annotations
 
+import ipaddress
+import logging
 from collections.abc import Callable
 from typing import Annotated
+from urllib.parse import urlsplit
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
+from starlette.types import Scope
 
+from api.access import check_can_read, session_principal
 from api.errors import ForbiddenError
 from api.keys import Principal, authenticate
 from api.settings import Settings
-from geo.blueprint import Blueprint
-from geo.errors import BlueprintError
+from api.work import WorkPool
+from geo.blueprint import Blueprint, VectorLayer
+from geo.errors import BlueprintError, InputError, NotFoundError
+from geo.quota import Ledger
 from geo.store import ReviewStore
 
+log = logging.getLogger(__name__)
 OPEN_DEMO = Principal("open-demo", "admin")
+SESSION_COOKIE = "lantu_session"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+# Starlette's and schemathesis' in-process clients report this as the "server": no socket
+# is involved at all, so the request cannot have come over a network. A real server
+# (uvicorn) always reports the socket's IP address here.
+IN_PROCESS = "testserver"
+
+api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key (lantu keys create …)")
+bearer_scheme = HTTPBearer(auto_error=False, description="the API key as a Bearer token")
 
 
 def get_settings(request: Request) -> Settings:
@@ -43,30 +73,133 @@ def get_store(request: Request) -> ReviewStore:
     return store
 
 
+def get_ledger(request: Request) -> Ledger:
+    ledger: Ledger = request.app.state.ledger
+    return ledger
+
+
+def get_pool(request: Request) -> WorkPool:
+    pool: WorkPool = request.app.state.pool
+    return pool
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 BlueprintDep = Annotated[Blueprint, Depends(get_blueprint)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 StoreDep = Annotated[ReviewStore, Depends(get_store)]
+LedgerDep = Annotated[Ledger, Depends(get_ledger)]
+PoolDep = Annotated[WorkPool, Depends(get_pool)]
+
+
+def get_vector_layer(layer_id: str, blueprint: BlueprintDep) -> VectorLayer:
+    """The blueprint's vector layer ``layer_id``: 404 when there is none, 422 when it is a raster."""
+    if layer_id not in blueprint.layers:
+        raise NotFoundError(
+            f"no layer {layer_id!r} in this blueprint; layers: {sorted(blueprint.layers)}",
+            f"蓝图中没有图层 {layer_id!r}",
+        )
+    layer = blueprint.vector(layer_id)
+    if layer is None:
+        raise InputError(f"layer {layer_id!r} is a raster and has no features", f"图层 {layer_id!r} 为栅格，没有要素")
+    return layer
+
+
+VectorLayerDep = Annotated[VectorLayer, Depends(get_vector_layer)]
+
+
+def _is_loopback(host: str) -> bool:
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def host_name(host_header: str) -> str:
+    """The name part of a ``Host`` header (``[::1]:8000`` → ``::1``, ``a.b:80`` → ``a.b``)."""
+    if host_header.startswith("["):
+        return host_header[1 : host_header.find("]")] if "]" in host_header else host_header
+    return host_header.rsplit(":", 1)[0] if host_header.count(":") == 1 else host_header
+
+
+def open_demo_applies(request: Request, settings: Settings) -> bool:
+    """Open demo only on a loopback socket, reached under a loopback name."""
+    if not settings.open_demo:
+        return False
+    bound = bound_host(request.scope)
+    if bound == IN_PROCESS:
+        return host_name(request.headers.get("host", "")) in (IN_PROCESS, *LOOPBACK_NAMES)
+    if bound is None or not _is_loopback(bound):
+        log.warning("open demo mode refused for a request on the non-loopback socket %s", bound)
+        return False
+    return _is_loopback(host_name(request.headers.get("host", "")))
+
+
+def bound_host(scope: Scope) -> str | None:
+    """The address of the socket the request came in on (``None`` when the server does not say)."""
+    server = scope.get("server")
+    return str(server[0]) if server else None
+
+
+def same_origin(request: Request) -> bool:
+    """Whether the request's ``Origin`` (else ``Referer``) names this service's own host."""
+    source = request.headers.get("origin") or request.headers.get("referer")
+    if not source or source == "null":
+        return False
+    return urlsplit(source).netloc.lower() == request.headers.get("host", "").lower()
+
+
+def check_not_cross_site(request: Request, *, required: bool) -> None:
+    """Refuse a state change a browser sent from another site (CSRF).
+
+    ``required``: the caller is authenticated by ambient authority (a cookie or the
+    open demo), so a missing ``Origin``/``Referer`` is refused too for a session.
+    """
+    if request.method in SAFE_METHODS:
+        return
+    present = request.headers.get("origin") or request.headers.get("referer")
+    if (required or present) and not same_origin(request):
+        raise ForbiddenError(
+            "cross-site request refused: a state change on a browser session must come from this service's own pages",
+            "已拒绝跨站请求：基于浏览器会话的修改操作须来自本服务页面",
+        )
+
+
+def resolve_principal(
+    request: Request, settings: Settings, engine: Engine, key: str | None, *, cookie: bool = True
+) -> Principal:
+    if open_demo_applies(request, settings):
+        check_not_cross_site(request, required=False)
+        return OPEN_DEMO
+    if key:
+        return authenticate(engine, key)
+    session_id = request.cookies.get(SESSION_COOKIE) if cookie else None
+    if session_id:
+        principal = session_principal(engine, session_id)
+        check_not_cross_site(request, required=True)
+        return principal
+    return authenticate(engine, None)
 
 
 def get_principal(
+    request: Request,
     settings: SettingsDep,
     engine: EngineDep,
-    x_api_key: Annotated[str | None, Header(description="API key")] = None,
-    authorization: Annotated[str | None, Header(description="Bearer API key")] = None,
+    api_key: Annotated[str | None, Depends(api_key_scheme)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Principal:
-    if settings.open_demo:
-        return OPEN_DEMO
-    key = x_api_key
-    if key is None and authorization and authorization.lower().startswith("bearer "):
-        key = authorization[7:].strip()
-    return authenticate(engine, key)
+    key = api_key or (bearer.credentials.strip() if bearer else None)
+    return resolve_principal(request, settings, engine, key)
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
 def require(permission: str) -> Callable[[Principal], Principal]:
     """A dependency that lets the call through only for roles holding ``permission``."""
 
-    def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    def check(principal: PrincipalDep) -> Principal:
         if not principal.can(permission):
             raise ForbiddenError(
                 f"role {principal.role!r} may not do {permission!r}",
@@ -75,3 +208,14 @@ def require(permission: str) -> Callable[[Principal], Principal]:
         return principal
 
     return check
+
+
+def readable_review_id(
+    review_id: str, engine: EngineDep, who: Annotated[Principal, Depends(require("review:read"))]
+) -> str:
+    """The path's review id once the caller may read it (own reviews; admins all)."""
+    check_can_read(engine, review_id, who)
+    return review_id
+
+
+ReadableReviewId = Annotated[str, Depends(readable_review_id)]

@@ -1,28 +1,29 @@
 """Every error as RFC 9457 ``application/problem+json`` with a Chinese and an English message.
 
-One table maps domain errors to HTTP statuses; the detail of unexpected errors
-stays in the log and never reaches the client.
+One table maps error classes to HTTP statuses; a raised error's status is found by
+walking its class's MRO, so the most specific entry wins whatever order the table is
+written in, and a new subclass inherits its parent's status. The detail of unexpected
+errors stays in the log and never reaches the client.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from geo.errors import (
     BlueprintError,
-    CRSError,
-    FormatError,
-    GeometryError,
     InputError,
     LantuError,
     NotFoundError,
-    ProfileError,
     QuotaError,
     TooLargeError,
 )
@@ -32,39 +33,79 @@ PROBLEM = "application/problem+json"
 
 
 class AuthenticationError(LantuError, PermissionError):
-    """No API key, or one that is unknown or revoked."""
+    """No API key or session, or one that is unknown, expired or revoked."""
 
 
 class ForbiddenError(LantuError, PermissionError):
-    """A valid key whose role may not do this."""
+    """A valid caller who may not do this (role, ownership, or a cross-site request)."""
 
 
 class UnsupportedMediaError(InputError):
     """A request body in a content type the endpoint does not take."""
 
 
-# the most specific class first: the first match wins
-STATUS: list[tuple[type[LantuError], int]] = [
-    (TooLargeError, 413),
-    (UnsupportedMediaError, 415),
-    (GeometryError, 422),
-    (CRSError, 422),
-    (FormatError, 422),
-    (ProfileError, 422),
-    (InputError, 422),
-    (NotFoundError, 404),
-    (AuthenticationError, 401),
-    (ForbiddenError, 403),
-    (QuotaError, 409),
-    (BlueprintError, 503),
-]
+class RetryLaterError(LantuError):
+    """The service cannot take this now; the client should retry after ``retry_after`` seconds."""
+
+    retry_after: int = 5
+
+    def __init__(self, message_en: str, message_zh: str | None = None, *, retry_after: int | None = None):
+        super().__init__(message_en, message_zh)
+        if retry_after is not None:
+            self.retry_after = retry_after
 
 
-def status_for(exc: LantuError) -> int:
-    return next((code for cls, code in STATUS if isinstance(exc, cls)), 400)
+class BusyError(RetryLaterError):
+    """Every worker is busy and the queue is full."""
 
 
-def problem(status: int, title: str, message_en: str, message_zh: str, request: Request, **extra: Any) -> JSONResponse:
+class WorkTimeoutError(RetryLaterError):
+    """Parsing, review or rendering took longer than the per-request limit."""
+
+
+class StorageError(RetryLaterError):
+    """The database or the disk refused a read or a write (locked, full, unreachable)."""
+
+
+class RequestTimeoutError(LantuError):
+    """The client sent its request body too slowly."""
+
+
+# error class → HTTP status, resolved by the exception's MRO (most specific class first)
+STATUS: dict[type[BaseException], int] = {
+    LantuError: 400,
+    InputError: 422,
+    TooLargeError: 413,
+    UnsupportedMediaError: 415,
+    NotFoundError: 404,
+    AuthenticationError: 401,
+    ForbiddenError: 403,
+    QuotaError: 409,
+    BlueprintError: 503,
+    RequestTimeoutError: 408,
+    BusyError: 429,
+    WorkTimeoutError: 503,
+    StorageError: 503,
+}
+
+
+def status_for(exc: BaseException) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 500
+
+
+def problem(
+    status: int,
+    title: str,
+    message_en: str,
+    message_zh: str,
+    request: Request,
+    *,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
     body = {
         "type": "about:blank",
         "title": title,
@@ -75,15 +116,50 @@ def problem(status: int, title: str, message_en: str, message_zh: str, request: 
         "instance": request.url.path,
         **extra,
     }
-    headers = {"WWW-Authenticate": 'ApiKey header="X-API-Key"'} if status == 401 else None
-    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+    out = dict(headers or {})
+    if status == 401:
+        out["WWW-Authenticate"] = 'ApiKey header="X-API-Key", Bearer'
+    if status >= 500:
+        out["Connection"] = "close"  # a failing server should not keep the client's connection
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=out)
 
 
 async def _lantu(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, LantuError)
     status = status_for(exc)
     log.info("%s %s → %d %s: %s", request.method, request.url.path, status, type(exc).__name__, exc)
-    return problem(status, type(exc).__name__, exc.message_en, exc.message_zh, request)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RetryLaterError) else None
+    return problem(status, type(exc).__name__, exc.message_en, exc.message_zh, request, headers=headers)
+
+
+def storage_error(exc: BaseException) -> StorageError | None:
+    """The storage fault behind ``exc`` as a :class:`StorageError` with a reason, or None."""
+    if isinstance(exc, StorageError):
+        return exc
+    text = str(exc).lower()
+    if isinstance(exc, OperationalError | DBAPIError):
+        if "locked" in text or "busy" in text:
+            return StorageError(
+                "the database is locked by another writer; retry shortly", "数据库被其他写入方锁定，请稍后重试"
+            )
+        if "disk" in text or "full" in text or "no space" in text:
+            return StorageError("the database disk is full", "数据库磁盘已满", retry_after=60)
+        if isinstance(exc, OperationalError) or exc.connection_invalidated:
+            return StorageError("the database is unreachable", "数据库无法连接", retry_after=10)
+        return None
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO):
+        return StorageError(
+            "the server's disk refused a write (full or read-only)", "服务器磁盘无法写入（已满或只读）", retry_after=60
+        )
+    return None
+
+
+async def _storage(request: Request, exc: Exception) -> JSONResponse:
+    fault = storage_error(exc)
+    if fault is None:
+        return await _unexpected(request, exc)
+    log.error("storage fault on %s %s: %s", request.method, request.url.path, exc)
+    return await _lantu(request, fault)
 
 
 async def _validation(request: Request, exc: Exception) -> JSONResponse:
@@ -103,11 +179,15 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
 async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     zh = {404: "资源不存在", 405: "不支持该请求方法"}.get(exc.status_code, "请求错误")
-    return problem(exc.status_code, "HTTPException", str(exc.detail), zh, request)
+    return problem(exc.status_code, "HTTPException", str(exc.detail), zh, request, headers=exc.headers)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    fault = storage_error(exc)
+    if fault is not None:
+        log.error("storage fault on %s %s: %s", request.method, request.url.path, exc)
+        return await _lantu(request, fault)
+    log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(500, "InternalError", "internal error; it has been logged", "服务内部错误，已记录日志", request)
 
 
@@ -115,4 +195,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(LantuError, _lantu)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(DBAPIError, _storage)
+    app.add_exception_handler(OSError, _storage)
     app.add_exception_handler(Exception, _unexpected)

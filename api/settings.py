@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -29,6 +30,26 @@ class Settings(BaseSettings):
     profile: str = "ten-point"
     data_dir: Path | None = Field(
         default=None, description="the user's own profiles/ and standards/, searched before the packaged ones"
+    )
+    max_extracted_bytes: int = Field(
+        default=64 * 1024 * 1024, gt=0, description="what an uploaded archive may expand to, in total"
+    )
+    workers: int = Field(
+        default=min(4, os.cpu_count() or 1), ge=1, le=64, description="threads for parsing, review and rendering"
+    )
+    queue: int = Field(default=16, ge=0, le=10_000, description="jobs waiting for a worker before 429")
+    work_timeout: float = Field(default=60.0, gt=0, description="seconds one parse, review or rendering may take")
+    allowed_hosts: list[str] = Field(
+        default=["*"], description="Host header values served ('*' = any; open demo: loopback names only)"
+    )
+    session_hours: float = Field(default=8.0, gt=0, le=24 * 30, description="viewer session lifetime")
+    cookie_secure: bool | None = Field(default=None, description="Secure cookies: None = when the request is HTTPS")
+    header_timeout: float = Field(default=10.0, gt=0, description="seconds a client may take to send its headers")
+    body_timeout: float = Field(default=60.0, gt=0, description="seconds a client may take to send its body")
+    keep_alive: int = Field(default=5, ge=1, le=300, description="idle keep-alive seconds")
+    limit_concurrency: int = Field(default=200, ge=1, description="connections before uvicorn answers 503")
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1", description="proxies whose X-Forwarded-For/-Proto are trusted (uvicorn)"
     )
     pooling_share: float = Field(default=0.3, ge=0, lt=1, description="share of county land_new pooled by the city")
     reward_ratio: float = Field(default=0.5, ge=0, description="增存挂钩: new quota per m² of stock land disposed")

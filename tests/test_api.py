@@ -278,9 +278,26 @@ def test_open_demo_mode_is_loopback_only(tmp_path: Path, blueprint_dir: Path) ->
     with pytest.raises(ValueError, match="production"):
         Settings(open_demo=True, environment="production")
     demo = Settings(open_demo=True, blueprint=blueprint_dir, database_url=f"sqlite:///{tmp_path / 'd.db'}")
-    with TestClient(create_app(demo)) as c:
+    app = create_app(demo)
+    with TestClient(app, base_url="http://127.0.0.1:8000") as c:
         assert c.post("/api/v1/reviews", json=PASSING).status_code == 201
         assert c.get("/").status_code == 200
+        # DNS rebinding: a foreign name pointing at the loopback socket is not served
+        assert_problem(c.get("/api/v1/layers", headers={"Host": "evil.example"}), 421)
+        # a cross-site form post from a browser creates nothing
+        cross = c.post("/api/v1/reviews", json=PASSING, headers={"Origin": "http://evil.example"})
+        assert_problem(cross, 403)
+    # the same app on a socket bound to a network interface (LANTU_HOST said loopback): keys required
+    with TestClient(app, base_url="http://10.1.2.3:8000") as c:
+        assert_problem(c.post("/api/v1/reviews", json=PASSING, headers={"Host": "127.0.0.1:8000"}), 401)
+        assert_problem(
+            c.post(
+                "/api/v1/quotas/issue",
+                json={"year": 2026, "rows": [{"county_code": "370811", "factor": "land_new", "amount": 1}]},
+                headers={"Host": "localhost:8000"},
+            ),
+            401,
+        )
 
 
 def test_blueprint_outside_root_refused(tmp_path: Path, blueprint_dir: Path) -> None:
@@ -290,7 +307,7 @@ def test_blueprint_outside_root_refused(tmp_path: Path, blueprint_dir: Path) -> 
 
 def test_no_blueprint_is_503(tmp_path: Path) -> None:
     s = Settings(database_url=f"sqlite:///{tmp_path / 'x.db'}", open_demo=True)
-    with TestClient(create_app(s)) as c:
+    with TestClient(create_app(s), base_url="http://127.0.0.1") as c:
         assert_problem(c.get("/api/v1/layers"), 503)
         assert c.get("/readyz").status_code == 503
 

@@ -3,52 +3,83 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import shapely
 from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import BlueprintDep, require
-from geo.blueprint import layer_summary
-from geo.errors import InputError, NotFoundError
+from api.deps import BlueprintDep, PoolDep, VectorLayerDep, require
+from geo.blueprint import VectorLayer, layer_summary
+from geo.errors import InputError
 
-router = APIRouter(tags=["layers"])
-
-
-@router.get("/layers", summary="Layer catalog: id, 中文 name, feature count, bbox, CRS")
-def list_layers(blueprint: BlueprintDep, _who: Annotated[object, Depends(require("layers:read"))]) -> dict[str, Any]:
-    return {"blueprint": blueprint.name, "synthetic": blueprint.synthetic, "layers": layer_summary(blueprint)}
+router = APIRouter(tags=["layers"], dependencies=[Depends(require("layers:read"))])
 
 
-@router.get("/layers/{layer_id}/items", summary="Features of a vector layer as GeoJSON (EPSG:4490), paged")
-def layer_items(
-    layer_id: str,
-    blueprint: BlueprintDep,
-    _who: Annotated[object, Depends(require("layers:read"))],
+class LayerInfo(BaseModel):
+    id: str
+    name_zh: str
+    name_en: str
+    kind: Literal["vector", "raster"]
+    features: int | None = Field(description="feature count (vector layers)")
+    crs: str
+    bbox: list[float] | None = Field(default=None, description="minlon, minlat, maxlon, maxlat (EPSG:4490)")
+    size: list[int] | None = Field(default=None, description="width, height in pixels (raster layers)")
+
+
+class LayerCatalog(BaseModel):
+    blueprint: str
+    synthetic: bool
+    layers: list[LayerInfo]
+
+
+class FeaturePage(BaseModel):
+    """A GeoJSON FeatureCollection page (OGC API Features style)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: Literal["FeatureCollection"]
+    features: list[dict[str, Any]]
+    numberMatched: int
+    numberReturned: int
+    next: dict[str, int] | None = None
+
+
+@router.get("/layers", response_model=LayerCatalog, summary="Layer catalog: id, 中文 name, feature count, bbox, CRS")
+def list_layers(blueprint: BlueprintDep) -> LayerCatalog:
+    rows = [LayerInfo.model_validate(row) for row in layer_summary(blueprint)]
+    return LayerCatalog(blueprint=blueprint.name, synthetic=blueprint.synthetic, layers=rows)
+
+
+@router.get(
+    "/layers/{layer_id}/items",
+    response_model=FeaturePage,
+    response_model_exclude_none=True,
+    summary="Features of a vector layer as GeoJSON (EPSG:4490), paged",
+)
+async def layer_items(
+    layer: VectorLayerDep,
+    pool: PoolDep,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat", max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-) -> dict[str, Any]:
-    if layer_id not in blueprint.layers:
-        raise NotFoundError(
-            f"no layer {layer_id!r} in this blueprint; layers: {sorted(blueprint.layers)}",
-            f"蓝图中没有图层 {layer_id!r}",
-        )
-    layer = blueprint.vector(layer_id)
-    if layer is None:
-        raise InputError(f"layer {layer_id!r} is a raster and has no features", f"图层 {layer_id!r} 为栅格，没有要素")
+) -> FeaturePage:
+    box = _parse_bbox(bbox) if bbox is not None else None
+    return await pool.run(_page, layer, box, limit, offset)
+
+
+def _page(layer: VectorLayer, box: shapely.Geometry | None, limit: int, offset: int) -> FeaturePage:
     indexed = layer.in_crs(4490)
     frame = indexed.frame
-    if bbox is not None:
-        hits = sorted(indexed.tree.query(_parse_bbox(bbox), predicate="intersects"))
-        frame = frame.iloc[hits]
+    if box is not None:
+        frame = frame.iloc[sorted(indexed.tree.query(box, predicate="intersects"))]
     matched = len(frame)
     page = frame.iloc[offset : offset + limit]
-    collection = json.loads(page.to_json(drop_id=True))
+    collection: dict[str, Any] = json.loads(page.to_json(drop_id=True))
     collection.update({"numberMatched": matched, "numberReturned": len(page)})
     if offset + limit < matched:
         collection["next"] = {"offset": offset + limit, "limit": limit}
-    return collection
+    return FeaturePage.model_validate(collection)
 
 
 def _parse_bbox(text: str) -> shapely.Geometry:

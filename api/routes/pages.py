@@ -1,39 +1,50 @@
-"""HTML pages: the map viewer at ``/`` (with a key form when a key is needed)."""
+"""HTML pages: the map viewer at ``/`` (built once at start-up), the sign-in form and sign-out.
+
+Signing in trades the API key, once, for a random server-side session id in an
+``HttpOnly``, ``SameSite=Strict`` cookie (``Secure`` behind HTTPS); the key is not
+kept by the browser, and sign-out ends the session on the server.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import html
 from pathlib import Path
 from typing import Annotated
 
 from branca.element import Element
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from api.deps import EngineDep, SettingsDep, get_blueprint, get_principal
+from api.access import close_session, open_session
+from api.deps import (
+    SESSION_COOKIE,
+    EngineDep,
+    SettingsDep,
+    check_not_cross_site,
+    get_blueprint,
+    resolve_principal,
+)
 from api.errors import AuthenticationError
 from api.keys import authenticate
+from api.settings import Settings
+from geo.blueprint import Blueprint
 from geo.maps import add_script, blueprint_map, map_html, page
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 STATIC = Path(__file__).resolve().parent.parent / "static"
-COOKIE = "lantu_key"
 
 LOGIN = """<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">
 <title>lantu 蓝图 · 登录</title></head>
 <body style="font-family:sans-serif;max-width:30em;margin:4em auto">
 <h1>lantu 蓝图</h1><p>请输入 API 密钥 / Enter your API key.</p>{error}
-<form method="post" action="/login"><input name="key" type="password" size="50" autofocus>
+<form method="post" action="/login"><input name="key" type="password" size="50" autofocus autocomplete="off">
 <button type="submit">登录 Sign in</button></form></body></html>"""
 
 
-@router.get("/", response_class=HTMLResponse)
-def viewer(request: Request, settings: SettingsDep, engine: EngineDep) -> HTMLResponse:
-    try:
-        get_principal(settings, engine, x_api_key=request.cookies.get(COOKIE))
-    except AuthenticationError:
-        return HTMLResponse(LOGIN.format(error=""), status_code=401)
-    blueprint = get_blueprint(request)
+def build_viewer(blueprint: Blueprint, settings: Settings) -> str:
+    """The viewer page with the whole blueprint on it: built once, at start-up (it costs seconds on a city)."""
     fmap = blueprint_map(blueprint, tiles=settings.tiles, tianditu_key=settings.tianditu_key, assets="/static/leaflet")
     root = page(fmap)
     root.header.add_child(Element(f"<title>lantu 蓝图 · {html.escape(blueprint.name)}</title>"))
@@ -42,17 +53,57 @@ def viewer(request: Request, settings: SettingsDep, engine: EngineDep) -> HTMLRe
     demo = str(settings.open_demo).lower()
     add_script(fmap, f"window.lantuMap = {fmap.get_name()}; window.lantuOpenDemo = {demo};")
     add_script(fmap, (STATIC / "viewer.js").read_text(encoding="utf-8"))
-    return HTMLResponse(map_html(fmap))
+    return map_html(fmap)
+
+
+@router.get("/", response_class=HTMLResponse)
+async def viewer(request: Request, settings: SettingsDep, engine: EngineDep) -> HTMLResponse:
+    try:
+        await run_in_threadpool(resolve_principal, request, settings, engine, None)
+    except AuthenticationError:
+        return HTMLResponse(LOGIN.format(error=""), status_code=401)
+    get_blueprint(request)  # 503 without one
+    built: asyncio.Future[str] = request.app.state.viewer  # started in the lifespan
+    return HTMLResponse(await asyncio.shield(built), headers={"Cache-Control": "no-store"})
+
+
+def _secure(request: Request, settings: Settings) -> bool:
+    return settings.cookie_secure if settings.cookie_secure is not None else request.url.scheme == "https"
 
 
 @router.post("/login", response_model=None)
-def login(key: Annotated[str, Form(max_length=200)], engine: EngineDep) -> HTMLResponse | RedirectResponse:
+def login(
+    request: Request, key: Annotated[str, Form(max_length=200)], engine: EngineDep, settings: SettingsDep
+) -> HTMLResponse | RedirectResponse:
+    check_not_cross_site(request, required=False)
     try:
-        authenticate(engine, key)
+        principal = authenticate(engine, key)
     except AuthenticationError as exc:
         return HTMLResponse(
             LOGIN.format(error=f"<p style='color:#c62828'>{html.escape(exc.message_zh)}</p>"), status_code=401
         )
+    session_id = open_session(engine, principal, hours=settings.session_hours)
     response = RedirectResponse("/", status_code=303)
-    response.set_cookie(COOKIE, key, httponly=True, samesite="strict", max_age=8 * 3600)
+    response.set_cookie(
+        SESSION_COOKIE,
+        session_id,
+        httponly=True,
+        samesite="strict",
+        secure=_secure(request, settings),
+        max_age=int(settings.session_hours * 3600),
+        path="/",
+    )
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, engine: EngineDep, settings: SettingsDep) -> Response:
+    check_not_cross_site(request, required=False)
+    session_id = request.cookies.get(SESSION_COOKIE)
+    if session_id:
+        close_session(engine, session_id)
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(
+        SESSION_COOKIE, path="/", httponly=True, samesite="strict", secure=_secure(request, settings)
+    )
     return response

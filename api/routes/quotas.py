@@ -4,26 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import BlueprintDep, SettingsDep, StoreDep, require
+from api.deps import BlueprintDep, LedgerDep, PoolDep, SettingsDep, StoreDep, require
 from api.keys import Principal
+from api.settings import Settings
+from geo.blueprint import Blueprint
 from geo.errors import BlueprintError
 from geo.maps import map_html, quota_map
 from geo.quota import FACTORS, Ledger, county_summary
 
 router = APIRouter(prefix="/quotas", tags=["quotas"])
-
-
-def get_ledger(request: Request) -> Ledger:
-    ledger: Ledger = request.app.state.ledger
-    return ledger
-
-
-LedgerDep = Annotated[Ledger, Depends(get_ledger)]
+OPEN = ConfigDict(extra="allow")  # the ledger may add columns; they pass through
 Reader = Annotated[Principal, Depends(require("quota:read"))]
 Reserver = Annotated[Principal, Depends(require("quota:reserve"))]
 Admin = Annotated[Principal, Depends(require("quota:admin"))]
@@ -55,18 +50,66 @@ class Movement(BaseModel):
     transaction: int
 
 
+class Balance(BaseModel):
+    model_config = OPEN
+
+    holder: str = Field(description="city pool, county code, or project id")
+    holder_kind: str
+    factor: str
+    unit: str
+    bucket: str
+    year: int
+    balance: float
+
+
+class JournalRow(BaseModel):
+    """One posting of one movement."""
+
+    model_config = OPEN
+
+    transaction: int
+    kind: str
+    created: str
+    actor: str | None
+    reason: str | None
+    review_id: str | None
+    project_id: str | None
+    price_wan: float | None
+    due_date: str | None
+    reverses: int | None
+    factor: str
+    holder: str
+    bucket: str
+    year: int
+    amount: float
+
+
+class ProjectRow(BaseModel):
+    model_config = OPEN
+
+    id: str
+    name: str | None
+    level: str | None
+    project_type: str | None
+    county: str | None
+    review_id: str | None
+    stage: str = Field(description="reserved | approved | revoked")
+
+
 class RevokeRequest(BaseModel):
     reason: str = Field(default="项目撤销，收回指标", max_length=500)
 
 
-@router.get("/balances", summary="Balances per holder, factor, bucket and year")
+@router.get("/balances", response_model=list[Balance], summary="Balances per holder, factor, bucket and year")
 def balances(
     ledger: LedgerDep, _who: Reader, year: Annotated[int | None, Query(ge=2000, le=2100)] = None
 ) -> list[dict[str, Any]]:
     return ledger.balances(year)
 
 
-@router.get("/journal", summary="The journal: every posting of every movement, in order")
+@router.get(
+    "/journal", response_model=list[JournalRow], summary="The journal: every posting of every movement, in order"
+)
 def journal(
     ledger: LedgerDep,
     _who: Reader,
@@ -76,7 +119,7 @@ def journal(
     return ledger.journal(limit=limit, offset=offset)
 
 
-@router.get("/projects", summary="Projects holding quota and their stage")
+@router.get("/projects", response_model=list[ProjectRow], summary="Projects holding quota and their stage")
 def projects(ledger: LedgerDep, _who: Reader) -> list[dict[str, Any]]:
     return ledger.projects()
 
@@ -125,13 +168,18 @@ async def revoke(project_id: str, ledger: LedgerDep, who: Admin, body: RevokeReq
 
 
 @router.get("/map", response_class=HTMLResponse, summary="Counties coloured by remaining land_new")
-def quota_map_page(
+async def quota_map_page(
     ledger: LedgerDep,
     blueprint: BlueprintDep,
     settings: SettingsDep,
+    pool: PoolDep,
     _who: Reader,
     year: Annotated[int, Query(ge=2000, le=2100)],
 ) -> HTMLResponse:
+    return HTMLResponse(await pool.run(_render_quota_map, ledger, blueprint, settings, year))
+
+
+def _render_quota_map(ledger: Ledger, blueprint: Blueprint, settings: Settings, year: int) -> str:
     county = blueprint.vector("county")
     if county is None:
         raise BlueprintError("the blueprint has no county layer", "蓝图没有县级行政区图层")
@@ -143,4 +191,4 @@ def quota_map_page(
         tianditu_key=settings.tianditu_key,
         assets="/static/leaflet",
     )
-    return HTMLResponse(map_html(fmap))
+    return map_html(fmap)

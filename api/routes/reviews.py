@@ -1,25 +1,37 @@
-"""Reviews: POST a parcel (JSON or upload), GET the result, its map and its report."""
+"""Reviews: POST a parcel (JSON or upload), GET the result, its map and its report.
+
+Parsing, size checks, the review and every rendering run in the work pool
+(:mod:`api.work`), never on the event loop. A review records who created it; a
+planner or a project system reads its own reviews, admins read all.
+"""
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, BinaryIO
 
+import geopandas as gpd
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from starlette.datastructures import UploadFile
 
-from api.deps import BlueprintDep, SettingsDep, StoreDep, require
+from api.access import record_owner
+from api.deps import BlueprintDep, EngineDep, PoolDep, ReadableReviewId, SettingsDep, StoreDep, require
 from api.errors import UnsupportedMediaError
+from api.keys import Principal
+from api.settings import Settings
+from geo.blueprint import Blueprint
 from geo.errors import FormatError
 from geo.geometry import check_size
 from geo.io import SUPPORTED_SUFFIXES, parse_geojson_bytes, read_parcels
+from geo.io.parcels import ReadLimits
 from geo.maps import map_html, review_map
 from geo.report import review_report
 from geo.report_pdf import review_report_pdf
 from geo.review import ReviewResult, review
+from geo.store import ReviewStore
 
 router = APIRouter(tags=["reviews"])
 JSON_TYPES = ("application/json", "application/geo+json")
@@ -66,20 +78,23 @@ async def create_review(
     response: Response,
     blueprint: BlueprintDep,
     store: StoreDep,
+    engine: EngineDep,
     settings: SettingsDep,
-    _who: Annotated[object, Depends(require("review:create"))],
+    pool: PoolDep,
+    who: Annotated[Principal, Depends(require("review:create"))],
     profile: Annotated[str | None, Query(max_length=100, pattern=r"^[A-Za-z0-9_-]+$")] = None,
     project_type: Annotated[str | None, Query(max_length=50)] = None,
     investment_wan: Annotated[float | None, Query(ge=0, le=1e9)] = None,
     major_project: bool | None = None,
     redline_exempt: bool | None = None,
     crs: Annotated[
-        str | None, Query(max_length=64, description="CRS of an upload that cannot declare one (DXF)")
+        str | None, Query(max_length=256, description="CRS of an upload that cannot declare one (DXF)")
     ] = None,
 ) -> ReviewResult:
-    frame = check_size(
-        await _parcels_from_request(request, crs), max_parcels=settings.max_parcels, max_vertices=settings.max_vertices
+    limits = ReadLimits(
+        max_bytes=settings.max_extracted_bytes, max_parcels=settings.max_parcels, max_vertices=settings.max_vertices
     )
+    frame = await _parcels_from_request(request, pool, crs, limits, settings)
     overrides = {
         k: v
         for k, v in {
@@ -90,16 +105,42 @@ async def create_review(
         }.items()
         if v is not None
     }
-    result = await run_in_threadpool(review, frame, blueprint, profile=profile or settings.profile, project=overrides)
-    await run_in_threadpool(store.save, result, frame.to_crs(4490).__geo_interface__)
+    result = await pool.run(_review_and_save, frame, blueprint, store, profile or settings.profile, overrides)
+    await pool.run(record_owner, engine, result.review_id, who)
     response.headers["Location"] = f"{request.url.path.rstrip('/')}/{result.review_id}"
     return result
 
 
-async def _parcels_from_request(request: Request, crs: str | None) -> Any:
+def _review_and_save(
+    frame: gpd.GeoDataFrame, blueprint: Blueprint, store: ReviewStore, profile: str, project: dict[str, Any]
+) -> ReviewResult:
+    result = review(frame, blueprint, profile=profile, project=project)
+    store.save(result, frame.to_crs(4490).__geo_interface__)
+    return result
+
+
+def _parse_json(data: bytes, limits: ReadLimits, settings: Settings) -> gpd.GeoDataFrame:
+    frame = parse_geojson_bytes(
+        data, limits=ReadLimits(settings.max_upload_bytes, limits.max_parcels, limits.max_vertices)
+    )
+    return check_size(frame, max_parcels=limits.max_parcels, max_vertices=limits.max_vertices)
+
+
+def _read_upload(source: BinaryIO, suffix: str, crs: str | None, limits: ReadLimits) -> gpd.GeoDataFrame:
+    with tempfile.TemporaryDirectory(prefix="lantu-upload-") as tmp:
+        path = Path(tmp) / f"upload{suffix}"  # never the client's file name
+        with path.open("wb") as out:
+            shutil.copyfileobj(source, out, 1024 * 1024)
+        frame = read_parcels(path, crs=crs, limits=limits)
+        return check_size(frame, max_parcels=limits.max_parcels, max_vertices=limits.max_vertices)
+
+
+async def _parcels_from_request(
+    request: Request, pool: PoolDep, crs: str | None, limits: ReadLimits, settings: Settings
+) -> gpd.GeoDataFrame:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype in JSON_TYPES:
-        return parse_geojson_bytes(await request.body())
+        return await pool.run(_parse_json, await request.body(), limits, settings)
     if ctype == "multipart/form-data":
         async with request.form(max_files=1, max_fields=20) as form:
             upload = form.get("file")
@@ -111,11 +152,8 @@ async def _parcels_from_request(request: Request, crs: str | None) -> Any:
                     f"unsupported upload {upload.filename!r}; use one of {', '.join(SUPPORTED_SUFFIXES)}",
                     f"不支持的上传文件 {upload.filename!r}",
                 )
-            data = await upload.read()
-        with tempfile.TemporaryDirectory(prefix="lantu-upload-") as tmp:
-            path = Path(tmp) / f"upload{suffix}"  # never the client's file name
-            path.write_bytes(data)
-            return await run_in_threadpool(lambda: read_parcels(path, crs=crs))
+            await upload.seek(0)
+            return await pool.run(_read_upload, upload.file, suffix, crs, limits)
     raise UnsupportedMediaError(
         f"content type {ctype or 'none'!r} is not accepted; send GeoJSON (application/json) or multipart/form-data",
         f"不支持的内容类型 {ctype or '无'!r}；请发送 GeoJSON（application/json）或 multipart/form-data 上传",
@@ -123,25 +161,30 @@ async def _parcels_from_request(request: Request, crs: str | None) -> Any:
 
 
 @router.get("/reviews/{review_id}", response_model=ReviewResult, summary="A stored review")
-def get_review(
-    review_id: str, store: StoreDep, _who: Annotated[object, Depends(require("review:read"))]
-) -> ReviewResult:
+def get_review(review_id: ReadableReviewId, store: StoreDep) -> ReviewResult:
     return store.get(review_id)
 
 
-@router.get("/reviews/{review_id}/map", response_class=HTMLResponse, summary="The review on a Folium map")
-def get_review_map(
-    review_id: str,
-    store: StoreDep,
-    blueprint: BlueprintDep,
-    settings: SettingsDep,
-    _who: Annotated[object, Depends(require("review:read"))],
-) -> HTMLResponse:
-    result = store.get(review_id)
+def _render_map(store: ReviewStore, review_id: str, blueprint: Blueprint, settings: Settings) -> str:
     fmap = review_map(
-        result, blueprint, tiles=settings.tiles, tianditu_key=settings.tianditu_key, assets="/static/leaflet"
+        store.get(review_id),
+        blueprint,
+        tiles=settings.tiles,
+        tianditu_key=settings.tianditu_key,
+        assets="/static/leaflet",
     )
-    return HTMLResponse(map_html(fmap))
+    return map_html(fmap)
+
+
+@router.get("/reviews/{review_id}/map", response_class=HTMLResponse, summary="The review on a Folium map")
+async def get_review_map(
+    review_id: ReadableReviewId, store: StoreDep, blueprint: BlueprintDep, settings: SettingsDep, pool: PoolDep
+) -> HTMLResponse:
+    return HTMLResponse(await pool.run(_render_map, store, review_id, blueprint, settings))
+
+
+def _render_pdf(store: ReviewStore, review_id: str, synthetic: bool) -> bytes:
+    return review_report_pdf(store.get(review_id), synthetic=synthetic)
 
 
 @router.get(
@@ -150,27 +193,26 @@ def get_review_map(
     responses={200: {"content": {"application/pdf": {}}}},
     summary="The report as PDF (审查报告)",
 )
-def get_review_report_pdf(
-    review_id: str, store: StoreDep, blueprint: BlueprintDep, _who: Annotated[object, Depends(require("review:read"))]
+async def get_review_report_pdf(
+    review_id: ReadableReviewId, store: StoreDep, blueprint: BlueprintDep, pool: PoolDep
 ) -> Response:
-    pdf = review_report_pdf(store.get(review_id), synthetic=blueprint.synthetic)
+    pdf = await pool.run(_render_pdf, store, review_id, blueprint.synthetic)
     return Response(
         pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="review-{review_id}.pdf"'}
     )
 
 
-@router.get("/reviews/{review_id}/report", response_class=HTMLResponse, summary="Printable report (审查报告)")
-def get_review_report(
-    review_id: str,
-    store: StoreDep,
-    blueprint: BlueprintDep,
-    _who: Annotated[object, Depends(require("review:read"))],
-) -> HTMLResponse:
-    return HTMLResponse(
-        review_report(
-            store.get(review_id),
-            synthetic=blueprint.synthetic,
-            map_url=f"/api/v1/reviews/{review_id}/map",
-            pdf_url=f"/api/v1/reviews/{review_id}/report.pdf",
-        )
+def _render_report(store: ReviewStore, review_id: str, synthetic: bool) -> str:
+    return review_report(
+        store.get(review_id),
+        synthetic=synthetic,
+        map_url=f"/api/v1/reviews/{review_id}/map",
+        pdf_url=f"/api/v1/reviews/{review_id}/report.pdf",
     )
+
+
+@router.get("/reviews/{review_id}/report", response_class=HTMLResponse, summary="Printable report (审查报告)")
+async def get_review_report(
+    review_id: ReadableReviewId, store: StoreDep, blueprint: BlueprintDep, pool: PoolDep
+) -> HTMLResponse:
+    return HTMLResponse(await pool.run(_render_report, store, review_id, blueprint.synthetic))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import stat
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 from geo.errors import FormatError, TooLargeError
@@ -60,3 +61,51 @@ def check_zip(
                     f"{path.name}：解压后超过 {max_total} 字节",
                 )
         return [i.filename for i in infos if not i.is_dir()]
+
+
+CHUNK = 1024 * 1024
+
+
+def extract_zip(path: Path, dest: Path, *, max_total: int = MAX_TOTAL_BYTES, **checks: int) -> list[Path]:
+    """Extract a checked archive into ``dest``, counting what is really written.
+
+    Each entry's declared size is checked first (the sum must fit ``max_total``); while
+    extracting, the bytes actually inflated are counted and extraction stops as soon
+    as an entry exceeds its declared size or the total exceeds ``max_total``, so a
+    lying header cannot make the server write (or GDAL read) more than the budget.
+    """
+    names = check_zip(path, max_total=max_total, **checks)
+    written: list[Path] = []
+    total = 0
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            if info.is_dir():
+                continue
+            target = dest.joinpath(*PurePosixPath(info.filename.replace("\\", "/")).parts)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            size = 0
+            try:
+                with archive.open(info) as source, target.open("wb") as out:
+                    while chunk := source.read(CHUNK):
+                        size += len(chunk)
+                        total += len(chunk)
+                        if size > info.file_size:
+                            raise TooLargeError(
+                                f"{path.name}: entry {info.filename!r} inflates beyond its declared "
+                                f"{info.file_size} bytes",
+                                f"{path.name}：条目 {info.filename!r} 解压后超过其声明的大小",
+                            )
+                        if total > max_total:
+                            raise TooLargeError(
+                                f"{path.name}: more than {max_total} bytes uncompressed",
+                                f"{path.name}：解压后超过 {max_total} 字节",
+                            )
+                        out.write(chunk)
+            except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError) as exc:
+                raise FormatError(
+                    f"{path.name}: entry {info.filename!r} cannot be extracted",
+                    f"{path.name}：条目 {info.filename!r} 无法解压",
+                ) from exc
+            written.append(target)
+    assert len(written) == len(names)
+    return written
