@@ -123,17 +123,17 @@ def check_can_read(engine: Engine, review_id: str, principal: Principal) -> None
         )
 
 
-def probe_write(engine: Engine) -> None:
+def probe_write(engine: Engine, *, lock_timeout: float = 30.0) -> None:
     """One small committed write: what a review or a ledger movement needs to succeed."""
     now = datetime.now(UTC)
     with engine.begin() as conn:
         sqlite = conn.dialect.name == "sqlite"
         if sqlite:
-            conn.exec_driver_sql("PRAGMA busy_timeout=1000")  # readiness answers fast; requests wait longer
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={int(min(lock_timeout, 1.0) * 1000)}")  # answer fast
         try:
             done = conn.execute(update(readiness).where(readiness.c.id == 1).values(checked=now))
             if done.rowcount == 0:
                 conn.execute(insert(readiness).values(id=1, checked=now))
         finally:
             if sqlite:
-                conn.exec_driver_sql("PRAGMA busy_timeout=30000")
+                conn.exec_driver_sql(f"PRAGMA busy_timeout={int(lock_timeout * 1000)}")

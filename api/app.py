@@ -8,9 +8,11 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import event
 
 from api import docs, errors
 from api.keys import ensure_schema, import_keys_file
@@ -46,6 +48,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
+        if engine.dialect.name == "sqlite":
+            lock_ms = int(settings.database_lock_timeout * 1000)
+
+            @event.listens_for(engine, "connect")
+            def _lock_timeout(dbapi_conn: Any, _record: Any) -> None:
+                # a locked database answers 503 after this, not after SQLite's 30 s
+                dbapi_conn.execute(f"PRAGMA busy_timeout={lock_ms}")
+
         migrate(engine)
         ensure_schema(engine)
         app.state.engine = engine

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     forwarded_allow_ips: str = Field(
         default="127.0.0.1", description="proxies whose X-Forwarded-For/-Proto are trusted (uvicorn)"
     )
+    database_lock_timeout: float = Field(
+        default=5.0, gt=0, le=60, description="seconds a request waits for a locked SQLite database before 503"
+    )
     pooling_share: float = Field(default=0.3, ge=0, lt=1, description="share of county land_new pooled by the city")
     reward_ratio: float = Field(default=0.5, ge=0, description="增存挂钩: new quota per m² of stock land disposed")
 

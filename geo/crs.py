@@ -5,7 +5,7 @@ m²/公顷/亩, and checks that refuse coordinates impossible for their declared
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
 import geopandas as gpd
@@ -69,7 +69,10 @@ def gk_epsg(zone: int, *, prefixed: bool, width: int = 3, datum: str = "CGCS2000
     return (prefix_base if prefixed else cm_base) + zone
 
 
-@cache
+TRANSFORMER_CACHE_SIZE = 64  # each entry holds a PROJ context (~100 KB); clients can name any CRS
+
+
+@lru_cache(maxsize=TRANSFORMER_CACHE_SIZE)
 def _transformer(source: Any, target: Any) -> Transformer:
     return Transformer.from_crs(source, target, always_xy=True)
 
@@ -77,7 +80,8 @@ def _transformer(source: Any, target: Any) -> Transformer:
 def reproject(geoms: Any, source: Any, target: Any) -> Any:
     """Shapely geometries (one or an array) from ``source`` to ``target`` (EPSG codes, strings or CRS).
 
-    The transformer is cached per (source, target) as given, so the hot path builds no CRS.
+    The transformer is kept in a bounded LRU per (source, target) as given, so the hot path
+    builds no CRS and a stream of distinct client CRSs cannot grow memory without end.
     """
     transformer = _transformer(source, target)
     return shapely.transform(geoms, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))

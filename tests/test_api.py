@@ -70,7 +70,7 @@ def assert_problem(response: Any, status: int) -> dict[str, Any]:
 
 def test_health_and_docs_need_no_key(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
-    assert client.get("/readyz").json()["checks"] == {"blueprint": True, "database": True}
+    assert client.get("/readyz").json()["checks"] == {"blueprint": True, "database": True, "temp": True}
     assert client.get("/docs").status_code == 200
     assert "/api/v1/reviews" in client.get("/openapi.json").json()["paths"]
 

@@ -12,16 +12,11 @@
     });
   };
   var drawing = false, points = [], sketch = null, parcel = null, resultLayer = null, file = null;
-  if (window.lantuOpenDemo) { $("lantu-key-row").style.display = "none"; }
-  $("lantu-key").value = sessionStorage.getItem("lantuKey") || "";
+  // the browser holds a session cookie (HttpOnly), never the API key; open demo needs neither
+  if (window.lantuOpenDemo) { $("lantu-logout").style.display = "none"; }
 
   function status(text) { $("lantu-status").textContent = text; }
-  function headers(extra) {
-    var h = extra || {};
-    var key = $("lantu-key").value.trim();
-    if (key) { sessionStorage.setItem("lantuKey", key); h["X-API-Key"] = key; }
-    return h;
-  }
+  function headers(extra) { return extra || {}; }
   function clearAll() {
     [sketch, parcel, resultLayer].forEach(function (l) { if (l) { map.removeLayer(l); } });
     sketch = parcel = resultLayer = null; points = []; file = null; drawing = false;
@@ -71,6 +66,7 @@
       init = {method: "POST", headers: headers({"Content-Type": "application/json"}), body: JSON.stringify(feature)};
     } else { return; }
     status("审查中… reviewing");
+    init.credentials = "same-origin";
     fetch("/api/v1/reviews?" + query(), init).then(function (r) {
       return r.json().then(function (body) { return {ok: r.ok, body: body}; });
     }).then(function (res) {
@@ -78,11 +74,7 @@
       show(res.body);
     }).catch(function (err) { status("请求失败 / request failed: " + err); });
   };
-  function openPage(url) {
-    fetch(url, {headers: headers()}).then(function (r) { return r.text(); }).then(function (text) {
-      window.open(URL.createObjectURL(new Blob([text], {type: "text/html"})), "_blank");
-    });
-  }
+  function openPage(url) { window.open(url, "_blank", "noopener"); }
   function show(result) {
     if (resultLayer) { map.removeLayer(resultLayer); }
     resultLayer = L.featureGroup().addTo(map);
