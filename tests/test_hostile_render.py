@@ -24,8 +24,8 @@ import pypdf
 import pytest
 import shapely
 
-from geo.blueprint import Blueprint
-from geo.maps import js_literal, map_html, quota_map, review_map
+from geo.blueprint import Blueprint, VectorLayer
+from geo.maps import blueprint_map, js_literal, map_html, quota_map, review_map
 from geo.report import review_report
 from geo.report_pdf import review_report_pdf
 from geo.review import ReviewResult, review
@@ -239,3 +239,18 @@ def test_quota_map_shows_hostile_county_names_as_text(browser: Any, tmp_path: Pa
     file.write_text(map_html(quota_map(counties, summary, year=2025, tiles="none")), encoding="utf-8")
     text = "\n".join(assert_inert(browser, file))
     assert all(name in text for name in names)
+
+
+def test_blueprint_layer_attributes_show_as_text(browser: Any, tmp_path: Path) -> None:
+    """Layer tooltips (folium GeoJsonTooltip writes values into innerHTML) get escaped values and names."""
+    value, column = "<img src=x onerror=alert(8)>", "<b onclick=alert(9)>名称</b>"
+    frame = gpd.GeoDataFrame(
+        {"code": ["370811"], "name": [value], column: ["${alert(10)}"]}, geometry=[km_box(0, 0, 5, 5)], crs=4548
+    ).to_crs(4490)
+    hostile = Blueprint(
+        "<script>alert(11)</script>", tmp_path, None, {"urban_boundary": VectorLayer("urban_boundary", frame, tmp_path)}
+    )
+    file = tmp_path / "blueprint.html"
+    file.write_text(map_html(blueprint_map(hostile, tiles="none")), encoding="utf-8")
+    text = "\n".join(assert_inert(browser, file))
+    assert value in text and column in text and "${alert(10)}" in text
