@@ -1,27 +1,30 @@
-"""``lantu quota …``: the factor ledger from the command line (LANTU_DATABASE_URL, default a SQLite file)."""
+"""``lantu quota …``: the factor ledger from the command line (LANTU_DATABASE_URL, default a SQLite file).
+
+Each command opens its inputs (``geo.io``), calls one library function and writes
+its output (``geo.io.tables``); every rule lives in ``geo.quota``.
+"""
 
 from __future__ import annotations
 
-import csv
 import getpass
-import io
-import json
 import sys
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, TypeVar
 
 import typer
-import yaml
 from rich.console import Console
-from rich.table import Table
 from sqlalchemy import Engine
 
 from geo.blueprint import load_blueprint
 from geo.cli_context import cli_context, fail
-from geo.errors import FormatError, LantuError, QuotaError
-from geo.quota import Demand, Ledger, allocate, county_summary
-from geo.review.result import ReviewResult
+from geo.errors import BlueprintError, InputError, LantuError
+from geo.io.quota import read_demands, read_quota_plan, read_review_result
+from geo.io.tables import Row, table_format, write_table
+from geo.quota import Ledger, allocate, county_summary
+from geo.quota.holders import blueprint_counties
+from geo.quota.reservations import default_project_id
 
 app = typer.Typer(
     help="The factor ledger (要素保障库): issue, reserve, revoke, balances, journal, map.", no_args_is_help=True
@@ -29,7 +32,9 @@ app = typer.Typer(
 err = Console(stderr=True)
 Year = Annotated[int, typer.Option("--year", "-y", help="Plan year (年度).")]
 Actor = Annotated[str, typer.Option(help="Who does this (recorded in the journal).")]
+Format = Annotated[str, typer.Option("--format", "-f", help="table | json | csv")]
 DEFAULT_ACTOR = getpass.getuser() if hasattr(getpass, "getuser") else "cli"
+T = TypeVar("T")
 
 
 def database(ctx: typer.Context) -> Engine:
@@ -43,18 +48,34 @@ def database(ctx: typer.Context) -> Engine:
 
 def _ledger(ctx: typer.Context) -> Ledger:
     options = cli_context(ctx)
-    return Ledger(database(ctx), pooling_share=options.pooling_share, reward_ratio=options.reward_ratio)
+    return _run(lambda: Ledger(database(ctx), pooling_share=options.pooling_share, reward_ratio=options.reward_ratio))
 
 
-def _run(action: Any) -> Any:
+def _run(action: Callable[[], T]) -> T:
     try:
         return action()
     except LantuError as exc:
         fail(exc)
 
 
-def _done(what: str, tx: int) -> None:
-    err.print(f"{what}: transaction #{tx}", highlight=False)
+def _done(what: str, action: Callable[[], int]) -> None:
+    err.print(f"{what}: transaction #{_run(action)}", highlight=False)
+
+
+def _show(rows: Callable[[], Sequence[Row]], fmt: str, title: str) -> None:
+    """Check the format first, then query and write the rows to stdout."""
+    kind = _run(lambda: table_format(fmt))
+    data: list[Row] = list(_run(rows))
+    write_table(data, kind, sys.stdout, title=title)
+
+
+def _date(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise InputError(f"{option} {value!r} is not a date (YYYY-MM-DD)", f"{option} 日期格式应为 YYYY-MM-DD") from exc
 
 
 @app.command("init")
@@ -65,59 +86,25 @@ def init(
     ] = None,
 ) -> None:
     """Create or upgrade the ledger schema; register the blueprint's counties as quota holders."""
-    ledger = _run(lambda: _ledger(ctx))
+    ledger = _ledger(ctx)
     if blueprint is not None:
         bp = _run(lambda: load_blueprint(blueprint))
-        county = bp.vector("county")
-        if county is None:
-            err.print("error: the blueprint has no county layer")
-            raise typer.Exit(2)
-        count = ledger.register_counties(zip(county.frame["code"].astype(str), county.frame["name"], strict=True))
+        count = _run(lambda: ledger.register_counties(blueprint_counties(bp)))
         err.print(f"registered {count} counties from {bp.name}", highlight=False)
     err.print(f"ledger ready ({ledger.engine.url.render_as_string()})", highlight=False)
-
-
-def _issue_rows(path: Path) -> list[tuple[str, str, float]]:
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as f:
-            rows = list(csv.DictReader(f))
-    except OSError as exc:
-        raise FormatError(f"cannot read {path}", f"无法读取 {path}") from exc
-    if not rows or not {"county_code", "factor", "amount"} <= set(rows[0]):
-        raise FormatError(
-            f"{path.name}: needs the columns county_code,factor,amount",
-            f"{path.name}：须含 county_code,factor,amount 列",
-        )
-    out = []
-    for n, row in enumerate(rows, start=2):
-        try:
-            out.append((row["county_code"].strip(), row["factor"].strip(), float(row["amount"])))
-        except (ValueError, AttributeError) as exc:
-            raise FormatError(
-                f"{path.name} line {n}: amount {row.get('amount')!r} is not a number",
-                f"{path.name} 第 {n} 行：数量不是数字",
-            ) from exc
-    return out
 
 
 @app.command("issue")
 def issue(
     ctx: typer.Context,
     year: Year,
-    csv_file: Annotated[Path, typer.Option("--csv", help="county_code,factor,amount")],
+    csv_file: Annotated[Path, typer.Option("--csv", help="county_code,factor,amount (UTF-8 or GBK)")],
     actor: Actor = DEFAULT_ACTOR,
     reason: str = "下达年度计划指标",
 ) -> None:
     """下达: issue a year's quotas to counties; the configured share of land_new is pooled by the city."""
     ledger = _ledger(ctx)
-    _done("issued", _run(lambda: ledger.issue(year, _issue_rows(csv_file), actor=actor, reason=reason)))
-
-
-def _review(path: Path) -> ReviewResult:
-    try:
-        return ReviewResult.model_validate_json(path.read_bytes())
-    except (OSError, ValueError) as exc:
-        raise FormatError(f"{path.name} is not a lantu review result (JSON)", f"{path.name} 不是审查结果 JSON") from exc
+    _done("issued", lambda: ledger.issue(year, read_quota_plan(csv_file), actor=actor, reason=reason))
 
 
 @app.command("reserve")
@@ -127,7 +114,12 @@ def reserve(
     year: Year,
     project_id: Annotated[str | None, typer.Option(help="Project id (default: the parcel id).")] = None,
     parcel: Annotated[str | None, typer.Option(help="Parcel id when the review has several.")] = None,
-    county: Annotated[str | None, typer.Option(help="County code (default: from the review).")] = None,
+    county: Annotated[
+        str | None, typer.Option(help="County code; must be the parcel's (checked, default: from the review).")
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option(help="Pay from the city pool ('city') instead of the parcel's county.")
+    ] = None,
     name: str | None = None,
     level: Annotated[str | None, typer.Option(help="省重点/市重点/县重点")] = None,
     actor: Actor = DEFAULT_ACTOR,
@@ -136,34 +128,36 @@ def reserve(
     ledger = _ledger(ctx)
 
     def act() -> int:
-        result = _review(review_json)
-        pid = project_id or parcel or (result.parcels[0].id if len(result.parcels) == 1 else None)
-        if pid is None:
-            raise QuotaError(
-                "give --project-id or --parcel for a review with several parcels",
-                "审查结果含多个地块，请指定 --project-id 或 --parcel",
-            )
+        result = read_review_result(review_json)
         return ledger.reserve(
-            result, year=year, project_id=pid, parcel_id=parcel, county=county, name=name, level=level, actor=actor
+            result,
+            year=year,
+            project_id=project_id or default_project_id(result, parcel),
+            parcel_id=parcel,
+            county=county,
+            source=source,
+            name=name,
+            level=level,
+            actor=actor,
         )
 
-    _done("reserved", _run(act))
+    _done("reserved", act)
 
 
 @app.command("confirm")
 def confirm(ctx: typer.Context, project_id: str, actor: Actor = DEFAULT_ACTOR) -> None:
     """批准: the project's reserved quota becomes approved."""
     ledger = _ledger(ctx)
-    _done("confirmed", _run(lambda: ledger.confirm(project_id, actor=actor)))
+    _done("confirmed", lambda: ledger.confirm(project_id, actor=actor))
 
 
 @app.command("revoke")
 def revoke(
     ctx: typer.Context, project_id: str, reason: str = "项目撤销，收回指标", actor: Actor = DEFAULT_ACTOR
 ) -> None:
-    """收回: return everything the project holds to its county."""
+    """收回: return everything the project holds to the accounts that paid it (its county, the city pool)."""
     ledger = _ledger(ctx)
-    _done("revoked", _run(lambda: ledger.revoke(project_id, actor=actor, reason=reason)))
+    _done("revoked", lambda: ledger.revoke(project_id, actor=actor, reason=reason))
 
 
 @app.command("advance")
@@ -177,7 +171,7 @@ def advance(
 ) -> None:
     """预支: use next year's quota now (next year's balance goes below zero, explicitly)."""
     ledger = _ledger(ctx)
-    _done("advanced", _run(lambda: ledger.advance(county, factor, year, amount, actor=actor)))
+    _done("advanced", lambda: ledger.advance(county, factor, year, amount, actor=actor))
 
 
 @app.command("point-supply")
@@ -191,7 +185,7 @@ def point_supply(
 ) -> None:
     """点供: quota supplied directly by the province."""
     ledger = _ledger(ctx)
-    _done("supplied", _run(lambda: ledger.point_supply(holder, factor, year, amount, actor=actor)))
+    _done("supplied", lambda: ledger.point_supply(holder, factor, year, amount, actor=actor))
 
 
 @app.command("reward")
@@ -204,7 +198,7 @@ def reward(
 ) -> None:
     """增存挂钩: land_new reward for disposed 批而未供/闲置 land (LANTU_REWARD_RATIO per m²)."""
     ledger = _ledger(ctx)
-    _done("rewarded", _run(lambda: ledger.stock_reward(county, year, disposed_m2, actor=actor)))
+    _done("rewarded", lambda: ledger.stock_reward(county, year, disposed_m2, actor=actor))
 
 
 @app.command("transfer")
@@ -221,24 +215,19 @@ def transfer(
 ) -> None:
     """有偿调剂 (with --price-wan) or 临时拆借 (with --due) between counties or the city pool."""
     ledger = _ledger(ctx)
-
-    def act() -> int:
-        try:
-            due_date = date.fromisoformat(due) if due else None
-        except ValueError as exc:
-            raise QuotaError(f"--due {due!r} is not a date (YYYY-MM-DD)", "归还日期格式应为 YYYY-MM-DD") from exc
-        return ledger.transfer(
-            source, target, factor, year, amount, price_wan=price_wan, due_date=due_date, actor=actor
-        )
-
-    _done("transferred", _run(act))
+    _done(
+        "transferred",
+        lambda: ledger.transfer(
+            source, target, factor, year, amount, price_wan=price_wan, due_date=_date(due, "--due"), actor=actor
+        ),
+    )
 
 
 @app.command("repay")
 def repay(ctx: typer.Context, loan_id: int, actor: Actor = DEFAULT_ACTOR) -> None:
     """Return a temporary loan (临时拆借归还)."""
     ledger = _ledger(ctx)
-    _done("repaid", _run(lambda: ledger.repay(loan_id, actor=actor)))
+    _done("repaid", lambda: ledger.repay(loan_id, actor=actor))
 
 
 @app.command("reverse")
@@ -250,66 +239,42 @@ def reverse(
 ) -> None:
     """Undo a mistaken movement by an opposite one (the journal is never edited)."""
     ledger = _ledger(ctx)
-    _done("reversed", _run(lambda: ledger.reverse(transaction_id, actor=actor, reason=reason)))
-
-
-def _emit(rows: list[dict[str, Any]], fmt: str, title: str) -> None:
-    if fmt == "json":
-        sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
-    elif fmt == "csv":
-        out = io.StringIO()
-        if rows:
-            writer = csv.DictWriter(out, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
-        sys.stdout.write(out.getvalue())
-    elif fmt == "table":
-        table = Table(title=title)
-        for col in rows[0] if rows else ["(empty)"]:
-            table.add_column(col)
-        for row in rows:
-            table.add_row(
-                *(f"{v:,.4f}".rstrip("0").rstrip(".") if isinstance(v, float) else str(v) for v in row.values())
-            )
-        Console().print(table)
-    else:
-        err.print(f"error: unknown format {fmt!r}; use table, json or csv")
-        raise typer.Exit(2)
+    _done("reversed", lambda: ledger.reverse(transaction_id, actor=actor, reason=reason))
 
 
 @app.command("balances")
 def balances(
-    ctx: typer.Context,
-    year: Annotated[int | None, typer.Option("--year", "-y")] = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="table | json | csv")] = "table",
+    ctx: typer.Context, year: Annotated[int | None, typer.Option("--year", "-y")] = None, fmt: Format = "table"
 ) -> None:
     """Balances per holder (county code, city, project id), factor and year."""
-    _emit(_ledger(ctx).balances(year), fmt, f"指标余额 {year or ''}")
+    ledger = _ledger(ctx)
+    _show(lambda: ledger.balances(year), fmt, f"指标余额 {year or ''}")
 
 
 @app.command("journal")
-def journal(
-    ctx: typer.Context, fmt: Annotated[str, typer.Option("--format", "-f", help="csv | json | table")] = "csv"
-) -> None:
+def journal(ctx: typer.Context, fmt: Format = "csv") -> None:
     """Every posting of every movement, in order (who, when, why)."""
-    _emit(_ledger(ctx).journal(), fmt, "指标台账流水")
+    ledger = _ledger(ctx)
+    _show(ledger.journal, fmt, "指标台账流水")
 
 
 @app.command("projects")
-def projects(ctx: typer.Context, fmt: Annotated[str, typer.Option("--format", "-f")] = "table") -> None:
+def projects(ctx: typer.Context, fmt: Format = "table") -> None:
     """Projects with quota and their stage (reserved / approved / revoked)."""
-    _emit(_ledger(ctx).projects(), fmt, "项目")
+    ledger = _ledger(ctx)
+    _show(ledger.projects, fmt, "项目")
 
 
 @app.command("overdue")
 def overdue(
     ctx: typer.Context,
     today: Annotated[str | None, typer.Option(help="Date to judge by (default today).")] = None,
-    fmt: Annotated[str, typer.Option("--format", "-f")] = "table",
+    fmt: Format = "table",
 ) -> None:
     """临时拆借 past their due date and not repaid."""
-    when = date.fromisoformat(today) if today else date.today()
-    _emit(_ledger(ctx).overdue_loans(when), fmt, f"逾期未还的临时拆借（{when}）")
+    ledger = _ledger(ctx)
+    when = _run(lambda: _date(today, "--today")) or date.today()
+    _show(lambda: ledger.overdue_loans(when), fmt, f"逾期未还的临时拆借（{when}）")
 
 
 @app.command("allocate")
@@ -322,33 +287,17 @@ def allocate_cmd(
         ),
     ],
     year: Year,
-    source: Annotated[str | None, typer.Option(help="Pay from this holder (e.g. city) instead of each county.")] = None,
+    source: Annotated[str | None, typer.Option(help="Pay from the city pool ('city') instead of each county.")] = None,
     actor: Actor = DEFAULT_ACTOR,
+    fmt: Format = "table",
 ) -> None:
     """Rank projects by the allocation profile and reserve in order until the quota runs out."""
     ledger = _ledger(ctx)
-
-    def act() -> list[Any]:
-        try:
-            entries = yaml.safe_load(demands_yaml.read_text(encoding="utf-8"))
-            demands = [Demand(**{**e, "review": _review(demands_yaml.parent / e["review"])}) for e in entries]
-        except (OSError, yaml.YAMLError, TypeError, KeyError, ValueError) as exc:
-            raise FormatError(f"{demands_yaml.name}: not a list of demands ({exc})", "项目需求清单格式错误") from exc
-        return allocate(ledger, demands, year=year, actor=actor, source=source)
-
-    results = _run(act)
-    _emit(
-        [
-            {
-                "project": a.project_id,
-                "score": a.score,
-                "covered": a.covered,
-                "transaction": a.transaction,
-                "reason": a.reason,
-            }
-            for a in results
-        ],
-        "table",
+    _run(lambda: table_format(fmt))
+    demands = _run(lambda: read_demands(demands_yaml))
+    _show(
+        lambda: [a.row() for a in allocate(ledger, demands, year=year, actor=actor, source=source)],
+        fmt,
         "按优先级配置结果",
     )
 
@@ -367,7 +316,6 @@ def map_cmd(
     bp = _run(lambda: load_blueprint(blueprint))
     county = bp.vector("county")
     if county is None:
-        err.print("error: the blueprint has no county layer")
-        raise typer.Exit(2)
+        fail(BlueprintError("the blueprint has no county layer", "蓝图没有县级行政区图层"))
     output.write_text(map_html(quota_map(county.frame, county_summary(ledger, year), year=year)), encoding="utf-8")
     err.print(f"quota map → {output}", highlight=False)

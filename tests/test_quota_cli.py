@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -86,3 +87,101 @@ def test_cli_refusals_exit_2_and_change_nothing(run, tmp_path: Path, blueprint_d
     run("quota", "transfer", "370811", "370812", "land_new", "--year", "2026", "--amount", "100", "--due", "2026-01-31")
     overdue = json.loads(run("quota", "overdue", "--today", "2026-03-01", "-f", "json").stdout)
     assert overdue[0]["days_overdue"] == 29
+
+
+def test_cli_reserve_rules_and_payer(run, tmp_path: Path, blueprint_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    """--county must be the parcel's; --source city is paid back to the city on revoke."""
+    run("quota", "init", "--blueprint", blueprint_dir)
+    plan = tmp_path / "plan.csv"
+    plan.write_text("county_code,factor,amount\n370811,land_new,200000\n370811,land_compensation_paddy,50000\n")
+    run("quota", "issue", "--year", "2026", "--csv", plan)  # the city pools 60 000 of land_new
+    run("quota", "point-supply", "city", "land_compensation_paddy", "--year", "2026", "--amount", "40000")
+    city = _review(run, tmp_path, blueprint_dir, "CITYPAID", (2.2, 0.2, 2.4, 0.4))  # 任城区, 40 000 m² of paddy
+    wrong = run("quota", "reserve", city, "--year", "2026", "--county", "370812", code=2)
+    assert "not 370812" in wrong.stderr and "地块所在区县" in wrong.stderr
+
+    def held(holder: str) -> float:
+        rows = json.loads(run("quota", "balances", "--year", "2026", "-f", "json").stdout)
+        return float(next(b["balance"] for b in rows if b["holder"] == holder and b["factor"] == "land_new"))
+
+    before = held("city"), held("370811")
+    run("quota", "reserve", city, "--year", "2026", "--source", "city")
+    assert held("city") < before[0] and held("370811") == before[1]
+    again = run("quota", "reserve", city, "--year", "2026", "--project-id", "OTHER", code=2)
+    assert "one reviewed parcel serves one project" in again.stderr
+    run("quota", "revoke", "CITYPAID")
+    assert (held("city"), held("370811")) == before
+
+
+def test_plan_and_output_formats(run, tmp_path: Path, blueprint_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    run("quota", "init", "--blueprint", blueprint_dir)
+    plan = tmp_path / "计划.csv"
+    plan.write_bytes('county_code,factor,amount,备注\n370811,land_new,"1,000",下达\n'.encode("gbk"))  # Excel's GBK
+    run("quota", "issue", "--year", "2026", "--csv", plan)
+    for body, en, zh in [
+        ("county_code,factor,amount\n370811,land_new,100\n370811,land_new,abc\n", "line 3", "第 3 行"),
+        ("county_code,factor,amount\n370811,gold,100\n", "line 2: unknown factor 'gold'", "未知要素"),
+        ("county_code,factor,amount\n370811,land_new,100\n370811,land_new,5\n", "already given on line 2", "第 2 行"),
+        ("county_code,factor,amount\n370811,land_new,-5\n", "not a positive number", "不是正数"),
+        ("county_code,factor,amount\n370811,land_new\n", "line 2: has 2 fields, not 3", "第 2 行"),
+        ("county_code,factor,amount\n", "has no rows", "没有数据行"),
+    ]:
+        plan.write_text(body, encoding="utf-8")
+        refused = run("quota", "issue", "--year", "2026", "--csv", plan, code=2).stderr
+        assert f"计划.csv {en}" in refused or (en in refused and "计划.csv" in refused), refused
+        assert zh in refused
+    assert {j["kind"] for j in json.loads(run("quota", "journal", "-f", "json").stdout)} == {"issue"}
+    csv_out = run("quota", "balances", "--year", "2026", "-f", "csv").stdout
+    rows = list(csv.DictReader(io.StringIO(csv_out)))
+    assert {(r["holder"], r["balance"]) for r in rows} == {("370811", "700.0"), ("city", "300.0")}
+    bad = run("quota", "balances", "-f", "xlsx", code=2).stderr
+    assert "table, json, csv" in bad and "未知格式" in bad
+    assert "YYYY-MM-DD" in run("quota", "overdue", "--today", "2026-13-01", code=2).stderr
+    empty = run("quota", "projects", "-f", "json").stdout
+    assert json.loads(empty) == []
+
+
+def test_allocate_reads_demands_and_names_bad_lines(run, tmp_path: Path, blueprint_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    run("quota", "init", "--blueprint", blueprint_dir)
+    plan = tmp_path / "plan.csv"
+    plan.write_text(
+        "county_code,factor,amount\n370811,land_new,100000\n370811,land_compensation,60000\n"
+        "370811,land_compensation_paddy,50000\n",
+        encoding="utf-8",
+    )
+    run("quota", "issue", "--year", "2026", "--csv", plan)
+    paddy = _review(run, tmp_path, blueprint_dir, "PADDY", (2.2, 0.2, 2.4, 0.4))
+    demands = tmp_path / "demands.yaml"
+    demands.write_text(
+        f"- project_id: 2026001\n  review: {paddy.name}\n  level: 市重点\n  necessity: 0.9\n", encoding="utf-8"
+    )
+    result = json.loads(run("quota", "allocate", demands, "--year", "2026", "-f", "json").stdout)
+    assert result[0]["project"] == "2026001" and result[0]["covered"] is True
+    for body, en in [
+        (f"- project_id: A\n  review: {paddy.name}\n- project_id: B\n  review: missing.json\n", "line 3"),
+        (f"- project_id: A\n  review: {paddy.name}\n  necessity: 7\n", "line 1: necessity"),
+        (f"- project_id: A\n  review: {paddy.name}\n  colour: red\n", "unknown fields ['colour']"),
+        ("- project_id: A\n  review: [\n", "line 3"),
+        ("project_id: A\n", "line 1: must be a non-empty list"),
+    ]:
+        demands.write_text(body, encoding="utf-8")
+        refused = run("quota", "allocate", demands, "--year", "2026", code=2).stderr
+        assert "demands.yaml" in refused and en in refused, refused
+
+
+def test_one_table_writer_for_cli_and_api() -> None:
+    from geo.errors import FormatError
+    from geo.io import TABLE_FORMATS, format_table, parse_quota_plan
+
+    rows = [{"holder": "370811", "balance": 70000.5, "due_date": None}]
+    assert json.loads(format_table(rows, "json")) == rows
+    assert format_table(rows, "csv") == "holder,balance,due_date\n370811,70000.5,\n"
+    assert format_table([], "csv", columns=["holder", "balance"]) == "holder,balance\n"  # an empty CSV keeps its header
+    text = format_table(rows, "table", title="指标余额")
+    assert "指标余额" in text and "70,000.5" in text and "None" not in text
+    assert TABLE_FORMATS == ("table", "json", "csv")
+    with pytest.raises(FormatError, match="unknown format 'xml'"):
+        format_table(rows, "xml")
+    assert parse_quota_plan("\ufeffcounty_code , factor,amount\r\n370811,energy,1.5\r\n") == [
+        ("370811", "energy", Decimal("1.5"))
+    ]

@@ -10,14 +10,24 @@ from geo.io.parcels import (
     read_parcels,
     write_parcels,
 )
+from geo.io.quota import parse_demands, parse_quota_plan, read_demands, read_quota_plan, read_review_result
+from geo.io.tables import TABLE_FORMATS, format_table, write_table
 
 __all__ = [
     "SUPPORTED_SUFFIXES",
+    "TABLE_FORMATS",
     "WRITABLE_SUFFIXES",
+    "format_table",
     "parcels_from_geojson",
     "parse_coordinate_text",
+    "parse_demands",
     "parse_geojson_bytes",
+    "parse_quota_plan",
+    "read_demands",
     "read_parcels",
+    "read_quota_plan",
+    "read_review_result",
     "write_coordinate_text",
     "write_parcels",
+    "write_table",
 ]

@@ -7,7 +7,9 @@
 
 from geo.quota.accounts import CITY, FACTORS, PROJECT_LEVELS, amount
 from geo.quota.allocation import Allocation, AllocationProfile, Demand, allocate, load_allocation_profile
+from geo.quota.holders import blueprint_counties
 from geo.quota.ledger import Ledger, county_summary
+from geo.quota.reservations import default_project_id
 
 __all__ = [
     "CITY",
@@ -19,6 +21,8 @@ __all__ = [
     "Ledger",
     "allocate",
     "amount",
+    "blueprint_counties",
     "county_summary",
+    "default_project_id",
     "load_allocation_profile",
 ]

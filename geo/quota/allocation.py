@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, Field
@@ -64,6 +65,16 @@ class Allocation:
     covered: bool
     transaction: int | None
     reason: str
+
+    def row(self) -> dict[str, Any]:
+        """One line of the allocation table (CLI, API)."""
+        return {
+            "project": self.project_id,
+            "score": self.score,
+            "covered": self.covered,
+            "transaction": self.transaction,
+            "reason": self.reason,
+        }
 
 
 def allocate(

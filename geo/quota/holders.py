@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, select
 
 from geo.db import insert_ignoring_duplicates
-from geo.errors import QuotaError
+from geo.errors import BlueprintError, QuotaError
 from geo.quota.accounts import CITY
 from geo.quota.tables import quota_holders
+
+if TYPE_CHECKING:
+    from geo.blueprint import Blueprint
 
 
 def register_counties(engine: Engine, counties: Iterable[tuple[str, str]]) -> int:
@@ -35,3 +39,11 @@ def require_county(conn: Connection, code: str) -> str:
 def require_holder(conn: Connection, holder: str) -> str:
     """The city pool or a registered county: the holders quota may move between."""
     return holder if holder == CITY else require_county(conn, holder)
+
+
+def blueprint_counties(blueprint: Blueprint) -> list[tuple[str, str]]:
+    """(code, name) of every county in the blueprint's ``county`` layer: the holders to register."""
+    county = blueprint.vector("county")
+    if county is None:
+        raise BlueprintError("the blueprint has no county layer", "蓝图没有县级行政区图层")
+    return list(zip(county.frame["code"].astype(str), county.frame["name"].astype(str), strict=True))

@@ -64,6 +64,18 @@ class ReservationPlan:
         return f"reserve:{self.project_id}:{self.review_id}:{self.parcel.id}"
 
 
+def default_project_id(review: ReviewResult, parcel_id: str | None = None) -> str:
+    """The project id when the caller gives none: the parcel's id (the review's only parcel, or ``parcel_id``)."""
+    if parcel_id is not None:
+        return parcel_id
+    if len(review.parcels) == 1:
+        return review.parcels[0].id
+    raise QuotaError(
+        f"review {review.review_id} has {len(review.parcels)} parcels; give the project id or the parcel id",
+        "审查结果含多个地块，请指定项目编号或地块编号",
+    )
+
+
 def plan_reservation(
     review: ReviewResult,
     *,

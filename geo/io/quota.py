@@ -1,0 +1,182 @@
+"""Ledger inputs as files: the quota plan (下达计划, CSV), allocation demands (YAML) and review results (JSON).
+
+Readers return what the ledger takes (plan rows, :class:`~geo.quota.Demand`,
+:class:`~geo.review.result.ReviewResult`), so the CLI and the API offer the same
+formats. A malformed file is a :class:`~geo.errors.FormatError` whose Chinese and
+English messages name the file and the line.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from pydantic import ValidationError
+
+from geo.errors import FormatError
+from geo.quota.accounts import FACTORS
+from geo.quota.allocation import Demand
+from geo.review.result import ReviewResult
+
+PLAN_COLUMNS = ("county_code", "factor", "amount")
+DEMAND_FIELDS = tuple(Demand.model_fields)
+ENCODINGS = ("utf-8-sig", "gb18030")  # UTF-8 (with or without BOM), or GBK as Excel saves CSV on Chinese Windows
+
+
+class PlanRow(NamedTuple):
+    """One line of a quota plan: what :meth:`geo.quota.Ledger.issue` takes."""
+
+    county_code: str
+    factor: str
+    amount: Decimal
+
+
+def _fail(name: str, line: int | None, en: str, zh: str) -> FormatError:
+    where_en = f"{name} line {line}" if line is not None else name
+    where_zh = f"{name} 第 {line} 行" if line is not None else name
+    return FormatError(f"{where_en}: {en}", f"{where_zh}：{zh}")
+
+
+def _read_text(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise FormatError(f"cannot read {path.name}", f"无法读取 {path.name}") from exc
+    for encoding in ENCODINGS:
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise FormatError(f"{path.name} is neither UTF-8 nor GBK text", f"{path.name} 不是 UTF-8 或 GBK 编码的文本")
+
+
+# --- the quota plan ------------------------------------------------------------------------------------------
+
+
+def parse_quota_plan(text: str, *, name: str = "plan.csv") -> list[PlanRow]:
+    """``county_code,factor,amount`` lines (other columns ignored); one row per county and factor."""
+    reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
+    header = [h.strip() for h in reader.fieldnames or []]
+    if not set(PLAN_COLUMNS) <= set(header):
+        raise _fail(
+            name,
+            1,
+            f"needs the columns {','.join(PLAN_COLUMNS)} (found {','.join(header) or 'nothing'})",
+            f"须含 {','.join(PLAN_COLUMNS)} 列（实有 {','.join(header) or '无'}）",
+        )
+    reader.fieldnames = header
+    rows: list[PlanRow] = []
+    seen: dict[tuple[str, str], int] = {}
+    for raw in reader:
+        line = reader.line_num
+        extra = [v for v in raw.pop(None, None) or [] if v.strip()]  # DictReader keeps surplus fields under None
+        if extra or any(raw.get(c) is None for c in PLAN_COLUMNS):
+            found = len(header) - sum(v is None for v in raw.values()) + len(extra)
+            raise _fail(
+                name, line, f"has {found} fields, not {len(header)}", f"有 {found} 个字段，应为 {len(header)} 个"
+            )
+        county, factor, value = (str(raw[c]).strip() for c in PLAN_COLUMNS)
+        if not county:
+            raise _fail(name, line, "county_code is empty", "区县代码为空")
+        if factor not in FACTORS:
+            raise _fail(
+                name, line, f"unknown factor {factor!r} (factors: {', '.join(FACTORS)})", f"未知要素 {factor!r}"
+            )
+        try:
+            amount = Decimal(value.replace(",", ""))
+        except InvalidOperation:
+            amount = Decimal("NaN")
+        if not amount.is_finite() or amount <= 0:
+            raise _fail(name, line, f"amount {value!r} is not a positive number", f"数量 {value!r} 不是正数")
+        if (county, factor) in seen:
+            raise _fail(
+                name,
+                line,
+                f"{county} {factor} was already given on line {seen[county, factor]}",
+                f"区县 {county} 的 {factor} 已在第 {seen[county, factor]} 行给出",
+            )
+        seen[county, factor] = line
+        rows.append(PlanRow(county, factor, amount))
+    if not rows:
+        raise _fail(name, None, "has no rows", "没有数据行")
+    return rows
+
+
+def read_quota_plan(path: str | Path) -> list[PlanRow]:
+    """A quota plan CSV file (UTF-8 or GBK); see :func:`parse_quota_plan`."""
+    path = Path(path)
+    return parse_quota_plan(_read_text(path), name=path.name)
+
+
+# --- review results --------------------------------------------------------------------------------------------
+
+
+def read_review_result(path: str | Path) -> ReviewResult:
+    """A result of ``lantu review`` (the JSON of DESIGN.md)."""
+    path = Path(path)
+    try:
+        return ReviewResult.model_validate_json(path.read_bytes())
+    except OSError as exc:
+        raise FormatError(f"cannot read {path.name}", f"无法读取 {path.name}") from exc
+    except ValueError as exc:
+        raise FormatError(f"{path.name} is not a lantu review result (JSON)", f"{path.name} 不是审查结果 JSON") from exc
+
+
+# --- allocation demands ----------------------------------------------------------------------------------------
+
+
+def parse_demands(text: str, *, name: str = "demands.yaml", base: Path | None = None) -> list[Demand]:
+    """A YAML list of demands: ``project_id``, ``review`` (a review JSON path, relative to ``base``), and
+    optionally ``parcel_id``, ``name``, ``level``, ``necessity``, ``location``, ``readiness``."""
+    import yaml
+
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        entries = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise _fail(name, line, f"not YAML ({getattr(exc, 'problem', None) or exc})", "不是有效的 YAML") from exc
+    if not isinstance(entries, list) or not isinstance(root, yaml.SequenceNode) or not entries:
+        raise _fail(name, 1, "must be a non-empty list of demands", "应为项目需求列表（非空）")
+    demands = []
+    for node, entry in zip(root.value, entries, strict=True):
+        line = node.start_mark.line + 1
+        demands.append(_demand(entry, name=name, line=line, base=base or Path.cwd()))
+    return demands
+
+
+def _demand(entry: Any, *, name: str, line: int, base: Path) -> Demand:
+    if not isinstance(entry, Mapping):
+        raise _fail(name, line, "a demand must be a mapping (project_id: …, review: …)", "每项需求应为键值对")
+    unknown = sorted(str(k) for k in entry if k not in DEMAND_FIELDS)
+    if unknown:
+        raise _fail(
+            name,
+            line,
+            f"unknown fields {unknown} (fields: {', '.join(DEMAND_FIELDS)})",
+            f"未知字段 {unknown}（可用字段：{', '.join(DEMAND_FIELDS)}）",
+        )
+    review = entry.get("review")
+    if not isinstance(review, str) or not review.strip():
+        raise _fail(name, line, "needs review: the path of a review result JSON", "缺少 review（审查结果 JSON 路径）")
+    try:
+        result = read_review_result(base / review)
+    except FormatError as exc:
+        raise _fail(name, line, exc.message_en, exc.message_zh) from exc
+    fields = {k: str(v) if k in ("project_id", "parcel_id") and isinstance(v, int) else v for k, v in entry.items()}
+    try:
+        return Demand.model_validate({**fields, "review": result})
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise _fail(name, line, problems, f"需求字段有误（{problems}）") from exc
+
+
+def read_demands(path: str | Path) -> list[Demand]:
+    """An allocation demands YAML file; review paths are relative to the file."""
+    path = Path(path)
+    return parse_demands(_read_text(path), name=path.name, base=path.parent)
