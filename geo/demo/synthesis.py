@@ -157,15 +157,26 @@ def synthesize_layers(
 
 
 def _water(county: shapely.Geometry, lakes: gpd.GeoDataFrame, rivers: gpd.GeoDataFrame, zone: int) -> _Water:
-    """The real lake and a 120 m wide canal along the real river lines, cut to the county."""
+    """The real lake and a 120 m wide canal along the real river lines, cut to the county.
+
+    Without real water data (or none crossing the county) a lake and a north-south canal
+    are drawn, so every water-bound layer still has somewhere to go.
+    """
     lake = (
         shapely.union_all(lakes.to_crs(zone).geometry.values).intersection(county) if len(lakes) else shapely.Polygon()
     )
+    minx, miny, maxx, maxy = county.bounds
+    if lake.area < 1e6:
+        lake = shapely.Point(minx + 0.25 * (maxx - minx), (miny + maxy) / 2).buffer(0.08 * (maxx - minx))
+        lake = lake.intersection(county)
     river_lines = (
         shapely.union_all(rivers.to_crs(zone).geometry.values).intersection(county)
         if len(rivers)
         else shapely.LineString()
     )
+    if river_lines.length < 1000:
+        mid = minx + 0.6 * (maxx - minx)
+        river_lines = shapely.LineString([(mid, miny), (mid, maxy)]).intersection(county)
     canal = river_lines.buffer(60).intersection(county) if not river_lines.is_empty else shapely.Polygon()
     canal = canal.difference(lake)
     water = shapely.union_all([lake, canal])
