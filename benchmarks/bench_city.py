@@ -31,7 +31,9 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import contextlib
+import ctypes
 import datetime
+import gc
 import inspect
 import json
 import os
@@ -426,8 +428,12 @@ def measure_load(bp_dir: Path) -> dict[str, Any]:
 
 def percentiles(times: list[float]) -> dict[str, float]:
     a = np.array(times) * 1000
-    return {"n": len(a), "p50_ms": float(np.percentile(a, 50)), "p95_ms": float(np.percentile(a, 95)),
-            "mean_ms": float(a.mean())}
+    return {
+        "n": len(a),
+        "p50_ms": float(np.percentile(a, 50)),
+        "p95_ms": float(np.percentile(a, 95)),
+        "mean_ms": float(a.mean()),
+    }
 
 
 @contextlib.contextmanager
@@ -448,8 +454,9 @@ def lantu_server(bp_dir: Path, tmp: Path, timeout: float) -> Iterator[str]:
     lantu = Path(sys.executable).with_name("lantu")
     cmd = [str(lantu)] if lantu.exists() else [sys.executable, "-m", "api.cli"]
     log = (tmp / "serve.log").open("w")
-    proc = subprocess.Popen([*cmd, "serve", "--open-demo"], env=env, stdout=log, stderr=subprocess.STDOUT,
-                            cwd=tmp, start_new_session=True)
+    proc = subprocess.Popen(
+        [*cmd, "serve", "--open-demo"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp, start_new_session=True
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         import httpx
@@ -500,8 +507,13 @@ def dask_run(parcels: gpd.GeoDataFrame, bp_dir: Path, workers: int) -> float:
     fn = batch.review_in_partitions
     params = inspect.signature(fn).parameters
     kwargs: dict[str, Any] = {}
-    for name, value in (("partitions", 4 * workers), ("num_workers", workers), ("workers", workers),
-                        ("n_workers", workers), ("pieces", False)):
+    for name, value in (
+        ("partitions", 4 * workers),
+        ("num_workers", workers),
+        ("workers", workers),
+        ("n_workers", workers),
+        ("pieces", False),
+    ):
         if name in params:
             kwargs[name] = value
     t = time.perf_counter()
@@ -533,15 +545,25 @@ def hardware() -> dict[str, Any]:
                 break
     import psutil
 
-    return {"nproc": os.cpu_count(), "cpu": cpu, "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
-            "python": platform.python_version(), "platform": platform.platform()}
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
 
 
 def versions() -> dict[str, str]:
     import geopandas
 
-    out = {"shapely": shapely.__version__, "geos": shapely.geos_version_string, "geopandas": geopandas.__version__,
-           "pyogrio": pyogrio.__version__, "numpy": np.__version__}
+    out = {
+        "shapely": shapely.__version__,
+        "geos": shapely.geos_version_string,
+        "geopandas": geopandas.__version__,
+        "pyogrio": pyogrio.__version__,
+        "numpy": np.__version__,
+    }
     for mod in ("duckdb", "sedonadb", "dask"):
         with contextlib.suppress(Exception):
             out[mod] = __import__(mod).__version__
@@ -564,10 +586,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--sets", default=None, help="batch parcel-set sizes, e.g. 1000,100000 (default: the scale's)")
     ap.add_argument("--single", type=int, default=None, help="single-parcel samples (default 100; tiny 10)")
     ap.add_argument("--skip", default="", help=f"comma list of {','.join(PEERS)}")
-    ap.add_argument("--postgres-url", default=os.environ.get("LANTU_BENCH_POSTGRES_URL", DEFAULT_PG),
-                    help="a database the benchmark may connect to as a superuser; it creates lantu_bench_<scale>")
-    ap.add_argument("--budget", type=float, default=600.0,
-                    help="skip a run estimated (from the previous set) to take longer than this many seconds")
+    ap.add_argument(
+        "--postgres-url",
+        default=os.environ.get("LANTU_BENCH_POSTGRES_URL", DEFAULT_PG),
+        help="a database the benchmark may connect to as a superuser; it creates lantu_bench_<scale>",
+    )
+    ap.add_argument(
+        "--budget",
+        type=float,
+        default=600.0,
+        help="skip a run estimated (from the previous set) to take longer than this many seconds",
+    )
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--json", type=Path, default=None, help="default <cache>/<scale>/bench-<date>.json")
     args = ap.parse_args(argv)
@@ -581,8 +610,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     root = args.cache_dir or citygen.cache_root()
     data = root / args.scale
     if not (data / "DONE.json").is_file():  # generate in a child: its garbage stays out of our RSS
-        subprocess.run([sys.executable, str(Path(__file__).with_name("citygen.py")), "--scale", args.scale,
-                        "--cache-dir", str(root)], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                str(Path(__file__).with_name("citygen.py")),
+                "--scale",
+                args.scale,
+                "--cache-dir",
+                str(root),
+            ],
+            check=True,
+        )
     data = citygen.generate(args.scale, root, log=False)  # validates the cache key
     bp_dir = data / "blueprint"
     meta = json.loads((data / "DONE.json").read_text())
@@ -592,21 +630,31 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     # 1. load, in a fresh process
     say("blueprint load (fresh process)")
     run.note("load", value=measure_load(bp_dir))
+    all_parcels = pyogrio.read_dataframe(data / "parcels.gpkg")
+    sets = [int(s) for s in args.sets.split(",")] if args.sets else [n for n in citygen.SCALES[args.scale].parcel_sets
+                                                                    if n > 1]
+    k = args.single or (10 if args.scale == "tiny" else 100)
+    singles = all_parcels.iloc[-k:]  # the tail: parcels not in the smaller batch sets
+
+    # 2b. over HTTP first: the server holds its own blueprint, so ours is not loaded yet
+    if "http" not in skip:
+        say("single parcel over HTTP")
+        try:
+            with tempfile.TemporaryDirectory(prefix="lantu-bench-") as tmp, \
+                    lantu_server(bp_dir, Path(tmp), timeout=900) as url:
+                run.note("single", "http", value=http_single(url, singles, warm=3))
+            say(f"single http p50 {run.out['single']['http']['p50_ms']:.1f} ms")
+        except Exception as exc:  # report, do not stop the run
+            run.note("single", "http", value={"error": f"{type(exc).__name__}: {exc}"[:500]})
 
     import geo
 
     t = time.perf_counter()
     bp = geo.load_blueprint(bp_dir)
     run.note("load", "in_bench_process_s", value=time.perf_counter() - t)
-
-    all_parcels = pyogrio.read_dataframe(data / "parcels.gpkg")
-    sets = [int(s) for s in args.sets.split(",")] if args.sets else [n for n in citygen.SCALES[args.scale].parcel_sets
-                                                                    if n > 1]
     run.note("features", "review_signature", value=str(inspect.signature(geo.review)))
 
-    # 2. single parcel, in-process and over HTTP
-    k = args.single or (10 if args.scale == "tiny" else 100)
-    singles = all_parcels.iloc[-k:]  # the tail: parcels not in the smaller batch sets
+    # 2a. single parcel in-process
     geo.review(singles.iloc[[0]], bp)  # warm (zone caches)
     times = []
     for i in range(len(singles)):
@@ -616,16 +664,39 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         times.append(time.perf_counter() - t)
     run.note("single", "in_process", value=percentiles(times))
     say(f"single in-process p50 {run.out['single']['in_process']['p50_ms']:.1f} ms")
-    if "http" not in skip:
-        try:
-            with tempfile.TemporaryDirectory(prefix="lantu-bench-") as tmp, \
-                    lantu_server(bp_dir, Path(tmp), timeout=600) as url:
-                run.note("single", "http", value=http_single(url, singles, warm=3))
-            say(f"single http p50 {run.out['single']['http']['p50_ms']:.1f} ms")
-        except Exception as exc:  # report, do not stop the run
-            run.note("single", "http", value={"error": f"{type(exc).__name__}: {exc}"[:500]})
 
-    # peers: load the same data
+    # 3. lantu batches, then the blueprint is dropped so the peers' copies of the data do not add to it
+    review_kw = lantu_review_kwargs(batch=True)
+    run.note("features", "batch_kwargs", value=review_kw)
+    estimates: dict[str, float] = {}  # seconds per parcel from the previous set
+
+    def budgeted(key: str, n: int, fn: Callable[[], Any]) -> tuple[float | None, Any]:
+        if key in estimates and estimates[key] * n > args.budget:
+            return None, f"skipped: estimated {estimates[key] * n:.0f} s > --budget {args.budget:.0f} s"
+        s, value = timed(fn, args.repeat)
+        estimates[key] = s / n
+        return s, value
+
+    rows: dict[int, dict[str, Any]] = {}
+    lantu_out: dict[int, tuple[Areas, np.ndarray]] = {}
+    for n in sets:
+        parcels = all_parcels.iloc[:n].reset_index(drop=True)
+        say(f"batch {n}: lantu")
+        s, result = budgeted("lantu", n, lambda: geo.review(parcels, bp, **review_kw))  # noqa: B023
+        rows[n] = {"parcels": n}
+        if s is None:
+            rows[n]["lantu"] = {"skipped": result}
+            continue
+        rows[n]["lantu"] = {"seconds": s, "parcels_per_s": n / s}
+        lantu_out[n] = lantu_areas(result, list(parcels["id"]))
+        del result
+    run.note("lantu_peak_rss_mb", value=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    bp = None  # the peers' copies of the data must not add to lantu's
+    gc.collect()
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+    # 4–7. peers: load the same data
     say("reading targets for the peers")
     read_s, targets = timed(lambda: read_targets(bp_dir))
     run.note("targets", value={
@@ -643,6 +714,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             errors[key] = "skipped (--skip)"
             return
         try:
+            say(f"preparing {key}")
             peer = make()
             s, _ = timed(lambda: peer.prepare(targets))
             peer.targets_names = list(targets)  # type: ignore[attr-defined]
@@ -663,32 +735,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     run.note("peer_info", value={p.name: {a: getattr(p, a) for a in ("version", "settings", "threads", "reused")
                                           if hasattr(p, a)} for p in peers})
 
-    # 3–8. batches
-    review_kw = lantu_review_kwargs(batch=True)
-    run.note("features", "batch_kwargs", value=review_kw)
-    estimates: dict[str, float] = {}  # seconds per parcel from the previous set
-
-    def budgeted(key: str, n: int, fn: Callable[[], Any]) -> tuple[float | None, Any]:
-        if key in estimates and estimates[key] * n > args.budget:
-            return None, f"skipped: estimated {estimates[key] * n:.0f} s > --budget {args.budget:.0f} s"
-        s, value = timed(fn, args.repeat)
-        estimates[key] = s / n
-        return s, value
-
     for n in sets:
+        row = rows[n]
         parcels = all_parcels.iloc[:n].reset_index(drop=True)
-        ids = list(parcels["id"])
-        row: dict[str, Any] = {"parcels": n}
-        say(f"batch {n}: lantu")
-        s, result = budgeted("lantu", n, lambda: geo.review(parcels, bp, **review_kw))  # noqa: B023
-        if s is None:
-            row["lantu"] = {"skipped": result}
-            run.note("batch", str(n), value=row)
-            continue
-        row["lantu"] = {"seconds": s, "parcels_per_s": n / s}
-        ours, tol = lantu_areas(result, ids)
-        del result
         reference: Areas | None = None
+        lantu_s = row["lantu"].get("seconds")
         for peer in peers:
             say(f"batch {n}: {peer.name}")
             try:
@@ -703,43 +754,56 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             if s is None:
                 row[peer.name] = {"skipped": areas}
                 continue
-            entry = {"seconds": s, "parcels_per_s": n / s, "lantu_speedup": s / row["lantu"]["seconds"]}
+            entry = {"seconds": s, "parcels_per_s": n / s}
+            if lantu_s:
+                entry["lantu_speedup"] = s / lantu_s
             if ls:
                 entry["load_parcels_s"] = ls
             if reference is None:  # the one-thread bound is the reference
                 reference = areas
-                row["lantu"]["areas_vs_bound"] = agreement(reference, ours, floor=0.02, tolerance=tol)
+                if n in lantu_out:
+                    ours, tol = lantu_out[n]
+                    row["lantu"]["areas_vs_bound"] = agreement(reference, ours, floor=0.02, tolerance=tol)
             else:
                 entry["areas_vs_bound"] = agreement(reference, areas, floor=1e-3)
             row[peer.name] = entry
         bounds = [row.get(p.name, {}).get("seconds") for p in peers if isinstance(p, Bound)]
-        if bounds and bounds[-1]:
-            row["lantu"]["ratio_to_bound_all_cores"] = row["lantu"]["seconds"] / bounds[-1]
-        if "dask" not in skip:
+        if bounds and bounds[-1] and lantu_s:
+            row["lantu"]["ratio_to_bound_all_cores"] = lantu_s / bounds[-1]
+        run.note("batch", str(n), value=row)
+    for peer in peers:
+        peer.close()
+    targets.clear()
+    peers.clear()
+    gc.collect()
+
+    # 8. dask, forked from a process that holds no blueprint
+    if "dask" not in skip:
+        for n in sets:
+            row = rows[n]
+            parcels = all_parcels.iloc[:n].reset_index(drop=True)
             for w in (1, 2):
                 say(f"batch {n}: dask {w} worker(s)")
                 try:
-                    s, _ = budgeted(f"dask{w}", n, lambda: dask_run(parcels, bp_dir, w))  # noqa: B023
-                    row[f"dask {w}"] = {"seconds": s, "parcels_per_s": n / s} if s else {"skipped": _}
+                    s, why = budgeted(f"dask{w}", n, lambda: dask_run(parcels, bp_dir, w))  # noqa: B023
+                    row[f"dask {w}"] = {"seconds": s, "parcels_per_s": n / s} if s else {"skipped": why}
                 except Exception as exc:
                     row[f"dask {w}"] = {"error": f"{type(exc).__name__}: {exc}"[:500]}
             d1, d2 = row["dask 1"].get("seconds"), row["dask 2"].get("seconds")
             if d1 and d2:
                 row["dask 2"]["speedup_vs_1"] = d1 / d2
-        run.note("batch", str(n), value=row)
-    for peer in peers:
-        peer.close()
+            run.note("batch", str(n), value=row)
     run.note("bench_peak_rss_mb", value=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
     path = args.json or data / f"bench-{datetime.date.today().isoformat()}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(run.out, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
-    print(render(run.out, peers))
+    print(render(run.out))
     print(f"\nJSON: {path}")
     return run.out
 
 
-def render(out: dict[str, Any], peers: list[Peer] | None = None) -> str:
+def render(out: dict[str, Any]) -> str:
     hw = out["hardware"]
     lines = [
         f"lantu city benchmark — scale {out['scale']} — {out['date']}",
@@ -749,18 +813,32 @@ def render(out: dict[str, Any], peers: list[Peer] | None = None) -> str:
         "",
     ]
     ld = out["load"]
-    lines.append(f"1. blueprint load: {ld['seconds']:.2f} s, peak RSS {ld['peak_rss_mb']:,.0f} MB "
-                 f"(RSS {ld['rss_before_mb']:.0f} MB before, {ld['rss_after_mb']:,.0f} MB after)")
+    lines.append(
+        f"1. blueprint load: {ld['seconds']:.2f} s, peak RSS {ld['peak_rss_mb']:,.0f} MB "
+        f"(RSS {ld['rss_before_mb']:.0f} MB before, {ld['rss_after_mb']:,.0f} MB after)"
+    )
+    if "lantu_peak_rss_mb" in out:
+        lines.append(f"   peak RSS of the bench process while lantu reviewed: {out['lantu_peak_rss_mb']:,.0f} MB")
     sg = out["single"]
-    lines.append(f"2. single parcel, in-process: p50 {sg['in_process']['p50_ms']:.1f} ms, "
-                 f"p95 {sg['in_process']['p95_ms']:.1f} ms (n={sg['in_process']['n']})")
+    lines.append(
+        f"2. single parcel, in-process: p50 {sg['in_process']['p50_ms']:.1f} ms, "
+        f"p95 {sg['in_process']['p95_ms']:.1f} ms (n={sg['in_process']['n']})"
+    )
     if "http" in sg:
         h = sg["http"]
-        lines.append("   single parcel, HTTP: " + (f"p50 {h['p50_ms']:.1f} ms, p95 {h['p95_ms']:.1f} ms (n={h['n']})"
-                                                  if "p50_ms" in h else h.get("error", "?")))
+        lines.append(
+            "   single parcel, HTTP: "
+            + (
+                f"p50 {h['p50_ms']:.1f} ms, p95 {h['p95_ms']:.1f} ms (n={h['n']})"
+                if "p50_ms" in h
+                else h.get("error", "?")
+            )
+        )
     lines.append("")
-    lines.append("3–8. batch (wall-clock s; parcels/s; 'peer/lantu' = how many times lantu is faster; "
-                 "areas vs the 1-thread GEOS bound)")
+    lines.append(
+        "3–8. batch (wall-clock s; parcels/s; 'peer/lantu' = how many times lantu is faster; "
+        "areas vs the 1-thread GEOS bound)"
+    )
     header = f"{'engine':<24}{'parcels':>9}{'seconds':>10}{'parcels/s':>11}{'peer/lantu':>12}  areas"
     lines.append(header)
     lines.append("-" * len(header))
@@ -775,22 +853,30 @@ def render(out: dict[str, Any], peers: list[Peer] | None = None) -> str:
             agree = e.get("areas_vs_bound")
             atext = ""
             if agree:
-                atext = (f"{agree['within_0.01%']}/{agree['pairs']} within 0.01 %"
-                         + (f", {agree['within_tolerance']} within review tolerance" if agree["within_tolerance"]
-                            else "") + (f", {agree['disagree']} DISAGREE" if agree["disagree"] else ""))
+                atext = (
+                    f"{agree['within_0.01%']}/{agree['pairs']} within 0.01 %"
+                    + (f", {agree['within_tolerance']} within review tolerance" if agree["within_tolerance"] else "")
+                    + (f", {agree['disagree']} DISAGREE" if agree["disagree"] else "")
+                )
             extra = ""
             if name == "lantu" and e.get("ratio_to_bound_all_cores"):
                 extra = f"  lantu/bound(all cores) {e['ratio_to_bound_all_cores']:.2f}"
             if name == "dask 2" and e.get("speedup_vs_1"):
                 extra = f"  speed-up 1→2 workers {e['speedup_vs_1']:.2f}×"
-            lines.append(f"{name:<24}{n:>9}{e['seconds']:>10.2f}{e['parcels_per_s']:>11.0f}"
-                         f"{(f'{ratio:.2f}×' if ratio else ''):>12}  {atext}{extra}")
+            lines.append(
+                f"{name:<24}{n:>9}{e['seconds']:>10.2f}{e['parcels_per_s']:>11.0f}"
+                f"{(f'{ratio:.2f}×' if ratio else ''):>12}  {atext}{extra}"
+            )
     lines.append("")
-    lines.append("compared targets (every peer computes area(parcel ∩ target) for all of them; lantu runs its full "
-                 "review):")
+    lines.append(
+        "compared targets (every peer computes area(parcel ∩ target) for all of them; lantu runs its full review):"
+    )
     for name, t in out["targets"].items():
-        lines.append(f"  {name:<20} layers {'+'.join(t['layers'])}" + (f" [{t['filter']}]" if t["filter"] else "")
-                     + f" → lantu {t['lantu_field']} ({t['features']:,} features)")
+        lines.append(
+            f"  {name:<20} layers {'+'.join(t['layers'])}"
+            + (f" [{t['filter']}]" if t["filter"] else "")
+            + f" → lantu {t['lantu_field']} ({t['features']:,} features)"
+        )
     for key, why in out.get("peer_errors", {}).items():
         lines.append(f"  not measured: {key}: {why}")
     return "\n".join(lines)
