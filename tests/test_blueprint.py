@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
+import geopandas as gpd
 import pytest
 import shapely
 import yaml
-from support import EPSG, full_layers, rect, rect_blueprint
+from support import EPSG, STEEP_BLOCK, full_layers, rect, rect_blueprint, rect_frame, slope_raster
 
 from geo.blueprint import Blueprint, layer_summary, load_blueprint
-from geo.errors import BlueprintError
+from geo.errors import BlueprintError, CRSError
+from geo.io.blueprint import write_blueprint
 
 
 def _edit(root: Path, **changes: object) -> None:
@@ -107,8 +110,6 @@ def test_unknown_land_use_code(tmp_path: Path) -> None:
 
 
 def test_line_layer_refused(tmp_path: Path) -> None:
-    import geopandas as gpd
-
     root = rect_blueprint(tmp_path / "bp", {}, slope=None)
     gpd.GeoDataFrame(geometry=[shapely.LineString([(464000, 3918000), (465000, 3919000)])], crs=EPSG).to_file(
         root / "river.gpkg"
@@ -120,8 +121,6 @@ def test_line_layer_refused(tmp_path: Path) -> None:
 
 @pytest.mark.filterwarnings("ignore:'crs' was not provided")  # the file is written without one on purpose
 def test_layer_without_crs_takes_manifest_crs(tmp_path: Path) -> None:
-    import geopandas as gpd
-
     root = rect_blueprint(tmp_path / "bp", {}, slope=None)
     gpd.GeoDataFrame(geometry=[rect(0, 0, 1, 1)]).to_file(root / "farm.geojson", driver="GeoJSON")
     _edit(root, layers__basic_farmland={"path": "farm.geojson"}, crs=f"EPSG:{EPSG}")
@@ -131,11 +130,69 @@ def test_layer_without_crs_takes_manifest_crs(tmp_path: Path) -> None:
 
 
 def test_layer_with_impossible_coordinates_refused(tmp_path: Path) -> None:
-    import geopandas as gpd
-
     root = rect_blueprint(tmp_path / "bp", {}, slope=None)
     # metres written under a geographic CRS
     gpd.GeoDataFrame(geometry=[rect(0, 0, 1, 1)], crs=4490).to_file(root / "farm.gpkg")
     _edit(root, layers__basic_farmland={"path": "farm.gpkg"})
     with pytest.raises(BlueprintError, match=r"farm\.gpkg.*not degrees"):
         load_blueprint(root)
+
+
+# --- the one blueprint writer (geo.io.blueprint), shared by the demo and these fixtures --------------------
+
+
+def test_writer_manifest_fields_raster_and_round_trip(tmp_path: Path) -> None:
+    mineral = rect_frame([((0, 0, 1, 1), {"kind": "煤"})])
+    root = write_blueprint(
+        tmp_path / "bp",
+        {"mineral": mineral},
+        name="写出的蓝图",
+        fields={"mineral": {"kind": "KZ"}},
+        rasters={"slope": slope_raster(STEEP_BLOCK)},
+        gk_zone_epsg=EPSG,
+        to_crs=4490,
+        comment="first line\nsecond line",
+    )
+    text = (root / "blueprint.yaml").read_text(encoding="utf-8")
+    assert text.startswith("# first line\n# second line\n")
+    assert yaml.safe_load(text) == {
+        "name": "写出的蓝图",
+        "crs": "EPSG:4490",
+        "gk_zone_epsg": EPSG,
+        "layers": {
+            "mineral": {"path": "mineral.gpkg", "layer": "mineral", "fields": {"kind": "KZ"}},
+            "slope": {"path": "slope.tif"},
+        },
+    }
+    on_disk = gpd.read_file(root / "mineral.gpkg", layer="mineral")
+    assert list(on_disk.columns) == ["KZ", "geometry"] and on_disk.crs.to_epsg() == 4490
+    assert list(mineral.columns) == ["kind", "geometry"] and mineral.crs.to_epsg() == EPSG  # input untouched
+    bp = load_blueprint(root)
+    layer = bp.vector("mineral")
+    assert layer is not None and list(layer.frame.columns) == ["kind", "geometry"]
+    assert layer.in_crs(EPSG).frame.area.iloc[0] == pytest.approx(1e6, rel=1e-6)
+    assert set(bp.layers) == {"mineral", "slope"}
+
+
+def test_writer_with_a_timestamp_gives_the_same_bytes(tmp_path: Path) -> None:
+    layers = {k: rect_frame(v) for k, v in full_layers().items() if k in ("county", "water_source")}
+    when = datetime(2026, 1, 1, tzinfo=UTC)
+    a = write_blueprint(tmp_path / "a", layers, name="同", rasters={"slope": slope_raster(STEEP_BLOCK)}, timestamp=when)
+    b = write_blueprint(tmp_path / "b", layers, name="同", rasters={"slope": slope_raster(STEEP_BLOCK)}, timestamp=when)
+    names = sorted(p.name for p in a.iterdir())
+    assert names == ["blueprint.yaml", "county.gpkg", "slope.tif", "water_source.gpkg"]
+    assert all((a / n).read_bytes() == (b / n).read_bytes() for n in names)
+
+
+@pytest.mark.filterwarnings("ignore:'crs' was not provided")
+def test_writer_refuses_what_it_would_have_to_guess(tmp_path: Path) -> None:
+    farm = rect_frame([((0, 0, 1, 1), {})])
+    with pytest.raises(CRSError, match="has no CRS"):
+        write_blueprint(tmp_path / "bp", {"basic_farmland": gpd.GeoDataFrame(geometry=[rect(0, 0, 1, 1)])}, name="x")
+    with pytest.raises(BlueprintError, match=r"fields \['kind'\] of layer 'basic_farmland'"):
+        write_blueprint(tmp_path / "bp", {"basic_farmland": farm}, name="x", fields={"basic_farmland": {"kind": "KZ"}})
+    with pytest.raises(BlueprintError, match="absent layer"):
+        write_blueprint(tmp_path / "bp", {"basic_farmland": farm}, name="x", fields={"mineral": {"kind": "KZ"}})
+    with pytest.raises(BlueprintError, match="as vector and raster"):
+        write_blueprint(tmp_path / "bp", {"slope": farm}, name="x", rasters={"slope": slope_raster(STEEP_BLOCK)})
+    assert not (tmp_path / "bp").exists()  # refused before anything was written

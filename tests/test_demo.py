@@ -7,10 +7,11 @@ from pathlib import Path
 
 import geopandas as gpd
 import pytest
+import yaml
 
 from geo.blueprint import Blueprint, load_blueprint
 from geo.catalog import landuse_class, layer_catalog
-from geo.demo import build_demo_blueprint
+from geo.demo import build_demo_blueprint, demo_summary
 from geo.io import read_parcels
 from geo.review import ReviewResult, review
 
@@ -77,10 +78,25 @@ def test_urban_boundary_avoids_red_line(demo: Blueprint) -> None:
 
 
 def test_demo_is_deterministic(tmp_path: Path, demo_dir: Path) -> None:
+    """The same seed gives the same bytes in every file (GeoPackage timestamps included)."""
     again = build_demo_blueprint(tmp_path / "again")
-    a = gpd.read_file(demo_dir / "parcels.geojson")
-    b = gpd.read_file(again / "parcels.geojson")
-    assert a.geometry.geom_equals_exact(b.geometry, tolerance=1e-9).all()
+    names = sorted(p.name for p in demo_dir.iterdir())
+    assert names == sorted(p.name for p in again.iterdir())
+    assert {"blueprint.yaml", "SOURCES.txt", "parcels.geojson", "slope.tif", "land_use.gpkg"} <= set(names)
+    assert [n for n in names if (demo_dir / n).read_bytes() != (again / n).read_bytes()] == []
+
+
+def test_demo_manifest_follows_the_contract(demo_dir: Path) -> None:
+    manifest = yaml.safe_load((demo_dir / "blueprint.yaml").read_text(encoding="utf-8"))
+    assert manifest["crs"] == "EPSG:4490" and manifest["gk_zone_epsg"] is None
+    assert manifest["layers"]["land_use"] == {
+        "path": "land_use.gpkg",
+        "layer": "land_use",
+        "fields": {"class_code": "DLBM"},
+    }
+    assert manifest["layers"]["county"]["fields"] == {"code": "XZQDM", "name": "XZQMC"}
+    assert manifest["layers"]["slope"] == {"path": "slope.tif"}
+    assert demo_summary(demo_dir)["parcels"] == 19
 
 
 EXPECTED = {

@@ -11,10 +11,10 @@ import os
 import socket
 import subprocess
 import sys
-import time
+import threading
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,12 +40,6 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _http(method: str, url: str, body: Any = None) -> tuple[int, dict[str, str], bytes]:
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(
@@ -58,37 +52,114 @@ def _http(method: str, url: str, body: Any = None) -> tuple[int, dict[str, str],
         return e.code, dict(e.headers), e.read()
 
 
+class _ServerProcess:
+    """`lantu serve` as a child process whose output a thread keeps reading.
+
+    The pipe is always drained (a chatty server can never block on a full pipe), the
+    lines are kept for error messages, and the server's own start-up line ("Uvicorn
+    running on …") proves that this process, not another one, holds the port.
+    """
+
+    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+        self.lines: list[str] = []
+        self.started = threading.Event()
+        self.proc = subprocess.Popen(
+            args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+        )
+        self._reader = threading.Thread(target=self._drain, daemon=True)
+        self._reader.start()
+
+    def _drain(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+            if "Uvicorn running on" in line:
+                self.started.set()
+        self.started.set()  # output closed: the process has ended (or is ending)
+
+    def wait_started(self, timeout: float) -> bool:
+        """True once the server listens; False if the process ended first."""
+        self.started.wait(timeout)
+        return any("Uvicorn running on" in line for line in self.lines)
+
+    @property
+    def output(self) -> str:
+        return "\n".join(self.lines[-40:])
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self._reader.join(timeout=10)
+
+
+def _unused_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(
+    args: list[str],
+    env: dict[str, str],
+    *,
+    attempts: int = 5,
+    timeout: float = 120,
+    pick_port: Callable[[], int] = _unused_port,
+) -> tuple[_ServerProcess, int]:
+    """Start `args + ["--port", N]` on an unused port; if another process takes N first, try another.
+
+    (`lantu serve` does not accept port 0, so the port is picked here; a port taken between
+    the pick and the bind makes uvicorn exit with "address already in use", and we retry.)
+    """
+    for _ in range(attempts):
+        port = pick_port()
+        server = _ServerProcess([*args, "--port", str(port)], env)
+        if server.wait_started(timeout):
+            return server, port
+        server.stop()
+        if "address already in use" not in server.output.lower():
+            raise RuntimeError(f"server did not start:\n{server.output}")
+    raise RuntimeError(f"no free port after {attempts} attempts")
+
+
 @pytest.fixture(scope="module")
 def server(blueprint_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`lantu serve` as a user starts it, in open demo mode on a loopback port."""
-    port = _free_port()
     db = tmp_path_factory.mktemp("srv") / "lantu.db"
     env = {**os.environ, "LANTU_DATABASE_URL": f"sqlite:///{db}", "LANTU_TILES": "none"}
     lantu = Path(sys.executable).parent / "lantu"
-    proc = subprocess.Popen(
-        [str(lantu), "serve", "-b", str(blueprint_dir), "--port", str(port), "--open-demo"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    process, port = start_server([str(lantu), "serve", "-b", str(blueprint_dir), "--open-demo"], env)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
-            try:
-                if _http("GET", base + "/healthz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            if proc.poll() is not None:
-                raise RuntimeError(proc.stdout.read() if proc.stdout else "server exited")
-            time.sleep(0.2)
-        else:
-            raise RuntimeError("server did not start")
+        status = _http("GET", base + "/healthz")[0]
+        assert status == 200, f"/healthz answered {status}:\n{process.output}"
         yield base
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        process.stop()
+
+
+def test_server_start_retries_when_its_port_is_taken(blueprint_dir: Path, tmp_path: Path) -> None:
+    """Another process holding the picked port costs one retry, never a test against the wrong server."""
+    env = {**os.environ, "LANTU_DATABASE_URL": f"sqlite:///{tmp_path / 'lantu.db'}", "LANTU_TILES": "none"}
+    lantu = Path(sys.executable).parent / "lantu"
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        taken = int(squatter.getsockname()[1])
+        picks = iter([taken, _unused_port()])
+        process, port = start_server(
+            [str(lantu), "serve", "-b", str(blueprint_dir), "--open-demo"], env, pick_port=lambda: next(picks)
+        )
+        try:
+            assert port != taken
+            assert _http("GET", f"http://127.0.0.1:{port}/healthz")[0] == 200
+        finally:
+            process.stop()
 
 
 def _feature(geom: Any, **props: Any) -> dict[str, Any]:
