@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     workers: int = Field(
         default=min(4, os.cpu_count() or 1), ge=1, le=64, description="threads for parsing, review and rendering"
     )
-    queue: int = Field(default=16, ge=0, le=10_000, description="jobs waiting for a worker before 429")
+    queue: int = Field(default=32, ge=0, le=10_000, description="jobs waiting for a worker before 429")
     work_timeout: float = Field(default=60.0, gt=0, description="seconds one parse, review or rendering may take")
     allowed_hosts: list[str] = Field(
         default=["*"], description="Host header values served ('*' = any; open demo: loopback names only)"
@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     header_timeout: float = Field(default=10.0, gt=0, description="seconds a client may take to send its headers")
     body_timeout: float = Field(default=60.0, gt=0, description="seconds a client may take to send its body")
     keep_alive: int = Field(default=5, ge=1, le=300, description="idle keep-alive seconds")
-    limit_concurrency: int = Field(default=200, ge=1, description="connections before uvicorn answers 503")
+    limit_concurrency: int = Field(default=512, ge=1, description="connections before uvicorn answers 503")
     forwarded_allow_ips: str = Field(
         default="127.0.0.1", description="proxies whose X-Forwarded-For/-Proto are trusted (uvicorn)"
     )

@@ -1,12 +1,14 @@
 """The heavy work (parsing, review, rendering) runs here, off the event loop.
 
-A fixed pool of threads does the work; at most ``workers + queue`` jobs are admitted
-at once (running or waiting), the next one is refused at once with 429 and
-``Retry-After``, so the event loop keeps answering ``/healthz`` and small requests
-while big ones wait their turn. A job that outlives the per-request timeout is
-answered with 503; its thread cannot be interrupted (shapely and GDAL do not check
-for cancellation), so it keeps its admission slot until it really ends, which
-keeps the count of admitted jobs honest.
+A fixed pool of threads does the work. A request takes a *ticket* before it reads
+its body; at most ``workers + queue`` tickets are out at once (working or waiting),
+and the next request is refused at once with 429 and ``Retry-After``. So the memory
+held by waiting requests is bounded (tickets × the body limit), and the event loop
+keeps answering ``/healthz`` and small requests while big ones wait their turn.
+
+A job that outlives the per-request timeout is answered with 503; its thread cannot
+be interrupted (shapely and GDAL do not check for cancellation), so its ticket is
+given back only when the job really ends, which keeps the count honest.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from typing import Any, ParamSpec, TypeVar
 
 from api.errors import BusyError, WorkTimeoutError
@@ -23,6 +26,50 @@ from api.errors import BusyError, WorkTimeoutError
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
 T = TypeVar("T")
+RETRY_AFTER_BUSY = 1  # seconds: small jobs drain in well under a second each
+
+
+class Ticket:
+    """One admitted request: runs its jobs in the pool and is given back when all have ended."""
+
+    def __init__(self, pool: WorkPool):
+        self._pool = pool
+        self._running = 0
+        self._closed = False
+
+    def _job_done(self, _future: Future[Any]) -> None:
+        with self._pool._lock:
+            self._running -= 1
+            if self._closed and self._running == 0:
+                self._pool._admitted -= 1
+
+    def _close(self) -> None:
+        with self._pool._lock:
+            self._closed = True
+            if self._running == 0:
+                self._pool._admitted -= 1
+
+    async def run(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        pool = self._pool
+        with pool._lock:
+            self._running += 1
+        try:
+            future = pool._executor.submit(fn, *args, **kwargs)
+        except BaseException:
+            with pool._lock:
+                self._running -= 1
+            raise
+        future.add_done_callback(self._job_done)
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(future), pool.timeout)
+        except TimeoutError:
+            future.cancel()  # dropped if it has not started; a running job ends on its own
+            log.warning("job %s exceeded %.0f s", getattr(fn, "__name__", fn), pool.timeout)
+            raise WorkTimeoutError(
+                f"the work took longer than {pool.timeout:.0f} s; try fewer or simpler parcels",
+                f"处理超过 {pool.timeout:.0f} 秒上限，请减少地块数量或简化几何",
+                retry_after=max(1, round(pool.timeout)),
+            ) from None
 
 
 class WorkPool:
@@ -38,36 +85,27 @@ class WorkPool:
     def admitted(self) -> int:
         return self._admitted
 
-    def _release(self, _future: Future[Any]) -> None:
-        with self._lock:
-            self._admitted -= 1
-
-    async def run(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+    @asynccontextmanager
+    async def ticket(self) -> AsyncIterator[Ticket]:
+        """Admit one request or raise :class:`BusyError` (429) at once."""
         with self._lock:
             if self._admitted >= self.capacity:
                 raise BusyError(
-                    f"the service is busy ({self.capacity} jobs running or queued); retry shortly",
-                    f"服务繁忙（已有 {self.capacity} 个任务在处理或排队），请稍后重试",
-                    retry_after=max(1, round(self.timeout / 10)),
+                    f"the service is busy ({self.capacity} requests working or waiting); retry shortly",
+                    f"服务繁忙（已有 {self.capacity} 个请求在处理或排队），请稍后重试",
+                    retry_after=RETRY_AFTER_BUSY,
                 )
             self._admitted += 1
+        ticket = Ticket(self)
         try:
-            future = self._executor.submit(fn, *args, **kwargs)
-        except BaseException:
-            with self._lock:
-                self._admitted -= 1
-            raise
-        future.add_done_callback(self._release)
-        try:
-            return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
-        except TimeoutError:
-            future.cancel()  # dropped if it has not started; a running job ends on its own
-            log.warning("job %s exceeded %.0f s", getattr(fn, "__name__", fn), self.timeout)
-            raise WorkTimeoutError(
-                f"the work took longer than {self.timeout:.0f} s; try fewer or simpler parcels",
-                f"处理超过 {self.timeout:.0f} 秒上限，请减少地块数量或简化几何",
-                retry_after=max(1, round(self.timeout)),
-            ) from None
+            yield ticket
+        finally:
+            ticket._close()
+
+    async def run(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """One job on its own ticket."""
+        async with self.ticket() as ticket:
+            return await ticket.run(fn, *args, **kwargs)
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

@@ -22,6 +22,7 @@ from api.deps import BlueprintDep, EngineDep, PoolDep, ReadableReviewId, Setting
 from api.errors import UnsupportedMediaError
 from api.keys import Principal
 from api.settings import Settings
+from api.work import Ticket
 from geo.blueprint import Blueprint
 from geo.errors import FormatError
 from geo.geometry import check_size
@@ -92,9 +93,11 @@ async def create_review(
     ] = None,
 ) -> ReviewResult:
     limits = ReadLimits(
-        max_bytes=settings.max_extracted_bytes, max_parcels=settings.max_parcels, max_vertices=settings.max_vertices
+        max_bytes=settings.max_extracted_bytes,
+        max_parcels=settings.max_parcels,
+        max_vertices=settings.max_vertices,
+        max_text_bytes=settings.max_upload_bytes,  # no text, in a zip or not, larger than a body we take
     )
-    frame = await _parcels_from_request(request, pool, crs, limits, settings)
     overrides = {
         k: v
         for k, v in {
@@ -105,8 +108,10 @@ async def create_review(
         }.items()
         if v is not None
     }
-    result = await pool.run(_review_and_save, frame, blueprint, store, profile or settings.profile, overrides)
-    await pool.run(record_owner, engine, result.review_id, who)
+    async with pool.ticket() as ticket:  # admitted before the body is read: waiting bodies are bounded
+        frame = await _parcels_from_request(request, ticket, crs, limits, settings)
+        result = await ticket.run(_review_and_save, frame, blueprint, store, profile or settings.profile, overrides)
+        await ticket.run(record_owner, engine, result.review_id, who)
     response.headers["Location"] = f"{request.url.path.rstrip('/')}/{result.review_id}"
     return result
 
@@ -119,10 +124,8 @@ def _review_and_save(
     return result
 
 
-def _parse_json(data: bytes, limits: ReadLimits, settings: Settings) -> gpd.GeoDataFrame:
-    frame = parse_geojson_bytes(
-        data, limits=ReadLimits(settings.max_upload_bytes, limits.max_parcels, limits.max_vertices)
-    )
+def _parse_json(data: bytes, limits: ReadLimits) -> gpd.GeoDataFrame:
+    frame = parse_geojson_bytes(data, limits=limits)
     return check_size(frame, max_parcels=limits.max_parcels, max_vertices=limits.max_vertices)
 
 
@@ -136,11 +139,11 @@ def _read_upload(source: BinaryIO, suffix: str, crs: str | None, limits: ReadLim
 
 
 async def _parcels_from_request(
-    request: Request, pool: PoolDep, crs: str | None, limits: ReadLimits, settings: Settings
+    request: Request, ticket: Ticket, crs: str | None, limits: ReadLimits, settings: Settings
 ) -> gpd.GeoDataFrame:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype in JSON_TYPES:
-        return await pool.run(_parse_json, await request.body(), limits, settings)
+        return await ticket.run(_parse_json, await request.body(), limits)
     if ctype == "multipart/form-data":
         async with request.form(max_files=1, max_fields=20) as form:
             upload = form.get("file")
@@ -153,7 +156,7 @@ async def _parcels_from_request(
                     f"不支持的上传文件 {upload.filename!r}",
                 )
             await upload.seek(0)
-            return await pool.run(_read_upload, upload.file, suffix, crs, limits)
+            return await ticket.run(_read_upload, upload.file, suffix, crs, limits)
     raise UnsupportedMediaError(
         f"content type {ctype or 'none'!r} is not accepted; send GeoJSON (application/json) or multipart/form-data",
         f"不支持的内容类型 {ctype or '无'!r}；请发送 GeoJSON（application/json）或 multipart/form-data 上传",
