@@ -1,6 +1,7 @@
 """Every reader and writer lives here (parcels, results, blueprints, ledger tables); the rest of geo
 gets GeoDataFrames and models."""
 
+from geo.io.blueprint import RasterLayer, write_blueprint, write_raster
 from geo.io.coordtxt import parse_coordinate_text, write_coordinate_text
 from geo.io.parcels import (
     SUPPORTED_SUFFIXES,
@@ -11,12 +12,14 @@ from geo.io.parcels import (
     write_parcels,
 )
 from geo.io.quota import parse_demands, parse_quota_plan, read_demands, read_quota_plan, read_review_result
+from geo.io.results import result_geojson, write_pieces
 from geo.io.tables import TABLE_FORMATS, format_table, write_table
 
 __all__ = [
     "SUPPORTED_SUFFIXES",
     "TABLE_FORMATS",
     "WRITABLE_SUFFIXES",
+    "RasterLayer",
     "format_table",
     "parcels_from_geojson",
     "parse_coordinate_text",
@@ -27,7 +30,11 @@ __all__ = [
     "read_parcels",
     "read_quota_plan",
     "read_review_result",
+    "result_geojson",
+    "write_blueprint",
     "write_coordinate_text",
     "write_parcels",
+    "write_pieces",
+    "write_raster",
     "write_table",
 ]
