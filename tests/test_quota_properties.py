@@ -17,7 +17,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 from test_quota import PG_URL, _fresh_postgres, assert_postings_add_up, review
 
 from geo.db import make_engine, migrate
@@ -65,6 +65,16 @@ class LedgerMachine(RuleBasedStateMachine):
         self.transactions.append(tx)
         if on_success:
             on_success(tx)
+
+    @initialize(funded=st.booleans())
+    def opening_plan(self, funded: bool) -> None:
+        """Half the runs start with quota everywhere (the city's included), so reservations and revocations happen."""
+        if not funded:
+            return
+        plan = [(c, f, Decimal(100_000)) for c in COUNTIES for f in FACTORS]
+        self._try(lambda: self.ledger.issue(YEAR, plan, actor="p"), lambda _tx: [self._add(f, v) for _, f, v in plan])
+        for factor in FACTORS:
+            self.point_supply(CITY, factor, Decimal(50_000))
 
     @rule(county=st.sampled_from(COUNTIES), factor=st.sampled_from(FACTORS), value=amounts)
     def issue(self, county: str, factor: str, value: Decimal) -> None:
