@@ -527,7 +527,13 @@ def dask_run(parcels: gpd.GeoDataFrame, bp_dir: Path, workers: int) -> float:
 @dataclass
 class Run:
     args: argparse.Namespace
+    path: Path
     out: dict[str, Any] = field(default_factory=dict)
+
+    def save(self) -> None:
+        """Write the JSON so far (after every phase: a run stopped half-way keeps what it measured)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(json.dumps(self.out, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
 
     def note(self, *keys: str, value: Any) -> None:
         d = self.out
@@ -601,13 +607,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--json", type=Path, default=None, help="default <cache>/<scale>/bench-<date>.json")
     args = ap.parse_args(argv)
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
-    run = Run(args)
+    root = args.cache_dir or citygen.cache_root()
+    run = Run(args, args.json or root / args.scale / f"bench-{datetime.date.today().isoformat()}.json")
     run.note("date", value=datetime.datetime.now().astimezone().isoformat(timespec="seconds"))
     run.note("hardware", value=hardware())
     run.note("versions", value=versions())
     run.note("scale", value=args.scale)
 
-    root = args.cache_dir or citygen.cache_root()
     data = root / args.scale
     if not (data / "DONE.json").is_file():  # generate in a child: its garbage stays out of our RSS
         subprocess.run(
@@ -631,8 +637,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     say("blueprint load (fresh process)")
     run.note("load", value=measure_load(bp_dir))
     all_parcels = pyogrio.read_dataframe(data / "parcels.gpkg")
-    sets = [int(s) for s in args.sets.split(",")] if args.sets else [n for n in citygen.SCALES[args.scale].parcel_sets
-                                                                    if n > 1]
+    sets = (
+        [int(s) for s in args.sets.split(",")]
+        if args.sets
+        else [n for n in citygen.SCALES[args.scale].parcel_sets if n > 1]
+    )
     k = args.single or (10 if args.scale == "tiny" else 100)
     singles = all_parcels.iloc[-k:]  # the tail: parcels not in the smaller batch sets
 
@@ -640,8 +649,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if "http" not in skip:
         say("single parcel over HTTP")
         try:
-            with tempfile.TemporaryDirectory(prefix="lantu-bench-") as tmp, \
-                    lantu_server(bp_dir, Path(tmp), timeout=900) as url:
+            with (
+                tempfile.TemporaryDirectory(prefix="lantu-bench-") as tmp,
+                lantu_server(bp_dir, Path(tmp), timeout=900) as url,
+            ):
                 run.note("single", "http", value=http_single(url, singles, warm=3))
             say(f"single http p50 {run.out['single']['http']['p50_ms']:.1f} ms")
         except Exception as exc:  # report, do not stop the run
@@ -652,6 +663,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     t = time.perf_counter()
     bp = geo.load_blueprint(bp_dir)
     run.note("load", "in_bench_process_s", value=time.perf_counter() - t)
+    run.save()
     run.note("features", "review_signature", value=str(inspect.signature(geo.review)))
 
     # 2a. single parcel in-process
@@ -690,6 +702,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         rows[n]["lantu"] = {"seconds": s, "parcels_per_s": n / s}
         lantu_out[n] = lantu_areas(result, list(parcels["id"]))
         del result
+        run.note("batch", str(n), value=rows[n])
+        run.save()
     run.note("lantu_peak_rss_mb", value=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     bp = None  # the peers' copies of the data must not add to lantu's
     gc.collect()
@@ -699,12 +713,24 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     # 4–7. peers: load the same data
     say("reading targets for the peers")
     read_s, targets = timed(lambda: read_targets(bp_dir))
-    run.note("targets", value={
-        t.name: {"layers": list(t.layers), "filter": (f"{t.where[0]} in {sorted(t.where[1])}" if t.where else
-                                                      f"class_code {t.prefix}xx" if t.prefix else None),
-                 "lantu_field": t.lantu, "features": len(targets[t.name])}
-        for t in TARGETS
-    })
+    run.note(
+        "targets",
+        value={
+            t.name: {
+                "layers": list(t.layers),
+                "filter": (
+                    f"{t.where[0]} in {sorted(t.where[1])}"
+                    if t.where
+                    else f"class_code {t.prefix}xx"
+                    if t.prefix
+                    else None
+                ),
+                "lantu_field": t.lantu,
+                "features": len(targets[t.name]),
+            }
+            for t in TARGETS
+        },
+    )
     run.note("peers_read_s", value=read_s)
     peers: list[Peer] = []
     errors: dict[str, str] = {}
@@ -732,8 +758,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     add("duckdb", DuckDB)
     add("sedonadb", Sedona)
     run.note("peer_errors", value=errors)
-    run.note("peer_info", value={p.name: {a: getattr(p, a) for a in ("version", "settings", "threads", "reused")
-                                          if hasattr(p, a)} for p in peers})
+    run.note(
+        "peer_info",
+        value={
+            p.name: {a: getattr(p, a) for a in ("version", "settings", "threads", "reused") if hasattr(p, a)}
+            for p in peers
+        },
+    )
 
     for n in sets:
         row = rows[n]
@@ -767,6 +798,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             else:
                 entry["areas_vs_bound"] = agreement(reference, areas, floor=1e-3)
             row[peer.name] = entry
+            run.note("batch", str(n), value=row)
+            run.save()
         bounds = [row.get(p.name, {}).get("seconds") for p in peers if isinstance(p, Bound)]
         if bounds and bounds[-1] and lantu_s:
             row["lantu"]["ratio_to_bound_all_cores"] = lantu_s / bounds[-1]
@@ -793,13 +826,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             if d1 and d2:
                 row["dask 2"]["speedup_vs_1"] = d1 / d2
             run.note("batch", str(n), value=row)
+            run.save()
     run.note("bench_peak_rss_mb", value=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
-    path = args.json or data / f"bench-{datetime.date.today().isoformat()}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(run.out, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    run.save()
     print(render(run.out))
-    print(f"\nJSON: {path}")
+    print(f"\nJSON: {run.path}")
     return run.out
 
 

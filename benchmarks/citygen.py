@@ -44,7 +44,7 @@ import shapely.affinity
 EPSG = 4548  # CGCS2000 / 3-degree Gauss-Kruger CM 117E
 ORIGIN = (450_000.0, 3_880_000.0)  # lower-left corner: ~116.45°E, 35.05°N (near 济宁)
 MU = 10_000 / 15  # m² per 亩
-FORMAT_VERSION = 3  # bump when the generator changes: the cache key includes it
+FORMAT_VERSION = 4  # bump when the generator changes: the cache key includes it
 
 
 @dataclass(frozen=True)
@@ -71,13 +71,41 @@ SCALES = {
 
 # 三调 codes with a share of the cells (plains prefecture: ~45 % cultivated)
 LANDUSE_CODES = {
-    "0101": 0.12, "0102": 0.15, "0103": 0.18, "0201": 0.03, "0204": 0.01, "0301": 0.05,
-    "0305": 0.02, "0307": 0.02, "0404": 0.02, "05H1": 0.01, "0508": 0.01, "0601": 0.04,
-    "0701": 0.04, "0702": 0.09, "08H2": 0.01, "1003": 0.02, "1004": 0.02, "1006": 0.03,
-    "1101": 0.02, "1104": 0.03, "1107": 0.03, "1202": 0.02, "1203": 0.02, "1206": 0.01,
+    "0101": 0.12,
+    "0102": 0.15,
+    "0103": 0.18,
+    "0201": 0.03,
+    "0204": 0.01,
+    "0301": 0.05,
+    "0305": 0.02,
+    "0307": 0.02,
+    "0404": 0.02,
+    "05H1": 0.01,
+    "0508": 0.01,
+    "0601": 0.04,
+    "0701": 0.04,
+    "0702": 0.09,
+    "08H2": 0.01,
+    "1003": 0.02,
+    "1004": 0.02,
+    "1006": 0.03,
+    "1101": 0.02,
+    "1104": 0.03,
+    "1107": 0.03,
+    "1202": 0.02,
+    "1203": 0.02,
+    "1206": 0.01,
 }
-PLANNED_ZONES = ["城镇集中建设区", "城镇弹性发展区", "村庄建设区", "一般农业区", "农田保护区",
-                 "林业发展区", "生态控制区", "特别用途区"]
+PLANNED_ZONES = [
+    "城镇集中建设区",
+    "城镇弹性发展区",
+    "村庄建设区",
+    "一般农业区",
+    "农田保护区",
+    "林业发展区",
+    "生态控制区",
+    "特别用途区",
+]
 PROJECT_TYPES = ["industrial", "logistics", "commercial", "residential", "public_service", "infrastructure"]
 
 # layer id -> (file, field mapping in the manifest)
@@ -133,7 +161,13 @@ def perturbed_grid(
         st = state
     r0, r1 = rows or (0, ny)
     corners, hpts, hstart, hk, vpts, vstart, vk = (
-        st["corners"], st["hpts"], st["hstart"], st["hk"], st["vpts"], st["vstart"], st["vk"]
+        st["corners"],
+        st["hpts"],
+        st["hstart"],
+        st["hk"],
+        st["vpts"],
+        st["vstart"],
+        st["vk"],
     )
     nc = len(corners)
     coords = np.concatenate([corners, hpts, vpts])
@@ -149,10 +183,20 @@ def perturbed_grid(
     b, r, t, lft = he(j, i), ve(j, i + 1), he(j + 1, i), ve(j, i)
     one = np.ones_like(j)
     # nine segments per cell: corner, bottom→, corner, right↑, corner, top←, corner, left↓, closing corner
-    starts = np.stack([
-        corner(j, i), hoff + hstart[b], corner(j, i + 1), voff + vstart[r], corner(j + 1, i + 1),
-        hoff + hstart[t] + hk[t] - 1, corner(j + 1, i), voff + vstart[lft] + vk[lft] - 1, corner(j, i),
-    ], axis=1)
+    starts = np.stack(
+        [
+            corner(j, i),
+            hoff + hstart[b],
+            corner(j, i + 1),
+            voff + vstart[r],
+            corner(j + 1, i + 1),
+            hoff + hstart[t] + hk[t] - 1,
+            corner(j + 1, i),
+            voff + vstart[lft] + vk[lft] - 1,
+            corner(j, i),
+        ],
+        axis=1,
+    )
     lengths = np.stack([one, hk[b], one, vk[r], one, hk[t], one, vk[lft], one], axis=1)
     steps = np.broadcast_to(np.array([1, 1, 1, 1, 1, -1, 1, -1, 1]), starts.shape)
     lengths_f = lengths.ravel()
@@ -160,9 +204,7 @@ def perturbed_grid(
     within = np.arange(lengths_f.sum()) - seg_first
     idx = np.repeat(starts.ravel(), lengths_f) + np.repeat(steps.ravel(), lengths_f) * within
     ring_offsets = np.concatenate([[0], np.cumsum(lengths.sum(axis=1))])
-    return shapely.from_ragged_array(
-        shapely.GeometryType.POLYGON, coords[idx], (ring_offsets, np.arange(len(j) + 1))
-    )
+    return shapely.from_ragged_array(shapely.GeometryType.POLYGON, coords[idx], (ring_offsets, np.arange(len(j) + 1)))
 
 
 def _grid_state(rng, nx, ny, cell, origin, k_range, skew, jitter, amp) -> dict:  # type: ignore[no-untyped-def]
@@ -212,10 +254,20 @@ def _grid_state(rng, nx, ny, cell, origin, k_range, skew, jitter, amp) -> dict: 
 # ----------------------------------------------------------------------------- blobs
 
 
-def star(rng: np.random.Generator, cx: float, cy: float, r: float, n: int, rough: float = 0.25,
-         aspect: float = 1.0, angle: float = 0.0) -> shapely.Polygon:
+def star(
+    rng: np.random.Generator,
+    cx: float,
+    cy: float,
+    r: float,
+    n: int,
+    rough: float = 0.25,
+    aspect: float = 1.0,
+    angle: float = 0.0,
+) -> shapely.Polygon:
     """A star-shaped (hence simple, valid) irregular polygon around (cx, cy)."""
-    theta = np.sort(rng.uniform(0, 2 * np.pi, n))
+    # evenly spread angles with jitter below half a step: every gap < π, so the centre is inside
+    # and the ring, ordered by angle around it, never crosses itself
+    theta = (np.arange(n) + rng.uniform(-0.4, 0.4, n)) * (2 * np.pi / n)
     rad = np.ones(n)
     for h in (2, 3, 5, 8):
         rad += rough / h * np.sin(h * theta + rng.uniform(0, 2 * np.pi))
@@ -225,8 +277,15 @@ def star(rng: np.random.Generator, cx: float, cy: float, r: float, n: int, rough
     return shapely.Polygon(np.column_stack([cx + ca * x - sa * y, cy + sa * x + ca * y]))
 
 
-def blobs(rng: np.random.Generator, scale: Scale, count_city: int, grid: float, r_range: tuple[float, float],
-          n_range: tuple[int, int], min_count: int = 3) -> list[shapely.Polygon]:
+def blobs(
+    rng: np.random.Generator,
+    scale: Scale,
+    count_city: int,
+    grid: float,
+    r_range: tuple[float, float],
+    n_range: tuple[int, int],
+    min_count: int = 3,
+) -> list[shapely.Polygon]:
     """Non-overlapping blobs, at most one per cell of a ``grid`` m grid (radius ≤ 0.4 grid)."""
     grid = min(grid, scale.side / 2)
     per_side = max(1, int(scale.side // grid))
@@ -243,7 +302,7 @@ def blobs(rng: np.random.Generator, scale: Scale, count_city: int, grid: float, 
 
 
 def rivers(rng: np.random.Generator, scale: Scale) -> list[shapely.Geometry]:
-    count = max(2, round(25 * scale.factor ** 0.5))
+    count = max(2, round(25 * scale.factor**0.5))
     lines = []
     for _ in range(count):
         x, y = ORIGIN[0] + rng.uniform(0, scale.side), ORIGIN[1] + rng.uniform(0, scale.side)
@@ -260,8 +319,13 @@ def rivers(rng: np.random.Generator, scale: Scale) -> list[shapely.Geometry]:
     area = shapely.box(ORIGIN[0], ORIGIN[1], ORIGIN[0] + scale.side, ORIGIN[1] + scale.side)
     sheet = min(5_000.0, scale.side / 2)
     n = max(1, int(scale.side // sheet))
-    cells = [shapely.box(ORIGIN[0] + i * sheet, ORIGIN[1] + j * sheet, ORIGIN[0] + (i + 1) * sheet,
-                         ORIGIN[1] + (j + 1) * sheet) for i in range(n) for j in range(n)]
+    cells = [
+        shapely.box(
+            ORIGIN[0] + i * sheet, ORIGIN[1] + j * sheet, ORIGIN[0] + (i + 1) * sheet, ORIGIN[1] + (j + 1) * sheet
+        )
+        for i in range(n)
+        for j in range(n)
+    ]
     cells[-1] = shapely.union(cells[-1], shapely.difference(area, shapely.union_all(cells)))
     pieces = shapely.get_parts(shapely.intersection(merged.intersection(area), np.array(cells, dtype=object)))
     polys = [p for g in pieces for p in shapely.get_parts(g) if p.geom_type == "Polygon" and p.area > 1.0]
@@ -272,8 +336,14 @@ def rivers(rng: np.random.Generator, scale: Scale) -> list[shapely.Geometry]:
 
 
 def _write(path: Path, frame: gpd.GeoDataFrame, *, append: bool = False) -> None:
-    pyogrio.write_dataframe(frame, path, driver="GPKG", append=append, layer=path.stem,
-                            geometry_type="Polygon" if (frame.geom_type == "Polygon").all() else "MultiPolygon")
+    pyogrio.write_dataframe(
+        frame,
+        path,
+        driver="GPKG",
+        append=append,
+        layer=path.stem,
+        geometry_type="Polygon" if (frame.geom_type == "Polygon").all() else "MultiPolygon",
+    )
 
 
 def _frame(geoms: list | np.ndarray, **columns: object) -> gpd.GeoDataFrame:
@@ -294,8 +364,11 @@ def generate(scale_name: str, root: Path | None = None, seed: int = 20260, *, lo
     bp.mkdir(parents=True)
     rng = np.random.default_rng(seed)
     t0 = time.perf_counter()
-    say = (lambda msg: print(f"[citygen {scale_name} {time.perf_counter() - t0:6.1f}s] {msg}", flush=True)) if log \
+    say = (
+        (lambda msg: print(f"[citygen {scale_name} {time.perf_counter() - t0:6.1f}s] {msg}", flush=True))
+        if log
         else (lambda msg: None)
+    )
     counts: dict[str, int] = {}
 
     # land use: 100 m cells, 4–49 points per edge (cells of 20–200 vertices), written a block at a time
@@ -304,8 +377,7 @@ def generate(scale_name: str, root: Path | None = None, seed: int = 20260, *, lo
     codes, shares = list(LANDUSE_CODES), np.array(list(LANDUSE_CODES.values()))
     block = max(1, 200_000 // n)
     for r0 in range(0, n, block):
-        polys = perturbed_grid(rng, n, n, 100.0, ORIGIN, (4, 49), skew=3.5, rows=(r0, min(n, r0 + block)),
-                               state=state)
+        polys = perturbed_grid(rng, n, n, 100.0, ORIGIN, (4, 49), skew=3.5, rows=(r0, min(n, r0 + block)), state=state)
         dlbm = rng.choice(codes, size=len(polys), p=shares / shares.sum())
         _write(bp / "landuse.gpkg", _frame(polys, DLBM=dlbm, BSM=np.arange(len(polys)) + r0 * n), append=r0 > 0)
     counts["land_use"] = n * n
@@ -330,8 +402,14 @@ def generate(scale_name: str, root: Path | None = None, seed: int = 20260, *, lo
 
     cn = max(2, round(scale.side / 33_000))
     county = perturbed_grid(rng, cn, cn, scale.side / cn, ORIGIN, (200, 600), amp=0.03)
-    _write(bp / "county.gpkg", _frame(county, XZQDM=[f"3708{11 + i:02d}" for i in range(len(county))],
-                                      XZQMC=[f"示例县{i + 1}" for i in range(len(county))]))
+    _write(
+        bp / "county.gpkg",
+        _frame(
+            county,
+            XZQDM=[f"3708{11 + i:02d}" for i in range(len(county))],
+            XZQMC=[f"示例县{i + 1}" for i in range(len(county))],
+        ),
+    )
     counts["county"] = len(county)
 
     def put(layer: str, geoms: list, **cols: object) -> None:
@@ -340,10 +418,16 @@ def generate(scale_name: str, root: Path | None = None, seed: int = 20260, *, lo
 
     put("ecological_redline", blobs(rng, scale, 150, 7_000, (600, 3_000), (200, 1_500)))
     put("urban_boundary", blobs(rng, scale, 60, 12_000, (500, 4_000), (100, 800)))
-    put("mineral", g := blobs(rng, scale, 300, 5_000, (200, 1_500), (20, 80)),
-        KZ=rng.choice(["煤", "铁矿", "石灰岩", "地热"], size=len(g)))
-    put("geohazard", g := blobs(rng, scale, 800, 3_500, (300, 2_000), (30, 200)),
-        YFCD=rng.choice(["高", "中", "低"], size=len(g), p=[0.2, 0.35, 0.45]))
+    put(
+        "mineral",
+        g := blobs(rng, scale, 300, 5_000, (200, 1_500), (20, 80)),
+        KZ=rng.choice(["煤", "铁矿", "石灰岩", "地热"], size=len(g)),
+    )
+    put(
+        "geohazard",
+        g := blobs(rng, scale, 800, 3_500, (300, 2_000), (30, 200)),
+        YFCD=rng.choice(["高", "中", "低"], size=len(g), p=[0.2, 0.35, 0.45]),
+    )
     pool = blobs(rng, scale, 160, 7_000, (300, 2_500), (40, 300), min_count=4)
     cut = max(1, len(pool) // 4)
     put("nature_reserve", pool[:cut])
@@ -369,8 +453,11 @@ def generate(scale_name: str, root: Path | None = None, seed: int = 20260, *, lo
     parcels = make_parcels(rng, scale, max(scale.parcel_sets))
     pyogrio.write_dataframe(parcels, out / "parcels.gpkg", driver="GPKG", layer="parcels")
     say(f"{len(parcels):,} parcels")
-    stamp.write_text(json.dumps({"key": key, "counts": counts, "seconds": round(time.perf_counter() - t0, 1)},
-                                ensure_ascii=False, indent=1))
+    stamp.write_text(
+        json.dumps(
+            {"key": key, "counts": counts, "seconds": round(time.perf_counter() - t0, 1)}, ensure_ascii=False, indent=1
+        )
+    )
     return out
 
 
@@ -387,16 +474,30 @@ def _write_slope(path: Path, scale: Scale, rng: np.random.Generator) -> None:
         slope += rng.uniform(2, 8) * np.sin(kx * x + rng.uniform(0, 6.3)) * np.cos(ky * y + rng.uniform(0, 6.3))
     slope = np.clip(np.abs(slope) * 1.2 - 2, 0, 60).astype(np.float32)
     transform = from_origin(ORIGIN[0], ORIGIN[1] + size * res, res, res)
-    with rasterio.open(path, "w", driver="GTiff", width=size, height=size, count=1, dtype="float32",
-                       crs=f"EPSG:{EPSG}", transform=transform, compress="deflate", tiled=True) as ds:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=size,
+        height=size,
+        count=1,
+        dtype="float32",
+        crs=f"EPSG:{EPSG}",
+        transform=transform,
+        compress="deflate",
+        tiled=True,
+    ) as ds:
         ds.write(slope, 1)
 
 
 def _write_manifest(bp: Path, scale: Scale) -> None:
     lines = [f"name: 基准测试城市（{scale.name}）", f"crs: EPSG:{EPSG}", "gk_zone_epsg: null", "layers:"]
     for layer, (file, fields) in MANIFEST_LAYERS.items():
-        spec = f"{{path: {file}" + (", fields: {" + ", ".join(f"{k}: {v}" for k, v in fields.items()) + "}"
-                                     if fields else "") + "}"
+        spec = (
+            f"{{path: {file}"
+            + (", fields: {" + ", ".join(f"{k}: {v}" for k, v in fields.items()) + "}" if fields else "")
+            + "}"
+        )
         lines.append(f"  {layer}: {spec}")
     lines.append("  slope: {path: slope.tif}")
     (bp / "blueprint.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -411,8 +512,16 @@ def make_parcels(rng: np.random.Generator, scale: Scale, count: int) -> gpd.GeoD
         margin = 2.5 * r + 10
         cx = ORIGIN[0] + rng.uniform(margin, scale.side - margin)
         cy = ORIGIN[1] + rng.uniform(margin, scale.side - margin)
-        g = star(rng, cx, cy, 1.0, int(rng.integers(8, 40)), rough=0.15, aspect=float(rng.uniform(1.0, 1.6)),
-                 angle=float(rng.uniform(0, np.pi)))
+        g = star(
+            rng,
+            cx,
+            cy,
+            1.0,
+            int(rng.integers(8, 40)),
+            rough=0.15,
+            aspect=float(rng.uniform(1.0, 1.6)),
+            angle=float(rng.uniform(0, np.pi)),
+        )
         k = math.sqrt(a / g.area)
         geoms.append(shapely.affinity.scale(g, k, k, origin=(cx, cy)))
     return gpd.GeoDataFrame(

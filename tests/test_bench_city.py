@@ -99,3 +99,16 @@ def test_agreement_counts_tolerance_separately() -> None:
     assert got["within_0.01%"] == 2 and got["within_tolerance"] == 1 and got["disagree"] == 0
     got = bench.agreement(ref, {"a": np.array([100.0, 0.5, 10_003.0])}, floor=1e-3)
     assert got["disagree"] == 1 and got["disagree_by_target"] == {"a": 1}
+
+
+def test_every_generated_polygon_is_valid(tiny: Path) -> None:
+    for path in [*sorted((tiny / "blueprint").glob("*.gpkg")), tiny / "parcels.gpkg"]:
+        frame = gpd.read_file(path)
+        assert frame.is_valid.all(), path.name
+
+
+def test_star_polygons_are_valid_even_with_few_vertices() -> None:
+    citygen = _module("citygen")
+    rng = np.random.default_rng(1)
+    stars = [citygen.star(rng, 0.0, 0.0, 100.0, int(rng.integers(4, 12)), aspect=1.6, angle=0.3) for _ in range(5000)]
+    assert shapely.is_valid(np.array(stars, dtype=object)).all()
