@@ -604,11 +604,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         help="skip a run estimated (from the previous set) to take longer than this many seconds",
     )
     ap.add_argument("--repeat", type=int, default=1)
-    ap.add_argument("--json", type=Path, default=None, help="default <cache>/<scale>/bench-<date>.json")
+    ap.add_argument("--json", type=Path, default=None, help="default <cache>/results/bench-<scale>-<date>.json")
     args = ap.parse_args(argv)
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     root = args.cache_dir or citygen.cache_root()
-    run = Run(args, args.json or root / args.scale / f"bench-{datetime.date.today().isoformat()}.json")
+    run = Run(args, args.json or root / "results" / f"bench-{args.scale}-{datetime.date.today().isoformat()}.json")
     run.note("date", value=datetime.datetime.now().astimezone().isoformat(timespec="seconds"))
     run.note("hardware", value=hardware())
     run.note("versions", value=versions())
