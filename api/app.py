@@ -17,6 +17,7 @@ from sqlalchemy import event
 from api import docs, errors
 from api.keys import ensure_schema, import_keys_file
 from api.limits import BodySizeLimit, HostGuard, SecurityHeaders
+from api.render_cache import RenderCache
 from api.routes import health, layers, pages, quotas, reviews
 from api.routes.pages import build_viewer
 from api.settings import Settings
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if app.state.blueprint is not None
             else None
         )
+        app.state.render_cache = RenderCache()
         app.state.pool = WorkPool(workers=settings.workers, queue=settings.queue, timeout=settings.work_timeout)
         if settings.open_demo:
             log.warning(

@@ -27,6 +27,7 @@ from starlette.types import Scope
 from api.access import check_can_read, session_principal
 from api.errors import ForbiddenError
 from api.keys import Principal, authenticate
+from api.render_cache import RenderCache
 from api.settings import Settings
 from api.work import WorkPool
 from geo.blueprint import Blueprint, VectorLayer
@@ -78,6 +79,11 @@ def get_ledger(request: Request) -> Ledger:
     return ledger
 
 
+def get_render_cache(request: Request) -> RenderCache:
+    cache: RenderCache = request.app.state.render_cache
+    return cache
+
+
 def get_pool(request: Request) -> WorkPool:
     pool: WorkPool = request.app.state.pool
     return pool
@@ -89,6 +95,7 @@ EngineDep = Annotated[Engine, Depends(get_engine)]
 StoreDep = Annotated[ReviewStore, Depends(get_store)]
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 PoolDep = Annotated[WorkPool, Depends(get_pool)]
+RenderCacheDep = Annotated[RenderCache, Depends(get_render_cache)]
 
 
 def get_vector_layer(layer_id: str, blueprint: BlueprintDep) -> VectorLayer:

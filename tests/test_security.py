@@ -532,3 +532,33 @@ def test_uvicorn_closes_a_connection_that_trickles_its_headers(settings: Setting
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+# ---------------------------------------------------------------- finding 11: renderings cached per review
+
+
+def test_map_and_pdf_rendered_once_per_review(
+    client: TestClient, keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from api.routes import reviews
+
+    calls: list[str] = []
+    real_map, real_pdf = reviews.review_map, reviews.review_report_pdf
+    monkeypatch.setattr(reviews, "review_map", lambda *a, **k: calls.append("map") or real_map(*a, **k))
+    monkeypatch.setattr(reviews, "review_report_pdf", lambda *a, **k: calls.append("pdf") or real_pdf(*a, **k))
+    rid = client.post("/api/v1/reviews", json=PASSING, headers=auth(keys)).json()["review_id"]
+    maps = [client.get(f"/api/v1/reviews/{rid}/map", headers=auth(keys)) for _ in range(2)]
+    pdfs = [client.get(f"/api/v1/reviews/{rid}/report.pdf", headers=auth(keys)) for _ in range(2)]
+    assert maps[0].text == maps[1].text and pdfs[0].content == pdfs[1].content
+    assert calls == ["map", "pdf"]
+
+
+def test_render_cache_is_bounded_in_bytes() -> None:
+    from api.render_cache import RenderCache
+
+    cache = RenderCache(max_bytes=1000, max_entry=600)
+    for n in range(5):
+        cache.put(f"k{n}", b"x" * 300)
+    assert cache.size <= 1000 and cache.get("k0") is None and cache.get("k4") == b"x" * 300
+    cache.put("big", b"x" * 700)
+    assert cache.get("big") is None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO
 
@@ -18,9 +19,19 @@ from fastapi.responses import HTMLResponse
 from starlette.datastructures import UploadFile
 
 from api.access import record_owner
-from api.deps import BlueprintDep, EngineDep, PoolDep, ReadableReviewId, SettingsDep, StoreDep, require
+from api.deps import (
+    BlueprintDep,
+    EngineDep,
+    PoolDep,
+    ReadableReviewId,
+    RenderCacheDep,
+    SettingsDep,
+    StoreDep,
+    require,
+)
 from api.errors import UnsupportedMediaError
 from api.keys import Principal
+from api.render_cache import RenderCache
 from api.settings import Settings
 from api.work import Ticket
 from geo.blueprint import Blueprint
@@ -168,26 +179,50 @@ def get_review(review_id: ReadableReviewId, store: StoreDep) -> ReviewResult:
     return store.get(review_id)
 
 
-def _render_map(store: ReviewStore, review_id: str, blueprint: Blueprint, settings: Settings) -> str:
-    fmap = review_map(
-        store.get(review_id),
-        blueprint,
-        tiles=settings.tiles,
-        tianditu_key=settings.tianditu_key,
-        assets="/static/leaflet",
-    )
-    return map_html(fmap)
+def _cached(
+    cache: RenderCache,
+    kind: str,
+    store: ReviewStore,
+    review_id: str,
+    render: Callable[[ReviewResult], bytes],
+    *extra: object,
+) -> bytes:
+    result = store.get(review_id)
+    key = RenderCache.key(kind, review_id, result.model_dump_json(), *extra)
+    hit = cache.get(key)
+    if hit is not None:
+        return hit
+    out = render(result)
+    cache.put(key, out)
+    return out
+
+
+def _render_map(
+    cache: RenderCache, store: ReviewStore, review_id: str, blueprint: Blueprint, settings: Settings
+) -> bytes:
+    def render(result: ReviewResult) -> bytes:
+        fmap = review_map(
+            result, blueprint, tiles=settings.tiles, tianditu_key=settings.tianditu_key, assets="/static/leaflet"
+        )
+        return map_html(fmap).encode()
+
+    return _cached(cache, "map", store, review_id, render, id(blueprint), settings.tiles, settings.tianditu_key)
 
 
 @router.get("/reviews/{review_id}/map", response_class=HTMLResponse, summary="The review on a Folium map")
 async def get_review_map(
-    review_id: ReadableReviewId, store: StoreDep, blueprint: BlueprintDep, settings: SettingsDep, pool: PoolDep
+    review_id: ReadableReviewId,
+    store: StoreDep,
+    blueprint: BlueprintDep,
+    settings: SettingsDep,
+    pool: PoolDep,
+    cache: RenderCacheDep,
 ) -> HTMLResponse:
-    return HTMLResponse(await pool.run(_render_map, store, review_id, blueprint, settings))
+    return HTMLResponse(await pool.run(_render_map, cache, store, review_id, blueprint, settings))
 
 
-def _render_pdf(store: ReviewStore, review_id: str, synthetic: bool) -> bytes:
-    return review_report_pdf(store.get(review_id), synthetic=synthetic)
+def _render_pdf(cache: RenderCache, store: ReviewStore, review_id: str, synthetic: bool) -> bytes:
+    return _cached(cache, "pdf", store, review_id, lambda r: review_report_pdf(r, synthetic=synthetic), synthetic)
 
 
 @router.get(
@@ -197,25 +232,28 @@ def _render_pdf(store: ReviewStore, review_id: str, synthetic: bool) -> bytes:
     summary="The report as PDF (审查报告)",
 )
 async def get_review_report_pdf(
-    review_id: ReadableReviewId, store: StoreDep, blueprint: BlueprintDep, pool: PoolDep
+    review_id: ReadableReviewId, store: StoreDep, blueprint: BlueprintDep, pool: PoolDep, cache: RenderCacheDep
 ) -> Response:
-    pdf = await pool.run(_render_pdf, store, review_id, blueprint.synthetic)
+    pdf = await pool.run(_render_pdf, cache, store, review_id, blueprint.synthetic)
     return Response(
         pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="review-{review_id}.pdf"'}
     )
 
 
-def _render_report(store: ReviewStore, review_id: str, synthetic: bool) -> str:
-    return review_report(
-        store.get(review_id),
-        synthetic=synthetic,
-        map_url=f"/api/v1/reviews/{review_id}/map",
-        pdf_url=f"/api/v1/reviews/{review_id}/report.pdf",
-    )
+def _render_report(cache: RenderCache, store: ReviewStore, review_id: str, synthetic: bool) -> bytes:
+    def render(result: ReviewResult) -> bytes:
+        return review_report(
+            result,
+            synthetic=synthetic,
+            map_url=f"/api/v1/reviews/{review_id}/map",
+            pdf_url=f"/api/v1/reviews/{review_id}/report.pdf",
+        ).encode()
+
+    return _cached(cache, "report", store, review_id, render, synthetic)
 
 
 @router.get("/reviews/{review_id}/report", response_class=HTMLResponse, summary="Printable report (审查报告)")
 async def get_review_report(
-    review_id: ReadableReviewId, store: StoreDep, blueprint: BlueprintDep, pool: PoolDep
+    review_id: ReadableReviewId, store: StoreDep, blueprint: BlueprintDep, pool: PoolDep, cache: RenderCacheDep
 ) -> HTMLResponse:
-    return HTMLResponse(await pool.run(_render_report, store, review_id, blueprint.synthetic))
+    return HTMLResponse(await pool.run(_render_report, cache, store, review_id, blueprint.synthetic))

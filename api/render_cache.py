@@ -1,0 +1,51 @@
+"""Rendered maps and reports, kept per review so a second GET costs nothing.
+
+A stored review never changes, so a rendering is addressed by what it was made
+from: the kind, the review id, a SHA-256 of the stored result, and the settings
+that shape it. The cache is bounded in bytes (least recently used out first) and
+a single rendering larger than ``max_entry`` is served but not kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+
+
+class RenderCache:
+    def __init__(self, *, max_bytes: int = 128 * 1024 * 1024, max_entry: int = 16 * 1024 * 1024):
+        self.max_bytes = max_bytes
+        self.max_entry = max_entry
+        self._items: OrderedDict[str, bytes] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(kind: str, review_id: str, result_json: str, *extra: object) -> str:
+        digest = hashlib.sha256(result_json.encode()).hexdigest()
+        return "|".join([kind, review_id, digest, *(str(e) for e in extra)])
+
+    def get(self, key: str) -> bytes | None:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: str, value: bytes) -> None:
+        if len(value) > self.max_entry:
+            return
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._size -= len(old)
+            self._items[key] = value
+            self._size += len(value)
+            while self._size > self.max_bytes and self._items:
+                _, dropped = self._items.popitem(last=False)
+                self._size -= len(dropped)
+
+    @property
+    def size(self) -> int:
+        return self._size
