@@ -417,3 +417,20 @@ def test_out_of_coverage_and_countyless_parcels_are_refused(ledger: Ledger, new_
     with pytest.raises(QuotaError, match="lies in no county"):
         ledger.reserve(review(new_m2, county=""), year=2026, project_id="X", actor="a")
     assert journal_size(ledger) == before and ledger.projects() == []
+
+
+def test_a_released_reservation_is_not_answered_as_if_it_held(ledger: Ledger) -> None:
+    """Before: reserving again after a revoke returned the old transaction while the project held nothing."""
+    two_county_plan(ledger)
+    tx = ledger.reserve(review(1_000), year=2026, project_id="XM-1", actor="a")
+    revoked = ledger.revoke("XM-1", actor="a")
+    with pytest.raises(QuotaError, match="released since") as refused:
+        ledger.reserve(review(1_000), year=2026, project_id="XM-1", actor="a")
+    assert "重新审查" in refused.value.message_zh
+    ledger.reverse(revoked, actor="a", reason="误撤销")  # the reservation is in force again: idempotent again
+    assert ledger.reserve(review(1_000), year=2026, project_id="XM-1", actor="a") == tx
+    other = ledger.reserve(review(2_000, rid="R2"), year=2026, project_id="XM-2", actor="a")
+    ledger.reverse(other, actor="a", reason="录入错误")
+    with pytest.raises(QuotaError, match="released since"):
+        ledger.reserve(review(2_000, rid="R2"), year=2026, project_id="XM-2", actor="a")
+    assert balance(ledger, "370811") == 69_000 and balance(ledger, "XM-1", bucket="reserved") == 1_000

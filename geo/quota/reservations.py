@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, and_, func, or_, select
 
 from geo.db import insert_ignoring_duplicates
 from geo.errors import QuotaError
@@ -179,7 +179,31 @@ def already_reserved(conn: Connection, plan: ReservationPlan) -> int | None:
             f"审查 {plan.review_id} 的地块 {plan.parcel.id} 已为项目 {found.project_id} 配置指标"
             f"（第 {found.id} 号交易），同一地块不能配置给两个项目",
         )
+    if _released(conn, found.id, plan.project_id):
+        raise QuotaError(
+            f"parcel {plan.parcel.id} of review {plan.review_id} was reserved for project {plan.project_id} "
+            f"(transaction #{found.id}) and released since (revoked or reversed); review it again to reserve anew",
+            f"审查 {plan.review_id} 的地块 {plan.parcel.id} 曾为项目 {plan.project_id} 配置指标"
+            f"（第 {found.id} 号交易），已收回或冲销；重新配置须重新审查",
+        )
     return int(found.id)
+
+
+def _released(conn: Connection, reservation_id: int, project_id: str) -> bool:
+    """Whether a reservation's quota went back: it was reversed, or its project revoked (and not un-revoked) after."""
+    tx = quota_transactions.c
+    undone = select(tx.reverses).where(tx.reverses.is_not(None))
+    found = conn.execute(
+        select(tx.id)
+        .where(
+            or_(
+                tx.reverses == reservation_id,
+                and_(tx.kind == "revoke", tx.project_id == project_id, tx.id > reservation_id, tx.id.not_in(undone)),
+            )
+        )
+        .limit(1)
+    ).first()
+    return found is not None
 
 
 def bind_project(conn: Connection, plan: ReservationPlan, *, project_type: str | None) -> None:
