@@ -378,7 +378,7 @@ def test_reviews_are_read_by_their_creator_and_admins(
 
 def test_proj_pipeline_as_crs_is_422(client: TestClient, keys: dict[str, str]) -> None:
     pipeline = "+proj=pipeline +step +proj=unitconvert +xy_in=deg +xy_out=rad +step +proj=utm +zone=50"
-    for name in (pipeline, "EPSG:5773", "+proj=utm +zone=50 +inv"):
+    for name in (pipeline, "+proj=pipeline +step +proj=noop", "EPSG:5773", "+proj=utm +zone=50 +inv"):
         body = {**PASSING, "crs": {"type": "name", "properties": {"name": name}}}
         assert "CRS" in assert_problem(client.post("/api/v1/reviews", json=body, headers=auth(keys)), 422)["detail"]
     dxf = client.post(f"/api/v1/reviews?crs={pipeline}", files={"file": ("p.dxf", b"0\nEOF\n")}, headers=auth(keys))
