@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import io
 import json
+import math
 import os
 import random
 import socket
@@ -192,6 +193,19 @@ def hostile_zip(megabytes: int) -> bytes:
     return out.getvalue()
 
 
+def heavy_parcel(center: tuple[float, float], vertices: int) -> bytes:
+    """A valid parcel just under the vertex limit: legal, and the most work one request may ask for."""
+    lon, lat = center
+    ring = [
+        [
+            round(lon + 0.004 * math.cos(2 * math.pi * i / vertices), 8),
+            round(lat + 0.003 * math.sin(2 * math.pi * i / vertices), 8),
+        ]
+        for i in range(vertices)
+    ]
+    return json.dumps({"type": "Polygon", "coordinates": [[*ring, ring[0]]]}).encode()
+
+
 def dense_body(vertices: int) -> bytes:
     ring = [[round(116.6 + i * 1e-7, 7), round(35.4 + (i % 2) * 1e-5, 5)] for i in range(vertices)]
     return json.dumps({"type": "Polygon", "coordinates": [[*ring, ring[0]]]}).encode()
@@ -221,7 +235,27 @@ async def hostile_uploads(base: str, uploads: int, megabytes: int, folder: Path)
         wall = time.perf_counter() - started
         await asyncio.sleep(0.3)
         health = prober.finish()
-    return {"statuses": statuses, "health": health, "zip_mb": len(archive) / 2**20, "wall_s": wall}
+    return {
+        "statuses": statuses,
+        "health": health,
+        "zip_mb": len(archive) / 2**20,
+        "body_mb": len(body) / 2**20,
+        "wall_s": wall,
+    }
+
+
+async def heavy_legal(base: str, vertices: int, folder: Path, center: tuple[float, float]) -> dict[str, Any]:
+    """One valid parcel just under the vertex limit: the most work a single legal request may ask for."""
+    body = heavy_parcel(center, vertices)
+    async with httpx.AsyncClient(base_url=base, timeout=300) as client:
+        prober = Prober(base, folder)
+        await asyncio.sleep(0.3)
+        started = time.perf_counter()
+        r = await client.post("/api/v1/reviews", content=body, headers={"content-type": "application/json"})
+        wall = time.perf_counter() - started
+        await asyncio.sleep(0.3)
+        health = prober.finish()
+    return {"status": r.status_code, "wall_s": wall, "health": health, "vertices": vertices}
 
 
 def slow_clients(base: str, count: int, header_timeout: float) -> dict[str, Any]:
@@ -269,7 +303,7 @@ def main() -> int:
     parser.add_argument("--slow", type=int, help="slow clients (20; --small 5)")
     args = parser.parse_args()
     reviews = args.reviews or (30 if args.small else 200)
-    uploads = args.uploads or (2 if args.small else 4)
+    uploads = args.uploads or (3 if args.small else 4)
     upload_mb = args.upload_mb or (80 if args.small else 500)
     slow = args.slow or (5 if args.small else 20)
     header_timeout = 1.0 if args.small else 5.0
@@ -278,6 +312,10 @@ def main() -> int:
         blueprint = args.blueprint or demo_blueprint(Path(tmp))
         source = args.parcels or blueprint / "parcels.geojson"
         parcels = json.loads(source.read_text(encoding="utf-8"))["features"]
+        ring = parcels[0]["geometry"]["coordinates"][0]
+        while isinstance(ring[0][0], list):  # a MultiPolygon: its first ring
+            ring = ring[0]
+        center = (sum(p[0] for p in ring) / len(ring), sum(p[1] for p in ring) / len(ring))
         proc, base = start_server(blueprint, Path(tmp) / "load.db", header_timeout)
         sampler = RssSampler(proc.pid)
         sampler.start()
@@ -285,6 +323,7 @@ def main() -> int:
             idle_rss = psutil.Process(proc.pid).memory_info().rss
             small = asyncio.run(small_reviews(base, parcels, reviews, Path(tmp)))
             hostile = asyncio.run(hostile_uploads(base, uploads, upload_mb, Path(tmp)))
+            heavy = asyncio.run(heavy_legal(base, 190_000 if not args.small else 50_000, Path(tmp), center))
             slowloris = slow_clients(base, slow, header_timeout)
             alive = httpx.get(base + "/healthz", timeout=10).status_code
         finally:
@@ -310,12 +349,19 @@ def main() -> int:
     )
     print(
         f"{uploads} concurrent hostile uploads (zip {hostile['zip_mb']:.1f} MB expanding to {upload_mb} MB; "
-        f"dense JSON bodies): statuses {hostile['statuses']}, wall {hostile['wall_s']:.1f} s"
+        f"JSON bodies of {hostile['body_mb']:.0f} MB, too many vertices): "
+        f"statuses {hostile['statuses']}, wall {hostile['wall_s']:.1f} s"
     )
     probes = hostile["health"]
     print(
         f"/healthz under load: {len(probes)} probes, p50 {percentile(probes, 0.5) * 1000:.0f} ms, "
         f"p99 {percentile(probes, 0.99) * 1000:.0f} ms, max {max(probes, default=0) * 1000:.0f} ms"
+    )
+    stall = max(heavy["health"], default=0)
+    print(
+        f"one valid parcel of {heavy['vertices']} vertices (legal, the most work per request): {heavy['status']} in "
+        f"{heavy['wall_s']:.1f} s; /healthz meanwhile p50 {percentile(heavy['health'], 0.5) * 1000:.0f} ms, "
+        f"max {stall * 1000:.0f} ms" + ("  (WARNING: the event loop stalled over 1 s)" if stall >= 1.0 else "")
     )
     closed = slowloris["closed_after"]
     print(
@@ -324,7 +370,7 @@ def main() -> int:
         f"/healthz meanwhile max {max(slowloris['health'], default=0) * 1000:.0f} ms; afterwards {alive}"
     )
     print(f"5xx responses: {fives}")
-    ok = fives == 0 and max(health, default=0) < 1.0 and sampler.peak < 2**30 and alive == 200
+    ok = fives == 0 and heavy["status"] < 500 and max(health, default=0) < 1.0 and sampler.peak < 2**30 and alive == 200
     ok = ok and slowloris["closed"] == slow
     print("OK" if ok else "FAILED")
     return 0 if ok else 1

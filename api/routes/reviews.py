@@ -87,7 +87,6 @@ REQUEST_BODY = {
 )
 async def create_review(
     request: Request,
-    response: Response,
     blueprint: BlueprintDep,
     store: StoreDep,
     engine: EngineDep,
@@ -102,7 +101,7 @@ async def create_review(
     crs: Annotated[
         str | None, Query(max_length=256, description="CRS of an upload that cannot declare one (DXF)")
     ] = None,
-) -> ReviewResult:
+) -> Response:
     limits = ReadLimits(
         max_bytes=settings.max_extracted_bytes,
         max_parcels=settings.max_parcels,
@@ -121,18 +120,21 @@ async def create_review(
     }
     async with pool.ticket() as ticket:  # admitted before the body is read: waiting bodies are bounded
         frame = await _parcels_from_request(request, ticket, crs, limits, settings)
-        result = await ticket.run(_review_and_save, frame, blueprint, store, profile or settings.profile, overrides)
+        result, body = await ticket.run(
+            _review_and_save, frame, blueprint, store, profile or settings.profile, overrides
+        )
         await ticket.run(record_owner, engine, result.review_id, who)
-    response.headers["Location"] = f"{request.url.path.rstrip('/')}/{result.review_id}"
-    return result
+    # serialised in the worker: a big result is not validated and encoded again on the event loop
+    location = f"{request.url.path.rstrip('/')}/{result.review_id}"
+    return Response(body, status_code=201, media_type="application/json", headers={"Location": location})
 
 
 def _review_and_save(
     frame: gpd.GeoDataFrame, blueprint: Blueprint, store: ReviewStore, profile: str, project: dict[str, Any]
-) -> ReviewResult:
+) -> tuple[ReviewResult, bytes]:
     result = review(frame, blueprint, profile=profile, project=project)
     store.save(result, frame.to_crs(4490).__geo_interface__)
-    return result
+    return result, result.model_dump_json().encode()
 
 
 def _parse_json(data: bytes, limits: ReadLimits) -> gpd.GeoDataFrame:
