@@ -80,6 +80,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.render_cache = RenderCache()
         app.state.pool = WorkPool(workers=settings.workers, queue=settings.queue, timeout=settings.work_timeout)
+        if settings.environment == "production" and "*" in settings.allowed_hosts:
+            log.warning("LANTU_ALLOWED_HOSTS is '*': set the service's host names (DNS rebinding, SECURITY.md)")
         if settings.open_demo:
             log.warning(
                 "OPEN DEMO MODE: no API keys are checked for requests on a loopback socket "
