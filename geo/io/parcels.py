@@ -78,8 +78,8 @@ _POSITION_TEXT = re.compile(r"\[\s*[-+0-9.]")
 
 def _precount_positions(data: bytes | str, limits: ReadLimits) -> None:
     """Refuse a text with more positions than allowed before ``json.loads`` builds it (a scan, ~4 ms/MB)."""
-    pattern = _POSITION_BYTES if isinstance(data, bytes) else _POSITION_TEXT
-    for seen, _ in enumerate(pattern.finditer(data), start=1):
+    matches = _POSITION_BYTES.finditer(data) if isinstance(data, bytes) else _POSITION_TEXT.finditer(data)
+    for seen, _ in enumerate(matches, start=1):
         if seen > limits.max_vertices:
             limits.vertices(seen)
 
