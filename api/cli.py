@@ -63,6 +63,7 @@ def serve_cmd(
     import uvicorn
 
     from api.app import create_app
+    from api.server import uvicorn_config
 
     given: dict[str, Any] = {
         k: v for k, v in {"blueprint": blueprint, "host": host, "port": port}.items() if v is not None
@@ -77,7 +78,7 @@ def serve_cmd(
     except LantuError as exc:
         fail(exc)
     err.print(f"lantu serving on http://{settings.host}:{settings.port}/  (API docs: /docs)", highlight=False)
-    uvicorn.run(app_, host=settings.host, port=settings.port, log_level="info")
+    uvicorn.run(app_, **uvicorn_config(settings))
 
 
 def _keys_engine(ctx: typer.Context) -> Engine:
