@@ -95,21 +95,27 @@ def bulk_pieces(parcels: np.ndarray, layer: IndexedLayer, *, workers: int | None
     geometry = np.empty(len(parcel_idx), dtype=object)
     area = np.empty(len(parcel_idx))
 
-    def run(lo: int) -> None:
-        hi = min(lo + CHUNK_PAIRS, len(parcel_idx))
+    # chunks end where a parcel's pairs end: a prepared parcel is never used by two threads at once
+    # (GEOS builds a prepared geometry's indexes lazily, without a lock)
+    parcel_start = np.flatnonzero(np.diff(parcel_idx, prepend=-1))  # where each parcel's pairs begin
+    nominal = np.arange(0, len(parcel_idx), CHUNK_PAIRS)
+    cuts = np.unique(parcel_start[np.searchsorted(parcel_start, nominal, side="right") - 1]).tolist()
+    chunks = list(zip(cuts, [*cuts[1:], len(parcel_idx)][: len(cuts)], strict=True))
+
+    def run(chunk: tuple[int, int]) -> None:
+        lo, hi = chunk
         f = feature_idx[lo:hi]
         geometry[lo:hi], area[lo:hi] = _cut(
             parcels[parcel_idx[lo:hi]], layer.geometry[f], layer.area[f], layer.bounds[f]
         )
 
-    starts = range(0, len(parcel_idx), CHUNK_PAIRS)
-    threads = min(workers or os.cpu_count() or 1, len(starts))
+    threads = min(workers or os.cpu_count() or 1, len(chunks))
     if threads > 1:
         with ThreadPoolExecutor(threads) as pool:
-            list(pool.map(run, starts))
+            list(pool.map(run, chunks))
     else:
-        for lo in starts:
-            run(lo)
+        for chunk in chunks:
+            run(chunk)
     keep = area > 0
     parcel_idx, feature_idx, geometry, area = parcel_idx[keep], feature_idx[keep], geometry[keep], area[keep]
     columns = {name: values[feature_idx] for name, values in layer.columns.items()}

@@ -10,6 +10,7 @@ import pytest
 import shapely
 
 from geo.blueprint import Blueprint
+from geo import overlay
 from geo.overlay import IndexedLayer, bulk_pieces
 from geo.review import review
 from geo.review.rules import unregistered_kinds
@@ -34,7 +35,8 @@ def _brute_force(parcels: np.ndarray, features: np.ndarray) -> np.ndarray:
 
 
 @pytest.mark.parametrize("seed", range(5))
-def test_bulk_overlay_equals_brute_force(seed: int) -> None:
+def test_bulk_overlay_equals_brute_force(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(overlay, "CHUNK_PAIRS", 1 + seed * 5)  # many chunks, each ending with a parcel's pairs
     rng = np.random.default_rng(seed)
     features = _blobs(rng, 60, 3000, (50, 400))
     parcels = _blobs(rng, 40, 3000, (30, 600))
