@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import shapely
 
-from geo.blueprint import Blueprint
 from geo import overlay
+from geo.blueprint import Blueprint
 from geo.overlay import IndexedLayer, bulk_pieces
 from geo.review import review
 from geo.review.rules import unregistered_kinds
