@@ -31,7 +31,6 @@ from geo.overlay import IndexedLayer
 log = logging.getLogger(__name__)
 
 MANIFEST = "blueprint.yaml"
-GEOJSON_SUFFIXES = (".geojson", ".json")
 
 
 class LayerSpec(BaseModel):
@@ -199,15 +198,14 @@ def _resolve(root: Path, layer_id: str, relative: str) -> Path:
 def _load_vector(layer_id: str, source: Path, spec: LayerSpec, default_crs: CRS) -> gpd.GeoDataFrame:
     where = f"{source.name}" + (f" layer {spec.layer!r}" if spec.layer else "")
     try:
-        frame = gpd.read_file(source, layer=spec.layer, engine="pyogrio", use_arrow=True)
+        from geo.io.blueprint import read_layer  # geo.io imports the review, which imports this module
+
+        frame = read_layer(source, layer=spec.layer, default_crs=default_crs)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as exc:
         raise BlueprintError(
             f"{MANIFEST}: layers.{layer_id}: cannot read {where}: {exc}",
             f"{MANIFEST}：图层 {layer_id} 无法读取 {where}",
         ) from exc
-    if frame.crs is None or (source.suffix.lower() in GEOJSON_SUFFIXES and not _geojson_declares_crs(source)):
-        # GDAL calls every crs-less GeoJSON WGS84; DESIGN.md says the manifest's crs applies
-        frame = frame.set_crs(default_crs, allow_override=True)
     try:
         check_coordinates(frame)
     except CRSError as exc:
@@ -252,14 +250,6 @@ def _load_vector(layer_id: str, source: Path, spec: LayerSpec, default_crs: CRS)
         log.warning("layer %s: repaired %d invalid polygons with make_valid", layer_id, invalid.sum())
         frame.loc[invalid, "geometry"] = frame.geometry[invalid].make_valid()
     return frame.reset_index(drop=True)
-
-
-def _geojson_declares_crs(source: Path) -> bool:
-    """Whether a GeoJSON file has a (legacy) ``crs`` member before its features."""
-    with source.open(encoding="utf-8-sig", errors="replace") as f:
-        head = f.read(65536)
-    before = head.split('"features"', 1)[0]
-    return '"crs"' in before
 
 
 def _load_raster(layer_id: str, source: Path, default_crs: CRS) -> RasterLayer:

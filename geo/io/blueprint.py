@@ -1,4 +1,5 @@
-"""The blueprint writer: layer frames and rasters → data files + ``blueprint.yaml``.
+"""Blueprint files: the reader of one vector layer, and the writer of a whole blueprint
+(layer frames and rasters → data files + ``blueprint.yaml``).
 
 One writer for everything that makes a blueprint (the demo generator, the test
 fixtures, a user's own scripts), so every blueprint on disk has the same shape:
@@ -164,3 +165,29 @@ def _gpkg_timestamp(when: datetime | None) -> Iterator[None]:
         yield
     finally:
         pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": before})
+
+
+GEOJSON_SUFFIXES = (".geojson", ".json")
+
+
+def read_layer(source: Path, *, layer: str | None, default_crs: Any) -> gpd.GeoDataFrame:
+    """One vector layer, read columnar (pyogrio with Arrow); a file without a CRS takes ``default_crs``.
+
+    GDAL calls every crs-less GeoJSON WGS84; the contract says the manifest's ``crs``
+    applies, so a GeoJSON without a ``crs`` member takes it too. Raises the reader's own
+    errors (``pyogrio.errors.DataSourceError`` …) for the caller to name the layer.
+    """
+    import geopandas as gpd
+
+    frame = gpd.read_file(source, layer=layer, engine="pyogrio", use_arrow=True)
+    if frame.crs is None or (source.suffix.lower() in GEOJSON_SUFFIXES and not _geojson_declares_crs(source)):
+        frame = frame.set_crs(default_crs, allow_override=True)
+    return frame
+
+
+def _geojson_declares_crs(source: Path) -> bool:
+    """Whether a GeoJSON file has a (legacy) ``crs`` member before its features."""
+    with source.open(encoding="utf-8-sig", errors="replace") as f:
+        head = f.read(65536)
+    before = head.split('"features"', 1)[0]
+    return '"crs"' in before
