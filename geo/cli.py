@@ -20,7 +20,7 @@ from geo.crs import check_coordinates
 from geo.errors import LantuError
 from geo.geometry import check_size
 from geo.io import read_parcels, write_parcels
-from geo.io.results import result_geojson, write_pieces
+from geo.io.results import result_csv, result_geojson, write_pieces
 from geo.quota_cli import app as quota_app
 from geo.review import review
 from geo.review.result import ReviewResult
@@ -41,6 +41,7 @@ PROGRESS_FROM = 20  # show a progress bar from this many parcels on
 class OutputFormat(StrEnum):
     json = "json"
     geojson = "geojson"
+    csv = "csv"
     html = "html"
     pdf = "pdf"
     map = "map"
@@ -176,6 +177,8 @@ def render(result: ReviewResult, fmt: OutputFormat, *, blueprint: Any = None) ->
         return result.model_dump_json(indent=2)
     if fmt is OutputFormat.geojson:
         return result_geojson(result)
+    if fmt is OutputFormat.csv:
+        return result_csv(result)
     if fmt is OutputFormat.pdf:
         from geo.report_pdf import review_report_pdf
 

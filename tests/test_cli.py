@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import subprocess
 import sys
@@ -197,3 +199,15 @@ def test_lean_batch_output_and_pieces_file(parcels_file: Path, blueprint_dir: Pa
     assert len(pieces) == len(details)
     assert pieces.crs.to_epsg() == 4490
     assert sorted(pieces["area_m2"]) == pytest.approx(sorted(d["area_m2"] for d in details))
+
+
+def test_csv_summary_one_row_per_parcel(parcels_file: Path, blueprint_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "summary.csv"
+    result = runner.invoke(app, ["review", str(parcels_file), "-b", str(blueprint_dir), "-f", "csv", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    text = out.read_bytes().decode("utf-8")
+    assert text.startswith("\ufeff")  # Excel reads the Chinese as UTF-8
+    rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+    assert [(r["id"], r["verdict"]) for r in rows] == [("A", "pass"), ("B", "reject")]
+    assert rows[1]["basic_farmland_status"] == "fail"
+    assert float(rows[1]["basic_farmland_overlap_m2"]) == pytest.approx(20_000, rel=1e-6)
