@@ -1,9 +1,19 @@
 """Province-scale batch review: the same review code per partition, run by dask.
 
-Each worker process loads the blueprint from its directory once (the indexes are
-built where they are used, not shipped), reviews its partition, and the parcel
-results come back as JSON text in the input order. With a ``dask.distributed``
-client active, ``dask.compute`` runs on its cluster instead.
+Three ways to run the partitions, all giving the single-process result:
+
+- ``scheduler="processes"`` (default): dask's local process pool, forked on Linux after
+  the parent has loaded the blueprint, so every worker starts with it (copy-on-write)
+  instead of reading it again;
+- ``scheduler="local"``: a ``dask.distributed.LocalCluster`` of ``num_workers``
+  single-threaded workers (its dashboard shows the progress);
+- ``scheduler="tcp://host:8786"``: a running ``dask.distributed`` scheduler; every
+  worker loads the blueprint from the same path once (so the directory must be
+  reachable from every worker, e.g. on a shared file system) and keeps it.
+
+Inside a worker the review runs on one thread: the workers are the parallelism.
+Parcel results come back as JSON text (cheaper across processes than pickled
+models) in the input order.
 """
 
 from __future__ import annotations
@@ -35,8 +45,24 @@ def _blueprint(directory: str) -> Blueprint:
 def _review_partition(
     frame: gpd.GeoDataFrame, directory: str, profile: str, project: dict[str, Any] | None, pieces: bool
 ) -> str:
-    # JSON text crosses the process boundary cheaper than pickled models, and pydantic parses it in Rust
-    return review(frame, _blueprint(directory), profile=profile, project=project, pieces=pieces).model_dump_json()
+    bp = _blueprint(directory)
+    return review(frame, bp, profile=profile, project=project, pieces=pieces, workers=1).model_dump_json()
+
+
+def _on_cluster(tasks: list[Any], scheduler: str, num_workers: int | None) -> tuple[str, ...]:
+    """Run on dask.distributed: a LocalCluster (``"local"``) or the scheduler at an address."""
+    from distributed import Client, LocalCluster
+
+    if scheduler == "local":
+        with (
+            LocalCluster(
+                n_workers=num_workers or 2, threads_per_worker=1, processes=True, dashboard_address=None
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            return tuple(client.gather(client.compute(tasks)))
+    with Client(scheduler, timeout="30s") as client:
+        return tuple(client.gather(client.compute(tasks)))
 
 
 def review_in_partitions(
@@ -57,11 +83,15 @@ def review_in_partitions(
     chunks = [c for c in np.array_split(np.arange(len(frame)), max(1, partitions)) if len(c)]
     directory = str(Path(blueprint_dir).resolve())
     tasks = [delayed(_review_partition)(frame.iloc[c], directory, profile, project, pieces) for c in chunks]
-    # fork where the OS has it: workers start with the libraries already imported
-    context = "fork" if sys.platform == "linux" else dask.config.get("multiprocessing.context", "spawn")
-    with dask.config.set({"multiprocessing.context": context}):
-        # chunksize=1: dask's local schedulers batch 6 tasks per dispatch by default, which leaves workers idle
-        texts = compute(*tasks, scheduler=scheduler, num_workers=num_workers, chunksize=1)  # type: ignore[no-untyped-call]
+    if scheduler in ("processes", "threads", "synchronous"):
+        _blueprint(directory)  # loaded before the fork: the workers inherit it
+        # fork where the OS has it: workers start with the libraries and the blueprint already in memory
+        context = "fork" if sys.platform == "linux" else dask.config.get("multiprocessing.context", "spawn")
+        with dask.config.set({"multiprocessing.context": context}):
+            # chunksize=1: dask's local schedulers batch 6 tasks per dispatch by default, which leaves workers idle
+            texts = compute(*tasks, scheduler=scheduler, num_workers=num_workers, chunksize=1)
+    else:
+        texts = _on_cluster(tasks, scheduler, num_workers)
     parts = [ReviewResult.model_validate_json(text) for text in texts]
     results = [p for part in parts for p in part.parcels]
     if progress:

@@ -48,6 +48,11 @@ class OutputFormat(StrEnum):
 
 
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens.")]
+LineBuffer = typer.Option(
+    "--line-buffer",
+    metavar="METRES",
+    help="Coordinate text: turn 线/点 records into a corridor this many metres each side (stated in the warnings).",
+)
 
 
 def configure_logging(verbose: bool) -> None:
@@ -66,7 +71,9 @@ def main(verbose: Verbose = False) -> None:
 @app.command("review")
 def review_cmd(
     ctx: typer.Context,
-    parcels: Annotated[Path, typer.Argument(help="Parcels: GeoJSON, GeoPackage, zipped shapefile or KML.")],
+    parcels: Annotated[
+        Path, typer.Argument(help="Parcels: GeoJSON, GeoPackage, zipped shapefile, KML/KMZ or coordinate .txt.")
+    ],
     blueprint: Annotated[Path, typer.Option("--blueprint", "-b", help="Blueprint directory (blueprint.yaml).")],
     profile: Annotated[str, typer.Option(help="Review profile name or YAML path.")] = "ten-point",
     major_project: Annotated[bool, typer.Option("--major-project", help="Flag every parcel as 重大建设项目.")] = False,
@@ -81,6 +88,13 @@ def review_cmd(
     ] = None,
     fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.json,
     workers: Annotated[int, typer.Option(min=1, max=256, help="Processes for a large batch (dask).")] = 1,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="dask for the batch: 'local' (a LocalCluster of --workers) or a scheduler address "
+            "(tcp://host:8786); default: a local process pool"
+        ),
+    ] = None,
     pieces: Annotated[
         bool, typer.Option("--pieces/--no-pieces", help="Keep each piece's geometry in the result (lean: --no-pieces).")
     ] = True,
@@ -90,6 +104,7 @@ def review_cmd(
     max_parcels: Annotated[int, typer.Option(min=1, help="Refuse inputs with more parcels.")] = 1_000_000,
     max_vertices: Annotated[int, typer.Option(min=1, help="Refuse inputs with more vertices.")] = 50_000_000,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
+    line_buffer: Annotated[float | None, LineBuffer] = None,
 ) -> None:
     """Run the siting review; JSON (DESIGN.md schema) on stdout by default. Exit 2 on bad input."""
     data_dir = cli_context(ctx).data_dir
@@ -105,16 +120,20 @@ def review_cmd(
     try:
         bp = load_blueprint(blueprint)
         frame = check_size(
-            read_parcels(parcels, layer=layer, crs=crs), max_parcels=max_parcels, max_vertices=max_vertices
+            read_parcels(parcels, layer=layer, crs=crs, line_buffer=line_buffer),
+            max_parcels=max_parcels,
+            max_vertices=max_vertices,
         )
-        if workers > 1:
+        if workers > 1 or scheduler:
             from geo.batch import review_in_partitions
 
-            with err.status(f"审查 reviewing {len(frame)} parcels on {workers} processes"):
+            where = scheduler or f"{workers} processes"
+            with err.status(f"审查 reviewing {len(frame)} parcels on {where}"):
                 result = review_in_partitions(
                     frame,
                     blueprint,
                     partitions=4 * workers,
+                    scheduler=scheduler or "processes",
                     num_workers=workers,
                     profile=profile,
                     project=overrides,
@@ -194,6 +213,7 @@ def render(result: ReviewResult, fmt: OutputFormat, *, blueprint: Any = None) ->
 
 @app.command("convert")
 def convert_cmd(
+    ctx: typer.Context,
     source: Annotated[
         Path,
         typer.Argument(help="Parcels: GeoJSON, GeoPackage, zipped shapefile, KML/KMZ or coordinate .txt."),
@@ -204,12 +224,13 @@ def convert_cmd(
     crs: Annotated[
         str | None, typer.Option(help="CRS of a file that cannot declare one (DXF), e.g. EPSG:4527.")
     ] = None,
+    line_buffer: Annotated[float | None, LineBuffer] = None,
 ) -> None:
     """Convert parcels between formats, the land-survey coordinate text (界址点坐标交换格式) included."""
     try:
-        frame = read_parcels(source, layer=layer, crs=crs)
+        frame = read_parcels(source, layer=layer, crs=crs, line_buffer=line_buffer)
         check_coordinates(frame)
-        write_parcels(frame, target, encoding=encoding)
+        write_parcels(frame, target, encoding=encoding, producer=cli_context(ctx).coordinate_producer)
     except LantuError as exc:
         fail(exc)
     for warning in frame.attrs.get("warnings", []):

@@ -19,7 +19,7 @@ def _grid() -> list:  # type: ignore[type-arg]
     return [rect(0.1 + 0.9 * i, 0.1 + 0.9 * j, 0.5 + 0.9 * i, 0.6 + 0.9 * j) for i in range(10) for j in range(5)]
 
 
-@pytest.mark.parametrize("scheduler", ["threads", "processes"])
+@pytest.mark.parametrize("scheduler", ["threads", "processes", "local"])
 def test_partitions_equal_serial(blueprint: Blueprint, blueprint_dir: Path, scheduler: str) -> None:
     frame = parcel_frame(*_grid(), project_type="industrial", investment_wan=100_000)
     serial = review(frame, blueprint)
@@ -37,3 +37,16 @@ def test_cli_workers(blueprint_dir: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["review", str(path), "-b", str(blueprint_dir), "--workers", "2", "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert len(json.loads(out.read_text())["parcels"]) == 50
+
+
+def test_cli_on_a_running_scheduler(blueprint_dir: Path, tmp_path: Path) -> None:
+    from distributed import LocalCluster
+
+    path = tmp_path / "grid.gpkg"
+    parcel_frame(*_grid()[:12]).to_file(path)
+    out = tmp_path / "r.json"
+    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None, host="127.0.0.1") as cluster:
+        args = ["review", str(path), "-b", str(blueprint_dir), "--scheduler", cluster.scheduler_address, "-o", str(out)]
+        result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert [p["id"] for p in json.loads(out.read_text())["parcels"]] == [str(i) for i in range(1, 13)]
