@@ -1,6 +1,6 @@
 """Movements (变动): every way quota moves, each one atomic database transaction.
 
-Each function opens one write transaction, makes its checks inside it (holders,
+Each method opens one write transaction, makes its checks inside it (holders,
 projects, what was reserved, what was repaid) and records one balanced journal
 entry through :func:`geo.quota.posting.post`. A refused movement changes nothing.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
+from typing import Unpack
 
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import IntegrityError
@@ -29,88 +30,16 @@ from geo.quota.accounts import (
 )
 from geo.quota.holders import require_county, require_holder
 from geo.quota.posting import post, writing
-from geo.quota.reservations import already_reserved, bind_project, funding, plan_reservation, project_row
-from geo.quota.tables import quota_accounts, quota_postings, quota_transactions
+from geo.quota.reservations import (
+    ReservationRequest,
+    already_reserved,
+    bind_project,
+    funding,
+    plan_reservation,
+    project_row,
+)
+from geo.quota.tables import postings_by_account, quota_accounts, quota_postings, quota_transactions
 from geo.review.result import ReviewResult
-
-
-def issue(
-    engine: Engine,
-    year: int,
-    rows: Iterable[tuple[str, str, float | Decimal]],
-    *,
-    actor: str,
-    reason: str = "下达年度计划指标",
-    pooling_share: Decimal = ZERO,
-) -> int:
-    """下达: the province's plan to counties; ``pooling_share`` of each county's land_new goes to the city pool."""
-    plan = list(rows)
-    with writing(engine) as conn:
-        postings: list[Posting] = []
-        for county, factor, value in plan:
-            check_factor(factor)
-            total = amount(value)
-            if total <= 0:
-                raise QuotaError(f"issue amount for {county}/{factor} must be positive", "下达指标须为正数")
-            pooled = amount(total * pooling_share) if factor == "land_new" else ZERO
-            target = require_county(conn, county)
-            postings += move(factor, year, total - pooled, (PROVINCE, "available"), (target, "available"))
-            if pooled:
-                postings += move(factor, year, pooled, (PROVINCE, "available"), (CITY, "available"))
-        return post(conn, "issue", postings, actor=actor, reason=reason)
-
-
-def reserve(
-    engine: Engine,
-    review: ReviewResult,
-    *,
-    year: int,
-    project_id: str,
-    actor: str,
-    parcel_id: str | None = None,
-    county: str | None = None,
-    source: str | None = None,
-    name: str | None = None,
-    level: str | None = None,
-    reason: str = "项目用地指标配置",
-) -> int:
-    """配置: set aside a reviewed parcel's new-construction and compensation quota for a project.
-
-    The rules are in :mod:`geo.quota.reservations`. Idempotent per reviewed parcel:
-    reserving it again for the same project returns the first transaction.
-    """
-    plan = plan_reservation(
-        review,
-        year=year,
-        project_id=project_id,
-        parcel_id=parcel_id,
-        county=county,
-        source=source,
-        name=name,
-        level=level,
-    )
-    with writing(engine) as conn:
-        if (done := already_reserved(conn, plan)) is not None:
-            return done
-        require_county(conn, plan.county)
-        bind_project(conn, plan, project_type=plan.parcel.project_type)
-        try:
-            return post(
-                conn,
-                "reserve",
-                plan.postings,
-                actor=actor,
-                reason=reason,
-                review_id=plan.review_id,
-                project_id=project_id,
-                idempotency_key=plan.key,
-            )
-        except IntegrityError:  # a concurrent reservation of the same parcel won the race for the key
-            conn.rollback()
-    with engine.connect() as conn:
-        done = already_reserved(conn, plan)
-        assert done is not None, "the reservation that won the race is committed"
-        return done
 
 
 def _project_accounts(conn: Connection, project_id: str) -> list[Posting]:
@@ -131,139 +60,6 @@ def _require_project(conn: Connection, project_id: str) -> str:
     return str(row.county)
 
 
-def confirm(engine: Engine, project_id: str, *, actor: str, reason: str = "项目用地批准") -> int:
-    """批准: the reserved quota becomes approved (used)."""
-    with writing(engine) as conn:
-        _require_project(conn, project_id)
-        held = [a for a in _project_accounts(conn, project_id) if a.bucket == "reserved"]
-        if not held:
-            raise QuotaError(f"project {project_id} has nothing reserved", f"项目 {project_id} 没有已配置的指标")
-        postings = [
-            p for a in held for p in move(a.factor, a.year, a.amount, (a.holder, "reserved"), (a.holder, "approved"))
-        ]
-        return post(conn, "confirm", postings, actor=actor, reason=reason, project_id=project_id)
-
-
-def revoke(engine: Engine, project_id: str, *, actor: str, reason: str = "项目撤销，收回指标") -> int:
-    """收回: everything the project holds goes back to the accounts that paid it (its county, the city pool)."""
-    with writing(engine) as conn:
-        county = _require_project(conn, project_id)
-        held = _project_accounts(conn, project_id)
-        if not held:
-            raise QuotaError(f"project {project_id} holds no quota", f"项目 {project_id} 未持有指标")
-        postings = [Posting(a.factor, a.holder, a.bucket, a.year, -a.amount) for a in held]
-        owed = funding(conn, project_id)
-        postings += [Posting(f, h, b, y, value) for (f, h, b, y), value in owed.items()]
-        # whatever the history cannot attribute (none in a consistent ledger) goes to the project's county
-        remainder: dict[tuple[str, int], Decimal] = {}
-        for p in postings:
-            remainder[(p.factor, p.year)] = remainder.get((p.factor, p.year), ZERO) + p.amount
-        postings += [Posting(f, county, "available", y, -rest) for (f, y), rest in remainder.items() if rest]
-        return post(conn, "revoke", postings, actor=actor, reason=reason, project_id=project_id)
-
-
-def advance(
-    engine: Engine,
-    county: str,
-    factor: str,
-    year: int,
-    value: float | Decimal,
-    *,
-    actor: str,
-    reason: str = "预支下一年度指标",
-) -> int:
-    """预支: next year's quota used now; next year's account may go below zero, explicitly."""
-    check_factor(factor)
-    with writing(engine) as conn:
-        require_county(conn, county)
-        return post(
-            conn,
-            "advance",
-            move(factor, year + 1, amount(value), (county, "available"), (county, "available"), year),
-            actor=actor,
-            reason=reason,
-            negative_ok=[(factor, county, "available", year + 1)],
-        )
-
-
-def point_supply(
-    engine: Engine,
-    holder: str,
-    factor: str,
-    year: int,
-    value: float | Decimal,
-    *,
-    actor: str,
-    reason: str = "省级点供指标",
-) -> int:
-    """点供: quota the province supplies directly to a county (or the city pool)."""
-    check_factor(factor)
-    with writing(engine) as conn:
-        require_holder(conn, holder)
-        return post(
-            conn,
-            "point_supply",
-            move(factor, year, amount(value), (POINT_SUPPLY, "available"), (holder, "available")),
-            actor=actor,
-            reason=reason,
-        )
-
-
-def stock_reward(
-    engine: Engine,
-    county: str,
-    year: int,
-    disposed_m2: float | Decimal,
-    *,
-    actor: str,
-    reason: str = "增存挂钩奖励",
-    reward_ratio: Decimal,
-) -> int:
-    """增存挂钩: new land quota in proportion to disposed 批而未供/闲置 land (``reward_ratio``)."""
-    value = amount(Decimal(str(disposed_m2)) * reward_ratio)
-    with writing(engine) as conn:
-        require_county(conn, county)
-        return post(
-            conn,
-            "stock_reward",
-            move("land_new", year, value, (REWARD, "available"), (county, "available")),
-            actor=actor,
-            reason=f"{reason}（处置 {disposed_m2} m²，比例 {reward_ratio}）",
-        )
-
-
-def transfer(
-    engine: Engine,
-    source: str,
-    target: str,
-    factor: str,
-    year: int,
-    value: float | Decimal,
-    *,
-    actor: str,
-    price_wan: float | None = None,
-    due_date: date | None = None,
-    reason: str | None = None,
-) -> int:
-    """有偿调剂 (with a price) or 临时拆借 (with a due date) between counties or the city pool."""
-    check_factor(factor)
-    if source == target:
-        raise QuotaError("source and target are the same holder", "调出方与调入方相同")
-    kind = "loan" if due_date else "transfer"
-    with writing(engine) as conn:
-        require_holder(conn, source)
-        require_holder(conn, target)
-        return post(
-            conn,
-            kind,
-            move(factor, year, amount(value), (source, "available"), (target, "available")),
-            actor=actor,
-            reason=reason or ("临时拆借" if due_date else "有偿调剂"),
-            due_date=due_date,
-            price_wan=Decimal(str(price_wan)) if price_wan is not None else None,
-        )
-
-
 def _reverse(conn: Connection, transaction_id: int, *, actor: str, reason: str) -> int:
     tx = conn.execute(select(quota_transactions).where(quota_transactions.c.id == transaction_id)).first()
     if tx is None:
@@ -271,15 +67,7 @@ def _reverse(conn: Connection, transaction_id: int, *, actor: str, reason: str) 
     if conn.execute(select(quota_transactions.c.id).where(quota_transactions.c.reverses == transaction_id)).first():
         raise QuotaError(f"transaction #{transaction_id} was reversed already", "该交易已被冲销")
     rows = conn.execute(
-        select(
-            quota_accounts.c.factor,
-            quota_accounts.c.holder,
-            quota_accounts.c.bucket,
-            quota_accounts.c.year,
-            quota_postings.c.amount,
-        )
-        .join(quota_accounts, quota_accounts.c.id == quota_postings.c.account_id)
-        .where(quota_postings.c.transaction_id == transaction_id)
+        postings_by_account(quota_postings.c.amount).where(quota_postings.c.transaction_id == transaction_id)
     ).all()
     return post(
         conn,
@@ -292,29 +80,215 @@ def _reverse(conn: Connection, transaction_id: int, *, actor: str, reason: str) 
     )
 
 
-def reverse(engine: Engine, transaction_id: int, *, actor: str, reason: str) -> int:
-    """A mistake is undone by a new, opposite movement, never by editing the old one."""
-    with writing(engine) as conn:
-        return _reverse(conn, transaction_id, actor=actor, reason=reason)
+class Movements:
+    """The movements, as methods of :class:`geo.quota.Ledger` (its engine and the city's two settings)."""
+
+    engine: Engine
+    pooling_share: Decimal
+    reward_ratio: Decimal
+
+    def issue(
+        self,
+        year: int,
+        rows: Iterable[tuple[str, str, float | Decimal]],
+        *,
+        actor: str,
+        reason: str = "下达年度计划指标",
+    ) -> int:
+        """下达: the province's plan to counties; ``pooling_share`` of each county's land_new goes to the city pool."""
+        plan = list(rows)
+        with writing(self.engine) as conn:
+            postings: list[Posting] = []
+            for county, factor, value in plan:
+                check_factor(factor)
+                total = amount(value)
+                if total <= 0:
+                    raise QuotaError(f"issue amount for {county}/{factor} must be positive", "下达指标须为正数")
+                pooled = amount(total * self.pooling_share) if factor == "land_new" else ZERO
+                target = require_county(conn, county)
+                postings += move(factor, year, total - pooled, (PROVINCE, "available"), (target, "available"))
+                if pooled:
+                    postings += move(factor, year, pooled, (PROVINCE, "available"), (CITY, "available"))
+            return post(conn, "issue", postings, actor=actor, reason=reason)
+
+    def reserve(
+        self,
+        review: ReviewResult,
+        *,
+        actor: str,
+        reason: str = "项目用地指标配置",
+        **request: Unpack[ReservationRequest],
+    ) -> int:
+        """配置: set aside a reviewed parcel's new-construction and compensation quota for a project.
+
+        The request's fields are :class:`geo.quota.reservations.ReservationRequest` (year and
+        project id required); the rules are in :mod:`geo.quota.reservations`. Idempotent per
+        reviewed parcel: reserving it again for the same project returns the first transaction.
+        """
+        plan = plan_reservation(review, request)
+        with writing(self.engine) as conn:
+            if (done := already_reserved(conn, plan)) is not None:
+                return done
+            require_county(conn, plan.county)
+            bind_project(conn, plan, project_type=plan.parcel.project_type)
+            try:
+                return post(
+                    conn,
+                    "reserve",
+                    plan.postings,
+                    actor=actor,
+                    reason=reason,
+                    review_id=plan.review_id,
+                    project_id=plan.project_id,
+                    idempotency_key=plan.key,
+                )
+            except IntegrityError:  # a concurrent reservation of the same parcel won the race for the key
+                conn.rollback()
+        with self.engine.connect() as conn:
+            done = already_reserved(conn, plan)
+            assert done is not None, "the reservation that won the race is committed"
+            return done
+
+    def confirm(self, project_id: str, *, actor: str, reason: str = "项目用地批准") -> int:
+        """批准: the reserved quota becomes approved (used)."""
+        with writing(self.engine) as conn:
+            _require_project(conn, project_id)
+            held = [a for a in _project_accounts(conn, project_id) if a.bucket == "reserved"]
+            if not held:
+                raise QuotaError(f"project {project_id} has nothing reserved", f"项目 {project_id} 没有已配置的指标")
+            postings = [
+                p
+                for a in held
+                for p in move(a.factor, a.year, a.amount, (a.holder, "reserved"), (a.holder, "approved"))
+            ]
+            return post(conn, "confirm", postings, actor=actor, reason=reason, project_id=project_id)
+
+    def revoke(self, project_id: str, *, actor: str, reason: str = "项目撤销，收回指标") -> int:
+        """收回: everything the project holds goes back to the accounts that paid it (its county, the city pool)."""
+        with writing(self.engine) as conn:
+            county = _require_project(conn, project_id)
+            held = _project_accounts(conn, project_id)
+            if not held:
+                raise QuotaError(f"project {project_id} holds no quota", f"项目 {project_id} 未持有指标")
+            postings = [Posting(a.factor, a.holder, a.bucket, a.year, -a.amount) for a in held]
+            owed = funding(conn, project_id)
+            postings += [Posting(f, h, b, y, value) for (f, h, b, y), value in owed.items()]
+            # whatever the history cannot attribute (none in a consistent ledger) goes to the project's county
+            remainder: dict[tuple[str, int], Decimal] = {}
+            for p in postings:
+                remainder[(p.factor, p.year)] = remainder.get((p.factor, p.year), ZERO) + p.amount
+            postings += [Posting(f, county, "available", y, -rest) for (f, y), rest in remainder.items() if rest]
+            return post(conn, "revoke", postings, actor=actor, reason=reason, project_id=project_id)
+
+    def advance(
+        self,
+        county: str,
+        factor: str,
+        year: int,
+        value: float | Decimal,
+        *,
+        actor: str,
+        reason: str = "预支下一年度指标",
+    ) -> int:
+        """预支: next year's quota used now; next year's account may go below zero, explicitly."""
+        check_factor(factor)
+        with writing(self.engine) as conn:
+            require_county(conn, county)
+            return post(
+                conn,
+                "advance",
+                move(factor, year + 1, amount(value), (county, "available"), (county, "available"), year),
+                actor=actor,
+                reason=reason,
+                negative_ok=[(factor, county, "available", year + 1)],
+            )
+
+    def point_supply(
+        self,
+        holder: str,
+        factor: str,
+        year: int,
+        value: float | Decimal,
+        *,
+        actor: str,
+        reason: str = "省级点供指标",
+    ) -> int:
+        """点供: quota the province supplies directly to a county (or the city pool)."""
+        check_factor(factor)
+        with writing(self.engine) as conn:
+            require_holder(conn, holder)
+            return post(
+                conn,
+                "point_supply",
+                move(factor, year, amount(value), (POINT_SUPPLY, "available"), (holder, "available")),
+                actor=actor,
+                reason=reason,
+            )
+
+    def stock_reward(
+        self,
+        county: str,
+        year: int,
+        disposed_m2: float | Decimal,
+        *,
+        actor: str,
+        reason: str = "增存挂钩奖励",
+    ) -> int:
+        """增存挂钩: new land quota in proportion to disposed 批而未供/闲置 land (``reward_ratio``)."""
+        value = amount(Decimal(str(disposed_m2)) * self.reward_ratio)
+        with writing(self.engine) as conn:
+            require_county(conn, county)
+            return post(
+                conn,
+                "stock_reward",
+                move("land_new", year, value, (REWARD, "available"), (county, "available")),
+                actor=actor,
+                reason=f"{reason}（处置 {disposed_m2} m²，比例 {self.reward_ratio}）",
+            )
+
+    def transfer(
+        self,
+        source: str,
+        target: str,
+        factor: str,
+        year: int,
+        value: float | Decimal,
+        *,
+        actor: str,
+        price_wan: float | None = None,
+        due_date: date | None = None,
+        reason: str | None = None,
+    ) -> int:
+        """有偿调剂 (with a price) or 临时拆借 (with a due date) between counties or the city pool."""
+        check_factor(factor)
+        if source == target:
+            raise QuotaError("source and target are the same holder", "调出方与调入方相同")
+        kind = "loan" if due_date else "transfer"
+        with writing(self.engine) as conn:
+            require_holder(conn, source)
+            require_holder(conn, target)
+            return post(
+                conn,
+                kind,
+                move(factor, year, amount(value), (source, "available"), (target, "available")),
+                actor=actor,
+                reason=reason or ("临时拆借" if due_date else "有偿调剂"),
+                due_date=due_date,
+                price_wan=Decimal(str(price_wan)) if price_wan is not None else None,
+            )
+
+    def reverse(self, transaction_id: int, *, actor: str, reason: str) -> int:
+        """A mistake is undone by a new, opposite movement, never by editing the old one."""
+        with writing(self.engine) as conn:
+            return _reverse(conn, transaction_id, actor=actor, reason=reason)
+
+    def repay(self, loan_id: int, *, actor: str) -> int:
+        """Return a temporary loan (临时拆借归还): the loan's reversal."""
+        with writing(self.engine) as conn:
+            kind = conn.execute(select(quota_transactions.c.kind).where(quota_transactions.c.id == loan_id)).scalar()
+            if kind != "loan":
+                raise NotFoundError(f"no loan #{loan_id}", f"没有第 {loan_id} 号拆借")
+            return _reverse(conn, loan_id, actor=actor, reason=f"归还第 {loan_id} 号临时拆借")
 
 
-def repay(engine: Engine, loan_id: int, *, actor: str) -> int:
-    """Return a temporary loan (临时拆借归还): the loan's reversal."""
-    with writing(engine) as conn:
-        kind = conn.execute(select(quota_transactions.c.kind).where(quota_transactions.c.id == loan_id)).scalar()
-        if kind != "loan":
-            raise NotFoundError(f"no loan #{loan_id}", f"没有第 {loan_id} 号拆借")
-        return _reverse(conn, loan_id, actor=actor, reason=f"归还第 {loan_id} 号临时拆借")
-
-
-__all__ = [
-    "advance",
-    "confirm",
-    "issue",
-    "point_supply",
-    "repay",
-    "reserve",
-    "reverse",
-    "stock_reward",
-    "transfer",
-]
+__all__ = ["Movements"]

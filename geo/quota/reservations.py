@@ -19,7 +19,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from sqlalchemy import Connection, and_, func, or_, select
 
@@ -27,7 +27,7 @@ from geo.db import insert_ignoring_duplicates
 from geo.errors import QuotaError
 from geo.quota.accounts import CITY, PROJECT_LEVELS, Key, Posting, amount, move, project_holder
 from geo.quota.posting import transaction_by_key
-from geo.quota.tables import quota_accounts, quota_postings, quota_projects, quota_transactions
+from geo.quota.tables import postings_by_account, quota_accounts, quota_postings, quota_projects, quota_transactions
 from geo.review.result import ParcelResult, ReviewResult
 
 REFUSED_VERDICTS = {
@@ -76,18 +76,22 @@ def default_project_id(review: ReviewResult, parcel_id: str | None = None) -> st
     )
 
 
-def plan_reservation(
-    review: ReviewResult,
-    *,
-    year: int,
-    project_id: str,
-    parcel_id: str | None = None,
-    county: str | None = None,
-    source: str | None = None,
-    name: str | None = None,
-    level: str | None = None,
-) -> ReservationPlan:
-    """Every check that needs only the review and the request (the database ones are in :func:`bind`)."""
+class ReservationRequest(TypedDict):
+    """What a caller of :meth:`geo.quota.Ledger.reserve` asks for, beside the review, the actor and the reason."""
+
+    year: int
+    project_id: str
+    parcel_id: NotRequired[str | None]  # which parcel, when the review has several
+    county: NotRequired[str | None]  # checked: must be the parcel's
+    source: NotRequired[str | None]  # the payer: the parcel's county (default) or the city pool
+    name: NotRequired[str | None]
+    level: NotRequired[str | None]
+
+
+def plan_reservation(review: ReviewResult, request: ReservationRequest) -> ReservationPlan:
+    """Every check that needs only the review and the request (the database ones are in :func:`bind_project`)."""
+    year, project_id, parcel_id = request["year"], request["project_id"], request.get("parcel_id")
+    county, source, level = request.get("county"), request.get("source"), request.get("level")
     parcels = [p for p in review.parcels if parcel_id is None or p.id == parcel_id]
     if len(parcels) != 1:
         if parcel_id is not None:
@@ -156,7 +160,9 @@ def plan_reservation(
         for factor, value in wanted.items()
         for p in move(factor, year, value, (payer, "available"), (project_holder(project_id), "reserved"))
     ]
-    return ReservationPlan(review.review_id, parcel, project_id, parcel_county, payer, postings, name, level)
+    return ReservationPlan(
+        review.review_id, parcel, project_id, parcel_county, payer, postings, request.get("name"), level
+    )
 
 
 def already_reserved(conn: Connection, plan: ReservationPlan) -> int | None:
@@ -247,14 +253,7 @@ def funding(conn: Connection, project_id: str) -> dict[Key, Decimal]:
         .where(quota_accounts.c.holder == holder)
     )
     rows = conn.execute(
-        select(
-            quota_accounts.c.factor,
-            quota_accounts.c.holder,
-            quota_accounts.c.bucket,
-            quota_accounts.c.year,
-            func.sum(quota_postings.c.amount),
-        )
-        .join(quota_accounts, quota_accounts.c.id == quota_postings.c.account_id)
+        postings_by_account(func.sum(quota_postings.c.amount))
         .where(quota_postings.c.transaction_id.in_(touched), quota_accounts.c.holder != holder)
         .group_by(quota_accounts.c.factor, quota_accounts.c.holder, quota_accounts.c.bucket, quota_accounts.c.year)
     ).all()

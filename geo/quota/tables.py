@@ -3,8 +3,11 @@ transactions and their balanced postings, and the projects quota is reserved for
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     Column,
+    ColumnElement,
     Date,
     DateTime,
     ForeignKey,
@@ -14,7 +17,9 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    select,
 )
+from sqlalchemy.sql import Select
 
 from geo.db import metadata
 
@@ -75,3 +80,11 @@ quota_projects = Table(
     Column("review_id", String(64), nullable=True),
     Column("created", DateTime(timezone=True), nullable=False),
 )
+
+
+def postings_by_account(amount: ColumnElement[Any]) -> Select[Any]:
+    """Postings as rows (factor, holder, bucket, year, ``amount``): each with its account's key."""
+    a = quota_accounts.c
+    return select(a.factor, a.holder, a.bucket, a.year, amount).join_from(
+        quota_postings, quota_accounts, a.id == quota_postings.c.account_id
+    )
