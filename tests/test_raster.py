@@ -1,0 +1,63 @@
+"""Pixel values under a parcel: the window-and-centres path against rasterio.mask."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+import rasterio.mask
+import shapely
+from rasterio.transform import from_origin
+
+from geo.raster import pixel_values
+
+
+@pytest.fixture(scope="module")
+def raster(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("raster") / "slope.tif"
+    rng = np.random.default_rng(3)
+    data = rng.uniform(0, 40, (200, 300)).astype("float32")
+    data[:20, :20] = -9999  # nodata corner
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=300,
+        height=200,
+        count=1,
+        dtype="float32",
+        crs="EPSG:4548",
+        transform=from_origin(464_000, 3_920_000, 10, 10),
+        nodata=-9999,
+    ) as ds:
+        ds.write(data, 1)
+    return path
+
+
+def _reference(ds: rasterio.DatasetReader, shape: shapely.Geometry, all_touched: bool) -> np.ndarray:
+    try:
+        data, _ = rasterio.mask.mask(
+            ds, [shapely.geometry.mapping(shape)], crop=True, filled=False, all_touched=all_touched
+        )
+    except ValueError:
+        return np.empty(0)
+    return np.sort(np.asarray(data[0].compressed(), dtype=float))
+
+
+@pytest.mark.parametrize("all_touched", [False, True])
+def test_same_pixels_as_rasterio_mask(raster: Path, all_touched: bool) -> None:
+    rng = np.random.default_rng(11)
+    centres = np.column_stack([rng.uniform(463_900, 467_100, 60), rng.uniform(3_917_900, 3_920_100, 60)])
+    shapes = shapely.buffer(shapely.points(centres), rng.uniform(3, 300, 60), quad_segs=3)
+    with rasterio.open(raster) as ds:
+        for shape in shapes:  # inside, across the edge, outside, on the nodata corner, smaller than a pixel
+            np.testing.assert_array_equal(
+                np.sort(pixel_values(ds, shape, all_touched=all_touched)), _reference(ds, shape, all_touched)
+            )
+
+
+def test_outside_the_raster_is_empty(raster: Path) -> None:
+    with rasterio.open(raster) as ds:
+        assert pixel_values(ds, shapely.box(0, 0, 10, 10), all_touched=True).size == 0
