@@ -178,8 +178,17 @@ def read_layer(source: Path, *, layer: str | None, default_crs: Any) -> gpd.GeoD
     errors (``pyogrio.errors.DataSourceError`` …) for the caller to name the layer.
     """
     import geopandas as gpd
+    import pyogrio
+    import shapely
 
-    frame = gpd.read_file(source, layer=layer, engine="pyogrio", use_arrow=True)
+    from geo.threads import map_chunks
+
+    meta, table = pyogrio.read_arrow(source, layer=layer)
+    column = meta["geometry_name"] or "wkb_geometry"
+    wkb = table.column(column).to_numpy(zero_copy_only=False)
+    frame = gpd.GeoDataFrame(
+        table.drop_columns([column]).to_pandas(), geometry=map_chunks(shapely.from_wkb, wkb), crs=meta["crs"]
+    )
     if frame.crs is None or (source.suffix.lower() in GEOJSON_SUFFIXES and not _geojson_declares_crs(source)):
         frame = frame.set_crs(default_crs, allow_override=True)
     return frame
