@@ -1,7 +1,8 @@
-"""Fixtures: the rectangle blueprint (see ``support.py`` for its layers), parcels, database engines.
+"""Fixtures: the rectangle blueprint (see ``support.py`` for its layers), parcels, database engines, a browser.
 
-Plain helpers and constants (``rect``, ``EPSG``, ``parcel_frame``, …) live in
-``support.py`` and are imported from there; only fixtures live here.
+The service's ``settings`` and its ``keys`` (one per role) are here too. Plain helpers
+and constants (``rect``, ``EPSG``, ``parcel_frame``, …) live in ``support.py`` and are
+imported from there; only fixtures live here.
 """
 
 from __future__ import annotations
@@ -9,21 +10,24 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pytest
-from hypothesis import settings
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine
-from support import fresh_postgres, full_layers, parcel_frame, rect_blueprint
+from support import CHROMIUM, CHROMIUM_ARGS, ROLES, fresh_postgres, full_layers, parcel_frame, rect_blueprint
 
+from api.keys import create_key, ensure_schema
+from api.settings import Settings
 from geo.blueprint import Blueprint, load_blueprint
 from geo.db import make_engine, migrate
 
 # CI runs the same hypothesis examples every time (a red CI must be reproducible);
 # locally, examples vary from run to run and the LANTU_*_EXAMPLES variables raise their number.
-settings.register_profile("ci", derandomize=True, database=None)
+hypothesis_settings.register_profile("ci", derandomize=True, database=None)
 if os.environ.get("CI") == "true":
-    settings.load_profile("ci")
+    hypothesis_settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session")
@@ -48,3 +52,38 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     migrate(eng)
     yield eng
     eng.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Chromium (Playwright); skipped where it is not installed, a failure on CI."""
+    if not CHROMIUM.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI must run the browser tests: {CHROMIUM} is missing (see .ci/run)")
+        pytest.skip("Debian chromium not installed on this machine")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, blueprint_dir: Path) -> Settings:
+    """The service over the rectangle blueprint and a fresh SQLite file, without map tiles."""
+    return Settings(
+        blueprint=blueprint_dir,
+        database_url=f"sqlite:///{tmp_path / 'lantu.db'}",
+        max_upload_bytes=2_000_000,
+        tiles="none",
+    )
+
+
+@pytest.fixture
+def keys(settings: Settings) -> dict[str, str]:
+    """One API key per role in the settings' database: role → key."""
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    ensure_schema(engine)
+    return {role: create_key(engine, f"test-{role}", role) for role in ROLES}

@@ -27,6 +27,19 @@ from geo.io.blueprint import RasterLayer, write_blueprint
 EPSG = 4548
 X0, Y0 = 464_000.0, 3_918_000.0
 PG_URL = os.environ.get("LANTU_TEST_POSTGRES_URL")
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's; the browser tests skip without it, except on CI
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+ROLES = ("planner", "project-system", "quota-admin", "admin")  # the service's key roles
 
 Rect = tuple[float, float, float, float]
 RectLayers = dict[str, list[tuple[Rect, dict[str, Any]]]]
@@ -154,3 +167,30 @@ def fresh_postgres(url: str | None = PG_URL) -> Engine:
         conn.execute(text("DROP SCHEMA public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))
     return engine
+
+
+def auth(keys: dict[str, str], role: str = "planner") -> dict[str, str]:
+    """The header that signs a request in with the test key of ``role`` (see the ``keys`` fixture)."""
+    return {"X-API-Key": keys[role]}
+
+
+def assert_problem(response: Any, status: int) -> dict[str, Any]:
+    """An RFC 9457 problem with ``status`` and both safe messages; returns its body."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["status"] == status and body["message_zh"] and body["message_en"]
+    return body
+
+
+def review_drawn_square(page: Any) -> str:
+    """In the viewer (a Playwright page): draw a 60 px square left of centre, review it, wait; the result's text."""
+    page.click("#lantu-draw")
+    box = page.locator(".leaflet-container").bounding_box()
+    cx, cy = box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5
+    for dx, dy in [(0, 0), (60, 0), (60, 60), (0, 60)]:
+        page.mouse.click(cx + dx, cy + dy)
+    page.click("#lantu-finish")
+    page.click("#lantu-review")
+    page.wait_for_selector("#lantu-result table", timeout=30_000)
+    return str(page.locator("#lantu-result").inner_text())

@@ -13,14 +13,12 @@ import geopandas as gpd
 import pypdf
 import pytest
 from fastapi.testclient import TestClient
-from support import EPSG, parcel_frame, rect
+from support import EPSG, assert_problem, auth, parcel_frame, rect
 
 from api.app import create_app
-from api.keys import create_key, ensure_schema, revoke_key
+from api.keys import revoke_key
 from api.settings import Settings
-from geo.db import make_engine, migrate
-
-ROLES = ("planner", "project-system", "quota-admin", "admin")
+from geo.db import make_engine
 
 
 def feature(geom: Any, **props: Any) -> dict[str, Any]:
@@ -33,39 +31,9 @@ FARMLAND = feature(rect(2.9, 0.1, 3.1, 0.3), id="B")
 
 
 @pytest.fixture
-def settings(tmp_path: Path, blueprint_dir: Path) -> Settings:
-    return Settings(
-        blueprint=blueprint_dir,
-        database_url=f"sqlite:///{tmp_path / 'lantu.db'}",
-        max_upload_bytes=2_000_000,
-        tiles="none",
-    )
-
-
-@pytest.fixture
-def keys(settings: Settings) -> dict[str, str]:
-    engine = make_engine(settings.database_url)
-    migrate(engine)
-    ensure_schema(engine)
-    return {role: create_key(engine, f"test-{role}", role) for role in ROLES}
-
-
-@pytest.fixture
 def client(settings: Settings, keys: dict[str, str]) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as c:
         yield c
-
-
-def auth(keys: dict[str, str], role: str = "planner") -> dict[str, str]:
-    return {"X-API-Key": keys[role]}
-
-
-def assert_problem(response: Any, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body = response.json()
-    assert body["status"] == status and body["message_zh"] and body["message_en"]
-    return body
 
 
 def test_health_and_docs_need_no_key(client: TestClient) -> None:
@@ -98,7 +66,7 @@ def test_review_survives_a_restart(settings: Settings, keys: dict[str, str]) -> 
 
 
 def test_project_fields_as_query_parameters(client: TestClient, keys: dict[str, str]) -> None:
-    r = client.post("/api/v1/reviews?major_project=true", json=FARMLAND, headers=auth(keys))
+    r = client.post("/api/v1/reviews?major_project=true&project_type=transport", json=FARMLAND, headers=auth(keys))
     item = next(i for i in r.json()["parcels"][0]["items"] if i["code"] == "basic_farmland")
     assert item["status"] == "warn"
 

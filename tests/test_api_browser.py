@@ -7,7 +7,6 @@ on another origin cannot use the session.
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 import time
@@ -17,15 +16,13 @@ from typing import Any
 
 import pytest
 import uvicorn
+from support import review_drawn_square
 
 from api.app import create_app
 from api.keys import create_key, ensure_schema
 from api.server import uvicorn_config
 from api.settings import Settings
 from geo.db import make_engine, migrate
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 
 
 @pytest.fixture(scope="module")
@@ -56,20 +53,6 @@ def keyed_server(blueprint_dir: Path, tmp_path_factory: pytest.TempPathFactory) 
         sock.close()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI must run the browser test: /usr/bin/chromium is missing (see .ci/run)")
-        pytest.skip("Debian chromium not installed on this machine")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
-
-
 def test_sign_in_review_and_sign_out(keyed_server: tuple[str, str], browser: Any) -> None:
     base, key = keyed_server
     context = browser.new_context(viewport={"width": 1280, "height": 800})
@@ -84,15 +67,7 @@ def test_sign_in_review_and_sign_out(keyed_server: tuple[str, str], browser: Any
     assert cookies["lantu_session"]["httpOnly"] and cookies["lantu_session"]["sameSite"] == "Strict"
     assert key not in cookies["lantu_session"]["value"]
     assert page.evaluate("Object.keys(sessionStorage).length + Object.keys(localStorage).length") == 0
-    page.click("#lantu-draw")
-    box = page.locator(".leaflet-container").bounding_box()
-    cx, cy = box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5
-    for dx, dy in [(0, 0), (60, 0), (60, 60), (0, 60)]:
-        page.mouse.click(cx + dx, cy + dy)
-    page.click("#lantu-finish")
-    page.click("#lantu-review")
-    page.wait_for_selector("#lantu-result table", timeout=30_000)
-    assert "地块 W1" in page.locator("#lantu-result").inner_text()
+    assert "地块 W1" in review_drawn_square(page)
     rid = page.evaluate("window.lantuLastReview.review_id")
     # the session reads its own review; script cannot read the cookie
     assert page.evaluate(f"fetch('/api/v1/reviews/{rid}').then(r => r.status)") == 200

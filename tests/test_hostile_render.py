@@ -15,7 +15,6 @@ import re
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +30,6 @@ from geo.report_pdf import review_report_pdf
 from geo.review import ReviewResult, review
 
 X0, Y0 = 464_000.0, 3_918_000.0  # the fixture blueprint's origin in EPSG:4548 (see tests/conftest.py)
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 DEV_ZERO = '<img src="/dev/zero"/>'
 LINK = '<a href="javascript:alert(1)">x</a>'
@@ -138,20 +135,6 @@ def test_js_literal_cannot_close_a_script() -> None:
     literal = js_literal("</script><!-- & \u2028\u2029")
     assert "<" not in literal and ">" not in literal and "&" not in literal
     assert "\u2028" not in literal and "\u2029" not in literal
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI must run the browser test: /usr/bin/chromium is missing")
-        pytest.skip("Debian chromium not installed on this machine")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 OPEN_ALL = """() => {

@@ -2,38 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import threading
-from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select
 
-from geo.db import make_engine, migrate
 from geo.errors import NotFoundError, QuotaError
 from geo.quota.ledger import CITY, Ledger
 from geo.quota.tables import quota_accounts, quota_postings, quota_transactions
 from geo.review.result import County, LandQuota, ParcelResult, ReviewResult
-
-PG_URL = os.environ.get("LANTU_TEST_POSTGRES_URL")
-
-
-def _fresh_postgres() -> Engine:
-    """Refuses (before any DROP SCHEMA) a database whose name does not contain 'test': see support.fresh_postgres."""
-    from support import fresh_postgres
-
-    return fresh_postgres(PG_URL)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    eng = make_engine(f"sqlite:///{tmp_path / 'ledger.db'}") if request.param == "sqlite" else _fresh_postgres()
-    migrate(eng)
-    yield eng
-    eng.dispose()
 
 
 @pytest.fixture

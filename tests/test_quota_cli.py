@@ -28,6 +28,17 @@ def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-unt
     return invoke
 
 
+COMPENSATION = "370811,land_compensation,60000\n370811,land_compensation_paddy,50000\n"
+
+
+def _issue(run, tmp_path: Path, blueprint_dir: Path, plan: str) -> None:  # type: ignore[no-untyped-def]
+    """A ledger with the blueprint's counties, issued ``plan`` (CSV rows county_code,factor,amount) for 2026."""
+    run("quota", "init", "--blueprint", blueprint_dir)
+    csv_file = tmp_path / "plan.csv"
+    csv_file.write_text("county_code,factor,amount\n" + plan, encoding="utf-8")
+    run("quota", "issue", "--year", "2026", "--csv", csv_file)
+
+
 def _review(run, tmp_path: Path, blueprint_dir: Path, name: str, box: tuple[float, ...]) -> Path:  # type: ignore[no-untyped-def]
     parcels = tmp_path / f"{name}.geojson"
     parcel_frame(rect(*box), id=name).to_crs(4490).to_file(parcels, driver="GeoJSON")
@@ -37,14 +48,7 @@ def _review(run, tmp_path: Path, blueprint_dir: Path, name: str, box: tuple[floa
 
 
 def test_reviewer_walk_through(run, tmp_path: Path, blueprint_dir: Path) -> None:  # type: ignore[no-untyped-def]
-    run("quota", "init", "--blueprint", blueprint_dir)
-    plan = tmp_path / "plan.csv"
-    plan.write_text(
-        "county_code,factor,amount\n370811,land_new,100000\n370812,land_new,50000\n"
-        "370811,land_compensation,60000\n370811,land_compensation_paddy,50000\n",
-        encoding="utf-8",
-    )
-    run("quota", "issue", "--year", "2026", "--csv", plan)
+    _issue(run, tmp_path, blueprint_dir, "370811,land_new,100000\n370812,land_new,50000\n" + COMPENSATION)
     paddy = _review(run, tmp_path, blueprint_dir, "PADDY", (2.2, 0.2, 2.4, 0.4))  # conditional: 0101
     clean = _review(run, tmp_path, blueprint_dir, "CLEAN", (1.2, 1.2, 1.3, 1.3))  # pass, on construction land
     farmland = _review(run, tmp_path, blueprint_dir, "FARM", (3.2, 0.2, 3.4, 0.4))  # reject: basic farmland
@@ -142,14 +146,7 @@ def test_plan_and_output_formats(run, tmp_path: Path, blueprint_dir: Path) -> No
 
 
 def test_allocate_reads_demands_and_names_bad_lines(run, tmp_path: Path, blueprint_dir: Path) -> None:  # type: ignore[no-untyped-def]
-    run("quota", "init", "--blueprint", blueprint_dir)
-    plan = tmp_path / "plan.csv"
-    plan.write_text(
-        "county_code,factor,amount\n370811,land_new,100000\n370811,land_compensation,60000\n"
-        "370811,land_compensation_paddy,50000\n",
-        encoding="utf-8",
-    )
-    run("quota", "issue", "--year", "2026", "--csv", plan)
+    _issue(run, tmp_path, blueprint_dir, "370811,land_new,100000\n" + COMPENSATION)
     paddy = _review(run, tmp_path, blueprint_dir, "PADDY", (2.2, 0.2, 2.4, 0.4))
     demands = tmp_path / "demands.yaml"
     demands.write_text(

@@ -18,7 +18,8 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
-from test_quota import PG_URL, _fresh_postgres, assert_postings_add_up, review
+from support import PG_URL, fresh_postgres
+from test_quota import assert_postings_add_up, review
 
 from geo.db import make_engine, migrate
 from geo.errors import LantuError
@@ -39,7 +40,7 @@ class LedgerMachine(RuleBasedStateMachine):
             self.tmp = tempfile.TemporaryDirectory()
             self.engine = make_engine(f"sqlite:///{self.tmp.name}/ledger.db")
         else:
-            self.engine = _fresh_postgres()
+            self.engine = fresh_postgres()
         migrate(self.engine)
         self.ledger = Ledger(self.engine, pooling_share=0.3, reward_ratio=0.5)
         self.ledger.register_counties([(c, c) for c in COUNTIES])

@@ -28,23 +28,24 @@ from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
+from support import assert_problem, auth
 
 from api import errors as api_errors
 from api.access import review_owners
 from api.app import create_app
 from api.errors import BusyError, StorageError, WorkTimeoutError, status_for, storage_error
-from api.keys import create_key, ensure_schema, revoke_key
+from api.keys import create_key, revoke_key
 from api.limits import BodySizeLimit
 from api.server import uvicorn_config
 from api.settings import Settings
 from api.work import WorkPool
 from geo import crs as geo_crs
-from geo.db import make_engine, migrate
+from geo.db import make_engine
 from geo.errors import InputError, TooLargeError
 from geo.io.parcels import ReadLimits, parse_geojson_bytes, read_parcels
 
 EPSG, X0, Y0 = 4548, 464_000.0, 3_918_000.0  # the test blueprint's frame (tests/conftest.py)
-ROLES = ("planner", "project-system", "quota-admin", "admin")
+
 BASE = "http://127.0.0.1:8000"
 
 
@@ -58,42 +59,21 @@ PASSING = feature(1.2, 1.2, 1.6, 1.6, id="A", project_type="residential")
 
 
 @pytest.fixture
-def settings(tmp_path: Path, blueprint_dir: Path) -> Settings:
-    return Settings(
-        blueprint=blueprint_dir,
-        database_url=f"sqlite:///{tmp_path / 'lantu.db'}",
-        max_upload_bytes=2_000_000,
-        max_extracted_bytes=1_000_000,
-        tiles="none",
-    )
+def settings(settings: Settings) -> Settings:
+    """The shared settings with a smaller limit on what an upload may extract to."""
+    return settings.model_copy(update={"max_extracted_bytes": 1_000_000})
 
 
 @pytest.fixture
-def keys(settings: Settings) -> dict[str, str]:
-    engine = make_engine(settings.database_url)
-    migrate(engine)
-    ensure_schema(engine)
-    made = {role: create_key(engine, f"test-{role}", role) for role in ROLES}
-    made["planner2"] = create_key(engine, "test-planner2", "planner")
-    return made
+def keys(keys: dict[str, str], settings: Settings) -> dict[str, str]:
+    """The shared keys and a second planner's (who must not read the first one's reviews)."""
+    return {**keys, "planner2": create_key(make_engine(settings.database_url), "test-planner2", "planner")}
 
 
 @pytest.fixture
 def client(settings: Settings, keys: dict[str, str]) -> Iterator[TestClient]:
     with TestClient(create_app(settings), base_url=BASE) as c:
         yield c
-
-
-def auth(keys: dict[str, str], role: str = "planner") -> dict[str, str]:
-    return {"X-API-Key": keys[role]}
-
-
-def assert_problem(response: Any, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body = response.json()
-    assert body["status"] == status and body["message_zh"] and body["message_en"]
-    return body
 
 
 # ---------------------------------------------------------------- issue 8: the thin API

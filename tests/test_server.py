@@ -22,22 +22,10 @@ import pytest
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
-from support import parcel_frame, rect
+from support import parcel_frame, rect, review_drawn_square
 
 from api.app import create_app
 from api.settings import Settings
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def _http(method: str, url: str, body: Any = None) -> tuple[int, dict[str, str], bytes]:
@@ -178,20 +166,6 @@ def test_real_server_over_http(server: str) -> None:
     assert _http("GET", server + "/readyz")[0] == 200
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI must run the browser test: /usr/bin/chromium is missing (see .ci/run)")
-        pytest.skip("Debian chromium not installed on this machine")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
 def _open(browser: Any, url: str) -> tuple[Any, list[str]]:
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     errors: list[str] = []
@@ -220,15 +194,7 @@ def test_review_map_renders_in_chromium(server: str, browser: Any, tmp_path: Pat
 def test_viewer_draws_and_reviews_in_chromium(server: str, browser: Any, tmp_path: Path) -> None:
     page, errors = _open(browser, server + "/")
     assert page.locator("#lantu-panel").is_visible()
-    page.click("#lantu-draw")
-    box = page.locator(".leaflet-container").bounding_box()
-    cx, cy = box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5
-    for dx, dy in [(0, 0), (60, 0), (60, 60), (0, 60)]:
-        page.mouse.click(cx + dx, cy + dy)
-    page.click("#lantu-finish")
-    page.click("#lantu-review")
-    page.wait_for_selector("#lantu-result table", timeout=30_000)
-    text = page.locator("#lantu-result").inner_text()
+    text = review_drawn_square(page)
     assert "地块 W1" in text and "亩" in text
     review = page.evaluate("window.lantuLastReview")
     assert review["parcels"][0]["area_m2"] > 0 and len(review["parcels"][0]["items"]) == 12
