@@ -16,7 +16,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, TypeVar
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
@@ -36,6 +36,7 @@ from geo.quota import Ledger
 from geo.store import ReviewStore
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 OPEN_DEMO = Principal("open-demo", "admin")
 SESSION_COOKIE = "lantu_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -49,9 +50,15 @@ api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, description="A
 bearer_scheme = HTTPBearer(auto_error=False, description="the API key as a Bearer token")
 
 
-def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+def app_state(name: str, kind: type[T]) -> Callable[[Request], T]:
+    """A dependency returning ``app.state.<name>``, one of the things the lifespan made once (typed ``kind``)."""
+
+    def dependency(request: Request) -> T:
+        value: T = getattr(request.app.state, name)
+        return value
+
+    dependency.__name__ = f"get_{name}"
+    return dependency
 
 
 def get_blueprint(request: Request) -> Blueprint:
@@ -64,38 +71,13 @@ def get_blueprint(request: Request) -> Blueprint:
     return blueprint
 
 
-def get_engine(request: Request) -> Engine:
-    engine: Engine = request.app.state.engine
-    return engine
-
-
-def get_store(request: Request) -> ReviewStore:
-    store: ReviewStore = request.app.state.store
-    return store
-
-
-def get_ledger(request: Request) -> Ledger:
-    ledger: Ledger = request.app.state.ledger
-    return ledger
-
-
-def get_render_cache(request: Request) -> RenderCache:
-    cache: RenderCache = request.app.state.render_cache
-    return cache
-
-
-def get_pool(request: Request) -> WorkPool:
-    pool: WorkPool = request.app.state.pool
-    return pool
-
-
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+SettingsDep = Annotated[Settings, Depends(app_state("settings", Settings))]
 BlueprintDep = Annotated[Blueprint, Depends(get_blueprint)]
-EngineDep = Annotated[Engine, Depends(get_engine)]
-StoreDep = Annotated[ReviewStore, Depends(get_store)]
-LedgerDep = Annotated[Ledger, Depends(get_ledger)]
-PoolDep = Annotated[WorkPool, Depends(get_pool)]
-RenderCacheDep = Annotated[RenderCache, Depends(get_render_cache)]
+EngineDep = Annotated[Engine, Depends(app_state("engine", Engine))]
+StoreDep = Annotated[ReviewStore, Depends(app_state("store", ReviewStore))]
+LedgerDep = Annotated[Ledger, Depends(app_state("ledger", Ledger))]
+PoolDep = Annotated[WorkPool, Depends(app_state("pool", WorkPool))]
+RenderCacheDep = Annotated[RenderCache, Depends(app_state("render_cache", RenderCache))]
 
 
 def get_vector_layer(layer_id: str, blueprint: BlueprintDep) -> VectorLayer:

@@ -96,6 +96,22 @@ def status_for(exc: BaseException) -> int:
     return 500
 
 
+def problem_body(
+    status: int, title: str, message_en: str, message_zh: str, instance: str, **extra: Any
+) -> dict[str, Any]:
+    """An RFC 9457 problem document: the safe messages in both languages, never the exception's text."""
+    return {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": message_en,
+        "message_en": message_en,
+        "message_zh": message_zh,
+        "instance": instance,
+        **extra,
+    }
+
+
 def problem(
     status: int,
     title: str,
@@ -106,16 +122,7 @@ def problem(
     headers: Mapping[str, str] | None = None,
     **extra: Any,
 ) -> JSONResponse:
-    body = {
-        "type": "about:blank",
-        "title": title,
-        "status": status,
-        "detail": message_en,
-        "message_en": message_en,
-        "message_zh": message_zh,
-        "instance": request.url.path,
-        **extra,
-    }
+    body = problem_body(status, title, message_en, message_zh, request.url.path, **extra)
     out = dict(headers or {})
     if status == 401:
         out["WWW-Authenticate"] = 'ApiKey header="X-API-Key", Bearer'

@@ -19,29 +19,20 @@ import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import IN_PROCESS, bound_host, host_name
-from api.errors import RequestTimeoutError
+from api.errors import PROBLEM, RequestTimeoutError, problem_body
 from geo.errors import TooLargeError
 
 
 async def send_problem(scope: Scope, send: Send, status: int, title: str, message_en: str, message_zh: str) -> None:
     body = json.dumps(
-        {
-            "type": "about:blank",
-            "title": title,
-            "status": status,
-            "detail": message_en,
-            "message_en": message_en,
-            "message_zh": message_zh,
-            "instance": scope.get("path", ""),
-        },
-        ensure_ascii=False,
+        problem_body(status, title, message_en, message_zh, scope.get("path", "")), ensure_ascii=False
     ).encode()
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [
-                (b"content-type", b"application/problem+json"),
+                (b"content-type", PROBLEM.encode()),
                 (b"content-length", str(len(body)).encode()),
                 (b"connection", b"close"),
             ],
