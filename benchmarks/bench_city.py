@@ -41,7 +41,6 @@ import platform
 import resource
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -60,6 +59,7 @@ from shapely.strtree import STRtree
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import citygen
+from timing import timed
 
 REPO = Path(__file__).resolve().parent.parent
 PEERS = ("http", "naive", "postgis", "duckdb", "sedonadb", "bound", "dask")
@@ -86,7 +86,7 @@ TARGETS = (
     Target("ecological_redline", ("ecological_redline",), "item:ecological_redline"),
     Target("protected_areas", ("nature_reserve", "water_source"), "item:protected_areas"),
     Target("mineral", ("mineral",), "item:mineral_overlay"),
-    Target("geohazard_high_mid", ("geohazard",), "item:geohazard", where=("level", frozenset({"高", "中"}))),
+    Target("geohazard_prone", ("geohazard",), "item:geohazard", where=("level", frozenset({"高", "中", "低"}))),
     Target("heritage", ("heritage",), "item:cultural_heritage"),
     Target("flood_river", ("flood_river",), "item:flood_control"),
     Target("illegal_use", ("illegal_use",), "item:illegal_use"),
@@ -574,15 +574,6 @@ def versions() -> dict[str, str]:
         with contextlib.suppress(Exception):
             out[mod] = __import__(mod).__version__
     return out
-
-
-def timed(fn: Callable[[], Any], repeat: int = 1) -> tuple[float, Any]:
-    times, value = [], None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        value = fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), value
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import shapely
+from timing import timed
 
 from geo.batch import review_in_partitions
 from geo.blueprint import VectorLayer, load_blueprint
@@ -41,15 +40,6 @@ def random_parcels(county: shapely.Geometry, n: int, seed: int = 7) -> gpd.GeoDa
         if county.contains(sq):
             out.append(sq)
     return gpd.GeoDataFrame({"id": [f"B{i}" for i in range(n)]}, geometry=out, crs=ZONE)
-
-
-def timed(fn, repeat: int) -> tuple[float, object]:  # type: ignore[no-untyped-def]
-    times, value = [], None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        value = fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), value
 
 
 def main() -> None:
