@@ -20,6 +20,7 @@ import shapely
 from shapely.strtree import STRtree
 
 from geo.geometry import POLYGONAL, polygonal_part
+from geo.threads import map_chunks
 
 CHUNK_PAIRS = 2048  # pairs per thread-pool task: large enough to amortise, small enough to balance
 
@@ -39,7 +40,8 @@ class IndexedLayer:
     def build(cls, frame: gpd.GeoDataFrame) -> IndexedLayer:
         geometry = np.asarray(frame.geometry.array, dtype=object)
         columns = {c: frame[c].to_numpy() for c in frame.columns if c != frame.geometry.name}
-        return cls(frame, STRtree(geometry), geometry, shapely.area(geometry), shapely.bounds(geometry), columns)
+        area, bounds = map_chunks(shapely.area, geometry), map_chunks(shapely.bounds, geometry)
+        return cls(frame, STRtree(geometry), geometry, area, bounds, columns)
 
 
 @dataclass(frozen=True)
