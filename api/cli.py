@@ -47,6 +47,7 @@ def main(ctx: typer.Context, verbose: geo_cli.Verbose = False) -> None:
         pooling_share=settings.pooling_share,
         reward_ratio=settings.reward_ratio,
         data_dir=settings.data_dir,
+        coordinate_producer=settings.coordinate_producer,
     )
 
 

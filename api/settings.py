@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     database_lock_timeout: float = Field(
         default=5.0, gt=0, le=60, description="seconds a request waits for a locked SQLite database before 503"
     )
+    coordinate_producer: str | None = Field(
+        default=None, max_length=200, description="数据产生单位 written into coordinate text (.txt) files"
+    )
     pooling_share: float = Field(default=0.3, ge=0, lt=1, description="share of county land_new pooled by the city")
     reward_ratio: float = Field(default=0.5, ge=0, description="增存挂钩: new quota per m² of stock land disposed")
 

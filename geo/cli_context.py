@@ -26,6 +26,7 @@ class CliContext:
     pooling_share: float = 0.3
     reward_ratio: float = 0.5
     data_dir: Path | None = None  # the user's own profiles/ and standards/, searched before the packaged ones
+    coordinate_producer: str | None = None  # 数据产生单位 written into coordinate text files
 
 
 def cli_context(ctx: typer.Context) -> CliContext:

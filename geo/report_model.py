@@ -192,6 +192,7 @@ def _parcel(parcel: ParcelResult) -> ParcelReport:
             "面积",
             f"{_num(parcel.area_m2, 2)} m²（{parcel.area_ha:.4f} 公顷，{parcel.area_mu:.2f} 亩）",
         ),
+        *_declared_area(parcel),
         Fact("计算坐标系", parcel.crs_used),
         Fact("所在区县", county),
         Fact("项目类型", parcel.project_type or "未填报"),
@@ -212,6 +213,18 @@ def _parcel(parcel: ParcelResult) -> ParcelReport:
         items=tuple(_item_row(n, i) for n, i in enumerate(parcel.items, start=1)),
         quota=_quota_rows(parcel),
     )
+
+
+def _declared_area(parcel: ParcelResult) -> tuple[Fact, ...]:
+    """The 地块面积 the input file declares, and how far the coordinates' area is from it."""
+    if parcel.declared_area_ha is None:
+        return ()
+    diff = parcel.declared_area_diff_pct
+    shown = f"{parcel.declared_area_ha:.4f} 公顷"
+    if diff is not None:
+        flag = "，超过 0.1%，请核实" if abs(diff) > 0.1 else ""
+        shown += f"（计算面积与之相差 {diff:+.3f}%{flag}）"
+    return (Fact("申报面积", shown),)
 
 
 def report_model(result: ReviewResult, *, synthetic: bool = False) -> ReportModel:

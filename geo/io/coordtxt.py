@@ -6,16 +6,56 @@
     界址点数,地块面积(公顷),地块编号,地块名称,面,图幅号,地块用途,地类编码,@
     J1,1,X,Y                   X northing, Y easting (zone number as prefix or not)
 
-Rings repeat their first point to close; 圈号 1 is the outer ring, higher numbers
-are holes when inside it and further parts otherwise. Real files are messy
-(blank 带号, unclosed rings, extra columns); what is repaired is reported as a
-warning, what cannot be read is a FormatError naming the line.
+Reading. Files arrive from many tools, so the reader accepts what can be read
+without guessing and says what it did in ``frame.attrs["warnings"]``:
+
+- UTF-8 (with or without BOM) or GBK/GB18030; LF or CRLF; spaces or tabs after
+  the commas; an optional ``[扩展信息]`` section; provincial columns before ``@``
+  (kept as ``extra``); a column-title line (界址点数,地块面积,…) is skipped.
+- 坐标系 2000国家大地坐标系 / 80西安坐标系 / 54北京坐标系 (by name), 3° or 6° zones,
+  eastings with or without the zone prefix.
+- 地块面积 as a number (公顷, the format's unit) or with a unit: ``0.7655公顷``,
+  ``11.48亩``, ``7655平方米``, ``7655m²``/``m2``/``㎡``, ``ha``; kept as
+  ``declared_area_ha`` and compared with the coordinates (a warning above 0.1 %).
+- Columns written east-first (a converter's "XY 坐标标反"): a northing in China is
+  1–7 million metres, an easting 0.1–1 million, or 13–46 million with the zone
+  prefix, so when *every* point has X in the easting range and Y in the northing
+  range the columns are swapped back with a warning; when some points are one way
+  and some the other (or fit neither) the file is refused ("columns look
+  swapped / mixed").
+- Rings repeat their first point to close; an unclosed ring is closed (warning).
+  圈号 1 is the outer ring; a later ring inside an outer ring is a hole, outside
+  every outer ring (or inside a hole) a further part.
+- ``线`` and ``点`` records are refused, naming the record: a siting review needs an
+  area. With ``line_buffer`` (CLI ``--line-buffer METRES``) they become a corridor
+  of that many metres each side, stated in the warnings.
+- Every parcel gets a stable unique ``id``: its 地块编号; a blank 地块编号 takes the
+  record's 1-based position; a repeated one (or a position already used as an
+  地块编号) takes ``-2``, ``-3``… in file order. Each such choice is a warning.
+
+Writing (``write_coordinate_text``) follows survey practice so that a receiving
+system reads every ring the same way whichever rule it applies:
+
+- 格式版本号=1.01版本; 数据产生单位 from the caller (the service's settings), else
+  the one the frame was read with.
+- Outer rings clockwise (as seen on the map, north up), holes anticlockwise; each
+  ring starts at its north-western point — the vertex nearest the north-west corner
+  of the ring's bounding box — as J1 (J-numbers run on across rings; a ring's
+  closing point repeats its first number).
+- 圈号: the outer rings of a parcel's parts come first, numbered 1…k, then the
+  holes, k+1…, grouped by their part in part order. So a part is never numbered
+  after a hole, is always clockwise, and lies outside every other outer ring: read
+  by number, orientation or containment it is a part, and a hole is a hole.
+
+What cannot be read is a FormatError or CRSError naming the line, in Chinese and
+English; never a guess.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +64,7 @@ import shapely
 from pyproj import CRS
 
 from geo.crs import GK_FAMILIES, gk_epsg, zone_for_geometry
-from geo.errors import CRSError, FormatError, GeometryError
+from geo.errors import CRSError, FormatError, GeometryError, InputError
 
 DATUM_NAMES = {
     "CGCS2000": ("2000国家大地坐标系", ("2000", "CGCS")),
@@ -43,7 +83,25 @@ HEADER_KEYS = (
     "精度",
     "转换参数",
 )
+FORMAT_VERSION = "1.01版本"
 AREA_TOLERANCE = 1e-3  # warn when the declared 地块面积 differs from the geometry by more than 0.1 %
+MAX_LINE_BUFFER_M = 5_000.0  # a corridor wider than 10 km is not a linear project's land
+# 地块面积 units → hectares per unit; a bare number is 公顷, the format's unit
+AREA_UNITS = {
+    "公顷": 1.0,
+    "ha": 1.0,
+    "hm²": 1.0,
+    "hm2": 1.0,
+    "亩": 1 / 15,
+    "平方米": 1e-4,
+    "m²": 1e-4,
+    "m2": 1e-4,
+    "㎡": 1e-4,
+    "平米": 1e-4,
+}
+_AREA = re.compile(r"([+-]?(?:\d+(?:\.\d*)?|\.\d+))\s*(" + "|".join(map(re.escape, AREA_UNITS)) + r")?", re.I)
+AREA_KINDS = ("面", "")  # an area record; 线 and 点 are lines and points
+LINE_KINDS = ("线", "点")
 
 
 @dataclass
@@ -67,6 +125,44 @@ class CoordinateHeader:
         return max(0, -math.floor(math.log10(self.precision) + 1e-9))
 
 
+@dataclass
+class _Point:
+    name: str
+    ring: int
+    x: float  # the X column as written (a northing unless the columns are swapped)
+    y: float
+    line: int
+
+
+@dataclass
+class _Record:
+    """One parcel header line (…,@) and its points."""
+
+    line: int
+    position: int
+    number: str  # 地块编号 as written, "" when blank
+    name: str | None
+    point_count: int | None
+    declared_area_ha: float | None
+    kind: str
+    sheet: str | None
+    use: str | None
+    class_code: str | None
+    extra: str | None
+    points: list[_Point] = field(default_factory=list)
+    id: str = ""
+
+    @property
+    def label(self) -> str:
+        shown = self.number or self.name or f"#{self.position}"
+        return f"{shown} (line {self.line})"
+
+    @property
+    def label_zh(self) -> str:
+        shown = self.number or self.name or f"第 {self.position} 个"
+        return f"{shown}（第 {self.line} 行）"
+
+
 def decode(data: bytes) -> str:
     """UTF-8 (with or without BOM) or GBK/GB18030, as approval systems write them."""
     for encoding in ("utf-8-sig", "gb18030"):
@@ -88,16 +184,31 @@ def _datum(text: str) -> str:
     )
 
 
-def parse_coordinate_text(data: bytes | str) -> gpd.GeoDataFrame:
-    """Parcels of a coordinate file; ``frame.attrs`` holds the header and any warnings."""
+def _check_line_buffer(line_buffer: float | None) -> None:
+    if line_buffer is None:
+        return
+    if not (math.isfinite(line_buffer) and 0 < line_buffer <= MAX_LINE_BUFFER_M):
+        raise InputError(
+            f"line buffer {line_buffer!r} m: give metres each side, above 0 and at most {MAX_LINE_BUFFER_M:g}",
+            f"线状缓冲距离 {line_buffer!r} 米无效：须为大于 0、不超过 {MAX_LINE_BUFFER_M:g} 的单侧米数",
+        )
+
+
+def parse_coordinate_text(data: bytes | str, *, line_buffer: float | None = None) -> gpd.GeoDataFrame:
+    """Parcels of a coordinate file; ``frame.attrs`` holds the header and any warnings.
+
+    ``line_buffer`` (metres each side) turns ``线``/``点`` records into corridors;
+    without it such records are refused.
+    """
+    _check_line_buffer(line_buffer)
     text = decode(data) if isinstance(data, bytes) else data
     section = ""
     values: dict[str, str] = {}
     extension: list[str] = []
-    parcels: list[dict[str, Any]] = []
+    records: list[_Record] = []
     warnings: list[str] = []
     for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip().lstrip("\ufeff")
+        line = raw.strip().lstrip("\ufeff").strip()
         if not line:
             continue
         if line.startswith("[") and line.endswith("]"):
@@ -110,44 +221,83 @@ def parse_coordinate_text(data: bytes | str) -> gpd.GeoDataFrame:
             extension.append(line)
         elif section == "地块坐标":
             if line.rstrip(",").endswith("@"):
-                parcels.append(_parcel_header(line, number))
-            elif not parcels:
+                if line.startswith("界址点数"):
+                    continue  # a column-title line some exporters write
+                records.append(_record(line, number, len(records) + 1, warnings))
+            elif not records:
                 raise FormatError(
                     f"line {number}: a point before any parcel header line (ending with @)",
                     f"第 {number} 行：界址点出现在地块属性行（以 @ 结尾）之前",
                 )
             else:
-                parcels[-1]["points"].append(_point(line, number))
+                records[-1].points.append(_point(line, number))
         else:
             raise FormatError(
                 f"line {number}: text outside a known section ([属性描述], [地块坐标])",
                 f"第 {number} 行：内容不在已知的节（[属性描述]、[地块坐标]）中",
             )
-    if not parcels:
+    if not records:
         raise FormatError(
             "no parcels: the file has no [地块坐标] section with a header line ending in @",
             "文件中没有地块：缺少 [地块坐标] 节或以 @ 结尾的地块属性行",
         )
-    header = _header(values, extension, parcels, warnings)
-    rows, geoms = [], []
-    for parcel in parcels:
-        geom = _polygon(parcel, warnings)
-        declared = parcel.pop("declared_area_ha")
-        parcel.pop("points")
-        parcel.pop("line")
+    for record in records:
+        if not record.points:
+            raise FormatError(f"parcel {record.label} has no points", f"地块 {record.label_zh} 没有界址点")
+        if record.kind in LINE_KINDS and line_buffer is None:
+            raise FormatError(
+                f"parcel {record.label} is a {record.kind} record (a line or points), but a siting review needs an "
+                "area; for a linear project give a corridor width (CLI: --line-buffer METRES)",
+                f"地块 {record.label_zh} 为“{record.kind}”记录，选址审查需要面状范围；"
+                "线性工程可指定缓冲宽度（命令行 --line-buffer 米数）按廊道审查",
+            )
+    _orient_columns(records, warnings)
+    _assign_ids(records, warnings)
+    header = _header(values, extension, records, warnings)
+    rows: list[dict[str, Any]] = []
+    geoms: list[shapely.Geometry] = []
+    for record in records:
+        if record.kind in LINE_KINDS:
+            assert line_buffer is not None
+            geom = _corridor(record, line_buffer, warnings)
+        else:
+            geom = _polygon(record, warnings)
+        declared = record.declared_area_ha
         if declared is not None and declared > 0:
             computed_ha = geom.area / 10_000
             if abs(computed_ha - declared) > AREA_TOLERANCE * declared:
+                share = abs(computed_ha - declared) / declared
                 warnings.append(
-                    f"parcel {parcel['id']}: declared area {declared} ha, geometry {computed_ha:.4f} ha "
-                    f"(地块面积与坐标计算面积相差 {abs(computed_ha - declared) / declared:.2%})"
+                    f"parcel {record.id}: declared area {declared:g} ha, geometry {computed_ha:.4f} ha "
+                    f"(地块面积与坐标计算面积相差 {share:.2%}){_unit_hint(declared, computed_ha)}"
                 )
-        rows.append({**parcel, "declared_area_ha": declared})
+        rows.append(
+            {
+                "id": record.id,
+                "name": record.name,
+                "point_count": record.point_count,
+                "declared_area_ha": declared,
+                "geometry_kind": record.kind or None,
+                "sheet": record.sheet,
+                "use": record.use,
+                "class_code": record.class_code,
+                "extra": record.extra,
+                "line_buffer_m": line_buffer if record.kind in LINE_KINDS else None,
+            }
+        )
         geoms.append(geom)
     frame = gpd.GeoDataFrame(rows, geometry=geoms, crs=CRS.from_epsg(header.epsg))
     frame.attrs["coordinate_header"] = header
     frame.attrs["warnings"] = warnings
     return frame
+
+
+def _unit_hint(declared: float, computed: float) -> str:
+    """A hint when the declared figure is the area in another unit written without it."""
+    for unit, per_ha in (("平方米", 1e-4), ("亩", 1 / 15)):
+        if computed > 0 and abs(declared * per_ha - computed) <= AREA_TOLERANCE * computed:
+            return f"; the figure matches the area in {unit} (该数值与以{unit}计的面积相符，请注明单位)"
+    return ""
 
 
 def _number(text: str, number: int, what: str) -> float:
@@ -162,28 +312,45 @@ def _number(text: str, number: int, what: str) -> float:
     return value
 
 
-def _parcel_header(line: str, number: int) -> dict[str, Any]:
+def area_ha(text: str) -> float | None:
+    """地块面积 as written (``0.7655``, ``0.7655公顷``, ``11.48亩``, ``7655m²``…) in hectares; None if unreadable."""
+    match = _AREA.fullmatch(text.strip().replace(",", ""))
+    if match is None:
+        return None
+    value = float(match.group(1))
+    unit = (match.group(2) or "公顷").lower()
+    per_unit = next(v for k, v in AREA_UNITS.items() if k.lower() == unit)
+    return value * per_unit if math.isfinite(value) else None
+
+
+def _record(line: str, number: int, position: int, warnings: list[str]) -> _Record:
     parts = [p.strip() for p in line.rstrip(",").split(",")]
-    parts = parts[:-1] if parts[-1] == "@" else [*parts[:-1], parts[-1].rstrip("@")]
+    parts = parts[:-1] if parts[-1] == "@" else [*parts[:-1], parts[-1].rstrip("@").strip()]
     parts += [""] * (8 - len(parts))
-    area = parts[1]
-    return {
-        "id": parts[2] or None,
-        "name": parts[3] or None,
-        "point_count": int(parts[0]) if parts[0].isdigit() else None,
-        "declared_area_ha": _number(area, number, "地块面积") if area else None,
-        "geometry_kind": parts[4] or None,
-        "sheet": parts[5] or None,
-        "use": parts[6] or None,
-        "class_code": parts[7] or None,
-        "extra": ",".join(parts[8:]) or None,
-        "line": number,
-        "points": [],
-    }
+    area_text = parts[1]
+    declared = area_ha(area_text) if area_text else None
+    if area_text and declared is None:
+        warnings.append(
+            f"line {number}: 地块面积 {area_text!r} is not an area (number with 公顷, 亩 or 平方米); ignored "
+            f"(第 {number} 行：地块面积 {area_text!r} 无法识别，已忽略)"
+        )
+    return _Record(
+        line=number,
+        position=position,
+        number=parts[2],
+        name=parts[3] or None,
+        point_count=int(parts[0]) if parts[0].isdigit() else None,
+        declared_area_ha=declared,
+        kind=parts[4],
+        sheet=parts[5] or None,
+        use=parts[6] or None,
+        class_code=parts[7] or None,
+        extra=",".join(parts[8:]) or None,
+    )
 
 
-def _point(line: str, number: int) -> tuple[str, int, float, float, int]:
-    parts = [p.strip() for p in line.split(",")]
+def _point(line: str, number: int) -> _Point:
+    parts = [p.strip() for p in line.replace("，", ",").split(",")]
     if len(parts) < 4:
         raise FormatError(
             f"line {number}: a point needs 点号,圈号,X,Y; got {line[:60]!r}",
@@ -194,13 +361,75 @@ def _point(line: str, number: int) -> tuple[str, int, float, float, int]:
         raise FormatError(
             f"line {number}: 圈号 {parts[1]!r} must be a positive integer", f"第 {number} 行：圈号须为正整数"
         )
-    northing = _number(parts[2], number, "X")
-    easting = _number(parts[3], number, "Y")
-    return parts[0], int(ring), easting, northing, number
+    return _Point(parts[0], int(ring), _number(parts[2], number, "X"), _number(parts[3], number, "Y"), number)
+
+
+def _is_northing(v: float) -> bool:
+    return 1_000_000 <= v < 7_000_000
+
+
+def _is_easting(v: float) -> bool:
+    return 100_000 <= v < 1_000_000 or 13_000_000 <= v < 46_000_000
+
+
+def _orient_columns(records: list[_Record], warnings: list[str]) -> None:
+    """Swap X and Y back when every point is written east-first; refuse a file that mixes the orders."""
+    points = [p for r in records for p in r.points]
+    if all(abs(p.x) < 1_000 and abs(p.y) < 1_000 for p in points):
+        raise CRSError(
+            "the coordinates look like longitude/latitude degrees, not Gauss-Krüger metres",
+            "坐标像是经纬度（度），而不是高斯-克吕格平面坐标（米）",
+        )
+    north_first = [p for p in points if _is_northing(p.x) and _is_easting(p.y)]
+    east_first = [p for p in points if _is_easting(p.x) and _is_northing(p.y)]
+    if not east_first:
+        return  # as the format says (or beyond these ranges: the zone checks below speak)
+    if len(east_first) == len(points):
+        first = east_first[0]
+        warnings.append(
+            f"columns look swapped: X holds eastings and Y northings (line {first.line}: X={first.x:.3f}, "
+            f"Y={first.y:.3f}); read east-first (X、Y 坐标列疑似标反，已按先东坐标后北坐标读取)"
+        )
+        for p in points:
+            p.x, p.y = p.y, p.x
+        return
+    other = north_first[0] if north_first else next(p for p in points if p not in east_first)
+    raise FormatError(
+        f"columns look swapped / mixed: line {east_first[0].line} is east-first (X={east_first[0].x:.3f}), "
+        f"line {other.line} is not (X={other.x:.3f}, Y={other.y:.3f}); write every point as 点号,圈号,X(北),Y(东)",
+        f"坐标列疑似标反或混用：第 {east_first[0].line} 行为先东后北，第 {other.line} 行不是；"
+        "请统一按“点号,圈号,X(北坐标),Y(东坐标)”书写",
+    )
+
+
+def _assign_ids(records: list[_Record], warnings: list[str]) -> None:
+    """Stable unique ids in file order: 地块编号, else the position; repeats get -2, -3…"""
+    given = Counter(r.number for r in records if r.number)
+    taken: set[str] = set()
+    for record in records:
+        base = record.number or str(record.position)
+        candidate = base
+        if candidate in taken or (not record.number and candidate in given):
+            k = 2
+            while f"{base}-{k}" in taken or f"{base}-{k}" in given:
+                k += 1
+            candidate = f"{base}-{k}"
+        taken.add(candidate)
+        record.id = candidate
+        if not record.number:
+            warnings.append(
+                f"line {record.line}: no 地块编号; id {candidate} from the record's position "
+                f"(第 {record.line} 行：地块编号为空，按顺序编号为 {candidate})"
+            )
+        elif candidate != record.number:
+            warnings.append(
+                f"line {record.line}: 地块编号 {record.number} repeats; this parcel's id is {candidate} "
+                f"(第 {record.line} 行：地块编号 {record.number} 重复，本地块编号记为 {candidate})"
+            )
 
 
 def _header(
-    values: dict[str, str], extension: list[str], parcels: list[dict[str, Any]], warnings: list[str]
+    values: dict[str, str], extension: list[str], records: list[_Record], warnings: list[str]
 ) -> CoordinateHeader:
     if not values.get("坐标系"):
         raise CRSError("the file declares no 坐标系 in [属性描述]", "坐标文件 [属性描述] 中未声明坐标系")
@@ -215,9 +444,7 @@ def _header(
     unit = values.get("计量单位", "")
     if unit and unit not in ("米", "m", "M"):
         raise CRSError(f"计量单位 {unit!r}: only metres are supported", f"计量单位 {unit!r}：仅支持米")
-    eastings = [p[2] for parcel in parcels for p in parcel["points"]]
-    if not eastings:
-        raise FormatError("the parcels have no points", "地块没有界址点")
+    eastings = [p.y for record in records for p in record.points]
     prefixes = {int(e // 1_000_000) for e in eastings}
     prefixed = min(eastings) >= 1_000_000
     if prefixed and len(prefixes) > 1:
@@ -253,51 +480,82 @@ def _header(
     return header
 
 
-def _polygon(parcel: dict[str, Any], warnings: list[str]) -> shapely.Geometry:
-    points = parcel["points"]
-    pid = parcel["id"] or f"line {parcel['line']}"
-    if parcel["point_count"] is not None and parcel["point_count"] != len(points):
+def _rings(record: _Record, warnings: list[str]) -> list[tuple[int, list[tuple[float, float]]]]:
+    """The record's rings as (圈号, [(easting, northing)…]), each closed."""
+    if record.point_count is not None and record.point_count != len(record.points):
         warnings.append(
-            f"parcel {pid}: header says {parcel['point_count']} points, file has {len(points)} (界址点数与实际点数不符)"
+            f"parcel {record.id}: header says {record.point_count} points, file has {len(record.points)} "
+            "(界址点数与实际点数不符)"
         )
     rings: list[tuple[int, list[tuple[float, float]]]] = []
     current: list[tuple[float, float]] = []
-    current_ring = None
-    for _, ring, x, y, _line in points:
-        if ring != current_ring and current:
-            rings.append((current_ring, current))  # type: ignore[arg-type]
+    current_ring = record.points[0].ring
+    for point in record.points:
+        if point.ring != current_ring and current:
+            rings.append((current_ring, current))
             current = []
-        current_ring = ring
-        current.append((x, y))
+        current_ring = point.ring
+        current.append((point.y, point.x))
         if len(current) > 3 and current[-1] == current[0]:
-            rings.append((ring, current))
+            rings.append((current_ring, current))
             current = []
     if current:
-        if current[0] != current[-1]:
-            warnings.append(f"parcel {pid}: ring {current_ring} not closed; closed it (圈未闭合，已自动闭合)")
-            current.append(current[0])
-        rings.append((current_ring, current))  # type: ignore[arg-type]
+        rings.append((current_ring, current))
+    return rings
+
+
+def _polygon(record: _Record, warnings: list[str]) -> shapely.Geometry:
+    rings = _rings(record, warnings)
     for ring, coords in rings:
         if len(set(coords)) < 3:
             raise GeometryError(
-                f"parcel {pid}: ring {ring} has fewer than 3 distinct points",
-                f"地块 {pid}：第 {ring} 圈不足 3 个不同的点",
+                f"parcel {record.id}: ring {ring} has fewer than 3 distinct points",
+                f"地块 {record.id}：第 {ring} 圈不足 3 个不同的点",
             )
-    outers = [[shapely.LinearRing(c), []] for r, c in rings if r == 1] or [[shapely.LinearRing(rings[0][1]), []]]
-    for ring, coords in rings:
-        if ring == 1:
-            continue
-        inner = shapely.LinearRing(coords)
-        host = next(
-            (o for o in outers if shapely.Polygon(o[0]).contains(shapely.Polygon(inner).representative_point())),
-            None,
-        )
-        if host is None:
-            outers.append([inner, []])  # a further part (多部件)
+        if coords[0] != coords[-1]:
+            warnings.append(f"parcel {record.id}: ring {ring} not closed; closed it (圈未闭合，已自动闭合)")
+            coords.append(coords[0])
+    # by nesting, whatever the numbering: a ring inside an even number of others is an outer ring
+    # (圈号 1, or a further part 多部件, an island in a hole included), inside an odd number a hole
+    # of the innermost outer ring holding it
+    shapes = [shapely.Polygon(coords) for _, coords in rings]
+    vertices = [shapely.points(coords) for _, coords in rings]
+    inside = [
+        [j for j, s in enumerate(shapes) if j != i and bool(shapely.covers(s, vertices[i]).all())]
+        for i in range(len(shapes))
+    ]
+    depth = [len(c) for c in inside]
+    holes: dict[int, list[int]] = {}
+    for i, containers in enumerate(inside):
+        hosts = [j for j in containers if depth[j] % 2 == 0]
+        if depth[i] % 2 == 0 or not hosts:
+            holes.setdefault(i, [])
         else:
-            host[1].append(inner)
-    polygons = [shapely.Polygon(o[0], o[1]) for o in outers]
+            holes.setdefault(max(hosts, key=lambda j: depth[j]), []).append(i)
+    polygons = [shapely.Polygon(shapes[o].exterior, [shapes[h].exterior for h in inner]) for o, inner in holes.items()]
     return polygons[0] if len(polygons) == 1 else shapely.MultiPolygon(polygons)
+
+
+def _corridor(record: _Record, width: float, warnings: list[str]) -> shapely.Geometry:
+    """A 线 or 点 record as the area within ``width`` metres of it."""
+    rings = _rings(record, warnings)
+    if record.kind == "点":
+        shape: shapely.Geometry = shapely.MultiPoint([c for _, coords in rings for c in coords])
+    else:
+        lines = [coords for _, coords in rings if len(set(coords)) >= 2]
+        if not lines:
+            raise GeometryError(
+                f"parcel {record.id}: a 线 record needs at least 2 distinct points",
+                f"地块 {record.id}：“线”记录至少需要 2 个不同的点",
+            )
+        shape = shapely.MultiLineString(lines)
+    corridor = shapely.union_all(shapely.get_parts(shape.buffer(width)))
+    warnings.append(
+        f"parcel {record.id}: {record.kind} record buffered {width:g} m each side into an area of "
+        f"{corridor.area:.2f} m² (“{record.kind}”记录按两侧各 {width:g} 米缓冲为廊道面，"
+        f"面积 {corridor.area:.2f} 平方米)"
+    )
+    return corridor
 
 
 def _family(epsg: int | None) -> tuple[str, int, int, bool] | None:
@@ -312,12 +570,44 @@ def _family(epsg: int | None) -> tuple[str, int, int, bool] | None:
     return None
 
 
-def write_coordinate_text(frame: gpd.GeoDataFrame, *, precision: float | None = None, newline: str = "\r\n") -> str:
+def _survey_ring(ring: Any, *, clockwise: bool) -> list[tuple[float, float]]:
+    """A ring's vertices (unclosed) turned as asked and started at its north-western vertex."""
+    coords = [(float(c[0]), float(c[1])) for c in ring.coords[:-1]]
+    if ring.is_ccw == clockwise:
+        coords.reverse()
+    west = min(x for x, _ in coords)
+    north = max(y for _, y in coords)
+    start = min(range(len(coords)), key=lambda i: (coords[i][0] - west) ** 2 + (north - coords[i][1]) ** 2)
+    return coords[start:] + coords[:start]
+
+
+def survey_rings(geom: shapely.Geometry) -> list[tuple[int, list[tuple[float, float]]]]:
+    """(圈号, vertices) of a parcel as the writer numbers them: the parts' outer rings first, then the holes."""
+    if geom.geom_type not in ("Polygon", "MultiPolygon"):
+        raise GeometryError(
+            f"a {geom.geom_type} cannot be written as a parcel; only polygons can",
+            f"{geom.geom_type} 不能写为地块，只能写出面",
+        )
+    parts = list(shapely.get_parts(geom))
+    outers = [_survey_ring(p.exterior, clockwise=True) for p in parts]
+    holes = [_survey_ring(h, clockwise=False) for p in parts for h in p.interiors]
+    return list(enumerate([*outers, *holes], start=1))
+
+
+def write_coordinate_text(
+    frame: gpd.GeoDataFrame,
+    *,
+    precision: float | None = None,
+    newline: str = "\r\n",
+    producer: str | None = None,
+) -> str:
     """The parcels as a coordinate file; encode the text as the receiving system wants (GBK, UTF-8).
 
     A frame in a Chinese Gauss-Krüger CRS keeps it; any other frame goes to the
     CGCS2000 3° zone (with prefix) of its centroid. A frame read from a coordinate
-    file keeps its header lines.
+    file keeps its header lines. ``producer`` is the 数据产生单位 (the service's
+    setting); without it the one read with the frame is kept. Rings are numbered
+    and turned as the module docstring says.
     """
     if frame.crs is None:
         raise CRSError("the parcels carry no CRS", "地块数据未声明坐标系")
@@ -336,6 +626,8 @@ def write_coordinate_text(frame: gpd.GeoDataFrame, *, precision: float | None = 
     )
     values.update(
         {
+            "格式版本号": FORMAT_VERSION,
+            "数据产生单位": _text(producer) or values.get("数据产生单位", ""),
             "坐标系": values["坐标系"] if original and original.datum == datum else DATUM_NAMES[datum][0],
             "几度分带": str(width),
             "投影类型": "高斯克吕格",
@@ -349,24 +641,20 @@ def write_coordinate_text(frame: gpd.GeoDataFrame, *, precision: float | None = 
     if original and original.extension:
         lines += ["[扩展信息]", *original.extension]
     lines.append("[属性描述]")
-    lines += [f"{k}={values.get(k, '')}" for k in HEADER_KEYS if k in values or k in ("格式版本号",)]
+    lines += [f"{k}={values[k]}" for k in HEADER_KEYS if k in values]
     lines += [f"{k}={v}" for k, v in values.items() if k not in (*HEADER_KEYS, "分带")]
     lines.append("[地块坐标]")
     d = header.decimals
     for position, (geom, row) in enumerate(zip(frame.geometry, frame.to_dict("records"), strict=True), start=1):
         points: list[str] = []
-        ring_number = 0
         numbered = 0  # 界址点号 run on across rings; a ring's closing point repeats its first number
-        for polygon in shapely.get_parts(geom):
-            for ring in [polygon.exterior, *polygon.interiors]:
-                ring_number += 1
-                coords = list(ring.coords)
-                first = numbered + 1
-                for x, y in coords[:-1]:
-                    numbered += 1
-                    points.append(f"J{numbered},{ring_number},{y:.{d}f},{x:.{d}f}")
-                x, y = coords[-1]
-                points.append(f"J{first},{ring_number},{y:.{d}f},{x:.{d}f}")
+        for ring_number, coords in survey_rings(geom):
+            first = numbered + 1
+            for x, y in coords:
+                numbered += 1
+                points.append(f"J{numbered},{ring_number},{y:.{d}f},{x:.{d}f}")
+            x, y = coords[0]
+            points.append(f"J{first},{ring_number},{y:.{d}f},{x:.{d}f}")
         fields = [
             str(len(points)),
             f"{geom.area / 10_000:.4f}",
@@ -377,14 +665,17 @@ def write_coordinate_text(frame: gpd.GeoDataFrame, *, precision: float | None = 
             _text(row.get("use")),
             _text(row.get("class_code")),
         ]
-        if _text(row.get("extra")):
-            fields.append(_text(row.get("extra")))
+        extra = _text(row.get("extra"), columns=True)
+        if extra:
+            fields.append(extra)  # the provincial columns, as read
         lines.append(",".join(fields) + ",@")
         lines += points
     return newline.join(lines) + newline
 
 
-def _text(value: Any) -> str:
+def _text(value: Any, *, columns: bool = False) -> str:
+    """A field as one line; a comma inside a field becomes a full-width one unless it separates ``columns``."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
-    return str(value).replace(",", "，")
+    text = str(value).replace("\r", " ").replace("\n", " ").replace("@", "＠")
+    return text if columns else text.replace(",", "，")

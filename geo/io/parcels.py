@@ -206,7 +206,12 @@ def _geojson_crs(obj: dict[str, Any]) -> CRS:
 
 
 def read_parcels(
-    path: str | Path, *, layer: str | None = None, crs: str | None = None, limits: ReadLimits | None = None
+    path: str | Path,
+    *,
+    layer: str | None = None,
+    crs: str | None = None,
+    limits: ReadLimits | None = None,
+    line_buffer: float | None = None,
 ) -> gpd.GeoDataFrame:
     """Read parcels from a file by its suffix; the frame always carries a CRS or raises.
 
@@ -214,9 +219,16 @@ def read_parcels(
     overrides a CRS the file declares. With ``limits``, sizes, features and vertices
     are checked while reading: an archive is extracted under a byte budget, GDAL
     formats are read in chunks of features, and reading stops at the first excess.
+    ``line_buffer`` (metres each side) turns the ``线``/``点`` records of a coordinate
+    text into corridors; other formats do not take it.
     """
     path = Path(path)
     suffix = path.suffix.lower()
+    if line_buffer is not None and suffix != ".txt":
+        raise FormatError(
+            f"a line buffer applies to coordinate text (.txt) files, not {path.name!r}",
+            f"线状缓冲只适用于界址点坐标文本（.txt），不适用于 {path.name!r}",
+        )
     if not path.is_file():
         raise FormatError(f"file not found: {path}", f"文件不存在：{path}")
     if suffix not in SUPPORTED_SUFFIXES:
@@ -239,11 +251,17 @@ def read_parcels(
             if frame.crs is None and suffix == ".kmz":
                 frame = frame.set_crs(4326)
             return frame
-    return _read_file(path, layer=layer, crs=crs, limits=limits, shown=path.name)
+    return _read_file(path, layer=layer, crs=crs, limits=limits, shown=path.name, line_buffer=line_buffer)
 
 
 def _read_file(
-    path: Path, *, layer: str | None, crs: str | None, limits: ReadLimits | None, shown: str
+    path: Path,
+    *,
+    layer: str | None,
+    crs: str | None,
+    limits: ReadLimits | None,
+    shown: str,
+    line_buffer: float | None = None,
 ) -> gpd.GeoDataFrame:
     suffix = path.suffix.lower()
     if limits is not None and suffix in (".geojson", ".json", ".txt"):
@@ -252,7 +270,7 @@ def _read_file(
         raw = path.read_bytes()
         return parse_geojson_bytes(raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw, limits=limits)
     if suffix == ".txt":
-        frame = parse_coordinate_text(path.read_bytes())
+        frame = parse_coordinate_text(path.read_bytes(), line_buffer=line_buffer)
         if limits is not None:
             limits.parcels(len(frame))
             limits.vertices(int(shapely.get_num_coordinates(frame.geometry.values).sum()))
@@ -323,8 +341,11 @@ def _dxf_polygons(frame: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
 WRITABLE_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".kml", ".kmz", ".dxf", ".txt")
 
 
-def write_parcels(frame: gpd.GeoDataFrame, path: str | Path, *, encoding: str = "utf-8") -> Path:
-    """Write parcels by the suffix of ``path``; ``encoding`` applies to the coordinate text (.txt)."""
+def write_parcels(
+    frame: gpd.GeoDataFrame, path: str | Path, *, encoding: str = "utf-8", producer: str | None = None
+) -> Path:
+    """Write parcels by the suffix of ``path``; ``encoding`` and ``producer`` (数据产生单位) apply to
+    the coordinate text (.txt)."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in WRITABLE_SUFFIXES:
@@ -339,7 +360,7 @@ def write_parcels(frame: gpd.GeoDataFrame, path: str | Path, *, encoding: str = 
             plain[column] = plain[column].map(json.dumps)
     if suffix == ".txt":
         try:
-            path.write_bytes(write_coordinate_text(frame).encode(encoding))
+            path.write_bytes(write_coordinate_text(frame, producer=producer).encode(encoding))
         except UnicodeEncodeError as exc:
             raise FormatError(
                 f"the parcels' text cannot be written as {encoding}", f"地块文字无法以 {encoding} 编码写出"

@@ -98,6 +98,7 @@ def review(
     geoms = np.asarray(cleaned.geometry.values, dtype=object)
     zones = parcel_zones(geoms, cleaned.crs, blueprint.gk_zone_epsg)
     layer_ids = _layers_needed(prof, blueprint)
+    declared = list(parcels["declared_area_ha"]) if "declared_area_ha" in parcels.columns else [None] * len(ids)
     results: list[ParcelResult | None] = [None] * len(ids)
     done = 0
     for epsg in np.unique(zones).tolist():
@@ -118,7 +119,9 @@ def review(
                     prof.tolerance.for_area(float(projected[k].area)),
                     {lid: per_parcel[k] for lid, per_parcel in overlays.items()},
                 )
-                results[i] = review_parcel(ctx, prof, repaired=repaired[i], outline=outlines[k], pieces=pieces)
+                results[i] = review_parcel(
+                    ctx, prof, repaired=repaired[i], outline=outlines[k], pieces=pieces
+                ).with_declared_area(declared[i])
             done += len(chunk)
             if progress:
                 progress(done, len(ids))

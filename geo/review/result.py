@@ -151,9 +151,24 @@ class ParcelResult(BaseModel):
     items: list[ItemResult]
     land_quota: LandQuota
     geometry: dict[str, Any] | None = Field(default=None, description="parcel in EPSG:4490, GeoJSON")
+    declared_area_ha: float | None = Field(
+        default=None, description="地块面积 the input file declares (coordinate text), in ha; None when not declared"
+    )
+    declared_area_diff_pct: float | None = Field(
+        default=None, description="(computed − declared) / declared × 100; a warning above 0.1 %"
+    )
 
     def item(self, code: str) -> ItemResult:
         return next(i for i in self.items if i.code == code)
+
+    def with_declared_area(self, declared_ha: Any) -> ParcelResult:
+        """This result with the area its file declares and the difference in % (nothing when none)."""
+        if declared_ha is None or not isinstance(declared_ha, int | float) or not declared_ha > 0:
+            return self
+        diff = (self.area_m2 / 10_000 - float(declared_ha)) / float(declared_ha) * 100
+        return self.model_copy(
+            update={"declared_area_ha": round(float(declared_ha), 6), "declared_area_diff_pct": round(diff, 3)}
+        )
 
 
 class ToleranceRule(BaseModel):

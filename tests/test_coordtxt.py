@@ -1,0 +1,353 @@
+"""The 界址点坐标 text as planners receive it: a corpus of exporter styles (tests/data/coordtxt),
+each read to the area its coordinates enclose (shoelace, computed here independently of
+the reader) and written back in the survey convention (clockwise from the north-west)."""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+import shapely
+from typer.testing import CliRunner
+
+from api.cli import app
+from geo.blueprint import Blueprint
+from geo.errors import CRSError, FormatError, GeometryError, InputError
+from geo.io import parse_coordinate_text, read_parcels, write_coordinate_text, write_parcels
+from geo.io.coordtxt import area_ha, survey_rings
+from geo.report_model import report_model
+from geo.review import review
+
+CORPUS = Path(__file__).parent / "data" / "coordtxt"
+AREA_FILES = sorted(p.name for p in CORPUS.glob("*.txt") if p.name != "line_record.txt")
+# (parcel index, 圈号) of rings that are further parts, not holes; every other 圈号 > 1 is a hole
+PARTS = {"multi_parcel_ids.txt": {(5, 2)}}
+ABS = 0.01  # m²
+
+
+def _text(path: Path) -> str:
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("gbk")
+
+
+def _shoelace(ring: list[tuple[float, float]]) -> float:
+    """|area| of a ring, taken relative to its first point: products of 8-digit coordinates would
+    otherwise lose centimetres to float rounding."""
+    x0, y0 = ring[0]
+    local = [(x - x0, y - y0) for x, y in ring]
+    pairs = zip(local, local[1:] + local[:1], strict=True)
+    return abs(math.fsum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in pairs)) / 2
+
+
+def expected_areas(path: Path) -> list[float]:
+    """Per parcel: Σ parts − Σ holes by the shoelace formula on the numbers as written.
+
+    The absolute shoelace area does not depend on which column is X (so swapped files
+    need no detection here) nor on a repeated closing point.
+    """
+    parcels: list[dict[int, list[tuple[float, float]]]] = []
+    for raw in _text(path).splitlines():
+        line = raw.strip()
+        if line.rstrip(",").endswith("@"):
+            parcels.append({})
+            continue
+        match = re.fullmatch(r"[^,]*,\s*(\d+)\s*,\s*([-\d.]+)\s*,\s*([-\d.]+)", line)
+        if parcels and match:
+            parcels[-1].setdefault(int(match[1]), []).append((float(match[2]), float(match[3])))
+    areas = []
+    for index, rings in enumerate(parcels):
+        total = 0.0
+        for number, ring in rings.items():
+            outer = number == 1 or (index, number) in PARTS.get(path.name, set())
+            total += _shoelace(ring) if outer else -_shoelace(ring)
+        areas.append(total)
+    return areas
+
+
+@pytest.mark.parametrize("name", AREA_FILES)
+def test_corpus_reads_to_the_shoelace_area(name: str) -> None:
+    frame = read_parcels(CORPUS / name)
+    expected = expected_areas(CORPUS / name)
+    assert len(frame) == len(expected)
+    assert list(frame.geometry.area) == pytest.approx(expected, abs=ABS)
+    assert frame.geometry.is_valid.all()
+    # every declared area (whatever its unit) agrees with the coordinates: no mismatch warning
+    assert not [w for w in frame.attrs["warnings"] if "declared area" in w]
+    for declared, area in zip(frame["declared_area_ha"], expected, strict=True):
+        assert declared == pytest.approx(area / 10_000, rel=5e-4)
+
+
+@pytest.mark.parametrize("name", AREA_FILES)
+def test_corpus_round_trips(name: str) -> None:
+    frame = read_parcels(CORPUS / name)
+    written = write_coordinate_text(frame)
+    back = parse_coordinate_text(written.encode("gb18030"))  # GBK but for 按m²申报
+    assert back.crs == frame.crs
+    assert list(back.geometry.area) == pytest.approx(list(frame.geometry.area), abs=ABS)
+    assert list(back["id"]) == list(frame["id"])
+    assert list(back["name"].fillna("")) == list(frame["name"].fillna(""))
+    assert back.attrs["warnings"] == []  # written clean: ids, closing points, columns, areas
+    assert "格式版本号=1.01版本" in written.splitlines()
+    assert write_coordinate_text(back) == written  # a fixed point
+
+
+def test_area_units() -> None:
+    assert area_ha("0.7655") == pytest.approx(0.7655)
+    assert area_ha("0.7655公顷") == pytest.approx(0.7655)
+    assert area_ha(" 0.7655 ha ") == pytest.approx(0.7655)
+    assert area_ha("11.4825亩") == pytest.approx(0.7655)
+    assert area_ha("7655平方米") == pytest.approx(0.7655)
+    assert area_ha("7655m²") == pytest.approx(0.7655)
+    assert area_ha("7655 M2") == pytest.approx(0.7655)
+    assert area_ha("7655㎡") == pytest.approx(0.7655)
+    assert area_ha("7,655平方米") == pytest.approx(0.7655)
+    assert area_ha("约3亩") is None
+    assert area_ha("3英亩") is None
+
+
+def test_unit_suffixes_read() -> None:
+    frame = read_parcels(CORPUS / "area_mu_and_square_metres.txt")
+    assert list(frame["id"]) == ["M1", "M2", "M3"]
+    assert frame["declared_area_ha"].notna().all()
+
+
+def test_unreadable_area_is_ignored_with_a_warning() -> None:
+    text = _text(CORPUS / "web_gis_hectare_suffix.txt")
+    first = re.search(r"\d+\.\d+公顷", text)
+    assert first
+    frame = parse_coordinate_text(text.replace(first[0], "约一公顷", 1))
+    assert math.isnan(frame["declared_area_ha"].iloc[0]) or frame["declared_area_ha"].iloc[0] is None
+    assert any("约一公顷" in w and "ignored" in w for w in frame.attrs["warnings"])
+
+
+def test_area_in_square_metres_without_unit_gets_a_hint() -> None:
+    text = _text(CORPUS / "tabs_and_spaces.txt")
+    declared = re.search(r", (\d+\.\d{4}), T1", text)
+    assert declared
+    square_metres = f"{float(declared[1]) * 10_000:.1f}"
+    frame = parse_coordinate_text(text.replace(declared[1], square_metres))
+    assert any("平方米" in w and "declared area" in w for w in frame.attrs["warnings"])
+
+
+def test_swapped_columns_read_with_a_warning() -> None:
+    for name, epsg in (("swapped_columns_east_first.txt", 4527), ("swapped_no_prefix_gbk.txt", 4547)):
+        frame = read_parcels(CORPUS / name)
+        assert frame.crs.to_epsg() == epsg
+        assert any("columns look swapped" in w for w in frame.attrs["warnings"])
+        assert frame.geometry.iloc[0].bounds[1] > 3_000_000  # northings on y
+
+
+def test_mixed_columns_are_refused() -> None:
+    lines = _text(CORPUS / "swapped_columns_east_first.txt").splitlines()
+    j = next(i for i, line in enumerate(lines) if line.startswith("J2,"))
+    name, ring, x, y = lines[j].split(",")
+    lines[j] = ",".join([name, ring, y, x])  # one point north-first among east-first ones
+    with pytest.raises(FormatError, match="swapped / mixed") as info:
+        parse_coordinate_text("\n".join(lines))
+    assert "混用" in info.value.message_zh
+
+
+def test_unclassifiable_point_among_swapped_is_refused() -> None:
+    lines = _text(CORPUS / "swapped_columns_east_first.txt").splitlines()
+    j = next(i for i, line in enumerate(lines) if line.startswith("J3,"))
+    name, ring, x, _ = lines[j].split(",")
+    lines[j] = ",".join([name, ring, x, "12.5"])
+    with pytest.raises(FormatError, match="swapped / mixed"):
+        parse_coordinate_text("\n".join(lines))
+
+
+def test_degrees_are_refused() -> None:
+    text = (
+        "[属性描述]\n坐标系=2000国家大地坐标系\n带号=39\n[地块坐标]\n4,,D,,面,,,,@\n"
+        "J1,1,35.4,116.6\nJ2,1,35.5,116.6\nJ3,1,35.5,116.7\n"
+    )
+    with pytest.raises(CRSError, match="degrees"):
+        parse_coordinate_text(text)
+
+
+def test_parcel_without_points_names_the_record() -> None:
+    text = "[属性描述]\n坐标系=2000国家大地坐标系\n带号=39\n[地块坐标]\n0,,EMPTY,空地块,面,,,,@\n"
+    with pytest.raises(FormatError, match="EMPTY"):
+        parse_coordinate_text(text)
+
+
+def test_missing_closing_points_are_closed() -> None:
+    frame = read_parcels(CORPUS / "missing_closing_point.txt")
+    assert sum("not closed" in w for w in frame.attrs["warnings"]) == 3  # the outer ring and two holes
+    assert len(frame.geometry.iloc[0].interiors) == 2
+
+
+def test_line_record_is_refused_naming_it() -> None:
+    with pytest.raises(FormatError, match=r"L1 \(line 10\) is a 线 record") as info:
+        read_parcels(CORPUS / "line_record.txt")
+    assert "道路中线" not in str(info.value) or "L1" in str(info.value)
+    assert "--line-buffer" in str(info.value) and "线" in info.value.message_zh
+
+
+def test_line_record_with_a_buffer_is_a_corridor() -> None:
+    frame = read_parcels(CORPUS / "line_record.txt", line_buffer=15)
+    corridor = frame.geometry.iloc[0]
+    centre = shapely.LineString([(y, x) for x, y in _points(CORPUS / "line_record.txt")])
+    assert corridor.geom_type == "Polygon"
+    assert corridor.area == pytest.approx(centre.buffer(15).area, rel=1e-9)
+    assert corridor.area == pytest.approx(centre.length * 30 + math.pi * 15**2, rel=0.01)
+    assert frame["line_buffer_m"].iloc[0] == 15
+    assert any("buffered 15 m each side" in w for w in frame.attrs["warnings"])
+
+
+def _points(path: Path) -> list[tuple[float, float]]:
+    return [
+        (float(m[1]), float(m[2]))
+        for line in _text(path).splitlines()
+        if (m := re.fullmatch(r"J\d+,\d+,([-\d.]+),([-\d.]+)", line.strip()))
+    ]
+
+
+@pytest.mark.parametrize("width", [0, -5, float("nan"), float("inf"), 50_000])
+def test_line_buffer_must_be_a_sane_width(width: float) -> None:
+    with pytest.raises(InputError, match="line buffer"):
+        read_parcels(CORPUS / "line_record.txt", line_buffer=width)
+
+
+def test_line_buffer_only_for_coordinate_text(tmp_path: Path) -> None:
+    path = write_parcels(read_parcels(CORPUS / "utf8_bom_crlf.txt"), tmp_path / "p.geojson")
+    with pytest.raises(FormatError, match="coordinate text"):
+        read_parcels(path, line_buffer=10)
+
+
+def test_point_record_with_a_buffer() -> None:
+    text = _text(CORPUS / "line_record.txt").replace(",线,", ",点,")
+    frame = parse_coordinate_text(text, line_buffer=5)
+    assert frame.geometry.iloc[0].area == pytest.approx(8 * math.pi * 25, rel=0.01)  # 8 disjoint discs
+
+
+def test_stable_unique_ids() -> None:
+    frame = read_parcels(CORPUS / "multi_parcel_ids.txt")
+    # 地块编号 1, 2, blank, 1 (repeated), blank, 3: the blank third cannot be "3" (a later 地块编号)
+    assert list(frame["id"]) == ["1", "2", "3-2", "1-2", "5", "3"]
+    assert list(frame["name"].fillna("")) == ["厂区", "厂区", "", "", "厂区", "两部分地块"]
+    assert frame.geometry.iloc[5].geom_type == "MultiPolygon"
+    warnings = " ".join(frame.attrs["warnings"])
+    assert "地块编号 1 repeats" in warnings and "no 地块编号" in warnings
+    assert list(read_parcels(CORPUS / "multi_parcel_ids.txt")["id"]) == list(frame["id"])  # stable
+
+
+def test_header_styles() -> None:
+    assert read_parcels(CORPUS / "xian80_zone38.txt").crs.name == "Xian 1980 / 3-degree Gauss-Kruger CM 114E"
+    assert read_parcels(CORPUS / "beijing54_6deg_zone20.txt").crs.name == "Beijing 1954 / Gauss-Kruger zone 20"
+    extended = read_parcels(CORPUS / "extension_info_gbk_crlf.txt")
+    assert extended.attrs["coordinate_header"].extension[0].startswith("项目名称=")
+    provincial = read_parcels(CORPUS / "provincial_extra_columns.txt")
+    assert list(provincial["extra"]) == ["370811,工业项目,新增", "370811,工业项目,"]
+    assert read_parcels(CORPUS / "tabs_and_spaces.txt")["id"].iloc[0] == "T1"
+
+
+def test_column_title_line_is_skipped() -> None:
+    text = _text(CORPUS / "utf8_bom_crlf.txt").replace(
+        "[地块坐标]", "[地块坐标]\n界址点数,地块面积(公顷),地块编号,地块名称,面,图幅号,地块用途,地类编码,@"
+    )
+    assert list(parse_coordinate_text(text)["id"]) == ["BOM1"]
+
+
+def _ring_facts(written: str) -> list[tuple[int, str, float, tuple[float, float]]]:
+    """(圈号, first point name, signed area on the map, first point (E, N)) per ring of the first parcel."""
+    rings: dict[int, list[tuple[str, float, float]]] = {}
+    for line in written.splitlines():
+        if m := re.fullmatch(r"(J\d+),(\d+),([-\d.]+),([-\d.]+)", line):
+            rings.setdefault(int(m[2]), []).append((m[1], float(m[4]), float(m[3])))  # easting, northing
+    out = []
+    for number, pts in rings.items():
+        assert pts[0] == pts[-1]  # closed, the closing point repeats the first number
+        xy = [(e, n) for _, e, n in pts[:-1]]
+        signed = math.fsum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in zip(xy, xy[1:] + xy[:1], strict=True)) / 2
+        out.append((number, pts[0][0], signed, xy[0]))
+    return out
+
+
+def test_writer_numbers_parts_before_holes_clockwise_from_the_north_west() -> None:
+    holed = shapely.Polygon(
+        [(467_000, 3_918_000), (467_000, 3_918_300), (467_300, 3_918_300), (467_300, 3_918_000)],  # clockwise
+        [[(467_100, 3_918_100), (467_200, 3_918_100), (467_200, 3_918_200), (467_100, 3_918_200)]],
+    )
+    part = shapely.Polygon([(468_000, 3_918_000), (468_200, 3_918_000), (468_100, 3_918_150)])  # anticlockwise
+    frame = gpd.GeoDataFrame({"id": ["W1"]}, geometry=[shapely.MultiPolygon([holed, part])], crs=4548)
+    written = write_coordinate_text(frame, newline="\n", producer="示例测绘院")
+    facts = _ring_facts(written)
+    assert [n for n, *_ in facts] == [1, 2, 3]
+    (_, first1, area1, start1), (_, _, area2, start2), (_, _, area3, start3) = facts
+    assert first1 == "J1" and start1 == (467_000, 3_918_300)  # the north-western corner
+    assert area1 < 0 and area2 < 0  # both parts clockwise
+    assert start2 == (468_100, 3_918_150)  # nearest the north-west corner of its box
+    assert area3 > 0 and start3 == (467_100, 3_918_200)  # the hole, anticlockwise, numbered after the parts
+    assert "数据产生单位=示例测绘院" in written and "格式版本号=1.01版本" in written
+    back = parse_coordinate_text(written)
+    assert back.geometry.iloc[0].area == pytest.approx(frame.geometry.iloc[0].area)
+    assert back.geometry.iloc[0].equals(frame.geometry.iloc[0])
+
+
+def test_survey_rings_refuse_lines() -> None:
+    with pytest.raises(GeometryError, match="LineString"):
+        survey_rings(shapely.LineString([(0, 0), (1, 1)]))
+
+
+def test_island_inside_a_hole_is_a_part() -> None:
+    square = [(467_000, 3_918_000), (467_000, 3_918_300), (467_300, 3_918_300), (467_300, 3_918_000)]
+    lake = [(467_050, 3_918_050), (467_250, 3_918_050), (467_250, 3_918_250), (467_050, 3_918_250)]
+    island = [(467_100, 3_918_100), (467_100, 3_918_200), (467_200, 3_918_200), (467_200, 3_918_100)]
+    geom = shapely.MultiPolygon([shapely.Polygon(square, [lake]), shapely.Polygon(island)])
+    frame = gpd.GeoDataFrame({"id": ["I1"]}, geometry=[geom], crs=4548)
+    back = parse_coordinate_text(write_coordinate_text(frame))
+    assert back.geometry.iloc[0].area == pytest.approx(300 * 300 - 200 * 200 + 100 * 100)
+
+
+def test_declared_area_in_the_review_result(blueprint: Blueprint) -> None:
+    frame = read_parcels(CORPUS / "web_gis_hectare_suffix.txt")
+    result = review(frame, blueprint)
+    for parcel, declared in zip(result.parcels, frame["declared_area_ha"], strict=True):
+        assert parcel.declared_area_ha == pytest.approx(declared)
+        assert parcel.declared_area_diff_pct is not None and abs(parcel.declared_area_diff_pct) < 0.1
+    report = report_model(result)
+    facts = {f.label: f.value for f in report.parcels[0].facts}
+    assert "公顷" in facts["申报面积"] and "%" in facts["申报面积"]
+
+
+def test_no_declared_area_without_a_declaration(blueprint: Blueprint) -> None:
+    frame = read_parcels(CORPUS / "utf8_bom_crlf.txt")[["id", "geometry"]]
+    parcel = review(frame, blueprint).parcels[0]
+    assert parcel.declared_area_ha is None and parcel.declared_area_diff_pct is None
+
+
+def test_cli_line_buffer(tmp_path: Path) -> None:
+    runner = CliRunner()
+    refused = runner.invoke(app, ["convert", str(CORPUS / "line_record.txt"), str(tmp_path / "x.geojson")])
+    assert refused.exit_code == 2 and "line-buffer" in refused.stderr
+    out = tmp_path / "corridor.txt"
+    done = runner.invoke(
+        app, ["convert", str(CORPUS / "line_record.txt"), str(out), "--line-buffer", "20", "--encoding", "utf-8"]
+    )
+    assert done.exit_code == 0, done.output
+    assert "buffered 20 m" in done.stderr
+    assert read_parcels(out).geometry.iloc[0].area > 20 * 2 * 400
+
+
+def test_cli_review_line_buffer(tmp_path: Path, blueprint_dir: Path) -> None:
+    runner = CliRunner()
+    args = ["review", str(CORPUS / "line_record.txt"), "-b", str(blueprint_dir)]
+    assert runner.invoke(app, args).exit_code == 2
+    done = runner.invoke(app, [*args, "--line-buffer", "10", "-o", str(tmp_path / "r.json")])
+    assert done.exit_code == 0, done.output
+    assert "buffered 10 m" in (tmp_path / "r.json").read_text(encoding="utf-8")
+
+
+def test_producer_from_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LANTU_COORDINATE_PRODUCER", "某某测绘院")
+    out = tmp_path / "p.txt"
+    done = CliRunner().invoke(app, ["convert", str(CORPUS / "utf8_bom_crlf.txt"), str(out)])
+    assert done.exit_code == 0, done.output
+    assert "数据产生单位=某某测绘院" in out.read_bytes().decode("gbk")
