@@ -39,6 +39,8 @@ class LayerSpec(BaseModel):
     path: str
     layer: str | None = None
     fields: dict[str, str] = Field(default_factory=dict)
+    # source values → the catalog's standard words, per logical attribute ({level: {一级保护区: 一级}})
+    values: dict[str, dict[str, str]] = Field(default_factory=dict)
 
 
 class Manifest(BaseModel):
@@ -124,6 +126,12 @@ class Blueprint:
     def raster(self, layer_id: str) -> RasterLayer | None:
         layer = self.layers.get(layer_id)
         return layer if isinstance(layer, RasterLayer) else None
+
+    @property
+    def coverage_layer(self) -> str | None:
+        """The layer whose union is the blueprint's coverage: a declared ``extent``, else ``county``
+        (None when it has neither: coverage is then not checked)."""
+        return next((lid for lid in ("extent", "county") if self.vector(lid) is not None), None)
 
 
 def read_manifest(root: Path) -> Manifest:
@@ -213,8 +221,18 @@ def _load_vector(layer_id: str, source: Path, spec: LayerSpec, default_crs: CRS)
             f"{MANIFEST}: layers.{layer_id}: {where}: {exc.message_en}",
             f"{MANIFEST}：图层 {layer_id}（{where}）：{exc.message_zh}",
         ) from exc
-    required = layer_catalog()[layer_id].attributes
+    info = layer_catalog()[layer_id]
+    required = info.attributes
     rename: dict[str, str] = {}
+    for logical in info.optional:
+        column = spec.fields.get(logical, logical)
+        if column in frame.columns:
+            rename[column] = logical
+        elif logical in spec.fields:
+            raise BlueprintError(
+                f"{MANIFEST}: layers.{layer_id}: field {column!r} (for {logical!r}) not in {where}",
+                f"{MANIFEST}：图层 {layer_id} 的字段 {column!r}（{logical}）在 {where} 中不存在",
+            )
     for logical in required:
         column = spec.fields.get(logical, logical)
         if column not in frame.columns:
@@ -224,14 +242,20 @@ def _load_vector(layer_id: str, source: Path, spec: LayerSpec, default_crs: CRS)
                 f"{MANIFEST}：图层 {layer_id} 的字段 {column!r}（{logical}）在 {where} 中不存在",
             )
         rename[column] = logical
-    extra = set(spec.fields) - set(required)
+    used = [*required, *info.optional]
+    extra = set(spec.fields) - set(used)
     if extra:
         raise BlueprintError(
-            f"{MANIFEST}: layers.{layer_id}.fields: {sorted(extra)} not used by this layer; it uses {list(required)}",
+            f"{MANIFEST}: layers.{layer_id}.fields: {sorted(extra)} not used by this layer; it uses {used}",
             f"{MANIFEST}：图层 {layer_id} 不使用字段映射 {sorted(extra)}",
         )
-    frame = frame.rename(columns=rename)[[*required, "geometry"]]
+    frame = frame.rename(columns=rename)
+    for logical in info.optional:  # an optional attribute the file lacks reads as null
+        if logical not in frame.columns:
+            frame[logical] = None
+    frame = frame[[*used, "geometry"]]
     frame = frame[~(frame.geometry.isna() | frame.geometry.is_empty)]
+    frame = _standard_values(layer_id, frame, spec, where)
     kinds = set(shapely.get_type_id(frame.geometry.values)) - {3, 6}  # Polygon, MultiPolygon
     if kinds:
         raise BlueprintError(
@@ -239,17 +263,85 @@ def _load_vector(layer_id: str, source: Path, spec: LayerSpec, default_crs: CRS)
             f"{MANIFEST}：图层 {layer_id}（{where}）必须为面要素",
         )
     if layer_id == "land_use":
-        unknown = sorted({str(c) for c in frame["class_code"] if landuse_class(c) is None})
+        classes = [landuse_class(c) for c in frame["class_code"]]
+        unknown = sorted({str(c) for c, cls in zip(frame["class_code"], classes, strict=True) if cls is None})
         if unknown:
             raise BlueprintError(
                 f"{MANIFEST}: layers.land_use: {where} has codes not in the 三调 table: {unknown[:10]}",
                 f"{MANIFEST}：图层 land_use（{where}）含三调分类表之外的地类编码：{unknown[:10]}",
             )
+        # one spelling downstream: integer exports (101) become the table's code (0101)
+        frame["class_code"] = [cls.code for cls in classes if cls is not None]
+        frame["deduction_ratio"] = _deduction_ratios(frame["deduction_ratio"], where)
     invalid = ~frame.geometry.is_valid
     if invalid.any():
         log.warning("layer %s: repaired %d invalid polygons with make_valid", layer_id, invalid.sum())
         frame.loc[invalid, "geometry"] = frame.geometry[invalid].make_valid()
     return frame.reset_index(drop=True)
+
+
+def _standard_values(layer_id: str, frame: gpd.GeoDataFrame, spec: LayerSpec, where: str) -> gpd.GeoDataFrame:
+    """Map source values to the catalog's words (the manifest's ``values:``), then refuse any value
+    outside the attribute's vocabulary, naming the layer, the field and the value."""
+    info = layer_catalog()[layer_id]
+    unknown_attrs = set(spec.values) - set(info.values)
+    if unknown_attrs:
+        raise BlueprintError(
+            f"{MANIFEST}: layers.{layer_id}.values: {sorted(unknown_attrs)} have no vocabulary; "
+            f"mappable: {sorted(info.values)}",
+            f"{MANIFEST}：图层 {layer_id} 的值映射 {sorted(unknown_attrs)} 不是受控属性",
+        )
+    for logical, words in info.values.items():
+        mapping = spec.values.get(logical, {})
+        wrong = sorted({w for w in mapping.values() if w not in words})
+        if wrong:
+            raise BlueprintError(
+                f"{MANIFEST}: layers.{layer_id}.values.{logical}: {wrong} are not standard values; "
+                f"allowed: {list(words)}",
+                f"{MANIFEST}：图层 {layer_id} 的值映射 {logical} 指向非标准值 {wrong}；可选：{list(words)}",
+            )
+        raw = frame[logical]
+        mapped = [None if _blank(v) else mapping.get(str(v).strip(), str(v).strip()) for v in raw]
+        field_name = spec.fields.get(logical, logical)
+        bad = sorted({str(v) for v in mapped if v is not None and v not in words})
+        if bad:
+            raise BlueprintError(
+                f"{MANIFEST}: layers.{layer_id}: field {field_name!r} ({logical}) has value(s) {bad[:10]} "
+                f"outside the vocabulary {list(words)}; map them in the manifest "
+                f"(values: {{{logical}: {{{bad[0]}: {words[0]}}}}})",
+                f"{MANIFEST}：图层 {layer_id} 的字段 {field_name!r}（{logical}）含非标准值 {bad[:10]}；"
+                f"可选：{list(words)}，或在清单中以 values 映射",
+            )
+        frame[logical] = mapped
+    return frame
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and value != value) or str(value).strip() == ""
+
+
+def _deduction_ratios(column: Any, where: str) -> list[float]:
+    """三调 田坎系数 (KCXS) per patch: a share in [0, 1) (percentages above 1 are read as %); blank → 0."""
+    out: list[float] = []
+    for v in column:
+        if _blank(v):
+            out.append(0.0)
+            continue
+        try:
+            ratio = float(v)
+        except (TypeError, ValueError) as exc:
+            raise BlueprintError(
+                f"{MANIFEST}: layers.land_use: {where}: deduction_ratio {v!r} is not a number",
+                f"{MANIFEST}：图层 land_use（{where}）的扣除系数 {v!r} 不是数值",
+            ) from exc
+        ratio = ratio / 100 if ratio >= 1 else ratio
+        if not 0 <= ratio < 1:
+            raise BlueprintError(
+                f"{MANIFEST}: layers.land_use: {where}: deduction_ratio {v!r} outside [0, 1)",
+                f"{MANIFEST}：图层 land_use（{where}）的扣除系数 {v!r} 超出 [0, 1)",
+            )
+        out.append(ratio)
+    return out
 
 
 def _load_raster(layer_id: str, source: Path, default_crs: CRS) -> RasterLayer:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Literal
 
@@ -22,6 +22,8 @@ class LayerInfo:
     name_en: str
     kind: Literal["vector", "raster"]
     attributes: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()  # attributes a file may lack (the review grades without them)
+    values: dict[str, tuple[str, ...]] = field(default_factory=dict)  # closed vocabulary per attribute
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,8 @@ def layer_catalog() -> dict[str, LayerInfo]:
             name_en=v["name_en"],
             kind=v["kind"],
             attributes=tuple(v.get("attributes", ())),
+            optional=tuple(v.get("optional", ())),
+            values={a: tuple(str(w) for w in words) for a, words in v.get("values", {}).items()},
         )
         for key, v in raw.items()
     }
@@ -73,7 +77,13 @@ def landuse_classes() -> dict[str, LandUseClass]:
 
 
 def landuse_class(code: object) -> LandUseClass | None:
-    """Look a 三调 code up, tolerating numbers that lost their leading zero (101 → 0101)."""
+    """Look a 三调 code up: the one normaliser of class codes for every path (load, rules, quota).
+
+    Tolerates what exports do to codes: integers and floats that lost their leading zero
+    (101, 101.0 → 0101) and surrounding blanks.
+    """
+    if isinstance(code, float) and code.is_integer():
+        code = int(code)
     text = str(code).strip()
     table = landuse_classes()
     if text in table:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from geo.crs import M2_PER_MU
 from geo.review.result import ItemResult, ParcelResult, ReviewResult
-from geo.vocabulary import STATUS_ZH, VERDICT_STATUS, VERDICT_ZH, Status
+from geo.vocabulary import STATUS_ZH, VERDICT_STATUS, VERDICT_ZH, Status, project_types
 
 TITLE = "建设项目落地可行性审查报告"
 SUMMARY_COLUMNS = ("地块", "名称", "面积（m² / 公顷 / 亩）", "所在区县", "结论")
@@ -65,6 +65,8 @@ class ItemRow:
     overlap_mu: str
     share: str
     message: str
+    basis: tuple[str, ...] = ()  # 审查依据
+    procedures: tuple[str, ...] = ()  # 所需手续 (only when the item is not a pass)
 
     @property
     def cells(self) -> tuple[str, ...]:
@@ -139,7 +141,17 @@ def tolerance_note(result: ReviewResult) -> str:
     """The sliver tolerance the profile set; without the rule (older results) each parcel's own value."""
     if result.tolerance is not None:
         rule = f"max({_g(result.tolerance.min_m2)} m², 地块面积 × {_g(result.tolerance.ratio * 100)} %)"
-        return f"重叠面积不超过容差 {rule} 的边缘接触不计。"
+        strict = ""
+        if result.tolerance.strict:
+            strict = (
+                f"占用即须审查的图层（{'、'.join(result.tolerance.strict)}）"
+                f"超过 {_g(result.tolerance.min_m2)} m² 的重叠均计入。"
+            )
+        return (
+            f"重叠面积不超过容差 {rule} 的边缘接触不计；{strict}"
+            if strict
+            else f"重叠面积不超过容差 {rule} 的边缘接触不计。"
+        )
     return "重叠面积不超过各地块容差（见地块信息）的边缘接触不计。"
 
 
@@ -159,7 +171,24 @@ def _item_row(n: int, item: ItemResult) -> ItemRow:
         overlap_mu=_num(item.overlap_m2 / M2_PER_MU, 2),
         share=f"{item.overlap_ratio * 100:.2f} %",
         message=item.message_zh,
+        basis=tuple(item.basis),
+        procedures=tuple(item.procedures),
     )
+
+
+def item_notes(parcel: ParcelResult) -> list[str]:
+    """For each item that is not a pass: the procedures it requires (所需手续) and its basis (审查依据)."""
+    out = []
+    for item in parcel.items:
+        if item.status == "pass" or not (item.procedures or item.basis):
+            continue
+        text = f"【{item.name_zh}】"
+        if item.procedures:
+            text += "所需手续：" + "；".join(item.procedures) + "。"
+        if item.basis:
+            text += "审查依据：" + "；".join(item.basis) + "。"
+        out.append(text)
+    return out
 
 
 def _quota_rows(parcel: ParcelResult) -> tuple[QuotaRow, ...]:
@@ -173,6 +202,7 @@ def _quota_rows(parcel: ParcelResult) -> tuple[QuotaRow, ...]:
         ("存量建设用地", q.stock_m2),
         ("新增建设用地指标", q.new_construction_quota_m2),
         ("占补平衡指标", q.compensation_m2),
+        ("占用永久基本农田（需补划）", q.basic_farmland_m2),
     )
     return tuple(
         QuotaRow(name, MISSING, "") if v is None else QuotaRow(name, _num(v), _num(v / M2_PER_MU, 2))
@@ -195,13 +225,17 @@ def _parcel(parcel: ParcelResult) -> ParcelReport:
         *_declared_area(parcel),
         Fact("计算坐标系", parcel.crs_used),
         Fact("所在区县", county),
-        Fact("项目类型", parcel.project_type or "未填报"),
+        Fact("项目类型", _project_type(parcel.project_type)),
+        *_coverage(parcel),
         Fact("容差", f"{_num(parcel.tolerance_m2, 2)} m²"),
     )
     paddy = [i.facts.paddy_m2 for i in parcel.items if i.facts.paddy_m2]
     notes = [REPAIRED_NOTE] if parcel.repaired else []
     if paddy:
         notes.append(f"占用水田 {_num(sum(paddy))} m²，须占水田补水田。")
+    if parcel.verdict == "out_of_coverage":
+        notes.append("地块未全部位于蓝图覆盖范围内，覆盖范围外的部分未经审查，不能据此配置用地指标。")
+    notes += item_notes(parcel)
     return ParcelReport(
         id=parcel.id,
         name=parcel.name or "",
@@ -213,6 +247,19 @@ def _parcel(parcel: ParcelResult) -> ParcelReport:
         items=tuple(_item_row(n, i) for n, i in enumerate(parcel.items, start=1)),
         quota=_quota_rows(parcel),
     )
+
+
+def _project_type(code: str | None) -> str:
+    if not code:
+        return "未填报"
+    known = project_types().get(code)
+    return f"{known.name_zh}（{code}）" if known else code
+
+
+def _coverage(parcel: ParcelResult) -> tuple[Fact, ...]:
+    if parcel.covered_ratio is None or parcel.covered_ratio >= 1.0:
+        return ()
+    return (Fact("蓝图覆盖", f"地块面积的 {parcel.covered_ratio * 100:.2f} % 位于蓝图覆盖范围内"),)
 
 
 def _declared_area(parcel: ParcelResult) -> tuple[Fact, ...]:

@@ -4,10 +4,20 @@ the status and layer colours. Reports, maps and the viewer read them from here (
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
 from typing import Final, Literal
 
+import yaml
+
+from geo.errors import InputError
+from geo.resources import packaged
+
 Status = Literal["pass", "warn", "fail", "missing_layer"]
-Verdict = Literal["pass", "conditional", "reject"]
+# out_of_coverage: the parcel is not wholly inside the blueprint's coverage (its county layer
+# or extent layer); what lies outside was never reviewed, so no verdict can be signed
+Verdict = Literal["pass", "conditional", "reject", "out_of_coverage"]
+VERDICTS: Final[tuple[Verdict, ...]] = ("pass", "conditional", "reject", "out_of_coverage")
 
 # severity: a missing layer outranks a warning (nothing was checked), a failure outranks all
 STATUS_ORDER: Final[dict[Status, int]] = {"pass": 0, "warn": 1, "missing_layer": 2, "fail": 3}
@@ -24,8 +34,18 @@ STATUS_COLOURS: Final[dict[Status, str]] = {
     "fail": "#c62828",
     "missing_layer": "#757575",
 }
-VERDICT_ZH: Final[dict[Verdict, str]] = {"pass": "通过", "conditional": "有条件通过", "reject": "否决"}
-VERDICT_STATUS: Final[dict[Verdict, Status]] = {"pass": "pass", "conditional": "warn", "reject": "fail"}
+VERDICT_ZH: Final[dict[Verdict, str]] = {
+    "pass": "通过",
+    "conditional": "有条件通过",
+    "reject": "否决",
+    "out_of_coverage": "超出蓝图覆盖范围",
+}
+VERDICT_STATUS: Final[dict[Verdict, Status]] = {
+    "pass": "pass",
+    "conditional": "warn",
+    "reject": "fail",
+    "out_of_coverage": "missing_layer",
+}
 LAYER_COLOURS: Final[dict[str, str]] = {
     "ecological_redline": "#d32f2f",
     "basic_farmland": "#fbc02d",
@@ -54,3 +74,33 @@ def verdict_of(statuses: Iterable[Status]) -> Verdict:
     """reject if any item fails, conditional if any warns or lacks its layer, else pass (DESIGN.md)."""
     status = worst(statuses)
     return "reject" if status == "fail" else "conditional" if status in ("warn", "missing_layer") else "pass"
+
+
+@dataclass(frozen=True)
+class ProjectType:
+    id: str
+    name_zh: str
+    name_en: str
+
+
+@cache
+def project_types() -> dict[str, ProjectType]:
+    """The closed list of project types (``layers/vocabulary.yaml``), id → labels."""
+    raw = yaml.safe_load(packaged("vocabulary.yaml").read_text(encoding="utf-8"))
+    return {k: ProjectType(k, v["name_zh"], v["name_en"]) for k, v in raw["project_types"].items()}
+
+
+def check_project_type(value: object) -> str | None:
+    """``value`` as a known project type id (``None`` when not given); anything else is an
+    :class:`InputError` naming the allowed values with their Chinese labels."""
+    if value is None or (isinstance(value, float) and value != value) or value == "":
+        return None
+    text = str(value).strip()
+    known = project_types()
+    if text in known:
+        return text
+    allowed = ", ".join(f"{k}（{t.name_zh}）" for k, t in known.items())
+    raise InputError(
+        f"unknown project_type {text!r}; allowed: {', '.join(known)}",
+        f"未知项目类型 {text!r}；可选：{allowed}",
+    )

@@ -22,6 +22,7 @@ def _grid() -> list:  # type: ignore[type-arg]
 @pytest.mark.parametrize("scheduler", ["threads", "processes", "local"])
 def test_partitions_equal_serial(blueprint: Blueprint, blueprint_dir: Path, scheduler: str) -> None:
     frame = parcel_frame(*_grid(), project_type="industrial", investment_wan=100_000)
+    frame["project_type"] = ["industrial", "energy"] * 25  # energy: single-site, no standard → conditional
     serial = review(frame, blueprint)
     batched = review_in_partitions(frame, blueprint_dir, partitions=7, scheduler=scheduler, num_workers=2)
     assert [p.id for p in batched.parcels] == [p.id for p in serial.parcels] == [str(i) for i in range(1, 51)]

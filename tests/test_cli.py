@@ -39,7 +39,9 @@ def test_review_json_on_stdout(parcels_file: Path, blueprint_dir: Path) -> None:
 
 
 def test_major_project_flag(parcels_file: Path, blueprint_dir: Path) -> None:
-    result = runner.invoke(app, ["review", str(parcels_file), "-b", str(blueprint_dir), "--major-project"])
+    result = runner.invoke(
+        app, ["review", str(parcels_file), "-b", str(blueprint_dir), "--major-project", "--project-type", "transport"]
+    )
     body = json.loads(result.stdout)
     farmland = next(i for i in body["parcels"][1]["items"] if i["code"] == "basic_farmland")
     assert farmland["status"] == "warn"

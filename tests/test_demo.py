@@ -40,7 +40,7 @@ def _layer(demo: Blueprint, layer_id: str) -> gpd.GeoDataFrame:
 
 
 def test_every_standard_layer_present(demo: Blueprint) -> None:
-    assert set(demo.layers) == set(layer_catalog())
+    assert set(demo.layers) == set(layer_catalog()) - {"extent"}  # coverage is the county layer
 
 
 def test_county_is_real_and_says_so(demo_dir: Path, demo: Blueprint) -> None:
@@ -109,7 +109,7 @@ EXPECTED = {
     "geohazard": {"pass", "warn"},
     "cultural_heritage": {"pass", "warn", "fail"},
     "forest_grass_wetland": {"pass", "warn"},
-    "land_use_standard": {"pass", "warn", "fail"},
+    "land_use_standard": {"pass", "warn"},  # exceeding the standard asks for 核减或节地评价 (issue 9)
     "flood_control": {"pass", "warn"},
     "illegal_use": {"pass", "fail"},
 }

@@ -40,7 +40,7 @@ def _outcome(frame: gpd.GeoDataFrame, blueprint: Blueprint) -> None:
     for parcel in result.parcels:
         assert parcel.area_m2 > 0
         assert all(0.0 <= i.overlap_ratio <= 1.0 + 1e-6 for i in parcel.items)
-        assert parcel.verdict in ("pass", "conditional", "reject")
+        assert parcel.verdict in ("pass", "conditional", "reject", "out_of_coverage")
 
 
 @FUZZ

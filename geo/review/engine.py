@@ -21,7 +21,7 @@ from geo.crs import CGCS2000, Area, check_coordinates, gk3_epsg_for_longitude, r
 from geo.errors import InputError
 from geo.geometry import clean_parcels
 from geo.overlay import bulk_pieces
-from geo.review.profile import Item, Profile, load_profile
+from geo.review.profile import Item, OverlapCheck, Profile, load_profile
 from geo.review.result import (
     County,
     ItemFacts,
@@ -34,7 +34,7 @@ from geo.review.result import (
     ToleranceRule,
 )
 from geo.review.rules import ParcelContext, Piece, run_check
-from geo.vocabulary import verdict_of, worst
+from geo.vocabulary import check_project_type, verdict_of, worst
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +60,10 @@ def project_attributes(frame: gpd.GeoDataFrame, overrides: dict[str, Any] | None
     out = []
     for row in rows:
         given = {k: v for k, v in row.items() if k in fields and not _is_missing(v)}
+        merged = given | (overrides or {})
+        merged["project_type"] = check_project_type(merged.get("project_type"))  # closed list, named on error
         try:
-            out.append(ProjectAttributes.model_validate(given | (overrides or {})))
+            out.append(ProjectAttributes.model_validate(merged))
         except ValueError as exc:
             raise InputError(f"bad project attributes {given}: {exc}", "项目属性不合法") from exc
     return out
@@ -118,6 +120,7 @@ def review(
                     blueprint,
                     prof.tolerance.for_area(float(projected[k].area)),
                     {lid: per_parcel[k] for lid, per_parcel in overlays.items()},
+                    prof.tolerance.min_m2,
                 )
                 results[i] = review_parcel(
                     ctx, prof, repaired=repaired[i], outline=outlines[k], pieces=pieces
@@ -132,10 +135,22 @@ def review(
         blueprint=blueprint.name,
         created=datetime.now(UTC).isoformat(timespec="seconds"),
         area_crs=f"EPSG:{blueprint.gk_zone_epsg}" if blueprint.gk_zone_epsg else "centroid_zone",
-        tolerance=ToleranceRule(min_m2=prof.tolerance.min_m2, ratio=prof.tolerance.ratio),
+        tolerance=ToleranceRule(min_m2=prof.tolerance.min_m2, ratio=prof.tolerance.ratio, strict=_strict_rule(prof)),
         parcels=[r for r in results if r is not None],
         warnings=list(parcels.attrs.get("warnings", [])),
     )
+
+
+def _strict_rule(profile: Profile) -> list[str]:
+    """Where any overlap above the absolute minimum counts: ``layer`` or ``layer:value``."""
+    out: list[str] = []
+    for item in profile.items:
+        for check in item.checks:
+            if isinstance(check, OverlapCheck):
+                if check.strict:
+                    out.append(check.layer)
+                out += [f"{check.layer}:{v}" for v in check.strict_values]
+    return out
 
 
 def _vector(blueprint: Blueprint, layer_id: str) -> VectorLayer:
@@ -156,7 +171,7 @@ def parcel_zones(geoms: np.ndarray, crs: Any, pinned: int | None) -> np.ndarray:
 def _layers_needed(profile: Profile, blueprint: Blueprint) -> list[str]:
     """The vector layers a review reads: the profile's, the county's, the land use and stock layers."""
     wanted = {lid for item in profile.items for lid in item.layers()}
-    wanted |= {"county", "land_use", *profile.stock_layers}
+    wanted |= {"county", "extent", "land_use", "basic_farmland", *profile.stock_layers}
     return sorted(lid for lid in wanted if blueprint.vector(lid) is not None)
 
 
@@ -166,6 +181,10 @@ def review_parcel(
     """One parcel's items, verdict and land figures, from its context's layer pieces."""
     area = Area(ctx.area_m2)
     items = [_run_item(item, ctx, pieces=pieces) for item in profile.items]
+    covered = _covered_ratio(ctx)
+    outside = covered is not None and ctx.area_m2 * (1.0 - covered) > ctx.tolerance_m2
+    if outside and covered is not None:
+        items = [_uncovered(i, covered) for i in items]
     return ParcelResult(
         id=ctx.id,
         name=ctx.project.name,
@@ -174,13 +193,42 @@ def review_parcel(
         area_ha=round(area.ha, 4),
         area_mu=round(area.mu, 2),
         crs_used=f"EPSG:{ctx.epsg}",
-        verdict=verdict_of(i.status for i in items),
+        verdict="out_of_coverage" if outside else verdict_of(i.status for i in items),
         repaired=repaired,
         tolerance_m2=round(ctx.tolerance_m2, 4),
+        covered_ratio=None if covered is None else round(covered, 6),
         county=_county(ctx),
         items=items,
         land_quota=_land_quota(ctx, profile),
         geometry=outline,
+    )
+
+
+def _covered_ratio(ctx: ParcelContext) -> float | None:
+    """Share of the parcel inside the blueprint's coverage (extent or county union); None without either."""
+    layer = ctx.blueprint.coverage_layer
+    found = ctx.pieces(layer) if layer else None
+    if found is None:
+        return None
+    if len(found) == 0:
+        return 0.0
+    covered = float(shapely.union_all(found.geometry).area) if len(found) > 1 else float(found.area_m2[0])
+    return min(1.0, covered / ctx.area_m2)
+
+
+def _uncovered(item: ItemResult, covered: float) -> ItemResult:
+    """An item of a parcel reaching beyond the blueprint: what lies outside was never checked, so
+    a pass there cannot be signed; it reads as 'layer missing' for the uncovered part."""
+    if item.status != "pass":
+        return item
+    share = 1.0 - covered
+    return item.model_copy(
+        update={
+            "status": "missing_layer",
+            "message_zh": f"地块有 {share:.1%} 位于蓝图覆盖范围之外，该部分未审查（覆盖部分：{item.message_zh}）",
+            "message_en": f"{share:.1%} of the parcel lies outside the blueprint's coverage and was not reviewed "
+            f"(covered part: {item.message_en})",
+        }
     )
 
 
@@ -208,6 +256,8 @@ def _run_item(item: Item, ctx: ParcelContext, *, pieces: bool) -> ItemResult:
         message_en="; ".join(o.message_en for o in relevant),
         details=_piece_results([p for o in outcomes for p in o.pieces], ctx.epsg, geometry=pieces),
         facts=facts,
+        basis=list(item.basis),
+        procedures=list(item.procedures) if status != "pass" else [],
     )
 
 
@@ -251,9 +301,14 @@ def _county(ctx: ParcelContext) -> County | None:
 
 
 def _land_quota(ctx: ParcelContext, profile: Profile) -> LandQuota:
+    """Land figures for the ledger. Stock land (批而未供/闲置) owes neither new-construction quota
+    nor farmland compensation; cultivated areas are net of the 田坎 deduction (KCXS) where the
+    land-use layer maps one; 永久基本农田 occupied is the 补划 need."""
     stock_parts = [g for lid in profile.stock_layers if (found := ctx.pieces(lid)) is not None for g in found.geometry]
     stock = shapely.union_all(stock_parts) if stock_parts else shapely.Polygon()
     stock_m2 = float(stock.area)
+    farmland = ctx.pieces("basic_farmland")
+    farmland_m2 = None if farmland is None else round(_union_area(list(farmland.geometry)), 2)
     land = ctx.pieces("land_use")
     if land is None:
         return LandQuota(
@@ -266,20 +321,27 @@ def _land_quota(ctx: ParcelContext, profile: Profile) -> LandQuota:
             stock_ratio=round(stock_m2 / ctx.area_m2, 6),
             new_construction_quota_m2=None,
             compensation_m2=None,
+            basic_farmland_m2=farmland_m2,
         )
     sums = {"agricultural": 0.0, "construction": 0.0, "unused": 0.0, "cultivated": 0.0, "paddy": 0.0}
-    new_quota = 0.0
-    for code, geom, area in zip(land.attributes["class_code"], land.geometry, land.area_m2.tolist(), strict=True):
+    new_quota = compensation = 0.0
+    ratios = land.attributes.get("deduction_ratio")
+    for k, (code, geom, area) in enumerate(
+        zip(land.attributes["class_code"], land.geometry, land.area_m2.tolist(), strict=True)
+    ):
         cls = landuse_class(code)
         if cls is None:
             continue
         sums[cls.legal_class] += area
+        off_stock = area if stock.is_empty else float(geom.difference(stock).area)
         if cls.group == "cultivated":
-            sums["cultivated"] += area
+            net = 1.0 - (float(ratios[k]) if ratios is not None and ratios[k] is not None else 0.0)
+            sums["cultivated"] += area * net
+            compensation += off_stock * net
             if cls.code == "0101":
-                sums["paddy"] += area
+                sums["paddy"] += area * net
         if cls.legal_class in ("agricultural", "unused"):
-            new_quota += area if stock.is_empty else float(geom.difference(stock).area)
+            new_quota += off_stock
     return LandQuota(
         agricultural_m2=round(sums["agricultural"], 2),
         cultivated_m2=round(sums["cultivated"], 2),
@@ -289,5 +351,12 @@ def _land_quota(ctx: ParcelContext, profile: Profile) -> LandQuota:
         stock_m2=round(stock_m2, 2),
         stock_ratio=round(stock_m2 / ctx.area_m2, 6),
         new_construction_quota_m2=round(new_quota, 2),
-        compensation_m2=round(sums["cultivated"], 2),
+        compensation_m2=round(compensation, 2),
+        basic_farmland_m2=farmland_m2,
     )
+
+
+def _union_area(geoms: list[shapely.Geometry]) -> float:
+    if not geoms:
+        return 0.0
+    return float(shapely.union_all(geoms).area) if len(geoms) > 1 else float(geoms[0].area)

@@ -10,11 +10,19 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from geo import resources
 from geo.catalog import layer_catalog
 from geo.errors import ProfileError
+from geo.vocabulary import project_types
+
+
+class Note(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    zh: str
+    en: str
 
 
 class BaseCheck(BaseModel):
@@ -23,17 +31,30 @@ class BaseCheck(BaseModel):
     status: Literal["warn", "fail"]
     note_zh: str
     note_en: str
+    # the wording for an outcome of a given status when it differs from note_zh/note_en
+    notes: dict[Literal["warn", "fail"], Note] = Field(default_factory=dict)
+
+    def note(self, status: str) -> tuple[str, str]:
+        chosen = self.notes.get(status)  # type: ignore[call-overload]
+        return (chosen.zh, chosen.en) if chosen else (self.note_zh, self.note_en)
 
 
 class Exemption(BaseModel):
-    """A project flag that softens a forbidden overlap (重大项目, 红线内允许的有限人为活动)."""
+    """A project flag that softens a forbidden overlap (重大项目, 红线内允许的有限人为活动),
+    honoured only for the listed project types when ``project_types`` is given."""
 
     model_config = ConfigDict(extra="forbid")
 
     flag: Literal["major_project", "redline_exempt"]
+    project_types: list[str] | None = None
     status: Literal["warn"]
     note_zh: str
     note_en: str
+
+    def applies(self, flags: dict[str, object], project_type: str | None) -> bool:
+        if not flags.get(self.flag):
+            return False
+        return self.project_types is None or project_type in self.project_types
 
 
 class OverlapCheck(BaseCheck):
@@ -43,7 +64,18 @@ class OverlapCheck(BaseCheck):
     layer: str
     attribute: str | None = None
     by_value: dict[str, Literal["pass", "warn", "fail"]] = Field(default_factory=dict)
-    exempt: Exemption | None = None
+    # per attribute value, a status for given project types (一级保护区: 供水工程 warn)
+    by_value_type: dict[str, dict[str, Literal["pass", "warn", "fail"]]] = Field(default_factory=dict)
+    exempt: list[Exemption] = Field(default_factory=list)
+    # any occupation matters (永久基本农田, 红线…): pieces count above the tolerance's min_m2 alone,
+    # not the relative share; ``strict_values`` limits that to pieces with those attribute values
+    strict: bool = False
+    strict_values: list[str] = Field(default_factory=list)
+
+    @field_validator("exempt", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: object) -> object:
+        return [value] if isinstance(value, dict) else value
 
 
 class InsideCheck(BaseCheck):
@@ -51,6 +83,7 @@ class InsideCheck(BaseCheck):
 
     kind: Literal["inside"]
     layer: str
+    by_type: dict[str, Literal["warn", "fail"]] = Field(default_factory=dict)  # status per project type
 
 
 class ZoneCompatibleCheck(BaseCheck):
@@ -60,6 +93,7 @@ class ZoneCompatibleCheck(BaseCheck):
     layer: str
     attribute: str
     compatible: dict[str, list[str]]
+    conditional: dict[str, Literal["warn"]] = Field(default_factory=dict)  # admitted zones needing a step
 
 
 class LandUseClassesCheck(BaseCheck):
@@ -124,6 +158,8 @@ class Item(BaseModel):
     name_zh: str
     name_en: str
     supplementary: bool = False
+    basis: list[str] = Field(default_factory=list, description="审查依据: law, regulation or notice and article")
+    procedures: list[str] = Field(default_factory=list, description="所需手续 a conditional result requires")
     checks: list[Check] = Field(min_length=1)
 
     def layers(self) -> list[str]:
@@ -131,6 +167,9 @@ class Item(BaseModel):
 
 
 class Tolerance(BaseModel):
+    """Overlaps at or below max(min_m2, ratio × parcel) do not count; for strict checks
+    (any occupation matters) only min_m2 applies."""
+
     min_m2: float = Field(default=1.0, ge=0)
     ratio: float = Field(default=1e-4, ge=0, lt=1)
 
@@ -191,6 +230,14 @@ def _load_profile(name_or_path: str, data_dir: Path | None) -> Profile:
                 f"{path.name}: item {item.code} names unknown layer(s) {sorted(unknown)}",
                 f"审查方案 {path.name}：审查项 {item.code} 引用了未知图层 {sorted(unknown)}",
             )
+        named = _project_types_named(item)
+        unknown_types = sorted(named - set(project_types()) - {"default"})
+        if unknown_types:
+            raise ProfileError(
+                f"{path.name}: item {item.code} names unknown project type(s) {unknown_types}; "
+                f"allowed: {list(project_types())}",
+                f"审查方案 {path.name}：审查项 {item.code} 引用了未知项目类型 {unknown_types}",
+            )
         for check in item.checks:
             if isinstance(check, LandUseStandardCheck):
                 check._source = resources.find(check.table, search)
@@ -200,3 +247,17 @@ def _load_profile(name_or_path: str, data_dir: Path | None) -> Profile:
                         f"审查方案 {path.name}：用地标准表 {check.table} 不存在",
                     )
     return profile
+
+
+def _project_types_named(item: Item) -> set[str]:
+    """Every project type an item's checks name (zones, statuses per type, exemptions)."""
+    named: set[str] = set()
+    for check in item.checks:
+        if isinstance(check, InsideCheck):
+            named |= set(check.by_type)
+        elif isinstance(check, ZoneCompatibleCheck):
+            named |= set(check.compatible)
+        elif isinstance(check, OverlapCheck):
+            named |= {t for by_type in check.by_value_type.values() for t in by_type}
+            named |= {t for e in check.exempt for t in e.project_types or []}
+    return named

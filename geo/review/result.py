@@ -105,6 +105,8 @@ class ItemResult(BaseModel):
     message_en: str
     details: list[PieceResult] = Field(default_factory=list, description="the pieces, per feature")
     facts: ItemFacts = Field(default_factory=ItemFacts)
+    basis: list[str] = Field(default_factory=list, description="审查依据 (the profile item's)")
+    procedures: list[str] = Field(default_factory=list, description="所需手续 when the item is not a pass")
 
     @model_validator(mode="before")
     @classmethod
@@ -134,6 +136,7 @@ class LandQuota(BaseModel):
     stock_ratio: float
     new_construction_quota_m2: float | None
     compensation_m2: float | None
+    basic_farmland_m2: float | None = Field(default=None, description="永久基本农田 occupied: the 补划 need")
 
 
 class ParcelResult(BaseModel):
@@ -147,6 +150,9 @@ class ParcelResult(BaseModel):
     verdict: Verdict
     repaired: bool
     tolerance_m2: float
+    covered_ratio: float | None = Field(
+        default=None, description="share of the parcel inside the blueprint's coverage (null: not checked)"
+    )
     county: County | None
     items: list[ItemResult]
     land_quota: LandQuota
@@ -176,6 +182,9 @@ class ToleranceRule(BaseModel):
 
     min_m2: float
     ratio: float
+    strict: list[str] = Field(
+        default_factory=list, description="layers (layer:value) where any overlap above min_m2 counts"
+    )
 
 
 class ReviewResult(BaseModel):

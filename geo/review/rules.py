@@ -73,6 +73,7 @@ class ParcelContext:
     blueprint: Blueprint
     tolerance_m2: float
     overlays: dict[str, Pieces] = field(default_factory=dict)
+    strict_tolerance_m2: float = 1.0  # for layers where any occupation matters (the profile's min_m2)
 
     @property
     def area_m2(self) -> float:
@@ -107,17 +108,28 @@ def _missing(layer_id: str) -> Outcome:
 
 
 def _graded(
-    layer: str, found: Pieces, statuses: list[Status], ctx: ParcelContext, attributes: list[str]
+    layer: str,
+    found: Pieces,
+    statuses: list[Status],
+    ctx: ParcelContext,
+    attributes: list[str],
+    strict: list[bool] | None = None,
 ) -> list[Piece]:
-    """Pieces with their status, dropping every status group whose total is within tolerance."""
-    totals: dict[Status, float] = {}
-    for status, area in zip(statuses, found.area_m2, strict=True):
-        totals[status] = totals.get(status, 0.0) + float(area)
-    counted = {s for s, total in totals.items() if total > ctx.tolerance_m2}
+    """Pieces with their status, dropping every status group whose total is within tolerance.
+
+    Strict pieces (any occupation matters: 永久基本农田, 生态保护红线, 自然保护地, 一级水源保护区,
+    文物保护范围) form their own groups, which count above the absolute minimum alone."""
+    flags = strict if strict is not None else [False] * len(statuses)
+    totals: dict[tuple[Status, bool], float] = {}
+    for status, hard, area in zip(statuses, flags, found.area_m2, strict=True):
+        totals[(status, hard)] = totals.get((status, hard), 0.0) + float(area)
+    counted = {
+        key for key, total in totals.items() if total > (ctx.strict_tolerance_m2 if key[1] else ctx.tolerance_m2)
+    }
     return [
         Piece(layer, status, geom, found.attributes_of(i, attributes), float(area))
-        for i, (status, geom, area) in enumerate(zip(statuses, found.geometry, found.area_m2, strict=True))
-        if status in counted
+        for i, (status, hard, geom, area) in enumerate(zip(statuses, flags, found.geometry, found.area_m2, strict=True))
+        if (status, hard) in counted
     ]
 
 
@@ -135,7 +147,7 @@ def _conflict(
 ) -> Outcome:
     bad = [p for p in pieces if p.status != "pass"]
     zh, en = _area_text(sum(p.area_m2 for p in bad))
-    note_zh, note_en = note or (check.note_zh, check.note_en)
+    note_zh, note_en = note or check.note(status)
     return Outcome(status, f"{note_zh}（涉及 {zh}）", f"{note_en} (affected: {en})", pieces, facts or ItemFacts())
 
 
@@ -169,20 +181,28 @@ def run_overlap(check: OverlapCheck, ctx: ParcelContext) -> Outcome:
     if found is None:
         return _missing(check.layer)
     attributes = [check.attribute] if check.attribute else []
-    statuses: list[Status] = [
-        check.by_value.get(str(v).strip(), check.status) if check.attribute else check.status
+    ptype = ctx.project.project_type or ""
+    values = [
+        None if v is None or (isinstance(v, float) and v != v) else str(v).strip()
         for v in (found.attributes[check.attribute] if check.attribute else [None] * len(found))
     ]
-    kept = _graded(check.layer, found, statuses, ctx, attributes)
+    statuses: list[Status] = []
+    for v in values:
+        by_type = check.by_value_type.get(v or "", {})
+        statuses.append(by_type.get(ptype, check.by_value.get(v or "", check.status)))
+    strict = [check.strict or (v is not None and v in check.strict_values) for v in values]
+    kept = _graded(check.layer, found, statuses, ctx, attributes, strict)
     status = _worst(kept)
     info = layer_catalog()[check.layer]
     if status == "pass":
         return Outcome("pass", f"未占用{info.name_zh}", f"no conflict with the {info.name_en}", kept)
-    if check.exempt and getattr(ctx.project, check.exempt.flag) and status == check.status:
+    flags = ctx.project.model_dump()
+    exemption = next((e for e in check.exempt if e.applies(flags, ctx.project.project_type)), None)
+    if exemption is not None and status == check.status:
         for p in kept:
             if p.status == check.status:
-                p.status = check.exempt.status
-        return _conflict(check, check.exempt.status, kept, note=(check.exempt.note_zh, check.exempt.note_en))
+                p.status = exemption.status
+        return _conflict(check, exemption.status, kept, note=(exemption.note_zh, exemption.note_en))
     return _conflict(check, status, kept)
 
 
@@ -197,8 +217,10 @@ def run_inside(check: InsideCheck, ctx: ParcelContext) -> Outcome:
     facts = ItemFacts(outside_m2=round(outside_m2, 2) if outside_m2 > ctx.tolerance_m2 else 0.0)
     if outside_m2 <= ctx.tolerance_m2:
         return Outcome("pass", f"地块位于{info.name_zh}内", f"the parcel lies inside the {info.name_en}", facts=facts)
-    piece = Piece(check.layer, check.status, outside, {"position": "outside"}, outside_m2)
-    return _conflict(check, check.status, [piece], facts=facts)
+    status: Status = check.by_type.get(ctx.project.project_type or "", check.status)
+    facts.project_type = ctx.project.project_type
+    piece = Piece(check.layer, status, outside, {"position": "outside"}, outside_m2)
+    return _conflict(check, status, [piece], facts=facts)
 
 
 @rule(ZoneCompatibleCheck)
@@ -208,7 +230,10 @@ def run_zone_compatible(check: ZoneCompatibleCheck, ctx: ParcelContext) -> Outco
         return _missing(check.layer)
     ptype = ctx.project.project_type
     allowed = set(check.compatible.get(ptype or "default", check.compatible.get("default", [])))
-    statuses: list[Status] = ["pass" if str(z) in allowed else check.status for z in found.attributes[check.attribute]]
+    statuses: list[Status] = [
+        check.conditional.get(str(z), "pass") if str(z) in allowed else check.status
+        for z in found.attributes[check.attribute]
+    ]
     kept = _graded(check.layer, found, statuses, ctx, [check.attribute])
     status = _worst(kept)
     facts = ItemFacts(project_type=ptype, allowed_zones=sorted(allowed))
@@ -231,9 +256,11 @@ def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outc
     classes = [landuse_class(c) for c in found.attributes["class_code"]]
     hit = [c is not None and (c.group in check.groups or (check.wetland and c.wetland)) for c in classes]
     statuses: list[Status] = [check.status if h else "pass" for h in hit]
-    kept = [p for p in _graded(check.layer, found, statuses, ctx, ["class_code"]) if p.status != "pass"]
+    columns = ["class_code", *(["deduction_ratio"] if "deduction_ratio" in found.attributes else [])]
+    kept = [p for p in _graded(check.layer, found, statuses, ctx, columns) if p.status != "pass"]
     for p in kept:
         cls = landuse_class(p.attributes["class_code"])
+        p.attributes["class_code"] = cls.code if cls else str(p.attributes["class_code"])
         p.attributes["class_name"] = cls.name_zh if cls else None
     names = [GROUP_NAMES[g] for g in check.groups] + ([GROUP_NAMES["wetland"]] if check.wetland else [])
     if not kept:
@@ -242,17 +269,25 @@ def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outc
             "未占用" + "、".join(n[0] for n in names),
             "no " + ", ".join(n[1] for n in names) + " occupied",
         )
-    by_class: dict[str, float] = {}
+    by_class: dict[str, float] = {}  # net of the 田坎 deduction (KCXS), as the quota figures are
+    deducted = 0.0
     for p in kept:
-        by_class[str(p.attributes["class_code"])] = by_class.get(str(p.attributes["class_code"]), 0.0) + p.area_m2
+        code = str(p.attributes["class_code"])
+        net = p.area_m2 * (1.0 - float(p.attributes.get("deduction_ratio") or 0.0))
+        deducted += p.area_m2 - net
+        by_class[code] = by_class.get(code, 0.0) + net
     facts = ItemFacts(by_class_m2={k: round(v, 2) for k, v in sorted(by_class.items())})
     if "cultivated" in check.groups:
-        paddy = sum(v for k, v in by_class.items() if k.startswith("0101"))
+        paddy = sum(v for k, v in by_class.items() if k == "0101")
         facts.paddy_m2 = round(paddy, 2)
         pz, pe = _area_text(paddy)
         out = _conflict(check, check.status, kept, facts=facts)
         out.message_zh += f"，其中水田 {pz}"
         out.message_en += f", of which paddy {pe}"
+        if deducted > 0:
+            nz, ne = _area_text(sum(by_class.values()))
+            out.message_zh += f"；扣除田坎后耕地净面积 {nz}"
+            out.message_en += f"; net of field ridges (KCXS) {ne}"
         return out
     return _conflict(check, check.status, kept, facts=facts)
 
@@ -379,9 +414,12 @@ def run_land_use_standard(check: LandUseStandardCheck, ctx: ParcelContext) -> Ou
             f"{area_ha:.4f} ha is within the standard's {max_ha:.4f} ha ({table.label})",
             facts=facts,
         )
+    note_zh, note_en = check.note(check.status)
     return Outcome(
         check.status,
-        f"{check.note_zh}：用地 {area_ha:.4f} 公顷，标准上限 {max_ha:.4f} 公顷（{table.label}）",
-        f"{check.note_en}: {area_ha:.4f} ha against at most {max_ha:.4f} ha ({table.label})",
+        f"{note_zh}：用地 {area_ha:.4f} 公顷，核定面积 {max_ha:.4f} 公顷（{table.label}），"
+        "需核减至核定面积或开展节地评价",
+        f"{note_en}: {area_ha:.4f} ha against an approved area of {max_ha:.4f} ha ({table.label}); "
+        "reduce to the approved area or carry out a land-saving evaluation (节地评价)",
         facts=facts,
     )

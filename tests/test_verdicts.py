@@ -1,0 +1,323 @@
+"""Verdicts a planner can sign (issue 9): every rule branch on exact rectangles, areas by arithmetic.
+
+Two blueprints: the shared rectangle blueprint (``support.STANDARD_LAYERS``, county [0,10]×[0,5] km)
+for coverage end to end, and ``graded`` below, whose layers carry the attributes the graded rules
+read (zones of protected areas, river kinds, water-source levels spelt as real data spell them and
+mapped in the manifest, integer 三调 codes with a KCXS deduction).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import shapely
+import yaml
+from fastapi.testclient import TestClient
+from support import assert_problem, auth, km2, parcel_frame, rect, rect_blueprint
+from typer.testing import CliRunner
+
+from api.app import create_app
+from api.cli import app
+from api.settings import Settings
+from geo.blueprint import Blueprint, load_blueprint
+from geo.errors import InputError
+from geo.review import ParcelResult, review
+
+REL = 1e-4
+
+# layer id → [(rectangle in km, attributes)]; attribute names are the files' own (mapped in the manifest)
+GRADED: dict[str, list[tuple[tuple[float, float, float, float], dict[str, Any]]]] = {
+    "county": [((0, 0, 10, 5), {"code": "370811", "name": "任城区"})],
+    "urban_boundary": [((0, 0, 4, 2), {})],
+    "planned_use": [
+        ((0, 0, 2, 2), {"zone": "城镇集中建设区"}),
+        ((2, 0, 4, 2), {"zone": "城镇弹性发展区"}),
+        ((0, 2, 4, 4), {"zone": "特别用途区"}),
+        ((4, 0, 10, 5), {"zone": "一般农业区"}),
+        ((0, 4, 4, 5), {"zone": "一般农业区"}),
+    ],
+    "nature_reserve": [((4, 0, 5, 1), {"zone": "核心保护区"}), ((5, 0, 6, 1), {"zone": "一般控制区"})],
+    "water_source": [((6, 0, 7, 1), {"BHQJB": "一级保护区"}), ((7, 0, 8, 1), {"BHQJB": "二级保护区"})],
+    "flood_river": [((4, 1, 5, 2), {"kind": "河湖管理范围"}), ((5, 1, 6, 2), {"kind": "蓄滞洪区"})],
+    "land_use": [
+        ((6, 1, 7, 2), {"DLBM": 101, "KCXS": 0.1}),  # 水田, 10 % 田坎
+        ((7, 1, 8, 2), {"DLBM": 102, "KCXS": 0.2}),  # 水浇地, 20 % 田坎
+        ((0, 0, 6, 1), {"DLBM": 601, "KCXS": None}),
+    ],
+    "approved_unsupplied": [((7, 1, 7.5, 2), {})],
+    "basic_farmland": [((8, 0, 9, 1), {})],
+    "heritage": [((8, 1, 9, 2), {"zone": "保护范围"}), ((9, 1, 10, 2), {"zone": "建设控制地带"})],
+    "ecological_redline": [((8, 2, 9, 3), {})],
+    "geohazard": [((9, 0, 10, 1), {"level": "低"})],
+}
+MAPPING = {
+    "water_source": {"fields": {"level": "BHQJB"}, "values": {"level": {"一级保护区": "一级", "二级保护区": "二级"}}},
+    "land_use": {"fields": {"class_code": "DLBM", "deduction_ratio": "KCXS"}},
+}
+
+
+def _with_mapping(root: Path, mapping: dict[str, dict[str, Any]]) -> Path:
+    manifest = root / "blueprint.yaml"
+    data = yaml.safe_load(manifest.read_text(encoding="utf-8"))
+    for layer_id, spec in mapping.items():
+        data["layers"][layer_id] |= spec
+    manifest.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return root
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory: pytest.TempPathFactory) -> Blueprint:
+    root = rect_blueprint(tmp_path_factory.mktemp("graded") / "bp", GRADED, slope=None)
+    return load_blueprint(_with_mapping(root, MAPPING))
+
+
+def one(blueprint: Blueprint, geom: shapely.Geometry, **props: Any) -> ParcelResult:
+    return review(parcel_frame(geom, **props), blueprint).parcels[0]
+
+
+# --- vocabulary -------------------------------------------------------------------------------
+
+
+def test_unknown_project_type_names_the_allowed_values(blueprint: Blueprint) -> None:
+    with pytest.raises(InputError) as err:
+        one(blueprint, rect(1.2, 1.2, 1.6, 1.6), project_type="factory")
+    assert "'factory'" in err.value.message_en
+    assert "water_conservancy" in err.value.message_en and "水利" in err.value.message_zh
+
+
+def test_unknown_project_type_cli_exit_2_and_api_422(
+    blueprint_dir: Path, tmp_path: Path, settings: Settings, keys: dict[str, str]
+) -> None:
+    parcels = tmp_path / "p.geojson"
+    parcel_frame(rect(1.2, 1.2, 1.6, 1.6)).to_crs(4490).to_file(parcels, driver="GeoJSON")
+    result = CliRunner().invoke(app, ["review", str(parcels), "-b", str(blueprint_dir), "--project-type", "factory"])
+    assert result.exit_code == 2 and "transport" in result.output
+    with TestClient(create_app(settings)) as client:
+        body = parcels.read_text(encoding="utf-8")
+        r = client.post(
+            "/api/v1/reviews?project_type=factory",
+            content=body,
+            headers=auth(keys) | {"Content-Type": "application/json"},
+        )
+        assert "military" in assert_problem(r, 422)["message_en"]
+
+
+def test_value_outside_the_vocabulary_is_a_load_error(tmp_path: Path) -> None:
+    root = rect_blueprint(tmp_path / "bp", {"water_source": GRADED["water_source"]}, slope=None)
+    _with_mapping(root, {"water_source": {"fields": {"level": "BHQJB"}}})
+    with pytest.raises(OSError) as err:  # BlueprintError
+        load_blueprint(root)
+    text = str(err.value)
+    assert "water_source" in text and "BHQJB" in text and "一级保护区" in text
+
+
+def test_manifest_values_map_source_words(graded: Blueprint) -> None:
+    layer = graded.vector("water_source")
+    assert layer is not None and sorted(layer.frame["level"]) == ["一级", "二级"]
+
+
+# --- coverage ---------------------------------------------------------------------------------
+
+
+def test_partly_outside_the_county_layer_is_out_of_coverage(blueprint: Blueprint) -> None:
+    # 400 m × 400 m across the county's corner (10, 5): a quarter inside
+    p = one(blueprint, rect(9.8, 4.8, 10.2, 5.2), project_type="infrastructure")
+    assert p.verdict == "out_of_coverage"
+    assert p.covered_ratio == pytest.approx(0.25, rel=REL)
+    assert all(i.status != "pass" for i in p.items)
+    assert "75.0%" in p.item("basic_farmland").message_zh
+
+
+def test_wholly_outside_and_inside(blueprint: Blueprint) -> None:
+    far = one(blueprint, rect(20, 20, 20.2, 20.2))
+    assert far.verdict == "out_of_coverage" and far.covered_ratio == 0.0 and far.county is None
+    inside = one(blueprint, rect(1.2, 1.2, 1.6, 1.6), project_type="residential")
+    assert inside.verdict == "pass" and inside.covered_ratio == pytest.approx(1.0)
+
+
+def test_extent_layer_wins_over_county(tmp_path: Path) -> None:
+    layers = {"county": [((0, 0, 10, 5), {"code": "370811", "name": "任城区"})], "extent": [((0, 0, 5, 5), {})]}
+    bp = load_blueprint(rect_blueprint(tmp_path / "bp", layers, slope=None))
+    p = one(bp, rect(4.5, 1, 5.5, 2))
+    assert p.verdict == "out_of_coverage" and p.covered_ratio == pytest.approx(0.5, rel=REL)
+
+
+def test_out_of_coverage_end_to_end_cli_and_api(
+    blueprint_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings: Settings, keys: dict[str, str]
+) -> None:
+    monkeypatch.setenv("LANTU_DATABASE_URL", f"sqlite:///{tmp_path / 'ledger.db'}")
+    runner = CliRunner()
+    parcels = tmp_path / "out.geojson"
+    parcel_frame(rect(9.8, 4.8, 10.2, 5.2), id="OUT").to_crs(4490).to_file(parcels, driver="GeoJSON")
+    out = tmp_path / "out.json"
+    assert runner.invoke(app, ["review", str(parcels), "-b", str(blueprint_dir), "-o", str(out)]).exit_code == 0
+    assert '"out_of_coverage"' in out.read_text(encoding="utf-8")
+    assert runner.invoke(app, ["quota", "init", "--blueprint", str(blueprint_dir)]).exit_code == 0
+    refused = runner.invoke(app, ["quota", "reserve", str(out), "--year", "2026"])
+    assert refused.exit_code == 2 and "out_of_coverage" in refused.output
+    with TestClient(create_app(settings)) as client:
+        feature = parcel_frame(rect(9.8, 4.8, 10.2, 5.2), id="OUT").to_crs(4490).to_json(drop_id=True)
+        created = client.post(
+            "/api/v1/reviews", content=feature, headers=auth(keys) | {"Content-Type": "application/json"}
+        )
+        body = created.json()
+        assert created.status_code == 201, created.text
+        assert body["parcels"][0]["verdict"] == "out_of_coverage"
+        r = client.post(
+            "/api/v1/quotas/reserve",
+            json={"review_id": body["review_id"], "year": 2026, "project_id": "XM-OUT"},
+            headers=auth(keys, "project-system"),
+        )
+        assert "超出蓝图覆盖范围" in assert_problem(r, 409)["message_zh"]
+
+
+# --- tolerance --------------------------------------------------------------------------------
+
+
+def test_80_square_metres_of_basic_farmland_on_100_ha_count(blueprint: Blueprint) -> None:
+    # 1 km × 1 km reaching 0.08 m into the farmland [3,4]×[0,1]: 80 m² < 0.01 % × 100 ha = 100 m²
+    p = one(blueprint, rect(2.00008, 0, 3.00008, 1), project_type="industrial")
+    item = p.item("basic_farmland")
+    assert item.status == "fail"
+    assert item.overlap_m2 == pytest.approx(80.0, rel=1e-3)
+    assert p.land_quota.basic_farmland_m2 == pytest.approx(80.0, rel=1e-3)
+    # the same sliver of a non-strict layer (mineral [6,7]×[1,2]) stays within the relative tolerance
+    assert one(blueprint, rect(6.00008 - 1, 1, 6.00008, 2)).item("mineral_overlay").status == "pass"
+
+
+def test_heritage_protection_range_strict_control_zone_relative(graded: Blueprint) -> None:
+    # 1 km × 1 km parcels reaching 0.08 m north into [8,9]×[1,2] (保护范围) and [9,10]×[1,2] (建设控制地带)
+    protection = one(graded, rect(8, 0.00008, 9, 1.00008)).item("cultural_heritage")
+    assert protection.status == "fail" and protection.overlap_m2 == pytest.approx(80.0, rel=1e-3)
+    assert one(graded, rect(9, 0.00008, 10, 1.00008)).item("cultural_heritage").status == "pass"
+
+
+# --- item rules -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("project_type", "status"),
+    [("industrial", "fail"), ("logistics", "fail"), ("residential", "fail"), ("energy", "warn"), ("mining", "warn")],
+)
+def test_outside_the_urban_boundary_by_type(graded: Blueprint, project_type: str, status: str) -> None:
+    # [4.2,4.4]×[4.2,4.4] lies outside the boundary [0,4]×[0,2], in 一般农业区
+    item = one(graded, rect(4.2, 4.2, 4.4, 4.4), project_type=project_type).item("planning_conformity")
+    assert item.status == status
+    assert item.facts.outside_m2 == pytest.approx(40_000, rel=REL)
+    assert item.basis and (item.procedures if status != "pass" else True)
+
+
+def test_flexible_zone_warns_and_special_use_refuses_public_service(graded: Blueprint) -> None:
+    flexible = one(graded, rect(2.2, 0.2, 2.6, 0.6), project_type="industrial", investment_wan=1e6)
+    item = flexible.item("planning_conformity")
+    assert item.status == "warn" and "布局" in item.message_zh
+    assert item.overlap_m2 == pytest.approx(160_000, rel=REL)
+    # 特别用途区 [0,4]×[2,4] (outside the boundary too): public service is not admitted there
+    special = one(graded, rect(1.2, 2.2, 1.4, 2.4), project_type="public_service").item("planning_conformity")
+    assert special.status == "fail"
+    assert "特别用途区" not in (special.facts.allowed_zones or [])
+
+
+@pytest.mark.parametrize(
+    ("props", "status"),
+    [
+        ({"project_type": "industrial", "major_project": True}, "fail"),
+        ({"project_type": "infrastructure", "major_project": True}, "fail"),
+        ({"project_type": "transport", "major_project": True}, "warn"),
+        ({"project_type": "energy", "major_project": True}, "warn"),
+        ({"project_type": "water_conservancy", "major_project": True}, "warn"),
+        ({"project_type": "military", "major_project": True}, "warn"),
+        ({"project_type": "transport"}, "fail"),
+    ],
+)
+def test_basic_farmland_by_type(graded: Blueprint, props: dict[str, Any], status: str) -> None:
+    item = one(graded, rect(8.2, 0.2, 8.4, 0.4), **props).item("basic_farmland")
+    assert item.status == status
+    assert item.overlap_m2 == pytest.approx(40_000, rel=REL)
+
+
+@pytest.mark.parametrize(
+    ("props", "status", "needle"),
+    [
+        ({"project_type": "energy", "major_project": True}, "warn", "不可避让"),
+        ({"project_type": "industrial", "major_project": True}, "fail", "禁止"),
+        ({"project_type": "water_conservancy", "redline_exempt": True}, "warn", "有限人为活动"),
+        ({"project_type": "industrial", "redline_exempt": True}, "fail", "禁止"),
+        ({"redline_exempt": True}, "fail", "禁止"),
+    ],
+)
+def test_red_line_paths(graded: Blueprint, props: dict[str, Any], status: str, needle: str) -> None:
+    item = one(graded, rect(8.2, 2.2, 8.4, 2.4), **props).item("ecological_redline")
+    assert item.status == status and needle in item.message_zh
+
+
+@pytest.mark.parametrize(
+    ("box", "project_type", "status"),
+    [
+        ((4.2, 0.2, 4.4, 0.4), None, "fail"),  # 核心保护区
+        ((5.2, 0.2, 5.4, 0.4), None, "warn"),  # 一般控制区
+        ((6.2, 0.2, 6.4, 0.4), "industrial", "fail"),  # 一级 (source 一级保护区, mapped)
+        ((6.2, 0.2, 6.4, 0.4), "water_conservancy", "warn"),  # 一级, water-supply works
+        ((7.2, 0.2, 7.4, 0.4), "industrial", "fail"),  # 二级, discharges pollutants
+        ((7.2, 0.2, 7.4, 0.4), "transport", "warn"),  # 二级, does not
+    ],
+)
+def test_protected_areas_graded(graded: Blueprint, box: Any, project_type: str | None, status: str) -> None:
+    item = one(graded, rect(*box), project_type=project_type).item("protected_areas")
+    assert item.status == status and item.overlap_m2 == pytest.approx(40_000, rel=REL)
+
+
+def test_low_geohazard_zone_warns(graded: Blueprint) -> None:
+    item = one(graded, rect(9.2, 0.2, 9.4, 0.4)).item("geohazard")  # no slope raster: missing_layer beside it
+    assert [(d.status, d.attributes["level"]) for d in item.details] == [("warn", "低")]
+    assert "危险性评估" in item.message_zh
+
+
+@pytest.mark.parametrize(
+    ("box", "project_type", "status"),
+    [
+        ((4.2, 1.2, 4.4, 1.4), "logistics", "fail"),  # building in the river management range
+        ((4.2, 1.2, 4.4, 1.4), "water_conservancy", "warn"),
+        ((5.2, 1.2, 5.4, 1.4), "logistics", "warn"),  # flood storage: 洪水影响评价
+    ],
+)
+def test_flood_control_by_kind(graded: Blueprint, box: Any, project_type: str, status: str) -> None:
+    item = one(graded, rect(*box), project_type=project_type).item("flood_control")
+    assert item.status == status
+
+
+def test_land_use_standard_exceeded_asks_for_reduction(blueprint: Blueprint) -> None:
+    # 16 ha against 47 000 / 3 000 = 15.6667 ha
+    item = one(blueprint, rect(1.2, 1.2, 1.6, 1.6), project_type="industrial", investment_wan=47_000).item(
+        "land_use_standard"
+    )
+    assert item.status == "warn"
+    assert "核定面积 15.6667" in item.message_zh and "节地评价" in item.message_zh
+    assert item.facts.max_area_m2 == pytest.approx(47_000 / 3_000 * 10_000, rel=REL)
+
+
+# --- quota figures ----------------------------------------------------------------------------
+
+
+def test_integer_codes_and_kcxs_deduction(graded: Blueprint) -> None:
+    # [6.2,6.6]×[1.2,1.6]: 160 000 m² of 水田 (DLBM 101) with 10 % 田坎
+    p = one(graded, rect(6.2, 1.2, 6.6, 1.6))
+    item = p.item("cultivated_land")
+    assert item.status == "warn"
+    assert item.facts.paddy_m2 == pytest.approx(144_000, rel=REL)
+    assert p.land_quota.paddy_m2 == pytest.approx(144_000, rel=REL)
+    assert p.land_quota.cultivated_m2 == pytest.approx(144_000, rel=REL)
+    assert p.land_quota.agricultural_m2 == pytest.approx(160_000, rel=REL)
+    assert "144,000.0" in item.message_zh
+
+
+def test_compensation_excludes_stock_land(graded: Blueprint) -> None:
+    # [7.2,7.8]×[1.2,1.4] on 水浇地 (20 % 田坎); x 7.2…7.5 is 批而未供
+    p = one(graded, rect(7.2, 1.2, 7.8, 1.4))
+    q = p.land_quota
+    assert q.stock_m2 == pytest.approx(km2(7.2, 1.2, 7.5, 1.4), rel=REL)
+    assert q.new_construction_quota_m2 == pytest.approx(km2(7.5, 1.2, 7.8, 1.4), rel=REL)
+    assert q.compensation_m2 == pytest.approx(km2(7.5, 1.2, 7.8, 1.4) * 0.8, rel=REL)
+    assert q.cultivated_m2 == pytest.approx(km2(7.2, 1.2, 7.8, 1.4) * 0.8, rel=REL)
