@@ -9,11 +9,16 @@ import re
 from pathlib import Path
 
 import geopandas as gpd
+import httpx
 import pytest
 import shapely
+from fastapi.testclient import TestClient
+from support import assert_problem, auth
 from typer.testing import CliRunner
 
+from api.app import create_app
 from api.cli import app
+from api.settings import Settings
 from geo.blueprint import Blueprint
 from geo.errors import CRSError, FormatError, GeometryError, InputError
 from geo.io import parse_coordinate_text, read_parcels, write_coordinate_text, write_parcels
@@ -351,3 +356,20 @@ def test_producer_from_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     done = CliRunner().invoke(app, ["convert", str(CORPUS / "utf8_bom_crlf.txt"), str(out)])
     assert done.exit_code == 0, done.output
     assert "数据产生单位=某某测绘院" in out.read_bytes().decode("gbk")
+
+
+def test_api_upload_of_exporter_styles(settings: Settings, keys: dict[str, str]) -> None:
+    with TestClient(create_app(settings)) as client:
+
+        def upload(name: str) -> httpx.Response:
+            data = (CORPUS / name).read_bytes()
+            return client.post("/api/v1/reviews", files={"file": (name, data)}, headers=auth(keys))
+
+        swapped = upload("swapped_columns_east_first.txt")
+        assert swapped.status_code == 201, swapped.text
+        body = swapped.json()
+        assert any("columns look swapped" in w for w in body["warnings"])
+        assert [p["id"] for p in body["parcels"]] == ["S1", "S2"]
+        assert all(abs(p["declared_area_diff_pct"]) < 0.1 for p in body["parcels"])
+        problem = assert_problem(upload("line_record.txt"), 422)
+        assert "线" in problem["message_zh"] and "L1" in problem["message_en"]

@@ -339,7 +339,7 @@ def _record(line: str, number: int, position: int, warnings: list[str]) -> _Reco
         position=position,
         number=parts[2],
         name=parts[3] or None,
-        point_count=int(parts[0]) if parts[0].isdigit() else None,
+        point_count=int(parts[0]) if parts[0].isascii() and parts[0].isdigit() else None,
         declared_area_ha=declared,
         kind=parts[4],
         sheet=parts[5] or None,
@@ -453,7 +453,7 @@ def _header(
             f"横坐标带号前缀不一致：{sorted(prefixes)}",
         )
     declared = values.get("带号", "")
-    zone: int | None = int(declared) if declared.isdigit() else None
+    zone: int | None = int(declared) if declared.isascii() and declared.isdigit() else None
     if prefixed:
         prefix = prefixes.pop()
         if zone is not None and zone != prefix:
@@ -472,9 +472,12 @@ def _header(
             "带号为空且横坐标不含带号前缀，无法确定投影带",
         )
     precision_text = values.get("精度", "")
-    precision = float(precision_text) if re.fullmatch(r"0*\.?\d+(\.\d+)?", precision_text or "x") else 0.001
-    if precision <= 0:
+    try:
+        precision = float(precision_text)
+    except ValueError:
         precision = 0.001
+    if not (math.isfinite(precision) and 1e-6 <= precision <= 1):
+        precision = 0.001  # 精度 blank or unusable: millimetres
     header = CoordinateHeader(datum, width, zone, prefixed, precision, values, extension)
     header.epsg  # noqa: B018 — raises CRSError for a zone outside the datum's range
     return header
@@ -520,8 +523,9 @@ def _polygon(record: _Record, warnings: list[str]) -> shapely.Geometry:
     # of the innermost outer ring holding it
     shapes = [shapely.Polygon(coords) for _, coords in rings]
     vertices = [shapely.points(coords) for _, coords in rings]
+    tree = shapely.STRtree(shapes)  # boxes first: a file of many small rings stays linear
     inside = [
-        [j for j, s in enumerate(shapes) if j != i and bool(shapely.covers(s, vertices[i]).all())]
+        [int(j) for j in tree.query(shapes[i]) if j != i and bool(shapely.covers(shapes[j], vertices[i]).all())]
         for i in range(len(shapes))
     ]
     depth = [len(c) for c in inside]
@@ -588,7 +592,9 @@ def survey_rings(geom: shapely.Geometry) -> list[tuple[int, list[tuple[float, fl
             f"a {geom.geom_type} cannot be written as a parcel; only polygons can",
             f"{geom.geom_type} 不能写为地块，只能写出面",
         )
-    parts = list(shapely.get_parts(geom))
+    parts = [p for p in shapely.get_parts(geom) if not p.is_empty]
+    if not parts:
+        raise GeometryError("an empty geometry cannot be written as a parcel", "空几何不能写为地块")
     outers = [_survey_ring(p.exterior, clockwise=True) for p in parts]
     holes = [_survey_ring(h, clockwise=False) for p in parts for h in p.interiors]
     return list(enumerate([*outers, *holes], start=1))
