@@ -24,6 +24,9 @@ class LayerInfo:
     attributes: tuple[str, ...] = ()
     optional: tuple[str, ...] = ()  # attributes a file may lack (the review grades without them)
     values: dict[str, tuple[str, ...]] = field(default_factory=dict)  # closed vocabulary per attribute
+    # a planar partition (三调图斑, 规划分区, 行政区): features never overlap, so pieces of one
+    # parcel add up without a union
+    tiling: bool = False
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,7 @@ def layer_catalog() -> dict[str, LayerInfo]:
             attributes=tuple(v.get("attributes", ())),
             optional=tuple(v.get("optional", ())),
             values={a: tuple(str(w) for w in words) for a, words in v.get("values", {}).items()},
+            tiling=bool(v.get("tiling", False)),
         )
         for key, v in raw.items()
     }

@@ -91,3 +91,13 @@ def test_lean_output_has_no_piece_geometry(blueprint: Blueprint) -> None:
     details = [d for item in lean.parcels[0].items for d in item.details]
     assert details and all(d.geometry is None for d in details)
     assert [i.overlap_m2 for i in lean.parcels[0].items] == [i.overlap_m2 for i in full.parcels[0].items]
+
+
+def test_union_area_sums_only_a_tiling_layer() -> None:
+    from geo.review.engine import union_area
+
+    a, b = shapely.box(0, 0, 10, 10), shapely.box(5, 0, 15, 10)  # overlapping by 50 m²
+    assert union_area([a, b], [a.area, b.area], ["basic_farmland"]) == 150  # may overlap: union
+    assert union_area([a, b], [a.area, b.area], ["basic_farmland", "ecological_redline"]) == 150
+    c = shapely.box(10, 0, 20, 10)  # a neighbour in a partition
+    assert union_area([a, c], [a.area, c.area], ["land_use"]) == 200  # 三调图斑 tile: the sum

@@ -6,7 +6,7 @@ import json
 import logging
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -208,11 +208,11 @@ def _covered_ratio(ctx: ParcelContext) -> float | None:
     """Share of the parcel inside the blueprint's coverage (extent or county union); None without either."""
     layer = ctx.blueprint.coverage_layer
     found = ctx.pieces(layer) if layer else None
-    if found is None:
+    if layer is None or found is None:
         return None
     if len(found) == 0:
         return 0.0
-    covered = float(shapely.union_all(found.geometry).area) if len(found) > 1 else float(found.area_m2[0])
+    covered = union_area(found.geometry, found.area_m2, [layer])
     return min(1.0, covered / ctx.area_m2)
 
 
@@ -237,10 +237,7 @@ def _run_item(item: Item, ctx: ParcelContext, *, pieces: bool) -> ItemResult:
     status = worst(o.status for o in outcomes)
     relevant = [o for o in outcomes if o.status != "pass"] or outcomes
     conflict = [p for o in outcomes for p in o.pieces if p.status != "pass"]
-    if len(conflict) > 1:
-        overlap = float(shapely.union_all([p.geometry for p in conflict]).area)
-    else:
-        overlap = sum(p.area_m2 for p in conflict)
+    overlap = union_area([p.geometry for p in conflict], [p.area_m2 for p in conflict], {p.layer for p in conflict})
     facts = ItemFacts()
     for o in outcomes:
         facts = facts.merged(o.facts)
@@ -308,7 +305,9 @@ def _land_quota(ctx: ParcelContext, profile: Profile) -> LandQuota:
     stock = shapely.union_all(stock_parts) if stock_parts else shapely.Polygon()
     stock_m2 = float(stock.area)
     farmland = ctx.pieces("basic_farmland")
-    farmland_m2 = None if farmland is None else round(_union_area(list(farmland.geometry)), 2)
+    farmland_m2 = (
+        None if farmland is None else round(union_area(farmland.geometry, farmland.area_m2, ["basic_farmland"]), 2)
+    )
     land = ctx.pieces("land_use")
     if land is None:
         return LandQuota(
@@ -356,7 +355,14 @@ def _land_quota(ctx: ParcelContext, profile: Profile) -> LandQuota:
     )
 
 
-def _union_area(geoms: list[shapely.Geometry]) -> float:
-    if not geoms:
-        return 0.0
-    return float(shapely.union_all(geoms).area) if len(geoms) > 1 else float(geoms[0].area)
+def union_area(
+    geoms: Sequence[shapely.Geometry] | np.ndarray, areas: Sequence[float] | np.ndarray, layers: Iterable[str]
+) -> float:
+    """Area of the union of pieces: their sum when they come from one tiling layer (features of a
+    planar partition never overlap), else the area of their union."""
+    if len(geoms) <= 1:
+        return float(sum(areas))
+    layer_ids = set(layers)
+    if len(layer_ids) == 1 and layer_catalog()[layer_ids.pop()].tiling:
+        return float(sum(areas))
+    return float(shapely.union_all(geoms).area)

@@ -10,9 +10,6 @@ from functools import cache
 from importlib.resources.abc import Traversable
 from typing import Any, TypeVar, cast
 
-import numpy as np
-import rasterio
-import rasterio.mask
 import shapely
 
 from geo.blueprint import Blueprint
@@ -21,6 +18,7 @@ from geo.crs import M2_PER_HA, Area, reproject
 from geo.errors import ProfileError
 from geo.overlay import Pieces
 from geo.overlay import pieces as overlay_pieces
+from geo.raster import pixel_values
 from geo.review.profile import (
     CHECK_KINDS,
     BaseCheck,
@@ -299,9 +297,9 @@ def run_raster_share_above(check: RasterShareAboveCheck, ctx: ParcelContext) -> 
         return _missing(check.layer)
     shape = reproject(ctx.geometry, ctx.epsg, layer.crs)
     ds = layer.dataset()
-    values = _masked_values(ds, shape, all_touched=False)
+    values = pixel_values(ds, shape, all_touched=False)
     if values.size == 0:  # parcel smaller than a pixel: take the pixels it touches
-        values = _masked_values(ds, shape, all_touched=True)
+        values = pixel_values(ds, shape, all_touched=True)
     if values.size == 0:
         info = layer_catalog()[check.layer]
         return Outcome(
@@ -326,17 +324,6 @@ def run_raster_share_above(check: RasterShareAboveCheck, ctx: ParcelContext) -> 
         f"{check.note_en} ({share:.1%}, limit {check.max_share:.0%})",
         facts=facts,
     )
-
-
-def _masked_values(ds: rasterio.DatasetReader, shape: shapely.Geometry, *, all_touched: bool) -> np.ndarray:
-    try:
-        data, _ = rasterio.mask.mask(
-            ds, [shapely.geometry.mapping(shape)], crop=True, filled=False, all_touched=all_touched
-        )
-    except ValueError:  # rasterio: "Input shapes do not overlap raster."
-        return np.empty(0)
-    band = data[0]
-    return np.asarray(band.compressed(), dtype=float)
 
 
 @dataclass(frozen=True)
