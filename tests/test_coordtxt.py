@@ -322,6 +322,20 @@ def test_declared_area_in_the_review_result(blueprint: Blueprint) -> None:
     assert "公顷" in facts["申报面积"] and "%" in facts["申报面积"]
 
 
+def test_declared_area_mismatch_in_the_result(blueprint: Blueprint) -> None:
+    text = _text(CORPUS / "utf8_bom_crlf.txt")
+    declared = re.search(r",(\d+\.\d{4}),BOM1,", text)
+    assert declared
+    wrong = float(declared[1]) * 1.01  # 1 % more than the coordinates enclose
+    result = review(parse_coordinate_text(text.replace(declared[0], f",{wrong:.4f}公顷,BOM1,")), blueprint)
+    parcel = result.parcels[0]
+    assert parcel.declared_area_ha == pytest.approx(round(wrong, 4))
+    assert parcel.declared_area_diff_pct == pytest.approx(-100 / 101, abs=0.01)
+    assert any("BOM1" in w and "declared area" in w for w in result.warnings)
+    facts = {f.label: f.value for f in report_model(result).parcels[0].facts}
+    assert "超过 0.1%" in facts["申报面积"]
+
+
 def test_no_declared_area_without_a_declaration(blueprint: Blueprint) -> None:
     frame = read_parcels(CORPUS / "utf8_bom_crlf.txt")[["id", "geometry"]]
     parcel = review(frame, blueprint).parcels[0]
