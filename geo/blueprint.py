@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pyogrio
 import pyproj
 import rasterio
@@ -27,6 +28,7 @@ from geo.catalog import landuse_class, layer_catalog
 from geo.crs import CGCS2000, check_coordinates
 from geo.errors import BlueprintError, CRSError
 from geo.overlay import IndexedLayer
+from geo.threads import map_chunks
 
 log = logging.getLogger(__name__)
 
@@ -263,17 +265,18 @@ def _load_vector(layer_id: str, source: Path, spec: LayerSpec, default_crs: CRS)
             f"{MANIFEST}：图层 {layer_id}（{where}）必须为面要素",
         )
     if layer_id == "land_use":
-        classes = [landuse_class(c) for c in frame["class_code"]]
-        unknown = sorted({str(c) for c, cls in zip(frame["class_code"], classes, strict=True) if cls is None})
+        # a city holds 10⁶ 图斑 but a few dozen distinct codes: look each distinct code up once
+        found = {c: landuse_class(c) for c in frame["class_code"].unique()}
+        unknown = sorted(str(c) for c, cls in found.items() if cls is None)
         if unknown:
             raise BlueprintError(
                 f"{MANIFEST}: layers.land_use: {where} has codes not in the 三调 table: {unknown[:10]}",
                 f"{MANIFEST}：图层 land_use（{where}）含三调分类表之外的地类编码：{unknown[:10]}",
             )
         # one spelling downstream: integer exports (101) become the table's code (0101)
-        frame["class_code"] = [cls.code for cls in classes if cls is not None]
+        frame["class_code"] = frame["class_code"].map({c: cls.code for c, cls in found.items() if cls is not None})
         frame["deduction_ratio"] = _deduction_ratios(frame["deduction_ratio"], where)
-    invalid = ~frame.geometry.is_valid
+    invalid = ~map_chunks(shapely.is_valid, np.asarray(frame.geometry.values, dtype=object))
     if invalid.any():
         log.warning("layer %s: repaired %d invalid polygons with make_valid", layer_id, invalid.sum())
         frame.loc[invalid, "geometry"] = frame.geometry[invalid].make_valid()

@@ -68,16 +68,30 @@ def landuse_classes() -> dict[str, LandUseClass]:
             code=r["code"],
             name_zh=r["name_zh"],
             name_en=r["name_en"],
-            legal_class=r["legal_class"],  # type: ignore[arg-type]
+            legal_class=_legal_class(r["code"], r["legal_class"]),
             group=r["group"],
             wetland=r["wetland"] == "1",
         )
         for r in rows
     }
-    bad = {c.legal_class for c in table.values()} - {"agricultural", "construction", "unused"}
-    if bad:
-        raise ProfileError(f"landuse_classes.csv: unknown legal_class {sorted(bad)}")
     return table
+
+
+LEGAL_CLASSES: dict[str, LegalClass] = {
+    "agricultural": "agricultural",
+    "construction": "construction",
+    "unused": "unused",
+}
+
+
+def _legal_class(code: str, text: str) -> LegalClass:
+    try:
+        return LEGAL_CLASSES[text]
+    except KeyError:
+        raise ProfileError(
+            f"landuse_classes.csv: code {code}: unknown legal_class {text!r}; one of {sorted(LEGAL_CLASSES)}",
+            f"三调分类表：地类 {code} 的法定分类 {text!r} 不合法",
+        ) from None
 
 
 def landuse_class(code: object) -> LandUseClass | None:
