@@ -21,31 +21,25 @@ VERDICTS: Final[tuple[Verdict, ...]] = ("pass", "conditional", "reject", "out_of
 
 # severity: a missing layer outranks a warning (nothing was checked), a failure outranks all
 STATUS_ORDER: Final[dict[Status, int]] = {"pass": 0, "warn": 1, "missing_layer": 2, "fail": 3}
-STATUS_ZH: Final[dict[Status, str]] = {"pass": "通过", "warn": "有条件", "fail": "不通过", "missing_layer": "缺图层"}
-STATUS_EN: Final[dict[Status, str]] = {
-    "pass": "pass",
-    "warn": "conditional",
-    "fail": "fail",
-    "missing_layer": "layer missing",
+# per status: Chinese label, English label, colour on maps and in reports
+STATUS_LABELS: Final[dict[Status, tuple[str, str, str]]] = {
+    "pass": ("通过", "pass", "#2e7d32"),
+    "warn": ("有条件", "conditional", "#f9a825"),
+    "fail": ("不通过", "fail", "#c62828"),
+    "missing_layer": ("缺图层", "layer missing", "#757575"),
 }
-STATUS_COLOURS: Final[dict[Status, str]] = {
-    "pass": "#2e7d32",
-    "warn": "#f9a825",
-    "fail": "#c62828",
-    "missing_layer": "#757575",
+STATUS_ZH: Final[dict[Status, str]] = {s: zh for s, (zh, _, _) in STATUS_LABELS.items()}
+STATUS_EN: Final[dict[Status, str]] = {s: en for s, (_, en, _) in STATUS_LABELS.items()}
+STATUS_COLOURS: Final[dict[Status, str]] = {s: colour for s, (_, _, colour) in STATUS_LABELS.items()}
+# per verdict: Chinese label, the status whose colour shows it
+VERDICT_LABELS: Final[dict[Verdict, tuple[str, Status]]] = {
+    "pass": ("通过", "pass"),
+    "conditional": ("有条件通过", "warn"),
+    "reject": ("否决", "fail"),
+    "out_of_coverage": ("超出蓝图覆盖范围", "missing_layer"),
 }
-VERDICT_ZH: Final[dict[Verdict, str]] = {
-    "pass": "通过",
-    "conditional": "有条件通过",
-    "reject": "否决",
-    "out_of_coverage": "超出蓝图覆盖范围",
-}
-VERDICT_STATUS: Final[dict[Verdict, Status]] = {
-    "pass": "pass",
-    "conditional": "warn",
-    "reject": "fail",
-    "out_of_coverage": "missing_layer",
-}
+VERDICT_ZH: Final[dict[Verdict, str]] = {v: zh for v, (zh, _) in VERDICT_LABELS.items()}
+VERDICT_STATUS: Final[dict[Verdict, Status]] = {v: status for v, (_, status) in VERDICT_LABELS.items()}
 LAYER_COLOURS: Final[dict[str, str]] = {
     "ecological_redline": "#d32f2f",
     "basic_farmland": "#fbc02d",
