@@ -744,7 +744,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     add("bound", lambda: Bound(1))
     add("bound", lambda: Bound(os.cpu_count() or 2))
     add("naive", Naive)
-    pg_key = json.dumps(meta["key"], sort_keys=True)
+    # the tables hold the targets: a change of data or of what is compared rebuilds them
+    pg_key = json.dumps({"data": meta["key"], "targets": repr(TARGETS)}, sort_keys=True)
     add("postgis", lambda: PostGIS(args.postgres_url, f"lantu_bench_{args.scale}", pg_key))
     add("duckdb", DuckDB)
     add("sedonadb", Sedona)
