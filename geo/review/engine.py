@@ -13,6 +13,7 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
 from geo.blueprint import Blueprint, VectorLayer
@@ -55,11 +56,11 @@ def parcel_ids(frame: gpd.GeoDataFrame) -> list[str]:
 
 
 def project_attributes(frame: gpd.GeoDataFrame, overrides: dict[str, Any] | None) -> list[ProjectAttributes]:
-    fields = set(ProjectAttributes.model_fields)
-    rows = frame.drop(columns=frame.geometry.name).to_dict("records")
+    present = [f for f in ProjectAttributes.model_fields if f in frame.columns and f != frame.geometry.name]
+    columns = {f: frame[f].tolist() for f in present}  # column by column: no frame of records per call
     out = []
-    for row in rows:
-        given = {k: v for k, v in row.items() if k in fields and not _is_missing(v)}
+    for row in range(len(frame)):
+        given = {f: columns[f][row] for f in present if not _is_missing(columns[f][row])}
         merged = given | (overrides or {})
         merged["project_type"] = check_project_type(merged.get("project_type"))  # closed list, named on error
         try:
@@ -70,7 +71,7 @@ def project_attributes(frame: gpd.GeoDataFrame, overrides: dict[str, Any] | None
 
 
 def _is_missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and np.isnan(value))
+    return value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value))
 
 
 def review(
@@ -180,7 +181,13 @@ def review_parcel(
 ) -> ParcelResult:
     """One parcel's items, verdict and land figures, from its context's layer pieces."""
     area = Area(ctx.area_m2)
-    items = [_run_item(item, ctx, pieces=pieces) for item in profile.items]
+    runs = [_run_item(item, ctx) for item in profile.items]
+    items = [result for result, _ in runs]
+    if pieces:  # every piece of the parcel reprojected in one call
+        shapes = iter(_to_geojson([g for _, geoms in runs for g in geoms], ctx.epsg))
+        for result in items:
+            for detail in result.details:
+                detail.geometry = next(shapes)
     covered = _covered_ratio(ctx)
     outside = covered is not None and ctx.area_m2 * (1.0 - covered) > ctx.tolerance_m2
     if outside and covered is not None:
@@ -232,7 +239,8 @@ def _uncovered(item: ItemResult, covered: float) -> ItemResult:
     )
 
 
-def _run_item(item: Item, ctx: ParcelContext, *, pieces: bool) -> ItemResult:
+def _run_item(item: Item, ctx: ParcelContext) -> tuple[ItemResult, list[shapely.Geometry]]:
+    """The item's result (pieces without geometry) and its pieces' geometries, in the same order."""
     outcomes = [run_check(check, ctx) for check in item.checks]
     status = worst(o.status for o in outcomes)
     relevant = [o for o in outcomes if o.status != "pass"] or outcomes
@@ -241,7 +249,8 @@ def _run_item(item: Item, ctx: ParcelContext, *, pieces: bool) -> ItemResult:
     facts = ItemFacts()
     for o in outcomes:
         facts = facts.merged(o.facts)
-    return ItemResult(
+    found = [p for o in outcomes for p in o.pieces]
+    result = ItemResult(
         code=item.code,
         name_zh=item.name_zh,
         name_en=item.name_en,
@@ -251,17 +260,15 @@ def _run_item(item: Item, ctx: ParcelContext, *, pieces: bool) -> ItemResult:
         overlap_ratio=round(overlap / ctx.area_m2, 6),
         message_zh="；".join(o.message_zh for o in relevant),
         message_en="; ".join(o.message_en for o in relevant),
-        details=_piece_results([p for o in outcomes for p in o.pieces], ctx.epsg, geometry=pieces),
+        details=_piece_results(found),
         facts=facts,
         basis=list(item.basis),
         procedures=list(item.procedures) if status != "pass" else [],
     )
+    return result, [p.geometry for p in found]
 
 
-def _piece_results(pieces: list[Piece], epsg: int, *, geometry: bool) -> list[PieceResult]:
-    shapes: list[dict[str, Any] | None] = (
-        list(_to_geojson([p.geometry for p in pieces], epsg)) if geometry else [None] * len(pieces)
-    )
+def _piece_results(pieces: list[Piece]) -> list[PieceResult]:
     return [
         PieceResult(
             layer=p.layer,
@@ -270,9 +277,8 @@ def _piece_results(pieces: list[Piece], epsg: int, *, geometry: bool) -> list[Pi
             area_m2=round(p.area_m2, 2),
             area_mu=round(Area(p.area_m2).mu, 4),
             attributes={k: _plain(v) for k, v in p.attributes.items()},
-            geometry=g,
         )
-        for p, g in zip(pieces, shapes, strict=True)
+        for p in pieces
     ]
 
 
