@@ -40,6 +40,15 @@ CHROMIUM_ARGS = [
 ]
 
 ROLES = ("planner", "project-system", "quota-admin", "admin")  # the service's key roles
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "build" / "screenshots"  # kept after the run (not in git)
+
+
+def screenshot(name: str) -> Path:
+    """Where a browser test keeps its screenshot, so a person can look at it after CI."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / name
+    path.unlink(missing_ok=True)  # a test must make its own, not find the last run's
+    return path
 
 Rect = tuple[float, float, float, float]
 RectLayers = dict[str, list[tuple[Rect, dict[str, Any]]]]

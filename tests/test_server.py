@@ -22,7 +22,7 @@ import pytest
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
-from support import parcel_frame, rect, review_drawn_square
+from support import parcel_frame, rect, review_drawn_square, screenshot
 
 from api.app import create_app
 from api.settings import Settings
@@ -180,25 +180,26 @@ DRAWN_LAYERS = """() => Object.keys(window).filter(k => k.startsWith('geo_json_'
     .map(k => window[k]).filter(l => l && l.getLayers).reduce((n, l) => n + l.getLayers().length, 0)"""
 
 
-def test_review_map_renders_in_chromium(server: str, browser: Any, tmp_path: Path) -> None:
+def test_review_map_renders_in_chromium(server: str, browser: Any) -> None:
     _, headers, _ = _http("POST", server + "/api/v1/reviews", _feature(rect(2.9, 0.1, 3.1, 0.3), id="B"))
     page, errors = _open(browser, server + headers["location"] + "/map")
     assert page.evaluate("typeof L") == "object"
     assert page.evaluate(DRAWN_LAYERS) >= 3  # parcel, conflict pieces and blueprint layers
     assert page.locator("#lantu-legend").is_visible()
-    page.screenshot(path=str(tmp_path / "review-map.png"))
-    assert (tmp_path / "review-map.png").stat().st_size > 10_000
+    shot = screenshot("review-map.png")
+    page.screenshot(path=str(shot))
+    assert shot.stat().st_size > 10_000
     assert errors == []
 
 
-def test_viewer_draws_and_reviews_in_chromium(server: str, browser: Any, tmp_path: Path) -> None:
+def test_viewer_draws_and_reviews_in_chromium(server: str, browser: Any) -> None:
     page, errors = _open(browser, server + "/")
     assert page.locator("#lantu-panel").is_visible()
     text = review_drawn_square(page)
     assert "地块 W1" in text and "亩" in text
     review = page.evaluate("window.lantuLastReview")
     assert review["parcels"][0]["area_m2"] > 0 and len(review["parcels"][0]["items"]) == 12
-    page.screenshot(path=str(tmp_path / "viewer.png"))
+    page.screenshot(path=str(screenshot("viewer.png")))
     assert errors == []
 
 
