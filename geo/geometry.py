@@ -49,8 +49,8 @@ def check_size(frame: gpd.GeoDataFrame, *, max_parcels: int, max_vertices: int) 
     return frame
 
 
-def clean_parcels(frame: gpd.GeoDataFrame, ids: list[str]) -> tuple[gpd.GeoDataFrame, list[bool]]:
-    """Return 2D, valid polygon geometries and a per-parcel ``repaired`` flag."""
+def clean_parcels(frame: gpd.GeoDataFrame, ids: list[str]) -> tuple[np.ndarray, list[bool]]:
+    """2D, valid polygon geometries (in the frame's CRS, as an array) and a per-parcel ``repaired`` flag."""
     geoms = shapely.force_2d(frame.geometry.values)
     repaired: list[bool] = []
     out = []
@@ -87,5 +87,4 @@ def clean_parcels(frame: gpd.GeoDataFrame, ids: list[str]) -> tuple[gpd.GeoDataF
             raise GeometryError(f"parcel {pid}: polygon has zero area", f"地块 {pid}：面积为零")
         out.append(shapely.normalize(geom))
         repaired.append(fixed)
-    cleaned = frame.set_geometry(gpd.GeoSeries(out, index=frame.index, crs=frame.crs))
-    return cleaned, repaired
+    return np.array(out, dtype=object), repaired

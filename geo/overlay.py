@@ -75,9 +75,10 @@ def _cut(
     whole = boxed[shapely.covers(features[boxed], parcels[boxed])]
     pieces[whole] = parcels[whole]
     areas[whole] = shapely.area(parcels[whole])
-    todo = np.setdiff1d(rest, whole, assume_unique=True)
+    todo = rest[~np.isin(rest, whole, assume_unique=True)] if len(whole) else rest
     cut = shapely.intersection(features[todo], parcels[todo])
-    mixed = ~np.isin(shapely.get_type_id(cut), POLYGONAL)
+    types = shapely.get_type_id(cut)
+    mixed = (types != POLYGONAL[0]) & (types != POLYGONAL[1])
     if mixed.any():  # an edge or corner contact adds lines and points: keep the polygons
         cut[mixed] = [polygonal_part(g) for g in cut[mixed]]
     pieces[todo], areas[todo] = cut, shapely.area(cut)
@@ -92,6 +93,9 @@ def bulk_pieces(parcels: np.ndarray, layer: IndexedLayer, *, workers: int | None
     """
     shapely.prepare(parcels)
     parcel_idx, feature_idx = layer.tree.query(parcels, predicate="intersects")
+    if len(parcel_idx) == 0:  # common for a single parcel and a sparse layer: nothing to cut
+        none = Pieces(np.empty(0, dtype=object), np.empty(0), {name: v[:0] for name, v in layer.columns.items()})
+        return [none] * len(parcels)
     order = np.argsort(parcel_idx, kind="stable")
     parcel_idx, feature_idx = parcel_idx[order], feature_idx[order]
     geometry = np.empty(len(parcel_idx), dtype=object)
@@ -99,10 +103,13 @@ def bulk_pieces(parcels: np.ndarray, layer: IndexedLayer, *, workers: int | None
 
     # chunks end where a parcel's pairs end: a prepared parcel is never used by two threads at once
     # (GEOS builds a prepared geometry's indexes lazily, without a lock)
-    parcel_start = np.flatnonzero(np.diff(parcel_idx, prepend=-1))  # where each parcel's pairs begin
-    nominal = np.arange(0, len(parcel_idx), CHUNK_PAIRS)
-    cuts = np.unique(parcel_start[np.searchsorted(parcel_start, nominal, side="right") - 1]).tolist()
-    chunks = list(zip(cuts, [*cuts[1:], len(parcel_idx)][: len(cuts)], strict=True))
+    if len(parcel_idx) <= CHUNK_PAIRS:
+        chunks = [(0, len(parcel_idx))]
+    else:
+        parcel_start = np.flatnonzero(np.diff(parcel_idx, prepend=-1))  # where each parcel's pairs begin
+        nominal = np.arange(0, len(parcel_idx), CHUNK_PAIRS)
+        cuts = np.unique(parcel_start[np.searchsorted(parcel_start, nominal, side="right") - 1]).tolist()
+        chunks = list(zip(cuts, [*cuts[1:], len(parcel_idx)], strict=True))
 
     def run(chunk: tuple[int, int]) -> None:
         lo, hi = chunk

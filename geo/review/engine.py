@@ -97,9 +97,8 @@ def review(
     check_coordinates(parcels)
     ids = parcel_ids(parcels)
     attrs = project_attributes(parcels, project)
-    cleaned, repaired = clean_parcels(parcels, ids)
-    geoms = np.asarray(cleaned.geometry.values, dtype=object)
-    zones = parcel_zones(geoms, cleaned.crs, blueprint.gk_zone_epsg)
+    geoms, repaired = clean_parcels(parcels, ids)
+    zones = parcel_zones(geoms, parcels.crs, blueprint.gk_zone_epsg)
     layer_ids = _layers_needed(prof, blueprint)
     declared = list(parcels["declared_area_ha"]) if "declared_area_ha" in parcels.columns else [None] * len(ids)
     results: list[ParcelResult | None] = [None] * len(ids)
@@ -107,7 +106,7 @@ def review(
     for epsg in np.unique(zones).tolist():
         in_zone = np.flatnonzero(zones == epsg)
         for chunk in np.array_split(in_zone, max(1, -(-len(in_zone) // CHUNK_PARCELS))):
-            projected = reproject(geoms[chunk], cleaned.crs, epsg)
+            projected = reproject(geoms[chunk], parcels.crs, epsg)
             overlays = {
                 lid: bulk_pieces(projected, _vector(blueprint, lid).in_crs(epsg), workers=workers) for lid in layer_ids
             }
