@@ -27,6 +27,8 @@ class LayerInfo:
     # a planar partition (三调图斑, 规划分区, 行政区): features never overlap, so pieces of one
     # parcel add up without a union
     tiling: bool = False
+    # a supplementary layer (地下文物埋藏区, 公益林…): checks on it are optional, a blueprint may lack it
+    supplementary: bool = False
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ def layer_catalog() -> dict[str, LayerInfo]:
             optional=tuple(v.get("optional", ())),
             values={a: tuple(str(w) for w in words) for a, words in v.get("values", {}).items()},
             tiling=bool(v.get("tiling", False)),
+            supplementary=bool(v.get("supplementary", False)),
         )
         for key, v in raw.items()
     }

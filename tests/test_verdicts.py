@@ -321,3 +321,131 @@ def test_compensation_excludes_stock_land(graded: Blueprint) -> None:
     assert q.new_construction_quota_m2 == pytest.approx(km2(7.5, 1.2, 7.8, 1.4), rel=REL)
     assert q.compensation_m2 == pytest.approx(km2(7.5, 1.2, 7.8, 1.4) * 0.8, rel=REL)
     assert q.cultivated_m2 == pytest.approx(km2(7.2, 1.2, 7.8, 1.4) * 0.8, rel=REL)
+
+
+# --- item 6 by mineral kind, optional layers (buried heritage, forest/grass/wetland, soil) -------
+
+SUPPLEMENTARY: dict[str, list[tuple[tuple[float, float, float, float], dict[str, Any]]]] = {
+    "county": [((0, 0, 10, 5), {"code": "370811", "name": "任城区"})],
+    "land_use": [((0, 0, 10, 5), {"class_code": "0601"})],
+    "heritage": [((0, 4, 1, 5), {"zone": "保护范围"})],
+    "mineral": [
+        ((0, 0, 1, 1), {"kind": "采矿权"}),
+        ((1, 0, 2, 1), {"kind": "探矿权"}),
+        ((2, 0, 3, 1), {"kind": "查明重要矿产资源"}),
+        ((3, 0, 4, 1), {"kind": "战略性矿产"}),
+        ((4, 0, 5, 1), {"kind": "煤"}),  # a mineral name, not a category: the general wording
+    ],
+    "buried_heritage": [((0, 1, 1, 2), {})],
+    "protected_forest": [((1, 1, 2, 2), {})],
+    "basic_grassland": [((2, 1, 3, 2), {})],
+    "important_wetland": [((3, 1, 4, 2), {})],
+    "soil_pollution": [((4, 1, 5, 2), {"kind": "疑似污染地块"}), ((5, 1, 6, 2), {"kind": "污染地块"})],
+}
+
+
+@pytest.fixture(scope="module")
+def supplementary(tmp_path_factory: pytest.TempPathFactory) -> Blueprint:
+    return load_blueprint(rect_blueprint(tmp_path_factory.mktemp("supplementary") / "bp", SUPPLEMENTARY, slope=None))
+
+
+@pytest.mark.parametrize(
+    ("box", "needles"),
+    [
+        ((0.2, 0.2, 0.4, 0.4), ["矿业权人", "补偿协议"]),  # 采矿权
+        ((1.2, 0.2, 1.4, 0.4), ["矿业权人", "补偿协议"]),  # 探矿权
+        ((2.2, 0.2, 2.4, 0.4), ["压覆重要矿产资源审批", "省级以上"]),  # 查明重要矿产资源
+        ((3.2, 0.2, 3.4, 0.4), ["战略性矿产", "压覆重要矿产资源审批"]),
+        ((4.2, 0.2, 4.4, 0.4), ["调查评估"]),  # 煤: no category, the general wording
+    ],
+)
+def test_mineral_overlay_by_kind(supplementary: Blueprint, box: Any, needles: list[str]) -> None:
+    item = one(supplementary, rect(*box), project_type="industrial").item("mineral_overlay")
+    assert item.status == "warn" and item.overlap_m2 == pytest.approx(40_000, rel=REL)
+    assert all(n in item.message_zh for n in needles), item.message_zh
+    assert any("压覆重要矿产资源审批" in p for p in item.procedures)
+    assert any("矿业权人" in p for p in item.procedures)
+
+
+def test_mineral_overlay_two_kinds_one_wording_each(supplementary: Blueprint) -> None:
+    # [0.8,1.2]×[0.2,0.4]: 0.2 × 0.2 km on 采矿权 and on 探矿权 (one wording), then [1.8,2.2] 探矿权 + 查明
+    both_rights = one(supplementary, rect(0.8, 0.2, 1.2, 0.4)).item("mineral_overlay")
+    assert both_rights.message_zh.count("矿业权人") == 1
+    assert both_rights.overlap_m2 == pytest.approx(80_000, rel=REL)
+    mixed = one(supplementary, rect(1.8, 0.2, 2.2, 0.4)).item("mineral_overlay")
+    assert "矿业权人" in mixed.message_zh and "查明的重要矿产资源" in mixed.message_zh
+    assert sorted(d.attributes["kind"] for d in mixed.details) == ["探矿权", "查明重要矿产资源"]
+
+
+def test_buried_heritage_warns_archaeology_first(supplementary: Blueprint) -> None:
+    item = one(supplementary, rect(0.2, 1.2, 0.4, 1.4), project_type="industrial").item("cultural_heritage")
+    assert item.status == "warn" and "考古调查、勘探" in item.message_zh
+    assert item.overlap_m2 == pytest.approx(40_000, rel=REL)
+    assert [d.layer for d in item.details] == ["buried_heritage"]
+    assert item.facts.skipped_layers is None
+
+
+@pytest.mark.parametrize(
+    ("box", "props", "status", "needle"),
+    [
+        ((1.2, 1.2, 1.4, 1.4), {"project_type": "industrial"}, "warn", "使用林地审核"),  # 公益林/Ⅰ级保护林地
+        ((2.2, 1.2, 2.4, 1.4), {"project_type": "industrial"}, "warn", "基本草原"),
+        ((3.2, 1.2, 3.4, 1.4), {"project_type": "industrial"}, "fail", "禁止占用重要湿地"),
+        ((3.2, 1.2, 3.4, 1.4), {"project_type": "industrial", "major_project": True}, "fail", "禁止占用重要湿地"),
+        ((3.2, 1.2, 3.4, 1.4), {"project_type": "water_conservancy", "major_project": True}, "warn", "不可避让"),
+    ],
+)
+def test_forest_grass_wetland_optional_layers(
+    supplementary: Blueprint, box: Any, props: dict[str, Any], status: str, needle: str
+) -> None:
+    item = one(supplementary, rect(*box), **props).item("forest_grass_wetland")
+    assert item.status == status and needle in item.message_zh
+    assert item.overlap_m2 == pytest.approx(40_000, rel=REL)
+    assert item.procedures
+
+
+def test_important_wetland_any_occupation_counts(supplementary: Blueprint) -> None:
+    # 1 km × 1 km reaching 0.08 m east into the wetland [3,4]×[1,2]: 80 m² < 0.01 % × 100 ha = 100 m²
+    # (the rest of the parcel is basic grassland [2,3]×[1,2]: a warn beside the fail)
+    item = one(supplementary, rect(2.00008, 1, 3.00008, 2)).item("forest_grass_wetland")
+    assert item.status == "fail"
+    wetland = [d for d in item.details if d.layer == "important_wetland"]
+    assert [d.status for d in wetland] == ["fail"] and wetland[0].area_m2 == pytest.approx(80.0, rel=1e-3)
+    assert item.overlap_m2 == pytest.approx(1_000_000, rel=REL)
+
+
+@pytest.mark.parametrize(
+    ("box", "needle"),
+    [((4.2, 1.2, 4.4, 1.4), "土壤污染状况调查"), ((5.2, 1.2, 5.4, 1.4), "修复目标")],
+)
+def test_soil_pollution_warns(supplementary: Blueprint, box: Any, needle: str) -> None:
+    item = one(supplementary, rect(*box), project_type="residential").item("soil_pollution")
+    assert item.status == "warn" and needle in item.message_zh
+    assert item.overlap_m2 == pytest.approx(40_000, rel=REL)
+    assert item.supplementary and item.basis and item.procedures
+
+
+def test_absent_optional_layers_are_skipped_not_missing(blueprint: Blueprint) -> None:
+    # the shared rectangle blueprint has none of the optional layers; [5.2,5.4]×[3.2,3.4] touches no layer
+    p = one(blueprint, rect(5.2, 3.2, 5.4, 3.4), project_type="industrial")
+    heritage = p.item("cultural_heritage")
+    assert heritage.status == "pass" and heritage.facts.skipped_layers == ["buried_heritage"]
+    assert "未核查" in heritage.message_zh
+    forest = p.item("forest_grass_wetland")
+    assert forest.status == "pass"
+    assert forest.facts.skipped_layers == ["protected_forest", "basic_grassland", "important_wetland"]
+    soil = p.item("soil_pollution")
+    assert soil.status == "pass" and soil.facts.skipped_layers == ["soil_pollution"]
+    assert all(i.status != "missing_layer" for i in p.items if i.code != "geohazard")
+
+
+def test_supplementary_layers_are_read_by_optional_checks_only() -> None:
+    from geo.catalog import layer_catalog
+    from geo.review.profile import OverlapCheck, load_profile
+
+    catalog = layer_catalog()
+    checks = [c for item in load_profile("ten-point").items for c in item.checks if isinstance(c, OverlapCheck)]
+    on_supplementary = {c.layer: c.optional for c in checks if catalog[c.layer].supplementary}
+    assert set(on_supplementary) == {k for k, v in catalog.items() if v.supplementary}
+    assert all(on_supplementary.values())
+    assert not any(c.optional for c in checks if not catalog[c.layer].supplementary)

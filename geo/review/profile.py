@@ -71,6 +71,11 @@ class OverlapCheck(BaseCheck):
     # not the relative share; ``strict_values`` limits that to pieces with those attribute values
     strict: bool = False
     strict_values: list[str] = Field(default_factory=list)
+    # the wording per attribute value (矿业权 vs 查明重要矿产资源) when values need different steps
+    value_notes: dict[str, Note] = Field(default_factory=dict)
+    # a supplementary layer (地下文物埋藏区, 公益林…): absent from the blueprint, the check is skipped
+    # (recorded in the item's facts) instead of turning the item into missing_layer
+    optional: bool = False
 
     @field_validator("exempt", mode="before")
     @classmethod

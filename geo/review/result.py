@@ -88,9 +88,15 @@ class ItemFacts(BaseModel):
     standard: StandardRow | None = None
     max_area_m2: float | None = None
     area_m2: float | None = None
+    skipped_layers: list[str] | None = Field(
+        default=None, description="optional layers absent from the blueprint: those checks were not run"
+    )
 
     def merged(self, other: ItemFacts) -> ItemFacts:
-        return ItemFacts.model_validate(self.model_dump(exclude_none=True) | other.model_dump(exclude_none=True))
+        merged = self.model_dump(exclude_none=True) | other.model_dump(exclude_none=True)
+        if self.skipped_layers and other.skipped_layers:
+            merged["skipped_layers"] = [*self.skipped_layers, *other.skipped_layers]
+        return ItemFacts.model_validate(merged)
 
 
 class ItemResult(BaseModel):

@@ -105,6 +105,17 @@ def _missing(layer_id: str) -> Outcome:
     )
 
 
+def _skipped(layer_id: str) -> Outcome:
+    """An optional layer the blueprint lacks: not reviewed, said so, and recorded in the facts."""
+    info = layer_catalog()[layer_id]
+    return Outcome(
+        "pass",
+        f"蓝图未提供可选图层“{info.name_zh}”，该项未核查",
+        f"optional layer '{layer_id}' ({info.name_en}) is not in the blueprint; not checked",
+        facts=ItemFacts(skipped_layers=[layer_id]),
+    )
+
+
 def _graded(
     layer: str,
     found: Pieces,
@@ -177,7 +188,7 @@ def unregistered_kinds() -> list[str]:
 def run_overlap(check: OverlapCheck, ctx: ParcelContext) -> Outcome:
     found = ctx.pieces(check.layer)
     if found is None:
-        return _missing(check.layer)
+        return _skipped(check.layer) if check.optional else _missing(check.layer)
     attributes = [check.attribute] if check.attribute else []
     ptype = ctx.project.project_type or ""
     values = [
@@ -201,7 +212,24 @@ def run_overlap(check: OverlapCheck, ctx: ParcelContext) -> Outcome:
             if p.status == check.status:
                 p.status = exemption.status
         return _conflict(check, exemption.status, kept, note=(exemption.note_zh, exemption.note_en))
-    return _conflict(check, status, kept)
+    return _conflict(check, status, kept, note=_value_note(check, status, kept))
+
+
+def _value_note(check: OverlapCheck, status: Status, kept: list[Piece]) -> tuple[str, str] | None:
+    """The wording of each attribute value found (in the profile's order), the check's own for
+    pieces whose value has none; ``None`` when the check words no value."""
+    if not check.value_notes or check.attribute is None:
+        return None
+    found = {str(p.attributes.get(check.attribute) or "").strip() for p in kept if p.status != "pass"}
+    notes = list(dict.fromkeys((n.zh, n.en) for v, n in check.value_notes.items() if v in found))
+    if not notes:
+        return None
+    zh, en = [n[0] for n in notes], [n[1] for n in notes]
+    if found - set(check.value_notes):
+        own_zh, own_en = check.note(status)
+        zh.append(own_zh)
+        en.append(own_en)
+    return "；".join(zh), "; ".join(en)
 
 
 @rule(InsideCheck)
