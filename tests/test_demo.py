@@ -112,7 +112,6 @@ EXPECTED = {
     "forest_grass_wetland": {"pass", "warn"},
     "land_use_standard": {"pass", "warn"},  # exceeding the standard asks for 核减或节地评价 (issue 9)
     "flood_control": {"pass", "warn"},
-    "soil_pollution": {"pass"},  # its layer is optional and not in the demo: skipped, said so in facts
     "illegal_use": {"pass", "fail"},
 }
 

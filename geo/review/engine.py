@@ -91,7 +91,7 @@ def review(
     in one bulk overlay on ``workers`` threads (default: every core). ``pieces=False``
     leaves the pieces' geometries out of the result: a lean batch output.
     """
-    prof = load_profile(profile, data_dir=data_dir) if isinstance(profile, str) else profile
+    prof = _applicable(load_profile(profile, data_dir=data_dir) if isinstance(profile, str) else profile, blueprint)
     if len(parcels) == 0:
         raise InputError("no parcels to review", "没有需要审查的地块")
     check_coordinates(parcels)
@@ -158,6 +158,20 @@ def _vector(blueprint: Blueprint, layer_id: str) -> VectorLayer:
     if layer is None:
         raise KeyError(layer_id)
     return layer
+
+
+def _applicable(profile: Profile, blueprint: Blueprint) -> Profile:
+    """The profile without the items this blueprint cannot speak to at all: an item whose every
+    check reads an optional layer the blueprint lacks (土壤污染 without its layer) is left out,
+    never reported as a pass nobody checked."""
+
+    def absent(item: Item) -> bool:
+        return all(
+            getattr(c, "optional", False) and getattr(c, "layer", None) not in blueprint.layers for c in item.checks
+        )
+
+    kept = [item for item in profile.items if not absent(item)]
+    return profile if len(kept) == len(profile.items) else profile.model_copy(update={"items": kept})
 
 
 def parcel_zones(geoms: np.ndarray, crs: Any, pinned: int | None) -> np.ndarray:
