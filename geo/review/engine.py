@@ -351,6 +351,8 @@ def _land_quota(ctx: ParcelContext, profile: Profile) -> LandQuota:
         if cls is None:
             continue
         sums[cls.legal_class] += area
+        if cls.legal_class == "construction":
+            continue  # owes neither quota nor compensation: no need to cut the stock land out of it
         off_stock = area if stock.is_empty else float(geom.difference(stock).area)
         if cls.group == "cultivated":
             net = 1.0 - (float(ratios[k]) if ratios is not None and ratios[k] is not None else 0.0)
@@ -358,8 +360,7 @@ def _land_quota(ctx: ParcelContext, profile: Profile) -> LandQuota:
             compensation += off_stock * net
             if cls.code == "0101":
                 sums["paddy"] += area * net
-        if cls.legal_class in ("agricultural", "unused"):
-            new_quota += off_stock
+        new_quota += off_stock  # 农用地 and 未利用地 not on stock land
     return LandQuota(
         agricultural_m2=round(sums["agricultural"], 2),
         cultivated_m2=round(sums["cultivated"], 2),
