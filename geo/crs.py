@@ -82,13 +82,18 @@ def _cache_key(crs: Any) -> Any:
     return crs.srs if isinstance(crs, CRS) else crs
 
 
+def transformer_for(source: Any, target: Any) -> Transformer:
+    """The cached (bounded LRU) transformer between two CRSs given as EPSG codes, strings or CRS objects."""
+    return _transformer(_cache_key(source), _cache_key(target))
+
+
 def reproject(geoms: Any, source: Any, target: Any) -> Any:
     """Shapely geometries (one or an array) from ``source`` to ``target`` (EPSG codes, strings or CRS).
 
     The transformer is kept in a bounded LRU per (source, target) as given, so the hot path
     builds no CRS and a stream of distinct client CRSs cannot grow memory without end.
     """
-    transformer = _transformer(_cache_key(source), _cache_key(target))
+    transformer = transformer_for(source, target)
     return shapely.transform(geoms, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
 
 
@@ -147,7 +152,7 @@ def check_coordinates(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     ys = np.concatenate(
         [np.full_like(t, miny), miny + t * (maxy - miny), np.full_like(t, maxy), maxy - t * (maxy - miny)]
     )
-    lon, lat = _transformer(_cache_key(crs), _cache_key(CGCS2000)).transform(xs, ys)
+    lon, lat = transformer_for(crs, CGCS2000).transform(xs, ys)
     if not (np.isfinite(lon).all() and _inside_china(np.asarray(lon), np.asarray(lat))):
         raise CRSError(
             f"projected coordinates (x {minx:.0f}…{maxx:.0f}, "
