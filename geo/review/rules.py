@@ -17,7 +17,6 @@ from geo.catalog import landuse_class, layer_catalog
 from geo.crs import M2_PER_HA, Area, reproject
 from geo.errors import ProfileError
 from geo.overlay import Pieces
-from geo.overlay import pieces as overlay_pieces
 from geo.raster import pixel_values
 from geo.review.profile import (
     CHECK_KINDS,
@@ -78,13 +77,10 @@ class ParcelContext:
         return float(self.geometry.area)
 
     def pieces(self, layer_id: str) -> Pieces | None:
-        """Pieces of the parcel inside ``layer_id`` (from the batch's bulk overlay, else computed
-        here); ``None`` when the layer is missing."""
-        if layer_id not in self.overlays:
-            layer = self.blueprint.vector(layer_id)
-            if layer is None:
-                return None
-            self.overlays[layer_id] = overlay_pieces(self.geometry, layer.in_crs(self.epsg))
+        """Pieces of the parcel inside ``layer_id``, from the batch's bulk overlay (the engine overlays
+        every layer its profile reads); ``None`` when the blueprint lacks the layer."""
+        if self.blueprint.vector(layer_id) is None:
+            return None
         return self.overlays[layer_id]
 
 
