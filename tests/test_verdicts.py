@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import pytest
 import shapely
 import yaml
@@ -298,6 +299,47 @@ def test_land_use_standard_exceeded_asks_for_reduction(blueprint: Blueprint) -> 
     assert item.facts.max_area_m2 == pytest.approx(47_000 / 3_000 * 10_000, rel=REL)
 
 
+def _project_review(blueprint: Blueprint, rows: list[tuple[Any, dict[str, Any]]]) -> dict[str, ParcelResult]:
+    frame = gpd.GeoDataFrame([props for _, props in rows], geometry=[g for g, _ in rows], crs="EPSG:4548")
+    return {p.id: p for p in review(frame, blueprint).parcels}
+
+
+def test_land_use_standard_sums_a_projects_parcels(blueprint: Blueprint) -> None:
+    # two 8 ha parcels of project P1; alone B (4 000 万元 → 1.3333 ha allowed) exceeds, together
+    # 16 ha against (46 000 + 4 000) / 3 000 = 16.6667 ha is within the standard
+    rows = [
+        (rect(1.2, 1.2, 1.4, 1.6), {"id": "A", "project_id": "P1", "investment_wan": 46_000}),
+        (rect(1.4, 1.2, 1.6, 1.6), {"id": "B", "project_id": "P1", "investment_wan": 4_000}),
+        (rect(1.2, 1.6, 1.4, 2.0), {"id": "C", "project_id": "P2", "investment_wan": 4_000}),
+    ]
+    for row in rows:
+        row[1]["project_type"] = "industrial"
+    parcels = _project_review(blueprint, rows)
+    for pid in ("A", "B"):
+        item = parcels[pid].item("land_use_standard")
+        assert item.status == "pass"
+        assert item.facts.area_m2 == pytest.approx(160_000, rel=REL)
+        assert item.facts.investment_wan == 50_000
+        assert item.facts.project_parcels == ["A", "B"]
+        assert "项目 P1 共 2 个地块合计" in item.message_zh
+    alone = parcels["C"].item("land_use_standard")  # the only parcel of P2: its own figures
+    assert alone.status == "warn" and alone.facts.project_parcels is None
+    assert alone.facts.max_area_m2 == pytest.approx(4_000 / 3_000 * 10_000, rel=REL)
+
+
+def test_a_projects_parcels_exceed_together_what_each_meets_alone(blueprint: Blueprint) -> None:
+    # residential: at most 20 ha per project (sample table); two 16 ha parcels pass alone and
+    # exceed together (32 ha); the integer project id 7 (as DBF columns store it) names the project
+    a, b = rect(1.2, 1.2, 1.6, 1.6), rect(1.6, 1.2, 2.0, 1.6)
+    alone = _project_review(blueprint, [(a, {"id": "A", "project_type": "residential"})])["A"]
+    assert alone.item("land_use_standard").status == "pass"
+    rows = [(g, {"id": pid, "project_id": 7, "project_type": "residential"}) for g, pid in ((a, "A"), (b, "B"))]
+    item = _project_review(blueprint, rows)["B"].item("land_use_standard")
+    assert item.status == "warn"
+    assert item.facts.area_m2 == pytest.approx(320_000, rel=REL)
+    assert "项目 7 共 2 个地块合计用地 32.0000 公顷，核定面积 20.0000" in item.message_zh
+
+
 # --- quota figures ----------------------------------------------------------------------------
 
 
@@ -415,12 +457,19 @@ def test_important_wetland_any_occupation_counts(supplementary: Blueprint) -> No
 
 
 @pytest.mark.parametrize(
-    ("box", "needle"),
-    [((4.2, 1.2, 4.4, 1.4), "土壤污染状况调查"), ((5.2, 1.2, 5.4, 1.4), "修复目标")],
+    ("box", "project_type", "status", "needle"),
+    [
+        ((4.2, 1.2, 4.4, 1.4), "residential", "warn", "土壤污染状况调查"),  # suspected: investigate first
+        ((5.2, 1.2, 5.4, 1.4), "industrial", "warn", "修复目标"),  # listed: remediate before work starts
+        ((5.2, 1.2, 5.4, 1.4), "residential", "fail", "不得作为住宅"),  # listed: no housing (第六十一条)
+        ((5.2, 1.2, 5.4, 1.4), "public_service", "fail", "不得作为住宅、公共管理与公共服务用地"),
+    ],
 )
-def test_soil_pollution_warns(supplementary: Blueprint, box: Any, needle: str) -> None:
-    item = one(supplementary, rect(*box), project_type="residential").item("soil_pollution")
-    assert item.status == "warn" and needle in item.message_zh
+def test_soil_pollution_by_plot_and_use(
+    supplementary: Blueprint, box: Any, project_type: str, status: str, needle: str
+) -> None:
+    item = one(supplementary, rect(*box), project_type=project_type).item("soil_pollution")
+    assert item.status == status and needle in item.message_zh
     assert item.overlap_m2 == pytest.approx(40_000, rel=REL)
     assert item.supplementary and item.basis and item.procedures
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,7 +34,7 @@ from geo.review.result import (
     ReviewResult,
     ToleranceRule,
 )
-from geo.review.rules import ParcelContext, Piece, run_check
+from geo.review.rules import ParcelContext, Piece, ProjectTotal, run_check
 from geo.vocabulary import check_project_type, verdict_of, worst
 
 log = logging.getLogger(__name__)
@@ -70,6 +70,29 @@ def project_attributes(frame: gpd.GeoDataFrame, overrides: dict[str, Any] | None
     return out
 
 
+def project_totals(
+    ids: list[str], attrs: list[ProjectAttributes], geoms: np.ndarray, crs: Any, zones: np.ndarray
+) -> dict[str, ProjectTotal]:
+    """Projects with several parcels in this review: their summed GK area and investment."""
+    members: dict[str, list[int]] = defaultdict(list)
+    for i, a in enumerate(attrs):
+        if a.project_id:
+            members[a.project_id].append(i)
+    grouped = np.array(sorted(i for idx in members.values() if len(idx) > 1 for i in idx), dtype=int)
+    areas = np.zeros(len(ids))
+    for epsg in np.unique(zones[grouped]).tolist():
+        at = grouped[zones[grouped] == epsg]
+        areas[at] = shapely.area(reproject(geoms[at], crs, epsg))
+    totals = {}
+    for pid, idx in members.items():
+        if len(idx) > 1:
+            given = [v for i in idx if (v := attrs[i].investment_wan) is not None]
+            totals[pid] = ProjectTotal(
+                pid, [ids[i] for i in idx], float(areas[idx].sum()), sum(given) if given else None
+            )
+    return totals
+
+
 def _is_missing(value: Any) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value))
 
@@ -99,6 +122,7 @@ def review(
     attrs = project_attributes(parcels, project)
     geoms, repaired = clean_parcels(parcels, ids)
     zones = parcel_zones(geoms, parcels.crs, blueprint.gk_zone_epsg)
+    totals = project_totals(ids, attrs, geoms, parcels.crs, zones)
     layer_ids = _layers_needed(prof, blueprint)
     declared = list(parcels["declared_area_ha"]) if "declared_area_ha" in parcels.columns else [None] * len(ids)
     results: list[ParcelResult | None] = [None] * len(ids)
@@ -121,6 +145,7 @@ def review(
                     prof.tolerance.for_area(float(projected[k].area)),
                     {lid: per_parcel[k] for lid, per_parcel in overlays.items()},
                     prof.tolerance.min_m2,
+                    totals.get(attrs[i].project_id or ""),
                 )
                 results[i] = review_parcel(
                     ctx, prof, repaired=repaired[i], outline=outlines[k], pieces=pieces

@@ -20,6 +20,7 @@ class ProjectAttributes(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     name: str | None = None
+    project_id: str | None = Field(default=None, description="项目编号: parcels sharing it are one project")
     project_type: str | None = None
     investment_wan: float | None = Field(default=None, ge=0, description="总投资（万元）")
     major_project: bool = False
@@ -38,11 +39,13 @@ class ProjectAttributes(BaseModel):
                 return False
         return value
 
-    @field_validator("name", "project_type", mode="before")
+    @field_validator("name", "project_id", "project_type", mode="before")
     @classmethod
     def _blank_is_none(cls, value: Any) -> Any:
         if isinstance(value, float) and value != value:  # NaN from a missing column
             return None
+        if isinstance(value, int) and not isinstance(value, bool):  # 项目编号 stored as a number
+            return str(value)
         return value or None
 
 
@@ -88,6 +91,10 @@ class ItemFacts(BaseModel):
     standard: StandardRow | None = None
     max_area_m2: float | None = None
     area_m2: float | None = None
+    project_parcels: list[str] | None = Field(
+        default=None, description="land_use_standard: the project's parcels whose area and investment were summed"
+    )
+    investment_wan: float | None = Field(default=None, description="land_use_standard: the investment compared")
     skipped_layers: list[str] | None = Field(
         default=None, description="optional layers absent from the blueprint: those checks were not run"
     )

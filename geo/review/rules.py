@@ -59,6 +59,17 @@ class Outcome:
     facts: ItemFacts = field(default_factory=ItemFacts)
 
 
+@dataclass(frozen=True)
+class ProjectTotal:
+    """A project with several parcels in one review (same ``project_id``): the land-use standard
+    (item 10) is a project's 核定面积, so its parcels' areas and investments are summed."""
+
+    project_id: str
+    parcel_ids: list[str]
+    area_m2: float
+    investment_wan: float | None
+
+
 @dataclass
 class ParcelContext:
     """One parcel in its GK zone, with the layer pieces computed once and shared by items."""
@@ -71,6 +82,7 @@ class ParcelContext:
     tolerance_m2: float
     overlays: dict[str, Pieces] = field(default_factory=dict)
     strict_tolerance_m2: float = 1.0  # for layers where any occupation matters (the profile's min_m2)
+    project_total: ProjectTotal | None = None  # set when other parcels of the review share the project id
 
     @property
     def area_m2(self) -> float:
@@ -387,7 +399,18 @@ def _read_standard_table(source: Any) -> StandardTable:
 @rule(LandUseStandardCheck)
 def run_land_use_standard(check: LandUseStandardCheck, ctx: ParcelContext) -> Outcome:
     table = _standard_table(check.source)
-    ptype, invest = ctx.project.project_type, ctx.project.investment_wan
+    total = ctx.project_total
+    ptype = ctx.project.project_type
+    invest = total.investment_wan if total else ctx.project.investment_wan
+    area_m2 = total.area_m2 if total else ctx.area_m2
+    whose_zh, whose_en = (
+        (
+            f"项目 {total.project_id} 共 {len(total.parcel_ids)} 个地块合计",
+            f"project {total.project_id}, {len(total.parcel_ids)} parcels together: ",
+        )
+        if total
+        else ("", "")
+    )
     row = table.rows.get(ptype or "")
     unknown = Outcome(
         check.unknown_status,
@@ -409,28 +432,30 @@ def run_land_use_standard(check: LandUseStandardCheck, ctx: ParcelContext) -> Ou
         max_ha = row.max_area_ha
     else:
         return unknown
-    area_ha = ctx.area_m2 / M2_PER_HA
+    area_ha = area_m2 / M2_PER_HA
     facts = ItemFacts(
         project_type=ptype,
         standard=row,
         max_area_m2=round(max_ha * M2_PER_HA, 2),
-        area_m2=round(ctx.area_m2, 2),
+        area_m2=round(area_m2, 2),
+        investment_wan=invest,
+        project_parcels=total.parcel_ids if total else None,
         table=check.table,
         table_label=table.label,
     )
     if area_ha <= max_ha:
         return Outcome(
             "pass",
-            f"用地 {area_ha:.4f} 公顷，未超过控制标准 {max_ha:.4f} 公顷（{table.label}）",
-            f"{area_ha:.4f} ha is within the standard's {max_ha:.4f} ha ({table.label})",
+            f"{whose_zh}用地 {area_ha:.4f} 公顷，未超过控制标准 {max_ha:.4f} 公顷（{table.label}）",
+            f"{whose_en}{area_ha:.4f} ha is within the standard's {max_ha:.4f} ha ({table.label})",
             facts=facts,
         )
     note_zh, note_en = check.note(check.status)
     return Outcome(
         check.status,
-        f"{note_zh}：用地 {area_ha:.4f} 公顷，核定面积 {max_ha:.4f} 公顷（{table.label}），"
+        f"{note_zh}：{whose_zh}用地 {area_ha:.4f} 公顷，核定面积 {max_ha:.4f} 公顷（{table.label}），"
         "需核减至核定面积或开展节地评价",
-        f"{note_en}: {area_ha:.4f} ha against an approved area of {max_ha:.4f} ha ({table.label}); "
+        f"{note_en}: {whose_en}{area_ha:.4f} ha against an approved area of {max_ha:.4f} ha ({table.label}); "
         "reduce to the approved area or carry out a land-saving evaluation (节地评价)",
         facts=facts,
     )
