@@ -21,6 +21,7 @@ from geo.errors import LantuError
 from geo.geometry import check_size
 from geo.io import read_parcels, write_parcels
 from geo.io.results import result_csv, result_geojson, write_pieces
+from geo.projects.cli import app as projects_app
 from geo.quota_cli import app as quota_app
 from geo.review import review
 from geo.review.result import ReviewResult
@@ -33,6 +34,7 @@ app = typer.Typer(
 blueprint_app = typer.Typer(help="Blueprint (一张蓝图) commands.", no_args_is_help=True)
 app.add_typer(blueprint_app, name="blueprint")
 app.add_typer(quota_app, name="quota")
+app.add_typer(projects_app, name="projects")
 err = Console(stderr=True)
 log = logging.getLogger("lantu")
 PROGRESS_FROM = 20  # show a progress bar from this many parcels on

@@ -53,3 +53,10 @@ class TooLargeError(InputError):
 
 class QuotaError(LantuError, ValueError):
     """A ledger movement that would break a rule: overdraw, rejected review, unknown holder."""
+
+
+class ProjectError(QuotaError):
+    """A project-library change that breaks a rule (duplicate id, a stage skipped or reopened).
+
+    A kind of :class:`QuotaError` because the library is the front of the factor ledger
+    (要素跟着项目走): the same conflict status, the same exit code."""

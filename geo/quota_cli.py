@@ -48,10 +48,13 @@ def database(ctx: typer.Context) -> Engine:
 
 def _ledger(ctx: typer.Context) -> Ledger:
     options = cli_context(ctx)
-    return _run(lambda: Ledger(database(ctx), pooling_share=options.pooling_share, reward_ratio=options.reward_ratio))
+    return attempt(
+        lambda: Ledger(database(ctx), pooling_share=options.pooling_share, reward_ratio=options.reward_ratio)
+    )
 
 
-def _run(action: Callable[[], T]) -> T:
+def attempt(action: Callable[[], T]) -> T:
+    """``action()``; a library error ends the command with exit 2 and the reason in Chinese and English."""
     try:
         return action()
     except LantuError as exc:
@@ -59,13 +62,13 @@ def _run(action: Callable[[], T]) -> T:
 
 
 def _done(what: str, action: Callable[[], int]) -> None:
-    err.print(f"{what}: transaction #{_run(action)}", highlight=False)
+    err.print(f"{what}: transaction #{attempt(action)}", highlight=False)
 
 
 def _show(rows: Callable[[], Sequence[Row]], fmt: str, title: str) -> None:
     """Check the format first, then query and write the rows to stdout."""
-    kind = _run(lambda: table_format(fmt))
-    data: list[Row] = list(_run(rows))
+    kind = attempt(lambda: table_format(fmt))
+    data: list[Row] = list(attempt(rows))
     write_table(data, kind, sys.stdout, title=title)
 
 
@@ -88,8 +91,8 @@ def init(
     """Create or upgrade the ledger schema; register the blueprint's counties as quota holders."""
     ledger = _ledger(ctx)
     if blueprint is not None:
-        bp = _run(lambda: load_blueprint(blueprint))
-        count = _run(lambda: ledger.register_counties(blueprint_counties(bp)))
+        bp = attempt(lambda: load_blueprint(blueprint))
+        count = attempt(lambda: ledger.register_counties(blueprint_counties(bp)))
         err.print(f"registered {count} counties from {bp.name}", highlight=False)
     err.print(f"ledger ready ({ledger.engine.url.render_as_string()})", highlight=False)
 
@@ -273,7 +276,7 @@ def overdue(
 ) -> None:
     """临时拆借 past their due date and not repaid."""
     ledger = _ledger(ctx)
-    when = _run(lambda: _date(today, "--today")) or date.today()
+    when = attempt(lambda: _date(today, "--today")) or date.today()
     _show(lambda: ledger.overdue_loans(when), fmt, f"逾期未还的临时拆借（{when}）")
 
 
@@ -293,8 +296,8 @@ def allocate_cmd(
 ) -> None:
     """Rank projects by the allocation profile and reserve in order until the quota runs out."""
     ledger = _ledger(ctx)
-    _run(lambda: table_format(fmt))
-    demands = _run(lambda: read_demands(demands_yaml))
+    attempt(lambda: table_format(fmt))
+    demands = attempt(lambda: read_demands(demands_yaml))
     _show(
         lambda: [a.row() for a in allocate(ledger, demands, year=year, actor=actor, source=source)],
         fmt,
@@ -313,7 +316,7 @@ def map_cmd(
     from geo.maps import map_html, quota_map
 
     ledger = _ledger(ctx)
-    bp = _run(lambda: load_blueprint(blueprint))
+    bp = attempt(lambda: load_blueprint(blueprint))
     county = bp.vector("county")
     if county is None:
         fail(BlueprintError("the blueprint has no county layer", "蓝图没有县级行政区图层"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -180,3 +180,14 @@ def read_demands(path: str | Path) -> list[Demand]:
     """An allocation demands YAML file; review paths are relative to the file."""
     path = Path(path)
     return parse_demands(_read_text(path), name=path.name, base=path.parent)
+
+
+# --- ledger and project tables for people ---------------------------------------------------------------------
+
+
+def labelled(rows: Iterable[Mapping[str, Any]], labels: Mapping[str, str], fmt: str) -> list[dict[str, Any]]:
+    """Rows for ``fmt``: JSON keeps the English keys (the contract); a table or CSV is read by people, so its
+    columns are ``labels``' (Chinese, with units), in ``labels``' order."""
+    if fmt == "json":
+        return [dict(r) for r in rows]
+    return [{zh: r.get(key) for key, zh in labels.items()} for r in rows]

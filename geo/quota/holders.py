@@ -25,6 +25,12 @@ def register_counties(engine: Engine, counties: Iterable[tuple[str, str]]) -> in
     return len(rows)
 
 
+def county_names(engine: Engine) -> dict[str, str]:
+    """Registered counties: code → name (tables show names, not bare codes)."""
+    with engine.connect() as conn:
+        return {r.code: r.name for r in conn.execute(select(quota_holders)).all()}
+
+
 def require_county(conn: Connection, code: str) -> str:
     """``code`` if it is a registered county, else a QuotaError saying how to register it."""
     known = conn.execute(select(quota_holders.c.code).where(quota_holders.c.code == code)).first()

@@ -13,7 +13,8 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from geo.quota.accounts import EXTERNAL_PREFIX, FACTORS, PROJECT_PREFIX, holder_kind
-from geo.quota.tables import quota_accounts, quota_holders, quota_postings, quota_projects, quota_transactions
+from geo.quota.holders import county_names
+from geo.quota.tables import quota_accounts, quota_postings, quota_projects, quota_transactions
 
 
 class Queries:
@@ -23,8 +24,7 @@ class Queries:
 
     def counties(self) -> dict[str, str]:
         """Registered counties: code → name."""
-        with self.engine.connect() as conn:
-            return {r.code: r.name for r in conn.execute(select(quota_holders)).all()}
+        return county_names(self.engine)
 
     def balances(self, year: int | None = None, *, include_external: bool = False) -> list[dict[str, Any]]:
         """One row per account (holder, factor, bucket, year) with its balance."""

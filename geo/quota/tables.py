@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql import Select
 
+import geo.projects.tables  # noqa: F401 — the project library shares the ledger's database (and its schema)
 from geo.db import metadata
 
 AMOUNT = Numeric(20, 4)  # m², tonnes, tce: four decimals, summed exactly as Decimal

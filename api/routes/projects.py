@@ -1,0 +1,156 @@
+"""Project library endpoints (项目库): add, list, stage, history, linked reviews, 应开未开.
+
+Reading needs ``quota:read``; entering projects, moving stages and linking reviews need
+``quota:reserve`` (the project system's role), as the library is the ledger's front door.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+
+from api.deps import EngineDep, StoreDep, require
+from api.keys import Principal
+from geo.errors import NotFoundError
+from geo.projects import LEVELS, STAGES, ProjectLibrary
+from geo.vocabulary import project_types
+
+router = APIRouter(prefix="/projects", tags=["projects"])
+Reader = Annotated[Principal, Depends(require("quota:read"))]
+Writer = Annotated[Principal, Depends(require("quota:reserve"))]
+
+
+def _library(engine: EngineDep) -> ProjectLibrary:
+    return ProjectLibrary(engine)
+
+
+LibraryDep = Annotated[ProjectLibrary, Depends(_library)]
+
+
+class ProjectIn(BaseModel):
+    id: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+    project_type: str = Field(max_length=50, description=f"one of {', '.join(project_types())}")
+    level: str = Field(max_length=16, description="/".join(LEVELS))
+    county: str = Field(max_length=32, description="county code registered in the ledger")
+    stage: str = Field(default="谋划", max_length=8, description="/".join(STAGES[:5]))
+    start_by: date | None = Field(default=None, description="planned start (计划开工)")
+
+
+class ProjectOut(BaseModel):
+    id: str
+    name: str
+    project_type: str
+    type_zh: str
+    level: str
+    county: str
+    stage: str
+    start_by: str | None
+    created: str
+    actor: str
+
+
+class StageChangeOut(BaseModel):
+    project_id: str
+    from_stage: str | None
+    to_stage: str
+    at: str
+    actor: str
+    reason: str
+
+
+class ReviewLinkOut(BaseModel):
+    project_id: str
+    review_id: str
+    parcel_id: str
+    linked: str
+    actor: str
+
+
+class ProjectDetail(ProjectOut):
+    history: list[StageChangeOut]
+    reviews: list[ReviewLinkOut]
+
+
+class OverdueOut(ProjectOut):
+    days_overdue: int
+
+
+class StageIn(BaseModel):
+    stage: str = Field(max_length=8, description="/".join(STAGES))
+    reason: str = Field(default="项目阶段变更", min_length=1, max_length=500)
+
+
+class LinkIn(BaseModel):
+    review_id: str = Field(max_length=64)
+    parcel_id: str | None = Field(default=None, max_length=64, description="needed when the review has several")
+
+
+@router.get("", response_model=list[ProjectOut], summary="Projects of the library")
+def list_projects(
+    library: LibraryDep,
+    _who: Reader,
+    county: Annotated[str | None, Query(max_length=32)] = None,
+    stage: Annotated[str | None, Query(max_length=8)] = None,
+) -> list[dict[str, Any]]:
+    return [p.row() for p in library.projects(county=county, stage=stage)]
+
+
+@router.post("", status_code=201, response_model=ProjectOut, summary="入库: enter a project")
+async def add_project(body: ProjectIn, library: LibraryDep, who: Writer) -> dict[str, Any]:
+    project = await run_in_threadpool(
+        lambda: library.add(
+            body.id,
+            name=body.name,
+            project_type=body.project_type,
+            level=body.level,
+            county=body.county,
+            stage=body.stage,
+            start_by=body.start_by,
+            actor=who.name,
+        )
+    )
+    return project.row()
+
+
+@router.get("/overdue", response_model=list[OverdueOut], summary="应开未开: past the planned start, not started")
+def overdue(library: LibraryDep, _who: Reader, as_of: Annotated[date, Query()]) -> list[dict[str, Any]]:
+    return library.overdue(as_of)
+
+
+@router.get("/{project_id}", response_model=ProjectDetail, summary="A project with its history and reviews")
+def get_project(project_id: str, library: LibraryDep, _who: Reader) -> dict[str, Any]:
+    return {
+        **library.get(project_id).row(),
+        "history": [c.row() for c in library.history(project_id)],
+        "reviews": [r.row() for r in library.reviews(project_id)],
+    }
+
+
+@router.post("/{project_id}/stage", response_model=ProjectOut, summary="Move to the next stage (or 撤销)")
+async def set_stage(project_id: str, body: StageIn, library: LibraryDep, who: Writer) -> dict[str, Any]:
+    project = await run_in_threadpool(
+        lambda: library.set_stage(project_id, body.stage, actor=who.name, reason=body.reason)
+    )
+    return project.row()
+
+
+@router.post(
+    "/{project_id}/reviews", status_code=201, response_model=ReviewLinkOut, summary="Link a stored review's parcel"
+)
+async def link_review(
+    project_id: str, body: LinkIn, library: LibraryDep, store: StoreDep, who: Writer
+) -> dict[str, Any]:
+    result = store.get(body.review_id)
+    parcels = [p.id for p in result.parcels if body.parcel_id is None or p.id == body.parcel_id]
+    if len(parcels) != 1:
+        raise NotFoundError(
+            f"review {body.review_id} has no single parcel {body.parcel_id or ''} to link (give parcel_id)",
+            f"审查 {body.review_id} 中没有可关联的唯一地块 {body.parcel_id or ''}（请指定 parcel_id）",
+        )
+    link = await run_in_threadpool(lambda: library.link_review(project_id, body.review_id, parcels[0], actor=who.name))
+    return link.row()

@@ -1,0 +1,144 @@
+"""``lantu projects …``: the project library (项目库) from the command line (the ledger's database).
+
+Thin: each command opens the library, calls one method of :class:`geo.projects.ProjectLibrary`
+and writes the rows; the rules live in :mod:`geo.projects.library`.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from geo.errors import InputError
+from geo.io.quota import labelled
+from geo.io.tables import table_format, write_table
+from geo.projects.library import LEVELS, STAGES, Project, ProjectLibrary
+from geo.quota.holders import county_names
+from geo.quota_cli import DEFAULT_ACTOR, attempt, database
+from geo.vocabulary import project_types
+
+app = typer.Typer(help="The project library (项目库): add, stage, list, overdue — 先入库后保障.", no_args_is_help=True)
+err = Console(stderr=True)
+Actor = Annotated[str, typer.Option(help="Who does this (recorded in the history).")]
+Format = Annotated[str, typer.Option("--format", "-f", help="table | json | csv")]
+PROJECT_LABELS = {
+    "id": "项目编号",
+    "name": "项目名称",
+    "type_zh": "项目类型",
+    "level": "项目层级",
+    "county_name": "所在区县",
+    "county": "区县代码",
+    "stage": "阶段",
+    "start_by": "计划开工日期",
+}
+OVERDUE_LABELS = {**PROJECT_LABELS, "days_overdue": "逾期天数"}
+HISTORY_LABELS = {"from_stage": "原阶段", "to_stage": "新阶段", "at": "时间", "actor": "经办人", "reason": "原因"}
+
+
+def _library(ctx: typer.Context) -> ProjectLibrary:
+    return attempt(lambda: ProjectLibrary(database(ctx)))
+
+
+def _date(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise InputError(f"{option} {value!r} is not a date (YYYY-MM-DD)", f"{option} 日期格式应为 YYYY-MM-DD") from exc
+
+
+def _with_county_names(library: ProjectLibrary, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    names = county_names(library.engine)
+    return [{**r, "county_name": names.get(r["county"], r["county"])} for r in rows]
+
+
+def _show(rows: Callable[[], Sequence[dict[str, Any]]], fmt: str, labels: dict[str, str], title: str) -> None:
+    kind = attempt(lambda: table_format(fmt))
+    data = labelled(attempt(rows), labels, kind)
+    write_table(data, kind, sys.stdout, title=title, columns=None if kind == "json" else list(labels.values()))
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    project_id: Annotated[str, typer.Argument(help="Project id (项目编号).")],
+    name: Annotated[str, typer.Option(help="Project name (项目名称).")],
+    project_type: Annotated[str, typer.Option("--type", help=f"One of: {', '.join(project_types())}.")],
+    level: Annotated[str, typer.Option(help="/".join(LEVELS))],
+    county: Annotated[str, typer.Option(help="County code (a county registered with `lantu quota init`).")],
+    stage: Annotated[str, typer.Option(help="/".join(STAGES[:5]))] = "谋划",
+    start_by: Annotated[str | None, typer.Option(help="Planned start date (计划开工) YYYY-MM-DD.")] = None,
+    actor: Actor = DEFAULT_ACTOR,
+) -> None:
+    """入库: enter a project in the library."""
+    library = _library(ctx)
+    project = attempt(
+        lambda: library.add(
+            project_id,
+            name=name,
+            project_type=project_type,
+            level=level,
+            county=county,
+            stage=stage,
+            start_by=_date(start_by, "--start-by"),
+            actor=actor,
+        )
+    )
+    err.print(f"入库 / added: {escape(project.id)} ({project.stage})", highlight=False)
+
+
+@app.command("stage")
+def stage(
+    ctx: typer.Context,
+    project_id: str,
+    new_stage: Annotated[str, typer.Argument(metavar="STAGE", help="/".join(STAGES))],
+    reason: str = "项目阶段变更",
+    actor: Actor = DEFAULT_ACTOR,
+) -> None:
+    """Move a project to its next stage (or 撤销); recorded in its history."""
+    library = _library(ctx)
+    project: Project = attempt(lambda: library.set_stage(project_id, new_stage, actor=actor, reason=reason))
+    err.print(f"阶段 / stage: {escape(project.id)} → {project.stage}", highlight=False)
+
+
+@app.command("list")
+def list_cmd(
+    ctx: typer.Context,
+    county: Annotated[str | None, typer.Option(help="Only this county's projects.")] = None,
+    at_stage: Annotated[str | None, typer.Option("--stage", help="Only projects at this stage.")] = None,
+    fmt: Format = "table",
+) -> None:
+    """The projects of the library with their stage."""
+    library = _library(ctx)
+    _show(
+        lambda: _with_county_names(library, [p.row() for p in library.projects(county=county, stage=at_stage)]),
+        fmt,
+        PROJECT_LABELS,
+        "项目库",
+    )
+
+
+@app.command("history")
+def history(ctx: typer.Context, project_id: str, fmt: Format = "table") -> None:
+    """A project's stage changes: who, when, why."""
+    library = _library(ctx)
+    _show(lambda: [c.row() for c in library.history(project_id)], fmt, HISTORY_LABELS, f"项目 {project_id} 阶段变更")
+
+
+@app.command("overdue")
+def overdue(
+    ctx: typer.Context,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Date to judge by, YYYY-MM-DD (default today).")] = None,
+    fmt: Format = "table",
+) -> None:
+    """应开未开: projects past their planned start and not yet under construction."""
+    library = _library(ctx)
+    when = attempt(lambda: _date(as_of, "--as-of")) or date.today()
+    _show(lambda: _with_county_names(library, library.overdue(when)), fmt, OVERDUE_LABELS, f"应开未开项目（{when}）")

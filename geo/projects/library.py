@@ -1,0 +1,354 @@
+"""The project library (项目库): projects, their stage, their history and their reviews.
+
+Rules, each from the policy texts in ``/work/shared/policy``:
+
+* 先入库后保障 — only projects in the library receive factors (兰州 兰政办发〔2020〕149号
+  一、总体要求 and 三(一)1 "按照'先入库储备,后供应保障'的原则"); the ledger asks
+  :func:`fundable_reason` before it reserves.
+* Stages 谋划 → 储备 → 审批 → 建设 → 竣工 follow the same plan's 二、"(一)项目谋划阶段 …
+  (五)项目竣工阶段" (储备 is its 项目生成/储备库 step); a project moves one stage forward at a
+  time, or is withdrawn (撤销, 聊城 重点项目推进全周期服务办法 第二十条 "不再实施的项目,要素指标依法收回").
+  竣工 and 撤销 are final.
+* 应开未开 — a project past its planned start and not yet under construction is overdue
+  (济宁 济政办字〔2020〕52号 三、"对已享受要素保障政策、应开未开 … 每季度开展监测评估";
+  兰州 149号 五(二)).
+* Levels 国家重大 / 省重点 / 市重点 are 重点 projects, the only ones the city pool serves
+  (聊城《关于强化要素保障进一步优化产业生态的若干措施》第2条 "对其他省市级重点项目,统筹市县核补指标予以优先保障").
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
+from typing import Any, Final
+
+from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from geo.errors import InputError, NotFoundError, ProjectError
+from geo.projects.tables import project_reviews, project_stages, projects
+from geo.vocabulary import check_project_type, project_types
+
+LEVELS: Final = ("国家重大", "省重点", "市重点", "县重点", "一般")
+KEY_LEVELS: Final = frozenset({"国家重大", "省重点", "市重点"})  # 重点项目: may draw on the city pool
+STAGES: Final = ("谋划", "储备", "审批", "建设", "竣工", "撤销")
+PIPELINE: Final = STAGES[:5]  # in order; 撤销 leaves it
+FINAL: Final = frozenset({"竣工", "撤销"})
+FUNDABLE: Final = frozenset({"储备", "审批", "建设", "竣工"})  # 先入库后保障: in the 储备库 or later
+NOT_STARTED: Final = ("谋划", "储备", "审批")  # 应开未开 when past the planned start
+ID_LENGTH: Final = 64
+
+
+@dataclass(frozen=True)
+class Project:
+    """One project of the library."""
+
+    id: str
+    name: str
+    project_type: str
+    level: str
+    county: str
+    stage: str
+    start_by: date | None
+    created: datetime
+    actor: str
+
+    @property
+    def is_key(self) -> bool:
+        """A 重点 project (国家重大, 省重点, 市重点): the city pool may serve it."""
+        return self.level in KEY_LEVELS
+
+    def row(self) -> dict[str, Any]:
+        """The project as JSON-ready values (dates as ISO text)."""
+        out = asdict(self)
+        out["type_zh"] = project_types()[self.project_type].name_zh
+        out["start_by"] = self.start_by.isoformat() if self.start_by else None
+        out["created"] = self.created.isoformat()
+        return out
+
+
+@dataclass(frozen=True)
+class StageChange:
+    """One line of a project's history: from which stage (None: entered the library) to which, who, why."""
+
+    project_id: str
+    from_stage: str | None
+    to_stage: str
+    at: datetime
+    actor: str
+    reason: str
+
+    def row(self) -> dict[str, Any]:
+        return {**asdict(self), "at": self.at.isoformat()}
+
+
+@dataclass(frozen=True)
+class ReviewLink:
+    """A reviewed parcel linked to a project (the review the ledger reserves from)."""
+
+    project_id: str
+    review_id: str
+    parcel_id: str
+    linked: datetime
+    actor: str
+
+    def row(self) -> dict[str, Any]:
+        return {**asdict(self), "linked": self.linked.isoformat()}
+
+
+def _choice(value: str, allowed: tuple[str, ...], what_en: str, what_zh: str) -> str:
+    if value not in allowed:
+        raise InputError(
+            f"{what_en} {value!r} is not one of {', '.join(allowed)}",
+            f"{what_zh} {value!r} 应为 {'、'.join(allowed)} 之一",
+        )
+    return value
+
+
+def check_level(level: str) -> str:
+    """``level`` if it is a project level; else an InputError listing them."""
+    return _choice(level, LEVELS, "project level", "项目层级")
+
+
+def check_stage(stage: str) -> str:
+    """``stage`` if it is a project stage; else an InputError listing them."""
+    return _choice(stage, STAGES, "project stage", "项目阶段")
+
+
+def check_project_id(project_id: str) -> str:
+    text = project_id.strip()
+    if not text or len(text) > ID_LENGTH:
+        raise InputError(f"project id must have 1 to {ID_LENGTH} characters", f"项目编号应为 1 到 {ID_LENGTH} 个字符")
+    return text
+
+
+def check_transition(project_id: str, current: str, new: str) -> None:
+    """One step forward along 谋划 → 储备 → 审批 → 建设 → 竣工, or 撤销 from any stage before the final ones."""
+    check_stage(new)
+    if current in FINAL:
+        raise ProjectError(
+            f"project {project_id} is at {current}, a final stage; it cannot move to {new}",
+            f"项目 {project_id} 已{current}，不能再变更为{new}",
+        )
+    if new == "撤销":
+        return
+    following = PIPELINE[PIPELINE.index(current) + 1]
+    if new != following:
+        raise ProjectError(
+            f"project {project_id} is at {current}; the next stage is {following} (or 撤销), not {new}",
+            f"项目 {project_id} 处于{current}阶段，下一阶段应为{following}（或撤销），不能变更为{new}",
+        )
+
+
+def _project(row: Any) -> Project:
+    return Project(
+        id=row.id,
+        name=row.name,
+        project_type=row.project_type,
+        level=row.level,
+        county=row.county,
+        stage=row.stage,
+        start_by=row.start_by,
+        created=row.created,
+        actor=row.actor,
+    )
+
+
+def project_in(conn: Connection, project_id: str) -> Project | None:
+    """The project inside an open transaction (the ledger's), or None."""
+    row = conn.execute(select(projects).where(projects.c.id == project_id)).first()
+    return _project(row) if row is not None else None
+
+
+def require_project(conn: Connection, project_id: str) -> Project:
+    """The project, or a NotFoundError saying how to enter it (``lantu projects add``)."""
+    found = project_in(conn, project_id)
+    if found is None:
+        raise NotFoundError(
+            f"no project {project_id!r} in the project library (enter it with `lantu projects add`)",
+            f"项目库中没有项目 {project_id!r}（请先用 lantu projects add 入库）",
+        )
+    return found
+
+
+def fundable_reason(project: Project) -> tuple[str, str] | None:
+    """Why the project may not receive factors yet (English, Chinese), or None when it may (先入库后保障)."""
+    if project.stage in FUNDABLE:
+        return None
+    return (
+        f"project {project.id} is at stage {project.stage}; factors go to projects at 储备 or later (先入库后保障)",
+        f"项目 {project.id} 处于{project.stage}阶段，须进入储备库（储备及以后阶段）方可配置要素（先入库后保障）",
+    )
+
+
+def link_review_in(conn: Connection, project_id: str, review_id: str, parcel_id: str, *, actor: str) -> None:
+    """Link a reviewed parcel to the project inside an open transaction (idempotent)."""
+    exists = conn.execute(
+        select(project_reviews.c.id).where(
+            project_reviews.c.project_id == project_id,
+            project_reviews.c.review_id == review_id,
+            project_reviews.c.parcel_id == parcel_id,
+        )
+    ).first()
+    if exists is None:
+        conn.execute(
+            insert(project_reviews).values(
+                project_id=project_id, review_id=review_id, parcel_id=parcel_id, linked=datetime.now(UTC), actor=actor
+            )
+        )
+
+
+def _record_stage(conn: Connection, project_id: str, old: str | None, new: str, *, actor: str, reason: str) -> None:
+    conn.execute(
+        insert(project_stages).values(
+            project_id=project_id, from_stage=old, to_stage=new, at=datetime.now(UTC), actor=actor, reason=reason
+        )
+    )
+
+
+class ProjectLibrary:
+    """The project library over one engine (the ledger's database).
+
+    Writers take the same write lock as the ledger (:func:`geo.quota.posting.writing`),
+    so a stage change and a reservation never interleave.
+    """
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def add(
+        self,
+        project_id: str,
+        *,
+        name: str,
+        project_type: str,
+        level: str,
+        county: str,
+        actor: str,
+        stage: str = "谋划",
+        start_by: date | None = None,
+        reason: str = "项目入库",
+    ) -> Project:
+        """入库: enter a project at ``stage`` (not 撤销) in a registered county; the entry opens its history."""
+        from geo.quota.holders import require_county  # the ledger imports this module
+        from geo.quota.posting import writing
+
+        project_id = check_project_id(project_id)
+        if not name.strip() or len(name) > 200:
+            raise InputError("project name must have 1 to 200 characters", "项目名称应为 1 到 200 个字符")
+        kind = check_project_type(project_type)
+        if kind is None:
+            raise InputError("project type is required", "须填写项目类型")
+        check_level(level)
+        if check_stage(stage) == "撤销":
+            raise InputError("a project cannot enter the library as 撤销", "项目不能以撤销状态入库")
+        try:
+            with writing(self.engine) as conn:
+                require_county(conn, county)
+                if project_in(conn, project_id) is not None:
+                    raise ProjectError(
+                        f"project {project_id} is already in the library", f"项目 {project_id} 已在项目库中"
+                    )
+                conn.execute(
+                    insert(projects).values(
+                        id=project_id,
+                        name=name.strip(),
+                        project_type=kind,
+                        level=level,
+                        county=county,
+                        stage=stage,
+                        start_by=start_by,
+                        created=datetime.now(UTC),
+                        actor=actor,
+                    )
+                )
+                _record_stage(conn, project_id, None, stage, actor=actor, reason=reason)
+        except IntegrityError as exc:  # a concurrent add of the same id won
+            raise ProjectError(
+                f"project {project_id} is already in the library", f"项目 {project_id} 已在项目库中"
+            ) from exc
+        return self.get(project_id)
+
+    def get(self, project_id: str) -> Project:
+        """The project; NotFoundError if the library has none by that id."""
+        with self.engine.connect() as conn:
+            return require_project(conn, project_id)
+
+    def projects(self, *, county: str | None = None, stage: str | None = None) -> list[Project]:
+        """Projects in the order they entered, optionally of one county or stage."""
+        query = select(projects).order_by(projects.c.created, projects.c.id)
+        if county is not None:
+            query = query.where(projects.c.county == county)
+        if stage is not None:
+            query = query.where(projects.c.stage == check_stage(stage))
+        with self.engine.connect() as conn:
+            return [_project(r) for r in conn.execute(query).all()]
+
+    def set_stage(self, project_id: str, stage: str, *, actor: str, reason: str = "项目阶段变更") -> Project:
+        """Move the project to ``stage`` (:func:`check_transition`), recorded in its history with who and why."""
+        from geo.quota.posting import writing
+
+        with writing(self.engine) as conn:
+            current = require_project(conn, project_id)
+            check_transition(project_id, current.stage, stage)
+            conn.execute(update(projects).where(projects.c.id == project_id).values(stage=stage))
+            _record_stage(conn, project_id, current.stage, stage, actor=actor, reason=reason)
+        return self.get(project_id)
+
+    def history(self, project_id: str) -> list[StageChange]:
+        """Every stage the project went through, oldest first."""
+        with self.engine.connect() as conn:
+            require_project(conn, project_id)
+            rows = conn.execute(
+                select(project_stages).where(project_stages.c.project_id == project_id).order_by(project_stages.c.id)
+            ).all()
+        return [StageChange(r.project_id, r.from_stage, r.to_stage, r.at, r.actor, r.reason) for r in rows]
+
+    def link_review(self, project_id: str, review_id: str, parcel_id: str, *, actor: str) -> ReviewLink:
+        """Link a reviewed parcel to the project (idempotent); the ledger links the parcel it reserves from."""
+        from geo.quota.posting import writing
+
+        with writing(self.engine) as conn:
+            require_project(conn, project_id)
+            link_review_in(conn, project_id, review_id, parcel_id, actor=actor)
+        return next(
+            link for link in self.reviews(project_id) if (link.review_id, link.parcel_id) == (review_id, parcel_id)
+        )
+
+    def reviews(self, project_id: str) -> list[ReviewLink]:
+        """The reviewed parcels linked to the project, oldest first."""
+        with self.engine.connect() as conn:
+            require_project(conn, project_id)
+            rows = conn.execute(
+                select(project_reviews).where(project_reviews.c.project_id == project_id).order_by(project_reviews.c.id)
+            ).all()
+        return [ReviewLink(r.project_id, r.review_id, r.parcel_id, r.linked, r.actor) for r in rows]
+
+    def overdue(self, as_of: date) -> list[dict[str, Any]]:
+        """应开未开: projects whose planned start is before ``as_of`` and that are not yet under construction."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(projects)
+                .where(projects.c.start_by < as_of, projects.c.stage.in_(NOT_STARTED))
+                .order_by(projects.c.start_by, projects.c.id)
+            ).all()
+        return [{**_project(r).row(), "days_overdue": (as_of - r.start_by).days} for r in rows]
+
+
+__all__ = [
+    "FUNDABLE",
+    "KEY_LEVELS",
+    "LEVELS",
+    "STAGES",
+    "Project",
+    "ProjectLibrary",
+    "ReviewLink",
+    "StageChange",
+    "check_level",
+    "check_stage",
+    "check_transition",
+    "fundable_reason",
+    "link_review_in",
+    "project_in",
+    "require_project",
+]

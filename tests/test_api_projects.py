@@ -1,0 +1,79 @@
+"""The project library over the API: entry, stages, history, linked reviews, 应开未开, roles and errors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from support import assert_problem, auth, parcel_frame, rect
+
+from api.app import create_app
+from api.settings import Settings
+
+
+@pytest.fixture
+def client(settings: Settings, keys: dict[str, str]) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+PROJECT = {
+    "id": "XM-1",
+    "name": "智能装备产业园",
+    "project_type": "industrial",
+    "level": "省重点",
+    "county": "370811",
+    "start_by": "2026-03-01",
+}
+
+
+def feature(geom: Any, **props: Any) -> dict[str, Any]:
+    return json.loads(parcel_frame(geom, **props).to_crs(4490).to_json(drop_id=True))["features"][0]
+
+
+def test_project_library_over_the_api(client: TestClient, keys: dict[str, str]) -> None:
+    writer = auth(keys, "project-system")
+    assert_problem(client.post("/api/v1/projects", json=PROJECT, headers=auth(keys, "planner")), 403)
+    made = client.post("/api/v1/projects", json=PROJECT, headers=writer)
+    assert made.status_code == 201, made.text
+    assert made.json()["stage"] == "谋划" and made.json()["type_zh"] == "工业"
+    assert (
+        "已在项目库中"
+        in assert_problem(client.post("/api/v1/projects", json=PROJECT, headers=writer), 409)["message_zh"]
+    )
+    assert_problem(
+        client.post("/api/v1/projects", json={**PROJECT, "id": "X2", "level": "国家级"}, headers=writer), 422
+    )
+    assert_problem(
+        client.post("/api/v1/projects", json={**PROJECT, "id": "X2", "project_type": "casino"}, headers=writer), 422
+    )
+    assert_problem(client.post("/api/v1/projects", json={**PROJECT, "id": "X2", "county": "999"}, headers=writer), 409)
+    skipped = client.post("/api/v1/projects/XM-1/stage", json={"stage": "审批"}, headers=writer)
+    assert "下一阶段应为储备" in assert_problem(skipped, 409)["message_zh"]
+    moved = client.post("/api/v1/projects/XM-1/stage", json={"stage": "储备", "reason": "入储备库"}, headers=writer)
+    assert moved.status_code == 200 and moved.json()["stage"] == "储备"
+    assert_problem(client.post("/api/v1/projects/nope/stage", json={"stage": "储备"}, headers=writer), 404)
+    rid = client.post("/api/v1/reviews", json=feature(rect(2.2, 0.2, 2.4, 0.4), id="C"), headers=auth(keys)).json()[
+        "review_id"
+    ]
+    linked = client.post("/api/v1/projects/XM-1/reviews", json={"review_id": rid}, headers=writer)
+    assert linked.status_code == 201 and linked.json()["parcel_id"] == "C"
+    assert_problem(client.post("/api/v1/projects/XM-1/reviews", json={"review_id": "nope"}, headers=writer), 404)
+    assert_problem(
+        client.post("/api/v1/projects/XM-1/reviews", json={"review_id": rid, "parcel_id": "Z"}, headers=writer), 404
+    )
+    detail = client.get("/api/v1/projects/XM-1", headers=auth(keys)).json()
+    assert [(h["from_stage"], h["to_stage"], h["reason"]) for h in detail["history"]] == [
+        (None, "谋划", "项目入库"),
+        ("谋划", "储备", "入储备库"),
+    ]
+    assert [(r["review_id"], r["parcel_id"]) for r in detail["reviews"]] == [(rid, "C")]
+    assert [p["id"] for p in client.get("/api/v1/projects?stage=储备", headers=auth(keys)).json()] == ["XM-1"]
+    assert client.get("/api/v1/projects?county=370812", headers=auth(keys)).json() == []
+    late = client.get("/api/v1/projects/overdue?as_of=2026-03-31", headers=auth(keys)).json()
+    assert [(p["id"], p["days_overdue"]) for p in late] == [("XM-1", 30)]
+    assert_problem(client.get("/api/v1/projects/overdue?as_of=soon", headers=auth(keys)), 422)
+    assert_problem(client.get("/api/v1/projects/nope", headers=auth(keys)), 404)

@@ -1,0 +1,218 @@
+"""The project library (项目库) on SQLite and PostgreSQL: entry, stages and history, reviews, 应开未开."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from typer.testing import CliRunner
+
+from geo.cli import app
+from geo.errors import InputError, NotFoundError, ProjectError, QuotaError
+from geo.projects import ProjectLibrary
+from geo.quota import Ledger
+
+
+@pytest.fixture
+def library(engine: Engine) -> ProjectLibrary:
+    Ledger(engine).register_counties([("370811", "任城区"), ("370812", "兖州区")])
+    return ProjectLibrary(engine)
+
+
+def add(library: ProjectLibrary, pid: str = "XM-1", **extra: object) -> None:
+    fields: dict[str, object] = {
+        "name": "新材料产业园",
+        "project_type": "industrial",
+        "level": "市重点",
+        "county": "370811",
+        "actor": "发改委",
+    }
+    library.add(pid, **{**fields, **extra})  # type: ignore[arg-type]
+
+
+def test_add_get_list(library: ProjectLibrary) -> None:
+    add(library, start_by=date(2026, 6, 30))
+    add(library, "XM-2", county="370812", level="国家重大", stage="储备", project_type="transport")
+    p = library.get("XM-1")
+    assert (p.name, p.project_type, p.level, p.county, p.stage, p.start_by) == (
+        "新材料产业园",
+        "industrial",
+        "市重点",
+        "370811",
+        "谋划",
+        date(2026, 6, 30),
+    )
+    assert p.is_key and p.row()["type_zh"] == "工业" and p.row()["start_by"] == "2026-06-30"
+    assert [x.id for x in library.projects()] == ["XM-1", "XM-2"]
+    assert [x.id for x in library.projects(county="370812")] == ["XM-2"]
+    assert [x.id for x in library.projects(stage="储备")] == ["XM-2"]
+    with pytest.raises(NotFoundError, match="no project 'nope'"):
+        library.get("nope")
+
+
+@pytest.mark.parametrize(
+    ("extra", "error", "match"),
+    [
+        ({"project_type": "casino"}, InputError, "unknown project_type"),
+        ({"project_type": ""}, InputError, "type is required"),
+        ({"level": "国家级"}, InputError, "project level"),
+        ({"stage": "开工"}, InputError, "project stage"),
+        ({"stage": "撤销"}, InputError, "cannot enter the library as 撤销"),
+        ({"county": "999999"}, QuotaError, "unknown county"),
+        ({"name": " "}, InputError, "project name"),
+    ],
+)
+def test_bad_entries_are_refused(library: ProjectLibrary, extra: dict[str, object], error: type, match: str) -> None:
+    with pytest.raises(error, match=match):
+        add(library, **extra)
+    assert library.projects() == []
+
+
+def test_an_id_enters_once(library: ProjectLibrary) -> None:
+    add(library)
+    with pytest.raises(ProjectError, match="already in the library") as refused:
+        add(library, name="另一个")
+    assert "已在项目库中" in refused.value.message_zh
+    assert library.get("XM-1").name == "新材料产业园"
+
+
+def test_concurrent_entries_of_one_id(library: ProjectLibrary) -> None:
+    barrier = threading.Barrier(6)
+    outcomes: list[str] = []
+
+    def enter() -> None:
+        barrier.wait()
+        try:
+            add(library)
+            outcomes.append("ok")
+        except ProjectError:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=enter) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["ok"] + ["refused"] * 5
+    assert len(library.history("XM-1")) == 1
+
+
+def test_stages_move_one_step_forward_with_history(library: ProjectLibrary) -> None:
+    add(library)
+    for stage in ("储备", "审批", "建设", "竣工"):
+        assert library.set_stage("XM-1", stage, actor="发改委", reason=f"进入{stage}").stage == stage
+    history = library.history("XM-1")
+    assert [(h.from_stage, h.to_stage) for h in history] == [
+        (None, "谋划"),
+        ("谋划", "储备"),
+        ("储备", "审批"),
+        ("审批", "建设"),
+        ("建设", "竣工"),
+    ]
+    assert history[0].reason == "项目入库" and history[2].reason == "进入审批" and history[1].actor == "发改委"
+    with pytest.raises(ProjectError, match="final stage"):
+        library.set_stage("XM-1", "撤销", actor="a")
+
+
+def test_skipping_reopening_and_unknown_stages_are_refused(library: ProjectLibrary) -> None:
+    add(library)
+    with pytest.raises(ProjectError, match="the next stage is 储备") as refused:
+        library.set_stage("XM-1", "建设", actor="a")
+    assert "下一阶段应为储备" in refused.value.message_zh
+    with pytest.raises(ProjectError, match="next stage is 储备"):
+        library.set_stage("XM-1", "谋划", actor="a")  # the same stage is no change
+    with pytest.raises(InputError, match="project stage"):
+        library.set_stage("XM-1", "开工", actor="a")
+    library.set_stage("XM-1", "撤销", actor="a", reason="企业投资意愿变更")
+    with pytest.raises(ProjectError, match="final stage"):
+        library.set_stage("XM-1", "储备", actor="a")
+    assert [h.to_stage for h in library.history("XM-1")] == ["谋划", "撤销"]
+    with pytest.raises(NotFoundError):
+        library.set_stage("nope", "储备", actor="a")
+
+
+def test_reviews_link_once(library: ProjectLibrary) -> None:
+    add(library)
+    first = library.link_review("XM-1", "R1", "P1", actor="a")
+    again = library.link_review("XM-1", "R1", "P1", actor="b")
+    library.link_review("XM-1", "R1", "P2", actor="a")
+    assert first == again and first.actor == "a"
+    assert [(r.review_id, r.parcel_id) for r in library.reviews("XM-1")] == [("R1", "P1"), ("R1", "P2")]
+    with pytest.raises(NotFoundError):
+        library.link_review("nope", "R1", "P1", actor="a")
+
+
+def test_overdue_are_past_start_and_not_under_construction(library: ProjectLibrary) -> None:
+    add(library, "late", start_by=date(2026, 3, 1), stage="储备")
+    add(library, "later", start_by=date(2026, 5, 1))
+    add(library, "started", start_by=date(2026, 3, 1), stage="审批")
+    library.set_stage("started", "建设", actor="a")
+    add(library, "withdrawn", start_by=date(2026, 3, 1))
+    library.set_stage("withdrawn", "撤销", actor="a")
+    add(library, "no-date")
+    rows = library.overdue(date(2026, 4, 1))
+    assert [(r["id"], r["days_overdue"]) for r in rows] == [("late", 31)]
+    assert [r["id"] for r in library.overdue(date(2026, 5, 2))] == ["late", "later"]
+    assert library.overdue(date(2026, 3, 1)) == []  # the start date itself is not late
+
+
+# --- the command line ---------------------------------------------------------------------------------------
+
+
+def cli(tmp_path: Path, *args: str) -> tuple[int, str, str]:
+    from geo.cli_context import CliContext
+
+    result = CliRunner().invoke(app, list(args), obj=CliContext(database_url=f"sqlite:///{tmp_path / 'l.db'}"))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_cli_add_stage_list_overdue(tmp_path: Path) -> None:
+    from geo.db import make_engine, migrate
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'l.db'}")
+    migrate(engine)
+    Ledger(engine).register_counties([("370811", "任城区")])
+    code, _, err = cli(
+        tmp_path,
+        *("projects", "add", "XM-1", "--name", "物流园", "--type", "logistics", "--level", "县重点"),
+        *("--county", "370811", "--stage", "储备", "--start-by", "2026-03-01"),
+    )
+    assert code == 0, err
+    code, _, err = cli(tmp_path, "projects", "stage", "XM-1", "审批", "--reason", "可研批复")
+    assert code == 0 and "审批" in err
+    code, out, _ = cli(tmp_path, "projects", "list", "--format", "json")
+    rows = json.loads(out)
+    assert [(r["id"], r["stage"], r["project_type"], r["county_name"]) for r in rows] == [
+        ("XM-1", "审批", "logistics", "任城区")
+    ]
+    code, out, _ = cli(tmp_path, "projects", "list", "--format", "csv")
+    assert out.splitlines() == [
+        "项目编号,项目名称,项目类型,项目层级,所在区县,区县代码,阶段,计划开工日期",
+        "XM-1,物流园,物流仓储,县重点,任城区,370811,审批,2026-03-01",
+    ]
+    code, out, _ = cli(tmp_path, "projects", "overdue", "--as-of", "2026-03-11", "--format", "json")
+    assert [(r["id"], r["days_overdue"]) for r in json.loads(out)] == [("XM-1", 10)]
+    code, out, _ = cli(tmp_path, "projects", "history", "XM-1", "--format", "csv")
+    assert out.splitlines()[0] == "原阶段,新阶段,时间,经办人,原因" and out.splitlines()[2].startswith("储备,审批,")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("projects", "stage", "XM-9", "储备"), "项目库中没有项目"),
+        (
+            ("projects", "add", "X", "--name", "n", "--type", "casino", "--level", "一般", "--county", "1"),
+            "未知项目类型",
+        ),
+        (("projects", "add", "X", "--name", "n", "--type", "mining", "--level", "一般", "--county", "1"), "未知区县"),
+        (("projects", "overdue", "--as-of", "yesterday"), "日期格式"),
+        (("projects", "list", "--format", "xml"), "未知格式"),
+    ],
+)
+def test_cli_refusals_exit_2_with_reason(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
+    code, _, err = cli(tmp_path, *args)
+    assert code == 2 and message in err
