@@ -21,10 +21,12 @@ from geo.errors import LantuError
 from geo.geometry import check_size
 from geo.io import read_parcels, write_parcels
 from geo.io.results import result_csv, result_geojson, write_pieces
+from geo.io.summary import summary_path, write_summary
 from geo.projects.cli import app as projects_app
 from geo.quota_cli import app as quota_app
 from geo.review import review
 from geo.review.result import ReviewResult
+from geo.sites_cli import app as sites_app
 
 app = typer.Typer(
     help="lantu 蓝图: one-blueprint siting review (落地可行性审查) for Chinese land planning.",
@@ -35,6 +37,7 @@ blueprint_app = typer.Typer(help="Blueprint (一张蓝图) commands.", no_args_i
 app.add_typer(blueprint_app, name="blueprint")
 app.add_typer(quota_app, name="quota")
 app.add_typer(projects_app, name="projects")
+app.registered_commands.extend(sites_app.registered_commands)  # find-sites, compare
 err = Console(stderr=True)
 log = logging.getLogger("lantu")
 PROGRESS_FROM = 20  # show a progress bar from this many parcels on
@@ -107,6 +110,9 @@ def review_cmd(
     max_vertices: Annotated[int, typer.Option(min=1, help="Refuse inputs with more vertices.")] = 50_000_000,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
     line_buffer: Annotated[float | None, LineBuffer] = None,
+    summary: Annotated[
+        Path | None, typer.Option("--summary", help="Also write a summary table: .xlsx (sheets per county) or .csv.")
+    ] = None,
 ) -> None:
     """Run the siting review; JSON (DESIGN.md schema) on stdout by default. Exit 2 on bad input."""
     data_dir = cli_context(ctx).data_dir
@@ -120,6 +126,8 @@ def review_cmd(
     if investment_wan is not None:
         overrides["investment_wan"] = investment_wan
     try:
+        if summary is not None:
+            summary_path(summary)
         bp = load_blueprint(blueprint)
         frame = check_size(
             read_parcels(parcels, layer=layer, crs=crs, line_buffer=line_buffer),
@@ -169,6 +177,8 @@ def review_cmd(
                 pieces=pieces or pieces_out is not None,
                 data_dir=data_dir,
             )
+        if summary is not None:
+            err.print(f"summary → {write_summary(result, summary)}", highlight=False)
         if pieces_out is not None:
             err.print(f"{write_pieces(result, pieces_out)} piece(s) → {pieces_out}", highlight=False)
             if not pieces:

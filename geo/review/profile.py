@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from geo import resources
 from geo.catalog import layer_catalog
 from geo.errors import ProfileError
+from geo.review.stages import ChangeCheckRule, SitingRule
 from geo.vocabulary import project_types
 
 
@@ -190,6 +191,8 @@ class Profile(BaseModel):
     tolerance: Tolerance = Field(default_factory=Tolerance)
     stock_layers: list[str] = Field(default_factory=list)
     items: list[Item]
+    siting: SitingRule = Field(default_factory=SitingRule)  # 精准选址 (geo.sites)
+    change_check: ChangeCheckRule | None = None  # 预审变更比对 (geo.compare)
 
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]+$")

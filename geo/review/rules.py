@@ -192,6 +192,22 @@ def unregistered_kinds() -> list[str]:
     return [kind.__name__ for kind in CHECK_KINDS if kind not in _RULES]
 
 
+def overlap_status(check: OverlapCheck, value: str | None, project_type: str) -> Status:
+    """A feature's status for a project type: by value and type, by value, else the check's
+    (exemptions aside; the site finder grades whole layers with it too)."""
+    by_type = check.by_value_type.get(value or "", {})
+    return by_type.get(project_type, check.by_value.get(value or "", check.status))
+
+
+def allowed_zones(check: ZoneCompatibleCheck, project_type: str | None) -> set[str]:
+    """The planned-use zones that admit the project type (the ``default`` list for none/other)."""
+    return set(check.compatible.get(project_type or "default", check.compatible.get("default", [])))
+
+
+def zone_status(check: ZoneCompatibleCheck, zone: str, allowed: set[str]) -> Status:
+    return check.conditional.get(zone, "pass") if zone in allowed else check.status
+
+
 @rule(OverlapCheck)
 def run_overlap(check: OverlapCheck, ctx: ParcelContext) -> Outcome:
     found = ctx.pieces(check.layer)
@@ -203,10 +219,7 @@ def run_overlap(check: OverlapCheck, ctx: ParcelContext) -> Outcome:
         None if v is None or (isinstance(v, float) and v != v) else str(v).strip()
         for v in (found.attributes[check.attribute] if check.attribute else [None] * len(found))
     ]
-    statuses: list[Status] = []
-    for v in values:
-        by_type = check.by_value_type.get(v or "", {})
-        statuses.append(by_type.get(ptype, check.by_value.get(v or "", check.status)))
+    statuses = [overlap_status(check, v, ptype) for v in values]
     strict = [check.strict or (v is not None and v in check.strict_values) for v in values]
     kept = _graded(check.layer, found, statuses, ctx, attributes, strict)
     status = _worst(kept)
@@ -263,11 +276,8 @@ def run_zone_compatible(check: ZoneCompatibleCheck, ctx: ParcelContext) -> Outco
     if found is None:
         return _missing(check.layer)
     ptype = ctx.project.project_type
-    allowed = set(check.compatible.get(ptype or "default", check.compatible.get("default", [])))
-    statuses: list[Status] = [
-        check.conditional.get(str(z), "pass") if str(z) in allowed else check.status
-        for z in found.attributes[check.attribute]
-    ]
+    allowed = allowed_zones(check, ptype)
+    statuses = [zone_status(check, str(z), allowed) for z in found.attributes[check.attribute]]
     kept = _graded(check.layer, found, statuses, ctx, [check.attribute])
     status = _worst(kept)
     facts = ItemFacts(project_type=ptype, allowed_zones=sorted(allowed))

@@ -1,0 +1,197 @@
+"""预审变更比对: a 报批 (approval) boundary against the boundary its 预审 (pre-review) covered.
+
+聊城市《关于强化要素保障进一步优化产业生态的若干措施》一、3: when the area applied for exceeds the
+pre-reviewed area by 10 % or more, or the two boundaries overlap less than 80 %, there is **no new
+预审**; the 报批 explains the change instead. The thresholds and wording are the profile's
+``change_check`` block. Both boundaries are measured in one projected CRS (the blueprint's pinned
+zone, else the Gauss-Krüger zone of the pre-review's centroid), so the ratios are exact.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import jinja2
+import numpy as np
+import shapely
+from markupsafe import Markup
+from pydantic import BaseModel, Field
+
+from geo.blueprint import Blueprint
+from geo.crs import CGCS2000, Area, check_coordinates, reproject, zone_for_geometry
+from geo.errors import InputError, ProfileError
+from geo.geometry import clean_parcels, polygonal_part
+from geo.review import ReviewResult, load_profile, review
+from geo.review.engine import parcel_ids
+from geo.review.profile import Profile
+
+PIECE_MIN_M2 = 1.0  # added/removed slivers at or below this are edge noise, not pieces
+
+
+class ChangePiece(BaseModel):
+    """One added or removed part of the boundary."""
+
+    id: str
+    area_m2: float
+    area_mu: float
+    geometry: dict[str, Any] = Field(description="EPSG:4490 GeoJSON")
+    verdict: str | None = Field(default=None, description="the added piece's own review verdict")
+    failed_items: list[str] = Field(default_factory=list, description="review items the added piece fails")
+
+
+class ChangeCheck(BaseModel):
+    """The comparison's figures and its conclusion in the policy's terms."""
+
+    crs_used: str
+    prereview_m2: float
+    prereview_mu: float
+    new_m2: float
+    new_mu: float
+    area_change_m2: float
+    area_change_ratio: float = Field(description="(new − 预审) / 预审")
+    overlap_m2: float
+    overlap_ratio: float = Field(description="intersection / 预审 area")
+    added_m2: float
+    removed_m2: float
+    max_area_increase: float
+    min_overlap: float
+    exceeds: bool
+    reasons_zh: list[str]
+    reasons_en: list[str]
+    conclusion_zh: str
+    conclusion_en: str
+    basis: list[str]
+    added: list[ChangePiece]
+    removed: list[ChangePiece]
+    added_fails: bool = Field(description="an added piece hits a fail rule of the review")
+    added_review: ReviewResult | None = Field(default=None, description="the added pieces' review (with a blueprint)")
+
+
+def _outline(frame: gpd.GeoDataFrame, what_en: str, what_zh: str) -> shapely.Geometry:
+    """The union of a file's parcels (a project boundary may have several parts), cleaned."""
+    if len(frame) == 0:
+        raise InputError(f"the {what_en} file holds no parcel", f"{what_zh}文件中没有地块")
+    check_coordinates(frame)
+    geoms, _ = clean_parcels(frame, parcel_ids(frame))
+    return shapely.union_all(geoms)
+
+
+def compare_boundaries(
+    prereview: gpd.GeoDataFrame,
+    new: gpd.GeoDataFrame,
+    *,
+    blueprint: Blueprint | None = None,
+    profile: str | Profile = "ten-point",
+    project: dict[str, Any] | None = None,
+) -> ChangeCheck:
+    """Compare the 报批 boundary ``new`` with the 预审 boundary ``prereview``.
+
+    With a ``blueprint``, the added pieces are reviewed on their own (with ``project``'s
+    attributes): a piece that hits a fail rule is named, whatever the ratios say.
+    """
+    prof = load_profile(profile) if isinstance(profile, str) else profile
+    rule = prof.change_check
+    if rule is None:
+        raise ProfileError(
+            f"profile {prof.name} has no change_check block",
+            f"审查方案 {prof.name} 未配置 change_check（预审变更比对）",
+        )
+    old_geom = _outline(prereview, "pre-review", "预审范围")
+    new_geom = _outline(new, "new boundary", "报批范围")
+    pinned = blueprint.gk_zone_epsg if blueprint is not None else None
+    epsg = pinned or zone_for_geometry(reproject(old_geom, prereview.crs, CGCS2000), CGCS2000)
+    old = reproject(old_geom, prereview.crs, epsg)
+    cur = reproject(new_geom, new.crs, epsg)
+    old_m2, new_m2 = float(old.area), float(cur.area)
+    overlap_m2 = float(old.intersection(cur).area)
+    added = [p for p in shapely.get_parts(polygonal_part(cur.difference(old))) if p.area > PIECE_MIN_M2]
+    removed = [p for p in shapely.get_parts(polygonal_part(old.difference(cur))) if p.area > PIECE_MIN_M2]
+    change = (new_m2 - old_m2) / old_m2
+    overlap = overlap_m2 / old_m2
+    reasons_zh: list[str] = []
+    reasons_en: list[str] = []
+    if change >= rule.max_area_increase:
+        reasons_zh.append(f"报批面积超出预审面积 {change:.1%}（达到 {rule.max_area_increase:.0%} 以上）")
+        reasons_en.append(f"the area grew by {change:.1%} (at least {rule.max_area_increase:.0%})")
+    if overlap < rule.min_overlap:
+        reasons_zh.append(f"范围重合度 {overlap:.1%}，低于 {rule.min_overlap:.0%}")
+        reasons_en.append(f"the boundaries overlap {overlap:.1%}, below {rule.min_overlap:.0%}")
+    exceeds = bool(reasons_zh)
+    added_pieces = _pieces("A", added, epsg)
+    removed_pieces = _pieces("R", removed, epsg)
+    added_review = None
+    if blueprint is not None and added:
+        frame = gpd.GeoDataFrame({"id": [p.id for p in added_pieces]}, geometry=list(added), crs=f"EPSG:{epsg}")
+        added_review = review(frame, blueprint, profile=prof, project=project, pieces=False)
+        for piece, result in zip(added_pieces, added_review.parcels, strict=True):
+            piece.verdict = result.verdict
+            piece.failed_items = [i.code for i in result.items if i.status == "fail"]
+    return ChangeCheck(
+        crs_used=f"EPSG:{epsg}",
+        prereview_m2=round(old_m2, 2),
+        prereview_mu=round(Area(old_m2).mu, 4),
+        new_m2=round(new_m2, 2),
+        new_mu=round(Area(new_m2).mu, 4),
+        area_change_m2=round(new_m2 - old_m2, 2),
+        area_change_ratio=round(change, 6),
+        overlap_m2=round(overlap_m2, 2),
+        overlap_ratio=round(overlap, 6),
+        added_m2=round(float(cur.difference(old).area), 2),
+        removed_m2=round(float(old.difference(cur).area), 2),
+        max_area_increase=rule.max_area_increase,
+        min_overlap=rule.min_overlap,
+        exceeds=exceeds,
+        reasons_zh=reasons_zh,
+        reasons_en=reasons_en,
+        conclusion_zh=rule.exceeds_zh if exceeds else rule.within_zh,
+        conclusion_en=rule.exceeds_en if exceeds else rule.within_en,
+        basis=rule.basis,
+        added=added_pieces,
+        removed=removed_pieces,
+        added_fails=any(p.failed_items for p in added_pieces),
+        added_review=added_review,
+    )
+
+
+def _pieces(prefix: str, parts: list[shapely.Geometry], epsg: int) -> list[ChangePiece]:
+    shapes = reproject(np.array(parts, dtype=object), epsg, CGCS2000) if parts else []
+    return [
+        ChangePiece(
+            id=f"{prefix}{k}",
+            area_m2=round(float(part.area), 2),
+            area_mu=round(Area(float(part.area)).mu, 4),
+            geometry=shapely.geometry.mapping(shape),
+        )
+        for k, (part, shape) in enumerate(zip(parts, shapes, strict=True), start=1)
+    ]
+
+
+_ENV = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=jinja2.select_autoescape(["html"]),
+)
+
+
+def change_check_html(check: ChangeCheck, size: int = 240) -> str:
+    """The comparison as a page: figures, conclusion, pieces and an SVG sketch of the changes."""
+    return _ENV.get_template("compare.html").render(c=check, sketch=Markup(_sketch(check, size)))
+
+
+def _sketch(check: ChangeCheck, size: int) -> str:
+    """An SVG of the added pieces (red) and the removed ones (blue), to scale."""
+    shapes = [shapely.geometry.shape(p.geometry) for p in (*check.added, *check.removed)]
+    if not shapes:
+        return ""
+    projected = reproject(np.array(shapes, dtype=object), CGCS2000, check.crs_used)
+    minx, miny, maxx, maxy = shapely.total_bounds(projected)
+    span = max(maxx - minx, maxy - miny) * 1.1 or 1.0
+    centre = np.array([(minx + maxx) / 2, (miny + maxy) / 2])
+    scaled = shapely.transform(projected, lambda xy: ((xy - centre) / span * size + size / 2) * (1, -1) + (0, size))
+    colours = ["#c62828"] * len(check.added) + ["#1565c0"] * len(check.removed)
+    body = "".join(
+        str(g.svg(scale_factor=0.5)).replace('fill="#66cc99"', f'fill="{c}"')
+        for g, c in zip(scaled, colours, strict=True)
+    )
+    return f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}">{body}</svg>'

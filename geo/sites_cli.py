@@ -1,0 +1,130 @@
+"""``lantu find-sites`` (精准选址) and ``lantu compare`` (预审变更比对): open inputs, call one library
+function, write its output. Mounted beside the other commands by ``geo.cli``."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from geo.blueprint import load_blueprint
+from geo.cli_context import cli_context, fail
+from geo.compare import change_check_html, compare_boundaries
+from geo.errors import LantuError
+from geo.io import read_parcels
+from geo.review import load_profile
+from geo.sites import find_sites, sites_geojson
+
+app = typer.Typer()
+err = Console(stderr=True)
+
+
+class CompareFormat(StrEnum):
+    json = "json"
+    html = "html"
+
+
+ProjectType = Annotated[str | None, typer.Option(help="Project type, e.g. industrial (closed list).")]
+ProfileName = Annotated[str, typer.Option(help="Review profile name or YAML path.")]
+Output = Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")]
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text + "\n")
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+
+
+@app.command("find-sites")
+def find_sites_cmd(
+    ctx: typer.Context,
+    area_mu: Annotated[float, typer.Option("--area-mu", min=0.01, help="Area the project needs, in 亩.")],
+    blueprint: Annotated[Path, typer.Option("--blueprint", "-b", help="Blueprint directory (blueprint.yaml).")],
+    project_type: ProjectType = "industrial",
+    county: Annotated[str | None, typer.Option(help="Search this county (its code in the county layer).")] = None,
+    within: Annotated[Path | None, typer.Option(help="Search inside the polygons of this file.")] = None,
+    count: Annotated[int, typer.Option("-n", "--count", min=1, max=50, help="How many sites.")] = 5,
+    investment_wan: Annotated[float | None, typer.Option(help="Investment in 万元 (the land-use standard).")] = None,
+    major_project: Annotated[bool, typer.Option("--major-project", help="The project is a 重大建设项目.")] = False,
+    resolution: Annotated[
+        float | None, typer.Option(min=1, help="Cell size in metres of the suitability surface (profile: 10).")
+    ] = None,
+    profile: ProfileName = "ten-point",
+    output: Output = None,
+) -> None:
+    """Find N compact sites of the asked area, each fully reviewed; GeoJSON (rank, score, area_mu, verdict)."""
+    if county and within:
+        err.print("error: give --county or --within, not both / 只能指定 --county 或 --within 之一")
+        raise typer.Exit(2)
+    project: dict[str, Any] = {"project_type": project_type, "major_project": major_project}
+    if investment_wan is not None:
+        project["investment_wan"] = investment_wan
+    try:
+        bp = load_blueprint(blueprint)
+        area = read_parcels(within) if within else None
+        prof = load_profile(profile, data_dir=cli_context(ctx).data_dir)
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err, transient=True
+        ) as bar:
+            task = bar.add_task("选址 siting", total=None)
+
+            def step(what: str, done: int, total: int) -> None:
+                bar.update(task, description=what, completed=done, total=total)
+
+            search = find_sites(
+                bp, area_mu=area_mu, n=count, project=project, county=county, within=area, profile=prof,
+                resolution_m=resolution, progress=step,
+            )  # fmt: skip
+    except LantuError as exc:
+        fail(exc)
+    for warning in search.warnings:
+        err.print(f"[yellow]warning[/yellow]: {warning}", highlight=False)
+    _write(sites_geojson(search), output)
+    ranks = ", ".join(f"#{s.rank} {s.area_mu:.1f}亩 {s.verdict} {s.score:.1f}" for s in search.sites)
+    err.print(
+        f"{len(search.sites)} site(s) of {area_mu:g} 亩 in {len(search.regions)} feasible region(s)"
+        + (f" → {output}" if output else "")
+        + (f"  [{ranks}]" if ranks else ""),
+        highlight=False,
+        markup=False,
+    )
+
+
+@app.command("compare")
+def compare_cmd(
+    ctx: typer.Context,
+    prereview: Annotated[Path, typer.Argument(help="The 预审 boundary (any parcel format).")],
+    new: Annotated[Path, typer.Argument(help="The 报批 boundary to compare with it.")],
+    blueprint: Annotated[
+        Path | None, typer.Option("--blueprint", "-b", help="Also review the added pieces against this blueprint.")
+    ] = None,
+    project_type: ProjectType = None,
+    profile: ProfileName = "ten-point",
+    fmt: Annotated[CompareFormat, typer.Option("--format", "-f", help="json | html")] = CompareFormat.json,
+    output: Output = None,
+) -> None:
+    """Compare a 报批 boundary with its 预审 boundary: area change, overlap, and the 聊城 conclusion."""
+    try:
+        bp = load_blueprint(blueprint) if blueprint else None
+        check = compare_boundaries(
+            read_parcels(prereview),
+            read_parcels(new),
+            blueprint=bp,
+            profile=load_profile(profile, data_dir=cli_context(ctx).data_dir),
+            project={"project_type": project_type} if project_type else None,
+        )
+    except LantuError as exc:
+        fail(exc)
+    _write(check.model_dump_json(indent=2) if fmt is CompareFormat.json else change_check_html(check), output)
+    err.print(
+        f"{'超出 exceeds' if check.exceeds else '未超出 within'}: area {check.area_change_ratio:+.1%}, "
+        f"overlap {check.overlap_ratio:.1%}" + (f" → {output}" if output else ""),
+        highlight=False,
+    )

@@ -1,0 +1,117 @@
+"""预审变更比对: exact ratios on rectangles (EPSG:4548), the 聊城 thresholds, the added pieces' review, the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import shapely
+from support import EPSG, X0, Y0, parcel_frame, rect
+from typer.testing import CliRunner
+
+from api.cli import app
+from geo.blueprint import Blueprint
+from geo.compare import change_check_html, compare_boundaries
+from geo.errors import InputError
+
+runner = CliRunner()
+
+
+def box(x1: float, y1: float, x2: float, y2: float) -> shapely.Polygon:
+    """A rectangle in metres from the test origin (EPSG:4548)."""
+    return shapely.box(X0 + x1, Y0 + y1, X0 + x2, Y0 + y2)
+
+
+def test_ninety_percent_overlap_twelve_percent_more_area_exceeds() -> None:
+    old = parcel_frame(box(0, 0, 100, 100))  # 10 000 m²
+    new = parcel_frame(box(10, 0, 122, 100))  # 11 200 m², 9 000 m² shared
+    check = compare_boundaries(old, new)
+    assert check.crs_used == f"EPSG:{EPSG}"
+    assert check.prereview_m2 == pytest.approx(10_000, abs=1e-6)
+    assert check.new_m2 == pytest.approx(11_200, abs=1e-6)
+    assert check.area_change_ratio == pytest.approx(0.12, abs=1e-6)
+    assert check.overlap_ratio == pytest.approx(0.90, abs=1e-6)
+    assert check.added_m2 == pytest.approx(2_200, abs=1e-6)
+    assert check.removed_m2 == pytest.approx(1_000, abs=1e-6)
+    assert check.exceeds is True
+    assert check.conclusion_zh.startswith("超出 — 不再重新预审")
+    assert len(check.reasons_zh) == 1 and "12.0%" in check.reasons_zh[0]  # the overlap is within its threshold
+    assert [p.area_m2 for p in check.added] == [pytest.approx(2_200)]
+    assert [p.area_m2 for p in check.removed] == [pytest.approx(1_000)]
+    assert any("聊城" in b for b in check.basis)
+
+
+@pytest.mark.parametrize(
+    ("new", "exceeds", "change", "overlap"),
+    [
+        (box(5, 0, 105, 100), False, 0.0, 0.95),  # shifted 5 m: within both thresholds
+        (box(0, 0, 109, 100), False, 0.09, 1.0),  # +9 %: within
+        (box(0, 0, 110, 100), True, 0.10, 1.0),  # +10 %: "10%以上" counts the 10 % itself
+        (box(25, 0, 125, 100), True, 0.0, 0.75),  # same area, overlap 75 % < 80 %
+        (box(20, 0, 120, 100), False, 0.0, 0.80),  # overlap exactly 80 % is not "低于80%"
+        (box(0, 0, 80, 100), False, -0.2, 0.8),  # a smaller boundary inside the old one
+    ],
+)
+def test_thresholds(new: shapely.Polygon, exceeds: bool, change: float, overlap: float) -> None:
+    check = compare_boundaries(parcel_frame(box(0, 0, 100, 100)), parcel_frame(new))
+    assert check.area_change_ratio == pytest.approx(change, abs=1e-9)
+    assert check.overlap_ratio == pytest.approx(overlap, abs=1e-9)
+    assert check.exceeds is exceeds
+    assert check.conclusion_zh.startswith("超出" if exceeds else "未超出")
+
+
+def test_multi_part_boundary_and_other_crs() -> None:
+    """A boundary of two parts is one project; a boundary given in EPSG:4490 is measured in the same zone."""
+    old = parcel_frame(box(0, 0, 100, 50), box(0, 50, 100, 100))
+    new = parcel_frame(box(0, 0, 100, 100)).to_crs(4490)
+    check = compare_boundaries(old, new)
+    assert check.overlap_ratio == pytest.approx(1.0, abs=1e-6)
+    assert abs(check.area_change_ratio) < 1e-6
+    assert check.added == [] and check.removed == []
+
+
+def test_added_piece_on_the_red_line_is_reviewed(blueprint: Blueprint) -> None:
+    old = parcel_frame(rect(3.85, 4.2, 3.95, 4.3))
+    new = parcel_frame(rect(3.85, 4.2, 4.05, 4.3))  # the added half reaches 50 m into the red line at x ≥ 4 km
+    check = compare_boundaries(old, new, blueprint=blueprint, project={"project_type": "industrial"})
+    assert check.exceeds is True and check.area_change_ratio == pytest.approx(1.0)
+    assert check.added_fails is True
+    (piece,) = check.added
+    assert piece.verdict == "reject" and "ecological_redline" in piece.failed_items
+    assert check.added_review is not None and check.added_review.parcels[0].id == piece.id
+    page = change_check_html(check)
+    assert "超出 — 不再重新预审" in page and "<svg" in page and "ecological_redline" in page
+
+
+def test_empty_file_is_refused() -> None:
+    with pytest.raises(InputError):
+        compare_boundaries(parcel_frame(box(0, 0, 100, 100)).iloc[:0], parcel_frame(box(0, 0, 100, 100)))
+
+
+def _write(frame_geom: shapely.Polygon, path: Path) -> Path:
+    parcel_frame(frame_geom).to_crs(4490).to_file(path, driver="GeoJSON")
+    return path
+
+
+def test_cli_json_and_html(tmp_path: Path, blueprint_dir: Path) -> None:
+    old = _write(box(0, 0, 100, 100), tmp_path / "prereview.geojson")
+    new = _write(box(10, 0, 122, 100), tmp_path / "new.geojson")
+    result = runner.invoke(app, ["compare", str(old), str(new), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    for key in ("area_change_ratio", "overlap_ratio", "exceeds", "added_m2", "removed_m2"):
+        assert key in body
+    assert body["exceeds"] is True and body["overlap_ratio"] == pytest.approx(0.9, abs=1e-6)
+    assert "超出 exceeds" in result.stderr
+    out = tmp_path / "change.html"
+    result = runner.invoke(app, ["compare", str(old), str(new), "-f", "html", "-b", str(blueprint_dir), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "预审变更比对" in out.read_text(encoding="utf-8")
+
+
+def test_cli_bad_input_exits_2(tmp_path: Path) -> None:
+    old = _write(box(0, 0, 100, 100), tmp_path / "prereview.geojson")
+    result = runner.invoke(app, ["compare", str(old), str(tmp_path / "missing.geojson")])
+    assert result.exit_code == 2
+    assert "error" in result.stderr

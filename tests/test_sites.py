@@ -1,0 +1,141 @@
+"""精准选址 on blueprints whose feasible land is known by construction (EPSG:4548 rectangles)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+import shapely
+from support import EPSG, km2, rect, rect_blueprint
+from typer.testing import CliRunner
+
+from api.cli import app
+from geo.blueprint import Blueprint, load_blueprint
+from geo.crs import M2_PER_MU, reproject
+from geo.errors import InputError
+from geo.sites import find_sites, sites_geojson
+
+runner = CliRunner()
+HOLE = (0.5, 0.3, 0.9, 0.7)  # the one place outside the red line big enough: 400 m × 400 m = 240 亩
+SMALL = (1.5, 0.4, 1.6, 0.5)  # a second gap in the red line, 100 m × 100 m = 15 亩: too small
+CLEAN = {
+    "urban_boundary": [((0, 0, 2, 1), {})],
+    "planned_use": [((0, 0, 2, 1), {"zone": "城镇集中建设区"})],
+    "land_use": [((0, 0, 2, 1), {"class_code": "0601"})],
+}
+
+
+def red_line_around(*holes: tuple[float, float, float, float]) -> shapely.Geometry:
+    return shapely.difference(rect(0, 0, 2, 1), shapely.union_all([rect(*h) for h in holes]))
+
+
+@pytest.fixture(scope="module")
+def one_region(tmp_path_factory: pytest.TempPathFactory) -> Blueprint:
+    """A 2 km × 1 km county under a red line except HOLE and SMALL; flat (5°) everywhere."""
+    root = rect_blueprint(
+        tmp_path_factory.mktemp("sites") / "bp",
+        {**CLEAN, "county": [((0, 0, 2, 1), {"code": "370811", "name": "任城区"})]},
+        slope=None,
+    )
+    redline = gpd.GeoDataFrame(geometry=[red_line_around(HOLE, SMALL)], crs=EPSG)
+    redline.to_file(root / "redline.gpkg", driver="GPKG")
+    manifest = (root / "blueprint.yaml").read_text(encoding="utf-8")
+    (root / "blueprint.yaml").write_text(
+        manifest + "  ecological_redline: {path: redline.gpkg}\n", encoding="utf-8"
+    )
+    return load_blueprint(root)
+
+
+def test_the_only_feasible_region_is_found_and_every_site_is_inside_it(one_region: Blueprint) -> None:
+    search = find_sites(one_region, area_mu=50, n=3, project={"project_type": "industrial", "investment_wan": 1e6})
+    assert search.crs_used == f"EPSG:{EPSG}"
+    (region,) = search.regions  # SMALL is below the asked area
+    outline = reproject(shapely.geometry.shape(region.geometry), 4490, EPSG)
+    hole = rect(*HOLE)
+    # the region is the hole less the cells that touch the red line (one 10 m cell each side at most)
+    assert outline.within(hole.buffer(1e-3))
+    assert outline.area == pytest.approx(km2(*HOLE), rel=0.11)
+    assert len(search.sites) == 3
+    assert [s.rank for s in search.sites] == [1, 2, 3]
+    shapes = []
+    for site in search.sites:
+        shape = reproject(shapely.geometry.shape(site.geometry), 4490, EPSG)
+        assert shape.within(hole.buffer(1e-3)), site.id
+        assert site.area_m2 >= 50 * M2_PER_MU
+        assert site.area_mu == pytest.approx(50, rel=0.01)
+        assert site.verdict in ("pass", "conditional") and site.failed_items == []
+        assert site.region == region.id
+        assert shapely.get_num_coordinates(shape) == 5  # a rectangle, not a staircase of cells
+        shapes.append(shape)
+    for i, a in enumerate(shapes):
+        for b in shapes[i + 1 :]:
+            assert a.distance(b) >= 20 - 1e-6  # apart by the profile's gap
+    assert search.review is not None
+    assert [p.id for p in search.review.parcels] == ["S1", "S2", "S3"]
+    assert all(all(item.status != "fail" for item in p.items) for p in search.review.parcels)
+    assert search.excluded_m2["ecological_redline"] > 0
+
+
+def test_nothing_fits_says_so(one_region: Blueprint) -> None:
+    search = find_sites(one_region, area_mu=300, n=2, project={"project_type": "industrial"})
+    assert search.regions == [] and search.sites == []
+    assert any("no feasible region" in w for w in search.warnings)
+
+
+def test_warn_land_costs_and_ranks_lower(tmp_path: Path) -> None:
+    """Two equal gaps; one is on cultivated land (warn, weight 3): the best site is in the other."""
+    farmed, clean = (0.2, 0.2, 0.6, 0.6), (1.2, 0.2, 1.6, 0.6)
+    root = rect_blueprint(
+        tmp_path / "bp",
+        {
+            **CLEAN,
+            "county": [((0, 0, 2, 1), {"code": "370811", "name": "任城区"})],
+            "land_use": [((0, 0, 1, 1), {"class_code": "0103"}), ((1, 0, 2, 1), {"class_code": "0601"})],
+        },
+        slope=None,
+    )
+    gpd.GeoDataFrame(geometry=[red_line_around(farmed, clean)], crs=EPSG).to_file(root / "redline.gpkg")
+    with (root / "blueprint.yaml").open("a", encoding="utf-8") as f:
+        f.write("  ecological_redline: {path: redline.gpkg}\n")
+    search = find_sites(load_blueprint(root), area_mu=100, n=2, project={"project_type": "industrial"})
+    assert len(search.regions) == 2 and len(search.sites) == 2
+    best, second = search.sites
+    assert reproject(shapely.geometry.shape(best.geometry), 4490, EPSG).within(rect(*clean))
+    assert "cultivated_land" in second.warned_items and "cultivated_land" not in best.warned_items
+    assert best.score > second.score
+    assert any("占用耕地" in r for r in second.reasons_zh)
+
+
+def test_bad_options(one_region: Blueprint) -> None:
+    with pytest.raises(InputError):
+        find_sites(one_region, area_mu=50, county="999999")
+    with pytest.raises(InputError):
+        find_sites(one_region, area_mu=50, project={"project_type": "spaceport"})
+    with pytest.raises(InputError, match="coarser"):
+        find_sites(one_region, area_mu=50, resolution_m=0.1)
+
+
+def test_geojson_properties(one_region: Blueprint) -> None:
+    search = find_sites(one_region, area_mu=50, n=1, project={"project_type": "industrial"})
+    body = json.loads(sites_geojson(search))
+    (feature,) = body["features"]
+    for key in ("rank", "score", "area_mu", "verdict"):
+        assert key in feature["properties"]
+
+
+def test_cli(one_region: Blueprint, tmp_path: Path) -> None:
+    out = tmp_path / "sites.geojson"
+    args = ["find-sites", "--area-mu", "50", "--blueprint", str(one_region.root), "-n", "2", "-o", str(out)]
+    result = runner.invoke(app, [*args, "--county", "370811", "--project-type", "industrial"])
+    assert result.exit_code == 0, result.output
+    features = json.loads(out.read_text(encoding="utf-8"))["features"]
+    assert [f["properties"]["rank"] for f in features] == [1, 2]
+    within = tmp_path / "within.geojson"
+    gpd.GeoDataFrame(geometry=[rect(0.4, 0.2, 1.0, 0.8)], crs=EPSG).to_crs(4490).to_file(within)
+    result = runner.invoke(app, [*args, "--within", str(within)])
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(app, [*args, "--county", "370811", "--within", str(within)]).exit_code == 2
+    assert runner.invoke(app, [*args, "--county", "1"]).exit_code == 2
+    assert runner.invoke(app, [*args, "--project-type", "spaceport"]).exit_code == 2

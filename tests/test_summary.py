@@ -1,0 +1,103 @@
+"""``lantu review … --summary``: the workbook read back with openpyxl, and the CSV."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import openpyxl
+import pytest
+from support import parcel_frame, rect
+from typer.testing import CliRunner
+
+from api.cli import app
+from geo.blueprint import Blueprint
+from geo.crs import M2_PER_MU
+from geo.errors import FormatError
+from geo.io.summary import PARCEL_COLUMNS, write_summary
+from geo.review import ReviewResult, review
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def result(blueprint: Blueprint) -> ReviewResult:
+    frame = parcel_frame(
+        rect(1.2, 1.2, 1.6, 1.6),  # 任城区, inside the urban boundary on 工业用地: passes
+        rect(2.9, 0.1, 3.1, 0.3),  # 任城区, half on basic farmland: reject
+        rect(5.5, 2.0, 5.7, 2.2),  # 兖州区, on 农田保护区 (planned use): reject
+        project_type="industrial",
+        investment_wan=100_000,
+    )
+    frame["id"] = ["A", "B", "C"]
+    frame["name"] = ["甲厂", "乙厂", "丙厂"]
+    return review(frame, blueprint)
+
+
+def test_workbook_read_back(result: ReviewResult, tmp_path: Path) -> None:
+    path = write_summary(result, tmp_path / "out" / "summary.xlsx")
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == ["地块清单", "县区汇总", "任城区（370811）", "兖州区（370812）", "审查项统计"]
+    parcels = book["地块清单"]
+    assert parcels.freeze_panes == "A2"
+    header = [c.value for c in parcels[1]]
+    assert header == [h for _, h, _ in PARCEL_COLUMNS]
+    rows = {r[0]: dict(zip(header, r, strict=True)) for r in parcels.iter_rows(min_row=2, values_only=True)}
+    assert set(rows) == {"A", "B", "C"}
+    a, b = rows["A"], rows["B"]
+    assert a["项目名称"] == "甲厂" and a["项目类型"] == "工业" and a["所在县区"] == "任城区"
+    assert a["面积（亩）"] == pytest.approx(160_000 / M2_PER_MU, abs=1e-3)
+    assert a["面积（公顷）"] == pytest.approx(16.0, abs=1e-6)
+    assert a["审查结论"] == "通过" and a["不通过项"] is None
+    assert b["审查结论"] == "否决" and "占用永久基本农田" in b["不通过项"]
+    parcel_b = next(p for p in result.parcels if p.id == "B")
+    assert b["新增建设用地指标（m²）"] == pytest.approx(parcel_b.land_quota.new_construction_quota_m2, abs=0.01)
+    assert b["耕地占补平衡（m²）"] == pytest.approx(parcel_b.land_quota.compensation_m2, abs=0.01)
+    area_col = header.index("面积（亩）") + 1
+    assert parcels.cell(row=2, column=area_col).number_format == "#,##0.00"
+    # one sheet per county, its parcels and a bold total row
+    renchen = book["任城区（370811）"]
+    assert renchen.freeze_panes == "A2"
+    body = list(renchen.iter_rows(min_row=2, values_only=True))
+    assert [r[0] for r in body] == ["A", "B", "合计"]
+    total = dict(zip(header, body[-1], strict=True))
+    assert total["面积（公顷）"] == pytest.approx(16.0 + 4.0, abs=1e-4)
+    assert renchen.cell(row=renchen.max_row, column=1).font.bold
+    overview = {r[0]: r for r in book["县区汇总"].iter_rows(min_row=2, values_only=True)}
+    overview_header = [c.value for c in book["县区汇总"][1]]
+    assert overview["任城区（370811）"][overview_header.index("地块数")] == 2
+    assert overview["任城区（370811）"][overview_header.index("否决")] == 1
+    # the items' counts: every parcel counted once per item
+    counts = book["审查项统计"]
+    count_header = [c.value for c in counts[1]]
+    by_item = {r[0]: dict(zip(count_header, r, strict=True)) for r in counts.iter_rows(min_row=2, values_only=True)}
+    assert all(row["合计"] == 3 for row in by_item.values())
+    assert by_item["basic_farmland"]["不通过"] == 1 and by_item["basic_farmland"]["通过"] == 2
+
+
+def test_csv(result: ReviewResult, tmp_path: Path) -> None:
+    path = write_summary(result, tmp_path / "summary.csv")
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")  # Excel reads the Chinese with the BOM
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["地块编号"] for r in rows] == ["A", "B", "C"]
+    assert rows[1]["审查结论"] == "否决"
+
+
+def test_unknown_suffix_refused(result: ReviewResult, tmp_path: Path) -> None:
+    with pytest.raises(FormatError):
+        write_summary(result, tmp_path / "summary.ods")
+
+
+def test_cli_summary(tmp_path: Path, blueprint_dir: Path) -> None:
+    parcels = tmp_path / "parcels.geojson"
+    frame = parcel_frame(rect(1.2, 1.2, 1.6, 1.6), rect(2.9, 0.1, 3.1, 0.3), project_type="industrial")
+    frame.to_crs(4490).to_file(parcels, driver="GeoJSON")
+    out = tmp_path / "summary.xlsx"
+    result = runner.invoke(
+        app, ["review", str(parcels), "-b", str(blueprint_dir), "--summary", str(out), "-o", str(tmp_path / "r.json")]
+    )
+    assert result.exit_code == 0, result.output
+    assert openpyxl.load_workbook(out)["地块清单"].max_row == 3
+    bad = runner.invoke(app, ["review", str(parcels), "-b", str(blueprint_dir), "--summary", str(tmp_path / "s.txt")])
+    assert bad.exit_code == 2 and not (tmp_path / "s.txt").exists()
