@@ -34,7 +34,7 @@ def _settings(**given: Any) -> Settings:
     try:
         return Settings(**given)
     except ValidationError as exc:
-        err.print(f"error: LANTU_* settings: {exc.errors()[0]['msg']}", highlight=False)
+        err.print(f"错误 error: LANTU_* 设置有误 / settings: {exc.errors()[0]['msg']}", markup=False, highlight=False)
         raise typer.Exit(2) from exc
 
 
@@ -78,7 +78,11 @@ def serve_cmd(
             load_blueprint(settings.blueprint)  # fail here, with exit 2, rather than inside the server
     except LantuError as exc:
         fail(exc)
-    err.print(f"lantu serving on http://{settings.host}:{settings.port}/  (API docs: /docs)", highlight=False)
+    err.print(
+        f"lantu 服务已启动 / serving on http://{settings.host}:{settings.port}/  （API 文档 / docs: /docs）",
+        markup=False,
+        highlight=False,
+    )
     uvicorn.run(app_, **uvicorn_config(settings))
 
 
@@ -105,7 +109,11 @@ def keys_create(
     except LantuError as exc:
         fail(exc)
     sys.stdout.write(key + "\n")
-    err.print(f"key {name!r} ({role}) created; it is shown only now", highlight=False)
+    err.print(
+        f"已创建密钥 {name!r}（{role}），仅此一次显示 / key {name!r} ({role}) created; it is shown only now",
+        markup=False,
+        highlight=False,
+    )
 
 
 @keys_app.command("revoke")
@@ -117,7 +125,7 @@ def keys_revoke(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Th
         revoke_key(_keys_engine(ctx), name)
     except LantuError as exc:
         fail(exc)
-    err.print(f"key {name!r} revoked", highlight=False)
+    err.print(f"已吊销密钥 {name!r} / key {name!r} revoked", markup=False, highlight=False)
 
 
 @keys_app.command("list")

@@ -12,12 +12,13 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from geo.blueprint import layer_summary, load_blueprint
 from geo.cli_context import cli_context, fail
 from geo.crs import check_coordinates
-from geo.errors import LantuError
+from geo.errors import InputError, LantuError
 from geo.geometry import check_size
 from geo.io import read_parcels, write_parcels
 from geo.io.results import result_csv, result_geojson, write_pieces
@@ -115,6 +116,8 @@ def review_cmd(
     ] = None,
 ) -> None:
     """Run the siting review; JSON (DESIGN.md schema) on stdout by default. Exit 2 on bad input."""
+    if fmt is OutputFormat.pdf and output is None:
+        fail(_needs_output(fmt))  # before the review: a batch is not reviewed for nothing
     data_dir = cli_context(ctx).data_dir
     overrides: dict[str, Any] = {}
     if major_project:
@@ -138,7 +141,7 @@ def review_cmd(
             from geo.batch import review_in_partitions
 
             where = scheduler or f"{workers} processes"
-            with err.status(f"审查 reviewing {len(frame)} parcels on {where}"):
+            with err.status(escape(f"审查 {len(frame)} 个地块（{where}）/ reviewing {len(frame)} parcels on {where}")):
                 result = review_in_partitions(
                     frame,
                     blueprint,
@@ -180,14 +183,15 @@ def review_cmd(
         if summary is not None:
             err.print(f"summary → {write_summary(result, summary)}", highlight=False)
         if pieces_out is not None:
-            err.print(f"{write_pieces(result, pieces_out)} piece(s) → {pieces_out}", highlight=False)
+            count = write_pieces(result, pieces_out)
+            say(f"{count} 个图斑 / piece(s) → {pieces_out}")
             if not pieces:
                 result = result.without_piece_geometry()
     except LantuError as exc:
         fail(exc)
         return
     for warning in result.warnings:
-        err.print(f"[yellow]warning[/yellow]: {warning}", highlight=False)
+        warn(warning)
     content = render(result, fmt, blueprint=bp)
     data = content if isinstance(content, bytes) else content.encode("utf-8")
     if output:
@@ -195,12 +199,30 @@ def review_cmd(
         output.write_bytes(data)
         verdicts = ", ".join(f"{p.id}={p.verdict}" for p in result.parcels[:10])
         more = " …" if len(result.parcels) > 10 else ""
-        err.print(f"{len(result.parcels)} parcel(s) reviewed → {output}  [{verdicts}{more}]", highlight=False)
+        say(
+            f"已审查 {len(result.parcels)} 个地块 / {len(result.parcels)} parcel(s) reviewed → {output}"
+            f"  [{verdicts}{more}]"
+        )
     elif isinstance(content, bytes):
-        err.print("error: the PDF report needs an output file (-o report.pdf)")
-        raise typer.Exit(2)
+        fail(_needs_output(fmt))
     else:
         sys.stdout.write(content + "\n")
+
+
+def say(text: str) -> None:
+    """A message on stderr printed as it is: file names, ids and warnings are data, never Rich markup."""
+    err.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+def warn(text: str) -> None:
+    err.print(f"[yellow]警告 warning[/yellow]: {escape(text)}", highlight=False, soft_wrap=True)
+
+
+def _needs_output(fmt: OutputFormat) -> InputError:
+    return InputError(
+        f"the {fmt.value} output is a binary file: give an output file (-o report.{fmt.value})",
+        f"{fmt.value} 格式为二进制文件，须用 -o 指定输出文件（如 -o report.{fmt.value}）",
+    )
 
 
 def render(result: ReviewResult, fmt: OutputFormat, *, blueprint: Any = None) -> str | bytes:
@@ -230,8 +252,12 @@ def convert_cmd(
         Path,
         typer.Argument(help="Parcels: GeoJSON, GeoPackage, zipped shapefile, KML/KMZ or coordinate .txt."),
     ],
-    target: Annotated[Path, typer.Argument(help="Output: .geojson, .gpkg, .zip (shapefile), .kml or .txt.")],
-    encoding: Annotated[str, typer.Option(help="Text encoding of a .txt output (gbk or utf-8).")] = "gbk",
+    target: Annotated[
+        Path, typer.Argument(help="Output: .geojson, .gpkg, .zip (shapefile), .kml/.kmz, .dxf (GK metres) or .txt.")
+    ],
+    encoding: Annotated[
+        str, typer.Option(help="Text encoding of a .txt output and of a shapefile's attributes (.cpg): gbk or utf-8.")
+    ] = "gbk",
     layer: Annotated[str | None, typer.Option(help="Layer to read from a multi-layer file.")] = None,
     crs: Annotated[
         str | None, typer.Option(help="CRS of a file that cannot declare one (DXF), e.g. EPSG:4527.")
@@ -246,8 +272,8 @@ def convert_cmd(
     except LantuError as exc:
         fail(exc)
     for warning in frame.attrs.get("warnings", []):
-        err.print(f"[yellow]warning[/yellow]: {warning}", highlight=False)
-    err.print(f"{len(frame)} parcel(s) {source} → {target}", highlight=False)
+        warn(warning)
+    say(f"已转换 {len(frame)} 个地块 / {len(frame)} parcel(s): {source} → {target}")
 
 
 @app.command("demo-blueprint")
@@ -267,20 +293,22 @@ def demo_blueprint_cmd(
 
     if out_dir.exists() and any(out_dir.iterdir()):
         if not force:
-            err.print(f"error: {out_dir} is not empty; use --force to replace it")
-            raise typer.Exit(2)
+            fail(
+                InputError(
+                    f"{out_dir} is not empty; use --force to replace it", f"{out_dir} 不是空目录；用 --force 替换它"
+                )
+            )
         shutil.rmtree(out_dir)
     try:
         build_demo_blueprint(out_dir, data_dir=data_dir)
     except LantuError as exc:
         fail(exc)
     summary = demo_summary(out_dir)
-    err.print(
-        f"demo blueprint {summary['name']} → {out_dir} ({len(summary['layers'])} layers, "
-        f"{summary['parcels']} demo parcels in {out_dir / 'parcels.geojson'})",
-        highlight=False,
+    say(
+        f"示例蓝图 / demo blueprint {summary['name']} → {out_dir}（{len(summary['layers'])} 个图层 / layers，"
+        f"{summary['parcels']} 个示例地块 / demo parcels：{out_dir / 'parcels.geojson'}）"
     )
-    err.print(summary["sources"], highlight=False)
+    say(summary["sources"])
 
 
 @blueprint_app.command("check")
@@ -300,11 +328,11 @@ def blueprint_check(
         return
     from rich.table import Table
 
-    table = Table(title=f"{bp.name} ✓")
-    for col in ("id", "名称", "kind", "features", "crs"):
+    table = Table(title=escape(f"{bp.name} ✓"))
+    for col in ("图层 id", "名称 name", "类型 kind", "要素数 features", "坐标系 crs"):
         table.add_column(col)
-    for r in rows:
-        table.add_row(r["id"], r["name_zh"], r["kind"], str(r["features"] or ""), r["crs"])
+    for r in rows:  # cells are Rich markup: the file's words are escaped
+        table.add_row(*(escape(str(v)) for v in (r["id"], r["name_zh"], r["kind"], r["features"] or "", r["crs"])))
     Console().print(table)
 
 

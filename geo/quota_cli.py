@@ -62,7 +62,7 @@ def attempt(action: Callable[[], T]) -> T:
 
 
 def _done(what: str, action: Callable[[], int]) -> None:
-    err.print(f"{what}: transaction #{attempt(action)}", highlight=False)
+    err.print(f"{what}：交易 / transaction #{attempt(action)}", markup=False, highlight=False)
 
 
 def _show(rows: Callable[[], Sequence[Row]], fmt: str, title: str) -> None:
@@ -93,8 +93,12 @@ def init(
     if blueprint is not None:
         bp = attempt(lambda: load_blueprint(blueprint))
         count = attempt(lambda: ledger.register_counties(blueprint_counties(bp)))
-        err.print(f"registered {count} counties from {bp.name}", highlight=False)
-    err.print(f"ledger ready ({ledger.engine.url.render_as_string()})", highlight=False)
+        err.print(
+            f"已从 {bp.name} 登记 {count} 个县区 / registered {count} counties from {bp.name}",
+            markup=False,
+            highlight=False,
+        )
+    err.print(f"指标台账就绪 / ledger ready ({ledger.engine.url.render_as_string()})", markup=False, highlight=False)
 
 
 @app.command("issue")
@@ -321,4 +325,4 @@ def map_cmd(
     if county is None:
         fail(BlueprintError("the blueprint has no county layer", "蓝图没有县级行政区图层"))
     output.write_text(map_html(quota_map(county.frame, county_summary(ledger, year), year=year)), encoding="utf-8")
-    err.print(f"quota map → {output}", highlight=False)
+    err.print(f"指标地图 / quota map → {output}", markup=False, highlight=False)

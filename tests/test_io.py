@@ -12,7 +12,7 @@ import geopandas as gpd
 import pytest
 import shapely
 from pyproj import Geod
-from support import EPSG, parcel_frame, rect
+from support import EPSG, X0, Y0, km2, parcel_frame, rect
 from typer.testing import CliRunner
 
 from api.cli import app
@@ -153,9 +153,11 @@ def test_formats_review_like_geojson(tmp_path: Path, blueprint: Blueprint) -> No
             ), path.name
     farmland = expected.parcels[0].item("basic_farmland")
     assert farmland.overlap_m2 == pytest.approx(30_000, rel=REL)  # the hole is not counted
-    # CAD has no parcel grouping: each closed outline is a parcel, holes kept, parts apart
-    drawing = read_parcels(write_parcels(frame, tmp_path / "p.dxf"), crs="EPSG:4527")
-    assert sorted(drawing.area) == pytest.approx([30_000, 40_000, 160_000])
+    # the drawing's id texts put the two-part parcel together again; the hole is kept
+    drawing = read_parcels(write_parcels(frame, tmp_path / "p.dxf"))
+    assert drawing.crs.to_epsg() == 4527  # the CRS written as text into the drawing
+    assert list(drawing["id"]) == ["PA", "PB"]
+    assert list(drawing.area) == pytest.approx([30_000, 200_000])
 
 
 def test_cli_convert_round_trip(tmp_path: Path) -> None:
@@ -393,3 +395,134 @@ def test_six_degree_zones() -> None:
     text = text.replace(",39468", ",20468").replace(",39465", ",20465")
     frame = parse_coordinate_text(text)
     assert frame.crs.name == "CGCS2000 / Gauss-Kruger zone 20"
+
+
+# --- round trips: GeoJSON → each format → GeoJSON ----------------------------------------------------
+
+ATTRS = {"name": "济宁高新区地块", "project_type": "transport", "investment_wan": 12_500.0, "major_project": True}
+# what each format can carry besides the geometry: CAD keeps only the ids, the coordinate text its own columns
+KEPT: dict[str, tuple[str, ...]] = {
+    ".zip": ("id", *ATTRS),
+    ".kml": ("id", *ATTRS),
+    ".kmz": ("id", *ATTRS),
+    ".gpkg": ("id", *ATTRS),
+    ".dxf": ("id",),
+    ".txt": ("id", "name"),
+}
+
+
+def _two_rectangles(tmp_path: Path) -> tuple[Path, list[float]]:
+    """Two exact rectangles (one of them two parts) as a GeoJSON file in degrees; their areas by arithmetic."""
+    frame = gpd.GeoDataFrame(
+        [{"id": "R1", **ATTRS}, {"id": "R/2", **ATTRS, "name": "b[red]x", "major_project": False}],
+        geometry=[rect(2.5, 0.5, 2.7, 0.8), shapely.MultiPolygon([rect(1.2, 1.2, 1.3, 1.3), rect(1.5, 1.5, 1.7, 1.6)])],
+        crs=EPSG,
+    )
+    path = tmp_path / "source.geojson"
+    write_parcels(frame.to_crs(4490), path)
+    return path, [km2(2.5, 0.5, 2.7, 0.8), km2(1.2, 1.2, 1.3, 1.3) + km2(1.5, 1.5, 1.7, 1.6)]
+
+
+@pytest.mark.parametrize("suffix", list(KEPT))
+def test_round_trip_keeps_ids_attributes_and_areas(suffix: str, tmp_path: Path, blueprint: Blueprint) -> None:
+    source, areas = _two_rectangles(tmp_path)
+    original = read_parcels(source)
+    written = write_parcels(original, tmp_path / f"out{suffix}", encoding="utf-8")
+    back = read_parcels(written)
+    again = read_parcels(write_parcels(back, tmp_path / "back.geojson"))  # and home again as GeoJSON
+    assert list(again["id"]) == ["R1", "R/2"]
+    for column in KEPT[suffix]:
+        assert [again[column].iloc[i] for i in range(2)] == [original[column].iloc[i] for i in range(2)], column
+    # to the declared 1 mm of the coordinate text, exactly elsewhere (up to reprojection)
+    assert list(again.to_crs(EPSG).area) == pytest.approx(areas, rel=1e-5 if suffix == ".txt" else 1e-9)
+    if "project_type" in KEPT[suffix]:  # outside the urban boundary a transport project warns, industry fails
+        assert [p.verdict for p in review(again, blueprint).parcels] == [
+            p.verdict for p in review(original, blueprint).parcels
+        ]
+
+
+def test_shapefile_field_names_fit_dbase_and_come_back(tmp_path: Path) -> None:
+    long_zh = "项目建设单位名称"  # 24 bytes in UTF-8, 16 in GBK
+    frame = parcel_frame(
+        rect(1.2, 1.2, 1.3, 1.3),
+        id="S1",
+        project_type="industrial",
+        redline_exempt=False,
+        approval_document="自然资规〔2019〕1号",
+        approval_date="2026-01-01",
+        **{long_zh: "济宁某公司"},
+    )
+    for encoding, cpg in (("gbk", "GBK"), ("utf-8", "UTF-8")):
+        path = write_parcels(frame, tmp_path / f"p-{encoding}.zip", encoding=encoding)
+        with zipfile.ZipFile(path) as archive:
+            assert archive.read(f"p-{encoding}.cpg").decode() == cpg
+            sidecar = archive.read(f"p-{encoding}.fields.csv").decode("utf-8")
+        assert "proj_type,project_type" in sidecar and "rl_exempt,redline_exempt" in sidecar
+        raw = gpd.read_file(f"zip://{path}!p-{encoding}.shp", engine="pyogrio")
+        assert all(len(c.encode(encoding)) <= 10 for c in raw.columns if c != "geometry"), list(raw.columns)
+        assert len(set(raw.columns)) == len(raw.columns)  # approval_document and approval_date stay apart
+        back = read_parcels(path)
+        assert list(back.columns) == list(frame.columns), encoding
+        assert back[long_zh].iloc[0] == "济宁某公司" and back["approval_date"].iloc[0] == "2026-01-01"
+    # without the sidecar the project attributes still come back by their fixed short names
+    bare = tmp_path / "bare.zip"
+    with zipfile.ZipFile(tmp_path / "p-gbk.zip") as src, zipfile.ZipFile(bare, "w") as dst:
+        for name in src.namelist():
+            if not name.endswith(".fields.csv"):
+                dst.writestr(name, src.read(name))
+    assert read_parcels(bare)["project_type"].iloc[0] == "industrial"
+
+
+def test_shapefile_in_gbk_refuses_what_gbk_cannot_spell(tmp_path: Path) -> None:
+    frame = parcel_frame(rect(1.2, 1.2, 1.3, 1.3), id="S1", name="地块 \U0001f600")
+    with pytest.raises(FormatError, match="gbk"):
+        write_parcels(frame, tmp_path / "p.zip", encoding="gbk")
+
+
+def test_kml_carries_ids_and_attributes_as_extended_data(tmp_path: Path) -> None:
+    source, _ = _two_rectangles(tmp_path)
+    text = write_parcels(read_parcels(source), tmp_path / "p.kml").read_text(encoding="utf-8")
+    assert "<ExtendedData>" in text
+    assert '<SimpleData name="id">R/2</SimpleData>' in text
+    assert '<SimpleData name="project_type">transport</SimpleData>' in text
+
+
+@pytest.mark.filterwarnings("ignore:'crs' was not provided")
+def test_dxf_is_drawn_in_gauss_kruger_metres_with_id_texts(tmp_path: Path) -> None:
+    source, areas = _two_rectangles(tmp_path)
+    path = write_parcels(read_parcels(source), tmp_path / "p.dxf")  # lon/lat in, GK zone out
+    raw = gpd.read_file(path, engine="pyogrio")
+    texts = raw[raw["Text"].notna()]
+    assert sorted(texts.loc[texts["Layer"] == "parcel_id", "Text"]) == ["R/2", "R/2", "R1"]  # one per part
+    assert list(texts.loc[texts["Layer"] == "crs", "Text"]) == [f"EPSG:{EPSG}"]  # CM 117°E, the parcels' zone
+    outlines = raw[raw["Layer"] == "parcel"]
+    minx, miny, _, _ = outlines.total_bounds
+    assert minx == pytest.approx(X0 + 1200, abs=1e-3) and miny == pytest.approx(Y0 + 500, abs=1e-3)  # metres
+    back = read_parcels(path)
+    assert list(back["id"]) == ["R1", "R/2"] and list(back.area) == pytest.approx(areas, rel=1e-9)
+
+
+# --- CLI messages: user data is text, never Rich markup -----------------------------------------------
+
+
+def test_cli_prints_ids_and_names_as_they_are(tmp_path: Path, blueprint_dir: Path) -> None:
+    source, _ = _two_rectangles(tmp_path)
+    frame = read_parcels(source)
+    frame["id"] = ["/a", "b[red]x"]
+    hostile = tmp_path / "[bold]in.geojson"
+    write_parcels(frame, hostile)
+    runner = CliRunner()
+    out = tmp_path / "r.json"
+    done = runner.invoke(app, ["review", str(hostile), "-b", str(blueprint_dir), "-o", str(out)])
+    assert done.exit_code == 0, done.output
+    assert "/a=" in done.stderr and "b[red]x=" in done.stderr and "已审查" in done.stderr
+    converted = runner.invoke(app, ["convert", str(hostile), str(tmp_path / "[red]out.zip")])
+    assert converted.exit_code == 0, converted.output
+    assert "[bold]in.geojson" in converted.stderr and "[red]out.zip" in converted.stderr
+
+
+def test_cli_pdf_without_output_says_so_in_both_languages(tmp_path: Path, blueprint_dir: Path) -> None:
+    source, _ = _two_rectangles(tmp_path)
+    done = CliRunner().invoke(app, ["review", str(source), "-b", str(blueprint_dir), "-f", "pdf"])
+    assert done.exit_code == 2
+    assert "-o" in done.stderr and "须用 -o 指定输出文件" in done.stderr and "binary file" in done.stderr

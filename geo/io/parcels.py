@@ -11,15 +11,17 @@ import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
 from pyproj import CRS
 from pyproj.exceptions import CRSError as ProjCRSError
 
+from geo.crs import zone_for_geometry
 from geo.errors import CRSError, FormatError, TooLargeError
 from geo.io.archive import extract_zip
 from geo.io.coordtxt import parse_coordinate_text, write_coordinate_text
@@ -285,8 +287,14 @@ def _read_file(
         ) from exc
     if suffix == ".dxf":
         frame = _dxf_polygons(frame, shown)
-    if frame.crs is None and suffix in (".kml", ".kmz"):
-        frame = frame.set_crs(4326)  # KML is WGS84 by definition
+        if frame.attrs.get("dxf_crs"):  # the CRS lantu wrote into its own drawing
+            frame = frame.set_crs(user_crs(frame.attrs["dxf_crs"]))
+    elif suffix == ".shp":
+        frame = _long_field_names(frame, path)
+    elif suffix in (".kml", ".kmz"):
+        frame = _kml_attributes(frame)
+        if frame.crs is None:
+            frame = frame.set_crs(4326)  # KML is WGS84 by definition
     if frame.crs is None and crs is not None:
         frame = frame.set_crs(user_crs(crs))
     if frame.crs is None:
@@ -327,15 +335,117 @@ def _read_gdal(path: Path, *, layer: str | None, limits: ReadLimits | None, enti
 
 
 def _dxf_polygons(frame: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
-    """Parcels in a CAD drawing: closed polylines become polygons; open lines, points and text are dropped."""
+    """Parcels in a CAD drawing: closed polylines become polygons; open lines and points are dropped.
+
+    Text on the ``parcel_id`` layer (as :func:`write_parcels` puts it) names the outline it
+    lies in; outlines with the same id are one parcel's parts again. Text on the ``crs`` layer
+    (``EPSG:4548``) declares the drawing's CRS, kept in ``attrs["dxf_crs"]``.
+    """
     geoms = frame.geometry.values
-    rings = shapely.is_closed(geoms) & (shapely.get_type_id(geoms) == shapely.GeometryType.LINESTRING)
-    polygons = shapely.get_type_id(geoms) == shapely.GeometryType.POLYGON
+    kinds = shapely.get_type_id(geoms)
+    rings = shapely.is_closed(geoms) & (kinds == shapely.GeometryType.LINESTRING)
+    polygons = kinds == shapely.GeometryType.POLYGON
     keep = frame[rings | polygons].copy()
     keep["geometry"] = [shapely.Polygon(g) if g.geom_type == "LineString" else g for g in keep.geometry]
     if keep.empty:
         raise FormatError(f"{name}: no closed polylines or polygons in the drawing", f"{name}：图中没有闭合多段线或面")
-    return keep[["Layer", "geometry"]].rename(columns={"Layer": "cad_layer"}).reset_index(drop=True)
+    out = keep[["Layer", "geometry"]].rename(columns={"Layer": "cad_layer"}).reset_index(drop=True)
+    if "Text" not in frame.columns:
+        return out
+    texts = frame[(kinds == shapely.GeometryType.POINT) & frame["Text"].notna()]
+    labels = texts[texts["Layer"] == DXF_ID_LAYER]
+    if len(labels):
+        label, outline = shapely.STRtree(out.geometry.values).query(labels.geometry.values, predicate="within")
+        ids = pd.Series(None, index=out.index, dtype="object")
+        ids.iloc[outline] = labels["Text"].to_numpy()[label]
+        out.insert(0, "id", ids)
+        out = _dissolve_parts(out)
+    crs_text = texts.loc[texts["Layer"] == DXF_CRS_LAYER, "Text"]
+    if len(crs_text):
+        out.attrs["dxf_crs"] = str(crs_text.iloc[0])
+    return out
+
+
+def _dissolve_parts(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Outlines sharing an id become one (multi)polygon, in the order the ids first appear; outlines
+    without an id stay apart, after them."""
+    named = frame[frame["id"].notna()]
+    merged = named.dissolve(by="id", sort=False, as_index=False, aggfunc="first")
+    return gpd.GeoDataFrame(pd.concat([merged, frame[frame["id"].isna()]], ignore_index=True), crs=frame.crs)
+
+
+# dBASE field names hold at most 10 bytes. The project attributes get fixed short names (read back even
+# from a shapefile whose sidecar was lost); any other long name a unique truncated one. Every renamed
+# field is listed in a sidecar ``<name>.fields.csv`` (short,long) that the reader applies.
+SHAPEFILE_SHORT: Final[dict[str, str]] = {
+    "project_type": "proj_type",
+    "investment_wan": "invest_wan",
+    "major_project": "major_proj",
+    "redline_exempt": "rl_exempt",
+    "declared_area_ha": "decl_ha",
+    "geometry_kind": "geom_kind",
+    "point_count": "pt_count",
+    "line_buffer_m": "buffer_m",
+}
+FIELD_SIDECAR = ".fields.csv"
+DBF_NAME_BYTES = 10
+DXF_ID_LAYER, DXF_CRS_LAYER, DXF_PARCEL_LAYER = "parcel_id", "crs", "parcel"
+
+
+def shapefile_names(columns: list[str], encoding: str) -> dict[str, str]:
+    """Long column name → a dBASE name of at most 10 bytes in ``encoding``, unique (case-insensitive)."""
+    taken: set[str] = set()
+    names: dict[str, str] = {}
+    for column in columns:
+        short = column if len(column.encode(encoding, "replace")) <= DBF_NAME_BYTES else SHAPEFILE_SHORT.get(column)
+        if short is None or short.lower() in taken:
+            stem = column
+            while len(stem.encode(encoding, "replace")) > DBF_NAME_BYTES:
+                stem = stem[:-1]
+            short, n = stem, 1
+            while short.lower() in taken:
+                tail = f"~{n}"
+                cut = stem
+                while len((cut + tail).encode(encoding, "replace")) > DBF_NAME_BYTES:
+                    cut = cut[:-1]
+                short, n = cut + tail, n + 1
+        taken.add(short.lower())
+        names[column] = short
+    return names
+
+
+def _long_field_names(frame: gpd.GeoDataFrame, shp: Path) -> gpd.GeoDataFrame:
+    """Restore the long names of a shapefile's fields: from its sidecar, else the fixed table."""
+    sidecar = shp.with_name(shp.stem + FIELD_SIDECAR)
+    restore = {short: long for long, short in SHAPEFILE_SHORT.items()}
+    if sidecar.is_file():
+        try:
+            table = pd.read_csv(sidecar, dtype=str, encoding="utf-8", keep_default_na=False)
+            restore.update(zip(table["short"], table["long"], strict=True))
+        except (ValueError, KeyError, UnicodeDecodeError) as exc:
+            raise FormatError(
+                f"{sidecar.name}: unreadable field-name table (short,long)", f"{sidecar.name}：字段名对照表无法读取"
+            ) from exc
+    renames = {c: restore[c] for c in frame.columns if c in restore and restore[c] not in frame.columns}
+    return frame.rename(columns=renames)
+
+
+# what GDAL's KML readers add to every placemark (LIBKML's style and time members, the KML driver's labels)
+_KML_MEMBERS = ("timestamp", "begin", "end", "altitudeMode", "tessellate", "extrude", "visibility", "drawOrder", "icon")
+
+
+def _kml_attributes(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """A KML's placemarks with their ExtendedData as plain columns: ``<name>`` → ``name``, the
+    ``id`` data field over the placemark's own XML id (LIBKML shows that as ``id``, the field as ``id2``)."""
+    out = frame.drop(columns=[c for c in _KML_MEMBERS if c in frame.columns])
+    for label in ("description", "Description"):
+        if label in out.columns and out[label].isna().all():
+            out = out.drop(columns=label)
+    if "id2" in out.columns:
+        out = out.drop(columns="id").rename(columns={"id2": "id"}) if "id" in out.columns else out
+    if "Name" in out.columns and "name" not in out.columns:
+        out = out.rename(columns={"Name": "name"})
+    return out
 
 
 WRITABLE_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".kml", ".kmz", ".dxf", ".txt")
@@ -344,8 +454,13 @@ WRITABLE_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".kml", ".kmz", ".dxf
 def write_parcels(
     frame: gpd.GeoDataFrame, path: str | Path, *, encoding: str = "utf-8", producer: str | None = None
 ) -> Path:
-    """Write parcels by the suffix of ``path``; ``encoding`` and ``producer`` (数据产生单位) apply to
-    the coordinate text (.txt)."""
+    """Write parcels by the suffix of ``path``.
+
+    ``encoding`` is the coordinate text's (.txt) and the shapefile's (.zip, declared in its
+    ``.cpg``: UTF-8 or GBK); ``producer`` (数据产生单位) goes into the coordinate text.
+    KML keeps every attribute as ExtendedData; DXF draws the outlines in metres of a
+    Gauss-Krüger zone with the ids as text (CAD keeps no other attribute).
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in WRITABLE_SUFFIXES:
@@ -375,15 +490,86 @@ def write_parcels(
             plain.to_crs(4326).to_file(kml, driver="KML", engine="pyogrio")
             with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
                 archive.write(kml, "doc.kml")
-    elif suffix == ".dxf":  # CAD keeps no CRS or attributes: geometry in the frame's (projected) CRS
-        gpd.GeoDataFrame(geometry=plain.geometry.values, crs=None).to_file(path, driver="DXF", engine="pyogrio")
+    elif suffix == ".dxf":
+        _write_dxf(plain, path)
     elif suffix == ".gpkg":
         plain.to_file(path, driver="GPKG", engine="pyogrio")
-    else:  # a zipped shapefile, UTF-8 attributes declared in a .cpg
-        with tempfile.TemporaryDirectory() as tmp:
-            shp = Path(tmp) / f"{path.stem}.shp"
-            plain.to_file(shp, driver="ESRI Shapefile", engine="pyogrio", encoding="UTF-8")
-            with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-                for part in sorted(Path(tmp).iterdir()):
-                    archive.write(part, part.name)
+    else:
+        _write_shapefile_zip(plain, path, encoding)
     return path
+
+
+def _write_shapefile_zip(frame: gpd.GeoDataFrame, path: Path, encoding: str) -> None:
+    """A zipped shapefile whose .cpg declares ``encoding``; long field names shortened and listed in a sidecar."""
+    columns = [c for c in frame.columns if c != frame.geometry.name]
+    try:
+        names = shapefile_names(columns, encoding)
+    except LookupError as exc:
+        raise FormatError(f"unknown text encoding {encoding!r}", f"未知的文字编码 {encoding!r}") from exc
+    renamed = {long: short for long, short in names.items() if long != short}
+    for column in columns:  # GDAL would write "?" for what the code page lacks, and only warn
+        for value in frame[column]:
+            if isinstance(value, str) and not _encodable(value, encoding):
+                raise FormatError(
+                    f"{column} = {value[:40]!r} cannot be written as {encoding} (use --encoding utf-8)",
+                    f"属性 {column} 的值 {value[:40]!r} 无法以 {encoding} 编码写出（可用 --encoding utf-8）",
+                )
+    with tempfile.TemporaryDirectory() as tmp:
+        shp = Path(tmp) / f"{path.stem}.shp"
+        frame.rename(columns=renamed).to_file(shp, driver="ESRI Shapefile", engine="pyogrio", encoding=encoding)
+        if renamed:
+            pd.DataFrame({"short": list(renamed.values()), "long": list(renamed)}).to_csv(
+                shp.with_name(shp.stem + FIELD_SIDECAR), index=False, encoding="utf-8"
+            )
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            for part in sorted(Path(tmp).iterdir()):
+                archive.write(part, part.name)
+
+
+def _write_dxf(frame: gpd.GeoDataFrame, path: Path) -> None:
+    """Outlines in metres (a projected frame keeps its CRS; lon/lat goes to the Gauss-Krüger zone of the
+    parcels' centre), each part's id as text inside it, and the CRS as text, all read back by
+    :func:`read_parcels`."""
+    if frame.crs is None:
+        raise CRSError("parcels without a CRS cannot be drawn in metres", "地块未声明坐标系，无法按米制写出 DXF")
+    projected = (
+        frame
+        if frame.crs.is_projected
+        else frame.to_crs(zone_for_geometry(shapely.box(*frame.total_bounds), frame.crs))
+    )
+    ids = projected["id"] if "id" in projected.columns else pd.Series(range(1, len(projected) + 1))
+    outlines, labels, styles = [], [], []
+    for geom, pid in zip(projected.geometry.values, ids, strict=True):
+        parts = shapely.get_parts(geom)
+        outlines.extend(parts)
+        for part in parts:
+            height = max(1.0, min(50.0, float(np.sqrt(part.area)) / 10))
+            labels.append(part.point_on_surface())
+            styles.append(f'LABEL(t:"{_dxf_text(pid)}",s:{height:.1f}g,p:5)')
+    minx, miny, _, _ = projected.total_bounds
+    crs_name = projected.crs.to_string()
+    drawing = gpd.GeoDataFrame(
+        {
+            "Layer": [DXF_PARCEL_LAYER] * len(outlines) + [DXF_ID_LAYER] * len(labels) + [DXF_CRS_LAYER],
+            "OGR_STYLE": [None] * len(outlines) + styles + [f'LABEL(t:"{_dxf_text(crs_name)}",s:5g)'],
+        },
+        geometry=[*outlines, *labels, shapely.Point(minx, miny)],
+        crs=None,
+    )
+    path.unlink(missing_ok=True)  # GDAL's DXF driver cannot replace a drawing, only fail to add to it
+    with warnings.catch_warnings():  # a DXF has no CRS: it is written as text instead
+        warnings.filterwarnings("ignore", "'crs' was not provided")
+        drawing.to_file(path, driver="DXF", engine="pyogrio")
+
+
+def _dxf_text(value: object) -> str:
+    """A value as the text of an OGR LABEL style (its quotes and backslashes escaped)."""
+    return str(value).replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _encodable(text: str, encoding: str) -> bool:
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError:
+        return False
+    return True

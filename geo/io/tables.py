@@ -81,12 +81,14 @@ def write_table(
         return
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=title or None)
+    # Text, not str: Rich would read ids and names such as "b[red]x" as markup
+    table = Table(title=Text(title) if title else None)
     for name in names or ["(empty)"]:
-        table.add_column(name)
+        table.add_column(Text(name))
     for row in rows:
-        table.add_row(*(_cell(row.get(name)) for name in names))
+        table.add_row(*(Text(_cell(row.get(name))) for name in names))
     console = Console(file=out, width=width) if width else Console(file=out)
     console.print(table)
 
