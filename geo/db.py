@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 metadata = MetaData()
 MIGRATIONS = Path(__file__).parent / "migrations"
 
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine; SQLite made safe for concurrent writers (WAL, busy timeout, BEGIN IMMEDIATE if asked)."""
     if not url.startswith("sqlite"):

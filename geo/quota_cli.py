@@ -125,13 +125,15 @@ def reserve(
         str | None, typer.Option(help="County code; must be the parcel's (checked, default: from the review).")
     ] = None,
     source: Annotated[
-        str | None, typer.Option(help="Pay from the city pool ('city') instead of the parcel's county.")
+        str | None,
+        typer.Option(help="Who pays: the parcel's county (default) or 'city' (the pool, 重点 projects only)."),
     ] = None,
-    name: str | None = None,
-    level: Annotated[str | None, typer.Option(help="省重点/市重点/县重点")] = None,
+    accept_missing_layers: Annotated[
+        bool, typer.Option(help="Reserve although items were not checked for missing layers (journaled).")
+    ] = False,
     actor: Actor = DEFAULT_ACTOR,
 ) -> None:
-    """配置: reserve the reviewed parcel's quota for a project (idempotent)."""
+    """配置: reserve the reviewed parcel's quota for a project of the library at 储备 or later (idempotent)."""
     ledger = _ledger(ctx)
 
     def act() -> int:
@@ -143,8 +145,7 @@ def reserve(
             parcel_id=parcel,
             county=county,
             source=source,
-            name=name,
-            level=level,
+            accept_missing_layers=accept_missing_layers,
             actor=actor,
         )
 
@@ -162,9 +163,21 @@ def confirm(ctx: typer.Context, project_id: str, actor: Actor = DEFAULT_ACTOR) -
 def revoke(
     ctx: typer.Context, project_id: str, reason: str = "项目撤销，收回指标", actor: Actor = DEFAULT_ACTOR
 ) -> None:
-    """收回: return everything the project holds to the accounts that paid it (its county, the city pool)."""
+    """撤回: return the project's reserved (not yet approved) quota to the accounts that paid it."""
     ledger = _ledger(ctx)
     _done("revoked", lambda: ledger.revoke(project_id, actor=actor, reason=reason))
+
+
+@app.command("lapse")
+def lapse(
+    ctx: typer.Context,
+    project_id: str,
+    reason: Annotated[str, typer.Option(help="Why the quota is taken back (required).")],
+    actor: Actor = DEFAULT_ACTOR,
+) -> None:
+    """收回: take back everything the project holds, approved quota included, to the accounts that paid it."""
+    ledger = _ledger(ctx)
+    _done("lapsed", lambda: ledger.lapse(project_id, actor=actor, reason=reason))
 
 
 @app.command("advance")
@@ -188,11 +201,14 @@ def point_supply(
     factor: str,
     year: Year,
     amount: Annotated[float, typer.Option(min=0)],
+    project_id: Annotated[
+        str | None, typer.Option(help="Earmark it to this project of the library (in HOLDER, its county).")
+    ] = None,
     actor: Actor = DEFAULT_ACTOR,
 ) -> None:
-    """点供: quota supplied directly by the province."""
+    """点供: quota supplied directly by the province, to a county or earmarked to one project."""
     ledger = _ledger(ctx)
-    _done("supplied", lambda: ledger.point_supply(holder, factor, year, amount, actor=actor))
+    _done("supplied", lambda: ledger.point_supply(holder, factor, year, amount, actor=actor, project_id=project_id))
 
 
 @app.command("reward")

@@ -50,6 +50,7 @@ def screenshot(name: str) -> Path:
     path.unlink(missing_ok=True)  # a test must make its own, not find the last run's
     return path
 
+
 Rect = tuple[float, float, float, float]
 RectLayers = dict[str, list[tuple[Rect, dict[str, Any]]]]
 

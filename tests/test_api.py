@@ -330,6 +330,17 @@ def test_quota_flow_over_the_api(client: TestClient, keys: dict[str, str]) -> No
     rid = client.post("/api/v1/reviews", json=conditional, headers=auth(keys)).json()["review_id"]
     body = {"review_id": rid, "year": 2026, "project_id": "XM-1"}
     assert_problem(client.post("/api/v1/quotas/reserve", json=body, headers=auth(keys, "planner")), 403)
+    assert (
+        "先入库后保障"
+        in assert_problem(client.post("/api/v1/quotas/reserve", json=body, headers=auth(keys, "project-system")), 409)[
+            "message_zh"
+        ]
+    )
+    project = {"id": "XM-1", "name": "水田项目", "project_type": "industrial", "level": "县重点", "county": "370811"}
+    assert (
+        client.post("/api/v1/projects", json={**project, "stage": "储备"}, headers=auth(keys, "admin")).status_code
+        == 201
+    )
     first = client.post("/api/v1/quotas/reserve", json=body, headers=auth(keys, "project-system"))
     assert first.status_code == 201
     again = client.post("/api/v1/quotas/reserve", json=body, headers=auth(keys, "project-system"))

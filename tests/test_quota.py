@@ -10,16 +10,29 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from geo.errors import NotFoundError, QuotaError
+from geo.projects import ProjectLibrary
 from geo.quota.ledger import CITY, Ledger
 from geo.quota.tables import quota_accounts, quota_postings, quota_transactions
-from geo.review.result import County, LandQuota, ParcelResult, ReviewResult
+from geo.review.result import County, ItemResult, LandQuota, ParcelResult, ReviewResult
+
+LIBRARY = ("XM-0", "XM-1", "XM-2", "XM-3", "X", "P", "SAME")
 
 
 @pytest.fixture
 def ledger(engine: Engine) -> Ledger:
+    """Two counties; the usual project ids in the library (市重点, 储备, 任城区) — 先入库后保障."""
     ledger = Ledger(engine)
     assert ledger.register_counties([("370811", "任城区"), ("370812", "兖州区")]) == 2
+    enter(ledger, *LIBRARY)
     return ledger
+
+
+def enter(ledger: Ledger, *ids: str, county: str = "370811", level: str = "市重点", stage: str = "储备") -> None:
+    library = ProjectLibrary(ledger.engine)
+    for pid in ids:
+        library.add(
+            pid, name=f"项目{pid}", project_type="industrial", level=level, county=county, actor="t", stage=stage
+        )
 
 
 def review(
@@ -111,9 +124,15 @@ def test_reserve_from_review_confirm_and_revoke(ledger: Ledger) -> None:
     assert balance(ledger, "XM-1", bucket="approved") == 20_000
     assert balance(ledger, "XM-1", bucket="reserved") == 0
     assert ledger.projects()[0]["stage"] == "approved"
-    ledger.revoke("XM-1", actor="市自然资源局", reason="项目未按期开工")
+    with pytest.raises(QuotaError, match="holds approved quota") as refused:
+        ledger.revoke("XM-1", actor="市自然资源局")  # approved quota is not returned as if nothing had happened
+    assert "收回" in refused.value.message_zh
+    with pytest.raises(QuotaError, match="needs a reason"):
+        ledger.lapse("XM-1", actor="市自然资源局", reason=" ")
+    ledger.lapse("XM-1", actor="市自然资源局", reason="项目未按期开工")
     assert balance(ledger, "370811") == 70_000 and balance(ledger, "370811", "land_compensation_paddy") == 10_000
     assert ledger.projects()[0]["stage"] == "revoked"
+    assert next(j["reason"] for j in ledger.journal() if j["kind"] == "lapse") == "项目未按期开工"
     with pytest.raises(QuotaError, match="holds no quota"):
         ledger.revoke("XM-1", actor="x")
     with pytest.raises(NotFoundError):
@@ -131,8 +150,9 @@ def test_rules_change_nothing_when_they_refuse(ledger: Ledger) -> None:
         ledger.reserve(review(100, county="999999"), year=2026, project_id="X", actor="a")
     with pytest.raises(QuotaError, match="no county"):
         ledger.reserve(review(100, county=None), year=2026, project_id="X", actor="a")
-    with pytest.raises(QuotaError, match="project level"):
-        ledger.reserve(review(100), year=2026, project_id="X", actor="a", level="国家级")
+    with pytest.raises(QuotaError, match="not in the project library") as refused:
+        ledger.reserve(review(100), year=2026, project_id="NOPE", actor="a")
+    assert "先入库后保障" in refused.value.message_zh
     with pytest.raises(QuotaError, match="unknown factor"):
         ledger.issue(2026, [("370811", "gold", 1)], actor="a")
     assert journal_size(ledger) == before
@@ -216,6 +236,7 @@ def test_fifty_concurrent_reservations_against_twenty(ledger: Ledger) -> None:
         with lock:
             outcomes.append(result)
 
+    enter(ledger, *(f"P{n}" for n in range(50)))
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(50)]
     for t in threads:
         t.start()
@@ -250,10 +271,13 @@ def test_allocation_ranks_by_policy_and_reports_who_is_covered(ledger: Ledger) -
     from geo.quota import Demand, allocate, load_allocation_profile
 
     ledger.issue(2026, [("370811", "land_new", Decimal(25_000) / Decimal("0.7"))], actor="a")  # 25 000 for the county
+    enter(ledger, "county-low", "small-late", level="县重点")
+    enter(ledger, "province", level="省重点")
+    enter(ledger, "city")  # 市重点, the level comes from the library
     demands = [
         Demand(project_id="county-low", review=review(10_000, rid="A"), level="县重点", necessity=0.2),
         Demand(project_id="province", review=review(15_000, rid="B"), level="省重点", necessity=0.9, readiness=0.9),
-        Demand(project_id="city", review=review(8_000, rid="C"), level="市重点", necessity=0.6),
+        Demand(project_id="city", review=review(8_000, rid="C"), necessity=0.6),
         Demand(
             project_id="small-late",
             review=review(2_000, rid="D"),
@@ -361,7 +385,7 @@ def test_revoke_returns_quota_to_the_account_that_paid(ledger: Ledger, engine: E
     assert balance(ledger, CITY) == 55_000 and balance(ledger, "370811") == 68_000
     assert balance(ledger, CITY, "land_compensation") == 0 and balance(ledger, "370811", "land_compensation") == 50_000
     ledger.confirm("XM-1", actor="a")
-    revoked = ledger.revoke("XM-1", actor="a")
+    revoked = ledger.lapse("XM-1", actor="a", reason="不再实施")
     assert balance(ledger, CITY) == 60_000 and balance(ledger, "370811") == 70_000
     assert balance(ledger, CITY, "land_compensation") == 3_000
     assert balance(ledger, "370811", "land_compensation") == 50_000
@@ -369,7 +393,7 @@ def test_revoke_returns_quota_to_the_account_that_paid(ledger: Ledger, engine: E
     # undo the revocation, revoke again: still each payer gets its own back
     ledger.reverse(revoked, actor="a", reason="误撤销")
     assert balance(ledger, CITY) == 55_000 and balance(ledger, "370811") == 68_000
-    ledger.revoke("XM-1", actor="a")
+    ledger.lapse("XM-1", actor="a", reason="不再实施")
     assert balance(ledger, CITY) == 60_000 and balance(ledger, "370811") == 70_000
     assert ledger.totals()["land_new"] == Decimal(200_000)
     assert_postings_add_up(engine)
@@ -413,3 +437,88 @@ def test_a_released_reservation_is_not_answered_as_if_it_held(ledger: Ledger) ->
     with pytest.raises(QuotaError, match="released since"):
         ledger.reserve(review(2_000, rid="R2"), year=2026, project_id="XM-2", actor="a")
     assert balance(ledger, "370811") == 69_000 and balance(ledger, "XM-1", bucket="reserved") == 1_000
+
+
+# --- 先入库后保障, sources, earmarked 点供, 收回 (issue 12) ------------------------------------------------------
+
+
+def test_only_library_projects_at_reserve_stage_or_later_receive_quota(ledger: Ledger) -> None:
+    two_county_plan(ledger)
+    library = ProjectLibrary(ledger.engine)
+    enter(ledger, "EARLY", stage="谋划")
+    before = journal_size(ledger)
+    with pytest.raises(QuotaError, match="at stage 谋划") as refused:
+        ledger.reserve(review(1_000), year=2026, project_id="EARLY", actor="a")
+    assert "先入库后保障" in refused.value.message_zh
+    enter(ledger, "THERE", county="370812")
+    with pytest.raises(QuotaError, match="belongs to county 370812"):
+        ledger.reserve(review(1_000), year=2026, project_id="THERE", actor="a")
+    library.set_stage("EARLY", "撤销", actor="a")
+    with pytest.raises(QuotaError, match="at stage 撤销"):
+        ledger.reserve(review(1_000), year=2026, project_id="EARLY", actor="a")
+    assert journal_size(ledger) == before
+    enter(ledger, "READY", stage="谋划")
+    library.set_stage("READY", "储备", actor="发改委")
+    ledger.reserve(review(1_000), year=2026, project_id="READY", actor="a")
+    assert [(r.review_id, r.parcel_id) for r in library.reviews("READY")] == [("R1", "P1")]  # linked by the ledger
+    assert ledger.projects()[-1]["level"] == "市重点"  # the library's level
+
+
+def test_the_city_pool_serves_key_projects_only(ledger: Ledger) -> None:
+    two_county_plan(ledger)
+    enter(ledger, "COUNTY-LEVEL", level="县重点")
+    enter(ledger, "ORDINARY", level="一般")
+    enter(ledger, "NATIONAL", level="国家重大")
+    for pid in ("COUNTY-LEVEL", "ORDINARY"):
+        with pytest.raises(QuotaError, match="serves 重点 projects only") as refused:
+            ledger.reserve(review(1_000, rid=pid), year=2026, project_id=pid, source=CITY, actor="a")
+        assert "重点项目" in refused.value.message_zh
+    ledger.reserve(review(1_000, rid="N"), year=2026, project_id="NATIONAL", source=CITY, actor="a")
+    ledger.reserve(review(1_000, rid="C"), year=2026, project_id="COUNTY-LEVEL", actor="a")  # its county pays
+    assert balance(ledger, CITY) == 59_000 and balance(ledger, "370811") == 69_000
+
+
+def missing_layer_review(rid: str = "M") -> ReviewResult:
+    item = ItemResult(
+        code="geohazard",
+        name_zh="地质灾害",
+        name_en="geohazard",
+        status="missing_layer",
+        overlap_m2=0.0,
+        overlap_ratio=0.0,
+        message_zh="缺少图层",
+        message_en="layer missing",
+    )
+    r = review(1_000, rid=rid)
+    return r.model_copy(update={"parcels": [r.parcels[0].model_copy(update={"items": [item]})]})
+
+
+def test_missing_layers_need_an_explicit_acceptance_in_the_journal(ledger: Ledger) -> None:
+    two_county_plan(ledger)
+    before = journal_size(ledger)
+    with pytest.raises(QuotaError, match="not checked for geohazard") as refused:
+        ledger.reserve(missing_layer_review(), year=2026, project_id="XM-1", actor="a")
+    assert "--accept-missing-layers" in refused.value.message_zh
+    assert journal_size(ledger) == before
+    tx = ledger.reserve(missing_layer_review(), year=2026, project_id="XM-1", actor="a", accept_missing_layers=True)
+    reason = next(j["reason"] for j in ledger.journal() if j["transaction"] == tx)
+    assert "接受缺失图层未审查：geohazard" in reason
+
+
+def test_earmarked_point_supply_pays_its_project_first_and_comes_back_to_it(ledger: Ledger, engine: Engine) -> None:
+    two_county_plan(ledger)  # 370811: 70 000 land_new
+    ledger.point_supply("370811", "land_new", 2026, 600, actor="省厅", project_id="XM-1")
+    with pytest.raises(QuotaError, match="is in county 370811, not 370812"):
+        ledger.point_supply("370812", "land_new", 2026, 600, actor="省厅", project_id="XM-1")
+    with pytest.raises(NotFoundError):
+        ledger.point_supply("370811", "land_new", 2026, 600, actor="省厅", project_id="NOPE")
+    assert balance(ledger, "370811") == 70_000  # not in the county's general pool
+    assert balance(ledger, "XM-1", bucket="earmarked") == 600
+    ledger.reserve(review(1_000), year=2026, project_id="XM-1", actor="a")
+    assert balance(ledger, "XM-1", bucket="earmarked") == 0 and balance(ledger, "370811") == 69_600
+    ledger.reserve(review(300, rid="R2"), year=2026, project_id="XM-2", actor="a")  # another project: not from it
+    assert balance(ledger, "370811") == 69_300
+    ledger.revoke("XM-1", actor="a")
+    assert balance(ledger, "XM-1", bucket="earmarked") == 600 and balance(ledger, "370811") == 69_700
+    assert ledger.totals()["land_new"] == Decimal(200_600)
+    assert_postings_add_up(engine)

@@ -39,6 +39,14 @@ def _issue(run, tmp_path: Path, blueprint_dir: Path, plan: str) -> None:  # type
     run("quota", "issue", "--year", "2026", "--csv", csv_file)
 
 
+def _enter(run, project_id: str, level: str = "市重点", county: str = "370811") -> None:  # type: ignore[no-untyped-def]
+    """先入库后保障: the project enters the library at 储备 before it may receive quota."""
+    run(
+        *("projects", "add", project_id, "--name", f"项目{project_id}", "--type", "industrial"),
+        *("--level", level, "--county", county, "--stage", "储备"),
+    )
+
+
 def _review(run, tmp_path: Path, blueprint_dir: Path, name: str, box: tuple[float, ...]) -> Path:  # type: ignore[no-untyped-def]
     parcels = tmp_path / f"{name}.geojson"
     parcel_frame(rect(*box), id=name).to_crs(4490).to_file(parcels, driver="GeoJSON")
@@ -52,7 +60,10 @@ def test_reviewer_walk_through(run, tmp_path: Path, blueprint_dir: Path) -> None
     paddy = _review(run, tmp_path, blueprint_dir, "PADDY", (2.2, 0.2, 2.4, 0.4))  # conditional: 0101
     clean = _review(run, tmp_path, blueprint_dir, "CLEAN", (1.2, 1.2, 1.3, 1.3))  # pass, on construction land
     farmland = _review(run, tmp_path, blueprint_dir, "FARM", (3.2, 0.2, 3.4, 0.4))  # reject: basic farmland
-    run("quota", "reserve", paddy, "--year", "2026", "--level", "市重点")
+    not_entered = run("quota", "reserve", paddy, "--year", "2026", code=2)
+    assert "先入库后保障" in not_entered.stderr
+    _enter(run, "PADDY")
+    run("quota", "reserve", paddy, "--year", "2026")
     refused = run("quota", "reserve", farmland, "--year", "2026", code=2)
     assert "否决" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
     no_need = run("quota", "reserve", clean, "--year", "2026", code=2)
@@ -82,6 +93,7 @@ def test_cli_refusals_exit_2_and_change_nothing(run, tmp_path: Path, blueprint_d
     plan.write_text("county_code,factor,amount\n370811,land_new,1000\n", encoding="utf-8")
     run("quota", "issue", "--year", "2026", "--csv", plan)
     big = _review(run, tmp_path, blueprint_dir, "BIG", (2.0, 0.0, 2.5, 1.0))
+    _enter(run, "BIG")
     assert "needed" in run("quota", "reserve", big, "--year", "2026", code=2).stderr  # overdraw
     bad = tmp_path / "bad.csv"
     bad.write_text("county,amount\n", encoding="utf-8")
@@ -109,11 +121,16 @@ def test_cli_reserve_rules_and_payer(run, tmp_path: Path, blueprint_dir: Path) -
         return float(next(b["balance"] for b in rows if b["holder"] == holder and b["factor"] == "land_new"))
 
     before = held("city"), held("370811")
-    run("quota", "reserve", city, "--year", "2026", "--source", "city")
+    _enter(run, "CITYPAID", level="县重点")
+    not_key = run("quota", "reserve", city, "--year", "2026", "--source", "city", code=2)
+    assert "重点项目" in not_key.stderr
+    run("projects", "stage", "CITYPAID", "撤销")
+    _enter(run, "CITYPAID-2", level="市重点")
+    run("quota", "reserve", city, "--year", "2026", "--source", "city", "--project-id", "CITYPAID-2")
     assert held("city") < before[0] and held("370811") == before[1]
     again = run("quota", "reserve", city, "--year", "2026", "--project-id", "OTHER", code=2)
     assert "one reviewed parcel serves one project" in again.stderr
-    run("quota", "revoke", "CITYPAID")
+    run("quota", "revoke", "CITYPAID-2")
     assert (held("city"), held("370811")) == before
 
 
@@ -148,6 +165,7 @@ def test_plan_and_output_formats(run, tmp_path: Path, blueprint_dir: Path) -> No
 def test_allocate_reads_demands_and_names_bad_lines(run, tmp_path: Path, blueprint_dir: Path) -> None:  # type: ignore[no-untyped-def]
     _issue(run, tmp_path, blueprint_dir, "370811,land_new,100000\n" + COMPENSATION)
     paddy = _review(run, tmp_path, blueprint_dir, "PADDY", (2.2, 0.2, 2.4, 0.4))
+    _enter(run, "2026001")
     demands = tmp_path / "demands.yaml"
     demands.write_text(
         f"- project_id: 2026001\n  review: {paddy.name}\n  level: 市重点\n  necessity: 0.9\n", encoding="utf-8"

@@ -3,12 +3,16 @@
 After every step: (1) per factor, the internal balances sum to what was issued plus
 point supply plus rewards; (2) no internal balance is below zero except a county's
 next-year account that an advance drew on; (3) every account's balance equals the
-sum of its postings and every transaction sums to zero. A refused movement changes
-nothing.
+sum of its postings and every transaction sums to zero; (4) what each project holds is
+exactly what its payers (its county, the city pool, an earmarked 点供) paid, so a revoke or
+a lapse restores every source. Projects come from the library with random levels and
+stages; a reservation that succeeds had a project at 储备 or later in the parcel's county,
+and a 重点 project when the city pool paid. A refused movement changes nothing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from datetime import date
@@ -23,7 +27,8 @@ from test_quota import assert_postings_add_up, review
 
 from geo.db import make_engine, migrate
 from geo.errors import LantuError
-from geo.quota.ledger import CITY, Ledger, amount
+from geo.projects import FUNDABLE, KEY_LEVELS, LEVELS, STAGES, ProjectLibrary
+from geo.quota.ledger import CITY, POINT_SUPPLY, Ledger, amount
 
 COUNTIES = ["370811", "370812", "370883"]
 FACTORS = ["land_new", "land_compensation", "energy"]
@@ -47,6 +52,8 @@ class LedgerMachine(RuleBasedStateMachine):
         self.expected: dict[str, Decimal] = {}
         self.advanced: set[tuple[str, str, int]] = set()
         self.projects: list[str] = []
+        self.library = ProjectLibrary(self.engine)
+        self.gate_violations: list[str] = []
         self.transactions: list[int] = []
         self.loans: list[int] = []
 
@@ -84,12 +91,29 @@ class LedgerMachine(RuleBasedStateMachine):
         )
 
     @rule(
+        project=st.integers(0, 5),
+        county=st.sampled_from(COUNTIES),
+        level=st.sampled_from(LEVELS),
+        stage=st.sampled_from(STAGES[:4]),
+    )
+    def enter_project(self, project: int, county: str, level: str, stage: str) -> None:
+        with contextlib.suppress(LantuError):
+            self.library.add(
+                f"P{project}", name="n", project_type="industrial", level=level, county=county, actor="e", stage=stage
+            )
+
+    @rule(project=st.integers(0, 5), stage=st.sampled_from(STAGES))
+    def change_stage(self, project: int, stage: str) -> None:
+        with contextlib.suppress(LantuError):
+            self.library.set_stage(f"P{project}", stage, actor="s")
+
+    @rule(
         county=st.sampled_from(COUNTIES),
         new=amounts,
         cultivated=st.one_of(st.just(Decimal(0)), st.decimals(0, 10_000, places=2)),
         verdict=st.sampled_from(["pass", "conditional", "reject", "out_of_coverage"]),
         n=st.integers(0, 5),
-        source=st.sampled_from([None, CITY]),
+        source=st.sampled_from([None, CITY, "external:province", *COUNTIES]),
         project=st.integers(0, 5),
     )
     def reserve(
@@ -97,9 +121,29 @@ class LedgerMachine(RuleBasedStateMachine):
     ) -> None:
         """Random reviews, projects and payers: a reviewed parcel may be claimed by several projects (refused)."""
         r = review(float(new), cultivated=float(cultivated), verdict=verdict, county=county, rid=f"R{n}{county}")
+        pid = f"P{project}"
+        before = next((p for p in self.library.projects() if p.id == pid), None)
+
+        def gate(_tx: int) -> None:
+            self.projects.append(pid)
+            if before is None or before.stage not in FUNDABLE or before.county != county:
+                self.gate_violations.append(f"{pid} funded outside the library's rules: {before}")
+            if source == CITY and before is not None and before.level not in KEY_LEVELS:
+                self.gate_violations.append(f"{pid} ({before.level}) paid by the city pool")
+            if source not in (None, CITY, county):
+                self.gate_violations.append(f"{pid} paid by {source}")
+
+        self._try(lambda: self.ledger.reserve(r, year=YEAR, project_id=pid, source=source, actor="s"), gate)
+
+    @rule(project=st.integers(0, 5), factor=st.sampled_from(FACTORS), value=amounts)
+    def earmark(self, project: int, factor: str, value: Decimal) -> None:
+        """点供 earmarked to a project of the library (in its county): it pays that project's reservations first."""
+        found = next((p for p in self.library.projects() if p.id == f"P{project}"), None)
+        if found is None:
+            return
         self._try(
-            lambda: self.ledger.reserve(r, year=YEAR, project_id=f"P{project}", source=source, actor="s"),
-            lambda _tx: self.projects.append(f"P{project}"),
+            lambda: self.ledger.point_supply(found.county, factor, YEAR, value, actor="p", project_id=found.id),
+            lambda _tx: self._add(factor, value),
         )
 
     @rule(data=st.data())
@@ -107,10 +151,19 @@ class LedgerMachine(RuleBasedStateMachine):
         if not self.projects:
             return
         project = data.draw(st.sampled_from(self.projects))
-        if data.draw(st.booleans()):
+        action = data.draw(st.sampled_from(["confirm", "revoke", "lapse"]))
+        if action == "confirm":
             self._try(lambda: self.ledger.confirm(project, actor="c"))
+        elif action == "revoke":
+            approved = any(
+                r["holder"] == project and r["bucket"] == "approved" and r["balance"] for r in self.ledger.balances()
+            )
+            self._try(
+                lambda: self.ledger.revoke(project, actor="c"),
+                lambda _tx: self.gate_violations.append(f"{project} revoked with approved quota") if approved else None,
+            )
         else:
-            self._try(lambda: self.ledger.revoke(project, actor="c"))
+            self._try(lambda: self.ledger.lapse(project, actor="c", reason="不再实施"))
 
     @rule(county=st.sampled_from(COUNTIES), factor=st.sampled_from(FACTORS), value=amounts)
     def advance(self, county: str, factor: str, value: Decimal) -> None:
@@ -141,9 +194,9 @@ class LedgerMachine(RuleBasedStateMachine):
         loan=st.booleans(),
     )
     def transfer(self, payer: str, payee: str, factor: str, value: Decimal, loan: bool) -> None:
-        due = date(YEAR, 6, 30) if loan else None
+        due, price = (date(YEAR, 6, 30), None) if loan else (None, 10.0)
         self._try(
-            lambda: self.ledger.transfer(payer, payee, factor, YEAR, value, due_date=due, actor="t"),
+            lambda: self.ledger.transfer(payer, payee, factor, YEAR, value, due_date=due, price_wan=price, actor="t"),
             lambda tx: self.loans.append(tx) if loan else None,
         )
 
@@ -179,6 +232,10 @@ class LedgerMachine(RuleBasedStateMachine):
                 assert (row["holder"], row["factor"], row["year"]) in self.advanced, row
 
     @invariant()
+    def reservations_kept_the_library_rules(self) -> None:
+        assert self.gate_violations == []
+
+    @invariant()
     def postings_add_up(self) -> None:
         assert_postings_add_up(self.engine)
 
@@ -192,7 +249,8 @@ class LedgerMachine(RuleBasedStateMachine):
             if j["kind"] == "reserve":
                 reviews.setdefault(j["review_id"], set()).add(j["project_id"])
             if j["project_id"] and not j["holder"].startswith("project:"):
-                assert j["holder"] in (county[j["project_id"]], CITY), j
+                home = county.get(j["project_id"]) or self.library.get(j["project_id"]).county
+                assert j["holder"] in (home, CITY, POINT_SUPPLY), j
                 key = (j["project_id"], j["factor"], j["holder"])
                 owed[key] = owed.get(key, Decimal(0)) - Decimal(str(j["amount"]))
         assert all(len(projects) == 1 for projects in reviews.values()), reviews  # one parcel, one project

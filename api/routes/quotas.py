@@ -42,8 +42,8 @@ class ReserveRequest(BaseModel):
     project_id: str = Field(max_length=64, min_length=1)
     parcel_id: str | None = Field(default=None, max_length=64)
     county: str | None = Field(default=None, max_length=32)
-    name: str | None = Field(default=None, max_length=200)
-    level: str | None = Field(default=None, max_length=16)
+    source: str | None = Field(default=None, max_length=64, description="the parcel's county (default) or 'city'")
+    accept_missing_layers: bool = Field(default=False, description="reserve although layers were missing (journaled)")
 
 
 class Movement(BaseModel):
@@ -146,8 +146,8 @@ async def reserve(body: ReserveRequest, ledger: LedgerDep, store: StoreDep, who:
             project_id=body.project_id,
             parcel_id=body.parcel_id,
             county=body.county,
-            name=body.name,
-            level=body.level,
+            source=body.source,
+            accept_missing_layers=body.accept_missing_layers,
             actor=who.name,
         )
     )
@@ -159,11 +159,22 @@ async def confirm(project_id: str, ledger: LedgerDep, who: Admin) -> Movement:
     return Movement(transaction=await run_in_threadpool(lambda: ledger.confirm(project_id, actor=who.name)))
 
 
-@router.post("/projects/{project_id}/revoke", status_code=201, response_model=Movement, summary="收回")
+@router.post("/projects/{project_id}/revoke", status_code=201, response_model=Movement, summary="撤回 (reserved only)")
 async def revoke(project_id: str, ledger: LedgerDep, who: Admin, body: RevokeRequest | None = None) -> Movement:
     reason = body.reason if body else RevokeRequest().reason
     return Movement(
         transaction=await run_in_threadpool(lambda: ledger.revoke(project_id, actor=who.name, reason=reason))
+    )
+
+
+class LapseRequest(BaseModel):
+    reason: str = Field(min_length=1, max_length=500, description="why the quota is taken back (required)")
+
+
+@router.post("/projects/{project_id}/lapse", status_code=201, response_model=Movement, summary="收回 (approved too)")
+async def lapse(project_id: str, body: LapseRequest, ledger: LedgerDep, who: Admin) -> Movement:
+    return Movement(
+        transaction=await run_in_threadpool(lambda: ledger.lapse(project_id, actor=who.name, reason=body.reason))
     )
 
 

@@ -5,7 +5,8 @@
 :mod:`geo.quota.reservations`.
 """
 
-from geo.quota.accounts import CITY, FACTORS, PROJECT_LEVELS, amount
+from geo.projects.library import LEVELS as PROJECT_LEVELS
+from geo.quota.accounts import CITY, FACTORS, amount
 from geo.quota.allocation import Allocation, AllocationProfile, Demand, allocate, load_allocation_profile
 from geo.quota.holders import blueprint_counties
 from geo.quota.ledger import Ledger, county_summary

@@ -23,7 +23,6 @@ FACTORS: Final[dict[str, tuple[str, str]]] = {
     "so2": ("二氧化硫", "吨"),
     "nox": ("氮氧化物", "吨"),
 }
-PROJECT_LEVELS: Final = ("省重点", "市重点", "县重点")
 CITY: Final = "city"
 PROVINCE: Final = "external:province"
 POINT_SUPPLY: Final = "external:point_supply"

@@ -12,6 +12,7 @@ import yaml
 from pydantic import BaseModel, Field
 
 from geo.errors import ProfileError, QuotaError
+from geo.projects.library import ProjectLibrary
 from geo.quota.ledger import Ledger, county_summary
 from geo.resources import packaged
 from geo.review.result import ReviewResult
@@ -46,7 +47,9 @@ def load_allocation_profile(path: Path | None = None) -> AllocationProfile:
 
 
 class Demand(BaseModel):
-    """A project asking for quota, with its reviewed parcel and the policy's scores."""
+    """A project asking for quota, with its reviewed parcel and the policy's scores.
+
+    ``level`` defaults to the project's level in the library."""
 
     project_id: str
     review: ReviewResult
@@ -56,6 +59,7 @@ class Demand(BaseModel):
     necessity: float = Field(default=0.5, ge=0, le=1)
     location: float = Field(default=0.5, ge=0, le=1)
     readiness: float = Field(default=0.5, ge=0, le=1)
+    accept_missing_layers: bool = False
 
 
 @dataclass
@@ -88,6 +92,12 @@ def allocate(
 ) -> list[Allocation]:
     """Reserve for each project in rank order; a project that no longer fits is reported, not partly served."""
     prof = profile or load_allocation_profile()
+    library = ProjectLibrary(ledger.engine)
+    known = {p.id: p.level for p in library.projects()}
+    demands = [
+        d if d.level or d.project_id not in known else d.model_copy(update={"level": known[d.project_id]})
+        for d in demands
+    ]
     ranked = sorted(demands, key=lambda d: (-prof.score(d), d.project_id))
     out = []
     for demand in ranked:
@@ -100,8 +110,7 @@ def allocate(
                 parcel_id=demand.parcel_id,
                 actor=actor,
                 source=source,
-                name=demand.name,
-                level=demand.level,
+                accept_missing_layers=demand.accept_missing_layers,
                 reason=f"按优先级配置指标（得分 {score}）",
             )
             out.append(Allocation(demand.project_id, score, True, tx, "covered"))

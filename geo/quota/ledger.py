@@ -24,11 +24,11 @@ from typing import Any
 from sqlalchemy import Engine
 
 from geo.errors import QuotaError
+from geo.projects.library import LEVELS as PROJECT_LEVELS
 from geo.quota.accounts import (
     CITY,
     FACTORS,
     POINT_SUPPLY,
-    PROJECT_LEVELS,
     PROVINCE,
     REWARD,
     ZERO,

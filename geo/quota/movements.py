@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import IntegrityError
 
 from geo.errors import NotFoundError, QuotaError
+from geo.projects.library import require_project
 from geo.quota.accounts import (
     CITY,
     POINT_SUPPLY,
@@ -34,21 +35,26 @@ from geo.quota.reservations import (
     ReservationRequest,
     already_reserved,
     bind_project,
+    check_project,
     funding,
     plan_reservation,
     project_row,
+    reservation_postings,
 )
 from geo.quota.tables import postings_by_account, quota_accounts, quota_postings, quota_transactions
 from geo.review.result import ReviewResult
 
 
-def _project_accounts(conn: Connection, project_id: str) -> list[Posting]:
-    """The project's non-zero accounts, as postings of their balances."""
-    rows = conn.execute(
-        select(quota_accounts).where(
-            quota_accounts.c.holder == project_holder(project_id), quota_accounts.c.balance != 0
-        )
-    ).all()
+def _project_accounts(
+    conn: Connection, project_id: str, *, bucket: str | None = None, nonzero: bool = True
+) -> list[Posting]:
+    """The project's accounts (non-zero ones unless asked, of one bucket if given), as postings of their balances."""
+    query = select(quota_accounts).where(quota_accounts.c.holder == project_holder(project_id))
+    if nonzero:
+        query = query.where(quota_accounts.c.balance != 0)
+    if bucket is not None:
+        query = query.where(quota_accounts.c.bucket == bucket)
+    rows = conn.execute(query).all()
     return [Posting(r.factor, r.holder, r.bucket, r.year, r.balance) for r in rows]
 
 
@@ -78,6 +84,33 @@ def _reverse(conn: Connection, transaction_id: int, *, actor: str, reason: str) 
         reverses=transaction_id,
         project_id=tx.project_id,
     )
+
+
+def _release(
+    conn: Connection, project_id: str, county: str, held: list[Posting], *, kind: str, actor: str, reason: str
+) -> int:
+    """Empty the project's reserved and approved accounts into the accounts that paid them.
+
+    What the project's own earmarked 点供 paid goes back to its earmark; anything the history
+    cannot attribute (none in a consistent ledger) goes to the project's county.
+    """
+    held = [a for a in held if a.bucket in ("reserved", "approved")]
+    if not held:
+        raise QuotaError(f"project {project_id} holds no quota", f"项目 {project_id} 未持有指标")
+    postings = [Posting(a.factor, a.holder, a.bucket, a.year, -a.amount) for a in held]
+    postings += [Posting(f, h, b, y, value) for (f, h, b, y), value in funding(conn, project_id).items()]
+    remainder: dict[tuple[str, int], Decimal] = {}
+    for p in postings:
+        remainder[(p.factor, p.year)] = remainder.get((p.factor, p.year), ZERO) + p.amount
+    earmarked = {(a.factor, a.year) for a in _project_accounts(conn, project_id, bucket="earmarked", nonzero=False)}
+    postings += [
+        Posting(f, project_holder(project_id), "earmarked", y, -rest)
+        if (f, y) in earmarked
+        else Posting(f, county, "available", y, -rest)
+        for (f, y), rest in remainder.items()
+        if rest
+    ]
+    return post(conn, kind, postings, actor=actor, reason=reason, project_id=project_id)
 
 
 class Movements:
@@ -126,16 +159,19 @@ class Movements:
         reviewed parcel: reserving it again for the same project returns the first transaction.
         """
         plan = plan_reservation(review, request)
+        if plan.missing_layers:
+            reason = f"{reason}（接受缺失图层未审查：{'、'.join(plan.missing_layers)}）"
         with writing(self.engine) as conn:
             if (done := already_reserved(conn, plan)) is not None:
                 return done
             require_county(conn, plan.county)
-            bind_project(conn, plan, project_type=plan.parcel.project_type)
+            project = check_project(conn, plan)
+            bind_project(conn, plan, project, actor=actor)
             try:
                 return post(
                     conn,
                     "reserve",
-                    plan.postings,
+                    reservation_postings(conn, plan),
                     actor=actor,
                     reason=reason,
                     review_id=plan.review_id,
@@ -164,21 +200,32 @@ class Movements:
             return post(conn, "confirm", postings, actor=actor, reason=reason, project_id=project_id)
 
     def revoke(self, project_id: str, *, actor: str, reason: str = "项目撤销，收回指标") -> int:
-        """收回: everything the project holds goes back to the accounts that paid it (its county, the city pool)."""
+        """撤回配置: the project's reserved (not yet approved) quota goes back to the accounts that paid it.
+
+        Approved quota is used quota: it comes back only through :meth:`lapse`, with a reason.
+        """
         with writing(self.engine) as conn:
             county = _require_project(conn, project_id)
             held = _project_accounts(conn, project_id)
-            if not held:
-                raise QuotaError(f"project {project_id} holds no quota", f"项目 {project_id} 未持有指标")
-            postings = [Posting(a.factor, a.holder, a.bucket, a.year, -a.amount) for a in held]
-            owed = funding(conn, project_id)
-            postings += [Posting(f, h, b, y, value) for (f, h, b, y), value in owed.items()]
-            # whatever the history cannot attribute (none in a consistent ledger) goes to the project's county
-            remainder: dict[tuple[str, int], Decimal] = {}
-            for p in postings:
-                remainder[(p.factor, p.year)] = remainder.get((p.factor, p.year), ZERO) + p.amount
-            postings += [Posting(f, county, "available", y, -rest) for (f, y), rest in remainder.items() if rest]
-            return post(conn, "revoke", postings, actor=actor, reason=reason, project_id=project_id)
+            if any(a.bucket == "approved" for a in held):
+                raise QuotaError(
+                    f"project {project_id} holds approved quota; take it back with a lapse (收回) and a reason",
+                    f"项目 {project_id} 持有已批准指标，须以收回（lapse）并说明理由方可收回",
+                )
+            return _release(conn, project_id, county, held, kind="revoke", actor=actor, reason=reason)
+
+    def lapse(self, project_id: str, *, actor: str, reason: str) -> int:
+        """收回: everything the project holds, approved quota included, back to the accounts that paid it.
+
+        The explicit movement for quota a project will not use (聊城《重点项目推进全周期服务办法》
+        第二十条 "不再实施的项目,要素指标依法收回"; 济宁 52号 三、"坚决避免要素沉淀"); the reason is required.
+        """
+        if not reason.strip():
+            raise QuotaError("a lapse needs a reason", "收回指标须说明理由")
+        with writing(self.engine) as conn:
+            county = _require_project(conn, project_id)
+            held = _project_accounts(conn, project_id)
+            return _release(conn, project_id, county, held, kind="lapse", actor=actor, reason=reason)
 
     def advance(
         self,
@@ -211,18 +258,34 @@ class Movements:
         value: float | Decimal,
         *,
         actor: str,
+        project_id: str | None = None,
         reason: str = "省级点供指标",
     ) -> int:
-        """点供: quota the province supplies directly to a county (or the city pool)."""
+        """点供: quota the province supplies directly to a county (or the city pool).
+
+        With ``project_id`` it is earmarked to that project of the library (in ``holder``, its
+        county): it waits in the project's ``earmarked`` account and pays its reservations first
+        (济宁 济政办字〔2020〕52号 二、4 "争取省级重大基础设施、重要工作事项配置的'点供'型计划指标").
+        """
         check_factor(factor)
         with writing(self.engine) as conn:
             require_holder(conn, holder)
+            target = (holder, "available")
+            if project_id is not None:
+                project = require_project(conn, project_id)
+                if project.county != holder:
+                    raise QuotaError(
+                        f"project {project_id} is in county {project.county}, not {holder}",
+                        f"项目 {project_id} 位于区县 {project.county}，不属于 {holder}",
+                    )
+                target = (project_holder(project_id), "earmarked")
             return post(
                 conn,
                 "point_supply",
-                move(factor, year, amount(value), (POINT_SUPPLY, "available"), (holder, "available")),
+                move(factor, year, amount(value), (POINT_SUPPLY, "available"), target),
                 actor=actor,
-                reason=reason,
+                reason=reason if project_id is None else f"{reason}（专用于项目 {project_id}）",
+                project_id=project_id,
             )
 
     def stock_reward(

@@ -1,16 +1,22 @@
 """The rules of 配置 (reserving quota for a project from a review) and of who paid for it.
 
+* 先入库后保障: the project must be in the project library (:mod:`geo.projects`) at stage
+  储备 or later (兰州 兰政办发〔2020〕149号 一、"先入库,后保障"), in the county of the reviewed
+  parcel; the parcel is linked to the project in the same transaction.
 * The county charged is the parcel's county in the review (DESIGN.md: "the ledger
   charges that county"); a caller naming another county is refused.
 * A parcel rejected by the review, outside the blueprint's coverage
-  (``out_of_coverage``) or in no county is refused; it is never reserved as zero.
+  (``out_of_coverage``) or in no county is refused; it is never reserved as zero. A parcel
+  with items whose layer is missing (never checked) needs ``accept_missing_layers``, and
+  the acceptance is written into the journal's reason.
 * One reviewed parcel serves one project: the same (review, parcel) under a second
   project id is refused. The idempotency key is (review, parcel), so the database's
   unique constraint settles concurrent attempts too.
-* A project belongs to one county: reserving for the same project id from a parcel in
-  another county is refused.
-* The payer is the parcel's county or the city pool (``source="city"``); revoking
-  returns every amount to the account that paid it (:func:`funding`).
+* The payer (``source``) is the parcel's county or the city pool (``city``); only 重点
+  projects (国家重大/省重点/市重点) draw on the city pool (聊城《关于强化要素保障进一步优化产业
+  生态的若干措施》第2条 "对其他省市级重点项目,统筹市县核补指标予以优先保障"); outside
+  accounts never pay. Quota the province granted to the project itself (点供, earmarked)
+  is used first. Revoking returns every amount to the account it came from (:func:`funding`).
 """
 
 from __future__ import annotations
@@ -25,7 +31,8 @@ from sqlalchemy import Connection, and_, func, or_, select
 
 from geo.db import insert_ignoring_duplicates
 from geo.errors import QuotaError
-from geo.quota.accounts import CITY, PROJECT_LEVELS, Key, Posting, amount, move, project_holder
+from geo.projects.library import Project, fundable_reason, link_review_in, project_in
+from geo.quota.accounts import CITY, Key, Posting, amount, move, project_holder
 from geo.quota.posting import transaction_by_key
 from geo.quota.tables import postings_by_account, quota_accounts, quota_postings, quota_projects, quota_transactions
 from geo.review.result import ParcelResult, ReviewResult
@@ -46,9 +53,9 @@ class ReservationPlan:
     project_id: str
     county: str
     payer: str
-    postings: list[Posting]
-    name: str | None
-    level: str | None
+    wanted: dict[str, Decimal]
+    year: int
+    missing_layers: tuple[str, ...]  # items never checked, accepted by the caller
 
     @property
     def key(self) -> str:
@@ -84,14 +91,13 @@ class ReservationRequest(TypedDict):
     parcel_id: NotRequired[str | None]  # which parcel, when the review has several
     county: NotRequired[str | None]  # checked: must be the parcel's
     source: NotRequired[str | None]  # the payer: the parcel's county (default) or the city pool
-    name: NotRequired[str | None]
-    level: NotRequired[str | None]
+    accept_missing_layers: NotRequired[bool]  # reserve although some items' layers are missing (journaled)
 
 
 def plan_reservation(review: ReviewResult, request: ReservationRequest) -> ReservationPlan:
     """Every check that needs only the review and the request (the database ones are in :func:`bind_project`)."""
     year, project_id, parcel_id = request["year"], request["project_id"], request.get("parcel_id")
-    county, source, level = request.get("county"), request.get("source"), request.get("level")
+    county, source = request.get("county"), request.get("source")
     parcels = [p for p in review.parcels if parcel_id is None or p.id == parcel_id]
     if len(parcels) != 1:
         if parcel_id is not None:
@@ -127,10 +133,13 @@ def plan_reservation(review: ReviewResult, request: ReservationRequest) -> Reser
             "the review has no land-use figures (land_use layer missing)",
             "审查结果缺少地类数据（缺少土地利用现状图层），无法配置指标",
         )
-    if level is not None and level not in PROJECT_LEVELS:
+    missing = tuple(i.code for i in parcel.items if i.status == "missing_layer")
+    if missing and not request.get("accept_missing_layers"):
         raise QuotaError(
-            f"project level {level!r} is not one of {list(PROJECT_LEVELS)}",
-            f"项目层级 {level!r} 应为 {'、'.join(PROJECT_LEVELS)} 之一",
+            f"parcel {parcel.id} was not checked for {', '.join(missing)} (layers missing); "
+            "reserve only with accept_missing_layers (--accept-missing-layers), which the journal records",
+            f"地块 {parcel.id} 的 {'、'.join(missing)} 因缺少图层未经审查；须明确接受缺失图层"
+            "（--accept-missing-layers）方可配置，并记入台账",
         )
     payer = source or parcel_county
     if payer not in (parcel_county, CITY):
@@ -155,14 +164,52 @@ def plan_reservation(review: ReviewResult, request: ReservationRequest) -> Reser
             f"parcel {parcel.id} needs no land quota (no farmland or unused land outside stock land)",
             f"地块 {parcel.id} 不占用存量以外的农用地和未利用地，无需配置用地指标",
         )
-    postings = [
-        p
-        for factor, value in wanted.items()
-        for p in move(factor, year, value, (payer, "available"), (project_holder(project_id), "reserved"))
-    ]
-    return ReservationPlan(
-        review.review_id, parcel, project_id, parcel_county, payer, postings, request.get("name"), level
-    )
+    return ReservationPlan(review.review_id, parcel, project_id, parcel_county, payer, wanted, year, missing)
+
+
+def check_project(conn: Connection, plan: ReservationPlan) -> Project:
+    """先入库后保障 and the pool rule, inside the reservation's transaction (a stage change cannot interleave)."""
+    project = project_in(conn, plan.project_id)
+    if project is None:
+        raise QuotaError(
+            f"project {plan.project_id} is not in the project library; enter it first (lantu projects add, "
+            "先入库后保障)",
+            f"项目 {plan.project_id} 未入项目库，须先入库（lantu projects add）后配置要素（先入库后保障）",
+        )
+    if (why := fundable_reason(project)) is not None:
+        raise QuotaError(*why)
+    if project.county != plan.county:
+        raise QuotaError(
+            f"project {project.id} belongs to county {project.county}; parcel {plan.parcel.id} lies in {plan.county}",
+            f"项目 {project.id} 属于区县 {project.county}，地块 {plan.parcel.id} 位于 {plan.county}，不能配置",
+        )
+    if plan.payer == CITY and not project.is_key:
+        raise QuotaError(
+            f"the city pool serves 重点 projects only (国家重大/省重点/市重点); {project.id} is {project.level}",
+            f"市级统筹指标仅保障重点项目（国家重大、省重点、市重点），项目 {project.id} 为{project.level}",
+        )
+    return project
+
+
+def reservation_postings(conn: Connection, plan: ReservationPlan) -> list[Posting]:
+    """Per factor: first from the project's earmarked 点供, the rest from the payer, into the project's reserved."""
+    holder = project_holder(plan.project_id)
+    earmarked = {
+        r.factor: r.balance
+        for r in conn.execute(
+            select(quota_accounts.c.factor, quota_accounts.c.balance).where(
+                quota_accounts.c.holder == holder,
+                quota_accounts.c.bucket == "earmarked",
+                quota_accounts.c.year == plan.year,
+            )
+        ).all()
+    }
+    postings = []
+    for factor, value in plan.wanted.items():
+        own = min(value, max(amount(earmarked.get(factor, 0)), amount(0)))
+        postings += move(factor, plan.year, own, (holder, "earmarked"), (holder, "reserved"))
+        postings += move(factor, plan.year, value - own, (plan.payer, "available"), (holder, "reserved"))
+    return postings
 
 
 def already_reserved(conn: Connection, plan: ReservationPlan) -> int | None:
@@ -204,7 +251,12 @@ def _released(conn: Connection, reservation_id: int, project_id: str) -> bool:
         .where(
             or_(
                 tx.reverses == reservation_id,
-                and_(tx.kind == "revoke", tx.project_id == project_id, tx.id > reservation_id, tx.id.not_in(undone)),
+                and_(
+                    tx.kind.in_(("revoke", "lapse")),
+                    tx.project_id == project_id,
+                    tx.id > reservation_id,
+                    tx.id.not_in(undone),
+                ),
             )
         )
         .limit(1)
@@ -212,28 +264,23 @@ def _released(conn: Connection, reservation_id: int, project_id: str) -> bool:
     return found is not None
 
 
-def bind_project(conn: Connection, plan: ReservationPlan, *, project_type: str | None) -> None:
-    """Create the project on its first reservation; refuse one that belongs to another county."""
+def bind_project(conn: Connection, plan: ReservationPlan, project: Project, *, actor: str) -> None:
+    """The ledger's record of the project on its first reservation; the reviewed parcel linked in the library."""
     conn.execute(
         insert_ignoring_duplicates(conn, quota_projects),
         [
             {
-                "id": plan.project_id,
-                "name": plan.name or plan.parcel.name,
-                "level": plan.level,
-                "project_type": project_type,
-                "county": plan.county,
+                "id": project.id,
+                "name": project.name,
+                "level": project.level,
+                "project_type": project.project_type,
+                "county": project.county,
                 "review_id": plan.review_id,
                 "created": datetime.now(UTC),
             }
         ],
     )
-    county = conn.execute(select(quota_projects.c.county).where(quota_projects.c.id == plan.project_id)).scalar_one()
-    if county != plan.county:
-        raise QuotaError(
-            f"project {plan.project_id} belongs to county {county}; parcel {plan.parcel.id} lies in {plan.county}",
-            f"项目 {plan.project_id} 属于区县 {county}，地块 {plan.parcel.id} 位于 {plan.county}，不能合并配置",
-        )
+    link_review_in(conn, project.id, plan.review_id, plan.parcel.id, actor=actor)
 
 
 def project_row(conn: Connection, project_id: str) -> Any | None:
@@ -244,13 +291,14 @@ def funding(conn: Connection, project_id: str) -> dict[Key, Decimal]:
     """Per paying account: what the project still owes it.
 
     The opposite of every posting the project's movements made outside the project
-    (reservations, revocations and their reversals); confirmation stays inside.
+    that moved its reserved or approved quota (reservations, revocations, lapses and their
+    reversals); confirmation and the use of its earmarked 点供 stay inside.
     """
     holder = project_holder(project_id)
     touched = (
         select(quota_postings.c.transaction_id)
         .join(quota_accounts, quota_accounts.c.id == quota_postings.c.account_id)
-        .where(quota_accounts.c.holder == holder)
+        .where(quota_accounts.c.holder == holder, quota_accounts.c.bucket.in_(("reserved", "approved")))
     )
     rows = conn.execute(
         postings_by_account(func.sum(quota_postings.c.amount))
