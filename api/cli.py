@@ -48,6 +48,8 @@ def main(ctx: typer.Context, verbose: geo_cli.Verbose = False) -> None:
         reward_ratio=settings.reward_ratio,
         data_dir=settings.data_dir,
         coordinate_producer=settings.coordinate_producer,
+        webhook_url=settings.webhook_url,
+        webhook_secret=settings.webhook_secret,
     )
 
 
@@ -99,13 +101,19 @@ def _keys_engine(ctx: typer.Context) -> Engine:
 def keys_create(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Who holds the key, e.g. project-system.")],
-    role: Annotated[str, typer.Option(help="planner | project-system | quota-admin | admin")],
+    role: Annotated[str, typer.Option(help="planner | project-system | quota-admin | admin | department")],
+    department: Annotated[
+        str | None, typer.Option(help="For a department key: the department it answers for (layers/departments.yaml).")
+    ] = None,
 ) -> None:
     """Create an API key and print it once (only its hash is stored)."""
     from api.keys import create_key
+    from geo.consult import load_routing
 
     try:
-        key = create_key(_keys_engine(ctx), name, role)
+        if department is not None:
+            load_routing(data_dir=ctx.find_root().obj.data_dir).department(department)
+        key = create_key(_keys_engine(ctx), name, role, department=department)
     except LantuError as exc:
         fail(exc)
     sys.stdout.write(key + "\n")

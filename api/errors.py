@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from geo.errors import (
     BlueprintError,
+    ConsultError,
     InputError,
     LantuError,
     NotFoundError,
@@ -81,6 +82,7 @@ STATUS: dict[type[BaseException], int] = {
     AuthenticationError: 401,
     ForbiddenError: 403,
     QuotaError: 409,
+    ConsultError: 409,
     BlueprintError: 503,
     RequestTimeoutError: 408,
     BusyError: 429,

@@ -18,13 +18,18 @@ from api.errors import AuthenticationError
 from geo.db import insert_ignoring_duplicates
 from geo.errors import InputError, NotFoundError
 
-Role = Literal["planner", "project-system", "quota-admin", "admin"]
+Role = Literal["planner", "project-system", "quota-admin", "admin", "department"]
 ROLES: tuple[str, ...] = get_args(Role)
+_CONSULT_OFFICE = {"consult:read", "consult:start", "consult:escalate"}  # 业务协同: start rounds, flag for 联席会议
 PERMISSIONS: dict[str, set[str]] = {
-    "planner": {"review:create", "review:read", "layers:read", "quota:read"},
-    "project-system": {"review:create", "review:read", "layers:read", "quota:read", "quota:reserve"},
-    "quota-admin": {"review:read", "layers:read", "quota:read", "quota:reserve", "quota:admin"},
-    "admin": {"review:create", "review:read", "layers:read", "quota:read", "quota:reserve", "quota:admin"},
+    "planner": {"review:create", "review:read", "layers:read", "quota:read", "consult:read"},
+    "project-system": {"review:create", "review:read", "layers:read", "quota:read", "quota:reserve"} | _CONSULT_OFFICE,
+    "quota-admin": {"review:read", "layers:read", "quota:read", "quota:reserve", "quota:admin", "consult:read"},
+    "admin": {"review:create", "review:read", "layers:read", "quota:read", "quota:reserve", "quota:admin"}
+    | _CONSULT_OFFICE
+    | {"consult:answer"},
+    # a department's key is bound to one department (api_key_departments): it sees and answers its own tasks only
+    "department": {"layers:read", "consult:read", "consult:answer"},
 }
 PREFIX = "lantu_"
 
@@ -39,6 +44,14 @@ api_keys = Table(
     Column("key_hash", String(64), nullable=False, unique=True),
     Column("created", DateTime(timezone=True), nullable=False),
     Column("revoked", DateTime(timezone=True), nullable=True),
+)
+
+# The department a `department` key speaks for; a table of its own, so api_keys never changes shape.
+api_key_departments = Table(
+    "api_key_departments",
+    keys_metadata,
+    Column("key_name", String(100), primary_key=True),
+    Column("department", String(64), nullable=False),
 )
 
 
@@ -66,12 +79,20 @@ def _check_role(role: str) -> None:
         raise InputError(f"unknown role {role!r}; roles: {list(ROLES)}", f"未知角色 {role!r}；可选：{list(ROLES)}")
 
 
-def create_key(engine: Engine, name: str, role: str) -> str:
+def create_key(engine: Engine, name: str, role: str, *, department: str | None = None) -> str:
+    """A new key; a ``department`` key names the department it answers for (checked by the caller)."""
     _check_role(role)
+    if (role == "department") != (department is not None):
+        raise InputError(
+            "a department key needs --department, and only a department key takes one",
+            "部门密钥须指定 --department，其他角色不能指定部门",
+        )
     key = PREFIX + secrets.token_urlsafe(32)
     try:
         with engine.begin() as conn:
             conn.execute(insert(api_keys).values(name=name, role=role, key_hash=_hash(key), created=datetime.now(UTC)))
+            if department is not None:
+                conn.execute(insert(api_key_departments).values(key_name=name, department=department))
     except IntegrityError as exc:
         raise InputError(f"a key named {name!r} exists already", f"名为 {name!r} 的密钥已存在") from exc
     return key
@@ -94,11 +115,24 @@ def import_keys_file(engine: Engine, path: Path) -> int:
                 f"{path.name} 第 {number} 行：格式应为 名称,角色,SHA-256",
             )
         _check_role(parts[1])
+        if parts[1] == "department":
+            raise InputError(
+                f"{path.name} line {number}: department keys are bound to a department: lantu keys create --department",
+                f"{path.name} 第 {number} 行：部门密钥须绑定部门，请用 lantu keys create --department 创建",
+            )
         rows.append({"name": parts[0], "role": parts[1], "key_hash": parts[2], "created": datetime.now(UTC)})
     if rows:
         with engine.begin() as conn:
             conn.execute(insert_ignoring_duplicates(conn, api_keys), rows)
     return len(rows)
+
+
+def key_department(engine: Engine, name: str) -> str | None:
+    """The department a key is bound to (None for the other roles)."""
+    with engine.connect() as conn:
+        return conn.execute(
+            select(api_key_departments.c.department).where(api_key_departments.c.key_name == name)
+        ).scalar()
 
 
 def revoke_key(engine: Engine, name: str) -> None:

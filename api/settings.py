@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     )
     pooling_share: float = Field(default=0.3, ge=0, lt=1, description="share of county land_new pooled by the city")
     reward_ratio: float = Field(default=0.5, ge=0, description="增存挂钩: new quota per m² of stock land disposed")
+    webhook_url: str | None = Field(
+        default=None, max_length=2000, description="业务协同 events (task created, consultation completed) POSTed here"
+    )
+    webhook_secret: str | None = Field(
+        default=None, min_length=16, max_length=200, description="HMAC-SHA256 key signing each webhook body"
+    )
 
     @model_validator(mode="after")
     def _safe(self) -> Settings:
@@ -69,6 +75,10 @@ class Settings(BaseSettings):
                 raise ValueError("open demo mode is not allowed in production")
             if self.database_url.startswith("sqlite") and ":memory:" in self.database_url:
                 raise ValueError("production needs a persistent database")
+        if self.webhook_url and not self.webhook_secret:
+            raise ValueError("LANTU_WEBHOOK_URL needs LANTU_WEBHOOK_SECRET (the receiver checks the signature)")
+        if self.webhook_url and not self.webhook_url.startswith(("https://", "http://")):
+            raise ValueError("LANTU_WEBHOOK_URL must be an http(s) URL")
         if self.tiles == "tianditu" and not self.tianditu_key:
             raise ValueError("tiles=tianditu needs LANTU_TIANDITU_KEY")
         if (

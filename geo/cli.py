@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from geo.blueprint import layer_summary, load_blueprint
 from geo.cli_context import cli_context, fail
+from geo.consult_cli import app as consult_app
 from geo.crs import check_coordinates
 from geo.errors import InputError, LantuError
 from geo.geometry import check_size
@@ -39,6 +40,7 @@ app.add_typer(blueprint_app, name="blueprint")
 app.add_typer(quota_app, name="quota")
 app.add_typer(projects_app, name="projects")
 app.registered_commands.extend(sites_app.registered_commands)  # find-sites, compare
+app.add_typer(consult_app, name="consult")
 err = Console(stderr=True)
 log = logging.getLogger("lantu")
 PROGRESS_FROM = 20  # show a progress bar from this many parcels on

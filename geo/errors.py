@@ -60,3 +60,7 @@ class ProjectError(QuotaError):
 
     A kind of :class:`QuotaError` because the library is the front of the factor ledger
     (要素跟着项目走): the same conflict status, the same exit code."""
+
+
+class ConsultError(LantuError, ValueError):
+    """A consultation step out of turn: answering a closed round, escalating a project not on the 问题清单."""

@@ -1,0 +1,305 @@
+"""业务协同 endpoints: start a round on a stored review, department answers, the 问题清单, overdue tasks,
+the consolidated 预审意见 and a page per project.
+
+A ``department`` key is bound to one department (``api_key_departments``): every listing it
+reads is narrowed to that department's tasks, and it may answer only those (403 otherwise).
+Webhook events are delivered after the response, from the outbox (:mod:`geo.consult.webhooks`).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Query
+from fastapi import Path as PathParam
+from fastapi.responses import HTMLResponse, PlainTextResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.access import check_can_read
+from api.deps import BlueprintDep, EngineDep, PoolDep, SettingsDep, StoreDep, require
+from api.errors import ForbiddenError
+from api.keys import Principal, key_department
+from api.settings import Settings
+from geo.consult import Consultations, Routing, Webhook, load_routing
+from geo.consult.page import consult_page
+from geo.errors import InputError
+from geo.maps import map_html
+
+router = APIRouter(prefix="/consult", tags=["consult"])
+OPEN = ConfigDict(extra="allow")
+Reader = Annotated[Principal, Depends(require("consult:read"))]
+Starter = Annotated[Principal, Depends(require("consult:start"))]
+Answerer = Annotated[Principal, Depends(require("consult:answer"))]
+Escalator = Annotated[Principal, Depends(require("consult:escalate"))]
+ProjectId = Annotated[str, PathParam(min_length=1, max_length=64)]
+TaskId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
+
+
+@lru_cache(maxsize=4)
+def _routing(data_dir: Path | None) -> Routing:
+    return load_routing(data_dir=data_dir)
+
+
+def get_consultations(engine: EngineDep, settings: SettingsDep) -> Consultations:
+    webhook = (
+        Webhook(settings.webhook_url, settings.webhook_secret)
+        if settings.webhook_url and settings.webhook_secret
+        else None
+    )
+    return Consultations(engine, routing=_routing(settings.data_dir), webhook=webhook)
+
+
+ConsultDep = Annotated[Consultations, Depends(get_consultations)]
+
+
+def department_of(engine: EngineDep, who: Reader) -> str | None:
+    """The caller's department when it holds a department key (None: sees every department)."""
+    if who.role != "department":
+        return None
+    department = key_department(engine, who.name)
+    if department is None:
+        raise ForbiddenError(f"key {who.name!r} is bound to no department", f"密钥 {who.name!r} 未绑定部门")
+    return department
+
+
+OwnDepartment = Annotated[str | None, Depends(department_of)]
+
+
+class StartRequest(BaseModel):
+    review_id: str = Field(min_length=1, max_length=64, description="a stored review of the project")
+    due_days: int = Field(default=5, ge=1, le=365, description="days each department has to answer")
+
+
+class AnswerRequest(BaseModel):
+    opinion: Literal["同意", "有条件同意", "不同意"]
+    text: str | None = Field(default=None, max_length=5000, description="conditions, or the reason (不同意: required)")
+
+
+class EscalateRequest(BaseModel):
+    joint_meeting: bool = Field(default=True, description="false takes the 联席会议 flag off")
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class Task(BaseModel):
+    model_config = OPEN
+
+    id: int
+    project_id: str
+    round: int
+    department: str
+    department_zh: str
+    items: list[str]
+    status: Literal["待反馈", "同意", "有条件同意", "不同意"]
+    due: date
+    text: str | None
+    actor: str | None
+    answered: str | None
+
+
+class TaskDetail(Task):
+    draft: str
+    round_state: str
+    doc_number: str | None
+    answers: list[dict[str, Any]]
+
+
+class ProjectConsultation(BaseModel):
+    model_config = OPEN
+
+    project_id: str
+    state: str
+    state_zh: str
+    adjustment_needed: bool
+    rounds: list[dict[str, Any]]
+    tasks: list[Task]
+    doc_number: str | None
+
+
+class Problem(BaseModel):
+    model_config = OPEN
+
+    project_id: str
+    round: int
+    disagreements: list[dict[str, Any]]
+    joint_meeting: bool
+
+
+class OverdueGroup(BaseModel):
+    department: str
+    department_zh: str
+    overdue: int
+    tasks: list[dict[str, Any]]
+
+
+class Opinion(BaseModel):
+    doc_number: str
+    project_id: str
+    issued: str
+    text: str = Field(description="the 预审意见 in Markdown")
+    opinion: dict[str, Any]
+
+
+def _own(task: dict[str, Any], department: str | None) -> dict[str, Any]:
+    if department is not None and task["department"] != department:
+        raise ForbiddenError(
+            f"task {task['id']} belongs to {task['department']}, not to this key's department",
+            f"会商任务 {task['id']} 属于{task['department']}，本部门无权查看或反馈",
+        )
+    return task
+
+
+@router.post(
+    "/projects/{project_id}/rounds",
+    status_code=201,
+    response_model=list[Task],
+    summary="在线发起会商: a round on a stored review, one task per concerned department",
+)
+def start(
+    project_id: ProjectId,
+    body: StartRequest,
+    consult: ConsultDep,
+    store: StoreDep,
+    engine: EngineDep,
+    who: Starter,
+    background: BackgroundTasks,
+) -> list[dict[str, Any]]:
+    check_can_read(engine, body.review_id, who)
+    tasks = consult.start(project_id, store.get(body.review_id), due_days=body.due_days, actor=who.name)
+    background.add_task(consult.deliver)
+    return tasks
+
+
+@router.get("/projects/{project_id}", response_model=ProjectConsultation, summary="A project's consultation")
+def project_status(project_id: ProjectId, consult: ConsultDep, department: OwnDepartment) -> dict[str, Any]:
+    status = consult.status(project_id)
+    if department is not None:
+        status["tasks"] = [t for t in status["tasks"] if t["department"] == department]
+    return status
+
+
+@router.get("/projects/{project_id}/tasks", response_model=list[Task], summary="The tasks of the latest round")
+def project_tasks(project_id: ProjectId, consult: ConsultDep, department: OwnDepartment) -> list[dict[str, Any]]:
+    return consult.tasks(project_id, department=department)
+
+
+@router.get("/tasks", response_model=list[Task], summary="A department's open tasks (its in-tray)")
+def department_tasks(
+    consult: ConsultDep,
+    own: OwnDepartment,
+    department: Annotated[
+        str | None, Query(max_length=64, description="required unless the key is a department's")
+    ] = None,
+    pending: bool = False,
+) -> list[dict[str, Any]]:
+    if own is not None and department not in (None, own):
+        raise ForbiddenError(
+            f"this key answers for {own}, not {department}", f"本密钥属于{own}，无权查看{department}的任务"
+        )
+    name = own or department
+    if name is None:
+        raise InputError("name the department (?department=)", "请指定部门（?department=）")
+    return consult.department_tasks(name, pending_only=pending)
+
+
+@router.get("/tasks/{task_id}", response_model=TaskDetail, summary="A task with its draft and every answer")
+def task(task_id: TaskId, consult: ConsultDep, department: OwnDepartment) -> dict[str, Any]:
+    return _own(consult.task(task_id), department)
+
+
+@router.post(
+    "/tasks/{task_id}/answers",
+    status_code=201,
+    response_model=TaskDetail,
+    summary="A department's answer (同意 / 有条件同意 / 不同意); a later one supersedes",
+)
+def answer(
+    task_id: TaskId,
+    body: AnswerRequest,
+    consult: ConsultDep,
+    engine: EngineDep,
+    who: Answerer,
+    background: BackgroundTasks,
+) -> dict[str, Any]:
+    department = key_department(engine, who.name) if who.role == "department" else None
+    if who.role == "department" and department is None:
+        raise ForbiddenError(f"key {who.name!r} is bound to no department", f"密钥 {who.name!r} 未绑定部门")
+    _own(consult.task(task_id), department)
+    result = consult.answer(task_id, body.opinion, text=body.text, actor=who.name)
+    background.add_task(consult.deliver)
+    return result
+
+
+@router.get("/problems", response_model=list[Problem], summary="问题清单: projects with an unresolved 不同意")
+def problems(consult: ConsultDep, department: OwnDepartment) -> list[dict[str, Any]]:
+    entries = consult.problems()
+    if department is None:
+        return entries
+    return [e for e in entries if any(d["department"] == department for d in e["disagreements"])]
+
+
+@router.post(
+    "/projects/{project_id}/escalation",
+    response_model=Problem,
+    summary="Flag a 问题清单 entry for the 联席会议 (or take the flag off)",
+)
+def escalate(project_id: ProjectId, body: EscalateRequest, consult: ConsultDep, who: Escalator) -> dict[str, Any]:
+    return consult.escalate(project_id, actor=who.name, note=body.note, joint_meeting=body.joint_meeting)
+
+
+@router.get("/overdue", response_model=list[OverdueGroup], summary="限时反馈: overdue tasks per department")
+def overdue(as_of: date, consult: ConsultDep, department: OwnDepartment) -> list[dict[str, Any]]:
+    return consult.overdue(as_of, department=department)
+
+
+@router.get(
+    "/projects/{project_id}/opinion",
+    response_model=Opinion,
+    summary="The consolidated 预审意见 with its document number (JSON, or Markdown with ?format=markdown)",
+    responses={200: {"content": {"text/markdown": {}}}},
+)
+def opinion(
+    project_id: ProjectId,
+    consult: ConsultDep,
+    _who: Reader,
+    fmt: Annotated[Literal["json", "markdown"], Query(alias="format")] = "json",
+) -> Any:
+    found = consult.opinion(project_id)
+    if fmt == "markdown":
+        return PlainTextResponse(found["text"], media_type="text/markdown; charset=utf-8")
+    return found
+
+
+def _render_page(
+    consult: Consultations, project_id: str, department: str | None, blueprint: Any, settings: Settings
+) -> str:
+    status = consult.status(project_id)
+    if department is not None:
+        status["tasks"] = [t for t in status["tasks"] if t["department"] == department]
+    fmap = consult_page(
+        status,
+        consult.review(project_id),
+        blueprint,
+        tiles=settings.tiles,
+        tianditu_key=settings.tianditu_key,
+        assets="/static/leaflet",
+    )
+    return map_html(fmap)
+
+
+@router.get(
+    "/projects/{project_id}/page",
+    response_class=HTMLResponse,
+    summary="The project's consultation on a page: map, items, each department's answer",
+)
+async def page(
+    project_id: ProjectId,
+    consult: ConsultDep,
+    department: OwnDepartment,
+    blueprint: BlueprintDep,
+    settings: SettingsDep,
+    pool: PoolDep,
+) -> HTMLResponse:
+    return HTMLResponse(await pool.run(_render_page, consult, project_id, department, blueprint, settings))

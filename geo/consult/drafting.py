@@ -1,0 +1,145 @@
+"""The words of 业务协同: the paragraph each department answers, and the consolidated 预审意见.
+
+Both are drafted from the review result alone (item findings, areas, 所需手续, 审查依据) and,
+for the 预审意见, every department's answer and conditions (聊城 全周期服务办法 第十二条: the
+collected opinions serve as the formal 预审意见 while the project's content does not change).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
+from typing import Any, Final
+
+from geo.review.result import ReviewResult
+from geo.vocabulary import STATUS_ZH, VERDICT_LABELS
+
+MU_PER_M2: Final = 15 / 10_000  # 1 亩 = 10000/15 m²
+BEIJING: Final = timezone(timedelta(hours=8))  # dates of due days and documents are Beijing dates
+
+
+def beijing_time(iso: str) -> str:
+    """An ISO time (UTC) as the Beijing minute a reader expects: 2026-12-02 07:10."""
+    return datetime.fromisoformat(iso).astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
+
+
+def area_text(m2: float) -> str:
+    return f"{m2:,.2f} 平方米（{m2 / 10_000:.4f} 公顷，{m2 * MU_PER_M2:.2f} 亩）"
+
+
+def finding_paragraph(finding: dict[str, Any]) -> str:
+    """One finding (a stored task's ``items_json`` entry) as a numbered-list paragraph."""
+    if finding.get("parcel_id") is None:
+        return f"【{finding['name_zh']}】项目类型须核定{finding['name_zh']}，请反馈指标来源与保障意见。"
+    status = STATUS_ZH.get(finding["status"], finding["status"])
+    text = f"【{finding['name_zh']}】地块 {finding['parcel_id']}：{status}。{finding['message_zh'].rstrip('。')}。"
+    if finding.get("layer_zh") and finding["overlap_m2"] > 0:  # the department's share of a shared item
+        text += f"其中{finding['layer_zh']}涉及 {area_text(finding['overlap_m2'])}。"
+    if finding.get("procedures"):
+        text += "所需手续：" + "；".join(finding["procedures"]) + "。"
+    if finding.get("basis"):
+        text += "依据：" + "；".join(finding["basis"]) + "。"
+    return text
+
+
+def task_draft(department_zh: str, project_id: str, findings: Sequence[dict[str, Any]], due: str) -> str:
+    """The text a department receives: what to answer, by when, and how (第十条 按照规定时间反馈)."""
+    lines = [
+        f"{department_zh}：",
+        f"项目 {project_id} 已发起业务协同，请于 {due} 前就下列事项反馈意见"
+        "（同意；有条件同意，写明条件；不同意，写明理由）：",
+    ]
+    lines += [f"{n}. {finding_paragraph(f)}" for n, f in enumerate(findings, start=1)]
+    return "\n".join(lines)
+
+
+def consolidated_opinion(
+    *,
+    doc_number: str,
+    issued: str,
+    project: dict[str, Any],
+    round_number: int,
+    result: ReviewResult,
+    tasks: Sequence[dict[str, Any]],
+) -> tuple[str, dict[str, Any]]:
+    """The 预审意见 of an agreed round: Markdown text and the same content as JSON.
+
+    ``tasks`` are the round's tasks with their current answer (``department``, ``department_zh``,
+    ``findings``, ``status``, ``text``, ``actor``, ``answered``).
+    """
+    conditions = [
+        {"department": t["department"], "items": [f["code"] for f in t["findings"]], "text": t["text"]}
+        for t in tasks
+        if t["status"] == "有条件同意"
+    ]
+    procedures = list(
+        dict.fromkeys(p for t in tasks for f in t["findings"] if f.get("parcel_id") for p in f.get("procedures", []))
+    )
+    parcels = [
+        {
+            "id": p.id,
+            "name": p.name,
+            "area_m2": p.area_m2,
+            "area_ha": p.area_ha,
+            "area_mu": p.area_mu,
+            "county": p.county.model_dump() if p.county else None,
+            "verdict": p.verdict,
+            "crs_used": p.crs_used,
+        }
+        for p in result.parcels
+    ]
+    conclusion = (
+        "经业务协同，相关部门均已反馈同意意见"
+        + ("（部分附条件）" if conditions else "")
+        + "，项目纳入储备。在项目建设内容不发生改变的前提下，本意见作为正式预审意见，为后续项目审批提供支撑"
+        "（《聊城市重点项目推进全周期服务办法（试行）》第十一条、第十二条）。"
+    )
+    body: dict[str, Any] = {
+        "doc_number": doc_number,
+        "issued": issued,
+        "project": project,
+        "round": round_number,
+        "review_id": result.review_id,
+        "blueprint": result.blueprint,
+        "parcels": parcels,
+        "departments": [
+            {
+                "department": t["department"],
+                "department_zh": t["department_zh"],
+                "items": [f["code"] for f in t["findings"]],
+                "opinion": t["status"],
+                "text": t["text"],
+                "actor": t["actor"],
+                "answered": t["answered"],
+            }
+            for t in tasks
+        ],
+        "conditions": conditions,
+        "procedures": procedures,
+        "conclusion": conclusion,
+    }
+    name = project.get("name") or project["id"]
+    md = [f"# {name} 预审意见", "", f"**{doc_number}**　　{issued}", ""]
+    md += [
+        f"项目编号 {project['id']}；审查记录 {result.review_id}；蓝图 {result.blueprint}；"
+        f"第 {round_number} 轮业务协同。",
+        "",
+    ]
+    md += ["## 一、用地情况", ""]
+    for p in result.parcels:
+        county = f"，位于{p.county.name}" if p.county else ""
+        verdict = VERDICT_LABELS[p.verdict][0]
+        md.append(f"- 地块 {p.id}{county}，面积 {area_text(p.area_m2)}，审查结论：{verdict}（{p.crs_used}）。")
+    md += ["", "## 二、审查事项与部门意见", ""]
+    for t in tasks:
+        answer = t["status"] + (f"：{t['text']}" if t["text"] else "")
+        md += [f"### {t['department_zh']}", "", f"意见：{answer}（{t['actor']}，{beijing_time(t['answered'])}）", ""]
+        md += [f"{n}. {finding_paragraph(f)}" for n, f in enumerate(t["findings"], start=1)]
+        md.append("")
+    if conditions or procedures:
+        md += ["## 三、条件与所需手续", ""]
+        md += [f"- {c['department']}：{c['text']}" for c in conditions]
+        md += [f"- {p}" for p in procedures]
+        md.append("")
+    md += ["## 结论", "", conclusion, ""]
+    return "\n".join(md), body

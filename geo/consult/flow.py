@@ -1,0 +1,541 @@
+"""The consultation flow (业务协同), 聊城《重点项目推进全周期服务办法（试行）》第七条、第十条至第十二条.
+
+A round starts from a review of a library project: one task per concerned department
+(``layers/departments.yaml``) with the findings it answers, the drafted paragraph and a due
+date. Answers are appended, never edited; a department's latest answer is its opinion.
+After every answer the round is settled under a lock:
+
+* every task 同意 or 有条件同意 → the round is ``agreed``: the consolidated 预审意见 is stored
+  with a document number and the project moves to 储备 (第十一条 审核通过的项目及时纳入储备);
+* any 不同意 → ``disagreed``: the project keeps its stage, is marked for adjustment and is on
+  the 问题清单 until a later answer or a new round resolves it; an officer may flag it for the
+  联席会议 (第十一条);
+* otherwise ``open``. A new round (after the parcel or content changed) supersedes an
+  unfinished one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Final, Literal, get_args
+
+from sqlalchemy import Connection, Engine, func, insert, select, update
+
+from geo.consult import webhooks
+from geo.consult.drafting import BEIJING, consolidated_opinion, task_draft
+from geo.consult.routing import Finding, Routing, load_routing, route_review
+from geo.consult.tables import (
+    consult_answers,
+    consult_escalations,
+    consult_opinions,
+    consult_rounds,
+    consult_tasks,
+)
+from geo.errors import ConsultError, InputError, NotFoundError
+from geo.review.result import ReviewResult
+
+Opinion = Literal["同意", "有条件同意", "不同意"]
+OPINIONS: Final[tuple[str, ...]] = get_args(Opinion)
+TaskStatus = Literal["待反馈", "同意", "有条件同意", "不同意"]
+PENDING: Final = "待反馈"
+RoundState = Literal["open", "disagreed", "agreed", "superseded"]
+ROUND_STATE_ZH: Final[dict[str, str]] = {
+    "open": "会商中",
+    "disagreed": "待调整",
+    "agreed": "已通过",
+    "superseded": "已被新一轮取代",
+}
+DOC_PREFIX: Final = "协同预审"
+
+
+def beijing_today() -> date:
+    return datetime.now(BEIJING).date()
+
+
+def _finding_record(f: Finding) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "code": f.code,
+        "name_zh": f.name_zh,
+        "parcel_id": f.parcel_id,
+        "status": f.status,
+        "overlap_m2": round(f.overlap_m2, 2),
+    }
+    if f.item is not None:
+        record |= {"message_zh": f.item.message_zh, "procedures": f.item.procedures, "basis": f.item.basis}
+    if f.layer_zh is not None:
+        record["layer_zh"] = f.layer_zh
+    return record
+
+
+def _text(value: Any) -> str | None:
+    """Times as ISO text in UTC to the second; dates as ISO dates."""
+    if isinstance(value, datetime):
+        return _aware(value).astimezone(UTC).isoformat(timespec="seconds")
+    return value.isoformat() if isinstance(value, date) else value
+
+
+class Consultations:
+    """业务协同 over one database (SQLite or PostgreSQL), with the routing table and an optional webhook."""
+
+    def __init__(self, engine: Engine, *, routing: Routing | None = None, webhook: webhooks.Webhook | None = None):
+        self.engine = engine
+        self.routing = routing or load_routing()
+        self.webhook = webhook
+
+    # -- writing -------------------------------------------------------------------------------------------
+
+    def _locked(self) -> Connection:
+        """A connection whose transaction takes the write lock at BEGIN on SQLite (rounds settle one at a time)."""
+        return self.engine.connect().execution_options(lantu_immediate=True)
+
+    def start(
+        self,
+        project_id: str,
+        result: ReviewResult,
+        *,
+        due_days: int = 5,
+        actor: str,
+        project_type: str | None = None,
+        today: date | None = None,
+    ) -> list[dict[str, Any]]:
+        """在线发起会商: a new round on ``result``; an unfinished earlier round is superseded. Returns its tasks."""
+        if not 1 <= due_days <= 365:
+            raise InputError(f"--due-days {due_days} must be 1 … 365", f"反馈时限 {due_days} 天应在 1 至 365 之间")
+        if not result.parcels:
+            raise InputError("the review has no parcel", "审查结果中没有地块")
+        drafts = route_review(result, self.routing, project_type=project_type)
+        due = (today or beijing_today()) + timedelta(days=due_days)
+        now = datetime.now(UTC)
+        with self._locked() as conn, conn.begin():
+            previous = conn.execute(
+                select(consult_rounds.c.id, consult_rounds.c.number, consult_rounds.c.state)
+                .where(consult_rounds.c.project_id == project_id)
+                .order_by(consult_rounds.c.number.desc())
+                .limit(1)
+                .with_for_update()
+            ).first()
+            if previous is not None and previous.state in ("open", "disagreed"):
+                conn.execute(
+                    update(consult_rounds)
+                    .where(consult_rounds.c.id == previous.id)
+                    .values(state="superseded", closed=now)
+                )
+            round_id = conn.execute(
+                insert(consult_rounds)
+                .values(
+                    project_id=project_id,
+                    number=(previous.number if previous else 0) + 1,
+                    review_id=result.review_id,
+                    review_json=result.model_dump_json(),
+                    state="open",
+                    started=now,
+                    started_by=actor,
+                )
+                .returning(consult_rounds.c.id)
+            ).scalar_one()
+            for draft in drafts:
+                findings = [_finding_record(f) for f in draft.findings]
+                department_zh = self.routing.departments[draft.department].name_zh
+                task_id = conn.execute(
+                    insert(consult_tasks)
+                    .values(
+                        round_id=round_id,
+                        department=draft.department,
+                        items_json=json.dumps(findings, ensure_ascii=False),
+                        draft=task_draft(department_zh, project_id, findings, due.isoformat()),
+                        due=due,
+                        created=now,
+                    )
+                    .returning(consult_tasks.c.id)
+                ).scalar_one()
+                webhooks.record(
+                    conn,
+                    "task.created",
+                    {
+                        "task_id": task_id,
+                        "project_id": project_id,
+                        "department": draft.department,
+                        "items": draft.items,
+                        "due": due.isoformat(),
+                    },
+                )
+        return self.tasks(project_id)
+
+    def answer(
+        self, task_id: int, opinion: str, *, text: str | None = None, actor: str, today: date | None = None
+    ) -> dict[str, Any]:
+        """Append a department's answer and settle the round; returns the task and the round's outcome."""
+        if opinion not in OPINIONS:
+            raise InputError(
+                f"opinion {opinion!r} is not one of {list(OPINIONS)}", f"意见 {opinion!r} 应为 {'、'.join(OPINIONS)}"
+            )
+        text = (text or "").strip() or None
+        if opinion == "不同意" and not text:
+            raise InputError("不同意 needs the reason (--text)", "不同意须写明理由（--text）")
+        if opinion == "有条件同意" and not text:
+            raise InputError("有条件同意 needs the conditions (--text)", "有条件同意须写明条件（--text）")
+        with self._locked() as conn, conn.begin():
+            task = conn.execute(select(consult_tasks.c.round_id).where(consult_tasks.c.id == task_id)).first()
+            if task is None:
+                raise NotFoundError(f"no consultation task {task_id}", f"会商任务 {task_id} 不存在")
+            round_ = conn.execute(
+                select(consult_rounds).where(consult_rounds.c.id == task.round_id).with_for_update()
+            ).one()
+            if round_.state not in ("open", "disagreed"):
+                raise ConsultError(
+                    f"round {round_.number} of project {round_.project_id} is {round_.state}: it takes no answers",
+                    f"项目 {round_.project_id} 第 {round_.number} 轮会商{ROUND_STATE_ZH[round_.state]}，不再接受反馈",
+                )
+            conn.execute(
+                insert(consult_answers).values(
+                    task_id=task_id, opinion=opinion, text=text, actor=actor, created=datetime.now(UTC)
+                )
+            )
+            self._settle(conn, round_, actor=actor, today=today)
+        return self.task(task_id)
+
+    def _settle(self, conn: Connection, round_: Any, *, actor: str, today: date | None) -> None:
+        tasks = self._round_tasks(conn, round_.id)
+        statuses = {t["status"] for t in tasks}
+        state: RoundState = (
+            "disagreed" if "不同意" in statuses else "open" if PENDING in statuses or not tasks else "agreed"
+        )
+        if state == round_.state:
+            return
+        values: dict[str, Any] = {"state": state}
+        if state == "agreed":
+            values["closed"] = datetime.now(UTC)
+        conn.execute(update(consult_rounds).where(consult_rounds.c.id == round_.id).values(**values))
+        event: dict[str, Any] = {"project_id": round_.project_id, "round": round_.number, "outcome": state}
+        if state == "agreed":
+            event["doc_number"] = self._issue_opinion(conn, round_, tasks, today=today or beijing_today())
+            webhooks.record(conn, "consultation.completed", event)
+        elif state == "disagreed":
+            event["disagreements"] = [
+                {"task_id": t["id"], "department": t["department"], "text": t["text"]}
+                for t in tasks
+                if t["status"] == "不同意"
+            ]
+            webhooks.record(conn, "consultation.disagreed", event)
+
+    def _issue_opinion(self, conn: Connection, round_: Any, tasks: list[dict[str, Any]], *, today: date) -> str:
+        """Number and store the consolidated 预审意见 (sequence per year, unique in the database)."""
+        last = conn.execute(
+            select(func.max(consult_opinions.c.sequence)).where(consult_opinions.c.year == today.year)
+        ).scalar()
+        sequence = int(last or 0) + 1
+        doc_number = f"{DOC_PREFIX}〔{today.year}〕{sequence}号"
+        result = ReviewResult.model_validate_json(round_.review_json)
+        project = {"id": round_.project_id, "name": next((p.name for p in result.parcels if p.name), None)}
+        text, body = consolidated_opinion(
+            doc_number=doc_number,
+            issued=today.isoformat(),
+            project=project,
+            round_number=round_.number,
+            result=result,
+            tasks=tasks,
+        )
+        conn.execute(
+            insert(consult_opinions).values(
+                round_id=round_.id,
+                project_id=round_.project_id,
+                year=today.year,
+                sequence=sequence,
+                doc_number=doc_number,
+                text=text,
+                opinion_json=json.dumps(body, ensure_ascii=False),
+                created=datetime.now(UTC),
+            )
+        )
+        return doc_number
+
+    def escalate(
+        self, project_id: str, *, actor: str, note: str | None = None, joint_meeting: bool = True
+    ) -> dict[str, Any]:
+        """Flag (or unflag) the project's 问题清单 entry for the 联席会议; only a project on the list."""
+        with self._locked() as conn, conn.begin():
+            round_ = self._latest_round(conn, project_id)
+            if round_.state != "disagreed":
+                raise ConsultError(
+                    f"project {project_id} is not on the problem list (its consultation is {round_.state})",
+                    f"项目 {project_id} 不在问题清单上（会商状态：{ROUND_STATE_ZH[round_.state]}）",
+                )
+            conn.execute(
+                insert(consult_escalations).values(
+                    round_id=round_.id, joint_meeting=joint_meeting, note=note, actor=actor, created=datetime.now(UTC)
+                )
+            )
+        entry = next(p for p in self.problems() if p["project_id"] == project_id)
+        return entry
+
+    def deliver(self) -> int:
+        """Send what the outbox holds to the webhook (no-op without one); callers run it after a change
+        (the CLI at once, the API after its response)."""
+        return webhooks.deliver_pending(self.engine, self.webhook)
+
+    # -- reading -------------------------------------------------------------------------------------------
+
+    def _latest_round(self, conn: Connection, project_id: str) -> Any:
+        round_ = conn.execute(
+            select(consult_rounds)
+            .where(consult_rounds.c.project_id == project_id)
+            .order_by(consult_rounds.c.number.desc())
+            .limit(1)
+        ).first()
+        if round_ is None:
+            raise NotFoundError(
+                f"project {project_id} has no consultation (lantu consult start)", f"项目 {project_id} 尚未发起业务协同"
+            )
+        return round_
+
+    def _round_tasks(self, conn: Connection, round_id: int, department: str | None = None) -> list[dict[str, Any]]:
+        query = select(consult_tasks, consult_rounds.c.project_id, consult_rounds.c.number).join(
+            consult_rounds, consult_rounds.c.id == consult_tasks.c.round_id
+        )
+        query = query.where(consult_tasks.c.round_id == round_id).order_by(consult_tasks.c.id)
+        if department is not None:
+            query = query.where(consult_tasks.c.department == department)
+        return self._with_answers(conn, conn.execute(query).all())
+
+    def _with_answers(self, conn: Connection, rows: Sequence[Any]) -> list[dict[str, Any]]:
+        ids = [r.id for r in rows]
+        latest: dict[int, Any] = {}
+        if ids:
+            for answer in conn.execute(
+                select(consult_answers).where(consult_answers.c.task_id.in_(ids)).order_by(consult_answers.c.id)
+            ):
+                latest[answer.task_id] = answer  # the last one supersedes
+        out = []
+        for r in rows:
+            last = latest.get(r.id)
+            findings = json.loads(r.items_json)
+            out.append(
+                {
+                    "id": r.id,
+                    "project_id": r.project_id,
+                    "round": r.number,
+                    "department": r.department,
+                    "department_zh": self.routing.departments[r.department].name_zh
+                    if r.department in self.routing.departments
+                    else r.department,
+                    "items": list(dict.fromkeys(f["code"] for f in findings)),
+                    "status": last.opinion if last else PENDING,
+                    "due": r.due.isoformat(),
+                    "text": last.text if last else None,
+                    "actor": last.actor if last else None,
+                    "answered": _text(last.created) if last else None,
+                    "findings": findings,
+                }
+            )
+        return out
+
+    def tasks(self, project_id: str, *, department: str | None = None) -> list[dict[str, Any]]:
+        """The tasks of the project's latest round (``department``: only that department's)."""
+        with self.engine.connect() as conn:
+            round_ = self._latest_round(conn, project_id)
+            return self._round_tasks(conn, round_.id, department)
+
+    def department_tasks(self, department: str, *, pending_only: bool = False) -> list[dict[str, Any]]:
+        """A department's tasks in rounds that still take answers (its in-tray)."""
+        self.routing.department(department)
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(consult_tasks, consult_rounds.c.project_id, consult_rounds.c.number)
+                .join(consult_rounds, consult_rounds.c.id == consult_tasks.c.round_id)
+                .where(consult_tasks.c.department == department, consult_rounds.c.state.in_(("open", "disagreed")))
+                .order_by(consult_tasks.c.id)
+            ).all()
+            tasks = self._with_answers(conn, rows)
+        return [t for t in tasks if t["status"] == PENDING] if pending_only else tasks
+
+    def task(self, task_id: int) -> dict[str, Any]:
+        """One task with its drafted paragraph, the round's state and every answer, oldest first."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(consult_tasks, consult_rounds.c.project_id, consult_rounds.c.number, consult_rounds.c.state)
+                .join(consult_rounds, consult_rounds.c.id == consult_tasks.c.round_id)
+                .where(consult_tasks.c.id == task_id)
+            ).first()
+            if row is None:
+                raise NotFoundError(f"no consultation task {task_id}", f"会商任务 {task_id} 不存在")
+            (task,) = self._with_answers(conn, [row])
+            history = conn.execute(
+                select(consult_answers).where(consult_answers.c.task_id == task_id).order_by(consult_answers.c.id)
+            ).all()
+            doc = conn.execute(
+                select(consult_opinions.c.doc_number).where(consult_opinions.c.round_id == row.round_id)
+            ).scalar()
+        return task | {
+            "draft": row.draft,
+            "round_state": row.state,
+            "doc_number": doc,
+            "answers": [
+                {"opinion": a.opinion, "text": a.text, "actor": a.actor, "answered": _text(a.created)} for a in history
+            ],
+        }
+
+    def status(self, project_id: str) -> dict[str, Any]:
+        """The project's consultation at a glance: every round's state, the latest tasks, the 预审意见 if any."""
+        with self.engine.connect() as conn:
+            rounds = conn.execute(
+                select(
+                    consult_rounds.c.number,
+                    consult_rounds.c.review_id,
+                    consult_rounds.c.state,
+                    consult_rounds.c.started,
+                    consult_rounds.c.closed,
+                )
+                .where(consult_rounds.c.project_id == project_id)
+                .order_by(consult_rounds.c.number)
+            ).all()
+        if not rounds:
+            raise NotFoundError(
+                f"project {project_id} has no consultation (lantu consult start)", f"项目 {project_id} 尚未发起业务协同"
+            )
+        latest = rounds[-1]
+        opinion = self.opinion(project_id) if latest.state == "agreed" else None
+        return {
+            "project_id": project_id,
+            "state": latest.state,
+            "state_zh": ROUND_STATE_ZH[latest.state],
+            "adjustment_needed": latest.state == "disagreed",
+            "rounds": [
+                {
+                    "round": r.number,
+                    "review_id": r.review_id,
+                    "state": r.state,
+                    "started": _text(r.started),
+                    "closed": _text(r.closed),
+                }
+                for r in rounds
+            ],
+            "tasks": self.tasks(project_id),
+            "doc_number": opinion["doc_number"] if opinion else None,
+        }
+
+    def review(self, project_id: str) -> ReviewResult:
+        """The review the project's latest round consults on."""
+        with self.engine.connect() as conn:
+            return ReviewResult.model_validate_json(self._latest_round(conn, project_id).review_json)
+
+    def opinion(self, project_id: str) -> dict[str, Any]:
+        """The project's latest consolidated 预审意见: ``doc_number``, ``text`` (Markdown) and ``opinion`` (JSON)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(consult_opinions)
+                .where(consult_opinions.c.project_id == project_id)
+                .order_by(consult_opinions.c.id.desc())
+                .limit(1)
+            ).first()
+        if row is None:
+            raise NotFoundError(
+                f"project {project_id} has no 预审意见: its consultation is not agreed",
+                f"项目 {project_id} 尚无预审意见（业务协同未通过）",
+            )
+        return {
+            "doc_number": row.doc_number,
+            "project_id": row.project_id,
+            "issued": json.loads(row.opinion_json)["issued"],
+            "text": row.text,
+            "opinion": json.loads(row.opinion_json),
+        }
+
+    def problems(self) -> list[dict[str, Any]]:
+        """问题清单: projects whose latest round has an unresolved 不同意, with the disagreeing opinions."""
+        with self.engine.connect() as conn:
+            rounds = conn.execute(
+                select(consult_rounds).where(consult_rounds.c.state == "disagreed").order_by(consult_rounds.c.id)
+            ).all()
+            entries = []
+            for r in rounds:
+                flag = conn.execute(
+                    select(consult_escalations)
+                    .where(consult_escalations.c.round_id == r.id)
+                    .order_by(consult_escalations.c.id.desc())
+                    .limit(1)
+                ).first()
+                disagreeing = [t for t in self._round_tasks(conn, r.id) if t["status"] == "不同意"]
+                entries.append(
+                    {
+                        "project_id": r.project_id,
+                        "round": r.number,
+                        "review_id": r.review_id,
+                        "since": min((t["answered"] for t in disagreeing), default=None),
+                        "disagreements": [
+                            {k: t[k] for k in ("id", "department", "items", "text", "actor", "answered")}
+                            for t in disagreeing
+                        ],
+                        "joint_meeting": bool(flag.joint_meeting) if flag else False,
+                        "joint_meeting_note": flag.note if flag else None,
+                        "flagged_by": flag.actor if flag else None,
+                        "flagged": _text(flag.created) if flag else None,
+                    }
+                )
+        return entries
+
+    def overdue(self, as_of: date, *, department: str | None = None) -> list[dict[str, Any]]:
+        """限时反馈 for the 考核: per department, the tasks past due with no answer by ``as_of``.
+
+        A task counts when its due date is before ``as_of``, its round still took answers on
+        that day (not superseded or agreed before it) and no answer had been given by the end
+        of that day (Beijing time). Departments without overdue tasks are left out.
+        """
+        if department is not None:
+            self.routing.department(department)
+        end = datetime.combine(as_of + timedelta(days=1), datetime.min.time(), tzinfo=BEIJING)
+        with self.engine.connect() as conn:
+            query = (
+                select(
+                    consult_tasks.c.id,
+                    consult_tasks.c.department,
+                    consult_tasks.c.due,
+                    consult_rounds.c.project_id,
+                    consult_rounds.c.number,
+                    consult_rounds.c.closed,
+                )
+                .join(consult_rounds, consult_rounds.c.id == consult_tasks.c.round_id)
+                .where(consult_tasks.c.due < as_of)
+                .order_by(consult_tasks.c.due, consult_tasks.c.id)
+            )
+            if department is not None:
+                query = query.where(consult_tasks.c.department == department)
+            rows = conn.execute(query).all()
+            first_answer = dict(
+                conn.execute(
+                    select(consult_answers.c.task_id, func.min(consult_answers.c.created)).group_by(
+                        consult_answers.c.task_id
+                    )
+                ).all()
+            )
+        per_department: dict[str, list[dict[str, Any]]] = {}
+        for r in rows:
+            answered = first_answer.get(r.id)
+            if answered is not None and _aware(answered) < end:
+                continue
+            if r.closed is not None and _aware(r.closed) < end:
+                continue
+            per_department.setdefault(r.department, []).append(
+                {
+                    "id": r.id,
+                    "project_id": r.project_id,
+                    "round": r.number,
+                    "due": r.due.isoformat(),
+                    "days_overdue": (as_of - r.due).days,
+                }
+            )
+        order = {name: n for n, name in enumerate(self.routing.departments)}  # the table's order, not a collation's
+        return [
+            {
+                "department": name,
+                "department_zh": self.routing.departments[name].name_zh if name in self.routing.departments else name,
+                "overdue": len(tasks),
+                "tasks": tasks,
+            }
+            for name, tasks in sorted(per_department.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0]))
+        ]
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite hands back naive datetimes

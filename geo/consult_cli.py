@@ -1,0 +1,202 @@
+"""``lantu consult …``: 业务协同 from the command line (LANTU_DATABASE_URL; LANTU_WEBHOOK_URL notified).
+
+Each command opens its input, calls one method of :class:`geo.consult.Consultations` and writes
+its rows (``geo.io.tables``); every rule lives in ``geo.consult``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from geo.cli_context import cli_context
+from geo.consult import Consultations, Webhook
+from geo.consult.routing import load_routing
+from geo.errors import InputError
+from geo.io.quota import read_review_result
+from geo.io.tables import write_table
+from geo.quota_cli import DEFAULT_ACTOR, _run, database
+
+app = typer.Typer(
+    help="业务协同: departments answer on a project's review; agreed answers become its 预审意见.",
+    no_args_is_help=True,
+)
+err = Console(stderr=True)
+Format = Annotated[str, typer.Option("--format", "-f", help="table | json | csv")]
+Actor = Annotated[str, typer.Option(help="Who does this (recorded with the answer or flag).")]
+TASK_COLUMNS = ("id", "department", "items", "status", "due", "text", "actor", "answered")
+
+
+def _consultations(ctx: typer.Context) -> Consultations:
+    options = cli_context(ctx)
+    webhook = (
+        Webhook(options.webhook_url, options.webhook_secret) if options.webhook_url and options.webhook_secret else None
+    )
+    return _run(lambda: Consultations(database(ctx), routing=load_routing(data_dir=options.data_dir), webhook=webhook))
+
+
+def _deliver(consult: Consultations) -> None:
+    """Notify the webhook now; what it does not take stays in the outbox (lantu consult deliver)."""
+    if consult.webhook is not None:
+        count = consult.deliver()
+        err.print(f"webhook: {count} event(s) delivered", highlight=False)
+
+
+def _flat(rows: Sequence[dict[str, Any]], fmt: str) -> list[dict[str, Any]]:
+    """Lists as 、-joined text for a table or CSV; JSON keeps them."""
+    if fmt == "json":
+        return list(rows)
+    return [{k: "、".join(map(str, v)) if isinstance(v, list) else v for k, v in r.items()} for r in rows]
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise InputError(f"--as-of {value!r} is not a date (YYYY-MM-DD)", "--as-of 日期格式应为 YYYY-MM-DD") from exc
+
+
+def _opinion_format(fmt: str) -> None:
+    if fmt not in ("markdown", "json"):
+        raise InputError(f"unknown format {fmt!r}; use markdown or json", f"未知格式 {fmt!r}，可用：markdown、json")
+
+
+@app.command("start")
+def start(
+    ctx: typer.Context,
+    project_id: Annotated[str, typer.Argument(help="The project (项目库 id).")],
+    review_json: Annotated[Path, typer.Argument(help="A result of `lantu review` (JSON) for the project.")],
+    due_days: Annotated[int, typer.Option("--due-days", help="Days each department has to answer.")] = 5,
+    actor: Actor = DEFAULT_ACTOR,
+) -> None:
+    """在线发起会商: one task per concerned department, with its items, drafted paragraph and due date."""
+    consult = _consultations(ctx)
+    tasks = _run(lambda: consult.start(project_id, read_review_result(review_json), due_days=due_days, actor=actor))
+    _deliver(consult)
+    write_table(_flat(tasks, "table"), "table", sys.stdout, title=f"{project_id} 业务协同", columns=TASK_COLUMNS[:5])
+    err.print(f"{len(tasks)} task(s) for project {project_id}", highlight=False)
+
+
+@app.command("tasks")
+def tasks(
+    ctx: typer.Context,
+    project_id: Annotated[str, typer.Argument(help="The project.")],
+    fmt: Format = "table",
+    department: Annotated[str | None, typer.Option(help="Only this department's task.")] = None,
+) -> None:
+    """The tasks of the project's latest round: id, department, items, status (待反馈/同意/有条件同意/不同意), due."""
+    consult = _consultations(ctx)
+    rows = _run(lambda: consult.tasks(project_id, department=department))
+    if fmt == "json":
+        write_table(rows, fmt, sys.stdout)
+    else:
+        _run(
+            lambda: write_table(_flat(rows, fmt), fmt, sys.stdout, title=f"{project_id} 业务协同", columns=TASK_COLUMNS)
+        )
+
+
+@app.command("answer")
+def answer(
+    ctx: typer.Context,
+    task_id: Annotated[int, typer.Argument(help="The task id (lantu consult tasks).")],
+    opinion: Annotated[str, typer.Option("--opinion", help="同意 | 有条件同意 | 不同意")],
+    text: Annotated[str | None, typer.Option(help="Conditions (有条件同意) or the reason (不同意, required).")] = None,
+    actor: Actor = DEFAULT_ACTOR,
+) -> None:
+    """A department's answer; a later answer supersedes. All agree → 储备 and the 预审意见; 不同意 → 问题清单."""
+    consult = _consultations(ctx)
+    task = _run(lambda: consult.answer(task_id, opinion, text=text, actor=actor))
+    _deliver(consult)
+    err.print(f"task {task_id} ({task['department']}): {task['status']}", highlight=False)
+    if task["doc_number"]:
+        err.print(f"all departments agree: 预审意见 {task['doc_number']} (lantu consult opinion {task['project_id']})")
+    elif task["round_state"] == "disagreed":
+        err.print(f"project {task['project_id']} is marked for adjustment and on the 问题清单 (lantu consult problems)")
+
+
+@app.command("problems")
+def problems(ctx: typer.Context, fmt: Format = "table") -> None:
+    """问题清单: projects with an unresolved 不同意, their disagreeing opinions and the 联席会议 flag."""
+    consult = _consultations(ctx)
+    rows = _run(consult.problems)
+    if fmt != "json":
+        rows = [
+            {
+                **{k: r[k] for k in ("project_id", "round", "since", "joint_meeting")},
+                "disagreements": "；".join(f"{d['department']}：{d['text']}" for d in r["disagreements"]),
+            }
+            for r in rows
+        ]
+    _run(lambda: write_table(rows, fmt, sys.stdout, title="问题清单"))
+
+
+@app.command("escalate")
+def escalate(
+    ctx: typer.Context,
+    project_id: Annotated[str, typer.Argument(help="A project on the 问题清单.")],
+    note: Annotated[str | None, typer.Option(help="Why it goes to the joint meeting.")] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="Take the 联席会议 flag off again.")] = False,
+    actor: Actor = DEFAULT_ACTOR,
+) -> None:
+    """Flag a 问题清单 entry for the 联席会议 (第十一条: 无法整改但确有必要建设)."""
+    consult = _consultations(ctx)
+    entry = _run(lambda: consult.escalate(project_id, actor=actor, note=note, joint_meeting=not clear))
+    err.print(f"project {project_id}: 联席会议 {'yes' if entry['joint_meeting'] else 'no'}", highlight=False)
+
+
+@app.command("overdue")
+def overdue(
+    ctx: typer.Context,
+    as_of: Annotated[str, typer.Option("--as-of", help="Date of the check (YYYY-MM-DD).")],
+    fmt: Format = "table",
+    department: Annotated[str | None, typer.Option(help="Only this department.")] = None,
+) -> None:
+    """限时反馈: tasks past due and unanswered on that date, per department (for the 考核)."""
+    consult = _consultations(ctx)
+    groups = _run(lambda: consult.overdue(_date(as_of), department=department))
+    if fmt == "json":
+        write_table(groups, fmt, sys.stdout)
+        return
+    rows = [{"department": g["department"], **t} for g in groups for t in g["tasks"]]
+    _run(
+        lambda: write_table(
+            rows,
+            fmt,
+            sys.stdout,
+            title=f"逾期未反馈 {as_of}",
+            columns=("department", "id", "project_id", "round", "due", "days_overdue"),
+        )
+    )
+
+
+@app.command("opinion")
+def opinion(
+    ctx: typer.Context,
+    project_id: Annotated[str, typer.Argument(help="A project whose consultation is agreed.")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="markdown | json")] = "markdown",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
+) -> None:
+    """The consolidated 预审意见 with its document number (Markdown or JSON)."""
+    _run(lambda: _opinion_format(fmt))
+    consult = _consultations(ctx)
+    found = _run(lambda: consult.opinion(project_id))
+    text = found["text"] if fmt == "markdown" else json.dumps(found["opinion"], ensure_ascii=False, indent=2)
+    if output is None:
+        sys.stdout.write(text + "\n")
+    else:
+        output.write_text(text + "\n", encoding="utf-8")
+        err.print(f"预审意见 {found['doc_number']} → {output}", highlight=False)
+
+
+@app.command("deliver")
+def deliver(ctx: typer.Context) -> None:
+    """Send the webhook events still in the outbox (retried after every change too)."""
+    count = _run(_consultations(ctx).deliver)
+    err.print(f"{count} event(s) delivered", highlight=False)

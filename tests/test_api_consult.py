@@ -1,0 +1,139 @@
+"""业务协同 over the API: the project system starts a round, each department's key answers its own task only."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from support import assert_problem, auth, parcel_frame, rect
+
+from api.app import create_app
+from api.keys import create_key
+from api.settings import Settings
+from geo.db import make_engine
+from geo.errors import InputError
+
+HERITAGE_FLOOD = json.loads(
+    parcel_frame(rect(7.6, 2.2, 8.4, 2.8), id="P1", name="示例项目", project_type="infrastructure")
+    .to_crs(4490)
+    .to_json(drop_id=True)
+)
+
+
+@pytest.fixture
+def client(settings: Settings, keys: dict[str, str]) -> Iterator[TestClient]:
+    engine = make_engine(settings.database_url)
+    for department, name in (("自然资源和规划", "land"), ("文物主管部门", "heritage"), ("水利", "water")):
+        keys[name] = create_key(engine, f"dept-{name}", "department", department=department)
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+def _start(client: TestClient, keys: dict[str, str], project_id: str = "XM-1") -> list[dict[str, Any]]:
+    posted = client.post("/api/v1/reviews", json=HERITAGE_FLOOD, headers=auth(keys, "project-system"))
+    assert posted.status_code == 201, posted.text
+    started = client.post(
+        f"/api/v1/consult/projects/{project_id}/rounds",
+        json={"review_id": posted.json()["review_id"], "due_days": 7},
+        headers=auth(keys, "project-system"),
+    )
+    assert started.status_code == 201, started.text
+    tasks: list[dict[str, Any]] = started.json()
+    return tasks
+
+
+def test_departments_answer_their_own_tasks_to_an_opinion(client: TestClient, keys: dict[str, str]) -> None:
+    tasks = {t["department"]: t for t in _start(client, keys)}
+    assert list(tasks) == ["自然资源和规划", "文物主管部门", "水利"]
+    assert {t["status"] for t in tasks.values()} == {"待反馈"}
+    # a department's key sees its own task only
+    seen = client.get("/api/v1/consult/projects/XM-1/tasks", headers=auth(keys, "water")).json()
+    assert [t["department"] for t in seen] == ["水利"]
+    inbox = client.get("/api/v1/consult/tasks?pending=true", headers=auth(keys, "water")).json()
+    assert [t["id"] for t in inbox] == [tasks["水利"]["id"]]
+    # …and cannot answer, or read, another department's
+    other = f"/api/v1/consult/tasks/{tasks['文物主管部门']['id']}"
+    assert_problem(client.post(other + "/answers", json={"opinion": "同意"}, headers=auth(keys, "water")), 403)
+    assert_problem(client.get(other, headers=auth(keys, "water")), 403)
+    assert_problem(client.get("/api/v1/consult/tasks?department=文物主管部门", headers=auth(keys, "water")), 403)
+    # a planner reads but does not answer; no department key starts a round
+    assert_problem(client.post(other + "/answers", json={"opinion": "同意"}, headers=auth(keys, "planner")), 403)
+    assert_problem(
+        client.post("/api/v1/consult/projects/XM-9/rounds", json={"review_id": "x"}, headers=auth(keys, "water")),
+        403,
+    )
+    assert_problem(
+        client.post(
+            f"/api/v1/consult/tasks/{tasks['水利']['id']}/answers",
+            json={"opinion": "不同意"},
+            headers=auth(keys, "water"),
+        ),
+        422,  # 不同意 needs its reason
+    )
+    for name, department, body in (
+        ("land", "自然资源和规划", {"opinion": "同意"}),
+        ("heritage", "文物主管部门", {"opinion": "有条件同意", "text": "工程设计方案报文物部门同意"}),
+        ("water", "水利", {"opinion": "同意", "text": "无意见"}),
+    ):
+        r = client.post(f"/api/v1/consult/tasks/{tasks[department]['id']}/answers", json=body, headers=auth(keys, name))
+        assert r.status_code == 201, r.text
+        assert r.json()["actor"] == f"dept-{name}"
+    status = client.get("/api/v1/consult/projects/XM-1", headers=auth(keys)).json()
+    assert status["state"] == "agreed" and status["doc_number"].startswith("协同预审〔")
+    opinion = client.get("/api/v1/consult/projects/XM-1/opinion", headers=auth(keys)).json()
+    assert opinion["opinion"]["conditions"][0]["text"] == "工程设计方案报文物部门同意"
+    md = client.get("/api/v1/consult/projects/XM-1/opinion?format=markdown", headers=auth(keys))
+    assert md.headers["content-type"].startswith("text/markdown") and "预审意见" in md.text
+    page = client.get("/api/v1/consult/projects/XM-1/page", headers=auth(keys))
+    assert page.status_code == 200 and "lantu-consult" in page.text and "工程设计方案报文物部门同意" in page.text
+    # answers to an agreed round are a conflict
+    late = client.post(
+        f"/api/v1/consult/tasks/{tasks['水利']['id']}/answers",
+        json={"opinion": "不同意", "text": "x"},
+        headers=auth(keys, "water"),
+    )
+    assert_problem(late, 409)
+
+
+def test_problem_list_escalation_and_overdue(client: TestClient, keys: dict[str, str]) -> None:
+    tasks = {t["department"]: t for t in _start(client, keys)}
+    r = client.post(
+        f"/api/v1/consult/tasks/{tasks['水利']['id']}/answers",
+        json={"opinion": "不同意", "text": "<b>占用河道</b>"},
+        headers=auth(keys, "water"),
+    )
+    assert r.status_code == 201 and r.json()["round_state"] == "disagreed"
+    (entry,) = client.get("/api/v1/consult/problems", headers=auth(keys)).json()
+    assert entry["disagreements"][0]["text"] == "<b>占用河道</b>" and entry["joint_meeting"] is False
+    assert client.get("/api/v1/consult/problems", headers=auth(keys, "heritage")).json() == []
+    assert_problem(client.post("/api/v1/consult/projects/XM-1/escalation", json={}, headers=auth(keys, "water")), 403)
+    flagged = client.post(
+        "/api/v1/consult/projects/XM-1/escalation", json={"note": "提报联席会议"}, headers=auth(keys, "project-system")
+    )
+    assert flagged.status_code == 200 and flagged.json()["joint_meeting"] is True
+    page = client.get("/api/v1/consult/projects/XM-1/page", headers=auth(keys)).text
+    assert "&lt;b&gt;占用河道&lt;/b&gt;" in page and "<b>占用河道</b>" not in page  # escaped
+    due = tasks["水利"]["due"]
+    later = client.get("/api/v1/consult/overdue", params={"as_of": "2099-01-01"}, headers=auth(keys)).json()
+    assert [(g["department"], g["overdue"]) for g in later] == [("自然资源和规划", 1), ("文物主管部门", 1)]
+    mine = client.get("/api/v1/consult/overdue", params={"as_of": "2099-01-01"}, headers=auth(keys, "heritage"))
+    assert [g["department"] for g in mine.json()] == ["文物主管部门"]
+    assert client.get("/api/v1/consult/overdue", params={"as_of": due}, headers=auth(keys)).json() == []
+    assert_problem(client.get("/api/v1/consult/projects/NOPE/tasks", headers=auth(keys)), 404)
+    assert_problem(client.get("/api/v1/consult/overdue", params={"as_of": "tomorrow"}, headers=auth(keys)), 422)
+
+
+def test_a_department_key_needs_a_known_department(settings: Settings) -> None:
+    engine = make_engine(settings.database_url)
+    from api.keys import ensure_schema
+    from geo.db import migrate
+
+    migrate(engine)
+    ensure_schema(engine)
+    with pytest.raises(InputError):
+        create_key(engine, "dept-none", "department")
+    with pytest.raises(InputError):
+        create_key(engine, "planner-with-department", "planner", department="水利")

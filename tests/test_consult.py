@@ -1,0 +1,281 @@
+"""业务协同: routing of review items to departments, the consultation flow on SQLite and PostgreSQL,
+the webhook's signature and retries (a receiver on loopback)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from datetime import date, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+from support import parcel_frame, rect
+
+from geo.blueprint import Blueprint
+from geo.consult import Consultations, Webhook, load_routing, route_review, verify
+from geo.consult.tables import consult_events
+from geo.errors import ConsultError, InputError, NotFoundError, ProfileError
+from geo.review import ReviewResult, review
+
+DAY = date(2026, 12, 1)
+# 建设控制地带 (7–8, 2–3 km) and 河湖管理范围 (8–9, 2–3 km): 文物 and 水利 besides 自然资源和规划
+HERITAGE_FLOOD = (7.6, 2.2, 8.4, 2.8)
+
+
+def _review(blueprint: Blueprint, box: tuple[float, float, float, float], **props: Any) -> ReviewResult:
+    return review(parcel_frame(rect(*box), id="P1", name="示例项目", **props), blueprint)
+
+
+@pytest.fixture(scope="module")
+def heritage_flood(blueprint: Blueprint) -> ReviewResult:
+    return _review(blueprint, HERITAGE_FLOOD, project_type="infrastructure")
+
+
+# -- routing ------------------------------------------------------------------------------------------------
+
+
+def test_items_route_to_the_departments_that_answer_for_them(heritage_flood: ReviewResult) -> None:
+    drafts = {d.department: d for d in route_review(heritage_flood, load_routing())}
+    assert list(drafts) == ["自然资源和规划", "文物主管部门", "水利"]
+    assert drafts["文物主管部门"].items == ["cultural_heritage"]
+    assert drafts["水利"].items == ["flood_control"]
+    (flood,) = drafts["水利"].findings
+    assert flood.status == "warn" and flood.overlap_m2 == pytest.approx(0.4 * 0.6 * 1e6)
+    # 自然资源和规划 answers for 用地预审 always: its items, passing ones included
+    assert drafts["自然资源和规划"].items == [
+        "planning_conformity",
+        "basic_farmland",
+        "cultivated_land",
+        "ecological_redline",
+        "mineral_overlay",
+        "geohazard",
+        "land_use_standard",
+        "illegal_use",
+    ]
+
+
+def test_a_shared_item_splits_by_layer(blueprint: Blueprint) -> None:
+    # 自然保护地 (6–7 km) → 林业; 一级/二级 饮用水水源保护区 (7–9 km) → 生态环境, each with its own area
+    result = _review(blueprint, (6.5, 0.2, 8.5, 0.8), project_type="infrastructure")
+    drafts = {d.department: d for d in route_review(result, load_routing())}
+    (reserve,) = drafts["林业"].findings
+    (water,) = drafts["生态环境"].findings
+    assert reserve.code == water.code == "protected_areas"
+    assert reserve.overlap_m2 == pytest.approx(0.5 * 0.6 * 1e6)
+    assert water.overlap_m2 == pytest.approx(1.5 * 0.6 * 1e6)
+    assert (reserve.status, water.status) == ("fail", "fail")  # 自然保护地 and 一级 both fail
+    assert water.layer_zh == "饮用水水源保护区"
+
+
+def test_energy_and_pollutant_factors_follow_the_project_type(heritage_flood: ReviewResult) -> None:
+    routing = load_routing()
+    drafts = {d.department: d.items for d in route_review(heritage_flood, routing, project_type="industrial")}
+    assert drafts["发改"] == ["energy"]
+    assert drafts["生态环境"] == ["pollutant_total"]
+    assert "发改" not in {d.department for d in route_review(heritage_flood, routing, project_type="transport")}
+
+
+def test_a_passing_parcel_goes_to_the_land_department_alone(blueprint: Blueprint) -> None:
+    result = _review(blueprint, (1.2, 1.2, 1.3, 1.3), project_type="industrial", investment_wan=50_000)
+    drafts = route_review(result, load_routing(), project_type="commercial")
+    assert [d.department for d in drafts] == ["自然资源和规划"]
+
+
+def test_a_routing_table_naming_an_undeclared_department_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "departments.yaml").write_text(
+        "departments: {水利: {name_zh: 市水利局, name_en: water}}\nitems: {flood_control: [{department: 海事}]}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ProfileError, match="海事"):
+        load_routing(data_dir=tmp_path)
+    with pytest.raises(InputError, match="unknown department"):
+        load_routing().department("海事")
+
+
+# -- the flow -----------------------------------------------------------------------------------------------
+
+
+def _answer_all(consult: Consultations, project_id: str, **by_department: tuple[str, str | None]) -> None:
+    for task in consult.tasks(project_id):
+        opinion, text = by_department.get(task["department"], ("同意", None))
+        consult.answer(task["id"], opinion, text=text, actor=f"{task['department']}经办人", today=DAY)
+
+
+def test_all_agree_stores_the_opinion_with_a_number(engine: Engine, heritage_flood: ReviewResult) -> None:
+    consult = Consultations(engine)
+    tasks = consult.start("XM-1", heritage_flood, due_days=7, actor="发改委", today=DAY)
+    assert [(t["department"], t["status"], t["due"]) for t in tasks] == [
+        ("自然资源和规划", "待反馈", "2026-12-08"),
+        ("文物主管部门", "待反馈", "2026-12-08"),
+        ("水利", "待反馈", "2026-12-08"),
+    ]
+    assert "建设控制地带" in consult.task(tasks[1]["id"])["draft"]
+    _answer_all(consult, "XM-1", 水利=("有条件同意", "开展洪水影响评价，报水利局审查"))
+    status = consult.status("XM-1")
+    assert status["state"] == "agreed" and status["doc_number"] == "协同预审〔2026〕1号"
+    found = consult.opinion("XM-1")
+    body = found["opinion"]
+    assert [d["opinion"] for d in body["departments"]] == ["同意", "同意", "有条件同意"]
+    assert body["conditions"] == [
+        {"department": "水利", "items": ["flood_control"], "text": "开展洪水影响评价，报水利局审查"}
+    ]
+    assert body["parcels"][0]["area_m2"] == pytest.approx(0.8 * 0.6 * 1e6)
+    assert "开展洪水影响评价" in found["text"] and "第十二条" in found["text"]
+    with pytest.raises(ConsultError):  # an agreed round takes no more answers
+        consult.answer(tasks[0]["id"], "不同意", text="晚到的意见", actor="x")
+    # numbers run on per year
+    consult.start("XM-2", heritage_flood, actor="发改委", today=DAY)
+    _answer_all(consult, "XM-2")
+    assert consult.opinion("XM-2")["doc_number"] == "协同预审〔2026〕2号"
+
+
+def test_a_disagreement_puts_the_project_on_the_problem_list(engine: Engine, heritage_flood: ReviewResult) -> None:
+    consult = Consultations(engine)
+    consult.start("XM-1", heritage_flood, actor="发改委", today=DAY)
+    _answer_all(consult, "XM-1", 文物主管部门=("不同意", "地块压占保护范围外缘，须调整选址"))
+    status = consult.status("XM-1")
+    assert status["state"] == "disagreed" and status["adjustment_needed"] and status["doc_number"] is None
+    with pytest.raises(NotFoundError):
+        consult.opinion("XM-1")
+    (entry,) = consult.problems()
+    assert entry["project_id"] == "XM-1" and entry["joint_meeting"] is False
+    assert [(d["department"], d["text"]) for d in entry["disagreements"]] == [
+        ("文物主管部门", "地块压占保护范围外缘，须调整选址")
+    ]
+    # escalation: an officer flags the entry for the 联席会议
+    flagged = consult.escalate("XM-1", actor="指挥部", note="确有必要建设，提报联席会议")
+    assert flagged["joint_meeting"] is True and flagged["joint_meeting_note"] == "确有必要建设，提报联席会议"
+    assert consult.problems()[0]["flagged_by"] == "指挥部"
+    # a new round after the adjustment supersedes the old one, whose tasks take no answers
+    old = consult.tasks("XM-1")
+    consult.start("XM-1", heritage_flood, actor="发改委", today=DAY)
+    assert consult.problems() == []
+    with pytest.raises(ConsultError):
+        consult.answer(old[0]["id"], "同意", actor="x")
+    assert [r["state"] for r in consult.status("XM-1")["rounds"]] == ["superseded", "open"]
+    with pytest.raises(ConsultError):  # not on the list
+        consult.escalate("XM-1", actor="指挥部")
+
+
+def test_a_later_answer_supersedes_and_resolves(engine: Engine, heritage_flood: ReviewResult) -> None:
+    consult = Consultations(engine)
+    consult.start("XM-1", heritage_flood, actor="发改委", today=DAY)
+    _answer_all(consult, "XM-1", 水利=("不同意", "占用河道管理范围"))
+    water = next(t for t in consult.tasks("XM-1") if t["department"] == "水利")
+    after = consult.answer(water["id"], "有条件同意", text="按防洪评价调整", actor="水利局", today=DAY)
+    assert [a["opinion"] for a in after["answers"]] == ["不同意", "有条件同意"]  # both kept
+    assert after["status"] == "有条件同意" and after["round_state"] == "agreed"
+    assert consult.problems() == []
+
+
+def test_answers_are_checked(engine: Engine, heritage_flood: ReviewResult) -> None:
+    consult = Consultations(engine)
+    (task, *_) = consult.start("XM-1", heritage_flood, actor="发改委", today=DAY)
+    with pytest.raises(InputError, match="reason"):
+        consult.answer(task["id"], "不同意", text="  ", actor="x")
+    with pytest.raises(InputError, match="conditions"):
+        consult.answer(task["id"], "有条件同意", actor="x")
+    with pytest.raises(InputError, match="opinion"):
+        consult.answer(task["id"], "原则同意", actor="x")
+    with pytest.raises(NotFoundError):
+        consult.answer(999_999, "同意", actor="x")
+    with pytest.raises(InputError):
+        consult.start("XM-1", heritage_flood, due_days=0, actor="x")
+
+
+def test_overdue_tasks_per_department(engine: Engine, heritage_flood: ReviewResult) -> None:
+    consult = Consultations(engine)
+    tasks = {t["department"]: t for t in consult.start("XM-1", heritage_flood, due_days=3, actor="x", today=DAY)}
+    consult.answer(tasks["自然资源和规划"]["id"], "同意", actor="自然资源和规划局")
+    due = DAY + timedelta(days=3)
+    assert consult.overdue(due) == []  # due today is not late
+    late = consult.overdue(due + timedelta(days=2))
+    assert [(g["department"], g["overdue"]) for g in late] == [("文物主管部门", 1), ("水利", 1)]
+    assert late[0]["tasks"][0] == {
+        "id": tasks["文物主管部门"]["id"],
+        "project_id": "XM-1",
+        "round": 1,
+        "due": "2026-12-04",
+        "days_overdue": 2,
+    }
+    assert [g["department"] for g in consult.overdue(due + timedelta(days=2), department="水利")] == ["水利"]
+
+
+# -- webhooks -----------------------------------------------------------------------------------------------
+
+SECRET = "test-secret-0123456789"
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    """The city's project system on loopback: fails the first ``failures`` requests, then accepts."""
+
+    failures = 0
+    received: list[tuple[dict[str, str], bytes]] = []  # noqa: RUF012 — reset per test by the fixture
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        if type(self).failures > 0:
+            type(self).failures -= 1
+            self.send_response(503)
+        else:
+            type(self).received.append((dict(self.headers), body))
+            self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *_args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[str, type[_Receiver]]]:
+    handler = type("Receiver", (_Receiver,), {"failures": 0, "received": []})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hooks/lantu", handler
+    server.shutdown()
+    server.server_close()
+
+
+def test_webhook_bodies_are_signed_and_retried(
+    tmp_path: Path, heritage_flood: ReviewResult, receiver: tuple[str, type[_Receiver]]
+) -> None:
+    from geo.db import make_engine, migrate
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'hooks.db'}")
+    migrate(engine)
+    url, handler = receiver
+    handler.failures = 2  # the first event needs its third attempt
+    consult = Consultations(engine, webhook=Webhook(url, SECRET, attempts=3, backoff=0.01))
+    consult.start("XM-1", heritage_flood, actor="x", today=DAY)
+    assert consult.deliver() == 3
+    kinds = [json.loads(body)["event"] for _, body in handler.received]
+    assert kinds == ["task.created"] * 3
+    headers, body = handler.received[0]
+    assert verify(SECRET, headers["X-Lantu-Signature"], body)
+    assert not verify(SECRET, headers["X-Lantu-Signature"], body.replace(b"XM-1", b"XM-9"))
+    assert not verify("another-secret-0123456", headers["X-Lantu-Signature"], body)
+    timestamp = int(headers["X-Lantu-Signature"].split(",")[0][2:])
+    assert not verify(SECRET, headers["X-Lantu-Signature"], body, now=timestamp + 3600)  # no replay an hour later
+    assert json.loads(body)["data"]["department"] == "自然资源和规划"
+    with engine.connect() as conn:
+        attempts = conn.execute(select(consult_events.c.attempts).order_by(consult_events.c.id)).scalars().all()
+    assert attempts == [3, 1, 1]
+    # a receiver that keeps failing: the event stays in the outbox, in order, and goes out on the next run
+    handler.failures = 10
+    _answer_all(consult, "XM-1")
+    assert consult.deliver() == 0
+    handler.failures = 0
+    assert consult.deliver() == 1
+    completed = json.loads(handler.received[-1][1])
+    assert completed["event"] == "consultation.completed"
+    assert completed["data"] == {
+        "doc_number": "协同预审〔2026〕1号",
+        "outcome": "agreed",
+        "project_id": "XM-1",
+        "round": 1,
+    }
