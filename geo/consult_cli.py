@@ -22,7 +22,7 @@ from geo.consult.routing import load_routing
 from geo.errors import InputError
 from geo.io.quota import read_review_result
 from geo.io.tables import write_table
-from geo.quota_cli import DEFAULT_ACTOR, _run, database
+from geo.quota_cli import DEFAULT_ACTOR, attempt, database
 
 app = typer.Typer(
     help="业务协同: departments answer on a project's review; agreed answers become its 预审意见.",
@@ -39,7 +39,9 @@ def _consultations(ctx: typer.Context) -> Consultations:
     webhook = (
         Webhook(options.webhook_url, options.webhook_secret) if options.webhook_url and options.webhook_secret else None
     )
-    return _run(lambda: Consultations(database(ctx), routing=load_routing(data_dir=options.data_dir), webhook=webhook))
+    return attempt(
+        lambda: Consultations(database(ctx), routing=load_routing(data_dir=options.data_dir), webhook=webhook)
+    )
 
 
 def _deliver(consult: Consultations) -> None:
@@ -78,7 +80,7 @@ def start(
 ) -> None:
     """在线发起会商: one task per concerned department, with its items, drafted paragraph and due date."""
     consult = _consultations(ctx)
-    tasks = _run(lambda: consult.start(project_id, read_review_result(review_json), due_days=due_days, actor=actor))
+    tasks = attempt(lambda: consult.start(project_id, read_review_result(review_json), due_days=due_days, actor=actor))
     _deliver(consult)
     write_table(_flat(tasks, "table"), "table", sys.stdout, title=f"{project_id} 业务协同", columns=TASK_COLUMNS[:5])
     err.print(f"{len(tasks)} task(s) for project {project_id}", highlight=False)
@@ -93,11 +95,11 @@ def tasks(
 ) -> None:
     """The tasks of the project's latest round: id, department, items, status (待反馈/同意/有条件同意/不同意), due."""
     consult = _consultations(ctx)
-    rows = _run(lambda: consult.tasks(project_id, department=department))
+    rows = attempt(lambda: consult.tasks(project_id, department=department))
     if fmt == "json":
         write_table(rows, fmt, sys.stdout)
     else:
-        _run(
+        attempt(
             lambda: write_table(_flat(rows, fmt), fmt, sys.stdout, title=f"{project_id} 业务协同", columns=TASK_COLUMNS)
         )
 
@@ -112,7 +114,7 @@ def answer(
 ) -> None:
     """A department's answer; a later answer supersedes. All agree → 储备 and the 预审意见; 不同意 → 问题清单."""
     consult = _consultations(ctx)
-    task = _run(lambda: consult.answer(task_id, opinion, text=text, actor=actor))
+    task = attempt(lambda: consult.answer(task_id, opinion, text=text, actor=actor))
     _deliver(consult)
     err.print(f"task {task_id} ({task['department']}): {task['status']}", highlight=False)
     if task["doc_number"]:
@@ -125,7 +127,7 @@ def answer(
 def problems(ctx: typer.Context, fmt: Format = "table") -> None:
     """问题清单: projects with an unresolved 不同意, their disagreeing opinions and the 联席会议 flag."""
     consult = _consultations(ctx)
-    rows = _run(consult.problems)
+    rows = attempt(consult.problems)
     if fmt != "json":
         rows = [
             {
@@ -134,7 +136,7 @@ def problems(ctx: typer.Context, fmt: Format = "table") -> None:
             }
             for r in rows
         ]
-    _run(lambda: write_table(rows, fmt, sys.stdout, title="问题清单"))
+    attempt(lambda: write_table(rows, fmt, sys.stdout, title="问题清单"))
 
 
 @app.command("escalate")
@@ -147,7 +149,7 @@ def escalate(
 ) -> None:
     """Flag a 问题清单 entry for the 联席会议 (第十一条: 无法整改但确有必要建设)."""
     consult = _consultations(ctx)
-    entry = _run(lambda: consult.escalate(project_id, actor=actor, note=note, joint_meeting=not clear))
+    entry = attempt(lambda: consult.escalate(project_id, actor=actor, note=note, joint_meeting=not clear))
     err.print(f"project {project_id}: 联席会议 {'yes' if entry['joint_meeting'] else 'no'}", highlight=False)
 
 
@@ -160,12 +162,12 @@ def overdue(
 ) -> None:
     """限时反馈: tasks past due and unanswered on that date, per department (for the 考核)."""
     consult = _consultations(ctx)
-    groups = _run(lambda: consult.overdue(_date(as_of), department=department))
+    groups = attempt(lambda: consult.overdue(_date(as_of), department=department))
     if fmt == "json":
         write_table(groups, fmt, sys.stdout)
         return
     rows = [{"department": g["department"], **t} for g in groups for t in g["tasks"]]
-    _run(
+    attempt(
         lambda: write_table(
             rows,
             fmt,
@@ -184,9 +186,9 @@ def opinion(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
 ) -> None:
     """The consolidated 预审意见 with its document number (Markdown or JSON)."""
-    _run(lambda: _opinion_format(fmt))
+    attempt(lambda: _opinion_format(fmt))
     consult = _consultations(ctx)
-    found = _run(lambda: consult.opinion(project_id))
+    found = attempt(lambda: consult.opinion(project_id))
     text = found["text"] if fmt == "markdown" else json.dumps(found["opinion"], ensure_ascii=False, indent=2)
     if output is None:
         sys.stdout.write(text + "\n")
@@ -198,5 +200,5 @@ def opinion(
 @app.command("deliver")
 def deliver(ctx: typer.Context) -> None:
     """Send the webhook events still in the outbox (retried after every change too)."""
-    count = _run(_consultations(ctx).deliver)
+    count = attempt(_consultations(ctx).deliver)
     err.print(f"{count} event(s) delivered", highlight=False)

@@ -33,6 +33,9 @@ def client(settings: Settings, keys: dict[str, str]) -> Iterator[TestClient]:
 
 
 def _start(client: TestClient, keys: dict[str, str], project_id: str = "XM-1") -> list[dict[str, Any]]:
+    project = {"id": project_id, "name": "文化街区配套", "project_type": "infrastructure", "level": "市重点"}
+    made = client.post("/api/v1/projects", json=project | {"county": "370812"}, headers=auth(keys, "project-system"))
+    assert made.status_code == 201, made.text
     posted = client.post("/api/v1/reviews", json=HERITAGE_FLOOD, headers=auth(keys, "project-system"))
     assert posted.status_code == 201, posted.text
     started = client.post(
@@ -83,6 +86,7 @@ def test_departments_answer_their_own_tasks_to_an_opinion(client: TestClient, ke
         assert r.json()["actor"] == f"dept-{name}"
     status = client.get("/api/v1/consult/projects/XM-1", headers=auth(keys)).json()
     assert status["state"] == "agreed" and status["doc_number"].startswith("协同预审〔")
+    assert client.get("/api/v1/projects/XM-1", headers=auth(keys)).json()["stage"] == "储备"
     opinion = client.get("/api/v1/consult/projects/XM-1/opinion", headers=auth(keys)).json()
     assert opinion["opinion"]["conditions"][0]["text"] == "工程设计方案报文物部门同意"
     md = client.get("/api/v1/consult/projects/XM-1/opinion?format=markdown", headers=auth(keys))
@@ -123,6 +127,7 @@ def test_problem_list_escalation_and_overdue(client: TestClient, keys: dict[str,
     assert [g["department"] for g in mine.json()] == ["文物主管部门"]
     assert client.get("/api/v1/consult/overdue", params={"as_of": due}, headers=auth(keys)).json() == []
     assert_problem(client.get("/api/v1/consult/projects/NOPE/tasks", headers=auth(keys)), 404)
+    assert client.get("/api/v1/projects/XM-1", headers=auth(keys)).json()["stage"] == "谋划"
     assert_problem(client.get("/api/v1/consult/overdue", params={"as_of": "tomorrow"}, headers=auth(keys)), 422)
 
 

@@ -18,7 +18,9 @@ from support import parcel_frame, rect
 from geo.blueprint import Blueprint
 from geo.consult import Consultations, Webhook, load_routing, route_review, verify
 from geo.consult.tables import consult_events
-from geo.errors import ConsultError, InputError, NotFoundError, ProfileError
+from geo.errors import ConsultError, InputError, NotFoundError, ProfileError, ProjectError
+from geo.projects import ProjectLibrary
+from geo.quota import Ledger
 from geo.review import ReviewResult, review
 
 DAY = date(2026, 12, 1)
@@ -99,14 +101,28 @@ def test_a_routing_table_naming_an_undeclared_department_is_refused(tmp_path: Pa
 # -- the flow -----------------------------------------------------------------------------------------------
 
 
+@pytest.fixture
+def library(engine: Engine) -> ProjectLibrary:
+    """Two projects at 谋划 in 兖州区, the county of the reviewed parcel."""
+    Ledger(engine).register_counties([("370811", "任城区"), ("370812", "兖州区")])
+    library = ProjectLibrary(engine)
+    for pid in ("XM-1", "XM-2"):
+        library.add(
+            pid, name="文化街区配套", project_type="infrastructure", level="市重点", county="370812", actor="发改委"
+        )
+    return library
+
+
 def _answer_all(consult: Consultations, project_id: str, **by_department: tuple[str, str | None]) -> None:
     for task in consult.tasks(project_id):
         opinion, text = by_department.get(task["department"], ("同意", None))
         consult.answer(task["id"], opinion, text=text, actor=f"{task['department']}经办人", today=DAY)
 
 
-def test_all_agree_stores_the_opinion_with_a_number(engine: Engine, heritage_flood: ReviewResult) -> None:
-    consult = Consultations(engine)
+def test_all_agree_moves_the_project_to_reserve_with_its_opinion(
+    library: ProjectLibrary, heritage_flood: ReviewResult
+) -> None:
+    consult = Consultations(library.engine)
     tasks = consult.start("XM-1", heritage_flood, due_days=7, actor="发改委", today=DAY)
     assert [(t["department"], t["status"], t["due"]) for t in tasks] == [
         ("自然资源和规划", "待反馈", "2026-12-08"),
@@ -117,8 +133,21 @@ def test_all_agree_stores_the_opinion_with_a_number(engine: Engine, heritage_flo
     _answer_all(consult, "XM-1", 水利=("有条件同意", "开展洪水影响评价，报水利局审查"))
     status = consult.status("XM-1")
     assert status["state"] == "agreed" and status["doc_number"] == "协同预审〔2026〕1号"
+    assert library.get("XM-1").stage == "储备"
+    last = library.history("XM-1")[-1]
+    assert (last.from_stage, last.to_stage, last.actor) == ("谋划", "储备", "水利经办人")
+    assert "协同预审〔2026〕1号" in last.reason
+    assert [(r.review_id, r.parcel_id) for r in library.reviews("XM-1")] == [(heritage_flood.review_id, "P1")]
     found = consult.opinion("XM-1")
     body = found["opinion"]
+    assert body["project"] == {
+        "id": "XM-1",
+        "name": "文化街区配套",
+        "project_type": "infrastructure",
+        "type_zh": "基础设施",
+        "level": "市重点",
+        "county": "370812",
+    }
     assert [d["opinion"] for d in body["departments"]] == ["同意", "同意", "有条件同意"]
     assert body["conditions"] == [
         {"department": "水利", "items": ["flood_control"], "text": "开展洪水影响评价，报水利局审查"}
@@ -133,12 +162,15 @@ def test_all_agree_stores_the_opinion_with_a_number(engine: Engine, heritage_flo
     assert consult.opinion("XM-2")["doc_number"] == "协同预审〔2026〕2号"
 
 
-def test_a_disagreement_puts_the_project_on_the_problem_list(engine: Engine, heritage_flood: ReviewResult) -> None:
-    consult = Consultations(engine)
+def test_a_disagreement_puts_the_project_on_the_problem_list(
+    library: ProjectLibrary, heritage_flood: ReviewResult
+) -> None:
+    consult = Consultations(library.engine)
     consult.start("XM-1", heritage_flood, actor="发改委", today=DAY)
     _answer_all(consult, "XM-1", 文物主管部门=("不同意", "地块压占保护范围外缘，须调整选址"))
     status = consult.status("XM-1")
     assert status["state"] == "disagreed" and status["adjustment_needed"] and status["doc_number"] is None
+    assert library.get("XM-1").stage == "谋划"  # kept where it is
     with pytest.raises(NotFoundError):
         consult.opinion("XM-1")
     (entry,) = consult.problems()
@@ -161,8 +193,8 @@ def test_a_disagreement_puts_the_project_on_the_problem_list(engine: Engine, her
         consult.escalate("XM-1", actor="指挥部")
 
 
-def test_a_later_answer_supersedes_and_resolves(engine: Engine, heritage_flood: ReviewResult) -> None:
-    consult = Consultations(engine)
+def test_a_later_answer_supersedes_and_resolves(library: ProjectLibrary, heritage_flood: ReviewResult) -> None:
+    consult = Consultations(library.engine)
     consult.start("XM-1", heritage_flood, actor="发改委", today=DAY)
     _answer_all(consult, "XM-1", 水利=("不同意", "占用河道管理范围"))
     water = next(t for t in consult.tasks("XM-1") if t["department"] == "水利")
@@ -170,10 +202,30 @@ def test_a_later_answer_supersedes_and_resolves(engine: Engine, heritage_flood: 
     assert [a["opinion"] for a in after["answers"]] == ["不同意", "有条件同意"]  # both kept
     assert after["status"] == "有条件同意" and after["round_state"] == "agreed"
     assert consult.problems() == []
+    assert library.get("XM-1").stage == "储备"
 
 
-def test_answers_are_checked(engine: Engine, heritage_flood: ReviewResult) -> None:
-    consult = Consultations(engine)
+def test_only_library_projects_of_the_review_county_at_an_early_stage(
+    library: ProjectLibrary, heritage_flood: ReviewResult
+) -> None:
+    consult = Consultations(library.engine)
+    with pytest.raises(NotFoundError, match="projects add"):
+        consult.start("XM-404", heritage_flood, actor="x")
+    library.add("XM-3", name="别县项目", project_type="industrial", level="县重点", county="370811", actor="x")
+    with pytest.raises(ConsultError, match="370812"):
+        consult.start("XM-3", heritage_flood, actor="x")
+    consult.start("XM-2", heritage_flood, actor="x")
+    library.set_stage("XM-2", "撤销", actor="x")
+    with pytest.raises(ConsultError, match="撤销"):  # a withdrawn project takes no answers
+        consult.answer(consult.tasks("XM-2")[0]["id"], "同意", actor="x")
+    with pytest.raises(ConsultError, match="撤销"):
+        consult.start("XM-2", heritage_flood, actor="x")
+    with pytest.raises(ProjectError):  # the library's own rules stand: no way back from 撤销
+        library.set_stage("XM-2", "储备", actor="x")
+
+
+def test_answers_are_checked(library: ProjectLibrary, heritage_flood: ReviewResult) -> None:
+    consult = Consultations(library.engine)
     (task, *_) = consult.start("XM-1", heritage_flood, actor="发改委", today=DAY)
     with pytest.raises(InputError, match="reason"):
         consult.answer(task["id"], "不同意", text="  ", actor="x")
@@ -187,8 +239,8 @@ def test_answers_are_checked(engine: Engine, heritage_flood: ReviewResult) -> No
         consult.start("XM-1", heritage_flood, due_days=0, actor="x")
 
 
-def test_overdue_tasks_per_department(engine: Engine, heritage_flood: ReviewResult) -> None:
-    consult = Consultations(engine)
+def test_overdue_tasks_per_department(library: ProjectLibrary, heritage_flood: ReviewResult) -> None:
+    consult = Consultations(library.engine)
     tasks = {t["department"]: t for t in consult.start("XM-1", heritage_flood, due_days=3, actor="x", today=DAY)}
     consult.answer(tasks["自然资源和规划"]["id"], "同意", actor="自然资源和规划局")
     due = DAY + timedelta(days=3)
@@ -248,6 +300,10 @@ def test_webhook_bodies_are_signed_and_retried(
 
     engine = make_engine(f"sqlite:///{tmp_path / 'hooks.db'}")
     migrate(engine)
+    Ledger(engine).register_counties([("370812", "兖州区")])
+    ProjectLibrary(engine).add(
+        "XM-1", name="文化街区配套", project_type="infrastructure", level="市重点", county="370812", actor="x"
+    )
     url, handler = receiver
     handler.failures = 2  # the first event needs its third attempt
     consult = Consultations(engine, webhook=Webhook(url, SECRET, attempts=3, backoff=0.01))
@@ -278,4 +334,5 @@ def test_webhook_bodies_are_signed_and_retried(
         "outcome": "agreed",
         "project_id": "XM-1",
         "round": 1,
+        "stage": "储备",
     }

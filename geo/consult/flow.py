@@ -34,6 +34,8 @@ from geo.consult.tables import (
     consult_tasks,
 )
 from geo.errors import ConsultError, InputError, NotFoundError
+from geo.projects import Project, link_review_in, require_project, set_stage_in
+from geo.quota.posting import writing
 from geo.review.result import ReviewResult
 
 Opinion = Literal["同意", "有条件同意", "不同意"]
@@ -48,6 +50,7 @@ ROUND_STATE_ZH: Final[dict[str, str]] = {
     "superseded": "已被新一轮取代",
 }
 DOC_PREFIX: Final = "协同预审"
+CONSULTABLE: Final = ("谋划", "储备")  # 策划生成 (第九条、第十三条); 储备 again when its content changed (第十二条)
 
 
 def beijing_today() -> date:
@@ -86,10 +89,6 @@ class Consultations:
 
     # -- writing -------------------------------------------------------------------------------------------
 
-    def _locked(self) -> Connection:
-        """A connection whose transaction takes the write lock at BEGIN on SQLite (rounds settle one at a time)."""
-        return self.engine.connect().execution_options(lantu_immediate=True)
-
     def start(
         self,
         project_id: str,
@@ -97,18 +96,22 @@ class Consultations:
         *,
         due_days: int = 5,
         actor: str,
-        project_type: str | None = None,
         today: date | None = None,
     ) -> list[dict[str, Any]]:
-        """在线发起会商: a new round on ``result``; an unfinished earlier round is superseded. Returns its tasks."""
+        """在线发起会商 on a library project at 谋划 or 储备 from a review of its county: a new round, one task
+        per concerned department; an unfinished earlier round is superseded. Returns the tasks."""
         if not 1 <= due_days <= 365:
             raise InputError(f"--due-days {due_days} must be 1 … 365", f"反馈时限 {due_days} 天应在 1 至 365 之间")
         if not result.parcels:
             raise InputError("the review has no parcel", "审查结果中没有地块")
-        drafts = route_review(result, self.routing, project_type=project_type)
         due = (today or beijing_today()) + timedelta(days=due_days)
         now = datetime.now(UTC)
-        with self._locked() as conn, conn.begin():
+        with writing(self.engine) as conn:
+            project = _consultable(conn, project_id)
+            _check_county(project, result)
+            drafts = route_review(result, self.routing, project_type=project.project_type)
+            for parcel in result.parcels:
+                link_review_in(conn, project_id, result.review_id, parcel.id, actor=actor)
             previous = conn.execute(
                 select(consult_rounds.c.id, consult_rounds.c.number, consult_rounds.c.state)
                 .where(consult_rounds.c.project_id == project_id)
@@ -176,7 +179,7 @@ class Consultations:
             raise InputError("不同意 needs the reason (--text)", "不同意须写明理由（--text）")
         if opinion == "有条件同意" and not text:
             raise InputError("有条件同意 needs the conditions (--text)", "有条件同意须写明条件（--text）")
-        with self._locked() as conn, conn.begin():
+        with writing(self.engine) as conn:
             task = conn.execute(select(consult_tasks.c.round_id).where(consult_tasks.c.id == task_id)).first()
             if task is None:
                 raise NotFoundError(f"no consultation task {task_id}", f"会商任务 {task_id} 不存在")
@@ -188,6 +191,7 @@ class Consultations:
                     f"round {round_.number} of project {round_.project_id} is {round_.state}: it takes no answers",
                     f"项目 {round_.project_id} 第 {round_.number} 轮会商{ROUND_STATE_ZH[round_.state]}，不再接受反馈",
                 )
+            _consultable(conn, round_.project_id)
             conn.execute(
                 insert(consult_answers).values(
                     task_id=task_id, opinion=opinion, text=text, actor=actor, created=datetime.now(UTC)
@@ -210,7 +214,16 @@ class Consultations:
         conn.execute(update(consult_rounds).where(consult_rounds.c.id == round_.id).values(**values))
         event: dict[str, Any] = {"project_id": round_.project_id, "round": round_.number, "outcome": state}
         if state == "agreed":
-            event["doc_number"] = self._issue_opinion(conn, round_, tasks, today=today or beijing_today())
+            doc_number = self._issue_opinion(conn, round_, tasks, today=today or beijing_today())
+            if require_project(conn, round_.project_id).stage == "谋划":
+                set_stage_in(
+                    conn,
+                    round_.project_id,
+                    "储备",
+                    actor=actor,
+                    reason=f"业务协同通过，纳入储备（预审意见 {doc_number}）",
+                )
+            event |= {"doc_number": doc_number, "stage": "储备"}
             webhooks.record(conn, "consultation.completed", event)
         elif state == "disagreed":
             event["disagreements"] = [
@@ -228,7 +241,8 @@ class Consultations:
         sequence = int(last or 0) + 1
         doc_number = f"{DOC_PREFIX}〔{today.year}〕{sequence}号"
         result = ReviewResult.model_validate_json(round_.review_json)
-        project = {"id": round_.project_id, "name": next((p.name for p in result.parcels if p.name), None)}
+        found = require_project(conn, round_.project_id).row()
+        project = {k: found[k] for k in ("id", "name", "project_type", "type_zh", "level", "county")}
         text, body = consolidated_opinion(
             doc_number=doc_number,
             issued=today.isoformat(),
@@ -255,7 +269,7 @@ class Consultations:
         self, project_id: str, *, actor: str, note: str | None = None, joint_meeting: bool = True
     ) -> dict[str, Any]:
         """Flag (or unflag) the project's 问题清单 entry for the 联席会议; only a project on the list."""
-        with self._locked() as conn, conn.begin():
+        with writing(self.engine) as conn:
             round_ = self._latest_round(conn, project_id)
             if round_.state != "disagreed":
                 raise ConsultError(
@@ -535,6 +549,27 @@ class Consultations:
             }
             for name, tasks in sorted(per_department.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0]))
         ]
+
+
+def _consultable(conn: Connection, project_id: str) -> Project:
+    """The library project, at a stage a consultation serves (谋划 or 储备)."""
+    project = require_project(conn, project_id)
+    if project.stage not in CONSULTABLE:
+        raise ConsultError(
+            f"project {project_id} is at {project.stage}: consultations serve projects at 谋划 or 储备",
+            f"项目 {project_id} 处于{project.stage}阶段，业务协同仅适用于谋划或储备阶段的项目",
+        )
+    return project
+
+
+def _check_county(project: Project, result: ReviewResult) -> None:
+    """The reviewed parcels lie in the project's county (the review the departments answer is the project's)."""
+    others = sorted({p.county.code for p in result.parcels if p.county and p.county.code != project.county})
+    if others:
+        raise ConsultError(
+            f"the review's parcels lie in {others}, not in project {project.id}'s county {project.county}",
+            f"审查地块位于 {others}，与项目 {project.id} 所在县（{project.county}）不符",
+        )
 
 
 def _aware(moment: datetime) -> datetime:

@@ -16,7 +16,7 @@ Python API (what other parts, e.g. 业务协同, build on)::
 Unknown ids raise :class:`~geo.errors.NotFoundError`; bad values :class:`~geo.errors.InputError`;
 a refused change (duplicate id, a skipped or reopened stage) :class:`~geo.errors.ProjectError`.
 Inside an open ledger transaction use :func:`project_in`, :func:`require_project`,
-:func:`link_review_in`. Vocabulary: :data:`LEVELS`, :data:`KEY_LEVELS` (重点: the city pool
+:func:`link_review_in`, :func:`set_stage_in`. Vocabulary: :data:`LEVELS`, :data:`KEY_LEVELS` (重点: the city pool
 serves them), :data:`STAGES`, :data:`FUNDABLE` (储备 or later: 先入库后保障). The rules and their
 policy sources are in :mod:`geo.projects.library`.
 """
@@ -37,6 +37,7 @@ from geo.projects.library import (
     link_review_in,
     project_in,
     require_project,
+    set_stage_in,
 )
 
 __all__ = [
@@ -55,4 +56,5 @@ __all__ = [
     "link_review_in",
     "project_in",
     "require_project",
+    "set_stage_in",
 ]

@@ -198,6 +198,14 @@ def link_review_in(conn: Connection, project_id: str, review_id: str, parcel_id:
         )
 
 
+def set_stage_in(conn: Connection, project_id: str, stage: str, *, actor: str, reason: str) -> None:
+    """Move the project to ``stage`` inside an open transaction (业务协同 moves it to 储备 with its 预审意见)."""
+    current = require_project(conn, project_id)
+    check_transition(project_id, current.stage, stage)
+    conn.execute(update(projects).where(projects.c.id == project_id).values(stage=stage))
+    _record_stage(conn, project_id, current.stage, stage, actor=actor, reason=reason)
+
+
 def _record_stage(conn: Connection, project_id: str, old: str | None, new: str, *, actor: str, reason: str) -> None:
     conn.execute(
         insert(project_stages).values(
@@ -289,10 +297,7 @@ class ProjectLibrary:
         from geo.quota.posting import writing
 
         with writing(self.engine) as conn:
-            current = require_project(conn, project_id)
-            check_transition(project_id, current.stage, stage)
-            conn.execute(update(projects).where(projects.c.id == project_id).values(stage=stage))
-            _record_stage(conn, project_id, current.stage, stage, actor=actor, reason=reason)
+            set_stage_in(conn, project_id, stage, actor=actor, reason=reason)
         return self.get(project_id)
 
     def history(self, project_id: str) -> list[StageChange]:
@@ -351,4 +356,5 @@ __all__ = [
     "link_review_in",
     "project_in",
     "require_project",
+    "set_stage_in",
 ]
