@@ -99,6 +99,8 @@ def _layer_group(
     clipped = shapely.clip_by_rect(part.geometry.values, *bounds)
     part["geometry"] = shapely.simplify(clipped, simplify_deg) if simplify_deg else clipped
     part = part[~part.geometry.is_empty]
+    if part.empty:  # envelopes met the bounds, shapes did not: no group (an empty one breaks the tooltip)
+        return None
     info = layer_catalog()[layer.id]
     colour = LAYER_COLOURS.get(layer.id, "#555555")
     group = folium.FeatureGroup(name=f"{info.name_zh}", show=show)

@@ -336,3 +336,78 @@ def test_webhook_bodies_are_signed_and_retried(
         "round": 1,
         "stage": "储备",
     }
+
+
+# -- the command line ---------------------------------------------------------------------------------------
+
+
+def test_cli_walk_through_from_planning_to_reserve(
+    tmp_path: Path, blueprint_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    monkeypatch.setenv("LANTU_DATABASE_URL", f"sqlite:///{tmp_path / 'lantu.db'}")
+    runner = CliRunner()
+
+    def run(*args: object, code: int = 0) -> Any:
+        result = runner.invoke(app, [str(a) for a in args])
+        assert result.exit_code == code, result.output
+        return result
+
+    parcels = tmp_path / "site.geojson"
+    parcel_frame(rect(*HERITAGE_FLOOD), id="P1", project_type="infrastructure").to_crs(4490).to_file(parcels)
+    run("quota", "init", "--blueprint", blueprint_dir)
+    run("projects", "add", "XM-1", "--name", "文化街区配套", "--type", "infrastructure", "--level", "市重点",
+        "--county", "370812")  # fmt: skip
+    run("review", parcels, "-b", blueprint_dir, "-o", tmp_path / "review.json")
+    run("consult", "start", "XM-1", tmp_path / "review.json", "--due-days", "5")
+    tasks = json.loads(run("consult", "tasks", "XM-1", "--format", "json").stdout)
+    assert [(t["department"], t["status"]) for t in tasks] == [
+        ("自然资源和规划", "待反馈"),
+        ("文物主管部门", "待反馈"),
+        ("水利", "待反馈"),
+    ]
+    assert {"id", "department", "items", "status", "due"} <= set(tasks[0])
+    refused = run("consult", "answer", tasks[2]["id"], "--opinion", "不同意", code=2)
+    assert "不同意须写明理由" in refused.stderr
+    run("consult", "answer", tasks[2]["id"], "--opinion", "不同意", "--text", "占用河道管理范围", "--actor", "水利局")
+    problems = json.loads(run("consult", "problems", "--format", "json").stdout)
+    assert [p["project_id"] for p in problems] == ["XM-1"]
+    run("consult", "escalate", "XM-1", "--note", "提报联席会议")
+    assert json.loads(run("consult", "problems", "--format", "json").stdout)[0]["joint_meeting"] is True
+    overdue = json.loads(run("consult", "overdue", "--as-of", "2099-01-01", "--format", "json").stdout)
+    assert [(g["department"], g["overdue"]) for g in overdue] == [("自然资源和规划", 1), ("文物主管部门", 1)]
+    run("consult", "overdue", "--as-of", "someday", code=2)
+    run("consult", "answer", tasks[0]["id"], "--opinion", "同意", "--actor", "自然资源和规划局")
+    run("consult", "answer", tasks[1]["id"], "--opinion", "有条件同意", "--text", "设计方案报文物部门同意")
+    done = run(
+        "consult", "answer", tasks[2]["id"], "--opinion", "有条件同意", "--text", "做防洪评价", "--actor", "水利局"
+    )
+    assert "协同预审〔" in done.stderr
+    stage = json.loads(run("projects", "list", "--format", "json").stdout)[0]["stage"]
+    assert stage == "储备"
+    opinion = run("consult", "opinion", "XM-1").stdout
+    assert "设计方案报文物部门同意" in opinion and "做防洪评价" in opinion and "占用河道管理范围" not in opinion
+
+
+def test_the_page_renders_where_only_a_layer_envelope_reaches_the_parcel(tmp_path: Path) -> None:
+    import geopandas as gpd
+    import shapely
+    from support import EPSG, rect_frame
+
+    from geo.blueprint import load_blueprint
+    from geo.consult.page import consult_page
+    from geo.io.blueprint import write_blueprint
+    from geo.maps import map_html
+
+    # an L-shaped 文物 zone whose envelope covers the parcel's surroundings while its shape stays 2 km away
+    ell = gpd.GeoDataFrame(
+        {"zone": ["保护范围"]}, geometry=[shapely.union(rect(0, 0, 10, 1), rect(0, 0, 1, 5))], crs=EPSG
+    )
+    county = rect_frame([((0, 0, 10, 5), {"code": "370812", "name": "兖州区"})])
+    bp = load_blueprint(write_blueprint(tmp_path / "bp", {"county": county, "heritage": ell}, name="L"))
+    result = _review(bp, (6, 3, 6.5, 3.5))
+    status = {"project_id": "XM-1", "rounds": [{}], "state_zh": "会商中", "doc_number": None, "tasks": []}
+    assert "lantu-consult" in map_html(consult_page(status, result, bp))
