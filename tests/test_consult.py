@@ -224,6 +224,33 @@ def test_only_library_projects_of_the_review_county_at_an_early_stage(
         library.set_stage("XM-2", "储备", actor="x")
 
 
+def test_agreeing_answers_carry_over_when_the_change_check_finds_the_project_unchanged(
+    library: ProjectLibrary, blueprint: Blueprint, heritage_flood: ReviewResult
+) -> None:
+    consult = Consultations(library.engine)
+    consult.start("XM-1", heritage_flood, actor="发改委", today=DAY)
+    _answer_all(consult, "XM-1", 文物主管部门=("不同意", "东侧压占建设控制地带过多"), 水利=("有条件同意", "做防洪评价"))
+    # adjusted 20 m west: overlap 97.5 %, same area, the same findings → 自然资源和规划 and 水利 still hold
+    shifted = _review(blueprint, (7.58, 2.2, 8.38, 2.8), project_type="infrastructure")
+    tasks = {t["department"]: t for t in consult.start("XM-1", shifted, actor="发改委", today=DAY)}
+    assert {d: t["status"] for d, t in tasks.items()} == {
+        "自然资源和规划": "同意",
+        "文物主管部门": "待反馈",
+        "水利": "有条件同意",
+    }
+    carried = consult.task(tasks["水利"]["id"])["answers"]
+    assert [(a["opinion"], a["text"], a["actor"]) for a in carried] == [("有条件同意", "做防洪评价", "水利经办人")]
+    assert carried[0]["carried_from"] is not None
+    consult.answer(tasks["文物主管部门"]["id"], "同意", actor="文物局", today=DAY)
+    assert library.get("XM-1").stage == "储备" and consult.opinion("XM-1")["opinion"]["round"] == 2
+    # grown by a quarter: beyond the 10 % of the change check, every department answers afresh
+    library.add("XM-3", name="扩建", project_type="infrastructure", level="市重点", county="370812", actor="x")
+    consult.start("XM-3", heritage_flood, actor="x", today=DAY)
+    _answer_all(consult, "XM-3")
+    grown = _review(blueprint, (7.6, 2.2, 8.4, 2.95), project_type="infrastructure")
+    assert {t["status"] for t in consult.start("XM-3", grown, actor="x", today=DAY)} == {"待反馈"}
+
+
 def test_answers_are_checked(library: ProjectLibrary, heritage_flood: ReviewResult) -> None:
     consult = Consultations(library.engine)
     (task, *_) = consult.start("XM-1", heritage_flood, actor="发改委", today=DAY)

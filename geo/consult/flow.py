@@ -17,12 +17,16 @@ After every answer the round is settled under a lock:
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final, Literal, get_args
 
+import geopandas as gpd
+from shapely.geometry import shape
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
+from geo.compare import compare_boundaries
 from geo.consult import webhooks
 from geo.consult.drafting import BEIJING, consolidated_opinion, task_draft
 from geo.consult.routing import Finding, Routing, load_routing, route_review
@@ -33,11 +37,12 @@ from geo.consult.tables import (
     consult_rounds,
     consult_tasks,
 )
-from geo.errors import ConsultError, InputError, NotFoundError
+from geo.errors import ConsultError, InputError, LantuError, NotFoundError
 from geo.projects import Project, link_review_in, require_project, set_stage_in
 from geo.quota.posting import writing
 from geo.review.result import ReviewResult
 
+log = logging.getLogger(__name__)
 Opinion = Literal["同意", "有条件同意", "不同意"]
 OPINIONS: Final[tuple[str, ...]] = get_args(Opinion)
 TaskStatus = Literal["待反馈", "同意", "有条件同意", "不同意"]
@@ -119,6 +124,7 @@ class Consultations:
                 .limit(1)
                 .with_for_update()
             ).first()
+            held = self._answers_that_hold(conn, previous, result) if previous is not None else {}
             if previous is not None and previous.state in ("open", "disagreed"):
                 conn.execute(
                     update(consult_rounds)
@@ -164,7 +170,49 @@ class Consultations:
                         "due": due.isoformat(),
                     },
                 )
+                kept = held.get(draft.department)
+                if kept is not None and kept[0] == _findings_key(findings):
+                    conn.execute(
+                        insert(consult_answers).values(
+                            task_id=task_id,
+                            opinion=kept[1].opinion,
+                            text=kept[1].text,
+                            actor=kept[1].actor,
+                            created=now,
+                            carried_from=kept[1].id,
+                        )
+                    )
+            if any(draft.department in held for draft in drafts):
+                round_ = conn.execute(select(consult_rounds).where(consult_rounds.c.id == round_id)).one()
+                self._settle(conn, round_, actor=actor, today=today)
         return self.tasks(project_id)
+
+    def _answers_that_hold(self, conn: Connection, previous: Any, result: ReviewResult) -> dict[str, tuple[Any, Any]]:
+        """The previous round's agreeing answers that still hold for ``result`` (第十二条: 建设内容不发生改变).
+
+        They hold when the change check (聊城 要素保障措施 一、3: area up less than 10 %, overlap at least
+        80 %, the profile's ``change_check``) finds the boundary within limits; each one then carries
+        over to the new task of the same department if that task's findings (item, parcel, status)
+        are the same. A 不同意 never carries over: the adjusted project is answered afresh.
+        """
+        old = ReviewResult.model_validate_json(
+            conn.execute(select(consult_rounds.c.review_json).where(consult_rounds.c.id == previous.id)).scalar_one()
+        )
+        if not _within_change_limits(old, result):
+            return {}
+        tasks = conn.execute(select(consult_tasks).where(consult_tasks.c.round_id == previous.id)).all()
+        latest: dict[int, Any] = {}
+        for answer in conn.execute(
+            select(consult_answers)
+            .where(consult_answers.c.task_id.in_([t.id for t in tasks]))
+            .order_by(consult_answers.c.id)
+        ):
+            latest[answer.task_id] = answer
+        return {
+            t.department: (_findings_key(json.loads(t.items_json)), latest[t.id])
+            for t in tasks
+            if t.id in latest and latest[t.id].opinion in ("同意", "有条件同意")
+        }
 
     def answer(
         self, task_id: int, opinion: str, *, text: str | None = None, actor: str, today: date | None = None
@@ -386,7 +434,14 @@ class Consultations:
             "round_state": row.state,
             "doc_number": doc,
             "answers": [
-                {"opinion": a.opinion, "text": a.text, "actor": a.actor, "answered": _text(a.created)} for a in history
+                {
+                    "opinion": a.opinion,
+                    "text": a.text,
+                    "actor": a.actor,
+                    "answered": _text(a.created),
+                    "carried_from": a.carried_from,
+                }
+                for a in history
             ],
         }
 
@@ -549,6 +604,22 @@ class Consultations:
             }
             for name, tasks in sorted(per_department.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0]))
         ]
+
+
+def _findings_key(findings: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    return [(f["code"], f["parcel_id"], f["status"]) for f in findings]
+
+
+def _within_change_limits(old: ReviewResult, new: ReviewResult) -> bool:
+    """Whether the new review's boundary is within the change check's limits of the old one's."""
+    frames = [
+        gpd.GeoDataFrame(geometry=[shape(p.geometry) for p in r.parcels if p.geometry], crs=4490) for r in (old, new)
+    ]
+    try:
+        return not compare_boundaries(frames[0], frames[1], profile=new.profile).exceeds
+    except LantuError as exc:  # a profile without change_check, or one not at hand: nothing carries over
+        log.info("no change check between reviews %s and %s: %s", old.review_id, new.review_id, exc)
+        return False
 
 
 def _consultable(conn: Connection, project_id: str) -> Project:

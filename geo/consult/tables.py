@@ -56,6 +56,8 @@ consult_answers = Table(
     Column("text", Text, nullable=True),
     Column("actor", String(100), nullable=False),
     Column("created", DateTime(timezone=True), nullable=False),
+    # the answer of an earlier round this one repeats, the change check having found the project unchanged
+    Column("carried_from", Integer, ForeignKey("consult_answers.id"), nullable=True),
 )
 
 # An officer's flag: this 问题清单 entry goes to the 联席会议 (第十一条).

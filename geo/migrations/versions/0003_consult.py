@@ -50,6 +50,7 @@ def upgrade() -> None:
         sa.Column("text", sa.Text, nullable=True),
         sa.Column("actor", sa.String(100), nullable=False),
         sa.Column("created", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("carried_from", sa.Integer, sa.ForeignKey("consult_answers.id"), nullable=True),
     )
     op.create_index("ix_consult_answers_task_id", "consult_answers", ["task_id"])
     op.create_table(
