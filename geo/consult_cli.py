@@ -48,7 +48,7 @@ def _deliver(consult: Consultations) -> None:
     """Notify the webhook now; what it does not take stays in the outbox (lantu consult deliver)."""
     if consult.webhook is not None:
         count = consult.deliver()
-        err.print(f"webhook: {count} event(s) delivered", highlight=False)
+        err.print(f"webhook：已送达 {count} 个事件 / {count} event(s) delivered", highlight=False)
 
 
 def _flat(rows: Sequence[dict[str, Any]], fmt: str) -> list[dict[str, Any]]:
@@ -83,7 +83,9 @@ def start(
     tasks = attempt(lambda: consult.start(project_id, read_review_result(review_json), due_days=due_days, actor=actor))
     _deliver(consult)
     write_table(_flat(tasks, "table"), "table", sys.stdout, title=f"{project_id} 业务协同", columns=TASK_COLUMNS[:5])
-    err.print(f"{len(tasks)} task(s) for project {project_id}", highlight=False)
+    err.print(
+        f"项目 {project_id} 已发起会商：{len(tasks)} 项任务 / {len(tasks)} task(s)", markup=False, highlight=False
+    )
 
 
 @app.command("tasks")
@@ -116,11 +118,21 @@ def answer(
     consult = _consultations(ctx)
     task = attempt(lambda: consult.answer(task_id, opinion, text=text, actor=actor))
     _deliver(consult)
-    err.print(f"task {task_id} ({task['department']}): {task['status']}", highlight=False)
+    err.print(f"任务 task {task_id}（{task['department']}）：{task['status']}", markup=False, highlight=False)
     if task["doc_number"]:
-        err.print(f"all departments agree: 预审意见 {task['doc_number']} (lantu consult opinion {task['project_id']})")
+        err.print(
+            f"各部门均已同意，项目纳入储备 / all agree: 预审意见 {task['doc_number']} "
+            f"(lantu consult opinion {task['project_id']})",
+            markup=False,
+            highlight=False,
+        )
     elif task["round_state"] == "disagreed":
-        err.print(f"project {task['project_id']} is marked for adjustment and on the 问题清单 (lantu consult problems)")
+        err.print(
+            f"项目 {task['project_id']} 待调整，已列入问题清单 / marked for adjustment, on the 问题清单 "
+            "(lantu consult problems)",
+            markup=False,
+            highlight=False,
+        )
 
 
 @app.command("problems")
@@ -150,7 +162,12 @@ def escalate(
     """Flag a 问题清单 entry for the 联席会议 (第十一条: 无法整改但确有必要建设)."""
     consult = _consultations(ctx)
     entry = attempt(lambda: consult.escalate(project_id, actor=actor, note=note, joint_meeting=not clear))
-    err.print(f"project {project_id}: 联席会议 {'yes' if entry['joint_meeting'] else 'no'}", highlight=False)
+    err.print(
+        f"项目 {project_id}：{'提报联席会议' if entry['joint_meeting'] else '撤回联席会议'} / joint meeting "
+        f"{'yes' if entry['joint_meeting'] else 'no'}",
+        markup=False,
+        highlight=False,
+    )
 
 
 @app.command("overdue")
@@ -194,11 +211,11 @@ def opinion(
         sys.stdout.write(text + "\n")
     else:
         output.write_text(text + "\n", encoding="utf-8")
-        err.print(f"预审意见 {found['doc_number']} → {output}", highlight=False)
+        err.print(f"预审意见 {found['doc_number']} → {output}", markup=False, highlight=False)
 
 
 @app.command("deliver")
 def deliver(ctx: typer.Context) -> None:
     """Send the webhook events still in the outbox (retried after every change too)."""
     count = attempt(_consultations(ctx).deliver)
-    err.print(f"{count} event(s) delivered", highlight=False)
+    err.print(f"已送达 {count} 个事件 / {count} event(s) delivered", highlight=False)
