@@ -18,7 +18,7 @@ from api import docs, errors
 from api.keys import ensure_schema, import_keys_file
 from api.limits import BodySizeLimit, HostGuard, SecurityHeaders
 from api.render_cache import RenderCache
-from api.routes import consult, health, layers, pages, projects, quotas, reviews
+from api.routes import consult, health, layers, pages, projects, quotas, reviews, sites
 from api.routes.pages import build_viewer
 from api.settings import Settings
 from api.work import WorkPool
@@ -118,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(reviews.router, prefix=API_PREFIX)
     app.include_router(layers.router, prefix=API_PREFIX)
     app.include_router(quotas.router, prefix=API_PREFIX)
+    app.include_router(sites.router, prefix=API_PREFIX)
     app.include_router(projects.router, prefix=API_PREFIX)
     app.include_router(consult.router, prefix=API_PREFIX)
     app.include_router(pages.router)

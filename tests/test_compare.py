@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import shapely
-from support import EPSG, X0, Y0, parcel_frame, rect
+from fastapi.testclient import TestClient
+from support import EPSG, X0, Y0, assert_problem, auth, parcel_frame, rect
 from typer.testing import CliRunner
 
+from api.app import create_app
 from api.cli import app
+from api.settings import Settings
 from geo.blueprint import Blueprint
 from geo.compare import change_check_html, compare_boundaries
 from geo.errors import InputError
@@ -115,3 +119,35 @@ def test_cli_bad_input_exits_2(tmp_path: Path) -> None:
     result = runner.invoke(app, ["compare", str(old), str(tmp_path / "missing.geojson")])
     assert result.exit_code == 2
     assert "error" in result.stderr
+
+
+@pytest.fixture
+def client(settings: Settings, keys: dict[str, str]) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+def test_api_compare_with_a_stored_review(client: TestClient, keys: dict[str, str]) -> None:
+    old = parcel_frame(box(0, 0, 100, 100), project_type="industrial").to_crs(4490)
+    created = client.post("/api/v1/reviews", json=old.__geo_interface__, headers=auth(keys))
+    assert created.status_code == 201, created.text
+    review_id = created.json()["review_id"]
+    new = parcel_frame(box(10, 0, 122, 100)).to_crs(4490).__geo_interface__
+    r = client.post(f"/api/v1/reviews/{review_id}/compare", json=new, headers=auth(keys))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["exceeds"] is True
+    # the stored 预审 outline keeps 1e-7° (about 1 cm): ratios to 1e-3, areas to a few m²
+    assert body["area_change_ratio"] == pytest.approx(0.12, abs=1e-3)
+    assert body["overlap_ratio"] == pytest.approx(0.90, abs=1e-3)
+    assert body["added_m2"] == pytest.approx(2_200, abs=5) and body["removed_m2"] == pytest.approx(1_000, abs=5)
+    assert body["added"][0]["verdict"] is not None  # reviewed against the service's blueprint
+    r = client.post(f"/api/v1/reviews/{review_id}/compare?parcel=nope", json=new, headers=auth(keys))
+    assert_problem(r, 404)
+    r = client.post(
+        f"/api/v1/reviews/{review_id}/compare", content=b"x", headers={**auth(keys), "content-type": "text/plain"}
+    )
+    assert_problem(r, 415)
+    r = client.post(f"/api/v1/reviews/{review_id}/compare", json={"type": "Point"}, headers=auth(keys))
+    assert r.status_code in (400, 422)
+    assert_problem(client.post("/api/v1/reviews/unknown/compare", json=new, headers=auth(keys)), 404)

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
 import pytest
 import shapely
-from support import EPSG, km2, rect, rect_blueprint
+from fastapi.testclient import TestClient
+from support import EPSG, assert_problem, auth, km2, rect, rect_blueprint
 from typer.testing import CliRunner
 
+from api.app import create_app
 from api.cli import app
+from api.settings import Settings
 from geo.blueprint import Blueprint, load_blueprint
 from geo.crs import M2_PER_MU, reproject
 from geo.errors import InputError
@@ -42,9 +46,7 @@ def one_region(tmp_path_factory: pytest.TempPathFactory) -> Blueprint:
     redline = gpd.GeoDataFrame(geometry=[red_line_around(HOLE, SMALL)], crs=EPSG)
     redline.to_file(root / "redline.gpkg", driver="GPKG")
     manifest = (root / "blueprint.yaml").read_text(encoding="utf-8")
-    (root / "blueprint.yaml").write_text(
-        manifest + "  ecological_redline: {path: redline.gpkg}\n", encoding="utf-8"
-    )
+    (root / "blueprint.yaml").write_text(manifest + "  ecological_redline: {path: redline.gpkg}\n", encoding="utf-8")
     return load_blueprint(root)
 
 
@@ -139,3 +141,35 @@ def test_cli(one_region: Blueprint, tmp_path: Path) -> None:
     assert runner.invoke(app, [*args, "--county", "370811", "--within", str(within)]).exit_code == 2
     assert runner.invoke(app, [*args, "--county", "1"]).exit_code == 2
     assert runner.invoke(app, [*args, "--project-type", "spaceport"]).exit_code == 2
+
+
+@pytest.fixture
+def client(settings: Settings, keys: dict[str, str]) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+def test_api_search(client: TestClient, keys: dict[str, str]) -> None:
+    """Industrial land in 任城区 of the rectangle blueprint: inside the urban boundary (0–2 km) only."""
+    body = {"area_mu": 50, "n": 2, "project_type": "industrial", "investment_wan": 1e6, "county": "370811"}
+    r = client.post("/api/v1/sites/search", json=body, headers=auth(keys))
+    assert r.status_code == 200, r.text
+    search = r.json()
+    assert [s["rank"] for s in search["sites"]] == [1, 2]
+    for s in search["sites"]:
+        shape = reproject(shapely.geometry.shape(s["geometry"]), 4490, EPSG)
+        assert shape.within(rect(0, 0, 2, 2).buffer(1e-3))
+        assert s["verdict"] != "reject" and s["area_mu"] >= 50
+
+
+def test_api_search_bad_input(client: TestClient, keys: dict[str, str]) -> None:
+    assert_problem(client.post("/api/v1/sites/search", json={"area_mu": -1}, headers=auth(keys)), 422)
+    body = {"area_mu": 50, "county": "999"}
+    assert_problem(client.post("/api/v1/sites/search", json=body, headers=auth(keys)), 422)
+    body = {"area_mu": 50, "project_type": "spaceport"}
+    assert_problem(client.post("/api/v1/sites/search", json=body, headers=auth(keys)), 422)
+    within = gpd.GeoDataFrame(geometry=[rect(0, 0, 1, 1)], crs=EPSG).to_crs(4490).__geo_interface__
+    body = {"area_mu": 50, "county": "370811", "within": json.loads(json.dumps(within))}
+    assert_problem(client.post("/api/v1/sites/search", json=body, headers=auth(keys)), 422)
+    r = client.post("/api/v1/sites/search", json={"area_mu": 50})
+    assert r.status_code == 401

@@ -1,0 +1,147 @@
+"""精准选址 and 预审变更比对 over the loaded blueprint: thin routes over ``geo.sites`` and ``geo.compare``.
+
+Both run in the work pool (a search rasterises the county and reviews its candidates; a
+comparison reviews the added pieces), never on the event loop.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import geopandas as gpd
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import BlueprintDep, PoolDep, ReadableReviewId, SettingsDep, StoreDep, require
+from api.errors import UnsupportedMediaError
+from api.routes.reviews import JSON_TYPES
+from api.settings import Settings
+from geo.compare import ChangeCheck, compare_boundaries
+from geo.errors import InputError, NotFoundError
+from geo.geometry import check_size
+from geo.io import parcels_from_geojson, parse_geojson_bytes
+from geo.io.parcels import ReadLimits
+from geo.review import ReviewResult
+from geo.sites import SiteSearch, find_sites
+
+router = APIRouter(tags=["sites"])
+
+
+class SiteSearchRequest(BaseModel):
+    """What a planner asks: the area, the project, where to look."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    area_mu: float = Field(gt=0, le=100_000, description="area the project needs, in 亩")
+    n: int = Field(default=5, ge=1, le=50, description="how many sites")
+    project_type: str = Field(default="industrial", max_length=50)
+    investment_wan: float | None = Field(default=None, ge=0, le=1e9)
+    major_project: bool = False
+    county: str | None = Field(default=None, max_length=20, description="search this county (its code)")
+    within: dict[str, Any] | None = Field(default=None, description="search inside this GeoJSON")
+    resolution_m: float | None = Field(default=None, ge=1, le=1000, description="cell size (profile default 10 m)")
+
+
+def _limits(settings: Settings) -> ReadLimits:
+    return ReadLimits(
+        max_bytes=settings.max_extracted_bytes,
+        max_parcels=settings.max_parcels,
+        max_vertices=settings.max_vertices,
+        max_text_bytes=settings.max_upload_bytes,
+    )
+
+
+def _search(body: SiteSearchRequest, blueprint: Any, settings: Settings) -> SiteSearch:
+    if body.county and body.within:
+        raise InputError("give county or within, not both", "只能指定 county 或 within 之一")
+    within = parcels_from_geojson(body.within, limits=_limits(settings)) if body.within else None
+    project: dict[str, Any] = {"project_type": body.project_type, "major_project": body.major_project}
+    if body.investment_wan is not None:
+        project["investment_wan"] = body.investment_wan
+    return find_sites(
+        blueprint,
+        area_mu=body.area_mu,
+        n=body.n,
+        project=project,
+        county=body.county,
+        within=within,
+        profile=settings.profile,
+        resolution_m=body.resolution_m,
+    )
+
+
+@router.post(
+    "/sites/search",
+    response_model=SiteSearch,
+    summary="Find candidate sites of a given area (精准选址), each reviewed in full",
+    dependencies=[Depends(require("review:create"))],
+)
+async def search_sites(
+    body: SiteSearchRequest, blueprint: BlueprintDep, settings: SettingsDep, pool: PoolDep
+) -> SiteSearch:
+    return await pool.run(_search, body, blueprint, settings)
+
+
+COMPARE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "description": "the 报批 boundary: GeoJSON FeatureCollection, Feature or geometry",
+                }
+            }
+        },
+    }
+}
+
+
+def _compare(data: bytes, stored: ReviewResult, parcel: str | None, blueprint: Any, settings: Settings) -> ChangeCheck:
+    limits = _limits(settings)
+    new = check_size(
+        parse_geojson_bytes(data, limits=limits), max_parcels=limits.max_parcels, max_vertices=limits.max_vertices
+    )
+    chosen = [p for p in stored.parcels if parcel is None or p.id == parcel]
+    if not chosen:
+        raise NotFoundError(
+            f"review {stored.review_id} has no parcel {parcel!r}", f"审查结果 {stored.review_id} 中没有地块 {parcel!r}"
+        )
+    if any(p.geometry is None for p in chosen):
+        raise InputError("the stored review keeps no parcel geometry", "该审查结果未保存地块几何")
+    old = gpd.GeoDataFrame.from_features(
+        [{"type": "Feature", "properties": {"id": p.id}, "geometry": p.geometry} for p in chosen], crs=4490
+    )
+    types = {p.project_type for p in chosen if p.project_type}
+    return compare_boundaries(
+        old,
+        new,
+        blueprint=blueprint,
+        profile=settings.profile,
+        project={"project_type": types.pop()} if len(types) == 1 else None,
+    )
+
+
+@router.post(
+    "/reviews/{review_id}/compare",
+    response_model=ChangeCheck,
+    openapi_extra=COMPARE_BODY,
+    summary="Compare a 报批 boundary with this review's parcels as the 预审 boundary (预审变更比对)",
+)
+async def compare_with_review(
+    request: Request,
+    review_id: ReadableReviewId,
+    store: StoreDep,
+    blueprint: BlueprintDep,
+    settings: SettingsDep,
+    pool: PoolDep,
+    parcel: Annotated[str | None, Query(max_length=200, description="one parcel of the review (default: all)")] = None,
+) -> ChangeCheck:
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype not in JSON_TYPES:
+        raise UnsupportedMediaError(
+            f"content type {ctype or 'none'!r} is not accepted; send the boundary as GeoJSON (application/json)",
+            f"不支持的内容类型 {ctype or '无'!r}；请以 GeoJSON（application/json）发送报批范围",
+        )
+    stored = await pool.run(store.get, review_id)
+    return await pool.run(_compare, await request.body(), stored, parcel, blueprint, settings)
