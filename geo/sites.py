@@ -485,8 +485,9 @@ def _ranked(
             share = item.overlap_ratio or (item.facts.share_above if item.facts.share_above is not None else 1.0)
             weight = weights.get(item.code, rule.default_weight)
             penalty += weight * share
-            reasons_zh.append(f"{item.name_zh}：有条件（占 {share:.0%}，权重 {weight:g}）")
-            reasons_en.append(f"{item.name_en}: conditional ({share:.0%}, weight {weight:g})")
+            m2 = f"{item.overlap_m2:,.0f} m²"
+            reasons_zh.append(f"{item.name_zh}：有条件（{m2}，占 {share:.1%}，权重 {weight:g}）")
+            reasons_en.append(f"{item.name_en}: conditional ({m2}, {share:.1%}, weight {weight:g})")
         cells = grid.burn([poly], touched=False)
         near = float(near_cost[cells].mean()) if cells.any() else 0.0
         if near > 0.005:
