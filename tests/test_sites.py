@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import json
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pytest
 import shapely
+import uvicorn
 from fastapi.testclient import TestClient
-from support import EPSG, assert_problem, auth, km2, rect, rect_blueprint
+from support import EPSG, assert_problem, auth, km2, rect, rect_blueprint, screenshot
 from typer.testing import CliRunner
 
 from api.app import create_app
 from api.cli import app
+from api.server import uvicorn_config
 from api.settings import Settings
 from geo.blueprint import Blueprint, load_blueprint
 from geo.crs import M2_PER_MU, reproject
@@ -173,3 +179,50 @@ def test_api_search_bad_input(client: TestClient, keys: dict[str, str]) -> None:
     assert_problem(client.post("/api/v1/sites/search", json=body, headers=auth(keys)), 422)
     r = client.post("/api/v1/sites/search", json={"area_mu": 50})
     assert r.status_code == 401
+
+
+@pytest.fixture(scope="module")
+def demo_server(blueprint_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The service in open demo mode on a loopback socket, in a thread."""
+    db = tmp_path_factory.mktemp("sites-srv") / "lantu.db"
+    settings = Settings(blueprint=blueprint_dir, database_url=f"sqlite:///{db}", tiles="none", open_demo=True)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    config = {**uvicorn_config(settings), "log_level": "warning"}
+    config.pop("host")
+    config.pop("port")
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), **config))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+def test_viewer_find_sites_panel(demo_server: str, browser: Any) -> None:
+    """The 找地 panel asks for two 50-亩 sites and draws them; the table lists them by rank."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.goto(demo_server + "/")
+    page.wait_for_selector("#lantu-sites-find")
+    page.fill("#lantu-sites-area", "50")
+    page.fill("#lantu-sites-n", "2")
+    page.fill("#lantu-sites-county", "370811")
+    page.fill("#lantu-invest", "1000000")
+    page.click("#lantu-sites-find")
+    page.wait_for_selector("#lantu-sites-result tr.lantu-site", timeout=60_000)
+    rows = page.locator("#lantu-sites-result tr.lantu-site")
+    assert rows.count() == 2
+    assert rows.nth(0).inner_text().startswith("#1")
+    assert page.evaluate("window.lantuLastSites.sites.map(s => s.rank)") == [1, 2]
+    page.screenshot(path=str(screenshot("viewer-find-sites.png")))
+    assert errors == []
+    page.close()
