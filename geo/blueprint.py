@@ -9,6 +9,7 @@ each zone once, not per review.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,7 +99,7 @@ class VectorLayer:
 class RasterLayer:
     """A raster layer kept as a path; rasterio reads only the window a parcel needs.
 
-    Each thread keeps its own open dataset (GDAL handles are not thread-safe).
+    Each thread (and each forked process) keeps its own open dataset (GDAL handles are not thread-safe).
     """
 
     id: str
@@ -108,8 +109,10 @@ class RasterLayer:
 
     def dataset(self) -> rasterio.DatasetReader:
         ds = getattr(self._local, "dataset", None)
-        if ds is None or ds.closed:
+        # a forked child opens its own: a handle inherited from the parent shares one file offset
+        if ds is None or ds.closed or self._local.pid != os.getpid():
             ds = self._local.dataset = rasterio.open(self.source)
+            self._local.pid = os.getpid()
         return ds
 
 

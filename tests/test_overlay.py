@@ -101,3 +101,37 @@ def test_union_area_sums_only_a_tiling_layer() -> None:
     assert union_area([a, b], [a.area, b.area], ["basic_farmland", "ecological_redline"]) == 150
     c = shapely.box(10, 0, 20, 10)  # a neighbour in a partition
     assert union_area([a, c], [a.area, c.area], ["land_use"]) == 200  # 三调图斑 tile: the sum
+
+
+def test_forked_workers_give_the_in_process_result(blueprint: Blueprint, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = importlib.import_module("geo.review.engine")
+    monkeypatch.setattr(engine, "POOL_MIN_PARCELS", 10)
+    monkeypatch.setattr(engine, "POOL_CHUNK_MIN", 4)  # several tasks per worker, finishing out of order
+    assert engine._processes(30, 2) == 2  # the batch below really goes to two forked workers
+    rng = np.random.default_rng(11)
+    shapes = _blobs(rng, 30, 9500, (40, 700))
+    frame = gpd.GeoDataFrame({"id": [f"F{i}" for i in range(len(shapes))]}, geometry=shapes, crs=EPSG)
+    project = {"project_type": "industrial", "investment_wan": 20000}
+    forked = review(frame, blueprint, project=project, workers=2)
+    alone = review(frame, blueprint, project=project, workers=1)
+    assert [p.model_dump() for p in forked.parcels] == [p.model_dump() for p in alone.parcels]
+
+
+def test_gc_paused_is_reentrant_and_restores() -> None:
+    import gc
+
+    from geo.review.engine import gc_paused
+
+    assert gc.isenabled()
+    with gc_paused():
+        with gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the outer review still runs
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()  # off before, off after
+    finally:
+        gc.enable()

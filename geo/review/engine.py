@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
+import multiprocessing
+import os
+import threading
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -41,6 +48,8 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
 CHUNK_PARCELS = 2000  # parcels overlaid together: bounds the pieces held in memory at once
+POOL_MIN_PARCELS = 400  # below this a batch stays in this process: forking costs more than it saves
+POOL_CHUNK_MIN = 100  # parcels per task of a forked worker: more tasks balance, each costs a pass over the layers
 
 
 def parcel_ids(frame: gpd.GeoDataFrame) -> list[str]:
@@ -111,8 +120,11 @@ def review(
     """Review every parcel against the blueprint; ``project`` overrides per-parcel attributes.
 
     Parcels go through each layer together (per GK zone, in chunks of ``CHUNK_PARCELS``)
-    in one bulk overlay on ``workers`` threads (default: every core). ``pieces=False``
-    leaves the pieces' geometries out of the result: a lean batch output.
+    in one bulk overlay. ``workers`` (default: every core) bounds the parallelism: a batch
+    of ``POOL_MIN_PARCELS`` or more is split over that many forked processes (the per-parcel
+    rules are Python, which threads cannot run in parallel), a smaller one overlays on that
+    many threads. ``pieces=False`` leaves the pieces' geometries out of the result: a lean
+    batch output.
     """
     prof = _applicable(load_profile(profile, data_dir=data_dir) if isinstance(profile, str) else profile, blueprint)
     if len(parcels) == 0:
@@ -122,34 +134,35 @@ def review(
     attrs = project_attributes(parcels, project)
     geoms, repaired = clean_parcels(parcels, ids)
     zones = parcel_zones(geoms, parcels.crs, blueprint.gk_zone_epsg)
-    totals = project_totals(ids, attrs, geoms, parcels.crs, zones)
-    layer_ids = _layers_needed(prof, blueprint)
     declared = list(parcels["declared_area_ha"]) if "declared_area_ha" in parcels.columns else [None] * len(ids)
+    totals = project_totals(ids, attrs, geoms, parcels.crs, zones)
+    batch = _Batch(
+        parcels.crs,
+        geoms,
+        ids,
+        attrs,
+        repaired,
+        declared,
+        totals,
+        prof,
+        blueprint,
+        _layers_needed(prof, blueprint),
+        pieces,
+    )
+    procs = _processes(len(ids), workers)
+    size = min(CHUNK_PARCELS, max(POOL_CHUNK_MIN, -(-len(ids) // (4 * procs)))) if procs > 1 else CHUNK_PARCELS
+    tasks = [
+        (int(epsg), chunk)
+        for epsg in np.unique(zones).tolist()
+        for in_zone in [np.flatnonzero(zones == epsg)]
+        for chunk in np.array_split(in_zone, max(1, -(-len(in_zone) // size)))
+    ]
     results: list[ParcelResult | None] = [None] * len(ids)
     done = 0
-    for epsg in np.unique(zones).tolist():
-        in_zone = np.flatnonzero(zones == epsg)
-        for chunk in np.array_split(in_zone, max(1, -(-len(in_zone) // CHUNK_PARCELS))):
-            projected = reproject(geoms[chunk], parcels.crs, epsg)
-            overlays = {
-                lid: bulk_pieces(projected, _vector(blueprint, lid).in_crs(epsg), workers=workers) for lid in layer_ids
-            }
-            outlines = _to_geojson(list(projected), epsg)
-            for k, i in enumerate(chunk.tolist()):
-                ctx = ParcelContext(
-                    ids[i],
-                    projected[k],
-                    epsg,
-                    attrs[i],
-                    blueprint,
-                    prof.tolerance.for_area(float(projected[k].area)),
-                    {lid: per_parcel[k] for lid, per_parcel in overlays.items()},
-                    prof.tolerance.min_m2,
-                    totals.get(attrs[i].project_id or ""),
-                )
-                results[i] = review_parcel(
-                    ctx, prof, repaired=repaired[i], outline=outlines[k], pieces=pieces
-                ).with_declared_area(declared[i])
+    with gc_paused():
+        for chunk, found in _forked(batch, tasks, procs) if procs > 1 else _in_process(batch, tasks, workers):
+            for i, result in zip(chunk.tolist(), found, strict=True):
+                results[i] = result
             done += len(chunk)
             if progress:
                 progress(done, len(ids))
@@ -164,6 +177,120 @@ def review(
         parcels=[r for r in results if r is not None],
         warnings=list(parcels.attrs.get("warnings", [])),
     )
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """What a chunk of parcels needs to be reviewed: held by the parent, inherited by forked workers."""
+
+    crs: Any
+    geoms: np.ndarray
+    ids: list[str]
+    attrs: list[ProjectAttributes]
+    repaired: list[bool]
+    declared: list[Any]
+    totals: dict[str, ProjectTotal]
+    profile: Profile
+    blueprint: Blueprint
+    layer_ids: list[str]
+    pieces: bool
+
+    def review_chunk(self, epsg: int, chunk: np.ndarray, workers: int | None) -> list[ParcelResult]:
+        """The parcels ``chunk`` (positions in the batch), all in zone ``epsg``, through every layer at once."""
+        prof, blueprint = self.profile, self.blueprint
+        projected = reproject(self.geoms[chunk], self.crs, epsg)
+        overlays = {
+            lid: bulk_pieces(projected, _vector(blueprint, lid).in_crs(epsg), workers=workers) for lid in self.layer_ids
+        }
+        outlines = _to_geojson(list(projected), epsg)
+        out = []
+        for k, i in enumerate(chunk.tolist()):
+            ctx = ParcelContext(
+                self.ids[i],
+                projected[k],
+                epsg,
+                self.attrs[i],
+                blueprint,
+                prof.tolerance.for_area(float(projected[k].area)),
+                {lid: per_parcel[k] for lid, per_parcel in overlays.items()},
+                prof.tolerance.min_m2,
+                self.totals.get(self.attrs[i].project_id or ""),
+            )
+            result = review_parcel(ctx, prof, repaired=self.repaired[i], outline=outlines[k], pieces=self.pieces)
+            out.append(result.with_declared_area(self.declared[i]))
+        return out
+
+
+Chunks = Iterator[tuple[np.ndarray, list[ParcelResult]]]
+
+
+def _in_process(batch: _Batch, tasks: list[tuple[int, np.ndarray]], workers: int | None) -> Chunks:
+    for epsg, chunk in tasks:
+        yield chunk, batch.review_chunk(epsg, chunk, workers)
+
+
+def _processes(parcels: int, workers: int | None) -> int:
+    """How many forked processes review a batch: 1 (none) below ``POOL_MIN_PARCELS``, where fork is
+    not the platform's, or when other threads run (a server: a forked child would inherit their locks)."""
+    wanted = workers or os.cpu_count() or 1
+    if wanted <= 1 or parcels < POOL_MIN_PARCELS or threading.active_count() > 1:
+        return 1
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    return min(wanted, -(-parcels // POOL_CHUNK_MIN))
+
+
+_FORKED: _Batch | None = None  # the batch a forked worker reviews, set in the parent just before the fork
+
+
+def _forked(batch: _Batch, tasks: list[tuple[int, np.ndarray]], procs: int) -> Chunks:
+    """Chunks reviewed on ``procs`` forked processes, each one thread; they start with the blueprint
+    and the batch in memory (copy-on-write) and send back only their parcels' results."""
+    global _FORKED
+    for epsg in {epsg for epsg, _ in tasks}:  # projected layers are built once, here, and inherited
+        for lid in batch.layer_ids:
+            _vector(batch.blueprint, lid).in_crs(epsg)
+    _FORKED = batch
+    try:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(procs, mp_context=context, initializer=gc.disable) as pool:
+            futures = {pool.submit(_review_forked, epsg, chunk): chunk for epsg, chunk in tasks}
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+    finally:
+        _FORKED = None
+
+
+def _review_forked(epsg: int, chunk: np.ndarray) -> list[ParcelResult]:
+    if _FORKED is None:
+        raise RuntimeError("a review worker started without its batch")
+    return _FORKED.review_chunk(epsg, chunk, workers=1)
+
+
+_gc_lock = threading.Lock()
+_gc_holders = 0
+_gc_was_on = True
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Python's cyclic collector off while a review builds its results. The results hold no cycles,
+    and with a city blueprint in memory every full collection walks millions of objects: a batch
+    then spends more time in the collector than in its rules. Reentrant across threads: the
+    collector comes back when the last review ends, if it was on when the first began."""
+    global _gc_holders, _gc_was_on
+    with _gc_lock:
+        if _gc_holders == 0:
+            _gc_was_on = gc.isenabled()
+            gc.disable()
+        _gc_holders += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_holders -= 1
+            if _gc_holders == 0 and _gc_was_on:
+                gc.enable()
 
 
 def _strict_rule(profile: Profile) -> list[str]:
