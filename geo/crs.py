@@ -94,6 +94,8 @@ def reproject(geoms: Any, source: Any, target: Any) -> Any:
     builds no CRS and a stream of distinct client CRSs cannot grow memory without end.
     """
     transformer = transformer_for(source, target)
+    if transformer.name == "noop":  # one CRS spelled two ways (4548, "EPSG:4548", a raster's CRS): nothing moves
+        return geoms
     return shapely.transform(geoms, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
 
 

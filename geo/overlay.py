@@ -9,7 +9,6 @@ features, and none over parcels but the final split into per-parcel views.
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +19,7 @@ import shapely
 from shapely.strtree import STRtree
 
 from geo.geometry import POLYGONAL, polygonal_part
-from geo.threads import map_chunks
+from geo.threads import CORES, map_chunks
 
 CHUNK_PAIRS = 2048  # pairs per thread-pool task: large enough to amortise, small enough to balance
 
@@ -71,11 +70,16 @@ def _cut(
     # a feature covering the parcel: only worth asking where its box holds the parcel's box
     pb = shapely.bounds(parcels[rest])
     fb = feature_bounds[rest]
-    boxed = rest[(fb[:, 0] <= pb[:, 0]) & (fb[:, 1] <= pb[:, 1]) & (fb[:, 2] >= pb[:, 2]) & (fb[:, 3] >= pb[:, 3])]
-    whole = boxed[shapely.covers(features[boxed], parcels[boxed])]
+    boxed = np.flatnonzero(
+        (fb[:, 0] <= pb[:, 0]) & (fb[:, 1] <= pb[:, 1]) & (fb[:, 2] >= pb[:, 2]) & (fb[:, 3] >= pb[:, 3])
+    )
+    covered = boxed[shapely.covers(features[rest[boxed]], parcels[rest[boxed]])]  # positions in ``rest``
+    whole = rest[covered]
     pieces[whole] = parcels[whole]
     areas[whole] = shapely.area(parcels[whole])
-    todo = rest[~np.isin(rest, whole, assume_unique=True)] if len(whole) else rest
+    cut_here = np.ones(len(rest), dtype=bool)
+    cut_here[covered] = False
+    todo = rest[cut_here]
     cut = shapely.intersection(features[todo], parcels[todo])
     types = shapely.get_type_id(cut)
     mixed = (types != POLYGONAL[0]) & (types != POLYGONAL[1])
@@ -118,7 +122,7 @@ def bulk_pieces(parcels: np.ndarray, layer: IndexedLayer, *, workers: int | None
             parcels[parcel_idx[lo:hi]], layer.geometry[f], layer.area[f], layer.bounds[f]
         )
 
-    threads = min(workers or os.cpu_count() or 1, len(chunks))
+    threads = min(workers or CORES, len(chunks))
     if threads > 1:
         with ThreadPoolExecutor(threads) as pool:
             list(pool.map(run, chunks))

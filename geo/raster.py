@@ -3,19 +3,24 @@
 ``rasterio.mask`` spends most of its time on generic set-up (windows, affine
 objects, a GDAL rasterize per call); for a north-up raster the same selection is
 a window read and one vectorised shapely test on the pixel centres, so a review
-of thousands of parcels pays for the pixels, not the set-up. Rotated rasters keep
-rasterio's path.
+of thousands of parcels pays for the pixels, not the set-up. A raster of up to
+``KEEP_MAX_BYTES`` (a county's slope grid) is read whole once and kept, so a parcel's
+window is a slice rather than a GDAL read. Rotated rasters keep rasterio's path.
 """
 
 from __future__ import annotations
 
 import math
+import os
+from functools import lru_cache
 
 import numpy as np
 import rasterio
 import rasterio.mask
 import shapely
 from rasterio.windows import Window
+
+KEEP_MAX_BYTES = 256 * 2**20
 
 
 def pixel_values(ds: rasterio.DatasetReader, shape: shapely.Geometry, *, all_touched: bool) -> np.ndarray:
@@ -34,7 +39,11 @@ def pixel_values(ds: rasterio.DatasetReader, shape: shapely.Geometry, *, all_tou
     row1 = min(math.ceil((miny - t.f) / t.e), ds.height)
     if col1 <= col0 or row1 <= row0:
         return np.empty(0)
-    data = ds.read(1, window=Window(col0, row0, col1 - col0, row1 - row0), masked=True)
+    whole = _kept_band(ds)
+    if whole is not None:
+        data = whole[row0:row1, col0:col1]
+    else:
+        data = ds.read(1, window=Window(col0, row0, col1 - col0, row1 - row0), masked=True)
     x = t.c + (np.arange(col0, col1) + 0.5) * t.a
     y = t.f + (np.arange(row0, row1) + 0.5) * t.e
     xx, yy = np.meshgrid(x, y)
@@ -47,6 +56,25 @@ def pixel_values(ds: rasterio.DatasetReader, shape: shapely.Geometry, *, all_tou
         inside = shapely.contains_xy(shape, xx, yy)
     chosen = data[inside]
     return np.asarray(chosen.compressed() if np.ma.isMaskedArray(chosen) else chosen, dtype=float)
+
+
+def _kept_band(ds: rasterio.DatasetReader) -> np.ma.MaskedArray | None:
+    """Band 1 of a raster small enough to keep, as ``ds.read(1, masked=True)`` gives it; None when
+    it is too large or not a plain file (then each parcel reads its window)."""
+    if ds.width * ds.height * np.dtype(ds.dtypes[0]).itemsize > KEEP_MAX_BYTES:
+        return None
+    try:
+        stamp = os.stat(ds.name).st_mtime_ns  # a rewritten file is read again
+    except OSError:
+        return None
+    return _read_band(ds.name, stamp)
+
+
+@lru_cache(maxsize=4)
+def _read_band(path: str, stamp: int) -> np.ma.MaskedArray:  # stamp: part of the cache key
+    with rasterio.open(path) as src:
+        band: np.ma.MaskedArray = src.read(1, masked=True)
+    return band
 
 
 def _masked_by_rasterio(ds: rasterio.DatasetReader, shape: shapely.Geometry, *, all_touched: bool) -> np.ndarray:

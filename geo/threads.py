@@ -13,11 +13,12 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 CHUNK = 50_000
+CORES = os.cpu_count() or 1  # read once: the call reads /sys, a tenth of a millisecond a time
 
 
 def map_chunks(fn: Callable[[np.ndarray], np.ndarray], values: np.ndarray, *, workers: int | None = None) -> np.ndarray:
     """``fn(values)``, computed chunk by chunk on ``workers`` threads (default: every core), in order."""
-    threads = min(workers or os.cpu_count() or 1, -(-len(values) // CHUNK))
+    threads = min(workers or CORES, -(-len(values) // CHUNK))
     if threads <= 1:
         return fn(values)
     with ThreadPoolExecutor(threads) as pool:

@@ -3,7 +3,7 @@ import pytest
 import shapely
 from pyproj import CRS
 
-from geo.crs import Area, check_coordinates, gk3_epsg_for_longitude, gk_epsg
+from geo.crs import Area, check_coordinates, gk3_epsg_for_longitude, gk_epsg, reproject
 from geo.errors import CRSError
 
 
@@ -125,3 +125,13 @@ def test_outside_china_refused() -> None:
 def test_missing_crs_refused() -> None:
     with pytest.raises(CRSError, match="no CRS"):
         check_coordinates(gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1)]))
+
+
+def test_reproject_within_one_crs_moves_nothing() -> None:
+    square = shapely.box(464_000.0, 3_918_000.0, 464_100.5, 3_918_200.25)
+    for spelling in (4548, "EPSG:4548", CRS.from_epsg(4548)):
+        assert reproject(square, 4548, spelling) is square  # the same CRS: no PROJ call, no copy
+    moved = reproject(square, 4548, 4490)
+    assert 116 < moved.centroid.x < 118 and 35 < moved.centroid.y < 36
+    back = reproject(moved, 4490, 4548)
+    assert shapely.equals_exact(back, square, tolerance=1e-6)

@@ -135,3 +135,22 @@ def test_gc_paused_is_reentrant_and_restores() -> None:
         assert not gc.isenabled()  # off before, off after
     finally:
         gc.enable()
+
+
+def test_geojson_from_coordinates_equals_geojson_text() -> None:
+    import json
+
+    from geo.crs import CGCS2000, reproject
+    from geo.review.engine import _to_geojson
+
+    rng = np.random.default_rng(3)
+    blobs = _blobs(rng, 40, 3000, (30, 300))  # polygons, some with holes
+    pairs = shapely.multipolygons(
+        [[a, b] for a, b in zip(blobs[:10], shapely.transform(blobs[:10], lambda xy: xy + 9000), strict=True)]
+    )
+    for geoms in (blobs, np.concatenate([blobs[10:], pairs]), pairs):  # polygons alone, mixed, multipolygons alone
+        rounded = shapely.transform(reproject(geoms, EPSG, CGCS2000), lambda xy: np.round(xy, 7))
+        expected = [json.loads(text) for text in shapely.to_geojson(rounded)]
+        got = _to_geojson(list(geoms), EPSG)
+        assert got == expected
+        assert json.dumps(got) == json.dumps(expected)  # the same keys in the same order: the same bytes

@@ -6,7 +6,6 @@ import gc
 import json
 import logging
 import multiprocessing
-import os
 import threading
 import uuid
 from collections import Counter, defaultdict
@@ -27,7 +26,7 @@ from geo.blueprint import Blueprint, VectorLayer
 from geo.catalog import landuse_class, layer_catalog
 from geo.crs import CGCS2000, Area, check_coordinates, gk3_epsg_for_longitude, reproject
 from geo.errors import InputError
-from geo.geometry import clean_parcels
+from geo.geometry import POLYGONAL, clean_parcels
 from geo.overlay import bulk_pieces
 from geo.review.profile import Item, OverlapCheck, Profile, load_profile
 from geo.review.result import (
@@ -42,6 +41,7 @@ from geo.review.result import (
     ToleranceRule,
 )
 from geo.review.rules import ParcelContext, Piece, ProjectTotal, run_check
+from geo.threads import CORES
 from geo.vocabulary import check_project_type, verdict_of, worst
 
 log = logging.getLogger(__name__)
@@ -231,9 +231,11 @@ def _in_process(batch: _Batch, tasks: list[tuple[int, np.ndarray]], workers: int
 
 def _processes(parcels: int, workers: int | None) -> int:
     """How many forked processes review a batch: 1 (none) below ``POOL_MIN_PARCELS``, where fork is
-    not the platform's, or when other threads run (a server: a forked child would inherit their locks)."""
-    wanted = workers or os.cpu_count() or 1
-    if wanted <= 1 or parcels < POOL_MIN_PARCELS or threading.active_count() > 1:
+    not the platform's, or off the main thread. A forked child keeps only the calling thread: from
+    the main thread of the CLI, a script or the benchmark that is safe; from a server's worker thread
+    (whose siblings may hold a GDAL or PROJ lock the child would wait on for ever) it is not."""
+    wanted = workers or CORES
+    if wanted <= 1 or parcels < POOL_MIN_PARCELS or threading.current_thread() is not threading.main_thread():
         return 1
     if "fork" not in multiprocessing.get_all_start_methods():
         return 1
@@ -410,10 +412,13 @@ def _run_item(item: Item, ctx: ParcelContext) -> tuple[ItemResult, list[shapely.
     status = worst(o.status for o in outcomes)
     relevant = [o for o in outcomes if o.status != "pass"] or outcomes
     conflict = [p for o in outcomes for p in o.pieces if p.status != "pass"]
-    overlap = union_area([p.geometry for p in conflict], [p.area_m2 for p in conflict], {p.layer for p in conflict})
-    facts = ItemFacts()
-    for o in outcomes:
-        facts = facts.merged(o.facts)
+    overlap = union_area(
+        [p.geometry for p in conflict], [p.area_m2 for p in conflict], {p.layer for p in conflict}, ctx.unions
+    )
+    measured = [o.facts for o in outcomes if o.facts.model_fields_set]  # most checks measure nothing besides pieces
+    facts = measured[0] if len(measured) == 1 else ItemFacts()
+    for other in measured if len(measured) > 1 else []:
+        facts = facts.merged(other)
     found = [p for o in outcomes for p in o.pieces]
     result = ItemResult(
         code=item.code,
@@ -457,7 +462,27 @@ def _to_geojson(geoms: list[shapely.Geometry], epsg: int) -> list[dict[str, Any]
         return []
     geo = reproject(np.array(geoms, dtype=object), epsg, CGCS2000)
     rounded = shapely.transform(geo, lambda xy: np.round(xy, 7))
+    types = shapely.get_type_id(rounded)
+    if ((types == POLYGONAL[0]) | (types == POLYGONAL[1])).all() and not shapely.is_empty(rounded).any():
+        return _polygons_as_geojson(rounded, types)
     return [json.loads(text) for text in shapely.to_geojson(rounded)]  # plain lists, as JSON reads back
+
+
+def _polygons_as_geojson(polygons: np.ndarray, types: np.ndarray) -> list[dict[str, Any]]:
+    """(Multi)polygons as GeoJSON dicts straight from their coordinate arrays: what
+    ``json.loads(shapely.to_geojson(g))`` gives, without writing and parsing text for each."""
+    kind, coords, offsets = shapely.to_ragged_array(polygons)
+    xy = coords.tolist()
+    bounds = [o.tolist() for o in offsets]
+    rings = [xy[a:b] for a, b in zip(bounds[0][:-1], bounds[0][1:], strict=True)]
+    shells = [rings[a:b] for a, b in zip(bounds[1][:-1], bounds[1][1:], strict=True)]
+    if kind == shapely.GeometryType.POLYGON:
+        return [{"type": "Polygon", "coordinates": p} for p in shells]
+    parts = [shells[a:b] for a, b in zip(bounds[2][:-1], bounds[2][1:], strict=True)]
+    return [
+        {"type": "Polygon", "coordinates": m[0]} if t == POLYGONAL[0] else {"type": "MultiPolygon", "coordinates": m}
+        for t, m in zip(types.tolist(), parts, strict=True)
+    ]
 
 
 def _county(ctx: ParcelContext) -> County | None:
@@ -477,7 +502,9 @@ def _land_quota(ctx: ParcelContext, profile: Profile) -> LandQuota:
     stock_m2 = float(stock.area)
     farmland = ctx.pieces("basic_farmland")
     farmland_m2 = (
-        None if farmland is None else round(union_area(farmland.geometry, farmland.area_m2, ["basic_farmland"]), 2)
+        None
+        if farmland is None
+        else round(union_area(farmland.geometry, farmland.area_m2, ["basic_farmland"], ctx.unions), 2)
     )
     land = ctx.pieces("land_use")
     if land is None:
@@ -528,13 +555,24 @@ def _land_quota(ctx: ParcelContext, profile: Profile) -> LandQuota:
 
 
 def union_area(
-    geoms: Sequence[shapely.Geometry] | np.ndarray, areas: Sequence[float] | np.ndarray, layers: Iterable[str]
+    geoms: Sequence[shapely.Geometry] | np.ndarray,
+    areas: Sequence[float] | np.ndarray,
+    layers: Iterable[str],
+    memo: dict[tuple[int, ...], float] | None = None,
 ) -> float:
     """Area of the union of pieces: their sum when they come from one tiling layer (features of a
-    planar partition never overlap), else the area of their union."""
+    planar partition never overlap), else the area of their union. ``memo`` (a parcel's) keeps
+    unions already computed, by the pieces' identities: the basic-farmland item and the land
+    figures union the same pieces."""
     if len(geoms) <= 1:
         return float(sum(areas))
     layer_ids = set(layers)
     if len(layer_ids) == 1 and layer_catalog()[layer_ids.pop()].tiling:
         return float(sum(areas))
-    return float(shapely.union_all(geoms).area)
+    key = tuple(map(id, geoms))
+    if memo is not None and key in memo:
+        return memo[key]
+    area = float(shapely.union_all(geoms).area)
+    if memo is not None:
+        memo[key] = area
+    return area

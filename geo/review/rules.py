@@ -83,6 +83,7 @@ class ParcelContext:
     overlays: dict[str, Pieces] = field(default_factory=dict)
     strict_tolerance_m2: float = 1.0  # for layers where any occupation matters (the profile's min_m2)
     project_total: ProjectTotal | None = None  # set when other parcels of the review share the project id
+    unions: dict[tuple[int, ...], float] = field(default_factory=dict, repr=False)  # union areas, by piece ids
 
     @property
     def area_m2(self) -> float:
