@@ -3,6 +3,7 @@ the webhook's signature and retries (a receiver on loopback)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ from support import parcel_frame, rect
 
 from geo.blueprint import Blueprint
 from geo.consult import Consultations, Webhook, load_routing, route_review, verify
-from geo.consult.tables import consult_events
+from geo.consult.tables import consult_events, consult_opinions
 from geo.errors import ConsultError, InputError, NotFoundError, ProfileError, ProjectError
 from geo.projects import ProjectLibrary
 from geo.quota import Ledger
@@ -438,3 +439,41 @@ def test_the_page_renders_where_only_a_layer_envelope_reaches_the_parcel(tmp_pat
     result = _review(bp, (6, 3, 6.5, 3.5))
     status = {"project_id": "XM-1", "rounds": [{}], "state_zh": "会商中", "doc_number": None, "tasks": []}
     assert "lantu-consult" in map_html(consult_page(status, result, bp))
+
+
+def test_departments_answering_at_once_complete_the_round_once(
+    library: ProjectLibrary, heritage_flood: ReviewResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    consult = Consultations(library.engine)
+    settle = Consultations._settle
+    gate = threading.Barrier(2, timeout=1.0)
+
+    def gated_settle(self: Consultations, *args: Any, **kwargs: Any) -> None:
+        # unless the round is locked, both answers get here before either round is settled (and both see "open")
+        if threading.current_thread() is not threading.main_thread():
+            with contextlib.suppress(threading.BrokenBarrierError):
+                gate.wait()
+        settle(self, *args, **kwargs)
+
+    monkeypatch.setattr(Consultations, "_settle", gated_settle)
+    tasks = consult.start("XM-1", heritage_flood, actor="x", today=DAY)
+    consult.answer(tasks[0]["id"], "同意", actor="x", today=DAY)
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def answer(task_id: int) -> None:
+        barrier.wait()
+        try:
+            consult.answer(task_id, "同意", actor="x", today=DAY)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=answer, args=(t["id"],)) for t in tasks[1:]]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert consult.status("XM-1")["state"] == "agreed" and library.get("XM-1").stage == "储备"
+    with library.engine.connect() as conn:
+        assert conn.execute(select(consult_opinions.c.doc_number)).scalars().all() == ["协同预审〔2026〕1号"]
