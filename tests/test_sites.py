@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -226,3 +227,20 @@ def test_viewer_find_sites_panel(demo_server: str, browser: Any) -> None:
     page.screenshot(path=str(screenshot("viewer-find-sites.png")))
     assert errors == []
     page.close()
+
+
+def test_a_candidate_the_review_rejects_is_replaced_and_never_returned(one_region: Blueprint, tmp_path: Path) -> None:
+    """A rule the raster cannot see (item 10, the area against the standard, made a fail here) rejects every
+    candidate: each is replaced by the next, up to the rounds' limit, and none is returned."""
+    text = (files("geo.layers") / "profiles" / "ten-point.yaml").read_text(encoding="utf-8")
+    marker = "table: standards/land_use_standard_sample.csv\n        status: warn"
+    assert marker in text
+    strict = tmp_path / "strict.yaml"
+    strict.write_text(text.replace(marker, marker.replace("warn", "fail")), encoding="utf-8")
+    project = {"project_type": "industrial", "investment_wan": 100}  # 100 万元 / 3000 万元/ha: 0.03 ha allowed
+    search = find_sites(one_region, area_mu=50, n=1, project=project, profile=str(strict))
+    assert search.sites == [] and search.review is None
+    assert search.rejected >= 2  # the first candidate and at least one replacement
+    assert any("only 0 of 1" in w for w in search.warnings)
+    ok = find_sites(one_region, area_mu=50, n=1, project={**project, "investment_wan": 1e6}, profile=str(strict))
+    assert ok.rejected == 0 and len(ok.sites) == 1
