@@ -20,10 +20,13 @@ from sqlalchemy import Engine
 from geo.blueprint import load_blueprint
 from geo.cli_context import cli_context, fail
 from geo.errors import BlueprintError, InputError, LantuError
-from geo.io.quota import read_demands, read_quota_plan, read_review_result
+from geo.io.quota import labelled, read_demands, read_quota_plan, read_review_result, report_xlsx
 from geo.io.tables import Row, table_format, write_table
 from geo.quota import Ledger, allocate, county_summary
 from geo.quota.holders import blueprint_counties
+from geo.quota.queries import BALANCE_LABELS, JOURNAL_LABELS, OVERDUE_LABELS, PROJECT_LABELS, for_people
+from geo.quota.report import LABELS as REPORT_LABELS
+from geo.quota.report import ledger_report
 from geo.quota.reservations import default_project_id
 
 app = typer.Typer(
@@ -65,11 +68,15 @@ def _done(what: str, action: Callable[[], int]) -> None:
     err.print(f"{what}：交易 / transaction #{attempt(action)}", markup=False, highlight=False)
 
 
-def _show(rows: Callable[[], Sequence[Row]], fmt: str, title: str) -> None:
-    """Check the format first, then query and write the rows to stdout."""
+def _show(rows: Callable[[], Sequence[Row]], fmt: str, title: str, labels: dict[str, str] | None = None) -> None:
+    """Check the format first, then query and write the rows to stdout: JSON with the English keys,
+    a table or a CSV with ``labels``' Chinese headers (county names, units, 亩/公顷 beside m²)."""
     kind = attempt(lambda: table_format(fmt))
-    data: list[Row] = list(attempt(rows))
-    write_table(data, kind, sys.stdout, title=title)
+    data = for_people([dict(r) for r in attempt(rows)])
+    if labels is None or kind == "json":
+        write_table(data if labels is None else [dict(r) for r in attempt(rows)], kind, sys.stdout, title=title)
+        return
+    write_table(labelled(data, labels, kind), kind, sys.stdout, title=title, columns=list(labels.values()))
 
 
 def _date(value: str | None, option: str) -> date | None:
@@ -224,6 +231,76 @@ def reward(
     _done("rewarded", lambda: ledger.stock_reward(county, year, disposed_m2, actor=actor))
 
 
+@app.command("reduction")
+def reduction(
+    ctx: typer.Context,
+    county: str,
+    factor: Annotated[str, typer.Argument(help="cod | nh3n | so2 | nox")],
+    year: Year,
+    amount: Annotated[float, typer.Option(min=0, help="Tonnes.")],
+    source: Annotated[str, typer.Option(help="Where the reduction comes from (关停企业、治理项目…).")],
+    settles: Annotated[int | None, typer.Option(help="The reduction advance (transaction) it makes good.")] = None,
+    actor: Actor = DEFAULT_ACTOR,
+) -> None:
+    """污染物削减量: a realised reduction enters the county; the city pools its share (30 %)."""
+    ledger = _ledger(ctx)
+    _done(
+        "entered", lambda: ledger.reduction(county, factor, year, amount, source=source, settles=settles, actor=actor)
+    )
+
+
+@app.command("advance-reduction")
+def advance_reduction(
+    ctx: typer.Context,
+    county: str,
+    factor: Annotated[str, typer.Argument(help="cod | nh3n | so2 | nox")],
+    year: Year,
+    amount: Annotated[float, typer.Option(min=0, help="Tonnes.")],
+    source: Annotated[str, typer.Option(help="The named reduction it is advanced from.")],
+    deadline: Annotated[str, typer.Option(help="Due before production starts (投产前), YYYY-MM-DD.")],
+    actor: Actor = DEFAULT_ACTOR,
+) -> None:
+    """削减量预支: pollutant quota now against a named reduction due by DEADLINE (overdue after it)."""
+    ledger = _ledger(ctx)
+    _done(
+        "advanced",
+        lambda: ledger.advance_reduction(
+            county, factor, year, amount, source=source, deadline=_date(deadline, "--deadline") or date.min, actor=actor
+        ),
+    )
+
+
+@app.command("report")
+def report(
+    ctx: typer.Context,
+    year: Year,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table | csv | json | xlsx")] = "table",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (required for xlsx).")] = None,
+) -> None:
+    """台账 report: per county and factor — issued, pooled, reserved, released, transferred, balance (中文表头)."""
+    ledger = _ledger(ctx)
+    if fmt == "xlsx":
+        if output is None:
+            fail(InputError("--format xlsx needs --output FILE", "xlsx 格式须用 --output 指定文件"))
+        data = attempt(
+            lambda: report_xlsx(ledger_report(ledger.engine, year), REPORT_LABELS, title=f"{year}年指标台账")
+        )
+        output.write_bytes(data)
+        err.print(f"report → {output}", highlight=False)
+        return
+    kind = attempt(lambda: table_format(fmt))
+    rows = attempt(lambda: ledger_report(ledger.engine, year))
+    target = output.open("w", encoding="utf-8-sig", newline="") if output is not None else sys.stdout
+    try:
+        columns = None if kind == "json" else list(REPORT_LABELS.values())
+        write_table(  # 19 columns: a terminal table as wide as the sheet, never squeezed into unreadable wraps
+            labelled(rows, REPORT_LABELS, kind), kind, target, title=f"{year}年指标台账", columns=columns, width=240
+        )
+    finally:
+        if output is not None:
+            target.close()
+
+
 @app.command("transfer")
 def transfer(
     ctx: typer.Context,
@@ -271,21 +348,21 @@ def balances(
 ) -> None:
     """Balances per holder (county code, city, project id), factor and year."""
     ledger = _ledger(ctx)
-    _show(lambda: ledger.balances(year), fmt, f"指标余额 {year or ''}")
+    _show(lambda: ledger.balances(year), fmt, f"指标余额 {year or ''}", BALANCE_LABELS)
 
 
 @app.command("journal")
 def journal(ctx: typer.Context, fmt: Format = "csv") -> None:
     """Every posting of every movement, in order (who, when, why)."""
     ledger = _ledger(ctx)
-    _show(ledger.journal, fmt, "指标台账流水")
+    _show(ledger.journal, fmt, "指标台账流水", JOURNAL_LABELS)
 
 
 @app.command("projects")
 def projects(ctx: typer.Context, fmt: Format = "table") -> None:
     """Projects with quota and their stage (reserved / approved / revoked)."""
     ledger = _ledger(ctx)
-    _show(ledger.projects, fmt, "项目")
+    _show(ledger.projects, fmt, "项目指标状态", PROJECT_LABELS)
 
 
 @app.command("overdue")
@@ -294,10 +371,10 @@ def overdue(
     today: Annotated[str | None, typer.Option(help="Date to judge by (default today).")] = None,
     fmt: Format = "table",
 ) -> None:
-    """临时拆借 past their due date and not repaid."""
+    """临时拆借 not repaid and 削减量预支 not settled, past their due date."""
     ledger = _ledger(ctx)
     when = attempt(lambda: _date(today, "--today")) or date.today()
-    _show(lambda: ledger.overdue_loans(when), fmt, f"逾期未还的临时拆借（{when}）")
+    _show(lambda: ledger.overdue_loans(when), fmt, f"逾期未还的临时拆借与未到位的削减量预支（{when}）", OVERDUE_LABELS)
 
 
 @app.command("allocate")

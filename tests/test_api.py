@@ -321,6 +321,7 @@ def test_quota_flow_over_the_api(client: TestClient, keys: dict[str, str]) -> No
             {"county_code": "370811", "factor": "land_new", "amount": 100_000},
             {"county_code": "370811", "factor": "land_compensation", "amount": 50_000},
             {"county_code": "370811", "factor": "land_compensation_paddy", "amount": 50_000},
+            {"county_code": "370811", "factor": "land_compensation_grain", "amount": 50_000},
         ],
     }
     assert_problem(client.post("/api/v1/quotas/issue", json=plan, headers=auth(keys, "project-system")), 403)

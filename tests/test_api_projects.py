@@ -77,3 +77,27 @@ def test_project_library_over_the_api(client: TestClient, keys: dict[str, str]) 
     assert [(p["id"], p["days_overdue"]) for p in late] == [("XM-1", 30)]
     assert_problem(client.get("/api/v1/projects/overdue?as_of=soon", headers=auth(keys)), 422)
     assert_problem(client.get("/api/v1/projects/nope", headers=auth(keys)), 404)
+
+
+def test_quota_report_over_the_api(client: TestClient, keys: dict[str, str]) -> None:
+    import csv
+    import io
+
+    import openpyxl
+
+    plan = {"year": 2026, "rows": [{"county_code": "370811", "factor": "land_new", "amount": 10_000}]}
+    assert client.post("/api/v1/quotas/issue", json=plan, headers=auth(keys, "quota-admin")).status_code == 201
+    rows = client.get("/api/v1/quotas/report?year=2026", headers=auth(keys)).json()
+    ren = next(r for r in rows if r["county"] == "370811")
+    assert (ren["county_name"], ren["issued"], ren["pooled"], ren["balance"]) == ("任城区", 10_000, -3_000, 7_000)
+    assert ren["balance_mu"] == 10.5 and ren["balance_ha"] == 0.7
+    text = client.get("/api/v1/quotas/report?year=2026&format=csv", headers=auth(keys))
+    assert text.headers["content-type"].startswith("text/csv")
+    table = list(csv.DictReader(io.StringIO(text.content.decode("utf-8-sig"))))
+    assert {(r["区县"], r["余额"]) for r in table} == {("任城区", "7000.0"), ("市级统筹", "3000.0")}
+    book = client.get("/api/v1/quotas/report?year=2026&format=xlsx", headers=auth(keys))
+    assert 'filename="quota-report-2026.xlsx"' in book.headers["content-disposition"]
+    sheet = openpyxl.load_workbook(io.BytesIO(book.content)).active
+    assert sheet is not None and sheet["A1"].value == "区县"
+    assert_problem(client.get("/api/v1/quotas/report?year=2026&format=pdf", headers=auth(keys)), 422)
+    assert_problem(client.get("/api/v1/quotas/report", headers=auth(keys)), 422)

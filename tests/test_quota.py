@@ -108,14 +108,16 @@ def test_reserve_from_review_confirm_and_revoke(ledger: Ledger) -> None:
             ("370811", "land_new", 100_000),
             ("370811", "land_compensation", 50_000),
             ("370811", "land_compensation_paddy", 10_000),
+            ("370811", "land_compensation_grain", 30_000),
         ],
         actor="a",
     )
     r = review(20_000, cultivated=12_000, paddy=2_000)
     tx = ledger.reserve(r, year=2026, project_id="XM-1", actor="项目系统")
     assert balance(ledger, "370811") == 70_000 - 20_000
-    assert balance(ledger, "370811", "land_compensation") == 50_000 - 10_000
-    assert balance(ledger, "370811", "land_compensation_paddy") == 10_000 - 2_000
+    assert balance(ledger, "370811", "land_compensation") == 50_000 - 12_000  # quantity: all cultivated land
+    assert balance(ledger, "370811", "land_compensation_paddy") == 10_000 - 2_000  # 水田, a part of it
+    assert balance(ledger, "370811", "land_compensation_grain") == 30_000 - 12_000 * 0.6  # kg of grain capacity
     assert balance(ledger, "XM-1", bucket="reserved") == 20_000
     # the same project and review again: the same transaction, no second movement
     assert ledger.reserve(r, year=2026, project_id="XM-1", actor="项目系统") == tx
@@ -161,26 +163,53 @@ def test_rules_change_nothing_when_they_refuse(ledger: Ledger) -> None:
 
 def test_advance_may_go_negative_next_year_only(ledger: Ledger) -> None:
     ledger.issue(2026, [("370811", "land_new", 10_000)], actor="a")
-    ledger.advance("370811", "land_new", 2026, 5_000, actor="a")
-    assert balance(ledger, "370811") == 12_000
-    assert balance(ledger, "370811", year=2027) == -5_000
+    ledger.advance("370811", "land_new", 2026, 2_000, actor="a")
+    assert balance(ledger, "370811") == 9_000
+    assert balance(ledger, "370811", year=2027) == -2_000
     with pytest.raises(QuotaError):
-        ledger.transfer("370811", "370812", "land_new", 2027, 1, actor="a")  # no overdraw except by advance
+        ledger.transfer("370811", "370812", "land_new", 2027, 1, price_wan=1, actor="a")  # no overdraw but by advance
+
+
+def test_advance_is_for_new_construction_quota_only_and_capped(ledger: Ledger) -> None:
+    """30 % of the next year's issue (this year's until it is issued); 先补后占: no compensation advance."""
+    ledger.issue(2026, [("370811", "land_new", 10_000), ("370811", "land_compensation", 10_000)], actor="a")
+    before = journal_size(ledger)
+    for factor in ("land_compensation", "land_compensation_paddy", "cod"):
+        with pytest.raises(QuotaError, match="only land_new may be advanced") as refused:
+            ledger.advance("370811", factor, 2026, 100, actor="a")
+        assert "不可预支" in refused.value.message_zh
+    ledger.advance("370811", "land_new", 2026, 2_000, actor="a")
+    with pytest.raises(QuotaError, match=r"at most 3,000.00") as refused:
+        ledger.advance("370811", "land_new", 2026, 1_001, actor="a")  # 2 000 + 1 001 > 30 % of 10 000
+    assert "已预支 2,000.00" in refused.value.message_zh
+    ledger.advance("370811", "land_new", 2026, 1_000, actor="a")
+    assert journal_size(ledger) == before + 2 * 2  # two advances of two postings each
+    ledger.issue(2027, [("370811", "land_new", 20_000)], actor="a")  # next year's issue now sets the cap: 6 000
+    ledger.advance("370811", "land_new", 2026, 3_000, actor="a")
+    assert balance(ledger, "370811", year=2027) == 20_000 * 0.7 - 6_000
+    with pytest.raises(QuotaError, match=r"at most 6,000.00"):
+        ledger.advance("370811", "land_new", 2026, 1, actor="a")
+    with pytest.raises(QuotaError, match=r"at most 0.00"):
+        ledger.advance("370812", "land_new", 2026, 1, actor="a")  # nothing issued: nothing to advance on
 
 
 def test_point_supply_reward_transfer_loan(ledger: Ledger) -> None:
     ledger.issue(2026, [("370811", "land_new", 10_000), ("370812", "land_new", 10_000)], actor="a")
     ledger.point_supply("370812", "land_new", 2026, 3_000, actor="省厅")
-    ledger.stock_reward("370811", 2026, 4_000, actor="a")  # × 0.5
-    assert balance(ledger, "370811") == 9_000 and balance(ledger, "370812") == 10_000
+    ledger.stock_reward("370811", 2026, 4_000, actor="a")  # × 0.5 = 2 000, of which the city pools 30 %
+    assert balance(ledger, "370811") == 7_000 + 1_400 and balance(ledger, "370812") == 10_000
+    assert balance(ledger, CITY) == 6_000 + 600
+    for price, due in ((None, None), (30.0, date(2026, 6, 30)), (0.0, None)):
+        with pytest.raises(QuotaError, match=r"exactly one|must be positive"):
+            ledger.transfer("370812", "370811", "land_new", 2026, 1_000, price_wan=price, due_date=due, actor="a")
     ledger.transfer("370812", "370811", "land_new", 2026, 1_000, price_wan=30.0, actor="a")
     loan = ledger.transfer("370811", "370812", "land_new", 2026, 2_000, due_date=date(2026, 6, 30), actor="a")
-    assert balance(ledger, "370811") == 8_000 and balance(ledger, "370812") == 11_000
+    assert balance(ledger, "370811") == 7_400 and balance(ledger, "370812") == 11_000
     overdue = ledger.overdue_loans(date(2026, 7, 15))
     assert [(o["loan"], o["days_overdue"]) for o in overdue] == [(loan, 15)]
     ledger.repay(loan, actor="a")
     assert ledger.overdue_loans(date(2026, 7, 15)) == []
-    assert balance(ledger, "370811") == 10_000
+    assert balance(ledger, "370811") == 9_400
     assert ledger.totals()["land_new"] == Decimal(20_000 + 3_000 + 2_000)
     priced = [j for j in ledger.journal() if j["kind"] == "transfer"]
     assert priced[0]["price_wan"] == 30.0
@@ -380,6 +409,7 @@ def test_a_project_belongs_to_one_county(ledger: Ledger) -> None:
 def test_revoke_returns_quota_to_the_account_that_paid(ledger: Ledger, engine: Engine) -> None:
     two_county_plan(ledger)  # 370811: 70 000, city: 60 000
     ledger.point_supply(CITY, "land_compensation", 2026, 3_000, actor="省厅")
+    ledger.point_supply(CITY, "land_compensation_grain", 2026, 1_800, actor="省厅")
     ledger.reserve(review(5_000, cultivated=3_000, rid="R1"), year=2026, project_id="XM-1", source=CITY, actor="a")
     ledger.reserve(review(2_000, rid="R2"), year=2026, project_id="XM-1", actor="a")  # the county pays this one
     assert balance(ledger, CITY) == 55_000 and balance(ledger, "370811") == 68_000
@@ -522,3 +552,131 @@ def test_earmarked_point_supply_pays_its_project_first_and_comes_back_to_it(ledg
     assert balance(ledger, "XM-1", bucket="earmarked") == 600 and balance(ledger, "370811") == 69_700
     assert ledger.totals()["land_new"] == Decimal(200_600)
     assert_postings_add_up(engine)
+
+
+# --- pooling per factor, 削减量, 占补平衡 in three dimensions, the 台账 report (issue 12) ------------------------
+
+
+def test_the_city_pools_each_configured_factor(ledger: Ledger) -> None:
+    ledger.issue(2026, [("370811", "cod", 100), ("370811", "energy", 300), ("370811", "land_new", 1_000)], actor="a")
+    assert balance(ledger, "370811", "cod") == 70 and balance(ledger, CITY, "cod") == 30  # 聊城 第十八条
+    assert balance(ledger, "370811", "energy") == 300 and balance(ledger, CITY, "energy") == 0  # not configured
+    rules = ledger.rules.model_copy(update={"pooling": {"land_new": 0.2, "energy": 0.1}})
+    other = Ledger(ledger.engine, rules=rules)
+    other.issue(2027, [("370811", "energy", 300), ("370811", "cod", 100), ("370811", "land_new", 1_000)], actor="a")
+    assert balance(ledger, CITY, "energy", year=2027) == 30 and balance(ledger, CITY, "cod", year=2027) == 0
+    assert balance(ledger, CITY, year=2027) == 200
+    assert Ledger(ledger.engine, pooling_share=0.5, rules=rules).rules.pooled("land_new") == 0.5  # the setting wins
+    issued = [j for j in ledger.journal() if j["kind"] == "issue" and j["factor"] == "cod" and j["year"] == 2026]
+    assert sorted((j["holder"], j["amount"]) for j in issued) == [  # the county received all, then gave 30 %
+        ("370811", -30.0),
+        ("370811", 100.0),
+        ("city", 30.0),
+        ("external:province", -100.0),
+    ]
+
+
+def test_pollutant_reductions_split_and_advances_fall_due(ledger: Ledger) -> None:
+    ledger.reduction("370811", "so2", 2026, 10, source="关停某电厂 2 号机组", actor="生态环境局")
+    assert balance(ledger, "370811", "so2") == 7 and balance(ledger, CITY, "so2") == 3  # 70 % county, 30 % city
+    with pytest.raises(QuotaError, match="not a pollutant"):
+        ledger.reduction("370811", "land_new", 2026, 10, source="x", actor="a")
+    adv = ledger.advance_reduction(
+        "370811", "cod", 2026, 5, source="污水处理厂提标改造", deadline=date(2026, 9, 30), actor="a"
+    )
+    assert balance(ledger, "370811", "cod") == 5  # all of the advance is the county's, to be made good
+    assert ledger.overdue_loans(date(2026, 9, 30)) == []
+    late = ledger.overdue_loans(date(2026, 10, 10))
+    assert [(o["loan"], o["kind"], o["days_overdue"]) for o in late] == [(adv, "reduction_advance", 10)]
+    with pytest.raises(QuotaError, match="smaller than the advance"):
+        ledger.reduction("370811", "cod", 2026, 4, source="提标改造完成", settles=adv, actor="a")
+    ledger.reduction("370811", "cod", 2026, 15, source="提标改造完成", settles=adv, actor="a")
+    assert balance(ledger, "370811", "cod") == 5 + 7 and balance(ledger, CITY, "cod") == 3  # 10 new, 30/70
+    assert ledger.overdue_loans(date(2026, 10, 10)) == []
+    with pytest.raises(QuotaError, match="settled or reversed"):
+        ledger.reduction("370811", "cod", 2026, 15, source="again", settles=adv, actor="a")
+    with pytest.raises(NotFoundError):
+        ledger.reduction("370811", "cod", 2026, 15, source="x", settles=9_999, actor="a")
+
+
+def test_paddy_quota_covers_dry_land_but_not_the_reverse(ledger: Ledger) -> None:
+    """水田 quota is part of the quantity: what dry land takes beyond the non-paddy quota comes out of 水田."""
+    ledger.issue(
+        2026,
+        [
+            ("370811", "land_new", 100_000),
+            ("370811", "land_compensation", 10_000),  # of which
+            ("370811", "land_compensation_paddy", 6_000),  # 6 000 水田, 4 000 other
+            ("370811", "land_compensation_grain", 100_000),
+        ],
+        actor="a",
+    )
+    ledger.reserve(review(5_000, cultivated=5_000, rid="DRY"), year=2026, project_id="XM-1", actor="a")
+    # 5 000 of dry land: 4 000 from the non-paddy quota, 1 000 from the 水田 quota
+    assert balance(ledger, "370811", "land_compensation") == 5_000
+    assert balance(ledger, "370811", "land_compensation_paddy") == 5_000
+    ledger.issue(
+        2026,
+        [
+            ("370812", "land_new", 10_000),
+            ("370812", "land_compensation", 10_000),
+            ("370812", "land_compensation_paddy", 1_000),
+            ("370812", "land_compensation_grain", 10_000),
+        ],
+        actor="a",
+    )
+    enter(ledger, "WET", county="370812")
+    wet = review(2_000, cultivated=2_000, paddy=2_000, rid="WET", county="370812")
+    with pytest.raises(QuotaError, match=r"1,000\.00 m² of land_compensation_paddy"):  # 占水田 needs 补水田
+        ledger.reserve(wet, year=2026, project_id="WET", actor="a")
+    ledger.revoke("XM-1", actor="a")
+    assert balance(ledger, "370811", "land_compensation_paddy") == 6_000  # back where it came from
+
+
+def test_the_ledger_report_adds_up_per_county_and_factor(ledger: Ledger) -> None:
+    from geo.quota.report import ledger_report
+
+    two_county_plan(ledger)
+    ledger.issue(2026, [("370811", "land_compensation_grain", 60_000)], actor="a")
+    ledger.point_supply("370812", "land_new", 2026, 1_000, actor="省厅")
+    ledger.reserve(review(2_000, cultivated=1_000), year=2026, project_id="XM-1", actor="a")
+    ledger.reserve(review(3_000, rid="R2"), year=2026, project_id="XM-2", actor="a")
+    ledger.confirm("XM-2", actor="a")
+    ledger.revoke("XM-1", actor="a")
+    ledger.transfer("370811", "370812", "land_new", 2026, 500, price_wan=20, actor="a")
+    rows = {(r["county"], r["factor"]): r for r in ledger_report(ledger.engine, 2026)}
+    ren = rows[("370811", "land_new")]
+    assert ren["county_name"] == "任城区" and ren["factor_name"] == "新增建设用地计划指标" and ren["unit"] == "m²"
+    assert (ren["issued"], ren["pooled"], ren["reserved"], ren["released"], ren["transferred"]) == (
+        100_000,
+        -30_000,
+        -5_000,
+        2_000,
+        -500,
+    )
+    assert ren["balance"] == 66_500 == balance(ledger, "370811")
+    assert ren["balance_mu"] == pytest.approx(99.75) and ren["balance_ha"] == pytest.approx(6.65)
+    assert ren["projects_approved"] == 3_000 and ren["projects_reserved"] == 0
+    yan = rows[("370812", "land_new")]
+    assert (yan["point_supply"], yan["transferred"], yan["balance"]) == (1_000, 500, 71_500)
+    city = rows[("city", "land_new")]
+    assert city["county_name"] == "市级统筹" and city["pooled"] == 60_000 and city["balance"] == 60_000
+    assert rows[("370811", "land_compensation_grain")]["balance_mu"] is None  # kg: no area columns
+    for r in rows.values():
+        assert r["balance"] == pytest.approx(
+            sum(
+                r[k]
+                for k in (
+                    "issued",
+                    "pooled",
+                    "point_supply",
+                    "reward",
+                    "reduction",
+                    "advanced",
+                    "reserved",
+                    "released",
+                    "transferred",
+                    "reversed",
+                )
+            )
+        )

@@ -28,7 +28,9 @@ def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-unt
     return invoke
 
 
-COMPENSATION = "370811,land_compensation,60000\n370811,land_compensation_paddy,50000\n"
+COMPENSATION = (
+    "370811,land_compensation,60000\n370811,land_compensation_paddy,50000\n370811,land_compensation_grain,100000\n"
+)
 
 
 def _issue(run, tmp_path: Path, blueprint_dir: Path, plan: str) -> None:  # type: ignore[no-untyped-def]
@@ -75,7 +77,7 @@ def test_reviewer_walk_through(run, tmp_path: Path, blueprint_dir: Path) -> None
     assert row[("PADDY", "land_compensation_paddy", "reserved")] == pytest.approx(40_000)
     assert {"holder", "factor", "year", "balance"} <= set(balances[0])
     journal = list(csv.DictReader(io.StringIO(run("quota", "journal").stdout)))
-    assert {j["kind"] for j in journal} == {"issue", "reserve"}
+    assert {j["类型"] for j in journal} == {"下达", "配置"}  # the CSV is for people: Chinese headers and kinds
     run("quota", "revoke", "PADDY")
     balances = json.loads(run("quota", "balances", "--year", "2026", "-f", "json").stdout)
     assert next(b["balance"] for b in balances if b["holder"] == "370811" and b["factor"] == "land_new") == 70_000
@@ -111,7 +113,12 @@ def test_cli_reserve_rules_and_payer(run, tmp_path: Path, blueprint_dir: Path) -
     plan = tmp_path / "plan.csv"
     plan.write_text("county_code,factor,amount\n370811,land_new,200000\n370811,land_compensation_paddy,50000\n")
     run("quota", "issue", "--year", "2026", "--csv", plan)  # the city pools 60 000 of land_new
-    run("quota", "point-supply", "city", "land_compensation_paddy", "--year", "2026", "--amount", "40000")
+    for factor, value in (
+        ("land_compensation_paddy", 40_000),
+        ("land_compensation", 40_000),
+        ("land_compensation_grain", 24_000),
+    ):
+        run("quota", "point-supply", "city", factor, "--year", "2026", "--amount", value)
     city = _review(run, tmp_path, blueprint_dir, "CITYPAID", (2.2, 0.2, 2.4, 0.4))  # 任城区, 40 000 m² of paddy
     wrong = run("quota", "reserve", city, "--year", "2026", "--county", "370812", code=2)
     assert "not 370812" in wrong.stderr and "地块所在区县" in wrong.stderr
@@ -153,8 +160,12 @@ def test_plan_and_output_formats(run, tmp_path: Path, blueprint_dir: Path) -> No
         assert zh in refused
     assert {j["kind"] for j in json.loads(run("quota", "journal", "-f", "json").stdout)} == {"issue"}
     csv_out = run("quota", "balances", "--year", "2026", "-f", "csv").stdout
-    rows = list(csv.DictReader(io.StringIO(csv_out)))
-    assert {(r["holder"], r["balance"]) for r in rows} == {("370811", "700.0"), ("city", "300.0")}
+    rows = list(csv.DictReader(io.StringIO(csv_out)))  # for people: Chinese headers, county names, 亩 and 公顷
+    assert {(r["持有方"], r["代码"], r["余额"], r["余额（亩）"], r["余额（公顷）"]) for r in rows} == {
+        ("任城区", "370811", "700.0", "1.05", "0.07"),
+        ("市级统筹", "city", "300.0", "0.45", "0.03"),
+    }
+    assert {(r["要素"], r["单位"], r["账户"]) for r in rows} == {("新增建设用地计划指标", "m²", "可用")}
     bad = run("quota", "balances", "-f", "xlsx", code=2).stderr
     assert "table, json, csv" in bad and "未知格式" in bad
     assert "YYYY-MM-DD" in run("quota", "overdue", "--today", "2026-13-01", code=2).stderr
@@ -200,3 +211,46 @@ def test_one_table_writer_for_cli_and_api() -> None:
     assert parse_quota_plan("\ufeffcounty_code , factor,amount\r\n370811,energy,1.5\r\n") == [
         ("370811", "energy", Decimal("1.5"))
     ]
+
+
+def test_report_in_chinese_as_table_csv_and_xlsx(run, tmp_path: Path, blueprint_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    import openpyxl
+
+    _issue(run, tmp_path, blueprint_dir, "370811,land_new,100000\n370811,cod,10\n")
+    run("quota", "reduction", "370811", "so2", "--year", "2026", "--amount", "10", "--source", "关停电厂")
+    run(
+        *("quota", "advance-reduction", "370811", "nh3n", "--year", "2026", "--amount", "2"),
+        *("--source", "污水厂提标", "--deadline", "2026-06-30"),
+    )
+    late = json.loads(run("quota", "overdue", "--today", "2026-07-01", "-f", "json").stdout)
+    assert [(o["kind"], o["days_overdue"]) for o in late] == [("reduction_advance", 1)]
+    rows = list(csv.DictReader(io.StringIO(run("quota", "report", "--year", "2026", "-f", "csv").stdout)))
+    land = next(r for r in rows if r["区县"] == "任城区" and r["要素"] == "新增建设用地计划指标")
+    assert (land["下达"], land["市级统筹"], land["余额"], land["余额（亩）"], land["余额（公顷）"]) == (
+        "100000.0",
+        "-30000.0",
+        "70000.0",
+        "105.0",
+        "7.0",
+    )
+    so2 = next(r for r in rows if r["区县"] == "任城区" and r["要素"] == "二氧化硫")
+    assert (so2["污染物削减量"], so2["市级统筹"], so2["余额"], so2["单位"], so2["余额（亩）"]) == (
+        "10.0",
+        "-3.0",
+        "7.0",
+        "吨",
+        "",
+    )
+    assert any(r["区县"] == "市级统筹" for r in rows)
+    table = run("quota", "report", "--year", "2026").stdout
+    assert "2026年指标台账" in table and "任城区" in table and "余额（亩）" in table
+    assert "--output" in run("quota", "report", "--year", "2026", "-f", "xlsx", code=2).stderr
+    out = tmp_path / "台账.xlsx"
+    run("quota", "report", "--year", "2026", "-f", "xlsx", "-o", out)
+    sheet = openpyxl.load_workbook(out).active
+    assert sheet is not None
+    header = [c.value for c in sheet[1]]
+    assert header[:5] == ["区县", "区县代码", "要素", "单位", "下达"]
+    values = {(r[0], r[2]): r for r in sheet.iter_rows(min_row=2, values_only=True)}
+    assert values[("任城区", "新增建设用地计划指标")][header.index("余额")] == 70_000
+    assert "未知格式" in run("quota", "report", "--year", "2026", "-f", "pdf", code=2).stderr

@@ -31,7 +31,7 @@ from geo.projects import FUNDABLE, KEY_LEVELS, LEVELS, STAGES, ProjectLibrary
 from geo.quota.ledger import CITY, POINT_SUPPLY, Ledger, amount
 
 COUNTIES = ["370811", "370812", "370883"]
-FACTORS = ["land_new", "land_compensation", "energy"]
+FACTORS = ["land_new", "land_compensation", "land_compensation_grain", "energy", "cod"]
 YEAR = 2026
 amounts = st.decimals(min_value=1, max_value=50_000, places=2)
 
@@ -56,6 +56,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.gate_violations: list[str] = []
         self.transactions: list[int] = []
         self.loans: list[int] = []
+        self.reduction_advances: dict[int, Decimal] = {}
 
     def teardown(self) -> None:
         self.engine.dispose()
@@ -184,6 +185,34 @@ class LedgerMachine(RuleBasedStateMachine):
         self._try(
             lambda: self.ledger.stock_reward(county, YEAR, disposed, actor="r"),
             lambda _tx: self._add("land_new", disposed * Decimal("0.5")),
+        )
+
+    @rule(county=st.sampled_from(COUNTIES), value=amounts, advance=st.booleans())
+    def pollutant_reduction(self, county: str, value: Decimal, advance: bool) -> None:
+        """削减量 entering (30 % pooled) or advanced against a named reduction."""
+        if advance:
+            self._try(
+                lambda: self.ledger.advance_reduction(
+                    county, "cod", YEAR, value, source="治理项目", deadline=date(YEAR, 9, 30), actor="e"
+                ),
+                lambda tx: (self._add("cod", value), self.reduction_advances.update({tx: amount(value)})),
+            )
+        else:
+            self._try(
+                lambda: self.ledger.reduction(county, "cod", YEAR, value, source="关停", actor="e"),
+                lambda _tx: self._add("cod", value),
+            )
+
+    @rule(data=st.data(), extra=amounts)
+    def settle_reduction(self, data: st.DataObject, extra: Decimal) -> None:
+        if not self.reduction_advances:
+            return
+        tx = data.draw(st.sampled_from(sorted(self.reduction_advances)))
+        county = next(j["holder"] for j in self.ledger.journal() if j["transaction"] == tx and j["amount"] > 0)
+        realised = self.reduction_advances[tx] + extra
+        self._try(
+            lambda: self.ledger.reduction(county, "cod", YEAR, realised, source="到位", settles=tx, actor="e"),
+            lambda _tx: self._add("cod", extra),
         )
 
     @rule(

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import BlueprintDep, LedgerDep, PoolDep, SettingsDep, StoreDep, require
@@ -14,8 +14,12 @@ from api.keys import Principal
 from api.settings import Settings
 from geo.blueprint import Blueprint
 from geo.errors import BlueprintError
+from geo.io.quota import labelled, report_xlsx
+from geo.io.tables import format_table
 from geo.maps import map_html, quota_map
 from geo.quota import FACTORS, Ledger, county_summary
+from geo.quota.report import LABELS as REPORT_LABELS
+from geo.quota.report import ledger_report
 
 router = APIRouter(prefix="/quotas", tags=["quotas"])
 OPEN = ConfigDict(extra="allow")  # the ledger may add columns; they pass through
@@ -175,6 +179,60 @@ class LapseRequest(BaseModel):
 async def lapse(project_id: str, body: LapseRequest, ledger: LedgerDep, who: Admin) -> Movement:
     return Movement(
         transaction=await run_in_threadpool(lambda: ledger.lapse(project_id, actor=who.name, reason=body.reason))
+    )
+
+
+class ReportRow(BaseModel):
+    model_config = OPEN
+
+    county: str
+    county_name: str
+    factor: str
+    factor_name: str
+    unit: str
+    issued: float
+    pooled: float
+    reserved: float
+    released: float
+    transferred: float
+    balance: float
+    balance_mu: float | None
+    balance_ha: float | None
+    projects_reserved: float
+    projects_approved: float
+
+
+REPORT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+@router.get(
+    "/report",
+    response_model=list[ReportRow],
+    summary="台账 report per county and factor (json; csv and xlsx with Chinese headers)",
+    responses={200: {"content": {t: {} for t in REPORT_TYPES.values()}}},
+)
+def report(
+    ledger: LedgerDep,
+    _who: Reader,
+    year: Annotated[int, Query(ge=2000, le=2100)],
+    format: Annotated[Literal["json", "csv", "xlsx"], Query()] = "json",
+) -> Any:
+    rows = ledger_report(ledger.engine, year)
+    if format == "json":
+        return rows
+    name = f"quota-report-{year}.{format}"
+    body: bytes = (
+        report_xlsx(rows, REPORT_LABELS, title=f"{year}年指标台账")
+        if format == "xlsx"
+        else (
+            "\ufeff" + format_table(labelled(rows, REPORT_LABELS, "csv"), "csv", columns=list(REPORT_LABELS.values()))
+        ).encode()
+    )
+    return Response(
+        body, media_type=REPORT_TYPES[format], headers={"Content-Disposition": f'attachment; filename="{name}"'}
     )
 
 

@@ -185,6 +185,22 @@ def read_demands(path: str | Path) -> list[Demand]:
 # --- ledger and project tables for people ---------------------------------------------------------------------
 
 
+def report_xlsx(rows: Iterable[Mapping[str, Any]], labels: Mapping[str, str], *, title: str) -> bytes:
+    """Rows as an Excel workbook (openpyxl): one sheet, ``labels``' Chinese headers, numbers as numbers."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None, "a new workbook has a sheet"
+    sheet.title = title[:31]
+    sheet.append(list(labels.values()))
+    for row in rows:
+        sheet.append([row.get(key) for key in labels])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
 def labelled(rows: Iterable[Mapping[str, Any]], labels: Mapping[str, str], fmt: str) -> list[dict[str, Any]]:
     """Rows for ``fmt``: JSON keeps the English keys (the contract); a table or CSV is read by people, so its
     columns are ``labels``' (Chinese, with units), in ``labels``' order."""

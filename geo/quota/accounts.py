@@ -15,8 +15,9 @@ from geo.errors import QuotaError
 
 FACTORS: Final[dict[str, tuple[str, str]]] = {
     "land_new": ("新增建设用地计划指标", "m²"),
-    "land_compensation": ("占补平衡指标（非水田）", "m²"),
-    "land_compensation_paddy": ("占补平衡指标（水田）", "m²"),
+    "land_compensation": ("占补平衡指标（数量，含水田）", "m²"),
+    "land_compensation_paddy": ("占补平衡指标（其中水田）", "m²"),
+    "land_compensation_grain": ("占补平衡指标（粮食产能）", "kg"),
     "energy": ("能耗指标", "吨标准煤"),
     "cod": ("化学需氧量", "吨"),
     "nh3n": ("氨氮", "吨"),
@@ -27,11 +28,13 @@ CITY: Final = "city"
 PROVINCE: Final = "external:province"
 POINT_SUPPLY: Final = "external:point_supply"
 REWARD: Final = "external:stock_reward"
+REDUCTION: Final = "external:reduction"  # pollutant 削减量 (关停替代、治理项目)
+POLLUTANTS: Final = ("cod", "nh3n", "so2", "nox")
 EXTERNAL_PREFIX: Final = "external:"
 PROJECT_PREFIX: Final = "project:"
 ZERO: Final = Decimal(0)
 
-Bucket = Literal["available", "reserved", "approved"]
+Bucket = Literal["available", "reserved", "approved", "earmarked"]
 HolderKind = Literal["city", "county", "project", "external"]
 Key = tuple[str, str, str, int]  # factor, holder, bucket, year
 

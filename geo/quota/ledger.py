@@ -1,8 +1,8 @@
 """The factor ledger (要素保障库): double-entry accounts of land, energy and emission quotas.
 
-:class:`Ledger` is the facade the API, the CLI and the notebooks hold: one engine
-and the city's two settings (the pooling share of land_new, the stock-linkage
-reward ratio). The work is in modules of one job each:
+:class:`Ledger` is the facade the API, the CLI and the notebooks hold: one engine,
+the city's ledger rules (:mod:`geo.quota.rules`: pooling per factor, the 预支 cap, the
+grain yield) and the stock-linkage reward ratio. The work is in modules of one job each:
 
 * :mod:`geo.quota.accounts` — factors, holders, amounts, postings (no database);
 * :mod:`geo.quota.posting` — the one primitive that writes a balanced transaction;
@@ -41,6 +41,7 @@ from geo.quota.accounts import (
 from geo.quota.holders import register_counties
 from geo.quota.movements import Movements
 from geo.quota.queries import Queries
+from geo.quota.rules import LedgerRules, load_ledger_rules
 
 __all__ = [
     "CITY",
@@ -67,13 +68,26 @@ class Ledger(Movements, Queries):
     :class:`~geo.quota.queries.Queries`'; the ledger gives them the engine and the settings.
     """
 
-    def __init__(self, engine: Engine, *, pooling_share: float = 0.3, reward_ratio: float = 0.5):
-        if not 0 <= pooling_share < 1:
-            raise QuotaError(f"pooling share {pooling_share} must be in [0, 1)", "统筹比例须在 0 到 1 之间")
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        pooling_share: float | None = None,
+        reward_ratio: float = 0.5,
+        rules: LedgerRules | None = None,
+    ):
+        """``rules`` default to ``layers/profiles/ledger.yaml``; ``pooling_share`` (LANTU_POOLING_SHARE) overrides
+        the land_new share in them."""
+        rules = rules or load_ledger_rules()
+        if pooling_share is not None:
+            if not 0 <= pooling_share < 1:
+                raise QuotaError(f"pooling share {pooling_share} must be in [0, 1)", "统筹比例须在 0 到 1 之间")
+            rules = rules.model_copy(update={"pooling": {**rules.pooling, "land_new": pooling_share}})
         if reward_ratio < 0:
             raise QuotaError(f"reward ratio {reward_ratio} must not be negative", "奖励比例不能为负数")
         self.engine = engine
-        self.pooling_share = Decimal(str(pooling_share))
+        self.rules = rules
+        self.pooling_share = Decimal(str(rules.pooled("land_new")))
         self.reward_ratio = Decimal(str(reward_ratio))
 
     def register_counties(self, counties: Iterable[tuple[str, str]]) -> int:

@@ -12,15 +12,18 @@ from datetime import date
 from decimal import Decimal
 from typing import Unpack
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from geo.errors import NotFoundError, QuotaError
 from geo.projects.library import require_project
 from geo.quota.accounts import (
     CITY,
+    FACTORS,
     POINT_SUPPLY,
+    POLLUTANTS,
     PROVINCE,
+    REDUCTION,
     REWARD,
     ZERO,
     Posting,
@@ -41,6 +44,7 @@ from geo.quota.reservations import (
     project_row,
     reservation_postings,
 )
+from geo.quota.rules import LedgerRules
 from geo.quota.tables import postings_by_account, quota_accounts, quota_postings, quota_transactions
 from geo.review.result import ReviewResult
 
@@ -113,12 +117,85 @@ def _release(
     return post(conn, kind, postings, actor=actor, reason=reason, project_id=project_id)
 
 
+def _check_pollutant(factor: str) -> None:
+    check_factor(factor)
+    if factor not in POLLUTANTS:
+        raise QuotaError(
+            f"{factor} is not a pollutant ({', '.join(POLLUTANTS)})", f"{FACTORS[factor][0]}不是污染物排放总量指标"
+        )
+
+
+def _issued(conn: Connection, county: str, factor: str, year: int) -> Decimal:
+    """What the province issued to the county for ``year`` (before pooling), reversals left out."""
+    t = quota_transactions.c
+    reversed_ = select(t.reverses).where(t.reverses.is_not(None))
+    total = conn.execute(
+        postings_by_account(func.sum(quota_postings.c.amount))
+        .join(quota_transactions, t.id == quota_postings.c.transaction_id)
+        .where(
+            t.kind == "issue",
+            t.id.not_in(reversed_),
+            quota_accounts.c.factor == factor,
+            quota_accounts.c.holder == county,
+            quota_accounts.c.year == year,
+            quota_postings.c.amount > 0,
+        )
+        .group_by(quota_accounts.c.factor, quota_accounts.c.holder, quota_accounts.c.bucket, quota_accounts.c.year)
+    ).first()
+    return Decimal(total[-1]) if total else ZERO
+
+
+def _advanced(conn: Connection, county: str, factor: str, year: int) -> Decimal:
+    """What the county advanced from ``year`` so far (advances not reversed)."""
+    t = quota_transactions.c
+    reversed_ = select(t.reverses).where(t.reverses.is_not(None))
+    total = conn.execute(
+        select(func.sum(quota_postings.c.amount))
+        .join(quota_accounts, quota_accounts.c.id == quota_postings.c.account_id)
+        .join(quota_transactions, t.id == quota_postings.c.transaction_id)
+        .where(
+            t.kind == "advance",
+            t.id.not_in(reversed_),
+            quota_accounts.c.factor == factor,
+            quota_accounts.c.holder == county,
+            quota_accounts.c.year == year,
+        )
+    ).scalar()
+    return -Decimal(total) if total else ZERO
+
+
+def _open_reduction_advance(conn: Connection, advance_id: int, county: str, factor: str) -> Decimal:
+    """The amount of an unsettled, unreversed reduction advance of ``county`` and ``factor``; else QuotaError."""
+    t = quota_transactions.c
+    tx = conn.execute(select(quota_transactions).where(t.id == advance_id)).first()
+    if tx is None or tx.kind != "reduction_advance":
+        raise NotFoundError(f"no reduction advance #{advance_id}", f"没有第 {advance_id} 号削减量预支")
+    if conn.execute(
+        select(t.id).where(or_(t.reverses == advance_id, t.idempotency_key == f"settles:{advance_id}"))
+    ).first():
+        raise QuotaError(
+            f"reduction advance #{advance_id} is settled or reversed", f"第 {advance_id} 号预支已归还或冲销"
+        )
+    rows = conn.execute(
+        postings_by_account(quota_postings.c.amount).where(quota_postings.c.transaction_id == advance_id)
+    ).all()
+    got = [r for r in rows if r.holder == county and r.factor == factor and r.amount > 0]
+    if not got:
+        raise QuotaError(
+            f"reduction advance #{advance_id} is not {county}'s {factor}", f"第 {advance_id} 号预支不属于该区县或要素"
+        )
+    return Decimal(got[0].amount)
+
+
 class Movements:
     """The movements, as methods of :class:`geo.quota.Ledger` (its engine and the city's two settings)."""
 
     engine: Engine
-    pooling_share: Decimal
+    rules: LedgerRules
     reward_ratio: Decimal
+
+    def _pooled(self, key: str, value: Decimal) -> Decimal:
+        return amount(value * Decimal(str(self.rules.pooled(key))))
 
     def issue(
         self,
@@ -128,7 +205,11 @@ class Movements:
         actor: str,
         reason: str = "下达年度计划指标",
     ) -> int:
-        """下达: the province's plan to counties; ``pooling_share`` of each county's land_new goes to the city pool."""
+        """下达: the province's plan to counties; the city pools its configured share of each factor (市级统筹).
+
+        The pooled part is posted out of the county into the pool, so the journal shows what each
+        county gave (聊城《重点项目推进全周期服务办法》第十七条, 第十八条).
+        """
         plan = list(rows)
         with writing(self.engine) as conn:
             postings: list[Posting] = []
@@ -137,11 +218,9 @@ class Movements:
                 total = amount(value)
                 if total <= 0:
                     raise QuotaError(f"issue amount for {county}/{factor} must be positive", "下达指标须为正数")
-                pooled = amount(total * self.pooling_share) if factor == "land_new" else ZERO
                 target = require_county(conn, county)
-                postings += move(factor, year, total - pooled, (PROVINCE, "available"), (target, "available"))
-                if pooled:
-                    postings += move(factor, year, pooled, (PROVINCE, "available"), (CITY, "available"))
+                postings += move(factor, year, total, (PROVINCE, "available"), (target, "available"))
+                postings += move(factor, year, self._pooled(factor, total), (target, "available"), (CITY, "available"))
             return post(conn, "issue", postings, actor=actor, reason=reason)
 
     def reserve(
@@ -158,7 +237,7 @@ class Movements:
         project id required); the rules are in :mod:`geo.quota.reservations`. Idempotent per
         reviewed parcel: reserving it again for the same project returns the first transaction.
         """
-        plan = plan_reservation(review, request)
+        plan = plan_reservation(review, request, grain_yield=self.rules.grain_yield_kg_per_m2)
         if plan.missing_layers:
             reason = f"{reason}（接受缺失图层未审查：{'、'.join(plan.missing_layers)}）"
         with writing(self.engine) as conn:
@@ -237,10 +316,31 @@ class Movements:
         actor: str,
         reason: str = "预支下一年度指标",
     ) -> int:
-        """预支: next year's quota used now; next year's account may go below zero, explicitly."""
+        """预支: next year's new construction quota used now; next year's account may go below zero, explicitly.
+
+        Only ``land_new`` (farmland compensation must be in place before land is taken, 先补后占;
+        pollutants are advanced from a named reduction, :meth:`advance_reduction`), and in all at most
+        ``advance_cap_share`` of the county's issue for next year (this year's until next year's is issued).
+        """
         check_factor(factor)
+        if factor != "land_new":
+            raise QuotaError(
+                f"only land_new may be advanced, not {factor} (compensation comes before the land is taken; "
+                "pollutants are advanced from a named reduction)",
+                f"仅新增建设用地计划指标可预支，{FACTORS[factor][0]}不可预支（先补后占；污染物从削减量预支）",
+            )
         with writing(self.engine) as conn:
             require_county(conn, county)
+            base = _issued(conn, county, factor, year + 1) or _issued(conn, county, factor, year)
+            cap = amount(base * Decimal(str(self.rules.advance_cap_share)))
+            already = _advanced(conn, county, factor, year + 1)
+            if already + amount(value) > cap:
+                raise QuotaError(
+                    f"{county} may advance at most {cap:,.2f} m² of {year + 1}'s land_new "
+                    f"({self.rules.advance_cap_share:.0%} of its issue {base:,.2f}); {already:,.2f} advanced already",
+                    f"{county} 预支 {year + 1} 年新增建设用地指标不得超过 {cap:,.2f} m²（下达量 {base:,.2f} 的 "
+                    f"{self.rules.advance_cap_share:.0%}），已预支 {already:,.2f} m²",
+                )
             return post(
                 conn,
                 "advance",
@@ -297,16 +397,92 @@ class Movements:
         actor: str,
         reason: str = "增存挂钩奖励",
     ) -> int:
-        """增存挂钩: new land quota in proportion to disposed 批而未供/闲置 land (``reward_ratio``)."""
+        """增存挂钩: new land quota in proportion to disposed 批而未供/闲置 land (``reward_ratio``); the city
+        pools its configured share of the reward (``stock_reward``) like any quota the county disposes of."""
         value = amount(Decimal(str(disposed_m2)) * self.reward_ratio)
         with writing(self.engine) as conn:
             require_county(conn, county)
             return post(
                 conn,
                 "stock_reward",
-                move("land_new", year, value, (REWARD, "available"), (county, "available")),
+                move("land_new", year, value, (REWARD, "available"), (county, "available"))
+                + move(
+                    "land_new", year, self._pooled("stock_reward", value), (county, "available"), (CITY, "available")
+                ),
                 actor=actor,
                 reason=f"{reason}（处置 {disposed_m2} m²，比例 {self.reward_ratio}）",
+            )
+
+    def reduction(
+        self,
+        county: str,
+        factor: str,
+        year: int,
+        value: float | Decimal,
+        *,
+        source: str,
+        actor: str,
+        settles: int | None = None,
+    ) -> int:
+        """污染物削减量: a realised reduction (关停替代、治理项目) enters the county, the city pooling its share
+        (聊城 办法第十八条: 30 % 市级环境要素资源库, 70 % 县级).
+
+        ``settles`` names a :meth:`advance_reduction` the reduction makes good: that much of it
+        already went to the county and is not entered again; the rest enters as usual.
+        """
+        _check_pollutant(factor)
+        total = amount(value)
+        if total <= 0 or not source.strip():
+            raise QuotaError("a reduction needs a positive amount and its source", "削减量须为正数并注明来源")
+        with writing(self.engine) as conn:
+            require_county(conn, county)
+            covered = ZERO
+            if settles is not None:
+                covered = _open_reduction_advance(conn, settles, county, factor)
+                if total < covered:
+                    raise QuotaError(
+                        f"the reduction ({total}) is smaller than the advance #{settles} it settles ({covered})",
+                        f"削减量 {total} 小于其归还的第 {settles} 号预支 {covered}",
+                    )
+            rest = total - covered
+            postings = move(factor, year, covered, (REDUCTION, "available"), (REDUCTION, "available"))
+            postings += move(factor, year, rest, (REDUCTION, "available"), (county, "available"))
+            postings += move(factor, year, self._pooled(factor, rest), (county, "available"), (CITY, "available"))
+            return post(
+                conn,
+                "reduction",
+                postings,
+                actor=actor,
+                reason=f"污染物削减量入库（来源：{source}）" + (f"，归还第 {settles} 号预支" if settles else ""),
+                idempotency_key=f"settles:{settles}" if settles is not None else None,
+            )
+
+    def advance_reduction(
+        self,
+        county: str,
+        factor: str,
+        year: int,
+        value: float | Decimal,
+        *,
+        source: str,
+        deadline: date,
+        actor: str,
+    ) -> int:
+        """削减量预支: a pollutant quota used now against a named future reduction, due before production
+        starts (聊城《若干措施》第6条 "削减预支方案要在项目投产前到位"; 济宁 52号 二、(四)3); overdue after
+        ``deadline`` until a :meth:`reduction` settles it."""
+        _check_pollutant(factor)
+        if not source.strip():
+            raise QuotaError("an advance on a reduction names its source", "削减量预支须注明削减来源")
+        with writing(self.engine) as conn:
+            require_county(conn, county)
+            return post(
+                conn,
+                "reduction_advance",
+                move(factor, year, amount(value), (REDUCTION, "available"), (county, "available")),
+                actor=actor,
+                reason=f"预支削减量（来源：{source}，投产前到位）",
+                due_date=deadline,
             )
 
     def transfer(
@@ -326,6 +502,14 @@ class Movements:
         check_factor(factor)
         if source == target:
             raise QuotaError("source and target are the same holder", "调出方与调入方相同")
+        if (price_wan is None) == (due_date is None):
+            raise QuotaError(
+                "a transfer is either paid (有偿调剂: a price) or a temporary loan (临时拆借: a due date), "
+                "exactly one of the two",
+                "调剂须为有偿调剂（填写价格）或临时拆借（填写归还日期），二者必居其一",
+            )
+        if price_wan is not None and not price_wan > 0:
+            raise QuotaError("the price of a paid transfer must be positive", "有偿调剂价格须为正数")
         kind = "loan" if due_date else "transfer"
         with writing(self.engine) as conn:
             require_holder(conn, source)

@@ -14,7 +14,76 @@ from sqlalchemy import Engine, func, select
 
 from geo.quota.accounts import EXTERNAL_PREFIX, FACTORS, PROJECT_PREFIX, holder_kind
 from geo.quota.holders import county_names
+from geo.quota.report import in_mu_ha
 from geo.quota.tables import quota_accounts, quota_postings, quota_projects, quota_transactions
+
+HOLDER_NAMES = {"city": "市级统筹", "county": "{0}", "project": "项目 {1}", "external": "{1}"}
+BUCKETS = {"available": "可用", "reserved": "已配置", "approved": "已批准", "earmarked": "专项点供"}
+BALANCE_LABELS = {
+    "holder_name": "持有方",
+    "holder": "代码",
+    "factor_name": "要素",
+    "unit": "单位",
+    "bucket_zh": "账户",
+    "year": "年度",
+    "balance": "余额",
+    "balance_mu": "余额（亩）",
+    "balance_ha": "余额（公顷）",
+}
+KINDS = {
+    "issue": "下达",
+    "reserve": "配置",
+    "confirm": "批准",
+    "revoke": "撤回",
+    "lapse": "收回",
+    "advance": "预支",
+    "point_supply": "点供",
+    "stock_reward": "增存挂钩奖励",
+    "reduction": "污染物削减量",
+    "reduction_advance": "削减量预支",
+    "transfer": "有偿调剂",
+    "loan": "临时拆借",
+    "reversal": "冲销",
+}
+JOURNAL_LABELS = {
+    "transaction": "交易号",
+    "kind_zh": "类型",
+    "created": "时间",
+    "actor": "经办人",
+    "reason": "事由",
+    "review_id": "审查编号",
+    "project_id": "项目编号",
+    "price_wan": "价格（万元）",
+    "due_date": "归还/到位期限",
+    "reverses": "冲销交易号",
+    "factor_name": "要素",
+    "holder": "账户持有方",
+    "bucket_zh": "账户",
+    "year": "年度",
+    "amount": "金额",
+    "unit": "单位",
+}
+PROJECT_LABELS = {
+    "id": "项目编号",
+    "name": "项目名称",
+    "level": "项目层级",
+    "county_name": "区县",
+    "review_id": "首次审查",
+    "stage": "指标状态",
+}
+OVERDUE_LABELS = {"loan": "交易号", "kind_zh": "类型", "due_date": "期限", "days_overdue": "逾期天数", "reason": "事由"}
+
+
+def for_people(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows with Chinese names beside the codes (bucket, kind), for a table or a CSV."""
+    return [
+        {
+            **r,
+            "bucket_zh": BUCKETS.get(r.get("bucket", ""), r.get("bucket")),
+            "kind_zh": KINDS.get(r.get("kind", ""), r.get("kind")),
+        }
+        for r in rows
+    ]
 
 
 class Queries:
@@ -37,18 +106,28 @@ class Queries:
             query = query.where(~quota_accounts.c.holder.startswith(EXTERNAL_PREFIX))
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
-        return [
-            {
-                "holder": r.holder.removeprefix(PROJECT_PREFIX),
-                "holder_kind": holder_kind(r.holder),
-                "factor": r.factor,
-                "unit": FACTORS[r.factor][1],
-                "bucket": r.bucket,
-                "year": r.year,
-                "balance": float(r.balance),
-            }
-            for r in rows
-        ]
+        names = county_names(self.engine)
+        out = []
+        for r in rows:
+            kind = holder_kind(r.holder)
+            holder = r.holder.removeprefix(PROJECT_PREFIX)
+            mu, ha = in_mu_ha(r.balance, FACTORS[r.factor][1])
+            out.append(
+                {
+                    "holder": holder,
+                    "holder_kind": kind,
+                    "holder_name": HOLDER_NAMES.get(kind, "").format(names.get(holder, holder), holder),
+                    "factor": r.factor,
+                    "factor_name": FACTORS[r.factor][0],
+                    "unit": FACTORS[r.factor][1],
+                    "bucket": r.bucket,
+                    "year": r.year,
+                    "balance": float(r.balance),
+                    "balance_mu": mu,
+                    "balance_ha": ha,
+                }
+            )
+        return out
 
     def journal(self, *, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
         """Postings in order, one row each, paged in SQL (a city's journal grows for years)."""
@@ -85,32 +164,35 @@ class Queries:
                 "bucket": r.bucket,
                 "year": r.year,
                 "amount": float(r.amount),
+                "unit": FACTORS[r.factor][1],
+                "factor_name": FACTORS[r.factor][0],
             }
             for r in rows
         ]
 
     def overdue_loans(self, today: date) -> list[dict[str, Any]]:
-        """临时拆借 past their due date and not yet repaid."""
-        repaid = select(quota_transactions.c.reverses).where(quota_transactions.c.reverses.is_not(None))
+        """临时拆借 not repaid and 削减量预支 not settled by a reduction, past their due date."""
+        t = quota_transactions.c
+        repaid = select(t.reverses).where(t.reverses.is_not(None))
+        settled = select(t.idempotency_key).where(t.idempotency_key.startswith("settles:"))
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(quota_transactions)
-                .where(
-                    quota_transactions.c.kind == "loan",
-                    quota_transactions.c.due_date < today,
-                    quota_transactions.c.id.not_in(repaid),
-                )
-                .order_by(quota_transactions.c.id)
+                .where(t.kind.in_(("loan", "reduction_advance")), t.due_date < today, t.id.not_in(repaid))
+                .order_by(t.id)
             ).all()
+            done = set(conn.execute(settled).scalars())
         return [
             {
                 "loan": r.id,
+                "kind": r.kind,
                 "due_date": r.due_date.isoformat(),
                 "actor": r.actor,
                 "reason": r.reason,
                 "days_overdue": (today - r.due_date).days,
             }
             for r in rows
+            if f"settles:{r.id}" not in done
         ]
 
     def totals(self) -> dict[str, Decimal]:
@@ -132,6 +214,7 @@ class Queries:
                 .where(quota_accounts.c.holder.startswith(PROJECT_PREFIX))
                 .group_by(quota_accounts.c.holder, quota_accounts.c.bucket)
             ).all()
+        names = county_names(self.engine)
         by_project: dict[str, dict[str, float]] = {}
         for holder, bucket, total in held:
             by_project.setdefault(holder.removeprefix(PROJECT_PREFIX), {})[bucket] = float(total)
@@ -146,6 +229,7 @@ class Queries:
                     "level": r.level,
                     "project_type": r.project_type,
                     "county": r.county,
+                    "county_name": names.get(r.county, r.county),
                     "review_id": r.review_id,
                     "stage": stage,
                 }

@@ -94,8 +94,13 @@ class ReservationRequest(TypedDict):
     accept_missing_layers: NotRequired[bool]  # reserve although some items' layers are missing (journaled)
 
 
-def plan_reservation(review: ReviewResult, request: ReservationRequest) -> ReservationPlan:
-    """Every check that needs only the review and the request (the database ones are in :func:`bind_project`)."""
+def plan_reservation(review: ReviewResult, request: ReservationRequest, *, grain_yield: float) -> ReservationPlan:
+    """Every check that needs only the review and the request (the database ones are in :func:`check_project`).
+
+    占补平衡 is wanted in three dimensions: quantity (all cultivated land, 水田 included), 水田 as a
+    part of it, and grain capacity (kg: cultivated m² × ``grain_yield``, the layer carrying none) —
+    自然资规〔2021〕2号 数量、质量、产能; 聊城 办法第十七条 for the pooled gaps.
+    """
     year, project_id, parcel_id = request["year"], request["project_id"], request.get("parcel_id")
     county, source = request.get("county"), request.get("source")
     parcels = [p for p in review.parcels if parcel_id is None or p.id == parcel_id]
@@ -148,11 +153,11 @@ def plan_reservation(review: ReviewResult, request: ReservationRequest) -> Reser
             "(move quota between counties with a transfer first)",
             f"{parcel_county} 地块的指标只能由该区县或市级统筹库支付，不能由 {payer!r} 支付（跨区县请先调剂）",
         )
-    paddy = amount(quota.paddy_m2 or 0)
     wanted = {
         "land_new": amount(quota.new_construction_quota_m2),
-        "land_compensation": amount(quota.compensation_m2) - paddy,
-        "land_compensation_paddy": paddy,
+        "land_compensation": amount(quota.compensation_m2),
+        "land_compensation_paddy": amount(quota.paddy_m2 or 0),
+        "land_compensation_grain": amount(Decimal(str(quota.compensation_m2)) * Decimal(str(grain_yield))),
     }
     if any(v < 0 for v in wanted.values()):
         raise QuotaError(
@@ -205,11 +210,33 @@ def reservation_postings(conn: Connection, plan: ReservationPlan) -> list[Postin
         ).all()
     }
     postings = []
+    wanted = dict(plan.wanted)
     for factor, value in plan.wanted.items():
         own = min(value, max(amount(earmarked.get(factor, 0)), amount(0)))
+        wanted[factor] = value - own
         postings += move(factor, plan.year, own, (holder, "earmarked"), (holder, "reserved"))
-        postings += move(factor, plan.year, value - own, (plan.payer, "available"), (holder, "reserved"))
+    wanted["land_compensation_paddy"] = _paddy_share(conn, plan, wanted)
+    for factor, value in wanted.items():
+        postings += move(factor, plan.year, value, (plan.payer, "available"), (holder, "reserved"))
     return postings
+
+
+def _paddy_share(conn: Connection, plan: ReservationPlan, wanted: dict[str, Decimal]) -> Decimal:
+    """The payer's 水田 quota is part of its quantity quota: when dry land takes quantity the payer's
+    non-paddy quota cannot cover, the rest comes out of its 水田 (补水田 covers 占旱地, never the reverse)."""
+    rows = dict(
+        conn.execute(
+            select(quota_accounts.c.factor, quota_accounts.c.balance).where(
+                quota_accounts.c.holder == plan.payer,
+                quota_accounts.c.bucket == "available",
+                quota_accounts.c.year == plan.year,
+                quota_accounts.c.factor.in_(("land_compensation", "land_compensation_paddy")),
+            )
+        ).all()
+    )
+    quantity, paddy = Decimal(rows.get("land_compensation", 0)), Decimal(rows.get("land_compensation_paddy", 0))
+    left_over = paddy - (quantity - wanted["land_compensation"])  # 水田 quota above the quantity that would remain
+    return max(wanted["land_compensation_paddy"], min(left_over, paddy))
 
 
 def already_reserved(conn: Connection, plan: ReservationPlan) -> int | None:
