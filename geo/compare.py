@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 
 from geo.blueprint import Blueprint
 from geo.crs import CGCS2000, Area, check_coordinates, reproject, zone_for_geometry
-from geo.errors import InputError, ProfileError
+from geo.errors import GeometryError, InputError, ProfileError
 from geo.geometry import clean_parcels, polygonal_part
 from geo.review import ReviewResult, load_profile, review
 from geo.review.engine import parcel_ids
@@ -105,6 +105,8 @@ def compare_boundaries(
     old = reproject(old_geom, prereview.crs, epsg)
     cur = reproject(new_geom, new.crs, epsg)
     old_m2, new_m2 = float(old.area), float(cur.area)
+    if not old_m2 > 0:
+        raise GeometryError("the pre-review boundary has no area", "预审范围面积为零")
     overlap_m2 = float(old.intersection(cur).area)
     added = [p for p in shapely.get_parts(polygonal_part(cur.difference(old))) if p.area > PIECE_MIN_M2]
     removed = [p for p in shapely.get_parts(polygonal_part(old.difference(cur))) if p.area > PIECE_MIN_M2]

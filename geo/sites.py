@@ -171,8 +171,8 @@ def find_sites(
     warnings: list[str] = []
     # land outside the search area is excluded like any fail rule (cells touching its outside)
     excluded = grid.burn([grid.box.difference(area)], touched=True)
-    cost = np.zeros(grid.shape)
-    near_cost = np.zeros(grid.shape)
+    cost = np.zeros(grid.shape, dtype="float32")
+    near_cost = np.zeros(grid.shape, dtype="float32")
     excluded_m2: dict[str, float] = {}
     items = [i for i in prof.items if any(_spatial(c) for c in i.checks)]
     for k, item in enumerate(items):
@@ -434,7 +434,8 @@ def _candidates(
         height = target_m2 / width
         half_c, half_r = (max(math.ceil(size / (2 * grid.res) + 0.5) - 1, 0) for size in (width, height))
         fits = _window_sum(bad, half_r, half_c) == 0
-        mean = np.where(fits, _window_sum(costs, half_r, half_c) / ((2 * half_r + 1) * (2 * half_c + 1)), np.inf)
+        cells = (2 * half_r + 1) * (2 * half_c + 1)
+        mean = np.where(fits, _window_sum(costs, half_r, half_c) / cells, np.inf).astype("float32")
         options.append((f"{w:g}:{h:g}", width, height, half_r, half_c, mean))
     picked: list[tuple[shapely.Polygon, str, int]] = []
     for _ in range(count):

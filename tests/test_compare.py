@@ -88,9 +88,12 @@ def test_added_piece_on_the_red_line_is_reviewed(blueprint: Blueprint) -> None:
     assert "超出 — 不再重新预审" in page and "<svg" in page and "ecological_redline" in page
 
 
-def test_empty_file_is_refused() -> None:
+def test_empty_file_and_flat_boundary_are_refused() -> None:
     with pytest.raises(InputError):
         compare_boundaries(parcel_frame(box(0, 0, 100, 100)).iloc[:0], parcel_frame(box(0, 0, 100, 100)))
+    flat = shapely.Polygon([(X0, Y0), (X0 + 100, Y0), (X0 + 200, Y0), (X0, Y0)])
+    with pytest.raises(InputError):
+        compare_boundaries(parcel_frame(flat), parcel_frame(box(0, 0, 100, 100)))
 
 
 def _write(frame_geom: shapely.Polygon, path: Path) -> Path:
