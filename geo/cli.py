@@ -237,11 +237,11 @@ def render(result: ReviewResult, fmt: OutputFormat, *, blueprint: Any = None) ->
     if fmt is OutputFormat.pdf:
         from geo.report_pdf import review_report_pdf
 
-        return review_report_pdf(result, synthetic=blueprint is not None and blueprint.synthetic)
+        return review_report_pdf(result, synthetic=blueprint is not None and blueprint.synthetic, blueprint=blueprint)
     if fmt is OutputFormat.html:
         from geo.report import review_report
 
-        return review_report(result, synthetic=blueprint is not None and blueprint.synthetic)
+        return review_report(result, synthetic=blueprint is not None and blueprint.synthetic, blueprint=blueprint)
     from geo.maps import map_html, review_map
 
     return map_html(review_map(result, blueprint))

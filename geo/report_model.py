@@ -12,14 +12,24 @@ All strings here are *data*: they may hold a planner's parcel name or id verbati
 
 from __future__ import annotations
 
+import itertools
+import math
 from dataclasses import dataclass
+from pathlib import Path
 
-from geo.crs import M2_PER_MU
+import shapely
+
+from geo.crs import GK_FAMILIES, M2_PER_MU, gk_epsg, reproject
+from geo.errors import LantuError
+from geo.io.coordtxt import survey_rings
+from geo.papers import DocumentNumber, Issuer, time_zh
+from geo.review.profile import load_profile
 from geo.review.result import ItemResult, ParcelResult, ReviewResult
 from geo.vocabulary import STATUS_ZH, VERDICT_STATUS, VERDICT_ZH, Status, project_types
 
 TITLE = "建设项目落地可行性审查报告"
 SUMMARY_COLUMNS = ("地块", "名称", "面积（m² / 公顷 / 亩）", "所在区县", "结论")
+COORDINATE_COLUMNS = ("点号", "圈号", "X（m）", "Y（m）", "边长（m）")
 ITEM_COLUMNS = ("#", "审查项", "结果", "涉及面积（m²）", "涉及面积（亩）", "占比", "说明")
 QUOTA_COLUMNS = ("类别", "面积（m²）", "面积（亩）")
 SUPPLEMENTARY = "（补充）"
@@ -85,6 +95,29 @@ class QuotaRow:
 
 
 @dataclass(frozen=True)
+class CoordinateRow:
+    point: str  # J1, J2, …; a ring's closing row repeats its first point
+    ring: str  # 圈号: 1 the outer ring, higher numbers further parts and holes
+    x: str  # northing, 3 decimals
+    y: str  # easting with the zone number in front, 3 decimals
+    side: str  # 边长 to the next point; "" on a ring's closing row
+
+    @property
+    def cells(self) -> tuple[str, ...]:
+        return (self.point, self.ring, self.x, self.y, self.side)
+
+
+@dataclass(frozen=True)
+class CoordinateTable:
+    """界址点坐标表: the parcel's boundary points in its Gauss-Krüger zone, numbered as the
+    coordinate file writes them (:func:`geo.io.coordtxt.survey_rings`: clockwise from the
+    north-western point, outer rings first)."""
+
+    crs: str  # e.g. "CGCS2000 3° 高斯-克吕格投影 第39带（中央经线 117°E，EPSG:4527）"
+    rows: tuple[CoordinateRow, ...]
+
+
+@dataclass(frozen=True)
 class ParcelReport:
     id: str
     name: str
@@ -95,24 +128,34 @@ class ParcelReport:
     notes: tuple[str, ...]
     items: tuple[ItemRow, ...]
     quota: tuple[QuotaRow, ...]
+    coordinates: CoordinateTable | None = None
 
 
 @dataclass(frozen=True)
 class ReportModel:
     title: str
+    number: str  # 文号, or a draft's label
+    issuer: str  # 审查单位
+    date: str  # the paper's date, Beijing time (2026年12月2日)
     header: tuple[Fact, ...]
     notes: tuple[str, ...]
     summary: tuple[SummaryRow, ...]
     parcels: tuple[ParcelReport, ...]
+    signature: tuple[str, ...]  # the signature block's lines, the seal's place last
+    basis: tuple[Fact, ...] = ()  # 审查依据 per item, once
 
     def texts(self) -> list[str]:
         """Every row cell, fact and note: what each renderer must show (used by the tests)."""
-        out = [self.title, *(f.text for f in self.header), *self.notes]
+        out = [self.title, self.number, *(t for f in self.header for t in (f.label, f.value)), *self.notes]
         out += [c for row in self.summary for c in row.cells]
+        out += [t for f in self.basis for t in (f.label, f.value)]
         for p in self.parcels:
-            out += [p.heading, *(f.text for f in p.facts), *p.notes]
+            out += [p.heading, *(t for f in p.facts for t in (f.label, f.value)), *p.notes]
             out += [c for row in p.items for c in row.cells]
             out += [c for row in p.quota for c in row.cells]
+            if p.coordinates:
+                out += [p.coordinates.crs, *(c for row in p.coordinates.rows for c in row.cells)]
+        out += list(self.signature)
         return [t for t in out if t]
 
 
@@ -177,18 +220,23 @@ def _item_row(n: int, item: ItemResult) -> ItemRow:
 
 
 def item_notes(parcel: ParcelResult) -> list[str]:
-    """For each item that is not a pass: the procedures it requires (所需手续) and its basis (审查依据)."""
-    out = []
-    for item in parcel.items:
-        if item.status == "pass" or not (item.procedures or item.basis):
-            continue
-        text = f"【{item.name_zh}】"
-        if item.procedures:
-            text += "所需手续：" + "；".join(item.procedures) + "。"
-        if item.basis:
-            text += "审查依据：" + "；".join(item.basis) + "。"
-        out.append(text)
-    return out
+    """For each item that is not a pass: the procedures it requires (所需手续). Its basis is the
+    same for every parcel, so the report lists it once (:func:`basis_facts`)."""
+    return [
+        f"【{item.name_zh}】所需手续：" + "；".join(item.procedures) + "。"
+        for item in parcel.items
+        if item.status != "pass" and item.procedures
+    ]
+
+
+def basis_facts(result: ReviewResult) -> tuple[Fact, ...]:
+    """审查依据 once per item of the review (an item's basis comes from the profile, not the parcel)."""
+    seen: dict[str, Fact] = {}
+    for parcel in result.parcels:
+        for item in parcel.items:
+            if item.basis and item.code not in seen:
+                seen[item.code] = Fact(item.name_zh, "；".join(item.basis) + "。")
+    return tuple(seen.values())
 
 
 def _quota_rows(parcel: ParcelResult) -> tuple[QuotaRow, ...]:
@@ -214,18 +262,66 @@ def _area(parcel: ParcelResult) -> str:
     return f"{_num(parcel.area_m2)} / {parcel.area_ha:.4f} / {parcel.area_mu:.2f}"
 
 
+def gk_zone(crs_used: str) -> tuple[int, int] | None:
+    """(zone number, EPSG with the zone prefix) of a CGCS2000 3° Gauss-Krüger CRS, None for any other."""
+    try:
+        epsg = int(crs_used.removeprefix("EPSG:"))
+    except ValueError:
+        return None
+    prefix_base, cm_base, first, last = GK_FAMILIES[("CGCS2000", 3)]
+    for base in (cm_base, prefix_base):
+        if first <= epsg - base <= last:
+            return epsg - base, gk_epsg(epsg - base, prefixed=True)
+    return None
+
+
+def crs_label(crs_used: str) -> str:
+    """The area CRS in words: CGCS2000 3° 高斯-克吕格投影 第39带（中央经线 117°E，EPSG:4548）."""
+    zone = gk_zone(crs_used)
+    if zone is None:
+        return crs_used
+    return f"2000国家大地坐标系 3°带高斯-克吕格投影 第{zone[0]}带（中央经线 {zone[0] * 3}°E，{crs_used}）"
+
+
+def coordinate_table(parcel: ParcelResult) -> CoordinateTable | None:
+    """The parcel's 界址点坐标表 in its zone (Y with the zone number in front, as survey files write it)."""
+    if parcel.geometry is None:
+        return None
+    zone = gk_zone(parcel.crs_used)
+    target = f"EPSG:{zone[1]}" if zone else parcel.crs_used
+    geom = reproject(shapely.geometry.shape(parcel.geometry), 4490, target)
+    rows: list[CoordinateRow] = []
+    numbered = 0
+    for ring, coords in survey_rings(geom):
+        first = numbered + 1
+        closed = [*coords, coords[0]]
+        for (x, y), (nx, ny) in itertools.pairwise(closed):
+            numbered += 1
+            side = math.hypot(nx - x, ny - y)
+            rows.append(CoordinateRow(f"J{numbered}", str(ring), f"{y:.3f}", f"{x:.3f}", f"{side:.3f}"))
+        x, y = coords[0]
+        rows.append(CoordinateRow(f"J{first}", str(ring), f"{y:.3f}", f"{x:.3f}", ""))
+    label = (
+        f"2000国家大地坐标系 3°带高斯-克吕格投影 第{zone[0]}带（中央经线 {zone[0] * 3}°E，EPSG:{zone[1]}，Y 含带号）"
+        if zone
+        else parcel.crs_used
+    )
+    return CoordinateTable(label, tuple(rows))
+
+
 def _parcel(parcel: ParcelResult) -> ParcelReport:
     county = f"{parcel.county.name}（{parcel.county.code}）" if parcel.county else "—"
     facts = (
         Fact("审查结论", VERDICT_ZH.get(parcel.verdict, parcel.verdict)),
+        Fact("项目名称", parcel.name or "未填报"),
+        Fact("项目类型", project_type_zh(parcel.project_type)),
+        Fact("所在区县", county),
         Fact(
             "面积",
             f"{_num(parcel.area_m2, 2)} m²（{parcel.area_ha:.4f} 公顷，{parcel.area_mu:.2f} 亩）",
         ),
         *_declared_area(parcel),
-        Fact("计算坐标系", parcel.crs_used),
-        Fact("所在区县", county),
-        Fact("项目类型", _project_type(parcel.project_type)),
+        Fact("计算坐标系", crs_label(parcel.crs_used)),
         *_coverage(parcel),
         Fact("容差", f"{_num(parcel.tolerance_m2, 2)} m²"),
     )
@@ -246,14 +342,24 @@ def _parcel(parcel: ParcelResult) -> ParcelReport:
         notes=tuple(notes),
         items=tuple(_item_row(n, i) for n, i in enumerate(parcel.items, start=1)),
         quota=_quota_rows(parcel),
+        coordinates=coordinate_table(parcel),
     )
 
 
-def _project_type(code: str | None) -> str:
+def project_type_zh(code: str | None) -> str:
+    """The project type's Chinese label (工业项目 for ``industrial``); a type outside the vocabulary as given."""
     if not code:
         return "未填报"
     known = project_types().get(code)
-    return f"{known.name_zh}（{code}）" if known else code
+    return f"{known.name_zh}项目" if known else code
+
+
+def profile_zh(name: str, data_dir: Path | None = None) -> str:
+    """The profile's Chinese name (十项落地可行性审查); a profile that no longer loads shows its name."""
+    try:
+        return load_profile(name, data_dir=data_dir).name_zh
+    except LantuError:
+        return name
 
 
 def _coverage(parcel: ParcelResult) -> tuple[Fact, ...]:
@@ -274,19 +380,46 @@ def _declared_area(parcel: ParcelResult) -> tuple[Fact, ...]:
     return (Fact("申报面积", shown),)
 
 
-def report_model(result: ReviewResult, *, synthetic: bool = False) -> ReportModel:
-    """The report of ``result`` as rows, facts and notes of plain text (see the module docstring)."""
+def signature(issuer: Issuer, number: DocumentNumber) -> tuple[str, ...]:
+    """The signature block: who reviewed and checked (blank lines to sign), the unit, the date, the seal."""
+    return (
+        f"审查人：{issuer.reviewer or '＿＿＿＿＿＿'}　　审核人：{issuer.signer or '＿＿＿＿＿＿'}",
+        issuer.unit,
+        number.date_zh,
+        "（盖章）",
+    )
+
+
+def report_model(
+    result: ReviewResult,
+    *,
+    synthetic: bool = False,
+    issuer: Issuer | None = None,
+    number: DocumentNumber | None = None,
+    data_dir: Path | None = None,
+) -> ReportModel:
+    """The report of ``result`` as rows, facts and notes of plain text (see the module docstring).
+
+    ``number`` is the document number the service assigned (:func:`geo.papers.document_number`);
+    without one the report is a draft and its number says so.
+    """
+    issuer = issuer or Issuer()
+    number = number or DocumentNumber.draft(issuer)
     notes = [area_crs_note(result), UNITS_NOTE, tolerance_note(result), *table_notes(result)]
     notes += [f"输入提示：{w}" for w in result.warnings]
     if synthetic:
         notes.append(SYNTHETIC_NOTE)
     return ReportModel(
         title=TITLE,
+        number=number.text,
+        issuer=issuer.unit,
+        date=number.date_zh,
         header=(
+            Fact("审查单位", issuer.unit),
             Fact("蓝图", result.blueprint),
-            Fact("审查方案", result.profile),
+            Fact("审查方案", profile_zh(result.profile, data_dir)),
+            Fact("审查时间", time_zh(result.created)),
             Fact("审查编号", result.review_id),
-            Fact("时间", result.created),
         ),
         notes=tuple(notes),
         summary=tuple(
@@ -301,4 +434,6 @@ def report_model(result: ReviewResult, *, synthetic: bool = False) -> ReportMode
             for p in result.parcels
         ),
         parcels=tuple(_parcel(p) for p in result.parcels),
+        signature=signature(issuer, number),
+        basis=basis_facts(result),
     )

@@ -1,7 +1,11 @@
-"""The review report as PDF (ReportLab), for the approval file.
+"""The review report as PDF (ReportLab), for the approval file and the archive.
 
-Chinese text uses ReportLab's built-in CID font STSong-Light: no font file is needed
-on the server, PDF readers supply the glyphs.
+The Chinese text is set in Lantu Serif SC, a subset of Noto Serif SC shipped in
+``geo/fonts`` (SIL OFL 1.1, ``geo/fonts/OFL.txt``) that ReportLab embeds, subset again to
+the glyphs each document uses: the file shows its text on a machine without any CJK font
+and is fit for archiving (PDF readers need supply nothing). Lines break the Chinese way
+(:func:`cjk_lines`): no closing mark at a line's start, no opening bracket at its end, no
+number split from its unit.
 """
 
 from __future__ import annotations
@@ -9,130 +13,381 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from functools import cache
+from importlib.resources import files
+from typing import Any
 from xml.sax.saxutils import escape
 
 import shapely
-from reportlab.graphics.shapes import Drawing, Polygon
+from reportlab.graphics.shapes import Drawing, Polygon, Rect, String
 from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER, TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.textsplit import ALL_CANNOT_END, ALL_CANNOT_START
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.platypus import Flowable, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import (
+    CondPageBreak,
+    Flowable,
+    KeepTogether,
+    PageBreak,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
 
-from geo.report import sketch_geometry
-from geo.report_model import ITEM_COLUMNS, QUOTA_COLUMNS, SUMMARY_COLUMNS, TITLE, ParcelReport, report_model
-from geo.review.result import ParcelResult, ReviewResult
-from geo.vocabulary import STATUS_COLOURS
+from geo.blueprint import Blueprint
+from geo.papers import DocumentNumber, Issuer
+from geo.report import Sketch, sketch
+from geo.report_model import (
+    COORDINATE_COLUMNS,
+    ITEM_COLUMNS,
+    QUOTA_COLUMNS,
+    SUMMARY_COLUMNS,
+    CoordinateTable,
+    ParcelReport,
+    ReportModel,
+    report_model,
+)
+from geo.review.result import ReviewResult
+from geo.vocabulary import STATUS_COLOURS, Status
 
-FONT = "STSong-Light"
+FONT = "LantuSerifSC"
+FONT_FILE = "LantuSerifSC-Regular.ttf"
+TEXT_COLOURS: dict[Status, str] = {"pass": "#2e7d32", "warn": "#b26a00", "fail": "#c62828", "missing_layer": "#616161"}
+_FUZZ = 1e-6
+# ReportLab's lists are Japanese-minded (no full-width comma, no 〔): the Chinese marks added (GB/T 15834)
+CANNOT_START = frozenset(ALL_CANNOT_START + "，。、；：？！）〕】」』》〉”’%‰°")
+CANNOT_END = frozenset(ALL_CANNOT_END + "（〔【「『《〈“‘")
+# a Table sets a font for its cells even when they hold Paragraphs: ours, or Helvetica (not embedded) is used
+_FONT_ALL = ("FONTNAME", (0, 0), (-1, -1), FONT)
+
+
+@cache
+def register_font() -> str:
+    """Register the shipped CJK font with ReportLab once; its name for styles."""
+    pdfmetrics.registerFont(TTFont(FONT, str(files("geo.fonts") / FONT_FILE)))
+    return FONT
+
+
+def _latin(c: str) -> bool:
+    return (c.isascii() and not c.isspace()) or c in "²³°%‰"
+
+
+def cjk_lines(text: str, widths: Sequence[float], max_widths: Sequence[float]) -> list[tuple[float, str]]:
+    """(spare width, line) for ``text`` broken as Chinese typesetting wants (禁则).
+
+    Greedy per character, like ReportLab's own CJK split, plus what it lacks: a closing
+    mark that does not fit hangs on the line (ReportLab does that too), an opening bracket
+    or quote never ends a line, and a run of Latin letters, digits and units (``12.5 m²``,
+    ``25°``, ``EPSG:4548``) moves whole to the next line unless it alone fills a line.
+    """
+    lines: list[tuple[float, str]] = []
+    start, n = 0, len(text)
+    while start < n:
+        limit = max_widths[min(len(lines), len(max_widths) - 1)]
+        used, end = 0.0, start
+        while end < n and (end == start or used + widths[end] <= limit + _FUZZ):
+            used += widths[end]
+            end += 1
+        if end < n:
+            if _latin(text[end - 1]) and _latin(text[end]):
+                back = end
+                while back > start + 1 and _latin(text[back - 1]):
+                    back -= 1
+                if back > start + 1 or not _latin(text[start]):
+                    end = back
+            elif text[end] in CANNOT_START:
+                end += 1  # hang it
+            while end - 1 > start and text[end - 1] in CANNOT_END:
+                end -= 1
+        lines.append((limit - sum(widths[start:end]), text[start:end]))
+        start = end
+    return lines
+
+
+class CJKParagraph(Paragraph):  # type: ignore[misc]  # ReportLab ships no annotations
+    """A Paragraph of one plain-text run broken by :func:`cjk_lines`."""
+
+    def breakLinesCJK(self, maxWidths: Any) -> Any:  # ReportLab's name
+        frags = self.frags
+        if len(frags) != 1 or getattr(self, "_splitpara", False) or not hasattr(frags[0], "text"):
+            return super().breakLinesCJK(maxWidths)
+        f = frags[0]
+        widths = maxWidths if isinstance(maxWidths, list | tuple) else [maxWidths]
+        text = f.text
+        chars = [pdfmetrics.stringWidth(c, f.fontName, f.fontSize) for c in text]
+        lines = [(spare, [line]) for spare, line in cjk_lines(text, chars, widths)]
+        return f.clone(kind=0, lines=lines, ascent=f.fontSize, descent=-0.2 * f.fontSize)
 
 
 @cache
 def _styles() -> dict[str, ParagraphStyle]:
-    pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-    base = ParagraphStyle("base", fontName=FONT, fontSize=9, leading=12, wordWrap="CJK")
+    font = register_font()
+    base = ParagraphStyle("base", fontName=font, fontSize=9.5, leading=13.5, wordWrap="CJK")
     return {
         "base": base,
-        "small": ParagraphStyle("small", parent=base, fontSize=8, leading=10),
-        "title": ParagraphStyle("title", parent=base, fontSize=16, leading=22, spaceAfter=6),
-        "h2": ParagraphStyle("h2", parent=base, fontSize=12, leading=16, spaceBefore=6, spaceAfter=4),
-        "verdict": ParagraphStyle("verdict", parent=base, fontSize=11, leading=15, spaceAfter=2),
-        "bold": ParagraphStyle("bold", parent=base, textColor=colors.HexColor("#c62828")),
+        "small": ParagraphStyle("small", parent=base, fontSize=8, leading=10.5),
+        "cell": ParagraphStyle("cell", parent=base, fontSize=7.5, leading=9.5),
+        "title": ParagraphStyle("title", parent=base, fontSize=20, leading=28, alignment=TA_CENTER, spaceAfter=4),
+        "number": ParagraphStyle("number", parent=base, fontSize=11, leading=16, alignment=TA_CENTER, spaceAfter=8),
+        "h2": ParagraphStyle("h2", parent=base, fontSize=13, leading=18, spaceBefore=2, spaceAfter=3),
+        "h3": ParagraphStyle("h3", parent=base, fontSize=10.5, leading=14, spaceBefore=5, spaceAfter=2),
+        "verdict": ParagraphStyle("verdict", parent=base, fontSize=11.5, leading=16, spaceAfter=3),
+        "sign": ParagraphStyle("sign", parent=base, fontSize=11, leading=20, alignment=TA_RIGHT),
+        **{
+            f"status-{s}": ParagraphStyle(f"status-{s}", parent=base, fontSize=7.5, leading=9.5, textColor=colour)
+            for s, colour in TEXT_COLOURS.items()
+        },
     }
-
-
-def _sketch(parcel: ParcelResult, size: float = 60 * mm) -> Drawing:
-    """The parcel (black outline) and its conflict pieces coloured by status."""
-    drawing = Drawing(size, size)
-    if parcel.geometry is None:
-        return drawing
-    outline, pieces = sketch_geometry(parcel, size)
-
-    def add(geom: shapely.Geometry, fill: colors.Color | None, stroke: colors.Color) -> None:
-        for poly in shapely.get_parts(geom):
-            if poly.geom_type == "Polygon":
-                points = [v for xy in poly.exterior.coords for v in xy]
-                drawing.add(Polygon(points, fillColor=fill, strokeColor=stroke, strokeWidth=0.5))
-
-    for status, geom in pieces:
-        add(geom, colors.HexColor(STATUS_COLOURS[status]), colors.HexColor("#555555"))
-    add(outline, None, colors.black)
-    return drawing
-
-
-def pdf_text(value: object) -> str:
-    """The one place text is adapted to the PDF font: STSong-Light has no superscript two, so m² is 平方米."""
-    return str(value).replace("m²", "平方米").replace("²", "2")
 
 
 def _para(value: object, style: ParagraphStyle) -> Paragraph:
     """A Paragraph whose text is data: ReportLab parses Paragraph text as markup (``<img src>``,
     ``<a href>``, ``<b>``), so every string is escaped here, the only place a Paragraph is made."""
-    return Paragraph(escape(pdf_text(value)), style)
+    return CJKParagraph(escape(str(value)), style)
 
 
-def _table(rows: Sequence[Sequence[str]], widths: list[float], style: ParagraphStyle) -> Table:
-    table = Table([[_para(c, style) for c in row] for row in rows], colWidths=widths, repeatRows=1)
-    table.setStyle(
+def _sketch(s: Sketch | None, size: float) -> Drawing:
+    """The sketch of :func:`geo.report.sketch`: context layers, coloured pieces, the parcel,
+    scale bar, north arrow and legend."""
+    if s is None:
+        return Drawing(size, size, initialFontName=register_font())
+    legend = s.legend()
+    rows = 11.0
+    drawing = Drawing(size, size + rows * len(legend) + 4, initialFontName=register_font())  # not Helvetica
+    lift = rows * len(legend) + 4
+    drawing.add(
+        Rect(0, lift, size, size, fillColor=colors.HexColor("#fafafa"), strokeColor=colors.grey, strokeWidth=0.5)
+    )
+
+    def add(geom: shapely.Geometry, fill: Any, stroke: Any, width: float) -> None:
+        for poly in shapely.get_parts(geom):
+            if poly.geom_type == "Polygon" and not poly.is_empty:
+                points = [v for x, y in poly.exterior.coords for v in (x, y + lift)]
+                drawing.add(Polygon(points, fillColor=fill, strokeColor=stroke, strokeWidth=width))
+                for hole in poly.interiors:  # holes painted over in the background colour
+                    inner = [v for x, y in hole.coords for v in (x, y + lift)]
+                    drawing.add(
+                        Polygon(inner, fillColor=colors.HexColor("#fafafa"), strokeColor=stroke, strokeWidth=width)
+                    )
+
+    for c in s.context:
+        colour = colors.HexColor(c.colour)
+        add(c.geometry, colors.Color(colour.red, colour.green, colour.blue, alpha=0.18), colour, 0.6)
+    for status, geom in s.pieces:
+        add(geom, colors.HexColor(STATUS_COLOURS[status]), colors.HexColor("#555555"), 0.3)
+    add(s.outline, None, colors.black, 1.4)
+    font = register_font()
+    drawing.add(Rect(6, lift + 6, s.scale_len, 2.5, fillColor=colors.black, strokeColor=None))
+    drawing.add(String(6, lift + 11, "0", fontName=font, fontSize=7))
+    drawing.add(String(6 + s.scale_len, lift + 11, s.scale_label, fontName=font, fontSize=7, textAnchor="end"))
+    nx, top = size - 12, lift + size - 6
+    drawing.add(Polygon([nx, top, nx + 5, top - 14, nx, top - 11, nx - 5, top - 14], fillColor=colors.black))
+    drawing.add(String(nx, top - 24, "北", fontName=font, fontSize=8, textAnchor="middle"))
+    for n, (colour, label) in enumerate(legend):
+        y = lift - 4 - rows * (n + 1) + 2
+        drawing.add(Rect(0, y, 10, 7, fillColor=colors.HexColor(colour), strokeColor=None))
+        drawing.add(String(14, y + 1, label, fontName=font, fontSize=7))
+    return drawing
+
+
+def _table(
+    rows: Sequence[Sequence[str]],
+    widths: list[float],
+    style: ParagraphStyle,
+    *,
+    statuses: Sequence[tuple[int, Status]] = (),
+    status_column: int = 0,
+) -> Table:
+    """A grid with a repeated header row; ``statuses`` colour a row's status cell (row index, status)."""
+    s = _styles()
+    coloured = dict(statuses)
+    cells = [
+        [
+            _para(c, s[f"status-{coloured[r]}"] if r in coloured and k == status_column else style)
+            for k, c in enumerate(row)
+        ]
+        for r, row in enumerate(rows)
+    ]
+    table = Table(cells, colWidths=widths, repeatRows=1, hAlign="LEFT")
+    commands: list[tuple[Any, ...]] = [
+        ("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
+        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+    ]
+    for r, status in statuses:
+        tint = colors.HexColor(STATUS_COLOURS[status])
+        commands.append(
+            ("BACKGROUND", (status_column, r), (status_column, r), colors.Color(tint.red, tint.green, tint.blue, 0.12))
+        )
+    table.setStyle(TableStyle([*commands, _FONT_ALL]))
+    return table
+
+
+SHORT_COORDINATES = 9  # points of a 界址点坐标表 that fits beside the sketch
+
+
+def _coordinates(table: CoordinateTable, s: dict[str, ParagraphStyle]) -> list[Flowable]:
+    """界址点坐标表 in two halves side by side (a page holds twice the points), header repeated."""
+    rows = [r.cells for r in table.rows]
+    half = (len(rows) + 1) // 2
+    blank = ("",) * len(COORDINATE_COLUMNS)
+    paired = [(*rows[n], *(rows[n + half] if n + half < len(rows) else blank)) for n in range(half)]
+    widths = [10 * mm, 9 * mm, 22 * mm, 24 * mm, 25 * mm] * 2
+    return [
+        CondPageBreak(25 * mm),
+        _para("界址点坐标表", s["h3"]),
+        _para(table.crs, s["small"]),
+        _table([(*COORDINATE_COLUMNS, *COORDINATE_COLUMNS), *paired], widths, s["cell"]),
+    ]
+
+
+def _figures(p: ParcelReport, s: dict[str, ParagraphStyle]) -> list[Flowable]:
+    """The land figures across the page (one column per category: three rows, not ten)."""
+    rows = [
+        (QUOTA_COLUMNS[0], *(q.name for q in p.quota)),
+        (QUOTA_COLUMNS[1], *(q.m2 for q in p.quota)),
+        (QUOTA_COLUMNS[2], *(q.mu for q in p.quota)),
+    ]
+    width = 180 * mm / len(rows[0])
+    return [KeepTogether([_para("用地指标核算", s["h3"]), _table(rows, [width] * len(rows[0]), s["cell"])])]
+
+
+def _parcel_story(p: ParcelReport, drawing: Drawing, s: dict[str, ParagraphStyle]) -> list[Flowable]:
+    facts = Table(
+        [[_para(f.label, s["cell"]), _para(f.value, s["cell"])] for f in p.facts[1:]],
+        colWidths=[20 * mm, 100 * mm],
+    )
+    facts.setStyle(
         TableStyle(
             [
+                _FONT_ALL,
                 ("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
-                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
+                ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#f6f6f6")),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
             ]
         )
     )
-    return table
-
-
-def _parcel_story(p: ParcelReport, parcel: ParcelResult, s: dict[str, ParagraphStyle]) -> list[Flowable]:
+    beside = p.coordinates is not None and len(p.coordinates.rows) <= SHORT_COORDINATES
+    left: list[Flowable] = [facts]
+    if beside and p.coordinates is not None:  # a short 界址点坐标表 fills the space beside the sketch
+        left += [
+            _para("界址点坐标表", s["h3"]),
+            _para(p.coordinates.crs, s["small"]),
+            _table(
+                [COORDINATE_COLUMNS, *(r.cells for r in p.coordinates.rows)],
+                [12 * mm, 10 * mm, 30 * mm, 32 * mm, 24 * mm],
+                s["cell"],
+            ),
+        ]
+    head = Table([[left, drawing]], colWidths=[124 * mm, 56 * mm])
+    head.setStyle(TableStyle([_FONT_ALL, ("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
+    verdict = ParagraphStyle("v", parent=s["verdict"], textColor=s[f"status-{p.status}"].textColor, alignment=TA_RIGHT)
+    title = Table([[_para(p.heading, s["h2"]), _para(p.facts[0].text, verdict)]], colWidths=[130 * mm, 50 * mm])
+    title.setStyle(TableStyle([_FONT_ALL, ("VALIGN", (0, 0), (-1, -1), "BOTTOM"), ("LEFTPADDING", (0, 0), (0, 0), 0)]))
     story: list[Flowable] = [
         PageBreak(),
-        _para(p.heading, s["h2"]),
-        _para(p.facts[0].text, s["verdict"]),
-        _para("；".join(f.text for f in p.facts[1:]) + "。", s["base"]),
-        *(_para(note, s["bold"]) for note in p.notes),
-        _sketch(parcel),
+        title,
+        head,
+        _para("审查情况", s["h3"]),
         _table(
             [ITEM_COLUMNS, *(row.cells for row in p.items)],
-            [14 * mm, 30 * mm, 14 * mm, 20 * mm, 16 * mm, 14 * mm, 72 * mm],
-            s["small"],
+            [17 * mm, 30 * mm, 13 * mm, 19 * mm, 15 * mm, 16 * mm, 70 * mm],
+            s["cell"],
+            statuses=[(n, row.status) for n, row in enumerate(p.items, start=1)],
+            status_column=2,
         ),
-        Spacer(1, 3 * mm),
-        _para("用地指标核算", s["h2"]),
-        _table([QUOTA_COLUMNS, *(row.cells for row in p.quota)], [50 * mm, 40 * mm, 30 * mm], s["small"]),
     ]
+    if p.notes:
+        story += [_para("说明与所需手续", s["h3"]), *(_para(note, s["small"]) for note in p.notes)]
+    story += _figures(p, s)
+    if p.coordinates and not beside:
+        story += _coordinates(p.coordinates, s)
     return story
 
 
-def review_report_pdf(result: ReviewResult, *, synthetic: bool = False) -> bytes:
-    """The report as PDF bytes: the rows and notes of :func:`geo.report_model.report_model` (as the HTML),
-    then per parcel its facts, notes, a sketch, its items and its land figures."""
-    s = _styles()
-    m = report_model(result, synthetic=synthetic)
-    story: list[Flowable] = [
+def _cover(m: ReportModel, s: dict[str, ParagraphStyle]) -> list[Flowable]:
+    header = Table(
+        [[_para(f.label, s["base"]), _para(f.value, s["base"])] for f in m.header], colWidths=[25 * mm, 155 * mm]
+    )
+    header.setStyle(
+        TableStyle(
+            [
+                _FONT_ALL,
+                ("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
+                ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#f6f6f6")),
+            ]
+        )
+    )
+    return [
         _para(m.title, s["title"]),
-        _para("　".join(f.text for f in m.header), s["base"]),
-        *(_para(note, s["small"]) for note in m.notes),
-        Spacer(1, 4 * mm),
+        _para(m.number, s["number"]),
+        header,
+        _para("审查结论汇总", s["h3"]),
         _table(
             [SUMMARY_COLUMNS, *(row.cells for row in m.summary)],
             [22 * mm, 58 * mm, 48 * mm, 26 * mm, 26 * mm],
-            s["small"],
+            s["cell"],
+            statuses=[(n, row.status) for n, row in enumerate(m.summary, start=1)],
+            status_column=4,
         ),
+        _para("说明", s["h3"]),
+        *(_para(note, s["small"]) for note in m.notes),
+        _para("审查依据", s["h3"]),
+        *(_para(f"【{f.label}】{f.value}", s["small"]) for f in m.basis),
     ]
+
+
+def review_report_pdf(
+    result: ReviewResult,
+    *,
+    synthetic: bool = False,
+    blueprint: Blueprint | None = None,
+    issuer: Issuer | None = None,
+    number: DocumentNumber | None = None,
+) -> bytes:
+    """The report as PDF bytes: the rows and notes of :func:`geo.report_model.report_model` (as the HTML),
+    a cover with the summary, one parcel per page (facts, sketch, items, land figures, 界址点坐标表),
+    the signature block; page numbers, title and author in the file's metadata."""
+    s = _styles()
+    m = report_model(result, synthetic=synthetic, issuer=issuer, number=number)
+    story = _cover(m, s)
     for p, parcel in zip(m.parcels, result.parcels, strict=True):
-        story += _parcel_story(p, parcel, s)
+        story += _parcel_story(p, _sketch(sketch(parcel, 52 * mm, blueprint), 52 * mm), s)
+    story += [
+        Spacer(1, 12 * mm),
+        KeepTogether([_para(line, s["sign"]) for line in m.signature]),
+    ]
+
+    def page_number(canvas: Canvas, doc: Any) -> None:
+        canvas.saveState()
+        canvas.setFont(register_font(), 9)
+        canvas.drawCentredString(A4[0] / 2, 7 * mm, f"— {doc.page} —")
+        canvas.setFillColor(colors.grey)
+        canvas.setFont(register_font(), 7.5)
+        canvas.drawRightString(A4[0] - 15 * mm, A4[1] - 8 * mm, f"{m.title}　{m.number}")
+        canvas.restoreState()
+
     buffer = io.BytesIO()
     SimpleDocTemplate(
         buffer,
         pagesize=A4,
         leftMargin=15 * mm,
         rightMargin=15 * mm,
-        topMargin=15 * mm,
-        bottomMargin=15 * mm,
-        title=TITLE,
-    ).build(story)
+        topMargin=13 * mm,
+        bottomMargin=14 * mm,
+        title=f"{m.title} {m.number}",
+        author=m.issuer,
+        subject=f"{result.blueprint} · {result.review_id}",
+        creator="lantu",
+        lang="zh-CN",
+        initialFontName=register_font(),  # no Helvetica: every font in the file is embedded
+    ).build(story, onFirstPage=page_number, onLaterPages=page_number)
     return buffer.getvalue()

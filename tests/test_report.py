@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 
 import geopandas as gpd
@@ -12,9 +13,10 @@ import pytest
 import shapely
 
 from geo.blueprint import Blueprint
-from geo.report import review_report
+from geo.papers import DocumentNumber, Issuer
+from geo.report import TILING_LAYERS, review_report, sketch, sketch_svg
 from geo.report_model import REPAIRED_NOTE, SUPPLEMENTARY, SYNTHETIC_NOTE, report_model
-from geo.report_pdf import pdf_text, review_report_pdf
+from geo.report_pdf import cjk_lines, review_report_pdf
 from geo.review import ReviewResult, review
 from geo.review.result import ToleranceRule
 
@@ -77,7 +79,11 @@ def html_text(page: str) -> str:
 
 
 def pdf_texts(pdf: bytes) -> str:
-    return squash("".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf)).pages))
+    """The text of every page without its furniture (page number, running header), which may
+    fall inside a paragraph that continues on the next page."""
+    pages = [p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf)).pages]
+    furniture = re.compile(r"^(— \d+ —|建设项目落地可行性审查报告\u3000.*)$", re.M)
+    return squash("".join(furniture.sub("", page) for page in pages))
 
 
 def test_html_and_pdf_show_every_row_and_note_of_the_model(result: ReviewResult) -> None:
@@ -87,7 +93,7 @@ def test_html_and_pdf_show_every_row_and_note_of_the_model(result: ReviewResult)
     texts = model.texts()
     assert len(texts) > 100
     missing_html = [t for t in texts if squash(t) not in shown_html]
-    missing_pdf = [t for t in texts if squash(pdf_text(t)) not in shown_pdf]
+    missing_pdf = [t for t in texts if squash(t) not in shown_pdf]
     assert missing_html == []
     assert missing_pdf == []
     # what the PDF used to lack: the share column, the supplementary marker, the repaired note
@@ -135,5 +141,96 @@ def test_notes_come_from_the_result(result: ReviewResult) -> None:
     assert report_model(older).parcels[0].facts[-1].label == "容差"
 
 
-def test_pdf_writes_square_metres_in_one_place() -> None:
-    assert pdf_text("12.5 m²（涉及 m²）") == "12.5 平方米（涉及 平方米）"
+def test_pdf_embeds_its_cjk_font_and_sets_metadata(result: ReviewResult) -> None:
+    """The issue's archive test: every font in the file is embedded (a subset), the text is Chinese,
+    pages are numbered, title and author are set, statuses are coloured."""
+    pdf = review_report_pdf(result, issuer=Issuer(unit="济宁市自然资源和规划局", code="济自然资审"))
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    fonts = {}
+    for page in reader.pages:
+        for font in page["/Resources"]["/Font"].values():
+            font = font.get_object()
+            descendant = font["/DescendantFonts"][0].get_object() if "/DescendantFonts" in font else font
+            fonts[str(font["/BaseFont"])] = descendant["/FontDescriptor"].get_object()
+    assert fonts, "no font at all"
+    for name, descriptor in fonts.items():
+        assert "/FontFile2" in descriptor, f"{name} is not embedded"
+        assert re.fullmatch(r"/?[A-Z]{6}\+.+", name), f"{name} is not a subset"
+    text = "".join(p.extract_text() for p in reader.pages)
+    assert "建设项目落地可行性审查报告" in text and "永久基本农田" in text
+    assert squash("— 2 —") in squash(reader.pages[1].extract_text())
+    assert reader.metadata is not None
+    assert reader.metadata.title.startswith("建设项目落地可行性审查报告 济自然资审〔")
+    assert reader.metadata.author == "济宁市自然资源和规划局"
+    assert b".776471 .156863 .156863 rg" in b"".join(p.get_contents().get_data() for p in reader.pages)  # #c62828
+
+
+def test_pdf_puts_each_parcel_on_its_own_page(result: ReviewResult) -> None:
+    reader = pypdf.PdfReader(io.BytesIO(review_report_pdf(result)))
+    pages = [squash(page.extract_text()) for page in reader.pages]
+    headings = [squash(f"地块 {parcel.id} {parcel.name}") for parcel in result.parcels]
+    on = [[n for n, text in enumerate(pages) if h in text] for h in headings]
+    assert all(len(found) == 1 for found in on), on
+    assert len({found[0] for found in on}) == len(headings)  # no page holds two parcels
+    assert len(pages) <= 2 * len(headings) + 1  # the cover, then a page or two per parcel
+
+
+def test_cjk_lines_hang_a_full_width_comma() -> None:
+    text = "面积占比 0.0%，未超过限值"
+    lines = cjk_lines(text, [1.0] * len(text), [len("面积占比 0.0%")])
+    assert lines[0][1] == "面积占比 0.0%，" and lines[1][1].startswith("未")
+
+
+def test_cjk_lines_keep_brackets_and_units() -> None:
+    text = "涉及面积12.5 m²（坡度25°）"
+    lines = cjk_lines(text, [1.0] * len(text), [6.0])
+    assert "".join(line for _, line in lines) == text
+    assert not any(line.endswith(("（", "〔", "“")) for _, line in lines)
+    assert not any(line.startswith(("）", "。", "°", "，")) for _, line in lines)
+    assert any("12.5" in line for _, line in lines) and any("25°" in line for _, line in lines)
+    assert all(spare >= -1.0 for spare, _ in lines)  # at most one hanging closing mark
+
+
+def test_coordinate_table_in_the_zone_with_three_decimals(result: ReviewResult) -> None:
+    table = report_model(result).parcels[0].coordinates
+    assert table is not None and "第39带" in table.crs and "EPSG:4527" in table.crs
+    rows = table.rows
+    assert len(rows) == 5 and rows[0].point == rows[-1].point == "J1"
+    # km_box(2.9, 0.1, 3.1, 0.3): north-western corner first, clockwise, Y with the zone number in front
+    # (the result keeps EPSG:4490 to 1e-7°: a corner comes back within a centimetre)
+    corners = sorted((round(float(r.x)), round(float(r.y))) for r in rows[:4])
+    expected = sorted((Y0 + y, 39_000_000 + X0 + x) for x in (2900.0, 3100.0) for y in (100.0, 300.0))
+    assert corners == expected
+    assert float(rows[0].x) == pytest.approx(Y0 + 300, abs=0.01)  # north-western corner first
+    assert float(rows[0].y) == pytest.approx(39_000_000 + X0 + 2900, abs=0.01)
+    assert all(re.fullmatch(r"\d+\.\d{3}", c) for r in rows for c in (r.x, r.y))
+    assert [float(r.side) for r in rows[:4]] == pytest.approx([200.0] * 4, abs=0.02) and rows[-1].side == ""
+
+
+def test_header_in_chinese_and_beijing_time(result: ReviewResult) -> None:
+    model = report_model(result.model_copy(update={"created": "2026-12-31T17:30:00+00:00"}))
+    facts = {f.label: f.value for f in model.header}
+    assert facts["审查方案"] == "十项落地可行性审查"
+    assert facts["审查时间"] == "2027年1月1日 01:30（北京时间）"
+    assert "草稿" in model.number  # no database: a draft, and it says so
+    parcel = {f.label: f.value for f in model.parcels[0].facts}
+    assert parcel["项目类型"] == "工业项目" and "industrial" not in parcel["项目类型"]
+    assert "第39带" in parcel["计算坐标系"]
+    numbered = report_model(result, number=DocumentNumber(2026, 7, datetime(2026, 3, 5, tzinfo=UTC), "济自然资审"))
+    assert numbered.number == "济自然资审〔2026〕第7号" and numbered.date == "2026年3月5日"
+    assert numbered.signature[-2:] == ("2026年3月5日", "（盖章）")
+
+
+def test_sketch_shows_layers_around_scale_and_north(result: ReviewResult, blueprint: Blueprint) -> None:
+    parcel = result.parcels[0]
+    drawn = sketch(parcel, 260, blueprint)
+    assert drawn is not None
+    assert "basic_farmland" in {d.layer for i in parcel.items for d in i.details if d.status == "fail"}
+    assert "basic_farmland" in {c.layer for c in drawn.context} and not TILING_LAYERS & {c.layer for c in drawn.context}
+    assert drawn.scale_m == 50.0  # a 200 m parcel in a 340 m window: a quarter is 85 m, the bar 50 m
+    svg = sketch_svg(drawn)
+    assert ">北</text>" in svg and "50 m" in svg
+    for colour, label in drawn.legend():
+        assert colour in svg and label in svg
+    alone = sketch(parcel, 260)  # without the blueprint: the pieces only, still scaled
+    assert alone is not None and alone.context == []

@@ -223,8 +223,11 @@ async def get_review_map(
     return HTMLResponse(await pool.run(_render_map, cache, store, review_id, blueprint, settings))
 
 
-def _render_pdf(cache: RenderCache, store: ReviewStore, review_id: str, synthetic: bool) -> bytes:
-    return _cached(cache, "pdf", store, review_id, lambda r: review_report_pdf(r, synthetic=synthetic), synthetic)
+def _render_pdf(cache: RenderCache, store: ReviewStore, review_id: str, blueprint: Blueprint) -> bytes:
+    def render(result: ReviewResult) -> bytes:
+        return review_report_pdf(result, synthetic=blueprint.synthetic, blueprint=blueprint)
+
+    return _cached(cache, "pdf", store, review_id, render, id(blueprint))
 
 
 @router.get(
@@ -236,26 +239,27 @@ def _render_pdf(cache: RenderCache, store: ReviewStore, review_id: str, syntheti
 async def get_review_report_pdf(
     review_id: ReadableReviewId, store: StoreDep, blueprint: BlueprintDep, pool: PoolDep, cache: RenderCacheDep
 ) -> Response:
-    pdf = await pool.run(_render_pdf, cache, store, review_id, blueprint.synthetic)
+    pdf = await pool.run(_render_pdf, cache, store, review_id, blueprint)
     return Response(
         pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="review-{review_id}.pdf"'}
     )
 
 
-def _render_report(cache: RenderCache, store: ReviewStore, review_id: str, synthetic: bool) -> bytes:
+def _render_report(cache: RenderCache, store: ReviewStore, review_id: str, blueprint: Blueprint) -> bytes:
     def render(result: ReviewResult) -> bytes:
         return review_report(
             result,
-            synthetic=synthetic,
+            synthetic=blueprint.synthetic,
+            blueprint=blueprint,
             map_url=f"/api/v1/reviews/{review_id}/map",
             pdf_url=f"/api/v1/reviews/{review_id}/report.pdf",
         ).encode()
 
-    return _cached(cache, "report", store, review_id, render, synthetic)
+    return _cached(cache, "report", store, review_id, render, id(blueprint))
 
 
 @router.get("/reviews/{review_id}/report", response_class=HTMLResponse, summary="Printable report (审查报告)")
 async def get_review_report(
     review_id: ReadableReviewId, store: StoreDep, blueprint: BlueprintDep, pool: PoolDep, cache: RenderCacheDep
 ) -> HTMLResponse:
-    return HTMLResponse(await pool.run(_render_report, cache, store, review_id, blueprint.synthetic))
+    return HTMLResponse(await pool.run(_render_report, cache, store, review_id, blueprint))
