@@ -10,6 +10,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from geo.papers import Issuer
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LANTU_", env_file=None, extra="ignore")
@@ -57,6 +59,17 @@ class Settings(BaseSettings):
     coordinate_producer: str | None = Field(
         default=None, max_length=200, description="数据产生单位 written into coordinate text (.txt) files"
     )
+    issuer_unit: str = Field(
+        default="（审查单位）", min_length=1, max_length=100, description="审查单位 printed on reports and opinions"
+    )
+    issuer_code: str = Field(default="", max_length=30, description="发文机关代字 before 〔year〕 in document numbers")
+    issuer_reviewer: str | None = Field(default=None, max_length=50, description="审查人 in the signature block")
+    issuer_signer: str | None = Field(default=None, max_length=50, description="审核人 in the signature block")
+    opinion_template: str = Field(
+        default="default",
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="the 审查意见 wording: layers/opinions/<name>.yaml (or the data directory's)",
+    )
     pooling_share: float = Field(default=0.3, ge=0, lt=1, description="share of county land_new pooled by the city")
     reward_ratio: float = Field(default=0.5, ge=0, description="增存挂钩: new quota per m² of stock land disposed")
     webhook_url: str | None = Field(
@@ -65,6 +78,16 @@ class Settings(BaseSettings):
     webhook_secret: str | None = Field(
         default=None, min_length=16, max_length=200, description="HMAC-SHA256 key signing each webhook body"
     )
+
+    def issuer(self) -> Issuer:
+        """The issuing unit as the library takes it."""
+        return Issuer(
+            unit=self.issuer_unit,
+            code=self.issuer_code,
+            template=self.opinion_template,
+            reviewer=self.issuer_reviewer,
+            signer=self.issuer_signer,
+        )
 
     @model_validator(mode="after")
     def _safe(self) -> Settings:

@@ -47,7 +47,6 @@ class Issuer:
     template: str = "default"
     signer: str | None = None
     reviewer: str | None = None
-    contact: str | None = None
 
 
 @dataclass(frozen=True)
@@ -113,7 +112,8 @@ def document_number(engine: Engine, review_id: str, issuer: Issuer, *, now: date
     issued = (now or datetime.now(UTC)).astimezone(BEIJING)
     table = document_numbers
     for _ in range(20):
-        with engine.begin() as conn:
+        # SQLite: take the write lock at BEGIN, so a read-then-insert never deadlocks on the upgrade
+        with engine.connect().execution_options(lantu_immediate=True) as conn, conn.begin():
             row = conn.execute(
                 select(table.c.year, table.c.seq, table.c.issued).where(table.c.review_id == review_id)
             ).first()

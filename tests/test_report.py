@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 
@@ -11,9 +12,10 @@ import geopandas as gpd
 import pypdf
 import pytest
 import shapely
+from sqlalchemy import Engine
 
 from geo.blueprint import Blueprint
-from geo.papers import DocumentNumber, Issuer
+from geo.papers import DocumentNumber, Issuer, document_number
 from geo.report import TILING_LAYERS, review_report, sketch, sketch_svg
 from geo.report_model import REPAIRED_NOTE, SUPPLEMENTARY, SYNTHETIC_NOTE, report_model
 from geo.report_pdf import cjk_lines, review_report_pdf
@@ -234,3 +236,26 @@ def test_sketch_shows_layers_around_scale_and_north(result: ReviewResult, bluepr
         assert colour in svg and label in svg
     alone = sketch(parcel, 260)  # without the blueprint: the pieces only, still scaled
     assert alone is not None and alone.context == []
+
+
+def test_document_numbers_run_per_year_one_per_review(engine: Engine) -> None:
+    issuer = Issuer(code="济自然资审")
+    december = datetime(2026, 12, 31, 15, 0, tzinfo=UTC)  # 23:00 in Beijing: still 2026
+    january = datetime(2026, 12, 31, 16, 30, tzinfo=UTC)  # 00:30 on 1 January 2027 in Beijing
+    first = document_number(engine, "r1", issuer, now=december)
+    assert first.text == "济自然资审〔2026〕第1号" and first.date_zh == "2026年12月31日"
+    assert document_number(engine, "r2", issuer, now=december).seq == 2
+    assert document_number(engine, "r1", issuer, now=january) == first  # the same review keeps its number
+    new_year = document_number(engine, "r3", issuer, now=january)
+    assert (new_year.year, new_year.seq, new_year.date_zh) == (2027, 1, "2027年1月1日")
+
+
+def test_document_numbers_never_double_under_concurrency(engine: Engine) -> None:
+    issuer = Issuer()
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        numbers = list(pool.map(lambda n: document_number(engine, f"r{n % 12}", issuer), range(36)))
+    by_review = {}
+    for n, number in enumerate(numbers):
+        by_review.setdefault(f"r{n % 12}", set()).add(number.seq)
+    assert all(len(seqs) == 1 for seqs in by_review.values())  # one number per review
+    assert sorted(s for seqs in by_review.values() for s in seqs) == list(range(1, 13))  # no gap, no double

@@ -16,6 +16,7 @@ from typing import Annotated, Any, BinaryIO
 import geopandas as gpd
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse
+from sqlalchemy import Engine
 from starlette.datastructures import UploadFile
 
 from api.access import record_owner
@@ -40,6 +41,7 @@ from geo.geometry import check_size
 from geo.io import SUPPORTED_SUFFIXES, parse_geojson_bytes, read_parcels
 from geo.io.parcels import ReadLimits
 from geo.maps import map_html, review_map
+from geo.papers import DocumentNumber, Issuer, document_number
 from geo.report import review_report
 from geo.report_pdf import review_report_pdf
 from geo.review import ReviewResult, review
@@ -223,11 +225,24 @@ async def get_review_map(
     return HTMLResponse(await pool.run(_render_map, cache, store, review_id, blueprint, settings))
 
 
-def _render_pdf(cache: RenderCache, store: ReviewStore, review_id: str, blueprint: Blueprint) -> bytes:
-    def render(result: ReviewResult) -> bytes:
-        return review_report_pdf(result, synthetic=blueprint.synthetic, blueprint=blueprint)
+def _papers(engine: Engine, review_id: str, settings: Settings) -> tuple[Issuer, DocumentNumber]:
+    """The issuing unit and the review's document number (the next of the year on its first paper)."""
+    issuer = settings.issuer()
+    return issuer, document_number(engine, review_id, issuer)
 
-    return _cached(cache, "pdf", store, review_id, render, id(blueprint))
+
+def _render_pdf(
+    cache: RenderCache, store: ReviewStore, engine: Engine, review_id: str, blueprint: Blueprint, settings: Settings
+) -> bytes:
+    store.get(review_id)  # an unknown review is a 404 before it takes a number
+    issuer, number = _papers(engine, review_id, settings)
+
+    def render(result: ReviewResult) -> bytes:
+        return review_report_pdf(
+            result, synthetic=blueprint.synthetic, blueprint=blueprint, issuer=issuer, number=number
+        )
+
+    return _cached(cache, "pdf", store, review_id, render, id(blueprint), repr(issuer), number.text)
 
 
 @router.get(
@@ -237,29 +252,48 @@ def _render_pdf(cache: RenderCache, store: ReviewStore, review_id: str, blueprin
     summary="The report as PDF (审查报告)",
 )
 async def get_review_report_pdf(
-    review_id: ReadableReviewId, store: StoreDep, blueprint: BlueprintDep, pool: PoolDep, cache: RenderCacheDep
+    review_id: ReadableReviewId,
+    store: StoreDep,
+    engine: EngineDep,
+    blueprint: BlueprintDep,
+    settings: SettingsDep,
+    pool: PoolDep,
+    cache: RenderCacheDep,
 ) -> Response:
-    pdf = await pool.run(_render_pdf, cache, store, review_id, blueprint)
+    pdf = await pool.run(_render_pdf, cache, store, engine, review_id, blueprint, settings)
     return Response(
         pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="review-{review_id}.pdf"'}
     )
 
 
-def _render_report(cache: RenderCache, store: ReviewStore, review_id: str, blueprint: Blueprint) -> bytes:
+def _render_report(
+    cache: RenderCache, store: ReviewStore, engine: Engine, review_id: str, blueprint: Blueprint, settings: Settings
+) -> bytes:
+    store.get(review_id)
+    issuer, number = _papers(engine, review_id, settings)
+
     def render(result: ReviewResult) -> bytes:
         return review_report(
             result,
             synthetic=blueprint.synthetic,
             blueprint=blueprint,
+            issuer=issuer,
+            number=number,
             map_url=f"/api/v1/reviews/{review_id}/map",
             pdf_url=f"/api/v1/reviews/{review_id}/report.pdf",
         ).encode()
 
-    return _cached(cache, "report", store, review_id, render, id(blueprint))
+    return _cached(cache, "report", store, review_id, render, id(blueprint), repr(issuer), number.text)
 
 
 @router.get("/reviews/{review_id}/report", response_class=HTMLResponse, summary="Printable report (审查报告)")
 async def get_review_report(
-    review_id: ReadableReviewId, store: StoreDep, blueprint: BlueprintDep, pool: PoolDep, cache: RenderCacheDep
+    review_id: ReadableReviewId,
+    store: StoreDep,
+    engine: EngineDep,
+    blueprint: BlueprintDep,
+    settings: SettingsDep,
+    pool: PoolDep,
+    cache: RenderCacheDep,
 ) -> HTMLResponse:
-    return HTMLResponse(await pool.run(_render_report, cache, store, review_id, blueprint))
+    return HTMLResponse(await pool.run(_render_report, cache, store, engine, review_id, blueprint, settings))

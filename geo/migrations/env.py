@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 import geo.consult.tables
+import geo.papers
 import geo.projects.tables
 import geo.quota.tables
 import geo.store  # noqa: F401 — registers the reviews table
