@@ -50,6 +50,7 @@ def main(ctx: typer.Context, verbose: geo_cli.Verbose = False) -> None:
         coordinate_producer=settings.coordinate_producer,
         webhook_url=settings.webhook_url,
         webhook_secret=settings.webhook_secret,
+        issuer=settings.issuer(),
     )
 
 

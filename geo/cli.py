@@ -24,6 +24,7 @@ from geo.geometry import check_size
 from geo.io import read_parcels, write_parcels
 from geo.io.results import result_csv, result_geojson, write_pieces
 from geo.io.summary import summary_path, write_summary
+from geo.papers import Issuer
 from geo.projects.cli import app as projects_app
 from geo.quota_cli import app as quota_app
 from geo.review import review
@@ -53,6 +54,8 @@ class OutputFormat(StrEnum):
     html = "html"
     pdf = "pdf"
     map = "map"
+    opinion = "opinion"  # the drafted 审查意见, Markdown
+    docx = "docx"  # the same as an editable Word file
 
 
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens.")]
@@ -194,7 +197,7 @@ def review_cmd(
         return
     for warning in result.warnings:
         warn(warning)
-    content = render(result, fmt, blueprint=bp)
+    content = render(result, fmt, blueprint=bp, issuer=cli_context(ctx).issuer, data_dir=data_dir)
     data = content if isinstance(content, bytes) else content.encode("utf-8")
     if output:
         output.parent.mkdir(parents=True, exist_ok=True)
@@ -227,7 +230,16 @@ def _needs_output(fmt: OutputFormat) -> InputError:
     )
 
 
-def render(result: ReviewResult, fmt: OutputFormat, *, blueprint: Any = None) -> str | bytes:
+def render(
+    result: ReviewResult,
+    fmt: OutputFormat,
+    *,
+    blueprint: Any = None,
+    issuer: Issuer | None = None,
+    data_dir: Path | None = None,
+) -> str | bytes:
+    """``result`` in ``fmt``; papers (report, PDF, opinion) name ``issuer`` and carry a draft number."""
+    synthetic = blueprint is not None and blueprint.synthetic
     if fmt is OutputFormat.json:
         return result.model_dump_json(indent=2)
     if fmt is OutputFormat.geojson:
@@ -237,11 +249,16 @@ def render(result: ReviewResult, fmt: OutputFormat, *, blueprint: Any = None) ->
     if fmt is OutputFormat.pdf:
         from geo.report_pdf import review_report_pdf
 
-        return review_report_pdf(result, synthetic=blueprint is not None and blueprint.synthetic, blueprint=blueprint)
+        return review_report_pdf(result, synthetic=synthetic, blueprint=blueprint, issuer=issuer)
     if fmt is OutputFormat.html:
         from geo.report import review_report
 
-        return review_report(result, synthetic=blueprint is not None and blueprint.synthetic, blueprint=blueprint)
+        return review_report(result, synthetic=synthetic, blueprint=blueprint, issuer=issuer, data_dir=data_dir)
+    if fmt in (OutputFormat.opinion, OutputFormat.docx):
+        from geo.opinion import opinion, opinion_docx, opinion_markdown
+
+        drafted = opinion(result, synthetic=synthetic, issuer=issuer, data_dir=data_dir)
+        return opinion_docx(drafted) if fmt is OutputFormat.docx else opinion_markdown(drafted)
     from geo.maps import map_html, review_map
 
     return map_html(review_map(result, blueprint))

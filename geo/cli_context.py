@@ -7,7 +7,7 @@ them from its settings before any command runs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
 
@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from geo.errors import LantuError
+from geo.papers import Issuer
 
 err = Console(stderr=True)
 
@@ -29,6 +30,7 @@ class CliContext:
     coordinate_producer: str | None = None  # 数据产生单位 written into coordinate text files
     webhook_url: str | None = None  # 业务协同 events are POSTed here, signed with webhook_secret
     webhook_secret: str | None = None
+    issuer: Issuer = field(default_factory=Issuer)  # 审查单位 and wording of the papers the CLI writes (drafts)
 
 
 def cli_context(ctx: typer.Context) -> CliContext:

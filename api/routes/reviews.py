@@ -7,11 +7,12 @@ planner or a project system reads its own reviews, admins read all.
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO
+from typing import Annotated, Any, BinaryIO, Literal
 
 import geopandas as gpd
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -41,6 +42,7 @@ from geo.geometry import check_size
 from geo.io import SUPPORTED_SUFFIXES, parse_geojson_bytes, read_parcels
 from geo.io.parcels import ReadLimits
 from geo.maps import map_html, review_map
+from geo.opinion import opinion, opinion_docx, opinion_markdown
 from geo.papers import DocumentNumber, Issuer, document_number
 from geo.report import review_report
 from geo.report_pdf import review_report_pdf
@@ -297,3 +299,67 @@ async def get_review_report(
     cache: RenderCacheDep,
 ) -> HTMLResponse:
     return HTMLResponse(await pool.run(_render_report, cache, store, engine, review_id, blueprint, settings))
+
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+OpinionFormat = Literal["markdown", "docx", "json"]
+OPINION_TYPES: dict[str, str] = {"markdown": "text/markdown; charset=utf-8", "docx": DOCX, "json": "application/json"}
+
+
+def _opinion_format(accept: str) -> OpinionFormat:
+    """The format an ``Accept`` header asks for: Word, JSON, else Markdown."""
+    if DOCX in accept:
+        return "docx"
+    if "application/json" in accept and "text/markdown" not in accept:
+        return "json"
+    return "markdown"
+
+
+def _render_opinion(
+    cache: RenderCache,
+    store: ReviewStore,
+    engine: Engine,
+    review_id: str,
+    blueprint: Blueprint,
+    settings: Settings,
+    kind: OpinionFormat,
+) -> bytes:
+    store.get(review_id)
+    issuer, number = _papers(engine, review_id, settings)
+
+    def render(result: ReviewResult) -> bytes:
+        drafted = opinion(
+            result, issuer=issuer, number=number, data_dir=settings.data_dir, synthetic=blueprint.synthetic
+        )
+        if kind == "docx":
+            return opinion_docx(drafted)
+        if kind == "json":
+            return json.dumps(drafted.as_dict(), ensure_ascii=False).encode()
+        return opinion_markdown(drafted).encode()
+
+    return _cached(cache, f"opinion-{kind}", store, review_id, render, id(blueprint), repr(issuer), number.text)
+
+
+@router.get(
+    "/reviews/{review_id}/opinion",
+    response_class=Response,
+    responses={200: {"content": {"text/markdown": {}, DOCX: {}, "application/json": {}}}},
+    summary="The drafted 审查意见: Markdown, Word (DOCX) or JSON, by ?format= or Accept",
+)
+async def get_review_opinion(
+    request: Request,
+    review_id: ReadableReviewId,
+    store: StoreDep,
+    engine: EngineDep,
+    blueprint: BlueprintDep,
+    settings: SettingsDep,
+    pool: PoolDep,
+    cache: RenderCacheDep,
+    fmt: Annotated[OpinionFormat | None, Query(alias="format", description="markdown, docx or json")] = None,
+) -> Response:
+    kind = fmt or _opinion_format(request.headers.get("accept", ""))
+    body = await pool.run(_render_opinion, cache, store, engine, review_id, blueprint, settings, kind)
+    headers = {"Vary": "Accept"}
+    if kind == "docx":
+        headers["Content-Disposition"] = f'attachment; filename="opinion-{review_id}.docx"'
+    return Response(body, media_type=OPINION_TYPES[kind], headers=headers)

@@ -1,0 +1,396 @@
+"""The drafted 审查意见: what a natural-resources bureau writes back after a siting review.
+
+:func:`opinion` turns a :class:`~geo.review.result.ReviewResult` into an :class:`Opinion`:
+per parcel the project and site block (名称, 类型, 位置, 面积 in 公顷/亩, 坐标系), one
+paragraph per review item (finding, areas, basis from the profile), the procedures and
+conditions the non-passing items carry (补划, 压覆审批, 地灾评估, 使用林地审核, 节地评价,
+洪水影响评价, 文物意见 — the profile's ``procedures``), the land-quota paragraph and the
+conclusion. The wording is data: ``layers/opinions/<template>.yaml`` (a city's file
+``extends`` the default one; a data directory's file comes first), rendered by a sandboxed
+Jinja environment, so a bureau edits phrasing without touching code.
+
+Three renderings read the same model: Markdown (:func:`opinion_markdown`), Word
+(:func:`opinion_docx`, python-docx, editable) and JSON (:meth:`Opinion.as_dict`).
+Every text in the model is plain text that may hold a planner's words verbatim; each
+renderer escapes for its own format.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import asdict, dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
+from geo import resources
+from geo.crs import M2_PER_HA, M2_PER_MU
+from geo.errors import ProfileError
+from geo.papers import DocumentNumber, Issuer, time_zh
+from geo.report_model import Fact, crs_label, profile_zh, project_type_zh, signature
+from geo.review.result import ItemResult, LandQuota, ParcelResult, ReviewResult
+from geo.vocabulary import VERDICT_ZH, Status, Verdict
+
+_ENV = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined, keep_trailing_newline=False)
+_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+_DIGITS = "零一二三四五六七八九"
+
+
+def zh_number(n: int) -> str:
+    """1 → 一, 10 → 十, 12 → 十二, 23 → 二十三 (section numbers); from 100 on, Arabic."""
+    if not 0 < n < 100:
+        return str(n)
+    tens, ones = divmod(n, 10)
+    return ("" if tens == 0 else ("十" if tens == 1 else _DIGITS[tens] + "十")) + (_DIGITS[ones] if ones else "")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One review item's paragraph."""
+
+    code: str
+    name: str
+    status: Status
+    word: str  # 符合要求 / 有条件符合 / 不符合要求 / 未能审查
+    text: str
+    basis: str  # "审查依据：…。" for an item that is not a pass; "" for a pass or when the profile gives none
+
+
+@dataclass(frozen=True)
+class ParcelOpinion:
+    id: str
+    heading: str
+    verdict: Verdict
+    verdict_zh: str
+    project: tuple[Fact, ...]
+    findings: tuple[Finding, ...]
+    conditions: tuple[str, ...]
+    quota: str
+    conclusion: str
+
+
+@dataclass(frozen=True)
+class Opinion:
+    title: str
+    number: str
+    draft: bool
+    template: str
+    preamble: str
+    headings: dict[str, str]
+    parcels: tuple[ParcelOpinion, ...]
+    closing: str
+    notes_heading: str
+    notes: tuple[str, ...]
+    issuer: str
+    date: str
+    signature: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The opinion as JSON-ready data (the API's ``application/json``)."""
+        return asdict(self)
+
+    def texts(self) -> list[str]:
+        """Every text a rendering must show (used by the tests)."""
+        out = [self.title, self.number, self.preamble, self.closing, *self.notes, *self.signature]
+        for p in self.parcels:
+            out += [p.heading, *(t for f in p.project for t in (f.label, f.value)), p.quota, p.conclusion]
+            out += [t for f in p.findings for t in (f.name, f.text, f.basis)]
+            out += list(p.conditions)
+        return [t for t in out if t]
+
+
+def available_templates(data_dir: Path | None = None) -> list[str]:
+    return resources.names("opinions", ".yaml", [data_dir] if data_dir else [])
+
+
+@cache
+def load_template(name: str, data_dir: Path | None = None) -> dict[str, Any]:
+    """The wording ``name`` (a data directory's file first), its ``extends`` chain merged in."""
+    if not _NAME.match(name):
+        raise ProfileError(f"bad opinion template name {name!r}", f"审查意见模板名称 {name!r} 不合法")
+    path = resources.find(f"opinions/{name}.yaml", [data_dir] if data_dir else [])
+    if path is None:
+        available = ", ".join(available_templates(data_dir))
+        raise ProfileError(
+            f"unknown opinion template {name!r}; available: {available}",
+            f"未知审查意见模板 {name!r}；可用：{available}",
+        )
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ProfileError(f"opinion template {name}: not valid YAML", f"审查意见模板 {name} 的 YAML 格式错误") from exc
+    if not isinstance(raw, dict):
+        raise ProfileError(f"opinion template {name}: not a mapping", f"审查意见模板 {name} 格式错误")
+    parent = raw.pop("extends", None)
+    if parent is None:
+        return raw
+    if parent == name:
+        raise ProfileError(f"opinion template {name} extends itself", f"审查意见模板 {name} 不能继承自身")
+    base = load_template(str(parent), data_dir)
+    return {
+        k: ({**base[k], **v} if isinstance(v, dict) and isinstance(base.get(k), dict) else v)
+        for k, v in {**base, **raw}.items()
+    }
+
+
+def _render(template: dict[str, Any], key: str, **values: Any) -> str:
+    """One wording of the template with ``values``; a broken template is a clear error, not a 500."""
+    node: Any = template
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise ProfileError(f"opinion template lacks {key!r}", f"审查意见模板缺少 {key}")
+        node = node[part]
+    source = re.sub(r"\s*\n\s*", "", str(node))  # a Chinese text's lines join without spaces (YAML |- blocks)
+    try:
+        return _ENV.from_string(source).render(**values).strip()
+    except TemplateError as exc:
+        raise ProfileError(f"opinion template {key!r}: {exc}", f"审查意见模板 {key} 无法生成：{exc}") from exc
+
+
+def _ha(m2: float | None) -> str:
+    return f"{(m2 or 0.0) / M2_PER_HA:,.4f}"
+
+
+def _mu(m2: float | None) -> str:
+    return f"{(m2 or 0.0) / M2_PER_MU:,.2f}"
+
+
+def _words(text: str) -> str:
+    """A result message as an official text writes it: 平方米, not m²; no closing stop (the template adds one)."""
+    return text.replace(" m²", "平方米").replace("m²", "平方米").rstrip("。；; ")
+
+
+def _finding(t: dict[str, Any], item: ItemResult) -> Finding:
+    word = str(t["verdict_words"][item.status])
+    key = item.status if item.status in ("pass", "missing_layer") or item.overlap_m2 > 0 else "no_area"
+    text = _render(
+        t,
+        f"finding.{key}",
+        name=item.name_zh,
+        message=_words(item.message_zh),
+        word=word,
+        area_m2=f"{item.overlap_m2:,.2f}",
+        area_ha=_ha(item.overlap_m2),
+        area_mu=_mu(item.overlap_m2),
+        share=f"{item.overlap_ratio * 100:.2f}%",
+    )
+    # the basis of what was found; a pass cites none (the preamble names the review it passed)
+    basis = _render(t, "basis", basis="；".join(item.basis)) if item.basis and item.status != "pass" else ""
+    return Finding(item.code, item.name_zh, item.status, word, text, basis)
+
+
+def _conditions(t: dict[str, Any], parcel: ParcelResult) -> tuple[str, ...]:
+    """The procedures of the items that warn, then of those that fail, then the layers to supply."""
+    out: list[str] = []
+    for status in ("warn", "fail"):
+        for item in parcel.items:
+            if item.status == status:
+                out += [_render(t, "condition", item=item.name_zh, procedure=p.rstrip("。")) for p in item.procedures]
+    out += [_render(t, "missing_condition", item=i.name_zh) for i in parcel.items if i.status == "missing_layer"]
+    return tuple(dict.fromkeys(out))
+
+
+def _quota(t: dict[str, Any], parcel: ParcelResult) -> str:
+    q: LandQuota = parcel.land_quota
+    if q.agricultural_m2 is None or q.construction_m2 is None or q.unused_m2 is None:
+        return _render(t, "quota_missing")
+    figures = {
+        "total": parcel.area_m2,
+        "agricultural": q.agricultural_m2,
+        "cultivated": q.cultivated_m2,
+        "paddy": q.paddy_m2,
+        "construction": q.construction_m2,
+        "stock": q.stock_m2,
+        "unused": q.unused_m2,
+        "new_quota": q.new_construction_quota_m2,
+        "compensation": q.compensation_m2,
+        "basic_farmland": q.basic_farmland_m2,
+    }
+    values: dict[str, Any] = {}
+    for key, m2 in figures.items():
+        values[key] = _ha(m2)
+        values[f"{key}_mu"] = _mu(m2)
+        values[f"{key}_m2"] = m2 or 0.0
+    return _render(t, "quota", **values)
+
+
+def _conclusion(t: dict[str, Any], parcel: ParcelResult, conditions: int) -> str:
+    failed = "、".join(f"“{i.name_zh}”" for i in parcel.items if i.status == "fail")
+    outside = f"{(1 - (parcel.covered_ratio or 0.0)) * 100:.2f}%" if parcel.covered_ratio is not None else "部分"
+    return _render(t, f"conclusion.{parcel.verdict}", conditions=conditions, failed=failed, outside=outside)
+
+
+def _project(t: dict[str, Any], parcel: ParcelResult) -> tuple[Fact, ...]:
+    labels = t["project"]
+    county = parcel.county
+    location = f"{county.name}（行政区划代码 {county.code}）" if county else "未能确定（不在蓝图县级行政区内）"
+    facts = [
+        Fact(labels["name"], parcel.name or "未填报"),
+        Fact(labels["type"], project_type_zh(parcel.project_type)),
+        Fact(labels["location"], location),
+        Fact(labels["area"], f"{parcel.area_ha:,.4f}公顷（{parcel.area_mu:,.2f}亩，{parcel.area_m2:,.2f}平方米）"),
+        Fact(labels["crs"], crs_label(parcel.crs_used)),
+    ]
+    if parcel.declared_area_ha is not None:
+        facts.append(Fact(labels["declared"], f"{parcel.declared_area_ha:,.4f}公顷"))
+    return tuple(facts)
+
+
+def _parcel(t: dict[str, Any], n: int, parcel: ParcelResult) -> ParcelOpinion:
+    conditions = _conditions(t, parcel)
+    return ParcelOpinion(
+        id=parcel.id,
+        heading=_render(t, "parcel_heading", n=zh_number(n), id=parcel.id, name=parcel.name or f"地块 {parcel.id}"),
+        verdict=parcel.verdict,
+        verdict_zh=VERDICT_ZH[parcel.verdict],
+        project=_project(t, parcel),
+        findings=tuple(_finding(t, item) for item in parcel.items),
+        conditions=conditions,
+        quota=_quota(t, parcel),
+        conclusion=_conclusion(t, parcel, len(conditions)),
+    )
+
+
+def opinion(
+    result: ReviewResult,
+    *,
+    issuer: Issuer | None = None,
+    number: DocumentNumber | None = None,
+    data_dir: Path | None = None,
+    synthetic: bool = False,
+) -> Opinion:
+    """The drafted 审查意见 of ``result`` in ``issuer.template``'s wording (see the module docstring).
+
+    Without a ``number`` (no database: the CLI) the opinion is a draft and its number says so.
+    """
+    issuer = issuer or Issuer()
+    number = number or DocumentNumber.draft(issuer)
+    t = load_template(issuer.template, data_dir)
+    profile = profile_zh(result.profile, data_dir)
+    common = {"profile": profile, "blueprint": result.blueprint, "count": len(result.parcels)}
+    notes = [_render({"n": n}, "n", **common) for n in t.get("notes", [])]
+    if synthetic:
+        notes.append("示例蓝图的管控图层为合成数据，本意见仅供演示。")
+    return Opinion(
+        title=_render(t, "title"),
+        number=number.text,
+        draft=number.is_draft,
+        template=str(t.get("name", issuer.template)),
+        preamble=_render(t, "preamble", created=time_zh(result.created), **common),
+        headings={k: str(v) for k, v in t["headings"].items()},
+        parcels=tuple(_parcel(t, n, p) for n, p in enumerate(result.parcels, start=1)),
+        closing=_render(t, "closing"),
+        notes_heading=str(t.get("notes_heading", "说明")),
+        notes=tuple(notes),
+        issuer=issuer.unit,
+        date=number.date_zh,
+        signature=signature(issuer, number),
+    )
+
+
+# --- renderings ------------------------------------------------------------------------------------
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~&$])")
+_MD_BLOCK_START = re.compile(r"^(\d+)([.)])(?=\s)|^([-+])(?=\s)")
+
+
+def md(text: str) -> str:
+    """Plain text as Markdown that shows exactly that text: inline markup characters escaped, and
+    a paragraph start that would open a list, a quote or a heading."""
+    escaped = _MD_SPECIAL.sub(r"\\\1", text)
+    return _MD_BLOCK_START.sub(lambda m: f"{m[1]}\\{m[2]}" if m[1] else f"\\{m[3]}", escaped)
+
+
+def opinion_markdown(op: Opinion) -> str:
+    """The opinion as Markdown, editable in any text editor and convertible by pandoc."""
+    h = op.headings
+    lines = [f"# {md(op.title)}", "", md(op.number), "", md(op.preamble), ""]
+    for p in op.parcels:
+        lines += [f"## {md(p.heading)}", "", f"### （一）{md(h['project'])}", "", "| 项目 | 内容 |", "| --- | --- |"]
+        lines += [f"| {md(f.label)} | {md(f.value)} |" for f in p.project]
+        lines += ["", f"### （二）{md(h['findings'])}", ""]
+        for n, f in enumerate(p.findings, start=1):
+            lines += [f"{n}\\. **{md(f.name)}**（{md(f.word)}）。{md(f.text)}{md(f.basis)}", ""]
+        lines += [f"### （三）{md(h['conditions'])}", ""]
+        lines += [f"{n}\\. {md(c)}" for n, c in enumerate(p.conditions, start=1)] or ["无。"]
+        lines += ["", f"### （四）{md(h['quota'])}", "", md(p.quota), "", f"### （五）{md(h['conclusion'])}", ""]
+        lines += [f"**{md(p.verdict_zh)}**。{md(p.conclusion)}", ""]
+    lines += [md(op.closing), ""]
+    if op.notes:
+        lines += [f"{md(op.notes_heading)}：", "", *(f"{n}\\. {md(t)}" for n, t in enumerate(op.notes, start=1)), ""]
+    lines += [f'<p align="right">{md(line)}</p>' for line in op.signature]
+    return "\n".join(lines) + "\n"
+
+
+def opinion_docx(op: Opinion) -> bytes:
+    """The opinion as a Word document (python-docx), the file a bureau edits, signs and seals.
+
+    Body in 仿宋 (an official document's face, GB/T 9704), headings in 黑体; Word substitutes
+    what the reader's machine has.
+    """
+    from docx import Document
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml.ns import qn
+    from docx.shared import Pt
+
+    doc = Document()
+    doc.core_properties.title = f"{op.title} {op.number}"
+    doc.core_properties.author = op.issuer
+    doc.core_properties.language = "zh-CN"
+
+    def face(run: Any, name: str, size: float, bold: bool = False) -> None:
+        run.font.name = name
+        run.font.size = Pt(size)
+        run.font.bold = bold
+        run._element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), name)
+
+    def para(
+        text: str, *, size: float = 14, name: str = "仿宋", bold: bool = False, align: Any = None, indent: bool = True
+    ) -> None:
+        p = doc.add_paragraph()
+        if align is not None:
+            p.alignment = align
+        if indent:
+            p.paragraph_format.first_line_indent = Pt(size * 2)
+        face(p.add_run(text), name, size, bold)
+
+    para(op.title, size=22, name="宋体", bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False)
+    para(op.number, size=14, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False)
+    para(op.preamble)
+    h = op.headings
+    for p in op.parcels:
+        para(p.heading, size=16, name="黑体", indent=False)
+        para(f"（一）{h['project']}", name="楷体", indent=False)
+        table = doc.add_table(rows=0, cols=2)
+        table.style = "Table Grid"
+        for fact in p.project:
+            cells = table.add_row().cells
+            face(cells[0].paragraphs[0].add_run(fact.label), "仿宋", 12)
+            face(cells[1].paragraphs[0].add_run(fact.value), "仿宋", 12)
+        para(f"（二）{h['findings']}", name="楷体", indent=False)
+        for n, finding in enumerate(p.findings, start=1):
+            para(f"{n}．{finding.name}（{finding.word}）。{finding.text}{finding.basis}")
+        para(f"（三）{h['conditions']}", name="楷体", indent=False)
+        for n, c in enumerate(p.conditions, start=1):
+            para(f"{n}．{c}")
+        if not p.conditions:
+            para("无。")
+        para(f"（四）{h['quota']}", name="楷体", indent=False)
+        para(p.quota)
+        para(f"（五）{h['conclusion']}", name="楷体", indent=False)
+        para(f"{p.verdict_zh}。{p.conclusion}")
+    para(op.closing)
+    if op.notes:
+        para(f"{op.notes_heading}：", indent=False)
+        for n, text in enumerate(op.notes, start=1):
+            para(f"{n}．{text}", size=12)
+    for line in op.signature:
+        para(line, align=WD_ALIGN_PARAGRAPH.RIGHT, indent=False)
+    out = io.BytesIO()
+    doc.save(out)
+    return out.getvalue()

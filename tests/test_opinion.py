@@ -1,0 +1,254 @@
+"""The drafted 审查意见: paragraphs per verdict and item status, the city templates, Markdown, Word, CLI, API."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import docx
+import pytest
+from fastapi.testclient import TestClient
+from support import auth, full_layers, parcel_frame, rect, rect_blueprint
+
+from api.app import create_app
+from api.settings import Settings
+from geo.blueprint import Blueprint, load_blueprint
+from geo.errors import ProfileError
+from geo.opinion import Opinion, available_templates, md, opinion, opinion_docx, opinion_markdown, zh_number
+from geo.papers import Issuer
+from geo.review import ReviewResult, review
+
+# 1.2–1.6 km: inside the town, on 0701 住宅用地 → pass; 2.2–2.4: on 0101 水田 outside the urban boundary,
+# an infrastructure project → conditional (规划 and 耕地 warn); 6.2–6.4 × 1.2–1.4: on the coal field → 压覆 warn;
+# 2.9–3.1: on basic farmland → reject; 9.8–10.3: half outside the county layer → out_of_coverage.
+PARCELS = {
+    "PASS": (rect(1.2, 1.2, 1.6, 1.6), "residential", "住宅小区"),
+    "COND": (rect(2.2, 0.2, 2.4, 0.4), "infrastructure", "变电站"),
+    "MINE": (rect(6.2, 1.2, 6.4, 1.4), "infrastructure", "输变电工程"),
+    "FAIL": (rect(2.9, 0.1, 3.1, 0.3), "industrial", "农机厂"),
+    "OUT": (rect(9.8, 4.0, 10.3, 4.4), "industrial", "边界厂房"),
+}
+
+
+def reviewed(blueprint: Blueprint, ids: list[str] | None = None) -> ReviewResult:
+    chosen = ids or list(PARCELS)
+    frames = [
+        parcel_frame(PARCELS[i][0], id=i, project_type=PARCELS[i][1], name=PARCELS[i][2], investment_wan=5000.0)
+        for i in chosen
+    ]
+    import pandas as pd
+
+    return review(pd.concat(frames, ignore_index=True), blueprint)
+
+
+@pytest.fixture(scope="module")
+def result(blueprint: Blueprint) -> ReviewResult:
+    out = reviewed(blueprint)
+    assert [p.verdict for p in out.parcels] == ["pass", "conditional", "conditional", "reject", "out_of_coverage"]
+    return out
+
+
+@pytest.fixture(scope="module")
+def drafted(result: ReviewResult) -> Opinion:
+    return opinion(result, issuer=Issuer(unit="济宁市自然资源和规划局", code="济自然资审"))
+
+
+def test_zh_numbers() -> None:
+    assert [zh_number(n) for n in (1, 9, 10, 12, 20, 23, 99, 100)] == [
+        "一", "九", "十", "十二", "二十", "二十三", "九十九", "100"
+    ]  # fmt: skip
+
+
+def test_project_block_per_parcel(drafted: Opinion, result: ReviewResult) -> None:
+    cond = {f.label: f.value for f in drafted.parcels[1].project}
+    assert cond["项目名称"] == "变电站" and cond["项目类型"] == "基础设施项目"
+    assert cond["用地位置"].startswith("任城区（行政区划代码 370811）")
+    assert cond["用地面积"] == "4.0000公顷（60.00亩，40,000.00平方米）"
+    assert "第39带" in cond["坐标系统"] and "EPSG:4548" in cond["坐标系统"]
+    assert drafted.parcels[1].heading == "二、变电站（地块编号：COND）"
+    assert drafted.number.startswith("济自然资审〔") and drafted.draft
+
+
+def test_one_paragraph_per_item_with_finding_areas_and_basis(drafted: Opinion, result: ReviewResult) -> None:
+    for parcel, written in zip(result.parcels, drafted.parcels, strict=True):
+        assert [f.code for f in written.findings] == [i.code for i in parcel.items]
+        for item, finding in zip(parcel.items, written.findings, strict=True):
+            assert finding.status == item.status
+            cited = item.basis and item.status != "pass"
+            assert finding.basis == ("审查依据：" + "；".join(item.basis) + "。" if cited else "")
+            if item.status in ("warn", "fail") and item.overlap_m2 > 0:
+                assert f"{item.overlap_m2:,.2f}平方米" in finding.text
+                assert f"{item.overlap_m2 / 10_000:,.4f}公顷" in finding.text
+                assert f"{item.overlap_ratio * 100:.2f}%" in finding.text
+            assert "m²" not in finding.text
+    words = {f.status: f.word for p in drafted.parcels for f in p.findings}
+    assert words == {"pass": "符合要求", "warn": "有条件符合", "fail": "不符合要求", "missing_layer": "未能审查"}
+
+
+def test_conditions_carry_the_procedures(drafted: Opinion) -> None:
+    passing, cond, mine, fail, out = drafted.parcels
+    assert passing.conditions == ()
+    assert any("耕地占补平衡" in c and "占水田补水田" in c for c in cond.conditions)
+    assert any("用地预审" in c for c in cond.conditions)
+    assert any("压覆矿产资源调查评估" in c for c in mine.conditions)
+    assert any("压覆重要矿产资源审批" in c for c in mine.conditions)
+    assert any("补划永久基本农田" in c for c in fail.conditions)
+    assert any(c.startswith("补充“") for c in out.conditions)  # what lies outside was never checked
+
+
+def test_quota_paragraph_in_hectares(drafted: Opinion, result: ReviewResult) -> None:
+    quota = drafted.parcels[1].quota  # 4 ha of 0101 水田: all of it 农用地, 耕地, 水田, new quota, compensation
+    assert "用地总面积4.0000公顷（60.00亩）" in quota
+    assert "农用地4.0000公顷（60.00亩，含耕地4.0000公顷、水田4.0000公顷）" in quota
+    assert "新增建设用地计划指标4.0000公顷（60.00亩）" in quota
+    assert "须落实耕地占补平衡4.0000公顷（60.00亩），其中水田4.0000公顷须占水田补水田" in quota
+    assert "不涉及耕地占补平衡" in drafted.parcels[0].quota
+    fail = result.parcels[3].land_quota
+    assert fail.basic_farmland_m2
+    assert f"占用永久基本农田{fail.basic_farmland_m2 / 10_000:,.4f}公顷" in drafted.parcels[3].quota
+    assert "\n" not in quota and "  " not in quota
+
+
+def test_conclusion_per_verdict(drafted: Opinion) -> None:
+    passing, cond, _, fail, out = drafted.parcels
+    assert "同意通过落地可行性审查" in passing.conclusion
+    assert f"上述{len(cond.conditions)}项手续" in cond.conclusion
+    assert "“占用永久基本农田”" in fail.conclusion and "不予通过" in fail.conclusion
+    assert "覆盖范围之外" in out.conclusion and "%" in out.conclusion
+    assert [p.verdict_zh for p in drafted.parcels] == ["通过", "有条件通过", "有条件通过", "否决", "超出蓝图覆盖范围"]
+
+
+def test_a_missing_layer_is_not_reviewed(tmp_path: Path) -> None:
+    layers = {k: v for k, v in full_layers().items() if k != "mineral"}
+    bp = load_blueprint(rect_blueprint(tmp_path / "bp", layers))
+    written = opinion(review(parcel_frame(PARCELS["PASS"][0], project_type="residential"), bp)).parcels[0]
+    finding = next(f for f in written.findings if f.code == "mineral_overlay")
+    assert finding.word == "未能审查" and "另行审查" in finding.text
+    assert "补充“压覆矿产”所需图层数据后，对该项另行审查。" in written.conditions
+
+
+@pytest.mark.parametrize("template", available_templates())
+def test_every_city_template_writes_every_verdict(result: ReviewResult, template: str) -> None:
+    drafted = opinion(result, issuer=Issuer(template=template))
+    assert all(p.conclusion and "{{" not in p.conclusion for p in drafted.parcels)
+    assert "{{" not in opinion_markdown(drafted) and "{%" not in opinion_markdown(drafted)
+
+
+def test_city_templates_differ_where_the_city_does(result: ReviewResult) -> None:
+    assert set(available_templates()) >= {"default", "jining", "liaocheng"}
+    jining = opinion(result, issuer=Issuer(template="jining"))
+    assert jining.title == "建设项目落地审查意见" and "济政办字〔2020〕52号" in jining.preamble
+    assert "要素跟着项目走" in jining.parcels[0].conclusion
+    liaocheng = opinion(result, issuer=Issuer(template="liaocheng"))
+    assert any("10%" in n for n in liaocheng.notes)
+    assert jining.parcels[1].quota == opinion(result).parcels[1].quota  # inherited from the default
+
+
+def test_a_data_directory_template_comes_first(result: ReviewResult, tmp_path: Path) -> None:
+    (tmp_path / "opinions").mkdir()
+    (tmp_path / "opinions" / "mine.yaml").write_text(
+        "extends: jining\nname: mine\ntitle: 某县审查意见\nclosing: 此复。\n", encoding="utf-8"
+    )
+    mine = opinion(result, issuer=Issuer(template="mine"), data_dir=tmp_path)
+    assert (mine.title, mine.closing) == ("某县审查意见", "此复。") and "济政办字" in mine.preamble
+    with pytest.raises(ProfileError, match="unknown opinion template"):
+        opinion(result, issuer=Issuer(template="nowhere"))
+    (tmp_path / "opinions" / "broken.yaml").write_text("extends: default\ntitle: '{{ missing }}'\n", encoding="utf-8")
+    with pytest.raises(ProfileError) as caught:
+        opinion(result, issuer=Issuer(template="broken"), data_dir=tmp_path)
+    assert caught.value.message_zh.startswith("审查意见模板")
+
+
+def test_a_template_cannot_reach_python(result: ReviewResult, tmp_path: Path) -> None:
+    (tmp_path / "opinions").mkdir()
+    (tmp_path / "opinions" / "evil.yaml").write_text(
+        "extends: default\ntitle: \"{{ ''.__class__.__mro__[1].__subclasses__() }}\"\n", encoding="utf-8"
+    )
+    with pytest.raises(ProfileError):
+        opinion(result, issuer=Issuer(template="evil"), data_dir=tmp_path)
+
+
+def _unmd(text: str) -> str:
+    return re.sub(r"\\(.)", r"\1", text)
+
+
+def test_markdown_shows_every_text_and_escapes_the_users(blueprint: Blueprint) -> None:
+    frame = parcel_frame(rect(1.2, 1.2, 1.6, 1.6), id="a|b", name="*粗体* <b>x</b> [链接](javascript:1)")
+    drafted = opinion(review(frame, blueprint))
+    page = opinion_markdown(drafted)
+    shown = _unmd(page)
+    assert [t for t in drafted.texts() if t not in shown] == []
+    assert "*粗体*" not in page and "<b>" not in page and "a|b" not in page
+    assert r"\*粗体\*" in page and r"\<b\>" in page and r"\[链接\](javascript" in page  # a link no more
+    assert md("*粗体* <b>") == r"\*粗体\* \<b\>"
+    assert md("1. 不是列表") == r"1\. 不是列表" and md("- 不是列表") == r"\- 不是列表" and md("2.5公顷") == "2.5公顷"
+
+
+def test_docx_reads_back(drafted: Opinion) -> None:
+    document = docx.Document(io.BytesIO(opinion_docx(drafted)))
+    body = "\n".join(p.text for p in document.paragraphs)
+    cells = "\n".join(c.text for t in document.tables for row in t.rows for c in row.cells)
+    missing = [t for t in drafted.texts() if t not in body and t not in cells]
+    assert missing == []
+    assert len(document.tables) == len(drafted.parcels)
+    assert document.core_properties.author == "济宁市自然资源和规划局"
+    assert document.core_properties.title.startswith("建设项目用地落地可行性审查意见 济自然资审〔")
+    title = document.paragraphs[0]
+    assert title.text == drafted.title and title.runs[0].font.size.pt == 22
+
+
+def _lantu(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "geo.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=300, check=False
+    )
+
+
+def test_cli_writes_markdown_and_docx(blueprint_dir: Path, tmp_path: Path) -> None:
+    parcels = tmp_path / "p.geojson"
+    parcel_frame(PARCELS["FAIL"][0], id="F1", name="农机厂", project_type="industrial").to_crs(4490).to_file(parcels)
+    root = Path(__file__).resolve().parents[1]
+    done = _lantu("review", str(parcels), "-b", str(blueprint_dir), "--format", "opinion", cwd=root)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("# 建设项目用地落地可行性审查意见") and "草稿" in done.stdout
+    assert "不符合要求" in done.stdout and "补划永久基本农田" in done.stdout
+    refused = _lantu("review", str(parcels), "-b", str(blueprint_dir), "--format", "docx", cwd=root)
+    assert refused.returncode == 2 and "-o" in refused.stderr and "输出文件" in refused.stderr
+    out = tmp_path / "意见.docx"
+    done = _lantu("review", str(parcels), "-b", str(blueprint_dir), "-f", "docx", "-o", str(out), cwd=root)
+    assert done.returncode == 0, done.stderr
+    assert "农机厂" in "\n".join(p.text for p in docx.Document(str(out)).paragraphs)
+
+
+@pytest.fixture
+def client(settings: Settings, keys: dict[str, str]) -> TestClient:
+    issued = settings.model_copy(update={"issuer_unit": "济宁市自然资源和规划局", "issuer_code": "济自然资审"})
+    with TestClient(create_app(issued)) as c:
+        yield c
+
+
+def test_api_opinion_in_three_formats_with_the_document_number(client: TestClient, keys: dict[str, str]) -> None:
+    body = json.loads(parcel_frame(PARCELS["FAIL"][0], id="F1", name="农机厂").to_crs(4490).to_json(drop_id=True))
+    rid = client.post("/api/v1/reviews", json=body, headers=auth(keys)).json()["review_id"]
+    markdown = client.get(f"/api/v1/reviews/{rid}/opinion", headers=auth(keys))
+    assert markdown.status_code == 200 and markdown.headers["content-type"].startswith("text/markdown")
+    year = re.search(r"〔(\d{4})〕", markdown.text)
+    assert year and f"济自然资审〔{year[1]}〕第1号" in markdown.text and "草稿" not in markdown.text
+    data = client.get(f"/api/v1/reviews/{rid}/opinion?format=json", headers=auth(keys)).json()
+    assert data["number"] == f"济自然资审〔{year[1]}〕第1号" and data["draft"] is False
+    assert data["parcels"][0]["verdict"] == "reject" and data["issuer"] == "济宁市自然资源和规划局"
+    accept = {**auth(keys), "Accept": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
+    word = client.get(f"/api/v1/reviews/{rid}/opinion", headers=accept)
+    assert word.status_code == 200 and word.content.startswith(b"PK")
+    assert "attachment" in word.headers["content-disposition"]
+    assert "农机厂" in "\n".join(p.text for p in docx.Document(io.BytesIO(word.content)).paragraphs)
+    report = client.get(f"/api/v1/reviews/{rid}/report", headers=auth(keys))
+    assert f"济自然资审〔{year[1]}〕第1号" in report.text  # the same number on every paper of the review
+    second = client.post("/api/v1/reviews", json=body, headers=auth(keys)).json()["review_id"]
+    assert f"〔{year[1]}〕第2号" in client.get(f"/api/v1/reviews/{second}/report", headers=auth(keys)).text
+    bad = client.get(f"/api/v1/reviews/{rid}/opinion?format=pdf", headers=auth(keys))
+    assert bad.status_code == 422
+    assert client.get("/api/v1/reviews/nope/opinion", headers=auth(keys)).status_code == 404
