@@ -28,6 +28,7 @@ from geo.errors import (
     QuotaError,
     TooLargeError,
 )
+from geo.papers import DocumentNumberError
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
@@ -88,6 +89,7 @@ STATUS: dict[type[BaseException], int] = {
     BusyError: 429,
     WorkTimeoutError: 503,
     StorageError: 503,
+    DocumentNumberError: 503,  # the number sequence stayed contended: try again
 }
 
 

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import io
 import re
+import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from html.parser import HTMLParser
+from typing import Any
 
 import geopandas as gpd
 import pypdf
 import pytest
 import shapely
 from sqlalchemy import Engine
+from support import screenshot
 
 from geo.blueprint import Blueprint
 from geo.papers import DocumentNumber, Issuer, document_number
@@ -160,6 +163,9 @@ def test_pdf_embeds_its_cjk_font_and_sets_metadata(result: ReviewResult) -> None
         assert re.fullmatch(r"/?[A-Z]{6}\+.+", name), f"{name} is not a subset"
     text = "".join(p.extract_text() for p in reader.pages)
     assert "建设项目落地可行性审查报告" in text and "永久基本农田" in text
+    assert "25°" in text and "25 °" not in text and "m²" in text  # the font has the signs
+    assert not [line for line in text.splitlines() if line.rstrip().endswith(("（", "〔", "【", "“", "《"))]
+    assert not [line for line in text.splitlines() if line.lstrip().startswith(("）", "，", "。", "、", "；"))]
     assert squash("— 2 —") in squash(reader.pages[1].extract_text())
     assert reader.metadata is not None
     assert reader.metadata.title.startswith("建设项目落地可行性审查报告 济自然资审〔")
@@ -259,3 +265,32 @@ def test_document_numbers_never_double_under_concurrency(engine: Engine) -> None
         by_review.setdefault(f"r{n % 12}", set()).add(number.seq)
     assert all(len(seqs) == 1 for seqs in by_review.values())  # one number per review
     assert sorted(s for seqs in by_review.values() for s in seqs) == list(range(1, 13))  # no gap, no double
+
+
+def test_html_report_prints_a_page_per_parcel_in_chromium(
+    result: ReviewResult, blueprint: Blueprint, browser: Any
+) -> None:
+    """The HTML report as a person prints it from a browser: A4, every parcel starting its own page,
+    the sketch drawn with its legend; a screenshot and the printed PDF are kept in build/screenshots/."""
+    page = browser.new_page(viewport={"width": 1000, "height": 1400})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.set_content(review_report(result, blueprint=blueprint, issuer=Issuer(unit="济宁市自然资源和规划局")))
+    assert page.locator("section.parcel").count() == len(result.parcels)
+    assert page.locator("figure.sketch svg").count() == len(result.parcels)
+    assert page.locator("figure.sketch svg >> text=北").count() == len(result.parcels)
+    assert page.locator("td.status.fail").count() >= 1
+    page.locator("section.parcel").first.screenshot(path=str(screenshot("report-parcel.png")))
+    printed = page.pdf(format="A4", print_background=True)
+    screenshot("report-printed.pdf").write_bytes(printed)
+    # Chromium's text maps some glyphs to Kangxi radicals (⽬ for 目): NFKC folds them back
+    pages = [
+        unicodedata.normalize("NFKC", squash(p.extract_text())) for p in pypdf.PdfReader(io.BytesIO(printed)).pages
+    ]
+    headings = [squash(f"地块 {parcel.id} {parcel.name}") for parcel in result.parcels]
+    on = [[n for n, text in enumerate(pages) if h in text] for h in headings]
+    assert [len(found) for found in on] == [1] * len(headings), (on, [t[:60] for t in pages])
+    assert len({found[0] for found in on}) == len(headings)  # a new page for every parcel
+    assert errors == []
+    page.close()
