@@ -622,7 +622,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     bp_dir = data / "blueprint"
     meta = json.loads((data / "DONE.json").read_text())
     run.note("data", value={"dir": str(data), "features": meta["counts"], "crs": f"EPSG:{citygen.EPSG}"})
-    say = lambda msg: print(f"[bench {args.scale}] {msg}", file=sys.stderr, flush=True)  # noqa: E731
+    loads: list[dict[str, Any]] = []
+    run.note("load_average", value=loads)  # the machine may be shared: what else ran, phase by phase
+
+    def say(msg: str) -> None:
+        one, five, fifteen = os.getloadavg()
+        loads.append(
+            {
+                "phase": msg,
+                "at": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+                "load_1_5_15": [round(one, 2), round(five, 2), round(fifteen, 2)],
+            }
+        )
+        print(f"[bench {args.scale}] {msg} (load {one:.2f})", file=sys.stderr, flush=True)
 
     # 1. load, in a fresh process
     say("blueprint load (fresh process)")
@@ -821,6 +833,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             run.save()
     run.note("bench_peak_rss_mb", value=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
+    say("done")
     run.save()
     print(render(run.out))
     print(f"\nJSON: {run.path}")
@@ -829,10 +842,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 def render(out: dict[str, Any]) -> str:
     hw = out["hardware"]
+    loads = [entry["load_1_5_15"][0] for entry in out.get("load_average", [])]
     lines = [
         f"lantu city benchmark — scale {out['scale']} — {out['date']}",
         f"hardware: {hw['nproc']} cores, {hw['cpu']}, {hw['memory_gb']} GB; Python {hw['python']}; "
         f"GEOS {out['versions']['geos']}",
+        f"machine load (1-min average over the phases): min {min(loads, default=0):.2f}, "
+        f"median {float(np.median(loads)) if loads else 0:.2f}, max {max(loads, default=0):.2f}",
         "data: " + ", ".join(f"{k} {v:,}" for k, v in out["data"]["features"].items()),
         "",
     ]

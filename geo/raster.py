@@ -39,28 +39,32 @@ def pixel_values(ds: rasterio.DatasetReader, shape: shapely.Geometry, *, all_tou
     row1 = min(math.ceil((miny - t.f) / t.e), ds.height)
     if col1 <= col0 or row1 <= row0:
         return np.empty(0)
-    whole = _kept_band(ds)
-    if whole is not None:
-        data = whole[row0:row1, col0:col1]
+    kept = _kept_band(ds)
+    if kept is not None:
+        values, valid = kept[0][row0:row1, col0:col1], kept[1][row0:row1, col0:col1]
     else:
-        data = ds.read(1, window=Window(col0, row0, col1 - col0, row1 - row0), masked=True)
+        values, valid = _split(ds.read(1, window=Window(col0, row0, col1 - col0, row1 - row0), masked=True))
     x = t.c + (np.arange(col0, col1) + 0.5) * t.a
     y = t.f + (np.arange(row0, row1) + 0.5) * t.e
-    xx, yy = np.meshgrid(x, y)
     shapely.prepare(shape)
     if all_touched:
+        xx, yy = np.meshgrid(x, y)
         half_x, half_y = t.a / 2, -t.e / 2
         cells = shapely.box(xx - half_x, yy - half_y, xx + half_x, yy + half_y)
         inside = shapely.intersects(shape, cells)
     else:
-        inside = shapely.contains_xy(shape, xx, yy)
-    chosen = data[inside]
-    return np.asarray(chosen.compressed() if np.ma.isMaskedArray(chosen) else chosen, dtype=float)
+        inside = shapely.contains_xy(shape, x[np.newaxis, :], y[:, np.newaxis])  # centres, row by column
+    return np.asarray(values[inside & valid], dtype=float)
 
 
-def _kept_band(ds: rasterio.DatasetReader) -> np.ma.MaskedArray | None:
-    """Band 1 of a raster small enough to keep, as ``ds.read(1, masked=True)`` gives it; None when
-    it is too large or not a plain file (then each parcel reads its window)."""
+def _split(band: np.ma.MaskedArray) -> tuple[np.ndarray, np.ndarray]:
+    """A masked band as plain values and a validity grid: plain arrays index far faster."""
+    return np.ma.getdata(band), ~np.ma.getmaskarray(band)
+
+
+def _kept_band(ds: rasterio.DatasetReader) -> tuple[np.ndarray, np.ndarray] | None:
+    """Band 1 of a raster small enough to keep, as values and validity (``ds.read(1, masked=True)``
+    split); None when it is too large or not a plain file (then each parcel reads its window)."""
     if ds.width * ds.height * np.dtype(ds.dtypes[0]).itemsize > KEEP_MAX_BYTES:
         return None
     try:
@@ -71,10 +75,9 @@ def _kept_band(ds: rasterio.DatasetReader) -> np.ma.MaskedArray | None:
 
 
 @lru_cache(maxsize=4)
-def _read_band(path: str, stamp: int) -> np.ma.MaskedArray:  # stamp: part of the cache key
+def _read_band(path: str, stamp: int) -> tuple[np.ndarray, np.ndarray]:  # stamp: part of the cache key
     with rasterio.open(path) as src:
-        band: np.ma.MaskedArray = src.read(1, masked=True)
-    return band
+        return _split(src.read(1, masked=True))
 
 
 def _masked_by_rasterio(ds: rasterio.DatasetReader, shape: shapely.Geometry, *, all_touched: bool) -> np.ndarray:

@@ -107,6 +107,7 @@ def test_forked_workers_give_the_in_process_result(blueprint: Blueprint, monkeyp
     engine = importlib.import_module("geo.review.engine")
     monkeypatch.setattr(engine, "POOL_MIN_PARCELS", 10)
     monkeypatch.setattr(engine, "POOL_CHUNK_MIN", 4)  # several tasks per worker, finishing out of order
+    monkeypatch.setattr(engine, "_idle_cores", lambda: 2.0)  # as on a quiet machine, whatever CI is doing
     assert engine._processes(30, 2) == 2  # the batch below really goes to two forked workers
     rng = np.random.default_rng(11)
     shapes = _blobs(rng, 30, 9500, (40, 700))
@@ -154,3 +155,10 @@ def test_geojson_from_coordinates_equals_geojson_text() -> None:
         got = _to_geojson(list(geoms), EPSG)
         assert got == expected
         assert json.dumps(got) == json.dumps(expected)  # the same keys in the same order: the same bytes
+
+
+def test_idle_cores_is_a_share_of_the_machine() -> None:
+    from geo.review.engine import _idle_cores
+    from geo.threads import CORES
+
+    assert 0.0 <= _idle_cores(0.02) <= CORES

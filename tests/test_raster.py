@@ -11,6 +11,7 @@ import rasterio.mask
 import shapely
 from rasterio.transform import from_origin
 
+import geo.raster
 from geo.raster import pixel_values
 
 
@@ -46,8 +47,13 @@ def _reference(ds: rasterio.DatasetReader, shape: shapely.Geometry, all_touched:
     return np.sort(np.asarray(data[0].compressed(), dtype=float))
 
 
+@pytest.mark.parametrize("keep", [True, False])  # the raster read whole once and kept, or a window per shape
 @pytest.mark.parametrize("all_touched", [False, True])
-def test_same_pixels_as_rasterio_mask(raster: Path, all_touched: bool) -> None:
+def test_same_pixels_as_rasterio_mask(
+    raster: Path, all_touched: bool, keep: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not keep:
+        monkeypatch.setattr(geo.raster, "KEEP_MAX_BYTES", 0)
     rng = np.random.default_rng(11)
     centres = np.column_stack([rng.uniform(463_900, 467_100, 60), rng.uniform(3_917_900, 3_920_100, 60)])
     shapes = shapely.buffer(shapely.points(centres), rng.uniform(3, 300, 60), quad_segs=3)

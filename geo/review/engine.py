@@ -7,6 +7,7 @@ import json
 import logging
 import multiprocessing
 import threading
+import time
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -231,15 +232,36 @@ def _in_process(batch: _Batch, tasks: list[tuple[int, np.ndarray]], workers: int
 
 def _processes(parcels: int, workers: int | None) -> int:
     """How many forked processes review a batch: 1 (none) below ``POOL_MIN_PARCELS``, where fork is
-    not the platform's, or off the main thread. A forked child keeps only the calling thread: from
-    the main thread of the CLI, a script or the benchmark that is safe; from a server's worker thread
-    (whose siblings may hold a GDAL or PROJ lock the child would wait on for ever) it is not."""
+    not the platform's, off the main thread, or when the machine has no idle core.
+
+    A forked child keeps only the calling thread: from the main thread of the CLI, a script or the
+    benchmark that is safe; from a server's worker thread (whose siblings may hold a GDAL or PROJ
+    lock the child would wait on for ever) it is not. Workers cost about a quarter more CPU in all
+    (copy-on-write faults, results sent back), which only pays where they get a core of their own.
+    """
     wanted = workers or CORES
     if wanted <= 1 or parcels < POOL_MIN_PARCELS or threading.current_thread() is not threading.main_thread():
         return 1
-    if "fork" not in multiprocessing.get_all_start_methods():
+    if "fork" not in multiprocessing.get_all_start_methods() or _idle_cores() < 0.5:
         return 1
     return min(wanted, -(-parcels // POOL_CHUNK_MIN))
+
+
+def _idle_cores(interval: float = 0.1) -> float:
+    """Cores the rest of the machine leaves idle, from /proc/stat over ``interval`` seconds (Linux,
+    where fork is); all of them where that cannot be read."""
+
+    def sample() -> tuple[int, int]:
+        ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        return ticks[3] + ticks[4], sum(ticks)  # idle + iowait, all
+
+    try:
+        idle0, total0 = sample()
+        time.sleep(interval)
+        idle1, total1 = sample()
+    except (OSError, ValueError, IndexError):
+        return float(CORES)
+    return CORES * (idle1 - idle0) / max(total1 - total0, 1)
 
 
 _FORKED: _Batch | None = None  # the batch a forked worker reviews, set in the parent just before the fork
