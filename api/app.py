@@ -18,7 +18,7 @@ from api import docs, errors
 from api.keys import ensure_schema, import_keys_file
 from api.limits import BodySizeLimit, HostGuard, SecurityHeaders
 from api.render_cache import RenderCache
-from api.routes import consult, health, layers, pages, projects, quotas, reviews, sites
+from api.routes import admin, consult, health, layers, pages, projects, quotas, reviews, sites
 from api.routes.pages import build_viewer
 from api.settings import Settings
 from api.work import WorkPool
@@ -80,6 +80,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.render_cache = RenderCache()
         app.state.pool = WorkPool(workers=settings.workers, queue=settings.queue, timeout=settings.work_timeout)
+        if app.state.blueprint is not None and admin.install_sighup(app):
+            log.info("SIGHUP reloads the blueprint from %s", settings.blueprint)
         if settings.environment == "production" and "*" in settings.allowed_hosts:
             log.warning("LANTU_ALLOWED_HOSTS is '*': set the service's host names (DNS rebinding, SECURITY.md)")
         if settings.open_demo:
@@ -121,6 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sites.router, prefix=API_PREFIX)
     app.include_router(projects.router, prefix=API_PREFIX)
     app.include_router(consult.router, prefix=API_PREFIX)
+    app.include_router(admin.router, prefix=API_PREFIX)
     app.include_router(pages.router)
     app.mount("/static/app", StaticFiles(directory=STATIC_DIR), name="static")
     folder = leaflet_dir()

@@ -27,7 +27,7 @@ PERMISSIONS: dict[str, set[str]] = {
     "quota-admin": {"review:read", "layers:read", "quota:read", "quota:reserve", "quota:admin", "consult:read"},
     "admin": {"review:create", "review:read", "layers:read", "quota:read", "quota:reserve", "quota:admin"}
     | _CONSULT_OFFICE
-    | {"consult:answer"},
+    | {"consult:answer", "blueprint:admin"},
     # a department's key is bound to one department (api_key_departments): it sees and answers its own tasks only
     "department": {"layers:read", "consult:read", "consult:answer"},
 }

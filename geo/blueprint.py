@@ -55,6 +55,9 @@ class Manifest(BaseModel):
     crs: str = "EPSG:4490"
     gk_zone_epsg: int | None = None
     layers: dict[str, LayerSpec]
+    # written by the writers (geo.io.blueprint.write_manifest): content hash + build date
+    version: str | None = None
+    built: str | None = None
 
     @field_validator("crs")
     @classmethod
@@ -123,6 +126,7 @@ class Blueprint:
     gk_zone_epsg: int | None
     layers: dict[str, VectorLayer | RasterLayer]
     synthetic: bool = False  # a generated demo blueprint (its SOURCES.txt says SYNTHETIC)
+    version: str = ""  # content hash + build date; every review result records it
 
     def vector(self, layer_id: str) -> VectorLayer | None:
         layer = self.layers.get(layer_id)
@@ -182,7 +186,22 @@ def load_blueprint(root: str | Path) -> Blueprint:
     log.info("blueprint %r loaded: %d layers from %s", manifest.name, len(layers), root)
     sources = root / "SOURCES.txt"
     synthetic = sources.is_file() and "SYNTHETIC" in sources.read_text(encoding="utf-8", errors="replace")
-    return Blueprint(manifest.name, root, manifest.gk_zone_epsg, layers, synthetic)
+    return Blueprint(manifest.name, root, manifest.gk_zone_epsg, layers, synthetic, _version(root, manifest))
+
+
+def _version(root: Path, manifest: Manifest) -> str:
+    """The manifest's stamped version; a hand-written manifest's is computed from its files (the date
+    of the newest one stands for the build date)."""
+    if manifest.version:
+        return manifest.version
+    from datetime import UTC, datetime
+
+    from geo.io.blueprint import blueprint_version
+
+    raw = manifest.model_dump(exclude_none=True)
+    files = [root / MANIFEST, *(root / spec.path for spec in manifest.layers.values())]
+    newest = max(p.stat().st_mtime for p in files if p.exists())
+    return blueprint_version(root, raw, datetime.fromtimestamp(newest, UTC))
 
 
 def _working(frame: gpd.GeoDataFrame, pinned: int | None) -> gpd.GeoDataFrame:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import sys
@@ -15,7 +14,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from geo.blueprint import layer_summary, load_blueprint
+from geo.blueprint import load_blueprint
+from geo.blueprint_cli import app as blueprint_app
 from geo.cli_context import cli_context, fail
 from geo.consult_cli import app as consult_app
 from geo.crs import check_coordinates
@@ -36,7 +36,6 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-blueprint_app = typer.Typer(help="Blueprint (一张蓝图) commands.", no_args_is_help=True)
 app.add_typer(blueprint_app, name="blueprint")
 app.add_typer(quota_app, name="quota")
 app.add_typer(projects_app, name="projects")
@@ -328,31 +327,6 @@ def demo_blueprint_cmd(
         f"{summary['parcels']} 个示例地块 / demo parcels：{out_dir / 'parcels.geojson'}）"
     )
     say(summary["sources"])
-
-
-@blueprint_app.command("check")
-def blueprint_check(
-    directory: Annotated[Path, typer.Argument(help="Blueprint directory.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the layer summary as JSON.")] = False,
-) -> None:
-    """Validate a blueprint: every file, field and CRS; print what each layer holds."""
-    try:
-        bp = load_blueprint(directory)
-    except LantuError as exc:
-        fail(exc)
-        return
-    rows = layer_summary(bp)
-    if as_json:
-        sys.stdout.write(json.dumps({"name": bp.name, "layers": rows}, ensure_ascii=False, indent=2) + "\n")
-        return
-    from rich.table import Table
-
-    table = Table(title=escape(f"{bp.name} ✓"))
-    for col in ("图层 id", "名称 name", "类型 kind", "要素数 features", "坐标系 crs"):
-        table.add_column(col)
-    for r in rows:  # cells are Rich markup: the file's words are escaped
-        table.add_row(*(escape(str(v)) for v in (r["id"], r["name_zh"], r["kind"], r["features"] or "", r["crs"])))
-    Console().print(table)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,8 @@ reviews = Table(
     Column("created", DateTime(timezone=True), nullable=False),
     Column("profile", String(100), nullable=False),
     Column("blueprint", String(200), nullable=False),
+    # the version reviewed against: a yearly update never changes what a stored review says it used
+    Column("blueprint_version", String(64), nullable=True, index=True),
     Column("input_geojson", Text, nullable=False),
     Column("result_json", Text, nullable=False),
 )
@@ -40,6 +42,7 @@ class ReviewStore:
                     created=datetime.now(UTC),
                     profile=result.profile,
                     blueprint=result.blueprint,
+                    blueprint_version=result.blueprint_version,
                     input_geojson=json.dumps(input_geojson, ensure_ascii=False),
                     result_json=result.model_dump_json(),
                 )

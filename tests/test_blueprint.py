@@ -155,7 +155,10 @@ def test_writer_manifest_fields_raster_and_round_trip(tmp_path: Path) -> None:
     )
     text = (root / "blueprint.yaml").read_text(encoding="utf-8")
     assert text.startswith("# first line\n# second line\n")
-    assert yaml.safe_load(text) == {
+    written = yaml.safe_load(text)
+    version = written.pop("version")
+    assert written.pop("built") == version[:4] + "-" + version[4:6] + "-" + version[6:8]  # YYYYMMDD-<hash>
+    assert written == {
         "name": "写出的蓝图",
         "crs": "EPSG:4490",
         "gk_zone_epsg": EPSG,
@@ -168,6 +171,7 @@ def test_writer_manifest_fields_raster_and_round_trip(tmp_path: Path) -> None:
     assert list(on_disk.columns) == ["KZ", "geometry"] and on_disk.crs.to_epsg() == 4490
     assert list(mineral.columns) == ["kind", "geometry"] and mineral.crs.to_epsg() == EPSG  # input untouched
     bp = load_blueprint(root)
+    assert bp.version == version
     layer = bp.vector("mineral")
     assert layer is not None and list(layer.frame.columns) == ["kind", "geometry"]
     assert layer.in_crs(EPSG).frame.area.iloc[0] == pytest.approx(1e6, rel=1e-6)

@@ -60,5 +60,10 @@ async def readyz(request: Request) -> dict[str, Any] | JSONResponse:
         "temp": await run_in_threadpool(_can_write_temp),
     }
     ready = all(checks.values())
-    body: dict[str, Any] = {"status": "ready" if ready else "not ready", "checks": checks}
+    blueprint = request.app.state.blueprint
+    body: dict[str, Any] = {
+        "status": "ready" if ready else "not ready",
+        "checks": checks,
+        "blueprint_version": blueprint.version if blueprint is not None else None,
+    }
     return body if ready else JSONResponse(body, status_code=503, headers={"Connection": "close"})

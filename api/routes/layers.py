@@ -29,6 +29,7 @@ class LayerInfo(BaseModel):
 
 class LayerCatalog(BaseModel):
     blueprint: str
+    blueprint_version: str = Field(description="the version served (build date + content hash)")
     synthetic: bool
     layers: list[LayerInfo]
 
@@ -48,7 +49,9 @@ class FeaturePage(BaseModel):
 @router.get("/layers", response_model=LayerCatalog, summary="Layer catalog: id, 中文 name, feature count, bbox, CRS")
 def list_layers(blueprint: BlueprintDep) -> LayerCatalog:
     rows = [LayerInfo.model_validate(row) for row in layer_summary(blueprint)]
-    return LayerCatalog(blueprint=blueprint.name, synthetic=blueprint.synthetic, layers=rows)
+    return LayerCatalog(
+        blueprint=blueprint.name, blueprint_version=blueprint.version, synthetic=blueprint.synthetic, layers=rows
+    )
 
 
 @router.get(

@@ -14,6 +14,10 @@ manifest records the same mapping, so the loader reads back the standard names.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import shutil
+import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -91,11 +95,77 @@ def write_blueprint(
         entries[layer_id] = {"path": f"{layer_id}.tif"}
     manifest: dict[str, Any] = {"name": name, "crs": crs, "gk_zone_epsg": gk_zone_epsg, "layers": entries}
     manifest.update(extra or {})
-    header = "".join(f"# {line}\n" for line in comment.splitlines()) if comment else ""
-    (out / MANIFEST).write_text(
-        header + yaml.safe_dump(manifest, allow_unicode=True, sort_keys=False), encoding="utf-8"
-    )
+    write_manifest(out, manifest, comment=comment, built=timestamp)
     return out
+
+
+def write_manifest(
+    directory: Path, manifest: Mapping[str, Any], *, comment: str | None = None, built: datetime | None = None
+) -> str:
+    """Write ``blueprint.yaml`` stamped with its version (content hash + build date); return the version."""
+    when = built or datetime.now(UTC)
+    when = when.astimezone(UTC) if when.tzinfo else when  # a naive time is taken as UTC
+    stamped = dict(manifest)
+    stamped.pop("version", None)
+    stamped["built"] = when.date().isoformat()
+    stamped["version"] = blueprint_version(directory, stamped, when)
+    header = "".join(f"# {line}\n" for line in comment.splitlines()) if comment else ""
+    (directory / MANIFEST).write_text(
+        header + yaml.safe_dump(stamped, allow_unicode=True, sort_keys=False), encoding="utf-8"
+    )
+    return str(stamped["version"])
+
+
+def blueprint_version(directory: Path, manifest: Mapping[str, Any], built: datetime) -> str:
+    """``YYYYMMDD-<12 hex>``: the build date and the SHA-256 of the manifest's content (its layers,
+    name and CRS) and of every data file it names, so two blueprints with the same data share a hash."""
+    digest = hashlib.sha256()
+    content = {k: v for k, v in manifest.items() if k not in ("version", "built")}
+    digest.update(json.dumps(content, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8"))
+    for layer_id in sorted(manifest.get("layers", {})):
+        path = directory / str(manifest["layers"][layer_id]["path"])
+        digest.update(f"\0{layer_id}\0".encode())
+        digest.update(file_sha256(path).encode("ascii") if path.is_file() else b"missing")
+    return f"{built:%Y%m%d}-{digest.hexdigest()[:12]}"
+
+
+def file_sha256(path: Path) -> str:
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def write_geoparquet(frame: gpd.GeoDataFrame, path: Path) -> Path:
+    """One vector layer as GeoParquet (WKB, the CRS as PROJJSON in the ``geo`` metadata)."""
+    frame.to_parquet(path, index=False, compression="zstd")
+    return path
+
+
+@contextmanager
+def staging(target: Path) -> Iterator[Path]:
+    """A fresh folder beside ``target`` to write a blueprint into; on success it replaces ``target``
+    by two renames (the old one, if any, is removed after), on failure it is removed: ``target`` is
+    never half-written. ``target`` must be absent, empty or a blueprint (it has a manifest)."""
+    if target.exists() and not target.is_dir():
+        raise BlueprintError(f"{target} exists and is not a directory", f"{target} 已存在且不是目录")
+    if target.is_dir() and any(target.iterdir()) and not (target / MANIFEST).is_file():
+        raise BlueprintError(
+            f"{target} is not empty and holds no {MANIFEST}; refusing to replace it",
+            f"{target} 非空且不是蓝图目录，拒绝覆盖",
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    token = uuid.uuid4().hex[:8]
+    tmp = target.parent / f".{target.name}.building-{token}"
+    tmp.mkdir()
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = target.parent / f".{target.name}.old-{token}"
+    if target.exists():
+        target.rename(old)
+    tmp.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def write_raster(path: Path, raster: RasterLayer) -> Path:
@@ -170,12 +240,16 @@ def _gpkg_timestamp(when: datetime | None) -> Iterator[None]:
 GEOJSON_SUFFIXES = (".geojson", ".json")
 
 
-def read_layer(source: Path, *, layer: str | None, default_crs: Any) -> gpd.GeoDataFrame:
-    """One vector layer, read columnar (pyogrio with Arrow); a file without a CRS takes ``default_crs``.
+def read_layer(
+    source: str | Path, *, layer: str | None, default_crs: Any, encoding: str | None = None, force_2d: bool = False
+) -> gpd.GeoDataFrame:
+    """One vector layer, read columnar (pyogrio with Arrow; GeoParquet with pyarrow); a file without
+    a CRS takes ``default_crs`` (None: it stays without one, for the caller to refuse).
 
     GDAL calls every crs-less GeoJSON WGS84; the contract says the manifest's ``crs``
     applies, so a GeoJSON without a ``crs`` member takes it too. Raises the reader's own
     errors (``pyogrio.errors.DataSourceError`` …) for the caller to name the layer.
+    ``encoding`` is a shapefile's attribute encoding; ``force_2d`` drops Z and M.
     """
     import geopandas as gpd
     import pyogrio
@@ -183,15 +257,43 @@ def read_layer(source: Path, *, layer: str | None, default_crs: Any) -> gpd.GeoD
 
     from geo.threads import map_chunks
 
-    meta, table = pyogrio.read_arrow(source, layer=layer)
+    suffix = Path(str(source)).suffix.lower()
+    if suffix == ".parquet":
+        return _read_geoparquet(Path(source))
+    meta, table = pyogrio.read_arrow(source, layer=layer, encoding=encoding)
     column = meta["geometry_name"] or "wkb_geometry"
     wkb = table.column(column).to_numpy(zero_copy_only=False)
+    geoms = map_chunks(shapely.from_wkb, wkb)
     frame = gpd.GeoDataFrame(
-        table.drop_columns([column]).to_pandas(), geometry=map_chunks(shapely.from_wkb, wkb), crs=meta["crs"]
+        table.drop_columns([column]).to_pandas(),
+        geometry=map_chunks(shapely.force_2d, geoms) if force_2d else geoms,
+        crs=meta["crs"],
     )
-    if frame.crs is None or (source.suffix.lower() in GEOJSON_SUFFIXES and not _geojson_declares_crs(source)):
+    geojson_without_crs = suffix in GEOJSON_SUFFIXES and not _geojson_declares_crs(Path(source))
+    if default_crs is not None and (frame.crs is None or geojson_without_crs):
         frame = frame.set_crs(default_crs, allow_override=True)
     return frame
+
+
+def _read_geoparquet(source: Path) -> gpd.GeoDataFrame:
+    """A GeoParquet layer: columns through Arrow, the WKB decoded on every core (as for GDAL reads)."""
+    import geopandas as gpd
+    import pyarrow.parquet as pq
+    import shapely
+
+    from geo.threads import map_chunks
+
+    table = pq.read_table(source)
+    geo = json.loads((table.schema.metadata or {}).get(b"geo", b"{}"))
+    column = geo.get("primary_column", "geometry")
+    from pyproj import CRS
+
+    declared = geo.get("columns", {}).get(column, {}).get("crs", "OGC:CRS84")  # GeoParquet: absent means CRS84
+    crs = CRS.from_json_dict(declared) if isinstance(declared, dict) else declared
+    wkb = table.column(column).to_numpy(zero_copy_only=False)
+    return gpd.GeoDataFrame(
+        table.drop_columns([column]).to_pandas(), geometry=map_chunks(shapely.from_wkb, wkb), crs=crs
+    )
 
 
 def _geojson_declares_crs(source: Path) -> bool:

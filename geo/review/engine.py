@@ -172,6 +172,7 @@ def review(
         review_id=uuid.uuid4().hex,
         profile=prof.name,
         blueprint=blueprint.name,
+        blueprint_version=blueprint.version,
         created=datetime.now(UTC).isoformat(timespec="seconds"),
         area_crs=f"EPSG:{blueprint.gk_zone_epsg}" if blueprint.gk_zone_epsg else "centroid_zone",
         tolerance=ToleranceRule(min_m2=prof.tolerance.min_m2, ratio=prof.tolerance.ratio, strict=_strict_rule(prof)),

@@ -204,6 +204,9 @@ class ReviewResult(BaseModel):
     review_id: str
     profile: str
     blueprint: str
+    blueprint_version: str | None = Field(
+        default=None, description="the blueprint's version (build date + content hash); null in results from before"
+    )
     created: str
     area_crs: str = Field(
         default="centroid_zone",

@@ -1,0 +1,250 @@
+"""The files a city hands over, opened as layers: File Geodatabases, shapefiles (loose, in a
+folder or zipped), GeoPackages, GeoJSON, and a slope GeoTIFF.
+
+Shapefiles are the hard part: departments send GBK attribute tables without a ``.cpg``.
+The encoding is the ``.cpg``'s when there is one, else it is detected from the ``.dbf``
+bytes: each text field must decode as UTF-8, or else as GBK; a field that decodes as
+neither is an error naming it. The encoding used, and how it was found, is reported.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import struct
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import IO
+
+from geo.errors import FormatError, InputError
+
+VECTOR_SUFFIXES = {".shp", ".gpkg", ".geojson", ".json", ".fgb"}
+RASTER_SUFFIXES = {".tif", ".tiff"}
+DETECT_BYTES = 16 * 1024 * 1024  # of a .dbf's records: enough to meet every text field's words
+CPG_CODECS = {"936": "gbk", "cp936": "gbk", "gb2312": "gbk", "gbk": "gbk", "gb18030": "gb18030", "65001": "utf-8"}
+
+
+@dataclass(frozen=True)
+class SourceLayer:
+    """One layer of a source: where GDAL opens it, its name, and the dataset it belongs to."""
+
+    dataset: Path  # the file or folder the user gave (or found in a folder): hashed, named in messages
+    gdal_path: str  # what pyogrio/rasterio open (a /vsizip/ path inside a zip)
+    layer: str | None  # the layer inside a multi-layer dataset (None: the file's only layer)
+    name: str  # the layer's name, the one a preset recognises
+    kind: str  # "vector" or "raster"
+    encoding: str | None = None  # shapefiles: the codec to read the .dbf with
+    encoding_how: str | None = None  # ".cpg", "detected", "format"
+
+    @property
+    def where(self) -> str:
+        return f"{self.dataset}" + (f" layer {self.layer!r}" if self.layer and self.layer != self.dataset.stem else "")
+
+
+def source_layers(path: Path) -> list[SourceLayer]:
+    """Every layer of ``path`` (a file, a .gdb folder, a folder of files, or a .zip)."""
+    import pyogrio
+
+    if not path.exists():
+        raise InputError(f"source {path} does not exist", f"数据源 {path} 不存在")
+    suffix = path.suffix.lower()
+    if path.is_dir() and suffix == ".gdb":
+        return [
+            SourceLayer(path, str(path), str(name), str(name), "vector", "utf-8", "format")
+            for name, _ in pyogrio.list_layers(path)
+        ]
+    if path.is_dir():
+        found = [p for p in sorted(path.iterdir()) if _is_source(p)]
+        if not found:
+            raise InputError(
+                f"folder {path} holds no .gdb, shapefile, GeoPackage, GeoJSON or GeoTIFF",
+                f"目录 {path} 中没有可读的数据",
+            )
+        return [layer for p in found for layer in source_layers(p)]
+    if suffix == ".zip":
+        return _zip_layers(path)
+    if suffix in RASTER_SUFFIXES:
+        return [SourceLayer(path, str(path), None, path.stem, "raster")]
+    if suffix == ".shp":
+        encoding, how = shapefile_encoding(path)
+        return [SourceLayer(path, str(path), None, path.stem, "vector", encoding, how)]
+    if suffix in VECTOR_SUFFIXES:
+        try:
+            listed = pyogrio.list_layers(path)
+        except pyogrio.errors.DataSourceError as exc:
+            raise FormatError(f"{path}: cannot be opened: {exc}", f"{path} 无法打开") from exc
+        single = len(listed) == 1 and suffix != ".gpkg"
+        return [
+            SourceLayer(
+                path,
+                str(path),
+                None if single else str(n),
+                path.stem if single else str(n),
+                "vector",
+                "utf-8",
+                "format",
+            )
+            for n, _ in listed
+        ]
+    raise FormatError(
+        f"{path}: not a source lantu reads (.gdb folder, .shp, .zip, .gpkg, .geojson, .fgb, .tif)",
+        f"{path} 不是可读的数据源（.gdb 目录、.shp、.zip、.gpkg、.geojson、.fgb、.tif）",
+    )
+
+
+def _is_source(p: Path) -> bool:
+    suffix = p.suffix.lower()
+    return (p.is_dir() and suffix == ".gdb") or (
+        p.is_file() and (suffix in VECTOR_SUFFIXES or suffix in RASTER_SUFFIXES or suffix == ".zip")
+    )
+
+
+def _zip_layers(path: Path) -> list[SourceLayer]:
+    """Shapefiles and File Geodatabases inside a zip, read in place through GDAL's /vsizip/."""
+    import pyogrio
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            members = z.namelist()
+            layers: list[SourceLayer] = []
+            for member in members:
+                if member.lower().endswith(".shp"):
+                    encoding, how = _zip_shapefile_encoding(z, member, path)
+                    gdal = f"/vsizip/{path}/{member}"
+                    layers.append(SourceLayer(path, gdal, None, PurePosixPath(member).stem, "vector", encoding, how))
+            gdbs = sorted({m[: m.lower().index(".gdb/") + 4] for m in members if ".gdb/" in m.lower()})
+    except zipfile.BadZipFile as exc:
+        raise FormatError(f"{path}: not a readable zip archive", f"{path} 不是有效的 zip 压缩包") from exc
+    for gdb in gdbs:
+        gdal = f"/vsizip/{path}/{gdb}"
+        layers += [
+            SourceLayer(path, gdal, str(n), str(n), "vector", "utf-8", "format") for n, _ in pyogrio.list_layers(gdal)
+        ]
+    if not layers:
+        raise FormatError(f"{path}: the zip holds no shapefile or .gdb", f"{path} 压缩包中没有 shapefile 或 .gdb")
+    return layers
+
+
+def _sidecar(shp: Path, suffix: str) -> Path | None:
+    for candidate in shp.parent.glob(shp.stem + ".*"):
+        if candidate.suffix.lower() == suffix:
+            return candidate
+    return None
+
+
+def shapefile_encoding(shp: Path) -> tuple[str, str]:
+    """(codec, how) for a shapefile on disk: from its .cpg, else detected in its .dbf."""
+    cpg = _sidecar(shp, ".cpg")
+    if cpg is not None:
+        return _cpg_codec(cpg.read_text(encoding="ascii", errors="replace"), shp), ".cpg"
+    dbf = _sidecar(shp, ".dbf")
+    if dbf is None:
+        raise FormatError(f"{shp}: no .dbf beside it", f"{shp} 缺少 .dbf 文件")
+    with dbf.open("rb") as f:
+        return detect_dbf_encoding(f, shp), "detected"
+
+
+def _zip_shapefile_encoding(z: zipfile.ZipFile, member: str, path: Path) -> tuple[str, str]:
+    stem = member[:-4]
+    by_lower = {m.lower(): m for m in z.namelist()}
+    where = path / member
+    if (stem + ".cpg").lower() in by_lower:
+        return _cpg_codec(z.read(by_lower[(stem + ".cpg").lower()]).decode("ascii", "replace"), where), ".cpg"
+    dbf = by_lower.get((stem + ".dbf").lower())
+    if dbf is None:
+        raise FormatError(f"{where}: no .dbf beside it", f"{where} 缺少 .dbf 文件")
+    with z.open(dbf) as f:
+        return detect_dbf_encoding(f, where), "detected"
+
+
+def _cpg_codec(text: str, where: Path) -> str:
+    label = text.strip().lower().replace("-", "").replace("_", "")
+    if label in ("utf8", "65001"):
+        return "utf-8"
+    codec = CPG_CODECS.get(label)
+    if codec is None:
+        try:
+            codec = codecs.lookup(text.strip()).name
+        except LookupError:
+            raise InputError(
+                f"{where}: the .cpg names an unknown encoding {text.strip()!r}",
+                f"{where}：.cpg 声明了未知编码 {text.strip()!r}",
+            ) from None
+    return codec
+
+
+def _dbf_text_fields(f: IO[bytes]) -> tuple[list[tuple[str, bytes, int, int]], int, int, int]:
+    """The .dbf header: (raw name, type, offset in record, length) per field; record count, header and record size."""
+    head = f.read(32)
+    if len(head) < 32:
+        raise FormatError("the .dbf is truncated", ".dbf 文件不完整")
+    count, header_len, record_len = struct.unpack("<IHH", head[4:12])
+    descriptors = f.read(header_len - 32)
+    fields: list[tuple[str, bytes, int, int]] = []
+    offset = 1  # the deletion flag
+    for i in range(0, len(descriptors) - 31, 32):
+        d = descriptors[i : i + 32]
+        if d[0] == 0x0D:
+            break
+        raw_name = d[:11].split(b"\0", 1)[0]
+        fields.append((d[11:12].decode("latin-1"), raw_name, offset, d[16]))
+        offset += d[16]
+    return fields, count, header_len, record_len
+
+
+def detect_dbf_encoding(f: IO[bytes], where: Path) -> str:
+    """UTF-8 when every field name and text value decodes as UTF-8, else GBK when all do as GBK;
+    otherwise refuse, naming the first field that is neither."""
+    fields, count, _, record_len = _dbf_text_fields(f)
+    data = f.read(min(count * record_len, DETECT_BYTES // max(record_len, 1) * record_len))
+    texts: list[tuple[str, bytes]] = []
+    for kind, raw_name, offset, length in fields:
+        values = b"".join(data[r + offset : r + offset + length] for r in range(0, len(data), record_len))
+        texts.append((raw_name.decode("latin-1"), raw_name))
+        if kind == "C":
+            texts.append((raw_name.decode("latin-1"), values))
+    for codec in ("utf-8", "gbk"):
+        if all(_decodes(blob, codec) for _, blob in texts):
+            return codec
+    field = next(name for name, blob in texts if not _decodes(blob, "utf-8") and not _decodes(blob, "gbk"))
+    shown = next((raw.decode("gbk", "replace") for _, raw, _, _ in fields if raw.decode("latin-1") == field), field)
+    raise InputError(
+        f"{where}: field {shown!r}: text is neither UTF-8 nor GBK; add a .cpg naming its encoding",
+        f"{where}：字段 {shown!r} 的文字既不是 UTF-8 也不是 GBK 编码；请补充 .cpg 文件声明编码",
+    )
+
+
+def _decodes(blob: bytes, codec: str) -> bool:
+    """Whether ``blob`` decodes; a multi-byte character cut at a fixed-width field's end still counts
+    (dBASE writers truncate by bytes)."""
+    decoder = codecs.getincrementaldecoder(codec)()
+    try:
+        decoder.decode(blob.rstrip(b" \0"), final=False)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def dataset_sha256(path: Path) -> str:
+    """SHA-256 of a source: a file's bytes; a shapefile with its sidecars; a folder (.gdb) file by file."""
+    digest = hashlib.sha256()
+    for name, member in _dataset_files(path):
+        digest.update(name.encode("utf-8") + b"\0")
+        with member.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def _dataset_files(path: Path) -> Iterator[tuple[str, Path]]:
+    if path.is_dir():
+        for p in sorted(path.rglob("*")):
+            if p.is_file() and not p.name.endswith(".lock"):
+                yield p.relative_to(path).as_posix(), p
+    elif path.suffix.lower() == ".shp":
+        for p in sorted(path.parent.glob(path.stem + ".*")):
+            yield p.name, p
+    else:
+        yield path.name, path

@@ -1,0 +1,348 @@
+"""``lantu blueprint build`` from the files a city has: a 三调 File Geodatabase, a GBK shapefile
+without .cpg, a zone-prefixed layer, a 西安80 layer, a 国土空间规划 GeoPackage; then reviews of
+exact rectangles against the result, the report, diff of two builds, and bad input (exit 2).
+
+Every fixture is written here with GDAL (pyogrio): rectangles on the km grid of ``support``
+(EPSG:4548 metres), written in the CRS each department would use.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pytest
+import shapely
+from shapely.affinity import translate
+from support import EPSG, parcel_frame, rect
+from typer.testing import CliRunner
+
+from geo.blueprint import load_blueprint
+from geo.build import build_blueprint
+from geo.cli import app
+from geo.errors import CRSError, InputError
+from geo.review import review
+
+runner = CliRunner()
+ZONE_PREFIX = 39_000_000.0  # zone 39 (CM 117°E): the number written in front of the easting
+XIAN80_CM117 = 2384  # Xian 1980 / 3-degree Gauss-Kruger CM 117E (no prefix)
+
+
+def _frame(rows: list[tuple[shapely.Geometry, dict[str, Any]]], crs: int, *, shift: float = 0.0) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame([a for _, a in rows], geometry=[translate(g, shift) for g, _ in rows], crs=crs)
+
+
+def _dltb_rows() -> list[tuple[shapely.Geometry, dict[str, Any]]]:
+    base = {"DLMC": "", "TBMJ": 1e6, "QSXZ": "30", "ZLDWDM": "370811001001"}
+    bowtie = shapely.Polygon(  # self-intersecting: repaired into two triangles of 0.25 km² each
+        [
+            (464_000 + 3000, 3_918_000),
+            (464_000 + 4000, 3_918_000 + 1000),
+            (464_000 + 4000, 3_918_000),
+            (464_000 + 3000, 3_918_000 + 1000),
+        ]
+    )
+    return [
+        (rect(0, 0, 1, 1), base | {"BSM": "1", "DLBM": "0101", "DLMC": "水田", "KCXS": 0.1}),
+        (rect(1, 0, 2, 1), base | {"BSM": "2", "DLBM": "0601", "DLMC": "工业用地", "KCXS": 0.0}),
+        (rect(2, 0, 3, 1), base | {"BSM": "3", "DLBM": "103", "DLMC": "旱地", "KCXS": 0.08}),  # integer-like export
+        (rect(2, 0, 3, 1), base | {"BSM": "3", "DLBM": "103", "DLMC": "旱地", "KCXS": 0.08}),  # exact duplicate
+        (bowtie, base | {"BSM": "4", "DLBM": "0301", "DLMC": "乔木林地", "KCXS": 0.0}),
+        (rect(0, 1, 1, 2), base | {"BSM": "5", "DLBM": "9999", "DLMC": "未知", "KCXS": 0.0}),  # not a 三调 code
+        (rect(1, 1, 4, 2), base | {"BSM": "6", "DLBM": "0701", "DLMC": "城镇住宅用地", "KCXS": 0.0}),
+    ]
+
+
+def write_sandiao_gdb(path: Path, *, dltb: list[tuple[shapely.Geometry, dict[str, Any]]] | None = None) -> Path:
+    """A 三调 export: DLTB and XZQ in CGCS2000 zone 39 with the zone prefix (EPSG:4527), plus a layer
+    no preset knows (XZQJX), as a File Geodatabase."""
+    _frame(dltb or _dltb_rows(), 4527, shift=ZONE_PREFIX).to_file(path, layer="DLTB", driver="OpenFileGDB")
+    xzq = [
+        (rect(-1, -1, 4, 3), {"XZQDM": "370811", "XZQMC": "任城区"}),
+        (rect(4, -1, 8, 3), {"XZQDM": "370812", "XZQMC": "兖州区"}),
+    ]
+    _frame(xzq, 4527, shift=ZONE_PREFIX).to_file(path, layer="XZQ", driver="OpenFileGDB")
+    _frame([(rect(0, 0, 1, 1), {"JXLX": "1"})], 4527, shift=ZONE_PREFIX).to_file(
+        path, layer="XZQJX", driver="OpenFileGDB"
+    )
+    return path
+
+
+def write_gbk_shapefile(folder: Path, name: str, rows: list[tuple[shapely.Geometry, dict[str, Any]]], crs: int) -> Path:
+    """A shapefile whose .dbf is GBK, with no .cpg and no code page byte: what departments send."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shp = folder / f"{name}.shp"
+    _frame(rows, crs).to_file(shp, encoding="GBK")
+    (folder / f"{name}.cpg").unlink()
+    with (folder / f"{name}.dbf").open("r+b") as f:
+        f.seek(29)
+        f.write(b"\0")  # language driver id: unknown
+    return shp
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("sources")
+    gdb = write_sandiao_gdb(root / "370811三调.gdb")
+    water = write_gbk_shapefile(
+        root / "环保局",
+        "SYSBHQ",
+        [(rect(4, 0, 5, 1), {"保护级别": "一级保护区"}), (rect(5, 0, 6, 1), {"保护级别": "二级保护区"})],
+        EPSG,
+    )
+    # a layer whose .prj says CM 117°E (no prefix) while its eastings carry zone 39
+    urban = root / "CZKFBJ.shp"
+    _frame([(rect(1, 1, 4, 2), {"MC": "中心城区"})], EPSG, shift=ZONE_PREFIX).to_file(urban, encoding="UTF-8")
+    # 生态保护红线 in 西安80
+    redline = root / "STBHHX.gpkg"
+    _frame([(rect(6, 0, 7, 1), {"HXMC": "微山湖"})], EPSG).to_crs(XIAN80_CM117).to_file(redline, layer="STBHHX")
+    # 国土空间规划 database: 永久基本农田 and 规划分区
+    plan = root / "国土空间规划.gpkg"
+    _frame([(rect(0, 0, 1, 1), {"BSM": "J1"})], 4527, shift=ZONE_PREFIX).to_file(plan, layer="YJJBNT")
+    zones = [(rect(-1, -1, 1, 3), {"GHFQMC": "农田保护区"}), (rect(1, -1, 8, 3), {"GHFQMC": "城镇集中建设区"})]
+    _frame(zones, 4527, shift=ZONE_PREFIX).to_file(plan, layer="GHFQ")
+    return {"gdb": gdb, "water": water, "urban": urban, "redline": redline, "plan": plan, "root": root}
+
+
+@pytest.fixture(scope="module")
+def built(sources: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("built") / "blueprint"
+    result = runner.invoke(
+        app,
+        [
+            "blueprint", "build",
+            str(sources["gdb"]), str(sources["water"].parent), str(sources["urban"]),
+            str(sources["redline"]), str(sources["plan"]),
+            "-o", str(out), "--date", "2023-12-31", "--name", "任城区蓝图",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_build_writes_geoparquet_metadata_and_a_version(built: Path, sources: dict[str, Path]) -> None:
+    manifest = (built / "blueprint.yaml").read_text(encoding="utf-8")
+    assert "version: " in manifest and "built: " in manifest
+    bp = load_blueprint(built)
+    assert set(bp.layers) == {
+        "land_use", "county", "water_source", "urban_boundary", "ecological_redline", "basic_farmland", "planned_use",
+    }  # fmt: skip
+    assert all(Path(layer.source).suffix == ".parquet" for layer in bp.layers.values())  # type: ignore[union-attr]
+    assert bp.name == "任城区蓝图" and bp.version == json.loads((built / "build.json").read_text())["version"]
+    meta = json.loads((built / "land_use.meta.json").read_text(encoding="utf-8"))
+    source = meta["sources"][0]
+    assert source["path"] == str(sources["gdb"]) and source["layer"] == "DLTB" and source["preset"] == "sandiao"
+    assert len(source["sha256"]) == 64 and source["crs"] == "EPSG:4527"
+    assert meta["features"] == 5 and meta["date"] == "2023-12-31" and meta["crs"] == "EPSG:4548"
+    x1, y1, x2, y2 = meta["extent"]
+    assert (x1, y1, x2, y2) == pytest.approx((464_000, 3_918_000, 468_000, 3_920_000))
+    assert meta["extent_4490"][0] == pytest.approx(116.60, abs=0.01)
+
+
+def test_build_report_says_what_it_repaired(built: Path) -> None:
+    report = json.loads((built / "build.json").read_text(encoding="utf-8"))
+    repairs = {(layer, r["kind"]): r for layer, m in report["layers"].items() for r in m["repairs"]}
+    assert (
+        repairs[("land_use", "unknown_code")]["count"] == 1
+        and "9999" in repairs[("land_use", "unknown_code")]["detail"]
+    )
+    assert repairs[("land_use", "duplicate")]["count"] == 1
+    assert repairs[("land_use", "invalid_geometry")]["count"] == 1
+    assert repairs[("land_use", "invalid_geometry")]["area_m2"] == pytest.approx(500_000.0)  # two triangles
+    assert repairs[("water_source", "encoding")]["detail"].endswith("gbk (detected)")
+    assert "39" in repairs[("urban_boundary", "zone_prefix")]["detail"]
+    assert "EPSG:4527" in repairs[("urban_boundary", "zone_prefix")]["detail"]
+    assert "approximate" in repairs[("ecological_redline", "datum_shift")]["detail"]
+    assert {"path": str(Path(report["layers"]["land_use"]["sources"][0]["path"])), "layer": "XZQJX",
+            "reason": "no preset names this layer"} in report["skipped"]  # fmt: skip
+    water = report["layers"]["water_source"]["sources"][0]
+    assert water["encoding"] == "gbk" and water["fields"] == {"level": "保护级别"}
+
+
+def test_reviews_of_exact_rectangles_against_the_build(built: Path) -> None:
+    bp = load_blueprint(built)
+    parcels = parcel_frame(
+        rect(0.25, 0.25, 0.75, 0.75),  # 水田 with KCXS 0.1, on 永久基本农田, 农田保护区, outside the urban boundary
+        rect(4.25, 0.25, 4.75, 0.75),  # 一级 water source (the GBK shapefile)
+        rect(6.25, 0.25, 6.75, 0.75),  # the 西安80 red line
+        rect(2.0, 1.2, 3.0, 1.8),  # inside the zone-prefixed urban boundary, 城镇住宅用地
+        project_type="industrial",
+        investment_wan=100_000,
+    )
+    parcels["id"] = ["farm", "water", "redline", "town"]
+    result = review(parcels, bp)
+    farm, water, redline, town = result.parcels
+    assert farm.item("basic_farmland").status == "fail"
+    assert farm.item("basic_farmland").overlap_m2 == pytest.approx(250_000.0, abs=0.01)
+    assert farm.land_quota.paddy_m2 == pytest.approx(250_000.0 * 0.9, abs=0.01)  # KCXS carried through
+    assert farm.land_quota.cultivated_m2 == pytest.approx(225_000.0, abs=0.01)
+    assert farm.county is not None and farm.county.code == "370811"
+    assert water.item("protected_areas").status == "fail"
+    assert water.item("protected_areas").overlap_m2 == pytest.approx(250_000.0, abs=0.01)
+    assert redline.item("ecological_redline").status == "fail"
+    assert redline.item("ecological_redline").overlap_m2 == pytest.approx(250_000.0, abs=0.01)
+    assert town.item("planning_conformity").status == "pass"
+    assert town.land_quota.construction_m2 == pytest.approx(600_000.0, abs=0.01)
+
+
+def test_county_clip_and_coverage(sources: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "rencheng"
+    report = build_blueprint(
+        [sources["gdb"], sources["water"], sources["redline"], sources["plan"]], out, county="370811"
+    )
+    bp = load_blueprint(out)
+    counties = bp.vector("county")
+    assert counties is not None and list(counties.frame["code"]) == ["370811"]
+    for outside in ("water_source", "ecological_redline"):  # wholly in the other county: kept, empty
+        layer = bp.vector(outside)
+        assert layer is not None and layer.frame.empty
+    planned = bp.vector("planned_use")
+    assert planned is not None and planned.frame.area.sum() == pytest.approx(5_000 * 4_000)
+    clipped = [r for r in report.layers["planned_use"].repairs if r.kind == "clipped"]
+    assert clipped and clipped[0].area_m2 == pytest.approx(-4_000 * 4_000)
+    # a parcel astride the county line is out of coverage
+    result = review(parcel_frame(rect(3.5, 0.2, 4.5, 0.8), project_type="industrial"), bp)
+    assert result.parcels[0].verdict == "out_of_coverage"
+
+
+def test_township_codes_merge_to_their_county(tmp_path: Path) -> None:
+    gdb = tmp_path / "xz.gdb"
+    _frame(_dltb_rows()[:2], 4527, shift=ZONE_PREFIX).to_file(gdb, layer="DLTB", driver="OpenFileGDB")
+    towns = [
+        (rect(0, 0, 1, 1), {"XZQDM": "370811001", "XZQMC": "甲街道"}),
+        (rect(1, 0, 2, 1), {"XZQDM": "370811002", "XZQMC": "乙镇"}),
+    ]
+    _frame(towns, 4527, shift=ZONE_PREFIX).to_file(gdb, layer="XZQ", driver="OpenFileGDB")
+    report = build_blueprint([gdb], tmp_path / "bp")
+    county = load_blueprint(tmp_path / "bp").vector("county")
+    assert county is not None and list(county.frame["code"]) == ["370811"]
+    assert county.frame.area.sum() == pytest.approx(2e6)
+    assert any(r.kind == "merged_codes" for r in report.layers["county"].repairs)
+
+
+def test_zipped_shapefiles_and_a_user_preset(sources: dict[str, Path], tmp_path: Path) -> None:
+    folder = sources["water"].parent
+    archive = tmp_path / "环保局.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for f in folder.iterdir():
+            z.write(f, f"data/{f.name}")
+    # the department's own name for its layer, taught by a user preset
+    preset = tmp_path / "city.yaml"
+    preset.write_text(
+        "name: city\ntitle_zh: 本市\ntitle_en: city\ndate: '2024-06-30'\nlayers:\n"
+        "  water_source:\n    names: [SYSBHQ]\n    fields: {level: [保护级别]}\n"
+        "    values: {level: {一级保护区: 一级, 二级保护区: 二级}}\n",
+        encoding="utf-8",
+    )
+    report = build_blueprint([archive], tmp_path / "bp", presets=[str(preset)])
+    assert report.layers["water_source"].features == 2 and report.layers["water_source"].date == "2024-06-30"
+    assert report.layers["water_source"].sources[0].encoding_how == "detected"
+    water = load_blueprint(tmp_path / "bp").vector("water_source")
+    assert water is not None and sorted(water.frame["level"]) == ["一级", "二级"]
+
+
+def test_diff_of_two_versions(sources: dict[str, Path], built: Path, tmp_path: Path) -> None:
+    rows = _dltb_rows()
+    rows[1] = (rows[1][0], rows[1][1] | {"DLBM": "0702"})  # re-classed in place (年度变更)
+    rows.append((rect(0, 2, 1, 3), rows[0][1] | {"BSM": "7", "DLBM": "0102"}))  # a new patch
+    del rows[6]  # 城镇住宅用地 gone
+    gdb = write_sandiao_gdb(tmp_path / "2024.gdb", dltb=rows)
+    new = tmp_path / "v2"
+    build_blueprint([gdb, sources["water"], sources["urban"], sources["redline"], sources["plan"]], new)
+    result = runner.invoke(app, ["blueprint", "diff", str(built), str(new), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    land = next(r for r in body["layers"] if r["layer"] == "land_use")
+    assert (land["added"], land["removed"], land["attributes_changed"]) == (1, 1, 1)
+    assert land["added_m2"] == pytest.approx(1e6) and land["removed_m2"] == pytest.approx(3e6)
+    assert land["new_area_m2"] - land["old_area_m2"] == pytest.approx(-2e6)
+    water = next(r for r in body["layers"] if r["layer"] == "water_source")
+    assert water["status"] == "unchanged"
+    assert body["old_version"] != body["new_version"]
+    table = runner.invoke(app, ["blueprint", "diff", str(built), str(new)])
+    assert table.exit_code == 0 and "land_use" in table.stdout
+
+
+def test_check_prints_the_report_and_catches_changed_files(built: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["blueprint", "check", str(built), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert body["version_ok"] and body["version"] == load_blueprint(built).version
+    assert body["build"]["layers"]["water_source"]["sources"][0]["encoding"] == "gbk"
+    table = runner.invoke(app, ["blueprint", "check", str(built)])
+    assert table.exit_code == 0 and "unknown_code" in table.stdout
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for f in built.iterdir():
+        (copy / f.name).write_bytes(f.read_bytes())
+    frame = gpd.read_parquet(copy / "water_source.parquet")
+    frame.iloc[:1].to_parquet(copy / "water_source.parquet")
+    tampered = runner.invoke(app, ["blueprint", "check", str(copy)])
+    assert tampered.exit_code == 2 and "version" in tampered.output
+
+
+def test_a_failed_build_leaves_the_old_blueprint(built: Path, tmp_path: Path) -> None:
+    before = {f.name: f.read_bytes() for f in built.iterdir()}
+    bad = tmp_path / "foo.shp"
+    _frame([(rect(0, 0, 1, 1), {"A": "x"})], EPSG).to_file(bad)
+    result = runner.invoke(app, ["blueprint", "build", str(bad), "-o", str(built)])
+    assert result.exit_code == 2
+    assert "foo.shp" in result.output and "no layer recognised" in result.output
+    assert {f.name: f.read_bytes() for f in built.iterdir()} == before
+    assert not [p for p in built.parent.iterdir() if p.name.startswith(".")]  # no staging left behind
+
+
+def _bad_sources(tmp: Path) -> dict[str, tuple[Path, list[str]]]:
+    """Each bad source and the words its error must name (file, layer, field)."""
+    out: dict[str, tuple[Path, list[str]]] = {}
+    no_crs = tmp / "nocrs" / "YJJBNT.shp"
+    no_crs.parent.mkdir()
+    _frame([(rect(0, 0, 1, 1), {"A": "x"})], EPSG).to_file(no_crs)
+    no_crs.with_suffix(".prj").unlink()
+    out["no_crs"] = (no_crs, ["YJJBNT.shp", "--crs"])
+    latin = tmp / "latin"
+    latin.mkdir()
+    _frame([(rect(0, 0, 1, 1), {"BHQJB": "qqq"})], EPSG).to_file(latin / "SYSBHQ.shp")
+    (latin / "SYSBHQ.cpg").unlink()
+    dbf = latin / "SYSBHQ.dbf"
+    dbf.write_bytes(dbf.read_bytes().replace(b"qqq", b"\xff\xfe\xff"))  # neither UTF-8 nor GBK
+    out["encoding"] = (latin / "SYSBHQ.shp", ["SYSBHQ.shp", "BHQJB", "GBK"])
+    gdb = tmp / "nofield.gdb"
+    _frame([(rect(0, 0, 1, 1), {"DLMC": "水田"})], EPSG).to_file(gdb, layer="DLTB", driver="OpenFileGDB")
+    out["field"] = (gdb, ["nofield.gdb", "DLTB", "DLBM"])
+    empty = tmp / "empty.gpkg"
+    _frame([(rect(0, 0, 1, 1), {"A": "x"})], EPSG).iloc[:0].to_file(empty, layer="STBHHX")
+    out["empty"] = (empty, ["empty.gpkg", "STBHHX", "empty"])
+    degrees = tmp / "CZKFBJ.geojson"
+    _frame([(rect(0, 0, 1, 1), {"A": "x"})], EPSG).to_crs(4490).set_crs(EPSG, allow_override=True).to_file(degrees)
+    out["not_fitting"] = (degrees, ["CZKFBJ.geojson", "EPSG:4548"])
+    value = tmp / "value"
+    write_gbk_shapefile(value, "SYSBHQ", [(rect(0, 0, 1, 1), {"BHQJB": "三级"})], EPSG)
+    out["value"] = (value / "SYSBHQ.shp", ["SYSBHQ.shp", "BHQJB", "三级"])
+    unknown = tmp / "unknown.shp"
+    _frame([(rect(0, 0, 1, 1), {"A": "x"})], EPSG).to_file(unknown)
+    out["unrecognised"] = (unknown, ["unknown.shp", "'unknown'"])
+    return out
+
+
+@pytest.mark.parametrize("case", ["no_crs", "encoding", "field", "empty", "not_fitting", "value", "unrecognised"])
+def test_bad_input_exits_2_naming_file_layer_and_field(case: str, tmp_path: Path) -> None:
+    source, words = _bad_sources(tmp_path)[case]
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["blueprint", "build", str(source), "-o", str(out)])
+    assert result.exit_code == 2, result.output
+    text = " ".join(result.output.split())
+    for word in words:
+        assert word in text, (word, text)
+    assert not out.exists()
+
+
+def test_library_errors_are_typed(tmp_path: Path) -> None:
+    sources = _bad_sources(tmp_path)
+    with pytest.raises(CRSError):
+        build_blueprint([sources["no_crs"][0]], tmp_path / "a")
+    with pytest.raises(InputError, match="preset"):
+        build_blueprint([sources["field"][0]], tmp_path / "b", presets=["nonexistent"])
