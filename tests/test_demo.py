@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pytest
@@ -40,8 +42,8 @@ def _layer(demo: Blueprint, layer_id: str) -> gpd.GeoDataFrame:
 
 
 def test_every_standard_layer_present(demo: Blueprint) -> None:
-    supplementary = {k for k, v in layer_catalog().items() if v.supplementary}  # optional checks, not in the demo
-    assert set(demo.layers) == set(layer_catalog()) - {"extent"} - supplementary  # coverage is the county layer
+    assert set(demo.layers) == set(layer_catalog()) - {"extent"}  # coverage is the county layer
+    assert {k for k, v in layer_catalog().items() if v.supplementary} <= set(demo.layers)  # the optional ones too
 
 
 def test_county_is_real_and_says_so(demo_dir: Path, demo: Blueprint) -> None:
@@ -78,26 +80,48 @@ def test_urban_boundary_avoids_red_line(demo: Blueprint) -> None:
     assert urban.intersection(redline).area < 1.0
 
 
+def _without_source_identity(text: str) -> Any:
+    """A metadata file without where its sources lay and their hashes (a File Geodatabase holds random GUIDs)."""
+    data = json.loads(text)
+    for layer in data.get("layers", {"": data}).values():
+        for source in layer["sources"]:
+            source.pop("path"), source.pop("sha256")
+    return data
+
+
 def test_demo_is_deterministic(tmp_path: Path, demo_dir: Path) -> None:
-    """The same seed gives the same bytes in every file (GeoPackage timestamps included)."""
+    """The same seed gives the same blueprint: the same bytes in every data file, so the same version."""
     again = build_demo_blueprint(tmp_path / "again")
     names = sorted(p.name for p in demo_dir.iterdir())
     assert names == sorted(p.name for p in again.iterdir())
-    assert {"blueprint.yaml", "SOURCES.txt", "parcels.geojson", "slope.tif", "land_use.gpkg"} <= set(names)
-    assert [n for n in names if (demo_dir / n).read_bytes() != (again / n).read_bytes()] == []
+    assert {"blueprint.yaml", "SOURCES.txt", "parcels.geojson", "slope.tif", "land_use.parquet", "sources"} <= set(
+        names
+    )
+    metadata = [n for n in names if n.endswith(".json") and n != "parcels.geojson"]
+    files = [n for n in names if n not in metadata and n != "sources"]
+    assert [n for n in files if (demo_dir / n).read_bytes() != (again / n).read_bytes()] == []
+    for n in metadata:
+        a, b = ((d / n).read_text(encoding="utf-8") for d in (demo_dir, again))
+        assert _without_source_identity(a) == _without_source_identity(b), n
+    assert load_blueprint(again).version == load_blueprint(demo_dir).version
 
 
-def test_demo_manifest_follows_the_contract(demo_dir: Path) -> None:
+def test_demo_is_built_from_city_style_sources(demo_dir: Path) -> None:
+    """The demo goes through `lantu blueprint build`: a 三调 .gdb, the planning GeoPackage, a GBK shapefile."""
     manifest = yaml.safe_load((demo_dir / "blueprint.yaml").read_text(encoding="utf-8"))
-    assert manifest["crs"] == "EPSG:4490" and manifest["gk_zone_epsg"] is None
-    assert manifest["layers"]["land_use"] == {
-        "path": "land_use.gpkg",
-        "layer": "land_use",
-        "fields": {"class_code": "DLBM"},
-    }
-    assert manifest["layers"]["county"]["fields"] == {"code": "XZQDM", "name": "XZQMC"}
+    assert manifest["crs"] == "EPSG:4548" and manifest["gk_zone_epsg"] is None
+    assert manifest["layers"]["land_use"] == {"path": "land_use.parquet"}
     assert manifest["layers"]["slope"] == {"path": "slope.tif"}
-    assert demo_summary(demo_dir)["parcels"] == 19
+    assert manifest["version"].startswith("20260101-")
+    report = json.loads((demo_dir / "build.json").read_text(encoding="utf-8"))
+    land = report["layers"]["land_use"]["sources"][0]
+    assert land["path"].endswith("第三次全国国土调查数据库.gdb") and land["layer"] == "DLTB"
+    assert land["fields"] == {"class_code": "DLBM", "deduction_ratio": "KCXS"} and land["crs"] == "EPSG:4527"
+    water = report["layers"]["water_source"]["sources"][0]
+    assert (water["layer"], water["encoding"], water["encoding_how"]) == ("SYSBHQ", "gbk", "detected")
+    assert report["layers"]["planned_use"]["sources"][0]["preset"] == "guotu"
+    assert report["skipped"] == []
+    assert demo_summary(demo_dir)["parcels"] == 29
 
 
 EXPECTED = {
@@ -109,11 +133,38 @@ EXPECTED = {
     "mineral_overlay": {"pass", "warn"},
     "geohazard": {"pass", "warn"},
     "cultural_heritage": {"pass", "warn", "fail"},
-    "forest_grass_wetland": {"pass", "warn"},
+    "forest_grass_wetland": {"pass", "warn", "fail"},  # 重要湿地 fails
     "land_use_standard": {"pass", "warn"},  # exceeding the standard asks for 核减或节地评价 (issue 9)
-    "flood_control": {"pass", "warn"},
+    "flood_control": {"pass", "warn", "fail"},  # 河湖管理范围 fails but for water and transport works
+    "soil_pollution": {"pass", "warn", "fail"},  # 污染地块 fails for housing
     "illegal_use": {"pass", "fail"},
 }
+
+# The attribute branches and the optional layers each demo parcel was placed to show (issue 9).
+BRANCHES = {
+    ("D07", "protected_areas"): ("fail", "nature_reserve", "核心保护区"),
+    ("D20", "protected_areas"): ("warn", "nature_reserve", "一般控制区"),
+    ("D21", "cultural_heritage"): ("warn", "buried_heritage", None),
+    ("D22", "forest_grass_wetland"): ("fail", "important_wetland", None),
+    ("D23", "forest_grass_wetland"): ("warn", "important_wetland", None),  # national major transport project
+    ("D24", "soil_pollution"): ("fail", "soil_pollution", "污染地块"),  # housing on a listed plot
+    ("D25", "soil_pollution"): ("warn", "soil_pollution", "疑似污染地块"),
+    ("D26", "flood_control"): ("warn", "flood_river", "河湖管理范围"),  # water works
+    ("D27", "flood_control"): ("fail", "flood_river", "河湖管理范围"),
+    ("D28", "forest_grass_wetland"): ("warn", "protected_forest", None),
+    ("D29", "forest_grass_wetland"): ("warn", "basic_grassland", None),
+}
+
+
+def test_demo_parcels_reach_the_attribute_and_supplementary_branches(demo_review: ReviewResult) -> None:
+    parcels = {p.id: p for p in demo_review.parcels}
+    for (parcel_id, code), (status, layer, value) in BRANCHES.items():
+        item = parcels[parcel_id].item(code)
+        assert item.status == status, (parcel_id, code, item.status)
+        pieces = [d for d in item.details if d.layer == layer]
+        assert pieces and all(d.status == status for d in pieces), (parcel_id, code)
+        if value is not None:
+            assert {d.attributes.get("zone", d.attributes.get("kind")) for d in pieces} == {value}
 
 
 def test_demo_parcels_reach_every_status_of_every_item(demo_review: ReviewResult) -> None:

@@ -54,6 +54,7 @@ DATUMS = {
     "Beijing 1954": "Beijing1954",
 }
 COUNTY_DIGITS = 6
+PROVENANCE = "SOURCES.txt"
 SLIVER_M2 = 1e-3  # what clipping leaves along a shared edge (rounding of reprojected coordinates)
 
 
@@ -156,9 +157,21 @@ def build_blueprint(
         for target, layer in report.layers.items():
             (tmp / f"{target}{META_SUFFIX}").write_text(layer.model_dump_json(indent=2), encoding="utf-8")
         (tmp / BUILD_REPORT).write_text(report.model_dump_json(indent=2), encoding="utf-8")
+        _carry_provenance(sources, tmp)
         load_blueprint(tmp)  # what is written must load, or nothing replaces ``out``
     log.info("blueprint %s built: %d layers → %s", report.version, len(report.layers), out)
     return report
+
+
+def _carry_provenance(sources: Sequence[str | Path], out: Path) -> None:
+    """A source folder's ``SOURCES.txt`` (provenance; the demo's says SYNTHETIC) goes with the blueprint."""
+    texts = [
+        (Path(s) / PROVENANCE).read_text(encoding="utf-8")
+        for s in sources
+        if Path(s).is_dir() and (Path(s) / PROVENANCE).is_file()
+    ]
+    if texts:
+        (out / PROVENANCE).write_text("\n".join(texts), encoding="utf-8")
 
 
 def _parse_crs(text: str) -> CRS:

@@ -56,13 +56,13 @@ def source_layers(path: Path) -> list[SourceLayer]:
             for name, _ in pyogrio.list_layers(path)
         ]
     if path.is_dir():
-        found = [p for p in sorted(path.iterdir()) if _is_source(p)]
-        if not found:
+        layers = _folder_layers(path)
+        if not layers:
             raise InputError(
                 f"folder {path} holds no .gdb, shapefile, GeoPackage, GeoJSON or GeoTIFF",
                 f"目录 {path} 中没有可读的数据",
             )
-        return [layer for p in found for layer in source_layers(p)]
+        return layers
     if suffix == ".zip":
         return _zip_layers(path)
     if suffix in RASTER_SUFFIXES:
@@ -94,11 +94,16 @@ def source_layers(path: Path) -> list[SourceLayer]:
     )
 
 
-def _is_source(p: Path) -> bool:
-    suffix = p.suffix.lower()
-    return (p.is_dir() and suffix == ".gdb") or (
-        p.is_file() and (suffix in VECTOR_SUFFIXES or suffix in RASTER_SUFFIXES or suffix == ".zip")
-    )
+def _folder_layers(folder: Path) -> list[SourceLayer]:
+    """Every source in a folder and its sub-folders (a department's folder of shapefiles)."""
+    layers: list[SourceLayer] = []
+    for p in sorted(folder.iterdir()):
+        suffix = p.suffix.lower()
+        if p.is_dir():
+            layers += source_layers(p) if suffix == ".gdb" else _folder_layers(p)
+        elif suffix in VECTOR_SUFFIXES or suffix in RASTER_SUFFIXES or suffix == ".zip":
+            layers += source_layers(p)
+    return layers
 
 
 def _zip_layers(path: Path) -> list[SourceLayer]:

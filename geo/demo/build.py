@@ -13,30 +13,21 @@ import numpy as np
 import shapely
 import yaml
 
+from geo.build import build_blueprint
 from geo.crs import reproject
+from geo.demo.export import write_sources
 from geo.demo.parcels import demo_parcels
 from geo.demo.sources import Sources, load_counties, load_water
 from geo.demo.synthesis import synthesize_layers
 from geo.errors import InputError
-from geo.io.blueprint import write_blueprint
 from geo.resources import packaged
 
 log = logging.getLogger(__name__)
 
 RECIPE = packaged("demo/recipe.yaml")
-# standard attribute → the source column the demo files use (the manifest's `fields`)
-FIELDS = {
-    "land_use": {"class_code": "DLBM"},
-    "mineral": {"kind": "KZ"},
-    "geohazard": {"level": "YFCD"},
-    "water_source": {"level": "BHQJB"},
-    "heritage": {"zone": "BHFW"},
-    "county": {"code": "XZQDM", "name": "XZQMC"},
-    "planned_use": {"zone": "YTFQ"},
-}
-# the GeoPackages' last_change: fixed, so that the same seed gives the same bytes
+# the build date and the GeoPackages' last_change: fixed, so that the same seed gives the same blueprint
 TIMESTAMP = datetime(2026, 1, 1, tzinfo=UTC)
-MANIFEST_COMMENT = "Demo blueprint: SYNTHETIC control layers over real boundaries and water. See SOURCES.txt."
+SOURCES_DIR = "sources"  # the generated sources, as a city hands them over
 
 
 def build_demo_blueprint(
@@ -58,18 +49,16 @@ def build_demo_blueprint(
     log.info("demo county %s %s from %s", county_row["code"], county_row["name"], boundary_source)
 
     demo = synthesize_layers(spec, rng, county, lakes, rivers)
-    write_blueprint(
-        out,
-        {**demo.layers, "county": counties},
-        name=spec["name"],
-        crs="EPSG:4490",
-        fields=FIELDS,
-        rasters={"slope": demo.slope},
-        to_crs=4490,
-        comment=MANIFEST_COMMENT,
-        timestamp=TIMESTAMP,
-    )
-    _write_sources(out, Sources(boundary_source, water_source), spec["seed"])
+    # the same path as a city's data: sources in their departments' formats → lantu blueprint build
+    out.mkdir(parents=True, exist_ok=True)
+    folder = out / SOURCES_DIR
+    write_sources(folder, {**demo.layers, "county": counties}, demo.slope, timestamp=TIMESTAMP)
+    _write_sources(folder, Sources(boundary_source, water_source), spec["seed"])
+    built = out / ".build"
+    build_blueprint([folder], built, name=spec["name"], built=TIMESTAMP)  # SOURCES.txt goes with it
+    for path in built.iterdir():
+        path.replace(out / path.name)
+    built.rmdir()
     parcels = demo_parcels(
         rng, demo.layers, spec["parcels"], urban=demo.urban, side=float(spec["parcel_side_m"]), zone=zone
     )

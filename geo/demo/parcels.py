@@ -28,6 +28,11 @@ CONTROL_LAYERS = (
     "illegal_use",
     "approved_unsupplied",
     "idle_land",
+    "buried_heritage",
+    "protected_forest",
+    "basic_grassland",
+    "important_wetland",
+    "soil_pollution",
 )
 CLEAN_URBAN_CLASSES = ["0701", "0601", "05H1"]
 

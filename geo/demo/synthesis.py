@@ -138,7 +138,7 @@ def synthesize_layers(
         "planned_use": polygon_frame([g for _, g in zoning], zone, zone=[n for n, _ in zoning]),
         "basic_farmland": polygon_frame(list(farmland.geometry), zone),
         "ecological_redline": polygon_frame([redline], zone),
-        "nature_reserve": polygon_frame([reserve], zone, name=["南四湖（示例）"]),
+        "nature_reserve": _reserve_zones(reserve, w.lake, zone),
         "water_source": polygon_frame([ws1, ws2, ws3], zone, level=["一级", "二级", "准保护区"]),
         "mineral": polygon_frame(mines, zone, kind=["煤"] * len(mines)),
         "geohazard": polygon_frame([high, mid, low], zone, level=["高", "中", "低"]),
@@ -148,12 +148,61 @@ def synthesize_layers(
             zone=["保护范围"] * len(protect) + ["建设控制地带"] * len(control),
             site=[f"示例文物点{i + 1}" for i in range(len(sites))] * 2,
         ),
-        "flood_river": polygon_frame([flood], zone),
+        "flood_river": _flood_kinds(flood, w.canal, zone),
         "illegal_use": polygon_frame(illegal, zone),
         "approved_unsupplied": polygon_frame(unsupplied, zone),
         "idle_land": polygon_frame(idle, zone),
     }
+    # supplementary layers from their own generator, so every layer above stays as the seed made it
+    layers |= _supplementary(np.random.default_rng(spec["seed"] + 1), land_use, urban, w, sites, zone)
     return DemoLayers(zone=zone, layers=layers, slope=RasterLayer(slope, transform, zone), urban=urban)
+
+
+CORE_DEPTH_M = 1000  # the lake's reserve deeper than this inside its edge is the core zone (核心保护区)
+
+
+def _reserve_zones(reserve: shapely.Geometry, lake: shapely.Geometry, zone: int) -> gpd.GeoDataFrame:
+    """自然保护地 by zone: the lake's interior 核心保护区, its rim and the hill cores 一般控制区."""
+    core = reserve.intersection(lake.buffer(-CORE_DEPTH_M))
+    general = reserve.difference(core)
+    return polygon_frame([core, general], zone, zone=["核心保护区", "一般控制区"], name=["南四湖（示例）"] * 2)
+
+
+def _flood_kinds(flood: shapely.Geometry, canal: shapely.Geometry, zone: int) -> gpd.GeoDataFrame:
+    """河湖管理范围 along the canal (its water and 200 m banks), 蓄滞洪区 for the rest (the lake and its rim)."""
+    river = flood.intersection(canal.buffer(200))
+    return polygon_frame([river, flood.difference(river)], zone, kind=["河湖管理范围", "蓄滞洪区"])
+
+
+def _supplementary(
+    rng: np.random.Generator,
+    land_use: gpd.GeoDataFrame,
+    urban: shapely.Geometry,
+    w: _Water,
+    sites: list[shapely.Point],
+    zone: int,
+) -> dict[str, gpd.GeoDataFrame]:
+    """The optional layers: a buried-heritage zone in town away from the listed sites, public-welfare
+    forest and basic grassland on half the hill forest and grass patches, important wetland on the
+    lakeside flats, and two contaminated plots on urban industrial land."""
+    town = urban.buffer(-800).difference(shapely.union_all([s.buffer(1500) for s in sites]))
+    buried = [blob(rng, p, 600) for p in random_points(rng, town if not town.is_empty else urban, 1)]
+
+    def half(codes: list[str], near: shapely.Geometry | None = None) -> list[shapely.Geometry]:
+        patches = land_use[land_use["class_code"].isin(codes)]
+        if near is not None:
+            patches = patches[patches.intersects(near)]
+        return list(patches.sample(n=(len(patches) + 1) // 2, random_state=rng).geometry)
+
+    industrial = land_use[(land_use["class_code"] == "0601") & land_use.within(urban)]
+    plots = list(industrial.sample(n=min(2, len(industrial)), random_state=rng).geometry)
+    return {
+        "buried_heritage": polygon_frame([g.intersection(urban) for g in buried], zone, name=["示例古城遗址"]),
+        "protected_forest": polygon_frame(half(["0301", "0305"]), zone),
+        "basic_grassland": polygon_frame(half(["0404", "0401", "0403"]), zone),
+        "important_wetland": polygon_frame(half(["1106", "1108", "0303"], near=w.lake.buffer(3000)), zone),
+        "soil_pollution": polygon_frame(plots, zone, kind=["污染地块", "疑似污染地块"][: len(plots)]),
+    }
 
 
 def _water(county: shapely.Geometry, lakes: gpd.GeoDataFrame, rivers: gpd.GeoDataFrame, zone: int) -> _Water:

@@ -80,7 +80,7 @@ def write_blueprint(
     _check(layers, fields, rasters)
     out.mkdir(parents=True, exist_ok=True)
     entries: dict[str, dict[str, Any]] = {}
-    with _gpkg_timestamp(timestamp):
+    with gpkg_timestamp(timestamp):
         for layer_id, frame in layers.items():
             field_map = dict(fields.get(layer_id, {}))
             written = frame.rename(columns=field_map)
@@ -221,7 +221,7 @@ def _check(
 
 
 @contextmanager
-def _gpkg_timestamp(when: datetime | None) -> Iterator[None]:
+def gpkg_timestamp(when: datetime | None) -> Iterator[None]:
     """Pin GDAL's GeoPackage ``last_change`` (``OGR_CURRENT_DATE``) for the writes inside, then restore it."""
     if when is None:
         yield
