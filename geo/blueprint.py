@@ -126,7 +126,7 @@ class Blueprint:
     gk_zone_epsg: int | None
     layers: dict[str, VectorLayer | RasterLayer]
     synthetic: bool = False  # a generated demo blueprint (its SOURCES.txt says SYNTHETIC)
-    version: str = ""  # content hash + build date; every review result records it
+    version: str = ""  # build date + content hash (see load_blueprint); every review result records it
 
     def vector(self, layer_id: str) -> VectorLayer | None:
         layer = self.layers.get(layer_id)
@@ -186,22 +186,24 @@ def load_blueprint(root: str | Path) -> Blueprint:
     log.info("blueprint %r loaded: %d layers from %s", manifest.name, len(layers), root)
     sources = root / "SOURCES.txt"
     synthetic = sources.is_file() and "SYNTHETIC" in sources.read_text(encoding="utf-8", errors="replace")
-    return Blueprint(manifest.name, root, manifest.gk_zone_epsg, layers, synthetic, _version(root, manifest))
+    version = manifest.version or _fingerprint(root, manifest)
+    return Blueprint(manifest.name, root, manifest.gk_zone_epsg, layers, synthetic, version)
 
 
-def _version(root: Path, manifest: Manifest) -> str:
-    """The manifest's stamped version; a hand-written manifest's is computed from its files (the date
-    of the newest one stands for the build date)."""
-    if manifest.version:
-        return manifest.version
+def _fingerprint(root: Path, manifest: Manifest) -> str:
+    """The version of a hand-written manifest (the writers stamp theirs): the newest file's date and a
+    hash of the manifest and each file's size and modification time — taken at load, and cheap, where
+    hashing a city's gigabytes would add seconds to every start; any rewrite of a file changes it."""
+    import hashlib
     from datetime import UTC, datetime
 
-    from geo.io.blueprint import blueprint_version
-
-    raw = manifest.model_dump(exclude_none=True)
     files = [root / MANIFEST, *(root / spec.path for spec in manifest.layers.values())]
-    newest = max(p.stat().st_mtime for p in files if p.exists())
-    return blueprint_version(root, raw, datetime.fromtimestamp(newest, UTC))
+    stats = [(p.relative_to(root).as_posix(), p.stat()) for p in files]
+    digest = hashlib.sha256((root / MANIFEST).read_bytes())
+    for name, st in stats:
+        digest.update(f"\0{name}\0{st.st_size}\0{st.st_mtime_ns}".encode())
+    newest = datetime.fromtimestamp(max(st.st_mtime for _, st in stats), UTC)
+    return f"{newest:%Y%m%d}-{digest.hexdigest()[:12]}"
 
 
 def _working(frame: gpd.GeoDataFrame, pinned: int | None) -> gpd.GeoDataFrame:

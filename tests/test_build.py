@@ -346,3 +346,30 @@ def test_library_errors_are_typed(tmp_path: Path) -> None:
         build_blueprint([sources["no_crs"][0]], tmp_path / "a")
     with pytest.raises(InputError, match="preset"):
         build_blueprint([sources["field"][0]], tmp_path / "b", presets=["nonexistent"])
+
+
+def test_z_is_dropped_and_provenance_carried(tmp_path: Path) -> None:
+    folder = tmp_path / "src"
+    folder.mkdir()
+    (folder / "SOURCES.txt").write_text("某市自然资源局 2024年度变更调查成果\n", encoding="utf-8")
+    rows = _dltb_rows()[:2]
+    with_z = [(shapely.force_3d(g, 35.0), a) for g, a in rows]
+    _frame(with_z, 4527, shift=ZONE_PREFIX).to_file(folder / "dltb.gdb", layer="DLTB", driver="OpenFileGDB")
+    report = build_blueprint([folder], tmp_path / "bp")
+    assert [r.count for r in report.layers["land_use"].repairs if r.kind == "z_dropped"] == [2]
+    land = load_blueprint(tmp_path / "bp").vector("land_use")
+    assert land is not None and not shapely.has_z(land.frame.geometry.values).any()
+    assert "2024年度变更调查" in (tmp_path / "bp" / "SOURCES.txt").read_text(encoding="utf-8")
+
+
+def test_a_hand_written_manifest_gets_a_version_that_follows_its_files(tmp_path: Path) -> None:
+    root = tmp_path / "hand"
+    root.mkdir()
+    _frame([(rect(0, 0, 1, 1), {})], EPSG).to_file(root / "jbnt.gpkg")
+    (root / "blueprint.yaml").write_text("name: 手写\nlayers:\n  basic_farmland: {path: jbnt.gpkg}\n", encoding="utf-8")
+    first = load_blueprint(root).version
+    assert first == load_blueprint(root).version and len(first) == len("YYYYMMDD-") + 12
+    _frame([(rect(0, 0, 2, 1), {})], EPSG).to_file(root / "jbnt.gpkg")
+    assert load_blueprint(root).version != first
+    check = runner.invoke(app, ["blueprint", "check", str(root), "--format", "json"])
+    assert check.exit_code == 0 and json.loads(check.stdout)["build"] is None

@@ -32,12 +32,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+import pyproj
 import rasterio
 import shapely
 from pyproj import CRS
 
 from geo.blueprint import load_blueprint
-from geo.build.presets import Match, Preset, load_presets, pick_field, recognise
+from geo.build.presets import Match, load_presets, pick_field, recognise
 from geo.build.report import BUILD_REPORT, META_SUFFIX, BuildReport, LayerReport, Repair, Skipped, SourceInfo
 from geo.build.sources import SourceLayer, dataset_sha256, source_layers
 from geo.catalog import landuse_class, layer_catalog
@@ -93,6 +94,7 @@ def build_blueprint(
     reads: dict[str, list[_Read]] = {}
     rasters: dict[str, tuple[SourceLayer, Match]] = {}
     skipped: list[Skipped] = []
+    hashes: dict[Path, str] = {}
     for source in sources:
         found = source_layers(Path(source))
         recognised = 0
@@ -109,7 +111,7 @@ def build_blueprint(
             if sl.kind == "raster":
                 rasters[match.target] = (sl, match)
             else:
-                reads.setdefault(match.target, []).append(_read(sl, match, declared))
+                reads.setdefault(match.target, []).append(_read(sl, match, declared, hashes))
         if not recognised:
             listed = ", ".join(repr(s.name) for s in found)
             raise InputError(
@@ -132,7 +134,7 @@ def build_blueprint(
     if "county" not in frames:
         warnings.append("no 行政区 (county) layer: the blueprint has no coverage and reviews name no county")
     report = BuildReport(
-        name=name or _default_name(chosen, county),
+        name=name or "一张蓝图" + (f"（{county}）" if county else ""),
         version="",
         built=when.date().isoformat(),
         crs=f"EPSG:{zone}",
@@ -149,7 +151,8 @@ def build_blueprint(
             entries[target] = {"path": f"{target}.parquet"}
         for target, (sl, match) in rasters.items():
             entries[target] = {"path": f"{target}.tif"}
-            report.layers[target] = _copy_raster(sl, match, tmp / f"{target}.tif", _date(data_date, []), county)
+            raster = _copy_raster(sl, match, tmp / f"{target}.tif", _date(data_date, []), county, hashes)
+            report.layers[target] = raster
         manifest = {"name": report.name, "crs": f"EPSG:{zone}", "gk_zone_epsg": None, "layers": entries}
         report.version = write_manifest(
             tmp, manifest, built=when, comment="Built by lantu blueprint build; see build.json"
@@ -177,12 +180,8 @@ def _carry_provenance(sources: Sequence[str | Path], out: Path) -> None:
 def _parse_crs(text: str) -> CRS:
     try:
         return CRS.from_user_input(text)
-    except Exception as exc:  # pyproj's CRSError
-        raise CRSError(f"unknown CRS {text!r}", f"未知坐标系 {text!r}") from exc
-
-
-def _default_name(presets: Sequence[Preset], county: str | None) -> str:
-    return "一张蓝图" + (f"（{county}）" if county else "")
+    except pyproj.exceptions.CRSError as exc:
+        raise CRSError(f"--crs: unknown CRS {text!r}", f"--crs：未知坐标系 {text!r}") from exc
 
 
 def _date(given: str | date | None, parts: Sequence[_Read]) -> str | None:
@@ -194,15 +193,14 @@ def _date(given: str | date | None, parts: Sequence[_Read]) -> str | None:
 # --- reading one source layer -------------------------------------------------------------
 
 
-def _read(sl: SourceLayer, match: Match, declared: CRS | None) -> _Read:
+def _read(sl: SourceLayer, match: Match, declared: CRS | None, hashes: dict[Path, str]) -> _Read:
     from geo.io.blueprint import read_layer
 
     where = sl.where
     try:
-        info = pyogrio.read_info(
-            sl.gdal_path, layer=sl.layer, encoding=sl.encoding if sl.encoding_how != "format" else None
-        )
-        frame = read_layer(sl.gdal_path, layer=sl.layer, default_crs=None, encoding=_gdal_encoding(sl), force_2d=True)
+        encoding = sl.encoding if sl.encoding_how in (".cpg", "detected") else None  # formats that declare their own
+        info = pyogrio.read_info(sl.gdal_path, layer=sl.layer, encoding=encoding)
+        frame = read_layer(sl.gdal_path, layer=sl.layer, default_crs=None, encoding=encoding, force_2d=True)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         raise InputError(f"{where}: cannot be read: {exc}", f"{where} 无法读取") from exc
     if len(frame) == 0:
@@ -226,7 +224,7 @@ def _read(sl: SourceLayer, match: Match, declared: CRS | None) -> _Read:
     source_info = SourceInfo(
         path=str(sl.dataset),
         layer=sl.layer or sl.name,
-        sha256=_sha(sl.dataset),
+        sha256=_sha(sl.dataset, hashes),
         preset=match.preset.name,
         features=int(info.get("features") or len(frame)),
         crs=source_crs,
@@ -237,17 +235,11 @@ def _read(sl: SourceLayer, match: Match, declared: CRS | None) -> _Read:
     return _Read(frame, source_info, repairs, match.preset.date)
 
 
-_SHA: dict[Path, str] = {}
-
-
-def _sha(dataset: Path) -> str:
-    if dataset not in _SHA:
-        _SHA[dataset] = dataset_sha256(dataset)
-    return _SHA[dataset]
-
-
-def _gdal_encoding(sl: SourceLayer) -> str | None:
-    return sl.encoding if sl.encoding_how in (".cpg", "detected") else None
+def _sha(dataset: Path, hashes: dict[Path, str]) -> str:
+    """A dataset's SHA-256, computed once per build however many of its layers are used."""
+    if dataset not in hashes:
+        hashes[dataset] = dataset_sha256(dataset)
+    return hashes[dataset]
 
 
 def _fix_crs(frame: gpd.GeoDataFrame, where: str, declared: CRS | None) -> tuple[gpd.GeoDataFrame, str, list[Repair]]:
@@ -616,7 +608,9 @@ def _refresh(report: LayerReport, frame: gpd.GeoDataFrame) -> None:
         report.extent, report.extent_4490 = [], []
 
 
-def _copy_raster(sl: SourceLayer, match: Match, target: Path, when: str | None, county: str | None) -> LayerReport:
+def _copy_raster(
+    sl: SourceLayer, match: Match, target: Path, when: str | None, county: str | None, hashes: dict[Path, str]
+) -> LayerReport:
     """A raster (slope) copied as it is; it must declare its CRS and have one band."""
     with rasterio.open(sl.gdal_path) as ds:
         if ds.crs is None:
@@ -641,7 +635,7 @@ def _copy_raster(sl: SourceLayer, match: Match, target: Path, when: str | None, 
             SourceInfo(
                 path=str(sl.dataset),
                 layer=sl.name,
-                sha256=_sha(sl.dataset),
+                sha256=_sha(sl.dataset, hashes),
                 preset=match.preset.name,
                 features=size,
                 crs=crs.to_string(),

@@ -105,10 +105,10 @@ def write_manifest(
     """Write ``blueprint.yaml`` stamped with its version (content hash + build date); return the version."""
     when = built or datetime.now(UTC)
     when = when.astimezone(UTC) if when.tzinfo else when  # a naive time is taken as UTC
-    stamped = dict(manifest)
-    stamped.pop("version", None)
+    stamped = {k: v for k, v in manifest.items() if k not in ("version", "built", "layers")}
     stamped["built"] = when.date().isoformat()
-    stamped["version"] = blueprint_version(directory, stamped, when)
+    stamped["version"] = blueprint_version(directory, {**stamped, "layers": manifest.get("layers", {})}, when)
+    stamped["layers"] = manifest.get("layers", {})  # last, as hand edits expect: layers are appended to it
     header = "".join(f"# {line}\n" for line in comment.splitlines()) if comment else ""
     (directory / MANIFEST).write_text(
         header + yaml.safe_dump(stamped, allow_unicode=True, sort_keys=False), encoding="utf-8"
