@@ -144,7 +144,8 @@ def keys_list(ctx: typer.Context) -> None:
 
     for row in list_keys(_keys_engine(ctx)):
         state = f"revoked {row['revoked']}" if row["revoked"] else "active"
-        sys.stdout.write(f"{row['name']}\t{row['role']}\t{row['created']}\t{state}\n")
+        role = f"{row['role']}:{row['department']}" if row["department"] else row["role"]
+        sys.stdout.write(f"{row['name']}\t{role}\t{row['created']}\t{state}\n")
 
 
 if __name__ == "__main__":

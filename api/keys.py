@@ -147,8 +147,17 @@ def revoke_key(engine: Engine, name: str) -> None:
 
 
 def list_keys(engine: Engine) -> list[dict[str, object]]:
+    """Every key's name, role, department (department keys), dates; never the key."""
     with engine.connect() as conn:
-        rows = conn.execute(select(api_keys.c.name, api_keys.c.role, api_keys.c.created, api_keys.c.revoked))
+        rows = conn.execute(
+            select(
+                api_keys.c.name,
+                api_keys.c.role,
+                api_key_departments.c.department,
+                api_keys.c.created,
+                api_keys.c.revoked,
+            ).outerjoin(api_key_departments, api_key_departments.c.key_name == api_keys.c.name)
+        )
         return [dict(r._mapping) for r in rows]
 
 

@@ -98,6 +98,8 @@ class Settings(BaseSettings):
                 raise ValueError("open demo mode is not allowed in production")
             if self.database_url.startswith("sqlite") and ":memory:" in self.database_url:
                 raise ValueError("production needs a persistent database")
+            if self.webhook_url and not self.webhook_url.startswith("https://"):
+                raise ValueError("production webhooks need an https:// LANTU_WEBHOOK_URL (the body carries opinions)")
         if self.webhook_url and not self.webhook_secret:
             raise ValueError("LANTU_WEBHOOK_URL needs LANTU_WEBHOOK_SECRET (the receiver checks the signature)")
         if self.webhook_url and not self.webhook_url.startswith(("https://", "http://")):

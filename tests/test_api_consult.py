@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 from support import assert_problem, auth, parcel_frame, rect
 
 from api.app import create_app
@@ -142,3 +144,27 @@ def test_a_department_key_needs_a_known_department(settings: Settings) -> None:
         create_key(engine, "dept-none", "department")
     with pytest.raises(InputError):
         create_key(engine, "planner-with-department", "planner", department="水利")
+
+
+def test_department_keys_from_the_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    monkeypatch.setenv("LANTU_DATABASE_URL", f"sqlite:///{tmp_path / 'keys.db'}")
+    runner = CliRunner()
+    made = runner.invoke(app, ["keys", "create", "water", "--role", "department", "--department", "水利"])
+    assert made.exit_code == 0, made.output
+    unknown = runner.invoke(app, ["keys", "create", "sea", "--role", "department", "--department", "海事"])
+    assert unknown.exit_code == 2 and "未知部门" in unknown.stderr
+    assert runner.invoke(app, ["keys", "create", "x", "--role", "department"]).exit_code == 2
+    assert "water\tdepartment:水利\t" in runner.invoke(app, ["keys", "list"]).stdout
+
+
+def test_webhook_settings_are_checked() -> None:
+    secret = "s" * 16
+    with pytest.raises(ValidationError, match="LANTU_WEBHOOK_SECRET"):
+        Settings(webhook_url="https://city.example/hooks")
+    with pytest.raises(ValidationError, match="https"):
+        Settings(environment="production", webhook_url="http://city.example/hooks", webhook_secret=secret)
+    assert Settings(environment="production", webhook_url="https://city.example/hooks", webhook_secret=secret)
