@@ -244,3 +244,26 @@ def test_a_candidate_the_review_rejects_is_replaced_and_never_returned(one_regio
     assert any("only 0 of 1" in w for w in search.warnings)
     ok = find_sites(one_region, area_mu=50, n=1, project={**project, "investment_wan": 1e6}, profile=str(strict))
     assert ok.rejected == 0 and len(ok.sites) == 1
+
+
+def test_distance_to_the_urban_boundary_draws_sites_outside_it_close(tmp_path: Path) -> None:
+    """Infrastructure may lie outside the urban boundary (a warn): the first site fills the small boundary,
+    the next lies right beside it (distance cost), not in the far corner the flat cost would give."""
+    root = rect_blueprint(
+        tmp_path / "bp",
+        {
+            "county": [((0, 0, 2, 1), {"code": "370811", "name": "任城区"})],
+            "urban_boundary": [((0, 0, 0.2, 0.2), {})],  # 60 亩: room for one 50-亩 site
+            "planned_use": [((0, 0, 2, 1), {"zone": "一般农业区"})],  # admits single-site types
+            "land_use": [((0, 0, 2, 1), {"class_code": "0601"})],
+        },
+        slope=None,
+    )
+    search = find_sites(load_blueprint(root), area_mu=50, n=2, project={"project_type": "infrastructure"})
+    first, second = (reproject(shapely.geometry.shape(s.geometry), 4490, EPSG) for s in search.sites)
+    boundary = rect(0, 0, 0.2, 0.2)
+    assert first.within(boundary.buffer(1e-3)) and search.sites[0].warned_items == []  # layers missing: conditional
+    assert search.sites[1].verdict == "conditional" and "planning_conformity" in search.sites[1].warned_items
+    assert second.distance(boundary) < 50  # beside it (the gap), not 1 km away
+    assert any("距离代价" in r for r in search.sites[1].reasons_zh)
+    assert search.sites[0].score > search.sites[1].score
