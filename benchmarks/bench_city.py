@@ -227,21 +227,21 @@ class Bound(Peer):
         shapely.prepare(geoms)
         chunks = np.array_split(np.arange(len(geoms)), max(1, min(len(geoms), self.threads * 4)))
 
-        def one(name: str, idx: np.ndarray) -> np.ndarray:
-            pi, li = self.trees[name].query(geoms[idx], predicate="intersects")
-            area = shapely.area(shapely.intersection(self.layers[name][li], geoms[idx][pi]))
-            return np.bincount(pi, area, minlength=len(idx))
+        def one(idx: np.ndarray) -> dict[str, np.ndarray]:
+            # every layer of one parcel chunk in one task: a prepared parcel builds its GEOS
+            # indexes lazily and without a lock, so two threads must never share it (a segfault)
+            sums = {}
+            for name, tree in self.trees.items():
+                pi, li = tree.query(geoms[idx], predicate="intersects")
+                area = shapely.area(shapely.intersection(self.layers[name][li], geoms[idx][pi]))
+                sums[name] = np.bincount(pi, area, minlength=len(idx))
+            return sums
 
-        out = {}
         if self.threads == 1:
-            for name in self.layers:
-                out[name] = one(name, np.arange(len(geoms)))
-            return out
+            return one(np.arange(len(geoms)))
         with concurrent.futures.ThreadPoolExecutor(self.threads) as pool:
-            futures = {name: [pool.submit(one, name, c) for c in chunks] for name in self.layers}
-            for name, fs in futures.items():
-                out[name] = np.concatenate([f.result() for f in fs])
-        return out
+            parts = list(pool.map(one, chunks))
+        return {name: np.concatenate([part[name] for part in parts]) for name in self.layers}
 
 
 SQL = (
