@@ -24,6 +24,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import shapely
 import yaml
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
@@ -32,7 +33,7 @@ from geo import resources
 from geo.crs import M2_PER_HA, M2_PER_MU
 from geo.errors import ProfileError
 from geo.papers import DocumentNumber, Issuer, time_zh
-from geo.report_model import Fact, crs_label, profile_zh, project_type_zh, signature
+from geo.report_model import Fact, blueprint_version, crs_label, profile_zh, project_type_zh, signature
 from geo.review.result import ItemResult, LandQuota, ParcelResult, ReviewResult
 from geo.vocabulary import VERDICT_ZH, Status, Verdict
 
@@ -160,9 +161,14 @@ def _mu(m2: float | None) -> str:
     return f"{(m2 or 0.0) / M2_PER_MU:,.2f}"
 
 
+# the area a rule appends to its note (geo.review.rules._conflict): the finding states the areas itself
+_AREA_SUFFIX = re.compile(r"（涉及 [\d,.]+ m²（[\d,.]+ 公顷，[\d,.]+ 亩））")
+
+
 def _words(text: str) -> str:
-    """A result message as an official text writes it: 平方米, not m²; no closing stop (the template adds one)."""
-    return text.replace(" m²", "平方米").replace("m²", "平方米").rstrip("。；; ")
+    """A result message as an official text writes it: without the rule's area note (the paragraph
+    gives the areas), 平方米 rather than m², no closing stop (the template adds one)."""
+    return _AREA_SUFFIX.sub("", text).replace(" m²", "平方米").replace("m²", "平方米").rstrip("。；; ")
 
 
 def _finding(t: dict[str, Any], item: ItemResult) -> Finding:
@@ -229,6 +235,9 @@ def _project(t: dict[str, Any], parcel: ParcelResult) -> tuple[Fact, ...]:
     labels = t["project"]
     county = parcel.county
     location = f"{county.name}（行政区划代码 {county.code}）" if county else "未能确定（不在蓝图县级行政区内）"
+    if parcel.geometry is not None:  # where in the county: the centre in CGCS2000 degrees
+        centre = shapely.geometry.shape(parcel.geometry).centroid
+        location += f"，中心点位于东经{centre.x:.5f}°、北纬{centre.y:.5f}°"
     facts = [
         Fact(labels["name"], parcel.name or "未填报"),
         Fact(labels["type"], project_type_zh(parcel.project_type)),
@@ -272,7 +281,12 @@ def opinion(
     number = number or DocumentNumber.draft(issuer)
     t = load_template(issuer.template, data_dir)
     profile = profile_zh(result.profile, data_dir)
-    common = {"profile": profile, "blueprint": result.blueprint, "count": len(result.parcels)}
+    common = {
+        "profile": profile,
+        "blueprint": result.blueprint,
+        "blueprint_version": blueprint_version(result) or "",
+        "count": len(result.parcels),
+    }
     notes = [_render({"n": n}, "n", **common) for n in t.get("notes", [])]
     if synthetic:
         notes.append("示例蓝图的管控图层为合成数据，本意见仅供演示。")
@@ -315,14 +329,14 @@ def opinion_markdown(op: Opinion) -> str:
         lines += [f"| {md(f.label)} | {md(f.value)} |" for f in p.project]
         lines += ["", f"### （二）{md(h['findings'])}", ""]
         for n, f in enumerate(p.findings, start=1):
-            lines += [f"{n}\\. **{md(f.name)}**（{md(f.word)}）。{md(f.text)}{md(f.basis)}", ""]
+            lines += [f"{n}. **{md(f.name)}**（{md(f.word)}）。{md(f.text)}{md(f.basis)}", ""]
         lines += [f"### （三）{md(h['conditions'])}", ""]
-        lines += [f"{n}\\. {md(c)}" for n, c in enumerate(p.conditions, start=1)] or ["无。"]
+        lines += [f"{n}. {md(c)}" for n, c in enumerate(p.conditions, start=1)] or ["无。"]
         lines += ["", f"### （四）{md(h['quota'])}", "", md(p.quota), "", f"### （五）{md(h['conclusion'])}", ""]
         lines += [f"**{md(p.verdict_zh)}**。{md(p.conclusion)}", ""]
     lines += [md(op.closing), ""]
     if op.notes:
-        lines += [f"{md(op.notes_heading)}：", "", *(f"{n}\\. {md(t)}" for n, t in enumerate(op.notes, start=1)), ""]
+        lines += [f"{md(op.notes_heading)}：", "", *(f"{n}. {md(t)}" for n, t in enumerate(op.notes, start=1)), ""]
     lines += [f'<p align="right">{md(line)}</p>' for line in op.signature]
     return "\n".join(lines) + "\n"
 

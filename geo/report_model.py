@@ -19,6 +19,7 @@ from pathlib import Path
 
 import shapely
 
+from geo.catalog import layer_catalog
 from geo.crs import GK_FAMILIES, M2_PER_MU, gk_epsg, reproject
 from geo.errors import LantuError
 from geo.io.coordtxt import survey_rings
@@ -187,7 +188,7 @@ def tolerance_note(result: ReviewResult) -> str:
         strict = ""
         if result.tolerance.strict:
             strict = (
-                f"占用即须审查的图层（{'、'.join(result.tolerance.strict)}）"
+                f"占用即须审查的图层（{'、'.join(layer_zh(s) for s in result.tolerance.strict)}）"
                 f"超过 {_g(result.tolerance.min_m2)} m² 的重叠均计入。"
             )
         return (
@@ -196,6 +197,14 @@ def tolerance_note(result: ReviewResult) -> str:
             else f"重叠面积不超过容差 {rule} 的边缘接触不计。"
         )
     return "重叠面积不超过各地块容差（见地块信息）的边缘接触不计。"
+
+
+def layer_zh(layer: str) -> str:
+    """A layer id (``water_source:一级`` for one value of it) by its catalog name: 饮用水水源保护区（一级）."""
+    layer_id, _, value = layer.partition(":")
+    info = layer_catalog().get(layer_id)
+    name = info.name_zh if info else layer_id
+    return f"{name}（{value}）" if value else name
 
 
 def table_notes(result: ReviewResult) -> list[str]:
@@ -380,6 +389,18 @@ def _declared_area(parcel: ParcelResult) -> tuple[Fact, ...]:
     return (Fact("申报面积", shown),)
 
 
+def blueprint_version(result: ReviewResult) -> str | None:
+    """The data version the review used (build date + content hash), where the result records one:
+    results of a versioned blueprint carry ``blueprint_version``; older results and stores do not."""
+    version = getattr(result, "blueprint_version", None)
+    return str(version) if version else None
+
+
+def _version(result: ReviewResult) -> tuple[Fact, ...]:
+    version = blueprint_version(result)
+    return (Fact("蓝图版本", version),) if version else ()
+
+
 def signature(issuer: Issuer, number: DocumentNumber) -> tuple[str, ...]:
     """The signature block: who reviewed and checked (blank lines to sign), the unit, the date, the seal."""
     return (
@@ -417,6 +438,7 @@ def report_model(
         header=(
             Fact("审查单位", issuer.unit),
             Fact("蓝图", result.blueprint),
+            *_version(result),
             Fact("审查方案", profile_zh(result.profile, data_dir)),
             Fact("审查时间", time_zh(result.created)),
             Fact("审查编号", result.review_id),

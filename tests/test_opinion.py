@@ -11,6 +11,7 @@ from pathlib import Path
 
 import docx
 import pytest
+import shapely
 from fastapi.testclient import TestClient
 from support import auth, full_layers, parcel_frame, rect, rect_blueprint
 
@@ -66,7 +67,9 @@ def test_zh_numbers() -> None:
 def test_project_block_per_parcel(drafted: Opinion, result: ReviewResult) -> None:
     cond = {f.label: f.value for f in drafted.parcels[1].project}
     assert cond["项目名称"] == "变电站" and cond["项目类型"] == "基础设施项目"
-    assert cond["用地位置"].startswith("任城区（行政区划代码 370811）")
+    assert cond["用地位置"].startswith("任城区（行政区划代码 370811），中心点位于东经116.")
+    centre = shapely.geometry.shape(result.parcels[1].geometry).centroid
+    assert f"东经{centre.x:.5f}°、北纬{centre.y:.5f}°" in cond["用地位置"]
     assert cond["用地面积"] == "4.0000公顷（60.00亩，40,000.00平方米）"
     assert "第39带" in cond["坐标系统"] and "EPSG:4548" in cond["坐标系统"]
     assert drafted.parcels[1].heading == "二、变电站（地块编号：COND）"
@@ -84,7 +87,7 @@ def test_one_paragraph_per_item_with_finding_areas_and_basis(drafted: Opinion, r
                 assert f"{item.overlap_m2:,.2f}平方米" in finding.text
                 assert f"{item.overlap_m2 / 10_000:,.4f}公顷" in finding.text
                 assert f"{item.overlap_ratio * 100:.2f}%" in finding.text
-            assert "m²" not in finding.text
+            assert "m²" not in finding.text and "（涉及 " not in finding.text  # the areas once, in its own words
     words = {f.status: f.word for p in drafted.parcels for f in p.findings}
     assert words == {"pass": "符合要求", "warn": "有条件符合", "fail": "不符合要求", "missing_layer": "未能审查"}
 

@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from support import screenshot
 
 from geo.blueprint import Blueprint
+from geo.opinion import opinion
 from geo.papers import DocumentNumber, Issuer, document_number
 from geo.report import TILING_LAYERS, review_report, sketch, sketch_svg
 from geo.report_model import REPAIRED_NOTE, SUPPLEMENTARY, SYNTHETIC_NOTE, report_model
@@ -294,3 +295,14 @@ def test_html_report_prints_a_page_per_parcel_in_chromium(
     assert len({found[0] for found in on}) == len(headings)  # a new page for every parcel
     assert errors == []
     page.close()
+
+
+def test_notes_name_layers_in_chinese_and_the_data_version(result: ReviewResult) -> None:
+    notes = " ".join(report_model(result).notes)
+    assert "永久基本农田" in notes and "饮用水水源保护区（一级）" in notes
+    assert "basic_farmland" not in notes and "water_source" not in notes
+    assert "蓝图版本" not in {f.label for f in report_model(result).header}  # the result records none
+    # a versioned blueprint's result (issue 11: build date + content hash) shows it on every paper
+    versioned = result.model_copy(update={"blueprint_version": "2026-12-01+3f9a2c"})
+    assert {f.label: f.value for f in report_model(versioned).header}["蓝图版本"] == "2026-12-01+3f9a2c"
+    assert "数据版本 2026-12-01+3f9a2c" in " ".join(opinion(versioned).notes)
