@@ -36,6 +36,11 @@ class Format(StrEnum):
     json = "json"
 
 
+class Store(StrEnum):
+    parquet = "parquet"
+    fgb = "fgb"
+
+
 FormatOption = Annotated[Format, typer.Option("--format", "-f", help="table or json.")]
 
 
@@ -59,6 +64,9 @@ def build_cmd(
     ] = None,
     name: Annotated[str | None, typer.Option(help="The blueprint's name (default: 一张蓝图（COUNTY）).")] = None,
     crs: Annotated[str | None, typer.Option(help="CRS of sources that declare none, e.g. EPSG:4527.")] = None,
+    store: Annotated[
+        Store, typer.Option(help="Layer files: parquet (GeoParquet, fastest to load) or fgb (FlatGeobuf).")
+    ] = Store.parquet,
 ) -> None:
     """Build a blueprint from the sources; the report lists every repair. Exit 2 on bad input."""
     from geo.build import build_blueprint
@@ -79,6 +87,7 @@ def build_cmd(
             data_date=when,
             name=name,
             crs=crs,
+            store=store.value,
         )
     except LantuError as exc:
         fail(exc)

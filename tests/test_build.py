@@ -373,3 +373,22 @@ def test_a_hand_written_manifest_gets_a_version_that_follows_its_files(tmp_path:
     assert load_blueprint(root).version != first
     check = runner.invoke(app, ["blueprint", "check", str(root), "--format", "json"])
     assert check.exit_code == 0 and json.loads(check.stdout)["build"] is None
+
+
+def test_flatgeobuf_store_reviews_the_same(sources: dict[str, Path], built: Path, tmp_path: Path) -> None:
+    out = tmp_path / "fgb"
+    result = runner.invoke(
+        app,
+        ["blueprint", "build", str(sources["gdb"]), str(sources["water"]), str(sources["plan"]),
+         "-o", str(out), "--store", "fgb"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.glob("*.fgb")) == [
+        "basic_farmland.fgb", "county.fgb", "land_use.fgb", "planned_use.fgb", "water_source.fgb",
+    ]  # fmt: skip
+    parcels = parcel_frame(rect(0.25, 0.25, 0.75, 0.75), rect(4.25, 0.25, 4.75, 0.75), project_type="industrial")
+    a, b = (review(parcels, load_blueprint(d)) for d in (out, built))
+    for p, q in zip(a.parcels, b.parcels, strict=True):
+        for code in ("basic_farmland", "protected_areas", "cultivated_land"):
+            assert (p.item(code).status, p.item(code).overlap_m2) == (q.item(code).status, q.item(code).overlap_m2)
+        assert p.land_quota == q.land_quota

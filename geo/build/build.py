@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -44,7 +44,7 @@ from geo.build.sources import SourceLayer, dataset_sha256, source_layers
 from geo.catalog import landuse_class, layer_catalog
 from geo.crs import CGCS2000, check_coordinates, gk3_epsg_for_longitude, gk_epsg, transformer_for
 from geo.errors import CRSError, InputError
-from geo.io.blueprint import staging, write_geoparquet, write_manifest
+from geo.io.blueprint import staging, write_flatgeobuf, write_geoparquet, write_manifest
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,7 @@ DATUMS = {
 }
 COUNTY_DIGITS = 6
 PROVENANCE = "SOURCES.txt"
+Store = Literal["parquet", "fgb"]
 SLIVER_M2 = 1e-3  # what clipping leaves along a shared edge (rounding of reprojected coordinates)
 
 
@@ -80,13 +81,15 @@ def build_blueprint(
     name: str | None = None,
     crs: str | None = None,
     built: datetime | None = None,
+    store: Store = "parquet",
 ) -> BuildReport:
     """Build the blueprint directory ``out`` from ``sources``; return the report (also written there).
 
     ``presets`` are names or YAML paths (default: every shipped preset); ``search`` the user's data
     folders holding ``presets/``; ``county`` a 6-digit 行政区代码 to clip to; ``data_date`` the
     现势性 of the data (else a preset's); ``crs`` the CRS of sources that declare none;
-    ``built`` the build time (default now).
+    ``built`` the build time (default now); ``store`` the layers' format: GeoParquet (read with
+    pyarrow) or FlatGeobuf (with its spatial index, for GIS desktops).
     """
     chosen = load_presets(presets, search=search)
     declared = _parse_crs(crs) if crs else None
@@ -147,8 +150,13 @@ def build_blueprint(
     with staging(Path(out)) as tmp:
         entries: dict[str, dict[str, Any]] = {}
         for target, frame in frames.items():
-            write_geoparquet(frame, tmp / f"{target}.parquet")
-            entries[target] = {"path": f"{target}.parquet"}
+            path = tmp / f"{target}.{store}"
+            if store == "parquet":
+                write_geoparquet(frame, path)
+            else:
+                write_flatgeobuf(frame, path)
+            entries[target] = {"path": path.name}
+            report.layers[target].path = path.name
         for target, (sl, match) in rasters.items():
             entries[target] = {"path": f"{target}.tif"}
             raster = _copy_raster(sl, match, tmp / f"{target}.tif", _date(data_date, []), county, hashes)

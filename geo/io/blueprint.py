@@ -140,6 +140,12 @@ def write_geoparquet(frame: gpd.GeoDataFrame, path: Path) -> Path:
     return path
 
 
+def write_flatgeobuf(frame: gpd.GeoDataFrame, path: Path) -> Path:
+    """One vector layer as FlatGeobuf with its packed R-tree (read back through Arrow by pyogrio)."""
+    frame.to_file(path, driver="FlatGeobuf", engine="pyogrio")
+    return path
+
+
 @contextmanager
 def staging(target: Path) -> Iterator[Path]:
     """A fresh folder beside ``target`` to write a blueprint into; on success it replaces ``target``
