@@ -33,7 +33,7 @@ from geo import resources
 from geo.crs import M2_PER_HA, M2_PER_MU
 from geo.errors import ProfileError
 from geo.papers import DocumentNumber, Issuer, time_zh
-from geo.report_model import Fact, blueprint_version, crs_label, profile_zh, project_type_zh, signature
+from geo.report_model import Fact, crs_label, profile_zh, project_type_zh, signature
 from geo.review.result import ItemResult, LandQuota, ParcelResult, ReviewResult
 from geo.vocabulary import VERDICT_ZH, Status, Verdict
 
@@ -284,7 +284,7 @@ def opinion(
     common = {
         "profile": profile,
         "blueprint": result.blueprint,
-        "blueprint_version": blueprint_version(result) or "",
+        "blueprint_version": result.blueprint_version or "",
         "count": len(result.parcels),
     }
     notes = [_render({"n": n}, "n", **common) for n in t.get("notes", [])]

@@ -389,16 +389,9 @@ def _declared_area(parcel: ParcelResult) -> tuple[Fact, ...]:
     return (Fact("申报面积", shown),)
 
 
-def blueprint_version(result: ReviewResult) -> str | None:
-    """The data version the review used (build date + content hash), where the result records one:
-    results of a versioned blueprint carry ``blueprint_version``; older results and stores do not."""
-    version = getattr(result, "blueprint_version", None)
-    return str(version) if version else None
-
-
 def _version(result: ReviewResult) -> tuple[Fact, ...]:
-    version = blueprint_version(result)
-    return (Fact("蓝图版本", version),) if version else ()
+    """The data version the review used (build date + content hash); results from before versions have none."""
+    return (Fact("蓝图版本", result.blueprint_version),) if result.blueprint_version else ()
 
 
 def signature(issuer: Issuer, number: DocumentNumber) -> tuple[str, ...]:

@@ -301,8 +301,11 @@ def test_notes_name_layers_in_chinese_and_the_data_version(result: ReviewResult)
     notes = " ".join(report_model(result).notes)
     assert "永久基本农田" in notes and "饮用水水源保护区（一级）" in notes
     assert "basic_farmland" not in notes and "water_source" not in notes
-    assert "蓝图版本" not in {f.label for f in report_model(result).header}  # the result records none
-    # a versioned blueprint's result (issue 11: build date + content hash) shows it on every paper
+    assert result.blueprint_version  # the blueprint's build date + content hash (issue 11)
+    assert {f.label: f.value for f in report_model(result).header}["蓝图版本"] == result.blueprint_version
+    assert "蓝图版本" not in {
+        f.label for f in report_model(result.model_copy(update={"blueprint_version": None})).header
+    }
     versioned = result.model_copy(update={"blueprint_version": "2026-12-01+3f9a2c"})
     assert {f.label: f.value for f in report_model(versioned).header}["蓝图版本"] == "2026-12-01+3f9a2c"
     assert "数据版本 2026-12-01+3f9a2c" in " ".join(opinion(versioned).notes)
