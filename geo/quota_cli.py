@@ -10,6 +10,7 @@ import getpass
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -38,6 +39,7 @@ Actor = Annotated[str, typer.Option(help="Who does this (recorded in the journal
 Format = Annotated[str, typer.Option("--format", "-f", help="table | json | csv")]
 DEFAULT_ACTOR = getpass.getuser() if hasattr(getpass, "getuser") else "cli"
 T = TypeVar("T")
+TABLE_WIDTH = 200  # Chinese ledger tables keep their columns whole in a narrow or piped terminal
 
 
 def database(ctx: typer.Context) -> Engine:
@@ -76,7 +78,9 @@ def _show(rows: Callable[[], Sequence[Row]], fmt: str, title: str, labels: dict[
     if labels is None or kind == "json":
         write_table(data if labels is None else [dict(r) for r in attempt(rows)], kind, sys.stdout, title=title)
         return
-    write_table(labelled(data, labels, kind), kind, sys.stdout, title=title, columns=list(labels.values()))
+    write_table(
+        labelled(data, labels, kind), kind, sys.stdout, title=title, columns=list(labels.values()), width=TABLE_WIDTH
+    )
 
 
 def _date(value: str | None, option: str) -> date | None:
@@ -157,6 +161,31 @@ def reserve(
         )
 
     _done("reserved", act)
+
+
+@app.command("reserve-factors")
+def reserve_factors(
+    ctx: typer.Context,
+    project_id: str,
+    year: Year,
+    need: Annotated[list[str], typer.Option(help="FACTOR=AMOUNT (energy, cod, nh3n, so2, nox), repeatable.")],
+    source: Annotated[str | None, typer.Option(help="'city' for the pool (重点 projects only).")] = None,
+    actor: Actor = DEFAULT_ACTOR,
+) -> None:
+    """配置能耗与污染物总量: a library project's needs × the 倍量替代 ratios (exempt types pay no 总量)."""
+    ledger = _ledger(ctx)
+    _done("reserved", lambda: ledger.reserve_factors(project_id, year, _needs(need), source=source, actor=actor))
+
+
+def _needs(pairs: list[str]) -> dict[str, Decimal]:
+    out: dict[str, Decimal] = {}
+    for pair in pairs:
+        factor, _, value = pair.partition("=")
+        try:
+            out[factor.strip()] = Decimal(value.strip())
+        except InvalidOperation as exc:
+            raise InputError(f"--need {pair!r} is not FACTOR=AMOUNT", f"--need {pair!r} 应为 要素=数量") from exc
+    return out
 
 
 @app.command("confirm")

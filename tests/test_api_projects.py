@@ -101,3 +101,22 @@ def test_quota_report_over_the_api(client: TestClient, keys: dict[str, str]) -> 
     assert sheet is not None and sheet["A1"].value == "区县"
     assert_problem(client.get("/api/v1/quotas/report?year=2026&format=pdf", headers=auth(keys)), 422)
     assert_problem(client.get("/api/v1/quotas/report", headers=auth(keys)), 422)
+
+
+def test_energy_and_pollutants_for_a_project_over_the_api(client: TestClient, keys: dict[str, str]) -> None:
+    plan = {"year": 2026, "rows": [{"county_code": "370811", "factor": "energy", "amount": 1_000}]}
+    assert client.post("/api/v1/quotas/issue", json=plan, headers=auth(keys, "quota-admin")).status_code == 201
+    writer = auth(keys, "project-system")
+    assert client.post("/api/v1/projects", json={**PROJECT, "stage": "储备"}, headers=writer).status_code == 201
+    body = {"year": 2026, "needs": {"energy": 300}}
+    made = client.post("/api/v1/quotas/projects/XM-1/factors", json=body, headers=writer)
+    assert made.status_code == 201, made.text
+    balances = client.get("/api/v1/quotas/balances?year=2026", headers=auth(keys)).json()
+    assert next(b["balance"] for b in balances if b["holder"] == "XM-1" and b["factor"] == "energy") == 300
+    too_much = client.post(
+        "/api/v1/quotas/projects/XM-1/factors", json={**body, "needs": {"energy": 900}}, headers=writer
+    )
+    assert "指标不足" in assert_problem(too_much, 409)["message_zh"]
+    land = client.post("/api/v1/quotas/projects/XM-1/factors", json={**body, "needs": {"land_new": 1}}, headers=writer)
+    assert_problem(land, 409)
+    assert_problem(client.post("/api/v1/quotas/projects/XM-1/factors", json=body, headers=auth(keys, "planner")), 403)

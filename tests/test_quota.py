@@ -680,3 +680,30 @@ def test_the_ledger_report_adds_up_per_county_and_factor(ledger: Ledger) -> None
                 )
             )
         )
+
+
+def test_energy_and_pollutants_are_reserved_with_replacement_ratios(ledger: Ledger) -> None:
+    """倍量替代: 1 t of new COD needs 2 t of 总量; energy one for one; 平顶山's exempt types pay no 总量."""
+    ledger.issue(2026, [("370811", "cod", 100), ("370811", "energy", 1_000)], actor="a")  # county: 70 t COD
+    tx = ledger.reserve_factors("XM-1", 2026, {"cod": 10, "energy": 300}, actor="生态环境局")
+    assert balance(ledger, "XM-1", "cod", bucket="reserved") == 20 and balance(ledger, "370811", "cod") == 50
+    assert balance(ledger, "XM-1", "energy", bucket="reserved") == 300
+    assert "倍量替代 cod×2、energy×1" in next(j["reason"] for j in ledger.journal() if j["transaction"] == tx)
+    ProjectLibrary(ledger.engine).add(
+        "HIGHWAY", name="高速公路", project_type="transport", level="省重点", county="370811", actor="a", stage="储备"
+    )
+    with pytest.raises(QuotaError, match="not tied to the pollutant"):
+        ledger.reserve_factors("HIGHWAY", 2026, {"cod": 5}, actor="a")
+    ledger.reserve_factors("HIGHWAY", 2026, {"cod": 5, "energy": 100}, actor="a")  # energy only
+    assert balance(ledger, "HIGHWAY", "cod", bucket="reserved") == 0
+    assert balance(ledger, "HIGHWAY", "energy", bucket="reserved") == 100
+    with pytest.raises(QuotaError, match="reserved from a review"):
+        ledger.reserve_factors("XM-1", 2026, {"land_new": 5}, actor="a")
+    enter(ledger, "EARLY", stage="谋划")
+    with pytest.raises(QuotaError, match="先入库后保障"):
+        ledger.reserve_factors("EARLY", 2026, {"cod": 1}, actor="a")
+    enter(ledger, "SMALL", level="一般")
+    with pytest.raises(QuotaError, match="cannot pay"):
+        ledger.reserve_factors("SMALL", 2026, {"cod": 1}, actor="a", source=CITY)
+    ledger.revoke("XM-1", actor="a")  # back to the county that paid
+    assert balance(ledger, "370811", "cod") == 70 and balance(ledger, "370811", "energy") == 900

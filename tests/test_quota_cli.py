@@ -254,3 +254,13 @@ def test_report_in_chinese_as_table_csv_and_xlsx(run, tmp_path: Path, blueprint_
     values = {(r[0], r[2]): r for r in sheet.iter_rows(min_row=2, values_only=True)}
     assert values[("任城区", "新增建设用地计划指标")][header.index("余额")] == 70_000
     assert "未知格式" in run("quota", "report", "--year", "2026", "-f", "pdf", code=2).stderr
+
+
+def test_reserve_factors_from_the_command_line(run, tmp_path: Path, blueprint_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    _issue(run, tmp_path, blueprint_dir, "370811,cod,100\n370811,energy,500\n")
+    _enter(run, "PLANT")
+    run("quota", "reserve-factors", "PLANT", "--year", "2026", "--need", "cod=10", "--need", "energy=200")
+    rows = json.loads(run("quota", "balances", "--year", "2026", "-f", "json").stdout)
+    held = {(b["holder"], b["factor"], b["bucket"]): b["balance"] for b in rows}
+    assert held[("PLANT", "cod", "reserved")] == 20 and held[("PLANT", "energy", "reserved")] == 200  # 倍量替代 2:1
+    assert "要素=数量" in run("quota", "reserve-factors", "PLANT", "--year", "2026", "--need", "cod", code=2).stderr

@@ -171,6 +171,25 @@ async def revoke(project_id: str, ledger: LedgerDep, who: Admin, body: RevokeReq
     )
 
 
+class FactorsRequest(BaseModel):
+    year: int = Field(ge=2000, le=2100)
+    needs: dict[str, float] = Field(description="factor (energy, cod, nh3n, so2, nox) → amount", max_length=5)
+    source: str | None = Field(default=None, max_length=64, description="the project's county (default) or 'city'")
+
+
+@router.post(
+    "/projects/{project_id}/factors",
+    status_code=201,
+    response_model=Movement,
+    summary="配置 energy and pollutant 总量 for a library project (倍量替代)",
+)
+async def reserve_factors(project_id: str, body: FactorsRequest, ledger: LedgerDep, who: Reserver) -> Movement:
+    tx = await run_in_threadpool(
+        lambda: ledger.reserve_factors(project_id, body.year, body.needs, source=body.source, actor=who.name)
+    )
+    return Movement(transaction=tx)
+
+
 class LapseRequest(BaseModel):
     reason: str = Field(min_length=1, max_length=500, description="why the quota is taken back (required)")
 

@@ -20,7 +20,7 @@ from geo.io.quota import labelled
 from geo.io.tables import table_format, write_table
 from geo.projects.library import LEVELS, STAGES, Project, ProjectLibrary
 from geo.quota.holders import county_names
-from geo.quota_cli import DEFAULT_ACTOR, attempt, database
+from geo.quota_cli import DEFAULT_ACTOR, TABLE_WIDTH, attempt, database
 from geo.vocabulary import project_types
 
 app = typer.Typer(help="The project library (项目库): add, stage, list, overdue — 先入库后保障.", no_args_is_help=True)
@@ -62,7 +62,8 @@ def _with_county_names(library: ProjectLibrary, rows: Sequence[dict[str, Any]]) 
 def _show(rows: Callable[[], Sequence[dict[str, Any]]], fmt: str, labels: dict[str, str], title: str) -> None:
     kind = attempt(lambda: table_format(fmt))
     data = labelled(attempt(rows), labels, kind)
-    write_table(data, kind, sys.stdout, title=title, columns=None if kind == "json" else list(labels.values()))
+    columns = None if kind == "json" else list(labels.values())
+    write_table(data, kind, sys.stdout, title=title, columns=columns, width=TABLE_WIDTH)
 
 
 @app.command("add")

@@ -3,15 +3,15 @@
 Rules, each from the policy texts in ``/work/shared/policy``:
 
 * 先入库后保障 — only projects in the library receive factors (兰州 兰政办发〔2020〕149号
-  一、总体要求 and 三(一)1 "按照'先入库储备,后供应保障'的原则"); the ledger asks
+  一、总体要求 and 四、(三)1 "按照'先入库储备,后供应保障'的原则"); the ledger asks
   :func:`fundable_reason` before it reserves.
-* Stages 谋划 → 储备 → 审批 → 建设 → 竣工 follow the same plan's 二、"(一)项目谋划阶段 …
+* Stages 谋划 → 储备 → 审批 → 建设 → 竣工 follow the same plan's 三、工作流程 "(一)项目谋划阶段 …
   (五)项目竣工阶段" (储备 is its 项目生成/储备库 step); a project moves one stage forward at a
   time, or is withdrawn (撤销, 聊城 重点项目推进全周期服务办法 第二十条 "不再实施的项目,要素指标依法收回").
   竣工 and 撤销 are final.
 * 应开未开 — a project past its planned start and not yet under construction is overdue
-  (济宁 济政办字〔2020〕52号 三、"对已享受要素保障政策、应开未开 … 每季度开展监测评估";
-  兰州 149号 五(二)).
+  (济宁 济政办字〔2020〕52号 四、(三) "对已享受要素保障政策、应开未开 … 每季度开展监测评估";
+  兰州 149号 五、(二)).
 * Levels 国家重大 / 省重点 / 市重点 are 重点 projects, the only ones the city pool serves
   (聊城《关于强化要素保障进一步优化产业生态的若干措施》第2条 "对其他省市级重点项目,统筹市县核补指标予以优先保障").
 """

@@ -7,7 +7,7 @@ entry through :func:`geo.quota.posting.post`. A refused movement changes nothing
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date
 from decimal import Decimal
 from typing import Unpack
@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from geo.errors import NotFoundError, QuotaError
-from geo.projects.library import require_project
+from geo.projects.library import fundable_reason, require_project
 from geo.quota.accounts import (
     CITY,
     FACTORS,
@@ -37,6 +37,7 @@ from geo.quota.posting import post, writing
 from geo.quota.reservations import (
     ReservationRequest,
     already_reserved,
+    bind_library_project,
     bind_project,
     check_project,
     funding,
@@ -264,6 +265,62 @@ class Movements:
             assert done is not None, "the reservation that won the race is committed"
             return done
 
+    def reserve_factors(
+        self,
+        project_id: str,
+        year: int,
+        needs: Mapping[str, float | Decimal],
+        *,
+        actor: str,
+        source: str | None = None,
+        reason: str = "项目能耗与污染物总量指标配置",
+    ) -> int:
+        """配置 energy (吨标准煤) and pollutant 总量 for a project of the library: each need × its 倍量替代
+        ratio, from the project's county (or the city pool for a 重点 project); pollutants are not charged
+        to the types the rules exempt (平顶山 行动方案 四、(四)). The same gate as :meth:`reserve`
+        (先入库后保障: 兰州 149号 三、(三) 审批阶段 "能耗跟着项目走,污染物排放总量替代指标跟着项目走")."""
+        for factor in needs:
+            check_factor(factor)
+            if factor != "energy" and factor not in POLLUTANTS:
+                raise QuotaError(
+                    f"{factor} is reserved from a review, not here (energy and pollutants only)",
+                    f"{FACTORS[factor][0]}应依审查结果配置，此处仅配置能耗与污染物总量指标",
+                )
+        with writing(self.engine) as conn:
+            project = require_project(conn, project_id)
+            if (why := fundable_reason(project)) is not None:
+                raise QuotaError(*why)
+            payer = source or project.county
+            if payer not in (project.county, CITY) or (payer == CITY and not project.is_key):
+                raise QuotaError(
+                    f"{payer} cannot pay for project {project_id} (its county, or the city pool for 重点 projects)",
+                    f"{payer} 不能为项目 {project_id} 支付指标（仅限项目所在区县，重点项目可由市级统筹）",
+                )
+            exempt = project.project_type in self.rules.pollutant_exempt_types
+            wanted = {
+                factor: amount(Decimal(str(value)) * Decimal(str(self.rules.replacement(factor))))
+                for factor, value in needs.items()
+                if not (exempt and factor in POLLUTANTS)
+            }
+            if any(v < 0 for v in wanted.values()):
+                raise QuotaError("factor needs must not be negative", "指标需求不能为负数")
+            postings = [
+                p
+                for factor, value in wanted.items()
+                for p in move(factor, year, value, (payer, "available"), (project_holder(project_id), "reserved"))
+            ]
+            if exempt and not postings:
+                raise QuotaError(
+                    f"project {project_id} ({project.project_type}) is exempt from the pollutant 总量: "
+                    "not tied to the pollutant 总量, nothing to reserve",
+                    f"项目 {project_id} 的类型不与污染物总量指标挂钩，无需配置",
+                )
+            ratios = "、".join(f"{f}×{self.rules.replacement(f):g}" for f in wanted)
+            bind_library_project(conn, project)
+            return post(
+                conn, "reserve", postings, actor=actor, reason=f"{reason}（倍量替代 {ratios}）", project_id=project_id
+            )
+
     def confirm(self, project_id: str, *, actor: str, reason: str = "项目用地批准") -> int:
         """批准: the reserved quota becomes approved (used)."""
         with writing(self.engine) as conn:
@@ -297,7 +354,7 @@ class Movements:
         """收回: everything the project holds, approved quota included, back to the accounts that paid it.
 
         The explicit movement for quota a project will not use (聊城《重点项目推进全周期服务办法》
-        第二十条 "不再实施的项目,要素指标依法收回"; 济宁 52号 三、"坚决避免要素沉淀"); the reason is required.
+        第二十条 "不再实施的项目,要素指标依法收回"; 济宁 52号 四、(三) "坚决避免要素沉淀"); the reason is required.
         """
         if not reason.strip():
             raise QuotaError("a lapse needs a reason", "收回指标须说明理由")
@@ -365,7 +422,7 @@ class Movements:
 
         With ``project_id`` it is earmarked to that project of the library (in ``holder``, its
         county): it waits in the project's ``earmarked`` account and pays its reservations first
-        (济宁 济政办字〔2020〕52号 二、4 "争取省级重大基础设施、重要工作事项配置的'点供'型计划指标").
+        (济宁 济政办字〔2020〕52号 三、(一)4 "争取省级重大基础设施、重要工作事项配置的'点供'型计划指标").
         """
         check_factor(factor)
         with writing(self.engine) as conn:
@@ -469,7 +526,7 @@ class Movements:
         actor: str,
     ) -> int:
         """削减量预支: a pollutant quota used now against a named future reduction, due before production
-        starts (聊城《若干措施》第6条 "削减预支方案要在项目投产前到位"; 济宁 52号 二、(四)3); overdue after
+        starts (聊城《若干措施》第6条 "削减预支方案要在项目投产前到位"; 济宁 52号 三、(三)3); overdue after
         ``deadline`` until a :meth:`reduction` settles it."""
         _check_pollutant(factor)
         if not source.strip():

@@ -99,7 +99,7 @@ def plan_reservation(review: ReviewResult, request: ReservationRequest, *, grain
 
     占补平衡 is wanted in three dimensions: quantity (all cultivated land, 水田 included), 水田 as a
     part of it, and grain capacity (kg: cultivated m² × ``grain_yield``, the layer carrying none) —
-    自然资规〔2021〕2号 数量、质量、产能; 聊城 办法第十七条 for the pooled gaps.
+    国土资规〔2017〕13号 数量、水田、粮食产能三类指标; 聊城 办法第十七条 for the pooled gaps.
     """
     year, project_id, parcel_id = request["year"], request["project_id"], request.get("parcel_id")
     county, source = request.get("county"), request.get("source")
@@ -291,8 +291,8 @@ def _released(conn: Connection, reservation_id: int, project_id: str) -> bool:
     return found is not None
 
 
-def bind_project(conn: Connection, plan: ReservationPlan, project: Project, *, actor: str) -> None:
-    """The ledger's record of the project on its first reservation; the reviewed parcel linked in the library."""
+def bind_library_project(conn: Connection, project: Project, review_id: str | None = None) -> None:
+    """The ledger's record of the project on its first reservation (its county for the map and the report)."""
     conn.execute(
         insert_ignoring_duplicates(conn, quota_projects),
         [
@@ -302,11 +302,16 @@ def bind_project(conn: Connection, plan: ReservationPlan, project: Project, *, a
                 "level": project.level,
                 "project_type": project.project_type,
                 "county": project.county,
-                "review_id": plan.review_id,
+                "review_id": review_id,
                 "created": datetime.now(UTC),
             }
         ],
     )
+
+
+def bind_project(conn: Connection, plan: ReservationPlan, project: Project, *, actor: str) -> None:
+    """The ledger's record of the project on its first reservation; the reviewed parcel linked in the library."""
+    bind_library_project(conn, project, plan.review_id)
     link_review_in(conn, project.id, plan.review_id, plan.parcel.id, actor=actor)
 
 

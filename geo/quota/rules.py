@@ -19,6 +19,12 @@ class LedgerRules(BaseModel):
     pooling: dict[str, float] = Field(default_factory=dict, description="factor (or stock_reward) → share pooled")
     advance_cap_share: float = Field(default=0.3, ge=0, le=1)
     grain_yield_kg_per_m2: float = Field(default=0.6, gt=0)
+    replacement_ratios: dict[str, float] = Field(default_factory=dict, description="factor → 倍量替代 ratio")
+    pollutant_exempt_types: list[str] = Field(default_factory=list, description="project types not tied to 总量")
+
+    def replacement(self, factor: str) -> float:
+        """How many units of quota one unit of a project's new emission or energy use needs (1 if not configured)."""
+        return self.replacement_ratios.get(factor, 1.0)
 
     def pooled(self, key: str) -> float:
         """The share the city pools of ``key`` (a factor, or ``stock_reward``); 0 when not configured."""
