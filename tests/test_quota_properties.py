@@ -75,9 +75,23 @@ class LedgerMachine(RuleBasedStateMachine):
         if on_success:
             on_success(tx)
 
-    @initialize(funded=st.booleans())
-    def opening_plan(self, funded: bool) -> None:
-        """Half the runs start with quota everywhere (the city's included), so reservations and revocations happen."""
+    @initialize(
+        funded=st.sampled_from([True, True, True, False]),
+        levels=st.lists(st.sampled_from(LEVELS), min_size=4, max_size=4),
+    )
+    def opening_plan(self, funded: bool, levels: list[str]) -> None:
+        """P0–P3 in the library at 储备 (one county each, random levels; P4, P5 come by rule); half the runs
+        start with quota everywhere (the city's included), so reservations and revocations happen."""
+        for n, level in enumerate(levels):
+            self.library.add(
+                f"P{n}",
+                name="n",
+                project_type="industrial",
+                level=level,
+                county=COUNTIES[n % 3],
+                actor="e",
+                stage="储备",
+            )
         if not funded:
             return
         plan = [(c, f, Decimal(100_000)) for c in COUNTIES for f in FACTORS]
@@ -135,6 +149,19 @@ class LedgerMachine(RuleBasedStateMachine):
                 self.gate_violations.append(f"{pid} paid by {source}")
 
         self._try(lambda: self.ledger.reserve(r, year=YEAR, project_id=pid, source=source, actor="s"), gate)
+
+    @rule(
+        project=st.integers(0, 3),
+        new=amounts,
+        cultivated=st.one_of(st.just(Decimal(0)), st.decimals(0, 10_000, places=2)),
+        n=st.integers(0, 5),
+        source=st.sampled_from([None, CITY]),
+    )
+    def reserve_in_its_county(
+        self, project: int, new: Decimal, cultivated: Decimal, n: int, source: str | None
+    ) -> None:
+        """The usual path: a conditional parcel in the library project's own county."""
+        self.reserve(COUNTIES[project % 3], new, cultivated, "conditional", n, source, project)
 
     @rule(project=st.integers(0, 5), factor=st.sampled_from(FACTORS), value=amounts)
     def earmark(self, project: int, factor: str, value: Decimal) -> None:
