@@ -18,7 +18,6 @@ from rich.console import Console
 
 from geo.cli_context import cli_context
 from geo.consult import Consultations, Webhook
-from geo.consult.routing import load_routing
 from geo.errors import InputError
 from geo.io.quota import read_review_result
 from geo.io.tables import write_table
@@ -40,7 +39,7 @@ def _consultations(ctx: typer.Context) -> Consultations:
         Webhook(options.webhook_url, options.webhook_secret) if options.webhook_url and options.webhook_secret else None
     )
     return attempt(
-        lambda: Consultations(database(ctx), routing=load_routing(data_dir=options.data_dir), webhook=webhook)
+        lambda: Consultations(database(ctx), webhook=webhook, issuer=options.issuer, data_dir=options.data_dir)
     )
 
 

@@ -155,12 +155,18 @@ def test_all_agree_moves_the_project_to_reserve_with_its_opinion(
     ]
     assert body["parcels"][0]["area_m2"] == pytest.approx(0.8 * 0.6 * 1e6)
     assert "开展洪水影响评价" in found["text"] and "第十二条" in found["text"]
+    # the findings in the 审查意见's own words (geo.opinion), the departments' words escaped for Markdown
+    assert "经核查" in found["text"] and "有条件符合" in found["text"]
+    assert "（水利经办人，" in found["text"] and "北京时间" in found["text"]
     with pytest.raises(ConsultError):  # an agreed round takes no more answers
         consult.answer(tasks[0]["id"], "不同意", text="晚到的意见", actor="x")
     # numbers run on per year
     consult.start("XM-2", heritage_flood, actor="发改委", today=DAY)
-    _answer_all(consult, "XM-2")
-    assert consult.opinion("XM-2")["doc_number"] == "协同预审〔2026〕2号"
+    _answer_all(consult, "XM-2", 文物主管部门=("有条件同意", "# 标题 <b>粗</b> [链接](x)"))
+    second = consult.opinion("XM-2")
+    assert second["doc_number"] == "协同预审〔2026〕2号"
+    assert "\\# 标题 \\<b\\>粗\\</b\\> \\[链接\\](x)" in second["text"]
+    assert second["opinion"]["conditions"][0]["text"] == "# 标题 <b>粗</b> [链接](x)"  # JSON keeps the words
 
 
 def test_a_disagreement_puts_the_project_on_the_problem_list(

@@ -49,7 +49,13 @@ def get_consultations(engine: EngineDep, settings: SettingsDep) -> Consultations
         if settings.webhook_url and settings.webhook_secret
         else None
     )
-    return Consultations(engine, routing=_routing(settings.data_dir), webhook=webhook)
+    return Consultations(
+        engine,
+        routing=_routing(settings.data_dir),
+        webhook=webhook,
+        issuer=settings.issuer(),
+        data_dir=settings.data_dir,
+    )
 
 
 ConsultDep = Annotated[Consultations, Depends(get_consultations)]

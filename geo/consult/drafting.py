@@ -8,19 +8,14 @@ collected opinions serve as the formal 预审意见 while the project's content 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
 from typing import Any, Final
 
+from geo.opinion import md as escape_md
+from geo.papers import time_zh
 from geo.review.result import ReviewResult
-from geo.vocabulary import STATUS_ZH, VERDICT_LABELS
+from geo.vocabulary import VERDICT_LABELS
 
 MU_PER_M2: Final = 15 / 10_000  # 1 亩 = 10000/15 m²
-BEIJING: Final = timezone(timedelta(hours=8))  # dates of due days and documents are Beijing dates
-
-
-def beijing_time(iso: str) -> str:
-    """An ISO time (UTC) as the Beijing minute a reader expects: 2026-12-02 07:10."""
-    return datetime.fromisoformat(iso).astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
 
 
 def area_text(m2: float) -> str:
@@ -31,15 +26,12 @@ def finding_paragraph(finding: dict[str, Any]) -> str:
     """One finding (a stored task's ``items_json`` entry) as a numbered-list paragraph."""
     if finding.get("parcel_id") is None:
         return f"【{finding['name_zh']}】项目类型须核定{finding['name_zh']}，请反馈指标来源与保障意见。"
-    status = STATUS_ZH.get(finding["status"], finding["status"])
-    text = f"【{finding['name_zh']}】地块 {finding['parcel_id']}：{status}。{finding['message_zh'].rstrip('。')}。"
+    text = f"【{finding['name_zh']}】地块 {finding['parcel_id']}：{finding['finding']}"  # the 审查意见's sentence
     if finding.get("layer_zh") and finding["overlap_m2"] > 0:  # the department's share of a shared item
         text += f"其中{finding['layer_zh']}涉及 {area_text(finding['overlap_m2'])}。"
     if finding.get("procedures"):
-        text += "所需手续：" + "；".join(finding["procedures"]) + "。"
-    if finding.get("basis"):
-        text += "依据：" + "；".join(finding["basis"]) + "。"
-    return text
+        text += "所需手续：" + "；".join(p.rstrip("。") for p in finding["procedures"]) + "。"
+    return text + str(finding.get("basis", ""))
 
 
 def task_draft(department_zh: str, project_id: str, findings: Sequence[dict[str, Any]], due: str) -> str:
@@ -61,6 +53,7 @@ def consolidated_opinion(
     round_number: int,
     result: ReviewResult,
     tasks: Sequence[dict[str, Any]],
+    issuer: str,
 ) -> tuple[str, dict[str, Any]]:
     """The 预审意见 of an agreed round: Markdown text and the same content as JSON.
 
@@ -96,6 +89,7 @@ def consolidated_opinion(
     )
     body: dict[str, Any] = {
         "doc_number": doc_number,
+        "issuer": issuer,
         "issued": issued,
         "project": project,
         "round": round_number,
@@ -118,28 +112,30 @@ def consolidated_opinion(
         "procedures": procedures,
         "conclusion": conclusion,
     }
+    e = escape_md  # every text below may hold a planner's or a department's words verbatim
     name = project.get("name") or project["id"]
-    md = [f"# {name} 预审意见", "", f"**{doc_number}**　　{issued}", ""]
+    md = [f"# {e(name)} 预审意见", "", f"**{e(doc_number)}**　　{e(issuer)}　　{issued}", ""]
     md += [
-        f"项目编号 {project['id']}；审查记录 {result.review_id}；蓝图 {result.blueprint}；"
+        f"项目编号 {e(project['id'])}；审查记录 {e(result.review_id)}；蓝图 {e(result.blueprint)}；"
         f"第 {round_number} 轮业务协同。",
         "",
     ]
     md += ["## 一、用地情况", ""]
     for p in result.parcels:
-        county = f"，位于{p.county.name}" if p.county else ""
+        county = f"，位于{e(p.county.name)}" if p.county else ""
         verdict = VERDICT_LABELS[p.verdict][0]
-        md.append(f"- 地块 {p.id}{county}，面积 {area_text(p.area_m2)}，审查结论：{verdict}（{p.crs_used}）。")
+        md.append(f"- 地块 {e(p.id)}{county}，面积 {area_text(p.area_m2)}，审查结论：{verdict}（{p.crs_used}）。")
     md += ["", "## 二、审查事项与部门意见", ""]
     for t in tasks:
-        answer = t["status"] + (f"：{t['text']}" if t["text"] else "")
-        md += [f"### {t['department_zh']}", "", f"意见：{answer}（{t['actor']}，{beijing_time(t['answered'])}）", ""]
-        md += [f"{n}. {finding_paragraph(f)}" for n, f in enumerate(t["findings"], start=1)]
+        answer = t["status"] + (f"：{e(t['text'])}" if t["text"] else "")
+        when = time_zh(t["answered"])
+        md += [f"### {e(t['department_zh'])}", "", f"意见：{answer}（{e(t['actor'])}，{when}）", ""]
+        md += [f"{n}. {e(finding_paragraph(f))}" for n, f in enumerate(t["findings"], start=1)]
         md.append("")
     if conditions or procedures:
         md += ["## 三、条件与所需手续", ""]
-        md += [f"- {c['department']}：{c['text']}" for c in conditions]
-        md += [f"- {p}" for p in procedures]
+        md += [f"- {e(c['department'])}：{e(c['text'])}" for c in conditions]
+        md += [f"- {e(p)}" for p in procedures]
         md.append("")
     md += ["## 结论", "", conclusion, ""]
     return "\n".join(md), body

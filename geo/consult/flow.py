@@ -20,6 +20,7 @@ import json
 import logging
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any, Final, Literal, get_args
 
 import geopandas as gpd
@@ -28,7 +29,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from geo.compare import compare_boundaries
 from geo.consult import webhooks
-from geo.consult.drafting import BEIJING, consolidated_opinion, task_draft
+from geo.consult.drafting import consolidated_opinion, task_draft
 from geo.consult.routing import Finding, Routing, load_routing, route_review
 from geo.consult.tables import (
     consult_answers,
@@ -38,6 +39,9 @@ from geo.consult.tables import (
     consult_tasks,
 )
 from geo.errors import ConsultError, InputError, LantuError, NotFoundError
+from geo.opinion import Finding as DraftedFinding
+from geo.opinion import opinion
+from geo.papers import BEIJING, Issuer
 from geo.projects import Project, link_review_in, require_project, set_stage_in
 from geo.quota.posting import writing
 from geo.review.result import ReviewResult
@@ -62,7 +66,8 @@ def beijing_today() -> date:
     return datetime.now(BEIJING).date()
 
 
-def _finding_record(f: Finding) -> dict[str, Any]:
+def _finding_record(f: Finding, drafted: dict[tuple[str, str], DraftedFinding]) -> dict[str, Any]:
+    """A finding as stored with its task: the 审查意见's own sentence and basis for a review item."""
     record: dict[str, Any] = {
         "code": f.code,
         "name_zh": f.name_zh,
@@ -70,8 +75,9 @@ def _finding_record(f: Finding) -> dict[str, Any]:
         "status": f.status,
         "overlap_m2": round(f.overlap_m2, 2),
     }
-    if f.item is not None:
-        record |= {"message_zh": f.item.message_zh, "procedures": f.item.procedures, "basis": f.item.basis}
+    if f.item is not None and f.parcel_id is not None:
+        sentence = drafted[(f.parcel_id, f.code)]
+        record |= {"finding": sentence.text, "basis": sentence.basis, "procedures": f.item.procedures}
     if f.layer_zh is not None:
         record["layer_zh"] = f.layer_zh
     return record
@@ -87,10 +93,20 @@ def _text(value: Any) -> str | None:
 class Consultations:
     """业务协同 over one database (SQLite or PostgreSQL), with the routing table and an optional webhook."""
 
-    def __init__(self, engine: Engine, *, routing: Routing | None = None, webhook: webhooks.Webhook | None = None):
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        routing: Routing | None = None,
+        webhook: webhooks.Webhook | None = None,
+        issuer: Issuer | None = None,
+        data_dir: Path | None = None,
+    ):
         self.engine = engine
-        self.routing = routing or load_routing()
+        self.routing = routing or load_routing(data_dir=data_dir)
         self.webhook = webhook
+        self.issuer = issuer or Issuer()  # the 审查意见 wording the findings are drafted in, and the issuing unit
+        self.data_dir = data_dir
 
     # -- writing -------------------------------------------------------------------------------------------
 
@@ -111,6 +127,11 @@ class Consultations:
             raise InputError("the review has no parcel", "审查结果中没有地块")
         due = (today or beijing_today()) + timedelta(days=due_days)
         now = datetime.now(UTC)
+        drafted = {
+            (parcel.id, f.code): f
+            for parcel in opinion(result, issuer=self.issuer, data_dir=self.data_dir).parcels
+            for f in parcel.findings
+        }
         with writing(self.engine) as conn:
             project = _consultable(conn, project_id)
             _check_county(project, result)
@@ -145,7 +166,7 @@ class Consultations:
                 .returning(consult_rounds.c.id)
             ).scalar_one()
             for draft in drafts:
-                findings = [_finding_record(f) for f in draft.findings]
+                findings = [_finding_record(f, drafted) for f in draft.findings]
                 department_zh = self.routing.departments[draft.department].name_zh
                 task_id = conn.execute(
                     insert(consult_tasks)
@@ -298,6 +319,7 @@ class Consultations:
             round_number=round_.number,
             result=result,
             tasks=tasks,
+            issuer=self.issuer.unit,
         )
         conn.execute(
             insert(consult_opinions).values(
