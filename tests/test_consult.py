@@ -157,7 +157,7 @@ def test_all_agree_moves_the_project_to_reserve_with_its_opinion(
     assert "开展洪水影响评价" in found["text"] and "第十二条" in found["text"]
     # the findings in the 审查意见's own words (geo.opinion), the departments' words escaped for Markdown
     assert "经核查" in found["text"] and "有条件符合" in found["text"]
-    assert "（水利经办人，" in found["text"] and "北京时间" in found["text"]
+    assert "反馈：水利经办人，2026年" in found["text"] and "北京时间" in found["text"]
     with pytest.raises(ConsultError):  # an agreed round takes no more answers
         consult.answer(tasks[0]["id"], "不同意", text="晚到的意见", actor="x")
     # numbers run on per year

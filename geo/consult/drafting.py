@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 from geo.opinion import md as escape_md
-from geo.papers import time_zh
+from geo.papers import date_zh, time_zh
 from geo.review.result import ReviewResult
 from geo.vocabulary import VERDICT_LABELS
 
@@ -114,7 +114,7 @@ def consolidated_opinion(
     }
     e = escape_md  # every text below may hold a planner's or a department's words verbatim
     name = project.get("name") or project["id"]
-    md = [f"# {e(name)} 预审意见", "", f"**{e(doc_number)}**　　{e(issuer)}　　{issued}", ""]
+    md = [f"# {e(name)} 预审意见", "", f"**{e(doc_number)}**　　{e(issuer)}　　{date_zh(issued)}", ""]
     md += [
         f"项目编号 {e(project['id'])}；审查记录 {e(result.review_id)}；蓝图 {e(result.blueprint)}；"
         f"第 {round_number} 轮业务协同。",
@@ -129,7 +129,7 @@ def consolidated_opinion(
     for t in tasks:
         answer = t["status"] + (f"：{e(t['text'])}" if t["text"] else "")
         when = time_zh(t["answered"])
-        md += [f"### {e(t['department_zh'])}", "", f"意见：{answer}（{e(t['actor'])}，{when}）", ""]
+        md += [f"### {e(t['department_zh'])}", "", f"意见：{answer}", "", f"反馈：{e(t['actor'])}，{when}", ""]
         md += [f"{n}. {e(finding_paragraph(f))}" for n, f in enumerate(t["findings"], start=1)]
         md.append("")
     if conditions or procedures:
