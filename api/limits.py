@@ -129,6 +129,7 @@ def page_policy(tiles: str) -> str:
     tile_hosts = {
         "osm": " https://tile.openstreetmap.org https://*.tile.openstreetmap.org",
         "tianditu": " https://*.tianditu.gov.cn",
+        "auto": " https://*.tianditu.gov.cn",  # used when a key is set
     }.get(tiles, "")
     # folium pages are inline scripts; the policy keeps every request on this origin (and the tiles)
     return (
@@ -138,15 +139,16 @@ def page_policy(tiles: str) -> str:
     )
 
 
-DOCS_POLICY = (
+DOCS_POLICY = (  # worker-src blob: for ReDoc's search worker
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "worker-src blob:; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 DATA_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
 
 
 class SecurityHeaders:
-    def __init__(self, app: ASGIApp, *, tiles: str, docs_paths: Iterable[str] = ("/docs",)):
+    def __init__(self, app: ASGIApp, *, tiles: str, docs_paths: Iterable[str] = ("/docs", "/redoc")):
         self.app = app
         self.page = page_policy(tiles).encode()
         self.docs_paths = tuple(docs_paths)

@@ -27,8 +27,12 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
     max_vertices: int = Field(default=200_000, gt=0)
     max_parcels: int = Field(default=2_000, gt=0)
-    tiles: Literal["osm", "tianditu", "none"] = "osm"
-    tianditu_key: str | None = None
+    tiles: Literal["auto", "tianditu", "offline", "osm", "none"] = Field(
+        default="auto",
+        description="map base: auto = 天地图 with a key, else the offline base from the blueprint's county and "
+        "water; osm only when asked (not an approved base for official Chinese maps)",
+    )
+    tianditu_key: str | None = Field(default=None, description="天地图 browser key (tk), shown to the viewer's pages")
     profile: str = "ten-point"
     data_dir: Path | None = Field(
         default=None, description="the user's own profiles/ and standards/, searched before the packaged ones"

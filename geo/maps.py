@@ -1,5 +1,12 @@
 """Folium maps of review results: the parcel, its conflict pieces coloured by
-status, the blueprint's layers as toggles, popups with findings and a legend."""
+status, the blueprint's layers as toggles, popups with findings and a legend.
+
+Base maps: 天地图 (vector + annotation) when a key is given, else an offline base drawn
+from the blueprint's own county and water (三调 water classes) — never a grey void and
+never a foreign tile service unless asked (OpenStreetMap is not an approved base for
+official Chinese maps). Conflict pieces sit in panes stacked by severity, so a failing
+piece is never hidden under a warning one whatever the drawing or toggling order.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +16,7 @@ import importlib.util
 import json
 from functools import cache
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Final, cast
 
 import folium
 import geopandas as gpd
@@ -20,13 +27,36 @@ from branca.element import Element, Figure, MacroElement
 from jinja2 import Template
 
 from geo.blueprint import Blueprint, VectorLayer
-from geo.catalog import layer_catalog
+from geo.catalog import landuse_class, layer_catalog
 from geo.crs import M2_PER_MU
 from geo.report_model import ParcelReport, report_model
 from geo.review.result import ReviewResult
-from geo.vocabulary import LAYER_COLOURS, STATUS_COLOURS, STATUS_ZH
+from geo.vocabulary import LAYER_COLOURS, STATUS_COLOURS, STATUS_ORDER, STATUS_ZH, VERDICT_ZH, Status
 
 SHOWN = ("urban_boundary", "basic_farmland", "ecological_redline")
+TILES = ("auto", "tianditu", "offline", "osm", "none")  # "none": no tiles, the offline base
+# Leaflet panes (z-index): the base under the blueprint's layers (overlayPane, 400), parcels above them,
+# conflict pieces above the parcels, the worse status higher
+BASE_PANE: Final = ("lantu-base", 250)
+PARCEL_PANE: Final = ("lantu-parcels", 410)
+PIECE_PANES: Final[dict[Status, tuple[str, int]]] = {
+    s: (f"lantu-{s.replace('_', '-')}", 420 + 10 * STATUS_ORDER[s]) for s in ("warn", "missing_layer", "fail")
+}
+LABEL_LIMIT = 300  # parcels labelled with their id on the map (more would cover it)
+SYMBOL_PX = 14  # a parcel smaller than this on screen is drawn as a fixed-size symbol
+COUNTY_STYLE: Final[dict[str, Any]] = {
+    "color": "#8d8d8d",
+    "weight": 1.2,
+    "dashArray": "6 3",
+    "fillColor": "#f6f3ea",
+    "fillOpacity": 1,
+}
+WATER_STYLE: Final[dict[str, Any]] = {"color": "#7fb2d9", "weight": 0.5, "fillColor": "#b9d8ef", "fillOpacity": 1}
+PAPER = "#eef0ec"  # the map's background where nothing is drawn: paper, not Leaflet's grey
+TIANDITU_URL = (
+    "https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER={layer}"
+    "&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={{z}}&TILEROW={{y}}&TILECOL={{x}}&tk={key}"
+)
 
 
 @cache
@@ -53,39 +83,117 @@ def _use_leaflet(fmap: folium.Map, assets: str) -> None:
         if folder is None:
             return  # package missing: folium's CDN links stay
         js = "data:text/javascript;base64," + base64.b64encode((folder / "leaflet.js").read_bytes()).decode()
-        css = "data:text/css;base64," + base64.b64encode((folder / "leaflet.css").read_bytes()).decode()
+        css = "data:text/css;base64," + base64.b64encode(_inline_images(folder).encode()).decode()
     else:
         js, css = f"{assets}/leaflet.js", f"{assets}/leaflet.css"
     fmap.default_js = [("leaflet", js)]
     fmap.default_css = [("leaflet_css", css)]
 
 
+def resolve_tiles(tiles: str, tianditu_key: str | None) -> str:
+    """The base actually drawn: "tianditu" (needs a key), "osm" (only when asked) or "offline"."""
+    if tiles not in TILES:
+        raise ValueError(f"tiles must be one of {', '.join(TILES)}, not {tiles!r}")
+    if tiles in ("auto", "tianditu") and tianditu_key:
+        return "tianditu"
+    return "osm" if tiles == "osm" else "offline"
+
+
+def _inline_images(folder: Path) -> str:
+    """leaflet.css with its ``images/…`` (the layer control's icon) as data URIs: a file has no folder beside it."""
+    css = (folder / "leaflet.css").read_text(encoding="utf-8")
+    for image in sorted((folder / "images").glob("*.png")):
+        data = base64.b64encode(image.read_bytes()).decode()
+        css = css.replace(f"url(images/{image.name})", f"url(data:image/png;base64,{data})")
+    return css
+
+
 def base_map(
     bounds: tuple[float, float, float, float],
     *,
-    tiles: str = "osm",
+    tiles: str = "auto",
     tianditu_key: str | None = None,
     assets: str = "inline",
+    blueprint: Blueprint | None = None,
+    canvas: bool = False,
 ) -> folium.Map:
-    """An empty map fitted to ``bounds`` (lon/lat); the page works without tiles too."""
+    """An empty map fitted to ``bounds`` (lon/lat) with its base, a metric scale and the lantu panes.
+
+    天地图 (``vec_w`` + ``cva_w``, Web Mercator tiles of CGCS2000 data: within a metre of the
+    EPSG:4490 layers) when ``tianditu_key`` is set; the blueprint's county and water drawn as
+    an offline base always (the only base without a key). ``canvas`` draws vectors on canvas
+    (fast for a whole blueprint), else as SVG paths one can inspect.
+    """
     minx, miny, maxx, maxy = bounds
     fmap = folium.Map(
-        location=[(miny + maxy) / 2, (minx + maxx) / 2], tiles=None, control_scale=True, prefer_canvas=True
+        location=[(miny + maxy) / 2, (minx + maxx) / 2], tiles=None, control_scale=False, prefer_canvas=canvas
     )
     _use_leaflet(fmap, assets)
-    if tiles == "tianditu" and tianditu_key:
-        folium.TileLayer(
-            tiles=f"https://t{{s}}.tianditu.gov.cn/vec_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
-            f"&LAYER=vec&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={{z}}&TILEROW={{y}}"
-            f"&TILECOL={{x}}&tk={tianditu_key}",
-            attr="天地图",
-            name="天地图矢量",
-            subdomains="01234567",
-        ).add_to(fmap)
-    elif tiles == "osm":
-        folium.TileLayer("OpenStreetMap", name="OpenStreetMap").add_to(fmap)
+    for name, z in (BASE_PANE, PARCEL_PANE, *PIECE_PANES.values()):
+        folium.map.CustomPane(name, z_index=z, pointer_events=name != BASE_PANE[0]).add_to(fmap)
+    chosen = resolve_tiles(tiles, tianditu_key)
+    if chosen == "tianditu":
+        tianditu = folium.FeatureGroup(name="天地图矢量（含注记）", overlay=False, show=True)
+        for layer in ("vec", "cva"):
+            folium.TileLayer(
+                tiles=TIANDITU_URL.format(layer=layer, key=tianditu_key),
+                attr="天地图 tianditu.gov.cn",
+                name=layer,
+                subdomains="01234567",
+                max_zoom=18,
+            ).add_to(tianditu)
+        tianditu.add_to(fmap)
+    elif chosen == "osm":
+        folium.TileLayer("OpenStreetMap", name="OpenStreetMap", overlay=False).add_to(fmap)
+    if blueprint is not None:
+        offline = _offline_base(blueprint, show=chosen == "offline")
+        if offline is not None:
+            offline.add_to(fmap)
+    page(fmap).header.add_child(Element(f"<style>html body .leaflet-container {{ background: {PAPER}; }}</style>"))
+    add_script(
+        fmap,
+        f"L.control.scale({{metric: true, imperial: false, maxWidth: 160, position: 'bottomleft'}})"
+        f".addTo({fmap.get_name()});",
+    )
     fmap.fit_bounds([[miny, minx], [maxy, maxx]])
     return fmap
+
+
+def _offline_base(blueprint: Blueprint, *, show: bool) -> folium.FeatureGroup | None:
+    """County areas and water surfaces (三调 water classes of ``land_use``) over the blueprint's counties
+    as a base layer drawn without tiles; None when the blueprint has neither."""
+    county = blueprint.vector("county")
+    frames = [county.in_crs(4490).frame] if county is not None else []
+    bounds = _bounds(
+        frames or [layer.in_crs(4490).frame for layer in blueprint.layers.values() if isinstance(layer, VectorLayer)]
+    )
+    group = folium.FeatureGroup(name="离线底图（县界、水系）", overlay=False, show=show)
+    drawn = False
+    for layer_id, style in (("county", COUNTY_STYLE), ("land_use", WATER_STYLE)):
+        layer = blueprint.vector(layer_id)
+        if layer is None:
+            continue
+        indexed = layer.in_crs(4490)
+        part = indexed.frame.iloc[indexed.tree.query(shapely.box(*bounds))]
+        if layer_id == "land_use":
+            water = {c for c in part["class_code"].dropna().unique() if _is_water(c)}
+            part = part[part["class_code"].isin(water)]
+        if len(part) == 0:
+            continue
+        geoms = shapely.simplify(part.geometry.values, 5e-5)
+        folium.GeoJson(
+            gpd.GeoSeries(geoms[~shapely.is_empty(geoms)], crs=4490).__geo_interface__,
+            style_function=lambda _f, st=style: dict(st),
+            pane=BASE_PANE[0],
+            interactive=False,
+        ).add_to(group)
+        drawn = True
+    return group if drawn else None
+
+
+def _is_water(code: object) -> bool:
+    info = landuse_class(code)
+    return info is not None and info.group == "water"
 
 
 def _layer_group(
@@ -118,19 +226,22 @@ def _layer_group(
 
 def add_layers(
     fmap: folium.Map, blueprint: Blueprint, bounds: tuple[float, float, float, float], *, simplify_deg: float
-) -> None:
-    """Every vector layer of the blueprint within ``bounds`` as a toggle (a few shown at first)."""
+) -> list[str]:
+    """Every vector layer of the blueprint within ``bounds`` as a toggle (a few shown at first); their ids."""
+    added = []
     for layer_id, layer in blueprint.layers.items():
         if isinstance(layer, VectorLayer):
             group = _layer_group(layer, bounds, show=layer_id in SHOWN, simplify_deg=simplify_deg)
             if group is not None:
                 group.add_to(fmap)
+                added.append(layer_id)
+    return added
 
 
 def blueprint_map(
     blueprint: Blueprint,
     *,
-    tiles: str = "osm",
+    tiles: str = "auto",
     tianditu_key: str | None = None,
     assets: str = "inline",
     simplify_deg: float = 3e-5,
@@ -140,11 +251,16 @@ def blueprint_map(
     control = [layer for layer_id, layer in vectors.items() if layer_id != "county"] or list(vectors.values())
     everything = _bounds([layer.in_crs(4490).frame for layer in vectors.values()])
     fmap = base_map(
-        _bounds([layer.in_crs(4490).frame for layer in control]), tiles=tiles, tianditu_key=tianditu_key, assets=assets
+        _bounds([layer.in_crs(4490).frame for layer in control]),
+        tiles=tiles,
+        tianditu_key=tianditu_key,
+        assets=assets,
+        blueprint=blueprint,
+        canvas=True,
     )
-    add_layers(fmap, blueprint, everything, simplify_deg=simplify_deg)
+    shown = add_layers(fmap, blueprint, everything, simplify_deg=simplify_deg)
     folium.LayerControl(collapsed=True).add_to(fmap)
-    page(fmap).html.add_child(_legend(blueprint.synthetic))
+    _legend(fmap, shown, synthetic=blueprint.synthetic, base=True, statuses=False)
     return fmap
 
 
@@ -201,30 +317,88 @@ def _bind(fmap: folium.Map, method: str, bindings: list[tuple[str, str, dict[str
     )
 
 
-def _legend(synthetic: bool) -> Element:
-    items = "".join(
-        f"<div><span style='background:{c};display:inline-block;width:12px;height:12px;margin-right:4px'>"
-        f"</span>{STATUS_ZH[s]} {s}</div>"
-        for s, c in STATUS_COLOURS.items()
+def _swatch(colour: str, *, outline: bool = False) -> str:
+    fill = f"border:2px solid {colour}" if outline else f"background:{colour};border:1px solid {colour}"
+    return f"<span class='lantu-swatch' style='{fill}'></span>"
+
+
+def _legend(fmap: folium.Map, layers: list[str], *, synthetic: bool, base: bool, statuses: bool = True) -> None:
+    """A legend control (stacked by Leaflet above the scale, never over it): the statuses of pieces and
+    parcels, then every blueprint layer on the map with its colour, then the offline base."""
+    rows: list[str] = []
+
+    def entry(kind: str, key: str, swatch: str, label: str) -> None:
+        rows.append(f"<div class='lantu-legend-entry' data-{kind}='{_e(key)}'>{swatch}{_e(label)}</div>")
+
+    if statuses:
+        rows.append("<div class='lantu-legend-head'>审查结果（冲突图斑）</div>")
+        for status, colour in STATUS_COLOURS.items():
+            if status != "pass":
+                entry("status", status, _swatch(colour), STATUS_ZH[status])
+        rows.append("<div class='lantu-legend-head'>审查地块（按结论）</div>")
+        for verdict, label in VERDICT_ZH.items():
+            entry("verdict", verdict, _swatch(STATUS_COLOURS[_VERDICT_COLOUR[verdict]], outline=True), label)
+    if layers:
+        rows.append("<div class='lantu-legend-head'>蓝图图层</div>")
+        catalog = layer_catalog()
+        for layer_id in layers:
+            entry("layer", layer_id, _swatch(LAYER_COLOURS.get(layer_id, "#555555")), catalog[layer_id].name_zh)
+    if base:
+        rows.append("<div class='lantu-legend-head'>离线底图</div>")
+        entry("base", "county", _swatch(COUNTY_STYLE["fillColor"]), "县级行政区")
+        entry("base", "water", _swatch(WATER_STYLE["fillColor"]), "水域（三调）")
+    if synthetic:
+        rows.append("<div class='lantu-legend-note'>示例蓝图：管控图层为合成数据</div>")
+    _legend_control(fmap, "".join(rows))
+
+
+def _legend_control(fmap: folium.Map, rows: str) -> None:
+    """``rows`` (HTML) in a collapsible Leaflet control at the bottom left: Leaflet stacks it above the
+    scale bar. Folded at first on a narrow (phone) screen."""
+    body = f"<details open><summary><b>图例 Legend</b></summary>{rows}</details>"
+    page(fmap).header.add_child(Element(LEGEND_CSS))
+    add_script(
+        fmap,
+        "(function () { var legend = L.control({position: 'bottomleft'});"
+        "legend.onAdd = function () { var div = L.DomUtil.create('div', 'lantu-legend leaflet-control');"
+        f"div.id = 'lantu-legend'; div.innerHTML = {js_literal(body)};"
+        "if (window.innerWidth < 700) { div.firstChild.removeAttribute('open'); }"
+        "L.DomEvent.disableClickPropagation(div); L.DomEvent.disableScrollPropagation(div); return div; };"
+        f"legend.addTo({fmap.get_name()}); }})();",
     )
-    return Element(
-        "<div id='lantu-legend' style='position:fixed;bottom:20px;left:10px;z-index:9999;background:white;"
-        f"padding:6px 8px;border:1px solid #999;font-size:12px'><b>审查结果图例</b>{items}"
-        + ("<div style='margin-top:4px;color:#555'>示例蓝图：管控图层为合成数据</div>" if synthetic else "")
-        + "</div>"
-    )
+
+
+_VERDICT_COLOUR: Final[dict[str, Status]] = {
+    "pass": "pass",
+    "conditional": "warn",
+    "reject": "fail",
+    "out_of_coverage": "missing_layer",
+}
+LEGEND_CSS = """<style>
+.lantu-legend { background: #fff; padding: 4px 8px; border: 1px solid #999; border-radius: 4px; font: 12px sans-serif;
+  max-height: 45vh; overflow-y: auto; }
+.lantu-legend summary { cursor: pointer; }
+.lantu-legend-head { margin-top: 4px; color: #444; font-weight: bold; }
+.lantu-legend-note { margin-top: 4px; color: #555; }
+.lantu-swatch { display: inline-block; width: 12px; height: 12px; margin-right: 4px; vertical-align: middle;
+  box-sizing: border-box; }
+.lantu-label { background: rgba(255,255,255,.85); border: 1px solid #666; padding: 0 3px; font: 11px sans-serif;
+  box-shadow: none; }
+.lantu-label:before { display: none; }
+</style>"""
 
 
 def review_map(
     result: ReviewResult,
     blueprint: Blueprint | None = None,
     *,
-    tiles: str = "osm",
+    tiles: str = "auto",
     tianditu_key: str | None = None,
     margin_deg: float = 0.01,
     assets: str = "inline",
 ) -> folium.Map:
-    """The review on a map; with the blueprint, its layers around the parcels as toggles."""
+    """The review on a map; with the blueprint, its layers around the parcels as toggles and its
+    county and water as the offline base."""
     parcels = gpd.GeoDataFrame(
         [{"id": p.id, "name": p.name, "verdict": p.verdict} for p in result.parcels],
         geometry=[shapely.geometry.shape(p.geometry) for p in result.parcels],
@@ -232,45 +406,87 @@ def review_map(
     )
     minx, miny, maxx, maxy = parcels.total_bounds
     bounds = (minx - margin_deg, miny - margin_deg, maxx + margin_deg, maxy + margin_deg)
-    fmap = base_map(bounds, tiles=tiles, tianditu_key=tianditu_key, assets=assets)
-    if blueprint is not None:
-        add_layers(fmap, blueprint, bounds, simplify_deg=1e-5)
+    fmap = base_map(bounds, tiles=tiles, tianditu_key=tianditu_key, assets=assets, blueprint=blueprint)
+    shown = add_layers(fmap, blueprint, bounds, simplify_deg=1e-5) if blueprint is not None else []
     model = report_model(result, synthetic=blueprint is not None and blueprint.synthetic)
     tooltips: list[tuple[str, str, dict[str, Any]]] = []
-    conflicts = folium.FeatureGroup(name="冲突图斑（按审查项着色）", show=True)
-    for parcel in result.parcels:
-        for item in parcel.items:
-            for d in item.details:
-                if d.geometry is None or d.status == "pass":
-                    continue
-                piece = folium.GeoJson(
-                    {"type": "Feature", "geometry": d.geometry, "properties": {}},
-                    style_function=lambda _f, s=d.status: {
-                        "color": STATUS_COLOURS[s],
-                        "weight": 1,
-                        "fillColor": STATUS_COLOURS[s],
-                        "fillOpacity": 0.6,
-                    },
-                ).add_to(conflicts)
-                text = f"{parcel.id} · {item.name_zh}：{STATUS_ZH[d.status]} {d.area_m2:,.1f} m²"
-                tooltips.append((piece.get_name(), _e(text), {"sticky": True}))
+    conflicts = folium.FeatureGroup(name="冲突图斑（按审查结果着色）", show=True)
+    pieces = [
+        (parcel, item, d)
+        for parcel in result.parcels
+        for item in parcel.items
+        for d in item.details
+        if d.geometry is not None and d.status != "pass"
+    ]
+    for parcel, item, d in sorted(pieces, key=lambda p: STATUS_ORDER[p[2].status]):  # worse drawn later
+        colour = STATUS_COLOURS[d.status]
+        piece = folium.GeoJson(
+            {"type": "Feature", "geometry": d.geometry, "properties": {}},
+            style_function=lambda _f, c=colour: {"color": c, "weight": 1, "fillColor": c, "fillOpacity": 0.6},
+            pane=PIECE_PANES[d.status][0],
+            className=f"lantu-piece lantu-piece-{d.status}",
+        ).add_to(conflicts)
+        text = f"{parcel.id} · {item.name_zh}：{STATUS_ZH[d.status]} {d.area_m2:,.1f} m²"
+        tooltips.append((piece.get_name(), _e(text), {"sticky": True}))
     conflicts.add_to(fmap)
-    parcel_group = folium.FeatureGroup(name="审查地块", show=True)
+    parcel_group = folium.FeatureGroup(name="审查地块（编号）", show=True)
     popups: list[tuple[str, str, dict[str, Any]]] = []
-    for parcel, report in zip(result.parcels, model.parcels, strict=True):
+    symbols: list[tuple[str, str]] = []
+    labelled = len(result.parcels) <= LABEL_LIMIT
+    for parcel, report, geom in zip(result.parcels, model.parcels, parcels.geometry, strict=True):
         colour = STATUS_COLOURS[report.status]
         outline = folium.GeoJson(
             {"type": "Feature", "geometry": parcel.geometry, "properties": {}},
             style_function=lambda _f, c=colour: {"color": c, "weight": 3, "fillOpacity": 0.05},
+            pane=PARCEL_PANE[0],
+            className="lantu-parcel",
         ).add_to(parcel_group)
         tooltips.append((outline.get_name(), _e(f"地块 {parcel.id}：{report.verdict}"), {"sticky": True}))
         popups.append((outline.get_name(), _popup(report), {"maxWidth": 520}))
+        # a symbol of fixed size where the parcel itself would be a dot, carrying the id label
+        at = geom.point_on_surface()
+        symbol = folium.CircleMarker(
+            [at.y, at.x],
+            radius=6,
+            color=colour,
+            weight=2,
+            fill=True,
+            fill_color="#ffffff",
+            fill_opacity=1,
+            pane=PARCEL_PANE[0],
+        ).add_to(parcel_group)
+        symbols.append((outline.get_name(), symbol.get_name()))
+        popups.append((symbol.get_name(), _popup(report), {"maxWidth": 520}))
+        if labelled:
+            label = {"permanent": True, "direction": "right", "offset": [6, 0], "className": "lantu-label"}
+            tooltips.append((symbol.get_name(), _e(parcel.id), label))
     parcel_group.add_to(fmap)
     _bind(fmap, "bindTooltip", tooltips)
     _bind(fmap, "bindPopup", popups)
-    folium.LayerControl(collapsed=False).add_to(fmap)
-    page(fmap).html.add_child(_legend(blueprint is not None and blueprint.synthetic))
+    _symbols_when_small(fmap, symbols)
+    control = folium.LayerControl(collapsed=False).add_to(fmap)
+    add_script(fmap, f"if (window.innerWidth < 700) {{ {control.get_name()}.collapse(); }}")  # a phone keeps its map
+    synthetic = blueprint is not None and blueprint.synthetic
+    _legend(fmap, shown, synthetic=synthetic, base=blueprint is not None)
     return fmap
+
+
+def _symbols_when_small(fmap: folium.Map, pairs: list[tuple[str, str]]) -> None:
+    """Show a parcel's symbol only while its outline is smaller than :data:`SYMBOL_PX` on screen (the
+    label stays); recomputed on every zoom."""
+    if not pairs:
+        return
+    name = fmap.get_name()
+    listed = ",".join(f"[{outline},{symbol}]" for outline, symbol in pairs)
+    add_script(
+        fmap,
+        f"(function (map, pairs) {{ function update() {{ pairs.forEach(function (p) {{"
+        "var b = p[0].getBounds(), a = map.latLngToLayerPoint(b.getSouthWest()),"
+        "c = map.latLngToLayerPoint(b.getNorthEast()); var small = Math.max(Math.abs(c.x - a.x), Math.abs(c.y - a.y))"
+        f" < {SYMBOL_PX}; p[1].setStyle({{opacity: small ? 1 : 0, fillOpacity: small ? 1 : 0}});"
+        "if (p[1]._path) { p[1]._path.classList.toggle('lantu-symbol-shown', small); } }); }"
+        f"map.on('zoomend', update); update(); }})({name}, [{listed}]);",
+    )
 
 
 class _Script(MacroElement):
@@ -302,7 +518,7 @@ def quota_map(
     summary: list[dict[str, Any]],
     *,
     year: int,
-    tiles: str = "osm",
+    tiles: str = "auto",
     tianditu_key: str | None = None,
     assets: str = "inline",
 ) -> folium.Map:
@@ -347,11 +563,7 @@ def quota_map(
         f"<span style='display:inline-block;width:24px;height:10px;background:{scale(top * i / 4)}'></span>"
         for i in range(5)
     )
-    page(fmap).html.add_child(
-        Element(
-            "<div id='lantu-legend' style='position:fixed;bottom:20px;left:10px;z-index:9999;background:white;"
-            f"padding:6px 8px;border:1px solid #999;font-size:12px'><b>{year} 年新增建设用地指标余额（m²）</b><br>"
-            f"{stops}<br>0 … {top:,.0f}</div>"
-        )
+    _legend_control(
+        fmap, f"<div class='lantu-legend-head'>{year} 年新增建设用地指标余额（m²）</div>{stops}<br>0 … {top:,.0f}"
     )
     return fmap

@@ -7,16 +7,19 @@ on another origin cannot use the session.
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import uvicorn
-from support import review_drawn_square
+from pyproj import Transformer
+from support import EPSG, X0, Y0, parcel_frame, rect, review_drawn_square, screenshot
 
 from api.app import create_app
 from api.keys import create_key, ensure_schema
@@ -76,4 +79,274 @@ def test_sign_in_review_and_sign_out(keyed_server: tuple[str, str], browser: Any
     page.wait_for_selector("input[name=key]")
     assert page.evaluate(f"fetch('/api/v1/reviews/{rid}').then(r => r.status)") == 401
     assert errors == []
+    context.close()
+
+
+# --- the review map, the viewer and the docs, as a planner sees them (open demo, outside requests refused) ---
+
+
+@pytest.fixture(scope="module")
+def demo_server(blueprint_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The service in open demo mode in a thread (tiles "auto" without a key: the offline base)."""
+    db = tmp_path_factory.mktemp("demo-browser") / "lantu.db"
+    settings = Settings(blueprint=blueprint_dir, database_url=f"sqlite:///{db}", open_demo=True)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    config = {**uvicorn_config(settings), "log_level": "warning"}
+    config.pop("host")
+    config.pop("port")
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), **config))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+class Watched:
+    """A page whose script errors, console errors and requests off the service are recorded (and refused)."""
+
+    def __init__(self, context: Any, base: str) -> None:
+        self.page = context.new_page()
+        self.errors: list[str] = []
+        self.outside: list[str] = []
+        self.watch(self.page)
+        context.route("**/*", self._gate(base))
+
+    def watch(self, page: Any) -> None:
+        page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        page.on("console", lambda msg: self.errors.append(msg.text) if msg.type == "error" else None)
+
+    def _gate(self, base: str) -> Any:
+        def gate(route: Any) -> None:
+            url = route.request.url
+            if url.startswith((base, "data:", "blob:")):
+                route.continue_()
+            else:
+                self.outside.append(url)
+                route.abort()
+
+        return gate
+
+
+def _post_review(base: str, features: list[dict[str, Any]], query: str = "") -> dict[str, Any]:
+    body = json.dumps({"type": "FeatureCollection", "features": features}).encode()
+    request = urllib.request.Request(
+        f"{base}/api/v1/reviews{query}", data=body, method="POST", headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=60) as r:
+        return dict(json.loads(r.read()))
+
+
+def _feature(geom: Any, **props: Any) -> dict[str, Any]:
+    return dict(json.loads(parcel_frame(geom, **props).to_crs(4490).to_json(drop_id=True))["features"][0])
+
+
+def _lonlat(x_km: float, y_km: float) -> tuple[float, float]:
+    lon, lat = Transformer.from_crs(EPSG, 4490, always_xy=True).transform(X0 + x_km * 1000, Y0 + y_km * 1000)
+    return float(lon), float(lat)
+
+
+MAP = "Object.values(window).find(v => v instanceof L.Map)"
+OVERLAYS = (
+    "[...document.querySelectorAll('.leaflet-control-layers-overlays label span')].map(s => s.textContent.trim())"
+)
+LEGEND_LAYERS = "[...document.querySelectorAll('#lantu-legend [data-layer]')].map(e => e.textContent.trim())"
+
+
+# lines each 结果 cell's text takes (one rectangle per line box)
+LINES_PER_STATUS = """[...document.querySelectorAll('#lantu-result td.st')].map(td => {
+    const r = document.createRange(); r.selectNodeContents(td); return r.getClientRects().length; })"""
+
+
+def _box(page: Any, selector: str) -> dict[str, float]:
+    return dict(page.locator(selector).first.bounding_box())
+
+
+def _overlap(a: dict[str, float], b: dict[str, float]) -> bool:
+    return not (
+        a["x"] + a["width"] <= b["x"]
+        or b["x"] + b["width"] <= a["x"]
+        or a["y"] + a["height"] <= b["y"]
+        or b["y"] + b["height"] <= a["y"]
+    )
+
+
+def _top_at(page: Any, selector: str) -> bool:
+    """Whether the element under the centre of ``selector`` is that element (or inside it): nothing covers it."""
+    return bool(
+        page.evaluate(
+            """sel => { const e = document.querySelector(sel), r = e.getBoundingClientRect();
+            const hit = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+            return e === hit || e.contains(hit); }""",
+            selector,
+        )
+    )
+
+
+def test_review_map_reads_like_a_map(demo_server: str, browser: Any) -> None:
+    """Fail over warn, a legend entry per layer, a metric scale nothing covers, labels and symbols, an
+    offline base and no request off the service."""
+    result = _post_review(
+        demo_server,
+        [_feature(rect(2.9, 0.1, 3.1, 0.3), id="B"), _feature(rect(0.50, 0.50, 0.52, 0.52), id="b[red]x")],
+    )
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    watched = Watched(context, demo_server)
+    page = watched.page
+    page.goto(f"{demo_server}/api/v1/reviews/{result['review_id']}/map")
+    page.wait_for_selector("#lantu-legend")
+    # at (3.05, 0.2) km basic farmland (fail) lies on cultivated land (warn): the failing piece is on top
+    lon, lat = _lonlat(3.05, 0.2)
+    page.evaluate(f"{MAP}.setView([{lat}, {lon}], 16)")
+    page.wait_for_timeout(300)
+    top = page.evaluate(
+        f"""() => {{ const map = {MAP}, p = map.latLngToContainerPoint([{lat}, {lon}]),
+        r = map.getContainer().getBoundingClientRect(), e = document.elementFromPoint(r.x + p.x, r.y + p.y);
+        return e ? e.getAttribute('class') : null; }}"""
+    )
+    assert "lantu-piece-fail" in top, top
+    assert page.locator(".lantu-piece-warn").count() >= 1
+    # every blueprint layer in the layer control has its colour in the legend
+    overlays = set(page.evaluate(OVERLAYS)) - {"冲突图斑（按审查结果着色）", "审查地块（编号）"}
+    assert overlays and overlays <= set(page.evaluate(LEGEND_LAYERS)), overlays
+    assert page.locator("#lantu-legend [data-status='fail']").count() == 1
+    # a metric scale only, and the legend stacked above it
+    assert page.locator(".leaflet-control-scale-line").count() == 1
+    assert page.locator(".leaflet-control-scale-line").inner_text().endswith(("m", "km"))
+    assert not _overlap(_box(page, "#lantu-legend"), _box(page, ".leaflet-control-scale"))
+    assert _top_at(page, ".leaflet-control-scale-line")
+    page.evaluate(f"{MAP}.fitBounds(L.latLngBounds({MAP}.getBounds()).pad(-0.3))")
+    page.screenshot(path=str(screenshot("review-map-desktop.png")))
+    # ids as labels, shown as text; at county zoom the small parcel keeps a symbol, not a dot
+    assert sorted(page.locator(".lantu-label").all_inner_texts()) == ["B", "b[red]x"]
+    page.evaluate(f"{MAP}.setZoom(11)")
+    page.wait_for_timeout(300)
+    assert page.locator(".lantu-symbol-shown").count() == 2
+    assert min(b["width"] for b in (e.bounding_box() for e in page.locator(".lantu-symbol-shown").all())) >= 10
+    page.screenshot(path=str(screenshot("review-map-county-zoom.png")))
+    assert page.locator(".leaflet-tile").count() == 0 and page.locator(".leaflet-lantu-base-pane path").count() >= 2
+    phone = context.new_page()
+    watched.watch(phone)
+    phone.set_viewport_size({"width": 390, "height": 844})
+    phone.goto(f"{demo_server}/api/v1/reviews/{result['review_id']}/map")
+    phone.wait_for_selector("#lantu-legend")
+    assert _top_at(phone, ".leaflet-control-zoom-in") and _top_at(phone, ".leaflet-control-scale-line")
+    phone.screenshot(path=str(screenshot("review-map-phone.png")))
+    assert watched.errors == [] and watched.outside == []
+    context.close()
+
+
+def test_viewer_links_table_and_drawing(demo_server: str, browser: Any) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    watched = Watched(context, demo_server)
+    page = watched.page
+    page.goto(demo_server + "/")
+    page.wait_for_selector("#lantu-panel")
+    # the layer control sits beside the panel, not under it
+    assert not _overlap(_box(page, ".leaflet-control-layers"), _box(page, "#lantu-panel"))
+    assert _top_at(page, ".leaflet-control-layers")
+    # 亩 shown while drawing, before Finish
+    page.click("#lantu-draw")
+    box = page.locator(".leaflet-container").bounding_box()
+    cx, cy = box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5
+    for dx, dy in [(0, 0), (60, 0), (60, 60)]:
+        page.mouse.click(cx + dx, cy + dy)
+    page.mouse.move(cx, cy + 60)
+    assert "亩" in page.locator("#lantu-measure").inner_text()
+    page.mouse.click(cx, cy + 60)
+    page.click("#lantu-finish")
+    drawn_mu = float(page.locator("#lantu-measure").inner_text().split()[1])
+    page.click("#lantu-review")
+    page.wait_for_selector("#lantu-result table", timeout=30_000)
+    review = page.evaluate("window.lantuLastReview")
+    assert drawn_mu == pytest.approx(review["parcels"][0]["area_mu"], rel=0.01)  # the sphere vs the GK zone
+    # the 结果 column holds its word on one line
+    assert page.evaluate(LINES_PER_STATUS) == [1] * len(review["parcels"][0]["items"])
+    page.screenshot(path=str(screenshot("viewer-desktop.png")))
+    # every link is the service's own and answers 200; the map opens with Leaflet, the report links back
+    hrefs = page.eval_on_selector_all("#lantu-result a", "as => as.map(a => a.href)")
+    assert len(hrefs) == 3 and all(h.startswith(demo_server + "/api/v1/reviews/") for h in hrefs)
+    assert page.evaluate("hs => Promise.all(hs.map(h => fetch(h).then(r => r.status)))", hrefs) == [200, 200, 200]
+    with context.expect_page() as opened:
+        page.click("#lantu-open-map")
+    result_map = opened.value
+    watched.watch(result_map)
+    result_map.wait_for_selector("#lantu-legend")
+    assert result_map.evaluate("typeof L") == "object"
+    with context.expect_page() as opened:
+        page.click("#lantu-open-report")
+    report = opened.value
+    watched.watch(report)
+    report.wait_for_load_state()
+    report.click("text=在地图上查看")
+    report.wait_for_selector("#lantu-legend")
+    assert report.url == f"{demo_server}/api/v1/reviews/{review['review_id']}/map"
+    # a phone: the panel is a sheet at the bottom; zoom buttons and the table stay usable
+    phone = context.new_page()
+    watched.watch(phone)
+    phone.set_viewport_size({"width": 390, "height": 844})
+    phone.goto(demo_server + "/")
+    phone.wait_for_selector("#lantu-panel")
+    assert _top_at(phone, ".leaflet-control-zoom-in")
+    assert not _overlap(_box(phone, ".leaflet-control-zoom"), _box(phone, "#lantu-panel"))
+    assert "地块 W1" in review_drawn_square(phone)
+    assert set(phone.evaluate(LINES_PER_STATUS)) == {1}  # not a column of single characters
+    phone.screenshot(path=str(screenshot("viewer-phone.png")))
+    assert watched.errors == [] and watched.outside == []
+    context.close()
+
+
+def test_upload_keeps_each_parcels_own_attributes(demo_server: str, browser: Any, tmp_path: Path) -> None:
+    """Outside the urban boundary a transport parcel warns where industry fails: the file's type wins
+    unless the planner ticks override."""
+    upload = tmp_path / "parcels.geojson"
+    upload.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    _feature(rect(2.5, 0.5, 2.7, 0.7), id="T", project_type="transport"),
+                    _feature(rect(2.5, 1.5, 2.7, 1.7), id="N"),
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    watched = Watched(context, demo_server)
+    page = watched.page
+    page.goto(demo_server + "/")
+    page.wait_for_selector("#lantu-panel")
+    types = {}
+    for override in (False, True):
+        page.select_option("#lantu-type", "industrial")
+        page.set_checked("#lantu-override", override)
+        page.set_input_files("#lantu-file", str(upload))
+        page.evaluate("window.lantuLastReview = null")
+        page.click("#lantu-review")
+        page.wait_for_function("() => window.lantuLastReview !== null", timeout=30_000)
+        types[override] = [p["project_type"] for p in page.evaluate("window.lantuLastReview.parcels")]
+    assert types == {False: ["transport", "industrial"], True: ["industrial", "industrial"]}
+    assert watched.errors == [] and watched.outside == []
+    context.close()
+
+
+@pytest.mark.parametrize(("path", "ready"), [("/docs", "#swagger-ui h1.title"), ("/redoc", "#redoc h1")])
+def test_api_docs_work_offline(demo_server: str, browser: Any, path: str, ready: str) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    watched = Watched(context, demo_server)
+    watched.page.goto(demo_server + path)
+    watched.page.wait_for_selector(ready, timeout=30_000)
+    assert "lantu" in watched.page.locator(ready).inner_text()
+    watched.page.screenshot(path=str(screenshot(f"api{path.replace('/', '-')}.png")))
+    # ReDoc's attribution logo points at its CDN: the CSP refuses it (nothing leaves), the logo hides itself
+    logo = "cdn.redoc.ly/redoc/logo-mini.svg"
+    assert [e for e in watched.errors if logo not in e] == [] and [u for u in watched.outside if logo not in u] == []
     context.close()

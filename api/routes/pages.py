@@ -31,6 +31,7 @@ from api.keys import authenticate
 from api.settings import Settings
 from geo.blueprint import Blueprint
 from geo.maps import add_script, blueprint_map, map_html, page
+from geo.vocabulary import project_types
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -49,11 +50,21 @@ def build_viewer(blueprint: Blueprint, settings: Settings) -> str:
     root = page(fmap)
     root.header.add_child(Element(f"<title>lantu 蓝图 · {html.escape(blueprint.name)}</title>"))
     root.header.add_child(Element('<link rel="stylesheet" href="/static/app/viewer.css">'))
-    root.html.add_child(Element((STATIC / "viewer.html").read_text(encoding="utf-8")))
+    panel = (STATIC / "viewer.html").read_text(encoding="utf-8").replace("<!--project-types-->", _type_options())
+    root.html.add_child(Element(panel))
     demo = str(settings.open_demo).lower()
     add_script(fmap, f"window.lantuMap = {fmap.get_name()}; window.lantuOpenDemo = {demo};")
     add_script(fmap, (STATIC / "viewer.js").read_text(encoding="utf-8"))
     return map_html(fmap)
+
+
+def _type_options(selected: str = "industrial") -> str:
+    """The closed list of project types (``layers/vocabulary.yaml``) as the form's options."""
+    return "".join(
+        f'<option value="{html.escape(t.id)}"{" selected" if t.id == selected else ""}>'
+        f"{html.escape(t.name_zh)} {html.escape(t.id)}</option>"
+        for t in project_types().values()
+    )
 
 
 @router.get("/", response_class=HTMLResponse)

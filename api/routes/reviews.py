@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, BinaryIO, Literal
 
 import geopandas as gpd
+import pandas as pd
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from sqlalchemy import Engine
@@ -102,6 +103,10 @@ async def create_review(
     investment_wan: Annotated[float | None, Query(ge=0, le=1e9)] = None,
     major_project: bool | None = None,
     redline_exempt: bool | None = None,
+    override: Annotated[
+        bool,
+        Query(description="true: these values replace the parcels' own; false: they fill only parcels that lack them"),
+    ] = True,
     crs: Annotated[
         str | None, Query(max_length=256, description="CRS of an upload that cannot declare one (DXF)")
     ] = None,
@@ -124,6 +129,8 @@ async def create_review(
     }
     async with pool.ticket() as ticket:  # admitted before the body is read: waiting bodies are bounded
         frame = await _parcels_from_request(request, ticket, crs, limits, settings)
+        if not override:  # the file's own attributes win; the values fill the gaps
+            frame, overrides = fill_missing(frame, overrides), {}
         result, body = await ticket.run(
             _review_and_save, frame, blueprint, store, profile or settings.profile, overrides
         )
@@ -139,6 +146,27 @@ def _review_and_save(
     result = review(frame, blueprint, profile=profile, project=project)
     store.save(result, frame.to_crs(4490).__geo_interface__)
     return result, result.model_dump_json().encode()
+
+
+def fill_missing(frame: gpd.GeoDataFrame, values: dict[str, Any]) -> gpd.GeoDataFrame:
+    """``values`` for the parcels whose own attribute is absent or empty (a copy; the rest kept)."""
+    out = frame.copy()
+    for key, value in values.items():
+        if key not in out.columns:
+            out[key] = [value] * len(out)
+        else:
+            out[key] = [value if _missing(v) else v for v in out[key].astype(object)]
+    return out
+
+
+def _missing(value: Any) -> bool:
+    return (
+        value is None
+        or value is pd.NA
+        or value is pd.NaT
+        or (isinstance(value, float) and value != value)
+        or (isinstance(value, str) and not value.strip())
+    )
 
 
 def _parse_json(data: bytes, limits: ReadLimits) -> gpd.GeoDataFrame:

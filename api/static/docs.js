@@ -6,5 +6,5 @@ window.ui = SwaggerUIBundle({
   deepLinking: true,
   showExtensions: true,
   showCommonExtensions: true,
-  presets: [SwaggerUIBundle.presets.apis, SwaggerUIBundle.SwaggerUIStandalonePreset],
+  presets: [SwaggerUIBundle.presets.apis],
 });

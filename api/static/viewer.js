@@ -4,7 +4,12 @@
   var map = window.lantuMap;
   var COLOURS = {pass: "#2e7d32", warn: "#f9a825", fail: "#c62828", missing_layer: "#757575"};
   var STATUS_ZH = {pass: "通过", warn: "有条件", fail: "不通过", missing_layer: "缺图层"};
-  var VERDICT_ZH = {pass: "通过", conditional: "有条件通过", reject: "否决"};
+  var VERDICT_ZH = {pass: "通过", conditional: "有条件通过", reject: "否决", out_of_coverage: "超出蓝图覆盖范围"};
+  var VERDICT_STATUS = {pass: "pass", conditional: "warn", reject: "fail", out_of_coverage: "missing_layer"};
+  var SEVERITY = {warn: 1, missing_layer: 2, fail: 3};
+  // the panes geo.maps made: a worse status lies higher, so fail is never under warn
+  var PANES = {warn: "lantu-warn", missing_layer: "lantu-missing-layer", fail: "lantu-fail"};
+  var M2_PER_MU = 10000 / 15;
   var $ = function (id) { return document.getElementById(id); };
   var esc = function (text) {
     return String(text).replace(/[&<>"']/g, function (c) {
@@ -15,14 +20,40 @@
   // the browser holds a session cookie (HttpOnly), never the API key; open demo needs neither
   if (window.lantuOpenDemo) { $("lantu-logout").style.display = "none"; }
 
+  $("lantu-fold").onclick = function () {
+    var folded = $("lantu-panel").classList.toggle("folded");
+    this.textContent = folded ? "展开 Show" : "收起 Hide";
+    this.setAttribute("aria-expanded", String(!folded));
+  };
   function status(text) { $("lantu-status").textContent = text; }
-  function headers(extra) { return extra || {}; }
+  // Area on the sphere (the spherical-excess sum Leaflet.draw uses), shown while drawing only: the
+  // review measures the parcel in its Gauss-Krüger zone. Radius: the authalic radius of CGCS2000.
+  function sphericalArea(latlngs) {
+    var R = 6371007.2, rad = Math.PI / 180, area = 0, n = latlngs.length;
+    if (n < 3) { return 0; }
+    for (var i = 0; i < n; i++) {
+      var p1 = latlngs[i], p2 = latlngs[(i + 1) % n];
+      area += (p2[1] - p1[1]) * rad * (2 + Math.sin(p1[0] * rad) + Math.sin(p2[0] * rad));
+    }
+    return Math.abs(area * R * R / 2);
+  }
+  function measure(latlngs) {
+    var m2 = sphericalArea(latlngs);
+    $("lantu-measure").textContent = latlngs.length < 3 ? "" :
+      "约 " + (m2 / M2_PER_MU).toFixed(2) + " 亩 / " + m2.toFixed(0) + " m²";
+  }
   function clearAll() {
     [sketch, parcel, resultLayer].forEach(function (l) { if (l) { map.removeLayer(l); } });
     sketch = parcel = resultLayer = null; points = []; file = null; drawing = false;
-    $("lantu-file").value = ""; $("lantu-result").innerHTML = "";
+    $("lantu-file").value = ""; $("lantu-result").innerHTML = ""; $("lantu-measure").textContent = "";
     $("lantu-finish").disabled = true; $("lantu-review").disabled = true;
     map.doubleClickZoom.enable(); status("");
+  }
+  function redraw(extra) {
+    var shown = extra ? points.concat([extra]) : points;
+    if (sketch) { map.removeLayer(sketch); }
+    sketch = L.polygon(shown, {color: "#1565c0", dashArray: "4", fillOpacity: 0.08, interactive: false}).addTo(map);
+    measure(shown);
   }
   $("lantu-draw").onclick = function () {
     clearAll(); drawing = true; map.doubleClickZoom.disable();
@@ -32,14 +63,17 @@
   map.on("click", function (e) {
     if (!drawing) { return; }
     points.push([e.latlng.lat, e.latlng.lng]);
-    if (sketch) { map.removeLayer(sketch); }
-    sketch = L.polyline(points, {color: "#1565c0", dashArray: "4"}).addTo(map);
+    redraw();
+  });
+  map.on("mousemove", function (e) {
+    if (drawing && points.length) { redraw([e.latlng.lat, e.latlng.lng]); }
   });
   $("lantu-finish").onclick = function () {
     if (points.length < 3) { status("至少需要 3 个点 / at least 3 points"); return; }
     drawing = false; map.doubleClickZoom.enable();
     if (sketch) { map.removeLayer(sketch); sketch = null; }
     parcel = L.polygon(points, {color: "#1565c0", weight: 2, fillOpacity: 0.1}).addTo(map);
+    measure(points);
     $("lantu-finish").disabled = true; $("lantu-review").disabled = false;
     status("已绘制地块，点“审查” / parcel drawn, press Review");
   };
@@ -47,23 +81,25 @@
   $("lantu-file").onchange = function (e) {
     file = e.target.files[0] || null;
     $("lantu-review").disabled = !file && !parcel;
-    if (file) { status("已选择文件 " + file.name); }
+    if (file) { status("已选择文件 " + file.name + "（各地块自带属性优先 / each parcel's own attributes win）"); }
   };
   function query() {
     var q = new URLSearchParams({project_type: $("lantu-type").value});
     if ($("lantu-invest").value) { q.set("investment_wan", $("lantu-invest").value); }
     if ($("lantu-major").checked) { q.set("major_project", "true"); }
     if ($("lantu-exempt").checked) { q.set("redline_exempt", "true"); }
+    // an uploaded file keeps each parcel's own attributes unless the planner ticks "override"
+    q.set("override", String(!file || $("lantu-override").checked));
     return q.toString();
   }
   $("lantu-review").onclick = function () {
     var init;
     if (file) {
       var form = new FormData(); form.append("file", file);
-      init = {method: "POST", headers: headers(), body: form};
+      init = {method: "POST", body: form};
     } else if (parcel) {
       var feature = parcel.toGeoJSON(); feature.properties = {id: "W1", name: "网页绘制地块"};
-      init = {method: "POST", headers: headers({"Content-Type": "application/json"}), body: JSON.stringify(feature)};
+      init = {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(feature)};
     } else { return; }
     status("审查中… reviewing");
     init.credentials = "same-origin";
@@ -74,35 +110,41 @@
       show(res.body);
     }).catch(function (err) { status("请求失败 / request failed: " + err); });
   };
-  function openPage(url) { window.open(url, "_blank", "noopener"); }
   function show(result) {
     if (resultLayer) { map.removeLayer(resultLayer); }
     resultLayer = L.featureGroup().addTo(map);
-    var html = "";
+    var pieces = [], html = "";
     result.parcels.forEach(function (p) {
-      var colour = p.verdict === "pass" ? COLOURS.pass : (p.verdict === "conditional" ? COLOURS.warn : COLOURS.fail);
-      L.geoJSON(p.geometry, {style: {color: colour, weight: 3, fillOpacity: 0.05}}).addTo(resultLayer);
+      var verdictStatus = VERDICT_STATUS[p.verdict] || "missing_layer";
+      L.geoJSON(p.geometry, {pane: "lantu-parcels", style: {color: COLOURS[verdictStatus], weight: 3, fillOpacity: 0.05}})
+        .bindTooltip(esc(p.id), {permanent: true, direction: "center", className: "lantu-label"}).addTo(resultLayer);
       p.items.forEach(function (item) {
         item.details.forEach(function (d) {
-          if (!d.geometry || d.status === "pass") { return; }
-          L.geoJSON(d.geometry, {style: {color: COLOURS[d.status], weight: 1, fillColor: COLOURS[d.status],
-            fillOpacity: 0.6}}).bindPopup(esc(item.name_zh) + "：" + STATUS_ZH[d.status] + " " + d.area_m2.toFixed(1)
-            + " m²<br>" + esc(item.message_zh)).addTo(resultLayer);
+          if (d.geometry && d.status !== "pass") { pieces.push({item: item, d: d}); }
         });
       });
-      html += "<p><b>地块 " + esc(p.id) + "</b>：<span class='st-" + (p.verdict === "reject" ? "fail" : p.verdict === "pass" ? "pass" : "warn")
-        + "'>" + VERDICT_ZH[p.verdict] + "</span>，" + p.area_m2.toFixed(1) + " m² / " + p.area_ha.toFixed(4) + " 公顷 / "
-        + p.area_mu.toFixed(2) + " 亩（" + p.crs_used + "）</p><table>";
+      html += "<p><b>地块 " + esc(p.id) + "</b>：<span class='st-" + verdictStatus + "'>" + esc(VERDICT_ZH[p.verdict] || p.verdict)
+        + "</span>，" + p.area_m2.toFixed(1) + " m² / " + p.area_ha.toFixed(4) + " 公顷 / "
+        + p.area_mu.toFixed(2) + " 亩（" + esc(p.crs_used) + "）</p>"
+        + "<table><thead><tr><th>审查项</th><th class='st'>结果</th><th class='msg'>说明</th></tr></thead><tbody>";
       p.items.forEach(function (item) {
-        html += "<tr><td>" + esc(item.name_zh) + "</td><td class='st-" + item.status + "'>" + STATUS_ZH[item.status]
-          + "</td><td>" + esc(item.message_zh) + "</td></tr>";
+        html += "<tr><td>" + esc(item.name_zh) + "</td><td class='st st-" + item.status + "'>" + STATUS_ZH[item.status]
+          + "</td><td class='msg'>" + esc(item.message_zh) + "</td></tr>";
       });
-      html += "</table>";
+      html += "</tbody></table>";
     });
-    html += "<p><a href='#' id='lantu-open-report'>审查报告 report</a> · <a href='#' id='lantu-open-map'>结果地图 map</a></p>";
+    pieces.sort(function (a, b) { return SEVERITY[a.d.status] - SEVERITY[b.d.status]; });
+    pieces.forEach(function (x) {
+      var c = COLOURS[x.d.status];
+      L.geoJSON(x.d.geometry, {pane: PANES[x.d.status], style: {color: c, weight: 1, fillColor: c, fillOpacity: 0.6}})
+        .bindPopup(esc(x.item.name_zh) + "：" + STATUS_ZH[x.d.status] + " " + x.d.area_m2.toFixed(1)
+          + " m²<br>" + esc(x.item.message_zh)).addTo(resultLayer);
+    });
+    var base = "/api/v1/reviews/" + encodeURIComponent(result.review_id);
+    html += "<p class='links'><a id='lantu-open-report' href='" + base + "/report' target='_blank' rel='noopener'>审查报告 report</a>"
+      + "<a id='lantu-open-map' href='" + base + "/map' target='_blank' rel='noopener'>结果地图 map</a>"
+      + "<a id='lantu-open-pdf' href='" + base + "/report.pdf' target='_blank' rel='noopener'>PDF</a></p>";
     $("lantu-result").innerHTML = html;
-    $("lantu-open-report").onclick = function (e) { e.preventDefault(); openPage("/api/v1/reviews/" + result.review_id + "/report"); };
-    $("lantu-open-map").onclick = function (e) { e.preventDefault(); openPage("/api/v1/reviews/" + result.review_id + "/map"); };
     map.fitBounds(resultLayer.getBounds(), {maxZoom: 16});
     window.lantuLastReview = result;
     status("审查完成 / reviewed: " + result.review_id);

@@ -1,0 +1,57 @@
+"""Base maps and the legend in the rendered HTML (no browser): 天地图 with a key, the offline base
+without one, OpenStreetMap only when asked, and a legend entry for every layer drawn."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from support import parcel_frame, rect
+
+from geo.blueprint import Blueprint
+from geo.maps import blueprint_map, map_html, resolve_tiles, review_map
+from geo.review import review
+
+BASE = "离线底图（县界、水系）"
+
+
+def _has(page: str, text: str) -> bool:
+    """``text`` in the page as written or as folium's JSON-escaped string."""
+    return text in page or json.dumps(text)[1:-1] in page
+
+
+@pytest.mark.parametrize(
+    ("tiles", "key", "chosen"),
+    [
+        ("auto", None, "offline"),
+        ("auto", "k", "tianditu"),
+        ("tianditu", "k", "tianditu"),
+        ("none", "k", "offline"),
+        ("offline", "k", "offline"),
+        ("osm", None, "osm"),
+    ],
+)
+def test_base_choice(tiles: str, key: str | None, chosen: str) -> None:
+    assert resolve_tiles(tiles, key) == chosen
+
+
+def test_unknown_base_is_refused() -> None:
+    with pytest.raises(ValueError, match="tiles must be one of"):
+        resolve_tiles("google", None)
+
+
+def test_tianditu_vector_and_annotation_with_the_key(blueprint: Blueprint) -> None:
+    result = review(parcel_frame(rect(2.9, 0.1, 3.1, 0.3), id="B"), blueprint)
+    page = map_html(review_map(result, blueprint, tianditu_key="KEY123"))
+    assert "tianditu.gov.cn/vec_w/wmts" in page and "tianditu.gov.cn/cva_w/wmts" in page and "tk=KEY123" in page
+    assert "openstreetmap" not in page.lower()
+    assert _has(page, BASE)  # still there, as the other base
+
+
+def test_no_key_means_no_tiles_and_an_offline_base(blueprint: Blueprint) -> None:
+    page = map_html(blueprint_map(blueprint))
+    assert "tianditu" not in page and "openstreetmap" not in page.lower() and "L.tileLayer" not in page
+    assert _has(page, BASE) and "lantu-base" in page
+    for layer_id in ("basic_farmland", "ecological_redline", "county"):
+        assert f"data-layer=\\u0027{layer_id}\\u0027" in page or f"data-layer='{layer_id}'" in page
+    assert "imperial: false" in page
