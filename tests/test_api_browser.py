@@ -202,6 +202,8 @@ def test_review_map_reads_like_a_map(demo_server: str, browser: Any) -> None:
     page = watched.page
     page.goto(f"{demo_server}/api/v1/reviews/{result['review_id']}/map")
     page.wait_for_selector("#lantu-legend")
+    page.wait_for_timeout(500)  # the opening zoom's animation
+    page.screenshot(path=str(screenshot("review-map-desktop.png")))
     # at (3.05, 0.2) km basic farmland (fail) lies on cultivated land (warn): the failing piece is on top
     lon, lat = _lonlat(3.05, 0.2)
     page.evaluate(f"{MAP}.setView([{lat}, {lon}], 16)")
@@ -222,11 +224,9 @@ def test_review_map_reads_like_a_map(demo_server: str, browser: Any) -> None:
     assert page.locator(".leaflet-control-scale-line").inner_text().endswith(("m", "km"))
     assert not _overlap(_box(page, "#lantu-legend"), _box(page, ".leaflet-control-scale"))
     assert _top_at(page, ".leaflet-control-scale-line")
-    page.evaluate(f"{MAP}.fitBounds(L.latLngBounds({MAP}.getBounds()).pad(-0.3))")
-    page.screenshot(path=str(screenshot("review-map-desktop.png")))
     # ids as labels, shown as text; at county zoom the small parcel keeps a symbol, not a dot
     assert sorted(page.locator(".lantu-label").all_inner_texts()) == ["B", "b[red]x"]
-    page.evaluate(f"{MAP}.setZoom(11)")
+    page.evaluate(f"{MAP}.setZoom(11, {{animate: false}})")
     page.wait_for_timeout(300)
     assert page.locator(".lantu-symbol-shown").count() == 2
     assert min(b["width"] for b in (e.bounding_box() for e in page.locator(".lantu-symbol-shown").all())) >= 10
@@ -238,6 +238,7 @@ def test_review_map_reads_like_a_map(demo_server: str, browser: Any) -> None:
     phone.goto(f"{demo_server}/api/v1/reviews/{result['review_id']}/map")
     phone.wait_for_selector("#lantu-legend")
     assert _top_at(phone, ".leaflet-control-zoom-in") and _top_at(phone, ".leaflet-control-scale-line")
+    phone.wait_for_timeout(500)
     phone.screenshot(path=str(screenshot("review-map-phone.png")))
     assert watched.errors == [] and watched.outside == []
     context.close()
@@ -269,6 +270,7 @@ def test_viewer_links_table_and_drawing(demo_server: str, browser: Any) -> None:
     assert drawn_mu == pytest.approx(review["parcels"][0]["area_mu"], rel=0.01)  # the sphere vs the GK zone
     # the 结果 column holds its word on one line
     assert page.evaluate(LINES_PER_STATUS) == [1] * len(review["parcels"][0]["items"])
+    page.wait_for_timeout(500)
     page.screenshot(path=str(screenshot("viewer-desktop.png")))
     # every link is the service's own and answers 200; the map opens with Leaflet, the report links back
     hrefs = page.eval_on_selector_all("#lantu-result a", "as => as.map(a => a.href)")
@@ -298,6 +300,7 @@ def test_viewer_links_table_and_drawing(demo_server: str, browser: Any) -> None:
     assert not _overlap(_box(phone, ".leaflet-control-zoom"), _box(phone, "#lantu-panel"))
     assert "地块 W1" in review_drawn_square(phone)
     assert set(phone.evaluate(LINES_PER_STATUS)) == {1}  # not a column of single characters
+    phone.wait_for_timeout(500)
     phone.screenshot(path=str(screenshot("viewer-phone.png")))
     assert watched.errors == [] and watched.outside == []
     context.close()
