@@ -24,11 +24,13 @@ import shapely
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pyproj import CRS
+from rasterio.transform import Affine
 
 from geo.catalog import landuse_class, layer_catalog
 from geo.crs import CGCS2000, check_coordinates
 from geo.errors import BlueprintError, CRSError
 from geo.overlay import IndexedLayer
+from geo.raster import Band, kept_band
 from geo.threads import map_chunks
 
 log = logging.getLogger(__name__)
@@ -100,7 +102,8 @@ class VectorLayer:
 
 @dataclass
 class RasterLayer:
-    """A raster layer kept as a path; rasterio reads only the window a parcel needs.
+    """A raster layer: its grid, band 1 kept in memory when small enough (``geo.raster.kept_band``),
+    else read window by window from the file.
 
     Each thread (and each forked process) keeps its own open dataset (GDAL handles are not thread-safe).
     """
@@ -108,7 +111,29 @@ class RasterLayer:
     id: str
     source: Path
     crs: CRS
+    transform: Affine
+    width: int
+    height: int
+    band: Band | None = field(default=None, repr=False)
     _local: threading.local = field(default_factory=threading.local, repr=False)
+
+    @classmethod
+    def open(cls, layer_id: str, source: Path, default_crs: CRS) -> RasterLayer:
+        """The raster at ``source`` (one band); its own CRS wins over ``default_crs``."""
+        try:
+            with rasterio.open(source) as ds:
+                if ds.count != 1:
+                    raise BlueprintError(
+                        f"{MANIFEST}: layers.{layer_id}: {source.name} has {ds.count} bands, expected 1",
+                        f"{MANIFEST}：图层 {layer_id}（{source.name}）应为单波段栅格",
+                    )
+                crs = CRS.from_user_input(ds.crs) if ds.crs else default_crs
+                return cls(layer_id, source, crs, ds.transform, ds.width, ds.height, kept_band(ds))
+        except rasterio.errors.RasterioIOError as exc:
+            raise BlueprintError(
+                f"{MANIFEST}: layers.{layer_id}: cannot open raster {source.name}: {exc}",
+                f"{MANIFEST}：图层 {layer_id} 无法打开栅格 {source.name}",
+            ) from exc
 
     def dataset(self) -> rasterio.DatasetReader:
         ds = getattr(self._local, "dataset", None)
@@ -179,7 +204,7 @@ def load_blueprint(root: str | Path) -> Blueprint:
     for layer_id, spec in manifest.layers.items():
         source = _resolve(root, layer_id, spec.path)
         if layer_catalog()[layer_id].kind == "raster":
-            layers[layer_id] = _load_raster(layer_id, source, default_crs)
+            layers[layer_id] = RasterLayer.open(layer_id, source, default_crs)
         else:
             frame = _load_vector(layer_id, source, spec, default_crs)
             layers[layer_id] = VectorLayer(layer_id, _working(frame, manifest.gk_zone_epsg), source)
@@ -371,23 +396,6 @@ def _deduction_ratios(column: Any, where: str) -> list[float]:
     return out
 
 
-def _load_raster(layer_id: str, source: Path, default_crs: CRS) -> RasterLayer:
-    try:
-        with rasterio.open(source) as ds:
-            crs = CRS.from_user_input(ds.crs) if ds.crs else default_crs
-            if ds.count != 1:
-                raise BlueprintError(
-                    f"{MANIFEST}: layers.{layer_id}: {source.name} has {ds.count} bands, expected 1",
-                    f"{MANIFEST}：图层 {layer_id}（{source.name}）应为单波段栅格",
-                )
-    except rasterio.errors.RasterioIOError as exc:
-        raise BlueprintError(
-            f"{MANIFEST}: layers.{layer_id}: cannot open raster {source.name}: {exc}",
-            f"{MANIFEST}：图层 {layer_id} 无法打开栅格 {source.name}",
-        ) from exc
-    return RasterLayer(layer_id, source, crs)
-
-
 def layer_summary(blueprint: Blueprint) -> list[dict[str, Any]]:
     """What each layer holds: id, 中文 name, feature count, bbox (EPSG:4490), CRS."""
     rows = []
@@ -402,13 +410,12 @@ def layer_summary(blueprint: Blueprint) -> list[dict[str, Any]]:
                 "bbox": [round(v, 6) for v in geo4490.total_bounds],
                 "crs": layer.frame.crs.to_string(),
             }
-        else:
-            with rasterio.open(layer.source) as ds:
-                row |= {
-                    "kind": "raster",
-                    "features": None,
-                    "crs": layer.crs.to_string(),
-                    "size": [ds.width, ds.height],
-                }
+        else:  # from the load: the file may be mid-replacement while this blueprint still serves
+            row |= {
+                "kind": "raster",
+                "features": None,
+                "crs": layer.crs.to_string(),
+                "size": [layer.width, layer.height],
+            }
         rows.append(row)
     return rows

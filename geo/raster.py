@@ -4,46 +4,75 @@
 objects, a GDAL rasterize per call); for a north-up raster the same selection is
 a window read and one vectorised shapely test on the pixel centres, so a review
 of thousands of parcels pays for the pixels, not the set-up. A raster of up to
-``KEEP_MAX_BYTES`` (a county's slope grid) is read whole once and kept, so a parcel's
-window is a slice rather than a GDAL read. Rotated rasters keep rasterio's path.
+``KEEP_MAX_BYTES`` (a county's slope grid) is read whole when the blueprint loads and kept
+with its layer, so a parcel's window is a slice rather than a GDAL read, and a review never
+opens the file while a new blueprint is being moved into place. Rotated rasters keep
+rasterio's path.
 """
 
 from __future__ import annotations
 
 import math
-import os
-from functools import lru_cache
+from typing import Protocol
 
 import numpy as np
 import rasterio
 import rasterio.mask
 import shapely
+from rasterio.transform import Affine
 from rasterio.windows import Window
 
 KEEP_MAX_BYTES = 256 * 2**20
 
+Band = tuple[np.ndarray, np.ndarray]  # band 1 as plain values and a validity grid
 
-def pixel_values(ds: rasterio.DatasetReader, shape: shapely.Geometry, *, all_touched: bool) -> np.ndarray:
+
+class Raster(Protocol):
+    """What a pixel read needs of a raster layer: its grid, the kept band if any, a dataset to read."""
+
+    @property
+    def transform(self) -> Affine: ...
+    @property
+    def width(self) -> int: ...
+    @property
+    def height(self) -> int: ...
+    @property
+    def band(self) -> Band | None: ...
+    def dataset(self) -> rasterio.DatasetReader: ...
+
+
+def kept_band(ds: rasterio.DatasetReader) -> Band | None:
+    """Band 1 of a north-up raster small enough to keep, else None (each parcel then reads its window)."""
+    if not _north_up(ds.transform) or ds.width * ds.height * np.dtype(ds.dtypes[0]).itemsize > KEEP_MAX_BYTES:
+        return None
+    return _split(ds.read(1, masked=True))
+
+
+def _north_up(t: Affine) -> bool:
+    return bool(t.b == 0 and t.d == 0 and t.a > 0 and t.e < 0)
+
+
+def pixel_values(raster: Raster, shape: shapely.Geometry, *, all_touched: bool) -> np.ndarray:
     """Band 1 values of the pixels under ``shape`` (in the raster's CRS), nodata left out.
 
     ``all_touched=False`` takes the pixels whose centre lies inside the shape (GDAL's
     rule); ``True`` every pixel the shape touches.
     """
-    t = ds.transform
-    if t.b != 0 or t.d != 0 or t.a <= 0 or t.e >= 0:
-        return _masked_by_rasterio(ds, shape, all_touched=all_touched)
+    t = raster.transform
+    if not _north_up(t):
+        return _masked_by_rasterio(raster.dataset(), shape, all_touched=all_touched)
     minx, miny, maxx, maxy = shape.bounds
     col0 = max(math.floor((minx - t.c) / t.a), 0)
-    col1 = min(math.ceil((maxx - t.c) / t.a), ds.width)
+    col1 = min(math.ceil((maxx - t.c) / t.a), raster.width)
     row0 = max(math.floor((maxy - t.f) / t.e), 0)
-    row1 = min(math.ceil((miny - t.f) / t.e), ds.height)
+    row1 = min(math.ceil((miny - t.f) / t.e), raster.height)
     if col1 <= col0 or row1 <= row0:
         return np.empty(0)
-    kept = _kept_band(ds)
-    if kept is not None:
-        values, valid = kept[0][row0:row1, col0:col1], kept[1][row0:row1, col0:col1]
+    if raster.band is not None:
+        values, valid = raster.band[0][row0:row1, col0:col1], raster.band[1][row0:row1, col0:col1]
     else:
-        values, valid = _split(ds.read(1, window=Window(col0, row0, col1 - col0, row1 - row0), masked=True))
+        window = Window(col0, row0, col1 - col0, row1 - row0)
+        values, valid = _split(raster.dataset().read(1, window=window, masked=True))
     x = t.c + (np.arange(col0, col1) + 0.5) * t.a
     y = t.f + (np.arange(row0, row1) + 0.5) * t.e
     shapely.prepare(shape)
@@ -60,24 +89,6 @@ def pixel_values(ds: rasterio.DatasetReader, shape: shapely.Geometry, *, all_tou
 def _split(band: np.ma.MaskedArray) -> tuple[np.ndarray, np.ndarray]:
     """A masked band as plain values and a validity grid: plain arrays index far faster."""
     return np.ma.getdata(band), ~np.ma.getmaskarray(band)
-
-
-def _kept_band(ds: rasterio.DatasetReader) -> tuple[np.ndarray, np.ndarray] | None:
-    """Band 1 of a raster small enough to keep, as values and validity (``ds.read(1, masked=True)``
-    split); None when it is too large or not a plain file (then each parcel reads its window)."""
-    if ds.width * ds.height * np.dtype(ds.dtypes[0]).itemsize > KEEP_MAX_BYTES:
-        return None
-    try:
-        stamp = os.stat(ds.name).st_mtime_ns  # a rewritten file is read again
-    except OSError:
-        return None
-    return _read_band(ds.name, stamp)
-
-
-@lru_cache(maxsize=4)
-def _read_band(path: str, stamp: int) -> tuple[np.ndarray, np.ndarray]:  # stamp: part of the cache key
-    with rasterio.open(path) as src:
-        return _split(src.read(1, masked=True))
 
 
 def _masked_by_rasterio(ds: rasterio.DatasetReader, shape: shapely.Geometry, *, all_touched: bool) -> np.ndarray:

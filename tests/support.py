@@ -11,6 +11,11 @@ blueprint writer, :func:`geo.io.blueprint.write_blueprint`.
 from __future__ import annotations
 
 import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +23,13 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+import uvicorn
 from rasterio.transform import from_origin
 from sqlalchemy import Engine, make_url, text
 
+from api.app import create_app
+from api.server import uvicorn_config
+from api.settings import Settings
 from geo.db import make_engine
 from geo.io.blueprint import RasterLayer, write_blueprint
 
@@ -204,3 +213,26 @@ def review_drawn_square(page: Any) -> str:
     page.click("#lantu-review")
     page.wait_for_selector("#lantu-result table", timeout=30_000)
     return str(page.locator("#lantu-result").inner_text())
+
+
+@contextmanager
+def served(settings: Settings) -> Iterator[str]:
+    """The service for ``settings`` under uvicorn in a thread; yields its loopback URL. The server
+    binds the socket it is handed (port 0), so there is no free-port race."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    config = {**uvicorn_config(settings), "log_level": "warning"}
+    config.pop("host")
+    config.pop("port")
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), **config))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()

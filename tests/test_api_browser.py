@@ -8,22 +8,16 @@ on another origin cannot use the session.
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from pyproj import Transformer
-from support import EPSG, X0, Y0, parcel_frame, rect, review_drawn_square, screenshot
+from support import EPSG, X0, Y0, parcel_frame, rect, review_drawn_square, screenshot, served
 
-from api.app import create_app
 from api.keys import create_key, ensure_schema
-from api.server import uvicorn_config
 from api.settings import Settings
 from geo.db import make_engine, migrate
 
@@ -36,24 +30,8 @@ def keyed_server(blueprint_dir: Path, tmp_path_factory: pytest.TempPathFactory) 
     migrate(engine)
     ensure_schema(engine)
     key = create_key(engine, "browser-planner", "planner")
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))  # the server binds port 0 itself: no free-port race
-    port = sock.getsockname()[1]
-    config = {**uvicorn_config(settings), "log_level": "warning"}
-    config.pop("host")
-    config.pop("port")
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), **config))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}", key
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    with served(settings) as url:
+        yield url, key
 
 
 def test_sign_in_review_and_sign_out(keyed_server: tuple[str, str], browser: Any) -> None:
@@ -90,23 +68,8 @@ def demo_server(blueprint_dir: Path, tmp_path_factory: pytest.TempPathFactory) -
     """The service in open demo mode in a thread (tiles "auto" without a key: the offline base)."""
     db = tmp_path_factory.mktemp("demo-browser") / "lantu.db"
     settings = Settings(blueprint=blueprint_dir, database_url=f"sqlite:///{db}", open_demo=True)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    config = {**uvicorn_config(settings), "log_level": "warning"}
-    config.pop("host")
-    config.pop("port")
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), **config))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    with served(settings) as url:
+        yield url
 
 
 class Watched:

@@ -9,9 +9,11 @@ import pytest
 import rasterio
 import rasterio.mask
 import shapely
+from pyproj import CRS
 from rasterio.transform import from_origin
 
 import geo.raster
+from geo.blueprint import RasterLayer
 from geo.raster import pixel_values
 
 
@@ -54,16 +56,30 @@ def test_same_pixels_as_rasterio_mask(
 ) -> None:
     if not keep:
         monkeypatch.setattr(geo.raster, "KEEP_MAX_BYTES", 0)
+    layer = RasterLayer.open("slope", raster, CRS.from_epsg(4548))
+    assert (layer.band is not None) == keep
     rng = np.random.default_rng(11)
     centres = np.column_stack([rng.uniform(463_900, 467_100, 60), rng.uniform(3_917_900, 3_920_100, 60)])
     shapes = shapely.buffer(shapely.points(centres), rng.uniform(3, 300, 60), quad_segs=3)
     with rasterio.open(raster) as ds:
         for shape in shapes:  # inside, across the edge, outside, on the nodata corner, smaller than a pixel
             np.testing.assert_array_equal(
-                np.sort(pixel_values(ds, shape, all_touched=all_touched)), _reference(ds, shape, all_touched)
+                np.sort(pixel_values(layer, shape, all_touched=all_touched)), _reference(ds, shape, all_touched)
             )
 
 
 def test_outside_the_raster_is_empty(raster: Path) -> None:
-    with rasterio.open(raster) as ds:
-        assert pixel_values(ds, shapely.box(0, 0, 10, 10), all_touched=True).size == 0
+    layer = RasterLayer.open("slope", raster, CRS.from_epsg(4548))
+    assert pixel_values(layer, shapely.box(0, 0, 10, 10), all_touched=True).size == 0
+
+
+def test_a_kept_band_reads_no_file(raster: Path, tmp_path: Path) -> None:
+    """A blueprint being replaced on disk: the layer loaded before still answers from memory."""
+    moved = tmp_path / "slope.tif"
+    moved.write_bytes(raster.read_bytes())
+    layer = RasterLayer.open("slope", moved, CRS.from_epsg(4548))
+    box = shapely.box(464_500, 3_918_500, 465_000, 3_919_000)
+    before = pixel_values(layer, box, all_touched=False)
+    moved.unlink()
+    np.testing.assert_array_equal(pixel_values(layer, box, all_touched=False), before)
+    assert before.size == 50 * 50

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from importlib.resources import files
 from pathlib import Path
@@ -14,14 +11,12 @@ from typing import Any
 import geopandas as gpd
 import pytest
 import shapely
-import uvicorn
 from fastapi.testclient import TestClient
-from support import EPSG, assert_problem, auth, km2, rect, rect_blueprint, screenshot
+from support import EPSG, assert_problem, auth, km2, rect, rect_blueprint, screenshot, served
 from typer.testing import CliRunner
 
 from api.app import create_app
 from api.cli import app
-from api.server import uvicorn_config
 from api.settings import Settings
 from geo.blueprint import Blueprint, load_blueprint
 from geo.crs import M2_PER_MU, reproject
@@ -187,23 +182,8 @@ def demo_server(blueprint_dir: Path, tmp_path_factory: pytest.TempPathFactory) -
     """The service in open demo mode on a loopback socket, in a thread."""
     db = tmp_path_factory.mktemp("sites-srv") / "lantu.db"
     settings = Settings(blueprint=blueprint_dir, database_url=f"sqlite:///{db}", tiles="none", open_demo=True)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    config = {**uvicorn_config(settings), "log_level": "warning"}
-    config.pop("host")
-    config.pop("port")
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), **config))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    with served(settings) as url:
+        yield url
 
 
 def test_viewer_find_sites_panel(demo_server: str, browser: Any) -> None:

@@ -339,22 +339,3 @@ class ProjectLibrary:
             ).all()
         return [{**_project(r).row(), "days_overdue": (as_of - r.start_by).days} for r in rows]
 
-
-__all__ = [
-    "FUNDABLE",
-    "KEY_LEVELS",
-    "LEVELS",
-    "STAGES",
-    "Project",
-    "ProjectLibrary",
-    "ReviewLink",
-    "StageChange",
-    "check_level",
-    "check_stage",
-    "check_transition",
-    "fundable_reason",
-    "link_review_in",
-    "project_in",
-    "require_project",
-    "set_stage_in",
-]

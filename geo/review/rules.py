@@ -343,10 +343,9 @@ def run_raster_share_above(check: RasterShareAboveCheck, ctx: ParcelContext) -> 
     if layer is None:
         return _missing(check.layer)
     shape = reproject(ctx.geometry, ctx.epsg, layer.crs)
-    ds = layer.dataset()
-    values = pixel_values(ds, shape, all_touched=False)
+    values = pixel_values(layer, shape, all_touched=False)
     if values.size == 0:  # parcel smaller than a pixel: take the pixels it touches
-        values = pixel_values(ds, shape, all_touched=True)
+        values = pixel_values(layer, shape, all_touched=True)
     if values.size == 0:
         info = layer_catalog()[check.layer]
         return Outcome(
