@@ -202,11 +202,12 @@ def assert_problem(response: Any, status: int) -> dict[str, Any]:
     return body
 
 
-def review_drawn_square(page: Any) -> str:
-    """In the viewer (a Playwright page): draw a 60 px square left of centre, review it, wait; the result's text."""
+def review_drawn_square(page: Any, height_share: float = 0.5) -> str:
+    """In the viewer (a Playwright page): draw a 60 px square left of centre (``height_share`` down the
+    map), review it, wait; the result's text."""
     page.click("#lantu-draw")
     box = page.locator(".leaflet-container").bounding_box()
-    cx, cy = box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5
+    cx, cy = box["x"] + box["width"] * 0.3, box["y"] + box["height"] * height_share
     for dx, dy in [(0, 0), (60, 0), (60, 60), (0, 60)]:
         page.mouse.click(cx + dx, cy + dy)
     page.click("#lantu-finish")
