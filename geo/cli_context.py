@@ -8,6 +8,7 @@ them from its settings before any command runs.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import NoReturn
 
@@ -15,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from geo.errors import LantuError
+from geo.errors import InputError, LantuError
 from geo.papers import Issuer
 
 err = Console(stderr=True)
@@ -43,3 +44,11 @@ def fail(exc: LantuError) -> NoReturn:
     """A library error as a one-line reason in Chinese and English, and exit status 2."""
     err.print(f"[red]error[/red]: {escape(exc.message_zh)} / {escape(str(exc))}", highlight=False, soft_wrap=True)
     raise typer.Exit(2)
+
+
+def option_date(value: str, option: str) -> date:
+    """A ``YYYY-MM-DD`` option value, or the input error naming the option (exit 2)."""
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise InputError(f"{option} {value!r} is not a date (YYYY-MM-DD)", f"{option} 日期格式应为 YYYY-MM-DD") from exc

@@ -9,14 +9,13 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
-from geo.cli_context import cli_context
+from geo.cli_context import cli_context, option_date
 from geo.consult import Consultations, Webhook
 from geo.errors import InputError
 from geo.io.quota import read_review_result
@@ -55,13 +54,6 @@ def _flat(rows: Sequence[dict[str, Any]], fmt: str) -> list[dict[str, Any]]:
     if fmt == "json":
         return list(rows)
     return [{k: "、".join(map(str, v)) if isinstance(v, list) else v for k, v in r.items()} for r in rows]
-
-
-def _date(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise InputError(f"--as-of {value!r} is not a date (YYYY-MM-DD)", "--as-of 日期格式应为 YYYY-MM-DD") from exc
 
 
 def _opinion_format(fmt: str) -> None:
@@ -178,7 +170,7 @@ def overdue(
 ) -> None:
     """限时反馈: tasks past due and unanswered on that date, per department (for the 考核)."""
     consult = _consultations(ctx)
-    groups = attempt(lambda: consult.overdue(_date(as_of), department=department))
+    groups = attempt(lambda: consult.overdue(option_date(as_of, "--as-of"), department=department))
     if fmt == "json":
         write_table(groups, fmt, sys.stdout)
         return

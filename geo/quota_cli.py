@@ -19,7 +19,7 @@ from rich.console import Console
 from sqlalchemy import Engine
 
 from geo.blueprint import load_blueprint
-from geo.cli_context import cli_context, fail
+from geo.cli_context import cli_context, fail, option_date
 from geo.errors import BlueprintError, InputError, LantuError
 from geo.io.quota import labelled, read_demands, read_quota_plan, read_review_result, report_xlsx
 from geo.io.tables import Row, table_format, write_table
@@ -81,15 +81,6 @@ def _show(rows: Callable[[], Sequence[Row]], fmt: str, title: str, labels: dict[
     write_table(
         labelled(data, labels, kind), kind, sys.stdout, title=title, columns=list(labels.values()), width=TABLE_WIDTH
     )
-
-
-def _date(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise InputError(f"{option} {value!r} is not a date (YYYY-MM-DD)", f"{option} 日期格式应为 YYYY-MM-DD") from exc
 
 
 @app.command("init")
@@ -294,7 +285,13 @@ def advance_reduction(
     _done(
         "advanced",
         lambda: ledger.advance_reduction(
-            county, factor, year, amount, source=source, deadline=_date(deadline, "--deadline") or date.min, actor=actor
+            county,
+            factor,
+            year,
+            amount,
+            source=source,
+            deadline=option_date(deadline, "--deadline") if deadline else date.min,
+            actor=actor,
         ),
     )
 
@@ -347,7 +344,14 @@ def transfer(
     _done(
         "transferred",
         lambda: ledger.transfer(
-            source, target, factor, year, amount, price_wan=price_wan, due_date=_date(due, "--due"), actor=actor
+            source,
+            target,
+            factor,
+            year,
+            amount,
+            price_wan=price_wan,
+            due_date=option_date(due, "--due") if due else None,
+            actor=actor,
         ),
     )
 
@@ -402,7 +406,7 @@ def overdue(
 ) -> None:
     """临时拆借 not repaid and 削减量预支 not settled, past their due date."""
     ledger = _ledger(ctx)
-    when = attempt(lambda: _date(today, "--today")) or date.today()
+    when = attempt(lambda: option_date(today, "--today")) if today else date.today()
     _show(lambda: ledger.overdue_loans(when), fmt, f"逾期未还的临时拆借与未到位的削减量预支（{when}）", OVERDUE_LABELS)
 
 

@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from geo.errors import InputError
+from geo.cli_context import option_date
 from geo.io.quota import labelled
 from geo.io.tables import table_format, write_table
 from geo.projects.library import LEVELS, STAGES, Project, ProjectLibrary
@@ -43,15 +43,6 @@ HISTORY_LABELS = {"from_stage": "原阶段", "to_stage": "新阶段", "at": "时
 
 def _library(ctx: typer.Context) -> ProjectLibrary:
     return attempt(lambda: ProjectLibrary(database(ctx)))
-
-
-def _date(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise InputError(f"{option} {value!r} is not a date (YYYY-MM-DD)", f"{option} 日期格式应为 YYYY-MM-DD") from exc
 
 
 def _with_county_names(library: ProjectLibrary, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -88,7 +79,7 @@ def add(
             level=level,
             county=county,
             stage=stage,
-            start_by=_date(start_by, "--start-by"),
+            start_by=option_date(start_by, "--start-by") if start_by else None,
             actor=actor,
         )
     )
@@ -141,5 +132,5 @@ def overdue(
 ) -> None:
     """应开未开: projects past their planned start and not yet under construction."""
     library = _library(ctx)
-    when = attempt(lambda: _date(as_of, "--as-of")) or date.today()
+    when = attempt(lambda: option_date(as_of, "--as-of")) if as_of else date.today()
     _show(lambda: _with_county_names(library, library.overdue(when)), fmt, OVERDUE_LABELS, f"应开未开项目（{when}）")
