@@ -21,7 +21,6 @@ import pyogrio
 import pyproj
 import rasterio
 import shapely
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pyproj import CRS
 from rasterio.transform import Affine
@@ -31,6 +30,7 @@ from geo.crs import CGCS2000, check_coordinates
 from geo.errors import BlueprintError, CRSError
 from geo.overlay import IndexedLayer
 from geo.raster import Band, kept_band
+from geo.resources import read_yaml_mapping
 from geo.threads import map_chunks
 
 log = logging.getLogger(__name__)
@@ -175,12 +175,7 @@ def read_manifest(root: Path) -> Manifest:
             f"no {MANIFEST} in blueprint directory {root}",
             f"蓝图目录 {root} 中缺少 {MANIFEST}",
         )
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise BlueprintError(f"{path}: not valid YAML: {exc}", f"{path}：YAML 格式错误") from exc
-    if not isinstance(raw, dict):
-        raise BlueprintError(f"{path}: expected a mapping at top level", f"{path}：顶层应为映射")
+    raw = read_yaml_mapping(path, lambda en, zh: BlueprintError(f"{path}: {en}", f"{path}：{zh}"))
     try:
         manifest = Manifest.model_validate(raw)
     except ValidationError as exc:

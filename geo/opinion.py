@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import shapely
-import yaml
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -121,12 +120,9 @@ def load_template(name: str, data_dir: Path | None = None) -> dict[str, Any]:
             f"unknown opinion template {name!r}; available: {available}",
             f"未知审查意见模板 {name!r}；可用：{available}",
         )
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ProfileError(f"opinion template {name}: not valid YAML", f"审查意见模板 {name} 的 YAML 格式错误") from exc
-    if not isinstance(raw, dict):
-        raise ProfileError(f"opinion template {name}: not a mapping", f"审查意见模板 {name} 格式错误")
+    raw = resources.read_yaml_mapping(
+        path, lambda en, zh: ProfileError(f"opinion template {name}: {en}", f"审查意见模板 {name}：{zh}")
+    )
     parent = raw.pop("extends", None)
     if parent is None:
         return raw

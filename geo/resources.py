@@ -8,10 +8,15 @@ A user's own profiles and tables come first when a data directory is given
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import Any
+
+import yaml
+
+from geo.errors import LantuError
 
 PACKAGE = "geo.layers"
 
@@ -38,3 +43,17 @@ def names(folder: str, suffix: str, search: Iterable[Path] = ()) -> list[str]:
     }
     found |= {Path(t.name).stem for t in packaged(folder).iterdir() if t.name.endswith(suffix)}
     return sorted(found)
+
+
+def read_yaml_mapping(source: Traversable | Path, error: Callable[[str, str], LantuError]) -> dict[str, Any]:
+    """The YAML file ``source`` as a mapping (profiles, opinion templates, manifests, presets, the
+    department table all are one). A file that is not YAML, or whose top level is not a mapping, raises
+    ``error(problem_en, problem_zh)``: each loader wraps the problem in its own class and wording."""
+    try:
+        raw = yaml.safe_load(source.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise error(f"not valid YAML: {first}", "YAML 格式错误") from exc
+    if not isinstance(raw, dict):
+        raise error("expected a mapping at top level", "顶层应为映射（键: 值）")
+    return raw

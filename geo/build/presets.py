@@ -12,14 +12,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from geo.catalog import layer_catalog
 from geo.errors import InputError
-from geo.resources import find, names
+from geo.resources import find, names, read_yaml_mapping
 
 SHIPPED_ORDER = ("sandiao", "guotu", "lantu")  # tried in this order: the first preset naming a layer wins
 
@@ -74,20 +74,21 @@ def load_presets(chosen: Sequence[str] = (), *, search: Sequence[Path] = ()) -> 
 
 def _load_one(item: str, search: Sequence[Path]) -> Preset:
     path = Path(item)
-    if item.endswith((".yaml", ".yml")) and path.is_file():
-        text = path.read_text(encoding="utf-8")
-    else:
-        found = find(f"presets/{item}.yaml", search)
-        if found is None:
+    source: Traversable | None = path if item.endswith((".yaml", ".yml")) and path.is_file() else None
+    if source is None:
+        source = find(f"presets/{item}.yaml", search)
+        if source is None:
             available = names("presets", ".yaml", search)
             raise InputError(
                 f"unknown preset {item!r}; available: {available} (or a path to a preset .yaml)",
                 f"未知的预设 {item!r}；可用：{available}（或预设 YAML 文件路径）",
             )
-        text = found.read_text(encoding="utf-8")
+    raw = read_yaml_mapping(
+        source, lambda en, zh: InputError(f"preset {item}: malformed: {en}", f"预设 {item} 格式错误：{zh}")
+    )
     try:
-        preset = Preset.model_validate(yaml.safe_load(text))
-    except (yaml.YAMLError, ValidationError) as exc:
+        preset = Preset.model_validate(raw)
+    except ValidationError as exc:
         raise InputError(f"preset {item}: malformed: {exc}", f"预设 {item} 格式错误") from exc
     unknown = sorted(set(preset.layers) - set(layer_catalog()))
     if unknown:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from geo import resources
@@ -82,10 +81,13 @@ def load_routing(path: Path | None = None, *, data_dir: Path | None = None) -> R
     source = path if path is not None else resources.find(ROUTING_FILE, [data_dir] if data_dir else [])
     if source is None:
         raise ProfileError(f"no {ROUTING_FILE} found", f"找不到部门路由表 {ROUTING_FILE}")
+    raw = resources.read_yaml_mapping(
+        source, lambda en, zh: ProfileError(f"{ROUTING_FILE}: {en}", f"部门路由表 {ROUTING_FILE} 有误：{zh}")
+    )
     try:
-        return Routing.model_validate(yaml.safe_load(source.read_text(encoding="utf-8")))
-    except (yaml.YAMLError, ValidationError) as exc:
-        first = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc).splitlines()[0]
+        return Routing.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]["msg"]
         raise ProfileError(f"{ROUTING_FILE}: {first}", f"部门路由表 {ROUTING_FILE} 有误：{first}") from exc
 
 

@@ -9,7 +9,6 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from geo import resources
@@ -227,10 +226,14 @@ def _load_profile(name_or_path: str, data_dir: Path | None) -> Profile:
         if not path.is_file():
             raise ProfileError(f"profile file {name_or_path} not found", f"审查方案文件 {name_or_path} 不存在")
         search = [path.parent, *search]
+    name = path.name
+    raw = resources.read_yaml_mapping(
+        path, lambda en, zh: ProfileError(f"{name}: {en}", f"审查方案 {name} 格式错误：{zh}")
+    )
     try:
-        profile = Profile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except (yaml.YAMLError, ValidationError) as exc:
-        raise ProfileError(f"{path.name}: {exc}", f"审查方案 {path.name} 格式错误") from exc
+        profile = Profile.model_validate(raw)
+    except ValidationError as exc:
+        raise ProfileError(f"{name}: {exc}", f"审查方案 {name} 格式错误") from exc
     for item in profile.items:
         unknown = set(item.layers()) - set(layer_catalog())
         if unknown:
