@@ -103,19 +103,19 @@ def test_union_area_sums_only_a_tiling_layer() -> None:
     assert union_area([a, c], [a.area, c.area], ["land_use"]) == 200  # 三调图斑 tile: the sum
 
 
-def test_forked_workers_give_the_in_process_result(blueprint: Blueprint, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pipelined_review_gives_the_one_thread_result(blueprint: Blueprint, monkeypatch: pytest.MonkeyPatch) -> None:
     engine = importlib.import_module("geo.review.engine")
-    monkeypatch.setattr(engine, "POOL_MIN_PARCELS", 10)
-    monkeypatch.setattr(engine, "POOL_CHUNK_MIN", 4)  # several tasks per worker, finishing out of order
-    monkeypatch.setattr(engine, "_idle_cores", lambda: 2.0)  # as on a quiet machine, whatever CI is doing
-    assert engine._processes(30, 2) == 2  # the batch below really goes to two forked workers
+    monkeypatch.setattr(engine, "PIPELINE_CHUNK_MIN", 4)  # 30 parcels in 8 chunks: overlay and grading overlap
+    assert engine._chunk_size(30, 2) == 4 and engine._chunk_size(30, 1) == engine.CHUNK_PARCELS
     rng = np.random.default_rng(11)
     shapes = _blobs(rng, 30, 9500, (40, 700))
     frame = gpd.GeoDataFrame({"id": [f"F{i}" for i in range(len(shapes))]}, geometry=shapes, crs=EPSG)
     project = {"project_type": "industrial", "investment_wan": 20000}
-    forked = review(frame, blueprint, project=project, workers=2)
+    seen: list[int] = []
+    piped = review(frame, blueprint, project=project, workers=2, progress=lambda done, _: seen.append(done))
     alone = review(frame, blueprint, project=project, workers=1)
-    assert [p.model_dump() for p in forked.parcels] == [p.model_dump() for p in alone.parcels]
+    assert seen == [4, 8, 12, 16, 20, 24, 27, 30]  # chunk by chunk, in order
+    assert [p.model_dump() for p in piped.parcels] == [p.model_dump() for p in alone.parcels]
 
 
 def test_gc_paused_is_reentrant_and_restores() -> None:
@@ -157,8 +157,33 @@ def test_geojson_from_coordinates_equals_geojson_text() -> None:
         assert json.dumps(got) == json.dumps(expected)  # the same keys in the same order: the same bytes
 
 
-def test_idle_cores_is_a_share_of_the_machine() -> None:
-    from geo.review.engine import _idle_cores
-    from geo.threads import CORES
+def test_outside_a_layer_shortcuts_are_exact() -> None:
+    from geo.review.rules import _outside
 
-    assert 0.0 <= _idle_cores(0.02) <= CORES
+    boundary = shapely.box(0, 0, 2000, 2000)
+    layer = IndexedLayer.build(gpd.GeoDataFrame({"n": [0]}, geometry=[boundary], crs=EPSG))
+    inside, away, across = (
+        shapely.box(500, 500, 1500, 1500),
+        shapely.box(3000, 0, 3200, 200),
+        shapely.box(1500, 0, 2500, 1000),
+    )
+    (within,), (none,), (part,) = (bulk_pieces(np.array([p]), layer) for p in (inside, away, across))
+    assert within.geometry[0] is inside  # the overlay's shortcut: the parcel is its own piece
+    assert _outside(inside, within).is_empty
+    assert _outside(away, none) is away and _outside(away, none).area == 40_000
+    assert _outside(across, part).area == 500_000  # the general case, for comparison
+    assert _outside(across, part).equals(shapely.box(2000, 0, 2500, 1000))
+
+
+def test_union_memos_hold_the_union_of_every_parcels_pieces() -> None:
+    from geo.review.engine import _union_memos, union_area
+
+    a, b, c = shapely.box(0, 0, 100, 100), shapely.box(50, 0, 150, 100), shapely.box(300, 0, 400, 100)
+    layer = IndexedLayer.build(gpd.GeoDataFrame({"n": [0, 1, 2]}, geometry=[a, b, c], crs=EPSG))
+    parcels = np.array([shapely.box(0, 0, 500, 100), shapely.box(300, 0, 350, 50), shapely.box(600, 0, 700, 100)])
+    found = bulk_pieces(parcels, layer)
+    memos = _union_memos(found)
+    assert [len(m) for m in memos] == [1, 0, 0]  # only a parcel with several pieces needs a union
+    assert list(memos[0].values()) == [25_000.0]  # 150 × 100 of overlapping farmland plus 100 × 100
+    # the review's union of those pieces finds it there (a memo, keyed by the pieces themselves)
+    assert union_area(found[0].geometry, found[0].area_m2, ["basic_farmland"], memos[0]) == 25_000.0

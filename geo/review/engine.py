@@ -5,13 +5,11 @@ from __future__ import annotations
 import gc
 import json
 import logging
-import multiprocessing
 import threading
-import time
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,7 +26,7 @@ from geo.catalog import landuse_class, layer_catalog
 from geo.crs import CGCS2000, Area, check_coordinates, gk3_epsg_for_longitude, reproject
 from geo.errors import InputError
 from geo.geometry import POLYGONAL, clean_parcels
-from geo.overlay import bulk_pieces
+from geo.overlay import Pieces, bulk_pieces
 from geo.review.profile import Item, OverlapCheck, Profile, load_profile
 from geo.review.result import (
     County,
@@ -49,8 +47,8 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
 CHUNK_PARCELS = 2000  # parcels overlaid together: bounds the pieces held in memory at once
-POOL_MIN_PARCELS = 400  # below this a batch stays in this process: forking costs more than it saves
-POOL_CHUNK_MIN = 100  # parcels per task of a forked worker: more tasks balance, each costs a pass over the layers
+PIPELINE_CHUNKS = 8  # chunks of a pipelined batch: the first overlay and the last grading run alone
+PIPELINE_CHUNK_MIN = 50  # each chunk costs a pass over the layers
 
 
 def parcel_ids(frame: gpd.GeoDataFrame) -> list[str]:
@@ -120,12 +118,11 @@ def review(
 ) -> ReviewResult:
     """Review every parcel against the blueprint; ``project`` overrides per-parcel attributes.
 
-    Parcels go through each layer together (per GK zone, in chunks of ``CHUNK_PARCELS``)
-    in one bulk overlay. ``workers`` (default: every core) bounds the parallelism: a batch
-    of ``POOL_MIN_PARCELS`` or more is split over that many forked processes (the per-parcel
-    rules are Python, which threads cannot run in parallel), a smaller one overlays on that
-    many threads. ``pieces=False`` leaves the pieces' geometries out of the result: a lean
-    batch output.
+    Parcels go through each layer together (per GK zone, in chunks) in one bulk overlay.
+    ``workers`` (default: every core) bounds the threads: with more than one, the overlay of
+    the next chunk runs while the rules grade the current one (``_in_process``); with one,
+    everything runs on the calling thread (a dask worker's setting). ``pieces=False`` leaves
+    the pieces' geometries out of the result: a lean batch output.
     """
     prof = _applicable(load_profile(profile, data_dir=data_dir) if isinstance(profile, str) else profile, blueprint)
     if len(parcels) == 0:
@@ -150,8 +147,7 @@ def review(
         _layers_needed(prof, blueprint),
         pieces,
     )
-    procs = _processes(len(ids), workers)
-    size = min(CHUNK_PARCELS, max(POOL_CHUNK_MIN, -(-len(ids) // (4 * procs)))) if procs > 1 else CHUNK_PARCELS
+    size = _chunk_size(len(ids), workers)
     tasks = [
         (int(epsg), chunk)
         for epsg in np.unique(zones).tolist()
@@ -161,7 +157,7 @@ def review(
     results: list[ParcelResult | None] = [None] * len(ids)
     done = 0
     with gc_paused():
-        for chunk, found in _forked(batch, tasks, procs) if procs > 1 else _in_process(batch, tasks, workers):
+        for chunk, found in _in_process(batch, tasks, workers):
             for i, result in zip(chunk.tolist(), found, strict=True):
                 results[i] = result
             done += len(chunk)
@@ -183,7 +179,7 @@ def review(
 
 @dataclass(frozen=True)
 class _Batch:
-    """What a chunk of parcels needs to be reviewed: held by the parent, inherited by forked workers."""
+    """What a chunk of parcels needs to be reviewed, shared by the overlay thread and the grading one."""
 
     crs: Any
     geoms: np.ndarray
@@ -197,99 +193,92 @@ class _Batch:
     layer_ids: list[str]
     pieces: bool
 
-    def review_chunk(self, epsg: int, chunk: np.ndarray, workers: int | None) -> list[ParcelResult]:
-        """The parcels ``chunk`` (positions in the batch), all in zone ``epsg``, through every layer at once."""
-        prof, blueprint = self.profile, self.blueprint
+    def overlay(self, epsg: int, chunk: np.ndarray, workers: int | None) -> _Overlay:
+        """The parcels ``chunk`` (positions in the batch), all in zone ``epsg``, through every layer at
+        once: the GEOS part of their review (shapely releases the GIL for all of it)."""
         projected = reproject(self.geoms[chunk], self.crs, epsg)
         overlays = {
-            lid: bulk_pieces(projected, _vector(blueprint, lid).in_crs(epsg), workers=workers) for lid in self.layer_ids
+            lid: bulk_pieces(projected, _vector(self.blueprint, lid).in_crs(epsg), workers=workers)
+            for lid in self.layer_ids
         }
-        outlines = _to_geojson(list(projected), epsg)
+        unions = _union_memos(overlays[UNIONED_LAYER]) if UNIONED_LAYER in overlays else [{} for _ in chunk]
+        return _Overlay(epsg, chunk, projected, overlays, unions, _to_geojson(list(projected), epsg))
+
+    def grade(self, found: _Overlay) -> list[ParcelResult]:
+        """The rules over an overlaid chunk: the Python part of the review."""
+        prof, blueprint = self.profile, self.blueprint
         out = []
-        for k, i in enumerate(chunk.tolist()):
+        for k, i in enumerate(found.chunk.tolist()):
             ctx = ParcelContext(
                 self.ids[i],
-                projected[k],
-                epsg,
+                found.projected[k],
+                found.epsg,
                 self.attrs[i],
                 blueprint,
-                prof.tolerance.for_area(float(projected[k].area)),
-                {lid: per_parcel[k] for lid, per_parcel in overlays.items()},
+                prof.tolerance.for_area(float(found.projected[k].area)),
+                {lid: per_parcel[k] for lid, per_parcel in found.overlays.items()},
                 prof.tolerance.min_m2,
                 self.totals.get(self.attrs[i].project_id or ""),
+                found.unions[k],
             )
-            result = review_parcel(ctx, prof, repaired=self.repaired[i], outline=outlines[k], pieces=self.pieces)
+            result = review_parcel(ctx, prof, repaired=self.repaired[i], outline=found.outlines[k], pieces=self.pieces)
             out.append(result.with_declared_area(self.declared[i]))
         return out
+
+    def review_chunk(self, epsg: int, chunk: np.ndarray, workers: int | None) -> list[ParcelResult]:
+        return self.grade(self.overlay(epsg, chunk, workers))
+
+
+@dataclass(frozen=True)
+class _Overlay:
+    """A chunk of parcels after the overlay: each one's pieces per layer, union areas known in advance
+    (``ParcelContext.unions``) and its outline as GeoJSON."""
+
+    epsg: int
+    chunk: np.ndarray
+    projected: np.ndarray
+    overlays: dict[str, list[Pieces]]
+    unions: list[dict[tuple[int, ...], float]]
+    outlines: list[dict[str, Any]]
+
+
+UNIONED_LAYER = "basic_farmland"  # every review unions all its pieces (the land figures' 永久基本农田): in the overlay
+
+
+def _union_memos(found: list[Pieces]) -> list[dict[tuple[int, ...], float]]:
+    """Each parcel's ``ParcelContext.unions`` seeded with the union area of all its pieces of a layer
+    (a parcel with one piece or none needs no union)."""
+    return [
+        {tuple(map(id, p.geometry)): float(shapely.union_all(p.geometry).area)} if len(p) > 1 else {} for p in found
+    ]
 
 
 Chunks = Iterator[tuple[np.ndarray, list[ParcelResult]]]
 
 
 def _in_process(batch: _Batch, tasks: list[tuple[int, np.ndarray]], workers: int | None) -> Chunks:
-    for epsg, chunk in tasks:
-        yield chunk, batch.review_chunk(epsg, chunk, workers)
+    """Chunks reviewed in this process. With more than one worker the overlay of the next chunk
+    (GEOS, without the GIL) runs on a thread while this one grades the current chunk (Python):
+    the two halves of a review on two cores."""
+    if (workers or CORES) <= 1 or len(tasks) == 1:
+        for epsg, chunk in tasks:
+            yield chunk, batch.review_chunk(epsg, chunk, workers)
+        return
+    with ThreadPoolExecutor(1) as pool:
+        ahead = pool.submit(batch.overlay, *tasks[0], 1)
+        for nxt in [*tasks[1:], None]:
+            found = ahead.result()
+            if nxt is not None:
+                ahead = pool.submit(batch.overlay, *nxt, 1)
+            yield found.chunk, batch.grade(found)
 
 
-def _processes(parcels: int, workers: int | None) -> int:
-    """How many forked processes review a batch: 1 (none) below ``POOL_MIN_PARCELS``, where fork is
-    not the platform's, off the main thread, or when the machine has no idle core.
-
-    A forked child keeps only the calling thread: from the main thread of the CLI, a script or the
-    benchmark that is safe; from a server's worker thread (whose siblings may hold a GDAL or PROJ
-    lock the child would wait on for ever) it is not. Workers cost about a quarter more CPU in all
-    (copy-on-write faults, results sent back), which only pays where they get a core of their own.
-    """
-    wanted = workers or CORES
-    if wanted <= 1 or parcels < POOL_MIN_PARCELS or threading.current_thread() is not threading.main_thread():
-        return 1
-    if "fork" not in multiprocessing.get_all_start_methods() or _idle_cores() < 0.5:
-        return 1
-    return min(wanted, -(-parcels // POOL_CHUNK_MIN))
-
-
-def _idle_cores(interval: float = 0.1) -> float:
-    """Cores the rest of the machine leaves idle, from /proc/stat over ``interval`` seconds (Linux,
-    where fork is); all of them where that cannot be read."""
-
-    def sample() -> tuple[int, int]:
-        ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-        return ticks[3] + ticks[4], sum(ticks)  # idle + iowait, all
-
-    try:
-        idle0, total0 = sample()
-        time.sleep(interval)
-        idle1, total1 = sample()
-    except (OSError, ValueError, IndexError):
-        return float(CORES)
-    return CORES * (idle1 - idle0) / max(total1 - total0, 1)
-
-
-_FORKED: _Batch | None = None  # the batch a forked worker reviews, set in the parent just before the fork
-
-
-def _forked(batch: _Batch, tasks: list[tuple[int, np.ndarray]], procs: int) -> Chunks:
-    """Chunks reviewed on ``procs`` forked processes, each one thread; they start with the blueprint
-    and the batch in memory (copy-on-write) and send back only their parcels' results."""
-    global _FORKED
-    for epsg in {epsg for epsg, _ in tasks}:  # projected layers are built once, here, and inherited
-        for lid in batch.layer_ids:
-            _vector(batch.blueprint, lid).in_crs(epsg)
-    _FORKED = batch
-    try:
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(procs, mp_context=context, initializer=gc.disable) as pool:
-            futures = {pool.submit(_review_forked, epsg, chunk): chunk for epsg, chunk in tasks}
-            for future in as_completed(futures):
-                yield futures[future], future.result()
-    finally:
-        _FORKED = None
-
-
-def _review_forked(epsg: int, chunk: np.ndarray) -> list[ParcelResult]:
-    if _FORKED is None:
-        raise RuntimeError("a review worker started without its batch")
-    return _FORKED.review_chunk(epsg, chunk, workers=1)
+def _chunk_size(parcels: int, workers: int | None) -> int:
+    """Parcels per chunk: a pipelined batch in ``PIPELINE_CHUNKS`` (the first chunk's overlay and
+    the last one's grading run alone, so they are kept short), else ``CHUNK_PARCELS``."""
+    if (workers or CORES) > 1:
+        return min(CHUNK_PARCELS, max(PIPELINE_CHUNK_MIN, -(-parcels // PIPELINE_CHUNKS)))
+    return CHUNK_PARCELS
 
 
 _gc_lock = threading.Lock()

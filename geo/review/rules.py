@@ -260,7 +260,7 @@ def run_inside(check: InsideCheck, ctx: ParcelContext) -> Outcome:
     if found is None:
         return _missing(check.layer)
     info = layer_catalog()[check.layer]
-    outside = ctx.geometry.difference(shapely.union_all(found.geometry))
+    outside = _outside(ctx.geometry, found)
     outside_m2 = float(outside.area)
     facts = ItemFacts(outside_m2=round(outside_m2, 2) if outside_m2 > ctx.tolerance_m2 else 0.0)
     if outside_m2 <= ctx.tolerance_m2:
@@ -269,6 +269,17 @@ def run_inside(check: InsideCheck, ctx: ParcelContext) -> Outcome:
     facts.project_type = ctx.project.project_type
     piece = Piece(check.layer, status, outside, {"position": "outside"}, outside_m2)
     return _conflict(check, status, [piece], facts=facts)
+
+
+def _outside(parcel: shapely.Geometry, found: Pieces) -> shapely.Geometry:
+    """The part of ``parcel`` outside the layer whose pieces are ``found``. Two cases, most parcels
+    of a batch against an urban boundary, need no overlay: no piece (the whole parcel lies outside)
+    and the parcel as its own piece (the overlay's shortcut for a feature covering it: none does)."""
+    if len(found) == 0:
+        return parcel
+    if any(piece is parcel for piece in found.geometry):
+        return shapely.Polygon()
+    return parcel.difference(shapely.union_all(found.geometry))
 
 
 @rule(ZoneCompatibleCheck)
