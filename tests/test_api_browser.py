@@ -271,6 +271,89 @@ def test_viewer_links_table_and_drawing(demo_server: str, browser: Any) -> None:
     context.close()
 
 
+# the four corners of basic farmland (3, 0)-(4, 1) km as the viewer holds them (lon/lat), NW first, clockwise
+FARMLAND_CORNERS_KM = ((3, 1), (4, 1), (4, 0), (3, 0))
+# the map's vector features, their vertices as [lng, lat]
+MAP_VERTICES = f"""() => {{ const out = []; {MAP}.eachLayer(l => {{ if (l instanceof L.Polyline)
+    out.push(...l.getLatLngs().flat(3).map(p => [p.lng, p.lat])); }}); return out; }}"""
+
+
+def _farmland_corners(blueprint: Any) -> list[tuple[float, float]]:
+    """The block's corners in EPSG:4490 exactly as the blueprint loads them (the viewer draws these)."""
+    ring = list(blueprint.vector("basic_farmland").in_crs(4490).frame.geometry.iloc[0].exterior.coords)
+    near = [_lonlat(*km) for km in FARMLAND_CORNERS_KM]
+    return [min(ring, key=lambda c, p=p: (c[0] - p[0]) ** 2 + (c[1] - p[1]) ** 2) for p in near]
+
+
+def _draw_near(page: Any, corners: list[tuple[float, float]], *, snap: bool) -> dict[str, Any]:
+    """Draw the block by clicking 5 px off each corner (and, snapping, off the first again to close the
+    ring), review it; the GeoJSON the viewer sent."""
+    page.click("#lantu-clear")
+    page.set_checked("#lantu-snap", snap)
+    page.click("#lantu-draw")
+    # corners on screen, the view set without animation once the opening one has settled
+    page.wait_for_function(f"() => !{MAP}._animatingZoom")
+    spots = page.evaluate(
+        f"""cs => {{ const map = {MAP}; map.setView([cs[0][1], cs[0][0]], 15, {{animate: false}});
+        const p = map.latLngToContainerPoint([cs[0][1], cs[0][0]]), r = map.getContainer().getBoundingClientRect();
+        map.panBy([p.x - 200, p.y - 90], {{animate: false}});
+        return cs.map(c => map.latLngToContainerPoint([c[1], c[0]])).map(q => [r.x + q.x, r.y + q.y]); }}""",
+        corners,
+    )
+    off = [(-4, -3), (4, -3), (4, 3), (-4, 3)]  # 5 px outwards (SE: 3 px off the county's edge, 5 px off the corner)
+    for (x, y), (dx, dy) in zip(spots, off, strict=True):
+        assert page.evaluate(
+            "([x, y]) => !!document.elementFromPoint(x, y).closest('.leaflet-container')", [x + dx, y + dy]
+        )
+        page.mouse.click(x + dx, y + dy)
+    if snap:
+        # the 亩 readout while drawing: the block is 1,000,000 m² in its GK zone, 1500 亩
+        assert float(page.locator("#lantu-measure").inner_text().split()[1]) == pytest.approx(1500, abs=0.1)
+        page.mouse.move(spots[0][0] - 3, spots[0][1] + 4)
+        page.wait_for_function("() => document.getElementById('lantu-snap-hint').textContent.includes('首点')")
+        mark = _box(page, ".lantu-snap-mark")
+        assert mark["x"] + mark["width"] / 2 == pytest.approx(spots[0][0], abs=1.5)
+        assert mark["y"] + mark["height"] / 2 == pytest.approx(spots[0][1], abs=1.5)
+        page.screenshot(path=str(screenshot("viewer-snap.png")))
+        page.mouse.click(spots[0][0] - 3, spots[0][1] + 4)  # closes the ring
+    else:
+        assert page.locator(".lantu-snap-mark").count() == 0 and page.locator("#lantu-snap-hint").inner_text() == ""
+        page.click("#lantu-finish")
+    assert page.locator("#lantu-review").is_enabled()
+    with page.expect_request(lambda r: "/api/v1/reviews" in r.url and r.method == "POST") as sent:
+        page.click("#lantu-review")
+    page.wait_for_selector("#lantu-result table", timeout=30_000)
+    return dict(json.loads(sent.value.post_data)["geometry"])
+
+
+def test_viewer_snaps_to_the_features_on_the_map(demo_server: str, browser: Any, blueprint: Any) -> None:
+    """Clicks 5 px off basic farmland's corners land on them exactly (the drawn block is the layer's own
+    1 km², 1500 亩); with snapping off they stay where clicked."""
+    corners = _farmland_corners(blueprint)
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    watched = Watched(context, demo_server)
+    page = watched.page
+    page.goto(demo_server + "/")
+    page.wait_for_selector("#lantu-panel")
+    assert page.is_checked("#lantu-snap")  # on by default
+    # the targets are the features on the map: the block's corners are vertices of a layer shown there
+    shown = {tuple(v) for v in page.evaluate(MAP_VERTICES)}
+    assert set(corners) <= shown
+    snapped = _draw_near(page, corners, snap=True)
+    assert [tuple(c) for c in snapped["coordinates"][0]] == [*corners, corners[0]]
+    review = page.evaluate("window.lantuLastReview")
+    assert review["parcels"][0]["area_m2"] == pytest.approx(1_000_000, abs=0.01)
+    assert review["parcels"][0]["area_mu"] == pytest.approx(1500, abs=0.01)
+    free = _draw_near(page, corners, snap=False)
+    ring = free["coordinates"][0]
+    assert len(ring) == 5
+    for (lon, lat), (clon, clat) in zip(ring[:4], corners, strict=True):
+        assert max(abs(lon - clon), abs(lat - clat)) > 1e-5  # 5 px at zoom 15 is about 20 m
+    assert page.evaluate("window.lantuLastReview")["parcels"][0]["area_m2"] != pytest.approx(1_000_000, abs=1000)
+    assert watched.errors == [] and watched.outside == []
+    context.close()
+
+
 def test_upload_keeps_each_parcels_own_attributes(demo_server: str, browser: Any, tmp_path: Path) -> None:
     """Outside the urban boundary a transport parcel warns where industry fails: the file's type wins
     unless the planner ticks override."""

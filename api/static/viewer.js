@@ -10,6 +10,7 @@
   // the panes geo.maps made: a worse status lies higher, so fail is never under warn
   var PANES = {warn: "lantu-warn", missing_layer: "lantu-missing-layer", fail: "lantu-fail"};
   var M2_PER_MU = 10000 / 15;
+  var SNAP_PX = 10;  // a click this close (screen pixels) to a vertex or an edge on the map lands on it
   var $ = function (id) { return document.getElementById(id); };
   var esc = function (text) {
     return String(text).replace(/[&<>"']/g, function (c) {
@@ -17,6 +18,7 @@
     });
   };
   var drawing = false, points = [], sketch = null, parcel = null, resultLayer = null, file = null;
+  var targets = null, snapMark = null;  // the map's vector features while drawing; the snapped-point marker
   // the browser holds a session cookie (HttpOnly), never the API key; open demo needs neither
   if (window.lantuOpenDemo) { $("lantu-logout").style.display = "none"; }
 
@@ -42,41 +44,101 @@
     $("lantu-measure").textContent = latlngs.length < 3 ? "" :
       "约 " + (m2 / M2_PER_MU).toFixed(2) + " 亩 / " + m2.toFixed(0) + " m²";
   }
+  // Snapping (Leaflet.GeometryUtil, vendored): a click near a vertex or an edge of a feature on the map
+  // (the layers loaded and switched on, the offline base included) lands on it, vertices first, so a
+  // planner traces a control layer's or a parcel's boundary exactly; a click near a corner already drawn
+  // lands on it, and on the first corner closes the ring. The viewer's layers are simplified for display
+  // (geo.maps.blueprint_map): their vertices are the blueprint's own, an edge is within that tolerance.
+  function snapTargets() {
+    if (!targets) {
+      targets = [];
+      map.eachLayer(function (l) { if (l instanceof L.Polyline && l !== sketch) { targets.push(l); } });
+    }
+    return targets;
+  }
+  map.on("layeradd layerremove", function (e) { if (e.layer instanceof L.Polyline && e.layer !== sketch) { targets = null; } });
+  function snap(latlng) {
+    if (!$("lantu-snap").checked) { return null; }
+    var best = null;
+    function consider(ll, distance, closes) {
+      if (ll && distance <= SNAP_PX && (!best || distance < best.distance)) {
+        best = {latlng: L.latLng(ll.lat, ll.lng), distance: distance, closes: closes};
+      }
+    }
+    if (points.length) {
+      var corner = L.GeometryUtil.closest(map, points, latlng, true);
+      consider(corner, corner.distance, points.length >= 3 && corner.lat === points[0][0] && corner.lng === points[0][1]);
+      if (best) { return best; }
+    }
+    var at = map.latLngToLayerPoint(latlng), pad = L.point(SNAP_PX, SNAP_PX);
+    var box = L.latLngBounds(map.layerPointToLatLng(at.subtract(pad)), map.layerPointToLatLng(at.add(pad)));
+    var near = snapTargets().filter(function (l) { return l.getBounds().isValid() && l.getBounds().intersects(box); });
+    // any layer's vertex before any edge: a corner lying on another layer's edge is still met exactly
+    near.forEach(function (l) { var v = L.GeometryUtil.closest(map, l, latlng, true); if (v) { consider(v, v.distance, false); } });
+    if (!best) {
+      var edge = L.GeometryUtil.closestLayer(map, near, latlng);
+      if (edge) { consider(edge.latlng, edge.distance, false); }
+    }
+    return best;
+  }
+  function showSnap(hit) {
+    if (!hit) {
+      if (snapMark) { map.removeLayer(snapMark); snapMark = null; }
+      $("lantu-snap-hint").textContent = "";
+      return;
+    }
+    if (snapMark) { snapMark.setLatLng(hit.latlng); } else {
+      snapMark = L.marker(hit.latlng, {icon: L.divIcon({className: "lantu-snap-mark", iconSize: [12, 12]}),
+        interactive: false, keyboard: false}).addTo(map);
+    }
+    $("lantu-snap-hint").textContent = hit.closes ? "已吸附首点，单击闭合 / click closes" : "已吸附 / snapped";
+  }
   function clearAll() {
     [sketch, parcel, resultLayer].forEach(function (l) { if (l) { map.removeLayer(l); } });
-    sketch = parcel = resultLayer = null; points = []; file = null; drawing = false;
+    sketch = parcel = resultLayer = null; points = []; file = null; drawing = false; showSnap(null);
     $("lantu-file").value = ""; $("lantu-result").innerHTML = ""; $("lantu-measure").textContent = "";
     $("lantu-finish").disabled = true; $("lantu-review").disabled = true;
     map.doubleClickZoom.enable(); status("");
   }
   function redraw(extra) {
-    var shown = extra ? points.concat([extra]) : points;
-    if (sketch) { map.removeLayer(sketch); }
-    sketch = L.polygon(shown, {color: "#1565c0", dashArray: "4", fillOpacity: 0.08, interactive: false}).addTo(map);
+    var shown = extra ? points.concat([[extra.lat, extra.lng]]) : points;
+    if (sketch) { sketch.setLatLngs(shown); } else {
+      sketch = L.polygon(shown, {color: "#1565c0", dashArray: "4", fillOpacity: 0.08, interactive: false}).addTo(map);
+    }
     measure(shown);
   }
   $("lantu-draw").onclick = function () {
     clearAll(); drawing = true; map.doubleClickZoom.disable();
     $("lantu-finish").disabled = false;
-    status("在地图上单击添加界址点，至少 3 个，然后点“完成” / click the corners, then Finish");
+    status("在地图上单击添加界址点，至少 3 个，再单击首点或点“完成” / click the corners, then the first one again or Finish");
   };
   map.on("click", function (e) {
     if (!drawing) { return; }
-    points.push([e.latlng.lat, e.latlng.lng]);
+    var hit = snap(e.latlng);
+    if (hit && hit.closes) { finish(); return; }
+    var at = hit ? hit.latlng : e.latlng;
+    points.push([at.lat, at.lng]);
     redraw();
   });
-  map.on("mousemove", function (e) {
-    if (drawing && points.length) { redraw([e.latlng.lat, e.latlng.lng]); }
+  // the container's own mousemove: the map's event is throttled over canvas-drawn layers (32 ms), which
+  // would leave the marker and the 亩 readout behind the pointer where it stops
+  L.DomEvent.on(map.getContainer(), "mousemove", function (ev) {
+    if (!drawing) { return; }
+    var latlng = map.mouseEventToLatLng(ev), hit = snap(latlng);
+    showSnap(hit);
+    if (points.length) { redraw(hit ? hit.latlng : latlng); }
   });
-  $("lantu-finish").onclick = function () {
+  $("lantu-snap").onchange = function () { if (!this.checked) { showSnap(null); } };
+  function finish() {
     if (points.length < 3) { status("至少需要 3 个点 / at least 3 points"); return; }
-    drawing = false; map.doubleClickZoom.enable();
+    drawing = false; map.doubleClickZoom.enable(); showSnap(null);
     if (sketch) { map.removeLayer(sketch); sketch = null; }
     parcel = L.polygon(points, {color: "#1565c0", weight: 2, fillOpacity: 0.1}).addTo(map);
     measure(points);
     $("lantu-finish").disabled = true; $("lantu-review").disabled = false;
     status("已绘制地块，点“审查” / parcel drawn, press Review");
-  };
+  }
+  $("lantu-finish").onclick = finish;
   $("lantu-clear").onclick = clearAll;
   $("lantu-file").onchange = function (e) {
     file = e.target.files[0] || null;
@@ -98,7 +160,8 @@
       var form = new FormData(); form.append("file", file);
       init = {method: "POST", body: form};
     } else if (parcel) {
-      var feature = parcel.toGeoJSON(); feature.properties = {id: "W1", name: "网页绘制地块"};
+      // full precision (Leaflet rounds to 6 decimals by default): a snapped vertex reaches the review exactly
+      var feature = parcel.toGeoJSON(false); feature.properties = {id: "W1", name: "网页绘制地块"};
       init = {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(feature)};
     } else { return; }
     status("审查中… reviewing");
