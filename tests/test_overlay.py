@@ -187,3 +187,25 @@ def test_union_memos_hold_the_union_of_every_parcels_pieces() -> None:
     assert list(memos[0].values()) == [25_000.0]  # 150 × 100 of overlapping farmland plus 100 × 100
     # the review's union of those pieces finds it there (a memo, keyed by the pieces themselves)
     assert union_area(found[0].geometry, found[0].area_m2, ["basic_farmland"], memos[0]) == 25_000.0
+
+
+def test_union_with_the_parcel_itself_is_the_parcel() -> None:
+    from geo.review.engine import union_area
+
+    parcel = shapely.box(0, 0, 300, 200)
+    inner = shapely.box(100, 0, 400, 200).intersection(parcel)  # another layer's piece, inside the parcel
+    pieces, areas = [inner, parcel], [inner.area, parcel.area]
+    assert union_area(pieces, areas, ["planned_use", "urban_boundary"], parcel=parcel) == 60_000
+    copy = shapely.box(0, 0, 300, 200)  # equal, but not the parcel's own piece: the union is computed
+    assert union_area([inner, copy], areas, ["planned_use", "urban_boundary"], parcel=parcel) == 60_000
+
+
+def test_land_off_stock_is_cut_only_where_the_stock_touches() -> None:
+    from geo.review.engine import _off_stock
+
+    pieces = np.array([shapely.box(0, 0, 100, 100), shapely.box(100, 0, 200, 100), shapely.box(500, 0, 600, 100)])
+    areas = shapely.area(pieces)
+    stock = shapely.box(50, 0, 150, 100)  # half of each of the first two
+    assert _off_stock(pieces, areas, np.array([True, True, True]), stock).tolist() == [5_000, 5_000, 10_000]
+    assert _off_stock(pieces, areas, np.array([True, False, True]), stock).tolist() == [5_000, 10_000, 10_000]
+    assert _off_stock(pieces, areas, np.ones(3, dtype=bool), None) is areas

@@ -247,10 +247,19 @@ UNIONED_LAYER = "basic_farmland"  # every review unions all its pieces (the land
 
 def _union_memos(found: list[Pieces]) -> list[dict[tuple[int, ...], float]]:
     """Each parcel's ``ParcelContext.unions`` seeded with the union area of all its pieces of a layer
-    (a parcel with one piece or none needs no union)."""
-    return [
-        {tuple(map(id, p.geometry)): float(shapely.union_all(p.geometry).area)} if len(p) > 1 else {} for p in found
-    ]
+    (a parcel with one piece or none needs no union). One GEOS call for the chunk, the pieces in
+    the rows of a grid padded with None (which a union skips): a loop of calls would wait for the
+    GIL between them while the grading thread holds it."""
+    memos: list[dict[tuple[int, ...], float]] = [{} for _ in found]
+    several = [k for k, p in enumerate(found) if len(p) > 1]
+    if not several:
+        return memos
+    grid = np.full((len(several), max(len(found[k]) for k in several)), None, dtype=object)
+    for row, k in enumerate(several):
+        grid[row, : len(found[k])] = found[k].geometry
+    for k, area in zip(several, shapely.area(shapely.union_all(grid, axis=1)).tolist(), strict=True):
+        memos[k][tuple(map(id, found[k].geometry))] = area
+    return memos
 
 
 Chunks = Iterator[tuple[np.ndarray, list[ParcelResult]]]
@@ -259,17 +268,18 @@ Chunks = Iterator[tuple[np.ndarray, list[ParcelResult]]]
 def _in_process(batch: _Batch, tasks: list[tuple[int, np.ndarray]], workers: int | None) -> Chunks:
     """Chunks reviewed in this process. With more than one worker the overlay of the next chunk
     (GEOS, without the GIL) runs on a thread while this one grades the current chunk (Python):
-    the two halves of a review on two cores."""
+    the two halves of a review on two cores. The overlay may itself cut on ``workers`` threads:
+    it takes the cores the grading leaves idle."""
     if (workers or CORES) <= 1 or len(tasks) == 1:
         for epsg, chunk in tasks:
             yield chunk, batch.review_chunk(epsg, chunk, workers)
         return
     with ThreadPoolExecutor(1) as pool:
-        ahead = pool.submit(batch.overlay, *tasks[0], 1)
+        ahead = pool.submit(batch.overlay, *tasks[0], workers)
         for nxt in [*tasks[1:], None]:
             found = ahead.result()
             if nxt is not None:
-                ahead = pool.submit(batch.overlay, *nxt, 1)
+                ahead = pool.submit(batch.overlay, *nxt, workers)
             yield found.chunk, batch.grade(found)
 
 
@@ -398,7 +408,7 @@ def _covered_ratio(ctx: ParcelContext) -> float | None:
         return None
     if len(found) == 0:
         return 0.0
-    covered = union_area(found.geometry, found.area_m2, [layer])
+    covered = union_area(found.geometry, found.area_m2, [layer], parcel=ctx.geometry)
     return min(1.0, covered / ctx.area_m2)
 
 
@@ -425,11 +435,15 @@ def _run_item(item: Item, ctx: ParcelContext) -> tuple[ItemResult, list[shapely.
     relevant = [o for o in outcomes if o.status != "pass"] or outcomes
     conflict = [p for o in outcomes for p in o.pieces if p.status != "pass"]
     overlap = union_area(
-        [p.geometry for p in conflict], [p.area_m2 for p in conflict], {p.layer for p in conflict}, ctx.unions
+        [p.geometry for p in conflict],
+        [p.area_m2 for p in conflict],
+        {p.layer for p in conflict},
+        ctx.unions,
+        parcel=ctx.geometry,
     )
     measured = [o.facts for o in outcomes if o.facts.model_fields_set]  # most checks measure nothing besides pieces
-    facts = measured[0] if len(measured) == 1 else ItemFacts()
-    for other in measured if len(measured) > 1 else []:
+    facts = measured[0] if measured else ItemFacts()
+    for other in measured[1:]:
         facts = facts.merged(other)
     found = [p for o in outcomes for p in o.pieces]
     result = ItemResult(
@@ -510,8 +524,8 @@ def _land_quota(ctx: ParcelContext, profile: Profile) -> LandQuota:
     nor farmland compensation; cultivated areas are net of the 田坎 deduction (KCXS) where the
     land-use layer maps one; 永久基本农田 occupied is the 补划 need."""
     stock_parts = [g for lid in profile.stock_layers if (found := ctx.pieces(lid)) is not None for g in found.geometry]
-    stock = shapely.union_all(stock_parts) if stock_parts else shapely.Polygon()
-    stock_m2 = float(stock.area)
+    stock = shapely.union_all(stock_parts) if stock_parts else None
+    stock_m2 = 0.0 if stock is None else float(stock.area)
     farmland = ctx.pieces("basic_farmland")
     farmland_m2 = (
         None
@@ -535,16 +549,16 @@ def _land_quota(ctx: ParcelContext, profile: Profile) -> LandQuota:
     sums = {"agricultural": 0.0, "construction": 0.0, "unused": 0.0, "cultivated": 0.0, "paddy": 0.0}
     new_quota = compensation = 0.0
     ratios = land.attributes.get("deduction_ratio")
-    for k, (code, geom, area) in enumerate(
-        zip(land.attributes["class_code"], land.geometry, land.area_m2.tolist(), strict=True)
-    ):
-        cls = landuse_class(code)
+    classes = [landuse_class(code) for code in land.attributes["class_code"]]
+    # construction land owes neither quota nor compensation: no need to cut the stock land out of it
+    owing = np.array([cls is not None and cls.legal_class != "construction" for cls in classes], dtype=bool)
+    off_stock_m2 = _off_stock(land.geometry, land.area_m2, owing, stock).tolist()
+    for k, (cls, area, off_stock) in enumerate(zip(classes, land.area_m2.tolist(), off_stock_m2, strict=True)):
         if cls is None:
             continue
         sums[cls.legal_class] += area
         if cls.legal_class == "construction":
-            continue  # owes neither quota nor compensation: no need to cut the stock land out of it
-        off_stock = area if stock.is_empty else float(geom.difference(stock).area)
+            continue
         if cls.group == "cultivated":
             net = 1.0 - (float(ratios[k]) if ratios is not None and ratios[k] is not None else 0.0)
             sums["cultivated"] += area * net
@@ -566,21 +580,40 @@ def _land_quota(ctx: ParcelContext, profile: Profile) -> LandQuota:
     )
 
 
+def _off_stock(
+    geoms: np.ndarray, areas: np.ndarray, wanted: np.ndarray, stock: shapely.Geometry | None
+) -> np.ndarray:
+    """Each piece's area off the stock land (``None``: the parcel has none), where ``wanted``: one
+    vectorised difference over the pieces the stock land touches; the others keep their own area."""
+    if stock is None:
+        return areas
+    out = areas.copy()
+    cut = np.flatnonzero(wanted)
+    cut = cut[shapely.intersects(geoms[cut], stock)]
+    out[cut] = shapely.area(shapely.difference(geoms[cut], stock))
+    return out
+
+
 def union_area(
     geoms: Sequence[shapely.Geometry] | np.ndarray,
     areas: Sequence[float] | np.ndarray,
     layers: Iterable[str],
     memo: dict[tuple[int, ...], float] | None = None,
+    *,
+    parcel: shapely.Geometry | None = None,
 ) -> float:
     """Area of the union of pieces: their sum when they come from one tiling layer (features of a
-    planar partition never overlap), else the area of their union. ``memo`` (a parcel's) keeps
-    unions already computed, by the pieces' identities: the basic-farmland item and the land
-    figures union the same pieces."""
+    planar partition never overlap), the parcel's area when one of them is ``parcel`` itself (the
+    overlay's piece where a feature covers the parcel: every other piece lies inside it), else the
+    area of their union. ``memo`` (a parcel's) keeps unions already computed, by the pieces'
+    identities: the basic-farmland item and the land figures union the same pieces."""
     if len(geoms) <= 1:
         return float(sum(areas))
     layer_ids = set(layers)
     if len(layer_ids) == 1 and layer_catalog()[layer_ids.pop()].tiling:
         return float(sum(areas))
+    if parcel is not None and any(g is parcel for g in geoms):
+        return float(parcel.area)
     key = tuple(map(id, geoms))
     if memo is not None and key in memo:
         return memo[key]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from importlib.resources.abc import Traversable
 from typing import Any, TypeVar, cast
 
@@ -88,6 +88,11 @@ class ParcelContext:
     @property
     def area_m2(self) -> float:
         return float(self.geometry.area)
+
+    @cached_property
+    def project_flags(self) -> dict[str, Any]:
+        """The project's attributes as exemptions read them: dumped once, not once per conflict."""
+        return self.project.model_dump()
 
     def pieces(self, layer_id: str) -> Pieces | None:
         """Pieces of the parcel inside ``layer_id``, from the batch's bulk overlay (the engine overlays
@@ -227,7 +232,7 @@ def run_overlap(check: OverlapCheck, ctx: ParcelContext) -> Outcome:
     info = layer_catalog()[check.layer]
     if status == "pass":
         return Outcome("pass", f"未占用{info.name_zh}", f"no conflict with the {info.name_en}", kept)
-    flags = ctx.project.model_dump()
+    flags = ctx.project_flags
     exemption = next((e for e in check.exempt if e.applies(flags, ctx.project.project_type)), None)
     if exemption is not None and status == check.status:
         for p in kept:
@@ -271,6 +276,9 @@ def run_inside(check: InsideCheck, ctx: ParcelContext) -> Outcome:
     return _conflict(check, status, [piece], facts=facts)
 
 
+_NOTHING = shapely.Polygon()  # built once: an empty polygon is parsed from WKT each time
+
+
 def _outside(parcel: shapely.Geometry, found: Pieces) -> shapely.Geometry:
     """The part of ``parcel`` outside the layer whose pieces are ``found``. Two cases, most parcels
     of a batch against an urban boundary, need no overlay: no piece (the whole parcel lies outside)
@@ -278,7 +286,7 @@ def _outside(parcel: shapely.Geometry, found: Pieces) -> shapely.Geometry:
     if len(found) == 0:
         return parcel
     if any(piece is parcel for piece in found.geometry):
-        return shapely.Polygon()
+        return _NOTHING
     return parcel.difference(shapely.union_all(found.geometry))
 
 
