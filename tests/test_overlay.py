@@ -209,3 +209,20 @@ def test_land_off_stock_is_cut_only_where_the_stock_touches() -> None:
     assert _off_stock(pieces, areas, np.array([True, True, True]), stock).tolist() == [5_000, 5_000, 10_000]
     assert _off_stock(pieces, areas, np.array([True, False, True]), stock).tolist() == [5_000, 10_000, 10_000]
     assert _off_stock(pieces, areas, np.ones(3, dtype=bool), None) is areas
+
+
+def test_pieces_proven_disjoint_sum_and_the_others_are_unioned() -> None:
+    from geo.review.engine import _disjoint, union_area
+
+    a, b = shapely.box(0, 0, 100, 100), shapely.box(100, 0, 200, 100)  # neighbours in a clean layer
+    assert _disjoint([a, b]) and union_area([a, b], [a.area, b.area], ["basic_farmland"]) == 20_000
+    overlapping, inside, half_edge = (
+        shapely.box(50, 0, 150, 100),
+        shapely.box(10, 10, 20, 20),
+        shapely.box(100, 0, 200, 50),
+    )
+    for other in (overlapping, inside, a):  # an overlap, a piece within another, a duplicate: the union decides
+        assert not _disjoint([a, other])
+        assert union_area([a, other], [a.area, other.area], ["basic_farmland"]) == shapely.union_all([a, other]).area
+    assert not _disjoint([a, half_edge])  # touching along part of an edge only: not edge-matched, unioned
+    assert union_area([a, half_edge], [a.area, half_edge.area], ["basic_farmland"]) == 15_000

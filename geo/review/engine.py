@@ -247,19 +247,34 @@ UNIONED_LAYER = "basic_farmland"  # every review unions all its pieces (the land
 
 def _union_memos(found: list[Pieces]) -> list[dict[tuple[int, ...], float]]:
     """Each parcel's ``ParcelContext.unions`` seeded with the union area of all its pieces of a layer
-    (a parcel with one piece or none needs no union). One GEOS call for the chunk, the pieces in
-    the rows of a grid padded with None (which a union skips): a loop of calls would wait for the
-    GIL between them while the grading thread holds it."""
+    (a parcel with one piece or none needs no union). Pieces that form a coverage sum up; the
+    others are unioned in one GEOS call for the chunk, in the rows of a grid padded with None
+    (which a union skips): a loop of unions would wait for the GIL while the grading thread holds it."""
     memos: list[dict[tuple[int, ...], float]] = [{} for _ in found]
     several = [k for k, p in enumerate(found) if len(p) > 1]
-    if not several:
+    overlapping = []
+    for k in several:
+        if _disjoint(found[k].geometry):
+            memos[k][tuple(map(id, found[k].geometry))] = float(found[k].area_m2.sum())
+        else:
+            overlapping.append(k)
+    if not overlapping:
         return memos
-    grid = np.full((len(several), max(len(found[k]) for k in several)), None, dtype=object)
-    for row, k in enumerate(several):
+    grid = np.full((len(overlapping), max(len(found[k]) for k in overlapping)), None, dtype=object)
+    for row, k in enumerate(overlapping):
         grid[row, : len(found[k])] = found[k].geometry
-    for k, area in zip(several, shapely.area(shapely.union_all(grid, axis=1)).tolist(), strict=True):
+    for k, area in zip(overlapping, shapely.area(shapely.union_all(grid, axis=1)).tolist(), strict=True):
         memos[k][tuple(map(id, found[k].geometry))] = area
     return memos
+
+
+def _disjoint(pieces: Sequence[shapely.Geometry] | np.ndarray) -> bool:
+    """Whether pieces (valid polygons) are proven not to overlap, so that the area of their union is
+    the sum of theirs: GEOS finds them a valid polygonal coverage (no two interiors meet, shared
+    edges match vertex for vertex), a check about three times cheaper than their union. Pieces of a
+    clean layer (基本农田图斑 do not overlap) pass; any overlap, containment or duplicate fails it,
+    and so does a shared edge whose vertices differ (the union then decides)."""
+    return bool(shapely.coverage_is_valid(np.asarray(pieces, dtype=object)))
 
 
 Chunks = Iterator[tuple[np.ndarray, list[ParcelResult]]]
@@ -604,9 +619,10 @@ def union_area(
 ) -> float:
     """Area of the union of pieces: their sum when they come from one tiling layer (features of a
     planar partition never overlap), the parcel's area when one of them is ``parcel`` itself (the
-    overlay's piece where a feature covers the parcel: every other piece lies inside it), else the
-    area of their union. ``memo`` (a parcel's) keeps unions already computed, by the pieces'
-    identities: the basic-farmland item and the land figures union the same pieces."""
+    overlay's piece where a feature covers the parcel: every other piece lies inside it), their
+    sum when they are proven disjoint (``_disjoint``), else the area of their union. ``memo`` (a
+    parcel's) keeps unions already computed, by the pieces' identities: the basic-farmland item and
+    the land figures union the same pieces."""
     if len(geoms) <= 1:
         return float(sum(areas))
     layer_ids = set(layers)
@@ -617,7 +633,7 @@ def union_area(
     key = tuple(map(id, geoms))
     if memo is not None and key in memo:
         return memo[key]
-    area = float(shapely.union_all(geoms).area)
+    area = float(sum(areas)) if _disjoint(geoms) else float(shapely.union_all(geoms).area)
     if memo is not None:
         memo[key] = area
     return area
