@@ -68,7 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 settings.api_keys_file,
             )
         app.state.blueprint = load_blueprint(settings.blueprint) if settings.blueprint else None
-        app.state.ledger = Ledger(engine, pooling_share=settings.pooling_share, reward_ratio=settings.reward_ratio)
+        app.state.ledger = Ledger(engine, pooling_share=settings.pooling_share)
         county = app.state.blueprint.vector("county") if app.state.blueprint else None
         if county is not None:
             app.state.ledger.register_counties(zip(county.frame["code"].astype(str), county.frame["name"], strict=True))

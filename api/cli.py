@@ -45,7 +45,6 @@ def main(ctx: typer.Context, verbose: geo_cli.Verbose = False) -> None:
     ctx.obj = CliContext(
         database_url=settings.database_url,
         pooling_share=settings.pooling_share,
-        reward_ratio=settings.reward_ratio,
         data_dir=settings.data_dir,
         coordinate_producer=settings.coordinate_producer,
         webhook_url=settings.webhook_url,

@@ -75,7 +75,6 @@ class Settings(BaseSettings):
         description="the 审查意见 wording: layers/opinions/<name>.yaml (or the data directory's)",
     )
     pooling_share: float = Field(default=0.3, ge=0, lt=1, description="share of county land_new pooled by the city")
-    reward_ratio: float = Field(default=0.5, ge=0, description="增存挂钩: new quota per m² of stock land disposed")
     webhook_url: str | None = Field(
         default=None, max_length=2000, description="业务协同 events (task created, consultation completed) POSTed here"
     )

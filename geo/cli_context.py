@@ -26,7 +26,6 @@ err = Console(stderr=True)
 class CliContext:
     database_url: str = "sqlite:///lantu.db"
     pooling_share: float = 0.3
-    reward_ratio: float = 0.5
     data_dir: Path | None = None  # the user's own profiles/ and standards/, searched before the packaged ones
     coordinate_producer: str | None = None  # 数据产生单位 written into coordinate text files
     webhook_url: str | None = None  # 业务协同 events are POSTed here, signed with webhook_secret

@@ -29,10 +29,16 @@ from geo.quota.queries import BALANCE_LABELS, JOURNAL_LABELS, OVERDUE_LABELS, PR
 from geo.quota.report import LABELS as REPORT_LABELS
 from geo.quota.report import ledger_report
 from geo.quota.reservations import default_project_id
+from geo.quota.stock import DISPOSAL_LABELS, LAND_LABELS, RATE_LABELS, SKIPPED_LABELS
 
 app = typer.Typer(
     help="The factor ledger (要素保障库): issue, reserve, revoke, balances, journal, map.", no_args_is_help=True
 )
+stock = typer.Typer(
+    help="增存挂钩: the stock-land register (批而未供, 闲置), disposals, 供地率/处置率, settlement.",
+    no_args_is_help=True,
+)
+app.add_typer(stock, name="stock")
 err = Console(stderr=True)
 Year = Annotated[int, typer.Option("--year", "-y", help="Plan year (年度).")]
 Actor = Annotated[str, typer.Option(help="Who does this (recorded in the journal).")]
@@ -53,9 +59,7 @@ def database(ctx: typer.Context) -> Engine:
 
 def _ledger(ctx: typer.Context) -> Ledger:
     options = cli_context(ctx)
-    return attempt(
-        lambda: Ledger(database(ctx), pooling_share=options.pooling_share, reward_ratio=options.reward_ratio)
-    )
+    return attempt(lambda: Ledger(database(ctx), pooling_share=options.pooling_share))
 
 
 def attempt(action: Callable[[], T]) -> T:
@@ -70,7 +74,14 @@ def _done(what: str, action: Callable[[], int]) -> None:
     err.print(f"{what}：交易 / transaction #{attempt(action)}", markup=False, highlight=False)
 
 
-def _show(rows: Callable[[], Sequence[Row]], fmt: str, title: str, labels: dict[str, str] | None = None) -> None:
+def _show(
+    rows: Callable[[], Sequence[Row]],
+    fmt: str,
+    title: str,
+    labels: dict[str, str] | None = None,
+    *,
+    width: int = TABLE_WIDTH,
+) -> None:
     """Check the format first, then query and write the rows to stdout: JSON with the English keys,
     a table or a CSV with ``labels``' Chinese headers (county names, units, 亩/公顷 beside m²)."""
     kind = attempt(lambda: table_format(fmt))
@@ -78,9 +89,7 @@ def _show(rows: Callable[[], Sequence[Row]], fmt: str, title: str, labels: dict[
     if labels is None or kind == "json":
         write_table(data if labels is None else [dict(r) for r in attempt(rows)], kind, sys.stdout, title=title)
         return
-    write_table(
-        labelled(data, labels, kind), kind, sys.stdout, title=title, columns=list(labels.values()), width=TABLE_WIDTH
-    )
+    write_table(labelled(data, labels, kind), kind, sys.stdout, title=title, columns=list(labels.values()), width=width)
 
 
 @app.command("init")
@@ -236,19 +245,6 @@ def point_supply(
     """点供: quota supplied directly by the province, to a county or earmarked to one project."""
     ledger = _ledger(ctx)
     _done("supplied", lambda: ledger.point_supply(holder, factor, year, amount, actor=actor, project_id=project_id))
-
-
-@app.command("reward")
-def reward(
-    ctx: typer.Context,
-    county: str,
-    year: Year,
-    disposed_m2: Annotated[float, typer.Option(min=0)],
-    actor: Actor = DEFAULT_ACTOR,
-) -> None:
-    """增存挂钩: land_new reward for disposed 批而未供/闲置 land (LANTU_REWARD_RATIO per m²)."""
-    ledger = _ledger(ctx)
-    _done("rewarded", lambda: ledger.stock_reward(county, year, disposed_m2, actor=actor))
 
 
 @app.command("reduction")
@@ -452,3 +448,94 @@ def map_cmd(
         fail(BlueprintError("the blueprint has no county layer", "蓝图没有县级行政区图层"))
     output.write_text(map_html(quota_map(county.frame, county_summary(ledger, year), year=year)), encoding="utf-8")
     err.print(f"指标地图 / quota map → {output}", markup=False, highlight=False)
+
+
+@stock.command("import")
+def stock_import(
+    ctx: typer.Context,
+    blueprint: Annotated[Path, typer.Option("--blueprint", "-b", help="The blueprint whose stock layers to register.")],
+    fmt: Format = "table",
+    actor: Actor = DEFAULT_ACTOR,
+) -> None:
+    """Register the blueprint's 批而未供 and 闲置 features (idempotent); lists the features it could not register."""
+    ledger = _ledger(ctx)
+    attempt(lambda: table_format(fmt))
+    bp = attempt(lambda: load_blueprint(blueprint))
+    done = attempt(lambda: ledger.import_stock(bp, actor=actor))
+    err.print(
+        f"存量土地登记：新增 {done.added} 宗，已登记 {done.existing} 宗，未登记 {len(done.skipped)} 宗 / "
+        f"stock land: {done.added} added, {done.existing} registered already, {len(done.skipped)} not registered "
+        f"({done.blueprint} {done.blueprint_version})",
+        markup=False,
+        highlight=False,
+    )
+    if done.skipped:
+        _show(lambda: done.skipped, fmt, "未登记的存量土地要素", SKIPPED_LABELS)
+
+
+@stock.command("dispose")
+def stock_dispose(
+    ctx: typer.Context,
+    land_id: Annotated[int, typer.Argument(help="登记号 (see `lantu quota stock list`).")],
+    kind: Annotated[str, typer.Option(help="供地 (批而未供 only) | 收回 | 盘活")],
+    area_m2: Annotated[float, typer.Option(help="Area disposed, m².")],
+    on: Annotated[str, typer.Option("--date", help="Date of the disposal, YYYY-MM-DD.")],
+    document: Annotated[str | None, typer.Option(help="文号 of the decision (供地批复、收回决定书…).")] = None,
+    actor: Actor = DEFAULT_ACTOR,
+) -> None:
+    """处置: record a 供地, 收回 or 盘活 of a register entry (never beyond its undisposed area)."""
+    ledger = _ledger(ctx)
+    when = attempt(lambda: option_date(on, "--date"))
+    disposal = attempt(lambda: ledger.dispose(land_id, kind, area_m2, when, actor=actor, document=document))
+    err.print(f"处置已登记 / disposal recorded：#{disposal}", markup=False, highlight=False)
+
+
+@stock.command("list")
+def stock_list(
+    ctx: typer.Context,
+    county: Annotated[str | None, typer.Option(help="County code.")] = None,
+    kind: Annotated[str | None, typer.Option(help="approved_unsupplied | idle_land")] = None,
+    fmt: Format = "table",
+) -> None:
+    """The register: each 批而未供/闲置 entry with its approval year, area and what remains undisposed."""
+    ledger = _ledger(ctx)
+    _show(
+        lambda: ledger.stock_land(county=county, kind=kind), fmt, "存量建设用地台账（增存挂钩）", LAND_LABELS, width=260
+    )
+
+
+@stock.command("disposals")
+def stock_disposals(
+    ctx: typer.Context, county: Annotated[str | None, typer.Option(help="County code.")] = None, fmt: Format = "table"
+) -> None:
+    """Every disposal with its date, 文号 and the settlement that rewarded it."""
+    ledger = _ledger(ctx)
+    _show(lambda: ledger.stock_disposals(county=county), fmt, "存量土地处置记录", DISPOSAL_LABELS)
+
+
+@stock.command("rates")
+def stock_rates(
+    ctx: typer.Context,
+    year: Year,
+    county: Annotated[str | None, typer.Option(help="County code (default: every county).")] = None,
+    fmt: Format = "table",
+) -> None:
+    """五年供地率 and 处置率 per county at the end of YEAR, and the reward its unsettled disposals would earn."""
+    ledger = _ledger(ctx)
+    _show(lambda: ledger.stock_rates(year, county=county), fmt, f"{year}年供地率与处置率", RATE_LABELS, width=300)
+
+
+@stock.command("settle")
+def stock_settle(ctx: typer.Context, county: str, year: Year, actor: Actor = DEFAULT_ACTOR) -> None:
+    """增存挂钩核算: book the reward of the county's disposals of YEAR (once) and record its 供地率 penalty."""
+    ledger = _ledger(ctx)
+    done = attempt(lambda: ledger.stock_settle(county, year, actor=actor))
+    rate = "—" if done["supply_rate"] is None else f"{done['supply_rate']:.1%}"
+    penalty = "，低于下限：新增指标仅保障豁免项目 / below the threshold: new quota for exempt projects only"
+    err.print(
+        f"增存挂钩核算 #{done['settlement']}：{done['disposals']} 宗处置，奖励 {done['reward_m2']:,.2f} m²"
+        f"（交易 / transaction #{done['transaction'] or '—'}），五年供地率 {rate}"
+        + (penalty if done["penalty"] else ""),
+        markup=False,
+        highlight=False,
+    )

@@ -193,24 +193,23 @@ def test_advance_is_for_new_construction_quota_only_and_capped(ledger: Ledger) -
         ledger.advance("370812", "land_new", 2026, 1, actor="a")  # nothing issued: nothing to advance on
 
 
-def test_point_supply_reward_transfer_loan(ledger: Ledger) -> None:
+def test_point_supply_transfer_loan(ledger: Ledger) -> None:
     ledger.issue(2026, [("370811", "land_new", 10_000), ("370812", "land_new", 10_000)], actor="a")
     ledger.point_supply("370812", "land_new", 2026, 3_000, actor="省厅")
-    ledger.stock_reward("370811", 2026, 4_000, actor="a")  # × 0.5 = 2 000, of which the city pools 30 %
-    assert balance(ledger, "370811") == 7_000 + 1_400 and balance(ledger, "370812") == 10_000
-    assert balance(ledger, CITY) == 6_000 + 600
+    assert balance(ledger, "370811") == 7_000 and balance(ledger, "370812") == 10_000
+    assert balance(ledger, CITY) == 6_000
     for price, due in ((None, None), (30.0, date(2026, 6, 30)), (0.0, None)):
         with pytest.raises(QuotaError, match=r"exactly one|must be positive"):
             ledger.transfer("370812", "370811", "land_new", 2026, 1_000, price_wan=price, due_date=due, actor="a")
     ledger.transfer("370812", "370811", "land_new", 2026, 1_000, price_wan=30.0, actor="a")
     loan = ledger.transfer("370811", "370812", "land_new", 2026, 2_000, due_date=date(2026, 6, 30), actor="a")
-    assert balance(ledger, "370811") == 7_400 and balance(ledger, "370812") == 11_000
+    assert balance(ledger, "370811") == 6_000 and balance(ledger, "370812") == 11_000
     overdue = ledger.overdue_loans(date(2026, 7, 15))
     assert [(o["loan"], o["days_overdue"]) for o in overdue] == [(loan, 15)]
     ledger.repay(loan, actor="a")
     assert ledger.overdue_loans(date(2026, 7, 15)) == []
-    assert balance(ledger, "370811") == 9_400
-    assert ledger.totals()["land_new"] == Decimal(20_000 + 3_000 + 2_000)
+    assert balance(ledger, "370811") == 8_000
+    assert ledger.totals()["land_new"] == Decimal(20_000 + 3_000)
     priced = [j for j in ledger.journal() if j["kind"] == "transfer"]
     assert priced[0]["price_wan"] == 30.0
 

@@ -1,13 +1,15 @@
 """Property-based test of the ledger's invariants over random movement sequences (hypothesis).
 
 After every step: (1) per factor, the internal balances sum to what was issued plus
-point supply plus rewards; (2) no internal balance is below zero except a county's
+point supply plus 增存挂钩 rewards; (2) no internal balance is below zero except a county's
 next-year account that an advance drew on; (3) every account's balance equals the
 sum of its postings and every transaction sums to zero; (4) what each project holds is
 exactly what its payers (its county, the city pool, an earmarked 点供) paid, so a revoke or
 a lapse restores every source. Projects come from the library with random levels and
 stages; a reservation that succeeds had a project at 储备 or later in the parcel's county,
-and a 重点 project when the city pool paid. A refused movement changes nothing.
+and a 重点 project when the city pool paid. A refused movement changes nothing. 增存挂钩: random
+disposals of a registered 批而未供/闲置 stock never exceed an entry's area, and random settlements
+reward each disposal once, at its kind's ratio (5).
 """
 
 from __future__ import annotations
@@ -17,23 +19,40 @@ import os
 import tempfile
 from datetime import date
 from decimal import Decimal
+from functools import cache
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
-from support import PG_URL, fresh_postgres
+from sqlalchemy import select
+from support import PG_URL, fresh_postgres, rect_blueprint
 from test_quota import assert_postings_add_up, review
 
+from geo.blueprint import Blueprint, load_blueprint
 from geo.db import make_engine, migrate
 from geo.errors import LantuError
 from geo.projects import FUNDABLE, KEY_LEVELS, LEVELS, STAGES, ProjectLibrary
 from geo.quota.ledger import CITY, POINT_SUPPLY, Ledger, amount
+from geo.quota.tables import stock_disposals, stock_land, stock_settled, stock_settlements
 
 COUNTIES = ["370811", "370812", "370883"]
 FACTORS = ["land_new", "land_compensation", "land_compensation_grain", "energy", "cod"]
 YEAR = 2026
 amounts = st.decimals(min_value=1, max_value=50_000, places=2)
+RATIOS = {"approved_unsupplied": Decimal("0.5"), "idle_land": Decimal(1)}  # layers/profiles/ledger.yaml
+
+
+@cache
+def stock_blueprint() -> Blueprint:
+    """Per county a 批而未供 (200 000 m², 2023) and a 闲置 (100 000 m², 2024) rectangle, for the register."""
+    root = tempfile.mkdtemp(prefix="stock-bp-")
+    counties = [((3 * i, 0, 3 * i + 3, 5), {"code": c, "name": c}) for i, c in enumerate(COUNTIES)]
+    unsupplied = [((3 * i, 0, 3 * i + 0.4, 0.5), {"feature_id": f"A{i}", "approval_year": 2023}) for i in range(3)]
+    idle = [((3 * i + 1, 1, 3 * i + 1.2, 1.5), {"feature_id": f"I{i}", "approval_year": 2024}) for i in range(3)]
+    layers = {"county": counties, "approved_unsupplied": unsupplied, "idle_land": idle}
+    return load_blueprint(rect_blueprint(Path(root) / "bp", layers, slope=None))
 
 
 class LedgerMachine(RuleBasedStateMachine):
@@ -47,8 +66,9 @@ class LedgerMachine(RuleBasedStateMachine):
         else:
             self.engine = fresh_postgres()
         migrate(self.engine)
-        self.ledger = Ledger(self.engine, pooling_share=0.3, reward_ratio=0.5)
+        self.ledger = Ledger(self.engine, pooling_share=0.3)
         self.ledger.register_counties([(c, c) for c in COUNTIES])
+        self.ledger.import_stock(stock_blueprint(), actor="自然资源局")
         self.expected: dict[str, Decimal] = {}
         self.advanced: set[tuple[str, str, int]] = set()
         self.projects: list[str] = []
@@ -207,12 +227,24 @@ class LedgerMachine(RuleBasedStateMachine):
             lambda _tx: self._add(factor, value),
         )
 
-    @rule(county=st.sampled_from(COUNTIES), disposed=amounts)
-    def reward(self, county: str, disposed: Decimal) -> None:
-        self._try(
-            lambda: self.ledger.stock_reward(county, YEAR, disposed, actor="r"),
-            lambda _tx: self._add("land_new", disposed * Decimal("0.5")),
-        )
+    @rule(
+        land=st.integers(1, 6),
+        kind=st.sampled_from(["供地", "收回", "盘活"]),
+        value=st.decimals(min_value=1, max_value=150_000, places=2),
+        month=st.integers(1, 12),
+    )
+    def dispose(self, land: int, kind: str, value: Decimal, month: int) -> None:
+        """A disposal of a register entry (some beyond what remains, or 供地 of 闲置 land: refused)."""
+        with contextlib.suppress(LantuError):
+            self.ledger.dispose(land, kind, value, date(YEAR, month, 1), actor="d")
+
+    @rule(county=st.sampled_from(COUNTIES))
+    def settle_stock(self, county: str) -> None:
+        """增存挂钩核算: the reward of the year's unsettled disposals enters the county (30 % pooled)."""
+        done = self.ledger.stock_settle(county, YEAR, actor="r")
+        if done["transaction"] is not None:
+            self.transactions.append(done["transaction"])
+            self._add("land_new", Decimal(str(done["reward_m2"])))
 
     @rule(county=st.sampled_from(COUNTIES), value=amounts, advance=st.booleans())
     def pollutant_reduction(self, county: str, value: Decimal, advance: bool) -> None:
@@ -274,6 +306,24 @@ class LedgerMachine(RuleBasedStateMachine):
 
             if tx in kinds:
                 self._try(lambda: self.ledger.reverse(tx, actor="x", reason="test"), lambda _r: undo_source())
+
+    @invariant()
+    def stock_disposed_within_the_register_and_rewarded_once(self) -> None:
+        """No entry disposed beyond its area; each settlement's reward is its disposals × their kind's ratio."""
+        assert all(r["remaining_m2"] >= 0 for r in self.ledger.stock_land())
+        with self.engine.connect() as conn:
+            settled = conn.execute(
+                select(stock_settled.c.settlement_id, stock_land.c.kind, stock_disposals.c.area_m2)
+                .join(stock_disposals, stock_disposals.c.id == stock_settled.c.disposal_id)
+                .join(stock_land, stock_land.c.id == stock_disposals.c.land_id)
+            ).all()
+            rewards = {
+                r.id: r.reward_m2 for r in conn.execute(select(stock_settlements.c.id, stock_settlements.c.reward_m2))
+            }
+        earned: dict[int, Decimal] = {}
+        for settlement, kind, m2 in settled:
+            earned[settlement] = earned.get(settlement, Decimal(0)) + amount(m2 * RATIOS[kind])
+        assert {k: v for k, v in rewards.items() if v} == earned
 
     @invariant()
     def totals_match_what_entered(self) -> None:

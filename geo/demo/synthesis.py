@@ -17,6 +17,7 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import rasterio.features
 import shapely
 from affine import Affine
@@ -150,12 +151,25 @@ def synthesize_layers(
         ),
         "flood_river": _flood_kinds(flood, w.canal, zone),
         "illegal_use": polygon_frame(illegal, zone),
-        "approved_unsupplied": polygon_frame(unsupplied, zone),
-        "idle_land": polygon_frame(idle, zone),
+        "approved_unsupplied": _stock_frame(unsupplied, zone, "PEWG", first_year=2020),
+        "idle_land": _stock_frame(idle, zone, "XZTD", first_year=2017),
     }
     # supplementary layers from their own generator, so every layer above stays as the seed made it
     layers |= _supplementary(np.random.default_rng(spec["seed"] + 1), land_use, urban, w, sites, zone)
     return DemoLayers(zone=zone, layers=layers, slope=RasterLayer(slope, transform, zone), urban=urban)
+
+
+def _stock_frame(patches: list[shapely.Polygon], zone: int, prefix: str, *, first_year: int) -> gpd.GeoDataFrame:
+    """Stock land (批而未供/闲置) with what the 增存挂钩 register reads: a 标识码 and the approval year
+    (批准年份), cycling over six years from ``first_year`` — except the last patch, which has none, as
+    real registers have gaps (the import reports it, it never guesses). No draw on the seed's generator."""
+    frame = polygon_frame(patches, zone)
+    years: list[int | None] = [first_year + i % 6 for i in range(len(frame))]
+    if years:
+        years[-1] = None
+    frame.insert(0, "approval_year", pd.array(years, dtype="Int64"))
+    frame.insert(0, "feature_id", [f"{prefix}{i + 1:03d}" for i in range(len(frame))])
+    return frame
 
 
 CORE_DEPTH_M = 1000  # the lake's reserve deeper than this inside its edge is the core zone (核心保护区)

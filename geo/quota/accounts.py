@@ -30,6 +30,10 @@ POINT_SUPPLY: Final = "external:point_supply"
 REWARD: Final = "external:stock_reward"
 REDUCTION: Final = "external:reduction"  # pollutant 削减量 (关停替代、治理项目)
 POLLUTANTS: Final = ("cod", "nh3n", "so2", "nox")
+# the stock land of 增存挂钩 (the blueprint's layer ids) and the disposals each admits: 供地 ends 批而未供
+# (闲置 land was supplied already); 收回 and 盘活 (动工开发、转让、再开发) apply to both
+STOCK_KINDS: Final = {"approved_unsupplied": "批而未供", "idle_land": "闲置"}
+DISPOSALS: Final = {"供地": ("approved_unsupplied",), "收回": tuple(STOCK_KINDS), "盘活": tuple(STOCK_KINDS)}
 EXTERNAL_PREFIX: Final = "external:"
 PROJECT_PREFIX: Final = "project:"
 ZERO: Final = Decimal(0)

@@ -2,13 +2,14 @@
 
 :class:`Ledger` is the facade the API, the CLI and the notebooks hold: one engine,
 the city's ledger rules (:mod:`geo.quota.rules`: pooling per factor, the 预支 cap, the
-grain yield) and the stock-linkage reward ratio. The work is in modules of one job each:
+grain yield, the 增存挂钩 rates and ratios). The work is in modules of one job each:
 
 * :mod:`geo.quota.accounts` — factors, holders, amounts, postings (no database);
 * :mod:`geo.quota.posting` — the one primitive that writes a balanced transaction;
 * :mod:`geo.quota.reservations` — the rules of reserving for a project and who paid;
 * :mod:`geo.quota.movements` — every movement, each one atomic transaction;
-* :mod:`geo.quota.queries` — balances, journal, projects, overdue loans, summaries.
+* :mod:`geo.quota.queries` — balances, journal, projects, overdue loans, summaries;
+* :mod:`geo.quota.stock` — the 增存挂钩 stock-land register, disposals, rates and settlement.
 
 Quota enters from ``external:*`` accounts (the province's plan, point supply,
 rewards), so the internal balances of a factor always sum to what entered; the
@@ -42,6 +43,7 @@ from geo.quota.holders import register_counties
 from geo.quota.movements import Movements
 from geo.quota.queries import Queries
 from geo.quota.rules import LedgerRules, load_ledger_rules
+from geo.quota.stock import StockRegister
 
 __all__ = [
     "CITY",
@@ -61,11 +63,12 @@ __all__ = [
 ]
 
 
-class Ledger(Movements, Queries):
+class Ledger(Movements, Queries, StockRegister):
     """Ledger operations over one SQLAlchemy engine (SQLite file or PostgreSQL).
 
     The movements are :class:`~geo.quota.movements.Movements`' methods, the queries
-    :class:`~geo.quota.queries.Queries`'; the ledger gives them the engine and the settings.
+    :class:`~geo.quota.queries.Queries`', the 增存挂钩 register :class:`~geo.quota.stock.StockRegister`'s;
+    the ledger gives them the engine and the settings.
     """
 
     def __init__(
@@ -73,7 +76,6 @@ class Ledger(Movements, Queries):
         engine: Engine,
         *,
         pooling_share: float | None = None,
-        reward_ratio: float = 0.5,
         rules: LedgerRules | None = None,
     ):
         """``rules`` default to ``layers/profiles/ledger.yaml``; ``pooling_share`` (LANTU_POOLING_SHARE) overrides
@@ -83,12 +85,9 @@ class Ledger(Movements, Queries):
             if not 0 <= pooling_share < 1:
                 raise QuotaError(f"pooling share {pooling_share} must be in [0, 1)", "统筹比例须在 0 到 1 之间")
             rules = rules.model_copy(update={"pooling": {**rules.pooling, "land_new": pooling_share}})
-        if reward_ratio < 0:
-            raise QuotaError(f"reward ratio {reward_ratio} must not be negative", "奖励比例不能为负数")
         self.engine = engine
         self.rules = rules
         self.pooling_share = Decimal(str(rules.pooled("land_new")))
-        self.reward_ratio = Decimal(str(reward_ratio))
 
     def register_counties(self, counties: Iterable[tuple[str, str]]) -> int:
         """The counties that may hold quota (code, name), e.g. from the blueprint's county layer."""

@@ -24,7 +24,6 @@ from geo.quota.accounts import (
     POLLUTANTS,
     PROVINCE,
     REDUCTION,
-    REWARD,
     ZERO,
     Posting,
     amount,
@@ -46,6 +45,7 @@ from geo.quota.reservations import (
     reservation_postings,
 )
 from geo.quota.rules import LedgerRules
+from geo.quota.stock import penalty_reason
 from geo.quota.tables import postings_by_account, quota_accounts, quota_postings, quota_transactions
 from geo.review.result import ReviewResult
 
@@ -189,11 +189,13 @@ def _open_reduction_advance(conn: Connection, advance_id: int, county: str, fact
 
 
 class Movements:
-    """The movements, as methods of :class:`geo.quota.Ledger` (its engine and the city's two settings)."""
+    """The movements, as methods of :class:`geo.quota.Ledger` (its engine and the city's rules).
+
+    The 增存挂钩 settlement (journal kind ``stock_reward``) is :meth:`geo.quota.stock.StockRegister.stock_settle`.
+    """
 
     engine: Engine
     rules: LedgerRules
-    reward_ratio: Decimal
 
     def _pooled(self, key: str, value: Decimal) -> Decimal:
         return amount(value * Decimal(str(self.rules.pooled(key))))
@@ -246,6 +248,9 @@ class Movements:
                 return done
             require_county(conn, plan.county)
             project = check_project(conn, plan)
+            penalty = penalty_reason(conn, plan.county, plan.year, project, self.rules)
+            if penalty is not None and plan.payer == plan.county and plan.wanted["land_new"] > 0:
+                raise QuotaError(*penalty)
             bind_project(conn, plan, project, actor=actor)
             try:
                 return post(
@@ -443,31 +448,6 @@ class Movements:
                 actor=actor,
                 reason=reason if project_id is None else f"{reason}（专用于项目 {project_id}）",
                 project_id=project_id,
-            )
-
-    def stock_reward(
-        self,
-        county: str,
-        year: int,
-        disposed_m2: float | Decimal,
-        *,
-        actor: str,
-        reason: str = "增存挂钩奖励",
-    ) -> int:
-        """增存挂钩: new land quota in proportion to disposed 批而未供/闲置 land (``reward_ratio``); the city
-        pools its configured share of the reward (``stock_reward``) like any quota the county disposes of."""
-        value = amount(Decimal(str(disposed_m2)) * self.reward_ratio)
-        with writing(self.engine) as conn:
-            require_county(conn, county)
-            return post(
-                conn,
-                "stock_reward",
-                move("land_new", year, value, (REWARD, "available"), (county, "available"))
-                + move(
-                    "land_new", year, self._pooled("stock_reward", value), (county, "available"), (CITY, "available")
-                ),
-                actor=actor,
-                reason=f"{reason}（处置 {disposed_m2} m²，比例 {self.reward_ratio}）",
             )
 
     def reduction(

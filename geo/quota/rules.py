@@ -1,5 +1,6 @@
 """The city's ledger rules as data (``layers/profiles/ledger.yaml``): pooling shares per factor,
-the 预支 cap, the grain yield of cultivated land. Each key's policy source is in the file."""
+the 预支 cap, the grain yield of cultivated land, the 增存挂钩 rates and ratios. Each key's policy
+source is in the file."""
 
 from __future__ import annotations
 
@@ -10,8 +11,28 @@ import yaml
 from pydantic import BaseModel, Field
 
 from geo.errors import ProfileError
-from geo.quota.accounts import FACTORS
+from geo.projects.library import LEVELS
+from geo.quota.accounts import FACTORS, STOCK_KINDS
 from geo.resources import packaged
+
+
+class StockLinkage(BaseModel):
+    """增存挂钩 (自然资规〔2018〕1号): the 五年供地率 threshold below which a county's new quota serves only the
+    exempt projects, and the reward per m² disposed, separately for 批而未供 and 闲置 land."""
+
+    basis: str = ""
+    supply_rate_years: int = Field(default=5, ge=1, le=20, description="供地率 over land approved in so many years")
+    supply_rate_threshold: float = Field(default=0.6, ge=0, le=1)
+    reward_ratios: dict[str, float] = Field(
+        default_factory=lambda: {"approved_unsupplied": 0.5, "idle_land": 1.0},
+        description="stock kind (approved_unsupplied, idle_land) → new quota per m² disposed",
+    )
+    penalty_exempt_levels: list[str] = Field(default_factory=list, description="project levels the penalty spares")
+    penalty_exempt_types: list[str] = Field(default_factory=list, description="project types the penalty spares")
+
+    def ratio(self, kind: str) -> float:
+        """New quota per m² of disposed land of ``kind`` (0 when not configured)."""
+        return self.reward_ratios.get(kind, 0.0)
 
 
 class LedgerRules(BaseModel):
@@ -21,6 +42,7 @@ class LedgerRules(BaseModel):
     grain_yield_kg_per_m2: float = Field(default=0.6, gt=0)
     replacement_ratios: dict[str, float] = Field(default_factory=dict, description="factor → 倍量替代 ratio")
     pollutant_exempt_types: list[str] = Field(default_factory=list, description="project types not tied to 总量")
+    stock_linkage: StockLinkage = Field(default_factory=StockLinkage)
 
     def replacement(self, factor: str) -> float:
         """How many units of quota one unit of a project's new emission or energy use needs (1 if not configured)."""
@@ -39,6 +61,19 @@ def load_ledger_rules(path: Path | None = None) -> LedgerRules:
         rules = LedgerRules.model_validate(yaml.safe_load(source.read_text(encoding="utf-8")))
     except (OSError, yaml.YAMLError, ValueError) as exc:
         raise ProfileError(f"ledger rules {source.name}: {exc}", f"台账规则 {source.name} 格式错误") from exc
+    stock = rules.stock_linkage
+    for kind, ratio in stock.reward_ratios.items():
+        if kind not in STOCK_KINDS or ratio < 0:
+            raise ProfileError(
+                f"ledger rules: stock_linkage.reward_ratios.{kind} must be a stock kind {sorted(STOCK_KINDS)} "
+                "with a ratio ≥ 0",
+                f"台账规则：增存挂钩奖励比例 {kind} 须为存量土地类型且不小于 0",
+            )
+    if unknown := set(stock.penalty_exempt_levels) - set(LEVELS):
+        raise ProfileError(
+            f"ledger rules: stock_linkage.penalty_exempt_levels {sorted(unknown)} are not project levels {LEVELS}",
+            f"台账规则：增存挂钩豁免项目层级 {sorted(unknown)} 不是项目层级",
+        )
     for key, share in rules.pooling.items():
         if key not in FACTORS and key != "stock_reward":
             raise ProfileError(f"ledger rules: unknown pooling key {key!r}", f"台账规则：未知统筹要素 {key!r}")

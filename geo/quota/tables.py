@@ -1,11 +1,13 @@
 """Ledger tables: accounts with a running balance, an append-only journal of
-transactions and their balanced postings, and the projects quota is reserved for."""
+transactions and their balanced postings, the projects quota is reserved for, and the
+增存挂钩 stock-land register with its disposals and settlements."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     Column,
     ColumnElement,
     Date,
@@ -80,6 +82,58 @@ quota_projects = Table(
     Column("county", String(32), nullable=False),
     Column("review_id", String(64), nullable=True),
     Column("created", DateTime(timezone=True), nullable=False),
+)
+
+stock_land = Table(  # 存量建设用地台账: one 批而未供 or 闲置 feature of a blueprint
+    "stock_land",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(24), nullable=False),  # approved_unsupplied | idle_land (the layer id)
+    Column("feature_id", String(100), nullable=False),  # the source's 标识码, else a geometry hash
+    Column("county", String(32), ForeignKey("quota_holders.code"), nullable=False, index=True),
+    Column("approval_year", Integer, nullable=False),  # 批准年份
+    Column("area_m2", AMOUNT, nullable=False),
+    Column("crs_used", String(16), nullable=False),  # the GK zone the area was measured in
+    Column("blueprint", String(200), nullable=False),
+    Column("blueprint_version", String(64), nullable=False),
+    Column("imported", DateTime(timezone=True), nullable=False),
+    Column("actor", String(100), nullable=False),
+    UniqueConstraint("kind", "feature_id", name="uq_stock_land_feature"),
+)
+
+stock_disposals = Table(  # 处置: 供地, 收回, 盘活 — appended, never edited
+    "stock_disposals",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("land_id", Integer, ForeignKey("stock_land.id"), nullable=False, index=True),
+    Column("kind", String(8), nullable=False),
+    Column("area_m2", AMOUNT, nullable=False),
+    Column("disposed_on", Date, nullable=False),
+    Column("document", String(100), nullable=True),  # 文号 (供地批复、收回决定书…)
+    Column("created", DateTime(timezone=True), nullable=False),
+    Column("actor", String(100), nullable=False),
+)
+
+stock_settlements = Table(  # 增存挂钩核算: a county's year, its rates, reward and penalty
+    "stock_settlements",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("county", String(32), ForeignKey("quota_holders.code"), nullable=False, index=True),
+    Column("year", Integer, nullable=False),
+    Column("supply_rate", Numeric(12, 8), nullable=True),  # 五年供地率; null: nothing approved in the window
+    Column("threshold", Numeric(12, 8), nullable=False),
+    Column("penalty", Boolean, nullable=False),
+    Column("reward_m2", AMOUNT, nullable=False),
+    Column("transaction_id", Integer, ForeignKey("quota_transactions.id"), nullable=True),
+    Column("created", DateTime(timezone=True), nullable=False),
+    Column("actor", String(100), nullable=False),
+)
+
+stock_settled = Table(  # each disposal earns its reward once: the primary key refuses a second settlement
+    "stock_settled",
+    metadata,
+    Column("disposal_id", Integer, ForeignKey("stock_disposals.id"), primary_key=True, autoincrement=False),
+    Column("settlement_id", Integer, ForeignKey("stock_settlements.id"), nullable=False, index=True),
 )
 
 

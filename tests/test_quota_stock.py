@@ -1,0 +1,226 @@
+"""增存挂钩 on SQLite and PostgreSQL: the stock-land register from a blueprint of exact rectangles, disposals,
+供地率/处置率 computed by hand, the reward with its two ratios, settled once, and the 供地率 penalty."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+from sqlalchemy import Engine
+from support import EPSG, km2, rect, rect_blueprint
+from test_quota import balance, enter, review
+
+from geo.blueprint import Blueprint, load_blueprint
+from geo.errors import NotFoundError, QuotaError
+from geo.io.blueprint import write_blueprint
+from geo.quota.ledger import CITY, Ledger
+
+COUNTIES = [((0, 0, 5, 5), {"code": "370811", "name": "任城区"}), ((5, 0, 10, 5), {"code": "370812", "name": "兖州区"})]
+A1, A2, A3, A4, A5 = (0, 0, 1, 1), (1, 0, 1.5, 0.4), (4.8, 1, 5.4, 1.5), (6, 0, 6.1, 0.1), (2, 2, 2.1, 2.1)
+I1, I2 = (1, 1, 1.2, 1.5), (7, 2, 7.3, 2.3)
+STOCK = {
+    "county": COUNTIES,
+    "approved_unsupplied": [
+        (A1, {"feature_id": "A1", "approval_year": 2022, "county_code": None}),
+        (A2, {"feature_id": "A2", "approval_year": 2024, "county_code": None}),
+        (A3, {"feature_id": "A3", "approval_year": 2023, "county_code": None}),  # 0.2 km² in 任城, 0.4 in 兖州
+        (A4, {"feature_id": "A4", "approval_year": None, "county_code": None}),  # no year: reported
+        (A5, {"feature_id": "A5", "approval_year": 2015, "county_code": "370812"}),  # the attribute wins
+    ],
+    "idle_land": [
+        (I1, {"feature_id": None, "approval_year": 2023, "county_code": None}),  # no 标识码: a geometry hash
+        (I2, {"feature_id": "I2", "approval_year": 2018, "county_code": None}),
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def stock_blueprint(tmp_path_factory: pytest.TempPathFactory) -> Blueprint:
+    return load_blueprint(rect_blueprint(tmp_path_factory.mktemp("stock") / "bp", STOCK, slope=None))
+
+
+@pytest.fixture
+def ledger(engine: Engine) -> Ledger:
+    ledger = Ledger(engine)
+    ledger.register_counties([("370811", "任城区"), ("370812", "兖州区")])
+    return ledger
+
+
+def ids(ledger: Ledger) -> dict[str, int]:
+    """Register entries by their source id (the hashed one as ``I1``)."""
+    return {r["feature_id"] if not r["feature_id"].startswith("geom:") else "I1": r["id"] for r in ledger.stock_land()}
+
+
+def test_register_has_exact_areas_counties_and_years(ledger: Ledger, stock_blueprint: Blueprint) -> None:
+    done = ledger.import_stock(stock_blueprint, actor="自然资源局")
+    assert (done.added, done.existing) == (6, 0)
+    assert [(s["kind"], s["feature_id"], s["reason_zh"]) for s in done.skipped] == [
+        ("approved_unsupplied", "A4", "缺少批准年份，不作推测")
+    ]
+    rows = {
+        r["feature_id"][:5] if r["feature_id"].startswith("geom:") else r["feature_id"]: r for r in ledger.stock_land()
+    }
+    expected = {
+        "A1": ("370811", 2022, round(km2(*A1), 4)),
+        "A2": ("370811", 2024, round(km2(*A2), 4)),
+        "A3": ("370812", 2023, round(km2(*A3), 4)),  # the county holding most of it
+        "A5": ("370812", 2015, round(km2(*A5), 4)),
+        "geom:": ("370811", 2023, round(km2(*I1), 4)),
+        "I2": ("370812", 2018, round(km2(*I2), 4)),
+    }
+    assert {k: (r["county"], r["approval_year"], r["area_m2"]) for k, r in rows.items()} == expected
+    a1 = rows["A1"]
+    assert (a1["kind_name"], a1["county_name"], a1["crs_used"]) == ("批而未供", "任城区", "EPSG:4548")
+    assert a1["area_mu"] == 1500.0 and a1["area_ha"] == 100.0 and a1["blueprint_version"] == stock_blueprint.version
+
+
+def test_reimport_is_idempotent_and_adds_only_new_features(
+    ledger: Ledger, stock_blueprint: Blueprint, tmp_path: Path
+) -> None:
+    ledger.import_stock(stock_blueprint, actor="a")
+    again = ledger.import_stock(stock_blueprint, actor="a")
+    assert (again.added, again.existing, len(again.skipped)) == (0, 6, 1)
+    later = {
+        **STOCK,
+        "idle_land": [*STOCK["idle_land"], ((3, 3, 3.1, 3.2), {"feature_id": "I3", "approval_year": 2025})],
+    }
+    newer = load_blueprint(rect_blueprint(tmp_path / "v2", later, slope=None, name="第二版"))
+    assert newer.version != stock_blueprint.version
+    done = ledger.import_stock(newer, actor="a")
+    assert (done.added, done.existing) == (1, 6) and len(ledger.stock_land()) == 7
+
+
+def test_area_is_measured_in_the_features_own_zone(ledger: Ledger, tmp_path: Path) -> None:
+    """A layer stored in the CM 120°E zone (EPSG:4549) lying at 116.6°E is measured in EPSG:4548, its centroid's."""
+    frame = gpd.GeoDataFrame({"feature_id": ["Z1"], "approval_year": [2024]}, geometry=[rect(*A1)], crs=EPSG).to_crs(
+        4549
+    )
+    assert abs(frame.area.iloc[0] - 1e6) > 100  # in the wrong zone the area is off by the scale error
+    county = gpd.GeoDataFrame([{"code": "370811", "name": "任城区"}], geometry=[rect(0, 0, 5, 5)], crs=EPSG)
+    bp = load_blueprint(write_blueprint(tmp_path / "zone", {"county": county, "approved_unsupplied": frame}, name="带"))
+    ledger.import_stock(bp, actor="a")
+    (row,) = ledger.stock_land()
+    assert row["crs_used"] == "EPSG:4548" and row["area_m2"] == pytest.approx(1e6, abs=0.01)
+
+
+def test_disposals_are_refused_beyond_the_register(ledger: Ledger, stock_blueprint: Blueprint) -> None:
+    ledger.import_stock(stock_blueprint, actor="a")
+    land = ids(ledger)
+    ledger.dispose(land["A1"], "供地", 600_000, date(2026, 3, 1), actor="a", document="济自然资供〔2026〕1号")
+    with pytest.raises(QuotaError, match=r"400,000.00 m² undisposed") as over:
+        ledger.dispose(land["A1"], "收回", 400_001, date(2026, 4, 1), actor="a")
+    assert "未处置面积 400,000.00 m²" in over.value.message_zh
+    with pytest.raises(QuotaError, match="approved in 2024") as early:
+        ledger.dispose(land["A2"], "供地", 1, date(2023, 12, 31), actor="a")
+    assert "早于批准" in early.value.message_zh
+    with pytest.raises(QuotaError, match="does not apply to idle_land"):
+        ledger.dispose(land["I1"], "供地", 1, date(2026, 1, 1), actor="a")
+    with pytest.raises(QuotaError, match="unknown disposal"):
+        ledger.dispose(land["I1"], "出让", 1, date(2026, 1, 1), actor="a")
+    with pytest.raises(QuotaError, match="positive"):
+        ledger.dispose(land["I1"], "盘活", 0, date(2026, 1, 1), actor="a")
+    with pytest.raises(NotFoundError):
+        ledger.dispose(999, "盘活", 1, date(2026, 1, 1), actor="a")
+    ledger.dispose(land["A1"], "收回", 400_000, date(2026, 4, 1), actor="a")  # exactly what remains
+    a1 = next(r for r in ledger.stock_land() if r["id"] == land["A1"])
+    assert (a1["disposed_m2"], a1["remaining_m2"]) == (1_000_000, 0)
+    assert [(d["kind"], d["document"], d["settlement"]) for d in ledger.stock_disposals()] == [
+        ("供地", "济自然资供〔2026〕1号", None),
+        ("收回", None, None),
+    ]
+
+
+def _dispose_example(ledger: Ledger) -> dict[str, int]:
+    land = ids(ledger)
+    ledger.dispose(land["A1"], "供地", 500_000, date(2026, 3, 1), actor="a")
+    ledger.dispose(land["A2"], "收回", 200_000, date(2026, 4, 1), actor="a")
+    ledger.dispose(land["I1"], "盘活", 40_000, date(2026, 5, 1), actor="a")
+    ledger.dispose(land["I2"], "收回", 90_000, date(2025, 5, 1), actor="a")  # 兖州, another year
+    return land
+
+
+def test_rates_by_hand(ledger: Ledger, stock_blueprint: Blueprint) -> None:
+    """任城区 2026, window 2022–2026: approved A1 1 000 000 + A2 200 000 + I1 100 000 = 1 300 000 m²; supplied
+    I1 (闲置 land was supplied) 100 000 + A1's 供地 500 000 = 600 000 → 46.15 % < 60 %."""
+    ledger.import_stock(stock_blueprint, actor="a")
+    _dispose_example(ledger)
+    (r,) = ledger.stock_rates(2026, county="370811")
+    assert (r["county_name"], r["window"], r["approved_m2"], r["supplied_m2"]) == (
+        "任城区",
+        "2022–2026",
+        1_300_000,
+        600_000,
+    )
+    assert r["supply_rate"] == pytest.approx(600 / 1300, abs=1e-6) and r["below_threshold"] is True
+    assert (r["unsupplied_m2"], r["unsupplied_disposed_m2"], r["unsupplied_disposal_rate"]) == (
+        1_200_000,
+        700_000,
+        pytest.approx(7 / 12, abs=1e-6),
+    )
+    assert (r["idle_m2"], r["idle_disposed_m2"], r["idle_disposal_rate"]) == (100_000, 40_000, 0.4)
+    assert r["reward_due_m2"] == 700_000 * 0.5 + 40_000  # 批而未供 × 0.5, 闲置 等量
+    (y,) = ledger.stock_rates(2026, county="370812")  # A3 2023 in the window, A5 2015 and I2 2018 outside
+    assert (y["approved_m2"], y["supplied_m2"], y["supply_rate"]) == (300_000, 0, 0)
+    (early,) = ledger.stock_rates(2021, county="370811")  # nothing approved yet: no rate, no penalty
+    assert early["supply_rate"] is None and early["below_threshold"] is False and early["approved_m2"] == 0
+    with pytest.raises(QuotaError, match="unknown county"):
+        ledger.stock_rates(2026, county="999999")
+
+
+def test_settlement_books_the_two_ratios_once(ledger: Ledger, stock_blueprint: Blueprint) -> None:
+    ledger.import_stock(stock_blueprint, actor="a")
+    land = _dispose_example(ledger)
+    done = ledger.stock_settle("370811", 2026, actor="市自然资源局")
+    assert (done["disposals"], done["reward_m2"], done["penalty"]) == (3, 390_000, True)
+    assert balance(ledger, "370811") == 273_000 and balance(ledger, CITY) == 117_000  # 30 % pooled
+    (tx,) = [j for j in ledger.journal() if j["kind"] == "stock_reward" and j["holder"] == "370811" and j["amount"] > 0]
+    assert tx["transaction"] == done["transaction"] and "批而未供 700,000.00 m² × 0.5" in tx["reason"]
+    again = ledger.stock_settle("370811", 2026, actor="a")  # nothing new: no second reward
+    assert (again["disposals"], again["reward_m2"], again["transaction"]) == (0, 0, None)
+    assert balance(ledger, "370811") == 273_000
+    ledger.dispose(land["A1"], "供地", 300_000, date(2026, 6, 1), actor="a")  # 供地率 900/1300 = 69 %
+    late = ledger.stock_settle("370811", 2026, actor="a")
+    assert (late["disposals"], late["reward_m2"], late["penalty"]) == (1, 150_000, False)
+    assert balance(ledger, "370811") == 273_000 + 105_000
+    assert ledger.stock_settle("370812", 2025, actor="a")["reward_m2"] == 90_000  # I2: 闲置 等量
+    assert {d["settlement"] for d in ledger.stock_disposals()} == {1, 3, 4}
+    assert ledger.totals()["land_new"] == 390_000 + 150_000 + 90_000
+
+
+def test_concurrent_settlements_reward_once(ledger: Ledger, stock_blueprint: Blueprint) -> None:
+    ledger.import_stock(stock_blueprint, actor="a")
+    _dispose_example(ledger)
+    results: list[float] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(ledger.stock_settle("370811", 2026, actor="t")["reward_m2"]))
+        for _ in range(3)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [0, 0, 390_000] and ledger.totals()["land_new"] == 390_000
+
+
+def test_penalty_refuses_new_quota_for_general_projects(ledger: Ledger, stock_blueprint: Blueprint) -> None:
+    """五年供地率 < 60 %: no new quota but for 国家重点项目 and 民生保障项目 (自然资规〔2018〕1号)."""
+    ledger.import_stock(stock_blueprint, actor="a")
+    land = _dispose_example(ledger)
+    ledger.issue(2026, [("370811", "land_new", 100_000)], actor="a")
+    enter(ledger, "XM-G", "XM-N", level="市重点")
+    enter(ledger, "XM-S", level="国家重大")
+    ledger.reserve(review(1_000, rid="R0"), year=2026, project_id="XM-G", actor="a")  # no settlement yet: allowed
+    ledger.stock_settle("370811", 2026, actor="a")
+    with pytest.raises(QuotaError, match=r"supply rate was 46\.2%") as refused:
+        ledger.reserve(review(1_000, rid="R1"), year=2026, project_id="XM-N", actor="a")
+    assert "除国家重点项目和民生保障项目外暂停安排新增建设用地指标" in refused.value.message_zh
+    ledger.reserve(review(1_000, rid="R2"), year=2026, project_id="XM-S", actor="a")  # 国家重大: exempt
+    ledger.reserve(review(1_000, rid="R3"), year=2026, project_id="XM-N", source=CITY, actor="a")  # the pool pays
+    with pytest.raises(QuotaError, match="supply rate"):
+        ledger.reserve(review(1_000, rid="R4"), year=2027, project_id="XM-N", actor="a")  # until a new settlement
+    ledger.dispose(land["A1"], "供地", 300_000, date(2026, 6, 1), actor="a")
+    ledger.stock_settle("370811", 2026, actor="a")  # 69 %: lifted
+    ledger.reserve(review(1_000, rid="R5"), year=2026, project_id="XM-N", actor="a")
