@@ -3,17 +3,27 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import threading
 from datetime import date
 from pathlib import Path
 
 import geopandas as gpd
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine
-from support import EPSG, km2, rect, rect_blueprint
+from support import EPSG, assert_problem, km2, rect, rect_blueprint
 from test_quota import balance, enter, review
+from typer.testing import CliRunner
 
+from api.app import create_app
+from api.cli import app
+from api.keys import create_key, ensure_schema
+from api.settings import Settings
 from geo.blueprint import Blueprint, load_blueprint
+from geo.db import make_engine, migrate
 from geo.errors import NotFoundError, QuotaError
 from geo.io.blueprint import write_blueprint
 from geo.quota.ledger import CITY, Ledger
@@ -224,3 +234,75 @@ def test_penalty_refuses_new_quota_for_general_projects(ledger: Ledger, stock_bl
     ledger.dispose(land["A1"], "供地", 300_000, date(2026, 6, 1), actor="a")
     ledger.stock_settle("370811", 2026, actor="a")  # 69 %: lifted
     ledger.reserve(review(1_000, rid="R5"), year=2026, project_id="XM-N", actor="a")
+
+
+@pytest.fixture(scope="module")
+def stock_dir(stock_blueprint: Blueprint) -> Path:
+    return stock_blueprint.root
+
+
+def test_stock_over_the_api(stock_dir: Path, tmp_path: Path) -> None:
+    """/api/v1/quotas/stock…: import (admin), list, dispose (409 beyond the register), rates, settle (once)."""
+    settings = Settings(blueprint=stock_dir, database_url=f"sqlite:///{tmp_path / 'api.db'}", tiles="none")
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    ensure_schema(engine)
+    admin = {"X-API-Key": create_key(engine, "admin", "quota-admin")}
+    planner = {"X-API-Key": create_key(engine, "planner", "planner")}
+    with TestClient(create_app(settings)) as client:
+        assert_problem(client.post("/api/v1/quotas/stock/import", headers=planner), 403)
+        done = client.post("/api/v1/quotas/stock/import", headers=admin)
+        assert done.status_code == 201 and (done.json()["added"], done.json()["existing"]) == (6, 0)
+        assert client.post("/api/v1/quotas/stock/import", headers=admin).json()["existing"] == 6
+        land = {r["feature_id"]: r["id"] for r in client.get("/api/v1/quotas/stock", headers=planner).json()}
+        body = {"kind": "供地", "area_m2": 500_000, "date": "2026-03-01", "document": "济自然资供〔2026〕1号"}
+        assert client.post(f"/api/v1/quotas/stock/{land['A1']}/disposals", json=body, headers=admin).status_code == 201
+        over = client.post(
+            f"/api/v1/quotas/stock/{land['A1']}/disposals", json=body | {"area_m2": 600_000}, headers=admin
+        )
+        assert "未处置面积" in assert_problem(over, 409)["message_zh"]
+        assert_problem(client.post("/api/v1/quotas/stock/999/disposals", json=body, headers=admin), 404)
+        assert_problem(
+            client.post(f"/api/v1/quotas/stock/{land['A1']}/disposals", json=body | {"kind": "x"}, headers=admin), 422
+        )
+        csv_rates = client.get("/api/v1/quotas/stock/rates?year=2026&county=370811&format=csv", headers=planner)
+        assert csv_rates.status_code == 200 and "五年供地率" in csv_rates.text and "任城区" in csv_rates.text
+        settle = {"county": "370811", "year": 2026}
+        first = client.post("/api/v1/quotas/stock/settle", json=settle, headers=admin).json()
+        assert (first["reward_m2"], first["penalty"]) == (250_000, True)  # 供地率 (500 000 + I1 100 000) / 1.3 km²
+        assert client.post("/api/v1/quotas/stock/settle", json=settle, headers=admin).json()["reward_m2"] == 0
+        report = client.get("/api/v1/quotas/report?year=2026", headers=planner).json()
+        assert next(r for r in report if r["county"] == "370811")["reward"] == 250_000
+        disposals = client.get("/api/v1/quotas/stock/disposals", headers=planner).json()
+        assert [d["settlement"] for d in disposals] == [first["settlement"]]
+
+
+def test_stock_from_the_command_line(stock_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LANTU_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    runner = CliRunner()
+
+    def run(*args: object, code: int = 0) -> str:
+        result = runner.invoke(app, [str(a) for a in args])
+        assert result.exit_code == code, result.output
+        return result.output
+
+    run("quota", "init", "--blueprint", stock_dir)
+    out = run("quota", "stock", "import", "-b", stock_dir)
+    assert "新增 6 宗" in out and "缺少批准年份" in out and "A4" in out
+    assert "已登记 6 宗" in run("quota", "stock", "import", "-b", stock_dir)
+    rows = list(csv.DictReader(io.StringIO(run("quota", "stock", "list", "--format", "csv").lstrip("\ufeff"))))
+    a1 = next(r for r in rows if r["要素标识码"] == "A1")
+    assert (a1["类型"], a1["区县"], a1["面积（亩）"], a1["面积（公顷）"]) == ("批而未供", "任城区", "1500.0", "100.0")
+    land = a1["登记号"]
+    run("quota", "stock", "dispose", land, "--kind", "供地", "--area-m2", 500_000, "--date", "2026-03-01")
+    refused = run(
+        "quota", "stock", "dispose", land, "--kind", "收回", "--area-m2", 600_000, "--date", "2026-04-01", code=2
+    )
+    assert "未处置面积 500,000.00 m²" in refused and "undisposed" in refused
+    assert "早于批准" in run(
+        "quota", "stock", "dispose", land, "--kind", "收回", "--area-m2", 1, "--date", "2021-01-01", code=2
+    )
+    rates = json.loads(run("quota", "stock", "rates", "--year", "2026", "--county", "370811", "--format", "json"))
+    assert rates[0]["supply_rate"] == pytest.approx(600 / 1300, abs=1e-6)
+    assert "奖励 250,000.00 m²" in run("quota", "stock", "settle", "370811", "--year", "2026")
+    assert "0 宗处置" in run("quota", "stock", "settle", "370811", "--year", "2026")

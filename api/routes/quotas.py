@@ -1,7 +1,9 @@
-"""Quota endpoints over the factor ledger: balances, journal, reserve from a stored review, revoke, map."""
+"""Quota endpoints over the factor ledger: balances, journal, reserve from a stored review, revoke, map,
+and the 增存挂钩 stock-land register."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -20,6 +22,7 @@ from geo.maps import map_html, quota_map
 from geo.quota import FACTORS, Ledger, county_summary
 from geo.quota.report import LABELS as REPORT_LABELS
 from geo.quota.report import ledger_report
+from geo.quota.stock import DISPOSAL_LABELS, LAND_LABELS, RATE_LABELS
 
 router = APIRouter(prefix="/quotas", tags=["quotas"])
 OPEN = ConfigDict(extra="allow")  # the ledger may add columns; they pass through
@@ -280,3 +283,120 @@ def _render_quota_map(ledger: Ledger, blueprint: Blueprint, settings: Settings, 
         assets="/static/leaflet",
     )
     return map_html(fmap)
+
+
+# 增存挂钩: the stock-land register, its disposals, 供地率/处置率 and the settlement (geo.quota.stock)
+TABLE_TYPES = Literal["json", "csv"]
+
+
+def _listing(rows: list[dict[str, Any]], labels: dict[str, str], fmt: str, name: str) -> Any:
+    """JSON rows (English keys), or a CSV with the Chinese headers (亩/公顷 beside m²) for a spreadsheet."""
+    if fmt == "json":
+        return rows
+    body = "\ufeff" + format_table(labelled(rows, labels, "csv"), "csv", columns=list(labels.values()))
+    return Response(
+        body.encode(), media_type=REPORT_TYPES["csv"], headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
+
+
+class StockImportResult(BaseModel):
+    blueprint: str
+    blueprint_version: str
+    added: int
+    existing: int
+    skipped: list[dict[str, str]] = Field(description="features not registered, with the reason (kind, feature_id)")
+
+
+class DisposalRequest(BaseModel):
+    kind: Literal["供地", "收回", "盘活"] = Field(description="供地 (批而未供 only), 收回, 盘活")
+    area_m2: float = Field(gt=0, le=1e10)
+    date: dt.date
+    document: str | None = Field(default=None, max_length=100, description="文号")
+
+
+class Disposal(BaseModel):
+    disposal: int
+
+
+class SettleRequest(BaseModel):
+    county: str = Field(max_length=32)
+    year: int = Field(ge=2000, le=2100)
+
+
+class Settlement(BaseModel):
+    model_config = OPEN
+
+    settlement: int
+    transaction: int | None
+    county: str
+    year: int
+    disposals: int
+    reward_m2: float
+    supply_rate: float | None
+    threshold: float
+    penalty: bool
+
+
+@router.post(
+    "/stock/import",
+    status_code=201,
+    response_model=StockImportResult,
+    summary="增存挂钩: register the loaded blueprint's 批而未供 and 闲置 features (idempotent)",
+)
+async def stock_import(ledger: LedgerDep, blueprint: BlueprintDep, who: Admin) -> dict[str, Any]:
+    return (await run_in_threadpool(lambda: ledger.import_stock(blueprint, actor=who.name))).row()
+
+
+@router.get("/stock", summary="The stock-land register with what remains undisposed (json | csv)")
+def stock_list(
+    ledger: LedgerDep,
+    _who: Reader,
+    county: Annotated[str | None, Query(max_length=32)] = None,
+    kind: Annotated[Literal["approved_unsupplied", "idle_land"] | None, Query()] = None,
+    format: Annotated[TABLE_TYPES, Query()] = "json",
+) -> Any:
+    return _listing(ledger.stock_land(county=county, kind=kind), LAND_LABELS, format, "stock-land.csv")
+
+
+@router.get("/stock/disposals", summary="Every disposal (供地, 收回, 盘活) with its settlement (json | csv)")
+def stock_disposal_list(
+    ledger: LedgerDep,
+    _who: Reader,
+    county: Annotated[str | None, Query(max_length=32)] = None,
+    format: Annotated[TABLE_TYPES, Query()] = "json",
+) -> Any:
+    return _listing(ledger.stock_disposals(county=county), DISPOSAL_LABELS, format, "stock-disposals.csv")
+
+
+@router.post(
+    "/stock/{land_id}/disposals",
+    status_code=201,
+    response_model=Disposal,
+    summary="处置: record a 供地, 收回 or 盘活 (409 beyond the undisposed area or before approval)",
+)
+async def stock_dispose(land_id: int, body: DisposalRequest, ledger: LedgerDep, who: Admin) -> Disposal:
+    disposal = await run_in_threadpool(
+        lambda: ledger.dispose(land_id, body.kind, body.area_m2, body.date, actor=who.name, document=body.document)
+    )
+    return Disposal(disposal=disposal)
+
+
+@router.get("/stock/rates", summary="五年供地率 and 处置率 per county at the end of a year (json | csv)")
+def stock_rates(
+    ledger: LedgerDep,
+    _who: Reader,
+    year: Annotated[int, Query(ge=2000, le=2100)],
+    county: Annotated[str | None, Query(max_length=32)] = None,
+    format: Annotated[TABLE_TYPES, Query()] = "json",
+) -> Any:
+    return _listing(ledger.stock_rates(year, county=county), RATE_LABELS, format, f"stock-rates-{year}.csv")
+
+
+@router.post(
+    "/stock/settle",
+    status_code=201,
+    response_model=Settlement,
+    summary="增存挂钩核算: book the reward of a county's year (once per disposal) and its 供地率 penalty",
+)
+async def stock_settle(body: SettleRequest, ledger: LedgerDep, who: Admin) -> dict[str, Any]:
+    return await run_in_threadpool(lambda: ledger.stock_settle(body.county, body.year, actor=who.name))
