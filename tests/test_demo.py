@@ -124,6 +124,18 @@ def test_demo_is_built_from_city_style_sources(demo_dir: Path) -> None:
     assert demo_summary(demo_dir)["parcels"] == 29
 
 
+def test_demo_stock_land_carries_what_the_register_reads(demo_dir: Path, demo: Blueprint) -> None:
+    """批而未供/闲置 come as the departments name them (PEWG/XZTD with BSM, PZNF); the last of each has no year."""
+    report = json.loads((demo_dir / "build.json").read_text(encoding="utf-8"))
+    for layer_id, name in (("approved_unsupplied", "PEWG"), ("idle_land", "XZTD")):
+        source = report["layers"][layer_id]["sources"][0]
+        assert source["layer"] == name
+        assert {"approval_year": "PZNF", "feature_id": "BSM"}.items() <= source["fields"].items()
+        frame = _layer(demo, layer_id)
+        assert frame["feature_id"].tolist() == [f"{name}{i + 1:03d}" for i in range(len(frame))]
+        assert frame["approval_year"].iloc[:-1].notna().all() and frame["approval_year"].isna().iloc[-1]
+
+
 EXPECTED = {
     "planning_conformity": {"pass", "warn", "fail"},
     "basic_farmland": {"pass", "warn", "fail"},

@@ -227,10 +227,6 @@ def _ratio(part: Decimal, whole: Decimal) -> float | None:
     return float(round(part / whole, 6)) if whole > 0 else None
 
 
-def _m2(value: Decimal) -> float:
-    return float(value)
-
-
 def _rates(conn: Connection, county: str, year: int, rules: LedgerRules) -> dict[str, Any]:
     """The county's 五年供地率 and 处置率 at the end of ``year`` and the reward its unsettled disposals of the
     year earn. 供地率 = land of the window supplied (闲置 land was supplied; 批而未供 by its 供地 records)
@@ -270,18 +266,18 @@ def _rates(conn: Connection, county: str, year: int, rules: LedgerRules) -> dict
         "county": county,
         "year": year,
         "window": f"{first}–{year}",
-        "approved_m2": _m2(approved),
-        "supplied_m2": _m2(supplied),
+        "approved_m2": float(approved),
+        "supplied_m2": float(supplied),
         "supply_rate": rate,
         "threshold": linkage.supply_rate_threshold,
         "below_threshold": rate is not None and rate < linkage.supply_rate_threshold,
-        "unsupplied_m2": _m2(registered["approved_unsupplied"]),
-        "unsupplied_disposed_m2": _m2(disposed["approved_unsupplied"]),
+        "unsupplied_m2": float(registered["approved_unsupplied"]),
+        "unsupplied_disposed_m2": float(disposed["approved_unsupplied"]),
         "unsupplied_disposal_rate": _ratio(disposed["approved_unsupplied"], registered["approved_unsupplied"]),
-        "idle_m2": _m2(registered["idle_land"]),
-        "idle_disposed_m2": _m2(disposed["idle_land"]),
+        "idle_m2": float(registered["idle_land"]),
+        "idle_disposed_m2": float(disposed["idle_land"]),
         "idle_disposal_rate": _ratio(disposed["idle_land"], registered["idle_land"]),
-        "reward_due_m2": _m2(reward),
+        "reward_due_m2": float(reward),
         "reward_due_mu": in_mu_ha(reward, "m²")[0],
     }
 
