@@ -271,6 +271,8 @@ def test_viewer_links_table_and_drawing(demo_server: str, browser: Any) -> None:
     context.close()
 
 
+# the map at rest: no zoom or pan animation under way (positions on screen hold still)
+MAP_IDLE = f"() => {{ const m = {MAP}; return !m._animatingZoom && !(m._panAnim && m._panAnim._inProgress); }}"
 # the four corners of basic farmland (3, 0)-(4, 1) km as the viewer holds them (lon/lat), NW first, clockwise
 FARMLAND_CORNERS_KM = ((3, 1), (4, 1), (4, 0), (3, 0))
 # the map's vector features, their vertices as [lng, lat]
@@ -292,7 +294,7 @@ def _draw_near(page: Any, corners: list[tuple[float, float]], *, snap: bool) -> 
     page.set_checked("#lantu-snap", snap)
     page.click("#lantu-draw")
     # corners on screen, the view set without animation once the opening one has settled
-    page.wait_for_function(f"() => !{MAP}._animatingZoom")
+    page.wait_for_function(MAP_IDLE)
     spots = page.evaluate(
         f"""cs => {{ const map = {MAP}; map.setView([cs[0][1], cs[0][0]], 15, {{animate: false}});
         const p = map.latLngToContainerPoint([cs[0][1], cs[0][0]]), r = map.getContainer().getBoundingClientRect();
@@ -344,6 +346,20 @@ def test_viewer_snaps_to_the_features_on_the_map(demo_server: str, browser: Any,
     review = page.evaluate("window.lantuLastReview")
     assert review["parcels"][0]["area_m2"] == pytest.approx(1_000_000, abs=0.01)
     assert review["parcels"][0]["area_mu"] == pytest.approx(1500, abs=0.01)
+    # away from any vertex, a point 4 px off the block's north edge lands on the edge (the marker says so)
+    page.click("#lantu-draw")
+    page.wait_for_function(MAP_IDLE)  # the review's fitBounds
+    north = page.evaluate(
+        f"""cs => {{ const map = {MAP}, r = map.getContainer().getBoundingClientRect();
+        const [a, b] = cs.slice(0, 2).map(c => map.latLngToContainerPoint([c[1], c[0]]));
+        return [r.x + (a.x + b.x) / 2, r.y + (a.y + b.y) / 2]; }}""",
+        corners,
+    )
+    page.mouse.move(north[0] + 30, north[1] - 4)
+    page.wait_for_function("() => document.getElementById('lantu-snap-hint').textContent.includes('已吸附')")
+    mark = _box(page, ".lantu-snap-mark")
+    assert mark["x"] + mark["width"] / 2 == pytest.approx(north[0] + 30, abs=1.5)
+    assert mark["y"] + mark["height"] / 2 == pytest.approx(north[1], abs=1.5)
     free = _draw_near(page, corners, snap=False)
     ring = free["coordinates"][0]
     assert len(ring) == 5
