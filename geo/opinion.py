@@ -4,10 +4,11 @@
 per parcel the project and site block (名称, 类型, 位置, 面积 in 公顷/亩, 坐标系), one
 paragraph per review item (finding, areas, basis from the profile), the procedures and
 conditions the non-passing items carry (补划, 压覆审批, 地灾评估, 使用林地审核, 节地评价,
-洪水影响评价, 文物意见 — the profile's ``procedures``), the land-quota paragraph and the
-conclusion. The wording is data: ``layers/opinions/<template>.yaml`` (a city's file
-``extends`` the default one; a data directory's file comes first), rendered by a sandboxed
-Jinja environment, so a bureau edits phrasing without touching code.
+洪水影响评价, 文物意见 — the profile's ``conditions`` of each outcome found, else the item's
+``procedures``), the land-quota paragraph and the conclusion. The wording is data:
+``layers/opinions/<template>.yaml`` (a city's file ``extends`` the default one; a data directory's
+file comes first), rendered by a sandboxed Jinja environment, so a bureau edits phrasing without
+touching code.
 
 Three renderings read the same model: Markdown (:func:`opinion_markdown`), Word
 (:func:`opinion_docx`, python-docx, editable) and JSON (:meth:`Opinion.as_dict`).
@@ -187,11 +188,26 @@ def _finding(t: dict[str, Any], item: ItemResult) -> Finding:
 
 
 def _conditions(t: dict[str, Any], parcel: ParcelResult) -> tuple[str, ...]:
-    """The procedures of the items that warn, then of those that fail, then the layers to supply."""
+    """The conditions of the items that warn, then of those that fail (for a rejected parcel the failing
+    ones first: they are why), then the layers to supply: one per outcome found with exactly its
+    procedures and basis (a profile that words its outcomes), else one per procedure of the item."""
     out: list[str] = []
-    for status in ("warn", "fail"):
+    for status in ("fail", "warn") if parcel.verdict == "reject" else ("warn", "fail"):
         for item in parcel.items:
-            if item.status == status:
+            if item.status != status:
+                continue
+            for c in item.facts.conditions or []:
+                out.append(
+                    _render(
+                        t,
+                        "outcome_condition",
+                        item=item.name_zh,
+                        condition=c.condition_zh.rstrip("。"),
+                        procedures="；".join(p.rstrip("。；") for p in c.procedures),
+                        basis="；".join(c.basis),
+                    )
+                )
+            if item.facts.conditions is None:
                 out += [_render(t, "condition", item=item.name_zh, procedure=p.rstrip("。")) for p in item.procedures]
     out += [_render(t, "missing_condition", item=i.name_zh) for i in parcel.items if i.status == "missing_layer"]
     return tuple(dict.fromkeys(out))

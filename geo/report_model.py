@@ -229,13 +229,20 @@ def _item_row(n: int, item: ItemResult) -> ItemRow:
 
 
 def item_notes(parcel: ParcelResult) -> list[str]:
-    """For each item that is not a pass: the procedures it requires (所需手续). Its basis is the
-    same for every parcel, so the report lists it once (:func:`basis_facts`)."""
-    return [
-        f"【{item.name_zh}】所需手续：" + "；".join(item.procedures) + "。"
-        for item in parcel.items
-        if item.status != "pass" and item.procedures
-    ]
+    """For each item that is not a pass: each outcome's condition with exactly its procedures (所需手续)
+    and their basis; for an item whose profile words no outcome, the item's procedures (its basis is
+    the same for every parcel, so the report lists it once: :func:`basis_facts`)."""
+    notes: list[str] = []
+    for item in parcel.items:
+        if item.status == "pass":
+            continue
+        for c in item.facts.conditions or []:
+            needs = f"所需手续：{'；'.join(c.procedures)}" if c.procedures else "须符合该项管控要求"
+            basis = f"（依据：{'；'.join(c.basis)}）" if c.basis else ""
+            notes.append(f"【{item.name_zh}】{c.condition_zh}。{needs}{basis}。")
+        if item.facts.conditions is None and item.procedures:
+            notes.append(f"【{item.name_zh}】所需手续：" + "；".join(item.procedures) + "。")
+    return notes
 
 
 def basis_facts(result: ReviewResult) -> tuple[Fact, ...]:

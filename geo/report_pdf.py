@@ -102,7 +102,8 @@ def cjk_lines(text: str, widths: Sequence[float], max_widths: Sequence[float]) -
                 if back > start + 1 or not _latin(text[start]):
                     end = back
             elif text[end] in CANNOT_START:
-                end += 1  # hang it
+                while end < n and text[end] in CANNOT_START:  # hang it, with the marks that follow (）。)
+                    end += 1
             while end - 1 > start and text[end - 1] in CANNOT_END:
                 end -= 1
         lines.append((limit - sum(widths[start:end]), text[start:end]))

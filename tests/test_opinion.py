@@ -95,11 +95,14 @@ def test_one_paragraph_per_item_with_finding_areas_and_basis(drafted: Opinion, r
 def test_conditions_carry_the_procedures(drafted: Opinion) -> None:
     passing, cond, mine, fail, out = drafted.parcels
     assert passing.conditions == ()
-    assert any("耕地占补平衡" in c and "占水田补水田" in c for c in cond.conditions)
+    assert any("耕地占补平衡" in c for c in cond.conditions) and any("占水田补水田" in c for c in cond.conditions)
     assert any("用地预审" in c for c in cond.conditions)
     assert any("压覆矿产资源调查评估" in c for c in mine.conditions)
-    assert any("压覆重要矿产资源审批" in c for c in mine.conditions)
-    assert any("补划永久基本农田" in c for c in fail.conditions)
+    assert any("压覆重要矿产资源" in c for c in mine.conditions)
+    # an industrial project may not occupy basic farmland at all: it moves away, no 补划 (that is a 重大项目's)
+    assert any("避让永久基本农田" in c for c in fail.conditions)
+    assert not any("补划" in c for c in fail.conditions)
+    assert fail.conditions[0].startswith("【") and "不得" in fail.conditions[0]  # why it fails comes first
     assert any(c.startswith("补充“") for c in out.conditions)  # what lies outside was never checked
 
 
@@ -217,7 +220,7 @@ def test_cli_writes_markdown_and_docx(blueprint_dir: Path, tmp_path: Path) -> No
     done = _lantu("review", str(parcels), "-b", str(blueprint_dir), "--format", "opinion", cwd=root)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("# 建设项目用地落地可行性审查意见") and "草稿" in done.stdout
-    assert "不符合要求" in done.stdout and "补划永久基本农田" in done.stdout
+    assert "不符合要求" in done.stdout and "避让永久基本农田" in done.stdout
     refused = _lantu("review", str(parcels), "-b", str(blueprint_dir), "--format", "docx", cwd=root)
     assert refused.returncode == 2 and "-o" in refused.stderr and "输出文件" in refused.stderr
     out = tmp_path / "意见.docx"

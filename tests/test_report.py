@@ -309,3 +309,9 @@ def test_notes_name_layers_in_chinese_and_the_data_version(result: ReviewResult)
     versioned = result.model_copy(update={"blueprint_version": "2026-12-01+3f9a2c"})
     assert {f.label: f.value for f in report_model(versioned).header}["蓝图版本"] == "2026-12-01+3f9a2c"
     assert "数据版本 2026-12-01+3f9a2c" in " ".join(opinion(versioned).notes)
+
+
+def test_cjk_lines_hang_a_run_of_closing_marks() -> None:
+    text = "依据第二十条（依据）。下一句"
+    lines = cjk_lines(text, [1.0] * len(text), [len("依据第二十条（依据")])
+    assert lines[0][1] == "依据第二十条（依据）。" and lines[1][1] == "下一句"

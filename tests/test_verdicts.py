@@ -392,21 +392,22 @@ def supplementary(tmp_path_factory: pytest.TempPathFactory) -> Blueprint:
 
 
 @pytest.mark.parametrize(
-    ("box", "needles"),
+    ("box", "needles", "procedure"),
     [
-        ((0.2, 0.2, 0.4, 0.4), ["矿业权人", "补偿协议"]),  # 采矿权
-        ((1.2, 0.2, 1.4, 0.4), ["矿业权人", "补偿协议"]),  # 探矿权
-        ((2.2, 0.2, 2.4, 0.4), ["压覆重要矿产资源审批", "省级以上"]),  # 查明重要矿产资源
-        ((3.2, 0.2, 3.4, 0.4), ["战略性矿产", "压覆重要矿产资源审批"]),
-        ((4.2, 0.2, 4.4, 0.4), ["调查评估"]),  # 煤: no category, the general wording
+        ((0.2, 0.2, 0.4, 0.4), ["矿业权人", "补偿协议"], "补偿协议"),  # 采矿权
+        ((1.2, 0.2, 1.4, 0.4), ["矿业权人", "补偿协议"], "补偿协议"),  # 探矿权
+        ((2.2, 0.2, 2.4, 0.4), ["压覆重要矿产资源审批", "省级以上"], "压覆重要矿产资源审批"),  # 查明重要矿产资源
+        ((3.2, 0.2, 3.4, 0.4), ["战略性矿产", "压覆重要矿产资源审批"], "从严论证"),
+        ((4.2, 0.2, 4.4, 0.4), ["调查评估"], "调查评估"),  # 煤: no category, the general wording
     ],
 )
-def test_mineral_overlay_by_kind(supplementary: Blueprint, box: Any, needles: list[str]) -> None:
+def test_mineral_overlay_by_kind(supplementary: Blueprint, box: Any, needles: list[str], procedure: str) -> None:
     item = one(supplementary, rect(*box), project_type="industrial").item("mineral_overlay")
     assert item.status == "warn" and item.overlap_m2 == pytest.approx(40_000, rel=REL)
     assert all(n in item.message_zh for n in needles), item.message_zh
-    assert any("压覆重要矿产资源审批" in p for p in item.procedures)
-    assert any("矿业权人" in p for p in item.procedures)
+    assert any(procedure in p for p in item.procedures)
+    # a mining right's compensation only where a right is overlain
+    assert any("矿业权人" in p for p in item.procedures) == (procedure == "补偿协议")
 
 
 def test_mineral_overlay_two_kinds_one_wording_each(supplementary: Blueprint) -> None:

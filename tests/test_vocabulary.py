@@ -77,4 +77,6 @@ def test_profile_naming_an_unknown_type_is_refused(tmp_path: Path) -> None:
 def test_shipped_profile_items_have_basis() -> None:
     profile = load_profile("ten-point")
     assert all(item.basis for item in profile.items)
-    assert all(item.procedures for item in profile.items)
+    # every outcome of every check words its condition, procedures and basis (no item-level list left)
+    assert all(not item.procedures and all(c.conditions for c in item.checks) for item in profile.items)
+    assert all(o.basis and o.procedures for i in profile.items for c in i.checks for o in c.conditions.values())

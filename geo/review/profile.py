@@ -9,11 +9,12 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from geo import resources
 from geo.catalog import layer_catalog
 from geo.errors import ProfileError
+from geo.review.result import Condition
 from geo.review.stages import ChangeCheckRule, SitingRule
 from geo.vocabulary import project_types
 
@@ -25,7 +26,31 @@ class Note(BaseModel):
     en: str
 
 
+class OutcomeCondition(BaseModel):
+    """What one outcome of a check requires: the condition (条件) and its procedures (所需手续),
+    each with the law or notice it comes from."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    condition_zh: str
+    procedures: list[str] = Field(default_factory=list)
+    basis: list[str] = Field(min_length=1)
+
+
 class BaseCheck(BaseModel):
+    """A check of an item. ``conditions`` word each outcome it can give, keyed by outcome code
+    (what geo.review.rules reports for the outcome):
+
+    - ``overlap``: an exemption's flag (``major_project``, ``redline_exempt``) when one applied;
+      else each attribute value found (``采矿权``, ``建设控制地带``; ``VALUE/STATUS`` first, for a
+      value whose status depends on the project type: ``一级/warn``); ``minor`` when only a strict
+      check's tiny overlap (within the relative tolerance) counts;
+    - ``zone_compatible``: the zone (``城镇弹性发展区``); ``land_use_classes``: the groups found
+      (``cultivated``, ``forest``, ``grassland``, ``wetland``) and ``paddy``;
+      ``land_use_standard``: ``over`` or ``unknown``;
+    - every kind: the status (``warn``, ``fail``) for what no code above words.
+    """
+
     model_config = ConfigDict(extra="forbid")
 
     status: Literal["warn", "fail"]
@@ -33,10 +58,32 @@ class BaseCheck(BaseModel):
     note_en: str
     # the wording for an outcome of a given status when it differs from note_zh/note_en
     notes: dict[Literal["warn", "fail"], Note] = Field(default_factory=dict)
+    conditions: dict[str, OutcomeCondition] = Field(default_factory=dict)
 
     def note(self, status: str) -> tuple[str, str]:
         chosen = self.notes.get(status)  # type: ignore[call-overload]
         return (chosen.zh, chosen.en) if chosen else (self.note_zh, self.note_en)
+
+    def conditions_for(self, codes: Sequence[tuple[str, str]], status: str, note_zh: str) -> list[Condition] | None:
+        """The conditions of an outcome of ``status`` whose ``codes`` are (code, its status) pairs: each
+        code's own (``CODE/STATUS`` before ``CODE``), the status's for codes without one (or when there
+        are none); an outcome nothing words states its note with no procedure. None when the check
+        words no outcome: the item's own ``procedures`` apply."""
+        if not self.conditions:
+            return None
+        found: dict[str, OutcomeCondition] = {}
+        unworded = not codes
+        for code, code_status in codes:
+            key = next((k for k in (f"{code}/{code_status}", code) if k in self.conditions), None)
+            if key is None:
+                unworded = True
+            else:
+                found[key] = self.conditions[key]
+        if unworded and status in self.conditions:
+            found[status] = self.conditions[status]
+        if not found:
+            return [Condition(code=status, condition_zh=note_zh)]
+        return [Condition(code=k, **c.model_dump()) for k, c in found.items()]
 
 
 class Exemption(BaseModel):
@@ -164,8 +211,18 @@ class Item(BaseModel):
     name_en: str
     supplementary: bool = False
     basis: list[str] = Field(default_factory=list, description="审查依据: law, regulation or notice and article")
+    # 所需手续 of any outcome, for an item whose checks word none (their ``conditions``)
     procedures: list[str] = Field(default_factory=list, description="所需手续 a conditional result requires")
     checks: list[Check] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_way_of_procedures(self) -> Item:
+        worded = [bool(c.conditions) for c in self.checks]
+        if any(worded) and (self.procedures or not all(worded)):
+            raise ValueError(
+                f"item {self.code}: give procedures per outcome (every check's conditions) or for the item, not both"
+            )
+        return self
 
     def layers(self) -> list[str]:
         return [c.layer for c in self.checks if hasattr(c, "layer")]

@@ -72,6 +72,16 @@ class StandardRow(BaseModel):
     max_area_ha: float | None = None
 
 
+class Condition(BaseModel):
+    """One conditional outcome of an item (国家重大项目占用永久基本农田, 建设控制地带…): the condition it
+    sets, the procedures (所需手续) it requires and their basis, as the profile words that outcome."""
+
+    code: str = Field(description="the outcome: an attribute value, exemption flag, class group, or the status")
+    condition_zh: str
+    procedures: list[str] = Field(default_factory=list)
+    basis: list[str] = Field(default_factory=list)
+
+
 class ItemFacts(BaseModel):
     """What a rule measured besides its pieces; only the fields its rule kind sets are written."""
 
@@ -98,11 +108,16 @@ class ItemFacts(BaseModel):
     skipped_layers: list[str] | None = Field(
         default=None, description="optional layers absent from the blueprint: those checks were not run"
     )
+    conditions: list[Condition] | None = Field(
+        default=None, description="the conditional outcomes found, each with its procedures (profiles that word them)"
+    )
 
     def merged(self, other: ItemFacts) -> ItemFacts:
-        merged = self.model_dump(exclude_none=True) | other.model_dump(exclude_none=True)
-        if self.skipped_layers and other.skipped_layers:
-            merged["skipped_layers"] = [*self.skipped_layers, *other.skipped_layers]
+        mine, theirs = self.model_dump(exclude_none=True), other.model_dump(exclude_none=True)
+        merged = mine | theirs
+        for listed in ("skipped_layers", "conditions"):  # what several checks list adds up
+            if mine.get(listed) and theirs.get(listed):
+                merged[listed] = [*mine[listed], *theirs[listed]]
         return ItemFacts.model_validate(merged)
 
 
@@ -131,6 +146,13 @@ class ItemResult(BaseModel):
                 facts |= d.get("facts", {}) if isinstance(d, dict) else {}
             data = {**data, "details": [d for d in data["details"] if "facts" not in d], "facts": facts}
         return data
+
+    @model_validator(mode="after")
+    def _outcome_procedures(self) -> ItemResult:
+        """An item whose profile words each outcome carries exactly the procedures of the outcomes found."""
+        if self.facts.conditions is not None:
+            self.procedures = list(dict.fromkeys(p for c in self.facts.conditions for p in c.procedures))
+        return self
 
     @field_serializer("facts")
     def _facts_set(self, facts: ItemFacts) -> dict[str, Any]:

@@ -4,7 +4,7 @@ returns an outcome; the profile decides which layers and thresholds they run on.
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from importlib.resources.abc import Traversable
@@ -167,11 +167,30 @@ def _conflict(
     *,
     note: tuple[str, str] | None = None,
     facts: ItemFacts | None = None,
+    codes: Sequence[tuple[str, str]] = (),
 ) -> Outcome:
+    """A non-pass outcome: its note with the area, and the conditions the profile words for its
+    outcome ``codes`` (see :class:`geo.review.profile.BaseCheck`)."""
     bad = [p for p in pieces if p.status != "pass"]
     zh, en = _area_text(sum(p.area_m2 for p in bad))
     note_zh, note_en = note or check.note(status)
-    return Outcome(status, f"{note_zh}（涉及 {zh}）", f"{note_en} (affected: {en})", pieces, facts or ItemFacts())
+    facts = _with_conditions(check, facts or ItemFacts(), codes, status, note_zh)
+    return Outcome(status, f"{note_zh}（涉及 {zh}）", f"{note_en} (affected: {en})", pieces, facts)
+
+
+def _with_conditions(
+    check: BaseCheck, facts: ItemFacts, codes: Sequence[tuple[str, str]], status: Status, note_zh: str
+) -> ItemFacts:
+    conditions = check.conditions_for(codes, status, note_zh)
+    if conditions is not None:  # unset otherwise: the facts of a check that words no outcome stay empty
+        facts.conditions = conditions
+    return facts
+
+
+def _piece_codes(pieces: list[Piece], attribute: str) -> list[tuple[str, str]]:
+    """(value, status) of the non-pass pieces, once each in order: the outcome codes of a graded layer."""
+    found = ((str(p.attributes.get(attribute) or "").strip(), p.status) for p in pieces if p.status != "pass")
+    return list(dict.fromkeys((v, st) for v, st in found if v))
 
 
 CheckT = TypeVar("CheckT", bound=BaseCheck)
@@ -238,8 +257,12 @@ def run_overlap(check: OverlapCheck, ctx: ParcelContext) -> Outcome:
         for p in kept:
             if p.status == check.status:
                 p.status = exemption.status
-        return _conflict(check, exemption.status, kept, note=(exemption.note_zh, exemption.note_en))
-    return _conflict(check, status, kept, note=_value_note(check, status, kept))
+        codes: list[tuple[str, str]] = [(exemption.flag, exemption.status)]
+        return _conflict(check, exemption.status, kept, note=(exemption.note_zh, exemption.note_en), codes=codes)
+    # counted although within the relative tolerance: only a strict layer's tiny overlap (any occupation counts)
+    minor = sum(p.area_m2 for p in kept if p.status != "pass") <= ctx.tolerance_m2
+    codes = [("minor", status)] if minor else _piece_codes(kept, check.attribute) if check.attribute else []
+    return _conflict(check, status, kept, note=_value_note(check, status, kept), codes=codes)
 
 
 def _value_note(check: OverlapCheck, status: Status, kept: list[Piece]) -> tuple[str, str] | None:
@@ -309,7 +332,7 @@ def run_zone_compatible(check: ZoneCompatibleCheck, ctx: ParcelContext) -> Outco
             kept,
             facts,
         )
-    return _conflict(check, status, kept, facts=facts)
+    return _conflict(check, status, kept, facts=facts, codes=_piece_codes(kept, check.attribute))
 
 
 @rule(LandUseClassesCheck)
@@ -341,11 +364,17 @@ def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outc
         deducted += p.area_m2 - net
         by_class[code] = by_class.get(code, 0.0) + net
     facts = ItemFacts(by_class_m2={k: round(v, 2) for k, v in sorted(by_class.items())})
+    hit_classes = [c for c in (landuse_class(k) for k in by_class) if c is not None]
+    groups_hit = [g for g in check.groups if any(c.group == g for c in hit_classes)]
+    groups_hit += ["wetland"] if check.wetland and any(c.wetland for c in hit_classes) else []
+    codes = [(g, str(check.status)) for g in groups_hit]
     if "cultivated" in check.groups:
         paddy = sum(v for k, v in by_class.items() if k == "0101")
         facts.paddy_m2 = round(paddy, 2)
         pz, pe = _area_text(paddy)
-        out = _conflict(check, check.status, kept, facts=facts)
+        out = _conflict(
+            check, check.status, kept, facts=facts, codes=codes + ([("paddy", str(check.status))] if paddy else [])
+        )
         out.message_zh += f"，其中水田 {pz}"
         out.message_en += f", of which paddy {pe}"
         if deducted > 0:
@@ -353,7 +382,7 @@ def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outc
             out.message_zh += f"；扣除田坎后耕地净面积 {nz}"
             out.message_en += f"; net of field ridges (KCXS) {ne}"
         return out
-    return _conflict(check, check.status, kept, facts=facts)
+    return _conflict(check, check.status, kept, facts=facts, codes=codes)
 
 
 @rule(RasterShareAboveCheck)
@@ -387,7 +416,7 @@ def run_raster_share_above(check: RasterShareAboveCheck, ctx: ParcelContext) -> 
         check.status,
         f"{check.note_zh}（占比 {share:.1%}，限值 {check.max_share:.0%}）",
         f"{check.note_en} ({share:.1%}, limit {check.max_share:.0%})",
-        facts=facts,
+        facts=_with_conditions(check, facts, [], check.status, check.note_zh),
     )
 
 
@@ -441,11 +470,14 @@ def run_land_use_standard(check: LandUseStandardCheck, ctx: ParcelContext) -> Ou
         else ("", "")
     )
     row = table.rows.get(ptype or "")
+    unknown_facts = ItemFacts(project_type=ptype, table=check.table, table_label=table.label)
     unknown = Outcome(
         check.unknown_status,
         check.unknown_note_zh,
         check.unknown_note_en,
-        facts=ItemFacts(project_type=ptype, table=check.table, table_label=table.label),
+        facts=_with_conditions(
+            check, unknown_facts, [("unknown", check.unknown_status)], check.unknown_status, check.unknown_note_zh
+        ),
     )
     if row is None:
         return unknown
@@ -480,6 +512,7 @@ def run_land_use_standard(check: LandUseStandardCheck, ctx: ParcelContext) -> Ou
             facts=facts,
         )
     note_zh, note_en = check.note(check.status)
+    _with_conditions(check, facts, [("over", check.status)], check.status, note_zh)
     return Outcome(
         check.status,
         f"{note_zh}：{whose_zh}用地 {area_ha:.4f} 公顷，核定面积 {max_ha:.4f} 公顷（{table.label}），"

@@ -1,0 +1,166 @@
+"""Conditions and procedures per outcome: a parcel's opinion, report notes and result list exactly the
+procedures of the outcome that occurred (国家重大项目 vs 一般项目 on 永久基本农田, 有限人为活动 vs 国家重大
+on the red line, 采矿权 vs 查明矿产, 蓄滞洪区 vs 河湖管理范围…), never another outcome's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from support import parcel_frame, rect, rect_blueprint
+
+from geo.blueprint import Blueprint, load_blueprint
+from geo.errors import ProfileError
+from geo.opinion import opinion
+from geo.report_model import report_model
+from geo.review import ParcelResult, load_profile, review
+
+Rect = tuple[float, float, float, float]
+LAYERS: dict[str, list[tuple[Rect, dict[str, Any]]]] = {
+    "county": [((0, 0, 10, 5), {"code": "370811", "name": "任城区"})],
+    "land_use": [
+        ((6, 0, 7, 1), {"class_code": "0301"}),  # 乔木林地
+        ((7, 0, 8, 1), {"class_code": "0404"}),  # 其他草地
+        ((0, 0, 6, 1), {"class_code": "0601"}),
+        ((8, 0, 10, 5), {"class_code": "0601"}),
+        ((0, 1, 8, 5), {"class_code": "0601"}),
+    ],
+    "basic_farmland": [((1, 0, 2, 1), {})],
+    "ecological_redline": [((2, 0, 3, 1), {})],
+    "geohazard": [((3, 0, 4, 1), {"level": "高"})],
+    "mineral": [((4, 0, 5, 1), {"kind": "采矿权"}), ((5, 0, 6, 1), {"kind": "查明重要矿产资源"})],
+    "flood_river": [((8, 0, 9, 1), {"kind": "蓄滞洪区"}), ((9, 0, 10, 1), {"kind": "河湖管理范围"})],
+    "heritage": [((0, 2, 1, 3), {"zone": "建设控制地带"}), ((1, 2, 2, 3), {"zone": "保护范围"})],
+    "buried_heritage": [((2, 2, 3, 3), {})],
+}
+
+
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory: pytest.TempPathFactory) -> Blueprint:
+    return load_blueprint(rect_blueprint(tmp_path_factory.mktemp("outcomes") / "bp", LAYERS, slope=(6, 4, 7, 5)))
+
+
+def inner(x: float, y: float) -> Rect:
+    """A 200 m square inside the 1 km cell at (x, y)."""
+    return (x + 0.2, y + 0.2, x + 0.4, y + 0.4)
+
+
+IND = {"project_type": "industrial"}
+# (parcel, project, item, outcome code, a phrase of this outcome's procedures, phrases of the item's other outcomes)
+CASES = [
+    (inner(1, 0), IND, "basic_farmland", "fail", "调整选址或用地范围", ["踏勘论证", "勘测定界"]),
+    (
+        inner(1, 0),
+        {"project_type": "transport", "major_project": True},
+        "basic_farmland",
+        "major_project",
+        "踏勘论证",
+        ["调整选址或用地范围", "勘测定界"],
+    ),
+    # 1 km² reaching 8 cm into the farmland: 80 m², within 0.01 % of the parcel but over the 1 m² strict minimum
+    ((0.00008, 0, 1.00008, 1), IND, "basic_farmland", "minor", "勘测定界", ["踏勘论证"]),
+    (
+        inner(2, 0),
+        {"project_type": "transport", "major_project": True},
+        "ecological_redline",
+        "major_project",
+        "不可避让论证",
+        ["认定意见", "调整选址，避让生态保护红线"],
+    ),
+    (
+        inner(2, 0),
+        {"project_type": "infrastructure", "redline_exempt": True},
+        "ecological_redline",
+        "redline_exempt",
+        "认定意见",
+        ["不可避让论证", "调整选址，避让生态保护红线"],
+    ),
+    (inner(2, 0), IND, "ecological_redline", "fail", "避让生态保护红线", ["认定意见"]),
+    (inner(3, 0), IND, "geohazard", "warn", "地质灾害危险性评估", ["工程地质论证"]),
+    (inner(4, 0), IND, "mineral_overlay", "采矿权", "补偿协议", ["调查评估"]),
+    (inner(5, 0), IND, "mineral_overlay", "查明重要矿产资源", "压覆重要矿产资源审批", ["补偿协议"]),
+    (inner(6, 0), IND, "forest_grass_wetland", "forest", "使用林地审核", ["草原", "湿地"]),
+    (inner(7, 0), IND, "forest_grass_wetland", "grassland", "草原征收", ["使用林地", "湿地"]),
+    (inner(8, 0), IND, "flood_control", "蓄滞洪区", "洪水影响评价", ["防洪评价", "避让河道"]),
+    (
+        inner(9, 0),
+        {"project_type": "water_conservancy"},
+        "flood_control",
+        "河湖管理范围/warn",
+        "防洪评价",
+        ["洪水影响评价", "避让河道"],
+    ),
+    (inner(9, 0), IND, "flood_control", "河湖管理范围/fail", "避让河道", ["防洪评价"]),
+    (inner(0, 2), IND, "cultural_heritage", "建设控制地带", "工程设计方案", ["核定公布", "考古"]),
+    (inner(1, 2), IND, "cultural_heritage", "保护范围", "核定公布", ["工程设计方案", "考古"]),
+    (inner(2, 2), IND, "cultural_heritage", "warn", "考古调查、勘探", ["工程设计方案"]),
+]
+
+
+def _one(blueprint: Blueprint, box: Rect, props: dict[str, Any]) -> tuple[ParcelResult, Any]:
+    result = review(parcel_frame(rect(*box), id="P", **props), blueprint)
+    return result.parcels[0], result
+
+
+@pytest.mark.parametrize(("box", "props", "code", "outcome", "needle", "others"), CASES)
+def test_each_outcome_lists_its_own_procedures(
+    outcomes: Blueprint, box: Rect, props: dict[str, Any], code: str, outcome: str, needle: str, others: list[str]
+) -> None:
+    parcel, result = _one(outcomes, box, props)
+    item = parcel.item(code)
+    assert item.status in ("warn", "fail")
+    assert item.facts.conditions is not None and [c.code for c in item.facts.conditions] == [outcome]
+    checks = next(i.checks for i in load_profile("ten-point").items if i.code == code)
+    worded = [c.conditions[outcome].procedures for c in checks if outcome in c.conditions]
+    assert item.procedures in worded  # exactly that outcome's procedures, in the result
+    assert all(c.basis for c in item.facts.conditions)
+
+    drafted = opinion(result).parcels[0]
+    prefix = f"【{item.name_zh}】"
+    mine = [c.removeprefix(prefix) for c in drafted.conditions if c.startswith(prefix)]
+    assert len(mine) == 1 and needle in mine[0] and "依据：" in mine[0], drafted.conditions
+    assert not any(o in mine[0] for o in others), mine[0]
+
+    notes = [n.removeprefix(prefix) for n in report_model(result).parcels[0].notes if n.startswith(prefix)]
+    assert len(notes) == 1 and needle in notes[0] and not any(o in notes[0] for o in others), notes
+
+
+def test_a_reject_lists_the_failing_conditions_first(outcomes: Blueprint) -> None:
+    # on the mining right (warn) and reaching into the red line (fail) for an industrial project
+    parcel, result = _one(outcomes, (1.9, 0.2, 2.4, 0.4), {"project_type": "industrial"})
+    assert parcel.verdict == "reject"
+    conditions = opinion(result).parcels[0].conditions
+    firsts = [c for c in conditions if not c.startswith("补充")]
+    assert firsts[0].startswith("【生态保护红线】") or firsts[0].startswith("【占用永久基本农田】"), conditions
+
+
+def _profile_with(tmp_path: Path, change: Any) -> Path:
+    raw = yaml.safe_load(load_profile.__globals__["resources"].packaged("profiles/ten-point.yaml").read_text("utf-8"))
+    change(raw)
+    path = tmp_path / "mine.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def test_item_procedures_remain_the_fallback(outcomes: Blueprint, tmp_path: Path) -> None:
+    def item_level(raw: dict[str, Any]) -> None:
+        item = next(i for i in raw["items"] if i["code"] == "geohazard")
+        for check in item["checks"]:
+            check.pop("conditions")
+        item["procedures"] = ["地质灾害危险性评估（示例手续）"]
+
+    path = _profile_with(tmp_path, item_level)
+    result = review(parcel_frame(rect(*inner(3, 0)), id="P", project_type="industrial"), outcomes, profile=str(path))
+    item = result.parcels[0].item("geohazard")
+    assert item.facts.conditions is None and item.procedures == ["地质灾害危险性评估（示例手续）"]
+    assert "地质灾害危险性评估（示例手续）（地质灾害）。" in opinion(result).parcels[0].conditions
+
+
+def test_an_item_words_procedures_one_way(tmp_path: Path) -> None:
+    def both(raw: dict[str, Any]) -> None:
+        next(i for i in raw["items"] if i["code"] == "geohazard")["procedures"] = ["评估"]
+
+    with pytest.raises(ProfileError, match="geohazard"):
+        load_profile(_profile_with(tmp_path, both))
