@@ -8,9 +8,11 @@ each zone once, not per review.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -152,6 +154,8 @@ class Blueprint:
     layers: dict[str, VectorLayer | RasterLayer]
     synthetic: bool = False  # a generated demo blueprint (its SOURCES.txt says SYNTHETIC)
     version: str = ""  # build date + content hash (see load_blueprint); every review result records it
+    # 现势性 per layer, from the build's <id>.meta.json ("date"); None where the data do not state it
+    dates: dict[str, str | None] = field(default_factory=dict)
 
     def vector(self, layer_id: str) -> VectorLayer | None:
         layer = self.layers.get(layer_id)
@@ -207,7 +211,26 @@ def load_blueprint(root: str | Path) -> Blueprint:
     sources = root / "SOURCES.txt"
     synthetic = sources.is_file() and "SYNTHETIC" in sources.read_text(encoding="utf-8", errors="replace")
     version = manifest.version or _fingerprint(root, manifest)
-    return Blueprint(manifest.name, root, manifest.gk_zone_epsg, layers, synthetic, version)
+    return Blueprint(manifest.name, root, manifest.gk_zone_epsg, layers, synthetic, version, _dates(root, layers))
+
+
+LAYER_META = ".meta.json"  # geo.build.report.META_SUFFIX: what `lantu blueprint build` writes beside each layer
+
+
+def _dates(root: Path, layer_ids: Iterable[str]) -> dict[str, str | None]:
+    """Each layer's 现势性 as its build metadata states it; None for a layer without one (a hand-made
+    blueprint, or a source whose preset and build gave no date)."""
+    dates: dict[str, str | None] = {}
+    for layer_id in layer_ids:
+        meta = root / f"{layer_id}{LAYER_META}"
+        try:
+            date = json.loads(meta.read_text(encoding="utf-8")).get("date") if meta.is_file() else None
+        except (ValueError, AttributeError) as exc:
+            raise BlueprintError(
+                f"{meta.name}: not a layer metadata file: {exc}", f"{meta.name}：图层元数据文件格式错误"
+            ) from exc
+        dates[layer_id] = str(date) if date else None
+    return dates
 
 
 def _fingerprint(root: Path, manifest: Manifest) -> str:

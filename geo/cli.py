@@ -256,7 +256,7 @@ def render(
     if fmt in (OutputFormat.opinion, OutputFormat.docx):
         from geo.opinion import opinion, opinion_docx, opinion_markdown
 
-        drafted = opinion(result, synthetic=synthetic, issuer=issuer, data_dir=data_dir)
+        drafted = opinion(result, synthetic=synthetic, issuer=issuer, data_dir=data_dir, blueprint=blueprint)
         return opinion_docx(drafted) if fmt is OutputFormat.docx else opinion_markdown(drafted)
     from geo.maps import map_html, review_map
 

@@ -30,10 +30,11 @@ from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from geo import resources
+from geo.blueprint import Blueprint
 from geo.crs import M2_PER_HA, M2_PER_MU
 from geo.errors import ProfileError
 from geo.papers import DocumentNumber, Issuer, time_zh
-from geo.report_model import Fact, crs_label, profile_zh, project_type_zh, signature
+from geo.report_model import Fact, crs_label, data_versions, profile_zh, project_type_zh, signature, without_area
 from geo.review.result import ItemResult, LandQuota, ParcelResult, ReviewResult
 from geo.vocabulary import VERDICT_ZH, Status, Verdict
 
@@ -158,14 +159,10 @@ def _mu(m2: float | None) -> str:
     return f"{(m2 or 0.0) / M2_PER_MU:,.2f}"
 
 
-# the area a rule appends to its note (geo.review.rules._conflict): the finding states the areas itself
-_AREA_SUFFIX = re.compile(r"（涉及 [\d,.]+ m²（[\d,.]+ 公顷，[\d,.]+ 亩））")
-
-
 def _words(text: str) -> str:
     """A result message as an official text writes it: without the rule's area note (the paragraph
     gives the areas), 平方米 rather than m², no closing stop (the template adds one)."""
-    return _AREA_SUFFIX.sub("", text).replace(" m²", "平方米").replace("m²", "平方米").rstrip("。；; ")
+    return without_area(text).replace(" m²", "平方米").replace("m²", "平方米").rstrip("。；; ")
 
 
 def _finding(t: dict[str, Any], item: ItemResult) -> Finding:
@@ -284,10 +281,12 @@ def opinion(
     number: DocumentNumber | None = None,
     data_dir: Path | None = None,
     synthetic: bool = False,
+    blueprint: Blueprint | None = None,
 ) -> Opinion:
     """The drafted 审查意见 of ``result`` in ``issuer.template``'s wording (see the module docstring).
 
     Without a ``number`` (no database: the CLI) the opinion is a draft and its number says so.
+    ``blueprint`` (the one reviewed against) gives each layer's 现势性 to the notes (``layer_dates``).
     """
     issuer = issuer or Issuer()
     number = number or DocumentNumber.draft(issuer)
@@ -298,8 +297,10 @@ def opinion(
         "blueprint": result.blueprint,
         "blueprint_version": result.blueprint_version or "",
         "count": len(result.parcels),
+        # 土地利用现状（2023-12-31）、永久基本农田（未注明）…: the layers' 现势性 ("" without a blueprint)
+        "layer_dates": "、".join(f"{f.label}（{f.value}）" for f in data_versions(result, blueprint)[1:]),
     }
-    notes = [_render({"n": n}, "n", **common) for n in t.get("notes", [])]
+    notes = [text for n in t.get("notes", []) if (text := _render({"n": n}, "n", **common))]  # "" says nothing
     if synthetic:
         notes.append("示例蓝图的管控图层为合成数据，本意见仅供演示。")
     return Opinion(

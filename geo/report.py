@@ -22,7 +22,14 @@ from geo.blueprint import Blueprint
 from geo.catalog import layer_catalog
 from geo.crs import reproject
 from geo.papers import DocumentNumber, Issuer
-from geo.report_model import COORDINATE_COLUMNS, ITEM_COLUMNS, QUOTA_COLUMNS, SUMMARY_COLUMNS, report_model
+from geo.report_model import (
+    COORDINATE_COLUMNS,
+    ITEM_COLUMNS,
+    QUOTA_COLUMNS,
+    SUMMARY_COLUMNS,
+    data_line,
+    report_model,
+)
 from geo.review.result import ParcelResult, ReviewResult
 from geo.vocabulary import LAYER_COLOURS, STATUS_COLOURS, STATUS_ORDER, STATUS_ZH, Status
 
@@ -194,11 +201,14 @@ def review_report(
     and the map popups; Jinja's autoescape keeps every user string as text.
     """
     return _ENV.get_template("report.html").render(
-        m=report_model(result, synthetic=synthetic, issuer=issuer, number=number, data_dir=data_dir),
+        m=report_model(
+            result, synthetic=synthetic, issuer=issuer, number=number, data_dir=data_dir, blueprint=blueprint
+        ),
         summary_columns=SUMMARY_COLUMNS,
         item_columns=ITEM_COLUMNS,
         quota_columns=QUOTA_COLUMNS,
         coordinate_columns=COORDINATE_COLUMNS,
+        data_line=data_line,
         # layer labels come from the catalog, the rest is numbers: nothing of the user's is in the SVG
         sketches=[Markup(sketch_svg(sketch(p, 260, blueprint))) for p in result.parcels],
         map_url=map_url,

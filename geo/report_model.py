@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import shapely
 
+from geo.blueprint import Blueprint
 from geo.catalog import layer_catalog
 from geo.crs import GK_FAMILIES, M2_PER_MU, gk_epsg, reproject
 from geo.errors import LantuError
@@ -144,12 +147,14 @@ class ReportModel:
     parcels: tuple[ParcelReport, ...]
     signature: tuple[str, ...]  # the signature block's lines, the seal's place last
     basis: tuple[Fact, ...] = ()  # 审查依据 per item, once
+    data: tuple[Fact, ...] = ()  # 数据版本与现势性: the blueprint's version, then each layer's date
 
     def texts(self) -> list[str]:
         """Every row cell, fact and note: what each renderer must show (used by the tests)."""
         out = [self.title, self.number, *(t for f in self.header for t in (f.label, f.value)), *self.notes]
         out += [c for row in self.summary for c in row.cells]
         out += [t for f in self.basis for t in (f.label, f.value)]
+        out += [t for f in self.data for t in (f.label, f.value)]
         for p in self.parcels:
             out += [p.heading, *(t for f in p.facts for t in (f.label, f.value)), *p.notes]
             out += [c for row in p.items for c in row.cells]
@@ -213,6 +218,15 @@ def table_notes(result: ReviewResult) -> list[str]:
     return [f"建设用地控制标准依据：{label}。" for label in labels if label]
 
 
+# the area a rule appends to its note (geo.review.rules._conflict): a row and a paragraph give the areas themselves
+AREA_NOTE = re.compile(r"（涉及 [\d,.]+ m²（[\d,.]+ 公顷，[\d,.]+ 亩））")
+
+
+def without_area(message: str) -> str:
+    """A result message without the rule's area note: the row's columns (the opinion's paragraph) state it."""
+    return AREA_NOTE.sub("", message)
+
+
 def _item_row(n: int, item: ItemResult) -> ItemRow:
     return ItemRow(
         index=f"{n}{SUPPLEMENTARY}" if item.supplementary else str(n),
@@ -222,7 +236,7 @@ def _item_row(n: int, item: ItemResult) -> ItemRow:
         overlap_m2=_num(item.overlap_m2),
         overlap_mu=_num(item.overlap_m2 / M2_PER_MU, 2),
         share=f"{item.overlap_ratio * 100:.2f} %",
-        message=item.message_zh,
+        message=without_area(item.message_zh),
         basis=tuple(item.basis),
         procedures=tuple(item.procedures),
     )
@@ -343,7 +357,8 @@ def _parcel(parcel: ParcelResult) -> ParcelReport:
     )
     paddy = [i.facts.paddy_m2 for i in parcel.items if i.facts.paddy_m2]
     notes = [REPAIRED_NOTE] if parcel.repaired else []
-    if paddy:
+    worded = any(c.code == "paddy" for i in parcel.items for c in i.facts.conditions or [])
+    if paddy and not worded:  # a profile that words the paddy outcome says it in the item's note
         notes.append(f"占用水田 {_num(sum(paddy))} m²，须占水田补水田。")
     if parcel.verdict == "out_of_coverage":
         notes.append("地块未全部位于蓝图覆盖范围内，覆盖范围外的部分未经审查，不能据此配置用地指标。")
@@ -401,6 +416,31 @@ def _version(result: ReviewResult) -> tuple[Fact, ...]:
     return (Fact("蓝图版本", result.blueprint_version),) if result.blueprint_version else ()
 
 
+NOT_STATED = "未注明"
+
+
+def data_versions(result: ReviewResult, blueprint: Blueprint | None) -> tuple[Fact, ...]:
+    """数据版本与现势性: the blueprint version the review used, then each of its layers with the date
+    the data describe (未注明 where the build states none). The dates are the loaded blueprint's: for a
+    review made on another version they are not listed, and the facts say so."""
+    if blueprint is None:
+        return ()
+    facts = [Fact("蓝图版本", result.blueprint_version or NOT_STATED)]
+    if result.blueprint_version and blueprint.version != result.blueprint_version:
+        facts.append(
+            Fact("图层现势性", f"审查后蓝图已更新为版本 {blueprint.version}，审查所用版本的各图层现势性未能列出")
+        )
+        return tuple(facts)
+    for layer_id in blueprint.layers:
+        facts.append(Fact(layer_zh(layer_id), blueprint.dates.get(layer_id) or NOT_STATED))
+    return tuple(facts)
+
+
+def data_line(facts: Sequence[Fact]) -> str:
+    """The data versions as one sentence (蓝图版本：…；土地利用现状：2023-12-31；…。)."""
+    return "；".join(f.text for f in facts) + "。" if facts else ""
+
+
 def signature(issuer: Issuer, number: DocumentNumber) -> tuple[str, ...]:
     """The signature block: who reviewed and checked (blank lines to sign), the unit, the date, the seal."""
     return (
@@ -418,11 +458,13 @@ def report_model(
     issuer: Issuer | None = None,
     number: DocumentNumber | None = None,
     data_dir: Path | None = None,
+    blueprint: Blueprint | None = None,
 ) -> ReportModel:
     """The report of ``result`` as rows, facts and notes of plain text (see the module docstring).
 
     ``number`` is the document number the service assigned (:func:`geo.papers.document_number`);
-    without one the report is a draft and its number says so.
+    without one the report is a draft and its number says so. ``blueprint`` (the one reviewed
+    against) gives each layer's 现势性.
     """
     issuer = issuer or Issuer()
     number = number or DocumentNumber.draft(issuer)
@@ -458,4 +500,5 @@ def report_model(
         parcels=tuple(_parcel(p) for p in result.parcels),
         signature=signature(issuer, number),
         basis=basis_facts(result),
+        data=data_versions(result, blueprint),
     )

@@ -51,6 +51,7 @@ from geo.report_model import (
     CoordinateTable,
     ParcelReport,
     ReportModel,
+    data_line,
     report_model,
 )
 from geo.review.result import ReviewResult
@@ -343,6 +344,7 @@ def _cover(m: ReportModel, s: dict[str, ParagraphStyle]) -> list[Flowable]:
         *(_para(note, s["small"]) for note in m.notes),
         _para("审查依据", s["h3"]),
         *(_para(f"【{f.label}】{f.value}", s["small"]) for f in m.basis),
+        *([_para("数据版本与现势性", s["h3"]), _para(data_line(m.data), s["small"])] if m.data else []),
     ]
 
 
@@ -358,7 +360,7 @@ def review_report_pdf(
     a cover with the summary, one parcel per page (facts, sketch, items, land figures, 界址点坐标表),
     the signature block; page numbers, title and author in the file's metadata."""
     s = _styles()
-    m = report_model(result, synthetic=synthetic, issuer=issuer, number=number)
+    m = report_model(result, synthetic=synthetic, issuer=issuer, number=number, blueprint=blueprint)
     story = _cover(m, s)
     for p, parcel in zip(m.parcels, result.parcels, strict=True):
         story += _parcel_story(p, _sketch(sketch(parcel, 52 * mm, blueprint), 52 * mm), s)

@@ -392,3 +392,42 @@ def test_flatgeobuf_store_reviews_the_same(sources: dict[str, Path], built: Path
         for code in ("basic_farmland", "protected_areas", "cultivated_land"):
             assert (p.item(code).status, p.item(code).overlap_m2) == (q.item(code).status, q.item(code).overlap_m2)
         assert p.land_quota == q.land_quota
+
+
+def test_papers_print_each_layers_date(built: Path, tmp_path: Path) -> None:
+    """现势性 per layer in the report, the PDF and the 审查意见: the build's date, 未注明 where a layer's
+    metadata states none, and the blueprint version; a review of another version lists no dates."""
+    import io
+    import re
+    import shutil
+
+    import pypdf
+
+    from geo.opinion import opinion
+    from geo.report import review_report
+    from geo.report_model import data_line, report_model
+    from geo.report_pdf import review_report_pdf
+
+    copy = tmp_path / "bp"
+    shutil.copytree(built, copy)
+    meta = copy / "water_source.meta.json"
+    meta.write_text(json.dumps(json.loads(meta.read_text("utf-8")) | {"date": None}), encoding="utf-8")
+    bp = load_blueprint(copy)
+    assert bp.dates["land_use"] == "2023-12-31" and bp.dates["water_source"] is None
+    result = review(parcel_frame(rect(2.0, 1.2, 3.0, 1.8), project_type="industrial"), bp)
+
+    data = {f.label: f.value for f in report_model(result, blueprint=bp).data}
+    assert data["蓝图版本"] == bp.version
+    assert data["土地利用现状（三调地类图斑）"] == "2023-12-31" and data["饮用水水源保护区"] == "未注明"
+    assert len(data) == 1 + len(bp.layers)
+    assert "土地利用现状（三调地类图斑）：2023-12-31" in review_report(result, blueprint=bp)
+    pdf = pypdf.PdfReader(io.BytesIO(review_report_pdf(result, blueprint=bp)))
+    text = re.sub(r"\s+", "", "".join(p.extract_text() for p in pdf.pages))
+    assert "数据版本与现势性" in text and "饮用水水源保护区：未注明" in text and f"蓝图版本：{bp.version}" in text
+    notes = "".join(opinion(result, blueprint=bp).notes)
+    assert "土地利用现状（三调地类图斑）（2023-12-31）" in notes and "饮用水水源保护区（未注明）" in notes
+    assert "现势性" not in "".join(opinion(result).notes)  # no blueprint given: nothing claimed
+
+    older = result.model_copy(update={"blueprint_version": "20200101-000000000000"})
+    listed = data_line(report_model(older, blueprint=bp).data)
+    assert "未能列出" in listed and "2023-12-31" not in listed

@@ -197,3 +197,25 @@ def test_demo_numbers_are_checkable(demo_review: ReviewResult, demo: Blueprint, 
         item = parcel.item("basic_farmland")
         assert item.overlap_m2 == pytest.approx(expected if expected > parcel.tolerance_m2 else 0.0, abs=0.05)
         assert parcel.county is not None and parcel.county.code == "370811"
+
+
+def test_demo_pdf_prints_one_page_per_parcel(demo_review: ReviewResult, demo: Blueprint) -> None:
+    """Issue 13: one parcel per page — its facts, sketch, items, notes and land figures never spill over."""
+    import io
+    import re
+
+    import pypdf
+
+    from geo.report_pdf import review_report_pdf
+
+    pdf = pypdf.PdfReader(io.BytesIO(review_report_pdf(demo_review, blueprint=demo, synthetic=demo.synthetic)))
+    texts = [re.sub(r"\s+", "", page.extract_text()) for page in pdf.pages]
+    first = next(n for n, text in enumerate(texts) if "审查结论：" in text)
+    body = texts[first:]
+    if "审查结论：" not in body[-1]:  # the signature block on a page of its own
+        assert "（盖章）" in body[-1] and "审查情况" not in body[-1] and "用地指标核算" not in body[-1]
+        body = body[:-1]
+    ids = [p.id for p in demo_review.parcels]
+    assert len(body) == len(ids), f"{len(body)} pages for {len(ids)} parcels"
+    for text, pid in zip(body, ids, strict=True):
+        assert f"地块{pid}" in text and text.count("审查结论：") == 1 and "用地指标核算" in text

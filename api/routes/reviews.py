@@ -357,7 +357,12 @@ def _render_opinion(
 
     def render(result: ReviewResult) -> bytes:
         drafted = opinion(
-            result, issuer=issuer, number=number, data_dir=settings.data_dir, synthetic=blueprint.synthetic
+            result,
+            issuer=issuer,
+            number=number,
+            data_dir=settings.data_dir,
+            synthetic=blueprint.synthetic,
+            blueprint=blueprint,
         )
         if kind == "docx":
             return opinion_docx(drafted)

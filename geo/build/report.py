@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from geo.blueprint import LAYER_META
+
 BUILD_REPORT = "build.json"
-META_SUFFIX = ".meta.json"
+META_SUFFIX = LAYER_META  # geo.blueprint reads each layer's 现势性 from it
 
 
 class SourceInfo(BaseModel):
