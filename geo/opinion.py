@@ -159,10 +159,18 @@ def _mu(m2: float | None) -> str:
     return f"{(m2 or 0.0) / M2_PER_MU:,.2f}"
 
 
+_CJK = r"\u3400-\u9fff（）【】“”，。；：、Ⅰ-Ⅻ"
+_CJK_SLASH = re.compile(rf"(?<=[{_CJK}])/(?=[{_CJK}])")
+_CJK_SPACE = re.compile(rf"(?<=[{_CJK}]) +(?=[\d.,%°]+)|(?<=[\d%°]) +(?=[{_CJK}])")
+
+
 def _words(text: str) -> str:
     """A result message as an official text writes it: without the rule's area note (the paragraph
-    gives the areas), 平方米 rather than m², no closing stop (the template adds one)."""
-    return without_area(text).replace(" m²", "平方米").replace("m²", "平方米").rstrip("。；; ")
+    gives the areas), 平方米 rather than m², 、 between Chinese alternatives, no spaces around numbers,
+    no closing stop (the template adds one)."""
+    text = without_area(text).replace(" m²", "平方米").replace("m²", "平方米").rstrip("。；; ")
+    text = _CJK_SLASH.sub("、", text)  # 矿业权/查明矿产资源范围 → 矿业权、查明矿产资源范围
+    return _CJK_SPACE.sub("", text)  # 面积占比 0.0% → 面积占比0.0%: Chinese text sets no spaces around numbers
 
 
 def _finding(t: dict[str, Any], item: ItemResult) -> Finding:

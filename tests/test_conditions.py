@@ -96,6 +96,10 @@ CASES = [
     (inner(0, 2), IND, "cultural_heritage", "建设控制地带", "工程设计方案", ["核定公布", "考古"]),
     (inner(1, 2), IND, "cultural_heritage", "保护范围", "核定公布", ["工程设计方案", "考古"]),
     (inner(2, 2), IND, "cultural_heritage", "warn", "考古调查、勘探", ["工程设计方案"]),
+    (inner(4, 3), IND, "land_use_standard", "no_investment", "补充项目总投资", ["核减用地规模"]),
+    (inner(4, 3), {"project_type": "data_center"}, "land_use_standard", "unknown", "节地评价", ["补充项目总投资"]),
+    # 25 ha of public service against the sample table's 10 ha
+    ((4.2, 3.2, 4.7, 3.7), {"project_type": "public_service"}, "land_use_standard", "over", "核减", ["补充项目总投资"]),
 ]
 
 

@@ -47,7 +47,7 @@ class BaseCheck(BaseModel):
       check's tiny overlap (within the relative tolerance) counts;
     - ``zone_compatible``: the zone (``城镇弹性发展区``); ``land_use_classes``: the groups found
       (``cultivated``, ``forest``, ``grassland``, ``wetland``) and ``paddy``;
-      ``land_use_standard``: ``over`` or ``unknown``;
+      ``land_use_standard``: ``over``, ``unknown`` (no standard) or ``no_investment``;
     - every kind: the status (``warn``, ``fail``) for what no code above words.
     """
 

@@ -250,7 +250,7 @@ def run_overlap(check: OverlapCheck, ctx: ParcelContext) -> Outcome:
     status = _worst(kept)
     info = layer_catalog()[check.layer]
     if status == "pass":
-        return Outcome("pass", f"未占用{info.name_zh}", f"no conflict with the {info.name_en}", kept)
+        return Outcome("pass", f"未涉及{info.name_zh}", f"no conflict with the {info.name_en}", kept)
     flags = ctx.project_flags
     exemption = next((e for e in check.exempt if e.applies(flags, ctx.project.project_type)), None)
     if exemption is not None and status == check.status:
@@ -375,8 +375,9 @@ def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outc
         out = _conflict(
             check, check.status, kept, facts=facts, codes=codes + ([("paddy", str(check.status))] if paddy else [])
         )
-        out.message_zh += f"，其中水田 {pz}"
-        out.message_en += f", of which paddy {pe}"
+        if paddy > 0:
+            out.message_zh += f"，其中水田 {pz}，须占水田补水田"
+            out.message_en += f", of which paddy {pe} (paddy for paddy)"
         if deducted > 0:
             nz, ne = _area_text(sum(by_class.values()))
             out.message_zh += f"；扣除田坎后耕地净面积 {nz}"
@@ -483,6 +484,9 @@ def run_land_use_standard(check: LandUseStandardCheck, ctx: ParcelContext) -> Ou
         return unknown
     if row.min_intensity_wan_per_ha is not None:
         if invest is None:
+            _with_conditions(
+                check, unknown.facts, [("no_investment", check.unknown_status)], unknown.status, check.unknown_note_zh
+            )
             unknown.message_zh = f"{row.name_zh}按投资强度控制，但未提供投资额，需开展节地评价"
             unknown.message_en = (
                 "the standard limits investment intensity but no investment was given; needs a land-saving evaluation"
