@@ -15,6 +15,7 @@ from geo.blueprint import Blueprint, load_blueprint
 from geo.errors import ProfileError
 from geo.opinion import opinion
 from geo.report_model import report_model
+from geo.resources import packaged
 from geo.review import ParcelResult, load_profile, review
 
 Rect = tuple[float, float, float, float]
@@ -141,7 +142,7 @@ def test_a_reject_lists_the_failing_conditions_first(outcomes: Blueprint) -> Non
 
 
 def _profile_with(tmp_path: Path, change: Any) -> Path:
-    raw = yaml.safe_load(load_profile.__globals__["resources"].packaged("profiles/ten-point.yaml").read_text("utf-8"))
+    raw = yaml.safe_load(packaged("profiles/ten-point.yaml").read_text(encoding="utf-8"))
     change(raw)
     path = tmp_path / "mine.yaml"
     path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
