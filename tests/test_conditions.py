@@ -35,6 +35,7 @@ LAYERS: dict[str, list[tuple[Rect, dict[str, Any]]]] = {
     "flood_river": [((8, 0, 9, 1), {"kind": "蓄滞洪区"}), ((9, 0, 10, 1), {"kind": "河湖管理范围"})],
     "heritage": [((0, 2, 1, 3), {"zone": "建设控制地带"}), ((1, 2, 2, 3), {"zone": "保护范围"})],
     "buried_heritage": [((2, 2, 3, 3), {})],
+    "water_source": [((3, 3, 4, 4), {"level": "一级"})],
 }
 
 
@@ -97,6 +98,8 @@ CASES = [
     (inner(0, 2), IND, "cultural_heritage", "建设控制地带", "工程设计方案", ["核定公布", "考古"]),
     (inner(1, 2), IND, "cultural_heritage", "保护范围", "核定公布", ["工程设计方案", "考古"]),
     (inner(2, 2), IND, "cultural_heritage", "warn", "考古调查、勘探", ["工程设计方案"]),
+    # a sliver of a strict value with no `minor` wording: the value's own outcome, not a bare note
+    ((2.00008, 3, 3.00008, 4), IND, "protected_areas", "一级/fail", "避让饮用水水源一级保护区", ["生态环境部门"]),
     (inner(4, 3), IND, "land_use_standard", "no_investment", "补充项目总投资", ["核减用地规模"]),
     (inner(4, 3), {"project_type": "data_center"}, "land_use_standard", "unknown", "节地评价", ["补充项目总投资"]),
     # 25 ha of public service against the sample table's 10 ha

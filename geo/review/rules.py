@@ -259,8 +259,9 @@ def run_overlap(check: OverlapCheck, ctx: ParcelContext) -> Outcome:
                 p.status = exemption.status
         codes: list[tuple[str, str]] = [(exemption.flag, exemption.status)]
         return _conflict(check, exemption.status, kept, note=(exemption.note_zh, exemption.note_en), codes=codes)
-    # counted although within the relative tolerance: only a strict layer's tiny overlap (any occupation counts)
-    minor = sum(p.area_m2 for p in kept if p.status != "pass") <= ctx.tolerance_m2
+    # counted although within the relative tolerance: only a strict layer's tiny overlap (any occupation
+    # counts), an outcome of its own where the profile words it (勘测定界核实 rather than 调整选址)
+    minor = "minor" in check.conditions and sum(p.area_m2 for p in kept if p.status != "pass") <= ctx.tolerance_m2
     codes = [("minor", status)] if minor else _piece_codes(kept, check.attribute) if check.attribute else []
     return _conflict(check, status, kept, note=_value_note(check, status, kept), codes=codes)
 
