@@ -175,20 +175,6 @@ def test_outside_a_layer_shortcuts_are_exact() -> None:
     assert _outside(across, part).equals(shapely.box(2000, 0, 2500, 1000))
 
 
-def test_union_memos_hold_the_union_of_every_parcels_pieces() -> None:
-    from geo.review.engine import _union_memos, union_area
-
-    a, b, c = shapely.box(0, 0, 100, 100), shapely.box(50, 0, 150, 100), shapely.box(300, 0, 400, 100)
-    layer = IndexedLayer.build(gpd.GeoDataFrame({"n": [0, 1, 2]}, geometry=[a, b, c], crs=EPSG))
-    parcels = np.array([shapely.box(0, 0, 500, 100), shapely.box(300, 0, 350, 50), shapely.box(600, 0, 700, 100)])
-    found = bulk_pieces(parcels, layer)
-    memos = _union_memos(found)
-    assert [len(m) for m in memos] == [1, 0, 0]  # only a parcel with several pieces needs a union
-    assert list(memos[0].values()) == [25_000.0]  # 150 × 100 of overlapping farmland plus 100 × 100
-    # the review's union of those pieces finds it there (a memo, keyed by the pieces themselves)
-    assert union_area(found[0].geometry, found[0].area_m2, ["basic_farmland"], memos[0]) == 25_000.0
-
-
 def test_union_with_the_parcel_itself_is_the_parcel() -> None:
     from geo.review.engine import union_area
 

@@ -201,8 +201,7 @@ class _Batch:
             lid: bulk_pieces(projected, _vector(self.blueprint, lid).in_crs(epsg), workers=workers)
             for lid in self.layer_ids
         }
-        unions = _union_memos(overlays[UNIONED_LAYER]) if UNIONED_LAYER in overlays else [{} for _ in chunk]
-        return _Overlay(epsg, chunk, projected, overlays, unions, _to_geojson(list(projected), epsg))
+        return _Overlay(epsg, chunk, projected, overlays, _to_geojson(list(projected), epsg))
 
     def grade(self, found: _Overlay) -> list[ParcelResult]:
         """The rules over an overlaid chunk: the Python part of the review."""
@@ -219,7 +218,6 @@ class _Batch:
                 {lid: per_parcel[k] for lid, per_parcel in found.overlays.items()},
                 prof.tolerance.min_m2,
                 self.totals.get(self.attrs[i].project_id or ""),
-                found.unions[k],
             )
             result = review_parcel(ctx, prof, repaired=self.repaired[i], outline=found.outlines[k], pieces=self.pieces)
             out.append(result.with_declared_area(self.declared[i]))
@@ -231,50 +229,13 @@ class _Batch:
 
 @dataclass(frozen=True)
 class _Overlay:
-    """A chunk of parcels after the overlay: each one's pieces per layer, union areas known in advance
-    (``ParcelContext.unions``) and its outline as GeoJSON."""
+    """A chunk of parcels after the overlay: each one's pieces per layer and its outline as GeoJSON."""
 
     epsg: int
     chunk: np.ndarray
     projected: np.ndarray
     overlays: dict[str, list[Pieces]]
-    unions: list[dict[tuple[int, ...], float]]
     outlines: list[dict[str, Any]]
-
-
-UNIONED_LAYER = "basic_farmland"  # every review unions all its pieces (the land figures' 永久基本农田): in the overlay
-
-
-def _union_memos(found: list[Pieces]) -> list[dict[tuple[int, ...], float]]:
-    """Each parcel's ``ParcelContext.unions`` seeded with the union area of all its pieces of a layer
-    (a parcel with one piece or none needs no union). Pieces that form a coverage sum up; the
-    others are unioned in one GEOS call for the chunk, in the rows of a grid padded with None
-    (which a union skips): a loop of unions would wait for the GIL while the grading thread holds it."""
-    memos: list[dict[tuple[int, ...], float]] = [{} for _ in found]
-    several = [k for k, p in enumerate(found) if len(p) > 1]
-    overlapping = []
-    for k in several:
-        if _disjoint(found[k].geometry):
-            memos[k][tuple(map(id, found[k].geometry))] = float(found[k].area_m2.sum())
-        else:
-            overlapping.append(k)
-    if not overlapping:
-        return memos
-    grid = np.full((len(overlapping), max(len(found[k]) for k in overlapping)), None, dtype=object)
-    for row, k in enumerate(overlapping):
-        grid[row, : len(found[k])] = found[k].geometry
-    for k, area in zip(overlapping, shapely.area(shapely.union_all(grid, axis=1)).tolist(), strict=True):
-        memos[k][tuple(map(id, found[k].geometry))] = area
-    return memos
-
-
-def _disjoint(pieces: Sequence[shapely.Geometry] | np.ndarray) -> bool:
-    """Whether pieces (valid polygons) are proven not to overlap, so that the area of their union is
-    the sum of theirs: GEOS finds them a valid polygonal coverage (no two interiors meet, shared
-    edges match vertex for vertex), a check about three times cheaper than their union. Pieces of a
-    clean layer (基本农田图斑 do not overlap) pass; any overlap, containment or duplicate fails it,
-    and so does a shared edge whose vertices differ (the union then decides)."""
-    return bool(shapely.coverage_is_valid(np.asarray(pieces, dtype=object)))
 
 
 Chunks = Iterator[tuple[np.ndarray, list[ParcelResult]]]
@@ -595,9 +556,7 @@ def _land_quota(ctx: ParcelContext, profile: Profile) -> LandQuota:
     )
 
 
-def _off_stock(
-    geoms: np.ndarray, areas: np.ndarray, wanted: np.ndarray, stock: shapely.Geometry | None
-) -> np.ndarray:
+def _off_stock(geoms: np.ndarray, areas: np.ndarray, wanted: np.ndarray, stock: shapely.Geometry | None) -> np.ndarray:
     """Each piece's area off the stock land (``None``: the parcel has none), where ``wanted``: one
     vectorised difference over the pieces the stock land touches; the others keep their own area."""
     if stock is None:
@@ -637,3 +596,12 @@ def union_area(
     if memo is not None:
         memo[key] = area
     return area
+
+
+def _disjoint(pieces: Sequence[shapely.Geometry] | np.ndarray) -> bool:
+    """Whether pieces (valid polygons) are proven not to overlap, so that the area of their union is
+    the sum of theirs: GEOS finds them a valid polygonal coverage (no two interiors meet, shared
+    edges match vertex for vertex), a check about three times cheaper than their union. Pieces of a
+    clean layer (基本农田图斑 do not overlap) pass; any overlap, containment or duplicate fails it,
+    and so does a shared edge whose vertices differ (the union then decides)."""
+    return bool(shapely.coverage_is_valid(np.asarray(pieces, dtype=object)))
