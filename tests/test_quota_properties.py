@@ -9,7 +9,8 @@ a lapse restores every source. Projects come from the library with random levels
 stages; a reservation that succeeds had a project at 储备 or later in the parcel's county,
 and a 重点 project when the city pool paid. A refused movement changes nothing. 增存挂钩: random
 disposals of a registered 批而未供/闲置 stock never exceed an entry's area, and random settlements
-reward each disposal once, at its kind's ratio (5).
+reward each disposal once, at its kind's ratio (5); below a 60 % 五年供地率 a county's own new quota
+goes to no project but the exempt (国家重大) ones.
 """
 
 from __future__ import annotations
@@ -158,8 +159,11 @@ class LedgerMachine(RuleBasedStateMachine):
         r = review(float(new), cultivated=float(cultivated), verdict=verdict, county=county, rid=f"R{n}{county}")
         pid = f"P{project}"
         before = next((p for p in self.library.projects() if p.id == pid), None)
+        penalised = self._penalised(county)
 
-        def gate(_tx: int) -> None:
+        def gate(tx: int) -> None:
+            if self.transactions.count(tx) > 1:
+                return  # the same parcel reserved again: the first reservation, returned as it was (idempotent)
             self.projects.append(pid)
             if before is None or before.stage not in FUNDABLE or before.county != county:
                 self.gate_violations.append(f"{pid} funded outside the library's rules: {before}")
@@ -167,8 +171,21 @@ class LedgerMachine(RuleBasedStateMachine):
                 self.gate_violations.append(f"{pid} ({before.level}) paid by the city pool")
             if source not in (None, CITY, county):
                 self.gate_violations.append(f"{pid} paid by {source}")
+            if penalised and source != CITY and before is not None and before.level != "国家重大":
+                self.gate_violations.append(f"{pid} ({before.level}) got {county}'s new quota below 60 % 供地率")
 
         self._try(lambda: self.ledger.reserve(r, year=YEAR, project_id=pid, source=source, actor="s"), gate)
+
+    def _penalised(self, county: str) -> bool:
+        """The county's latest 增存挂钩 settlement found its 五年供地率 below the threshold."""
+        with self.engine.connect() as conn:
+            latest = conn.execute(
+                select(stock_settlements.c.penalty)
+                .where(stock_settlements.c.county == county, stock_settlements.c.year <= YEAR)
+                .order_by(stock_settlements.c.year.desc(), stock_settlements.c.id.desc())
+                .limit(1)
+            ).scalar()
+        return bool(latest)
 
     @rule(
         project=st.integers(0, 3),
