@@ -207,6 +207,23 @@ def test_docx_reads_back(drafted: Opinion) -> None:
     assert title.text == drafted.title and title.runs[0].font.size.pt == 22
 
 
+def test_docx_is_laid_out_as_an_official_document(drafted: Opinion) -> None:
+    """GB/T 9704: A4, 版心 from 37 mm top / 28 mm left, 3号 body, page numbers; headings navigable."""
+    document = docx.Document(io.BytesIO(opinion_docx(drafted)))
+    section = document.sections[0]
+    assert (round(section.page_width.mm), round(section.page_height.mm)) == (210, 297)
+    assert (round(section.top_margin.mm), round(section.left_margin.mm)) == (37, 28)
+    assert round(section.page_width.mm - section.left_margin.mm - section.right_margin.mm) == 156
+    footer = section.footer.paragraphs[0]._p.xml
+    assert 'w:instr="PAGE"' in footer and "— " in section.footer.paragraphs[0].text
+    body = [p for p in document.paragraphs if p.style.name == "Normal" and p.runs]
+    assert {p.runs[0].font.size.pt for p in body if p.text == drafted.preamble} == {16}
+    headings = [p.text for p in document.paragraphs if p.style.name == "Heading 1"]
+    assert headings == [p.heading for p in drafted.parcels]
+    assert document.core_properties.comments == "" and document.core_properties.created.year >= 2026
+    assert document.styles.element.xpath("w:docDefaults//w:lang/@w:eastAsia") == ["zh-CN"]
+
+
 def _lantu(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "geo.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=300, check=False
