@@ -14,6 +14,11 @@ layers in EPSG:4548, and the parcels). One run measures, on that data:
    ``shapely.area`` over only the truly intersecting pairs, one thread and all cores;
 8. ``geo.batch.review_in_partitions`` (dask) with 1 and 2 workers.
 
+With ``--rounds R`` each batch is then timed R more times with lantu and every peer
+*interleaved* (lantu, bound, naive, PostGIS, … in turn, R rounds): on a machine others
+share, a burst of load falls on every engine alike, so the best-of-R and median ratios
+are comparable where one-after-another runs are not.
+
 Every peer computes, for the same parcels, the area of parcel ∩ layer for the
 *compared targets* (``TARGETS`` below: the layers whose lantu result is a plain
 overlap area). lantu runs its whole ten-point review (all layers, the slope raster,
@@ -41,6 +46,7 @@ import platform
 import resource
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -545,6 +551,29 @@ class Run:
         d[keys[-1]] = value
 
 
+def interleaved(engines: dict[str, Callable[[], Any]], rounds: int) -> dict[str, Any]:
+    """Every engine once per round, in turn; best and median seconds, and each one's ratio to the first
+    engine's (``peer/lantu`` when lantu comes first)."""
+    times: dict[str, list[float]] = {name: [] for name in engines}
+    for _ in range(rounds):
+        for name, fn in engines.items():
+            t = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t)
+            gc.collect()
+    first = next(iter(times.values()))
+    return {
+        name: {
+            "seconds": ts,
+            "best_s": min(ts),
+            "median_s": statistics.median(ts),
+            "best_ratio": min(ts) / min(first),
+            "median_ratio": statistics.median(ts) / statistics.median(first),
+        }
+        for name, ts in times.items()
+    }
+
+
 def hardware() -> dict[str, Any]:
     cpu = "?"
     with contextlib.suppress(OSError):
@@ -598,6 +627,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         help="skip a run estimated (from the previous set) to take longer than this many seconds",
     )
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="after the one-by-one runs, time lantu and every peer this many more times in turn (interleaved); "
+        "keeps lantu's blueprint in memory beside the peers' data",
+    )
     ap.add_argument("--json", type=Path, default=None, help="default <cache>/results/bench-<scale>-<date>.json")
     args = ap.parse_args(argv)
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
@@ -711,7 +747,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         run.note("batch", str(n), value=rows[n])
         run.save()
     run.note("lantu_peak_rss_mb", value=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-    bp = None  # the peers' copies of the data must not add to lantu's
+    if args.rounds <= 1:
+        bp = None  # the peers' copies of the data must not add to lantu's
     gc.collect()
     with contextlib.suppress(Exception):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
@@ -811,6 +848,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         if bounds and bounds[-1] and lantu_s:
             row["lantu"]["ratio_to_bound_all_cores"] = lantu_s / bounds[-1]
         run.note("batch", str(n), value=row)
+        if args.rounds > 1 and n in lantu_out:
+            say(f"batch {n}: {args.rounds} interleaved rounds")
+            engines: dict[str, Callable[[], Any]] = {"lantu": lambda: geo.review(parcels, bp, **review_kw)}  # noqa: B023
+            for peer in peers:
+                if "seconds" in row.get(peer.name, {}):
+                    engines[peer.name] = lambda peer=peer: peer.run(parcels)  # noqa: B023
+            run.note("interleaved", str(n), value=interleaved(engines, args.rounds))
+            run.save()
     for peer in peers:
         peer.close()
     targets.clear()
@@ -909,6 +954,16 @@ def render(out: dict[str, Any]) -> str:
             lines.append(
                 f"{name:<24}{n:>9}{e['seconds']:>10.2f}{e['parcels_per_s']:>11.0f}"
                 f"{(f'{ratio:.2f}×' if ratio else ''):>12}  {atext}{extra}"
+            )
+    for n, engines in out.get("interleaved", {}).items():
+        rounds = len(next(iter(engines.values()))["seconds"])
+        lines += ["", f"interleaved, {n} parcels, {rounds} rounds (each engine once per round, in turn)"]
+        header = f"{'engine':<24}{'best s':>9}{'median s':>10}{'peer/lantu best':>17}{'median':>9}"
+        lines += [header, "-" * len(header)]
+        for name, e in engines.items():
+            lines.append(
+                f"{name:<24}{e['best_s']:>9.2f}{e['median_s']:>10.2f}"
+                f"{e['best_ratio']:>16.2f}×{e['median_ratio']:>8.2f}×"
             )
     lines.append("")
     lines.append(

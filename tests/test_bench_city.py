@@ -68,6 +68,8 @@ def test_benchmark_runs_and_the_areas_agree(tiny: Path, tmp_path: Path, capsys: 
             "http,postgis,duckdb,sedonadb,dask",
             "--single",
             "3",
+            "--rounds",
+            "2",
             "--json",
             str(out_json),
         ]
@@ -87,8 +89,12 @@ def test_benchmark_runs_and_the_areas_agree(tiny: Path, tmp_path: Path, capsys: 
         both = row["GEOS bound, 2 threads"]["areas_vs_bound"] if "GEOS bound, 2 threads" in row else None
         assert both is None or both["disagree"] == 0
         assert lantu["total_ref_m2"] > 0  # the parcels do hit the layers
+    for n, engines in out["interleaved"].items():  # every measured engine, timed in turn
+        assert set(engines) == {k for k, e in out["batch"][n].items() if isinstance(e, dict) and "seconds" in e}
+        assert all(len(e["seconds"]) == 2 and 0 < e["best_s"] <= e["median_s"] for e in engines.values())
+        assert engines["lantu"]["best_ratio"] == 1.0
     printed = capsys.readouterr().out
-    assert "blueprint load" in printed and "naive geopandas" in printed
+    assert "blueprint load" in printed and "naive geopandas" in printed and "interleaved" in printed
 
 
 def test_agreement_counts_tolerance_separately() -> None:
