@@ -35,7 +35,16 @@ from geo.blueprint import Blueprint
 from geo.crs import M2_PER_HA, M2_PER_MU
 from geo.errors import ProfileError
 from geo.papers import DocumentNumber, Issuer, time_zh
-from geo.report_model import Fact, crs_label, data_versions, profile_zh, project_type_zh, signature, without_area
+from geo.report_model import (
+    Fact,
+    crs_label,
+    data_versions,
+    farmland_replaced,
+    profile_zh,
+    project_type_zh,
+    signature,
+    without_area,
+)
 from geo.review.result import ItemResult, LandQuota, ParcelResult, ReviewResult
 from geo.vocabulary import VERDICT_ZH, Status, Verdict
 
@@ -235,7 +244,7 @@ def _quota(t: dict[str, Any], parcel: ParcelResult) -> str:
         "compensation": q.compensation_m2,
         "basic_farmland": q.basic_farmland_m2,
     }
-    values: dict[str, Any] = {}
+    values: dict[str, Any] = {"basic_farmland_permitted": farmland_replaced(parcel)}
     for key, m2 in figures.items():
         values[key] = _ha(m2)
         values[f"{key}_mu"] = _mu(m2)

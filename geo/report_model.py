@@ -269,8 +269,21 @@ def basis_facts(result: ReviewResult) -> tuple[Fact, ...]:
     return tuple(seen.values())
 
 
+def farmland_replaced(parcel: ParcelResult) -> bool:
+    """Whether the review let the parcel occupy permanent basic farmland (the 重大建设项目 path of
+    自然资规〔2019〕1号, which then 补划 it, 数量不减少、质量不降低); every other occupation avoids it
+    (《土地管理法》第三十五条: 调整选址予以避让), so no paper asks a refused parcel for 补划."""
+    item = next((i for i in parcel.items if i.code == "basic_farmland"), None)
+    if item is None or item.status != "warn":
+        return False
+    return any(c.code == "major_project" for c in item.facts.conditions or [])
+
+
 def _quota_rows(parcel: ParcelResult) -> tuple[QuotaRow, ...]:
     q = parcel.land_quota
+    farmland = "占用永久基本农田" + (
+        ("（需补划）" if farmland_replaced(parcel) else "（须避让）") if q.basic_farmland_m2 else ""
+    )
     figures = (
         ("农用地", q.agricultural_m2),
         ("其中耕地", q.cultivated_m2),
@@ -280,7 +293,7 @@ def _quota_rows(parcel: ParcelResult) -> tuple[QuotaRow, ...]:
         ("存量建设用地", q.stock_m2),
         ("新增建设用地指标", q.new_construction_quota_m2),
         ("占补平衡指标", q.compensation_m2),
-        ("占用永久基本农田（需补划）", q.basic_farmland_m2),
+        (farmland, q.basic_farmland_m2),
     )
     return tuple(
         QuotaRow(name, MISSING, "") if v is None else QuotaRow(name, _num(v), _num(v / M2_PER_MU, 2))

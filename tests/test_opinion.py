@@ -21,7 +21,9 @@ from geo.blueprint import Blueprint, load_blueprint
 from geo.errors import ProfileError
 from geo.opinion import Opinion, available_templates, md, opinion, opinion_docx, opinion_markdown, zh_number
 from geo.papers import Issuer
+from geo.report_model import report_model
 from geo.review import ReviewResult, review
+from geo.review.profile import load_profile
 
 # 1.2–1.6 km: inside the town, on 0701 住宅用地 → pass; 2.2–2.4: on 0101 水田 outside the urban boundary,
 # an infrastructure project → conditional (规划 and 耕地 warn); 6.2–6.4 × 1.2–1.4: on the coal field → 压覆 warn;
@@ -117,6 +119,36 @@ def test_quota_paragraph_in_hectares(drafted: Opinion, result: ReviewResult) -> 
     assert fail.basic_farmland_m2
     assert f"占用永久基本农田{fail.basic_farmland_m2 / 10_000:,.4f}公顷" in drafted.parcels[3].quota
     assert "\n" not in quota and "  " not in quota
+
+
+def test_basic_farmland_replaced_only_where_it_may_be_occupied(blueprint: Blueprint) -> None:
+    # the same site on basic farmland: an industrial project is refused and moves away (《土地管理法》第三十五条);
+    # a 重大建设项目 (自然资规〔2019〕1号) may occupy it and then 补划 — in the opinion and in the report's table
+    box = PARCELS["FAIL"][0]
+    for props, verdict, words, label in (
+        ({"project_type": "industrial"}, "reject", "须调整选址予以避让", "占用永久基本农田（须避让）"),
+        ({"project_type": "transport", "major_project": True}, "conditional", "数量不减少、质量不降低", "占用永久基本农田（需补划）"),
+    ):
+        result = review(parcel_frame(box, **props), blueprint)
+        parcel = result.parcels[0]
+        assert parcel.item("basic_farmland").status == ("fail" if verdict == "reject" else "warn")
+        quota = opinion(result).parcels[0].quota
+        assert "占用永久基本农田" in quota and words in quota
+        assert ("补划" in quota) == (verdict == "conditional")
+        assert label in [r.name for r in report_model(result).parcels[0].quota]
+
+
+def test_default_profile_cites_no_citys_own_document_for_the_review_items(result: ReviewResult) -> None:
+    # a 济宁 parcel's 规划符合性 rests on national rules (自然资发〔2023〕193号, 编制指南) or 济宁 52号, not on a
+    # 聊城 document; 聊城's 一、1 (城镇开发边界局部优化) belongs to the liaocheng template
+    for item in load_profile("ten-point").items:
+        cited = [*item.basis, *(b for c in item.checks for o in c.conditions.values() for b in o.basis)]
+        assert not [b for b in cited if "聊城" in b], item.code
+    written = opinion(result).parcels[3]
+    assert not [t for f in written.findings for t in (f.text, f.basis) if "聊城" in t]
+    assert not [c for c in written.conditions if "聊城" in c]
+    liaocheng = opinion(result, issuer=Issuer(template="liaocheng")).notes
+    assert any("城镇开发边界局部优化" in n and "一、1" in n for n in liaocheng)
 
 
 def test_conclusion_per_verdict(drafted: Opinion) -> None:
