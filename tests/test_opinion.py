@@ -127,7 +127,7 @@ def test_basic_farmland_replaced_only_where_it_may_be_occupied(blueprint: Bluepr
     box = PARCELS["FAIL"][0]
     for props, verdict, words, label in (
         ({"project_type": "industrial"}, "reject", "须调整选址予以避让", "占用永久基本农田（须避让）"),
-        ({"project_type": "transport", "major_project": True}, "conditional", "数量不减少、质量不降低", "占用永久基本农田（需补划）"),
+        ({"project_type": "transport", "major_project": True}, "conditional", "质量不降低", "占用永久基本农田（需补划）"),
     ):
         result = review(parcel_frame(box, **props), blueprint)
         parcel = result.parcels[0]
