@@ -126,8 +126,8 @@ def test_basic_farmland_replaced_only_where_it_may_be_occupied(blueprint: Bluepr
     # a 重大建设项目 (自然资规〔2019〕1号) may occupy it and then 补划 — in the opinion and in the report's table
     box = PARCELS["FAIL"][0]
     for props, verdict, words, label in (
-        ({"project_type": "industrial"}, "reject", "须调整选址予以避让", "占用永久基本农田（须避让）"),
-        ({"project_type": "transport", "major_project": True}, "conditional", "质量不降低", "占用永久基本农田（需补划）"),
+        ({"project_type": "industrial"}, "reject", "须调整选址予以避让", "（须避让）"),
+        ({"project_type": "transport", "major_project": True}, "conditional", "质量不降低", "（需补划）"),
     ):
         result = review(parcel_frame(box, **props), blueprint)
         parcel = result.parcels[0]
@@ -135,7 +135,7 @@ def test_basic_farmland_replaced_only_where_it_may_be_occupied(blueprint: Bluepr
         quota = opinion(result).parcels[0].quota
         assert "占用永久基本农田" in quota and words in quota
         assert ("补划" in quota) == (verdict == "conditional")
-        assert label in [r.name for r in report_model(result).parcels[0].quota]
+        assert "占用永久基本农田" + label in [r.name for r in report_model(result).parcels[0].quota]
 
 
 def test_default_profile_cites_no_citys_own_document_for_the_review_items(result: ReviewResult) -> None:
