@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -374,7 +374,12 @@ def stock_disposal_list(
     response_model=Disposal,
     summary="处置: record a 供地, 收回 or 盘活 (409 beyond the undisposed area or before approval)",
 )
-async def stock_dispose(land_id: int, body: DisposalRequest, ledger: LedgerDep, who: Admin) -> Disposal:
+async def stock_dispose(
+    land_id: Annotated[int, Path(ge=1, le=2**63 - 1, description="the register's id (a database integer)")],
+    body: DisposalRequest,
+    ledger: LedgerDep,
+    who: Admin,
+) -> Disposal:
     disposal = await run_in_threadpool(
         lambda: ledger.dispose(land_id, body.kind, body.area_m2, body.date, actor=who.name, document=body.document)
     )
