@@ -52,7 +52,7 @@ from geo.review.profile import (
     ZoneCompatibleCheck,
 )
 from geo.review.result import ParcelResult, ProjectAttributes
-from geo.review.rules import allowed_zones, overlap_status, zone_status
+from geo.review.rules import allowed_zones, exempt_statuses, overlap_status, zone_status
 from geo.review.stages import SitingRule
 from geo.vocabulary import Status, Verdict, check_project_type
 
@@ -321,14 +321,14 @@ def _item_masks(
             warn |= grid.burn(outside, touched=False) if status == "warn" else False
             continue
         if isinstance(check, OverlapCheck):
-            values = indexed.columns[check.attribute] if check.attribute else [None] * len(geoms)
+            values = list(indexed.columns[check.attribute]) if check.attribute else [None] * len(geoms)
             statuses = [overlap_status(check, None if v is None else str(v).strip(), ptype) for v in values]
-            exemption = next((e for e in check.exempt if e.applies(flags, project.project_type)), None)
-            if exemption is not None:
-                statuses = [exemption.status if s == check.status else s for s in statuses]
+            statuses = exempt_statuses(check, check.exempt, flags, project.project_type, statuses, values)
         elif isinstance(check, ZoneCompatibleCheck):
             allowed = allowed_zones(check, project.project_type)
-            statuses = [zone_status(check, str(z), allowed) for z in indexed.columns[check.attribute]]
+            zones = list(indexed.columns[check.attribute])
+            statuses = [zone_status(check, str(z), allowed) for z in zones]
+            statuses = exempt_statuses(check, check.exempt, flags, project.project_type, statuses, zones)
         else:
             classes = [landuse_class(c) for c in indexed.columns["class_code"]]
             statuses = [

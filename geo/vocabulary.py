@@ -35,7 +35,7 @@ STATUS_COLOURS: Final[dict[Status, str]] = {s: colour for s, (_, _, colour) in S
 VERDICT_LABELS: Final[dict[Verdict, tuple[str, Status]]] = {
     "pass": ("通过", "pass"),
     "conditional": ("有条件通过", "warn"),
-    "reject": ("否决", "fail"),
+    "reject": ("不通过", "fail"),
     "out_of_coverage": ("超出蓝图覆盖范围", "missing_layer"),
 }
 VERDICT_ZH: Final[dict[Verdict, str]] = {v: zh for v, (zh, _) in VERDICT_LABELS.items()}

@@ -355,7 +355,7 @@ def test_quota_flow_over_the_api(client: TestClient, keys: dict[str, str]) -> No
         json={**body, "review_id": rejected, "project_id": "XM-2"},
         headers=auth(keys, "project-system"),
     )
-    assert "否决" in assert_problem(refused, 409)["message_zh"]
+    assert "不通过" in assert_problem(refused, 409)["message_zh"]
     assert_problem(
         client.post("/api/v1/quotas/reserve", json={**body, "review_id": "nope"}, headers=auth(keys, "admin")), 404
     )

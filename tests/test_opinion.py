@@ -151,13 +151,15 @@ def test_default_profile_cites_no_citys_own_document_for_the_review_items(result
     assert any("城镇开发边界局部优化" in n and "一、1" in n for n in liaocheng)
 
 
-def test_conclusion_per_verdict(drafted: Opinion) -> None:
+def test_conclusion_per_verdict(drafted: Opinion, result: ReviewResult) -> None:
     passing, cond, _, fail, out = drafted.parcels
     assert "同意通过落地可行性审查" in passing.conclusion
     assert f"上述{len(cond.conditions)}项手续" in cond.conclusion
     assert "“占用永久基本农田”" in fail.conclusion and "不予通过" in fail.conclusion
     assert "覆盖范围之外" in out.conclusion and "%" in out.conclusion
-    assert [p.verdict_zh for p in drafted.parcels] == ["通过", "有条件通过", "有条件通过", "否决", "超出蓝图覆盖范围"]
+    assert [p.verdict_zh for p in drafted.parcels] == ["通过", "有条件通过", "有条件通过", "不通过", "超出蓝图覆盖范围"]
+    # a bureau writes 不通过 / 不予通过, one term on every paper
+    assert "否决" not in opinion_markdown(drafted) and "否决" not in " ".join(report_model(result).texts())
 
 
 def test_a_missing_layer_is_not_reviewed(tmp_path: Path) -> None:

@@ -67,7 +67,7 @@ def test_reviewer_walk_through(run, tmp_path: Path, blueprint_dir: Path) -> None
     _enter(run, "PADDY")
     run("quota", "reserve", paddy, "--year", "2026")
     refused = run("quota", "reserve", farmland, "--year", "2026", code=2)
-    assert "否决" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
+    assert "不通过" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
     no_need = run("quota", "reserve", clean, "--year", "2026", code=2)
     assert "no land quota" in no_need.stderr
     balances = json.loads(run("quota", "balances", "--year", "2026", "--format", "json").stdout)

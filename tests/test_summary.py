@@ -49,7 +49,7 @@ def test_workbook_read_back(result: ReviewResult, tmp_path: Path) -> None:
     assert a["面积（亩）"] == pytest.approx(160_000 / M2_PER_MU, abs=1e-3)
     assert a["面积（公顷）"] == pytest.approx(16.0, abs=1e-6)
     assert a["审查结论"] == "通过" and a["不通过项"] is None
-    assert b["审查结论"] == "否决" and "占用永久基本农田" in b["不通过项"]
+    assert b["审查结论"] == "不通过" and "占用永久基本农田" in b["不通过项"]
     parcel_b = next(p for p in result.parcels if p.id == "B")
     assert b["新增建设用地指标（m²）"] == pytest.approx(parcel_b.land_quota.new_construction_quota_m2, abs=0.01)
     assert b["耕地占补平衡（m²）"] == pytest.approx(parcel_b.land_quota.compensation_m2, abs=0.01)
@@ -66,7 +66,7 @@ def test_workbook_read_back(result: ReviewResult, tmp_path: Path) -> None:
     overview = {r[0]: r for r in book["县区汇总"].iter_rows(min_row=2, values_only=True)}
     overview_header = [c.value for c in book["县区汇总"][1]]
     assert overview["任城区（370811）"][overview_header.index("地块数")] == 2
-    assert overview["任城区（370811）"][overview_header.index("否决")] == 1
+    assert overview["任城区（370811）"][overview_header.index("不通过")] == 1
     # the items' counts: every parcel counted once per item
     counts = book["审查项统计"]
     count_header = [c.value for c in counts[1]]
@@ -81,7 +81,7 @@ def test_csv(result: ReviewResult, tmp_path: Path) -> None:
     with path.open(encoding="utf-8-sig", newline="") as f:
         rows = list(csv.DictReader(f))
     assert [r["地块编号"] for r in rows] == ["A", "B", "C"]
-    assert rows[1]["审查结论"] == "否决"
+    assert rows[1]["审查结论"] == "不通过"
 
 
 def test_unknown_suffix_refused(result: ReviewResult, tmp_path: Path) -> None:

@@ -258,7 +258,7 @@ def test_red_line_paths(graded: Blueprint, props: dict[str, Any], status: str, n
     ("box", "project_type", "status"),
     [
         ((4.2, 0.2, 4.4, 0.4), None, "fail"),  # 核心保护区
-        ((5.2, 0.2, 5.4, 0.4), None, "warn"),  # 一般控制区
+        ((5.2, 0.2, 5.4, 0.4), None, "fail"),  # 一般控制区: only the limited activities (tests/test_limited_activities)
         ((6.2, 0.2, 6.4, 0.4), "industrial", "fail"),  # 一级 (source 一级保护区, mapped)
         ((6.2, 0.2, 6.4, 0.4), "water_conservancy", "warn"),  # 一级, water-supply works
         ((7.2, 0.2, 7.4, 0.4), "industrial", "fail"),  # 二级, discharges pollutants

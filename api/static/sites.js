@@ -5,7 +5,7 @@
   var map = window.lantuMap, panel = document.getElementById("lantu-panel");
   if (!map || !panel) { return; }
   var COLOURS = {pass: "#2e7d32", conditional: "#f9a825", reject: "#c62828"};
-  var VERDICT_ZH = {pass: "通过", conditional: "有条件通过", reject: "否决", out_of_coverage: "超出蓝图覆盖范围"};
+  var VERDICT_ZH = {pass: "通过", conditional: "有条件通过", reject: "不通过", out_of_coverage: "超出蓝图覆盖范围"};
   var layer = null;
 
   function el(tag, attrs, text) {

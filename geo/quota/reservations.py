@@ -38,7 +38,7 @@ from geo.quota.tables import postings_by_account, quota_accounts, quota_postings
 from geo.review.result import ParcelResult, ReviewResult
 
 REFUSED_VERDICTS = {
-    "reject": ("was rejected by the review", "审查结论为否决"),
+    "reject": ("was rejected by the review", "审查结论为不通过"),
     "out_of_coverage": ("lies outside the blueprint's coverage (out_of_coverage)", "超出蓝图覆盖范围"),
 }
 KEY_LENGTH = 200  # quota_transactions.idempotency_key

@@ -35,6 +35,8 @@ class OutcomeCondition(BaseModel):
     condition_zh: str
     procedures: list[str] = Field(default_factory=list)
     basis: list[str] = Field(min_length=1)
+    # codes of the item's other outcomes whose steps this one's include (dropped beside it)
+    replaces: list[str] = Field(default_factory=list)
 
 
 class BaseCheck(BaseModel):
@@ -71,29 +73,34 @@ class BaseCheck(BaseModel):
         words no outcome: the item's own ``procedures`` apply."""
         if not self.conditions:
             return None
-        found: dict[str, OutcomeCondition] = {}
+        found: dict[str, tuple[OutcomeCondition, str]] = {}
         unworded = not codes
         for code, code_status in codes:
             key = next((k for k in (f"{code}/{code_status}", code) if k in self.conditions), None)
             if key is None:
                 unworded = True
             else:
-                found[key] = self.conditions[key]
+                found[key] = (self.conditions[key], code_status)
         if unworded and status in self.conditions:
-            found[status] = self.conditions[status]
+            found[status] = (self.conditions[status], status)
         if not found:
-            return [Condition(code=status, condition_zh=note_zh)]
-        return [Condition(code=k, **c.model_dump()) for k, c in found.items()]
+            return [Condition(code=status, condition_zh=note_zh, status=status)]
+        return [
+            Condition(code=k, status=st, **c.model_dump(exclude={"replaces"}), replaces=c.replaces or None)
+            for k, (c, st) in found.items()
+        ]
 
 
 class Exemption(BaseModel):
     """A project flag that softens a forbidden overlap (重大项目, 红线内允许的有限人为活动),
-    honoured only for the listed project types when ``project_types`` is given."""
+    honoured only for the listed project types when ``project_types`` is given, and only where every
+    forbidden piece has one of ``values`` (自然保护地一般控制区, not 核心保护区; 生态保护区) when given."""
 
     model_config = ConfigDict(extra="forbid")
 
     flag: Literal["major_project", "redline_exempt"]
     project_types: list[str] | None = None
+    values: list[str] | None = None
     status: Literal["warn"]
     note_zh: str
     note_en: str
@@ -102,6 +109,14 @@ class Exemption(BaseModel):
         if not flags.get(self.flag):
             return False
         return self.project_types is None or project_type in self.project_types
+
+    def covers(self, value: object) -> bool:
+        """Whether a forbidden piece with attribute ``value`` is one the exemption softens."""
+        return self.values is None or (value is not None and str(value).strip() in self.values)
+
+
+def _one_or_many(value: object) -> object:
+    return [value] if isinstance(value, dict) else value
 
 
 class OverlapCheck(BaseCheck):
@@ -124,10 +139,7 @@ class OverlapCheck(BaseCheck):
     # (recorded in the item's facts) instead of turning the item into missing_layer
     optional: bool = False
 
-    @field_validator("exempt", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: object) -> object:
-        return [value] if isinstance(value, dict) else value
+    _exempt_list = field_validator("exempt", mode="before")(_one_or_many)
 
 
 class InsideCheck(BaseCheck):
@@ -146,6 +158,11 @@ class ZoneCompatibleCheck(BaseCheck):
     attribute: str
     compatible: dict[str, list[str]]
     conditional: dict[str, Literal["warn"]] = Field(default_factory=dict)  # admitted zones needing a step
+    # a zone admitting exactly what a flag claims (生态保护区: 红线内允许的有限人为活动, 国家重大项目) gives
+    # the exemption's status, as the overlap check of the same rule does
+    exempt: list[Exemption] = Field(default_factory=list)
+
+    _exempt_list = field_validator("exempt", mode="before")(_one_or_many)
 
 
 class LandUseClassesCheck(BaseCheck):
@@ -325,6 +342,7 @@ def _project_types_named(item: Item) -> set[str]:
             named |= set(check.by_type)
         elif isinstance(check, ZoneCompatibleCheck):
             named |= set(check.compatible)
+            named |= {t for e in check.exempt for t in e.project_types or []}
         elif isinstance(check, OverlapCheck):
             named |= {t for by_type in check.by_value_type.values() for t in by_type}
             named |= {t for e in check.exempt for t in e.project_types or []}

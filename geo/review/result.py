@@ -80,6 +80,10 @@ class Condition(BaseModel):
     condition_zh: str
     procedures: list[str] = Field(default_factory=list)
     basis: list[str] = Field(default_factory=list)
+    status: str | None = Field(default=None, description="the outcome's status (warn, fail)")
+    replaces: list[str] | None = Field(
+        default=None, description="codes of the item's other outcomes whose steps this one's include"
+    )
 
 
 class ItemFacts(BaseModel):
@@ -149,8 +153,15 @@ class ItemResult(BaseModel):
 
     @model_validator(mode="after")
     def _outcome_procedures(self) -> ItemResult:
-        """An item whose profile words each outcome carries exactly the procedures of the outcomes found."""
+        """An item whose profile words each outcome carries exactly the procedures of the outcomes that stand:
+        a failed item those of its failing outcomes only (the parcel moves away: no 湿地占用论证 beside
+        调整选址), and no outcome another one ``replaces`` (重大项目占用重要湿地 includes 占用湿地's steps)."""
         if self.facts.conditions is not None:
+            kept = self.facts.conditions
+            if self.status == "fail" and any(c.status == "fail" for c in kept):
+                kept = [c for c in kept if c.status != "warn"]
+            replaced = {code for c in kept for code in c.replaces or []}
+            self.facts.conditions = [c for c in kept if c.code not in replaced]
             self.procedures = list(dict.fromkeys(p for c in self.facts.conditions for p in c.procedures))
         return self
 

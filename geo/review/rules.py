@@ -21,6 +21,7 @@ from geo.raster import pixel_values
 from geo.review.profile import (
     CHECK_KINDS,
     BaseCheck,
+    Exemption,
     InsideCheck,
     LandUseClassesCheck,
     LandUseStandardCheck,
@@ -251,19 +252,56 @@ def run_overlap(check: OverlapCheck, ctx: ParcelContext) -> Outcome:
     info = layer_catalog()[check.layer]
     if status == "pass":
         return Outcome("pass", f"未涉及{info.name_zh}", f"no conflict with the {info.name_en}", kept)
-    flags = ctx.project_flags
-    exemption = next((e for e in check.exempt if e.applies(flags, ctx.project.project_type)), None)
-    if exemption is not None and status == check.status:
-        for p in kept:
-            if p.status == check.status:
-                p.status = exemption.status
-        codes: list[tuple[str, str]] = [(exemption.flag, exemption.status)]
-        return _conflict(check, exemption.status, kept, note=(exemption.note_zh, exemption.note_en), codes=codes)
+    exempted = _exempted(check, check.exempt, kept, status, check.attribute, ctx)
+    if exempted is not None:
+        return exempted
     # counted although within the relative tolerance: only a strict layer's tiny overlap (any occupation
     # counts), an outcome of its own where the profile words it (勘测定界核实 rather than 调整选址)
     minor = "minor" in check.conditions and sum(p.area_m2 for p in kept if p.status != "pass") <= ctx.tolerance_m2
     codes = [("minor", status)] if minor else _piece_codes(kept, check.attribute) if check.attribute else []
     return _conflict(check, status, kept, note=_value_note(check, status, kept), codes=codes)
+
+
+def _exempted(
+    check: BaseCheck,
+    exempt: list[Exemption],
+    kept: list[Piece],
+    status: Status,
+    attribute: str | None,
+    ctx: ParcelContext,
+    facts: ItemFacts | None = None,
+) -> Outcome | None:
+    """The outcome under the first exemption the project claims that covers every forbidden piece (a
+    生态保护红线 有限人为活动 in 一般控制区 but not in 核心保护区), its pieces softened; ``None`` otherwise."""
+    if status != check.status:
+        return None
+    forbidden = [p for p in kept if p.status == status]
+    for e in exempt:
+        if e.applies(ctx.project_flags, ctx.project.project_type) and all(
+            e.covers(p.attributes.get(attribute) if attribute else None) for p in forbidden
+        ):
+            for p in forbidden:
+                p.status = e.status
+            note = (e.note_zh, e.note_en)
+            return _conflict(check, e.status, kept, note=note, facts=facts, codes=[(e.flag, e.status)])
+    return None
+
+
+def exempt_statuses(
+    check: BaseCheck,
+    exempt: list[Exemption],
+    flags: dict[str, Any],
+    project_type: str | None,
+    statuses: list[Status],
+    values: Sequence[object],
+) -> list[Status]:
+    """Features' statuses under the exemptions the project claims, each feature by its own value (the
+    site finder grades whole layers: a 一般控制区 feature softens, a 核心保护区 one does not)."""
+    claimed = [e for e in exempt if e.applies(flags, project_type)]
+    return [
+        next((e.status for e in claimed if e.covers(v)), s) if s == check.status else s
+        for s, v in zip(statuses, values, strict=True)
+    ]
 
 
 def _value_note(check: OverlapCheck, status: Status, kept: list[Piece]) -> tuple[str, str] | None:
@@ -297,7 +335,12 @@ def run_inside(check: InsideCheck, ctx: ParcelContext) -> Outcome:
     status: Status = check.by_type.get(ctx.project.project_type or "", check.status)
     facts.project_type = ctx.project.project_type
     piece = Piece(check.layer, status, outside, {"position": "outside"}, outside_m2)
-    return _conflict(check, status, [piece], facts=facts)
+    note_zh, note_en = check.note(status)
+    if note_zh.startswith("位于"):  # 部分位于 or 全部位于城镇开发边界外: a planner reads how much from the words
+        whole = ctx.area_m2 - outside_m2 <= ctx.tolerance_m2
+        note_zh = ("全部" if whole else "部分") + note_zh
+        note_en = ("wholly " if whole else "partly ") + note_en
+    return _conflict(check, status, [piece], note=(note_zh, note_en), facts=facts)
 
 
 _NOTHING = shapely.Polygon()  # built once: an empty polygon is parsed from WKT each time
@@ -325,6 +368,9 @@ def run_zone_compatible(check: ZoneCompatibleCheck, ctx: ParcelContext) -> Outco
     kept = _graded(check.layer, found, statuses, ctx, [check.attribute])
     status = _worst(kept)
     facts = ItemFacts(project_type=ptype, allowed_zones=sorted(allowed))
+    exempted = _exempted(check, check.exempt, kept, status, check.attribute, ctx, facts)
+    if exempted is not None:
+        return exempted
     if status == "pass":
         return Outcome(
             "pass",

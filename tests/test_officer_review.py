@@ -1,0 +1,127 @@
+"""Verdicts and conditions a bureau officer would overturn, on small rectangles.
+
+生态保护红线内允许的有限人为活动 (自然资发〔2022〕142号 一（一）) decide the same way wherever the rule
+reaches: the red line (item 4), the planning zone that is the red line (生态保护区, item 1) and the
+general control zone of a nature reserve (item 5, 中办发〔2019〕42号); industry and resorts are not
+among them and fail, a patrol post or a water-supply station that says it is one is conditional.
+An important wetland that refuses a parcel leaves only 避让 (《湿地保护法》第十九条), and a 重大项目's
+wetland steps are said once; a parcel partly outside the urban boundary says 部分位于."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import shapely
+from support import parcel_frame, rect, rect_blueprint
+
+from geo.blueprint import Blueprint, load_blueprint
+from geo.review import ParcelResult, review
+
+# [0,2]×[0,1] km is 生态保护区 and red line; its west half a reserve's 一般控制区, its east half 核心保护区
+LAYERS: dict[str, list[tuple[tuple[float, float, float, float], dict[str, Any]]]] = {
+    "county": [((0, 0, 4, 1), {"code": "370811", "name": "任城区"})],
+    "urban_boundary": [((3, 0, 4, 1), {})],
+    "planned_use": [((0, 0, 2, 1), {"zone": "生态保护区"}), ((2, 0, 4, 1), {"zone": "城镇集中建设区"})],
+    "ecological_redline": [((0, 0, 2, 1), {})],
+    "nature_reserve": [((0, 0, 1, 1), {"zone": "一般控制区"}), ((1, 0, 2, 1), {"zone": "核心保护区"})],
+    "water_source": [((3.5, 0.5, 4, 1), {"level": "准保护区"})],  # item 5's other layer, away from the parcels
+    # [2,3]×[0,1]: 内陆滩涂 (a 湿地 class), its west half an important wetland
+    "land_use": [
+        ((0, 0, 2, 1), {"class_code": "0601"}),
+        ((2, 0, 3, 1), {"class_code": "1106"}),
+        ((3, 0, 4, 1), {"class_code": "0601"}),
+    ],
+    "important_wetland": [((2, 0, 2.5, 1), {})],
+}
+GENERAL = rect(0.2, 0.2, 0.4, 0.4)  # 生态保护区, red line, 一般控制区
+CORE = rect(1.2, 0.2, 1.4, 0.4)  # 生态保护区, red line, 核心保护区
+
+
+@pytest.fixture(scope="module")
+def eco(tmp_path_factory: pytest.TempPathFactory) -> Blueprint:
+    return load_blueprint(rect_blueprint(tmp_path_factory.mktemp("eco") / "bp", LAYERS, slope=None))
+
+
+def one(blueprint: Blueprint, geom: shapely.Geometry, **props: Any) -> ParcelResult:
+    return review(parcel_frame(geom, **props), blueprint).parcels[0]
+
+
+def statuses(parcel: ParcelResult) -> dict[str, str]:
+    return {c: parcel.item(c).status for c in ("planning_conformity", "ecological_redline", "protected_areas")}
+
+
+@pytest.mark.parametrize(
+    ("props", "expected"),
+    [
+        # 供水站场 (D06): 必须且无法避让的供水设施 — items 1, 4, 5 conditional alike
+        ({"project_type": "infrastructure", "redline_exempt": True}, ("warn", "warn", "warn")),
+        # 巡护驿站 (D20): 管护巡护、保护执法
+        ({"project_type": "public_service", "redline_exempt": True}, ("warn", "warn", "warn")),
+        # a national major project: 不可避让论证 in items 1 and 4, as in 5
+        ({"project_type": "transport", "major_project": True}, ("warn", "warn", "warn")),
+        # industry (D05) and a resort (D11) are no limited activity, flag or not: every item fails
+        ({"project_type": "industrial"}, ("fail", "fail", "fail")),
+        ({"project_type": "industrial", "redline_exempt": True}, ("fail", "fail", "fail")),
+        ({"project_type": "commercial", "redline_exempt": True}, ("fail", "fail", "fail")),
+        # a patrol post that does not claim the exemption is judged as any building
+        ({"project_type": "public_service"}, ("fail", "fail", "fail")),
+    ],
+)
+def test_limited_activities_decide_alike_in_items_1_4_and_5(
+    eco: Blueprint, props: dict[str, Any], expected: Any
+) -> None:
+    parcel = one(eco, GENERAL, **props)
+    assert tuple(statuses(parcel).values()) == expected
+    if expected[0] == "warn":  # the same outcome, worded the same, in item 1 as in item 4
+        flag = "redline_exempt" if props.get("redline_exempt") else "major_project"
+        zone, red = (
+            {c.code: (c.condition_zh, c.procedures) for c in parcel.item(code).facts.conditions or []}
+            for code in ("planning_conformity", "ecological_redline")
+        )
+        assert zone[flag] == red[flag] and "fail" not in zone
+
+
+def test_general_control_zone_refuses_development_with_its_own_condition(eco: Blueprint) -> None:
+    item = one(eco, GENERAL, project_type="commercial").item("protected_areas")
+    assert item.status == "fail" and item.overlap_m2 == pytest.approx(40_000, rel=1e-4)
+    assert [c.code for c in item.facts.conditions or []] == ["一般控制区"]
+    assert any("避让自然保护地" in p for p in item.procedures)
+    assert not any("征得" in p for p in item.procedures)
+
+
+def test_core_zone_is_not_opened_by_a_limited_activity(eco: Blueprint) -> None:
+    parcel = one(eco, CORE, project_type="public_service", redline_exempt=True)
+    assert parcel.item("protected_areas").status == "fail"  # 核心保护区原则上禁止人为活动
+    assert parcel.item("ecological_redline").status == "warn"
+    # a parcel across both zones: the core part still forbids it
+    across = one(eco, rect(0.9, 0.2, 1.1, 0.4), project_type="public_service", redline_exempt=True)
+    assert across.item("protected_areas").status == "fail"
+
+
+@pytest.mark.parametrize(
+    ("props", "status", "codes"),
+    [
+        # refused (D13, D15, D22): the wetland's 占用论证 goes; 调整选址 remains
+        ({"project_type": "logistics"}, "fail", ["fail"]),
+        # a national major project (D23): its 不可避让论证…修复 covers 占用湿地's steps; said once
+        ({"project_type": "transport", "major_project": True}, "warn", ["major_project"]),
+    ],
+)
+def test_important_wetland_conditions_do_not_contradict_or_repeat(
+    eco: Blueprint, props: dict[str, Any], status: str, codes: list[str]
+) -> None:
+    item = one(eco, rect(2.2, 0.2, 2.4, 0.4), **props).item("forest_grass_wetland")
+    assert item.status == status
+    assert [c.code for c in item.facts.conditions or []] == codes
+    assert not any("湿地占用论证" in p for p in item.procedures)
+    assert any(("调整选址" in p) == (status == "fail") for p in item.procedures)
+    # off the important wetland, the 湿地 class alone still asks for its 论证
+    plain = one(eco, rect(2.7, 0.2, 2.9, 0.4), **props).item("forest_grass_wetland")
+    assert plain.status == "warn" and any("湿地占用论证" in p for p in plain.procedures)
+
+
+@pytest.mark.parametrize(("box", "words"), [(rect(2.9, 0.2, 3.1, 0.4), "部分位于"), (GENERAL, "全部位于")])
+def test_outside_the_urban_boundary_says_how_much(eco: Blueprint, box: shapely.Geometry, words: str) -> None:
+    item = one(eco, box, project_type="industrial").item("planning_conformity")
+    assert item.status == "fail" and f"{words}城镇开发边界外" in item.message_zh
