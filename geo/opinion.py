@@ -43,6 +43,7 @@ from geo.report_model import (
     profile_zh,
     project_type_zh,
     signature,
+    table_notes,
     without_area,
 )
 from geo.review.result import ItemResult, LandQuota, ParcelResult, ReviewResult
@@ -319,6 +320,7 @@ def opinion(
         "layer_dates": "、".join(f"{f.label}（{f.value}）" for f in data_versions(result, blueprint)[1:]),
     }
     notes = [text for n in t.get("notes", []) if (text := _render({"n": n}, "n", **common))]  # "" says nothing
+    notes += table_notes(result)  # the standard table named once (样例标准表), not in every paragraph
     if synthetic:
         notes.append("示例蓝图的管控图层为合成数据，本意见仅供演示。")
     return Opinion(

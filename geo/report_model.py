@@ -189,17 +189,17 @@ def area_crs_note(result: ReviewResult) -> str:
 def tolerance_note(result: ReviewResult) -> str:
     """The sliver tolerance the profile set; without the rule (older results) each parcel's own value."""
     if result.tolerance is not None:
-        rule = f"max({_g(result.tolerance.min_m2)} m², 地块面积 × {_g(result.tolerance.ratio * 100)} %)"
+        rule = f"（{_g(result.tolerance.min_m2)}平方米与地块面积的{_g(result.tolerance.ratio * 100)}%两者中的较大值）"
         strict = ""
         if result.tolerance.strict:
             strict = (
                 f"占用即须审查的图层（{'、'.join(layer_zh(s) for s in result.tolerance.strict)}）"
-                f"超过 {_g(result.tolerance.min_m2)} m² 的重叠均计入。"
+                f"超过{_g(result.tolerance.min_m2)}平方米的重叠均计入。"
             )
         return (
-            f"重叠面积不超过容差 {rule} 的边缘接触不计；{strict}"
+            f"重叠面积不超过容差{rule}的边缘接触不计；{strict}"
             if strict
-            else f"重叠面积不超过容差 {rule} 的边缘接触不计。"
+            else f"重叠面积不超过容差{rule}的边缘接触不计。"
         )
     return "重叠面积不超过各地块容差（见地块信息）的边缘接触不计。"
 
@@ -319,11 +319,16 @@ def gk_zone(crs_used: str) -> tuple[int, int] | None:
 
 
 def crs_label(crs_used: str) -> str:
-    """The area CRS in words: CGCS2000 3° 高斯-克吕格投影 第39带（中央经线 117°E，EPSG:4548）."""
+    """The area CRS in words: CGCS2000 3度带高斯-克吕格投影 第39带 中央经线东经117°（EPSG:4548）."""
     zone = gk_zone(crs_used)
     if zone is None:
         return crs_used
-    return f"2000国家大地坐标系 3°带高斯-克吕格投影 第{zone[0]}带（中央经线 {zone[0] * 3}°E，{crs_used}）"
+    return f"{_gk_words(zone[0])}（{crs_used}）"
+
+
+def _gk_words(zone: int) -> str:
+    """A 3° zone as a Chinese paper writes it; the EPSG code follows once, in brackets."""
+    return f"CGCS2000 3度带高斯-克吕格投影 第{zone}带 中央经线东经{zone * 3}°"
 
 
 def coordinate_table(parcel: ParcelResult) -> CoordinateTable | None:
@@ -344,11 +349,7 @@ def coordinate_table(parcel: ParcelResult) -> CoordinateTable | None:
             rows.append(CoordinateRow(f"J{numbered}", str(ring), f"{y:.3f}", f"{x:.3f}", f"{side:.3f}"))
         x, y = coords[0]
         rows.append(CoordinateRow(f"J{first}", str(ring), f"{y:.3f}", f"{x:.3f}", ""))
-    label = (
-        f"2000国家大地坐标系 3°带高斯-克吕格投影 第{zone[0]}带（中央经线 {zone[0] * 3}°E，EPSG:{zone[1]}，Y 含带号）"
-        if zone
-        else parcel.crs_used
-    )
+    label = f"{_gk_words(zone[0])}（EPSG:{zone[1]}，Y 含带号）" if zone else parcel.crs_used
     return CoordinateTable(label, tuple(rows))
 
 

@@ -162,6 +162,17 @@ def test_conclusion_per_verdict(drafted: Opinion, result: ReviewResult) -> None:
     assert "否决" not in opinion_markdown(drafted) and "否决" not in " ".join(report_model(result).texts())
 
 
+def test_papers_speak_chinese(drafted: Opinion, result: ReviewResult) -> None:
+    # the standard table named once, in the notes; the CRS in words with its EPSG code once; no max(…)
+    text = opinion_markdown(drafted)
+    report = " ".join(report_model(result).texts())
+    for paper in (text, report):
+        assert "sample" not in paper and "°E" not in paper and "max(" not in paper
+    assert text.count("样例标准表") == 1 and any("样例标准表" in n for n in drafted.notes)
+    crs = {f.label: f.value for f in drafted.parcels[1].project}["坐标系统"]
+    assert "3度带" in crs and "中央经线东经117°" in crs and crs.count("EPSG:4548") == 1
+
+
 def test_a_missing_layer_is_not_reviewed(tmp_path: Path) -> None:
     layers = {k: v for k, v in full_layers().items() if k != "mineral"}
     bp = load_blueprint(rect_blueprint(tmp_path / "bp", layers))

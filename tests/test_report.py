@@ -125,14 +125,14 @@ def test_model_rows_and_marks(result: ReviewResult) -> None:
 def test_notes_come_from_the_result(result: ReviewResult) -> None:
     notes = " ".join(report_model(result).notes)
     assert "质心" in notes and "EPSG:4548" in notes
-    assert "max(1 m², 地块面积 × 0.01 %)" in notes
+    assert "容差（1平方米与地块面积的0.01%两者中的较大值）" in notes and "max(" not in notes
     label = next(i.facts.table_label for i in result.parcels[0].items if i.facts.table_label)
     assert label and f"建设用地控制标准依据：{label}" in notes
 
     pinned = result.model_copy(update={"area_crs": "EPSG:4548", "tolerance": ToleranceRule(min_m2=5.0, ratio=0.002)})
     notes = " ".join(report_model(pinned).notes)
     assert "质心" not in notes and "蓝图指定的投影坐标系 EPSG:4548" in notes
-    assert "max(5 m², 地块面积 × 0.2 %)" in notes and "0.01 %" not in notes
+    assert "容差（5平方米与地块面积的0.2%两者中的较大值）" in notes and "0.01%" not in notes
 
     relabelled = result.model_copy(deep=True)
     for parcel in relabelled.parcels:

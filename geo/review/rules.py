@@ -558,7 +558,7 @@ def run_land_use_standard(check: LandUseStandardCheck, ctx: ParcelContext) -> Ou
     if area_ha <= max_ha:
         return Outcome(
             "pass",
-            f"{whose_zh}用地 {area_ha:.4f} 公顷，未超过控制标准 {max_ha:.4f} 公顷（{table.label}）",
+            f"{whose_zh}用地 {area_ha:.4f} 公顷，未超过控制标准 {max_ha:.4f} 公顷",
             f"{whose_en}{area_ha:.4f} ha is within the standard's {max_ha:.4f} ha ({table.label})",
             facts=facts,
         )
@@ -566,8 +566,7 @@ def run_land_use_standard(check: LandUseStandardCheck, ctx: ParcelContext) -> Ou
     _with_conditions(check, facts, [("over", check.status)], check.status, note_zh)
     return Outcome(
         check.status,
-        f"{note_zh}：{whose_zh}用地 {area_ha:.4f} 公顷，核定面积 {max_ha:.4f} 公顷（{table.label}），"
-        "需核减至核定面积或开展节地评价",
+        f"{note_zh}：{whose_zh}用地 {area_ha:.4f} 公顷，核定面积 {max_ha:.4f} 公顷，需核减至核定面积或开展节地评价",
         f"{note_en}: {whose_en}{area_ha:.4f} ha against an approved area of {max_ha:.4f} ha ({table.label}); "
         "reduce to the approved area or carry out a land-saving evaluation (节地评价)",
         facts=facts,
