@@ -206,25 +206,34 @@ def _finding(t: dict[str, Any], item: ItemResult) -> Finding:
 def _conditions(t: dict[str, Any], parcel: ParcelResult) -> tuple[str, ...]:
     """The conditions of the items that warn, then of those that fail (for a rejected parcel the failing
     ones first: they are why), then the layers to supply: one per outcome found with exactly its
-    procedures and basis (a profile that words its outcomes), else one per procedure of the item."""
+    procedures and basis (a profile that words its outcomes), else one per procedure of the item. An
+    outcome two items share (生态保护区 and the red line: 有限人为活动认定意见) is one line naming both."""
     out: list[str] = []
+    items: dict[tuple[str, str, str], list[str]] = {}  # an outcome's (condition, procedures, basis) → its items
+    line: dict[tuple[str, str, str], int] = {}  # → its place in ``out``, written once every item is known
     for status in ("fail", "warn") if parcel.verdict == "reject" else ("warn", "fail"):
         for item in parcel.items:
             if item.status != status:
                 continue
             for c in item.facts.conditions or []:
-                out.append(
-                    _render(
-                        t,
-                        "outcome_condition",
-                        item=item.name_zh,
-                        condition=c.condition_zh.rstrip("。"),
-                        procedures="；".join(p.rstrip("。；") for p in c.procedures),
-                        basis="；".join(c.basis),
-                    )
-                )
+                procedures = "；".join(p.rstrip("。；") for p in c.procedures)
+                key = (c.condition_zh.rstrip("。"), procedures, "；".join(c.basis))
+                if key not in line:
+                    line[key] = len(out)
+                    out.append("")
+                items.setdefault(key, []).append(item.name_zh)
             if item.facts.conditions is None:
                 out += [_render(t, "condition", item=item.name_zh, procedure=p.rstrip("。")) for p in item.procedures]
+    for key, names in items.items():
+        condition, procedures, basis = key
+        out[line[key]] = _render(
+            t,
+            "outcome_condition",
+            item="、".join(dict.fromkeys(names)),
+            condition=condition,
+            procedures=procedures,
+            basis=basis,
+        )
     out += [_render(t, "missing_condition", item=i.name_zh) for i in parcel.items if i.status == "missing_layer"]
     return tuple(dict.fromkeys(out))
 

@@ -16,6 +16,7 @@ import shapely
 from support import parcel_frame, rect, rect_blueprint
 
 from geo.blueprint import Blueprint, load_blueprint
+from geo.opinion import opinion
 from geo.review import ParcelResult, review
 
 # [0,2]×[0,1] km is 生态保护区 and red line; its west half a reserve's 一般控制区, its east half 核心保护区
@@ -125,3 +126,15 @@ def test_important_wetland_conditions_do_not_contradict_or_repeat(
 def test_outside_the_urban_boundary_says_how_much(eco: Blueprint, box: shapely.Geometry, words: str) -> None:
     item = one(eco, box, project_type="industrial").item("planning_conformity")
     assert item.status == "fail" and f"{words}城镇开发边界外" in item.message_zh
+
+
+def test_an_outcome_two_items_share_is_one_condition(eco: Blueprint) -> None:
+    # a water-supply station in 生态保护区 and the red line (D06): one 认定意见, naming both items
+    conditions = (
+        opinion(review(parcel_frame(GENERAL, project_type="infrastructure", redline_exempt=True), eco))
+        .parcels[0]
+        .conditions
+    )
+    assert [c for c in conditions if "认定意见" in c] == [
+        next(c for c in conditions if c.startswith("【规划符合性、生态保护红线】属生态保护红线内允许的有限人为活动"))
+    ]
