@@ -38,6 +38,7 @@ from geo.review.result import (
     ProjectAttributes,
     ReviewResult,
     ToleranceRule,
+    standing_conditions,
 )
 from geo.review.rules import ParcelContext, Piece, ProjectTotal, run_check
 from geo.threads import CORES
@@ -421,6 +422,10 @@ def _run_item(item: Item, ctx: ParcelContext) -> tuple[ItemResult, list[shapely.
     facts = measured[0] if measured else ItemFacts()
     for other in measured[1:]:
         facts = facts.merged(other)
+    procedures = list(item.procedures) if status != "pass" else []
+    if facts.conditions is not None:  # a profile that words each outcome: exactly the procedures of those that stand
+        facts = facts.model_copy(update={"conditions": standing_conditions(facts.conditions, status)})
+        procedures = list(dict.fromkeys(p for c in facts.conditions or [] for p in c.procedures))
     found = [p for o in outcomes for p in o.pieces]
     result = ItemResult(
         code=item.code,
@@ -435,7 +440,7 @@ def _run_item(item: Item, ctx: ParcelContext) -> tuple[ItemResult, list[shapely.
         details=_piece_results(found),
         facts=facts,
         basis=list(item.basis),
-        procedures=list(item.procedures) if status != "pass" else [],
+        procedures=procedures,
     )
     return result, [p.geometry for p in found]
 

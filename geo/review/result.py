@@ -86,6 +86,16 @@ class Condition(BaseModel):
     )
 
 
+def standing_conditions(conditions: list[Condition], status: str) -> list[Condition]:
+    """The outcomes that stand for an item of ``status``: a failed item keeps its failing outcomes only
+    (the parcel moves away: no 湿地占用论证 beside 调整选址), and no outcome another one ``replaces``
+    (重大项目占用重要湿地 includes 占用湿地's steps)."""
+    if status == "fail" and any(c.status == "fail" for c in conditions):
+        conditions = [c for c in conditions if c.status != "warn"]
+    replaced = {code for c in conditions for code in c.replaces or []}
+    return [c for c in conditions if c.code not in replaced]
+
+
 class ItemFacts(BaseModel):
     """What a rule measured besides its pieces; only the fields its rule kind sets are written."""
 
@@ -150,20 +160,6 @@ class ItemResult(BaseModel):
                 facts |= d.get("facts", {}) if isinstance(d, dict) else {}
             data = {**data, "details": [d for d in data["details"] if "facts" not in d], "facts": facts}
         return data
-
-    @model_validator(mode="after")
-    def _outcome_procedures(self) -> ItemResult:
-        """An item whose profile words each outcome carries exactly the procedures of the outcomes that stand:
-        a failed item those of its failing outcomes only (the parcel moves away: no 湿地占用论证 beside
-        调整选址), and no outcome another one ``replaces`` (重大项目占用重要湿地 includes 占用湿地's steps)."""
-        if self.facts.conditions is not None:
-            kept = self.facts.conditions
-            if self.status == "fail" and any(c.status == "fail" for c in kept):
-                kept = [c for c in kept if c.status != "warn"]
-            replaced = {code for c in kept for code in c.replaces or []}
-            self.facts.conditions = [c for c in kept if c.code not in replaced]
-            self.procedures = list(dict.fromkeys(p for c in self.facts.conditions for p in c.procedures))
-        return self
 
     @field_serializer("facts")
     def _facts_set(self, facts: ItemFacts) -> dict[str, Any]:
