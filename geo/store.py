@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
-from typing import Any
 
 import shapely
 from sqlalchemy import Column, DateTime, Engine, String, Table, Text, insert, select, text
@@ -34,7 +32,10 @@ class ReviewStore:
         self.engine = engine
         self.spatial = has_postgis(engine)
 
-    def save(self, result: ReviewResult, input_geojson: dict[str, Any]) -> None:
+    def save(self, result: ReviewResult, input_geojson: str) -> str:
+        """Keep the review and the parcels it was given (GeoJSON text); returns the result's JSON, so
+        that one serialisation serves the record and the response."""
+        result_json = result.model_dump_json()
         with self.engine.begin() as conn:
             conn.execute(
                 insert(reviews).values(
@@ -43,8 +44,8 @@ class ReviewStore:
                     profile=result.profile,
                     blueprint=result.blueprint,
                     blueprint_version=result.blueprint_version,
-                    input_geojson=json.dumps(input_geojson, ensure_ascii=False),
-                    result_json=result.model_dump_json(),
+                    input_geojson=input_geojson,
+                    result_json=result_json,
                 )
             )
             if self.spatial:
@@ -53,6 +54,7 @@ class ReviewStore:
                     text("UPDATE reviews SET geom = ST_SetSRID(ST_GeomFromText(:wkt), 4490) WHERE review_id = :id"),
                     {"wkt": shapely.union_all(parcels).wkt, "id": result.review_id},
                 )
+        return result_json
 
     def get(self, review_id: str) -> ReviewResult:
         with self.engine.connect() as conn:

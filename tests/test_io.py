@@ -18,7 +18,14 @@ from typer.testing import CliRunner
 from api.cli import app
 from geo.blueprint import Blueprint
 from geo.errors import CRSError, FormatError, GeometryError, LantuError, TooLargeError
-from geo.io import parse_coordinate_text, read_parcels, write_coordinate_text, write_parcels
+from geo.io import (
+    parcels_geojson_text,
+    parse_coordinate_text,
+    parse_geojson_bytes,
+    read_parcels,
+    write_coordinate_text,
+    write_parcels,
+)
 from geo.io.archive import check_zip
 from geo.review import review
 
@@ -526,3 +533,19 @@ def test_cli_pdf_without_output_says_so_in_both_languages(tmp_path: Path, bluepr
     done = CliRunner().invoke(app, ["review", str(source), "-b", str(blueprint_dir), "-f", "pdf"])
     assert done.exit_code == 2
     assert "-o" in done.stderr and "须用 -o 指定输出文件" in done.stderr and "binary file" in done.stderr
+
+
+def test_parcels_geojson_text_is_what_geopandas_writes() -> None:
+    """The review's record of its input: a GK frame written in EPSG:4490, blanks as null, the same
+    features and properties geopandas' own (slower) writer gives."""
+    frame = parcel_frame(rect(0, 0, 1, 1), rect(2, 0, 3, 0.5), rect(4, 0, 4.2, 0.2), project_type="industrial")
+    frame["id"] = ["甲", "b", None]
+    frame["investment_wan"] = [1.5, float("nan"), 3.0]
+    ours = json.loads(parcels_geojson_text(frame))
+    theirs = json.loads(frame.to_crs(4490).to_json(drop_id=True))
+    assert [f["properties"] for f in ours["features"]] == [f["properties"] for f in theirs["features"]]
+    assert ours["features"][1]["properties"]["investment_wan"] is None
+    for a, b in zip(ours["features"], theirs["features"], strict=True):
+        assert shapely.geometry.shape(a["geometry"]).equals_exact(shapely.geometry.shape(b["geometry"]), 1e-9)
+    back = parse_geojson_bytes(parcels_geojson_text(frame)).to_crs(EPSG)
+    assert back.geometry.area.tolist() == pytest.approx([km2(0, 0, 1, 1), km2(2, 0, 3, 0.5), km2(4, 0, 4.2, 0.2)])

@@ -68,11 +68,16 @@ def test_every_check_kind_has_a_rule() -> None:
 
 
 def test_batch_review_equals_one_parcel_at_a_time(blueprint: Blueprint, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(importlib.import_module("geo.review.engine"), "CHUNK_PARCELS", 7)  # several chunks
+    engine = importlib.import_module("geo.review.engine")
+    monkeypatch.setattr(engine, "CHUNK_PARCELS", 7)  # several chunks
+    graded: list[str] = []  # items graded by their rules; the others were clear of their layers
+    run_item = engine._run_item
+    monkeypatch.setattr(engine, "_run_item", lambda item, ctx: graded.append(item.code) or run_item(item, ctx))
     rng = np.random.default_rng(7)
     shapes = _blobs(rng, 30, 9500, (40, 700))
     frame = gpd.GeoDataFrame({"id": [f"R{i}" for i in range(len(shapes))]}, geometry=shapes, crs=EPSG)
     batch = review(frame, blueprint, project={"project_type": "industrial", "investment_wan": 20000})
+    assert len(graded) < 0.9 * len(frame) * len(batch.parcels[0].items)  # clear items were graded once per chunk
     for i, parcel in enumerate(batch.parcels):
         alone = review(frame.iloc[[i]], blueprint, project={"project_type": "industrial", "investment_wan": 20000})
         one = alone.parcels[0]
@@ -80,6 +85,12 @@ def test_batch_review_equals_one_parcel_at_a_time(blueprint: Blueprint, monkeypa
         assert one.land_quota == parcel.land_quota
         for a, b in zip(one.items, parcel.items, strict=True):
             assert (a.code, a.status, a.facts) == (b.code, b.status, b.facts)
+            assert (a.message_zh, a.message_en, a.basis, a.procedures) == (
+                b.message_zh,
+                b.message_en,
+                b.basis,
+                b.procedures,
+            )
             assert a.overlap_m2 == pytest.approx(b.overlap_m2, abs=1e-6)
             assert [d.area_m2 for d in a.details] == pytest.approx([d.area_m2 for d in b.details], abs=1e-6)
 

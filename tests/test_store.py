@@ -28,7 +28,7 @@ def test_migrations_build_exactly_the_declared_schema(engine: Engine) -> None:
 def test_review_round_trip(engine: Engine, blueprint: Blueprint) -> None:
     store = ReviewStore(engine)
     result = review(parcel_frame(rect(2.9, 0.1, 3.1, 0.3), id="B"), blueprint)
-    store.save(result, {"type": "FeatureCollection", "features": []})
+    store.save(result, '{"type": "FeatureCollection", "features": []}')
     assert store.get(result.review_id) == result
     with pytest.raises(NotFoundError):
         store.get("missing")

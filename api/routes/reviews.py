@@ -40,7 +40,7 @@ from api.work import Ticket
 from geo.blueprint import Blueprint
 from geo.errors import FormatError
 from geo.geometry import check_size
-from geo.io import SUPPORTED_SUFFIXES, parse_geojson_bytes, read_parcels
+from geo.io import SUPPORTED_SUFFIXES, parcels_geojson_text, parse_geojson_bytes, read_parcels
 from geo.io.parcels import ReadLimits
 from geo.maps import map_html, review_map
 from geo.opinion import opinion, opinion_docx, opinion_markdown
@@ -144,8 +144,7 @@ def _review_and_save(
     frame: gpd.GeoDataFrame, blueprint: Blueprint, store: ReviewStore, profile: str, project: dict[str, Any]
 ) -> tuple[ReviewResult, bytes]:
     result = review(frame, blueprint, profile=profile, project=project)
-    store.save(result, frame.to_crs(4490).__geo_interface__)
-    return result, result.model_dump_json().encode()
+    return result, store.save(result, parcels_geojson_text(frame)).encode()
 
 
 def fill_missing(frame: gpd.GeoDataFrame, values: dict[str, Any]) -> gpd.GeoDataFrame:

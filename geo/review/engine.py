@@ -11,7 +11,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ from geo.crs import CGCS2000, Area, check_coordinates, gk3_epsg_for_longitude, r
 from geo.errors import InputError
 from geo.geometry import POLYGONAL, clean_parcels
 from geo.overlay import Pieces, bulk_pieces
-from geo.review.profile import Item, OverlapCheck, Profile, load_profile
+from geo.review.profile import Item, LandUseClassesCheck, OverlapCheck, Profile, load_profile
 from geo.review.result import (
     County,
     ItemFacts,
@@ -193,6 +193,7 @@ class _Batch:
     blueprint: Blueprint
     layer_ids: list[str]
     pieces: bool
+    clear: dict[str, ItemResult] = field(default_factory=dict)  # see review_parcel
 
     def overlay(self, epsg: int, chunk: np.ndarray, workers: int | None) -> _Overlay:
         """The parcels ``chunk`` (positions in the batch), all in zone ``epsg``, through every layer at
@@ -220,7 +221,9 @@ class _Batch:
                 prof.tolerance.min_m2,
                 self.totals.get(self.attrs[i].project_id or ""),
             )
-            result = review_parcel(ctx, prof, repaired=self.repaired[i], outline=found.outlines[k], pieces=self.pieces)
+            result = review_parcel(
+                ctx, prof, repaired=self.repaired[i], outline=found.outlines[k], pieces=self.pieces, clear=self.clear
+            )
             out.append(result.with_declared_area(self.declared[i]))
         return out
 
@@ -343,11 +346,22 @@ def _layers_needed(profile: Profile, blueprint: Blueprint) -> list[str]:
 
 
 def review_parcel(
-    ctx: ParcelContext, profile: Profile, *, repaired: bool, outline: dict[str, Any], pieces: bool = True
+    ctx: ParcelContext,
+    profile: Profile,
+    *,
+    repaired: bool,
+    outline: dict[str, Any],
+    pieces: bool = True,
+    clear: dict[str, ItemResult] | None = None,
 ) -> ParcelResult:
-    """One parcel's items, verdict and land figures, from its context's layer pieces."""
+    """One parcel's items, verdict and land figures, from its context's layer pieces.
+
+    ``clear`` (a batch's) keeps the result of each item whose layers the parcel does not touch
+    at all: that result is the same for every such parcel (未涉及…), and in a city's batch over
+    a third of all items are such (red line, reserves, minerals, flood areas…), so they are graded
+    once per batch and copied."""
     area = Area(ctx.area_m2)
-    runs = [_run_item(item, ctx) for item in profile.items]
+    runs = [_run_clear(item, ctx, clear) if _is_clear(item, ctx) else _run_item(item, ctx) for item in profile.items]
     items = [result for result, _ in runs]
     if pieces:  # every piece of the parcel reprojected in one call
         shapes = iter(_to_geojson([g for _, geoms in runs for g in geoms], ctx.epsg))
@@ -403,6 +417,25 @@ def _uncovered(item: ItemResult, covered: float) -> ItemResult:
             f"(covered part: {item.message_en})",
         }
     )
+
+
+def _is_clear(item: Item, ctx: ParcelContext) -> bool:
+    """Whether the item only checks overlaps with layers the blueprint has and the parcel misses:
+    its outcome then depends neither on the parcel nor on the project."""
+    return all(
+        isinstance(c, OverlapCheck | LandUseClassesCheck) and (found := ctx.pieces(c.layer)) is not None and not found
+        for c in item.checks
+    )
+
+
+def _run_clear(
+    item: Item, ctx: ParcelContext, clear: dict[str, ItemResult] | None
+) -> tuple[ItemResult, list[shapely.Geometry]]:
+    if clear is None:
+        return _run_item(item, ctx)
+    if item.code not in clear:
+        clear[item.code] = _run_item(item, ctx)[0]
+    return clear[item.code].model_copy(), []
 
 
 def _run_item(item: Item, ctx: ParcelContext) -> tuple[ItemResult, list[shapely.Geometry]]:
