@@ -181,9 +181,10 @@ def parcels_geojson_text(frame: gpd.GeoDataFrame) -> str:
     rows = [
         {c: None if is_scalar(v[i]) and pd.isna(v[i]) else v[i] for c, v in columns.items()} for i in range(len(geo))
     ]
+    properties = [json.dumps(row, ensure_ascii=False, default=str) for row in rows]
     features = ",".join(
-        f'{{"type":"Feature","properties":{json.dumps(row, ensure_ascii=False, default=str)},"geometry":{shape or "null"}}}'
-        for row, shape in zip(rows, shapes, strict=True)
+        f'{{"type":"Feature","properties":{props},"geometry":{shape or "null"}}}'
+        for props, shape in zip(properties, shapes, strict=True)
     )
     return f'{{"type":"FeatureCollection","features":[{features}]}}'
 
