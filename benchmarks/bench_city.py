@@ -12,7 +12,8 @@ layers in EPSG:4548, and the parcels). One run measures, on that data:
 6. DuckDB spatial and SedonaDB (the same SQL), where installed;
 7. the GEOS lower bound: one STRtree bulk query, ``shapely.intersection`` and
    ``shapely.area`` over only the truly intersecting pairs, one thread and all cores;
-8. ``geo.batch.review_in_partitions`` (dask) with 1 and 2 workers.
+8. ``geo.batch.review_in_partitions`` (dask) with 1 and 2 workers, the blueprint loaded first
+   (with ``--rounds R``, also R rounds of 1 and 2 workers in turn).
 
 With ``--rounds R`` each batch is then timed R more times with lantu and every peer
 *interleaved* (lantu, bound, naive, PostGIS, … in turn, R rounds): on a machine others
@@ -510,7 +511,9 @@ def http_single(url: str, parcels: gpd.GeoDataFrame, warm: int) -> dict[str, Any
     return percentiles(times) | {"body": "one GeoJSON Feature in EPSG:4490, result stored (SQLite)"}
 
 
-def dask_run(parcels: gpd.GeoDataFrame, bp_dir: Path, workers: int) -> float:
+def dask_call(bp_dir: Path, workers: int, loaded: Any = None) -> Callable[[gpd.GeoDataFrame], Any]:
+    """``geo.batch.review_in_partitions`` on ``workers`` forked workers, 4 partitions each (as
+    ``lantu review --workers``), lean output; ``loaded``: the blueprint this process holds, if any."""
     from geo import batch
 
     fn = batch.review_in_partitions
@@ -522,13 +525,22 @@ def dask_run(parcels: gpd.GeoDataFrame, bp_dir: Path, workers: int) -> float:
         ("workers", workers),
         ("n_workers", workers),
         ("pieces", False),
+        ("loaded", loaded),
     ):
-        if name in params:
+        if name in params and value is not None:
             kwargs[name] = value
-    fn(parcels.iloc[:1], bp_dir, **kwargs)  # warm: the blueprint loads once per process (its load is item 1)
-    t = time.perf_counter()
-    fn(parcels, bp_dir, **kwargs)
-    return time.perf_counter() - t
+    return lambda parcels: fn(parcels, bp_dir, **kwargs)
+
+
+def cpu_timed(fn: Callable[[], Any]) -> dict[str, float]:
+    """Wall seconds of ``fn()`` and the CPU it used here and in the worker processes it ended
+    (reaped children): ``cores`` = CPU / wall, what a run really had (a shared machine gives less)."""
+    before, cpu, t = resource.getrusage(resource.RUSAGE_CHILDREN), time.process_time(), time.perf_counter()
+    fn()
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    used = time.process_time() - cpu + (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return {"seconds": wall, "cpu_s": used, "cores": used / wall}
 
 
 # ----------------------------------------------------------------------------- the run
@@ -863,21 +875,30 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     peers.clear()
     gc.collect()
 
-    # 8. dask, forked from a process that holds no blueprint
+    # 8. dask with 1 and 2 workers, the blueprint already loaded (its load is item 1): only the calls are timed
     if "dask" not in skip:
+        calls = {w: dask_call(bp_dir, w, loaded=bp) for w in (1, 2)}
+        say("dask warm-up (loads the blueprint unless this process holds it)")
+        run.note("dask_warm_up_s", value=timed(lambda: calls[1](all_parcels.iloc[:1]))[0])
         for n in sets:
             row = rows[n]
             parcels = all_parcels.iloc[:n].reset_index(drop=True)
             for w in (1, 2):
                 say(f"batch {n}: dask {w} worker(s)")
                 try:
-                    s, why = budgeted(f"dask{w}", n, lambda: dask_run(parcels, bp_dir, w))  # noqa: B023
-                    row[f"dask {w}"] = {"seconds": s, "parcels_per_s": n / s} if s else {"skipped": why}
+                    s, used = budgeted(f"dask{w}", n, lambda: cpu_timed(lambda: calls[w](parcels)))  # noqa: B023
+                    row[f"dask {w}"] = (
+                        {"seconds": s, "parcels_per_s": n / s, "cores_used": used["cores"]} if s else {"skipped": used}
+                    )
                 except Exception as exc:
                     row[f"dask {w}"] = {"error": f"{type(exc).__name__}: {exc}"[:500]}
             d1, d2 = row["dask 1"].get("seconds"), row["dask 2"].get("seconds")
             if d1 and d2:
                 row["dask 2"]["speedup_vs_1"] = d1 / d2
+                if args.rounds > 1:  # 1 and 2 workers in turn: a burst of load falls on both alike
+                    say(f"batch {n}: dask, {args.rounds} interleaved rounds")
+                    turns = interleaved({f"dask {w}": lambda w=w: calls[w](parcels) for w in (1, 2)}, args.rounds)  # noqa: B023
+                    run.note("interleaved_dask", str(n), value=turns)
             run.note("batch", str(n), value=row)
             run.save()
     run.note("bench_peak_rss_mb", value=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
@@ -950,8 +971,10 @@ def render(out: dict[str, Any]) -> str:
             extra = ""
             if name == "lantu" and e.get("ratio_to_bound_all_cores"):
                 extra = f"  lantu/bound(all cores) {e['ratio_to_bound_all_cores']:.2f}"
+            if name.startswith("dask") and e.get("cores_used"):
+                extra = f"  {e['cores_used']:.2f} cores used"
             if name == "dask 2" and e.get("speedup_vs_1"):
-                extra = f"  speed-up 1→2 workers {e['speedup_vs_1']:.2f}×"
+                extra += f", speed-up 1→2 workers {e['speedup_vs_1']:.2f}×"
             lines.append(
                 f"{name:<24}{n:>9}{e['seconds']:>10.2f}{e['parcels_per_s']:>11.0f}"
                 f"{(f'{ratio:.2f}×' if ratio else ''):>12}  {atext}{extra}"
@@ -966,6 +989,14 @@ def render(out: dict[str, Any]) -> str:
                 f"{name:<24}{e['best_s']:>9.2f}{e['median_s']:>10.2f}"
                 f"{e['best_ratio']:>16.2f}×{e['median_ratio']:>8.2f}×"
             )
+    for n, turns in out.get("interleaved_dask", {}).items():
+        one, two = turns["dask 1"], turns["dask 2"]
+        lines += [
+            "",
+            f"dask, {n} parcels, 1 and 2 workers in turn ({len(one['seconds'])} rounds): "
+            f"best {one['best_s']:.2f} → {two['best_s']:.2f} s (speed-up {one['best_s'] / two['best_s']:.2f}×), "
+            f"median {one['median_s']:.2f} → {two['median_s']:.2f} s ({one['median_s'] / two['median_s']:.2f}×)",
+        ]
     lines.append("")
     lines.append(
         "compared targets (every peer computes area(parcel ∩ target) for all of them; lantu runs its full review):"

@@ -155,6 +155,7 @@ def review_cmd(
                     profile=profile,
                     project=overrides,
                     pieces=pieces or pieces_out is not None,
+                    loaded=bp,
                 )
         elif len(frame) >= PROGRESS_FROM:
             with Progress(

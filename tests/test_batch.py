@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from support import parcel_frame, rect
 from typer.testing import CliRunner
 
 from api.cli import app
-from geo.batch import review_in_partitions
+from geo import batch
+from geo.batch import balanced_partitions, review_in_partitions
 from geo.blueprint import Blueprint
 from geo.review import review
 
@@ -29,6 +32,44 @@ def test_partitions_equal_serial(blueprint: Blueprint, blueprint_dir: Path, sche
     for a, b in zip(batched.parcels, serial.parcels, strict=True):
         assert a.model_dump(exclude={"geometry"}) == b.model_dump(exclude={"geometry"})
     assert {p.verdict for p in batched.parcels} == {"pass", "conditional", "reject"}
+
+
+def _by_size() -> list:  # type: ignore[type-arg]
+    """Four 1 km² parcels, then sixteen of 0.04 km²: a split by count gives the first partition all the big ones."""
+    big = [rect(0.1 + 1.2 * i, 0.1, 1.1 + 1.2 * i, 1.1) for i in range(4)]
+    return big + [rect(0.1 + 0.5 * i, 1.5 + 0.5 * j, 0.3 + 0.5 * i, 1.7 + 0.5 * j) for i in range(8) for j in range(2)]
+
+
+def test_partitions_balance_cost_not_count() -> None:
+    geoms = np.array(_by_size())
+    parts = balanced_partitions(geoms, 4)
+    assert np.array_equal(np.concatenate(parts), np.arange(20))  # contiguous, in order, each parcel once
+    # weight = area + mean area (0.232 km²): 1.232 per big parcel, 0.272 per small one, 9.28 in all, a
+    # quarter 2.32; a parcel goes where its middle falls: the 11th small one's at 6.968 is past 3 × 2.32
+    assert [len(p) for p in parts] == [2, 2, 7, 9]
+    assert [len(p) for p in balanced_partitions(geoms[::-1], 4)] == [9, 7, 2, 2]  # the mirror image
+    assert [p.tolist() for p in balanced_partitions(geoms[:3], 8)] == [[0], [1], [2]]
+
+
+def test_forked_workers_use_the_callers_blueprint(
+    blueprint: Blueprint, blueprint_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CLI's loaded blueprint is what the forked workers inherit (no second load), and the caller's
+    collector comes back as it was (frozen only while the workers were forked)."""
+
+    def no_second_load(path: object) -> Blueprint:
+        raise AssertionError(f"blueprint loaded again from {path}")
+
+    monkeypatch.setattr(batch, "_loaded", {})
+    monkeypatch.setattr(batch, "load_blueprint", no_second_load)
+    frame = parcel_frame(*_by_size(), project_type="industrial", investment_wan=100_000)
+    frozen, enabled = gc.get_freeze_count(), gc.isenabled()
+    batched = review_in_partitions(frame, blueprint_dir, partitions=3, num_workers=2, loaded=blueprint)
+    assert (gc.get_freeze_count(), gc.isenabled()) == (frozen, enabled)
+    serial = review(frame, blueprint)
+    assert [p.model_dump(exclude={"geometry"}) for p in batched.parcels] == [
+        p.model_dump(exclude={"geometry"}) for p in serial.parcels
+    ]
 
 
 def test_cli_workers(blueprint_dir: Path, tmp_path: Path) -> None:

@@ -118,3 +118,19 @@ def test_star_polygons_are_valid_even_with_few_vertices() -> None:
     rng = np.random.default_rng(1)
     stars = [citygen.star(rng, 0.0, 0.0, 100.0, int(rng.integers(4, 12)), aspect=1.6, angle=0.3) for _ in range(5000)]
     assert shapely.is_valid(np.array(stars, dtype=object)).all()
+
+
+def test_dask_section_times_only_the_calls(tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Item 8: 1 and 2 workers after a warm-up that loads the blueprint (its load is item 1), then in turn."""
+    bench = _module("bench_city")
+    skip = "http,naive,postgis,duckdb,sedonadb,bound"
+    args = ["--scale", "tiny", "--cache-dir", str(tiny.parent), "--sets", "30", "--single", "1", "--skip", skip]
+    out = bench.main([*args, "--rounds", "2", "--json", str(tmp_path / "bench.json")])
+    assert out["dask_warm_up_s"] > 0
+    row = out["batch"]["30"]
+    for w in (1, 2):
+        assert row[f"dask {w}"]["seconds"] > 0 and row[f"dask {w}"]["cores_used"] > 0, row
+    assert row["dask 2"]["speedup_vs_1"] == row["dask 1"]["seconds"] / row["dask 2"]["seconds"]
+    turns = out["interleaved_dask"]["30"]
+    assert set(turns) == {"dask 1", "dask 2"} and all(len(t["seconds"]) == 2 for t in turns.values())
+    assert "1 and 2 workers in turn" in capsys.readouterr().out
