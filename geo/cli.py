@@ -25,6 +25,7 @@ from geo.io import read_parcels, write_parcels
 from geo.io.results import result_csv, result_geojson, write_pieces
 from geo.io.summary import summary_path, write_summary
 from geo.papers import Issuer
+from geo.papers_cli import app as papers_app
 from geo.projects.cli import app as projects_app
 from geo.quota_cli import app as quota_app
 from geo.review import review
@@ -40,6 +41,7 @@ app.add_typer(blueprint_app, name="blueprint")
 app.add_typer(quota_app, name="quota")
 app.add_typer(projects_app, name="projects")
 app.registered_commands.extend(sites_app.registered_commands)  # find-sites, compare
+app.registered_commands.extend(papers_app.registered_commands)  # papers (from a saved result)
 app.add_typer(consult_app, name="consult")
 err = Console(stderr=True)
 log = logging.getLogger("lantu")
@@ -121,7 +123,7 @@ def review_cmd(
 ) -> None:
     """Run the siting review; JSON (DESIGN.md schema) on stdout by default. Exit 2 on bad input."""
     if fmt is OutputFormat.pdf and output is None:
-        fail(_needs_output(fmt))  # before the review: a batch is not reviewed for nothing
+        fail(needs_output(fmt))  # before the review: a batch is not reviewed for nothing
     data_dir = cli_context(ctx).data_dir
     overrides: dict[str, Any] = {}
     if major_project:
@@ -209,7 +211,7 @@ def review_cmd(
             f"  [{verdicts}{more}]"
         )
     elif isinstance(content, bytes):
-        fail(_needs_output(fmt))
+        fail(needs_output(fmt))
     else:
         sys.stdout.write(content + "\n")
 
@@ -223,7 +225,7 @@ def warn(text: str) -> None:
     err.print(f"[yellow]警告 warning[/yellow]: {escape(text)}", highlight=False, soft_wrap=True)
 
 
-def _needs_output(fmt: OutputFormat) -> InputError:
+def needs_output(fmt: OutputFormat) -> InputError:
     return InputError(
         f"the {fmt.value} output is a binary file: give an output file (-o report.{fmt.value})",
         f"{fmt.value} 格式为二进制文件，须用 -o 指定输出文件（如 -o report.{fmt.value}）",

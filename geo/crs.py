@@ -107,9 +107,17 @@ def zone_for_geometry(geom: shapely.Geometry, crs: Any) -> int:
     return gk3_epsg_for_longitude(reproject(geom.centroid, crs, CGCS2000).x)
 
 
+def _fixed(value: float, digits: int) -> str:
+    """``value`` with thousands separators and ``digits`` decimals; never "-0.00"."""
+    text = f"{value:,.{digits}f}"
+    return text[1:] if text.startswith("-") and not text.strip("-0.,") else text
+
+
 @dataclass(frozen=True)
 class Area:
-    """An area with the three units a Chinese planner reads side by side."""
+    """An area with the three units a Chinese planner reads side by side, and how every text writes
+    them (one rule for the messages, the report, the PDF and the 审查意见): m² to 2 decimals (the
+    result's own precision), 公顷 to 4 (one m²), 亩 to 2."""
 
     m2: float
 
@@ -120,6 +128,27 @@ class Area:
     @property
     def mu(self) -> float:
         return self.m2 / M2_PER_MU
+
+    @property
+    def m2_text(self) -> str:
+        return _fixed(self.m2, 2)
+
+    @property
+    def ha_text(self) -> str:
+        return _fixed(self.ha, 4)
+
+    @property
+    def mu_text(self) -> str:
+        return _fixed(self.mu, 2)
+
+    @property
+    def zh(self) -> str:
+        """25,600.00 m²（2.5600 公顷，38.40 亩）."""
+        return f"{self.m2_text} m²（{self.ha_text} 公顷，{self.mu_text} 亩）"
+
+    @property
+    def en(self) -> str:
+        return f"{self.m2_text} m² ({self.ha_text} ha, {self.mu_text} mu)"
 
 
 def check_coordinates(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

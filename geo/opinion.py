@@ -32,14 +32,16 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from geo import resources
 from geo.blueprint import Blueprint
-from geo.crs import M2_PER_HA, M2_PER_MU
+from geo.crs import Area
 from geo.errors import ProfileError
 from geo.papers import DocumentNumber, Issuer, time_zh
 from geo.report_model import (
+    UNCOVERED,
     Fact,
     crs_label,
     data_versions,
     farmland_replaced,
+    land_gap,
     profile_zh,
     project_type_zh,
     signature,
@@ -162,14 +164,6 @@ def _render(template: dict[str, Any], key: str, **values: Any) -> str:
         raise ProfileError(f"opinion template {key!r}: {exc}", f"审查意见模板 {key} 无法生成：{exc}") from exc
 
 
-def _ha(m2: float | None) -> str:
-    return f"{(m2 or 0.0) / M2_PER_HA:,.4f}"
-
-
-def _mu(m2: float | None) -> str:
-    return f"{(m2 or 0.0) / M2_PER_MU:,.2f}"
-
-
 _CJK = r"\u3400-\u9fff（）【】“”，。；：、Ⅰ-Ⅻ"
 _CJK_SLASH = re.compile(rf"(?<=[{_CJK}])/(?=[{_CJK}])")
 _CJK_SPACE = re.compile(rf"(?<=[{_CJK}]) +(?=[\d.,%°]+)|(?<=[\d%°]) +(?=[{_CJK}])")
@@ -193,9 +187,9 @@ def _finding(t: dict[str, Any], item: ItemResult) -> Finding:
         name=item.name_zh,
         message=_words(item.message_zh),
         word=word,
-        area_m2=f"{item.overlap_m2:,.2f}",
-        area_ha=_ha(item.overlap_m2),
-        area_mu=_mu(item.overlap_m2),
+        area_m2=Area(item.overlap_m2).m2_text,
+        area_ha=Area(item.overlap_m2).ha_text,
+        area_mu=Area(item.overlap_m2).mu_text,
         share=f"{item.overlap_ratio * 100:.2f}%",
     )
     # the basis of what was found; a pass cites none (the preamble names the review it passed)
@@ -254,10 +248,14 @@ def _quota(t: dict[str, Any], parcel: ParcelResult) -> str:
         "compensation": q.compensation_m2,
         "basic_farmland": q.basic_farmland_m2,
     }
-    values: dict[str, Any] = {"basic_farmland_permitted": farmland_replaced(parcel)}
+    gap = land_gap(parcel)  # the area no class holds, named (未被土地利用现状图层覆盖…), so the figures add up
+    figures["gap"] = gap[1] if gap else 0.0
+    values: dict[str, Any] = {"basic_farmland_permitted": farmland_replaced(parcel), "gap_label": gap[0] if gap else ""}
+    values["uncovered"] = gap is not None and gap[0] == UNCOVERED
     for key, m2 in figures.items():
-        values[key] = _ha(m2)
-        values[f"{key}_mu"] = _mu(m2)
+        area = Area(m2 or 0.0)
+        values[key] = area.ha_text
+        values[f"{key}_mu"] = area.mu_text
         values[f"{key}_m2"] = m2 or 0.0
     return _render(t, "quota", **values)
 
@@ -271,6 +269,7 @@ def _conclusion(t: dict[str, Any], parcel: ParcelResult, conditions: int) -> str
 def _project(t: dict[str, Any], parcel: ParcelResult) -> tuple[Fact, ...]:
     labels = t["project"]
     county = parcel.county
+    area = Area(parcel.area_m2)
     location = f"{county.name}（行政区划代码 {county.code}）" if county else "未能确定（不在蓝图县级行政区内）"
     if parcel.geometry is not None:  # where in the county: the centre in CGCS2000 degrees
         centre = shapely.geometry.shape(parcel.geometry).centroid
@@ -279,7 +278,7 @@ def _project(t: dict[str, Any], parcel: ParcelResult) -> tuple[Fact, ...]:
         Fact(labels["name"], parcel.name or "未填报"),
         Fact(labels["type"], project_type_zh(parcel.project_type)),
         Fact(labels["location"], location),
-        Fact(labels["area"], f"{parcel.area_ha:,.4f}公顷（{parcel.area_mu:,.2f}亩，{parcel.area_m2:,.2f}平方米）"),
+        Fact(labels["area"], f"{area.ha_text}公顷（{area.mu_text}亩，{area.m2_text}平方米）"),
         Fact(labels["crs"], crs_label(parcel.crs_used)),
     ]
     if parcel.declared_area_ha is not None:

@@ -23,6 +23,7 @@ from geo.catalog import layer_catalog
 from geo.crs import reproject
 from geo.papers import DocumentNumber, Issuer
 from geo.report_model import (
+    CONCLUSION_TITLE,
     COORDINATE_COLUMNS,
     ITEM_COLUMNS,
     QUOTA_COLUMNS,
@@ -42,6 +43,10 @@ ORIENTATION_LAYERS = ("urban_boundary", "basic_farmland", "ecological_redline")
 # tiling layers (every patch of the county) would paint the whole window: never context
 TILING_LAYERS = frozenset({"land_use", "planned_use", "county", "extent"})
 MARGIN = 0.35  # the window is the parcel's extent and this share of it on each side
+# fill opacity of the layers around the parcel and of the conflict pieces: the legend's swatches use
+# the same, so a swatch looks like what it explains (a layer under a piece shows through it)
+CONTEXT_ALPHA = 0.18
+PIECE_ALPHA = 0.85
 
 
 @dataclass(frozen=True)
@@ -67,11 +72,11 @@ class Sketch:
     def scale_label(self) -> str:
         return f"{self.scale_m / 1000:g} km" if self.scale_m >= 1000 else f"{self.scale_m:g} m"
 
-    def legend(self) -> list[tuple[str, str]]:
-        """(colour, label) of what is drawn: the context layers, then the piece statuses."""
+    def legend(self) -> list[tuple[str, str, float]]:
+        """(colour, label, fill opacity) of what is drawn: the context layers, then the piece statuses."""
         statuses = sorted({s for s, _ in self.pieces}, key=STATUS_ORDER.__getitem__)
-        return [(c.colour, c.label) for c in self.context] + [
-            (STATUS_COLOURS[s], f"{STATUS_ZH[s]}部分") for s in statuses
+        return [(c.colour, c.label, CONTEXT_ALPHA) for c in self.context] + [
+            (STATUS_COLOURS[s], f"{STATUS_ZH[s]}部分", PIECE_ALPHA) for s in statuses
         ]
 
 
@@ -151,19 +156,26 @@ def sketch_svg(s: Sketch | None) -> str:
     size = s.size
     body = [f'<rect x="0" y="0" width="{size}" height="{size}" fill="#fafafa" stroke="#999"/>']
     body += [
-        _svg_path(c.geometry, size, f'fill="{c.colour}" fill-opacity="0.18" stroke="{c.colour}" stroke-width="1"')
+        _svg_path(
+            c.geometry, size, f'fill="{c.colour}" fill-opacity="{CONTEXT_ALPHA}" stroke="{c.colour}" stroke-width="1"'
+        )
         for c in s.context
     ]
     body += [
-        _svg_path(g, size, f'fill="{STATUS_COLOURS[st]}" fill-opacity="0.85" stroke="#555" stroke-width="0.5"')
+        _svg_path(g, size, f'fill="{STATUS_COLOURS[st]}" fill-opacity="{PIECE_ALPHA}" stroke="#555" stroke-width="0.5"')
         for st, g in s.pieces
     ]
     body.append(_svg_path(s.outline, size, 'fill="none" stroke="#000" stroke-width="2"'))
     x0, y0 = 10.0, size - 12
+    end = x0 + s.scale_len
+    # the length after the bar's end, not above it: on a short bar "0" and "50 m" would run together;
+    # a white ground keeps bar and text readable over the layers
     body.append(
-        f'<g font-size="10"><rect x="{x0}" y="{y0}" width="{s.scale_len:.1f}" height="4" fill="#000"/>'
-        f'<text x="{x0}" y="{y0 - 3}">0</text><text x="{x0 + s.scale_len:.1f}" y="{y0 - 3}" '
-        f'text-anchor="end">{s.scale_label}</text></g>'
+        f'<g font-size="10"><rect x="{x0 - 4}" y="{y0 - 14}" width="{s.scale_len + 12 + 7 * len(s.scale_label):.1f}" '
+        f'height="22" fill="#fff" fill-opacity="0.8"/>'
+        f'<rect x="{x0}" y="{y0}" width="{s.scale_len:.1f}" height="4" fill="#000"/>'
+        f'<text x="{x0}" y="{y0 - 3}">0</text><text x="{end + 4:.1f}" y="{y0 + 5}" '
+        f'class="scale-label">{s.scale_label}</text></g>'
     )
     nx = size - 18
     body.append(
@@ -172,10 +184,10 @@ def sketch_svg(s: Sketch | None) -> str:
     )
     legend = s.legend()
     height = size + 6 + 16 * len(legend)
-    for n, (colour, label) in enumerate(legend):
+    for n, (colour, label, alpha) in enumerate(legend):
         y = size + 8 + 16 * n
         body.append(
-            f'<rect x="2" y="{y}" width="14" height="10" fill="{colour}" fill-opacity="0.6" stroke="{colour}"/>'
+            f'<rect x="2" y="{y}" width="14" height="10" fill="{colour}" fill-opacity="{alpha}" stroke="{colour}"/>'
             f'<text x="20" y="{y + 9}" font-size="11">{html.escape(label)}</text>'
         )
     return (
@@ -209,6 +221,7 @@ def review_report(
         quota_columns=QUOTA_COLUMNS,
         coordinate_columns=COORDINATE_COLUMNS,
         data_line=data_line,
+        conclusion_title=CONCLUSION_TITLE,
         # layer labels come from the catalog, the rest is numbers: nothing of the user's is in the SVG
         sketches=[Markup(sketch_svg(sketch(p, 260, blueprint))) for p in result.parcels],
         map_url=map_url,

@@ -23,19 +23,24 @@ import shapely
 
 from geo.blueprint import Blueprint
 from geo.catalog import layer_catalog
-from geo.crs import GK_FAMILIES, M2_PER_MU, gk_epsg, reproject
+from geo.crs import GK_FAMILIES, Area, gk_epsg, reproject
 from geo.errors import LantuError
 from geo.io.coordtxt import survey_rings
 from geo.papers import DocumentNumber, Issuer, time_zh
 from geo.review.profile import load_profile
 from geo.review.result import ItemResult, ParcelResult, ReviewResult
-from geo.vocabulary import STATUS_ZH, VERDICT_STATUS, VERDICT_ZH, Status, project_types
+from geo.vocabulary import STATUS_ZH, VERDICT_STATUS, VERDICT_ZH, Status, Verdict, project_types
 
 TITLE = "建设项目落地可行性审查报告"
 SUMMARY_COLUMNS = ("地块", "名称", "面积（m² / 公顷 / 亩）", "所在区县", "结论")
 COORDINATE_COLUMNS = ("点号", "圈号", "X（m）", "Y（m）", "边长（m）")
 ITEM_COLUMNS = ("#", "审查项", "结果", "涉及面积（m²）", "涉及面积（亩）", "占比", "说明")
 QUOTA_COLUMNS = ("类别", "面积（m²）", "面积（亩）")
+TOTAL = "合计"
+UNCOVERED = "未被土地利用现状图层覆盖"  # land the 三调 layer holds no 图斑 on (outside the surveyed county, a gap)
+OVERLAPPING = "土地利用现状图斑重叠（重复计入）"  # the layer's 图斑 overlap: the classes count it twice
+ROUNDING = "分类面积舍入差"  # each figure is rounded to 0.01 m² on its own
+ROUNDING_M2 = 0.05
 SUPPLEMENTARY = "（补充）"
 REPAIRED_NOTE = "几何已自动修复（面积不变）"
 SYNTHETIC_NOTE = "示例蓝图的管控图层为合成数据，仅供演示。"
@@ -92,6 +97,7 @@ class QuotaRow:
     name: str
     m2: str
     mu: str
+    total: bool = False  # the 合计 row: set apart
 
     @property
     def cells(self) -> tuple[str, ...]:
@@ -131,7 +137,8 @@ class ParcelReport:
     facts: tuple[Fact, ...]
     notes: tuple[str, ...]
     items: tuple[ItemRow, ...]
-    quota: tuple[QuotaRow, ...]
+    land: tuple[QuotaRow, ...]  # 地类面积: the legal classes, what no class holds, 合计 = the parcel's area
+    quota: tuple[QuotaRow, ...]  # 用地指标: stock land, new quota, 占补平衡, 永久基本农田
     coordinates: CoordinateTable | None = None
 
 
@@ -144,29 +151,27 @@ class ReportModel:
     header: tuple[Fact, ...]
     notes: tuple[str, ...]
     summary: tuple[SummaryRow, ...]
+    summary_total: tuple[str, ...]  # the summary's 合计 row: the count and the total area
     parcels: tuple[ParcelReport, ...]
     signature: tuple[str, ...]  # the signature block's lines, the seal's place last
+    conclusion: str = ""  # 综合审查结论: the verdicts counted, kept with the signature on the last page
     basis: tuple[Fact, ...] = ()  # 审查依据 per item, once
     data: tuple[Fact, ...] = ()  # 数据版本与现势性: the blueprint's version, then each layer's date
 
     def texts(self) -> list[str]:
         """Every row cell, fact and note: what each renderer must show (used by the tests)."""
         out = [self.title, self.number, *(t for f in self.header for t in (f.label, f.value)), *self.notes]
-        out += [c for row in self.summary for c in row.cells]
+        out += [c for row in self.summary for c in row.cells] + list(self.summary_total)
         out += [t for f in self.basis for t in (f.label, f.value)]
         out += [t for f in self.data for t in (f.label, f.value)]
         for p in self.parcels:
             out += [p.heading, *(t for f in p.facts for t in (f.label, f.value)), *p.notes]
             out += [c for row in p.items for c in row.cells]
-            out += [c for row in p.quota for c in row.cells]
+            out += [c for row in (*p.land, *p.quota) for c in row.cells]
             if p.coordinates:
                 out += [p.coordinates.crs, *(c for row in p.coordinates.rows for c in row.cells)]
-        out += list(self.signature)
+        out += [self.conclusion, *self.signature]
         return [t for t in out if t]
-
-
-def _num(value: float, digits: int = 1) -> str:
-    return f"{value:,.{digits}f}"
 
 
 def _g(value: float) -> str:
@@ -233,8 +238,8 @@ def _item_row(n: int, item: ItemResult) -> ItemRow:
         name=item.name_zh,
         status=item.status,
         status_label=STATUS_ZH[item.status],
-        overlap_m2=_num(item.overlap_m2),
-        overlap_mu=_num(item.overlap_m2 / M2_PER_MU, 2),
+        overlap_m2=Area(item.overlap_m2).m2_text,
+        overlap_mu=Area(item.overlap_m2).mu_text,
         share=f"{item.overlap_ratio * 100:.2f} %",
         message=without_area(item.message_zh),
         basis=tuple(item.basis),
@@ -279,30 +284,59 @@ def farmland_replaced(parcel: ParcelResult) -> bool:
     return any(c.code == "major_project" for c in item.facts.conditions or [])
 
 
+def land_gap(parcel: ParcelResult) -> tuple[str, float] | None:
+    """What the three legal classes leave of the parcel's area, named: land the 三调 layer does not
+    cover (a parcel reaching past the surveyed county), 图斑 that overlap (counted twice), or the
+    rounding of figures each rounded on its own; None when the classes add up (or are not known)."""
+    q = parcel.land_quota
+    if q.agricultural_m2 is None or q.construction_m2 is None or q.unused_m2 is None:
+        return None
+    gap = round(parcel.area_m2 - (q.agricultural_m2 + q.construction_m2 + q.unused_m2), 2)
+    if gap == 0:
+        return None
+    if abs(gap) < ROUNDING_M2:
+        return ROUNDING, gap
+    return (UNCOVERED if gap > 0 else OVERLAPPING), gap
+
+
+def _row(name: str, m2: float | None, *, total: bool = False) -> QuotaRow:
+    if m2 is None:
+        return QuotaRow(name, MISSING, "")
+    return QuotaRow(name, Area(m2).m2_text, Area(m2).mu_text, total)
+
+
+def _land_rows(parcel: ParcelResult) -> tuple[QuotaRow, ...]:
+    """农用地 (其中耕地, 其中水田 inside it), 建设用地, 未利用地, what no class holds, and 合计 = the parcel's
+    area: the 农用地, 建设用地, 未利用地 and gap rows add up to it (其中 rows are part of 农用地)."""
+    q = parcel.land_quota
+    gap = land_gap(parcel)
+    return (
+        _row("农用地", q.agricultural_m2),
+        _row("其中耕地", q.cultivated_m2),
+        _row("其中水田", q.paddy_m2),
+        _row("建设用地", q.construction_m2),
+        _row("未利用地", q.unused_m2),
+        *([_row(*gap)] if gap else []),
+        _row(TOTAL, parcel.area_m2, total=True),
+    )
+
+
 def _quota_rows(parcel: ParcelResult) -> tuple[QuotaRow, ...]:
     q = parcel.land_quota
     farmland = "占用永久基本农田" + (
         ("（需补划）" if farmland_replaced(parcel) else "（须避让）") if q.basic_farmland_m2 else ""
     )
-    figures = (
-        ("农用地", q.agricultural_m2),
-        ("其中耕地", q.cultivated_m2),
-        ("其中水田", q.paddy_m2),
-        ("建设用地", q.construction_m2),
-        ("未利用地", q.unused_m2),
-        ("存量建设用地", q.stock_m2),
-        ("新增建设用地指标", q.new_construction_quota_m2),
-        ("占补平衡指标", q.compensation_m2),
-        (farmland, q.basic_farmland_m2),
-    )
-    return tuple(
-        QuotaRow(name, MISSING, "") if v is None else QuotaRow(name, _num(v), _num(v / M2_PER_MU, 2))
-        for name, v in figures
+    return (
+        _row("存量建设用地", q.stock_m2),
+        _row("新增建设用地指标", q.new_construction_quota_m2),
+        _row("占补平衡指标", q.compensation_m2),
+        _row(farmland, q.basic_farmland_m2),
     )
 
 
 def _area(parcel: ParcelResult) -> str:
-    return f"{_num(parcel.area_m2)} / {parcel.area_ha:.4f} / {parcel.area_mu:.2f}"
+    a = Area(parcel.area_m2)
+    return f"{a.m2_text} / {a.ha_text} / {a.mu_text}"
 
 
 def gk_zone(crs_used: str) -> tuple[int, int] | None:
@@ -360,20 +394,23 @@ def _parcel(parcel: ParcelResult) -> ParcelReport:
         Fact("项目名称", parcel.name or "未填报"),
         Fact("项目类型", project_type_zh(parcel.project_type)),
         Fact("所在区县", county),
-        Fact(
-            "面积",
-            f"{_num(parcel.area_m2, 2)} m²（{parcel.area_ha:.4f} 公顷，{parcel.area_mu:.2f} 亩）",
-        ),
+        Fact("面积", Area(parcel.area_m2).zh),
         *_declared_area(parcel),
         Fact("计算坐标系", crs_label(parcel.crs_used)),
         *_coverage(parcel),
-        Fact("容差", f"{_num(parcel.tolerance_m2, 2)} m²"),
+        Fact("容差", f"{Area(parcel.tolerance_m2).m2_text} m²"),
     )
     paddy = [i.facts.paddy_m2 for i in parcel.items if i.facts.paddy_m2]
     notes = [REPAIRED_NOTE] if parcel.repaired else []
     worded = any(c.code == "paddy" for i in parcel.items for c in i.facts.conditions or [])
     if paddy and not worded:  # a profile that words the paddy outcome says it in the item's note
-        notes.append(f"占用水田 {_num(sum(paddy))} m²，须占水田补水田。")
+        notes.append(f"占用水田 {Area(sum(paddy)).m2_text} m²，须占水田补水田。")
+    gap = land_gap(parcel)
+    if gap and gap[0] == UNCOVERED:
+        notes.append(
+            f"地块有 {Area(gap[1]).m2_text} m² 未被土地利用现状图层覆盖，其地类未能核实，"
+            "未计入新增建设用地指标和占补平衡，须补充土地利用现状数据后核实。"
+        )
     if parcel.verdict == "out_of_coverage":
         notes.append("地块未全部位于蓝图覆盖范围内，覆盖范围外的部分未经审查，不能据此配置用地指标。")
     notes += item_notes(parcel)
@@ -386,6 +423,7 @@ def _parcel(parcel: ParcelResult) -> ParcelReport:
         facts=facts,
         notes=tuple(notes),
         items=tuple(_item_row(n, i) for n, i in enumerate(parcel.items, start=1)),
+        land=_land_rows(parcel),
         quota=_quota_rows(parcel),
         coordinates=coordinate_table(parcel),
     )
@@ -511,8 +549,38 @@ def report_model(
             )
             for p in result.parcels
         ),
+        summary_total=(TOTAL, f"{len(result.parcels)} 宗", _area_sum(result), "", ""),
         parcels=tuple(_parcel(p) for p in result.parcels),
         signature=signature(issuer, number),
+        conclusion=conclusion(result),
         basis=basis_facts(result),
         data=data_versions(result, blueprint),
     )
+
+
+CONCLUSION_TITLE = "综合审查结论"
+# per verdict: what follows for its parcels (the opinion's conclusions say it per parcel)
+CONSEQUENCE: dict[Verdict, str] = {
+    "pass": "",
+    "conditional": "，须办理各地块所列手续、落实相关条件后方可办理用地报批",
+    "reject": "，须调整选址或用地方案后重新申请审查",
+    "out_of_coverage": "，覆盖范围外部分未经审查，须补充数据后另行审查",
+}
+
+
+def conclusion(result: ReviewResult) -> str:
+    """The report's closing conclusion: how many parcels, their area, and each verdict with its parcels."""
+    parts = []
+    for verdict, then in CONSEQUENCE.items():
+        ids = [p.id for p in result.parcels if p.verdict == verdict]
+        if ids:
+            label = "未全部位于蓝图覆盖范围" if verdict == "out_of_coverage" else VERDICT_ZH[verdict]
+            parts.append(f"{label} {len(ids)} 宗（{'、'.join(ids)}）{then}")
+    return f"本次共审查地块 {len(result.parcels)} 宗，面积合计 {Area(sum(p.area_m2 for p in result.parcels)).zh}。" + (
+        "其中" + "；".join(parts) + "。" if parts else ""
+    )
+
+
+def _area_sum(result: ReviewResult) -> str:
+    total = Area(sum(p.area_m2 for p in result.parcels))
+    return f"{total.m2_text} / {total.ha_text} / {total.mu_text}"

@@ -42,8 +42,9 @@ from reportlab.platypus import (
 
 from geo.blueprint import Blueprint
 from geo.papers import DocumentNumber, Issuer
-from geo.report import Sketch, sketch
+from geo.report import CONTEXT_ALPHA, PIECE_ALPHA, Sketch, sketch
 from geo.report_model import (
+    CONCLUSION_TITLE,
     COORDINATE_COLUMNS,
     ITEM_COLUMNS,
     QUOTA_COLUMNS,
@@ -154,6 +155,12 @@ def _para(value: object, style: ParagraphStyle) -> Paragraph:
     return CJKParagraph(escape(str(value)), style)
 
 
+def tinted(colour: str, alpha: float) -> colors.Color:
+    """``colour`` (#rrggbb) at fill opacity ``alpha``: the map's fills and the legend's swatches alike."""
+    c = colors.HexColor(colour)
+    return colors.Color(c.red, c.green, c.blue, alpha=alpha)
+
+
 def _sketch(s: Sketch | None, size: float) -> Drawing:
     """The sketch of :func:`geo.report.sketch`: context layers, coloured pieces, the parcel,
     scale bar, north arrow and legend."""
@@ -179,21 +186,25 @@ def _sketch(s: Sketch | None, size: float) -> Drawing:
                     )
 
     for c in s.context:
-        colour = colors.HexColor(c.colour)
-        add(c.geometry, colors.Color(colour.red, colour.green, colour.blue, alpha=0.18), colour, 0.6)
+        add(c.geometry, tinted(c.colour, CONTEXT_ALPHA), colors.HexColor(c.colour), 0.6)
     for status, geom in s.pieces:
-        add(geom, colors.HexColor(STATUS_COLOURS[status]), colors.HexColor("#555555"), 0.3)
+        add(geom, tinted(STATUS_COLOURS[status], PIECE_ALPHA), colors.HexColor("#555555"), 0.3)
     add(s.outline, None, colors.black, 1.4)
     font = register_font()
+    # the length after the bar's end (a short bar has no room above it), on a white ground
+    label_width = pdfmetrics.stringWidth(s.scale_label, font, 7)
+    drawing.add(
+        Rect(3, lift + 3, s.scale_len + label_width + 9, 15, fillColor=tinted("#ffffff", 0.8), strokeColor=None)
+    )
     drawing.add(Rect(6, lift + 6, s.scale_len, 2.5, fillColor=colors.black, strokeColor=None))
     drawing.add(String(6, lift + 11, "0", fontName=font, fontSize=7))
-    drawing.add(String(6 + s.scale_len, lift + 11, s.scale_label, fontName=font, fontSize=7, textAnchor="end"))
+    drawing.add(String(6 + s.scale_len + 2.5, lift + 5.5, s.scale_label, fontName=font, fontSize=7))
     nx, top = size - 12, lift + size - 6
     drawing.add(Polygon([nx, top, nx + 5, top - 14, nx, top - 11, nx - 5, top - 14], fillColor=colors.black))
     drawing.add(String(nx, top - 24, "北", fontName=font, fontSize=8, textAnchor="middle"))
-    for n, (colour, label) in enumerate(legend):
+    for n, (colour, label, alpha) in enumerate(legend):
         y = lift - 4 - rows * (n + 1) + 2
-        drawing.add(Rect(0, y, 10, 7, fillColor=colors.HexColor(colour), strokeColor=None))
+        drawing.add(Rect(0, y, 10, 7, fillColor=tinted(colour, alpha), strokeColor=colors.HexColor(colour)))
         drawing.add(String(14, y + 1, label, fontName=font, fontSize=7))
     return drawing
 
@@ -252,14 +263,28 @@ def _coordinates(table: CoordinateTable, s: dict[str, ParagraphStyle]) -> list[F
 
 
 def _figures(p: ParcelReport, s: dict[str, ParagraphStyle]) -> list[Flowable]:
-    """The land figures across the page (one column per category: three rows, not ten)."""
-    rows = [
-        (QUOTA_COLUMNS[0], *(q.name for q in p.quota)),
-        (QUOTA_COLUMNS[1], *(q.m2 for q in p.quota)),
-        (QUOTA_COLUMNS[2], *(q.mu for q in p.quota)),
+    """The land figures across the page (one column per category: three rows, not twelve): the land
+    classes up to their 合计 (shaded, a rule after it), then the quota figures."""
+    rows = (*p.land, *p.quota)
+    grid = [
+        (QUOTA_COLUMNS[0], *(q.name for q in rows)),
+        (QUOTA_COLUMNS[1], *(q.m2 for q in rows)),
+        (QUOTA_COLUMNS[2], *(q.mu for q in rows)),
     ]
-    width = 180 * mm / len(rows[0])
-    return [KeepTogether([_para("用地指标核算", s["h3"]), _table(rows, [width] * len(rows[0]), s["cell"])])]
+    first = 14 * mm
+    table = _table(grid, [first, *[(180 * mm - first) / len(rows)] * len(rows)], s["cell"])
+    total = len(p.land)  # the 合计 column (after the label column)
+    table.setStyle(
+        TableStyle(
+            [
+                ("LEFTPADDING", (0, 0), (-1, -1), 2),  # room for 1,000,000.00 on one line
+                ("RIGHTPADDING", (0, 0), (-1, -1), 2),
+                ("BACKGROUND", (total, 0), (total, -1), colors.HexColor("#eeeeee")),
+                ("LINEAFTER", (total, 0), (total, -1), 1.2, colors.black),
+            ]
+        )
+    )
+    return [KeepTogether([_para("用地指标核算", s["h3"]), table])]
 
 
 def _parcel_story(p: ParcelReport, drawing: Drawing, s: dict[str, ParagraphStyle]) -> list[Flowable]:
@@ -334,7 +359,7 @@ def _cover(m: ReportModel, s: dict[str, ParagraphStyle]) -> list[Flowable]:
         header,
         _para("审查结论汇总", s["h3"]),
         _table(
-            [SUMMARY_COLUMNS, *(row.cells for row in m.summary)],
+            [SUMMARY_COLUMNS, *(row.cells for row in m.summary), m.summary_total],
             [22 * mm, 58 * mm, 48 * mm, 26 * mm, 26 * mm],
             s["cell"],
             statuses=[(n, row.status) for n, row in enumerate(m.summary, start=1)],
@@ -364,9 +389,18 @@ def review_report_pdf(
     story = _cover(m, s)
     for p, parcel in zip(m.parcels, result.parcels, strict=True):
         story += _parcel_story(p, _sketch(sketch(parcel, 52 * mm, blueprint), 52 * mm), s)
+    # the conclusion and the signature as one block: on the last parcel's page when it fits, else
+    # together on the next page, never a seal on a page of its own
     story += [
-        Spacer(1, 12 * mm),
-        KeepTogether([_para(line, s["sign"]) for line in m.signature]),
+        Spacer(1, 6 * mm),
+        KeepTogether(
+            [
+                _para(CONCLUSION_TITLE, s["h3"]),
+                _para(m.conclusion, s["base"]),
+                Spacer(1, 10 * mm),
+                *(_para(line, s["sign"]) for line in m.signature),
+            ]
+        ),
     ]
 
     def page_number(canvas: Canvas, doc: Any) -> None:

@@ -212,10 +212,27 @@ def test_demo_pdf_prints_one_page_per_parcel(demo_review: ReviewResult, demo: Bl
     texts = [re.sub(r"\s+", "", page.extract_text()) for page in pdf.pages]
     first = next(n for n, text in enumerate(texts) if "审查结论：" in text)
     body = texts[first:]
-    if "审查结论：" not in body[-1]:  # the signature block on a page of its own
-        assert "（盖章）" in body[-1] and "审查情况" not in body[-1] and "用地指标核算" not in body[-1]
+    # the seal never alone: the 综合审查结论 and the signature block follow the last parcel together
+    assert "综合审查结论" in body[-1] and "（盖章）" in body[-1] and "本次共审查地块" in body[-1]
+    if "审查结论：" not in body[-1]:  # on a page of their own when the last parcel's page is full
+        assert "审查情况" not in body[-1] and "用地指标核算" not in body[-1]
         body = body[:-1]
     ids = [p.id for p in demo_review.parcels]
     assert len(body) == len(ids), f"{len(body)} pages for {len(ids)} parcels"
     for text, pid in zip(body, ids, strict=True):
         assert f"地块{pid}" in text and text.count("审查结论：") == 1 and "用地指标核算" in text
+
+
+def test_demo_land_classes_add_up_to_each_parcel(demo_review: ReviewResult) -> None:
+    """Issue 13: D15 (码头仓储) reaches 578.93 m² into 微山县, where the demo's 三调 layer (任城区 only)
+    has no 图斑; the land table names that part and every parcel's rows add up to its 合计."""
+    from geo.report_model import TOTAL, UNCOVERED, report_model
+
+    model = report_model(demo_review)
+    for parcel, result in zip(model.parcels, demo_review.parcels, strict=True):
+        total = parcel.land[-1]
+        assert total.name == TOTAL and total.m2 == f"{result.area_m2:,.2f}"
+        parts = [float(r.m2.replace(",", "")) for r in parcel.land if not r.total and not r.name.startswith("其中")]
+        assert sum(parts) == pytest.approx(result.area_m2, abs=0.005), parcel.id
+    d15 = {r.name: r.m2 for r in next(p for p in model.parcels if p.id == "D15").land}
+    assert d15[UNCOVERED] == "578.93" and d15["未利用地"] == "25,021.07"

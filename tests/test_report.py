@@ -8,6 +8,7 @@ import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -15,13 +16,24 @@ import pypdf
 import pytest
 import shapely
 from sqlalchemy import Engine
-from support import screenshot
+from support import STANDARD_LAYERS, land_use_layer, parcel_frame, rect, rect_blueprint, screenshot
 
-from geo.blueprint import Blueprint
-from geo.opinion import opinion
+from geo.blueprint import Blueprint, load_blueprint
+from geo.opinion import opinion, opinion_markdown
 from geo.papers import DocumentNumber, Issuer, document_number
 from geo.report import TILING_LAYERS, review_report, sketch, sketch_svg
-from geo.report_model import REPAIRED_NOTE, SUPPLEMENTARY, SYNTHETIC_NOTE, report_model, without_area
+from geo.report_model import (
+    CONCLUSION_TITLE,
+    REPAIRED_NOTE,
+    SUPPLEMENTARY,
+    SYNTHETIC_NOTE,
+    TOTAL,
+    UNCOVERED,
+    UNITS_NOTE,
+    report_model,
+    tolerance_note,
+    without_area,
+)
 from geo.report_pdf import cjk_lines, review_report_pdf
 from geo.review import ReviewResult, review
 from geo.review.result import ToleranceRule
@@ -119,7 +131,7 @@ def test_model_rows_and_marks(result: ReviewResult) -> None:
     assert any(item.supplementary for item in items)
     assert [p.notes.count(REPAIRED_NOTE) for p in model.parcels] == [0, 1, 0]
     assert SYNTHETIC_NOTE not in model.notes and SYNTHETIC_NOTE in report_model(result, synthetic=True).notes
-    assert [r.name for r in parcel.quota][:3] == ["农用地", "其中耕地", "其中水田"]
+    assert [r.name for r in parcel.land][:3] == ["农用地", "其中耕地", "其中水田"]
 
 
 def test_notes_come_from_the_result(result: ReviewResult) -> None:
@@ -239,7 +251,7 @@ def test_sketch_shows_layers_around_scale_and_north(result: ReviewResult, bluepr
     assert drawn.scale_m == 50.0  # a 200 m parcel in a 340 m window: a quarter is 85 m, the bar 50 m
     svg = sketch_svg(drawn)
     assert ">北</text>" in svg and "50 m" in svg
-    for colour, label in drawn.legend():
+    for colour, label, _ in drawn.legend():
         assert colour in svg and label in svg
     alone = sketch(parcel, 260)  # without the blueprint: the pieces only, still scaled
     assert alone is not None and alone.context == []
@@ -315,3 +327,123 @@ def test_cjk_lines_hang_a_run_of_closing_marks() -> None:
     text = "依据第二十条（依据）。下一句"
     lines = cjk_lines(text, [1.0] * len(text), [len("依据第二十条（依据")])
     assert lines[0][1] == "依据第二十条（依据）。" and lines[1][1] == "下一句"
+
+
+def test_land_classes_add_up_to_the_parcel_with_the_gap_named(tmp_path: Path) -> None:
+    """Issue 13 (demo D15): the classes left 578.93 m² unexplained where the 三调 layer does not reach.
+    Here the land-use cell (3,3) is missing: a 1 km² parcel on (2.5–3.5)² has 0.75 km² of 0601
+    建设用地 and 0.25 km² no 图斑 covers; the rows name it and add up to the 合计, the parcel's area."""
+    layers = {**STANDARD_LAYERS, "land_use": [row for row in land_use_layer() if row[0][:2] != (3, 3)]}
+    bp = load_blueprint(rect_blueprint(tmp_path / "gap", layers))
+    frame = parcel_frame(rect(2.5, 2.5, 3.5, 3.5), id="G1", project_type="industrial", investment_wan=50000.0)
+    result = review(frame, bp)
+    parcel = report_model(result).parcels[0]
+    rows = {r.name: r for r in parcel.land}
+    assert rows["建设用地"].m2 == "750,000.00" and rows[UNCOVERED].m2 == "250,000.00"
+    assert rows[UNCOVERED].mu == "375.00"
+    total = parcel.land[-1]
+    assert total.name == TOTAL and total.total and total.m2 == "1,000,000.00" and total.mu == "1,500.00"
+    parts = [float(r.m2.replace(",", "")) for r in parcel.land if not r.total and not r.name.startswith("其中")]
+    assert sum(parts) == pytest.approx(1_000_000.0, abs=0.001)
+    assert any("250,000.00 m² 未被土地利用现状图层覆盖" in note for note in parcel.notes)
+    quota = opinion(result).parcels[0].quota
+    assert "未被土地利用现状图层覆盖25.0000公顷（375.00亩），其地类未能核实" in quota
+    shown_pdf = pdf_texts(review_report_pdf(result))
+    shown_html = html_text(review_report(result))
+    for text in (UNCOVERED, "地类面积", "250,000.00", "1,000,000.00"):
+        assert squash(text) in shown_pdf and squash(text) in shown_html
+
+
+def test_land_classes_without_a_gap_have_no_gap_row(result: ReviewResult) -> None:
+    for parcel in report_model(result).parcels:
+        names = [r.name for r in parcel.land]
+        assert UNCOVERED not in names and names[-1] == TOTAL
+        assert [r.name for r in parcel.quota][:3] == ["存量建设用地", "新增建设用地指标", "占补平衡指标"]
+
+
+AREA_FIGURE = re.compile(r"(\d[\d,]*(?:\.\d+)?) ?(m²|平方米|公顷|亩)(?![/（(])")
+DIGITS = {"m²": 2, "平方米": 2, "公顷": 4, "亩": 2}
+
+
+def area_figures(text: str, result: ReviewResult) -> list[tuple[str, str]]:
+    """Every area written in ``text`` with its unit, the units note (1 亩 = 666.67 m²) and the
+    profile's configured tolerance (1平方米) left out: they are definitions, not measured areas."""
+    for note in (UNITS_NOTE, tolerance_note(result), "本意见依据“一张蓝图”现有数据"):
+        text = text.replace(squash(note), "").replace(note, "")
+    return AREA_FIGURE.findall(text)
+
+
+def test_one_rounding_rule_for_areas_on_every_paper(result: ReviewResult) -> None:
+    """m² to 2 decimals, 公顷 to 4, 亩 to 2 — in the report, the PDF and the 审查意见 alike (the rows once
+    had 1 decimal and the facts 2, and the rules' messages 1)."""
+    model = report_model(result)
+    for p in model.parcels:
+        for row in p.items:
+            assert re.fullmatch(r"[\d,]+\.\d{2}", row.overlap_m2) and re.fullmatch(r"[\d,]+\.\d{2}", row.overlap_mu)
+        for q in (*p.land, *p.quota):
+            assert re.fullmatch(r"[\d,]+\.\d{2}", q.m2), q
+    papers = {
+        "html": html_text(review_report(result)),
+        "pdf": pdf_texts(review_report_pdf(result)),
+        "opinion": opinion_markdown(opinion(result)),
+    }
+    for name, text in papers.items():
+        figures = area_figures(text, result)
+        assert len(figures) > 10, name
+        wrong = [(n, u) for n, u in figures if len(n.partition(".")[2]) != DIGITS[u]]
+        assert wrong == [], name
+
+
+def test_summary_has_a_total_row(result: ReviewResult) -> None:
+    model = report_model(result)
+    total = sum(p.area_m2 for p in result.parcels)
+    assert model.summary_total[:2] == (TOTAL, f"{len(result.parcels)} 宗")
+    assert model.summary_total[2].startswith(f"{total:,.2f} / {total / 10_000:,.4f} / ")
+    assert f"{len(result.parcels)} 宗" in model.conclusion and f"{total:,.2f} m²" in model.conclusion
+    for p in result.parcels:
+        assert p.id in model.conclusion
+
+
+def test_pdf_keeps_the_signature_with_the_conclusion(result: ReviewResult) -> None:
+    """The seal never sits alone on the last page: the 综合审查结论 goes with it (ReportLab KeepTogether)."""
+    pages = [squash(p.extract_text()) for p in pypdf.PdfReader(io.BytesIO(review_report_pdf(result))).pages]
+    last = pages[-1]
+    assert "（盖章）" in last and CONCLUSION_TITLE in last
+    assert squash(report_model(result).conclusion)[:40] in last
+    assert sum("（盖章）" in page for page in pages) == 1
+
+
+def test_sketch_legend_swatches_have_the_fills_opacity(result: ReviewResult, blueprint: Blueprint) -> None:
+    """The legend once showed opaque swatches for translucent fills: a swatch now looks like its fill,
+    in the SVG (HTML report) and in the ReportLab drawing (PDF)."""
+    from reportlab.graphics.shapes import Polygon, Rect
+
+    from geo.report_pdf import _sketch
+
+    drawn = sketch(result.parcels[0], 260, blueprint)
+    assert drawn is not None
+    legend = drawn.legend()
+    assert {alpha for _, _, alpha in legend} == {0.18, 0.85}  # layers around, and pieces
+    svg = sketch_svg(drawn)
+    fills = set(re.findall(r'<path d="[^"]*" fill-rule="evenodd" fill="(#\w+)" fill-opacity="([\d.]+)"', svg))
+    swatches = set(
+        re.findall(r'<rect x="2" y="[\d.]+" width="14" height="10" fill="(#\w+)" fill-opacity="([\d.]+)"', svg)
+    )
+    assert swatches == {(colour, str(alpha)) for colour, _, alpha in legend} and swatches <= fills
+    drawing = _sketch(drawn, 150)
+    shapes = [c for c in drawing.contents if c.fillColor is not None]
+    polygon_fills = {(c.fillColor.hexval(), c.fillColor.alpha) for c in shapes if isinstance(c, Polygon)}
+    legend_fills = {(c.fillColor.hexval(), c.fillColor.alpha) for c in shapes if isinstance(c, Rect) and c.width == 10}
+    assert len(legend_fills) == len(legend) and legend_fills <= polygon_fills
+
+
+def test_sketch_scale_label_clear_of_the_bar(result: ReviewResult) -> None:
+    """On a small parcel the bar is short: its length is written after the bar's end, never over "0"."""
+    small = result.model_copy(deep=True).parcels[0]
+    drawn = sketch(small, 150)
+    assert drawn is not None
+    svg = sketch_svg(drawn)
+    bar = re.search(r'<rect x="([\d.]+)" y="[\d.]+" width="([\d.]+)" height="4" fill="#000"/>', svg)
+    label = re.search(r'<text x="([\d.]+)" y="[\d.]+" class="scale-label">([^<]+)</text>', svg)
+    assert bar and label and label[2] == drawn.scale_label
+    assert float(label[1]) > float(bar[1]) + float(bar[2])  # starts right of the bar's end

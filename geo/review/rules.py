@@ -105,10 +105,7 @@ class ParcelContext:
 
 def _area_text(m2: float) -> tuple[str, str]:
     a = Area(m2)
-    return (
-        f"{a.m2:,.1f} m²（{a.ha:.4f} 公顷，{a.mu:.2f} 亩）",
-        f"{a.m2:,.1f} m² ({a.ha:.4f} ha, {a.mu:.2f} mu)",
-    )
+    return a.zh, a.en
 
 
 def _missing(layer_id: str) -> Outcome:

@@ -1,0 +1,63 @@
+"""``lantu papers``: the report, the PDF or the 审查意见 of a saved review result, without reviewing
+again. Mounted beside the other commands by ``geo.cli``."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from geo.blueprint import Blueprint, load_blueprint
+from geo.cli_context import cli_context, fail
+from geo.errors import LantuError
+from geo.io import read_review_result
+
+app = typer.Typer()
+
+
+class PaperFormat(StrEnum):
+    html = "html"  # the printable report
+    pdf = "pdf"
+    opinion = "opinion"  # the drafted 审查意见, Markdown
+    docx = "docx"  # the same as an editable Word file
+
+
+@app.command("papers")
+def papers_cmd(
+    ctx: typer.Context,
+    result_json: Annotated[
+        Path, typer.Argument(help="A saved review result: the JSON of `lantu review -o` or GET /api/v1/reviews/{id}.")
+    ],
+    fmt: Annotated[PaperFormat, typer.Option("--format", "-f", help="Paper to write.")] = PaperFormat.html,
+    blueprint: Annotated[
+        Path | None,
+        typer.Option(
+            "--blueprint", "-b", help="The blueprint reviewed against: the sketch's layers and each layer's 现势性."
+        ),
+    ] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
+) -> None:
+    """The papers of a saved review (report, PDF, 审查意见) without running the review again; exit 2 on a
+    file that is not a review result. The text is the same as `lantu review … --format` wrote."""
+    from geo.cli import OutputFormat, needs_output, render, say  # geo.cli mounts this module
+
+    target = OutputFormat(fmt.value)
+    if fmt in (PaperFormat.pdf, PaperFormat.docx) and output is None:
+        fail(needs_output(target))
+    context = cli_context(ctx)
+    try:
+        result = read_review_result(result_json)
+        bp: Blueprint | None = load_blueprint(blueprint) if blueprint is not None else None
+        content = render(result, target, blueprint=bp, issuer=context.issuer, data_dir=context.data_dir)
+    except LantuError as exc:
+        fail(exc)
+    data = content if isinstance(content, bytes) else content.encode("utf-8")
+    if output is None:
+        sys.stdout.write(data.decode("utf-8") + "\n")
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_bytes(data)
+    say(f"已生成 {len(result.parcels)} 个地块的文书 / papers of {len(result.parcels)} parcel(s) → {output}")

@@ -1,0 +1,85 @@
+"""`lantu papers`: the report, PDF and 审查意见 of a saved review result, the same as the live review's."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import docx
+import pypdf
+import pytest
+from support import parcel_frame, rect
+from typer.testing import CliRunner
+
+from api.cli import app
+from geo.blueprint import Blueprint
+from geo.cli import OutputFormat, render
+from geo.review import ReviewResult, review
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def live(blueprint: Blueprint) -> ReviewResult:
+    frame = parcel_frame(rect(1.2, 1.2, 1.6, 1.6), rect(2.9, 0.1, 3.1, 0.3), project_type="industrial")
+    frame["id"] = ["A", "B"]
+    frame["name"] = ["装配车间", "仓库"]
+    return review(frame, blueprint)
+
+
+@pytest.fixture
+def saved(live: ReviewResult, tmp_path: Path) -> Path:
+    path = tmp_path / "review.json"
+    path.write_text(live.model_dump_json(indent=2), encoding="utf-8")  # what `lantu review -o` writes
+    return path
+
+
+def pdf_text(data: bytes) -> str:
+    return "\n".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(data)).pages)
+
+
+def docx_text(data: bytes) -> str:
+    return "\n".join(p.text for p in docx.Document(io.BytesIO(data)).paragraphs)
+
+
+@pytest.mark.parametrize("fmt", ["html", "opinion", "pdf", "docx"])
+def test_papers_from_a_saved_result_equal_the_live_review_papers(
+    live: ReviewResult, saved: Path, blueprint: Blueprint, blueprint_dir: Path, tmp_path: Path, fmt: str
+) -> None:
+    out = tmp_path / f"paper.{fmt}"
+    run = runner.invoke(app, ["papers", str(saved), "-f", fmt, "-b", str(blueprint_dir), "-o", str(out)])
+    assert run.exit_code == 0, run.output
+    assert "2 parcel(s)" in run.stderr
+    rendered = render(live, OutputFormat(fmt), blueprint=blueprint)
+    written = out.read_bytes()
+    if fmt == "pdf":  # the file's creation time differs; the text may not
+        assert isinstance(rendered, bytes) and pdf_text(written) == pdf_text(rendered)
+    elif fmt == "docx":
+        assert isinstance(rendered, bytes) and docx_text(written) == docx_text(rendered)
+    else:
+        assert written.decode("utf-8") == rendered
+    assert ("装配车间" in written.decode("utf-8")) if fmt in ("html", "opinion") else True
+
+
+def test_papers_text_formats_go_to_stdout_and_need_no_blueprint(saved: Path) -> None:
+    run = runner.invoke(app, ["papers", str(saved), "--format", "opinion"])
+    assert run.exit_code == 0, run.output
+    assert run.stdout.startswith("# 建设项目用地落地可行性审查意见") and "（地块编号：A）" in run.stdout
+
+
+@pytest.mark.parametrize(
+    "content", ['{"review_id": "x"}', "not json at all", '{"type": "FeatureCollection", "features": []}', ""]
+)
+def test_papers_of_a_file_that_is_not_a_result_exit_2(tmp_path: Path, content: str) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(content, encoding="utf-8")
+    run = runner.invoke(app, ["papers", str(bad), "-f", "html"])
+    assert run.exit_code == 2
+    assert "不是审查结果" in run.stderr and "is not a lantu review result" in run.stderr
+    missing = runner.invoke(app, ["papers", str(tmp_path / "nope.json")])
+    assert missing.exit_code == 2 and "无法读取" in missing.stderr and "cannot read" in missing.stderr
+
+
+def test_papers_binary_formats_need_an_output_file(saved: Path) -> None:
+    run = runner.invoke(app, ["papers", str(saved), "-f", "pdf"])
+    assert run.exit_code == 2 and "-o" in run.stderr
