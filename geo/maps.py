@@ -28,7 +28,7 @@ from jinja2 import Template
 
 from geo.blueprint import Blueprint, VectorLayer
 from geo.catalog import landuse_class, layer_catalog
-from geo.crs import M2_PER_MU
+from geo.crs import M2_PER_MU, Area
 from geo.report_model import ParcelReport, report_model
 from geo.review.result import ReviewResult
 from geo.vocabulary import LAYER_COLOURS, STATUS_COLOURS, STATUS_ORDER, STATUS_ZH, VERDICT_ZH, Status
@@ -426,7 +426,7 @@ def review_map(
             pane=PIECE_PANES[d.status][0],
             className=f"lantu-piece lantu-piece-{d.status}",
         ).add_to(conflicts)
-        text = f"{parcel.id} · {item.name_zh}：{STATUS_ZH[d.status]} {d.area_m2:,.1f} m²"
+        text = f"{parcel.id} · {item.name_zh}：{STATUS_ZH[d.status]} {Area(d.area_m2).m2_text} m²"
         tooltips.append((piece.get_name(), _e(text), {"sticky": True}))
     conflicts.add_to(fmap)
     parcel_group = folium.FeatureGroup(name="审查地块（编号）", show=True)

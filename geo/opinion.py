@@ -92,7 +92,9 @@ class ParcelOpinion:
 @dataclass(frozen=True)
 class Opinion:
     title: str
-    number: str
+    number: str  # 济自然资审〔2026〕第12号, or a draft's label
+    number_line: str  # 审查编号：…, the line under the title (as on the report)
+    review_id: str  # the review the opinion drafts (系统记录号, GET /api/v1/reviews/{id})
     draft: bool
     template: str
     preamble: str
@@ -111,7 +113,7 @@ class Opinion:
 
     def texts(self) -> list[str]:
         """Every text a rendering must show (used by the tests)."""
-        out = [self.title, self.number, self.preamble, self.closing, *self.notes, *self.signature]
+        out = [self.title, self.number_line, self.preamble, self.closing, *self.notes, *self.signature]
         for p in self.parcels:
             out += [p.heading, *(t for f in p.project for t in (f.label, f.value)), p.quota, p.conclusion]
             out += [t for f in p.findings for t in (f.name, f.text, f.basis)]
@@ -334,6 +336,8 @@ def opinion(
     return Opinion(
         title=_render(t, "title"),
         number=number.text,
+        number_line=number.labelled,
+        review_id=result.review_id,
         draft=number.is_draft,
         template=str(t.get("name", issuer.template)),
         preamble=_render(t, "preamble", created=time_zh(result.created), **common),
@@ -364,7 +368,7 @@ def md(text: str) -> str:
 def opinion_markdown(op: Opinion) -> str:
     """The opinion as Markdown, editable in any text editor and convertible by pandoc."""
     h = op.headings
-    lines = [f"# {md(op.title)}", "", md(op.number), "", md(op.preamble), ""]
+    lines = [f"# {md(op.title)}", "", md(op.number_line), "", md(op.preamble), ""]
     for p in op.parcels:
         lines += [f"## {md(p.heading)}", "", f"### （一）{md(h['project'])}", "", "| 项目 | 内容 |", "| --- | --- |"]
         lines += [f"| {md(f.label)} | {md(f.value)} |" for f in p.project]
@@ -442,7 +446,7 @@ def opinion_docx(op: Opinion) -> bytes:
     face(footer.add_run(" —"), "宋体", 14)
 
     para(op.title, size=22, name="宋体", bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False, style="Title")
-    para(op.number, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False)
+    para(op.number_line, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False)
     para(op.preamble)
     h = op.headings
     for p in op.parcels:

@@ -19,6 +19,7 @@ from sqlalchemy import Column, DateTime, Engine, Integer, String, Table, UniqueC
 from geo.db import insert_ignoring_duplicates, metadata
 from geo.errors import LantuError
 
+NUMBER_LABEL = "审查编号"  # how both papers label the document number (the service's id is 系统记录号)
 BEIJING = timezone(timedelta(hours=8), "北京时间")  # China keeps no daylight saving: a fixed UTC+8
 PLACEHOLDER_UNIT = "（审查单位）"
 
@@ -72,6 +73,11 @@ class DocumentNumber:
         if self.seq is None:
             return f"{self.code}〔{self.year}〕第　号（草稿，未编号）"
         return f"{self.code}〔{self.year}〕第{self.seq}号"
+
+    @property
+    def labelled(self) -> str:
+        """审查编号：济自然资审〔2026〕第12号 — the line under the title of the report and the 审查意见."""
+        return f"{NUMBER_LABEL}：{self.text}"
 
     @property
     def date_zh(self) -> str:

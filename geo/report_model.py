@@ -26,7 +26,7 @@ from geo.catalog import layer_catalog
 from geo.crs import GK_FAMILIES, Area, gk_epsg, reproject
 from geo.errors import LantuError
 from geo.io.coordtxt import survey_rings
-from geo.papers import DocumentNumber, Issuer, time_zh
+from geo.papers import NUMBER_LABEL, DocumentNumber, Issuer, time_zh
 from geo.review.profile import load_profile
 from geo.review.result import ItemResult, ParcelResult, ReviewResult
 from geo.vocabulary import STATUS_ZH, VERDICT_STATUS, VERDICT_ZH, Status, Verdict, project_types
@@ -46,6 +46,7 @@ REPAIRED_NOTE = "几何已自动修复（面积不变）"
 SYNTHETIC_NOTE = "示例蓝图的管控图层为合成数据，仅供演示。"
 UNITS_NOTE = "1 公顷 = 10 000 m²，1 亩 = 666.67 m²。"
 MISSING = "缺图层"
+RECORD_LABEL = "系统记录号"  # the review's id in the service (GET /api/v1/reviews/{id}): where the paper comes from
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,7 @@ class ParcelReport:
 class ReportModel:
     title: str
     number: str  # 文号, or a draft's label
+    number_line: str  # 审查编号：〔2026〕第N号, the line under the title
     issuer: str  # 审查单位
     date: str  # the paper's date, Beijing time (2026年12月2日)
     header: tuple[Fact, ...]
@@ -160,7 +162,7 @@ class ReportModel:
 
     def texts(self) -> list[str]:
         """Every row cell, fact and note: what each renderer must show (used by the tests)."""
-        out = [self.title, self.number, *(t for f in self.header for t in (f.label, f.value)), *self.notes]
+        out = [self.title, self.number_line, *(t for f in self.header for t in (f.label, f.value)), *self.notes]
         out += [c for row in self.summary for c in row.cells] + list(self.summary_total)
         out += [t for f in self.basis for t in (f.label, f.value)]
         out += [t for f in self.data for t in (f.label, f.value)]
@@ -527,6 +529,7 @@ def report_model(
     return ReportModel(
         title=TITLE,
         number=number.text,
+        number_line=number.labelled,
         issuer=issuer.unit,
         date=number.date_zh,
         header=(
@@ -535,7 +538,8 @@ def report_model(
             *_version(result),
             Fact("审查方案", profile_zh(result.profile, data_dir)),
             Fact("审查时间", time_zh(result.created)),
-            Fact("审查编号", result.review_id),
+            Fact(NUMBER_LABEL, number.text),
+            Fact(RECORD_LABEL, result.review_id),
         ),
         notes=tuple(notes),
         summary=tuple(

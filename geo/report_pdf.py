@@ -355,7 +355,7 @@ def _cover(m: ReportModel, s: dict[str, ParagraphStyle]) -> list[Flowable]:
     )
     return [
         _para(m.title, s["title"]),
-        _para(m.number, s["number"]),
+        _para(m.number_line, s["number"]),
         header,
         _para("审查结论汇总", s["h3"]),
         _table(

@@ -320,3 +320,23 @@ def test_api_opinion_in_three_formats_with_the_document_number(client: TestClien
     bad = client.get(f"/api/v1/reviews/{rid}/opinion?format=pdf", headers=auth(keys))
     assert bad.status_code == 422
     assert client.get("/api/v1/reviews/nope/opinion", headers=auth(keys)).status_code == 404
+
+
+def test_opinion_header_carries_the_review_number_in_every_format(client: TestClient, keys: dict[str, str]) -> None:
+    """Issue 13: the 审查意见 had no 审查编号 where the report had one (the service's hex id). Both papers
+    now print 审查编号：{文号} under the title — Markdown, Word and JSON alike — and the report names
+    the service's id 系统记录号."""
+    body = json.loads(parcel_frame(PARCELS["PASS"][0], id="P1", name="物流中心").to_crs(4490).to_json(drop_id=True))
+    rid = client.post("/api/v1/reviews", json=body, headers=auth(keys)).json()["review_id"]
+    data = client.get(f"/api/v1/reviews/{rid}/opinion?format=json", headers=auth(keys)).json()
+    number = data["number"]
+    assert re.fullmatch(r"济自然资审〔\d{4}〕第\d+号", number)
+    assert data["number_line"] == f"审查编号：{number}" and data["review_id"] == rid
+    markdown = client.get(f"/api/v1/reviews/{rid}/opinion", headers=auth(keys)).text
+    assert markdown.splitlines()[2] == f"审查编号：{number}"  # under the title
+    word = client.get(f"/api/v1/reviews/{rid}/opinion?format=docx", headers=auth(keys))
+    paragraphs = [p.text for p in docx.Document(io.BytesIO(word.content)).paragraphs]
+    assert paragraphs[1] == f"审查编号：{number}"
+    report = client.get(f"/api/v1/reviews/{rid}/report", headers=auth(keys)).text
+    assert f'<th scope="row">审查编号</th><td>{number}</td>' in report
+    assert f'<th scope="row">系统记录号</th><td>{rid}</td>' in report
