@@ -360,6 +360,20 @@ def test_viewer_snaps_to_the_features_on_the_map(demo_server: str, browser: Any,
     mark = _box(page, ".lantu-snap-mark")
     assert mark["x"] + mark["width"] / 2 == pytest.approx(north[0] + 30, abs=1.5)
     assert mark["y"] + mark["height"] / 2 == pytest.approx(north[1], abs=1.5)
+    # a click there: the corner goes onto the exact edge the service finds (the map's edge is simplified)
+    with page.expect_response(lambda r: "/api/v1/layers/nearest-boundary" in r.url) as answer:
+        page.mouse.click(north[0] + 30, north[1] - 4)
+    assert answer.value.status == 200 and answer.value.json()["found"]
+    page.wait_for_function("() => document.getElementById('lantu-status').textContent.includes('精确边界')")
+    for dx, dy in ((30, 80), (-30, 80)):  # two corners inside the block, far from any edge
+        page.mouse.click(north[0] + dx, north[1] + dy)
+    page.click("#lantu-finish")
+    with page.expect_request(lambda r: "/api/v1/reviews" in r.url and r.method == "POST") as sent:
+        page.click("#lantu-review")
+    lon, lat = json.loads(sent.value.post_data)["geometry"]["coordinates"][0][0]
+    _, y = Transformer.from_crs(4490, EPSG, always_xy=True).transform(lon, lat)
+    assert y == pytest.approx(Y0 + 1000, abs=1e-3)  # on the block's north edge in GK metres, to the millimetre
+    page.wait_for_selector("#lantu-result table", timeout=30_000)
     free = _draw_near(page, corners, snap=False)
     ring = free["coordinates"][0]
     assert len(ring) == 5

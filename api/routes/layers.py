@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import BlueprintDep, PoolDep, VectorLayerDep, require
 from geo.blueprint import VectorLayer, layer_summary
 from geo.errors import InputError
+from geo.snapping import nearest_boundary_point
 
 router = APIRouter(tags=["layers"], dependencies=[Depends(require("layers:read"))])
 
@@ -51,6 +52,48 @@ def list_layers(blueprint: BlueprintDep) -> LayerCatalog:
     rows = [LayerInfo.model_validate(row) for row in layer_summary(blueprint)]
     return LayerCatalog(
         blueprint=blueprint.name, blueprint_version=blueprint.version, synthetic=blueprint.synthetic, layers=rows
+    )
+
+
+class BoundarySnap(BaseModel):
+    """The nearest point of a layer's exact boundary (EPSG:4490), for a corner drawn on the viewer."""
+
+    found: bool = Field(description="false: no boundary within the distance asked")
+    lon: float | None = None
+    lat: float | None = None
+    layer: str | None = Field(default=None, description="the layer whose boundary it is")
+    layer_name_zh: str | None = None
+    distance_m: float | None = Field(default=None, description="from the point asked, in the GK zone (metres)")
+
+
+@router.get(
+    "/layers/nearest-boundary",
+    response_model=BoundarySnap,
+    response_model_exclude_none=True,
+    summary="Snap a point onto the nearest exact layer boundary (界线吸附)",
+)
+async def nearest_boundary(
+    blueprint: BlueprintDep,
+    pool: PoolDep,
+    lon: Annotated[float, Query(ge=-180, le=180)],
+    lat: Annotated[float, Query(ge=-90, le=90)],
+    within_m: Annotated[float, Query(gt=0, le=500, description="search radius in metres")] = 10.0,
+    layers: Annotated[str | None, Query(max_length=2000, description="comma list of layer ids; default all")] = None,
+) -> BoundarySnap:
+    ids = [s.strip() for s in layers.split(",") if s.strip()] if layers else None
+    unknown = sorted(set(ids or []) - set(blueprint.layers))
+    if unknown:
+        raise InputError(f"unknown layers {unknown}", f"蓝图中没有图层 {unknown}")
+    hit = await pool.run(nearest_boundary_point, blueprint, lon, lat, within_m, ids)
+    if hit is None:
+        return BoundarySnap(found=False)
+    return BoundarySnap(
+        found=True,
+        lon=hit.lon,
+        lat=hit.lat,
+        layer=hit.layer,
+        layer_name_zh=hit.layer_name_zh,
+        distance_m=round(hit.distance_m, 3),
     )
 
 

@@ -78,6 +78,7 @@
     if (!best) {
       var edge = L.GeometryUtil.closestLayer(map, near, latlng);
       if (edge) { consider(edge.latlng, edge.distance, false); }
+      if (best) { best.edge = true; }
     }
     return best;
   }
@@ -119,7 +120,24 @@
     var at = hit ? hit.latlng : e.latlng;
     points.push([at.lat, at.lng]);
     redraw();
+    if (hit && hit.edge) { exactEdge(points.length - 1, e.latlng); }
   });
+  // An edge drawn here is the simplified one, a few metres off the layer's true edge: the service moves
+  // the corner onto the exact boundary nearest the click (measured in the GK zone), unless the corner
+  // was moved or removed meanwhile; without an answer the corner stays on the drawn edge.
+  function exactEdge(index, clicked) {
+    var at = points[index], reach = map.latLngToContainerPoint(clicked).add(L.point(SNAP_PX, 0));
+    var metres = map.distance(clicked, map.containerPointToLatLng(reach)) + 5;  // + the display simplification
+    var q = new URLSearchParams({lon: clicked.lng, lat: clicked.lat, within_m: Math.min(500, metres).toFixed(2)});
+    fetch("/api/v1/layers/nearest-boundary?" + q, {credentials: "same-origin"}).then(function (r) {
+      return r.ok ? r.json() : null;
+    }).then(function (body) {
+      if (!body || !body.found || points[index] !== at) { return; }
+      points[index] = [body.lat, body.lon];
+      if (parcel) { parcel.setLatLngs(points); measure(points); } else { redraw(); }
+      status("已吸附至" + body.layer_name_zh + "精确边界 / snapped to the exact edge of " + body.layer);
+    }).catch(function () { /* the corner stays on the drawn edge */ });
+  }
   // the container's own mousemove: the map's event is throttled over canvas-drawn layers (32 ms), which
   // would leave the marker and the 亩 readout behind the pointer where it stops
   L.DomEvent.on(map.getContainer(), "mousemove", function (ev) {
