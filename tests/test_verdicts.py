@@ -322,8 +322,9 @@ def test_land_use_standard_sums_a_projects_parcels(blueprint: Blueprint) -> None
         assert item.facts.investment_wan == 50_000
         assert item.facts.project_parcels == ["A", "B"]
         assert "项目 P1 共 2 个地块合计" in item.message_zh
-    alone = parcels["C"].item("land_use_standard")  # the only parcel of P2: its own figures
-    assert alone.status == "warn" and alone.facts.project_parcels is None
+    # the only parcel of P2: its own figures, 1.3333 ha of 8 ha asked for (below half: 不予供地)
+    alone = parcels["C"].item("land_use_standard")
+    assert alone.status == "fail" and alone.facts.project_parcels is None
     assert alone.facts.max_area_m2 == pytest.approx(4_000 / 3_000 * 10_000, rel=REL)
 
 

@@ -26,6 +26,22 @@ class Note(BaseModel):
     en: str
 
 
+ANY_VALUE = "*"  # the value_notes key for the values no other key words
+
+
+def _value_keys(notes: dict[str, Note]) -> dict[str, Note]:
+    """``value_notes`` keys: a value, ``VALUE/STATUS`` (the wording of a value at that status), or ``*``
+    for the values nothing else words. A wording may name the values it covers with ``{value}`` and place
+    what was found of them (地类, 名称, the area of each) with ``{found}``; else that follows it."""
+    for key, note in notes.items():
+        for text in (note.zh, note.en):
+            try:
+                text.format(value="", found="")
+            except (KeyError, IndexError, ValueError) as exc:
+                raise ValueError(f"value_notes {key!r}: {text!r} is not a wording ({exc})") from exc
+    return notes
+
+
 class OutcomeCondition(BaseModel):
     """What one outcome of a check requires: the condition (条件) and its procedures (所需手续),
     each with the law or notice it comes from."""
@@ -49,7 +65,8 @@ class BaseCheck(BaseModel):
       check's tiny overlap (within the relative tolerance) counts;
     - ``zone_compatible``: the zone (``城镇弹性发展区``); ``land_use_classes``: the groups found
       (``cultivated``, ``forest``, ``grassland``, ``wetland``) and ``paddy``;
-      ``land_use_standard``: ``over``, ``unknown`` (no standard) or ``no_investment``;
+      ``land_use_standard``: ``over``, ``refuse`` (far below the standard), ``unknown`` (no standard),
+      ``no_investment`` or ``no_measure`` (a per-km / per-MW indicator without the project's figure);
     - every kind: the status (``warn``, ``fail``) for what no code above words.
     """
 
@@ -133,13 +150,17 @@ class OverlapCheck(BaseCheck):
     # not the relative share; ``strict_values`` limits that to pieces with those attribute values
     strict: bool = False
     strict_values: list[str] = Field(default_factory=list)
-    # the wording per attribute value (矿业权 vs 查明重要矿产资源) when values need different steps
+    # the wording per attribute value found (矿业权 vs 查明重要矿产资源, 一级 vs 二级保护区): the finding names
+    # what the parcel hits, not every grade the rule knows (keys: see _value_keys)
     value_notes: dict[str, Note] = Field(default_factory=dict)
+    # optional attributes the finding quotes where the layer has them (文物保护单位名称、级别, 矿业权人), by label
+    describe: dict[str, Note] = Field(default_factory=dict)
     # a supplementary layer (地下文物埋藏区, 公益林…): absent from the blueprint, the check is skipped
     # (recorded in the item's facts) instead of turning the item into missing_layer
     optional: bool = False
 
     _exempt_list = field_validator("exempt", mode="before")(_one_or_many)
+    _value_notes = field_validator("value_notes")(_value_keys)
 
 
 class InsideCheck(BaseCheck):
@@ -161,8 +182,11 @@ class ZoneCompatibleCheck(BaseCheck):
     # a zone admitting exactly what a flag claims (生态保护区: 红线内允许的有限人为活动, 国家重大项目) gives
     # the exemption's status, as the overlap check of the same rule does
     exempt: list[Exemption] = Field(default_factory=list)
+    # the wording per zone found (城镇弹性发展区; ``*`` names any other zone the type may not use)
+    value_notes: dict[str, Note] = Field(default_factory=dict)
 
     _exempt_list = field_validator("exempt", mode="before")(_one_or_many)
+    _value_notes = field_validator("value_notes")(_value_keys)
 
 
 class LandUseClassesCheck(BaseCheck):
@@ -172,6 +196,10 @@ class LandUseClassesCheck(BaseCheck):
     layer: str
     groups: list[str]
     wetland: bool = False
+    # the wording per group found (forest, grassland, wetland): each named with its classes and area
+    value_notes: dict[str, Note] = Field(default_factory=dict)
+
+    _value_notes = field_validator("value_notes")(_value_keys)
 
 
 class RasterShareAboveCheck(BaseCheck):
@@ -183,6 +211,19 @@ class RasterShareAboveCheck(BaseCheck):
     max_share: float = Field(ge=0, le=1)
 
 
+class Refusal(BaseModel):
+    """An investment far below the standard: where the area it supports is below ``share`` of the area
+    asked for, the land is refused (不予供地) rather than reduced (核减) — 《工业项目建设用地控制指标》
+    leaves both to the authority; ``share`` is the profile's line between them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    share: float = Field(gt=0, lt=1)
+    project_types: list[str] | None = None  # the types it applies to (None: every type the table rates by intensity)
+    note_zh: str
+    note_en: str
+
+
 class LandUseStandardCheck(BaseCheck):
     """Parcel area against the standard table for the project's type and investment."""
 
@@ -191,6 +232,7 @@ class LandUseStandardCheck(BaseCheck):
     unknown_status: Literal["warn", "fail"]
     unknown_note_zh: str
     unknown_note_en: str
+    refuse: Refusal | None = None
     _source: Traversable | None = PrivateAttr(default=None)
 
     @property
@@ -324,6 +366,14 @@ def _load_profile(name_or_path: str, data_dir: Path | None) -> Profile:
                 f"审查方案 {path.name}：审查项 {item.code} 引用了未知项目类型 {unknown_types}",
             )
         for check in item.checks:
+            if isinstance(check, OverlapCheck) and check.describe:
+                info = layer_catalog()[check.layer]
+                unread = sorted(set(check.describe) - {*info.attributes, *info.optional})
+                if unread:
+                    raise ProfileError(
+                        f"{path.name}: item {item.code} describes {unread}, not attributes of layer {check.layer}",
+                        f"审查方案 {path.name}：审查项 {item.code} 引用了图层 {check.layer} 没有的属性 {unread}",
+                    )
             if isinstance(check, LandUseStandardCheck):
                 check._source = resources.find(check.table, search)
                 if check._source is None:
@@ -346,4 +396,6 @@ def _project_types_named(item: Item) -> set[str]:
         elif isinstance(check, OverlapCheck):
             named |= {t for by_type in check.by_value_type.values() for t in by_type}
             named |= {t for e in check.exempt for t in e.project_types or []}
+        elif isinstance(check, LandUseStandardCheck) and check.refuse is not None:
+            named |= set(check.refuse.project_types or [])
     return named

@@ -19,12 +19,14 @@ from geo.errors import ProfileError
 from geo.overlay import Pieces
 from geo.raster import pixel_values
 from geo.review.profile import (
+    ANY_VALUE,
     CHECK_KINDS,
     BaseCheck,
     Exemption,
     InsideCheck,
     LandUseClassesCheck,
     LandUseStandardCheck,
+    Note,
     OverlapCheck,
     RasterShareAboveCheck,
     ZoneCompatibleCheck,
@@ -236,7 +238,7 @@ def run_overlap(check: OverlapCheck, ctx: ParcelContext) -> Outcome:
     found = ctx.pieces(check.layer)
     if found is None:
         return _skipped(check.layer) if check.optional else _missing(check.layer)
-    attributes = [check.attribute] if check.attribute else []
+    attributes = [check.attribute, *check.describe] if check.attribute else []
     ptype = ctx.project.project_type or ""
     values = [
         None if v is None or (isinstance(v, float) and v != v) else str(v).strip()
@@ -256,7 +258,9 @@ def run_overlap(check: OverlapCheck, ctx: ParcelContext) -> Outcome:
     # counts), an outcome of its own where the profile words it (勘测定界核实 rather than 调整选址)
     minor = "minor" in check.conditions and sum(p.area_m2 for p in kept if p.status != "pass") <= ctx.tolerance_m2
     codes = [("minor", status)] if minor else _piece_codes(kept, check.attribute) if check.attribute else []
-    return _conflict(check, status, kept, note=_value_note(check, status, kept), codes=codes)
+    found_values = _found_values(kept, check.attribute, check.describe) if check.attribute else []
+    note = _value_note(check.value_notes, found_values, check.note(status), areas=len(found_values) > 1)
+    return _conflict(check, status, kept, note=note, codes=codes)
 
 
 def _exempted(
@@ -301,21 +305,90 @@ def exempt_statuses(
     ]
 
 
-def _value_note(check: OverlapCheck, status: Status, kept: list[Piece]) -> tuple[str, str] | None:
-    """The wording of each attribute value found (in the profile's order), the check's own for
-    pieces whose value has none; ``None`` when the check words no value."""
-    if not check.value_notes or check.attribute is None:
-        return None
-    found = {str(p.attributes.get(check.attribute) or "").strip() for p in kept if p.status != "pass"}
-    notes = list(dict.fromkeys((n.zh, n.en) for v, n in check.value_notes.items() if v in found))
+@dataclass
+class _Found:
+    """One value an outcome found (一级保护区, 林地, 农田保护区): its status, area and what the finding quotes
+    of it (文物保护单位名称, 地类)."""
+
+    value: str
+    status: Status
+    area_m2: float
+    quoted_zh: list[str] = field(default_factory=list)
+    quoted_en: list[str] = field(default_factory=list)
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, float) and value != value) or not str(value).strip()
+
+
+def _found_values(pieces: list[Piece], attribute: str, describe: dict[str, Note] | None = None) -> list[_Found]:
+    """The values of ``attribute`` among the non-pass pieces, in order, each with its worst status, its area
+    and the described attributes' values (``label：value``)."""
+    found: dict[str, _Found] = {}
+    for p in pieces:
+        if p.status == "pass":
+            continue
+        value = "" if _blank(p.attributes.get(attribute)) else str(p.attributes[attribute]).strip()
+        f = found.setdefault(value, _Found(value, p.status, 0.0))
+        f.status, f.area_m2 = worst([f.status, p.status]), f.area_m2 + p.area_m2
+    for label_attr, label in (describe or {}).items():
+        for f in found.values():
+            said = [
+                str(p.attributes[label_attr]).strip()
+                for p in pieces
+                if p.status != "pass"
+                and ("" if _blank(p.attributes.get(attribute)) else str(p.attributes[attribute]).strip()) == f.value
+                and not _blank(p.attributes.get(label_attr))
+            ]
+            if said:
+                names = list(dict.fromkeys(said))
+                f.quoted_zh.append(f"{label.zh}：{'、'.join(names)}")
+                f.quoted_en.append(f"{label.en}: {', '.join(names)}")
+    return list(found.values())
+
+
+def _value_note(
+    notes: dict[str, Note], found: list[_Found], own: tuple[str, str], *, areas: bool
+) -> tuple[str, str] | None:
+    """The finding in the words of each value found (in the profile's order; ``VALUE/STATUS`` before
+    ``VALUE``, ``*`` for the rest, the check's ``own`` note for values nothing words), values sharing a
+    wording said once; each with what it quotes and, with ``areas``, the area of each value (m², 公顷, 亩).
+    ``None`` when the check words no value."""
     if not notes:
         return None
-    zh, en = [n[0] for n in notes], [n[1] for n in notes]
-    if found - set(check.value_notes):
-        own_zh, own_en = check.note(status)
-        zh.append(own_zh)
-        en.append(own_en)
+    order: dict[str, int] = {}
+    for name in notes:
+        order.setdefault(name.split("/", 1)[0], len(order))
+    groups: dict[tuple[str, str, bool], list[_Found]] = {}
+    for f in sorted(found, key=lambda f: order.get(f.value, len(order))):
+        note = (notes.get(f"{f.value}/{f.status}") or notes.get(f.value) or notes.get(ANY_VALUE)) if f.value else None
+        groups.setdefault((note.zh, note.en, True) if note else (*own, False), []).append(f)
+    zh: list[str] = []
+    en: list[str] = []
+    for (note_zh, note_en, worded), values in groups.items():
+        said_zh = list(dict.fromkeys(q for f in values for q in f.quoted_zh))
+        said_en = list(dict.fromkeys(q for f in values for q in f.quoted_en))
+        if areas:
+            for f in values:
+                a_zh, a_en = _area_text(f.area_m2)
+                named = len(values) > 1 and f.value
+                said_zh.append(f"{f.value if named else '面积'} {a_zh}")
+                said_en.append(f"{f.value if named else 'area'} {a_en}")
+        names = [f.value for f in values]
+        found_zh = f"（{'；'.join(said_zh)}）" if said_zh else ""
+        found_en = f" ({'; '.join(said_en)})" if said_en else ""
+        zh.append(_filled(note_zh, worded, "、".join(names), found_zh))
+        en.append(_filled(note_en, worded, ", ".join(names), found_en))
     return "；".join(zh), "; ".join(en)
+
+
+def _filled(note: str, worded: bool, value: str, found: str) -> str:
+    """A value's wording with its ``{value}`` and ``{found}`` filled (what was found follows a wording
+    that does not place it, and the check's own note)."""
+    if not worded:
+        return note + found
+    text = note.format(value=value, found=found)
+    return text if "{found}" in note else text + found
 
 
 @rule(InsideCheck)
@@ -376,7 +449,9 @@ def run_zone_compatible(check: ZoneCompatibleCheck, ctx: ParcelContext) -> Outco
             kept,
             facts,
         )
-    return _conflict(check, status, kept, facts=facts, codes=_piece_codes(kept, check.attribute))
+    found_zones = _found_values(kept, check.attribute)
+    note = _value_note(check.value_notes, found_zones, check.note(status), areas=len(found_zones) > 1)
+    return _conflict(check, status, kept, note=note, facts=facts, codes=_piece_codes(kept, check.attribute))
 
 
 @rule(LandUseClassesCheck)
@@ -412,12 +487,18 @@ def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outc
     groups_hit = [g for g in check.groups if any(c.group == g for c in hit_classes)]
     groups_hit += ["wetland"] if check.wetland and any(c.wetland for c in hit_classes) else []
     codes = [(g, str(check.status)) for g in groups_hit]
+    note = _value_note(check.value_notes, _found_groups(kept, groups_hit), check.note(check.status), areas=True)
     if "cultivated" in check.groups:
         paddy = sum(v for k, v in by_class.items() if k == "0101")
         facts.paddy_m2 = round(paddy, 2)
         pz, pe = _area_text(paddy)
         out = _conflict(
-            check, check.status, kept, facts=facts, codes=codes + ([("paddy", str(check.status))] if paddy else [])
+            check,
+            check.status,
+            kept,
+            note=note,
+            facts=facts,
+            codes=codes + ([("paddy", str(check.status))] if paddy else []),
         )
         if paddy > 0:
             out.message_zh += f"，其中水田 {pz}，须占水田补水田"
@@ -427,7 +508,27 @@ def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outc
             out.message_zh += f"；扣除田坎后耕地净面积 {nz}"
             out.message_en += f"; net of field ridges (KCXS) {ne}"
         return out
-    return _conflict(check, check.status, kept, facts=facts, codes=codes)
+    return _conflict(check, check.status, kept, note=note, facts=facts, codes=codes)
+
+
+def _found_groups(kept: list[Piece], groups: list[str]) -> list[_Found]:
+    """The class groups found (林地, 草地, 湿地: a 森林沼泽 is both 林地 and 湿地), each with its area and
+    its 三调 classes."""
+    found = []
+    for group in groups:
+        mine = [
+            p
+            for p in kept
+            if (cls := landuse_class(p.attributes["class_code"])) is not None
+            and (cls.wetland if group == "wetland" else cls.group == group)
+        ]
+        names = list(dict.fromkeys(str(p.attributes["class_name"]) for p in mine if p.attributes.get("class_name")))
+        codes = list(dict.fromkeys(str(p.attributes["class_code"]) for p in mine))
+        f = _Found(group, worst(p.status for p in mine), sum(p.area_m2 for p in mine))
+        f.quoted_zh.append("、".join(names or codes))
+        f.quoted_en.append(", ".join(codes))
+        found.append(f)
+    return found
 
 
 @rule(RasterShareAboveCheck)
@@ -457,18 +558,37 @@ def run_raster_share_above(check: RasterShareAboveCheck, ctx: ParcelContext) -> 
             f"{share:.1%} of the parcel is steeper than {check.threshold:g}° (limit {check.max_share:.0%})",
             facts=facts,
         )
+    steep_zh, steep_en = _area_text(share * ctx.area_m2)  # by pixel count: the share of the parcel's area
     return Outcome(
         check.status,
-        f"{check.note_zh}（占比 {share:.1%}，限值 {check.max_share:.0%}）",
-        f"{check.note_en} ({share:.1%}, limit {check.max_share:.0%})",
+        f"{check.note_zh}（占比 {share:.1%}，约 {steep_zh}；限值 {check.max_share:.0%}）",
+        f"{check.note_en} ({share:.1%}, about {steep_en}; limit {check.max_share:.0%})",
         facts=_with_conditions(check, facts, [], check.status, check.note_zh),
     )
+
+
+# the measures a per-unit indicator counts (公路 per km of route, 风电场 per MW installed), as a table's
+# ``unit`` column names them: (measure zh, unit zh, measure en, unit en)
+UNITS = {
+    "km": ("路线长度", "公里", "route length", "km"),
+    "MW": ("装机容量", "兆瓦", "installed capacity", "MW"),
+}
+
+
+@dataclass(frozen=True)
+class PerUnit:
+    """A national indicator per unit of the project's size (公顷/公里, 公顷/兆瓦), from a table row."""
+
+    ha_per_unit: float
+    unit: str  # a key of UNITS
+    indicator: str  # the national document, cited as 《标题》（文号）
 
 
 @dataclass(frozen=True)
 class StandardTable:
     label: str  # the table's own words for what it is, from its ``# label:`` line
     rows: dict[str, StandardRow]
+    per_unit: dict[str, PerUnit] = field(default_factory=dict)  # project types rated per km / MW
 
 
 def _standard_table(source: Traversable) -> StandardTable:
@@ -494,9 +614,25 @@ def _read_standard_table(source: Any) -> StandardTable:
             )
             for r in rows
         }
+        per_unit = {
+            r["project_type"]: PerUnit(float(r["ha_per_unit"]), r["unit"], r.get("indicator") or "")
+            for r in rows
+            if r.get("ha_per_unit")
+        }
     except (KeyError, ValueError) as exc:
         raise ProfileError(f"standard table {source.name}: {exc}", f"用地标准表 {source.name} 格式错误") from exc
-    return StandardTable(label, table)
+    unknown_units = sorted({u.unit for u in per_unit.values()} - set(UNITS))
+    if unknown_units:
+        raise ProfileError(
+            f"standard table {source.name}: unit(s) {unknown_units} not in {sorted(UNITS)}",
+            f"用地标准表 {source.name}：计量单位 {unknown_units} 不在 {sorted(UNITS)} 之中",
+        )
+    return StandardTable(label, table, per_unit)
+
+
+def _wan(amount: float) -> str:
+    """万元 as a paper writes them: 47,000, 12.5."""
+    return f"{amount:,.2f}".rstrip("0").rstrip(".")
 
 
 @rule(LandUseStandardCheck)
@@ -526,7 +662,8 @@ def run_land_use_standard(check: LandUseStandardCheck, ctx: ParcelContext) -> Ou
     )
     if row is None:
         return unknown
-    if row.min_intensity_wan_per_ha is not None:
+    intensity = row.min_intensity_wan_per_ha
+    if intensity is not None:
         if invest is None:
             _with_conditions(
                 check, unknown.facts, [("no_investment", check.unknown_status)], unknown.status, check.unknown_note_zh
@@ -536,9 +673,11 @@ def run_land_use_standard(check: LandUseStandardCheck, ctx: ParcelContext) -> Ou
                 "the standard limits investment intensity but no investment was given; needs a land-saving evaluation"
             )
             return unknown
-        max_ha = invest / row.min_intensity_wan_per_ha
+        max_ha = invest / intensity
     elif row.max_area_ha is not None:
         max_ha = row.max_area_ha
+    elif ptype in table.per_unit:
+        return _per_unit_unmeasured(check, row, table, table.per_unit[ptype], unknown)
     else:
         return unknown
     area_ha = area_m2 / M2_PER_HA
@@ -552,19 +691,68 @@ def run_land_use_standard(check: LandUseStandardCheck, ctx: ParcelContext) -> Ou
         table=check.table,
         table_label=table.label,
     )
+    invested_zh, invested_en = (
+        (
+            f"（项目总投资 {_wan(invest)} 万元，投资强度控制指标 {_wan(intensity)} 万元/公顷）",
+            f" (investment {_wan(invest)} 万元 at the standard's {_wan(intensity)} 万元/ha)",
+        )
+        if intensity is not None and invest is not None
+        else ("", "")
+    )
     if area_ha <= max_ha:
         return Outcome(
             "pass",
-            f"{whose_zh}用地 {area_ha:.4f} 公顷，未超过控制标准 {max_ha:.4f} 公顷",
-            f"{whose_en}{area_ha:.4f} ha is within the standard's {max_ha:.4f} ha ({table.label})",
+            f"{whose_zh}用地 {area_ha:.4f} 公顷，未超过控制标准 {max_ha:.4f} 公顷{invested_zh}",
+            f"{whose_en}{area_ha:.4f} ha is within the standard's {max_ha:.4f} ha{invested_en} ({table.label})",
+            facts=facts,
+        )
+    refuse = check.refuse
+    if (
+        refuse is not None
+        and intensity is not None
+        and invest is not None
+        and (refuse.project_types is None or ptype in refuse.project_types)
+        and max_ha < refuse.share * area_ha
+    ):
+        _with_conditions(check, facts, [("refuse", "fail")], "fail", refuse.note_zh)
+        return Outcome(
+            "fail",
+            f"{refuse.note_zh}：{whose_zh}项目总投资 {_wan(invest)} 万元，"
+            f"按投资强度控制指标 {_wan(intensity)} 万元/公顷仅可支持用地 {max_ha:.4f} 公顷，"
+            f"为申请用地 {area_ha:.4f} 公顷的 {max_ha / area_ha:.1%}，低于不予供地的阈值 {refuse.share:.0%}",
+            f"{refuse.note_en}: {whose_en}an investment of {_wan(invest)} 万元 at the standard's {_wan(intensity)} "
+            f"万元/ha supports {max_ha:.4f} ha, {max_ha / area_ha:.1%} of the {area_ha:.4f} ha requested, below the "
+            f"refusal threshold of {refuse.share:.0%} ({table.label}); the land is not supplied (不予供地)",
             facts=facts,
         )
     note_zh, note_en = check.note(check.status)
     _with_conditions(check, facts, [("over", check.status)], check.status, note_zh)
     return Outcome(
         check.status,
-        f"{note_zh}：{whose_zh}用地 {area_ha:.4f} 公顷，核定面积 {max_ha:.4f} 公顷，需核减至核定面积或开展节地评价",
-        f"{note_en}: {whose_en}{area_ha:.4f} ha against an approved area of {max_ha:.4f} ha ({table.label}); "
-        "reduce to the approved area or carry out a land-saving evaluation (节地评价)",
+        f"{note_zh}：{whose_zh}用地 {area_ha:.4f} 公顷，核定面积 {max_ha:.4f} 公顷{invested_zh}，"
+        "需核减至核定面积或开展节地评价",
+        f"{note_en}: {whose_en}{area_ha:.4f} ha against an approved area of {max_ha:.4f} ha{invested_en} "
+        f"({table.label}); reduce to the approved area or carry out a land-saving evaluation (节地评价)",
         facts=facts,
     )
+
+
+def _per_unit_unmeasured(
+    check: LandUseStandardCheck, row: StandardRow, table: StandardTable, per_unit: PerUnit, unknown: Outcome
+) -> Outcome:
+    """A type whose national indicator counts per km or per MW: the review has the parcel, not the route's
+    length or the installed capacity, so it says which figure sets the approved area instead of "no standard"."""
+    measure_zh, unit_zh, measure_en, unit_en = UNITS[per_unit.unit]
+    code = f"no_{per_unit.unit}"
+    unknown.facts.standard = row
+    _with_conditions(check, unknown.facts, [(code, check.unknown_status)], unknown.status, check.unknown_note_zh)
+    unknown.message_zh = (
+        f"{row.name_zh}的建设用地指标按{measure_zh}计（{per_unit.indicator}；{table.label}：{per_unit.ha_per_unit:g} "
+        f"公顷/{unit_zh}），申报材料未提供{measure_zh}（{unit_zh}），需据此核定用地规模，未核定前需开展节地评价"
+    )
+    unknown.message_en = (
+        f"the national indicator for this type ({per_unit.indicator}) is per {unit_en} of {measure_en} "
+        f"({table.label}: {per_unit.ha_per_unit:g} ha per {unit_en}); the {measure_en} ({unit_en}) was not given, "
+        "which sets the approved area; until then a land-saving evaluation (节地评价)"
+    )
+    return unknown

@@ -1,0 +1,288 @@
+"""What a finding says (issue 13): the grade, zone, kind or class the parcel actually hits, named with
+the area of each when there are several, not the rule quoted for every grade; item 10 refuses an
+investment far below the standard and names the figure a per-km / per-MW indicator needs; documents
+cited as 《标题》（文号）. Exact areas on rectangles (EPSG:4548, km from the origin)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import shapely
+import yaml
+from support import parcel_frame, rect, rect_blueprint
+
+from geo.blueprint import Blueprint, load_blueprint
+from geo.errors import ProfileError
+from geo.opinion import opinion
+from geo.resources import packaged
+from geo.review import ItemResult, review
+from geo.review.profile import load_profile
+
+LAYERS: dict[str, list[tuple[tuple[float, float, float, float], dict[str, Any]]]] = {
+    "county": [((0, 0, 10, 5), {"code": "370811", "name": "任城区"})],
+    "urban_boundary": [((0, 0, 10, 5), {})],
+    "planned_use": [
+        ((0, 0, 2, 5), {"zone": "农田保护区"}),
+        ((2, 0, 4, 5), {"zone": "生态保护区"}),
+        ((4, 0, 10, 5), {"zone": "城镇集中建设区"}),
+    ],
+    "land_use": [
+        ((0, 0, 6, 5), {"class_code": "0601"}),
+        ((6, 0, 7, 5), {"class_code": "0301"}),  # 乔木林地
+        ((7, 0, 8, 5), {"class_code": "0404"}),  # 其他草地
+        ((8, 0, 9, 5), {"class_code": "1108"}),  # 沼泽地 (wetland)
+        ((9, 0, 10, 5), {"class_code": "0601"}),
+    ],
+    "water_source": [
+        ((4, 0, 5, 1), {"level": "一级"}),
+        ((5, 0, 6, 1), {"level": "二级"}),
+        ((6, 0, 7, 1), {"level": "准保护区"}),
+    ],
+    "heritage": [
+        ((4, 1, 5, 2), {"zone": "保护范围", "name": "孔庙", "level": "全国重点文物保护单位"}),
+        ((5, 1, 6, 2), {"zone": "建设控制地带", "name": None, "level": None}),
+    ],
+    "nature_reserve": [((9, 4, 10, 5), {"zone": "核心保护区"})],
+    "flood_river": [((4, 2, 5, 3), {"kind": "河湖管理范围"}), ((5, 2, 6, 3), {"kind": "蓄滞洪区"})],
+    "geohazard": [((7, 2, 8, 3), {"level": "高"}), ((8, 2, 9, 3), {"level": "中"})],
+    "mineral": [
+        ((7, 3, 8, 4), {"kind": "采矿权", "holder": "济宁某矿业有限公司"}),
+        ((8, 3, 9, 4), {"kind": "煤", "holder": None}),
+    ],
+}
+REL = 1e-4
+
+
+@pytest.fixture(scope="module")
+def found(tmp_path_factory: pytest.TempPathFactory) -> Blueprint:
+    # the slope raster's steep block (30°) is [6,7]×[3,4]
+    return load_blueprint(rect_blueprint(tmp_path_factory.mktemp("findings") / "bp", LAYERS))
+
+
+def item(blueprint: Blueprint, geom: shapely.Geometry, code: str, **props: Any) -> ItemResult:
+    return review(parcel_frame(geom, **props), blueprint).parcels[0].item(code)
+
+
+def area(m2: float) -> str:
+    """The area as a finding writes it (geo.review.rules._area_text)."""
+    return f"{m2:,.1f} m²（{m2 / 10_000:.4f} 公顷，{m2 / 10_000 * 15:.2f} 亩）"
+
+
+# --- item 5: the grade of the water source found ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("box", "project_type", "status", "named", "not_named"),
+    [
+        ((4.2, 0.2, 4.4, 0.4), "industrial", "fail", "一级保护区", ["二级", "准保护区"]),
+        ((5.2, 0.2, 5.4, 0.4), "transport", "warn", "二级保护区，项目不得排放污染物", ["一级", "准保护区"]),
+        ((5.2, 0.2, 5.4, 0.4), "industrial", "fail", "二级保护区内禁止新建排放污染物", ["一级", "准保护区"]),
+        ((6.2, 0.2, 6.4, 0.4), "transport", "warn", "准保护区", ["一级", "二级"]),
+    ],
+)
+def test_water_source_names_the_grade_found(
+    found: Blueprint, box: Any, project_type: str, status: str, named: str, not_named: list[str]
+) -> None:
+    protected = item(found, rect(*box), "protected_areas", project_type=project_type)
+    assert protected.status == status and protected.overlap_m2 == pytest.approx(40_000, rel=REL)
+    assert named in protected.message_zh, protected.message_zh
+    assert not [w for w in not_named if w in protected.message_zh], protected.message_zh
+
+
+def test_two_grades_each_with_its_area(found: Blueprint) -> None:
+    # [4.8,5.2]×[0.2,0.4]: 0.2 × 0.2 km in 一级, the same in 二级
+    protected = item(found, rect(4.8, 0.2, 5.2, 0.4), "protected_areas", project_type="industrial")
+    text = protected.message_zh
+    assert "一级保护区（面积 " + area(40_000) + "）" in text and "二级保护区（面积 " + area(40_000) + "）" in text
+    assert text.index("一级保护区") < text.index("二级保护区")  # the profile's order
+    assert "准保护区" not in text
+
+
+# --- item 8: 保护范围 or 建设控制地带, the site's name and level where the layer has them --------
+
+
+def test_heritage_names_the_zone_and_the_listed_site(found: Blueprint) -> None:
+    protection = item(found, rect(4.2, 1.2, 4.4, 1.4), "cultural_heritage", project_type="commercial")
+    assert protection.status == "fail"
+    assert "位于文物保护单位保护范围（文物保护单位：孔庙；保护级别：全国重点文物保护单位）" in protection.message_zh
+    assert "建设控制地带" not in protection.message_zh
+    control = item(found, rect(5.2, 1.2, 5.4, 1.4), "cultural_heritage", project_type="commercial")
+    assert control.status == "warn" and "位于文物保护单位建设控制地带，" in control.message_zh
+    assert "保护范围" not in control.message_zh and "孔庙" not in control.message_zh
+    assert [d.attributes["name"] for d in protection.details] == ["孔庙"]
+
+
+# --- item 11: 河湖管理范围 or 蓄滞洪区 ---------------------------------------------------------
+
+
+def test_flood_control_names_which(found: Blueprint) -> None:
+    storage = item(found, rect(5.2, 2.2, 5.4, 2.4), "flood_control", project_type="logistics")
+    assert storage.status == "warn" and "位于蓄滞洪区，需编制洪水影响评价报告" in storage.message_zh
+    assert "河湖管理范围" not in storage.message_zh and "河道" not in storage.message_zh
+    both = item(found, rect(4.8, 2.2, 5.2, 2.4), "flood_control", project_type="logistics")
+    assert both.status == "fail" and both.overlap_m2 == pytest.approx(80_000, rel=REL)
+    assert "位于河道、湖泊管理范围（面积 " + area(40_000) + "），河道、湖泊管理范围内禁止建设" in both.message_zh
+    assert "位于蓄滞洪区（面积 " + area(40_000) + "）" in both.message_zh
+
+
+# --- item 9: which of 林地/草地/湿地, and how much of each ------------------------------------
+
+
+def test_forest_grass_wetland_names_each_group_with_its_classes_and_area(found: Blueprint) -> None:
+    # [6.9,7.2]×[0.2,0.4]: 0.1 × 0.2 km of 乔木林地, 0.2 × 0.2 km of 其他草地
+    fgw = item(found, rect(6.9, 0.2, 7.2, 0.4), "forest_grass_wetland", project_type="infrastructure")
+    assert fgw.status == "warn"
+    assert "占用林地（乔木林地；面积 " + area(20_000) + "）" in fgw.message_zh
+    assert "占用草地（其他草地；面积 " + area(40_000) + "）" in fgw.message_zh
+    assert "湿地" not in fgw.message_zh
+    wetland = item(found, rect(8.2, 0.2, 8.4, 0.4), "forest_grass_wetland", project_type="infrastructure")
+    assert "占用湿地（沼泽地；面积 " + area(40_000) + "）" in wetland.message_zh
+    assert "林地" not in wetland.message_zh and "草原" not in wetland.message_zh
+
+
+# --- item 1: the planning zones found ---------------------------------------------------------
+
+
+def test_planning_conformity_names_the_zones(found: Blueprint) -> None:
+    # [1.8,2.2]×[0.2,0.4]: half 农田保护区, half 生态保护区; neither admits industry
+    zones = item(found, rect(1.8, 0.2, 2.2, 0.4), "planning_conformity", project_type="industrial")
+    assert zones.status == "fail"
+    assert (
+        f"位于农田保护区、生态保护区（农田保护区 {area(40_000)}；生态保护区 {area(40_000)}），该规划分区不允许此类项目"
+        in zones.message_zh
+    ), zones.message_zh
+    one_zone = item(found, rect(0.2, 0.2, 0.4, 0.4), "planning_conformity", project_type="industrial")
+    assert "位于农田保护区，" in one_zone.message_zh and "生态保护区" not in one_zone.message_zh
+
+
+# --- item 7: 高/中易发区, and the steep share's area ---------------------------------------------
+
+
+def test_geohazard_names_the_levels_and_the_steep_area(found: Blueprint) -> None:
+    hazard = item(found, rect(7.8, 2.2, 8.2, 2.4), "geohazard", project_type="industrial")
+    assert "位于地质灾害高易发区（面积 " + area(40_000) + "）" in hazard.message_zh
+    assert "位于地质灾害中易发区（面积 " + area(40_000) + "）" in hazard.message_zh
+    assert "低易发区" not in hazard.message_zh
+    steep = item(found, rect(6.2, 3.2, 6.6, 3.6), "geohazard", project_type="industrial")  # all 30°
+    assert steep.status == "warn" and "占比 100.0%，约 " + area(160_000) in steep.message_zh
+
+
+# --- item 6: the mineral kind, the right holder ------------------------------------------------
+
+
+def test_mineral_names_the_kind_and_the_holder(found: Blueprint) -> None:
+    right = item(found, rect(7.2, 3.2, 7.4, 3.4), "mineral_overlay", project_type="industrial")
+    assert "压覆采矿权（矿业权人：济宁某矿业有限公司）" in right.message_zh, right.message_zh
+    assert "探矿权" not in right.message_zh
+    coal = item(found, rect(8.2, 3.2, 8.4, 3.4), "mineral_overlay", project_type="industrial")
+    assert "压覆矿产资源（煤）" in coal.message_zh and "调查评估" in coal.message_zh
+    assert "采矿权" not in coal.message_zh and "矿业权人：" not in coal.message_zh
+
+
+def test_a_profile_describing_an_attribute_its_layer_lacks_is_refused(tmp_path: Path) -> None:
+    raw = yaml.safe_load(packaged("profiles/ten-point.yaml").read_text(encoding="utf-8"))
+    for it in raw["items"]:
+        for check in it["checks"]:
+            if check.get("layer") == "water_source":
+                check["describe"] = {"owner": {"zh": "管理单位", "en": "manager"}}
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ProfileError) as err:
+        load_profile(path)
+    assert "owner" in err.value.message_en and "water_source" in err.value.message_en
+
+
+# --- item 10: refused far below the standard, reduced between --------------------------------
+
+
+def test_an_investment_far_below_the_standard_is_refused(found: Blueprint) -> None:
+    # 2.56 ha asked for (160 m × 160 m); 100 万元 at 3 000 万元/公顷 supports 0.0333 ha, 1.3 %
+    box = rect(4.2, 4.2, 4.36, 4.36)
+    result = review(parcel_frame(box, project_type="industrial", investment_wan=100), found)
+    standard = result.parcels[0].item("land_use_standard")
+    assert standard.status == "fail"
+    for figure in ("100 万元", "3,000 万元/公顷", "申请用地 2.5600 公顷", "仅可支持用地 0.0333 公顷", "1.3%"):
+        assert figure in standard.message_zh, (figure, standard.message_zh)
+    assert "不予供地" in standard.message_zh and "核减" not in standard.message_zh
+    assert standard.facts.max_area_m2 == pytest.approx(100 / 3000 * 10_000, rel=REL)
+    assert [c.code for c in standard.facts.conditions or []] == ["refuse"]
+    assert any("国土资发〔2008〕24号" in b for c in standard.facts.conditions or [] for b in c.basis)
+    written = opinion(result).parcels[0]
+    assert written.verdict_zh == "不通过"
+    assert any("不予供地" in f.text for f in written.findings if f.code == "land_use_standard")
+
+
+@pytest.mark.parametrize(
+    ("investment", "status"),
+    [
+        (3840, "warn"),  # 1.28 ha: exactly half of 2.56 ha, not below it: 核减
+        (3839, "fail"),
+        (4608, "warn"),  # 60 %
+        (7680, "pass"),
+    ],
+)
+def test_the_refusal_threshold(found: Blueprint, investment: float, status: str) -> None:
+    box = rect(4.2, 4.2, 4.36, 4.36)
+    standard = item(found, box, "land_use_standard", project_type="industrial", investment_wan=investment)
+    assert standard.status == status, standard.message_zh
+    if status == "warn":
+        assert "核减" in standard.message_zh and f"项目总投资 {investment:,} 万元" in standard.message_zh
+
+
+def test_the_threshold_is_the_profiles_and_applies_to_its_types(found: Blueprint) -> None:
+    refuse = next(
+        c.refuse
+        for it in load_profile("ten-point").items
+        for c in it.checks
+        if getattr(c, "refuse", None) is not None
+    )
+    assert refuse is not None and refuse.share == 0.5 and refuse.project_types == ["industrial"]
+    # logistics (not an industrial project under 国土资发〔2008〕24号): reduced, not refused
+    box = rect(4.2, 4.2, 4.36, 4.36)
+    logistics = item(found, box, "land_use_standard", project_type="logistics", investment_wan=10)
+    assert logistics.status == "warn" and "核减" in logistics.message_zh
+
+
+# --- item 10: highway and wind farm say which figure sets the area -------------------------
+
+
+@pytest.mark.parametrize(
+    ("project_type", "needs", "indicator", "code"),
+    [
+        ("transport", "未提供路线长度（公里）", "《公路工程项目建设用地指标》（建标〔2011〕124号）", "no_km"),
+        ("energy", "未提供装机容量（兆瓦）", "《电力工程项目建设用地指标（风电场）》（建标〔2011〕209号）", "no_MW"),
+    ],
+)
+def test_per_unit_indicators_name_the_input_they_need(
+    found: Blueprint, project_type: str, needs: str, indicator: str, code: str
+) -> None:
+    standard = item(found, rect(4.2, 4.2, 4.36, 4.36), "land_use_standard", project_type=project_type)
+    assert standard.status == "warn"
+    assert "无控制标准" not in standard.message_zh
+    assert needs in standard.message_zh and indicator in standard.message_zh and "样例" in standard.message_zh
+    assert [c.code for c in standard.facts.conditions or []] == [code]
+    assert standard.facts.standard is not None
+
+
+# --- citations ------------------------------------------------------------------------------
+
+DOC_NUMBER = re.compile(r"[\u4e00-\u9fff]+〔\d{4}〕第?\d+号")
+
+
+def test_documents_are_cited_as_title_then_number() -> None:
+    profile = load_profile("ten-point")
+    cited = [
+        *(b for it in profile.items for b in it.basis),
+        *(b for it in profile.items for c in it.checks for o in c.conditions.values() for b in o.basis),
+        *profile.siting.basis,
+    ]
+    for text in cited:
+        for m in DOC_NUMBER.finditer(text):
+            before, after = text[: m.start()], text[m.end() :]
+            assert before.endswith("》（") and after.startswith("）"), (m.group(), text)
+    mineral_law = [b for b in cited if "矿产资源法" in b]
+    assert mineral_law and all("中华人民共和国矿产资源法》（2024年11月8日修订" in b for b in mineral_law)
+    assert not [b for b in mineral_law if "第三十三条" in b or "2009" in b]
