@@ -63,7 +63,8 @@ def test_field_mapping(tmp_path: Path) -> None:
     _edit(root, layers__mineral__fields={"kind": "KZ"})
     bp = load_blueprint(root)
     layer = bp.vector("mineral")
-    assert layer is not None and list(layer.frame.columns) == ["kind", "geometry"]
+    # the optional attributes the file lacks (矿业权人, 矿种) read as null
+    assert layer is not None and list(layer.frame.columns) == ["kind", "holder", "mineral", "geometry"]
 
 
 def test_pinned_zone_keeps_layers_in_that_crs(tmp_path: Path) -> None:
@@ -173,7 +174,7 @@ def test_writer_manifest_fields_raster_and_round_trip(tmp_path: Path) -> None:
     bp = load_blueprint(root)
     assert bp.version == version
     layer = bp.vector("mineral")
-    assert layer is not None and list(layer.frame.columns) == ["kind", "geometry"]
+    assert layer is not None and list(layer.frame.columns) == ["kind", "holder", "mineral", "geometry"]
     assert layer.in_crs(EPSG).frame.area.iloc[0] == pytest.approx(1e6, rel=1e-6)
     assert set(bp.layers) == {"mineral", "slope"}
 

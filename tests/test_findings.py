@@ -124,7 +124,7 @@ def test_flood_control_names_which(found: Blueprint) -> None:
     assert "河湖管理范围" not in storage.message_zh and "河道" not in storage.message_zh
     both = item(found, rect(4.8, 2.2, 5.2, 2.4), "flood_control", project_type="logistics")
     assert both.status == "fail" and both.overlap_m2 == pytest.approx(80_000, rel=REL)
-    assert "位于河道、湖泊管理范围（面积 " + area(40_000) + "），河道、湖泊管理范围内禁止建设" in both.message_zh
+    assert "位于河道、湖泊管理范围（面积 " + area(40_000) + "），禁止建设妨碍行洪" in both.message_zh
     assert "位于蓄滞洪区（面积 " + area(40_000) + "）" in both.message_zh
 
 
@@ -135,11 +135,11 @@ def test_forest_grass_wetland_names_each_group_with_its_classes_and_area(found: 
     # [6.9,7.2]×[0.2,0.4]: 0.1 × 0.2 km of 乔木林地, 0.2 × 0.2 km of 其他草地
     fgw = item(found, rect(6.9, 0.2, 7.2, 0.4), "forest_grass_wetland", project_type="infrastructure")
     assert fgw.status == "warn"
-    assert "占用林地（乔木林地；面积 " + area(20_000) + "）" in fgw.message_zh
-    assert "占用草地（其他草地；面积 " + area(40_000) + "）" in fgw.message_zh
+    assert "占用林地（乔木林地 " + area(20_000) + "）" in fgw.message_zh
+    assert "占用草地（其他草地 " + area(40_000) + "）" in fgw.message_zh
     assert "湿地" not in fgw.message_zh
     wetland = item(found, rect(8.2, 0.2, 8.4, 0.4), "forest_grass_wetland", project_type="infrastructure")
-    assert "占用湿地（沼泽地；面积 " + area(40_000) + "）" in wetland.message_zh
+    assert "占用湿地（沼泽地）" in wetland.message_zh  # one group: the item's area is its area
     assert "林地" not in wetland.message_zh and "草原" not in wetland.message_zh
 
 
@@ -151,11 +151,13 @@ def test_planning_conformity_names_the_zones(found: Blueprint) -> None:
     zones = item(found, rect(1.8, 0.2, 2.2, 0.4), "planning_conformity", project_type="industrial")
     assert zones.status == "fail"
     assert (
-        f"位于农田保护区、生态保护区（农田保护区 {area(40_000)}；生态保护区 {area(40_000)}），该规划分区不允许此类项目"
+        f"位于农田保护区、生态保护区（农田保护区 {area(40_000)}；生态保护区 {area(40_000)}），该分区不允许此类项目"
         in zones.message_zh
     ), zones.message_zh
     one_zone = item(found, rect(0.2, 0.2, 0.4, 0.4), "planning_conformity", project_type="industrial")
     assert "位于农田保护区，" in one_zone.message_zh and "生态保护区" not in one_zone.message_zh
+    admitted = item(found, rect(4.2, 4.2, 4.4, 4.4), "planning_conformity", project_type="industrial")
+    assert admitted.status == "pass" and "规划用途分区（城镇集中建设区）与项目用途相符" in admitted.message_zh
 
 
 # --- item 7: 高/中易发区, and the steep share's area ---------------------------------------------
@@ -204,7 +206,7 @@ def test_an_investment_far_below_the_standard_is_refused(found: Blueprint) -> No
     result = review(parcel_frame(box, project_type="industrial", investment_wan=100), found)
     standard = result.parcels[0].item("land_use_standard")
     assert standard.status == "fail"
-    for figure in ("100 万元", "3,000 万元/公顷", "申请用地 2.5600 公顷", "仅可支持用地 0.0333 公顷", "1.3%"):
+    for figure in ("100 万元", "每公顷 3,000 万元", "申请用地 2.5600 公顷", "仅可支持用地 0.0333 公顷", "1.3%"):
         assert figure in standard.message_zh, (figure, standard.message_zh)
     assert "不予供地" in standard.message_zh and "核减" not in standard.message_zh
     assert standard.facts.max_area_m2 == pytest.approx(100 / 3000 * 10_000, rel=REL)
@@ -234,10 +236,7 @@ def test_the_refusal_threshold(found: Blueprint, investment: float, status: str)
 
 def test_the_threshold_is_the_profiles_and_applies_to_its_types(found: Blueprint) -> None:
     refuse = next(
-        c.refuse
-        for it in load_profile("ten-point").items
-        for c in it.checks
-        if getattr(c, "refuse", None) is not None
+        c.refuse for it in load_profile("ten-point").items for c in it.checks if getattr(c, "refuse", None) is not None
     )
     assert refuse is not None and refuse.share == 0.5 and refuse.project_types == ["industrial"]
     # logistics (not an industrial project under 国土资发〔2008〕24号): reduced, not refused
@@ -262,8 +261,10 @@ def test_per_unit_indicators_name_the_input_they_need(
     standard = item(found, rect(4.2, 4.2, 4.36, 4.36), "land_use_standard", project_type=project_type)
     assert standard.status == "warn"
     assert "无控制标准" not in standard.message_zh
-    assert needs in standard.message_zh and indicator in standard.message_zh and "样例" in standard.message_zh
+    assert needs in standard.message_zh and "样例" in standard.message_zh
     assert [c.code for c in standard.facts.conditions or []] == [code]
+    number = indicator.split("（")[-1].rstrip("）")  # the condition refers back by 文号
+    assert (standard.facts.conditions or [])[0].basis == [number] and any(indicator in b for b in standard.basis)
     assert standard.facts.standard is not None
 
 
@@ -273,16 +274,24 @@ DOC_NUMBER = re.compile(r"[\u4e00-\u9fff]+〔\d{4}〕第?\d+号")
 
 
 def test_documents_are_cited_as_title_then_number() -> None:
+    # an item's 审查依据 cites each document in full, 《标题》（文号）; its outcome conditions refer back by 文号
     profile = load_profile("ten-point")
-    cited = [
-        *(b for it in profile.items for b in it.basis),
-        *(b for it in profile.items for c in it.checks for o in c.conditions.values() for b in o.basis),
-        *profile.siting.basis,
-    ]
-    for text in cited:
+    for text in (*(b for it in profile.items for b in it.basis), *profile.siting.basis):
         for m in DOC_NUMBER.finditer(text):
             before, after = text[: m.start()], text[m.end() :]
             assert before.endswith("》（") and after.startswith("）"), (m.group(), text)
+    for it in profile.items:
+        full = "".join(it.basis)
+        for c in it.checks:
+            for o in c.conditions.values():
+                for b in o.basis:
+                    for m in DOC_NUMBER.finditer(b):
+                        assert f"》（{m.group()}）" in full, (it.code, m.group())
+    cited = [
+        *(b for it in profile.items for b in it.basis),
+        *(b for it in profile.items for c in it.checks for o in c.conditions.values() for b in o.basis),
+    ]
     mineral_law = [b for b in cited if "矿产资源法" in b]
-    assert mineral_law and all("中华人民共和国矿产资源法》（2024年11月8日修订" in b for b in mineral_law)
+    assert mineral_law and all("中华人民共和国矿产资源法》（2024年" in b for b in mineral_law)
+    assert any("2024年11月8日修订，2025年7月1日起施行" in b for b in profile.items[5].basis)
     assert not [b for b in mineral_law if "第三十三条" in b or "2009" in b]

@@ -315,6 +315,7 @@ class _Found:
     area_m2: float
     quoted_zh: list[str] = field(default_factory=list)
     quoted_en: list[str] = field(default_factory=list)
+    label: tuple[str, str] | None = None  # what names the value beside its area (the 三调 classes of a group)
 
 
 def _blank(value: object) -> bool:
@@ -368,12 +369,15 @@ def _value_note(
     for (note_zh, note_en, worded), values in groups.items():
         said_zh = list(dict.fromkeys(q for f in values for q in f.quoted_zh))
         said_en = list(dict.fromkeys(q for f in values for q in f.quoted_en))
-        if areas:
-            for f in values:
+        for f in values:
+            named = f.label or ((f.value, f.value) if len(values) > 1 and f.value else None)
+            if areas:
                 a_zh, a_en = _area_text(f.area_m2)
-                named = len(values) > 1 and f.value
-                said_zh.append(f"{f.value if named else '面积'} {a_zh}")
-                said_en.append(f"{f.value if named else 'area'} {a_en}")
+                said_zh.append(f"{named[0] if named else '面积'} {a_zh}")
+                said_en.append(f"{named[1] if named else 'area'} {a_en}")
+            elif f.label:
+                said_zh.append(f.label[0])
+                said_en.append(f.label[1])
         names = [f.value for f in values]
         found_zh = f"（{'；'.join(said_zh)}）" if said_zh else ""
         found_en = f" ({'; '.join(said_en)})" if said_en else ""
@@ -442,10 +446,13 @@ def run_zone_compatible(check: ZoneCompatibleCheck, ctx: ParcelContext) -> Outco
     if exempted is not None:
         return exempted
     if status == "pass":
+        zones = list(dict.fromkeys(str(p.attributes[check.attribute]) for p in kept))
         return Outcome(
             "pass",
-            "规划用途分区与项目用途相符",
-            "the planned land-use zones admit the project's use",
+            f"规划用途分区（{'、'.join(zones)}）与项目用途相符" if zones else "规划用途分区与项目用途相符",
+            f"the planned land-use zones ({', '.join(zones)}) admit the project's use"
+            if zones
+            else "the planned land-use zones admit the project's use",
             kept,
             facts,
         )
@@ -487,7 +494,8 @@ def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outc
     groups_hit = [g for g in check.groups if any(c.group == g for c in hit_classes)]
     groups_hit += ["wetland"] if check.wetland and any(c.wetland for c in hit_classes) else []
     codes = [(g, str(check.status)) for g in groups_hit]
-    note = _value_note(check.value_notes, _found_groups(kept, groups_hit), check.note(check.status), areas=True)
+    found_groups = _found_groups(kept, groups_hit)
+    note = _value_note(check.value_notes, found_groups, check.note(check.status), areas=len(found_groups) > 1)
     if "cultivated" in check.groups:
         paddy = sum(v for k, v in by_class.items() if k == "0101")
         facts.paddy_m2 = round(paddy, 2)
@@ -524,10 +532,8 @@ def _found_groups(kept: list[Piece], groups: list[str]) -> list[_Found]:
         ]
         names = list(dict.fromkeys(str(p.attributes["class_name"]) for p in mine if p.attributes.get("class_name")))
         codes = list(dict.fromkeys(str(p.attributes["class_code"]) for p in mine))
-        f = _Found(group, worst(p.status for p in mine), sum(p.area_m2 for p in mine))
-        f.quoted_zh.append("、".join(names or codes))
-        f.quoted_en.append(", ".join(codes))
-        found.append(f)
+        label = ("、".join(names or codes), ", ".join(codes))
+        found.append(_Found(group, worst(p.status for p in mine), sum(p.area_m2 for p in mine), label=label))
     return found
 
 
@@ -693,7 +699,7 @@ def run_land_use_standard(check: LandUseStandardCheck, ctx: ParcelContext) -> Ou
     )
     invested_zh, invested_en = (
         (
-            f"（项目总投资 {_wan(invest)} 万元，投资强度控制指标 {_wan(intensity)} 万元/公顷）",
+            f"（项目总投资 {_wan(invest)} 万元，投资强度控制指标每公顷 {_wan(intensity)} 万元）",
             f" (investment {_wan(invest)} 万元 at the standard's {_wan(intensity)} 万元/ha)",
         )
         if intensity is not None and invest is not None
@@ -702,8 +708,8 @@ def run_land_use_standard(check: LandUseStandardCheck, ctx: ParcelContext) -> Ou
     if area_ha <= max_ha:
         return Outcome(
             "pass",
-            f"{whose_zh}用地 {area_ha:.4f} 公顷，未超过控制标准 {max_ha:.4f} 公顷{invested_zh}",
-            f"{whose_en}{area_ha:.4f} ha is within the standard's {max_ha:.4f} ha{invested_en} ({table.label})",
+            f"{whose_zh}用地 {area_ha:.4f} 公顷，未超过控制标准 {max_ha:.4f} 公顷",
+            f"{whose_en}{area_ha:.4f} ha is within the standard's {max_ha:.4f} ha ({table.label})",
             facts=facts,
         )
     refuse = check.refuse
@@ -718,7 +724,7 @@ def run_land_use_standard(check: LandUseStandardCheck, ctx: ParcelContext) -> Ou
         return Outcome(
             "fail",
             f"{refuse.note_zh}：{whose_zh}项目总投资 {_wan(invest)} 万元，"
-            f"按投资强度控制指标 {_wan(intensity)} 万元/公顷仅可支持用地 {max_ha:.4f} 公顷，"
+            f"按投资强度控制指标（每公顷 {_wan(intensity)} 万元）仅可支持用地 {max_ha:.4f} 公顷，"
             f"为申请用地 {area_ha:.4f} 公顷的 {max_ha / area_ha:.1%}，低于不予供地的阈值 {refuse.share:.0%}",
             f"{refuse.note_en}: {whose_en}an investment of {_wan(invest)} 万元 at the standard's {_wan(intensity)} "
             f"万元/ha supports {max_ha:.4f} ha, {max_ha / area_ha:.1%} of the {area_ha:.4f} ha requested, below the "
@@ -747,8 +753,8 @@ def _per_unit_unmeasured(
     unknown.facts.standard = row
     _with_conditions(check, unknown.facts, [(code, check.unknown_status)], unknown.status, check.unknown_note_zh)
     unknown.message_zh = (
-        f"{row.name_zh}的建设用地指标按{measure_zh}计（{per_unit.indicator}；{table.label}：{per_unit.ha_per_unit:g} "
-        f"公顷/{unit_zh}），申报材料未提供{measure_zh}（{unit_zh}），需据此核定用地规模，未核定前需开展节地评价"
+        f"{row.name_zh}按{measure_zh}核定用地（{table.label}：每{unit_zh} {per_unit.ha_per_unit:g} 公顷），"
+        f"未提供{measure_zh}（{unit_zh}），需补充后核定或开展节地评价"
     )
     unknown.message_en = (
         f"the national indicator for this type ({per_unit.indicator}) is per {unit_en} of {measure_en} "
