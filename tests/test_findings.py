@@ -68,7 +68,7 @@ def item(blueprint: Blueprint, geom: shapely.Geometry, code: str, **props: Any) 
 
 def area(m2: float) -> str:
     """The area as a finding writes it (geo.review.rules._area_text)."""
-    return f"{m2:,.1f} m²（{m2 / 10_000:.4f} 公顷，{m2 / 10_000 * 15:.2f} 亩）"
+    return f"{m2:,.2f} m²（{m2 / 10_000:.4f} 公顷，{m2 / 10_000 * 15:.2f} 亩）"
 
 
 # --- item 5: the grade of the water source found ---------------------------------------------
