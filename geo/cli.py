@@ -24,7 +24,7 @@ from geo.geometry import check_size
 from geo.io import read_parcels, write_parcels
 from geo.io.results import result_csv, result_geojson, write_pieces
 from geo.io.summary import summary_path, write_summary
-from geo.papers import Issuer
+from geo.papers import DocumentNumber, Issuer
 from geo.papers_cli import app as papers_app
 from geo.projects.cli import app as projects_app
 from geo.quota_cli import app as quota_app
@@ -239,8 +239,10 @@ def render(
     blueprint: Any = None,
     issuer: Issuer | None = None,
     data_dir: Path | None = None,
+    number: DocumentNumber | None = None,
 ) -> str | bytes:
-    """``result`` in ``fmt``; papers (report, PDF, opinion) name ``issuer`` and carry a draft number."""
+    """``result`` in ``fmt``; papers (report, PDF, opinion) name ``issuer`` and carry ``number`` (a draft's
+    without one)."""
     synthetic = blueprint is not None and blueprint.synthetic
     if fmt is OutputFormat.json:
         return result.model_dump_json(indent=2)
@@ -251,15 +253,19 @@ def render(
     if fmt is OutputFormat.pdf:
         from geo.report_pdf import review_report_pdf
 
-        return review_report_pdf(result, synthetic=synthetic, blueprint=blueprint, issuer=issuer)
+        return review_report_pdf(result, synthetic=synthetic, blueprint=blueprint, issuer=issuer, number=number)
     if fmt is OutputFormat.html:
         from geo.report import review_report
 
-        return review_report(result, synthetic=synthetic, blueprint=blueprint, issuer=issuer, data_dir=data_dir)
+        return review_report(
+            result, synthetic=synthetic, blueprint=blueprint, issuer=issuer, data_dir=data_dir, number=number
+        )
     if fmt in (OutputFormat.opinion, OutputFormat.docx):
         from geo.opinion import opinion, opinion_docx, opinion_markdown
 
-        drafted = opinion(result, synthetic=synthetic, issuer=issuer, data_dir=data_dir, blueprint=blueprint)
+        drafted = opinion(
+            result, synthetic=synthetic, issuer=issuer, data_dir=data_dir, blueprint=blueprint, number=number
+        )
         return opinion_docx(drafted) if fmt is OutputFormat.docx else opinion_markdown(drafted)
     from geo.maps import map_html, review_map
 

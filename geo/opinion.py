@@ -429,8 +429,10 @@ def opinion_docx(op: Opinion) -> bytes:
         align: Any = None,
         indent: bool = True,
         style: str | None = None,
+        keep: bool = False,
     ) -> None:
         p = doc.add_paragraph(style=style)
+        p.paragraph_format.keep_with_next = keep or None  # None: the style's own (no w:keepNext written)
         if align is not None:
             p.alignment = align
         if indent:
@@ -470,13 +472,14 @@ def opinion_docx(op: Opinion) -> bytes:
         para(p.quota)
         para(f"（五）{h['conclusion']}", name="楷体", indent=False, style="Heading 2")
         para(f"{p.verdict_zh}。{p.conclusion}")
-    para(op.closing)
+    # from 特此函告 to the seal one block (keep with next): Word never leaves the signature alone on a page
+    para(op.closing, keep=True)
     if op.notes:
-        para(f"{op.notes_heading}：", indent=False)
+        para(f"{op.notes_heading}：", indent=False, keep=True)
         for n, text in enumerate(op.notes, start=1):
-            para(f"{n}．{text}", size=14)
-    for line in op.signature:
-        para(line, align=WD_ALIGN_PARAGRAPH.RIGHT, indent=False)
+            para(f"{n}．{text}", size=14, keep=True)
+    for n, line in enumerate(op.signature, start=1):
+        para(line, align=WD_ALIGN_PARAGRAPH.RIGHT, indent=False, keep=n < len(op.signature))
     out = io.BytesIO()
     doc.save(out)
     return out.getvalue()

@@ -14,6 +14,8 @@ from geo.blueprint import Blueprint, load_blueprint
 from geo.cli_context import cli_context, fail
 from geo.errors import LantuError
 from geo.io import read_review_result
+from geo.papers import document_number
+from geo.quota_cli import database
 
 app = typer.Typer()
 
@@ -39,6 +41,14 @@ def papers_cmd(
         ),
     ] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
+    number: Annotated[
+        bool,
+        typer.Option(
+            "--number/--draft",
+            help="Number the papers 〔2026〕第N号 from the database (LANTU_DATABASE_URL), the service's sequence: "
+            "the review's number if it has one, else the next of the year. Default: a draft, unnumbered.",
+        ),
+    ] = False,
 ) -> None:
     """The papers of a saved review (report, PDF, 审查意见) without running the review again; exit 2 on a
     file that is not a review result. The text is the same as `lantu review … --format` wrote."""
@@ -51,7 +61,8 @@ def papers_cmd(
     try:
         result = read_review_result(result_json)
         bp: Blueprint | None = load_blueprint(blueprint) if blueprint is not None else None
-        content = render(result, target, blueprint=bp, issuer=context.issuer, data_dir=context.data_dir)
+        issued = document_number(database(ctx), result.review_id, context.issuer) if number else None
+        content = render(result, target, blueprint=bp, issuer=context.issuer, data_dir=context.data_dir, number=issued)
     except LantuError as exc:
         fail(exc)
     data = content if isinstance(content, bytes) else content.encode("utf-8")

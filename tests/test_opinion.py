@@ -340,3 +340,16 @@ def test_opinion_header_carries_the_review_number_in_every_format(client: TestCl
     report = client.get(f"/api/v1/reviews/{rid}/report", headers=auth(keys)).text
     assert f'<th scope="row">审查编号</th><td>{number}</td>' in report
     assert f'<th scope="row">系统记录号</th><td>{rid}</td>' in report
+
+
+def test_docx_keeps_the_signature_with_the_closing(drafted: Opinion) -> None:
+    """As the PDF: from 特此函告 to the seal the paragraphs keep with the next, so Word never puts the
+    signature block alone on the last page."""
+    paragraphs = docx.Document(io.BytesIO(opinion_docx(drafted))).paragraphs
+    texts = [p.text for p in paragraphs]
+    start = texts.index(drafted.closing)
+    block = paragraphs[start:]
+    assert block[-1].text == drafted.signature[-1] and len(block) == 1 + 1 + len(drafted.notes) + len(drafted.signature)
+    assert all(p.paragraph_format.keep_with_next for p in block[:-1])
+    assert not block[-1].paragraph_format.keep_with_next
+    assert not any(p.paragraph_format.keep_with_next for p in paragraphs[: start - 1] if p.style.name == "Normal")

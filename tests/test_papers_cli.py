@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import docx
@@ -83,3 +84,23 @@ def test_papers_of_a_file_that_is_not_a_result_exit_2(tmp_path: Path, content: s
 def test_papers_binary_formats_need_an_output_file(saved: Path) -> None:
     run = runner.invoke(app, ["papers", str(saved), "-f", "pdf"])
     assert run.exit_code == 2 and "-o" in run.stderr
+
+
+def test_papers_numbered_from_the_database_keep_the_review_number(
+    live: ReviewResult, saved: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--number takes the service's sequence: the review keeps its 〔年〕第N号, the next review gets N+1."""
+    monkeypatch.setenv("LANTU_DATABASE_URL", f"sqlite:///{tmp_path / 'papers.db'}")
+    monkeypatch.setenv("LANTU_ISSUER_CODE", "济自然资审")
+    first = runner.invoke(app, ["papers", str(saved), "-f", "opinion", "--number"])
+    assert first.exit_code == 0, first.output
+    line = first.stdout.splitlines()[2]
+    assert re.fullmatch(r"审查编号：济自然资审〔\d{4}〕第1号", line) and "草稿" not in first.stdout
+    report = runner.invoke(app, ["papers", str(saved), "-f", "html", "--number"])
+    assert line.removeprefix("审查编号：") in report.stdout  # the same number on the report
+    other = tmp_path / "other.json"
+    other.write_text(live.model_copy(update={"review_id": "another"}).model_dump_json(), encoding="utf-8")
+    second = runner.invoke(app, ["papers", str(other), "-f", "opinion", "--number"])
+    assert "第2号" in second.stdout.splitlines()[2]
+    draft = runner.invoke(app, ["papers", str(saved), "-f", "opinion"])
+    assert "（草稿，未编号）" in draft.stdout.splitlines()[2]
