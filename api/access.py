@@ -17,7 +17,7 @@ import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Column, DateTime, Engine, Integer, String, Table, delete, insert, select, update
+from sqlalchemy import Column, Connection, DateTime, Engine, Integer, String, Table, delete, insert, select, update
 
 from api.errors import AuthenticationError, ForbiddenError
 from api.keys import Principal, api_keys, keys_metadata
@@ -99,13 +99,14 @@ def close_session(engine: Engine, session_id: str) -> None:
         )
 
 
-def record_owner(engine: Engine, review_id: str, principal: Principal) -> None:
-    with engine.begin() as conn:
-        conn.execute(
-            insert(review_owners).values(
-                review_id=review_id, creator=principal.name, role=principal.role, created=datetime.now(UTC)
-            )
+def record_owner(conn: Connection, review_id: str, principal: Principal) -> None:
+    """Who made a review: written in the transaction that stores it (a review nobody owns is one only
+    an administrator could read)."""
+    conn.execute(
+        insert(review_owners).values(
+            review_id=review_id, creator=principal.name, role=principal.role, created=datetime.now(UTC)
         )
+    )
 
 
 def check_can_read(engine: Engine, review_id: str, principal: Principal) -> None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import shapely
-from sqlalchemy import Column, DateTime, Engine, String, Table, Text, insert, select, text
+from sqlalchemy import Column, Connection, DateTime, Engine, String, Table, Text, insert, select, text
 
 from geo.db import has_postgis, metadata
 from geo.errors import NotFoundError
@@ -32,9 +33,10 @@ class ReviewStore:
         self.engine = engine
         self.spatial = has_postgis(engine)
 
-    def save(self, result: ReviewResult, input_geojson: str) -> str:
-        """Keep the review and the parcels it was given (GeoJSON text); returns the result's JSON, so
-        that one serialisation serves the record and the response."""
+    def save(self, result: ReviewResult, input_geojson: str, also: Callable[[Connection], None] | None = None) -> str:
+        """Keep the review and the parcels it was given (GeoJSON text), and run ``also`` (the service's
+        record of who asked) in the same transaction; returns the result's JSON, so that one
+        serialisation serves the record and the response."""
         result_json = result.model_dump_json()
         with self.engine.begin() as conn:
             conn.execute(
@@ -54,6 +56,8 @@ class ReviewStore:
                     text("UPDATE reviews SET geom = ST_SetSRID(ST_GeomFromText(:wkt), 4490) WHERE review_id = :id"),
                     {"wkt": shapely.union_all(parcels).wkt, "id": result.review_id},
                 )
+            if also is not None:
+                also(conn)
         return result_json
 
     def get(self, review_id: str) -> ReviewResult:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 from support import fresh_postgres, parcel_frame, rect
 
 import geo.quota.tables  # noqa: F401 — the full schema
@@ -40,6 +40,24 @@ def test_review_round_trip(engine: Engine, blueprint: Blueprint) -> None:
                 {"id": result.review_id},
             ).scalar()
         assert area == pytest.approx(40_000, rel=1e-3)  # PostGIS' own geodesic area of the stored parcel
+
+
+def test_a_review_and_its_companion_record_are_one_transaction(engine: Engine, blueprint: Blueprint) -> None:
+    """The service writes who made a review with it: when that fails, no review is left nobody owns."""
+    store = ReviewStore(engine)
+    result = review(parcel_frame(rect(2.9, 0.1, 3.1, 0.3), id="B"), blueprint)
+
+    def refused(conn: Connection) -> None:
+        conn.execute(text("SELECT 1"))
+        raise RuntimeError("owner not written")
+
+    with pytest.raises(RuntimeError):
+        store.save(result, "{}", also=refused)
+    with pytest.raises(NotFoundError):
+        store.get(result.review_id)
+    seen: list[str] = []
+    assert store.save(result, "{}", also=lambda conn: seen.append(result.review_id)) == result.model_dump_json()
+    assert seen == [result.review_id] and store.get(result.review_id) == result
 
 
 @pytest.mark.parametrize("database", ["lantu", "postgres", "ledger_prod"])

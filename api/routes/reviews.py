@@ -94,7 +94,6 @@ async def create_review(
     request: Request,
     blueprint: BlueprintDep,
     store: StoreDep,
-    engine: EngineDep,
     settings: SettingsDep,
     pool: PoolDep,
     who: Annotated[Principal, Depends(require("review:create"))],
@@ -132,19 +131,24 @@ async def create_review(
         if not override:  # the file's own attributes win; the values fill the gaps
             frame, overrides = fill_missing(frame, overrides), {}
         result, body = await ticket.run(
-            _review_and_save, frame, blueprint, store, profile or settings.profile, overrides
+            _review_and_save, frame, blueprint, store, profile or settings.profile, overrides, who
         )
-        await ticket.run(record_owner, engine, result.review_id, who)
     # serialised in the worker: a big result is not validated and encoded again on the event loop
     location = f"{request.url.path.rstrip('/')}/{result.review_id}"
     return Response(body, status_code=201, media_type="application/json", headers={"Location": location})
 
 
 def _review_and_save(
-    frame: gpd.GeoDataFrame, blueprint: Blueprint, store: ReviewStore, profile: str, project: dict[str, Any]
+    frame: gpd.GeoDataFrame,
+    blueprint: Blueprint,
+    store: ReviewStore,
+    profile: str,
+    project: dict[str, Any],
+    who: Principal,
 ) -> tuple[ReviewResult, bytes]:
     result = review(frame, blueprint, profile=profile, project=project)
-    return result, store.save(result, parcels_geojson_text(frame)).encode()
+    body = store.save(result, parcels_geojson_text(frame), also=lambda conn: record_owner(conn, result.review_id, who))
+    return result, body.encode()
 
 
 def fill_missing(frame: gpd.GeoDataFrame, values: dict[str, Any]) -> gpd.GeoDataFrame:
