@@ -42,8 +42,8 @@ LAYERS: dict[str, list[tuple[tuple[float, float, float, float], dict[str, Any]]]
         ((6, 0, 7, 1), {"level": "准保护区"}),
     ],
     "heritage": [
-        ((4, 1, 5, 2), {"zone": "保护范围", "name": "孔庙", "level": "全国重点文物保护单位"}),
-        ((5, 1, 6, 2), {"zone": "建设控制地带", "name": None, "level": None}),
+        ((4, 1, 5, 2), {"zone": "保护范围", "site": "孔庙", "level": "全国重点文物保护单位"}),
+        ((5, 1, 6, 2), {"zone": "建设控制地带", "site": None, "level": None}),
     ],
     "nature_reserve": [((9, 4, 10, 5), {"zone": "核心保护区"})],
     "flood_river": [((4, 2, 5, 3), {"kind": "河湖管理范围"}), ((5, 2, 6, 3), {"kind": "蓄滞洪区"})],
@@ -112,7 +112,7 @@ def test_heritage_names_the_zone_and_the_listed_site(found: Blueprint) -> None:
     control = item(found, rect(5.2, 1.2, 5.4, 1.4), "cultural_heritage", project_type="commercial")
     assert control.status == "warn" and "位于文物保护单位建设控制地带，" in control.message_zh
     assert "保护范围" not in control.message_zh and "孔庙" not in control.message_zh
-    assert [d.attributes["name"] for d in protection.details] == ["孔庙"]
+    assert [d.attributes["site"] for d in protection.details] == ["孔庙"]
 
 
 # --- item 11: 河湖管理范围 or 蓄滞洪区 ---------------------------------------------------------
