@@ -318,31 +318,29 @@ class _Found:
     label: tuple[str, str] | None = None  # what names the value beside its area (the 三调 classes of a group)
 
 
-def _blank(value: object) -> bool:
-    return value is None or (isinstance(value, float) and value != value) or not str(value).strip()
+def _text(value: object) -> str:
+    """An attribute value as a finding names it; "" for none (null, NaN, blank)."""
+    return "" if value is None or (isinstance(value, float) and value != value) else str(value).strip()
 
 
 def _found_values(pieces: list[Piece], attribute: str, describe: dict[str, Note] | None = None) -> list[_Found]:
     """The values of ``attribute`` among the non-pass pieces, in order, each with its worst status, its area
-    and the described attributes' values (``label：value``)."""
+    and the values of the ``describe``d attributes (``label：value``)."""
     found: dict[str, _Found] = {}
+    described: dict[tuple[str, str], list[str]] = {}  # (value, described attribute) → its values, in order
     for p in pieces:
         if p.status == "pass":
             continue
-        value = "" if _blank(p.attributes.get(attribute)) else str(p.attributes[attribute]).strip()
+        value = _text(p.attributes.get(attribute))
         f = found.setdefault(value, _Found(value, p.status, 0.0))
         f.status, f.area_m2 = worst([f.status, p.status]), f.area_m2 + p.area_m2
-    for label_attr, label in (describe or {}).items():
-        for f in found.values():
-            said = [
-                str(p.attributes[label_attr]).strip()
-                for p in pieces
-                if p.status != "pass"
-                and ("" if _blank(p.attributes.get(attribute)) else str(p.attributes[attribute]).strip()) == f.value
-                and not _blank(p.attributes.get(label_attr))
-            ]
-            if said:
-                names = list(dict.fromkeys(said))
+        for name in describe or {}:
+            if said := _text(p.attributes.get(name)):
+                described.setdefault((value, name), []).append(said)
+    for f in found.values():
+        for name, label in (describe or {}).items():
+            if (f.value, name) in described:
+                names = list(dict.fromkeys(described[(f.value, name)]))
                 f.quoted_zh.append(f"{label.zh}：{'、'.join(names)}")
                 f.quoted_en.append(f"{label.en}: {', '.join(names)}")
     return list(found.values())
