@@ -52,6 +52,8 @@ COUNTY_STYLE: Final[dict[str, Any]] = {
     "fillOpacity": 1,
 }
 WATER_STYLE: Final[dict[str, Any]] = {"color": "#7fb2d9", "weight": 0.5, "fillColor": "#b9d8ef", "fillOpacity": 1}
+LAYER_FILL_OPACITY = 0.25  # the blueprint's layers: translucent, the base and each other show through
+PIECE_FILL_OPACITY = 0.6  # conflict pieces; the legend's swatches carry the same opacities
 PAPER = "#eef0ec"  # the map's background where nothing is drawn: paper, not Leaflet's grey
 TIANDITU_URL = (
     "https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER={layer}"
@@ -217,7 +219,12 @@ def _layer_group(
         part[field] = [html.escape(str(v)) for v in part[field]]
     folium.GeoJson(
         part.__geo_interface__,
-        style_function=lambda _f, c=colour: {"color": c, "weight": 1, "fillColor": c, "fillOpacity": 0.25},
+        style_function=lambda _f, c=colour: {
+            "color": c,
+            "weight": 1,
+            "fillColor": c,
+            "fillOpacity": LAYER_FILL_OPACITY,
+        },
         tooltip=folium.GeoJsonTooltip(fields=fields, aliases=[html.escape(f) for f in fields]) if fields else None,
         name=info.name_zh,
     ).add_to(group)
@@ -317,8 +324,11 @@ def _bind(fmap: folium.Map, method: str, bindings: list[tuple[str, str, dict[str
     )
 
 
-def _swatch(colour: str, *, outline: bool = False) -> str:
-    fill = f"border:2px solid {colour}" if outline else f"background:{colour};border:1px solid {colour}"
+def _swatch(colour: str, *, opacity: float = 1.0, outline: bool = False) -> str:
+    """A legend swatch as the map draws the thing: its fill at the fill's own opacity, a solid edge."""
+    c = colour.lstrip("#")
+    rgba = f"rgba({int(c[0:2], 16)},{int(c[2:4], 16)},{int(c[4:6], 16)},{opacity:g})"
+    fill = f"border:2px solid {colour}" if outline else f"background:{rgba};border:1px solid {colour}"
     return f"<span class='lantu-swatch' style='{fill}'></span>"
 
 
@@ -334,7 +344,7 @@ def _legend(fmap: folium.Map, layers: list[str], *, synthetic: bool, base: bool,
         rows.append("<div class='lantu-legend-head'>审查结果（冲突图斑）</div>")
         for status, colour in STATUS_COLOURS.items():
             if status != "pass":
-                entry("status", status, _swatch(colour), STATUS_ZH[status])
+                entry("status", status, _swatch(colour, opacity=PIECE_FILL_OPACITY), STATUS_ZH[status])
         rows.append("<div class='lantu-legend-head'>审查地块（按结论）</div>")
         for verdict, label in VERDICT_ZH.items():
             entry("verdict", verdict, _swatch(STATUS_COLOURS[_VERDICT_COLOUR[verdict]], outline=True), label)
@@ -342,11 +352,12 @@ def _legend(fmap: folium.Map, layers: list[str], *, synthetic: bool, base: bool,
         rows.append("<div class='lantu-legend-head'>蓝图图层</div>")
         catalog = layer_catalog()
         for layer_id in layers:
-            entry("layer", layer_id, _swatch(LAYER_COLOURS.get(layer_id, "#555555")), catalog[layer_id].name_zh)
+            colour = LAYER_COLOURS.get(layer_id, "#555555")
+            entry("layer", layer_id, _swatch(colour, opacity=LAYER_FILL_OPACITY), catalog[layer_id].name_zh)
     if base:
         rows.append("<div class='lantu-legend-head'>离线底图</div>")
-        entry("base", "county", _swatch(COUNTY_STYLE["fillColor"]), "县级行政区")
-        entry("base", "water", _swatch(WATER_STYLE["fillColor"]), "水域（三调）")
+        entry("base", "county", _swatch(COUNTY_STYLE["fillColor"], opacity=COUNTY_STYLE["fillOpacity"]), "县级行政区")
+        entry("base", "water", _swatch(WATER_STYLE["fillColor"], opacity=WATER_STYLE["fillOpacity"]), "水域（三调）")
     if synthetic:
         rows.append("<div class='lantu-legend-note'>示例蓝图：管控图层为合成数据</div>")
     _legend_control(fmap, "".join(rows))
@@ -422,7 +433,12 @@ def review_map(
         colour = STATUS_COLOURS[d.status]
         piece = folium.GeoJson(
             {"type": "Feature", "geometry": d.geometry, "properties": {}},
-            style_function=lambda _f, c=colour: {"color": c, "weight": 1, "fillColor": c, "fillOpacity": 0.6},
+            style_function=lambda _f, c=colour: {
+                "color": c,
+                "weight": 1,
+                "fillColor": c,
+                "fillOpacity": PIECE_FILL_OPACITY,
+            },
             pane=PIECE_PANES[d.status][0],
             className=f"lantu-piece lantu-piece-{d.status}",
         ).add_to(conflicts)

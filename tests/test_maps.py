@@ -4,6 +4,7 @@ without one, OpenStreetMap only when asked, and a legend entry for every layer d
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from support import parcel_frame, rect
@@ -55,3 +56,19 @@ def test_no_key_means_no_tiles_and_an_offline_base(blueprint: Blueprint) -> None
     for layer_id in ("basic_farmland", "ecological_redline", "county"):
         assert f"data-layer=\\u0027{layer_id}\\u0027" in page or f"data-layer='{layer_id}'" in page
     assert "imperial: false" in page
+
+
+def test_legend_swatches_have_the_fills_opacity(blueprint: Blueprint) -> None:
+    """The legend's swatches were opaque over translucent fills: each now carries its fill's opacity
+    (pieces 0.6, the blueprint's layers 0.25, the offline base opaque)."""
+
+    frame = parcel_frame(rect(2.9, 0.1, 3.1, 0.3), project_type="industrial")  # on basic farmland: fail pieces
+    page = map_html(review_map(review(frame, blueprint), blueprint))
+    page = page.replace("\\u0027", "'").replace("\\u003e", ">").replace("\\u003c", "<")  # as the legend's JS has it
+    entries = dict(
+        re.findall(r"data-(?:status|layer|base)='([\w_]+)'><span class='lantu-swatch' style='([^']*)'", page)
+    )
+    alpha = {key: float(m[1]) for key, style in entries.items() if (m := re.search(r"rgba\([\d,]+,([\d.]+)\)", style))}
+    fill = {float(v) for v in re.findall(r'"fillColor": "#[0-9a-f]{6}", "fillOpacity": ([\d.]+)', page)}
+    assert alpha["fail"] == alpha["warn"] == 0.6 and alpha["basic_farmland"] == 0.25 and alpha["county"] == 1.0
+    assert {0.6, 0.25} <= fill  # the opacities the features are drawn with
