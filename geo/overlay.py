@@ -57,6 +57,12 @@ class Pieces:
     def attributes_of(self, index: int, names: list[str]) -> dict[str, Any]:
         return {name: self.attributes[name][index] for name in names}
 
+    def take(self, positions: np.ndarray) -> Pieces:
+        """The pieces at ``positions`` (indices into these)."""
+        return Pieces(
+            self.geometry[positions], self.area_m2[positions], {k: v[positions] for k, v in self.attributes.items()}
+        )
+
 
 def _cut(
     parcels: np.ndarray, features: np.ndarray, feature_area: np.ndarray, feature_bounds: np.ndarray

@@ -10,6 +10,7 @@ from functools import cache, cached_property
 from importlib.resources.abc import Traversable
 from typing import Any, TypeVar, cast
 
+import numpy as np
 import shapely
 
 from geo.blueprint import Blueprint
@@ -466,9 +467,11 @@ def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outc
         return _missing(check.layer)
     classes = [landuse_class(c) for c in found.attributes["class_code"]]
     hit = [c is not None and (c.group in check.groups or (check.wetland and c.wetland)) for c in classes]
-    statuses: list[Status] = [check.status if h else "pass" for h in hit]
     columns = ["class_code", *(["deduction_ratio"] if "deduction_ratio" in found.attributes else [])]
-    kept = [p for p in _graded(check.layer, found, statuses, ctx, columns) if p.status != "pass"]
+    # only the pieces of the classes sought are graded (the parcel's other land is not this item's)
+    occupied = found.take(np.flatnonzero(hit)) if any(hit) else None
+    graded = [] if occupied is None else _graded(check.layer, occupied, [check.status] * len(occupied), ctx, columns)
+    kept = [p for p in graded if p.status != "pass"]
     for p in kept:
         cls = landuse_class(p.attributes["class_code"])
         p.attributes["class_code"] = cls.code if cls else str(p.attributes["class_code"])
