@@ -15,7 +15,7 @@ import yaml
 from support import parcel_frame, rect, rect_blueprint
 
 from geo.blueprint import Blueprint, load_blueprint
-from geo.errors import ProfileError
+from geo.errors import InputError, ProfileError
 from geo.opinion import opinion
 from geo.resources import packaged
 from geo.review import ItemResult, review
@@ -266,6 +266,30 @@ def test_per_unit_indicators_name_the_input_they_need(
     number = indicator.split("（")[-1].rstrip("）")  # the condition refers back by 文号
     assert (standard.facts.conditions or [])[0].basis == [number] and any(indicator in b for b in standard.basis)
     assert standard.facts.standard is not None
+
+
+@pytest.mark.parametrize(
+    ("props", "status", "approved_m2", "why"),
+    [
+        # 2.56 ha against 0.3 km × 7.5 ha/km (sample) = 2.25 ha: reduce; 1 km: 7.5 ha, within
+        ({"project_type": "transport", "route_km": 0.3}, "warn", 22_500, "路线长度 0.3 公里"),
+        ({"project_type": "transport", "route_km": 1}, "pass", 75_000, "路线长度 1 公里"),
+        # 5 MW × 0.3 ha/MW (sample) = 1.5 ha
+        ({"project_type": "energy", "power_mw": 5}, "warn", 15_000, "装机容量 5 兆瓦"),
+    ],
+)
+def test_per_unit_indicators_with_the_figure_set_the_approved_area(
+    found: Blueprint, props: dict[str, Any], status: str, approved_m2: float, why: str
+) -> None:
+    standard = item(found, rect(4.2, 4.2, 4.36, 4.36), "land_use_standard", **props)
+    assert standard.status == status and standard.facts.max_area_m2 == pytest.approx(approved_m2, rel=REL)
+    assert why in standard.message_zh and "样例标准表" in standard.message_zh
+    assert ("核减" in standard.message_zh) == (status == "warn")
+
+
+def test_a_bad_per_unit_figure_is_refused(found: Blueprint) -> None:
+    with pytest.raises(InputError):
+        item(found, rect(4.2, 4.2, 4.36, 4.36), "land_use_standard", project_type="transport", route_km=-1)
 
 
 # --- citations ------------------------------------------------------------------------------

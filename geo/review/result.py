@@ -23,6 +23,9 @@ class ProjectAttributes(BaseModel):
     project_id: str | None = Field(default=None, description="项目编号: parcels sharing it are one project")
     project_type: str | None = None
     investment_wan: float | None = Field(default=None, ge=0, description="总投资（万元）")
+    # the project's size where the land-use indicator counts per unit of it (a project figure, not a share)
+    route_km: float | None = Field(default=None, gt=0, description="路线长度（公里）: 公路 indicators per km")
+    power_mw: float | None = Field(default=None, gt=0, description="装机容量（兆瓦）: 风电场 indicators per MW")
     major_project: bool = False
     redline_exempt: bool = False
 

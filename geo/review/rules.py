@@ -575,10 +575,10 @@ def run_raster_share_above(check: RasterShareAboveCheck, ctx: ParcelContext) -> 
 
 
 # the measures a per-unit indicator counts (公路 per km of route, 风电场 per MW installed), as a table's
-# ``unit`` column names them: (measure zh, unit zh, measure en, unit en)
+# ``unit`` column names them: (the project attribute giving it, measure zh, unit zh, measure en, unit en)
 UNITS = {
-    "km": ("路线长度", "公里", "route length", "km"),
-    "MW": ("装机容量", "兆瓦", "installed capacity", "MW"),
+    "km": ("route_km", "路线长度", "公里", "route length", "km"),
+    "MW": ("power_mw", "装机容量", "兆瓦", "installed capacity", "MW"),
 }
 
 
@@ -670,6 +670,8 @@ def run_land_use_standard(check: LandUseStandardCheck, ctx: ParcelContext) -> Ou
     if row is None:
         return unknown
     intensity = row.min_intensity_wan_per_ha
+    per_unit = table.per_unit.get(ptype or "")
+    why_zh = why_en = ""  # what set the approved area, beside the figures
     if intensity is not None:
         if invest is None:
             _with_conditions(
@@ -681,10 +683,18 @@ def run_land_use_standard(check: LandUseStandardCheck, ctx: ParcelContext) -> Ou
             )
             return unknown
         max_ha = invest / intensity
+        why_zh = f"（项目总投资 {_wan(invest)} 万元，投资强度控制指标每公顷 {_wan(intensity)} 万元）"
+        why_en = f" (investment {_wan(invest)} 万元 at the standard's {_wan(intensity)} 万元/ha)"
     elif row.max_area_ha is not None:
         max_ha = row.max_area_ha
-    elif ptype in table.per_unit:
-        return _per_unit_unmeasured(check, row, table, table.per_unit[ptype], unknown)
+    elif per_unit is not None:
+        attr, measure_zh, unit_zh, measure_en, unit_en = UNITS[per_unit.unit]
+        measure = getattr(ctx.project, attr)
+        if measure is None:
+            return _per_unit_unmeasured(check, row, table, per_unit, unknown)
+        max_ha = measure * per_unit.ha_per_unit
+        why_zh = f"（{measure_zh} {measure:g} {unit_zh}，{table.label}：每{unit_zh} {per_unit.ha_per_unit:g} 公顷）"
+        why_en = f" ({measure_en} {measure:g} {unit_en} at {per_unit.ha_per_unit:g} ha per {unit_en})"
     else:
         return unknown
     area_ha = area_m2 / M2_PER_HA
@@ -698,19 +708,12 @@ def run_land_use_standard(check: LandUseStandardCheck, ctx: ParcelContext) -> Ou
         table=check.table,
         table_label=table.label,
     )
-    invested_zh, invested_en = (
-        (
-            f"（项目总投资 {_wan(invest)} 万元，投资强度控制指标每公顷 {_wan(intensity)} 万元）",
-            f" (investment {_wan(invest)} 万元 at the standard's {_wan(intensity)} 万元/ha)",
-        )
-        if intensity is not None and invest is not None
-        else ("", "")
-    )
     if area_ha <= max_ha:
         return Outcome(
             "pass",
-            f"{whose_zh}用地 {area_ha:.4f} 公顷，未超过控制标准 {max_ha:.4f} 公顷",
-            f"{whose_en}{area_ha:.4f} ha is within the standard's {max_ha:.4f} ha ({table.label})",
+            f"{whose_zh}用地 {area_ha:.4f} 公顷，未超过控制标准 {max_ha:.4f} 公顷{why_zh if intensity is None else ''}",
+            f"{whose_en}{area_ha:.4f} ha is within the standard's {max_ha:.4f} ha{why_en if intensity is None else ''} "
+            f"({table.label})",
             facts=facts,
         )
     refuse = check.refuse
@@ -736,9 +739,9 @@ def run_land_use_standard(check: LandUseStandardCheck, ctx: ParcelContext) -> Ou
     _with_conditions(check, facts, [("over", check.status)], check.status, note_zh)
     return Outcome(
         check.status,
-        f"{note_zh}：{whose_zh}用地 {area_ha:.4f} 公顷，核定面积 {max_ha:.4f} 公顷{invested_zh}，"
+        f"{note_zh}：{whose_zh}用地 {area_ha:.4f} 公顷，核定面积 {max_ha:.4f} 公顷{why_zh}，"
         "需核减至核定面积或开展节地评价",
-        f"{note_en}: {whose_en}{area_ha:.4f} ha against an approved area of {max_ha:.4f} ha{invested_en} "
+        f"{note_en}: {whose_en}{area_ha:.4f} ha against an approved area of {max_ha:.4f} ha{why_en} "
         f"({table.label}); reduce to the approved area or carry out a land-saving evaluation (节地评价)",
         facts=facts,
     )
@@ -749,7 +752,7 @@ def _per_unit_unmeasured(
 ) -> Outcome:
     """A type whose national indicator counts per km or per MW: the review has the parcel, not the route's
     length or the installed capacity, so it says which figure sets the approved area instead of "no standard"."""
-    measure_zh, unit_zh, measure_en, unit_en = UNITS[per_unit.unit]
+    _, measure_zh, unit_zh, measure_en, unit_en = UNITS[per_unit.unit]
     code = f"no_{per_unit.unit}"
     unknown.facts.standard = row
     _with_conditions(check, unknown.facts, [(code, check.unknown_status)], unknown.status, check.unknown_note_zh)
