@@ -8,18 +8,19 @@ collected opinions serve as the formal 预审意见 while the project's content 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Final
+from typing import Any
 
+from geo.crs import Area
 from geo.opinion import md as escape_md
 from geo.papers import date_zh, time_zh
 from geo.review.result import ReviewResult
 from geo.vocabulary import VERDICT_LABELS
 
-MU_PER_M2: Final = 15 / 10_000  # 1 亩 = 10000/15 m²
-
 
 def area_text(m2: float) -> str:
-    return f"{m2:,.2f} 平方米（{m2 / 10_000:.4f} 公顷，{m2 * MU_PER_M2:.2f} 亩）"
+    """An area as every paper writes it (``geo.crs.Area``: m² 2, 公顷 4, 亩 2 decimals), in 平方米."""
+    a = Area(m2)
+    return f"{a.m2_text} 平方米（{a.ha_text} 公顷，{a.mu_text} 亩）"
 
 
 def finding_paragraph(finding: dict[str, Any]) -> str:
