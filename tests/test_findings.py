@@ -160,6 +160,19 @@ def test_planning_conformity_names_the_zones(found: Blueprint) -> None:
     assert admitted.status == "pass" and "规划用途分区（城镇集中建设区）与项目用途相符" in admitted.message_zh
 
 
+def test_a_zone_admitted_on_condition_is_not_called_forbidden(found: Blueprint, tmp_path: Path) -> None:
+    # a city admitting 城镇集中建设区 on condition only: the */fail wording (不允许) must not say it
+    raw = yaml.safe_load(packaged("profiles/ten-point.yaml").read_text(encoding="utf-8"))
+    zones = next(c for c in raw["items"][0]["checks"] if c["kind"] == "zone_compatible")
+    zones["conditional"]["城镇集中建设区"] = "warn"
+    path = tmp_path / "city.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    frame = parcel_frame(rect(4.2, 4.2, 4.4, 4.4), project_type="industrial")
+    zoned = review(frame, found, profile=str(path)).parcels[0].item("planning_conformity")
+    assert zoned.status == "warn" and "所在规划分区需按程序调整规划布局" in zoned.message_zh
+    assert "不允许" not in zoned.message_zh
+
+
 # --- item 7: 高/中易发区, and the steep share's area ---------------------------------------------
 
 

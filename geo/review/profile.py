@@ -31,7 +31,7 @@ ANY_VALUE = "*"  # the value_notes key for the values no other key words
 
 def _value_keys(notes: dict[str, Note]) -> dict[str, Note]:
     """``value_notes`` keys: a value, ``VALUE/STATUS`` (the wording of a value at that status), or ``*``
-    for the values nothing else words. A wording may name the values it covers with ``{value}`` and place
+    (``*/STATUS``) for the values nothing else words. A wording may name the values it covers with ``{value}`` and place
     what was found of them (地类, 名称, the area of each) with ``{found}``; else that follows it."""
     for key, note in notes.items():
         for text in (note.zh, note.en):

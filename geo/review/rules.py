@@ -351,7 +351,7 @@ def _value_note(
     notes: dict[str, Note], found: list[_Found], own: tuple[str, str], *, areas: bool
 ) -> tuple[str, str] | None:
     """The finding in the words of each value found (in the profile's order; ``VALUE/STATUS`` before
-    ``VALUE``, ``*`` for the rest, the check's ``own`` note for values nothing words), values sharing a
+    ``VALUE``, ``*/STATUS`` and ``*`` for the rest, the check's ``own`` note for values nothing words), values sharing a
     wording said once; each with what it quotes and, with ``areas``, the area of each value (m², 公顷, 亩).
     ``None`` when the check words no value."""
     if not notes:
@@ -361,7 +361,8 @@ def _value_note(
         order.setdefault(name.split("/", 1)[0], len(order))
     groups: dict[tuple[str, str, bool], list[_Found]] = {}
     for f in sorted(found, key=lambda f: order.get(f.value, len(order))):
-        note = (notes.get(f"{f.value}/{f.status}") or notes.get(f.value) or notes.get(ANY_VALUE)) if f.value else None
+        keys = (f"{f.value}/{f.status}", f.value, f"{ANY_VALUE}/{f.status}", ANY_VALUE)
+        note = next((notes[k] for k in keys if k in notes), None) if f.value else None
         groups.setdefault((note.zh, note.en, True) if note else (*own, False), []).append(f)
     zh: list[str] = []
     en: list[str] = []
