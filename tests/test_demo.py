@@ -80,6 +80,18 @@ def test_urban_boundary_avoids_red_line(demo: Blueprint) -> None:
     assert urban.intersection(redline).area < 1.0
 
 
+def test_urban_boundary_is_the_urban_zones(demo: Blueprint) -> None:
+    """城镇开发边界 = 城镇集中建设区 + 城镇弹性发展区: the officer's reading of D02 (a 弹性发展区 piece outside
+    the boundary) was a contradiction in the demo's own layers."""
+    urban = _layer(demo, "urban_boundary").geometry.union_all()
+    zones = _layer(demo, "planned_use")
+    inside = zones[zones["zone"].str.startswith("城镇")].geometry.union_all()
+    outside = zones[~zones["zone"].str.startswith("城镇")].geometry.union_all()
+    assert set(zones["zone"]) >= {"城镇集中建设区", "城镇弹性发展区"}
+    assert urban.symmetric_difference(inside).area < 1e-6 * urban.area
+    assert urban.intersection(outside).area < 1.0
+
+
 def _without_source_identity(text: str) -> Any:
     """A metadata file without where its sources lay and their hashes (a File Geodatabase holds random GUIDs)."""
     data = json.loads(text)
@@ -225,8 +237,9 @@ def test_demo_pdf_prints_one_page_per_parcel(demo_review: ReviewResult, demo: Bl
 
 
 def test_demo_land_classes_add_up_to_each_parcel(demo_review: ReviewResult) -> None:
-    """Issue 13: D15 (码头仓储) reaches 578.93 m² into 微山县, where the demo's 三调 layer (任城区 only)
-    has no 图斑; the land table names that part and every parcel's rows add up to its 合计."""
+    """Issue 13: every parcel's land rows add up to its 合计; the demo's parcels all lie in 任城区, the
+    county its detailed layers cover, so none has land the 三调 layer leaves unexplained (D15 once reached
+    578.93 m² into 微山县; the uncovered row itself is tested on rectangles in test_report)."""
     from geo.report_model import TOTAL, UNCOVERED, report_model
 
     model = report_model(demo_review)
@@ -235,5 +248,5 @@ def test_demo_land_classes_add_up_to_each_parcel(demo_review: ReviewResult) -> N
         assert total.name == TOTAL and total.m2 == f"{result.area_m2:,.2f}"
         parts = [float(r.m2.replace(",", "")) for r in parcel.land if not r.total and not r.name.startswith("其中")]
         assert sum(parts) == pytest.approx(result.area_m2, abs=0.005), parcel.id
-    d15 = {r.name: r.m2 for r in next(p for p in model.parcels if p.id == "D15").land}
-    assert d15[UNCOVERED] == "578.93" and d15["未利用地"] == "25,021.07"
+    assert [p.id for p in model.parcels if any(r.name == UNCOVERED for r in p.land)] == []
+    assert {p.county.name for p in demo_review.parcels if p.county} == {"任城区"}

@@ -43,12 +43,13 @@ def demo_parcels(
     cases: list[dict[str, Any]],
     *,
     urban: shapely.Geometry,
+    county: shapely.Geometry,
     side: float,
     zone: int,
 ) -> gpd.GeoDataFrame:
     """The recipe's demo parcels (in ``zone``), each inside (or, ``place: edge``, across the edge of)
     the features of its case's ``layer`` filtered by ``where``; ``clean_urban`` is urban construction
-    land clear of every control layer."""
+    land clear of every control layer. Every parcel lies in ``county``, the one the detailed layers cover."""
     clean = urban
     for layer_id in CONTROL_LAYERS:
         clean = clean.difference(shapely.union_all(layers[layer_id].geometry.values).buffer(50))
@@ -65,7 +66,8 @@ def demo_parcels(
                 frame = frame[frame[column] == value]
             area = shapely.union_all(frame.geometry.values)
         size = side * float(case.get("size", 1.0))
-        geoms.append(_on_edge(area, size) if case.get("place") == "edge" else _square_in(rng, area, size))
+        area = area.intersection(county)
+        geoms.append(_on_edge(area, size, county) if case.get("place") == "edge" else _square_in(rng, area, size))
         rows.append(
             {"id": case["id"], "name": case["name"], "major_project": False, "redline_exempt": False, **case["project"]}
         )
@@ -84,7 +86,9 @@ def _square_in(rng: np.random.Generator, area: shapely.Geometry, size: float) ->
     return _square(area.representative_point(), size / 2)
 
 
-def _on_edge(area: shapely.Geometry, size: float) -> shapely.Polygon:
-    """A square half inside the largest part of ``area``: centred on its boundary."""
+def _on_edge(area: shapely.Geometry, size: float, county: shapely.Geometry) -> shapely.Polygon:
+    """A square half inside the largest part of ``area``: centred on a vertex of its boundary, the first
+    whose square stays in ``county`` (a feature clipped to the county has vertices on the county line)."""
     largest = max(shapely.get_parts(area), key=lambda g: g.area)
-    return _square(shapely.get_point(largest.exterior, 0), size)
+    squares = (_square(shapely.Point(xy), size) for xy in largest.exterior.coords)
+    return next((s for s in squares if county.contains(s)), _square(shapely.get_point(largest.exterior, 0), size))

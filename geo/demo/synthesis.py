@@ -135,7 +135,9 @@ def synthesize_layers(
 
     layers: dict[str, gpd.GeoDataFrame] = {
         "land_use": land_use,
-        "urban_boundary": polygon_frame([urban], zone),
+        # 城镇开发边界 = 城镇集中建设区 + 城镇弹性发展区 as zoned (自然资发〔2023〕193号 附件 三区三线): the boundary
+        # holds the 弹性发展区 ring around the towns, never the other way round
+        "urban_boundary": polygon_frame([shapely.union_all([g for n, g in zoning if n.startswith("城镇")])], zone),
         "planned_use": polygon_frame([g for _, g in zoning], zone, zone=[n for n, _ in zoning]),
         "basic_farmland": polygon_frame(list(farmland.geometry), zone),
         "ecological_redline": polygon_frame([redline], zone),
