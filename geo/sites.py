@@ -331,10 +331,7 @@ def _item_masks(
             statuses = exempt_statuses(check, check.exempt, flags, project.project_type, statuses, zones)
         else:
             classes = [landuse_class(c) for c in indexed.columns["class_code"]]
-            statuses = [
-                check.status if c is not None and (c.group in check.groups or (check.wetland and c.wetland)) else "pass"
-                for c in classes
-            ]
+            statuses = [check.status_for(project.project_type) if check.sought(c) else "pass" for c in classes]
         fail |= grid.burn([g for g, s in zip(geoms, statuses, strict=True) if s == "fail"], touched=True)
         warn |= grid.burn([g for g, s in zip(geoms, statuses, strict=True) if s == "warn"], touched=False)
     return fail, warn & ~fail

@@ -177,7 +177,7 @@ BRANCHES = {
     ("D26", "flood_control"): ("warn", "flood_river", "河湖管理范围"),  # water works
     ("D27", "flood_control"): ("fail", "flood_river", "河湖管理范围"),
     ("D28", "forest_grass_wetland"): ("warn", "protected_forest", None),
-    ("D29", "forest_grass_wetland"): ("warn", "basic_grassland", None),
+    ("D29", "forest_grass_wetland"): ("fail", "basic_grassland", None),  # not a national key project
 }
 
 

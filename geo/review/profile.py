@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from geo import resources
-from geo.catalog import layer_catalog
+from geo.catalog import LandUseClass, landuse_class, layer_catalog
 from geo.errors import ProfileError
 from geo.review.result import Condition
 from geo.review.stages import ChangeCheckRule, SitingRule
@@ -190,16 +190,42 @@ class ZoneCompatibleCheck(BaseCheck):
 
 
 class LandUseClassesCheck(BaseCheck):
-    """Overlap with 三调 classes of the given families (and wetland classes if asked)."""
+    """Overlap with 三调 classes of the given families (and wetland classes if asked), or with the listed
+    ``classes`` (河流水面、湖泊水面、水库水面: land that is a 河湖管理范围 by definition)."""
 
     kind: Literal["land_use_classes"]
     layer: str
-    groups: list[str]
+    groups: list[str] = Field(default_factory=list)
+    classes: list[str] = Field(default_factory=list)  # 三调 codes sought besides the groups, each named in the finding
     wetland: bool = False
-    # the wording per group found (forest, grassland, wetland): each named with its classes and area
+    by_type: dict[str, Literal["pass", "warn", "fail"]] = Field(default_factory=dict)  # status per project type
+    # the wording per group found (forest, grassland, wetland), or per class (``*`` for any), with its area
     value_notes: dict[str, Note] = Field(default_factory=dict)
 
     _value_notes = field_validator("value_notes")(_value_keys)
+
+    @field_validator("classes")
+    @classmethod
+    def _known_classes(cls, codes: list[str]) -> list[str]:
+        unknown = [c for c in codes if landuse_class(c) is None]
+        if unknown:
+            raise ValueError(f"unknown 三调 class code(s) {unknown} (see layers/landuse_classes.csv)")
+        return codes
+
+    @model_validator(mode="after")
+    def _seeks_something(self) -> LandUseClassesCheck:
+        if not (self.groups or self.classes or self.wetland):
+            raise ValueError("a land_use_classes check names groups, classes or wetland")
+        return self
+
+    def sought(self, cls: LandUseClass | None) -> bool:
+        """Whether a 三调 class is one this check grades (the review and the site finder alike)."""
+        return cls is not None and (
+            cls.group in self.groups or cls.code in self.classes or (self.wetland and cls.wetland)
+        )
+
+    def status_for(self, project_type: str | None) -> Literal["pass", "warn", "fail"]:
+        return self.by_type.get(project_type or "", self.status)
 
 
 class RasterShareAboveCheck(BaseCheck):
@@ -388,7 +414,7 @@ def _project_types_named(item: Item) -> set[str]:
     """Every project type an item's checks name (zones, statuses per type, exemptions)."""
     named: set[str] = set()
     for check in item.checks:
-        if isinstance(check, InsideCheck):
+        if isinstance(check, InsideCheck | LandUseClassesCheck):
             named |= set(check.by_type)
         elif isinstance(check, ZoneCompatibleCheck):
             named |= set(check.compatible)

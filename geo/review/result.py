@@ -92,11 +92,16 @@ class Condition(BaseModel):
 def standing_conditions(conditions: list[Condition], status: str) -> list[Condition]:
     """The outcomes that stand for an item of ``status``: a failed item keeps its failing outcomes only
     (the parcel moves away: no 湿地占用论证 beside 调整选址), and no outcome another one ``replaces``
-    (重大项目占用重要湿地 includes 占用湿地's steps)."""
+    (重大项目占用重要湿地 includes 占用湿地's steps), and an outcome two checks word alike once (a 河湖管理范围
+    drawn on the flood layer and the 湖泊水面 it covers)."""
     if status == "fail" and any(c.status == "fail" for c in conditions):
         conditions = [c for c in conditions if c.status != "warn"]
     replaced = {code for c in conditions for code in c.replaces or []}
-    return [c for c in conditions if c.code not in replaced]
+    said: dict[tuple[str, tuple[str, ...], tuple[str, ...]], Condition] = {}
+    for c in conditions:
+        if c.code not in replaced:
+            said.setdefault((c.condition_zh, tuple(c.procedures), tuple(c.basis)), c)
+    return list(said.values())
 
 
 class ItemFacts(BaseModel):

@@ -466,19 +466,20 @@ def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outc
     found = ctx.pieces(check.layer)
     if found is None:
         return _missing(check.layer)
-    classes = [landuse_class(c) for c in found.attributes["class_code"]]
-    hit = [c is not None and (c.group in check.groups or (check.wetland and c.wetland)) for c in classes]
+    hit = [check.sought(landuse_class(c)) for c in found.attributes["class_code"]]
     columns = ["class_code", *(["deduction_ratio"] if "deduction_ratio" in found.attributes else [])]
     # only the pieces of the classes sought are graded (the parcel's other land is not this item's)
     occupied = found.take(np.flatnonzero(hit)) if any(hit) else None
-    graded = [] if occupied is None else _graded(check.layer, occupied, [check.status] * len(occupied), ctx, columns)
+    status = check.status_for(ctx.project.project_type)
+    graded = [] if occupied is None else _graded(check.layer, occupied, [status] * len(occupied), ctx, columns)
     kept = [p for p in graded if p.status != "pass"]
     for p in kept:
         cls = landuse_class(p.attributes["class_code"])
         p.attributes["class_code"] = cls.code if cls else str(p.attributes["class_code"])
         p.attributes["class_name"] = cls.name_zh if cls else None
     names = [GROUP_NAMES[g] for g in check.groups] + ([GROUP_NAMES["wetland"]] if check.wetland else [])
-    if not kept:
+    names += [(c.name_zh, c.name_en) for c in map(landuse_class, check.classes) if c is not None]
+    if status == "pass" or not kept:
         return Outcome(
             "pass",
             "未占用" + "、".join(n[0] for n in names),
@@ -495,20 +496,20 @@ def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outc
     hit_classes = [c for c in (landuse_class(k) for k in by_class) if c is not None]
     groups_hit = [g for g in check.groups if any(c.group == g for c in hit_classes)]
     groups_hit += ["wetland"] if check.wetland and any(c.wetland for c in hit_classes) else []
-    codes = [(g, str(check.status)) for g in groups_hit]
-    found_groups = _found_groups(kept, groups_hit)
-    note = _value_note(check.value_notes, found_groups, check.note(check.status), areas=len(found_groups) > 1)
+    codes = [(g, str(status)) for g in groups_hit]
+    found_groups = _found_groups(kept, groups_hit) + _found_classes(kept, check.classes)
+    note = _value_note(check.value_notes, found_groups, check.note(status), areas=len(found_groups) > 1)
     if "cultivated" in check.groups:
         paddy = sum(v for k, v in by_class.items() if k == "0101")
         facts.paddy_m2 = round(paddy, 2)
         pz, pe = _area_text(paddy)
         out = _conflict(
             check,
-            check.status,
+            status,
             kept,
             note=note,
             facts=facts,
-            codes=codes + ([("paddy", str(check.status))] if paddy else []),
+            codes=codes + ([("paddy", str(status))] if paddy else []),
         )
         if paddy > 0:
             out.message_zh += f"，其中水田 {pz}，须占水田补水田"
@@ -518,7 +519,18 @@ def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outc
             out.message_zh += f"；扣除田坎后耕地净面积 {nz}"
             out.message_en += f"; net of field ridges (KCXS) {ne}"
         return out
-    return _conflict(check, check.status, kept, note=note, facts=facts, codes=codes)
+    return _conflict(check, status, kept, note=note, facts=facts, codes=codes)
+
+
+def _found_classes(kept: list[Piece], classes: list[str]) -> list[_Found]:
+    """The listed 三调 classes found, each by its name with its area."""
+    found: dict[str, _Found] = {}
+    for p in kept:
+        if (code := str(p.attributes["class_code"])) in classes:
+            name = str(p.attributes.get("class_name") or code)
+            f = found.setdefault(name, _Found(name, p.status, 0.0))
+            f.status, f.area_m2 = worst([f.status, p.status]), f.area_m2 + p.area_m2
+    return list(found.values())
 
 
 def _found_groups(kept: list[Piece], groups: list[str]) -> list[_Found]:
