@@ -86,6 +86,7 @@ class Target:
     lantu: str  # "item:<code>" (overlap_m2) or "quota:<field>[+<field>…]"
     where: tuple[str, frozenset[str]] | None = None  # (logical column, kept values)
     prefix: str | None = None  # keep class codes starting with this
+    classes: frozenset[str] | None = None  # of a 三调 layer among others, keep these class codes only
 
 
 TARGETS = (
@@ -95,7 +96,10 @@ TARGETS = (
     Target("mineral", ("mineral",), "item:mineral_overlay"),
     Target("geohazard_prone", ("geohazard",), "item:geohazard", where=("level", frozenset({"高", "中", "低"}))),
     Target("heritage", ("heritage",), "item:cultural_heritage"),
-    Target("flood_river", ("flood_river",), "item:flood_control"),
+    # item 11 grades the 三调 河流/湖泊/水库水面 as the 河湖管理范围 they are (the profile's flood_control classes)
+    Target(
+        "flood_river", ("flood_river", "land_use"), "item:flood_control", classes=frozenset({"1101", "1102", "1103"})
+    ),
     Target("illegal_use", ("illegal_use",), "item:illegal_use"),
     Target("stock_land", ("approved_unsupplied", "idle_land"), "quota:stock_m2"),
     Target("land_use", ("land_use",), "quota:agricultural_m2+construction_m2+unused_m2"),
@@ -122,6 +126,8 @@ def read_targets(bp_dir: Path, targets: tuple[Target, ...] = TARGETS) -> dict[st
                 frame = frame[frame[t.where[0]].isin(t.where[1])]
             if t.prefix:
                 frame = frame[frame["class_code"].astype(str).str.startswith(t.prefix)]
+            if t.classes and "class_code" in frame:
+                frame = frame[frame["class_code"].astype(str).isin(t.classes)]
             parts.append(frame[["geometry"]])
         out[t.name] = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=parts[0].crs)
     return out

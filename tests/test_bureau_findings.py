@@ -103,3 +103,59 @@ def test_basic_grassland_for_a_major_project_needs_the_approval(bureau: Blueprin
     assert "国家重点建设项目占用基本草原" in fgw.message_zh and area(40_000) in fgw.message_zh
     assert "经省级以上草原行政主管部门审核同意" in fgw.procedures
     assert "调整选址，避让基本草原" not in fgw.procedures
+
+
+# --- P2: item 3 states the farmland found, class by class ------------------------------------
+
+FARMLAND: dict[str, list[tuple[tuple[float, float, float, float], dict[str, Any]]]] = {
+    "county": [((0, 0, 10, 5), {"code": "370811", "name": "任城区"})],
+    "land_use": [
+        ((0, 0, 1, 5), {"class_code": "0101", "deduction_ratio": 0.1}),  # 水田, 10 % 田坎
+        ((1, 0, 2, 5), {"class_code": "0102"}),  # 水浇地
+        ((2, 0, 3, 5), {"class_code": "0103"}),  # 旱地
+        ((3, 0, 10, 5), {"class_code": "0601"}),
+    ],
+    "basic_farmland": [((0, 0, 1, 1), {})],
+    "ecological_redline": [((5, 0, 6, 1), {})],
+}
+
+
+@pytest.fixture(scope="module")
+def farmland(tmp_path_factory: pytest.TempPathFactory) -> Blueprint:
+    return load_blueprint(rect_blueprint(tmp_path_factory.mktemp("farmland") / "bp", FARMLAND, slope=None))
+
+
+def test_cultivated_land_states_each_class_found(farmland: Blueprint) -> None:
+    # [0.8,2.3]×[0.2,0.4]: 0.2 × 0.2 km of 水田 (36 000 m² net of 田坎), 1 × 0.2 of 水浇地, 0.3 × 0.2 of 旱地
+    land = item(farmland, rect(0.8, 0.2, 2.3, 0.4), "cultivated_land", project_type="industrial")
+    assert land.status == "warn"
+    assert land.message_zh.startswith(
+        "占用耕地 296,000.00 m²（其中水田 36,000.00 m²、水浇地 200,000.00 m²、旱地 60,000.00 m²），需落实耕地占补平衡"
+    ), land.message_zh
+    assert "所占水田须占水田补水田" in land.message_zh and "图斑面积 " + area(300_000) in land.message_zh
+
+
+def test_cultivated_land_names_only_the_classes_found(farmland: Blueprint) -> None:
+    land = item(farmland, rect(1.8, 0.2, 2.0, 0.4), "cultivated_land", project_type="industrial")
+    assert land.message_zh.startswith("占用耕地 40,000.00 m²（其中水浇地 40,000.00 m²），"), land.message_zh
+    assert "水田" not in land.message_zh and "旱地" not in land.message_zh and "田坎" not in land.message_zh
+
+
+# --- P2: items 2 and 4 state the area before the exemption; the major-project claim is verified ------
+
+
+def test_major_project_on_basic_farmland_states_the_area_and_verifies_the_claim(farmland: Blueprint) -> None:
+    bf = item(farmland, rect(0.2, 0.2, 0.4, 0.4), "basic_farmland", project_type="transport", major_project=True)
+    assert bf.status == "warn"
+    assert bf.message_zh.startswith("占用永久基本农田 4.0000 公顷，经申报属重大建设项目，"), bf.message_zh
+    assert "须核实是否属于自然资规〔2019〕1号所列范围" in bf.message_zh
+    assert "（涉及" not in bf.message_zh  # the area said once, first
+
+
+def test_limited_activity_in_the_red_line_states_the_area_first(farmland: Blueprint) -> None:
+    red = item(
+        farmland, rect(5.2, 0.2, 5.4, 0.4), "ecological_redline", project_type="infrastructure", redline_exempt=True
+    )
+    assert red.status == "warn"
+    assert red.message_zh.startswith("位于生态保护红线内 40,000.00 m²，经申报属允许的有限人为活动"), red.message_zh
+    assert red.facts.conditions and "{area}" not in red.facts.conditions[0].condition_zh

@@ -170,12 +170,23 @@ def _conflict(
     facts: ItemFacts | None = None,
     codes: Sequence[tuple[str, str]] = (),
 ) -> Outcome:
-    """A non-pass outcome: its note with the area, and the conditions the profile words for its
-    outcome ``codes`` (see :class:`geo.review.profile.BaseCheck`)."""
+    """A non-pass outcome: its note with the area (where the note places it, ``{area}`` in the three units,
+    ``{ha}`` or ``{m2}`` in one; else after it),
+    and the conditions the profile words for its outcome ``codes`` (see :class:`geo.review.profile.BaseCheck`)."""
     bad = [p for p in pieces if p.status != "pass"]
     zh, en = _area_text(sum(p.area_m2 for p in bad))
     note_zh, note_en = note or check.note(status)
-    facts = _with_conditions(check, facts or ItemFacts(), codes, status, note_zh)
+    area = Area(sum(p.area_m2 for p in bad))
+    placed = {
+        "{area}": (zh, en),
+        "{ha}": (f"{area.ha_text} 公顷", f"{area.ha_text} ha"),
+        "{m2}": (f"{area.m2_text} m²",) * 2,
+    }
+    key = next((k for k in placed if k in note_zh), None)
+    facts = _with_conditions(check, facts or ItemFacts(), codes, status, note_zh.replace(key or "{}", ""))
+    if key is not None:  # the area first (占用永久基本农田 X 公顷), before what the exemption claims
+        said_zh, said_en = placed[key]
+        return Outcome(status, note_zh.replace(key, f" {said_zh}"), note_en.replace(key, f" {said_en}"), pieces, facts)
     return Outcome(status, f"{note_zh}（涉及 {zh}）", f"{note_en} (affected: {en})", pieces, facts)
 
 
@@ -502,7 +513,6 @@ def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outc
     if "cultivated" in check.groups:
         paddy = sum(v for k, v in by_class.items() if k == "0101")
         facts.paddy_m2 = round(paddy, 2)
-        pz, pe = _area_text(paddy)
         out = _conflict(
             check,
             status,
@@ -511,13 +521,21 @@ def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outc
             facts=facts,
             codes=codes + ([("paddy", str(status))] if paddy else []),
         )
+        # the farmland found first, net of 田坎, class by class (水田、水浇地、旱地), then what it requires
+        taken = Area(sum(by_class.values()))
+        parts = [(c, Area(by_class[c.code]).m2_text) for c in sorted(hit_classes, key=lambda c: c.code)]
+        each_zh = "、".join(f"{c.name_zh} {m2} m²" for c, m2 in parts if c.group == "cultivated")
+        each_en = ", ".join(f"{c.name_en} {m2} m²" for c, m2 in parts if c.group == "cultivated")
+        note_zh, note_en = note or check.note(status)
+        out.message_zh = f"占用耕地 {taken.m2_text} m²（其中{each_zh}），{note_zh}"
+        out.message_en = f"occupies cultivated land {taken.m2_text} m² ({each_en}); {note_en}"
         if paddy > 0:
-            out.message_zh += f"，其中水田 {pz}，须占水田补水田"
-            out.message_en += f", of which paddy {pe} (paddy for paddy)"
+            out.message_zh += "，所占水田须占水田补水田"
+            out.message_en += "; the paddy taken must be replaced by paddy"
         if deducted > 0:
-            nz, ne = _area_text(sum(by_class.values()))
-            out.message_zh += f"；扣除田坎后耕地净面积 {nz}"
-            out.message_en += f"; net of field ridges (KCXS) {ne}"
+            gz, ge = _area_text(sum(p.area_m2 for p in kept))
+            out.message_zh += f"（已扣除田坎，图斑面积 {gz}）"
+            out.message_en += f" (net of field ridges (KCXS); patches {ge})"
         return out
     return _conflict(check, status, kept, note=note, facts=facts, codes=codes)
 
