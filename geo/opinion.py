@@ -201,13 +201,14 @@ def _finding(t: dict[str, Any], item: ItemResult) -> Finding:
 
 def _conditions(t: dict[str, Any], parcel: ParcelResult) -> tuple[str, ...]:
     """The conditions of the items that warn, then of those that fail (for a rejected parcel the failing
-    ones first: they are why), then the layers to supply: one per outcome found with exactly its
+    ones alone: the site changes, so no 占补平衡, 地灾评估 or 林地审核 as if it could proceed), then the
+    layers to supply: one per outcome found with exactly its
     procedures and basis (a profile that words its outcomes), else one per procedure of the item. An
     outcome two items share (生态保护区 and the red line: 有限人为活动认定意见) is one line naming both."""
     out: list[str] = []
     items: dict[tuple[str, str, str], list[str]] = {}  # an outcome's (condition, procedures, basis) → its items
     line: dict[tuple[str, str, str], int] = {}  # → its place in ``out``, written once every item is known
-    for status in ("fail", "warn") if parcel.verdict == "reject" else ("warn", "fail"):
+    for status in ("fail",) if parcel.verdict == "reject" else ("warn", "fail"):
         for item in parcel.items:
             if item.status != status:
                 continue
@@ -253,6 +254,7 @@ def _quota(t: dict[str, Any], parcel: ParcelResult) -> str:
     gap = land_gap(parcel)  # the area no class holds, named (未被土地利用现状图层覆盖…), so the figures add up
     figures["gap"] = gap[1] if gap else 0.0
     values: dict[str, Any] = {"basic_farmland_permitted": farmland_replaced(parcel), "gap_label": gap[0] if gap else ""}
+    values["rejected"] = parcel.verdict == "reject"  # a refused site needs no quota: it moves
     values["uncovered"] = gap is not None and gap[0] == UNCOVERED
     for key, m2 in figures.items():
         area = Area(m2 or 0.0)

@@ -46,6 +46,7 @@ REPAIRED_NOTE = "几何已自动修复（面积不变）"
 SYNTHETIC_NOTE = "示例蓝图的管控图层为合成数据，仅供演示。"
 UNITS_NOTE = "1 公顷 = 10 000 m²，1 亩 = 666.67 m²。"
 MISSING = "缺图层"
+NOT_SET = "不核定"  # a rejected parcel's quota figures: the site changes, nothing is allotted
 RECORD_LABEL = "系统记录号"  # the review's id in the service (GET /api/v1/reviews/{id}): where the paper comes from
 
 
@@ -252,10 +253,11 @@ def _item_row(n: int, item: ItemResult) -> ItemRow:
 def item_notes(parcel: ParcelResult) -> list[str]:
     """For each item that is not a pass: each outcome's condition with exactly its procedures (所需手续)
     and their basis; for an item whose profile words no outcome, the item's procedures (its basis is
-    the same for every parcel, so the report lists it once: :func:`basis_facts`)."""
+    the same for every parcel, so the report lists it once: :func:`basis_facts`). A rejected parcel's
+    are its failing items' alone: the site changes, no procedure is listed as if it could proceed."""
     notes: list[str] = []
     for item in parcel.items:
-        if item.status == "pass":
+        if item.status == "pass" or (parcel.verdict == "reject" and item.status != "fail"):
             continue
         for c in item.facts.conditions or []:
             needs = f"所需手续：{'；'.join(c.procedures)}" if c.procedures else "须符合该项管控要求"
@@ -328,12 +330,11 @@ def _quota_rows(parcel: ParcelResult) -> tuple[QuotaRow, ...]:
     farmland = "占用永久基本农田" + (
         ("（需补划）" if farmland_replaced(parcel) else "（须避让）") if q.basic_farmland_m2 else ""
     )
-    return (
-        _row("存量建设用地", q.stock_m2),
-        _row("新增建设用地指标", q.new_construction_quota_m2),
-        _row("占补平衡指标", q.compensation_m2),
-        _row(farmland, q.basic_farmland_m2),
-    )
+    if parcel.verdict == "reject":  # a refused site is given no quota and owes no 占补平衡: it moves
+        needs = (QuotaRow("新增建设用地指标", NOT_SET, ""), QuotaRow("占补平衡指标", NOT_SET, ""))
+    else:
+        needs = (_row("新增建设用地指标", q.new_construction_quota_m2), _row("占补平衡指标", q.compensation_m2))
+    return (_row("存量建设用地", q.stock_m2), *needs, _row(farmland, q.basic_farmland_m2))
 
 
 def _area(parcel: ParcelResult) -> str:
@@ -405,7 +406,7 @@ def _parcel(parcel: ParcelResult) -> ParcelReport:
     paddy = [i.facts.paddy_m2 for i in parcel.items if i.facts.paddy_m2]
     notes = [REPAIRED_NOTE] if parcel.repaired else []
     worded = any(c.code == "paddy" for i in parcel.items for c in i.facts.conditions or [])
-    if paddy and not worded:  # a profile that words the paddy outcome says it in the item's note
+    if paddy and not worded and parcel.verdict != "reject":  # a profile that words it says it in the item's note
         notes.append(f"占用水田 {Area(sum(paddy)).m2_text} m²，须占水田补水田。")
     gap = land_gap(parcel)
     if gap and gap[0] == UNCOVERED:

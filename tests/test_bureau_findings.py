@@ -10,6 +10,8 @@ import shapely
 from support import parcel_frame, rect, rect_blueprint
 
 from geo.blueprint import Blueprint, load_blueprint
+from geo.opinion import opinion
+from geo.report_model import report_model
 from geo.review import ItemResult, review
 
 LAYERS: dict[str, list[tuple[tuple[float, float, float, float], dict[str, Any]]]] = {
@@ -159,3 +161,70 @@ def test_limited_activity_in_the_red_line_states_the_area_first(farmland: Bluepr
     assert red.status == "warn"
     assert red.message_zh.startswith("位于生态保护红线内 40,000.00 m²，经申报属允许的有限人为活动"), red.message_zh
     assert red.facts.conditions and "{area}" not in red.facts.conditions[0].condition_zh
+
+
+# --- P2: item 1 says how much lies outside the boundary and names the zone; a refusing zone prints no 预审 ---
+
+PLANNED: dict[str, list[tuple[tuple[float, float, float, float], dict[str, Any]]]] = {
+    "county": [((0, 0, 10, 5), {"code": "370811", "name": "任城区"})],
+    "urban_boundary": [((0, 0, 2, 5), {})],
+    "planned_use": [((0, 0, 2, 5), {"zone": "城镇集中建设区"}), ((2, 0, 10, 5), {"zone": "一般农业区"})],
+    "land_use": [((0, 0, 10, 5), {"class_code": "0103"})],  # 旱地
+    "basic_farmland": [((6, 0, 7, 1), {})],
+    "geohazard": [((0, 0, 10, 5), {"level": "低"})],
+}
+
+
+@pytest.fixture(scope="module")
+def planned(tmp_path_factory: pytest.TempPathFactory) -> Blueprint:
+    return load_blueprint(rect_blueprint(tmp_path_factory.mktemp("planned") / "bp", PLANNED))
+
+
+def test_wholly_outside_the_boundary_names_the_zone(planned: Blueprint) -> None:
+    conformity = item(planned, rect(4.2, 0.2, 4.4, 0.4), "planning_conformity", project_type="infrastructure")
+    assert conformity.status == "warn"
+    assert conformity.message_zh.startswith("全部位于城镇开发边界外，须符合所在规划分区准入"), conformity.message_zh
+    assert "规划用途分区（一般农业区）与项目用途相符" in conformity.message_zh
+    assert "的部分" not in conformity.message_zh and "单独选址" not in conformity.message_zh
+    partly = item(planned, rect(1.9, 0.2, 2.1, 0.4), "planning_conformity", project_type="infrastructure")
+    assert partly.message_zh.startswith("部分位于城镇开发边界外"), partly.message_zh
+    assert "（涉及 " + area(20_000) + "）" in partly.message_zh
+
+
+def test_a_refusing_zone_is_not_read_beside_a_pre_review_step(planned: Blueprint) -> None:
+    # a 展示馆 (public_service) in 一般农业区: the zone refuses it; it is no 单独选址 project
+    conformity = item(planned, rect(4.2, 0.2, 4.4, 0.4), "planning_conformity", project_type="public_service")
+    assert conformity.status == "fail"
+    assert "位于一般农业区，该分区不允许此类项目" in conformity.message_zh
+    assert "用地预审" not in conformity.message_zh and "单独选址" not in conformity.message_zh
+    assert not [p for p in conformity.procedures if "用地预审" in p], conformity.procedures
+
+
+# --- P2: a rejected parcel is told to change its site, with no procedure as if it could proceed -------
+
+
+def test_a_rejected_parcel_lists_no_procedures_and_no_quota(planned: Blueprint) -> None:
+    # an industrial plant on basic farmland (旱地, 地质灾害低易发区) outside the boundary: rejected
+    result = review(parcel_frame(rect(6.2, 0.2, 6.4, 0.4), id="R1", project_type="industrial"), planned)
+    parcel = result.parcels[0]
+    assert parcel.verdict == "reject"
+    assert parcel.item("cultivated_land").status == "warn" and parcel.item("geohazard").status == "warn"
+    drafted = opinion(result).parcels[0]
+    said = " ".join(drafted.conditions)
+    assert "调整选址" in said and "避让永久基本农田" in said
+    assert "占补平衡" not in said and "地质灾害危险性评估" not in said, said
+    assert (
+        "不核定新增建设用地计划指标和耕地占补平衡" in drafted.quota
+        and "需使用新增建设用地计划指标" not in drafted.quota
+    )
+    assert "须调整选址予以避让" in drafted.quota  # the basic farmland found is still stated
+    page = report_model(result).parcels[0]
+    assert not [n for n in page.notes if "占补平衡" in n or "危险性评估" in n], page.notes
+    assert {r.name: r.m2 for r in page.quota}["新增建设用地指标"] == "不核定"
+
+
+def test_a_conditional_parcel_keeps_its_procedures_and_quota(planned: Blueprint) -> None:
+    result = review(parcel_frame(rect(4.2, 0.2, 4.4, 0.4), id="C1", project_type="infrastructure"), planned)
+    drafted = opinion(result).parcels[0]
+    assert result.parcels[0].verdict == "conditional"
+    assert "占补平衡" in " ".join(drafted.conditions) and "需使用新增建设用地计划指标4.0000公顷" in drafted.quota

@@ -24,6 +24,7 @@ from geo.papers import DocumentNumber, Issuer, document_number
 from geo.report import TILING_LAYERS, review_report, sketch, sketch_svg
 from geo.report_model import (
     CONCLUSION_TITLE,
+    NOT_SET,
     REPAIRED_NOTE,
     SUPPLEMENTARY,
     SYNTHETIC_NOTE,
@@ -381,8 +382,8 @@ def test_one_rounding_rule_for_areas_on_every_paper(result: ReviewResult) -> Non
     for p in model.parcels:
         for row in p.items:
             assert re.fullmatch(r"[\d,]+\.\d{2}", row.overlap_m2) and re.fullmatch(r"[\d,]+\.\d{2}", row.overlap_mu)
-        for q in (*p.land, *p.quota):
-            assert re.fullmatch(r"[\d,]+\.\d{2}", q.m2), q
+        for q in (*p.land, *p.quota):  # a rejected parcel is allotted no quota (不核定)
+            assert re.fullmatch(r"[\d,]+\.\d{2}", q.m2) or (p.status == "fail" and q.m2 == NOT_SET), q
     papers = {
         "html": html_text(review_report(result)),
         "pdf": pdf_texts(review_report_pdf(result)),

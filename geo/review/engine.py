@@ -442,7 +442,8 @@ def _run_item(item: Item, ctx: ParcelContext) -> tuple[ItemResult, list[shapely.
     """The item's result (pieces without geometry) and its pieces' geometries, in the same order."""
     outcomes = [run_check(check, ctx) for check in item.checks]
     status = worst(o.status for o in outcomes)
-    relevant = [o for o in outcomes if o.status != "pass"] or outcomes
+    relevant = [o for o, c in zip(outcomes, item.checks, strict=True) if o.status != "pass" or (c.stated and o.pieces)]
+    relevant = relevant if any(o.status != "pass" for o in relevant) else outcomes
     conflict = [p for o in outcomes for p in o.pieces if p.status != "pass"]
     overlap = union_area(
         [p.geometry for p in conflict],

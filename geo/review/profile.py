@@ -78,6 +78,9 @@ class BaseCheck(BaseModel):
     # the wording for an outcome of a given status when it differs from note_zh/note_en
     notes: dict[Literal["warn", "fail"], Note] = Field(default_factory=dict)
     conditions: dict[str, OutcomeCondition] = Field(default_factory=dict)
+    # its finding is stated even when it passes, beside another check's conflict (the zone found, for a
+    # parcel outside the urban boundary); otherwise an item states only its conflicts
+    stated: bool = False
 
     def note(self, status: str) -> tuple[str, str]:
         chosen = self.notes.get(status)  # type: ignore[call-overload]
