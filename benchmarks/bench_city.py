@@ -130,6 +130,7 @@ def read_targets(bp_dir: Path, targets: tuple[Target, ...] = TARGETS) -> dict[st
                 frame = frame[frame["class_code"].astype(str).isin(t.classes)]
             parts.append(frame[["geometry"]])
         out[t.name] = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=parts[0].crs)
+        out[t.name].attrs["layers"] = len(t.layers)  # features of two layers may overlap (see Bound)
     return out
 
 
@@ -234,6 +235,9 @@ class Bound(Peer):
     def prepare(self, targets: dict[str, gpd.GeoDataFrame]) -> None:
         self.layers = {k: np.asarray(v.geometry.values, dtype=object) for k, v in targets.items()}
         self.trees = {k: STRtree(g) for k, g in self.layers.items()}
+        # a target joining two layers (河湖管理范围 and the 三调 water surfaces) may hold overlapping
+        # features: there a parcel's area is the union of its pieces, as the engines compute it
+        self.overlapping = {k for k, v in targets.items() if v.attrs.get("layers", 1) > 1}
 
     def run(self, parcels: gpd.GeoDataFrame) -> Areas:
         geoms = np.asarray(parcels.geometry.values, dtype=object)
@@ -246,8 +250,11 @@ class Bound(Peer):
             sums = {}
             for name, tree in self.trees.items():
                 pi, li = tree.query(geoms[idx], predicate="intersects")
-                area = shapely.area(shapely.intersection(self.layers[name][li], geoms[idx][pi]))
-                sums[name] = np.bincount(pi, area, minlength=len(idx))
+                pieces = shapely.intersection(self.layers[name][li], geoms[idx][pi])
+                sums[name] = np.bincount(pi, shapely.area(pieces), minlength=len(idx))
+                if name in self.overlapping:
+                    for k in np.flatnonzero(np.bincount(pi, minlength=len(idx)) > 1):
+                        sums[name][k] = shapely.union_all(pieces[pi == k]).area
             return sums
 
         if self.threads == 1:

@@ -134,3 +134,20 @@ def test_dask_section_times_only_the_calls(tiny: Path, tmp_path: Path, capsys: p
     turns = out["interleaved_dask"]["30"]
     assert set(turns) == {"dask 1", "dask 2"} and all(len(t["seconds"]) == 2 for t in turns.values())
     assert "1 and 2 workers in turn" in capsys.readouterr().out
+
+
+def test_bound_unions_a_target_of_two_overlapping_layers() -> None:
+    """A target joining two layers (河湖管理范围 over a 三调 water surface) may overlap itself: the bound
+    takes the union of a parcel's pieces there, as the engines do, and the plain sum elsewhere."""
+    bench = _module("bench_city")
+    parcel = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 100, 100)], crs=4548)
+    river, water = shapely.box(50, 0, 150, 100), shapely.box(60, 0, 160, 100)  # 40 × 100 m² shared
+    joined = gpd.GeoDataFrame(geometry=[river, water], crs=4548)
+    joined.attrs["layers"] = 2
+    tiles = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 50, 100), shapely.box(50, 0, 100, 100)], crs=4548)
+    for threads in (1, 2):
+        bound = bench.Bound(threads)
+        bound.prepare({"flood": joined, "land": tiles})
+        areas = bound.run(parcel)
+        assert areas["flood"].tolist() == pytest.approx([5_000.0])  # not 5,000 + 4,000
+        assert areas["land"].tolist() == pytest.approx([10_000.0])
