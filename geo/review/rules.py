@@ -173,10 +173,9 @@ def _conflict(
     """A non-pass outcome: its note with the area (where the note places it, ``{area}`` in the three units,
     ``{ha}`` or ``{m2}`` in one; else after it),
     and the conditions the profile words for its outcome ``codes`` (see :class:`geo.review.profile.BaseCheck`)."""
-    bad = [p for p in pieces if p.status != "pass"]
-    zh, en = _area_text(sum(p.area_m2 for p in bad))
+    area = Area(sum(p.area_m2 for p in pieces if p.status != "pass"))
+    zh, en = area.zh, area.en
     note_zh, note_en = note or check.note(status)
-    area = Area(sum(p.area_m2 for p in bad))
     placed = {
         "{area}": (zh, en),
         "{ha}": (f"{area.ha_text} 公顷", f"{area.ha_text} ha"),
