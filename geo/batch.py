@@ -80,13 +80,16 @@ def _frozen_heap() -> Iterator[None]:
     writes to the header of every object it walks: with a city blueprint in memory the first
     full collection in a worker copied gigabytes of pages and walked millions of objects. Frozen
     objects are never walked (``gc.freeze``, the documented remedy for pre-fork servers); the
-    parent's collector sees them again afterwards.
+    parent's collector sees them again afterwards, unless they were frozen before (a city blueprint's
+    load freezes its own: ``geo.blueprint``), as it cannot tell those apart.
     """
+    frozen_before = gc.get_freeze_count() > 0
     gc.freeze()
     try:
         yield
     finally:
-        gc.unfreeze()
+        if not frozen_before:
+            gc.unfreeze()
 
 
 def _loads(payload: bytes) -> Any:

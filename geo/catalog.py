@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from typing import Literal
 
 import yaml
@@ -97,6 +97,7 @@ def _legal_class(code: str, text: str) -> LegalClass:
         ) from None
 
 
+@lru_cache(maxsize=4096)  # a review looks up every land-use piece's code several times: few distinct codes
 def landuse_class(code: object) -> LandUseClass | None:
     """Look a 三调 code up: the one normaliser of class codes for every path (load, rules, quota).
 

@@ -50,6 +50,7 @@ class Pieces:
     geometry: np.ndarray
     area_m2: np.ndarray
     attributes: dict[str, np.ndarray]
+    disjoint: bool = True  # no two of them overlap: the area of the union of any of them is their sum
 
     def __len__(self) -> int:
         return len(self.geometry)
@@ -60,7 +61,10 @@ class Pieces:
     def take(self, positions: np.ndarray) -> Pieces:
         """The pieces at ``positions`` (indices into these)."""
         return Pieces(
-            self.geometry[positions], self.area_m2[positions], {k: v[positions] for k, v in self.attributes.items()}
+            self.geometry[positions],
+            self.area_m2[positions],
+            {k: v[positions] for k, v in self.attributes.items()},
+            self.disjoint,
         )
 
 
@@ -95,11 +99,14 @@ def _cut(
     return pieces, areas
 
 
-def bulk_pieces(parcels: np.ndarray, layer: IndexedLayer, *, workers: int | None = None) -> list[Pieces]:
+def bulk_pieces(
+    parcels: np.ndarray, layer: IndexedLayer, *, workers: int | None = None, overlaps: bool = True
+) -> list[Pieces]:
     """Pieces of every parcel inside each feature of ``layer``, both in the same projected CRS.
 
     Pieces with zero area (edge or corner contacts) are dropped here; slivers above
-    zero are left to the review's tolerance.
+    zero are left to the review's tolerance. ``overlaps``: whether the layer's features may
+    overlap (a tiling layer's never do); if so each parcel's pieces are checked (``Pieces.disjoint``).
     """
     shapely.prepare(parcels)
     parcel_idx, feature_idx = layer.tree.query(parcels, predicate="intersects")
@@ -140,10 +147,27 @@ def bulk_pieces(parcels: np.ndarray, layer: IndexedLayer, *, workers: int | None
     columns = {name: values[feature_idx] for name, values in layer.columns.items()}
     ends = np.searchsorted(parcel_idx, np.arange(len(parcels)), side="right")
     starts_ = np.concatenate([[0], ends[:-1]])
+    overlapping = _overlapping(parcel_idx, geometry, len(parcels)) if overlaps else np.zeros(len(parcels), bool)
     return [
-        Pieces(geometry[s:e], area[s:e], {name: values[s:e] for name, values in columns.items()})
-        for s, e in zip(starts_.tolist(), ends.tolist(), strict=True)
+        Pieces(geometry[s:e], area[s:e], {name: values[s:e] for name, values in columns.items()}, not over)
+        for s, e, over in zip(starts_.tolist(), ends.tolist(), overlapping.tolist(), strict=True)
     ]
+
+
+def _overlapping(parcel_idx: np.ndarray, geometry: np.ndarray, parcels: int) -> np.ndarray:
+    """Which parcels hold two pieces whose interiors meet (the layer's features overlap there, or one
+    piece is the parcel itself): for the others the area of a union of pieces is their sum. A few
+    vectorised calls for the whole batch: candidate pairs by their boxes, then the DE-9IM relation."""
+    out = np.zeros(parcels, dtype=bool)
+    several = np.flatnonzero(np.bincount(parcel_idx, minlength=parcels)[parcel_idx] >= 2)
+    if len(several) == 0:
+        return out
+    a, b = STRtree(geometry[several]).query(geometry[several])
+    pair = (a < b) & (parcel_idx[several[a]] == parcel_idx[several[b]])
+    a, b = several[a[pair]], several[b[pair]]
+    meet = shapely.relate_pattern(geometry[a], geometry[b], "T********")  # interiors intersect
+    out[parcel_idx[a[meet]]] = True
+    return out
 
 
 def pieces(parcel: shapely.Geometry, layer: IndexedLayer) -> Pieces:

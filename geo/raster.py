@@ -86,6 +86,16 @@ def pixel_values(raster: Raster, shape: shapely.Geometry, *, all_touched: bool) 
     return np.asarray(values[inside & valid], dtype=float)
 
 
+def parcel_pixels(raster: Raster, shapes: np.ndarray) -> list[np.ndarray]:
+    """Each parcel's pixel values (``shapes`` in the raster's CRS): those whose centre lies inside it,
+    or, for a parcel smaller than a pixel, every pixel it touches."""
+    out = []
+    for shape in shapes:
+        values = pixel_values(raster, shape, all_touched=False)
+        out.append(values if values.size else pixel_values(raster, shape, all_touched=True))
+    return out
+
+
 def _split(band: np.ma.MaskedArray) -> tuple[np.ndarray, np.ndarray]:
     """A masked band as plain values and a validity grid: plain arrays index far faster."""
     return np.ma.getdata(band), ~np.ma.getmaskarray(band)

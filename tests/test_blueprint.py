@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import shapely
 import yaml
 from support import EPSG, STEEP_BLOCK, full_layers, rect, rect_blueprint, rect_frame, slope_raster
 
+import geo.blueprint as blueprint_module
 from geo.blueprint import Blueprint, layer_summary, load_blueprint
 from geo.errors import BlueprintError, CRSError
 from geo.io.blueprint import write_blueprint
@@ -201,3 +203,23 @@ def test_writer_refuses_what_it_would_have_to_guess(tmp_path: Path) -> None:
     with pytest.raises(BlueprintError, match="as vector and raster"):
         write_blueprint(tmp_path / "bp", {"slope": farm}, name="x", rasters={"slope": slope_raster(STEEP_BLOCK)})
     assert not (tmp_path / "bp").exists()  # refused before anything was written
+
+
+def test_city_blueprint_is_kept_out_of_the_collectors_walks(
+    blueprint_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A blueprint of a city's size is frozen at load: the cyclic collector no longer walks its
+    geometries (each full collection walked them all); a smaller one is left to the collector."""
+    assert gc.get_freeze_count() == 0
+    small = load_blueprint(blueprint_dir)
+    assert gc.get_freeze_count() == 0
+    geometry = small.vector("basic_farmland").frame.geometry.iloc[0]
+    assert gc.is_tracked(geometry) and any(o is geometry for o in gc.get_objects())
+    monkeypatch.setattr(blueprint_module, "CITY_FEATURES", 1)
+    try:
+        city = load_blueprint(blueprint_dir)
+        geometry = city.vector("basic_farmland").frame.geometry.iloc[0]
+        assert gc.get_freeze_count() > 0
+        assert not any(o is geometry for o in gc.get_objects())
+    finally:
+        gc.unfreeze()

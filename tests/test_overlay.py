@@ -48,6 +48,9 @@ def test_bulk_overlay_equals_brute_force(seed: int, monkeypatch: pytest.MonkeyPa
         for i, piece in enumerate(found):
             got[i, piece.attributes["n"]] = piece.area_m2
             assert shapely.area(piece.geometry) == pytest.approx(piece.area_m2, abs=1e-6)
+            # pieces said not to overlap are those whose union's area is their sum
+            union = shapely.union_all(piece.geometry).area if len(piece) else 0.0
+            assert piece.disjoint == (abs(union - piece.area_m2.sum()) < 1e-6), (seed, i)
         np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
 
 
@@ -223,3 +226,32 @@ def test_pieces_proven_disjoint_sum_and_the_others_are_unioned() -> None:
         assert union_area([a, other], [a.area, other.area], ["basic_farmland"]) == shapely.union_all([a, other]).area
     assert not _disjoint([a, half_edge])  # touching along part of an edge only: not edge-matched, unioned
     assert union_area([a, half_edge], [a.area, half_edge.area], ["basic_farmland"]) == 15_000
+
+
+def test_pieces_say_whether_they_overlap() -> None:
+    a, b = shapely.box(0, 0, 100, 100), shapely.box(100, 0, 200, 100)  # neighbours sharing an edge
+    across = shapely.box(50, 0, 150, 100)  # over both
+    clean = IndexedLayer.build(gpd.GeoDataFrame({"n": [0, 1]}, geometry=[a, b], crs=EPSG))
+    messy = IndexedLayer.build(gpd.GeoDataFrame({"n": [0, 1, 2]}, geometry=[a, b, across], crs=EPSG))
+    parcels = np.array([shapely.box(0, 0, 200, 100), shapely.box(10, 10, 40, 40), shapely.box(300, 0, 400, 100)])
+    assert [p.disjoint for p in bulk_pieces(parcels.copy(), clean)] == [True, True, True]
+    # two overlapping features in the first parcel; one piece, none: nothing to overlap
+    assert [p.disjoint for p in bulk_pieces(parcels.copy(), messy)] == [False, True, True]
+    covering = IndexedLayer.build(
+        gpd.GeoDataFrame({"n": [0, 1]}, geometry=[a, shapely.box(20, 20, 30, 30)], crs=EPSG)
+    )
+    (inside,) = bulk_pieces(parcels[1:2].copy(), covering)  # the parcel itself as a piece, and a feature in it
+    assert len(inside) == 2 and not inside.disjoint
+    # a tiling layer is not checked (its features never overlap), and a subset keeps the answer
+    assert bulk_pieces(parcels.copy(), messy, overlaps=False)[0].disjoint
+    assert not bulk_pieces(parcels.copy(), messy)[0].take(np.array([0, 2])).disjoint
+
+
+def test_union_area_of_pieces_the_overlay_proved_disjoint_is_their_sum() -> None:
+    from geo.review.engine import union_area
+
+    a, b = shapely.box(0, 0, 100, 100), shapely.box(100, 0, 200, 50)  # not edge-matched: no coverage
+    assert union_area([a, b], [a.area, b.area], ["basic_farmland"], disjoint={"basic_farmland"}) == 15_000
+    # one piece twice (two checks of one layer) is counted once, however the layer is known
+    assert union_area([a, a], [a.area, a.area], ["basic_farmland"], disjoint={"basic_farmland"}) == 10_000
+    assert union_area([a, a], [a.area, a.area], ["land_use"]) == 10_000

@@ -14,7 +14,7 @@ from rasterio.transform import from_origin
 
 import geo.raster
 from geo.blueprint import RasterLayer
-from geo.raster import pixel_values
+from geo.raster import parcel_pixels, pixel_values
 
 
 @pytest.fixture(scope="module")
@@ -83,3 +83,15 @@ def test_a_kept_band_reads_no_file(raster: Path, tmp_path: Path) -> None:
     moved.unlink()
     np.testing.assert_array_equal(pixel_values(layer, box, all_touched=False), before)
     assert before.size == 50 * 50
+
+
+def test_a_parcel_takes_the_pixels_centred_in_it_or_if_smaller_than_one_those_it_touches(raster: Path) -> None:
+    layer = RasterLayer.open("slope", raster, CRS.from_epsg(4548))
+    block = shapely.box(464_500, 3_918_500, 464_530, 3_918_520)  # 3 × 2 pixels of 10 m, on their edges
+    speck = shapely.box(464_501, 3_918_501, 464_504, 3_918_504)  # inside one pixel, not over its centre
+    straddling = shapely.box(464_508, 3_918_502, 464_512, 3_918_504)  # across the edge of two pixels
+    got = parcel_pixels(layer, np.array([block, speck, straddling], dtype=object))
+    assert [v.size for v in got] == [6, 1, 2]
+    np.testing.assert_array_equal(got[0], pixel_values(layer, block, all_touched=False))
+    np.testing.assert_array_equal(got[1], pixel_values(layer, speck, all_touched=True))
+    assert pixel_values(layer, speck, all_touched=False).size == 0  # no centre inside: the fallback decided

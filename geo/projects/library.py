@@ -338,4 +338,3 @@ class ProjectLibrary:
                 .order_by(projects.c.start_by, projects.c.id)
             ).all()
         return [{**_project(r).row(), "days_overdue": (as_of - r.start_by).days} for r in rows]
-

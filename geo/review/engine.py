@@ -6,9 +6,10 @@ import gc
 import json
 import logging
 import threading
+import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,11 +24,12 @@ import shapely
 
 from geo.blueprint import Blueprint, VectorLayer
 from geo.catalog import landuse_class, layer_catalog
-from geo.crs import CGCS2000, Area, check_coordinates, gk3_epsg_for_longitude, reproject
+from geo.crs import CGCS2000, M2_PER_MU, Area, check_coordinates, gk3_epsg_for_longitude, reproject
 from geo.errors import InputError
 from geo.geometry import POLYGONAL, clean_parcels
 from geo.overlay import Pieces, bulk_pieces
-from geo.review.profile import Item, LandUseClassesCheck, OverlapCheck, Profile, load_profile
+from geo.raster import parcel_pixels
+from geo.review.profile import Item, OverlapCheck, Profile, RasterShareAboveCheck, load_profile
 from geo.review.result import (
     County,
     ItemFacts,
@@ -146,6 +148,7 @@ def review(
         prof,
         blueprint,
         _layers_needed(prof, blueprint),
+        _rasters_needed(prof, blueprint),
         pieces,
     )
     size = _chunk_size(len(ids), workers)
@@ -192,21 +195,33 @@ class _Batch:
     profile: Profile
     blueprint: Blueprint
     layer_ids: list[str]
+    raster_ids: list[str]
     pieces: bool
     clear: dict[str, ItemResult] = field(default_factory=dict)  # see review_parcel
 
     def overlay(self, epsg: int, chunk: np.ndarray, workers: int | None) -> _Overlay:
         """The parcels ``chunk`` (positions in the batch), all in zone ``epsg``, through every layer at
-        once: the GEOS part of their review (shapely releases the GIL for all of it)."""
+        once (a few vectorised calls per layer), and their pixels of each raster layer read: the
+        geometry of their review (GEOS and GDAL release the GIL), so that grading is left with rules."""
         projected = reproject(self.geoms[chunk], self.crs, epsg)
+        catalog = layer_catalog()
         overlays = {
-            lid: bulk_pieces(projected, _vector(self.blueprint, lid).in_crs(epsg), workers=workers)
+            lid: bulk_pieces(
+                projected, _vector(self.blueprint, lid).in_crs(epsg), workers=workers, overlaps=not catalog[lid].tiling
+            )
             for lid in self.layer_ids
         }
-        return _Overlay(epsg, chunk, projected, overlays, _to_geojson(list(projected), epsg))
+        pixels = {
+            lid: parcel_pixels(raster, reproject(projected, epsg, raster.crs))
+            for lid in self.raster_ids
+            if (raster := self.blueprint.raster(lid)) is not None
+        }
+        return _Overlay(epsg, chunk, projected, overlays, _to_geojson(list(projected), epsg), pixels)
 
     def grade(self, found: _Overlay) -> list[ParcelResult]:
-        """The rules over an overlaid chunk: the Python part of the review."""
+        """The rules over an overlaid chunk: the Python part of the review, which holds the GIL. It
+        hands the GIL over after each parcel: the overlay thread needs it between its GEOS calls, and
+        waited up to the interpreter's switch interval (5 ms) after each (a batch 14 % slower)."""
         prof, blueprint = self.profile, self.blueprint
         out = []
         for k, i in enumerate(found.chunk.tolist()):
@@ -218,6 +233,7 @@ class _Batch:
                 blueprint,
                 prof.tolerance.for_area(float(found.projected[k].area)),
                 {lid: per_parcel[k] for lid, per_parcel in found.overlays.items()},
+                {lid: per_parcel[k] for lid, per_parcel in found.pixels.items()},
                 prof.tolerance.min_m2,
                 self.totals.get(self.attrs[i].project_id or ""),
             )
@@ -225,6 +241,7 @@ class _Batch:
                 ctx, prof, repaired=self.repaired[i], outline=found.outlines[k], pieces=self.pieces, clear=self.clear
             )
             out.append(result.with_declared_area(self.declared[i]))
+            time.sleep(0)  # the GIL to a waiting overlay thread (``_in_process``)
         return out
 
     def review_chunk(self, epsg: int, chunk: np.ndarray, workers: int | None) -> list[ParcelResult]:
@@ -233,13 +250,15 @@ class _Batch:
 
 @dataclass(frozen=True)
 class _Overlay:
-    """A chunk of parcels after the overlay: each one's pieces per layer and its outline as GeoJSON."""
+    """A chunk of parcels after the overlay: each one's pieces per layer, outline as GeoJSON and pixels
+    per raster layer."""
 
     epsg: int
     chunk: np.ndarray
     projected: np.ndarray
     overlays: dict[str, list[Pieces]]
     outlines: list[dict[str, Any]]
+    pixels: dict[str, list[np.ndarray]]
 
 
 Chunks = Iterator[tuple[np.ndarray, list[ParcelResult]]]
@@ -345,6 +364,12 @@ def _layers_needed(profile: Profile, blueprint: Blueprint) -> list[str]:
     return sorted(lid for lid in wanted if blueprint.vector(lid) is not None)
 
 
+def _rasters_needed(profile: Profile, blueprint: Blueprint) -> list[str]:
+    """The raster layers a review reads (坡度): each parcel's pixels are taken with its overlay."""
+    wanted = {c.layer for item in profile.items for c in item.checks if isinstance(c, RasterShareAboveCheck)}
+    return sorted(lid for lid in wanted if blueprint.raster(lid) is not None)
+
+
 def review_parcel(
     ctx: ParcelContext,
     profile: Profile,
@@ -399,7 +424,7 @@ def _covered_ratio(ctx: ParcelContext) -> float | None:
         return None
     if len(found) == 0:
         return 0.0
-    covered = union_area(found.geometry, found.area_m2, [layer], parcel=ctx.geometry)
+    covered = union_area(found.geometry, found.area_m2, [layer], parcel=ctx.geometry, disjoint=ctx.disjoint)
     return min(1.0, covered / ctx.area_m2)
 
 
@@ -422,10 +447,8 @@ def _uncovered(item: ItemResult, covered: float) -> ItemResult:
 def _is_clear(item: Item, ctx: ParcelContext) -> bool:
     """Whether the item only checks overlaps with layers the blueprint has and the parcel misses:
     its outcome then depends neither on the parcel nor on the project."""
-    return all(
-        isinstance(c, OverlapCheck | LandUseClassesCheck) and (found := ctx.pieces(c.layer)) is not None and not found
-        for c in item.checks
-    )
+    layers = item.overlap_layers
+    return layers is not None and all((found := ctx.pieces(lid)) is not None and not found for lid in layers)
 
 
 def _run_clear(
@@ -451,6 +474,7 @@ def _run_item(item: Item, ctx: ParcelContext) -> tuple[ItemResult, list[shapely.
         {p.layer for p in conflict},
         ctx.unions,
         parcel=ctx.geometry,
+        disjoint=ctx.disjoint,
     )
     measured = [o.facts for o in outcomes if o.facts.model_fields_set]  # most checks measure nothing besides pieces
     facts = measured[0] if measured else ItemFacts()
@@ -480,13 +504,14 @@ def _run_item(item: Item, ctx: ParcelContext) -> tuple[ItemResult, list[shapely.
 
 
 def _piece_results(pieces: list[Piece]) -> list[PieceResult]:
+    catalog = layer_catalog()
     return [
         PieceResult(
             layer=p.layer,
-            layer_name_zh=layer_catalog()[p.layer].name_zh,
+            layer_name_zh=catalog[p.layer].name_zh,
             status=p.status,
             area_m2=round(p.area_m2, 2),
-            area_mu=round(Area(p.area_m2).mu, 4),
+            area_mu=round(p.area_m2 / M2_PER_MU, 4),
             attributes={k: _plain(v) for k, v in p.attributes.items()},
         )
         for p in pieces
@@ -545,7 +570,9 @@ def _land_quota(ctx: ParcelContext, profile: Profile) -> LandQuota:
     farmland_m2 = (
         None
         if farmland is None
-        else round(union_area(farmland.geometry, farmland.area_m2, ["basic_farmland"], ctx.unions), 2)
+        else round(
+            union_area(farmland.geometry, farmland.area_m2, ["basic_farmland"], ctx.unions, disjoint=ctx.disjoint), 2
+        )
     )
     land = ctx.pieces("land_use")
     if land is None:
@@ -614,9 +641,11 @@ def union_area(
     memo: dict[tuple[int, ...], float] | None = None,
     *,
     parcel: shapely.Geometry | None = None,
+    disjoint: Collection[str] = (),
 ) -> float:
     """Area of the union of pieces: their sum when they come from one tiling layer (features of a
-    planar partition never overlap), the parcel's area when one of them is ``parcel`` itself (the
+    planar partition never overlap) or one of the ``disjoint`` layers (whose pieces in the parcel the
+    overlay proved not to overlap: ``Pieces.disjoint``), the parcel's area when one of them is ``parcel`` itself (the
     overlay's piece where a feature covers the parcel: every other piece lies inside it), their
     sum when they are proven disjoint (``_disjoint``), else the area of their union. ``memo`` (a
     parcel's) keeps unions already computed, by the pieces' identities: the basic-farmland item and
@@ -624,7 +653,9 @@ def union_area(
     if len(geoms) <= 1:
         return float(sum(areas))
     layer_ids = set(layers)
-    if len(layer_ids) == 1 and layer_catalog()[layer_ids.pop()].tiling:
+    one_layer = layer_ids.pop() if len(layer_ids) == 1 else None
+    distinct = len({id(g) for g in geoms}) == len(geoms)  # not one piece twice (two checks of one layer)
+    if one_layer is not None and (layer_catalog()[one_layer].tiling or one_layer in disjoint) and distinct:
         return float(sum(areas))
     if parcel is not None and any(g is parcel for g in geoms):
         return float(parcel.area)

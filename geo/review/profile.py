@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, cached_property
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Annotated, Literal
@@ -106,7 +106,14 @@ class BaseCheck(BaseModel):
         if not found:
             return [Condition(code=status, condition_zh=note_zh, status=status)]
         return [
-            Condition(code=k, status=st, **c.model_dump(exclude={"replaces"}), replaces=c.replaces or None)
+            Condition(
+                code=k,
+                status=st,
+                condition_zh=c.condition_zh,
+                procedures=c.procedures,
+                basis=c.basis,
+                replaces=c.replaces or None,
+            )
             for k, (c, st) in found.items()
         ]
 
@@ -314,6 +321,13 @@ class Item(BaseModel):
 
     def layers(self) -> list[str]:
         return [c.layer for c in self.checks if hasattr(c, "layer")]
+
+    @cached_property
+    def overlap_layers(self) -> list[str] | None:
+        """The layers of an item that only grades overlaps (its outcome is 未涉及… for a parcel that
+        misses them all), else None."""
+        only_overlaps = all(isinstance(c, OverlapCheck | LandUseClassesCheck) for c in self.checks)
+        return self.layers() if only_overlaps else None
 
 
 class Tolerance(BaseModel):

@@ -135,12 +135,12 @@ class ItemFacts(BaseModel):
     )
 
     def merged(self, other: ItemFacts) -> ItemFacts:
-        mine, theirs = self.model_dump(exclude_none=True), other.model_dump(exclude_none=True)
-        merged = mine | theirs
-        for listed in ("skipped_layers", "conditions"):  # what several checks list adds up
-            if mine.get(listed) and theirs.get(listed):
-                merged[listed] = [*mine[listed], *theirs[listed]]
-        return ItemFacts.model_validate(merged)
+        """These facts with ``other``'s set ones over them; lists several checks make add up."""
+        update = {name: value for name in other.model_fields_set if (value := getattr(other, name)) is not None}
+        for listed in ("skipped_layers", "conditions"):
+            if getattr(self, listed) and update.get(listed):
+                update[listed] = [*getattr(self, listed), *update[listed]]
+        return self.model_copy(update=update)
 
 
 class ItemResult(BaseModel):

@@ -15,10 +15,9 @@ import shapely
 
 from geo.blueprint import Blueprint
 from geo.catalog import landuse_class, layer_catalog
-from geo.crs import M2_PER_HA, Area, reproject
+from geo.crs import M2_PER_HA, Area
 from geo.errors import ProfileError
 from geo.overlay import Pieces
-from geo.raster import pixel_values
 from geo.review.profile import (
     ANY_VALUE,
     CHECK_KINDS,
@@ -85,6 +84,7 @@ class ParcelContext:
     blueprint: Blueprint
     tolerance_m2: float
     overlays: dict[str, Pieces] = field(default_factory=dict)
+    pixels: dict[str, np.ndarray] = field(default_factory=dict)  # the parcel's pixels of each raster layer read
     strict_tolerance_m2: float = 1.0  # for layers where any occupation matters (the profile's min_m2)
     project_total: ProjectTotal | None = None  # set when other parcels of the review share the project id
     unions: dict[tuple[int, ...], float] = field(default_factory=dict, repr=False)  # union areas, by piece ids
@@ -92,6 +92,11 @@ class ParcelContext:
     @property
     def area_m2(self) -> float:
         return float(self.geometry.area)
+
+    @cached_property
+    def disjoint(self) -> frozenset[str]:
+        """The layers none of whose pieces in the parcel overlap (the overlay proves it)."""
+        return frozenset(lid for lid, found in self.overlays.items() if found.disjoint)
 
     @cached_property
     def project_flags(self) -> dict[str, Any]:
@@ -570,13 +575,9 @@ def _found_groups(kept: list[Piece], groups: list[str]) -> list[_Found]:
 
 @rule(RasterShareAboveCheck)
 def run_raster_share_above(check: RasterShareAboveCheck, ctx: ParcelContext) -> Outcome:
-    layer = ctx.blueprint.raster(check.layer)
-    if layer is None:
+    values = ctx.pixels.get(check.layer)
+    if values is None:
         return _missing(check.layer)
-    shape = reproject(ctx.geometry, ctx.epsg, layer.crs)
-    values = pixel_values(layer, shape, all_touched=False)
-    if values.size == 0:  # parcel smaller than a pixel: take the pixels it touches
-        values = pixel_values(layer, shape, all_touched=True)
     if values.size == 0:
         info = layer_catalog()[check.layer]
         return Outcome(
