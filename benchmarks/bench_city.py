@@ -660,6 +660,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         help="after the one-by-one runs, time lantu and every peer this many more times in turn (interleaved); "
         "keeps lantu's blueprint in memory beside the peers' data",
     )
+    ap.add_argument(
+        "--rounds-upto",
+        type=int,
+        default=10_000,
+        help="interleaved rounds only for parcel sets of at most this many parcels (default 10,000: a 100,000-parcel "
+        "set is timed once per engine, which takes long enough)",
+    )
     ap.add_argument("--json", type=Path, default=None, help="default <cache>/results/bench-<scale>-<date>.json")
     args = ap.parse_args(argv)
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
@@ -874,7 +881,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         if bounds and bounds[-1] and lantu_s:
             row["lantu"]["ratio_to_bound_all_cores"] = lantu_s / bounds[-1]
         run.note("batch", str(n), value=row)
-        if args.rounds > 1 and n in lantu_out:
+        if args.rounds > 1 and n in lantu_out and n <= args.rounds_upto:
             say(f"batch {n}: {args.rounds} interleaved rounds")
             engines: dict[str, Callable[[], Any]] = {"lantu": lambda: geo.review(parcels, bp, **review_kw)}  # noqa: B023
             for peer in peers:
@@ -908,7 +915,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             d1, d2 = row["dask 1"].get("seconds"), row["dask 2"].get("seconds")
             if d1 and d2:
                 row["dask 2"]["speedup_vs_1"] = d1 / d2
-                if args.rounds > 1:  # 1 and 2 workers in turn: a burst of load falls on both alike
+                if args.rounds > 1 and n <= args.rounds_upto:  # 1 and 2 workers in turn: load falls on both alike
                     say(f"batch {n}: dask, {args.rounds} interleaved rounds")
                     turns = interleaved({f"dask {w}": lambda w=w: calls[w](parcels) for w in (1, 2)}, args.rounds)  # noqa: B023
                     run.note("interleaved_dask", str(n), value=turns)

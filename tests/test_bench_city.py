@@ -151,3 +151,12 @@ def test_bound_unions_a_target_of_two_overlapping_layers() -> None:
         areas = bound.run(parcel)
         assert areas["flood"].tolist() == pytest.approx([5_000.0])  # not 5,000 + 4,000
         assert areas["land"].tolist() == pytest.approx([10_000.0])
+
+
+def test_interleaved_rounds_only_up_to_the_set_size_asked(tiny: Path, tmp_path: Path) -> None:
+    """A 100,000-parcel set is timed once per engine: rounds would take hours."""
+    bench = _module("bench_city")
+    skip = "http,naive,postgis,duckdb,sedonadb,bound,dask"
+    args = ["--scale", "tiny", "--cache-dir", str(tiny.parent), "--sets", "10,30", "--single", "1", "--skip", skip]
+    out = bench.main([*args, "--rounds", "2", "--rounds-upto", "10", "--json", str(tmp_path / "bench.json")])
+    assert set(out["batch"]) == {"10", "30"} and set(out["interleaved"]) == {"10"}
