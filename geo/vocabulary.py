@@ -8,10 +8,26 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Final, Literal
 
+import numpy as np
+import pandas as pd
 import yaml
 
 from geo.errors import InputError
 from geo.resources import packaged
+
+
+def is_blank(value: object) -> bool:
+    """No value, as every reader of attributes takes it: null, NaN, pandas' NA and NaT, or blank text
+    (a spreadsheet's empty cell, a GeoJSON ``""``)."""
+    if isinstance(value, str):
+        return not value.strip()
+    return (
+        value is None
+        or value is pd.NA
+        or value is pd.NaT
+        or (isinstance(value, float | np.floating) and value != value)
+    )
+
 
 Status = Literal["pass", "warn", "fail", "missing_layer"]
 # out_of_coverage: the parcel is not wholly inside the blueprint's coverage (its county layer

@@ -201,6 +201,14 @@ def test_land_use_standard(blueprint: Blueprint, props: dict[str, Any], status: 
     assert item.status == status
 
 
+def test_a_blank_attribute_is_no_value(blueprint: Blueprint) -> None:
+    """An empty cell (GeoJSON ``""``, blank text) is an attribute not given, as for the service's defaults:
+    not a refused input, and not a value."""
+    blank = one(blueprint, rect(1.2, 1.2, 1.6, 1.6), project_type="industrial", investment_wan="  ", name="")
+    assert blank.item("land_use_standard").facts.investment_wan is None  # as if not given: 需开展节地评价
+    assert "未提供投资额" in blank.item("land_use_standard").message_zh and blank.name is None
+
+
 @pytest.mark.parametrize(
     ("box", "code", "status"),
     [

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -11,7 +13,8 @@ from geo.catalog import landuse_class, layer_catalog
 from geo.errors import InputError, ProfileError
 from geo.resources import packaged
 from geo.review.profile import load_profile
-from geo.vocabulary import VERDICT_STATUS, VERDICT_ZH, VERDICTS, check_project_type, project_types
+from geo.review.rules import _text
+from geo.vocabulary import VERDICT_STATUS, VERDICT_ZH, VERDICTS, check_project_type, is_blank, project_types
 
 CONTRACT_TYPES = {
     "industrial",
@@ -80,3 +83,12 @@ def test_shipped_profile_items_have_basis() -> None:
     # every outcome of every check words its condition, procedures and basis (no item-level list left)
     assert all(not item.procedures and all(c.conditions for c in item.checks) for item in profile.items)
     assert all(o.basis and o.procedures for i in profile.items for c in i.checks for o in c.conditions.values())
+
+
+def test_blank_is_what_no_reader_takes_for_a_value() -> None:
+    for blank in (None, float("nan"), np.float32("nan"), pd.NA, pd.NaT, "", "  \t"):
+        assert is_blank(blank), blank
+        assert _text(blank) == ""  # a finding never names "<NA>" or "nan"
+    for value in (0, 0.0, "0", "一级", False):
+        assert not is_blank(value), value
+    assert _text(" 一级 ") == "一级"

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Annotated, Any, BinaryIO, Literal
 
 import geopandas as gpd
-import pandas as pd
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from sqlalchemy import Engine
@@ -49,6 +48,7 @@ from geo.report import review_report
 from geo.report_pdf import review_report_pdf
 from geo.review import ReviewResult, review
 from geo.store import ReviewStore
+from geo.vocabulary import is_blank
 
 router = APIRouter(tags=["reviews"])
 JSON_TYPES = ("application/json", "application/geo+json")
@@ -158,18 +158,8 @@ def fill_missing(frame: gpd.GeoDataFrame, values: dict[str, Any]) -> gpd.GeoData
         if key not in out.columns:
             out[key] = [value] * len(out)
         else:
-            out[key] = [value if _missing(v) else v for v in out[key].astype(object)]
+            out[key] = [value if is_blank(v) else v for v in out[key].astype(object)]
     return out
-
-
-def _missing(value: Any) -> bool:
-    return (
-        value is None
-        or value is pd.NA
-        or value is pd.NaT
-        or (isinstance(value, float) and value != value)
-        or (isinstance(value, str) and not value.strip())
-    )
 
 
 def _parse_json(data: bytes, limits: ReadLimits) -> gpd.GeoDataFrame:

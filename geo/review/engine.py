@@ -19,7 +19,6 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import shapely
 
 from geo.blueprint import Blueprint, VectorLayer
@@ -44,7 +43,7 @@ from geo.review.result import (
 )
 from geo.review.rules import ParcelContext, Piece, ProjectTotal, run_check
 from geo.threads import CORES
-from geo.vocabulary import check_project_type, verdict_of, worst
+from geo.vocabulary import check_project_type, is_blank, verdict_of, worst
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +70,7 @@ def project_attributes(frame: gpd.GeoDataFrame, overrides: dict[str, Any] | None
     columns = {f: frame[f].tolist() for f in present}  # column by column: no frame of records per call
     out = []
     for row in range(len(frame)):
-        given = {f: columns[f][row] for f in present if not _is_missing(columns[f][row])}
+        given = {f: columns[f][row] for f in present if not is_blank(columns[f][row])}
         merged = given | (overrides or {})
         merged["project_type"] = check_project_type(merged.get("project_type"))  # closed list, named on error
         try:
@@ -102,10 +101,6 @@ def project_totals(
                 pid, [ids[i] for i in idx], float(areas[idx].sum()), sum(given) if given else None
             )
     return totals
-
-
-def _is_missing(value: Any) -> bool:
-    return value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value))
 
 
 def review(

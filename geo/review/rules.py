@@ -32,7 +32,7 @@ from geo.review.profile import (
     ZoneCompatibleCheck,
 )
 from geo.review.result import ItemFacts, ProjectAttributes, StandardRow
-from geo.vocabulary import Status, worst
+from geo.vocabulary import Status, is_blank, worst
 
 GROUP_NAMES = {
     "cultivated": ("耕地", "cultivated land"),
@@ -256,10 +256,7 @@ def run_overlap(check: OverlapCheck, ctx: ParcelContext) -> Outcome:
         return _skipped(check.layer) if check.optional else _missing(check.layer)
     attributes = [check.attribute, *check.describe] if check.attribute else []
     ptype = ctx.project.project_type or ""
-    values = [
-        None if v is None or (isinstance(v, float) and v != v) else str(v).strip()
-        for v in (found.attributes[check.attribute] if check.attribute else [None] * len(found))
-    ]
+    values = [_text(v) or None for v in (found.attributes[check.attribute] if check.attribute else [None] * len(found))]
     statuses = [overlap_status(check, v, ptype) for v in values]
     strict = [check.strict or (v is not None and v in check.strict_values) for v in values]
     kept = _graded(check.layer, found, statuses, ctx, attributes, strict)
@@ -335,8 +332,8 @@ class _Found:
 
 
 def _text(value: object) -> str:
-    """An attribute value as a finding names it; "" for none (null, NaN, blank)."""
-    return "" if value is None or (isinstance(value, float) and value != value) else str(value).strip()
+    """An attribute value as a finding names it; "" for none (``is_blank``)."""
+    return "" if is_blank(value) else str(value).strip()
 
 
 def _found_values(pieces: list[Piece], attribute: str, describe: dict[str, Note] | None = None) -> list[_Found]:
