@@ -39,6 +39,7 @@ from geo.threads import map_chunks
 log = logging.getLogger(__name__)
 
 MANIFEST = "blueprint.yaml"
+CITY_FEATURES = 100_000  # a blueprint this large is kept out of the cyclic collector's walks
 
 
 class LayerSpec(BaseModel):
@@ -217,9 +218,6 @@ def load_blueprint(root: str | Path) -> Blueprint:
     if features >= CITY_FEATURES:
         _out_of_collectors_reach(features)
     return blueprint
-
-
-CITY_FEATURES = 100_000  # a blueprint this large is kept out of the cyclic collector's walks
 
 
 def _out_of_collectors_reach(features: int) -> None:
