@@ -80,16 +80,18 @@ def _frozen_heap() -> Iterator[None]:
     writes to the header of every object it walks: with a city blueprint in memory the first
     full collection in a worker copied gigabytes of pages and walked millions of objects. Frozen
     objects are never walked (``gc.freeze``, the documented remedy for pre-fork servers); the
-    parent's collector sees them again afterwards, unless they were frozen before (a city blueprint's
-    load freezes its own: ``geo.blueprint``), as it cannot tell those apart.
+    parent's collector sees them again afterwards. A heap frozen already (a city blueprint's load
+    freezes it: ``geo.blueprint``) is left as it is: freezing again would keep whatever is alive now
+    out of the collector for good, and unfreezing would undo the load's.
     """
-    frozen_before = gc.get_freeze_count() > 0
+    if gc.get_freeze_count() > 0:
+        yield
+        return
     gc.freeze()
     try:
         yield
     finally:
-        if not frozen_before:
-            gc.unfreeze()
+        gc.unfreeze()
 
 
 def _loads(payload: bytes) -> Any:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from typing import Literal
 
+import numpy as np
 import yaml
 
 from geo.errors import ProfileError
@@ -97,14 +98,14 @@ def _legal_class(code: str, text: str) -> LegalClass:
         ) from None
 
 
-@lru_cache(maxsize=4096)  # a review looks up every land-use piece's code several times: few distinct codes
+@lru_cache(maxsize=4096, typed=True)  # a review looks each land-use piece's code up several times
 def landuse_class(code: object) -> LandUseClass | None:
     """Look a 三调 code up: the one normaliser of class codes for every path (load, rules, quota).
 
     Tolerates what exports do to codes: integers and floats that lost their leading zero
     (101, 101.0 → 0101) and surrounding blanks.
     """
-    if isinstance(code, float) and code.is_integer():
+    if isinstance(code, float | np.floating) and float(code).is_integer():
         code = int(code)
     text = str(code).strip()
     table = landuse_classes()

@@ -92,3 +92,22 @@ def test_cli_on_a_running_scheduler(blueprint_dir: Path, tmp_path: Path) -> None
         result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert [p["id"] for p in json.loads(out.read_text())["parcels"]] == [str(i) for i in range(1, 13)]
+
+
+def test_a_heap_frozen_already_is_left_as_it_is() -> None:
+    """After a city blueprint's load froze the heap, forking workers neither freezes what is alive now
+    for good nor unfreezes the blueprint."""
+    assert gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        alive = [object() for _ in range(3)], {"tracked": []}
+        with batch._frozen_heap():
+            assert gc.get_freeze_count() == frozen and gc.is_tracked(alive[1])
+        assert gc.get_freeze_count() == frozen
+        assert any(o is alive[1] for o in gc.get_objects())  # still the collector's
+    finally:
+        gc.unfreeze()
+    with batch._frozen_heap():  # nothing frozen before: frozen while inside, given back after
+        assert gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0

@@ -237,9 +237,7 @@ def test_pieces_say_whether_they_overlap() -> None:
     assert [p.disjoint for p in bulk_pieces(parcels.copy(), clean)] == [True, True, True]
     # two overlapping features in the first parcel; one piece, none: nothing to overlap
     assert [p.disjoint for p in bulk_pieces(parcels.copy(), messy)] == [False, True, True]
-    covering = IndexedLayer.build(
-        gpd.GeoDataFrame({"n": [0, 1]}, geometry=[a, shapely.box(20, 20, 30, 30)], crs=EPSG)
-    )
+    covering = IndexedLayer.build(gpd.GeoDataFrame({"n": [0, 1]}, geometry=[a, shapely.box(20, 20, 30, 30)], crs=EPSG))
     (inside,) = bulk_pieces(parcels[1:2].copy(), covering)  # the parcel itself as a piece, and a feature in it
     assert len(inside) == 2 and not inside.disjoint
     # a tiling layer is not checked (its features never overlap), and a subset keeps the answer
@@ -247,11 +245,16 @@ def test_pieces_say_whether_they_overlap() -> None:
     assert not bulk_pieces(parcels.copy(), messy)[0].take(np.array([0, 2])).disjoint
 
 
-def test_union_area_of_pieces_the_overlay_proved_disjoint_is_their_sum() -> None:
+def test_union_area_sums_only_the_pieces_the_overlay_proved_disjoint() -> None:
     from geo.review.engine import union_area
 
-    a, b = shapely.box(0, 0, 100, 100), shapely.box(100, 0, 200, 50)  # not edge-matched: no coverage
-    assert union_area([a, b], [a.area, b.area], ["basic_farmland"], disjoint={"basic_farmland"}) == 15_000
+    a, c = shapely.box(0, 0, 100, 100), shapely.box(50, 0, 150, 100)  # overlapping: their union is 15,000
+    proven = {"basic_farmland": {id(a), id(c)}}  # as if the overlay had proved them disjoint: the sum is taken
+    assert union_area([a, c], [a.area, c.area], ["basic_farmland"], disjoint=proven) == 20_000
+    assert union_area([a, c], [a.area, c.area], ["basic_farmland"]) == 15_000  # no proof: the union
+    # a piece a rule made itself (an outside part) is not among the proven ones, though of the same layer
+    outside = shapely.box(50, 0, 150, 100)
+    assert union_area([a, outside], [a.area, outside.area], ["basic_farmland"], disjoint=proven) == 15_000
     # one piece twice (two checks of one layer) is counted once, however the layer is known
-    assert union_area([a, a], [a.area, a.area], ["basic_farmland"], disjoint={"basic_farmland"}) == 10_000
+    assert union_area([a, a], [a.area, a.area], ["basic_farmland"], disjoint=proven) == 10_000
     assert union_area([a, a], [a.area, a.area], ["land_use"]) == 10_000

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 import yaml
 
 from geo.catalog import landuse_class, layer_catalog
@@ -92,3 +93,32 @@ def test_blank_is_what_no_reader_takes_for_a_value() -> None:
     for value in (0, 0.0, "0", "一级", False):
         assert not is_blank(value), value
     assert _text(" 一级 ") == "一级"
+
+
+def test_a_class_code_is_read_alike_whatever_number_type_came_first() -> None:
+    """Codes that lost their leading zero as float64 or float32 (a GeoPackage's REAL column) are 0101
+    either way, whichever the cache saw first."""
+    for first, then in ((np.float32(101.0), 101.0), (101.0, np.float32(101.0))):
+        landuse_class.cache_clear()
+        assert (landuse_class(first), landuse_class(then)) == (landuse_class("0101"),) * 2
+    assert landuse_class(np.float64("nan")) is None and landuse_class(101.5) is None
+
+
+def test_an_outcome_code_of_a_missing_value_is_none() -> None:
+    """pandas' NA in an attribute (an Arrow string column) has no truth value: the codes skip it."""
+    from geo.review.rules import Piece, _piece_codes
+
+    square = shapely.box(0, 0, 10, 10)
+    found = [
+        Piece("heritage", "fail", square, {"zone": pd.NA}, 100.0),
+        Piece("heritage", "warn", square, {"zone": " 建设控制地带 "}, 100.0),
+    ]
+    assert _piece_codes(found, "zone") == [("建设控制地带", "warn")]
+
+
+def test_an_items_overlap_layers_follow_its_checks_after_a_copy() -> None:
+    item = next(i for i in load_profile("ten-point").items if i.code == "basic_farmland")
+    assert item.overlap_layers == ["basic_farmland"]
+    other = next(i for i in load_profile("ten-point").items if i.code == "geohazard")
+    assert other.overlap_layers is None  # a slope check is not an overlap
+    assert item.model_copy(update={"checks": other.checks}).overlap_layers is None

@@ -9,7 +9,7 @@ import threading
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -636,21 +636,27 @@ def union_area(
     memo: dict[tuple[int, ...], float] | None = None,
     *,
     parcel: shapely.Geometry | None = None,
-    disjoint: Collection[str] = (),
+    disjoint: Mapping[str, Collection[int]] | None = None,
 ) -> float:
     """Area of the union of pieces: their sum when they come from one tiling layer (features of a
-    planar partition never overlap) or one of the ``disjoint`` layers (whose pieces in the parcel
-    the overlay proved not to overlap: ``Pieces.disjoint``), the parcel's area when one of them is
-    ``parcel`` itself (the overlay's piece where a feature covers the parcel: every other piece lies
-    inside it), their sum when they are proven disjoint (``_disjoint``), else the area of their union. ``memo`` (a
-    parcel's) keeps unions already computed, by the pieces' identities: the basic-farmland item and
-    the land figures union the same pieces."""
+    planar partition never overlap) or are all among a layer's pieces that the overlay proved not
+    to overlap (``disjoint``: by layer, their identities: ``ParcelContext.disjoint``), the parcel's
+    area when one of them is ``parcel`` itself (the overlay's piece where a feature covers the
+    parcel: every other piece lies inside it), their sum when they are proven disjoint
+    (``_disjoint``), else the area of their union. ``memo`` (a parcel's) keeps unions already
+    computed, by the pieces' identities: the basic-farmland item and the land figures union the
+    same pieces."""
     if len(geoms) <= 1:
         return float(sum(areas))
     layer_ids = set(layers)
     one_layer = layer_ids.pop() if len(layer_ids) == 1 else None
     distinct = len({id(g) for g in geoms}) == len(geoms)  # not one piece twice (two checks of one layer)
-    if one_layer is not None and (layer_catalog()[one_layer].tiling or one_layer in disjoint) and distinct:
+    proven = (disjoint or {}).get(one_layer or "", ())
+    if (
+        one_layer is not None
+        and distinct
+        and (layer_catalog()[one_layer].tiling or all(id(g) in proven for g in geoms))
+    ):
         return float(sum(areas))
     if parcel is not None and any(g is parcel for g in geoms):
         return float(parcel.area)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from functools import cache, cached_property
+from functools import cache
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Annotated, Literal
@@ -322,7 +322,7 @@ class Item(BaseModel):
     def layers(self) -> list[str]:
         return [c.layer for c in self.checks if hasattr(c, "layer")]
 
-    @cached_property
+    @property
     def overlap_layers(self) -> list[str] | None:
         """The layers of an item that only grades overlaps (its outcome is 未涉及… for a parcel that
         misses them all), else None."""

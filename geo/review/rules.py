@@ -94,9 +94,16 @@ class ParcelContext:
         return float(self.geometry.area)
 
     @cached_property
-    def disjoint(self) -> frozenset[str]:
-        """The layers none of whose pieces in the parcel overlap (the overlay proves it)."""
-        return frozenset(lid for lid, found in self.overlays.items() if found.disjoint)
+    def disjoint(self) -> dict[str, frozenset[int]]:
+        """Per layer whose pieces in the parcel the overlay proved not to overlap (``Pieces.disjoint``),
+        the identities of those pieces: a piece a rule made itself (the part outside a boundary) is
+        not among them."""
+        catalog = layer_catalog()  # a tiling layer's pieces never overlap: union_area knows it
+        return {
+            lid: frozenset(map(id, found.geometry))
+            for lid, found in self.overlays.items()
+            if len(found) > 1 and found.disjoint and not catalog[lid].tiling
+        }
 
     @cached_property
     def project_flags(self) -> dict[str, Any]:
@@ -205,7 +212,7 @@ def _with_conditions(
 
 def _piece_codes(pieces: list[Piece], attribute: str) -> list[tuple[str, str]]:
     """(value, status) of the non-pass pieces, once each in order: the outcome codes of a graded layer."""
-    found = ((str(p.attributes.get(attribute) or "").strip(), p.status) for p in pieces if p.status != "pass")
+    found = ((_text(p.attributes.get(attribute)), p.status) for p in pieces if p.status != "pass")
     return list(dict.fromkeys((v, st) for v, st in found if v))
 
 
