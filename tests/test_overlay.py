@@ -258,3 +258,14 @@ def test_union_area_sums_only_the_pieces_the_overlay_proved_disjoint() -> None:
     # one piece twice (two checks of one layer) is counted once, however the layer is known
     assert union_area([a, a], [a.area, a.area], ["basic_farmland"], disjoint=proven) == 10_000
     assert union_area([a, a], [a.area, a.area], ["land_use"]) == 10_000
+
+
+def test_only_items_that_grade_overlaps_alone_are_graded_once_for_a_clear_parcel() -> None:
+    from geo.review.engine import ClearItems
+    from geo.review.profile import load_profile
+
+    clear = ClearItems.of(load_profile("ten-point"))
+    assert clear.layers["basic_farmland"] == ["basic_farmland"]
+    assert "geohazard" not in clear.layers  # its slope share is the parcel's own
+    assert "land_use_standard" not in clear.layers  # the project decides
+    assert "planning_conformity" not in clear.layers  # outside the boundary is a finding, not a miss

@@ -114,11 +114,3 @@ def test_an_outcome_code_of_a_missing_value_is_none() -> None:
         Piece("heritage", "warn", square, {"zone": " 建设控制地带 "}, 100.0),
     ]
     assert _piece_codes(found, "zone") == [("建设控制地带", "warn")]
-
-
-def test_an_items_overlap_layers_follow_its_checks_after_a_copy() -> None:
-    item = next(i for i in load_profile("ten-point").items if i.code == "basic_farmland")
-    assert item.overlap_layers == ["basic_farmland"]
-    other = next(i for i in load_profile("ten-point").items if i.code == "geohazard")
-    assert other.overlap_layers is None  # a slope check is not an overlap
-    assert item.model_copy(update={"checks": other.checks}).overlap_layers is None

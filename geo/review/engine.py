@@ -28,7 +28,7 @@ from geo.errors import InputError
 from geo.geometry import POLYGONAL, clean_parcels
 from geo.overlay import Pieces, bulk_pieces
 from geo.raster import parcel_pixels
-from geo.review.profile import Item, OverlapCheck, Profile, RasterShareAboveCheck, load_profile
+from geo.review.profile import Item, LandUseClassesCheck, OverlapCheck, Profile, RasterShareAboveCheck, load_profile
 from geo.review.result import (
     County,
     ItemFacts,
@@ -145,6 +145,7 @@ def review(
         _layers_needed(prof, blueprint),
         _rasters_needed(prof, blueprint),
         pieces,
+        ClearItems.of(prof),
     )
     size = _chunk_size(len(ids), workers)
     tasks = [
@@ -192,7 +193,7 @@ class _Batch:
     layer_ids: list[str]
     raster_ids: list[str]
     pieces: bool
-    clear: dict[str, ItemResult] = field(default_factory=dict)  # see review_parcel
+    clear: ClearItems  # see review_parcel
 
     def overlay(self, epsg: int, chunk: np.ndarray, workers: int | None) -> _Overlay:
         """The parcels ``chunk`` (positions in the batch), all in zone ``epsg``, through every layer at
@@ -372,16 +373,15 @@ def review_parcel(
     repaired: bool,
     outline: dict[str, Any],
     pieces: bool = True,
-    clear: dict[str, ItemResult] | None = None,
+    clear: ClearItems | None = None,
 ) -> ParcelResult:
-    """One parcel's items, verdict and land figures, from its context's layer pieces.
-
-    ``clear`` (a batch's) keeps the result of each item whose layers the parcel does not touch
-    at all: that result is the same for every such parcel (未涉及…), and in a city's batch over
-    a third of all items are such (red line, reserves, minerals, flood areas…), so they are graded
-    once per batch and copied."""
+    """One parcel's items, verdict and land figures, from its context's layer pieces; ``clear`` (a
+    batch's) grades each item whose layers the parcel does not touch at all once for the batch."""
     area = Area(ctx.area_m2)
-    runs = [_run_clear(item, ctx, clear) if _is_clear(item, ctx) else _run_item(item, ctx) for item in profile.items]
+    runs = [
+        (found, []) if clear is not None and (found := clear.result(item, ctx)) is not None else _run_item(item, ctx)
+        for item in profile.items
+    ]
     items = [result for result, _ in runs]
     if pieces:  # every piece of the parcel reprojected in one call
         shapes = iter(_to_geojson([g for _, geoms in runs for g in geoms], ctx.epsg))
@@ -439,21 +439,35 @@ def _uncovered(item: ItemResult, covered: float) -> ItemResult:
     )
 
 
-def _is_clear(item: Item, ctx: ParcelContext) -> bool:
-    """Whether the item only checks overlaps with layers the blueprint has and the parcel misses:
-    its outcome then depends neither on the parcel nor on the project."""
-    layers = item.overlap_layers
-    return layers is not None and all((found := ctx.pieces(lid)) is not None and not found for lid in layers)
+@dataclass
+class ClearItems:
+    """A batch's items that only grade overlaps (by code, the layers they read), and the result each
+    gives a parcel that touches none of its layers (未涉及…): the same for every such parcel, whatever
+    the project. In a city's batch over a third of all items are such (red line, reserves, minerals,
+    flood areas…): each is graded once per batch and copied."""
 
+    layers: dict[str, list[str]]
+    results: dict[str, ItemResult] = field(default_factory=dict)
 
-def _run_clear(
-    item: Item, ctx: ParcelContext, clear: dict[str, ItemResult] | None
-) -> tuple[ItemResult, list[shapely.Geometry]]:
-    if clear is None:
-        return _run_item(item, ctx)
-    if item.code not in clear:
-        clear[item.code] = _run_item(item, ctx)[0]
-    return clear[item.code].model_copy(), []
+    @classmethod
+    def of(cls, profile: Profile) -> ClearItems:
+        overlaps_only = (OverlapCheck, LandUseClassesCheck)
+        return cls(
+            {
+                item.code: item.layers()
+                for item in profile.items
+                if all(isinstance(c, overlaps_only) for c in item.checks)
+            }
+        )
+
+    def result(self, item: Item, ctx: ParcelContext) -> ItemResult | None:
+        """The item's result for a parcel clear of all its layers (each one in the blueprint), else None."""
+        layers = self.layers.get(item.code)
+        if layers is None or not all((found := ctx.pieces(lid)) is not None and not found for lid in layers):
+            return None
+        if item.code not in self.results:
+            self.results[item.code] = _run_item(item, ctx)[0]
+        return self.results[item.code].model_copy()
 
 
 def _run_item(item: Item, ctx: ParcelContext) -> tuple[ItemResult, list[shapely.Geometry]]:

@@ -322,13 +322,6 @@ class Item(BaseModel):
     def layers(self) -> list[str]:
         return [c.layer for c in self.checks if hasattr(c, "layer")]
 
-    @property
-    def overlap_layers(self) -> list[str] | None:
-        """The layers of an item that only grades overlaps (its outcome is 未涉及… for a parcel that
-        misses them all), else None."""
-        only_overlaps = all(isinstance(c, OverlapCheck | LandUseClassesCheck) for c in self.checks)
-        return self.layers() if only_overlaps else None
-
 
 class Tolerance(BaseModel):
     """Overlaps at or below max(min_m2, ratio × parcel) do not count; for strict checks
