@@ -194,7 +194,8 @@ def _conflict(
         "{m2}": (f"{area.m2_text} m²",) * 2,
     }
     key = next((k for k in placed if k in note_zh), None)
-    facts = _with_conditions(check, facts or ItemFacts(), codes, status, note_zh.replace(key or "{}", ""))
+    condition_zh = note_zh.replace(key, "") if key else note_zh  # the condition states no area
+    facts = _with_conditions(check, facts or ItemFacts(), codes, status, condition_zh)
     if key is not None:  # the area first (占用永久基本农田 X 公顷), before what the exemption claims
         said_zh, said_en = placed[key]
         return Outcome(status, note_zh.replace(key, f" {said_zh}"), note_en.replace(key, f" {said_en}"), pieces, facts)
@@ -516,7 +517,8 @@ def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outc
     groups_hit = [g for g in check.groups if any(c.group == g for c in hit_classes)]
     groups_hit += ["wetland"] if check.wetland and any(c.wetland for c in hit_classes) else []
     codes = [(g, str(status)) for g in groups_hit]
-    found_groups = _found_groups(kept, groups_hit) + _found_classes(kept, check.classes)
+    listed = [p for p in kept if str(p.attributes["class_code"]) in check.classes]  # each named (湖泊水面…)
+    found_groups = _found_groups(kept, groups_hit) + _found_values(listed, "class_name")
     note = _value_note(check.value_notes, found_groups, check.note(status), areas=len(found_groups) > 1)
     if "cultivated" in check.groups:
         paddy = sum(v for k, v in by_class.items() if k == "0101")
@@ -546,17 +548,6 @@ def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outc
             out.message_en += f" (net of field ridges (KCXS); patches {ge})"
         return out
     return _conflict(check, status, kept, note=note, facts=facts, codes=codes)
-
-
-def _found_classes(kept: list[Piece], classes: list[str]) -> list[_Found]:
-    """The listed 三调 classes found, each by its name with its area."""
-    found: dict[str, _Found] = {}
-    for p in kept:
-        if (code := str(p.attributes["class_code"])) in classes:
-            name = str(p.attributes.get("class_name") or code)
-            f = found.setdefault(name, _Found(name, p.status, 0.0))
-            f.status, f.area_m2 = worst([f.status, p.status]), f.area_m2 + p.area_m2
-    return list(found.values())
 
 
 def _found_groups(kept: list[Piece], groups: list[str]) -> list[_Found]:
