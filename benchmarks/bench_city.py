@@ -545,14 +545,26 @@ def dask_call(bp_dir: Path, workers: int, loaded: Any = None) -> Callable[[gpd.G
     return lambda parcels: fn(parcels, bp_dir, **kwargs)
 
 
+def _children_cpu() -> float:
+    """CPU seconds of this process's children: those that ended (reaped) and those alive (a kept pool)."""
+    import psutil
+
+    reaped = resource.getrusage(resource.RUSAGE_CHILDREN)
+    alive = 0.0
+    for child in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            times = child.cpu_times()
+            alive += times.user + times.system
+    return reaped.ru_utime + reaped.ru_stime + alive
+
+
 def cpu_timed(fn: Callable[[], Any]) -> dict[str, float]:
-    """Wall seconds of ``fn()`` and the CPU it used here and in the worker processes it ended
-    (reaped children): ``cores`` = CPU / wall, what a run really had (a shared machine gives less)."""
-    before, cpu, t = resource.getrusage(resource.RUSAGE_CHILDREN), time.process_time(), time.perf_counter()
+    """Wall seconds of ``fn()`` and the CPU it used here and in its worker processes: ``cores`` = CPU /
+    wall, what a run really had (a shared machine gives less)."""
+    before, cpu, t = _children_cpu(), time.process_time(), time.perf_counter()
     fn()
     wall = time.perf_counter() - t
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    used = time.process_time() - cpu + (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    used = time.process_time() - cpu + _children_cpu() - before
     return {"seconds": wall, "cpu_s": used, "cores": used / wall}
 
 
@@ -884,6 +896,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         if args.rounds > 1 and n in lantu_out and n <= args.rounds_upto:
             say(f"batch {n}: {args.rounds} interleaved rounds")
             engines: dict[str, Callable[[], Any]] = {"lantu": lambda: geo.review(parcels, bp, **review_kw)}  # noqa: B023
+            if "dask" not in skip:  # ``lantu review --workers N``: N forked processes, forked before the rounds
+                cores = os.cpu_count() or 2
+                on_processes = dask_call(bp_dir, cores, loaded=bp)
+                on_processes(parcels.iloc[:2])
+                engines[f"lantu, {cores} processes"] = lambda: on_processes(parcels)  # noqa: B023
             for peer in peers:
                 if "seconds" in row.get(peer.name, {}):
                     engines[peer.name] = lambda peer=peer: peer.run(parcels)  # noqa: B023
@@ -898,8 +915,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     # 8. dask with 1 and 2 workers, the blueprint already loaded (its load is item 1): only the calls are timed
     if "dask" not in skip:
         calls = {w: dask_call(bp_dir, w, loaded=bp) for w in (1, 2)}
-        say("dask warm-up (loads the blueprint unless this process holds it)")
-        run.note("dask_warm_up_s", value=timed(lambda: calls[1](all_parcels.iloc[:1]))[0])
+        say("dask warm-up (forks each pool, which later batches reuse)")
+        run.note("dask_warm_up_s", value={w: timed(lambda w=w: calls[w](all_parcels.iloc[:2]))[0] for w in calls})
         for n in sets:
             row = rows[n]
             parcels = all_parcels.iloc[:n].reset_index(drop=True)

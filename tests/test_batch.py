@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import json
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +19,14 @@ from geo import batch
 from geo.batch import balanced_partitions, review_in_partitions
 from geo.blueprint import Blueprint
 from geo.review import review
+
+
+@pytest.fixture(autouse=True)
+def _no_pool_left() -> Iterator[None]:
+    """Each test's forked pools end with it (a pool lives as long as its process otherwise)."""
+    yield
+    for directory, workers in list(batch._pools):
+        batch._retire(directory, workers)
 
 
 def _grid() -> list:  # type: ignore[type-arg]
@@ -111,3 +122,24 @@ def test_a_heap_frozen_already_is_left_as_it_is() -> None:
     with batch._frozen_heap():  # nothing frozen before: frozen while inside, given back after
         assert gc.get_freeze_count() > 0
     assert gc.get_freeze_count() == 0
+
+
+def test_the_forked_pool_serves_the_next_batch(blueprint: Blueprint, blueprint_dir: Path) -> None:
+    """The workers forked for a batch review the next one on the same blueprint (no fork, no pool start),
+    and a blueprint loaded anew for the directory retires them: they hold the old one."""
+    frame = parcel_frame(*_grid()[:12], project_type="industrial", investment_wan=100_000)
+    directory = str(blueprint_dir.resolve())
+    first = review_in_partitions(frame, blueprint_dir, partitions=4, num_workers=2, loaded=blueprint)
+    pool = batch._pools[(directory, 2)].executor
+    pids = {pool.submit(os.getpid).result() for _ in range(8)}
+    second = review_in_partitions(frame, blueprint_dir, partitions=4, num_workers=2, loaded=blueprint)
+    assert batch._pools[(directory, 2)].executor is pool
+    assert {pool.submit(os.getpid).result() for _ in range(8)} <= pids and os.getpid() not in pids
+    assert [p.model_dump() for p in second.parcels] == [p.model_dump() for p in first.parcels]
+
+    reloaded = dataclasses.replace(blueprint)  # the same layers, another object: as a reload gives
+    third = review_in_partitions(frame, blueprint_dir, partitions=4, num_workers=2, loaded=reloaded)
+    assert batch._pools[(directory, 2)].blueprint is reloaded
+    with pytest.raises(RuntimeError):  # the old pool was shut down
+        pool.submit(os.getpid)
+    assert [p.model_dump() for p in third.parcels] == [p.model_dump() for p in first.parcels]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -121,12 +122,13 @@ def test_star_polygons_are_valid_even_with_few_vertices() -> None:
 
 
 def test_dask_section_times_only_the_calls(tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """Item 8: 1 and 2 workers after a warm-up that loads the blueprint (its load is item 1), then in turn."""
+    """Item 8: 1 and 2 workers after a warm-up that forks their pools (the blueprint's load is item 1), then
+    in turn; and the batch on every core's forked process beside lantu in the interleaved rounds."""
     bench = _module("bench_city")
     skip = "http,naive,postgis,duckdb,sedonadb,bound"
     args = ["--scale", "tiny", "--cache-dir", str(tiny.parent), "--sets", "30", "--single", "1", "--skip", skip]
     out = bench.main([*args, "--rounds", "2", "--json", str(tmp_path / "bench.json")])
-    assert out["dask_warm_up_s"] > 0
+    assert set(out["dask_warm_up_s"]) == {1, 2} and all(s > 0 for s in out["dask_warm_up_s"].values())
     row = out["batch"]["30"]
     for w in (1, 2):
         assert row[f"dask {w}"]["seconds"] > 0 and row[f"dask {w}"]["cores_used"] > 0, row
@@ -134,6 +136,9 @@ def test_dask_section_times_only_the_calls(tiny: Path, tmp_path: Path, capsys: p
     turns = out["interleaved_dask"]["30"]
     assert set(turns) == {"dask 1", "dask 2"} and all(len(t["seconds"]) == 2 for t in turns.values())
     assert "1 and 2 workers in turn" in capsys.readouterr().out
+    engines = out["interleaved"]["30"]
+    assert set(engines) == {"lantu", f"lantu, {os.cpu_count() or 2} processes"}, engines
+    assert all(len(e["seconds"]) == 2 for e in engines.values())
 
 
 def test_bound_unions_a_target_of_two_overlapping_layers() -> None:

@@ -22,7 +22,7 @@ import numpy as np
 import shapely
 
 from geo.blueprint import Blueprint, VectorLayer
-from geo.catalog import landuse_class, layer_catalog
+from geo.catalog import layer_catalog
 from geo.crs import CGCS2000, M2_PER_MU, Area, check_coordinates, gk3_epsg_for_longitude, reproject
 from geo.errors import InputError
 from geo.geometry import POLYGONAL, clean_parcels
@@ -444,7 +444,8 @@ class ClearItems:
     """A batch's items that only grade overlaps (by code, the layers they read), and the result each
     gives a parcel that touches none of its layers (未涉及…): the same for every such parcel, whatever
     the project. In a city's batch over a third of all items are such (red line, reserves, minerals,
-    flood areas…): each is graded once per batch and copied."""
+    flood areas…): each is graded once per batch, and its result shared by those parcels (a result is
+    replaced, never edited: ``model_copy``)."""
 
     layers: dict[str, list[str]]
     results: dict[str, ItemResult] = field(default_factory=dict)
@@ -467,7 +468,7 @@ class ClearItems:
             return None
         if item.code not in self.results:
             self.results[item.code] = _run_item(item, ctx)[0]
-        return self.results[item.code].model_copy()
+        return self.results[item.code]
 
 
 def _run_item(item: Item, ctx: ParcelContext) -> tuple[ItemResult, list[shapely.Geometry]]:
@@ -600,7 +601,7 @@ def _land_quota(ctx: ParcelContext, profile: Profile) -> LandQuota:
     sums = {"agricultural": 0.0, "construction": 0.0, "unused": 0.0, "cultivated": 0.0, "paddy": 0.0}
     new_quota = compensation = 0.0
     ratios = land.attributes.get("deduction_ratio")
-    classes = [landuse_class(code) for code in land.attributes["class_code"]]
+    classes = ctx.classes("land_use")
     # construction land owes neither quota nor compensation: no need to cut the stock land out of it
     owing = np.array([cls is not None and cls.legal_class != "construction" for cls in classes], dtype=bool)
     off_stock_m2 = _off_stock(land.geometry, land.area_m2, owing, stock).tolist()

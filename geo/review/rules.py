@@ -14,7 +14,7 @@ import numpy as np
 import shapely
 
 from geo.blueprint import Blueprint
-from geo.catalog import landuse_class, layer_catalog
+from geo.catalog import LandUseClass, landuse_class, layer_catalog
 from geo.crs import M2_PER_HA, Area
 from geo.errors import ProfileError
 from geo.overlay import Pieces
@@ -88,6 +88,7 @@ class ParcelContext:
     strict_tolerance_m2: float = 1.0  # for layers where any occupation matters (the profile's min_m2)
     project_total: ProjectTotal | None = None  # set when other parcels of the review share the project id
     unions: dict[tuple[int, ...], float] = field(default_factory=dict, repr=False)  # union areas, by piece ids
+    _classes: dict[str, list[LandUseClass | None]] = field(default_factory=dict, repr=False)
 
     @property
     def area_m2(self) -> float:
@@ -109,6 +110,13 @@ class ParcelContext:
     def project_flags(self) -> dict[str, Any]:
         """The project's attributes as exemptions read them: dumped once, not once per conflict."""
         return self.project.model_dump()
+
+    def classes(self, layer_id: str) -> list[LandUseClass | None]:
+        """The 三调 class of each piece in a land-use layer (``class_code``), looked up once per parcel:
+        three items and the land figures read them."""
+        if layer_id not in self._classes:
+            self._classes[layer_id] = [landuse_class(c) for c in self.overlays[layer_id].attributes["class_code"]]
+        return self._classes[layer_id]
 
     def pieces(self, layer_id: str) -> Pieces | None:
         """Pieces of the parcel inside ``layer_id``, from the batch's bulk overlay (the engine overlays
@@ -486,7 +494,7 @@ def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outc
     found = ctx.pieces(check.layer)
     if found is None:
         return _missing(check.layer)
-    hit = [check.sought(landuse_class(c)) for c in found.attributes["class_code"]]
+    hit = [check.sought(c) for c in ctx.classes(check.layer)]
     columns = ["class_code", *(["deduction_ratio"] if "deduction_ratio" in found.attributes else [])]
     # only the pieces of the classes sought are graded (the parcel's other land is not this item's)
     occupied = found.take(np.flatnonzero(hit)) if any(hit) else None
