@@ -45,6 +45,7 @@ from dask.delayed import delayed
 from geo.blueprint import Blueprint, load_blueprint
 from geo.review import ReviewResult, review
 from geo.review.engine import gc_paused, parcel_ids
+from geo.review.profile import Profile
 from geo.threads import CORES
 
 _loaded: dict[str, Blueprint] = {}  # per process: a worker loads a blueprint once and keeps it
@@ -57,7 +58,7 @@ def _blueprint(directory: str) -> Blueprint:
 
 
 def _review_partition(
-    frame: gpd.GeoDataFrame, directory: str, profile: str, project: dict[str, Any] | None, pieces: bool
+    frame: gpd.GeoDataFrame, directory: str, profile: str | Profile, project: dict[str, Any] | None, pieces: bool
 ) -> ReviewResult:
     return review(frame, _blueprint(directory), profile=profile, project=project, pieces=pieces, workers=1)
 
@@ -188,7 +189,7 @@ def review_in_partitions(
     partitions: int,
     scheduler: str = "processes",
     num_workers: int | None = None,
-    profile: str = "ten-point",
+    profile: str | Profile = "ten-point",
     project: dict[str, Any] | None = None,
     progress: Callable[[int, int], None] | None = None,
     pieces: bool = True,
@@ -198,7 +199,8 @@ def review_in_partitions(
 
     ``loaded``: the blueprint the caller already read from ``blueprint_dir``; the local
     schedulers use it instead of reading the directory a second time (at city scale a second
-    load is 16 s and another 4 GB).
+    load is 16 s and another 4 GB). ``profile``: a name the workers look up among the packaged
+    profiles, or a profile the caller loaded (from its own data directory: a worker has none).
     """
     frame = parcels.assign(id=parcel_ids(parcels))  # ids by position in the whole input, not the partition
     frame.attrs = {}  # the reader's warnings are reported once, below, not once per partition

@@ -29,6 +29,7 @@ from geo.papers_cli import app as papers_app
 from geo.projects.cli import app as projects_app
 from geo.quota_cli import app as quota_app
 from geo.review import review
+from geo.review.profile import load_profile
 from geo.review.result import ReviewResult
 from geo.sites_cli import app as sites_app
 
@@ -154,7 +155,7 @@ def review_cmd(
                     partitions=4 * workers,
                     scheduler=scheduler or "processes",
                     num_workers=workers,
-                    profile=profile,
+                    profile=load_profile(profile, data_dir=data_dir),  # the user's own, as without --workers
                     project=overrides,
                     pieces=pieces or pieces_out is not None,
                     loaded=bp,

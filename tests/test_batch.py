@@ -92,6 +92,29 @@ def test_cli_workers(blueprint_dir: Path, tmp_path: Path) -> None:
     assert len(json.loads(out.read_text())["parcels"]) == 50
 
 
+def test_cli_workers_review_with_the_users_own_profile(
+    blueprint_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A profile in the data directory (``LANTU_DATA_DIR``) under a packaged name is the one reviewed with, on
+    forked workers as in one process: the workers, looking the name up, found the packaged one."""
+    packaged = (Path(__file__).parents[1] / "layers" / "profiles" / "ten-point.yaml").read_text(encoding="utf-8")
+    assert packaged.count("name_zh: 规划符合性\n") == 1
+    (tmp_path / "data" / "profiles").mkdir(parents=True)
+    (tmp_path / "data" / "profiles" / "ten-point.yaml").write_text(
+        packaged.replace("name_zh: 规划符合性\n", "name_zh: 规划符合性（本市）\n"), encoding="utf-8"
+    )
+    monkeypatch.setenv("LANTU_DATA_DIR", str(tmp_path / "data"))
+    path = tmp_path / "grid.gpkg"
+    parcel_frame(*_grid()[:8]).to_file(path)
+    for workers in ("1", "2"):
+        out = tmp_path / f"r{workers}.json"
+        args = ["review", str(path), "-b", str(blueprint_dir), "--workers", workers, "-o", str(out)]
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, result.output
+        names = {i["name_zh"] for p in json.loads(out.read_text())["parcels"] for i in p["items"]}
+        assert "规划符合性（本市）" in names and "规划符合性" not in names, (workers, names)
+
+
 def test_cli_on_a_running_scheduler(blueprint_dir: Path, tmp_path: Path) -> None:
     from distributed import LocalCluster
 
