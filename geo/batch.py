@@ -40,6 +40,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 from dask.base import compute
+from dask.callbacks import Callback
 from dask.delayed import delayed
 
 from geo.blueprint import Blueprint, load_blueprint
@@ -149,26 +150,50 @@ def _retire(directory: str, workers: int) -> None:
         kept.executor.shutdown(wait=False, cancel_futures=True)
 
 
-def _on_this_host(tasks: list[Any], scheduler: str, directory: str, num_workers: int | None) -> list[ReviewResult]:
+@dataclass
+class _Tally:
+    """Parcels reviewed so far, counted as partitions finish (by task key): a batch's progress."""
+
+    sizes: dict[Any, int]
+    report: Callable[[int, int], None] | None
+    done: int = 0
+
+    def finished(self, key: Any) -> None:
+        self.done += self.sizes.get(key, 0)
+        if self.report is not None:
+            self.report(self.done, sum(self.sizes.values()))
+
+
+def _on_this_host(
+    tasks: list[Any], scheduler: str, directory: str, num_workers: int | None, tally: _Tally
+) -> list[ReviewResult]:
     """dask's local schedulers. ``chunksize=1``: they batch 6 tasks per dispatch by default, which
     leaves workers idle. Processes run in this process's forked pool where the OS has fork (the
     workers start with the libraries and the blueprint already in memory), else in a pool of dask's."""
-    if scheduler != "processes":
-        return list(compute(*tasks, scheduler=scheduler, num_workers=num_workers, chunksize=1))
-    if sys.platform != "linux":
-        return list(compute(*tasks, scheduler=scheduler, num_workers=num_workers, chunksize=1, func_loads=_loads))
-    workers = num_workers or CORES
-    pool = _forked_pool(directory, workers)
+    kwargs: dict[str, Any] = {"scheduler": scheduler, "chunksize": 1}
+    if scheduler == "processes" and sys.platform == "linux":
+        kwargs |= {"pool": _forked_pool(directory, num_workers or CORES), "func_dumps": _dumps, "func_loads": _loads}
+    elif scheduler == "processes":
+        kwargs |= {"num_workers": num_workers, "func_loads": _loads}
+    else:
+        kwargs |= {"num_workers": num_workers}
     try:
-        return list(compute(*tasks, scheduler=scheduler, pool=pool, chunksize=1, func_dumps=_dumps, func_loads=_loads))
+        with Callback(posttask=lambda key, *_: tally.finished(key)):
+            return list(compute(*tasks, **kwargs))
     except BrokenProcessPool:  # a worker died (killed, out of memory): the next batch forks a new pool
-        _retire(directory, workers)
+        _retire(directory, num_workers or CORES)
         raise
 
 
-def _on_cluster(tasks: list[Any], scheduler: str, num_workers: int | None) -> list[ReviewResult]:
+def _on_cluster(tasks: list[Any], scheduler: str, num_workers: int | None, tally: _Tally) -> list[ReviewResult]:
     """Run on dask.distributed: a LocalCluster (``"local"``) or the scheduler at an address."""
-    from distributed import Client, LocalCluster
+    from distributed import Client, LocalCluster, as_completed
+
+    def run(client: Client) -> list[ReviewResult]:
+        futures = client.compute(tasks)
+        for done in as_completed(futures):
+            tally.finished(done.key)
+        return list(client.gather(futures))
 
     if scheduler == "local":
         with (
@@ -177,9 +202,9 @@ def _on_cluster(tasks: list[Any], scheduler: str, num_workers: int | None) -> li
             ) as cluster,
             Client(cluster) as client,
         ):
-            return list(client.gather(client.compute(tasks)))
+            return run(client)
     with Client(scheduler, timeout="30s") as client:
-        return list(client.gather(client.compute(tasks)))
+        return run(client)
 
 
 def review_in_partitions(
@@ -207,16 +232,15 @@ def review_in_partitions(
     chunks = balanced_partitions(frame.geometry.values, partitions)
     directory = str(Path(blueprint_dir).resolve())
     tasks = [delayed(_review_partition)(frame.iloc[c], directory, profile, project, pieces) for c in chunks]
+    tally = _Tally({task.key: len(c) for task, c in zip(tasks, chunks, strict=True)}, progress)
     if scheduler in ("processes", "threads", "synchronous"):
         if loaded is not None:
             _loaded[directory] = loaded
         _blueprint(directory)  # loaded before the fork: the workers inherit it
-        parts = _on_this_host(tasks, scheduler, directory, num_workers)
+        parts = _on_this_host(tasks, scheduler, directory, num_workers, tally)
     else:
-        parts = _on_cluster(tasks, scheduler, num_workers)
+        parts = _on_cluster(tasks, scheduler, num_workers, tally)
     results = [p for part in parts for p in part.parcels]
-    if progress:
-        progress(len(results), len(frame))
     return parts[0].model_copy(
         update={
             "review_id": uuid.uuid4().hex,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import shutil
 import sys
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -144,12 +145,15 @@ def review_cmd(
             max_parcels=max_parcels,
             max_vertices=max_vertices,
         )
-        if workers > 1 or scheduler:
-            from geo.batch import review_in_partitions
+        keep_pieces = pieces or pieces_out is not None
 
-            where = scheduler or f"{workers} processes"
-            with err.status(escape(f"审查 {len(frame)} 个地块（{where}）/ reviewing {len(frame)} parcels on {where}")):
-                result = review_in_partitions(
+        def run(progress: Callable[[int, int], None] | None) -> ReviewResult:
+            if workers > 1 or scheduler:
+                from geo.batch import review_in_partitions
+
+                where = scheduler or f"{workers} processes"
+                say(f"审查 {len(frame)} 个地块（{where}）/ reviewing {len(frame)} parcels on {where}")
+                return review_in_partitions(
                     frame,
                     blueprint,
                     partitions=4 * workers,
@@ -157,10 +161,15 @@ def review_cmd(
                     num_workers=workers,
                     profile=load_profile(profile, data_dir=data_dir),  # the user's own, as without --workers
                     project=overrides,
-                    pieces=pieces or pieces_out is not None,
+                    progress=progress,
+                    pieces=keep_pieces,
                     loaded=bp,
                 )
-        elif len(frame) >= PROGRESS_FROM:
+            return review(
+                frame, bp, profile=profile, project=overrides, progress=progress, pieces=keep_pieces, data_dir=data_dir
+            )
+
+        if len(frame) >= PROGRESS_FROM:
             with Progress(
                 TextColumn("审查 reviewing"),
                 BarColumn(),
@@ -170,24 +179,9 @@ def review_cmd(
                 transient=True,
             ) as bar:
                 task = bar.add_task("review", total=len(frame))
-                result = review(
-                    frame,
-                    bp,
-                    profile=profile,
-                    project=overrides,
-                    progress=lambda done, _total: bar.update(task, completed=done),
-                    pieces=pieces or pieces_out is not None,
-                    data_dir=data_dir,
-                )
+                result = run(lambda done, _total: bar.update(task, completed=done))
         else:
-            result = review(
-                frame,
-                bp,
-                profile=profile,
-                project=overrides,
-                pieces=pieces or pieces_out is not None,
-                data_dir=data_dir,
-            )
+            result = run(None)
         if summary is not None:
             err.print(f"summary → {write_summary(result, summary)}", highlight=False)
         if pieces_out is not None:

@@ -38,7 +38,14 @@ def test_partitions_equal_serial(blueprint: Blueprint, blueprint_dir: Path, sche
     frame = parcel_frame(*_grid(), project_type="industrial", investment_wan=100_000)
     frame["project_type"] = ["industrial", "energy"] * 25  # energy: single-site, no standard → conditional
     serial = review(frame, blueprint)
-    batched = review_in_partitions(frame, blueprint_dir, partitions=7, scheduler=scheduler, num_workers=2)
+    seen: list[tuple[int, int]] = []
+    batched = review_in_partitions(
+        frame, blueprint_dir, partitions=7, scheduler=scheduler, num_workers=2, progress=lambda *at: seen.append(at)
+    )
+    # progress as each partition ends: seven steps, each adding its parcels, to all 50
+    sizes = [len(c) for c in balanced_partitions(frame.geometry.values, 7)]
+    steps = [b[0] - a[0] for a, b in zip([(0, 50), *seen], seen, strict=False)]
+    assert len(seen) == 7 and seen[-1] == (50, 50) and sorted(steps) == sorted(sizes), seen
     assert [p.id for p in batched.parcels] == [p.id for p in serial.parcels] == [str(i) for i in range(1, 51)]
     for a, b in zip(batched.parcels, serial.parcels, strict=True):
         assert a.model_dump(exclude={"geometry"}) == b.model_dump(exclude={"geometry"})
