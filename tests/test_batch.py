@@ -17,7 +17,8 @@ from typer.testing import CliRunner
 from api.cli import app
 from geo import batch
 from geo.batch import balanced_partitions, review_in_partitions
-from geo.blueprint import Blueprint
+from geo.blueprint import Blueprint, load_blueprint
+from geo.io import read_parcels
 from geo.review import review
 
 
@@ -97,6 +98,34 @@ def test_cli_workers(blueprint_dir: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["review", str(path), "-b", str(blueprint_dir), "--workers", "2", "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert len(json.loads(out.read_text())["parcels"]) == 50
+
+
+@pytest.mark.parametrize(("parcels", "given", "where"), [(12, None, "2 processes"), (9, None, None), (12, "1", None)])
+def test_cli_sends_a_large_batch_to_every_core(
+    blueprint_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    parcels: int,
+    given: str | None,
+    where: str | None,
+) -> None:
+    """Without --workers a batch from PROCESSES_FROM parcels on goes to one forked process per core, a smaller
+    one stays in this process, and --workers 1 keeps any batch here; the result is the same."""
+    from geo import cli
+
+    monkeypatch.setattr(cli, "PROCESSES_FROM", 10)
+    monkeypatch.setattr(cli, "CORES", 2)
+    path = tmp_path / "grid.gpkg"
+    parcel_frame(*_grid()[:parcels], project_type="industrial", investment_wan=100_000).to_file(path)
+    out = tmp_path / "r.json"
+    args = ["review", str(path), "-b", str(blueprint_dir), "-o", str(out), *(["--workers", given] if given else [])]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    said = f"reviewing {parcels} parcels on"
+    assert f"{said} {where}" in result.output if where else said not in result.output
+    serial = review(read_parcels(path), load_blueprint(blueprint_dir))
+    found = json.loads(out.read_text())["parcels"]
+    assert [p["items"] for p in found] == [p.model_dump(mode="json")["items"] for p in serial.parcels]
 
 
 def test_cli_workers_review_with_the_users_own_profile(

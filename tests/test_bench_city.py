@@ -125,7 +125,7 @@ def test_dask_section_times_only_the_calls(tiny: Path, tmp_path: Path, capsys: p
     """Item 8: 1 and 2 workers after a warm-up that forks their pools (the blueprint's load is item 1), then
     in turn; and the batch on every core's forked process beside lantu in the interleaved rounds."""
     bench = _module("bench_city")
-    skip = "http,naive,postgis,duckdb,sedonadb,bound"
+    skip = "http,naive,postgis,duckdb,sedonadb,bound"  # lantu, lantu on processes and dask
     args = ["--scale", "tiny", "--cache-dir", str(tiny.parent), "--sets", "30", "--single", "1", "--skip", skip]
     out = bench.main([*args, "--rounds", "2", "--json", str(tmp_path / "bench.json")])
     assert set(out["dask_warm_up_s"]) == {1, 2} and all(s > 0 for s in out["dask_warm_up_s"].values())
