@@ -26,6 +26,7 @@ from geo.errors import (
     LantuError,
     NotFoundError,
     QuotaError,
+    ReviewAborted,
     TooLargeError,
 )
 from geo.papers import DocumentNumberError
@@ -85,6 +86,7 @@ STATUS: dict[type[BaseException], int] = {
     QuotaError: 409,
     ConsultError: 409,
     BlueprintError: 503,
+    ReviewAborted: 503,
     RequestTimeoutError: 408,
     BusyError: 429,
     WorkTimeoutError: 503,

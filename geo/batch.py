@@ -40,12 +40,12 @@ import geopandas as gpd
 import numpy as np
 import shapely
 from dask.base import compute
-from dask.callbacks import Callback
 from dask.delayed import delayed
 
 from geo.blueprint import Blueprint, load_blueprint
+from geo.errors import ReviewAborted
 from geo.review import ReviewResult, review
-from geo.review.engine import gc_paused, parcel_ids
+from geo.review.engine import gc_paused, parcel_ids, project_attributes
 from geo.review.profile import Profile
 from geo.threads import CORES
 
@@ -78,6 +78,20 @@ def balanced_partitions(geoms: np.ndarray, partitions: int) -> list[np.ndarray]:
     parts = max(1, partitions)
     cuts = np.searchsorted(middle, weight.sum() * np.arange(1, parts) / parts)
     return [c for c in np.split(np.arange(len(geoms)), cuts) if len(c)]
+
+
+def projects_together(chunks: list[np.ndarray], projects: list[str | None]) -> list[np.ndarray]:
+    """The partitions with each project's parcels (same 项目编号) in one: the first partition holding
+    one of them. Item 10 grades a project on its summed area and investment, over the parcels that
+    one review sees, so a project cut in two would be graded as two smaller ones."""
+    home: dict[str, int] = {}
+    owner = np.empty(sum(len(c) for c in chunks), dtype=int)
+    for k, chunk in enumerate(chunks):
+        for i in chunk.tolist():
+            pid = projects[i]
+            owner[i] = k if pid is None else home.setdefault(pid, k)
+    moved = [np.flatnonzero(owner == k) for k in range(len(chunks))]
+    return [c for c in moved if len(c)]
 
 
 @contextmanager
@@ -135,19 +149,31 @@ def _forked_pool(directory: str, workers: int) -> ProcessPoolExecutor:
     kept = _pools.get((directory, workers))
     if kept is not None and kept.blueprint is blueprint:
         return kept.executor
-    if kept is not None:
-        _retire(directory, workers)
-    executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    for key in [k for k, pool in _pools.items() if k[0] == directory and pool.blueprint is not blueprint]:
+        _retire(*key)  # every pool on the old blueprint: each holds a copy of it
+    executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_own_streams)
     with _frozen_heap():
         executor.submit(int).result()  # every worker forks on the first task: now, from the frozen heap
     _pools[(directory, workers)] = _Pool(blueprint, executor)
     return executor
 
 
+def _own_streams() -> None:
+    """A forked worker writes to the process's own stdout and stderr: the parent may have forked it
+    while a progress bar had put its proxies (and their lock, held by its refresh thread) there."""
+    sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+
+
 def _retire(directory: str, workers: int) -> None:
     kept = _pools.pop((directory, workers), None)
     if kept is not None:
         kept.executor.shutdown(wait=False, cancel_futures=True)
+
+
+def close_pools() -> None:
+    """Shut down this process's kept worker pools (they end with the process otherwise)."""
+    for key in list(_pools):
+        _retire(*key)
 
 
 @dataclass
@@ -177,12 +203,15 @@ def _on_this_host(
         kwargs |= {"num_workers": num_workers, "func_loads": _loads}
     else:
         kwargs |= {"num_workers": num_workers}
-    try:
-        with Callback(posttask=lambda key, *_: tally.finished(key)):
-            return list(compute(*tasks, **kwargs))
-    except BrokenProcessPool:  # a worker died (killed, out of memory): the next batch forks a new pool
+    finished = (None, None, None, lambda key, *_: tally.finished(key), None)  # dask's (…, posttask, …) callback
+    try:  # this computation's own callback: ``with Callback()`` would hear every thread's dask work
+        return list(compute(*tasks, callbacks=[finished], **kwargs))
+    except BrokenProcessPool as exc:  # a worker died (killed, out of memory): the next batch forks a new pool
         _retire(directory, num_workers or CORES)
-        raise
+        raise ReviewAborted(
+            f"a worker process died during the batch ({exc}); run it again, or with fewer workers (--workers 1)",
+            "审查进程意外退出（内存不足？），请重新运行或减少进程数（--workers 1）",
+        ) from exc
 
 
 def _on_cluster(tasks: list[Any], scheduler: str, num_workers: int | None, tally: _Tally) -> list[ReviewResult]:
@@ -229,7 +258,8 @@ def review_in_partitions(
     """
     frame = parcels.assign(id=parcel_ids(parcels))  # ids by position in the whole input, not the partition
     frame.attrs = {}  # the reader's warnings are reported once, below, not once per partition
-    chunks = balanced_partitions(frame.geometry.values, partitions)
+    projects = [a.project_id for a in project_attributes(frame, project)]
+    chunks = projects_together(balanced_partitions(frame.geometry.values, partitions), projects)
     directory = str(Path(blueprint_dir).resolve())
     tasks = [delayed(_review_partition)(frame.iloc[c], directory, profile, project, pieces) for c in chunks]
     tally = _Tally({task.key: len(c) for task, c in zip(tasks, chunks, strict=True)}, progress)
@@ -240,7 +270,8 @@ def review_in_partitions(
         parts = _on_this_host(tasks, scheduler, directory, num_workers, tally)
     else:
         parts = _on_cluster(tasks, scheduler, num_workers, tally)
-    results = [p for part in parts for p in part.parcels]
+    found = {p.id: p for part in parts for p in part.parcels}
+    results = [found[i] for i in frame["id"]]  # in input order: a project's parcels may have moved
     return parts[0].model_copy(
         update={
             "review_id": uuid.uuid4().hex,

@@ -33,7 +33,6 @@ from geo.review import review
 from geo.review.profile import load_profile
 from geo.review.result import ReviewResult
 from geo.sites_cli import app as sites_app
-from geo.threads import CORES
 
 app = typer.Typer(
     help="lantu 蓝图: one-blueprint siting review (落地可行性审查) for Chinese land planning.",
@@ -49,11 +48,6 @@ app.add_typer(consult_app, name="consult")
 err = Console(stderr=True)
 log = logging.getLogger("lantu")
 PROGRESS_FROM = 20  # show a progress bar from this many parcels on
-# a batch this large goes to forked processes unless --workers says otherwise: the review's rules are
-# Python under one GIL, so threads use about 1.4 cores; two processes reviewed 1,000 city parcels
-# 14–17 % faster than the threads on 2 cores (benchmarks/results/city-2026-12-02T1237.json), and N
-# processes use N cores. Below it, forking the pool (about 0.5 s with a city blueprint) does not pay.
-PROCESSES_FROM = 1_000
 
 
 class OutputFormat(StrEnum):
@@ -108,14 +102,14 @@ def review_cmd(
     ] = None,
     fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.json,
     workers: Annotated[
-        int | None,
+        int,
         typer.Option(
             min=1,
             max=256,
-            help="Processes for the batch (dask). Default: every core for 1,000 parcels or more on Linux "
-            "(forked, sharing the loaded blueprint), else this process (--workers 1).",
+            help="Processes for a large batch (dask; on Linux forked, sharing the loaded blueprint). The rules "
+            "are Python under one GIL: one process uses about 1.4 cores, N processes use N.",
         ),
-    ] = None,
+    ] = 1,
     scheduler: Annotated[
         str | None,
         typer.Option(
@@ -162,19 +156,20 @@ def review_cmd(
         keep_pieces = pieces or pieces_out is not None
 
         def run(progress: Callable[[int, int], None] | None) -> ReviewResult:
-            processes = workers or (CORES if len(frame) >= PROCESSES_FROM and sys.platform == "linux" else 1)
-            if processes > 1 or scheduler:
+            if workers > 1 or scheduler:
                 from geo.batch import review_in_partitions
 
-                where = scheduler or f"{processes} processes"
+                where = scheduler or f"{workers} processes"
                 say(f"审查 {len(frame)} 个地块（{where}）/ reviewing {len(frame)} parcels on {where}")
                 return review_in_partitions(
                     frame,
                     blueprint,
-                    partitions=4 * processes,
+                    partitions=4 * workers,
                     scheduler=scheduler or "processes",
-                    num_workers=processes,
-                    profile=load_profile(profile, data_dir=data_dir),  # the user's own, as without --workers
+                    num_workers=workers,
+                    # on this host, the profile as this process reads it (your own from LANTU_DATA_DIR); a
+                    # cluster's workers look the name up where they are installed
+                    profile=profile if scheduler else load_profile(profile, data_dir=data_dir),
                     project=overrides,
                     progress=progress,
                     pieces=keep_pieces,

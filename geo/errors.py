@@ -39,6 +39,10 @@ class BlueprintError(LantuError, OSError):
     """The blueprint manifest or one of its files is wrong; names the file and field."""
 
 
+class ReviewAborted(LantuError, RuntimeError):
+    """A batch's worker process died (killed, out of memory): no result, nothing half-written."""
+
+
 class ProfileError(LantuError, ValueError):
     """A review profile or a parameter table is malformed."""
 

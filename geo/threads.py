@@ -13,7 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 CHUNK = 50_000
-CORES = os.cpu_count() or 1  # read once: the call reads /sys, a tenth of a millisecond a time
+# the cores this process may run on (a container's CPU set, a taskset), read once: the call reads /sys
+CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def map_chunks(fn: Callable[[np.ndarray], np.ndarray], values: np.ndarray, *, workers: int | None = None) -> np.ndarray:

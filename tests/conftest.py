@@ -20,6 +20,7 @@ from support import CHROMIUM, CHROMIUM_ARGS, ROLES, fresh_postgres, full_layers,
 
 from api.keys import create_key, ensure_schema
 from api.settings import Settings
+from geo import batch
 from geo.blueprint import Blueprint, load_blueprint
 from geo.db import make_engine, migrate
 
@@ -87,3 +88,10 @@ def keys(settings: Settings) -> dict[str, str]:
     migrate(engine)
     ensure_schema(engine)
     return {role: create_key(engine, f"test-{role}", role) for role in ROLES}
+
+
+@pytest.fixture(autouse=True)
+def _no_pool_left() -> Iterator[None]:
+    """A test's forked worker pools end with it (``geo.batch`` keeps them for the process's life)."""
+    yield
+    batch.close_pools()

@@ -6,7 +6,9 @@ import dataclasses
 import gc
 import json
 import os
-from collections.abc import Iterator
+import signal
+import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -17,17 +19,9 @@ from typer.testing import CliRunner
 from api.cli import app
 from geo import batch
 from geo.batch import balanced_partitions, review_in_partitions
-from geo.blueprint import Blueprint, load_blueprint
-from geo.io import read_parcels
+from geo.blueprint import Blueprint
+from geo.errors import ReviewAborted
 from geo.review import review
-
-
-@pytest.fixture(autouse=True)
-def _no_pool_left() -> Iterator[None]:
-    """Each test's forked pools end with it (a pool lives as long as its process otherwise)."""
-    yield
-    for directory, workers in list(batch._pools):
-        batch._retire(directory, workers)
 
 
 def _grid() -> list:  # type: ignore[type-arg]
@@ -100,34 +94,6 @@ def test_cli_workers(blueprint_dir: Path, tmp_path: Path) -> None:
     assert len(json.loads(out.read_text())["parcels"]) == 50
 
 
-@pytest.mark.parametrize(("parcels", "given", "where"), [(12, None, "2 processes"), (9, None, None), (12, "1", None)])
-def test_cli_sends_a_large_batch_to_every_core(
-    blueprint_dir: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    parcels: int,
-    given: str | None,
-    where: str | None,
-) -> None:
-    """Without --workers a batch from PROCESSES_FROM parcels on goes to one forked process per core, a smaller
-    one stays in this process, and --workers 1 keeps any batch here; the result is the same."""
-    from geo import cli
-
-    monkeypatch.setattr(cli, "PROCESSES_FROM", 10)
-    monkeypatch.setattr(cli, "CORES", 2)
-    path = tmp_path / "grid.gpkg"
-    parcel_frame(*_grid()[:parcels], project_type="industrial", investment_wan=100_000).to_file(path)
-    out = tmp_path / "r.json"
-    args = ["review", str(path), "-b", str(blueprint_dir), "-o", str(out), *(["--workers", given] if given else [])]
-    result = CliRunner().invoke(app, args)
-    assert result.exit_code == 0, result.output
-    said = f"reviewing {parcels} parcels on"
-    assert f"{said} {where}" in result.output if where else said not in result.output
-    serial = review(read_parcels(path), load_blueprint(blueprint_dir))
-    found = json.loads(out.read_text())["parcels"]
-    assert [p["items"] for p in found] == [p.model_dump(mode="json")["items"] for p in serial.parcels]
-
-
 def test_cli_workers_review_with_the_users_own_profile(
     blueprint_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -190,10 +156,10 @@ def test_the_forked_pool_serves_the_next_batch(blueprint: Blueprint, blueprint_d
     directory = str(blueprint_dir.resolve())
     first = review_in_partitions(frame, blueprint_dir, partitions=4, num_workers=2, loaded=blueprint)
     pool = batch._pools[(directory, 2)].executor
-    pids = {pool.submit(os.getpid).result() for _ in range(8)}
+    pids = _worker_pids(pool)
     second = review_in_partitions(frame, blueprint_dir, partitions=4, num_workers=2, loaded=blueprint)
     assert batch._pools[(directory, 2)].executor is pool
-    assert {pool.submit(os.getpid).result() for _ in range(8)} <= pids and os.getpid() not in pids
+    assert _worker_pids(pool) == pids and len(pids) == 2 and os.getpid() not in pids
     assert [p.model_dump() for p in second.parcels] == [p.model_dump() for p in first.parcels]
 
     reloaded = dataclasses.replace(blueprint)  # the same layers, another object: as a reload gives
@@ -202,3 +168,49 @@ def test_the_forked_pool_serves_the_next_batch(blueprint: Blueprint, blueprint_d
     with pytest.raises(RuntimeError):  # the old pool was shut down
         pool.submit(os.getpid)
     assert [p.model_dump() for p in third.parcels] == [p.model_dump() for p in first.parcels]
+
+
+def _pid_after(seconds: float) -> int:
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def _worker_pids(pool: ProcessPoolExecutor) -> set[int]:
+    """Every worker's pid: tasks that wait long enough to keep each worker busy with one."""
+    return {f.result() for f in [pool.submit(_pid_after, 0.3) for _ in range(4)]}
+
+
+def test_a_project_across_partitions_is_graded_whole(blueprint: Blueprint, blueprint_dir: Path) -> None:
+    """Item 10 grades a project (项目编号) on its parcels' summed area and investment: a project whose
+    parcels the partitions would cut is reviewed in one, so the batch still equals one review."""
+    frame = parcel_frame(*_grid()[:12], project_type="industrial", investment_wan=30_000)
+    frame["project_id"] = ["P1", "P2", *[None] * 8, "P2", "P1"]  # two projects, each at both ends of the input
+    serial = review(frame, blueprint)
+    summed = serial.parcels[0].item("land_use_standard").facts.project_parcels
+    assert summed == ["1", "12"]  # the standard did sum the project
+    batched = review_in_partitions(frame, blueprint_dir, partitions=4, num_workers=2, loaded=blueprint)
+    assert [p.model_dump(exclude={"geometry"}) for p in batched.parcels] == [
+        p.model_dump(exclude={"geometry"}) for p in serial.parcels
+    ]
+
+
+def test_projects_together_moves_a_project_to_its_first_partition() -> None:
+    chunks = [np.array([0, 1, 2]), np.array([3, 4]), np.array([5])]
+    got = batch.projects_together(chunks, ["A", None, "B", "A", None, "B"])
+    assert [c.tolist() for c in got] == [[0, 1, 2, 3, 5], [4]]
+    assert [c.tolist() for c in batch.projects_together(chunks, [None] * 6)] == [[0, 1, 2], [3, 4], [5]]
+
+
+def test_a_dead_worker_is_a_clear_error_and_the_next_batch_forks_anew(
+    blueprint: Blueprint, blueprint_dir: Path
+) -> None:
+    frame = parcel_frame(*_grid()[:6], project_type="industrial", investment_wan=100_000)
+    directory = str(blueprint_dir.resolve())
+    review_in_partitions(frame, blueprint_dir, partitions=2, num_workers=2, loaded=blueprint)
+    pool = batch._pools[(directory, 2)].executor
+    os.kill(next(iter(_worker_pids(pool))), signal.SIGKILL)
+    time.sleep(0.5)  # the pool notices its dead worker
+    with pytest.raises(ReviewAborted, match="worker process died"):
+        review_in_partitions(frame, blueprint_dir, partitions=2, num_workers=2, loaded=blueprint)
+    again = review_in_partitions(frame, blueprint_dir, partitions=2, num_workers=2, loaded=blueprint)
+    assert batch._pools[(directory, 2)].executor is not pool and len(again.parcels) == 6
