@@ -778,7 +778,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     rows: dict[int, dict[str, Any]] = {}
     lantu_out: dict[int, tuple[Areas, np.ndarray]] = {}
-    cores = os.cpu_count() or 2
+    from geo.threads import CORES
+
+    cores = CORES  # as geo counts them: the cores this process may use
     on_processes = dask_call(bp_dir, cores, loaded=bp)
     for n in sets:
         parcels = all_parcels.iloc[:n].reset_index(drop=True)
@@ -791,7 +793,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         rows[n]["lantu"] = {"seconds": s, "parcels_per_s": n / s}
         lantu_out[n] = lantu_areas(result, list(parcels["id"]))
         del result
-        if "processes" not in skip:  # what ``lantu review`` does with a batch this large: a forked process per core
+        if "processes" not in skip:  # ``lantu review --workers N``: the batch on a forked process per core
             name = f"lantu, {cores} processes"
             say(f"batch {n}: {name}")
             on_processes(all_parcels.iloc[:2])  # forks the pool (kept): the calls are timed, not the fork
@@ -909,7 +911,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         if args.rounds > 1 and n in lantu_out and n <= args.rounds_upto:
             say(f"batch {n}: {args.rounds} interleaved rounds")
             engines: dict[str, Callable[[], Any]] = {"lantu": lambda: geo.review(parcels, bp, **review_kw)}  # noqa: B023
-            if "processes" not in skip:  # as ``lantu review`` runs a large batch: the pool forked above
+            if "processes" not in skip:  # ``lantu review --workers N``, on the pool forked above
                 engines[f"lantu, {cores} processes"] = lambda: on_processes(parcels)  # noqa: B023
             for peer in peers:
                 if "seconds" in row.get(peer.name, {}):

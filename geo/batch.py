@@ -196,9 +196,10 @@ def _on_this_host(
     """dask's local schedulers. ``chunksize=1``: they batch 6 tasks per dispatch by default, which
     leaves workers idle. Processes run in this process's forked pool where the OS has fork (the
     workers start with the libraries and the blueprint already in memory), else in a pool of dask's."""
+    workers = num_workers or CORES
     kwargs: dict[str, Any] = {"scheduler": scheduler, "chunksize": 1}
     if scheduler == "processes" and sys.platform == "linux":
-        kwargs |= {"pool": _forked_pool(directory, num_workers or CORES), "func_dumps": _dumps, "func_loads": _loads}
+        kwargs |= {"pool": _forked_pool(directory, workers), "func_dumps": _dumps, "func_loads": _loads}
     elif scheduler == "processes":
         kwargs |= {"num_workers": num_workers, "func_loads": _loads}
     else:
@@ -207,7 +208,7 @@ def _on_this_host(
     try:  # this computation's own callback: ``with Callback()`` would hear every thread's dask work
         return list(compute(*tasks, callbacks=[finished], **kwargs))
     except BrokenProcessPool as exc:  # a worker died (killed, out of memory): the next batch forks a new pool
-        _retire(directory, num_workers or CORES)
+        _retire(directory, workers)
         raise ReviewAborted(
             f"a worker process died during the batch ({exc}); run it again, or with fewer workers (--workers 1)",
             "审查进程意外退出（内存不足？），请重新运行或减少进程数（--workers 1）",

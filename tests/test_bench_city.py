@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -16,6 +15,8 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+
+from geo.threads import CORES
 
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
 
@@ -137,7 +138,7 @@ def test_dask_section_times_only_the_calls(tiny: Path, tmp_path: Path, capsys: p
     assert set(turns) == {"dask 1", "dask 2"} and all(len(t["seconds"]) == 2 for t in turns.values())
     assert "1 and 2 workers in turn" in capsys.readouterr().out
     engines = out["interleaved"]["30"]
-    assert set(engines) == {"lantu", f"lantu, {os.cpu_count() or 2} processes"}, engines
+    assert set(engines) == {"lantu", f"lantu, {CORES} processes"}, engines
     assert all(len(e["seconds"]) == 2 for e in engines.values())
 
 
