@@ -45,9 +45,9 @@ from dask.delayed import delayed
 from geo.blueprint import Blueprint, load_blueprint
 from geo.errors import ReviewAborted
 from geo.review import ReviewResult, review
-from geo.review.engine import gc_paused, parcel_ids, project_attributes
+from geo.review.engine import parcel_ids, project_attributes
 from geo.review.profile import Profile
-from geo.threads import CORES
+from geo.threads import CORES, gc_paused
 
 _loaded: dict[str, Blueprint] = {}  # per process: a worker loads a blueprint once and keeps it
 

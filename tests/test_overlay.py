@@ -135,7 +135,7 @@ def test_pipelined_review_gives_the_one_thread_result(blueprint: Blueprint, monk
 def test_gc_paused_is_reentrant_and_restores() -> None:
     import gc
 
-    from geo.review.engine import gc_paused
+    from geo.threads import gc_paused
 
     assert gc.isenabled()
     with gc_paused():
@@ -150,6 +150,31 @@ def test_gc_paused_is_reentrant_and_restores() -> None:
         assert not gc.isenabled()  # off before, off after
     finally:
         gc.enable()
+
+
+def test_short_switches_hold_across_threads_and_restore() -> None:
+    import sys
+    import threading
+
+    from geo.threads import short_switches
+
+    before = sys.getswitchinterval()
+    entered, leave = threading.Event(), threading.Event()
+
+    def other_review() -> None:
+        with short_switches():
+            entered.set()
+            leave.wait(5)
+
+    thread = threading.Thread(target=other_review)
+    with short_switches():
+        assert sys.getswitchinterval() == pytest.approx(1e-4)
+        thread.start()
+        assert entered.wait(5)
+    assert sys.getswitchinterval() == pytest.approx(1e-4)  # the other review still runs
+    leave.set()
+    thread.join(5)
+    assert sys.getswitchinterval() == before
 
 
 def test_geojson_from_coordinates_equals_geojson_text() -> None:

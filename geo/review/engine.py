@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
-import threading
-import time
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,7 +38,7 @@ from geo.review.result import (
     standing_conditions,
 )
 from geo.review.rules import ParcelContext, Piece, ProjectTotal, run_check
-from geo.threads import CORES
+from geo.threads import CORES, gc_paused, short_switches
 from geo.vocabulary import check_project_type, is_blank, verdict_of, worst
 
 log = logging.getLogger(__name__)
@@ -215,9 +211,8 @@ class _Batch:
         return _Overlay(epsg, chunk, projected, overlays, _to_geojson(list(projected), epsg), pixels)
 
     def grade(self, found: _Overlay) -> list[ParcelResult]:
-        """The rules over an overlaid chunk: the Python part of the review, which holds the GIL. It
-        hands the GIL over after each parcel: the overlay thread needs it between its GEOS calls, and
-        waited up to the interpreter's switch interval (5 ms) after each (a batch took 17 % longer)."""
+        """The rules over an overlaid chunk: the Python part of the review, which holds the GIL
+        (``_in_process`` has it handed over to the overlay thread in short switches)."""
         prof, blueprint = self.profile, self.blueprint
         out = []
         for k, i in enumerate(found.chunk.tolist()):
@@ -237,7 +232,6 @@ class _Batch:
                 ctx, prof, repaired=self.repaired[i], outline=found.outlines[k], pieces=self.pieces, clear=self.clear
             )
             out.append(result.with_declared_area(self.declared[i]))
-            time.sleep(0)  # the GIL to a waiting overlay thread (``_in_process``)
         return out
 
     def review_chunk(self, epsg: int, chunk: np.ndarray, workers: int | None) -> list[ParcelResult]:
@@ -269,7 +263,7 @@ def _in_process(batch: _Batch, tasks: list[tuple[int, np.ndarray]], workers: int
         for epsg, chunk in tasks:
             yield chunk, batch.review_chunk(epsg, chunk, workers)
         return
-    with ThreadPoolExecutor(1) as pool:
+    with ThreadPoolExecutor(1) as pool, short_switches():
         ahead = pool.submit(batch.overlay, *tasks[0], workers)
         for nxt in [*tasks[1:], None]:
             found = ahead.result()
@@ -284,32 +278,6 @@ def _chunk_size(parcels: int, workers: int | None) -> int:
     if (workers or CORES) > 1:
         return min(CHUNK_PARCELS, max(PIPELINE_CHUNK_MIN, -(-parcels // PIPELINE_CHUNKS)))
     return CHUNK_PARCELS
-
-
-_gc_lock = threading.Lock()
-_gc_holders = 0
-_gc_was_on = True
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Python's cyclic collector off while a review builds its results. The results hold no cycles,
-    and with a city blueprint in memory every full collection walks millions of objects: a batch
-    then spends more time in the collector than in its rules. Reentrant across threads: the
-    collector comes back when the last review ends, if it was on when the first began."""
-    global _gc_holders, _gc_was_on
-    with _gc_lock:
-        if _gc_holders == 0:
-            _gc_was_on = gc.isenabled()
-            gc.disable()
-        _gc_holders += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_holders -= 1
-            if _gc_holders == 0 and _gc_was_on:
-                gc.enable()
 
 
 def _strict_rule(profile: Profile) -> list[str]:
