@@ -26,6 +26,7 @@ import gc
 import multiprocessing
 import pickle
 import sys
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -130,32 +131,53 @@ def _loads(payload: bytes) -> Any:
         return pickle.loads(payload)
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Pool:
-    """Worker processes forked with ``blueprint`` in memory: they serve batches on it and no other."""
+    """Worker processes forked with ``blueprint`` in memory: they serve batches on it and no other.
+    A pool retired while batches run on it (another thread loaded the blueprint anew) is shut down
+    when the last of them ends: those batches finish on the blueprint they started with."""
 
     blueprint: Blueprint
     executor: ProcessPoolExecutor
+    users: int = 0
+    retired: bool = False
+
+    def retire(self) -> None:
+        self.retired = True
+        if self.users == 0:
+            self.executor.shutdown(wait=False, cancel_futures=True)
 
 
 _pools: dict[tuple[str, int], _Pool] = {}  # by (blueprint directory, workers)
+_pools_lock = threading.Lock()  # batches may start on several threads (a notebook's, a library user's)
 
 
-def _forked_pool(directory: str, workers: int) -> ProcessPoolExecutor:
+@contextmanager
+def _forked_pool(directory: str, workers: int) -> Iterator[_Pool]:
     """This process's pool of ``workers`` forked with the blueprint it holds for ``directory``, forked
-    on first use and kept. A blueprint loaded anew for the directory (another object) retires the
-    pool forked with the old one: its workers would review against what they inherited."""
+    on first use and kept, held for one batch. A blueprint loaded anew for the directory (another
+    object) retires the pools forked with the old one: their workers would review against what
+    they inherited."""
     blueprint = _blueprint(directory)
-    kept = _pools.get((directory, workers))
-    if kept is not None and kept.blueprint is blueprint:
-        return kept.executor
-    for key in [k for k, pool in _pools.items() if k[0] == directory and pool.blueprint is not blueprint]:
-        _retire(*key)  # every pool on the old blueprint: each holds a copy of it
-    executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_own_streams)
-    with _frozen_heap():
-        executor.submit(int).result()  # every worker forks on the first task: now, from the frozen heap
-    _pools[(directory, workers)] = _Pool(blueprint, executor)
-    return executor
+    with _pools_lock:
+        pool = _pools.get((directory, workers))
+        if pool is None or pool.blueprint is not blueprint:
+            for key in [k for k, kept in _pools.items() if k[0] == directory and kept.blueprint is not blueprint]:
+                _pools.pop(key).retire()  # every pool on the old blueprint: each holds a copy of it
+            executor = ProcessPoolExecutor(
+                workers, mp_context=multiprocessing.get_context("fork"), initializer=_own_streams
+            )
+            with _frozen_heap():
+                executor.submit(int).result()  # every worker forks on the first task: now, from the frozen heap
+            pool = _pools[(directory, workers)] = _Pool(blueprint, executor)
+        pool.users += 1
+    try:
+        yield pool
+    finally:
+        with _pools_lock:
+            pool.users -= 1
+            if pool.retired:
+                pool.retire()
 
 
 def _own_streams() -> None:
@@ -164,16 +186,11 @@ def _own_streams() -> None:
     sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
 
 
-def _retire(directory: str, workers: int) -> None:
-    kept = _pools.pop((directory, workers), None)
-    if kept is not None:
-        kept.executor.shutdown(wait=False, cancel_futures=True)
-
-
 def close_pools() -> None:
     """Shut down this process's kept worker pools (they end with the process otherwise)."""
-    for key in list(_pools):
-        _retire(*key)
+    with _pools_lock:
+        for key in list(_pools):
+            _pools.pop(key).retire()
 
 
 @dataclass
@@ -196,23 +213,25 @@ def _on_this_host(
     """dask's local schedulers. ``chunksize=1``: they batch 6 tasks per dispatch by default, which
     leaves workers idle. Processes run in this process's forked pool where the OS has fork (the
     workers start with the libraries and the blueprint already in memory), else in a pool of dask's."""
+    # this computation's own callback, dask's (…, posttask, …): ``with Callback()`` would hear every thread's dask work
+    finished = (None, None, None, lambda key, *_: tally.finished(key), None)
+    kwargs: dict[str, Any] = {"scheduler": scheduler, "chunksize": 1, "callbacks": [finished]}
+    if scheduler != "processes" or sys.platform != "linux":
+        loads = {"func_loads": _loads} if scheduler == "processes" else {}
+        return list(compute(*tasks, num_workers=num_workers, **loads, **kwargs))
     workers = num_workers or CORES
-    kwargs: dict[str, Any] = {"scheduler": scheduler, "chunksize": 1}
-    if scheduler == "processes" and sys.platform == "linux":
-        kwargs |= {"pool": _forked_pool(directory, workers), "func_dumps": _dumps, "func_loads": _loads}
-    elif scheduler == "processes":
-        kwargs |= {"num_workers": num_workers, "func_loads": _loads}
-    else:
-        kwargs |= {"num_workers": num_workers}
-    finished = (None, None, None, lambda key, *_: tally.finished(key), None)  # dask's (…, posttask, …) callback
-    try:  # this computation's own callback: ``with Callback()`` would hear every thread's dask work
-        return list(compute(*tasks, callbacks=[finished], **kwargs))
-    except BrokenProcessPool as exc:  # a worker died (killed, out of memory): the next batch forks a new pool
-        _retire(directory, workers)
-        raise ReviewAborted(
-            f"a worker process died during the batch ({exc}); run it again, or with fewer workers (--workers 1)",
-            "审查进程意外退出（内存不足？），请重新运行或减少进程数（--workers 1）",
-        ) from exc
+    with _forked_pool(directory, workers) as pool:
+        try:
+            return list(compute(*tasks, pool=pool.executor, func_dumps=_dumps, func_loads=_loads, **kwargs))
+        except BrokenProcessPool as exc:  # a worker died (killed, out of memory): the next batch forks a new pool
+            with _pools_lock:
+                if _pools.get((directory, workers)) is pool:
+                    del _pools[(directory, workers)]
+                pool.retired = True  # shut down as this batch lets go of it
+            raise ReviewAborted(
+                f"a worker process died during the batch ({exc}); run it again, or with fewer workers (--workers 1)",
+                "审查进程意外退出（内存不足？），请重新运行或减少进程数（--workers 1）",
+            ) from exc
 
 
 def _on_cluster(tasks: list[Any], scheduler: str, num_workers: int | None, tally: _Tally) -> list[ReviewResult]:

@@ -170,6 +170,22 @@ def test_the_forked_pool_serves_the_next_batch(blueprint: Blueprint, blueprint_d
     assert [p.model_dump() for p in third.parcels] == [p.model_dump() for p in first.parcels]
 
 
+def test_a_reload_lets_a_running_batch_finish_on_its_pool(blueprint: Blueprint, blueprint_dir: Path) -> None:
+    """A blueprint loaded anew while another thread's batch runs on the old pool: the new batch forks its
+    own, and the old pool serves the running batch to its end, then shuts down."""
+    frame = parcel_frame(*_grid()[:6], project_type="industrial", investment_wan=100_000)
+    first = review_in_partitions(frame, blueprint_dir, partitions=2, num_workers=2, loaded=blueprint)
+    directory = str(blueprint_dir.resolve())
+    with batch._forked_pool(directory, 2) as running:  # what a batch on another thread holds
+        reloaded = dataclasses.replace(blueprint)
+        again = review_in_partitions(frame, blueprint_dir, partitions=2, num_workers=2, loaded=reloaded)
+        assert batch._pools[(directory, 2)].blueprint is reloaded and running.retired
+        assert running.executor.submit(os.getpid).result() != os.getpid()  # still serving
+    with pytest.raises(RuntimeError):  # let go of: shut down
+        running.executor.submit(os.getpid)
+    assert [p.model_dump() for p in again.parcels] == [p.model_dump() for p in first.parcels]
+
+
 def _pid_after(seconds: float) -> int:
     time.sleep(seconds)
     return os.getpid()
