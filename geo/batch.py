@@ -44,9 +44,10 @@ from dask.base import compute
 from dask.delayed import delayed
 
 from geo.blueprint import Blueprint, load_blueprint
+from geo.crs import check_coordinates
 from geo.errors import ReviewAborted
 from geo.review import ReviewResult, review
-from geo.review.engine import parcel_ids, project_attributes
+from geo.review.engine import parcel_ids, parcel_zones, project_attributes
 from geo.review.profile import Profile
 from geo.threads import CORES, gc_paused
 
@@ -139,6 +140,7 @@ class _Pool:
 
     blueprint: Blueprint
     executor: ProcessPoolExecutor
+    zones: frozenset[int]  # the zones (EPSG) the workers inherited the layers projected to
     users: int = 0
     retired: bool = False
 
@@ -153,24 +155,28 @@ _pools_lock = threading.Lock()  # batches may start on several threads (a notebo
 
 
 @contextmanager
-def _forked_pool(directory: str, workers: int) -> Iterator[_Pool]:
-    """This process's pool of ``workers`` forked with the blueprint it holds for ``directory``, forked
-    on first use and kept, held for one batch. A blueprint loaded anew for the directory (another
-    object) retires the pools forked with the old one: their workers would review against what
-    they inherited."""
+def _forked_pool(directory: str, workers: int, zones: frozenset[int]) -> Iterator[_Pool]:
+    """This process's pool of ``workers`` forked with the blueprint it holds for ``directory``, its
+    layers projected to ``zones`` (the batch's parcels' GK zones), forked on first use and kept,
+    held for one batch. A blueprint loaded anew for the directory (another object) retires the pools
+    forked with the old one: their workers would review against what they inherited. A batch in a
+    zone the pool's workers lack has the parent project the layers and fork anew, rather than each
+    worker project them for itself."""
     blueprint = _blueprint(directory)
     with _pools_lock:
         pool = _pools.get((directory, workers))
-        if pool is None or pool.blueprint is not blueprint:
-            for key in [k for k, kept in _pools.items() if k[0] == directory and kept.blueprint is not blueprint]:
+        if pool is None or pool.blueprint is not blueprint or not zones <= pool.zones:
+            stale = [k for k, kept in _pools.items() if k[0] == directory and kept.blueprint is not blueprint]
+            for key in {*stale, *([(directory, workers)] if pool is not None else [])}:
                 _pools.pop(key).retire()  # every pool on the old blueprint: each holds a copy of it
+            held = blueprint.project_to(zones)
             executor = ProcessPoolExecutor(
                 workers, mp_context=multiprocessing.get_context("fork"), initializer=_own_streams
             )
             with _frozen_heap():
                 executor.submit(int).result()  # every worker forks on the first task: now, from the frozen heap
-            pool = _pools[(directory, workers)] = _Pool(blueprint, executor)
-        pool.users += 1
+            pool = _pools[(directory, workers)] = _Pool(blueprint, executor, held)
+    pool.users += 1
     try:
         yield pool
     finally:
@@ -208,7 +214,7 @@ class _Tally:
 
 
 def _on_this_host(
-    tasks: list[Any], scheduler: str, directory: str, num_workers: int | None, tally: _Tally
+    tasks: list[Any], scheduler: str, directory: str, num_workers: int | None, tally: _Tally, zones: frozenset[int]
 ) -> list[ReviewResult]:
     """dask's local schedulers. ``chunksize=1``: they batch 6 tasks per dispatch by default, which
     leaves workers idle. Processes run in this process's forked pool where the OS has fork (the
@@ -220,7 +226,7 @@ def _on_this_host(
         loads = {"func_loads": _loads} if scheduler == "processes" else {}
         return list(compute(*tasks, num_workers=num_workers, **loads, **kwargs))
     workers = num_workers or CORES
-    with _forked_pool(directory, workers) as pool:
+    with _forked_pool(directory, workers, zones) as pool:
         try:
             return list(compute(*tasks, pool=pool.executor, func_dumps=_dumps, func_loads=_loads, **kwargs))
         except BrokenProcessPool as exc:  # a worker died (killed, out of memory): the next batch forks a new pool
@@ -256,6 +262,14 @@ def _on_cluster(tasks: list[Any], scheduler: str, num_workers: int | None, tally
         return run(client)
 
 
+def _zones(parcels: gpd.GeoDataFrame, blueprint: Blueprint) -> frozenset[int]:
+    """The GK zones the parcels are reviewed in (a blueprint's pinned zone, else their centroids')."""
+    check_coordinates(parcels)  # the review's own errors first (swapped axes, no CRS), before any zone is sought
+    geoms = np.asarray(parcels.geometry.values, dtype=object)
+    present = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]  # the review refuses the others
+    return frozenset(parcel_zones(present, parcels.crs, blueprint.gk_zone_epsg).tolist())
+
+
 def review_in_partitions(
     parcels: gpd.GeoDataFrame,
     blueprint_dir: str | Path,
@@ -286,8 +300,8 @@ def review_in_partitions(
     if scheduler in ("processes", "threads", "synchronous"):
         if loaded is not None:
             _loaded[directory] = loaded
-        _blueprint(directory)  # loaded before the fork: the workers inherit it
-        parts = _on_this_host(tasks, scheduler, directory, num_workers, tally)
+        blueprint = _blueprint(directory)  # loaded before the fork: the workers inherit it
+        parts = _on_this_host(tasks, scheduler, directory, num_workers, tally, _zones(parcels, blueprint))
     else:
         parts = _on_cluster(tasks, scheduler, num_workers, tally)
     found = {p.id: p for part in parts for p in part.parcels}

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from api.cli import app
 from geo import batch
 from geo.batch import balanced_partitions, review_in_partitions
-from geo.blueprint import Blueprint
+from geo.blueprint import Blueprint, VectorLayer, load_blueprint
 from geo.errors import ReviewAborted
 from geo.review import review
 
@@ -176,7 +176,7 @@ def test_a_reload_lets_a_running_batch_finish_on_its_pool(blueprint: Blueprint, 
     frame = parcel_frame(*_grid()[:6], project_type="industrial", investment_wan=100_000)
     first = review_in_partitions(frame, blueprint_dir, partitions=2, num_workers=2, loaded=blueprint)
     directory = str(blueprint_dir.resolve())
-    with batch._forked_pool(directory, 2) as running:  # what a batch on another thread holds
+    with batch._forked_pool(directory, 2, frozenset({4548})) as running:  # what a batch on another thread holds
         reloaded = dataclasses.replace(blueprint)
         again = review_in_partitions(frame, blueprint_dir, partitions=2, num_workers=2, loaded=reloaded)
         assert batch._pools[(directory, 2)].blueprint is reloaded and running.retired
@@ -184,6 +184,27 @@ def test_a_reload_lets_a_running_batch_finish_on_its_pool(blueprint: Blueprint, 
     with pytest.raises(RuntimeError):  # let go of: shut down
         running.executor.submit(os.getpid)
     assert [p.model_dump() for p in again.parcels] == [p.model_dump() for p in first.parcels]
+
+
+def test_a_batch_in_another_zone_forks_workers_that_inherit_its_layers(blueprint_dir: Path) -> None:
+    """Parcels in a GK zone the pool's workers lack: the parent projects the layers to it once and
+    forks anew, so the workers inherit the projection instead of each building its own."""
+    fresh = load_blueprint(blueprint_dir)  # its layers in their own zone only
+    directory = str(blueprint_dir.resolve())
+    here = parcel_frame(*_grid()[:4], project_type="industrial", investment_wan=100_000)
+    review_in_partitions(here, blueprint_dir, partitions=2, num_workers=2, loaded=fresh)
+    first = batch._pools[(directory, 2)]
+    assert first.zones == {4548}
+    east = parcel_frame(rect(300, 0.1, 300.4, 0.6), rect(301, 0.1, 301.4, 0.6), project_type="industrial")
+    batched = review_in_partitions(east, blueprint_dir, partitions=2, num_workers=2, loaded=fresh)
+    second = batch._pools[(directory, 2)]
+    assert {p.crs_used for p in batched.parcels} == {"EPSG:4549"}  # 120°E: the next zone
+    assert second is not first and first.retired and second.zones == {4548, 4549}
+    assert all(layer.zones == {4548, 4549} for layer in fresh.layers.values() if isinstance(layer, VectorLayer))
+    serial = review(east, fresh)
+    assert [p.model_dump() for p in batched.parcels] == [p.model_dump() for p in serial.parcels]
+    review_in_partitions(east, blueprint_dir, partitions=2, num_workers=2, loaded=fresh)
+    assert batch._pools[(directory, 2)] is second  # a zone the workers hold: no fork
 
 
 def _pid_after(seconds: float) -> int:
