@@ -549,3 +549,34 @@ def test_parcels_geojson_text_is_what_geopandas_writes() -> None:
         assert shapely.geometry.shape(a["geometry"]).equals_exact(shapely.geometry.shape(b["geometry"]), 1e-9)
     back = parse_geojson_bytes(parcels_geojson_text(frame)).to_crs(EPSG)
     assert back.geometry.area.tolist() == pytest.approx([km2(0, 0, 1, 1), km2(2, 0, 3, 0.5), km2(4, 0, 4.2, 0.2)])
+
+
+@pytest.mark.parametrize("suffix", [".gpkg", ".fgb", ".geojson"])
+def test_a_layer_read_batch_by_batch_equals_it_read_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str
+) -> None:
+    """A layer is decoded Arrow batch by batch (a city layer's WKB is never held whole beside its
+    shapes): features, order, attributes and CRS as one whole read gives them, and an empty layer too."""
+    import pyogrio
+
+    from geo.io import blueprint as io_blueprint
+
+    frame = gpd.GeoDataFrame(
+        {"code": [f"{i:04d}" for i in range(23)], "ratio": [i / 10 for i in range(23)]},
+        geometry=[rect(i, 0, i + 0.5, 0.5 + i / 50) for i in range(23)],
+        crs=EPSG,
+    )
+    path = tmp_path / f"layer{suffix}"
+    frame.to_file(path)
+    monkeypatch.setattr(io_blueprint, "READ_BATCH", 5)  # five batches, the last one short
+    got = io_blueprint.read_layer(path, layer=None, default_crs=EPSG)
+    whole = pyogrio.read_dataframe(path)
+    assert list(got.columns) == list(whole.columns)
+    assert got.drop(columns="geometry").equals(whole.drop(columns="geometry"))
+    assert shapely.equals_exact(got.geometry.values, whole.geometry.values).all()
+    assert got.crs.to_epsg() == EPSG
+    empty = tmp_path / f"empty{suffix}"
+    frame.iloc[:0].to_file(empty)
+    nothing = io_blueprint.read_layer(empty, layer=None, default_crs=EPSG)
+    assert len(nothing) == 0 and list(nothing.columns) == list(pyogrio.read_dataframe(empty).columns)
+    assert nothing.crs.to_epsg() == EPSG

@@ -244,6 +244,7 @@ def gpkg_timestamp(when: datetime | None) -> Iterator[None]:
 
 
 GEOJSON_SUFFIXES = (".geojson", ".json")
+READ_BATCH = 65_536  # features per Arrow batch of a layer read
 
 
 def read_layer(
@@ -258,6 +259,7 @@ def read_layer(
     ``encoding`` is a shapefile's attribute encoding; ``force_2d`` drops Z and M.
     """
     import geopandas as gpd
+    import pyarrow as pa
     import pyogrio
     import shapely
 
@@ -266,12 +268,19 @@ def read_layer(
     suffix = Path(str(source)).suffix.lower()
     if suffix == ".parquet":
         return _read_geoparquet(Path(source))
-    meta, table = pyogrio.read_arrow(source, layer=layer, encoding=encoding)
-    column = meta["geometry_name"] or "wkb_geometry"
-    wkb = table.column(column).to_numpy(zero_copy_only=False)
-    geoms = map_chunks(shapely.from_wkb, wkb)
+    with pyogrio.open_arrow(source, layer=layer, encoding=encoding, use_pyarrow=True, batch_size=READ_BATCH) as (
+        meta,
+        reader,
+    ):
+        column = meta["geometry_name"] or "wkb_geometry"
+        attributes = pa.schema([f for f in reader.schema if f.name != column])
+        batches, parts = [], []
+        for batch in reader:  # decoded batch by batch: a city layer's WKB is never held whole beside its shapes
+            parts.append(map_chunks(shapely.from_wkb, batch.column(column).to_numpy(zero_copy_only=False)))
+            batches.append(batch.select(attributes.names))
+    geoms = np.concatenate(parts) if parts else np.empty(0, dtype=object)
     frame = gpd.GeoDataFrame(
-        table.drop_columns([column]).to_pandas(),
+        pa.Table.from_batches(batches, schema=attributes).to_pandas(),
         geometry=map_chunks(shapely.force_2d, geoms) if force_2d else geoms,
         crs=meta["crs"],
     )
