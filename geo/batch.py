@@ -170,13 +170,8 @@ def _forked_pool(directory: str, workers: int, zones: frozenset[int]) -> Iterato
             for key in {*stale, *([(directory, workers)] if pool is not None else [])}:
                 _pools.pop(key).retire()  # every pool on the old blueprint: each holds a copy of it
             held = blueprint.project_to(zones)
-            executor = ProcessPoolExecutor(
-                workers, mp_context=multiprocessing.get_context("fork"), initializer=_own_streams
-            )
-            with _frozen_heap():
-                executor.submit(int).result()  # every worker forks on the first task: now, from the frozen heap
-            pool = _pools[(directory, workers)] = _Pool(blueprint, executor, held)
-    pool.users += 1
+            pool = _pools[(directory, workers)] = _Pool(blueprint, _fork(workers), held)
+        pool.users += 1
     try:
         yield pool
     finally:
@@ -184,6 +179,22 @@ def _forked_pool(directory: str, workers: int, zones: frozenset[int]) -> Iterato
             pool.users -= 1
             if pool.retired:
                 pool.retire()
+
+
+def _fork(workers: int) -> ProcessPoolExecutor:
+    """A pool of ``workers`` processes forked now, from the frozen heap (every worker forks on the
+    first task); a fork that fails (out of memory, a worker dying at start) is a clear error."""
+    executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_own_streams)
+    try:
+        with _frozen_heap():
+            executor.submit(int).result()
+    except (OSError, BrokenProcessPool) as exc:
+        executor.shutdown(wait=False, cancel_futures=True)
+        raise ReviewAborted(
+            f"could not start {workers} worker process(es) ({exc}); run with fewer workers (--workers 1)",
+            f"无法启动 {workers} 个审查进程（内存不足？），请减少进程数（--workers 1）",
+        ) from exc
+    return executor
 
 
 def _own_streams() -> None:

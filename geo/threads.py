@@ -41,6 +41,15 @@ class ProcessSetting:
         self._lock = threading.Lock()
         self._holders = 0
         self._found: Any = None
+        os.register_at_fork(after_in_child=self._in_forked_child)
+
+    def _in_forked_child(self) -> None:
+        """A forked worker holds nothing: it inherited the parent's holders (a review on another
+        thread) and maybe its lock held, and would keep the setting, the collector off, for good."""
+        self._lock = threading.Lock()
+        if self._holders:
+            self._holders = 0
+            self._write(self._found)
 
     @contextmanager
     def held(self) -> Iterator[None]:

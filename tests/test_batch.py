@@ -8,8 +8,10 @@ import json
 import os
 import signal
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -205,6 +207,30 @@ def test_a_batch_in_another_zone_forks_workers_that_inherit_its_layers(blueprint
     assert [p.model_dump() for p in batched.parcels] == [p.model_dump() for p in serial.parcels]
     review_in_partitions(east, blueprint_dir, partitions=2, num_workers=2, loaded=fresh)
     assert batch._pools[(directory, 2)] is second  # a zone the workers hold: no fork
+
+
+class _NoStart(ProcessPoolExecutor):
+    """A pool whose workers die as they start (out of memory, say)."""
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        failed: Future[Any] = Future()
+        failed.set_exception(BrokenProcessPool("a worker died at start"))
+        return failed
+
+
+def test_a_pool_that_cannot_start_is_a_clear_error(
+    blueprint: Blueprint, blueprint_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frame = parcel_frame(*_grid()[:4], project_type="industrial", investment_wan=100_000)
+    directory = str(blueprint_dir.resolve())
+    reloaded = dataclasses.replace(blueprint)  # another object: a new pool is forked for it
+    monkeypatch.setattr(batch, "ProcessPoolExecutor", _NoStart)
+    with pytest.raises(ReviewAborted, match="could not start 2 worker"):
+        review_in_partitions(frame, blueprint_dir, partitions=2, num_workers=2, loaded=reloaded)
+    assert (directory, 2) not in batch._pools  # nothing half-started is kept
+    monkeypatch.undo()
+    again = review_in_partitions(frame, blueprint_dir, partitions=2, num_workers=2, loaded=reloaded)
+    assert len(again.parcels) == 4
 
 
 def _pid_after(seconds: float) -> int:

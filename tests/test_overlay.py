@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+from support import parcel_frame, rect
 
 from geo import overlay
 from geo.blueprint import Blueprint
@@ -174,6 +176,46 @@ def test_short_switches_hold_across_threads_and_restore() -> None:
     assert sys.getswitchinterval() == pytest.approx(1e-4)  # the other review still runs
     leave.set()
     thread.join(5)
+    assert sys.getswitchinterval() == before
+
+
+def _collector_on(queue: Any) -> None:
+    import gc
+
+    queue.put(gc.isenabled())
+
+
+def test_a_worker_forked_during_a_review_gets_its_collector_back() -> None:
+    """A process forked while another thread's review pauses the collector (a batch pool forking) holds
+    no review: its collector is on, not off for good."""
+    import gc
+    import multiprocessing
+
+    from geo.threads import gc_paused
+
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    with gc_paused():
+        child = context.Process(target=_collector_on, args=(queue,))
+        child.start()
+        assert not gc.isenabled()
+    assert queue.get(timeout=20) is True
+    child.join(20)
+
+
+def test_a_failing_progress_callback_restores_the_switch_interval(blueprint: Blueprint) -> None:
+    """The pipelined batch ends with its settings restored even when its caller stops it midway."""
+    import sys
+
+    grid = [rect(0.1 + 0.8 * i, 0.1 + 0.45 * j, 0.4 + 0.8 * i, 0.3 + 0.45 * j) for i in range(12) for j in range(10)]
+    frame = parcel_frame(*grid)  # 120 parcels: chunks of 50, pipelined
+    before = sys.getswitchinterval()
+
+    def stop(done: int, total: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        review(frame, blueprint, workers=2, progress=stop)
     assert sys.getswitchinterval() == before
 
 

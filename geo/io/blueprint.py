@@ -29,6 +29,7 @@ import numpy as np
 import yaml
 
 from geo.errors import BlueprintError, CRSError
+from geo.threads import CHUNK, CORES
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -244,7 +245,7 @@ def gpkg_timestamp(when: datetime | None) -> Iterator[None]:
 
 
 GEOJSON_SUFFIXES = (".geojson", ".json")
-READ_BATCH = 65_536  # features per Arrow batch of a layer read
+READ_BATCH = CHUNK * CORES  # features per Arrow batch of a layer read: a chunk of WKB decoded on each core
 
 
 def read_layer(
