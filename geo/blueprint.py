@@ -102,7 +102,12 @@ class VectorLayer:
             return frozenset(self._zones)
 
     def in_crs(self, epsg: int) -> IndexedLayer:
-        """The layer projected to ``epsg`` with its STRtree, built on first use and kept."""
+        """The layer projected to ``epsg`` with its STRtree, built on first use and kept. A zone held
+        already is read without the lock: a worker forked while another thread projected the layer
+        inherits the lock held, for good."""
+        held = self._zones.get(epsg)
+        if held is not None:
+            return held
         with self._lock:
             if epsg not in self._zones:
                 self._zones[epsg] = IndexedLayer.build(self.frame.to_crs(epsg))

@@ -233,6 +233,21 @@ def test_a_pool_that_cannot_start_is_a_clear_error(
     assert len(again.parcels) == 4
 
 
+def test_a_zone_held_is_read_without_the_layer_lock(blueprint: Blueprint) -> None:
+    """A worker forked while another thread projected a layer inherits its lock held: reading a zone
+    the layer holds must not wait for it."""
+    import threading
+
+    layer = blueprint.vector("county")
+    assert layer is not None
+    got: list[object] = []
+    with layer._lock:  # as a forked worker finds it
+        reader = threading.Thread(target=lambda: got.append(layer.in_crs(4548)))
+        reader.start()
+        reader.join(10)
+    assert got and got[0] is layer.in_crs(4548)
+
+
 def _pid_after(seconds: float) -> int:
     time.sleep(seconds)
     return os.getpid()
