@@ -33,6 +33,7 @@ from geo.review import review
 from geo.review.profile import load_profile
 from geo.review.result import ReviewResult
 from geo.sites_cli import app as sites_app
+from geo.threads import gc_paused
 
 app = typer.Typer(
     help="lantu 蓝图: one-blueprint siting review (落地可行性审查) for Chinese land planning.",
@@ -144,81 +145,95 @@ def review_cmd(
         overrides["project_type"] = project_type
     if investment_wan is not None:
         overrides["investment_wan"] = investment_wan
-    try:
-        if summary is not None:
-            summary_path(summary)
-        bp = load_blueprint(blueprint)
-        frame = check_size(
-            read_parcels(parcels, layer=layer, crs=crs, line_buffer=line_buffer),
-            max_parcels=max_parcels,
-            max_vertices=max_vertices,
-        )
-        keep_pieces = pieces or pieces_out is not None
 
-        def run(progress: Callable[[int, int], None] | None) -> ReviewResult:
-            if workers > 1 or scheduler:
-                from geo.batch import review_in_partitions
+    def reviewed() -> None:  # its results are freed as it returns, before the collector comes back
+        try:
+            if summary is not None:
+                summary_path(summary)
+            bp = load_blueprint(blueprint)
+            frame = check_size(
+                read_parcels(parcels, layer=layer, crs=crs, line_buffer=line_buffer),
+                max_parcels=max_parcels,
+                max_vertices=max_vertices,
+            )
+            keep_pieces = pieces or pieces_out is not None
 
-                where = scheduler or f"{workers} processes"
-                say(f"审查 {len(frame)} 个地块（{where}）/ reviewing {len(frame)} parcels on {where}")
-                return review_in_partitions(
+            def run(progress: Callable[[int, int], None] | None) -> ReviewResult:
+                if workers > 1 or scheduler:
+                    from geo.batch import review_in_partitions
+
+                    where = scheduler or f"{workers} processes"
+                    say(f"审查 {len(frame)} 个地块（{where}）/ reviewing {len(frame)} parcels on {where}")
+                    return review_in_partitions(
+                        frame,
+                        blueprint,
+                        partitions=4 * workers,
+                        scheduler=scheduler or "processes",
+                        num_workers=workers,
+                        # on this host, the profile as this process reads it (your own from LANTU_DATA_DIR); a
+                        # cluster's workers look the name up where they are installed
+                        profile=profile if scheduler else load_profile(profile, data_dir=data_dir),
+                        project=overrides,
+                        progress=progress,
+                        pieces=keep_pieces,
+                        loaded=bp,
+                    )
+                return review(
                     frame,
-                    blueprint,
-                    partitions=4 * workers,
-                    scheduler=scheduler or "processes",
-                    num_workers=workers,
-                    # on this host, the profile as this process reads it (your own from LANTU_DATA_DIR); a
-                    # cluster's workers look the name up where they are installed
-                    profile=profile if scheduler else load_profile(profile, data_dir=data_dir),
+                    bp,
+                    profile=profile,
                     project=overrides,
                     progress=progress,
                     pieces=keep_pieces,
-                    loaded=bp,
+                    data_dir=data_dir,
                 )
-            return review(
-                frame, bp, profile=profile, project=overrides, progress=progress, pieces=keep_pieces, data_dir=data_dir
-            )
 
-        if len(frame) >= PROGRESS_FROM:
-            with Progress(
-                TextColumn("审查 reviewing"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeRemainingColumn(),
-                console=err,
-                transient=True,
-            ) as bar:
-                task = bar.add_task("review", total=len(frame))
-                result = run(lambda done, _total: bar.update(task, completed=done))
+            if len(frame) >= PROGRESS_FROM:
+                with Progress(
+                    TextColumn("审查 reviewing"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    TimeRemainingColumn(),
+                    console=err,
+                    transient=True,
+                ) as bar:
+                    task = bar.add_task("review", total=len(frame))
+                    result = run(lambda done, _total: bar.update(task, completed=done))
+            else:
+                result = run(None)
+            if summary is not None:
+                err.print(f"summary → {write_summary(result, summary)}", highlight=False)
+            if pieces_out is not None:
+                count = write_pieces(result, pieces_out)
+                say(f"{count} 个图斑 / piece(s) → {pieces_out}")
+                if not pieces:
+                    result = result.without_piece_geometry()
+        except LantuError as exc:
+            fail(exc)
+            return
+        for warning in result.warnings:
+            warn(warning)
+        content = render(result, fmt, blueprint=bp, issuer=cli_context(ctx).issuer, data_dir=data_dir)
+        data = content if isinstance(content, bytes) else content.encode("utf-8")
+        if output:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_bytes(data)
+            verdicts = ", ".join(f"{p.id}={p.verdict}" for p in result.parcels[:10])
+            more = " …" if len(result.parcels) > 10 else ""
+            say(
+                f"已审查 {len(result.parcels)} 个地块 / {len(result.parcels)} parcel(s) reviewed → {output}"
+                f"  [{verdicts}{more}]"
+            )
+        elif isinstance(content, bytes):
+            fail(needs_output(fmt))
         else:
-            result = run(None)
-        if summary is not None:
-            err.print(f"summary → {write_summary(result, summary)}", highlight=False)
-        if pieces_out is not None:
-            count = write_pieces(result, pieces_out)
-            say(f"{count} 个图斑 / piece(s) → {pieces_out}")
-            if not pieces:
-                result = result.without_piece_geometry()
-    except LantuError as exc:
-        fail(exc)
-        return
-    for warning in result.warnings:
-        warn(warning)
-    content = render(result, fmt, blueprint=bp, issuer=cli_context(ctx).issuer, data_dir=data_dir)
-    data = content if isinstance(content, bytes) else content.encode("utf-8")
-    if output:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_bytes(data)
-        verdicts = ", ".join(f"{p.id}={p.verdict}" for p in result.parcels[:10])
-        more = " …" if len(result.parcels) > 10 else ""
-        say(
-            f"已审查 {len(result.parcels)} 个地块 / {len(result.parcels)} parcel(s) reviewed → {output}"
-            f"  [{verdicts}{more}]"
-        )
-    elif isinstance(content, bytes):
-        fail(needs_output(fmt))
-    else:
-        sys.stdout.write(content + "\n")
+            sys.stdout.write(content + "\n")
+
+    # A one-shot command: the collector stays paused from the review to the written output. The results
+    # hold no cycles, and the collections that walked them after the review took 9 % of a 20,000-parcel
+    # run (city blueprint, 49.1-51.1 s against 45.1-46.0 s).
+    with gc_paused():
+        reviewed()
 
 
 def say(text: str) -> None:

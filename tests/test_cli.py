@@ -38,6 +38,24 @@ def test_review_json_on_stdout(parcels_file: Path, blueprint_dir: Path) -> None:
     assert body["profile"] == "ten-point" and body["blueprint"] == "测试蓝图"
 
 
+def test_review_pauses_the_collector_until_written_then_restores_it(
+    parcels_file: Path, blueprint_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+
+    from geo.io import results
+
+    seen: list[bool] = []
+    real = results.result_csv
+    monkeypatch.setattr("geo.cli.result_csv", lambda *a, **k: seen.append(gc.isenabled()) or real(*a, **k))
+    result = runner.invoke(app, ["review", str(parcels_file), "-b", str(blueprint_dir), "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    assert seen == [False]  # paused while the output is rendered
+    assert gc.isenabled()  # and on again after the command
+    failed = runner.invoke(app, ["review", str(parcels_file), "-b", str(blueprint_dir / "nowhere")])
+    assert failed.exit_code == 2 and gc.isenabled()  # an error restores it too
+
+
 def test_major_project_flag(parcels_file: Path, blueprint_dir: Path) -> None:
     result = runner.invoke(
         app, ["review", str(parcels_file), "-b", str(blueprint_dir), "--major-project", "--project-type", "transport"]
