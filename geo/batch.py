@@ -166,9 +166,10 @@ def _forked_pool(directory: str, workers: int, zones: frozenset[int]) -> Iterato
     with _pools_lock:
         pool = _pools.get((directory, workers))
         if pool is None or pool.blueprint is not blueprint or not zones <= pool.zones:
-            stale = [k for k, kept in _pools.items() if k[0] == directory and kept.blueprint is not blueprint]
-            for key in {*stale, *([(directory, workers)] if pool is not None else [])}:
-                _pools.pop(key).retire()  # every pool on the old blueprint: each holds a copy of it
+            # this one, and every pool on the old blueprint: each holds a copy of it
+            for key, kept in list(_pools.items()):
+                if key[0] == directory and (key[1] == workers or kept.blueprint is not blueprint):
+                    _pools.pop(key).retire()
             held = blueprint.project_to(zones)
             pool = _pools[(directory, workers)] = _Pool(blueprint, _fork(workers), held)
         pool.users += 1
@@ -244,7 +245,7 @@ def _on_this_host(
             with _pools_lock:
                 if _pools.get((directory, workers)) is pool:
                     del _pools[(directory, workers)]
-                pool.retired = True  # shut down as this batch lets go of it
+                pool.retire()  # shut down as this batch lets go of it
             raise ReviewAborted(
                 f"a worker process died during the batch ({exc}); run it again, or with fewer workers (--workers 1)",
                 "审查进程意外退出（内存不足？），请重新运行或减少进程数（--workers 1）",

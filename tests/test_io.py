@@ -551,15 +551,22 @@ def test_parcels_geojson_text_is_what_geopandas_writes() -> None:
     assert back.geometry.area.tolist() == pytest.approx([km2(0, 0, 1, 1), km2(2, 0, 3, 0.5), km2(4, 0, 4.2, 0.2)])
 
 
-@pytest.mark.parametrize("suffix", [".gpkg", ".fgb", ".geojson"])
+@pytest.mark.parametrize("suffix", [".gpkg", ".fgb", ".geojson", ".parquet"])
 def test_a_layer_read_batch_by_batch_equals_it_read_whole(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str
 ) -> None:
     """A layer is decoded Arrow batch by batch (a city layer's WKB is never held whole beside its
-    shapes): features, order, attributes and CRS as one whole read gives them, and an empty layer too."""
+    shapes), GeoParquet as GDAL's formats: features, order, attributes, index and CRS as one whole read
+    gives them, and an empty layer too."""
     import pyogrio
 
     from geo.io import blueprint as io_blueprint
+
+    def write(frame: gpd.GeoDataFrame, path: Path) -> None:
+        frame.to_parquet(path) if suffix == ".parquet" else frame.to_file(path)
+
+    def whole(path: Path) -> gpd.GeoDataFrame:
+        return gpd.read_parquet(path) if suffix == ".parquet" else pyogrio.read_dataframe(path)
 
     frame = gpd.GeoDataFrame(
         {"code": [f"{i:04d}" for i in range(23)], "ratio": [i / 10 for i in range(23)]},
@@ -567,16 +574,20 @@ def test_a_layer_read_batch_by_batch_equals_it_read_whole(
         crs=EPSG,
     )
     path = tmp_path / f"layer{suffix}"
-    frame.to_file(path)
+    write(frame, path)
     monkeypatch.setattr(io_blueprint, "READ_BATCH", 5)  # five batches, the last one short
     got = io_blueprint.read_layer(path, layer=None, default_crs=EPSG)
-    whole = pyogrio.read_dataframe(path)
-    assert list(got.columns) == list(whole.columns)
-    assert got.drop(columns="geometry").equals(whole.drop(columns="geometry"))
-    assert shapely.equals_exact(got.geometry.values, whole.geometry.values).all()
+    expected = whole(path)
+    assert list(got.columns) == list(expected.columns)
+    assert got.drop(columns="geometry").equals(expected.drop(columns="geometry"))
+    assert shapely.equals_exact(got.geometry.values, expected.geometry.values).all()
     assert got.crs.to_epsg() == EPSG
     empty = tmp_path / f"empty{suffix}"
-    frame.iloc[:0].to_file(empty)
+    write(frame.iloc[:0], empty)
     nothing = io_blueprint.read_layer(empty, layer=None, default_crs=EPSG)
-    assert len(nothing) == 0 and list(nothing.columns) == list(pyogrio.read_dataframe(empty).columns)
+    assert len(nothing) == 0 and list(nothing.columns) == list(whole(empty).columns)
     assert nothing.crs.to_epsg() == EPSG
+    if suffix == ".parquet":  # an index of its own, stored as a column: read back as the index
+        named = frame.set_index(frame["code"].rename("key"))
+        write(named, path)
+        assert io_blueprint.read_layer(path, layer=None, default_crs=EPSG).index.equals(named.index)

@@ -18,7 +18,7 @@ import hashlib
 import json
 import shutil
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,10 +29,12 @@ import numpy as np
 import yaml
 
 from geo.errors import BlueprintError, CRSError
-from geo.threads import CHUNK, CORES
+from geo.threads import CHUNK, CORES, map_chunks
 
 if TYPE_CHECKING:
     import geopandas as gpd
+    import pandas as pd
+    import pyarrow as pa
     from affine import Affine
 
 MANIFEST = "blueprint.yaml"
@@ -260,11 +262,8 @@ def read_layer(
     ``encoding`` is a shapefile's attribute encoding; ``force_2d`` drops Z and M.
     """
     import geopandas as gpd
-    import pyarrow as pa
     import pyogrio
     import shapely
-
-    from geo.threads import map_chunks
 
     suffix = Path(str(source)).suffix.lower()
     if suffix == ".parquet":
@@ -273,17 +272,9 @@ def read_layer(
         meta,
         reader,
     ):
-        column = meta["geometry_name"] or "wkb_geometry"
-        attributes = pa.schema([f for f in reader.schema if f.name != column])
-        batches, parts = [], []
-        for batch in reader:  # decoded batch by batch: a city layer's WKB is never held whole beside its shapes
-            parts.append(map_chunks(shapely.from_wkb, batch.column(column).to_numpy(zero_copy_only=False)))
-            batches.append(batch.select(attributes.names))
-    geoms = np.concatenate(parts) if parts else np.empty(0, dtype=object)
+        attributes, geoms = _decoded(reader, reader.schema, meta["geometry_name"] or "wkb_geometry")
     frame = gpd.GeoDataFrame(
-        pa.Table.from_batches(batches, schema=attributes).to_pandas(),
-        geometry=map_chunks(shapely.force_2d, geoms) if force_2d else geoms,
-        crs=meta["crs"],
+        attributes, geometry=map_chunks(shapely.force_2d, geoms) if force_2d else geoms, crs=meta["crs"]
     )
     geojson_without_crs = suffix in GEOJSON_SUFFIXES and not _geojson_declares_crs(Path(source))
     if default_crs is not None and (frame.crs is None or geojson_without_crs):
@@ -292,24 +283,35 @@ def read_layer(
 
 
 def _read_geoparquet(source: Path) -> gpd.GeoDataFrame:
-    """A GeoParquet layer: columns through Arrow, the WKB decoded on every core (as for GDAL reads)."""
+    """A GeoParquet layer (what ``lantu blueprint build`` writes), decoded as GDAL reads are."""
     import geopandas as gpd
     import pyarrow.parquet as pq
-    import shapely
-
-    from geo.threads import map_chunks
-
-    table = pq.read_table(source)
-    geo = json.loads((table.schema.metadata or {}).get(b"geo", b"{}"))
-    column = geo.get("primary_column", "geometry")
     from pyproj import CRS
 
+    parquet = pq.ParquetFile(source)
+    schema = parquet.schema_arrow
+    geo = json.loads((schema.metadata or {}).get(b"geo", b"{}"))
+    column = geo.get("primary_column", "geometry")
     declared = geo.get("columns", {}).get(column, {}).get("crs", "OGC:CRS84")  # GeoParquet: absent means CRS84
     crs = CRS.from_json_dict(declared) if isinstance(declared, dict) else declared
-    wkb = table.column(column).to_numpy(zero_copy_only=False)
-    return gpd.GeoDataFrame(
-        table.drop_columns([column]).to_pandas(), geometry=map_chunks(shapely.from_wkb, wkb), crs=crs
-    )
+    attributes, geoms = _decoded(parquet.iter_batches(batch_size=READ_BATCH), schema, column)
+    return gpd.GeoDataFrame(attributes, geometry=geoms, crs=crs)
+
+
+def _decoded(batches: Iterable[pa.RecordBatch], schema: pa.Schema, column: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """A layer's attributes and shapes from its Arrow batches, the WKB of each batch decoded on every
+    core as it arrives: a city layer's WKB (and its copy as Python bytes) is never held whole beside
+    its shapes."""
+    import pyarrow as pa
+    import shapely
+
+    attributes = pa.schema([f for f in schema if f.name != column], metadata=schema.metadata)
+    kept, parts = [], []
+    for batch in batches:
+        parts.append(map_chunks(shapely.from_wkb, batch.column(column).to_numpy(zero_copy_only=False)))
+        kept.append(batch.select(attributes.names))
+    geoms = np.concatenate(parts) if parts else np.empty(0, dtype=object)
+    return pa.Table.from_batches(kept, schema=attributes).to_pandas(), geoms
 
 
 def _geojson_declares_crs(source: Path) -> bool:
