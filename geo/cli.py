@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import logging
+import os
 import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import IO, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -23,15 +26,15 @@ from geo.crs import check_coordinates
 from geo.errors import InputError, LantuError
 from geo.geometry import check_size
 from geo.io import read_parcels, write_parcels
-from geo.io.results import result_csv, result_geojson, write_pieces
+from geo.io.results import Chunks, write_pieces, write_result_csv, write_result_geojson, write_result_json
 from geo.io.summary import summary_path, write_summary
 from geo.papers import DocumentNumber, Issuer
 from geo.papers_cli import app as papers_app
 from geo.projects.cli import app as projects_app
 from geo.quota_cli import app as quota_app
-from geo.review import review
+from geo.review import Reviewing, reviewing
 from geo.review.profile import load_profile
-from geo.review.result import ReviewResult
+from geo.review.result import ParcelResult, ReviewResult
 from geo.sites_cli import app as sites_app
 from geo.threads import gc_paused
 
@@ -61,6 +64,13 @@ class OutputFormat(StrEnum):
     opinion = "opinion"  # the drafted 审查意见, Markdown
     docx = "docx"  # the same as an editable Word file
 
+
+# the data formats, written parcel by parcel (``geo.io.results``)
+STREAMED: dict[OutputFormat, Callable[[ReviewResult, Chunks, IO[str]], int]] = {
+    OutputFormat.json: write_result_json,
+    OutputFormat.geojson: lambda _header, chunks, out: write_result_geojson(chunks, out),
+    OutputFormat.csv: lambda _header, chunks, out: write_result_csv(chunks, out),
+}
 
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens.")]
 LineBuffer = typer.Option(
@@ -158,13 +168,13 @@ def review_cmd(
             )
             keep_pieces = pieces or pieces_out is not None
 
-            def run(progress: Callable[[int, int], None] | None) -> ReviewResult:
+            def run(progress: Callable[[int, int], None] | None) -> Reviewing:
                 if workers > 1 or scheduler:
                     from geo.batch import review_in_partitions
 
                     where = scheduler or f"{workers} processes"
                     say(f"审查 {len(frame)} 个地块（{where}）/ reviewing {len(frame)} parcels on {where}")
-                    return review_in_partitions(
+                    whole = review_in_partitions(
                         frame,
                         blueprint,
                         partitions=4 * workers,
@@ -178,7 +188,10 @@ def review_cmd(
                         pieces=keep_pieces,
                         loaded=bp,
                     )
-                return review(
+                    return Reviewing(
+                        whole.model_copy(update={"parcels": []}), len(whole.parcels), iter([whole.parcels])
+                    )
+                return reviewing(
                     frame,
                     bp,
                     profile=profile,
@@ -188,52 +201,112 @@ def review_cmd(
                     data_dir=data_dir,
                 )
 
-            if len(frame) >= PROGRESS_FROM:
-                with Progress(
-                    TextColumn("审查 reviewing"),
-                    BarColumn(),
-                    MofNCompleteColumn(),
-                    TimeRemainingColumn(),
-                    console=err,
-                    transient=True,
-                ) as bar:
-                    task = bar.add_task("review", total=len(frame))
-                    result = run(lambda done, _total: bar.update(task, completed=done))
-            else:
-                result = run(None)
-            if summary is not None:
-                err.print(f"summary → {write_summary(result, summary)}", highlight=False)
+            with progress_bar(len(frame)) as progress:
+                batch = run(progress)
+                for warning in batch.header.warnings:
+                    warn(warning)
+                seen = _Seen(_pieces_written(batch.chunks, pieces_out, keep=pieces))
+                # held whole only for what needs every parcel at once (a summary, a report, a map): the
+                # data formats are written parcel by parcel as they are reviewed
+                held = None if fmt in STREAMED and summary is None else [p for chunk in seen for p in chunk]
+                if fmt in STREAMED:
+                    chunks = seen if held is None else [held]
+                    _write(output, lambda out: STREAMED[fmt](batch.header, chunks, out))
             if pieces_out is not None:
-                count = write_pieces(result, pieces_out)
-                say(f"{count} 个图斑 / piece(s) → {pieces_out}")
-                if not pieces:
-                    result = result.without_piece_geometry()
+                say(f"{seen.pieces} 个图斑 / piece(s) → {pieces_out}")
+            result = None if held is None else batch.header.model_copy(update={"parcels": held})
+            if summary is not None and result is not None:
+                err.print(f"summary → {write_summary(result, summary)}", highlight=False)
         except LantuError as exc:
             fail(exc)
             return
-        for warning in result.warnings:
-            warn(warning)
-        content = render(result, fmt, blueprint=bp, issuer=cli_context(ctx).issuer, data_dir=data_dir)
-        data = content if isinstance(content, bytes) else content.encode("utf-8")
+        if fmt not in STREAMED and result is not None:
+            content = render(result, fmt, blueprint=bp, issuer=cli_context(ctx).issuer, data_dir=data_dir)
+            if output is None and isinstance(content, bytes):
+                fail(needs_output(fmt))
+            _write(output, lambda out: out.write(content), binary=isinstance(content, bytes))
         if output:
-            output.parent.mkdir(parents=True, exist_ok=True)
-            output.write_bytes(data)
-            verdicts = ", ".join(f"{p.id}={p.verdict}" for p in result.parcels[:10])
-            more = " …" if len(result.parcels) > 10 else ""
+            more = " …" if seen.count > len(seen.verdicts) else ""
             say(
-                f"已审查 {len(result.parcels)} 个地块 / {len(result.parcels)} parcel(s) reviewed → {output}"
-                f"  [{verdicts}{more}]"
+                f"已审查 {seen.count} 个地块 / {seen.count} parcel(s) reviewed → {output}"
+                f"  [{', '.join(seen.verdicts)}{more}]"
             )
-        elif isinstance(content, bytes):
-            fail(needs_output(fmt))
-        else:
-            sys.stdout.write(content + "\n")
 
     # A one-shot command: the collector stays paused from the review to the written output. The results
     # hold no cycles, and the collections that walked them after the review took 9 % of a 20,000-parcel
     # run (city blueprint, 49.1-51.1 s against 45.1-46.0 s).
     with gc_paused():
         reviewed()
+
+
+@contextmanager
+def progress_bar(total: int) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on stderr for a batch of ``total`` parcels (none below ``PROGRESS_FROM``)."""
+    if total < PROGRESS_FROM:
+        yield None
+        return
+    with Progress(
+        TextColumn("审查 reviewing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("review", total=total)
+        yield lambda done, _total: bar.update(task, completed=done)
+
+
+def _pieces_written(
+    chunks: Iterator[list[ParcelResult]], pieces_out: Path | None, *, keep: bool
+) -> Iterator[list[ParcelResult]]:
+    """The chunks, their pieces also written to ``pieces_out`` as they pass (chunk by chunk), and left
+    out of the result unless ``keep``."""
+    first = True
+    for chunk in chunks:
+        if pieces_out is not None:
+            write_pieces(chunk, pieces_out, append=not first)
+            first = False
+            if not keep:
+                chunk = [p.without_piece_geometry() for p in chunk]
+        yield chunk
+
+
+class _Seen:
+    """The chunks of a batch as they pass: how many parcels and pieces, and the first ten verdicts
+    (what the command says when it is done)."""
+
+    def __init__(self, chunks: Iterator[list[ParcelResult]]) -> None:
+        self.chunks = chunks
+        self.count = self.pieces = 0
+        self.verdicts: list[str] = []
+
+    def __iter__(self) -> Iterator[list[ParcelResult]]:
+        for chunk in self.chunks:
+            self.count += len(chunk)
+            self.pieces += sum(len(i.details) for p in chunk for i in p.items)
+            self.verdicts += [f"{p.id}={p.verdict}" for p in chunk[: 10 - len(self.verdicts)]]
+            yield chunk
+
+
+def _write(output: Path | None, write: Callable[[IO[Any]], object], *, binary: bool = False) -> None:
+    """What ``write`` writes, to ``output``, else to stdout once it is whole. A file is written beside
+    its name and renamed when whole: a review that fails halfway leaves no truncated result, and an
+    earlier file of that name stays as it was."""
+    if output is None:
+        buffer = io.StringIO()
+        write(buffer)
+        sys.stdout.write(buffer.getvalue() + "\n")
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    part = output.with_name(f".{output.name}.{os.getpid()}.part")
+    try:
+        with open(part, "xb") if binary else open(part, "x", encoding="utf-8", newline="") as out:
+            write(out)
+        os.replace(part, output)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
 
 
 def say(text: str) -> None:
@@ -261,15 +334,9 @@ def render(
     data_dir: Path | None = None,
     number: DocumentNumber | None = None,
 ) -> str | bytes:
-    """``result`` in ``fmt``; papers (report, PDF, opinion) name ``issuer`` and carry ``number`` (a draft's
-    without one)."""
+    """``result`` as a paper or map (the data formats are ``STREAMED``); papers (report, PDF, opinion)
+    name ``issuer`` and carry ``number`` (a draft's without one)."""
     synthetic = blueprint is not None and blueprint.synthetic
-    if fmt is OutputFormat.json:
-        return result.model_dump_json(indent=2)
-    if fmt is OutputFormat.geojson:
-        return result_geojson(result)
-    if fmt is OutputFormat.csv:
-        return result_csv(result)
     if fmt is OutputFormat.pdf:
         from geo.report_pdf import review_report_pdf
 

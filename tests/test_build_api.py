@@ -97,9 +97,7 @@ def test_reload_under_concurrent_requests_drops_none(service: Settings, keys: di
         assert again["blueprint_version"] == first  # a stored review keeps the version it used
 
 
-def test_a_broken_blueprint_leaves_the_old_one_serving(
-    service: Settings, keys: dict[str, str], live: Path
-) -> None:
+def test_a_broken_blueprint_leaves_the_old_one_serving(service: Settings, keys: dict[str, str], live: Path) -> None:
     version = load_blueprint(live).version
     with TestClient(create_app(service)) as client:
         (live / "blueprint.yaml").write_text("name: x\nlayers: {nonsense: {path: a.gpkg}}\n", encoding="utf-8")

@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pytest
@@ -46,8 +47,8 @@ def test_review_pauses_the_collector_until_written_then_restores_it(
     from geo.io import results
 
     seen: list[bool] = []
-    real = results.result_csv
-    monkeypatch.setattr("geo.cli.result_csv", lambda *a, **k: seen.append(gc.isenabled()) or real(*a, **k))
+    real = results.write_result_csv
+    monkeypatch.setattr("geo.cli.write_result_csv", lambda *a, **k: seen.append(gc.isenabled()) or real(*a, **k))
     result = runner.invoke(app, ["review", str(parcels_file), "-b", str(blueprint_dir), "--format", "csv"])
     assert result.exit_code == 0, result.output
     assert seen == [False]  # paused while the output is rendered
@@ -231,3 +232,79 @@ def test_csv_summary_one_row_per_parcel(parcels_file: Path, blueprint_dir: Path,
     assert [(r["id"], r["verdict"]) for r in rows] == [("A", "pass"), ("B", "reject")]
     assert rows[1]["basic_farmland_status"] == "fail"
     assert float(rows[1]["basic_farmland_overlap_m2"]) == pytest.approx(20_000, rel=1e-6)
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "geojson"])
+def test_data_formats_written_parcel_by_parcel_as_reviewed(
+    parcels_file: Path, blueprint_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    from geo.review import engine
+
+    monkeypatch.setattr(engine, "PIPELINE_CHUNK_MIN", 1)  # a chunk per parcel
+    out = tmp_path / f"result.{fmt}"
+    written_before: list[str] = []  # what the file being written held when each chunk was graded
+    real = engine._Batch.grade
+
+    def grade(self: Any, found: Any) -> Any:
+        written_before.append("".join(p.read_text(encoding="utf-8") for p in tmp_path.glob(f".{out.name}.*.part")))
+        return real(self, found)
+
+    monkeypatch.setattr(engine._Batch, "grade", grade)
+    whole = runner.invoke(app, ["review", str(parcels_file), "-b", str(blueprint_dir), "-f", fmt])
+    result = runner.invoke(app, ["review", str(parcels_file), "-b", str(blueprint_dir), "-f", fmt, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert '"A"' not in written_before[-2] and "A" in written_before[-1]  # A written before B was graded
+    assert "B" not in written_before[-1]
+    # the same text as on stdout (which gets it once whole), but for the review's id and time
+    volatile = ("review_id", "created")
+    if fmt == "json":
+        on_file, on_stdout = json.loads(out.read_text(encoding="utf-8")), json.loads(whole.stdout)
+        assert {k: v for k, v in on_file.items() if k not in volatile} == {
+            k: v for k, v in on_stdout.items() if k not in volatile
+        }
+    else:
+        assert out.read_text(encoding="utf-8") + "\n" == whole.stdout
+    assert not list(tmp_path.glob("*.part"))
+
+
+def test_a_review_failing_halfway_leaves_the_earlier_output_and_no_part(
+    parcels_file: Path, blueprint_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from geo.errors import ReviewAborted
+    from geo.review import engine
+
+    monkeypatch.setattr(engine, "PIPELINE_CHUNK_MIN", 1)
+    out = tmp_path / "result.json"
+    out.write_text("an earlier result", encoding="utf-8")
+    real, calls = engine._Batch.grade, []
+
+    def grade(self: Any, found: Any) -> Any:
+        calls.append(found)
+        if len(calls) == 2:
+            raise ReviewAborted("worker lost", "审查中断")
+        return real(self, found)
+
+    monkeypatch.setattr(engine._Batch, "grade", grade)
+    result = runner.invoke(app, ["review", str(parcels_file), "-b", str(blueprint_dir), "-o", str(out)])
+    assert result.exit_code == 2 and "worker lost" in result.stderr
+    assert out.read_text(encoding="utf-8") == "an earlier result"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["parcels.geojson", "result.json"]
+
+
+def test_pieces_file_written_chunk_by_chunk(
+    parcels_file: Path, blueprint_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from geo.review import engine
+
+    gpkg, out = tmp_path / "pieces.gpkg", tmp_path / "lean.json"
+    args = ["review", str(parcels_file), "-b", str(blueprint_dir), "--no-pieces", "--pieces-out", str(gpkg)]
+    assert runner.invoke(app, [*args, "-o", str(out)]).exit_code == 0
+    at_once = gpd.read_file(gpkg, layer="pieces")
+    monkeypatch.setattr(engine, "PIPELINE_CHUNK_MIN", 1)  # now a chunk per parcel, appended one after the other
+    result = runner.invoke(app, [*args, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    by_chunk = gpd.read_file(gpkg, layer="pieces")
+    assert set(by_chunk["parcel_id"]) == {"A", "B"}
+    assert by_chunk.drop(columns="geometry").equals(at_once.drop(columns="geometry"))
+    assert by_chunk.geometry.geom_equals_exact(at_once.geometry, tolerance=0).all()
+    assert f"{len(by_chunk)} 个图斑" in result.stderr

@@ -5,6 +5,7 @@ Layer geometry: see support.STANDARD_LAYERS (coordinates in km).
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
@@ -320,3 +321,44 @@ def test_bowtie_refused_but_area_keeping_repair_accepted(blueprint: Blueprint) -
     p = one(blueprint, pinched)
     assert p.repaired is True
     assert p.area_m2 == pytest.approx(a.area / 2, rel=REL)
+
+
+def test_results_drawn_chunk_by_chunk_equal_the_whole_and_write_as_it_would(
+    blueprint: Blueprint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from geo.io import write_result_json
+    from geo.review import engine, reviewing
+
+    frame = parcel_frame(rect(1.2, 1.2, 1.6, 1.6), rect(2.9, 0.1, 3.1, 0.3), rect(0.2, 0.2, 0.4, 0.3))
+    whole = review(frame, blueprint, pieces=False)
+    monkeypatch.setattr(engine, "PIPELINE_CHUNK_MIN", 1)  # a chunk per parcel
+    batch = reviewing(frame, blueprint, pieces=False)
+    assert batch.count == 3 and batch.header.parcels == []
+    chunks = list(batch.chunks)
+    assert [len(c) for c in chunks] == [1, 1, 1]  # each handed over as soon as it is graded
+    assert [p for c in chunks for p in c] == whole.parcels
+    written = io.StringIO()
+    assert write_result_json(whole.model_copy(update={"parcels": []}), chunks, written) == 3
+    assert written.getvalue() == whole.model_dump_json(indent=2)  # byte for byte what the model writes
+    empty = io.StringIO()
+    write_result_json(whole.model_copy(update={"parcels": []}), [], empty)
+    assert empty.getvalue() == whole.model_copy(update={"parcels": []}).model_dump_json(indent=2)
+
+
+def test_chunks_graded_out_of_order_come_out_in_input_order(
+    blueprint: Blueprint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # parcels of two GK zones interleaved in the input: the engine grades zone by zone
+    from geo.review import engine, reviewing
+
+    frame = parcel_frame(*(rect(1.2 + k / 10, 1.2, 1.25 + k / 10, 1.25) for k in range(4)))
+    real = engine._in_process
+
+    def zone_by_zone(batch: Any, tasks: Any, workers: Any) -> Any:
+        (epsg, chunk), *_ = tasks
+        for part in (chunk[[1, 3]], chunk[[0]], chunk[[2]]):  # as the second zone's chunk would come first
+            yield from real(batch, [(epsg, part)], workers)
+
+    monkeypatch.setattr(engine, "_in_process", zone_by_zone)
+    drawn = [[p.id for p in c] for c in reviewing(frame, blueprint, pieces=False).chunks]
+    assert drawn == [["1", "2"], ["3", "4"]]  # 2 waits for 1, 4 for 3

@@ -13,7 +13,7 @@ from geo.io.parcels import (
     write_parcels,
 )
 from geo.io.quota import parse_demands, parse_quota_plan, read_demands, read_quota_plan, read_review_result
-from geo.io.results import result_csv, result_geojson, write_pieces
+from geo.io.results import write_pieces, write_result_csv, write_result_geojson, write_result_json
 from geo.io.tables import TABLE_FORMATS, format_table, write_table
 
 __all__ = [
@@ -32,12 +32,13 @@ __all__ = [
     "read_parcels",
     "read_quota_plan",
     "read_review_result",
-    "result_csv",
-    "result_geojson",
     "write_blueprint",
     "write_coordinate_text",
     "write_parcels",
     "write_pieces",
     "write_raster",
+    "write_result_csv",
+    "write_result_geojson",
+    "write_result_json",
     "write_table",
 ]

@@ -4,22 +4,52 @@ parcel, Excel-ready), and a GeoPackage of pieces."""
 from __future__ import annotations
 
 import csv
-import io
 import json
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import geopandas as gpd
 import shapely
 
 from geo.crs import CGCS2000
-from geo.review.result import ReviewResult
+from geo.review.result import ParcelResult, ReviewResult
+
+Chunks = Iterable[Sequence[ParcelResult]]
 
 
-def result_geojson(result: ReviewResult) -> str:
-    """Parcels (EPSG:4490) with id, name, verdict, areas and one status column per item."""
-    features = [
-        {
+def _parcels(chunks: Chunks, out: IO[str]) -> Iterator[ParcelResult]:
+    """The parcels of ``chunks``, ``out`` flushed after each chunk: a batch's file grows as it is reviewed."""
+    for chunk in chunks:
+        yield from chunk
+        out.flush()
+
+
+def write_result_json(header: ReviewResult, chunks: Chunks, out: IO[str]) -> int:
+    """The result as ``model_dump_json(indent=2)`` writes it, ``header`` (its ``parcels`` empty) with
+    the parcels of ``chunks`` written chunk by chunk as they come; returns how many. Each chunk is
+    the header's dump with the chunk as its parcels, cut between the header's own text."""
+    opening = '"parcels": ['
+    head, tail = header.model_dump_json(indent=2).split(opening + "]", 1)  # a quote inside a string is escaped
+    out.write(head + opening)
+    count = 0
+    for chunk in chunks:
+        if chunk:
+            text = header.model_copy(update={"parcels": list(chunk)}).model_dump_json(indent=2)
+            out.write(("," if count else "") + text[len(head) + len(opening) : len(text) - len(tail) - len("\n  ]")])
+            count += len(chunk)
+            out.flush()
+    out.write(("\n  ]" if count else "]") + tail)
+    return count
+
+
+def write_result_geojson(chunks: Chunks, out: IO[str]) -> int:
+    """Parcels (EPSG:4490) with id, name, verdict, areas and one status column per item, feature by
+    feature; returns how many."""
+    out.write('{"type": "FeatureCollection", "features": [')
+    count = 0
+    for p in _parcels(chunks, out):
+        feature = {
             "type": "Feature",
             "geometry": p.geometry,
             "properties": {
@@ -32,16 +62,20 @@ def result_geojson(result: ReviewResult) -> str:
                 **{i.code: i.status for i in p.items},
             },
         }
-        for p in result.parcels
-    ]
-    return json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False)
+        out.write((", " if count else "") + json.dumps(feature, ensure_ascii=False))
+        count += 1
+    out.write("]}")
+    return count
 
 
-def result_csv(result: ReviewResult) -> str:
+def write_result_csv(chunks: Chunks, out: IO[str]) -> int:
     """One row per parcel: id, name, verdict, area in m²/公顷/亩, county, each item's status and
-    overlap, and the land figures; UTF-8 with a BOM so Excel opens the Chinese correctly."""
-    rows: list[dict[str, Any]] = []
-    for p in result.parcels:
+    overlap, and the land figures; UTF-8 with a BOM so Excel opens the Chinese correctly. Returns
+    how many rows."""
+    out.write("\ufeff")
+    writer: csv.DictWriter[str] | None = None
+    count = 0
+    for p in _parcels(chunks, out):
         row: dict[str, Any] = {
             "id": p.id,
             "name": p.name or "",
@@ -57,16 +91,19 @@ def result_csv(result: ReviewResult) -> str:
             row[f"{i.code}_status"] = i.status
             row[f"{i.code}_overlap_m2"] = i.overlap_m2
         row |= {k: ("" if v is None else v) for k, v in p.land_quota.model_dump().items()}
-        rows.append(row)
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["id"], lineterminator="\r\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return "\ufeff" + out.getvalue()
+        if writer is None:  # the columns of the first row: a batch's parcels share the profile's items
+            writer = csv.DictWriter(out, fieldnames=list(row), lineterminator="\r\n")
+            writer.writeheader()
+        writer.writerow(row)
+        count += 1
+    if writer is None:
+        out.write("id\r\n")
+    return count
 
 
-def write_pieces(result: ReviewResult, path: str | Path) -> int:
-    """Every piece with its geometry to a GeoPackage layer ``pieces`` (EPSG:4490); returns the count.
+def write_pieces(parcels: Sequence[ParcelResult], path: str | Path, *, append: bool = False) -> int:
+    """Every piece of ``parcels`` with its geometry to a GeoPackage layer ``pieces`` (EPSG:4490),
+    after those written before when ``append`` (a batch written chunk by chunk); returns the count.
 
     A batch's pieces are what makes its JSON heavy: here they go to a file GIS tools read.
     """
@@ -81,11 +118,13 @@ def write_pieces(result: ReviewResult, path: str | Path) -> int:
             "attributes": json.dumps(d.attributes, ensure_ascii=False),
             "geometry": shapely.geometry.shape(d.geometry) if d.geometry else None,
         }
-        for p in result.parcels
+        for p in parcels
         for i in p.items
         for d in i.details
     ]
+    if append and not rows:
+        return 0
     columns = ["parcel_id", "item", "layer", "status", "area_m2", "area_mu", "attributes", "geometry"]
     frame = gpd.GeoDataFrame(rows, columns=columns, geometry="geometry", crs=CGCS2000)
-    frame.to_file(path, layer="pieces", driver="GPKG", engine="pyogrio")
+    frame.to_file(path, layer="pieces", driver="GPKG", engine="pyogrio", append=append)
     return len(frame)

@@ -1,6 +1,6 @@
 """The siting review: profiles, rule kinds and the result schema."""
 
-from geo.review.engine import review
+from geo.review.engine import Reviewing, review, reviewing
 from geo.review.profile import Profile, available_profiles, load_profile
 from geo.review.result import ItemResult, LandQuota, ParcelResult, ProjectAttributes, ReviewResult
 
@@ -11,7 +11,9 @@ __all__ = [
     "Profile",
     "ProjectAttributes",
     "ReviewResult",
+    "Reviewing",
     "available_profiles",
     "load_profile",
     "review",
+    "reviewing",
 ]

@@ -118,6 +118,47 @@ def review(
     everything runs on the calling thread (a dask worker's setting). ``pieces=False`` leaves
     the pieces' geometries out of the result: a lean batch output.
     """
+    return reviewing(
+        parcels,
+        blueprint,
+        profile=profile,
+        project=project,
+        progress=progress,
+        pieces=pieces,
+        workers=workers,
+        data_dir=data_dir,
+    ).result()
+
+
+@dataclass(frozen=True)
+class Reviewing:
+    """A batch under review (``reviewing``): its result's header, known before any parcel is graded
+    (``parcels`` empty), and the parcels' results chunk by chunk in input order, graded as they are
+    drawn. A caller that writes each chunk as it comes (``lantu review -o``) holds one chunk of a
+    city's batch at a time, not the whole (about 60 KB per parcel without pieces)."""
+
+    header: ReviewResult
+    count: int
+    chunks: Iterator[list[ParcelResult]]
+
+    def result(self) -> ReviewResult:
+        """The whole result: every chunk drawn and held."""
+        return self.header.model_copy(update={"parcels": [p for chunk in self.chunks for p in chunk]})
+
+
+def reviewing(
+    parcels: gpd.GeoDataFrame,
+    blueprint: Blueprint,
+    *,
+    profile: str | Profile = "ten-point",
+    project: dict[str, Any] | None = None,
+    progress: Progress | None = None,
+    pieces: bool = True,
+    workers: int | None = None,
+    data_dir: Path | None = None,
+) -> Reviewing:
+    """``review``'s batch, its results to be drawn chunk by chunk; the input is checked here, so that
+    bad parcels are refused before anything is written."""
     prof = _applicable(load_profile(profile, data_dir=data_dir) if isinstance(profile, str) else profile, blueprint)
     if len(parcels) == 0:
         raise InputError("no parcels to review", "没有需要审查的地块")
@@ -150,17 +191,7 @@ def review(
         for in_zone in [np.flatnonzero(zones == epsg)]
         for chunk in np.array_split(in_zone, max(1, -(-len(in_zone) // size)))
     ]
-    results: list[ParcelResult | None] = [None] * len(ids)
-    done = 0
-    with gc_paused():
-        for chunk, found in _in_process(batch, tasks, workers):
-            for i, result in zip(chunk.tolist(), found, strict=True):
-                results[i] = result
-            done += len(chunk)
-            if progress:
-                progress(done, len(ids))
-    log.info("reviewed %d parcel(s) against %r with profile %s", len(ids), blueprint.name, prof.name)
-    return ReviewResult(
+    header = ReviewResult(
         review_id=uuid.uuid4().hex,
         profile=prof.name,
         blueprint=blueprint.name,
@@ -168,9 +199,31 @@ def review(
         created=datetime.now(UTC).isoformat(timespec="seconds"),
         area_crs=f"EPSG:{blueprint.gk_zone_epsg}" if blueprint.gk_zone_epsg else "centroid_zone",
         tolerance=ToleranceRule(min_m2=prof.tolerance.min_m2, ratio=prof.tolerance.ratio, strict=_strict_rule(prof)),
-        parcels=[r for r in results if r is not None],
+        parcels=[],
         warnings=list(parcels.attrs.get("warnings", [])),
     )
+    return Reviewing(header, len(ids), _in_order(batch, tasks, workers, progress))
+
+
+def _in_order(
+    batch: _Batch, tasks: list[tuple[int, np.ndarray]], workers: int | None, progress: Progress | None
+) -> Iterator[list[ParcelResult]]:
+    """The batch's results in input order, as soon as they are: chunks come zone by zone, so a parcel
+    of a later zone waits for the parcels before it (a batch in one zone waits for nothing)."""
+    total, done, ready = len(batch.ids), 0, 0
+    waiting: dict[int, ParcelResult] = {}
+    with gc_paused():
+        for chunk, found in _in_process(batch, tasks, workers):
+            waiting.update(zip(chunk.tolist(), found, strict=True))
+            done += len(chunk)
+            if progress:
+                progress(done, total)
+            start = ready
+            while ready in waiting:
+                ready += 1
+            if ready > start:
+                yield [waiting.pop(i) for i in range(start, ready)]
+    log.info("reviewed %d parcel(s) against %r with profile %s", total, batch.blueprint.name, batch.profile.name)
 
 
 @dataclass(frozen=True)

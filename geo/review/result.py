@@ -217,6 +217,14 @@ class ParcelResult(BaseModel):
     def item(self, code: str) -> ItemResult:
         return next(i for i in self.items if i.code == code)
 
+    def without_piece_geometry(self) -> ParcelResult:
+        """This result with its pieces' geometries left out (the lean batch output)."""
+        items = [
+            i.model_copy(update={"details": [d.model_copy(update={"geometry": None}) for d in i.details]})
+            for i in self.items
+        ]
+        return self.model_copy(update={"items": items})
+
     def with_declared_area(self, declared_ha: Any) -> ParcelResult:
         """This result with the area its file declares and the difference in % (nothing when none)."""
         if declared_ha is None or not isinstance(declared_ha, int | float) or not declared_ha > 0:
@@ -252,18 +260,3 @@ class ReviewResult(BaseModel):
     tolerance: ToleranceRule | None = None
     parcels: list[ParcelResult]
     warnings: list[str] = Field(default_factory=list, description="what the input reader repaired or doubted")
-
-    def without_piece_geometry(self) -> ReviewResult:
-        """The same result with every piece's geometry left out (the lean batch output)."""
-        parcels = [
-            p.model_copy(
-                update={
-                    "items": [
-                        i.model_copy(update={"details": [d.model_copy(update={"geometry": None}) for d in i.details]})
-                        for i in p.items
-                    ]
-                }
-            )
-            for p in self.parcels
-        ]
-        return self.model_copy(update={"parcels": parcels})
