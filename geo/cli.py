@@ -5,10 +5,12 @@ from __future__ import annotations
 import io
 import logging
 import os
+import secrets
 import shutil
+import stat
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager, nullcontext, suppress
 from enum import StrEnum
 from pathlib import Path
 from typing import IO, Annotated, Any
@@ -188,9 +190,8 @@ def review_cmd(
                         pieces=keep_pieces,
                         loaded=bp,
                     )
-                    return Reviewing(
-                        whole.model_copy(update={"parcels": []}), len(whole.parcels), iter([whole.parcels])
-                    )
+                    chunks = (chunk for chunk in [whole.parcels])  # one chunk, drawn as the review's are
+                    return Reviewing(whole.model_copy(update={"parcels": []}), len(whole.parcels), chunks)
                 return reviewing(
                     frame,
                     bp,
@@ -201,30 +202,35 @@ def review_cmd(
                     data_dir=data_dir,
                 )
 
+            printed = None  # stdout gets the text once the progress bar is gone (it takes stdout over)
             with progress_bar(len(frame)) as progress:
                 batch = run(progress)
                 for warning in batch.header.warnings:
                     warn(warning)
-                seen = _Seen(_pieces_written(batch.chunks, pieces_out, keep=pieces))
-                # held whole only for what needs every parcel at once (a summary, a report, a map): the
-                # data formats are written parcel by parcel as they are reviewed
-                held = None if fmt in STREAMED and summary is None else [p for chunk in seen for p in chunk]
-                if fmt in STREAMED:
-                    chunks = seen if held is None else [held]
-                    _write(output, lambda out: STREAMED[fmt](batch.header, chunks, out))
+                with (
+                    closing(batch.chunks),
+                    _whole_file(pieces_out, suffix=".part.gpkg") if pieces_out else nullcontext() as pieces_file,
+                ):
+                    seen = _Seen(_pieces_written(batch.chunks, pieces_file, keep=pieces))
+                    if fmt in STREAMED and summary is None:  # written parcel by parcel as they are reviewed
+                        printed = _written(output, lambda out: STREAMED[fmt](batch.header, seen, out))
+                        result = None
+                    else:  # held whole for what needs every parcel at once: a summary, a paper, a map
+                        result = batch.header.model_copy(update={"parcels": [p for chunk in seen for p in chunk]})
             if pieces_out is not None:
                 say(f"{seen.pieces} 个图斑 / piece(s) → {pieces_out}")
-            result = None if held is None else batch.header.model_copy(update={"parcels": held})
             if summary is not None and result is not None:
                 err.print(f"summary → {write_summary(result, summary)}", highlight=False)
+            if result is not None:
+                content = render(result, fmt, blueprint=bp, issuer=cli_context(ctx).issuer, data_dir=data_dir)
+                if output is None and isinstance(content, bytes):
+                    raise needs_output(fmt)
+                printed = _written(output, lambda out: out.write(content), binary=isinstance(content, bytes))
         except LantuError as exc:
             fail(exc)
             return
-        if fmt not in STREAMED and result is not None:
-            content = render(result, fmt, blueprint=bp, issuer=cli_context(ctx).issuer, data_dir=data_dir)
-            if output is None and isinstance(content, bytes):
-                fail(needs_output(fmt))
-            _write(output, lambda out: out.write(content), binary=isinstance(content, bytes))
+        if printed is not None:
+            sys.stdout.write(printed + "\n")
         if output:
             more = " …" if seen.count > len(seen.verdicts) else ""
             say(
@@ -258,18 +264,21 @@ def progress_bar(total: int) -> Iterator[Callable[[int, int], None] | None]:
 
 
 def _pieces_written(
-    chunks: Iterator[list[ParcelResult]], pieces_out: Path | None, *, keep: bool
+    chunks: Iterator[list[ParcelResult]], pieces_file: Path | None, *, keep: bool
 ) -> Iterator[list[ParcelResult]]:
-    """The chunks, their pieces also written to ``pieces_out`` as they pass (chunk by chunk), and left
-    out of the result unless ``keep``."""
-    first = True
+    """The chunks, their pieces also written to ``pieces_file`` as they pass (the first chunk with any
+    makes the layer; an empty layer when none has), and left out of the result unless ``keep``."""
+    written = False
     for chunk in chunks:
-        if pieces_out is not None:
-            write_pieces(chunk, pieces_out, append=not first)
-            first = False
+        if pieces_file is not None:
+            if any(i.details for p in chunk for i in p.items):
+                write_pieces(chunk, pieces_file, append=written)
+                written = True
             if not keep:
                 chunk = [p.without_piece_geometry() for p in chunk]
         yield chunk
+    if pieces_file is not None and not written:
+        write_pieces([], pieces_file)
 
 
 class _Seen:
@@ -289,24 +298,48 @@ class _Seen:
             yield chunk
 
 
-def _write(output: Path | None, write: Callable[[IO[Any]], object], *, binary: bool = False) -> None:
-    """What ``write`` writes, to ``output``, else to stdout once it is whole. A file is written beside
-    its name and renamed when whole: a review that fails halfway leaves no truncated result, and an
-    earlier file of that name stays as it was."""
+@contextmanager
+def _whole_file(target: Path, *, suffix: str = ".part") -> Iterator[Path]:
+    """Where to write ``target``: a new file beside it, renamed to ``target`` when the block ends
+    without error and removed otherwise, so that a review failing halfway leaves no truncated file
+    and an earlier one as it was (its permissions kept). A target that is not a regular file (a
+    device, a pipe, a symlink: ``-o /dev/stdout``) is written in place. A file that cannot be written
+    (a full disk, a read-only folder) is an input error that names it."""
+    try:
+        earlier: os.stat_result | None = os.lstat(target)
+    except OSError:  # none yet (or none to see: writing it says why)
+        earlier = None
+    in_place = earlier is not None and not stat.S_ISREG(earlier.st_mode)
+    part = target if in_place else target.with_name(f".{target.name[:64]}.{secrets.token_hex(8)}{suffix}")
+    try:
+        if not in_place:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        yield part
+        if not in_place:
+            if earlier is not None:
+                os.chmod(part, stat.S_IMODE(earlier.st_mode))
+            os.replace(part, target)
+    except BaseException as exc:
+        if not in_place:
+            with suppress(OSError):  # none made (its folder could not be)
+                part.unlink()
+        if isinstance(exc, OSError) and not isinstance(exc, LantuError):  # a full disk, a read-only folder
+            raise InputError(f"writing {target} failed: {exc}", f"写入 {target} 失败：{exc}") from exc
+        raise
+
+
+def _written(output: Path | None, write: Callable[[IO[Any]], object], *, binary: bool = False) -> str | None:
+    """What ``write`` writes, to ``output`` (``_whole_file``); without one, the text, for stdout."""
     if output is None:
         buffer = io.StringIO()
         write(buffer)
-        sys.stdout.write(buffer.getvalue() + "\n")
-        return
-    output.parent.mkdir(parents=True, exist_ok=True)
-    part = output.with_name(f".{output.name}.{os.getpid()}.part")
-    try:
-        with open(part, "xb") if binary else open(part, "x", encoding="utf-8", newline="") as out:
-            write(out)
-        os.replace(part, output)
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
+        return buffer.getvalue()
+    with (
+        _whole_file(output) as part,
+        open(part, "wb") if binary else open(part, "w", encoding="utf-8", newline="") as out,
+    ):
+        write(out)
+    return None
 
 
 def say(text: str) -> None:
@@ -334,8 +367,12 @@ def render(
     data_dir: Path | None = None,
     number: DocumentNumber | None = None,
 ) -> str | bytes:
-    """``result`` as a paper or map (the data formats are ``STREAMED``); papers (report, PDF, opinion)
-    name ``issuer`` and carry ``number`` (a draft's without one)."""
+    """``result`` in ``fmt``; papers (report, PDF, opinion) name ``issuer`` and carry ``number`` (a draft's
+    without one)."""
+    if fmt in STREAMED:
+        text = io.StringIO()
+        STREAMED[fmt](result, [result.parcels], text)
+        return text.getvalue()
     synthetic = blueprint is not None and blueprint.synthetic
     if fmt is OutputFormat.pdf:
         from geo.report_pdf import review_report_pdf

@@ -274,8 +274,9 @@ def test_a_review_failing_halfway_leaves_the_earlier_output_and_no_part(
     from geo.review import engine
 
     monkeypatch.setattr(engine, "PIPELINE_CHUNK_MIN", 1)
-    out = tmp_path / "result.json"
+    out, gpkg = tmp_path / "result.json", tmp_path / "pieces.gpkg"
     out.write_text("an earlier result", encoding="utf-8")
+    gpkg.write_bytes(b"earlier pieces")
     real, calls = engine._Batch.grade, []
 
     def grade(self: Any, found: Any) -> Any:
@@ -285,10 +286,11 @@ def test_a_review_failing_halfway_leaves_the_earlier_output_and_no_part(
         return real(self, found)
 
     monkeypatch.setattr(engine._Batch, "grade", grade)
-    result = runner.invoke(app, ["review", str(parcels_file), "-b", str(blueprint_dir), "-o", str(out)])
+    args = ["review", str(parcels_file), "-b", str(blueprint_dir), "-o", str(out), "--pieces-out", str(gpkg)]
+    result = runner.invoke(app, args)
     assert result.exit_code == 2 and "worker lost" in result.stderr
-    assert out.read_text(encoding="utf-8") == "an earlier result"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["parcels.geojson", "result.json"]
+    assert out.read_text(encoding="utf-8") == "an earlier result" and gpkg.read_bytes() == b"earlier pieces"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["parcels.geojson", "pieces.gpkg", "result.json"]
 
 
 def test_pieces_file_written_chunk_by_chunk(
@@ -308,3 +310,98 @@ def test_pieces_file_written_chunk_by_chunk(
     assert by_chunk.drop(columns="geometry").equals(at_once.drop(columns="geometry"))
     assert by_chunk.geometry.geom_equals_exact(at_once.geometry, tolerance=0).all()
     assert f"{len(by_chunk)} 个图斑" in result.stderr
+
+
+def test_stdout_gets_the_result_once_the_progress_bar_is_gone(
+    parcels_file: Path, blueprint_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a bar on a terminal takes stdout over while it shows: what is printed then lands on the terminal
+    from rich.console import Console
+
+    monkeypatch.setattr("geo.cli.PROGRESS_FROM", 1)
+    monkeypatch.setattr("geo.cli.err", Console(stderr=True, force_terminal=True))
+    for fmt in ("json", "csv"):
+        result = runner.invoke(app, ["review", str(parcels_file), "-b", str(blueprint_dir), "-f", fmt])
+        assert result.exit_code == 0, result.output
+        assert '"A"' in result.stdout if fmt == "json" else "\nA," in result.stdout.replace("\r\n", "\n")
+
+
+def test_output_through_a_symlink_keeps_the_link_and_an_earlier_file_keeps_its_mode(
+    parcels_file: Path, blueprint_dir: Path, tmp_path: Path
+) -> None:
+    import os
+    import stat
+
+    real = tmp_path / "real" / "target.json"
+    real.parent.mkdir()
+    real.write_text("old", encoding="utf-8")
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    assert runner.invoke(app, ["review", str(parcels_file), "-b", str(blueprint_dir), "-o", str(link)]).exit_code == 0
+    assert link.is_symlink() and json.loads(real.read_text(encoding="utf-8"))["parcels"]
+    real.chmod(0o640)
+    long = tmp_path / ("审" * 80 + ".json")  # 240 bytes of name: the file beside it must still fit
+    for target in (real, long):
+        done = runner.invoke(app, ["review", str(parcels_file), "-b", str(blueprint_dir), "-o", str(target)])
+        assert done.exit_code == 0, done.output
+    assert stat.S_IMODE(os.stat(real).st_mode) == 0o640 and json.loads(long.read_text(encoding="utf-8"))["parcels"]
+    assert not [p for p in tmp_path.rglob("*") if p.name.endswith(".part")]
+
+
+def test_output_that_cannot_be_written_is_a_clear_error_and_leaves_nothing_paused(
+    parcels_file: Path, blueprint_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+
+    from geo.review import engine
+
+    monkeypatch.setattr(engine, "PIPELINE_CHUNK_MIN", 1)  # the failure comes between two chunks
+    out = tmp_path / "result.csv"
+    out.write_text("an earlier result", encoding="utf-8")
+    interval = sys.getswitchinterval()
+
+    def disk_full(chunks: Any, target: Any) -> int:
+        next(iter(chunks))
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("geo.cli.write_result_csv", disk_full)
+    result = runner.invoke(app, ["review", str(parcels_file), "-b", str(blueprint_dir), "-f", "csv", "-o", str(out)])
+    assert result.exit_code == 2 and "No space left on device" in result.stderr and "result.csv" in result.stderr
+    assert out.read_text(encoding="utf-8") == "an earlier result"
+    assert gc.isenabled() and sys.getswitchinterval() == interval  # the half-drawn review let go of both
+    blocked = runner.invoke(app, ["review", str(parcels_file), "-b", str(blueprint_dir), "-o", str(out / "x.json")])
+    assert blocked.exit_code == 2 and "x.json" in blocked.stderr  # a file where its folder should be
+
+
+def test_pieces_layer_made_by_the_first_chunk_with_pieces(blueprint: Any, tmp_path: Path) -> None:
+    import pyogrio
+
+    from geo.cli import _pieces_written
+    from geo.review import review
+
+    frame = parcel_frame(rect(1.2, 1.2, 1.6, 1.6), rect(2.9, 0.1, 3.1, 0.3))
+    none, some = review(frame, blueprint).parcels
+    none = none.model_copy(update={"items": [i.model_copy(update={"details": []}) for i in none.items]})
+    gpkg = tmp_path / "pieces.gpkg"
+    drawn = list(_pieces_written(iter([[none], [some]]), gpkg, keep=False))
+    assert [p.id for c in drawn for p in c] == ["1", "2"]
+    assert all(d.geometry is None for c in drawn for p in c for i in p.items for d in i.details)
+    info = pyogrio.read_info(gpkg, layer="pieces")
+    assert info["geometry_type"] == "MultiPolygon" and info["features"] == sum(len(i.details) for i in some.items)
+    pieces = gpd.read_file(gpkg, layer="pieces")
+    assert pieces["area_m2"].dtype == "float64" and set(pieces["parcel_id"]) == {"2"}
+    list(_pieces_written(iter([[none]]), gpkg, keep=False))  # a batch without any piece: an empty layer
+    assert pyogrio.read_info(gpkg, layer="pieces")["features"] == 0
+
+
+def test_render_writes_the_data_formats_as_the_command_streams_them(blueprint: Any) -> None:
+    from geo.cli import OutputFormat, render
+    from geo.review import review
+
+    whole = review(parcel_frame(rect(1.2, 1.2, 1.6, 1.6), rect(2.9, 0.1, 3.1, 0.3)), blueprint)
+    assert render(whole, OutputFormat.json) == whole.model_dump_json(indent=2)
+    assert [f["properties"]["id"] for f in json.loads(str(render(whole, OutputFormat.geojson)))["features"]] == [
+        "1",
+        "2",
+    ]
+    assert str(render(whole, OutputFormat.csv)).startswith("\ufeffid,name,verdict")

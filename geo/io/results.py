@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import IO, Any
 
 import geopandas as gpd
+import pyogrio
 import shapely
 
 from geo.crs import CGCS2000
+from geo.errors import InputError
 from geo.review.result import ParcelResult, ReviewResult
 
 Chunks = Iterable[Sequence[ParcelResult]]
@@ -30,6 +32,7 @@ def write_result_json(header: ReviewResult, chunks: Chunks, out: IO[str]) -> int
     the parcels of ``chunks`` written chunk by chunk as they come; returns how many. Each chunk is
     the header's dump with the chunk as its parcels, cut between the header's own text."""
     opening = '"parcels": ['
+    header = header.model_copy(update={"parcels": []})
     head, tail = header.model_dump_json(indent=2).split(opening + "]", 1)  # a quote inside a string is escaped
     out.write(head + opening)
     count = 0
@@ -103,7 +106,9 @@ def write_result_csv(chunks: Chunks, out: IO[str]) -> int:
 
 def write_pieces(parcels: Sequence[ParcelResult], path: str | Path, *, append: bool = False) -> int:
     """Every piece of ``parcels`` with its geometry to a GeoPackage layer ``pieces`` (EPSG:4490),
-    after those written before when ``append`` (a batch written chunk by chunk); returns the count.
+    after those written before when ``append`` (a batch written chunk by chunk: its first chunk with
+    pieces makes the layer); returns the count. Shapes are written as multipolygons, areas as reals,
+    whatever the chunk holds.
 
     A batch's pieces are what makes its JSON heavy: here they go to a file GIS tools read.
     """
@@ -122,9 +127,11 @@ def write_pieces(parcels: Sequence[ParcelResult], path: str | Path, *, append: b
         for i in p.items
         for d in i.details
     ]
-    if append and not rows:
-        return 0
     columns = ["parcel_id", "item", "layer", "status", "area_m2", "area_mu", "attributes", "geometry"]
     frame = gpd.GeoDataFrame(rows, columns=columns, geometry="geometry", crs=CGCS2000)
-    frame.to_file(path, layer="pieces", driver="GPKG", engine="pyogrio", append=append)
+    frame = frame.astype({"area_m2": "float64", "area_mu": "float64"})
+    try:
+        frame.to_file(path, layer="pieces", driver="GPKG", engine="pyogrio", append=append, promote_to_multi=True)
+    except (OSError, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:  # a full disk…
+        raise InputError(f"writing {path} failed: {exc}", f"写入 {path} 失败：{exc}") from exc
     return len(frame)

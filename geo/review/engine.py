@@ -6,7 +6,7 @@ import json
 import logging
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Generator, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -139,11 +139,13 @@ class Reviewing:
 
     header: ReviewResult
     count: int
-    chunks: Iterator[list[ParcelResult]]
+    chunks: Generator[list[ParcelResult], None, None]
 
     def result(self) -> ReviewResult:
-        """The whole result: every chunk drawn and held."""
-        return self.header.model_copy(update={"parcels": [p for chunk in self.chunks for p in chunk]})
+        """The whole result: every chunk drawn (``chunks`` is drawn once) and held, the collector
+        paused meanwhile (the results hold no cycles)."""
+        with gc_paused():
+            return self.header.model_copy(update={"parcels": [p for chunk in self.chunks for p in chunk]})
 
 
 def reviewing(
@@ -207,22 +209,29 @@ def reviewing(
 
 def _in_order(
     batch: _Batch, tasks: list[tuple[int, np.ndarray]], workers: int | None, progress: Progress | None
-) -> Iterator[list[ParcelResult]]:
+) -> Generator[list[ParcelResult], None, None]:
     """The batch's results in input order, as soon as they are: chunks come zone by zone, so a parcel
-    of a later zone waits for the parcels before it (a batch in one zone waits for nothing)."""
+    of a later zone waits for the parcels before it (a batch in one zone waits for nothing). The
+    collector is paused while a chunk is reviewed, not while its caller holds it: a caller that
+    stops halfway (an error writing the output) leaves nothing paused."""
     total, done, ready = len(batch.ids), 0, 0
     waiting: dict[int, ParcelResult] = {}
-    with gc_paused():
-        for chunk, found in _in_process(batch, tasks, workers):
-            waiting.update(zip(chunk.tolist(), found, strict=True))
-            done += len(chunk)
-            if progress:
-                progress(done, total)
-            start = ready
-            while ready in waiting:
-                ready += 1
-            if ready > start:
-                yield [waiting.pop(i) for i in range(start, ready)]
+    reviewed = _in_process(batch, tasks, workers)
+    while True:
+        with gc_paused():
+            drawn = next(reviewed, None)
+        if drawn is None:
+            break
+        chunk, found = drawn
+        waiting.update(zip(chunk.tolist(), found, strict=True))
+        done += len(chunk)
+        if progress:
+            progress(done, total)
+        start = ready
+        while ready in waiting:
+            ready += 1
+        if ready > start:
+            yield [waiting.pop(i) for i in range(start, ready)]
     log.info("reviewed %d parcel(s) against %r with profile %s", total, batch.blueprint.name, batch.profile.name)
 
 
@@ -316,13 +325,15 @@ def _in_process(batch: _Batch, tasks: list[tuple[int, np.ndarray]], workers: int
         for epsg, chunk in tasks:
             yield chunk, batch.review_chunk(epsg, chunk, workers)
         return
-    with ThreadPoolExecutor(1) as pool, short_switches():
+    with ThreadPoolExecutor(1) as pool:
         ahead = pool.submit(batch.overlay, *tasks[0], workers)
         for nxt in [*tasks[1:], None]:
-            found = ahead.result()
-            if nxt is not None:
-                ahead = pool.submit(batch.overlay, *nxt, workers)
-            yield found.chunk, batch.grade(found)
+            with short_switches():  # while this thread waits and grades, not while its caller holds the chunk
+                found = ahead.result()
+                if nxt is not None:
+                    ahead = pool.submit(batch.overlay, *nxt, workers)
+                graded = batch.grade(found)
+            yield found.chunk, graded
 
 
 def _chunk_size(parcels: int, workers: int | None) -> int:
