@@ -405,3 +405,32 @@ def test_render_writes_the_data_formats_as_the_command_streams_them(blueprint: A
         "2",
     ]
     assert str(render(whole, OutputFormat.csv)).startswith("\ufeffid,name,verdict")
+
+
+def test_a_terminated_review_removes_its_part_files_and_keeps_the_earlier_result(
+    parcels_file: Path, blueprint_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    import signal
+
+    from geo.review import engine
+
+    monkeypatch.setattr(engine, "PIPELINE_CHUNK_MIN", 1)
+    out, gpkg = tmp_path / "result.json", tmp_path / "pieces.gpkg"
+    out.write_text("an earlier result", encoding="utf-8")
+    real, calls = engine._Batch.grade, []
+
+    def grade(self: Any, found: Any) -> Any:
+        calls.append(found)
+        if len(calls) == 2:  # the first parcel is on file by now
+            os.kill(os.getpid(), signal.SIGTERM)
+        return real(self, found)
+
+    monkeypatch.setattr(engine._Batch, "grade", grade)
+    before = signal.getsignal(signal.SIGTERM)
+    args = ["review", str(parcels_file), "-b", str(blueprint_dir), "-o", str(out), "--pieces-out", str(gpkg)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 128 + signal.SIGTERM
+    assert out.read_text(encoding="utf-8") == "an earlier result" and not gpkg.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["parcels.geojson", "result.json"]
+    assert signal.getsignal(signal.SIGTERM) == before  # the command's handler is gone with it
