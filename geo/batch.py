@@ -25,6 +25,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import pickle
+import signal
 import sys
 import threading
 import uuid
@@ -45,7 +46,7 @@ from dask.delayed import delayed
 
 from geo.blueprint import Blueprint, load_blueprint
 from geo.crs import check_coordinates
-from geo.errors import ReviewAborted
+from geo.errors import InputError, ReviewAborted
 from geo.review import ReviewResult, review
 from geo.review.engine import parcel_ids, parcel_zones, project_attributes
 from geo.review.profile import Profile
@@ -199,9 +200,12 @@ def _fork(workers: int) -> ProcessPoolExecutor:
 
 
 def _own_streams() -> None:
-    """A forked worker writes to the process's own stdout and stderr: the parent may have forked it
-    while a progress bar had put its proxies (and their lock, held by its refresh thread) there."""
+    """A forked worker writes to the process's own stdout and stderr (the parent may have forked it
+    while a progress bar had put its proxies, and their lock held by its refresh thread, there) and
+    dies of ``SIGTERM`` (the parent's command may have set a handler that ends it as an error: in a
+    worker, dask would catch that and the batch would go on without the partition)."""
     sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def close_pools() -> None:
@@ -302,6 +306,8 @@ def review_in_partitions(
     load is 16 s and another 4 GB). ``profile``: a name the workers look up among the packaged
     profiles, or a profile the caller loaded (from its own data directory: a worker has none).
     """
+    if len(parcels) == 0:
+        raise InputError("no parcels to review", "没有需要审查的地块")
     frame = parcels.assign(id=parcel_ids(parcels))  # ids by position in the whole input, not the partition
     frame.attrs = {}  # the reader's warnings are reported once, below, not once per partition
     projects = [a.project_id for a in project_attributes(frame, project)]

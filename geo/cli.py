@@ -69,6 +69,8 @@ class OutputFormat(StrEnum):
     docx = "docx"  # the same as an editable Word file
 
 
+BINARY = (OutputFormat.pdf, OutputFormat.docx)  # written to a file only
+
 # the data formats, written parcel by parcel (``geo.io.results``)
 STREAMED: dict[OutputFormat, Callable[[ReviewResult, Chunks, IO[str]], int]] = {
     OutputFormat.json: write_result_json,
@@ -147,7 +149,7 @@ def review_cmd(
     ] = None,
 ) -> None:
     """Run the siting review; JSON (DESIGN.md schema) on stdout by default. Exit 2 on bad input."""
-    if fmt is OutputFormat.pdf and output is None:
+    if fmt in BINARY and output is None:
         fail(needs_output(fmt))  # before the review: a batch is not reviewed for nothing
     data_dir = cli_context(ctx).data_dir
     overrides: dict[str, Any] = {}
@@ -222,11 +224,11 @@ def review_cmd(
             if pieces_out is not None:
                 say(f"{seen.pieces} 个图斑 / piece(s) → {pieces_out}")
             if summary is not None and result is not None:
-                err.print(f"summary → {write_summary(result, summary)}", highlight=False)
+                with _whole_file(summary, suffix=f".part{summary.suffix}") as part:
+                    write_summary(result, part)
+                err.print(f"summary → {summary}", highlight=False)
             if result is not None:
                 content = render(result, fmt, blueprint=bp, issuer=cli_context(ctx).issuer, data_dir=data_dir)
-                if output is None and isinstance(content, bytes):
-                    raise needs_output(fmt)
                 printed = _written(output, lambda out: out.write(content), binary=isinstance(content, bytes))
         except LantuError as exc:
             fail(exc)

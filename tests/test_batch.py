@@ -292,3 +292,24 @@ def test_a_dead_worker_is_a_clear_error_and_the_next_batch_forks_anew(
         review_in_partitions(frame, blueprint_dir, partitions=2, num_workers=2, loaded=blueprint)
     again = review_in_partitions(frame, blueprint_dir, partitions=2, num_workers=2, loaded=blueprint)
     assert batch._pools[(directory, 2)].executor is not pool and len(again.parcels) == 6
+
+
+def test_no_parcels_on_workers_is_the_same_input_error(blueprint_dir: Path) -> None:
+    from geo.errors import InputError
+
+    with pytest.raises(InputError, match="no parcels"):
+        review_in_partitions(parcel_frame(rect(1.2, 1.2, 1.6, 1.6)).iloc[:0], blueprint_dir, partitions=2)
+
+
+def test_a_worker_dies_of_sigterm_whatever_its_parent_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the CLI ends itself on SIGTERM by an exception; in a worker dask would catch it and go on
+    import sys
+
+    monkeypatch.setattr(sys, "stdout", sys.stdout)  # the initializer resets the streams: given back after
+    monkeypatch.setattr(sys, "stderr", sys.stderr)
+    before = signal.signal(signal.SIGTERM, lambda *_: None)
+    try:
+        batch._own_streams()
+        assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    finally:
+        signal.signal(signal.SIGTERM, before)

@@ -203,9 +203,15 @@ def test_size_caps(parcels_file: Path, blueprint_dir: Path) -> None:
     )
 
 
-def test_pdf_needs_an_output_file(parcels_file: Path, blueprint_dir: Path) -> None:
-    result = runner.invoke(app, ["review", str(parcels_file), "-b", str(blueprint_dir), "-f", "pdf"])
-    assert result.exit_code == 2 and "-o report.pdf" in result.stderr
+@pytest.mark.parametrize("fmt", ["pdf", "docx"])
+def test_binary_formats_need_an_output_file_before_any_review(
+    parcels_file: Path, blueprint_dir: Path, tmp_path: Path, fmt: str
+) -> None:
+    gpkg = tmp_path / "pieces.gpkg"
+    args = ["review", str(parcels_file), "-b", str(blueprint_dir), "-f", fmt, "--pieces-out", str(gpkg)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and f"-o report.{fmt}" in result.stderr
+    assert not gpkg.exists()  # refused before the batch was reviewed
 
 
 def test_lean_batch_output_and_pieces_file(parcels_file: Path, blueprint_dir: Path, tmp_path: Path) -> None:
@@ -434,3 +440,14 @@ def test_a_terminated_review_removes_its_part_files_and_keeps_the_earlier_result
     assert out.read_text(encoding="utf-8") == "an earlier result" and not gpkg.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["parcels.geojson", "result.json"]
     assert signal.getsignal(signal.SIGTERM) == before  # the command's handler is gone with it
+
+
+def test_summary_written_whole_or_not_at_all(parcels_file: Path, blueprint_dir: Path, tmp_path: Path) -> None:
+    summary = tmp_path / "summary.csv"
+    args = ["review", str(parcels_file), "-b", str(blueprint_dir), "-o", str(tmp_path / "r.json")]
+    assert runner.invoke(app, [*args, "--summary", str(summary)]).exit_code == 0
+    assert "地块编号" in summary.read_text(encoding="utf-8-sig")
+    (tmp_path / "file").write_text("not a folder", encoding="utf-8")
+    blocked = runner.invoke(app, [*args, "--summary", str(tmp_path / "file" / "s.csv")])
+    assert blocked.exit_code == 2 and "s.csv" in blocked.stderr  # named, not a traceback
+    assert not [p for p in tmp_path.rglob("*") if ".part" in p.name]

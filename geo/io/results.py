@@ -14,7 +14,6 @@ import pyogrio
 import shapely
 
 from geo.crs import CGCS2000
-from geo.errors import InputError
 from geo.review.result import ParcelResult, ReviewResult
 
 Chunks = Iterable[Sequence[ParcelResult]]
@@ -132,6 +131,6 @@ def write_pieces(parcels: Sequence[ParcelResult], path: str | Path, *, append: b
     frame = frame.astype({"area_m2": "float64", "area_mu": "float64"})
     try:
         frame.to_file(path, layer="pieces", driver="GPKG", engine="pyogrio", append=append, promote_to_multi=True)
-    except (OSError, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:  # a full disk…
-        raise InputError(f"writing {path} failed: {exc}", f"写入 {path} 失败：{exc}") from exc
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:  # a full disk…: what writing says
+        raise OSError(f"GDAL: {exc}") from exc
     return len(frame)
