@@ -273,9 +273,13 @@ def test_data_formats_written_parcel_by_parcel_as_reviewed(
     assert not list(tmp_path.glob("*.part"))
 
 
-def test_a_review_failing_halfway_leaves_the_earlier_output_and_no_part(
-    parcels_file: Path, blueprint_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("stop", ["error", "sigterm"])
+def test_a_review_stopped_halfway_keeps_the_earlier_files_and_leaves_no_part(
+    parcels_file: Path, blueprint_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stop: str
 ) -> None:
+    import os
+    import signal
+
     from geo.errors import ReviewAborted
     from geo.review import engine
 
@@ -287,16 +291,21 @@ def test_a_review_failing_halfway_leaves_the_earlier_output_and_no_part(
 
     def grade(self: Any, found: Any) -> Any:
         calls.append(found)
-        if len(calls) == 2:
-            raise ReviewAborted("worker lost", "审查中断")
+        if len(calls) == 2:  # the first parcel is on file by now
+            if stop == "error":
+                raise ReviewAborted("worker lost", "审查中断")
+            os.kill(os.getpid(), signal.SIGTERM)  # a scheduler stopping the job
         return real(self, found)
 
     monkeypatch.setattr(engine._Batch, "grade", grade)
+    handler = signal.getsignal(signal.SIGTERM)
     args = ["review", str(parcels_file), "-b", str(blueprint_dir), "-o", str(out), "--pieces-out", str(gpkg)]
     result = runner.invoke(app, args)
-    assert result.exit_code == 2 and "worker lost" in result.stderr
+    assert result.exit_code == (2 if stop == "error" else 128 + signal.SIGTERM)
+    assert stop == "sigterm" or "worker lost" in result.stderr
     assert out.read_text(encoding="utf-8") == "an earlier result" and gpkg.read_bytes() == b"earlier pieces"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["parcels.geojson", "pieces.gpkg", "result.json"]
+    assert signal.getsignal(signal.SIGTERM) == handler  # the command's own handler is gone with it
 
 
 def test_pieces_file_written_chunk_by_chunk(
@@ -411,35 +420,6 @@ def test_render_writes_the_data_formats_as_the_command_streams_them(blueprint: A
         "2",
     ]
     assert str(render(whole, OutputFormat.csv)).startswith("\ufeffid,name,verdict")
-
-
-def test_a_terminated_review_removes_its_part_files_and_keeps_the_earlier_result(
-    parcels_file: Path, blueprint_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import os
-    import signal
-
-    from geo.review import engine
-
-    monkeypatch.setattr(engine, "PIPELINE_CHUNK_MIN", 1)
-    out, gpkg = tmp_path / "result.json", tmp_path / "pieces.gpkg"
-    out.write_text("an earlier result", encoding="utf-8")
-    real, calls = engine._Batch.grade, []
-
-    def grade(self: Any, found: Any) -> Any:
-        calls.append(found)
-        if len(calls) == 2:  # the first parcel is on file by now
-            os.kill(os.getpid(), signal.SIGTERM)
-        return real(self, found)
-
-    monkeypatch.setattr(engine._Batch, "grade", grade)
-    before = signal.getsignal(signal.SIGTERM)
-    args = ["review", str(parcels_file), "-b", str(blueprint_dir), "-o", str(out), "--pieces-out", str(gpkg)]
-    result = runner.invoke(app, args)
-    assert result.exit_code == 128 + signal.SIGTERM
-    assert out.read_text(encoding="utf-8") == "an earlier result" and not gpkg.exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["parcels.geojson", "result.json"]
-    assert signal.getsignal(signal.SIGTERM) == before  # the command's handler is gone with it
 
 
 def test_summary_written_whole_or_not_at_all(parcels_file: Path, blueprint_dir: Path, tmp_path: Path) -> None:
