@@ -215,7 +215,7 @@ def review_cmd(
                     closing(batch.chunks),
                     _whole_file(pieces_out, suffix=".part.gpkg") if pieces_out else nullcontext() as pieces_file,
                 ):
-                    seen = _Seen(_pieces_written(batch.chunks, pieces_file, keep=pieces))
+                    seen = _Passing(batch.chunks, pieces_file, keep=pieces)
                     if fmt in STREAMED and summary is None:  # written parcel by parcel as they are reviewed
                         printed = _written(output, lambda out: STREAMED[fmt](batch.header, seen, out))
                         result = None
@@ -285,39 +285,29 @@ def progress_bar(total: int) -> Iterator[Callable[[int, int], None] | None]:
         yield lambda done, _total: bar.update(task, completed=done)
 
 
-def _pieces_written(
-    chunks: Iterator[list[ParcelResult]], pieces_file: Path | None, *, keep: bool
-) -> Iterator[list[ParcelResult]]:
-    """The chunks, their pieces also written to ``pieces_file`` as they pass (the first chunk with any
-    makes the layer; an empty layer when none has), and left out of the result unless ``keep``."""
-    written = False
-    for chunk in chunks:
-        if pieces_file is not None:
-            if any(i.details for p in chunk for i in p.items):
-                write_pieces(chunk, pieces_file, append=written)
-                written = True
-            if not keep:
-                chunk = [p.without_piece_geometry() for p in chunk]
-        yield chunk
-    if pieces_file is not None and not written:
-        write_pieces([], pieces_file)
+class _Passing:
+    """The chunks of a batch on their way to the output: their pieces written to ``pieces_file`` (the
+    first chunk with any makes the layer; an empty layer when none has) and left out of the result
+    unless ``keep``; how many parcels and pieces passed, and the first ten verdicts (what the command
+    says when it is done)."""
 
-
-class _Seen:
-    """The chunks of a batch as they pass: how many parcels and pieces, and the first ten verdicts
-    (what the command says when it is done)."""
-
-    def __init__(self, chunks: Iterator[list[ParcelResult]]) -> None:
-        self.chunks = chunks
+    def __init__(self, chunks: Iterator[list[ParcelResult]], pieces_file: Path | None, *, keep: bool) -> None:
+        self.chunks, self.pieces_file, self.keep = chunks, pieces_file, keep
         self.count = self.pieces = 0
         self.verdicts: list[str] = []
 
     def __iter__(self) -> Iterator[list[ParcelResult]]:
         for chunk in self.chunks:
+            if self.pieces_file is not None:
+                if any(i.details for p in chunk for i in p.items):
+                    self.pieces += write_pieces(chunk, self.pieces_file, append=self.pieces > 0)
+                if not self.keep:
+                    chunk = [p.without_piece_geometry() for p in chunk]
             self.count += len(chunk)
-            self.pieces += sum(len(i.details) for p in chunk for i in p.items)
             self.verdicts += [f"{p.id}={p.verdict}" for p in chunk[: 10 - len(self.verdicts)]]
             yield chunk
+        if self.pieces_file is not None and self.pieces == 0:
+            write_pieces([], self.pieces_file)
 
 
 @contextmanager

@@ -391,21 +391,21 @@ def test_output_that_cannot_be_written_is_a_clear_error_and_leaves_nothing_pause
 def test_pieces_layer_made_by_the_first_chunk_with_pieces(blueprint: Any, tmp_path: Path) -> None:
     import pyogrio
 
-    from geo.cli import _pieces_written
+    from geo.cli import _Passing
     from geo.review import review
 
     frame = parcel_frame(rect(1.2, 1.2, 1.6, 1.6), rect(2.9, 0.1, 3.1, 0.3))
     none, some = review(frame, blueprint).parcels
     none = none.model_copy(update={"items": [i.model_copy(update={"details": []}) for i in none.items]})
     gpkg = tmp_path / "pieces.gpkg"
-    drawn = list(_pieces_written(iter([[none], [some]]), gpkg, keep=False))
+    drawn = list(_Passing(iter([[none], [some]]), gpkg, keep=False))
     assert [p.id for c in drawn for p in c] == ["1", "2"]
     assert all(d.geometry is None for c in drawn for p in c for i in p.items for d in i.details)
     info = pyogrio.read_info(gpkg, layer="pieces")
     assert info["geometry_type"] == "MultiPolygon" and info["features"] == sum(len(i.details) for i in some.items)
     pieces = gpd.read_file(gpkg, layer="pieces")
     assert pieces["area_m2"].dtype == "float64" and set(pieces["parcel_id"]) == {"2"}
-    list(_pieces_written(iter([[none]]), gpkg, keep=False))  # a batch without any piece: an empty layer
+    list(_Passing(iter([[none]]), gpkg, keep=False))  # a batch without any piece: an empty layer
     assert pyogrio.read_info(gpkg, layer="pieces")["features"] == 0
 
 
