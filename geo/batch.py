@@ -16,24 +16,28 @@ Three ways to run the partitions, all giving the single-process result:
 A worker runs one partition at a time per thread dask gives it, and the review inside
 runs on that one thread (``review(workers=1)``: no overlay thread of its own), so N
 workers use N cores and no more. Partitions are contiguous runs of the input cut to
-about equal cost (``balanced_partitions``); results come back as pickled models, which
-the parent unpickles as each partition finishes.
+about equal cost (``balanced_partitions``), of at most ``PARTITION_PARCELS`` parcels; results
+come back as pickled models, which the parent unpickles as each partition finishes and hands on in
+input order (``reviewing_in_partitions``), holding a few partitions' results at a time, not the
+batch's (about 60 KB a parcel without pieces).
 """
 
 from __future__ import annotations
 
 import gc
+import itertools
 import multiprocessing
 import pickle
 import signal
 import sys
 import threading
 import uuid
-from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from collections.abc import Callable, Generator, Iterator
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import closing, contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -47,11 +51,13 @@ from dask.delayed import delayed
 from geo.blueprint import Blueprint, load_blueprint
 from geo.crs import check_coordinates
 from geo.errors import InputError, ReviewAborted
-from geo.review import ReviewResult, review
-from geo.review.engine import parcel_ids, parcel_zones, project_attributes
+from geo.review import Reviewing, ReviewResult, review
+from geo.review.engine import Chunks, in_input_order, parcel_ids, parcel_zones, project_attributes
 from geo.review.profile import Profile
 from geo.threads import CORES, gc_paused
 
+Parts = Generator[ReviewResult, None, None]  # partitions' results, in order
+PARTITION_PARCELS = 1000  # at most: what the parent holds is a few partitions' results
 _loaded: dict[str, Blueprint] = {}  # per process: a worker loads a blueprint once and keeps it
 
 
@@ -217,54 +223,100 @@ def close_pools() -> None:
 
 @dataclass
 class _Tally:
-    """Parcels reviewed so far, counted as partitions finish (by task key): a batch's progress."""
+    """Parcels reviewed so far, counted as partitions finish (by task key, on the threads computing
+    them): a batch's progress."""
 
     sizes: dict[Any, int]
     report: Callable[[int, int], None] | None
     done: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def finished(self, key: Any) -> None:
-        self.done += self.sizes.get(key, 0)
-        if self.report is not None:
-            self.report(self.done, sum(self.sizes.values()))
+        with self.lock:
+            self.done += self.sizes.get(key, 0)
+            if self.report is not None:
+                self.report(self.done, sum(self.sizes.values()))
+
+
+def _in_turn(tasks: list[Any], workers: int, compute_one: Callable[[Any], ReviewResult]) -> Parts:
+    """The tasks' results in order, each computed alone by ``compute_one`` (dask's ``compute`` on a local
+    scheduler, which returns a computation's results only when all are done) on one of ``workers``
+    threads, as many as the workers: a worker that ends a partition finds the next one waiting. At most
+    twice that many are started ahead of the one handed on, so the parent holds a few partitions'
+    results, not the batch's; one that stops halfway (an error, ``SIGTERM``) starts no other and waits
+    only for the partitions running."""
+    upcoming = iter(tasks)
+    with ThreadPoolExecutor(workers) as computing:
+        started = deque(computing.submit(compute_one, task) for task in itertools.islice(upcoming, 2 * workers))
+        try:
+            while started:
+                part = started.popleft().result()
+                if (task := next(upcoming, None)) is not None:
+                    started.append(computing.submit(compute_one, task))
+                yield part
+        finally:
+            computing.shutdown(cancel_futures=True)
 
 
 def _on_this_host(
     tasks: list[Any], scheduler: str, directory: str, num_workers: int | None, tally: _Tally, zones: frozenset[int]
-) -> list[ReviewResult]:
-    """dask's local schedulers. ``chunksize=1``: they batch 6 tasks per dispatch by default, which
-    leaves workers idle. Processes run in this process's forked pool where the OS has fork (the
-    workers start with the libraries and the blueprint already in memory), else in a pool of dask's."""
+) -> Parts:
+    """dask's local schedulers, a partition per computation. Processes run in a pool of this process:
+    where the OS has fork, the pool forked with the blueprint in memory (the workers start with the
+    libraries and the blueprint loaded), else one for the batch whose workers load the blueprint."""
     # this computation's own callback, dask's (…, posttask, …): ``with Callback()`` would hear every thread's dask work
     finished = (None, None, None, lambda key, *_: tally.finished(key), None)
-    kwargs: dict[str, Any] = {"scheduler": scheduler, "chunksize": 1, "callbacks": [finished]}
-    if scheduler != "processes" or sys.platform != "linux":
-        loads = {"func_loads": _loads} if scheduler == "processes" else {}
-        return list(compute(*tasks, num_workers=num_workers, **loads, **kwargs))
+    kwargs: dict[str, Any] = {"scheduler": scheduler, "callbacks": [finished]}
     workers = num_workers or CORES
-    with _forked_pool(directory, workers, zones) as pool:
-        try:
-            return list(compute(*tasks, pool=pool.executor, func_dumps=_dumps, func_loads=_loads, **kwargs))
-        except BrokenProcessPool as exc:  # a worker died (killed, out of memory): the next batch forks a new pool
-            with _pools_lock:
-                if _pools.get((directory, workers)) is pool:
-                    del _pools[(directory, workers)]
-                pool.retire()  # shut down as this batch lets go of it
-            raise ReviewAborted(
-                f"a worker process died during the batch ({exc}); run it again, or with fewer workers (--workers 1)",
-                "审查进程意外退出（内存不足？），请重新运行或减少进程数（--workers 1）",
-            ) from exc
+    if scheduler != "processes":
+        yield from _in_turn(tasks, workers, lambda task: compute(task, num_workers=1, **kwargs)[0])
+        return
+    with _process_pool(directory, workers, zones) as executor:
+        yield from _in_turn(
+            tasks,
+            workers,
+            lambda task: compute(task, pool=executor, func_dumps=_dumps, func_loads=_loads, **kwargs)[0],
+        )
 
 
-def _on_cluster(tasks: list[Any], scheduler: str, num_workers: int | None, tally: _Tally) -> list[ReviewResult]:
-    """Run on dask.distributed: a LocalCluster (``"local"``) or the scheduler at an address."""
-    from distributed import Client, LocalCluster, as_completed
+@contextmanager
+def _process_pool(directory: str, workers: int, zones: frozenset[int]) -> Iterator[ProcessPoolExecutor]:
+    """The batch's worker processes: this process's forked pool where the OS has fork, else a pool for the
+    batch. A worker that dies (killed, out of memory) aborts the batch with a clear error; the next batch
+    forks a new pool."""
+    try:
+        if sys.platform != "linux":
+            with ProcessPoolExecutor(workers) as executor:
+                yield executor
+            return
+        with _forked_pool(directory, workers, zones) as pool:
+            try:
+                yield pool.executor
+            except BrokenProcessPool:
+                with _pools_lock:
+                    if _pools.get((directory, workers)) is pool:
+                        del _pools[(directory, workers)]
+                    pool.retire()  # shut down as this batch lets go of it
+                raise
+    except BrokenProcessPool as exc:
+        raise ReviewAborted(
+            f"a worker process died during the batch ({exc}); run it again, or with fewer workers (--workers 1)",
+            "审查进程意外退出（内存不足？），请重新运行或减少进程数（--workers 1）",
+        ) from exc
 
-    def run(client: Client) -> list[ReviewResult]:
-        futures = client.compute(tasks)
-        for done in as_completed(futures):
-            tally.finished(done.key)
-        return list(client.gather(futures))
+
+def _on_cluster(tasks: list[Any], scheduler: str, num_workers: int | None, tally: _Tally) -> Parts:
+    """Run on dask.distributed: a LocalCluster (``"local"``) or the scheduler at an address. Every task
+    is submitted at once; the results are gathered in order, each released on the cluster once here,
+    so the parent holds one partition's results at a time."""
+    from distributed import Client, LocalCluster
+
+    def run(client: Client) -> Parts:
+        for future in client.compute(tasks):
+            part = future.result()
+            future.release()
+            tally.finished(future.key)
+            yield part
 
     if scheduler == "local":
         with (
@@ -273,9 +325,10 @@ def _on_cluster(tasks: list[Any], scheduler: str, num_workers: int | None, tally
             ) as cluster,
             Client(cluster) as client,
         ):
-            return run(client)
+            yield from run(client)
+        return
     with Client(scheduler, timeout="30s") as client:
-        return run(client)
+        yield from run(client)
 
 
 def _zones(parcels: gpd.GeoDataFrame, blueprint: Blueprint) -> frozenset[int]:
@@ -299,19 +352,51 @@ def review_in_partitions(
     pieces: bool = True,
     loaded: Blueprint | None = None,
 ) -> ReviewResult:
-    """Review ``parcels`` in ``partitions`` pieces on dask; the result equals ``review``'s.
+    """Review ``parcels`` in at least ``partitions`` pieces on dask; the result equals ``review``'s.
 
     ``loaded``: the blueprint the caller already read from ``blueprint_dir``; the local
     schedulers use it instead of reading the directory a second time (at city scale a second
     load is 16 s and another 4 GB). ``profile``: a name the workers look up among the packaged
     profiles, or a profile the caller loaded (from its own data directory: a worker has none).
     """
+    return reviewing_in_partitions(
+        parcels,
+        blueprint_dir,
+        partitions=partitions,
+        scheduler=scheduler,
+        num_workers=num_workers,
+        profile=profile,
+        project=project,
+        progress=progress,
+        pieces=pieces,
+        loaded=loaded,
+    ).result()
+
+
+def reviewing_in_partitions(
+    parcels: gpd.GeoDataFrame,
+    blueprint_dir: str | Path,
+    *,
+    partitions: int,
+    scheduler: str = "processes",
+    num_workers: int | None = None,
+    profile: str | Profile = "ten-point",
+    project: dict[str, Any] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    pieces: bool = True,
+    loaded: Blueprint | None = None,
+) -> Reviewing:
+    """``review_in_partitions``'s batch, its results to be drawn chunk by chunk in input order as the
+    partitions finish (``lantu review --workers -o`` writes them so). It returns once the first
+    partition is reviewed, whose result gives the header: bad input is refused before anything is
+    written."""
     if len(parcels) == 0:
         raise InputError("no parcels to review", "没有需要审查的地块")
     frame = parcels.assign(id=parcel_ids(parcels))  # ids by position in the whole input, not the partition
     frame.attrs = {}  # the reader's warnings are reported once, below, not once per partition
     projects = [a.project_id for a in project_attributes(frame, project)]
-    chunks = projects_together(balanced_partitions(frame.geometry.values, partitions), projects)
+    cuts = max(partitions, -(-len(frame) // PARTITION_PARCELS))
+    chunks = projects_together(balanced_partitions(frame.geometry.values, cuts), projects)
     directory = str(Path(blueprint_dir).resolve())
     tasks = [delayed(_review_partition)(frame.iloc[c], directory, profile, project, pieces) for c in chunks]
     tally = _Tally({task.key: len(c) for task, c in zip(tasks, chunks, strict=True)}, progress)
@@ -322,13 +407,22 @@ def review_in_partitions(
         parts = _on_this_host(tasks, scheduler, directory, num_workers, tally, _zones(parcels, blueprint))
     else:
         parts = _on_cluster(tasks, scheduler, num_workers, tally)
-    found = {p.id: p for part in parts for p in part.parcels}
-    results = [found[i] for i in frame["id"]]  # in input order: a project's parcels may have moved
-    return parts[0].model_copy(
+    first = next(parts)
+    header = first.model_copy(
         update={
             "review_id": uuid.uuid4().hex,
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
-            "parcels": results,
+            "parcels": [],
             "warnings": list(parcels.attrs.get("warnings", [])),
         }
     )
+    return Reviewing(header, len(frame), in_input_order(_positioned(chunks, first, parts), len(frame), None))
+
+
+def _positioned(chunks: list[np.ndarray], first: ReviewResult, rest: Parts) -> Chunks:
+    """Each partition's results with its parcels' positions in the input (a project's may have moved)."""
+    parts = itertools.chain([first], rest)
+    del first  # handed on with the first chunk, not held to the end
+    with closing(rest):  # closing the partitions' generator stops them
+        for chunk, part in zip(chunks, parts, strict=True):
+            yield chunk, part.parcels

@@ -176,11 +176,11 @@ def review_cmd(
 
             def run(progress: Callable[[int, int], None] | None) -> Reviewing:
                 if workers > 1 or scheduler:
-                    from geo.batch import review_in_partitions
+                    from geo.batch import reviewing_in_partitions
 
                     where = scheduler or f"{workers} processes"
                     say(f"审查 {len(frame)} 个地块（{where}）/ reviewing {len(frame)} parcels on {where}")
-                    whole = review_in_partitions(
+                    return reviewing_in_partitions(
                         frame,
                         blueprint,
                         partitions=4 * workers,
@@ -194,8 +194,6 @@ def review_cmd(
                         pieces=keep_pieces,
                         loaded=bp,
                     )
-                    chunks = (chunk for chunk in [whole.parcels])  # one chunk, drawn as the review's are
-                    return Reviewing(whole.model_copy(update={"parcels": []}), len(whole.parcels), chunks)
                 return reviewing(
                     frame,
                     bp,

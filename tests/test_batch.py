@@ -313,3 +313,46 @@ def test_a_worker_dies_of_sigterm_whatever_its_parent_set(monkeypatch: pytest.Mo
         assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
     finally:
         signal.signal(signal.SIGTERM, before)
+
+
+@pytest.mark.parametrize("scheduler", ["processes", "threads", "local"])
+def test_partitions_are_handed_on_as_they_finish(
+    blueprint: Blueprint, blueprint_dir: Path, scheduler: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch on workers is drawn partition by partition in input order: the parent holds a few
+    partitions' results (on this host twice as many as workers ahead of the one handed on; a cluster's
+    are gathered one by one), not the batch's. One that stops after its first chunk leaves its forked
+    pool free for the next batch."""
+    monkeypatch.setattr(batch, "PARTITION_PARCELS", 5)  # 50 parcels: ten partitions
+    frame = parcel_frame(*_grid(), project_type="industrial", investment_wan=100_000)
+    frame["project_id"] = [None] * 45 + ["P", None, None, None, "P"]  # a project the last partition shares
+    serial = review(frame, blueprint)
+    seen: list[int] = []
+    running = batch.reviewing_in_partitions(
+        frame,
+        blueprint_dir,
+        partitions=2,
+        scheduler=scheduler,
+        num_workers=2,
+        loaded=blueprint,
+        progress=lambda done, _: seen.append(done),
+    )
+    assert running.count == 50 and running.header.parcels == []
+    chunks = [next(running.chunks)]
+    ahead = max(seen)  # reviewed when the first partition was handed on
+    assert [p.id for p in chunks[0]] == [str(i) for i in range(1, len(chunks[0]) + 1)]
+    chunks += list(running.chunks)
+    assert len(chunks) >= 8  # partition by partition (the shared project's moved with its first parcel)
+    assert ahead <= (5 if scheduler == "local" else 5 + 2 * 2 * 5) < 50, seen  # the first, and four started ahead
+    drawn = [p for chunk in chunks for p in chunk]
+    assert [p.model_dump(exclude={"geometry"}) for p in drawn] == [
+        p.model_dump(exclude={"geometry"}) for p in serial.parcels
+    ]
+
+    stopped = batch.reviewing_in_partitions(
+        frame, blueprint_dir, partitions=2, scheduler=scheduler, num_workers=2, loaded=blueprint
+    )
+    next(stopped.chunks)
+    stopped.chunks.close()  # what runs ends with its partition, nothing more starts; the pool is let go of
+    if scheduler == "processes":
+        assert batch._pools[(str(blueprint_dir.resolve()), 2)].users == 0

@@ -6,8 +6,9 @@ import json
 import logging
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable, Collection, Generator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Generator, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -210,29 +211,39 @@ def reviewing(
 def _in_order(
     batch: _Batch, tasks: list[tuple[int, np.ndarray]], workers: int | None, progress: Progress | None
 ) -> Generator[list[ParcelResult], None, None]:
-    """The batch's results in input order, as soon as they are: chunks come zone by zone, so a parcel
-    of a later zone waits for the parcels before it (a batch in one zone waits for nothing). The
-    collector is paused while a chunk is reviewed, not while its caller holds it: a caller that
-    stops halfway (an error writing the output) leaves nothing paused."""
-    total, done, ready = len(batch.ids), 0, 0
+    """The batch's results in input order: chunks come zone by zone, so a parcel of a later zone
+    waits for the parcels before it (a batch in one zone waits for nothing)."""
+    yield from in_input_order(_in_process(batch, tasks, workers), len(batch.ids), progress)
+    log.info(
+        "reviewed %d parcel(s) against %r with profile %s", len(batch.ids), batch.blueprint.name, batch.profile.name
+    )
+
+
+def in_input_order(
+    reviewed: Chunks, total: int, progress: Progress | None
+) -> Generator[list[ParcelResult], None, None]:
+    """Results reviewed chunk by chunk, each chunk with its parcels' positions in the input (a zone's,
+    a partition's), handed on in input order as soon as every parcel before them is: the parcels
+    drawn ahead of their turn wait. The collector is paused while a chunk is reviewed, not while the
+    caller holds it: a caller that stops halfway (an error writing the output) leaves nothing paused."""
+    done, ready = 0, 0
     waiting: dict[int, ParcelResult] = {}
-    reviewed = _in_process(batch, tasks, workers)
-    while True:
-        with gc_paused():
-            drawn = next(reviewed, None)
-        if drawn is None:
-            break
-        chunk, found = drawn
-        waiting.update(zip(chunk.tolist(), found, strict=True))
-        done += len(chunk)
-        if progress:
-            progress(done, total)
-        start = ready
-        while ready in waiting:
-            ready += 1
-        if ready > start:
-            yield [waiting.pop(i) for i in range(start, ready)]
-    log.info("reviewed %d parcel(s) against %r with profile %s", total, batch.blueprint.name, batch.profile.name)
+    with closing(reviewed):  # a caller that stops halfway stops the review, here and now
+        while True:
+            with gc_paused():
+                drawn = next(reviewed, None)
+            if drawn is None:
+                return
+            chunk, found = drawn
+            waiting.update(zip(chunk.tolist(), found, strict=True))
+            done += len(chunk)
+            if progress:
+                progress(done, total)
+            start = ready
+            while ready in waiting:
+                ready += 1
+            if ready > start:
+                yield [waiting.pop(i) for i in range(start, ready)]
 
 
 @dataclass(frozen=True)
@@ -313,7 +324,7 @@ class _Overlay:
     pixels: dict[str, list[np.ndarray]]
 
 
-Chunks = Iterator[tuple[np.ndarray, list[ParcelResult]]]
+Chunks = Generator[tuple[np.ndarray, list[ParcelResult]], None, None]  # (positions in the input, their results)
 
 
 def _in_process(batch: _Batch, tasks: list[tuple[int, np.ndarray]], workers: int | None) -> Chunks:
