@@ -327,7 +327,14 @@ def _on_cluster(tasks: list[Any], scheduler: str, num_workers: int | None, tally
         ):
             yield from run(client)
         return
-    with Client(scheduler, timeout="30s") as client:
+    try:
+        client = Client(scheduler, timeout="30s")
+    except (OSError, ValueError, TypeError) as exc:  # no scheduler there (refused, timed out), or no address at all
+        raise ReviewAborted(
+            f"cannot reach the dask scheduler at {scheduler!r} ({exc}); give its address as tcp://HOST:PORT",
+            f"无法连接 dask 调度器 {scheduler!r}，地址应形如 tcp://主机:端口",
+        ) from exc
+    with client:
         yield from run(client)
 
 

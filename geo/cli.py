@@ -71,6 +71,13 @@ class OutputFormat(StrEnum):
 
 BINARY = (OutputFormat.pdf, OutputFormat.docx)  # written to a file only
 
+
+class TextEncoding(StrEnum):
+    """What a coordinate text or a shapefile's attributes are written in (the reader takes either)."""
+
+    gbk = "gbk"
+    utf8 = "utf-8"
+
 # the data formats, written parcel by parcel (``geo.io.results``)
 STREAMED: dict[OutputFormat, Callable[[ReviewResult, Chunks, IO[str]], int]] = {
     OutputFormat.json: write_result_json,
@@ -151,6 +158,10 @@ def review_cmd(
     """Run the siting review; JSON (DESIGN.md schema) on stdout by default. Exit 2 on bad input."""
     if fmt in BINARY and output is None:
         fail(needs_output(fmt))  # before the review: a batch is not reviewed for nothing
+    try:
+        _distinct_files({"PARCELS": parcels, "--output": output, "--pieces-out": pieces_out, "--summary": summary})
+    except LantuError as exc:
+        fail(exc)
     data_dir = cli_context(ctx).data_dir
     overrides: dict[str, Any] = {}
     if major_project:
@@ -245,6 +256,20 @@ def review_cmd(
     # run (city blueprint, 49.1-51.1 s against 45.1-46.0 s).
     with gc_paused(), _terminated_as_exit():
         reviewed()
+
+
+def _distinct_files(named: dict[str, Path | None]) -> None:
+    """Refuse a command whose input and outputs name one file twice (``-o`` over the parcels, the result
+    over the pieces file): one write would destroy the other."""
+    seen: dict[str, str] = {}
+    for option, path in named.items():
+        if path is None:
+            continue
+        other = seen.setdefault(os.path.realpath(path), option)
+        if other != option:
+            raise InputError(
+                f"{other} and {option} name the same file {path}", f"{other} 与 {option} 是同一个文件 {path}"
+            )
 
 
 @contextmanager
@@ -417,8 +442,8 @@ def convert_cmd(
         Path, typer.Argument(help="Output: .geojson, .gpkg, .zip (shapefile), .kml/.kmz, .dxf (GK metres) or .txt.")
     ],
     encoding: Annotated[
-        str, typer.Option(help="Text encoding of a .txt output and of a shapefile's attributes (.cpg): gbk or utf-8.")
-    ] = "gbk",
+        TextEncoding, typer.Option(help="Text encoding of a .txt output and of a shapefile's attributes (.cpg).")
+    ] = TextEncoding.gbk,
     layer: Annotated[str | None, typer.Option(help="Layer to read from a multi-layer file.")] = None,
     crs: Annotated[
         str | None, typer.Option(help="CRS of a file that cannot declare one (DXF), e.g. EPSG:4527.")
@@ -429,7 +454,7 @@ def convert_cmd(
     try:
         frame = read_parcels(source, layer=layer, crs=crs, line_buffer=line_buffer)
         check_coordinates(frame)
-        write_parcels(frame, target, encoding=encoding, producer=cli_context(ctx).coordinate_producer)
+        write_parcels(frame, target, encoding=encoding.value, producer=cli_context(ctx).coordinate_producer)
     except LantuError as exc:
         fail(exc)
     for warning in frame.attrs.get("warnings", []):

@@ -69,6 +69,9 @@ def gk_epsg(zone: int, *, prefixed: bool, width: int = 3, datum: str = "CGCS2000
     return (prefix_base if prefixed else cm_base) + zone
 
 
+# the Earth's ellipsoids' semi-major axes (Everest 1830's 6,377,276 m to Clarke 1880's 6,378,249 m, the
+# authalic sphere's 6,371,007 m) lie within these; PROJ also knows the Moon's and Mars's
+EARTH_SEMI_MAJOR_M = (6_350_000.0, 6_400_000.0)
 TRANSFORMER_CACHE_SIZE = 64  # each entry holds a PROJ context (~100 KB); clients can name any CRS
 
 
@@ -172,6 +175,14 @@ def check_coordinates(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
             raise CRSError("coordinates contain NaN or infinite values", "坐标中含有非数值或无穷大")
     minx, miny, maxx, maxy = shapely.total_bounds(non_empty)
     crs = CRS.from_user_input(frame.crs)
+    ellipsoid = crs.ellipsoid
+    if ellipsoid is None or not EARTH_SEMI_MAJOR_M[0] <= ellipsoid.semi_major_metre <= EARTH_SEMI_MAJOR_M[1]:
+        raise CRSError(
+            f"{crs.to_string()} is not a coordinate system on the Earth's ellipsoid "
+            f"({ellipsoid.name if ellipsoid else 'none'}); declare e.g. EPSG:4490 or a CGCS2000 Gauss-Krüger zone",
+            f"{crs.to_string()} 不是地球椭球上的坐标系（{ellipsoid.name if ellipsoid else '无椭球'}），"
+            "请声明如 EPSG:4490 或 CGCS2000 高斯-克吕格投影带",
+        )
     if crs.is_geographic:
         _check_lonlat(np.array([minx, maxx]), np.array([miny, maxy]), crs)
         return frame

@@ -47,6 +47,7 @@ from geo.papers import DocumentNumber, Issuer, document_number
 from geo.report import review_report
 from geo.report_pdf import review_report_pdf
 from geo.review import ReviewResult, review
+from geo.review.result import MAX_INVESTMENT_WAN
 from geo.store import ReviewStore
 from geo.vocabulary import is_blank
 
@@ -99,7 +100,7 @@ async def create_review(
     who: Annotated[Principal, Depends(require("review:create"))],
     profile: Annotated[str | None, Query(max_length=100, pattern=r"^[A-Za-z0-9_-]+$")] = None,
     project_type: Annotated[str | None, Query(max_length=50)] = None,
-    investment_wan: Annotated[float | None, Query(ge=0, le=1e9)] = None,
+    investment_wan: Annotated[float | None, Query(ge=0, le=MAX_INVESTMENT_WAN)] = None,
     major_project: bool | None = None,
     redline_exempt: bool | None = None,
     override: Annotated[

@@ -22,6 +22,7 @@ from geo.geometry import check_size
 from geo.io import parcels_from_geojson, parse_geojson_bytes
 from geo.io.parcels import ReadLimits
 from geo.review import ReviewResult
+from geo.review.result import MAX_INVESTMENT_WAN
 from geo.sites import SiteSearch, find_sites
 
 router = APIRouter(tags=["sites"])
@@ -35,7 +36,7 @@ class SiteSearchRequest(BaseModel):
     area_mu: float = Field(gt=0, le=100_000, description="area the project needs, in 亩")
     n: int = Field(default=5, ge=1, le=50, description="how many sites")
     project_type: str = Field(default="industrial", max_length=50)
-    investment_wan: float | None = Field(default=None, ge=0, le=1e9)
+    investment_wan: float | None = Field(default=None, ge=0, le=MAX_INVESTMENT_WAN)
     major_project: bool = False
     county: str | None = Field(default=None, max_length=20, description="search this county (its code)")
     within: dict[str, Any] | None = Field(default=None, description="search inside this GeoJSON")

@@ -17,11 +17,12 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import shapely
+from pydantic import ValidationError
 
 from geo.blueprint import Blueprint, VectorLayer
 from geo.catalog import layer_catalog
 from geo.crs import CGCS2000, M2_PER_MU, Area, check_coordinates, gk3_epsg_for_longitude, reproject
-from geo.errors import InputError
+from geo.errors import GeometryError, InputError
 from geo.geometry import POLYGONAL, clean_parcels
 from geo.overlay import Pieces, bulk_pieces
 from geo.raster import parcel_pixels
@@ -72,24 +73,18 @@ def project_attributes(frame: gpd.GeoDataFrame, overrides: dict[str, Any] | None
         merged["project_type"] = check_project_type(merged.get("project_type"))  # closed list, named on error
         try:
             out.append(ProjectAttributes.model_validate(merged))
-        except ValueError as exc:
-            raise InputError(f"bad project attributes {given}: {exc}", "项目属性不合法") from exc
+        except ValidationError as exc:  # each field named with the value it was given (a flag's, not the file's)
+            said = "; ".join(f"{'.'.join(map(str, e['loc']))}={e.get('input')!r}: {e['msg']}" for e in exc.errors())
+            raise InputError(f"bad project attributes: {said}", f"项目属性不合法：{said}") from exc
     return out
 
 
-def project_totals(
-    ids: list[str], attrs: list[ProjectAttributes], geoms: np.ndarray, crs: Any, zones: np.ndarray
-) -> dict[str, ProjectTotal]:
+def project_totals(ids: list[str], attrs: list[ProjectAttributes], areas: np.ndarray) -> dict[str, ProjectTotal]:
     """Projects with several parcels in this review: their summed GK area and investment."""
     members: dict[str, list[int]] = defaultdict(list)
     for i, a in enumerate(attrs):
         if a.project_id:
             members[a.project_id].append(i)
-    grouped = np.array(sorted(i for idx in members.values() if len(idx) > 1 for i in idx), dtype=int)
-    areas = np.zeros(len(ids))
-    for epsg in np.unique(zones[grouped]).tolist():
-        at = grouped[zones[grouped] == epsg]
-        areas[at] = shapely.area(reproject(geoms[at], crs, epsg))
     totals = {}
     for pid, idx in members.items():
         if len(idx) > 1:
@@ -98,6 +93,29 @@ def project_totals(
                 pid, [ids[i] for i in idx], float(areas[idx].sum()), sum(given) if given else None
             )
     return totals
+
+
+def _in_zones(geoms: np.ndarray, crs: Any, zones: np.ndarray) -> np.ndarray:
+    """Each parcel in its GK zone (``zones``: its EPSG), where its areas are measured."""
+    out = np.empty(len(geoms), dtype=object)
+    for epsg in np.unique(zones).tolist():
+        at = np.flatnonzero(zones == epsg)
+        out[at] = reproject(geoms[at], crs, epsg)
+    return out
+
+
+def _refuse_specks(ids: list[str], areas: np.ndarray, profile: Profile) -> None:
+    """A parcel no larger than the smallest overlap that counts (the tolerance's ``min_m2``) would pass
+    every item whatever it lies in (a red line, outside the blueprint): it is no parcel, most often
+    coordinates in the wrong unit, and refused."""
+    specks = np.flatnonzero(areas <= profile.tolerance.min_m2)
+    if len(specks):
+        named = ", ".join(f"{ids[i]} ({areas[i]:.4g} m²)" for i in specks[:5]) + (" …" if len(specks) > 5 else "")
+        raise GeometryError(
+            f"parcel(s) {named} no larger than the {profile.tolerance.min_m2:g} m² the review counts: "
+            "check the coordinates' unit and CRS",
+            f"地块 {named} 面积不超过审查计量下限 {profile.tolerance.min_m2:g} m²，请核对坐标单位和坐标系",
+        )
 
 
 def review(
@@ -170,11 +188,13 @@ def reviewing(
     attrs = project_attributes(parcels, project)
     geoms, repaired = clean_parcels(parcels, ids)
     zones = parcel_zones(geoms, parcels.crs, blueprint.gk_zone_epsg)
+    projected = _in_zones(geoms, parcels.crs, zones)
+    areas = shapely.area(projected)
+    _refuse_specks(ids, areas, prof)
     declared = list(parcels["declared_area_ha"]) if "declared_area_ha" in parcels.columns else [None] * len(ids)
-    totals = project_totals(ids, attrs, geoms, parcels.crs, zones)
+    totals = project_totals(ids, attrs, areas)
     batch = _Batch(
-        parcels.crs,
-        geoms,
+        projected,
         ids,
         attrs,
         repaired,
@@ -250,8 +270,7 @@ def in_input_order(
 class _Batch:
     """What a chunk of parcels needs to be reviewed, shared by the overlay thread and the grading one."""
 
-    crs: Any
-    geoms: np.ndarray
+    projected: np.ndarray  # each parcel in its GK zone
     ids: list[str]
     attrs: list[ProjectAttributes]
     repaired: list[bool]
@@ -268,7 +287,7 @@ class _Batch:
         """The parcels ``chunk`` (positions in the batch), all in zone ``epsg``, through every layer at
         once (a few vectorised calls per layer), and their pixels of each raster layer read: the
         geometry of their review (GEOS and GDAL release the GIL), so that grading is left with rules."""
-        projected = reproject(self.geoms[chunk], self.crs, epsg)
+        projected = self.projected[chunk]
         catalog = layer_catalog()
         overlays = {
             lid: bulk_pieces(

@@ -10,6 +10,9 @@ from geo.vocabulary import Status, Verdict
 
 AttributeValue = str | int | float | bool | None
 
+MAX_INVESTMENT_WAN = 1e9  # 万元: 10 万亿元, beyond any one project
+MAX_ROUTE_KM = 10_000.0  # longer than any one road project
+MAX_POWER_MW = 100_000.0  # four times 三峡's 22,500 MW
 _TRUE = {"1", "true", "yes", "y", "是", "t"}
 _FALSE = {"0", "false", "no", "n", "否", "f", ""}
 
@@ -22,10 +25,15 @@ class ProjectAttributes(BaseModel):
     name: str | None = None
     project_id: str | None = Field(default=None, description="项目编号: parcels sharing it are one project")
     project_type: str | None = None
-    investment_wan: float | None = Field(default=None, ge=0, description="总投资（万元）")
+    # finite and bounded: an infinite investment or route would pass item 10 against any standard
+    investment_wan: float | None = Field(default=None, ge=0, le=MAX_INVESTMENT_WAN, description="总投资（万元）")
     # the project's size where the land-use indicator counts per unit of it (a project figure, not a share)
-    route_km: float | None = Field(default=None, gt=0, description="路线长度（公里）: 公路 indicators per km")
-    power_mw: float | None = Field(default=None, gt=0, description="装机容量（兆瓦）: 风电场 indicators per MW")
+    route_km: float | None = Field(
+        default=None, gt=0, le=MAX_ROUTE_KM, description="路线长度（公里）: 公路 indicators per km"
+    )
+    power_mw: float | None = Field(
+        default=None, gt=0, le=MAX_POWER_MW, description="装机容量（兆瓦）: 风电场 indicators per MW"
+    )
     major_project: bool = False
     redline_exempt: bool = False
 

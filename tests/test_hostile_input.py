@@ -1,0 +1,135 @@
+"""Hostile or absurd input found by a probe of the service and the CLI: each is refused with a reason
+(exit 2 / an input error) before it costs minutes, passes a check it should fail or destroys a file."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+import shapely
+from support import X0, Y0, parcel_frame, rect
+from typer.testing import CliRunner
+
+from api.cli import app
+from geo.blueprint import Blueprint
+from geo.crs import check_coordinates
+from geo.errors import CRSError, GeometryError, InputError
+from geo.geometry import REPAIR_MAX_CROSSINGS, clean_parcels
+from geo.review import review
+
+
+def _star(points: int, r: float = 200.0) -> shapely.Polygon:
+    """A star polygon of ``points`` points (each joined to the one half way round): its edges cross each
+    other about points² / 4 times."""
+    step = points // 2
+    return shapely.Polygon(
+        [
+            (
+                X0 + 3000 + r * math.cos(2 * math.pi * (i * step % points) / points),
+                Y0 + 3000 + r * math.sin(2 * math.pi * (i * step % points) / points),
+            )
+            for i in range(points)
+        ]
+    )
+
+
+def test_a_parcel_crossing_itself_thousands_of_times_is_refused_before_any_repair() -> None:
+    # GEOS took 58 s and gigabytes to repair the 151-point star; 2,000 overlapping parts took minutes
+    star = parcel_frame(_star(151))
+    parts = parcel_frame(shapely.MultiPolygon([rect(1 + i * 1e-6, 1, 2 + i * 1e-6, 2) for i in range(2000)]))
+    for frame in (star, parts):
+        start = time.perf_counter()
+        with pytest.raises(GeometryError, match=f"more than {REPAIR_MAX_CROSSINGS} times"):
+            clean_parcels(frame, ["P"])
+        assert time.perf_counter() - start < 30  # the guard itself, not a timing claim: it ran, it did not hang
+
+
+def test_a_drawing_error_crossing_itself_a_few_times_is_still_repaired() -> None:
+    """Under the limit the repair goes on as before: a ring touching itself (a hole drawn as a loop of the
+    outline) is repaired to the area it encloses; a 21-point star (179 crossings) reaches the repair and is
+    refused for what the repair would do to its area, not for its crossings."""
+    loop = shapely.Polygon(  # the outline counter-clockwise, the loop clockwise: a hole
+        [(X0 + x, Y0 + y) for x, y in [(0, 0), (40, 0), (40, 40), (20, 40), (30, 30), (20, 20), (20, 40), (0, 40)]]
+    )
+    geoms, repaired = clean_parcels(parcel_frame(loop), ["A"])
+    assert repaired == [True] and geoms[0].area == pytest.approx(1_600 - 100)  # the loop is a 100 m² hole
+    with pytest.raises(GeometryError, match="cannot be repaired without changing its area"):
+        clean_parcels(parcel_frame(_star(21)), ["B"])
+
+
+def test_a_speck_is_refused_not_passed(blueprint: Blueprint) -> None:
+    """A parcel no larger than the 1 m² the review counts passed every item, inside a red line too (0.82 m²
+    there) and outside the blueprint; it is no parcel (coordinates in the wrong unit, most often)."""
+    inside_red_line = shapely.box(X0 + 4500, Y0 + 4500, X0 + 4500.9, Y0 + 4500.9)  # 0.81 m²
+    with pytest.raises(GeometryError, match=r"S \(0.81 m²\) no larger than the 1 m²"):
+        review(parcel_frame(inside_red_line).assign(id=["S"]), blueprint)
+    bigger = shapely.box(X0 + 4500, Y0 + 4500, X0 + 4501.1, Y0 + 4501.1)  # 1.21 m²: the red line counts it
+    result = review(parcel_frame(bigger), blueprint)
+    assert result.parcels[0].verdict == "reject"
+    assert result.parcels[0].item("ecological_redline").status == "fail"
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("investment_wan", math.inf),
+        ("investment_wan", 1e300),
+        ("route_km", math.inf),
+        ("power_mw", 1e308),
+        ("investment_wan", math.nan),
+    ],
+)
+def test_an_infinite_project_figure_is_refused(blueprint: Blueprint, field: str, value: float) -> None:
+    # an infinite investment passed item 10 ("未超过控制标准 inf 公顷")
+    frame = parcel_frame(rect(1.2, 1.2, 1.6, 1.6), project_type="industrial")
+    with pytest.raises(InputError, match=f"{field}="):
+        review(frame, blueprint, project={field: value})
+
+
+def test_an_infinite_investment_flag_is_exit_2(tmp_path: Path, blueprint_dir: Path) -> None:
+    path = tmp_path / "p.geojson"
+    parcel_frame(rect(1.2, 1.2, 1.6, 1.6)).to_file(path)
+    args = ["review", str(path), "-b", str(blueprint_dir), "--project-type", "industrial", "--investment-wan", "inf"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2 and "investment_wan=inf" in result.output, result.output
+
+
+@pytest.mark.parametrize("crs", ["IAU_2015:49900", "IAU_2015:30100", "ESRI:104905"])
+def test_a_coordinate_system_of_another_planet_is_refused(crs: str) -> None:
+    frame = gpd.GeoDataFrame(geometry=[shapely.box(116.6, 35.38, 116.61, 35.39)], crs=crs)
+    with pytest.raises(CRSError, match="not a coordinate system on the Earth's ellipsoid"):
+        check_coordinates(frame)
+
+
+def test_outputs_naming_the_input_or_each_other_are_refused(tmp_path: Path, blueprint_dir: Path) -> None:
+    path = tmp_path / "p.geojson"
+    parcel_frame(rect(1.2, 1.2, 1.6, 1.6)).to_file(path)
+    before = path.read_bytes()
+    out = tmp_path / "r.json"
+    for extra, needle in [
+        (["-o", str(path)], "PARCELS and --output name the same file"),
+        (["-o", str(out), "--pieces-out", str(tmp_path / "." / "r.json")], "--output and --pieces-out"),
+        (["-o", str(out), "--summary", str(out)], "--output and --summary"),
+    ]:
+        result = CliRunner().invoke(app, ["review", str(path), "-b", str(blueprint_dir), *extra])
+        assert result.exit_code == 2 and needle in result.output, result.output
+    assert path.read_bytes() == before and not out.exists()
+
+
+def test_convert_names_the_encodings_it_writes(tmp_path: Path) -> None:
+    path = tmp_path / "p.geojson"
+    path.write_text(json.dumps(parcel_frame(rect(1.2, 1.2, 1.6, 1.6)).to_crs(4490).__geo_interface__))
+    result = CliRunner().invoke(app, ["convert", str(path), str(tmp_path / "p.txt"), "--encoding", "nonsense"])
+    assert result.exit_code == 2 and "gbk" in result.output and "utf-8" in result.output, result.output
+
+
+def test_a_scheduler_address_that_is_none_is_exit_2(tmp_path: Path, blueprint_dir: Path) -> None:
+    path = tmp_path / "p.geojson"
+    parcel_frame(rect(1.2, 1.2, 1.6, 1.6)).to_file(path)
+    args = ["review", str(path), "-b", str(blueprint_dir), "--workers", "2", "--scheduler", "garbage"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2 and "cannot reach the dask scheduler at 'garbage'" in result.output, result.output
