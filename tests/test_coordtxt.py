@@ -387,3 +387,50 @@ def test_api_upload_of_exporter_styles(settings: Settings, keys: dict[str, str])
         assert all(abs(p["declared_area_diff_pct"]) < 0.1 for p in body["parcels"])
         problem = assert_problem(upload("line_record.txt"), 422)
         assert "线" in problem["message_zh"] and "L1" in problem["message_en"]
+
+
+def test_full_width_commas_in_a_header_line() -> None:
+    """A header typed with a Chinese input method reads as the point lines do: the 线 is still a 线."""
+    text = _text(CORPUS / "line_record.txt").replace(
+        "8,,L1,道路中线,线,,,,@", "8，，L1，道路中线，线，，交通用地，1003，@"
+    )
+    with pytest.raises(FormatError, match=r"L1 \(line 10\) is a 线 record"):
+        parse_coordinate_text(text)
+    corridor = parse_coordinate_text(text, line_buffer=10)
+    assert corridor[["id", "name", "use", "class_code"]].iloc[0].tolist() == ["L1", "道路中线", "交通用地", "1003"]
+    area = _text(CORPUS / "utf8_bom_crlf.txt").replace(
+        "22,4.2415,BOM1,带BOM地块,面,,,,@", "22，4.2415，BOM1，带BOM地块，面，，，0601，@"
+    )
+    frame = parse_coordinate_text(area)
+    row = frame.iloc[0]
+    assert (row["id"], row["name"], row["declared_area_ha"], row["class_code"]) == ("BOM1", "带BOM地块", 4.2415, "0601")
+    assert frame.attrs["warnings"] == []
+
+
+def test_a_comma_inside_a_name_round_trips() -> None:
+    """The writer puts a comma inside a field as a full-width one; with every column there it stays text."""
+    frame = read_parcels(CORPUS / "utf8_bom_crlf.txt")
+    frame["name"] = ["厂区,一期"]
+    frame["use"] = ["工业，仓储"]
+    back = parse_coordinate_text(write_coordinate_text(frame))
+    assert back[["id", "name", "use"]].iloc[0].tolist() == ["BOM1", "厂区，一期", "工业，仓储"]
+    assert back.attrs["warnings"] == []
+
+
+def test_unknown_record_type_is_refused() -> None:
+    text = _text(CORPUS / "line_record.txt").replace(",线,", ",体,")
+    with pytest.raises(FormatError, match="line 10: record type '体' is not 面, 线 or 点") as info:
+        parse_coordinate_text(text)
+    assert "体" in info.value.message_zh
+
+
+@pytest.mark.parametrize("declared", ["0", "-4.2415", "0公顷"])
+def test_declared_area_not_above_zero_is_ignored_with_a_warning(declared: str) -> None:
+    frame = parse_coordinate_text(_text(CORPUS / "utf8_bom_crlf.txt").replace(",4.2415,BOM1,", f",{declared},BOM1,"))
+    assert frame["declared_area_ha"].isna().all()
+    assert [w for w in frame.attrs["warnings"] if repr(declared) in w and "ignored" in w]
+
+
+def test_zone_width_that_is_no_number_is_refused() -> None:
+    with pytest.raises(CRSError, match="几度分带 'abc'"):
+        parse_coordinate_text(_text(CORPUS / "utf8_bom_crlf.txt").replace("几度分带=3", "几度分带=abc"))

@@ -591,3 +591,43 @@ def test_a_layer_read_batch_by_batch_equals_it_read_whole(
         named = frame.set_index(frame["code"].rename("key"))
         write(named, path)
         assert io_blueprint.read_layer(path, layer=None, default_crs=EPSG).index.equals(named.index)
+
+
+# --- text that no column can hold, files named for another format ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("feature", "named"),
+    [
+        ({"properties": {"id": "\ud800"}}, "'id'"),
+        ({"properties": {"name": "济宁\udc00"}}, "'name'"),
+        ({"properties": {"\ud800": "x"}}, r"'\ud800'"),
+        ({"properties": {"tags": ["a", {"k": "\udbff"}]}}, "'tags'"),  # nested: kept as JSON, written later
+        ({"id": "\ud800", "properties": {}}, "'id'"),  # the Feature's own id
+    ],
+)
+def test_text_that_is_not_unicode_is_refused_naming_the_property(feature: dict[str, Any], named: str) -> None:
+    """A lone surrogate escape (\\ud800) is valid JSON but no text: refused, not a 500 from Arrow."""
+    data = json.dumps({"type": "Feature", **feature, "geometry": {"type": "Polygon", "coordinates": [SQUARE]}})
+    with pytest.raises(FormatError, match="not valid Unicode") as info:
+        parse_geojson_bytes(data.encode())
+    assert named in info.value.message_en and "第 1 个要素" in info.value.message_zh
+
+
+def test_attribute_not_in_the_declared_encoding_is_refused(tmp_path: Path) -> None:
+    parcel_frame(rect(1.2, 1.2, 1.3, 1.3), name="xxxx").to_file(tmp_path / "p.shp", encoding="UTF-8")
+    dbf = tmp_path / "p.dbf"
+    dbf.write_bytes(dbf.read_bytes().replace(b"xxxx", b"\xed\xa0\x80\xff"))  # a surrogate's bytes: not UTF-8
+    with pytest.raises(FormatError, match="encoding"):
+        read_parcels(tmp_path / "p.shp")
+
+
+def test_a_file_named_dxf_that_is_no_drawing_is_refused(tmp_path: Path, blueprint_dir: Path) -> None:
+    kml = write_parcels(parcel_frame(rect(1.2, 1.2, 1.3, 1.3), id="K1"), tmp_path / "p.kml")
+    renamed = tmp_path / "kml_as.dxf"
+    renamed.write_bytes(kml.read_bytes())  # GDAL reads it by its content, as KML
+    with pytest.raises(FormatError, match="not a DXF file") as info:
+        read_parcels(renamed)
+    assert "不是有效的 DXF 文件" in info.value.message_zh
+    done = CliRunner().invoke(app, ["review", str(renamed), "-b", str(blueprint_dir)])
+    assert done.exit_code == 2 and "not a DXF file" in done.stderr and "Traceback" not in done.output

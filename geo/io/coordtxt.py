@@ -10,8 +10,11 @@ Reading. Files arrive from many tools, so the reader accepts what can be read
 without guessing and says what it did in ``frame.attrs["warnings"]``:
 
 - UTF-8 (with or without BOM) or GBK/GB18030; LF or CRLF; spaces or tabs after
-  the commas; an optional ``[扩展信息]`` section; provincial columns before ``@``
-  (kept as ``extra``); a column-title line (界址点数,地块面积,…) is skipped.
+  the commas; full-width commas (，, a Chinese input method's) as separators in a
+  line whose ASCII commas are too few for its fields (else they are text: the writer
+  puts a comma inside a name so); an optional ``[扩展信息]`` section; provincial
+  columns before ``@`` (kept as ``extra``); a column-title line (界址点数,地块面积,…)
+  is skipped.
 - 坐标系 2000国家大地坐标系 / 80西安坐标系 / 54北京坐标系 (by name), 3° or 6° zones,
   eastings with or without the zone prefix.
 - 地块面积 as a number (公顷, the format's unit) or with a unit: ``0.7655公顷``,
@@ -26,7 +29,8 @@ without guessing and says what it did in ``frame.attrs["warnings"]``:
 - Rings repeat their first point to close; an unclosed ring is closed (warning).
   圈号 1 is the outer ring; a later ring inside an outer ring is a hole, outside
   every outer ring (or inside a hole) a further part.
-- ``线`` and ``点`` records are refused, naming the record: a siting review needs an
+- A record is ``面`` (or blank: an area), ``线`` or ``点``; any other type is refused.
+  ``线`` and ``点`` records are refused, naming the record: a siting review needs an
   area. With ``line_buffer`` (CLI ``--line-buffer METRES``) they become a corridor
   of that many metres each side, stated in the warnings.
 - Every parcel gets a stable unique ``id``: its 地块编号; a blank 地块编号 takes the
@@ -220,7 +224,7 @@ def parse_coordinate_text(data: bytes | str, *, line_buffer: float | None = None
         elif section == "扩展信息":
             extension.append(line)
         elif section == "地块坐标":
-            if line.rstrip(",").endswith("@"):
+            if line.rstrip(",，").endswith("@"):
                 if line.startswith("界址点数"):
                     continue  # a column-title line some exporters write
                 records.append(_record(line, number, len(records) + 1, warnings))
@@ -263,7 +267,7 @@ def parse_coordinate_text(data: bytes | str, *, line_buffer: float | None = None
         else:
             geom = _polygon(record, warnings)
         declared = record.declared_area_ha
-        if declared is not None and declared > 0:
+        if declared is not None:
             computed_ha = geom.area / 10_000
             if abs(computed_ha - declared) > AREA_TOLERANCE * declared:
                 share = abs(computed_ha - declared) / declared
@@ -323,16 +327,32 @@ def area_ha(text: str) -> float | None:
     return value * per_unit if math.isfinite(value) else None
 
 
+def _fields(line: str, needed: int) -> list[str]:
+    """A line's fields, header or point alike. Full-width commas (，) separate too when the ASCII ones
+    give fewer than ``needed`` fields (a line typed with a Chinese input method); otherwise they are
+    text, as :func:`write_coordinate_text` writes a comma inside a name."""
+    parts = line.split(",")
+    if len(parts) < needed:
+        parts = line.replace("，", ",").split(",")
+    return [p.strip() for p in parts]
+
+
 def _record(line: str, number: int, position: int, warnings: list[str]) -> _Record:
-    parts = [p.strip() for p in line.rstrip(",").split(",")]
+    parts = _fields(line.rstrip(",，"), 9)  # eight columns and @
     parts = parts[:-1] if parts[-1] == "@" else [*parts[:-1], parts[-1].rstrip("@").strip()]
     parts += [""] * (8 - len(parts))
+    if parts[4] not in (*AREA_KINDS, *LINE_KINDS):
+        raise FormatError(
+            f"line {number}: record type {parts[4][:20]!r} is not 面, 线 or 点 (blank is 面)",
+            f"第 {number} 行：地块属性 {parts[4][:20]!r} 应为“面”“线”或“点”（空为面）",
+        )
     area_text = parts[1]
     declared = area_ha(area_text) if area_text else None
-    if area_text and declared is None:
+    if area_text and (declared is None or declared <= 0):
+        declared = None
         warnings.append(
-            f"line {number}: 地块面积 {area_text!r} is not an area (number with 公顷, 亩 or 平方米); ignored "
-            f"(第 {number} 行：地块面积 {area_text!r} 无法识别，已忽略)"
+            f"line {number}: 地块面积 {area_text!r} is not an area (a positive number with 公顷, 亩 or 平方米); "
+            f"ignored (第 {number} 行：地块面积 {area_text!r} 无法识别或不为正数，已忽略)"
         )
     return _Record(
         line=number,
@@ -350,7 +370,7 @@ def _record(line: str, number: int, position: int, warnings: list[str]) -> _Reco
 
 
 def _point(line: str, number: int) -> _Point:
-    parts = [p.strip() for p in line.replace("，", ",").split(",")]
+    parts = _fields(line, 4)
     if len(parts) < 4:
         raise FormatError(
             f"line {number}: a point needs 点号,圈号,X,Y; got {line[:60]!r}",
@@ -438,6 +458,8 @@ def _header(
     width = int(m.group()) if (m := re.search(r"\d+", width_text)) else 3
     if not width_text:
         warnings.append("几度分带 not given: 3-degree zones assumed (未声明分带，按3度带处理)")
+    elif not m:
+        raise CRSError(f"几度分带 {width_text!r} is not 3 or 6", f"几度分带 {width_text!r} 无效：应为 3 或 6")
     projection = values.get("投影类型", "")
     if projection and "高斯" not in projection:
         raise CRSError(f"投影类型 {projection!r} is not Gauss-Krüger", f"投影类型 {projection!r} 不是高斯-克吕格投影")

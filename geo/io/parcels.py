@@ -153,8 +153,28 @@ def parcels_from_geojson(obj: Any, *, limits: ReadLimits | None = None) -> gpd.G
             raise FormatError(f"feature {n}: properties must be an object", f"第 {n} 个要素：属性须为对象")
         if "id" not in properties and "id" in feature:
             properties = {"id": feature["id"], **properties}
+        _check_unicode(properties, n)
         props.append(properties)
     return gpd.GeoDataFrame(props, geometry=geoms, crs=_geojson_crs(obj))
+
+
+def _check_unicode(properties: dict[str, Any], n: int) -> None:
+    """Refuse a property whose name or text (nested ones too) is not Unicode: an unpaired surrogate
+    such as JSON's ``"\\ud800"``, which no column, database or file can hold."""
+    for key, value in properties.items():
+        stack: list[Any] = [key, value]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, dict):
+                stack += [*item, *item.values()]
+            elif isinstance(item, list):
+                stack += item
+            elif isinstance(item, str) and not _encodable(item, "utf-8"):
+                shown = str(key)[:40]
+                raise FormatError(
+                    f"feature {n}: property {shown!r} holds text that is not valid Unicode (an unpaired surrogate)",
+                    f"第 {n} 个要素：属性 {shown!r} 含有无效的 Unicode 字符（未配对的代理项）",
+                )
 
 
 def parse_geojson_bytes(data: bytes | str, *, limits: ReadLimits | None = None) -> gpd.GeoDataFrame:
@@ -304,6 +324,11 @@ def _read_file(
             f"{shown}: not a readable {suffix.lstrip('.')} file",
             f"{shown}：无法读取，文件损坏或格式不符",
         ) from exc
+    except UnicodeDecodeError as exc:  # an attribute's bytes are not text in the declared encoding (.cpg, UTF-8)
+        raise FormatError(
+            f"{shown}: an attribute holds text that is not valid in the file's encoding",
+            f"{shown}：属性中有不符合文件编码的文字",
+        ) from exc
     if suffix == ".dxf":
         frame = _dxf_polygons(frame, shown)
         if frame.attrs.get("dxf_crs"):  # the CRS lantu wrote into its own drawing
@@ -360,6 +385,8 @@ def _dxf_polygons(frame: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
     lies in; outlines with the same id are one parcel's parts again. Text on the ``crs`` layer
     (``EPSG:4548``) declares the drawing's CRS, kept in ``attrs["dxf_crs"]``.
     """
+    if "Layer" not in frame.columns:  # GDAL picks its driver by the content, not the name: another format
+        raise FormatError(f"{name}: not a DXF file", f"{name}：不是有效的 DXF 文件")
     geoms = frame.geometry.values
     kinds = shapely.get_type_id(geoms)
     rings = shapely.is_closed(geoms) & (kinds == shapely.GeometryType.LINESTRING)
