@@ -78,6 +78,7 @@ class TextEncoding(StrEnum):
     gbk = "gbk"
     utf8 = "utf-8"
 
+
 # the data formats, written parcel by parcel (``geo.io.results``)
 STREAMED: dict[OutputFormat, Callable[[ReviewResult, Chunks, IO[str]], int]] = {
     OutputFormat.json: write_result_json,

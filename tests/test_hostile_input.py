@@ -133,3 +133,9 @@ def test_a_scheduler_address_that_is_none_is_exit_2(tmp_path: Path, blueprint_di
     args = ["review", str(path), "-b", str(blueprint_dir), "--workers", "2", "--scheduler", "garbage"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2 and "cannot reach the dask scheduler at 'garbage'" in result.output, result.output
+
+
+def test_an_id_numbered_by_position_that_clashes_says_so(blueprint: Blueprint) -> None:
+    frame = parcel_frame(rect(1.2, 1.2, 1.6, 1.6), rect(2.2, 1.2, 2.6, 1.6)).assign(id=[None, "1"])
+    with pytest.raises(InputError, match=r"duplicate parcel ids: \['1'\] \(parcel\(s\) \['1'\] have no id"):
+        review(frame, blueprint)

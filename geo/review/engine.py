@@ -59,7 +59,11 @@ def parcel_ids(frame: gpd.GeoDataFrame) -> list[str]:
         ids = [str(i + 1) for i in range(len(frame))]
     dupes = sorted(i for i, n in Counter(ids).items() if n > 1)
     if dupes:
-        raise InputError(f"duplicate parcel ids: {dupes}", f"地块编号重复：{dupes}")
+        given = frame["id"].tolist() if "id" in frame.columns else [None] * len(ids)
+        unnamed = [pid for pid, v in zip(ids, given, strict=True) if pid in dupes and str(v) != pid]
+        why_en = f" (parcel(s) {unnamed} have no id and were numbered by position)" if unnamed else ""
+        why_zh = f"（地块 {unnamed} 未填编号，按序号编号）" if unnamed else ""
+        raise InputError(f"duplicate parcel ids: {dupes}{why_en}", f"地块编号重复：{dupes}{why_zh}")
     return ids
 
 
