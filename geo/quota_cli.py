@@ -23,7 +23,7 @@ from geo.cli_context import cli_context, fail, option_date
 from geo.errors import BlueprintError, InputError, LantuError
 from geo.io.quota import labelled, read_demands, read_quota_plan, read_review_result, report_xlsx
 from geo.io.tables import Row, table_format, write_table
-from geo.quota import Ledger, allocate, county_summary
+from geo.quota import PLAN_YEARS, Ledger, allocate, county_summary
 from geo.quota.holders import blueprint_counties
 from geo.quota.queries import BALANCE_LABELS, JOURNAL_LABELS, OVERDUE_LABELS, PROJECT_LABELS, for_people
 from geo.quota.report import LABELS as REPORT_LABELS
@@ -40,7 +40,8 @@ stock = typer.Typer(
 )
 app.add_typer(stock, name="stock")
 err = Console(stderr=True)
-Year = Annotated[int, typer.Option("--year", "-y", help="Plan year (年度).")]
+FIRST_YEAR, LAST_YEAR = PLAN_YEARS
+Year = Annotated[int, typer.Option("--year", "-y", min=FIRST_YEAR, max=LAST_YEAR, help="Plan year (年度).")]
 Actor = Annotated[str, typer.Option(help="Who does this (recorded in the journal).")]
 Format = Annotated[str, typer.Option("--format", "-f", help="table | json | csv")]
 DEFAULT_ACTOR = getpass.getuser() if hasattr(getpass, "getuser") else "cli"
@@ -373,7 +374,9 @@ def reverse(
 
 @app.command("balances")
 def balances(
-    ctx: typer.Context, year: Annotated[int | None, typer.Option("--year", "-y")] = None, fmt: Format = "table"
+    ctx: typer.Context,
+    year: Annotated[int | None, typer.Option("--year", "-y", min=FIRST_YEAR, max=LAST_YEAR)] = None,
+    fmt: Format = "table",
 ) -> None:
     """Balances per holder (county code, city, project id), factor and year."""
     ledger = _ledger(ctx)

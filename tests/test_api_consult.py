@@ -133,6 +133,27 @@ def test_problem_list_escalation_and_overdue(client: TestClient, keys: dict[str,
     assert_problem(client.get("/api/v1/consult/overdue", params={"as_of": "tomorrow"}, headers=auth(keys)), 422)
 
 
+def test_overdue_on_the_last_date_there_is(client: TestClient, keys: dict[str, str]) -> None:
+    _start(client, keys)
+    latest = client.get("/api/v1/consult/overdue", params={"as_of": "9999-12-31"}, headers=auth(keys))
+    assert latest.status_code == 200, latest.text
+    assert [g["overdue"] for g in latest.json()] == [1, 1, 1]
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity", "1e308"])
+def test_factor_needs_the_ledger_cannot_hold_are_refused(client: TestClient, keys: dict[str, str], value: str) -> None:
+    """JSON's NaN and ±Infinity (Python's parser takes them) and 1e308: 422 naming the field, nothing reserved."""
+    writer = auth(keys, "project-system")
+    project = {"id": "XM-C2", "name": "热电", "project_type": "industrial", "level": "市重点", "county": "370812"}
+    assert client.post("/api/v1/projects", json=project | {"stage": "储备"}, headers=writer).status_code == 201
+    body = f'{{"year": 2026, "needs": {{"energy": {value}}}}}'
+    refused = client.post(
+        "/api/v1/quotas/projects/XM-C2/factors", content=body, headers=writer | {"content-type": "application/json"}
+    )
+    assert "needs.energy" in assert_problem(refused, 422)["message_en"]
+    assert client.get("/api/v1/quotas/journal", headers=auth(keys)).json() == []
+
+
 def test_a_department_key_needs_a_known_department(settings: Settings) -> None:
     engine = make_engine(settings.database_url)
     from api.keys import ensure_schema

@@ -289,6 +289,8 @@ def test_overdue_tasks_per_department(library: ProjectLibrary, heritage_flood: R
         "days_overdue": 2,
     }
     assert [g["department"] for g in consult.overdue(due + timedelta(days=2), department="水利")] == ["水利"]
+    latest = consult.overdue(date.max)  # the last day there is: nothing past it to overflow
+    assert [(g["department"], g["overdue"]) for g in latest] == [("文物主管部门", 1), ("水利", 1)]
 
 
 # -- webhooks -----------------------------------------------------------------------------------------------
@@ -413,6 +415,8 @@ def test_cli_walk_through_from_planning_to_reserve(
     assert json.loads(run("consult", "problems", "--format", "json").stdout)[0]["joint_meeting"] is True
     overdue = json.loads(run("consult", "overdue", "--as-of", "2099-01-01", "--format", "json").stdout)
     assert [(g["department"], g["overdue"]) for g in overdue] == [("自然资源和规划", 1), ("文物主管部门", 1)]
+    latest = json.loads(run("consult", "overdue", "--as-of", "9999-12-31", "--format", "json").stdout)
+    assert [(g["department"], g["overdue"]) for g in latest] == [("自然资源和规划", 1), ("文物主管部门", 1)]
     run("consult", "overdue", "--as-of", "someday", code=2)
     run("consult", "answer", tasks[0]["id"], "--opinion", "同意", "--actor", "自然资源和规划局")
     run("consult", "answer", tasks[1]["id"], "--opinion", "有条件同意", "--text", "设计方案报文物部门同意")

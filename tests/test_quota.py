@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import Engine, func, select
 
-from geo.errors import NotFoundError, QuotaError
+from geo.errors import InputError, NotFoundError, QuotaError
 from geo.projects import ProjectLibrary
 from geo.quota.ledger import CITY, Ledger
 from geo.quota.tables import quota_accounts, quota_postings, quota_transactions
@@ -159,6 +159,25 @@ def test_rules_change_nothing_when_they_refuse(ledger: Ledger) -> None:
         ledger.issue(2026, [("370811", "gold", 1)], actor="a")
     assert journal_size(ledger) == before
     assert balance(ledger, "370811") == 7_000
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf"), 1e308, Decimal("1e300")])
+def test_amounts_the_ledger_cannot_hold_are_input_errors_and_change_nothing(ledger: Ledger, value: object) -> None:
+    """NaN, ±∞ and 1e308 would not fit Numeric(20, 4): refused by name, never a decimal.InvalidOperation."""
+    ledger.issue(2026, [("370811", "energy", 1_000)], actor="a")
+    before = journal_size(ledger)
+    movements = (
+        lambda: ledger.issue(2026, [("370811", "land_new", value)], actor="a"),
+        lambda: ledger.reserve_factors("XM-1", 2026, {"energy": value}, actor="a"),
+        lambda: ledger.point_supply(CITY, "land_new", 2026, value, actor="a"),
+        lambda: ledger.transfer("370811", "370812", "energy", 2026, value, price_wan=1, actor="a"),
+    )
+    for movement in movements:
+        with pytest.raises(InputError, match="1,000,000,000,000") as refused:
+            movement()
+        assert str(value) in refused.value.message_en and "有限数" in refused.value.message_zh
+    assert journal_size(ledger) == before
+    ledger.point_supply(CITY, "land_new", 2026, 1e12, actor="a")  # the bound itself is an amount
 
 
 def test_advance_may_go_negative_next_year_only(ledger: Ledger) -> None:

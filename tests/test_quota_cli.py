@@ -264,3 +264,29 @@ def test_reserve_factors_from_the_command_line(run, tmp_path: Path, blueprint_di
     held = {(b["holder"], b["factor"], b["bucket"]): b["balance"] for b in rows}
     assert held[("PLANT", "cod", "reserved")] == 20 and held[("PLANT", "energy", "reserved")] == 200  # 倍量替代 2:1
     assert "要素=数量" in run("quota", "reserve-factors", "PLANT", "--year", "2026", "--need", "cod", code=2).stderr
+
+
+def test_amounts_the_ledger_cannot_hold_exit_2_and_change_nothing(run, tmp_path: Path, blueprint_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    """NaN, ±∞ and 1e308 get one line naming the bound, never a decimal.InvalidOperation traceback."""
+    _issue(run, tmp_path, blueprint_dir, "370811,energy,500\n")
+    _enter(run, "PLANT")
+    big = tmp_path / "big.csv"
+    big.write_text("county_code,factor,amount\n370811,land_new,1e300\n", encoding="utf-8")
+    refusals = [
+        ("reserve-factors", "PLANT", "--year", "2026", "--need", f"energy={v}") for v in ("nan", "-inf", "1e308")
+    ]
+    refusals += [("point-supply", "city", "land_new", "--year", "2026", "--amount", v) for v in ("inf", "1e308")]
+    for args in (*refusals, ("issue", "--year", "2026", "--csv", big)):
+        refused = run("quota", *args, code=2).stderr
+        assert "1,000,000,000,000" in refused and len(refused.strip().splitlines()) == 1, refused
+    assert {j["kind"] for j in json.loads(run("quota", "journal", "--format", "json").stdout)} == {"issue"}
+
+
+def test_plan_years_are_the_apis(run) -> None:  # type: ignore[no-untyped-def]
+    """--year takes the API's 2000–2100 (geo.quota.PLAN_YEARS): 99999 is a typo, not a year."""
+    for args, bound in (
+        (("balances", "--year", "99999"), "2100"),
+        (("report", "--year", "99999"), "2100"),
+        (("stock", "rates", "-y", "1999"), "2000"),
+    ):
+        assert bound in run("quota", *args, code=2).output

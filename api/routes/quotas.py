@@ -19,7 +19,7 @@ from geo.errors import BlueprintError
 from geo.io.quota import labelled, report_xlsx
 from geo.io.tables import format_table
 from geo.maps import map_html, quota_map
-from geo.quota import FACTORS, Ledger, county_summary
+from geo.quota import FACTORS, MAX_AMOUNT, PLAN_YEARS, Ledger, county_summary
 from geo.quota.report import LABELS as REPORT_LABELS
 from geo.quota.report import ledger_report
 from geo.quota.stock import DISPOSAL_LABELS, LAND_LABELS, RATE_LABELS
@@ -29,23 +29,24 @@ OPEN = ConfigDict(extra="allow")  # the ledger may add columns; they pass throug
 Reader = Annotated[Principal, Depends(require("quota:read"))]
 Reserver = Annotated[Principal, Depends(require("quota:reserve"))]
 Admin = Annotated[Principal, Depends(require("quota:admin"))]
+FIRST_YEAR, LAST_YEAR = PLAN_YEARS
 
 
 class IssueRow(BaseModel):
     county_code: str = Field(max_length=32)
     factor: str = Field(description=f"one of {sorted(FACTORS)}", max_length=32)
-    amount: float = Field(gt=0, le=1e12)
+    amount: float = Field(gt=0, le=MAX_AMOUNT)
 
 
 class IssueRequest(BaseModel):
-    year: int = Field(ge=2000, le=2100)
+    year: int = Field(ge=FIRST_YEAR, le=LAST_YEAR)
     rows: list[IssueRow] = Field(min_length=1, max_length=1000)
     reason: str = Field(default="下达年度计划指标", max_length=500)
 
 
 class ReserveRequest(BaseModel):
     review_id: str = Field(max_length=64)
-    year: int = Field(ge=2000, le=2100)
+    year: int = Field(ge=FIRST_YEAR, le=LAST_YEAR)
     project_id: str = Field(max_length=64, min_length=1)
     parcel_id: str | None = Field(default=None, max_length=64)
     county: str | None = Field(default=None, max_length=32)
@@ -109,7 +110,7 @@ class RevokeRequest(BaseModel):
 
 @router.get("/balances", response_model=list[Balance], summary="Balances per holder, factor, bucket and year")
 def balances(
-    ledger: LedgerDep, _who: Reader, year: Annotated[int | None, Query(ge=2000, le=2100)] = None
+    ledger: LedgerDep, _who: Reader, year: Annotated[int | None, Query(ge=FIRST_YEAR, le=LAST_YEAR)] = None
 ) -> list[dict[str, Any]]:
     return ledger.balances(year)
 
@@ -175,8 +176,10 @@ async def revoke(project_id: str, ledger: LedgerDep, who: Admin, body: RevokeReq
 
 
 class FactorsRequest(BaseModel):
-    year: int = Field(ge=2000, le=2100)
-    needs: dict[str, float] = Field(description="factor (energy, cod, nh3n, so2, nox) → amount", max_length=5)
+    year: int = Field(ge=FIRST_YEAR, le=LAST_YEAR)
+    needs: dict[str, Annotated[float, Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False)]] = Field(
+        description="factor (energy, cod, nh3n, so2, nox) → amount", max_length=5
+    )
     source: str | None = Field(default=None, max_length=64, description="the project's county (default) or 'city'")
 
 
@@ -239,7 +242,7 @@ REPORT_TYPES = {
 def report(
     ledger: LedgerDep,
     _who: Reader,
-    year: Annotated[int, Query(ge=2000, le=2100)],
+    year: Annotated[int, Query(ge=FIRST_YEAR, le=LAST_YEAR)],
     format: Annotated[Literal["json", "csv", "xlsx"], Query()] = "json",
 ) -> Any:
     rows = ledger_report(ledger.engine, year)
@@ -265,7 +268,7 @@ async def quota_map_page(
     settings: SettingsDep,
     pool: PoolDep,
     _who: Reader,
-    year: Annotated[int, Query(ge=2000, le=2100)],
+    year: Annotated[int, Query(ge=FIRST_YEAR, le=LAST_YEAR)],
 ) -> HTMLResponse:
     return HTMLResponse(await pool.run(_render_quota_map, ledger, blueprint, settings, year))
 
@@ -320,7 +323,7 @@ class Disposal(BaseModel):
 
 class SettleRequest(BaseModel):
     county: str = Field(max_length=32)
-    year: int = Field(ge=2000, le=2100)
+    year: int = Field(ge=FIRST_YEAR, le=LAST_YEAR)
 
 
 class Settlement(BaseModel):
@@ -390,7 +393,7 @@ async def stock_dispose(
 def stock_rates(
     ledger: LedgerDep,
     _who: Reader,
-    year: Annotated[int, Query(ge=2000, le=2100)],
+    year: Annotated[int, Query(ge=FIRST_YEAR, le=LAST_YEAR)],
     county: Annotated[str | None, Query(max_length=32)] = None,
     format: Annotated[TABLE_TYPES, Query()] = "json",
 ) -> Any:

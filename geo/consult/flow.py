@@ -575,7 +575,6 @@ class Consultations:
         """
         if department is not None:
             self.routing.department(department)
-        end = datetime.combine(as_of + timedelta(days=1), datetime.min.time(), tzinfo=BEIJING)
         with self.engine.connect() as conn:
             query = (
                 select(
@@ -603,9 +602,9 @@ class Consultations:
         per_department: dict[str, list[dict[str, Any]]] = {}
         for r in rows:
             answered = first_answer.get(r.id)
-            if answered is not None and _aware(answered) < end:
+            if answered is not None and _beijing_day(answered) <= as_of:
                 continue
-            if r.closed is not None and _aware(r.closed) < end:
+            if r.closed is not None and _beijing_day(r.closed) <= as_of:
                 continue
             per_department.setdefault(r.department, []).append(
                 {
@@ -667,3 +666,8 @@ def _check_county(project: Project, result: ReviewResult) -> None:
 
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite hands back naive datetimes
+
+
+def _beijing_day(moment: datetime) -> date:
+    """The day of a stored time in Beijing (compared as dates: any ``as_of`` up to 9999-12-31 works)."""
+    return _aware(moment).astimezone(BEIJING).date()

@@ -6,7 +6,7 @@
 """
 
 from geo.projects.library import LEVELS as PROJECT_LEVELS
-from geo.quota.accounts import CITY, FACTORS, amount
+from geo.quota.accounts import CITY, FACTORS, MAX_AMOUNT, PLAN_YEARS, amount
 from geo.quota.allocation import Allocation, AllocationProfile, Demand, allocate, load_allocation_profile
 from geo.quota.holders import blueprint_counties
 from geo.quota.ledger import Ledger, county_summary
@@ -15,6 +15,8 @@ from geo.quota.reservations import default_project_id
 __all__ = [
     "CITY",
     "FACTORS",
+    "MAX_AMOUNT",
+    "PLAN_YEARS",
     "PROJECT_LEVELS",
     "Allocation",
     "AllocationProfile",

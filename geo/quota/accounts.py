@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final, Literal
 
-from geo.errors import QuotaError
+from geo.errors import InputError, QuotaError
 
 FACTORS: Final[dict[str, tuple[str, str]]] = {
     "land_new": ("新增建设用地计划指标", "m²"),
@@ -37,15 +37,24 @@ DISPOSALS: Final = {"供地": ("approved_unsupplied",), "收回": tuple(STOCK_KI
 EXTERNAL_PREFIX: Final = "external:"
 PROJECT_PREFIX: Final = "project:"
 ZERO: Final = Decimal(0)
+MAX_AMOUNT: Final = 10**12  # m², t or tce in one amount (an issue row's bound); Numeric(20, 4) holds < 10**16
+PLAN_YEARS: Final = (2000, 2100)  # the plan years (年度) the API and the CLI accept
 
 Bucket = Literal["available", "reserved", "approved", "earmarked"]
 HolderKind = Literal["city", "county", "project", "external"]
 Key = tuple[str, str, str, int]  # factor, holder, bucket, year
 
 
-def amount(value: float | Decimal | str) -> Decimal:
-    """A quota amount rounded to the ledger's four decimals."""
-    return Decimal(str(value)).quantize(Decimal("0.0001"))
+def amount(value: float | Decimal) -> Decimal:
+    """A quota amount rounded to the ledger's four decimals; InputError for NaN, an infinity or one beyond
+    :data:`MAX_AMOUNT` either way (no column holds it, no county needs it)."""
+    number = Decimal(str(value))
+    if not number.is_finite() or abs(number) > MAX_AMOUNT:
+        raise InputError(
+            f"amount {value} is not a finite number within ±{MAX_AMOUNT:,}",
+            f"数量 {value} 须为 ±{MAX_AMOUNT:,} 以内的有限数",
+        )
+    return number.quantize(Decimal("0.0001"))
 
 
 def check_factor(factor: str) -> None:

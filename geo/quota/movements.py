@@ -291,6 +291,7 @@ class Movements:
                     f"{factor} is reserved from a review, not here (energy and pollutants only)",
                     f"{FACTORS[factor][0]}应依审查结果配置，此处仅配置能耗与污染物总量指标",
                 )
+        needed = {factor: amount(value) for factor, value in needs.items()}
         with writing(self.engine) as conn:
             project = require_project(conn, project_id)
             if (why := fundable_reason(project)) is not None:
@@ -303,8 +304,8 @@ class Movements:
                 )
             exempt = project.project_type in self.rules.pollutant_exempt_types
             wanted = {
-                factor: amount(Decimal(str(value)) * Decimal(str(self.rules.replacement(factor))))
-                for factor, value in needs.items()
+                factor: amount(value * Decimal(str(self.rules.replacement(factor))))
+                for factor, value in needed.items()
                 if not (exempt and factor in POLLUTANTS)
             }
             if any(v < 0 for v in wanted.values()):
