@@ -345,6 +345,8 @@ def _whole_file(target: Path, *, suffix: str = ".part") -> Iterator[Path]:
         earlier: os.stat_result | None = os.lstat(target)
     except OSError:  # none yet (or none to see: writing it says why)
         earlier = None
+    if earlier is not None and stat.S_ISDIR(earlier.st_mode):
+        raise InputError(f"{target} is a folder: name a file", f"{target} 是文件夹，请指定文件")
     in_place = earlier is not None and not stat.S_ISREG(earlier.st_mode)
     part = target if in_place else target.with_name(f".{target.name[:64]}.{secrets.token_hex(8)}{suffix}")
     try:

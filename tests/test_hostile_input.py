@@ -118,6 +118,12 @@ def test_outputs_naming_the_input_or_each_other_are_refused(tmp_path: Path, blue
         result = CliRunner().invoke(app, ["review", str(path), "-b", str(blueprint_dir), *extra])
         assert result.exit_code == 2 and needle in result.output, result.output
     assert path.read_bytes() == before and not out.exists()
+    folder = tmp_path / "pieces"
+    folder.mkdir()
+    result = CliRunner().invoke(
+        app, ["review", str(path), "-b", str(blueprint_dir), "-o", str(out), "--pieces-out", str(folder)]
+    )
+    assert result.exit_code == 2 and f"{folder} is a folder" in result.output and not out.exists(), result.output
 
 
 def test_convert_names_the_encodings_it_writes(tmp_path: Path) -> None:
