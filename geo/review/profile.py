@@ -350,7 +350,18 @@ _NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 def available_profiles(data_dir: Path | None = None) -> list[str]:
-    return resources.names("profiles", ".yaml", [data_dir] if data_dir else [])
+    """The review profiles by name: ``profiles/`` also holds the ledger's rules and the allocation
+    weights, which have no items to review."""
+    search = [data_dir] if data_dir else []
+    return [name for name in resources.names("profiles", ".yaml", search) if _reviews(name, search)]
+
+
+def _reviews(name: str, search: Sequence[Path]) -> bool:
+    path = resources.find(f"profiles/{name}.yaml", search)
+    try:
+        return path is not None and "items" in resources.read_yaml_mapping(path, ProfileError)
+    except ProfileError:  # a broken file is said to be broken when it is loaded by name
+        return True
 
 
 def load_profile(name_or_path: str | Path, *, data_dir: Path | None = None) -> Profile:
@@ -382,6 +393,11 @@ def _load_profile(name_or_path: str, data_dir: Path | None) -> Profile:
     raw = resources.read_yaml_mapping(
         path, lambda en, zh: ProfileError(f"{name}: {en}", f"审查方案 {name} 格式错误：{zh}")
     )
+    if "items" not in raw:  # the ledger's rules or the allocation weights, beside the review profiles
+        raise ProfileError(
+            f"{name} is not a review profile (it has no items); available: {available_profiles(data_dir)}",
+            f"{name} 不是审查方案（没有审查项）；可用：{available_profiles(data_dir)}",
+        )
     try:
         profile = Profile.model_validate(raw)
     except ValidationError as exc:
