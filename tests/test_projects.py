@@ -216,3 +216,11 @@ def test_cli_add_stage_list_overdue(tmp_path: Path) -> None:
 def test_cli_refusals_exit_2_with_reason(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
     code, _, err = cli(tmp_path, *args)
     assert code == 2 and message in err
+
+
+@pytest.mark.parametrize("pid", ["XM/1", "XM\x001", "XM\n1"])
+def test_an_id_no_route_could_name_again_is_refused(library: ProjectLibrary, pid: str) -> None:
+    # "XM/1" entered the library, then no /projects/{id} route could reach it
+    with pytest.raises(InputError, match="holds '/' or a control character"):
+        add(library, pid)
+    assert library.projects() == []

@@ -116,9 +116,15 @@ def check_stage(stage: str) -> str:
 
 
 def check_project_id(project_id: str) -> str:
+    """A 项目编号 that every route and command can name again: no ``/`` (a URL path's separator), no
+    control characters."""
     text = project_id.strip()
     if not text or len(text) > ID_LENGTH:
         raise InputError(f"project id must have 1 to {ID_LENGTH} characters", f"项目编号应为 1 到 {ID_LENGTH} 个字符")
+    if "/" in text or not text.isprintable():
+        raise InputError(
+            f"project id {text!r} holds '/' or a control character", f"项目编号 {text!r} 含有“/”或控制字符"
+        )
     return text
 
 
