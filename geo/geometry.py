@@ -46,6 +46,8 @@ def _crosses_itself_more_than(geom: shapely.Geometry, limit: int) -> bool:
     memory, before any repair."""
     xy, ring = shapely.get_coordinates(shapely.get_rings(shapely.get_parts(geom)), return_index=True)
     edge = np.flatnonzero((ring[1:] == ring[:-1]) & (xy[1:] != xy[:-1]).any(axis=1))  # a repeated point is none
+    if len(edge) == 0:  # every point the same: nothing to cross (the repair finds no area)
+        return False
     edges = shapely.linestrings(np.stack([xy[edge], xy[edge + 1]], axis=1))
     ring = ring[edge]
     n = np.bincount(ring)[ring]  # edges in each edge's ring
