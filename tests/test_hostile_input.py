@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from pathlib import Path
@@ -20,6 +19,14 @@ from geo.crs import check_coordinates
 from geo.errors import CRSError, GeometryError, InputError
 from geo.geometry import REPAIR_MAX_CROSSINGS, clean_parcels
 from geo.review import review
+
+
+@pytest.fixture
+def one_parcel(tmp_path: Path) -> Path:
+    """A file of one plain parcel, for the commands' own refusals."""
+    path = tmp_path / "p.geojson"
+    parcel_frame(rect(1.2, 1.2, 1.6, 1.6)).to_file(path)
+    return path
 
 
 def _star(points: int, r: float = 200.0) -> shapely.Polygon:
@@ -93,10 +100,17 @@ def test_an_infinite_project_figure_is_refused(blueprint: Blueprint, field: str,
         review(frame, blueprint, project={field: value})
 
 
-def test_an_infinite_investment_flag_is_exit_2(tmp_path: Path, blueprint_dir: Path) -> None:
-    path = tmp_path / "p.geojson"
-    parcel_frame(rect(1.2, 1.2, 1.6, 1.6)).to_file(path)
-    args = ["review", str(path), "-b", str(blueprint_dir), "--project-type", "industrial", "--investment-wan", "inf"]
+def test_an_infinite_investment_flag_is_exit_2(one_parcel: Path, blueprint_dir: Path) -> None:
+    args = [
+        "review",
+        str(one_parcel),
+        "-b",
+        str(blueprint_dir),
+        "--project-type",
+        "industrial",
+        "--investment-wan",
+        "inf",
+    ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2 and "investment_wan=inf" in result.output, result.output
 
@@ -108,9 +122,10 @@ def test_a_coordinate_system_of_another_planet_is_refused(crs: str) -> None:
         check_coordinates(frame)
 
 
-def test_outputs_naming_the_input_or_each_other_are_refused(tmp_path: Path, blueprint_dir: Path) -> None:
-    path = tmp_path / "p.geojson"
-    parcel_frame(rect(1.2, 1.2, 1.6, 1.6)).to_file(path)
+def test_outputs_naming_the_input_or_each_other_are_refused(
+    one_parcel: Path, tmp_path: Path, blueprint_dir: Path
+) -> None:
+    path = one_parcel
     before = path.read_bytes()
     out = tmp_path / "r.json"
     for extra, needle in [
@@ -129,17 +144,13 @@ def test_outputs_naming_the_input_or_each_other_are_refused(tmp_path: Path, blue
     assert result.exit_code == 2 and f"{folder} is a folder" in result.output and not out.exists(), result.output
 
 
-def test_convert_names_the_encodings_it_writes(tmp_path: Path) -> None:
-    path = tmp_path / "p.geojson"
-    path.write_text(json.dumps(parcel_frame(rect(1.2, 1.2, 1.6, 1.6)).to_crs(4490).__geo_interface__))
-    result = CliRunner().invoke(app, ["convert", str(path), str(tmp_path / "p.txt"), "--encoding", "nonsense"])
+def test_convert_names_the_encodings_it_writes(one_parcel: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["convert", str(one_parcel), str(tmp_path / "p.txt"), "--encoding", "nonsense"])
     assert result.exit_code == 2 and "gbk" in result.output and "utf-8" in result.output, result.output
 
 
-def test_a_scheduler_address_that_is_none_is_exit_2(tmp_path: Path, blueprint_dir: Path) -> None:
-    path = tmp_path / "p.geojson"
-    parcel_frame(rect(1.2, 1.2, 1.6, 1.6)).to_file(path)
-    args = ["review", str(path), "-b", str(blueprint_dir), "--workers", "2", "--scheduler", "garbage"]
+def test_a_scheduler_address_that_is_none_is_exit_2(one_parcel: Path, blueprint_dir: Path) -> None:
+    args = ["review", str(one_parcel), "-b", str(blueprint_dir), "--workers", "2", "--scheduler", "garbage"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2 and "cannot reach the dask scheduler at 'garbage'" in result.output, result.output
 
