@@ -268,8 +268,10 @@ def _on_this_host(
     finished = (None, None, None, lambda key, *_: tally.finished(key), None)
     kwargs: dict[str, Any] = {"scheduler": scheduler, "callbacks": [finished]}
     workers = num_workers or CORES
-    if scheduler != "processes":
-        yield from _in_turn(tasks, workers, lambda task: compute(task, num_workers=1, **kwargs)[0])
+    if scheduler != "processes":  # each partition on the thread _in_turn gives it: dask's own pool would be one more
+        alone = {**kwargs, "scheduler": "synchronous"}
+        width = 1 if scheduler == "synchronous" else workers
+        yield from _in_turn(tasks, width, lambda task: compute(task, **alone)[0])
         return
     with _process_pool(directory, workers, zones) as executor:
         yield from _in_turn(
@@ -403,7 +405,9 @@ def reviewing_in_partitions(
     frame.attrs = {}  # the reader's warnings are reported once, below, not once per partition
     projects = [a.project_id for a in project_attributes(frame, project)]
     cuts = max(partitions, -(-len(frame) // PARTITION_PARCELS))
-    chunks = projects_together(balanced_partitions(frame.geometry.values, cuts), projects)
+    balanced = balanced_partitions(frame.geometry.values, cuts)  # by cost: many small parcels make a long run
+    capped = [part for run in balanced for part in np.array_split(run, -(-len(run) // PARTITION_PARCELS))]
+    chunks = projects_together(capped, projects)
     directory = str(Path(blueprint_dir).resolve())
     tasks = [delayed(_review_partition)(frame.iloc[c], directory, profile, project, pieces) for c in chunks]
     tally = _Tally({task.key: len(c) for task, c in zip(tasks, chunks, strict=True)}, progress)

@@ -261,11 +261,14 @@ def review_cmd(
 
 def _distinct_files(named: dict[str, Path | None]) -> None:
     """Refuse a command whose input and outputs name one file twice (``-o`` over the parcels, the result
-    over the pieces file): one write would destroy the other."""
+    over the pieces file): one write would destroy the other; and a folder named as a file, before a
+    batch is reviewed for nothing."""
     seen: dict[str, str] = {}
     for option, path in named.items():
         if path is None:
             continue
+        if option != "PARCELS" and path.is_dir():
+            raise InputError(f"{option} {path} is a folder: name a file", f"{option} {path} 是文件夹，请指定文件")
         other = seen.setdefault(os.path.realpath(path), option)
         if other != option:
             raise InputError(

@@ -40,28 +40,37 @@ def _ring_area(geom: shapely.Geometry) -> float:
 
 
 def _crosses_itself_more_than(geom: shapely.Geometry, limit: int) -> bool:
-    """Whether more than ``limit`` pairs of the polygon's edges meet, not counting each edge's neighbours in
-    its ring: counted against an STRtree of the edges a few edges at a time, so that a hostile drawing
-    (thousands of overlapping parts, whose edges all meet) is found out after its first edges, in bounded
-    memory, before any repair."""
+    """Whether the polygon's edges meet each other more than ``limit`` times, before any repair: within a
+    ring, each pair of edges that meet and are not neighbours; between rings, each pair that meet away from
+    a vertex both have, and once each pair of rings that meet at shared vertices (two parts drawn side by
+    side share a border; a thousand parts stacked up meet pairwise). Counted against an STRtree of the edges a few at
+    a time, so that a hostile drawing is found out after its first edges, in bounded memory."""
     xy, ring = shapely.get_coordinates(shapely.get_rings(shapely.get_parts(geom)), return_index=True)
     edge = np.flatnonzero((ring[1:] == ring[:-1]) & (xy[1:] != xy[:-1]).any(axis=1))  # a repeated point is none
     if len(edge) == 0:  # every point the same: nothing to cross (the repair finds no area)
         return False
-    edges = shapely.linestrings(np.stack([xy[edge], xy[edge + 1]], axis=1))
+    start, end = xy[edge], xy[edge + 1]
+    edges = shapely.linestrings(np.stack([start, end], axis=1))
     ring = ring[edge]
     n = np.bincount(ring)[ring]  # edges in each edge's ring
     at = np.arange(len(edge)) - np.searchsorted(ring, ring)  # its place in the ring
     tree = shapely.STRtree(edges)
     step = max(1, 1_000_000 // len(edges))  # at most about a million pairs at a time
-    met = 0
+    met = 0  # edge pairs, each found from both its edges
+    touching: set[int] = set()  # pairs of rings that touch or share edges, as lower * rings + higher
     for first in range(0, len(edges), step):
         mine, other = tree.query(edges[first : first + step], predicate="intersects")
         mine += first
+        same = ring[mine] == ring[other]
         gap = (at[other] - at[mine]) % n[mine]
-        neighbours = (ring[mine] == ring[other]) & ((gap <= 1) | (gap == n[mine] - 1))
-        met += int((~neighbours).sum())
-        if met > 2 * limit:  # each pair is found from both its edges
+        met += int((same & (gap > 1) & (gap != n[mine] - 1)).sum())
+        mine, other = mine[~same], other[~same]
+        ends = [(start, start), (start, end), (end, start), (end, end)]
+        shared = np.any([(a[mine] == b[other]).all(axis=1) for a, b in ends], axis=0)  # a vertex both rings have
+        met += int((~shared).sum())
+        low, high = np.minimum(ring[mine], ring[other]), np.maximum(ring[mine], ring[other])
+        touching.update((low * (ring[-1] + 1) + high)[shared].tolist())
+        if met / 2 + len(touching) > limit:
             return True
     return False
 

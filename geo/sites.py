@@ -41,7 +41,7 @@ from geo.crs import CGCS2000, M2_PER_MU, Area, check_coordinates, reproject, zon
 from geo.errors import InputError
 from geo.geometry import clean_parcels
 from geo.review import ReviewResult, load_profile, review
-from geo.review.engine import parcel_ids
+from geo.review.engine import parcel_ids, project_of
 from geo.review.profile import (
     InsideCheck,
     Item,
@@ -54,7 +54,7 @@ from geo.review.profile import (
 from geo.review.result import ParcelResult, ProjectAttributes
 from geo.review.rules import allowed_zones, exempt_statuses, overlap_status, zone_status
 from geo.review.stages import SitingRule
-from geo.vocabulary import Status, Verdict, check_project_type
+from geo.vocabulary import Status, Verdict
 
 SiteProgress = Callable[[str, int, int], None]  # (what, done, total)
 MAX_ROUNDS = 4  # rounds of candidates replaced after a failing review
@@ -161,9 +161,7 @@ def find_sites(
         raise InputError("the area must be positive and n at least 1", "选址面积须大于 0，数量至少为 1")
     prof = load_profile(profile) if isinstance(profile, str) else profile
     rule = prof.siting
-    given = dict(project or {})
-    given["project_type"] = check_project_type(given.get("project_type"))
-    attrs = ProjectAttributes.model_validate(given)
+    attrs = project_of(dict(project or {}))
     step = progress or (lambda _what, _done, _total: None)
     area, epsg = _search_area(blueprint, county, within)
     grid = _Grid(area, epsg, resolution_m or rule.resolution_m, rule.max_cells)

@@ -356,3 +356,23 @@ def test_partitions_are_handed_on_as_they_finish(
     stopped.chunks.close()  # what runs ends with its partition, nothing more starts; the pool is let go of
     if scheduler == "processes":
         assert batch._pools[(str(blueprint_dir.resolve()), 2)].users == 0
+
+
+def test_partitions_hold_at_most_their_share_of_parcels(
+    blueprint: Blueprint, blueprint_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Partitions are cut by cost: one big parcel and many small ones would make one long run of small
+    ones; it is cut again, so the parent holds no more than ``PARTITION_PARCELS`` parcels' results of it."""
+    monkeypatch.setattr(batch, "PARTITION_PARCELS", 4)
+    frame = parcel_frame(rect(0.1, 0.1, 4.9, 4.9), *[rect(5 + 0.1 * i, 0.1, 5.05 + 0.1 * i, 0.15) for i in range(15)])
+    sizes: list[int] = []
+    running = batch.reviewing_in_partitions(
+        frame,
+        blueprint_dir,
+        partitions=2,
+        scheduler="synchronous",
+        loaded=blueprint,
+        progress=lambda done, _: sizes.append(done - sum(sizes)),
+    )
+    assert [p.id for chunk in running.chunks for p in chunk] == [str(i) for i in range(1, 17)]
+    assert max(sizes) <= 4 and sum(sizes) == 16, sizes

@@ -169,3 +169,38 @@ def test_the_ledgers_rules_are_no_review_profile() -> None:
     assert "ten-point" in available_profiles() and not {"allocation", "ledger"} & set(available_profiles())
     with pytest.raises(ProfileError, match=r"allocation.yaml is not a review profile \(it has no items\)"):
         load_profile("allocation")
+
+
+def test_two_parts_sharing_a_long_border_are_still_repaired() -> None:
+    """Parts drawn side by side share their border's vertices: the rings meet at every one, but once as a
+    pair of rings, not once per edge (a 100-vertex border was refused as 300 crossings)."""
+    x = [X0 + 10.0 * i for i in range(101)]
+    border = [(xi, Y0 + 500 + 20 * math.sin(i / 3)) for i, xi in enumerate(x)]
+    south = shapely.Polygon([(X0, Y0), (X0 + 1000, Y0), *border[::-1]])
+    north = shapely.Polygon([*border, (X0 + 1000, Y0 + 1000), (X0, Y0 + 1000)])
+    geoms, repaired = clean_parcels(parcel_frame(shapely.MultiPolygon([south, north])), ["M"])
+    assert repaired == [True] and geoms[0].area == pytest.approx(1_000_000.0)
+    stacked = shapely.MultiPolygon([rect(1, 1, 2, 2)] * 30)  # 435 pairs of parts meeting: refused
+    with pytest.raises(GeometryError, match="more than 200 times"):
+        clean_parcels(parcel_frame(stacked), ["S"])
+
+
+def test_a_site_search_with_an_absurd_investment_is_an_input_error(blueprint: Blueprint) -> None:
+    from geo.sites import find_sites
+
+    with pytest.raises(InputError, match="investment_wan=2000000000.0"):
+        find_sites(blueprint, area_mu=50, project={"project_type": "industrial", "investment_wan": 2e9})
+
+
+def test_a_folder_as_an_output_is_refused_before_a_batch_on_workers(
+    one_parcel: Path, tmp_path: Path, blueprint_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from geo import batch
+
+    def no_review(*_: object, **__: object) -> None:
+        raise AssertionError("reviewed before the folder was refused")
+
+    monkeypatch.setattr(batch, "reviewing_in_partitions", no_review)
+    args = ["review", str(one_parcel), "-b", str(blueprint_dir), "--workers", "2", "-o", str(tmp_path)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2 and f"--output {tmp_path} is a folder" in result.output, result.output

@@ -221,6 +221,11 @@ def test_cli_refusals_exit_2_with_reason(tmp_path: Path, args: tuple[str, ...], 
 @pytest.mark.parametrize("pid", ["XM/1", "XM\x001", "XM\n1"])
 def test_an_id_no_route_could_name_again_is_refused(library: ProjectLibrary, pid: str) -> None:
     # "XM/1" entered the library, then no /projects/{id} route could reach it
-    with pytest.raises(InputError, match="holds '/' or a control character"):
+    with pytest.raises(InputError, match=r"\('/' or a control character\)"):
         add(library, pid)
     assert library.projects() == []
+
+
+def test_an_id_with_a_full_width_space_enters(library: ProjectLibrary) -> None:
+    add(library, "XM\u30001")  # a Chinese input method's space is text, not a control character
+    assert [p.id for p in library.projects()] == ["XM\u30001"]

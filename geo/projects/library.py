@@ -18,6 +18,7 @@ Rules, each from the policy texts in ``/work/shared/policy``:
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Final
@@ -121,9 +122,10 @@ def check_project_id(project_id: str) -> str:
     text = project_id.strip()
     if not text or len(text) > ID_LENGTH:
         raise InputError(f"project id must have 1 to {ID_LENGTH} characters", f"项目编号应为 1 到 {ID_LENGTH} 个字符")
-    if "/" in text or not text.isprintable():
+    if bad := [c for c in text if c == "/" or unicodedata.category(c).startswith("C")]:
         raise InputError(
-            f"project id {text!r} holds '/' or a control character", f"项目编号 {text!r} 含有“/”或控制字符"
+            f"project id {text!r} holds {bad[0]!r} ('/' or a control character)",
+            f"项目编号 {text!r} 含有 {bad[0]!r}（“/”或控制字符）",
         )
     return text
 

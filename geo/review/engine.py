@@ -73,14 +73,19 @@ def project_attributes(frame: gpd.GeoDataFrame, overrides: dict[str, Any] | None
     out = []
     for row in range(len(frame)):
         given = {f: columns[f][row] for f in present if not is_blank(columns[f][row])}
-        merged = given | (overrides or {})
-        merged["project_type"] = check_project_type(merged.get("project_type"))  # closed list, named on error
-        try:
-            out.append(ProjectAttributes.model_validate(merged))
-        except ValidationError as exc:  # each field named with the value it was given (a flag's, not the file's)
-            said = "; ".join(f"{'.'.join(map(str, e['loc']))}={e.get('input')!r}: {e['msg']}" for e in exc.errors())
-            raise InputError(f"bad project attributes: {said}", f"项目属性不合法：{said}") from exc
+        out.append(project_of(given | (overrides or {})))
     return out
+
+
+def project_of(given: dict[str, Any]) -> ProjectAttributes:
+    """The project's attributes from what was given (a parcel's properties, flags, a site search); an
+    input error names each bad field with the value it was given (a flag's, not the file's)."""
+    merged = {**given, "project_type": check_project_type(given.get("project_type"))}  # closed list, named
+    try:
+        return ProjectAttributes.model_validate(merged)
+    except ValidationError as exc:
+        said = "; ".join(f"{'.'.join(map(str, e['loc']))}={e.get('input')!r}: {e['msg']}" for e in exc.errors())
+        raise InputError(f"bad project attributes: {said}", f"项目属性不合法：{said}") from exc
 
 
 def project_totals(ids: list[str], attrs: list[ProjectAttributes], areas: np.ndarray) -> dict[str, ProjectTotal]:

@@ -360,7 +360,7 @@ def _reviews(name: str, search: Sequence[Path]) -> bool:
     path = resources.find(f"profiles/{name}.yaml", search)
     try:
         return path is not None and "items" in resources.read_yaml_mapping(path, ProfileError)
-    except ProfileError:  # a broken file is said to be broken when it is loaded by name
+    except (ProfileError, OSError, UnicodeDecodeError):  # a broken file is said to be broken when loaded by name
         return True
 
 
