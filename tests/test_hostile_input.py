@@ -188,7 +188,7 @@ def test_two_parts_sharing_a_long_border_are_still_repaired() -> None:
 def test_a_site_search_with_an_absurd_investment_is_an_input_error(blueprint: Blueprint) -> None:
     from geo.sites import find_sites
 
-    with pytest.raises(InputError, match="investment_wan=2000000000.0"):
+    with pytest.raises(InputError, match=r"investment_wan=2000000000\.0"):
         find_sites(blueprint, area_mu=50, project={"project_type": "industrial", "investment_wan": 2e9})
 
 
