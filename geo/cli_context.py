@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import NoReturn
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -31,6 +31,17 @@ class CliContext:
     webhook_url: str | None = None  # 业务协同 events are POSTed here, signed with webhook_secret
     webhook_secret: str | None = None
     issuer: Issuer = field(default_factory=Issuer)  # 审查单位 and wording of the papers the CLI writes (drafts)
+
+
+def _dash_is_stdout(value: Path | None) -> Path | None:
+    """``-o -``: stdout, as Unix commands read it (not a file named "-")."""
+    return None if value is not None and str(value) == "-" else value
+
+
+Output = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", help="Write here instead of stdout ('-': stdout).", callback=_dash_is_stdout),
+]
 
 
 def cli_context(ctx: typer.Context) -> CliContext:

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from geo.cli_context import cli_context, option_date
+from geo.cli_context import Output, cli_context, option_date
 from geo.consult import Consultations, Webhook
 from geo.errors import InputError
 from geo.io.quota import read_review_result
@@ -191,7 +191,7 @@ def opinion(
     ctx: typer.Context,
     project_id: Annotated[str, typer.Argument(help="A project whose consultation is agreed.")],
     fmt: Annotated[str, typer.Option("--format", "-f", help="markdown | json")] = "markdown",
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
+    output: Output = None,
 ) -> None:
     """The consolidated 预审意见 with its document number (Markdown or JSON)."""
     attempt(lambda: _opinion_format(fmt))

@@ -21,9 +21,22 @@ def polygonal_part(geom: shapely.Geometry) -> shapely.Geometry:
     """Keep only the polygons of a geometry (intersections may add lines and points)."""
     if shapely.get_type_id(geom) in POLYGONAL:
         return geom
-    parts = shapely.get_parts(geom)
-    polys = [p for p in parts if shapely.get_type_id(p) in POLYGONAL]
-    return shapely.union_all(polys) if polys else shapely.Polygon()
+    polys = _polygons(_simple_parts(geom))
+    return shapely.union_all(polys) if len(polys) else shapely.Polygon()
+
+
+def _simple_parts(geom: shapely.Geometry) -> np.ndarray:
+    """The polygons, lines and points of a geometry: multi-part ones and collections (within
+    collections too) opened."""
+    parts: np.ndarray = shapely.get_parts(geom)
+    while (nested := shapely.get_type_id(parts) >= shapely.GeometryType.MULTIPOINT).any():
+        parts = np.concatenate([parts[~nested], shapely.get_parts(parts[nested])])
+    return parts
+
+
+def _polygons(parts: np.ndarray) -> np.ndarray:
+    polygons: np.ndarray = parts[shapely.get_type_id(parts) == shapely.GeometryType.POLYGON]
+    return polygons
 
 
 def _ring_area(geom: shapely.Geometry) -> float:
@@ -97,13 +110,20 @@ def clean_parcels(frame: gpd.GeoDataFrame, ids: list[str]) -> tuple[np.ndarray, 
     for pid, geom in zip(ids, geoms, strict=True):
         if geom is None or shapely.is_empty(geom):
             raise GeometryError(f"parcel {pid}: geometry is empty", f"地块 {pid}：几何为空")
+        fixed = False
         if shapely.get_type_id(geom) == shapely.GeometryType.GEOMETRYCOLLECTION:
-            geom = polygonal_part(geom)
-            if geom.is_empty:
+            # its polygons are the parcel, as a multipolygon (parts that overlap are repaired below, if
+            # that keeps the drawn area); a line or point in it has no area, left out and said so (repaired)
+            parts = _simple_parts(geom)
+            parts = parts[~shapely.is_empty(parts)]
+            polygons = _polygons(parts)
+            if not len(polygons):
                 raise GeometryError(
                     f"parcel {pid}: the geometry collection holds no polygon",
                     f"地块 {pid}：几何集合中没有面",
                 )
+            geom = polygons[0] if len(polygons) == 1 else shapely.multipolygons(polygons)
+            fixed = len(polygons) < len(parts)
         if shapely.get_type_id(geom) not in POLYGONAL:
             raise GeometryError(
                 f"parcel {pid}: a parcel must be a polygon, got {geom.geom_type}",
@@ -111,7 +131,6 @@ def clean_parcels(frame: gpd.GeoDataFrame, ids: list[str]) -> tuple[np.ndarray, 
             )
         if not np.isfinite(shapely.get_coordinates(geom)).all():
             raise GeometryError(f"parcel {pid}: coordinates contain NaN or infinity", f"地块 {pid}：坐标含非数值")
-        fixed = False
         if not shapely.is_valid(geom):
             reason = shapely.is_valid_reason(geom)
             if _crosses_itself_more_than(geom, REPAIR_MAX_CROSSINGS):

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from geo.blueprint import Blueprint, load_blueprint
-from geo.cli_context import cli_context, fail
+from geo.cli_context import Output, cli_context, fail
 from geo.errors import LantuError
 from geo.io import read_review_result
 from geo.papers import document_number
@@ -40,7 +40,7 @@ def papers_cmd(
             "--blueprint", "-b", help="The blueprint reviewed against: the sketch's layers and each layer's 现势性."
         ),
     ] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
+    output: Output = None,
     number: Annotated[
         bool,
         typer.Option(

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from geo.blueprint import load_blueprint
-from geo.cli_context import cli_context, fail
+from geo.cli_context import Output, cli_context, fail
 from geo.compare import change_check_html, compare_boundaries
 from geo.errors import LantuError
 from geo.io import read_parcels
@@ -31,7 +31,6 @@ class CompareFormat(StrEnum):
 
 ProjectType = Annotated[str | None, typer.Option(help="Project type, e.g. industrial (closed list).")]
 ProfileName = Annotated[str, typer.Option(help="Review profile name or YAML path.")]
-Output = Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")]
 
 
 def _write(text: str, output: Path | None) -> None:

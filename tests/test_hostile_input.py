@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from pathlib import Path
@@ -18,6 +19,7 @@ from geo.blueprint import Blueprint
 from geo.crs import check_coordinates
 from geo.errors import CRSError, GeometryError, InputError
 from geo.geometry import REPAIR_MAX_CROSSINGS, clean_parcels
+from geo.io.parcels import parcels_from_geojson
 from geo.review import review
 
 
@@ -204,3 +206,43 @@ def test_a_folder_as_an_output_is_refused_before_a_batch_on_workers(
     args = ["review", str(one_parcel), "-b", str(blueprint_dir), "--workers", "2", "-o", str(tmp_path)]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2 and f"--output {tmp_path} is a folder" in result.output, result.output
+
+
+def test_dash_as_the_output_is_stdout_not_a_file(
+    one_parcel: Path, blueprint_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["review", str(one_parcel), "-b", str(blueprint_dir), "-o", "-"])
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(result.stdout)["parcels"]) == 1
+    assert not (tmp_path / "-").exists()
+    binary = CliRunner().invoke(app, ["review", str(one_parcel), "-b", str(blueprint_dir), "-f", "pdf", "-o", "-"])
+    assert binary.exit_code == 2 and "-o report.pdf" in binary.output
+
+
+def test_an_unclosed_geojson_ring_is_closed_and_said(blueprint_dir: Path, tmp_path: Path) -> None:
+    ring = [[X0 + 1000, Y0 + 1000], [X0 + 1400, Y0 + 1000], [X0 + 1400, Y0 + 1400], [X0 + 1000, Y0 + 1400]]
+    feature = {"type": "Feature", "properties": {"id": "U"}, "geometry": {"type": "Polygon", "coordinates": [ring]}}
+    crs = {"type": "name", "properties": {"name": "EPSG:4548"}}
+    path = tmp_path / "open.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "crs": crs, "features": [feature]}), encoding="utf-8")
+    result = CliRunner().invoke(app, ["review", str(path), "-b", str(blueprint_dir)])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert body["warnings"] == ["feature 1: 1 ring(s) not closed; closed them (第 1 个要素有 1 个圈未闭合，已自动闭合)"]
+    assert body["parcels"][0]["area_m2"] == pytest.approx(160_000.0)
+    closed = {**feature, "geometry": {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}}
+    assert "warnings" not in parcels_from_geojson({"type": "FeatureCollection", "features": [closed]}).attrs
+
+
+def test_a_geometry_collection_is_its_polygons_and_a_dropped_line_is_a_repair() -> None:
+    square, other = rect(1, 1, 2, 2), rect(3, 1, 4, 2)
+    nested = shapely.GeometryCollection([shapely.GeometryCollection([square]), shapely.MultiPolygon([other])])
+    with_line = shapely.GeometryCollection([square, shapely.LineString([(0, 0), (9, 9)]), shapely.Point(5, 5)])
+    overlapping = shapely.GeometryCollection([square, square])
+    geoms, repaired = clean_parcels(parcel_frame(nested, with_line), ["N", "L"])
+    assert geoms[0].area == pytest.approx(square.area + other.area)  # the polygons of a nested collection kept
+    assert geoms[1].equals(square)
+    assert repaired == [False, True]  # the line and the point were left out: said as a repair
+    with pytest.raises(GeometryError, match="without changing its area"):  # not merged into one square silently
+        clean_parcels(parcel_frame(overlapping), ["O"])

@@ -131,7 +131,7 @@ def parcels_from_geojson(obj: Any, *, limits: ReadLimits | None = None) -> gpd.G
         for feature in features:
             if isinstance(feature, dict) and isinstance(feature.get("geometry"), dict):
                 seen = _count_positions(feature["geometry"], limits, seen)
-    geoms, props = [], []
+    geoms, props, warned = [], [], []
     for n, feature in enumerate(features, start=1):
         if not isinstance(feature, dict) or not isinstance(feature.get("geometry"), dict):
             raise FormatError(f"feature {n} has no geometry", f"第 {n} 个要素没有几何")
@@ -148,6 +148,11 @@ def parcels_from_geojson(obj: Any, *, limits: ReadLimits | None = None) -> gpd.G
             shapely.errors.ShapelyError,
         ) as exc:
             raise FormatError(f"feature {n}: unreadable geometry ({exc})", f"第 {n} 个要素：几何无法解析") from exc
+        if unclosed := _unclosed_rings(feature["geometry"]):
+            warned.append(
+                f"feature {n}: {unclosed} ring(s) not closed; closed them"
+                f" (第 {n} 个要素有 {unclosed} 个圈未闭合，已自动闭合)"
+            )
         properties = feature.get("properties") or {}
         if not isinstance(properties, dict):
             raise FormatError(f"feature {n}: properties must be an object", f"第 {n} 个要素：属性须为对象")
@@ -155,7 +160,20 @@ def parcels_from_geojson(obj: Any, *, limits: ReadLimits | None = None) -> gpd.G
             properties = {"id": feature["id"], **properties}
         _check_unicode(properties, n)
         props.append(properties)
-    return gpd.GeoDataFrame(props, geometry=geoms, crs=_geojson_crs(obj))
+    frame = gpd.GeoDataFrame(props, geometry=geoms, crs=_geojson_crs(obj))
+    if warned:
+        frame.attrs["warnings"] = warned
+    return frame
+
+
+def _unclosed_rings(geometry: dict[str, Any]) -> int:
+    """Polygon rings whose last position is not their first, which GeoJSON requires (RFC 7946 3.1.6):
+    shapely closes them, and the reader says so, as the coordinate text reader does."""
+    kind, coordinates = geometry.get("type"), geometry.get("coordinates")
+    if kind == "GeometryCollection":
+        return sum(_unclosed_rings(g) for g in geometry.get("geometries") or [] if isinstance(g, dict))
+    polygons = [coordinates] if kind == "Polygon" else coordinates if kind == "MultiPolygon" else []
+    return sum(1 for polygon in polygons or [] for ring in polygon or [] if ring and ring[0] != ring[-1])
 
 
 def _check_unicode(properties: dict[str, Any], n: int) -> None:
