@@ -290,3 +290,20 @@ def test_plan_years_are_the_apis(run) -> None:  # type: ignore[no-untyped-def]
         (("stock", "rates", "-y", "1999"), "2000"),
     ):
         assert bound in run("quota", *args, code=2).output
+
+
+def test_a_plan_amount_beyond_the_ledger_names_its_line(run, tmp_path: Path, blueprint_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    """1e300 in a plan is refused with the file's line, as the reader's other row errors are; nothing is issued."""
+    from geo.errors import FormatError
+    from geo.io import parse_quota_plan
+
+    run("quota", "init", "--blueprint", blueprint_dir)
+    plan = tmp_path / "计划.csv"
+    plan.write_text("county_code,factor,amount\n370811,land_new,100\n370811,energy,1e300\n", encoding="utf-8")
+    refused = run("quota", "issue", "--year", "2026", "--csv", plan, code=2).stderr
+    assert "计划.csv line 3: amount 1E+300" in refused and "1,000,000,000,000" in refused, refused
+    assert "计划.csv 第 3 行" in refused and len(refused.strip().splitlines()) == 1, refused
+    assert json.loads(run("quota", "journal", "--format", "json").stdout) == []
+    with pytest.raises(FormatError, match=r"^plan.csv line 2: amount 0.00001 rounds to 0") as tiny:
+        parse_quota_plan("county_code,factor,amount\n370811,cod,0.00001\n")  # below the ledger's four decimals
+    assert tiny.value.message_zh.startswith("plan.csv 第 2 行")

@@ -17,8 +17,8 @@ from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 
-from geo.errors import FormatError
-from geo.quota.accounts import FACTORS
+from geo.errors import FormatError, InputError
+from geo.quota.accounts import FACTORS, amount
 from geo.quota.allocation import Demand
 from geo.review.result import ReviewResult
 
@@ -87,11 +87,22 @@ def parse_quota_plan(text: str, *, name: str = "plan.csv") -> list[PlanRow]:
                 name, line, f"unknown factor {factor!r} (factors: {', '.join(FACTORS)})", f"未知要素 {factor!r}"
             )
         try:
-            amount = Decimal(value.replace(",", ""))
+            number = Decimal(value.replace(",", ""))
         except InvalidOperation:
-            amount = Decimal("NaN")
-        if not amount.is_finite() or amount <= 0:
+            number = Decimal("NaN")
+        if not number.is_finite() or number <= 0:
             raise _fail(name, line, f"amount {value!r} is not a positive number", f"数量 {value!r} 不是正数")
+        try:  # the ledger's own bound (MAX_AMOUNT) and four decimals, refused here where the line is known
+            booked = amount(number)
+        except InputError as exc:
+            raise _fail(name, line, exc.message_en, exc.message_zh) from exc
+        if booked <= 0:
+            raise _fail(
+                name,
+                line,
+                f"amount {value} rounds to 0 at the ledger's four decimals",
+                f"数量 {value} 按台账保留四位小数后为 0",
+            )
         if (county, factor) in seen:
             raise _fail(
                 name,
@@ -100,7 +111,7 @@ def parse_quota_plan(text: str, *, name: str = "plan.csv") -> list[PlanRow]:
                 f"区县 {county} 的 {factor} 已在第 {seen[county, factor]} 行给出",
             )
         seen[county, factor] = line
-        rows.append(PlanRow(county, factor, amount))
+        rows.append(PlanRow(county, factor, booked))
     if not rows:
         raise _fail(name, None, "has no rows", "没有数据行")
     return rows
