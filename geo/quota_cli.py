@@ -287,7 +287,7 @@ def advance_reduction(
             year,
             amount,
             source=source,
-            deadline=option_date(deadline, "--deadline") if deadline else date.min,
+            deadline=option_date(deadline, "--deadline"),
             actor=actor,
         ),
     )

@@ -233,6 +233,18 @@ def test_point_supply_transfer_loan(ledger: Ledger) -> None:
     assert priced[0]["price_wan"] == 30.0
 
 
+def test_dates_to_come_lie_within_the_plan_years(ledger: Ledger) -> None:
+    """A loan due 9999-12-31 would never be overdue: a due date or a deadline outside 2000–2100 is refused."""
+    ledger.issue(2026, [("370811", "land_new", 10_000)], actor="a")
+    before = journal_size(ledger)
+    with pytest.raises(InputError, match=r"^due date 9999-12-31 is outside the plan years 2000–2100") as loan:
+        ledger.transfer("370811", "370812", "land_new", 2026, 1_000, due_date=date(9999, 12, 31), actor="a")
+    assert loan.value.message_zh == "归还日期 9999-12-31 不在 2000—2100 年度范围内"
+    with pytest.raises(InputError, match=r"^deadline 0001-01-01 is outside the plan years"):
+        ledger.advance_reduction("370811", "cod", 2026, 5, source="治理项目", deadline=date(1, 1, 1), actor="a")
+    assert journal_size(ledger) == before
+
+
 def test_reverse_is_a_new_movement(ledger: Ledger) -> None:
     tx = ledger.issue(2026, [("370811", "land_new", 10_000)], actor="a")
     rev = ledger.reverse(tx, actor="a", reason="录入错误")

@@ -7,7 +7,7 @@ import csv
 import io
 import json
 import threading
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import geopandas as gpd
@@ -24,8 +24,9 @@ from api.keys import create_key, ensure_schema
 from api.settings import Settings
 from geo.blueprint import Blueprint, load_blueprint
 from geo.db import make_engine, migrate
-from geo.errors import NotFoundError, QuotaError
+from geo.errors import InputError, NotFoundError, QuotaError
 from geo.io.blueprint import write_blueprint
+from geo.papers import BEIJING
 from geo.quota.ledger import CITY, Ledger
 
 COUNTIES = [((0, 0, 5, 5), {"code": "370811", "name": "任城区"}), ((5, 0, 10, 5), {"code": "370812", "name": "兖州区"})]
@@ -141,6 +142,23 @@ def test_disposals_are_refused_beyond_the_register(ledger: Ledger, stock_bluepri
         ("供地", "济自然资供〔2026〕1号", None),
         ("收回", None, None),
     ]
+
+
+def test_a_disposal_dated_after_today_is_refused_and_nothing_written(
+    ledger: Ledger, stock_blueprint: Blueprint
+) -> None:
+    """A disposal records what happened (the 处置完成量 earns quota): dated after today, Beijing time, it is an
+    input error naming the date (9999-12-31 was accepted, and settled as 9999's), and the register is untouched."""
+    ledger.import_stock(stock_blueprint, actor="a")
+    land = ids(ledger)
+    for when in (date(9999, 12, 31), date(2100, 12, 31)):
+        with pytest.raises(InputError, match=rf"^disposal date {when.isoformat()} is after today \(") as late:
+            ledger.dispose(land["A1"], "供地", 1, when, actor="a")
+        assert late.value.message_zh.startswith(f"处置日期 {when.isoformat()} 晚于今天")
+    assert ledger.stock_disposals() == []
+    today = datetime.now(BEIJING).date()
+    ledger.dispose(land["A1"], "供地", 1, today, actor="a")  # today is not after today
+    assert [d["disposed_on"] for d in ledger.stock_disposals()] == [today.isoformat()]
 
 
 def _dispose_example(ledger: Ledger) -> dict[str, int]:
@@ -264,6 +282,12 @@ def test_stock_over_the_api(stock_dir: Path, tmp_path: Path) -> None:
         assert_problem(client.post("/api/v1/quotas/stock/999/disposals", json=body, headers=admin), 404)
         # an id beyond a database integer is a 422, not a 500 (found by the OpenAPI fuzz: 2**63)
         assert_problem(client.post(f"/api/v1/quotas/stock/{2**63}/disposals", json=body, headers=admin), 422)
+        late = client.post(
+            f"/api/v1/quotas/stock/{land['A1']}/disposals", json=body | {"date": "9999-12-31"}, headers=admin
+        )
+        problem = assert_problem(late, 422)  # a date after today is bad input, nothing is recorded
+        assert "处置日期 9999-12-31 晚于今天" in problem["message_zh"] and "after today" in problem["message_en"]
+        assert len(client.get("/api/v1/quotas/stock/disposals", headers=planner).json()) == 1
         assert_problem(
             client.post(f"/api/v1/quotas/stock/{land['A1']}/disposals", json=body | {"kind": "x"}, headers=admin), 422
         )
@@ -304,6 +328,9 @@ def test_stock_from_the_command_line(stock_dir: Path, tmp_path: Path, monkeypatc
     assert "早于批准" in run(
         "quota", "stock", "dispose", land, "--kind", "收回", "--area-m2", 1, "--date", "2021-01-01", code=2
     )
+    late = run("quota", "stock", "dispose", land, "--kind", "收回", "--area-m2", 1, "--date", "9999-12-31", code=2)
+    assert "处置日期 9999-12-31 晚于今天" in late and "after today" in late
+    assert len(json.loads(run("quota", "stock", "disposals", "--format", "json"))) == 1
     rates = json.loads(run("quota", "stock", "rates", "--year", "2026", "--county", "370811", "--format", "json"))
     assert rates[0]["supply_rate"] == pytest.approx(600 / 1300, abs=1e-6)
     assert "奖励 250,000.00 m²" in run("quota", "stock", "settle", "370811", "--year", "2026")

@@ -375,7 +375,7 @@ def stock_disposal_list(
     "/stock/{land_id}/disposals",
     status_code=201,
     response_model=Disposal,
-    summary="处置: record a 供地, 收回 or 盘活 (409 beyond the undisposed area or before approval)",
+    summary="处置: record a 供地, 收回 or 盘活 (409 beyond the undisposed area or before approval, 422 after today)",
 )
 async def stock_dispose(
     land_id: Annotated[int, Path(ge=1, le=2**63 - 1, description="the register's id (a database integer)")],

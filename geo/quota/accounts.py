@@ -8,10 +8,12 @@ the outside world (``external:<source>``), where quota enters the city's books.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Final, Literal
 
 from geo.errors import InputError, QuotaError
+from geo.papers import BEIJING
 
 FACTORS: Final[dict[str, tuple[str, str]]] = {
     "land_new": ("新增建设用地计划指标", "m²"),
@@ -55,6 +57,33 @@ def amount(value: float | Decimal) -> Decimal:
             f"数量 {value} 须为 ±{MAX_AMOUNT:,} 以内的有限数",
         )
     return number.quantize(Decimal("0.0001"))
+
+
+def movement_date(when: date, what: tuple[str, str], *, happened: bool = False) -> date:
+    """``when`` as a movement may record it, else an InputError naming ``what`` (English, Chinese).
+
+    A fact that ``happened`` (a disposal: the 处置完成量 earns new quota, 济政办字〔2020〕52号 三、(一)4)
+    is not dated after today, Beijing time: it is recorded once done. A date to come (a loan's due
+    date, a reduction advance's deadline) lies within the plan years (:data:`PLAN_YEARS`): 9999-12-31
+    is a typo, and a loan due then would never be overdue.
+    """
+    en, zh = what
+    if happened:
+        today = datetime.now(BEIJING).date()
+        if when > today:
+            raise InputError(
+                f"{en} {when.isoformat()} is after today ({today.isoformat()}, Beijing time): "
+                "only what has happened is recorded",
+                f"{zh} {when.isoformat()} 晚于今天（{today.isoformat()}），只能登记已经发生的事项",
+            )
+        return when
+    first, last = PLAN_YEARS
+    if not first <= when.year <= last:
+        raise InputError(
+            f"{en} {when.isoformat()} is outside the plan years {first}–{last}",
+            f"{zh} {when.isoformat()} 不在 {first}—{last} 年度范围内",
+        )
+    return when
 
 
 def check_factor(factor: str) -> None:

@@ -29,6 +29,7 @@ from geo.quota.accounts import (
     amount,
     check_factor,
     move,
+    movement_date,
     project_holder,
 )
 from geo.quota.holders import require_county, require_holder
@@ -512,6 +513,7 @@ class Movements:
         _check_pollutant(factor)
         if not source.strip():
             raise QuotaError("an advance on a reduction names its source", "削减量预支须注明削减来源")
+        movement_date(deadline, ("deadline", "到位期限"))
         with writing(self.engine) as conn:
             require_county(conn, county)
             return post(
@@ -548,6 +550,8 @@ class Movements:
             )
         if price_wan is not None and not price_wan > 0:
             raise QuotaError("the price of a paid transfer must be positive", "有偿调剂价格须为正数")
+        if due_date is not None:
+            movement_date(due_date, ("due date", "归还日期"))
         kind = "loan" if due_date else "transfer"
         with writing(self.engine) as conn:
             require_holder(conn, source)

@@ -14,7 +14,8 @@ numbers are the city's data (``stock_linkage`` in ``layers/profiles/ledger.yaml`
   its source id (``feature_id``: 标识码, else a hash of its geometry) and the blueprint version. A
   feature is registered once: importing the same (or a later) blueprint again adds only new features.
 * **Disposals** (:meth:`StockRegister.dispose`): 供地 (批而未供 only), 收回, 盘活, with m², date and
-  文号; never more than the entry's undisposed area, never dated before its approval year.
+  文号; never more than the entry's undisposed area, never dated before its approval year nor after
+  today (a disposal is recorded once done: :func:`~geo.quota.accounts.movement_date`).
 * **Rates** (:meth:`StockRegister.stock_rates`): per county and year, the 五年供地率 and each kind's 处置率.
 * **Settlement** (:meth:`StockRegister.stock_settle`, journal kind ``stock_reward``): the reward of the
   county's disposals of the year not yet settled, booked like any quota the county receives (the city
@@ -37,7 +38,7 @@ import shapely
 from sqlalchemy import Connection, Engine, func, insert, select
 
 from geo.errors import NotFoundError, QuotaError
-from geo.quota.accounts import CITY, DISPOSALS, REWARD, STOCK_KINDS, ZERO, amount, move
+from geo.quota.accounts import CITY, DISPOSALS, REWARD, STOCK_KINDS, ZERO, amount, move, movement_date
 from geo.quota.holders import county_names, require_county
 from geo.quota.posting import post, writing
 from geo.quota.report import in_mu_ha
@@ -402,9 +403,10 @@ class StockRegister:
         actor: str,
         document: str | None = None,
     ) -> int:
-        """Record a disposal (供地, 收回, 盘活) of a register entry; refused beyond its undisposed area or before
-        its approval year. Returns the disposal's id."""
+        """Record a disposal (供地, 收回, 盘活) of a register entry; refused beyond its undisposed area, before
+        its approval year or after today (Beijing time). Returns the disposal's id."""
         value = amount(area_m2)
+        movement_date(disposed_on, ("disposal date", "处置日期"), happened=True)
         if kind not in DISPOSALS:
             raise QuotaError(
                 f"unknown disposal {kind!r}; disposals: {', '.join(DISPOSALS)}",
