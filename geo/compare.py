@@ -78,6 +78,20 @@ def _outline(frame: gpd.GeoDataFrame, what_en: str, what_zh: str) -> shapely.Geo
     return shapely.union_all(geoms)
 
 
+def _refuse_speck(area_m2: float, what_en: str, what_zh: str, profile: Profile) -> None:
+    """A boundary no larger than the smallest area the review counts (the profile's ``tolerance.min_m2``,
+    as :func:`geo.review.engine.review` refuses such parcels) is no boundary, most often coordinates in
+    the wrong unit: against a speck of 预审 the area change ratio would be astronomical, so it is refused."""
+    floor = profile.tolerance.min_m2
+    if not area_m2 > floor:
+        raise GeometryError(
+            f"the {what_en} boundary has {area_m2:.4g} m², no larger than the {floor:g} m² the review counts: "
+            "it is no boundary to compare; check the coordinates' unit and CRS",
+            f"{what_zh}面积 {area_m2:.4g} m²，不超过审查计量下限 {floor:g} m²，不能作为比对范围，"
+            "请核对坐标单位和坐标系",
+        )
+
+
 def compare_boundaries(
     prereview: gpd.GeoDataFrame,
     new: gpd.GeoDataFrame,
@@ -105,8 +119,8 @@ def compare_boundaries(
     old = reproject(old_geom, prereview.crs, epsg)
     cur = reproject(new_geom, new.crs, epsg)
     old_m2, new_m2 = float(old.area), float(cur.area)
-    if not old_m2 > 0:
-        raise GeometryError("the pre-review boundary has no area", "预审范围面积为零")
+    _refuse_speck(old_m2, "pre-review (预审)", "预审范围", prof)
+    _refuse_speck(new_m2, "new (报批)", "报批范围", prof)
     overlap_m2 = float(old.intersection(cur).area)
     added = [p for p in shapely.get_parts(polygonal_part(cur.difference(old))) if p.area > PIECE_MIN_M2]
     removed = [p for p in shapely.get_parts(polygonal_part(old.difference(cur))) if p.area > PIECE_MIN_M2]

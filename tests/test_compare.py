@@ -17,7 +17,7 @@ from api.cli import app
 from api.settings import Settings
 from geo.blueprint import Blueprint
 from geo.compare import change_check_html, compare_boundaries
-from geo.errors import InputError
+from geo.errors import GeometryError, InputError
 
 runner = CliRunner()
 
@@ -96,6 +96,21 @@ def test_empty_file_and_flat_boundary_are_refused() -> None:
         compare_boundaries(parcel_frame(flat), parcel_frame(box(0, 0, 100, 100)))
 
 
+SPECK = box(0, 0, 1e-9**0.5, 1e-9**0.5)  # 1e-9 m²: against it the area change ratio was about 1e13
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "which"), [(SPECK, box(0, 0, 100, 100), "预审"), (box(0, 0, 100, 100), SPECK, "报批")]
+)
+def test_a_speck_boundary_is_refused_not_compared(old: shapely.Polygon, new: shapely.Polygon, which: str) -> None:
+    """A boundary no larger than the profile's tolerance.min_m2 (1 m², the review's own floor) is refused, naming
+    which boundary and its area, instead of an astronomical area_change_ratio."""
+    with pytest.raises(GeometryError) as refused:
+        compare_boundaries(parcel_frame(old), parcel_frame(new))
+    assert refused.value.message_zh.startswith(f"{which}范围面积 1e-09 m²，不超过审查计量下限 1 m²")
+    assert f"({which}) boundary has 1e-09 m², no larger than the 1 m²" in refused.value.message_en
+
+
 def _write(frame_geom: shapely.Polygon, path: Path) -> Path:
     parcel_frame(frame_geom).to_crs(4490).to_file(path, driver="GeoJSON")
     return path
@@ -122,6 +137,10 @@ def test_cli_bad_input_exits_2(tmp_path: Path) -> None:
     result = runner.invoke(app, ["compare", str(old), str(tmp_path / "missing.geojson")])
     assert result.exit_code == 2
     assert "error" in result.stderr
+    speck = _write(SPECK, tmp_path / "speck.geojson")
+    result = runner.invoke(app, ["compare", str(speck), str(old), "--format", "json"])
+    assert result.exit_code == 2 and result.stdout == ""  # no JSON with a ratio of 1e13
+    assert "预审范围面积 1e-09 m²" in result.stderr and "pre-review (预审) boundary has 1e-09 m²" in result.stderr
 
 
 @pytest.fixture
@@ -154,3 +173,6 @@ def test_api_compare_with_a_stored_review(client: TestClient, keys: dict[str, st
     r = client.post(f"/api/v1/reviews/{review_id}/compare", json={"type": "Point"}, headers=auth(keys))
     assert r.status_code in (400, 422)
     assert_problem(client.post("/api/v1/reviews/unknown/compare", json=new, headers=auth(keys)), 404)
+    speck = parcel_frame(SPECK).to_crs(4490).__geo_interface__  # the stored 预审 passed the review's own floor
+    problem = assert_problem(client.post(f"/api/v1/reviews/{review_id}/compare", json=speck, headers=auth(keys)), 422)
+    assert "报批范围面积" in problem["message_zh"] and "new (报批) boundary has" in problem["message_en"]
