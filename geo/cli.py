@@ -394,8 +394,8 @@ def warn(text: str) -> None:
 
 def needs_output(fmt: OutputFormat) -> InputError:
     return InputError(
-        f"the {fmt.value} output is a binary file: give an output file (-o report.{fmt.value})",
-        f"{fmt.value} 格式为二进制文件，须用 -o 指定输出文件（如 -o report.{fmt.value}）",
+        f"the {fmt.value} output is a binary file, not for stdout: give an output file (-o report.{fmt.value})",
+        f"{fmt.value} 格式为二进制文件，不能输出到标准输出，须用 -o 指定输出文件（如 -o report.{fmt.value}）",
     )
 
 

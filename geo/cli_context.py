@@ -33,14 +33,16 @@ class CliContext:
     issuer: Issuer = field(default_factory=Issuer)  # 审查单位 and wording of the papers the CLI writes (drafts)
 
 
-def _dash_is_stdout(value: Path | None) -> Path | None:
-    """``-o -``: stdout, as Unix commands read it (not a file named "-")."""
-    return None if value is not None and str(value) == "-" else value
+def _output_file(value: str) -> Path | None:
+    """``-o -``: stdout, as Unix commands read it; a file named "-" is ``-o ./-``."""
+    return None if value == "-" else Path(value)
 
 
 Output = Annotated[
     Path | None,
-    typer.Option("--output", "-o", help="Write here instead of stdout ('-': stdout).", callback=_dash_is_stdout),
+    typer.Option(
+        "--output", "-o", help="Write here instead of stdout ('-': stdout).", parser=_output_file, metavar="FILE"
+    ),
 ]
 
 

@@ -19,7 +19,7 @@ from rich.console import Console
 from sqlalchemy import Engine
 
 from geo.blueprint import load_blueprint
-from geo.cli_context import cli_context, fail, option_date
+from geo.cli_context import Output, cli_context, fail, option_date
 from geo.errors import BlueprintError, InputError, LantuError
 from geo.io.quota import labelled, read_demands, read_quota_plan, read_review_result, report_xlsx
 from geo.io.tables import Row, table_format, write_table
@@ -298,7 +298,7 @@ def report(
     ctx: typer.Context,
     year: Year,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table | csv | json | xlsx")] = "table",
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (required for xlsx).")] = None,
+    output: Output = None,  # required for xlsx
 ) -> None:
     """台账 report: per county and factor — issued, pooled, reserved, released, transferred, balance (中文表头)."""
     ledger = _ledger(ctx)

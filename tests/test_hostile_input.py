@@ -217,7 +217,9 @@ def test_dash_as_the_output_is_stdout_not_a_file(
     assert len(json.loads(result.stdout)["parcels"]) == 1
     assert not (tmp_path / "-").exists()
     binary = CliRunner().invoke(app, ["review", str(one_parcel), "-b", str(blueprint_dir), "-f", "pdf", "-o", "-"])
-    assert binary.exit_code == 2 and "-o report.pdf" in binary.output
+    assert binary.exit_code == 2 and "not for stdout" in binary.output
+    named = CliRunner().invoke(app, ["review", str(one_parcel), "-b", str(blueprint_dir), "-o", "./-"])
+    assert named.exit_code == 0 and len(json.loads((tmp_path / "-").read_text("utf-8"))["parcels"]) == 1
 
 
 def test_an_unclosed_geojson_ring_is_closed_and_said(blueprint_dir: Path, tmp_path: Path) -> None:
@@ -231,8 +233,12 @@ def test_an_unclosed_geojson_ring_is_closed_and_said(blueprint_dir: Path, tmp_pa
     body = json.loads(result.stdout)
     assert body["warnings"] == ["feature 1: 1 ring(s) not closed; closed them (第 1 个要素有 1 个圈未闭合，已自动闭合)"]
     assert body["parcels"][0]["area_m2"] == pytest.approx(160_000.0)
-    closed = {**feature, "geometry": {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}}
-    assert "warnings" not in parcels_from_geojson({"type": "FeatureCollection", "features": [closed]}).attrs
+    closed = {"type": "Polygon", "coordinates": [[*ring, tuple(ring[0])]]}  # closed, though a tuple
+    assert "warnings" not in parcels_from_geojson(closed).attrs
+    lower = {"type": "polygon", "coordinates": [ring]}  # shapely reads the type in any case
+    inside = {"type": "GeometryCollection", "geometries": [{"type": "MultiPolygon", "coordinates": [[ring], [ring]]}]}
+    assert parcels_from_geojson(lower).attrs["warnings"][0].startswith("feature 1: 1 ring(s) not closed")
+    assert parcels_from_geojson(inside).attrs["warnings"][0].startswith("feature 1: 2 ring(s) not closed")
 
 
 def test_a_geometry_collection_is_its_polygons_and_a_dropped_line_is_a_repair() -> None:

@@ -148,7 +148,7 @@ def parcels_from_geojson(obj: Any, *, limits: ReadLimits | None = None) -> gpd.G
             shapely.errors.ShapelyError,
         ) as exc:
             raise FormatError(f"feature {n}: unreadable geometry ({exc})", f"第 {n} 个要素：几何无法解析") from exc
-        if unclosed := _unclosed_rings(feature["geometry"]):
+        if (unclosed := int(shapely.get_num_coordinates(geoms[-1])) - _positions(feature["geometry"])) > 0:
             warned.append(
                 f"feature {n}: {unclosed} ring(s) not closed; closed them"
                 f" (第 {n} 个要素有 {unclosed} 个圈未闭合，已自动闭合)"
@@ -166,14 +166,20 @@ def parcels_from_geojson(obj: Any, *, limits: ReadLimits | None = None) -> gpd.G
     return frame
 
 
-def _unclosed_rings(geometry: dict[str, Any]) -> int:
-    """Polygon rings whose last position is not their first, which GeoJSON requires (RFC 7946 3.1.6):
-    shapely closes them, and the reader says so, as the coordinate text reader does."""
-    kind, coordinates = geometry.get("type"), geometry.get("coordinates")
-    if kind == "GeometryCollection":
-        return sum(_unclosed_rings(g) for g in geometry.get("geometries") or [] if isinstance(g, dict))
-    polygons = [coordinates] if kind == "Polygon" else coordinates if kind == "MultiPolygon" else []
-    return sum(1 for polygon in polygons or [] for ring in polygon or [] if ring and ring[0] != ring[-1])
+_NESTING = {"point": 0, "multipoint": 1, "linestring": 1, "multilinestring": 2, "polygon": 2, "multipolygon": 3}
+
+
+def _positions(geometry: dict[str, Any]) -> int:
+    """Positions a GeoJSON geometry gives: shapely's geometry has one more for each polygon ring whose
+    last position is not its first, which GeoJSON requires (RFC 7946 3.1.6) and shapely closes; the
+    reader says so, as the coordinate text reader does."""
+    kind = str(geometry.get("type", "")).lower()  # as shapely reads it
+    if kind == "geometrycollection":
+        return sum(_positions(g) for g in geometry.get("geometries") or [] if isinstance(g, dict))
+    items: list[Any] = [geometry.get("coordinates")]
+    for _ in range(_NESTING.get(kind, 0)):
+        items = [item for nested in items for item in nested]
+    return len(items)
 
 
 def _check_unicode(properties: dict[str, Any], n: int) -> None:
