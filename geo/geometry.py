@@ -14,6 +14,10 @@ REPAIR_AREA_TOLERANCE = 1e-3  # a repair may change the area by at most 0.1 %
 # re-node them; GEOS's repair time grows faster than their number (a 41-point star, 759 crossings: 0.6 s;
 # 151 points: 58 s and gigabytes). A drawing error crosses itself a few times; past this many, refused.
 REPAIR_MAX_CROSSINGS = 200
+# Rings meeting at vertices they share add no node to re-node; what a repair cannot afford is rings stacked
+# on each other, whose pairs grow as the square of their number. Lots drawn side by side touch a few
+# neighbours each (a grid of square lots: about one pair per edge); more pairs than this per edge: refused.
+TOUCHING_RINGS_PER_EDGE = 2
 POLYGONAL = (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON)
 
 
@@ -52,12 +56,28 @@ def _ring_area(geom: shapely.Geometry) -> float:
     return total
 
 
+def _repaired(geom: shapely.Geometry) -> shapely.Geometry | None:
+    """The invalid polygon made valid with the area it was drawn with, else None. GEOS reads it two ways:
+    its linework (the faces its edges enclose: a ring looping round a hole keeps the hole), else its
+    structure (the union of its parts less their holes: parts drawn side by side, such as a site's
+    adjacent lots, whose shared borders the linework reading cancels out, leaving a checkerboard)."""
+    drawn = _ring_area(geom)
+    if drawn <= 0:
+        return None
+    for method in ("linework", "structure"):
+        candidate = polygonal_part(shapely.make_valid(geom, method=method))
+        if not candidate.is_empty and abs(candidate.area - drawn) <= REPAIR_AREA_TOLERANCE * drawn:
+            return candidate
+    return None
+
+
 def _crosses_itself_more_than(geom: shapely.Geometry, limit: int) -> bool:
-    """Whether the polygon's edges meet each other more than ``limit`` times, before any repair: within a
-    ring, each pair of edges that meet and are not neighbours; between rings, each pair that meet away from
-    a vertex both have, and once each pair of rings that meet at shared vertices (two parts drawn side by
-    side share a border; a thousand parts stacked up meet pairwise). Counted against an STRtree of the edges a few at
-    a time, so that a hostile drawing is found out after its first edges, in bounded memory."""
+    """Whether the polygon's edges cross each other more than ``limit`` times, or its rings are stacked,
+    before any repair. Crossings: within a ring, each pair of edges that meet and are not neighbours;
+    between rings, each pair that meet away from a vertex both have. Stacked: more pairs of rings meeting
+    at vertices both have (a shared border counts once) than ``limit`` and ``TOUCHING_RINGS_PER_EDGE``
+    per edge (a thousand parts stacked up meet pairwise). Counted against an STRtree of the edges a few
+    at a time, so that a hostile drawing is found out after its first edges, in bounded memory."""
     xy, ring = shapely.get_coordinates(shapely.get_rings(shapely.get_parts(geom)), return_index=True)
     edge = np.flatnonzero((ring[1:] == ring[:-1]) & (xy[1:] != xy[:-1]).any(axis=1))  # a repeated point is none
     if len(edge) == 0:  # every point the same: nothing to cross (the repair finds no area)
@@ -83,7 +103,7 @@ def _crosses_itself_more_than(geom: shapely.Geometry, limit: int) -> bool:
         met += int((~shared).sum())
         low, high = np.minimum(ring[mine], ring[other]), np.maximum(ring[mine], ring[other])
         touching.update((low * (ring[-1] + 1) + high)[shared].tolist())
-        if met / 2 + len(touching) > limit:
+        if met / 2 > limit or len(touching) > max(limit, TOUCHING_RINGS_PER_EDGE * len(edges)):
             return True
     return False
 
@@ -141,9 +161,8 @@ def clean_parcels(frame: gpd.GeoDataFrame, ids: list[str]) -> tuple[np.ndarray, 
                     f"不予自动修复，请修正图形（{reason}）",
                     where=reason,
                 )
-            candidate = polygonal_part(shapely.make_valid(geom))
-            drawn = _ring_area(geom)
-            if candidate.is_empty or drawn <= 0 or abs(candidate.area - drawn) > REPAIR_AREA_TOLERANCE * drawn:
+            candidate = _repaired(geom)
+            if candidate is None:
                 raise GeometryError(
                     f"parcel {pid}: invalid geometry that cannot be repaired without changing its area: {reason}",
                     f"地块 {pid}：几何无效且无法在保持面积的前提下修复：{reason}",

@@ -187,6 +187,24 @@ def test_two_parts_sharing_a_long_border_are_still_repaired() -> None:
         clean_parcels(parcel_frame(stacked), ["S"])
 
 
+def test_a_site_of_many_adjacent_lots_is_their_union() -> None:
+    """900 lots of 10 m × 10 m drawn side by side, as a multipolygon or a collection: about 3,400 pairs of
+    lots touch (fewer than two per edge), and GEOS's linework reading cancelled their shared borders into a
+    checkerboard of half the area; the site is the lots' union, 300 m × 300 m."""
+    lots = [
+        shapely.box(X0 + 10 * i, Y0 + 10 * j, X0 + 10 * i + 10, Y0 + 10 * j + 10) for i in range(30) for j in range(30)
+    ]
+    geoms, repaired = clean_parcels(
+        parcel_frame(shapely.MultiPolygon(lots), shapely.GeometryCollection(lots)), ["M", "C"]
+    )
+    assert repaired == [True, True]
+    for site in geoms:
+        assert site.area == pytest.approx(90_000.0) and site.equals(shapely.box(X0, Y0, X0 + 300, Y0 + 300))
+    stacked = shapely.MultiPolygon([shapely.box(X0, Y0, X0 + 300, Y0 + 300)] * 1000)  # rings stacked: refused
+    with pytest.raises(GeometryError, match="more than 200 times"):
+        clean_parcels(parcel_frame(stacked), ["S"])
+
+
 def test_a_site_search_with_an_absurd_investment_is_an_input_error(blueprint: Blueprint) -> None:
     from geo.sites import find_sites
 

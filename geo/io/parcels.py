@@ -178,8 +178,12 @@ def _positions(geometry: dict[str, Any]) -> int:
         return sum(_positions(g) for g in geometry.get("geometries") or [] if isinstance(g, dict))
     items: list[Any] = [geometry.get("coordinates")]
     for _ in range(_NESTING.get(kind, 0)):
-        items = [item for nested in items for item in nested]
-    return len(items)
+        items = [item for nested in items if _listed(nested) for item in nested]
+    return sum(1 for item in items if _listed(item) and len(item))
+
+
+def _listed(value: Any) -> bool:
+    return isinstance(value, list | tuple | np.ndarray)
 
 
 def _check_unicode(properties: dict[str, Any], n: int) -> None:
