@@ -3,6 +3,8 @@ repair keeps the area, otherwise refused with the reason and where."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import geopandas as gpd
 import numpy as np
 import shapely
@@ -18,6 +20,7 @@ REPAIR_MAX_CROSSINGS = 200
 # on each other, whose pairs grow as the square of their number. Lots drawn side by side touch a few
 # neighbours each (a grid of square lots: about one pair per edge); more pairs than this per edge: refused.
 TOUCHING_RINGS_PER_EDGE = 2
+PAIRS_AT_A_TIME = 1_000_000  # edge pairs the crossing count holds at once (bounded memory)
 POLYGONAL = (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON)
 
 
@@ -88,12 +91,11 @@ def _crosses_itself_more_than(geom: shapely.Geometry, limit: int) -> bool:
     n = np.bincount(ring)[ring]  # edges in each edge's ring
     at = np.arange(len(edge)) - np.searchsorted(ring, ring)  # its place in the ring
     tree = shapely.STRtree(edges)
-    step = max(1, 1_000_000 // len(edges))  # at most about a million pairs at a time
     met = 0  # edge pairs, each found from both its edges
     touching: set[int] = set()  # pairs of rings that touch or share edges, as lower * rings + higher
-    for first in range(0, len(edges), step):
-        mine, other = tree.query(edges[first : first + step], predicate="intersects")
-        mine += first
+    for run in _runs_of_bounded_pairs(edges, tree):
+        mine, other = tree.query(edges[run], predicate="intersects")
+        mine += run.start
         same = ring[mine] == ring[other]
         gap = (at[other] - at[mine]) % n[mine]
         met += int((same & (gap > 1) & (gap != n[mine] - 1)).sum())
@@ -106,6 +108,25 @@ def _crosses_itself_more_than(geom: shapely.Geometry, limit: int) -> bool:
         if met / 2 > limit or len(touching) > max(limit, TOUCHING_RINGS_PER_EDGE * len(edges)):
             return True
     return False
+
+
+def _runs_of_bounded_pairs(edges: np.ndarray, tree: shapely.STRtree) -> Iterator[slice]:
+    """Runs of consecutive edges that meet at most ``PAIRS_AT_A_TIME`` edges' boxes in all: a run's
+    partners lie in its bounding box, so ``k`` edges whose box holds ``m`` boxes have at most k·m pairs.
+    A ring's edges follow each other closely, so runs are about a thousand edges long, where a size set
+    for the worst case (every edge meeting every other) took one edge at a time past a million edges;
+    runs of a hostile drawing, whose every box holds every edge, stay that short."""
+    first, size = 0, 1
+    while first < len(edges):
+        size = min(2 * size, len(edges) - first)
+        while size > 1 and _most_pairs(edges, tree, slice(first, first + size)) > PAIRS_AT_A_TIME:
+            size //= 2
+        yield slice(first, first + size)
+        first += size
+
+
+def _most_pairs(edges: np.ndarray, tree: shapely.STRtree, run: slice) -> int:
+    return int(run.stop - run.start) * len(tree.query(shapely.box(*shapely.total_bounds(edges[run]))))
 
 
 def check_size(frame: gpd.GeoDataFrame, *, max_parcels: int, max_vertices: int) -> gpd.GeoDataFrame:

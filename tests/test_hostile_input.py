@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pytest
 import shapely
 from support import X0, Y0, parcel_frame, rect
@@ -18,7 +19,7 @@ from api.cli import app
 from geo.blueprint import Blueprint
 from geo.crs import check_coordinates
 from geo.errors import CRSError, GeometryError, InputError
-from geo.geometry import REPAIR_MAX_CROSSINGS, clean_parcels
+from geo.geometry import PAIRS_AT_A_TIME, REPAIR_MAX_CROSSINGS, _runs_of_bounded_pairs, clean_parcels
 from geo.io.parcels import parcels_from_geojson
 from geo.review import review
 
@@ -270,3 +271,24 @@ def test_a_geometry_collection_is_its_polygons_and_a_dropped_line_is_a_repair() 
     assert repaired == [False, True]  # the line and the point were left out: said as a repair
     with pytest.raises(GeometryError, match="without changing its area"):  # not merged into one square silently
         clean_parcels(parcel_frame(overlapping), ["O"])
+
+
+def test_the_crossing_count_holds_a_bounded_number_of_pairs_in_runs_that_cover_every_edge() -> None:
+    """A smooth ring of 200,000 edges goes in runs of many edges (it went one edge at a time past a million
+    edges: 90 s for a million-edge ring, longer than the repair it guards); a star whose every edge meets
+    about every other goes in runs short enough that none holds more than PAIRS_AT_A_TIME pairs."""
+
+    def edges_of(xy: np.ndarray) -> np.ndarray:
+        return shapely.linestrings(np.stack([xy, np.roll(xy, -1, axis=0)], axis=1))
+
+    t = np.linspace(0, 2 * math.pi, 200_000, endpoint=False)
+    smooth = edges_of(np.c_[np.cos(t), np.sin(t)])
+    spiky = edges_of(shapely.get_coordinates(_star(2_001).exterior)[:-1])
+    for edges in (smooth, spiky):
+        tree = shapely.STRtree(edges)
+        runs = list(_runs_of_bounded_pairs(edges, tree))
+        assert [i for run in runs for i in range(run.start, run.stop)] == list(range(len(edges)))
+        pairs = [len(tree.query(edges[run], predicate="intersects")[0]) for run in runs]
+        assert max(pairs) <= PAIRS_AT_A_TIME
+    assert max(run.stop - run.start for run in runs) * len(spiky) <= PAIRS_AT_A_TIME  # the star's box holds all
+    assert max(run.stop - run.start for run in _runs_of_bounded_pairs(smooth, shapely.STRtree(smooth))) >= 512
