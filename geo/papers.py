@@ -12,7 +12,7 @@ per year without gaps or doubles even when requests race. A paper made without a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 from sqlalchemy import Column, DateTime, Engine, Integer, String, Table, UniqueConstraint, select
 
@@ -22,6 +22,12 @@ from geo.errors import LantuError
 NUMBER_LABEL = "审查编号"  # how both papers label the document number (the service's id is 系统记录号)
 BEIJING = timezone(timedelta(hours=8), "北京时间")  # China keeps no daylight saving: a fixed UTC+8
 PLACEHOLDER_UNIT = "（审查单位）"
+
+
+def beijing_today() -> date:
+    """Today where the city is: a server on UTC is still on yesterday until 08:00 Beijing time."""
+    return datetime.now(BEIJING).date()
+
 
 document_numbers = Table(
     "document_numbers",

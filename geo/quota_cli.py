@@ -9,7 +9,6 @@ from __future__ import annotations
 import getpass
 import sys
 from collections.abc import Callable, Sequence
-from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -23,6 +22,7 @@ from geo.cli_context import Output, cli_context, fail, option_date
 from geo.errors import BlueprintError, InputError, LantuError
 from geo.io.quota import labelled, read_demands, read_quota_plan, read_review_result, report_xlsx
 from geo.io.tables import Row, table_format, write_table
+from geo.papers import beijing_today
 from geo.quota import PLAN_YEARS, Ledger, allocate, county_summary
 from geo.quota.holders import blueprint_counties
 from geo.quota.queries import BALANCE_LABELS, JOURNAL_LABELS, OVERDUE_LABELS, PROJECT_LABELS, for_people
@@ -347,7 +347,7 @@ def transfer(
             year,
             amount,
             price_wan=price_wan,
-            due_date=option_date(due, "--due") if due else None,
+            due_date=option_date(due, "--due") if due is not None else None,
             actor=actor,
         ),
     )
@@ -405,7 +405,7 @@ def overdue(
 ) -> None:
     """临时拆借 not repaid and 削减量预支 not settled, past their due date."""
     ledger = _ledger(ctx)
-    when = attempt(lambda: option_date(today, "--today")) if today else date.today()
+    when = attempt(lambda: option_date(today, "--today")) if today else beijing_today()
     _show(lambda: ledger.overdue_loans(when), fmt, f"逾期未还的临时拆借与未到位的削减量预支（{when}）", OVERDUE_LABELS)
 
 

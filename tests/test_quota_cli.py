@@ -310,11 +310,13 @@ def test_a_plan_amount_beyond_the_ledger_names_its_line(run, tmp_path: Path, blu
 
 
 def test_dates_a_movement_cannot_hold_exit_2(run, tmp_path: Path, blueprint_dir: Path) -> None:  # type: ignore[no-untyped-def]
-    """A loan due 9999-12-31 is refused; an empty --deadline was 0001-01-01 (overdue at once), now it is no date."""
+    """A loan due 9999-12-31 is refused; an empty --deadline was 0001-01-01 (overdue at once) and an empty
+    --due a paid transfer with no due date: both are no date now."""
     _issue(run, tmp_path, blueprint_dir, "370811,land_new,1000\n")
     loan = ("transfer", "370811", "370812", "land_new", "--year", "2026", "--amount", "100", "--due", "9999-12-31")
     refused = run("quota", *loan, code=2).stderr
     assert "归还日期 9999-12-31 不在 2000—2100 年度范围内" in refused and "outside the plan years" in refused
     advance = ("advance-reduction", "370811", "cod", "--year", "2026", "--amount", "1", "--source", "治理项目")
     assert "--deadline '' is not a date" in run("quota", *advance, "--deadline", "", code=2).stderr
+    assert "--due '' is not a date" in run("quota", *loan[:-1], "", code=2).stderr  # was a transfer with no due date
     assert {j["kind"] for j in json.loads(run("quota", "journal", "--format", "json").stdout)} == {"issue"}

@@ -41,7 +41,7 @@ from geo.consult.tables import (
 from geo.errors import ConsultError, InputError, LantuError, NotFoundError
 from geo.opinion import Finding as DraftedFinding
 from geo.opinion import opinion
-from geo.papers import BEIJING, Issuer
+from geo.papers import BEIJING, Issuer, beijing_today
 from geo.projects import Project, link_review_in, require_project, set_stage_in
 from geo.quota.posting import writing
 from geo.review.result import ReviewResult
@@ -60,10 +60,6 @@ ROUND_STATE_ZH: Final[dict[str, str]] = {
 }
 DOC_PREFIX: Final = "协同预审"
 CONSULTABLE: Final = ("谋划", "储备")  # 策划生成 (第九条、第十三条); 储备 again when its content changed (第十二条)
-
-
-def beijing_today() -> date:
-    return datetime.now(BEIJING).date()
 
 
 def _finding_record(f: Finding, drafted: dict[tuple[str, str], DraftedFinding]) -> dict[str, Any]:

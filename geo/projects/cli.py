@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
-from datetime import date
 from typing import Annotated, Any
 
 import typer
@@ -18,6 +17,7 @@ from rich.markup import escape
 from geo.cli_context import option_date
 from geo.io.quota import labelled
 from geo.io.tables import table_format, write_table
+from geo.papers import beijing_today
 from geo.projects.library import LEVELS, STAGES, Project, ProjectLibrary
 from geo.quota.holders import county_names
 from geo.quota_cli import DEFAULT_ACTOR, TABLE_WIDTH, attempt, database
@@ -132,5 +132,5 @@ def overdue(
 ) -> None:
     """应开未开: projects past their planned start and not yet under construction."""
     library = _library(ctx)
-    when = attempt(lambda: option_date(as_of, "--as-of")) if as_of else date.today()
+    when = attempt(lambda: option_date(as_of, "--as-of")) if as_of else beijing_today()
     _show(lambda: _with_county_names(library, library.overdue(when)), fmt, OVERDUE_LABELS, f"应开未开项目（{when}）")

@@ -8,12 +8,12 @@ the outside world (``external:<source>``), where quota enters the city's books.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Final, Literal
 
 from geo.errors import InputError, QuotaError
-from geo.papers import BEIJING
+from geo.papers import beijing_today
 
 FACTORS: Final[dict[str, tuple[str, str]]] = {
     "land_new": ("新增建设用地计划指标", "m²"),
@@ -69,7 +69,7 @@ def movement_date(when: date, what: tuple[str, str], *, happened: bool = False) 
     """
     en, zh = what
     if happened:
-        today = datetime.now(BEIJING).date()
+        today = beijing_today()
         if when > today:
             raise InputError(
                 f"{en} {when.isoformat()} is after today ({today.isoformat()}, Beijing time): "
