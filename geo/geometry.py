@@ -16,11 +16,13 @@ REPAIR_AREA_TOLERANCE = 1e-3  # a repair may change the area by at most 0.1 %
 # re-node them; GEOS's repair time grows faster than their number (a 41-point star, 759 crossings: 0.6 s;
 # 151 points: 58 s and gigabytes). A drawing error crosses itself a few times; past this many, refused.
 REPAIR_MAX_CROSSINGS = 200
-# Rings meeting at vertices they share add no node to re-node; what a repair cannot afford is rings stacked
-# on each other, whose pairs grow as the square of their number. Lots drawn side by side touch a few
-# neighbours each (a grid of square lots: about one pair per edge); more pairs than this per edge: refused.
-TOUCHING_RINGS_PER_EDGE = 2
+# Edges meeting at vertices they share add no node to re-node, but every pair is work, and rings drawn over
+# each other (copies stacked up) meet pairwise: their pairs grow as the square of their number. Lots drawn
+# side by side meet 9 to 13 other edges an edge on average (12.5 in a grid whose corners four lots share; 13
+# for eight lots round one point), eight stacked copies of a ring 23. Past this many: refused.
+REPAIR_MAX_MEETINGS_PER_EDGE = 24
 PAIRS_AT_A_TIME = 1_000_000  # edge pairs the crossing count holds at once (bounded memory)
+PROBES_PER_EDGE = 8  # boxes the crossing count may look up to size its runs, per edge counted
 POLYGONAL = (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON)
 
 
@@ -61,72 +63,82 @@ def _ring_area(geom: shapely.Geometry) -> float:
 
 def _repaired(geom: shapely.Geometry) -> shapely.Geometry | None:
     """The invalid polygon made valid with the area it was drawn with, else None. GEOS reads it two ways:
-    its linework (the faces its edges enclose: a ring looping round a hole keeps the hole), else its
-    structure (the union of its parts less their holes: parts drawn side by side, such as a site's
-    adjacent lots, whose shared borders the linework reading cancels out, leaving a checkerboard)."""
+    its structure (the union of its parts less their holes: parts drawn side by side, such as a site's
+    adjacent lots, whose shared borders the other reading cancels out, leaving a checkerboard) and its
+    linework (the faces its edges enclose: a ring looping round a hole keeps the hole). The reading
+    nearer the drawn area stands (a lot drawn twice inside the site is no hole), structure when equal."""
     drawn = _ring_area(geom)
     if drawn <= 0:
         return None
-    for method in ("linework", "structure"):
-        candidate = polygonal_part(shapely.make_valid(geom, method=method))
-        if not candidate.is_empty and abs(candidate.area - drawn) <= REPAIR_AREA_TOLERANCE * drawn:
-            return candidate
-    return None
+    readings = (polygonal_part(shapely.make_valid(geom, method=m)) for m in ("structure", "linework"))
+    nearest = min((r for r in readings if not r.is_empty), key=lambda r: abs(r.area - drawn), default=None)
+    if nearest is None or abs(nearest.area - drawn) > REPAIR_AREA_TOLERANCE * drawn:
+        return None
+    return nearest
 
 
-def _crosses_itself_more_than(geom: shapely.Geometry, limit: int) -> bool:
-    """Whether the polygon's edges cross each other more than ``limit`` times, or its rings are stacked,
-    before any repair. Crossings: within a ring, each pair of edges that meet and are not neighbours;
-    between rings, each pair that meet away from a vertex both have. Stacked: more pairs of rings meeting
-    at vertices both have (a shared border counts once) than ``limit`` and ``TOUCHING_RINGS_PER_EDGE``
-    per edge (a thousand parts stacked up meet pairwise). Counted against an STRtree of the edges a few
-    at a time, so that a hostile drawing is found out after its first edges, in bounded memory."""
+def _tangle(geom: shapely.Geometry) -> str | None:
+    """Why the invalid polygon is too tangled to repair, before any repair is tried: "crossings" when its
+    edges cross each other more than ``REPAIR_MAX_CROSSINGS`` times (within a ring, pairs of edges that
+    meet and are not neighbours; between rings, pairs that meet away from a vertex both have), "stacked"
+    when its edges meet more than ``REPAIR_MAX_MEETINGS_PER_EDGE`` others each on average, shared
+    vertices included (rings drawn over each other); else None. Counted against an STRtree of the edges a
+    run at a time, so that a hostile drawing is found out after its first edges, in bounded memory."""
     xy, ring = shapely.get_coordinates(shapely.get_rings(shapely.get_parts(geom)), return_index=True)
     edge = np.flatnonzero((ring[1:] == ring[:-1]) & (xy[1:] != xy[:-1]).any(axis=1))  # a repeated point is none
     if len(edge) == 0:  # every point the same: nothing to cross (the repair finds no area)
-        return False
+        return None
     start, end = xy[edge], xy[edge + 1]
     edges = shapely.linestrings(np.stack([start, end], axis=1))
     ring = ring[edge]
     n = np.bincount(ring)[ring]  # edges in each edge's ring
     at = np.arange(len(edge)) - np.searchsorted(ring, ring)  # its place in the ring
     tree = shapely.STRtree(edges)
-    met = 0  # edge pairs, each found from both its edges
-    touching: set[int] = set()  # pairs of rings that touch or share edges, as lower * rings + higher
+    most_meetings = max(2 * REPAIR_MAX_CROSSINGS, REPAIR_MAX_MEETINGS_PER_EDGE * len(edges))
+    crossed = met = 0  # edge pairs, each found from both its edges
     for run in _runs_of_bounded_pairs(edges, tree):
         mine, other = tree.query(edges[run], predicate="intersects")
         mine += run.start
+        met += int((mine != other).sum())
         same = ring[mine] == ring[other]
         gap = (at[other] - at[mine]) % n[mine]
-        met += int((same & (gap > 1) & (gap != n[mine] - 1)).sum())
+        crossed += int((same & (gap > 1) & (gap != n[mine] - 1)).sum())
         mine, other = mine[~same], other[~same]
         ends = [(start, start), (start, end), (end, start), (end, end)]
         shared = np.any([(a[mine] == b[other]).all(axis=1) for a, b in ends], axis=0)  # a vertex both rings have
-        met += int((~shared).sum())
-        low, high = np.minimum(ring[mine], ring[other]), np.maximum(ring[mine], ring[other])
-        touching.update((low * (ring[-1] + 1) + high)[shared].tolist())
-        if met / 2 > limit or len(touching) > max(limit, TOUCHING_RINGS_PER_EDGE * len(edges)):
-            return True
-    return False
+        crossed += int((~shared).sum())
+        if crossed / 2 > REPAIR_MAX_CROSSINGS:
+            return "crossings"
+        if met > most_meetings:
+            return "stacked"
+    return None
 
 
 def _runs_of_bounded_pairs(edges: np.ndarray, tree: shapely.STRtree) -> Iterator[slice]:
     """Runs of consecutive edges that meet at most ``PAIRS_AT_A_TIME`` edges' boxes in all: a run's
     partners lie in its bounding box, so ``k`` edges whose box holds ``m`` boxes have at most k·m pairs.
-    A ring's edges follow each other closely, so runs are about a thousand edges long, where a size set
-    for the worst case (every edge meeting every other) took one edge at a time past a million edges;
-    runs of a hostile drawing, whose every box holds every edge, stay that short."""
-    first, size = 0, 1
+    A run is never shorter than the size safe for the worst case (every edge meeting every other: one
+    edge at a time past a million edges); a longer one is looked up first, as long as the lookups have
+    cost under ``PROBES_PER_EDGE`` boxes per edge counted. A ring's edges follow each other closely, so
+    its runs grow to about a thousand edges; parts listed in no order, whose every run spans the
+    drawing, stop being looked up."""
+    safe = max(1, PAIRS_AT_A_TIME // len(edges))
+    first, size, budget = 0, safe, 0
     while first < len(edges):
         size = min(2 * size, len(edges) - first)
-        while size > 1 and _most_pairs(edges, tree, slice(first, first + size)) > PAIRS_AT_A_TIME:
-            size //= 2
-        yield slice(first, first + size)
-        first += size
-
-
-def _most_pairs(edges: np.ndarray, tree: shapely.STRtree, run: slice) -> int:
-    return int(run.stop - run.start) * len(tree.query(shapely.box(*shapely.total_bounds(edges[run]))))
+        while size > safe:
+            if budget < 0:
+                size = safe
+                break
+            near = len(tree.query(shapely.box(*shapely.total_bounds(edges[first : first + size]))))
+            budget -= size + near
+            if size * near <= PAIRS_AT_A_TIME:
+                break
+            size = max(safe, size // 2)
+        run = slice(first, min(first + size, len(edges)))
+        yield run
+        budget += PROBES_PER_EDGE * (run.stop - run.start)
+        first = run.stop
 
 
 def check_size(frame: gpd.GeoDataFrame, *, max_parcels: int, max_vertices: int) -> gpd.GeoDataFrame:
@@ -174,12 +186,22 @@ def clean_parcels(frame: gpd.GeoDataFrame, ids: list[str]) -> tuple[np.ndarray, 
             raise GeometryError(f"parcel {pid}: coordinates contain NaN or infinity", f"地块 {pid}：坐标含非数值")
         if not shapely.is_valid(geom):
             reason = shapely.is_valid_reason(geom)
-            if _crosses_itself_more_than(geom, REPAIR_MAX_CROSSINGS):
+            tangle = _tangle(geom)
+            if tangle == "crossings":
                 raise GeometryError(
                     f"parcel {pid}: invalid geometry whose edges cross or overlap each other more than "
                     f"{REPAIR_MAX_CROSSINGS} times: not repaired, fix the drawing ({reason})",
                     f"地块 {pid}：几何无效，边界自相交或重叠超过 {REPAIR_MAX_CROSSINGS} 处，"
                     f"不予自动修复，请修正图形（{reason}）",
+                    where=reason,
+                )
+            if tangle == "stacked":
+                raise GeometryError(
+                    f"parcel {pid}: invalid geometry whose parts or rings lie over each other (each edge meets "
+                    f"more than {REPAIR_MAX_MEETINGS_PER_EDGE} others on average): not repaired, fix the drawing "
+                    f"({reason})",
+                    f"地块 {pid}：几何无效，各部分或各环相互叠压（平均每条边与超过 {REPAIR_MAX_MEETINGS_PER_EDGE} "
+                    f"条边相交），不予自动修复，请修正图形（{reason}）",
                     where=reason,
                 )
             candidate = _repaired(geom)

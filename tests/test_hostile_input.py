@@ -183,8 +183,8 @@ def test_two_parts_sharing_a_long_border_are_still_repaired() -> None:
     north = shapely.Polygon([*border, (X0 + 1000, Y0 + 1000), (X0, Y0 + 1000)])
     geoms, repaired = clean_parcels(parcel_frame(shapely.MultiPolygon([south, north])), ["M"])
     assert repaired == [True] and geoms[0].area == pytest.approx(1_000_000.0)
-    stacked = shapely.MultiPolygon([rect(1, 1, 2, 2)] * 30)  # 435 pairs of parts meeting: refused
-    with pytest.raises(GeometryError, match="more than 200 times"):
+    stacked = shapely.MultiPolygon([rect(1, 1, 2, 2)] * 30)  # each edge meets 89 others: refused
+    with pytest.raises(GeometryError, match="lie over each other"):
         clean_parcels(parcel_frame(stacked), ["S"])
 
 
@@ -202,8 +202,24 @@ def test_a_site_of_many_adjacent_lots_is_their_union() -> None:
     for site in geoms:
         assert site.area == pytest.approx(90_000.0) and site.equals(shapely.box(X0, Y0, X0 + 300, Y0 + 300))
     stacked = shapely.MultiPolygon([shapely.box(X0, Y0, X0 + 300, Y0 + 300)] * 1000)  # rings stacked: refused
-    with pytest.raises(GeometryError, match="more than 200 times"):
+    with pytest.raises(GeometryError, match="lie over each other"):
         clean_parcels(parcel_frame(stacked), ["S"])
+
+
+def test_rings_stacked_up_are_refused_before_the_repair_and_a_lot_drawn_twice_is_no_hole() -> None:
+    """200 copies of a 100-vertex lot meet only at shared vertices: no crossing, but each edge meets about 600
+    others (the count alone ran past 6 s, the repair after it); a lot drawn twice inside its site made the
+    linework reading cut a hole there, within 0.1 % of the drawn area, where the union is the site."""
+    lot = shapely.Point(X0 + 500, Y0 + 500).buffer(100, quad_segs=25)
+    start = time.perf_counter()
+    with pytest.raises(GeometryError, match="lie over each other") as stacked:
+        clean_parcels(parcel_frame(shapely.MultiPolygon([lot] * 200)), ["S"])
+    assert time.perf_counter() - start < 30  # the guard itself, not a timing claim: it ran, it did not hang
+    assert "相互叠压" in stacked.value.message_zh
+    site = shapely.box(X0, Y0, X0 + 1000, Y0 + 1000)
+    twice = shapely.MultiPolygon([site, shapely.box(X0 + 10, Y0 + 10, X0 + 25, Y0 + 25)])
+    geoms, repaired = clean_parcels(parcel_frame(twice), ["T"])
+    assert repaired == [True] and geoms[0].equals(site)
 
 
 def test_a_site_search_with_an_absurd_investment_is_an_input_error(blueprint: Blueprint) -> None:
