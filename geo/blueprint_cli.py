@@ -72,7 +72,7 @@ def build_cmd(
     from geo.build import build_blueprint
 
     try:
-        when = date.fromisoformat(data_date) if data_date else None
+        when = date.fromisoformat(data_date) if data_date is not None else None
     except ValueError:
         err.print(escape(f"error: --date {data_date!r} is not a date (YYYY-MM-DD) / 现势性日期格式应为 YYYY-MM-DD"))
         raise typer.Exit(2) from None

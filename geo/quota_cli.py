@@ -405,7 +405,7 @@ def overdue(
 ) -> None:
     """临时拆借 not repaid and 削减量预支 not settled, past their due date."""
     ledger = _ledger(ctx)
-    when = attempt(lambda: option_date(today, "--today")) if today else beijing_today()
+    when = attempt(lambda: option_date(today, "--today")) if today is not None else beijing_today()
     _show(lambda: ledger.overdue_loans(when), fmt, f"逾期未还的临时拆借与未到位的削减量预支（{when}）", OVERDUE_LABELS)
 
 

@@ -210,6 +210,7 @@ def test_cli_add_stage_list_overdue(tmp_path: Path) -> None:
         ),
         (("projects", "add", "X", "--name", "n", "--type", "mining", "--level", "一般", "--county", "1"), "未知区县"),
         (("projects", "overdue", "--as-of", "yesterday"), "日期格式"),
+        (("projects", "overdue", "--as-of", ""), "日期格式"),  # was today
         (("projects", "list", "--format", "xml"), "未知格式"),
     ],
 )

@@ -319,4 +319,5 @@ def test_dates_a_movement_cannot_hold_exit_2(run, tmp_path: Path, blueprint_dir:
     advance = ("advance-reduction", "370811", "cod", "--year", "2026", "--amount", "1", "--source", "治理项目")
     assert "--deadline '' is not a date" in run("quota", *advance, "--deadline", "", code=2).stderr
     assert "--due '' is not a date" in run("quota", *loan[:-1], "", code=2).stderr  # was a transfer with no due date
+    assert "--today '' is not a date" in run("quota", "overdue", "--today", "", code=2).stderr  # was today
     assert {j["kind"] for j in json.loads(run("quota", "journal", "--format", "json").stdout)} == {"issue"}

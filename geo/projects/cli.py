@@ -79,7 +79,7 @@ def add(
             level=level,
             county=county,
             stage=stage,
-            start_by=option_date(start_by, "--start-by") if start_by else None,
+            start_by=option_date(start_by, "--start-by") if start_by is not None else None,
             actor=actor,
         )
     )
@@ -132,5 +132,5 @@ def overdue(
 ) -> None:
     """应开未开: projects past their planned start and not yet under construction."""
     library = _library(ctx)
-    when = attempt(lambda: option_date(as_of, "--as-of")) if as_of else beijing_today()
+    when = attempt(lambda: option_date(as_of, "--as-of")) if as_of is not None else beijing_today()
     _show(lambda: _with_county_names(library, library.overdue(when)), fmt, OVERDUE_LABELS, f"应开未开项目（{when}）")
