@@ -117,13 +117,14 @@ def _tangle(geom: shapely.Geometry) -> str | None:
 def _runs_of_bounded_pairs(edges: np.ndarray, tree: shapely.STRtree) -> Iterator[slice]:
     """Runs of consecutive edges that meet at most ``PAIRS_AT_A_TIME`` edges' boxes in all: a run's
     partners lie in its bounding box, so ``k`` edges whose box holds ``m`` boxes have at most k·m pairs.
-    A run is never shorter than the size safe for the worst case (every edge meeting every other: one
-    edge at a time past a million edges); a longer one is looked up first, as long as the lookups have
-    cost under ``PROBES_PER_EDGE`` boxes per edge counted. A ring's edges follow each other closely, so
+    Runs grow from one edge (a hostile drawing is found out at its first edges) to the size safe for the
+    worst case, every edge meeting every other (one edge at a time past a million edges), and do not
+    shrink below it; a longer one is looked up first, as long as the lookups have cost under
+    ``PROBES_PER_EDGE`` boxes per edge counted. A ring's edges follow each other closely, so
     its runs grow to about a thousand edges; parts listed in no order, whose every run spans the
     drawing, stop being looked up."""
     safe = max(1, PAIRS_AT_A_TIME // len(edges))
-    first, size, budget = 0, safe, 0
+    first, size, budget = 0, 1, 0
     while first < len(edges):
         size = min(2 * size, len(edges) - first)
         while size > safe:
