@@ -18,9 +18,9 @@ from typer.testing import CliRunner
 from api.cli import app
 from geo.blueprint import Blueprint
 from geo.crs import check_coordinates
-from geo.errors import CRSError, GeometryError, InputError
+from geo.errors import CRSError, GeometryError, InputError, TooLargeError
 from geo.geometry import PAIRS_AT_A_TIME, REPAIR_MAX_CROSSINGS, _runs_of_bounded_pairs, clean_parcels
-from geo.io.parcels import parcels_from_geojson
+from geo.io.parcels import ReadLimits, parcels_from_geojson
 from geo.review import review
 
 
@@ -308,3 +308,14 @@ def test_the_crossing_count_holds_a_bounded_number_of_pairs_in_runs_that_cover_e
         assert max(pairs) <= PAIRS_AT_A_TIME
     assert max(run.stop - run.start for run in runs) * len(spiky) <= PAIRS_AT_A_TIME  # the star's box holds all
     assert max(run.stop - run.start for run in _runs_of_bounded_pairs(smooth, shapely.STRtree(smooth))) >= 512
+
+
+def test_a_nested_collection_counts_toward_the_vertex_limit() -> None:
+    """The positions are counted in one walk, shared by the vertex limit and the rings shapely closes: a
+    collection within a collection was not counted at all, and one walked twice."""
+    ring = [[0, 0], [1, 0], [1, 1], [0, 0]]
+    inner = {"type": "GeometryCollection", "geometries": [{"type": "Polygon", "coordinates": [ring] * 30}]}
+    nested = {"type": "GeometryCollection", "geometries": [inner]}
+    with pytest.raises(TooLargeError, match="more than 100 vertices"):
+        parcels_from_geojson(nested, limits=ReadLimits(max_bytes=10**6, max_parcels=10, max_vertices=100))
+    assert len(parcels_from_geojson(nested, limits=ReadLimits(max_bytes=10**6, max_parcels=10, max_vertices=120)))

@@ -87,25 +87,29 @@ def _precount_positions(data: bytes | str, limits: ReadLimits) -> None:
             limits.vertices(seen)
 
 
-def _count_positions(geometry: dict[str, Any], limits: ReadLimits, seen: int) -> int:
-    """Positions in a GeoJSON geometry object, counted without building it; raises past the limit."""
-    stack: list[Any] = [geometry.get("coordinates")]
-    pending = [g for g in geometry.get("geometries") or [] if isinstance(g, dict)][:1000]
-    stack += [g.get("coordinates") for g in pending]
+def _positions(geometry: Any) -> int:
+    """Positions a GeoJSON geometry object gives (a collection's members, nested ones too), counted on
+    the parsed JSON without building anything: the vertex limit reads them, and a geometry shapely
+    built with more has had rings closed (RFC 7946 3.1.6 requires them closed)."""
+    count, stack = 0, [geometry]
     while stack:
         item = stack.pop()
-        if not isinstance(item, list) or not item:
-            continue
-        if not isinstance(item[0], list):  # a position [x, y(, z)]
-            seen += 1
-            continue
-        if not isinstance(item[0][0] if item[0] else None, list):
-            seen += len(item)  # a ring or line of positions
-            limits.vertices(seen)
-            continue
-        stack.extend(item)
-    limits.vertices(seen)
-    return seen
+        if isinstance(item, dict):  # a geometry: its coordinates, or a collection's members
+            stack.append(item.get("coordinates"))
+            if isinstance(members := item.get("geometries"), list | tuple):
+                stack.extend(g for g in members if isinstance(g, dict))
+        elif _listed(item) and len(item):
+            if not _listed(item[0]):
+                count += 1  # a position [x, y(, z)]
+            elif len(item[0]) and not _listed(item[0][0]):
+                count += len(item)  # a ring or line of positions
+            else:
+                stack.extend(item)
+    return count
+
+
+def _listed(value: Any) -> bool:
+    return isinstance(value, list | tuple | np.ndarray)
 
 
 def parcels_from_geojson(obj: Any, *, limits: ReadLimits | None = None) -> gpd.GeoDataFrame:
@@ -127,10 +131,12 @@ def parcels_from_geojson(obj: Any, *, limits: ReadLimits | None = None) -> gpd.G
         features = [{"type": "Feature", "geometry": obj, "properties": {}}]
     if limits is not None:
         limits.parcels(len(features))
-        seen = 0
-        for feature in features:
-            if isinstance(feature, dict) and isinstance(feature.get("geometry"), dict):
-                seen = _count_positions(feature["geometry"], limits, seen)
+    given = [
+        _positions(f["geometry"]) if isinstance(f, dict) and isinstance(f.get("geometry"), dict) else 0
+        for f in features
+    ]
+    if limits is not None:
+        limits.vertices(sum(given))
     geoms, props, warned = [], [], []
     for n, feature in enumerate(features, start=1):
         if not isinstance(feature, dict) or not isinstance(feature.get("geometry"), dict):
@@ -148,7 +154,7 @@ def parcels_from_geojson(obj: Any, *, limits: ReadLimits | None = None) -> gpd.G
             shapely.errors.ShapelyError,
         ) as exc:
             raise FormatError(f"feature {n}: unreadable geometry ({exc})", f"第 {n} 个要素：几何无法解析") from exc
-        if (unclosed := int(shapely.get_num_coordinates(geoms[-1])) - _positions(feature["geometry"])) > 0:
+        if (unclosed := int(shapely.get_num_coordinates(geoms[-1])) - given[n - 1]) > 0:
             warned.append(
                 f"feature {n}: {unclosed} ring(s) not closed; closed them"
                 f" (第 {n} 个要素有 {unclosed} 个圈未闭合，已自动闭合)"
@@ -164,26 +170,6 @@ def parcels_from_geojson(obj: Any, *, limits: ReadLimits | None = None) -> gpd.G
     if warned:
         frame.attrs["warnings"] = warned
     return frame
-
-
-_NESTING = {"point": 0, "multipoint": 1, "linestring": 1, "multilinestring": 2, "polygon": 2, "multipolygon": 3}
-
-
-def _positions(geometry: dict[str, Any]) -> int:
-    """Positions a GeoJSON geometry gives: shapely's geometry has one more for each polygon ring whose
-    last position is not its first, which GeoJSON requires (RFC 7946 3.1.6) and shapely closes; the
-    reader says so, as the coordinate text reader does."""
-    kind = str(geometry.get("type", "")).lower()  # as shapely reads it
-    if kind == "geometrycollection":
-        return sum(_positions(g) for g in geometry.get("geometries") or [] if isinstance(g, dict))
-    items: list[Any] = [geometry.get("coordinates")]
-    for _ in range(_NESTING.get(kind, 0)):
-        items = [item for nested in items if _listed(nested) for item in nested]
-    return sum(1 for item in items if _listed(item) and len(item))
-
-
-def _listed(value: Any) -> bool:
-    return isinstance(value, list | tuple | np.ndarray)
 
 
 def _check_unicode(properties: dict[str, Any], n: int) -> None:
