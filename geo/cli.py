@@ -268,12 +268,16 @@ def _distinct_files(named: dict[str, Path | None]) -> None:
         if path is None:
             continue
         if option != "PARCELS" and path.is_dir():
-            raise InputError(f"{option} {path} is a folder: name a file", f"{option} {path} 是文件夹，请指定文件")
+            raise _a_folder(f"{option} {path}")
         other = seen.setdefault(os.path.realpath(path), option)
         if other != option:
             raise InputError(
                 f"{other} and {option} name the same file {path}", f"{other} 与 {option} 是同一个文件 {path}"
             )
+
+
+def _a_folder(named: str) -> InputError:
+    return InputError(f"{named} is a folder: name a file", f"{named} 是文件夹，请指定文件")
 
 
 @contextmanager
@@ -349,7 +353,7 @@ def _whole_file(target: Path, *, suffix: str = ".part") -> Iterator[Path]:
     except OSError:  # none yet (or none to see: writing it says why)
         earlier = None
     if earlier is not None and stat.S_ISDIR(earlier.st_mode):
-        raise InputError(f"{target} is a folder: name a file", f"{target} 是文件夹，请指定文件")
+        raise _a_folder(str(target))
     in_place = earlier is not None and not stat.S_ISREG(earlier.st_mode)
     part = target if in_place else target.with_name(f".{target.name[:64]}.{secrets.token_hex(8)}{suffix}")
     try:

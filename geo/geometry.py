@@ -95,6 +95,7 @@ def _tangle(geom: shapely.Geometry) -> str | None:
     at = np.arange(len(edge)) - np.searchsorted(ring, ring)  # its place in the ring
     tree = shapely.STRtree(edges)
     most_meetings = max(2 * REPAIR_MAX_CROSSINGS, REPAIR_MAX_MEETINGS_PER_EDGE * len(edges))
+    ends = [(start, start), (start, end), (end, start), (end, end)]  # the ways two edges can share a vertex
     crossed = met = 0  # edge pairs, each found from both its edges
     for run in _runs_of_bounded_pairs(edges, tree):
         mine, other = tree.query(edges[run], predicate="intersects")
@@ -104,7 +105,6 @@ def _tangle(geom: shapely.Geometry) -> str | None:
         gap = (at[other] - at[mine]) % n[mine]
         crossed += int((same & (gap > 1) & (gap != n[mine] - 1)).sum())
         mine, other = mine[~same], other[~same]
-        ends = [(start, start), (start, end), (end, start), (end, end)]
         shared = np.any([(a[mine] == b[other]).all(axis=1) for a, b in ends], axis=0)  # a vertex both rings have
         crossed += int((~shared).sum())
         if crossed / 2 > REPAIR_MAX_CROSSINGS:
