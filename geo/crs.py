@@ -5,7 +5,7 @@ m²/公顷/亩, and checks that refuse coordinates impossible for their declared
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 import geopandas as gpd
@@ -132,15 +132,15 @@ class Area:
     def mu(self) -> float:
         return self.m2 / M2_PER_MU
 
-    @property
+    @cached_property  # a message writes each figure twice (zh, en)
     def m2_text(self) -> str:
         return _fixed(self.m2, 2)
 
-    @property
+    @cached_property
     def ha_text(self) -> str:
         return _fixed(self.ha, 4)
 
-    @property
+    @cached_property
     def mu_text(self) -> str:
         return _fixed(self.mu, 2)
 

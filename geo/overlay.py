@@ -55,8 +55,11 @@ class Pieces:
     def __len__(self) -> int:
         return len(self.geometry)
 
-    def attributes_of(self, index: int, names: list[str]) -> dict[str, Any]:
-        return {name: self.attributes[name][index] for name in names}
+    def values(self, name: str) -> list[Any]:
+        """A column as plain Python values (numbers as ``int``/``float``, as the result stores them);
+        dates stay numpy's, as the column holds them."""
+        column = self.attributes[name]
+        return list(column) if column.dtype.kind in "mM" else column.tolist()
 
     def take(self, positions: np.ndarray) -> Pieces:
         """The pieces at ``positions`` (indices into these)."""

@@ -83,6 +83,10 @@ def test_batch_review_equals_one_parcel_at_a_time(blueprint: Blueprint, monkeypa
     frame = gpd.GeoDataFrame({"id": [f"R{i}" for i in range(len(shapes))]}, geometry=shapes, crs=EPSG)
     batch = review(frame, blueprint, project={"project_type": "industrial", "investment_wan": 20000})
     assert len(graded) < 0.9 * len(frame) * len(batch.parcels[0].items)  # clear items were graded once per chunk
+    # also those clear of a land-use check's classes (no 耕地 in the parcel), and of a layer the blueprint lacks
+    assert graded.count("cultivated_land") < len(frame)
+    assert graded.count("forest_grass_wetland") < len(frame)
+    assert "protected_forest" not in blueprint.layers
     for i, parcel in enumerate(batch.parcels):
         alone = review(frame.iloc[[i]], blueprint, project={"project_type": "industrial", "investment_wan": 20000})
         one = alone.parcels[0]
@@ -332,7 +336,26 @@ def test_only_items_that_grade_overlaps_alone_are_graded_once_for_a_clear_parcel
     from geo.review.profile import load_profile
 
     clear = ClearItems.of(load_profile("ten-point"))
-    assert clear.layers["basic_farmland"] == ["basic_farmland"]
-    assert "geohazard" not in clear.layers  # its slope share is the parcel's own
-    assert "land_use_standard" not in clear.layers  # the project decides
-    assert "planning_conformity" not in clear.layers  # outside the boundary is a finding, not a miss
+    assert [c.layer for c in clear.checks["basic_farmland"]] == ["basic_farmland"]
+    assert [c.kind for c in clear.checks["flood_control"]] == ["overlap", "land_use_classes"]
+    assert "geohazard" not in clear.checks  # its slope share is the parcel's own
+    assert "land_use_standard" not in clear.checks  # the project decides
+    assert "planning_conformity" not in clear.checks  # outside the boundary is a finding, not a miss
+
+
+def test_piece_values_are_plain_numbers_and_dates_stay_dates() -> None:
+    found = overlay.Pieces(
+        np.array([rect(0, 0, 1, 1)] * 2, dtype=object),
+        np.array([1.0, 1.0]),
+        {
+            "year": np.array([2019, 2020]),
+            "ratio": np.array([0.05, np.nan]),
+            "name": np.array(["甲", None], dtype=object),
+            "approved": np.array(["2020-01-01", "NaT"], dtype="datetime64[ns]"),
+        },
+    )
+    year, ratio, name, approved = (found.values(c) for c in ("year", "ratio", "name", "approved"))
+    assert year == [2019, 2020] and type(year[0]) is int  # as the result stores them (JSON numbers)
+    assert ratio[0] == 0.05 and type(ratio[0]) is float and ratio[1] != ratio[1]
+    assert name == ["甲", None]
+    assert approved[0] == np.datetime64("2020-01-01") and np.isnat(approved[1])  # not nanoseconds as an int

@@ -17,7 +17,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import shapely
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from geo.blueprint import Blueprint, VectorLayer
 from geo.catalog import layer_catalog
@@ -512,34 +512,46 @@ def _uncovered(item: ItemResult, covered: float) -> ItemResult:
 
 @dataclass
 class ClearItems:
-    """A batch's items that only grade overlaps (by code, the layers they read), and the result each
-    gives a parcel that touches none of its layers (未涉及…): the same for every such parcel, whatever
-    the project. In a city's batch over a third of all items are such (red line, reserves, minerals,
-    flood areas…): each is graded once per batch, and its result shared by those parcels (a result is
-    replaced, never edited: ``model_copy``)."""
+    """A batch's items that only grade overlaps (by code, their checks), and the result each gives a
+    parcel clear of all its checks (未涉及…, 未占用…: no feature of an overlap's layer, no land of the
+    classes a land-use check seeks; an optional layer the blueprint lacks is not checked for any
+    parcel): the same for every such parcel, whatever the project. In a city's
+    batch over half of all items are such (red line, reserves, minerals, flood areas, forest land…):
+    each is graded once per batch, and its result shared by those parcels (a result is replaced,
+    never edited: ``model_copy``)."""
 
-    layers: dict[str, list[str]]
+    checks: dict[str, list[OverlapCheck | LandUseClassesCheck]]
     results: dict[str, ItemResult] = field(default_factory=dict)
 
     @classmethod
     def of(cls, profile: Profile) -> ClearItems:
-        overlaps_only = (OverlapCheck, LandUseClassesCheck)
         return cls(
             {
-                item.code: item.layers()
+                item.code: [c for c in item.checks if isinstance(c, OverlapCheck | LandUseClassesCheck)]
                 for item in profile.items
-                if all(isinstance(c, overlaps_only) for c in item.checks)
+                if all(isinstance(c, OverlapCheck | LandUseClassesCheck) for c in item.checks)
             }
         )
 
     def result(self, item: Item, ctx: ParcelContext) -> ItemResult | None:
-        """The item's result for a parcel clear of all its layers (each one in the blueprint), else None."""
-        layers = self.layers.get(item.code)
-        if layers is None or not all((found := ctx.pieces(lid)) is not None and not found for lid in layers):
+        """The item's result for a parcel clear of all its checks, else None."""
+        checks = self.checks.get(item.code)
+        if checks is None or not all(_clear(check, ctx) for check in checks):
             return None
         if item.code not in self.results:
             self.results[item.code] = _run_item(item, ctx)[0]
         return self.results[item.code]
+
+
+def _clear(check: OverlapCheck | LandUseClassesCheck, ctx: ParcelContext) -> bool:
+    """Whether the check's outcome is the batch's for the parcel: it touches nothing the check grades,
+    or the blueprint lacks the layer (not checked, or missing, for every parcel alike)."""
+    found = ctx.pieces(check.layer)
+    if found is None:
+        return True
+    if isinstance(check, LandUseClassesCheck):
+        return not any(map(check.sought, ctx.classes(check.layer)))
+    return len(found) == 0
 
 
 def _run_item(item: Item, ctx: ParcelContext) -> tuple[ItemResult, list[shapely.Geometry]]:
@@ -584,19 +596,25 @@ def _run_item(item: Item, ctx: ParcelContext) -> tuple[ItemResult, list[shapely.
     return result, [p.geometry for p in found]
 
 
+_PIECE_RESULTS = TypeAdapter(list[PieceResult])
+
+
 def _piece_results(pieces: list[Piece]) -> list[PieceResult]:
+    """The pieces as results, validated in one call (a city's parcel has some thirty)."""
     catalog = layer_catalog()
-    return [
-        PieceResult(
-            layer=p.layer,
-            layer_name_zh=catalog[p.layer].name_zh,
-            status=p.status,
-            area_m2=round(p.area_m2, 2),
-            area_mu=round(p.area_m2 / M2_PER_MU, 4),
-            attributes={k: _plain(v) for k, v in p.attributes.items()},
-        )
-        for p in pieces
-    ]
+    return _PIECE_RESULTS.validate_python(
+        [
+            {
+                "layer": p.layer,
+                "layer_name_zh": catalog[p.layer].name_zh,
+                "status": p.status,
+                "area_m2": round(p.area_m2, 2),
+                "area_mu": round(p.area_m2 / M2_PER_MU, 4),
+                "attributes": {k: _plain(v) for k, v in p.attributes.items()},
+            }
+            for p in pieces
+        ]
+    )
 
 
 def _plain(value: Any) -> Any:

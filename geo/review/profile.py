@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, cached_property
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Annotated, Literal
@@ -82,6 +82,13 @@ class BaseCheck(BaseModel):
     # parcel outside the urban boundary); otherwise an item states only its conflicts
     stated: bool = False
 
+    @cached_property
+    def worded(self) -> dict[tuple[tuple[tuple[str, str], ...], str, str], list[Condition]]:
+        """Outcomes already worded, by (codes, status, note): a city's batch words the same few over and
+        over. Not a field (pydantic leaves a cached property out of the schema and the dump), and not a
+        private attribute, whose every read costs microseconds."""
+        return {}
+
     def note(self, status: str) -> tuple[str, str]:
         chosen = self.notes.get(status)  # type: ignore[call-overload]
         return (chosen.zh, chosen.en) if chosen else (self.note_zh, self.note_en)
@@ -90,9 +97,16 @@ class BaseCheck(BaseModel):
         """The conditions of an outcome of ``status`` whose ``codes`` are (code, its status) pairs: each
         code's own (``CODE/STATUS`` before ``CODE``), the status's for codes without one (or when there
         are none); an outcome nothing words states its note with no procedure. None when the check
-        words no outcome: the item's own ``procedures`` apply."""
+        words no outcome: the item's own ``procedures`` apply. The conditions are shared between the
+        outcomes that find them (a result is replaced, never edited), the list is each one's own."""
         if not self.conditions:
             return None
+        worded, key = self.worded, (tuple(codes), status, note_zh)
+        if (said := worded.get(key)) is None:
+            said = worded[key] = self._worded_conditions(codes, status, note_zh)
+        return list(said)
+
+    def _worded_conditions(self, codes: Sequence[tuple[str, str]], status: str, note_zh: str) -> list[Condition]:
         found: dict[str, tuple[OutcomeCondition, str]] = {}
         unworded = not codes
         for code, code_status in codes:

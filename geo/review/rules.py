@@ -163,17 +163,22 @@ def _graded(
 
     Strict pieces (any occupation matters: 永久基本农田, 生态保护红线, 自然保护地, 一级水源保护区,
     文物保护范围) form their own groups, which count above the absolute minimum alone."""
-    flags = strict if strict is not None else [False] * len(statuses)
+    groups = list(zip(statuses, strict or [False] * len(statuses), strict=True))
+    areas = found.area_m2.tolist()
     totals: dict[tuple[Status, bool], float] = {}
-    for status, hard, area in zip(statuses, flags, found.area_m2, strict=True):
-        totals[(status, hard)] = totals.get((status, hard), 0.0) + float(area)
+    for key, area in zip(groups, areas, strict=True):
+        totals[key] = totals.get(key, 0.0) + area
     counted = {
         key for key, total in totals.items() if total > (ctx.strict_tolerance_m2 if key[1] else ctx.tolerance_m2)
     }
+    if not counted:
+        return []
+    columns = [(name, found.values(name)) for name in attributes]
+    geoms = found.geometry
     return [
-        Piece(layer, status, geom, found.attributes_of(i, attributes), float(area))
-        for i, (status, hard, geom, area) in enumerate(zip(statuses, flags, found.geometry, found.area_m2, strict=True))
-        if (status, hard) in counted
+        Piece(layer, key[0], geoms[i], {name: values[i] for name, values in columns}, areas[i])
+        for i, key in enumerate(groups)
+        if key in counted
     ]
 
 
@@ -588,7 +593,7 @@ def run_raster_share_above(check: RasterShareAboveCheck, ctx: ParcelContext) -> 
             f"{info.name_zh}栅格未覆盖该地块",
             f"the {info.name_en} raster does not cover the parcel",
         )
-    share = float((values > check.threshold).mean())
+    share = np.count_nonzero(values > check.threshold) / values.size
     facts = ItemFacts(
         share_above=round(share, 4), threshold=check.threshold, max_share=check.max_share, pixels=int(values.size)
     )
