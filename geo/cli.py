@@ -24,7 +24,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from geo.blueprint import load_blueprint
 from geo.blueprint_cli import app as blueprint_app
-from geo.cli_context import Output, cli_context, fail
+from geo.cli_context import FileOnly, Output, cli_context, fail
 from geo.consult_cli import app as consult_app
 from geo.crs import check_coordinates
 from geo.errors import InputError, LantuError
@@ -146,14 +146,16 @@ def review_cmd(
         bool, typer.Option("--pieces/--no-pieces", help="Keep each piece's geometry in the result (lean: --no-pieces).")
     ] = True,
     pieces_out: Annotated[
-        Path | None, typer.Option("--pieces-out", help="Also write every piece with its geometry to this GeoPackage.")
+        Path | None,
+        typer.Option("--pieces-out", help="Also write every piece with its geometry to this GeoPackage.", **FileOnly),
     ] = None,
     max_parcels: Annotated[int, typer.Option(min=1, help="Refuse inputs with more parcels.")] = 1_000_000,
     max_vertices: Annotated[int, typer.Option(min=1, help="Refuse inputs with more vertices.")] = 50_000_000,
     output: Output = None,
     line_buffer: Annotated[float | None, LineBuffer] = None,
     summary: Annotated[
-        Path | None, typer.Option("--summary", help="Also write a summary table: .xlsx (sheets per county) or .csv.")
+        Path | None,
+        typer.Option("--summary", help="Also write a summary table: .xlsx (sheets per county) or .csv.", **FileOnly),
     ] = None,
 ) -> None:
     """Run the siting review; JSON (DESIGN.md schema) on stdout by default. Exit 2 on bad input."""

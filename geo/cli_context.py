@@ -38,6 +38,16 @@ def _output_file(value: str) -> Path | None:
     return None if value == "-" else Path(value)
 
 
+def _file_only(value: str) -> Path:
+    """A file an option writes beside the output (a GeoPackage, a table): ``-`` is refused, never
+    written as a file named "-" (that is ``./-``)."""
+    if value == "-":
+        raise typer.BadParameter("'-' is stdout, which this option does not write: name a file (./- for '-')")
+    return Path(value)
+
+
+FileOnly = {"parser": _file_only, "metavar": "FILE"}
+
 Output = Annotated[
     Path | None,
     typer.Option(

@@ -255,6 +255,13 @@ def test_dash_as_the_output_is_stdout_not_a_file(
     assert binary.exit_code == 2 and "not for stdout" in binary.output
     named = CliRunner().invoke(app, ["review", str(one_parcel), "-b", str(blueprint_dir), "-o", "./-"])
     assert named.exit_code == 0 and len(json.loads((tmp_path / "-").read_text("utf-8"))["parcels"]) == 1
+    # the files written beside the output (a GeoPackage of pieces, a table) are files only: '-' is refused
+    for option in ("--pieces-out", "--summary"):
+        refused = CliRunner().invoke(app, ["review", str(one_parcel), "-b", str(blueprint_dir), option, "-"])
+        assert refused.exit_code == 2 and "'-' is stdout" in refused.output, refused.output
+    (tmp_path / "-").unlink()
+    pieces = CliRunner().invoke(app, ["review", str(one_parcel), "-b", str(blueprint_dir), "--pieces-out", "./-"])
+    assert pieces.exit_code == 0 and len(gpd.read_file(tmp_path / "-")) > 0
 
 
 def test_an_unclosed_geojson_ring_is_closed_and_said(blueprint_dir: Path, tmp_path: Path) -> None:
