@@ -280,6 +280,8 @@ def test_land_off_stock_is_cut_only_where_the_stock_touches() -> None:
     assert _off_stock(pieces, areas, np.array([True, True, True]), stock).tolist() == [5_000, 5_000, 10_000]
     assert _off_stock(pieces, areas, np.array([True, False, True]), stock).tolist() == [5_000, 10_000, 10_000]
     assert _off_stock(pieces, areas, np.ones(3, dtype=bool), None) is areas
+    whole = shapely.box(0, 0, 150, 100)  # covers the first piece (no area off it), half of the second
+    assert _off_stock(pieces, areas, np.ones(3, dtype=bool), whole).tolist() == [0.0, 5_000, 10_000]
 
 
 def test_pieces_proven_disjoint_sum_and_the_others_are_unioned() -> None:

@@ -575,7 +575,7 @@ def _run_item(item: Item, ctx: ParcelContext) -> tuple[ItemResult, list[shapely.
         facts = facts.merged(other)
     procedures = list(item.procedures) if status != "pass" else []
     if facts.conditions is not None:  # a profile that words each outcome: exactly the procedures of those that stand
-        facts = facts.model_copy(update={"conditions": standing_conditions(facts.conditions, status)})
+        facts.conditions = standing_conditions(facts.conditions, status)  # the item's own: its outcomes' or merged
         procedures = list(dict.fromkeys(p for c in facts.conditions or [] for p in c.procedures))
     found = [p for o in outcomes for p in o.pieces]
     result = ItemResult(
@@ -722,14 +722,19 @@ def _land_quota(ctx: ParcelContext, profile: Profile) -> LandQuota:
 
 
 def _off_stock(geoms: np.ndarray, areas: np.ndarray, wanted: np.ndarray, stock: shapely.Geometry | None) -> np.ndarray:
-    """Each piece's area off the stock land (``None``: the parcel has none), where ``wanted``: one
-    vectorised difference over the pieces the stock land touches; the others keep their own area."""
+    """Each piece's area off the stock land (``None``: the parcel has none), where ``wanted``: the stock
+    land prepared, a piece it covers has none (most 图斑 on a 批而未供 parcel), one vectorised difference
+    over the pieces it covers in part; the others keep their own area."""
     if stock is None:
         return areas
     out = areas.copy()
+    shapely.prepare(stock)
     cut = np.flatnonzero(wanted)
-    cut = cut[shapely.intersects(geoms[cut], stock)]
-    out[cut] = shapely.area(shapely.difference(geoms[cut], stock))
+    cut = cut[shapely.intersects(stock, geoms[cut])]
+    covered = shapely.covers(stock, geoms[cut])
+    out[cut[covered]] = 0.0
+    part = cut[~covered]
+    out[part] = shapely.area(shapely.difference(geoms[part], stock))
     return out
 
 

@@ -90,8 +90,9 @@ class ParcelContext:
     unions: dict[tuple[int, ...], float] = field(default_factory=dict, repr=False)  # union areas, by piece ids
     _classes: dict[str, list[LandUseClass | None]] = field(default_factory=dict, repr=False)
 
-    @property
+    @cached_property
     def area_m2(self) -> float:
+        """Read by every item: measured once (a GEOS call over every vertex)."""
         return float(self.geometry.area)
 
     @cached_property
