@@ -56,10 +56,11 @@ class Pieces:
         return len(self.geometry)
 
     def values(self, name: str) -> list[Any]:
-        """A column as plain Python values (numbers as ``int``/``float``, as the result stores them);
-        dates stay numpy's, as the column holds them."""
+        """A column's values as a rule reads them: integers, booleans and doubles as Python's (what the
+        result stores), others as the column holds them (a float32 0.3 is not 0.30000001192092896 in a
+        finding's words, a date not nanoseconds)."""
         column = self.attributes[name]
-        return list(column) if column.dtype.kind in "mM" else column.tolist()
+        return column.tolist() if column.dtype.kind in "biu" or column.dtype == np.float64 else list(column)
 
     def take(self, positions: np.ndarray) -> Pieces:
         """The pieces at ``positions`` (indices into these)."""

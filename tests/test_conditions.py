@@ -172,3 +172,18 @@ def test_an_item_words_procedures_one_way(tmp_path: Path) -> None:
 
     with pytest.raises(ProfileError, match="geohazard"):
         load_profile(_profile_with(tmp_path, both))
+
+
+def test_worded_outcomes_are_remembered_per_check_and_status_never_per_finding() -> None:
+    check = next(c for item in load_profile("ten-point").items for c in item.checks if c.conditions)
+    first, again = (check.conditions_for([("无此值", "warn")], "warn", note) for note in ("甲 10 m²", "乙 20 m²"))
+    if "warn" not in check.conditions:  # an outcome nothing words states its own finding, not the first one's
+        assert [c.condition_zh for c in first] == ["甲 10 m²"] and [c.condition_zh for c in again] == ["乙 20 m²"]
+    assert first is not again  # each outcome its own list
+    # a copy with other conditions words its outcomes by them, not by what the original remembered
+    code, said = next(iter(check.conditions.items()))
+    other = check.model_copy(update={"conditions": {code: said.model_copy(update={"condition_zh": "另一条件"})}})
+    codes = [(code.split("/")[0], code.split("/")[1] if "/" in code else "warn")]
+    status = codes[0][1] if codes[0][1] in ("warn", "fail") else "warn"
+    assert check.conditions_for(codes, status, "x")[0].condition_zh == said.condition_zh
+    assert other.conditions_for(codes, status, "x")[0].condition_zh == "另一条件"

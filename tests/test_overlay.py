@@ -354,9 +354,11 @@ def test_piece_values_are_plain_numbers_and_dates_stay_dates() -> None:
             "ratio": np.array([0.05, np.nan]),
             "name": np.array(["甲", None], dtype=object),
             "approved": np.array(["2020-01-01", "NaT"], dtype="datetime64[ns]"),
+            "single": np.array([0.3, 1.5], dtype=np.float32),  # a GeoPackage FLOAT field
         },
     )
     year, ratio, name, approved = (found.values(c) for c in ("year", "ratio", "name", "approved"))
+    assert [str(v) for v in found.values("single")] == ["0.3", "1.5"]  # not 0.30000001192092896 in a finding
     assert year == [2019, 2020] and type(year[0]) is int  # as the result stores them (JSON numbers)
     assert ratio[0] == 0.05 and type(ratio[0]) is float and ratio[1] != ratio[1]
     assert name == ["甲", None]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from functools import cache, cached_property
+from functools import cache, lru_cache
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Annotated, Literal
@@ -82,13 +82,6 @@ class BaseCheck(BaseModel):
     # parcel outside the urban boundary); otherwise an item states only its conflicts
     stated: bool = False
 
-    @cached_property
-    def worded(self) -> dict[tuple[tuple[tuple[str, str], ...], str, str], list[Condition]]:
-        """Outcomes already worded, by (codes, status, note): a city's batch words the same few over and
-        over. Not a field (pydantic leaves a cached property out of the schema and the dump), and not a
-        private attribute, whose every read costs microseconds."""
-        return {}
-
     def note(self, status: str) -> tuple[str, str]:
         chosen = self.notes.get(status)  # type: ignore[call-overload]
         return (chosen.zh, chosen.en) if chosen else (self.note_zh, self.note_en)
@@ -97,16 +90,16 @@ class BaseCheck(BaseModel):
         """The conditions of an outcome of ``status`` whose ``codes`` are (code, its status) pairs: each
         code's own (``CODE/STATUS`` before ``CODE``), the status's for codes without one (or when there
         are none); an outcome nothing words states its note with no procedure. None when the check
-        words no outcome: the item's own ``procedures`` apply. The conditions are shared between the
-        outcomes that find them (a result is replaced, never edited), the list is each one's own."""
+        words no outcome: the item's own ``procedures`` apply. The conditions of one (codes, status) are
+        shared between the outcomes that find them (a result is replaced, never edited), the list is
+        each one's own."""
         if not self.conditions:
             return None
-        worded, key = self.worded, (tuple(codes), status, note_zh)
-        if (said := worded.get(key)) is None:
-            said = worded[key] = self._worded_conditions(codes, status, note_zh)
-        return list(said)
+        said = _worded(_Same(self), tuple(codes), status)
+        return list(said) if said else [Condition(code=status, condition_zh=note_zh, status=status)]
 
-    def _worded_conditions(self, codes: Sequence[tuple[str, str]], status: str, note_zh: str) -> list[Condition]:
+    def worded_conditions(self, codes: Sequence[tuple[str, str]], status: str) -> list[Condition]:
+        """``conditions_for`` without the memo; empty when nothing words the outcome."""
         found: dict[str, tuple[OutcomeCondition, str]] = {}
         unworded = not codes
         for code, code_status in codes:
@@ -117,8 +110,6 @@ class BaseCheck(BaseModel):
                 found[key] = (self.conditions[key], code_status)
         if unworded and status in self.conditions:
             found[status] = (self.conditions[status], status)
-        if not found:
-            return [Condition(code=status, condition_zh=note_zh, status=status)]
         return [
             Condition(
                 code=k,
@@ -130,6 +121,27 @@ class BaseCheck(BaseModel):
             )
             for k, (c, st) in found.items()
         ]
+
+
+class _Same:
+    """A check as a cache key, by identity (a profile's checks are models, which do not hash); the cache
+    holds the check, so no other object takes its identity while the entry lives."""
+
+    __slots__ = ("check",)
+
+    def __init__(self, check: BaseCheck) -> None:
+        self.check = check
+
+    def __hash__(self) -> int:
+        return id(self.check)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Same) and other.check is self.check
+
+
+@lru_cache(maxsize=4096)  # a city's batch words the same few outcomes of each check over and over
+def _worded(check: _Same, codes: tuple[tuple[str, str], ...], status: str) -> tuple[Condition, ...]:
+    return tuple(check.check.worded_conditions(codes, status))
 
 
 class Exemption(BaseModel):
