@@ -525,11 +525,12 @@ class ClearItems:
 
     @classmethod
     def of(cls, profile: Profile) -> ClearItems:
+        overlaps_only = (OverlapCheck, LandUseClassesCheck)
         return cls(
             {
-                item.code: [c for c in item.checks if isinstance(c, OverlapCheck | LandUseClassesCheck)]
+                item.code: [c for c in item.checks if isinstance(c, overlaps_only)]  # all of them, as typed
                 for item in profile.items
-                if all(isinstance(c, OverlapCheck | LandUseClassesCheck) for c in item.checks)
+                if all(isinstance(c, overlaps_only) for c in item.checks)
             }
         )
 
@@ -550,7 +551,7 @@ def _clear(check: OverlapCheck | LandUseClassesCheck, ctx: ParcelContext) -> boo
     if found is None:
         return True
     if isinstance(check, LandUseClassesCheck):
-        return not any(map(check.sought, ctx.classes(check.layer)))
+        return not any(ctx.sought(check))
     return len(found) == 0
 
 

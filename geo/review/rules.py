@@ -89,6 +89,7 @@ class ParcelContext:
     project_total: ProjectTotal | None = None  # set when other parcels of the review share the project id
     unions: dict[tuple[int, ...], float] = field(default_factory=dict, repr=False)  # union areas, by piece ids
     _classes: dict[str, list[LandUseClass | None]] = field(default_factory=dict, repr=False)
+    _sought: dict[int, list[bool]] = field(default_factory=dict, repr=False)  # by the check's identity
 
     @cached_property
     def area_m2(self) -> float:
@@ -118,6 +119,13 @@ class ParcelContext:
         if layer_id not in self._classes:
             self._classes[layer_id] = [landuse_class(c) for c in self.overlays[layer_id].attributes["class_code"]]
         return self._classes[layer_id]
+
+    def sought(self, check: LandUseClassesCheck) -> list[bool]:
+        """Which of the parcel's land-use pieces are of a class ``check`` grades, found once per parcel:
+        the batch's shortcut for a parcel with none (``ClearItems``) and the rule read it alike."""
+        if id(check) not in self._sought:
+            self._sought[id(check)] = [check.sought(c) for c in self.classes(check.layer)]
+        return self._sought[id(check)]
 
     def pieces(self, layer_id: str) -> Pieces | None:
         """Pieces of the parcel inside ``layer_id``, from the batch's bulk overlay (the engine overlays
@@ -500,7 +508,7 @@ def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outc
     found = ctx.pieces(check.layer)
     if found is None:
         return _missing(check.layer)
-    hit = [check.sought(c) for c in ctx.classes(check.layer)]
+    hit = ctx.sought(check)
     columns = ["class_code", *(["deduction_ratio"] if "deduction_ratio" in found.attributes else [])]
     # only the pieces of the classes sought are graded (the parcel's other land is not this item's)
     occupied = found.take(np.flatnonzero(hit)) if any(hit) else None
