@@ -5,14 +5,12 @@ from __future__ import annotations
 import io
 import logging
 import os
-import secrets
 import shutil
 import signal
-import stat
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager, nullcontext, suppress
+from contextlib import closing, contextmanager, nullcontext
 from enum import StrEnum
 from pathlib import Path
 from typing import IO, Annotated, Any
@@ -30,6 +28,7 @@ from geo.crs import check_coordinates
 from geo.errors import InputError, LantuError
 from geo.geometry import check_size
 from geo.io import read_parcels, write_parcels
+from geo.io.files import WholeFiles, a_folder, whole_files
 from geo.io.results import Chunks, write_pieces, write_result_csv, write_result_geojson, write_result_json
 from geo.io.summary import summary_path, write_summary
 from geo.papers import DocumentNumber, Issuer
@@ -219,29 +218,30 @@ def review_cmd(
                 )
 
             printed = None  # stdout gets the text once the progress bar is gone (it takes stdout over)
-            with progress_bar(len(frame)) as progress:
+            with progress_bar(len(frame)) as progress, whole_files() as files:  # renamed together at the end
                 batch = run(progress)
                 for warning in batch.header.warnings:
                     warn(warning)
                 with (
                     closing(batch.chunks),
-                    _whole_file(pieces_out, suffix=".part.gpkg") if pieces_out else nullcontext() as pieces_file,
+                    files.writing(pieces_out, suffix=".part.gpkg") if pieces_out else nullcontext() as pieces_file,
                 ):
                     seen = _Passing(batch.chunks, pieces_file, keep=pieces)
                     if fmt in STREAMED and summary is None:  # written parcel by parcel as they are reviewed
-                        printed = _written(output, lambda out: STREAMED[fmt](batch.header, seen, out))
+                        printed = _written(output, files, lambda out: STREAMED[fmt](batch.header, seen, out))
                         result = None
                     else:  # held whole for what needs every parcel at once: a summary, a paper, a map
                         result = batch.header.model_copy(update={"parcels": [p for chunk in seen for p in chunk]})
+                if summary is not None and result is not None:
+                    with files.writing(summary, suffix=f".part{summary.suffix}") as part:
+                        write_summary(result, part)
+                if result is not None:
+                    content = render(result, fmt, blueprint=bp, issuer=cli_context(ctx).issuer, data_dir=data_dir)
+                    printed = _written(output, files, lambda out: out.write(content), binary=isinstance(content, bytes))
             if pieces_out is not None:
                 say(f"{seen.pieces} 个图斑 / piece(s) → {pieces_out}")
-            if summary is not None and result is not None:
-                with _whole_file(summary, suffix=f".part{summary.suffix}") as part:
-                    write_summary(result, part)
+            if summary is not None:
                 err.print(f"summary → {summary}", highlight=False)
-            if result is not None:
-                content = render(result, fmt, blueprint=bp, issuer=cli_context(ctx).issuer, data_dir=data_dir)
-                printed = _written(output, lambda out: out.write(content), binary=isinstance(content, bytes))
         except LantuError as exc:
             fail(exc)
             return
@@ -270,16 +270,12 @@ def _distinct_files(named: dict[str, Path | None]) -> None:
         if path is None:
             continue
         if option != "PARCELS" and path.is_dir():
-            raise _a_folder(f"{option} {path}")
+            raise a_folder(f"{option} {path}")
         other = seen.setdefault(os.path.realpath(path), option)
         if other != option:
             raise InputError(
                 f"{other} and {option} name the same file {path}", f"{other} 与 {option} 是同一个文件 {path}"
             )
-
-
-def _a_folder(named: str) -> InputError:
-    return InputError(f"{named} is a folder: name a file", f"{named} 是文件夹，请指定文件")
 
 
 @contextmanager
@@ -343,46 +339,16 @@ class _Passing:
             write_pieces([], self.pieces_file)
 
 
-@contextmanager
-def _whole_file(target: Path, *, suffix: str = ".part") -> Iterator[Path]:
-    """Where to write ``target``: a new file beside it, renamed to ``target`` when the block ends
-    without error and removed otherwise, so that a review failing halfway leaves no truncated file
-    and an earlier one as it was (its permissions kept). A target that is not a regular file (a
-    device, a pipe, a symlink: ``-o /dev/stdout``) is written in place. A file that cannot be written
-    (a full disk, a read-only folder) is an input error that names it."""
-    try:
-        earlier: os.stat_result | None = os.lstat(target)
-    except OSError:  # none yet (or none to see: writing it says why)
-        earlier = None
-    if earlier is not None and stat.S_ISDIR(earlier.st_mode):
-        raise _a_folder(str(target))
-    in_place = earlier is not None and not stat.S_ISREG(earlier.st_mode)
-    part = target if in_place else target.with_name(f".{target.name[:64]}.{secrets.token_hex(8)}{suffix}")
-    try:
-        if not in_place:
-            target.parent.mkdir(parents=True, exist_ok=True)
-        yield part
-        if not in_place:
-            if earlier is not None:
-                os.chmod(part, stat.S_IMODE(earlier.st_mode))
-            os.replace(part, target)
-    except BaseException as exc:
-        if not in_place:
-            with suppress(OSError):  # none made (its folder could not be)
-                part.unlink()
-        if isinstance(exc, OSError) and not isinstance(exc, LantuError):  # a full disk, a read-only folder
-            raise InputError(f"writing {target} failed: {exc}", f"写入 {target} 失败：{exc}") from exc
-        raise
-
-
-def _written(output: Path | None, write: Callable[[IO[Any]], object], *, binary: bool = False) -> str | None:
-    """What ``write`` writes, to ``output`` (``_whole_file``); without one, the text, for stdout."""
+def _written(
+    output: Path | None, files: WholeFiles, write: Callable[[IO[Any]], object], *, binary: bool = False
+) -> str | None:
+    """What ``write`` writes, to ``output`` (one of the command's ``files``); without one, the text, for stdout."""
     if output is None:
         buffer = io.StringIO()
         write(buffer)
         return buffer.getvalue()
     with (
-        _whole_file(output) as part,
+        files.writing(output) as part,
         open(part, "wb") if binary else open(part, "w", encoding="utf-8", newline="") as out,
     ):
         write(out)

@@ -431,3 +431,32 @@ def test_summary_written_whole_or_not_at_all(parcels_file: Path, blueprint_dir: 
     blocked = runner.invoke(app, [*args, "--summary", str(tmp_path / "file" / "s.csv")])
     assert blocked.exit_code == 2 and "s.csv" in blocked.stderr  # named, not a traceback
     assert not [p for p in tmp_path.rglob("*") if ".part" in p.name]
+
+
+def test_result_pieces_and_summary_change_together_or_not_at_all(
+    parcels_file: Path, blueprint_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from geo.errors import InputError
+
+    # the pieces are all written before the summary, the summary before the result: a failure making
+    # the last file once left a new pieces file and summary beside the earlier result
+    out, gpkg, summary = tmp_path / "result.json", tmp_path / "pieces.gpkg", tmp_path / "summary.csv"
+    earlier = {out: b"an earlier result", gpkg: b"earlier pieces", summary: b"an earlier summary"}
+    for path, content in earlier.items():
+        path.write_bytes(content)
+    args = ["review", str(parcels_file), "-b", str(blueprint_dir), "-o", str(out)]
+    args += ["--pieces-out", str(gpkg), "--summary", str(summary)]
+
+    def cannot_render(*_: Any, **__: Any) -> str:
+        raise InputError("the result cannot be rendered", "无法生成结果")
+
+    with monkeypatch.context() as patched:
+        patched.setattr("geo.cli.render", cannot_render)
+        failed = runner.invoke(app, args)
+    assert failed.exit_code == 2 and "cannot be rendered" in failed.stderr
+    assert {path: path.read_bytes() for path in earlier} == earlier
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["parcels.geojson", *sorted(p.name for p in earlier)]
+    done = runner.invoke(app, args)
+    assert done.exit_code == 0, done.output
+    assert all(path.read_bytes() != content for path, content in earlier.items())
+    assert json.loads(out.read_text(encoding="utf-8"))["parcels"] and gpd.read_file(gpkg, layer="pieces").shape[0]
