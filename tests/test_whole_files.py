@@ -1,12 +1,15 @@
-"""Output files written whole or not at all (``geo.io.files``): renamed together, signals held back
-while they are, and the part files of a killed writer removed by the next one."""
+"""Output files written whole or not at all (``geo.io.files``): renamed together (signals held back
+meanwhile, a failed rename undone, two commits in turn), and the part files of a killed writer
+removed by the next one."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -72,7 +75,7 @@ def test_the_parts_a_killed_writer_left_are_removed_by_the_next_writer(tmp_path:
     assert remove_dead_parts(target) == []  # just killed: left for a while, as a live writer's would be
     old = time.time() - 2 * STALE_AFTER_S
     mine = tmp_path / files.part_name(target, ".part")  # this process's: alive
-    elsewhere = tmp_path / left.name.replace(f"-{files._HOST}-", "-0badcafe-")  # another host's: cannot be told
+    elsewhere = tmp_path / left.name.replace(f"-{files._TAG}-", "-0badcafe-")  # another host's: cannot be told
     other = tmp_path / ".result [1].json.notes"
     for path in (mine, elsewhere, other):
         path.write_text("kept", encoding="utf-8")
@@ -83,3 +86,82 @@ def test_the_parts_a_killed_writer_left_are_removed_by_the_next_writer(tmp_path:
         part.write_text("a whole result", encoding="utf-8")
     assert target.read_text(encoding="utf-8") == "a whole result"
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([target.name, mine.name, elsewhere.name, other.name])
+
+
+def test_a_stop_whose_default_ends_the_process_waits_for_the_last_rename(tmp_path: Path) -> None:
+    # SIGHUP's default action kills the process outright; numpy's threads leave a signal mask useless
+    code = (
+        "import os, signal, sys; from pathlib import Path; from geo.io import files; import numpy\n"
+        "first, second = Path(sys.argv[1]), Path(sys.argv[2]); real = os.replace\n"
+        "def replace(src, dst):\n"
+        "    real(src, dst)\n"
+        "    if dst == first: os.kill(os.getpid(), signal.SIGHUP)\n"
+        "files.os.replace = replace\n"
+        "with files.whole_files() as out:\n"
+        "    for target in (first, second):\n"
+        "        with out.writing(target) as part: part.write_text('new', encoding='utf-8')\n"
+        "print('not reached')\n"
+    )
+    first, second = tmp_path / "result.json", tmp_path / "pieces.gpkg"
+    for path in (first, second):
+        path.write_text("old", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-c", code, first, second], capture_output=True, text=True, timeout=60)
+    assert done.returncode == -signal.SIGHUP and "not reached" not in done.stdout  # stopped, once committed
+    assert {p.name: p.read_text(encoding="utf-8") for p in tmp_path.iterdir()} == {
+        "result.json": "new",
+        "pieces.gpkg": "new",
+    }
+
+
+def test_a_rename_that_fails_puts_back_the_files_renamed_before_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    summary, new, result = tmp_path / "summary.csv", tmp_path / "pieces.gpkg", tmp_path / "result.json"
+    summary.write_text("earlier summary", encoding="utf-8")
+    result.write_text("earlier result", encoding="utf-8")
+    real_replace = os.replace
+
+    def replace(src: Path, dst: Path) -> None:
+        if dst == result:  # another user's file in a shared (sticky) folder
+            raise PermissionError(1, "Operation not permitted", str(dst))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(files.os, "replace", replace)
+    with pytest.raises(InputError, match=r"result\.json"), whole_files() as out:
+        for target in (summary, new, result):
+            with out.writing(target) as part:
+                part.write_text("new", encoding="utf-8")
+    assert {p.name: p.read_text(encoding="utf-8") for p in tmp_path.iterdir()} == {
+        "summary.csv": "earlier summary",  # put back
+        "result.json": "earlier result",
+    }  # and the pieces file, new in this run, gone again
+
+
+def test_two_commits_of_the_same_files_take_turns(tmp_path: Path) -> None:
+    target = tmp_path / "result.json"
+    target.write_text("earlier", encoding="utf-8")
+    other = os.open(tmp_path, os.O_RDONLY)  # another command, committing into the same folder
+    fcntl.flock(other, fcntl.LOCK_EX)
+
+    def write() -> None:
+        with whole_files() as out, out.writing(target) as part:
+            part.write_text("new", encoding="utf-8")
+
+    writer = threading.Thread(target=write)
+    try:
+        writer.start()
+        writer.join(timeout=0.5)
+        assert writer.is_alive() and target.read_text(encoding="utf-8") == "earlier"  # waits its turn
+    finally:
+        fcntl.flock(other, fcntl.LOCK_UN)
+        os.close(other)
+    writer.join(timeout=10)
+    assert not writer.is_alive() and target.read_text(encoding="utf-8") == "new"
+
+
+def test_a_long_name_of_four_byte_characters_is_written(tmp_path: Path) -> None:
+    target = tmp_path / ("\U00020000" * 60 + ".json")  # 245 bytes: a rare CJK character in a place name
+    with whole_files() as out, out.writing(target, suffix=".part.gpkg") as part:
+        assert len(part.name.encode()) <= 255
+        part.write_text("whole", encoding="utf-8")
+    assert target.read_text(encoding="utf-8") == "whole" and [p.name for p in tmp_path.iterdir()] == [target.name]

@@ -1,10 +1,12 @@
 """Output files written whole or not at all: each is first written beside its name, and a command's
 files are renamed to their names together once every one of them is written.
 
-A command that fails halfway (exit 2) or is stopped (``SIGTERM``) removes its part files and leaves
-every earlier file as it was, never a new result beside an old pieces file. A writer killed outright
-(``SIGKILL``, the OOM killer) cannot remove its part files: the next command writing the same name
-removes those of dead writers on this host.
+A command that fails halfway (exit 2) or is stopped (``SIGTERM``, ``SIGINT``, ``SIGHUP``) removes
+its part files and leaves every earlier file as it was, never a new result beside an old pieces
+file: a stop that comes while the files are renamed waits for the last rename, a rename that fails
+puts back the files renamed before it, and two commands committing the same files take turns. A
+writer killed outright (``SIGKILL``, the OOM killer) cannot remove its part files: the next command
+writing the same name removes those whose writer is gone.
 """
 
 from __future__ import annotations
@@ -16,31 +18,59 @@ import secrets
 import signal
 import socket
 import stat
+import sys
+import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 
 from geo.errors import InputError, LantuError
 
-# A dead writer's part file is removed only once it has not changed for this long: a part file is
-# written as the review goes, so a live writer's is younger (and its process is alive).
+if sys.platform != "win32":
+    import fcntl
+
+# A second guard besides the writer's process being gone: a part file younger than this is left,
+# whoever wrote it (a writer just killed leaves its part files until the next command after that).
 STALE_AFTER_S = 60.0
-# The signals that end a command by an exception: held back while its files are renamed.
-_DEFERRED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-_HOST = hashlib.blake2s(socket.gethostname().encode(), digest_size=4).hexdigest()  # this host, in 8 hex digits
-_NAME_KEPT = 64  # of the target's name in its part file's: a name of 255 bytes still has room beside it
+# The signals that end a command by an exception or by default: held back while its files are renamed
+# (the platform's own: Windows has no SIGHUP).
+_STOPS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+# of the target's name in its part file's, in bytes: a name of 255 bytes leaves room for the rest
+_NAME_KEPT = 64
+
+
+def _writer_tag() -> str:
+    """This host and process-id space, in 8 hex digits: a process id means the same process only
+    where both are the same (containers of one pod share a host name, not their process ids)."""
+    try:
+        space = os.readlink("/proc/self/ns/pid")
+    except OSError:  # no /proc: the host alone
+        space = ""
+    return hashlib.blake2s(f"{socket.gethostname()}|{space}".encode(), digest_size=4).hexdigest()
+
+
+_TAG = _writer_tag()
+
+
+def _kept(target: Path) -> str:
+    """The start of ``target``'s name kept in its part files': at most ``_NAME_KEPT`` bytes of UTF-8,
+    whole characters."""
+    return target.name.encode()[:_NAME_KEPT].decode(errors="ignore")
 
 
 def part_name(target: Path, suffix: str) -> str:
-    """The part file's name: hidden, the target's name, this writer (process and host) and a token."""
-    return f".{target.name[:_NAME_KEPT]}.{os.getpid()}-{_HOST}-{secrets.token_hex(8)}{suffix}"
+    """The part file's name: hidden, the start of the target's name, this writer (process and tag) and
+    a token."""
+    return f".{_kept(target)}.{os.getpid()}-{_TAG}-{secrets.token_hex(8)}{suffix}"
 
 
 def _writer(part: Path, target: Path) -> int | None:
-    """The process that wrote ``part`` for ``target``, if it is one of this host's part files."""
-    found = re.fullmatch(rf"\.{re.escape(target.name[:_NAME_KEPT])}\.(\d+)-{_HOST}-[0-9a-f]{{16}}\..*", part.name)
+    """The process that wrote ``part`` for a target named like ``target``, if it is one of this host's
+    and process-id space's part files."""
+    found = re.fullmatch(rf"\.{re.escape(_kept(target))}\.(\d+)-{_TAG}-[0-9a-f]{{16}}\..*", part.name)
     return int(found.group(1)) if found else None
 
 
@@ -55,12 +85,13 @@ def _alive(pid: int) -> bool:
 
 
 def remove_dead_parts(target: Path, *, now: float | None = None) -> list[Path]:
-    """Remove the part files a killed writer left beside ``target`` (its process gone, the file
-    unchanged for ``STALE_AFTER_S``); a live writer's, another host's and other files are left."""
+    """Remove the part files a killed writer left beside ``target`` (or a target whose name starts
+    with the same 64 bytes): its process gone, the file unchanged for ``STALE_AFTER_S``. A live
+    writer's, another host's or container's, and other files are left."""
     now = time.time() if now is None else now
     removed = []
     with suppress(OSError):  # a folder not there yet or not readable: nothing of ours in it
-        for part in target.parent.glob(f".{glob_escape(target.name[:_NAME_KEPT])}.*"):
+        for part in target.parent.glob(f".{glob_escape(_kept(target))}.*"):
             pid = _writer(part, target)
             if pid is None or pid == os.getpid() or _alive(pid):
                 continue
@@ -121,26 +152,98 @@ class WholeFiles:
         return self.parts[-1].part
 
     def commit(self) -> None:
-        """Every part file renamed to its target (an earlier file's permissions kept), with the
-        signals that stop a command held back meanwhile: the files change together."""
-        old = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
-        try:
-            for p in self.parts:
-                if not p.in_place:
+        """Every part file renamed to its target (an earlier file's permissions kept): the stop
+        signals held back, the targets' folders locked against another command's commit, and the
+        renames undone if one fails (each earlier file kept meanwhile as a second link)."""
+        renamed = [p for p in self.parts if not p.in_place]
+        with _stops_held(), _folders_locked(p.target.parent for p in renamed):
+            done: list[tuple[_Part, Path | None]] = []
+            try:
+                for p in renamed:
+                    kept = _second_link(p.target) if p.earlier is not None else None
                     try:
                         if p.earlier is not None:
                             os.chmod(p.part, stat.S_IMODE(p.earlier.st_mode))
                         os.replace(p.part, p.target)
                     except OSError as exc:
+                        _undo(done)
                         raise _not_written(p.target, exc) from exc
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+                    finally:
+                        done.append((p, kept))
+            finally:
+                for _, kept in done:
+                    if kept is not None:
+                        with suppress(OSError):
+                            kept.unlink()
 
     def discard(self) -> None:
         for p in self.parts:
             if not p.in_place:
                 with suppress(OSError):  # none made
                     p.part.unlink()
+
+
+def _second_link(target: Path) -> Path | None:
+    """A second name for ``target``'s earlier file (a hard link, named as a part file: a killed
+    commit's are removed with them), to put it back; None where the file system has no links."""
+    kept = target.with_name(part_name(target, ".earlier"))
+    try:
+        os.link(target, kept)
+    except OSError:
+        return None
+    return kept
+
+
+def _undo(done: list[tuple[_Part, Path | None]]) -> None:
+    """The renames ``done`` undone, last first: each target back to its earlier file, or none."""
+    for p, kept in reversed(done):
+        with suppress(OSError):
+            if kept is not None:
+                os.replace(kept, p.target)
+            elif p.earlier is None:
+                p.target.unlink()
+
+
+@contextmanager
+def _stops_held() -> Iterator[None]:
+    """The stop signals recorded instead of acted on, and raised again once the block ends. Handlers
+    rather than a signal mask: the kernel hands a process's signal to any thread that does not block
+    it (numpy's, a progress bar's). Only the main thread may set handlers; elsewhere nothing is held
+    (a command runs there)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    came: list[int] = []
+
+    def record(signum: int, _frame: FrameType | None) -> None:
+        came.append(signum)
+
+    before = {sig: signal.signal(sig, record) for sig in _STOPS}
+    try:
+        yield
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+        for sig in dict.fromkeys(came):
+            signal.raise_signal(sig)
+
+
+@contextmanager
+def _folders_locked(folders: Iterator[Path]) -> Iterator[None]:
+    """An exclusive lock on each folder (``flock``, in one order): two commands writing the same files
+    commit one after the other, so the files are all one command's. A folder that cannot be locked (a
+    file system without ``flock``) is renamed into unlocked."""
+    with ExitStack() as stack:
+        for folder in sorted({os.path.realpath(f) for f in folders}) if sys.platform != "win32" else []:
+            try:
+                fd = os.open(folder, os.O_RDONLY)
+            except OSError:
+                continue
+            stack.callback(os.close, fd)
+            with suppress(OSError):
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                stack.callback(fcntl.flock, fd, fcntl.LOCK_UN)
+        yield
 
 
 @contextmanager
