@@ -165,3 +165,11 @@ def test_a_long_name_of_four_byte_characters_is_written(tmp_path: Path) -> None:
         assert len(part.name.encode()) <= 255
         part.write_text("whole", encoding="utf-8")
     assert target.read_text(encoding="utf-8") == "whole" and [p.name for p in tmp_path.iterdir()] == [target.name]
+
+
+def test_a_file_where_a_folder_should_be_is_named(tmp_path: Path) -> None:
+    (tmp_path / "results").write_text("a file, not a folder", encoding="utf-8")
+    with pytest.raises(InputError, match="a file stands where a folder") as refused, whole_files() as out:
+        with out.writing(tmp_path / "results" / "r.json"):
+            pass
+    assert str(tmp_path / "results") in str(refused.value)

@@ -146,7 +146,13 @@ class WholeFiles:
         if earlier is not None and not stat.S_ISREG(earlier.st_mode):
             self.parts.append(_Part(target, target, earlier))
             return target
-        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except FileExistsError as exc:  # a file where a folder of the path should be
+            raise InputError(
+                f"writing {target} failed: a file stands where a folder of its path should be ({exc.filename})",
+                f"写入 {target} 失败：路径中的文件夹位置是一个文件（{exc.filename}）",
+            ) from exc
         remove_dead_parts(target)
         self.parts.append(_Part(target, target.with_name(part_name(target, suffix)), earlier))
         return self.parts[-1].part
