@@ -169,7 +169,10 @@ def test_a_long_name_of_four_byte_characters_is_written(tmp_path: Path) -> None:
 
 def test_a_file_where_a_folder_should_be_is_named(tmp_path: Path) -> None:
     (tmp_path / "results").write_text("a file, not a folder", encoding="utf-8")
-    with pytest.raises(InputError, match="a file stands where a folder") as refused, whole_files() as out:
-        with out.writing(tmp_path / "results" / "r.json"):
-            pass
+    with (
+        pytest.raises(InputError, match="a file stands where a folder") as refused,
+        whole_files() as out,
+        out.writing(tmp_path / "results" / "r.json"),
+    ):
+        pass
     assert str(tmp_path / "results") in str(refused.value)
