@@ -176,3 +176,69 @@ def test_a_file_where_a_folder_should_be_is_named(tmp_path: Path) -> None:
     ):
         pass
     assert str(tmp_path / "results") in str(refused.value)
+
+
+def test_undo_leaves_a_file_another_command_made_meanwhile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    summary, result = tmp_path / "summary.csv", tmp_path / "result.json"
+    result.write_text("earlier result", encoding="utf-8")
+    real_replace = os.replace
+
+    def replace(src: Path, dst: Path) -> None:
+        if dst == result:
+            raise PermissionError(1, "Operation not permitted", str(dst))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(files.os, "replace", replace)
+    with pytest.raises(InputError), whole_files() as out:
+        for target in (summary, result):
+            with out.writing(target) as part:
+                part.write_text("mine", encoding="utf-8")
+        summary.write_text("another command's", encoding="utf-8")  # none when this one began writing
+    assert summary.read_text(encoding="utf-8") == "another command's"
+
+
+def test_an_earlier_file_that_cannot_be_linked_is_renamed_last(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    summary, result = tmp_path / "summary.csv", tmp_path / "result.json"
+    for path in (summary, result):
+        path.write_text("earlier", encoding="utf-8")
+    real_link, real_replace = os.link, os.replace
+
+    def link(src: Path, dst: Path, **kw: object) -> None:
+        if Path(src) == summary:  # a colleague's file where links are protected, or FAT
+            raise PermissionError(1, "Operation not permitted")
+        real_link(src, dst, **kw)  # type: ignore[arg-type]
+
+    def replace(src: Path, dst: Path) -> None:
+        if dst == result:
+            raise OSError(28, "No space left on device")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(files.os, "link", link)
+    monkeypatch.setattr(files.os, "replace", replace)
+    with pytest.raises(InputError, match=r"result\.json"), whole_files() as out:
+        for target in (summary, result):
+            with out.writing(target) as part:
+                part.write_text("new", encoding="utf-8")
+    assert {p.name: p.read_text(encoding="utf-8") for p in tmp_path.iterdir()} == {
+        "summary.csv": "earlier",
+        "result.json": "earlier",
+    }
+
+
+def test_a_name_that_is_not_utf8_and_a_folder_reached_twice(tmp_path: Path) -> None:
+    (tmp_path / "alias").symlink_to(tmp_path)
+    named = tmp_path / os.fsdecode(b"r\xe9sultat.json")  # a Latin-1 name, as it comes from argv
+    done = []
+
+    def write() -> None:
+        with whole_files() as out:
+            for target in (named, tmp_path / "alias" / "summary.csv"):  # one folder by two paths
+                with out.writing(target) as part:
+                    part.write_text("whole", encoding="utf-8")
+        done.append(True)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    writer.join(timeout=20)
+    assert done and named.read_text(encoding="utf-8") == "whole"
+    assert (tmp_path / "summary.csv").read_text(encoding="utf-8") == "whole"

@@ -4,9 +4,10 @@ files are renamed to their names together once every one of them is written.
 A command that fails halfway (exit 2) or is stopped (``SIGTERM``, ``SIGINT``, ``SIGHUP``) removes
 its part files and leaves every earlier file as it was, never a new result beside an old pieces
 file: a stop that comes while the files are renamed waits for the last rename, a rename that fails
-puts back the files renamed before it, and two commands committing the same files take turns. A
-writer killed outright (``SIGKILL``, the OOM killer) cannot remove its part files: the next command
-writing the same name removes those whose writer is gone.
+puts back the files renamed before it (where the file system has hard links), and two commands
+committing the same files take turns (where it has ``flock``). A writer killed outright (``SIGKILL``,
+the OOM killer) cannot remove its part files: the next command writing the same name removes those
+whose writer is gone.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ _TAG = _writer_tag()
 def _kept(target: Path) -> str:
     """The start of ``target``'s name kept in its part files': at most ``_NAME_KEPT`` bytes of UTF-8,
     whole characters."""
-    return target.name.encode()[:_NAME_KEPT].decode(errors="ignore")
+    return os.fsencode(target.name)[:_NAME_KEPT].decode(errors="ignore")
 
 
 def part_name(target: Path, suffix: str) -> str:
@@ -88,6 +89,8 @@ def remove_dead_parts(target: Path, *, now: float | None = None) -> list[Path]:
     """Remove the part files a killed writer left beside ``target`` (or a target whose name starts
     with the same 64 bytes): its process gone, the file unchanged for ``STALE_AFTER_S``. A live
     writer's, another host's or container's, and other files are left."""
+    if sys.platform == "win32":  # no signal 0 to ask whether a process lives (it is CTRL_C_EVENT there)
+        return []
     now = time.time() if now is None else now
     removed = []
     with suppress(OSError):  # a folder not there yet or not readable: nothing of ours in it
@@ -158,26 +161,27 @@ class WholeFiles:
         return self.parts[-1].part
 
     def commit(self) -> None:
-        """Every part file renamed to its target (an earlier file's permissions kept): the stop
-        signals held back, the targets' folders locked against another command's commit, and the
-        renames undone if one fails (each earlier file kept meanwhile as a second link)."""
+        """Every part file renamed to its target (an earlier file's permissions kept), the targets'
+        folders locked against another command's commit and then the stop signals held back. Each
+        earlier file is first kept as a second link, to be put back if a later rename fails; one that
+        cannot be linked (a file system without hard links) is renamed last, as the rest can be undone."""
         renamed = [p for p in self.parts if not p.in_place]
-        with _stops_held(), _folders_locked(p.target.parent for p in renamed):
-            done: list[tuple[_Part, Path | None]] = []
+        with _folders_locked([p.target.parent for p in renamed]), _stops_held():
+            plan = [(p, *_second_link(p.target)) for p in renamed]  # under the lock: what is there now
+            plan.sort(key=lambda step: step[1] is None and step[2])  # stable: unlinked earlier files last
+            done: list[tuple[_Part, Path | None, bool]] = []
             try:
-                for p in renamed:
-                    kept = _second_link(p.target) if p.earlier is not None else None
+                for p, kept, existed in plan:
                     try:
-                        if p.earlier is not None:
-                            os.chmod(p.part, stat.S_IMODE(p.earlier.st_mode))
+                        if existed:
+                            os.chmod(p.part, stat.S_IMODE(os.stat(p.target).st_mode))
                         os.replace(p.part, p.target)
                     except OSError as exc:
                         _undo(done)
                         raise _not_written(p.target, exc) from exc
-                    finally:
-                        done.append((p, kept))
+                    done.append((p, kept, existed))
             finally:
-                for _, kept in done:
+                for _, kept, _ in plan:
                     if kept is not None:
                         with suppress(OSError):
                             kept.unlink()
@@ -189,24 +193,27 @@ class WholeFiles:
                     p.part.unlink()
 
 
-def _second_link(target: Path) -> Path | None:
-    """A second name for ``target``'s earlier file (a hard link, named as a part file: a killed
-    commit's are removed with them), to put it back; None where the file system has no links."""
+def _second_link(target: Path) -> tuple[Path | None, bool]:
+    """A second name for ``target``'s file (a hard link, named as a part file: a killed commit's are
+    removed with them) and whether there is a file: (None, False) for none, (None, True) where it
+    cannot be linked."""
     kept = target.with_name(part_name(target, ".earlier"))
     try:
-        os.link(target, kept)
+        os.link(target, kept, follow_symlinks=False)
+    except FileNotFoundError:
+        return None, False
     except OSError:
-        return None
-    return kept
+        return None, True
+    return kept, True
 
 
-def _undo(done: list[tuple[_Part, Path | None]]) -> None:
-    """The renames ``done`` undone, last first: each target back to its earlier file, or none."""
-    for p, kept in reversed(done):
+def _undo(done: list[tuple[_Part, Path | None, bool]]) -> None:
+    """The renames ``done`` undone, last first: each target back to its earlier file, or to none."""
+    for p, kept, existed in reversed(done):
         with suppress(OSError):
             if kept is not None:
                 os.replace(kept, p.target)
-            elif p.earlier is None:
+            elif not existed:
                 p.target.unlink()
 
 
@@ -235,17 +242,21 @@ def _stops_held() -> Iterator[None]:
 
 
 @contextmanager
-def _folders_locked(folders: Iterator[Path]) -> Iterator[None]:
-    """An exclusive lock on each folder (``flock``, in one order): two commands writing the same files
-    commit one after the other, so the files are all one command's. A folder that cannot be locked (a
-    file system without ``flock``) is renamed into unlocked."""
+def _folders_locked(folders: list[Path]) -> Iterator[None]:
+    """An exclusive lock on each folder (``flock``, one lock a folder however it is reached, taken in
+    one order): two commands writing the same files commit one after the other, so the files are all
+    one command's. Where there is no ``flock`` (Windows, some network file systems) there is no turn."""
     with ExitStack() as stack:
-        for folder in sorted({os.path.realpath(f) for f in folders}) if sys.platform != "win32" else []:
+        opened: dict[tuple[int, int], int] = {}
+        for folder in folders if sys.platform != "win32" else []:
             try:
                 fd = os.open(folder, os.O_RDONLY)
             except OSError:
                 continue
             stack.callback(os.close, fd)
+            found = os.fstat(fd)
+            opened.setdefault((found.st_dev, found.st_ino), fd)  # a bind mount or alias: the same folder
+        for _, fd in sorted(opened.items()):
             with suppress(OSError):
                 fcntl.flock(fd, fcntl.LOCK_EX)
                 stack.callback(fcntl.flock, fd, fcntl.LOCK_UN)
