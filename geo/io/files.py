@@ -12,6 +12,7 @@ whose writer is gone.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
 import re
@@ -94,7 +95,7 @@ def remove_dead_parts(target: Path, *, now: float | None = None) -> list[Path]:
     now = time.time() if now is None else now
     removed = []
     with suppress(OSError):  # a folder not there yet or not readable: nothing of ours in it
-        for part in target.parent.glob(f".{glob_escape(_kept(target))}.*"):
+        for part in target.parent.glob(f".{glob.escape(_kept(target))}.*"):
             pid = _writer(part, target)
             if pid is None or pid == os.getpid() or _alive(pid):
                 continue
@@ -105,25 +106,16 @@ def remove_dead_parts(target: Path, *, now: float | None = None) -> list[Path]:
     return removed
 
 
-def glob_escape(text: str) -> str:
-    """``text`` matched literally by ``Path.glob`` (a name may hold ``*``, ``?`` or ``[``)."""
-    return re.sub(r"([*?\[])", r"[\1]", text)
-
-
-@dataclass
+@dataclass(frozen=True)
 class _Part:
     target: Path
     part: Path
-    earlier: os.stat_result | None
-
-    @property
-    def in_place(self) -> bool:
-        return self.part == self.target
 
 
 @dataclass
 class WholeFiles:
-    """The files one command writes (``whole_files``)."""
+    """The files one command writes (``whole_files``) as part files beside them; a file written in place
+    is not among them."""
 
     parts: list[_Part] = field(default_factory=list)
 
@@ -147,7 +139,6 @@ class WholeFiles:
         if earlier is not None and stat.S_ISDIR(earlier.st_mode):
             raise a_folder(str(target))
         if earlier is not None and not stat.S_ISREG(earlier.st_mode):
-            self.parts.append(_Part(target, target, earlier))
             return target
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -157,7 +148,7 @@ class WholeFiles:
                 f"写入 {target} 失败：路径中的文件夹位置是一个文件（{exc.filename}）",
             ) from exc
         remove_dead_parts(target)
-        self.parts.append(_Part(target, target.with_name(part_name(target, suffix)), earlier))
+        self.parts.append(_Part(target, target.with_name(part_name(target, suffix))))
         return self.parts[-1].part
 
     def commit(self) -> None:
@@ -165,9 +156,8 @@ class WholeFiles:
         folders locked against another command's commit and then the stop signals held back. Each
         earlier file is first kept as a second link, to be put back if a later rename fails; one that
         cannot be linked (a file system without hard links) is renamed last, as the rest can be undone."""
-        renamed = [p for p in self.parts if not p.in_place]
-        with _folders_locked([p.target.parent for p in renamed]), _stops_held():
-            plan = [(p, *_second_link(p.target)) for p in renamed]  # under the lock: what is there now
+        with _folders_locked([p.target.parent for p in self.parts]), _stops_held():
+            plan = [(p, *_second_link(p.target)) for p in self.parts]  # under the lock: what is there now
             plan.sort(key=lambda step: step[1] is None and step[2])  # stable: unlinked earlier files last
             done: list[tuple[_Part, Path | None, bool]] = []
             try:
@@ -188,9 +178,8 @@ class WholeFiles:
 
     def discard(self) -> None:
         for p in self.parts:
-            if not p.in_place:
-                with suppress(OSError):  # none made
-                    p.part.unlink()
+            with suppress(OSError):  # none made
+                p.part.unlink()
 
 
 def _second_link(target: Path) -> tuple[Path | None, bool]:
