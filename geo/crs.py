@@ -132,26 +132,32 @@ class Area:
     def mu(self) -> float:
         return self.m2 / M2_PER_MU
 
-    @cached_property  # a message writes each figure twice (zh, en)
+    @cached_property  # a message writes each figure twice (zh, en): the three written once, together
+    def _texts(self) -> tuple[str, str, str]:
+        return _fixed(self.m2, 2), _fixed(self.ha, 4), _fixed(self.mu, 2)
+
+    @property
     def m2_text(self) -> str:
-        return _fixed(self.m2, 2)
+        return self._texts[0]
 
-    @cached_property
+    @property
     def ha_text(self) -> str:
-        return _fixed(self.ha, 4)
+        return self._texts[1]
 
-    @cached_property
+    @property
     def mu_text(self) -> str:
-        return _fixed(self.mu, 2)
+        return self._texts[2]
 
     @property
     def zh(self) -> str:
         """25,600.00 m²（2.5600 公顷，38.40 亩）."""
-        return f"{self.m2_text} m²（{self.ha_text} 公顷，{self.mu_text} 亩）"
+        m2, ha, mu = self._texts
+        return f"{m2} m²（{ha} 公顷，{mu} 亩）"
 
     @property
     def en(self) -> str:
-        return f"{self.m2_text} m² ({self.ha_text} ha, {self.mu_text} mu)"
+        m2, ha, mu = self._texts
+        return f"{m2} m² ({ha} ha, {mu} mu)"
 
 
 def check_coordinates(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -537,8 +537,11 @@ class ClearItems:
     def result(self, item: Item, ctx: ParcelContext) -> ItemResult | None:
         """The item's result for a parcel clear of all its checks, else None."""
         checks = self.checks.get(item.code)
-        if checks is None or not all(_clear(check, ctx) for check in checks):
+        if checks is None:
             return None
+        for check in checks:
+            if not _clear(check, ctx):
+                return None
         if item.code not in self.results:
             self.results[item.code] = _run_item(item, ctx)[0]
         return self.results[item.code]
@@ -602,7 +605,10 @@ _PIECE_RESULTS = TypeAdapter(list[PieceResult])
 
 def _piece_results(pieces: list[Piece]) -> list[PieceResult]:
     """The pieces as results, validated in one call (a city's parcel has some thirty)."""
+    if not pieces:
+        return []
     catalog = layer_catalog()
+    generic = np.generic
     return _PIECE_RESULTS.validate_python(
         [
             {
@@ -611,15 +617,11 @@ def _piece_results(pieces: list[Piece]) -> list[PieceResult]:
                 "status": p.status,
                 "area_m2": round(p.area_m2, 2),
                 "area_mu": round(p.area_m2 / M2_PER_MU, 4),
-                "attributes": {k: _plain(v) for k, v in p.attributes.items()},
+                "attributes": {k: v.item() if isinstance(v, generic) else v for k, v in p.attributes.items()},
             }
             for p in pieces
         ]
     )
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def _to_geojson(geoms: list[shapely.Geometry], epsg: int) -> list[dict[str, Any]]:

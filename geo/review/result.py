@@ -170,7 +170,8 @@ class ItemResult(BaseModel):
     @classmethod
     def _facts_out_of_details(cls, data: Any) -> Any:
         """Results stored before facts had their own field kept them as ``{"facts": …}`` entries in details."""
-        if isinstance(data, dict) and any(isinstance(d, dict) and "facts" in d for d in data.get("details", [])):
+        details = data.get("details") if isinstance(data, dict) else None  # the review's own: models, no facts
+        if details and any(isinstance(d, dict) and "facts" in d for d in details):
             facts: dict[str, Any] = {}
             for d in data["details"]:
                 facts |= d.get("facts", {}) if isinstance(d, dict) else {}

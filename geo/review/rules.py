@@ -130,9 +130,10 @@ class ParcelContext:
     def pieces(self, layer_id: str) -> Pieces | None:
         """Pieces of the parcel inside ``layer_id``, from the batch's bulk overlay (the engine overlays
         every layer its profile reads); ``None`` when the blueprint lacks the layer."""
-        if self.blueprint.vector(layer_id) is None:
-            return None
-        return self.overlays[layer_id]
+        found = self.overlays.get(layer_id)  # read some thirty times a parcel: the dict first
+        if found is None and self.blueprint.vector(layer_id) is not None:
+            raise KeyError(f"layer {layer_id!r} was not overlaid")
+        return found
 
 
 def _area_text(m2: float) -> tuple[str, str]:
