@@ -157,64 +157,79 @@ def check_size(frame: gpd.GeoDataFrame, *, max_parcels: int, max_vertices: int) 
 
 
 def clean_parcels(frame: gpd.GeoDataFrame, ids: list[str]) -> tuple[np.ndarray, list[bool]]:
-    """2D, valid polygon geometries (in the frame's CRS, as an array) and a per-parcel ``repaired`` flag."""
-    geoms = shapely.force_2d(frame.geometry.values)
-    repaired: list[bool] = []
-    out = []
-    for pid, geom in zip(ids, geoms, strict=True):
-        if geom is None or shapely.is_empty(geom):
-            raise GeometryError(f"parcel {pid}: geometry is empty", f"地块 {pid}：几何为空")
-        fixed = False
-        if shapely.get_type_id(geom) == shapely.GeometryType.GEOMETRYCOLLECTION:
-            # its polygons are the parcel, as a multipolygon (parts that overlap are repaired below, if
-            # that keeps the drawn area); a line or point in it has no area, left out and said so (repaired)
-            parts = _simple_parts(geom)
-            parts = parts[~shapely.is_empty(parts)]
-            polygons = _polygons(parts)
-            if not len(polygons):
-                raise GeometryError(
-                    f"parcel {pid}: the geometry collection holds no polygon",
-                    f"地块 {pid}：几何集合中没有面",
-                )
-            geom = polygons[0] if len(polygons) == 1 else shapely.multipolygons(polygons)
-            fixed = len(polygons) < len(parts)
-        if shapely.get_type_id(geom) not in POLYGONAL:
+    """2D, valid polygon geometries (in the frame's CRS, as an array) and a per-parcel ``repaired`` flag.
+
+    The parcels that are plainly fine (valid, finite, non-empty polygons of some area: a batch's all
+    but a few) are found and normalised in a few vectorised calls; only the others go one by one
+    through the checks and repairs (``_clean_parcel``), in input order, so the first bad one is named."""
+    geoms = np.asarray(shapely.force_2d(frame.geometry.values), dtype=object)
+    coords, owner = shapely.get_coordinates(geoms, return_index=True)
+    finite = np.ones(len(geoms), dtype=bool)
+    finite[owner[~np.isfinite(coords).all(axis=1)]] = False
+    plain = np.isin(shapely.get_type_id(geoms), POLYGONAL) & ~shapely.is_empty(geoms) & finite
+    plain[plain] = shapely.is_valid(geoms[plain]) & (shapely.area(geoms[plain]) > 0)
+    out = np.empty(len(geoms), dtype=object)
+    out[plain] = shapely.normalize(geoms[plain])
+    repaired = [False] * len(geoms)
+    for k in np.flatnonzero(~plain).tolist():
+        out[k], repaired[k] = _clean_parcel(ids[k], geoms[k])
+    return out, repaired
+
+
+def _clean_parcel(pid: str, geom: shapely.Geometry | None) -> tuple[shapely.Geometry, bool]:
+    """One parcel's geometry checked, repaired where that keeps its drawn area, normalised; a clear
+    error otherwise."""
+    if geom is None or shapely.is_empty(geom):
+        raise GeometryError(f"parcel {pid}: geometry is empty", f"地块 {pid}：几何为空")
+    fixed = False
+    if shapely.get_type_id(geom) == shapely.GeometryType.GEOMETRYCOLLECTION:
+        # its polygons are the parcel, as a multipolygon (parts that overlap are repaired below, if
+        # that keeps the drawn area); a line or point in it has no area, left out and said so (repaired)
+        parts = _simple_parts(geom)
+        parts = parts[~shapely.is_empty(parts)]
+        polygons = _polygons(parts)
+        if not len(polygons):
             raise GeometryError(
-                f"parcel {pid}: a parcel must be a polygon, got {geom.geom_type}",
-                f"地块 {pid}：地块必须是面，实际为 {geom.geom_type}",
+                f"parcel {pid}: the geometry collection holds no polygon",
+                f"地块 {pid}：几何集合中没有面",
             )
-        if not np.isfinite(shapely.get_coordinates(geom)).all():
-            raise GeometryError(f"parcel {pid}: coordinates contain NaN or infinity", f"地块 {pid}：坐标含非数值")
-        if not shapely.is_valid(geom):
-            reason = shapely.is_valid_reason(geom)
-            tangle = _tangle(geom)
-            if tangle == "crossings":
-                raise GeometryError(
-                    f"parcel {pid}: invalid geometry whose edges cross or overlap each other more than "
-                    f"{REPAIR_MAX_CROSSINGS} times: not repaired, fix the drawing ({reason})",
-                    f"地块 {pid}：几何无效，边界自相交或重叠超过 {REPAIR_MAX_CROSSINGS} 处，"
-                    f"不予自动修复，请修正图形（{reason}）",
-                    where=reason,
-                )
-            if tangle == "stacked":
-                raise GeometryError(
-                    f"parcel {pid}: invalid geometry whose parts or rings lie over each other (each edge meets "
-                    f"more than {REPAIR_MAX_MEETINGS_PER_EDGE} others on average): not repaired, fix the drawing "
-                    f"({reason})",
-                    f"地块 {pid}：几何无效，各部分或各环相互叠压（平均每条边与超过 {REPAIR_MAX_MEETINGS_PER_EDGE} "
-                    f"条边相交），不予自动修复，请修正图形（{reason}）",
-                    where=reason,
-                )
-            candidate = _repaired(geom)
-            if candidate is None:
-                raise GeometryError(
-                    f"parcel {pid}: invalid geometry that cannot be repaired without changing its area: {reason}",
-                    f"地块 {pid}：几何无效且无法在保持面积的前提下修复：{reason}",
-                    where=reason,
-                )
-            geom, fixed = candidate, True
-        if geom.area <= 0:
-            raise GeometryError(f"parcel {pid}: polygon has zero area", f"地块 {pid}：面积为零")
-        out.append(shapely.normalize(geom))
-        repaired.append(fixed)
-    return np.array(out, dtype=object), repaired
+        geom = polygons[0] if len(polygons) == 1 else shapely.multipolygons(polygons)
+        fixed = len(polygons) < len(parts)
+    if shapely.get_type_id(geom) not in POLYGONAL:
+        raise GeometryError(
+            f"parcel {pid}: a parcel must be a polygon, got {geom.geom_type}",
+            f"地块 {pid}：地块必须是面，实际为 {geom.geom_type}",
+        )
+    if not np.isfinite(shapely.get_coordinates(geom)).all():
+        raise GeometryError(f"parcel {pid}: coordinates contain NaN or infinity", f"地块 {pid}：坐标含非数值")
+    if not shapely.is_valid(geom):
+        reason = shapely.is_valid_reason(geom)
+        tangle = _tangle(geom)
+        if tangle == "crossings":
+            raise GeometryError(
+                f"parcel {pid}: invalid geometry whose edges cross or overlap each other more than "
+                f"{REPAIR_MAX_CROSSINGS} times: not repaired, fix the drawing ({reason})",
+                f"地块 {pid}：几何无效，边界自相交或重叠超过 {REPAIR_MAX_CROSSINGS} 处，"
+                f"不予自动修复，请修正图形（{reason}）",
+                where=reason,
+            )
+        if tangle == "stacked":
+            raise GeometryError(
+                f"parcel {pid}: invalid geometry whose parts or rings lie over each other (each edge meets "
+                f"more than {REPAIR_MAX_MEETINGS_PER_EDGE} others on average): not repaired, fix the drawing "
+                f"({reason})",
+                f"地块 {pid}：几何无效，各部分或各环相互叠压（平均每条边与超过 {REPAIR_MAX_MEETINGS_PER_EDGE} "
+                f"条边相交），不予自动修复，请修正图形（{reason}）",
+                where=reason,
+            )
+        candidate = _repaired(geom)
+        if candidate is None:
+            raise GeometryError(
+                f"parcel {pid}: invalid geometry that cannot be repaired without changing its area: {reason}",
+                f"地块 {pid}：几何无效且无法在保持面积的前提下修复：{reason}",
+                where=reason,
+            )
+        geom, fixed = candidate, True
+    if geom.area <= 0:
+        raise GeometryError(f"parcel {pid}: polygon has zero area", f"地块 {pid}：面积为零")
+    return shapely.normalize(geom), fixed

@@ -20,7 +20,7 @@ import shapely
 from pydantic import TypeAdapter, ValidationError
 
 from geo.blueprint import Blueprint, VectorLayer
-from geo.catalog import layer_catalog
+from geo.catalog import landuse_class, layer_catalog
 from geo.crs import CGCS2000, M2_PER_MU, Area, check_coordinates, gk3_epsg_for_longitude, reproject
 from geo.errors import GeometryError, InputError
 from geo.geometry import POLYGONAL, clean_parcels
@@ -309,7 +309,8 @@ class _Batch:
             for lid in self.raster_ids
             if (raster := self.blueprint.raster(lid)) is not None
         }
-        return _Overlay(epsg, chunk, projected, overlays, _to_geojson(list(projected), epsg), pixels)
+        stock = StockLand.of(overlays, self.profile.stock_layers, len(chunk))
+        return _Overlay(epsg, chunk, projected, overlays, _to_geojson(list(projected), epsg), pixels, stock)
 
     def grade(self, found: _Overlay) -> list[ParcelResult]:
         """The rules over an overlaid chunk: the Python part of the review, which holds the GIL
@@ -328,6 +329,8 @@ class _Batch:
                 {lid: per_parcel[k] for lid, per_parcel in found.pixels.items()},
                 prof.tolerance.min_m2,
                 self.totals.get(self.attrs[i].project_id or ""),
+                found.stock.geometry[k],
+                found.stock.off_stock_m2[k],
             )
             result = review_parcel(
                 ctx, prof, repaired=self.repaired[i], outline=found.outlines[k], pieces=self.pieces, clear=self.clear
@@ -350,6 +353,54 @@ class _Overlay:
     overlays: dict[str, list[Pieces]]
     outlines: list[dict[str, Any]]
     pixels: dict[str, list[np.ndarray]]
+    stock: StockLand
+
+
+@dataclass(frozen=True)
+class StockLand:
+    """Each parcel's stock land (批而未供, 闲置: the union of its pieces of the profile's stock layers;
+    None for none) and each of its land-use pieces' area off it (None: all of it; a construction
+    piece keeps its own), measured with the overlay (GEOS, without the GIL) rather than by the rules,
+    which hold the GIL: the land figures read them."""
+
+    geometry: list[shapely.Geometry | None]
+    off_stock_m2: list[np.ndarray | None]
+
+    @classmethod
+    def of(cls, overlays: dict[str, list[Pieces]], stock_layers: list[str], parcels: int) -> StockLand:
+        layers = [overlays[lid] for lid in stock_layers if lid in overlays]
+        stock: list[shapely.Geometry | None] = [None] * parcels
+        for k in range(parcels):
+            parts = [g for per_parcel in layers for g in per_parcel[k].geometry]
+            if parts:
+                stock[k] = shapely.union_all(parts)
+        land = overlays.get("land_use")
+        off: list[np.ndarray | None] = [None] * parcels
+        if land is None:
+            return cls(stock, off)
+        rows = [k for k in range(parcels) if stock[k] is not None and len(land[k])]
+        if not rows:
+            return cls(stock, off)
+        geoms = np.concatenate([land[k].geometry for k in rows])
+        areas = np.concatenate([land[k].area_m2 for k in rows])
+        codes = np.concatenate([land[k].attributes["class_code"] for k in rows])
+        # construction land owes neither quota nor compensation: no need to cut the stock land out of it
+        owing = np.array([(c := landuse_class(code)) is not None and c.legal_class != "construction" for code in codes])
+        owner = np.empty(len(rows), dtype=object)
+        owner[:] = [stock[k] for k in rows]
+        shapely.prepare(owner)
+        each = np.repeat(owner, [len(land[k]) for k in rows])
+        out = areas.copy()
+        cut = np.flatnonzero(owing)
+        cut = cut[shapely.intersects(each[cut], geoms[cut])]
+        covered = shapely.covers(each[cut], geoms[cut])
+        out[cut[covered]] = 0.0  # a piece the stock land covers has no area off it (most 图斑 on a 批而未供 parcel)
+        part = cut[~covered]
+        out[part] = shapely.area(shapely.difference(geoms[part], each[part]))
+        ends = np.cumsum([len(land[k]) for k in rows]).tolist()
+        for k, a, b in zip(rows, [0, *ends[:-1]], ends, strict=True):
+            off[k] = out[a:b]
+        return cls(stock, off)
 
 
 Chunks = Generator[tuple[np.ndarray, list[ParcelResult]], None, None]  # (positions in the input, their results)
@@ -665,9 +716,7 @@ def _land_quota(ctx: ParcelContext, profile: Profile) -> LandQuota:
     """Land figures for the ledger. Stock land (批而未供/闲置) owes neither new-construction quota
     nor farmland compensation; cultivated areas are net of the 田坎 deduction (KCXS) where the
     land-use layer maps one; 永久基本农田 occupied is the 补划 need."""
-    stock_parts = [g for lid in profile.stock_layers if (found := ctx.pieces(lid)) is not None for g in found.geometry]
-    stock = shapely.union_all(stock_parts) if stock_parts else None
-    stock_m2 = 0.0 if stock is None else float(stock.area)
+    stock_m2 = 0.0 if ctx.stock is None else float(ctx.stock.area)
     farmland = ctx.pieces("basic_farmland")
     farmland_m2 = (
         None
@@ -694,9 +743,7 @@ def _land_quota(ctx: ParcelContext, profile: Profile) -> LandQuota:
     new_quota = compensation = 0.0
     ratios = land.attributes.get("deduction_ratio")
     classes = ctx.classes("land_use")
-    # construction land owes neither quota nor compensation: no need to cut the stock land out of it
-    owing = np.array([cls is not None and cls.legal_class != "construction" for cls in classes], dtype=bool)
-    off_stock_m2 = _off_stock(land.geometry, land.area_m2, owing, stock).tolist()
+    off_stock_m2 = (land.area_m2 if ctx.off_stock_m2 is None else ctx.off_stock_m2).tolist()
     for k, (cls, area, off_stock) in enumerate(zip(classes, land.area_m2.tolist(), off_stock_m2, strict=True)):
         if cls is None:
             continue
@@ -722,23 +769,6 @@ def _land_quota(ctx: ParcelContext, profile: Profile) -> LandQuota:
         compensation_m2=round(compensation, 2),
         basic_farmland_m2=farmland_m2,
     )
-
-
-def _off_stock(geoms: np.ndarray, areas: np.ndarray, wanted: np.ndarray, stock: shapely.Geometry | None) -> np.ndarray:
-    """Each piece's area off the stock land (``None``: the parcel has none), where ``wanted``: the stock
-    land prepared, a piece it covers has none (most 图斑 on a 批而未供 parcel), one vectorised difference
-    over the pieces it covers in part; the others keep their own area."""
-    if stock is None:
-        return areas
-    out = areas.copy()
-    shapely.prepare(stock)
-    cut = np.flatnonzero(wanted)
-    cut = cut[shapely.intersects(stock, geoms[cut])]
-    covered = shapely.covers(stock, geoms[cut])
-    out[cut[covered]] = 0.0
-    part = cut[~covered]
-    out[part] = shapely.area(shapely.difference(geoms[part], stock))
-    return out
 
 
 def union_area(
