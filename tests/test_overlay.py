@@ -271,17 +271,40 @@ def test_union_with_the_parcel_itself_is_the_parcel() -> None:
     assert union_area([inner, copy], areas, ["planned_use", "urban_boundary"], parcel=parcel) == 60_000
 
 
-def test_land_off_stock_is_cut_only_where_the_stock_touches() -> None:
-    from geo.review.engine import _off_stock
+def test_stock_land_and_the_land_off_it_are_measured_per_parcel() -> None:
+    from geo.overlay import Pieces
+    from geo.review.engine import StockLand
 
-    pieces = np.array([shapely.box(0, 0, 100, 100), shapely.box(100, 0, 200, 100), shapely.box(500, 0, 600, 100)])
-    areas = shapely.area(pieces)
-    stock = shapely.box(50, 0, 150, 100)  # half of each of the first two
-    assert _off_stock(pieces, areas, np.array([True, True, True]), stock).tolist() == [5_000, 5_000, 10_000]
-    assert _off_stock(pieces, areas, np.array([True, False, True]), stock).tolist() == [5_000, 10_000, 10_000]
-    assert _off_stock(pieces, areas, np.ones(3, dtype=bool), None) is areas
-    whole = shapely.box(0, 0, 150, 100)  # covers the first piece (no area off it), half of the second
-    assert _off_stock(pieces, areas, np.ones(3, dtype=bool), whole).tolist() == [0.0, 5_000, 10_000]
+    def pieces(*boxes: shapely.Geometry, codes: tuple[str, ...] = ()) -> Pieces:
+        geoms = np.array(boxes, dtype=object) if boxes else np.empty(0, dtype=object)
+        return Pieces(geoms, shapely.area(geoms), {"class_code": np.array(codes or [None] * len(boxes), dtype=object)})
+
+    land = (shapely.box(0, 0, 100, 100), shapely.box(100, 0, 200, 100), shapely.box(500, 0, 600, 100))
+    farmed = ("0103", "0103", "0103")  # 旱地: owes quota and compensation
+    overlays = {
+        "land_use": [
+            pieces(*land, codes=farmed),
+            pieces(*land, codes=("0103", "0601", "0103")),
+            pieces(*land, codes=farmed),
+            pieces(*land, codes=farmed),
+        ],
+        # two stock layers, whose pieces of one parcel are unioned: half of each of the first two 图斑
+        "approved_unsupplied": [
+            pieces(shapely.box(50, 0, 100, 100)),
+            pieces(shapely.box(50, 0, 150, 100)),
+            pieces(),
+            pieces(shapely.box(0, 0, 150, 100)),
+        ],
+        "idle_land": [pieces(shapely.box(100, 0, 150, 100)), pieces(), pieces(), pieces()],
+    }
+    stock = StockLand.of(overlays, ["approved_unsupplied", "idle_land", "absent_layer"], 4)
+    assert [None if g is None else g.area for g in stock.geometry] == [10_000, 10_000, None, 15_000]
+    assert stock.off_stock_m2[0].tolist() == [5_000, 5_000, 10_000]
+    assert stock.off_stock_m2[1].tolist() == [5_000, 10_000, 10_000]  # 工业用地 (construction) keeps its own area
+    assert stock.off_stock_m2[2] is None  # no stock land: all of each piece is off it
+    assert stock.off_stock_m2[3].tolist() == [0.0, 5_000, 10_000]  # a piece the stock covers has none off it
+    without_land = StockLand.of({k: v for k, v in overlays.items() if k != "land_use"}, ["approved_unsupplied"], 4)
+    assert without_land.off_stock_m2 == [None] * 4 and without_land.geometry[3].area == 15_000
 
 
 def test_pieces_proven_disjoint_sum_and_the_others_are_unioned() -> None:

@@ -49,6 +49,7 @@ Progress = Callable[[int, int], None]
 CHUNK_PARCELS = 2000  # parcels overlaid together: bounds the pieces held in memory at once
 PIPELINE_CHUNKS = 8  # chunks of a pipelined batch: the first overlay and the last grading run alone
 PIPELINE_CHUNK_MIN = 50  # each chunk costs a pass over the layers
+PIPELINE_TAIL_MIN = 16  # the batch's last chunk is halved down to this: its grading runs alone
 
 
 def parcel_ids(frame: gpd.GeoDataFrame) -> list[str]:
@@ -223,6 +224,9 @@ def reviewing(
         for in_zone in [np.flatnonzero(zones == epsg)]
         for chunk in np.array_split(in_zone, max(1, -(-len(in_zone) // size)))
     ]
+    if (workers or CORES) > 1:
+        epsg, last = tasks.pop()
+        tasks += [(epsg, chunk) for chunk in _tapered(last)]
     header = ReviewResult(
         review_id=uuid.uuid4().hex,
         profile=prof.name,
@@ -432,6 +436,18 @@ def _chunk_size(parcels: int, workers: int | None) -> int:
     if (workers or CORES) > 1:
         return min(CHUNK_PARCELS, max(PIPELINE_CHUNK_MIN, -(-parcels // PIPELINE_CHUNKS)))
     return CHUNK_PARCELS
+
+
+def _tapered(chunk: np.ndarray) -> list[np.ndarray]:
+    """A pipelined batch's last chunk cut in halves, quarters… down to ``PIPELINE_TAIL_MIN`` parcels:
+    each chunk's overlay runs beside the grading of the one before, but the last grading runs alone,
+    one core idle, so it is kept short (a smaller chunk's overlay waits for no one)."""
+    out = []
+    while len(chunk) >= 2 * PIPELINE_TAIL_MIN:
+        half = len(chunk) // 2
+        out.append(chunk[:half])
+        chunk = chunk[half:]
+    return [*out, chunk]
 
 
 def _strict_rule(profile: Profile) -> list[str]:
