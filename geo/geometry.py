@@ -163,6 +163,8 @@ def clean_parcels(frame: gpd.GeoDataFrame, ids: list[str]) -> tuple[np.ndarray, 
     but a few) are found and normalised in a few vectorised calls; only the others go one by one
     through the checks and repairs (``_clean_parcel``), in input order, so the first bad one is named."""
     geoms = np.asarray(shapely.force_2d(frame.geometry.values), dtype=object)
+    if len(ids) != len(geoms):
+        raise ValueError(f"{len(ids)} ids for {len(geoms)} parcels")
     coords, owner = shapely.get_coordinates(geoms, return_index=True)
     finite = np.ones(len(geoms), dtype=bool)
     finite[owner[~np.isfinite(coords).all(axis=1)]] = False

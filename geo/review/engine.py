@@ -333,8 +333,8 @@ class _Batch:
                 {lid: per_parcel[k] for lid, per_parcel in found.pixels.items()},
                 prof.tolerance.min_m2,
                 self.totals.get(self.attrs[i].project_id or ""),
-                found.stock.geometry[k],
-                found.stock.off_stock_m2[k],
+                stock=found.stock.geometry[k],
+                off_stock_m2=found.stock.off_stock_m2[k],
             )
             result = review_parcel(
                 ctx, prof, repaired=self.repaired[i], outline=found.outlines[k], pieces=self.pieces, clear=self.clear

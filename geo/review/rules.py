@@ -87,8 +87,10 @@ class ParcelContext:
     pixels: dict[str, np.ndarray] = field(default_factory=dict)  # the parcel's pixels of each raster layer read
     strict_tolerance_m2: float = 1.0  # for layers where any occupation matters (the profile's min_m2)
     project_total: ProjectTotal | None = None  # set when other parcels of the review share the project id
-    stock: shapely.Geometry | None = None  # its stock land (批而未供, 闲置), measured with the overlay
-    off_stock_m2: np.ndarray | None = None  # each land-use piece's area off the stock land (None: all of it)
+    # its stock land (批而未供, 闲置) and each land-use piece's area off it (None: all of it), measured with
+    # the overlay (``StockLand``): required, so that no context reads as having none by default
+    stock: shapely.Geometry | None = field(kw_only=True)
+    off_stock_m2: np.ndarray | None = field(kw_only=True)
     unions: dict[tuple[int, ...], float] = field(default_factory=dict, repr=False)  # union areas, by piece ids
     _classes: dict[str, list[LandUseClass | None]] = field(default_factory=dict, repr=False)
     _sought: dict[int, list[bool]] = field(default_factory=dict, repr=False)  # by the check's identity
