@@ -385,6 +385,7 @@ class StockLand:
         rows = [k for k in range(parcels) if stock[k] is not None and len(land[k])]
         if not rows:
             return cls(stock, off)
+        counts = [len(land[k]) for k in rows]
         geoms = np.concatenate([land[k].geometry for k in rows])
         areas = np.concatenate([land[k].area_m2 for k in rows])
         codes = np.concatenate([land[k].attributes["class_code"] for k in rows])
@@ -393,7 +394,7 @@ class StockLand:
         owner = np.empty(len(rows), dtype=object)
         owner[:] = [stock[k] for k in rows]
         shapely.prepare(owner)
-        each = np.repeat(owner, [len(land[k]) for k in rows])
+        each = np.repeat(owner, counts)
         out = areas.copy()
         cut = np.flatnonzero(owing)
         cut = cut[shapely.intersects(each[cut], geoms[cut])]
@@ -401,7 +402,7 @@ class StockLand:
         out[cut[covered]] = 0.0  # a piece the stock land covers has no area off it (most 图斑 on a 批而未供 parcel)
         part = cut[~covered]
         out[part] = shapely.area(shapely.difference(geoms[part], each[part]))
-        ends = np.cumsum([len(land[k]) for k in rows]).tolist()
+        ends = np.cumsum(counts).tolist()
         for k, a, b in zip(rows, [0, *ends[:-1]], ends, strict=True):
             off[k] = out[a:b]
         return cls(stock, off)
@@ -544,7 +545,7 @@ def review_parcel(
         covered_ratio=None if covered is None else round(covered, 6),
         county=_county(ctx),
         items=items,
-        land_quota=_land_quota(ctx, profile),
+        land_quota=_land_quota(ctx),
         geometry=outline,
     )
 
@@ -728,7 +729,7 @@ def _county(ctx: ParcelContext) -> County | None:
     return County(code=str(found.attributes["code"][best]), name=str(found.attributes["name"][best]))
 
 
-def _land_quota(ctx: ParcelContext, profile: Profile) -> LandQuota:
+def _land_quota(ctx: ParcelContext) -> LandQuota:
     """Land figures for the ledger. Stock land (批而未供/闲置) owes neither new-construction quota
     nor farmland compensation; cultivated areas are net of the 田坎 deduction (KCXS) where the
     land-use layer maps one; 永久基本农田 occupied is the 补划 need."""
