@@ -217,16 +217,7 @@ def reviewing(
         pieces,
         ClearItems.of(prof),
     )
-    size = _chunk_size(len(ids), workers)
-    tasks = [
-        (int(epsg), chunk)
-        for epsg in np.unique(zones).tolist()
-        for in_zone in [np.flatnonzero(zones == epsg)]
-        for chunk in np.array_split(in_zone, max(1, -(-len(in_zone) // size)))
-    ]
-    if (workers or CORES) > 1:
-        epsg, last = tasks.pop()
-        tasks += [(epsg, chunk) for chunk in _tapered(last)]
+    tasks = _tasks(zones, workers)
     header = ReviewResult(
         review_id=uuid.uuid4().hex,
         profile=prof.name,
@@ -437,6 +428,22 @@ def _chunk_size(parcels: int, workers: int | None) -> int:
     if (workers or CORES) > 1:
         return min(CHUNK_PARCELS, max(PIPELINE_CHUNK_MIN, -(-parcels // PIPELINE_CHUNKS)))
     return CHUNK_PARCELS
+
+
+def _tasks(zones: np.ndarray, workers: int | None) -> list[tuple[int, np.ndarray]]:
+    """The batch cut into chunks (zone EPSG, positions), zone by zone, of ``_chunk_size``; a pipelined
+    batch's last chunk ``_tapered``."""
+    size = _chunk_size(len(zones), workers)
+    tasks = [
+        (int(epsg), chunk)
+        for epsg in np.unique(zones).tolist()
+        for in_zone in [np.flatnonzero(zones == epsg)]
+        for chunk in np.array_split(in_zone, max(1, -(-len(in_zone) // size)))
+    ]
+    if (workers or CORES) > 1:
+        epsg, last = tasks.pop()
+        tasks += [(epsg, chunk) for chunk in _tapered(last)]
+    return tasks
 
 
 def _tapered(chunk: np.ndarray) -> list[np.ndarray]:
