@@ -167,7 +167,8 @@ def check_coordinates(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     swapped, projected metres declared as degrees, GK eastings with or without the
     zone prefix under the wrong EPSG, and places outside China.
     """
-    if frame.crs is None:
+    declared = frame.crs  # read once: a GeoDataFrame finds it through its geometry column each time
+    if declared is None:
         raise CRSError(
             "the parcels carry no CRS; declare one (e.g. EPSG:4490) or use a format that has it",
             "地块数据未声明坐标系，请声明（如 EPSG:4490）或使用带坐标系的格式",
@@ -180,7 +181,7 @@ def check_coordinates(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         if not np.isfinite(shapely.get_coordinates(non_empty[start : start + FINITE_CHUNK])).all():
             raise CRSError("coordinates contain NaN or infinite values", "坐标中含有非数值或无穷大")
     minx, miny, maxx, maxy = shapely.total_bounds(non_empty)
-    crs = CRS.from_user_input(frame.crs)
+    crs = CRS.from_user_input(declared)
     ellipsoid = crs.ellipsoid
     if ellipsoid is None or not EARTH_SEMI_MAJOR_M[0] <= ellipsoid.semi_major_metre <= EARTH_SEMI_MAJOR_M[1]:
         raise CRSError(

@@ -43,7 +43,7 @@ class IndexedLayer:
         return cls(frame, STRtree(geometry), geometry, area, bounds, columns)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per parcel and layer
 class Pieces:
     """Pieces of one parcel inside one layer, as parallel arrays (geometry in the parcel's zone)."""
 

@@ -197,8 +197,9 @@ def reviewing(
     ids = parcel_ids(parcels)
     attrs = project_attributes(parcels, project)
     geoms, repaired = clean_parcels(parcels, ids)
-    zones = parcel_zones(geoms, parcels.crs, blueprint.gk_zone_epsg)
-    projected = _in_zones(geoms, parcels.crs, zones)
+    crs = parcels.crs
+    zones = parcel_zones(geoms, crs, blueprint.gk_zone_epsg)
+    projected = _in_zones(geoms, crs, zones)
     areas = shapely.area(projected)
     _refuse_specks(ids, areas, prof)
     declared = list(parcels["declared_area_ha"]) if "declared_area_ha" in parcels.columns else [None] * len(ids)

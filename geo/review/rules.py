@@ -42,7 +42,7 @@ GROUP_NAMES = {
 }
 
 
-@dataclass
+@dataclass(slots=True)  # some thirty a parcel
 class Piece:
     """A conflicting part of the parcel, in the parcel's zone CRS."""
 
@@ -53,7 +53,7 @@ class Piece:
     area_m2: float
 
 
-@dataclass
+@dataclass(slots=True)
 class Outcome:
     status: Status
     message_zh: str
@@ -353,7 +353,7 @@ def exempt_statuses(
     ]
 
 
-@dataclass
+@dataclass(slots=True)
 class _Found:
     """One value an outcome found (一级保护区, 林地, 农田保护区): its status, area and what the finding quotes
     of it (文物保护单位名称, 地类)."""
@@ -513,39 +513,46 @@ def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outc
     found = ctx.pieces(check.layer)
     if found is None:
         return _missing(check.layer)
-    hit = ctx.sought(check)
-    columns = ["class_code", *(["deduction_ratio"] if "deduction_ratio" in found.attributes else [])]
-    # only the pieces of the classes sought are graded (the parcel's other land is not this item's)
-    occupied = found.take(np.flatnonzero(hit)) if any(hit) else None
     status = check.status_for(ctx.project.project_type)
-    graded = [] if occupied is None else _graded(check.layer, occupied, [status] * len(occupied), ctx, columns)
-    kept = [p for p in graded if p.status != "pass"]
-    for p in kept:
-        cls = landuse_class(p.attributes["class_code"])
-        p.attributes["class_code"] = cls.code if cls else str(p.attributes["class_code"])
-        p.attributes["class_name"] = cls.name_zh if cls else None
-    names = [GROUP_NAMES[g] for g in check.groups] + ([GROUP_NAMES["wetland"]] if check.wetland else [])
-    names += [(c.name_zh, c.name_en) for c in map(landuse_class, check.classes) if c is not None]
-    if status == "pass" or not kept:
+    # only the pieces of the classes sought are graded (the parcel's other land is not this item's); they
+    # share one status, so they count together or not at all (``_graded``'s rule for a single group)
+    at = [k for k, sought in enumerate(ctx.sought(check)) if sought]
+    all_areas = found.area_m2.tolist()
+    areas = [all_areas[k] for k in at]
+    if status == "pass" or not sum(areas) > ctx.tolerance_m2:
+        names = [GROUP_NAMES[g] for g in check.groups] + ([GROUP_NAMES["wetland"]] if check.wetland else [])
+        names += [(c.name_zh, c.name_en) for c in map(landuse_class, check.classes) if c is not None]
         return Outcome(
             "pass",
             "未占用" + "、".join(n[0] for n in names),
             "no " + ", ".join(n[1] for n in names) + " occupied",
         )
+    classes = ctx.classes(check.layer)
+    ratios = found.values("deduction_ratio") if "deduction_ratio" in found.attributes else None
+    kept: list[Piece] = []
+    kept_classes: list[LandUseClass] = []
     by_class: dict[str, float] = {}  # net of the 田坎 deduction (KCXS), as the quota figures are
+    hit: dict[str, LandUseClass] = {}  # the classes found, in the order first found
     deducted = 0.0
-    for p in kept:
-        code = str(p.attributes["class_code"])
-        net = p.area_m2 * (1.0 - float(p.attributes.get("deduction_ratio") or 0.0))
-        deducted += p.area_m2 - net
-        by_class[code] = by_class.get(code, 0.0) + net
+    for k, area in zip(at, areas, strict=True):
+        cls = cast(LandUseClass, classes[k])  # a class sought is a known one
+        attributes: dict[str, Any] = {"class_code": cls.code}
+        if ratios is not None:
+            attributes["deduction_ratio"] = ratios[k]
+        attributes["class_name"] = cls.name_zh
+        kept.append(Piece(check.layer, status, found.geometry[k], attributes, area))
+        kept_classes.append(cls)
+        net = area * (1.0 - float((ratios[k] if ratios is not None else None) or 0.0))
+        deducted += area - net
+        by_class[cls.code] = by_class.get(cls.code, 0.0) + net
+        hit.setdefault(cls.code, cls)
     facts = ItemFacts(by_class_m2={k: round(v, 2) for k, v in sorted(by_class.items())})
-    hit_classes = [c for c in (landuse_class(k) for k in by_class) if c is not None]
+    hit_classes = list(hit.values())
     groups_hit = [g for g in check.groups if any(c.group == g for c in hit_classes)]
     groups_hit += ["wetland"] if check.wetland and any(c.wetland for c in hit_classes) else []
     codes = [(g, str(status)) for g in groups_hit]
-    listed = [p for p in kept if str(p.attributes["class_code"]) in check.classes]  # each named (湖泊水面…)
-    found_groups = _found_groups(kept, groups_hit) + _found_values(listed, "class_name")
+    listed = [p for p, c in zip(kept, kept_classes, strict=True) if c.code in check.classes]  # each named (湖泊水面…)
+    found_groups = _found_groups(kept, kept_classes, groups_hit, status) + _found_values(listed, "class_name")
     note = _value_note(check.value_notes, found_groups, check.note(status), areas=len(found_groups) > 1)
     if "cultivated" in check.groups:
         paddy = sum(v for k, v in by_class.items() if k == "0101")
@@ -570,28 +577,27 @@ def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outc
             out.message_zh += "，所占水田须占水田补水田"
             out.message_en += "; the paddy taken must be replaced by paddy"
         if deducted > 0:
-            gz, ge = _area_text(sum(p.area_m2 for p in kept))
+            gz, ge = _area_text(sum(areas))
             out.message_zh += f"（已扣除田坎，图斑面积 {gz}）"
             out.message_en += f" (net of field ridges (KCXS); patches {ge})"
         return out
     return _conflict(check, status, kept, note=note, facts=facts, codes=codes)
 
 
-def _found_groups(kept: list[Piece], groups: list[str]) -> list[_Found]:
+def _found_groups(kept: list[Piece], classes: list[LandUseClass], groups: list[str], status: Status) -> list[_Found]:
     """The class groups found (林地, 草地, 湿地: a 森林沼泽 is both 林地 and 湿地), each with its area and
-    its 三调 classes."""
+    its 三调 classes (``classes``: the pieces' own, all of status ``status``)."""
     found = []
     for group in groups:
         mine = [
-            p
-            for p in kept
-            if (cls := landuse_class(p.attributes["class_code"])) is not None
-            and (cls.wetland if group == "wetland" else cls.group == group)
+            (p, c)
+            for p, c in zip(kept, classes, strict=True)
+            if (c.wetland if group == "wetland" else c.group == group)
         ]
-        names = list(dict.fromkeys(str(p.attributes["class_name"]) for p in mine if p.attributes.get("class_name")))
-        codes = list(dict.fromkeys(str(p.attributes["class_code"]) for p in mine))
+        names = list(dict.fromkeys(c.name_zh for _, c in mine if c.name_zh))
+        codes = list(dict.fromkeys(c.code for _, c in mine))
         label = ("、".join(names or codes), ", ".join(codes))
-        found.append(_Found(group, worst(p.status for p in mine), sum(p.area_m2 for p in mine), label=label))
+        found.append(_Found(group, status, sum(p.area_m2 for p, _ in mine), label=label))
     return found
 
 
