@@ -174,6 +174,19 @@ def test_an_item_words_procedures_one_way(tmp_path: Path) -> None:
         load_profile(_profile_with(tmp_path, both))
 
 
+@pytest.mark.parametrize("group", ["garden", "wetland"])
+def test_a_land_use_family_no_finding_can_name_is_refused_at_load(tmp_path: Path, group: str) -> None:
+    """园地 is a 三调 family, but no finding words it: before, a review failed halfway (a KeyError) on a
+    parcel with none of it; 湿地 is asked with ``wetland: true``, as a family it matched nothing."""
+
+    def garden(raw: dict[str, Any]) -> None:
+        check = next(i for i in raw["items"] if i["code"] == "cultivated_land")["checks"][0]
+        check["groups"] = ["cultivated", group]
+
+    with pytest.raises(ProfileError, match=rf"groups \['{group}'\] cannot be named in a finding"):
+        load_profile(_profile_with(tmp_path, garden))
+
+
 def test_worded_outcomes_are_remembered_per_check_and_status_never_per_finding() -> None:
     check = next(c for item in load_profile("ten-point").items for c in item.checks if c.conditions)
     first, again = (check.conditions_for([("无此值", "warn")], "warn", note) for note in ("甲 10 m²", "乙 20 m²"))

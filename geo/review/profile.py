@@ -26,6 +26,13 @@ class Note(BaseModel):
     en: str
 
 
+# the 三调 families a land-use check may grade, as its findings name them (湿地: the classes flagged wetland)
+GROUP_NAMES = {
+    "cultivated": ("耕地", "cultivated land"),
+    "forest": ("林地", "forest land"),
+    "grassland": ("草地", "grassland"),
+    "wetland": ("湿地", "wetland"),
+}
 ANY_VALUE = "*"  # the value_notes key for the values no other key words
 
 
@@ -239,6 +246,19 @@ class LandUseClassesCheck(BaseCheck):
     value_notes: dict[str, Note] = Field(default_factory=dict)
 
     _value_notes = field_validator("value_notes")(_value_keys)
+
+    @field_validator("groups")
+    @classmethod
+    def _worded_groups(cls, groups: list[str]) -> list[str]:
+        """Only the families a finding can name (耕地, 林地, 草地): any other would fail a review halfway
+        through its wording; 湿地 is asked with ``wetland: true`` (a wetland class belongs to other families)."""
+        unworded = [g for g in groups if g not in GROUP_NAMES or g == "wetland"]
+        if unworded:
+            raise ValueError(
+                f"groups {unworded} cannot be named in a finding; use {sorted(set(GROUP_NAMES) - {'wetland'})}, "
+                "wetland: true for 湿地, or list the 三调 codes under classes"
+            )
+        return groups
 
     @field_validator("classes")
     @classmethod

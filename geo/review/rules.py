@@ -21,6 +21,7 @@ from geo.overlay import Pieces
 from geo.review.profile import (
     ANY_VALUE,
     CHECK_KINDS,
+    GROUP_NAMES,
     BaseCheck,
     Exemption,
     InsideCheck,
@@ -33,13 +34,6 @@ from geo.review.profile import (
 )
 from geo.review.result import ItemFacts, ProjectAttributes, StandardRow
 from geo.vocabulary import Status, is_blank, worst
-
-GROUP_NAMES = {
-    "cultivated": ("耕地", "cultivated land"),
-    "forest": ("林地", "forest land"),
-    "grassland": ("草地", "grassland"),
-    "wetland": ("湿地", "wetland"),
-}
 
 
 @dataclass(slots=True)  # some thirty a parcel
