@@ -74,8 +74,9 @@ class Pieces:
 
 def _cut(
     parcels: np.ndarray, features: np.ndarray, feature_area: np.ndarray, feature_bounds: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Piece geometry and area for aligned (parcel, feature) pairs, shortcuts first."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Piece geometry and area for aligned (parcel, feature) pairs, shortcuts first; and the pairs whose
+    piece is the parcel itself (a feature covers it)."""
     pieces = np.empty(len(parcels), dtype=object)
     areas = np.empty(len(parcels))
     inside = shapely.covers(parcels, features)  # parcels are prepared: cheap
@@ -100,20 +101,30 @@ def _cut(
     if mixed.any():  # an edge or corner contact adds lines and points: keep the polygons
         cut[mixed] = [polygonal_part(g) for g in cut[mixed]]
     pieces[todo], areas[todo] = cut, shapely.area(cut)
-    return pieces, areas
+    return pieces, areas, whole
 
 
 def bulk_pieces(
-    parcels: np.ndarray, layer: IndexedLayer, *, workers: int | None = None, overlaps: bool = True
+    parcels: np.ndarray,
+    layer: IndexedLayer,
+    *,
+    workers: int | None = None,
+    overlaps: bool = True,
+    copies: np.ndarray | None = None,
 ) -> list[Pieces]:
     """Pieces of every parcel inside each feature of ``layer``, both in the same projected CRS.
 
     Pieces with zero area (edge or corner contacts) are dropped here; slivers above
     zero are left to the review's tolerance. ``overlaps``: whether the layer's features may
     overlap (a tiling layer's never do); if so each parcel's pieces are checked (``Pieces.disjoint``).
+    ``copies``: this thread's own copies of the parcels to cut with, where another thread cuts the
+    same parcels through other layers at the same time (GEOS builds a prepared geometry's indexes
+    lazily, without a lock: two threads must never share one); a piece that is a whole parcel is
+    still the parcel itself, as the rules expect.
     """
-    shapely.prepare(parcels)
-    parcel_idx, feature_idx = layer.tree.query(parcels, predicate="intersects")
+    probes = parcels if copies is None else copies
+    shapely.prepare(probes)
+    parcel_idx, feature_idx = layer.tree.query(probes, predicate="intersects")
     if len(parcel_idx) == 0:  # common for a single parcel and a sparse layer: nothing to cut
         none = Pieces(np.empty(0, dtype=object), np.empty(0), {name: v[:0] for name, v in layer.columns.items()})
         return [none] * len(parcels)
@@ -121,6 +132,7 @@ def bulk_pieces(
     parcel_idx, feature_idx = parcel_idx[order], feature_idx[order]
     geometry = np.empty(len(parcel_idx), dtype=object)
     area = np.empty(len(parcel_idx))
+    whole = np.zeros(len(parcel_idx), dtype=bool)  # pairs whose piece is the parcel
 
     # chunks end where a parcel's pairs end: a prepared parcel is never used by two threads at once
     # (GEOS builds a prepared geometry's indexes lazily, without a lock)
@@ -135,9 +147,10 @@ def bulk_pieces(
     def run(chunk: tuple[int, int]) -> None:
         lo, hi = chunk
         f = feature_idx[lo:hi]
-        geometry[lo:hi], area[lo:hi] = _cut(
-            parcels[parcel_idx[lo:hi]], layer.geometry[f], layer.area[f], layer.bounds[f]
+        geometry[lo:hi], area[lo:hi], covered = _cut(
+            probes[parcel_idx[lo:hi]], layer.geometry[f], layer.area[f], layer.bounds[f]
         )
+        whole[lo + covered] = True
 
     threads = min(workers or CORES, len(chunks))
     if threads > 1:
@@ -148,10 +161,13 @@ def bulk_pieces(
             run(chunk)
     keep = area > 0
     parcel_idx, feature_idx, geometry, area = parcel_idx[keep], feature_idx[keep], geometry[keep], area[keep]
+    whole = whole[keep]
     columns = {name: values[feature_idx] for name, values in layer.columns.items()}
     ends = np.searchsorted(parcel_idx, np.arange(len(parcels)), side="right")
     starts_ = np.concatenate([[0], ends[:-1]])
     overlapping = _overlapping(parcel_idx, geometry, len(parcels)) if overlaps else np.zeros(len(parcels), bool)
+    if copies is not None:  # checked on this thread's copies (a prepared parcel is never shared): now the parcels
+        geometry[whole] = parcels[parcel_idx[whole]]
     return [
         Pieces(geometry[s:e], area[s:e], {name: values[s:e] for name, values in columns.items()}, not over)
         for s, e, over in zip(starts_.tolist(), ends.tolist(), overlapping.tolist(), strict=True)

@@ -56,6 +56,25 @@ def test_bulk_overlay_equals_brute_force(seed: int, monkeypatch: pytest.MonkeyPa
         np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
 
 
+def test_cutting_with_copies_gives_the_same_pieces_and_keeps_the_parcel_itself() -> None:
+    """A second thread cuts the same parcels through other layers with copies of its own (GEOS's prepared
+    geometries are not thread-safe): the same pieces, and a parcel a feature covers is still its own
+    piece, the very object the rules compare with ``is``."""
+    rng = np.random.default_rng(3)
+    features = _blobs(rng, 60, 3000, (50, 400))
+    parcels = np.concatenate([_blobs(rng, 40, 3000, (30, 600)), [shapely.buffer(features[0], -20)]])
+    layer = IndexedLayer.build(gpd.GeoDataFrame({"n": np.arange(len(features))}, geometry=features, crs=EPSG))
+    copies = shapely.from_wkb(shapely.to_wkb(parcels))
+    alone = bulk_pieces(parcels, layer, workers=1)
+    shared = bulk_pieces(parcels, layer, workers=1, copies=copies)
+    for mine, theirs in zip(alone, shared, strict=True):
+        assert theirs.attributes["n"].tolist() == mine.attributes["n"].tolist()
+        assert theirs.area_m2.tolist() == mine.area_m2.tolist() and theirs.disjoint == mine.disjoint
+        assert shapely.equals_exact(theirs.geometry, mine.geometry, tolerance=0).all()
+        assert not {id(g) for g in theirs.geometry} & {id(c) for c in copies}
+    assert any(g is parcels[-1] for g in shared[-1].geometry)  # the covered parcel, not its copy
+
+
 def test_shortcuts_are_exact() -> None:
     big = shapely.box(0, 0, 1000, 1000)
     small = shapely.box(100, 100, 300, 250)

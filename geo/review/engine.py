@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Collection, Generator, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -288,25 +289,17 @@ class _Batch:
     pieces: bool
     clear: ClearItems  # see review_parcel
 
+    def overlaying(self, epsg: int, chunk: np.ndarray) -> _Overlaying:
+        """The overlay of the parcels ``chunk`` (positions in the batch), all in zone ``epsg``, to be cut
+        layer by layer by one thread or shared by two (``_Overlaying``)."""
+        layers = sorted(self.layer_ids, key=lambda lid: -len(_vector(self.blueprint, lid).frame))
+        return _Overlaying(self, epsg, chunk, self.projected[chunk], deque(layers))
+
     def overlay(self, epsg: int, chunk: np.ndarray, workers: int | None) -> _Overlay:
-        """The parcels ``chunk`` (positions in the batch), all in zone ``epsg``, through every layer at
-        once (a few vectorised calls per layer), and their pixels of each raster layer read: the
-        geometry of their review (GEOS and GDAL release the GIL), so that grading is left with rules."""
-        projected = self.projected[chunk]
-        catalog = layer_catalog()
-        overlays = {
-            lid: bulk_pieces(
-                projected, _vector(self.blueprint, lid).in_crs(epsg), workers=workers, overlaps=not catalog[lid].tiling
-            )
-            for lid in self.layer_ids
-        }
-        pixels = {
-            lid: parcel_pixels(raster, reproject(projected, epsg, raster.crs))
-            for lid in self.raster_ids
-            if (raster := self.blueprint.raster(lid)) is not None
-        }
-        stock = StockLand.of(overlays, self.profile.stock_layers, len(chunk))
-        return _Overlay(epsg, chunk, projected, overlays, _to_geojson(list(projected), epsg), pixels, stock)
+        """The chunk through every layer on this thread (its cuts on ``workers`` threads)."""
+        overlaying = self.overlaying(epsg, chunk)
+        overlaying.cut(workers)
+        return overlaying.result()
 
     def grade(self, found: _Overlay) -> list[ParcelResult]:
         """The rules over an overlaid chunk: the Python part of the review, which holds the GIL
@@ -336,6 +329,50 @@ class _Batch:
 
     def review_chunk(self, epsg: int, chunk: np.ndarray, workers: int | None) -> list[ParcelResult]:
         return self.grade(self.overlay(epsg, chunk, workers))
+
+
+@dataclass
+class _Overlaying:
+    """A chunk's overlay, the geometry of its review (GEOS and GDAL release the GIL), so that grading is
+    left with rules: every layer through a few vectorised calls, then each parcel's pixels of each raster
+    layer, its stock land and its outline. Its layers (the largest first) may be cut by two threads at
+    once: the overlay thread, and the grading thread once it is done with the chunk before (the overlay
+    is the longer half of a review), each taking the next layer left (``cut``)."""
+
+    batch: _Batch
+    epsg: int
+    chunk: np.ndarray
+    projected: np.ndarray  # the parcels in their zone
+    left: deque[str]  # the layers no thread has taken yet
+    overlays: dict[str, list[Pieces]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def cut(self, workers: int | None, *, copies: bool = False) -> None:
+        """Cut the layers left, one by one, until none is; ``copies``: with this thread's own copies of the
+        parcels, for the second thread on a chunk (``bulk_pieces``)."""
+        catalog = layer_catalog()
+        own = shapely.from_wkb(shapely.to_wkb(self.projected)) if copies else None
+        while True:
+            with self._lock:
+                if not self.left:
+                    return
+                lid = self.left.popleft()
+            layer = _vector(self.batch.blueprint, lid).in_crs(self.epsg)
+            self.overlays[lid] = bulk_pieces(
+                self.projected, layer, workers=workers, overlaps=not catalog[lid].tiling, copies=own
+            )
+
+    def result(self) -> _Overlay:
+        """The chunk overlaid, once every layer is cut."""
+        batch, projected, epsg = self.batch, self.projected, self.epsg
+        overlays = {lid: self.overlays[lid] for lid in batch.layer_ids}
+        pixels = {
+            lid: parcel_pixels(raster, reproject(projected, epsg, raster.crs))
+            for lid in batch.raster_ids
+            if (raster := batch.blueprint.raster(lid)) is not None
+        }
+        stock = StockLand.of(overlays, batch.profile.stock_layers, len(self.chunk))
+        return _Overlay(epsg, self.chunk, projected, overlays, _to_geojson(list(projected), epsg), pixels, stock)
 
 
 @dataclass(frozen=True)
@@ -406,21 +443,35 @@ Chunks = Generator[tuple[np.ndarray, list[ParcelResult]], None, None]  # (positi
 def _in_process(batch: _Batch, tasks: list[tuple[int, np.ndarray]], workers: int | None) -> Chunks:
     """Chunks reviewed in this process. With more than one worker the overlay of the next chunk
     (GEOS, without the GIL) runs on a thread while this one grades the current chunk (Python):
-    the two halves of a review on two cores. The overlay may itself cut on ``workers`` threads:
-    it takes the cores the grading leaves idle."""
+    the two halves of a review on two cores. Done grading, this thread cuts the layers the overlay
+    thread has not reached (``_shared``) rather than wait; the overlay thread's cuts take any further
+    cores (``workers`` beyond two)."""
     if (workers or CORES) <= 1 or len(tasks) == 1:
         for epsg, chunk in tasks:
             yield chunk, batch.review_chunk(epsg, chunk, workers)
         return
+    beside = max(1, (workers or CORES) - 1)  # the overlay thread's cuts: the cores but this thread's
     with ThreadPoolExecutor(1) as pool:
-        ahead = pool.submit(batch.overlay, *tasks[0], workers)
+        current = batch.overlaying(*tasks[0])
+        with short_switches():  # nothing to grade yet: both threads cut the first chunk
+            _shared(current, pool.submit(current.cut, beside))
         for nxt in [*tasks[1:], None]:
-            with short_switches():  # while this thread waits and grades, not while its caller holds the chunk
-                found = ahead.result()
-                if nxt is not None:
-                    ahead = pool.submit(batch.overlay, *nxt, workers)
+            with short_switches():  # while this thread cuts and grades, not while its caller holds the chunk
+                ahead = batch.overlaying(*nxt) if nxt is not None else None
+                running = pool.submit(ahead.cut, beside) if ahead is not None else None
+                found = current.result()
                 graded = batch.grade(found)
+                if ahead is not None and running is not None:
+                    _shared(ahead, running)  # the layers the overlay thread has not reached yet
+                    current = ahead
             yield found.chunk, graded
+
+
+def _shared(overlaying: _Overlaying, running: Future[None]) -> None:
+    """Cut ``overlaying``'s layers left on this thread, beside the overlay thread (``running``), until
+    every layer is cut."""
+    overlaying.cut(1, copies=True)
+    running.result()
 
 
 def _chunk_size(parcels: int, workers: int | None) -> int:
