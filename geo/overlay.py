@@ -166,7 +166,9 @@ def bulk_pieces(
     ends = np.searchsorted(parcel_idx, np.arange(len(parcels)), side="right")
     starts_ = np.concatenate([[0], ends[:-1]])
     overlapping = _overlapping(parcel_idx, geometry, len(parcels)) if overlaps else np.zeros(len(parcels), bool)
-    if copies is not None:  # checked on this thread's copies (a prepared parcel is never shared): now the parcels
+    # only now the parcels themselves: ``_overlapping`` above runs relate_pattern, which uses a prepared first
+    # argument, and the parcels may be prepared and in use on the other thread
+    if copies is not None:
         geometry[whole] = parcels[parcel_idx[whole]]
     return [
         Pieces(geometry[s:e], area[s:e], {name: values[s:e] for name, values in columns.items()}, not over)

@@ -351,12 +351,14 @@ class _Overlaying:
         """Cut the layers left, one by one, until none is; ``copies``: with this thread's own copies of the
         parcels, for the second thread on a chunk (``bulk_pieces``)."""
         catalog = layer_catalog()
-        own = shapely.from_wkb(shapely.to_wkb(self.projected)) if copies else None
+        own = None
         while True:
             with self._lock:
                 if not self.left:
                     return
                 lid = self.left.popleft()
+            if copies and own is None:  # made once a layer is left to this thread
+                own = shapely.from_wkb(shapely.to_wkb(self.projected))
             layer = _vector(self.batch.blueprint, lid).in_crs(self.epsg)
             self.overlays[lid] = bulk_pieces(
                 self.projected, layer, workers=workers, overlaps=not catalog[lid].tiling, copies=own
