@@ -62,15 +62,6 @@ class Pieces:
         column = self.attributes[name]
         return column.tolist() if column.dtype.kind in "biu" or column.dtype == np.float64 else list(column)
 
-    def take(self, positions: np.ndarray) -> Pieces:
-        """The pieces at ``positions`` (indices into these)."""
-        return Pieces(
-            self.geometry[positions],
-            self.area_m2[positions],
-            {k: v[positions] for k, v in self.attributes.items()},
-            self.disjoint,
-        )
-
 
 def _cut(
     parcels: np.ndarray, features: np.ndarray, feature_area: np.ndarray, feature_bounds: np.ndarray

@@ -346,6 +346,20 @@ class _Overlaying:
     left: deque[str]  # the layers no thread has taken yet
     overlays: dict[str, list[Pieces]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _running: Future[None] | None = None  # the overlay thread's share (``started``)
+
+    def started(self, pool: ThreadPoolExecutor, workers: int) -> _Overlaying:
+        """This chunk being cut on ``pool``'s thread (its cuts on ``workers`` threads)."""
+        self._running = pool.submit(self.cut, workers)
+        return self
+
+    def joined(self) -> _Overlaying:
+        """This chunk with every layer cut: those the pool's thread has not reached cut on this one, with
+        copies of the parcels (``cut``)."""
+        self.cut(1, copies=True)
+        if self._running is not None:
+            self._running.result()
+        return self
 
     def cut(self, workers: int | None, *, copies: bool = False) -> None:
         """Cut the layers left, one by one, until none is; ``copies``: with this thread's own copies of the
@@ -446,7 +460,7 @@ def _in_process(batch: _Batch, tasks: list[tuple[int, np.ndarray]], workers: int
     """Chunks reviewed in this process. With more than one worker the overlay of the next chunk
     (GEOS, without the GIL) runs on a thread while this one grades the current chunk (Python):
     the two halves of a review on two cores. Done grading, this thread cuts the layers the overlay
-    thread has not reached (``_shared``) rather than wait; the overlay thread's cuts take any further
+    thread has not reached (``_Overlaying.joined``) rather than wait; the overlay thread's cuts take any further
     cores (``workers`` beyond two)."""
     if (workers or CORES) <= 1 or len(tasks) == 1:
         for epsg, chunk in tasks:
@@ -454,26 +468,16 @@ def _in_process(batch: _Batch, tasks: list[tuple[int, np.ndarray]], workers: int
         return
     beside = max(1, (workers or CORES) - 1)  # the overlay thread's cuts: the cores but this thread's
     with ThreadPoolExecutor(1) as pool:
-        current = batch.overlaying(*tasks[0])
         with short_switches():  # nothing to grade yet: both threads cut the first chunk
-            _shared(current, pool.submit(current.cut, beside))
+            current = batch.overlaying(*tasks[0]).started(pool, beside).joined()
         for nxt in [*tasks[1:], None]:
             with short_switches():  # while this thread cuts and grades, not while its caller holds the chunk
-                ahead = batch.overlaying(*nxt) if nxt is not None else None
-                running = pool.submit(ahead.cut, beside) if ahead is not None else None
+                ahead = batch.overlaying(*nxt).started(pool, beside) if nxt is not None else None
                 found = current.result()
                 graded = batch.grade(found)
-                if ahead is not None and running is not None:
-                    _shared(ahead, running)  # the layers the overlay thread has not reached yet
-                    current = ahead
+                if ahead is not None:
+                    current = ahead.joined()  # the layers the overlay thread has not reached yet
             yield found.chunk, graded
-
-
-def _shared(overlaying: _Overlaying, running: Future[None]) -> None:
-    """Cut ``overlaying``'s layers left on this thread, beside the overlay thread (``running``), until
-    every layer is cut."""
-    overlaying.cut(1, copies=True)
-    running.result()
 
 
 def _chunk_size(parcels: int, workers: int | None) -> int:

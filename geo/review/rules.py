@@ -530,13 +530,14 @@ def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outc
     deducted = 0.0
     for k, area in zip(at, areas, strict=True):
         cls = cast(LandUseClass, classes[k])  # a class sought is a known one
+        ratio = None if ratios is None else ratios[k]
         attributes: dict[str, Any] = {"class_code": cls.code}
         if ratios is not None:
-            attributes["deduction_ratio"] = ratios[k]
+            attributes["deduction_ratio"] = ratio
         attributes["class_name"] = cls.name_zh
         kept.append(Piece(check.layer, status, found.geometry[k], attributes, area))
         kept_classes.append(cls)
-        net = area * (1.0 - float((ratios[k] if ratios is not None else None) or 0.0))
+        net = area * (1.0 - float(ratio or 0.0))
         deducted += area - net
         by_class[cls.code] = by_class.get(cls.code, 0.0) + net
         hit.setdefault(cls.code, cls)
