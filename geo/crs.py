@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -26,6 +26,7 @@ GK3_CM_MIN, GK3_CM_MAX = 75, 135
 # Mainland China with its islands, generously: what any parcel's lon/lat must fall in.
 CHINA_LON = (73.0, 136.0)
 CHINA_LAT = (3.0, 54.0)
+Shapes = TypeVar("Shapes", gpd.GeoDataFrame, gpd.GeoSeries)  # a frame, or its geometry alone
 FINITE_CHUNK = 50_000  # geometries whose coordinates are checked at once
 
 
@@ -160,8 +161,8 @@ class Area:
         return f"{m2} m² ({ha} ha, {mu} mu)"
 
 
-def check_coordinates(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Refuse a frame whose numbers cannot be right for its CRS; return it unchanged.
+def check_coordinates(frame: Shapes) -> Shapes:
+    """Refuse a frame (or its geometry) whose numbers cannot be right for its CRS; return it unchanged.
 
     Catches the mistakes planners make: no CRS at all, latitude and longitude
     swapped, projected metres declared as degrees, GK eastings with or without the

@@ -70,11 +70,12 @@ def parcel_ids(frame: gpd.GeoDataFrame) -> list[str]:
 
 
 def project_attributes(frame: gpd.GeoDataFrame, overrides: dict[str, Any] | None) -> list[ProjectAttributes]:
-    present = [f for f in ProjectAttributes.model_fields if f in frame.columns and f != frame.geometry.name]
-    columns = {f: frame[f].tolist() for f in present}  # column by column: no frame of records per call
+    columns = set(frame.columns) - {frame.active_geometry_name}
+    present = [f for f in ProjectAttributes.model_fields if f in columns]
+    values = {f: frame[f].tolist() for f in present}  # column by column: no frame of records per call
     out = []
     for row in range(len(frame)):
-        given = {f: columns[f][row] for f in present if not is_blank(columns[f][row])}
+        given = {f: values[f][row] for f in present if not is_blank(values[f][row])}
         out.append(project_of(given | (overrides or {})))
     return out
 
@@ -194,11 +195,12 @@ def reviewing(
     prof = _applicable(load_profile(profile, data_dir=data_dir) if isinstance(profile, str) else profile, blueprint)
     if len(parcels) == 0:
         raise InputError("no parcels to review", "没有需要审查的地块")
-    check_coordinates(parcels)
+    shapes = parcels.geometry  # read once: each read of a frame's geometry builds a GeoSeries (a single parcel's cost)
+    check_coordinates(shapes)
     ids = parcel_ids(parcels)
     attrs = project_attributes(parcels, project)
-    geoms, repaired = clean_parcels(parcels, ids)
-    crs = parcels.crs
+    geoms, repaired = clean_parcels(shapes, ids)
+    crs = shapes.crs
     zones = parcel_zones(geoms, crs, blueprint.gk_zone_epsg)
     projected = _in_zones(geoms, crs, zones)
     areas = shapely.area(projected)
