@@ -116,8 +116,8 @@ def bulk_pieces(
     probes = parcels if copies is None else copies
     shapely.prepare(probes)
     parcel_idx, feature_idx = layer.tree.query(probes, predicate="intersects")
+    none = Pieces(np.empty(0, dtype=object), np.empty(0), {name: v[:0] for name, v in layer.columns.items()})
     if len(parcel_idx) == 0:  # common for a single parcel and a sparse layer: nothing to cut
-        none = Pieces(np.empty(0, dtype=object), np.empty(0), {name: v[:0] for name, v in layer.columns.items()})
         return [none] * len(parcels)
     order = np.argsort(parcel_idx, kind="stable")
     parcel_idx, feature_idx = parcel_idx[order], feature_idx[order]
@@ -161,8 +161,10 @@ def bulk_pieces(
     # argument, and the parcels may be prepared and in use on the other thread
     if copies is not None:
         geometry[whole] = parcels[parcel_idx[whole]]
-    return [
+    return [  # most parcels of a batch touch none of most layers: they share one empty Pieces
         Pieces(geometry[s:e], area[s:e], {name: values[s:e] for name, values in columns.items()}, not over)
+        if e > s
+        else none
         for s, e, over in zip(starts_.tolist(), ends.tolist(), overlapping.tolist(), strict=True)
     ]
 

@@ -12,7 +12,6 @@ rasterio's path.
 
 from __future__ import annotations
 
-import math
 from typing import Protocol
 
 import numpy as np
@@ -23,6 +22,7 @@ from rasterio.transform import Affine
 from rasterio.windows import Window
 
 KEEP_MAX_BYTES = 256 * 2**20
+PIXELS_AT_ONCE = 2**20  # pixel centres a batch tests in one call (some 40 MB of index arrays)
 
 Band = tuple[np.ndarray, np.ndarray]  # band 1 as plain values and a validity grid
 
@@ -61,11 +61,7 @@ def pixel_values(raster: Raster, shape: shapely.Geometry, *, all_touched: bool) 
     t = raster.transform
     if not _north_up(t):
         return _masked_by_rasterio(raster.dataset(), shape, all_touched=all_touched)
-    minx, miny, maxx, maxy = shape.bounds
-    col0 = max(math.floor((minx - t.c) / t.a), 0)
-    col1 = min(math.ceil((maxx - t.c) / t.a), raster.width)
-    row0 = max(math.floor((maxy - t.f) / t.e), 0)
-    row1 = min(math.ceil((miny - t.f) / t.e), raster.height)
+    col0, col1, row0, row1 = _windows(raster, np.array([shape.bounds]))[0].tolist()
     if col1 <= col0 or row1 <= row0:
         return np.empty(0)
     if raster.band is not None:
@@ -86,14 +82,67 @@ def pixel_values(raster: Raster, shape: shapely.Geometry, *, all_touched: bool) 
     return np.asarray(values[inside & valid], dtype=float)
 
 
+def _windows(raster: Raster, bounds: np.ndarray) -> np.ndarray:
+    """Each shape's window of a north-up grid from its bounds, one row per shape (first and past-last
+    column, first and past-last row), clipped to the grid: empty where the shape misses it."""
+    t = raster.transform
+    return np.column_stack(
+        [
+            np.maximum(np.floor((bounds[:, 0] - t.c) / t.a), 0),
+            np.minimum(np.ceil((bounds[:, 2] - t.c) / t.a), raster.width),
+            np.maximum(np.floor((bounds[:, 3] - t.f) / t.e), 0),
+            np.minimum(np.ceil((bounds[:, 1] - t.f) / t.e), raster.height),
+        ]
+    ).astype(np.int64)
+
+
 def parcel_pixels(raster: Raster, shapes: np.ndarray) -> list[np.ndarray]:
     """Each parcel's pixel values (``shapes`` in the raster's CRS): those whose centre lies inside it,
     or, for a parcel smaller than a pixel, every pixel it touches."""
-    out = []
-    for shape in shapes:
-        values = pixel_values(raster, shape, all_touched=False)
-        out.append(values if values.size else pixel_values(raster, shape, all_touched=True))
-    return out
+    band = raster.band
+    if band is not None and _north_up(raster.transform):
+        windows = _windows(raster, shapely.bounds(shapes))
+        centred = [v for run in _runs(windows) for v in _centred(raster.transform, band, shapes[run], windows[run])]
+    else:
+        centred = [pixel_values(raster, shape, all_touched=False) for shape in shapes]
+    return [
+        values if values.size else pixel_values(raster, shape, all_touched=True)
+        for values, shape in zip(centred, shapes, strict=True)
+    ]
+
+
+def _sizes(windows: np.ndarray) -> np.ndarray:
+    """Pixels in each window (``_windows``)."""
+    sizes: np.ndarray = np.maximum(windows[:, 1] - windows[:, 0], 0) * np.maximum(windows[:, 3] - windows[:, 2], 0)
+    return sizes
+
+
+def _runs(windows: np.ndarray) -> list[slice]:
+    """The shapes in runs whose windows hold up to ``PIXELS_AT_ONCE`` pixels together (a run of one
+    where a shape's own window holds more): what ``_centred`` tests in one call, its memory bounded."""
+    runs, start, held = [], 0, 0
+    for k, size in enumerate(_sizes(windows).tolist()):
+        if held + size > PIXELS_AT_ONCE and k > start:
+            runs.append(slice(start, k))
+            start, held = k, 0
+        held += size
+    return [*runs, slice(start, len(windows))]
+
+
+def _centred(t: Affine, band: Band, shapes: np.ndarray, windows: np.ndarray) -> list[np.ndarray]:
+    """Each shape's pixels of a kept band whose centre lies inside it: every window's centres tested
+    in one vectorised call, each window row by row (as ``pixel_values`` reads it)."""
+    counts = _sizes(windows)
+    cols = windows[:, 1] - windows[:, 0]
+    owner = np.repeat(np.arange(len(shapes)), counts)
+    k = np.arange(len(owner)) - np.repeat(np.cumsum(counts) - counts, counts)  # the pixel's place in its window
+    row = windows[owner, 2] + k // cols[owner]
+    col = windows[owner, 0] + k % cols[owner]
+    shapely.prepare(shapes)
+    values, valid = band
+    inside = valid[row, col] & shapely.contains_xy(shapes[owner], t.c + (col + 0.5) * t.a, t.f + (row + 0.5) * t.e)
+    found = np.asarray(values[row[inside], col[inside]], dtype=float)
+    return np.split(found, np.cumsum(np.bincount(owner[inside], minlength=len(shapes)))[:-1].tolist())
 
 
 def _split(band: np.ma.MaskedArray) -> tuple[np.ndarray, np.ndarray]:

@@ -95,3 +95,24 @@ def test_a_parcel_takes_the_pixels_centred_in_it_or_if_smaller_than_one_those_it
     np.testing.assert_array_equal(got[0], pixel_values(layer, block, all_touched=False))
     np.testing.assert_array_equal(got[1], pixel_values(layer, speck, all_touched=True))
     assert pixel_values(layer, speck, all_touched=False).size == 0  # no centre inside: the fallback decided
+
+
+@pytest.mark.parametrize("at_once", [2**20, 50])  # one call for all, or runs of a few shapes (and one alone)
+def test_a_batch_takes_each_parcels_pixels_as_one_parcel_would(
+    raster: Path, at_once: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batch path tests every parcel's pixel centres in one call: the same values, in the same
+    order, as each parcel read alone (which matches rasterio.mask above)."""
+    monkeypatch.setattr(geo.raster, "PIXELS_AT_ONCE", at_once)
+    layer = RasterLayer.open("slope", raster, CRS.from_epsg(4548))
+    rng = np.random.default_rng(5)
+    centres = np.column_stack([rng.uniform(463_800, 467_200, 80), rng.uniform(3_917_800, 3_920_200, 80)])
+    shapes = shapely.buffer(shapely.points(centres), rng.uniform(2, 200, 80), quad_segs=3)
+    shapes = np.append(shapes, [shapely.box(0, 0, 10, 10), shapely.box(464_150, 3_919_850, 464_300, 3_920_000)])
+    got = parcel_pixels(layer, shapes)  # the last two: off the grid, and across the nodata corner's edge
+    assert len(got) == len(shapes)
+    for values, shape in zip(got, shapes, strict=True):
+        alone = pixel_values(layer, shape, all_touched=False)
+        np.testing.assert_array_equal(values, alone if alone.size else pixel_values(layer, shape, all_touched=True))
+    assert got[-2].size == 0 and got[-1].size == 15 * 10  # 15 × 15 centres, of which 15 × 5 nodata
+    assert sum(v.size for v in got) > 10_000  # the random parcels do take pixels
