@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import time
+from collections import Counter
 from typing import Any
 
 import geopandas as gpd
@@ -155,6 +157,35 @@ def test_pipelined_review_gives_the_one_thread_result(blueprint: Blueprint, monk
     alone = review(frame, blueprint, project=project, workers=1)
     assert seen == [4, 8, 12, 16, 20, 24, 27, 30]  # chunk by chunk, in order
     assert [p.model_dump() for p in piped.parcels] == [p.model_dump() for p in alone.parcels]
+
+
+def test_a_grading_error_stops_the_overlay_of_the_next_chunk(
+    blueprint: Blueprint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The error reaches the caller once the overlay thread is done with the layer it is cutting, not
+    after the whole next chunk."""
+    engine = importlib.import_module("geo.review.engine")
+    monkeypatch.setattr(engine, "PIPELINE_CHUNK_MIN", 4)
+    cut: list[int] = []  # the chunk (its parcels' array) of each layer cut
+    real = engine.bulk_pieces
+
+    def slow(parcels: np.ndarray, *args: Any, **kwargs: Any) -> list[overlay.Pieces]:
+        cut.append(id(parcels))
+        time.sleep(0.05)  # a layer takes long enough for the grading to fail while the next is cut
+        return real(parcels, *args, **kwargs)
+
+    def failing(self: Any, found: Any) -> None:
+        raise RuntimeError("grading failed")
+
+    monkeypatch.setattr(engine, "bulk_pieces", slow)
+    monkeypatch.setattr(engine._Batch, "grade", failing)
+    shapes = _blobs(np.random.default_rng(3), 30, 9500, (40, 700))
+    frame = gpd.GeoDataFrame({"id": [f"F{i}" for i in range(len(shapes))]}, geometry=shapes, crs=EPSG)
+    with pytest.raises(RuntimeError, match="grading failed"):
+        review(frame, blueprint, workers=2)
+    first, *after = Counter(cut).values()  # the first chunk's layers, then the next one's
+    assert first >= 5  # every layer of the first chunk, by both threads
+    assert sum(after) <= 2  # of the next chunk, the layer being cut when the grading failed (a race: or two)
 
 
 def test_gc_paused_is_reentrant_and_restores() -> None:

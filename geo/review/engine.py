@@ -357,28 +357,42 @@ class _Overlaying:
 
     def joined(self) -> _Overlaying:
         """This chunk with every layer cut: those the pool's thread has not reached cut on this one, with
-        copies of the parcels (``cut``)."""
-        self.cut(1, copies=True)
-        if self._running is not None:
-            self._running.result()
+        copies of the parcels (``cut``). The pool thread's error is raised even where this thread's own
+        cut failed too (with this one's as its context)."""
+        try:
+            self.cut(1, copies=True)
+        finally:
+            if self._running is not None:
+                self._running.result()
         return self
 
     def cut(self, workers: int | None, *, copies: bool = False) -> None:
         """Cut the layers left, one by one, until none is; ``copies``: with this thread's own copies of the
-        parcels, for the second thread on a chunk (``bulk_pieces``)."""
+        parcels, for the second thread on a chunk (``bulk_pieces``). An error leaves no layer to the other
+        thread (``abandon``)."""
         catalog = layer_catalog()
         own = None
-        while True:
-            with self._lock:
-                if not self.left:
-                    return
-                lid = self.left.popleft()
-            if copies and own is None:  # made once a layer is left to this thread
-                own = shapely.from_wkb(shapely.to_wkb(self.projected))
-            layer = _vector(self.batch.blueprint, lid).in_crs(self.epsg)
-            self.overlays[lid] = bulk_pieces(
-                self.projected, layer, workers=workers, overlaps=not catalog[lid].tiling, copies=own
-            )
+        try:
+            while True:
+                with self._lock:
+                    if not self.left:
+                        return
+                    lid = self.left.popleft()
+                if copies and own is None:  # made once a layer is left to this thread
+                    own = shapely.from_wkb(shapely.to_wkb(self.projected))
+                layer = _vector(self.batch.blueprint, lid).in_crs(self.epsg)
+                self.overlays[lid] = bulk_pieces(
+                    self.projected, layer, workers=workers, overlaps=not catalog[lid].tiling, copies=own
+                )
+        except BaseException:
+            self.abandon()
+            raise
+
+    def abandon(self) -> None:
+        """No layer left to take: after an error the other thread stops at the layer it is cutting, and the
+        error reaches the caller without the rest of the chunk being cut first."""
+        with self._lock:
+            self.left.clear()
 
     def result(self) -> _Overlay:
         """The chunk overlaid, once every layer is cut."""
@@ -475,8 +489,13 @@ def _in_process(batch: _Batch, tasks: list[tuple[int, np.ndarray]], workers: int
         for nxt in [*tasks[1:], None]:
             with short_switches():  # while this thread cuts and grades, not while its caller holds the chunk
                 ahead = batch.overlaying(*nxt).started(pool, beside) if nxt is not None else None
-                found = current.result()
-                graded = batch.grade(found)
+                try:
+                    found = current.result()
+                    graded = batch.grade(found)
+                except BaseException:
+                    if ahead is not None:
+                        ahead.abandon()  # the pool's thread stops at the layer it is cutting
+                    raise
                 if ahead is not None:
                     current = ahead.joined()  # the layers the overlay thread has not reached yet
             yield found.chunk, graded
