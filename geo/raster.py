@@ -22,7 +22,7 @@ from rasterio.transform import Affine
 from rasterio.windows import Window
 
 KEEP_MAX_BYTES = 256 * 2**20
-PIXELS_AT_ONCE = 2**20  # pixel centres a batch tests in one call (some 40 MB of index arrays)
+PIXELS_AT_ONCE = 2**20  # pixel centres a batch tests in one call (some 55 MB of index arrays)
 
 Band = tuple[np.ndarray, np.ndarray]  # band 1 as plain values and a validity grid
 
@@ -102,7 +102,15 @@ def parcel_pixels(raster: Raster, shapes: np.ndarray) -> list[np.ndarray]:
     band = raster.band
     if band is not None and _north_up(raster.transform):
         windows = _windows(raster, shapely.bounds(shapes))
-        centred = [v for run in _runs(windows) for v in _centred(raster.transform, band, shapes[run], windows[run])]
+        centred = [
+            v
+            for run in _runs(windows)
+            for v in (
+                _centred(raster.transform, band, shapes[run], windows[run])
+                if isinstance(run, slice)
+                else [pixel_values(raster, shapes[run], all_touched=False)]
+            )
+        ]
     else:
         centred = [pixel_values(raster, shape, all_touched=False) for shape in shapes]
     return [
@@ -111,29 +119,31 @@ def parcel_pixels(raster: Raster, shapes: np.ndarray) -> list[np.ndarray]:
     ]
 
 
-def _sizes(windows: np.ndarray) -> np.ndarray:
-    """Pixels in each window (``_windows``)."""
-    sizes: np.ndarray = np.maximum(windows[:, 1] - windows[:, 0], 0) * np.maximum(windows[:, 3] - windows[:, 2], 0)
-    return sizes
-
-
-def _runs(windows: np.ndarray) -> list[slice]:
-    """The shapes in runs whose windows hold up to ``PIXELS_AT_ONCE`` pixels together (a run of one
-    where a shape's own window holds more): what ``_centred`` tests in one call, its memory bounded."""
-    runs, start, held = [], 0, 0
-    for k, size in enumerate(_sizes(windows).tolist()):
-        if held + size > PIXELS_AT_ONCE and k > start:
-            runs.append(slice(start, k))
+def _runs(windows: np.ndarray) -> list[slice | int]:
+    """The shapes in runs whose windows hold up to ``PIXELS_AT_ONCE`` pixels together, what ``_centred``
+    tests in one call at some 55 bytes a pixel; a shape whose own window holds more (a road across the
+    county) alone, by position, for ``pixel_values`` and its byte a pixel."""
+    sizes = np.maximum(windows[:, 1] - windows[:, 0], 0) * np.maximum(windows[:, 3] - windows[:, 2], 0)
+    runs: list[slice | int] = []
+    start, held = 0, 0
+    for k, size in enumerate(sizes.tolist()):
+        if held + size > PIXELS_AT_ONCE or size > PIXELS_AT_ONCE:
+            if k > start:
+                runs.append(slice(start, k))
             start, held = k, 0
+            if size > PIXELS_AT_ONCE:
+                runs.append(k)
+                start = k + 1
+                continue
         held += size
-    return [*runs, slice(start, len(windows))]
+    return [*runs, slice(start, len(sizes))] if start < len(sizes) else runs
 
 
 def _centred(t: Affine, band: Band, shapes: np.ndarray, windows: np.ndarray) -> list[np.ndarray]:
     """Each shape's pixels of a kept band whose centre lies inside it: every window's centres tested
     in one vectorised call, each window row by row (as ``pixel_values`` reads it)."""
-    counts = _sizes(windows)
-    cols = windows[:, 1] - windows[:, 0]
+    cols = np.maximum(windows[:, 1] - windows[:, 0], 0)
+    counts = cols * np.maximum(windows[:, 3] - windows[:, 2], 0)
     owner = np.repeat(np.arange(len(shapes)), counts)
     k = np.arange(len(owner)) - np.repeat(np.cumsum(counts) - counts, counts)  # the pixel's place in its window
     row = windows[owner, 2] + k // cols[owner]

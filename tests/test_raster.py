@@ -97,7 +97,7 @@ def test_a_parcel_takes_the_pixels_centred_in_it_or_if_smaller_than_one_those_it
     assert pixel_values(layer, speck, all_touched=False).size == 0  # no centre inside: the fallback decided
 
 
-@pytest.mark.parametrize("at_once", [2**20, 50])  # one call for all, or runs of a few shapes (and one alone)
+@pytest.mark.parametrize("at_once", [2**20, 50])  # one call for all, or runs of a few shapes and the larger alone
 def test_a_batch_takes_each_parcels_pixels_as_one_parcel_would(
     raster: Path, at_once: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -116,3 +116,4 @@ def test_a_batch_takes_each_parcels_pixels_as_one_parcel_would(
         np.testing.assert_array_equal(values, alone if alone.size else pixel_values(layer, shape, all_touched=True))
     assert got[-2].size == 0 and got[-1].size == 15 * 10  # 15 × 15 centres, of which 15 × 5 nodata
     assert sum(v.size for v in got) > 10_000  # the random parcels do take pixels
+    assert parcel_pixels(layer, shapes[:0]) == []

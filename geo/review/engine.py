@@ -357,13 +357,16 @@ class _Overlaying:
 
     def joined(self) -> _Overlaying:
         """This chunk with every layer cut: those the pool's thread has not reached cut on this one, with
-        copies of the parcels (``cut``). The pool thread's error is raised even where this thread's own
-        cut failed too (with this one's as its context)."""
+        copies of the parcels (``cut``). Where this thread's cut fails, its error is raised (a stop signal
+        stays one) once the pool's thread has stopped, with that thread's own error, if any, in a note."""
         try:
             self.cut(1, copies=True)
-        finally:
-            if self._running is not None:
-                self._running.result()
+        except BaseException as error:
+            if self._running is not None and (other := self._running.exception()) is not None:
+                error.add_note(f"the overlay thread failed as well: {other!r}")
+            raise
+        if self._running is not None:
+            self._running.result()
         return self
 
     def cut(self, workers: int | None, *, copies: bool = False) -> None:
