@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import geopandas as gpd
@@ -41,6 +42,12 @@ class IndexedLayer:
         columns = {c: frame[c].to_numpy() for c in frame.columns if c != frame.geometry.name}
         area, bounds = map_chunks(shapely.area, geometry), map_chunks(shapely.bounds, geometry)
         return cls(frame, STRtree(geometry), geometry, area, bounds, columns)
+
+    @cached_property
+    def no_pieces(self) -> Pieces:
+        """A parcel's pieces where it touches no feature: one for all such parcels (most of a batch's,
+        in most layers)."""
+        return Pieces(np.empty(0, dtype=object), np.empty(0), {name: v[:0] for name, v in self.columns.items()})
 
 
 @dataclass(frozen=True, slots=True)  # one per parcel and layer
@@ -116,7 +123,7 @@ def bulk_pieces(
     probes = parcels if copies is None else copies
     shapely.prepare(probes)
     parcel_idx, feature_idx = layer.tree.query(probes, predicate="intersects")
-    none = Pieces(np.empty(0, dtype=object), np.empty(0), {name: v[:0] for name, v in layer.columns.items()})
+    none = layer.no_pieces
     if len(parcel_idx) == 0:  # common for a single parcel and a sparse layer: nothing to cut
         return [none] * len(parcels)
     order = np.argsort(parcel_idx, kind="stable")
@@ -161,7 +168,7 @@ def bulk_pieces(
     # argument, and the parcels may be prepared and in use on the other thread
     if copies is not None:
         geometry[whole] = parcels[parcel_idx[whole]]
-    return [  # most parcels of a batch touch none of most layers: they share one empty Pieces
+    return [
         Pieces(geometry[s:e], area[s:e], {name: values[s:e] for name, values in columns.items()}, not over)
         if e > s
         else none

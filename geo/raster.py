@@ -100,7 +100,7 @@ def parcel_pixels(raster: Raster, shapes: np.ndarray) -> list[np.ndarray]:
     """Each parcel's pixel values (``shapes`` in the raster's CRS): those whose centre lies inside it,
     or, for a parcel smaller than a pixel, every pixel it touches."""
     band = raster.band
-    if band is not None and _north_up(raster.transform):
+    if band is not None and _north_up(raster.transform) and len(shapes) > 1:  # one: its window alone costs less
         windows = _windows(raster, shapely.bounds(shapes))
         centred = [
             v
