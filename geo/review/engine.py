@@ -324,7 +324,12 @@ class _Batch:
                 off_stock_m2=found.stock.off_stock_m2[k],
             )
             result = review_parcel(
-                ctx, prof, repaired=self.repaired[i], outline=found.outlines[k], pieces=self.pieces, clear=self.clear
+                ctx,
+                prof,
+                repaired=self.repaired[i],
+                outline=None if found.outlines is None else found.outlines[k],
+                pieces=self.pieces,
+                clear=self.clear,
             )
             out.append(result.with_declared_area(self.declared[i]))
         return out
@@ -407,7 +412,8 @@ class _Overlaying:
             if (raster := batch.blueprint.raster(lid)) is not None
         }
         stock = StockLand.of(overlays, batch.profile.stock_layers, len(self.chunk))
-        return _Overlay(epsg, self.chunk, projected, overlays, _to_geojson(list(projected), epsg), pixels, stock)
+        outlines = None if batch.pieces else _to_geojson(list(projected), epsg)  # with pieces: with theirs
+        return _Overlay(epsg, self.chunk, projected, overlays, outlines, pixels, stock)
 
 
 @dataclass(frozen=True)
@@ -419,7 +425,7 @@ class _Overlay:
     chunk: np.ndarray
     projected: np.ndarray
     overlays: dict[str, list[Pieces]]
-    outlines: list[dict[str, Any]]
+    outlines: list[dict[str, Any]] | None  # None: each reprojected with the parcel's pieces (``review_parcel``)
     pixels: dict[str, list[np.ndarray]]
     stock: StockLand
 
@@ -599,20 +605,23 @@ def review_parcel(
     profile: Profile,
     *,
     repaired: bool,
-    outline: dict[str, Any],
+    outline: dict[str, Any] | None,
     pieces: bool = True,
     clear: ClearItems | None = None,
 ) -> ParcelResult:
     """One parcel's items, verdict and land figures, from its context's layer pieces; ``clear`` (a
-    batch's) grades each item whose layers the parcel does not touch at all once for the batch."""
+    batch's) grades each item whose layers the parcel does not touch at all once for the batch;
+    ``outline``: the parcel as GeoJSON, None to reproject it here, with its pieces."""
     area = Area(ctx.area_m2)
     runs = [
         (found, []) if clear is not None and (found := clear.result(item, ctx)) is not None else _run_item(item, ctx)
         for item in profile.items
     ]
     items = [result for result, _ in runs]
-    if pieces:  # every piece of the parcel reprojected in one call
-        shapes = iter(_to_geojson([g for _, geoms in runs for g in geoms], ctx.epsg))
+    own = [ctx.geometry] if outline is None else []
+    shapes = iter(_to_geojson(own + ([g for _, geoms in runs for g in geoms] if pieces else []), ctx.epsg))
+    outline = next(shapes) if outline is None else outline  # every geometry of the parcel reprojected in one call
+    if pieces:
         for result in items:
             for detail in result.details:
                 detail.geometry = next(shapes)
