@@ -119,31 +119,36 @@ def parcel_pixels(raster: Raster, shapes: np.ndarray) -> list[np.ndarray]:
     ]
 
 
+def _sizes(windows: np.ndarray) -> np.ndarray:
+    """Pixels in each window (``_windows``): none where it misses the grid."""
+    sizes: np.ndarray = np.maximum(windows[:, 1] - windows[:, 0], 0) * np.maximum(windows[:, 3] - windows[:, 2], 0)
+    return sizes
+
+
 def _runs(windows: np.ndarray) -> list[slice | int]:
     """The shapes in runs whose windows hold up to ``PIXELS_AT_ONCE`` pixels together, what ``_centred``
     tests in one call at some 55 bytes a pixel; a shape whose own window holds more (a road across the
     county) alone, by position, for ``pixel_values`` and its byte a pixel."""
-    sizes = np.maximum(windows[:, 1] - windows[:, 0], 0) * np.maximum(windows[:, 3] - windows[:, 2], 0)
     runs: list[slice | int] = []
     start, held = 0, 0
-    for k, size in enumerate(sizes.tolist()):
-        if held + size > PIXELS_AT_ONCE or size > PIXELS_AT_ONCE:
+    for k, size in enumerate(_sizes(windows).tolist()):
+        if size > PIXELS_AT_ONCE or held + size > PIXELS_AT_ONCE:  # the run so far is full
             if k > start:
                 runs.append(slice(start, k))
             start, held = k, 0
-            if size > PIXELS_AT_ONCE:
-                runs.append(k)
-                start = k + 1
-                continue
-        held += size
-    return [*runs, slice(start, len(sizes))] if start < len(sizes) else runs
+        if size > PIXELS_AT_ONCE:
+            runs.append(k)
+            start = k + 1
+        else:
+            held += size
+    return [*runs, slice(start, len(windows))] if start < len(windows) else runs
 
 
 def _centred(t: Affine, band: Band, shapes: np.ndarray, windows: np.ndarray) -> list[np.ndarray]:
     """Each shape's pixels of a kept band whose centre lies inside it: every window's centres tested
     in one vectorised call, each window row by row (as ``pixel_values`` reads it)."""
-    cols = np.maximum(windows[:, 1] - windows[:, 0], 0)
-    counts = cols * np.maximum(windows[:, 3] - windows[:, 2], 0)
+    counts = _sizes(windows)
+    cols = windows[:, 1] - windows[:, 0]  # read only where a window holds pixels
     owner = np.repeat(np.arange(len(shapes)), counts)
     k = np.arange(len(owner)) - np.repeat(np.cumsum(counts) - counts, counts)  # the pixel's place in its window
     row = windows[owner, 2] + k // cols[owner]

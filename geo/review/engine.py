@@ -618,9 +618,10 @@ def review_parcel(
         for item in profile.items
     ]
     items = [result for result, _ in runs]
+    # every geometry of the parcel reprojected in one call: its outline where not given, then its pieces
     own = [ctx.geometry] if outline is None else []
     shapes = iter(_to_geojson(own + ([g for _, geoms in runs for g in geoms] if pieces else []), ctx.epsg))
-    outline = next(shapes) if outline is None else outline  # every geometry of the parcel reprojected in one call
+    outline = next(shapes) if outline is None else outline
     if pieces:
         for result in items:
             for detail in result.details:
