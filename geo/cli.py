@@ -28,6 +28,7 @@ from geo.crs import check_coordinates
 from geo.errors import InputError, LantuError
 from geo.geometry import check_size
 from geo.io import read_parcels, write_parcels
+from geo.io.blueprint import check_replaceable
 from geo.io.files import WholeFiles, a_folder, whole_files
 from geo.io.results import Chunks, write_pieces, write_result_csv, write_result_geojson, write_result_json
 from geo.io.summary import summary_path, write_summary
@@ -462,6 +463,10 @@ def demo_blueprint_cmd(
                     f"{out_dir} is not empty; use --force to replace it", f"{out_dir} 不是空目录；用 --force 替换它"
                 )
             )
+        try:
+            check_replaceable(out_dir)  # --force replaces a blueprint, never any other folder
+        except LantuError as exc:
+            fail(exc)
         shutil.rmtree(out_dir)
     try:
         build_demo_blueprint(out_dir, data_dir=data_dir)

@@ -9,6 +9,7 @@ Every fixture is written here with GDAL (pyogrio): rectangles on the km grid of 
 from __future__ import annotations
 
 import json
+import shutil
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -293,6 +294,19 @@ def test_a_failed_build_leaves_the_old_blueprint(built: Path, tmp_path: Path) ->
     assert "foo.shp" in result.output and "no layer recognised" in result.output
     assert {f.name: f.read_bytes() for f in built.iterdir()} == before
     assert not [p for p in built.parent.iterdir() if p.name.startswith(".")]  # no staging left behind
+
+
+def test_a_build_refuses_to_replace_the_folder_its_sources_lie_in(built: Path, tmp_path: Path) -> None:
+    """The output folder is replaced as a whole: sources inside it would be deleted by their own build."""
+    target = shutil.copytree(built, tmp_path / "blueprint")  # the module's blueprint stays as it is
+    source = target / "sources" / "dltb.gpkg"
+    source.parent.mkdir()
+    _frame(_dltb_rows(), EPSG).to_file(source, layer="DLTB")
+    before = {f.name for f in target.iterdir()}
+    result = runner.invoke(app, ["blueprint", "build", str(source), "-o", str(target)])
+    assert result.exit_code == 2
+    assert "inside" in result.output and "dltb.gpkg" in result.output
+    assert source.is_file() and {f.name for f in target.iterdir()} == before
 
 
 def _bad_sources(tmp: Path) -> dict[str, tuple[Path, list[str]]]:

@@ -160,6 +160,9 @@ def test_demo_blueprint_refuses_non_empty_dir(tmp_path: Path) -> None:
     result = runner.invoke(app, ["demo-blueprint", str(tmp_path)])
     assert result.exit_code == 2
     assert (tmp_path / "x").read_text() == "keep me"
+    forced = runner.invoke(app, ["demo-blueprint", str(tmp_path), "--force"])  # replaces a blueprint, not any folder
+    assert forced.exit_code == 2 and "blueprint.yaml" in forced.output
+    assert (tmp_path / "x").read_text() == "keep me"
 
 
 def test_multipolygon_shapefile_zip(tmp_path: Path, blueprint_dir: Path) -> None:

@@ -44,7 +44,7 @@ from geo.build.sources import SourceLayer, dataset_sha256, source_layers
 from geo.catalog import landuse_class, layer_catalog
 from geo.crs import CGCS2000, check_coordinates, gk3_epsg_for_longitude, gk_epsg, transformer_for
 from geo.errors import CRSError, InputError
-from geo.io.blueprint import staging, write_flatgeobuf, write_geoparquet, write_manifest
+from geo.io.blueprint import check_replaceable, staging, write_flatgeobuf, write_geoparquet, write_manifest
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +91,7 @@ def build_blueprint(
     ``built`` the build time (default now); ``store`` the layers' format: GeoParquet (read with
     pyarrow) or FlatGeobuf (with its spatial index, for GIS desktops).
     """
+    check_replaceable(Path(out), keep=[Path(s) for s in sources])  # before the sources are read
     chosen = load_presets(presets, search=search)
     declared = _parse_crs(crs) if crs else None
     when = built or datetime.now(UTC)
@@ -147,7 +148,7 @@ def build_blueprint(
         skipped=skipped,
         warnings=warnings,
     )
-    with staging(Path(out)) as tmp:
+    with staging(Path(out), keep=[Path(s) for s in sources]) as tmp:
         entries: dict[str, dict[str, Any]] = {}
         for target, frame in frames.items():
             path = tmp / f"{target}.{store}"

@@ -18,7 +18,7 @@ import hashlib
 import json
 import shutil
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -149,11 +149,9 @@ def write_flatgeobuf(frame: gpd.GeoDataFrame, path: Path) -> Path:
     return path
 
 
-@contextmanager
-def staging(target: Path) -> Iterator[Path]:
-    """A fresh folder beside ``target`` to write a blueprint into; on success it replaces ``target``
-    by two renames (the old one, if any, is removed after), on failure it is removed: ``target`` is
-    never half-written. ``target`` must be absent, empty or a blueprint (it has a manifest)."""
+def check_replaceable(target: Path, *, keep: Sequence[Path] = ()) -> None:
+    """``target`` may be replaced by a new blueprint: it is absent, empty or a blueprint (it has a
+    manifest), and none of ``keep`` (a build's sources) lies inside it, since everything in it goes."""
     if target.exists() and not target.is_dir():
         raise BlueprintError(f"{target} exists and is not a directory", f"{target} 已存在且不是目录")
     if target.is_dir() and any(target.iterdir()) and not (target / MANIFEST).is_file():
@@ -161,6 +159,21 @@ def staging(target: Path) -> Iterator[Path]:
             f"{target} is not empty and holds no {MANIFEST}; refusing to replace it",
             f"{target} 非空且不是蓝图目录，拒绝覆盖",
         )
+    inside = [str(k) for k in keep if k.resolve().is_relative_to(target.resolve())]
+    if inside:
+        raise BlueprintError(
+            f"{', '.join(inside)} lies inside {target}, which the build replaces as a whole; "
+            "build into another directory",
+            f"{'、'.join(inside)} 位于输出目录 {target} 内，构建会整体替换该目录；请输出到其他目录",
+        )
+
+
+@contextmanager
+def staging(target: Path, *, keep: Sequence[Path] = ()) -> Iterator[Path]:
+    """A fresh folder beside ``target`` to write a blueprint into; on success it replaces ``target``
+    by two renames (the old one, if any, is removed after), on failure it is removed: ``target`` is
+    never half-written. ``target`` must be replaceable (``check_replaceable``)."""
+    check_replaceable(target, keep=keep)
     target.parent.mkdir(parents=True, exist_ok=True)
     token = uuid.uuid4().hex[:8]
     tmp = target.parent / f".{target.name}.building-{token}"
