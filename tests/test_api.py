@@ -69,6 +69,9 @@ def test_project_fields_as_query_parameters(client: TestClient, keys: dict[str, 
     r = client.post("/api/v1/reviews?major_project=true&project_type=transport", json=FARMLAND, headers=auth(keys))
     item = next(i for i in r.json()["parcels"][0]["items"] if i["code"] == "basic_farmland")
     assert item["status"] == "warn"
+    # an empty field (a form's unset select) gives no value: the parcel's own type stays
+    blank = client.post("/api/v1/reviews?project_type=", json=PASSING, headers=auth(keys))
+    assert blank.status_code == 201 and blank.json()["parcels"][0]["project_type"] == "residential"
 
 
 def test_bare_geometry_and_bearer_token(client: TestClient, keys: dict[str, str]) -> None:

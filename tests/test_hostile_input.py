@@ -103,6 +103,29 @@ def test_an_infinite_project_figure_is_refused(blueprint: Blueprint, field: str,
         review(frame, blueprint, project={field: value})
 
 
+@pytest.mark.parametrize(
+    "given, field",
+    [
+        ({"investment_wan": True}, "investment_wan"),  # JSON's true was taken as 1 万元
+        ({"power_mw": False}, "power_mw"),
+        ({"name": "某\x00项目"}, "name"),  # control characters broke the Word opinion and the Excel summary
+        ({"project_id": "XM\x0b1"}, "project_id"),
+    ],
+)
+def test_a_flag_for_a_figure_or_a_control_character_is_refused(
+    blueprint: Blueprint, given: dict[str, object], field: str
+) -> None:
+    frame = parcel_frame(rect(1.2, 1.2, 1.6, 1.6), project_type="industrial", **given)
+    with pytest.raises(InputError, match=f"{field}="):
+        review(frame, blueprint)
+
+
+def test_a_parcel_id_with_a_control_character_is_refused(blueprint: Blueprint) -> None:
+    frame = parcel_frame(rect(1.2, 1.2, 1.6, 1.6), id="D\x0106")
+    with pytest.raises(InputError, match="control characters"):
+        review(frame, blueprint)
+
+
 def test_an_infinite_investment_flag_is_exit_2(one_parcel: Path, blueprint_dir: Path) -> None:
     args = [
         "review",

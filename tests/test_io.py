@@ -4,6 +4,7 @@ round trips; hostile archives; and geometry hygiene."""
 from __future__ import annotations
 
 import json
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -478,6 +479,29 @@ def test_shapefile_field_names_fit_dbase_and_come_back(tmp_path: Path) -> None:
             if not name.endswith(".fields.csv"):
                 dst.writestr(name, src.read(name))
     assert read_parcels(bare)["project_type"].iloc[0] == "industrial"
+
+
+def test_shapefile_fields_cut_by_gdal_come_back(tmp_path: Path) -> None:
+    """geopandas, QGIS and ArcGIS cut a long field name to its first ten bytes (``project_ty``): the project's
+    type, investment and exemption must come back, or the review grades another project."""
+    frame = parcel_frame(
+        rect(1.2, 1.2, 1.3, 1.3), id="S1", project_type="industrial", investment_wan=500.0, redline_exempt=True
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # GDAL says what it cut
+        frame.to_file(tmp_path / "cut.shp", engine="pyogrio")
+    assert {"project_ty", "investment", "redline_ex"} <= set(gpd.read_file(tmp_path / "cut.shp").columns)
+    back = read_parcels(tmp_path / "cut.shp")
+    assert back["project_type"].iloc[0] == "industrial" and back["investment_wan"].iloc[0] == 500.0
+    assert bool(back["redline_exempt"].iloc[0])
+
+
+def test_json_nan_and_infinity_are_refused_not_read_as_missing() -> None:
+    text = parcel_frame(rect(1.2, 1.2, 1.3, 1.3), investment_wan=123.5).to_crs(4490).to_json()
+    assert "123.5" in text
+    for constant in ("NaN", "Infinity", "-Infinity"):
+        with pytest.raises(FormatError, match=f"{constant} is not a JSON value"):
+            parse_geojson_bytes(text.replace("123.5", constant))
 
 
 def test_shapefile_in_gbk_refuses_what_gbk_cannot_spell(tmp_path: Path) -> None:

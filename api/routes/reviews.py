@@ -125,7 +125,7 @@ async def create_review(
             "major_project": major_project,
             "redline_exempt": redline_exempt,
         }.items()
-        if v is not None
+        if not is_blank(v)  # an empty field of a form (project_type=) gives no value, as an empty cell
     }
     async with pool.ticket() as ticket:  # admitted before the body is read: waiting bodies are bounded
         frame = await _parcels_from_request(request, ticket, crs, limits, settings)

@@ -191,13 +191,21 @@ def _check_unicode(properties: dict[str, Any], n: int) -> None:
                 )
 
 
+def _no_constant(name: str) -> None:
+    """JSON has no NaN or Infinity (RFC 8259), though Python writes them: read as missing, an
+    investment of NaN would pass the land-use standard unchecked."""
+    raise FormatError(
+        f"{name} is not a JSON value; write null for a missing one", f"{name} 不是合法的 JSON 值；缺失值请写 null"
+    )
+
+
 def parse_geojson_bytes(data: bytes | str, *, limits: ReadLimits | None = None) -> gpd.GeoDataFrame:
     """Parcels from GeoJSON text, refusing what is not JSON or is nested beyond reason."""
     if limits is not None:
         limits.size(len(data), "GeoJSON")
         _precount_positions(data, limits)
     try:
-        obj = json.loads(data)
+        obj = json.loads(data, parse_constant=_no_constant)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise FormatError(f"not valid JSON ({exc})", "不是有效的 JSON") from exc
     except RecursionError as exc:
@@ -475,9 +483,11 @@ def shapefile_names(columns: list[str], encoding: str) -> dict[str, str]:
 
 
 def _long_field_names(frame: gpd.GeoDataFrame, shp: Path) -> gpd.GeoDataFrame:
-    """Restore the long names of a shapefile's fields: from its sidecar, else the fixed table."""
+    """Restore the long names of a shapefile's fields: from its sidecar, else the fixed table, else as
+    GDAL, QGIS and ArcGIS cut them (the first ten bytes: ``project_ty``, ``investment``, ``redline_ex``)."""
     sidecar = shp.with_name(shp.stem + FIELD_SIDECAR)
-    restore = {short: long for long, short in SHAPEFILE_SHORT.items()}
+    restore = {long[:DBF_NAME_BYTES]: long for long in SHAPEFILE_SHORT}
+    restore.update({short: long for long, short in SHAPEFILE_SHORT.items()})
     if sidecar.is_file():
         try:
             table = pd.read_csv(sidecar, dtype=str, encoding="utf-8", keep_default_na=False)

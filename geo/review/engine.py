@@ -29,6 +29,7 @@ from geo.overlay import Pieces, bulk_pieces
 from geo.raster import parcel_pixels
 from geo.review.profile import Item, LandUseClassesCheck, OverlapCheck, Profile, RasterShareAboveCheck, load_profile
 from geo.review.result import (
+    CONTROL_CHARACTERS,
     County,
     ItemFacts,
     ItemResult,
@@ -59,6 +60,11 @@ def parcel_ids(frame: gpd.GeoDataFrame) -> list[str]:
         ids = [str(v) if v is not None and v == v and str(v) != "" else str(i + 1) for i, v in enumerate(frame["id"])]
     else:
         ids = [str(i + 1) for i in range(len(frame))]
+    unprintable = [i for i in ids if CONTROL_CHARACTERS.search(i)]
+    if unprintable:
+        raise InputError(
+            f"parcel ids with control characters: {unprintable[:5]!r}", f"地块编号含有控制字符：{unprintable[:5]!r}"
+        )
     dupes = sorted(i for i, n in Counter(ids).items() if n > 1)
     if dupes:
         given = frame["id"].tolist() if "id" in frame.columns else [None] * len(ids)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator, model_validator
@@ -13,6 +14,9 @@ AttributeValue = str | int | float | bool | None
 MAX_INVESTMENT_WAN = 1e9  # 万元: 10 万亿元, beyond any one project
 MAX_ROUTE_KM = 10_000.0  # longer than any one road project
 MAX_POWER_MW = 100_000.0  # four times 三峡's 22,500 MW
+# what XML 1.0 forbids (C0 controls but tab, line feed, carriage return): a Word opinion or an Excel summary
+# cannot hold them, and no id or name needs them
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _TRUE = {"1", "true", "yes", "y", "是", "t"}
 _FALSE = {"0", "false", "no", "n", "否", "f", ""}
 
@@ -48,6 +52,20 @@ class ProjectAttributes(BaseModel):
                 return True
             if text in _FALSE:
                 return False
+        return value
+
+    @field_validator("investment_wan", "route_km", "power_mw", mode="before")
+    @classmethod
+    def _not_a_flag(cls, value: Any) -> Any:
+        if isinstance(value, bool):  # JSON's true is no 1 万元
+            raise ValueError("a number is needed, not true or false")
+        return value
+
+    @field_validator("name", "project_id")
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        if value is not None and CONTROL_CHARACTERS.search(value):  # they end up in Word and Excel files
+            raise ValueError("control characters are not allowed")
         return value
 
     @field_validator("name", "project_id", "project_type", mode="before")
