@@ -227,6 +227,30 @@ def test_zip_without_or_with_two_shapefiles(tmp_path: Path) -> None:
         read_parcels(_zip(tmp_path / "b.zip", {"a.shp": b"x", "b.shp": b"y"}))
 
 
+@pytest.mark.parametrize(
+    "entries",
+    [[".", "p.geojson"], ["a", "a/b.txt", "p.geojson"], ["a/b.txt", "a", "p.geojson"]],
+    ids=["dot", "file-then-folder", "folder-then-file"],
+)
+def test_zip_entries_that_collide_are_a_format_error(tmp_path: Path, entries: list[str]) -> None:
+    archive = tmp_path / "collide.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for name in entries:
+            z.writestr(name, parcel_frame(rect(1, 1, 2, 2)).to_crs(4490).to_json() if name.endswith("json") else "x")
+    with pytest.raises(FormatError, match="collides with another entry"):
+        read_parcels(archive)
+
+
+def test_a_geopackage_attribute_table_is_a_format_error(tmp_path: Path) -> None:
+    import pandas as pd
+    import pyogrio
+
+    path = tmp_path / "table.gpkg"
+    pyogrio.write_dataframe(pd.DataFrame({"a": [1]}), path)
+    with pytest.raises(FormatError, match="has no geometry"):
+        read_parcels(path)
+
+
 def test_shapefile_without_prj_is_a_crs_error(tmp_path: Path) -> None:
     parcel_frame(rect(1, 1, 1.1, 1.1)).to_file(tmp_path / "p.shp")
     (tmp_path / "p.prj").unlink()

@@ -82,10 +82,17 @@ def extract_zip(path: Path, dest: Path, *, max_total: int = MAX_TOTAL_BYTES, **c
             if info.is_dir():
                 continue
             target = dest.joinpath(*PurePosixPath(info.filename.replace("\\", "/")).parts)
-            target.parent.mkdir(parents=True, exist_ok=True)
             size = 0
             try:
-                with archive.open(info) as source, target.open("wb") as out:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                out_file = target.open("wb")
+            except (IsADirectoryError, FileExistsError, NotADirectoryError) as exc:  # 'a' and 'a/b', or '.'
+                raise FormatError(
+                    f"{path.name}: entry {info.filename!r} collides with another entry's folder or file",
+                    f"{path.name}：条目 {info.filename!r} 与其他条目的文件夹或文件同名",
+                ) from exc
+            try:
+                with out_file as out, archive.open(info) as source:
                     while chunk := source.read(CHUNK):
                         size += len(chunk)
                         total += len(chunk)

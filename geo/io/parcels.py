@@ -374,7 +374,7 @@ def _read_file(
 def _read_gdal(path: Path, *, layer: str | None, limits: ReadLimits | None, entity_factor: int = 1) -> gpd.GeoDataFrame:
     """Read with pyogrio; under ``limits``, in chunks of features, counting vertices as it goes."""
     if limits is None:
-        return gpd.read_file(path, layer=layer, engine="pyogrio")
+        return _read_layer(path, layer)
     max_features = limits.max_parcels * entity_factor
     declared = pyogrio.read_info(path, layer=layer).get("features", -1)
     if declared is not None and declared > max_features:
@@ -382,7 +382,7 @@ def _read_gdal(path: Path, *, layer: str | None, limits: ReadLimits | None, enti
     chunks: list[gpd.GeoDataFrame] = []
     read = vertices = 0
     while True:
-        chunk = gpd.read_file(path, layer=layer, engine="pyogrio", skip_features=read, max_features=CHUNK_FEATURES)
+        chunk = _read_layer(path, layer, skip_features=read, max_features=CHUNK_FEATURES)
         if len(chunk) == 0:
             break
         read += len(chunk)
@@ -394,10 +394,23 @@ def _read_gdal(path: Path, *, layer: str | None, limits: ReadLimits | None, enti
         if len(chunk) < CHUNK_FEATURES:
             break
     if not chunks:
-        return gpd.read_file(path, layer=layer, engine="pyogrio", max_features=0)
+        return _read_layer(path, layer, max_features=0)
     if len(chunks) == 1:
         return chunks[0]
     return gpd.GeoDataFrame(pd.concat(chunks, ignore_index=True), crs=chunks[0].crs)
+
+
+def _read_layer(path: Path, layer: str | None, **window: int) -> gpd.GeoDataFrame:
+    """One layer through pyogrio, which gives a plain table for a layer without geometry (a GeoPackage's
+    attribute table): that is no parcels."""
+    frame = gpd.read_file(path, layer=layer, engine="pyogrio", **window)
+    if not isinstance(frame, gpd.GeoDataFrame):
+        named = f"layer {layer!r}" if layer else "its layer"
+        raise FormatError(
+            f"{path.name}: {named} has no geometry (an attribute table?)",
+            f"{path.name}：{'图层 ' + repr(layer) if layer else '该图层'}没有几何字段（属性表？）",
+        )
+    return frame
 
 
 def _dxf_polygons(frame: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
