@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from geo.blueprint import load_blueprint
+from geo.blueprint import Blueprint, load_blueprint
 from geo.blueprint_cli import app as blueprint_app
 from geo.cli_context import FileOnly, Output, cli_context, fail
 from geo.consult_cli import app as consult_app
@@ -28,7 +28,7 @@ from geo.crs import check_coordinates
 from geo.errors import InputError, LantuError
 from geo.geometry import check_size
 from geo.io import read_parcels, write_parcels
-from geo.io.blueprint import check_replaceable
+from geo.io.blueprint import MANIFEST, check_replaceable
 from geo.io.files import WholeFiles, a_folder, whole_files
 from geo.io.results import Chunks, write_pieces, write_result_csv, write_result_geojson, write_result_json
 from geo.io.summary import summary_path, write_summary
@@ -181,6 +181,7 @@ def review_cmd(
             if summary is not None:
                 summary_path(summary)
             bp = load_blueprint(blueprint)
+            _not_the_blueprints({"--output": output, "--pieces-out": pieces_out, "--summary": summary}, bp)
             frame = check_size(
                 read_parcels(parcels, layer=layer, crs=crs, line_buffer=line_buffer),
                 max_parcels=max_parcels,
@@ -276,6 +277,18 @@ def _distinct_files(named: dict[str, Path | None]) -> None:
         if other != option:
             raise InputError(
                 f"{other} and {option} name the same file {path}", f"{other} 与 {option} 是同一个文件 {path}"
+            )
+
+
+def _not_the_blueprints(named: dict[str, Path | None], bp: Blueprint) -> None:
+    """Refuse an output that is one of the blueprint's own files (its manifest, a layer): the write
+    would leave a blueprint that no longer loads."""
+    own = {os.path.realpath(bp.root / MANIFEST)} | {os.path.realpath(layer.source) for layer in bp.layers.values()}
+    for option, path in named.items():
+        if path is not None and os.path.realpath(path) in own:
+            raise InputError(
+                f"{option} {path} is a file of the blueprint; write the output elsewhere",
+                f"{option} {path} 是蓝图自身的文件，请输出到其他位置",
             )
 
 

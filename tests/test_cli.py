@@ -17,6 +17,7 @@ from support import EPSG, parcel_frame, rect
 from typer.testing import CliRunner
 
 from api.cli import app
+from geo.blueprint import load_blueprint
 
 runner = CliRunner()
 
@@ -153,6 +154,18 @@ def test_console_script_exit_code(tmp_path: Path, blueprint_dir: Path) -> None:
     assert "no parcels" in done.stderr
     helped = subprocess.run([str(lantu), "review", "--help"], capture_output=True, text=True, check=False)
     assert helped.returncode == 0 and "--major-project" in helped.stdout
+
+
+def test_review_refuses_to_write_over_the_blueprints_own_files(tmp_path: Path, blueprint_dir: Path) -> None:
+    parcels = tmp_path / "p.geojson"
+    parcels.write_text(parcel_frame(rect(1.2, 1.2, 1.6, 1.6)).to_json(), encoding="utf-8")
+    layer = load_blueprint(blueprint_dir).layers["county"].source
+    before = layer.read_bytes()
+    for option, target in (("-o", layer), ("--output", blueprint_dir / "blueprint.yaml")):
+        result = runner.invoke(app, ["review", str(parcels), "-b", str(blueprint_dir), option, str(target)])
+        assert result.exit_code == 2 and "is a file of the blueprint" in result.output, result.output
+    assert layer.read_bytes() == before
+    assert load_blueprint(blueprint_dir).vector("county") is not None
 
 
 def test_demo_blueprint_refuses_non_empty_dir(tmp_path: Path) -> None:
