@@ -33,7 +33,6 @@ from api.work import WorkPool
 from geo.blueprint import Blueprint, VectorLayer
 from geo.errors import BlueprintError, InputError, NotFoundError
 from geo.quota import Ledger
-from geo.review.result import ReviewResult
 from geo.store import ReviewStore
 
 log = logging.getLogger(__name__)
@@ -209,10 +208,3 @@ def readable_review_id(
 
 
 ReadableReviewId = Annotated[str, Depends(readable_review_id)]
-
-
-def readable_review(review_id: str, store: ReviewStore, engine: Engine, who: Principal) -> ReviewResult:
-    """A stored review named in a request's body, once the caller may read it (as ``readable_review_id``
-    for a path's): a caller must not reserve quota for, link or consult on another caller's review."""
-    check_can_read(engine, review_id, who)
-    return store.get(review_id)

@@ -330,8 +330,8 @@ def test_quota_flow_over_the_api(client: TestClient, keys: dict[str, str]) -> No
     assert_problem(client.post("/api/v1/quotas/issue", json=plan, headers=auth(keys, "project-system")), 403)
     assert client.post("/api/v1/quotas/issue", json=plan, headers=auth(keys, "quota-admin")).status_code == 201
     # a parcel on paddy and irrigated land in 任城区 (conditional), and one rejected (basic farmland)
-    conditional = feature(rect(2.2, 0.2, 2.4, 0.4), id="C")  # reviewed by the project system: reserved by it
-    rid = client.post("/api/v1/reviews", json=conditional, headers=auth(keys, "project-system")).json()["review_id"]
+    conditional = feature(rect(2.2, 0.2, 2.4, 0.4), id="C")
+    rid = client.post("/api/v1/reviews", json=conditional, headers=auth(keys)).json()["review_id"]
     body = {"review_id": rid, "year": 2026, "project_id": "XM-1"}
     assert_problem(client.post("/api/v1/quotas/reserve", json=body, headers=auth(keys, "planner")), 403)
     assert (
@@ -352,7 +352,7 @@ def test_quota_flow_over_the_api(client: TestClient, keys: dict[str, str]) -> No
     balances = client.get("/api/v1/quotas/balances?year=2026", headers=auth(keys)).json()
     county = next(b for b in balances if b["holder"] == "370811" and b["factor"] == "land_new")
     assert county["balance"] == pytest.approx(70_000 - 40_000)
-    rejected = client.post("/api/v1/reviews", json=FARMLAND, headers=auth(keys, "project-system")).json()["review_id"]
+    rejected = client.post("/api/v1/reviews", json=FARMLAND, headers=auth(keys)).json()["review_id"]
     refused = client.post(
         "/api/v1/quotas/reserve",
         json={**body, "review_id": rejected, "project_id": "XM-2"},

@@ -56,8 +56,9 @@ def test_project_library_over_the_api(client: TestClient, keys: dict[str, str]) 
     moved = client.post("/api/v1/projects/XM-1/stage", json={"stage": "储备", "reason": "入储备库"}, headers=writer)
     assert moved.status_code == 200 and moved.json()["stage"] == "储备"
     assert_problem(client.post("/api/v1/projects/nope/stage", json={"stage": "储备"}, headers=writer), 404)
-    parcel = feature(rect(2.2, 0.2, 2.4, 0.4), id="C")
-    rid = client.post("/api/v1/reviews", json=parcel, headers=writer).json()["review_id"]  # its own: it may link it
+    rid = client.post("/api/v1/reviews", json=feature(rect(2.2, 0.2, 2.4, 0.4), id="C"), headers=auth(keys)).json()[
+        "review_id"
+    ]
     linked = client.post("/api/v1/projects/XM-1/reviews", json={"review_id": rid}, headers=writer)
     assert linked.status_code == 201 and linked.json()["parcel_id"] == "C"
     assert_problem(client.post("/api/v1/projects/XM-1/reviews", json={"review_id": "nope"}, headers=writer), 404)

@@ -353,19 +353,6 @@ def test_reviews_are_read_by_their_creator_and_admins(
     assert_problem(client.get("/api/v1/reviews/nope", headers=auth(keys)), 404)
 
 
-def test_another_callers_review_is_neither_reserved_linked_nor_consulted_on(
-    client: TestClient, keys: dict[str, str]
-) -> None:
-    """A review named in a body is read as one named in a path: its creator's, or any for the offices."""
-    rid = client.post("/api/v1/reviews", json=PASSING, headers=auth(keys)).json()["review_id"]
-    system = auth(keys, "project-system")
-    reserve = {"review_id": rid, "year": 2026, "project_id": "P-OTHER"}
-    assert_problem(client.post("/api/v1/quotas/reserve", json=reserve, headers=system), 403)
-    assert_problem(client.post("/api/v1/projects/P-OTHER/reviews", json={"review_id": rid}, headers=system), 403)
-    assert_problem(client.post("/api/v1/quotas/reserve", json={**reserve, "review_id": "nope"}, headers=system), 404)
-    assert client.get("/api/v1/quotas/journal", headers=auth(keys, "admin")).json() == []  # nothing reserved
-
-
 # ---------------------------------------------------------------- finding 8: CRS from clients
 
 

@@ -161,9 +161,7 @@ def test_out_of_coverage_end_to_end_cli_and_api(
     with TestClient(create_app(settings)) as client:
         feature = parcel_frame(rect(9.8, 4.8, 10.2, 5.2), id="OUT").to_crs(4490).to_json(drop_id=True)
         created = client.post(
-            "/api/v1/reviews",
-            content=feature,
-            headers=auth(keys, "project-system") | {"Content-Type": "application/json"},
+            "/api/v1/reviews", content=feature, headers=auth(keys) | {"Content-Type": "application/json"}
         )
         body = created.json()
         assert created.status_code == 201, created.text

@@ -18,7 +18,8 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import BlueprintDep, EngineDep, PoolDep, SettingsDep, StoreDep, readable_review, require
+from api.access import check_can_read
+from api.deps import BlueprintDep, EngineDep, PoolDep, SettingsDep, StoreDep, require
 from api.errors import ForbiddenError
 from api.keys import Principal, key_department
 from api.settings import Settings
@@ -171,9 +172,8 @@ def start(
     who: Starter,
     background: BackgroundTasks,
 ) -> list[dict[str, Any]]:
-    tasks = consult.start(
-        project_id, readable_review(body.review_id, store, engine, who), due_days=body.due_days, actor=who.name
-    )
+    check_can_read(engine, body.review_id, who)
+    tasks = consult.start(project_id, store.get(body.review_id), due_days=body.due_days, actor=who.name)
     background.add_task(consult.deliver)
     return tasks
 

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from api.deps import EngineDep, StoreDep, readable_review, require
+from api.deps import EngineDep, StoreDep, require
 from api.keys import Principal
 from geo.errors import NotFoundError
 from geo.projects import LEVELS, STAGES, ProjectLibrary
@@ -143,9 +143,9 @@ async def set_stage(project_id: str, body: StageIn, library: LibraryDep, who: Wr
     "/{project_id}/reviews", status_code=201, response_model=ReviewLinkOut, summary="Link a stored review's parcel"
 )
 async def link_review(
-    project_id: str, body: LinkIn, library: LibraryDep, store: StoreDep, engine: EngineDep, who: Writer
+    project_id: str, body: LinkIn, library: LibraryDep, store: StoreDep, who: Writer
 ) -> dict[str, Any]:
-    result = readable_review(body.review_id, store, engine, who)
+    result = store.get(body.review_id)
     parcels = [p.id for p in result.parcels if body.parcel_id is None or p.id == body.parcel_id]
     if len(parcels) != 1:
         raise NotFoundError(

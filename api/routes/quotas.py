@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import BlueprintDep, EngineDep, LedgerDep, PoolDep, SettingsDep, StoreDep, readable_review, require
+from api.deps import BlueprintDep, LedgerDep, PoolDep, SettingsDep, StoreDep, require
 from api.keys import Principal
 from api.settings import Settings
 from geo.blueprint import Blueprint
@@ -145,10 +145,8 @@ async def issue(body: IssueRequest, ledger: LedgerDep, who: Admin) -> Movement:
     response_model=Movement,
     summary="配置: reserve a stored review's quota for a project (idempotent)",
 )
-async def reserve(
-    body: ReserveRequest, ledger: LedgerDep, store: StoreDep, engine: EngineDep, who: Reserver
-) -> Movement:
-    result = readable_review(body.review_id, store, engine, who)
+async def reserve(body: ReserveRequest, ledger: LedgerDep, store: StoreDep, who: Reserver) -> Movement:
+    result = store.get(body.review_id)
     tx = await run_in_threadpool(
         lambda: ledger.reserve(
             result,
