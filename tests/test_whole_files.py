@@ -92,6 +92,7 @@ def test_a_stop_whose_default_ends_the_process_waits_for_the_last_rename(tmp_pat
     # SIGHUP's default action kills the process outright; numpy's threads leave a signal mask useless
     code = (
         "import os, signal, sys; from pathlib import Path; from geo.io import files; import numpy\n"
+        "signal.signal(signal.SIGHUP, signal.SIG_DFL)\n"  # its default, though the tests run under nohup
         "first, second = Path(sys.argv[1]), Path(sys.argv[2]); real = os.replace\n"
         "def replace(src, dst):\n"
         "    real(src, dst)\n"
