@@ -444,6 +444,7 @@ def convert_cmd(
 ) -> None:
     """Convert parcels between formats, the land-survey coordinate text (界址点坐标交换格式) included."""
     try:
+        _distinct_files({"PARCELS": source, "TARGET": target})  # a failed write would take the source with it
         frame = read_parcels(source, layer=layer, crs=crs, line_buffer=line_buffer)
         check_coordinates(frame)
         write_parcels(frame, target, encoding=encoding.value, producer=cli_context(ctx).coordinate_producer)

@@ -179,6 +179,9 @@ def test_cli_convert_round_trip(tmp_path: Path) -> None:
     assert read_parcels(back).to_crs(EPSG).geometry.iloc[0].area == pytest.approx(30_000, rel=1e-6)
     bad = runner.invoke(app, ["convert", str(out), str(tmp_path / "x.xlsx")])
     assert bad.exit_code == 2 and "cannot write" in bad.stderr
+    before = out.read_bytes()
+    same = runner.invoke(app, ["convert", str(out), str(tmp_path / "." / out.name)])  # one file, two names
+    assert same.exit_code == 2 and "name the same file" in same.stderr and out.read_bytes() == before
 
 
 def _zip(path: Path, entries: dict[str, bytes], *, symlink: str | None = None) -> Path:
