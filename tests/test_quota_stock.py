@@ -26,7 +26,7 @@ from geo.blueprint import Blueprint, load_blueprint
 from geo.db import make_engine, migrate
 from geo.errors import InputError, NotFoundError, QuotaError
 from geo.io.blueprint import write_blueprint
-from geo.papers import BEIJING
+from geo.papers import BEIJING, beijing_today
 from geo.quota.ledger import CITY, Ledger
 
 COUNTIES = [((0, 0, 5, 5), {"code": "370811", "name": "任城区"}), ((5, 0, 10, 5), {"code": "370812", "name": "兖州区"})]
@@ -231,6 +231,16 @@ def test_concurrent_settlements_reward_once(ledger: Ledger, stock_blueprint: Blu
     for t in threads:
         t.join()
     assert sorted(results) == [0, 0, 390_000] and ledger.totals()["land_new"] == 390_000
+
+
+def test_a_settlement_of_a_year_to_come_is_refused(ledger: Ledger, stock_blueprint: Blueprint) -> None:
+    """It would count no disposal and record a partial window's 供地率, which decides that year's penalty."""
+    ledger.import_stock(stock_blueprint, actor="a")
+    _dispose_example(ledger)
+    next_year = beijing_today().year + 1
+    with pytest.raises(InputError, match=f"settlement of {next_year} before that year has begun"):
+        ledger.stock_settle("370811", next_year, actor="a")
+    assert ledger.stock_settle("370811", 2026, actor="a")["reward_m2"] > 0  # the disposals' year: as before
 
 
 def test_penalty_refuses_new_quota_for_general_projects(ledger: Ledger, stock_blueprint: Blueprint) -> None:

@@ -37,7 +37,8 @@ import pandas as pd
 import shapely
 from sqlalchemy import Connection, Engine, func, insert, select
 
-from geo.errors import NotFoundError, QuotaError
+from geo.errors import InputError, NotFoundError, QuotaError
+from geo.papers import beijing_today
 from geo.quota.accounts import CITY, DISPOSALS, REWARD, STOCK_KINDS, ZERO, amount, move, movement_date
 from geo.quota.holders import county_names, require_county
 from geo.quota.posting import post, writing
@@ -545,6 +546,13 @@ class StockRegister:
         kind ``stock_reward``: reward → county, the city pooling its ``stock_reward`` share), and record the
         五年供地率 with the penalty it carries. Disposals settled once are never rewarded again."""
         linkage = self.rules.stock_linkage
+        today = beijing_today()
+        if year > today.year:  # its disposals are still to come, and its 供地率 would decide that year's penalty
+            raise InputError(
+                f"settlement of {year} before that year has begun (today is {today.isoformat()}, Beijing time): "
+                "a settlement counts the disposals done in its year",
+                f"{year} 年尚未开始（今天是 {today.isoformat()}），不能进行该年度增存挂钩核算：核算只计已完成的处置",
+            )
         with writing(self.engine) as conn:
             # one settlement of a county at a time (PostgreSQL row lock; SQLite writers take BEGIN IMMEDIATE)
             conn.execute(select(quota_holders.c.code).where(quota_holders.c.code == county).with_for_update())
