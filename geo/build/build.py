@@ -148,7 +148,7 @@ def build_blueprint(
         skipped=skipped,
         warnings=warnings,
     )
-    with staging(Path(out), keep=[Path(s) for s in sources]) as tmp:
+    with staging(Path(out)) as tmp:
         entries: dict[str, dict[str, Any]] = {}
         for target, frame in frames.items():
             path = tmp / f"{target}.{store}"

@@ -169,11 +169,12 @@ def check_replaceable(target: Path, *, keep: Sequence[Path] = ()) -> None:
 
 
 @contextmanager
-def staging(target: Path, *, keep: Sequence[Path] = ()) -> Iterator[Path]:
+def staging(target: Path) -> Iterator[Path]:
     """A fresh folder beside ``target`` to write a blueprint into; on success it replaces ``target``
     by two renames (the old one, if any, is removed after), on failure it is removed: ``target`` is
-    never half-written. ``target`` must be replaceable (``check_replaceable``)."""
-    check_replaceable(target, keep=keep)
+    never half-written. ``target`` must be replaceable (``check_replaceable``; a build checks its
+    sources against it before reading them)."""
+    check_replaceable(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     token = uuid.uuid4().hex[:8]
     tmp = target.parent / f".{target.name}.building-{token}"
