@@ -80,6 +80,22 @@ def test_bare_geometry_and_bearer_token(client: TestClient, keys: dict[str, str]
     assert r.json()["parcels"][0]["id"] == "1"
 
 
+def test_crs_parameter_for_a_json_body(client: TestClient, keys: dict[str, str]) -> None:
+    """GK coordinates posted as GeoJSON (which has no crs member) are read in the CRS the request
+    names; a CRS the body declares is kept, and the one named is said to be unused."""
+    gk = json.loads(parcel_frame(rect(2.9, 0.1, 3.1, 0.3), id="B").to_json(drop_id=True))  # EPSG:4548 metres
+    del gk["crs"]
+    assert_problem(client.post("/api/v1/reviews", json=gk, headers=auth(keys)), 422)  # metres read as degrees
+    r = client.post(f"/api/v1/reviews?crs=EPSG:{EPSG}", json=gk, headers=auth(keys))
+    assert r.status_code == 201, r.text
+    item = next(i for i in r.json()["parcels"][0]["items"] if i["code"] == "basic_farmland")
+    assert item["overlap_m2"] == pytest.approx(20_000, rel=1e-4) and r.json()["warnings"] == []
+    declared = {**gk, "crs": {"type": "name", "properties": {"name": f"EPSG:{EPSG}"}}}
+    r = client.post("/api/v1/reviews?crs=EPSG:4549", json=declared, headers=auth(keys))
+    assert r.status_code == 201 and r.json()["parcels"][0]["crs_used"] == f"EPSG:{EPSG}"
+    assert [w for w in r.json()["warnings"] if "EPSG:4549" in w and "未采用" in w]
+
+
 @pytest.mark.parametrize(
     ("role", "status"), [("planner", 201), ("project-system", 201), ("admin", 201), ("quota-admin", 403)]
 )

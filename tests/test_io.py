@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from geo.blueprint import Blueprint
+from geo.crs import check_coordinates
 from geo.errors import CRSError, FormatError, GeometryError, LantuError, TooLargeError
 from geo.io import (
     parcels_geojson_text,
@@ -368,6 +369,28 @@ def test_geojson_with_crs_member(blueprint: Blueprint) -> None:
     obj["crs"] = {"type": "name", "properties": {"name": "EPSG:nope"}}
     with pytest.raises(CRSError, match="crs member"):
         parcels_from_geojson(obj)
+
+
+def test_a_crs_given_is_used_where_the_file_declares_none_and_said_unused_where_it_does(tmp_path: Path) -> None:
+    gk = json.loads(parcel_frame(rect(2.9, 0.1, 3.1, 0.3)).to_json(drop_id=True))  # metres
+    del gk["crs"]  # as RFC 7946 GeoJSON has none
+    path = tmp_path / "gk.geojson"
+    path.write_text(json.dumps(gk))
+    with pytest.raises(CRSError, match=r"not degrees.*--crs / \?crs="):
+        check_coordinates(read_parcels(path).geometry)  # GeoJSON's own default: degrees
+    frame = read_parcels(path, crs=f"EPSG:{EPSG}")
+    assert frame.crs.to_epsg() == EPSG and "warnings" not in frame.attrs
+    assert frame.geometry.area.iloc[0] == pytest.approx(km2(2.9, 0.1, 3.1, 0.3), rel=1e-9)
+    path.write_text(json.dumps({**gk, "crs": {"type": "name", "properties": {"name": f"EPSG:{EPSG}"}}}))
+    parcel_frame(rect(2.9, 0.1, 3.1, 0.3)).to_file(tmp_path / "p.gpkg")
+    for declared in (path, tmp_path / "p.gpkg"):
+        assert "warnings" not in read_parcels(declared, crs=f"EPSG:{EPSG}").attrs  # the same CRS: nothing to say
+        frame = read_parcels(declared, crs="EPSG:4549")
+        assert frame.crs.to_epsg() == EPSG, declared
+        assert frame.attrs["warnings"] == [
+            f"{'the GeoJSON' if declared == path else 'p.gpkg'} declares EPSG:{EPSG}: the CRS given (EPSG:4549) "
+            f"was not used ({'该 GeoJSON' if declared == path else 'p.gpkg'} 已声明坐标系 EPSG:{EPSG}，未采用指定的 EPSG:4549)"
+        ]
 
 
 def test_bom_geojson_file(tmp_path: Path) -> None:

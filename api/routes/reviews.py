@@ -108,7 +108,11 @@ async def create_review(
         Query(description="true: these values replace the parcels' own; false: they fill only parcels that lack them"),
     ] = True,
     crs: Annotated[
-        str | None, Query(max_length=256, description="CRS of an upload that cannot declare one (DXF)")
+        str | None, Query(
+            max_length=256,
+            description="CRS of parcels that declare none: a DXF, a shapefile without .prj, GeoJSON without "
+            "a crs member (GK coordinates); a CRS the upload declares is kept, with a warning where it differs",
+        )
     ] = None,
 ) -> Response:
     limits = ReadLimits(
@@ -163,8 +167,8 @@ def fill_missing(frame: gpd.GeoDataFrame, values: dict[str, Any]) -> gpd.GeoData
     return out
 
 
-def _parse_json(data: bytes, limits: ReadLimits) -> gpd.GeoDataFrame:
-    frame = parse_geojson_bytes(data, limits=limits)
+def _parse_json(data: bytes, crs: str | None, limits: ReadLimits) -> gpd.GeoDataFrame:
+    frame = parse_geojson_bytes(data, limits=limits, crs=crs)
     return check_size(frame, max_parcels=limits.max_parcels, max_vertices=limits.max_vertices)
 
 
@@ -182,7 +186,7 @@ async def _parcels_from_request(
 ) -> gpd.GeoDataFrame:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype in JSON_TYPES:
-        return await ticket.run(_parse_json, await request.body(), limits)
+        return await ticket.run(_parse_json, await request.body(), crs, limits)
     if ctype == "multipart/form-data":
         async with request.form(max_files=1, max_fields=20) as form:
             upload = form.get("file")

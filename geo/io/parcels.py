@@ -112,8 +112,10 @@ def _listed(value: Any) -> bool:
     return isinstance(value, list | tuple | np.ndarray)
 
 
-def parcels_from_geojson(obj: Any, *, limits: ReadLimits | None = None) -> gpd.GeoDataFrame:
-    """A FeatureCollection, Feature or bare geometry as a frame with an explicit CRS.
+def parcels_from_geojson(obj: Any, *, limits: ReadLimits | None = None, crs: str | None = None) -> gpd.GeoDataFrame:
+    """A FeatureCollection, Feature or bare geometry as a frame with an explicit CRS: its ``crs``
+    member's, else ``crs`` (the CRS a caller names for a body that declares none, such as GK
+    coordinates), else EPSG:4490 degrees.
 
     With ``limits``, features and vertices are counted on the parsed JSON before any
     geometry is built.
@@ -166,9 +168,27 @@ def parcels_from_geojson(obj: Any, *, limits: ReadLimits | None = None) -> gpd.G
             properties = {"id": feature["id"], **properties}
         _check_unicode(properties, n)
         props.append(properties)
-    frame = gpd.GeoDataFrame(props, geometry=geoms, crs=_geojson_crs(obj))
+    declared = obj.get("crs") is not None
+    frame = gpd.GeoDataFrame(props, geometry=geoms, crs=_geojson_crs(obj) if declared or crs is None else user_crs(crs))
     if warned:
         frame.attrs["warnings"] = warned
+    return _given_crs_unused(frame, crs, "the GeoJSON", "该 GeoJSON") if declared else frame
+
+
+def _given_crs_unused(frame: gpd.GeoDataFrame, crs: str | None, shown_en: str, shown_zh: str) -> gpd.GeoDataFrame:
+    """``frame`` (read with the CRS its file declares) with a warning where the caller named another
+    CRS: a CRS given never overrides a declared one, and a caller who meant it learns it was not used."""
+    if crs is None or frame.crs is None:
+        return frame
+    given = user_crs(crs)
+    if frame.crs.equals(given, ignore_axis_order=True):
+        return frame
+    used, named = frame.crs.to_string(), given.to_string()
+    frame.attrs["warnings"] = [
+        *frame.attrs.get("warnings", []),
+        f"{shown_en} declares {used}: the CRS given ({named}) was not used"
+        f" ({shown_zh} 已声明坐标系 {used}，未采用指定的 {named})",
+    ]
     return frame
 
 
@@ -199,8 +219,11 @@ def _no_constant(name: str) -> None:
     )
 
 
-def parse_geojson_bytes(data: bytes | str, *, limits: ReadLimits | None = None) -> gpd.GeoDataFrame:
-    """Parcels from GeoJSON text, refusing what is not JSON or is nested beyond reason."""
+def parse_geojson_bytes(
+    data: bytes | str, *, limits: ReadLimits | None = None, crs: str | None = None
+) -> gpd.GeoDataFrame:
+    """Parcels from GeoJSON text, refusing what is not JSON or is nested beyond reason; ``crs`` as
+    for ``parcels_from_geojson``."""
     if limits is not None:
         limits.size(len(data), "GeoJSON")
         _precount_positions(data, limits)
@@ -210,7 +233,7 @@ def parse_geojson_bytes(data: bytes | str, *, limits: ReadLimits | None = None) 
         raise FormatError(f"not valid JSON ({exc})", "不是有效的 JSON") from exc
     except RecursionError as exc:
         raise FormatError("JSON nested too deeply", "JSON 嵌套层数过深") from exc
-    return parcels_from_geojson(obj, limits=limits)
+    return parcels_from_geojson(obj, limits=limits, crs=crs)
 
 
 def parcels_geojson_text(frame: gpd.GeoDataFrame) -> str:
@@ -331,13 +354,13 @@ def _read_file(
         limits.size(path.stat().st_size, shown)
     if suffix in (".geojson", ".json"):
         raw = path.read_bytes()
-        return parse_geojson_bytes(raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw, limits=limits)
+        return parse_geojson_bytes(raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw, limits=limits, crs=crs)
     if suffix == ".txt":
         frame = parse_coordinate_text(path.read_bytes(), line_buffer=line_buffer)
         if limits is not None:
             limits.parcels(len(frame))
             limits.vertices(int(shapely.get_num_coordinates(frame.geometry.values).sum()))
-        return frame
+        return _given_crs_unused(frame, crs, shown, shown)
     try:
         frame = _read_gdal(path, layer=layer, limits=limits, entity_factor=10 if suffix == ".dxf" else 1)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
@@ -361,14 +384,14 @@ def _read_file(
         frame = _kml_attributes(frame)
         if frame.crs is None:
             frame = frame.set_crs(4326)  # KML is WGS84 by definition
-    if frame.crs is None and crs is not None:
-        frame = frame.set_crs(user_crs(crs))
-    if frame.crs is None:
-        raise CRSError(
-            f"{shown} declares no CRS (a shapefile needs its .prj; for DXF give the CRS, e.g. --crs EPSG:4527)",
-            f"{shown} 未声明坐标系（shapefile 需附 .prj 文件；DXF 请指定坐标系，如 --crs EPSG:4527）",
-        )
-    return frame
+    if frame.crs is not None:
+        return _given_crs_unused(frame, crs, shown, shown)
+    if crs is not None:
+        return frame.set_crs(user_crs(crs))
+    raise CRSError(
+        f"{shown} declares no CRS (a shapefile needs its .prj; for DXF give the CRS, e.g. --crs EPSG:4527)",
+        f"{shown} 未声明坐标系（shapefile 需附 .prj 文件；DXF 请指定坐标系，如 --crs EPSG:4527）",
+    )
 
 
 def _read_gdal(path: Path, *, layer: str | None, limits: ReadLimits | None, entity_factor: int = 1) -> gpd.GeoDataFrame:
