@@ -27,6 +27,13 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
     max_vertices: int = Field(default=200_000, gt=0)
     max_parcels: int = Field(default=2_000, gt=0)
+    max_review_cost: int = Field(
+        default=50_000_000,
+        gt=0,
+        description="a request's estimated review cost in vertex pairs (geo.review.engine.overlay_cost; about "
+        "0.1 µs each on a 2-core EPYC) above which it is refused with 413 before its overlay, which no timeout "
+        "can stop: spiky outlines cost far more than their vertices (SECURITY.md)",
+    )
     tiles: Literal["auto", "tianditu", "offline", "osm", "none"] = Field(
         default="auto",
         description="map base: auto = 天地图 with a key, else the offline base from the blueprint's county and "

@@ -159,6 +159,14 @@ def rect_blueprint(
     )
 
 
+def star(points: int, centre: tuple[float, float], inner_km: float, outer_km: float) -> shapely.Polygon:
+    """A star of ``points`` vertices whose radius alternates between ``inner_km`` and ``outer_km``."""
+    angle = np.linspace(0, 2 * np.pi, points, endpoint=False)
+    radius = np.where(np.arange(points) % 2, outer_km, inner_km)
+    x, y = centre[0] + radius * np.cos(angle), centre[1] + radius * np.sin(angle)
+    return shapely.Polygon(np.c_[X0 + x * 1000, Y0 + y * 1000])
+
+
 def parcel_frame(*geoms: shapely.Geometry, crs: Any = EPSG, **props: Any) -> gpd.GeoDataFrame:
     """Parcels in EPSG:4548 (unless told) with the same project properties each."""
     return gpd.GeoDataFrame([dict(props) for _ in geoms], geometry=list(geoms), crs=crs)

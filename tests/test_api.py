@@ -13,7 +13,7 @@ import geopandas as gpd
 import pypdf
 import pytest
 from fastapi.testclient import TestClient
-from support import EPSG, assert_problem, auth, parcel_frame, rect
+from support import EPSG, assert_problem, auth, parcel_frame, rect, star
 
 from api.app import create_app
 from api.keys import revoke_key
@@ -308,6 +308,18 @@ def test_vertex_and_parcel_limits(settings: Settings, keys: dict[str, str]) -> N
         three = {"type": "FeatureCollection", "features": [PASSING, FARMLAND, PASSING]}
         assert "parcels" in assert_problem(c.post("/api/v1/reviews", json=three, headers=auth(keys)), 413)["detail"]
         assert c.post("/api/v1/reviews", json=PASSING, headers=auth(keys)).status_code == 201
+
+
+def test_a_costly_review_is_413_before_its_overlay(settings: Settings, keys: dict[str, str]) -> None:
+    """A spiky outline costs far more than its vertices (SECURITY.md): refused with its estimate."""
+    limited = settings.model_copy(update={"max_review_cost": 100_000})
+    spiky = feature(star(2000, (5, 2.5), 1.0, 1.3), id="S")
+    with TestClient(create_app(limited)) as c:
+        detail = assert_problem(c.post("/api/v1/reviews", json=spiky, headers=auth(keys)), 413)["detail"]
+        assert "too costly" in detail and "S (" in detail
+        assert c.post("/api/v1/reviews", json=PASSING, headers=auth(keys)).status_code == 201
+    with TestClient(create_app(settings)) as c:  # the default cap: 50 million vertex pairs
+        assert c.post("/api/v1/reviews", json=spiky, headers=auth(keys)).status_code == 201
 
 
 def test_hostile_uploads_then_the_next_request(client: TestClient, keys: dict[str, str]) -> None:

@@ -387,9 +387,10 @@ def test_a_crs_given_is_used_where_the_file_declares_none_and_said_unused_where_
         assert "warnings" not in read_parcels(declared, crs=f"EPSG:{EPSG}").attrs  # the same CRS: nothing to say
         frame = read_parcels(declared, crs="EPSG:4549")
         assert frame.crs.to_epsg() == EPSG, declared
+        en, zh = ("the GeoJSON", "该 GeoJSON") if declared == path else ("p.gpkg", "p.gpkg")
         assert frame.attrs["warnings"] == [
-            f"{'the GeoJSON' if declared == path else 'p.gpkg'} declares EPSG:{EPSG}: the CRS given (EPSG:4549) "
-            f"was not used ({'该 GeoJSON' if declared == path else 'p.gpkg'} 已声明坐标系 EPSG:{EPSG}，未采用指定的 EPSG:4549)"
+            f"{en} declares EPSG:{EPSG}: the CRS given (EPSG:4549) was not used"
+            f" ({zh} 已声明坐标系 EPSG:{EPSG}，未采用指定的 EPSG:4549)"
         ]
 
 

@@ -10,13 +10,16 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pytest
 import shapely
-from support import EPSG, full_layers, km2, parcel_frame, rect, rect_blueprint
+from support import EPSG, full_layers, km2, parcel_frame, rect, rect_blueprint, star
 
 from geo.blueprint import Blueprint, load_blueprint
-from geo.errors import GeometryError, InputError
+from geo.errors import GeometryError, InputError, TooLargeError
 from geo.review import ParcelResult, review
+from geo.review.engine import _edge_crowding, _layers_needed, overlay_cost
+from geo.review.profile import load_profile
 
 REL = 1e-4  # 0.01 %
 
@@ -362,3 +365,31 @@ def test_chunks_graded_out_of_order_come_out_in_input_order(
     monkeypatch.setattr(engine, "_in_process", zone_by_zone)
     drawn = [[p.id for p in c] for c in reviewing(frame, blueprint, pieces=False).chunks]
     assert drawn == [["1", "2"], ["3", "4"]]  # 2 waits for 1, 4 for 3
+
+
+def test_overlay_cost_counts_features_met_near_and_crowded_edges(blueprint: Blueprint) -> None:
+    # near (boxes meet): county 任城区, planned 城镇集中建设区, urban boundary, 批而未供 (0,0,1,1), 闲置 (1,0,2,0.5) and
+    # four land-use cells; the outline meets all nine (a line inside the county meets it): 9 × 100 + 9 × 5 vertices
+    parcel = np.array([rect(0.4, 0.4, 1.4, 1.4)])
+    layers = _layers_needed(load_profile("ten-point"), blueprint)
+    assert overlay_cost(parcel, np.array([EPSG]), blueprint, layers).tolist() == [945]
+    # the bound, every near feature taken as met, where the batch stays under exact_above: 9 × (100 + 5)
+    assert overlay_cost(parcel, np.array([EPSG]), blueprint, layers, exact_above=10_000).tolist() == [945]
+    square, triangle = shapely.box(0, 0, 10, 10), shapely.Polygon([(0, 0), (10, 10), (0, 10)])
+    holed = shapely.Polygon(square.exterior.coords, [shapely.box(4, 4, 6, 6).exterior.coords])
+    # axis-parallel edges have boxes of no area; the diagonal's box is the whole box: 1 × 4 coordinates
+    assert _edge_crowding(np.array([square, holed, triangle])).tolist() == [0, 0, 4]
+    # a circle of n edges: their boxes sum to n·(2πr/n)²/π against its box (2r)², π/n of it, times n + 1
+    # coordinates: π. A star's n spikes, 0.3 km long: n·0.09/π km² against (2.6 km)², 8.5 of it: 2,001 × 8.5
+    crowding = _edge_crowding(np.array([star(2000, (5, 2.5), 1.0, 1.3), star(2000, (5, 2.5), 1.0, 1.0)]))
+    assert crowding[1] == 3 and crowding[0] == pytest.approx(2001 * 2000 * 0.09 / (np.pi * 2.6**2), rel=1e-3)
+
+
+def test_a_costly_batch_is_refused_before_its_overlay(blueprint: Blueprint) -> None:
+    spiky = parcel_frame(star(2000, (5, 2.5), 1.0, 1.3), id="S")
+    with pytest.raises(TooLargeError, match=r"too costly to review here.*S \(") as caught:
+        review(spiky, blueprint, max_cost=100_000)
+    assert "请简化界址" in caught.value.message_zh
+    assert review(spiky, blueprint).parcels[0].area_m2 == pytest.approx(spiky.geometry.iloc[0].area, rel=1e-6)
+    clean = parcel_frame(rect(1.2, 1.2, 1.6, 1.6), project_type="residential")  # as in the first test
+    assert review(clean, blueprint, max_cost=100_000).parcels[0].verdict == "pass"

@@ -108,11 +108,12 @@ async def create_review(
         Query(description="true: these values replace the parcels' own; false: they fill only parcels that lack them"),
     ] = True,
     crs: Annotated[
-        str | None, Query(
+        str | None,
+        Query(
             max_length=256,
             description="CRS of parcels that declare none: a DXF, a shapefile without .prj, GeoJSON without "
             "a crs member (GK coordinates); a CRS the upload declares is kept, with a warning where it differs",
-        )
+        ),
     ] = None,
 ) -> Response:
     limits = ReadLimits(
@@ -136,7 +137,7 @@ async def create_review(
         if not override:  # the file's own attributes win; the values fill the gaps
             frame, overrides = fill_missing(frame, overrides), {}
         result, body = await ticket.run(
-            _review_and_save, frame, blueprint, store, profile or settings.profile, overrides, who
+            _review_and_save, frame, blueprint, store, profile or settings.profile, overrides, who, settings
         )
     # serialised in the worker: a big result is not validated and encoded again on the event loop
     location = f"{request.url.path.rstrip('/')}/{result.review_id}"
@@ -150,8 +151,9 @@ def _review_and_save(
     profile: str,
     project: dict[str, Any],
     who: Principal,
+    settings: Settings,
 ) -> tuple[ReviewResult, bytes]:
-    result = review(frame, blueprint, profile=profile, project=project)
+    result = review(frame, blueprint, profile=profile, project=project, max_cost=settings.max_review_cost)
     body = store.save(result, parcels_geojson_text(frame), also=lambda conn: record_owner(conn, result.review_id, who))
     return result, body.encode()
 

@@ -23,7 +23,7 @@ from pydantic import TypeAdapter, ValidationError
 from geo.blueprint import Blueprint, VectorLayer
 from geo.catalog import landuse_class, layer_catalog
 from geo.crs import CGCS2000, M2_PER_MU, Area, check_coordinates, gk3_epsg_for_longitude, reproject
-from geo.errors import GeometryError, InputError
+from geo.errors import GeometryError, InputError, TooLargeError
 from geo.geometry import POLYGONAL, clean_parcels
 from geo.overlay import Pieces, bulk_pieces
 from geo.raster import parcel_pixels
@@ -136,6 +136,74 @@ def _refuse_specks(ids: list[str], areas: np.ndarray, profile: Profile) -> None:
         )
 
 
+PAIR_VERTICES = 100  # a (parcel, feature) pair's fixed cost in the overlay and the rules, in vertex pairs
+
+
+def overlay_cost(
+    projected: np.ndarray, zones: np.ndarray, blueprint: Blueprint, layer_ids: list[str], *, exact_above: int = 0
+) -> np.ndarray:
+    """Each parcel's review cost, estimated before its overlay, in vertex pairs (about 0.1 µs each
+    on a 2-core EPYC, measured on jagged and smooth outlines of 2,000 to 150,000 vertices): for each
+    blueprint feature its outline meets, its vertices and ``_edge_crowding`` (GEOS walks and nodes
+    the parcel's edges for each feature it cuts), and ``PAIR_VERTICES`` for each feature whose box
+    meets the parcel's. The vertex cap bounds a parcel's size, not this. Where the batch's total,
+    every near feature counted as met, is at most ``exact_above``, that bound is given: testing
+    the outlines costs more than a small parcel's review."""
+    vertices = shapely.get_num_coordinates(projected)
+    crowding = _edge_crowding(projected)
+    near = np.zeros(len(projected), dtype=np.int64)
+    trees = {
+        epsg: [_vector(blueprint, lid).in_crs(epsg).tree for lid in layer_ids] for epsg in np.unique(zones).tolist()
+    }
+    for epsg, layers in trees.items():
+        at = np.flatnonzero(zones == epsg)
+        for tree in layers:
+            near[at] += np.bincount(tree.query(projected[at])[0], minlength=len(at))
+    bound: np.ndarray = near * (PAIR_VERTICES + vertices + crowding)
+    if bound.sum() <= exact_above:
+        return bound
+    met = np.zeros(len(projected), dtype=np.int64)
+    for epsg, layers in trees.items():
+        at = np.flatnonzero(zones == epsg)
+        outlines = shapely.boundary(projected[at])
+        for tree in layers:
+            met[at] += np.bincount(tree.query(outlines, predicate="intersects")[0], minlength=len(at))
+    cost: np.ndarray = near * PAIR_VERTICES + met * (vertices + crowding)
+    return cost
+
+
+def _edge_crowding(polygons: np.ndarray) -> np.ndarray:
+    """Each polygon's edges times the share of its box that their boxes cover: about how many other
+    edges' boxes each edge's box meets, were they spread evenly. GEOS nodes edges whose boxes meet
+    pair by pair, and a spiky outline's long, thin edges meet thousands: a star of 40,000 vertices
+    (spikes 300 m long, 16 cm apart) took 4.8 s to review, a smooth outline of 150,000 0.7 s."""
+    parts, of_polygon = shapely.get_parts(polygons, return_index=True)
+    rings, of_part = shapely.get_rings(parts, return_index=True)
+    xy, of_ring = shapely.get_coordinates(rings, return_index=True)
+    owner = of_polygon[of_part[of_ring]]
+    edge_boxes = np.abs(xy[1:] - xy[:-1]).prod(axis=1) * (of_ring[1:] == of_ring[:-1])  # within a ring
+    x1, y1, x2, y2 = shapely.bounds(polygons).T
+    share = np.bincount(owner[:-1], edge_boxes, minlength=len(polygons)) / np.maximum((x2 - x1) * (y2 - y1), 1e-9)
+    return np.asarray(share * shapely.get_num_coordinates(polygons), dtype=np.int64)
+
+
+def _refuse_costly(ids: list[str], cost: np.ndarray, max_cost: int) -> None:
+    """A batch whose review would hold a worker for long (a service's cap on ``overlay_cost``, the
+    batch's total): refused before any parcel is cut, since a thread cannot be stopped mid-call."""
+    total = int(cost.sum())
+    if total <= max_cost:
+        return
+    costliest = np.argsort(-cost, kind="stable")[:3]
+    named = ", ".join(f"{ids[i]} ({int(cost[i]):,})" for i in costliest)
+    raise TooLargeError(
+        f"too costly to review here: an estimated {total:,} vertex pairs (the limit is {max_cost:,}; "
+        f"costliest parcels: {named}); simplify the outlines (fewer or less spiky vertices), send fewer "
+        "parcels at a time, or review offline with `lantu review`",
+        f"审查计算量过大：估计 {total:,} 个顶点对（上限 {max_cost:,}；最大的地块：{named}）。"
+        "请简化界址（减少拐点或尖刺）、分批提交，或离线使用 `lantu review` 审查",
+    )
+
+
 def review(
     parcels: gpd.GeoDataFrame,
     blueprint: Blueprint,
@@ -146,6 +214,7 @@ def review(
     pieces: bool = True,
     workers: int | None = None,
     data_dir: Path | None = None,
+    max_cost: int | None = None,
 ) -> ReviewResult:
     """Review every parcel against the blueprint; ``project`` overrides per-parcel attributes.
 
@@ -153,7 +222,8 @@ def review(
     ``workers`` (default: every core) bounds the threads: with more than one, the overlay of
     the next chunk runs while the rules grade the current one (``_in_process``); with one,
     everything runs on the calling thread (a dask worker's setting). ``pieces=False`` leaves
-    the pieces' geometries out of the result: a lean batch output.
+    the pieces' geometries out of the result: a lean batch output. ``max_cost`` (a service's cap)
+    refuses parcels whose ``overlay_cost`` exceeds it, before any is cut.
     """
     return reviewing(
         parcels,
@@ -164,6 +234,7 @@ def review(
         pieces=pieces,
         workers=workers,
         data_dir=data_dir,
+        max_cost=max_cost,
     ).result()
 
 
@@ -195,6 +266,7 @@ def reviewing(
     pieces: bool = True,
     workers: int | None = None,
     data_dir: Path | None = None,
+    max_cost: int | None = None,
 ) -> Reviewing:
     """``review``'s batch, its results to be drawn chunk by chunk; the input is checked here, so that
     bad parcels are refused before anything is written."""
@@ -211,6 +283,9 @@ def reviewing(
     projected = _in_zones(geoms, crs, zones)
     areas = shapely.area(projected)
     _refuse_specks(ids, areas, prof)
+    layer_ids = _layers_needed(prof, blueprint)
+    if max_cost is not None:
+        _refuse_costly(ids, overlay_cost(projected, zones, blueprint, layer_ids, exact_above=max_cost), max_cost)
     declared = list(parcels["declared_area_ha"]) if "declared_area_ha" in parcels.columns else [None] * len(ids)
     totals = project_totals(ids, attrs, areas)
     batch = _Batch(
@@ -222,7 +297,7 @@ def reviewing(
         totals,
         prof,
         blueprint,
-        _layers_needed(prof, blueprint),
+        layer_ids,
         _rasters_needed(prof, blueprint),
         pieces,
         ClearItems.of(prof),
