@@ -120,3 +120,14 @@ def test_energy_and_pollutants_for_a_project_over_the_api(client: TestClient, ke
     land = client.post("/api/v1/quotas/projects/XM-1/factors", json={**body, "needs": {"land_new": 1}}, headers=writer)
     assert_problem(land, 409)
     assert_problem(client.post("/api/v1/quotas/projects/XM-1/factors", json=body, headers=auth(keys, "planner")), 403)
+    # a retry after a lost answer, under the client's Idempotency-Key: the first transaction, reserved once
+    keyed = writer | {"Idempotency-Key": "xm1-energy-2026-01"}
+    first = client.post("/api/v1/quotas/projects/XM-1/factors", json=body, headers=keyed)
+    again = client.post("/api/v1/quotas/projects/XM-1/factors", json=body, headers=keyed)
+    assert first.status_code == again.status_code == 201 and first.json() == again.json()
+    balances = client.get("/api/v1/quotas/balances?year=2026", headers=auth(keys)).json()
+    assert next(b["balance"] for b in balances if b["holder"] == "XM-1" and b["factor"] == "energy") == 600
+    other = client.post("/api/v1/quotas/projects/XM-1/factors", json={**body, "needs": {"energy": 1}}, headers=keyed)
+    assert "another request" in assert_problem(other, 422)["detail"]
+    bad = writer | {"Idempotency-Key": "two words"}  # printable ASCII without spaces
+    assert_problem(client.post("/api/v1/quotas/projects/XM-1/factors", json=body, headers=bad), 422)

@@ -326,6 +326,35 @@ def test_concurrent_twins_are_idempotent(ledger: Ledger) -> None:
     assert balance(ledger, "SAME", bucket="reserved") == 1_000
 
 
+def test_factors_retried_under_one_key_are_reserved_once(ledger: Ledger) -> None:
+    """A project may be given more energy later, so only the client's Idempotency-Key makes a retry safe:
+    eight concurrent copies of one request under one key reserve once; another key reserves again."""
+    ledger.issue(2026, [("370811", "energy", 1_000), ("370811", "cod", 100)], actor="a")
+    results: list[int] = []
+    barrier = threading.Barrier(8)
+
+    def retry() -> None:
+        barrier.wait()
+        results.append(ledger.reserve_factors("XM-1", 2026, {"energy": 300, "cod": 5}, actor="a", key="req-1"))
+
+    threads = [threading.Thread(target=retry) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 8 and len(set(results)) == 1
+    assert balance(ledger, "XM-1", "energy", bucket="reserved") == 300 and balance(ledger, "370811", "energy") == 700
+    assert balance(ledger, "XM-1", "cod", bucket="reserved") == 10  # 倍量替代 ×2, once
+    with pytest.raises(InputError, match="used for another request"):
+        ledger.reserve_factors("XM-1", 2026, {"energy": 301, "cod": 5}, actor="a", key="req-1")
+    with pytest.raises(InputError, match="used for another request"):
+        ledger.reserve_factors("XM-1", 2026, {"energy": 300, "cod": 5}, actor="a", key="req-1", source=CITY)
+    more = ledger.reserve_factors("XM-1", 2026, {"energy": 300, "cod": 5}, actor="a", key="req-2")
+    assert more not in results and balance(ledger, "XM-1", "energy", bucket="reserved") == 600
+    ledger.reserve_factors("XM-2", 2026, {"energy": 100}, actor="a", key="req-1")  # a key is the project's own
+    assert balance(ledger, "370811", "energy") == 300
+
+
 def test_allocation_ranks_by_policy_and_reports_who_is_covered(ledger: Ledger) -> None:
     from geo.quota import Demand, allocate, load_allocation_profile
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Header, Path, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -189,9 +189,27 @@ class FactorsRequest(BaseModel):
     response_model=Movement,
     summary="配置 energy and pollutant 总量 for a library project (倍量替代)",
 )
-async def reserve_factors(project_id: str, body: FactorsRequest, ledger: LedgerDep, who: Reserver) -> Movement:
+async def reserve_factors(
+    project_id: str,
+    body: FactorsRequest,
+    ledger: LedgerDep,
+    who: Reserver,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            min_length=1,
+            max_length=100,
+            pattern=r"^[\x21-\x7e]+$",
+            description="a key of the client's choosing (printable ASCII): the same request sent again under it "
+            "(a retry after a lost answer) returns the first transaction instead of reserving twice; another "
+            "request under it is 422. Without it every request reserves: a project may be given more later",
+        ),
+    ] = None,
+) -> Movement:
     tx = await run_in_threadpool(
-        lambda: ledger.reserve_factors(project_id, body.year, body.needs, source=body.source, actor=who.name)
+        lambda: ledger.reserve_factors(
+            project_id, body.year, body.needs, source=body.source, actor=who.name, key=idempotency_key
+        )
     )
     return Movement(transaction=tx)
 

@@ -7,6 +7,7 @@ entry through :func:`geo.quota.posting.post`. A refused movement changes nothing
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from datetime import date
 from decimal import Decimal
@@ -33,7 +34,7 @@ from geo.quota.accounts import (
     project_holder,
 )
 from geo.quota.holders import require_county, require_holder
-from geo.quota.posting import post, writing
+from geo.quota.posting import post, replayed, writing
 from geo.quota.reservations import (
     ReservationRequest,
     already_reserved,
@@ -189,6 +190,13 @@ def _open_reduction_advance(conn: Connection, advance_id: int, county: str, fact
     return Decimal(got[0].amount)
 
 
+def factors_key(project_id: str, client_key: str) -> str:
+    """The journal's idempotency key for a client's key to a project's factors: a digest, since
+    either may hold any separator."""
+    digest = hashlib.sha256(f"{project_id}\0{client_key}".encode()).hexdigest()
+    return f"factors:{digest}"
+
+
 class Movements:
     """The movements, as methods of :class:`geo.quota.Ledger` (its engine and the city's rules).
 
@@ -280,11 +288,14 @@ class Movements:
         actor: str,
         source: str | None = None,
         reason: str = "项目能耗与污染物总量指标配置",
+        key: str | None = None,
     ) -> int:
         """配置 energy (吨标准煤) and pollutant 总量 for a project of the library: each need × its 倍量替代
         ratio, from the project's county (or the city pool for a 重点 project); pollutants are not charged
         to the types the rules exempt (平顶山 行动方案 四、(四)). The same gate as :meth:`reserve`
-        (先入库后保障: 兰州 149号 三、(三) 审批阶段 "能耗跟着项目走,污染物排放总量替代指标跟着项目走")."""
+        (先入库后保障: 兰州 149号 三、(三) 审批阶段 "能耗跟着项目走,污染物排放总量替代指标跟着项目走").
+        A project may be given more later, so only ``key`` (a client's Idempotency-Key) makes a retry
+        safe: the same request under it returns the first transaction (``replayed``)."""
         for factor in needs:
             check_factor(factor)
             if factor != "energy" and factor not in POLLUTANTS:
@@ -293,10 +304,9 @@ class Movements:
                     f"{FACTORS[factor][0]}应依审查结果配置，此处仅配置能耗与污染物总量指标",
                 )
         needed = {factor: amount(value) for factor, value in needs.items()}
+        recorded_key = None if key is None else factors_key(project_id, key)
         with writing(self.engine) as conn:
             project = require_project(conn, project_id)
-            if (why := fundable_reason(project)) is not None:
-                raise QuotaError(*why)
             payer = source or project.county
             if payer not in (project.county, CITY) or (payer == CITY and not project.is_key):
                 raise QuotaError(
@@ -309,13 +319,17 @@ class Movements:
                 for factor, value in needed.items()
                 if not (exempt and factor in POLLUTANTS)
             }
-            if any(v < 0 for v in wanted.values()):
-                raise QuotaError("factor needs must not be negative", "指标需求不能为负数")
             postings = [
                 p
                 for factor, value in wanted.items()
                 for p in move(factor, year, value, (payer, "available"), (project_holder(project_id), "reserved"))
             ]
+            if recorded_key is not None and (done := replayed(conn, recorded_key, postings)) is not None:
+                return done
+            if (why := fundable_reason(project)) is not None:
+                raise QuotaError(*why)
+            if any(v < 0 for v in wanted.values()):
+                raise QuotaError("factor needs must not be negative", "指标需求不能为负数")
             if exempt and not postings:
                 raise QuotaError(
                     f"project {project_id} ({project.project_type}) is exempt from the pollutant 总量: "
@@ -324,9 +338,24 @@ class Movements:
                 )
             ratios = "、".join(f"{f}×{self.rules.replacement(f):g}" for f in wanted)
             bind_library_project(conn, project)
-            return post(
-                conn, "reserve", postings, actor=actor, reason=f"{reason}（倍量替代 {ratios}）", project_id=project_id
-            )
+            try:
+                return post(
+                    conn,
+                    "reserve",
+                    postings,
+                    actor=actor,
+                    reason=f"{reason}（倍量替代 {ratios}）",
+                    project_id=project_id,
+                    idempotency_key=recorded_key,
+                )
+            except IntegrityError:  # a concurrent request under the same key won the race for it
+                if recorded_key is None:
+                    raise
+                conn.rollback()
+        with self.engine.connect() as conn:
+            done = replayed(conn, recorded_key, postings)
+            assert done is not None, "the request that won the race is committed"
+            return done
 
     def confirm(self, project_id: str, *, actor: str, reason: str = "项目用地批准") -> int:
         """批准: the reserved quota becomes approved (used)."""

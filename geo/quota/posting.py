@@ -18,9 +18,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert, select, tuple_, update
 
 from geo.db import insert_ignoring_duplicates
-from geo.errors import QuotaError
+from geo.errors import InputError, QuotaError
 from geo.quota.accounts import EXTERNAL_PREFIX, FACTORS, ZERO, Key, Posting
-from geo.quota.tables import quota_accounts, quota_postings, quota_transactions
+from geo.quota.tables import postings_by_account, quota_accounts, quota_postings, quota_transactions
 
 log = logging.getLogger(__name__)
 
@@ -113,3 +113,21 @@ def _ensure_accounts(conn: Connection, keys: list[Key]) -> None:
 def transaction_by_key(conn: Connection, key: str) -> Any | None:
     """The transaction recorded under an idempotency key, if any."""
     return conn.execute(select(quota_transactions).where(quota_transactions.c.idempotency_key == key)).first()
+
+
+def replayed(conn: Connection, key: str, postings: list[Posting]) -> int | None:
+    """The transaction a client's request recorded under ``key`` (its Idempotency-Key) if it moved
+    exactly ``postings``; None if none is recorded. The key sent with another request is refused:
+    a retry must repeat its request, and a new request needs a new key."""
+    done = transaction_by_key(conn, key)
+    if done is None:
+        return None
+    recorded = conn.execute(
+        postings_by_account(quota_postings.c.amount).where(quota_postings.c.transaction_id == done.id)
+    ).all()
+    if sorted((*r[:4], r[4]) for r in recorded) != sorted((*p.key, p.amount) for p in postings if p.amount != 0):
+        raise InputError(
+            f"this Idempotency-Key was used for another request (transaction {done.id}); use a new key",
+            f"该幂等键已用于另一笔请求（交易 {done.id}），新请求请使用新的键",
+        )
+    return int(done.id)
