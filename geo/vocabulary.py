@@ -3,6 +3,7 @@ the status and layer colours. Reports, maps and the viewer read them from here (
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -33,6 +34,9 @@ Status = Literal["pass", "warn", "fail", "missing_layer"]
 # out_of_coverage: the parcel is not wholly inside the blueprint's coverage (its county layer
 # or extent layer); what lies outside was never reviewed, so no verdict can be signed
 Verdict = Literal["pass", "conditional", "reject", "out_of_coverage"]
+# what XML 1.0 forbids (C0 controls but tab, line feed, carriage return): a Word opinion or an Excel summary
+# cannot hold them, and no id or name needs them
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 VERDICTS: Final[tuple[Verdict, ...]] = ("pass", "conditional", "reject", "out_of_coverage")
 
 # severity: a missing layer outranks a warning (nothing was checked), a failure outranks all

@@ -102,6 +102,19 @@ def test_corpus_round_trips(name: str) -> None:
     assert write_coordinate_text(back) == written  # a fixed point
 
 
+@pytest.mark.parametrize("control", ["\x0b", "\x0c", "\x1c"])
+def test_a_control_character_is_named_on_its_line(control: str) -> None:
+    """Python's splitlines breaks a line at a vertical tab, a form feed or a file separator: a parcel
+    header cut in two read as 'a point before any parcel header'. Lines end at CR and LF only."""
+    lines = (Path(__file__).parent / "data" / "multi_parcel_holes_zone39.txt").read_text("utf-8-sig").splitlines()
+    header = next(n for n, line in enumerate(lines) if line.endswith("@"))
+    lines[header] = lines[header].replace(",面,", f",面{control},", 1)
+    assert control in lines[header]
+    with pytest.raises(FormatError, match=f"line {header + 1}: control character U\\+{ord(control):04X}"):
+        parse_coordinate_text("\r\n".join(lines))
+    assert len(parse_coordinate_text("\r\n".join(lines).replace(control, ""))) > 0
+
+
 def test_area_units() -> None:
     assert area_ha("0.7655") == pytest.approx(0.7655)
     assert area_ha("0.7655公顷") == pytest.approx(0.7655)

@@ -69,6 +69,7 @@ from pyproj import CRS
 
 from geo.crs import GK_FAMILIES, gk_epsg, zone_for_geometry
 from geo.errors import CRSError, FormatError, GeometryError, InputError
+from geo.vocabulary import CONTROL_CHARACTERS
 
 DATUM_NAMES = {
     "CGCS2000": ("2000国家大地坐标系", ("2000", "CGCS")),
@@ -89,6 +90,9 @@ HEADER_KEYS = (
 )
 FORMAT_VERSION = "1.01版本"
 AREA_TOLERANCE = 1e-3  # warn when the declared 地块面积 differs from the geometry by more than 0.1 %
+# a line ends at CR, LF or CRLF only: str.splitlines also breaks at a vertical tab, a form feed and other
+# separators, and cut a header line in two, whose first half was then "a point before any parcel header"
+LINE_BREAKS = re.compile(r"\r\n|\r|\n")
 MAX_LINE_BUFFER_M = 5_000.0  # a corridor wider than 10 km is not a linear project's land
 # 地块面积 units → hectares per unit; a bare number is 公顷, the format's unit
 AREA_UNITS = {
@@ -211,8 +215,13 @@ def parse_coordinate_text(data: bytes | str, *, line_buffer: float | None = None
     extension: list[str] = []
     records: list[_Record] = []
     warnings: list[str] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(LINE_BREAKS.split(text), start=1):
         line = raw.strip().lstrip("\ufeff").strip()
+        if (control := CONTROL_CHARACTERS.search(line)) is not None:
+            raise FormatError(
+                f"line {number}: control character U+{ord(control.group()):04X} in the text",
+                f"第 {number} 行：含有控制字符 U+{ord(control.group()):04X}",
+            )
         if not line:
             continue
         if line.startswith("[") and line.endswith("]"):

@@ -29,7 +29,6 @@ from geo.overlay import Pieces, bulk_pieces
 from geo.raster import parcel_pixels
 from geo.review.profile import Item, LandUseClassesCheck, OverlapCheck, Profile, RasterShareAboveCheck, load_profile
 from geo.review.result import (
-    CONTROL_CHARACTERS,
     County,
     ItemFacts,
     ItemResult,
@@ -43,7 +42,7 @@ from geo.review.result import (
 )
 from geo.review.rules import ParcelContext, Piece, ProjectTotal, run_check
 from geo.threads import CORES, gc_paused, short_switches
-from geo.vocabulary import check_project_type, is_blank, verdict_of, worst
+from geo.vocabulary import CONTROL_CHARACTERS, check_project_type, is_blank, verdict_of, worst
 
 log = logging.getLogger(__name__)
 

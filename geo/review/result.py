@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator, model_validator
 
-from geo.vocabulary import Status, Verdict
+from geo.vocabulary import CONTROL_CHARACTERS, Status, Verdict
 
 AttributeValue = str | int | float | bool | None
 
 MAX_INVESTMENT_WAN = 1e9  # 万元: 10 万亿元, beyond any one project
 MAX_ROUTE_KM = 10_000.0  # longer than any one road project
 MAX_POWER_MW = 100_000.0  # four times 三峡's 22,500 MW
-# what XML 1.0 forbids (C0 controls but tab, line feed, carriage return): a Word opinion or an Excel summary
-# cannot hold them, and no id or name needs them
-CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _TRUE = {"1", "true", "yes", "y", "是", "t"}
 _FALSE = {"0", "false", "no", "n", "否", "f", ""}
 
