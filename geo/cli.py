@@ -22,7 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from geo.blueprint import Blueprint, load_blueprint
 from geo.blueprint_cli import app as blueprint_app
-from geo.cli_context import FileOnly, Output, cli_context, fail
+from geo.cli_context import FileOnly, GivenCRS, Output, cli_context, fail
 from geo.consult_cli import app as consult_app
 from geo.crs import check_coordinates
 from geo.errors import InputError, LantuError
@@ -93,11 +93,6 @@ LineBuffer = typer.Option(
     help="Coordinate text: turn 线/点 records into a corridor this many metres each side (stated in the warnings).",
 )
 
-GivenCRS = typer.Option(
-    help="CRS of parcels that declare none (DXF, a shapefile without .prj, GeoJSON without a crs member), "
-    "e.g. EPSG:4527; a CRS the file declares is kept, with a warning where it differs.",
-)
-
 
 def configure_logging(verbose: bool) -> None:
     logging.basicConfig(
@@ -127,7 +122,7 @@ def review_cmd(
     project_type: Annotated[str | None, typer.Option(help="Project type for every parcel, e.g. industrial.")] = None,
     investment_wan: Annotated[float | None, typer.Option(help="Investment in 万元 for every parcel.")] = None,
     layer: Annotated[str | None, typer.Option(help="Layer to read from a multi-layer file.")] = None,
-    crs: Annotated[str | None, GivenCRS] = None,
+    crs: GivenCRS = None,
     fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.json,
     workers: Annotated[
         int,
@@ -440,7 +435,7 @@ def convert_cmd(
         TextEncoding, typer.Option(help="Text encoding of a .txt output and of a shapefile's attributes (.cpg).")
     ] = TextEncoding.gbk,
     layer: Annotated[str | None, typer.Option(help="Layer to read from a multi-layer file.")] = None,
-    crs: Annotated[str | None, GivenCRS] = None,
+    crs: GivenCRS = None,
     line_buffer: Annotated[float | None, LineBuffer] = None,
 ) -> None:
     """Convert parcels between formats, the land-survey coordinate text (界址点坐标交换格式) included."""

@@ -55,6 +55,14 @@ Output = Annotated[
     ),
 ]
 
+GivenCRS = Annotated[
+    str | None,
+    typer.Option(
+        help="CRS of parcels that declare none (DXF, a shapefile without .prj, GeoJSON without a crs member), "
+        "e.g. EPSG:4527; a CRS the file declares is kept, with a warning where it differs.",
+    ),
+]
+
 
 def cli_context(ctx: typer.Context) -> CliContext:
     """The host's context if it set one, else the library defaults."""

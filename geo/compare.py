@@ -24,7 +24,7 @@ from geo.crs import CGCS2000, Area, check_coordinates, reproject, zone_for_geome
 from geo.errors import GeometryError, InputError, ProfileError
 from geo.geometry import clean_parcels, polygonal_part
 from geo.review import ReviewResult, load_profile, review
-from geo.review.engine import parcel_ids
+from geo.review.engine import check_review_cost, layers_needed, parcel_ids
 from geo.review.profile import Profile
 
 PIECE_MIN_M2 = 1.0  # added/removed slivers at or below this are edge noise, not pieces
@@ -99,11 +99,14 @@ def compare_boundaries(
     blueprint: Blueprint | None = None,
     profile: str | Profile = "ten-point",
     project: dict[str, Any] | None = None,
+    max_cost: int | None = None,
 ) -> ChangeCheck:
     """Compare the 报批 boundary ``new`` with the 预审 boundary ``prereview``.
 
     With a ``blueprint``, the added pieces are reviewed on their own (with ``project``'s
-    attributes): a piece that hits a fail rule is named, whatever the ratios say.
+    attributes): a piece that hits a fail rule is named, whatever the ratios say. ``max_cost``
+    (a service's cap) refuses a new boundary whose review would cost more, before it is cleaned,
+    unioned or cut (:func:`geo.review.engine.check_review_cost`).
     """
     prof = load_profile(profile) if isinstance(profile, str) else profile
     rule = prof.change_check
@@ -113,9 +116,14 @@ def compare_boundaries(
             f"审查方案 {prof.name} 未配置 change_check（预审变更比对）",
         )
     old_geom = _outline(prereview, "pre-review", "预审范围")
-    new_geom = _outline(new, "new boundary", "报批范围")
     pinned = blueprint.gk_zone_epsg if blueprint is not None else None
     epsg = pinned or zone_for_geometry(reproject(old_geom, prereview.crs, CGCS2000), CGCS2000)
+    if max_cost is not None:
+        check_coordinates(new)
+        raw = reproject(np.asarray(new.geometry.values, dtype=object), new.crs, epsg)
+        layers = layers_needed(prof, blueprint) if blueprint is not None else []
+        check_review_cost(parcel_ids(new), raw, np.full(len(raw), epsg), blueprint, layers, max_cost)
+    new_geom = _outline(new, "new boundary", "报批范围")
     old = reproject(old_geom, prereview.crs, epsg)
     cur = reproject(new_geom, new.crs, epsg)
     old_m2, new_m2 = float(old.area), float(cur.area)
@@ -140,7 +148,7 @@ def compare_boundaries(
     added_review = None
     if blueprint is not None and added:
         frame = gpd.GeoDataFrame({"id": [p.id for p in added_pieces]}, geometry=list(added), crs=f"EPSG:{epsg}")
-        added_review = review(frame, blueprint, profile=prof, project=project, pieces=False)
+        added_review = review(frame, blueprint, profile=prof, project=project, pieces=False, max_cost=max_cost)
         for piece, result in zip(added_pieces, added_review.parcels, strict=True):
             piece.verdict = result.verdict
             piece.failed_items = [i.code for i in result.items if i.status == "fail"]

@@ -233,7 +233,7 @@ def _check_lonlat(lon: np.ndarray, lat: np.ndarray, crs: CRS) -> None:
     if np.abs(lon).max() > 180 or np.abs(lat).max() > 90:
         raise CRSError(
             f"coordinates up to {max(np.abs(lon).max(), np.abs(lat).max()):.0f} are not degrees; "
-            f"projected metres were declared as {crs.to_string()}; declare the projected CRS "
+            f"projected metres were read as {crs.to_string()}; declare the projected CRS "
             "(in the file, or --crs / ?crs= for a file that declares none, e.g. EPSG:4527)",
             f"坐标值（最大 {max(np.abs(lon).max(), np.abs(lat).max()):.0f}）不是经纬度，"
             f"投影坐标被声明为 {crs.to_string()}，请声明正确的投影坐标系"

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from geo.blueprint import load_blueprint
-from geo.cli_context import Output, cli_context, fail
+from geo.cli_context import GivenCRS, Output, cli_context, fail
 from geo.compare import change_check_html, compare_boundaries
 from geo.errors import LantuError
 from geo.io import read_parcels
@@ -108,13 +108,14 @@ def compare_cmd(
     profile: ProfileName = "ten-point",
     fmt: Annotated[CompareFormat, typer.Option("--format", "-f", help="json | html")] = CompareFormat.json,
     output: Output = None,
+    crs: GivenCRS = None,
 ) -> None:
     """Compare a 报批 boundary with its 预审 boundary: area change, overlap, and the 聊城 conclusion."""
     try:
         bp = load_blueprint(blueprint) if blueprint else None
         check = compare_boundaries(
-            read_parcels(prereview),
-            read_parcels(new),
+            read_parcels(prereview, crs=crs),
+            read_parcels(new, crs=crs),
             blueprint=bp,
             profile=load_profile(profile, data_dir=cli_context(ctx).data_dir),
             project={"project_type": project_type} if project_type else None,

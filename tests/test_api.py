@@ -12,8 +12,9 @@ from typing import Any
 import geopandas as gpd
 import pypdf
 import pytest
+import shapely
 from fastapi.testclient import TestClient
-from support import EPSG, assert_problem, auth, parcel_frame, rect, star
+from support import EPSG, X0, Y0, assert_problem, auth, parcel_frame, rect, star
 
 from api.app import create_app
 from api.keys import revoke_key
@@ -318,8 +319,19 @@ def test_a_costly_review_is_413_before_its_overlay(settings: Settings, keys: dic
         detail = assert_problem(c.post("/api/v1/reviews", json=spiky, headers=auth(keys)), 413)["detail"]
         assert "too costly" in detail and "S (" in detail
         assert c.post("/api/v1/reviews", json=PASSING, headers=auth(keys)).status_code == 201
+        # rings nested in one another, refused before GEOS checks them (its validity check alone grows with
+        # their pairs): 30 square annuli 10 m apart, 141,600 vertex pairs
+        nested = [shapely.box(X0 + 5000 - r, Y0 + 2500 - r, X0 + 5000 + r, Y0 + 2500 + r) for r in range(10, 610, 10)]
+        rings = shapely.multipolygons([nested[k + 1].difference(nested[k]) for k in range(0, 60, 2)])
+        detail = assert_problem(c.post("/api/v1/reviews", json=feature(rings), headers=auth(keys)), 413)["detail"]
+        assert "141,600" in detail
     with TestClient(create_app(settings)) as c:  # the default cap: 50 million vertex pairs
         assert c.post("/api/v1/reviews", json=spiky, headers=auth(keys)).status_code == 201
+        # 400 plots of one parcel: each is estimated on its own, not against every feature the others meet
+        plots = shapely.multipolygons(
+            [rect(0.1 + i * 0.24, 0.1 + j * 0.24, 0.2 + i * 0.24, 0.2 + j * 0.24) for i in range(40) for j in range(10)]
+        )
+        assert c.post("/api/v1/reviews", json=feature(plots), headers=auth(keys)).status_code == 201
 
 
 def test_hostile_uploads_then_the_next_request(client: TestClient, keys: dict[str, str]) -> None:

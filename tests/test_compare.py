@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import shapely
 from fastapi.testclient import TestClient
-from support import EPSG, X0, Y0, assert_problem, auth, parcel_frame, rect
+from support import EPSG, X0, Y0, assert_problem, auth, parcel_frame, rect, star
 from typer.testing import CliRunner
 
 from api.app import create_app
@@ -176,3 +176,21 @@ def test_api_compare_with_a_stored_review(client: TestClient, keys: dict[str, st
     speck = parcel_frame(SPECK).to_crs(4490).__geo_interface__  # the stored 预审 passed the review's own floor
     problem = assert_problem(client.post(f"/api/v1/reviews/{review_id}/compare", json=speck, headers=auth(keys)), 422)
     assert "报批范围面积" in problem["message_zh"] and "new (报批) boundary has" in problem["message_en"]
+
+
+def test_api_compare_takes_a_crs_and_the_review_cost_cap(settings: Settings, keys: dict[str, str]) -> None:
+    """The service's cap holds for a 报批 boundary as for a review (it was reviewed uncapped, after being
+    unioned and cut against the 预审); a boundary without a crs member is read in ``?crs=``."""
+    limited = settings.model_copy(update={"max_review_cost": 100_000})
+    with TestClient(create_app(limited)) as c:
+        old = parcel_frame(rect(4, 2, 6, 3), project_type="industrial").to_crs(4490)
+        review_id = c.post("/api/v1/reviews", json=old.__geo_interface__, headers=auth(keys)).json()["review_id"]
+        spiky = json.loads(parcel_frame(star(2000, (5, 2.5), 1.0, 1.3)).to_json())
+        gk = json.loads(parcel_frame(rect(4, 2, 6.2, 3)).to_json())
+        for body in (spiky, gk):
+            del body["crs"]  # GK metres, named by the request
+        url = f"/api/v1/reviews/{review_id}/compare?crs=EPSG:{EPSG}"
+        assert "too costly" in assert_problem(c.post(url, json=spiky, headers=auth(keys)), 413)["detail"]
+        r = c.post(url, json=gk, headers=auth(keys))
+        assert r.status_code == 200, r.text
+        assert r.json()["area_change_ratio"] == pytest.approx(0.1, abs=1e-3)

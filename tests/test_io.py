@@ -408,7 +408,7 @@ def test_dxf_closed_polylines_with_a_given_crs(tmp_path: Path, blueprint: Bluepr
     )
     path = tmp_path / "site.dxf"
     drawing.to_file(path, driver="DXF", engine="pyogrio")
-    with pytest.raises(CRSError, match="DXF give the CRS"):
+    with pytest.raises(CRSError, match="else give the CRS: --crs or"):
         read_parcels(path)
     frame = read_parcels(path, crs=f"EPSG:{EPSG}")
     assert len(frame) == 2 and list(frame.geom_type) == ["Polygon", "Polygon"]  # the open line is dropped

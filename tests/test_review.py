@@ -18,7 +18,7 @@ from support import EPSG, full_layers, km2, parcel_frame, rect, rect_blueprint, 
 from geo.blueprint import Blueprint, load_blueprint
 from geo.errors import GeometryError, InputError, TooLargeError
 from geo.review import ParcelResult, review
-from geo.review.engine import _edge_crowding, _layers_needed, overlay_cost
+from geo.review.engine import _edge_crowding, _ring_nesting, layers_needed, overlay_cost
 from geo.review.profile import load_profile
 
 REL = 1e-4  # 0.01 %
@@ -369,20 +369,50 @@ def test_chunks_graded_out_of_order_come_out_in_input_order(
 
 def test_overlay_cost_counts_features_met_near_and_crowded_edges(blueprint: Blueprint) -> None:
     # near (boxes meet): county 任城区, planned 城镇集中建设区, urban boundary, 批而未供 (0,0,1,1), 闲置 (1,0,2,0.5) and
-    # four land-use cells; the outline meets all nine (a line inside the county meets it): 9 × 100 + 9 × 5 vertices
+    # four land-use cells; the outline meets all nine (a line inside the county meets it). The square's own cost:
+    # 5 vertices and a crowding of 15 (each of its 3 pairs of edges spans its box, × 5 coordinates), paid once
+    # and for each feature met: 9 × 100 + (9 + 1) × 20
     parcel = np.array([rect(0.4, 0.4, 1.4, 1.4)])
-    layers = _layers_needed(load_profile("ten-point"), blueprint)
-    assert overlay_cost(parcel, np.array([EPSG]), blueprint, layers).tolist() == [945]
-    # the bound, every near feature taken as met, where the batch stays under exact_above: 9 × (100 + 5)
-    assert overlay_cost(parcel, np.array([EPSG]), blueprint, layers, exact_above=10_000).tolist() == [945]
+    layers = layers_needed(load_profile("ten-point"), blueprint)
+    assert overlay_cost(parcel, np.array([EPSG]), blueprint, layers).tolist() == [1100]
+    # the bound, every near feature taken as met, where the batch stays under exact_above: the same here
+    assert overlay_cost(parcel, np.array([EPSG]), blueprint, layers, exact_above=10_000).tolist() == [1100]
+    # part by part: two such squares far apart in one parcel cost what they cost apart, not each other's features
+    apart = np.array([rect(0.4, 0.4, 1.4, 1.4), rect(6.1, 3.1, 6.9, 3.9)])
+    both = np.array([shapely.multipolygons(apart)])
+    zones = np.array([EPSG] * 2)
+    assert overlay_cost(both, zones[:1], blueprint, layers) == overlay_cost(apart, zones, blueprint, layers).sum()
     square, triangle = shapely.box(0, 0, 10, 10), shapely.Polygon([(0, 0), (10, 10), (0, 10)])
     holed = shapely.Polygon(square.exterior.coords, [shapely.box(4, 4, 6, 6).exterior.coords])
-    # axis-parallel edges have boxes of no area; the diagonal's box is the whole box: 1 × 4 coordinates
-    assert _edge_crowding(np.array([square, holed, triangle])).tolist() == [0, 0, 4]
-    # a circle of n edges: their boxes sum to n·(2πr/n)²/π against its box (2r)², π/n of it, times n + 1
-    # coordinates: π. A star's n spikes, 0.3 km long: n·0.09/π km² against (2.6 km)², 8.5 of it: 2,001 × 8.5
+    # pairs of edges' boxes over the polygon's box, × coordinates: 3 × 5; (3 + 3 × 0.04) × 10; 2 × 4
+    assert _edge_crowding(np.array([square, holed, triangle])).tolist() == [15, 31, 8]
+    # a circle of n edges: two edges' box is about (2·2πr/n)²/π, 4π/n of its box (2r)², × n + 1 coordinates: 4π.
+    # A star's spikes 300 m long: thousands
     crowding = _edge_crowding(np.array([star(2000, (5, 2.5), 1.0, 1.3), star(2000, (5, 2.5), 1.0, 1.0)]))
-    assert crowding[1] == 3 and crowding[0] == pytest.approx(2001 * 2000 * 0.09 / (np.pi * 2.6**2), rel=1e-3)
+    assert crowding[1] == int(4 * np.pi) and crowding[0] > 1000 * crowding[1]
+
+
+def annuli(count: int) -> shapely.MultiPolygon:
+    """``count`` square annuli nested in one another, 0.5 wide, 1 apart."""
+    return shapely.multipolygons(
+        [
+            shapely.box(-r - 0.5, -r - 0.5, r + 0.5, r + 0.5).difference(shapely.box(-r, -r, r, r))
+            for r in range(1, 2 * count, 2)
+        ]
+    )
+
+
+def test_rings_nested_in_one_another_are_counted_pairwise() -> None:
+    """Every two rings of a parcel whose boxes meet, × their vertices × 8: 30 nested square annuli are 60
+    rings of 5 coordinates, all meeting: 1,770 pairs × 10 × 8; a square with a hole, one pair; a plain
+    square, none; a line in a collection, no ring."""
+    square = shapely.box(0, 0, 10, 10)
+    holed = square.difference(shapely.box(4, 4, 6, 6))
+    stray = shapely.GeometryCollection([square, shapely.LineString([(0, 0), (5, 5)])])
+    assert _ring_nesting(np.array([annuli(30), holed, square, stray])).tolist() == [1770 * 10 * 8, 80, 0, 0]
+    many = annuli(150)  # 300 rings: listed in two batches of 256, the count stops after the first
+    assert _ring_nesting(np.array([many]))[0] == 300 * 299 // 2 * 10 * 8
+    assert _ring_nesting(np.array([many]), stop_above=1)[0] == (300 * 299 // 2 - 44 * 43 // 2) * 10 * 8
 
 
 def test_a_costly_batch_is_refused_before_its_overlay(blueprint: Blueprint) -> None:

@@ -98,10 +98,14 @@ COMPARE_BODY = {
 }
 
 
-def _compare(data: bytes, stored: ReviewResult, parcel: str | None, blueprint: Any, settings: Settings) -> ChangeCheck:
+def _compare(
+    data: bytes, crs: str | None, stored: ReviewResult, parcel: str | None, blueprint: Any, settings: Settings
+) -> ChangeCheck:
     limits = _limits(settings)
     new = check_size(
-        parse_geojson_bytes(data, limits=limits), max_parcels=limits.max_parcels, max_vertices=limits.max_vertices
+        parse_geojson_bytes(data, limits=limits, crs=crs),
+        max_parcels=limits.max_parcels,
+        max_vertices=limits.max_vertices,
     )
     chosen = [p for p in stored.parcels if parcel is None or p.id == parcel]
     if not chosen:
@@ -120,6 +124,7 @@ def _compare(data: bytes, stored: ReviewResult, parcel: str | None, blueprint: A
         blueprint=blueprint,
         profile=settings.profile,
         project={"project_type": types.pop()} if len(types) == 1 else None,
+        max_cost=settings.max_review_cost,
     )
 
 
@@ -137,6 +142,9 @@ async def compare_with_review(
     settings: SettingsDep,
     pool: PoolDep,
     parcel: Annotated[str | None, Query(max_length=200, description="one parcel of the review (default: all)")] = None,
+    crs: Annotated[
+        str | None, Query(max_length=256, description="CRS of a boundary without a crs member (e.g. GK metres)")
+    ] = None,
 ) -> ChangeCheck:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype not in JSON_TYPES:
@@ -145,4 +153,4 @@ async def compare_with_review(
             f"不支持的内容类型 {ctype or '无'!r}；请以 GeoJSON（application/json）发送报批范围",
         )
     stored = await pool.run(store.get, review_id)
-    return await pool.run(_compare, await request.body(), stored, parcel, blueprint, settings)
+    return await pool.run(_compare, await request.body(), crs, stored, parcel, blueprint, settings)

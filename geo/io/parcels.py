@@ -389,8 +389,8 @@ def _read_file(
     if crs is not None:
         return frame.set_crs(user_crs(crs))
     raise CRSError(
-        f"{shown} declares no CRS (a shapefile needs its .prj; for DXF give the CRS, e.g. --crs EPSG:4527)",
-        f"{shown} 未声明坐标系（shapefile 需附 .prj 文件；DXF 请指定坐标系，如 --crs EPSG:4527）",
+        f"{shown} declares no CRS (a shapefile needs its .prj; else give the CRS: --crs or ?crs=, e.g. EPSG:4527)",
+        f"{shown} 未声明坐标系（shapefile 需附 .prj 文件；否则请用 --crs 或 ?crs= 指定，如 EPSG:4527）",
     )
 
 

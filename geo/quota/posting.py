@@ -117,8 +117,10 @@ def transaction_by_key(conn: Connection, key: str) -> Any | None:
 
 def replayed(conn: Connection, key: str, postings: list[Posting]) -> int | None:
     """The transaction a client's request recorded under ``key`` (its Idempotency-Key) if it moved
-    exactly ``postings``; None if none is recorded. The key sent with another request is refused:
-    a retry must repeat its request, and a new request needs a new key."""
+    exactly ``postings`` (a request that rounds to the same amounts is the same request); None if
+    none is recorded. The key names a request, not a state: the answer is the first transaction even
+    after it was revoked or reversed. The key sent with another request is refused: a retry must
+    repeat its request, and a new request needs a new key."""
     done = transaction_by_key(conn, key)
     if done is None:
         return None
