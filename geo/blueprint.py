@@ -15,6 +15,7 @@ import os
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +101,32 @@ class VectorLayer:
         """The CRSs (EPSG) the layer is held in, indexed."""
         with self._lock:
             return frozenset(self._zones)
+
+    @cached_property
+    def box_4490(self) -> np.ndarray:
+        """The layer's box in EPSG:4490 degrees (its edges densified as they are reprojected), 0.01°
+        wider all round; NaN for an empty layer."""
+        if len(self.frame) == 0:
+            return np.full(4, np.nan)
+        x1, y1, x2, y2 = self.frame.total_bounds
+        to_degrees = pyproj.Transformer.from_crs(self.frame.crs, CGCS2000, always_xy=True)
+        box: np.ndarray = np.array(to_degrees.transform_bounds(x1, y1, x2, y2, densify_pts=21))
+        box += np.array([-0.01, -0.01, 0.01, 0.01])
+        return box
+
+    def misses(self, boxes_4490: np.ndarray) -> bool:
+        """Whether every box (rows x1, y1, x2, y2 in EPSG:4490) misses the layer's: no parcel inside them
+        meets a feature, in any zone, so the layer need not be projected to theirs. A request of
+        parcels in twenty zones would otherwise have a city's layers projected, and kept, twenty times."""
+        b = self.box_4490
+        meets = (boxes_4490[:, 0] <= b[2]) & (boxes_4490[:, 2] >= b[0])
+        meets &= (boxes_4490[:, 1] <= b[3]) & (boxes_4490[:, 3] >= b[1])
+        return not bool(meets.any())
+
+    @property
+    def native(self) -> IndexedLayer:
+        """The layer in the CRS it was loaded in."""
+        return self._zones[self.frame.crs.to_epsg()]
 
     def in_crs(self, epsg: int) -> IndexedLayer:
         """The layer projected to ``epsg`` with its STRtree, built on first use and kept. A zone held

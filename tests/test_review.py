@@ -15,7 +15,7 @@ import pytest
 import shapely
 from support import EPSG, full_layers, km2, parcel_frame, rect, rect_blueprint, star
 
-from geo.blueprint import Blueprint, load_blueprint
+from geo.blueprint import Blueprint, VectorLayer, load_blueprint
 from geo.errors import GeometryError, InputError, TooLargeError
 from geo.review import ParcelResult, review
 from geo.review.engine import _edge_crowding, _ring_nesting, layers_needed, overlay_cost
@@ -423,3 +423,18 @@ def test_a_costly_batch_is_refused_before_its_overlay(blueprint: Blueprint) -> N
     assert review(spiky, blueprint).parcels[0].area_m2 == pytest.approx(spiky.geometry.iloc[0].area, rel=1e-6)
     clean = parcel_frame(rect(1.2, 1.2, 1.6, 1.6), project_type="residential")  # as in the first test
     assert review(clean, blueprint, max_cost=100_000).parcels[0].verdict == "pass"
+
+
+def test_layers_are_not_projected_to_a_zone_no_parcel_reaches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A parcel far from the blueprint (here 100°E, its own 3° zone) meets no feature in any zone: the layers
+    are not projected to its zone (a city's, kept for good, in every zone a request names), and its result
+    is the one the layers projected there give."""
+    bp = load_blueprint(rect_blueprint(tmp_path / "bp", full_layers()))
+    far = gpd.GeoDataFrame({"id": ["far"]}, geometry=[shapely.box(100.0, 30.0, 100.01, 30.01)], crs=4490)
+    skipped = review(far, bp, max_cost=1_000_000).parcels[0]
+    vectors = [layer for layer in bp.layers.values() if isinstance(layer, VectorLayer)]
+    assert skipped.verdict == "out_of_coverage" and {layer.zones for layer in vectors} == {frozenset({EPSG})}
+    monkeypatch.setattr(VectorLayer, "misses", lambda self, boxes: False)
+    projected = review(far, bp).parcels[0]
+    assert all(len(layer.zones) == 2 for layer in vectors)
+    assert skipped.model_dump() == projected.model_dump()

@@ -155,8 +155,15 @@ def overlay_cost(
     parts, owner = shapely.get_parts(projected, return_index=True)
     in_zone = zones[owner]
     own = shapely.get_num_coordinates(parts) + _edge_crowding(parts)
+    boxes = degree_boxes(projected, zones)[owner]
     trees = {
-        epsg: [_vector(blueprint, lid).in_crs(epsg).tree for lid in layer_ids] if blueprint is not None else []
+        epsg: [
+            layer.in_crs(epsg).tree
+            for lid in layer_ids
+            if not (layer := _vector(blueprint, lid)).misses(boxes[in_zone == epsg])
+        ]
+        if blueprint is not None
+        else []
         for epsg in np.unique(zones).tolist()
     }
     near = np.zeros(len(parts), dtype=np.int64)
@@ -176,6 +183,16 @@ def overlay_cost(
     cost: np.ndarray = np.bincount(owner, per_part, minlength=len(projected)).astype(np.int64)
     cost += _ring_nesting(projected, stop_above=exact_above - int(cost.sum()) if exact_above else 0)
     return cost
+
+
+def degree_boxes(projected: np.ndarray, zones: np.ndarray) -> np.ndarray:
+    """Each parcel's box in EPSG:4490 degrees (its envelope reprojected from its zone, ``zones``), for
+    ``VectorLayer.misses``."""
+    out = np.empty((len(projected), 4))
+    for epsg in np.unique(zones).tolist():
+        at = np.flatnonzero(zones == epsg)
+        out[at] = shapely.bounds(reproject(shapely.envelope(projected[at]), epsg, CGCS2000))
+    return out
 
 
 def _edge_crowding(polygons: np.ndarray) -> np.ndarray:
@@ -350,6 +367,7 @@ def reviewing(
         _rasters_needed(prof, blueprint),
         pieces,
         ClearItems.of(prof),
+        degree_boxes(projected, zones),
     )
     tasks = _tasks(zones, workers)
     header = ReviewResult(
@@ -420,6 +438,8 @@ class _Batch:
     raster_ids: list[str]
     pieces: bool
     clear: ClearItems  # see review_parcel
+    # each parcel's box in degrees (``degree_boxes``): a layer no parcel of a chunk reaches is not cut
+    boxes: np.ndarray
 
     def overlaying(self, epsg: int, chunk: np.ndarray) -> _Overlaying:
         """The overlay of the parcels ``chunk`` (positions in the batch), all in zone ``epsg``, to be cut
@@ -516,9 +536,13 @@ class _Overlaying:
                     if not self.left:
                         return
                     lid = self.left.popleft()
+                vector = _vector(self.batch.blueprint, lid)
+                if vector.misses(self.batch.boxes[self.chunk]):  # nothing to cut, in any zone: not projected
+                    self.overlays[lid] = [vector.native.no_pieces] * len(self.chunk)
+                    continue
                 if copies and own is None:  # made once a layer is left to this thread
                     own = shapely.from_wkb(shapely.to_wkb(self.projected))
-                layer = _vector(self.batch.blueprint, lid).in_crs(self.epsg)
+                layer = vector.in_crs(self.epsg)
                 self.overlays[lid] = bulk_pieces(
                     self.projected, layer, workers=workers, overlaps=not catalog[lid].tiling, copies=own
                 )
