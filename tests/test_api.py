@@ -14,6 +14,7 @@ import pypdf
 import pytest
 import shapely
 from fastapi.testclient import TestClient
+from pyproj import CRS
 from support import EPSG, X0, Y0, assert_problem, auth, parcel_frame, rect, star
 
 from api.app import create_app
@@ -95,6 +96,27 @@ def test_crs_parameter_for_a_json_body(client: TestClient, keys: dict[str, str])
     r = client.post("/api/v1/reviews?crs=EPSG:4549", json=declared, headers=auth(keys))
     assert r.status_code == 201 and r.json()["parcels"][0]["crs_used"] == f"EPSG:{EPSG}"
     assert [w for w in r.json()["warnings"] if "EPSG:4549" in w and "未采用" in w]
+
+
+def test_crs_parameter_for_a_coordinate_file_and_as_wkt(client: TestClient, keys: dict[str, str]) -> None:
+    """?crs= names the zone of a coordinate file whose 带号 is blank; a CRS may be named by its WKT (a
+    Gauss-Krüger zone's is about 1,100 characters) but not by a text longer than any CRS's."""
+    data = (
+        (Path(__file__).parent / "data" / "gbk_crlf_no_prefix.txt")
+        .read_bytes()
+        .replace("带号=39".encode("gbk"), "带号=".encode("gbk"))
+    )
+    upload = {"file": ("blank_zone.txt", data)}
+    refused = assert_problem(client.post("/api/v1/reviews", files=upload, headers=auth(keys)), 422)
+    assert "zone is unknown" in refused["detail"]
+    wkt = CRS.from_epsg(4548).to_wkt()
+    assert len(wkt) > 1_000
+    r = client.post("/api/v1/reviews", params={"crs": wkt}, files=upload, headers=auth(keys))
+    assert r.status_code == 201, r.text
+    assert r.json()["parcels"][0]["crs_used"] == "EPSG:4548"
+    assert [w for w in r.json()["warnings"] if "taken from the CRS given" in w]
+    r = client.post("/api/v1/reviews", params={"crs": "x" * 5_000}, files=upload, headers=auth(keys))
+    assert_problem(r, 422)
 
 
 @pytest.mark.parametrize(

@@ -129,8 +129,33 @@ def test_coordinate_file_errors(edit: tuple[str, str], error: type[Exception], n
 
 def test_no_zone_anywhere() -> None:
     text = (DATA / "gbk_crlf_no_prefix.txt").read_bytes().decode("gbk").replace("带号=39", "带号=")
-    with pytest.raises(CRSError, match="zone is unknown"):
+    with pytest.raises(CRSError, match="zone is unknown; give the zone's CRS"):
         parse_coordinate_text(text)
+
+
+def test_a_blank_zone_is_taken_from_the_crs_given(tmp_path: Path) -> None:
+    """带号 blank, eastings without the prefix: the zone of the CRS the caller gives (--crs, ?crs=) when it
+    is a zone of the file's datum and width without the prefix, with a warning; any other CRS is refused."""
+    text = (DATA / "gbk_crlf_no_prefix.txt").read_bytes().decode("gbk").replace("带号=39", "带号=")
+    declared = parse_coordinate_text((DATA / "gbk_crlf_no_prefix.txt").read_bytes())
+    path = tmp_path / "blank_zone.txt"
+    path.write_text(text, encoding="gbk")
+    frame = read_parcels(path, crs="EPSG:4548")
+    assert frame.crs.to_epsg() == 4548 and frame.geometry.equals(declared.geometry)
+    assert [w for w in frame.attrs["warnings"] if "zone 39 (3°) taken from the CRS given" in w]
+    assert not [w for w in frame.attrs["warnings"] if "未采用" in w]  # the CRS given was used
+    for other, why in [
+        ("EPSG:4527", "CGCS2000 / 3-degree Gauss-Kruger zone 39"),  # the prefixed zone: its eastings would have one
+        ("EPSG:2383", "Xian 1980"),  # another datum than the file's 坐标系
+        ("EPSG:4509", "CGCS2000 / Gauss-Kruger CM 117E"),  # a 6° zone: 几度分带=3 in the file
+        ("EPSG:4490", "China Geodetic Coordinate System 2000"),
+    ]:
+        with pytest.raises(CRSError, match=f"the CRS given \\({why}"):
+            read_parcels(path, crs=other)
+    six = path.with_name("six.txt")
+    six.write_text(text.replace("几度分带=3\r\n", ""), encoding="gbk")  # no 几度分带: the CRS given's width
+    frame = read_parcels(six, crs="EPSG:4509")  # CGCS2000 6° zone 20, CM 117°E as zone 39's: the file says no width
+    assert frame.crs.to_epsg() == 4509 and not [w for w in frame.attrs["warnings"] if "3-degree zones assumed" in w]
 
 
 def test_two_point_ring_is_refused() -> None:
@@ -385,6 +410,8 @@ def test_a_crs_given_is_used_where_the_file_declares_none_and_said_unused_where_
     parcel_frame(rect(2.9, 0.1, 3.1, 0.3)).to_file(tmp_path / "p.gpkg")
     for declared in (path, tmp_path / "p.gpkg"):
         assert "warnings" not in read_parcels(declared, crs=f"EPSG:{EPSG}").attrs  # the same CRS: nothing to say
+        as_proj = "+proj=tmerc +lat_0=0 +lon_0=117 +k=1 +x_0=500000 +y_0=0 +ellps=GRS80 +units=m +no_defs"
+        assert "warnings" not in read_parcels(declared, crs=as_proj).attrs  # EPSG:4548 spelt as PROJ: the same
         frame = read_parcels(declared, crs="EPSG:4549")
         assert frame.crs.to_epsg() == EPSG, declared
         en, zh = ("the GeoJSON", "该 GeoJSON") if declared == path else ("p.gpkg", "p.gpkg")
@@ -418,6 +445,20 @@ def test_dxf_closed_polylines_with_a_given_crs(tmp_path: Path, blueprint: Bluepr
     runner = CliRunner()
     assert runner.invoke(app, ["convert", str(path), str(converted), "--crs", "EPSG:4548"]).exit_code == 0
     assert len(read_parcels(converted)) == 2
+
+
+@pytest.mark.filterwarnings("ignore:'crs' was not provided")
+def test_a_dxf_whose_crs_text_names_no_crs(tmp_path: Path) -> None:
+    """Text on a drawing's crs layer that names no CRS declares nothing: refused with the text quoted,
+    or read in the CRS given, with a warning."""
+    source, areas = _two_rectangles(tmp_path)
+    path = write_parcels(read_parcels(source), tmp_path / "p.dxf")
+    path.write_bytes(path.read_bytes().replace(f"EPSG:{EPSG}".encode(), b"CGCS2000 zone 39"))
+    with pytest.raises(CRSError, match="the text on its crs layer, 'CGCS2000 zone 39', names no CRS; give"):
+        read_parcels(path)
+    frame = read_parcels(path, crs=f"EPSG:{EPSG}")
+    assert frame.crs.to_epsg() == EPSG and list(frame.area) == pytest.approx(areas, rel=1e-9)
+    assert [w for w in frame.attrs["warnings"] if f"the CRS given (EPSG:{EPSG}) was used" in w]
 
 
 def test_zipped_shapefile_in_gbk_with_cpg(tmp_path: Path) -> None:

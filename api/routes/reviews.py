@@ -40,7 +40,7 @@ from geo.blueprint import Blueprint
 from geo.errors import FormatError
 from geo.geometry import check_size
 from geo.io import SUPPORTED_SUFFIXES, parcels_geojson_text, parse_geojson_bytes, read_parcels
-from geo.io.parcels import ReadLimits
+from geo.io.parcels import MAX_CRS_TEXT, ReadLimits
 from geo.maps import map_html, review_map
 from geo.opinion import opinion, opinion_docx, opinion_markdown
 from geo.papers import DocumentNumber, Issuer, document_number
@@ -110,7 +110,7 @@ async def create_review(
     crs: Annotated[
         str | None,
         Query(
-            max_length=256,
+            max_length=MAX_CRS_TEXT,
             description="CRS of parcels that declare none: a DXF, a shapefile without .prj, GeoJSON without "
             "a crs member (GK coordinates); a CRS the upload declares is kept, with a warning where it differs",
         ),

@@ -20,7 +20,7 @@ from geo.compare import ChangeCheck, compare_boundaries
 from geo.errors import InputError, NotFoundError
 from geo.geometry import check_size
 from geo.io import parcels_from_geojson, parse_geojson_bytes
-from geo.io.parcels import ReadLimits
+from geo.io.parcels import MAX_CRS_TEXT, ReadLimits
 from geo.review import ReviewResult
 from geo.review.result import MAX_INVESTMENT_WAN
 from geo.sites import SiteSearch, find_sites
@@ -143,7 +143,8 @@ async def compare_with_review(
     pool: PoolDep,
     parcel: Annotated[str | None, Query(max_length=200, description="one parcel of the review (default: all)")] = None,
     crs: Annotated[
-        str | None, Query(max_length=256, description="CRS of a boundary without a crs member (e.g. GK metres)")
+        str | None,
+        Query(max_length=MAX_CRS_TEXT, description="CRS of a boundary without a crs member (e.g. GK metres)"),
     ] = None,
 ) -> ChangeCheck:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()

@@ -202,11 +202,14 @@ def _check_line_buffer(line_buffer: float | None) -> None:
         )
 
 
-def parse_coordinate_text(data: bytes | str, *, line_buffer: float | None = None) -> gpd.GeoDataFrame:
+def parse_coordinate_text(
+    data: bytes | str, *, line_buffer: float | None = None, crs: CRS | None = None
+) -> gpd.GeoDataFrame:
     """Parcels of a coordinate file; ``frame.attrs`` holds the header and any warnings.
 
     ``line_buffer`` (metres each side) turns ``线``/``点`` records into corridors;
-    without it such records are refused.
+    without it such records are refused. ``crs``, the CRS the caller gave (``--crs``, ``?crs=``),
+    supplies the zone where 带号 is blank and the eastings carry no prefix; the header rules otherwise.
     """
     _check_line_buffer(line_buffer)
     text = decode(data) if isinstance(data, bytes) else data
@@ -266,7 +269,7 @@ def parse_coordinate_text(data: bytes | str, *, line_buffer: float | None = None
             )
     _orient_columns(records, warnings)
     _assign_ids(records, warnings)
-    header = _header(values, extension, records, warnings)
+    header = _header(values, extension, records, warnings, crs)
     rows: list[dict[str, Any]] = []
     geoms: list[shapely.Geometry] = []
     for record in records:
@@ -458,16 +461,14 @@ def _assign_ids(records: list[_Record], warnings: list[str]) -> None:
 
 
 def _header(
-    values: dict[str, str], extension: list[str], records: list[_Record], warnings: list[str]
+    values: dict[str, str], extension: list[str], records: list[_Record], warnings: list[str], given: CRS | None
 ) -> CoordinateHeader:
     if not values.get("坐标系"):
         raise CRSError("the file declares no 坐标系 in [属性描述]", "坐标文件 [属性描述] 中未声明坐标系")
     datum = _datum(values["坐标系"])
     width_text = values.get("几度分带") or values.get("分带") or ""
     width = int(m.group()) if (m := re.search(r"\d+", width_text)) else 3
-    if not width_text:
-        warnings.append("几度分带 not given: 3-degree zones assumed (未声明分带，按3度带处理)")
-    elif not m:
+    if width_text and not m:
         raise CRSError(f"几度分带 {width_text!r} is not 3 or 6", f"几度分带 {width_text!r} 无效：应为 3 或 6")
     projection = values.get("投影类型", "")
     if projection and "高斯" not in projection:
@@ -484,6 +485,7 @@ def _header(
             f"横坐标带号前缀不一致：{sorted(prefixes)}",
         )
     declared = values.get("带号", "")
+    width_assumed = not width_text
     zone: int | None = int(declared) if declared.isascii() and declared.isdigit() else None
     if prefixed:
         prefix = prefixes.pop()
@@ -498,10 +500,10 @@ def _header(
             )
         zone = prefix
     elif zone is None:
-        raise CRSError(
-            "带号 is blank and the eastings carry no zone prefix: the zone is unknown",
-            "带号为空且横坐标不含带号前缀，无法确定投影带",
-        )
+        zone, width = _zone_given(given, datum, width, declared_width=bool(width_text), warnings=warnings)
+        width_assumed = False
+    if width_assumed:
+        warnings.append("几度分带 not given: 3-degree zones assumed (未声明分带，按3度带处理)")
     precision_text = values.get("精度", "")
     try:
         precision = float(precision_text)
@@ -512,6 +514,37 @@ def _header(
     header = CoordinateHeader(datum, width, zone, prefixed, precision, values, extension)
     header.epsg  # noqa: B018 — raises CRSError for a zone outside the datum's range
     return header
+
+
+def _zone_given(
+    given: CRS | None, datum: str, width: int, *, declared_width: bool, warnings: list[str]
+) -> tuple[int, int]:
+    """(带号, zone width) where 带号 is blank and the eastings carry no prefix: those of the CRS the caller
+    gave, if it is a Gauss-Krüger zone of the file's datum without the prefix (and of its 几度分带 where
+    the file gives one). A surveyor who left 带号 blank knows the zone; nothing in the file does."""
+    example = "e.g. EPSG:4548 for CGCS2000 3° zone 39"
+    example_zh = "如 EPSG:4548 即 CGCS2000 3度带第 39 带"
+    if given is None:
+        raise CRSError(
+            f"带号 is blank and the eastings carry no zone prefix: the zone is unknown; give the zone's CRS "
+            f"(--crs or ?crs=, {example})",
+            f"带号为空且横坐标不含带号前缀，无法确定投影带；请指定该带的坐标系（--crs 或 ?crs=，{example_zh}）",
+        )
+    found = _family(given.to_epsg())
+    if found is None or found[0] != datum or found[3] or (declared_width and found[1] != width):
+        widths = f"{width}" if declared_width else "3 or 6"
+        raise CRSError(
+            f"带号 is blank and the eastings carry no zone prefix, and the CRS given ({given.name}) is not a "
+            f"{widths}-degree Gauss-Krüger zone of {datum} without the zone prefix ({example})",
+            f"带号为空且横坐标不含带号前缀，指定的坐标系（{given.name}）也不是 {datum} 不加带号的"
+            f"{width if declared_width else '3 或 6 '}度带坐标系（{example_zh}）",
+        )
+    _, given_width, zone, _ = found
+    warnings.append(
+        f"带号 blank: zone {zone} ({given_width}°) taken from the CRS given, {given.name} "
+        f"(带号为空，按指定的坐标系取 {given_width} 度带第 {zone} 带)"
+    )
+    return zone, given_width
 
 
 def _rings(record: _Record, warnings: list[str]) -> list[tuple[int, list[tuple[float, float]]]]:

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 SUPPORTED_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".shp", ".kml", ".kmz", ".txt", ".dxf")
 GEOJSON_DEFAULT_CRS = "EPSG:4490"  # GeoJSON without a crs member: CGCS2000/WGS84 degrees
 CHUNK_FEATURES = 500
+MAX_CRS_TEXT = 4096  # a CRS named by a user: a Gauss-Krüger zone's WKT2 is about 1,100 characters
 
 
 @dataclass(frozen=True)
@@ -181,7 +182,7 @@ def _given_crs_unused(frame: gpd.GeoDataFrame, crs: str | None, shown_en: str, s
     if crs is None or frame.crs is None:
         return frame
     given = user_crs(crs)
-    if frame.crs.equals(given, ignore_axis_order=True):
+    if frame.crs.equals(given, ignore_axis_order=True) or _same_definition(frame.crs, given):
         return frame
     used, named = frame.crs.to_string(), given.to_string()
     frame.attrs["warnings"] = [
@@ -190,6 +191,16 @@ def _given_crs_unused(frame: gpd.GeoDataFrame, crs: str | None, shown_en: str, s
         f" ({shown_zh} 已声明坐标系 {used}，未采用指定的 {named})",
     ]
     return frame
+
+
+def _same_definition(declared: CRS, given: CRS) -> bool:
+    """Whether two CRSs come to one PROJ string (projection, its parameters, ellipsoid, datum shift): one
+    CRS written two ways (EPSG:4548 and its PROJ string, which pyproj does not call equal) is not another
+    CRS. Beijing 1954 and CGCS2000 degrees differ in their ellipsoid, though PROJ has no shift between them."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "you will lose projection information": names only
+        definition = declared.to_proj4()
+        return definition is not None and definition == given.to_proj4()
 
 
 def _check_unicode(properties: dict[str, Any], n: int) -> None:
@@ -260,7 +271,7 @@ def user_crs(text: Any) -> CRS:
     Only a geographic or projected CRS is accepted: PROJ pipelines, transformations
     and other operations are refused, as is anything too long to be a CRS name.
     """
-    if not isinstance(text, str) or not text.strip() or len(text) > 4096:
+    if not isinstance(text, str) or not text.strip() or len(text) > MAX_CRS_TEXT:
         raise CRSError("a CRS must be given as text such as EPSG:4527", "坐标系须以文本给出，如 EPSG:4527")
     shown = text[:80]
     lowered = text.lower()
@@ -356,7 +367,8 @@ def _read_file(
         raw = path.read_bytes()
         return parse_geojson_bytes(raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw, limits=limits, crs=crs)
     if suffix == ".txt":
-        frame = parse_coordinate_text(path.read_bytes(), line_buffer=line_buffer)
+        given = None if crs is None else user_crs(crs)
+        frame = parse_coordinate_text(path.read_bytes(), line_buffer=line_buffer, crs=given)
         if limits is not None:
             limits.parcels(len(frame))
             limits.vertices(int(shapely.get_num_coordinates(frame.geometry.values).sum()))
@@ -377,7 +389,7 @@ def _read_file(
     if suffix == ".dxf":
         frame = _dxf_polygons(frame, shown)
         if frame.attrs.get("dxf_crs"):  # the CRS lantu wrote into its own drawing
-            frame = frame.set_crs(user_crs(frame.attrs["dxf_crs"]))
+            frame = _dxf_declared_crs(frame, crs, shown)
     elif suffix == ".shp":
         frame = _long_field_names(frame, path)
     elif suffix in (".kml", ".kmz"):
@@ -434,6 +446,29 @@ def _read_layer(path: Path, layer: str | None, **window: int) -> gpd.GeoDataFram
             f"{path.name}：{'图层 ' + repr(layer) if layer else '该图层'}没有几何字段（属性表？）",
         )
     return frame
+
+
+def _dxf_declared_crs(frame: gpd.GeoDataFrame, crs: str | None, shown: str) -> gpd.GeoDataFrame:
+    """The drawing in the CRS the text on its ``crs`` layer names. Text there that names none declares
+    nothing: the CRS given is used, with a warning, else the drawing is refused with the text quoted."""
+    text = str(frame.attrs["dxf_crs"])
+    try:
+        return frame.set_crs(user_crs(text))
+    except CRSError as exc:
+        quoted = repr(text[:80])
+        if crs is None:
+            raise CRSError(
+                f"{shown}: the text on its crs layer, {quoted}, names no CRS; give the CRS: --crs or ?crs=, "
+                "e.g. EPSG:4548",
+                f"{shown}：crs 图层上的文字 {quoted} 不是可识别的坐标系；请指定坐标系：--crs 或 ?crs=，如 EPSG:4548",
+            ) from exc
+    given = frame.set_crs(user_crs(crs))
+    given.attrs["warnings"] = [
+        *frame.attrs.get("warnings", []),
+        f"{shown}: the text on its crs layer, {quoted}, names no CRS: the CRS given ({crs[:80]}) was used"
+        f"（{shown}：crs 图层上的文字 {quoted} 不是可识别的坐标系，已采用指定的坐标系 {crs[:80]}）",
+    ]
+    return given
 
 
 def _dxf_polygons(frame: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
