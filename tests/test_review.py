@@ -13,12 +13,20 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-from support import EPSG, full_layers, km2, parcel_frame, rect, rect_blueprint, star
+from support import EPSG, X0, Y0, full_layers, km2, parcel_frame, rect, rect_blueprint, star
 
 from geo.blueprint import Blueprint, VectorLayer, load_blueprint
 from geo.errors import GeometryError, InputError, TooLargeError
 from geo.review import ParcelResult, review
-from geo.review.engine import _edge_crowding, _ring_nesting, layers_needed, overlay_cost
+from geo.review.engine import (
+    CROSSINGS_FROM,
+    CROSSINGS_PER_PAIR,
+    _crossings,
+    _edge_crowding,
+    _ring_nesting,
+    layers_needed,
+    overlay_cost,
+)
 from geo.review.profile import load_profile
 
 REL = 1e-4  # 0.01 %
@@ -413,6 +421,43 @@ def test_rings_nested_in_one_another_are_counted_pairwise() -> None:
     many = annuli(150)  # 300 rings: listed in two batches of 256, the count stops after the first
     assert _ring_nesting(np.array([many]))[0] == 300 * 299 // 2 * 10 * 8
     assert _ring_nesting(np.array([many]), stop_above=1)[0] == (300 * 299 // 2 - 44 * 43 // 2) * 10 * 8
+
+
+def comb(teeth: int, left_km: float, bottom_km: float, width_km: float, depth_km: float) -> shapely.Polygon:
+    """A comb of ``teeth`` teeth ``depth_km`` deep, half as wide as the gaps between them are long, on a
+    back 100 m deep, in EPSG:4548 metres."""
+    step = width_km * 1000 / teeth
+    x, y, depth = X0 + left_km * 1000 + np.arange(teeth) * step, Y0 + bottom_km * 1000, depth_km * 1000
+    top = np.stack([x, x, x + step / 2, x + step / 2], axis=1).ravel()
+    rise = np.tile([y, y + depth, y + depth, y], teeth)
+    right = x[0] + width_km * 1000
+    ring = np.r_[[[x[0], y - 100]], np.c_[top, rise], [[right, y], [right, y - 100]]]
+    return shapely.Polygon(ring)
+
+
+def test_a_comb_is_weighed_by_the_edges_on_the_line_through_each_vertex(
+    blueprint: Blueprint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``_crossings``: a square's 5 coordinates each lie on the line of 3 of its 4 edges, 15. A comb of t teeth:
+    2t + 1 vertices on its base line, which 3t + 2 edges touch (teeth sides, gaps, the back's two sides), 2t on
+    the teeth's tips (3t edges) and 3 coordinates on the back (3 edges): 12t² + 7t + 11, across or along."""
+    teeth = 2000
+    shapes = np.array([shapely.box(0, 0, 10, 10), comb(teeth, 1.2, 1.2, 0.5, 0.3)])
+    sideways = shapely.transform(shapes[1:], lambda xy: xy[:, ::-1])  # teeth along the other axis
+    assert _crossings(np.r_[shapes, sideways]).tolist() == [15, *[12 * teeth**2 + 7 * teeth + 11] * 2]
+    layers, zone = layers_needed(load_profile("ten-point"), blueprint), np.array([EPSG])
+    weighed = overlay_cost(shapes[1:], zone, blueprint, layers)[0]
+    assert weighed >= (12 * teeth**2) // CROSSINGS_PER_PAIR  # 1.2 M: more than its vertices and features (~0.1 M)
+    with pytest.raises(TooLargeError, match="too costly"):
+        review(parcel_frame(shapes[1], id="comb"), blueprint, max_cost=weighed - 1)
+    # under CROSSINGS_FROM vertices (at most CROSSINGS_FROM² / 40 = 25,000) a parcel is not weighed at all
+    few = np.array([comb(CROSSINGS_FROM // 4 - 1, 1.2, 1.2, 0.5, 0.3)])
+    unweighed = overlay_cost(few, zone, blueprint, layers)
+    from geo.review import engine
+
+    monkeypatch.setattr(engine, "_crossings", lambda polygons: np.full(len(polygons), 10**12))
+    assert overlay_cost(few, zone, blueprint, layers) == unweighed
+    assert overlay_cost(shapes[1:], zone, blueprint, layers)[0] > 10**12 // CROSSINGS_PER_PAIR
 
 
 def test_a_costly_batch_is_refused_before_its_overlay(blueprint: Blueprint) -> None:
