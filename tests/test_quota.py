@@ -553,6 +553,29 @@ def test_only_library_projects_at_reserve_stage_or_later_receive_quota(ledger: L
     assert ledger.projects()[-1]["level"] == "市重点"  # the library's level
 
 
+def test_a_project_is_withdrawn_only_once_its_quota_is_back(ledger: Ledger) -> None:
+    """撤销 (聊城 办法第二十条 "不再实施的项目,要素指标依法收回"): refused while the project holds reserved or
+    approved quota, naming it, the stage unchanged; once 撤回 or 收回, the project is 撤销 and a reversal of that
+    撤回/收回 may not hand the quota back to it."""
+    two_county_plan(ledger)
+    library = ProjectLibrary(ledger.engine)
+    ledger.reserve(review(1_000), year=2026, project_id="XM-1", actor="a")  # enters XM-1 at 储备
+    with pytest.raises(QuotaError, match=r"still holds quota \(land_new reserved 2026 1000\.\d* m²\)") as refused:
+        library.set_stage("XM-1", "撤销", actor="a", reason="不再实施")
+    assert "新增建设用地计划指标已配置 2026 1000" in refused.value.message_zh and "撤回" in refused.value.message_zh
+    assert library.get("XM-1").stage == "储备"
+    ledger.confirm("XM-1", actor="a")
+    with pytest.raises(QuotaError, match="land_new approved 2026 1000"):
+        library.set_stage("XM-1", "撤销", actor="a", reason="不再实施")
+    lapsed = ledger.lapse("XM-1", actor="a", reason="不再实施")
+    assert balance(ledger, "370811") == 70_000
+    library.set_stage("XM-1", "撤销", actor="a", reason="不再实施")
+    before = journal_size(ledger)
+    with pytest.raises(QuotaError, match=f"#{lapsed} gave back the quota of project XM-1, which is 撤销"):
+        ledger.reverse(lapsed, actor="a", reason="误收回")
+    assert journal_size(ledger) == before and balance(ledger, "XM-1", bucket="approved") == 0
+
+
 def test_the_city_pool_serves_key_projects_only(ledger: Ledger) -> None:
     two_county_plan(ledger)
     enter(ledger, "COUNTY-LEVEL", level="县重点")

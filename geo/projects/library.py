@@ -210,8 +210,39 @@ def set_stage_in(conn: Connection, project_id: str, stage: str, *, actor: str, r
     """Move the project to ``stage`` inside an open transaction (业务协同 moves it to 储备 with its 预审意见)."""
     current = require_project(conn, project_id)
     check_transition(project_id, current.stage, stage)
+    if stage == "撤销":
+        _refuse_held_quota(conn, project_id)
     conn.execute(update(projects).where(projects.c.id == project_id).values(stage=stage))
     _record_stage(conn, project_id, current.stage, stage, actor=actor, reason=reason)
+
+
+def _refuse_held_quota(conn: Connection, project_id: str) -> None:
+    """撤销 once the project holds no quota: a project no longer carried out gives its factors back
+    (聊城《重点项目推进全周期服务办法》第二十条 "不再实施的项目,要素指标依法收回"; 济宁 52号 四、(三)
+    "坚决避免要素沉淀"), by 撤回 (reserved) or 收回 (approved, with a reason): a quota officer's act,
+    which the stage change does not make for them. A 撤销 project left holding quota would hold it for good."""
+    from geo.quota.accounts import FACTORS, project_holder  # the ledger imports this module
+    from geo.quota.tables import quota_accounts
+
+    a = quota_accounts.c
+    held = conn.execute(
+        select(a.factor, a.bucket, a.year, a.balance)
+        .where(a.holder == project_holder(project_id), a.bucket.in_(("reserved", "approved")), a.balance != 0)
+        .order_by(a.factor, a.year, a.bucket)
+    ).all()
+    if not held:
+        return
+    amounts = [f"{r.year} {r.balance:f} {FACTORS[r.factor][1]}" for r in held]
+    named = "; ".join(f"{r.factor} {r.bucket} {amount}" for r, amount in zip(held, amounts, strict=True))
+    bucket_zh = {"reserved": "已配置", "approved": "已批准"}
+    named_zh = "；".join(
+        f"{FACTORS[r.factor][0]}{bucket_zh[r.bucket]} {amount}" for r, amount in zip(held, amounts, strict=True)
+    )
+    raise ProjectError(
+        f"project {project_id} still holds quota ({named}): give it back first (`lantu quota revoke` for reserved "
+        f"quota, `lantu quota lapse --reason …` for approved), then 撤销",
+        f"项目 {project_id} 仍持有指标（{named_zh}），须先撤回（已配置）或收回（已批准，说明理由）指标，方可撤销",
+    )
 
 
 def _record_stage(conn: Connection, project_id: str, old: str | None, new: str, *, actor: str, reason: str) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from geo.errors import NotFoundError, QuotaError
-from geo.projects.library import fundable_reason, require_project
+from geo.projects.library import fundable_reason, project_in, require_project
 from geo.quota.accounts import (
     CITY,
     FACTORS,
@@ -79,6 +79,13 @@ def _reverse(conn: Connection, transaction_id: int, *, actor: str, reason: str) 
         raise NotFoundError(f"no transaction #{transaction_id}", f"没有第 {transaction_id} 号交易")
     if conn.execute(select(quota_transactions.c.id).where(quota_transactions.c.reverses == transaction_id)).first():
         raise QuotaError(f"transaction #{transaction_id} was reversed already", "该交易已被冲销")
+    project = project_in(conn, tx.project_id) if tx.project_id is not None else None
+    if project is not None and project.stage == "撤销" and tx.kind in ("revoke", "lapse"):  # held for good
+        raise QuotaError(
+            f"transaction #{transaction_id} gave back the quota of project {tx.project_id}, which is 撤销 since: "
+            "it cannot hold quota again",
+            f"第 {transaction_id} 号交易收回的是项目 {tx.project_id} 的指标，该项目已撤销，不能再持有指标",
+        )
     rows = conn.execute(
         postings_by_account(quota_postings.c.amount).where(quota_postings.c.transaction_id == transaction_id)
     ).all()
