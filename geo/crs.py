@@ -4,6 +4,7 @@ m²/公顷/亩, and checks that refuse coordinates impossible for their declared
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Any, TypeVar
@@ -101,6 +102,16 @@ def reproject(geoms: Any, source: Any, target: Any) -> Any:
     if transformer.name == "noop":  # one CRS spelled two ways (4548, "EPSG:4548", a raster's CRS): nothing moves
         return geoms
     return shapely.transform(geoms, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
+
+
+def proj_definition(crs: CRS) -> str | None:
+    """The CRS as a PROJ string (projection, its parameters, ellipsoid, datum shift; no names): one CRS
+    written two ways (EPSG:4548, its PROJ string, ``+init=epsg:4548``) comes to one definition, which
+    pyproj neither calls equal nor, for a PROJ string, gives an EPSG code."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "you will lose projection information": names only
+        definition: str | None = crs.to_proj4()
+        return definition
 
 
 def zone_for_geometry(geom: shapely.Geometry, crs: Any) -> int:

@@ -12,7 +12,7 @@ from typing import Any
 import geopandas as gpd
 import pytest
 import shapely
-from pyproj import Geod
+from pyproj import CRS, Geod
 from support import EPSG, X0, Y0, km2, parcel_frame, rect
 from typer.testing import CliRunner
 
@@ -29,6 +29,7 @@ from geo.io import (
     write_parcels,
 )
 from geo.io.archive import check_zip
+from geo.io.parcels import user_crs
 from geo.review import review
 
 DATA = Path(__file__).parent / "data"
@@ -127,12 +128,34 @@ def test_coordinate_file_errors(edit: tuple[str, str], error: type[Exception], n
         parse_coordinate_text(BASE.replace(*edit, 1))
 
 
+@pytest.mark.parametrize(
+    ("written", "zone"), [("３９", 39), ("第39带", 39), ("39带", 39), ("39.0", None), ("三十九", None)]
+)
+def test_a_zone_written_otherwise_is_read_or_refused_never_taken_as_blank(written: str, zone: int | None) -> None:
+    """Read as blank, a 带号 of full-width digits let a CRS given replace the file's zone: three degrees off."""
+    text = (DATA / "gbk_crlf_no_prefix.txt").read_bytes().decode("gbk").replace("带号=39", f"带号={written}")
+    if zone is None:
+        with pytest.raises(CRSError, match="is not a zone number"):
+            parse_coordinate_text(text, crs=CRS.from_epsg(4549))
+    else:
+        assert parse_coordinate_text(text, crs=CRS.from_epsg(4549)).crs.to_epsg() == 4509 + zone
+
+
+@pytest.mark.parametrize("text", ["EPSG:4548.0", "EPSG:4548\x00junk"])
+def test_crs_text_pyproj_reads_but_cannot_name_is_refused(text: str) -> None:
+    """EPSG:4548.0 parsed, then its code could not be read back (a ValueError: a 500 once a review had run);
+    PROJ reads text only up to a NUL."""
+    with pytest.raises(CRSError):
+        user_crs(text)
+
+
 def test_no_zone_anywhere() -> None:
     text = (DATA / "gbk_crlf_no_prefix.txt").read_bytes().decode("gbk").replace("带号=39", "带号=")
     with pytest.raises(CRSError, match="zone is unknown; give the zone's CRS"):
         parse_coordinate_text(text)
 
 
+@pytest.mark.filterwarnings("ignore:.*syntax is deprecated:FutureWarning")  # +init=epsg:4548, on purpose
 def test_a_blank_zone_is_taken_from_the_crs_given(tmp_path: Path) -> None:
     """带号 blank, eastings without the prefix: the zone of the CRS the caller gives (--crs, ?crs=) when it
     is a zone of the file's datum and width without the prefix, with a warning; any other CRS is refused."""
@@ -142,8 +165,12 @@ def test_a_blank_zone_is_taken_from_the_crs_given(tmp_path: Path) -> None:
     path.write_text(text, encoding="gbk")
     frame = read_parcels(path, crs="EPSG:4548")
     assert frame.crs.to_epsg() == 4548 and frame.geometry.equals(declared.geometry)
-    assert [w for w in frame.attrs["warnings"] if "zone 39 (3°) taken from the CRS given" in w]
+    assert [w for w in frame.attrs["warnings"] if "zone 39 (3°) taken from the CRS given, EPSG:4548" in w]
     assert not [w for w in frame.attrs["warnings"] if "未采用" in w]  # the CRS given was used
+    as_proj = "+proj=tmerc +lat_0=0 +lon_0=117 +k=1 +x_0=500000 +y_0=0 +ellps=GRS80 +units=m +no_defs"
+    for spelt in (as_proj, "+init=epsg:4548", " epsg:4548 "):  # no EPSG code for pyproj to name: its definition
+        frame = read_parcels(path, crs=spelt)
+        assert frame.crs.to_epsg() == 4548 and frame.geometry.equals(declared.geometry), spelt
     for other, why in [
         ("EPSG:4527", "CGCS2000 / 3-degree Gauss-Kruger zone 39"),  # the prefixed zone: its eastings would have one
         ("EPSG:2383", "Xian 1980"),  # another datum than the file's 坐标系
@@ -152,6 +179,10 @@ def test_a_blank_zone_is_taken_from_the_crs_given(tmp_path: Path) -> None:
     ]:
         with pytest.raises(CRSError, match=f"the CRS given \\({why}"):
             read_parcels(path, crs=other)
+    xian = path.with_name("xian.txt")
+    xian.write_text(text.replace("2000国家大地坐标系", "80西安坐标系"), encoding="gbk")
+    with pytest.raises(CRSError, match=r"e\.g\. EPSG:2384 for Xian1980 3° zone 39"):  # its own datum's zone named
+        read_parcels(xian, crs="EPSG:4548")
     six = path.with_name("six.txt")
     six.write_text(text.replace("几度分带=3\r\n", ""), encoding="gbk")  # no 几度分带: the CRS given's width
     frame = read_parcels(six, crs="EPSG:4509")  # CGCS2000 6° zone 20, CM 117°E as zone 39's: the file says no width

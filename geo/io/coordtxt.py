@@ -59,15 +59,17 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import geopandas as gpd
 import shapely
 from pyproj import CRS
 
-from geo.crs import GK_FAMILIES, gk_epsg, zone_for_geometry
+from geo.crs import GK_FAMILIES, gk_epsg, proj_definition, zone_for_geometry
 from geo.errors import CRSError, FormatError, GeometryError, InputError
 from geo.vocabulary import CONTROL_CHARACTERS
 
@@ -486,7 +488,7 @@ def _header(
         )
     declared = values.get("带号", "")
     width_assumed = not width_text
-    zone: int | None = int(declared) if declared.isascii() and declared.isdigit() else None
+    zone = _declared_zone(declared)
     if prefixed:
         prefix = prefixes.pop()
         if zone is not None and zone != prefix:
@@ -516,33 +518,58 @@ def _header(
     return header
 
 
+def _declared_zone(text: str) -> int | None:
+    """带号 as written (``39``, ``３９``, ``第39带``), or None where it is blank; anything else is refused:
+    read as blank, it let a CRS given replace the file's zone, three degrees off."""
+    if not text:
+        return None
+    found = re.fullmatch(r"第?\s*(\d+)\s*带?", unicodedata.normalize("NFKC", text))
+    if found is None or not found.group(1).isascii():
+        raise CRSError(f"带号 {text[:20]!r} is not a zone number", f"带号 {text[:20]!r} 不是投影带号")
+    return int(found.group(1))
+
+
+@cache
+def _zones_by_definition(datum: str, width: int) -> dict[str | None, int]:
+    """The PROJ string of each zone of a family without the prefix → its 带号: a CRS given as a PROJ
+    string or ``+init=`` has no EPSG code for pyproj to name, and is still that zone."""
+    _, cm_base, first, last = GK_FAMILIES[(datum, width)]
+    return {proj_definition(CRS.from_epsg(cm_base + zone)): zone for zone in range(first, last + 1)}
+
+
 def _zone_given(
     given: CRS | None, datum: str, width: int, *, declared_width: bool, warnings: list[str]
 ) -> tuple[int, int]:
     """(带号, zone width) where 带号 is blank and the eastings carry no prefix: those of the CRS the caller
     gave, if it is a Gauss-Krüger zone of the file's datum without the prefix (and of its 几度分带 where
     the file gives one). A surveyor who left 带号 blank knows the zone; nothing in the file does."""
-    example = "e.g. EPSG:4548 for CGCS2000 3° zone 39"
-    example_zh = "如 EPSG:4548 即 CGCS2000 3度带第 39 带"
+    widths = (width,) if declared_width else (3, 6)
+    example = gk_epsg(39 if width == 3 else 20, prefixed=False, width=width, datum=datum)
+    example_en = f"e.g. EPSG:{example} for {datum} {width}° zone {39 if width == 3 else 20}"
+    example_zh = f"如 EPSG:{example} 即 {datum} {width}度带第 {39 if width == 3 else 20} 带"
     if given is None:
         raise CRSError(
             f"带号 is blank and the eastings carry no zone prefix: the zone is unknown; give the zone's CRS "
-            f"(--crs or ?crs=, {example})",
+            f"(--crs or ?crs=, {example_en})",
             f"带号为空且横坐标不含带号前缀，无法确定投影带；请指定该带的坐标系（--crs 或 ?crs=，{example_zh}）",
         )
     found = _family(given.to_epsg())
-    if found is None or found[0] != datum or found[3] or (declared_width and found[1] != width):
-        widths = f"{width}" if declared_width else "3 or 6"
+    if found is None or found[3]:  # no EPSG code, or a prefixed zone: the zone its definition matches, if any
+        matches = [(w, z) for w in widths if (z := _zones_by_definition(datum, w).get(proj_definition(given)))]
+        found = (datum, *matches[0], False) if matches else found
+    if found is None or found[0] != datum or found[3] or found[1] not in widths:
         raise CRSError(
             f"带号 is blank and the eastings carry no zone prefix, and the CRS given ({given.name}) is not a "
-            f"{widths}-degree Gauss-Krüger zone of {datum} without the zone prefix ({example})",
+            f"{' or '.join(map(str, widths))}-degree Gauss-Krüger zone of {datum} without the zone prefix "
+            f"({example_en})",
             f"带号为空且横坐标不含带号前缀，指定的坐标系（{given.name}）也不是 {datum} 不加带号的"
-            f"{width if declared_width else '3 或 6 '}度带坐标系（{example_zh}）",
+            f"{'或'.join(map(str, widths))}度带坐标系（{example_zh}）",
         )
     _, given_width, zone, _ = found
+    epsg = gk_epsg(zone, prefixed=False, width=given_width, datum=datum)
     warnings.append(
-        f"带号 blank: zone {zone} ({given_width}°) taken from the CRS given, {given.name} "
-        f"(带号为空，按指定的坐标系取 {given_width} 度带第 {zone} 带)"
+        f"带号 blank: zone {zone} ({given_width}°) taken from the CRS given, EPSG:{epsg} "
+        f"(带号为空，按指定的坐标系 EPSG:{epsg} 取 {given_width} 度带第 {zone} 带)"
     )
     return zone, given_width
 

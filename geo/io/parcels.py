@@ -22,10 +22,11 @@ from pandas.api.types import is_scalar
 from pyproj import CRS
 from pyproj.exceptions import CRSError as ProjCRSError
 
-from geo.crs import zone_for_geometry
+from geo.crs import proj_definition, zone_for_geometry
 from geo.errors import CRSError, FormatError, TooLargeError
 from geo.io.archive import extract_zip
 from geo.io.coordtxt import parse_coordinate_text, write_coordinate_text
+from geo.vocabulary import CONTROL_CHARACTERS
 
 log = logging.getLogger(__name__)
 SUPPORTED_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".shp", ".kml", ".kmz", ".txt", ".dxf")
@@ -182,7 +183,10 @@ def _given_crs_unused(frame: gpd.GeoDataFrame, crs: str | None, shown_en: str, s
     if crs is None or frame.crs is None:
         return frame
     given = user_crs(crs)
-    if frame.crs.equals(given, ignore_axis_order=True) or _same_definition(frame.crs, given):
+    definition = proj_definition(frame.crs)  # one CRS spelt two ways (EPSG:4548, its PROJ string) is no other
+    if frame.crs.equals(given, ignore_axis_order=True) or (
+        definition is not None and definition == proj_definition(given)
+    ):
         return frame
     used, named = frame.crs.to_string(), given.to_string()
     frame.attrs["warnings"] = [
@@ -191,16 +195,6 @@ def _given_crs_unused(frame: gpd.GeoDataFrame, crs: str | None, shown_en: str, s
         f" ({shown_zh} 已声明坐标系 {used}，未采用指定的 {named})",
     ]
     return frame
-
-
-def _same_definition(declared: CRS, given: CRS) -> bool:
-    """Whether two CRSs come to one PROJ string (projection, its parameters, ellipsoid, datum shift): one
-    CRS written two ways (EPSG:4548 and its PROJ string, which pyproj does not call equal) is not another
-    CRS. Beijing 1954 and CGCS2000 degrees differ in their ellipsoid, though PROJ has no shift between them."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # "you will lose projection information": names only
-        definition = declared.to_proj4()
-        return definition is not None and definition == given.to_proj4()
 
 
 def _check_unicode(properties: dict[str, Any], n: int) -> None:
@@ -274,6 +268,11 @@ def user_crs(text: Any) -> CRS:
     if not isinstance(text, str) or not text.strip() or len(text) > MAX_CRS_TEXT:
         raise CRSError("a CRS must be given as text such as EPSG:4527", "坐标系须以文本给出，如 EPSG:4527")
     shown = text[:80]
+    if (control := CONTROL_CHARACTERS.search(text)) is not None:  # PROJ reads a C string: text after a NUL is lost
+        raise CRSError(
+            f"the CRS text holds control character U+{ord(control.group()):04X}",
+            f"坐标系文本含有控制字符 U+{ord(control.group()):04X}",
+        )
     lowered = text.lower()
     if "+proj=pipeline" in lowered or "+step" in lowered or "+inv" in lowered:
         raise CRSError(f"{shown!r} is a PROJ pipeline, not a CRS", f"{shown!r} 是 PROJ 转换管道，不是坐标系")
@@ -283,6 +282,10 @@ def user_crs(text: Any) -> CRS:
         raise CRSError(f"unknown CRS {shown!r}", f"无法识别的坐标系 {shown!r}") from exc
     if not (crs.is_geographic or crs.is_projected) or crs.is_bound or crs.is_compound:
         raise CRSError(f"{shown!r} is not a geographic or projected CRS", f"{shown!r} 不是地理坐标系或投影坐标系")
+    try:
+        crs.to_epsg()  # "EPSG:4548.0" parses, then its code cannot be read back (a ValueError, once a review ran)
+    except ValueError as exc:
+        raise CRSError(f"unknown CRS {shown!r}", f"无法识别的坐标系 {shown!r}") from exc
     return crs
 
 
