@@ -53,7 +53,7 @@ class Outcome:
     message_zh: str
     message_en: str
     pieces: list[Piece] = field(default_factory=list)
-    facts: ItemFacts = field(default_factory=ItemFacts)
+    facts: ItemFacts | None = None  # None: measured nothing besides its pieces (most outcomes)
 
 
 @dataclass(frozen=True)
@@ -729,7 +729,7 @@ def run_land_use_standard(check: LandUseStandardCheck, ctx: ParcelContext) -> Ou
     if intensity is not None:
         if invest is None:
             _with_conditions(
-                check, unknown.facts, [("no_investment", check.unknown_status)], unknown.status, check.unknown_note_zh
+                check, unknown_facts, [("no_investment", check.unknown_status)], unknown.status, check.unknown_note_zh
             )
             unknown.message_zh = f"{row.name_zh}按投资强度控制，但未提供投资额，需开展节地评价"
             unknown.message_en = (
@@ -808,8 +808,9 @@ def _per_unit_unmeasured(
     length or the installed capacity, so it says which figure sets the approved area instead of "no standard"."""
     _, measure_zh, unit_zh, measure_en, unit_en = UNITS[per_unit.unit]
     code = f"no_{per_unit.unit}"
-    unknown.facts.standard = row
-    _with_conditions(check, unknown.facts, [(code, check.unknown_status)], unknown.status, check.unknown_note_zh)
+    facts = cast(ItemFacts, unknown.facts)  # ``run_land_use_standard``'s: set
+    facts.standard = row
+    _with_conditions(check, facts, [(code, check.unknown_status)], unknown.status, check.unknown_note_zh)
     unknown.message_zh = (
         f"{row.name_zh}按{measure_zh}核定用地（{table.label}：每{unit_zh} {per_unit.ha_per_unit:g} 公顷），"
         f"未提供{measure_zh}（{unit_zh}），需补充后核定或开展节地评价"
