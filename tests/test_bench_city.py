@@ -166,3 +166,19 @@ def test_interleaved_rounds_only_up_to_the_set_size_asked(tiny: Path, tmp_path: 
     args = ["--scale", "tiny", "--cache-dir", str(tiny.parent), "--sets", "10,30", "--single", "1", "--skip", skip]
     out = bench.main([*args, "--rounds", "2", "--rounds-upto", "10", "--json", str(tmp_path / "bench.json")])
     assert set(out["batch"]) == {"10", "30"} and set(out["interleaved"]) == {"10"}
+
+
+def test_critical_path_splits_the_wall_time_by_thread(tiny: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from geo.review import engine
+
+    grade, cut = engine._Batch.grade, engine._Overlaying.cut
+    script = _module("critical_path")
+    common = ["--scale", "tiny", "--cache-dir", str(tiny.parent), "--parcels", "60", "--runs", "1"]
+    piped = script.main([*common, "--workers", "2"])  # 60 parcels: several chunks, so the pipeline runs
+    assert piped["main: grading"] > 0 and piped["overlay thread: cutting"] > 0
+    assert piped["main: grading"] + piped["main: cutting"] <= piped["wall"]
+    assert piped["overlay thread: cutting"] + piped["overlay thread: idle"] == pytest.approx(piped["wall"])
+    alone = script.main([*common, "--workers", "1"])
+    assert "overlay thread: cutting" not in alone and alone["main: cutting"] > 0 and alone["main: grading"] > 0
+    assert engine._Batch.grade is grade and engine._Overlaying.cut is cut  # the instrumentation is removed
+    assert "of the wall time" in capsys.readouterr().out
