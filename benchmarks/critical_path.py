@@ -100,12 +100,12 @@ def measure(parcels: gpd.GeoDataFrame, blueprint: geo.Blueprint, workers: int | 
     return dict(spent)
 
 
-def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
+def main(argv: list[str] | None = None) -> dict[str, float]:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scale", default="city", choices=sorted(citygen.SCALES))
     ap.add_argument("--cache-dir", type=Path, default=None)
     ap.add_argument("--parcels", type=int, default=1000)
-    ap.add_argument("--runs", type=int, default=3, help="batches timed per setting; medians printed")
+    ap.add_argument("--runs", type=int, default=3, help="batches timed; medians printed")
     ap.add_argument("--workers", type=int, default=None, help="default: every core (the pipeline)")
     args = ap.parse_args(argv)
     root = citygen.generate(args.scale, args.cache_dir, log=False)

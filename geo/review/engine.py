@@ -911,14 +911,9 @@ def _clear(check: OverlapCheck | LandUseClassesCheck, ctx: ParcelContext) -> boo
 def _run_item(item: Item, ctx: ParcelContext) -> tuple[ItemResult, list[shapely.Geometry]]:
     """The item's result (pieces without geometry) and its pieces' geometries, in the same order."""
     outcomes = [run_check(check, ctx) for check in item.checks]
-    if len(outcomes) == 1:  # most items: what follows comes to the one outcome
-        status, relevant = outcomes[0].status, outcomes
-    else:
-        status = worst(o.status for o in outcomes)
-        relevant = [
-            o for o, c in zip(outcomes, item.checks, strict=True) if o.status != "pass" or (c.stated and o.pieces)
-        ]
-        relevant = relevant if any(o.status != "pass" for o in relevant) else outcomes
+    status = worst(o.status for o in outcomes)
+    relevant = [o for o, c in zip(outcomes, item.checks, strict=True) if o.status != "pass" or (c.stated and o.pieces)]
+    relevant = relevant if any(o.status != "pass" for o in relevant) else outcomes
     conflict = [p for o in outcomes for p in o.pieces if p.status != "pass"]
     overlap = union_area(
         [p.geometry for p in conflict],

@@ -745,7 +745,7 @@ def run_land_use_standard(check: LandUseStandardCheck, ctx: ParcelContext) -> Ou
         attr, measure_zh, unit_zh, measure_en, unit_en = UNITS[per_unit.unit]
         measure = getattr(ctx.project, attr)
         if measure is None:
-            return _per_unit_unmeasured(check, row, table, per_unit, unknown)
+            return _per_unit_unmeasured(check, row, table, per_unit, unknown, unknown_facts)
         max_ha = measure * per_unit.ha_per_unit
         why_zh = f"（{measure_zh} {measure:g} {unit_zh}，{table.label}：每{unit_zh} {per_unit.ha_per_unit:g} 公顷）"
         why_en = f" ({measure_en} {measure:g} {unit_en} at {per_unit.ha_per_unit:g} ha per {unit_en})"
@@ -802,13 +802,17 @@ def run_land_use_standard(check: LandUseStandardCheck, ctx: ParcelContext) -> Ou
 
 
 def _per_unit_unmeasured(
-    check: LandUseStandardCheck, row: StandardRow, table: StandardTable, per_unit: PerUnit, unknown: Outcome
+    check: LandUseStandardCheck,
+    row: StandardRow,
+    table: StandardTable,
+    per_unit: PerUnit,
+    unknown: Outcome,
+    facts: ItemFacts,  # ``unknown``'s
 ) -> Outcome:
     """A type whose national indicator counts per km or per MW: the review has the parcel, not the route's
     length or the installed capacity, so it says which figure sets the approved area instead of "no standard"."""
     _, measure_zh, unit_zh, measure_en, unit_en = UNITS[per_unit.unit]
     code = f"no_{per_unit.unit}"
-    facts = cast(ItemFacts, unknown.facts)  # ``run_land_use_standard``'s: set
     facts.standard = row
     _with_conditions(check, facts, [(code, check.unknown_status)], unknown.status, check.unknown_note_zh)
     unknown.message_zh = (
