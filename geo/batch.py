@@ -24,11 +24,8 @@ batch's (about 60 KB a parcel without pieces).
 
 from __future__ import annotations
 
-import gc
 import itertools
 import multiprocessing
-import pickle
-import signal
 import sys
 import threading
 import uuid
@@ -51,10 +48,11 @@ from dask.delayed import delayed
 from geo.blueprint import Blueprint, load_blueprint
 from geo.crs import check_coordinates
 from geo.errors import InputError, ReviewAborted
+from geo.forked import dumps, frozen_heap, loads, own_streams
 from geo.review import Reviewing, ReviewResult, review
 from geo.review.engine import Chunks, in_input_order, parcel_ids, parcel_zones, project_attributes
 from geo.review.profile import Profile
-from geo.threads import CORES, gc_paused
+from geo.threads import CORES
 
 Parts = Generator[ReviewResult, None, None]  # partitions' results, in order
 PARTITION_PARCELS = 1000  # at most: what the parent holds is a few partitions' results
@@ -101,42 +99,6 @@ def projects_together(chunks: list[np.ndarray], projects: list[str | None]) -> l
             owner[i] = k if pid is None else home.setdefault(pid, k)
     moved = [np.flatnonzero(owner == k) for k in range(len(chunks))]
     return [c for c in moved if len(c)]
-
-
-@contextmanager
-def _frozen_heap() -> Iterator[None]:
-    """The parent's objects moved out of the cyclic collector's reach while workers are forked.
-
-    A forked worker shares the parent's pages until it writes to them, and a full collection
-    writes to the header of every object it walks: with a city blueprint in memory the first
-    full collection in a worker copied gigabytes of pages and walked millions of objects. Frozen
-    objects are never walked (``gc.freeze``, the documented remedy for pre-fork servers); the
-    parent's collector sees them again afterwards. A heap frozen already (a city blueprint's load
-    freezes it: ``geo.blueprint``) is left as it is: freezing again would keep whatever is alive now
-    out of the collector for good, and unfreezing would undo the load's.
-    """
-    if gc.get_freeze_count() > 0:
-        yield
-        return
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
-
-
-def _dumps(obj: Any) -> bytes:
-    """Tasks and results in plain pickles: a partition's result pickles in half the time cloudpickle
-    (dask's default, for lambdas and closures) takes over it, and a task here is a module's function."""
-    return pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-
-
-def _loads(payload: bytes) -> Any:
-    """A result unpickled (in the parent) with the collector paused: a partition's result is tens
-    of thousands of small models, and collections while they were built cost 4–10 times the
-    unpickling itself. They hold no cycles."""
-    with gc_paused():
-        return pickle.loads(payload)
 
 
 @dataclass
@@ -192,9 +154,9 @@ def _forked_pool(directory: str, workers: int, zones: frozenset[int]) -> Iterato
 def _fork(workers: int) -> ProcessPoolExecutor:
     """A pool of ``workers`` processes forked now, from the frozen heap (every worker forks on the
     first task); a fork that fails (out of memory, a worker dying at start) is a clear error."""
-    executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_own_streams)
+    executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=own_streams)
     try:
-        with _frozen_heap():
+        with frozen_heap():
             executor.submit(int).result()
     except (OSError, BrokenProcessPool) as exc:
         executor.shutdown(wait=False, cancel_futures=True)
@@ -203,15 +165,6 @@ def _fork(workers: int) -> ProcessPoolExecutor:
             f"无法启动 {workers} 个审查进程（内存不足？），请减少进程数（--workers 1）",
         ) from exc
     return executor
-
-
-def _own_streams() -> None:
-    """A forked worker writes to the process's own stdout and stderr (the parent may have forked it
-    while a progress bar had put its proxies, and their lock held by its refresh thread, there) and
-    dies of ``SIGTERM`` (the parent's command may have set a handler that ends it as an error: in a
-    worker, dask would catch that and the batch would go on without the partition)."""
-    sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def close_pools() -> None:
@@ -277,7 +230,7 @@ def _on_this_host(
         yield from _in_turn(
             tasks,
             workers,
-            lambda task: compute(task, pool=executor, func_dumps=_dumps, func_loads=_loads, **kwargs)[0],
+            lambda task: compute(task, pool=executor, func_dumps=dumps, func_loads=loads, **kwargs)[0],
         )
 
 

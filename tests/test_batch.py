@@ -132,25 +132,6 @@ def test_cli_on_a_running_scheduler(blueprint_dir: Path, tmp_path: Path) -> None
     assert [p["id"] for p in json.loads(out.read_text())["parcels"]] == [str(i) for i in range(1, 13)]
 
 
-def test_a_heap_frozen_already_is_left_as_it_is() -> None:
-    """After a city blueprint's load froze the heap, forking workers neither freezes what is alive now
-    for good nor unfreezes the blueprint."""
-    assert gc.get_freeze_count() == 0
-    gc.freeze()
-    try:
-        frozen = gc.get_freeze_count()
-        alive = [object() for _ in range(3)], {"tracked": []}
-        with batch._frozen_heap():
-            assert gc.get_freeze_count() == frozen and gc.is_tracked(alive[1])
-        assert gc.get_freeze_count() == frozen
-        assert any(o is alive[1] for o in gc.get_objects())  # still the collector's
-    finally:
-        gc.unfreeze()
-    with batch._frozen_heap():  # nothing frozen before: frozen while inside, given back after
-        assert gc.get_freeze_count() > 0
-    assert gc.get_freeze_count() == 0
-
-
 def test_the_forked_pool_serves_the_next_batch(blueprint: Blueprint, blueprint_dir: Path) -> None:
     """The workers forked for a batch review the next one on the same blueprint (no fork, no pool start),
     and a blueprint loaded anew for the directory retires them: they hold the old one."""
@@ -299,20 +280,6 @@ def test_no_parcels_on_workers_is_the_same_input_error(blueprint_dir: Path) -> N
 
     with pytest.raises(InputError, match="no parcels"):
         review_in_partitions(parcel_frame(rect(1.2, 1.2, 1.6, 1.6)).iloc[:0], blueprint_dir, partitions=2)
-
-
-def test_a_worker_dies_of_sigterm_whatever_its_parent_set(monkeypatch: pytest.MonkeyPatch) -> None:
-    # the CLI ends itself on SIGTERM by an exception; in a worker dask would catch it and go on
-    import sys
-
-    monkeypatch.setattr(sys, "stdout", sys.stdout)  # the initializer resets the streams: given back after
-    monkeypatch.setattr(sys, "stderr", sys.stderr)
-    before = signal.signal(signal.SIGTERM, lambda *_: None)
-    try:
-        batch._own_streams()
-        assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
-    finally:
-        signal.signal(signal.SIGTERM, before)
 
 
 @pytest.mark.parametrize("scheduler", ["processes", "threads", "local"])

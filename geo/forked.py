@@ -1,0 +1,129 @@
+"""Work in forked processes: the batch's worker pools (``geo.batch``) and a single job that must be
+stoppable at a deadline (``run_forked``).
+
+A thread cannot be stopped in the middle of a call (shapely and GDAL never check for cancellation),
+a process can. A child forked from a process that holds a blueprint starts with it in memory (copy
+on write) and hands back its result as a pickle.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import multiprocessing
+import pickle
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from multiprocessing.connection import Connection
+from typing import Any, TypeVar
+
+from geo.errors import ReviewAborted
+from geo.threads import gc_paused
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+CAN_FORK = sys.platform == "linux"  # where a forked child is a copy of this process (macOS forks unsafely)
+
+
+@contextmanager
+def frozen_heap() -> Iterator[None]:
+    """The parent's objects moved out of the cyclic collector's reach while workers are forked.
+
+    A forked worker shares the parent's pages until it writes to them, and a full collection
+    writes to the header of every object it walks: with a city blueprint in memory the first
+    full collection in a worker copied gigabytes of pages and walked millions of objects. Frozen
+    objects are never walked (``gc.freeze``, the documented remedy for pre-fork servers); the
+    parent's collector sees them again afterwards. A heap frozen already (a city blueprint's load
+    freezes it: ``geo.blueprint``) is left as it is: freezing again would keep whatever is alive now
+    out of the collector for good, and unfreezing would undo the load's.
+    """
+    if gc.get_freeze_count() > 0:
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def dumps(obj: Any) -> bytes:
+    """Tasks and results in plain pickles: a partition's result pickles in half the time cloudpickle
+    (dask's default, for lambdas and closures) takes over it, and a task here is a module's function."""
+    return pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def loads(payload: bytes) -> Any:
+    """A result unpickled (in the parent) with the collector paused: a partition's result is tens
+    of thousands of small models, and collections while they were built cost 4–10 times the
+    unpickling itself. They hold no cycles."""
+    with gc_paused():
+        return pickle.loads(payload)
+
+
+def own_streams() -> None:
+    """A forked worker writes to the process's own stdout and stderr (the parent may have forked it
+    while a progress bar had put its proxies, and their lock held by its refresh thread, there) and
+    dies of ``SIGTERM`` and ``SIGINT`` (the parent's command or server may have set handlers that end
+    it as an error, or only ask it to stop: in a worker, dask would catch the one and the batch go
+    on without the partition; a server's would leave the worker running)."""
+    sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def run_forked(job: Callable[[], T], *, deadline: float) -> T:
+    """``job()`` in a child forked now, its result (or its error) handed back; the child is killed
+    (``SIGKILL``) at ``deadline`` (``time.monotonic()``), which raises :class:`TimeoutError`. A
+    child that dies without a result (killed, out of memory) raises :class:`ReviewAborted`.
+
+    The child sees this process's memory as it is at the fork, and nothing it does reaches back:
+    ``job`` computes, the caller writes (a database, a file). Only where the OS forks (``CAN_FORK``).
+    """
+    if time.monotonic() >= deadline:
+        raise TimeoutError("the deadline passed before the job started")
+    context = multiprocessing.get_context("fork")
+    receiving, sending = context.Pipe(duplex=False)
+    with frozen_heap():
+        child = context.Process(target=_child, args=(job, sending), name="lantu-forked", daemon=True)
+        child.start()
+    sending.close()  # the child's end: an EOF here once the child is gone
+    try:
+        if not receiving.poll(max(0.0, deadline - time.monotonic())):
+            log.warning("forked job %s stopped at its deadline (pid %s killed)", _name(job), child.pid)
+            raise TimeoutError("the job outlived its deadline and was stopped")
+        try:
+            payload = receiving.recv_bytes()
+        except EOFError:
+            raise ReviewAborted(
+                f"the review's process ended without a result (exit code {child.exitcode}; killed, out of memory?)",
+                "审查进程意外退出，未得到结果（内存不足？），请重试或简化地块",
+            ) from None
+    finally:
+        receiving.close()
+        child.kill()  # gone already once it has sent; else stopped here, whatever it is doing
+        child.join()
+    ok, value = loads(payload)
+    if not ok:
+        raise value
+    return value  # type: ignore[no-any-return]
+
+
+def _child(job: Callable[[], Any], sending: Connection) -> None:
+    own_streams()
+    try:
+        payload = dumps((True, job()))
+    except Exception as error:
+        try:
+            payload = dumps((False, error))
+        except Exception:
+            payload = dumps((False, RuntimeError(repr(error))))
+    sending.send_bytes(payload)
+    sending.close()
+
+
+def _name(job: Callable[..., Any]) -> str:
+    return getattr(job, "__qualname__", repr(job))

@@ -1,0 +1,102 @@
+"""Forked work (``geo.forked``): the helpers the batch's pools use, and a job stopped at its deadline."""
+
+from __future__ import annotations
+
+import gc
+import os
+import signal
+import sys
+import time
+
+import pytest
+
+from geo import forked
+from geo.errors import GeometryError, ReviewAborted
+
+pytestmark = pytest.mark.skipif(not forked.CAN_FORK, reason="forked children need fork (Linux)")
+
+
+def test_a_heap_frozen_already_is_left_as_it_is() -> None:
+    """After a city blueprint's load froze the heap, forking workers neither freezes what is alive now
+    for good nor unfreezes the blueprint."""
+    assert gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        alive = [object() for _ in range(3)], {"tracked": []}
+        with forked.frozen_heap():
+            assert gc.get_freeze_count() == frozen and gc.is_tracked(alive[1])
+        assert gc.get_freeze_count() == frozen
+        assert any(o is alive[1] for o in gc.get_objects())  # still the collector's
+    finally:
+        gc.unfreeze()
+    with forked.frozen_heap():  # nothing frozen before: frozen while inside, given back after
+        assert gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0
+
+
+def test_a_worker_dies_of_sigterm_and_sigint_whatever_its_parent_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the CLI ends itself on SIGTERM by an exception (dask in a worker would catch it and go on); a
+    # server's handlers only ask it to stop, and would leave a child running
+    monkeypatch.setattr(sys, "stdout", sys.stdout)  # reset to the process's own: given back after
+    monkeypatch.setattr(sys, "stderr", sys.stderr)
+    before = {s: signal.signal(s, lambda *_: None) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        forked.own_streams()
+        assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+        assert signal.getsignal(signal.SIGINT) == signal.SIG_DFL
+    finally:
+        for s, handler in before.items():
+            signal.signal(s, handler)
+
+
+def _pid_and(value: int) -> tuple[int, int]:
+    return os.getpid(), value * 2
+
+
+def test_a_job_runs_in_a_child_and_hands_back_its_result() -> None:
+    pid, doubled = forked.run_forked(lambda: _pid_and(21), deadline=time.monotonic() + 30)
+    assert doubled == 42
+    assert pid != os.getpid()  # it ran elsewhere: a child, gone now
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def _refuse() -> None:
+    raise GeometryError("parcel 7 is a line", "地块 7 不是面", where="parcels.geojson")
+
+
+def test_a_jobs_error_reaches_the_caller_with_both_languages() -> None:
+    with pytest.raises(GeometryError) as raised:
+        forked.run_forked(_refuse, deadline=time.monotonic() + 30)
+    assert raised.value.message_zh == "地块 7 不是面"
+    assert raised.value.where == "parcels.geojson"
+
+
+def test_a_job_past_its_deadline_is_killed() -> None:
+    """The point of a child: a call that cannot be interrupted on a thread (GEOS, GDAL) is stopped at
+    the deadline, and the caller is free at once."""
+    before = set(_children())  # a kept pool's workers, say
+    started = time.monotonic()
+    with pytest.raises(TimeoutError):
+        forked.run_forked(lambda: time.sleep(30), deadline=started + 0.5)
+    assert time.monotonic() - started < 10  # not the job's 30 s
+    assert set(_children()) <= before  # the child killed and reaped, not left behind
+
+
+def test_a_deadline_passed_already_forks_nothing() -> None:
+    with pytest.raises(TimeoutError):
+        forked.run_forked(lambda: pytest.fail("ran"), deadline=time.monotonic() - 1)
+
+
+def test_a_child_that_dies_without_a_result_is_an_abort_not_a_hang() -> None:
+    with pytest.raises(ReviewAborted, match="without a result") as raised:
+        forked.run_forked(lambda: os._exit(9), deadline=time.monotonic() + 30)
+    assert "exit code 9" in str(raised.value)
+
+
+def _children() -> list[int]:
+    """This process's live children, as the kernel lists them (zombies included)."""
+    path = f"/proc/{os.getpid()}/task/{os.getpid()}/children"
+    with open(path) as f:
+        return [int(p) for p in f.read().split()]
