@@ -31,8 +31,15 @@ class Settings(BaseSettings):
         default=50_000_000,
         gt=0,
         description="a request's estimated review cost in vertex pairs (geo.review.engine.overlay_cost; about "
-        "0.1 µs each on a 2-core EPYC) above which it is refused with 413 before its overlay, which no timeout "
-        "can stop: spiky outlines cost far more than their vertices (SECURITY.md)",
+        "0.1 µs each on a 2-core EPYC) above which it is refused with 413 at once, before its overlay: spiky "
+        "outlines cost far more than their vertices (SECURITY.md)",
+    )
+    isolate_above_cost: int = Field(
+        default=1_000_000,
+        ge=0,
+        description="a review's estimated cost (as for LANTU_MAX_REVIEW_COST) above which it runs in a child "
+        "process forked for it and killed at LANTU_WORK_TIMEOUT, freeing its worker (a thread cannot be "
+        "stopped mid-call); 0: every review. Forking costs about 0.12 s with a city blueprint in memory",
     )
     tiles: Literal["auto", "tianditu", "offline", "osm", "none"] = Field(
         default="auto",

@@ -8,7 +8,9 @@ keeps answering ``/healthz`` and small requests while big ones wait their turn.
 
 A job that outlives the per-request timeout is answered with 503; its thread cannot
 be interrupted (shapely and GDAL do not check for cancellation), so its ticket is
-given back only when the job really ends, which keeps the count honest.
+given back only when the job really ends, which keeps the count honest. A costly
+review therefore runs in a forked child that is killed at the same deadline
+(``Ticket.deadline``, ``geo.forked``): its thread, and its ticket, are free then.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -65,11 +68,20 @@ class Ticket:
         except TimeoutError:
             future.cancel()  # dropped if it has not started; a running job ends on its own
             log.warning("job %s exceeded %.0f s", getattr(fn, "__name__", fn), pool.timeout)
-            raise WorkTimeoutError(
-                f"the work took longer than {pool.timeout:.0f} s; try fewer or simpler parcels",
-                f"处理超过 {pool.timeout:.0f} 秒上限，请减少地块数量或简化几何",
-                retry_after=max(1, round(pool.timeout)),
-            ) from None
+            raise timed_out(pool.timeout) from None
+
+    def deadline(self) -> float:
+        """When a job submitted now is answered with 503 (``time.monotonic()``): a job that runs its
+        costly part in a forked child (``geo.forked``) has the child killed then."""
+        return time.monotonic() + self._pool.timeout
+
+
+def timed_out(timeout: float) -> WorkTimeoutError:
+    return WorkTimeoutError(
+        f"the work took longer than {timeout:.0f} s; try fewer or simpler parcels",
+        f"处理超过 {timeout:.0f} 秒上限，请减少地块数量或简化几何",
+        retry_after=max(1, round(timeout)),
+    )
 
 
 class WorkPool:

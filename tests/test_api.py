@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,8 @@ from api.app import create_app
 from api.keys import revoke_key
 from api.settings import Settings
 from geo.db import make_engine
+from geo.forked import CAN_FORK
+from geo.review import engine as review_engine
 
 
 def feature(geom: Any, **props: Any) -> dict[str, Any]:
@@ -354,6 +357,41 @@ def test_a_costly_review_is_413_before_its_overlay(settings: Settings, keys: dic
             [rect(0.1 + i * 0.24, 0.1 + j * 0.24, 0.2 + i * 0.24, 0.2 + j * 0.24) for i in range(40) for j in range(10)]
         )
         assert c.post("/api/v1/reviews", json=feature(plots), headers=auth(keys)).status_code == 201
+
+
+def _stuck(self: Any, found: Any) -> None:
+    time.sleep(60)  # what a staircase outline did to GEOS for 15 s: a call that nothing interrupts
+
+
+@pytest.mark.skipif(not CAN_FORK, reason="a stoppable review needs fork (Linux)")
+def test_a_costly_review_is_stopped_at_the_timeout(
+    settings: Settings, keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A review estimated above LANTU_ISOLATE_ABOVE_COST (here every one) runs in a child forked for it: the
+    same result as on the worker's thread, and where it hangs, the child is killed at the work timeout,
+    so that the worker and its ticket are free when the client has its 503, not when the call ends."""
+    with TestClient(create_app(settings)) as c:
+        on_thread = c.post("/api/v1/reviews", json=FARMLAND, headers=auth(keys))
+    isolated = settings.model_copy(update={"isolate_above_cost": 0, "work_timeout": 2.0})
+    with TestClient(create_app(isolated)) as c:
+        forked_ = c.post("/api/v1/reviews", json=FARMLAND, headers=auth(keys))
+        assert on_thread.status_code == forked_.status_code == 201
+        fresh = ("review_id", "created")
+        assert {k: v for k, v in forked_.json().items() if k not in fresh} == {
+            k: v for k, v in on_thread.json().items() if k not in fresh
+        }
+        assert c.get(forked_.headers["location"], headers=auth(keys)).json() == forked_.json()  # saved here
+        monkeypatch.setattr(review_engine._Batch, "grade", _stuck)
+        detail = assert_problem(c.post("/api/v1/reviews", json=PASSING, headers=auth(keys)), 503)["detail"]
+        assert "longer than 2 s" in detail
+        pool = c.app.state.pool  # type: ignore[attr-defined]
+        for _ in range(50):  # the killed child's thread ends within moments of the answer, not in 60 s
+            if pool.admitted == 0:
+                break
+            time.sleep(0.1)
+        assert pool.admitted == 0
+        monkeypatch.undo()
+        assert c.post("/api/v1/reviews", json=PASSING, headers=auth(keys)).status_code == 201
 
 
 def test_hostile_uploads_then_the_next_request(client: TestClient, keys: dict[str, str]) -> None:

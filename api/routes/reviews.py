@@ -35,9 +35,10 @@ from api.errors import UnsupportedMediaError
 from api.keys import Principal
 from api.render_cache import RenderCache
 from api.settings import Settings
-from api.work import Ticket
+from api.work import Ticket, timed_out
 from geo.blueprint import Blueprint
 from geo.errors import FormatError
+from geo.forked import CAN_FORK, run_forked
 from geo.geometry import check_size
 from geo.io import SUPPORTED_SUFFIXES, parcels_geojson_text, parse_geojson_bytes, read_parcels
 from geo.io.parcels import MAX_CRS_TEXT, ReadLimits
@@ -46,7 +47,7 @@ from geo.opinion import opinion, opinion_docx, opinion_markdown
 from geo.papers import DocumentNumber, Issuer, document_number
 from geo.report import review_report
 from geo.report_pdf import review_report_pdf
-from geo.review import ReviewResult, review
+from geo.review import ReviewResult, reviewing
 from geo.review.result import MAX_INVESTMENT_WAN
 from geo.store import ReviewStore
 from geo.vocabulary import is_blank
@@ -137,7 +138,15 @@ async def create_review(
         if not override:  # the file's own attributes win; the values fill the gaps
             frame, overrides = fill_missing(frame, overrides), {}
         result, body = await ticket.run(
-            _review_and_save, frame, blueprint, store, profile or settings.profile, overrides, who, settings
+            _review_and_save,
+            frame,
+            blueprint,
+            store,
+            profile or settings.profile,
+            overrides,
+            who,
+            settings,
+            ticket.deadline(),
         )
     # serialised in the worker: a big result is not validated and encoded again on the event loop
     location = f"{request.url.path.rstrip('/')}/{result.review_id}"
@@ -152,8 +161,18 @@ def _review_and_save(
     project: dict[str, Any],
     who: Principal,
     settings: Settings,
+    deadline: float,
 ) -> tuple[ReviewResult, bytes]:
-    result = review(frame, blueprint, profile=profile, project=project, max_cost=settings.max_review_cost)
+    """The review, run where it can be stopped at ``deadline`` when it is estimated costly, then saved
+    here (the child only computes)."""
+    batch = reviewing(frame, blueprint, profile=profile, project=project, max_cost=settings.max_review_cost)
+    if batch.cost is not None and batch.cost > settings.isolate_above_cost and CAN_FORK:
+        try:
+            result = run_forked(batch.result, deadline=deadline)
+        except TimeoutError:
+            raise timed_out(settings.work_timeout) from None
+    else:
+        result = batch.result()
     body = store.save(result, parcels_geojson_text(frame), also=lambda conn: record_owner(conn, result.review_id, who))
     return result, body.encode()
 

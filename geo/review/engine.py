@@ -268,12 +268,12 @@ def _ring_nesting(polygons: np.ndarray, *, stop_above: int = 0) -> np.ndarray:
     return out
 
 
-def _refuse_costly(ids: list[str], cost: np.ndarray, max_cost: int) -> None:
-    """A batch whose review would hold a worker for long (a service's cap on ``overlay_cost``, the
-    batch's total): refused before any parcel is cut, since a thread cannot be stopped mid-call."""
+def _refuse_costly(ids: list[str], cost: np.ndarray, max_cost: int) -> int:
+    """The batch's total ``overlay_cost``, refused above a service's cap: a review that would hold a
+    worker for long is refused before any parcel is cut."""
     total = int(cost.sum())
     if total <= max_cost:
-        return
+        return total
     costliest = np.argsort(-cost, kind="stable")[:3]
     named = ", ".join(f"{ids[i]} ({int(cost[i]):,})" for i in costliest)
     raise TooLargeError(
@@ -292,9 +292,10 @@ def check_review_cost(
     blueprint: Blueprint | None,
     layer_ids: list[str],
     max_cost: int,
-) -> None:
-    """Refuse (``TooLargeError``) parcels, in their GK zones, whose review would cost over ``max_cost``."""
-    _refuse_costly(ids, overlay_cost(projected, zones, blueprint, layer_ids, exact_above=max_cost), max_cost)
+) -> int:
+    """The estimated cost of reviewing parcels in their GK zones (``overlay_cost``, at most ``max_cost``:
+    above, ``TooLargeError``)."""
+    return _refuse_costly(ids, overlay_cost(projected, zones, blueprint, layer_ids, exact_above=max_cost), max_cost)
 
 
 def review(
@@ -341,6 +342,9 @@ class Reviewing:
     header: ReviewResult
     count: int
     chunks: Generator[list[ParcelResult], None, None]
+    # the batch's estimated cost (``overlay_cost``, in vertex pairs) where a cap was set, else None: a
+    # service runs a costly batch where it can be stopped (``geo.forked``)
+    cost: int | None = None
 
     def result(self) -> ReviewResult:
         """The whole result: every chunk drawn (``chunks`` is drawn once) and held, the collector
@@ -379,8 +383,7 @@ def reviewing(
     areas = shapely.area(projected)
     _refuse_specks(ids, areas, prof)
     layer_ids = layers_needed(prof, blueprint)
-    if max_cost is not None:
-        check_review_cost(ids, projected, zones, blueprint, layer_ids, max_cost)
+    cost = None if max_cost is None else check_review_cost(ids, projected, zones, blueprint, layer_ids, max_cost)
     declared = list(parcels["declared_area_ha"]) if "declared_area_ha" in parcels.columns else [None] * len(ids)
     totals = project_totals(ids, attrs, areas)
     batch = _Batch(
@@ -410,7 +413,7 @@ def reviewing(
         parcels=[],
         warnings=list(parcels.attrs.get("warnings", [])),
     )
-    return Reviewing(header, len(ids), _in_order(batch, tasks, workers, progress))
+    return Reviewing(header, len(ids), _in_order(batch, tasks, workers, progress), cost)
 
 
 def _in_order(
