@@ -35,11 +35,12 @@ class Settings(BaseSettings):
         "outlines cost far more than their vertices (SECURITY.md)",
     )
     isolate_above_cost: int = Field(
-        default=1_000_000,
+        default=2_000_000,
         ge=0,
         description="a review's estimated cost (as for LANTU_MAX_REVIEW_COST) above which it runs in a child "
         "process forked for it and killed at LANTU_WORK_TIMEOUT, freeing its worker (a thread cannot be "
-        "stopped mid-call); 0: every review. Forking costs about 0.12 s with a city blueprint in memory",
+        "stopped mid-call); 0: every review. With a city blueprint in memory the child costs 0.2-0.35 s more "
+        "than a review on the worker's thread (SECURITY.md)",
     )
     tiles: Literal["auto", "tianditu", "offline", "osm", "none"] = Field(
         default="auto",

@@ -49,7 +49,7 @@ from geo.report import review_report
 from geo.report_pdf import review_report_pdf
 from geo.review import ReviewResult, reviewing
 from geo.review.result import MAX_INVESTMENT_WAN
-from geo.store import ReviewStore
+from geo.store import ReviewStore, StoredResult
 from geo.vocabulary import is_blank
 
 router = APIRouter(tags=["reviews"])
@@ -137,7 +137,7 @@ async def create_review(
         frame = await _parcels_from_request(request, ticket, crs, limits, settings)
         if not override:  # the file's own attributes win; the values fill the gaps
             frame, overrides = fill_missing(frame, overrides), {}
-        result, body = await ticket.run(
+        review_id, body = await ticket.run(
             _review_and_save,
             frame,
             blueprint,
@@ -149,7 +149,7 @@ async def create_review(
             ticket.deadline(),
         )
     # serialised in the worker: a big result is not validated and encoded again on the event loop
-    location = f"{request.url.path.rstrip('/')}/{result.review_id}"
+    location = f"{request.url.path.rstrip('/')}/{review_id}"
     return Response(body, status_code=201, media_type="application/json", headers={"Location": location})
 
 
@@ -162,19 +162,25 @@ def _review_and_save(
     who: Principal,
     settings: Settings,
     deadline: float,
-) -> tuple[ReviewResult, bytes]:
-    """The review, run where it can be stopped at ``deadline`` when it is estimated costly, then saved
-    here (the child only computes)."""
+) -> tuple[str, bytes]:
+    """The review, run where it can be stopped at ``deadline`` when it is estimated costly (a child forked
+    for it, which hands back the result serialised), then saved here: its id and JSON."""
     batch = reviewing(frame, blueprint, profile=profile, project=project, max_cost=settings.max_review_cost)
+
+    def serialised() -> StoredResult:
+        return StoredResult.of(batch.result(), outline=store.spatial)
+
     if batch.cost is not None and batch.cost > settings.isolate_above_cost and CAN_FORK:
         try:
-            result = run_forked(batch.result, deadline=deadline)
+            record = run_forked(serialised, deadline=deadline)
         except TimeoutError:
             raise timed_out(settings.work_timeout) from None
     else:
-        result = batch.result()
-    body = store.save(result, parcels_geojson_text(frame), also=lambda conn: record_owner(conn, result.review_id, who))
-    return result, body.encode()
+        record = serialised()
+    saved = store.save_record(
+        record, parcels_geojson_text(frame), also=lambda conn: record_owner(conn, record.review_id, who)
+    )
+    return record.review_id, saved.encode()
 
 
 def fill_missing(frame: gpd.GeoDataFrame, values: dict[str, Any]) -> gpd.GeoDataFrame:
