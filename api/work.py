@@ -10,7 +10,7 @@ A job that outlives the per-request timeout is answered with 503; its thread can
 be interrupted (shapely and GDAL do not check for cancellation), so its ticket is
 given back only when the job really ends, which keeps the count honest. A costly
 review therefore runs in a forked child that is killed at the same deadline
-(``Ticket.deadline``, ``geo.forked``): its thread, and its ticket, are free then.
+(``stoppable``, ``geo.forked``): its thread, and its ticket, are free then.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from contextlib import asynccontextmanager
 from typing import Any, ParamSpec, TypeVar
 
 from api.errors import BusyError, WorkTimeoutError
+from geo.forked import CAN_FORK, run_forked
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -70,11 +71,6 @@ class Ticket:
             log.warning("job %s exceeded %.0f s", getattr(fn, "__name__", fn), pool.timeout)
             raise timed_out(pool.timeout) from None
 
-    def deadline(self) -> float:
-        """When a job submitted now is answered with 503 (``time.monotonic()``): a job that runs its
-        costly part in a forked child (``geo.forked``) has the child killed then."""
-        return time.monotonic() + self._pool.timeout
-
 
 def timed_out(timeout: float) -> WorkTimeoutError:
     return WorkTimeoutError(
@@ -82,6 +78,18 @@ def timed_out(timeout: float) -> WorkTimeoutError:
         f"处理超过 {timeout:.0f} 秒上限，请减少地块数量或简化几何",
         retry_after=max(1, round(timeout)),
     )
+
+
+def stoppable(job: Callable[[], T], *, cost: int | None, above: int, deadline: float, timeout: float) -> T:
+    """``job()`` on this (worker) thread, or, where its estimated ``cost`` is ``above`` the threshold,
+    in a child forked for it and killed at ``deadline`` (``geo.forked``): then the 503 the client has
+    frees the worker as well. ``timeout``: the pool's, for the 503's words."""
+    if cost is None or cost <= above or not CAN_FORK:
+        return job()
+    try:
+        return run_forked(job, deadline=deadline)
+    except TimeoutError:
+        raise timed_out(timeout) from None
 
 
 class WorkPool:
@@ -96,6 +104,11 @@ class WorkPool:
     @property
     def admitted(self) -> int:
         return self._admitted
+
+    def deadline(self) -> float:
+        """When a job submitted now is answered with 503 (``time.monotonic()``): a job that runs its
+        costly part in a forked child (``stoppable``) has the child killed then."""
+        return time.monotonic() + self.timeout
 
     @asynccontextmanager
     async def ticket(self) -> AsyncIterator[Ticket]:

@@ -116,13 +116,9 @@ def compare_boundaries(
             f"审查方案 {prof.name} 未配置 change_check（预审变更比对）",
         )
     old_geom = _outline(prereview, "pre-review", "预审范围")
-    pinned = blueprint.gk_zone_epsg if blueprint is not None else None
-    epsg = pinned or zone_for_geometry(reproject(old_geom, prereview.crs, CGCS2000), CGCS2000)
+    epsg = _zone(old_geom, prereview, blueprint)
     if max_cost is not None:
-        check_coordinates(new)
-        raw = reproject(np.asarray(new.geometry.values, dtype=object), new.crs, epsg)
-        layers = layers_needed(prof, blueprint) if blueprint is not None else []
-        check_review_cost(parcel_ids(new), raw, np.full(len(raw), epsg), blueprint, layers, max_cost)
+        _new_boundary_cost(new, epsg, blueprint, prof, max_cost)
     new_geom = _outline(new, "new boundary", "报批范围")
     old = reproject(old_geom, prereview.crs, epsg)
     cur = reproject(new_geom, new.crs, epsg)
@@ -177,6 +173,37 @@ def compare_boundaries(
         added_fails=any(p.failed_items for p in added_pieces),
         added_review=added_review,
     )
+
+
+def change_check_cost(
+    prereview: gpd.GeoDataFrame,
+    new: gpd.GeoDataFrame,
+    *,
+    blueprint: Blueprint | None,
+    profile: str | Profile = "ten-point",
+    max_cost: int,
+) -> int:
+    """What ``compare_boundaries(…, max_cost=max_cost)`` estimates its new boundary's review to cost,
+    and refuses it for (``TooLargeError``): a service runs a costly one where it can be stopped."""
+    prof = load_profile(profile) if isinstance(profile, str) else profile
+    epsg = _zone(_outline(prereview, "pre-review", "预审范围"), prereview, blueprint)
+    return _new_boundary_cost(new, epsg, blueprint, prof, max_cost)
+
+
+def _zone(old_geom: shapely.Geometry, prereview: gpd.GeoDataFrame, blueprint: Blueprint | None) -> int:
+    """The GK zone both boundaries are measured in: the blueprint's, else the 预审 boundary's."""
+    pinned = blueprint.gk_zone_epsg if blueprint is not None else None
+    return pinned or zone_for_geometry(reproject(old_geom, prereview.crs, CGCS2000), CGCS2000)
+
+
+def _new_boundary_cost(
+    new: gpd.GeoDataFrame, epsg: int, blueprint: Blueprint | None, prof: Profile, max_cost: int
+) -> int:
+    """Before the new boundary is cleaned, unioned or cut: its parcels as they came, in ``epsg``."""
+    check_coordinates(new)
+    raw = reproject(np.asarray(new.geometry.values, dtype=object), new.crs, epsg)
+    layers = layers_needed(prof, blueprint) if blueprint is not None else []
+    return check_review_cost(parcel_ids(new), raw, np.full(len(raw), epsg), blueprint, layers, max_cost)
 
 
 def _pieces(prefix: str, parts: list[shapely.Geometry], epsg: int) -> list[ChangePiece]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,9 +16,11 @@ from typer.testing import CliRunner
 from api.app import create_app
 from api.cli import app
 from api.settings import Settings
+from geo import compare
 from geo.blueprint import Blueprint
 from geo.compare import change_check_html, compare_boundaries
 from geo.errors import GeometryError, InputError
+from geo.forked import CAN_FORK
 
 runner = CliRunner()
 
@@ -194,3 +197,35 @@ def test_api_compare_takes_a_crs_and_the_review_cost_cap(settings: Settings, key
         r = c.post(url, json=gk, headers=auth(keys))
         assert r.status_code == 200, r.text
         assert r.json()["area_change_ratio"] == pytest.approx(0.1, abs=1e-3)
+
+
+@pytest.mark.skipif(not CAN_FORK, reason="a stoppable comparison needs fork (Linux)")
+def test_api_compare_above_the_isolation_cost_runs_in_a_child_stopped_at_the_timeout(
+    settings: Settings, keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As a review (``test_a_costly_review_is_stopped_at_the_timeout``): the same answer from a forked
+    child, and a comparison that hangs is stopped at the work timeout, its worker free with the 503."""
+    isolated = settings.model_copy(update={"isolate_above_cost": 0, "work_timeout": 2.0})
+    old = parcel_frame(rect(4, 2, 6, 3), project_type="industrial").to_crs(4490)
+    new = parcel_frame(rect(4, 2, 6.2, 3)).to_crs(4490).__geo_interface__
+    answers = []
+    for s in (settings, isolated):
+        with TestClient(create_app(s)) as c:
+            review_id = c.post("/api/v1/reviews", json=old.__geo_interface__, headers=auth(keys)).json()["review_id"]
+            r = c.post(f"/api/v1/reviews/{review_id}/compare", json=new, headers=auth(keys))
+            assert r.status_code == 200, r.text
+            answer = r.json()
+            answer["added_review"] |= {"review_id": None, "created": None}  # a review's own, each time
+            answers.append(answer)
+    assert answers[0] == answers[1] and answers[0]["added"]
+    with TestClient(create_app(isolated)) as c:
+        review_id = c.post("/api/v1/reviews", json=old.__geo_interface__, headers=auth(keys)).json()["review_id"]
+        monkeypatch.setattr(compare, "_refuse_speck", lambda *_: time.sleep(60))  # as a GEOS call nothing stops
+        r = c.post(f"/api/v1/reviews/{review_id}/compare", json=new, headers=auth(keys))
+        assert "longer than 2 s" in assert_problem(r, 503)["detail"]
+        pool = c.app.state.pool  # type: ignore[attr-defined]
+        for _ in range(50):  # the child killed at the deadline: its thread ends within moments
+            if pool.admitted == 0:
+                break
+            time.sleep(0.1)
+        assert pool.admitted == 0

@@ -35,10 +35,9 @@ from api.errors import UnsupportedMediaError
 from api.keys import Principal
 from api.render_cache import RenderCache
 from api.settings import Settings
-from api.work import Ticket, timed_out
+from api.work import Ticket, stoppable
 from geo.blueprint import Blueprint
 from geo.errors import FormatError
-from geo.forked import CAN_FORK, run_forked
 from geo.geometry import check_size
 from geo.io import SUPPORTED_SUFFIXES, parcels_geojson_text, parse_geojson_bytes, read_parcels
 from geo.io.parcels import MAX_CRS_TEXT, ReadLimits
@@ -146,7 +145,7 @@ async def create_review(
             overrides,
             who,
             settings,
-            ticket.deadline(),
+            pool.deadline(),
         )
     # serialised in the worker: a big result is not validated and encoded again on the event loop
     location = f"{request.url.path.rstrip('/')}/{review_id}"
@@ -170,13 +169,13 @@ def _review_and_save(
     def serialised() -> StoredResult:
         return StoredResult.of(batch.result(), outline=store.spatial)
 
-    if batch.cost is not None and batch.cost > settings.isolate_above_cost and CAN_FORK:
-        try:
-            record = run_forked(serialised, deadline=deadline)
-        except TimeoutError:
-            raise timed_out(settings.work_timeout) from None
-    else:
-        record = serialised()
+    record = stoppable(
+        serialised,
+        cost=batch.cost,
+        above=settings.isolate_above_cost,
+        deadline=deadline,
+        timeout=settings.work_timeout,
+    )
     saved = store.save_record(
         record, parcels_geojson_text(frame), also=lambda conn: record_owner(conn, record.review_id, who)
     )

@@ -16,7 +16,8 @@ from api.deps import BlueprintDep, PoolDep, ReadableReviewId, SettingsDep, Store
 from api.errors import UnsupportedMediaError
 from api.routes.reviews import JSON_TYPES
 from api.settings import Settings
-from geo.compare import ChangeCheck, compare_boundaries
+from api.work import stoppable
+from geo.compare import ChangeCheck, change_check_cost, compare_boundaries
 from geo.errors import InputError, NotFoundError
 from geo.geometry import check_size
 from geo.io import parcels_from_geojson, parse_geojson_bytes
@@ -99,7 +100,13 @@ COMPARE_BODY = {
 
 
 def _compare(
-    data: bytes, crs: str | None, stored: ReviewResult, parcel: str | None, blueprint: Any, settings: Settings
+    data: bytes,
+    crs: str | None,
+    stored: ReviewResult,
+    parcel: str | None,
+    blueprint: Any,
+    settings: Settings,
+    deadline: float,
 ) -> ChangeCheck:
     limits = _limits(settings)
     new = check_size(
@@ -118,13 +125,16 @@ def _compare(
         [{"type": "Feature", "properties": {"id": p.id}, "geometry": p.geometry} for p in chosen], crs=4490
     )
     types = {p.project_type for p in chosen if p.project_type}
-    return compare_boundaries(
-        old,
-        new,
-        blueprint=blueprint,
-        profile=settings.profile,
-        project={"project_type": types.pop()} if len(types) == 1 else None,
-        max_cost=settings.max_review_cost,
+    project = {"project_type": types.pop()} if len(types) == 1 else None
+    cost = change_check_cost(old, new, blueprint=blueprint, profile=settings.profile, max_cost=settings.max_review_cost)
+    return stoppable(
+        lambda: compare_boundaries(
+            old, new, blueprint=blueprint, profile=settings.profile, project=project, max_cost=settings.max_review_cost
+        ),
+        cost=cost,
+        above=settings.isolate_above_cost,
+        deadline=deadline,
+        timeout=settings.work_timeout,
     )
 
 
@@ -154,4 +164,5 @@ async def compare_with_review(
             f"不支持的内容类型 {ctype or '无'!r}；请以 GeoJSON（application/json）发送报批范围",
         )
     stored = await pool.run(store.get, review_id)
-    return await pool.run(_compare, await request.body(), crs, stored, parcel, blueprint, settings)
+    body = await request.body()
+    return await pool.run(_compare, body, crs, stored, parcel, blueprint, settings, pool.deadline())
