@@ -42,6 +42,13 @@ class Settings(BaseSettings):
         "stopped mid-call); 0: every review. With a city blueprint in memory the child costs 0.2-0.35 s more "
         "than a review on the worker's thread (SECURITY.md)",
     )
+    isolate_above_vertices: int = Field(
+        default=20_000,
+        ge=0,
+        description="a review or comparison with a parcel of more vertices runs in a forked child too, "
+        "whatever its estimate: GEOS's validity check and repair of a parcel grow faster than its vertices "
+        "(an invalid comb of 160,000: 11 s; of 20,000: 0.6 s)",
+    )
     tiles: Literal["auto", "tianditu", "offline", "osm", "none"] = Field(
         default="auto",
         description="map base: auto = 天地图 with a key, else the offline base from the blueprint's county and "

@@ -24,7 +24,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any, ParamSpec, TypeVar
 
+import geopandas as gpd
+import shapely
+
 from api.errors import BusyError, WorkTimeoutError
+from api.settings import Settings
 from geo.forked import CAN_FORK, run_forked
 
 log = logging.getLogger(__name__)
@@ -80,16 +84,24 @@ def timed_out(timeout: float) -> WorkTimeoutError:
     )
 
 
-def stoppable(job: Callable[[], T], *, cost: int | None, above: int, deadline: float, timeout: float) -> T:
-    """``job()`` on this (worker) thread, or, where its estimated ``cost`` is ``above`` the threshold,
-    in a child forked for it and killed at ``deadline`` (``geo.forked``): then the 503 the client has
-    frees the worker as well. ``timeout``: the pool's, for the 503's words."""
-    if cost is None or cost <= above or not CAN_FORK:
+def stoppable(job: Callable[[], T], *, cost: int, vertices: int, settings: Settings, deadline: float) -> T:
+    """``job()`` on this (worker) thread, or in a child forked for it and killed at ``deadline``
+    (``geo.forked``), so that the 503 the client then has frees the worker as well: where the job's
+    estimated ``cost`` is above ``LANTU_ISOLATE_ABOVE_COST``, or a parcel of it has more ``vertices``
+    than ``LANTU_ISOLATE_ABOVE_VERTICES`` (its validity check and repair, which the estimate does not
+    weigh, grow faster than its vertices)."""
+    small = cost <= settings.isolate_above_cost and vertices <= settings.isolate_above_vertices
+    if small or not CAN_FORK:
         return job()
     try:
         return run_forked(job, deadline=deadline)
     except TimeoutError:
-        raise timed_out(timeout) from None
+        raise timed_out(settings.work_timeout) from None
+
+
+def most_vertices(frame: gpd.GeoDataFrame) -> int:
+    """The vertices of a frame's largest parcel (``stoppable``)."""
+    return int(shapely.get_num_coordinates(frame.geometry.values).max(initial=0))
 
 
 class WorkPool:

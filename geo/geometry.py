@@ -43,6 +43,12 @@ def _simple_parts(geom: shapely.Geometry) -> np.ndarray:
     return parts
 
 
+def polygons_drawn(geom: shapely.Geometry) -> shapely.Geometry:
+    """Every polygon of a geometry (of a collection's too) as one multipolygon, as drawn: no union, no
+    repair (GEOS calls that cost as the parts do), for an estimate of what they will cost."""
+    return shapely.multipolygons(_polygons(_simple_parts(geom)))
+
+
 def _polygons(parts: np.ndarray) -> np.ndarray:
     polygons: np.ndarray = parts[shapely.get_type_id(parts) == shapely.GeometryType.POLYGON]
     return polygons

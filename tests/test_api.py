@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import time
 import zipfile
 from collections.abc import Iterator
@@ -349,7 +350,8 @@ def test_a_costly_review_is_413_before_its_overlay(settings: Settings, keys: dic
         nested = [shapely.box(X0 + 5000 - r, Y0 + 2500 - r, X0 + 5000 + r, Y0 + 2500 + r) for r in range(10, 610, 10)]
         rings = shapely.multipolygons([nested[k + 1].difference(nested[k]) for k in range(0, 60, 2)])
         detail = assert_problem(c.post("/api/v1/reviews", json=feature(rings), headers=auth(keys)), 413)["detail"]
-        assert "141,600" in detail
+        estimate = int(re.search(r"an estimated ([\d,]+) vertex pairs", detail)[1].replace(",", ""))  # type: ignore[index]
+        assert estimate >= 141_600  # the rings' pairs, with their vertices and the features they meet
     with TestClient(create_app(settings)) as c:  # the default cap: 50 million vertex pairs
         assert c.post("/api/v1/reviews", json=spiky, headers=auth(keys)).status_code == 201
         # 400 plots of one parcel: each is estimated on its own, not against every feature the others meet
@@ -364,15 +366,21 @@ def _stuck(self: Any, found: Any) -> None:
 
 
 @pytest.mark.skipif(not CAN_FORK, reason="a stoppable review needs fork (Linux)")
+@pytest.mark.parametrize(
+    "isolation",
+    [{"isolate_above_cost": 0}, {"isolate_above_cost": 10**12, "isolate_above_vertices": 4}],
+    ids=["estimated-costly", "many-vertices"],
+)
 def test_a_costly_review_is_stopped_at_the_timeout(
-    settings: Settings, keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    settings: Settings, keys: dict[str, str], monkeypatch: pytest.MonkeyPatch, isolation: dict[str, int]
 ) -> None:
-    """A review estimated above LANTU_ISOLATE_ABOVE_COST (here every one) runs in a child forked for it: the
-    same result as on the worker's thread, and where it hangs, the child is killed at the work timeout,
-    so that the worker and its ticket are free when the client has its 503, not when the call ends."""
+    """A review estimated above LANTU_ISOLATE_ABOVE_COST, or of a parcel of more vertices than
+    LANTU_ISOLATE_ABOVE_VERTICES (here every one, by either), runs in a child forked for it: the same
+    result as on the worker's thread, and where it hangs, the child is killed at the work timeout, so
+    that the worker and its ticket are free when the client has its 503, not when the call ends."""
     with TestClient(create_app(settings)) as c:
         on_thread = c.post("/api/v1/reviews", json=FARMLAND, headers=auth(keys))
-    isolated = settings.model_copy(update={"isolate_above_cost": 0, "work_timeout": 2.0})
+    isolated = settings.model_copy(update={**isolation, "work_timeout": 2.0})
     with TestClient(create_app(isolated)) as c:
         forked_ = c.post("/api/v1/reviews", json=FARMLAND, headers=auth(keys))
         assert on_thread.status_code == forked_.status_code == 201

@@ -17,7 +17,7 @@ from support import EPSG, X0, Y0, full_layers, km2, parcel_frame, rect, rect_blu
 
 from geo.blueprint import Blueprint, VectorLayer, load_blueprint
 from geo.errors import GeometryError, InputError, TooLargeError
-from geo.review import ParcelResult, review
+from geo.review import ParcelResult, review, review_cost
 from geo.review.engine import (
     CROSSINGS_FROM,
     CROSSINGS_PER_PAIR,
@@ -468,6 +468,36 @@ def test_a_costly_batch_is_refused_before_its_overlay(blueprint: Blueprint) -> N
     assert review(spiky, blueprint).parcels[0].area_m2 == pytest.approx(spiky.geometry.iloc[0].area, rel=1e-6)
     clean = parcel_frame(rect(1.2, 1.2, 1.6, 1.6), project_type="residential")  # as in the first test
     assert review(clean, blueprint, max_cost=100_000).parcels[0].verdict == "pass"
+
+
+def test_a_batch_is_estimated_before_geos_checks_or_repairs_it(
+    blueprint: Blueprint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The validity check and repair of a hostile outline may cost as much as its review (a comb turned
+    45°: 58 s to check), so the estimate comes first, from the parcels as drawn; ``review_cost`` is that
+    estimate, the one a service weighs before it decides where to review. A collection is weighed by
+    its polygons: wrapping a comb in one with a point does not make it free."""
+    from geo.review import engine
+
+    spiky = star(2000, (5, 2.5), 1.0, 1.3)
+    frame = parcel_frame(spiky, id="S")
+    estimate = review_cost(frame, blueprint, max_cost=10**12)
+    assert estimate > 100_000
+    wrapped = parcel_frame(shapely.GeometryCollection([spiky, shapely.Point(X0, Y0)]), id="S")
+    assert review_cost(wrapped, blueprint, max_cost=10**12) == estimate
+    assert review_cost(parcel_frame(shapely.Point(X0, Y0), id="P"), blueprint, max_cost=10) == 0  # refused later
+    with pytest.raises(GeometryError):
+        review(parcel_frame(shapely.Point(X0, Y0), id="P"), blueprint, max_cost=10)
+
+    def unchecked(*_: Any) -> None:
+        raise AssertionError("checked before it was estimated")
+
+    monkeypatch.setattr(engine, "clean_parcels", unchecked)
+    for parcels in (frame, wrapped):
+        with pytest.raises(TooLargeError, match=f"an estimated {estimate:,} vertex pairs"):
+            review(parcels, blueprint, max_cost=estimate - 1)
+        with pytest.raises(TooLargeError):
+            review_cost(parcels, blueprint, max_cost=estimate - 1)
 
 
 def test_layers_are_not_projected_to_a_zone_no_parcel_reaches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

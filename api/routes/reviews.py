@@ -35,7 +35,7 @@ from api.errors import UnsupportedMediaError
 from api.keys import Principal
 from api.render_cache import RenderCache
 from api.settings import Settings
-from api.work import Ticket, stoppable
+from api.work import Ticket, most_vertices, stoppable
 from geo.blueprint import Blueprint
 from geo.errors import FormatError
 from geo.geometry import check_size
@@ -46,7 +46,7 @@ from geo.opinion import opinion, opinion_docx, opinion_markdown
 from geo.papers import DocumentNumber, Issuer, document_number
 from geo.report import review_report
 from geo.report_pdf import review_report_pdf
-from geo.review import ReviewResult, reviewing
+from geo.review import ReviewResult, review, review_cost
 from geo.review.result import MAX_INVESTMENT_WAN
 from geo.store import ReviewStore, StoredResult
 from geo.vocabulary import is_blank
@@ -164,18 +164,12 @@ def _review_and_save(
 ) -> tuple[str, bytes]:
     """The review, run where it can be stopped at ``deadline`` when it is estimated costly (a child forked
     for it, which hands back the result serialised), then saved here: its id and JSON."""
-    batch = reviewing(frame, blueprint, profile=profile, project=project, max_cost=settings.max_review_cost)
+    cost = review_cost(frame, blueprint, profile=profile, max_cost=settings.max_review_cost)
 
     def serialised() -> StoredResult:
-        return StoredResult.of(batch.result(), outline=store.spatial)
+        return StoredResult.of(review(frame, blueprint, profile=profile, project=project), outline=store.spatial)
 
-    record = stoppable(
-        serialised,
-        cost=batch.cost,
-        above=settings.isolate_above_cost,
-        deadline=deadline,
-        timeout=settings.work_timeout,
-    )
+    record = stoppable(serialised, cost=cost, vertices=most_vertices(frame), settings=settings, deadline=deadline)
     saved = store.save_record(
         record, parcels_geojson_text(frame), also=lambda conn: record_owner(conn, record.review_id, who)
     )

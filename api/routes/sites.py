@@ -16,7 +16,7 @@ from api.deps import BlueprintDep, PoolDep, ReadableReviewId, SettingsDep, Store
 from api.errors import UnsupportedMediaError
 from api.routes.reviews import JSON_TYPES
 from api.settings import Settings
-from api.work import stoppable
+from api.work import most_vertices, stoppable
 from geo.compare import ChangeCheck, change_check_cost, compare_boundaries
 from geo.errors import InputError, NotFoundError
 from geo.geometry import check_size
@@ -128,13 +128,11 @@ def _compare(
     project = {"project_type": types.pop()} if len(types) == 1 else None
     cost = change_check_cost(old, new, blueprint=blueprint, profile=settings.profile, max_cost=settings.max_review_cost)
     return stoppable(
-        lambda: compare_boundaries(
-            old, new, blueprint=blueprint, profile=settings.profile, project=project, max_cost=settings.max_review_cost
-        ),
+        lambda: compare_boundaries(old, new, blueprint=blueprint, profile=settings.profile, project=project),
         cost=cost,
-        above=settings.isolate_above_cost,
+        vertices=most_vertices(new),
+        settings=settings,
         deadline=deadline,
-        timeout=settings.work_timeout,
     )
 
 
@@ -163,6 +161,7 @@ async def compare_with_review(
             f"content type {ctype or 'none'!r} is not accepted; send the boundary as GeoJSON (application/json)",
             f"不支持的内容类型 {ctype or '无'!r}；请以 GeoJSON（application/json）发送报批范围",
         )
-    stored = await pool.run(store.get, review_id)
-    body = await request.body()
-    return await pool.run(_compare, body, crs, stored, parcel, blueprint, settings, pool.deadline())
+    async with pool.ticket() as ticket:  # admitted before the body is read, as a review
+        stored = await ticket.run(store.get, review_id)
+        body = await request.body()
+        return await ticket.run(_compare, body, crs, stored, parcel, blueprint, settings, pool.deadline())

@@ -1,6 +1,6 @@
 """The siting review: profiles, rule kinds and the result schema."""
 
-from geo.review.engine import Reviewing, review, reviewing
+from geo.review.engine import Reviewing, review, review_cost, reviewing
 from geo.review.profile import Profile, available_profiles, load_profile
 from geo.review.result import ItemResult, LandQuota, ParcelResult, ProjectAttributes, ReviewResult
 
@@ -15,5 +15,6 @@ __all__ = [
     "available_profiles",
     "load_profile",
     "review",
+    "review_cost",
     "reviewing",
 ]

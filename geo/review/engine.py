@@ -25,7 +25,7 @@ from geo.blueprint import Blueprint, VectorLayer
 from geo.catalog import landuse_class, layer_catalog
 from geo.crs import CGCS2000, M2_PER_MU, Area, check_coordinates, gk3_epsg_for_longitude, reproject
 from geo.errors import GeometryError, InputError, TooLargeError
-from geo.geometry import POLYGONAL, clean_parcels
+from geo.geometry import POLYGONAL, clean_parcels, polygons_drawn
 from geo.overlay import Pieces, bulk_pieces
 from geo.raster import parcel_pixels
 from geo.review.profile import Item, LandUseClassesCheck, OverlapCheck, Profile, RasterShareAboveCheck, load_profile
@@ -298,6 +298,42 @@ def check_review_cost(
     return _refuse_costly(ids, overlay_cost(projected, zones, blueprint, layer_ids, exact_above=max_cost), max_cost)
 
 
+def review_cost(
+    parcels: gpd.GeoDataFrame,
+    blueprint: Blueprint,
+    *,
+    profile: str | Profile = "ten-point",
+    data_dir: Path | None = None,
+    max_cost: int,
+) -> int:
+    """What reviewing ``parcels`` is estimated to cost (``overlay_cost``, in vertex pairs), and refused
+    for above ``max_cost`` (``TooLargeError``): what ``review(…, max_cost=…)`` checks first. A service
+    estimates a batch on its worker's thread, then reviews a costly one where it can be stopped."""
+    prof = _applicable(load_profile(profile, data_dir=data_dir) if isinstance(profile, str) else profile, blueprint)
+    shapes = parcels.geometry
+    check_coordinates(shapes)
+    return _estimated(parcel_ids(parcels), shapes, blueprint, layers_needed(prof, blueprint), max_cost)
+
+
+def _estimated(ids: list[str], shapes: gpd.GeoSeries, blueprint: Blueprint, layer_ids: list[str], max_cost: int) -> int:
+    """The parcels' ``overlay_cost`` as they came, refused above ``max_cost``: before GEOS checks or
+    repairs them, which may cost as much as their review (a comb's validity check, nested rings): a
+    collection by its polygons. What holds no polygon, or not a finite one, costs nothing here:
+    ``clean_parcels`` refuses it."""
+    raw = np.asarray(shapely.force_2d(shapes.values), dtype=object)
+    collections = shapely.get_type_id(raw) == shapely.GeometryType.GEOMETRYCOLLECTION
+    raw[collections] = [polygons_drawn(g) for g in raw[collections]]
+    types = shapely.get_type_id(raw)
+    box = shapely.bounds(raw)
+    polygons = ((types == POLYGONAL[0]) | (types == POLYGONAL[1])) & np.isfinite(box).all(axis=1)
+    cost = np.zeros(len(raw), dtype=np.int64)
+    if polygons.any():
+        zones = parcel_zones(raw[polygons], shapes.crs, blueprint.gk_zone_epsg)
+        projected = _in_zones(raw[polygons], shapes.crs, zones)
+        cost[polygons] = overlay_cost(projected, zones, blueprint, layer_ids, exact_above=max_cost)
+    return _refuse_costly(ids, cost, max_cost)
+
+
 def review(
     parcels: gpd.GeoDataFrame,
     blueprint: Blueprint,
@@ -342,9 +378,6 @@ class Reviewing:
     header: ReviewResult
     count: int
     chunks: Generator[list[ParcelResult], None, None]
-    # the batch's estimated cost (``overlay_cost``, in vertex pairs) where a cap was set, else None: a
-    # service runs a costly batch where it can be stopped (``geo.forked``)
-    cost: int | None = None
 
     def result(self) -> ReviewResult:
         """The whole result: every chunk drawn (``chunks`` is drawn once) and held, the collector
@@ -374,16 +407,15 @@ def reviewing(
     check_coordinates(shapes)
     ids = parcel_ids(parcels)
     attrs = project_attributes(parcels, project)
-    if max_cost is not None:  # before the parcels are checked: GEOS's validity check of nested rings is costly too
-        _refuse_costly(ids, _ring_nesting(np.asarray(shapes.values, dtype=object), stop_above=max_cost), max_cost)
+    layer_ids = layers_needed(prof, blueprint)
+    if max_cost is not None:
+        _estimated(ids, shapes, blueprint, layer_ids, max_cost)
     geoms, repaired = clean_parcels(shapes, ids)
     crs = shapes.crs
     zones = parcel_zones(geoms, crs, blueprint.gk_zone_epsg)
     projected = _in_zones(geoms, crs, zones)
     areas = shapely.area(projected)
     _refuse_specks(ids, areas, prof)
-    layer_ids = layers_needed(prof, blueprint)
-    cost = None if max_cost is None else check_review_cost(ids, projected, zones, blueprint, layer_ids, max_cost)
     declared = list(parcels["declared_area_ha"]) if "declared_area_ha" in parcels.columns else [None] * len(ids)
     totals = project_totals(ids, attrs, areas)
     batch = _Batch(
@@ -413,7 +445,7 @@ def reviewing(
         parcels=[],
         warnings=list(parcels.attrs.get("warnings", [])),
     )
-    return Reviewing(header, len(ids), _in_order(batch, tasks, workers, progress), cost)
+    return Reviewing(header, len(ids), _in_order(batch, tasks, workers, progress))
 
 
 def _in_order(
