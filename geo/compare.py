@@ -24,7 +24,7 @@ from geo.crs import CGCS2000, Area, check_coordinates, reproject, zone_for_geome
 from geo.errors import GeometryError, InputError, ProfileError
 from geo.geometry import clean_parcels, polygonal_part
 from geo.review import ReviewResult, load_profile, review
-from geo.review.engine import check_review_cost, layers_needed, parcel_ids
+from geo.review.engine import estimate_as_drawn, layers_needed, parcel_ids
 from geo.review.profile import Profile
 
 PIECE_MIN_M2 = 1.0  # added/removed slivers at or below this are edge noise, not pieces
@@ -106,7 +106,7 @@ def compare_boundaries(
     With a ``blueprint``, the added pieces are reviewed on their own (with ``project``'s
     attributes): a piece that hits a fail rule is named, whatever the ratios say. ``max_cost``
     (a service's cap) refuses a new boundary whose review would cost more, before it is cleaned,
-    unioned or cut (:func:`geo.review.engine.check_review_cost`).
+    unioned or cut (:func:`geo.review.engine.estimate_as_drawn`).
     """
     prof = load_profile(profile) if isinstance(profile, str) else profile
     rule = prof.change_check
@@ -116,9 +116,9 @@ def compare_boundaries(
             f"审查方案 {prof.name} 未配置 change_check（预审变更比对）",
         )
     old_geom = _outline(prereview, "pre-review", "预审范围")
-    epsg = _zone(old_geom, prereview, blueprint)
     if max_cost is not None:
-        _new_boundary_cost(new, epsg, blueprint, prof, max_cost)
+        _new_boundary_cost(new, blueprint, prof, max_cost)
+    epsg = _zone(old_geom, prereview, blueprint)
     new_geom = _outline(new, "new boundary", "报批范围")
     old = reproject(old_geom, prereview.crs, epsg)
     cur = reproject(new_geom, new.crs, epsg)
@@ -176,18 +176,11 @@ def compare_boundaries(
 
 
 def change_check_cost(
-    prereview: gpd.GeoDataFrame,
-    new: gpd.GeoDataFrame,
-    *,
-    blueprint: Blueprint | None,
-    profile: str | Profile = "ten-point",
-    max_cost: int,
+    new: gpd.GeoDataFrame, *, blueprint: Blueprint | None, profile: str | Profile = "ten-point", max_cost: int
 ) -> int:
     """What ``compare_boundaries(…, max_cost=max_cost)`` estimates its new boundary's review to cost,
     and refuses it for (``TooLargeError``): a service runs a costly one where it can be stopped."""
-    prof = load_profile(profile) if isinstance(profile, str) else profile
-    epsg = _zone(_outline(prereview, "pre-review", "预审范围"), prereview, blueprint)
-    return _new_boundary_cost(new, epsg, blueprint, prof, max_cost)
+    return _new_boundary_cost(new, blueprint, load_profile(profile) if isinstance(profile, str) else profile, max_cost)
 
 
 def _zone(old_geom: shapely.Geometry, prereview: gpd.GeoDataFrame, blueprint: Blueprint | None) -> int:
@@ -196,14 +189,11 @@ def _zone(old_geom: shapely.Geometry, prereview: gpd.GeoDataFrame, blueprint: Bl
     return pinned or zone_for_geometry(reproject(old_geom, prereview.crs, CGCS2000), CGCS2000)
 
 
-def _new_boundary_cost(
-    new: gpd.GeoDataFrame, epsg: int, blueprint: Blueprint | None, prof: Profile, max_cost: int
-) -> int:
-    """Before the new boundary is cleaned, unioned or cut: its parcels as they came, in ``epsg``."""
+def _new_boundary_cost(new: gpd.GeoDataFrame, blueprint: Blueprint | None, prof: Profile, max_cost: int) -> int:
+    """Before the new boundary is cleaned, unioned or cut: its parcels as drawn (``estimate_as_drawn``)."""
     check_coordinates(new)
-    raw = reproject(np.asarray(new.geometry.values, dtype=object), new.crs, epsg)
     layers = layers_needed(prof, blueprint) if blueprint is not None else []
-    return check_review_cost(parcel_ids(new), raw, np.full(len(raw), epsg), blueprint, layers, max_cost)
+    return estimate_as_drawn(parcel_ids(new), new.geometry, blueprint, layers, max_cost)
 
 
 def _pieces(prefix: str, parts: list[shapely.Geometry], epsg: int) -> list[ChangePiece]:

@@ -126,7 +126,7 @@ def _compare(
     )
     types = {p.project_type for p in chosen if p.project_type}
     project = {"project_type": types.pop()} if len(types) == 1 else None
-    cost = change_check_cost(old, new, blueprint=blueprint, profile=settings.profile, max_cost=settings.max_review_cost)
+    cost = change_check_cost(new, blueprint=blueprint, profile=settings.profile, max_cost=settings.max_review_cost)
     return stoppable(
         lambda: compare_boundaries(old, new, blueprint=blueprint, profile=settings.profile, project=project),
         cost=cost,

@@ -285,19 +285,6 @@ def _refuse_costly(ids: list[str], cost: np.ndarray, max_cost: int) -> int:
     )
 
 
-def check_review_cost(
-    ids: list[str],
-    projected: np.ndarray,
-    zones: np.ndarray,
-    blueprint: Blueprint | None,
-    layer_ids: list[str],
-    max_cost: int,
-) -> int:
-    """The estimated cost of reviewing parcels in their GK zones (``overlay_cost``, at most ``max_cost``:
-    above, ``TooLargeError``)."""
-    return _refuse_costly(ids, overlay_cost(projected, zones, blueprint, layer_ids, exact_above=max_cost), max_cost)
-
-
 def review_cost(
     parcels: gpd.GeoDataFrame,
     blueprint: Blueprint,
@@ -312,10 +299,12 @@ def review_cost(
     prof = _applicable(load_profile(profile, data_dir=data_dir) if isinstance(profile, str) else profile, blueprint)
     shapes = parcels.geometry
     check_coordinates(shapes)
-    return _estimated(parcel_ids(parcels), shapes, blueprint, layers_needed(prof, blueprint), max_cost)
+    return estimate_as_drawn(parcel_ids(parcels), shapes, blueprint, layers_needed(prof, blueprint), max_cost)
 
 
-def _estimated(ids: list[str], shapes: gpd.GeoSeries, blueprint: Blueprint, layer_ids: list[str], max_cost: int) -> int:
+def estimate_as_drawn(
+    ids: list[str], shapes: gpd.GeoSeries, blueprint: Blueprint | None, layer_ids: list[str], max_cost: int
+) -> int:
     """The parcels' ``overlay_cost`` as they came, refused above ``max_cost``: before GEOS checks or
     repairs them, which may cost as much as their review (a comb's validity check, nested rings): a
     collection by its polygons. What holds no polygon, or not a finite one, costs nothing here:
@@ -328,7 +317,7 @@ def _estimated(ids: list[str], shapes: gpd.GeoSeries, blueprint: Blueprint, laye
     polygons = ((types == POLYGONAL[0]) | (types == POLYGONAL[1])) & np.isfinite(box).all(axis=1)
     cost = np.zeros(len(raw), dtype=np.int64)
     if polygons.any():
-        zones = parcel_zones(raw[polygons], shapes.crs, blueprint.gk_zone_epsg)
+        zones = parcel_zones(raw[polygons], shapes.crs, blueprint.gk_zone_epsg if blueprint is not None else None)
         projected = _in_zones(raw[polygons], shapes.crs, zones)
         cost[polygons] = overlay_cost(projected, zones, blueprint, layer_ids, exact_above=max_cost)
     return _refuse_costly(ids, cost, max_cost)
@@ -409,7 +398,7 @@ def reviewing(
     attrs = project_attributes(parcels, project)
     layer_ids = layers_needed(prof, blueprint)
     if max_cost is not None:
-        _estimated(ids, shapes, blueprint, layer_ids, max_cost)
+        estimate_as_drawn(ids, shapes, blueprint, layer_ids, max_cost)
     geoms, repaired = clean_parcels(shapes, ids)
     crs = shapes.crs
     zones = parcel_zones(geoms, crs, blueprint.gk_zone_epsg)
