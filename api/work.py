@@ -9,8 +9,9 @@ keeps answering ``/healthz`` and small requests while big ones wait their turn.
 A job that outlives the per-request timeout is answered with 503; its thread cannot
 be interrupted (shapely and GDAL do not check for cancellation), so its ticket is
 given back only when the job really ends, which keeps the count honest. A costly
-review therefore runs in a forked child that is killed at the same deadline
-(``stoppable``, ``geo.forked``): its thread, and its ticket, are free then.
+review, and every comparison, therefore runs in a forked child that is killed at the
+same deadline (``stoppable``, ``in_child``, ``geo.forked``): its thread, and its ticket,
+are free then.
 """
 
 from __future__ import annotations
@@ -85,13 +86,19 @@ def timed_out(timeout: float) -> WorkTimeoutError:
 
 
 def stoppable(job: Callable[[], T], *, cost: int, vertices: int, settings: Settings, deadline: float) -> T:
-    """``job()`` on this (worker) thread, or in a child forked for it and killed at ``deadline``
-    (``geo.forked``), so that the 503 the client then has frees the worker as well: where the job's
-    estimated ``cost`` is above ``LANTU_ISOLATE_ABOVE_COST``, or a parcel of it has more ``vertices``
-    than ``LANTU_ISOLATE_ABOVE_VERTICES`` (its validity check and repair, which the estimate does not
-    weigh, grow faster than its vertices)."""
-    small = cost <= settings.isolate_above_cost and vertices <= settings.isolate_above_vertices
-    if small or not CAN_FORK:
+    """``job()`` on this (worker) thread, or ``in_child`` where its estimated ``cost`` is above
+    ``LANTU_ISOLATE_ABOVE_COST`` or a parcel of it has more ``vertices`` than
+    ``LANTU_ISOLATE_ABOVE_VERTICES`` (its validity check and repair, which the estimate does not weigh,
+    grow faster than its vertices)."""
+    if cost <= settings.isolate_above_cost and vertices <= settings.isolate_above_vertices:
+        return job()
+    return in_child(job, settings=settings, deadline=deadline)
+
+
+def in_child(job: Callable[[], T], *, settings: Settings, deadline: float) -> T:
+    """``job()`` in a child forked for it and killed at ``deadline`` (``geo.forked``), so that the 503
+    the client then has frees the worker as well; on this thread where the OS does not fork."""
+    if not CAN_FORK:
         return job()
     try:
         return run_forked(job, deadline=deadline)

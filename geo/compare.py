@@ -175,14 +175,6 @@ def compare_boundaries(
     )
 
 
-def change_check_cost(
-    new: gpd.GeoDataFrame, *, blueprint: Blueprint | None, profile: str | Profile = "ten-point", max_cost: int
-) -> int:
-    """What ``compare_boundaries(…, max_cost=max_cost)`` estimates its new boundary's review to cost,
-    and refuses it for (``TooLargeError``): a service runs a costly one where it can be stopped."""
-    return _new_boundary_cost(new, blueprint, load_profile(profile) if isinstance(profile, str) else profile, max_cost)
-
-
 def _zone(old_geom: shapely.Geometry, prereview: gpd.GeoDataFrame, blueprint: Blueprint | None) -> int:
     """The GK zone both boundaries are measured in: the blueprint's, else the 预审 boundary's."""
     pinned = blueprint.gk_zone_epsg if blueprint is not None else None

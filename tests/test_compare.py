@@ -7,12 +7,14 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import geopandas as gpd
 import pytest
 import shapely
 from fastapi.testclient import TestClient
 from support import EPSG, X0, Y0, assert_problem, auth, parcel_frame, rect, star
 from typer.testing import CliRunner
 
+from api import work
 from api.app import create_app
 from api.cli import app
 from api.settings import Settings
@@ -200,28 +202,41 @@ def test_api_compare_takes_a_crs_and_the_review_cost_cap(settings: Settings, key
 
 
 @pytest.mark.skipif(not CAN_FORK, reason="a stoppable comparison needs fork (Linux)")
-def test_api_compare_above_the_isolation_cost_runs_in_a_child_stopped_at_the_timeout(
+def test_api_compare_runs_in_a_child_stopped_at_the_timeout(
     settings: Settings, keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """As a review (``test_a_costly_review_is_stopped_at_the_timeout``): the same answer from a forked
-    child, and a comparison that hangs is stopped at the work timeout, its worker free with the 503."""
-    isolated = settings.model_copy(update={"isolate_above_cost": 0, "work_timeout": 2.0})
+    """Every comparison runs in a child forked for it (the union of the boundary's parcels and the review of
+    what it adds are not weighed before): the answer a worker's thread gives, what it adds reviewed under
+    the cap, and a comparison that hangs stopped at the work timeout, its worker free with the 503."""
+    quick = settings.model_copy(update={"work_timeout": 2.0, "max_review_cost": 1_000_000})
     old = parcel_frame(rect(4, 2, 6, 3), project_type="industrial").to_crs(4490)
     new = parcel_frame(rect(4, 2, 6.2, 3)).to_crs(4490).__geo_interface__
+    # two parcels of 30 strips each, cheap alone, whose union is a lattice: 2.8 M vertex pairs to review
+    x, y = X0 + 1200, Y0 + 1200  # beyond the 预审 boundary: all of it is added
+    strips = [
+        shapely.MultiPolygon([shapely.box(x, y + 10 * i, x + 300, y + 10 * i + 2) for i in range(30)]),
+        shapely.MultiPolygon([shapely.box(x + 10 * i, y, x + 10 * i + 2, y + 300) for i in range(30)]),
+    ]
+    lattice = gpd.GeoDataFrame({"id": ["H", "V"]}, geometry=strips, crs=EPSG).to_crs(4490).__geo_interface__
     answers = []
-    for s in (settings, isolated):
-        with TestClient(create_app(s)) as c:
-            review_id = c.post("/api/v1/reviews", json=old.__geo_interface__, headers=auth(keys)).json()["review_id"]
-            r = c.post(f"/api/v1/reviews/{review_id}/compare", json=new, headers=auth(keys))
+    with TestClient(create_app(quick)) as c:
+        review_id = c.post("/api/v1/reviews", json=old.__geo_interface__, headers=auth(keys)).json()["review_id"]
+        url = f"/api/v1/reviews/{review_id}/compare"
+        for fork in (True, False):
+            monkeypatch.setattr(work, "CAN_FORK", fork)
+            r = c.post(url, json=new, headers=auth(keys))
             assert r.status_code == 200, r.text
             answer = r.json()
             answer["added_review"] |= {"review_id": None, "created": None}  # a review's own, each time
             answers.append(answer)
-    assert answers[0] == answers[1] and answers[0]["added"]
-    with TestClient(create_app(isolated)) as c:
-        review_id = c.post("/api/v1/reviews", json=old.__geo_interface__, headers=auth(keys)).json()["review_id"]
+        monkeypatch.undo()
+        assert answers[0] == answers[1] and answers[0]["added"]
+        r = c.post(url, json=lattice, headers=auth(keys))
+        assert r.status_code == 413, r.text[:300]
+        detail = r.json()["detail"]
+        assert "too costly" in detail and "A1 (" in detail  # the piece it adds, not the boundary itself
         monkeypatch.setattr(compare, "_refuse_speck", lambda *_: time.sleep(60))  # as a GEOS call nothing stops
-        r = c.post(f"/api/v1/reviews/{review_id}/compare", json=new, headers=auth(keys))
+        r = c.post(url, json=new, headers=auth(keys))
         assert "longer than 2 s" in assert_problem(r, 503)["detail"]
         pool = c.app.state.pool  # type: ignore[attr-defined]
         for _ in range(50):  # the child killed at the deadline: its thread ends within moments

@@ -16,8 +16,8 @@ from api.deps import BlueprintDep, PoolDep, ReadableReviewId, SettingsDep, Store
 from api.errors import UnsupportedMediaError
 from api.routes.reviews import JSON_TYPES
 from api.settings import Settings
-from api.work import most_vertices, stoppable
-from geo.compare import ChangeCheck, change_check_cost, compare_boundaries
+from api.work import in_child
+from geo.compare import ChangeCheck, compare_boundaries
 from geo.errors import InputError, NotFoundError
 from geo.geometry import check_size
 from geo.io import parcels_from_geojson, parse_geojson_bytes
@@ -126,11 +126,12 @@ def _compare(
     )
     types = {p.project_type for p in chosen if p.project_type}
     project = {"project_type": types.pop()} if len(types) == 1 else None
-    cost = change_check_cost(new, blueprint=blueprint, profile=settings.profile, max_cost=settings.max_review_cost)
-    return stoppable(
-        lambda: compare_boundaries(old, new, blueprint=blueprint, profile=settings.profile, project=project),
-        cost=cost,
-        vertices=most_vertices(new),
+    # in a child killed at the deadline, whatever its estimate: the union of the boundary's parcels and the
+    # review of what it adds are not weighed before (two parcels of 300 strips each cross in a lattice)
+    return in_child(
+        lambda: compare_boundaries(
+            old, new, blueprint=blueprint, profile=settings.profile, project=project, max_cost=settings.max_review_cost
+        ),
         settings=settings,
         deadline=deadline,
     )
