@@ -21,6 +21,7 @@ from support import EPSG, X0, Y0, assert_problem, auth, parcel_frame, rect, star
 
 from api.app import create_app
 from api.keys import revoke_key
+from api.routes import reviews
 from api.settings import Settings
 from geo.db import make_engine
 from geo.forked import CAN_FORK
@@ -400,6 +401,35 @@ def test_a_costly_review_is_stopped_at_the_timeout(
         assert pool.admitted == 0
         monkeypatch.undo()
         assert c.post("/api/v1/reviews", json=PASSING, headers=auth(keys)).status_code == 201
+
+
+@pytest.mark.skipif(not CAN_FORK, reason="parsing in a child needs fork (Linux)")
+def test_a_large_json_body_is_parsed_in_a_child(
+    settings: Settings, keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A JSON body over ``PARSED_HERE_BYTES`` (here every one) is parsed in a forked child, off the server's
+    GIL: the same parcels, warnings and errors (both languages) as on the worker's thread, and a parse
+    that hangs stopped at the work timeout with the worker free."""
+    monkeypatch.setattr(reviews, "PARSED_HERE_BYTES", 0)
+    gk = json.loads(parcel_frame(rect(2.9, 0.1, 3.1, 0.3), id="B").to_json(drop_id=True))
+    declared = {**gk, "crs": {"type": "name", "properties": {"name": f"EPSG:{EPSG}"}}}
+    del gk["crs"]
+    with TestClient(create_app(settings.model_copy(update={"work_timeout": 2.0}))) as c:
+        r = c.post("/api/v1/reviews?crs=EPSG:4549", json=declared, headers=auth(keys))
+        assert r.status_code == 201 and r.json()["parcels"][0]["crs_used"] == f"EPSG:{EPSG}"
+        assert [w for w in r.json()["warnings"] if "EPSG:4549" in w and "未采用" in w]  # the frame's own, kept
+        problem = assert_problem(c.post("/api/v1/reviews", json=gk, headers=auth(keys)), 422)  # metres as degrees
+        assert problem["message_zh"] != problem["detail"]
+        monkeypatch.setattr(reviews, "parse_geojson_bytes", lambda *_, **__: time.sleep(60))
+        assert (
+            "longer than 2 s" in assert_problem(c.post("/api/v1/reviews", json=gk, headers=auth(keys)), 503)["detail"]
+        )
+        pool = c.app.state.pool  # type: ignore[attr-defined]
+        for _ in range(50):  # the child killed at the deadline: its thread ends within moments
+            if pool.admitted == 0:
+                break
+            time.sleep(0.1)
+        assert pool.admitted == 0
 
 
 def test_hostile_uploads_then_the_next_request(client: TestClient, keys: dict[str, str]) -> None:

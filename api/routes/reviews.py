@@ -11,6 +11,7 @@ import json
 import shutil
 import tempfile
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO, Literal
 
@@ -35,7 +36,7 @@ from api.errors import UnsupportedMediaError
 from api.keys import Principal
 from api.render_cache import RenderCache
 from api.settings import Settings
-from api.work import Ticket, most_vertices, stoppable
+from api.work import Ticket, in_child, most_vertices, stoppable
 from geo.blueprint import Blueprint
 from geo.errors import FormatError
 from geo.geometry import check_size
@@ -52,6 +53,7 @@ from geo.store import ReviewStore, StoredResult
 from geo.vocabulary import is_blank
 
 router = APIRouter(tags=["reviews"])
+PARSED_HERE_BYTES = 8 * 1024 * 1024  # a larger JSON body is parsed in a forked child (``in_child``)
 JSON_TYPES = ("application/json", "application/geo+json")
 
 REQUEST_BODY = {
@@ -133,7 +135,7 @@ async def create_review(
         if not is_blank(v)  # an empty field of a form (project_type=) gives no value, as an empty cell
     }
     async with pool.ticket() as ticket:  # admitted before the body is read: waiting bodies are bounded
-        frame = await _parcels_from_request(request, ticket, crs, limits, settings)
+        frame = await _parcels_from_request(request, ticket, crs, limits, pool.deadline(), settings)
         if not override:  # the file's own attributes win; the values fill the gaps
             frame, overrides = fill_missing(frame, overrides), {}
         review_id, body = await ticket.run(
@@ -202,11 +204,15 @@ def _read_upload(source: BinaryIO, suffix: str, crs: str | None, limits: ReadLim
 
 
 async def _parcels_from_request(
-    request: Request, ticket: Ticket, crs: str | None, limits: ReadLimits, settings: Settings
+    request: Request, ticket: Ticket, crs: str | None, limits: ReadLimits, deadline: float, settings: Settings
 ) -> gpd.GeoDataFrame:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype in JSON_TYPES:
-        return await ticket.run(_parse_json, await request.body(), crs, limits)
+        data = await request.body()
+        if len(data) <= PARSED_HERE_BYTES:
+            return await ticket.run(_parse_json, data, crs, limits)
+        # parsed in a child: ``json.loads`` of a 20 MB body holds the GIL, and the event loop with it, ≈ 0.5 s
+        return await ticket.run(in_child, partial(_parse_json, data, crs, limits), settings=settings, deadline=deadline)
     if ctype == "multipart/form-data":
         async with request.form(max_files=1, max_fields=20) as form:
             upload = form.get("file")
