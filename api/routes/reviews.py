@@ -53,7 +53,7 @@ from geo.store import ReviewStore, StoredResult
 from geo.vocabulary import is_blank
 
 router = APIRouter(tags=["reviews"])
-PARSED_HERE_BYTES = 8 * 1024 * 1024  # a larger JSON body is parsed in a forked child (``in_child``)
+PARSED_HERE_BYTES = 2 * 1024 * 1024  # a larger JSON body is parsed in a forked child (``in_child``)
 JSON_TYPES = ("application/json", "application/geo+json")
 
 REQUEST_BODY = {
