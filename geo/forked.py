@@ -98,6 +98,7 @@ def run_forked(job: Callable[[], T], *, deadline: float) -> T:
         try:
             payload = receiving.recv_bytes()
         except EOFError:
+            child.join(5)  # its pipe closes as it exits: reaped, for its exit code
             raise ReviewAborted(
                 f"the review's process ended without a result (exit code {child.exitcode}; killed, out of memory?)",
                 "审查进程意外退出，未得到结果（内存不足？），请重试或简化地块",
