@@ -210,6 +210,17 @@ def assert_problem(response: Any, status: int) -> dict[str, Any]:
     return body
 
 
+def assert_worker_freed(client: Any) -> None:
+    """After a 503 at the work timeout, the job's ticket is given back within moments (its forked child
+    killed at the deadline), not when the work would have ended (a minute, in the tests that hang it)."""
+    pool = client.app.state.pool
+    for _ in range(50):
+        if pool.admitted == 0:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{pool.admitted} ticket(s) still held 5 s after the 503")
+
+
 def review_drawn_square(page: Any, height_share: float = 0.5) -> str:
     """In the viewer (a Playwright page): draw a 60 px square left of centre (``height_share`` down the
     map), review it, wait; the result's text."""

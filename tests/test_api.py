@@ -17,7 +17,7 @@ import pytest
 import shapely
 from fastapi.testclient import TestClient
 from pyproj import CRS
-from support import EPSG, X0, Y0, assert_problem, auth, parcel_frame, rect, star
+from support import EPSG, X0, Y0, assert_problem, assert_worker_freed, auth, parcel_frame, rect, star
 
 from api.app import create_app
 from api.keys import revoke_key
@@ -393,12 +393,7 @@ def test_a_costly_review_is_stopped_at_the_timeout(
         monkeypatch.setattr(review_engine._Batch, "grade", _stuck)
         detail = assert_problem(c.post("/api/v1/reviews", json=PASSING, headers=auth(keys)), 503)["detail"]
         assert "longer than 2 s" in detail
-        pool = c.app.state.pool  # type: ignore[attr-defined]
-        for _ in range(50):  # the killed child's thread ends within moments of the answer, not in 60 s
-            if pool.admitted == 0:
-                break
-            time.sleep(0.1)
-        assert pool.admitted == 0
+        assert_worker_freed(c)
         monkeypatch.undo()
         assert c.post("/api/v1/reviews", json=PASSING, headers=auth(keys)).status_code == 201
 
@@ -424,12 +419,7 @@ def test_a_large_json_body_is_parsed_in_a_child(
         assert (
             "longer than 2 s" in assert_problem(c.post("/api/v1/reviews", json=gk, headers=auth(keys)), 503)["detail"]
         )
-        pool = c.app.state.pool  # type: ignore[attr-defined]
-        for _ in range(50):  # the child killed at the deadline: its thread ends within moments
-            if pool.admitted == 0:
-                break
-            time.sleep(0.1)
-        assert pool.admitted == 0
+        assert_worker_freed(c)
 
 
 def test_hostile_uploads_then_the_next_request(client: TestClient, keys: dict[str, str]) -> None:

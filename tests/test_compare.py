@@ -11,7 +11,7 @@ import geopandas as gpd
 import pytest
 import shapely
 from fastapi.testclient import TestClient
-from support import EPSG, X0, Y0, assert_problem, auth, parcel_frame, rect, star
+from support import EPSG, X0, Y0, assert_problem, assert_worker_freed, auth, parcel_frame, rect, star
 from typer.testing import CliRunner
 
 from api import work
@@ -238,9 +238,4 @@ def test_api_compare_runs_in_a_child_stopped_at_the_timeout(
         monkeypatch.setattr(compare, "_refuse_speck", lambda *_: time.sleep(60))  # as a GEOS call nothing stops
         r = c.post(url, json=new, headers=auth(keys))
         assert "longer than 2 s" in assert_problem(r, 503)["detail"]
-        pool = c.app.state.pool  # type: ignore[attr-defined]
-        for _ in range(50):  # the child killed at the deadline: its thread ends within moments
-            if pool.admitted == 0:
-                break
-            time.sleep(0.1)
-        assert pool.admitted == 0
+        assert_worker_freed(c)
