@@ -48,7 +48,7 @@ from dask.delayed import delayed
 from geo.blueprint import Blueprint, load_blueprint
 from geo.crs import check_coordinates
 from geo.errors import InputError, ReviewAborted
-from geo.forked import dumps, frozen_heap, loads, own_streams
+from geo.forked import as_forked_child, dumps, frozen_heap, known_properties, loads
 from geo.review import Reviewing, ReviewResult, review
 from geo.review.engine import Chunks, in_input_order, parcel_ids, parcel_zones, project_attributes
 from geo.review.profile import Profile
@@ -154,8 +154,9 @@ def _forked_pool(directory: str, workers: int, zones: frozenset[int]) -> Iterato
 def _fork(workers: int) -> ProcessPoolExecutor:
     """A pool of ``workers`` processes forked now, from the frozen heap (every worker forks on the
     first task); a fork that fails (out of memory, a worker dying at start) is a clear error."""
-    executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=own_streams)
+    executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=as_forked_child)
     try:
+        known_properties()
         with frozen_heap():
             executor.submit(int).result()
     except (OSError, BrokenProcessPool) as exc:

@@ -8,12 +8,14 @@ on write) and hands back its result as a pickle.
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 import multiprocessing
 import pickle
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -64,15 +66,44 @@ def loads(payload: bytes) -> Any:
         return pickle.loads(payload)
 
 
-def own_streams() -> None:
+def as_forked_child() -> None:
     """A forked worker writes to the process's own stdout and stderr (the parent may have forked it
-    while a progress bar had put its proxies, and their lock held by its refresh thread, there) and
-    dies of ``SIGTERM`` and ``SIGINT`` (the parent's command or server may have set handlers that end
-    it as an error, or only ask it to stop: in a worker, dask would catch the one and the batch go
-    on without the partition; a server's would leave the worker running)."""
+    while a progress bar had put its proxies, and their lock held by its refresh thread, there), dies
+    of ``SIGTERM`` and ``SIGINT`` (the parent's command or server may have set handlers that end it as
+    an error, or only ask it to stop: in a worker, dask would catch the one and the batch go on
+    without the partition; a server's would leave the worker running), and has its own
+    ``cached_property`` locks (``known_properties``)."""
     sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    for prop in _properties.values():
+        prop.lock = threading.RLock()  # type: ignore[attr-defined]
+
+
+_properties: dict[int, functools.cached_property[Any]] = {}  # by identity: every one found so far
+_scanned: set[str] = set()  # the modules looked through
+_scanning = threading.Lock()
+
+
+def known_properties() -> int:
+    """Every ``functools.cached_property`` of the classes of the modules imported so far, found before a
+    fork (once per module: the first scan of a server's modules takes 0.15 s), for ``as_forked_child``.
+    Before Python 3.12 such a property computes under one lock shared by every instance: a child forked
+    while another thread computed one (a parcel's area, thousands of times a second in a review) would
+    wait on it for good."""
+    if sys.version_info >= (3, 12):
+        return 0
+    with _scanning:
+        for name, module in list(sys.modules.items()):
+            if name in _scanned:
+                continue
+            _scanned.add(name)
+            for value in list(getattr(module, "__dict__", {}).values()):
+                if isinstance(value, type):
+                    for attr in list(vars(value).values()):
+                        if isinstance(attr, functools.cached_property):
+                            _properties[id(attr)] = attr
+        return len(_properties)
 
 
 def run_forked(job: Callable[[], T], *, deadline: float) -> T:
@@ -87,6 +118,7 @@ def run_forked(job: Callable[[], T], *, deadline: float) -> T:
         raise TimeoutError("the deadline passed before the job started")
     context = multiprocessing.get_context("fork")
     receiving, sending = context.Pipe(duplex=False)
+    known_properties()
     with frozen_heap():
         child = context.Process(target=_child, args=(job, sending), name="lantu-forked", daemon=True)
         child.start()
@@ -114,7 +146,7 @@ def run_forked(job: Callable[[], T], *, deadline: float) -> T:
 
 
 def _child(job: Callable[[], Any], sending: Connection) -> None:
-    own_streams()
+    as_forked_child()
     try:
         payload = dumps((True, job()))
     except Exception as error:

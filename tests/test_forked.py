@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import os
 import signal
 import sys
+import threading
 import time
 
 import pytest
@@ -42,7 +44,7 @@ def test_a_worker_dies_of_sigterm_and_sigint_whatever_its_parent_set(monkeypatch
     monkeypatch.setattr(sys, "stderr", sys.stderr)
     before = {s: signal.signal(s, lambda *_: None) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
-        forked.own_streams()
+        forked.as_forked_child()
         assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
         assert signal.getsignal(signal.SIGINT) == signal.SIG_DFL
     finally:
@@ -100,3 +102,34 @@ def _children() -> list[int]:
     path = f"/proc/{os.getpid()}/task/{os.getpid()}/children"
     with open(path) as f:
         return [int(p) for p in f.read().split()]
+
+
+class _Computed:
+    """A cached property that another thread is computing when a child is forked."""
+
+    entered = threading.Event()
+    release = threading.Event()
+
+    def __init__(self, *, blocks: bool = False) -> None:
+        self.blocks = blocks
+
+    @functools.cached_property
+    def value(self) -> int:
+        if self.blocks:
+            _Computed.entered.set()
+            _Computed.release.wait(30)
+        return 7
+
+
+def test_a_property_another_thread_computes_at_the_fork_does_not_hang_the_child() -> None:
+    """Before Python 3.12 a cached property computes under one lock shared by all instances (a parcel's
+    area, computed thousands of times a second by a review on another worker): a child forked meanwhile
+    would find it held for good, and be killed at its deadline for nothing."""
+    computing = threading.Thread(target=lambda: _Computed(blocks=True).value)
+    computing.start()
+    try:
+        assert _Computed.entered.wait(10)
+        assert forked.run_forked(lambda: _Computed().value, deadline=time.monotonic() + 10) == 7
+    finally:
+        _Computed.release.set()
+        computing.join()
