@@ -12,11 +12,14 @@ import functools
 import gc
 import logging
 import multiprocessing
+import os
 import pickle
 import signal
+import stat
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from multiprocessing.connection import Connection
@@ -83,6 +86,7 @@ def as_forked_child() -> None:
 _properties: dict[int, functools.cached_property[Any]] = {}  # by identity: every one found so far
 _scanned: set[str] = set()  # the modules looked through
 _scanning = threading.Lock()
+_forking = threading.Lock()
 
 
 def known_properties() -> int:
@@ -119,10 +123,10 @@ def run_forked(job: Callable[[], T], *, deadline: float) -> T:
     context = multiprocessing.get_context("fork")
     receiving, sending = context.Pipe(duplex=False)
     known_properties()
-    with frozen_heap():
+    with _forking, frozen_heap():  # one fork at a time: another child would hold this one's end of the pipe
         child = context.Process(target=_child, args=(job, sending), name="lantu-forked", daemon=True)
         child.start()
-    sending.close()  # the child's end: an EOF here once the child is gone
+        sending.close()  # the child's end: an EOF here once the child is gone
     try:
         if not receiving.poll(max(0.0, deadline - time.monotonic())):
             log.warning("forked job %s stopped at its deadline (pid %s killed)", _name(job), child.pid)
@@ -147,15 +151,31 @@ def run_forked(job: Callable[[], T], *, deadline: float) -> T:
 
 def _child(job: Callable[[], Any], sending: Connection) -> None:
     as_forked_child()
+    _close_sockets()
     try:
         payload = dumps((True, job()))
     except Exception as error:
+        error.add_note(f"in the forked child {os.getpid()}:\n{traceback.format_exc()}")  # its frames, for the log
         try:
             payload = dumps((False, error))
+            pickle.loads(payload)  # an error that pickles but does not unpickle (its own __init__) is handed on as text
         except Exception:
-            payload = dumps((False, RuntimeError(repr(error))))
+            payload = dumps((False, RuntimeError(f"{error!r} (in the forked child {os.getpid()})")))
     sending.send_bytes(payload)
     sending.close()
+
+
+def _close_sockets() -> None:
+    """The parent's sockets closed in the child: a server's listening socket and its clients'
+    connections, held open there, would keep the port bound after the server stops and hide from a
+    client that the server closed its idle connection, until the child ends. (Closing the child's copy
+    sends nothing: the parent's stays open.)"""
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            if stat.S_ISSOCK(os.fstat(int(name)).st_mode):
+                os.close(int(name))
+        except OSError:  # the listing's own descriptor, closed by now
+            continue
 
 
 def _name(job: Callable[..., Any]) -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pypdf
 import pytest
 import shapely
@@ -19,12 +20,13 @@ from fastapi.testclient import TestClient
 from pyproj import CRS
 from support import EPSG, X0, Y0, assert_problem, assert_worker_freed, auth, parcel_frame, rect, star
 
+from api import work
 from api.app import create_app
 from api.keys import revoke_key
 from api.routes import reviews
 from api.settings import Settings
 from geo.db import make_engine
-from geo.forked import CAN_FORK
+from geo.forked import CAN_FORK, run_forked
 from geo.review import engine as review_engine
 
 
@@ -352,7 +354,8 @@ def test_a_costly_review_is_413_before_its_overlay(settings: Settings, keys: dic
         rings = shapely.multipolygons([nested[k + 1].difference(nested[k]) for k in range(0, 60, 2)])
         detail = assert_problem(c.post("/api/v1/reviews", json=feature(rings), headers=auth(keys)), 413)["detail"]
         estimate = int(re.search(r"an estimated ([\d,]+) vertex pairs", detail)[1].replace(",", ""))  # type: ignore[index]
-        assert estimate >= 141_600  # the rings' pairs, with their vertices and the features they meet
+        nesting = review_engine._ring_nesting(np.array([rings], dtype=object))
+        assert nesting.tolist() == [141_600] and estimate > 141_600  # the rings' pairs, and their vertices…
     with TestClient(create_app(settings)) as c:  # the default cap: 50 million vertex pairs
         assert c.post("/api/v1/reviews", json=spiky, headers=auth(keys)).status_code == 201
         # 400 plots of one parcel: each is estimated on its own, not against every feature the others meet
@@ -382,8 +385,11 @@ def test_a_costly_review_is_stopped_at_the_timeout(
     with TestClient(create_app(settings)) as c:
         on_thread = c.post("/api/v1/reviews", json=FARMLAND, headers=auth(keys))
     isolated = settings.model_copy(update={**isolation, "work_timeout": 2.0})
+    forks = []
+    monkeypatch.setattr(work, "run_forked", lambda job, deadline: forks.append(1) or run_forked(job, deadline=deadline))
     with TestClient(create_app(isolated)) as c:
         forked_ = c.post("/api/v1/reviews", json=FARMLAND, headers=auth(keys))
+        assert forks == [1]  # reviewed in a child
         assert on_thread.status_code == forked_.status_code == 201
         fresh = ("review_id", "created")
         assert {k: v for k, v in forked_.json().items() if k not in fresh} == {

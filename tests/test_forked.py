@@ -6,6 +6,7 @@ import functools
 import gc
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -68,11 +69,46 @@ def _refuse() -> None:
     raise GeometryError("parcel 7 is a line", "地块 7 不是面", where="parcels.geojson")
 
 
-def test_a_jobs_error_reaches_the_caller_with_both_languages() -> None:
+def test_a_jobs_error_reaches_the_caller_with_both_languages_and_its_frames() -> None:
     with pytest.raises(GeometryError) as raised:
         forked.run_forked(_refuse, deadline=time.monotonic() + 30)
     assert raised.value.message_zh == "地块 7 不是面"
     assert raised.value.where == "parcels.geojson"
+    assert any("in the forked child" in note and "_refuse" in note for note in raised.value.__notes__)
+
+
+class _Unrebuildable(Exception):
+    def __init__(self, code: int, why: str) -> None:  # pickles, but cannot be rebuilt from its args
+        super().__init__(f"{code}: {why}")
+
+
+def _refuse_oddly() -> None:
+    raise _Unrebuildable(7, "odd")
+
+
+def test_an_error_that_does_not_unpickle_is_handed_on_as_its_text() -> None:
+    with pytest.raises(RuntimeError, match=r"_Unrebuildable\('7: odd'\).*in the forked child"):
+        forked.run_forked(_refuse_oddly, deadline=time.monotonic() + 30)
+
+
+def test_the_child_holds_none_of_the_parents_sockets() -> None:
+    """A server's listening socket and client connections, held in a child, keep the port bound after the
+    server stops and hide an idle connection's close from its client: the child closes its copies."""
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        fd = server.fileno()
+
+        def in_child() -> bool:
+            try:
+                os.fstat(fd)
+            except OSError:
+                return False
+            return True
+
+        assert forked.run_forked(in_child, deadline=time.monotonic() + 30) is False
+        assert server.getsockname()[1] > 0  # the parent's own, open still
+        with socket.create_connection(server.getsockname(), timeout=5):
+            conn, _ = server.accept()
+            conn.close()
 
 
 def test_a_job_past_its_deadline_is_killed() -> None:
