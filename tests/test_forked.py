@@ -10,6 +10,7 @@ import socket
 import sys
 import threading
 import time
+from typing import Any
 
 import pytest
 
@@ -77,9 +78,19 @@ def test_a_jobs_error_reaches_the_caller_with_both_languages_and_its_frames() ->
     assert any("in the forked child" in note and "_refuse" in note for note in raised.value.__notes__)
 
 
+def _cannot_rebuild(text: str) -> Exception:
+    raise TypeError(f"cannot rebuild {text!r}")
+
+
 class _Unrebuildable(Exception):
-    def __init__(self, code: int, why: str) -> None:  # pickles, but cannot be rebuilt from its args
+    """Pickles, but cannot be unpickled (whoever pickles exceptions: tblib, once dask.distributed is
+    imported, rebuilds even those whose own ``__init__`` takes other arguments than their ``args``)."""
+
+    def __init__(self, code: int, why: str) -> None:
         super().__init__(f"{code}: {why}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _cannot_rebuild, (str(self),)
 
 
 def _refuse_oddly() -> None:
