@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import io
 import json
 import re
@@ -18,7 +19,7 @@ import pytest
 import shapely
 from fastapi.testclient import TestClient
 from pyproj import CRS
-from support import EPSG, X0, Y0, assert_problem, assert_worker_freed, auth, parcel_frame, rect, star
+from support import EPSG, X0, Y0, assert_problem, assert_worker_freed, auth, parcel_frame, rect, served, star
 
 from api import work
 from api.app import create_app
@@ -426,6 +427,28 @@ def test_a_large_json_body_is_parsed_in_a_child(
             "longer than 2 s" in assert_problem(c.post("/api/v1/reviews", json=gk, headers=auth(keys)), 503)["detail"]
         )
         assert_worker_freed(c)
+
+
+@pytest.mark.skipif(not CAN_FORK, reason="parsing in a child needs fork (Linux)")
+def test_a_slow_upload_leaves_its_parse_the_whole_timeout(
+    settings: Settings, keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A body parsed in a child has the work timeout from when it has been read, not from when the request
+    came in (a body sent over 3 s, with a 2 s work timeout, had its parse refused before it began)."""
+    monkeypatch.setattr(reviews, "PARSED_HERE_BYTES", 0)
+    body = json.dumps(PASSING).encode()
+    with served(settings.model_copy(update={"work_timeout": 2.0})) as url:
+        conn = http.client.HTTPConnection(url.removeprefix("http://"), timeout=30)
+        conn.putrequest("POST", "/api/v1/reviews")
+        for name, value in {**auth(keys), "Content-Type": "application/json", "Content-Length": str(len(body))}.items():
+            conn.putheader(name, value)
+        conn.endheaders()
+        for k in range(0, len(body), -(-len(body) // 4)):  # in four parts, 0.8 s apart
+            conn.send(body[k : k + -(-len(body) // 4)])
+            time.sleep(0.8)
+        response = conn.getresponse()
+        assert response.status == 201, response.read()[:300]
+        conn.close()
 
 
 def test_hostile_uploads_then_the_next_request(client: TestClient, keys: dict[str, str]) -> None:
