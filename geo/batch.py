@@ -48,7 +48,7 @@ from dask.delayed import delayed
 from geo.blueprint import Blueprint, load_blueprint
 from geo.crs import check_coordinates
 from geo.errors import InputError, ReviewAborted
-from geo.forked import as_forked_child, dumps, frozen_heap, known_properties, loads
+from geo.forked import as_forked_child, dumps, forking, loads
 from geo.review import Reviewing, ReviewResult, review
 from geo.review.engine import Chunks, in_input_order, parcel_ids, parcel_zones, project_attributes
 from geo.review.profile import Profile
@@ -156,8 +156,7 @@ def _fork(workers: int) -> ProcessPoolExecutor:
     first task); a fork that fails (out of memory, a worker dying at start) is a clear error."""
     executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=as_forked_child)
     try:
-        known_properties()
-        with frozen_heap():
+        with forking():
             executor.submit(int).result()
     except (OSError, BrokenProcessPool) as exc:
         executor.shutdown(wait=False, cancel_futures=True)

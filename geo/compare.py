@@ -116,9 +116,12 @@ def compare_boundaries(
             f"审查方案 {prof.name} 未配置 change_check（预审变更比对）",
         )
     old_geom = _outline(prereview, "pre-review", "预审范围")
-    if max_cost is not None:
-        _new_boundary_cost(new, blueprint, prof, max_cost)
-    epsg = _zone(old_geom, prereview, blueprint)
+    pinned = blueprint.gk_zone_epsg if blueprint is not None else None
+    epsg = pinned or zone_for_geometry(reproject(old_geom, prereview.crs, CGCS2000), CGCS2000)
+    if max_cost is not None:  # its parcels as drawn
+        check_coordinates(new)
+        layers = layers_needed(prof, blueprint) if blueprint is not None else []
+        estimate_as_drawn(parcel_ids(new), new.geometry, blueprint, layers, max_cost)
     new_geom = _outline(new, "new boundary", "报批范围")
     old = reproject(old_geom, prereview.crs, epsg)
     cur = reproject(new_geom, new.crs, epsg)
@@ -173,19 +176,6 @@ def compare_boundaries(
         added_fails=any(p.failed_items for p in added_pieces),
         added_review=added_review,
     )
-
-
-def _zone(old_geom: shapely.Geometry, prereview: gpd.GeoDataFrame, blueprint: Blueprint | None) -> int:
-    """The GK zone both boundaries are measured in: the blueprint's, else the 预审 boundary's."""
-    pinned = blueprint.gk_zone_epsg if blueprint is not None else None
-    return pinned or zone_for_geometry(reproject(old_geom, prereview.crs, CGCS2000), CGCS2000)
-
-
-def _new_boundary_cost(new: gpd.GeoDataFrame, blueprint: Blueprint | None, prof: Profile, max_cost: int) -> int:
-    """Before the new boundary is cleaned, unioned or cut: its parcels as drawn (``estimate_as_drawn``)."""
-    check_coordinates(new)
-    layers = layers_needed(prof, blueprint) if blueprint is not None else []
-    return estimate_as_drawn(parcel_ids(new), new.geometry, blueprint, layers, max_cost)
 
 
 def _pieces(prefix: str, parts: list[shapely.Geometry], epsg: int) -> list[ChangePiece]:

@@ -55,6 +55,17 @@ def frozen_heap() -> Iterator[None]:
         gc.unfreeze()
 
 
+@contextmanager
+def forking() -> Iterator[None]:
+    """What a fork needs of the parent, around it: one fork at a time (a child forked meanwhile would
+    hold another's end of its pipe, and the two could undo each other's ``frozen_heap``), the
+    ``cached_property`` locks known (``known_properties``), and the heap frozen."""
+    with _forking:
+        known_properties()
+        with frozen_heap():
+            yield
+
+
 def dumps(obj: Any) -> bytes:
     """Tasks and results in plain pickles: a partition's result pickles in half the time cloudpickle
     (dask's default, for lambdas and closures) takes over it, and a task here is a module's function."""
@@ -122,8 +133,7 @@ def run_forked(job: Callable[[], T], *, deadline: float) -> T:
         raise TimeoutError("the deadline passed before the job started")
     context = multiprocessing.get_context("fork")
     receiving, sending = context.Pipe(duplex=False)
-    known_properties()
-    with _forking, frozen_heap():  # one fork at a time: another child would hold this one's end of the pipe
+    with forking():
         child = context.Process(target=_child, args=(job, sending), name="lantu-forked", daemon=True)
         child.start()
         sending.close()  # the child's end: an EOF here once the child is gone
