@@ -32,6 +32,7 @@ from rasterio.transform import Affine
 from geo.catalog import landuse_class, layer_catalog
 from geo.crs import CGCS2000, check_coordinates
 from geo.errors import BlueprintError, CRSError
+from geo.forked import gdal_gate
 from geo.overlay import IndexedLayer
 from geo.raster import Band, kept_band
 from geo.resources import read_yaml_mapping
@@ -163,7 +164,7 @@ class RasterLayer:
     def open(cls, layer_id: str, source: Path, default_crs: CRS) -> RasterLayer:
         """The raster at ``source`` (one band); its own CRS wins over ``default_crs``."""
         try:
-            with rasterio.open(source) as ds:
+            with gdal_gate.inside(), rasterio.open(source) as ds:
                 if ds.count != 1:
                     raise BlueprintError(
                         f"{MANIFEST}: layers.{layer_id}: {source.name} has {ds.count} bands, expected 1",
@@ -181,7 +182,8 @@ class RasterLayer:
         ds = getattr(self._local, "dataset", None)
         # a forked child opens its own: a handle inherited from the parent shares one file offset
         if ds is None or ds.closed or self._local.pid != os.getpid():
-            ds = self._local.dataset = rasterio.open(self.source)
+            with gdal_gate.inside():
+                ds = self._local.dataset = rasterio.open(self.source)
             self._local.pid = os.getpid()
         return ds
 

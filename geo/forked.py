@@ -20,16 +20,17 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from multiprocessing.connection import Connection
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from geo.errors import ReviewAborted
 from geo.threads import gc_paused
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+P = ParamSpec("P")
 CAN_FORK = sys.platform == "linux"  # where a forked child is a copy of this process (macOS forks unsafely)
 
 
@@ -55,12 +56,116 @@ def frozen_heap() -> Iterator[None]:
         gc.unfreeze()
 
 
+class GdalGate:
+    """GDAL calls in this process's threads kept apart from its forks.
+
+    GDAL guards its globals (configuration options, the driver list, the raster block cache) with
+    mutexes of its own, held for the length of a call. A child forked while another thread of the
+    parent held one inherits it locked by a thread it does not have, and its first GDAL call that
+    needs it waits for good: beside three threads reading a raster, about one child in 1,000 to
+    3,000 that read it hung (``benchmarks/fork_probe.py``). So each GDAL call in a process that
+    forks is made ``inside`` the gate, and a fork waits until no other thread is inside and lets
+    none in meanwhile (``shut``); a thread inside may enter again (a read within a read). Forks are
+    brief, GDAL calls short (a layer is read batch by batch): neither waits long for the other.
+    """
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """Open, as new: a forked child's copy was shut for its fork, its lock maybe held by a thread
+        the child does not have."""
+        self._changed = threading.Condition()
+        self._inside = 0  # threads in a GDAL call
+        self._shut = False
+        self._depth = threading.local()
+
+    @contextmanager
+    def inside(self) -> Iterator[None]:
+        depth = getattr(self._depth, "n", 0)
+        if depth == 0:
+            with self._changed:
+                self._changed.wait_for(lambda: not self._shut)
+                self._inside += 1
+        self._depth.n = depth + 1
+        try:
+            yield
+        finally:
+            self._depth.n = depth
+            if depth == 0:
+                with self._changed:
+                    self._inside -= 1
+                    self._changed.notify_all()
+
+    @contextmanager
+    def shut(self, deadline: float | None = None) -> Iterator[None]:
+        """No thread in a GDAL call for as long as this holds (one at a time: ``forking`` holds it);
+        :class:`TimeoutError` when the calls inside outlast ``deadline`` (``time.monotonic()``)."""
+        own = 1 if getattr(self._depth, "n", 0) else 0  # this thread, between its GDAL calls
+        with self._changed:
+            self._shut = True
+            try:
+                wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+                if not self._changed.wait_for(lambda: self._inside == own, wait):
+                    raise TimeoutError("GDAL calls of other threads held the fork past its deadline")
+            except BaseException:
+                self._shut = False
+                self._changed.notify_all()
+                raise
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._shut = False
+                self._changed.notify_all()
+
+
+gdal_gate = GdalGate()
+
+
+def gdal_call(function: Callable[P, T]) -> Callable[P, T]:
+    """``function`` (one that calls GDAL: pyogrio, rasterio) made inside :data:`gdal_gate`."""
+
+    @functools.wraps(function)
+    def gated(*args: P.args, **kwargs: P.kwargs) -> T:
+        with gdal_gate.inside():
+            return function(*args, **kwargs)
+
+    return gated
+
+
 @contextmanager
-def forking() -> Iterator[None]:
+def gdal_opened(opening: AbstractContextManager[T]) -> Iterator[T]:
+    """``opening`` (a GDAL dataset) opened and closed inside :data:`gdal_gate`, not held inside in
+    between: what is read from it is gated read by read (``gdal_batches``)."""
+    with ExitStack() as stack:
+        with gdal_gate.inside():
+            opened = stack.enter_context(opening)
+        try:
+            yield opened
+        finally:
+            with gdal_gate.inside():
+                stack.close()
+
+
+def gdal_batches(batches: Iterable[T]) -> Iterator[T]:
+    """Each batch of a GDAL reader read inside :data:`gdal_gate`, and handed on (decoded) outside it."""
+    reading = iter(batches)
+    while True:
+        with gdal_gate.inside():
+            batch = next(reading, None)
+        if batch is None:
+            return
+        yield batch
+
+
+@contextmanager
+def forking(deadline: float | None = None) -> Iterator[None]:
     """What a fork needs of the parent, around it: one fork at a time (a child forked meanwhile would
-    hold another's end of its pipe, and the two could undo each other's ``frozen_heap``), the
-    ``cached_property`` locks known (``known_properties``), and the heap frozen."""
-    with _forking:
+    hold another's end of its pipe, and the two could undo each other's ``frozen_heap``), no thread in
+    a GDAL call (``gdal_gate``; :class:`TimeoutError` past ``deadline``), the ``cached_property``
+    locks known (``known_properties``), and the heap frozen."""
+    with _forking, gdal_gate.shut(deadline):
         known_properties()
         with frozen_heap():
             yield
@@ -86,12 +191,13 @@ def as_forked_child() -> None:
     of ``SIGTERM`` and ``SIGINT`` (the parent's command or server may have set handlers that end it as
     an error, or only ask it to stop: in a worker, dask would catch the one and the batch go on
     without the partition; a server's would leave the worker running), and has its own
-    ``cached_property`` locks (``known_properties``)."""
+    ``cached_property`` locks (``known_properties``) and an open ``gdal_gate``."""
     sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     for prop in _properties.values():
         prop.lock = threading.RLock()  # type: ignore[attr-defined]
+    gdal_gate.reset()
 
 
 _properties: dict[int, functools.cached_property[Any]] = {}  # by identity: every one found so far
@@ -133,7 +239,7 @@ def run_forked(job: Callable[[], T], *, deadline: float) -> T:
         raise TimeoutError("the deadline passed before the job started")
     context = multiprocessing.get_context("fork")
     receiving, sending = context.Pipe(duplex=False)
-    with forking():
+    with forking(deadline):
         child = context.Process(target=_child, args=(job, sending), name="lantu-forked", daemon=True)
         child.start()
         sending.close()  # the child's end: an EOF here once the child is gone

@@ -21,6 +21,8 @@ import shapely
 from rasterio.transform import Affine
 from rasterio.windows import Window
 
+from geo.forked import gdal_gate
+
 KEEP_MAX_BYTES = 256 * 2**20
 PIXELS_AT_ONCE = 2**20  # pixel centres a batch tests in one call (some 55 MB of index arrays)
 
@@ -60,7 +62,8 @@ def pixel_values(raster: Raster, shape: shapely.Geometry, *, all_touched: bool) 
     """
     t = raster.transform
     if not _north_up(t):
-        return _masked_by_rasterio(raster.dataset(), shape, all_touched=all_touched)
+        with gdal_gate.inside():
+            return _masked_by_rasterio(raster.dataset(), shape, all_touched=all_touched)
     col0, col1, row0, row1 = _windows(raster, np.array([shape.bounds]))[0].tolist()
     if col1 <= col0 or row1 <= row0:
         return np.empty(0)
@@ -68,7 +71,8 @@ def pixel_values(raster: Raster, shape: shapely.Geometry, *, all_touched: bool) 
         values, valid = raster.band[0][row0:row1, col0:col1], raster.band[1][row0:row1, col0:col1]
     else:
         window = Window(col0, row0, col1 - col0, row1 - row0)
-        values, valid = _split(raster.dataset().read(1, window=window, masked=True))
+        with gdal_gate.inside():
+            values, valid = _split(raster.dataset().read(1, window=window, masked=True))
     x = t.c + (np.arange(col0, col1) + 0.5) * t.a
     y = t.f + (np.arange(row0, row1) + 0.5) * t.e
     shapely.prepare(shape)

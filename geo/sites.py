@@ -39,6 +39,7 @@ from geo.blueprint import Blueprint
 from geo.catalog import landuse_class
 from geo.crs import CGCS2000, M2_PER_MU, Area, check_coordinates, reproject, zone_for_geometry
 from geo.errors import InputError
+from geo.forked import gdal_call
 from geo.geometry import clean_parcels
 from geo.review import ReviewResult, load_profile, review
 from geo.review.engine import parcel_ids, project_of
@@ -129,6 +130,7 @@ class _Grid:
     def shape(self) -> tuple[int, int]:
         return self.height, self.width
 
+    @gdal_call
     def burn(self, geoms: list[shapely.Geometry], *, touched: bool) -> np.ndarray:
         """Cells the shapes touch (``touched``: any contact — for exclusions) or whose centre they hold."""
         shapes = [g for g in geoms if g is not None and not g.is_empty]
@@ -335,6 +337,7 @@ def _item_masks(
     return fail, warn & ~fail
 
 
+@gdal_call
 def _raster_above(blueprint: Blueprint, check: RasterShareAboveCheck, grid: _Grid) -> np.ndarray:
     """Cells whose raster value (averaged onto the grid) is above the check's threshold (slope > 25°)."""
     layer = blueprint.raster(check.layer)
@@ -354,6 +357,7 @@ def _raster_above(blueprint: Blueprint, check: RasterShareAboveCheck, grid: _Gri
     return above
 
 
+@gdal_call
 def _regions(ok: np.ndarray, grid: _Grid, target_m2: float) -> tuple[list[FeasibleRegion], np.ndarray]:
     """Connected feasible regions (4-connected cells) of at least the target area, and a label grid."""
     shapes = rasterio.features.shapes(ok.astype("uint8"), mask=ok, connectivity=4, transform=grid.transform)

@@ -10,12 +10,21 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
+import shapely
+from pyproj import CRS
 
 from geo import forked
+from geo.blueprint import RasterLayer
 from geo.errors import GeometryError, ReviewAborted
+from geo.io.blueprint import read_layer
+from geo.io.parcels import ReadLimits, read_parcels, write_parcels
+from geo.raster import pixel_values
 
 pytestmark = pytest.mark.skipif(not forked.CAN_FORK, reason="forked children need fork (Linux)")
 
@@ -180,3 +189,128 @@ def test_a_property_another_thread_computes_at_the_fork_does_not_hang_the_child(
     finally:
         _Computed.release.set()
         computing.join()
+
+
+class _Inside:
+    """A thread inside a GDAL call (``gdal_gate``) until released."""
+
+    def __init__(self) -> None:
+        self.entered, self.release = threading.Event(), threading.Event()
+        self.thread = threading.Thread(target=self._hold, daemon=True)
+
+    def _hold(self) -> None:
+        with forked.gdal_gate.inside():
+            self.entered.set()
+            self.release.wait(30)
+
+    def __enter__(self) -> _Inside:
+        self.thread.start()
+        assert self.entered.wait(10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release.set()
+        self.thread.join(10)
+
+
+def _in_thread(call: Any) -> tuple[threading.Thread, dict[str, Any]]:
+    out: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            out["value"] = call()
+        except BaseException as error:  # handed to the test
+            out["error"] = error
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, out
+
+
+def _enter_the_gate() -> bool:
+    with forked.gdal_gate.inside():
+        return True
+
+
+def test_a_fork_waits_for_gdal_calls_of_other_threads_and_lets_none_in_meanwhile() -> None:
+    """A child forked while another thread held one of GDAL's mutexes would wait on it for good (about one
+    child in 1,000 to 3,000 beside three threads reading a raster: ``benchmarks/fork_probe.py``)."""
+    with _Inside() as busy:
+        forking, forked_out = _in_thread(lambda: forked.run_forked(lambda: 7, deadline=time.monotonic() + 30))
+        forking.join(0.3)
+        assert forking.is_alive()  # waiting for the GDAL call to end
+        assert forked.gdal_gate._shut  # and new calls wait for the fork
+        entering, _ = _in_thread(_enter_the_gate)
+        entering.join(0.3)
+        assert entering.is_alive()
+        busy.release.set()
+        forking.join(30)
+        entering.join(30)
+    assert forked_out == {"value": 7}
+    assert not entering.is_alive()
+
+
+def test_a_fork_that_gdal_calls_hold_past_its_deadline_times_out_and_opens_the_gate() -> None:
+    with _Inside():
+        with pytest.raises(TimeoutError, match="GDAL"):
+            forked.run_forked(lambda: 7, deadline=time.monotonic() + 0.3)
+        assert not forked.gdal_gate._shut
+        entering, out = _in_thread(_enter_the_gate)
+        entering.join(10)
+        assert not entering.is_alive() and "error" not in out
+    assert forked.run_forked(lambda: 7, deadline=time.monotonic() + 30) == 7
+
+
+def _gated_in_child() -> int:
+    with forked.gdal_gate.inside():
+        return os.getpid()
+
+
+def test_a_thread_inside_a_gdal_call_may_fork_and_the_childs_gate_is_open() -> None:
+    """The parent's gate is shut while it forks: the child's copy must open, or its first GDAL call would
+    wait for good. A thread between its own GDAL calls (a read within a read) does not wait for itself."""
+    with forked.gdal_gate.inside():
+        pid = forked.run_forked(_gated_in_child, deadline=time.monotonic() + 10)
+    assert pid != os.getpid()
+
+
+def _gdal_calls(directory: Path, out: Path) -> dict[str, Callable[[], Any]]:
+    """What a serving process calls GDAL for: a blueprint's layers and rasters, uploads, exports."""
+    kept = RasterLayer.open("slope", directory / "slope.tif", CRS.from_epsg(4548))
+    unkept = replace(kept, band=None)  # a raster too large to keep: read window by window
+    square = shapely.box(*kept.transform * (100, 200), *kept.transform * (110, 190))
+    county = read_layer(directory / "county.gpkg", layer=None, default_crs=None)
+    return {
+        "a blueprint layer": lambda: read_layer(directory / "county.gpkg", layer=None, default_crs=None),
+        "a raster opened": lambda: RasterLayer.open("slope", directory / "slope.tif", CRS.from_epsg(4548)),
+        "a raster window read": lambda: pixel_values(unkept, square, all_touched=False),
+        "an uploaded file": lambda: read_parcels(
+            directory / "county.gpkg", limits=ReadLimits(max_bytes=2**26, max_parcels=1000, max_vertices=10**6)
+        ),
+        "an export": lambda: write_parcels(county, out / "county.gpkg"),
+    }
+
+
+@pytest.mark.parametrize(
+    "call", ["a blueprint layer", "a raster opened", "a raster window read", "an uploaded file", "an export"]
+)
+def test_gdal_calls_of_a_serving_process_wait_while_it_forks(blueprint_dir: Path, tmp_path: Path, call: str) -> None:
+    calls = _gdal_calls(blueprint_dir, tmp_path)
+    with forked.gdal_gate.shut():
+        calling, out = _in_thread(calls[call])
+        calling.join(0.3)
+        assert calling.is_alive()
+    calling.join(30)
+    assert not calling.is_alive() and "error" not in out, out
+
+
+def test_what_calls_no_gdal_goes_on_while_the_gate_is_shut(blueprint_dir: Path) -> None:
+    """The check above can fail: pixels of a raster kept in memory are read without GDAL."""
+    kept = RasterLayer.open("slope", blueprint_dir / "slope.tif", CRS.from_epsg(4548))
+    square = shapely.box(*kept.transform * (100, 200), *kept.transform * (110, 190))
+    assert kept.band is not None
+    with forked.gdal_gate.shut():
+        calling, out = _in_thread(lambda: pixel_values(kept, square, all_touched=False))
+        calling.join(10)
+        assert not calling.is_alive()
+    assert out["value"].size == 100

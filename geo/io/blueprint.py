@@ -29,6 +29,7 @@ import numpy as np
 import yaml
 
 from geo.errors import BlueprintError, CRSError
+from geo.forked import gdal_batches, gdal_opened
 from geo.threads import CHUNK, CORES, map_chunks
 
 if TYPE_CHECKING:
@@ -282,11 +283,9 @@ def read_layer(
     suffix = Path(str(source)).suffix.lower()
     if suffix == ".parquet":
         return _read_geoparquet(Path(source))
-    with pyogrio.open_arrow(source, layer=layer, encoding=encoding, use_pyarrow=True, batch_size=READ_BATCH) as (
-        meta,
-        reader,
-    ):
-        attributes, geoms = _decoded(reader, reader.schema, meta["geometry_name"] or "wkb_geometry")
+    arrow = pyogrio.open_arrow(source, layer=layer, encoding=encoding, use_pyarrow=True, batch_size=READ_BATCH)
+    with gdal_opened(arrow) as (meta, reader):
+        attributes, geoms = _decoded(gdal_batches(reader), reader.schema, meta["geometry_name"] or "wkb_geometry")
     frame = gpd.GeoDataFrame(
         attributes, geometry=map_chunks(shapely.force_2d, geoms) if force_2d else geoms, crs=meta["crs"]
     )

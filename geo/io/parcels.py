@@ -24,6 +24,7 @@ from pyproj.exceptions import CRSError as ProjCRSError
 
 from geo.crs import proj_definition, zone_for_geometry
 from geo.errors import CRSError, FormatError, TooLargeError
+from geo.forked import gdal_call, gdal_gate
 from geo.io.archive import extract_zip
 from geo.io.coordtxt import parse_coordinate_text, write_coordinate_text
 from geo.vocabulary import CONTROL_CHARACTERS
@@ -414,7 +415,8 @@ def _read_gdal(path: Path, *, layer: str | None, limits: ReadLimits | None, enti
     if limits is None:
         return _read_layer(path, layer)
     max_features = limits.max_parcels * entity_factor
-    declared = pyogrio.read_info(path, layer=layer).get("features", -1)
+    with gdal_gate.inside():
+        declared = pyogrio.read_info(path, layer=layer).get("features", -1)
     if declared is not None and declared > max_features:
         limits.parcels(declared // entity_factor + 1)
     chunks: list[gpd.GeoDataFrame] = []
@@ -438,6 +440,7 @@ def _read_gdal(path: Path, *, layer: str | None, limits: ReadLimits | None, enti
     return gpd.GeoDataFrame(pd.concat(chunks, ignore_index=True), crs=chunks[0].crs)
 
 
+@gdal_call
 def _read_layer(path: Path, layer: str | None, **window: int) -> gpd.GeoDataFrame:
     """One layer through pyogrio, which gives a plain table for a layer without geometry (a GeoPackage's
     attribute table): that is no parcels."""
@@ -595,6 +598,7 @@ def _kml_attributes(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 WRITABLE_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".kml", ".kmz", ".dxf", ".txt")
 
 
+@gdal_call
 def write_parcels(
     frame: gpd.GeoDataFrame, path: str | Path, *, encoding: str = "utf-8", producer: str | None = None
 ) -> Path:

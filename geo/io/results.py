@@ -14,6 +14,7 @@ import pyogrio
 import shapely
 
 from geo.crs import CGCS2000
+from geo.forked import gdal_call
 from geo.review.result import ParcelResult, ReviewResult
 
 Chunks = Iterable[Sequence[ParcelResult]]
@@ -103,6 +104,7 @@ def write_result_csv(chunks: Chunks, out: IO[str]) -> int:
     return count
 
 
+@gdal_call
 def write_pieces(parcels: Sequence[ParcelResult], path: str | Path, *, append: bool = False) -> int:
     """Every piece of ``parcels`` with its geometry to a GeoPackage layer ``pieces`` (EPSG:4490),
     after those written before when ``append`` (a batch written chunk by chunk: its first chunk with
