@@ -11,7 +11,8 @@ each child's sum is checked against the parent's.
     .venv/bin/python benchmarks/fork_probe.py --forks 5000            # the gate as lantu runs it
     .venv/bin/python benchmarks/fork_probe.py --forks 5000 --ungated  # the gate left open: before
 
-It prints the count and asserts nothing about time (CI runs ``--forks 20``, so it cannot rot).
+It prints the counts (exit code 1 when a child hung or summed wrong with the gate kept) and asserts
+nothing about time; CI runs ``--forks 20``, so it cannot rot.
 """
 
 from __future__ import annotations
@@ -42,10 +43,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=3, help="threads reading the raster meanwhile (default 3)")
     parser.add_argument("--deadline", type=float, default=3.0, help="seconds a child may take (default 3)")
     parser.add_argument("--ungated", action="store_true", help="leave the gate open: forks as before it")
+    parser.add_argument("--cache-dir", type=Path, default=None, help="where citygen keeps its data")
     args = parser.parse_args(argv)
 
     geo.raster.KEEP_MAX_BYTES = 0  # every pixel read a GDAL window read
-    root = citygen.generate("tiny", None, log=False)
+    root = citygen.generate("tiny", args.cache_dir, log=False)
     blueprint = load_blueprint(root / "blueprint")
     slope = blueprint.raster("slope")
     assert slope is not None and slope.band is None
@@ -84,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.forks} children forked beside {args.threads} threads reading the raster (gate {gate}): "
         f"{hung} hung past {args.deadline:g} s, {wrong} with a wrong sum; {time.perf_counter() - started:.1f} s"
     )
-    return 0
+    return 1 if (hung or wrong) and not args.ungated else 0
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -182,3 +183,14 @@ def test_critical_path_splits_the_wall_time_by_thread(tiny: Path, capsys: pytest
     assert "overlay thread: cutting" not in alone and alone["main: cutting"] > 0 and alone["main: grading"] > 0
     assert engine._Batch.grade is grade and engine._Overlaying.cut is cut  # the instrumentation is removed
     assert "of the wall time" in capsys.readouterr().out
+
+
+def test_fork_probe_runs_and_no_child_hangs_or_sums_wrong(tiny: Path) -> None:
+    run = subprocess.run(
+        [sys.executable, str(BENCH / "fork_probe.py"), "--forks", "20", "--cache-dir", str(tiny.parent)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "20 children forked beside 3 threads" in run.stdout and "0 hung past 3 s, 0 with a wrong sum" in run.stdout
