@@ -8,7 +8,6 @@ each zone once, not per review.
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
 import os
@@ -32,7 +31,7 @@ from rasterio.transform import Affine
 from geo.catalog import landuse_class, layer_catalog
 from geo.crs import CGCS2000, check_coordinates
 from geo.errors import BlueprintError, CRSError
-from geo.forked import gdal_gate
+from geo.forked import freeze_for_good, gdal_gate
 from geo.overlay import IndexedLayer
 from geo.raster import Band, kept_band
 from geo.resources import read_yaml_mapping
@@ -278,8 +277,7 @@ def _out_of_collectors_reach(features: int) -> None:
     replaced blueprint is still freed; what else is alive at that moment is frozen with it (a
     server's requests in flight while it reloads), and cyclic garbage among that is never collected:
     a few objects per reload."""
-    gc.collect()
-    gc.freeze()
+    freeze_for_good()
     log.info("blueprint of %d features moved out of the cyclic collector's walks (gc.freeze)", features)
 
 

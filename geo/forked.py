@@ -159,6 +159,15 @@ def gdal_batches(batches: Iterable[T]) -> Iterator[T]:
         yield batch
 
 
+def freeze_for_good() -> None:
+    """Everything alive now moved out of the cyclic collector's reach for good (``gc.freeze``, after a
+    collection: no garbage kept), between forks: a fork's ``frozen_heap`` unfreezes the heap after it,
+    and would undo a freeze made while it forked (a blueprint reload ending then)."""
+    with _forking:
+        gc.collect()
+        gc.freeze()
+
+
 @contextmanager
 def forking(deadline: float | None = None) -> Iterator[None]:
     """What a fork needs of the parent, around it: one fork at a time (a child forked meanwhile would

@@ -314,3 +314,31 @@ def test_what_calls_no_gdal_goes_on_while_the_gate_is_shut(blueprint_dir: Path) 
         calling.join(10)
         assert not calling.is_alive()
     assert out["value"].size == 100
+
+
+def test_a_freeze_for_good_waits_for_a_fork_and_is_not_undone_by_it() -> None:
+    """A blueprint reload ending while workers are forked: the fork unfreezes the heap it froze once the
+    workers are up, and would have moved the new blueprint back into the collector's walks."""
+    assert gc.get_freeze_count() == 0
+    inside, release = threading.Event(), threading.Event()
+
+    def fork() -> None:
+        with forked.forking():
+            inside.set()
+            release.wait(30)
+
+    forking = threading.Thread(target=fork, daemon=True)
+    forking.start()
+    try:
+        assert inside.wait(10)
+        freezing, out = _in_thread(forked.freeze_for_good)
+        freezing.join(0.3)
+        assert freezing.is_alive()  # waits for the fork
+        release.set()
+        forking.join(10)
+        freezing.join(10)
+        assert not freezing.is_alive() and "error" not in out
+        assert gc.get_freeze_count() > 0  # the fork's own unfreeze came first
+    finally:
+        release.set()
+        gc.unfreeze()
