@@ -24,6 +24,7 @@ from api.settings import Settings
 from api.work import WorkPool
 from geo.blueprint import load_blueprint
 from geo.db import make_engine, migrate
+from geo.forked import gdal_on_callers_threads
 from geo.maps import leaflet_dir
 from geo.quota import Ledger
 from geo.store import ReviewStore
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 import_keys_file(engine, settings.api_keys_file),
                 settings.api_keys_file,
             )
+        gdal_on_callers_threads()  # before any read: reviews fork beside blueprint reloads
         app.state.blueprint = load_blueprint(settings.blueprint) if settings.blueprint else None
         app.state.ledger = Ledger(engine, pooling_share=settings.pooling_share)
         county = app.state.blueprint.vector("county") if app.state.blueprint else None

@@ -64,13 +64,20 @@ class GdalGate:
     parent held one inherits it locked by a thread it does not have, and its first GDAL call that
     needs it waits for good: beside three threads reading a raster, about one child in 1,000 to
     3,000 that read it hung (``benchmarks/fork_probe.py``). So each GDAL call in a process that
-    forks is made ``inside`` the gate, and a fork waits until no other thread is inside and lets
-    none in meanwhile (``shut``); a thread inside may enter again (a read within a read). Forks are
-    brief, GDAL calls short (a layer is read batch by batch): neither waits long for the other.
+    forks is made ``inside`` the gate, and a fork waits until no thread is inside and lets none in
+    meanwhile (``shut``); a thread inside may enter again (a read within a read), not fork. Forks are
+    brief, GDAL calls short (a layer is read batch by batch): neither waits long for the other, but
+    while a fork waits for a long call (a site search's raster, a layer's batch) others wait behind it.
+    GDAL's own threads are out of its reach: a serving process has GDAL read without them
+    (``gdal_on_callers_threads``).
     """
 
     def __init__(self) -> None:
         self.reset()
+
+    def entered(self) -> bool:
+        """Whether this thread is inside."""
+        return bool(getattr(self._depth, "n", 0))
 
     def reset(self) -> None:
         """Open, as new: a forked child's copy was shut for its fork, its lock maybe held by a thread
@@ -82,6 +89,7 @@ class GdalGate:
 
     @contextmanager
     def inside(self) -> Iterator[None]:
+        """A GDAL call (or several) made with no fork under way; a thread inside may enter again."""
         depth = getattr(self._depth, "n", 0)
         if depth == 0:
             with self._changed:
@@ -99,14 +107,14 @@ class GdalGate:
 
     @contextmanager
     def shut(self, deadline: float | None = None) -> Iterator[None]:
-        """No thread in a GDAL call for as long as this holds (one at a time: ``forking`` holds it);
-        :class:`TimeoutError` when the calls inside outlast ``deadline`` (``time.monotonic()``)."""
-        own = 1 if getattr(self._depth, "n", 0) else 0  # this thread, between its GDAL calls
+        """No thread in a GDAL call for as long as this holds (one caller at a time: ``forking``, which
+        a thread inside the gate may not call); :class:`TimeoutError` when the calls inside outlast
+        ``deadline`` (``time.monotonic()``)."""
         with self._changed:
             self._shut = True
             try:
                 wait = None if deadline is None else max(0.0, deadline - time.monotonic())
-                if not self._changed.wait_for(lambda: self._inside == own, wait):
+                if not self._changed.wait_for(lambda: self._inside == 0, wait):
                     raise TimeoutError("GDAL calls of other threads held the fork past its deadline")
             except BaseException:
                 self._shut = False
@@ -150,13 +158,25 @@ def gdal_opened(opening: AbstractContextManager[T]) -> Iterator[T]:
 
 def gdal_batches(batches: Iterable[T]) -> Iterator[T]:
     """Each batch of a GDAL reader read inside :data:`gdal_gate`, and handed on (decoded) outside it."""
-    reading = iter(batches)
+    reading, end = iter(batches), object()
     while True:
         with gdal_gate.inside():
-            batch = next(reading, None)
-        if batch is None:
+            batch = next(reading, end)
+        if batch is end:
             return
-        yield batch
+        yield batch  # type: ignore[misc]
+
+
+def gdal_on_callers_threads() -> None:
+    """GDAL reads a GeoPackage ahead on two threads of its own (GDAL 3.12, an Arrow stream), which read on
+    after the call that started them has left :data:`gdal_gate`: a child forked meanwhile inherited
+    SQLite's allocation mutex held, and hung (2 of 601 and 3 of 729 forks beside two threads reading
+    layers; 0 of 1,147 without those threads). A process that forks beside its reads (a server: a
+    blueprint reload) has GDAL read on the calling thread alone; the city blueprint's load takes about a
+    tenth longer (12.6 against 11.2 s)."""
+    import pyogrio
+
+    pyogrio.set_gdal_config_options({"OGR_GPKG_NUM_THREADS": "1"})
 
 
 def freeze_for_good() -> None:
@@ -171,13 +191,21 @@ def freeze_for_good() -> None:
 @contextmanager
 def forking(deadline: float | None = None) -> Iterator[None]:
     """What a fork needs of the parent, around it: one fork at a time (a child forked meanwhile would
-    hold another's end of its pipe, and the two could undo each other's ``frozen_heap``), no thread in
-    a GDAL call (``gdal_gate``; :class:`TimeoutError` past ``deadline``), the ``cached_property``
-    locks known (``known_properties``), and the heap frozen."""
-    with _forking, gdal_gate.shut(deadline):
+    hold another's end of its pipe, and the two could undo each other's ``frozen_heap``), the
+    ``cached_property`` locks known (``known_properties``), no thread in a GDAL call (``gdal_gate``),
+    and the heap frozen; :class:`TimeoutError` when another fork or GDAL calls hold it past ``deadline``.
+    Not from inside the gate: the fork would wait for its own thread."""
+    if gdal_gate.entered():
+        raise RuntimeError("a fork from inside a GDAL call (gdal_gate) would wait for itself")
+    wait = -1.0 if deadline is None else max(0.0, deadline - time.monotonic())
+    if not _forking.acquire(timeout=wait):
+        raise TimeoutError("another fork held this one past its deadline")
+    try:
         known_properties()
-        with frozen_heap():
+        with gdal_gate.shut(deadline), frozen_heap():
             yield
+    finally:
+        _forking.release()
 
 
 def dumps(obj: Any) -> bytes:
@@ -200,13 +228,16 @@ def as_forked_child() -> None:
     of ``SIGTERM`` and ``SIGINT`` (the parent's command or server may have set handlers that end it as
     an error, or only ask it to stop: in a worker, dask would catch the one and the batch go on
     without the partition; a server's would leave the worker running), and has its own
-    ``cached_property`` locks (``known_properties``) and an open ``gdal_gate``."""
+    ``cached_property`` locks (``known_properties``), an open ``gdal_gate`` and its own fork locks (a
+    child may fork in turn: load a blueprint, ``freeze_for_good``)."""
     sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    global _forking, _scanning
     for prop in _properties.values():
         prop.lock = threading.RLock()  # type: ignore[attr-defined]
     gdal_gate.reset()
+    _forking, _scanning = threading.Lock(), threading.Lock()  # the parent held them for the fork
 
 
 _properties: dict[int, functools.cached_property[Any]] = {}  # by identity: every one found so far

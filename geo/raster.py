@@ -12,6 +12,7 @@ rasterio's path.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import Protocol
 
 import numpy as np
@@ -30,7 +31,8 @@ Band = tuple[np.ndarray, np.ndarray]  # band 1 as plain values and a validity gr
 
 
 class Raster(Protocol):
-    """What a pixel read needs of a raster layer: its grid, the kept band if any, a dataset to read."""
+    """What a pixel read needs of a raster layer: its grid, the kept band if any, its file opened for
+    a call's reads (``geo.blueprint.RasterLayer.opened``)."""
 
     @property
     def transform(self) -> Affine: ...
@@ -40,7 +42,7 @@ class Raster(Protocol):
     def height(self) -> int: ...
     @property
     def band(self) -> Band | None: ...
-    def dataset(self) -> rasterio.DatasetReader: ...
+    def opened(self) -> AbstractContextManager[rasterio.DatasetReader]: ...
 
 
 def kept_band(ds: rasterio.DatasetReader) -> Band | None:
@@ -54,25 +56,33 @@ def _north_up(t: Affine) -> bool:
     return bool(t.b == 0 and t.d == 0 and t.a > 0 and t.e < 0)
 
 
-def pixel_values(raster: Raster, shape: shapely.Geometry, *, all_touched: bool) -> np.ndarray:
+def pixel_values(
+    raster: Raster, shape: shapely.Geometry, *, all_touched: bool, dataset: rasterio.DatasetReader | None = None
+) -> np.ndarray:
     """Band 1 values of the pixels under ``shape`` (in the raster's CRS), nodata left out.
 
     ``all_touched=False`` takes the pixels whose centre lies inside the shape (GDAL's
-    rule); ``True`` every pixel the shape touches.
+    rule); ``True`` every pixel the shape touches. ``dataset``: the raster's file, opened by
+    the caller for several reads (else opened here where the file is read).
     """
     t = raster.transform
+    if dataset is None and (raster.band is None or not _north_up(t)):
+        with raster.opened() as opened:
+            return pixel_values(raster, shape, all_touched=all_touched, dataset=opened)
     if not _north_up(t):
+        assert dataset is not None  # opened above: a rotated grid is read from the file
         with gdal_gate.inside():
-            return _masked_by_rasterio(raster.dataset(), shape, all_touched=all_touched)
+            return _masked_by_rasterio(dataset, shape, all_touched=all_touched)
     col0, col1, row0, row1 = _windows(raster, np.array([shape.bounds]))[0].tolist()
     if col1 <= col0 or row1 <= row0:
         return np.empty(0)
     if raster.band is not None:
         values, valid = raster.band[0][row0:row1, col0:col1], raster.band[1][row0:row1, col0:col1]
     else:
+        assert dataset is not None  # opened above: the band is not kept
         window = Window(col0, row0, col1 - col0, row1 - row0)
         with gdal_gate.inside():
-            values, valid = _split(raster.dataset().read(1, window=window, masked=True))
+            values, valid = _split(dataset.read(1, window=window, masked=True))
     x = t.c + (np.arange(col0, col1) + 0.5) * t.a
     y = t.f + (np.arange(row0, row1) + 0.5) * t.e
     shapely.prepare(shape)
@@ -104,7 +114,10 @@ def parcel_pixels(raster: Raster, shapes: np.ndarray) -> list[np.ndarray]:
     """Each parcel's pixel values (``shapes`` in the raster's CRS): those whose centre lies inside it,
     or, for a parcel smaller than a pixel, every pixel it touches."""
     band = raster.band
-    if band is not None and _north_up(raster.transform) and len(shapes) > 1:  # one: its window alone costs less
+    if band is None or not _north_up(raster.transform):  # read from the file: opened once for them all
+        with raster.opened() as dataset:
+            return _pixels_read(raster, shapes, dataset)
+    if len(shapes) > 1:  # one: its window alone costs less
         windows = _windows(raster, shapely.bounds(shapes))
         centred = [
             v
@@ -117,8 +130,21 @@ def parcel_pixels(raster: Raster, shapes: np.ndarray) -> list[np.ndarray]:
         ]
     else:
         centred = [pixel_values(raster, shape, all_touched=False) for shape in shapes]
+    return _or_touched(raster, centred, shapes, None)
+
+
+def _pixels_read(raster: Raster, shapes: np.ndarray, dataset: rasterio.DatasetReader) -> list[np.ndarray]:
+    centred = [pixel_values(raster, shape, all_touched=False, dataset=dataset) for shape in shapes]
+    return _or_touched(raster, centred, shapes, dataset)
+
+
+def _or_touched(
+    raster: Raster, centred: list[np.ndarray], shapes: np.ndarray, dataset: rasterio.DatasetReader | None
+) -> list[np.ndarray]:
+    """Each shape's pixels by their centres, or, for a shape smaller than a pixel (none centred in it),
+    every pixel it touches."""
     return [
-        values if values.size else pixel_values(raster, shape, all_touched=True)
+        values if values.size else pixel_values(raster, shape, all_touched=True, dataset=dataset)
         for values, shape in zip(centred, shapes, strict=True)
     ]
 

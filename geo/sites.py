@@ -343,16 +343,16 @@ def _raster_above(blueprint: Blueprint, check: RasterShareAboveCheck, grid: _Gri
     layer = blueprint.raster(check.layer)
     if layer is None:
         return np.zeros(grid.shape, dtype=bool)
-    ds = layer.dataset()
     out = np.full(grid.shape, np.nan, dtype="float32")
-    rasterio.warp.reproject(
-        rasterio.band(ds, 1),
-        out,
-        dst_transform=grid.transform,
-        dst_crs=f"EPSG:{grid.epsg}",
-        dst_nodata=np.nan,
-        resampling=rasterio.warp.Resampling.average,
-    )
+    with layer.opened() as ds:
+        rasterio.warp.reproject(
+            rasterio.band(ds, 1),
+            out,
+            dst_transform=grid.transform,
+            dst_crs=f"EPSG:{grid.epsg}",
+            dst_nodata=np.nan,
+            resampling=rasterio.warp.Resampling.average,
+        )
     above: np.ndarray = np.nan_to_num(out, nan=0.0) > check.threshold
     return above
 

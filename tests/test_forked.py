@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import os
@@ -13,18 +14,24 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
+import geopandas as gpd
+import numpy as np
+import pyogrio
 import pytest
 import shapely
+from affine import Affine
 from pyproj import CRS
 
 from geo import forked
 from geo.blueprint import RasterLayer
 from geo.errors import GeometryError, ReviewAborted
+from geo.io import blueprint as io_blueprint
 from geo.io.blueprint import read_layer
 from geo.io.parcels import ReadLimits, read_parcels, write_parcels
-from geo.raster import pixel_values
+from geo.raster import parcel_pixels, pixel_values
 
 pytestmark = pytest.mark.skipif(not forked.CAN_FORK, reason="forked children need fork (Linux)")
 
@@ -213,6 +220,13 @@ class _Inside:
         self.thread.join(10)
 
 
+def _until(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 10
+    while not condition():
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+
+
 def _in_thread(call: Any) -> tuple[threading.Thread, dict[str, Any]]:
     out: dict[str, Any] = {}
 
@@ -237,9 +251,8 @@ def test_a_fork_waits_for_gdal_calls_of_other_threads_and_lets_none_in_meanwhile
     child in 1,000 to 3,000 beside three threads reading a raster: ``benchmarks/fork_probe.py``)."""
     with _Inside() as busy:
         forking, forked_out = _in_thread(lambda: forked.run_forked(lambda: 7, deadline=time.monotonic() + 30))
-        forking.join(0.3)
-        assert forking.is_alive()  # waiting for the GDAL call to end
-        assert forked.gdal_gate._shut  # and new calls wait for the fork
+        _until(lambda: forked.gdal_gate._shut)  # the fork waits for the GDAL call to end
+        assert forking.is_alive()
         entering, _ = _in_thread(_enter_the_gate)
         entering.join(0.3)
         assert entering.is_alive()
@@ -266,12 +279,140 @@ def _gated_in_child() -> int:
         return os.getpid()
 
 
-def test_a_thread_inside_a_gdal_call_may_fork_and_the_childs_gate_is_open() -> None:
-    """The parent's gate is shut while it forks: the child's copy must open, or its first GDAL call would
-    wait for good. A thread between its own GDAL calls (a read within a read) does not wait for itself."""
-    with forked.gdal_gate.inside():
-        pid = forked.run_forked(_gated_in_child, deadline=time.monotonic() + 10)
+def test_the_childs_gate_is_open_and_its_fork_locks_free() -> None:
+    """The parent's gate is shut and its fork lock held while it forks: the child's copies must be new,
+    or its first GDAL call, or a blueprint load (``freeze_for_good``), would wait for good."""
+    pid = forked.run_forked(_gated_in_child, deadline=time.monotonic() + 10)
     assert pid != os.getpid()
+    assert forked.run_forked(forked.freeze_for_good, deadline=time.monotonic() + 10) is None
+
+
+def test_a_thread_inside_a_gdal_call_may_not_fork() -> None:
+    """It would wait for itself (a fork waits for every thread inside), holding the fork lock for good."""
+    with forked.gdal_gate.inside(), pytest.raises(RuntimeError, match="wait for itself"):
+        forked.run_forked(lambda: 7, deadline=time.monotonic() + 10)
+    assert forked.run_forked(lambda: 7, deadline=time.monotonic() + 10) == 7
+
+
+def test_a_fork_queued_behind_another_keeps_its_deadline() -> None:
+    release = threading.Event()
+
+    def hold() -> None:
+        with forked.forking():
+            release.wait(30)
+
+    holding = threading.Thread(target=hold, daemon=True)
+    holding.start()
+    try:
+        _until(lambda: forked._forking.locked())
+        with pytest.raises(TimeoutError, match="another fork"):
+            forked.run_forked(lambda: 7, deadline=time.monotonic() + 0.3)
+    finally:
+        release.set()
+        holding.join(10)
+
+
+class _Recorded:
+    """A stand-in for a GDAL reader: records whether each of its calls was made inside the gate."""
+
+    def __init__(self, items: list[Any]) -> None:
+        self.items, self.inside = list(items), []
+
+    def __iter__(self) -> _Recorded:
+        return self
+
+    def __next__(self) -> Any:
+        self.inside.append(forked.gdal_gate.entered())
+        if not self.items:
+            raise StopIteration
+        return self.items.pop(0)
+
+    def __enter__(self) -> _Recorded:
+        self.inside.append(forked.gdal_gate.entered())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.inside.append(forked.gdal_gate.entered())
+
+    def read(self, band: int, *, window: Any, masked: bool) -> np.ma.MaskedArray:
+        self.inside.append(forked.gdal_gate.entered())
+        return np.ma.masked_array(np.ones((int(window.height), int(window.width)), dtype="float32"))
+
+
+def test_a_reader_is_gated_call_by_call_and_what_it_hands_on_is_used_outside() -> None:
+    """Each batch read, the open and the close inside the gate, the decoding between them outside it (a
+    fork need not wait for a whole layer)."""
+    reader = _Recorded([1, None, 3])  # a None is a batch like any other
+    outside = []
+    with forked.gdal_opened(reader) as opened:
+        for batch in forked.gdal_batches(opened):
+            outside.append((batch, forked.gdal_gate.entered()))
+    assert outside == [(1, False), (None, False), (3, False)]
+    assert reader.inside == [True] * 6  # enter, four reads (the last finds the end), exit
+
+
+def test_a_raster_window_is_read_inside_the_gate() -> None:
+    dataset = _Recorded([])
+    raster = SimpleNamespace(
+        transform=Affine(10.0, 0.0, 0.0, 0.0, -10.0, 1000.0),
+        width=100,
+        height=100,
+        band=None,
+        opened=lambda: contextlib.nullcontext(dataset),
+    )
+    square = shapely.box(100, 500, 200, 600)
+    assert len(parcel_pixels(raster, np.array([square, square]))[1]) == 100
+    assert pixel_values(raster, square, all_touched=False).size == 100
+    assert dataset.inside == [True] * 3
+
+
+def test_an_uploads_feature_count_and_chunks_are_read_inside_the_gate(
+    blueprint_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inside: list[tuple[str, bool]] = []
+
+    def spied(name: str, call: Callable[..., Any]) -> Callable[..., Any]:
+        def spy(*args: Any, **kwargs: Any) -> Any:
+            inside.append((name, forked.gdal_gate.entered()))
+            return call(*args, **kwargs)
+
+        return spy
+
+    monkeypatch.setattr(pyogrio, "read_info", spied("read_info", pyogrio.read_info))
+    monkeypatch.setattr(gpd, "read_file", spied("read_file", gpd.read_file))
+    read_parcels(
+        blueprint_dir / "county.gpkg", limits=ReadLimits(max_bytes=2**26, max_parcels=1000, max_vertices=10**6)
+    )
+    assert {name for name, _ in inside} == {"read_info", "read_file"}
+    assert all(entered for _, entered in inside)
+
+
+def test_a_serving_process_reads_a_geopackage_on_its_own_threads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GDAL's read-ahead threads read on outside the gate: a child forked meanwhile hung on SQLite's mutex."""
+    points = gpd.GeoDataFrame(geometry=shapely.points(np.arange(2000.0), np.arange(2000.0)), crs=4548)
+    points.to_file(tmp_path / "points.gpkg")
+    monkeypatch.setattr(io_blueprint, "READ_BATCH", 100)
+    threads: list[int] = []
+
+    def counted(batches: Any) -> Any:
+        for batch in forked.gdal_batches(batches):
+            threads.append(len(os.listdir("/proc/self/task")))
+            yield batch
+
+    monkeypatch.setattr(io_blueprint, "gdal_batches", counted)
+    before = len(os.listdir("/proc/self/task"))
+    try:
+        forked.gdal_on_callers_threads()
+        assert len(io_blueprint.read_layer(tmp_path / "points.gpkg", layer=None, default_crs=None)) == 2000
+        assert len(threads) == 20 and max(threads) == before
+        pyogrio.set_gdal_config_options({"OGR_GPKG_NUM_THREADS": None})  # GDAL's default again: the check can fail
+        threads.clear()
+        io_blueprint.read_layer(tmp_path / "points.gpkg", layer=None, default_crs=None)
+        assert max(threads) > before
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_GPKG_NUM_THREADS": None})
 
 
 def _gdal_calls(directory: Path, out: Path) -> dict[str, Callable[[], Any]]:
