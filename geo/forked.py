@@ -59,11 +59,12 @@ def frozen_heap() -> Iterator[None]:
 class GdalGate:
     """GDAL calls in this process's threads kept apart from its forks.
 
-    GDAL guards its globals (configuration options, the driver list, the raster block cache) with
-    mutexes of its own, held for the length of a call. A child forked while another thread of the
-    parent held one inherits it locked by a thread it does not have, and its first GDAL call that
-    needs it waits for good: beside three threads reading a raster, about one child in 1,000 to
-    3,000 that read it hung (``benchmarks/fork_probe.py``). So each GDAL call in a process that
+    GDAL guards its globals (configuration options, the driver list, the block cache, SQLite's
+    allocator) with mutexes of its own, held for the length of a call. A child forked while another
+    thread of the parent held one inherits it locked by a thread it does not have, and its first GDAL
+    call that needs it waits for good: beside three threads reading a raster, 1 and 5 of 5,000 children that
+    read it hung; beside three reading a GeoPackage, 169 of 300 (``benchmarks/fork_probe.py``;
+    SECURITY.md). So each GDAL call in a process that
     forks is made ``inside`` the gate, and a fork waits until no thread is inside and lets none in
     meanwhile (``shut``); a thread inside may enter again (a read within a read), not fork. Forks are
     brief, GDAL calls short (a layer is read batch by batch): neither waits long for the other, but
