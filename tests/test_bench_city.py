@@ -193,4 +193,7 @@ def test_fork_probe_runs_and_no_child_hangs_or_sums_wrong(tiny: Path) -> None:
         timeout=300,
     )
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "20 children forked beside 3 threads reading the raster" in run.stdout and "0 hung past 10 s, 0 with a wrong sum" in run.stdout
+    assert (
+        "20 children forked beside 3 threads reading the raster" in run.stdout
+        and "0 hung past 10 s, 0 with a wrong sum" in run.stdout
+    )
