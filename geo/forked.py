@@ -62,13 +62,13 @@ class GdalGate:
     GDAL guards its globals (configuration options, the driver list, the block cache, SQLite's
     allocator) with mutexes of its own, held for the length of a call. A child forked while another
     thread of the parent held one inherits it locked by a thread it does not have, and its first GDAL
-    call that needs it waits for good: beside three threads reading a raster, 1 and 5 of 5,000 children that
-    read it hung; beside three reading a GeoPackage, 169 of 300 (``benchmarks/fork_probe.py``;
-    SECURITY.md). So each GDAL call in a process that
-    forks is made ``inside`` the gate, and a fork waits until no thread is inside and lets none in
-    meanwhile (``shut``); a thread inside may enter again (a read within a read), not fork. Forks are
-    brief, GDAL calls short (a layer is read batch by batch): neither waits long for the other, but
-    while a fork waits for a long call (a site search's raster, a layer's batch) others wait behind it.
+    call that needs it waits for good: beside three threads reading a raster, 1 and 5 of 5,000
+    children that read it hung; beside three reading a GeoPackage, 169 of 300
+    (``benchmarks/fork_probe.py``; SECURITY.md). So each GDAL call in a process that forks is made
+    ``inside`` the gate, and a fork waits until no thread is inside and lets none in meanwhile
+    (``shut``); a thread inside may enter again (a read within a read), not fork. Forks are brief,
+    GDAL calls short (a layer is read batch by batch): neither waits long for the other, but while a
+    fork waits for a long call (a site search's raster, a layer's batch) others wait behind it.
     GDAL's own threads are out of its reach: a serving process has GDAL read without them
     (``gdal_on_callers_threads``).
     """

@@ -116,7 +116,8 @@ def parcel_pixels(raster: Raster, shapes: np.ndarray) -> list[np.ndarray]:
     band = raster.band
     if band is None or not _north_up(raster.transform):  # read from the file: opened once for them all
         with raster.opened() as dataset:
-            return _pixels_read(raster, shapes, dataset)
+            centred = [pixel_values(raster, shape, all_touched=False, dataset=dataset) for shape in shapes]
+            return _or_touched(raster, centred, shapes, dataset)
     if len(shapes) > 1:  # one: its window alone costs less
         windows = _windows(raster, shapely.bounds(shapes))
         centred = [
@@ -131,11 +132,6 @@ def parcel_pixels(raster: Raster, shapes: np.ndarray) -> list[np.ndarray]:
     else:
         centred = [pixel_values(raster, shape, all_touched=False) for shape in shapes]
     return _or_touched(raster, centred, shapes, None)
-
-
-def _pixels_read(raster: Raster, shapes: np.ndarray, dataset: rasterio.DatasetReader) -> list[np.ndarray]:
-    centred = [pixel_values(raster, shape, all_touched=False, dataset=dataset) for shape in shapes]
-    return _or_touched(raster, centred, shapes, dataset)
 
 
 def _or_touched(
