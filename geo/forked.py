@@ -56,6 +56,11 @@ def frozen_heap() -> Iterator[None]:
         gc.unfreeze()
 
 
+# the longest a fork waits for a moment with no GDAL call inside while others' calls go on (``GdalGate.shut``):
+# a fork waiting behind a 2 s call held a 1 ms call of another thread for 1.81 s when it let none in from the start
+POLITE_S = 5.0
+
+
 class GdalGate:
     """GDAL calls in this process's threads kept apart from its forks.
 
@@ -65,11 +70,12 @@ class GdalGate:
     call that needs it waits for good: beside three threads reading a raster, 1 and 5 of 5,000
     children that read it hung; beside three reading a GeoPackage, 169 of 300
     (``benchmarks/fork_probe.py``; SECURITY.md). So each GDAL call in a process that forks is made
-    ``inside`` the gate, and a fork waits until no thread is inside and lets none in meanwhile
-    (``shut``); a thread inside may enter again (a read within a read), not fork. Forks are brief,
-    GDAL calls short (a layer is read batch by batch): neither waits long for the other, but while a
-    fork waits for a long call (a site search's raster, a layer's batch) others wait behind it.
-    GDAL's own threads are out of its reach: a serving process has GDAL read without them
+    ``inside`` the gate, and a fork waits for a moment when no thread is inside, then lets none in
+    until it has forked (``shut``); a thread inside may enter again (a read within a read), not fork.
+    Forks are brief, GDAL calls short (a layer is read batch by batch), so such a moment comes soon;
+    while a fork waits for a long call (a site search's raster), the others' calls go on, for up to
+    ``POLITE_S`` (half the time left to its deadline where that is less), and only then queue behind
+    it. GDAL's own threads are out of its reach: a serving process has GDAL read without them
     (``gdal_on_callers_threads``).
     """
 
@@ -109,18 +115,23 @@ class GdalGate:
     @contextmanager
     def shut(self, deadline: float | None = None) -> Iterator[None]:
         """No thread in a GDAL call for as long as this holds (one caller at a time: ``forking``, which
-        a thread inside the gate may not call); :class:`TimeoutError` when the calls inside outlast
-        ``deadline`` (``time.monotonic()``)."""
+        a thread inside the gate may not call): first waiting for a moment with none inside while others
+        go on entering, then, after ``POLITE_S`` or half the time left, letting none in until then;
+        :class:`TimeoutError` when the calls inside outlast ``deadline`` (``time.monotonic()``)."""
         with self._changed:
-            self._shut = True
-            try:
-                wait = None if deadline is None else max(0.0, deadline - time.monotonic())
-                if not self._changed.wait_for(lambda: self._inside == 0, wait):
-                    raise TimeoutError("GDAL calls of other threads held the fork past its deadline")
-            except BaseException:
-                self._shut = False
-                self._changed.notify_all()
-                raise
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            polite = POLITE_S if left is None else min(POLITE_S, left / 2)
+            if not self._changed.wait_for(lambda: self._inside == 0, polite):  # others still enter meanwhile
+                self._shut = True
+                try:
+                    wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+                    if not self._changed.wait_for(lambda: self._inside == 0, wait):
+                        raise TimeoutError("GDAL calls of other threads held the fork past its deadline")
+                except BaseException:
+                    self._shut = False
+                    self._changed.notify_all()
+                    raise
+            self._shut = True  # none inside now, and none enters until the fork is done
         try:
             yield
         finally:

@@ -246,16 +246,33 @@ def _enter_the_gate() -> bool:
         return True
 
 
-def test_a_fork_waits_for_gdal_calls_of_other_threads_and_lets_none_in_meanwhile() -> None:
+def test_a_fork_waits_for_gdal_calls_of_other_threads_and_lets_others_through_meanwhile() -> None:
     """A child forked while another thread held one of GDAL's mutexes would wait on it for good (about one
-    child in 1,000 to 3,000 beside three threads reading a raster: ``benchmarks/fork_probe.py``)."""
+    child in 1,000 to 3,000 beside three threads reading a raster: ``benchmarks/fork_probe.py``). While
+    the fork waits for a long call, a short one of a third thread is not held behind it."""
     with _Inside() as busy:
         forking, forked_out = _in_thread(lambda: forked.run_forked(lambda: 7, deadline=time.monotonic() + 30))
-        _until(lambda: forked.gdal_gate._shut)  # the fork waits for the GDAL call to end
+        time.sleep(0.3)  # the fork waits for the GDAL call to end
+        assert forking.is_alive() and not forked.gdal_gate._shut
+        entering, entered = _in_thread(_enter_the_gate)
+        entering.join(5)
+        assert entered == {"value": True}  # through while the fork waits
+        busy.release.set()
+        forking.join(30)
+    assert forked_out == {"value": 7}
+
+
+def test_a_fork_still_waiting_after_its_polite_spell_lets_none_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Calls that never leave a moment with none inside would hold a fork to its deadline: after
+    ``POLITE_S`` it lets no new call in, and forks once those inside are done."""
+    monkeypatch.setattr(forked, "POLITE_S", 0.2)
+    with _Inside() as busy:
+        forking, forked_out = _in_thread(lambda: forked.run_forked(lambda: 7, deadline=time.monotonic() + 30))
+        _until(lambda: forked.gdal_gate._shut)
         assert forking.is_alive()
         entering, _ = _in_thread(_enter_the_gate)
         entering.join(0.3)
-        assert entering.is_alive()
+        assert entering.is_alive()  # queued behind the fork
         busy.release.set()
         forking.join(30)
         entering.join(30)
