@@ -132,14 +132,17 @@ def test_cultivated_land_states_each_class_found(farmland: Blueprint) -> None:
     land = item(farmland, rect(0.8, 0.2, 2.3, 0.4), "cultivated_land", project_type="industrial")
     assert land.status == "warn"
     assert land.message_zh.startswith(
-        "占用耕地 296,000.00 m²（其中水田 36,000.00 m²、水浇地 200,000.00 m²、旱地 60,000.00 m²），需落实耕地占补平衡"
+        "占用耕地 296,000.00 m²（29.6000 公顷，444.00 亩；"
+        "其中水田 36,000.00 m²、水浇地 200,000.00 m²、旱地 60,000.00 m²），需落实耕地占补平衡"
     ), land.message_zh
     assert "所占水田须占水田补水田" in land.message_zh and "图斑面积 " + area(300_000) in land.message_zh
 
 
 def test_cultivated_land_names_only_the_classes_found(farmland: Blueprint) -> None:
     land = item(farmland, rect(1.8, 0.2, 2.0, 0.4), "cultivated_land", project_type="industrial")
-    assert land.message_zh.startswith("占用耕地 40,000.00 m²（其中水浇地 40,000.00 m²），"), land.message_zh
+    assert land.message_zh.startswith("占用耕地 40,000.00 m²（4.0000 公顷，60.00 亩；其中水浇地 40,000.00 m²），"), (
+        land.message_zh
+    )
     assert "水田" not in land.message_zh and "旱地" not in land.message_zh and "田坎" not in land.message_zh
 
 

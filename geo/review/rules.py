@@ -166,28 +166,47 @@ def _graded(
     ctx: ParcelContext,
     attributes: list[str],
     strict: list[bool] | None = None,
+    values: Sequence[object] | None = None,
 ) -> list[Piece]:
-    """Pieces with their status, dropping every status group whose total is within tolerance.
+    """Pieces with their status, dropping every status group whose total is within tolerance, and in a
+    group that counts, the pieces of each of its ``values`` (the graded attribute's) whose own total is
+    within it too, unless all of them are (the group's pieces then count together): a 0.00 m² edge
+    contact with a 河道管理范围 beside a real 蓄滞洪区 names neither that value nor its procedure
+    (DESIGN.md: the tolerance keeps edge-touching slivers from counting).
 
     Strict pieces (any occupation matters: 永久基本农田, 生态保护红线, 自然保护地, 一级水源保护区,
     文物保护范围) form their own groups, which count above the absolute minimum alone."""
     groups = list(zip(statuses, strict or [False] * len(statuses), strict=True))
     areas = found.area_m2.tolist()
-    totals: dict[tuple[Status, bool], float] = {}
-    for key, area in zip(groups, areas, strict=True):
-        totals[key] = totals.get(key, 0.0) + area
-    counted = {
-        key for key, total in totals.items() if total > (ctx.strict_tolerance_m2 if key[1] else ctx.tolerance_m2)
-    }
+    counted = {group for group, total in _totals(groups, areas).items() if total > _tolerance(ctx, group)}
     if not counted:
         return []
+    keep = [group in counted for group in groups]
+    if values is not None:
+        keys = list(zip(groups, values, strict=True))
+        named = {key for key, total in _totals(keys, areas).items() if total > _tolerance(ctx, key[0])}
+        whole = counted - {group for group, _ in named}  # no value counts alone: the group's pieces together
+        keep = [k and (group in whole or key in named) for k, group, key in zip(keep, groups, keys, strict=True)]
     columns = [(name, found.values(name)) for name in attributes]
     geoms = found.geometry
     return [
-        Piece(layer, key[0], geoms[i], {name: values[i] for name, values in columns}, areas[i])
-        for i, key in enumerate(groups)
-        if key in counted
+        Piece(layer, group[0], geoms[i], {name: column[i] for name, column in columns}, areas[i])
+        for i, group in enumerate(groups)
+        if keep[i]
     ]
+
+
+def _totals(keys: Sequence[Hashable], areas: list[float]) -> dict[Any, float]:
+    """The pieces' total area by key (a status group, a group and a value, a class)."""
+    totals: dict[Any, float] = {}
+    for key, area in zip(keys, areas, strict=True):
+        totals[key] = totals.get(key, 0.0) + area
+    return totals
+
+
+def _tolerance(ctx: ParcelContext, group: tuple[Status, bool]) -> float:
+    """A status group's tolerance: the absolute minimum for a strict one, else the parcel's."""
+    return ctx.strict_tolerance_m2 if group[1] else ctx.tolerance_m2
 
 
 def _worst(pieces: list[Piece]) -> Status:
@@ -288,7 +307,7 @@ def run_overlap(check: OverlapCheck, ctx: ParcelContext) -> Outcome:
     values = [_text(v) or None for v in (found.attributes[check.attribute] if check.attribute else [None] * len(found))]
     statuses = [overlap_status(check, v, ptype) for v in values]
     strict = [check.strict or (v is not None and v in check.strict_values) for v in values]
-    kept = _graded(check.layer, found, statuses, ctx, attributes, strict)
+    kept = _graded(check.layer, found, statuses, ctx, attributes, strict, values if check.attribute else None)
     status = _worst(kept)
     info = layer_catalog()[check.layer]
     if status == "pass":
@@ -479,8 +498,9 @@ def run_zone_compatible(check: ZoneCompatibleCheck, ctx: ParcelContext) -> Outco
         return _missing(check.layer)
     ptype = ctx.project.project_type
     allowed = allowed_zones(check, ptype)
-    statuses = [zone_status(check, str(z), allowed) for z in found.attributes[check.attribute]]
-    kept = _graded(check.layer, found, statuses, ctx, [check.attribute])
+    values = [str(z) for z in found.attributes[check.attribute]]
+    statuses = [zone_status(check, z, allowed) for z in values]
+    kept = _graded(check.layer, found, statuses, ctx, [check.attribute], values=values)
     status = _worst(kept)
     facts = ItemFacts(project_type=ptype, allowed_zones=sorted(allowed))
     exempted = _exempted(check, check.exempt, kept, status, check.attribute, ctx, facts)
@@ -522,6 +542,15 @@ def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outc
             "no " + ", ".join(n[1] for n in names) + " occupied",
         )
     classes = ctx.classes(check.layer)
+    # a class whose own total is within tolerance is an edge contact beside the land taken (a 0.00 m² 水田
+    # would ask for 占水田补水田): not named, unless no class counts alone (then all count together)
+    of_class = [cast(LandUseClass, classes[k]).code for k in at]
+    named = {code for code, total in _totals(of_class, areas).items() if total > ctx.tolerance_m2}
+    if named:
+        at, areas = (
+            [k for k, c in zip(at, of_class, strict=True) if c in named],
+            [a for a, c in zip(areas, of_class, strict=True) if c in named],
+        )
     ratios = found.values("deduction_ratio") if "deduction_ratio" in found.attributes else None
     kept: list[Piece] = []
     kept_classes: list[LandUseClass] = []
@@ -566,8 +595,13 @@ def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outc
         each_zh = "、".join(f"{c.name_zh} {m2} m²" for c, m2 in parts if c.group == "cultivated")
         each_en = ", ".join(f"{c.name_en} {m2} m²" for c, m2 in parts if c.group == "cultivated")
         note_zh, note_en = note or check.note(status)
-        out.message_zh = f"占用耕地 {taken.m2_text} m²（其中{each_zh}），{note_zh}"
-        out.message_en = f"occupies cultivated land {taken.m2_text} m² ({each_en}); {note_en}"
+        out.message_zh = (
+            f"占用耕地 {taken.m2_text} m²（{taken.ha_text} 公顷，{taken.mu_text} 亩；其中{each_zh}），{note_zh}"
+        )
+        out.message_en = (
+            f"occupies cultivated land {taken.m2_text} m² ({taken.ha_text} ha, {taken.mu_text} mu; "
+            f"{each_en}); {note_en}"
+        )
         if paddy > 0:
             out.message_zh += "，所占水田须占水田补水田"
             out.message_en += "; the paddy taken must be replaced by paddy"
