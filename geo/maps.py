@@ -24,7 +24,6 @@ import numpy as np
 import shapely
 from branca.colormap import LinearColormap
 from branca.element import Element, Figure, MacroElement
-from jinja2 import Template
 
 from geo.blueprint import Blueprint, VectorLayer
 from geo.catalog import landuse_class, layer_catalog
@@ -214,9 +213,13 @@ def _layer_group(
     info = layer_catalog()[layer.id]
     colour = LAYER_COLOURS.get(layer.id, "#555555")
     group = folium.FeatureGroup(name=f"{info.name_zh}", show=show)
-    fields = [c for c in part.columns if c != "geometry"]
-    for field in fields:  # folium's GeoJsonTooltip writes values into innerHTML: hand it escaped text
-        part[field] = [html.escape(str(v)) for v in part[field]]
+    # folium's GeoJsonTooltip writes values into innerHTML, and the data goes through a Jinja render
+    # (``Verbatim``): values and names as inert HTML text, under keys of lantu's own
+    columns = [c for c in part.columns if c != "geometry"]
+    part = gpd.GeoDataFrame(
+        {f"f{k}": [html_text(v) for v in part[c]] for k, c in enumerate(columns)}, geometry=part.geometry
+    )
+    fields = [f"f{k}" for k in range(len(columns))]
     folium.GeoJson(
         part.__geo_interface__,
         style_function=lambda _f, c=colour: {
@@ -225,7 +228,7 @@ def _layer_group(
             "fillColor": c,
             "fillOpacity": LAYER_FILL_OPACITY,
         },
-        tooltip=folium.GeoJsonTooltip(fields=fields, aliases=[html.escape(f) for f in fields]) if fields else None,
+        tooltip=folium.GeoJsonTooltip(fields=fields, aliases=[html_text(c) for c in columns]) if fields else None,
         name=info.name_zh,
     ).add_to(group)
     return group
@@ -293,6 +296,15 @@ def js_literal(value: object) -> str:
         .replace("\u2028", "\\u2028")
         .replace("\u2029", "\\u2029")
     )
+
+
+_INERT_BRACES = str.maketrans({"{": "&#123;", "}": "&#125;"})
+
+
+def html_text(value: object) -> str:
+    """``value`` as HTML text that neither HTML nor a Jinja render reads as markup: escaped, its braces
+    as character references (the map's data is rendered as a template once more: ``Verbatim``)."""
+    return html.escape("" if value is None else str(value), quote=True).translate(_INERT_BRACES)
 
 
 def _e(text: str) -> str:
@@ -505,14 +517,30 @@ def _symbols_when_small(fmap: folium.Map, pairs: list[tuple[str, str]]) -> None:
     )
 
 
-class _Script(MacroElement):
-    """Plain JavaScript run after everything added to the map before it."""
+class Verbatim(Element):
+    """Text put on the page as it is. branca renders what an element outputs as a Jinja template once
+    more (``Element(text)``), so user text there would run: a parcel named ``{{ lipsum.__globals__… }}``
+    ran Python in the server. Lantu's own scripts and panels, which carry the users' words, go on the
+    page through this instead."""
 
-    _template = Template("{% macro script(this, kwargs) %}{{ this.code }}{% endmacro %}")
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def render(self, **kwargs: Any) -> str:
+        return self.text
+
+
+class _Script(MacroElement):
+    """Plain JavaScript run after everything added to the map before it, put on the page verbatim."""
 
     def __init__(self, code: str) -> None:
         super().__init__()  # type: ignore[no-untyped-call]  # branca ships no annotations
         self.code = code
+
+    def render(self, **kwargs: Any) -> str:
+        page(self).script.add_child(Verbatim(self.code), name=self.get_name())
+        return ""  # what an element added to the map renders is the page's, not its own
 
 
 def add_script(fmap: folium.Map, code: str) -> None:
@@ -520,9 +548,9 @@ def add_script(fmap: folium.Map, code: str) -> None:
     _Script(code).add_to(fmap)
 
 
-def page(fmap: folium.Map) -> Figure:
-    """The HTML page a map renders into (header, body and script sections)."""
-    return cast(Figure, fmap.get_root())
+def page(element: Element) -> Figure:
+    """The HTML page a map (or an element on it) renders into (header, body and script sections)."""
+    return cast(Figure, element.get_root())
 
 
 def map_html(fmap: folium.Map) -> str:

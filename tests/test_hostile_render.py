@@ -227,8 +227,11 @@ def test_quota_map_shows_hostile_county_names_as_text(browser: Any, tmp_path: Pa
 def test_blueprint_layer_attributes_show_as_text(browser: Any, tmp_path: Path) -> None:
     """Layer tooltips (folium GeoJsonTooltip writes values into innerHTML) get escaped values and names."""
     value, column = "<img src=x onerror=alert(8)>", "<b onclick=alert(9)>名称</b>"
+    jinja_column, jinja_value = "{{ 'lan' ~ 'tu-ran' }}", "{% raw %}{{ 7*7 }}{# open"  # data, not a template
     frame = gpd.GeoDataFrame(
-        {"code": ["370811"], "name": [value], column: ["${alert(10)}"]}, geometry=[km_box(0, 0, 5, 5)], crs=4548
+        {"code": ["370811"], "name": [value], column: ["${alert(10)}"], jinja_column: [jinja_value]},
+        geometry=[km_box(0, 0, 5, 5)],
+        crs=4548,
     ).to_crs(4490)
     hostile = Blueprint(
         "<script>alert(11)</script>", tmp_path, None, {"urban_boundary": VectorLayer("urban_boundary", frame, tmp_path)}
@@ -237,3 +240,4 @@ def test_blueprint_layer_attributes_show_as_text(browser: Any, tmp_path: Path) -
     file.write_text(map_html(blueprint_map(hostile, tiles="none")), encoding="utf-8")
     text = "\n".join(assert_inert(browser, file))
     assert value in text and column in text and "${alert(10)}" in text
+    assert jinja_column in text and jinja_value in text
