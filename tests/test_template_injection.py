@@ -80,3 +80,13 @@ def test_a_departments_answer_on_the_consultation_page_is_text(hostile: ReviewRe
     assert RAN not in page
     assert page.count(html_text(PAYLOADS[0])) >= 2  # the project and the answer
     assert html_text(PAYLOADS[3]) in page
+
+
+def test_the_blueprints_name_in_the_viewers_title_is_text(tmp_path: Path) -> None:
+    from api.routes.pages import build_viewer
+    from api.settings import Settings
+
+    frame = gpd.GeoDataFrame({"code": ["370811"]}, geometry=[km_box(0, 0, 5, 5)], crs=4548).to_crs(4490)
+    bp = Blueprint(PAYLOADS[0], tmp_path, None, {"county": VectorLayer("county", frame, tmp_path)})
+    page = build_viewer(bp, Settings(tiles="none", database_url=f"sqlite:///{tmp_path / 'v.db'}"))
+    assert RAN not in page and f"<title>lantu 蓝图 · {html_text(PAYLOADS[0])}</title>" in page

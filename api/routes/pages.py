@@ -12,7 +12,6 @@ import html
 from pathlib import Path
 from typing import Annotated
 
-from branca.element import Element
 from fastapi import APIRouter, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -30,7 +29,7 @@ from api.errors import AuthenticationError
 from api.keys import authenticate
 from api.settings import Settings
 from geo.blueprint import Blueprint
-from geo.maps import add_script, blueprint_map, map_html, page
+from geo.maps import Verbatim, add_script, blueprint_map, html_text, map_html, page
 from geo.vocabulary import project_types
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -48,10 +47,10 @@ def build_viewer(blueprint: Blueprint, settings: Settings) -> str:
     """The viewer page with the whole blueprint on it: built once, at start-up (it costs seconds on a city)."""
     fmap = blueprint_map(blueprint, tiles=settings.tiles, tianditu_key=settings.tianditu_key, assets="/static/leaflet")
     root = page(fmap)
-    root.header.add_child(Element(f"<title>lantu 蓝图 · {html.escape(blueprint.name)}</title>"))
-    root.header.add_child(Element('<link rel="stylesheet" href="/static/app/viewer.css">'))
+    root.header.add_child(Verbatim(f"<title>lantu 蓝图 · {html_text(blueprint.name)}</title>"))  # not a template
+    root.header.add_child(Verbatim('<link rel="stylesheet" href="/static/app/viewer.css">'))
     panel = (STATIC / "viewer.html").read_text(encoding="utf-8").replace("<!--project-types-->", _type_options())
-    root.html.add_child(Element(panel))
+    root.html.add_child(Verbatim(panel))
     demo = str(settings.open_demo).lower()
     add_script(fmap, f"window.lantuMap = {fmap.get_name()}; window.lantuOpenDemo = {demo};")
     add_script(fmap, (STATIC / "viewer.js").read_text(encoding="utf-8"))
