@@ -66,11 +66,12 @@ from functools import cache
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import shapely
 from pyproj import CRS
 
 from geo.crs import GK_FAMILIES, gk_epsg, proj_definition, zone_for_geometry
-from geo.errors import CRSError, FormatError, GeometryError, InputError
+from geo.errors import CRSError, FormatError, GeometryError, InputError, TooLargeError
 from geo.vocabulary import CONTROL_CHARACTERS
 
 DATUM_NAMES = {
@@ -96,6 +97,7 @@ AREA_TOLERANCE = 1e-3  # warn when the declared 地块面积 differs from the ge
 # separators, and cut a header line in two, whose first half was then "a point before any parcel header"
 LINE_BREAKS = re.compile(r"\r\n|\r|\n")
 MAX_LINE_BUFFER_M = 5_000.0  # a corridor wider than 10 km is not a linear project's land
+MAX_RINGS = 500  # rings (outer rings, holes, parts) of one record: more is no parcel a project asks for
 # 地块面积 units → hectares per unit; a bare number is 公顷, the format's unit
 AREA_UNITS = {
     "公顷": 1.0,
@@ -609,16 +611,23 @@ def _polygon(record: _Record, warnings: list[str]) -> shapely.Geometry:
         if coords[0] != coords[-1]:
             warnings.append(f"parcel {record.id}: ring {ring} not closed; closed it (圈未闭合，已自动闭合)")
             coords.append(coords[0])
+    if len(rings) > MAX_RINGS:  # their nesting is compared pair by pair: stacked rings cost the square
+        raise TooLargeError(
+            f"parcel {record.id}: {len(rings):,} rings; a parcel has at most {MAX_RINGS:,} (outer rings, holes, parts)",
+            f"地块 {record.id}：共 {len(rings):,} 圈，一个地块最多 {MAX_RINGS:,} 圈（外圈、内圈与多部件合计）",
+        )
     # by nesting, whatever the numbering: a ring inside an even number of others is an outer ring
     # (圈号 1, or a further part 多部件, an island in a hole included), inside an odd number a hole
     # of the innermost outer ring holding it
-    shapes = [shapely.Polygon(coords) for _, coords in rings]
-    vertices = [shapely.points(coords) for _, coords in rings]
-    tree = shapely.STRtree(shapes)  # boxes first: a file of many small rings stays linear
-    inside = [
-        [int(j) for j in tree.query(shapes[i]) if j != i and bool(shapely.covers(shapes[j], vertices[i]).all())]
-        for i in range(len(shapes))
-    ]
+    shapes = np.array([shapely.Polygon(coords) for _, coords in rings], dtype=object)
+    vertices = np.array([shapely.MultiPoint(coords) for _, coords in rings], dtype=object)
+    ring, host = shapely.STRtree(shapes).query(shapes)  # boxes first: a file of many small rings stays linear
+    pair = ring != host
+    ring, host = ring[pair], host[pair]
+    held = shapely.covers(shapes[host], vertices[ring])  # every vertex of the ring on or inside the host
+    inside: list[list[int]] = [[] for _ in rings]
+    for i, j in zip(ring[held].tolist(), host[held].tolist(), strict=True):
+        inside[i].append(j)
     depth = [len(c) for c in inside]
     holes: dict[int, list[int]] = {}
     for i, containers in enumerate(inside):
