@@ -349,3 +349,78 @@ def test_a_nested_collection_counts_toward_the_vertex_limit() -> None:
     with pytest.raises(TooLargeError, match="more than 100 vertices"):
         parcels_from_geojson(nested, limits=ReadLimits(max_bytes=10**6, max_parcels=10, max_vertices=100))
     assert len(parcels_from_geojson(nested, limits=ReadLimits(max_bytes=10**6, max_parcels=10, max_vertices=120)))
+
+
+# -- small hostile files that were a 500 (hostile probe of 12-05): each an input error with a reason ----------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"type": "Feature", "properties": {"id": ' + "9" * 5000 + '}, "geometry": null}',  # Python refuses > 4,300
+        '{"type": "Polygon", "coordinates": [[[1' + "0" * 400 + ", 2], [3, 4], [5, 6], [1, 2]]]}",  # beyond a double
+    ],
+    ids=["5000-digit-property", "400-digit-coordinate"],
+)
+def test_an_integer_of_hundreds_of_digits_is_a_format_error(text: str) -> None:
+    from geo.errors import FormatError
+    from geo.io import parse_geojson_bytes
+
+    with pytest.raises(FormatError, match="digits"):
+        parse_geojson_bytes(text)
+
+
+def test_a_coordinate_beyond_a_double_from_a_parsed_body_is_a_format_error() -> None:
+    """A JSON body the framework parsed (a site search's ``within``) hands on Python's own integer."""
+    from geo.errors import FormatError
+
+    ring = [[10**400, 2], [3, 4], [5, 6], [10**400, 2]]
+    with pytest.raises(FormatError, match="unreadable geometry"):
+        parcels_from_geojson({"type": "Polygon", "coordinates": [ring]})
+
+
+def test_a_zip_entry_name_longer_than_a_file_system_allows_is_a_format_error(tmp_path: Path) -> None:
+    import zipfile
+
+    from geo.errors import FormatError
+    from geo.io.archive import extract_zip
+
+    for name in ("a" * 300 + ".txt", "/".join(["d" * 200] * 30) + "/x.txt"):
+        path = tmp_path / "long.zip"
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr(name, b"x")
+        with pytest.raises(FormatError, match="too long"):
+            extract_zip(path, tmp_path / "out")
+
+
+@pytest.mark.parametrize(
+    "coordinates",
+    ["116.618486,35.386791 116.618479,35.388233 116.616718,35.388228 116.616725,35.386786", "116.618486,35.386791"],
+    ids=["unclosed", "one-point"],
+)
+def test_a_kml_ring_gdal_hands_on_and_geos_refuses_is_a_format_error(coordinates: str, tmp_path: Path) -> None:
+    from geo.errors import FormatError
+    from geo.io import read_parcels
+
+    path = tmp_path / "p.kml"
+    path.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document><Placemark>'
+        f"<name>x</name><Polygon><outerBoundaryIs><LinearRing><coordinates>{coordinates}</coordinates>"
+        "</LinearRing></outerBoundaryIs></Polygon></Placemark></Document></kml>",
+        encoding="utf-8",
+    )
+    with pytest.raises(FormatError, match="ring"):
+        read_parcels(path)
+
+
+def test_a_coordinate_text_with_a_point_count_of_thousands_of_digits_is_read() -> None:
+    """界址点数 only feeds a warning: one of 5,000 digits is no count (int() would refuse it)."""
+    from geo.io import parse_coordinate_text
+
+    text = (
+        "[属性描述]\n坐标系=2000国家大地坐标系\n几度分带=3\n投影类型=高斯克吕格\n计量单位=米\n带号=39\n[地块坐标]\n"
+        + "9" * 5000
+        + ",2.5600,D01,合规住宅项目,面,,,,@\nJ1,1,3917732.007,39465176.920\nJ2,1,3917732.007,39465336.920\n"
+        "J3,1,3917572.007,39465336.920\nJ4,1,3917572.007,39465176.920\nJ1,1,3917732.007,39465176.920\n"
+    )
+    assert len(parse_coordinate_text(text)) == 1

@@ -11,6 +11,8 @@ from geo.errors import FormatError, TooLargeError
 
 MAX_ENTRIES = 200
 MAX_TOTAL_BYTES = 500 * 1024 * 1024  # uncompressed
+MAX_PART_BYTES = 255  # a file or folder name, as Linux file systems allow
+MAX_PATH_BYTES = 1024  # a whole entry name, well within PATH_MAX with the folder it is extracted to
 MAX_RATIO = 200  # uncompressed / compressed, per entry: beyond this it is a bomb, not a shapefile
 
 
@@ -40,6 +42,13 @@ def check_zip(
                 raise FormatError(
                     f"{path.name}: entry {info.filename!r} points outside the archive",
                     f"{path.name}：压缩包条目 {info.filename!r} 含有越界路径",
+                )
+            if len(info.filename.encode()) > MAX_PATH_BYTES or any(
+                len(p.encode()) > MAX_PART_BYTES for p in name.parts
+            ):
+                raise FormatError(  # the file system refuses it (ENAMETOOLONG) once the entry is extracted
+                    f"{path.name}: entry name of {len(info.filename.encode()):,} bytes is too long",
+                    f"{path.name}：压缩包条目名称过长（{len(info.filename.encode()):,} 字节）",
                 )
             if stat.S_ISLNK(info.external_attr >> 16):
                 raise FormatError(

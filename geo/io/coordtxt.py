@@ -375,7 +375,8 @@ def _record(line: str, number: int, position: int, warnings: list[str]) -> _Reco
         position=position,
         number=parts[2],
         name=parts[3] or None,
-        point_count=int(parts[0]) if parts[0].isascii() and parts[0].isdigit() else None,
+        # a count of more than 9 digits is no count (and past 4,300 digits int() refuses it)
+        point_count=int(parts[0]) if parts[0].isascii() and parts[0].isdigit() and len(parts[0]) <= 9 else None,
         declared_area_ha=declared,
         kind=parts[4],
         sheet=parts[5] or None,
@@ -471,7 +472,7 @@ def _header(
         raise CRSError("the file declares no 坐标系 in [属性描述]", "坐标文件 [属性描述] 中未声明坐标系")
     datum = _datum(values["坐标系"])
     width_text = values.get("几度分带") or values.get("分带") or ""
-    width = int(m.group()) if (m := re.search(r"\d+", width_text)) else 3
+    width = int(m.group()) if (m := re.search(r"\d{1,9}", width_text)) else 3  # 9 digits: int() stays cheap
     if width_text and not m:
         raise CRSError(f"几度分带 {width_text!r} is not 3 or 6", f"几度分带 {width_text!r} 无效：应为 3 或 6")
     projection = values.get("投影类型", "")
@@ -525,7 +526,7 @@ def _declared_zone(text: str) -> int | None:
     read as blank, it let a CRS given replace the file's zone, three degrees off."""
     if not text:
         return None
-    found = re.fullmatch(r"第?\s*(\d+)\s*带?", unicodedata.normalize("NFKC", text))
+    found = re.fullmatch(r"第?\s*(\d{1,9})\s*带?", unicodedata.normalize("NFKC", text))
     if found is None or not found.group(1).isascii():
         raise CRSError(f"带号 {text[:20]!r} is not a zone number", f"带号 {text[:20]!r} 不是投影带号")
     return int(found.group(1))

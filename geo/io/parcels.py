@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 SUPPORTED_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".shp", ".kml", ".kmz", ".txt", ".dxf")
 GEOJSON_DEFAULT_CRS = "EPSG:4490"  # GeoJSON without a crs member: CGCS2000/WGS84 degrees
 CHUNK_FEATURES = 500
+MAX_JSON_DIGITS = 40  # an integer in a parcel file: a 不动产单元号 has 28 characters
 MAX_CRS_TEXT = 4096  # a CRS named by a user: a Gauss-Krüger zone's WKT2 is about 1,100 characters
 
 
@@ -156,6 +157,7 @@ def parcels_from_geojson(obj: Any, *, limits: ReadLimits | None = None, crs: str
             AttributeError,
             KeyError,
             IndexError,
+            OverflowError,  # an integer beyond a double's range (10**400), from a JSON body parsed elsewhere
             shapely.errors.ShapelyError,
         ) as exc:
             raise FormatError(f"feature {n}: unreadable geometry ({exc})", f"第 {n} 个要素：几何无法解析") from exc
@@ -225,6 +227,17 @@ def _no_constant(name: str) -> None:
     )
 
 
+def _json_int(text: str) -> int:
+    """An integer of the JSON, refused past ``MAX_JSON_DIGITS`` (Python would convert up to 4,300 digits, and
+    a coordinate of 400 could not become a double)."""
+    if len(text) > MAX_JSON_DIGITS:
+        raise FormatError(
+            f"a number of {len(text):,} digits: no coordinate or value has more than {MAX_JSON_DIGITS}",
+            f"数字长达 {len(text):,} 位：坐标和属性值不超过 {MAX_JSON_DIGITS} 位",
+        )
+    return int(text)
+
+
 def parse_geojson_bytes(
     data: bytes | str, *, limits: ReadLimits | None = None, crs: str | None = None
 ) -> gpd.GeoDataFrame:
@@ -234,7 +247,7 @@ def parse_geojson_bytes(
         limits.size(len(data), "GeoJSON")
         _precount_positions(data, limits)
     try:
-        obj = json.loads(data, parse_constant=_no_constant)
+        obj = json.loads(data, parse_constant=_no_constant, parse_int=_json_int)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise FormatError(f"not valid JSON ({exc})", "不是有效的 JSON") from exc
     except RecursionError as exc:
@@ -444,7 +457,14 @@ def _read_gdal(path: Path, *, layer: str | None, limits: ReadLimits | None, enti
 def _read_layer(path: Path, layer: str | None, **window: int) -> gpd.GeoDataFrame:
     """One layer through pyogrio, which gives a plain table for a layer without geometry (a GeoPackage's
     attribute table): that is no parcels."""
-    frame = gpd.read_file(path, layer=layer, engine="pyogrio", **window)
+    try:
+        frame = gpd.read_file(path, layer=layer, engine="pyogrio", **window)
+    except shapely.errors.GEOSException as exc:  # GDAL hands on what GEOS refuses: a ring unclosed or too short
+        raise FormatError(
+            f"{path.name}: unreadable geometry ({exc}); each ring must end at its first point and have at least "
+            "4 points",
+            f"{path.name}：几何无法解析（{exc}）；每个圈须首尾点相同且至少 4 个点",
+        ) from exc
     if not isinstance(frame, gpd.GeoDataFrame):
         named = f"layer {layer!r}" if layer else "its layer"
         raise FormatError(
