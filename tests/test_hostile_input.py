@@ -424,3 +424,30 @@ def test_a_coordinate_text_with_a_point_count_of_thousands_of_digits_is_read() -
         "J3,1,3917572.007,39465336.920\nJ4,1,3917572.007,39465176.920\nJ1,1,3917732.007,39465176.920\n"
     )
     assert len(parse_coordinate_text(text)) == 1
+
+
+@pytest.mark.parametrize("cpg", [None, b"XYZ-999"], ids=["no-cpg", "unknown-cpg"])
+def test_a_gbk_shapefile_without_a_cpg_it_knows_reads_its_chinese_and_says_so(
+    cpg: bytes | None, tmp_path: Path
+) -> None:
+    """GDAL reads such text as Latin-1: 合规住宅项目 came out as ºÏ¹æ×¡Õ¬ÏîÄ¿, with no warning (hostile probe)."""
+    import zipfile
+
+    from geo.io import read_parcels, write_parcels
+
+    frame = parcel_frame(rect(1.2, 1.2, 1.6, 1.6), id="地块1", name="合规住宅项目")
+    frame["备注"] = ["水田"]
+    written = tmp_path / "gbk.zip"
+    write_parcels(frame, written, encoding="gbk")
+    stripped = tmp_path / "stripped.zip"
+    with zipfile.ZipFile(written) as source, zipfile.ZipFile(stripped, "w") as out:
+        for name in source.namelist():
+            if not name.endswith(".cpg"):
+                out.writestr(name, source.read(name))
+            elif cpg is not None:
+                out.writestr(name, cpg)
+    read = read_parcels(stripped)
+    assert read["name"].tolist() == ["合规住宅项目"] and read["id"].tolist() == ["地块1"]
+    assert read["备注"].tolist() == ["水田"]
+    assert any("GBK" in w for w in read.attrs["warnings"])
+    assert not any("GBK" in w for w in read_parcels(written).attrs.get("warnings", []))  # declared: as it is

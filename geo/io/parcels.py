@@ -408,7 +408,7 @@ def _read_file(
         if frame.attrs.get("dxf_crs"):  # the CRS lantu wrote into its own drawing
             frame = _dxf_declared_crs(frame, crs, shown)
     elif suffix == ".shp":
-        frame = _long_field_names(frame, path)
+        frame = _long_field_names(_undeclared_gbk(frame, shown), path)
     elif suffix in (".kml", ".kmz"):
         frame = _kml_attributes(frame)
         if frame.crs is None:
@@ -421,6 +421,43 @@ def _read_file(
         f"{shown} declares no CRS (a shapefile needs its .prj; else give the CRS: --crs or ?crs=, e.g. EPSG:4527)",
         f"{shown} 未声明坐标系（shapefile 需附 .prj 文件；否则请用 --crs 或 ?crs= 指定，如 EPSG:4527）",
     )
+
+
+_LATIN1_ONLY = re.compile(r"^[\x00-\xff]*[\x80-\xff][\x00-\xff]*$")
+
+
+def _undeclared_gbk(frame: gpd.GeoDataFrame, shown: str) -> gpd.GeoDataFrame:
+    """A shapefile whose .cpg is missing (or names an encoding GDAL does not know) has its text read as
+    Latin-1, and Chinese GIS software writes GBK: 合规住宅项目 came out as ºÏ¹æ×¡Õ¬ÏîÄ¿. Text made only of
+    Latin-1 letters, some beyond ASCII, that is valid GB18030 once its bytes are taken back, is read so,
+    names of fields included, and said; anything else is left as read."""
+    names = [c for c in frame.columns if c != frame.geometry.name]
+    texts = [c for c in names if any(isinstance(v, str) for v in frame[c])]
+    found = [v for c in texts for v in frame[c] if isinstance(v, str) and _LATIN1_ONLY.match(v)]
+    found += [c for c in names if _LATIN1_ONLY.match(str(c))]
+    if not found:
+        return frame
+    try:
+        for value in found:
+            value.encode("latin-1").decode("gb18030")
+    except UnicodeDecodeError:
+        return frame
+
+    def gbk(value: Any) -> Any:
+        return (
+            value.encode("latin-1").decode("gb18030") if isinstance(value, str) and _LATIN1_ONLY.match(value) else value
+        )
+
+    out = frame.copy()
+    for c in texts:
+        out[c] = [gbk(v) for v in out[c]]
+    out = out.rename(columns={c: gbk(str(c)) for c in names})
+    out.attrs["warnings"] = [
+        *frame.attrs.get("warnings", []),
+        f"{shown}: no .cpg names the text encoding GDAL knows; its text was read as GBK (GB18030)"
+        f"（{shown}：缺少可识别的 .cpg 编码声明，属性文字已按 GBK（GB18030）读取）",
+    ]
+    return out
 
 
 def _read_gdal(path: Path, *, layer: str | None, limits: ReadLimits | None, entity_factor: int = 1) -> gpd.GeoDataFrame:
