@@ -451,3 +451,25 @@ def test_a_gbk_shapefile_without_a_cpg_it_knows_reads_its_chinese_and_says_so(
     assert read["备注"].tolist() == ["水田"]
     assert any("GBK" in w for w in read.attrs["warnings"])
     assert not any("GBK" in w for w in read_parcels(written).attrs.get("warnings", []))  # declared: as it is
+
+
+def test_a_name_or_id_too_long_for_a_report_is_refused(blueprint: Blueprint) -> None:
+    """A name of 1,500 characters or an id of 3,000 was accepted, and the review's PDF was a 500 for good."""
+    from geo.review.result import MAX_ID_CHARS, MAX_NAME_CHARS
+
+    with pytest.raises(InputError, match="name"):
+        review(parcel_frame(rect(1.2, 1.2, 1.6, 1.6), name="工" * (MAX_NAME_CHARS + 1)), blueprint)
+    with pytest.raises(InputError, match=f"more than {MAX_ID_CHARS} characters"):
+        review(parcel_frame(rect(1.2, 1.2, 1.6, 1.6), id="P" * (MAX_ID_CHARS + 1)), blueprint)
+    kept = review(parcel_frame(rect(1.2, 1.2, 1.6, 1.6), name="工" * MAX_NAME_CHARS, id="P" * MAX_ID_CHARS), blueprint)
+    assert len(kept.parcels) == 1
+
+
+def test_the_longest_name_and_id_allowed_still_make_a_pdf(blueprint: Blueprint) -> None:
+    from geo.report_pdf import review_report_pdf
+    from geo.review.result import MAX_ID_CHARS, MAX_NAME_CHARS
+
+    result = review(
+        parcel_frame(rect(1.2, 1.2, 1.6, 1.6), name="工" * MAX_NAME_CHARS, id="P" * MAX_ID_CHARS), blueprint
+    )
+    assert review_report_pdf(result).startswith(b"%PDF")

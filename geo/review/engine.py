@@ -30,6 +30,7 @@ from geo.overlay import Pieces, bulk_pieces
 from geo.raster import parcel_pixels
 from geo.review.profile import Item, LandUseClassesCheck, OverlapCheck, Profile, RasterShareAboveCheck, load_profile
 from geo.review.result import (
+    MAX_ID_CHARS,
     County,
     ItemFacts,
     ItemResult,
@@ -60,6 +61,12 @@ def parcel_ids(frame: gpd.GeoDataFrame) -> list[str]:
         ids = [str(v) if v is not None and v == v and str(v) != "" else str(i + 1) for i, v in enumerate(frame["id"])]
     else:
         ids = [str(i + 1) for i in range(len(frame))]
+    too_long = [i for i in ids if len(i) > MAX_ID_CHARS]
+    if too_long:
+        raise InputError(
+            f"parcel ids of more than {MAX_ID_CHARS} characters: {[i[:40] + '…' for i in too_long[:3]]!r}",
+            f"地块编号超过 {MAX_ID_CHARS} 个字符：{[i[:40] + '…' for i in too_long[:3]]!r}",
+        )
     unprintable = [i for i in ids if CONTROL_CHARACTERS.search(i)]
     if unprintable:
         raise InputError(

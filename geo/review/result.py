@@ -10,6 +10,8 @@ from geo.vocabulary import CONTROL_CHARACTERS, Status, Verdict
 
 AttributeValue = str | int | float | bool | None
 
+MAX_NAME_CHARS = 200  # a project's name: the longest official ones run to about 60 characters
+MAX_ID_CHARS = 100  # an id or number: a 不动产单元号 has 28 characters
 MAX_INVESTMENT_WAN = 1e9  # 万元: 10 万亿元, beyond any one project
 MAX_ROUTE_KM = 10_000.0  # longer than any one road project
 MAX_POWER_MW = 100_000.0  # four times 三峡's 22,500 MW
@@ -22,8 +24,11 @@ class ProjectAttributes(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    name: str | None = None
-    project_id: str | None = Field(default=None, description="项目编号: parcels sharing it are one project")
+    # bounded: a name goes into a report's table cell, and a PDF cell of 1,500 characters could not be laid out
+    name: str | None = Field(default=None, max_length=MAX_NAME_CHARS)
+    project_id: str | None = Field(
+        default=None, max_length=MAX_ID_CHARS, description="项目编号: parcels sharing it are one project"
+    )
     project_type: str | None = None
     # finite and bounded: an infinite investment or route would pass item 10 against any standard
     investment_wan: float | None = Field(default=None, ge=0, le=MAX_INVESTMENT_WAN, description="总投资（万元）")
