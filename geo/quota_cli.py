@@ -145,7 +145,7 @@ def reserve(
     ] = False,
     actor: Actor = DEFAULT_ACTOR,
 ) -> None:
-    """配置: reserve the reviewed parcel's quota for a project of the library at 储备 or later (idempotent)."""
+    """配置: reserve the reviewed parcel's quota for a project of the library from 储备 to 建设 (idempotent)."""
     ledger = _ledger(ctx)
 
     def act() -> int:

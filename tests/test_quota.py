@@ -531,7 +531,7 @@ def test_a_released_reservation_is_not_answered_as_if_it_held(ledger: Ledger) ->
 # --- 先入库后保障, sources, earmarked 点供, 收回 (issue 12) ------------------------------------------------------
 
 
-def test_only_library_projects_at_reserve_stage_or_later_receive_quota(ledger: Ledger) -> None:
+def test_only_library_projects_from_reserve_to_construction_receive_quota(ledger: Ledger) -> None:
     two_county_plan(ledger)
     library = ProjectLibrary(ledger.engine)
     enter(ledger, "EARLY", stage="谋划")
@@ -545,6 +545,10 @@ def test_only_library_projects_at_reserve_stage_or_later_receive_quota(ledger: L
     library.set_stage("EARLY", "撤销", actor="a")
     with pytest.raises(QuotaError, match="at stage 撤销"):
         ledger.reserve(review(1_000), year=2026, project_id="EARLY", actor="a")
+    enter(ledger, "BUILT", stage="竣工")  # 兰政办发〔2020〕149号 三(五): a finished project takes no quota
+    with pytest.raises(QuotaError, match="at stage 竣工") as refused:
+        ledger.reserve(review(1_000), year=2026, project_id="BUILT", actor="a")
+    assert "竣工项目不再配置" in refused.value.message_zh
     assert journal_size(ledger) == before
     enter(ledger, "READY", stage="谋划")
     library.set_stage("READY", "储备", actor="发改委")

@@ -6,7 +6,7 @@ next-year account that an advance drew on; (3) every account's balance equals th
 sum of its postings and every transaction sums to zero; (4) what each project holds is
 exactly what its payers (its county, the city pool, an earmarked 点供) paid, so a revoke or
 a lapse restores every source. Projects come from the library with random levels and
-stages; a reservation that succeeds had a project at 储备 or later in the parcel's county,
+stages; a reservation that succeeds had a project from 储备 to 建设 in the parcel's county,
 and a 重点 project when the city pool paid. A refused movement changes nothing. 增存挂钩: random
 disposals of a registered 批而未供/闲置 stock never exceed an entry's area, and random settlements
 reward each disposal once, at its kind's ratio (5); below a 60 % 五年供地率 a county's own new quota

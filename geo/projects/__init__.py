@@ -17,7 +17,7 @@ Unknown ids raise :class:`~geo.errors.NotFoundError`; bad values :class:`~geo.er
 a refused change (duplicate id, a skipped or reopened stage) :class:`~geo.errors.ProjectError`.
 Inside an open ledger transaction use :func:`project_in`, :func:`require_project`,
 :func:`link_review_in`, :func:`set_stage_in`. Vocabulary: :data:`LEVELS`, :data:`KEY_LEVELS` (重点: the city pool
-serves them), :data:`STAGES`, :data:`FUNDABLE` (储备 or later: 先入库后保障). The rules and their
+serves them), :data:`STAGES`, :data:`FUNDABLE` (储备 to 建设: 先入库后保障). The rules and their
 policy sources are in :mod:`geo.projects.library`.
 """
 

@@ -35,7 +35,9 @@ KEY_LEVELS: Final = frozenset({"国家重大", "省重点", "市重点"})  # 重
 STAGES: Final = ("谋划", "储备", "审批", "建设", "竣工", "撤销")
 PIPELINE: Final = STAGES[:5]  # in order; 撤销 leaves it
 FINAL: Final = frozenset({"竣工", "撤销"})
-FUNDABLE: Final = frozenset({"储备", "审批", "建设", "竣工"})  # 先入库后保障: in the 储备库 or later
+# 先入库后保障: in the 储备库 or later, until it is built. 兰政办发〔2020〕149号 三(二)–(四): land follows a project
+# while it is generated and approved, funds while it is built too; (五) 项目竣工阶段 lists none of the quotas
+FUNDABLE: Final = frozenset({"储备", "审批", "建设"})
 NOT_STARTED: Final = ("谋划", "储备", "审批")  # 应开未开 when past the planned start
 ID_LENGTH: Final = 64
 
@@ -184,8 +186,10 @@ def fundable_reason(project: Project) -> tuple[str, str] | None:
     if project.stage in FUNDABLE:
         return None
     return (
-        f"project {project.id} is at stage {project.stage}; factors go to projects at 储备 or later (先入库后保障)",
-        f"项目 {project.id} 处于{project.stage}阶段，须进入储备库（储备及以后阶段）方可配置要素（先入库后保障）",
+        f"project {project.id} is at stage {project.stage}; factors go to projects from 储备 until 建设 "
+        "(先入库后保障; a finished project takes no more: 兰政办发〔2020〕149号 三(五))",
+        f"项目 {project.id} 处于{project.stage}阶段，要素配置限于储备、审批、建设阶段的项目（先入库后保障；"
+        "竣工项目不再配置：兰政办发〔2020〕149号 三(五)）",
     )
 
 

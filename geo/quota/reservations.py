@@ -1,8 +1,8 @@
 """The rules of 配置 (reserving quota for a project from a review) and of who paid for it.
 
 * 先入库后保障: the project must be in the project library (:mod:`geo.projects`) at stage
-  储备 or later (兰州 兰政办发〔2020〕149号 一、"先入库,后保障"), in the county of the reviewed
-  parcel; the parcel is linked to the project in the same transaction.
+  储备 to 建设 (兰州 兰政办发〔2020〕149号 二、工作原则 "先入库,后保障"; 三(五): a finished project takes none),
+  in the county of the reviewed parcel; the parcel is linked to the project in the same transaction.
 * The county charged is the parcel's county in the review (DESIGN.md: "the ledger
   charges that county"); a caller naming another county is refused.
 * A parcel rejected by the review, outside the blueprint's coverage
