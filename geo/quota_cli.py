@@ -121,7 +121,8 @@ def issue(
     actor: Actor = DEFAULT_ACTOR,
     reason: str = "下达年度计划指标",
 ) -> None:
-    """下达: issue a year's quotas to counties; the configured share of land_new is pooled by the city."""
+    """下达: issue a year's quotas to counties; the city pools the share ledger.yaml's ``pooling`` sets of each
+    factor it names (land_new, and the pollutants)."""
     ledger = _ledger(ctx)
     _done("issued", lambda: ledger.issue(year, read_quota_plan(csv_file), actor=actor, reason=reason))
 
