@@ -1,0 +1,62 @@
+"""Important wetlands as 《湿地保护法》第十九条 has them: 禁止占用国家重要湿地, national major projects
+excepted whatever their type (the exemption once held for four types only, so a major public-service
+project was refused with the exception quoted in its own message), the State Council's forestry and
+grassland authority consulted for a national one; a 省级重要湿地 avoided or kept small, with the
+authorised department's opinion, not refused; a wetland of no stated level reviewed as a national one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from support import parcel_frame, rect, rect_blueprint
+
+from geo.blueprint import Blueprint, load_blueprint
+from geo.review import ItemResult, review
+
+LAYERS: dict[str, list[tuple[tuple[float, float, float, float], dict[str, Any]]]] = {
+    "county": [((0, 0, 4, 1), {"code": "370811", "name": "任城区"})],
+    "land_use": [((0, 0, 4, 1), {"class_code": "1106"})],  # 内陆滩涂 throughout
+    "important_wetland": [
+        ((0, 0, 1, 1), {"level": "国家重要湿地"}),
+        ((1, 0, 2, 1), {"level": "省级重要湿地"}),
+        ((2, 0, 3, 1), {"level": None}),
+    ],
+}
+NATIONAL, PROVINCIAL, UNSTATED = rect(0.2, 0.2, 0.4, 0.4), rect(1.2, 0.2, 1.4, 0.4), rect(2.2, 0.2, 2.4, 0.4)
+
+
+@pytest.fixture(scope="module")
+def wetlands(tmp_path_factory: pytest.TempPathFactory) -> Blueprint:
+    return load_blueprint(rect_blueprint(tmp_path_factory.mktemp("wet") / "bp", LAYERS, slope=None))
+
+
+def wetland_item(blueprint: Blueprint, box: Any, **props: Any) -> ItemResult:
+    return review(parcel_frame(box, **props), blueprint).parcels[0].item("forest_grass_wetland")
+
+
+@pytest.mark.parametrize("project_type", ["public_service", "industrial", "transport"])
+def test_a_national_major_project_of_any_type_is_conditional_with_the_state_councils_opinion(
+    wetlands: Blueprint, project_type: str
+) -> None:
+    found = wetland_item(wetlands, NATIONAL, project_type=project_type, major_project=True)
+    assert found.status == "warn"
+    assert any("国务院林业草原主管部门" in p for p in found.procedures)
+    assert not any("调整选址" in p for p in found.procedures)
+
+
+@pytest.mark.parametrize("box", [NATIONAL, UNSTATED], ids=["national", "no-level"])
+def test_an_ordinary_project_in_a_national_or_unstated_important_wetland_is_refused(
+    wetlands: Blueprint, box: Any
+) -> None:
+    found = wetland_item(wetlands, box, project_type="public_service")
+    assert found.status == "fail"
+    assert "调整选址，避让国家重要湿地" in found.procedures
+
+
+def test_a_provincial_important_wetland_is_avoided_or_kept_small_not_refused(wetlands: Blueprint) -> None:
+    found = wetland_item(wetlands, PROVINCIAL, project_type="industrial")
+    assert found.status == "warn"
+    assert "省级重要湿地" in found.message_zh
+    assert "征求县级以上地方人民政府授权部门的意见" in found.procedures
+    assert not any("调整选址" in p for p in found.procedures)
