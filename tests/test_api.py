@@ -485,6 +485,10 @@ def test_quota_flow_over_the_api(client: TestClient, keys: dict[str, str]) -> No
         ],
     }
     assert_problem(client.post("/api/v1/quotas/issue", json=plan, headers=auth(keys, "project-system")), 403)
+    flagged = {"year": 2026, "rows": [{"county_code": "370811", "factor": "land_new", "amount": True}]}
+    assert_problem(client.post("/api/v1/quotas/issue", json=flagged, headers=auth(keys, "quota-admin")), 422)
+    garbled = {**plan, "reason": "下达\x00\x1b"}  # a journal is read in Excel and on paper
+    assert_problem(client.post("/api/v1/quotas/issue", json=garbled, headers=auth(keys, "quota-admin")), 422)
     assert client.post("/api/v1/quotas/issue", json=plan, headers=auth(keys, "quota-admin")).status_code == 201
     # a parcel on paddy and irrigated land in 任城区 (conditional), and one rejected (basic farmland)
     conditional = feature(rect(2.2, 0.2, 2.4, 0.4), id="C")

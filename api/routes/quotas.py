@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, Path, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.deps import BlueprintDep, LedgerDep, PoolDep, SettingsDep, StoreDep, require
 from api.keys import Principal
@@ -36,6 +36,13 @@ class IssueRow(BaseModel):
     county_code: str = Field(max_length=32)
     factor: str = Field(description=f"one of {sorted(FACTORS)}", max_length=32)
     amount: float = Field(gt=0, le=MAX_AMOUNT)
+
+    @field_validator("amount", mode="before")
+    @classmethod
+    def _not_a_flag(cls, value: Any) -> Any:
+        if isinstance(value, bool):  # JSON's true is no 1 m² of quota
+            raise ValueError("a number is needed, not true or false")
+        return value
 
 
 class IssueRequest(BaseModel):
