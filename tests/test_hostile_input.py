@@ -473,3 +473,33 @@ def test_the_longest_name_and_id_allowed_still_make_a_pdf(blueprint: Blueprint) 
         parcel_frame(rect(1.2, 1.2, 1.6, 1.6), name="工" * MAX_NAME_CHARS, id="P" * MAX_ID_CHARS), blueprint
     )
     assert review_report_pdf(result).startswith(b"%PDF")
+
+
+@pytest.mark.parametrize("given", [{"a": 1}, [1, 2], True], ids=["object", "list", "true"])
+def test_a_parcel_id_that_is_no_text_or_number_is_refused(given: object, blueprint: Blueprint) -> None:
+    frame = parcels_from_geojson(
+        {
+            "type": "Feature",
+            "properties": {"id": given},
+            "geometry": shapely.geometry.mapping(rect(1.2, 1.2, 1.6, 1.6)),
+            "crs": {"type": "name", "properties": {"name": "EPSG:4548"}},
+        }
+    )
+    with pytest.raises(InputError, match="text or numbers"):
+        review(frame, blueprint)
+
+
+def test_a_shapefile_without_its_dbf_says_its_parcels_carry_no_attributes(tmp_path: Path) -> None:
+    import zipfile
+
+    from geo.io import read_parcels, write_parcels
+
+    written = tmp_path / "p.zip"
+    write_parcels(parcel_frame(rect(1.2, 1.2, 1.6, 1.6), id="地块1", project_type="industrial"), written)
+    stripped = tmp_path / "no_dbf.zip"
+    with zipfile.ZipFile(written) as source, zipfile.ZipFile(stripped, "w") as out:
+        for name in source.namelist():
+            if not name.lower().endswith(".dbf"):
+                out.writestr(name, source.read(name))
+    assert any(".dbf" in w for w in read_parcels(stripped).attrs["warnings"])
+    assert not any(".dbf" in w for w in read_parcels(written).attrs.get("warnings", []))

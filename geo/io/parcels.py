@@ -409,6 +409,12 @@ def _read_file(
             frame = _dxf_declared_crs(frame, crs, shown)
     elif suffix == ".shp":
         frame = _long_field_names(_undeclared_gbk(frame, shown), path)
+        if not any(path.with_suffix(s).is_file() for s in (".dbf", ".DBF")):  # GDAL reads the shapes alone
+            frame.attrs["warnings"] = [
+                *frame.attrs.get("warnings", []),
+                f"{shown}: the shapefile has no .dbf: its parcels carry no attributes (ids by position, no project "
+                f"type)（{shown}：shapefile 缺少 .dbf 文件，地块没有属性：编号按顺序，无项目类型）",
+            ]
     elif suffix in (".kml", ".kmz"):
         frame = _kml_attributes(frame)
         if frame.crs is None:

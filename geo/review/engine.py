@@ -58,7 +58,13 @@ PIPELINE_TAIL_MIN = 16  # the batch's last chunk is halved down to this: its gra
 def parcel_ids(frame: gpd.GeoDataFrame) -> list[str]:
     """A parcel's ``id`` property (地块编号), else its 1-based position; ids must be unique."""
     if "id" in frame.columns:
-        ids = [str(v) if v is not None and v == v and str(v) != "" else str(i + 1) for i, v in enumerate(frame["id"])]
+        given = frame["id"].tolist()
+        if odd := [v for v in given if isinstance(v, dict | list | bool)]:  # {"a": 1} became the id "{'a': 1}"
+            raise InputError(
+                f"parcel ids must be text or numbers, not {str(odd[0])[:40]!r}",
+                f"地块编号须为文本或数字，不能是 {str(odd[0])[:40]!r}",
+            )
+        ids = [str(v) if v is not None and v == v and str(v) != "" else str(i + 1) for i, v in enumerate(given)]
     else:
         ids = [str(i + 1) for i in range(len(frame))]
     too_long = [i for i in ids if len(i) > MAX_ID_CHARS]
