@@ -172,11 +172,21 @@ def reserve_factors(
     year: Year,
     need: Annotated[list[str], typer.Option(help="FACTOR=AMOUNT (energy, cod, nh3n, so2, nox), repeatable.")],
     source: Annotated[str | None, typer.Option(help="'city' for the pool (重点 projects only).")] = None,
+    exempt_as: Annotated[
+        str | None,
+        typer.Option(
+            help="the project's kind where its 环评 is not tied to the pollutant 总量 (公路, 铁路, 水利水电, 光伏发电, "
+            "陆上风力发电, 保供煤矿: 平顶山 行动方案 四(四)); its pollutants are then not charged"
+        ),
+    ] = None,
     actor: Actor = DEFAULT_ACTOR,
 ) -> None:
-    """配置能耗与污染物总量: a library project's needs × the 倍量替代 ratios (exempt types pay no 总量)."""
+    """配置能耗与污染物总量: a library project's needs × the 倍量替代 ratios (a declared exempt kind pays no 总量)."""
     ledger = _ledger(ctx)
-    _done("reserved", lambda: ledger.reserve_factors(project_id, year, _needs(need), source=source, actor=actor))
+    _done(
+        "reserved",
+        lambda: ledger.reserve_factors(project_id, year, _needs(need), source=source, actor=actor, exempt_as=exempt_as),
+    )
 
 
 def _needs(pairs: list[str]) -> dict[str, Decimal]:

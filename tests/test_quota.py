@@ -769,7 +769,8 @@ def test_the_ledger_report_adds_up_per_county_and_factor(ledger: Ledger) -> None
 
 
 def test_energy_and_pollutants_are_reserved_with_replacement_ratios(ledger: Ledger) -> None:
-    """倍量替代: 1 t of new COD needs 2 t of 总量; energy one for one; 平顶山's exempt types pay no 总量."""
+    """倍量替代: 1 t of new COD needs 2 t of 总量; energy one for one; a project declared of a kind 平顶山 exempts
+    (公路…) pays no 总量, and a transport project that declares none (an airport) pays it."""
     ledger.issue(2026, [("370811", "cod", 100), ("370811", "energy", 1_000)], actor="a")  # county: 70 t COD
     tx = ledger.reserve_factors("XM-1", 2026, {"cod": 10, "energy": 300}, actor="生态环境局")
     assert balance(ledger, "XM-1", "cod", bucket="reserved") == 20 and balance(ledger, "370811", "cod") == 50
@@ -779,10 +780,19 @@ def test_energy_and_pollutants_are_reserved_with_replacement_ratios(ledger: Ledg
         "HIGHWAY", name="高速公路", project_type="transport", level="省重点", county="370811", actor="a", stage="储备"
     )
     with pytest.raises(QuotaError, match="not tied to the pollutant"):
-        ledger.reserve_factors("HIGHWAY", 2026, {"cod": 5}, actor="a")
-    ledger.reserve_factors("HIGHWAY", 2026, {"cod": 5, "energy": 100}, actor="a")  # energy only
-    assert balance(ledger, "HIGHWAY", "cod", bucket="reserved") == 0
+        ledger.reserve_factors("HIGHWAY", 2026, {"cod": 5}, actor="a", exempt_as="公路")
+    with pytest.raises(QuotaError, match="no kind of project exempt"):  # 平顶山 lists no airports
+        ledger.reserve_factors("HIGHWAY", 2026, {"cod": 5}, actor="a", exempt_as="机场")
+    highway = ledger.reserve_factors("HIGHWAY", 2026, {"cod": 5, "energy": 100}, actor="a", exempt_as="公路")
+    assert balance(ledger, "HIGHWAY", "cod", bucket="reserved") == 0  # energy only
     assert balance(ledger, "HIGHWAY", "energy", bucket="reserved") == 100
+    said = next(j["reason"] for j in ledger.journal() if j["transaction"] == highway)
+    assert "申报为公路项目" in said and "污染治理措施" in said
+    ProjectLibrary(ledger.engine).add(
+        "AIRPORT", name="机场", project_type="transport", level="省重点", county="370811", actor="a", stage="储备"
+    )
+    ledger.reserve_factors("AIRPORT", 2026, {"cod": 5}, actor="a")  # a transport project declares no kind: charged
+    assert balance(ledger, "AIRPORT", "cod", bucket="reserved") == 10
     with pytest.raises(QuotaError, match="reserved from a review"):
         ledger.reserve_factors("XM-1", 2026, {"land_new": 5}, actor="a")
     enter(ledger, "EARLY", stage="谋划")
@@ -791,5 +801,5 @@ def test_energy_and_pollutants_are_reserved_with_replacement_ratios(ledger: Ledg
     enter(ledger, "SMALL", level="一般")
     with pytest.raises(QuotaError, match="cannot pay"):
         ledger.reserve_factors("SMALL", 2026, {"cod": 1}, actor="a", source=CITY)
-    ledger.revoke("XM-1", actor="a")  # back to the county that paid
-    assert balance(ledger, "370811", "cod") == 70 and balance(ledger, "370811", "energy") == 900
+    ledger.revoke("XM-1", actor="a")  # back to the county that paid (the airport keeps its 10 t)
+    assert balance(ledger, "370811", "cod") == 60 and balance(ledger, "370811", "energy") == 900

@@ -188,6 +188,12 @@ class FactorsRequest(BaseModel):
         description="factor (energy, cod, nh3n, so2, nox) → amount", max_length=5
     )
     source: str | None = Field(default=None, max_length=64, description="the project's county (default) or 'city'")
+    exempt_as: str | None = Field(
+        default=None,
+        max_length=16,
+        description="the project's kind where its 环评 is not tied to the pollutant 总量 (公路, 铁路, 水利水电, "
+        "光伏发电, 陆上风力发电, 保供煤矿: 平顶山 行动方案 四(四)): its pollutants are not charged",
+    )
 
 
 @router.post(
@@ -215,7 +221,13 @@ async def reserve_factors(
 ) -> Movement:
     tx = await run_in_threadpool(
         lambda: ledger.reserve_factors(
-            project_id, body.year, body.needs, source=body.source, actor=who.name, key=idempotency_key
+            project_id,
+            body.year,
+            body.needs,
+            source=body.source,
+            actor=who.name,
+            key=idempotency_key,
+            exempt_as=body.exempt_as,
         )
     )
     return Movement(transaction=tx)

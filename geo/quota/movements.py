@@ -296,10 +296,12 @@ class Movements:
         source: str | None = None,
         reason: str = "项目能耗与污染物总量指标配置",
         key: str | None = None,
+        exempt_as: str | None = None,
     ) -> int:
         """配置 energy (吨标准煤) and pollutant 总量 for a project of the library: each need × its 倍量替代
         ratio, from the project's county (or the city pool for a 重点 project); pollutants are not charged
-        to the types the rules exempt (平顶山 行动方案 四、(四)). The same gate as :meth:`reserve`
+        to a project the officer declares of a kind the rules exempt (``exempt_as``: 公路, 铁路…, 平顶山
+        行动方案 四、(四)), which the journal's reason records. The same gate as :meth:`reserve`
         (先入库后保障: 兰州 149号 三、(三) 审批阶段 "能耗跟着项目走,污染物排放总量替代指标跟着项目走").
         A project may be given more later, so only ``key`` (a client's Idempotency-Key) makes a retry
         safe: the same request under it returns the first transaction (``replayed``)."""
@@ -310,6 +312,12 @@ class Movements:
                     f"{factor} is reserved from a review, not here (energy and pollutants only)",
                     f"{FACTORS[factor][0]}应依审查结果配置，此处仅配置能耗与污染物总量指标",
                 )
+        kinds = self.rules.pollutant_exempt_kinds
+        if exempt_as is not None and exempt_as not in kinds:
+            raise QuotaError(
+                f"{exempt_as!r} is no kind of project exempt from the pollutant 总量; one of {kinds}",
+                f"{exempt_as!r} 不是环评不与污染物总量挂钩的项目类别；应为 {'、'.join(kinds)} 之一",
+            )
         needed = {factor: amount(value) for factor, value in needs.items()}
         recorded_key = None if key is None else factors_key(project_id, key)
         with writing(self.engine) as conn:
@@ -320,7 +328,7 @@ class Movements:
                     f"{payer} cannot pay for project {project_id} (its county, or the city pool for 重点 projects)",
                     f"{payer} 不能为项目 {project_id} 支付指标（仅限项目所在区县，重点项目可由市级统筹）",
                 )
-            exempt = project.project_type in self.rules.pollutant_exempt_types
+            exempt = exempt_as is not None
             wanted = {
                 factor: amount(value * Decimal(str(self.rules.replacement(factor))))
                 for factor, value in needed.items()
@@ -339,9 +347,9 @@ class Movements:
                 raise QuotaError("factor needs must not be negative", "指标需求不能为负数")
             if exempt and not postings:
                 raise QuotaError(
-                    f"project {project_id} ({project.project_type}) is exempt from the pollutant 总量: "
-                    "not tied to the pollutant 总量, nothing to reserve",
-                    f"项目 {project_id} 的类型不与污染物总量指标挂钩，无需配置",
+                    f"project {project_id}, declared {exempt_as}, is not tied to the pollutant 总量: "
+                    "nothing to reserve",
+                    f"项目 {project_id} 申报为{exempt_as}项目，环评不与污染物总量指标挂钩，无需配置",
                 )
             ratios = "、".join(f"{f}×{self.rules.replacement(f):g}" for f in wanted)
             bind_library_project(conn, project)
@@ -351,7 +359,12 @@ class Movements:
                     "reserve",
                     postings,
                     actor=actor,
-                    reason=f"{reason}（倍量替代 {ratios}）",
+                    reason=f"{reason}（倍量替代 {ratios}）"
+                    + (
+                        f"（申报为{exempt_as}项目，污染物总量不挂钩：平顶山行动方案四（四），须严格落实污染治理措施）"
+                        if exempt
+                        else ""
+                    ),
                     project_id=project_id,
                     idempotency_key=recorded_key,
                 )

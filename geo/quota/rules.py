@@ -41,7 +41,9 @@ class LedgerRules(BaseModel):
     advance_cap_share: float = Field(default=0.3, ge=0, le=1)
     grain_yield_kg_per_m2: float = Field(default=0.6, gt=0)
     replacement_ratios: dict[str, float] = Field(default_factory=dict, description="factor → 倍量替代 ratio")
-    pollutant_exempt_types: list[str] = Field(default_factory=list, description="project types not tied to 总量")
+    pollutant_exempt_kinds: list[str] = Field(
+        default_factory=list, description="kinds of project whose 环评 is not tied to the pollutant 总量, as declared"
+    )
     stock_linkage: StockLinkage = Field(default_factory=StockLinkage)
 
     def replacement(self, factor: str) -> float:
