@@ -224,6 +224,9 @@ def check_coordinates(frame: Shapes) -> Shapes:
     return frame
 
 
+PROJECTED_AT_LEAST = 1_000.0  # no degree is this large, and no projected coordinate of China this small
+
+
 def _inside_china(lon: np.ndarray, lat: np.ndarray) -> bool:
     return bool(
         (lon >= CHINA_LON[0]).all()
@@ -241,14 +244,22 @@ def _check_lonlat(lon: np.ndarray, lat: np.ndarray, crs: CRS) -> None:
             "latitude and longitude look swapped (x must be longitude, y latitude)",
             "经纬度顺序疑似颠倒（x 应为经度，y 应为纬度）",
         )
-    if np.abs(lon).max() > 180 or np.abs(lat).max() > 90:
+    largest = float(max(np.abs(lon).max(), np.abs(lat).max()))
+    if largest >= PROJECTED_AT_LEAST:
         raise CRSError(
-            f"coordinates up to {max(np.abs(lon).max(), np.abs(lat).max()):.0f} are not degrees; "
+            f"coordinates up to {largest:,.6g} are not degrees; "
             f"projected metres were read as {crs.to_string()}; declare the projected CRS "
             "(in the file, or --crs / ?crs= for a file that declares none, e.g. EPSG:4527)",
-            f"坐标值（最大 {max(np.abs(lon).max(), np.abs(lat).max()):.0f}）不是经纬度，"
+            f"坐标值（最大 {largest:,.6g}）不是经纬度，"
             f"投影坐标被声明为 {crs.to_string()}，请声明正确的投影坐标系"
             "（在文件中声明；文件未声明时用 --crs 或 ?crs= 指定，如 EPSG:4527）",
+        )
+    if np.abs(lon).max() > 180 or np.abs(lat).max() > 90:  # [116.6, 95]: a typing error, not metres
+        raise CRSError(
+            f"coordinates (lon {lon.min():.6g}…{lon.max():.6g}, lat {lat.min():.6g}…{lat.max():.6g}) are not "
+            "valid degrees: longitude lies within ±180°, latitude within ±90°",
+            f"坐标（经度 {lon.min():.6g}…{lon.max():.6g}，纬度 {lat.min():.6g}…{lat.max():.6g}）不是有效的经纬度："
+            "经度应在 ±180° 以内，纬度应在 ±90° 以内",
         )
     raise CRSError(
         f"coordinates (lon {lon.min():.3f}…{lon.max():.3f}, lat {lat.min():.3f}…{lat.max():.3f}) are outside China",

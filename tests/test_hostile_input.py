@@ -503,3 +503,14 @@ def test_a_shapefile_without_its_dbf_says_its_parcels_carry_no_attributes(tmp_pa
                 out.writestr(name, source.read(name))
     assert any(".dbf" in w for w in read_parcels(stripped).attrs["warnings"])
     assert not any(".dbf" in w for w in read_parcels(written).attrs.get("warnings", []))
+
+
+def test_degrees_out_of_range_are_not_called_projected_metres_and_huge_ones_are_not_spelt_out() -> None:
+    typo = gpd.GeoSeries([shapely.box(116.6, 89.5, 116.7, 95.0)], crs=4490)
+    with pytest.raises(CRSError, match="±90") as refused:
+        check_coordinates(typo)
+    assert "projected" not in str(refused.value)
+    huge = gpd.GeoSeries([shapely.box(116.6, 35.0, 1e308, 35.1)], crs=4490)
+    with pytest.raises(CRSError, match="projected metres") as refused:
+        check_coordinates(huge)
+    assert len(str(refused.value)) < 400 and "1e+308" in str(refused.value)
