@@ -30,8 +30,10 @@ from sqlalchemy import Engine, make_url, text
 from api.app import create_app
 from api.server import uvicorn_config
 from api.settings import Settings
+from geo.blueprint import Blueprint
 from geo.db import make_engine
 from geo.io.blueprint import RasterLayer, write_blueprint
+from geo.review import ItemResult, review
 
 EPSG = 4548
 X0, Y0 = 464_000.0, 3_918_000.0
@@ -256,3 +258,8 @@ def served(settings: Settings) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+def review_item(blueprint: Blueprint, geom: shapely.Geometry, code: str, **props: Any) -> ItemResult:
+    """One parcel (EPSG:4548 unless told) reviewed with ``props``: its item ``code``."""
+    return review(parcel_frame(geom, **props), blueprint).parcels[0].item(code)

@@ -6,13 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import shapely
-from support import parcel_frame, rect, rect_blueprint
+from support import parcel_frame, rect, rect_blueprint, review_item
 
 from geo.blueprint import Blueprint, load_blueprint
 from geo.opinion import opinion
 from geo.report_model import report_model
-from geo.review import ItemResult, review
+from geo.review import review
 
 LAYERS: dict[str, list[tuple[tuple[float, float, float, float], dict[str, Any]]]] = {
     "county": [((0, 0, 10, 5), {"code": "370811", "name": "任城区"})],
@@ -34,10 +33,6 @@ def bureau(tmp_path_factory: pytest.TempPathFactory) -> Blueprint:
     return load_blueprint(rect_blueprint(tmp_path_factory.mktemp("bureau") / "bp", LAYERS, slope=None))
 
 
-def item(blueprint: Blueprint, geom: shapely.Geometry, code: str, **props: Any) -> ItemResult:
-    return review(parcel_frame(geom, **props), blueprint).parcels[0].item(code)
-
-
 def area(m2: float) -> str:
     return f"{m2:,.2f} m²（{m2 / 10_000:.4f} 公顷，{m2 / 10_000 * 15:.2f} 亩）"
 
@@ -47,7 +42,7 @@ def area(m2: float) -> str:
 
 @pytest.mark.parametrize("project_type", ["infrastructure", "public_service", "industrial"])
 def test_lake_surface_is_a_river_lake_range(bureau: Blueprint, project_type: str) -> None:
-    flood = item(bureau, rect(0.2, 0.2, 0.4, 0.4), "flood_control", project_type=project_type)
+    flood = review_item(bureau, rect(0.2, 0.2, 0.4, 0.4), "flood_control", project_type=project_type)
     assert flood.status == "fail" and flood.overlap_m2 == pytest.approx(40_000, rel=REL)
     assert "位于三调湖泊水面，属河湖管理范围，禁止建设妨碍行洪的建筑物、构筑物（涉及 " + area(40_000) + "）" in (
         flood.message_zh
@@ -58,7 +53,7 @@ def test_lake_surface_is_a_river_lake_range(bureau: Blueprint, project_type: str
 
 @pytest.mark.parametrize("project_type", ["water_conservancy", "transport"])
 def test_water_works_on_water_surface_need_the_water_authority(bureau: Blueprint, project_type: str) -> None:
-    flood = item(bureau, rect(0.2, 0.2, 0.4, 0.4), "flood_control", project_type=project_type)
+    flood = review_item(bureau, rect(0.2, 0.2, 0.4, 0.4), "flood_control", project_type=project_type)
     assert flood.status == "warn", flood.message_zh
     assert "工程建设方案须经水行政主管部门审查同意" in flood.message_zh
     assert flood.procedures == ["工程建设方案报水行政主管部门审查同意（防洪评价）"]
@@ -66,14 +61,14 @@ def test_water_works_on_water_surface_need_the_water_authority(bureau: Blueprint
 
 def test_each_water_class_named_with_its_area(bureau: Blueprint) -> None:
     # [0.8,1.3]×[0.2,0.4]: 0.2 × 0.2 km of 湖泊水面, 0.3 × 0.2 km of 河流水面
-    flood = item(bureau, rect(0.8, 0.2, 1.3, 0.4), "flood_control", project_type="infrastructure")
+    flood = review_item(bureau, rect(0.8, 0.2, 1.3, 0.4), "flood_control", project_type="infrastructure")
     assert flood.status == "fail" and flood.overlap_m2 == pytest.approx(100_000, rel=REL)
     assert "湖泊水面 " + area(40_000) in flood.message_zh and "河流水面 " + area(60_000) in flood.message_zh
 
 
 def test_a_range_drawn_on_its_water_surface_states_the_outcome_once(bureau: Blueprint) -> None:
     # [0.2,0.4]×[0.6,0.8]: 湖泊水面 inside the 河湖管理范围 the flood layer draws: both say it, one condition
-    flood = item(bureau, rect(0.2, 0.6, 0.4, 0.8), "flood_control", project_type="infrastructure")
+    flood = review_item(bureau, rect(0.2, 0.6, 0.4, 0.8), "flood_control", project_type="infrastructure")
     assert flood.status == "fail" and flood.overlap_m2 == pytest.approx(40_000, rel=REL)
     assert "位于河道、湖泊管理范围" in flood.message_zh and "位于三调湖泊水面" in flood.message_zh
     assert flood.facts.conditions is not None and len(flood.facts.conditions) == 1
@@ -82,7 +77,7 @@ def test_a_range_drawn_on_its_water_surface_states_the_outcome_once(bureau: Blue
 
 def test_other_water_and_dry_land_pass(bureau: Blueprint) -> None:
     for box in [(2.2, 0.2, 2.4, 0.4), (4.2, 0.2, 4.4, 0.4)]:  # 坑塘水面, 工业用地
-        flood = item(bureau, rect(*box), "flood_control", project_type="infrastructure")
+        flood = review_item(bureau, rect(*box), "flood_control", project_type="infrastructure")
         assert flood.status == "pass", flood.message_zh
 
 
@@ -90,7 +85,7 @@ def test_other_water_and_dry_land_pass(bureau: Blueprint) -> None:
 
 
 def test_basic_grassland_refuses_an_ordinary_project(bureau: Blueprint) -> None:
-    fgw = item(bureau, rect(1.2, 2.2, 1.4, 2.4), "forest_grass_wetland", project_type="infrastructure")
+    fgw = review_item(bureau, rect(1.2, 2.2, 1.4, 2.4), "forest_grass_wetland", project_type="infrastructure")
     assert fgw.status == "fail"
     assert "占用基本草原" in fgw.message_zh and "需调整选址" in fgw.message_zh
     assert "（涉及 " + area(40_000) + "）" in fgw.message_zh
@@ -100,7 +95,9 @@ def test_basic_grassland_refuses_an_ordinary_project(bureau: Blueprint) -> None:
 
 
 def test_basic_grassland_for_a_major_project_needs_the_approval(bureau: Blueprint) -> None:
-    fgw = item(bureau, rect(1.2, 2.2, 1.4, 2.4), "forest_grass_wetland", project_type="energy", major_project=True)
+    fgw = review_item(
+        bureau, rect(1.2, 2.2, 1.4, 2.4), "forest_grass_wetland", project_type="energy", major_project=True
+    )
     assert fgw.status == "warn"
     assert "国家重点建设项目占用基本草原" in fgw.message_zh and area(40_000) in fgw.message_zh
     assert "经省级以上草原行政主管部门审核同意" in fgw.procedures
@@ -129,7 +126,7 @@ def farmland(tmp_path_factory: pytest.TempPathFactory) -> Blueprint:
 
 def test_cultivated_land_states_each_class_found(farmland: Blueprint) -> None:
     # [0.8,2.3]×[0.2,0.4]: 0.2 × 0.2 km of 水田 (36 000 m² net of 田坎), 1 × 0.2 of 水浇地, 0.3 × 0.2 of 旱地
-    land = item(farmland, rect(0.8, 0.2, 2.3, 0.4), "cultivated_land", project_type="industrial")
+    land = review_item(farmland, rect(0.8, 0.2, 2.3, 0.4), "cultivated_land", project_type="industrial")
     assert land.status == "warn"
     assert land.message_zh.startswith(
         "占用耕地 296,000.00 m²（29.6000 公顷，444.00 亩；"
@@ -139,7 +136,7 @@ def test_cultivated_land_states_each_class_found(farmland: Blueprint) -> None:
 
 
 def test_cultivated_land_names_only_the_classes_found(farmland: Blueprint) -> None:
-    land = item(farmland, rect(1.8, 0.2, 2.0, 0.4), "cultivated_land", project_type="industrial")
+    land = review_item(farmland, rect(1.8, 0.2, 2.0, 0.4), "cultivated_land", project_type="industrial")
     assert land.message_zh.startswith("占用耕地 40,000.00 m²（4.0000 公顷，60.00 亩；其中水浇地 40,000.00 m²），"), (
         land.message_zh
     )
@@ -150,7 +147,7 @@ def test_cultivated_land_names_only_the_classes_found(farmland: Blueprint) -> No
 
 
 def test_major_project_on_basic_farmland_states_the_area_and_verifies_the_claim(farmland: Blueprint) -> None:
-    bf = item(farmland, rect(0.2, 0.2, 0.4, 0.4), "basic_farmland", project_type="transport", major_project=True)
+    bf = review_item(farmland, rect(0.2, 0.2, 0.4, 0.4), "basic_farmland", project_type="transport", major_project=True)
     assert bf.status == "warn"
     assert bf.message_zh.startswith("占用永久基本农田 4.0000 公顷，经申报属重大建设项目，"), bf.message_zh
     assert "须核实是否属于自然资规〔2019〕1号所列范围" in bf.message_zh
@@ -158,7 +155,7 @@ def test_major_project_on_basic_farmland_states_the_area_and_verifies_the_claim(
 
 
 def test_limited_activity_in_the_red_line_states_the_area_first(farmland: Blueprint) -> None:
-    red = item(
+    red = review_item(
         farmland, rect(5.2, 0.2, 5.4, 0.4), "ecological_redline", project_type="infrastructure", redline_exempt=True
     )
     assert red.status == "warn"
@@ -184,19 +181,19 @@ def planned(tmp_path_factory: pytest.TempPathFactory) -> Blueprint:
 
 
 def test_wholly_outside_the_boundary_names_the_zone(planned: Blueprint) -> None:
-    conformity = item(planned, rect(4.2, 0.2, 4.4, 0.4), "planning_conformity", project_type="infrastructure")
+    conformity = review_item(planned, rect(4.2, 0.2, 4.4, 0.4), "planning_conformity", project_type="infrastructure")
     assert conformity.status == "warn"
     assert conformity.message_zh.startswith("全部位于城镇开发边界外，须符合所在规划分区准入"), conformity.message_zh
     assert "规划用途分区（一般农业区）与项目用途相符" in conformity.message_zh
     assert "的部分" not in conformity.message_zh and "单独选址" not in conformity.message_zh
-    partly = item(planned, rect(1.9, 0.2, 2.1, 0.4), "planning_conformity", project_type="infrastructure")
+    partly = review_item(planned, rect(1.9, 0.2, 2.1, 0.4), "planning_conformity", project_type="infrastructure")
     assert partly.message_zh.startswith("部分位于城镇开发边界外"), partly.message_zh
     assert "（涉及 " + area(20_000) + "）" in partly.message_zh
 
 
 def test_a_refusing_zone_is_not_read_beside_a_pre_review_step(planned: Blueprint) -> None:
     # a 展示馆 (public_service) in 一般农业区: the zone refuses it; it is no 单独选址 project
-    conformity = item(planned, rect(4.2, 0.2, 4.4, 0.4), "planning_conformity", project_type="public_service")
+    conformity = review_item(planned, rect(4.2, 0.2, 4.4, 0.4), "planning_conformity", project_type="public_service")
     assert conformity.status == "fail"
     assert "位于一般农业区，该分区不允许此类项目" in conformity.message_zh
     assert "用地预审" not in conformity.message_zh and "单独选址" not in conformity.message_zh

@@ -10,15 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import shapely
 import yaml
-from support import parcel_frame, rect, rect_blueprint
+from support import parcel_frame, rect, rect_blueprint, review_item
 
 from geo.blueprint import Blueprint, load_blueprint
 from geo.errors import InputError, ProfileError
 from geo.opinion import opinion
 from geo.resources import packaged
-from geo.review import ItemResult, review
+from geo.review import review
 from geo.review.profile import load_profile
 
 LAYERS: dict[str, list[tuple[tuple[float, float, float, float], dict[str, Any]]]] = {
@@ -62,10 +61,6 @@ def found(tmp_path_factory: pytest.TempPathFactory) -> Blueprint:
     return load_blueprint(rect_blueprint(tmp_path_factory.mktemp("findings") / "bp", LAYERS))
 
 
-def item(blueprint: Blueprint, geom: shapely.Geometry, code: str, **props: Any) -> ItemResult:
-    return review(parcel_frame(geom, **props), blueprint).parcels[0].item(code)
-
-
 def area(m2: float) -> str:
     """The area as a finding writes it (geo.review.rules._area_text)."""
     return f"{m2:,.2f} m²（{m2 / 10_000:.4f} 公顷，{m2 / 10_000 * 15:.2f} 亩）"
@@ -86,7 +81,7 @@ def area(m2: float) -> str:
 def test_water_source_names_the_grade_found(
     found: Blueprint, box: Any, project_type: str, status: str, named: str, not_named: list[str]
 ) -> None:
-    protected = item(found, rect(*box), "protected_areas", project_type=project_type)
+    protected = review_item(found, rect(*box), "protected_areas", project_type=project_type)
     assert protected.status == status and protected.overlap_m2 == pytest.approx(40_000, rel=REL)
     assert named in protected.message_zh, protected.message_zh
     assert not [w for w in not_named if w in protected.message_zh], protected.message_zh
@@ -94,7 +89,7 @@ def test_water_source_names_the_grade_found(
 
 def test_two_grades_each_with_its_area(found: Blueprint) -> None:
     # [4.8,5.2]×[0.2,0.4]: 0.2 × 0.2 km in 一级, the same in 二级
-    protected = item(found, rect(4.8, 0.2, 5.2, 0.4), "protected_areas", project_type="industrial")
+    protected = review_item(found, rect(4.8, 0.2, 5.2, 0.4), "protected_areas", project_type="industrial")
     text = protected.message_zh
     assert "一级保护区（面积 " + area(40_000) + "）" in text and "二级保护区（面积 " + area(40_000) + "）" in text
     assert text.index("一级保护区") < text.index("二级保护区")  # the profile's order
@@ -105,11 +100,11 @@ def test_two_grades_each_with_its_area(found: Blueprint) -> None:
 
 
 def test_heritage_names_the_zone_and_the_listed_site(found: Blueprint) -> None:
-    protection = item(found, rect(4.2, 1.2, 4.4, 1.4), "cultural_heritage", project_type="commercial")
+    protection = review_item(found, rect(4.2, 1.2, 4.4, 1.4), "cultural_heritage", project_type="commercial")
     assert protection.status == "fail"
     assert "位于文物保护单位保护范围（文物保护单位：孔庙；保护级别：全国重点文物保护单位）" in protection.message_zh
     assert "建设控制地带" not in protection.message_zh
-    control = item(found, rect(5.2, 1.2, 5.4, 1.4), "cultural_heritage", project_type="commercial")
+    control = review_item(found, rect(5.2, 1.2, 5.4, 1.4), "cultural_heritage", project_type="commercial")
     assert control.status == "warn" and "位于文物保护单位建设控制地带，" in control.message_zh
     assert "保护范围" not in control.message_zh and "孔庙" not in control.message_zh
     assert [d.attributes["site"] for d in protection.details] == ["孔庙"]
@@ -119,10 +114,10 @@ def test_heritage_names_the_zone_and_the_listed_site(found: Blueprint) -> None:
 
 
 def test_flood_control_names_which(found: Blueprint) -> None:
-    storage = item(found, rect(5.2, 2.2, 5.4, 2.4), "flood_control", project_type="logistics")
+    storage = review_item(found, rect(5.2, 2.2, 5.4, 2.4), "flood_control", project_type="logistics")
     assert storage.status == "warn" and "位于蓄滞洪区，需编制洪水影响评价报告" in storage.message_zh
     assert "河湖管理范围" not in storage.message_zh and "河道" not in storage.message_zh
-    both = item(found, rect(4.8, 2.2, 5.2, 2.4), "flood_control", project_type="logistics")
+    both = review_item(found, rect(4.8, 2.2, 5.2, 2.4), "flood_control", project_type="logistics")
     assert both.status == "fail" and both.overlap_m2 == pytest.approx(80_000, rel=REL)
     assert "位于河道、湖泊管理范围（面积 " + area(40_000) + "），禁止建设妨碍行洪" in both.message_zh
     assert "位于蓄滞洪区（面积 " + area(40_000) + "）" in both.message_zh
@@ -133,12 +128,12 @@ def test_flood_control_names_which(found: Blueprint) -> None:
 
 def test_forest_grass_wetland_names_each_group_with_its_classes_and_area(found: Blueprint) -> None:
     # [6.9,7.2]×[0.2,0.4]: 0.1 × 0.2 km of 乔木林地, 0.2 × 0.2 km of 其他草地
-    fgw = item(found, rect(6.9, 0.2, 7.2, 0.4), "forest_grass_wetland", project_type="infrastructure")
+    fgw = review_item(found, rect(6.9, 0.2, 7.2, 0.4), "forest_grass_wetland", project_type="infrastructure")
     assert fgw.status == "warn"
     assert "占用林地（乔木林地 " + area(20_000) + "）" in fgw.message_zh
     assert "占用草地（其他草地 " + area(40_000) + "）" in fgw.message_zh
     assert "湿地" not in fgw.message_zh
-    wetland = item(found, rect(8.2, 0.2, 8.4, 0.4), "forest_grass_wetland", project_type="infrastructure")
+    wetland = review_item(found, rect(8.2, 0.2, 8.4, 0.4), "forest_grass_wetland", project_type="infrastructure")
     assert "占用湿地（沼泽地）" in wetland.message_zh  # one group: the item's area is its area
     assert "林地" not in wetland.message_zh and "草原" not in wetland.message_zh
 
@@ -148,15 +143,15 @@ def test_forest_grass_wetland_names_each_group_with_its_classes_and_area(found: 
 
 def test_planning_conformity_names_the_zones(found: Blueprint) -> None:
     # [1.8,2.2]×[0.2,0.4]: half 农田保护区, half 生态保护区; neither admits industry
-    zones = item(found, rect(1.8, 0.2, 2.2, 0.4), "planning_conformity", project_type="industrial")
+    zones = review_item(found, rect(1.8, 0.2, 2.2, 0.4), "planning_conformity", project_type="industrial")
     assert zones.status == "fail"
     assert (
         f"位于农田保护区、生态保护区（农田保护区 {area(40_000)}；生态保护区 {area(40_000)}），该分区不允许此类项目"
         in zones.message_zh
     ), zones.message_zh
-    one_zone = item(found, rect(0.2, 0.2, 0.4, 0.4), "planning_conformity", project_type="industrial")
+    one_zone = review_item(found, rect(0.2, 0.2, 0.4, 0.4), "planning_conformity", project_type="industrial")
     assert "位于农田保护区，" in one_zone.message_zh and "生态保护区" not in one_zone.message_zh
-    admitted = item(found, rect(4.2, 4.2, 4.4, 4.4), "planning_conformity", project_type="industrial")
+    admitted = review_item(found, rect(4.2, 4.2, 4.4, 4.4), "planning_conformity", project_type="industrial")
     assert admitted.status == "pass" and "规划用途分区（城镇集中建设区）与项目用途相符" in admitted.message_zh
 
 
@@ -177,11 +172,11 @@ def test_a_zone_admitted_on_condition_is_not_called_forbidden(found: Blueprint, 
 
 
 def test_geohazard_names_the_levels_and_the_steep_area(found: Blueprint) -> None:
-    hazard = item(found, rect(7.8, 2.2, 8.2, 2.4), "geohazard", project_type="industrial")
+    hazard = review_item(found, rect(7.8, 2.2, 8.2, 2.4), "geohazard", project_type="industrial")
     assert "位于地质灾害高易发区（面积 " + area(40_000) + "）" in hazard.message_zh
     assert "位于地质灾害中易发区（面积 " + area(40_000) + "）" in hazard.message_zh
     assert "低易发区" not in hazard.message_zh
-    steep = item(found, rect(6.2, 3.2, 6.6, 3.6), "geohazard", project_type="industrial")  # all 30°
+    steep = review_item(found, rect(6.2, 3.2, 6.6, 3.6), "geohazard", project_type="industrial")  # all 30°
     assert steep.status == "warn" and "占比 100.0%，约 " + area(160_000) in steep.message_zh
 
 
@@ -189,10 +184,10 @@ def test_geohazard_names_the_levels_and_the_steep_area(found: Blueprint) -> None
 
 
 def test_mineral_names_the_kind_and_the_holder(found: Blueprint) -> None:
-    right = item(found, rect(7.2, 3.2, 7.4, 3.4), "mineral_overlay", project_type="industrial")
+    right = review_item(found, rect(7.2, 3.2, 7.4, 3.4), "mineral_overlay", project_type="industrial")
     assert "压覆采矿权（矿业权人：济宁某矿业有限公司）" in right.message_zh, right.message_zh
     assert "探矿权" not in right.message_zh
-    coal = item(found, rect(8.2, 3.2, 8.4, 3.4), "mineral_overlay", project_type="industrial")
+    coal = review_item(found, rect(8.2, 3.2, 8.4, 3.4), "mineral_overlay", project_type="industrial")
     assert "压覆矿产资源（煤）" in coal.message_zh and "调查评估" in coal.message_zh
     assert "采矿权" not in coal.message_zh and "矿业权人：" not in coal.message_zh
 
@@ -241,7 +236,7 @@ def test_an_investment_far_below_the_standard_is_refused(found: Blueprint) -> No
 )
 def test_the_refusal_threshold(found: Blueprint, investment: float, status: str) -> None:
     box = rect(4.2, 4.2, 4.36, 4.36)
-    standard = item(found, box, "land_use_standard", project_type="industrial", investment_wan=investment)
+    standard = review_item(found, box, "land_use_standard", project_type="industrial", investment_wan=investment)
     assert standard.status == status, standard.message_zh
     if status == "warn":
         assert "核减" in standard.message_zh and f"项目总投资 {investment:,} 万元" in standard.message_zh
@@ -254,7 +249,7 @@ def test_the_threshold_is_the_profiles_and_applies_to_its_types(found: Blueprint
     assert refuse is not None and refuse.share == 0.5 and refuse.project_types == ["industrial"]
     # logistics (not an industrial project under 国土资发〔2008〕24号): reduced, not refused
     box = rect(4.2, 4.2, 4.36, 4.36)
-    logistics = item(found, box, "land_use_standard", project_type="logistics", investment_wan=10)
+    logistics = review_item(found, box, "land_use_standard", project_type="logistics", investment_wan=10)
     assert logistics.status == "warn" and "核减" in logistics.message_zh
 
 
@@ -271,7 +266,7 @@ def test_the_threshold_is_the_profiles_and_applies_to_its_types(found: Blueprint
 def test_per_unit_indicators_name_the_input_they_need(
     found: Blueprint, project_type: str, needs: str, indicator: str, code: str
 ) -> None:
-    standard = item(found, rect(4.2, 4.2, 4.36, 4.36), "land_use_standard", project_type=project_type)
+    standard = review_item(found, rect(4.2, 4.2, 4.36, 4.36), "land_use_standard", project_type=project_type)
     assert standard.status == "warn"
     assert "无控制标准" not in standard.message_zh
     assert needs in standard.message_zh and "样例" in standard.message_zh
@@ -294,7 +289,7 @@ def test_per_unit_indicators_name_the_input_they_need(
 def test_per_unit_indicators_with_the_figure_set_the_approved_area(
     found: Blueprint, props: dict[str, Any], status: str, approved_m2: float, why: str
 ) -> None:
-    standard = item(found, rect(4.2, 4.2, 4.36, 4.36), "land_use_standard", **props)
+    standard = review_item(found, rect(4.2, 4.2, 4.36, 4.36), "land_use_standard", **props)
     assert standard.status == status and standard.facts.max_area_m2 == pytest.approx(approved_m2, rel=REL)
     assert why in standard.message_zh and "样例标准表" in standard.message_zh
     assert ("核减" in standard.message_zh) == (status == "warn")
@@ -302,7 +297,7 @@ def test_per_unit_indicators_with_the_figure_set_the_approved_area(
 
 def test_a_bad_per_unit_figure_is_refused(found: Blueprint) -> None:
     with pytest.raises(InputError):
-        item(found, rect(4.2, 4.2, 4.36, 4.36), "land_use_standard", project_type="transport", route_km=-1)
+        review_item(found, rect(4.2, 4.2, 4.36, 4.36), "land_use_standard", project_type="transport", route_km=-1)
 
 
 # --- citations ------------------------------------------------------------------------------

@@ -10,11 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import shapely
-from support import parcel_frame, rect, rect_blueprint
+from support import rect, rect_blueprint, review_item
 
 from geo.blueprint import Blueprint, load_blueprint
-from geo.review import ItemResult, review
 
 LAYERS: dict[str, list[tuple[tuple[float, float, float, float], dict[str, Any]]]] = {
     "county": [((0, 0, 4, 2), {"code": "370811", "name": "任城区"})],
@@ -35,13 +33,9 @@ def blueprint(tmp_path_factory: pytest.TempPathFactory) -> Blueprint:
     return load_blueprint(rect_blueprint(tmp_path_factory.mktemp("slivers") / "bp", LAYERS, slope=None))
 
 
-def item(blueprint: Blueprint, geom: shapely.Geometry, code: str, **props: Any) -> ItemResult:
-    return review(parcel_frame(geom, **props), blueprint).parcels[0].item(code)
-
-
 def test_dry_land_grazing_a_paddy_field_is_not_told_to_replace_paddy(blueprint: Blueprint) -> None:
     # 400 × 400 m of 旱地 (tolerance 16 m²) reaching 0.5 mm into the 水田: 0.2 m² of it
-    found = item(blueprint, rect(1.2, 0.1, 1.6, 0.5 + 0.5 * MM), "cultivated_land", project_type="industrial")
+    found = review_item(blueprint, rect(1.2, 0.1, 1.6, 0.5 + 0.5 * MM), "cultivated_land", project_type="industrial")
     assert found.status == "warn"
     assert "水田" not in found.message_zh and "paddy" not in found.message_en
     assert found.facts.by_class_m2 == {"0103": pytest.approx(160_000.0)}
@@ -52,7 +46,7 @@ def test_dry_land_grazing_a_paddy_field_is_not_told_to_replace_paddy(blueprint: 
 
 
 def test_paddy_taken_for_real_is_still_named(blueprint: Blueprint) -> None:
-    found = item(blueprint, rect(1.2, 0.3, 1.6, 0.7), "cultivated_land", project_type="industrial")
+    found = review_item(blueprint, rect(1.2, 0.3, 1.6, 0.7), "cultivated_land", project_type="industrial")
     assert found.facts.by_class_m2 == {"0101": pytest.approx(80_000.0), "0103": pytest.approx(80_000.0)}
     assert "所占水田须占水田补水田" in found.message_zh
     assert any("水田" in p for p in found.procedures)
@@ -61,7 +55,7 @@ def test_paddy_taken_for_real_is_still_named(blueprint: Blueprint) -> None:
 def test_slivers_of_two_classes_that_count_only_together_still_count(blueprint: Blueprint) -> None:
     # 500 × 20 m of forest reaching 7 cm into 旱地 and 水田 on either side of y = 0.5: 0.7 m² each, the
     # tolerance 1 m² (the absolute minimum): neither counts alone, together they do, both named
-    found = item(blueprint, rect(0.5, 0.49, 1.0 + 70 * MM, 0.51), "cultivated_land", project_type="industrial")
+    found = review_item(blueprint, rect(0.5, 0.49, 1.0 + 70 * MM, 0.51), "cultivated_land", project_type="industrial")
     assert found.status == "warn"
     assert set(found.facts.by_class_m2 or {}) == {"0101", "0103"}
 
@@ -69,7 +63,7 @@ def test_slivers_of_two_classes_that_count_only_together_still_count(blueprint: 
 def test_a_flood_storage_parcel_grazing_a_river_range_is_not_sent_for_its_review(blueprint: Blueprint) -> None:
     # 400 × 400 m on the 蓄滞洪区 reaching 0.5 mm over x = 3 km into the 河湖管理范围 (0.2 m²), a water project
     parcel = rect(2.6, 0.2, 3.0 + 0.5 * MM, 0.6)
-    found = item(blueprint, parcel, "flood_control", project_type="water_conservancy")
+    found = review_item(blueprint, parcel, "flood_control", project_type="water_conservancy")
     assert found.status == "warn"
     assert "蓄滞洪区" in found.message_zh
     assert "河道、湖泊管理范围" not in found.message_zh
@@ -79,6 +73,6 @@ def test_a_flood_storage_parcel_grazing_a_river_range_is_not_sent_for_its_review
 
 
 def test_a_river_range_taken_for_real_is_still_named_beside_the_flood_storage(blueprint: Blueprint) -> None:
-    found = item(blueprint, rect(2.8, 0.2, 3.2, 0.6), "flood_control", project_type="water_conservancy")
+    found = review_item(blueprint, rect(2.8, 0.2, 3.2, 0.6), "flood_control", project_type="water_conservancy")
     assert "河道、湖泊管理范围" in found.message_zh and "蓄滞洪区" in found.message_zh
     assert any("防洪评价" in p for p in found.procedures)

@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from support import parcel_frame, rect, rect_blueprint
+from support import rect, rect_blueprint, review_item
 
 from geo.blueprint import Blueprint, load_blueprint
-from geo.review import ItemResult, review
+from geo.review import ItemResult
 
 LAYERS: dict[str, list[tuple[tuple[float, float, float, float], dict[str, Any]]]] = {
     "county": [((0, 0, 4, 1), {"code": "370811", "name": "任城区"})],
@@ -32,7 +32,7 @@ def wetlands(tmp_path_factory: pytest.TempPathFactory) -> Blueprint:
 
 
 def wetland_item(blueprint: Blueprint, box: Any, **props: Any) -> ItemResult:
-    return review(parcel_frame(box, **props), blueprint).parcels[0].item("forest_grass_wetland")
+    return review_item(blueprint, box, "forest_grass_wetland", **props)
 
 
 @pytest.mark.parametrize("project_type", ["public_service", "industrial", "transport"])
