@@ -436,7 +436,8 @@ def test_buried_heritage_warns_archaeology_first(supplementary: Blueprint) -> No
         ((2.2, 1.2, 2.4, 1.4), {"project_type": "industrial"}, "fail", "基本草原实行严格管理"),
         ((2.2, 1.2, 2.4, 1.4), {"project_type": "energy", "major_project": True}, "warn", "基本草原"),
         ((3.2, 1.2, 3.4, 1.4), {"project_type": "industrial"}, "fail", "重要湿地禁止占用"),
-        ((3.2, 1.2, 3.4, 1.4), {"project_type": "industrial", "major_project": True}, "fail", "重要湿地禁止占用"),
+        # 湿地保护法第十九条 excepts national major projects whatever their type
+        ((3.2, 1.2, 3.4, 1.4), {"project_type": "industrial", "major_project": True}, "warn", "不可避让"),
         ((3.2, 1.2, 3.4, 1.4), {"project_type": "water_conservancy", "major_project": True}, "warn", "不可避让"),
     ],
 )
