@@ -514,3 +514,32 @@ def test_degrees_out_of_range_are_not_called_projected_metres_and_huge_ones_are_
     with pytest.raises(CRSError, match="projected metres") as refused:
         check_coordinates(huge)
     assert len(str(refused.value)) < 400 and "1e+308" in str(refused.value)
+
+
+@pytest.mark.parametrize(("encoding", "cpg"), [("cp1252", "1252"), ("utf-8", "UTF-8"), ("cp1252", "ANSI 1252")])
+def test_a_shapefile_whose_cpg_names_its_encoding_is_read_as_declared(encoding: str, cpg: str, tmp_path: Path) -> None:
+    """The GBK guess is for text no .cpg declares: a declared Müller stayed M黮ler once (re-probe of 12-05)."""
+    from geo.io import read_parcels
+
+    frame = parcel_frame(rect(1.2, 1.2, 1.6, 1.6), rect(2.2, 2.2, 2.6, 2.6))
+    frame["name"] = ["Müller", "Straße"]
+    frame.to_file(tmp_path / "x.shp", engine="pyogrio", encoding=encoding)
+    (tmp_path / "x.cpg").write_text(cpg, encoding="ascii")
+    read = read_parcels(tmp_path / "x.shp")
+    assert read["name"].tolist() == ["Müller", "Straße"]
+    assert not any("GBK" in w for w in read.attrs.get("warnings", []))
+
+
+def test_a_thousand_parcels_numbered_alike_get_the_next_free_suffix() -> None:
+    """Each repeat searched from -2 again: 22,000 records numbered A held a worker 57 s (re-probe of 12-05)."""
+    from geo.io import parse_coordinate_text
+
+    record = (
+        "4,,A,,面,,,,@\nJ1,1,{y},39465176.920\nJ2,1,{y},39465336.920\nJ3,1,{z},39465336.920\nJ1,1,{y},39465176.920\n"
+    )
+    text = (
+        "[属性描述]\n坐标系=2000国家大地坐标系\n几度分带=3\n投影类型=高斯克吕格\n计量单位=米\n带号=39\n[地块坐标]\n"
+        + "".join(record.format(y=3917732.0 + 200 * k, z=3917572.0 + 200 * k) for k in range(1000))
+    )
+    ids = parse_coordinate_text(text)["id"].tolist()
+    assert ids == ["A", *(f"A-{k}" for k in range(2, 1001))]

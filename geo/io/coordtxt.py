@@ -443,13 +443,15 @@ def _assign_ids(records: list[_Record], warnings: list[str]) -> None:
     """Stable unique ids in file order: 地块编号, else the position; repeats get -2, -3…"""
     given = Counter(r.number for r in records if r.number)
     taken: set[str] = set()
+    next_k: dict[str, int] = {}  # per base, the suffix to try next: 22,000 records all numbered A stay linear
     for record in records:
         base = record.number or str(record.position)
         candidate = base
         if candidate in taken or (not record.number and candidate in given):
-            k = 2
+            k = next_k.get(base, 2)
             while f"{base}-{k}" in taken or f"{base}-{k}" in given:
                 k += 1
+            next_k[base] = k + 1
             candidate = f"{base}-{k}"
         taken.add(candidate)
         record.id = candidate

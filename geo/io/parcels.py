@@ -3,6 +3,7 @@ GeoPackage, zipped shapefile and KML through pyogrio."""
 
 from __future__ import annotations
 
+import codecs
 import json
 import logging
 import re
@@ -408,7 +409,7 @@ def _read_file(
         if frame.attrs.get("dxf_crs"):  # the CRS lantu wrote into its own drawing
             frame = _dxf_declared_crs(frame, crs, shown)
     elif suffix == ".shp":
-        frame = _long_field_names(_undeclared_gbk(frame, shown), path)
+        frame = _long_field_names(frame if _declared_encoding(path) else _undeclared_gbk(frame, shown), path)
         if not any(path.with_suffix(s).is_file() for s in (".dbf", ".DBF")):  # GDAL reads the shapes alone
             frame.attrs["warnings"] = [
                 *frame.attrs.get("warnings", []),
@@ -427,6 +428,23 @@ def _read_file(
         f"{shown} declares no CRS (a shapefile needs its .prj; else give the CRS: --crs or ?crs=, e.g. EPSG:4527)",
         f"{shown} 未声明坐标系（shapefile 需附 .prj 文件；否则请用 --crs 或 ?crs= 指定，如 EPSG:4527）",
     )
+
+
+def _declared_encoding(shp: Path) -> bool:
+    """Whether the shapefile's .cpg names an encoding (``UTF-8``, ``GBK``, ``1252`` as GDAL reads a code page):
+    then its text was read as declared, Müller as Müller."""
+    cpg = next((shp.with_suffix(s) for s in (".cpg", ".CPG") if shp.with_suffix(s).is_file()), None)
+    if cpg is None:
+        return False
+    name = cpg.read_text(encoding="ascii", errors="replace").strip()[:40]
+    for candidate in (name, f"cp{m.group()}" if (m := re.search(r"\d+", name)) else ""):
+        try:
+            if candidate:
+                codecs.lookup(candidate)
+                return True
+        except LookupError:
+            continue
+    return False
 
 
 _LATIN1_ONLY = re.compile(r"^[\x00-\xff]*[\x80-\xff][\x00-\xff]*$")
