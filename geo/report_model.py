@@ -49,6 +49,8 @@ MISSING = "缺图层"
 NOT_SET = "不核定"  # a rejected parcel's quota figures: the site changes, nothing is allotted
 RECORD_LABEL = "系统记录号"  # the review's id in the service (GET /api/v1/reviews/{id}): where the paper comes from
 
+WARNING_CHARS = 300  # of each input warning a report shows (a 400,000-character one took the PDF minutes)
+
 
 @dataclass(frozen=True)
 class Fact:
@@ -524,7 +526,8 @@ def report_model(
     issuer = issuer or Issuer()
     number = number or DocumentNumber.draft(issuer)
     notes = [area_crs_note(result), UNITS_NOTE, tolerance_note(result), *table_notes(result)]
-    notes += [f"输入提示：{w}" for w in result.warnings]
+    # a reader's warning quotes the file: each cut to a paragraph a page lays out in linear time
+    notes += [f"输入提示：{w if len(w) <= WARNING_CHARS else w[:WARNING_CHARS] + '…'}" for w in result.warnings]
     if synthetic:
         notes.append(SYNTHETIC_NOTE)
     return ReportModel(

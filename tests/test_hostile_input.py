@@ -543,3 +543,22 @@ def test_a_thousand_parcels_numbered_alike_get_the_next_free_suffix() -> None:
     )
     ids = parse_coordinate_text(text)["id"].tolist()
     assert ids == ["A", *(f"A-{k}" for k in range(2, 1001))]
+
+
+def test_file_text_a_warning_quotes_is_cut_and_so_is_a_warning_in_the_report(blueprint: Blueprint) -> None:
+    """A 地块面积 of 200,000 characters was quoted whole, twice, and the PDF took 31 s (re-probe of 12-05)."""
+    from geo.io import parse_coordinate_text
+    from geo.report_model import WARNING_CHARS, report_model
+
+    text = (
+        "[属性描述]\n坐标系=2000国家大地坐标系\n几度分带=3\n投影类型=高斯克吕格\n计量单位=米\n带号=39\n[地块坐标]\n"
+        "5," + "长" * 200_000 + ",D01,项目,面,,,,@\nJ1,1,3917732.007,39465176.920\nJ2,1,3917732.007,39465336.920\n"
+        "J3,1,3917572.007,39465336.920\nJ4,1,3917572.007,39465176.920\nJ1,1,3917732.007,39465176.920\n"
+    )
+    parcels = parse_coordinate_text(text)
+    (warning,) = [w for w in parcels.attrs["warnings"] if "地块面积" in w]
+    assert len(warning) < 400 and "长" * 40 + "…" in warning
+    result = review(parcel_frame(rect(1.2, 1.2, 1.6, 1.6)), blueprint)
+    result.warnings = ["长" * 100_000]
+    (note,) = [n for n in report_model(result).notes if n.startswith("输入提示")]
+    assert len(note) == len("输入提示：") + WARNING_CHARS + 1

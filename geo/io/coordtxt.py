@@ -191,8 +191,8 @@ def _datum(text: str) -> str:
         if any(n in upper for n in needles):
             return datum
     raise CRSError(
-        f"unknown 坐标系 {text!r}; expected 2000国家大地坐标系, 80西安坐标系 or 54北京坐标系",
-        f"无法识别的坐标系 {text!r}（应为2000国家大地坐标系、80西安坐标系或54北京坐标系）",
+        f"unknown 坐标系 {_shown(text)}; expected 2000国家大地坐标系, 80西安坐标系 or 54北京坐标系",
+        f"无法识别的坐标系 {_shown(text)}（应为2000国家大地坐标系、80西安坐标系或54北京坐标系）",
     )
 
 
@@ -325,7 +325,7 @@ def _number(text: str, number: int, what: str) -> float:
         value = float(text)
     except ValueError:
         raise FormatError(
-            f"line {number}: {what} {text!r} is not a number", f"第 {number} 行：{what} {text!r} 不是数字"
+            f"line {number}: {what} {_shown(text)} is not a number", f"第 {number} 行：{what} {_shown(text)} 不是数字"
         ) from None
     if not math.isfinite(value):
         raise FormatError(f"line {number}: {what} is not finite", f"第 {number} 行：{what} 不是有限数值")
@@ -367,8 +367,8 @@ def _record(line: str, number: int, position: int, warnings: list[str]) -> _Reco
     if area_text and (declared is None or declared <= 0):
         declared = None
         warnings.append(
-            f"line {number}: 地块面积 {area_text!r} is not an area (a positive number with 公顷, 亩 or 平方米); "
-            f"ignored (第 {number} 行：地块面积 {area_text!r} 无法识别或不为正数，已忽略)"
+            f"line {number}: 地块面积 {_shown(area_text)} is not an area (a positive number with 公顷, 亩 or 平方米); "
+            f"ignored (第 {number} 行：地块面积 {_shown(area_text)} 无法识别或不为正数，已忽略)"
         )
     return _Record(
         line=number,
@@ -396,7 +396,7 @@ def _point(line: str, number: int) -> _Point:
     ring = _number(parts[1], number, "圈号")
     if ring != int(ring) or ring < 1:
         raise FormatError(
-            f"line {number}: 圈号 {parts[1]!r} must be a positive integer", f"第 {number} 行：圈号须为正整数"
+            f"line {number}: 圈号 {_shown(parts[1])} must be a positive integer", f"第 {number} 行：圈号须为正整数"
         )
     return _Point(parts[0], int(ring), _number(parts[2], number, "X"), _number(parts[3], number, "Y"), number)
 
@@ -476,13 +476,17 @@ def _header(
     width_text = values.get("几度分带") or values.get("分带") or ""
     width = int(m.group()) if (m := re.search(r"\d{1,9}", width_text)) else 3  # 9 digits: int() stays cheap
     if width_text and not m:
-        raise CRSError(f"几度分带 {width_text!r} is not 3 or 6", f"几度分带 {width_text!r} 无效：应为 3 或 6")
+        raise CRSError(
+            f"几度分带 {_shown(width_text)} is not 3 or 6", f"几度分带 {_shown(width_text)} 无效：应为 3 或 6"
+        )
     projection = values.get("投影类型", "")
     if projection and "高斯" not in projection:
-        raise CRSError(f"投影类型 {projection!r} is not Gauss-Krüger", f"投影类型 {projection!r} 不是高斯-克吕格投影")
+        raise CRSError(
+            f"投影类型 {_shown(projection)} is not Gauss-Krüger", f"投影类型 {_shown(projection)} 不是高斯-克吕格投影"
+        )
     unit = values.get("计量单位", "")
     if unit and unit not in ("米", "m", "M"):
-        raise CRSError(f"计量单位 {unit!r}: only metres are supported", f"计量单位 {unit!r}：仅支持米")
+        raise CRSError(f"计量单位 {_shown(unit)}: only metres are supported", f"计量单位 {_shown(unit)}：仅支持米")
     eastings = [p.y for record in records for p in record.points]
     prefixes = {int(e // 1_000_000) for e in eastings}
     prefixed = min(eastings) >= 1_000_000
@@ -663,6 +667,12 @@ def _corridor(record: _Record, width: float, warnings: list[str]) -> shapely.Geo
         f"面积 {corridor.area:.2f} 平方米)"
     )
     return corridor
+
+
+def _shown(text: str, limit: int = 40) -> str:
+    """Text of the file quoted in a message, at most ``limit`` characters of it: a 地块面积 of 200,000
+    characters, quoted whole twice, made the review's PDF take minutes."""
+    return repr(text if len(text) <= limit else text[:limit] + "…")
 
 
 def _family(epsg: int | None) -> tuple[str, int, int, bool] | None:
