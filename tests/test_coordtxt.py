@@ -472,3 +472,23 @@ def test_a_record_of_too_many_rings_is_refused_before_their_nesting_is_compared(
     assert "最多" in refused.value.message_zh
     parcels = parse_coordinate_text(_stacked_rings(MAX_RINGS))  # the most a record may have: read
     assert len(parcels) == 1
+
+
+def test_rings_lying_over_each_other_are_refused_by_the_tests_their_nesting_would_take() -> None:
+    """Under the ring limit, 300 identical rings of 398 vertices still held a worker 42 s (re-probe of 12-05):
+    the nesting is bounded by its vertex tests, not by the rings alone."""
+    from geo.errors import TooLargeError
+    from geo.io.coordtxt import MAX_NESTING_TESTS
+
+    circle = [
+        (3917652.0 + 80 * math.cos(2 * math.pi * j / 100), 39465256.0 + 80 * math.sin(2 * math.pi * j / 100))
+        for j in range(100)
+    ]
+    lines = [
+        "[属性描述]\n坐标系=2000国家大地坐标系\n几度分带=3\n投影类型=高斯克吕格\n计量单位=米\n带号=39\n[地块坐标]\n",
+        f"{150 * 101},,P1,叠压,面,,,,@\n",
+    ]
+    for k in range(150):
+        lines += [f"J{j + 1},{k + 1},{x:.3f},{y:.3f}\n" for j, (x, y) in enumerate([*circle, circle[0]])]
+    with pytest.raises(TooLargeError, match=f"at most {MAX_NESTING_TESTS:,}"):
+        parse_coordinate_text("".join(lines))

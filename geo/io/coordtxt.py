@@ -97,6 +97,7 @@ AREA_TOLERANCE = 1e-3  # warn when the declared 地块面积 differs from the ge
 # separators, and cut a header line in two, whose first half was then "a point before any parcel header"
 LINE_BREAKS = re.compile(r"\r\n|\r|\n")
 MAX_LINE_BUFFER_M = 5_000.0  # a corridor wider than 10 km is not a linear project's land
+MAX_NESTING_TESTS = 2_000_000  # a ring's vertices tested against each ring whose box meets its own: ~1 s
 MAX_RINGS = 500  # rings (outer rings, holes, parts) of one record: more is no parcel a project asks for
 # 地块面积 units → hectares per unit; a bare number is 公顷, the format's unit
 AREA_UNITS = {
@@ -631,6 +632,15 @@ def _polygon(record: _Record, warnings: list[str]) -> shapely.Geometry:
     ring, host = shapely.STRtree(shapes).query(shapes)  # boxes first: a file of many small rings stays linear
     pair = ring != host
     ring, host = ring[pair], host[pair]
+    tests = int(shapely.get_num_geometries(vertices)[ring].sum())  # a vertex against a host, each
+    if tests > MAX_NESTING_TESTS:  # rings stacked on each other: every pair, every vertex
+        raise TooLargeError(
+            f"parcel {record.id}: its {len(rings):,} rings lie over each other ({tests:,} vertex tests to nest "
+            f"them, at most {MAX_NESTING_TESTS:,})",
+            f"地块 {record.id}：{len(rings):,} 个圈相互叠压（判断嵌套需 {tests:,} 次点测试，"
+            f"上限 {MAX_NESTING_TESTS:,}）",
+        )
+    shapely.prepare(shapes)
     held = shapely.covers(shapes[host], vertices[ring])  # every vertex of the ring on or inside the host
     inside: list[list[int]] = [[] for _ in rings]
     for i, j in zip(ring[held].tolist(), host[held].tolist(), strict=True):
