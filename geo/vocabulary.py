@@ -37,6 +37,18 @@ Verdict = Literal["pass", "conditional", "reject", "out_of_coverage"]
 # what XML 1.0 forbids (C0 controls but tab, line feed, carriage return): a Word opinion or an Excel summary
 # cannot hold them, and no id or name needs them
 CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def check_printable(text: str | None, what_en: str, what_zh: str) -> None:
+    """Refuse text holding a control character (``CONTROL_CHARACTERS``): names, reasons and answers end up
+    in Word, Excel and on paper, and an escape sequence in a terminal's table."""
+    if text is not None and (found := CONTROL_CHARACTERS.search(text)) is not None:
+        raise InputError(
+            f"the {what_en} holds control character U+{ord(found.group()):04X}",
+            f"{what_zh}含有控制字符 U+{ord(found.group()):04X}",
+        )
+
+
 VERDICTS: Final[tuple[Verdict, ...]] = ("pass", "conditional", "reject", "out_of_coverage")
 
 # severity: a missing layer outranks a warning (nothing was checked), a failure outranks all

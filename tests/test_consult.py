@@ -269,6 +269,8 @@ def test_answers_are_checked(library: ProjectLibrary, heritage_flood: ReviewResu
         consult.answer(task["id"], "原则同意", actor="x")
     with pytest.raises(NotFoundError):
         consult.answer(999_999, "同意", actor="x")
+    with pytest.raises(InputError, match="control character U\\+001B"):  # the opinion goes to Word and paper
+        consult.answer(task["id"], "有条件同意", text="条件\x1b[31m", actor="x")
     with pytest.raises(InputError):
         consult.start("XM-1", heritage_flood, due_days=0, actor="x")
 

@@ -230,3 +230,13 @@ def test_an_id_no_route_could_name_again_is_refused(library: ProjectLibrary, pid
 def test_an_id_with_a_full_width_space_enters(library: ProjectLibrary) -> None:
     add(library, "XM\u30001")  # a Chinese input method's space is text, not a control character
     assert [p.id for p in library.projects()] == ["XM\u30001"]
+
+
+def test_control_characters_in_a_name_or_a_reason_are_refused(library: ProjectLibrary) -> None:
+    """They end up in the 台账, Word and Excel (re-probe of 12-05: an escape sequence came back in the list)."""
+    with pytest.raises(InputError, match="project name holds control character U\\+0007"):
+        add(library, name="名\x07\x1b[31mend")
+    add(library)
+    with pytest.raises(InputError, match="reason holds control character"):
+        library.set_stage("XM-1", "储备", actor="a", reason="进入\x00储备")
+    assert library.get("XM-1").stage == "谋划"

@@ -45,6 +45,7 @@ from geo.papers import BEIJING, Issuer, beijing_today
 from geo.projects import Project, link_review_in, require_project, set_stage_in
 from geo.quota.posting import writing
 from geo.review.result import ReviewResult
+from geo.vocabulary import check_printable
 
 log = logging.getLogger(__name__)
 Opinion = Literal["同意", "有条件同意", "不同意"]
@@ -240,6 +241,7 @@ class Consultations:
                 f"opinion {opinion!r} is not one of {list(OPINIONS)}", f"意见 {opinion!r} 应为 {'、'.join(OPINIONS)}"
             )
         text = (text or "").strip() or None
+        check_printable(text, "answer", "反馈意见")
         if opinion == "不同意" and not text:
             raise InputError("不同意 needs the reason (--text)", "不同意须写明理由（--text）")
         if opinion == "有条件同意" and not text:

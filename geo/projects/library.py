@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 
 from geo.errors import InputError, NotFoundError, ProjectError
 from geo.projects.tables import project_reviews, project_stages, projects
-from geo.vocabulary import check_project_type, project_types
+from geo.vocabulary import check_printable, check_project_type, project_types
 
 LEVELS: Final = ("国家重大", "省重点", "市重点", "县重点", "一般")
 KEY_LEVELS: Final = frozenset({"国家重大", "省重点", "市重点"})  # 重点项目: may draw on the city pool
@@ -212,6 +212,7 @@ def link_review_in(conn: Connection, project_id: str, review_id: str, parcel_id:
 
 def set_stage_in(conn: Connection, project_id: str, stage: str, *, actor: str, reason: str) -> None:
     """Move the project to ``stage`` inside an open transaction (业务协同 moves it to 储备 with its 预审意见)."""
+    check_printable(reason, "reason", "事由")
     current = require_project(conn, project_id)
     check_transition(project_id, current.stage, stage)
     if stage == "撤销":
@@ -287,6 +288,8 @@ class ProjectLibrary:
         project_id = check_project_id(project_id)
         if not name.strip() or len(name) > 200:
             raise InputError("project name must have 1 to 200 characters", "项目名称应为 1 到 200 个字符")
+        check_printable(name, "project name", "项目名称")
+        check_printable(reason, "reason", "事由")
         kind = check_project_type(project_type)
         if kind is None:
             raise InputError("project type is required", "须填写项目类型")

@@ -21,7 +21,7 @@ from geo.db import insert_ignoring_duplicates
 from geo.errors import InputError, QuotaError
 from geo.quota.accounts import EXTERNAL_PREFIX, FACTORS, ZERO, Key, Posting
 from geo.quota.tables import postings_by_account, quota_accounts, quota_postings, quota_transactions
-from geo.vocabulary import CONTROL_CHARACTERS
+from geo.vocabulary import check_printable
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +48,8 @@ def post(
     ``negative_ok`` names the accounts that may go below zero (the next-year account
     an advance draws on); ``meta`` fills the transaction's other columns.
     """
-    for name, text in (("actor", actor), ("reason", reason)):  # a journal is read in Excel and on paper
-        if text is not None and (found := CONTROL_CHARACTERS.search(text)) is not None:
-            raise InputError(
-                f"the {name} holds control character U+{ord(found.group()):04X}",
-                f"{'经办人' if name == 'actor' else '事由'}含有控制字符 U+{ord(found.group()):04X}",
-            )
+    check_printable(actor, "actor", "经办人")  # a journal is read in Excel and on paper
+    check_printable(reason, "reason", "事由")
     postings = [p for p in postings if p.amount != 0]
     if not postings:
         raise QuotaError("nothing to move (all amounts are zero)", "变动金额均为零")
