@@ -562,3 +562,17 @@ def test_file_text_a_warning_quotes_is_cut_and_so_is_a_warning_in_the_report(blu
     result.warnings = ["长" * 100_000]
     (note,) = [n for n in report_model(result).notes if n.startswith("输入提示")]
     assert len(note) == len("输入提示：") + WARNING_CHARS + 1
+
+
+def test_a_declared_area_that_is_no_area_is_said_and_an_infinite_id_refused(blueprint: Blueprint) -> None:
+    """1e309, -0.0 or "abc" as the declared area were dropped without a word; 1e309 as an id became "inf"."""
+    frame = parcel_frame(rect(1.2, 1.2, 1.6, 1.6), rect(2.2, 2.2, 2.6, 2.6), rect(0.2, 0.2, 0.6, 0.6))
+    frame["id"] = ["A", "B", "C"]
+    frame["declared_area_ha"] = [math.inf, "abc", 16.0]
+    result = review(frame, blueprint)
+    said = [w for w in result.warnings if "declared_area_ha" in w]
+    assert len(said) == 2 and "'inf'" in said[0] and "'abc'" in said[1]
+    assert result.parcels[2].declared_area_ha == 16.0
+    frame["id"] = [math.inf, "B", "C"]
+    with pytest.raises(InputError, match="text or numbers"):
+        review(frame, blueprint)

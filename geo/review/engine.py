@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 import uuid
 from collections import Counter, defaultdict, deque
@@ -59,7 +60,8 @@ def parcel_ids(frame: gpd.GeoDataFrame) -> list[str]:
     """A parcel's ``id`` property (地块编号), else its 1-based position; ids must be unique."""
     if "id" in frame.columns:
         given = frame["id"].tolist()
-        if odd := [v for v in given if isinstance(v, dict | list | bool)]:  # {"a": 1} became the id "{'a': 1}"
+        odd = [v for v in given if isinstance(v, dict | list | bool) or (isinstance(v, float) and math.isinf(v))]
+        if odd:  # {"a": 1} became the id "{'a': 1}", 1e309 the id "inf"
             raise InputError(
                 f"parcel ids must be text or numbers, not {str(odd[0])[:40]!r}",
                 f"地块编号须为文本或数字，不能是 {str(odd[0])[:40]!r}",
@@ -425,6 +427,12 @@ def reviewing(
     areas = shapely.area(projected)
     _refuse_specks(ids, areas, prof)
     declared = list(parcels["declared_area_ha"]) if "declared_area_ha" in parcels.columns else [None] * len(ids)
+    unusable = [
+        f"parcel {pid}: declared_area_ha {str(v)[:40]!r} is no area; not compared "
+        f"（地块 {pid}：申报面积 {str(v)[:40]!r} 不是有效面积，未比对）"
+        for pid, v in zip(ids, declared, strict=True)
+        if not is_blank(v) and not (isinstance(v, int | float) and not isinstance(v, bool) and 0 < v < math.inf)
+    ]
     totals = project_totals(ids, attrs, areas)
     batch = _Batch(
         projected,
@@ -451,7 +459,7 @@ def reviewing(
         area_crs=f"EPSG:{blueprint.gk_zone_epsg}" if blueprint.gk_zone_epsg else "centroid_zone",
         tolerance=ToleranceRule(min_m2=prof.tolerance.min_m2, ratio=prof.tolerance.ratio, strict=_strict_rule(prof)),
         parcels=[],
-        warnings=list(parcels.attrs.get("warnings", [])),
+        warnings=[*parcels.attrs.get("warnings", []), *unusable],
     )
     return Reviewing(header, len(ids), _in_order(batch, tasks, workers, progress))
 
