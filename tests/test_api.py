@@ -558,3 +558,22 @@ def test_keys_provisioned_from_a_file(settings: Settings, tmp_path: Path) -> Non
         TestClient(create_app(settings.model_copy(update={"api_keys_file": keys_file}))),
     ):
         pass
+
+
+@pytest.mark.skipif(not CAN_FORK, reason="laying out a PDF in a child needs fork (Linux)")
+def test_a_pdf_that_lays_out_too_long_is_stopped_with_the_worker_free(
+    settings: Settings, keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ReportLab's layout grows faster than its text (a 400,000-character warning took 31 s on a thread no
+    one could stop): the PDF is laid out in a forked child, killed at the work timeout."""
+    with TestClient(create_app(settings.model_copy(update={"work_timeout": 2.0}))) as c:
+        rid = c.post("/api/v1/reviews", json=PASSING, headers=auth(keys)).json()["review_id"]
+        monkeypatch.setattr(reviews, "review_report_pdf", lambda *_, **__: time.sleep(60))
+        assert (
+            "longer than 2 s"
+            in assert_problem(c.get(f"/api/v1/reviews/{rid}/report.pdf", headers=auth(keys)), 503)["detail"]
+        )
+        assert_worker_freed(c)
+        monkeypatch.undo()
+        pdf = c.get(f"/api/v1/reviews/{rid}/report.pdf", headers=auth(keys))
+        assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")

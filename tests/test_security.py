@@ -523,9 +523,10 @@ def test_map_and_pdf_rendered_once_per_review(
     from api.routes import reviews
 
     calls: list[str] = []
-    real_map, real_pdf = reviews.review_map, reviews.review_report_pdf
+    real_map, real_child = reviews.review_map, reviews.in_child
     monkeypatch.setattr(reviews, "review_map", lambda *a, **k: calls.append("map") or real_map(*a, **k))
-    monkeypatch.setattr(reviews, "review_report_pdf", lambda *a, **k: calls.append("pdf") or real_pdf(*a, **k))
+    # a PDF is laid out in a forked child (``in_child``): what the parent sees is the child it forks
+    monkeypatch.setattr(reviews, "in_child", lambda job, **k: calls.append("pdf") or real_child(job, **k))
     rid = client.post("/api/v1/reviews", json=PASSING, headers=auth(keys)).json()["review_id"]
     maps = [client.get(f"/api/v1/reviews/{rid}/map", headers=auth(keys)) for _ in range(2)]
     pdfs = [client.get(f"/api/v1/reviews/{rid}/report.pdf", headers=auth(keys)) for _ in range(2)]

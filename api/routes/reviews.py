@@ -288,14 +288,26 @@ def _papers(engine: Engine, review_id: str, settings: Settings) -> tuple[Issuer,
 
 
 def _render_pdf(
-    cache: RenderCache, store: ReviewStore, engine: Engine, review_id: str, blueprint: Blueprint, settings: Settings
+    cache: RenderCache,
+    store: ReviewStore,
+    engine: Engine,
+    review_id: str,
+    blueprint: Blueprint,
+    settings: Settings,
+    deadline: float,
 ) -> bytes:
+    """The review's PDF, laid out in a child forked for it (``in_child``): ReportLab's layout grows faster
+    than its text (a 400,000-character warning took 31 s), and a thread cannot be stopped at the 503."""
     store.get(review_id)  # an unknown review is a 404 before it takes a number
     issuer, number = _papers(engine, review_id, settings)
 
     def render(result: ReviewResult) -> bytes:
-        return review_report_pdf(
-            result, synthetic=blueprint.synthetic, blueprint=blueprint, issuer=issuer, number=number
+        return in_child(
+            lambda: review_report_pdf(
+                result, synthetic=blueprint.synthetic, blueprint=blueprint, issuer=issuer, number=number
+            ),
+            settings=settings,
+            deadline=deadline,
         )
 
     return _cached(cache, "pdf", store, review_id, render, id(blueprint), repr(issuer), number.text)
@@ -316,7 +328,7 @@ async def get_review_report_pdf(
     pool: PoolDep,
     cache: RenderCacheDep,
 ) -> Response:
-    pdf = await pool.run(_render_pdf, cache, store, engine, review_id, blueprint, settings)
+    pdf = await pool.run(_render_pdf, cache, store, engine, review_id, blueprint, settings, pool.deadline())
     return Response(
         pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="review-{review_id}.pdf"'}
     )
