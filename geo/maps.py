@@ -301,14 +301,15 @@ def js_literal(value: object) -> str:
 _INERT_BRACES = str.maketrans({"{": "&#123;", "}": "&#125;"})
 
 
+def _e(text: str) -> str:
+    """Text for HTML that lantu's own scripts carry (``js_literal``, put on the page ``Verbatim``)."""
+    return html.escape(text, quote=True)
+
+
 def html_text(value: object) -> str:
     """``value`` as HTML text that neither HTML nor a Jinja render reads as markup: escaped, its braces
     as character references (the map's data is rendered as a template once more: ``Verbatim``)."""
-    return html.escape("" if value is None else str(value), quote=True).translate(_INERT_BRACES)
-
-
-def _e(text: str) -> str:
-    return html.escape(text, quote=True)
+    return _e("" if value is None else str(value)).translate(_INERT_BRACES)
 
 
 def _popup(p: ParcelReport) -> str:

@@ -437,13 +437,13 @@ def _declared_encoding(shp: Path) -> bool:
     if cpg is None:
         return False
     name = cpg.read_text(encoding="ascii", errors="replace").strip()[:40]
-    for candidate in (name, f"cp{m.group()}" if (m := re.search(r"\d+", name)) else ""):
+    page = re.search(r"\d+", name)
+    for candidate in [name, *([f"cp{page.group()}"] if page else [])]:
         try:
-            if candidate:
-                codecs.lookup(candidate)
-                return True
+            codecs.lookup(candidate)
         except LookupError:
             continue
+        return True
     return False
 
 
