@@ -573,6 +573,7 @@ def test_a_declared_area_that_is_no_area_is_said_and_an_infinite_id_refused(blue
     said = [w for w in result.warnings if "declared_area_ha" in w]
     assert len(said) == 2 and "'inf'" in said[0] and "'abc'" in said[1]
     assert result.parcels[2].declared_area_ha == 16.0
+    assert result.parcels[0].declared_area_ha is None and result.parcels[0].declared_area_diff_pct is None
     frame["id"] = [math.inf, "B", "C"]
     with pytest.raises(InputError, match="text or numbers"):
         review(frame, blueprint)

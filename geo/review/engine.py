@@ -41,6 +41,7 @@ from geo.review.result import (
     ProjectAttributes,
     ReviewResult,
     ToleranceRule,
+    is_declared_area,
     standing_conditions,
 )
 from geo.review.rules import ParcelContext, Piece, ProjectTotal, run_check
@@ -431,7 +432,7 @@ def reviewing(
         f"parcel {pid}: declared_area_ha {str(v)[:40]!r} is no area; not compared "
         f"（地块 {pid}：申报面积 {str(v)[:40]!r} 不是有效面积，未比对）"
         for pid, v in zip(ids, declared, strict=True)
-        if not is_blank(v) and not (isinstance(v, int | float) and not isinstance(v, bool) and 0 < v < math.inf)
+        if not is_blank(v) and not is_declared_area(v)
     ]
     totals = project_totals(ids, attrs, areas)
     batch = _Batch(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator, model_validator
@@ -255,12 +256,17 @@ class ParcelResult(BaseModel):
 
     def with_declared_area(self, declared_ha: Any) -> ParcelResult:
         """This result with the area its file declares and the difference in % (nothing when none)."""
-        if declared_ha is None or not isinstance(declared_ha, int | float) or not declared_ha > 0:
+        if not is_declared_area(declared_ha):
             return self
         diff = (self.area_m2 / 10_000 - float(declared_ha)) / float(declared_ha) * 100
         return self.model_copy(
             update={"declared_area_ha": round(float(declared_ha), 6), "declared_area_diff_pct": round(diff, 3)}
         )
+
+
+def is_declared_area(value: Any) -> bool:
+    """Whether a file's declared area (公顷) is one to compare: a finite number above zero."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < math.inf
 
 
 class ToleranceRule(BaseModel):
