@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, Path, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from api.deps import BlueprintDep, LedgerDep, PoolDep, SettingsDep, StoreDep, require
 from api.keys import Principal
@@ -23,6 +23,7 @@ from geo.quota import FACTORS, MAX_AMOUNT, PLAN_YEARS, Ledger, county_summary
 from geo.quota.report import LABELS as REPORT_LABELS
 from geo.quota.report import ledger_report
 from geo.quota.stock import DISPOSAL_LABELS, LAND_LABELS, RATE_LABELS
+from geo.review.result import not_a_flag
 
 router = APIRouter(prefix="/quotas", tags=["quotas"])
 OPEN = ConfigDict(extra="allow")  # the ledger may add columns; they pass through
@@ -32,17 +33,13 @@ Admin = Annotated[Principal, Depends(require("quota:admin"))]
 FIRST_YEAR, LAST_YEAR = PLAN_YEARS
 
 
+Figure = Annotated[float, BeforeValidator(not_a_flag)]  # JSON's true is no 1 m² of quota
+
+
 class IssueRow(BaseModel):
     county_code: str = Field(max_length=32)
     factor: str = Field(description=f"one of {sorted(FACTORS)}", max_length=32)
-    amount: float = Field(gt=0, le=MAX_AMOUNT)
-
-    @field_validator("amount", mode="before")
-    @classmethod
-    def _not_a_flag(cls, value: Any) -> Any:
-        if isinstance(value, bool):  # JSON's true is no 1 m² of quota
-            raise ValueError("a number is needed, not true or false")
-        return value
+    amount: Figure = Field(gt=0, le=MAX_AMOUNT)
 
 
 class IssueRequest(BaseModel):

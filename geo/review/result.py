@@ -20,6 +20,13 @@ _TRUE = {"1", "true", "yes", "y", "是", "t"}
 _FALSE = {"0", "false", "no", "n", "否", "f", ""}
 
 
+def not_a_flag(value: Any) -> Any:
+    """A figure as given, unless it is JSON's true or false: true is no 1 万元, no 1 m² of quota."""
+    if isinstance(value, bool):
+        raise ValueError("a number is needed, not true or false")
+    return value
+
+
 class ProjectAttributes(BaseModel):
     """Project facts riding on a parcel's properties (or CLI flags / API fields)."""
 
@@ -59,9 +66,7 @@ class ProjectAttributes(BaseModel):
     @field_validator("investment_wan", "route_km", "power_mw", mode="before")
     @classmethod
     def _not_a_flag(cls, value: Any) -> Any:
-        if isinstance(value, bool):  # JSON's true is no 1 万元
-            raise ValueError("a number is needed, not true or false")
-        return value
+        return not_a_flag(value)
 
     @field_validator("name", "project_id")
     @classmethod
