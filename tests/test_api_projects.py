@@ -119,6 +119,8 @@ def test_energy_and_pollutants_for_a_project_over_the_api(client: TestClient, ke
     assert "指标不足" in assert_problem(too_much, 409)["message_zh"]
     land = client.post("/api/v1/quotas/projects/XM-1/factors", json={**body, "needs": {"land_new": 1}}, headers=writer)
     assert_problem(land, 409)
+    flagged = {**body, "needs": {"energy": True}}  # JSON's true is no 1 吨标准煤
+    assert_problem(client.post("/api/v1/quotas/projects/XM-1/factors", json=flagged, headers=writer), 422)
     assert_problem(client.post("/api/v1/quotas/projects/XM-1/factors", json=body, headers=auth(keys, "planner")), 403)
     # a retry after a lost answer, under the client's Idempotency-Key: the first transaction, reserved once
     keyed = writer | {"Idempotency-Key": "xm1-energy-2026-01"}

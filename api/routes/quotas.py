@@ -181,7 +181,7 @@ async def revoke(project_id: str, ledger: LedgerDep, who: Admin, body: RevokeReq
 
 class FactorsRequest(BaseModel):
     year: int = Field(ge=FIRST_YEAR, le=LAST_YEAR)
-    needs: dict[str, Annotated[float, Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False)]] = Field(
+    needs: dict[str, Annotated[Figure, Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False)]] = Field(
         description="factor (energy, cod, nh3n, so2, nox) → amount", max_length=5
     )
     source: str | None = Field(default=None, max_length=64, description="the project's county (default) or 'city'")
