@@ -324,6 +324,9 @@ def _child(job: Callable[[], Any], sending: Connection) -> None:
         payload = dumps((True, job()))
     except Exception as error:
         error.add_note(f"in the forked child {os.getpid()}:\n{traceback.format_exc()}")  # its frames, for the log
+        # its causes are in the note: once dask has installed tblib's pickling of causes, a cause that does not
+        # unpickle (a GDAL error's) would turn the error itself into text
+        error.__cause__ = error.__context__ = None
         try:
             payload = dumps((False, error))
             pickle.loads(payload)  # an error that pickles but does not unpickle (its own __init__) is handed on as text

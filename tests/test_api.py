@@ -5,7 +5,10 @@ from __future__ import annotations
 import http.client
 import io
 import json
+import os
 import re
+import signal
+import tempfile
 import time
 import zipfile
 from collections.abc import Iterator
@@ -427,6 +430,31 @@ def test_a_large_json_body_is_parsed_in_a_child(
             "longer than 2 s" in assert_problem(c.post("/api/v1/reviews", json=gk, headers=auth(keys)), 503)["detail"]
         )
         assert_worker_freed(c)
+
+
+@pytest.mark.skipif(not CAN_FORK, reason="reading in a child needs fork (Linux)")
+def test_an_upload_is_read_in_a_child(
+    settings: Settings, keys: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """An uploaded file is read in a forked child: a reader that hangs on it is stopped at the work timeout
+    with the worker free, one that crashes on it ends the child with a 422 saying so and the server goes
+    on, and the saved upload is removed either way."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the uploads are saved, to look
+    forks = []
+    monkeypatch.setattr(work, "run_forked", lambda job, deadline: forks.append(1) or run_forked(job, deadline=deadline))
+    data = (Path(__file__).parent / "data" / "gbk_crlf_no_prefix.txt").read_bytes()
+    with TestClient(create_app(settings.model_copy(update={"work_timeout": 2.0}))) as c:
+        assert _upload(c, keys, "报批坐标.txt", data).status_code == 201
+        assert forks == [1]
+        monkeypatch.setattr(reviews, "read_parcels", lambda *_, **__: time.sleep(60))
+        assert "longer than 2 s" in assert_problem(_upload(c, keys, "报批坐标.txt", data), 503)["detail"]
+        assert_worker_freed(c)
+        monkeypatch.setattr(reviews, "read_parcels", lambda *_, **__: os.kill(os.getpid(), signal.SIGSEGV))
+        problem = assert_problem(_upload(c, keys, "报批坐标.txt", data), 422)
+        assert "could not be read" in problem["detail"] and "读取进程意外退出" in problem["message_zh"]
+        monkeypatch.undo()
+        assert c.post("/api/v1/reviews", json=PASSING, headers=auth(keys)).status_code == 201
+    assert not list(tmp_path.glob("lantu-upload-*"))
 
 
 @pytest.mark.skipif(not CAN_FORK, reason="parsing in a child needs fork (Linux)")

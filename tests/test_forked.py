@@ -118,6 +118,24 @@ def test_an_error_that_does_not_unpickle_is_handed_on_as_its_text() -> None:
         forked.run_forked(_refuse_oddly, deadline=time.monotonic() + 30)
 
 
+def _refuse_over_an_odd_cause() -> None:
+    try:
+        _refuse_oddly()
+    except _Unrebuildable as cause:
+        raise GeometryError("parcel 7 is unreadable", "地块 7 无法读取") from cause
+
+
+def test_an_error_whose_cause_does_not_unpickle_still_comes_back_as_itself() -> None:
+    """With causes pickled (tblib's pickling, which dask.distributed installs on import), a cause that does
+    not unpickle (a GDAL error under a reader's FormatError) took its error down to text with it; the
+    cause is in the note instead."""
+    pytest.importorskip("tblib.pickling_support").install()
+    with pytest.raises(GeometryError) as raised:
+        forked.run_forked(_refuse_over_an_odd_cause, deadline=time.monotonic() + 30)
+    assert raised.value.message_zh == "地块 7 无法读取"
+    assert any("_Unrebuildable: 7: odd" in note for note in raised.value.__notes__)
+
+
 def test_the_child_holds_none_of_the_parents_sockets() -> None:
     """A server's listening socket and client connections, held in a child, keep the port bound after the
     server stops and hide an idle connection's close from its client: the child closes its copies."""

@@ -8,6 +8,7 @@ planner or a project system reads its own reviews, admins read all.
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -38,7 +39,7 @@ from api.render_cache import RenderCache
 from api.settings import Settings
 from api.work import Ticket, WorkPool, in_child, most_vertices, stoppable
 from geo.blueprint import Blueprint
-from geo.errors import FormatError
+from geo.errors import FormatError, ReviewAborted
 from geo.geometry import check_size
 from geo.io import SUPPORTED_SUFFIXES, parcels_geojson_text, parse_geojson_bytes, read_parcels
 from geo.io.parcels import MAX_CRS_TEXT, ReadLimits
@@ -52,6 +53,7 @@ from geo.review.result import MAX_INVESTMENT_WAN
 from geo.store import ReviewStore, StoredResult
 from geo.vocabulary import is_blank
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["reviews"])
 PARSED_HERE_BYTES = 2 * 1024 * 1024  # a larger JSON body is parsed in a forked child (``in_child``)
 JSON_TYPES = ("application/json", "application/geo+json")
@@ -194,13 +196,30 @@ def _parse_json(data: bytes, crs: str | None, limits: ReadLimits) -> gpd.GeoData
     return check_size(frame, max_parcels=limits.max_parcels, max_vertices=limits.max_vertices)
 
 
-def _read_upload(source: BinaryIO, suffix: str, crs: str | None, limits: ReadLimits) -> gpd.GeoDataFrame:
+def _read_upload(
+    source: BinaryIO, suffix: str, crs: str | None, limits: ReadLimits, settings: Settings, deadline: float
+) -> gpd.GeoDataFrame:
+    """An upload saved under a name of ours, then read in a child forked for it (``in_child``): a file on
+    which its reader hangs is stopped at the work timeout, and one on which it crashes (a damaged
+    GeoPackage in GDAL, say) ends that child, not the server. The file is removed here, whatever the
+    child's end."""
     with tempfile.TemporaryDirectory(prefix="lantu-upload-") as tmp:
         path = Path(tmp) / f"upload{suffix}"  # never the client's file name
         with path.open("wb") as out:
             shutil.copyfileobj(source, out, 1024 * 1024)
-        frame = read_parcels(path, crs=crs, limits=limits)
-        return check_size(frame, max_parcels=limits.max_parcels, max_vertices=limits.max_vertices)
+        try:
+            return in_child(partial(_read_file, path, crs, limits), settings=settings, deadline=deadline)
+        except ReviewAborted as ended:
+            log.warning("an upload (%s) ended the child reading it: %s", suffix, ended)
+            raise FormatError(
+                "the upload could not be read: the process reading it ended without a result (a damaged file?)",
+                "上传文件无法读取：读取进程意外退出（文件是否损坏？）",
+            ) from None
+
+
+def _read_file(path: Path, crs: str | None, limits: ReadLimits) -> gpd.GeoDataFrame:
+    frame = read_parcels(path, crs=crs, limits=limits)
+    return check_size(frame, max_parcels=limits.max_parcels, max_vertices=limits.max_vertices)
 
 
 async def _parcels_from_request(
@@ -227,7 +246,7 @@ async def _parcels_from_request(
                     f"不支持的上传文件 {upload.filename!r}",
                 )
             await upload.seek(0)
-            return await ticket.run(_read_upload, upload.file, suffix, crs, limits)
+            return await ticket.run(_read_upload, upload.file, suffix, crs, limits, settings, pool.deadline())
     raise UnsupportedMediaError(
         f"content type {ctype or 'none'!r} is not accepted; send GeoJSON (application/json) or multipart/form-data",
         f"不支持的内容类型 {ctype or '无'!r}；请发送 GeoJSON（application/json）或 multipart/form-data 上传",
