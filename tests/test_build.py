@@ -163,6 +163,19 @@ def test_build_report_says_what_it_repaired(built: Path) -> None:
     assert water["encoding"] == "gbk" and water["fields"] == {"level": "保护级别"}
 
 
+def test_a_land_use_layer_short_of_the_coverage_is_warned(
+    built: Path, sources: dict[str, Path], tmp_path: Path
+) -> None:
+    """The 三调 layer fills 6.5 km² (1 + 1 + 1 + 0.5 + 3: the unknown code dropped, the duplicate once) of the
+    two counties' 36 km² (5 × 4 and 4 × 4), and of 任城区's 20 km² once clipped to it: a parcel on the rest
+    would read no land, so the build says so."""
+    report = json.loads((built / "build.json").read_text(encoding="utf-8"))
+    [warning] = [w for w in report["warnings"] if "land-use layer" in w]
+    assert "6.50 km², 18.1% of the coverage (36.00 km²)" in warning and "三调图斑面积合计 6.50 平方公里" in warning
+    clipped = build_blueprint([sources["gdb"]], tmp_path / "rencheng", county="370811")
+    assert [w for w in clipped.warnings if "6.50 km², 32.5% of the coverage (20.00 km²)" in w]
+
+
 def test_reviews_of_exact_rectangles_against_the_build(built: Path) -> None:
     bp = load_blueprint(built)
     parcels = parcel_frame(

@@ -153,6 +153,7 @@ def test_demo_is_built_from_city_style_sources(demo_dir: Path) -> None:
     assert (water["layer"], water["encoding"], water["encoding_how"]) == ("SYSBHQ", "gbk", "detected")
     assert report["layers"]["planned_use"]["sources"][0]["preset"] == "guotu"
     assert report["skipped"] == []
+    assert report["warnings"] == []  # the 三调 layer fills the coverage: no parcel of it is on no land
     assert demo_summary(demo_dir)["parcels"] == 29
 
 

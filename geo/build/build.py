@@ -58,6 +58,7 @@ COUNTY_DIGITS = 6
 PROVENANCE = "SOURCES.txt"
 Store = Literal["parquet", "fgb"]
 SLIVER_M2 = 1e-3  # what clipping leaves along a shared edge (rounding of reprojected coordinates)
+LAND_USE_GAP = 1e-3  # the share of the coverage the 三调 layer may leave unfilled (rounding along the boundary)
 
 
 @dataclass
@@ -137,6 +138,7 @@ def build_blueprint(
         _clip(frames, reports, county)
     if "county" not in frames:
         warnings.append("no 行政区 (county) layer: the blueprint has no coverage and reviews name no county")
+    warnings += _land_use_gaps(frames)
     report = BuildReport(
         name=name or "一张蓝图" + (f"（{county}）" if county else ""),
         version="",
@@ -537,6 +539,26 @@ def _county_level(frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, list[Repai
     if unnamed:
         detail += f"; no county-level feature names {unnamed}: their name is their code"
     return merged[["code", "name", "geometry"]], [Repair(kind="merged_codes", count=len(frame), detail=detail)]
+
+
+def _land_use_gaps(frames: dict[str, gpd.GeoDataFrame]) -> list[str]:
+    """A warning when the 三调 layer does not fill the coverage (the ``extent``, else the counties): where it
+    has no 图斑 a parcel is on no land, no 耕地 and no quota, and its land items pass. Its features' areas
+    are added up, as a tiling's may be (no union of a city's million 图斑)."""
+    land, cover = frames.get("land_use"), frames.get("extent", frames.get("county"))
+    if land is None or cover is None or land.empty or cover.empty:
+        return []
+    covered = float(shapely.union_all(np.asarray(cover.geometry.values, dtype=object)).area)
+    tiled = float(land.geometry.area.sum())
+    if tiled >= covered * (1 - LAND_USE_GAP):
+        return []
+    return [
+        f"the land-use layer's 图斑 add up to {tiled / 1e6:,.2f} km², {tiled / covered:.1%} of the coverage "
+        f"({covered / 1e6:,.2f} km²): a parcel where it has none reads no land, no 耕地 and no quota; build from a "
+        "三调 layer of the whole coverage, or clip to the counties it covers (--county) "
+        f"（三调图斑面积合计 {tiled / 1e6:,.2f} 平方公里，仅占覆盖范围 {covered / 1e6:,.2f} 平方公里的 {tiled / covered:.1%}："
+        "无图斑处的地块将被视为未占用任何地类；请使用覆盖全域的三调数据，或用 --county 裁剪到其覆盖的区县）"
+    ]
 
 
 def _clip(frames: dict[str, gpd.GeoDataFrame], reports: dict[str, LayerReport], code: str) -> None:
