@@ -556,7 +556,8 @@ def _land_use_gaps(frames: dict[str, gpd.GeoDataFrame]) -> list[str]:
         f"the land-use layer's 图斑 add up to {tiled / 1e6:,.2f} km², {tiled / covered:.1%} of the coverage "
         f"({covered / 1e6:,.2f} km²): a parcel where it has none reads no land, no 耕地 and no quota; build from a "
         "三调 layer of the whole coverage, or clip to the counties it covers (--county) "
-        f"（三调图斑面积合计 {tiled / 1e6:,.2f} 平方公里，仅占覆盖范围 {covered / 1e6:,.2f} 平方公里的 {tiled / covered:.1%}："
+        f"（三调图斑面积合计 {tiled / 1e6:,.2f} 平方公里，"
+        f"仅占覆盖范围 {covered / 1e6:,.2f} 平方公里的 {tiled / covered:.1%}："
         "无图斑处的地块将被视为未占用任何地类；请使用覆盖全域的三调数据，或用 --county 裁剪到其覆盖的区县）"
     ]
 
