@@ -364,6 +364,11 @@ def test_compensation_excludes_stock_land(graded: Blueprint) -> None:
     assert q.new_construction_quota_m2 == pytest.approx(km2(7.5, 1.2, 7.8, 1.4), rel=REL)
     assert q.compensation_m2 == pytest.approx(km2(7.5, 1.2, 7.8, 1.4) * 0.8, rel=REL)
     assert q.cultivated_m2 == pytest.approx(km2(7.2, 1.2, 7.8, 1.4) * 0.8, rel=REL)
+    # the item says the same: 96,000 m² taken, 48,000 of it on the 批而未供 land, 48,000 to compensate
+    message = p.item("cultivated_land").message_zh
+    assert message.startswith("占用耕地 96,000.00 m²")
+    assert "其中 48,000.00 m²（4.8000 公顷，72.00 亩）位于批而未供或闲置土地" in message
+    assert message.endswith("尚需补充耕地 48,000.00 m²（4.8000 公顷，72.00 亩）")
 
 
 # --- item 6 by mineral kind, optional layers (buried heritage, forest/grass/wetland, soil) -------

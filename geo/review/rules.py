@@ -556,7 +556,7 @@ def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outc
     kept_classes: list[LandUseClass] = []
     by_class: dict[str, float] = {}  # net of the 田坎 deduction (KCXS), as the quota figures are
     hit: dict[str, LandUseClass] = {}  # the classes found, in the order first found
-    deducted = 0.0
+    deducted = on_stock = 0.0  # on_stock: net, on 批而未供/闲置 land (``StockLand``)
     for k, area in zip(at, areas, strict=True):
         cls = cast(LandUseClass, classes[k])  # a class sought is a known one
         ratio = None if ratios is None else ratios[k]
@@ -568,6 +568,8 @@ def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outc
         kept_classes.append(cls)
         net = area * (1.0 - float(ratio or 0.0))
         deducted += area - net
+        if ctx.off_stock_m2 is not None:
+            on_stock += (area - float(ctx.off_stock_m2[k])) * (1.0 - float(ratio or 0.0))
         by_class[cls.code] = by_class.get(cls.code, 0.0) + net
         hit.setdefault(cls.code, cls)
     facts = ItemFacts(by_class_m2={k: round(v, 2) for k, v in sorted(by_class.items())})
@@ -609,6 +611,16 @@ def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outc
             gz, ge = _area_text(sum(areas))
             out.message_zh += f"（已扣除田坎，图斑面积 {gz}）"
             out.message_en += f" (net of field ridges (KCXS); patches {ge})"
+        # stock land's conversion was approved, and its 占补平衡 with it: the land figures leave it out
+        if round(on_stock, 2) > 0:
+            (sz, se), (nz, ne) = _area_text(on_stock), _area_text(max(0.0, taken.m2 - on_stock))
+            out.message_zh += (
+                f"；其中 {sz}位于批而未供或闲置土地，农用地转用已经批准，占补平衡随批准落实，尚需补充耕地 {nz}"
+            )
+            out.message_en += (
+                f"; of it {se} lies on approved-unsupplied or idle land, whose conversion was approved with its "
+                f"compensation: {ne} remains to be compensated"
+            )
         return out
     return _conflict(check, status, kept, note=note, facts=facts, codes=codes)
 
