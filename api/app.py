@@ -119,14 +119,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(HostGuard, allowed=allowed)
     docs.install(app)
     app.include_router(health.router)
-    app.include_router(reviews.router, prefix=API_PREFIX)
-    app.include_router(layers.router, prefix=API_PREFIX)
-    app.include_router(quotas.router, prefix=API_PREFIX)
-    app.include_router(sites.router, prefix=API_PREFIX)
-    app.include_router(projects.router, prefix=API_PREFIX)
-    app.include_router(consult.router, prefix=API_PREFIX)
-    app.include_router(admin.router, prefix=API_PREFIX)
+    # every API operation may be refused (401, 403), find its input unusable (422), be turned away busy (429)
+    # or time out (503); the routers add what is theirs: bodies (408, 413, 415), ids (404), refusals (409)
+    anyone = (401, 403, 422, 429, 503)
+    for router, own in (
+        (reviews.router, (400, 404, 408, 413, 415)),
+        (layers.router, (404,)),
+        (quotas.router, (404, 408, 409, 413)),
+        (sites.router, (408, 413, 415)),
+        (projects.router, (404, 408, 409, 413)),
+        (consult.router, (404, 408, 409, 413)),
+        (admin.router, (404, 408, 409, 413)),
+    ):
+        app.include_router(router, prefix=API_PREFIX, responses=errors.problem_responses(*sorted({*anyone, *own})))
     app.include_router(pages.router)
+    errors.document(app)
     app.mount("/static/app", StaticFiles(directory=STATIC_DIR), name="static")
     folder = leaflet_dir()
     if folder is not None:

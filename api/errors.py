@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -93,6 +94,66 @@ STATUS: dict[type[BaseException], int] = {
     StorageError: 503,
     DocumentNumberError: 503,  # the number sequence stayed contended: try again
 }
+
+
+class ProblemDetails(BaseModel):
+    """The body of every error response (RFC 9457 ``application/problem+json``), for the API's documentation:
+    the handlers below write it."""
+
+    type: str = Field(description="always about:blank: the status and title say what happened")
+    title: str = Field(description="the error's class, e.g. CRSError, QuotaError, WorkTimeoutError")
+    status: int
+    detail: str = Field(description="what went wrong, in English (message_en)")
+    message_en: str
+    message_zh: str = Field(description="the same in Chinese")
+    instance: str = Field(description="the request's path")
+    errors: list[dict[str, Any]] | None = Field(
+        default=None, description="for a request that does not validate: each field's location and message"
+    )
+
+
+# what each error status means here, for the operations' documented responses (``problem_responses``)
+MEANING = {
+    400: "the request cannot be carried out as given / 请求无法执行",
+    401: "no API key or session, or one unknown, expired or revoked / 未认证",
+    403: "the caller's role or ownership does not allow this / 无权限",
+    404: "no such review, project, layer or record / 资源不存在",
+    408: "the request body came too slowly / 请求体发送超时",
+    409: "the ledger or the workflow refuses the movement, with the reason / 台账或流程拒绝该操作",
+    413: "the body, an upload or the parcels' estimated cost is over its limit / 超出大小或复杂度上限",
+    415: "a body in a content type the operation does not take / 不支持的内容类型",
+    422: "the input cannot be used: geometry, CRS, coordinates, file format or a field / 输入无法使用",
+    429: "every worker is busy and the queue is full: retry after Retry-After / 服务繁忙",
+    503: "the work timed out, or storage or the blueprint is unavailable: retry after Retry-After / 暂时无法处理",
+}
+
+
+BODY_STATUSES = (408, 413, 415)
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI responses for ``statuses``, each a problem document (``document`` adds its schema)."""
+    schema = {"$ref": "#/components/schemas/ProblemDetails"}
+    return {s: {"description": MEANING[s], "content": {PROBLEM: {"schema": schema}}} for s in statuses}
+
+
+def document(app: FastAPI) -> None:
+    """The app's OpenAPI document with the ``ProblemDetails`` schema its error responses name."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            spec = generate()
+            spec.setdefault("components", {}).setdefault("schemas", {})["ProblemDetails"] = (
+                ProblemDetails.model_json_schema()
+            )
+            for operation in (op for ops in spec["paths"].values() for op in ops.values()):
+                if "requestBody" not in operation:  # a body's problems only where there is one
+                    for status in BODY_STATUSES:
+                        operation["responses"].pop(str(status), None)
+        return app.openapi_schema  # type: ignore[return-value]  # set by ``generate``
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to change the document
 
 
 def status_for(exc: BaseException) -> int:

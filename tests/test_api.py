@@ -26,6 +26,7 @@ from support import EPSG, X0, Y0, assert_problem, assert_worker_freed, auth, par
 
 from api import work
 from api.app import create_app
+from api.errors import ProblemDetails
 from api.keys import revoke_key
 from api.routes import reviews
 from api.settings import Settings
@@ -54,6 +55,28 @@ def test_health_and_docs_need_no_key(client: TestClient) -> None:
     assert client.get("/readyz").json()["checks"] == {"blueprint": True, "database": True, "temp": True}
     assert client.get("/docs").status_code == 200
     assert "/api/v1/reviews" in client.get("/openapi.json").json()["paths"]
+
+
+def test_openapi_documents_the_problem_responses_the_service_gives(client: TestClient, keys: dict[str, str]) -> None:
+    doc = client.get("/openapi.json").json()
+    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}}
+    post = doc["paths"]["/api/v1/reviews"]["post"]["responses"]
+    assert {"401", "403", "408", "413", "415", "422", "429", "503"} <= set(post)
+    assert all(post[s]["content"] == problem and " / " in post[s]["description"] for s in post if s[0] in "45")
+    assert "413" not in doc["paths"]["/api/v1/reviews/{review_id}"]["get"]["responses"]  # no body, no body limits
+    assert "409" in doc["paths"]["/api/v1/quotas/issue"]["post"]["responses"]  # the ledger's refusals
+    assert "HTTPValidationError" not in doc["components"]["schemas"]  # FastAPI's own 422 body is never sent
+    sent = [
+        (client.post("/api/v1/reviews", content=b"x", headers={**auth(keys), "Content-Type": "text/plain"}), 415),
+        (client.post("/api/v1/reviews?investment_wan=-5", json=PASSING, headers=auth(keys)), 422),
+    ]
+    unknown = client.get("/api/v1/reviews/0123456789abcdef0123456789abcdef", headers=auth(keys))
+    assert "404" in doc["paths"]["/api/v1/reviews/{review_id}"]["get"]["responses"]
+    for r, status in [*sent, (unknown, 404)]:
+        assert r.status_code == status and r.headers["content-type"] == "application/problem+json"
+        assert str(status) in post or status == 404
+        assert ProblemDetails.model_validate(r.json()).status == status
+    assert sent[1][0].json()["errors"]  # the fields that do not validate
 
 
 def test_post_review_returns_201_location_and_the_schema(client: TestClient, keys: dict[str, str]) -> None:
