@@ -146,6 +146,19 @@ def test_reviews_link_once(library: ProjectLibrary) -> None:
         library.link_review("nope", "R1", "P1", actor="a")
 
 
+def test_the_longest_ids_the_api_takes_are_kept(library: ProjectLibrary, engine: Engine) -> None:
+    """A project id of 64 characters holds ledger accounts (``project:`` and the id) and a parcel id of 100
+    is linked: PostgreSQL refused both with a 500 while the columns were 64 characters wide."""
+    pid, parcel = "项" * 64, "P" * 100
+    add(library, pid, stage="储备")
+    assert library.link_review(pid, "R1", parcel, actor="a").parcel_id == parcel
+    ledger = Ledger(engine)
+    ledger.issue(2026, [("370811", "energy", 1_000)], actor="a")
+    ledger.reserve_factors(pid, 2026, {"energy": 300}, actor="a")
+    held = [b for b in ledger.balances(2026) if b["holder"] == pid and b["factor"] == "energy"]
+    assert [(b["bucket"], b["balance"]) for b in held] == [("reserved", 300)]
+
+
 def test_overdue_are_past_start_and_not_under_construction(library: ProjectLibrary) -> None:
     add(library, "late", start_by=date(2026, 3, 1), stage="储备")
     add(library, "later", start_by=date(2026, 5, 1))

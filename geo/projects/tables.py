@@ -38,7 +38,7 @@ project_reviews = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("project_id", String(64), ForeignKey("projects.id"), nullable=False, index=True),
     Column("review_id", String(64), nullable=False),
-    Column("parcel_id", String(64), nullable=False),
+    Column("parcel_id", String(100), nullable=False),  # a review's parcel ids run to MAX_ID_CHARS
     Column("linked", DateTime(timezone=True), nullable=False),
     Column("actor", String(100), nullable=False),
     UniqueConstraint("project_id", "review_id", "parcel_id", name="uq_project_review"),

@@ -33,7 +33,8 @@ quota_accounts = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("factor", String(32), nullable=False),
-    Column("holder", String(64), nullable=False),  # "city", a county code, "project:<id>", "external:<source>"
+    # "city", a county code, "project:<id>" (an id of up to 64 characters), "external:<source>"
+    Column("holder", String(80), nullable=False),
     Column("bucket", String(16), nullable=False),  # available | reserved | approved
     Column("year", Integer, nullable=False),
     Column("balance", AMOUNT, nullable=False),
