@@ -185,7 +185,11 @@ def test_a_disagreement_puts_the_project_on_the_problem_list(
     assert [(d["department"], d["text"]) for d in entry["disagreements"]] == [
         ("文物主管部门", "地块压占保护范围外缘，须调整选址")
     ]
-    # escalation: an officer flags the entry for the 联席会议
+    # escalation: an officer flags the entry for the 联席会议 (a note with control characters is refused: on
+    # PostgreSQL a NUL was a 500, and an ESC reached the terminal's table)
+    for hostile in ("提报\x1b[2J联席会议", "提报\x00"):
+        with pytest.raises(InputError, match="control character"):
+            consult.escalate("XM-1", actor="指挥部", note=hostile)
     flagged = consult.escalate("XM-1", actor="指挥部", note="确有必要建设，提报联席会议")
     assert flagged["joint_meeting"] is True and flagged["joint_meeting_note"] == "确有必要建设，提报联席会议"
     assert consult.problems()[0]["flagged_by"] == "指挥部"
@@ -229,6 +233,37 @@ def test_only_library_projects_of_the_review_county_at_an_early_stage(
         consult.start("XM-2", heritage_flood, actor="x")
     with pytest.raises(ProjectError):  # the library's own rules stand: no way back from 撤销
         library.set_stage("XM-2", "储备", actor="x")
+
+
+def test_a_review_reaching_beyond_the_blueprint_is_not_consulted_on(
+    library: ProjectLibrary, blueprint: Blueprint
+) -> None:
+    """Of a parcel out of coverage nothing was checked beyond the blueprint (the ledger refuses it too): the
+    departments would agree to what no one reviewed."""
+    astride = _review(blueprint, (9.5, 2.2, 10.5, 2.8), project_type="infrastructure")  # the county ends at 10 km
+    assert astride.parcels[0].verdict == "out_of_coverage"
+    consult = Consultations(library.engine)
+    with pytest.raises(ConsultError, match="outside the blueprint's coverage") as refused:
+        consult.start("XM-1", astride, actor="x")
+    assert "超出蓝图覆盖范围" in refused.value.message_zh
+    with pytest.raises(NotFoundError):  # nothing was started
+        consult.tasks("XM-1")
+
+
+def test_a_withdrawn_projects_round_is_closed(library: ProjectLibrary, heritage_flood: ReviewResult) -> None:
+    """撤销 closes the round still open: its tasks leave the in-trays and stop counting as overdue."""
+    consult = Consultations(library.engine)
+    tasks = consult.start("XM-2", heritage_flood, due_days=3, actor="x", today=DAY)
+    water = next(t for t in tasks if t["department"] == "水利")
+    late = DAY + timedelta(days=10)
+    assert [t["id"] for t in consult.department_tasks("水利")] == [water["id"]]
+    library.set_stage("XM-2", "撤销", actor="发改委", reason="项目不再实施")
+    status = consult.status("XM-2")
+    assert (status["state"], status["state_zh"]) == ("withdrawn", "项目已撤销")
+    assert consult.department_tasks("水利") == [] and consult.problems() == []
+    assert consult.overdue(late) == []  # closed before the day asked about: no longer counted
+    with pytest.raises(ConsultError, match="撤销"):
+        consult.answer(water["id"], "同意", actor="水利局")
 
 
 def test_agreeing_answers_carry_over_when_the_change_check_finds_the_project_unchanged(
@@ -489,3 +524,44 @@ def test_departments_answering_at_once_complete_the_round_once(
     assert consult.status("XM-1")["state"] == "agreed" and library.get("XM-1").stage == "储备"
     with library.engine.connect() as conn:
         assert conn.execute(select(consult_opinions.c.doc_number)).scalars().all() == ["协同预审〔2026〕1号"]
+
+
+def test_rounds_of_two_projects_agreed_at_once_get_two_numbers(
+    library: ProjectLibrary, heritage_flood: ReviewResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two projects' last answers at the same moment: both 预审意见 are numbered, one after the other (on
+    PostgreSQL both read the same last number, and the second answer was lost to a unique violation)."""
+    consult = Consultations(library.engine)
+    issue = Consultations._issue_opinion
+    gate = threading.Barrier(2, timeout=1.0)
+
+    def gated_issue(self: Consultations, *args: Any, **kwargs: Any) -> str:
+        with contextlib.suppress(threading.BrokenBarrierError):  # SQLite lets one writer in at a time anyway
+            gate.wait()
+        return issue(self, *args, **kwargs)
+
+    last = []
+    for pid in ("XM-1", "XM-2"):
+        tasks = consult.start(pid, heritage_flood, actor="x", today=DAY)
+        for task in tasks[:-1]:
+            consult.answer(task["id"], "同意", actor="x", today=DAY)
+        last.append(tasks[-1]["id"])
+    monkeypatch.setattr(Consultations, "_issue_opinion", gated_issue)
+    errors: list[BaseException] = []
+
+    def answer(task_id: int) -> None:
+        try:
+            consult.answer(task_id, "同意", actor="x", today=DAY)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=answer, args=(t,)) for t in last]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert {consult.status(pid)["state"] for pid in ("XM-1", "XM-2")} == {"agreed"}
+    with library.engine.connect() as conn:
+        numbers = conn.execute(select(consult_opinions.c.doc_number)).scalars().all()
+    assert sorted(numbers) == ["协同预审〔2026〕1号", "协同预审〔2026〕2号"]

@@ -159,6 +159,20 @@ def test_the_longest_ids_the_api_takes_are_kept(library: ProjectLibrary, engine:
     assert [(b["bucket"], b["balance"]) for b in held] == [("reserved", 300)]
 
 
+def test_a_project_holding_earmarked_point_supply_is_not_withdrawn(library: ProjectLibrary, engine: Engine) -> None:
+    """点供 earmarked to a project waits in its own account: a 撤销 would leave it there for good (no revoke or
+    lapse reaches it), so the project is withdrawn once the 点供 is reversed back to the province."""
+    add(library, stage="储备")
+    ledger = Ledger(engine)
+    supplied = ledger.point_supply("370811", "land_new", 2026, 500, actor="省厅", project_id="XM-1")
+    with pytest.raises(ProjectError, match="earmarked") as refused:
+        library.set_stage("XM-1", "撤销", actor="a")
+    assert "点供待用" in refused.value.message_zh and "冲正点供" in refused.value.message_zh
+    assert library.get("XM-1").stage == "储备"
+    ledger.reverse(supplied, actor="省厅", reason="项目不再实施，点供退回")
+    assert library.set_stage("XM-1", "撤销", actor="a").stage == "撤销"
+
+
 def test_overdue_are_past_start_and_not_under_construction(library: ProjectLibrary) -> None:
     add(library, "late", start_by=date(2026, 3, 1), stage="储备")
     add(library, "later", start_by=date(2026, 5, 1))

@@ -25,7 +25,7 @@ from typing import Any, Final, Literal, get_args
 
 import geopandas as gpd
 from shapely.geometry import shape
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, text, update
 
 from geo.compare import compare_boundaries
 from geo.consult import webhooks
@@ -52,14 +52,16 @@ Opinion = Literal["同意", "有条件同意", "不同意"]
 OPINIONS: Final[tuple[str, ...]] = get_args(Opinion)
 TaskStatus = Literal["待反馈", "同意", "有条件同意", "不同意"]
 PENDING: Final = "待反馈"
-RoundState = Literal["open", "disagreed", "agreed", "superseded"]
+RoundState = Literal["open", "disagreed", "agreed", "superseded", "withdrawn"]
 ROUND_STATE_ZH: Final[dict[str, str]] = {
     "open": "会商中",
     "disagreed": "待调整",
     "agreed": "已通过",
     "superseded": "已被新一轮取代",
+    "withdrawn": "项目已撤销",  # closed by the project's 撤销 (``geo.projects.set_stage_in``)
 }
 DOC_PREFIX: Final = "协同预审"
+NUMBERING_LOCK: Final = 0x6C616E7475  # "lantu": the advisory lock key of the 预审意见 numbering
 CONSULTABLE: Final = ("谋划", "储备")  # 策划生成 (第九条、第十三条); 储备 again when its content changed (第十二条)
 
 
@@ -253,12 +255,12 @@ class Consultations:
             round_ = conn.execute(
                 select(consult_rounds).where(consult_rounds.c.id == task.round_id).with_for_update()
             ).one()
+            _consultable(conn, round_.project_id)  # first: a withdrawn project's round says why it is closed
             if round_.state not in ("open", "disagreed"):
                 raise ConsultError(
                     f"round {round_.number} of project {round_.project_id} is {round_.state}: it takes no answers",
                     f"项目 {round_.project_id} 第 {round_.number} 轮会商{ROUND_STATE_ZH[round_.state]}，不再接受反馈",
                 )
-            _consultable(conn, round_.project_id)
             conn.execute(
                 insert(consult_answers).values(
                     task_id=task_id, opinion=opinion, text=text, actor=actor, created=datetime.now(UTC)
@@ -301,7 +303,12 @@ class Consultations:
             webhooks.record(conn, "consultation.disagreed", event)
 
     def _issue_opinion(self, conn: Connection, round_: Any, tasks: list[dict[str, Any]], *, today: date) -> str:
-        """Number and store the consolidated 预审意见 (sequence per year, unique in the database)."""
+        """Number and store the consolidated 预审意见 (sequence per year, unique in the database). On PostgreSQL
+        one numbering at a time (a transaction-scoped advisory lock): two rounds of different projects agreed at
+        once read the same last number, and the second's answer was lost to the unique number (a 500). SQLite
+        writes one transaction at a time already."""
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": NUMBERING_LOCK})
         last = conn.execute(
             select(func.max(consult_opinions.c.sequence)).where(consult_opinions.c.year == today.year)
         ).scalar()
@@ -310,7 +317,7 @@ class Consultations:
         result = ReviewResult.model_validate_json(round_.review_json)
         found = require_project(conn, round_.project_id).row()
         project = {k: found[k] for k in ("id", "name", "project_type", "type_zh", "level", "county")}
-        text, body = consolidated_opinion(
+        wording, body = consolidated_opinion(
             doc_number=doc_number,
             issued=today.isoformat(),
             project=project,
@@ -326,7 +333,7 @@ class Consultations:
                 year=today.year,
                 sequence=sequence,
                 doc_number=doc_number,
-                text=text,
+                text=wording,
                 opinion_json=json.dumps(body, ensure_ascii=False),
                 created=datetime.now(UTC),
             )
@@ -337,6 +344,7 @@ class Consultations:
         self, project_id: str, *, actor: str, note: str | None = None, joint_meeting: bool = True
     ) -> dict[str, Any]:
         """Flag (or unflag) the project's 问题清单 entry for the 联席会议; only a project on the list."""
+        check_printable(note, "note", "说明")  # read on the 问题清单 page and in the terminal
         with writing(self.engine) as conn:
             round_ = self._latest_round(conn, project_id)
             if round_.state != "disagreed":
@@ -653,7 +661,16 @@ def _consultable(conn: Connection, project_id: str) -> Project:
 
 
 def _check_county(project: Project, result: ReviewResult) -> None:
-    """The reviewed parcels lie in the project's county (the review the departments answer is the project's)."""
+    """The reviewed parcels lie in the project's county (the review the departments answer is the project's),
+    each wholly inside the blueprint: of a parcel beyond it nothing was checked there, and the ledger refuses it
+    too."""
+    outside = [p.id for p in result.parcels if p.verdict == "out_of_coverage" or p.county is None]
+    if outside:
+        raise ConsultError(
+            f"parcel(s) {', '.join(outside[:5])} lie outside the blueprint's coverage: not reviewed there, so not "
+            "consulted on",
+            f"地块 {'、'.join(outside[:5])} 超出蓝图覆盖范围，未经完整审查，不能发起业务协同",
+        )
     others = sorted({p.county.code for p in result.parcels if p.county and p.county.code != project.county})
     if others:
         raise ConsultError(

@@ -18,7 +18,7 @@ from sqlalchemy import (
 
 from geo.db import metadata
 
-# One consultation of a project on one review. state: open | disagreed | agreed | superseded
+# One consultation of a project on one review. state: open | disagreed | agreed | superseded | withdrawn
 consult_rounds = Table(
     "consult_rounds",
     metadata,

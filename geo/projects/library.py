@@ -40,6 +40,7 @@ FINAL: Final = frozenset({"竣工", "撤销"})
 FUNDABLE: Final = frozenset({"储备", "审批", "建设"})
 NOT_STARTED: Final = ("谋划", "储备", "审批")  # 应开未开 when past the planned start
 ID_LENGTH: Final = 64
+HELD_BUCKETS: Final = ("reserved", "approved", "earmarked")  # what a project holds of the ledger's quota
 
 
 @dataclass(frozen=True)
@@ -217,14 +218,29 @@ def set_stage_in(conn: Connection, project_id: str, stage: str, *, actor: str, r
     check_transition(project_id, current.stage, stage)
     if stage == "撤销":
         _refuse_held_quota(conn, project_id)
+        _close_consultations(conn, project_id)
     conn.execute(update(projects).where(projects.c.id == project_id).values(stage=stage))
     _record_stage(conn, project_id, current.stage, stage, actor=actor, reason=reason)
+
+
+def _close_consultations(conn: Connection, project_id: str) -> None:
+    """A withdrawn project's consultation takes no more answers: its round still open leaves the departments'
+    in-trays, the 问题清单 and, from today, the 限时反馈 count (state ``withdrawn``)."""
+    from geo.consult.tables import consult_rounds  # the consultation imports this module
+
+    r = consult_rounds.c
+    conn.execute(
+        update(consult_rounds)
+        .where(r.project_id == project_id, r.state.in_(("open", "disagreed")))
+        .values(state="withdrawn", closed=datetime.now(UTC))
+    )
 
 
 def _refuse_held_quota(conn: Connection, project_id: str) -> None:
     """撤销 once the project holds no quota: a project no longer carried out gives its factors back
     (聊城《重点项目推进全周期服务办法》第二十条 "不再实施的项目,要素指标依法收回"; 济宁 52号 四、(三)
-    "坚决避免要素沉淀"), by 撤回 (reserved) or 收回 (approved, with a reason): a quota officer's act,
+    "坚决避免要素沉淀"), by 撤回 (reserved), 收回 (approved, with a reason) or by reversing the 点供
+    earmarked to it (it goes back to the province that sent it for this project): a quota officer's act,
     which the stage change does not make for them. A 撤销 project left holding quota would hold it for good."""
     from geo.quota.accounts import FACTORS, project_holder  # the ledger imports this module
     from geo.quota.tables import quota_accounts
@@ -232,21 +248,23 @@ def _refuse_held_quota(conn: Connection, project_id: str) -> None:
     a = quota_accounts.c
     held = conn.execute(
         select(a.factor, a.bucket, a.year, a.balance)
-        .where(a.holder == project_holder(project_id), a.bucket.in_(("reserved", "approved")), a.balance != 0)
+        .where(a.holder == project_holder(project_id), a.bucket.in_(HELD_BUCKETS), a.balance != 0)
         .order_by(a.factor, a.year, a.bucket)
     ).all()
     if not held:
         return
     amounts = [f"{r.year} {r.balance:f} {FACTORS[r.factor][1]}" for r in held]
     named = "; ".join(f"{r.factor} {r.bucket} {amount}" for r, amount in zip(held, amounts, strict=True))
-    bucket_zh = {"reserved": "已配置", "approved": "已批准"}
+    bucket_zh = {"reserved": "已配置", "approved": "已批准", "earmarked": "点供待用"}
     named_zh = "；".join(
         f"{FACTORS[r.factor][0]}{bucket_zh[r.bucket]} {amount}" for r, amount in zip(held, amounts, strict=True)
     )
     raise ProjectError(
         f"project {project_id} still holds quota ({named}): give it back first (`lantu quota revoke` for reserved "
-        f"quota, `lantu quota lapse --reason …` for approved), then 撤销",
-        f"项目 {project_id} 仍持有指标（{named_zh}），须先撤回（已配置）或收回（已批准，说明理由）指标，方可撤销",
+        "quota, `lantu quota lapse --reason …` for approved, `lantu quota reverse` of the 点供 for earmarked), "
+        "then 撤销",
+        f"项目 {project_id} 仍持有指标（{named_zh}），"
+        "须先撤回（已配置）、收回（已批准，说明理由）或冲正点供（点供待用）指标，方可撤销",
     )
 
 
