@@ -82,6 +82,17 @@ def test_the_only_feasible_region_is_found_and_every_site_is_inside_it(one_regio
     assert search.excluded_m2["ecological_redline"] > 0
 
 
+def test_a_search_area_reaching_far_beyond_the_blueprint_is_measured_in_the_blueprints_zone(
+    one_region: Blueprint,
+) -> None:
+    """A --within of all China is centred near 104°E: the grid was laid in that zone's CRS (EPSG:4544), 13°
+    from the county, and sites asked as 50 亩 came back at 48.77. The part searched sets the zone."""
+    china = gpd.GeoDataFrame(geometry=[shapely.box(73.0, 18.0, 135.0, 54.0)], crs=4490)
+    search = find_sites(one_region, area_mu=50, n=2, project={"project_type": "industrial"}, within=china)
+    assert search.crs_used == f"EPSG:{EPSG}"
+    assert search.sites and all(s.area_mu == pytest.approx(50, rel=0.01) for s in search.sites)
+
+
 def test_nothing_fits_says_so(one_region: Blueprint) -> None:
     search = find_sites(one_region, area_mu=300, n=2, project={"project_type": "industrial"})
     assert search.regions == [] and search.sites == []
