@@ -213,6 +213,14 @@ def test_land_use_standard(blueprint: Blueprint, props: dict[str, Any], status: 
     assert item.status == status
 
 
+def test_item_10_says_when_the_type_was_not_given(blueprint: Blueprint) -> None:
+    """Without a type there is no table row to read, which is not the same as a type without a standard."""
+    untyped = one(blueprint, rect(1.2, 1.2, 1.6, 1.6)).item("land_use_standard")
+    assert untyped.message_zh.startswith("未提供项目类型") and "no project type was given" in untyped.message_en
+    unrated = one(blueprint, rect(1.2, 1.2, 1.6, 1.6), project_type="mining").item("land_use_standard")
+    assert unrated.message_zh == "该项目类型无控制标准，需开展节地评价"
+
+
 def test_a_blank_attribute_is_no_value(blueprint: Blueprint) -> None:
     """An empty cell (GeoJSON ``""``, blank text) is an attribute not given, as for the service's defaults:
     not a refused input, and not a value."""

@@ -768,6 +768,12 @@ def run_land_use_standard(check: LandUseStandardCheck, ctx: ParcelContext) -> Ou
         ),
     )
     if row is None:
+        if not ptype:  # not "no standard for this type": the type was not given
+            unknown.message_zh = "未提供项目类型，无法对照用地控制标准核定面积，需补充项目类型后核定或开展节地评价"
+            unknown.message_en = (
+                "no project type was given, so no standard sets the approved area; give the type, or carry out a "
+                "land-saving evaluation (节地评价)"
+            )
         return unknown
     intensity = row.min_intensity_wan_per_ha
     per_unit = table.per_unit.get(ptype or "")
