@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 from pydantic import ValidationError
 
 from geo.errors import FormatError, InputError
+from geo.io.summary import append_row
 from geo.quota.accounts import FACTORS, amount
 from geo.quota.allocation import Demand
 from geo.review.result import ReviewResult
@@ -204,9 +205,9 @@ def report_xlsx(rows: Iterable[Mapping[str, Any]], labels: Mapping[str, str], *,
     sheet = book.active
     assert sheet is not None, "a new workbook has a sheet"
     sheet.title = title[:31]
-    sheet.append(list(labels.values()))
+    append_row(sheet, labels.values())
     for row in rows:
-        sheet.append([row.get(key) for key in labels])
+        append_row(sheet, [row.get(key) for key in labels])  # a holder's or reason's text is never a formula
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -15,6 +15,7 @@ import shapely
 
 from geo.crs import CGCS2000
 from geo.forked import gdal_call
+from geo.io.tables import csv_cell
 from geo.review.result import ParcelResult, ReviewResult
 
 Chunks = Iterable[Sequence[ParcelResult]]
@@ -97,7 +98,7 @@ def write_result_csv(chunks: Chunks, out: IO[str]) -> int:
         if writer is None:  # the columns of the first row: a batch's parcels share the profile's items
             writer = csv.DictWriter(out, fieldnames=list(row), lineterminator="\r\n")
             writer.writeheader()
-        writer.writerow(row)
+        writer.writerow({k: csv_cell(v) for k, v in row.items()})  # an id or name is never a formula
         count += 1
     if writer is None:
         out.write("id\r\n")

