@@ -236,15 +236,57 @@ async def _storage(request: Request, exc: Exception) -> JSONResponse:
     return await _lantu(request, fault)
 
 
+# pydantic's error types in Chinese, for the message a Chinese reader gets (else its English words are shown)
+VALIDATION_ZH: dict[str, str] = {
+    "missing": "缺少该项",
+    "int_parsing": "应为整数",
+    "int_type": "应为整数",
+    "float_parsing": "应为数字",
+    "float_type": "应为数字",
+    "finite_number": "应为有限数值",
+    "bool_parsing": "应为是或否（true/false）",
+    "bool_type": "应为是或否（true/false）",
+    "string_type": "应为文字",
+    "list_type": "应为列表",
+    "dict_type": "应为对象",
+    "greater_than": "应大于 {gt}",
+    "greater_than_equal": "应不小于 {ge}",
+    "less_than": "应小于 {lt}",
+    "less_than_equal": "应不大于 {le}",
+    "string_too_short": "至少 {min_length} 个字符",
+    "string_too_long": "最多 {max_length} 个字符",
+    "too_short": "至少 {min_length} 项",
+    "too_long": "最多 {max_length} 项",
+    "literal_error": "应为 {expected} 之一",
+    "enum": "应为 {expected} 之一",
+    "date_from_datetime_parsing": "应为日期（YYYY-MM-DD）",
+    "date_parsing": "应为日期（YYYY-MM-DD）",
+    "extra_forbidden": "不接受该项",
+    "json_invalid": "不是合法的 JSON",
+}
+
+
+def _in_chinese(error: Mapping[str, Any]) -> str:
+    """One validation error's words in Chinese, where pydantic's type is known; else its English message."""
+    words = VALIDATION_ZH.get(str(error.get("type", "")))
+    try:
+        return words.format(**error.get("ctx", {})) if words else str(error.get("msg", ""))
+    except (KeyError, IndexError):
+        return str(error.get("msg", ""))
+
+
 async def _validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))} for e in exc.errors()]
+    found = exc.errors()
+    errors = [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))} for e in found]
     summary = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors[:5])
+    shown = zip(errors[:5], found[:5], strict=True)
+    summary_zh = "；".join(f"{'.'.join(e['loc'])}：{_in_chinese(raw)}" for e, raw in shown)
     return problem(
         422,
         "RequestValidationError",
         f"invalid request: {summary}",
-        f"请求参数不合法：{summary}",
+        f"请求参数不合法：{summary_zh}",
         request,
         errors=errors,
     )

@@ -87,7 +87,9 @@ def test_openapi_documents_the_problem_responses_the_service_gives(client: TestC
         assert r.status_code == status and r.headers["content-type"] == "application/problem+json"
         assert str(status) in post or status == 404
         assert ProblemDetails.model_validate(r.json()).status == status
-    assert sent[1][0].json()["errors"]  # the fields that do not validate
+    invalid = sent[1][0].json()
+    assert invalid["errors"]  # the fields that do not validate, and in Chinese what each needs
+    assert invalid["message_zh"] == "请求参数不合法：query.investment_wan：应不小于 0.0"
 
 
 def test_post_review_returns_201_location_and_the_schema(client: TestClient, keys: dict[str, str]) -> None:
