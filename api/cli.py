@@ -147,5 +147,10 @@ def keys_list(ctx: typer.Context) -> None:
         sys.stdout.write(f"{row['name']}\t{role}\t{row['created']}\t{state}\n")
 
 
+def run() -> None:
+    """The ``lantu`` command (``geo.cli.run``: usage errors in one line, both languages)."""
+    geo_cli.run(app)
+
+
 if __name__ == "__main__":
-    app()
+    run()

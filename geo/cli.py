@@ -490,5 +490,23 @@ def demo_blueprint_cmd(
     say(summary["sources"])
 
 
+def run(program: typer.Typer) -> None:
+    """``program`` as a command: a usage error (an unknown option, a value outside its choices, a missing
+    argument) is one line on stderr in both languages and exit 2, as every other refusal is, rather than a
+    boxed English panel; ``--help`` and the commands' own exit codes are as they were."""
+    try:
+        code = program(standalone_mode=False)
+    except typer.TyperException as error:  # click's exceptions, as typer carries them
+        if type(error).__name__ != "NoArgsIsHelpError":  # a command given no arguments has shown its help
+            ctx = getattr(error, "ctx", None)
+            where = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+            sys.stderr.write(f"用法错误 / usage error: {error.format_message()}{where}\n")
+        sys.exit(error.exit_code)
+    except typer.Abort:
+        sys.stderr.write("已中止 / aborted\n")
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
 if __name__ == "__main__":
-    app()
+    run(app)

@@ -154,6 +154,18 @@ def test_console_script_exit_code(tmp_path: Path, blueprint_dir: Path) -> None:
     assert "no parcels" in done.stderr
     helped = subprocess.run([str(lantu), "review", "--help"], capture_output=True, text=True, check=False)
     assert helped.returncode == 0 and "--major-project" in helped.stdout
+    # a usage error is one line in both languages, exit 2, like every other refusal (not a boxed panel)
+    wrong = subprocess.run(
+        [str(lantu), "review", str(empty), "-b", str(blueprint_dir), "--format", "xml"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert wrong.returncode == 2 and wrong.stdout == ""
+    (line,) = wrong.stderr.splitlines()
+    assert line.startswith("用法错误 / usage error: ") and "'xml' is not one of" in line and "review --help" in line
+    bare = subprocess.run([str(lantu)], capture_output=True, text=True, check=False)
+    assert bare.returncode == 2 and "Usage" in bare.stdout and bare.stderr == ""  # its help, as before
 
 
 def test_review_refuses_to_write_over_the_blueprints_own_files(tmp_path: Path, blueprint_dir: Path) -> None:
