@@ -10,12 +10,14 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, MetaData, create_engine, event
+from sqlalchemy import Connection, Engine, MetaData, Select, Table, create_engine, event, false, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.sql import ColumnElement
 
 log = logging.getLogger(__name__)
 metadata = MetaData()
+MAX_ID = 2**31 - 1  # an Integer id (PostgreSQL's int4): a larger one names no row
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -74,3 +76,14 @@ def has_postgis(engine: Engine) -> bool:
 
     with engine.connect() as conn:
         return bool(conn.execute(text("SELECT count(*) FROM pg_extension WHERE extname = 'postgis'")).scalar())
+
+
+def id_is(column: ColumnElement[Any], row_id: int) -> ColumnElement[bool]:
+    """``column == row_id``, false for an id no Integer column holds (beyond :data:`MAX_ID`), which the database
+    driver would refuse with an error of its own (an overflow, a 500) instead of finding no row."""
+    return column == row_id if 1 <= row_id <= MAX_ID else false()
+
+
+def by_id(table: Table, row_id: int) -> Select[Any]:
+    """The row of ``table`` with id ``row_id`` (:func:`id_is`)."""
+    return select(table).where(id_is(table.c.id, row_id))

@@ -302,8 +302,11 @@ def test_answers_are_checked(library: ProjectLibrary, heritage_flood: ReviewResu
         consult.answer(task["id"], "有条件同意", actor="x")
     with pytest.raises(InputError, match="opinion"):
         consult.answer(task["id"], "原则同意", actor="x")
-    with pytest.raises(NotFoundError):
-        consult.answer(999_999, "同意", actor="x")
+    for unknown in (999_999, 2**31, 10**20):  # beyond an Integer column: no such task, not an overflow
+        with pytest.raises(NotFoundError):
+            consult.answer(unknown, "同意", actor="x")
+        with pytest.raises(NotFoundError):
+            consult.task(unknown)
     with pytest.raises(InputError, match="control character U\\+001B"):  # the opinion goes to Word and paper
         consult.answer(task["id"], "有条件同意", text="条件\x1b[31m", actor="x")
     with pytest.raises(InputError):

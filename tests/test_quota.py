@@ -217,9 +217,11 @@ def test_point_supply_transfer_loan(ledger: Ledger) -> None:
     ledger.point_supply("370812", "land_new", 2026, 3_000, actor="省厅")
     assert balance(ledger, "370811") == 7_000 and balance(ledger, "370812") == 10_000
     assert balance(ledger, CITY) == 6_000
-    for price, due in ((None, None), (30.0, date(2026, 6, 30)), (0.0, None)):
-        with pytest.raises(QuotaError, match=r"exactly one|must be positive"):
+    for price, due in ((None, None), (30.0, date(2026, 6, 30))):
+        with pytest.raises(QuotaError, match=r"exactly one"):
             ledger.transfer("370812", "370811", "land_new", 2026, 1_000, price_wan=price, due_date=due, actor="a")
+    with pytest.raises(InputError, match=r"must be positive"):
+        ledger.transfer("370812", "370811", "land_new", 2026, 1_000, price_wan=0.0, actor="a")
     ledger.transfer("370812", "370811", "land_new", 2026, 1_000, price_wan=30.0, actor="a")
     loan = ledger.transfer("370811", "370812", "land_new", 2026, 2_000, due_date=date(2026, 6, 30), actor="a")
     assert balance(ledger, "370811") == 6_000 and balance(ledger, "370812") == 11_000
@@ -258,8 +260,9 @@ def test_reverse_is_a_new_movement(ledger: Ledger) -> None:
 def assert_postings_add_up(engine: Engine) -> None:
     """Every balance is the sum of its account's postings; every transaction sums to zero."""
     with engine.connect() as conn:
-        per_account = select(quota_postings.c.account_id, func.sum(quota_postings.c.amount))
-        sums = dict(conn.execute(per_account.group_by(quota_postings.c.account_id)).all())
+        sums: dict[int, Decimal] = {}  # summed as Decimal here: SQLite's SQL sum of NUMERIC adds doubles
+        for account_id, value in conn.execute(select(quota_postings.c.account_id, quota_postings.c.amount)):
+            sums[account_id] = sums.get(account_id, Decimal(0)) + value
         for account_id, bal in conn.execute(select(quota_accounts.c.id, quota_accounts.c.balance)).all():
             assert bal == sums.get(account_id, Decimal(0))
         # compared as Decimal (four places) in Python: SQLite keeps NUMERIC as REAL, so an SQL "sum != 0"
@@ -575,9 +578,16 @@ def test_a_project_is_withdrawn_only_once_its_quota_is_back(ledger: Ledger) -> N
     assert balance(ledger, "370811") == 70_000
     library.set_stage("XM-1", "撤销", actor="a", reason="不再实施")
     before = journal_size(ledger)
-    with pytest.raises(QuotaError, match=f"#{lapsed} gave back the quota of project XM-1, which is 撤销"):
+    with pytest.raises(QuotaError, match=f"#{lapsed} would give quota back to project XM-1, which is 撤销"):
         ledger.reverse(lapsed, actor="a", reason="误收回")
     assert journal_size(ledger) == before and balance(ledger, "XM-1", bucket="approved") == 0
+    # nor by reversing the reversal of a reservation: XM-2's reservation undone, XM-2 撤销, the undoing undone
+    reserved = ledger.reserve(review(500, rid="R2"), year=2026, project_id="XM-2", actor="a")
+    undone = ledger.reverse(reserved, actor="a", reason="误配置")
+    library.set_stage("XM-2", "撤销", actor="a", reason="不再实施")
+    with pytest.raises(QuotaError, match=f"#{undone} would give quota back to project XM-2, which is 撤销"):
+        ledger.reverse(undone, actor="a", reason="误冲销")
+    assert balance(ledger, "XM-2", bucket="reserved") == 0
 
 
 def test_the_city_pool_serves_key_projects_only(ledger: Ledger) -> None:

@@ -15,6 +15,7 @@ from api.deps import BlueprintDep, LedgerDep, PoolDep, SettingsDep, StoreDep, re
 from api.keys import Principal
 from api.settings import Settings
 from geo.blueprint import Blueprint
+from geo.db import MAX_ID
 from geo.errors import BlueprintError
 from geo.io.quota import labelled, report_xlsx
 from geo.io.tables import format_table
@@ -412,7 +413,7 @@ def stock_disposal_list(
     summary="处置: record a 供地, 收回 or 盘活 (409 beyond the undisposed area or before approval, 422 after today)",
 )
 async def stock_dispose(
-    land_id: Annotated[int, Path(ge=1, le=2**63 - 1, description="the register's id (a database integer)")],
+    land_id: Annotated[int, Path(ge=1, le=MAX_ID, description="the register's id (a database integer)")],
     body: DisposalRequest,
     ledger: LedgerDep,
     who: Admin,

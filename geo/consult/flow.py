@@ -38,6 +38,7 @@ from geo.consult.tables import (
     consult_rounds,
     consult_tasks,
 )
+from geo.db import id_is
 from geo.errors import ConsultError, InputError, LantuError, NotFoundError
 from geo.opinion import Finding as DraftedFinding
 from geo.opinion import opinion
@@ -249,7 +250,7 @@ class Consultations:
         if opinion == "有条件同意" and not text:
             raise InputError("有条件同意 needs the conditions (--text)", "有条件同意须写明条件（--text）")
         with writing(self.engine) as conn:
-            task = conn.execute(select(consult_tasks.c.round_id).where(consult_tasks.c.id == task_id)).first()
+            task = conn.execute(select(consult_tasks.c.round_id).where(id_is(consult_tasks.c.id, task_id))).first()
             if task is None:
                 raise NotFoundError(f"no consultation task {task_id}", f"会商任务 {task_id} 不存在")
             round_ = conn.execute(
@@ -446,7 +447,7 @@ class Consultations:
             row = conn.execute(
                 select(consult_tasks, consult_rounds.c.project_id, consult_rounds.c.number, consult_rounds.c.state)
                 .join(consult_rounds, consult_rounds.c.id == consult_tasks.c.round_id)
-                .where(consult_tasks.c.id == task_id)
+                .where(id_is(consult_tasks.c.id, task_id))
             ).first()
             if row is None:
                 raise NotFoundError(f"no consultation task {task_id}", f"会商任务 {task_id} 不存在")

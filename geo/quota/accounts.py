@@ -40,6 +40,7 @@ EXTERNAL_PREFIX: Final = "external:"
 PROJECT_PREFIX: Final = "project:"
 ZERO: Final = Decimal(0)
 MAX_AMOUNT: Final = 10**12  # m², t or tce in one amount (an issue row's bound); Numeric(20, 4) holds < 10**16
+MAX_PRICE_WAN: Final = 10**8  # 万元 (1 万亿元, more than a city's GDP): a 有偿调剂 price beyond it is a typo
 PLAN_YEARS: Final = (2000, 2100)  # the plan years (年度) the API and the CLI accept
 
 Bucket = Literal["available", "reserved", "approved", "earmarked"]
@@ -51,10 +52,23 @@ def amount(value: float | Decimal) -> Decimal:
     """A quota amount rounded to the ledger's four decimals; InputError for NaN, an infinity or one beyond
     :data:`MAX_AMOUNT` either way (no column holds it, no county needs it)."""
     number = Decimal(str(value))
-    if not number.is_finite() or abs(number) > MAX_AMOUNT:
+    if not number.is_finite() or number.copy_abs() > MAX_AMOUNT:  # copy_abs: abs() overflows at 1e999999999
         raise InputError(
             f"amount {value} is not a finite number within ±{MAX_AMOUNT:,}",
             f"数量 {value} 须为 ±{MAX_AMOUNT:,} 以内的有限数",
+        )
+    return number.quantize(Decimal("0.0001"))
+
+
+def price(value: float | Decimal) -> Decimal:
+    """A 有偿调剂 price (万元) as the journal keeps it, four decimals; InputError for NaN, an infinity, one beyond
+    :data:`MAX_PRICE_WAN` or one that rounds to 0 (a paid transfer at 0.0 万元 is no paid transfer)."""
+    number = Decimal(str(value))
+    if not number.is_finite() or not 0 < number <= MAX_PRICE_WAN or not number.quantize(Decimal("0.0001")):
+        raise InputError(
+            f"the price {value} 万元 of a paid transfer must be positive (at least 0.0001) and at most "
+            f"{MAX_PRICE_WAN:,} 万元",
+            f"有偿调剂价格 {value} 万元须为正数（不小于 0.0001）且不超过 {MAX_PRICE_WAN:,} 万元",
         )
     return number.quantize(Decimal("0.0001"))
 

@@ -13,9 +13,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Unpack
 
-from sqlalchemy import Connection, Engine, func, or_, select
+from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import IntegrityError
 
+from geo.db import by_id
 from geo.errors import NotFoundError, QuotaError
 from geo.projects.library import fundable_reason, project_in, require_project
 from geo.quota.accounts import (
@@ -23,6 +24,7 @@ from geo.quota.accounts import (
     FACTORS,
     POINT_SUPPLY,
     POLLUTANTS,
+    PROJECT_PREFIX,
     PROVINCE,
     REDUCTION,
     ZERO,
@@ -31,6 +33,7 @@ from geo.quota.accounts import (
     check_factor,
     move,
     movement_date,
+    price,
     project_holder,
 )
 from geo.quota.holders import require_county, require_holder
@@ -47,7 +50,8 @@ from geo.quota.reservations import (
     reservation_postings,
 )
 from geo.quota.rules import LedgerRules
-from geo.quota.stock import penalty_reason
+from geo.quota.standing import reinstated, settled_advance, settled_advances, settlement_key, undone
+from geo.quota.stock import penalty_reason, reward_settled_since
 from geo.quota.tables import postings_by_account, quota_accounts, quota_postings, quota_transactions
 from geo.review.result import ReviewResult
 
@@ -74,25 +78,32 @@ def _require_project(conn: Connection, project_id: str) -> str:
 
 
 def _reverse(conn: Connection, transaction_id: int, *, actor: str, reason: str) -> int:
-    tx = conn.execute(select(quota_transactions).where(quota_transactions.c.id == transaction_id)).first()
+    """A new movement opposite to ``transaction_id``; refused when what it puts back in force (a reversed
+    settlement) was settled again since (:func:`geo.quota.standing.reinstated`)."""
+    tx = conn.execute(by_id(quota_transactions, transaction_id)).first()
     if tx is None:
         raise NotFoundError(f"no transaction #{transaction_id}", f"没有第 {transaction_id} 号交易")
-    if conn.execute(select(quota_transactions.c.id).where(quota_transactions.c.reverses == transaction_id)).first():
-        raise QuotaError(f"transaction #{transaction_id} was reversed already", "该交易已被冲销")
-    project = project_in(conn, tx.project_id) if tx.project_id is not None else None
-    if project is not None and project.stage == "撤销" and tx.kind in ("revoke", "lapse"):  # held for good
-        raise QuotaError(
-            f"transaction #{transaction_id} gave back the quota of project {tx.project_id}, which is 撤销 since: "
-            "it cannot hold quota again",
-            f"第 {transaction_id} 号交易收回的是项目 {tx.project_id} 的指标，该项目已撤销，不能再持有指标",
-        )
+    for again in reinstated(conn, transaction_id):
+        if (why := _settled_since(conn, again)) is not None:
+            raise QuotaError(*why)
     rows = conn.execute(
         postings_by_account(quota_postings.c.amount).where(quota_postings.c.transaction_id == transaction_id)
     ).all()
+    postings = [Posting(r.factor, r.holder, r.bucket, r.year, -r.amount) for r in rows]
+    # a 撤销 project holds no quota again, whatever the reversal (of a 撤回 or 收回, of a reversed reservation)
+    gaining = sorted({p.holder for p in postings if p.amount > 0 and p.holder.startswith(PROJECT_PREFIX)})
+    for holder in gaining:
+        project = project_in(conn, holder.removeprefix(PROJECT_PREFIX))
+        if project is not None and project.stage == "撤销":
+            raise QuotaError(
+                f"reversing transaction #{transaction_id} would give quota back to project {project.id}, which is "
+                "撤销 since: it cannot hold quota again",
+                f"冲销第 {transaction_id} 号交易将使项目 {project.id} 重新持有指标，该项目已撤销，不能再持有指标",
+            )
     return post(
         conn,
         "reversal",
-        [Posting(r.factor, r.holder, r.bucket, r.year, -r.amount) for r in rows],
+        postings,
         actor=actor,
         reason=reason,
         reverses=transaction_id,
@@ -136,15 +147,14 @@ def _check_pollutant(factor: str) -> None:
 
 
 def _issued(conn: Connection, county: str, factor: str, year: int) -> Decimal:
-    """What the province issued to the county for ``year`` (before pooling), reversals left out."""
+    """What the province issued to the county for ``year`` (before pooling), issues undone left out."""
     t = quota_transactions.c
-    reversed_ = select(t.reverses).where(t.reverses.is_not(None))
     total = conn.execute(
         postings_by_account(func.sum(quota_postings.c.amount))
         .join(quota_transactions, t.id == quota_postings.c.transaction_id)
         .where(
             t.kind == "issue",
-            t.id.not_in(reversed_),
+            t.id.not_in(undone(conn)),
             quota_accounts.c.factor == factor,
             quota_accounts.c.holder == county,
             quota_accounts.c.year == year,
@@ -156,16 +166,15 @@ def _issued(conn: Connection, county: str, factor: str, year: int) -> Decimal:
 
 
 def _advanced(conn: Connection, county: str, factor: str, year: int) -> Decimal:
-    """What the county advanced from ``year`` so far (advances not reversed)."""
+    """What the county advanced from ``year`` so far (advances undone left out)."""
     t = quota_transactions.c
-    reversed_ = select(t.reverses).where(t.reverses.is_not(None))
     total = conn.execute(
         select(func.sum(quota_postings.c.amount))
         .join(quota_accounts, quota_accounts.c.id == quota_postings.c.account_id)
         .join(quota_transactions, t.id == quota_postings.c.transaction_id)
         .where(
             t.kind == "advance",
-            t.id.not_in(reversed_),
+            t.id.not_in(undone(conn)),
             quota_accounts.c.factor == factor,
             quota_accounts.c.holder == county,
             quota_accounts.c.year == year,
@@ -174,15 +183,14 @@ def _advanced(conn: Connection, county: str, factor: str, year: int) -> Decimal:
     return -Decimal(total) if total else ZERO
 
 
-def _open_reduction_advance(conn: Connection, advance_id: int, county: str, factor: str) -> Decimal:
-    """The amount of an unsettled, unreversed reduction advance of ``county`` and ``factor``; else QuotaError."""
-    t = quota_transactions.c
-    tx = conn.execute(select(quota_transactions).where(t.id == advance_id)).first()
+def _open_reduction_advance(conn: Connection, advance_id: int, county: str, factor: str) -> tuple[Decimal, str]:
+    """The amount of a reduction advance of ``county`` and ``factor`` in force and not settled, and the key of
+    the reduction settling it; else QuotaError."""
+    tx = conn.execute(by_id(quota_transactions, advance_id)).first()
     if tx is None or tx.kind != "reduction_advance":
         raise NotFoundError(f"no reduction advance #{advance_id}", f"没有第 {advance_id} 号削减量预支")
-    if conn.execute(
-        select(t.id).where(or_(t.reverses == advance_id, t.idempotency_key == f"settles:{advance_id}"))
-    ).first():
+    gone = undone(conn)
+    if advance_id in gone or advance_id in settled_advances(conn, gone):
         raise QuotaError(
             f"reduction advance #{advance_id} is settled or reversed", f"第 {advance_id} 号预支已归还或冲销"
         )
@@ -194,7 +202,23 @@ def _open_reduction_advance(conn: Connection, advance_id: int, county: str, fact
         raise QuotaError(
             f"reduction advance #{advance_id} is not {county}'s {factor}", f"第 {advance_id} 号预支不属于该区县或要素"
         )
-    return Decimal(got[0].amount)
+    return Decimal(got[0].amount), settlement_key(conn, advance_id)
+
+
+def _settled_since(conn: Connection, transaction_id: int) -> tuple[str, str] | None:
+    """Why a settlement put back in force would settle twice (English, Chinese): its 削减量预支 or its disposals
+    were settled by another movement since it was reversed; None when they were not."""
+    tx = conn.execute(by_id(quota_transactions, transaction_id)).one()
+    if tx.kind == "stock_reward":
+        return reward_settled_since(conn, transaction_id)
+    advance = settled_advance(tx.idempotency_key)
+    other = None if advance is None else settled_advances(conn, undone(conn)).get(advance)
+    if other is None:
+        return None
+    return (
+        f"reduction #{transaction_id} settled advance #{advance}, which reduction #{other} settled since",
+        f"第 {transaction_id} 号削减量曾归还第 {advance} 号预支，该预支已由第 {other} 号削减量归还",
+    )
 
 
 def factors_key(project_id: str, client_key: str) -> str:
@@ -524,9 +548,9 @@ class Movements:
             raise QuotaError("a reduction needs a positive amount and its source", "削减量须为正数并注明来源")
         with writing(self.engine) as conn:
             require_county(conn, county)
-            covered = ZERO
+            covered, key = ZERO, None
             if settles is not None:
-                covered = _open_reduction_advance(conn, settles, county, factor)
+                covered, key = _open_reduction_advance(conn, settles, county, factor)
                 if total < covered:
                     raise QuotaError(
                         f"the reduction ({total}) is smaller than the advance #{settles} it settles ({covered})",
@@ -542,7 +566,7 @@ class Movements:
                 postings,
                 actor=actor,
                 reason=f"污染物削减量入库（来源：{source}）" + (f"，归还第 {settles} 号预支" if settles else ""),
-                idempotency_key=f"settles:{settles}" if settles is not None else None,
+                idempotency_key=key,
             )
 
     def advance_reduction(
@@ -583,11 +607,12 @@ class Movements:
         value: float | Decimal,
         *,
         actor: str,
-        price_wan: float | None = None,
+        price_wan: float | Decimal | None = None,
         due_date: date | None = None,
         reason: str | None = None,
     ) -> int:
-        """有偿调剂 (with a price) or 临时拆借 (with a due date) between counties or the city pool."""
+        """有偿调剂 (with a price, :func:`geo.quota.accounts.price`) or 临时拆借 (with a due date) between counties
+        or the city pool."""
         check_factor(factor)
         if source == target:
             raise QuotaError("source and target are the same holder", "调出方与调入方相同")
@@ -597,8 +622,7 @@ class Movements:
                 "exactly one of the two",
                 "调剂须为有偿调剂（填写价格）或临时拆借（填写归还日期），二者必居其一",
             )
-        if price_wan is not None and not price_wan > 0:
-            raise QuotaError("the price of a paid transfer must be positive", "有偿调剂价格须为正数")
+        paid = price(price_wan) if price_wan is not None else None
         if due_date is not None:
             movement_date(due_date, ("due date", "归还日期"))
         kind = "loan" if due_date else "transfer"
@@ -612,7 +636,7 @@ class Movements:
                 actor=actor,
                 reason=reason or ("临时拆借" if due_date else "有偿调剂"),
                 due_date=due_date,
-                price_wan=Decimal(str(price_wan)) if price_wan is not None else None,
+                price_wan=paid,
             )
 
     def reverse(self, transaction_id: int, *, actor: str, reason: str) -> int:
@@ -623,8 +647,8 @@ class Movements:
     def repay(self, loan_id: int, *, actor: str) -> int:
         """Return a temporary loan (临时拆借归还): the loan's reversal."""
         with writing(self.engine) as conn:
-            kind = conn.execute(select(quota_transactions.c.kind).where(quota_transactions.c.id == loan_id)).scalar()
-            if kind != "loan":
+            loan = conn.execute(by_id(quota_transactions, loan_id)).first()
+            if loan is None or loan.kind != "loan":
                 raise NotFoundError(f"no loan #{loan_id}", f"没有第 {loan_id} 号拆借")
             return _reverse(conn, loan_id, actor=actor, reason=f"归还第 {loan_id} 号临时拆借")
 

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine, insert, select, tuple_, update
 from geo.db import insert_ignoring_duplicates
 from geo.errors import InputError, QuotaError
 from geo.quota.accounts import EXTERNAL_PREFIX, FACTORS, ZERO, Key, Posting
-from geo.quota.tables import postings_by_account, quota_accounts, quota_postings, quota_transactions
+from geo.quota.tables import AMOUNT_LIMIT, postings_by_account, quota_accounts, quota_postings, quota_transactions
 from geo.vocabulary import check_printable
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,9 @@ def post(
     negative_ok: Iterable[Key] = (),
     **meta: Any,
 ) -> int:
-    """Record one balanced transaction; refuse it whole if an internal balance would go below zero.
+    """Record one balanced transaction; refuse it whole if an internal balance would go below zero, or any
+    balance beyond what its column holds (:data:`~geo.quota.tables.AMOUNT_LIMIT`: each amount is bounded, the
+    sum of many is not).
 
     ``negative_ok`` names the accounts that may go below zero (the next-year account
     an advance draws on); ``meta`` fills the transaction's other columns.
@@ -77,15 +79,25 @@ def post(
     changes: dict[Key, Decimal] = {}
     for p in postings:
         changes[p.key] = changes.get(p.key, ZERO) + p.amount
-    for key, change in changes.items():
-        after = accounts[key].balance + change
+    # summed here as Decimal and written, not added in SQL: SQLite keeps NUMERIC as a double, and a balance
+    # added there drifts from its journal (700000071301.3999 for .4); the rows are locked meanwhile
+    balances = {key: accounts[key].balance + change for key, change in changes.items()}
+    for key, after in balances.items():
         if after < 0 and not key[1].startswith(EXTERNAL_PREFIX) and key not in allowed:
             factor, holder, bucket, year = key
-            have, need, unit = accounts[key].balance, -change, FACTORS[factor][1]
+            have, need, unit = accounts[key].balance, -changes[key], FACTORS[factor][1]
             raise QuotaError(
                 f"{holder} has {have:,.2f} {unit} of {factor} ({bucket}, {year}); {need:,.2f} needed",
                 f"{holder} 的{FACTORS[factor][0]}（{year}年，{bucket}）余额 {have:,.2f} {unit}，"
                 f"需 {need:,.2f} {unit}，指标不足",
+            )
+        if abs(after) >= AMOUNT_LIMIT:
+            factor, holder, bucket, year = key
+            raise QuotaError(
+                f"{holder}'s {factor} ({bucket}, {year}) would come to {after:,.4f}, beyond what the ledger holds "
+                f"(less than {AMOUNT_LIMIT:,} either way)",
+                f"{holder} 的{FACTORS[factor][0]}（{year}年，{bucket}）余额将为 {after:,.4f}，"
+                f"超出台账可记录的范围（绝对值须小于 {AMOUNT_LIMIT:,}）",
             )
     tx_id = conn.execute(
         insert(quota_transactions)
@@ -96,12 +108,8 @@ def post(
         insert(quota_postings),
         [{"transaction_id": tx_id, "account_id": accounts[p.key].id, "amount": p.amount} for p in postings],
     )
-    for key, change in changes.items():
-        conn.execute(
-            update(quota_accounts)
-            .where(quota_accounts.c.id == accounts[key].id)
-            .values(balance=quota_accounts.c.balance + change)
-        )
+    for key, after in balances.items():
+        conn.execute(update(quota_accounts).where(quota_accounts.c.id == accounts[key].id).values(balance=after))
     log.info("quota %s #%d by %s: %d postings (%s)", kind, tx_id, actor, len(postings), reason)
     return int(tx_id)
 

@@ -15,6 +15,7 @@ from sqlalchemy import Engine, func, select
 from geo.quota.accounts import EXTERNAL_PREFIX, FACTORS, PROJECT_PREFIX, holder_kind
 from geo.quota.holders import county_names
 from geo.quota.report import in_mu_ha
+from geo.quota.standing import settled_advances, undone
 from geo.quota.tables import quota_accounts, quota_postings, quota_projects, quota_transactions
 
 HOLDER_NAMES = {"city": "市级统筹", "county": "{0}", "project": "项目 {1}", "external": "{1}"}
@@ -171,17 +172,17 @@ class Queries:
         ]
 
     def overdue_loans(self, today: date) -> list[dict[str, Any]]:
-        """临时拆借 not repaid and 削减量预支 not settled by a reduction, past their due date."""
+        """临时拆借 not repaid and 削减量预支 not settled by a reduction, past their due date; a repayment or a
+        settlement that was reversed does not count (:mod:`geo.quota.standing`)."""
         t = quota_transactions.c
-        repaid = select(t.reverses).where(t.reverses.is_not(None))
-        settled = select(t.idempotency_key).where(t.idempotency_key.startswith("settles:"))
         with self.engine.connect() as conn:
+            gone = undone(conn)  # a repaid loan is undone by its repayment
             rows = conn.execute(
                 select(quota_transactions)
-                .where(t.kind.in_(("loan", "reduction_advance")), t.due_date < today, t.id.not_in(repaid))
+                .where(t.kind.in_(("loan", "reduction_advance")), t.due_date < today, t.id.not_in(gone))
                 .order_by(t.id)
             ).all()
-            done = set(conn.execute(settled).scalars())
+            settled = settled_advances(conn, gone)
         return [
             {
                 "loan": r.id,
@@ -192,7 +193,7 @@ class Queries:
                 "days_overdue": (today - r.due_date).days,
             }
             for r in rows
-            if f"settles:{r.id}" not in done
+            if r.id not in settled
         ]
 
     def totals(self) -> dict[str, Decimal]:

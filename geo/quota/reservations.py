@@ -27,13 +27,14 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, NotRequired, TypedDict
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, func, select
 
 from geo.db import insert_ignoring_duplicates
 from geo.errors import QuotaError
 from geo.projects.library import Project, fundable_reason, link_review_in, project_in
 from geo.quota.accounts import CITY, Key, Posting, amount, move, project_holder
 from geo.quota.posting import transaction_by_key
+from geo.quota.standing import undone
 from geo.quota.tables import postings_by_account, quota_accounts, quota_postings, quota_projects, quota_transactions
 from geo.review.result import ParcelResult, ReviewResult
 
@@ -240,7 +241,8 @@ def _paddy_share(conn: Connection, plan: ReservationPlan, wanted: dict[str, Deci
 
 
 def already_reserved(conn: Connection, plan: ReservationPlan) -> int | None:
-    """The transaction that reserved this parcel for this project before; refuse if for another project."""
+    """The transaction that reserved this parcel for this project before; refuse if for another project, for
+    another year or from another payer (a retry repeats its request), or released since."""
     found = transaction_by_key(conn, plan.key) or transaction_by_key(conn, plan.legacy_key)
     if found is None:
         earlier = conn.execute(
@@ -259,6 +261,14 @@ def already_reserved(conn: Connection, plan: ReservationPlan) -> int | None:
             f"审查 {plan.review_id} 的地块 {plan.parcel.id} 已为项目 {found.project_id} 配置指标"
             f"（第 {found.id} 号交易），同一地块不能配置给两个项目",
         )
+    if (differs := _differences(conn, found.id, plan)) is not None:
+        en, zh = differs
+        raise QuotaError(
+            f"parcel {plan.parcel.id} of review {plan.review_id} was reserved for project {plan.project_id} "
+            f"(transaction #{found.id}) {en}; a repeat of a reservation asks for the same",
+            f"审查 {plan.review_id} 的地块 {plan.parcel.id} 已为项目 {plan.project_id} 配置指标"
+            f"（第 {found.id} 号交易，{zh}），重复提交须与原请求一致",
+        )
     if _released(conn, found.id, plan.project_id):
         raise QuotaError(
             f"parcel {plan.parcel.id} of review {plan.review_id} was reserved for project {plan.project_id} "
@@ -269,22 +279,39 @@ def already_reserved(conn: Connection, plan: ReservationPlan) -> int | None:
     return int(found.id)
 
 
+def _differences(conn: Connection, reservation_id: int, plan: ReservationPlan) -> tuple[str, str] | None:
+    """How ``plan`` differs from the reservation recorded for its parcel (English, Chinese): its year, its payer
+    (read from the postings; none to compare when the project's earmarked 点供 paid all); None if it does not."""
+    rows = conn.execute(
+        postings_by_account(quota_postings.c.amount).where(quota_postings.c.transaction_id == reservation_id)
+    ).all()
+    years = sorted({int(r.year) for r in rows})
+    payers = sorted({r.holder for r in rows if r.holder != project_holder(plan.project_id)})
+    en: list[str] = []
+    zh: list[str] = []
+    if years != [plan.year]:
+        en.append(f"for {', '.join(map(str, years))}, not {plan.year}")
+        zh.append(f"年度为 {'、'.join(map(str, years))}，而非 {plan.year}")
+    if payers and payers != [plan.payer]:
+        en.append(f"paid by {', '.join(payers)}, not {plan.payer}")
+        zh.append(f"支付方为 {'、'.join(payers)}，而非 {plan.payer}")
+    return ("; ".join(en), "；".join(zh)) if en else None
+
+
 def _released(conn: Connection, reservation_id: int, project_id: str) -> bool:
-    """Whether a reservation's quota went back: it was reversed, or its project revoked (and not un-revoked) after."""
+    """Whether a reservation's quota went back: it is undone, or its project revoked after it and that revoke
+    is in force (:mod:`geo.quota.standing`: a reversal that was itself reversed does not count)."""
     tx = quota_transactions.c
-    undone = select(tx.reverses).where(tx.reverses.is_not(None))
+    gone = undone(conn)
+    if reservation_id in gone:
+        return True
     found = conn.execute(
         select(tx.id)
         .where(
-            or_(
-                tx.reverses == reservation_id,
-                and_(
-                    tx.kind.in_(("revoke", "lapse")),
-                    tx.project_id == project_id,
-                    tx.id > reservation_id,
-                    tx.id.not_in(undone),
-                ),
-            )
+            tx.kind.in_(("revoke", "lapse")),
+            tx.project_id == project_id,
+            tx.id > reservation_id,
+            tx.id.not_in(gone),
         )
         .limit(1)
     ).first()

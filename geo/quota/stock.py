@@ -19,9 +19,9 @@ numbers are the city's data (``stock_linkage`` in ``layers/profiles/ledger.yaml`
 * **Rates** (:meth:`StockRegister.stock_rates`): per county and year, the 五年供地率 and each kind's 处置率.
 * **Settlement** (:meth:`StockRegister.stock_settle`, journal kind ``stock_reward``): the reward of the
   county's disposals of the year not yet settled, booked like any quota the county receives (the city
-  pools its ``stock_reward`` share); each disposal is settled once (``stock_settled``'s key). A
-  settlement below the threshold records the penalty, which :func:`penalty_reason` applies to later
-  reservations.
+  pools its ``stock_reward`` share); each disposal is settled once (``stock_settled``'s key), and again
+  only once the reward that settled it is reversed (:mod:`geo.quota.standing`). A settlement below the
+  threshold records the penalty, which :func:`penalty_reason` applies to later reservations.
 """
 
 from __future__ import annotations
@@ -30,13 +30,15 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy import Connection, Engine, func, insert, or_, select, update
+from sqlalchemy.sql import Select
 
+from geo.db import by_id
 from geo.errors import InputError, NotFoundError, QuotaError
 from geo.papers import beijing_today
 from geo.quota.accounts import CITY, DISPOSALS, REWARD, STOCK_KINDS, ZERO, amount, move, movement_date
@@ -44,8 +46,10 @@ from geo.quota.holders import county_names, require_county
 from geo.quota.posting import post, writing
 from geo.quota.report import in_mu_ha
 from geo.quota.rules import LedgerRules
+from geo.quota.standing import undone
 from geo.quota.tables import quota_holders, stock_disposals, stock_land, stock_settled, stock_settlements
 from geo.review.engine import parcel_zones
+from geo.vocabulary import check_printable
 
 if TYPE_CHECKING:
     from geo.blueprint import Blueprint
@@ -284,26 +288,78 @@ def _rates(conn: Connection, county: str, year: int, rules: LedgerRules) -> dict
     }
 
 
-def _unsettled(conn: Connection, county: str, year: int) -> list[tuple[int, str, Decimal]]:
-    """(disposal id, stock kind, m²) of the county's disposals dated in ``year`` not settled yet."""
+class Pending(NamedTuple):
+    """A disposal awaiting its reward: its stock kind, its m², and the settlement whose reward was reversed
+    (None if it was never settled)."""
+
+    disposal: int
+    kind: str
+    m2: Decimal
+    settled_before: int | None
+
+
+def _in_force(conn: Connection) -> Select[Any]:
+    """(disposal, settlement) of the disposals settled by a settlement in force: one with no reward, or whose
+    reward was not reversed (:func:`geo.quota.standing.undone`)."""
+    s = stock_settlements.c
+    return (
+        select(stock_settled.c.disposal_id, stock_settled.c.settlement_id)
+        .join(stock_settlements, s.id == stock_settled.c.settlement_id)
+        .where(or_(s.transaction_id.is_(None), s.transaction_id.not_in(undone(conn))))
+    )
+
+
+def _unsettled(conn: Connection, county: str, year: int) -> list[Pending]:
+    """The county's disposals dated in ``year`` with no settlement in force."""
     d, land = stock_disposals.c, stock_land.c
     rows = conn.execute(
-        select(d.id, land.kind, d.area_m2)
+        select(d.id, land.kind, d.area_m2, stock_settled.c.settlement_id)
         .join(stock_land, land.id == d.land_id)
+        .outerjoin(stock_settled, stock_settled.c.disposal_id == d.id)
         .where(
             land.county == county,
             d.disposed_on >= date(year, 1, 1),
             d.disposed_on <= date(year, 12, 31),
-            d.id.not_in(select(stock_settled.c.disposal_id)),
+            d.id.not_in(_in_force(conn).with_only_columns(stock_settled.c.disposal_id)),
         )
         .order_by(d.id)
     ).all()
-    return [(int(r.id), str(r.kind), Decimal(r.area_m2)) for r in rows]
+    return [Pending(int(r.id), str(r.kind), Decimal(r.area_m2), r.settlement_id) for r in rows]
 
 
-def _reward(pending: list[tuple[int, str, Decimal]], rules: LedgerRules) -> Decimal:
+def _reward(pending: list[Pending], rules: LedgerRules) -> Decimal:
     """New quota (m²) the disposals earn: each kind's m² × its ratio (批而未供 a ratio, 闲置 等量)."""
-    return sum((amount(m2 * Decimal(str(rules.stock_linkage.ratio(k)))) for _, k, m2 in pending), ZERO)
+    return sum((amount(p.m2 * Decimal(str(rules.stock_linkage.ratio(p.kind)))) for p in pending), ZERO)
+
+
+def _mark_settled(conn: Connection, pending: list[Pending], settlement: int) -> None:
+    """Record ``pending`` as settled by ``settlement``: a disposal never settled gets its row (the primary key
+    refuses a second one, even from a concurrent settlement); one whose reward was reversed has its row moved
+    from that settlement."""
+    fresh = [p.disposal for p in pending if p.settled_before is None]
+    if fresh:
+        conn.execute(insert(stock_settled), [{"disposal_id": i, "settlement_id": settlement} for i in fresh])
+    again = {p.disposal: p.settled_before for p in pending if p.settled_before is not None}
+    if again:
+        moved = conn.execute(
+            update(stock_settled)
+            .where(stock_settled.c.disposal_id.in_(again), stock_settled.c.settlement_id.in_(set(again.values())))
+            .values(settlement_id=settlement)
+        )
+        assert moved.rowcount == len(again), "a county's settlements are serialised (its row lock)"
+
+
+def reward_settled_since(conn: Connection, transaction_id: int) -> tuple[str, str] | None:
+    """Why the 增存挂钩 reward ``transaction_id`` may not be put back in force (English, Chinese): its disposals
+    were settled again since it was reversed, and would be rewarded twice; None when they were not."""
+    s = stock_settlements.c
+    settlement = conn.execute(select(s.id).where(s.transaction_id == transaction_id)).scalar_one()
+    if conn.execute(select(stock_settled.c.disposal_id).where(stock_settled.c.settlement_id == settlement)).first():
+        return None
+    return (
+        f"the disposals of settlement #{settlement} (reward transaction #{transaction_id}) were settled again since",
+        f"第 {settlement} 号增存挂钩核算（奖励交易第 {transaction_id} 号）的处置已重新核算，不能再次奖励",
+    )
 
 
 def penalty_reason(
@@ -415,8 +471,10 @@ class StockRegister:
             )
         if value <= 0:
             raise QuotaError("a disposal's area must be positive", "处置面积须为正数")
+        check_printable(document, "document number", "文号")  # read in the register's tables and on paper
+        check_printable(actor, "actor", "经办人")
         with writing(self.engine) as conn:
-            land = conn.execute(select(stock_land).where(stock_land.c.id == land_id).with_for_update()).first()
+            land = conn.execute(by_id(stock_land, land_id).with_for_update()).first()
             if land is None:
                 raise NotFoundError(f"no stock land #{land_id} in the register", f"存量土地台账中没有第 {land_id} 号")
             if land.kind not in DISPOSALS[kind]:
@@ -500,17 +558,19 @@ class StockRegister:
         return out
 
     def stock_disposals(self, *, county: str | None = None) -> list[dict[str, Any]]:
-        """Every disposal, in order, with the settlement that rewarded it (None while unsettled)."""
+        """Every disposal, in order, with the settlement that rewarded it (None while unsettled, or once that
+        reward was reversed)."""
         d, land = stock_disposals.c, stock_land.c
-        query = (
-            select(stock_disposals, land.kind.label("land_kind"), land.county, stock_settled.c.settlement_id)
-            .join(stock_land, land.id == d.land_id)
-            .outerjoin(stock_settled, stock_settled.c.disposal_id == d.id)
-            .order_by(d.id)
-        )
-        if county is not None:
-            query = query.where(land.county == county)
         with self.engine.connect() as conn:
+            settled = _in_force(conn).subquery("settled")
+            query = (
+                select(stock_disposals, land.kind.label("land_kind"), land.county, settled.c.settlement_id)
+                .join(stock_land, land.id == d.land_id)
+                .outerjoin(settled, settled.c.disposal_id == d.id)
+                .order_by(d.id)
+            )
+            if county is not None:
+                query = query.where(land.county == county)
             rows = conn.execute(query).all()
         names = county_names(self.engine)
         return [
@@ -544,7 +604,8 @@ class StockRegister:
     def stock_settle(self, county: str, year: int, *, actor: str) -> dict[str, Any]:
         """增存挂钩核算 of a county's year: book the reward of its disposals of the year not settled yet (journal
         kind ``stock_reward``: reward → county, the city pooling its ``stock_reward`` share), and record the
-        五年供地率 with the penalty it carries. Disposals settled once are never rewarded again."""
+        五年供地率 with the penalty it carries. Disposals settled once are never rewarded again while that reward
+        stands; once it is reversed they are unsettled and the next settlement books them."""
         linkage = self.rules.stock_linkage
         today = beijing_today()
         if year > today.year:  # its disposals are still to come, and its 供地率 would decide that year's penalty
@@ -560,8 +621,8 @@ class StockRegister:
             rates = _rates(conn, county, year, self.rules)
             pending = _unsettled(conn, county, year)
             by_kind: dict[str, Decimal] = {}
-            for _, kind, m2 in pending:
-                by_kind[kind] = by_kind.get(kind, ZERO) + m2
+            for p in pending:
+                by_kind[p.kind] = by_kind.get(p.kind, ZERO) + p.m2
             reward = _reward(pending, self.rules)
             tx: int | None = None
             if reward > 0:
@@ -593,10 +654,7 @@ class StockRegister:
                 )
                 .returning(stock_settlements.c.id)
             ).scalar_one()
-            if pending:  # the primary key refuses a disposal settled twice, even by a concurrent settlement
-                conn.execute(
-                    insert(stock_settled), [{"disposal_id": i, "settlement_id": settlement} for i, _, _ in pending]
-                )
+            _mark_settled(conn, pending, settlement)
         return {
             "settlement": int(settlement),
             "transaction": tx,

@@ -4,7 +4,7 @@ transactions and their balanced postings, the projects quota is reserved for, an
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import (
     Boolean,
@@ -26,7 +26,9 @@ from sqlalchemy.sql import Select
 import geo.projects.tables  # noqa: F401 — the project library shares the ledger's database (and its schema)
 from geo.db import metadata
 
-AMOUNT = Numeric(20, 4)  # m², tonnes, tce: four decimals, summed exactly as Decimal
+DIGITS, DECIMALS = 20, 4
+AMOUNT = Numeric(DIGITS, DECIMALS)  # m², tonnes, tce: four decimals, summed exactly as Decimal (SQLite: below 2**39)
+AMOUNT_LIMIT: Final = 10 ** (DIGITS - DECIMALS)  # an AMOUNT column holds less than this either way
 
 quota_accounts = Table(
     "quota_accounts",

@@ -1,0 +1,98 @@
+"""What in the journal is in force (冲销): a transaction counts unless a standing reversal undoes it, and a
+reversal stands unless it is itself reversed.
+
+The journal is append-only: a mistake is undone by a reversal, a mistaken reversal by a reversal of it.
+Every rule that asks whether something happened — a loan repaid (归还), a 削减量预支 settled, an issue or
+an advance booked, a reservation released — asks it here, so undoing an undoing puts things back as they
+were; and a reversal that would undo one transaction twice (a loan repaid twice) is refused.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+from sqlalchemy import Connection, func, or_, select
+
+from geo.errors import QuotaError
+from geo.quota.tables import quota_transactions
+
+SETTLES = "settles:"  # the idempotency key of a reduction that settles a 削减量预支: settles:<advance>[:<n>]
+
+
+def standing_reversals(reversals: Iterable[tuple[int, int]]) -> dict[int, int]:
+    """The reversals in force, reversal → the transaction it undoes, of (reversal, reversed) pairs.
+
+    A reversal is always later than what it reverses, so walking from the latest down decides every
+    reversal of a transaction before the transaction itself.
+    """
+    standing: dict[int, int] = {}
+    undone: set[int] = set()
+    for reversal, target in sorted(reversals, reverse=True):
+        if reversal not in undone:
+            standing[reversal] = target
+            undone.add(target)
+    return standing
+
+
+def _reversals(conn: Connection) -> list[tuple[int, int]]:
+    t = quota_transactions.c
+    return [(int(r), int(x)) for r, x in conn.execute(select(t.id, t.reverses).where(t.reverses.is_not(None)))]
+
+
+def undone(conn: Connection) -> frozenset[int]:
+    """The transactions a standing reversal undoes: every other transaction counts."""
+    return frozenset(standing_reversals(_reversals(conn)).values())
+
+
+def reinstated(conn: Connection, transaction_id: int) -> frozenset[int]:
+    """The transactions a reversal of ``transaction_id`` would put back in force (what it reverses, if a
+    reversal, and so on up). QuotaError when ``transaction_id`` is undone already, or when the reversal would
+    undo a transaction twice: a repayment put back in force beside the repayment made since."""
+    pairs = _reversals(conn)
+    before = standing_reversals(pairs)
+    if transaction_id in before.values():
+        raise QuotaError(f"transaction #{transaction_id} was reversed already", "该交易已被冲销")
+    later = max([transaction_id, *(r for r, _ in pairs)]) + 1  # the reversal's id is above every one
+    after = standing_reversals([*pairs, (later, transaction_id)])
+    for target, count in Counter(after.values()).items():
+        if count > 1:
+            first, second = sorted(r for r, t in after.items() if t == target)
+            raise QuotaError(
+                f"reversing transaction #{transaction_id} would undo transaction #{target} twice "
+                f"(#{first} would stand again beside #{second})",
+                f"冲销第 {transaction_id} 号交易将使第 {target} 号交易被冲销两次"
+                f"（第 {first} 号与第 {second} 号同时有效）",
+            )
+    return frozenset(before.values()) - frozenset(after.values())
+
+
+def settlement_key(conn: Connection, advance_id: int) -> str:
+    """The idempotency key of a reduction settling the 削减量预支 ``advance_id``: ``settles:<advance>``, and
+    ``settles:<advance>:<n>`` for the n-th once earlier settlements were reversed. Unique, so two reductions
+    cannot settle it at once."""
+    t = quota_transactions.c
+    first = f"{SETTLES}{advance_id}"
+    earlier = conn.execute(
+        select(func.count())
+        .select_from(quota_transactions)
+        .where(or_(t.idempotency_key == first, t.idempotency_key.startswith(f"{first}:")))
+    ).scalar_one()
+    return f"{first}:{earlier + 1}" if earlier else first
+
+
+def settled_advance(key: str | None) -> int | None:
+    """The 削减量预支 a reduction's idempotency key (:func:`settlement_key`) says it settles, if any."""
+    if key is None or not key.startswith(SETTLES):
+        return None
+    return int(key.removeprefix(SETTLES).split(":")[0])
+
+
+def settled_advances(conn: Connection, gone: frozenset[int]) -> dict[int, int]:
+    """削减量预支 → the reduction in force that settles it (``gone``: the transactions :func:`undone`)."""
+    t = quota_transactions.c
+    rows = conn.execute(select(t.id, t.idempotency_key).where(t.idempotency_key.startswith(SETTLES))).all()
+    return {advance: int(tx) for tx, key in rows if tx not in gone and (advance := settled_advance(key)) is not None}
+
+
+__all__ = ["reinstated", "settled_advance", "settled_advances", "settlement_key", "standing_reversals", "undone"]

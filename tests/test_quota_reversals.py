@@ -1,0 +1,110 @@
+"""Undoing an undoing (冲销的冲销) on SQLite and PostgreSQL: a transaction counts unless a standing reversal undoes
+it, and a reversal stands unless itself reversed — so a reversed repayment, settlement or reward leaves the debt
+open again, and nothing is ever settled twice."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import Engine
+from test_quota import assert_postings_add_up, balance, review, two_county_plan
+from test_quota import ledger as ledger  # the fixture: two counties, the library's projects
+from test_quota_stock import ids
+from test_quota_stock import stock_blueprint as stock_blueprint  # the fixture: 批而未供 and 闲置 rectangles
+
+from geo.blueprint import Blueprint
+from geo.errors import QuotaError
+from geo.quota.ledger import CITY, Ledger
+from geo.quota.standing import standing_reversals
+
+LATE = date(2026, 6, 1)  # after every due date below
+
+
+def overdue(ledger: Ledger) -> list[tuple[int, str]]:
+    return [(o["loan"], o["kind"]) for o in ledger.overdue_loans(LATE)]
+
+
+def test_a_reversal_stands_unless_itself_reversed() -> None:
+    """(reversal, reversed) pairs: 3 undoes 1; 4 undoes 3, so 1 stands again; 5 undoes 1 again."""
+    assert standing_reversals([(3, 1)]) == {3: 1}
+    assert standing_reversals([(3, 1), (4, 3)]) == {4: 3}
+    assert standing_reversals([(3, 1), (4, 3), (5, 1)]) == {4: 3, 5: 1}
+    assert standing_reversals([(3, 1), (4, 3), (6, 4)]) == {3: 1, 6: 4}  # the undoing of the undoing undone
+
+
+def test_a_reversed_repayment_leaves_the_loan_outstanding(ledger: Ledger, engine: Engine) -> None:
+    ledger.issue(2026, [("370811", "land_new", 10_000)], actor="a")
+    loan = ledger.transfer("370811", "370812", "land_new", 2026, 1_000, due_date=date(2026, 1, 31), actor="a")
+    repaid = ledger.repay(loan, actor="a")
+    assert overdue(ledger) == [] and balance(ledger, "370812") == 0
+    undo = ledger.reverse(repaid, actor="a", reason="误操作：未实际归还")
+    assert overdue(ledger) == [(loan, "loan")] and balance(ledger, "370812") == 1_000  # owed, and overdue, again
+    ledger.repay(loan, actor="a")
+    assert overdue(ledger) == [] and balance(ledger, "370812") == 0 and balance(ledger, "370811") == 7_000
+    with pytest.raises(QuotaError, match=f"would undo transaction #{loan} twice") as twice:
+        ledger.reverse(undo, actor="a", reason="the first repayment back beside the second")
+    assert "被冲销两次" in twice.value.message_zh
+    with pytest.raises(QuotaError, match="reversed already"):
+        ledger.repay(loan, actor="a")
+    assert balance(ledger, "370811") == 7_000
+    assert_postings_add_up(engine)
+
+
+def test_a_reversed_settlement_leaves_the_reduction_advance_open(ledger: Ledger) -> None:
+    advance = ledger.advance_reduction(
+        "370811", "cod", 2026, 5, source="污水处理厂提标改造", deadline=date(2026, 3, 1), actor="a"
+    )
+    settled = ledger.reduction("370811", "cod", 2026, 5, source="提标改造完成", settles=advance, actor="a")
+    assert overdue(ledger) == []
+    undo = ledger.reverse(settled, actor="a", reason="削减未实际完成")
+    assert overdue(ledger) == [(advance, "reduction_advance")]
+    ledger.reduction("370811", "cod", 2026, 6, source="关停乙厂", settles=advance, actor="a")
+    assert overdue(ledger) == []
+    assert balance(ledger, "370811", "cod") == 5 + 0.7 and balance(ledger, CITY, "cod") == 0.3  # 1 t new, pooled
+    with pytest.raises(QuotaError, match="settled or reversed"):
+        ledger.reduction("370811", "cod", 2026, 6, source="again", settles=advance, actor="a")
+    with pytest.raises(QuotaError, match=f"settled advance #{advance}, which reduction") as twice:
+        ledger.reverse(undo, actor="a", reason="the first settlement back beside the second")
+    assert "已由第" in twice.value.message_zh
+
+
+def test_an_issue_put_back_in_force_counts_again(ledger: Ledger) -> None:
+    """The 预支 cap is 30 % of what was issued: an issue whose reversal was reversed is issued."""
+    issued = ledger.issue(2026, [("370811", "land_new", 10_000)], actor="a")
+    undo = ledger.reverse(issued, actor="a", reason="录入错误")
+    with pytest.raises(QuotaError, match=r"at most 0\.00"):
+        ledger.advance("370811", "land_new", 2026, 1_000, actor="a")
+    ledger.reverse(undo, actor="a", reason="冲销有误")
+    ledger.advance("370811", "land_new", 2026, 3_000, actor="a")
+    assert balance(ledger, "370811") == 10_000
+
+
+def test_a_reservation_whose_reversal_was_reversed_stands_again(ledger: Ledger) -> None:
+    two_county_plan(ledger)
+    reserved = ledger.reserve(review(1_000), year=2026, project_id="XM-1", actor="a")
+    undo = ledger.reverse(reserved, actor="a", reason="误配置")
+    with pytest.raises(QuotaError, match="released since"):
+        ledger.reserve(review(1_000), year=2026, project_id="XM-1", actor="a")
+    ledger.reverse(undo, actor="a", reason="冲销有误")
+    assert balance(ledger, "XM-1", bucket="reserved") == 1_000
+    assert ledger.reserve(review(1_000), year=2026, project_id="XM-1", actor="a") == reserved  # a retry, answered
+    assert balance(ledger, "370811") == 69_000
+
+
+def test_a_reversed_reward_unsettles_its_disposals(ledger: Ledger, stock_blueprint: Blueprint) -> None:
+    ledger.import_stock(stock_blueprint, actor="a")
+    ledger.dispose(ids(ledger)["I1"], "盘活", 40_000, date(2026, 5, 1), actor="a")  # 闲置: 40 000 m² 等量
+    first = ledger.stock_settle("370811", 2026, actor="a")
+    undo = ledger.reverse(first["transaction"], actor="a", reason="奖励记错")
+    assert [d["settlement"] for d in ledger.stock_disposals()] == [None]
+    assert ledger.stock_rates(2026, county="370811")[0]["reward_due_m2"] == 40_000
+    again = ledger.stock_settle("370811", 2026, actor="a")
+    assert (again["disposals"], again["reward_m2"]) == (1, 40_000)
+    assert [d["settlement"] for d in ledger.stock_disposals()] == [again["settlement"]]
+    assert ledger.stock_settle("370811", 2026, actor="a")["disposals"] == 0  # once
+    assert balance(ledger, "370811") == 28_000 and ledger.totals()["land_new"] == 40_000
+    with pytest.raises(QuotaError, match="were settled again since") as twice:
+        ledger.reverse(undo, actor="a", reason="the first reward back beside the second")
+    assert "已重新核算" in twice.value.message_zh
+    assert ledger.totals()["land_new"] == 40_000
