@@ -277,18 +277,13 @@ def _search_area(
             "the blueprint has no county or extent layer: give --within",
             "蓝图没有县级行政区或范围图层：请用 --within 指定选址范围",
         )
-    if coverage is not None:  # the part searched sets the zone: a --within of all China is centred far away
+    if coverage is not None:  # clipped first: the part searched sets the zone (a --within of all China is not)
         covered = shapely.union_all(reproject(coverage.frame.geometry.values, coverage.frame.crs, CGCS2000))
         shape, crs = reproject(shape, crs, CGCS2000).intersection(covered), CGCS2000
-        if shape.is_empty or shape.area == 0:
-            raise InputError("the search area lies outside the blueprint's coverage", "选址范围不在蓝图覆盖范围内")
-    epsg = blueprint.gk_zone_epsg or zone_for_geometry(reproject(shape, crs, CGCS2000), CGCS2000)
-    area = reproject(shape, crs, epsg)
-    if coverage is not None:
-        area = area.intersection(shapely.union_all(coverage.in_crs(epsg).geometry))
-    if area.is_empty or area.area == 0:
+    if shape.is_empty or shape.area == 0:
         raise InputError("the search area lies outside the blueprint's coverage", "选址范围不在蓝图覆盖范围内")
-    return area, epsg
+    epsg = blueprint.gk_zone_epsg or zone_for_geometry(reproject(shape, crs, CGCS2000), CGCS2000)
+    return reproject(shape, crs, epsg), epsg
 
 
 VECTOR_KINDS = (OverlapCheck, InsideCheck, ZoneCompatibleCheck, LandUseClassesCheck)
