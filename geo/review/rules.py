@@ -566,10 +566,11 @@ def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outc
         attributes["class_name"] = cls.name_zh
         kept.append(Piece(check.layer, status, found.geometry[k], attributes, area))
         kept_classes.append(cls)
-        net = area * (1.0 - float(ratio or 0.0))
+        kept_share = 1.0 - float(ratio or 0.0)  # what the 田坎 deduction leaves
+        net = area * kept_share
         deducted += area - net
         if ctx.off_stock_m2 is not None:
-            on_stock += (area - float(ctx.off_stock_m2[k])) * (1.0 - float(ratio or 0.0))
+            on_stock += (area - float(ctx.off_stock_m2[k])) * kept_share
         by_class[cls.code] = by_class.get(cls.code, 0.0) + net
         hit.setdefault(cls.code, cls)
     facts = ItemFacts(by_class_m2={k: round(v, 2) for k, v in sorted(by_class.items())})
