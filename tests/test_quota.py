@@ -189,6 +189,19 @@ def test_advance_may_go_negative_next_year_only(ledger: Ledger) -> None:
         ledger.transfer("370811", "370812", "land_new", 2027, 1, price_wan=1, actor="a")  # no overdraw but by advance
 
 
+def test_no_advance_draws_on_a_year_after_the_plan_years(ledger: Ledger) -> None:
+    """An advance in the last plan year would post into the year after it, which no issue, report or
+    command can name: refused, and nothing is written."""
+    ledger.issue(2100, [("370811", "land_new", 10_000)], actor="a")
+    before = journal_size(ledger)
+    with pytest.raises(QuotaError, match="after the last plan year 2100") as refused:
+        ledger.advance("370811", "land_new", 2100, 1_000, actor="a")
+    assert "2101" in refused.value.message_zh
+    assert journal_size(ledger) == before
+    ledger.advance("370811", "land_new", 2099, 1_000, actor="a")  # draws on 2100: a plan year
+    assert balance(ledger, "370811", year=2100) == 10_000 * 0.7 - 1_000  # 30 % of an issue goes to the city pool
+
+
 def test_advance_is_for_new_construction_quota_only_and_capped(ledger: Ledger) -> None:
     """30 % of the next year's issue (this year's until it is issued); 先补后占: no compensation advance."""
     ledger.issue(2026, [("370811", "land_new", 10_000), ("370811", "land_compensation", 10_000)], actor="a")

@@ -22,6 +22,7 @@ from geo.projects.library import fundable_reason, project_in, require_project
 from geo.quota.accounts import (
     CITY,
     FACTORS,
+    PLAN_YEARS,
     POINT_SUPPLY,
     POLLUTANTS,
     PROJECT_PREFIX,
@@ -465,6 +466,12 @@ class Movements:
                 f"only land_new may be advanced, not {factor} (compensation comes before the land is taken; "
                 "pollutants are advanced from a named reduction)",
                 f"仅新增建设用地计划指标可预支，{FACTORS[factor][0]}不可预支（先补后占；污染物从削减量预支）",
+            )
+        last = PLAN_YEARS[1]
+        if year + 1 > last:  # the advance would draw on a year no issue, report or repayment can name
+            raise QuotaError(
+                f"an advance in {year} would draw on {year + 1}, after the last plan year {last}",
+                f"{year} 年预支将占用 {year + 1} 年指标，超出最后规划年度 {last} 年",
             )
         with writing(self.engine) as conn:
             require_county(conn, county)
