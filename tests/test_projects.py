@@ -254,6 +254,17 @@ def test_an_id_no_route_could_name_again_is_refused(library: ProjectLibrary, pid
     assert library.projects() == []
 
 
+@pytest.mark.parametrize("pid", [".", "..", " .. "])
+def test_a_dot_segment_id_is_refused(library: ProjectLibrary, pid: str) -> None:
+    # /projects/.. is resolved to / by the client before it is sent: the project could never be reached
+    with pytest.raises(InputError, match=r"cannot be named in a URL") as refused:
+        add(library, pid)
+    assert "路径层级" in refused.value.message_zh
+    assert library.projects() == []
+    add(library, "...")  # not a dot segment: "/projects/..." reaches its route
+    assert [p.id for p in library.projects()] == ["..."]
+
+
 def test_an_id_with_a_full_width_space_enters(library: ProjectLibrary) -> None:
     add(library, "XM\u30001")  # a Chinese input method's space is text, not a control character
     assert [p.id for p in library.projects()] == ["XM\u30001"]

@@ -120,8 +120,8 @@ def check_stage(stage: str) -> str:
 
 
 def check_project_id(project_id: str) -> str:
-    """A 项目编号 that every route and command can name again: no ``/`` (a URL path's separator), no
-    control characters."""
+    """A 项目编号 that every route and command can name again: no ``/`` (a URL path's separator), not ``.``
+    or ``..``, no control characters."""
     text = project_id.strip()
     if not text or len(text) > ID_LENGTH:
         raise InputError(f"project id must have 1 to {ID_LENGTH} characters", f"项目编号应为 1 到 {ID_LENGTH} 个字符")
@@ -129,6 +129,11 @@ def check_project_id(project_id: str) -> str:
         raise InputError(
             f"project id {text!r} holds {bad[0]!r} ('/' or a control character)",
             f"项目编号 {text!r} 含有 {bad[0]!r}（“/”或控制字符）",
+        )
+    if text in (".", ".."):  # a URL path's dot segments: clients and proxies resolve them away before any route
+        raise InputError(
+            f"project id {text!r} cannot be named in a URL ('.' and '..' are path steps)",
+            f"项目编号不能为 {text!r}（“.”和“..”在网址中表示路径层级，无法访问）",
         )
     return text
 
