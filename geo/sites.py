@@ -95,9 +95,11 @@ class SiteSearch(BaseModel):
     project: ProjectAttributes
     crs_used: str
     resolution_m: float
-    searched_m2: float
-    feasible_m2: float
-    excluded_m2: dict[str, float] = Field(description="area excluded per review item (overlapping)")
+    searched_m2: float = Field(description="the search area, clipped to the blueprint's coverage")
+    feasible_m2: float = Field(description="cells of the feasible regions (each at least the asked area)")
+    excluded_m2: dict[str, float] = Field(
+        description="area each review item excludes from the cells searched (items overlap)"
+    )
     regions: list[FeasibleRegion]
     sites: list[Site]
     rejected: int = Field(description="candidates the vector review still failed (replaced)")
@@ -169,8 +171,10 @@ def find_sites(
     grid = _Grid(area, epsg, resolution_m or rule.resolution_m, rule.max_cells)
     target_m2 = area_mu * M2_PER_MU * (1 + rule.area_margin)
     warnings: list[str] = []
-    # land outside the search area is excluded like any fail rule (cells touching its outside)
-    excluded = grid.burn([grid.box.difference(area)], touched=True)
+    # the grid spans the area's bounding box: only cells wholly inside the area are searched, the rest
+    # is excluded like any fail rule; excluded and feasible areas count searched cells only
+    searched = ~grid.burn([grid.box.difference(area)], touched=True)
+    excluded = ~searched
     cost = np.zeros(grid.shape, dtype="float32")
     near_cost = np.zeros(grid.shape, dtype="float32")
     excluded_m2: dict[str, float] = {}
@@ -178,7 +182,7 @@ def find_sites(
     for k, item in enumerate(items):
         step("约束图层 constraints", k, len(items))
         fail, warn = _item_masks(item, blueprint, grid, attrs)
-        excluded_m2[item.code] = round(float(fail.sum()) * grid.res**2, 2)
+        excluded_m2[item.code] = round(float((fail & searched).sum()) * grid.res**2, 2)
         excluded |= fail
         cost += rule.weights.get(item.code, rule.default_weight) * warn
     for near in rule.prefer_near:

@@ -258,3 +258,25 @@ def test_distance_to_the_urban_boundary_draws_sites_outside_it_close(tmp_path: P
     assert second.distance(boundary) < 50  # beside it (the gap), not 1 km away
     assert any("距离代价" in r for r in search.sites[1].reasons_zh)
     assert search.sites[0].score > search.sites[1].score
+
+
+def test_excluded_area_counts_only_the_land_searched(tmp_path: Path) -> None:
+    """The grid covers the search area's bounding box; a red line half in an L-shaped --within and half
+    in its notch was counted whole (20 000 m²): only the half inside was excluded from the search.
+
+    No county layer, so the search area is not clipped through EPSG:4490 and keeps its exact corners
+    on the 10 m grid lines: every figure is exact by hand."""
+    root = rect_blueprint(tmp_path / "bp", CLEAN, slope=None)
+    red_line = rect(0.4, 0.6, 0.6, 0.7)  # 200 m × 100 m, across the notch's edge at x = 0.5 km
+    gpd.GeoDataFrame(geometry=[red_line], crs=EPSG).to_file(root / "redline.gpkg")
+    with (root / "blueprint.yaml").open("a", encoding="utf-8") as f:
+        f.write("  ecological_redline: {path: redline.gpkg}\n")
+    notched = shapely.difference(rect(0.2, 0.2, 0.8, 0.8), rect(0.5, 0.5, 0.8, 0.8))  # 600 m square less a quarter
+    within = gpd.GeoDataFrame(geometry=[notched], crs=EPSG)
+    project = {"project_type": "industrial", "investment_wan": 1e6}
+    search = find_sites(load_blueprint(root), area_mu=50, n=1, project=project, within=within)
+    assert search.searched_m2 == 600 * 600 - 300 * 300
+    assert search.excluded_m2["ecological_redline"] == 100 * 100  # the half west of x = 0.5 km; was 200 × 100
+    assert search.feasible_m2 == search.searched_m2 - search.excluded_m2["ecological_redline"]
+    assert sum(r.area_m2 for r in search.regions) == search.feasible_m2
+    assert all(v == 0 for code, v in search.excluded_m2.items() if code != "ecological_redline")
