@@ -35,6 +35,7 @@ class ChangePiece(BaseModel):
 
     id: str
     area_m2: float
+    area_ha: float
     area_mu: float
     geometry: dict[str, Any] = Field(description="EPSG:4490 GeoJSON")
     verdict: str | None = Field(default=None, description="the added piece's own review verdict")
@@ -42,19 +43,30 @@ class ChangePiece(BaseModel):
 
 
 class ChangeCheck(BaseModel):
-    """The comparison's figures and its conclusion in the policy's terms."""
+    """The comparison's figures and its conclusion in the policy's terms. Every area is in m² (2 decimals)
+    with 公顷 (``_ha``, 4 decimals: one m²) and 亩 (``_mu``, 4 decimals) beside it, as the contract reports areas."""
 
     crs_used: str
     prereview_m2: float
+    prereview_ha: float
     prereview_mu: float
     new_m2: float
+    new_ha: float
     new_mu: float
     area_change_m2: float
+    area_change_ha: float
+    area_change_mu: float
     area_change_ratio: float = Field(description="(new − 预审) / 预审")
     overlap_m2: float
+    overlap_ha: float
+    overlap_mu: float
     overlap_ratio: float = Field(description="intersection / 预审 area")
     added_m2: float
+    added_ha: float
+    added_mu: float
     removed_m2: float
+    removed_ha: float
+    removed_mu: float
     max_area_increase: float
     min_overlap: float
     exceeds: bool
@@ -129,8 +141,9 @@ def compare_boundaries(
     _refuse_speck(old_m2, "pre-review (预审)", "预审范围", prof)
     _refuse_speck(new_m2, "new (报批)", "报批范围", prof)
     overlap_m2 = float(old.intersection(cur).area)
-    added = [p for p in shapely.get_parts(polygonal_part(cur.difference(old))) if p.area > PIECE_MIN_M2]
-    removed = [p for p in shapely.get_parts(polygonal_part(old.difference(cur))) if p.area > PIECE_MIN_M2]
+    gained, lost = cur.difference(old), old.difference(cur)
+    added = [p for p in shapely.get_parts(polygonal_part(gained)) if p.area > PIECE_MIN_M2]
+    removed = [p for p in shapely.get_parts(polygonal_part(lost)) if p.area > PIECE_MIN_M2]
     change = (new_m2 - old_m2) / old_m2
     overlap = overlap_m2 / old_m2
     reasons_zh: list[str] = []
@@ -154,15 +167,25 @@ def compare_boundaries(
     return ChangeCheck(
         crs_used=f"EPSG:{epsg}",
         prereview_m2=round(old_m2, 2),
-        prereview_mu=round(Area(old_m2).mu, 4),
+        prereview_ha=_ha(old_m2),
+        prereview_mu=_mu(old_m2),
         new_m2=round(new_m2, 2),
-        new_mu=round(Area(new_m2).mu, 4),
+        new_ha=_ha(new_m2),
+        new_mu=_mu(new_m2),
         area_change_m2=round(new_m2 - old_m2, 2),
+        area_change_ha=_ha(new_m2 - old_m2),
+        area_change_mu=_mu(new_m2 - old_m2),
         area_change_ratio=round(change, 6),
         overlap_m2=round(overlap_m2, 2),
+        overlap_ha=_ha(overlap_m2),
+        overlap_mu=_mu(overlap_m2),
         overlap_ratio=round(overlap, 6),
-        added_m2=round(float(cur.difference(old).area), 2),
-        removed_m2=round(float(old.difference(cur).area), 2),
+        added_m2=round(float(gained.area), 2),
+        added_ha=_ha(float(gained.area)),
+        added_mu=_mu(float(gained.area)),
+        removed_m2=round(float(lost.area), 2),
+        removed_ha=_ha(float(lost.area)),
+        removed_mu=_mu(float(lost.area)),
         max_area_increase=rule.max_area_increase,
         min_overlap=rule.min_overlap,
         exceeds=exceeds,
@@ -178,13 +201,24 @@ def compare_boundaries(
     )
 
 
+def _ha(m2: float) -> float:
+    """公顷 to 4 decimals (one m²), rounded from the unrounded m² as the review's ``area_ha`` is."""
+    return round(Area(m2).ha, 4)
+
+
+def _mu(m2: float) -> float:
+    """亩 to 4 decimals, rounded from the unrounded m²."""
+    return round(Area(m2).mu, 4)
+
+
 def _pieces(prefix: str, parts: list[shapely.Geometry], epsg: int) -> list[ChangePiece]:
     shapes = reproject(np.array(parts, dtype=object), epsg, CGCS2000) if parts else []
     return [
         ChangePiece(
             id=f"{prefix}{k}",
             area_m2=round(float(part.area), 2),
-            area_mu=round(Area(float(part.area)).mu, 4),
+            area_ha=_ha(float(part.area)),
+            area_mu=_mu(float(part.area)),
             geometry=shapely.geometry.mapping(shape),
         )
         for k, (part, shape) in enumerate(zip(parts, shapes, strict=True), start=1)
@@ -195,6 +229,7 @@ _ENV = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=jinja2.select_autoescape(["html"]),
 )
+_ENV.filters["area"] = Area  # the page writes areas by the one rule of every text (m², 公顷, 亩)
 
 
 def change_check_html(check: ChangeCheck, size: int = 240) -> str:

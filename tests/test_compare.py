@@ -51,6 +51,51 @@ def test_ninety_percent_overlap_twelve_percent_more_area_exceeds() -> None:
     assert any("聊城" in b for b in check.basis)
 
 
+OLD_SQUARE = box(0, 0, 110, 110)  # 12 100 m² = 1.2100 公顷
+NEW_SQUARE = box(30.3, 20.3, 145.6, 135.6)  # 115.3² = 13 294.09 m² = 1.329409 → 1.3294 公顷
+# by hand: overlap 79.7 × 89.7 = 7 149.09 m², added 13 294.09 − 7 149.09 = 6 145 m²,
+# removed 12 100 − 7 149.09 = 4 950.91 m², change +1 194.09 m²; each in 公顷 = m² / 10 000 to 4 decimals
+SQUARES_HA = {
+    "prereview_ha": 1.21,
+    "new_ha": 1.3294,
+    "area_change_ha": 0.1194,
+    "overlap_ha": 0.7149,
+    "added_ha": 0.6145,
+    "removed_ha": 0.4951,
+}
+SQUARES_TEXT = [  # geo.crs.Area's rule: m² 2 decimals, 公顷 4, 亩 2
+    "12,100.00 m²（1.2100 公顷，18.15 亩）",
+    "13,294.09 m²（1.3294 公顷，19.94 亩）",
+    "增加 1,194.09 m²（0.1194 公顷，1.79 亩）",
+    "7,149.09 m²（0.7149 公顷，10.72 亩）",
+    "6,145.00 m²（0.6145 公顷，",
+    "4,950.91 m²（0.4951 公顷，7.43 亩）",
+    "<td>0.6145</td>",  # the added and removed pieces' 公顷 column
+    "<td>0.4951</td>",
+]
+
+
+def test_every_area_is_given_in_hectares_too() -> None:
+    """The contract reports areas in m², 公顷 and 亩: each area of the result has its 公顷 beside it, the
+    existing m² and 亩 figures unchanged, and the page writes all three."""
+    check = compare_boundaries(parcel_frame(OLD_SQUARE), parcel_frame(NEW_SQUARE))
+    assert {key: getattr(check, key) for key in SQUARES_HA} == SQUARES_HA
+    assert [p.area_ha for p in check.added] == [0.6145] and [p.area_ha for p in check.removed] == [0.4951]
+    assert (check.prereview_m2, check.new_m2, check.overlap_m2) == (12_100, 13_294.09, 7_149.09)
+    assert (check.prereview_mu, check.new_mu) == (18.15, 19.9411)
+    # 1 亩 = 10,000/15 m²: 1,194.09, 7,149.09, 6,145 and 4,950.91 m² × 0.0015
+    assert (check.area_change_mu, check.overlap_mu, check.added_mu, check.removed_mu) == (
+        1.7911,
+        10.7236,
+        9.2175,
+        7.4264,
+    )
+    assert check.exceeds is True and check.overlap_ratio == pytest.approx(7_149.09 / 12_100, abs=1e-6)
+    page = change_check_html(check)
+    for text in SQUARES_TEXT:
+        assert text in page
+
+
 @pytest.mark.parametrize(
     ("new", "exceeds", "change", "overlap"),
     [
@@ -137,6 +182,22 @@ def test_cli_json_and_html(tmp_path: Path, blueprint_dir: Path) -> None:
     assert "预审变更比对" in out.read_text(encoding="utf-8")
 
 
+def test_cli_gives_hectares_in_json_and_html(tmp_path: Path) -> None:
+    old = _write(OLD_SQUARE, tmp_path / "prereview.geojson")
+    new = _write(NEW_SQUARE, tmp_path / "new.geojson")
+    result = runner.invoke(app, ["compare", str(old), str(new), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert {key: body[key] for key in SQUARES_HA} == SQUARES_HA
+    assert [p["area_ha"] for p in body["added"]] == [0.6145] and [p["area_ha"] for p in body["removed"]] == [0.4951]
+    out = tmp_path / "change.html"
+    result = runner.invoke(app, ["compare", str(old), str(new), "-f", "html", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    page = out.read_text(encoding="utf-8")
+    for text in SQUARES_TEXT:
+        assert text in page
+
+
 def test_cli_bad_input_exits_2(tmp_path: Path) -> None:
     old = _write(box(0, 0, 100, 100), tmp_path / "prereview.geojson")
     result = runner.invoke(app, ["compare", str(old), str(tmp_path / "missing.geojson")])
@@ -168,6 +229,9 @@ def test_api_compare_with_a_stored_review(client: TestClient, keys: dict[str, st
     assert body["area_change_ratio"] == pytest.approx(0.12, abs=1e-3)
     assert body["overlap_ratio"] == pytest.approx(0.90, abs=1e-3)
     assert body["added_m2"] == pytest.approx(2_200, abs=5) and body["removed_m2"] == pytest.approx(1_000, abs=5)
+    assert body["new_ha"] == pytest.approx(1.12, abs=1e-3) and body["added"][0]["area_ha"] == pytest.approx(
+        0.22, abs=1e-3
+    )
     assert body["added"][0]["verdict"] is not None  # reviewed against the service's blueprint
     r = client.post(f"/api/v1/reviews/{review_id}/compare?parcel=nope", json=new, headers=auth(keys))
     assert_problem(r, 404)
