@@ -276,6 +276,95 @@ def test_bad_uploads(client: TestClient, keys: dict[str, str], name: str, data: 
     assert_problem(_upload(client, keys, name, data), status)
 
 
+def _sent_as(client: TestClient, keys: dict[str, str], filename: str, data: bytes) -> Any:
+    """A multipart upload whose part names its file by exactly these bytes (UTF-8), as a client may: httpx
+    would percent-encode control characters, and leave out an empty name."""
+    head = f'--b\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n\r\n'.encode()
+    body = head + data + b"\r\n--b--\r\n"
+    return client.post(
+        "/api/v1/reviews", content=body, headers={**auth(keys), "content-type": "multipart/form-data; boundary=b"}
+    )
+
+
+DAMAGED_ZIP = b"PK\x03\x04broken"
+
+
+def _zipped(members: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return out.getvalue()
+
+
+def _not_ours(problem: dict[str, Any]) -> None:
+    """Neither message names the file as the server saved it, nor where."""
+    for text in (problem["message_en"], problem["message_zh"]):
+        assert not re.search(r"upload\.(zip|txt|gpkg|geojson|kml|dxf|shp)", text), text
+        assert "lantu-upload-" not in text and tempfile.gettempdir() not in text, text
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "reason"),
+    [
+        ("地块坐标.txt", "[地块坐标]\n4,1,A,x,面,,,,@\nJ1,1,abc,def\n".encode("gbk"), "line"),
+        ("地块坐标.txt", b"no coordinates here", "line 1"),
+        ("报批地块.zip", DAMAGED_ZIP, "not a readable zip archive"),
+        ("报批地块.zip", _zipped({"readme.txt": b"hi"}), "found 0"),
+        ("报批地块.zip", _zipped({"p.shp": b"x", "p.dbf": b"y"}), "not a readable shp file"),
+        ("报批地块.gpkg", b"not a database", "not a readable gpkg file"),
+        ("报批地块.geojson", b"{not json", "not valid JSON"),
+    ],
+)
+def test_upload_errors_name_the_file_as_sent(
+    client: TestClient, keys: dict[str, str], name: str, data: bytes, reason: str
+) -> None:
+    """A file that cannot be read is named as its sender named it, in both languages: never by the name
+    and folder the server saved it under."""
+    problem = assert_problem(_upload(client, keys, name, data), 422)
+    assert problem["message_en"].startswith(f"{name}: ") and reason in problem["message_en"]
+    assert problem["message_zh"].startswith(f"{name}：")
+    _not_ours(problem)
+
+
+def test_upload_warnings_name_the_file_as_sent(client: TestClient, keys: dict[str, str], tmp_path: Path) -> None:
+    """A warning about the file, kept in the stored review, names it as its sender did too."""
+    parcel_frame(rect(1.2, 1.2, 1.6, 1.6), id="A").to_file(tmp_path / "p.shp")
+    shapes = _zipped({f"p{s}": (tmp_path / f"p{s}").read_bytes() for s in (".shp", ".shx", ".prj")})  # no .dbf
+    r = _upload(client, keys, "报批地块.zip", shapes)
+    assert r.status_code == 201, r.text
+    assert [w for w in r.json()["warnings"] if w.startswith("报批地块.zip: the shapefile has no .dbf")]
+    assert "upload.zip" not in r.text
+
+
+@pytest.mark.parametrize(
+    ("filename", "shown"),
+    [
+        ("C:\\Users\\张三\\Desktop\\地块坐标.zip", "地块坐标.zip"),  # a browser on Windows sends the whole path
+        ("../../etc/地块.zip", "地块.zip"),
+        ("地\x1b[2J块\u202e\u200b.zip", "地[2J块.zip"),  # an escape, a bidi override, a zero-width space
+        ("地\t块.zip", "地 块.zip"),
+        ("地" * 300 + ".zip", "地" * 95 + "….zip"),
+    ],
+)
+def test_a_file_name_is_quoted_clean(client: TestClient, keys: dict[str, str], filename: str, shown: str) -> None:
+    assert reviews.sent_name(filename) == shown and len(shown) <= reviews.MAX_SENT_NAME
+    problem = assert_problem(_sent_as(client, keys, filename, DAMAGED_ZIP), 422)
+    assert problem["message_en"] == f"{shown}: not a readable zip archive"
+    assert problem["message_zh"] == f"{shown}：不是有效的 zip 压缩包"
+    _not_ours(problem)
+
+
+@pytest.mark.parametrize("filename", ["", "\x1b\u202e", "a/", "地块.exe"])
+def test_a_file_without_a_usable_name_is_refused_saying_so(
+    client: TestClient, keys: dict[str, str], filename: str
+) -> None:
+    problem = assert_problem(_sent_as(client, keys, filename, DAMAGED_ZIP), 422)
+    en, zh = ("地块.exe", "地块.exe") if filename == "地块.exe" else ("the uploaded file", "上传的文件")
+    assert problem["message_en"].startswith(f"{en}: unsupported file type; use one of .geojson")
+    assert problem["message_zh"].startswith(f"{zh}：不支持的文件类型")
+
+
 def test_upload_without_file_part(client: TestClient, keys: dict[str, str]) -> None:
     r = client.post("/api/v1/reviews", data={"x": "1"}, files={"other": ("a.txt", b"a")}, headers=auth(keys))
     assert_problem(r, 422)
@@ -488,7 +577,11 @@ def test_an_upload_is_read_in_a_child(
         # the child dies as GDAL crashing would (SIGKILL: a SIGSEGV has faulthandler print a dump in the log)
         monkeypatch.setattr(reviews, "read_parcels", lambda *_, **__: os.kill(os.getpid(), signal.SIGKILL))
         problem = assert_problem(_upload(c, keys, "报批坐标.txt", data), 422)
-        assert "could not be read" in problem["detail"] and "读取进程意外退出" in problem["message_zh"]
+        assert (
+            problem["detail"].startswith("报批坐标.txt could not be read")
+            and "读取进程意外退出" in problem["message_zh"]
+        )
+        assert problem["message_zh"].startswith("报批坐标.txt 无法读取")
         monkeypatch.undo()
         assert c.post("/api/v1/reviews", json=PASSING, headers=auth(keys)).status_code == 201
     assert not list(tmp_path.glob("lantu-upload-*"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -58,6 +59,8 @@ router = APIRouter(tags=["reviews"])
 PARSED_HERE_BYTES = 2 * 1024 * 1024  # a larger JSON body is parsed in a forked child (``in_child``)
 PAPERS_HERE_PARCELS = 20  # a paper of a review of more parcels is rendered in a forked child (``_cached``)
 JSON_TYPES = ("application/json", "application/geo+json")
+MAX_SENT_NAME = 100  # characters of a client's file name quoted back in a message
+MAX_SUFFIX = 10  # a suffix longer than any we read is not kept when a long name is cut
 
 REQUEST_BODY = {
     "requestBody": {
@@ -197,29 +200,43 @@ def _parse_json(data: bytes, crs: str | None, limits: ReadLimits) -> gpd.GeoData
     return check_size(frame, max_parcels=limits.max_parcels, max_vertices=limits.max_vertices)
 
 
+def sent_name(filename: str | None) -> str | None:
+    """The client's name for its file as a message may quote it: the base name alone (a browser on Windows
+    may send the whole path), printable characters only (no escape sequence or bidi override reaches the
+    page or terminal that shows the message), at most ``MAX_SENT_NAME`` of them, the suffix kept; None when
+    nothing is left."""
+    base = re.split(r"[/\\]", filename or "")[-1]
+    name = "".join(c if c.isprintable() else " " if c.isspace() else "" for c in base).strip()
+    if len(name) > MAX_SENT_NAME:
+        suffix = Path(name).suffix if len(Path(name).suffix) <= MAX_SUFFIX else ""
+        name = f"{name[: MAX_SENT_NAME - 1 - len(suffix)]}…{suffix}"
+    return name or None
+
+
 def _read_upload(
-    source: BinaryIO, suffix: str, crs: str | None, limits: ReadLimits, settings: Settings, deadline: float
+    source: BinaryIO, name: str, crs: str | None, limits: ReadLimits, settings: Settings, deadline: float
 ) -> gpd.GeoDataFrame:
     """An upload saved under a name of ours, then read in a child forked for it (``in_child``): a file on
     which its reader hangs is stopped at the work timeout, and one on which it crashes (a damaged
     GeoPackage in GDAL, say) ends that child, not the server. The file is removed here, whatever the
-    child's end."""
+    child's end. Messages call it ``name``, the client's (``sent_name``), never ours."""
+    suffix = Path(name).suffix.lower()
     with tempfile.TemporaryDirectory(prefix="lantu-upload-") as tmp:
         path = Path(tmp) / f"upload{suffix}"  # never the client's file name
         with path.open("wb") as out:
             shutil.copyfileobj(source, out, 1024 * 1024)
         try:
-            return in_child(partial(_read_file, path, crs, limits), settings=settings, deadline=deadline)
+            return in_child(partial(_read_file, path, name, crs, limits), settings=settings, deadline=deadline)
         except ReviewAborted as ended:
             log.warning("an upload (%s) ended the child reading it: %s", suffix, ended)
             raise FormatError(
-                "the upload could not be read: the process reading it ended without a result (a damaged file?)",
-                "上传文件无法读取：读取进程意外退出（文件是否损坏？）",
+                f"{name} could not be read: the process reading it ended without a result (a damaged file?)",
+                f"{name} 无法读取：读取进程意外退出（文件是否损坏？）",
             ) from None
 
 
-def _read_file(path: Path, crs: str | None, limits: ReadLimits) -> gpd.GeoDataFrame:
-    frame = read_parcels(path, crs=crs, limits=limits)
+def _read_file(path: Path, name: str, crs: str | None, limits: ReadLimits) -> gpd.GeoDataFrame:
+    frame = read_parcels(path, crs=crs, limits=limits, shown=name)
     return check_size(frame, max_parcels=limits.max_parcels, max_vertices=limits.max_vertices)
 
 
@@ -240,14 +257,14 @@ async def _parcels_from_request(
             upload = form.get("file")
             if not isinstance(upload, UploadFile):
                 raise FormatError("the multipart body needs a 'file' part", "上传请求缺少 file 字段")
-            suffix = Path(upload.filename or "").suffix.lower()
-            if suffix not in SUPPORTED_SUFFIXES:
+            name = sent_name(upload.filename)
+            if name is None or Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
                 raise FormatError(
-                    f"unsupported upload {upload.filename!r}; use one of {', '.join(SUPPORTED_SUFFIXES)}",
-                    f"不支持的上传文件 {upload.filename!r}",
+                    f"{name or 'the uploaded file'}: unsupported file type; use one of {', '.join(SUPPORTED_SUFFIXES)}",
+                    f"{name or '上传的文件'}：不支持的文件类型；支持：{'、'.join(SUPPORTED_SUFFIXES)}",
                 )
             await upload.seek(0)
-            return await ticket.run(_read_upload, upload.file, suffix, crs, limits, settings, pool.deadline())
+            return await ticket.run(_read_upload, upload.file, name, crs, limits, settings, pool.deadline())
     raise UnsupportedMediaError(
         f"content type {ctype or 'none'!r} is not accepted; send GeoJSON (application/json) or multipart/form-data",
         f"不支持的内容类型 {ctype or '无'!r}；请发送 GeoJSON（application/json）或 multipart/form-data 上传",

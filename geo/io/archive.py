@@ -22,52 +22,57 @@ def check_zip(
     max_total: int = MAX_TOTAL_BYTES,
     max_ratio: int = MAX_RATIO,
     max_entries: int = MAX_ENTRIES,
+    shown: str | None = None,
 ) -> list[str]:
-    """Refuse traversal, absolute paths, symlinks, nested archives and bombs; return the entry names."""
+    """Refuse traversal, absolute paths, symlinks, nested archives and bombs; return the entry names.
+
+    Messages call the archive ``shown``, else by its own name: a server's copy of an upload goes by the
+    name its sender gave it."""
+    called = shown or path.name
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
-        raise FormatError(f"{path.name}: not a readable zip archive", f"{path.name}：不是有效的 zip 压缩包") from exc
+        raise FormatError(f"{called}: not a readable zip archive", f"{called}：不是有效的 zip 压缩包") from exc
     with archive:
         infos = archive.infolist()
         if len(infos) > max_entries:
             raise TooLargeError(
-                f"{path.name}: {len(infos)} entries (limit {max_entries})",
-                f"{path.name}：压缩包内文件数 {len(infos)} 超过上限 {max_entries}",
+                f"{called}: {len(infos)} entries (limit {max_entries})",
+                f"{called}：压缩包内文件数 {len(infos)} 超过上限 {max_entries}",
             )
         total = 0
         for info in infos:
             name = PurePosixPath(info.filename.replace("\\", "/"))
             if name.is_absolute() or ".." in name.parts or (name.parts and ":" in name.parts[0]):
                 raise FormatError(
-                    f"{path.name}: entry {info.filename!r} points outside the archive",
-                    f"{path.name}：压缩包条目 {info.filename!r} 含有越界路径",
+                    f"{called}: entry {info.filename!r} points outside the archive",
+                    f"{called}：压缩包条目 {info.filename!r} 含有越界路径",
                 )
             if len(info.filename.encode()) > MAX_PATH_BYTES or any(
                 len(p.encode()) > MAX_PART_BYTES for p in name.parts
             ):
                 raise FormatError(  # the file system refuses it (ENAMETOOLONG) once the entry is extracted
-                    f"{path.name}: entry name of {len(info.filename.encode()):,} bytes is too long",
-                    f"{path.name}：压缩包条目名称过长（{len(info.filename.encode()):,} 字节）",
+                    f"{called}: entry name of {len(info.filename.encode()):,} bytes is too long",
+                    f"{called}：压缩包条目名称过长（{len(info.filename.encode()):,} 字节）",
                 )
             if stat.S_ISLNK(info.external_attr >> 16):
                 raise FormatError(
-                    f"{path.name}: entry {info.filename!r} is a symbolic link",
-                    f"{path.name}：压缩包条目 {info.filename!r} 是符号链接",
+                    f"{called}: entry {info.filename!r} is a symbolic link",
+                    f"{called}：压缩包条目 {info.filename!r} 是符号链接",
                 )
             if name.suffix.lower() in (".zip", ".kmz", ".gz", ".7z", ".rar"):
-                raise FormatError(f"{path.name}: nested archive {info.filename!r}", f"{path.name}：不支持嵌套压缩包")
+                raise FormatError(f"{called}: nested archive {info.filename!r}", f"{called}：不支持嵌套压缩包")
             total += info.file_size
             if info.file_size > max_ratio * max(info.compress_size, 1) and info.file_size > 1024 * 1024:
                 raise TooLargeError(
-                    f"{path.name}: entry {info.filename!r} expands {info.file_size} bytes "
+                    f"{called}: entry {info.filename!r} expands {info.file_size} bytes "
                     f"from {info.compress_size} (a zip bomb?)",
-                    f"{path.name}：条目 {info.filename!r} 压缩比异常（疑似压缩炸弹）",
+                    f"{called}：条目 {info.filename!r} 压缩比异常（疑似压缩炸弹）",
                 )
             if total > max_total:
                 raise TooLargeError(
-                    f"{path.name}: more than {max_total} bytes uncompressed",
-                    f"{path.name}：解压后超过 {max_total} 字节",
+                    f"{called}: more than {max_total} bytes uncompressed",
+                    f"{called}：解压后超过 {max_total} 字节",
                 )
         return [i.filename for i in infos if not i.is_dir()]
 
@@ -75,15 +80,19 @@ def check_zip(
 CHUNK = 1024 * 1024
 
 
-def extract_zip(path: Path, dest: Path, *, max_total: int = MAX_TOTAL_BYTES, **checks: int) -> list[Path]:
+def extract_zip(
+    path: Path, dest: Path, *, max_total: int = MAX_TOTAL_BYTES, shown: str | None = None, **checks: int
+) -> list[Path]:
     """Extract a checked archive into ``dest``, counting what is really written.
 
     Each entry's declared size is checked first (the sum must fit ``max_total``); while
     extracting, the bytes actually inflated are counted and extraction stops as soon
     as an entry exceeds its declared size or the total exceeds ``max_total``, so a
     lying header cannot make the server write (or GDAL read) more than the budget.
+    Messages call the archive ``shown``, as :func:`check_zip` does.
     """
-    names = check_zip(path, max_total=max_total, **checks)
+    names = check_zip(path, max_total=max_total, shown=shown, **checks)
+    called = shown or path.name
     written: list[Path] = []
     total = 0
     with zipfile.ZipFile(path) as archive:
@@ -97,8 +106,8 @@ def extract_zip(path: Path, dest: Path, *, max_total: int = MAX_TOTAL_BYTES, **c
                 out_file = target.open("wb")
             except (IsADirectoryError, FileExistsError, NotADirectoryError) as exc:  # 'a' and 'a/b', or '.'
                 raise FormatError(
-                    f"{path.name}: entry {info.filename!r} collides with another entry's folder or file",
-                    f"{path.name}：条目 {info.filename!r} 与其他条目的文件夹或文件同名",
+                    f"{called}: entry {info.filename!r} collides with another entry's folder or file",
+                    f"{called}：条目 {info.filename!r} 与其他条目的文件夹或文件同名",
                 ) from exc
             try:
                 with out_file as out, archive.open(info) as source:
@@ -107,20 +116,20 @@ def extract_zip(path: Path, dest: Path, *, max_total: int = MAX_TOTAL_BYTES, **c
                         total += len(chunk)
                         if size > info.file_size:
                             raise TooLargeError(
-                                f"{path.name}: entry {info.filename!r} inflates beyond its declared "
+                                f"{called}: entry {info.filename!r} inflates beyond its declared "
                                 f"{info.file_size} bytes",
-                                f"{path.name}：条目 {info.filename!r} 解压后超过其声明的大小",
+                                f"{called}：条目 {info.filename!r} 解压后超过其声明的大小",
                             )
                         if total > max_total:
                             raise TooLargeError(
-                                f"{path.name}: more than {max_total} bytes uncompressed",
-                                f"{path.name}：解压后超过 {max_total} 字节",
+                                f"{called}: more than {max_total} bytes uncompressed",
+                                f"{called}：解压后超过 {max_total} 字节",
                             )
                         out.write(chunk)
             except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError) as exc:
                 raise FormatError(
-                    f"{path.name}: entry {info.filename!r} cannot be extracted",
-                    f"{path.name}：条目 {info.filename!r} 无法解压",
+                    f"{called}: entry {info.filename!r} cannot be extracted",
+                    f"{called}：条目 {info.filename!r} 无法解压",
                 ) from exc
             written.append(target)
     assert len(written) == len(names)

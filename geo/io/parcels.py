@@ -10,6 +10,8 @@ import re
 import tempfile
 import warnings
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -24,7 +26,7 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError as ProjCRSError
 
 from geo.crs import proj_definition, zone_for_geometry
-from geo.errors import CRSError, FormatError, TooLargeError
+from geo.errors import CRSError, FormatError, InputError, TooLargeError
 from geo.forked import gdal_call, gdal_gate
 from geo.io.archive import extract_zip
 from geo.io.coordtxt import parse_coordinate_text, write_coordinate_text
@@ -327,6 +329,7 @@ def read_parcels(
     crs: str | None = None,
     limits: ReadLimits | None = None,
     line_buffer: float | None = None,
+    shown: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Read parcels from a file by its suffix; the frame always carries a CRS or raises.
 
@@ -335,38 +338,40 @@ def read_parcels(
     are checked while reading: an archive is extracted under a byte budget, GDAL
     formats are read in chunks of features, and reading stops at the first excess.
     ``line_buffer`` (metres each side) turns the ``线``/``点`` records of a coordinate
-    text into corridors; other formats do not take it.
+    text into corridors; other formats do not take it. Messages and warnings call the file
+    ``shown``, else by its own name: a server's copy of an upload goes by the name its sender gave it.
     """
     path = Path(path)
+    called = shown or path.name
     suffix = path.suffix.lower()
     if line_buffer is not None and suffix != ".txt":
         raise FormatError(
-            f"a line buffer applies to coordinate text (.txt) files, not {path.name!r}",
-            f"线状缓冲只适用于界址点坐标文本（.txt），不适用于 {path.name!r}",
+            f"a line buffer applies to coordinate text (.txt) files, not {called!r}",
+            f"线状缓冲只适用于界址点坐标文本（.txt），不适用于 {called!r}",
         )
     if not path.is_file():
         raise FormatError(f"file not found: {path}", f"文件不存在：{path}")
     if suffix not in SUPPORTED_SUFFIXES:
         raise FormatError(
-            f"unsupported parcel file {path.name!r}; use one of {', '.join(SUPPORTED_SUFFIXES)}",
-            f"不支持的地块文件 {path.name!r}；支持：{'、'.join(SUPPORTED_SUFFIXES)}",
+            f"unsupported parcel file {called!r}; use one of {', '.join(SUPPORTED_SUFFIXES)}",
+            f"不支持的地块文件 {called!r}；支持：{'、'.join(SUPPORTED_SUFFIXES)}",
         )
     if suffix in (".zip", ".kmz"):
         with tempfile.TemporaryDirectory(prefix="lantu-zip-") as tmp:
             budget = {"max_total": limits.max_bytes} if limits is not None else {}
-            files = extract_zip(path, Path(tmp), **budget)
+            files = extract_zip(path, Path(tmp), shown=called, **budget)
             wanted = (".shp", ".gpkg", ".kml", ".geojson") if suffix == ".zip" else (".kml",)
             found = [f for f in files if f.suffix.lower() in wanted]
             if len(found) != 1:
                 raise FormatError(
-                    f"{path.name}: expected one {'/'.join(wanted)} file inside, found {len(found)}",
-                    f"{path.name}：压缩包内应有且只有一个 {'/'.join(wanted)} 文件，实际 {len(found)} 个",
+                    f"{called}: expected one {'/'.join(wanted)} file inside, found {len(found)}",
+                    f"{called}：压缩包内应有且只有一个 {'/'.join(wanted)} 文件，实际 {len(found)} 个",
                 )
-            frame = _read_file(found[0], layer=layer, crs=crs, limits=limits, shown=path.name)
+            frame = _read_file(found[0], layer=layer, crs=crs, limits=limits, shown=called)
             if frame.crs is None and suffix == ".kmz":
                 frame = frame.set_crs(4326)
             return frame
-    return _read_file(path, layer=layer, crs=crs, limits=limits, shown=path.name, line_buffer=line_buffer)
+    return _read_file(path, layer=layer, crs=crs, limits=limits, shown=called, line_buffer=line_buffer)
 
 
 def _read_file(
@@ -383,16 +388,19 @@ def _read_file(
         limits.size(path.stat().st_size, shown)
     if suffix in (".geojson", ".json"):
         raw = path.read_bytes()
-        return parse_geojson_bytes(raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw, limits=limits, crs=crs)
+        with _named(shown):
+            return parse_geojson_bytes(raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw, limits=limits, crs=crs)
     if suffix == ".txt":
         given = None if crs is None else user_crs(crs)
-        frame = parse_coordinate_text(path.read_bytes(), line_buffer=line_buffer, crs=given)
+        with _named(shown):
+            frame = parse_coordinate_text(path.read_bytes(), line_buffer=line_buffer, crs=given)
         if limits is not None:
             limits.parcels(len(frame))
             limits.vertices(int(shapely.get_num_coordinates(frame.geometry.values).sum()))
         return _given_crs_unused(frame, crs, shown, shown)
     try:
-        frame = _read_gdal(path, layer=layer, limits=limits, entity_factor=10 if suffix == ".dxf" else 1)
+        with _named(shown):
+            frame = _read_gdal(path, layer=layer, limits=limits, entity_factor=10 if suffix == ".dxf" else 1)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         log.info("GDAL could not read %s: %s", path, exc)
         raise FormatError(
@@ -428,6 +436,16 @@ def _read_file(
         f"{shown} declares no CRS (a shapefile needs its .prj; else give the CRS: --crs or ?crs=, e.g. EPSG:4527)",
         f"{shown} 未声明坐标系（shapefile 需附 .prj 文件；否则请用 --crs 或 ?crs= 指定，如 EPSG:4527）",
     )
+
+
+@contextmanager
+def _named(shown: str) -> Iterator[None]:
+    """Errors of reading that name a line, a feature or a limit but no file, named by the file as well: a
+    review of an upload, or of one of a batch of files, says which file is at fault."""
+    try:
+        yield
+    except InputError as exc:
+        raise type(exc)(f"{shown}: {exc.message_en}", f"{shown}：{exc.message_zh}", where=exc.where) from exc
 
 
 def _declared_encoding(shp: Path) -> bool:
@@ -517,20 +535,19 @@ def _read_gdal(path: Path, *, layer: str | None, limits: ReadLimits | None, enti
 @gdal_call
 def _read_layer(path: Path, layer: str | None, **window: int) -> gpd.GeoDataFrame:
     """One layer through pyogrio, which gives a plain table for a layer without geometry (a GeoPackage's
-    attribute table): that is no parcels."""
+    attribute table): that is no parcels. Its errors name no file (``_read_file`` names it as shown)."""
     try:
         frame = gpd.read_file(path, layer=layer, engine="pyogrio", **window)
     except shapely.errors.GEOSException as exc:  # GDAL hands on what GEOS refuses: a ring unclosed or too short
         raise FormatError(
-            f"{path.name}: unreadable geometry ({exc}); each ring must end at its first point and have at least "
-            "4 points",
-            f"{path.name}：几何无法解析（{exc}）；每个圈须首尾点相同且至少 4 个点",
+            f"unreadable geometry ({exc}); each ring must end at its first point and have at least 4 points",
+            f"几何无法解析（{exc}）；每个圈须首尾点相同且至少 4 个点",
         ) from exc
     if not isinstance(frame, gpd.GeoDataFrame):
         named = f"layer {layer!r}" if layer else "its layer"
         raise FormatError(
-            f"{path.name}: {named} has no geometry (an attribute table?)",
-            f"{path.name}：{'图层 ' + repr(layer) if layer else '该图层'}没有几何字段（属性表？）",
+            f"{named} has no geometry (an attribute table?)",
+            f"{'图层 ' + repr(layer) if layer else '该图层'}没有几何字段（属性表？）",
         )
     return frame
 
