@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
@@ -30,7 +31,7 @@ from rasterio.transform import Affine
 
 from geo.catalog import landuse_class, layer_catalog
 from geo.crs import CGCS2000, check_coordinates
-from geo.errors import BlueprintError, CRSError
+from geo.errors import BlueprintError, CRSError, InputError
 from geo.forked import freeze_for_good, gdal_gate, gdal_opened
 from geo.overlay import IndexedLayer
 from geo.raster import Band, kept_band
@@ -40,6 +41,7 @@ from geo.threads import map_chunks
 log = logging.getLogger(__name__)
 
 MANIFEST = "blueprint.yaml"
+ZONE_CODE = re.compile(r"\s*(?:EPSG:)?(\d{1,6})\s*", re.IGNORECASE)  # gk_zone_epsg written as text
 CITY_FEATURES = 100_000  # a blueprint this large is kept out of the cyclic collector's walks
 
 
@@ -75,11 +77,31 @@ class Manifest(BaseModel):
             raise ValueError(f"unknown CRS {value!r}") from exc
         return value
 
+    @field_validator("gk_zone_epsg", mode="before")
+    @classmethod
+    def _zone_code(cls, value: Any) -> Any:
+        """A person writes the zone as the manifest's ``crs`` is written, ``EPSG:4548``, or quotes its number."""
+        if not isinstance(value, str):
+            return value
+        code = ZONE_CODE.fullmatch(value)
+        if code is None:
+            raise InputError(
+                f"{value!r:.60} is not an EPSG code; write the zone as 4548 or EPSG:4548",
+                f"{value!r:.60} 不是 EPSG 代码；请写作 4548 或 EPSG:4548",
+            )
+        return int(code[1])
+
     @field_validator("gk_zone_epsg")
     @classmethod
     def _zone_projected(cls, value: int | None) -> int | None:
-        if value is not None and not CRS.from_epsg(value).is_projected:
-            raise ValueError(f"EPSG:{value} is not a projected CRS")
+        if value is None:
+            return None
+        try:
+            projected = CRS.from_epsg(value).is_projected
+        except pyproj.exceptions.CRSError as exc:
+            raise InputError(f"EPSG:{value} is not a known CRS", f"EPSG:{value} 不是已知的坐标系") from exc
+        if not projected:
+            raise InputError(f"EPSG:{value} is not a projected CRS", f"EPSG:{value} 不是投影坐标系")
         return value
 
 
@@ -229,8 +251,8 @@ def read_manifest(root: Path) -> Manifest:
     try:
         manifest = Manifest.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise BlueprintError(f"{path}: {problems}", f"{path}：清单字段错误：{problems}") from exc
+        en, zh = _problems(exc)
+        raise BlueprintError(f"{path}: {en}", f"{path}：清单字段错误：{zh}") from exc
     unknown = sorted(set(manifest.layers) - set(layer_catalog()))
     if unknown:
         raise BlueprintError(
@@ -238,6 +260,19 @@ def read_manifest(root: Path) -> Manifest:
             f"{path}：未知图层编号 {unknown}；可用编号：{sorted(layer_catalog())}",
         )
     return manifest
+
+
+def _problems(exc: ValidationError) -> tuple[str, str]:
+    """Each field's problem in English and Chinese: a validator's own :class:`InputError` has its Chinese,
+    pydantic's messages have only their English."""
+    en: list[str] = []
+    zh: list[str] = []
+    for e in exc.errors():
+        where = ".".join(str(p) for p in e["loc"])
+        cause = e.get("ctx", {}).get("error")
+        en.append(f"{where}: {e['msg']}")
+        zh.append(f"{where}：{cause.message_zh if isinstance(cause, InputError) else e['msg']}")
+    return "; ".join(en), "；".join(zh)
 
 
 def load_blueprint(root: str | Path) -> Blueprint:

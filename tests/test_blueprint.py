@@ -79,6 +79,43 @@ def test_pinned_zone_keeps_layers_in_that_crs(tmp_path: Path) -> None:
     assert layer.frame.geometry.iloc[0].equals(rect(0, 0, 1, 1))
 
 
+def _pin_zone(root: Path, written: str) -> None:
+    """The manifest's ``gk_zone_epsg`` line as a person types it (YAML, unquoted unless ``written`` quotes)."""
+    manifest = root / "blueprint.yaml"
+    text = manifest.read_text(encoding="utf-8")
+    assert "gk_zone_epsg: null\n" in text
+    manifest.write_text(text.replace("gk_zone_epsg: null\n", f"gk_zone_epsg: {written}\n"), encoding="utf-8")
+
+
+@pytest.mark.parametrize("written", ["EPSG:4548", "'4548'", "epsg:4548", "' EPSG:4548 '", "4548"])
+def test_pinned_zone_as_a_person_writes_it(small: Path, written: str) -> None:
+    """``gk_zone_epsg`` written as the manifest's ``crs`` is (``EPSG:4548``) or quoted is the same zone."""
+    _pin_zone(small, written)
+    bp = load_blueprint(small)
+    assert bp.gk_zone_epsg == EPSG
+    layer = bp.vector("county")
+    assert layer is not None and layer.frame.crs.to_epsg() == EPSG
+
+
+@pytest.mark.parametrize(
+    ("written", "en", "zh"),
+    [
+        ("EPSG:abc", "'EPSG:abc' is not an EPSG code", "'EPSG:abc' 不是 EPSG 代码"),
+        ("WGS84", "'WGS84' is not an EPSG code", "'WGS84' 不是 EPSG 代码"),
+        ("EPSG:4326", "EPSG:4326 is not a projected CRS", "EPSG:4326 不是投影坐标系"),
+        ("'4490'", "EPSG:4490 is not a projected CRS", "EPSG:4490 不是投影坐标系"),
+        ("EPSG:999999", "EPSG:999999 is not a known CRS", "EPSG:999999 不是已知的坐标系"),
+        ("EPSG:4548.0", "'EPSG:4548.0' is not an EPSG code", "'EPSG:4548.0' 不是 EPSG 代码"),
+    ],
+)
+def test_pinned_zone_that_is_none_is_refused_in_both_languages(small: Path, written: str, en: str, zh: str) -> None:
+    _pin_zone(small, written)
+    with pytest.raises(BlueprintError) as info:
+        load_blueprint(small)
+    assert "blueprint.yaml" in info.value.message_en and f"gk_zone_epsg: Value error, {en}" in info.value.message_en
+    assert f"gk_zone_epsg：{zh}" in info.value.message_zh
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
