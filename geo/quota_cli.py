@@ -19,20 +19,25 @@ from sqlalchemy import Engine
 
 from geo.blueprint import load_blueprint
 from geo.cli_context import Output, cli_context, fail, option_date
+from geo.crs import Area
 from geo.errors import BlueprintError, InputError, LantuError
 from geo.io.quota import labelled, read_demands, read_quota_plan, read_review_result, report_xlsx
 from geo.io.tables import Row, table_format, write_table
 from geo.papers import beijing_today
 from geo.quota import PLAN_YEARS, Ledger, allocate, county_summary
+from geo.quota.accounts import FACTORS
 from geo.quota.holders import blueprint_counties
 from geo.quota.queries import BALANCE_LABELS, JOURNAL_LABELS, OVERDUE_LABELS, PROJECT_LABELS, for_people
 from geo.quota.report import LABELS as REPORT_LABELS
 from geo.quota.report import ledger_report
 from geo.quota.reservations import default_project_id
-from geo.quota.stock import DISPOSAL_LABELS, LAND_LABELS, RATE_LABELS, SKIPPED_LABELS
+from geo.quota.stock import DISPOSAL_LABELS, LAND_LABELS, RATE_LABELS, RATE_TABLE_LABELS, SKIPPED_LABELS, rate_texts
 
 app = typer.Typer(
-    help="The factor ledger (要素保障库): issue, reserve, revoke, balances, journal, map.", no_args_is_help=True
+    help="The factor ledger (要素保障库, in LANTU_DATABASE_URL): issue, reserve, reserve-factors, confirm, revoke, "
+    "lapse, advance, point-supply, reduction, transfer, repay, reverse; balances, journal, report, map; "
+    "stock (增存挂钩).",
+    no_args_is_help=True,
 )
 stock = typer.Typer(
     help="增存挂钩: the stock-land register (批而未供, 闲置), disposals, 供地率/处置率, settlement.",
@@ -42,8 +47,20 @@ app.add_typer(stock, name="stock")
 err = Console(stderr=True)
 FIRST_YEAR, LAST_YEAR = PLAN_YEARS
 Year = Annotated[int, typer.Option("--year", "-y", min=FIRST_YEAR, max=LAST_YEAR, help="Plan year (年度).")]
-Actor = Annotated[str, typer.Option(help="Who does this (recorded in the journal).")]
-Format = Annotated[str, typer.Option("--format", "-f", help="table | json | csv")]
+Actor = Annotated[  # the default is this machine's login: help states the rule, not whose login ran --help
+    str, typer.Option(help="经办人: who does this, recorded with it (default: your login name).", show_default=False)
+]
+Format = Annotated[str, typer.Option("--format", "-f", help="Output format (输出格式): table | json | csv.")]
+County = Annotated[str, typer.Argument(help="County code (区县代码).")]
+ProjectId = Annotated[str, typer.Argument(help="Project id (项目编号) in the project library.")]
+FACTOR_UNITS = (
+    "m² (land_new, land_compensation, land_compensation_paddy), kg (land_compensation_grain), tce 吨标准煤 (energy), "
+    "t 吨 (cod, nh3n, so2, nox)"
+)
+Factor = Annotated[str, typer.Argument(help=f"Factor (要素): {' | '.join(FACTORS)}.")]
+Amount = Annotated[float, typer.Option(min=0, help=f"In the factor's unit: {FACTOR_UNITS}.")]
+Tonnes = Annotated[float, typer.Option(min=0, help="In t (吨).")]
+Reason = Annotated[str, typer.Option(help="事由: why, recorded in the journal.")]
 DEFAULT_ACTOR = getpass.getuser() if hasattr(getpass, "getuser") else "cli"
 T = TypeVar("T")
 TABLE_WIDTH = 200  # Chinese ledger tables keep their columns whole in a narrow or piped terminal
@@ -86,11 +103,18 @@ def _show(
     """Check the format first, then query and write the rows to stdout: JSON with the English keys,
     a table or a CSV with ``labels``' Chinese headers (county names, units, 亩/公顷 beside m²)."""
     kind = attempt(lambda: table_format(fmt))
-    data = for_people([dict(r) for r in attempt(rows)])
+    data = [dict(r) for r in attempt(rows)]  # queried once, whatever the format
     if labels is None or kind == "json":
-        write_table(data if labels is None else [dict(r) for r in attempt(rows)], kind, sys.stdout, title=title)
+        write_table(data if labels is not None else for_people(data), kind, sys.stdout, title=title)
         return
-    write_table(labelled(data, labels, kind), kind, sys.stdout, title=title, columns=list(labels.values()), width=width)
+    write_table(
+        labelled(for_people(data), labels, kind),
+        kind,
+        sys.stdout,
+        title=title,
+        columns=list(labels.values()),
+        width=width,
+    )
 
 
 @app.command("init")
@@ -100,7 +124,9 @@ def init(
         Path | None, typer.Option("--blueprint", "-b", help="Register the counties of this blueprint.")
     ] = None,
 ) -> None:
-    """Create or upgrade the ledger schema; register the blueprint's counties as quota holders."""
+    """初始化: create or upgrade the ledger's tables; with --blueprint, register its counties as holders.
+
+    The database is LANTU_DATABASE_URL (default sqlite:///lantu.db, a file in the working directory)."""
     ledger = _ledger(ctx)
     if blueprint is not None:
         bp = attempt(lambda: load_blueprint(blueprint))
@@ -117,12 +143,21 @@ def init(
 def issue(
     ctx: typer.Context,
     year: Year,
-    csv_file: Annotated[Path, typer.Option("--csv", help="county_code,factor,amount (UTF-8 or GBK)")],
+    csv_file: Annotated[
+        Path,
+        typer.Option(
+            "--csv",
+            help="The plan: a CSV with columns county_code,factor,amount (UTF-8 or GBK); amount in the factor's "
+            f"unit: {FACTOR_UNITS}.",
+        ),
+    ],
     actor: Actor = DEFAULT_ACTOR,
-    reason: str = "下达年度计划指标",
+    reason: Reason = "下达年度计划指标",
 ) -> None:
-    """下达: issue a year's quotas to counties; the city pools the share ledger.yaml's ``pooling`` sets of each
-    factor it names (land_new, and the pollutants)."""
+    """下达: issue a year's plan quotas to counties; the city pools its share of each factor.
+
+    The shares are ledger.yaml's pooling (30 % of land_new and of each pollutant); LANTU_POOLING_SHARE sets
+    land_new's."""
     ledger = _ledger(ctx)
     _done("issued", lambda: ledger.issue(year, read_quota_plan(csv_file), actor=actor, reason=reason))
 
@@ -132,21 +167,25 @@ def reserve(
     ctx: typer.Context,
     review_json: Annotated[Path, typer.Argument(help="A result of `lantu review` (JSON).")],
     year: Year,
-    project_id: Annotated[str | None, typer.Option(help="Project id (default: the parcel id).")] = None,
+    project_id: Annotated[str | None, typer.Option(help="Project id (项目编号; default: the parcel id).")] = None,
     parcel: Annotated[str | None, typer.Option(help="Parcel id when the review has several.")] = None,
     county: Annotated[
-        str | None, typer.Option(help="County code; must be the parcel's (checked, default: from the review).")
+        str | None, typer.Option(help="County code; must be the parcel's (checked; default: from the review).")
     ] = None,
     source: Annotated[
         str | None,
-        typer.Option(help="Who pays: the parcel's county (default) or 'city' (the pool, 重点 projects only)."),
+        typer.Option(help="Who pays: the parcel's county (default) or 'city' (市级统筹, 重点 projects only)."),
     ] = None,
     accept_missing_layers: Annotated[
-        bool, typer.Option(help="Reserve although items were not checked for missing layers (journaled).")
+        bool,
+        typer.Option(help="Reserve although items went unchecked for missing layers (缺失图层; noted in the journal)."),
     ] = False,
     actor: Actor = DEFAULT_ACTOR,
 ) -> None:
-    """配置: reserve the reviewed parcel's quota for a project of the library from 储备 to 建设 (idempotent)."""
+    """配置: set aside the reviewed parcel's 新增建设用地 and 占补平衡 quota for a project of the library.
+
+    The project must be in the project library at stage 储备, 审批 or 建设 (先入库后保障). Reserving the parcel again
+    for the same project returns the first transaction."""
     ledger = _ledger(ctx)
 
     def act() -> int:
@@ -168,15 +207,24 @@ def reserve(
 @app.command("reserve-factors")
 def reserve_factors(
     ctx: typer.Context,
-    project_id: str,
+    project_id: ProjectId,
     year: Year,
-    need: Annotated[list[str], typer.Option(help="FACTOR=AMOUNT (energy, cod, nh3n, so2, nox), repeatable.")],
-    source: Annotated[str | None, typer.Option(help="'city' for the pool (重点 projects only).")] = None,
+    need: Annotated[
+        list[str],
+        typer.Option(
+            help="FACTOR=AMOUNT, repeatable: energy in tce (吨标准煤), cod, nh3n, so2, nox in t (吨); the project's "
+            "own need, before the 倍量替代 ratios."
+        ),
+    ],
+    source: Annotated[
+        str | None,
+        typer.Option(help="'city' to pay from the pool (市级统筹, 重点 projects only); default: its county."),
+    ] = None,
     exempt_as: Annotated[
         str | None,
         typer.Option(
-            help="the project's kind where its 环评 is not tied to the pollutant 总量 (公路, 铁路, 水利水电, 光伏发电, "
-            "陆上风力发电, 保供煤矿: 平顶山 行动方案 四(四)); its pollutants are then not charged"
+            help="The project's kind where its 环评 is not tied to the pollutant 总量 (公路, 铁路, 水利水电, 光伏发电, "
+            "陆上风力发电, 保供煤矿: 平顶山 行动方案 四(四)); its pollutants are then not charged."
         ),
     ] = None,
     actor: Actor = DEFAULT_ACTOR,
@@ -201,7 +249,7 @@ def _needs(pairs: list[str]) -> dict[str, Decimal]:
 
 
 @app.command("confirm")
-def confirm(ctx: typer.Context, project_id: str, actor: Actor = DEFAULT_ACTOR) -> None:
+def confirm(ctx: typer.Context, project_id: ProjectId, actor: Actor = DEFAULT_ACTOR) -> None:
     """批准: the project's reserved quota becomes approved."""
     ledger = _ledger(ctx)
     _done("confirmed", lambda: ledger.confirm(project_id, actor=actor))
@@ -209,7 +257,7 @@ def confirm(ctx: typer.Context, project_id: str, actor: Actor = DEFAULT_ACTOR) -
 
 @app.command("revoke")
 def revoke(
-    ctx: typer.Context, project_id: str, reason: str = "项目撤销，收回指标", actor: Actor = DEFAULT_ACTOR
+    ctx: typer.Context, project_id: ProjectId, reason: Reason = "项目撤销，收回指标", actor: Actor = DEFAULT_ACTOR
 ) -> None:
     """撤回: return the project's reserved (not yet approved) quota to the accounts that paid it."""
     ledger = _ledger(ctx)
@@ -219,8 +267,8 @@ def revoke(
 @app.command("lapse")
 def lapse(
     ctx: typer.Context,
-    project_id: str,
-    reason: Annotated[str, typer.Option(help="Why the quota is taken back (required).")],
+    project_id: ProjectId,
+    reason: Annotated[str, typer.Option(help="事由: why the quota is taken back, recorded in the journal.")],
     actor: Actor = DEFAULT_ACTOR,
 ) -> None:
     """收回: take back everything the project holds, approved quota included, to the accounts that paid it."""
@@ -231,13 +279,13 @@ def lapse(
 @app.command("advance")
 def advance(
     ctx: typer.Context,
-    county: str,
-    factor: str,
+    county: County,
+    factor: Annotated[str, typer.Argument(help="land_new: the only factor that may be advanced.")],
     year: Year,
-    amount: Annotated[float, typer.Option(min=0)],
+    amount: Annotated[float, typer.Option(min=0, help="In m² of next year's land_new.")],
     actor: Actor = DEFAULT_ACTOR,
 ) -> None:
-    """预支: use next year's quota now (next year's balance goes below zero, explicitly)."""
+    """预支: use next year's land_new quota in --year (next year's balance goes below zero, explicitly)."""
     ledger = _ledger(ctx)
     _done("advanced", lambda: ledger.advance(county, factor, year, amount, actor=actor))
 
@@ -245,10 +293,10 @@ def advance(
 @app.command("point-supply")
 def point_supply(
     ctx: typer.Context,
-    holder: Annotated[str, typer.Argument(help="County code or 'city'.")],
-    factor: str,
+    holder: Annotated[str, typer.Argument(help="County code or 'city' (市级统筹).")],
+    factor: Factor,
     year: Year,
-    amount: Annotated[float, typer.Option(min=0)],
+    amount: Amount,
     project_id: Annotated[
         str | None, typer.Option(help="Earmark it to this project of the library (in HOLDER, its county).")
     ] = None,
@@ -262,15 +310,17 @@ def point_supply(
 @app.command("reduction")
 def reduction(
     ctx: typer.Context,
-    county: str,
-    factor: Annotated[str, typer.Argument(help="cod | nh3n | so2 | nox")],
+    county: County,
+    factor: Annotated[str, typer.Argument(help="Pollutant (污染物): cod | nh3n | so2 | nox.")],
     year: Year,
-    amount: Annotated[float, typer.Option(min=0, help="Tonnes.")],
+    amount: Tonnes,
     source: Annotated[str, typer.Option(help="Where the reduction comes from (关停企业、治理项目…).")],
-    settles: Annotated[int | None, typer.Option(help="The reduction advance (transaction) it makes good.")] = None,
+    settles: Annotated[
+        int | None, typer.Option(help="Transaction id of the 削减量预支 (advance-reduction) it makes good.")
+    ] = None,
     actor: Actor = DEFAULT_ACTOR,
 ) -> None:
-    """污染物削减量: a realised reduction enters the county; the city pools its share (30 %)."""
+    """污染物削减量: a realised reduction enters the county; the city pools its share (30 % in ledger.yaml)."""
     ledger = _ledger(ctx)
     _done(
         "entered", lambda: ledger.reduction(county, factor, year, amount, source=source, settles=settles, actor=actor)
@@ -280,15 +330,15 @@ def reduction(
 @app.command("advance-reduction")
 def advance_reduction(
     ctx: typer.Context,
-    county: str,
-    factor: Annotated[str, typer.Argument(help="cod | nh3n | so2 | nox")],
+    county: County,
+    factor: Annotated[str, typer.Argument(help="Pollutant (污染物): cod | nh3n | so2 | nox.")],
     year: Year,
-    amount: Annotated[float, typer.Option(min=0, help="Tonnes.")],
-    source: Annotated[str, typer.Option(help="The named reduction it is advanced from.")],
-    deadline: Annotated[str, typer.Option(help="Due before production starts (投产前), YYYY-MM-DD.")],
+    amount: Tonnes,
+    source: Annotated[str, typer.Option(help="The named reduction it is advanced from (削减来源).")],
+    deadline: Annotated[str, typer.Option(help="到位期限: due before production starts (投产前), YYYY-MM-DD.")],
     actor: Actor = DEFAULT_ACTOR,
 ) -> None:
-    """削减量预支: pollutant quota now against a named reduction due by DEADLINE (overdue after it)."""
+    """削减量预支: pollutant quota now against a named reduction due by --deadline (overdue after it)."""
     ledger = _ledger(ctx)
     _done(
         "advanced",
@@ -308,10 +358,16 @@ def advance_reduction(
 def report(
     ctx: typer.Context,
     year: Year,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="table | csv | json | xlsx")] = "table",
-    output: Output = None,  # required for xlsx
+    fmt: Annotated[
+        str,
+        typer.Option("--format", "-f", help="Output format (输出格式): table | csv | json | xlsx (needs --output)."),
+    ] = "table",
+    output: Output = None,
 ) -> None:
-    """台账 report: per county and factor — issued, pooled, reserved, released, transferred, balance (中文表头)."""
+    """台账 report: per county and factor, the movements of --year adding up to the balance (中文表头).
+
+    Columns: 下达, 市级统筹, 点供, 增存挂钩奖励, 污染物削减量, 预支, 配置, 撤回/收回, 调剂/拆借, 冲销, 余额 (亩 and
+    公顷 beside m²), and what the county's projects hold. xlsx needs --output."""
     ledger = _ledger(ctx)
     if fmt == "xlsx":
         if output is None:
@@ -338,16 +394,18 @@ def report(
 @app.command("transfer")
 def transfer(
     ctx: typer.Context,
-    source: str,
-    target: str,
-    factor: str,
+    source: Annotated[str, typer.Argument(help="Who gives (调出方): a county code or 'city'.")],
+    target: Annotated[str, typer.Argument(help="Who receives (调入方): a county code or 'city'.")],
+    factor: Factor,
     year: Year,
-    amount: Annotated[float, typer.Option(min=0)],
-    price_wan: Annotated[float | None, typer.Option(help="有偿调剂 price in 万元.")] = None,
-    due: Annotated[str | None, typer.Option(help="临时拆借 due date YYYY-MM-DD.")] = None,
+    amount: Amount,
+    price_wan: Annotated[float | None, typer.Option(help="有偿调剂: the price, in 万元.")] = None,
+    due: Annotated[str | None, typer.Option(help="临时拆借: the date it is due back, YYYY-MM-DD.")] = None,
     actor: Actor = DEFAULT_ACTOR,
 ) -> None:
-    """有偿调剂 (with --price-wan) or 临时拆借 (with --due) between counties or the city pool."""
+    """调剂/拆借: 有偿调剂 (with --price-wan) or 临时拆借 (with --due) between counties or the city pool.
+
+    Exactly one of --price-wan and --due; a loan is returned by `lantu quota repay`."""
     ledger = _ledger(ctx)
     _done(
         "transferred",
@@ -365,8 +423,12 @@ def transfer(
 
 
 @app.command("repay")
-def repay(ctx: typer.Context, loan_id: int, actor: Actor = DEFAULT_ACTOR) -> None:
-    """Return a temporary loan (临时拆借归还)."""
+def repay(
+    ctx: typer.Context,
+    loan_id: Annotated[int, typer.Argument(help="交易号 of the 临时拆借 (see `lantu quota overdue` or the journal).")],
+    actor: Actor = DEFAULT_ACTOR,
+) -> None:
+    """归还: return a temporary loan (临时拆借) to the holder that lent it."""
     ledger = _ledger(ctx)
     _done("repaid", lambda: ledger.repay(loan_id, actor=actor))
 
@@ -374,11 +436,11 @@ def repay(ctx: typer.Context, loan_id: int, actor: Actor = DEFAULT_ACTOR) -> Non
 @app.command("reverse")
 def reverse(
     ctx: typer.Context,
-    transaction_id: int,
-    reason: Annotated[str, typer.Option(help="Why (required).")],
+    transaction_id: Annotated[int, typer.Argument(help="交易号 of the movement to undo (see `lantu quota journal`).")],
+    reason: Annotated[str, typer.Option(help="事由: why it is undone, recorded in the journal.")],
     actor: Actor = DEFAULT_ACTOR,
 ) -> None:
-    """Undo a mistaken movement by an opposite one (the journal is never edited)."""
+    """冲销: undo a mistaken movement by an opposite one (the journal is never edited)."""
     ledger = _ledger(ctx)
     _done("reversed", lambda: ledger.reverse(transaction_id, actor=actor, reason=reason))
 
@@ -386,24 +448,27 @@ def reverse(
 @app.command("balances")
 def balances(
     ctx: typer.Context,
-    year: Annotated[int | None, typer.Option("--year", "-y", min=FIRST_YEAR, max=LAST_YEAR)] = None,
+    year: Annotated[
+        int | None,
+        typer.Option("--year", "-y", min=FIRST_YEAR, max=LAST_YEAR, help="Plan year (年度); default: every year."),
+    ] = None,
     fmt: Format = "table",
 ) -> None:
-    """Balances per holder (county code, city, project id), factor and year."""
+    """指标余额: balances per holder (county, city pool, project), factor, account and year; 亩/公顷 beside m²."""
     ledger = _ledger(ctx)
     _show(lambda: ledger.balances(year), fmt, f"指标余额 {year or ''}", BALANCE_LABELS)
 
 
 @app.command("journal")
 def journal(ctx: typer.Context, fmt: Format = "csv") -> None:
-    """Every posting of every movement, in order (who, when, why)."""
+    """台账流水: every posting of every movement, in order (who, when, why)."""
     ledger = _ledger(ctx)
     _show(ledger.journal, fmt, "指标台账流水", JOURNAL_LABELS)
 
 
 @app.command("projects")
 def projects(ctx: typer.Context, fmt: Format = "table") -> None:
-    """Projects with quota and their stage (reserved / approved / revoked)."""
+    """项目指标状态: projects with quota and their stage (reserved / approved / revoked)."""
     ledger = _ledger(ctx)
     _show(ledger.projects, fmt, "项目指标状态", PROJECT_LABELS)
 
@@ -411,10 +476,12 @@ def projects(ctx: typer.Context, fmt: Format = "table") -> None:
 @app.command("overdue")
 def overdue(
     ctx: typer.Context,
-    today: Annotated[str | None, typer.Option(help="Date to judge by (default today).")] = None,
+    today: Annotated[
+        str | None, typer.Option(help="Date to judge by, YYYY-MM-DD (default: today, Beijing time).")
+    ] = None,
     fmt: Format = "table",
 ) -> None:
-    """临时拆借 not repaid and 削减量预支 not settled, past their due date."""
+    """逾期: 临时拆借 not repaid and 削减量预支 not settled, past their due date."""
     ledger = _ledger(ctx)
     when = attempt(lambda: option_date(today, "--today")) if today is not None else beijing_today()
     _show(lambda: ledger.overdue_loans(when), fmt, f"逾期未还的临时拆借与未到位的削减量预支（{when}）", OVERDUE_LABELS)
@@ -426,7 +493,8 @@ def allocate_cmd(
     demands_yaml: Annotated[
         Path,
         typer.Argument(
-            help="YAML list: project_id, review (JSON path), parcel_id, name, level, necessity, location, readiness"
+            help="YAML list of demands: project_id, review (a review JSON, relative to the file) and optionally "
+            "parcel_id, name, level, necessity, location, readiness."
         ),
     ],
     year: Year,
@@ -434,7 +502,9 @@ def allocate_cmd(
     actor: Actor = DEFAULT_ACTOR,
     fmt: Format = "table",
 ) -> None:
-    """Rank projects by the allocation profile and reserve in order until the quota runs out."""
+    """按优先级配置: rank projects by the allocation profile and reserve in order until the quota runs out.
+
+    A project the remaining quota no longer covers is reported, not partly served."""
     ledger = _ledger(ctx)
     attempt(lambda: table_format(fmt))
     demands = attempt(lambda: read_demands(demands_yaml))
@@ -449,10 +519,10 @@ def allocate_cmd(
 def map_cmd(
     ctx: typer.Context,
     year: Year,
-    blueprint: Annotated[Path, typer.Option("--blueprint", "-b")],
-    output: Annotated[Path, typer.Option("--output", "-o")] = Path("quota_map.html"),
+    blueprint: Annotated[Path, typer.Option("--blueprint", "-b", help="Blueprint directory with the county layer.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")] = Path("quota_map.html"),
 ) -> None:
-    """Quota map: counties coloured by remaining land_new, with the used share."""
+    """指标地图: counties coloured by their remaining land_new (m², 亩) of --year, with the share used."""
     from geo.maps import map_html, quota_map
 
     ledger = _ledger(ctx)
@@ -468,10 +538,15 @@ def map_cmd(
 def stock_import(
     ctx: typer.Context,
     blueprint: Annotated[Path, typer.Option("--blueprint", "-b", help="The blueprint whose stock layers to register.")],
-    fmt: Format = "table",
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="Format of the features not registered: table | json | csv.")
+    ] = "table",
     actor: Actor = DEFAULT_ACTOR,
 ) -> None:
-    """Register the blueprint's 批而未供 and 闲置 features (idempotent); lists the features it could not register."""
+    """存量土地登记: register the blueprint's 批而未供 and 闲置 features; lists those it could not register.
+
+    Each feature's area is measured in m² in its Gauss-Krüger zone; a feature registered already, from this or an
+    earlier blueprint version, is left as it is."""
     ledger = _ledger(ctx)
     attempt(lambda: table_format(fmt))
     bp = attempt(lambda: load_blueprint(blueprint))
@@ -491,7 +566,7 @@ def stock_import(
 def stock_dispose(
     ctx: typer.Context,
     land_id: Annotated[int, typer.Argument(help="登记号 (see `lantu quota stock list`).")],
-    kind: Annotated[str, typer.Option(help="供地 (批而未供 only) | 收回 | 盘活")],
+    kind: Annotated[str, typer.Option(help="处置方式: 供地 (批而未供 only) | 收回 | 盘活.")],
     area_m2: Annotated[float, typer.Option(help="Area disposed, m².")],
     on: Annotated[str, typer.Option("--date", help="Date of the disposal, YYYY-MM-DD.")],
     document: Annotated[str | None, typer.Option(help="文号 of the decision (供地批复、收回决定书…).")] = None,
@@ -507,11 +582,13 @@ def stock_dispose(
 @stock.command("list")
 def stock_list(
     ctx: typer.Context,
-    county: Annotated[str | None, typer.Option(help="County code.")] = None,
-    kind: Annotated[str | None, typer.Option(help="approved_unsupplied | idle_land")] = None,
+    county: Annotated[str | None, typer.Option(help="County code (default: every county).")] = None,
+    kind: Annotated[
+        str | None, typer.Option(help="approved_unsupplied (批而未供) | idle_land (闲置); default: both.")
+    ] = None,
     fmt: Format = "table",
 ) -> None:
-    """The register: each 批而未供/闲置 entry with its approval year, area and what remains undisposed."""
+    """存量土地台账: each 批而未供/闲置 entry with its approval year, area (m², 亩, 公顷) and what is undisposed."""
     ledger = _ledger(ctx)
     _show(
         lambda: ledger.stock_land(county=county, kind=kind), fmt, "存量建设用地台账（增存挂钩）", LAND_LABELS, width=260
@@ -520,9 +597,11 @@ def stock_list(
 
 @stock.command("disposals")
 def stock_disposals(
-    ctx: typer.Context, county: Annotated[str | None, typer.Option(help="County code.")] = None, fmt: Format = "table"
+    ctx: typer.Context,
+    county: Annotated[str | None, typer.Option(help="County code (default: every county).")] = None,
+    fmt: Format = "table",
 ) -> None:
-    """Every disposal with its date, 文号 and the settlement that rewarded it."""
+    """处置记录: every disposal with its area (m², 亩), date, 文号 and the settlement that rewarded it."""
     ledger = _ledger(ctx)
     _show(lambda: ledger.stock_disposals(county=county), fmt, "存量土地处置记录", DISPOSAL_LABELS)
 
@@ -534,22 +613,37 @@ def stock_rates(
     county: Annotated[str | None, typer.Option(help="County code (default: every county).")] = None,
     fmt: Format = "table",
 ) -> None:
-    """五年供地率 and 处置率 per county at the end of YEAR, and the reward its unsettled disposals would earn."""
+    """供地率与处置率: 五年供地率 and 处置率 per county at the end of --year, and the reward due.
+
+    The reward is what the county's disposals of the year not yet settled would earn. Areas in m², 公顷 and 亩; rates
+    in per cent in the table, as fractions in JSON and CSV."""
     ledger = _ledger(ctx)
-    _show(lambda: ledger.stock_rates(year, county=county), fmt, f"{year}年供地率与处置率", RATE_LABELS, width=300)
+    title = f"{year}年供地率与处置率"
+    if fmt == "table":  # an area in one column (m², 公顷, 亩 one under another): 7 areas × 3 units are too wide
+        _show(
+            lambda: [rate_texts(r) for r in ledger.stock_rates(year, county=county)],
+            fmt,
+            title,
+            RATE_TABLE_LABELS,
+            width=300,
+        )
+    else:
+        _show(lambda: ledger.stock_rates(year, county=county), fmt, title, RATE_LABELS)
 
 
 @stock.command("settle")
-def stock_settle(ctx: typer.Context, county: str, year: Year, actor: Actor = DEFAULT_ACTOR) -> None:
-    """增存挂钩核算: book the reward of the county's disposals of YEAR (once) and record its 供地率 penalty."""
+def stock_settle(ctx: typer.Context, county: County, year: Year, actor: Actor = DEFAULT_ACTOR) -> None:
+    """增存挂钩核算: book the reward of the county's disposals of --year (once) and record its 供地率 penalty.
+
+    Below the threshold (60 % in ledger.yaml) the county's own land_new is reserved only for 国家重大 projects and
+    民生保障 (public_service) types, until a later settlement is above it."""
     ledger = _ledger(ctx)
     done = attempt(lambda: ledger.stock_settle(county, year, actor=actor))
     rate = "—" if done["supply_rate"] is None else f"{done['supply_rate']:.1%}"
     penalty = "，低于下限：新增指标仅保障豁免项目 / below the threshold: new quota for exempt projects only"
     err.print(
-        f"增存挂钩核算 #{done['settlement']}：{done['disposals']} 宗处置，奖励 {done['reward_m2']:,.2f} m²"
-        f"（交易 / transaction #{done['transaction'] or '—'}），五年供地率 {rate}"
-        + (penalty if done["penalty"] else ""),
+        f"增存挂钩核算 #{done['settlement']}：{done['disposals']} 宗处置，奖励 {Area(done['reward_m2']).zh}"
+        f"，交易 / transaction #{done['transaction'] or '—'}，五年供地率 {rate}" + (penalty if done["penalty"] else ""),
         markup=False,
         highlight=False,
     )

@@ -345,3 +345,70 @@ def test_stock_from_the_command_line(stock_dir: Path, tmp_path: Path, monkeypatc
     assert rates[0]["supply_rate"] == pytest.approx(600 / 1300, abs=1e-6)
     assert "奖励 250,000.00 m²" in run("quota", "stock", "settle", "370811", "--year", "2026")
     assert "0 宗处置" in run("quota", "stock", "settle", "370811", "--year", "2026")
+
+
+def test_stock_rates_write_areas_as_everywhere_else(
+    stock_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`lantu quota stock rates` in three formats, figures by hand. 任城区 2026 (window 2022–2026): approved A1
+    1 000 000 + A2 200 000 + I1 100 000 = 1 300 000 m²; A1 供地 500 000.25 m², I1 盘活 1 234.5678 m². Supplied
+    I1 (闲置 was supplied) 100 000 + 500 000.25 = 600 000.25 m² (60.0000 公顷, 900.00 亩), rate 0.4615387 → 46.2 %;
+    reward 500 000.25 × 0.5 + 1 234.5678 = 251 234.6928 m² → 251,234.69 m², 25.1235 公顷, 376.85 亩."""
+    monkeypatch.setenv("LANTU_DATABASE_URL", f"sqlite:///{tmp_path / 'rates.db'}")
+    runner = CliRunner()
+
+    def run(*args: object) -> str:
+        result = runner.invoke(app, [str(a) for a in args])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    run("quota", "init", "--blueprint", stock_dir)
+    run("quota", "stock", "import", "-b", stock_dir)
+    land = {r["feature_id"]: r["id"] for r in json.loads(run("quota", "stock", "list", "-f", "json"))}
+    idle = next(i for f, i in land.items() if f.startswith("geom:"))  # I1 has no 标识码
+    run("quota", "stock", "dispose", land["A1"], "--kind", "供地", "--area-m2", 500_000.25, "--date", "2026-03-01")
+    run("quota", "stock", "dispose", idle, "--kind", "盘活", "--area-m2", 1_234.5678, "--date", "2026-05-01")
+    rates = ("quota", "stock", "rates", "-y", 2026, "--county", "370811")
+
+    (row,) = json.loads(run(*rates, "-f", "json"))
+    old_keys = {"county", "county_name", "year", "window", "approved_m2", "supplied_m2", "supply_rate", "threshold"}
+    old_keys |= {"below_threshold", "unsupplied_m2", "unsupplied_disposed_m2", "unsupplied_disposal_rate", "idle_m2"}
+    old_keys |= {"idle_disposed_m2", "idle_disposal_rate", "reward_due_m2", "reward_due_mu"}
+    assert old_keys <= row.keys()
+    figures = {  # m² to 2 decimals, 公顷 to 4, 亩 to 2
+        "approved": (1_300_000, 130, 1_950),
+        "supplied": (600_000.25, 60, 900),
+        "unsupplied": (1_200_000, 120, 1_800),
+        "unsupplied_disposed": (500_000.25, 50, 750),
+        "idle": (100_000, 10, 150),
+        "idle_disposed": (1_234.57, 0.1235, 1.85),
+        "reward_due": (251_234.69, 25.1235, 376.85),
+    }
+    assert {k: (row[f"{k}_m2"], row[f"{k}_ha"], row[f"{k}_mu"]) for k in figures} == figures
+    assert (row["supply_rate"], row["unsupplied_disposal_rate"], row["idle_disposal_rate"]) == (
+        0.461539,
+        0.416667,
+        0.012346,
+    )
+    assert (row["threshold"], row["below_threshold"]) == (0.6, True)
+
+    (line,) = csv.DictReader(io.StringIO(run(*rates, "-f", "csv").lstrip("\ufeff")))
+    assert (line["区县"], line["五年供地率"], line["低于下限"]) == ("任城区", "0.461539", "True")
+    assert (line["待核算奖励（m²）"], line["待核算奖励（公顷）"], line["待核算奖励（亩）"]) == (
+        "251234.69",
+        "25.1235",
+        "376.85",
+    )
+    assert (line["五年已供（m²）"], line["五年已供（公顷）"], line["五年已供（亩）"]) == ("600000.25", "60.0", "900.0")
+
+    table = run(*rates)
+    for text in ("251,234.69 m²", "25.1235 公顷", "376.85 亩", "600,000.25 m²", "60.0000 公顷", "900.00 亩"):
+        assert text in table
+    for text in ("1,300,000.00 m²", "130.0000 公顷", "1,950.00 亩", "1,234.57 m²", "0.1235 公顷", "1.85 亩"):
+        assert text in table
+    assert "46.2%" in table and "60.0%" in table and "1.2%" in table and "是" in table
+    assert "251,234.6928" not in table and "0.4615" not in table and "True" not in table
+    early = run("quota", "stock", "rates", "-y", 2021, "--county", "370811")  # nothing approved yet: no rate
+    assert "—" in early and "否" in early and "0.00 m²" in early
+    settled = run("quota", "stock", "settle", "370811", "-y", 2026)
+    assert "奖励 251,234.69 m²（25.1235 公顷，376.85 亩）" in settled and "五年供地率 46.2%" in settled

@@ -30,7 +30,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -38,6 +38,7 @@ import shapely
 from sqlalchemy import Connection, Engine, func, insert, or_, select, update
 from sqlalchemy.sql import Select
 
+from geo.crs import Area
 from geo.db import by_id
 from geo.errors import InputError, NotFoundError, QuotaError
 from geo.papers import beijing_today
@@ -87,25 +88,41 @@ DISPOSAL_LABELS = {
     "settlement": "核算号",
     "actor": "经办人",
 }
-RATE_LABELS = {
+RATE_TABLE_LABELS: Final = {  # a terminal table: an area is one column, its m², 公顷 and 亩 one under another
     "county_name": "区县",
     "county": "区县代码",
     "year": "年度",
     "window": "供地率统计期",
-    "approved_m2": "五年批准（m²）",
-    "supplied_m2": "五年已供（m²）",
+    "approved": "五年批准",
+    "supplied": "五年已供",
     "supply_rate": "五年供地率",
     "threshold": "供地率下限",
     "below_threshold": "低于下限",
-    "unsupplied_m2": "批而未供登记（m²）",
-    "unsupplied_disposed_m2": "批而未供已处置（m²）",
+    "unsupplied": "批而未供登记",
+    "unsupplied_disposed": "批而未供已处置",
     "unsupplied_disposal_rate": "批而未供处置率",
-    "idle_m2": "闲置登记（m²）",
-    "idle_disposed_m2": "闲置已处置（m²）",
+    "idle": "闲置登记",
+    "idle_disposed": "闲置已处置",
     "idle_disposal_rate": "闲置处置率",
-    "reward_due_m2": "待核算奖励（m²）",
-    "reward_due_mu": "待核算奖励（亩）",
+    "reward_due": "待核算奖励",
 }
+RATE_AREAS: Final = ("approved", "supplied", "unsupplied", "unsupplied_disposed", "idle", "idle_disposed", "reward_due")
+RATE_SHARES: Final = ("supply_rate", "threshold", "unsupplied_disposal_rate", "idle_disposal_rate")
+AREA_UNITS: Final = {"m2": "m²", "ha": "公顷", "mu": "亩"}
+
+
+def _split_areas(table: dict[str, str]) -> dict[str, str]:
+    """A CSV's columns (and JSON's keys): the table's, each area as three columns of plain numbers."""
+    labels: dict[str, str] = {}
+    for column, name in table.items():
+        if column in RATE_AREAS:
+            labels |= {f"{column}_{unit}": f"{name}（{zh}）" for unit, zh in AREA_UNITS.items()}
+        else:
+            labels[column] = name
+    return labels
+
+
+RATE_LABELS: Final = _split_areas(RATE_TABLE_LABELS)
 SKIPPED_LABELS = {"kind_name": "类型", "feature_id": "要素标识码", "reason_zh": "未登记原因", "reason": "reason"}
 
 
@@ -272,20 +289,44 @@ def _rates(conn: Connection, county: str, year: int, rules: LedgerRules) -> dict
         "county": county,
         "year": year,
         "window": f"{first}–{year}",
-        "approved_m2": float(approved),
-        "supplied_m2": float(supplied),
+        **_figures("approved", approved),
+        **_figures("supplied", supplied),
         "supply_rate": rate,
         "threshold": linkage.supply_rate_threshold,
         "below_threshold": rate is not None and rate < linkage.supply_rate_threshold,
-        "unsupplied_m2": float(registered["approved_unsupplied"]),
-        "unsupplied_disposed_m2": float(disposed["approved_unsupplied"]),
+        **_figures("unsupplied", registered["approved_unsupplied"]),
+        **_figures("unsupplied_disposed", disposed["approved_unsupplied"]),
         "unsupplied_disposal_rate": _ratio(disposed["approved_unsupplied"], registered["approved_unsupplied"]),
-        "idle_m2": float(registered["idle_land"]),
-        "idle_disposed_m2": float(disposed["idle_land"]),
+        **_figures("idle", registered["idle_land"]),
+        **_figures("idle_disposed", disposed["idle_land"]),
         "idle_disposal_rate": _ratio(disposed["idle_land"], registered["idle_land"]),
-        "reward_due_m2": float(reward),
-        "reward_due_mu": in_mu_ha(reward, "m²")[0],
+        **_figures("reward_due", reward),
     }
+
+
+def _figures(column: str, m2: Decimal) -> dict[str, float]:
+    """An area as JSON and a CSV carry it: m² to 2 decimals, 公顷 to 4 and 亩 to 2 (as :class:`geo.crs.Area` writes
+    them), the latter two from the m² written, so a table's texts (:func:`rate_texts`) read the same figures."""
+    area = Area(float(round(m2, 2)))  # the ledger's exact decimal rounded, not its nearest float
+    return {f"{column}_m2": area.m2, f"{column}_ha": round(area.ha, 4), f"{column}_mu": round(area.mu, 2)}
+
+
+def rate_texts(row: dict[str, Any]) -> dict[str, Any]:
+    """A row of :meth:`StockRegister.stock_rates` for a terminal table (:data:`RATE_TABLE_LABELS`): each area in
+    m², 公顷 and 亩 as every lantu text writes them, rates in per cent to one decimal as the settlement writes the
+    五年供地率 ("—" where nothing is registered), 是/否 below the threshold."""
+    texts: dict[str, Any] = {}
+    for column in RATE_TABLE_LABELS:
+        if column in RATE_AREAS:
+            area = Area(row[f"{column}_m2"])
+            texts[column] = f"{area.m2_text} m²\n{area.ha_text} 公顷\n{area.mu_text} 亩"
+        elif column in RATE_SHARES:
+            texts[column] = "—" if row[column] is None else f"{row[column]:.1%}"
+        elif column == "below_threshold":
+            texts[column] = "是" if row[column] else "否"
+        else:
+            texts[column] = row[column]
+    return texts
 
 
 class Pending(NamedTuple):
@@ -668,4 +709,4 @@ class StockRegister:
         }
 
 
-__all__ = ["StockFeature", "StockImport", "StockRegister", "penalty_reason", "stock_features"]
+__all__ = ["StockFeature", "StockImport", "StockRegister", "penalty_reason", "rate_texts", "stock_features"]
