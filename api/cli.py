@@ -25,7 +25,10 @@ from geo.errors import LantuError
 app = typer.Typer(help=geo_cli.app.info.help, no_args_is_help=True, pretty_exceptions_enable=False)
 app.registered_commands.extend(geo_cli.app.registered_commands)
 app.registered_groups.extend(geo_cli.app.registered_groups)
-keys_app = typer.Typer(help="API keys with roles (stored hashed; LANTU_DATABASE_URL).", no_args_is_help=True)
+keys_app = typer.Typer(
+    help="密钥管理: API keys with roles: create, revoke, list (stored hashed; LANTU_DATABASE_URL).",
+    no_args_is_help=True,
+)
 app.add_typer(keys_app, name="keys")
 err = Console(stderr=True)
 
@@ -56,13 +59,17 @@ def main(ctx: typer.Context, verbose: geo_cli.Verbose = False) -> None:
 @app.command("serve")
 def serve_cmd(
     blueprint: Annotated[
-        Path | None, typer.Option("--blueprint", "-b", help="Blueprint directory (default: LANTU_BLUEPRINT).")
+        Path | None,
+        typer.Option("--blueprint", "-b", help="蓝图目录 / blueprint directory (default: LANTU_BLUEPRINT)."),
     ] = None,
-    host: Annotated[str | None, typer.Option(help="Interface (default: LANTU_HOST or 127.0.0.1).")] = None,
-    port: Annotated[int | None, typer.Option(help="Port (default: LANTU_PORT or 8000).")] = None,
-    open_demo: Annotated[bool, typer.Option("--open-demo", help="No API keys (loopback only; logged).")] = False,
+    host: Annotated[str | None, typer.Option(help="监听地址 / interface (default: LANTU_HOST or 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="端口 / port (default: LANTU_PORT or 8000).")] = None,
+    open_demo: Annotated[
+        bool,
+        typer.Option("--open-demo", help="开放演示 / no API keys (loopback only; logged; default: keys required)."),
+    ] = False,
 ) -> None:
-    """Start the web service (FastAPI + uvicorn) with the map viewer at /."""
+    """启动服务: start the web service (FastAPI + uvicorn) with the map viewer at /."""
     import uvicorn
 
     from api.app import create_app
@@ -100,13 +107,19 @@ def _keys_engine(ctx: typer.Context) -> Engine:
 @keys_app.command("create")
 def keys_create(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Who holds the key, e.g. project-system.")],
-    role: Annotated[str, typer.Option(help="planner | project-system | quota-admin | admin | department")],
+    name: Annotated[str, typer.Argument(help="密钥名称 / who holds the key, e.g. project-system.")],
+    role: Annotated[
+        str, typer.Option(help="角色 / role: planner | project-system | quota-admin | admin | department.")
+    ],
     department: Annotated[
-        str | None, typer.Option(help="For a department key: the department it answers for (layers/departments.yaml).")
+        str | None,
+        typer.Option(
+            help="部门 / the department a department key answers for (layers/departments.yaml); default: none "
+            "(a department key needs it)."
+        ),
     ] = None,
 ) -> None:
-    """Create an API key and print it once (only its hash is stored)."""
+    """创建密钥: create an API key and print it once (only its hash is stored)."""
     from api.keys import create_key
     from geo.consult import load_routing
 
@@ -125,8 +138,8 @@ def keys_create(
 
 
 @keys_app.command("revoke")
-def keys_revoke(ctx: typer.Context, name: Annotated[str, typer.Argument(help="The key's name.")]) -> None:
-    """Revoke an API key at once."""
+def keys_revoke(ctx: typer.Context, name: Annotated[str, typer.Argument(help="密钥名称 / the key's name.")]) -> None:
+    """吊销密钥: revoke an API key at once."""
     from api.keys import revoke_key
 
     try:
@@ -138,7 +151,7 @@ def keys_revoke(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Th
 
 @keys_app.command("list")
 def keys_list(ctx: typer.Context) -> None:
-    """List keys (names, roles, dates; never the keys)."""
+    """密钥清单: list keys (names, roles, dates; never the keys)."""
     from api.keys import list_keys
 
     for row in list_keys(_keys_engine(ctx)):

@@ -18,11 +18,10 @@ from rich.table import Table
 from geo.blueprint import MANIFEST, Blueprint, layer_summary, load_blueprint
 from geo.build.report import BUILD_REPORT, BuildReport
 from geo.cli_context import cli_context, fail
+from geo.crs import Area
 from geo.errors import BlueprintError, LantuError
 
-app = typer.Typer(
-    help="Blueprint (一张蓝图) commands: build from a city's databases, check, diff.", no_args_is_help=True
-)
+app = typer.Typer(help="一张蓝图 blueprint: build from a city's databases, check, diff.", no_args_is_help=True)
 err = Console(stderr=True)
 PIPED_WIDTH = 200  # tables written to a file or a pipe keep their columns whole
 
@@ -41,7 +40,7 @@ class Store(StrEnum):
     fgb = "fgb"
 
 
-FormatOption = Annotated[Format, typer.Option("--format", "-f", help="table or json.")]
+FormatOption = Annotated[Format, typer.Option("--format", "-f", help="输出格式 / output format: table | json.")]
 
 
 @app.command("build")
@@ -58,17 +57,33 @@ def build_cmd(
         list[str] | None,
         typer.Option("--preset", "-p", help="Preset name or YAML path (repeatable); default: sandiao, guotu, lantu."),
     ] = None,
-    county: Annotated[str | None, typer.Option(help="Clip every layer to this county (6-digit 行政区代码).")] = None,
-    data_date: Annotated[
-        str | None, typer.Option("--date", help="现势性: the date the data describe, e.g. 2023-12-31.")
+    county: Annotated[
+        str | None,
+        typer.Option(help="Clip every layer to this county (6-digit 行政区代码); default: no clipping."),
     ] = None,
-    name: Annotated[str | None, typer.Option(help="The blueprint's name (default: 一张蓝图（COUNTY）).")] = None,
-    crs: Annotated[str | None, typer.Option(help="CRS of sources that declare none, e.g. EPSG:4527.")] = None,
+    data_date: Annotated[
+        str | None,
+        typer.Option(
+            "--date", help="现势性: the date the data describe, e.g. 2023-12-31; default: each preset's own, if any."
+        ),
+    ] = None,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            help="The blueprint's name; default: 一张蓝图, followed by the --county code, e.g. 一张蓝图（370811）."
+        ),
+    ] = None,
+    crs: Annotated[
+        str | None,
+        typer.Option(
+            help="坐标系 / CRS of sources that declare none, e.g. EPSG:4527; default: none, such a source is refused."
+        ),
+    ] = None,
     store: Annotated[
         Store, typer.Option(help="Layer files: parquet (GeoParquet, fastest to load) or fgb (FlatGeobuf).")
     ] = Store.parquet,
 ) -> None:
-    """Build a blueprint from the sources; the report lists every repair. Exit 2 on bad input."""
+    """构建蓝图: build a blueprint from the sources; the report lists every repair. Exit 2 on bad input."""
     from geo.build import build_blueprint
 
     try:
@@ -101,7 +116,7 @@ def check_cmd(
     fmt: FormatOption = Format.table,
     as_json: Annotated[bool, typer.Option("--json", hidden=True, help="Same as --format json.")] = False,
 ) -> None:
-    """Validate a blueprint (every file, field, CRS and its version) and print its layers and build report."""
+    """校验蓝图: validate a blueprint (every file, field, CRS, its version); print its layers and build report."""
     try:
         bp = load_blueprint(directory)
         stamped_ok = _version_matches(bp)
@@ -153,7 +168,10 @@ def diff_cmd(
     new: Annotated[Path, typer.Argument(help="The new build.")],
     fmt: FormatOption = Format.table,
 ) -> None:
-    """Per layer: features added, removed, attributes changed, areas — review a yearly update before it goes live."""
+    """蓝图比对: per layer, features added, removed and with changed attributes, and the areas in m², 公顷 and 亩.
+
+    Review a yearly update before it goes live. The table writes each area in m² (2 decimals), 公顷 (4) and 亩 (2),
+    one under another; JSON keeps the figures in m² (old_area_m2, new_area_m2, added_m2, removed_m2)."""
     from geo.build.diff import diff_blueprints
 
     try:
@@ -165,7 +183,7 @@ def diff_cmd(
         return
     table = Table(title=escape(f"{result.old_version} → {result.new_version}"))
     for col in ("图层 layer", "状态 status", "原 old", "新 new", "新增 added", "删除 removed", "属性变更 attrs changed",
-                "原面积 area old m²", "新面积 area new m²"):  # fmt: skip
+                "原面积 area old", "新面积 area new"):  # fmt: skip
         table.add_column(col)
     for r in result.layers:
         table.add_row(
@@ -176,8 +194,8 @@ def diff_cmd(
             str(r.added),
             str(r.removed),
             str(r.attributes_changed),
-            f"{r.old_area_m2:,.0f}",
-            f"{r.new_area_m2:,.0f}",
+            Area(r.old_area_m2).stacked,
+            Area(r.new_area_m2).stacked,
         )
     _console().print(table)
 

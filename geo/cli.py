@@ -22,7 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from geo.blueprint import Blueprint, load_blueprint
 from geo.blueprint_cli import app as blueprint_app
-from geo.cli_context import FileOnly, GivenCRS, Output, cli_context, fail
+from geo.cli_context import PROJECT_TYPE, FileOnly, GivenCRS, Output, cli_context, fail
 from geo.consult_cli import app as consult_app
 from geo.crs import check_coordinates
 from geo.errors import InputError, LantuError
@@ -87,10 +87,12 @@ STREAMED: dict[OutputFormat, Callable[[ReviewResult, Chunks, IO[str]], int]] = {
 }
 
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens.")]
+Layer = typer.Option(help="Layer to read from a multi-layer file (default: the first).")
 LineBuffer = typer.Option(
     "--line-buffer",
     metavar="METRES",
-    help="Coordinate text: turn 线/点 records into a corridor this many metres each side (stated in the warnings).",
+    help="Coordinate text: turn 线/点 records into a corridor this many metres each side (stated in the warnings); "
+    "default: none, such a record is refused.",
 )
 
 
@@ -117,13 +119,23 @@ def review_cmd(
     profile: Annotated[str, typer.Option(help="Review profile name or YAML path.")] = "ten-point",
     major_project: Annotated[bool, typer.Option("--major-project", help="Flag every parcel as 重大建设项目.")] = False,
     redline_exempt: Annotated[
-        bool, typer.Option("--redline-exempt", help="Flag every parcel as an activity allowed in red lines.")
+        bool,
+        typer.Option(
+            "--redline-exempt",
+            help="Flag every parcel as 生态保护红线内允许的有限人为活动 (an activity allowed in red lines).",
+        ),
     ] = False,
-    project_type: Annotated[str | None, typer.Option(help="Project type for every parcel, e.g. industrial.")] = None,
-    investment_wan: Annotated[float | None, typer.Option(help="Investment in 万元 for every parcel.")] = None,
-    layer: Annotated[str | None, typer.Option(help="Layer to read from a multi-layer file.")] = None,
+    project_type: Annotated[
+        str | None,
+        typer.Option(help=f"{PROJECT_TYPE}, for every parcel; default: each parcel's own project_type."),
+    ] = None,
+    investment_wan: Annotated[
+        float | None,
+        typer.Option(help="总投资 / investment of every parcel, in 万元; default: each parcel's own investment_wan."),
+    ] = None,
+    layer: Annotated[str | None, Layer] = None,
     crs: GivenCRS = None,
-    fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.json,
+    fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="输出格式 / output format.")] = OutputFormat.json,
     workers: Annotated[
         int,
         typer.Option(
@@ -145,7 +157,11 @@ def review_cmd(
     ] = True,
     pieces_out: Annotated[
         Path | None,
-        typer.Option("--pieces-out", help="Also write every piece with its geometry to this GeoPackage.", **FileOnly),
+        typer.Option(
+            "--pieces-out",
+            help="Also write every piece with its geometry to this GeoPackage (default: none written).",
+            **FileOnly,
+        ),
     ] = None,
     max_parcels: Annotated[int, typer.Option(min=1, help="Refuse inputs with more parcels.")] = 1_000_000,
     max_vertices: Annotated[int, typer.Option(min=1, help="Refuse inputs with more vertices.")] = 50_000_000,
@@ -153,10 +169,14 @@ def review_cmd(
     line_buffer: Annotated[float | None, LineBuffer] = None,
     summary: Annotated[
         Path | None,
-        typer.Option("--summary", help="Also write a summary table: .xlsx (sheets per county) or .csv.", **FileOnly),
+        typer.Option(
+            "--summary",
+            help="Also write a summary table: .xlsx (sheets per county) or .csv (default: none written).",
+            **FileOnly,
+        ),
     ] = None,
 ) -> None:
-    """Run the siting review; JSON (DESIGN.md schema) on stdout by default. Exit 2 on bad input."""
+    """落地可行性审查: run the siting review; JSON (DESIGN.md schema) on stdout by default, exit 2 on bad input."""
     if fmt in BINARY and output is None:
         fail(needs_output(fmt))  # before the review: a batch is not reviewed for nothing
     try:
@@ -434,11 +454,11 @@ def convert_cmd(
     encoding: Annotated[
         TextEncoding, typer.Option(help="Text encoding of a .txt output and of a shapefile's attributes (.cpg).")
     ] = TextEncoding.gbk,
-    layer: Annotated[str | None, typer.Option(help="Layer to read from a multi-layer file.")] = None,
+    layer: Annotated[str | None, Layer] = None,
     crs: GivenCRS = None,
     line_buffer: Annotated[float | None, LineBuffer] = None,
 ) -> None:
-    """Convert parcels between formats, the land-survey coordinate text (界址点坐标交换格式) included."""
+    """格式转换: convert parcels between formats, the land-survey coordinate text (界址点坐标交换格式) included."""
     try:
         _distinct_files({"PARCELS": source, "TARGET": target})  # a failed write would take the source with it
         frame = read_parcels(source, layer=layer, crs=crs, line_buffer=line_buffer)
@@ -463,7 +483,7 @@ def demo_blueprint_cmd(
     ] = None,
     force: Annotated[bool, typer.Option(help="Replace OUT_DIR if it exists.")] = False,
 ) -> None:
-    """Generate the demo blueprint (synthetic layers over a real 济宁 county) and demo parcels."""
+    """示例蓝图: generate the demo blueprint (synthetic layers over a real 济宁 county) and demo parcels."""
     from geo.demo import build_demo_blueprint, demo_summary
 
     if out_dir.exists() and any(out_dir.iterdir()):

@@ -15,9 +15,11 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 from rich.markup import escape
+from typer.models import OptionInfo
 
 from geo.errors import InputError, LantuError
 from geo.papers import Issuer
+from geo.vocabulary import project_types
 
 err = Console(stderr=True)
 
@@ -51,17 +53,32 @@ FileOnly = {"parser": _file_only, "metavar": "FILE"}
 Output = Annotated[
     Path | None,
     typer.Option(
-        "--output", "-o", help="Write here instead of stdout ('-': stdout).", parser=_output_file, metavar="FILE"
+        "--output",
+        "-o",
+        help="File to write (default: stdout, as '-' is).",
+        parser=_output_file,
+        metavar="FILE",
     ),
 ]
 
 GivenCRS = Annotated[
     str | None,
     typer.Option(
-        help="CRS of parcels that declare none (DXF, a shapefile without .prj, GeoJSON without a crs member), "
-        "e.g. EPSG:4527; a CRS the file declares is kept, with a warning where it differs.",
+        help="坐标系 / CRS of parcels that declare none (DXF, a shapefile without .prj, GeoJSON without a crs "
+        "member), e.g. EPSG:4527; a CRS the file declares is kept, with a warning where it differs. Default: none, "
+        "such a file is refused (a GeoJSON one is read as EPSG:4490).",
     ),
 ]
+ProjectId = Annotated[str, typer.Argument(help="项目编号 (项目库 id).")]
+TableFormat = Annotated[str, typer.Option("--format", "-f", help="输出格式 / output format: table | json | csv.")]
+PROJECT_TYPE = f"项目类型 / project type, one of (closed list): {', '.join(project_types())}"  # layers/vocabulary.yaml
+
+
+def actor_option(recorded: str) -> OptionInfo:
+    """``--actor``, described by ``recorded`` (who, and where it is recorded). Its default is the login of whoever
+    runs the command: the help states that rule rather than show the login of whoever asked for --help."""
+    option: OptionInfo = typer.Option(help=f"{recorded} (default: your login name).", show_default=False)
+    return option
 
 
 def cli_context(ctx: typer.Context) -> CliContext:

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from geo.cli_context import Output, cli_context, option_date
+from geo.cli_context import Output, ProjectId, TableFormat, actor_option, cli_context, option_date
 from geo.consult import Consultations, Webhook
 from geo.errors import InputError
 from geo.io.quota import read_review_result
@@ -23,12 +23,11 @@ from geo.io.tables import write_table
 from geo.quota_cli import DEFAULT_ACTOR, attempt, database
 
 app = typer.Typer(
-    help="业务协同: departments answer on a project's review; agreed answers become its 预审意见.",
+    help="业务协同: start, tasks, answer, problems, escalate, overdue, opinion, deliver — departments answer on a "
+    "project's review; agreed answers become its 预审意见.",
     no_args_is_help=True,
 )
 err = Console(stderr=True)
-Format = Annotated[str, typer.Option("--format", "-f", help="table | json | csv")]
-Actor = Annotated[str, typer.Option(help="Who does this (recorded with the answer or flag).")]
 TASK_COLUMNS = ("id", "department", "items", "status", "due", "text", "actor", "answered")
 
 
@@ -64,10 +63,22 @@ def _opinion_format(fmt: str) -> None:
 @app.command("start")
 def start(
     ctx: typer.Context,
-    project_id: Annotated[str, typer.Argument(help="The project (项目库 id).")],
+    project_id: ProjectId,
     review_json: Annotated[Path, typer.Argument(help="A result of `lantu review` (JSON) for the project.")],
-    due_days: Annotated[int, typer.Option("--due-days", help="Days each department has to answer.")] = 5,
-    actor: Actor = DEFAULT_ACTOR,
+    due_days: Annotated[
+        int,
+        typer.Option(
+            "--due-days",
+            help="反馈时限 / time each department has to answer: calendar days, 1–365, from today (Beijing time).",
+        ),
+    ] = 5,
+    actor: Annotated[
+        str,
+        actor_option(
+            "发起人: who starts the consultation, recorded as the round's starter and with the review's link to the "
+            "project"
+        ),
+    ] = DEFAULT_ACTOR,
 ) -> None:
     """在线发起会商: one task per concerned department, with its items, drafted paragraph and due date."""
     consult = _consultations(ctx)
@@ -82,11 +93,15 @@ def start(
 @app.command("tasks")
 def tasks(
     ctx: typer.Context,
-    project_id: Annotated[str, typer.Argument(help="The project.")],
-    fmt: Format = "table",
-    department: Annotated[str | None, typer.Option(help="Only this department's task.")] = None,
+    project_id: ProjectId,
+    fmt: TableFormat = "table",
+    department: Annotated[
+        str | None, typer.Option(help="Only this department's task (部门); default: every department's.")
+    ] = None,
 ) -> None:
-    """The tasks of the project's latest round: id, department, items, status (待反馈/同意/有条件同意/不同意), due."""
+    """会商任务: the tasks of the project's latest round: id, department, items, status, due.
+
+    The status is 待反馈, 同意, 有条件同意 or 不同意."""
     consult = _consultations(ctx)
     rows = attempt(lambda: consult.tasks(project_id, department=department))
     if fmt == "json":
@@ -101,11 +116,18 @@ def tasks(
 def answer(
     ctx: typer.Context,
     task_id: Annotated[int, typer.Argument(help="The task id (lantu consult tasks).")],
-    opinion: Annotated[str, typer.Option("--opinion", help="同意 | 有条件同意 | 不同意")],
-    text: Annotated[str | None, typer.Option(help="Conditions (有条件同意) or the reason (不同意, required).")] = None,
-    actor: Actor = DEFAULT_ACTOR,
+    opinion: Annotated[str, typer.Option("--opinion", help="反馈意见 / the answer: 同意 | 有条件同意 | 不同意.")],
+    text: Annotated[
+        str | None,
+        typer.Option(help="Conditions (有条件同意) or the reason (不同意, required); default: none, for a plain 同意."),
+    ] = None,
+    actor: Annotated[
+        str, actor_option("经办人: who answers for the department, recorded with the answer")
+    ] = DEFAULT_ACTOR,
 ) -> None:
-    """A department's answer; a later answer supersedes. All agree → 储备 and the 预审意见; 不同意 → 问题清单."""
+    """部门反馈: a department's answer on its task; a later answer supersedes.
+
+    All agree → 储备 and the 预审意见; 不同意 → 问题清单."""
     consult = _consultations(ctx)
     task = attempt(lambda: consult.answer(task_id, opinion, text=text, actor=actor))
     _deliver(consult)
@@ -127,7 +149,7 @@ def answer(
 
 
 @app.command("problems")
-def problems(ctx: typer.Context, fmt: Format = "table") -> None:
+def problems(ctx: typer.Context, fmt: TableFormat = "table") -> None:
     """问题清单: projects with an unresolved 不同意, their disagreeing opinions and the 联席会议 flag."""
     consult = _consultations(ctx)
     rows = attempt(consult.problems)
@@ -146,11 +168,15 @@ def problems(ctx: typer.Context, fmt: Format = "table") -> None:
 def escalate(
     ctx: typer.Context,
     project_id: Annotated[str, typer.Argument(help="A project on the 问题清单.")],
-    note: Annotated[str | None, typer.Option(help="Why it goes to the joint meeting.")] = None,
+    note: Annotated[
+        str | None, typer.Option(help="Why it goes to the joint meeting, recorded with the flag; default: none.")
+    ] = None,
     clear: Annotated[bool, typer.Option("--clear", help="Take the 联席会议 flag off again.")] = False,
-    actor: Actor = DEFAULT_ACTOR,
+    actor: Annotated[
+        str, actor_option("经办人: who flags (or clears) the entry, recorded with the flag")
+    ] = DEFAULT_ACTOR,
 ) -> None:
-    """Flag a 问题清单 entry for the 联席会议 (第十一条: 无法整改但确有必要建设)."""
+    """提请联席会议: flag a 问题清单 entry for the 联席会议 (第十一条: 无法整改但确有必要建设)."""
     consult = _consultations(ctx)
     entry = attempt(lambda: consult.escalate(project_id, actor=actor, note=note, joint_meeting=not clear))
     err.print(
@@ -165,8 +191,10 @@ def escalate(
 def overdue(
     ctx: typer.Context,
     as_of: Annotated[str, typer.Option("--as-of", help="Date of the check (YYYY-MM-DD).")],
-    fmt: Format = "table",
-    department: Annotated[str | None, typer.Option(help="Only this department.")] = None,
+    fmt: TableFormat = "table",
+    department: Annotated[
+        str | None, typer.Option(help="Only this department (部门); default: every department.")
+    ] = None,
 ) -> None:
     """限时反馈: tasks past due and unanswered on that date, per department (for the 考核)."""
     consult = _consultations(ctx)
@@ -190,10 +218,10 @@ def overdue(
 def opinion(
     ctx: typer.Context,
     project_id: Annotated[str, typer.Argument(help="A project whose consultation is agreed.")],
-    fmt: Annotated[str, typer.Option("--format", "-f", help="markdown | json")] = "markdown",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="输出格式 / output format: markdown | json.")] = "markdown",
     output: Output = None,
 ) -> None:
-    """The consolidated 预审意见 with its document number (Markdown or JSON)."""
+    """预审意见: the consolidated opinion with its document number (Markdown or JSON)."""
     attempt(lambda: _opinion_format(fmt))
     consult = _consultations(ctx)
     found = attempt(lambda: consult.opinion(project_id))
@@ -207,6 +235,6 @@ def opinion(
 
 @app.command("deliver")
 def deliver(ctx: typer.Context) -> None:
-    """Send the webhook events still in the outbox (retried after every change too)."""
+    """推送: send the webhook events still in the outbox to LANTU_WEBHOOK_URL (retried after every change too)."""
     count = attempt(_consultations(ctx).deliver)
     err.print(f"已送达 {count} 个事件 / {count} event(s) delivered", highlight=False)

@@ -171,6 +171,13 @@ class Area:
         m2, ha, mu = self._texts
         return f"{m2} m² ({ha} ha, {mu} mu)"
 
+    @property
+    def stacked(self) -> str:
+        """One cell of a terminal table: m², 公顷 and 亩 one under another (three side by side make a ledger's
+        table too wide to read)."""
+        m2, ha, mu = self._texts
+        return f"{m2} m²\n{ha} 公顷\n{mu} 亩"
+
 
 def check_coordinates(frame: Shapes) -> Shapes:
     """Refuse a frame (or its geometry) whose numbers cannot be right for its CRS; return it unchanged.

@@ -33,11 +33,14 @@ def papers_cmd(
     result_json: Annotated[
         Path, typer.Argument(help="A saved review result: the JSON of `lantu review -o` or GET /api/v1/reviews/{id}.")
     ],
-    fmt: Annotated[PaperFormat, typer.Option("--format", "-f", help="Paper to write.")] = PaperFormat.html,
+    fmt: Annotated[PaperFormat, typer.Option("--format", "-f", help="文书 / the paper to write.")] = PaperFormat.html,
     blueprint: Annotated[
         Path | None,
         typer.Option(
-            "--blueprint", "-b", help="The blueprint reviewed against: the sketch's layers and each layer's 现势性."
+            "--blueprint",
+            "-b",
+            help="The blueprint reviewed against: the sketch's layers and each layer's 现势性 (default: none, the "
+            "sketch shows the parcels alone).",
         ),
     ] = None,
     output: Output = None,
@@ -50,8 +53,9 @@ def papers_cmd(
         ),
     ] = False,
 ) -> None:
-    """The papers of a saved review (report, PDF, 审查意见) without running the review again; exit 2 on a
-    file that is not a review result. The text is the same as `lantu review … --format` wrote."""
+    """文书: the papers of a saved review (report, PDF, 审查意见) without running the review again.
+
+    Exit 2 on a file that is not a review result. The text is the same as `lantu review … --format` wrote."""
     from geo.cli import OutputFormat, needs_output, render, say  # geo.cli mounts this module
 
     target = OutputFormat(fmt.value)

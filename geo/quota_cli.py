@@ -18,7 +18,7 @@ from rich.console import Console
 from sqlalchemy import Engine
 
 from geo.blueprint import load_blueprint
-from geo.cli_context import Output, cli_context, fail, option_date
+from geo.cli_context import Output, ProjectId, TableFormat, actor_option, cli_context, fail, option_date
 from geo.crs import Area
 from geo.errors import BlueprintError, InputError, LantuError
 from geo.io.quota import labelled, read_demands, read_quota_plan, read_review_result, report_xlsx
@@ -27,11 +27,27 @@ from geo.papers import beijing_today
 from geo.quota import PLAN_YEARS, Ledger, allocate, county_summary
 from geo.quota.accounts import FACTORS
 from geo.quota.holders import blueprint_counties
-from geo.quota.queries import BALANCE_LABELS, JOURNAL_LABELS, OVERDUE_LABELS, PROJECT_LABELS, for_people
+from geo.quota.queries import (
+    BALANCE_LABELS,
+    BALANCE_TABLE,
+    JOURNAL_LABELS,
+    OVERDUE_LABELS,
+    PROJECT_LABELS,
+    for_people,
+)
 from geo.quota.report import LABELS as REPORT_LABELS
-from geo.quota.report import ledger_report
+from geo.quota.report import TABLE as REPORT_TABLE
+from geo.quota.report import TextTable, ledger_report
 from geo.quota.reservations import default_project_id
-from geo.quota.stock import DISPOSAL_LABELS, LAND_LABELS, RATE_LABELS, RATE_TABLE_LABELS, SKIPPED_LABELS, rate_texts
+from geo.quota.stock import (
+    DISPOSAL_LABELS,
+    DISPOSAL_TABLE,
+    LAND_LABELS,
+    LAND_TABLE,
+    RATE_LABELS,
+    RATE_TABLE,
+    SKIPPED_LABELS,
+)
 
 app = typer.Typer(
     help="The factor ledger (要素保障库, in LANTU_DATABASE_URL): issue, reserve, reserve-factors, confirm, revoke, "
@@ -47,12 +63,9 @@ app.add_typer(stock, name="stock")
 err = Console(stderr=True)
 FIRST_YEAR, LAST_YEAR = PLAN_YEARS
 Year = Annotated[int, typer.Option("--year", "-y", min=FIRST_YEAR, max=LAST_YEAR, help="Plan year (年度).")]
-Actor = Annotated[  # the default is this machine's login: help states the rule, not whose login ran --help
-    str, typer.Option(help="经办人: who does this, recorded with it (default: your login name).", show_default=False)
-]
-Format = Annotated[str, typer.Option("--format", "-f", help="Output format (输出格式): table | json | csv.")]
+Actor = Annotated[str, actor_option("经办人: who does this, recorded with it")]
+Format = TableFormat
 County = Annotated[str, typer.Argument(help="County code (区县代码).")]
-ProjectId = Annotated[str, typer.Argument(help="Project id (项目编号) in the project library.")]
 FACTOR_UNITS = (
     "m² (land_new, land_compensation, land_compensation_paddy), kg (land_compensation_grain), tce 吨标准煤 (energy), "
     "t 吨 (cod, nh3n, so2, nox)"
@@ -98,17 +111,22 @@ def _show(
     title: str,
     labels: dict[str, str] | None = None,
     *,
+    table: TextTable | None = None,
     width: int = TABLE_WIDTH,
 ) -> None:
-    """Check the format first, then query and write the rows to stdout: JSON with the English keys,
-    a table or a CSV with ``labels``' Chinese headers (county names, units, 亩/公顷 beside m²)."""
+    """Check the format first, then query and write the rows to stdout: JSON with the English keys, a CSV with
+    ``labels``' Chinese headers (county names, units, 公顷/亩 beside m²), a table with ``table``'s (each area in m²,
+    公顷 and 亩 as every lantu text writes them), else ``labels``'."""
     kind = attempt(lambda: table_format(fmt))
     data = [dict(r) for r in attempt(rows)]  # queried once, whatever the format
     if labels is None or kind == "json":
         write_table(data if labels is not None else for_people(data), kind, sys.stdout, title=title)
         return
+    people = for_people(data)
+    if kind == "table" and table is not None:
+        people, labels = [table.texts(r) for r in people], dict(table.labels)
     write_table(
-        labelled(for_people(data), labels, kind),
+        labelled(people, labels, kind),
         kind,
         sys.stdout,
         title=title,
@@ -366,8 +384,9 @@ def report(
 ) -> None:
     """台账 report: per county and factor, the movements of --year adding up to the balance (中文表头).
 
-    Columns: 下达, 市级统筹, 点供, 增存挂钩奖励, 污染物削减量, 预支, 配置, 撤回/收回, 调剂/拆借, 冲销, 余额 (亩 and
-    公顷 beside m²), and what the county's projects hold. xlsx needs --output."""
+    Columns: 下达, 市级统筹, 点供, 增存挂钩奖励, 污染物削减量, 预支, 配置, 撤回/收回, 调剂/拆借, 冲销, 余额 (公顷 and
+    亩 beside m²), and what the county's projects hold; energy and pollutants in their own unit. xlsx needs
+    --output."""
     ledger = _ledger(ctx)
     if fmt == "xlsx":
         if output is None:
@@ -380,11 +399,14 @@ def report(
         return
     kind = attempt(lambda: table_format(fmt))
     rows = attempt(lambda: ledger_report(ledger.engine, year))
+    labels = REPORT_LABELS
+    if kind == "table":  # each amount in its unit, an area in m², 公顷 and 亩 as every lantu text writes them
+        rows, labels = [REPORT_TABLE.texts(r) for r in rows], dict(REPORT_TABLE.labels)
     target = output.open("w", encoding="utf-8-sig", newline="") if output is not None else sys.stdout
     try:
-        columns = None if kind == "json" else list(REPORT_LABELS.values())
-        write_table(  # 19 columns: a terminal table as wide as the sheet, never squeezed into unreadable wraps
-            labelled(rows, REPORT_LABELS, kind), kind, target, title=f"{year}年指标台账", columns=columns, width=240
+        columns = None if kind == "json" else list(labels.values())
+        write_table(  # 16 columns: a terminal table as wide as the sheet, never squeezed into unreadable wraps
+            labelled(rows, labels, kind), kind, target, title=f"{year}年指标台账", columns=columns, width=300
         )
     finally:
         if output is not None:
@@ -454,9 +476,11 @@ def balances(
     ] = None,
     fmt: Format = "table",
 ) -> None:
-    """指标余额: balances per holder (county, city pool, project), factor, account and year; 亩/公顷 beside m²."""
+    """指标余额: balances per holder (county, city pool, project), factor, account and year.
+
+    Areas in m², 公顷 and 亩; energy, pollutants and grain capacity in their own unit (tce, t, kg)."""
     ledger = _ledger(ctx)
-    _show(lambda: ledger.balances(year), fmt, f"指标余额 {year or ''}", BALANCE_LABELS)
+    _show(lambda: ledger.balances(year), fmt, f"指标余额 {year or ''}", BALANCE_LABELS, table=BALANCE_TABLE)
 
 
 @app.command("journal")
@@ -476,14 +500,19 @@ def projects(ctx: typer.Context, fmt: Format = "table") -> None:
 @app.command("overdue")
 def overdue(
     ctx: typer.Context,
-    today: Annotated[
-        str | None, typer.Option(help="Date to judge by, YYYY-MM-DD (default: today, Beijing time).")
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            "--today",  # its first name, kept working: `projects overdue` and `consult overdue` say --as-of
+            help="Date to judge by, YYYY-MM-DD (default: today, Beijing time); --today is its former name.",
+        ),
     ] = None,
     fmt: Format = "table",
 ) -> None:
     """逾期: 临时拆借 not repaid and 削减量预支 not settled, past their due date."""
     ledger = _ledger(ctx)
-    when = attempt(lambda: option_date(today, "--today")) if today is not None else beijing_today()
+    when = attempt(lambda: option_date(as_of, "--as-of")) if as_of is not None else beijing_today()
     _show(lambda: ledger.overdue_loans(when), fmt, f"逾期未还的临时拆借与未到位的削减量预支（{when}）", OVERDUE_LABELS)
 
 
@@ -588,10 +617,15 @@ def stock_list(
     ] = None,
     fmt: Format = "table",
 ) -> None:
-    """存量土地台账: each 批而未供/闲置 entry with its approval year, area (m², 亩, 公顷) and what is undisposed."""
+    """存量土地台账: each 批而未供/闲置 entry with its approval year, area and what is undisposed (m², 公顷, 亩)."""
     ledger = _ledger(ctx)
     _show(
-        lambda: ledger.stock_land(county=county, kind=kind), fmt, "存量建设用地台账（增存挂钩）", LAND_LABELS, width=260
+        lambda: ledger.stock_land(county=county, kind=kind),
+        fmt,
+        "存量建设用地台账（增存挂钩）",
+        LAND_LABELS,
+        table=LAND_TABLE,
+        width=260,
     )
 
 
@@ -601,9 +635,9 @@ def stock_disposals(
     county: Annotated[str | None, typer.Option(help="County code (default: every county).")] = None,
     fmt: Format = "table",
 ) -> None:
-    """处置记录: every disposal with its area (m², 亩), date, 文号 and the settlement that rewarded it."""
+    """处置记录: every disposal with its area (m², 公顷, 亩), date, 文号 and the settlement that rewarded it."""
     ledger = _ledger(ctx)
-    _show(lambda: ledger.stock_disposals(county=county), fmt, "存量土地处置记录", DISPOSAL_LABELS)
+    _show(lambda: ledger.stock_disposals(county=county), fmt, "存量土地处置记录", DISPOSAL_LABELS, table=DISPOSAL_TABLE)
 
 
 @stock.command("rates")
@@ -618,17 +652,14 @@ def stock_rates(
     The reward is what the county's disposals of the year not yet settled would earn. Areas in m², 公顷 and 亩; rates
     in per cent in the table, as fractions in JSON and CSV."""
     ledger = _ledger(ctx)
-    title = f"{year}年供地率与处置率"
-    if fmt == "table":  # an area in one column (m², 公顷, 亩 one under another): 7 areas × 3 units are too wide
-        _show(
-            lambda: [rate_texts(r) for r in ledger.stock_rates(year, county=county)],
-            fmt,
-            title,
-            RATE_TABLE_LABELS,
-            width=300,
-        )
-    else:
-        _show(lambda: ledger.stock_rates(year, county=county), fmt, title, RATE_LABELS)
+    _show(
+        lambda: ledger.stock_rates(year, county=county),
+        fmt,
+        f"{year}年供地率与处置率",
+        RATE_LABELS,
+        table=RATE_TABLE,
+        width=300,
+    )
 
 
 @stock.command("settle")

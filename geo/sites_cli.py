@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from geo.blueprint import load_blueprint
-from geo.cli_context import GivenCRS, Output, cli_context, fail
+from geo.cli_context import PROJECT_TYPE, GivenCRS, Output, cli_context, fail
 from geo.compare import change_check_html, compare_boundaries
 from geo.errors import LantuError
 from geo.io import read_parcels
@@ -29,7 +29,6 @@ class CompareFormat(StrEnum):
     html = "html"
 
 
-ProjectType = Annotated[str | None, typer.Option(help="Project type, e.g. industrial (closed list).")]
 ProfileName = Annotated[str, typer.Option(help="Review profile name or YAML path.")]
 
 
@@ -46,19 +45,35 @@ def find_sites_cmd(
     ctx: typer.Context,
     area_mu: Annotated[float, typer.Option("--area-mu", min=0.01, help="Area the project needs, in 亩.")],
     blueprint: Annotated[Path, typer.Option("--blueprint", "-b", help="Blueprint directory (blueprint.yaml).")],
-    project_type: ProjectType = "industrial",
-    county: Annotated[str | None, typer.Option(help="Search this county (its code in the county layer).")] = None,
-    within: Annotated[Path | None, typer.Option(help="Search inside the polygons of this file.")] = None,
-    count: Annotated[int, typer.Option("-n", "--count", min=1, max=50, help="How many sites.")] = 5,
-    investment_wan: Annotated[float | None, typer.Option(help="Investment in 万元 (the land-use standard).")] = None,
+    project_type: Annotated[str, typer.Option(help=f"{PROJECT_TYPE}.")] = "industrial",
+    county: Annotated[
+        str | None,
+        typer.Option(help="Search this county (its code in the county layer); default: the whole blueprint coverage."),
+    ] = None,
+    within: Annotated[
+        Path | None,
+        typer.Option(help="Search inside the polygons of this file; default: the whole blueprint coverage."),
+    ] = None,
+    count: Annotated[int, typer.Option("-n", "--count", min=1, max=50, help="How many sites (1–50).")] = 5,
+    investment_wan: Annotated[
+        float | None,
+        typer.Option(
+            help="总投资 / investment in 万元, for the land-use standard; default: none, the standard's investment "
+            "intensity is then not checked."
+        ),
+    ] = None,
     major_project: Annotated[bool, typer.Option("--major-project", help="The project is a 重大建设项目.")] = False,
     resolution: Annotated[
-        float | None, typer.Option(min=1, help="Cell size in metres of the suitability surface (profile: 10).")
+        float | None,
+        typer.Option(min=1, help="Cell size in metres of the suitability surface; default: the profile's (10)."),
     ] = None,
     profile: ProfileName = "ten-point",
     output: Output = None,
 ) -> None:
-    """Find N compact sites of the asked area, each fully reviewed; GeoJSON (rank, score, area_mu, verdict)."""
+    """精准选址: find --count (-n) compact sites of --area-mu 亩 each, fully reviewed, as GeoJSON.
+
+    Each site carries its rank, score, area_mu and verdict. --county or --within limits the search; without either it
+    covers the whole blueprint."""
     if county and within:
         err.print("error: give --county or --within, not both / 只能指定 --county 或 --within 之一")
         raise typer.Exit(2)
@@ -102,15 +117,27 @@ def compare_cmd(
     prereview: Annotated[Path, typer.Argument(help="The 预审 boundary (any parcel format).")],
     new: Annotated[Path, typer.Argument(help="The 报批 boundary to compare with it.")],
     blueprint: Annotated[
-        Path | None, typer.Option("--blueprint", "-b", help="Also review the added pieces against this blueprint.")
+        Path | None,
+        typer.Option(
+            "--blueprint",
+            "-b",
+            help="Also review the added pieces against this blueprint (default: none, the pieces are not reviewed).",
+        ),
     ] = None,
-    project_type: ProjectType = None,
+    project_type: Annotated[
+        str | None,
+        typer.Option(
+            help=f"{PROJECT_TYPE}, for the review of the added pieces; default: none, they are reviewed without one."
+        ),
+    ] = None,
     profile: ProfileName = "ten-point",
-    fmt: Annotated[CompareFormat, typer.Option("--format", "-f", help="json | html")] = CompareFormat.json,
+    fmt: Annotated[
+        CompareFormat, typer.Option("--format", "-f", help="输出格式 / output format.")
+    ] = CompareFormat.json,
     output: Output = None,
     crs: GivenCRS = None,
 ) -> None:
-    """Compare a 报批 boundary with its 预审 boundary: area change, overlap, and the 聊城 conclusion."""
+    """预审变更比对: a 报批 boundary against its 预审 one: areas (m², 公顷, 亩), change, overlap, 聊城 conclusion."""
     try:
         bp = load_blueprint(blueprint) if blueprint else None
         check = compare_boundaries(

@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 from geo.blueprint import load_blueprint
 from geo.build import build_blueprint
 from geo.cli import app
+from geo.crs import Area
 from geo.errors import CRSError, InputError
 from geo.review import review
 
@@ -278,6 +279,8 @@ def test_diff_of_two_versions(sources: dict[str, Path], built: Path, tmp_path: P
     assert body["old_version"] != body["new_version"]
     table = runner.invoke(app, ["blueprint", "diff", str(built), str(new)])
     assert table.exit_code == 0 and "land_use" in table.stdout
+    for area in (Area(land["old_area_m2"]), Area(land["new_area_m2"])):  # m², 公顷 and 亩, one under another
+        assert all(t in table.stdout for t in (f"{area.m2_text} m²", f"{area.ha_text} 公顷", f"{area.mu_text} 亩"))
 
 
 def test_check_prints_the_report_and_catches_changed_files(built: Path, tmp_path: Path) -> None:

@@ -243,7 +243,7 @@ def test_report_in_chinese_as_table_csv_and_xlsx(run, tmp_path: Path, blueprint_
     )
     assert any(r["区县"] == "市级统筹" for r in rows)
     table = run("quota", "report", "--year", "2026").stdout
-    assert "2026年指标台账" in table and "任城区" in table and "余额（亩）" in table
+    assert "2026年指标台账" in table and "任城区" in table and "105.00 亩" in table
     assert "--output" in run("quota", "report", "--year", "2026", "-f", "xlsx", code=2).stderr
     out = tmp_path / "台账.xlsx"
     run("quota", "report", "--year", "2026", "-f", "xlsx", "-o", out)
@@ -319,5 +319,99 @@ def test_dates_a_movement_cannot_hold_exit_2(run, tmp_path: Path, blueprint_dir:
     advance = ("advance-reduction", "370811", "cod", "--year", "2026", "--amount", "1", "--source", "治理项目")
     assert "--deadline '' is not a date" in run("quota", *advance, "--deadline", "", code=2).stderr
     assert "--due '' is not a date" in run("quota", *loan[:-1], "", code=2).stderr  # was a transfer with no due date
-    assert "--today '' is not a date" in run("quota", "overdue", "--today", "", code=2).stderr  # was today
+    for spelling in ("--as-of", "--today"):  # an empty date was today
+        assert "--as-of '' is not a date" in run("quota", "overdue", spelling, "", code=2).stderr
     assert {j["kind"] for j in json.loads(run("quota", "journal", "--format", "json").stdout)} == {"issue"}
+
+
+def test_overdue_takes_as_of_like_projects_and_consult(run, tmp_path: Path, blueprint_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    """`lantu quota overdue --as-of` as `projects overdue` and `consult overdue` spell it; --today, its former name,
+    still works. A loan due 2026-01-31 is 29 days overdue on 2026-03-01 and not yet on 2026-01-31."""
+    _issue(run, tmp_path, blueprint_dir, "370811,land_new,1000\n")
+    run("quota", "transfer", "370811", "370812", "land_new", "--year", "2026", "--amount", "100", "--due", "2026-01-31")
+    for spelling in ("--as-of", "--today"):
+        (late,) = json.loads(run("quota", "overdue", spelling, "2026-03-01", "-f", "json").stdout)
+        assert (late["kind"], late["due_date"], late["days_overdue"]) == ("loan", "2026-01-31", 29)
+        assert json.loads(run("quota", "overdue", spelling, "2026-01-31", "-f", "json").stdout) == []
+        assert "2026-13-01" in run("quota", "overdue", spelling, "2026-13-01", code=2).stderr
+    assert "（2026-03-01）" in run("quota", "overdue", "--as-of", "2026-03-01").stdout  # the table's title
+    assert "--as-of" in run("quota", "overdue", "--help").stdout
+
+
+def _row_lines(table: str, *words: str) -> list[str]:
+    """The lines of a text table holding all ``words`` (one table row on one line)."""
+    return [line for line in table.splitlines() if all(w in line for w in words)]
+
+
+def test_balances_and_report_write_areas_as_everywhere_else(run, tmp_path: Path, blueprint_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    """Areas as geo.crs.Area writes them (m² 2 decimals, 公顷 4, 亩 2), energy and pollutants in their own unit.
+    Figures by hand: 任城区 is issued 100 000.1234 m² of land_new, the city pools 30 % = 30 000.03702 → 30 000.0370
+    (the ledger's four decimals), 任城区 keeps 70 000.0864 m² = 7.00000864 公顷 = 105.0001296 亩 → "70,000.09 m²",
+    "7.0000 公顷", "105.00 亩"; the city 30 000.037 m² → "30,000.04 m²", "3.0000 公顷", "45.00 亩". 兖州区 is
+    point-supplied 1 234.5 m² (not pooled) = 0.12345 公顷, written 0.1235 by Area, 1.85175 亩 → 1.85. cod 10 t: 7 t
+    and 3 t; energy 1 500 tce, not pooled. JSON and a CSV keep the ledger's m² (what the journal sums to), 公顷 and
+    亩 beside."""
+    _issue(run, tmp_path, blueprint_dir, "370811,land_new,100000.1234\n370811,cod,10\n370811,energy,1500\n")
+    run("quota", "point-supply", "370812", "land_new", "--year", "2026", "--amount", "1234.5")
+
+    rows = json.loads(run("quota", "balances", "--year", "2026", "-f", "json").stdout)
+    figures = {(b["holder"], b["factor"]): (b["unit"], b["balance"], b["balance_ha"], b["balance_mu"]) for b in rows}
+    assert figures == {
+        ("370811", "land_new"): ("m²", 70_000.0864, 7.0, 105.0),
+        ("city", "land_new"): ("m²", 30_000.037, 3.0, 45.0),
+        ("370812", "land_new"): ("m²", 1_234.5, 0.1235, 1.85),  # as its text, "0.1235 公顷"
+        ("370811", "cod"): ("吨", 7, None, None),
+        ("city", "cod"): ("吨", 3, None, None),
+        ("370811", "energy"): ("吨标准煤", 1_500, None, None),
+    }
+    lines = list(csv.DictReader(io.StringIO(run("quota", "balances", "--year", "2026", "-f", "csv").stdout)))
+    yan = next(r for r in lines if r["代码"] == "370812")
+    assert (yan["余额"], yan["单位"], yan["余额（公顷）"], yan["余额（亩）"]) == ("1234.5", "m²", "0.1235", "1.85")
+    energy = next(r for r in lines if r["要素"] == "能耗指标")
+    assert (energy["余额"], energy["单位"], energy["余额（公顷）"], energy["余额（亩）"]) == (
+        "1500.0",
+        "吨标准煤",
+        "",
+        "",
+    )
+
+    table = run("quota", "balances", "--year", "2026").stdout
+    for text in ("70,000.09 m²", "7.0000 公顷", "105.00 亩", "30,000.04 m²", "3.0000 公顷", "45.00 亩"):
+        assert text in table
+    for text in ("1,234.50 m²", "0.1235 公顷", "1.85 亩"):
+        assert text in table
+    assert "70,000.0864" not in table and "1,234.5 " not in table
+    (cod,) = _row_lines(table, "任城区", "化学需氧量")
+    (energy_line,) = _row_lines(table, "能耗指标")
+    assert "7 吨" in cod and "1,500 吨标准煤" in energy_line
+    assert not any(unit in line for line in (cod, energy_line) for unit in ("公顷", "亩", "m²"))
+
+    report = {
+        (r["county"], r["factor"]): r for r in json.loads(run("quota", "report", "--year", "2026", "-f", "json").stdout)
+    }
+    ren = report[("370811", "land_new")]
+    assert (ren["issued"], ren["pooled"], ren["balance"], ren["balance_ha"], ren["balance_mu"]) == (
+        100_000.1234,
+        -30_000.037,
+        70_000.0864,
+        7.0,
+        105.0,
+    )
+    assert report[("370812", "land_new")]["balance_ha"] == 0.1235
+    assert report[("370811", "cod")]["balance_ha"] is None and report[("370811", "cod")]["balance_mu"] is None
+    sheet = list(csv.DictReader(io.StringIO(run("quota", "report", "--year", "2026", "-f", "csv").stdout)))
+    land = next(r for r in sheet if r["区县"] == "任城区" and r["单位"] == "m²")
+    assert (land["下达"], land["市级统筹"], land["余额"], land["余额（公顷）"], land["余额（亩）"]) == (
+        "100000.1234",  # the sheet adds up: 100 000.1234 − 30 000.037 = 70 000.0864
+        "-30000.037",
+        "70000.0864",
+        "7.0",
+        "105.0",
+    )
+    text = run("quota", "report", "--year", "2026").stdout
+    issued = ("100,000.12 m²", "10.0000 公顷", "150.00 亩")  # 100 000.1234 m² = 10.00001234 公顷 = 150.0001851 亩
+    for cell in (*issued, "-30,000.04 m²", "-3.0000 公顷", "-45.00 亩", "70,000.09 m²", "7.0000 公顷", "105.00 亩"):
+        assert cell in text
+    assert "100,000.1234" not in text and "0.1235 公顷" in text
+    (cod,) = _row_lines(text, "任城区", "化学需氧量")
+    assert "10 吨" in cod and "-3 吨" in cod and "7 吨" in cod and "公顷" not in cod and "亩" not in cod

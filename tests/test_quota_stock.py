@@ -412,3 +412,61 @@ def test_stock_rates_write_areas_as_everywhere_else(
     assert "—" in early and "否" in early and "0.00 m²" in early
     settled = run("quota", "stock", "settle", "370811", "-y", 2026)
     assert "奖励 251,234.69 m²（25.1235 公顷，376.85 亩）" in settled and "五年供地率 46.2%" in settled
+
+
+def test_stock_list_and_disposals_write_areas_as_everywhere_else(
+    stock_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`lantu quota stock list` and `disposals`: m², 公顷 and 亩 of each area side by side, figures by hand. A1 is
+    1 000 000 m²; 供地 500 000.25 m² leaves 499 999.75 m² = 49.999975 公顷 = 749.999625 亩 → "499,999.75 m²",
+    "50.0000 公顷", "750.00 亩". I1 is 100 000 m²; 盘活 1 234.5678 m² (0.12345678 公顷 → 0.1235, 1.8518517 亩 → 1.85)
+    leaves 98 765.4322 m² (9.87654322 公顷 → 9.8765, 148.1481483 亩 → 148.15). JSON and a CSV keep the register's m²
+    as recorded (a disposal is checked against them), 公顷 and 亩 beside; the table writes them as geo.crs.Area does."""
+    monkeypatch.setenv("LANTU_DATABASE_URL", f"sqlite:///{tmp_path / 'list.db'}")
+    runner = CliRunner()
+
+    def run(*args: object) -> str:
+        result = runner.invoke(app, [str(a) for a in args])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    run("quota", "init", "--blueprint", stock_dir)
+    run("quota", "stock", "import", "-b", stock_dir)
+    land = {r["feature_id"]: r["id"] for r in json.loads(run("quota", "stock", "list", "-f", "json"))}
+    idle = next(i for f, i in land.items() if f.startswith("geom:"))  # I1 has no 标识码
+    run("quota", "stock", "dispose", land["A1"], "--kind", "供地", "--area-m2", 500_000.25, "--date", "2026-03-01")
+    run("quota", "stock", "dispose", idle, "--kind", "盘活", "--area-m2", 1_234.5678, "--date", "2026-05-01")
+
+    rows = {r["id"]: r for r in json.loads(run("quota", "stock", "list", "--county", "370811", "-f", "json"))}
+    old_keys = {"area_m2", "area_mu", "area_ha", "disposed_m2", "remaining_m2", "remaining_mu"}
+    assert all(old_keys <= r.keys() for r in rows.values())
+    columns = ("area", "disposed", "remaining")
+    figures = {i: tuple((rows[i][f"{c}_m2"], rows[i][f"{c}_ha"], rows[i][f"{c}_mu"]) for c in columns) for i in rows}
+    assert figures[land["A1"]] == ((1_000_000, 100, 1_500), (500_000.25, 50, 750), (499_999.75, 50, 750))
+    assert figures[idle] == ((100_000, 10, 150), (1_234.5678, 0.1235, 1.85), (98_765.4322, 9.8765, 148.15))
+    listing = csv.DictReader(io.StringIO(run("quota", "stock", "list", "-f", "csv").lstrip("\ufeff")))
+    i1 = next(r for r in listing if r["登记号"] == str(idle))
+    assert (i1["已处置（m²）"], i1["已处置（公顷）"], i1["已处置（亩）"]) == ("1234.5678", "0.1235", "1.85")
+    assert (i1["未处置（m²）"], i1["未处置（公顷）"], i1["未处置（亩）"]) == ("98765.4322", "9.8765", "148.15")
+    assert (i1["面积（m²）"], i1["面积（公顷）"], i1["面积（亩）"]) == ("100000.0", "10.0", "150.0")
+    table = run("quota", "stock", "list", "--county", "370811")
+    for text in ("1,000,000.00 m²", "100.0000 公顷", "1,500.00 亩", "500,000.25 m²", "499,999.75 m²", "50.0000 公顷"):
+        assert text in table
+    for text in ("750.00 亩", "1,234.57 m²", "0.1235 公顷", "1.85 亩", "98,765.43 m²", "9.8765 公顷", "148.15 亩"):
+        assert text in table
+    assert "98,765.4322" not in table and "1,500 " not in table
+
+    disposals = json.loads(run("quota", "stock", "disposals", "-f", "json"))
+    assert [(d["area_m2"], d["area_ha"], d["area_mu"]) for d in disposals] == [
+        (500_000.25, 50, 750),
+        (1_234.5678, 0.1235, 1.85),
+    ]
+    lines = list(csv.DictReader(io.StringIO(run("quota", "stock", "disposals", "-f", "csv").lstrip("\ufeff"))))
+    assert [(d["面积（m²）"], d["面积（公顷）"], d["面积（亩）"]) for d in lines] == [
+        ("500000.25", "50.0", "750.0"),
+        ("1234.5678", "0.1235", "1.85"),
+    ]
+    table = run("quota", "stock", "disposals")
+    for text in ("500,000.25 m²", "50.0000 公顷", "750.00 亩", "1,234.57 m²", "0.1235 公顷", "1.85 亩"):
+        assert text in table
+    assert "1,234.5678" not in table

@@ -14,7 +14,7 @@ from api.cli import app
 from geo.blueprint import Blueprint
 from geo.crs import M2_PER_MU
 from geo.errors import FormatError
-from geo.io.summary import PARCEL_COLUMNS, write_summary
+from geo.io.summary import PARCEL_COLUMNS, summary_rows, write_summary
 from geo.review import ReviewResult, review
 
 runner = CliRunner()
@@ -82,6 +82,28 @@ def test_csv(result: ReviewResult, tmp_path: Path) -> None:
         rows = list(csv.DictReader(f))
     assert [r["地块编号"] for r in rows] == ["A", "B", "C"]
     assert rows[1]["审查结论"] == "不通过"
+
+
+def test_areas_are_written_to_the_projects_decimals(result: ReviewResult, tmp_path: Path) -> None:
+    """亩 to 2 decimals and 公顷 to 4 (geo.crs.Area's rule), not 4 and 6. By hand: 1 234.5678 m² of new quota is
+    1.8518517 亩 → 1.85; 4 321.5 m² of 占补平衡 is 6.48225 亩 → 6.48; a parcel carrying 1.23456789 公顷 and
+    18.5185185 亩 (a result written elsewhere) → 1.2346 and 18.52."""
+    b = result.parcels[1]
+    quota = b.land_quota.model_copy(update={"new_construction_quota_m2": 1_234.5678, "compensation_m2": 4_321.5})
+    parcel = b.model_copy(update={"area_ha": 1.23456789, "area_mu": 18.5185185, "land_quota": quota})
+    odd = result.model_copy(update={"parcels": [result.parcels[0], parcel]})
+    (_, row) = summary_rows(odd)
+    assert (row["area_mu"], row["area_ha"]) == (18.52, 1.2346)
+    assert (row["new_quota_m2"], row["new_quota_mu"]) == (1_234.57, 1.85)
+    assert (row["compensation_m2"], row["compensation_mu"]) == (4_321.5, 6.48)
+    with write_summary(odd, tmp_path / "s.csv").open(encoding="utf-8-sig", newline="") as f:
+        line = list(csv.DictReader(f))[1]
+    assert (line["面积（亩）"], line["面积（公顷）"], line["新增建设用地指标（亩）"], line["耕地占补平衡（亩）"]) == (
+        "18.52",
+        "1.2346",
+        "1.85",
+        "6.48",
+    )
 
 
 def test_unknown_suffix_refused(result: ReviewResult, tmp_path: Path) -> None:

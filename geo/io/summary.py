@@ -63,14 +63,14 @@ def _row(p: ParcelResult, types: dict[str, Any]) -> dict[str, Any]:
         "project_type": types[p.project_type].name_zh if p.project_type in types else p.project_type,
         "county_code": p.county.code if p.county else None,
         "county": p.county.name if p.county else NO_COUNTY,
-        "area_mu": round(p.area_mu, 4),
-        "area_ha": round(p.area_ha, 6),
+        "area_mu": round(p.area_mu, 2),  # as geo.crs.Area writes them: 亩 to 2 decimals, 公顷 to 4 (one m²)
+        "area_ha": round(p.area_ha, 4),
         "verdict": VERDICT_ZH[p.verdict],
         "failed": "、".join(i.name_zh for i in p.items if i.status == "fail"),
         "warned": "、".join(i.name_zh for i in p.items if i.status in ("warn", "missing_layer")),
-        "new_quota_mu": None if new_m2 is None else round(new_m2 / M2_PER_MU, 4),
+        "new_quota_mu": None if new_m2 is None else round(new_m2 / M2_PER_MU, 2),
         "new_quota_m2": None if new_m2 is None else round(new_m2, 2),
-        "compensation_mu": None if comp_m2 is None else round(comp_m2 / M2_PER_MU, 4),
+        "compensation_mu": None if comp_m2 is None else round(comp_m2 / M2_PER_MU, 2),
         "compensation_m2": None if comp_m2 is None else round(comp_m2, 2),
     }
 

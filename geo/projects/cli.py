@@ -14,19 +14,19 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from geo.cli_context import option_date
+from geo.cli_context import PROJECT_TYPE, ProjectId, TableFormat, actor_option, option_date
 from geo.io.quota import labelled
 from geo.io.tables import table_format, write_table
 from geo.papers import beijing_today
 from geo.projects.library import LEVELS, STAGES, Project, ProjectLibrary
 from geo.quota.holders import county_names
 from geo.quota_cli import DEFAULT_ACTOR, TABLE_WIDTH, attempt, database
-from geo.vocabulary import project_types
 
-app = typer.Typer(help="The project library (项目库): add, stage, list, overdue — 先入库后保障.", no_args_is_help=True)
+app = typer.Typer(
+    help="项目库 project library: add, stage, list, history, overdue — 先入库后保障.", no_args_is_help=True
+)
 err = Console(stderr=True)
-Actor = Annotated[str, typer.Option(help="Who does this (recorded in the history).")]
-Format = Annotated[str, typer.Option("--format", "-f", help="table | json | csv")]
+Actor = Annotated[str, actor_option("经办人: who does this, recorded in the project's history")]
 PROJECT_LABELS = {
     "id": "项目编号",
     "name": "项目名称",
@@ -60,13 +60,18 @@ def _show(rows: Callable[[], Sequence[dict[str, Any]]], fmt: str, labels: dict[s
 @app.command("add")
 def add(
     ctx: typer.Context,
-    project_id: Annotated[str, typer.Argument(help="Project id (项目编号).")],
+    project_id: ProjectId,
     name: Annotated[str, typer.Option(help="Project name (项目名称).")],
-    project_type: Annotated[str, typer.Option("--type", help=f"One of: {', '.join(project_types())}.")],
-    level: Annotated[str, typer.Option(help="/".join(LEVELS))],
+    project_type: Annotated[str, typer.Option("--type", help=f"{PROJECT_TYPE}.")],
+    level: Annotated[str, typer.Option(help=f"项目层级 / level: {'/'.join(LEVELS)}.")],
     county: Annotated[str, typer.Option(help="County code (a county registered with `lantu quota init`).")],
-    stage: Annotated[str, typer.Option(help="/".join(STAGES[:5]))] = "谋划",
-    start_by: Annotated[str | None, typer.Option(help="Planned start date (计划开工) YYYY-MM-DD.")] = None,
+    stage: Annotated[str, typer.Option(help=f"阶段 / stage it enters at: {'/'.join(STAGES[:5])}.")] = "谋划",
+    start_by: Annotated[
+        str | None,
+        typer.Option(
+            help="Planned start date (计划开工) YYYY-MM-DD; default: none, never 应开未开 (`lantu projects overdue`)."
+        ),
+    ] = None,
     actor: Actor = DEFAULT_ACTOR,
 ) -> None:
     """入库: enter a project in the library."""
@@ -87,27 +92,32 @@ def add(
 
 
 @app.command("stage")
-def stage(
+def stage_cmd(
     ctx: typer.Context,
-    project_id: str,
-    new_stage: Annotated[str, typer.Argument(metavar="STAGE", help="/".join(STAGES))],
-    reason: str = "项目阶段变更",
+    project_id: ProjectId,
+    stage: Annotated[str, typer.Argument(help=f"新阶段 / the stage to move to: {'/'.join(STAGES)}.")],
+    reason: Annotated[str, typer.Option(help="原因 / why, recorded in the project's history.")] = "项目阶段变更",
     actor: Actor = DEFAULT_ACTOR,
 ) -> None:
-    """Move a project to its next stage (or 撤销); recorded in its history."""
+    """变更阶段: move a project to its next stage (or 撤销); recorded in its history."""
     library = _library(ctx)
-    project: Project = attempt(lambda: library.set_stage(project_id, new_stage, actor=actor, reason=reason))
+    project: Project = attempt(lambda: library.set_stage(project_id, stage, actor=actor, reason=reason))
     err.print(f"阶段 / stage: {escape(project.id)} → {project.stage}", highlight=False)
 
 
 @app.command("list")
 def list_cmd(
     ctx: typer.Context,
-    county: Annotated[str | None, typer.Option(help="Only this county's projects.")] = None,
-    at_stage: Annotated[str | None, typer.Option("--stage", help="Only projects at this stage.")] = None,
-    fmt: Format = "table",
+    county: Annotated[
+        str | None, typer.Option(help="Only this county's projects (区县代码); default: every county's.")
+    ] = None,
+    at_stage: Annotated[
+        str | None,
+        typer.Option("--stage", help=f"Only projects at this stage ({'/'.join(STAGES)}); default: every stage."),
+    ] = None,
+    fmt: TableFormat = "table",
 ) -> None:
-    """The projects of the library with their stage."""
+    """项目清单: the projects of the library with their stage."""
     library = _library(ctx)
     _show(
         lambda: _with_county_names(library, [p.row() for p in library.projects(county=county, stage=at_stage)]),
@@ -118,8 +128,8 @@ def list_cmd(
 
 
 @app.command("history")
-def history(ctx: typer.Context, project_id: str, fmt: Format = "table") -> None:
-    """A project's stage changes: who, when, why."""
+def history(ctx: typer.Context, project_id: ProjectId, fmt: TableFormat = "table") -> None:
+    """阶段变更记录: a project's stage changes: who, when, why."""
     library = _library(ctx)
     _show(lambda: [c.row() for c in library.history(project_id)], fmt, HISTORY_LABELS, f"项目 {project_id} 阶段变更")
 
@@ -127,8 +137,10 @@ def history(ctx: typer.Context, project_id: str, fmt: Format = "table") -> None:
 @app.command("overdue")
 def overdue(
     ctx: typer.Context,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Date to judge by, YYYY-MM-DD (default today).")] = None,
-    fmt: Format = "table",
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Date to judge by, YYYY-MM-DD (default: today, Beijing time).")
+    ] = None,
+    fmt: TableFormat = "table",
 ) -> None:
     """应开未开: projects past their planned start and not yet under construction."""
     library = _library(ctx)

@@ -14,13 +14,13 @@ from sqlalchemy import Engine, func, select
 
 from geo.quota.accounts import EXTERNAL_PREFIX, FACTORS, PROJECT_PREFIX, holder_kind
 from geo.quota.holders import county_names
-from geo.quota.report import in_mu_ha
+from geo.quota.report import IN_THE_CELL, TextTable, in_mu_ha
 from geo.quota.standing import settled_advances, undone
 from geo.quota.tables import quota_accounts, quota_postings, quota_projects, quota_transactions
 
 HOLDER_NAMES = {"city": "市级统筹", "county": "{0}", "project": "项目 {1}", "external": "{1}"}
 BUCKETS = {"available": "可用", "reserved": "已配置", "approved": "已批准", "earmarked": "专项点供"}
-BALANCE_LABELS = {
+BALANCE_LABELS = {  # a CSV: a number a cell, the unit named, 公顷 and 亩 beside
     "holder_name": "持有方",
     "holder": "代码",
     "factor_name": "要素",
@@ -28,9 +28,10 @@ BALANCE_LABELS = {
     "bucket_zh": "账户",
     "year": "年度",
     "balance": "余额",
-    "balance_mu": "余额（亩）",
     "balance_ha": "余额（公顷）",
+    "balance_mu": "余额（亩）",
 }
+BALANCE_TABLE = TextTable({k: v for k, v in BALANCE_LABELS.items() if k not in IN_THE_CELL}, amounts=("balance",))
 KINDS = {
     "issue": "下达",
     "reserve": "配置",
@@ -124,8 +125,8 @@ class Queries:
                     "bucket": r.bucket,
                     "year": r.year,
                     "balance": float(r.balance),
-                    "balance_mu": mu,
                     "balance_ha": ha,
+                    "balance_mu": mu,
                 }
             )
         return out

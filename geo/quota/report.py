@@ -3,21 +3,31 @@
 Every column is the net sum of one kind of movement on the holder's ``available`` account
 of that year, so the columns add up to the balance (a reader can check the sheet by
 hand); what the county's projects hold (reserved, approved) is shown beside it.
+
+How every ledger listing (this report, the balances, the stock register, its disposals and rates) writes an
+area lives here too, so all of them read alike. JSON and a CSV carry plain numbers: the ledger's and the
+register's m² as recorded (four decimals: what the journal sums to and what a movement or a disposal is checked
+against), with 公顷 to 4 decimals and 亩 to 2 beside (:func:`in_mu_ha`, :func:`area_figures`); a terminal table
+writes each area as :class:`geo.crs.Area` does (:class:`TextTable`). Tonnes, tce and kg keep their own unit,
+never 公顷 or 亩.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final
 
 from sqlalchemy import Engine, String, case, func, literal, select
 
+from geo.crs import Area
 from geo.quota.accounts import CITY, EXTERNAL_PREFIX, FACTORS, PROJECT_PREFIX, ZERO
 from geo.quota.holders import county_names
-from geo.quota.tables import quota_accounts, quota_postings, quota_projects, quota_transactions
+from geo.quota.tables import DECIMALS, quota_accounts, quota_postings, quota_projects, quota_transactions
 
-M2_PER_MU: Final = Decimal(10_000) / Decimal(15)  # 1 亩 = 10 000/15 m²
-M2_PER_HA: Final = Decimal(10_000)
+AREA: Final = "m²"  # the unit of the factors that are areas (FACTORS)
+AREA_UNITS: Final = {"m2": "m²", "ha": "公顷", "mu": "亩"}  # a key's suffix → the unit its CSV header names
 POOLED_KINDS: Final = frozenset({"issue", "stock_reward", "reduction"})  # the city pools a share of these
 FLOWS: Final[dict[str, str]] = {  # movement kind → report column
     "issue": "issued",
@@ -45,7 +55,73 @@ COLUMNS: Final = (
     "transferred",
     "reversed",
 )
-LABELS: Final[dict[str, str]] = {
+
+
+def in_mu_ha(value: Decimal | float, unit: str) -> tuple[float | None, float | None]:
+    """An amount in m² as (亩 to 2 decimals, 公顷 to 4), computed as :class:`geo.crs.Area` writes them so that JSON,
+    a CSV and a table's text (``Area.stacked``) read the same figure; (None, None) for a factor not measured in m²."""
+    if unit != AREA:
+        return None, None
+    area = Area(float(value))
+    return round(area.mu, 2), round(area.ha, 4)
+
+
+def area_figures(column: str, m2: Decimal) -> dict[str, float | None]:
+    """An area as JSON and a CSV carry it: ``{column}_m2`` as given (a record's exact figure, or a statistic rounded
+    to 2 decimals), its 公顷 ``{column}_ha`` and 亩 ``{column}_mu`` beside it (:func:`in_mu_ha`)."""
+    mu, ha = in_mu_ha(m2, AREA)
+    return {f"{column}_m2": float(m2), f"{column}_ha": ha, f"{column}_mu": mu}
+
+
+def amount_text(value: float, unit: str) -> str:
+    """A ledger amount in one cell: an area as ``Area.stacked``; tonnes, tce and kg in their own unit, to the
+    ledger's four decimals without trailing zeros (0.004 t is not shown as nothing, 1,500 tce not as 1,500.0000)."""
+    if unit == AREA:
+        return Area(value).stacked
+    return f"{value:z,.{DECIMALS}f}".rstrip("0").rstrip(".") + f" {unit}"
+
+
+@dataclass(frozen=True)
+class TextTable:
+    """A listing as a terminal table: ``labels`` (key → Chinese header) in order. An ``areas`` column writes the
+    row's ``{column}_m2`` as ``Area.stacked``, an ``amounts`` column its value in the row's ``unit``
+    (:func:`amount_text`), a ``shares`` column a fraction in per cent to one decimal ("—" for none); a yes/no is 是/否.
+    The CSV and JSON keep plain numbers (:meth:`csv_labels`)."""
+
+    labels: Mapping[str, str]
+    areas: tuple[str, ...] = ()
+    amounts: tuple[str, ...] = ()
+    shares: tuple[str, ...] = ()
+
+    def texts(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        """The row's cells, keyed as ``labels``."""
+        return {column: self._text(column, row) for column in self.labels}
+
+    def _text(self, column: str, row: Mapping[str, Any]) -> Any:
+        if column in self.areas:
+            return Area(row[f"{column}_m2"]).stacked
+        if column in self.amounts:
+            return amount_text(row[column], row["unit"])
+        value = row.get(column)
+        if column in self.shares:
+            return "—" if value is None else f"{value:.1%}"
+        if isinstance(value, bool):
+            return "是" if value else "否"
+        return value
+
+    def csv_labels(self) -> dict[str, str]:
+        """A CSV's columns (JSON's keys, Chinese headers): the table's, each area as three columns of plain numbers
+        (:func:`area_figures`)."""
+        labels: dict[str, str] = {}
+        for column, name in self.labels.items():
+            if column in self.areas:
+                labels |= {f"{column}_{unit}": f"{name}（{zh}）" for unit, zh in AREA_UNITS.items()}
+            else:
+                labels[column] = name
+        return labels
+
+
+LABELS: Final[dict[str, str]] = {  # the CSV and the workbook: a number a cell, the unit named, 公顷 and 亩 beside
     "county_name": "区县",
     "county": "区县代码",
     "factor_name": "要素",
@@ -61,18 +137,16 @@ LABELS: Final[dict[str, str]] = {
     "transferred": "调剂/拆借",
     "reversed": "冲销/归还",
     "balance": "余额",
-    "balance_mu": "余额（亩）",
     "balance_ha": "余额（公顷）",
+    "balance_mu": "余额（亩）",
     "projects_reserved": "项目已配置",
     "projects_approved": "项目已批准",
 }
-
-
-def in_mu_ha(value: Decimal, unit: str) -> tuple[float | None, float | None]:
-    """An area in m² as (亩, 公顷), two decimals; (None, None) for a factor not measured in m²."""
-    if unit != "m²":
-        return None, None
-    return float(round(value / M2_PER_MU, 2)), float(round(value / M2_PER_HA, 4))
+IN_THE_CELL: Final = ("unit", "balance_ha", "balance_mu")  # what a table's amount cell writes itself
+TABLE: Final = TextTable(
+    {k: v for k, v in LABELS.items() if k not in IN_THE_CELL},
+    amounts=(*COLUMNS, "balance", "projects_reserved", "projects_approved"),
+)
 
 
 def ledger_report(engine: Engine, year: int) -> list[dict[str, Any]]:
@@ -133,8 +207,8 @@ def ledger_report(engine: Engine, year: int) -> list[dict[str, Any]]:
                 "unit": unit,
                 **{k: float(v) for k, v in values.items()},
                 "balance": float(balance),
-                "balance_mu": mu,
                 "balance_ha": ha,
+                "balance_mu": mu,
                 "projects_reserved": float(own.get("reserved", ZERO)),
                 "projects_approved": float(own.get("approved", ZERO)),
             }
@@ -142,4 +216,11 @@ def ledger_report(engine: Engine, year: int) -> list[dict[str, Any]]:
     return out
 
 
-__all__ = ["LABELS", "in_mu_ha", "ledger_report"]
+__all__ = [
+    "LABELS",
+    "TABLE",
+    "TextTable",
+    "area_figures",
+    "in_mu_ha",
+    "ledger_report",
+]

@@ -38,14 +38,13 @@ import shapely
 from sqlalchemy import Connection, Engine, func, insert, or_, select, update
 from sqlalchemy.sql import Select
 
-from geo.crs import Area
 from geo.db import by_id
 from geo.errors import InputError, NotFoundError, QuotaError
 from geo.papers import beijing_today
 from geo.quota.accounts import CITY, DISPOSALS, REWARD, STOCK_KINDS, ZERO, amount, move, movement_date
 from geo.quota.holders import county_names, require_county
 from geo.quota.posting import post, writing
-from geo.quota.report import in_mu_ha
+from geo.quota.report import TextTable, area_figures
 from geo.quota.rules import LedgerRules
 from geo.quota.standing import undone
 from geo.quota.tables import quota_holders, stock_disposals, stock_land, stock_settled, stock_settlements
@@ -59,70 +58,62 @@ if TYPE_CHECKING:
 YEARS = (1949, 2100)  # an approval year outside is a typo, reported
 HASH_PRECISION_M = 0.01  # a geometry hash (the id of a feature without 标识码) ignores float noise below 1 cm
 
-LAND_LABELS = {
-    "id": "登记号",
-    "kind_name": "类型",
-    "county_name": "区县",
-    "county": "区县代码",
-    "approval_year": "批准年份",
-    "area_m2": "面积（m²）",
-    "area_mu": "面积（亩）",
-    "area_ha": "面积（公顷）",
-    "disposed_m2": "已处置（m²）",
-    "remaining_m2": "未处置（m²）",
-    "remaining_mu": "未处置（亩）",
-    "feature_id": "要素标识码",
-    "crs_used": "面积坐标系",
-    "blueprint_version": "蓝图版本",
-}
-DISPOSAL_LABELS = {
-    "id": "处置号",
-    "land_id": "登记号",
-    "land_kind_name": "土地类型",
-    "county_name": "区县",
-    "kind": "处置方式",
-    "area_m2": "面积（m²）",
-    "area_mu": "面积（亩）",
-    "disposed_on": "处置日期",
-    "document": "文号",
-    "settlement": "核算号",
-    "actor": "经办人",
-}
-RATE_TABLE_LABELS: Final = {  # a terminal table: an area is one column, its m², 公顷 and 亩 one under another
-    "county_name": "区县",
-    "county": "区县代码",
-    "year": "年度",
-    "window": "供地率统计期",
-    "approved": "五年批准",
-    "supplied": "五年已供",
-    "supply_rate": "五年供地率",
-    "threshold": "供地率下限",
-    "below_threshold": "低于下限",
-    "unsupplied": "批而未供登记",
-    "unsupplied_disposed": "批而未供已处置",
-    "unsupplied_disposal_rate": "批而未供处置率",
-    "idle": "闲置登记",
-    "idle_disposed": "闲置已处置",
-    "idle_disposal_rate": "闲置处置率",
-    "reward_due": "待核算奖励",
-}
-RATE_AREAS: Final = ("approved", "supplied", "unsupplied", "unsupplied_disposed", "idle", "idle_disposed", "reward_due")
-RATE_SHARES: Final = ("supply_rate", "threshold", "unsupplied_disposal_rate", "idle_disposal_rate")
-AREA_UNITS: Final = {"m2": "m²", "ha": "公顷", "mu": "亩"}
-
-
-def _split_areas(table: dict[str, str]) -> dict[str, str]:
-    """A CSV's columns (and JSON's keys): the table's, each area as three columns of plain numbers."""
-    labels: dict[str, str] = {}
-    for column, name in table.items():
-        if column in RATE_AREAS:
-            labels |= {f"{column}_{unit}": f"{name}（{zh}）" for unit, zh in AREA_UNITS.items()}
-        else:
-            labels[column] = name
-    return labels
-
-
-RATE_LABELS: Final = _split_areas(RATE_TABLE_LABELS)
+LAND_TABLE: Final = TextTable(
+    {
+        "id": "登记号",
+        "kind_name": "类型",
+        "county_name": "区县",
+        "county": "区县代码",
+        "approval_year": "批准年份",
+        "area": "面积",
+        "disposed": "已处置",
+        "remaining": "未处置",
+        "feature_id": "要素标识码",
+        "crs_used": "面积坐标系",
+        "blueprint_version": "蓝图版本",
+    },
+    areas=("area", "disposed", "remaining"),
+)
+LAND_LABELS: Final = LAND_TABLE.csv_labels()
+DISPOSAL_TABLE: Final = TextTable(
+    {
+        "id": "处置号",
+        "land_id": "登记号",
+        "land_kind_name": "土地类型",
+        "county_name": "区县",
+        "kind": "处置方式",
+        "area": "面积",
+        "disposed_on": "处置日期",
+        "document": "文号",
+        "settlement": "核算号",
+        "actor": "经办人",
+    },
+    areas=("area",),
+)
+DISPOSAL_LABELS: Final = DISPOSAL_TABLE.csv_labels()
+RATE_TABLE: Final = TextTable(  # 7 areas: each one column, its m², 公顷 and 亩 one under another
+    {
+        "county_name": "区县",
+        "county": "区县代码",
+        "year": "年度",
+        "window": "供地率统计期",
+        "approved": "五年批准",
+        "supplied": "五年已供",
+        "supply_rate": "五年供地率",
+        "threshold": "供地率下限",
+        "below_threshold": "低于下限",
+        "unsupplied": "批而未供登记",
+        "unsupplied_disposed": "批而未供已处置",
+        "unsupplied_disposal_rate": "批而未供处置率",
+        "idle": "闲置登记",
+        "idle_disposed": "闲置已处置",
+        "idle_disposal_rate": "闲置处置率",
+        "reward_due": "待核算奖励",
+    },
+    areas=("approved", "supplied", "unsupplied", "unsupplied_disposed", "idle", "idle_disposed", "reward_due"),
+    shares=("supply_rate", "threshold", "unsupplied_disposal_rate", "idle_disposal_rate"),  # as the settlement writes
+)
+RATE_LABELS: Final = RATE_TABLE.csv_labels()  # rates stay fractions in JSON and a CSV
 SKIPPED_LABELS = {"kind_name": "类型", "feature_id": "要素标识码", "reason_zh": "未登记原因", "reason": "reason"}
 
 
@@ -289,44 +280,25 @@ def _rates(conn: Connection, county: str, year: int, rules: LedgerRules) -> dict
         "county": county,
         "year": year,
         "window": f"{first}–{year}",
-        **_figures("approved", approved),
-        **_figures("supplied", supplied),
+        **_statistic("approved", approved),
+        **_statistic("supplied", supplied),
         "supply_rate": rate,
         "threshold": linkage.supply_rate_threshold,
         "below_threshold": rate is not None and rate < linkage.supply_rate_threshold,
-        **_figures("unsupplied", registered["approved_unsupplied"]),
-        **_figures("unsupplied_disposed", disposed["approved_unsupplied"]),
+        **_statistic("unsupplied", registered["approved_unsupplied"]),
+        **_statistic("unsupplied_disposed", disposed["approved_unsupplied"]),
         "unsupplied_disposal_rate": _ratio(disposed["approved_unsupplied"], registered["approved_unsupplied"]),
-        **_figures("idle", registered["idle_land"]),
-        **_figures("idle_disposed", disposed["idle_land"]),
+        **_statistic("idle", registered["idle_land"]),
+        **_statistic("idle_disposed", disposed["idle_land"]),
         "idle_disposal_rate": _ratio(disposed["idle_land"], registered["idle_land"]),
-        **_figures("reward_due", reward),
+        **_statistic("reward_due", reward),
     }
 
 
-def _figures(column: str, m2: Decimal) -> dict[str, float]:
-    """An area as JSON and a CSV carry it: m² to 2 decimals, 公顷 to 4 and 亩 to 2 (as :class:`geo.crs.Area` writes
-    them), the latter two from the m² written, so a table's texts (:func:`rate_texts`) read the same figures."""
-    area = Area(float(round(m2, 2)))  # the ledger's exact decimal rounded, not its nearest float
-    return {f"{column}_m2": area.m2, f"{column}_ha": round(area.ha, 4), f"{column}_mu": round(area.mu, 2)}
-
-
-def rate_texts(row: dict[str, Any]) -> dict[str, Any]:
-    """A row of :meth:`StockRegister.stock_rates` for a terminal table (:data:`RATE_TABLE_LABELS`): each area in
-    m², 公顷 and 亩 as every lantu text writes them, rates in per cent to one decimal as the settlement writes the
-    五年供地率 ("—" where nothing is registered), 是/否 below the threshold."""
-    texts: dict[str, Any] = {}
-    for column in RATE_TABLE_LABELS:
-        if column in RATE_AREAS:
-            area = Area(row[f"{column}_m2"])
-            texts[column] = f"{area.m2_text} m²\n{area.ha_text} 公顷\n{area.mu_text} 亩"
-        elif column in RATE_SHARES:
-            texts[column] = "—" if row[column] is None else f"{row[column]:.1%}"
-        elif column == "below_threshold":
-            texts[column] = "是" if row[column] else "否"
-        else:
-            texts[column] = row[column]
-    return texts
+def _statistic(column: str, m2: Decimal) -> dict[str, float | None]:
+    """A rate's area (:func:`~geo.quota.report.area_figures`): a statistic, not a record, so its m² is rounded to 2
+    decimals as :class:`geo.crs.Area` writes it, and its 公顷 and 亩 follow from the m² written."""
+    return area_figures(column, round(m2, 2))  # the exact decimal rounded, not its nearest float
 
 
 class Pending(NamedTuple):
@@ -576,7 +548,6 @@ class StockRegister:
         out = []
         for r in rows:
             area, done = Decimal(r.area_m2), Decimal(r.disposed)
-            mu, ha = in_mu_ha(area, "m²")
             out.append(
                 {
                     "id": r.id,
@@ -585,12 +556,9 @@ class StockRegister:
                     "county": r.county,
                     "county_name": names.get(r.county, r.county),
                     "approval_year": r.approval_year,
-                    "area_m2": float(area),
-                    "area_mu": mu,
-                    "area_ha": ha,
-                    "disposed_m2": float(done),
-                    "remaining_m2": float(area - done),
-                    "remaining_mu": in_mu_ha(area - done, "m²")[0],
+                    **area_figures("area", area),
+                    **area_figures("disposed", done),
+                    **area_figures("remaining", area - done),
                     "feature_id": r.feature_id,
                     "crs_used": r.crs_used,
                     "blueprint_version": r.blueprint_version,
@@ -623,8 +591,7 @@ class StockRegister:
                 "county": r.county,
                 "county_name": names.get(r.county, r.county),
                 "kind": r.kind,
-                "area_m2": float(r.area_m2),
-                "area_mu": in_mu_ha(Decimal(r.area_m2), "m²")[0],
+                **area_figures("area", Decimal(r.area_m2)),
                 "disposed_on": r.disposed_on.isoformat(),
                 "document": r.document,
                 "settlement": r.settlement_id,
@@ -709,4 +676,4 @@ class StockRegister:
         }
 
 
-__all__ = ["StockFeature", "StockImport", "StockRegister", "penalty_reason", "rate_texts", "stock_features"]
+__all__ = ["StockFeature", "StockImport", "StockRegister", "penalty_reason", "stock_features"]

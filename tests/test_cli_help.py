@@ -1,0 +1,106 @@
+"""`lantu … --help` of every command of the command line (``api.cli``: the library's and the service's) but the
+ledger's (those are
+``test_quota_help.py``'s), read as a user reads it: the checks of ``cli_help``, and what a text must state
+besides — the default of an option that has no default value, the unit of an area, more than a list of choices."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+import typer
+from cli_help import (
+    CJK,
+    UNITS,
+    assert_actor_default_stated,
+    assert_described,
+    assert_own_options,
+    assert_units,
+    commands,
+    params,
+    texts,
+    with_actor,
+)
+
+from api import cli as lantu_cli
+
+LIBRARY: Any = typer.main.get_command(lantu_cli.app)  # typer's own click: duck-typed
+COMMANDS = {name: command for name, command in commands(LIBRARY, ()) if name.split()[0] != "quota"}
+GROUPS = [name for name, command in LIBRARY.commands.items() if hasattr(command, "commands") and name != "quota"]
+AMOUNTS = ("area_mu", "investment_wan", "resolution", "line_buffer", "due_days")
+AREA = re.compile(r"\bareas?\b|面积", re.IGNORECASE)
+LISTING = re.compile(r"[\w-]+((\s*[|/,]\s*|\s+or\s+)[\w-]+)+\.?")  # "table | json", "table or json.": choices only
+
+
+def test_the_walk_holds_every_command() -> None:
+    assert {
+        "review",
+        "compare",
+        "find-sites",
+        "papers",
+        "blueprint diff",
+        "projects stage",
+        "consult start",
+        "serve",
+        "keys create",
+    } <= set(COMMANDS)
+    assert GROUPS == ["blueprint", "projects", "consult", "keys"]
+
+
+@pytest.mark.parametrize("group", GROUPS)
+def test_the_groups_say_what_they_hold(group: str) -> None:
+    text = LIBRARY.commands[group].help or ""
+    assert CJK.match(text), f"lantu {group}: its description does not start with its Chinese term"
+    for name in LIBRARY.commands[group].commands:
+        assert name in text, f"lantu {group}: its description does not name {name}"
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_every_command_and_parameter_is_described(name: str) -> None:
+    assert_described(name, COMMANDS[name])
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_amounts_state_their_unit(name: str) -> None:
+    assert_units(name, COMMANDS[name], AMOUNTS)
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_texts_name_the_commands_own_options(name: str) -> None:
+    assert_own_options(name, COMMANDS[name])
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_areas_state_their_unit(name: str) -> None:
+    for text in texts(COMMANDS[name]):
+        if AREA.search(text):
+            assert UNITS.search(text), f"lantu {name}: {text!r} speaks of areas without their unit"
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_a_help_is_more_than_its_choices(name: str) -> None:
+    for param in params(COMMANDS[name]):
+        help_ = getattr(param, "help", None) or ""
+        assert not LISTING.fullmatch(help_.strip()), f"lantu {name} {param.name}: {help_!r} only lists its choices"
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_an_option_without_a_default_value_states_its_default(name: str) -> None:
+    for param in params(COMMANDS[name]):
+        if param.param_type_name == "option" and not param.required and param.default is None:
+            assert re.search("default|默认", param.help or "", re.IGNORECASE), (
+                f"lantu {name} {param.opts[0]}: what happens without it is not said"
+            )
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_arguments_are_shown_by_their_name(name: str) -> None:
+    for param in params(COMMANDS[name]):
+        if param.param_type_name == "argument":
+            assert param.metavar in (None, param.name.upper()), f"lantu {name}: {param.name} shown as {param.metavar}"
+
+
+@pytest.mark.parametrize("name", with_actor(COMMANDS))
+def test_the_actor_default_is_stated_not_the_machines_login(name: str) -> None:
+    assert_actor_default_stated(name, COMMANDS[name])
