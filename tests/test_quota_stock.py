@@ -144,6 +144,26 @@ def test_disposals_are_refused_beyond_the_register(ledger: Ledger, stock_bluepri
     ]
 
 
+def test_the_remainder_as_listed_disposes_all_of_it(ledger: Ledger, stock_blueprint: Blueprint) -> None:
+    """The register keeps four decimals, its listings show two: disposing the figure shown takes the exact
+    remainder, neither refused for 0.0011 m² nor leaving 0.004 m² that every listing shows as 0.00."""
+    ledger.import_stock(stock_blueprint, actor="a")
+    land = ids(ledger)
+    ledger.dispose(land["A1"], "供地", 600_000.0011, date(2026, 3, 1), actor="a")  # 399,999.9989 m² remain
+    (a1,) = [r for r in ledger.stock_land() if r["id"] == land["A1"]]
+    assert a1["remaining_m2"] == 399_999.9989
+    ledger.dispose(land["A1"], "收回", 400_000, date(2026, 4, 1), actor="a")  # the listing shows 400,000.00
+    ledger.dispose(land["A2"], "供地", 199_999.996, date(2026, 4, 1), actor="a")  # A2 is 200,000 m²
+    rows = {r["id"]: r for r in ledger.stock_land()}
+    assert [rows[land[k]]["remaining_m2"] for k in ("A1", "A2")] == [0, 0]
+    assert [d["area_m2"] for d in ledger.stock_disposals()] == [600_000.0011, 399_999.9989, 200_000]
+    with pytest.raises(QuotaError, match=r"0.00 m² undisposed; 0.01 m² cannot be disposed"):
+        ledger.dispose(land["A2"], "收回", 0.01, date(2026, 5, 1), actor="a")  # half a hundredth or more: refused
+    with pytest.raises(QuotaError, match="undisposed"):
+        ledger.dispose(land["A2"], "收回", 0.004, date(2026, 5, 1), actor="a")  # nothing left: no disposal of 0
+    assert len(ledger.stock_disposals()) == 3
+
+
 def test_a_disposal_dated_after_today_is_refused_and_nothing_written(
     ledger: Ledger, stock_blueprint: Blueprint
 ) -> None:

@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from geo.projects.library import Project
 
 YEARS = (1949, 2100)  # an approval year outside is a typo, reported
+SHOWN_M2 = Decimal("0.01")  # the m² a listing shows (two decimals) of the register's four
 HASH_PRECISION_M = 0.01  # a geometry hash (the id of a feature without 标识码) ignores float noise below 1 cm
 
 LAND_TABLE: Final = TextTable(
@@ -474,7 +475,11 @@ class StockRegister:
         document: str | None = None,
     ) -> int:
         """Record a disposal (供地, 收回, 盘活) of a register entry; refused beyond its undisposed area, before
-        its approval year or after today (Beijing time). Returns the disposal's id."""
+        its approval year or after today (Beijing time). Returns the disposal's id.
+
+        The register keeps four decimals and every listing shows two: a figure within half a hundredth of a
+        m² of the undisposed area (``SHOWN_M2``: 12,345.68 for 12,345.6789) disposes all of it, exactly, rather
+        than being refused or leaving a remainder no listing can show."""
         value = amount(area_m2)
         movement_date(disposed_on, ("disposal date", "处置日期"), happened=True)
         if kind not in DISPOSALS:
@@ -508,6 +513,8 @@ class StockRegister:
                 )
             ).scalar_one()
             remaining = Decimal(land.area_m2) - Decimal(done)
+            if remaining > 0 and abs(value - remaining) < SHOWN_M2 / 2:
+                value = remaining
             if value > remaining:
                 raise QuotaError(
                     f"stock land #{land_id} has {remaining:,.2f} m² undisposed; {value:,.2f} m² cannot be disposed",
