@@ -7,16 +7,21 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import Engine
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, inspect
 from test_quota import assert_postings_add_up, balance, review, two_county_plan
 from test_quota import ledger as ledger  # the fixture: two counties, the library's projects
 from test_quota_stock import ids
 from test_quota_stock import stock_blueprint as stock_blueprint  # the fixture: 批而未供 and 闲置 rectangles
 
 from geo.blueprint import Blueprint
+from geo.db import MIGRATIONS, migrate
 from geo.errors import QuotaError
+from geo.io.quota import labelled
 from geo.quota.ledger import CITY, Ledger
 from geo.quota.standing import standing_reversals
+from geo.quota.stock import DISPOSAL_LABELS
 
 LATE = date(2026, 6, 1)  # after every due date below
 
@@ -102,9 +107,31 @@ def test_a_reversed_reward_unsettles_its_disposals(ledger: Ledger, stock_bluepri
     again = ledger.stock_settle("370811", 2026, actor="a")
     assert (again["disposals"], again["reward_m2"]) == (1, 40_000)
     assert [d["settlement"] for d in ledger.stock_disposals()] == [again["settlement"]]
+    # the reversed settlement keeps the record of what it rewarded
+    assert [d["settlements"] for d in ledger.stock_disposals()] == [[first["settlement"], again["settlement"]]]
+    (row,) = labelled(ledger.stock_disposals(), DISPOSAL_LABELS, "csv")
+    assert row["历次核算号"] == f"{first['settlement']}、{again['settlement']}"
     assert ledger.stock_settle("370811", 2026, actor="a")["disposals"] == 0  # once
     assert balance(ledger, "370811") == 28_000 and ledger.totals()["land_new"] == 40_000
     with pytest.raises(QuotaError, match="were settled again since") as twice:
         ledger.reverse(undo, actor="a", reason="the first reward back beside the second")
     assert "已重新核算" in twice.value.message_zh
     assert ledger.totals()["land_new"] == 40_000
+
+
+def test_the_settlement_history_is_filled_from_what_was_settled(ledger: Ledger, stock_blueprint: Blueprint) -> None:
+    """Migration 0008 fills each settlement's disposals from ``stock_settled``, the latest settlement of each
+    disposal: a ledger settled before it keeps what its settlements hold."""
+    ledger.import_stock(stock_blueprint, actor="a")
+    land = ids(ledger)
+    ledger.dispose(land["I1"], "盘活", 40_000, date(2026, 5, 1), actor="a")
+    ledger.dispose(land["A1"], "供地", 10_000, date(2026, 6, 1), actor="a")
+    settled = ledger.stock_settle("370811", 2026, actor="a")["settlement"]
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with ledger.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0007_longer_ids")
+    assert "stock_settlement_disposals" not in inspect(ledger.engine).get_table_names()
+    migrate(ledger.engine)
+    assert [d["settlements"] for d in ledger.stock_disposals()] == [[settled], [settled]]

@@ -47,7 +47,14 @@ from geo.quota.posting import post, writing
 from geo.quota.report import TextTable, area_figures
 from geo.quota.rules import LedgerRules
 from geo.quota.standing import undone
-from geo.quota.tables import quota_holders, stock_disposals, stock_land, stock_settled, stock_settlements
+from geo.quota.tables import (
+    quota_holders,
+    stock_disposals,
+    stock_land,
+    stock_settled,
+    stock_settlement_disposals,
+    stock_settlements,
+)
 from geo.review.engine import parcel_zones
 from geo.vocabulary import check_printable
 
@@ -87,6 +94,7 @@ DISPOSAL_TABLE: Final = TextTable(
         "disposed_on": "处置日期",
         "document": "文号",
         "settlement": "核算号",
+        "settlements": "历次核算号",
         "actor": "经办人",
     },
     areas=("area",),
@@ -349,7 +357,12 @@ def _reward(pending: list[Pending], rules: LedgerRules) -> Decimal:
 def _mark_settled(conn: Connection, pending: list[Pending], settlement: int) -> None:
     """Record ``pending`` as settled by ``settlement``: a disposal never settled gets its row (the primary key
     refuses a second one, even from a concurrent settlement); one whose reward was reversed has its row moved
-    from that settlement."""
+    from that settlement, which keeps its own record of them (``stock_settlement_disposals``)."""
+    if pending:
+        conn.execute(
+            insert(stock_settlement_disposals),
+            [{"settlement_id": settlement, "disposal_id": p.disposal} for p in pending],
+        )
     fresh = [p.disposal for p in pending if p.settled_before is None]
     if fresh:
         conn.execute(insert(stock_settled), [{"disposal_id": i, "settlement_id": settlement} for i in fresh])
@@ -575,7 +588,7 @@ class StockRegister:
 
     def stock_disposals(self, *, county: str | None = None) -> list[dict[str, Any]]:
         """Every disposal, in order, with the settlement that rewarded it (None while unsettled, or once that
-        reward was reversed)."""
+        reward was reversed) and every settlement that ever did, in order (a reversed one included)."""
         d, land = stock_disposals.c, stock_land.c
         with self.engine.connect() as conn:
             settled = _in_force(conn).subquery("settled")
@@ -588,6 +601,12 @@ class StockRegister:
             if county is not None:
                 query = query.where(land.county == county)
             rows = conn.execute(query).all()
+            h = stock_settlement_disposals.c
+            history: dict[int, list[int]] = {}
+            for disposal, settlement in conn.execute(
+                select(h.disposal_id, h.settlement_id).order_by(h.disposal_id, h.settlement_id)
+            ):
+                history.setdefault(int(disposal), []).append(int(settlement))
         names = county_names(self.engine)
         return [
             {
@@ -602,6 +621,7 @@ class StockRegister:
                 "disposed_on": r.disposed_on.isoformat(),
                 "document": r.document,
                 "settlement": r.settlement_id,
+                "settlements": history.get(r.id, []),
                 "actor": r.actor,
             }
             for r in rows

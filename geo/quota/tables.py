@@ -139,6 +139,15 @@ stock_settled = Table(  # each disposal earns its reward once: the primary key r
     Column("settlement_id", Integer, ForeignKey("stock_settlements.id"), nullable=False, index=True),
 )
 
+# every settlement's disposals, kept: ``stock_settled`` holds a disposal's latest settlement only, so once a reward
+# was reversed and its disposals settled again, this is where the reversed settlement's disposals are read
+stock_settlement_disposals = Table(
+    "stock_settlement_disposals",
+    metadata,
+    Column("settlement_id", Integer, ForeignKey("stock_settlements.id"), primary_key=True, autoincrement=False),
+    Column("disposal_id", Integer, ForeignKey("stock_disposals.id"), primary_key=True, autoincrement=False),
+)
+
 
 def postings_by_account(amount: ColumnElement[Any]) -> Select[Any]:
     """Postings as rows (factor, holder, bucket, year, ``amount``): each with its account's key."""
