@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import threading
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 
@@ -367,14 +368,12 @@ def test_stock_from_the_command_line(stock_dir: Path, tmp_path: Path, monkeypatc
     assert "0 宗处置" in run("quota", "stock", "settle", "370811", "--year", "2026")
 
 
-def test_stock_rates_write_areas_as_everywhere_else(
-    stock_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """`lantu quota stock rates` in three formats, figures by hand. 任城区 2026 (window 2022–2026): approved A1
-    1 000 000 + A2 200 000 + I1 100 000 = 1 300 000 m²; A1 供地 500 000.25 m², I1 盘活 1 234.5678 m². Supplied
-    I1 (闲置 was supplied) 100 000 + 500 000.25 = 600 000.25 m² (60.0000 公顷, 900.00 亩), rate 0.4615387 → 46.2 %;
-    reward 500 000.25 × 0.5 + 1 234.5678 = 251 234.6928 m² → 251,234.69 m², 25.1235 公顷, 376.85 亩."""
-    monkeypatch.setenv("LANTU_DATABASE_URL", f"sqlite:///{tmp_path / 'rates.db'}")
+def _two_disposals(
+    stock_dir: Path, database: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Callable[..., str], int, int]:
+    """A register through the command line with two disposals: A1 供地 500 000.25 m², I1 盘活 1 234.5678 m².
+    Returns the command runner (asserting exit 0) and the register ids of A1 and I1."""
+    monkeypatch.setenv("LANTU_DATABASE_URL", f"sqlite:///{database}")
     runner = CliRunner()
 
     def run(*args: object) -> str:
@@ -388,6 +387,17 @@ def test_stock_rates_write_areas_as_everywhere_else(
     idle = next(i for f, i in land.items() if f.startswith("geom:"))  # I1 has no 标识码
     run("quota", "stock", "dispose", land["A1"], "--kind", "供地", "--area-m2", 500_000.25, "--date", "2026-03-01")
     run("quota", "stock", "dispose", idle, "--kind", "盘活", "--area-m2", 1_234.5678, "--date", "2026-05-01")
+    return run, land["A1"], idle
+
+
+def test_stock_rates_write_areas_as_everywhere_else(
+    stock_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`lantu quota stock rates` in three formats, figures by hand. 任城区 2026 (window 2022–2026): approved A1
+    1 000 000 + A2 200 000 + I1 100 000 = 1 300 000 m²; A1 供地 500 000.25 m², I1 盘活 1 234.5678 m². Supplied
+    I1 (闲置 was supplied) 100 000 + 500 000.25 = 600 000.25 m² (60.0000 公顷, 900.00 亩), rate 0.4615387 → 46.2 %;
+    reward 500 000.25 × 0.5 + 1 234.5678 = 251 234.6928 m² → 251,234.69 m², 25.1235 公顷, 376.85 亩."""
+    run, _, _ = _two_disposals(stock_dir, tmp_path / "rates.db", monkeypatch)
     rates = ("quota", "stock", "rates", "-y", 2026, "--county", "370811")
 
     (row,) = json.loads(run(*rates, "-f", "json"))
@@ -442,27 +452,14 @@ def test_stock_list_and_disposals_write_areas_as_everywhere_else(
     "50.0000 公顷", "750.00 亩". I1 is 100 000 m²; 盘活 1 234.5678 m² (0.12345678 公顷 → 0.1235, 1.8518517 亩 → 1.85)
     leaves 98 765.4322 m² (9.87654322 公顷 → 9.8765, 148.1481483 亩 → 148.15). JSON and a CSV keep the register's m²
     as recorded (a disposal is checked against them), 公顷 and 亩 beside; the table writes them as geo.crs.Area does."""
-    monkeypatch.setenv("LANTU_DATABASE_URL", f"sqlite:///{tmp_path / 'list.db'}")
-    runner = CliRunner()
-
-    def run(*args: object) -> str:
-        result = runner.invoke(app, [str(a) for a in args])
-        assert result.exit_code == 0, result.output
-        return result.output
-
-    run("quota", "init", "--blueprint", stock_dir)
-    run("quota", "stock", "import", "-b", stock_dir)
-    land = {r["feature_id"]: r["id"] for r in json.loads(run("quota", "stock", "list", "-f", "json"))}
-    idle = next(i for f, i in land.items() if f.startswith("geom:"))  # I1 has no 标识码
-    run("quota", "stock", "dispose", land["A1"], "--kind", "供地", "--area-m2", 500_000.25, "--date", "2026-03-01")
-    run("quota", "stock", "dispose", idle, "--kind", "盘活", "--area-m2", 1_234.5678, "--date", "2026-05-01")
+    run, a1, idle = _two_disposals(stock_dir, tmp_path / "list.db", monkeypatch)
 
     rows = {r["id"]: r for r in json.loads(run("quota", "stock", "list", "--county", "370811", "-f", "json"))}
     old_keys = {"area_m2", "area_mu", "area_ha", "disposed_m2", "remaining_m2", "remaining_mu"}
     assert all(old_keys <= r.keys() for r in rows.values())
     columns = ("area", "disposed", "remaining")
     figures = {i: tuple((rows[i][f"{c}_m2"], rows[i][f"{c}_ha"], rows[i][f"{c}_mu"]) for c in columns) for i in rows}
-    assert figures[land["A1"]] == ((1_000_000, 100, 1_500), (500_000.25, 50, 750), (499_999.75, 50, 750))
+    assert figures[a1] == ((1_000_000, 100, 1_500), (500_000.25, 50, 750), (499_999.75, 50, 750))
     assert figures[idle] == ((100_000, 10, 150), (1_234.5678, 0.1235, 1.85), (98_765.4322, 9.8765, 148.15))
     listing = csv.DictReader(io.StringIO(run("quota", "stock", "list", "-f", "csv").lstrip("\ufeff")))
     i1 = next(r for r in listing if r["登记号"] == str(idle))
