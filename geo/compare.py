@@ -144,8 +144,9 @@ def compare_boundaries(
     gained, lost = cur.difference(old), old.difference(cur)
     added = [p for p in shapely.get_parts(polygonal_part(gained)) if p.area > PIECE_MIN_M2]
     removed = [p for p in shapely.get_parts(polygonal_part(lost)) if p.area > PIECE_MIN_M2]
-    change = (new_m2 - old_m2) / old_m2
-    overlap = overlap_m2 / old_m2
+    # decided on the ratios as reported: +10 % exactly is float noise either side of 0.1 (42.9 / 39 − 1)
+    change = _figure((new_m2 - old_m2) / old_m2, 6)
+    overlap = _figure(overlap_m2 / old_m2, 6)
     reasons_zh: list[str] = []
     reasons_en: list[str] = []
     if change >= rule.max_area_increase:
@@ -172,14 +173,14 @@ def compare_boundaries(
         new_m2=round(new_m2, 2),
         new_ha=_ha(new_m2),
         new_mu=_mu(new_m2),
-        area_change_m2=round(new_m2 - old_m2, 2),
+        area_change_m2=_figure(new_m2 - old_m2, 2),
         area_change_ha=_ha(new_m2 - old_m2),
         area_change_mu=_mu(new_m2 - old_m2),
-        area_change_ratio=round(change, 6),
+        area_change_ratio=change,
         overlap_m2=round(overlap_m2, 2),
         overlap_ha=_ha(overlap_m2),
         overlap_mu=_mu(overlap_m2),
-        overlap_ratio=round(overlap, 6),
+        overlap_ratio=overlap,
         added_m2=round(float(gained.area), 2),
         added_ha=_ha(float(gained.area)),
         added_mu=_mu(float(gained.area)),
@@ -201,14 +202,19 @@ def compare_boundaries(
     )
 
 
+def _figure(value: float, digits: int) -> float:
+    """``value`` rounded, never -0.0 (a boundary shrunk by a hundredth of a millimetre did not shrink)."""
+    return round(value, digits) + 0.0
+
+
 def _ha(m2: float) -> float:
     """公顷 to 4 decimals (one m²), rounded from the unrounded m² as the review's ``area_ha`` is."""
-    return round(Area(m2).ha, 4)
+    return _figure(Area(m2).ha, 4)
 
 
 def _mu(m2: float) -> float:
     """亩 to 4 decimals, rounded from the unrounded m²."""
-    return round(Area(m2).mu, 4)
+    return _figure(Area(m2).mu, 4)
 
 
 def _pieces(prefix: str, parts: list[shapely.Geometry], epsg: int) -> list[ChangePiece]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -113,6 +114,30 @@ def test_thresholds(new: shapely.Polygon, exceeds: bool, change: float, overlap:
     assert check.overlap_ratio == pytest.approx(overlap, abs=1e-9)
     assert check.exceeds is exceeds
     assert check.conclusion_zh.startswith("超出" if exceeds else "未超出")
+
+
+@pytest.mark.parametrize(
+    ("width", "grown", "shrunk"),
+    [(13, 14.3, 10.4), (1.7, 1.87, 1.36), (7.3, 8.03, 5.84), (123.4, 135.74, 98.72), (2.9, 3.19, 2.32)],
+)
+def test_the_thresholds_themselves_decide_as_written(width: float, grown: float, shrunk: float) -> None:
+    """+10 % exactly is "10%以上" and 80 % exactly is not "低于80%", whatever float noise the areas carry (a 13 × 3 m
+    boundary grown to 14.3 × 3 m came out 0.09999999999999998 and passed): decided on the ratios as reported."""
+    old = parcel_frame(box(0, 0, width, 3))
+    more = compare_boundaries(old, parcel_frame(box(0, 0, grown, 3)))
+    assert (more.area_change_ratio, more.exceeds) == (0.1, True)
+    assert more.conclusion_zh.startswith("超出")
+    less = compare_boundaries(old, parcel_frame(box(0, 0, shrunk, 3)))
+    assert (less.overlap_ratio, less.area_change_ratio, less.exceeds) == (0.8, -0.2, False)
+
+
+def test_an_unchanged_boundary_reads_unchanged() -> None:
+    """No -0.0 from a shrink of a hundredth of a millimetre, and the page says 不变 rather than 增加 0.00 m²."""
+    check = compare_boundaries(parcel_frame(box(0, 0, 100, 100)), parcel_frame(box(0, 0, 100, 99.99999)))
+    figures = (check.area_change_m2, check.area_change_ha, check.area_change_mu, check.area_change_ratio)
+    assert figures == (0, 0, 0, 0) and all(math.copysign(1, f) == 1 for f in figures)
+    page = change_check_html(check)
+    assert "不变 unchanged" in page and "-0.00" not in page
 
 
 def test_multi_part_boundary_and_other_crs() -> None:
