@@ -35,8 +35,10 @@ Status = Literal["pass", "warn", "fail", "missing_layer"]
 # or extent layer); what lies outside was never reviewed, so no verdict can be signed
 Verdict = Literal["pass", "conditional", "reject", "out_of_coverage"]
 # what XML 1.0 forbids (C0 controls but tab, line feed, carriage return): a Word opinion or an Excel summary
-# cannot hold them, and no id or name needs them
-CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# cannot hold them, and no id or name needs them; DEL and the C1 controls (U+009B opens an escape sequence in a
+# terminal as ESC [ does); the bidirectional overrides and isolates, which make a table's cell read otherwise
+# than it is stored ("Trojan Source")
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def check_printable(text: str | None, what_en: str, what_zh: str) -> None:

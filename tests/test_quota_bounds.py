@@ -100,9 +100,12 @@ def test_ids_beyond_an_integer_column_are_unknown(ledger: Ledger, big: int) -> N
     assert journal_size(ledger) == before
 
 
-@pytest.mark.parametrize("text", ["济自然资供\x1b[31m〔2026〕1号", "文号\x07", "文号\x00"])
+@pytest.mark.parametrize(
+    "text", ["济自然资供\x1b[31m〔2026〕1号", "文号\x07", "文号\x00", "文号\x7f", "\u009b2J文号", "\u202e号1〕6202〔供"]
+)
 def test_a_document_number_holds_no_control_character(ledger: Ledger, text: str) -> None:
-    """A 文号 is read in the register's tables and on paper (NUL was a 500 on PostgreSQL)."""
+    """A 文号 is read in the register's tables and on paper (NUL was a 500 on PostgreSQL); DEL, the C1 CSI (U+009B,
+    an escape sequence in a terminal) and a right-to-left override (the cell reads otherwise than stored) alike."""
     with pytest.raises(InputError, match="document number holds control character") as refused:
         ledger.dispose(1, "盘活", 1, date(2026, 1, 1), actor="a", document=text)
     assert "文号含有控制字符" in refused.value.message_zh

@@ -24,6 +24,7 @@ from api.cli import app
 from api.keys import create_key, ensure_schema
 from api.settings import Settings
 from geo.blueprint import Blueprint, load_blueprint
+from geo.crs import Area
 from geo.db import make_engine, migrate
 from geo.errors import InputError, NotFoundError, QuotaError
 from geo.io.blueprint import write_blueprint
@@ -132,8 +133,9 @@ def test_disposals_are_refused_beyond_the_register(ledger: Ledger, stock_bluepri
         ledger.dispose(land["I1"], "供地", 1, date(2026, 1, 1), actor="a")
     with pytest.raises(QuotaError, match="unknown disposal"):
         ledger.dispose(land["I1"], "出让", 1, date(2026, 1, 1), actor="a")
-    with pytest.raises(QuotaError, match="positive"):
-        ledger.dispose(land["I1"], "盘活", 0, date(2026, 1, 1), actor="a")
+    for nothing in (0, 1e-9):  # 1e-9 m² is nothing at the register's four decimals: 422, not a conflict
+        with pytest.raises(InputError, match="positive at four decimals"):
+            ledger.dispose(land["I1"], "盘活", nothing, date(2026, 1, 1), actor="a")
     with pytest.raises(NotFoundError):
         ledger.dispose(999, "盘活", 1, date(2026, 1, 1), actor="a")
     ledger.dispose(land["A1"], "收回", 400_000, date(2026, 4, 1), actor="a")  # exactly what remains
@@ -163,6 +165,34 @@ def test_the_remainder_as_listed_disposes_all_of_it(ledger: Ledger, stock_bluepr
     with pytest.raises(QuotaError, match="undisposed"):
         ledger.dispose(land["A2"], "收回", 0.004, date(2026, 5, 1), actor="a")  # nothing left: no disposal of 0
     assert len(ledger.stock_disposals()) == 3
+
+
+@pytest.mark.parametrize(
+    ("first", "remains", "listed", "typed", "left"),
+    [
+        (99_998.765, 1.235, "1.24", 1.24, 0),  # 0.005 over the remainder, as listed: all of it
+        (87_654.325, 12_345.675, "12,345.67", 12_345.67, 0),  # 0.005 under, as listed (the float is below .675)
+        (87_654.325, 12_345.675, "12,345.67", 12_345.66, 0.015),  # not as listed: what was typed
+        (99_999.993, 0.007, "0.01", 0.003, 0.004),  # 0.003 m² is not the 0.01 listed: no more than typed
+    ],
+)
+def test_as_listed_means_written_alike(
+    ledger: Ledger, stock_blueprint: Blueprint, first: float, remains: float, listed: str, typed: float, left: float
+) -> None:
+    """ "As listed" is the listing's own writing (two decimals, geo.crs.Area), not a distance: exactly 0.005 m² off
+    the remainder is as listed when the listing rounds that way, and a refusal writes both figures alike."""
+    ledger.import_stock(stock_blueprint, actor="a")
+    i1 = ids(ledger)["I1"]  # 100,000 m²
+    ledger.dispose(i1, "盘活", first, date(2026, 3, 1), actor="a")
+    (row,) = [r for r in ledger.stock_land() if r["id"] == i1]
+    assert row["remaining_m2"] == remains
+    assert listed + " m²" in Area(row["remaining_m2"]).zh
+    ledger.dispose(i1, "收回", typed, date(2026, 4, 1), actor="a")
+    (row,) = [r for r in ledger.stock_land() if r["id"] == i1]
+    assert row["remaining_m2"] == left
+    if left:
+        with pytest.raises(QuotaError, match=rf"has {Area(left).m2_text} m² undisposed; 0.02 m² cannot"):
+            ledger.dispose(i1, "收回", 0.02, date(2026, 5, 1), actor="a")
 
 
 def test_a_disposal_dated_after_today_is_refused_and_nothing_written(
@@ -313,6 +343,11 @@ def test_stock_over_the_api(stock_dir: Path, tmp_path: Path) -> None:
         assert_problem(client.post("/api/v1/quotas/stock/999/disposals", json=body, headers=admin), 404)
         # an id beyond a database integer is a 422, not a 500 (found by the OpenAPI fuzz: 2**63)
         assert_problem(client.post(f"/api/v1/quotas/stock/{2**63}/disposals", json=body, headers=admin), 422)
+        for odd in (True, 1e-9, "NaN"):  # JSON's true is no 1 m²; 1e-9 m² is nothing at four decimals
+            sent = client.post(
+                f"/api/v1/quotas/stock/{land['A2']}/disposals", json=body | {"area_m2": odd}, headers=admin
+            )
+            assert_problem(sent, 422)
         late = client.post(
             f"/api/v1/quotas/stock/{land['A1']}/disposals", json=body | {"date": "9999-12-31"}, headers=admin
         )

@@ -347,7 +347,7 @@ class StockImportResult(BaseModel):
 
 class DisposalRequest(BaseModel):
     kind: Literal["供地", "收回", "盘活"] = Field(description="供地 (批而未供 only), 收回, 盘活")
-    area_m2: float = Field(gt=0, le=1e10)
+    area_m2: Figure = Field(gt=0, le=1e10, allow_inf_nan=False)
     date: dt.date
     document: str | None = Field(default=None, max_length=100, description="文号")
 

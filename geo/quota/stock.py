@@ -38,6 +38,7 @@ import shapely
 from sqlalchemy import Connection, Engine, func, insert, or_, select, update
 from sqlalchemy.sql import Select
 
+from geo.crs import Area
 from geo.db import by_id
 from geo.errors import InputError, NotFoundError, QuotaError
 from geo.papers import beijing_today
@@ -63,7 +64,6 @@ if TYPE_CHECKING:
     from geo.projects.library import Project
 
 YEARS = (1949, 2100)  # an approval year outside is a typo, reported
-SHOWN_M2 = Decimal("0.01")  # the m² a listing shows (two decimals) of the register's four
 HASH_PRECISION_M = 0.01  # a geometry hash (the id of a feature without 标识码) ignores float noise below 1 cm
 
 LAND_TABLE: Final = TextTable(
@@ -310,6 +310,11 @@ def _statistic(column: str, m2: Decimal) -> dict[str, float | None]:
     return area_figures(column, round(m2, 2))  # the exact decimal rounded, not its nearest float
 
 
+def _listed(m2: Decimal) -> str:
+    """An area's m² as every listing writes it (:class:`geo.crs.Area`, two decimals)."""
+    return Area(float(m2)).m2_text
+
+
 class Pending(NamedTuple):
     """A disposal awaiting its reward: its stock kind, its m², and the settlement whose reward was reversed
     (None if it was never settled)."""
@@ -490,9 +495,9 @@ class StockRegister:
         """Record a disposal (供地, 收回, 盘活) of a register entry; refused beyond its undisposed area, before
         its approval year or after today (Beijing time). Returns the disposal's id.
 
-        The register keeps four decimals and every listing shows two: a figure within half a hundredth of a
-        m² of the undisposed area (``SHOWN_M2``: 12,345.68 for 12,345.6789) disposes all of it, exactly, rather
-        than being refused or leaving a remainder no listing can show."""
+        The register keeps four decimals and every listing shows two: the undisposed area as listed (12,345.68 for
+        12,345.6789: written the same, ``_listed``) disposes all of it, exactly, rather than being refused or
+        leaving a remainder no listing can show."""
         value = amount(area_m2)
         movement_date(disposed_on, ("disposal date", "处置日期"), happened=True)
         if kind not in DISPOSALS:
@@ -500,8 +505,11 @@ class StockRegister:
                 f"unknown disposal {kind!r}; disposals: {', '.join(DISPOSALS)}",
                 f"未知处置方式 {kind!r}，应为 {'、'.join(DISPOSALS)}",
             )
-        if value <= 0:
-            raise QuotaError("a disposal's area must be positive", "处置面积须为正数")
+        if value <= 0:  # 1e-9 m² is positive, and nothing once held to the register's four decimals
+            raise InputError(
+                f"a disposal's area must be positive at four decimals, not {area_m2}",
+                f"处置面积须为正数（保留四位小数），不能是 {area_m2}",
+            )
         check_printable(document, "document number", "文号")  # read in the register's tables and on paper
         check_printable(actor, "actor", "经办人")
         with writing(self.engine) as conn:
@@ -526,12 +534,13 @@ class StockRegister:
                 )
             ).scalar_one()
             remaining = Decimal(land.area_m2) - Decimal(done)
-            if remaining > 0 and abs(value - remaining) < SHOWN_M2 / 2:
+            if remaining > 0 and _listed(value) == _listed(remaining):
                 value = remaining
             if value > remaining:
                 raise QuotaError(
-                    f"stock land #{land_id} has {remaining:,.2f} m² undisposed; {value:,.2f} m² cannot be disposed",
-                    f"第 {land_id} 号存量土地未处置面积 {remaining:,.2f} m²，不能处置 {value:,.2f} m²",
+                    f"stock land #{land_id} has {_listed(remaining)} m² undisposed; {_listed(value)} m² cannot be "
+                    "disposed",
+                    f"第 {land_id} 号存量土地未处置面积 {_listed(remaining)} m²，不能处置 {_listed(value)} m²",
                 )
             return int(
                 conn.execute(
