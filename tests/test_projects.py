@@ -265,6 +265,13 @@ def test_a_dot_segment_id_is_refused(library: ProjectLibrary, pid: str) -> None:
     assert [p.id for p in library.projects()] == ["..."]
 
 
+@pytest.mark.parametrize("start_by", [date(1, 1, 1), date(9999, 12, 31)])
+def test_a_planned_start_outside_the_plan_years_is_refused(library: ProjectLibrary, start_by: date) -> None:
+    with pytest.raises(InputError, match=r"planned start date .* is outside the plan years 2000–2100") as refused:
+        add(library, "XM-9", start_by=start_by)
+    assert "计划开工日期" in refused.value.message_zh and library.projects() == []
+
+
 def test_an_id_with_a_full_width_space_enters(library: ProjectLibrary) -> None:
     add(library, "XM\u30001")  # a Chinese input method's space is text, not a control character
     assert [p.id for p in library.projects()] == ["XM\u30001"]

@@ -305,7 +305,8 @@ class ProjectLibrary:
         reason: str = "项目入库",
     ) -> Project:
         """入库: enter a project at ``stage`` (not 撤销) in a registered county; the entry opens its history."""
-        from geo.quota.holders import require_county  # the ledger imports this module
+        from geo.quota.accounts import movement_date  # the ledger imports this module
+        from geo.quota.holders import require_county
         from geo.quota.posting import writing
 
         project_id = check_project_id(project_id)
@@ -313,6 +314,8 @@ class ProjectLibrary:
             raise InputError("project name must have 1 to 200 characters", "项目名称应为 1 到 200 个字符")
         check_printable(name, "project name", "项目名称")
         check_printable(reason, "reason", "事由")
+        if start_by is not None:  # within the plan years: 0001-01-01 is a typo, and would make it overdue forever
+            movement_date(start_by, ("planned start date", "计划开工日期"))
         kind = check_project_type(project_type)
         if kind is None:
             raise InputError("project type is required", "须填写项目类型")
