@@ -92,6 +92,15 @@ class ReviewStore:
                 also(conn)
         return record.result_json
 
+    def input_geojson(self, review_id: str) -> str:
+        """The parcels the review was asked about, as sent (EPSG:4490 GeoJSON at full precision): what a later
+        comparison measures, not the result's outlines, which keep 1e-7° (a 100 m square came back 9,999.81 m²)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(reviews.c.input_geojson).where(reviews.c.review_id == review_id)).first()
+        if row is None:
+            raise NotFoundError(f"no review {review_id!r}", f"审查记录 {review_id!r} 不存在")
+        return str(row[0])
+
     def get(self, review_id: str) -> ReviewResult:
         with self.engine.connect() as conn:
             row = conn.execute(select(reviews.c.result_json).where(reviews.c.review_id == review_id)).first()

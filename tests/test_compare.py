@@ -250,14 +250,14 @@ def test_api_compare_with_a_stored_review(client: TestClient, keys: dict[str, st
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["exceeds"] is True
-    # the stored 预审 outline keeps 1e-7° (about 1 cm): ratios to 1e-3, areas to a few m²
-    assert body["area_change_ratio"] == pytest.approx(0.12, abs=1e-3)
-    assert body["overlap_ratio"] == pytest.approx(0.90, abs=1e-3)
-    assert body["added_m2"] == pytest.approx(2_200, abs=5) and body["removed_m2"] == pytest.approx(1_000, abs=5)
-    assert body["new_ha"] == pytest.approx(1.12, abs=1e-3) and body["added"][0]["area_ha"] == pytest.approx(
-        0.22, abs=1e-3
-    )
+    # the 预审 boundary is the parcels as sent (full precision), reprojected GK → 4490 → GK: exact to 1e-4 m²
+    assert (body["area_change_ratio"], body["overlap_ratio"]) == (0.12, 0.9)
+    assert (body["prereview_m2"], body["added_m2"], body["removed_m2"]) == (10_000, 2_200, 1_000)
+    assert (body["new_ha"], body["added"][0]["area_ha"]) == (1.12, 0.22)
     assert body["added"][0]["verdict"] is not None  # reviewed against the service's blueprint
+    same = client.post(f"/api/v1/reviews/{review_id}/compare", json=old.__geo_interface__, headers=auth(keys)).json()
+    # the result's outline keeps 1e-7°: measured on it, the same square came back 9,999.81 m², +0.19 m²
+    assert (same["prereview_m2"], same["area_change_m2"], same["added_m2"], same["removed_m2"]) == (10_000, 0, 0, 0)
     r = client.post(f"/api/v1/reviews/{review_id}/compare?parcel=nope", json=new, headers=auth(keys))
     assert_problem(r, 404)
     r = client.post(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import geopandas as gpd
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,6 +22,7 @@ from geo.geometry import check_size
 from geo.io import parcels_from_geojson, parse_geojson_bytes
 from geo.io.parcels import MAX_CRS_TEXT, ReadLimits
 from geo.review import ReviewResult
+from geo.review.engine import parcel_ids
 from geo.review.result import MAX_INVESTMENT_WAN
 from geo.sites import SiteSearch, find_sites
 
@@ -103,6 +103,7 @@ def _compare(
     data: bytes,
     crs: str | None,
     stored: ReviewResult,
+    submitted: str,
     parcel: str | None,
     blueprint: Any,
     settings: Settings,
@@ -119,11 +120,8 @@ def _compare(
         raise NotFoundError(
             f"review {stored.review_id} has no parcel {parcel!r}", f"审查结果 {stored.review_id} 中没有地块 {parcel!r}"
         )
-    if any(p.geometry is None for p in chosen):
-        raise InputError("the stored review keeps no parcel geometry", "该审查结果未保存地块几何")
-    old = gpd.GeoDataFrame.from_features(
-        [{"type": "Feature", "properties": {"id": p.id}, "geometry": p.geometry} for p in chosen], crs=4490
-    )
+    sent = parse_geojson_bytes(submitted)  # the parcels as reviewed, at full precision (``ReviewStore.input_geojson``)
+    old = sent[[pid in {p.id for p in chosen} for pid in parcel_ids(sent)]]
     types = {p.project_type for p in chosen if p.project_type}
     project = {"project_type": types.pop()} if len(types) == 1 else None
     # in a child killed at the deadline, whatever its estimate: the union of the boundary's parcels and the
@@ -164,5 +162,6 @@ async def compare_with_review(
         )
     async with pool.ticket() as ticket:  # admitted before the body is read, as a review
         stored = await ticket.run(store.get, review_id)
+        submitted = await ticket.run(store.input_geojson, review_id)
         body = await request.body()
-        return await ticket.run(_compare, body, crs, stored, parcel, blueprint, settings, pool.deadline())
+        return await ticket.run(_compare, body, crs, stored, submitted, parcel, blueprint, settings, pool.deadline())
