@@ -1,9 +1,11 @@
+import re
+
 import geopandas as gpd
 import pytest
 import shapely
 from pyproj import CRS
 
-from geo.crs import Area, check_coordinates, gk3_epsg_for_longitude, gk_epsg, reproject
+from geo.crs import Area, check_coordinates, gk3_epsg_for_longitude, gk_central_meridian, gk_epsg, reproject
 from geo.errors import CRSError
 
 
@@ -23,6 +25,28 @@ from geo.errors import CRSError
 )
 def test_zone_by_nearest_central_meridian(lon: float, epsg: int) -> None:
     assert gk3_epsg_for_longitude(lon) == epsg
+
+
+@pytest.mark.parametrize(
+    ("epsg", "meridian"),
+    [(4548, 117.0), (4528, 120.0), (4509, 117.0), (2345, 117.0), (2436, 117.0), (21413, 75.0)],
+)
+def test_gauss_kruger_zones_of_chinese_datums(epsg: int, meridian: float) -> None:
+    """CGCS2000, Xian 1980 and Beijing 1954, 3° and 6°, with the zone prefix in the easting or without."""
+    assert gk_central_meridian(CRS.from_epsg(epsg)) == meridian
+
+
+@pytest.mark.parametrize(
+    ("units", "why"),
+    [
+        ("ft", "(in foot, not metres)"),
+        ("m", "(Transverse Mercator on Unknown based on GRS 1980 ellipsoid, not CGCS2000, Xian 1980 or Beijing 1954)"),
+    ],
+)
+def test_transverse_mercator_at_scale_one_is_not_enough(units: str, why: str) -> None:
+    crs = CRS(f"+proj=tmerc +lon_0=117 +k=1 +x_0=500000 +ellps=GRS80 +units={units} +type=crs")
+    with pytest.raises(CRSError, match=f"is not a Gauss-Krüger zone {re.escape(why)}: areas in it are wrong"):
+        gk_central_meridian(crs)
 
 
 def test_zone_outside_china_is_refused() -> None:
