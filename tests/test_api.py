@@ -311,7 +311,8 @@ def _not_ours(problem: dict[str, Any]) -> None:
         ("地块坐标.txt", b"no coordinates here", "line 1"),
         ("报批地块.zip", DAMAGED_ZIP, "not a readable zip archive"),
         ("报批地块.zip", _zipped({"readme.txt": b"hi"}), "found 0"),
-        ("报批地块.zip", _zipped({"p.shp": b"x", "p.dbf": b"y"}), "not a readable shp file"),
+        ("报批地块.zip", _zipped({"p.shp": b"x", "p.shx": b"y"}), "not a readable shp file"),
+        ("报批地块.zip", _zipped({"p.shp": b"x", "p.dbf": b"y"}), "p.dbf is damaged: it holds 1 of the 33 bytes"),
         ("报批地块.gpkg", b"not a database", "not a readable gpkg file"),
         ("报批地块.geojson", b"{not json", "not valid JSON"),
     ],
@@ -363,6 +364,45 @@ def test_a_file_without_a_usable_name_is_refused_saying_so(
     en, zh = ("地块.exe", "地块.exe") if filename == "地块.exe" else ("the uploaded file", "上传的文件")
     assert problem["message_en"].startswith(f"{en}: unsupported file type; use one of .geojson")
     assert problem["message_zh"].startswith(f"{zh}：不支持的文件类型")
+
+
+@pytest.mark.parametrize("filename", ["p.shp", "p.SHX", "p.dbf"])
+def test_a_loose_part_of_a_shapefile_is_refused_saying_to_zip_it(
+    client: TestClient, keys: dict[str, str], filename: str
+) -> None:
+    """A .shp is read from disk beside its .shx, .dbf and .prj; an upload is one file, which never has them."""
+    problem = assert_problem(_upload(client, keys, filename, b"\0\0\x27\x0a"), 422)
+    assert problem["message_en"] == f"{filename}: upload a shapefile zipped with its .shx, .dbf and .prj (.zip)"
+    assert problem["message_zh"].startswith(f"{filename}：") and ".zip" in problem["message_zh"]
+
+
+def test_a_file_named_by_its_suffix_alone_is_read_by_it(client: TestClient, keys: dict[str, str]) -> None:
+    """``.zip`` is a dot-file to ``Path`` (no suffix): the service, told ``.zip`` is supported, read it as one."""
+    problem = assert_problem(_sent_as(client, keys, ".zip", DAMAGED_ZIP), 422)
+    assert problem["message_en"] == ".zip: not a readable zip archive"
+    r = _sent_as(client, keys, ".geojson", json.dumps(PASSING).encode())
+    assert r.status_code == 201, r.text
+
+
+def test_upload_errors_found_in_review_or_in_an_archive_name_the_upload(
+    client: TestClient, keys: dict[str, str], tmp_path: Path
+) -> None:
+    """A parcel that is no polygon is found by the review, after the reading: it names the upload all the
+    same, as does a sidecar of a zipped shapefile (by the upload, then the entry)."""
+    gpd.GeoDataFrame({"id": ["P"]}, geometry=[shapely.Point(X0 + 1400, Y0 + 1400)], crs=EPSG).to_file(
+        tmp_path / "p.gpkg"
+    )
+    problem = assert_problem(_upload(client, keys, "报批地块.gpkg", (tmp_path / "p.gpkg").read_bytes()), 422)
+    assert problem["message_en"] == "报批地块.gpkg: parcel P: a parcel must be a polygon, got Point"
+    assert problem["message_zh"].startswith("报批地块.gpkg：地块 P：")
+    parcel_frame(rect(1.2, 1.2, 1.6, 1.6), id="A").to_file(tmp_path / "p.shp")
+    parts = {f"p{s}": (tmp_path / f"p{s}").read_bytes() for s in (".shp", ".shx", ".dbf", ".prj")}
+    problem = assert_problem(_upload(client, keys, "报批地块.zip", _zipped({**parts, "p.fields.csv": b"x\xff"})), 422)
+    assert problem["message_en"].startswith("报批地块.zip: p.fields.csv: unreadable field-name table")
+    assert problem["message_zh"].startswith("报批地块.zip：p.fields.csv：")
+    parcel = feature(shapely.Point(X0 + 1400, Y0 + 1400), id="P")
+    sent = assert_problem(client.post("/api/v1/reviews", json=parcel, headers=auth(keys)), 422)
+    assert sent["message_en"] == "parcel P: a parcel must be a polygon, got Point"  # no file to name
 
 
 def test_upload_without_file_part(client: TestClient, keys: dict[str, str]) -> None:

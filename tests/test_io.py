@@ -778,3 +778,68 @@ def test_a_file_named_dxf_that_is_no_drawing_is_refused(tmp_path: Path, blueprin
     assert "不是有效的 DXF 文件" in info.value.message_zh
     done = CliRunner().invoke(app, ["review", str(renamed), "-b", str(blueprint_dir)])
     assert done.exit_code == 2 and "not a DXF file" in done.stderr and "Traceback" not in done.output
+
+
+# --- a damaged .dbf -------------------------------------------------------------------------------
+
+
+def _shapefile_with_dbf(tmp_path: Path, damage: Any) -> Path:
+    """Five parcels written as a shapefile, its .dbf's bytes then replaced by ``damage(bytes)``."""
+    frame = parcel_frame(rect(1.2, 1.2, 1.6, 1.6), id="A", project_type="residential")
+    five = gpd.GeoDataFrame(frame.loc[[0] * 5].reset_index(drop=True), crs=frame.crs)
+    five["id"] = list("ABCDE")
+    with warnings.catch_warnings():  # project_type is cut to ten bytes, as every shapefile writer does
+        warnings.simplefilter("ignore")
+        five.to_file(tmp_path / "p.shp")
+    dbf = tmp_path / "p.dbf"
+    dbf.write_bytes(damage(dbf.read_bytes()))
+    return tmp_path / "p.shp"
+
+
+def _header(data: bytes, at: int, value: int) -> bytes:
+    return data[:at] + value.to_bytes(2, "little") + data[at + 2 :]
+
+
+@pytest.mark.parametrize(
+    ("damage", "said"),
+    [
+        (lambda d: d[:40], "it holds 40 of the 902 bytes its header declares"),  # its header cut short
+        (lambda d: b"", "it holds 0 of the 33 bytes its header declares"),
+        (lambda d: d[:96], "it holds 96 of the 902 bytes its header declares"),  # no record left
+        (lambda d: d[: 97 + 2 * 161 + 5], "it holds 424 of the 902 bytes its header declares"),  # records cut short
+        (lambda d: _header(d, 8, 20), "its header describes 2 fields, 0 of which could be read"),  # header length
+        (lambda d: _header(d, 8, 65), "its header describes 2 fields, 1 of which could be read"),
+        (lambda d: _header(d, 10, 0), "its header describes 2 fields, 0 of which could be read"),  # record length
+    ],
+    ids=["header-cut", "empty", "no-records", "records-cut", "header-length-20", "header-length-65", "record-length-0"],
+)
+def test_a_damaged_dbf_is_refused_not_read_as_no_attributes(tmp_path: Path, damage: Any, said: str) -> None:
+    """GDAL reads the shapes alone of a shapefile whose .dbf it cannot open (or some of its fields, shifted), and
+    says nothing: every parcel would lose its id and project type. On disk, zipped (the message naming the
+    archive) and in either language."""
+    shp = _shapefile_with_dbf(tmp_path, damage)
+    with pytest.raises(FormatError, match=f"^p.shp: p.dbf is damaged: {said}$"):
+        read_parcels(shp)
+    archive = tmp_path / "地块.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for part in tmp_path.glob("p.*"):
+            z.write(part, f"folder/{part.name}")
+    with pytest.raises(FormatError, match=f"^地块.zip: p.dbf is damaged: {said}$") as refused:
+        read_parcels(archive)
+    assert refused.value.message_zh.startswith("地块.zip：p.dbf 已损坏：")
+
+
+def test_a_dbf_without_its_end_of_file_mark_is_whole(tmp_path: Path) -> None:
+    """The 0x1A after the last record is optional: a .dbf without it is read, attributes and all."""
+    read = read_parcels(_shapefile_with_dbf(tmp_path, lambda d: d[:-1] if d.endswith(b"\x1a") else d))
+    assert read["id"].tolist() == list("ABCDE") and set(read["project_type"]) == {"residential"}
+
+
+def test_an_unreadable_field_name_table_is_named_by_its_archive(tmp_path: Path) -> None:
+    archive = tmp_path / "地块.zip"
+    write_parcels(parcel_frame(rect(1.2, 1.2, 1.6, 1.6), id="A"), archive)  # short names: no table of its own
+    with zipfile.ZipFile(archive, "a") as z:
+        z.writestr("地块.fields.csv", b"garbage\xff")
+    with pytest.raises(FormatError, match=r"^地块.zip: 地块.fields.csv: unreadable field-name table") as refused:
+        read_parcels(archive)
+    assert refused.value.message_zh.startswith("地块.zip：地块.fields.csv：")

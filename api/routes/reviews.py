@@ -40,10 +40,10 @@ from api.render_cache import RenderCache
 from api.settings import Settings
 from api.work import Ticket, WorkPool, in_child, most_vertices, stoppable
 from geo.blueprint import Blueprint
-from geo.errors import FormatError, ReviewAborted
+from geo.errors import CRSError, FormatError, GeometryError, ReviewAborted
 from geo.geometry import check_size
 from geo.io import SUPPORTED_SUFFIXES, parcels_geojson_text, parse_geojson_bytes, read_parcels
-from geo.io.parcels import MAX_CRS_TEXT, ReadLimits
+from geo.io.parcels import MAX_CRS_TEXT, ReadLimits, named_by
 from geo.maps import map_html, review_map
 from geo.opinion import opinion, opinion_docx, opinion_markdown
 from geo.papers import DocumentNumber, Issuer, document_number
@@ -61,6 +61,8 @@ PAPERS_HERE_PARCELS = 20  # a paper of a review of more parcels is rendered in a
 JSON_TYPES = ("application/json", "application/geo+json")
 MAX_SENT_NAME = 100  # characters of a client's file name quoted back in a message
 MAX_SUFFIX = 10  # a suffix longer than any we read is not kept when a long name is cut
+SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")  # read together, so uploaded zipped
+UPLOAD_SUFFIXES = tuple(s for s in SUPPORTED_SUFFIXES if s not in SHAPEFILE_PARTS)
 
 REQUEST_BODY = {
     "requestBody": {
@@ -141,20 +143,21 @@ async def create_review(
         if not is_blank(v)  # an empty field of a form (project_type=) gives no value, as an empty cell
     }
     async with pool.ticket() as ticket:  # admitted before the body is read: waiting bodies are bounded
-        frame = await _parcels_from_request(request, ticket, crs, limits, pool, settings)
+        frame, name = await _parcels_from_request(request, ticket, crs, limits, pool, settings)
         if not override:  # the file's own attributes win; the values fill the gaps
             frame, overrides = fill_missing(frame, overrides), {}
-        review_id, body = await ticket.run(
-            _review_and_save,
-            frame,
-            blueprint,
-            store,
-            profile or settings.profile,
-            overrides,
-            who,
-            settings,
-            pool.deadline(),
-        )
+        with named_by(name, GeometryError, CRSError):  # the upload's shapes and coordinates, found at fault here
+            review_id, body = await ticket.run(
+                _review_and_save,
+                frame,
+                blueprint,
+                store,
+                profile or settings.profile,
+                overrides,
+                who,
+                settings,
+                pool.deadline(),
+            )
     # serialised in the worker: a big result is not validated and encoded again on the event loop
     location = f"{request.url.path.rstrip('/')}/{review_id}"
     return Response(body, status_code=201, media_type="application/json", headers={"Location": location})
@@ -213,6 +216,12 @@ def sent_name(filename: str | None) -> str | None:
     return name or None
 
 
+def upload_suffix(name: str) -> str:
+    """The suffix of an upload's name, in lower case: a name that is a suffix alone (``.zip``, a dot-file to
+    ``Path``, which finds it no suffix) is its own."""
+    return (Path(name).suffix or (name if name.startswith(".") else "")).lower()
+
+
 def _read_upload(
     source: BinaryIO, name: str, crs: str | None, limits: ReadLimits, settings: Settings, deadline: float
 ) -> gpd.GeoDataFrame:
@@ -220,7 +229,7 @@ def _read_upload(
     which its reader hangs is stopped at the work timeout, and one on which it crashes (a damaged
     GeoPackage in GDAL, say) ends that child, not the server. The file is removed here, whatever the
     child's end. Messages call it ``name``, the client's (``sent_name``), never ours."""
-    suffix = Path(name).suffix.lower()
+    suffix = upload_suffix(name)
     with tempfile.TemporaryDirectory(prefix="lantu-upload-") as tmp:
         path = Path(tmp) / f"upload{suffix}"  # never the client's file name
         with path.open("wb") as out:
@@ -242,29 +251,36 @@ def _read_file(path: Path, name: str, crs: str | None, limits: ReadLimits) -> gp
 
 async def _parcels_from_request(
     request: Request, ticket: Ticket, crs: str | None, limits: ReadLimits, pool: WorkPool, settings: Settings
-) -> gpd.GeoDataFrame:
+) -> tuple[gpd.GeoDataFrame, str | None]:
+    """The parcels sent, and the name of the file they came in (None for a JSON body)."""
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype in JSON_TYPES:
         data = await request.body()
         if len(data) <= PARSED_HERE_BYTES:
-            return await ticket.run(_parse_json, data, crs, limits)
+            return await ticket.run(_parse_json, data, crs, limits), None
         # parsed in a child (its deadline from now, the body read): a large body's parse holds the GIL, and
         # the event loop with it (a circle of 199,000 vertices, 8.2 MB: 0.6 s)
         parse = partial(_parse_json, data, crs, limits)
-        return await ticket.run(in_child, parse, settings=settings, deadline=pool.deadline())
+        return await ticket.run(in_child, parse, settings=settings, deadline=pool.deadline()), None
     if ctype == "multipart/form-data":
         async with request.form(max_files=1, max_fields=20) as form:
             upload = form.get("file")
             if not isinstance(upload, UploadFile):
                 raise FormatError("the multipart body needs a 'file' part", "上传请求缺少 file 字段")
             name = sent_name(upload.filename)
-            if name is None or Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
+            if name is not None and upload_suffix(name) in SHAPEFILE_PARTS:
                 raise FormatError(
-                    f"{name or 'the uploaded file'}: unsupported file type; use one of {', '.join(SUPPORTED_SUFFIXES)}",
-                    f"{name or '上传的文件'}：不支持的文件类型；支持：{'、'.join(SUPPORTED_SUFFIXES)}",
+                    f"{name}: upload a shapefile zipped with its .shx, .dbf and .prj (.zip)",
+                    f"{name}：shapefile 须连同其 .shx、.dbf 和 .prj 文件打包为 .zip 上传",
+                )
+            if name is None or upload_suffix(name) not in UPLOAD_SUFFIXES:
+                raise FormatError(
+                    f"{name or 'the uploaded file'}: unsupported file type; use one of {', '.join(UPLOAD_SUFFIXES)}",
+                    f"{name or '上传的文件'}：不支持的文件类型；支持：{'、'.join(UPLOAD_SUFFIXES)}",
                 )
             await upload.seek(0)
-            return await ticket.run(_read_upload, upload.file, name, crs, limits, settings, pool.deadline())
+            frame = await ticket.run(_read_upload, upload.file, name, crs, limits, settings, pool.deadline())
+            return frame, name
     raise UnsupportedMediaError(
         f"content type {ctype or 'none'!r} is not accepted; send GeoJSON (application/json) or multipart/form-data",
         f"不支持的内容类型 {ctype or '无'!r}；请发送 GeoJSON（application/json）或 multipart/form-data 上传",
