@@ -7,6 +7,7 @@ them from its settings before any command runs.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -93,9 +94,15 @@ def fail(exc: LantuError) -> NoReturn:
     raise typer.Exit(2)
 
 
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def option_date(value: str, option: str) -> date:
-    """A ``YYYY-MM-DD`` option value, or the input error naming the option (exit 2)."""
+    """A ``YYYY-MM-DD`` option value, or the input error naming the option (exit 2): that form only, as the API
+    takes it (Python reads ``20260101`` and ``2026-W01-1`` as dates too)."""
     try:
+        if not ISO_DATE.fullmatch(value):
+            raise ValueError(value)
         return date.fromisoformat(value)
     except ValueError as exc:
         raise InputError(f"{option} {value!r} is not a date (YYYY-MM-DD)", f"{option} 日期格式应为 YYYY-MM-DD") from exc

@@ -238,6 +238,8 @@ def test_cli_add_stage_list_overdue(tmp_path: Path) -> None:
         (("projects", "add", "X", "--name", "n", "--type", "mining", "--level", "一般", "--county", "1"), "未知区县"),
         (("projects", "overdue", "--as-of", "yesterday"), "日期格式"),
         (("projects", "overdue", "--as-of", ""), "日期格式"),  # was today
+        (("projects", "overdue", "--as-of", "20260311"), "日期格式"),  # Python reads it; the API does not
+        (("projects", "overdue", "--as-of", "2026-W11-3"), "日期格式"),
         (("projects", "list", "--format", "xml"), "未知格式"),
     ],
 )
