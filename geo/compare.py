@@ -2,7 +2,8 @@
 
 聊城市《关于强化要素保障进一步优化产业生态的若干措施》一、3: when the area applied for exceeds the
 pre-reviewed area by 10 % or more, or the two boundaries overlap less than 80 %, there is **no new
-预审**; the 报批 explains the change instead. The thresholds and wording are the profile's
+预审** (the clause says no more). An added part that fails the review is said whatever the ratios
+conclude (``added_findings_zh``). The thresholds and wording are the profile's
 ``change_check`` block. Both boundaries are measured in one projected CRS (the blueprint's pinned
 zone, else the Gauss-Krüger zone of the pre-review's centroid), so the ratios are exact.
 """
@@ -26,6 +27,7 @@ from geo.geometry import clean_parcels, polygonal_part
 from geo.review import ReviewResult, load_profile, review
 from geo.review.engine import estimate_as_drawn, layers_needed, parcel_ids
 from geo.review.profile import Profile
+from geo.vocabulary import VERDICT_ZH
 
 PIECE_MIN_M2 = 1.0  # added/removed slivers at or below this are edge noise, not pieces
 
@@ -40,6 +42,7 @@ class ChangePiece(BaseModel):
     geometry: dict[str, Any] = Field(description="EPSG:4490 GeoJSON")
     verdict: str | None = Field(default=None, description="the added piece's own review verdict")
     failed_items: list[str] = Field(default_factory=list, description="review items the added piece fails")
+    failed_items_zh: list[str] = Field(default_factory=list, description="their names (生态保护红线 …)")
 
 
 class ChangeCheck(BaseModel):
@@ -78,6 +81,10 @@ class ChangeCheck(BaseModel):
     added: list[ChangePiece]
     removed: list[ChangePiece]
     added_fails: bool = Field(description="an added piece hits a fail rule of the review")
+    added_findings_zh: list[str] = Field(
+        default_factory=list, description="each failing added piece said, whatever the ratios conclude"
+    )
+    added_findings_en: list[str] = Field(default_factory=list)
     added_review: ReviewResult | None = Field(default=None, description="the added pieces' review (with a blueprint)")
 
 
@@ -164,7 +171,8 @@ def compare_boundaries(
         added_review = review(frame, blueprint, profile=prof, project=project, pieces=False, max_cost=max_cost)
         for piece, result in zip(added_pieces, added_review.parcels, strict=True):
             piece.verdict = result.verdict
-            piece.failed_items = [i.code for i in result.items if i.status == "fail"]
+            failed = [i for i in result.items if i.status == "fail"]
+            piece.failed_items, piece.failed_items_zh = [i.code for i in failed], [i.name_zh for i in failed]
     return ChangeCheck(
         crs_used=f"EPSG:{epsg}",
         prereview_m2=round(old_m2, 2),
@@ -198,6 +206,18 @@ def compare_boundaries(
         added=added_pieces,
         removed=removed_pieces,
         added_fails=any(p.failed_items for p in added_pieces),
+        added_findings_zh=[
+            f"新增部分 {p.id}（{Area(p.area_m2).zh}）审查不通过：{'、'.join(p.failed_items_zh)}，"
+            "须调整报批范围或依规办理"
+            for p in added_pieces
+            if p.failed_items
+        ],
+        added_findings_en=[
+            f"added piece {p.id} ({Area(p.area_m2).en}) fails the review: {', '.join(p.failed_items)}; "
+            "the boundary must be adjusted or the procedures followed"
+            for p in added_pieces
+            if p.failed_items
+        ],
         added_review=added_review,
     )
 
@@ -236,6 +256,7 @@ _ENV = jinja2.Environment(
     autoescape=jinja2.select_autoescape(["html"]),
 )
 _ENV.filters["area"] = Area  # the page writes areas by the one rule of every text (m², 公顷, 亩)
+_ENV.filters["verdict_zh"] = VERDICT_ZH.get
 
 
 def change_check_html(check: ChangeCheck, size: int = 240) -> str:

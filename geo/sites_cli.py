@@ -155,3 +155,5 @@ def compare_cmd(
         f"overlap {check.overlap_ratio:.1%}" + (f" → {output}" if output else ""),
         highlight=False,
     )
+    for zh, en in zip(check.added_findings_zh, check.added_findings_en, strict=True):
+        err.print(f"{zh} / {en}", markup=False, highlight=False)

@@ -160,7 +160,23 @@ def test_added_piece_on_the_red_line_is_reviewed(blueprint: Blueprint) -> None:
     assert piece.verdict == "reject" and "ecological_redline" in piece.failed_items
     assert check.added_review is not None and check.added_review.parcels[0].id == piece.id
     page = change_check_html(check)
-    assert "超出 — 不再重新预审" in page and "<svg" in page and "ecological_redline" in page
+    assert "超出 — 不再重新预审" in page and "<svg" in page and "生态保护红线" in page and "不通过" in page
+
+
+def test_added_land_that_fails_is_said_within_the_thresholds_too(blueprint: Blueprint) -> None:
+    """+5 % into the red line is within the 聊城 thresholds, and the page said only "未超出 … 按原预审意见报批",
+    in green: the failing added piece is now said under the conclusion, in both languages and on the command line."""
+    old = parcel_frame(rect(3.90, 4.2, 4.0, 4.3))
+    new = parcel_frame(rect(3.90, 4.2, 4.005, 4.3))  # 5 m × 100 m into the red line at x ≥ 4 km
+    check = compare_boundaries(old, new, blueprint=blueprint, project={"project_type": "industrial"})
+    assert (check.exceeds, check.added_fails, check.area_change_ratio) == (False, True, 0.05)
+    (piece,) = check.added
+    assert piece.area_m2 == 500 and "生态保护红线" in piece.failed_items_zh
+    (said,) = check.added_findings_zh
+    assert said.startswith("新增部分 A1（500.00 m²（0.0500 公顷，0.75 亩））审查不通过：") and "生态保护红线" in said
+    assert "ecological_redline" in check.added_findings_en[0]
+    page = change_check_html(check)
+    assert 'class="within"' not in page and 'class="caution">未超出' in page and said in page
 
 
 def test_empty_file_and_flat_boundary_are_refused() -> None:
