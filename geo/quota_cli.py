@@ -177,7 +177,7 @@ def issue(
     The shares are ledger.yaml's pooling (30 % of land_new and of each pollutant); LANTU_POOLING_SHARE sets
     land_new's."""
     ledger = _ledger(ctx)
-    _done("issued", lambda: ledger.issue(year, read_quota_plan(csv_file), actor=actor, reason=reason))
+    _done("已下达 / issued", lambda: ledger.issue(year, read_quota_plan(csv_file), actor=actor, reason=reason))
 
 
 @app.command("reserve")
@@ -219,7 +219,7 @@ def reserve(
             actor=actor,
         )
 
-    _done("reserved", act)
+    _done("已配置 / reserved", act)
 
 
 @app.command("reserve-factors")
@@ -250,7 +250,7 @@ def reserve_factors(
     """配置能耗与污染物总量: a library project's needs × the 倍量替代 ratios (a declared exempt kind pays no 总量)."""
     ledger = _ledger(ctx)
     _done(
-        "reserved",
+        "已配置 / reserved",
         lambda: ledger.reserve_factors(project_id, year, _needs(need), source=source, actor=actor, exempt_as=exempt_as),
     )
 
@@ -270,7 +270,7 @@ def _needs(pairs: list[str]) -> dict[str, Decimal]:
 def confirm(ctx: typer.Context, project_id: ProjectId, actor: Actor = DEFAULT_ACTOR) -> None:
     """批准: the project's reserved quota becomes approved."""
     ledger = _ledger(ctx)
-    _done("confirmed", lambda: ledger.confirm(project_id, actor=actor))
+    _done("已确认 / confirmed", lambda: ledger.confirm(project_id, actor=actor))
 
 
 @app.command("revoke")
@@ -279,7 +279,7 @@ def revoke(
 ) -> None:
     """撤回: return the project's reserved (not yet approved) quota to the accounts that paid it."""
     ledger = _ledger(ctx)
-    _done("revoked", lambda: ledger.revoke(project_id, actor=actor, reason=reason))
+    _done("已撤回 / revoked", lambda: ledger.revoke(project_id, actor=actor, reason=reason))
 
 
 @app.command("lapse")
@@ -291,7 +291,7 @@ def lapse(
 ) -> None:
     """收回: take back everything the project holds, approved quota included, to the accounts that paid it."""
     ledger = _ledger(ctx)
-    _done("lapsed", lambda: ledger.lapse(project_id, actor=actor, reason=reason))
+    _done("已收回 / lapsed", lambda: ledger.lapse(project_id, actor=actor, reason=reason))
 
 
 @app.command("advance")
@@ -305,7 +305,7 @@ def advance(
 ) -> None:
     """预支: use next year's land_new quota in --year (next year's balance goes below zero, explicitly)."""
     ledger = _ledger(ctx)
-    _done("advanced", lambda: ledger.advance(county, factor, year, amount, actor=actor))
+    _done("已预支 / advanced", lambda: ledger.advance(county, factor, year, amount, actor=actor))
 
 
 @app.command("point-supply")
@@ -322,7 +322,10 @@ def point_supply(
 ) -> None:
     """点供: quota supplied directly by the province, to a county or earmarked to one project."""
     ledger = _ledger(ctx)
-    _done("supplied", lambda: ledger.point_supply(holder, factor, year, amount, actor=actor, project_id=project_id))
+    _done(
+        "已点供 / supplied",
+        lambda: ledger.point_supply(holder, factor, year, amount, actor=actor, project_id=project_id),
+    )
 
 
 @app.command("reduction")
@@ -341,7 +344,8 @@ def reduction(
     """污染物削减量: a realised reduction enters the county; the city pools its share (30 % in ledger.yaml)."""
     ledger = _ledger(ctx)
     _done(
-        "entered", lambda: ledger.reduction(county, factor, year, amount, source=source, settles=settles, actor=actor)
+        "已入库 / entered",
+        lambda: ledger.reduction(county, factor, year, amount, source=source, settles=settles, actor=actor),
     )
 
 
@@ -359,7 +363,7 @@ def advance_reduction(
     """削减量预支: pollutant quota now against a named reduction due by --deadline (overdue after it)."""
     ledger = _ledger(ctx)
     _done(
-        "advanced",
+        "已预支 / advanced",
         lambda: ledger.advance_reduction(
             county,
             factor,
@@ -430,7 +434,7 @@ def transfer(
     Exactly one of --price-wan and --due; a loan is returned by `lantu quota repay`."""
     ledger = _ledger(ctx)
     _done(
-        "transferred",
+        "已调剂 / transferred",
         lambda: ledger.transfer(
             source,
             target,
@@ -452,7 +456,7 @@ def repay(
 ) -> None:
     """归还: return a temporary loan (临时拆借) to the holder that lent it."""
     ledger = _ledger(ctx)
-    _done("repaid", lambda: ledger.repay(loan_id, actor=actor))
+    _done("已归还 / repaid", lambda: ledger.repay(loan_id, actor=actor))
 
 
 @app.command("reverse")
@@ -464,7 +468,7 @@ def reverse(
 ) -> None:
     """冲销: undo a mistaken movement by an opposite one (the journal is never edited)."""
     ledger = _ledger(ctx)
-    _done("reversed", lambda: ledger.reverse(transaction_id, actor=actor, reason=reason))
+    _done("已冲销 / reversed", lambda: ledger.reverse(transaction_id, actor=actor, reason=reason))
 
 
 @app.command("balances")
@@ -674,7 +678,9 @@ def stock_settle(ctx: typer.Context, county: County, year: Year, actor: Actor = 
     penalty = "，低于下限：新增指标仅保障豁免项目 / below the threshold: new quota for exempt projects only"
     err.print(
         f"增存挂钩核算 #{done['settlement']}：{done['disposals']} 宗处置，奖励 {Area(done['reward_m2']).zh}"
-        f"，交易 / transaction #{done['transaction'] or '—'}，五年供地率 {rate}" + (penalty if done["penalty"] else ""),
+        + (f"，交易 / transaction #{done['transaction']}" if done["transaction"] else "，无奖励交易 / no reward booked")
+        + f"，五年供地率 {rate}"
+        + (penalty if done["penalty"] else ""),
         markup=False,
         highlight=False,
     )

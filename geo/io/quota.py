@@ -216,11 +216,13 @@ def report_xlsx(rows: Iterable[Mapping[str, Any]], labels: Mapping[str, str], *,
 def labelled(rows: Iterable[Mapping[str, Any]], labels: Mapping[str, str], fmt: str) -> list[dict[str, Any]]:
     """Rows for ``fmt``: JSON keeps the English keys (the contract); a table or CSV is read by people, so its
     columns are ``labels``' (Chinese, with units), in ``labels``' order; a list (a disposal's settlements) is
-    one cell, its items joined with 、."""
+    one cell, its items joined with 、, and a yes or no is 是 or 否."""
     if fmt == "json":
         return [dict(r) for r in rows]
     return [{zh: _cell(r.get(key)) for key, zh in labels.items()} for r in rows]
 
 
 def _cell(value: Any) -> Any:
+    if isinstance(value, bool):  # a table's 是/否, not Python's True
+        return "是" if value else "否"
     return "、".join(map(str, value)) if isinstance(value, list) else value
