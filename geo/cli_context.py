@@ -8,10 +8,11 @@ them from its settings before any command runs.
 from __future__ import annotations
 
 import re
+import shutil
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, NoReturn, TextIO
 
 import typer
 from rich.console import Console
@@ -95,6 +96,20 @@ def fail(exc: LantuError) -> NoReturn:
 
 
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def too_wide(width: int | None, out: TextIO) -> None:
+    """Say how to read a table wider than the terminal it went to: a ledger's table keeps a fixed width (so that
+    a pipe gets whole columns), and a narrower terminal wraps its lines mid-cell."""
+    columns = shutil.get_terminal_size().columns
+    if width is not None and out.isatty() and width > columns:
+        err.print(
+            f"提示：表格宽 {width} 列，超出终端的 {columns} 列，请用 `| less -S` 查看，或加 -f csv / "
+            f"note: the table is {width} columns wide, wider than this terminal's {columns}: page it with "
+            "`| less -S`, or ask for -f csv",
+            markup=False,
+            highlight=False,
+        )
 
 
 def option_date(value: str, option: str) -> date:

@@ -18,7 +18,16 @@ from rich.console import Console
 from sqlalchemy import Engine
 
 from geo.blueprint import load_blueprint
-from geo.cli_context import Output, ProjectId, TableFormat, actor_option, cli_context, fail, option_date
+from geo.cli_context import (
+    Output,
+    ProjectId,
+    TableFormat,
+    actor_option,
+    cli_context,
+    fail,
+    option_date,
+    too_wide,
+)
 from geo.crs import Area
 from geo.errors import BlueprintError, InputError, LantuError
 from geo.io.quota import labelled, read_demands, read_quota_plan, read_review_result, report_xlsx
@@ -125,7 +134,7 @@ def _show(
     people = for_people(data)
     if kind == "table" and table is not None:
         people, labels = [table.texts(r) for r in people], dict(table.labels)
-    write_table(
+    drawn = write_table(
         labelled(people, labels, kind),
         kind,
         sys.stdout,
@@ -133,6 +142,7 @@ def _show(
         columns=list(labels.values()),
         width=width,
     )
+    too_wide(drawn, sys.stdout)
 
 
 @app.command("init")
@@ -409,9 +419,10 @@ def report(
     target = output.open("w", encoding="utf-8-sig", newline="") if output is not None else sys.stdout
     try:
         columns = None if kind == "json" else list(labels.values())
-        write_table(  # 16 columns: a terminal table as wide as the sheet, never squeezed into unreadable wraps
+        drawn = write_table(  # 16 columns: a terminal table as wide as the sheet, never squeezed into unreadable wraps
             labelled(rows, labels, kind), kind, target, title=f"{year}年指标台账", columns=columns, width=300
         )
+        too_wide(drawn, target)
     finally:
         if output is not None:
             target.close()

@@ -13,6 +13,9 @@ from support import parcel_frame, rect
 from typer.testing import CliRunner
 
 from api.cli import app
+from geo.cli_context import too_wide
+from geo.crs import Area
+from geo.io.tables import write_table
 
 
 @pytest.fixture
@@ -415,3 +418,25 @@ def test_balances_and_report_write_areas_as_everywhere_else(run, tmp_path: Path,
     assert "100,000.1234" not in text and "0.1235 公顷" in text
     (cod,) = _row_lines(text, "任城区", "化学需氧量")
     assert "10 吨" in cod and "-3 吨" in cod and "7 吨" in cod and "公顷" not in cod and "亩" not in cod
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_table_wider_than_its_terminal_says_how_to_read_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A ledger's table keeps its width (a pipe gets whole columns), and an 80-column terminal wrapped it
+    mid-cell with no word: it now says to page it or ask for CSV; a pipe or a wide enough terminal hears nothing."""
+    rows = [{"区县": "任城区", "余额": Area(1_234_567.89).stacked, "事由": "下达" * 60}]
+    monkeypatch.setenv("COLUMNS", "80")
+    terminal = _Terminal()
+    too_wide(write_table(rows, "table", terminal, width=200), terminal)
+    said = capsys.readouterr().err
+    assert "超出终端的 80 列" in said and "less -S" in said and "-f csv" in said
+    too_wide(write_table(rows, "table", io.StringIO(), width=200), io.StringIO())  # a pipe
+    monkeypatch.setenv("COLUMNS", "300")
+    too_wide(write_table(rows, "table", terminal, width=200), terminal)
+    assert capsys.readouterr().err == ""

@@ -88,8 +88,9 @@ def write_table(
     title: str = "",
     columns: Sequence[str] | None = None,
     width: int | None = None,
-) -> None:
-    """Write ``rows`` to ``out`` as ``fmt`` (table | json | csv).
+) -> int | None:
+    """Write ``rows`` to ``out`` as ``fmt`` (table | json | csv); a text table's width in columns is returned
+    (None for JSON and CSV), for a caller to say how to read one wider than its terminal.
 
     ``columns`` fixes the header and its order (an empty CSV still gets its header);
     ``width`` fixes the text table's width (default: the terminal's).
@@ -98,14 +99,14 @@ def write_table(
     rows = list(rows)
     if kind == "json":
         out.write(json.dumps(rows, ensure_ascii=False, indent=2, default=str) + "\n")
-        return
+        return None
     names = _columns(rows, columns)
     if kind == "csv":
         if names:
             writer = csv.DictWriter(out, fieldnames=names, extrasaction="ignore", lineterminator="\n")
             writer.writeheader()
             writer.writerows({key: csv_cell(value) for key, value in row.items()} for row in rows)
-        return
+        return None
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
@@ -118,6 +119,7 @@ def write_table(
         table.add_row(*(Text(_cell(row.get(name))) for name in names))
     console = Console(file=out, width=width) if width else Console(file=out)
     console.print(table)
+    return console.measure(table).maximum
 
 
 def format_table(

@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from geo.cli_context import PROJECT_TYPE, ProjectId, TableFormat, actor_option, option_date
+from geo.cli_context import PROJECT_TYPE, ProjectId, TableFormat, actor_option, option_date, too_wide
 from geo.io.quota import labelled
 from geo.io.tables import table_format, write_table
 from geo.papers import beijing_today
@@ -54,7 +54,7 @@ def _show(rows: Callable[[], Sequence[dict[str, Any]]], fmt: str, labels: dict[s
     kind = attempt(lambda: table_format(fmt))
     data = labelled(attempt(rows), labels, kind)
     columns = None if kind == "json" else list(labels.values())
-    write_table(data, kind, sys.stdout, title=title, columns=columns, width=TABLE_WIDTH)
+    too_wide(write_table(data, kind, sys.stdout, title=title, columns=columns, width=TABLE_WIDTH), sys.stdout)
 
 
 @app.command("add")
