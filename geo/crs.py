@@ -188,6 +188,11 @@ class Area:
         return _fixed(self.m2, 2), _fixed(self.ha, 4), _fixed(self.mu, 2)
 
     @property
+    def rounded(self) -> tuple[float, float, float]:
+        """m², 公顷 and 亩 as numbers to the decimals the texts write: JSON and a CSV beside a table's text."""
+        return round(self.m2, 2), round(self.ha, 4), round(self.mu, 2)
+
+    @property
     def m2_text(self) -> str:
         return self._texts[0]
 

@@ -379,11 +379,12 @@ def _regions(ok: np.ndarray, grid: _Grid, target_m2: float) -> tuple[list[Feasib
     regions = [
         FeasibleRegion(
             id=k,
-            area_m2=round(float(p.area), 2),
-            area_mu=round(Area(float(p.area)).mu, 2),
+            area_m2=m2,
+            area_mu=mu,
             geometry=shapely.geometry.mapping(o),
         )
         for k, (p, o) in enumerate(zip(kept, outlines, strict=True), start=1)
+        for m2, _, mu in [Area(float(p.area)).rounded]
     ]
     return regions, labels
 

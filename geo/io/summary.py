@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from geo.crs import M2_PER_MU
+from geo.crs import Area
 from geo.errors import FormatError
 from geo.io.tables import csv_cell
 from geo.review.result import ParcelResult, ReviewResult
@@ -68,9 +68,9 @@ def _row(p: ParcelResult, types: dict[str, Any]) -> dict[str, Any]:
         "verdict": VERDICT_ZH[p.verdict],
         "failed": "、".join(i.name_zh for i in p.items if i.status == "fail"),
         "warned": "、".join(i.name_zh for i in p.items if i.status in ("warn", "missing_layer")),
-        "new_quota_mu": None if new_m2 is None else round(new_m2 / M2_PER_MU, 2),
+        "new_quota_mu": None if new_m2 is None else Area(new_m2).rounded[2],
         "new_quota_m2": None if new_m2 is None else round(new_m2, 2),
-        "compensation_mu": None if comp_m2 is None else round(comp_m2 / M2_PER_MU, 2),
+        "compensation_mu": None if comp_m2 is None else Area(comp_m2).rounded[2],
         "compensation_m2": None if comp_m2 is None else round(comp_m2, 2),
     }
 

@@ -62,8 +62,8 @@ def in_mu_ha(value: Decimal | float, unit: str) -> tuple[float | None, float | N
     a CSV and a table's text (``Area.stacked``) read the same figure; (None, None) for a factor not measured in m²."""
     if unit != AREA:
         return None, None
-    area = Area(float(value))
-    return round(area.mu, 2), round(area.ha, 4)
+    _, ha, mu = Area(float(value)).rounded
+    return mu, ha
 
 
 def area_figures(column: str, m2: Decimal) -> dict[str, float | None]:
