@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from enum import StrEnum
+from functools import partial
 from pathlib import Path
 from typing import Annotated, NoReturn, TextIO
 
@@ -20,6 +23,7 @@ from rich.markup import escape
 from typer.models import OptionInfo
 
 from geo.errors import InputError, LantuError
+from geo.io.tables import Row, table_width, write_records, write_table
 from geo.papers import Issuer
 from geo.vocabulary import project_types
 
@@ -73,6 +77,25 @@ GivenCRS = Annotated[
 ]
 ProjectId = Annotated[str, typer.Argument(help="项目编号 (项目库 id).")]
 TableFormat = Annotated[str, typer.Option("--format", "-f", help="输出格式 / output format: table | json | csv.")]
+
+
+class Layout(StrEnum):
+    """How ``-f table`` meets a terminal: psql's ``\\x auto``, or one of its two layouts always."""
+
+    auto = "auto"
+    table = "table"
+    records = "records"
+
+
+LayoutOption = Annotated[
+    Layout,
+    typer.Option(
+        "--layout",
+        help="显示方式 / layout of -f table: auto draws the table, or each row as a block of 列名: 值 lines when "
+        "the terminal is narrower than the table (as psql's expanded display); table always draws the table; "
+        "records always writes the blocks, into a pipe or a file too. CSV and JSON are never changed.",
+    ),
+]
 PROJECT_TYPE = f"项目类型 / project type, one of (closed list): {', '.join(project_types())}"  # layers/vocabulary.yaml
 
 
@@ -95,21 +118,52 @@ def fail(exc: LantuError) -> NoReturn:
     raise typer.Exit(2)
 
 
-ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+def terminal_columns(out: TextIO) -> int | None:
+    """The columns of the terminal ``out`` is (``COLUMNS`` first), or None for a pipe or a file."""
+    return shutil.get_terminal_size().columns if out.isatty() else None
 
 
-def too_wide(width: int | None, out: TextIO) -> None:
-    """Say how to read a table wider than the terminal it went to: a ledger's table keeps a fixed width (so that
-    a pipe gets whole columns), and a narrower terminal wraps its lines mid-cell."""
-    columns = shutil.get_terminal_size().columns
-    if width is not None and out.isatty() and width > columns:
+def _resolved(layout: Layout, terminal: int | None, measure: Callable[[], int]) -> Layout:
+    """``auto`` made table or records, as psql's ``\\x auto``: records on a terminal narrower than the table
+    (``measure()``, called only then), else the table."""
+    if layout is not Layout.auto:
+        return layout
+    return Layout.records if terminal is not None and measure() > terminal else Layout.table
+
+
+def show_table(
+    rows: Iterable[Row],
+    fmt: str,
+    out: TextIO,
+    *,
+    layout: Layout,
+    title: str = "",
+    columns: Sequence[str] | None = None,
+    width: int | None = None,
+) -> None:
+    """:func:`write_table`, a text table laid out as ``--layout`` asks: ``auto`` writes :func:`write_records`
+    when ``out`` is a terminal narrower than the table, ``records`` always. Why: a ledger's table keeps a fixed
+    width so that a pipe gets whole columns (outside checks parse it: a pipe or a file, CSV and JSON are never
+    changed), and a narrower terminal wraps its lines mid-cell. A table drawn anyway (``table``) that a terminal
+    wraps gets a note on how to read it."""
+    rows = list(rows)
+    terminal = terminal_columns(out)
+    measure = partial(table_width, rows, out, title=title, columns=columns, width=width)
+    if fmt == "table" and _resolved(layout, terminal, measure) is Layout.records:
+        write_records(rows, out, title=title, columns=columns, width=terminal)
+        return
+    drawn = write_table(rows, fmt, out, title=title, columns=columns, width=width)
+    if drawn is not None and terminal is not None and drawn > terminal:
         err.print(
-            f"提示：表格宽 {width} 列，超出终端的 {columns} 列，请用 `| less -S` 查看，或加 -f csv / "
-            f"note: the table is {width} columns wide, wider than this terminal's {columns}: page it with "
+            f"提示：表格宽 {drawn} 列，超出终端的 {terminal} 列，请用 `| less -S` 查看，或加 -f csv / "
+            f"note: the table is {drawn} columns wide, wider than this terminal's {terminal}: page it with "
             "`| less -S`, or ask for -f csv",
             markup=False,
             highlight=False,
         )
+
+
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def option_date(value: str, option: str) -> date:

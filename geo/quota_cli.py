@@ -19,6 +19,8 @@ from sqlalchemy import Engine
 
 from geo.blueprint import load_blueprint
 from geo.cli_context import (
+    Layout,
+    LayoutOption,
     Output,
     ProjectId,
     TableFormat,
@@ -26,12 +28,12 @@ from geo.cli_context import (
     cli_context,
     fail,
     option_date,
-    too_wide,
+    show_table,
 )
 from geo.crs import Area
 from geo.errors import BlueprintError, InputError, LantuError
 from geo.io.quota import labelled, read_demands, read_quota_plan, read_review_result, report_xlsx
-from geo.io.tables import Row, table_format, write_table
+from geo.io.tables import Row, table_format
 from geo.papers import beijing_today
 from geo.quota import PLAN_YEARS, Ledger, allocate, county_summary
 from geo.quota.accounts import FACTORS
@@ -120,29 +122,30 @@ def _show(
     title: str,
     labels: dict[str, str] | None = None,
     *,
+    layout: Layout,
     table: TextTable | None = None,
     width: int = TABLE_WIDTH,
 ) -> None:
     """Check the format first, then query and write the rows to stdout: JSON with the English keys, a CSV with
     ``labels``' Chinese headers (county names, units, 公顷/亩 beside m²), a table with ``table``'s (each area in m²,
-    公顷 and 亩 as every lantu text writes them), else ``labels``'."""
+    公顷 and 亩 as every lantu text writes them), else ``labels``', laid out as ``layout`` asks."""
     kind = attempt(lambda: table_format(fmt))
     data = [dict(r) for r in attempt(rows)]  # queried once, whatever the format
     if labels is None or kind == "json":
-        write_table(data if labels is not None else for_people(data), kind, sys.stdout, title=title)
+        show_table(data if labels is not None else for_people(data), kind, sys.stdout, layout=layout, title=title)
         return
     people = for_people(data)
     if kind == "table" and table is not None:
         people, labels = [table.texts(r) for r in people], dict(table.labels)
-    drawn = write_table(
+    show_table(
         labelled(people, labels, kind),
         kind,
         sys.stdout,
+        layout=layout,
         title=title,
         columns=list(labels.values()),
         width=width,
     )
-    too_wide(drawn, sys.stdout)
 
 
 @app.command("init")
@@ -395,6 +398,7 @@ def report(
         typer.Option("--format", "-f", help="Output format (输出格式): table | csv | json | xlsx (needs --output)."),
     ] = "table",
     output: Output = None,
+    layout: LayoutOption = Layout.auto,
 ) -> None:
     """台账 report: per county and factor, the movements of --year adding up to the balance (中文表头).
 
@@ -419,10 +423,15 @@ def report(
     target = output.open("w", encoding="utf-8-sig", newline="") if output is not None else sys.stdout
     try:
         columns = None if kind == "json" else list(labels.values())
-        drawn = write_table(  # 16 columns: a terminal table as wide as the sheet, never squeezed into unreadable wraps
-            labelled(rows, labels, kind), kind, target, title=f"{year}年指标台账", columns=columns, width=300
+        show_table(  # 16 columns: a terminal table as wide as the sheet, never squeezed into unreadable wraps
+            labelled(rows, labels, kind),
+            kind,
+            target,
+            layout=layout,
+            title=f"{year}年指标台账",
+            columns=columns,
+            width=300,
         )
-        too_wide(drawn, target)
     finally:
         if output is not None:
             target.close()
@@ -490,26 +499,34 @@ def balances(
         typer.Option("--year", "-y", min=FIRST_YEAR, max=LAST_YEAR, help="Plan year (年度); default: every year."),
     ] = None,
     fmt: Format = "table",
+    layout: LayoutOption = Layout.auto,
 ) -> None:
     """指标余额: balances per holder (county, city pool, project), factor, account and year.
 
     Areas in m², 公顷 and 亩; energy, pollutants and grain capacity in their own unit (tce, t, kg)."""
     ledger = _ledger(ctx)
-    _show(lambda: ledger.balances(year), fmt, f"指标余额 {year or ''}", BALANCE_LABELS, table=BALANCE_TABLE)
+    _show(
+        lambda: ledger.balances(year),
+        fmt,
+        f"指标余额 {year or ''}",
+        BALANCE_LABELS,
+        layout=layout,
+        table=BALANCE_TABLE,
+    )
 
 
 @app.command("journal")
-def journal(ctx: typer.Context, fmt: Format = "csv") -> None:
+def journal(ctx: typer.Context, fmt: Format = "csv", layout: LayoutOption = Layout.auto) -> None:
     """台账流水: every posting of every movement, in order (who, when, why)."""
     ledger = _ledger(ctx)
-    _show(ledger.journal, fmt, "指标台账流水", JOURNAL_LABELS)
+    _show(ledger.journal, fmt, "指标台账流水", JOURNAL_LABELS, layout=layout)
 
 
 @app.command("projects")
-def projects(ctx: typer.Context, fmt: Format = "table") -> None:
+def projects(ctx: typer.Context, fmt: Format = "table", layout: LayoutOption = Layout.auto) -> None:
     """项目指标状态: projects with quota and their stage (reserved / approved / revoked)."""
     ledger = _ledger(ctx)
-    _show(ledger.projects, fmt, "项目指标状态", PROJECT_LABELS)
+    _show(ledger.projects, fmt, "项目指标状态", PROJECT_LABELS, layout=layout)
 
 
 @app.command("overdue")
@@ -524,11 +541,13 @@ def overdue(
         ),
     ] = None,
     fmt: Format = "table",
+    layout: LayoutOption = Layout.auto,
 ) -> None:
     """逾期: 临时拆借 not repaid and 削减量预支 not settled, past their due date."""
     ledger = _ledger(ctx)
     when = attempt(lambda: option_date(as_of, "--as-of")) if as_of is not None else beijing_today()
-    _show(lambda: ledger.overdue_loans(when), fmt, f"逾期未还的临时拆借与未到位的削减量预支（{when}）", OVERDUE_LABELS)
+    title = f"逾期未还的临时拆借与未到位的削减量预支（{when}）"
+    _show(lambda: ledger.overdue_loans(when), fmt, title, OVERDUE_LABELS, layout=layout)
 
 
 @app.command("allocate")
@@ -545,6 +564,7 @@ def allocate_cmd(
     source: Annotated[str | None, typer.Option(help="Pay from the city pool ('city') instead of each county.")] = None,
     actor: Actor = DEFAULT_ACTOR,
     fmt: Format = "table",
+    layout: LayoutOption = Layout.auto,
 ) -> None:
     """按优先级配置: rank projects by the allocation profile and reserve in order until the quota runs out.
 
@@ -556,6 +576,7 @@ def allocate_cmd(
         lambda: [a.row() for a in allocate(ledger, demands, year=year, actor=actor, source=source)],
         fmt,
         "按优先级配置结果",
+        layout=layout,
     )
 
 
@@ -586,6 +607,7 @@ def stock_import(
         str, typer.Option("--format", "-f", help="Format of the features not registered: table | json | csv.")
     ] = "table",
     actor: Actor = DEFAULT_ACTOR,
+    layout: LayoutOption = Layout.auto,
 ) -> None:
     """存量土地登记: register the blueprint's 批而未供 and 闲置 features; lists those it could not register.
 
@@ -603,7 +625,7 @@ def stock_import(
         highlight=False,
     )
     if done.skipped:
-        _show(lambda: done.skipped, fmt, "未登记的存量土地要素", SKIPPED_LABELS)
+        _show(lambda: done.skipped, fmt, "未登记的存量土地要素", SKIPPED_LABELS, layout=layout)
 
 
 @stock.command("dispose")
@@ -631,6 +653,7 @@ def stock_list(
         str | None, typer.Option(help="approved_unsupplied (批而未供) | idle_land (闲置); default: both.")
     ] = None,
     fmt: Format = "table",
+    layout: LayoutOption = Layout.auto,
 ) -> None:
     """存量土地台账: each 批而未供/闲置 entry with its approval year, area and what is undisposed (m², 公顷, 亩)."""
     ledger = _ledger(ctx)
@@ -639,6 +662,7 @@ def stock_list(
         fmt,
         "存量建设用地台账（增存挂钩）",
         LAND_LABELS,
+        layout=layout,
         table=LAND_TABLE,
         width=260,
     )
@@ -649,10 +673,18 @@ def stock_disposals(
     ctx: typer.Context,
     county: Annotated[str | None, typer.Option(help="County code (default: every county).")] = None,
     fmt: Format = "table",
+    layout: LayoutOption = Layout.auto,
 ) -> None:
     """处置记录: every disposal with its area (m², 公顷, 亩), date, 文号 and the settlement that rewarded it."""
     ledger = _ledger(ctx)
-    _show(lambda: ledger.stock_disposals(county=county), fmt, "存量土地处置记录", DISPOSAL_LABELS, table=DISPOSAL_TABLE)
+    _show(
+        lambda: ledger.stock_disposals(county=county),
+        fmt,
+        "存量土地处置记录",
+        DISPOSAL_LABELS,
+        layout=layout,
+        table=DISPOSAL_TABLE,
+    )
 
 
 @stock.command("rates")
@@ -661,6 +693,7 @@ def stock_rates(
     year: Year,
     county: Annotated[str | None, typer.Option(help="County code (default: every county).")] = None,
     fmt: Format = "table",
+    layout: LayoutOption = Layout.auto,
 ) -> None:
     """供地率与处置率: 五年供地率 and 处置率 per county at the end of --year, and the reward due.
 
@@ -672,6 +705,7 @@ def stock_rates(
         fmt,
         f"{year}年供地率与处置率",
         RATE_LABELS,
+        layout=layout,
         table=RATE_TABLE,
         width=300,
     )

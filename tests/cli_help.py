@@ -88,3 +88,12 @@ def assert_actor_default_stated(name: str, command: Any) -> None:
     assert "login name" in (actor.help or ""), f"lantu {name} --actor: the default is not stated"
     line = help_output(name).split("--actor", 1)[1].split("\n", 1)[0]
     assert "[default: " not in line, f"lantu {name} --actor shows a login: {line.strip()!r}"
+
+
+def assert_layout(name: str, command: Any) -> None:
+    """A command that writes a table (``--format``) lets its reader choose how: ``--layout auto | table | records``,
+    described in Chinese and English, its default (auto) shown."""
+    (layout,) = (p for p in params(command) if p.name == "layout")
+    assert layout.default == "auto" and (layout.help or "").startswith("显示方式 / layout"), f"lantu {name} --layout"
+    line = help_output(name).split("--layout", 1)[1]
+    assert "auto|table|records" in line.split("\n", 1)[0] and "[default: auto]" in line.split("--help", 1)[0]

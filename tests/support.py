@@ -14,6 +14,7 @@ import os
 import socket
 import threading
 import time
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -263,3 +264,26 @@ def served(settings: Settings) -> Iterator[str]:
 def review_item(blueprint: Blueprint, geom: shapely.Geometry, code: str, **props: Any) -> ItemResult:
     """One parcel (EPSG:4548 unless told) reviewed with ``props``: its item ``code``."""
     return review(parcel_frame(geom, **props), blueprint).parcels[0].item(code)
+
+
+def display_width(text: str) -> int:
+    """Columns ``text`` takes in a terminal: a wide (Chinese) character two (Unicode's East Asian Width)."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def read_records(text: str) -> tuple[list[str], list[dict[str, str]]]:
+    """Records as ``write_records`` writes them, read back: the lines before the first rule (the title), and each
+    record as column → value, a cell's further lines joined to its first by a line break."""
+    head, _, body = text.partition("-[ 记录 1 / record 1 ]")
+    found: list[dict[str, str]] = []
+    for line in ("-[ 记录 1 / record 1 ]" + body).splitlines():
+        if line.startswith("-[ 记录 "):
+            found.append({})
+            label = ""
+        elif line.startswith(" "):
+            found[-1][label] += "\n" + line.lstrip()
+        else:
+            label, _, value = line.partition(":")
+            label = label.rstrip()
+            found[-1][label] = value.removeprefix(" ")
+    return head.splitlines(), found

@@ -15,6 +15,7 @@ from cli_help import (
     UNITS,
     assert_actor_default_stated,
     assert_described,
+    assert_layout,
     assert_own_options,
     assert_units,
     commands,
@@ -104,3 +105,10 @@ def test_arguments_are_shown_by_their_name(name: str) -> None:
 @pytest.mark.parametrize("name", with_actor(COMMANDS))
 def test_the_actor_default_is_stated_not_the_machines_login(name: str) -> None:
     assert_actor_default_stated(name, COMMANDS[name])
+
+
+@pytest.mark.parametrize(
+    "name", [n for n, c in COMMANDS.items() if n.startswith("projects ") and any(p.name == "fmt" for p in params(c))]
+)
+def test_a_project_listing_offers_its_layout(name: str) -> None:
+    assert_layout(name, COMMANDS[name])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import threading
 from datetime import date
@@ -9,8 +11,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
+from support import read_records
 from typer.testing import CliRunner
 
+from geo import cli_context
 from geo.cli import app
 from geo.errors import InputError, NotFoundError, ProjectError, QuotaError
 from geo.projects import ProjectLibrary
@@ -225,6 +229,36 @@ def test_cli_add_stage_list_overdue(tmp_path: Path) -> None:
     assert [(r["id"], r["days_overdue"]) for r in json.loads(out)] == [("XM-1", 10)]
     code, out, _ = cli(tmp_path, "projects", "history", "XM-1", "--format", "csv")
     assert out.splitlines()[0] == "原阶段,新阶段,时间,经办人,原因" and out.splitlines()[2].startswith("储备,审批,")
+
+
+def test_cli_listings_as_records_on_a_narrow_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`lantu projects list` is 89 columns wide: on an 80-column terminal each project is a block of column: value
+    lines (the table wrapped mid-cell), every value the CSV's; a pipe gets the table, unless --layout records."""
+    from geo.db import make_engine, migrate
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'l.db'}")
+    migrate(engine)
+    Ledger(engine).register_counties([("370811", "任城区")])
+    for pid, name in (("XM-1", "物流园"), ("XM-2", "新材料产业园二期")):
+        code, _, err = cli(
+            tmp_path,
+            *("projects", "add", pid, "--name", name, "--type", "logistics", "--level", "县重点"),
+            *("--county", "370811", "--start-by", "2026-03-01"),
+        )
+        assert code == 0, err
+    _, piped, _ = cli(tmp_path, "projects", "list")
+    _, sheet, _ = cli(tmp_path, "projects", "list", "-f", "csv")
+    _, forced, _ = cli(tmp_path, "projects", "list", "--layout", "records")
+    assert "┃ 项目编号" in piped and read_records(forced) == (["项目库"], list(csv.DictReader(io.StringIO(sheet))))
+    monkeypatch.setattr(cli_context, "terminal_columns", lambda out: 80)
+    _, narrow, _ = cli(tmp_path, "projects", "list")
+    assert narrow == forced and "-[ 记录 2 / record 2 ]" in narrow
+    assert "项目名称    : 新材料产业园二期\n" in narrow  # 项目名称 (8 columns) padded to 计划开工日期's 12
+    assert cli(tmp_path, "projects", "list", "--layout", "table")[1] == piped
+    _, overdue, _ = cli(tmp_path, "projects", "overdue", "--as-of", "2026-03-11")
+    assert read_records(overdue)[1][0]["逾期天数"] == "10"
+    monkeypatch.setattr(cli_context, "terminal_columns", lambda out: 200)
+    assert cli(tmp_path, "projects", "list")[1] == piped
 
 
 @pytest.mark.parametrize(

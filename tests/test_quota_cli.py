@@ -9,13 +9,15 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from support import parcel_frame, rect
+from support import display_width, parcel_frame, read_records, rect
 from typer.testing import CliRunner
 
 from api.cli import app
-from geo.cli_context import too_wide
+from geo import cli_context
+from geo.cli_context import Layout, show_table
 from geo.crs import Area
 from geo.io.tables import write_table
+from geo.quota.report import amount_text
 
 
 @pytest.fixture
@@ -425,18 +427,104 @@ class _Terminal(io.StringIO):
         return True
 
 
-def test_a_table_wider_than_its_terminal_says_how_to_read_it(
+WIDE = [  # a ledger's cells: Chinese and Latin names, an area stacked over three lines, a long 事由, an empty cell
+    {"区县": "任城区", "代码": "370811", "余额": Area(1_234_567.89).stacked, "事由": "下达" * 60, "reason": ""},
+    {"区县": "市级统筹", "代码": "city", "余额": "7 吨", "事由": "调剂", "reason": "loan"},
+]
+WIDE_CELLS = [{name: str(value) for name, value in row.items()} for row in WIDE]
+
+
+def test_a_table_wider_than_its_terminal_is_written_as_records(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A ledger's table keeps its width (a pipe gets whole columns), and an 80-column terminal wrapped it
-    mid-cell with no word: it now says to page it or ask for CSV; a pipe or a wide enough terminal hears nothing."""
-    rows = [{"区县": "任城区", "余额": Area(1_234_567.89).stacked, "事由": "下达" * 60}]
+    """psql's \\x auto: a ledger's table keeps its width (a pipe gets whole columns), and an 80-column terminal
+    wrapped it mid-cell (it only printed a note); there each row is now a block of column: value lines, the title
+    kept, every cell as the table shows it. A terminal wide enough still gets the table, as before."""
     monkeypatch.setenv("COLUMNS", "80")
     terminal = _Terminal()
-    too_wide(write_table(rows, "table", terminal, width=200), terminal)
-    said = capsys.readouterr().err
-    assert "超出终端的 80 列" in said and "less -S" in said and "-f csv" in said
-    too_wide(write_table(rows, "table", io.StringIO(), width=200), io.StringIO())  # a pipe
+    show_table(WIDE, "table", terminal, layout=Layout.auto, title="指标余额", width=200)
+    title, found = read_records(terminal.getvalue())
+    assert title == ["指标余额"] and found == WIDE_CELLS
+    assert "┃" not in terminal.getvalue() and capsys.readouterr().err == ""  # no note either: nothing wraps
+    rule, *_ = (line for line in terminal.getvalue().splitlines() if line.startswith("-[ "))
+    assert rule.startswith("-[ 记录 1 / record 1 ]---") and display_width(rule) <= 80
     monkeypatch.setenv("COLUMNS", "300")
-    too_wide(write_table(rows, "table", terminal, width=200), terminal)
+    wide, drawn = _Terminal(), _Terminal()
+    show_table(WIDE, "table", wide, layout=Layout.auto, title="指标余额", width=200)
+    write_table(WIDE, "table", drawn, title="指标余额", width=200)
+    assert wide.getvalue() == drawn.getvalue() and "┃" in wide.getvalue()
+
+
+def test_records_align_chinese_labels_and_stack_areas_under_their_value() -> None:
+    """A Chinese character takes two columns: the labels 区县, 代码, 余额, 事由 and reason are padded so that every
+    value, and an area's 公顷 and 亩 lines under its m², start in one column."""
+    out = io.StringIO()
+    show_table(WIDE, "table", out, layout=Layout.records)
+    lines = [line for line in out.getvalue().splitlines() if not line.startswith("-[ ")]
+    labelled = [line for line in lines if not line.startswith(" ")]
+    colons = {display_width(line.partition(":")[0]) for line in labelled}
+    assert colons == {display_width("reason")}  # the widest label, 6 columns: 区县, 代码, 余额, 事由 (4) padded
+    values = {display_width(line.partition(": ")[0]) + 2 for line in labelled if ": " in line}
+    under = {display_width(line) - display_width(line.lstrip()) for line in lines if line.startswith(" ")}
+    assert len(values) == 1 and under == values
+    assert "余额  : 1,234,567.89 m²\n        123.4568 公顷\n        1,851.85 亩\n" in out.getvalue()
+    assert "reason:\n" in out.getvalue()  # an empty cell: no trailing space
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv", "json"])
+@pytest.mark.parametrize("layout", list(Layout))
+def test_a_pipe_gets_what_it_got(fmt: str, layout: Layout) -> None:
+    """Outside checks parse the piped table, the CSV and the JSON: byte for byte as before, but where
+    --layout records asks for records (of -f table only)."""
+    piped, before = io.StringIO(), io.StringIO()
+    show_table(WIDE, fmt, piped, layout=layout, title="指标余额", columns=list(WIDE[0]), width=200)
+    write_table(WIDE, fmt, before, title="指标余额", columns=list(WIDE[0]), width=200)
+    if fmt == "table" and layout is Layout.records:
+        assert read_records(piped.getvalue()) == (["指标余额"], WIDE_CELLS)
+    else:
+        assert piped.getvalue() == before.getvalue()
+
+
+def test_layout_table_draws_the_table_on_a_narrow_terminal_and_says_how_to_read_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--layout table: the table as asked, and the note (page it with less -S, or ask for CSV) where it wraps."""
+    monkeypatch.setenv("COLUMNS", "80")
+    terminal, drawn = _Terminal(), _Terminal()
+    show_table(WIDE, "table", terminal, layout=Layout.table, width=200)
+    said = capsys.readouterr().err
+    write_table(WIDE, "table", drawn, width=200)
+    assert terminal.getvalue() == drawn.getvalue()
+    assert "超出终端的 80 列" in said and "less -S" in said and "-f csv" in said
+    monkeypatch.setenv("COLUMNS", "300")
+    show_table(WIDE, "table", terminal, layout=Layout.table, width=200)
     assert capsys.readouterr().err == ""
+
+
+def test_the_ledgers_commands_lay_out_records_on_a_narrow_terminal(  # type: ignore[no-untyped-def]
+    run, tmp_path: Path, blueprint_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`lantu quota report` (16 columns, 300 wide) on an 80-column terminal: records, each value the table's cell
+    (checked against the CSV of the same report); `balances` (75 columns wide) fits and stays a table. --layout
+    table and records choose; a pipe gets the table, and --layout records there gets records."""
+    _issue(run, tmp_path, blueprint_dir, "370811,land_new,100000.1234\n370811,cod,10\n")
+    piped = run("quota", "report", "--year", "2026").stdout
+    forced = run("quota", "report", "--year", "2026", "--layout", "records").stdout
+    monkeypatch.setattr(cli_context, "terminal_columns", lambda out: 80)
+    narrow = run("quota", "report", "--year", "2026").stdout
+    title, found = read_records(narrow)
+    assert narrow == forced and title == ["2026年指标台账"] and "┃" not in narrow
+    sheet = list(csv.DictReader(io.StringIO(run("quota", "report", "--year", "2026", "-f", "csv").stdout)))
+    assert len(found) == len(sheet)
+    for record, line in zip(found, sheet, strict=True):
+        assert (record["区县"], record["区县代码"], record["要素"]) == (line["区县"], line["区县代码"], line["要素"])
+        for column in ("下达", "市级统筹", "余额"):
+            assert record[column] == amount_text(float(line[column]), line["单位"]), column
+    assert "余额        : 70,000.09 m²\n              7.0000 公顷\n              105.00 亩\n" in narrow
+    assert run("quota", "report", "--year", "2026", "--layout", "table").stdout == piped
+    assert "┃" in run("quota", "balances", "--year", "2026").stdout  # fits 80 columns
+    assert run("quota", "balances", "-f", "csv", "--layout", "records").stdout.startswith("持有方,代码,")
+    bad = run("quota", "balances", "--layout", "wide", code=2).stderr
+    assert "auto" in bad and "records" in bad
+    monkeypatch.setattr(cli_context, "terminal_columns", lambda out: 400)
+    assert run("quota", "report", "--year", "2026").stdout == piped

@@ -11,9 +11,11 @@ from cli_help import (
     ROOT,
     assert_actor_default_stated,
     assert_described,
+    assert_layout,
     assert_own_options,
     assert_units,
     commands,
+    params,
     with_actor,
 )
 
@@ -45,3 +47,8 @@ def test_texts_name_the_commands_own_options(name: str) -> None:
 @pytest.mark.parametrize("name", with_actor(COMMANDS))
 def test_the_actor_default_is_stated_not_the_machines_login(name: str) -> None:
     assert_actor_default_stated(name, COMMANDS[name])
+
+
+@pytest.mark.parametrize("name", [n for n, c in COMMANDS.items() if any(p.name == "fmt" for p in params(c))])
+def test_a_table_offers_its_layout(name: str) -> None:
+    assert_layout(name, COMMANDS[name])

@@ -2,7 +2,8 @@
 
 One writer for the CLI and the API: rows are plain dicts of str/int/float/None, the
 shape :mod:`geo.quota.queries` returns. ``table`` is a text table for a terminal
-(rich is imported only for it). Text in a CSV cell goes through :func:`csv_cell` first, so a
+(rich is imported only for it), :func:`write_records` the same cells one row a block, for a
+terminal narrower than the table. Text in a CSV cell goes through :func:`csv_cell` first, so a
 spreadsheet reads it as text, never as a formula.
 """
 
@@ -12,10 +13,16 @@ import csv
 import io
 import json
 import re
+import sys
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Final, Literal, TextIO, get_args
+from typing import TYPE_CHECKING, Any, Final, Literal, TextIO, get_args
 
 from geo.errors import FormatError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
 
 TableFormat = Literal["table", "json", "csv"]
 TABLE_FORMATS: Final[tuple[TableFormat, ...]] = get_args(TableFormat)
@@ -107,19 +114,94 @@ def write_table(
             writer.writeheader()
             writer.writerows({key: csv_cell(value) for key, value in row.items()} for row in rows)
         return None
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
-    # Text, not str: Rich would read ids and names such as "b[red]x" as markup
-    table = Table(title=Text(title) if title else None)
-    for name in names or ["(empty)"]:
-        table.add_column(Text(name))
-    for row in rows:
-        table.add_row(*(Text(_cell(row.get(name))) for name in names))
-    console = Console(file=out, width=width) if width else Console(file=out)
+    table, console = _text_table(rows, names, title), _console(out, width)
     console.print(table)
     return console.measure(table).maximum
+
+
+def table_width(
+    rows: Iterable[Row], out: TextIO, *, title: str = "", columns: Sequence[str] | None = None, width: int | None = None
+) -> int:
+    """The width in columns of the text table :func:`write_table` would draw on ``out``, without drawing it: a
+    caller then knows whether the table fits a terminal before anything is written."""
+    rows = list(rows)
+    return _console(out, width).measure(_text_table(rows, _columns(rows, columns), title)).maximum
+
+
+def _text_table(rows: Sequence[Row], names: Sequence[str], title: str) -> Table:
+    from rich.table import Table
+
+    # Text, not str: Rich would read ids and names such as "b[red]x" as markup
+    table = Table(title=_shown(title) if title else None)
+    for name in names or ["(empty)"]:
+        table.add_column(_shown(name))
+    for row in rows:
+        table.add_row(*(_shown(_cell(row.get(name))) for name in names))
+    return table
+
+
+def _console(out: TextIO, width: int | None) -> Console:
+    from rich.console import Console
+
+    return Console(file=out, width=width) if width else Console(file=out)
+
+
+def _shown(text: str) -> Text:
+    from rich.text import Text
+
+    return Text(text)
+
+
+def write_records(
+    rows: Iterable[Row],
+    out: TextIO,
+    *,
+    title: str = "",
+    columns: Sequence[str] | None = None,
+    width: int | None = None,
+) -> None:
+    """Write ``rows`` as psql's expanded display (``\\x``): the title, then each row a block under a rule
+    ``-[ 记录 1 / record 1 ]---``, one ``column: value`` line a column.
+
+    Why: a ledger's table is drawn 200–300 columns wide so that a pipe keeps its columns whole, and an 80-column
+    terminal wraps it mid-cell; a block a row reads at any width. The columns' names are padded to one display
+    width (a Chinese character takes two columns, as Rich counts them), so the values start in one column; a value
+    is the table's cell as shown (:func:`_cell`, Rich's control-character stripping), and the further lines of a
+    cell (an area's 公顷 and 亩 under its m²) are indented under its first. The rules are as wide as the widest line,
+    at most ``width`` (a terminal's columns)."""
+    from rich.cells import cell_len
+
+    rows = list(rows)
+    names = _columns(rows, columns)
+    labels = [_shown(name).plain for name in names]
+    pad = max(map(cell_len, labels), default=0)
+    if title:
+        out.write(_shown(title).plain + "\n")
+    if not rows:
+        out.write("(无记录 / no records)\n")
+    blocks = [
+        [
+            line
+            for name, label in zip(names, labels, strict=True)
+            for line in _record_lines(label, _shown(_cell(row.get(name))).plain, pad)
+        ]
+        for row in rows
+    ]
+    wide = min(max((cell_len(line) for lines in blocks for line in lines), default=0), width or sys.maxsize)
+    for number, lines in enumerate(blocks, 1):
+        rule = f"-[ 记录 {number} / record {number} ]"
+        out.write(rule + "-" * (wide - cell_len(rule)) + "\n")
+        out.writelines(line + "\n" for line in lines)
+
+
+def _record_lines(label: str, value: str, pad: int) -> list[str]:
+    """``label: value``, ``label`` padded to ``pad`` display columns; a value's further lines under its first."""
+    from rich.cells import cell_len
+
+    first, *more = value.split("\n")
+    indent = " " * (pad + 2)
+    head = f"{label}{' ' * (pad - cell_len(label))}:" + (f" {first}" if first else "")
+    return [head, *(indent + line for line in more)]
 
 
 def format_table(

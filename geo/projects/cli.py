@@ -14,9 +14,18 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from geo.cli_context import PROJECT_TYPE, ProjectId, TableFormat, actor_option, option_date, too_wide
+from geo.cli_context import (
+    PROJECT_TYPE,
+    Layout,
+    LayoutOption,
+    ProjectId,
+    TableFormat,
+    actor_option,
+    option_date,
+    show_table,
+)
 from geo.io.quota import labelled
-from geo.io.tables import table_format, write_table
+from geo.io.tables import table_format
 from geo.papers import beijing_today
 from geo.projects.library import LEVELS, STAGES, Project, ProjectLibrary
 from geo.quota.holders import county_names
@@ -50,11 +59,13 @@ def _with_county_names(library: ProjectLibrary, rows: Sequence[dict[str, Any]]) 
     return [{**r, "county_name": names.get(r["county"], r["county"])} for r in rows]
 
 
-def _show(rows: Callable[[], Sequence[dict[str, Any]]], fmt: str, labels: dict[str, str], title: str) -> None:
+def _show(
+    rows: Callable[[], Sequence[dict[str, Any]]], fmt: str, labels: dict[str, str], title: str, *, layout: Layout
+) -> None:
     kind = attempt(lambda: table_format(fmt))
     data = labelled(attempt(rows), labels, kind)
     columns = None if kind == "json" else list(labels.values())
-    too_wide(write_table(data, kind, sys.stdout, title=title, columns=columns, width=TABLE_WIDTH), sys.stdout)
+    show_table(data, kind, sys.stdout, layout=layout, title=title, columns=columns, width=TABLE_WIDTH)
 
 
 @app.command("add")
@@ -116,6 +127,7 @@ def list_cmd(
         typer.Option("--stage", help=f"Only projects at this stage ({'/'.join(STAGES)}); default: every stage."),
     ] = None,
     fmt: TableFormat = "table",
+    layout: LayoutOption = Layout.auto,
 ) -> None:
     """项目清单: the projects of the library with their stage."""
     library = _library(ctx)
@@ -124,14 +136,23 @@ def list_cmd(
         fmt,
         PROJECT_LABELS,
         "项目库",
+        layout=layout,
     )
 
 
 @app.command("history")
-def history(ctx: typer.Context, project_id: ProjectId, fmt: TableFormat = "table") -> None:
+def history(
+    ctx: typer.Context, project_id: ProjectId, fmt: TableFormat = "table", layout: LayoutOption = Layout.auto
+) -> None:
     """阶段变更记录: a project's stage changes: who, when, why."""
     library = _library(ctx)
-    _show(lambda: [c.row() for c in library.history(project_id)], fmt, HISTORY_LABELS, f"项目 {project_id} 阶段变更")
+    _show(
+        lambda: [c.row() for c in library.history(project_id)],
+        fmt,
+        HISTORY_LABELS,
+        f"项目 {project_id} 阶段变更",
+        layout=layout,
+    )
 
 
 @app.command("overdue")
@@ -141,8 +162,15 @@ def overdue(
         str | None, typer.Option("--as-of", help="Date to judge by, YYYY-MM-DD (default: today, Beijing time).")
     ] = None,
     fmt: TableFormat = "table",
+    layout: LayoutOption = Layout.auto,
 ) -> None:
     """应开未开: projects past their planned start and not yet under construction."""
     library = _library(ctx)
     when = attempt(lambda: option_date(as_of, "--as-of")) if as_of is not None else beijing_today()
-    _show(lambda: _with_county_names(library, library.overdue(when)), fmt, OVERDUE_LABELS, f"应开未开项目（{when}）")
+    _show(
+        lambda: _with_county_names(library, library.overdue(when)),
+        fmt,
+        OVERDUE_LABELS,
+        f"应开未开项目（{when}）",
+        layout=layout,
+    )
