@@ -29,6 +29,7 @@ from geo.report_model import (
     QUOTA_COLUMNS,
     SUMMARY_COLUMNS,
     data_line,
+    header,
     report_model,
 )
 from geo.review.result import ParcelResult, ReviewResult
@@ -217,8 +218,8 @@ def review_report(
             result, synthetic=synthetic, issuer=issuer, number=number, data_dir=data_dir, blueprint=blueprint
         ),
         summary_columns=SUMMARY_COLUMNS,
-        item_columns=ITEM_COLUMNS,
-        quota_columns=QUOTA_COLUMNS,
+        item_header=header(ITEM_COLUMNS),
+        quota_header=header(QUOTA_COLUMNS),
         coordinate_columns=COORDINATE_COLUMNS,
         data_line=data_line,
         conclusion_title=CONCLUSION_TITLE,

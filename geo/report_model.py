@@ -34,8 +34,9 @@ from geo.vocabulary import STATUS_ZH, VERDICT_STATUS, VERDICT_ZH, Status, Verdic
 TITLE = "建设项目落地可行性审查报告"
 SUMMARY_COLUMNS = ("地块", "名称", "面积（m² / 公顷 / 亩）", "所在区县", "结论")
 COORDINATE_COLUMNS = ("点号", "圈号", "X（m）", "Y（m）", "边长（m）")
-ITEM_COLUMNS = ("#", "审查项", "结果", "涉及面积（m²）", "涉及面积（亩）", "占比", "说明")
-QUOTA_COLUMNS = ("类别", "面积（m²）", "面积（亩）")
+AREA_UNITS = ("m²", "公顷", "亩")  # every area a table gives, in these three columns (geo.crs.Area)
+ITEM_COLUMNS = ("#", "审查项", "结果", *(f"涉及面积（{u}）" for u in AREA_UNITS), "占比", "说明")
+QUOTA_COLUMNS = ("类别", *(f"面积（{u}）" for u in AREA_UNITS))
 TOTAL = "合计"
 UNCOVERED = "未被土地利用现状图层覆盖"  # land the 三调 layer holds no 图斑 on (outside the surveyed county, a gap)
 OVERLAPPING = "土地利用现状图斑重叠（重复计入）"  # the layer's 图斑 overlap: the classes count it twice
@@ -65,6 +66,36 @@ class Fact:
 
 
 @dataclass(frozen=True)
+class HeaderCell:
+    """One cell of a table's header on two rows: a column's label over both, or a label over its
+    units (涉及面积 over m², 公顷, 亩: three figures a planner reads side by side, under one name)."""
+
+    label: str
+    units: tuple[str, ...] = ()  # the second row's cells under it; () for a label spanning both rows
+
+    @property
+    def span(self) -> int:
+        return max(len(self.units), 1)
+
+
+_UNIT_COLUMN = re.compile(rf"(.+)（({'|'.join(map(re.escape, AREA_UNITS))})）")
+
+
+def header(columns: Sequence[str]) -> tuple[HeaderCell, ...]:
+    """``columns`` as a two-row header: consecutive ``name（unit）`` columns of one name grouped under it."""
+    cells: list[HeaderCell] = []
+    for column in columns:
+        match = _UNIT_COLUMN.fullmatch(column)
+        if match is None:
+            cells.append(HeaderCell(column))
+        elif cells and cells[-1].units and cells[-1].label == match[1]:
+            cells[-1] = HeaderCell(match[1], (*cells[-1].units, match[2]))
+        else:
+            cells.append(HeaderCell(match[1], (match[2],)))
+    return tuple(cells)
+
+
+@dataclass(frozen=True)
 class SummaryRow:
     id: str
     name: str
@@ -85,6 +116,7 @@ class ItemRow:
     status: Status
     status_label: str
     overlap_m2: str
+    overlap_ha: str
     overlap_mu: str
     share: str
     message: str
@@ -93,19 +125,29 @@ class ItemRow:
 
     @property
     def cells(self) -> tuple[str, ...]:
-        return (self.index, self.name, self.status_label, self.overlap_m2, self.overlap_mu, self.share, self.message)
+        return (
+            self.index,
+            self.name,
+            self.status_label,
+            self.overlap_m2,
+            self.overlap_ha,
+            self.overlap_mu,
+            self.share,
+            self.message,
+        )
 
 
 @dataclass(frozen=True)
 class QuotaRow:
     name: str
     m2: str
+    ha: str
     mu: str
     total: bool = False  # the 合计 row: set apart
 
     @property
     def cells(self) -> tuple[str, ...]:
-        return (self.name, self.m2, self.mu)
+        return (self.name, self.m2, self.ha, self.mu)
 
 
 @dataclass(frozen=True)
@@ -238,13 +280,15 @@ def without_area(message: str) -> str:
 
 
 def _item_row(n: int, item: ItemResult) -> ItemRow:
+    area = Area(item.overlap_m2)
     return ItemRow(
         index=f"{n}{SUPPLEMENTARY}" if item.supplementary else str(n),
         name=item.name_zh,
         status=item.status,
         status_label=STATUS_ZH[item.status],
-        overlap_m2=Area(item.overlap_m2).m2_text,
-        overlap_mu=Area(item.overlap_m2).mu_text,
+        overlap_m2=area.m2_text,
+        overlap_ha=area.ha_text,
+        overlap_mu=area.mu_text,
         share=f"{item.overlap_ratio * 100:.2f} %",
         message=without_area(item.message_zh),
         basis=tuple(item.basis),
@@ -307,8 +351,9 @@ def land_gap(parcel: ParcelResult) -> tuple[str, float] | None:
 
 def _row(name: str, m2: float | None, *, total: bool = False) -> QuotaRow:
     if m2 is None:
-        return QuotaRow(name, MISSING, "")
-    return QuotaRow(name, Area(m2).m2_text, Area(m2).mu_text, total)
+        return QuotaRow(name, MISSING, "", "")
+    area = Area(m2)
+    return QuotaRow(name, area.m2_text, area.ha_text, area.mu_text, total)
 
 
 def _land_rows(parcel: ParcelResult) -> tuple[QuotaRow, ...]:
@@ -333,7 +378,7 @@ def _quota_rows(parcel: ParcelResult) -> tuple[QuotaRow, ...]:
         ("（需补划）" if farmland_replaced(parcel) else "（须避让）") if q.basic_farmland_m2 else ""
     )
     if parcel.verdict == "reject":  # a refused site is given no quota and owes no 占补平衡: it moves
-        needs = (QuotaRow("新增建设用地指标", NOT_SET, ""), QuotaRow("占补平衡指标", NOT_SET, ""))
+        needs = (QuotaRow("新增建设用地指标", NOT_SET, "", ""), QuotaRow("占补平衡指标", NOT_SET, "", ""))
     else:
         needs = (_row("新增建设用地指标", q.new_construction_quota_m2), _row("占补平衡指标", q.compensation_m2))
     return (_row("存量建设用地", q.stock_m2), *needs, _row(farmland, q.basic_farmland_m2))

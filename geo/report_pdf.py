@@ -53,6 +53,7 @@ from geo.report_model import (
     ParcelReport,
     ReportModel,
     data_line,
+    header,
     report_model,
 )
 from geo.review.result import ReviewResult
@@ -136,6 +137,8 @@ def _styles() -> dict[str, ParagraphStyle]:
         "base": base,
         "small": ParagraphStyle("small", parent=base, fontSize=8, leading=10.5),
         "cell": ParagraphStyle("cell", parent=base, fontSize=7.5, leading=9.5),
+        "cell-head": ParagraphStyle("cell-head", parent=base, fontSize=7.5, leading=9.5, alignment=TA_CENTER),
+        "cell-num": ParagraphStyle("cell-num", parent=base, fontSize=7.5, leading=9.5, alignment=TA_RIGHT),
         "title": ParagraphStyle("title", parent=base, fontSize=20, leading=28, alignment=TA_CENTER, spaceAfter=4),
         "number": ParagraphStyle("number", parent=base, fontSize=11, leading=16, alignment=TA_CENTER, spaceAfter=8),
         "h2": ParagraphStyle("h2", parent=base, fontSize=13, leading=18, spaceBefore=2, spaceAfter=3),
@@ -216,21 +219,29 @@ def _table(
     *,
     statuses: Sequence[tuple[int, Status]] = (),
     status_column: int = 0,
+    head: int = 1,
+    numeric: Sequence[int] = (),
+    head_columns: int = 0,
+    centred_head: bool = False,
 ) -> Table:
-    """A grid with a repeated header row; ``statuses`` colour a row's status cell (row index, status)."""
+    """A grid with ``head`` header rows repeated (and ``head_columns`` label columns, a table on its
+    side); ``statuses`` colour a row's status cell (row index, status); the ``numeric`` columns'
+    figures are set right, their decimals one under another."""
     s = _styles()
     coloured = dict(statuses)
-    cells = [
-        [
-            _para(c, s[f"status-{coloured[r]}"] if r in coloured and k == status_column else style)
-            for k, c in enumerate(row)
-        ]
-        for r, row in enumerate(rows)
-    ]
-    table = Table(cells, colWidths=widths, repeatRows=1, hAlign="LEFT")
+
+    def cell_style(r: int, k: int) -> ParagraphStyle:
+        if r < head or k < head_columns:
+            return s["cell-head"] if centred_head else style
+        if r in coloured and k == status_column:
+            return s[f"status-{coloured[r]}"]
+        return s["cell-num"] if k in numeric else style
+
+    cells = [[_para(c, cell_style(r, k)) for k, c in enumerate(row)] for r, row in enumerate(rows)]
+    table = Table(cells, colWidths=widths, repeatRows=head, hAlign="LEFT")
     commands: list[tuple[Any, ...]] = [
         ("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
-        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
+        ("BACKGROUND", (0, 0), (-1, head - 1), colors.HexColor("#eeeeee")),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("TOPPADDING", (0, 0), (-1, -1), 1.5),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
@@ -242,6 +253,20 @@ def _table(
         )
     table.setStyle(TableStyle([*commands, _FONT_ALL]))
     return table
+
+
+def _grouped_head(columns: Sequence[str]) -> tuple[list[list[str]], list[Any]]:
+    """The two header rows of ``columns`` (:func:`geo.report_model.header`: 涉及面积 over m², 公顷, 亩)
+    and the commands that span them, centred over their columns."""
+    top: list[str] = []
+    units: list[str] = []
+    spans: list[Any] = [("VALIGN", (0, 0), (-1, 1), "MIDDLE")]
+    for cell in header(columns):
+        k = len(top)
+        top += [cell.label, *[""] * (cell.span - 1)]
+        units += list(cell.units) or [""]
+        spans.append(("SPAN", (k, 0), (k + cell.span - 1, 0)) if cell.units else ("SPAN", (k, 0), (k, 1)))
+    return [top, units], spans
 
 
 SHORT_COORDINATES = 9  # points of a 界址点坐标表 that fits beside the sketch
@@ -263,28 +288,80 @@ def _coordinates(table: CoordinateTable, s: dict[str, ParagraphStyle]) -> list[F
 
 
 def _figures(p: ParcelReport, s: dict[str, ParagraphStyle]) -> list[Flowable]:
-    """The land figures across the page (one column per category: three rows, not twelve): the land
-    classes up to their 合计 (shaded, a rule after it), then the quota figures."""
+    """The land figures across the page (one column per category: a row per unit, not twelve rows):
+    the land classes up to their 合计 (shaded, a rule after it), then the quota figures."""
     rows = (*p.land, *p.quota)
-    grid = [
-        (QUOTA_COLUMNS[0], *(q.name for q in rows)),
-        (QUOTA_COLUMNS[1], *(q.m2 for q in rows)),
-        (QUOTA_COLUMNS[2], *(q.mu for q in rows)),
-    ]
-    first = 14 * mm
-    table = _table(grid, [first, *[(180 * mm - first) / len(rows)] * len(rows)], s["cell"])
-    total = len(p.land)  # the 合计 column (after the label column)
+    # the header turned on its side, as the HTML's (类别; 面积 over m², 公顷, 亩): two narrow label
+    # columns, 面积 beside its three units, leave the categories the width one label column did
+    labels, spans = _grouped_head(QUOTA_COLUMNS)
+    grid = [(top, unit, *(q.cells[k] for q in rows)) for k, (top, unit) in enumerate(zip(*labels, strict=True))]
+    widths = [7 * mm, 7 * mm, *[LAND_WIDTH / len(rows)] * len(rows)]
+    table = _table(grid, widths, s["cell"], numeric=range(2, len(widths)), head_columns=2, centred_head=True)
+    total = len(p.land) + 1  # the 合计 column (after the two label columns)
     table.setStyle(
         TableStyle(
             [
-                ("LEFTPADDING", (0, 0), (-1, -1), 2),  # room for 1,000,000.00 on one line
+                *(_transposed(span) for span in spans),
+                ("LEFTPADDING", (0, 0), (-1, -1), 2),  # room for 100,000.00 on one line
                 ("RIGHTPADDING", (0, 0), (-1, -1), 2),
+                ("BACKGROUND", (0, 0), (1, -1), colors.HexColor("#eeeeee")),
+                ("VALIGN", (0, 0), (-1, 0), "MIDDLE"),
                 ("BACKGROUND", (total, 0), (total, -1), colors.HexColor("#eeeeee")),
                 ("LINEAFTER", (total, 0), (total, -1), 1.2, colors.black),
+                # a figure given in no unit (不核定, 缺图层) is one cell across the three
+                *(
+                    command
+                    for c, q in enumerate(rows, start=2)
+                    if not q.ha and not q.mu
+                    for command in (("SPAN", (c, 1), (c, 3)), ("VALIGN", (c, 1), (c, 3), "MIDDLE"))
+                ),
             ]
         )
     )
     return [KeepTogether([_para("用地指标核算", s["h3"]), table])]
+
+
+LAND_WIDTH = 166 * mm  # the categories' share of the 180 mm
+
+
+def _transposed(command: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A table command for the same cells with rows and columns swapped."""
+    name, (c0, r0), (c1, r1), *rest = command
+    return (name, (r0, c0), (r1, c1), *rest)
+
+
+# the item table's columns: #, 审查项, 结果, 涉及面积 m², 公顷, 亩, 占比, 说明 (180 mm, the page's width).
+# Three area columns fit where two did because the cells are padded 3 pt a side, not ReportLab's 6:
+# each figure column holds its widest usual figure on one line (1,000,000.00 m², 100.0000 公顷,
+# 1,500.00 亩, 100.00 %), and 审查项 and 说明 keep the text width they had (9 and 24 characters a
+# line), so no row wraps more and a parcel's page holds what it held (tests/test_demo.py).
+ITEM_WIDTHS = [15 * mm, 28.5 * mm, 11 * mm, 18 * mm, 13.5 * mm, 12.5 * mm, 13.5 * mm, 68 * mm]
+ITEM_PADDING = 3
+
+
+def _items(p: ParcelReport, s: dict[str, ParagraphStyle]) -> Table:
+    """审查情况: one row per item under a two-row header (涉及面积 over its three units)."""
+    head, spans = _grouped_head(ITEM_COLUMNS)
+    table = _table(
+        [*head, *(row.cells for row in p.items)],
+        ITEM_WIDTHS,
+        s["cell"],
+        statuses=[(n, row.status) for n, row in enumerate(p.items, start=len(head))],
+        status_column=2,
+        head=len(head),
+        numeric=(3, 4, 5, 6),
+        centred_head=True,
+    )
+    table.setStyle(
+        TableStyle(
+            [
+                *spans,
+                ("LEFTPADDING", (0, 0), (-1, -1), ITEM_PADDING),
+                ("RIGHTPADDING", (0, 0), (-1, -1), ITEM_PADDING),
+            ]
+        )
+    )
+    return table
 
 
 def _parcel_story(p: ParcelReport, drawing: Drawing, s: dict[str, ParagraphStyle]) -> list[Flowable]:
@@ -319,19 +396,7 @@ def _parcel_story(p: ParcelReport, drawing: Drawing, s: dict[str, ParagraphStyle
     verdict = ParagraphStyle("v", parent=s["verdict"], textColor=s[f"status-{p.status}"].textColor, alignment=TA_RIGHT)
     title = Table([[_para(p.heading, s["h2"]), _para(p.facts[0].text, verdict)]], colWidths=[130 * mm, 50 * mm])
     title.setStyle(TableStyle([_FONT_ALL, ("VALIGN", (0, 0), (-1, -1), "BOTTOM"), ("LEFTPADDING", (0, 0), (0, 0), 0)]))
-    story: list[Flowable] = [
-        PageBreak(),
-        title,
-        head,
-        _para("审查情况", s["h3"]),
-        _table(
-            [ITEM_COLUMNS, *(row.cells for row in p.items)],
-            [17 * mm, 30 * mm, 13 * mm, 19 * mm, 15 * mm, 16 * mm, 70 * mm],
-            s["cell"],
-            statuses=[(n, row.status) for n, row in enumerate(p.items, start=1)],
-            status_column=2,
-        ),
-    ]
+    story: list[Flowable] = [PageBreak(), title, head, _para("审查情况", s["h3"]), _items(p, s)]
     if p.notes:
         story += [_para("说明与所需手续", s["h3"]), *(_para(note, s["small"]) for note in p.notes)]
     story += _figures(p, s)

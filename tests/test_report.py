@@ -19,12 +19,15 @@ from sqlalchemy import Engine
 from support import STANDARD_LAYERS, land_use_layer, parcel_frame, rect, rect_blueprint, screenshot
 
 from geo.blueprint import Blueprint, load_blueprint
+from geo.crs import Area
 from geo.opinion import opinion, opinion_markdown
 from geo.papers import DocumentNumber, Issuer, document_number
 from geo.report import TILING_LAYERS, review_report, sketch, sketch_svg
 from geo.report_model import (
     CONCLUSION_TITLE,
+    ITEM_COLUMNS,
     NOT_SET,
+    QUOTA_COLUMNS,
     REPAIRED_NOTE,
     SUPPLEMENTARY,
     SYNTHETIC_NOTE,
@@ -363,7 +366,9 @@ def test_land_classes_without_a_gap_have_no_gap_row(result: ReviewResult) -> Non
         assert [r.name for r in parcel.quota][:3] == ["存量建设用地", "新增建设用地指标", "占补平衡指标"]
 
 
-AREA_FIGURE = re.compile(r"(\d[\d,]*(?:\.\d+)?) ?(m²|平方米|公顷|亩)(?![/（(])")
+# a unit followed by a figure is no figure's unit but a row label of the PDF's land table (面积 | m² | 公顷 |
+# 亩 down its first columns), which a page's text, whitespace squashed, puts after the row above's last figure
+AREA_FIGURE = re.compile(r"(\d[\d,]*(?:\.\d+)?) ?(m²|平方米|公顷|亩)(?![/（(\d])")
 DIGITS = {"m²": 2, "平方米": 2, "公顷": 4, "亩": 2}
 
 
@@ -449,3 +454,114 @@ def test_sketch_scale_label_clear_of_the_bar(result: ReviewResult) -> None:
     label = re.search(r'<text x="([\d.]+)" y="[\d.]+" class="scale-label">([^<]+)</text>', svg)
     assert bar and label and label[2] == drawn.scale_label
     assert float(label[1]) > float(bar[1]) + float(bar[2])  # starts right of the bar's end
+
+
+class _Tables(HTMLParser):
+    """Each ``<table>`` of a page as its rows of cell texts (header rows included)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: list[list[list[str]]] = []
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr" and self.tables:
+            self.tables[-1].append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._cell is not None and self.tables and self.tables[-1]:
+            self.tables[-1][-1].append(squash("".join(self._cell)))
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+HECTARE_SQUARE = ("10,000.00", "1.0000", "15.00")  # a 100 m × 100 m square: m², 公顷, 亩
+
+
+@pytest.fixture(scope="module")
+def square(blueprint: Blueprint) -> ReviewResult:
+    """A 100 m square inside the fixture's basic farmland, on 0102 水浇地 (cultivated): every figure of
+    its item and land rows is the square's 10,000.00 m² = 1.0000 公顷 = 15.00 亩, or none of it."""
+    frame = parcel_frame(rect(3.4, 0.4, 3.5, 0.5), id="S1", name="方块", project_type="industrial")
+    return review(frame, blueprint)
+
+
+def test_item_and_land_tables_give_hectares_in_the_model(square: ReviewResult) -> None:
+    """Every area of a table in m², 公顷 and 亩 (geo.crs.Area): the items' 涉及面积 and the land figures."""
+    assert square.parcels[0].area_m2 == pytest.approx(10_000.0, abs=0.005)
+    assert ITEM_COLUMNS[3:6] == ("涉及面积（m²）", "涉及面积（公顷）", "涉及面积（亩）")
+    assert QUOTA_COLUMNS == ("类别", "面积（m²）", "面积（公顷）", "面积（亩）")
+    parcel = report_model(square).parcels[0]
+    farmland = next(r for r in parcel.items if r.name == "占用永久基本农田")
+    assert (farmland.overlap_m2, farmland.overlap_ha, farmland.overlap_mu) == HECTARE_SQUARE
+    assert farmland.cells[3:6] == HECTARE_SQUARE
+    clear = next(r for r in parcel.items if r.name == "生态保护红线")
+    assert clear.cells[3:6] == ("0.00", "0.0000", "0.00")
+    rows = {r.name: r.cells[1:] for r in (*parcel.land, *parcel.quota)}
+    for name in ("农用地", "其中耕地", TOTAL, "占用永久基本农田（须避让）"):
+        assert rows[name] == HECTARE_SQUARE, name
+    assert rows["建设用地"] == ("0.00", "0.0000", "0.00")
+    assert rows["新增建设用地指标"] == (NOT_SET, "", "")  # a rejected site is allotted nothing, in no unit
+
+
+def test_html_tables_give_hectares(square: ReviewResult) -> None:
+    parser = _Tables()
+    parser.feed(review_report(square))
+    items = next(t for t in parser.tables if t and "审查项" in t[0])
+    # the header on two rows: 涉及面积 over its three units
+    assert items[0] == ["#", "审查项", "结果", "涉及面积", "占比", "说明"] and items[1] == ["m²", "公顷", "亩"]
+    farmland = next(r for r in items if r[1:2] == ["占用永久基本农田"])
+    assert farmland[3:7] == [*HECTARE_SQUARE, "100.00%"]
+    land = [t for t in parser.tables if t and t[0] == ["类别", "面积"]]
+    assert len(land) == 2 and all(t[1] == ["m²", "公顷", "亩"] for t in land)  # 地类面积, 用地指标
+    rows = {r[0]: r[1:] for t in land for r in t[2:]}
+    for name in ("农用地", "其中耕地", TOTAL, "占用永久基本农田（须避让）"):
+        assert rows[name] == list(HECTARE_SQUARE), name
+    assert rows["新增建设用地指标"] == [NOT_SET]  # one cell across the three units
+
+
+def test_pdf_tables_give_hectares(square: ReviewResult) -> None:
+    """The PDF's text, a cell a line: the item's row reads m², 公顷, 亩 in turn; the land figures (a
+    column per category) have a 公顷 row under the m² row, the 合计 and 耕地 at 1.0000."""
+    reader = pypdf.PdfReader(io.BytesIO(review_report_pdf(square)))
+    page = next(p.extract_text() for p in reader.pages if "审查情况" in p.extract_text())
+    text = squash(page)
+    assert squash("涉及面积") in text and "m²公顷亩" in text  # the unit row under 涉及面积
+    assert squash(f"占用永久基本农田 不通过 {' '.join(HECTARE_SQUARE)} 100.00 %") in text
+    lines = [line.strip() for line in page.splitlines()]
+    land = lines[lines.index("用地指标核算") :]
+    m2, ha, mu = (land.index(unit) for unit in ("m²", "公顷", "亩"))
+    assert land[ha + 1 : ha + 7] == ["1.0000", "1.0000", "0.0000", "0.0000", "0.0000", "1.0000"]  # 农用地 … 合计
+    parcel = report_model(square).parcels[0]
+    figures = (*parcel.land, *parcel.quota)
+    assert land[m2 + 1 : ha] == [q.m2 for q in figures]
+    assert land[ha + 1 : mu] == [q.ha for q in figures if q.ha]  # 不核定 is written once, in the m² row
+    assert land[mu + 1 : mu + 1 + len(figures)] == [q.mu for q in figures if q.mu]
+
+
+def test_item_figures_fit_their_columns_on_one_line() -> None:
+    """The PDF's item table holds m², 公顷 and 亩 where it once held m² and 亩 and keeps each parcel on one
+    page (tests/test_demo.py): each figure column holds the figures of a 1 km² overlap on one line, and
+    审查项 and 说明 keep at least the text width they had (no row wraps more than it did)."""
+    from reportlab.lib.units import mm
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    from geo.report_pdf import ITEM_PADDING, ITEM_WIDTHS, _styles
+
+    cell = _styles()["cell"]
+    km2 = Area(1_000_000.0)
+    widest = {3: km2.m2_text, 4: km2.ha_text, 5: km2.mu_text, 6: "100.00 %", 2: "有条件"}
+    for column, figure in widest.items():
+        room = ITEM_WIDTHS[column] - 2 * ITEM_PADDING
+        assert stringWidth(figure, cell.fontName, cell.fontSize) <= room, (column, figure)
+    assert sum(ITEM_WIDTHS) == pytest.approx(180 * mm)  # the page's text width
+    before = {1: 30 * mm - 12, 7: 70 * mm - 12}  # 审查项 and 说明 with ReportLab's default 6 pt padding
+    for column, room in before.items():
+        assert ITEM_WIDTHS[column] - 2 * ITEM_PADDING >= room, column
