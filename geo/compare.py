@@ -10,6 +10,7 @@ zone, else the Gauss-Krüger zone of the pre-review's centroid), so the ratios a
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ import jinja2
 import numpy as np
 import shapely
 from markupsafe import Markup
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 from geo.blueprint import Blueprint
 from geo.crs import CGCS2000, Area, check_coordinates, reproject, zone_for_geometry
@@ -86,6 +87,9 @@ class ChangeCheck(BaseModel):
     )
     added_findings_en: list[str] = Field(default_factory=list)
     added_review: ReviewResult | None = Field(default=None, description="the added pieces' review (with a blueprint)")
+    # the two boundaries as measured (预审, 报批; projected, ``crs_used``), for the page's sketch only: not
+    # in the JSON, so the API's answer keeps its size and its schema; a check read back from JSON has none
+    _outlines: tuple[shapely.Geometry, shapely.Geometry] | None = PrivateAttr(default=None)
 
 
 def _outline(frame: gpd.GeoDataFrame, what_en: str, what_zh: str) -> shapely.Geometry:
@@ -173,7 +177,7 @@ def compare_boundaries(
             piece.verdict = result.verdict
             failed = [i for i in result.items if i.status == "fail"]
             piece.failed_items, piece.failed_items_zh = [i.code for i in failed], [i.name_zh for i in failed]
-    return ChangeCheck(
+    check = ChangeCheck(
         crs_used=f"EPSG:{epsg}",
         prereview_m2=round(old_m2, 2),
         prereview_ha=_ha(old_m2),
@@ -220,6 +224,8 @@ def compare_boundaries(
         ],
         added_review=added_review,
     )
+    check._outlines = (old, cur)
+    return check
 
 
 def _figure(value: float, digits: int) -> float:
@@ -259,24 +265,129 @@ _ENV.filters["area"] = Area  # the page writes areas by the one rule of every te
 _ENV.filters["verdict_zh"] = VERDICT_ZH.get
 
 
-def change_check_html(check: ChangeCheck, size: int = 240) -> str:
-    """The comparison as a page: figures, conclusion, pieces and an SVG sketch of the changes."""
-    return _ENV.get_template("compare.html").render(c=check, sketch=Markup(_sketch(check, size)))
-
-
-def _sketch(check: ChangeCheck, size: int) -> str:
-    """An SVG of the added pieces (red) and the removed ones (blue), to scale."""
-    shapes = [shapely.geometry.shape(p.geometry) for p in (*check.added, *check.removed)]
-    if not shapes:
-        return ""
-    projected = reproject(np.array(shapes, dtype=object), CGCS2000, check.crs_used)
-    minx, miny, maxx, maxy = shapely.total_bounds(projected)
-    span = max(maxx - minx, maxy - miny) * 1.1 or 1.0
-    centre = np.array([(minx + maxx) / 2, (miny + maxy) / 2])
-    scaled = shapely.transform(projected, lambda xy: ((xy - centre) / span * size + size / 2) * (1, -1) + (0, size))
-    colours = ["#c62828"] * len(check.added) + ["#1565c0"] * len(check.removed)
-    body = "".join(
-        str(g.svg(scale_factor=0.5)).replace('fill="#66cc99"', f'fill="{c}"')
-        for g, c in zip(scaled, colours, strict=True)
+def change_check_html(check: ChangeCheck, size: int = 300) -> str:
+    """The comparison as a page: figures, conclusion, pieces and an SVG sketch of the changes with its legend."""
+    sketch = _sketch(check, size)
+    legend = [(kind, *SKETCH_LABELS[kind], Markup(_swatch(kind))) for kind in sketch[1]] if sketch else []
+    return _ENV.get_template("compare.html").render(
+        c=check, sketch=Markup(sketch[0]) if sketch else None, legend=legend
     )
-    return f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}">{body}</svg>'
+
+
+# how the sketch draws each kind of shape (SVG presentation attributes); the legend's swatches are drawn so too
+SKETCH_STYLES: dict[str, dict[str, str]] = {
+    "removed": {"fill": "#1e88e5", "fill-opacity": "0.4", "stroke": "#1e88e5", "stroke-width": "0.5"},
+    "added": {"fill": "#fb8c00", "fill-opacity": "0.6", "stroke": "#e65100", "stroke-width": "0.5"},
+    "added-fail": {"fill": "url(#lantu-fail-hatch)", "stroke": "#b71c1c", "stroke-width": "1.5"},
+    "new": {"fill": "none", "stroke": "#212121", "stroke-width": "1.5"},
+    "prereview": {"fill": "none", "stroke": "#0d47a1", "stroke-width": "2", "stroke-dasharray": "6 4"},
+}
+SKETCH_LABELS: dict[str, tuple[str, str]] = {  # the legend's order: the boundaries, then what changed
+    "prereview": ("原预审范围", "pre-review boundary"),
+    "new": ("新报批范围", "new boundary"),
+    "added": ("新增", "added"),
+    "added-fail": ("新增（审查不通过）", "added, fails the review"),
+    "removed": ("减少", "removed"),
+}
+# red and hatched: a failing added piece stands apart from the others, in grey print too
+FAIL_HATCH = (
+    '<pattern id="lantu-fail-hatch" width="6" height="6" patternUnits="userSpaceOnUse" '
+    'patternTransform="rotate(45)"><rect width="6" height="6" fill="#c62828" fill-opacity="0.85"/>'
+    '<line x1="0" y1="0" x2="0" y2="6" stroke="#ffffff" stroke-width="2"/></pattern>'
+)
+MARGIN = 0.05  # blank around the drawing on each side, a share of its larger extent
+STRIP_PX = 36  # the band under the drawing that holds the scale bar and the north arrow
+PIECE_KINDS = ("added", "added-fail", "removed")
+PIECE_ID_PX = 16  # a piece at least this wide and high in the sketch carries its id (A1, R1: the table's)
+
+
+def _sketch(check: ChangeCheck, size: int) -> tuple[str, list[str]] | None:
+    """An SVG of the two boundaries (预审 dashed, 报批 solid), the added pieces (orange; a failing one red and
+    hatched) and the removed ones (blue), to scale in the projected CRS the areas were measured in
+    (``crs_used``, GK metres, north up), with a scale bar in metres and a north arrow; and the kinds drawn,
+    for the legend. None when there is nothing to draw (an unchanged boundary read back from JSON)."""
+    failing = {p.id for p in check.added if p.failed_items}
+    kinds = [("added-fail" if p.id in failing else "added", p.id) for p in check.added]
+    kinds += [("removed", p.id) for p in check.removed]
+    shapes = [shapely.geometry.shape(p.geometry) for p in (*check.added, *check.removed)]
+    if shapes:
+        shapes = list(reproject(np.array(shapes, dtype=object), CGCS2000, check.crs_used))
+    if check._outlines is not None:  # the new boundary under the dashed 预审 one: where they run together both show
+        kinds += [("new", "new"), ("prereview", "prereview")]
+        shapes += [check._outlines[1], check._outlines[0]]
+    if not shapes:
+        return None
+    drawn = np.array(shapes, dtype=object)
+    minx, miny, maxx, maxy = shapely.total_bounds(drawn)
+    span = max(maxx - minx, maxy - miny) * (1 + 2 * MARGIN) or 1.0  # metres across the drawing
+    centre = np.array([(minx + maxx) / 2, (miny + maxy) / 2])
+    scaled = shapely.transform(drawn, lambda xy: ((xy - centre) / span * size + size / 2) * (1, -1) + (0, size))
+    body = "".join(_path(g, kind, name) for g, (kind, name) in zip(scaled, kinds, strict=True))
+    body += "".join(_piece_id(g, name) for g, (kind, name) in zip(scaled, kinds, strict=True) if kind in PIECE_KINDS)
+    height = size + STRIP_PX
+    svg = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="change-sketch" width="{size}" height="{height}" '
+        f'viewBox="0 0 {size} {height}" role="img" aria-label="变更示意图 sketch of the change">'
+        f"<defs>{FAIL_HATCH}</defs>{body}{_scale_bar(span, size)}{_north_arrow(size)}</svg>"
+    )
+    return svg, [kind for kind in SKETCH_LABELS if kind in {k for k, _ in kinds}]
+
+
+def _style(kind: str) -> str:
+    return " ".join(f'{key}="{value}"' for key, value in SKETCH_STYLES[kind].items())
+
+
+def _path(geom: shapely.Geometry, kind: str, name: str) -> str:
+    """One shape as an SVG path (its holes cut out), in pixels."""
+    rings = [ring for part in shapely.get_parts(polygonal_part(geom)) for ring in (part.exterior, *part.interiors)]
+    d = " ".join("M" + " L".join(f"{x:.2f},{y:.2f}" for x, y in ring.coords[:-1]) + " Z" for ring in rings)
+    return f'<path class="{kind}" data-id="{name}" fill-rule="evenodd" {_style(kind)} d="{d}"/>'
+
+
+def _piece_id(geom: shapely.Geometry, name: str) -> str:
+    minx, miny, maxx, maxy = geom.bounds
+    if min(maxx - minx, maxy - miny) < PIECE_ID_PX:
+        return ""
+    at = geom.point_on_surface()
+    return (
+        f'<text class="piece-id" x="{at.x:.1f}" y="{at.y:.1f}" text-anchor="middle" dominant-baseline="central" '
+        f'font-size="11" fill="#222" stroke="#fff" stroke-width="3" paint-order="stroke">{name}</text>'
+    )
+
+
+def _scale_length(span_m: float) -> float:
+    """The scale bar's length: the round length (1, 2 or 5 × 10ⁿ m) nearest a fifth of ``span_m`` (by ratio)."""
+    target = span_m / 5
+    power = 10.0 ** math.floor(math.log10(target))
+    return min((step * power for step in (1, 2, 5, 10)), key=lambda metres: abs(math.log(metres / target)))
+
+
+def _scale_bar(span_m: float, size: int) -> str:
+    """A bar of :func:`_scale_length` metres, drawn at the sketch's scale (``size`` px for ``span_m`` m),
+    in the band under the drawing; its length in metres and pixels on it for anyone who checks."""
+    metres = _scale_length(span_m)
+    px = metres / span_m * size
+    label = f"{metres:g} m" if metres < 1000 else f"{metres / 1000:g} km"
+    x0, y = 10.0, size + 26.0
+    return (
+        f'<g class="scale-bar" data-metres="{metres:g}" data-px="{px:.3f}" stroke="#222" stroke-width="1.5">'
+        f'<path fill="none" d="M{x0:.2f},{y - 5:.2f} L{x0:.2f},{y:.2f} L{x0 + px:.3f},{y:.2f} '
+        f'L{x0 + px:.3f},{y - 5:.2f}"/><text x="{x0 + px / 2:.2f}" y="{y - 8:.2f}" text-anchor="middle" '
+        f'font-size="12" stroke="none" fill="#222">{label}</text></g>'
+    )
+
+
+def _north_arrow(size: int) -> str:
+    """An arrow pointing up (GK grid north) at the right of the band under the drawing."""
+    x, top = size - 16.0, size + 6.0
+    return (
+        f'<g class="north-arrow" fill="#222"><path d="M{x:.1f},{top:.1f} L{x + 6:.1f},{top + 22:.1f} '
+        f'L{x:.1f},{top + 17:.1f} L{x - 6:.1f},{top + 22:.1f} Z"/>'
+        f'<text x="{x - 10:.1f}" y="{top + 20:.1f}" text-anchor="end" font-size="12">北 N</text></g>'
+    )
+
+
+def _swatch(kind: str) -> str:
+    """The legend's sample of ``kind`` in the sketch's own style (a failing piece's hatch is the sketch's)."""
+    shape = '<path d="M2,10 L30,10"' if kind in ("new", "prereview") else '<rect x="3" y="3" width="26" height="14"'
+    return f'<svg class="swatch" width="32" height="20" aria-hidden="true">{shape} {_style(kind)}/></svg>'

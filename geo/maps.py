@@ -43,6 +43,8 @@ PIECE_PANES: Final[dict[Status, tuple[str, int]]] = {
 }
 LABEL_LIMIT = 300  # parcels labelled with their id on the map (more would cover it)
 SYMBOL_PX = 14  # a parcel smaller than this on screen is drawn as a fixed-size symbol
+# a parcel's popup: panned clear of the zoom buttons (top left); the CSS caps it to a phone's screen too
+POPUP_OPTIONS: Final[dict[str, Any]] = {"maxWidth": 520, "autoPanPaddingTopLeft": [52, 10]}
 COUNTY_STYLE: Final[dict[str, Any]] = {
     "color": "#8d8d8d",
     "weight": 1.2,
@@ -315,16 +317,17 @@ def html_text(value: object) -> str:
 def _popup(p: ParcelReport) -> str:
     """A parcel's popup: the report model's heading, facts, notes and item rows (the HTML report's words)."""
     rows = "".join(
-        f"<tr><td>{_e(i.index)}</td><td>{_e(i.name)}</td><td style='color:{STATUS_COLOURS[i.status]}'>"
-        f"{_e(i.status_label)}</td><td>{_e(i.overlap_m2)} m²</td><td>{_e(i.share)}</td><td>{_e(i.message)}</td></tr>"
+        f"<tr><td>{_e(i.index)}</td><td>{_e(i.name)}</td><td class='st' style='color:{STATUS_COLOURS[i.status]}'>"
+        f"{_e(i.status_label)}</td><td class='num'>{_e(i.overlap_m2)} m²</td><td class='num'>{_e(i.share)}</td>"
+        f"<td>{_e(i.message)}</td></tr>"
         for i in p.items
     )
     facts = "；".join(_e(f.text) for f in p.facts)
     notes = "".join(f"<br><b>{_e(n)}</b>" for n in p.notes)
     return (
         f"<b>{_e(p.heading)}</b><br>{facts}{notes}"
-        f"<table style='font-size:11px'><tr><th>#</th><th>审查项</th><th>结果</th><th>涉及面积</th>"
-        f"<th>占比</th><th>说明</th></tr>{rows}</table>"
+        f"<table class='lantu-popup-table'><tr><th>#</th><th>审查项</th><th class='st'>结果</th>"
+        f"<th class='num'>涉及面积</th><th class='num'>占比</th><th>说明</th></tr>{rows}</table>"
     )
 
 
@@ -398,7 +401,10 @@ _VERDICT_COLOUR: Final[dict[str, Status]] = {
     "reject": "fail",
     "out_of_coverage": "missing_layer",
 }
-LEGEND_CSS = """<style>
+# the 结果 column of every popup as wide as the longest status word (CJK: an em a character), the tables alike
+RESULT_COLUMN_EM: Final = max(len(word) for word in STATUS_ZH.values())
+LEGEND_CSS = (
+    """<style>
 .lantu-legend { background: #fff; padding: 4px 8px; border: 1px solid #999; border-radius: 4px; font: 12px sans-serif;
   max-height: 45vh; overflow-y: auto; }
 .lantu-legend summary { cursor: pointer; }
@@ -409,7 +415,16 @@ LEGEND_CSS = """<style>
 .lantu-label { background: rgba(255,255,255,.85); border: 1px solid #666; padding: 0 3px; font: 11px sans-serif;
   box-shadow: none; }
 .lantu-label:before { display: none; }
-</style>"""
+.leaflet-popup-content { max-width: calc(100vw - 100px); max-height: calc(100vh - 90px); overflow: auto; }
+.lantu-popup-table { font-size: 11px; border-collapse: collapse; }
+.lantu-popup-table th, .lantu-popup-table td { padding: 1px 3px; text-align: left; vertical-align: top; }
+.lantu-popup-table .st, .lantu-popup-table .num { white-space: nowrap; word-break: keep-all; }
+.lantu-popup-table td.num { text-align: right; }
+.lantu-label.lantu-label-hidden { visibility: hidden; }
+.lantu-label.lantu-label-hidden.lantu-label-hover { visibility: visible; z-index: 1; }
+"""
+    f".lantu-popup-table th.st {{ min-width: {RESULT_COLUMN_EM}em; }}\n</style>"
+)
 
 
 def review_map(
@@ -461,6 +476,7 @@ def review_map(
     parcel_group = folium.FeatureGroup(name="审查地块（编号）", show=True)
     popups: list[tuple[str, str, dict[str, Any]]] = []
     symbols: list[tuple[str, str]] = []
+    labels: list[tuple[int, str]] = []  # (severity, symbol): the worse parcel's label is placed first
     labelled = len(result.parcels) <= LABEL_LIMIT
     for parcel, report, geom in zip(result.parcels, model.parcels, parcels.geometry, strict=True):
         colour = STATUS_COLOURS[report.status]
@@ -471,7 +487,7 @@ def review_map(
             className="lantu-parcel",
         ).add_to(parcel_group)
         tooltips.append((outline.get_name(), _e(f"地块 {parcel.id}：{report.verdict}"), {"sticky": True}))
-        popups.append((outline.get_name(), _popup(report), {"maxWidth": 520}))
+        popups.append((outline.get_name(), _popup(report), POPUP_OPTIONS))
         # a symbol of fixed size where the parcel itself would be a dot, carrying the id label
         at = geom.point_on_surface()
         symbol = folium.CircleMarker(
@@ -485,16 +501,26 @@ def review_map(
             pane=PARCEL_PANE[0],
         ).add_to(parcel_group)
         symbols.append((outline.get_name(), symbol.get_name()))
-        popups.append((symbol.get_name(), _popup(report), {"maxWidth": 520}))
+        popups.append((symbol.get_name(), _popup(report), POPUP_OPTIONS))
         if labelled:
             label = {"permanent": True, "direction": "right", "offset": [6, 0], "className": "lantu-label"}
             tooltips.append((symbol.get_name(), _e(parcel.id), label))
+            labels.append((-STATUS_ORDER[report.status], symbol.get_name()))
     parcel_group.add_to(fmap)
     _bind(fmap, "bindTooltip", tooltips)
     _bind(fmap, "bindPopup", popups)
     _symbols_when_small(fmap, symbols)
+    _declutter_labels(fmap, [name for _, name in sorted(labels, key=lambda label: label[0])])
     control = folium.LayerControl(collapsed=False).add_to(fmap)
     add_script(fmap, f"if (window.innerWidth < 700) {{ {control.get_name()}.collapse(); }}")  # a phone keeps its map
+    # a parcel's findings are not read under the open layer list: the list folds while a popup is open
+    add_script(
+        fmap,
+        "(function (map, control) { var folded = false; map.on('popupopen', function () {"
+        "folded = control.getContainer().classList.contains('leaflet-control-layers-expanded');"
+        "if (folded) { control.collapse(); } }); map.on('popupclose', function () {"
+        f"if (folded) {{ control.expand(); folded = false; }} }}); }})({fmap.get_name()}, {control.get_name()});",
+    )
     synthetic = blueprint is not None and blueprint.synthetic
     _legend(fmap, shown, synthetic=synthetic, base=blueprint is not None)
     return fmap
@@ -516,6 +542,61 @@ def _symbols_when_small(fmap: folium.Map, pairs: list[tuple[str, str]]) -> None:
         "if (p[1]._path) { p[1]._path.classList.toggle('lantu-symbol-shown', small); } }); }"
         f"map.on('zoomend', update); update(); }})({name}, [{listed}]);",
     )
+
+
+# the labels' placement (:func:`_declutter_labels`), a function of the map and the symbols (the worse parcel
+# first). Sizes are read in one go and the places worked out on them, so a zoom lays the page out once, not
+# once a label and a place; each label is then put by its centre (Leaflet's "center" direction: no margins).
+DECLUTTER_JS = """function (map, layers) {
+  var GAP = 9, PAD = 1;  // px from a symbol's centre to its label's edge; room kept around each box
+  function box(x, y, w, h) { return {left: x - PAD, top: y - PAD, right: x + w + PAD, bottom: y + h + PAD}; }
+  function hits(a, b) { return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom; }
+  function tip(l) { var t = l.getTooltip(); return t && map.hasLayer(l) && t.getElement() ? t : null; }
+  function place() {
+    var on = layers.filter(tip), taken = [];
+    // a symbol shown is in every other label's way; its box from its position (its path moves only at moveend)
+    on.forEach(function (l) {
+      if (l.getElement().classList.contains('lantu-symbol-shown')) {
+        var p = map.latLngToContainerPoint(l.getLatLng()), r = l.getRadius() + l.options.weight / 2;
+        taken.push(box(p.x - r, p.y - r, 2 * r, 2 * r));
+      }
+    });
+    var sizes = on.map(function (l) {
+      var r = tip(l).getElement().getBoundingClientRect(); return [r.width, r.height];
+    });
+    var offsets = on.map(function (l, k) {
+      var p = map.latLngToContainerPoint(l.getLatLng()), w = sizes[k][0], h = sizes[k][1];
+      // right, left, above, below: the label's centre from the symbol's
+      var places = [[GAP + w / 2, 0], [-GAP - w / 2, 0], [0, -GAP - h / 2], [0, GAP + h / 2]];
+      for (var i = 0; i < places.length; i++) {
+        var b = box(p.x + places[i][0] - w / 2, p.y + places[i][1] - h / 2, w, h);
+        if (!taken.some(function (a) { return hits(a, b); })) { taken.push(b); return places[i]; }
+      }
+      return null;  // hidden at this zoom, shown on its right while the pointer is on its symbol
+    });
+    on.forEach(function (l, k) {
+      var t = tip(l), o = offsets[k] || [GAP + sizes[k][0] / 2, 0], now = L.point(t.options.offset);
+      t.getElement().classList.toggle('lantu-label-hidden', !offsets[k]);
+      if (t.options.direction !== 'center' || now.x !== o[0] || now.y !== o[1]) {
+        t.options.direction = 'center'; t.options.offset = o; t.update();
+      }
+    });
+  }
+  layers.forEach(function (l) {
+    function show(on) { var t = tip(l); if (t) { t.getElement().classList.toggle('lantu-label-hover', on); } }
+    l.on('mouseover', function () { show(true); }); l.on('mouseout', function () { show(false); });
+  });
+  map.on('zoomend overlayadd', place); place();
+}"""
+
+
+def _declutter_labels(fmap: folium.Map, symbols: list[str]) -> None:
+    """Labels that never cover one another nor a symbol shown: on every zoom each label (the symbols'
+    permanent tooltips, in ``symbols``' order: the worse parcel first) takes the first of right, left,
+    above and below its symbol where it covers no symbol and no label placed before it, else it is hidden
+    until a zoom where it fits (shown while the pointer is on its symbol): :data:`DECLUTTER_JS`."""
+    if symbols:
+        add_script(fmap, f"({DECLUTTER_JS})({fmap.get_name()}, [{','.join(symbols)}]);")
 
 
 class Verbatim(Element):

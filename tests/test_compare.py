@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +23,7 @@ from api.cli import app
 from api.settings import Settings
 from geo import compare
 from geo.blueprint import Blueprint
-from geo.compare import change_check_html, compare_boundaries
+from geo.compare import ChangeCheck, change_check_html, compare_boundaries
 from geo.errors import GeometryError, InputError
 from geo.forked import CAN_FORK
 
@@ -177,6 +179,101 @@ def test_added_land_that_fails_is_said_within_the_thresholds_too(blueprint: Blue
     assert "ecological_redline" in check.added_findings_en[0]
     page = change_check_html(check)
     assert 'class="within"' not in page and 'class="caution">未超出' in page and said in page
+
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def _sketch(page: str) -> ET.Element:
+    """The page's sketch of the change, parsed (an inline SVG is well-formed XML)."""
+    found = re.search(r'<svg xmlns="http://www.w3.org/2000/svg" class="change-sketch".*?</svg>', page, re.S)
+    assert found, "no sketch on the page"
+    return ET.fromstring(found.group())
+
+
+def _drawn(svg: ET.Element) -> dict[str, ET.Element]:
+    return {e.get("class", ""): e for e in svg.iter(f"{SVG}path") if e.get("class")}
+
+
+def _xs(path: ET.Element) -> list[float]:
+    return [float(x) for x in re.findall(r"([-\d.]+),[-\d.]+", path.get("d", ""))]
+
+
+def _scale_bar(svg: ET.Element) -> tuple[str, float]:
+    """The scale bar's label and its drawn length in pixels (from end tick to end tick)."""
+    (bar,) = [g for g in svg.iter(f"{SVG}g") if g.get("class") == "scale-bar"]
+    text, ticks = bar.find(f"{SVG}text"), bar.find(f"{SVG}path")
+    assert text is not None and ticks is not None
+    return "".join(text.itertext()), max(_xs(ticks)) - min(_xs(ticks))
+
+
+def _legend(page: str) -> dict[str, str]:
+    return {k: re.sub(r"<[^>]+>", "", text) for k, text in re.findall(r'<li data-kind="([\w-]+)">(.*?)</li>', page)}
+
+
+def test_the_sketch_outlines_both_boundaries_with_a_legend_and_a_true_scale_bar() -> None:
+    """A 100 m square grown to 110 m (east and north): the sketch outlines the 预审 boundary dashed and the new
+    one solid, says so in a legend (中文 and English), and its scale bar's label is the length it is drawn."""
+    check = compare_boundaries(parcel_frame(box(0, 0, 100, 100)), parcel_frame(box(0, 0, 110, 110)))
+    page = change_check_html(check)
+    svg = _sketch(page)
+    drawn = _drawn(svg)
+    old, new = drawn["prereview"], drawn["new"]
+    assert old.get("fill") == new.get("fill") == "none"  # outlines, not fills
+    assert old.get("stroke-dasharray") and new.get("stroke-dasharray") is None  # dashed against solid
+    # by hand: 300 px across the 110 m the two boundaries cover, plus 5 % of blank each side: 300 / 121 px per metre
+    px_per_m = 300 / 121
+    assert max(_xs(old)) - min(_xs(old)) == pytest.approx(100 * px_per_m, abs=0.02)
+    assert max(_xs(new)) - min(_xs(new)) == pytest.approx(110 * px_per_m, abs=0.02)
+    assert drawn["added"].get("data-id") == "A1" and "removed" not in drawn  # nothing was taken off
+    # a fifth of the 121 m drawn is 24.2 m: the round length nearest is 20 m, drawn 20 × 300 / 121 = 49.59 px
+    label, length_px = _scale_bar(svg)
+    assert label == "20 m" and length_px == pytest.approx(20 * px_per_m, abs=0.01)
+    assert [g for g in svg.iter(f"{SVG}g") if g.get("class") == "north-arrow"]
+    assert _legend(page) == {
+        "prereview": "原预审范围 pre-review boundary",
+        "new": "新报批范围 new boundary",
+        "added": "新增 added",
+    }
+    # the legend's samples are drawn as the sketch draws: dashed 预审, solid 报批
+    assert re.search(r'data-kind="prereview"><svg[^>]*><path[^>]*stroke-dasharray="6 4"', page)
+    assert re.search(r'data-kind="new"><svg[^>]*><path (?:(?!dasharray)[^>])*/>', page)
+
+
+@pytest.mark.parametrize(("width", "bar", "label"), [(1.7, 0.5, "0.5 m"), (900, 200, "200 m"), (21_000, 5000, "5 km")])
+def test_the_scale_bar_is_a_round_length_near_a_fifth_of_the_sketch(width: float, bar: float, label: str) -> None:
+    """1.1 × the larger extent is drawn in 300 px; the bar is the 1, 2 or 5 × 10ⁿ m nearest a fifth of it, e.g.
+    1.87 m grown from 1.7 m: 2.057 m drawn, a fifth 0.41 m, 0.5 m is nearest."""
+    check = compare_boundaries(parcel_frame(box(0, 0, width, width)), parcel_frame(box(0, 0, width * 1.1, width)))
+    drawn, length_px = _scale_bar(_sketch(change_check_html(check)))
+    assert drawn == label and length_px == pytest.approx(bar * 300 / (width * 1.1 * 1.1), abs=0.01)
+
+
+def test_failing_added_pieces_are_drawn_apart(blueprint: Blueprint) -> None:
+    """An added piece that fails the review is red and hatched in the sketch and has its own legend entry; the
+    same piece unreviewed (no blueprint) is an ordinary added one. What was taken off has its entry too."""
+    old = parcel_frame(rect(3.85, 4.2, 3.97, 4.3))
+    new = parcel_frame(rect(3.90, 4.2, 4.05, 4.3))  # 50 m off the west; 80 m added, 50 m of it in the red line
+    failing = change_check_html(
+        compare_boundaries(old, new, blueprint=blueprint, project={"project_type": "industrial"})
+    )
+    plain = change_check_html(compare_boundaries(old, new))
+    fail_piece, piece = _drawn(_sketch(failing))["added-fail"], _drawn(_sketch(plain))["added"]
+    assert fail_piece.get("fill") == "url(#lantu-fail-hatch)" and piece.get("fill") != fail_piece.get("fill")
+    assert "added" not in _drawn(_sketch(failing)) and "added-fail" not in _drawn(_sketch(plain))
+    assert _legend(failing)["added-fail"] == "新增（审查不通过） added, fails the review"
+    assert _legend(failing)["removed"] == _legend(plain)["removed"] == "减少 removed"
+    assert "added-fail" not in _legend(plain)
+    assert re.findall(r'<text class="piece-id"[^>]*>(\w+)</text>', failing) == ["A1", "R1"]  # named as in the table
+
+
+def test_a_check_read_back_from_json_still_draws_its_pieces() -> None:
+    """The boundaries are kept for the page only (the JSON, the API's answer, has no new member): a check read
+    back from its JSON draws the pieces, and its legend does not name outlines it cannot draw."""
+    check = compare_boundaries(parcel_frame(OLD_SQUARE), parcel_frame(NEW_SQUARE))
+    assert set(json.loads(check.model_dump_json())) == set(ChangeCheck.model_fields)
+    page = change_check_html(ChangeCheck.model_validate_json(check.model_dump_json()))
+    assert set(_drawn(_sketch(page))) == {"added", "removed"} and set(_legend(page)) == {"added", "removed"}
 
 
 def test_empty_file_and_flat_boundary_are_refused() -> None:
