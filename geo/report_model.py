@@ -454,11 +454,11 @@ def _parcel(parcel: ParcelResult) -> ParcelReport:
     notes = [REPAIRED_NOTE] if parcel.repaired else []
     worded = any(c.code == "paddy" for i in parcel.items for c in i.facts.conditions or [])
     if paddy and not worded and parcel.verdict != "reject":  # a profile that words it says it in the item's note
-        notes.append(f"占用水田 {Area(sum(paddy)).m2_text} m²，须占水田补水田。")
+        notes.append(f"占用水田 {Area(sum(paddy)).zh}，须占水田补水田。")
     gap = land_gap(parcel)
     if gap and gap[0] == UNCOVERED:
         notes.append(
-            f"地块有 {Area(gap[1]).m2_text} m² 未被土地利用现状图层覆盖，其地类未能核实，"
+            f"地块有 {Area(gap[1]).zh}未被土地利用现状图层覆盖，其地类未能核实，"
             "未计入新增建设用地指标和占补平衡，须补充土地利用现状数据后核实。"
         )
     if parcel.verdict == "out_of_coverage":

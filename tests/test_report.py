@@ -350,7 +350,8 @@ def test_land_classes_add_up_to_the_parcel_with_the_gap_named(tmp_path: Path) ->
     assert total.name == TOTAL and total.total and total.m2 == "1,000,000.00" and total.mu == "1,500.00"
     parts = [float(r.m2.replace(",", "")) for r in parcel.land if not r.total and not r.name.startswith("其中")]
     assert sum(parts) == pytest.approx(1_000_000.0, abs=0.001)
-    assert any("250,000.00 m² 未被土地利用现状图层覆盖" in note for note in parcel.notes)
+    gap = "地块有 250,000.00 m²（25.0000 公顷，375.00 亩）未被土地利用现状图层覆盖"
+    assert any(gap in note for note in parcel.notes)
     quota = opinion(result).parcels[0].quota
     assert "未被土地利用现状图层覆盖25.0000公顷（375.00亩），其地类未能核实" in quota
     shown_pdf = pdf_texts(review_report_pdf(result))
@@ -565,3 +566,16 @@ def test_item_figures_fit_their_columns_on_one_line() -> None:
     before = {1: 30 * mm - 12, 7: 70 * mm - 12}  # 审查项 and 说明 with ReportLab's default 6 pt padding
     for column, room in before.items():
         assert ITEM_WIDTHS[column] - 2 * ITEM_PADDING >= room, column
+
+
+def test_the_paddy_note_gives_the_three_units(blueprint: Blueprint) -> None:
+    """A profile that does not word 占水田补水田 has the report say it under the parcel, as every area
+    lantu writes: m², 公顷 and 亩 (0101 paddy on x 2…3: a 0.1 × 0.2 km rectangle, 20,000 m² by hand)."""
+    result = review(parcel_frame(rect(2.9, 0.1, 3.0, 0.3), id="P1"), blueprint)
+    unworded = [
+        item.model_copy(update={"facts": item.facts.model_copy(update={"conditions": None})})
+        for item in result.parcels[0].items
+    ]
+    parcel = result.parcels[0].model_copy(update={"items": unworded})
+    notes = report_model(result.model_copy(update={"parcels": [parcel]})).parcels[0].notes
+    assert "占用水田 20,000.00 m²（2.0000 公顷，30.00 亩），须占水田补水田。" in notes
