@@ -24,7 +24,7 @@ from typer.models import OptionInfo
 
 from geo.errors import InputError, LantuError
 from geo.io.tables import Row, table_width, write_records, write_table
-from geo.papers import Issuer
+from geo.papers import Issuer, beijing_today
 from geo.vocabulary import project_types
 
 err = Console(stderr=True)
@@ -164,6 +164,16 @@ def show_table(
 
 
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+AS_OF_HELP = "Date to judge by, YYYY-MM-DD (default: today, Beijing time)."
+AsOfOption = Annotated[str | None, typer.Option("--as-of", help=AS_OF_HELP)]
+
+
+def judged_on(as_of: str | None) -> date:
+    """The date an overdue list (逾期, 应开未开, 限时反馈) is judged by: ``--as-of``, else the city's today
+    (Beijing time, not the server's clock)."""
+    return beijing_today() if as_of is None else option_date(as_of, "--as-of")
 
 
 def option_date(value: str, option: str) -> date:

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from geo.cli_context import Output, ProjectId, TableFormat, actor_option, cli_context, option_date
+from geo.cli_context import AsOfOption, Output, ProjectId, TableFormat, actor_option, cli_context, judged_on
 from geo.consult import Consultations, Webhook
 from geo.errors import InputError
 from geo.io.quota import read_review_result
@@ -190,7 +190,7 @@ def escalate(
 @app.command("overdue")
 def overdue(
     ctx: typer.Context,
-    as_of: Annotated[str, typer.Option("--as-of", help="Date of the check (YYYY-MM-DD).")],
+    as_of: AsOfOption = None,
     fmt: TableFormat = "table",
     department: Annotated[
         str | None, typer.Option(help="Only this department (部门); default: every department.")
@@ -198,7 +198,8 @@ def overdue(
 ) -> None:
     """限时反馈: tasks past due and unanswered on that date, per department (for the 考核)."""
     consult = _consultations(ctx)
-    groups = attempt(lambda: consult.overdue(option_date(as_of, "--as-of"), department=department))
+    when = attempt(lambda: judged_on(as_of))
+    groups = attempt(lambda: consult.overdue(when, department=department))
     if fmt == "json":
         write_table(groups, fmt, sys.stdout)
         return
@@ -208,7 +209,7 @@ def overdue(
             rows,
             fmt,
             sys.stdout,
-            title=f"逾期未反馈 {as_of}",
+            title=f"逾期未反馈 {when}",
             columns=("department", "id", "project_id", "round", "due", "days_overdue"),
         )
     )

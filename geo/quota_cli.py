@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 
 from geo.blueprint import load_blueprint
 from geo.cli_context import (
+    AS_OF_HELP,
     Layout,
     LayoutOption,
     Output,
@@ -27,6 +28,7 @@ from geo.cli_context import (
     actor_option,
     cli_context,
     fail,
+    judged_on,
     option_date,
     show_table,
 )
@@ -34,7 +36,6 @@ from geo.crs import Area
 from geo.errors import BlueprintError, InputError, LantuError
 from geo.io.quota import labelled, read_demands, read_quota_plan, read_review_result, report_xlsx
 from geo.io.tables import Row, table_format
-from geo.papers import beijing_today
 from geo.quota import PLAN_YEARS, Ledger, allocate, county_summary
 from geo.quota.accounts import FACTORS
 from geo.quota.holders import blueprint_counties
@@ -537,7 +538,7 @@ def overdue(
         typer.Option(
             "--as-of",
             "--today",  # its first name, kept working: `projects overdue` and `consult overdue` say --as-of
-            help="Date to judge by, YYYY-MM-DD (default: today, Beijing time); --today is its former name.",
+            help=f"{AS_OF_HELP} --today is its former name.",
         ),
     ] = None,
     fmt: Format = "table",
@@ -545,7 +546,7 @@ def overdue(
 ) -> None:
     """逾期: 临时拆借 not repaid and 削减量预支 not settled, past their due date."""
     ledger = _ledger(ctx)
-    when = attempt(lambda: option_date(as_of, "--as-of")) if as_of is not None else beijing_today()
+    when = attempt(lambda: judged_on(as_of))
     title = f"逾期未还的临时拆借与未到位的削减量预支（{when}）"
     _show(lambda: ledger.overdue_loans(when), fmt, title, OVERDUE_LABELS, layout=layout)
 

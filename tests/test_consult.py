@@ -458,6 +458,8 @@ def test_cli_walk_through_from_planning_to_reserve(
     latest = json.loads(run("consult", "overdue", "--as-of", "9999-12-31", "--format", "json").stdout)
     assert [(g["department"], g["overdue"]) for g in latest] == [("自然资源和规划", 1), ("文物主管部门", 1)]
     run("consult", "overdue", "--as-of", "someday", code=2)
+    # without --as-of, judged on today (Beijing), as `projects overdue` and `quota overdue`: due in 5 days, not late
+    assert json.loads(run("consult", "overdue", "--format", "json").stdout) == []
     run("consult", "answer", tasks[0]["id"], "--opinion", "同意", "--actor", "自然资源和规划局")
     run("consult", "answer", tasks[1]["id"], "--opinion", "有条件同意", "--text", "设计方案报文物部门同意")
     done = run(

@@ -16,17 +16,18 @@ from rich.markup import escape
 
 from geo.cli_context import (
     PROJECT_TYPE,
+    AsOfOption,
     Layout,
     LayoutOption,
     ProjectId,
     TableFormat,
     actor_option,
+    judged_on,
     option_date,
     show_table,
 )
 from geo.io.quota import labelled
 from geo.io.tables import table_format
-from geo.papers import beijing_today
 from geo.projects.library import LEVELS, STAGES, Project, ProjectLibrary
 from geo.quota.holders import county_names
 from geo.quota_cli import DEFAULT_ACTOR, TABLE_WIDTH, attempt, database
@@ -158,15 +159,13 @@ def history(
 @app.command("overdue")
 def overdue(
     ctx: typer.Context,
-    as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Date to judge by, YYYY-MM-DD (default: today, Beijing time).")
-    ] = None,
+    as_of: AsOfOption = None,
     fmt: TableFormat = "table",
     layout: LayoutOption = Layout.auto,
 ) -> None:
     """应开未开: projects past their planned start and not yet under construction."""
     library = _library(ctx)
-    when = attempt(lambda: option_date(as_of, "--as-of")) if as_of is not None else beijing_today()
+    when = attempt(lambda: judged_on(as_of))
     _show(
         lambda: _with_county_names(library, library.overdue(when)),
         fmt,
