@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import struct
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -352,13 +353,40 @@ def _bad_sources(tmp: Path) -> dict[str, tuple[Path, list[str]]]:
     value = tmp / "value"
     write_gbk_shapefile(value, "SYSBHQ", [(rect(0, 0, 1, 1), {"BHQJB": "三级"})], EPSG)
     out["value"] = (value / "SYSBHQ.shp", ["SYSBHQ.shp", "BHQJB", "三级"])
+    # a .dbf cut short: GDAL read the 一级 zones before the cut and dropped the rest without a word
+    cut = tmp / "cut"
+    cut.mkdir()
+    rows = [(rect(i, 0, i + 0.9, 1), {"BHQJB": "一级保护区", "MC": f"水源{i}"}) for i in range(5)]
+    _frame(rows, EPSG).to_file(cut / "SYSBHQ.shp", encoding="UTF-8")
+    dbf = cut / "SYSBHQ.dbf"
+    dbf.write_bytes(dbf.read_bytes()[:-60])
+    out["dbf_cut"] = (cut / "SYSBHQ.shp", ["SYSBHQ.shp", "SYSBHQ.dbf is damaged", "bytes its header declares"])
+    zipped = tmp / "水源.zip"
+    with zipfile.ZipFile(zipped, "w") as zf:
+        for part in cut.iterdir():
+            zf.write(part, f"环保局/{part.name}")
+    out["dbf_cut_zipped"] = (zipped, ["水源.zip", "环保局/SYSBHQ.dbf is damaged"])
+    # its header length one descriptor short: GDAL read one field of two and every record off by 32 bytes
+    short = tmp / "short"
+    short.mkdir()
+    _frame(rows, EPSG).to_file(short / "SYSBHQ.shp", encoding="UTF-8")
+    head = bytearray((short / "SYSBHQ.dbf").read_bytes())
+    struct.pack_into("<H", head, 8, struct.unpack_from("<H", head, 8)[0] - 32)
+    (short / "SYSBHQ.dbf").write_bytes(bytes(head))
+    out["dbf_header"] = (short / "SYSBHQ.shp", ["SYSBHQ.dbf is damaged", "its header describes 2 fields, 1 of"])
     unknown = tmp / "unknown.shp"
     _frame([(rect(0, 0, 1, 1), {"A": "x"})], EPSG).to_file(unknown)
     out["unrecognised"] = (unknown, ["unknown.shp", "'unknown'"])
     return out
 
 
-@pytest.mark.parametrize("case", ["no_crs", "encoding", "field", "empty", "not_fitting", "value", "unrecognised"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "no_crs", "encoding", "field", "empty", "not_fitting", "value", "unrecognised",
+        "dbf_cut", "dbf_cut_zipped", "dbf_header",
+    ],
+)  # fmt: skip
 def test_bad_input_exits_2_naming_file_layer_and_field(case: str, tmp_path: Path) -> None:
     source, words = _bad_sources(tmp_path)[case]
     out = tmp_path / "out"

@@ -208,9 +208,12 @@ def _read(sl: SourceLayer, match: Match, declared: CRS | None, hashes: dict[Path
     from geo.io.blueprint import read_layer
 
     where = sl.where
+    dbf = sl.dbf()  # before GDAL reads it: GDAL drops the features past a record cut short without a word
     try:
         encoding = sl.encoding if sl.encoding_how in (".cpg", "detected") else None  # formats that declare their own
         info = pyogrio.read_info(sl.gdal_path, layer=sl.layer, encoding=encoding)
+        if dbf is not None:
+            dbf.check_fields(len(info["fields"]))
         frame = read_layer(sl.gdal_path, layer=sl.layer, default_crs=None, encoding=encoding, force_2d=True)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         raise InputError(f"{where}: cannot be read: {exc}", f"{where} 无法读取") from exc

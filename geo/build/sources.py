@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import codecs
 import hashlib
-import struct
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO
 
 from geo.errors import FormatError, InputError
+from geo.io.dbf import DBF_HEADER, Dbf, descriptors, fixed_header
 
 VECTOR_SUFFIXES = {".shp", ".gpkg", ".geojson", ".json", ".fgb"}
 RASTER_SUFFIXES = {".tif", ".tiff"}
@@ -41,6 +41,15 @@ class SourceLayer:
     @property
     def where(self) -> str:
         return f"{self.dataset}" + (f" layer {self.layer!r}" if self.layer and self.layer != self.dataset.stem else "")
+
+    def dbf(self) -> Dbf | None:
+        """A shapefile's .dbf, refused where it is cut short (``Dbf``); None for every other format."""
+        if not self.gdal_path.lower().endswith(".shp"):
+            return None
+        inside = f"/vsizip/{self.dataset}/"
+        if self.gdal_path.startswith(inside):
+            return Dbf.in_zip(self.dataset, self.gdal_path[len(inside) :], self.where)
+        return Dbf.beside(Path(self.gdal_path), self.where)
 
 
 def source_layers(path: Path) -> list[SourceLayer]:
@@ -182,17 +191,14 @@ def _cpg_codec(text: str, where: Path) -> str:
 
 def _dbf_text_fields(f: IO[bytes]) -> tuple[list[tuple[str, bytes, int, int]], int, int, int]:
     """The .dbf header: (raw name, type, offset in record, length) per field; record count, header and record size."""
-    head = f.read(32)
-    if len(head) < 32:
+    head = f.read(DBF_HEADER)
+    if len(head) < DBF_HEADER:
         raise FormatError("the .dbf is truncated", ".dbf 文件不完整")
-    count, header_len, record_len = struct.unpack("<IHH", head[4:12])
-    descriptors = f.read(header_len - 32)
+    count, header_len, record_len = fixed_header(head)
+    head += f.read(max(header_len - DBF_HEADER, 0))
     fields: list[tuple[str, bytes, int, int]] = []
     offset = 1  # the deletion flag
-    for i in range(0, len(descriptors) - 31, 32):
-        d = descriptors[i : i + 32]
-        if d[0] == 0x0D:
-            break
+    for d in descriptors(head):
         raw_name = d[:11].split(b"\0", 1)[0]
         fields.append((d[11:12].decode("latin-1"), raw_name, offset, d[16]))
         offset += d[16]

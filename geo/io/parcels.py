@@ -7,7 +7,6 @@ import codecs
 import json
 import logging
 import re
-import struct
 import tempfile
 import warnings
 import zipfile
@@ -31,6 +30,7 @@ from geo.errors import CRSError, FormatError, InputError, TooLargeError
 from geo.forked import gdal_call, gdal_gate
 from geo.io.archive import extract_zip
 from geo.io.coordtxt import parse_coordinate_text, write_coordinate_text
+from geo.io.dbf import Dbf
 from geo.vocabulary import CONTROL_CHARACTERS
 
 log = logging.getLogger(__name__)
@@ -39,9 +39,6 @@ GEOJSON_DEFAULT_CRS = "EPSG:4490"  # GeoJSON without a crs member: CGCS2000/WGS8
 CHUNK_FEATURES = 500
 MAX_JSON_DIGITS = 40  # an integer in a parcel file: a 不动产单元号 has 28 characters
 MAX_CRS_TEXT = 4096  # a CRS named by a user: a Gauss-Krüger zone's WKT2 is about 1,100 characters
-DBF_HEADER = 32  # a .dbf's fixed header (its record count, header and record lengths at 4–11)
-DBF_FIELD = 32  # a field's descriptor, after the fixed header; 0x0D ends them
-DBF_MAX_HEADER = 0xFFFF  # the header's length is a 16-bit number
 
 
 @dataclass(frozen=True)
@@ -402,7 +399,7 @@ def _read_file(
             limits.parcels(len(frame))
             limits.vertices(int(shapely.get_num_coordinates(frame.geometry.values).sum()))
         return _given_crs_unused(frame, crs, shown, shown)
-    dbf = _Dbf.checked(path, shown) if suffix == ".shp" else None
+    dbf = Dbf.beside(path, shown) if suffix == ".shp" else None
     try:
         with named_by(shown):
             frame = _read_gdal(path, layer=layer, limits=limits, entity_factor=10 if suffix == ".dxf" else 1)
@@ -458,52 +455,6 @@ def named_by(shown: str | None, *kinds: type[InputError]) -> Iterator[None]:
         if shown is None:
             raise
         raise type(exc)(f"{shown}: {exc.message_en}", f"{shown}：{exc.message_zh}", where=exc.where) from exc
-
-
-@dataclass(frozen=True)
-class _Dbf:
-    """A shapefile's .dbf as its header describes it. GDAL reads the shapes alone of a shapefile whose .dbf
-    it cannot open (cut short, its header damaged), or the fields it can make out of a damaged header, and
-    says nothing: every parcel would lose its id and project type, and be reviewed so."""
-
-    called_en: str
-    called_zh: str
-    fields: int  # the descriptors before the header's 0x0D
-
-    @classmethod
-    def checked(cls, shp: Path, shown: str) -> _Dbf | None:
-        """The .dbf beside ``shp`` (None where there is none), refused where it holds fewer bytes than its
-        header declares (a header, then records × record length; the 0x1A after them is optional): before
-        GDAL reads it, which fails at the first record cut short."""
-        dbf = next((p for s in (".dbf", ".DBF") if (p := shp.with_suffix(s)).is_file()), None)
-        if dbf is None:
-            return None
-        with dbf.open("rb") as file:
-            head = file.read(DBF_MAX_HEADER)
-        records, header, record = struct.unpack_from("<IHH", head, 4) if len(head) >= 12 else (0, 0, 0)
-        declared, held = max(header, DBF_HEADER + 1) + records * record, dbf.stat().st_size
-        fields = 0
-        while DBF_HEADER + DBF_FIELD * (fields + 1) <= len(head) and head[DBF_HEADER + DBF_FIELD * fields] != 0x0D:
-            fields += 1
-        found = cls(f"{shown}: {dbf.name}", f"{shown}：{dbf.name}", fields)
-        if held < declared:
-            found.damaged(
-                f"it holds {held:,} of the {declared:,} bytes its header declares",
-                f"其文件头声明 {declared:,} 字节，实际只有 {held:,} 字节",
-            )
-        return found
-
-    def check_fields(self, read: int) -> None:
-        """Refuse a .dbf of which GDAL read fewer fields than its header describes (its header length or
-        record length damaged)."""
-        if read < self.fields:
-            self.damaged(
-                f"its header describes {self.fields} fields, {read} of which could be read",
-                f"其文件头描述了 {self.fields} 个字段，只能读出 {read} 个",
-            )
-
-    def damaged(self, why_en: str, why_zh: str) -> None:
-        raise FormatError(f"{self.called_en} is damaged: {why_en}", f"{self.called_zh} 已损坏：{why_zh}")
 
 
 def _declared_encoding(shp: Path) -> bool:

@@ -1,0 +1,103 @@
+"""A shapefile's .dbf checked against its own header before GDAL reads it.
+
+GDAL reads the shapes alone of a shapefile whose .dbf it cannot open, stops at the first record cut
+short without a word (the features after it are dropped), and reads the fields it can make out of a
+damaged header, misaligning every record: parcels would lose their ids and project types, a
+blueprint layer its features or their 一级/二级. Both the parcel reader and the blueprint builder
+refuse such a file instead."""
+
+from __future__ import annotations
+
+import struct
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import cast
+
+from geo.errors import FormatError
+
+DBF_HEADER = 32  # a .dbf's fixed header (its record count, header and record lengths at 4–11)
+DBF_FIELD = 32  # a field's descriptor, after the fixed header; 0x0D ends them
+DBF_MAX_HEADER = 0xFFFF  # the header's length is a 16-bit number
+
+
+@dataclass(frozen=True)
+class Dbf:
+    """A .dbf as its header describes it: refused at once where it holds fewer bytes than the header
+    declares (a header, then records × record length; the 0x1A after them is optional), and after the
+    read where GDAL made out fewer fields than the header describes (``check_fields``)."""
+
+    called_en: str
+    called_zh: str
+    fields: int  # the descriptors before the header's 0x0D
+
+    @classmethod
+    def beside(cls, shp: Path, shown: str) -> Dbf | None:
+        """The .dbf beside the file ``shp`` (None where there is none)."""
+        dbf = next((p for s in (".dbf", ".DBF") if (p := shp.with_suffix(s)).is_file()), None)
+        if dbf is None:
+            return None
+        with dbf.open("rb") as file:
+            head = file.read(DBF_MAX_HEADER)
+        return cls.checked(head, dbf.stat().st_size, f"{shown}: {dbf.name}", f"{shown}：{dbf.name}")
+
+    @classmethod
+    def in_zip(cls, archive: Path, shp_member: str, shown: str) -> Dbf | None:
+        """The .dbf beside the member ``shp_member`` of the zip ``archive`` (read in place through
+        /vsizip/), None where there is none."""
+        stem = shp_member[: -len(".shp")]
+        with zipfile.ZipFile(archive) as zf:
+            info = next((i for s in (".dbf", ".DBF") if (i := _member(zf, stem + s)) is not None), None)
+            if info is None:
+                return None
+            with zf.open(info) as file:
+                head = file.read(DBF_MAX_HEADER)
+        return cls.checked(head, info.file_size, f"{shown}: {info.filename}", f"{shown}：{info.filename}")
+
+    @classmethod
+    def checked(cls, head: bytes, size: int, called_en: str, called_zh: str) -> Dbf:
+        """The .dbf whose first bytes are ``head`` and whose size is ``size``, refused where it is cut short."""
+        records, header, record = fixed_header(head)
+        declared = max(header, DBF_HEADER + 1) + records * record
+        found = cls(called_en, called_zh, len(descriptors(head)))
+        if size < declared:
+            found.damaged(
+                f"it holds {size:,} of the {declared:,} bytes its header declares",
+                f"其文件头声明 {declared:,} 字节，实际只有 {size:,} 字节",
+            )
+        return found
+
+    def check_fields(self, read: int) -> None:
+        """Refuse a .dbf of which GDAL read fewer fields than its header describes (its header length or
+        record length damaged)."""
+        if read < self.fields:
+            self.damaged(
+                f"its header describes {self.fields} fields, {read} of which could be read",
+                f"其文件头描述了 {self.fields} 个字段，只能读出 {read} 个",
+            )
+
+    def damaged(self, why_en: str, why_zh: str) -> None:
+        raise FormatError(f"{self.called_en} is damaged: {why_en}", f"{self.called_zh} 已损坏：{why_zh}")
+
+
+def fixed_header(head: bytes) -> tuple[int, int, int]:
+    """A .dbf's record count, header length and record length (zeros where ``head`` is too short for them)."""
+    return cast(tuple[int, int, int], struct.unpack_from("<IHH", head, 4)) if len(head) >= 12 else (0, 0, 0)
+
+
+def descriptors(head: bytes) -> list[bytes]:
+    """The field descriptors in a .dbf's first bytes ``head``, up to the 0x0D that ends them: counted on
+    the bytes, not on the header length, which may be the damaged part."""
+    found = []
+    at = DBF_HEADER
+    while at + DBF_FIELD <= len(head) and head[at] != 0x0D:
+        found.append(head[at : at + DBF_FIELD])
+        at += DBF_FIELD
+    return found
+
+
+def _member(zf: zipfile.ZipFile, name: str) -> zipfile.ZipInfo | None:
+    try:
+        return zf.getinfo(name)
+    except KeyError:
+        return None
