@@ -407,7 +407,30 @@ def test_upload_errors_found_in_review_or_in_an_archive_name_the_upload(
 
 def test_upload_without_file_part(client: TestClient, keys: dict[str, str]) -> None:
     r = client.post("/api/v1/reviews", data={"x": "1"}, files={"other": ("a.txt", b"a")}, headers=auth(keys))
-    assert_problem(r, 422)
+    assert assert_problem(r, 422)["message_en"] == "the multipart body needs a 'file' part"
+
+
+def test_a_file_part_named_only_by_filename_star_is_told_to_name_it(client: TestClient, keys: dict[str, str]) -> None:
+    """RFC 7578 4.2: multipart/form-data does not use filename*= (RFC 5987); a part with it alone is a
+    text field to the parser, and the planner is told what to send rather than that no file came."""
+    body = json.dumps({"type": "FeatureCollection", "features": [PASSING]}).encode()
+
+    def sent(disposition: str) -> Any:
+        raw = (
+            (
+                f'--XX\r\nContent-Disposition: form-data; name="file"; {disposition}\r\n'
+                "Content-Type: application/geo+json\r\n\r\n"
+            ).encode()
+            + body
+            + b"\r\n--XX--\r\n"
+        )
+        headers = {**auth(keys), "Content-Type": "multipart/form-data; boundary=XX"}
+        return client.post("/api/v1/reviews", content=raw, headers=headers)
+
+    refused = assert_problem(sent("filename*=UTF-8''%E5%9C%B0%E5%9D%97.geojson"), 422)
+    assert "filename=" in refused["message_en"] and "RFC 7578" in refused["message_zh"]
+    both = sent("filename=\"dikuai.geojson\"; filename*=UTF-8''%E5%9C%B0%E5%9D%97.geojson")
+    assert both.status_code == 201 and both.json()["parcels"][0]["verdict"] == "pass"
 
 
 def test_unknown_ids_are_404(client: TestClient, keys: dict[str, str]) -> None:

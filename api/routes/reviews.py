@@ -265,6 +265,13 @@ async def _parcels_from_request(
     if ctype == "multipart/form-data":
         async with request.form(max_files=1, max_fields=20) as form:
             upload = form.get("file")
+            if isinstance(upload, str):  # a part without filename="…" is a text field to Starlette
+                raise FormatError(
+                    "the 'file' part names no file: give it filename=\"…\" (its type is read from the name; "
+                    "filename*= is not used in multipart/form-data, RFC 7578 4.2)",
+                    'file 字段没有文件名：请用 filename="…" 给出（按文件扩展名识别格式；'
+                    "multipart/form-data 不使用 filename*=，见 RFC 7578 第 4.2 节）",
+                )
             if not isinstance(upload, UploadFile):
                 raise FormatError("the multipart body needs a 'file' part", "上传请求缺少 file 字段")
             name = sent_name(upload.filename)
