@@ -847,7 +847,7 @@ def review_parcel(
     """One parcel's items, verdict and land figures, from its context's layer pieces; ``clear`` (a
     batch's) grades each item whose layers the parcel does not touch at all once for the batch;
     ``outline``: the parcel as GeoJSON, None to reproject it here, with its pieces."""
-    area = Area(ctx.area_m2)
+    area_m2, area_ha, area_mu = Area(ctx.area_m2).rounded
     runs = [
         (found, []) if clear is not None and (found := clear.result(item, ctx)) is not None else _run_item(item, ctx)
         for item in profile.items
@@ -869,9 +869,9 @@ def review_parcel(
         id=ctx.id,
         name=ctx.project.name,
         project_type=ctx.project.project_type,
-        area_m2=round(area.m2, 2),
-        area_ha=round(area.ha, 4),
-        area_mu=round(area.mu, 2),
+        area_m2=area_m2,
+        area_ha=area_ha,
+        area_mu=area_mu,
         crs_used=f"EPSG:{ctx.epsg}",
         verdict="out_of_coverage" if outside else verdict_of(i.status for i in items),
         repaired=repaired,
