@@ -266,6 +266,9 @@ def test_settlement_books_the_two_ratios_once(ledger: Ledger, stock_blueprint: B
     assert balance(ledger, "370811") == 273_000 + 105_000
     assert ledger.stock_settle("370812", 2025, actor="a")["reward_m2"] == 90_000  # I2: 闲置 等量
     assert {d["settlement"] for d in ledger.stock_disposals()} == {1, 3, 4}
+    # one county's disposals carry their own settlements, none of the other county's
+    assert {s for d in ledger.stock_disposals(county="370811") for s in d["settlements"]} == {1, 3}
+    assert {s for d in ledger.stock_disposals(county="370812") for s in d["settlements"]} == {4}
     assert ledger.totals()["land_new"] == 390_000 + 150_000 + 90_000
 
 

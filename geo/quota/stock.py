@@ -607,14 +607,18 @@ class StockRegister:
                 .outerjoin(settled, settled.c.disposal_id == d.id)
                 .order_by(d.id)
             )
-            if county is not None:
-                query = query.where(land.county == county)
-            rows = conn.execute(query).all()
             h = stock_settlement_disposals.c
+            settlements = select(h.disposal_id, h.settlement_id).order_by(h.disposal_id, h.settlement_id)
+            if county is not None:  # one county's history only, not the city's
+                query = query.where(land.county == county)
+                settlements = (
+                    settlements.join(stock_disposals, d.id == h.disposal_id)
+                    .join(stock_land, land.id == d.land_id)
+                    .where(land.county == county)
+                )
+            rows = conn.execute(query).all()
             history: dict[int, list[int]] = {}
-            for disposal, settlement in conn.execute(
-                select(h.disposal_id, h.settlement_id).order_by(h.disposal_id, h.settlement_id)
-            ):
+            for disposal, settlement in conn.execute(settlements):
                 history.setdefault(int(disposal), []).append(int(settlement))
         names = county_names(self.engine)
         return [
