@@ -273,6 +273,7 @@ def blueprint_map(
     shown = add_layers(fmap, blueprint, everything, simplify_deg=simplify_deg)
     folium.LayerControl(collapsed=True).add_to(fmap)
     _legend(fmap, shown, synthetic=blueprint.synthetic, base=True, statuses=False)
+    add_script(fmap, f"window.lantuDeclutter = {DECLUTTER_JS};")  # the viewer's result labels (viewer.js)
     return fmap
 
 
@@ -544,11 +545,13 @@ def _symbols_when_small(fmap: folium.Map, pairs: list[tuple[str, str]]) -> None:
     )
 
 
-# the labels' placement (:func:`_declutter_labels`), a function of the map and the symbols (the worse parcel
-# first). Sizes are read in one go and the places worked out on them, so a zoom lays the page out once, not
-# once a label and a place; each label is then put by its centre (Leaflet's "center" direction: no margins).
+# the labels' placement (:func:`_declutter_labels`; the viewer's result labels too, ``lantuDeclutter``): a
+# function of the map and the labelled layers, the worse parcel first, each label placed about its tooltip's
+# anchor (a symbol's position, a polygon's centre). Sizes are read in one go and the places worked out on
+# them, so a zoom lays the page out once, not once a label and a place; each label is then put by its centre
+# (Leaflet's "center" direction: no margins). It returns what stops it (the viewer replaces its results).
 DECLUTTER_JS = """function (map, layers) {
-  var GAP = 9, PAD = 1;  // px from a symbol's centre to its label's edge; room kept around each box
+  var GAP = 9, PAD = 1;  // px from the anchor (a symbol's centre) to its label's edge; room kept around each box
   function box(x, y, w, h) { return {left: x - PAD, top: y - PAD, right: x + w + PAD, bottom: y + h + PAD}; }
   function hits(a, b) { return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom; }
   function tip(l) { var t = l.getTooltip(); return t && map.hasLayer(l) && t.getElement() ? t : null; }
@@ -556,7 +559,8 @@ DECLUTTER_JS = """function (map, layers) {
     var on = layers.filter(tip), taken = [];
     // a symbol shown is in every other label's way; its box from its position (its path moves only at moveend)
     on.forEach(function (l) {
-      if (l.getElement().classList.contains('lantu-symbol-shown')) {
+      var e = l.getElement && l.getElement();  // a group (a parcel's GeoJSON) has no element, nor a symbol
+      if (e && e.classList.contains('lantu-symbol-shown')) {
         var p = map.latLngToContainerPoint(l.getLatLng()), r = l.getRadius() + l.options.weight / 2;
         taken.push(box(p.x - r, p.y - r, 2 * r, 2 * r));
       }
@@ -565,14 +569,14 @@ DECLUTTER_JS = """function (map, layers) {
       var r = tip(l).getElement().getBoundingClientRect(); return [r.width, r.height];
     });
     var offsets = on.map(function (l, k) {
-      var p = map.latLngToContainerPoint(l.getLatLng()), w = sizes[k][0], h = sizes[k][1];
-      // right, left, above, below: the label's centre from the symbol's
+      var p = map.latLngToContainerPoint(tip(l).getLatLng()), w = sizes[k][0], h = sizes[k][1];
+      // right, left, above, below: the label's centre from the anchor
       var places = [[GAP + w / 2, 0], [-GAP - w / 2, 0], [0, -GAP - h / 2], [0, GAP + h / 2]];
       for (var i = 0; i < places.length; i++) {
         var b = box(p.x + places[i][0] - w / 2, p.y + places[i][1] - h / 2, w, h);
         if (!taken.some(function (a) { return hits(a, b); })) { taken.push(b); return places[i]; }
       }
-      return null;  // hidden at this zoom, shown on its right while the pointer is on its symbol
+      return null;  // hidden at this zoom, shown on its right while the pointer is on its layer
     });
     on.forEach(function (l, k) {
       var t = tip(l), o = offsets[k] || [GAP + sizes[k][0] / 2, 0], now = L.point(t.options.offset);
@@ -587,6 +591,7 @@ DECLUTTER_JS = """function (map, layers) {
     l.on('mouseover', function () { show(true); }); l.on('mouseout', function () { show(false); });
   });
   map.on('zoomend overlayadd', place); place();
+  return function () { map.off('zoomend overlayadd', place); };
 }"""
 
 

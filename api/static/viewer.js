@@ -18,6 +18,11 @@
     });
   };
   var drawing = false, points = [], sketch = null, parcel = null, resultLayer = null, file = null;
+  var undeclutter = null;  // stops the last result's label placement (geo.maps.DECLUTTER_JS)
+  // the result drawn as SVG, one renderer a pane: a canvas per pane would take every pointer event over the
+  // whole map, so a parcel under a pane of pieces would never see the pointer that shows its hidden label
+  var svgRenderers = {};
+  function svg(pane) { return svgRenderers[pane] || (svgRenderers[pane] = L.svg({pane: pane})); }
   var targets = null, snapMark = null;  // the map's vector features while drawing; the snapped-point marker
   // the browser holds a session cookie (HttpOnly), never the API key; open demo needs neither
   if (window.lantuOpenDemo) { $("lantu-logout").style.display = "none"; }
@@ -96,6 +101,7 @@
   }
   function clearAll() {
     [sketch, parcel, resultLayer].forEach(function (l) { if (l) { map.removeLayer(l); } });
+    if (undeclutter) { undeclutter(); undeclutter = null; }
     sketch = parcel = resultLayer = null; points = []; file = null; drawing = false; showSnap(null);
     $("lantu-file").value = ""; $("lantu-result").innerHTML = ""; $("lantu-measure").textContent = "";
     $("lantu-finish").disabled = true; $("lantu-review").disabled = true;
@@ -193,15 +199,21 @@
   };
   function show(result) {
     if (resultLayer) { map.removeLayer(resultLayer); }
+    if (undeclutter) { undeclutter(); }
     resultLayer = L.featureGroup().addTo(map);
-    var pieces = [], html = "";
+    var pieces = [], labelled = [], html = "";
     result.parcels.forEach(function (p) {
       var verdictStatus = VERDICT_STATUS[p.verdict] || "missing_layer";
-      L.geoJSON(p.geometry, {pane: "lantu-parcels", style: {color: COLOURS[verdictStatus], weight: 3, fillOpacity: 0.05}})
+      // a parcel's group: its outline (one polygon: the label's anchor is its centre) and, added below, its
+      // pieces, so the pointer on any of them shows the label hidden for want of room
+      var outline = L.GeoJSON.geometryToLayer(p.geometry, {pane: "lantu-parcels", renderer: svg("lantu-parcels"),
+        color: COLOURS[verdictStatus], weight: 3, fillOpacity: 0.05});
+      var group = L.featureGroup([outline])
         .bindTooltip(esc(p.id), {permanent: true, direction: "center", className: "lantu-label"}).addTo(resultLayer);
+      labelled.push({severity: SEVERITY[verdictStatus] || 0, layer: group});
       p.items.forEach(function (item) {
         item.details.forEach(function (d) {
-          if (d.geometry && d.status !== "pass") { pieces.push({item: item, d: d}); }
+          if (d.geometry && d.status !== "pass") { pieces.push({item: item, d: d, parcel: group}); }
         });
       });
       html += "<p><b>地块 " + esc(p.id) + "</b>：<span class='st-" + verdictStatus + "'>" + esc(VERDICT_ZH[p.verdict] || p.verdict)
@@ -217,9 +229,10 @@
     pieces.sort(function (a, b) { return SEVERITY[a.d.status] - SEVERITY[b.d.status]; });
     pieces.forEach(function (x) {
       var c = COLOURS[x.d.status];
-      L.geoJSON(x.d.geometry, {pane: PANES[x.d.status], style: {color: c, weight: 1, fillColor: c, fillOpacity: 0.6}})
+      L.geoJSON(x.d.geometry, {pane: PANES[x.d.status], renderer: svg(PANES[x.d.status]),
+        style: {color: c, weight: 1, fillColor: c, fillOpacity: 0.6}})
         .bindPopup(esc(x.item.name_zh) + "：" + STATUS_ZH[x.d.status] + " " + x.d.area_m2.toFixed(1)
-          + " m²<br>" + esc(x.item.message_zh)).addTo(resultLayer);
+          + " m²<br>" + esc(x.item.message_zh)).addTo(x.parcel);
     });
     var base = "/api/v1/reviews/" + encodeURIComponent(result.review_id);
     html += "<p class='links'><a id='lantu-open-report' href='" + base + "/report' target='_blank' rel='noopener'>审查报告 report</a>"
@@ -227,6 +240,10 @@
       + "<a id='lantu-open-pdf' href='" + base + "/report.pdf' target='_blank' rel='noopener'>PDF</a></p>";
     $("lantu-result").innerHTML = html;
     map.fitBounds(resultLayer.getBounds(), {maxZoom: 16});
+    // the result map's labels: none covers another, the worse verdict placed first (a stable sort), one
+    // without room hidden until a zoom where it fits and shown while the pointer is on its parcel
+    labelled.sort(function (a, b) { return b.severity - a.severity; });
+    undeclutter = window.lantuDeclutter(map, labelled.map(function (x) { return x.layer; }));
     window.lantuLastReview = result;
     status("审查完成 / reviewed: " + result.review_id);
   }
