@@ -75,6 +75,7 @@ def gk_epsg(zone: int, *, prefixed: bool, width: int = 3, datum: str = "CGCS2000
 GK_DATUMS = frozenset({"China 2000", "Xian 1980", "Beijing 1954"})
 TRANSVERSE_MERCATOR = "9807"
 CENTRAL_MERIDIAN = "8802"  # longitude of natural origin
+FALSE_EASTING = "8806"
 SCALE_FACTOR = "8805"  # scale factor at natural origin
 
 
@@ -256,6 +257,7 @@ def check_coordinates(frame: Shapes) -> Shapes:
     if crs.is_geographic:
         _check_lonlat(np.array([minx, maxx]), np.array([miny, maxy]), crs)
         return frame
+    _check_zone_prefix(minx, maxx, crs)
     # China's test is a lon/lat box; over a projected box lon and lat are extreme on its boundary
     t = np.linspace(0.0, 1.0, 33)
     xs = np.concatenate(
@@ -273,6 +275,34 @@ def check_coordinates(frame: Shapes) -> Shapes:
             f"投影坐标在 {crs.to_string()} 下不在我国范围内；请核对带号、横坐标是否含带号前缀及 X/Y 顺序",
         )
     return frame
+
+
+def _check_zone_prefix(minx: float, maxx: float, crs: CRS) -> None:
+    """Refuse eastings whose zone-number prefix (39 of 39 465 337) is not the one a prefixed Gauss-Krüger
+    CRS declares: zone 39's eastings under zone 40's CRS lie 1,000 km west, still in China, and would be
+    reviewed there. A zone's eastings all begin with its number (±330 km of 500 km in a 6° zone)."""
+    conversion = crs.coordinate_operation
+    if conversion is None or conversion.method_code != TRANSVERSE_MERCATOR:
+        return
+    false_easting = next((float(p.value) for p in conversion.params if p.code == FALSE_EASTING), 0.0)
+    zone = int(false_easting // 1e6)
+    if zone == 0:
+        return  # no prefix declared: eastings that carry one fall outside China (check_coordinates)
+    carried = sorted({int(minx // 1e6), int(maxx // 1e6)})
+    if carried == [zone]:
+        return
+    name = crs.to_string()
+    if len(carried) > 1:
+        why_en, why_zh = f"carry two zone numbers ({carried[0]}, {carried[1]})", "含两个不同的带号前缀"
+    elif carried[0] == 0:
+        why_en, why_zh = "carry no zone-number prefix", "不含带号前缀"
+    else:
+        why_en, why_zh = f"carry zone number {carried[0]}", f"带号前缀为 {carried[0]}"
+    raise CRSError(
+        f"eastings {minx:.0f}…{maxx:.0f} {why_en}, but {name} is zone {zone} (eastings {zone}xxxxxx); "
+        "declare the CRS of the zone the coordinates are in",
+        f"横坐标{why_zh}，与坐标系 {name} 的带号 {zone} 不符；请声明坐标所在投影带的坐标系",
+    )
 
 
 PROJECTED_AT_LEAST = 1_000.0  # no degree is this large, and no projected coordinate of China this small

@@ -1,6 +1,7 @@
 import re
 
 import geopandas as gpd
+import numpy as np
 import pytest
 import shapely
 from pyproj import CRS
@@ -139,6 +140,25 @@ def test_zone_prefixed_easting_under_unprefixed_epsg_refused() -> None:
 def test_zone_prefixed_easting_with_prefixed_epsg_accepted() -> None:
     frame = gpd.GeoDataFrame(geometry=[shapely.box(39464000, 3918000, 39465000, 3919000)], crs="EPSG:4527")
     check_coordinates(frame)
+
+
+@pytest.mark.parametrize(
+    ("xmin", "xmax", "said"),
+    [
+        (39464000, 39465000, "carry zone number 39, but EPSG:4528 is zone 40"),  # 1,000 km west, still in China
+        (464000, 465000, "carry no zone-number prefix, but EPSG:4528 is zone 40"),
+        (39964000, 40065000, "carry two zone numbers (39, 40)"),
+    ],
+)
+def test_zone_prefix_contradicting_the_prefixed_epsg_refused(xmin: float, xmax: float, said: str) -> None:
+    """Zone 39's eastings (EPSG:4527) declared as zone 40 (EPSG:4528) fall 1,000 km west, about 108.6°E,
+    inside China's box: only the prefix tells the mistake."""
+    frame = gpd.GeoDataFrame(geometry=[shapely.box(xmin, 3918000, xmax, 3919000)], crs="EPSG:4528")
+    with pytest.raises(CRSError, match=re.escape(said)) as refused:
+        check_coordinates(frame)
+    assert "带号" in refused.value.message_zh
+    lon = reproject(np.array([shapely.Point(39464000, 3918000)]), 4528, 4490)[0].x
+    assert 100 < lon < 110  # the place the old check let through
 
 
 def test_outside_china_refused() -> None:
