@@ -224,6 +224,13 @@ class Area:
         return f"{m2} m²\n{ha} 公顷\n{mu} 亩"
 
 
+def undefined_crs(crs: Any) -> bool:
+    """Whether ``crs`` is GDAL's stand-in for a GeoPackage's srs_id 0 or -1 ("Undefined geographic SRS",
+    "Undefined Cartesian SRS"): degrees or metres of no known datum or zone, read as no CRS at all (a
+    file without one is refused unless the caller names it)."""
+    return crs is not None and CRS.from_user_input(crs).name.startswith("Undefined ")
+
+
 def check_coordinates(frame: Shapes) -> Shapes:
     """Refuse a frame (or its geometry) whose numbers cannot be right for its CRS; return it unchanged.
 

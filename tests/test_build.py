@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 import struct
 import zipfile
 from pathlib import Path
@@ -334,6 +335,11 @@ def _bad_sources(tmp: Path) -> dict[str, tuple[Path, list[str]]]:
     _frame([(rect(0, 0, 1, 1), {"A": "x"})], EPSG).to_file(no_crs)
     no_crs.with_suffix(".prj").unlink()
     out["no_crs"] = (no_crs, ["YJJBNT.shp", "--crs"])
+    undefined = tmp / "undefined.gpkg"  # srs_id 0: GeoPackage's undefined geographic SRS, a CRS of no datum
+    _frame([(rect(0, 0, 1, 1), {"A": "x"})], EPSG).to_crs(4490).to_file(undefined, layer="STBHHX")
+    with sqlite3.connect(undefined) as db:
+        db.execute("UPDATE gpkg_geometry_columns SET srs_id = 0")
+    out["undefined_crs"] = (undefined, ["undefined.gpkg", "--crs"])
     latin = tmp / "latin"
     latin.mkdir()
     _frame([(rect(0, 0, 1, 1), {"BHQJB": "qqq"})], EPSG).to_file(latin / "SYSBHQ.shp")
@@ -383,7 +389,7 @@ def _bad_sources(tmp: Path) -> dict[str, tuple[Path, list[str]]]:
 @pytest.mark.parametrize(
     "case",
     [
-        "no_crs", "encoding", "field", "empty", "not_fitting", "value", "unrecognised",
+        "no_crs", "undefined_crs", "encoding", "field", "empty", "not_fitting", "value", "unrecognised",
         "dbf_cut", "dbf_cut_zipped", "dbf_header",
     ],
 )  # fmt: skip

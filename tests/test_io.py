@@ -4,6 +4,7 @@ round trips; hostile archives; and geometry hygiene."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import warnings
 import zipfile
 from pathlib import Path
@@ -316,6 +317,19 @@ def test_shapefile_without_prj_is_a_crs_error(tmp_path: Path) -> None:
     (tmp_path / "p.prj").unlink()
     with pytest.raises(CRSError, match=r"\.prj"):
         read_parcels(tmp_path / "p.shp")
+
+
+@pytest.mark.parametrize("srs_id", [0, -1])
+def test_a_geopackage_of_undefined_srs_is_a_crs_error(tmp_path: Path, srs_id: int) -> None:
+    """GeoPackage's srs_id 0 and -1 are its "undefined" geographic and Cartesian systems: GDAL gives them
+    as a CRS of unknown datum, which read as degrees would be reviewed as CGCS2000 without a word."""
+    path = tmp_path / "p.gpkg"
+    parcel_frame(rect(1, 1, 1.1, 1.1)).to_crs(4490).to_file(path, layer="p")
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE gpkg_geometry_columns SET srs_id = ?", (srs_id,))
+    with pytest.raises(CRSError, match="p.gpkg declares no CRS"):
+        read_parcels(path)
+    assert read_parcels(path, crs="EPSG:4490").crs == CRS.from_epsg(4490)  # named by the caller: used
 
 
 # --- geometry hygiene ---------------------------------------------------------------------------

@@ -280,14 +280,17 @@ def read_layer(
     import pyogrio
     import shapely
 
+    from geo.crs import undefined_crs
+
     suffix = Path(str(source)).suffix.lower()
     if suffix == ".parquet":
         return _read_geoparquet(Path(source))
     arrow = pyogrio.open_arrow(source, layer=layer, encoding=encoding, use_pyarrow=True, batch_size=READ_BATCH)
     with gdal_opened(arrow) as (meta, reader):
         attributes, geoms = _decoded(gdal_batches(reader), reader.schema, meta["geometry_name"] or "wkb_geometry")
+    declared = None if undefined_crs(meta["crs"]) else meta["crs"]
     frame = gpd.GeoDataFrame(
-        attributes, geometry=map_chunks(shapely.force_2d, geoms) if force_2d else geoms, crs=meta["crs"]
+        attributes, geometry=map_chunks(shapely.force_2d, geoms) if force_2d else geoms, crs=declared
     )
     geojson_without_crs = suffix in GEOJSON_SUFFIXES and not _geojson_declares_crs(Path(source))
     if default_crs is not None and (frame.crs is None or geojson_without_crs):

@@ -25,7 +25,7 @@ from pandas.api.types import is_scalar
 from pyproj import CRS
 from pyproj.exceptions import CRSError as ProjCRSError
 
-from geo.crs import proj_definition, zone_for_geometry
+from geo.crs import proj_definition, undefined_crs, zone_for_geometry
 from geo.errors import CRSError, FormatError, InputError, TooLargeError
 from geo.forked import gdal_call, gdal_gate
 from geo.io.archive import extract_zip
@@ -433,6 +433,8 @@ def _read_file(
         frame = _kml_attributes(frame)
         if frame.crs is None:
             frame = frame.set_crs(4326)  # KML is WGS84 by definition
+    if undefined_crs(frame.crs):
+        frame = frame.set_crs(None, allow_override=True)
     if frame.crs is not None:
         return _given_crs_unused(frame, crs, shown, shown)
     if crs is not None:
