@@ -276,6 +276,16 @@ def test_bad_uploads(client: TestClient, keys: dict[str, str], name: str, data: 
     assert_problem(_upload(client, keys, name, data), status)
 
 
+def test_an_upload_of_several_layers_names_them_rather_than_review_the_first(
+    client: TestClient, keys: dict[str, str], tmp_path: Path
+) -> None:
+    path = tmp_path / "报批.gpkg"
+    parcel_frame(rect(1.2, 1.2, 1.6, 1.6), id="A").to_file(path, layer="一期")
+    parcel_frame(rect(2.9, 0.1, 3.1, 0.3), id="B").to_file(path, layer="二期")  # on farmland: rejected
+    refused = assert_problem(_upload(client, keys, "报批.gpkg", path.read_bytes()), 422)
+    assert refused["message_en"].startswith("报批.gpkg: the GeoPackage holds 2 layers with geometry (一期, 二期)")
+
+
 def _sent_as(client: TestClient, keys: dict[str, str], filename: str, data: bytes) -> Any:
     """A multipart upload whose part names its file by exactly these bytes (UTF-8), as a client may: httpx
     would percent-encode control characters, and leave out an empty name."""

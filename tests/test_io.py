@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import pandas as pd
+import pyogrio
 import pytest
 import shapely
 from pyproj import CRS, Geod
@@ -30,7 +32,7 @@ from geo.io import (
     write_parcels,
 )
 from geo.io.archive import check_zip
-from geo.io.parcels import user_crs
+from geo.io.parcels import ReadLimits, user_crs
 from geo.review import review
 
 DATA = Path(__file__).parent / "data"
@@ -327,9 +329,46 @@ def test_a_geopackage_of_undefined_srs_is_a_crs_error(tmp_path: Path, srs_id: in
     parcel_frame(rect(1, 1, 1.1, 1.1)).to_crs(4490).to_file(path, layer="p")
     with sqlite3.connect(path) as db:
         db.execute("UPDATE gpkg_geometry_columns SET srs_id = ?", (srs_id,))
-    with pytest.raises(CRSError, match="p.gpkg declares no CRS"):
+    with pytest.raises(CRSError, match=r"p\.gpkg declares no CRS"):
         read_parcels(path)
     assert read_parcels(path, crs="EPSG:4490").crs == CRS.from_epsg(4490)  # named by the caller: used
+
+
+def _placemark(name: str, x: float) -> str:
+    ring = " ".join(f"{a:.3f},{b:.3f}" for a, b in [(x, 35.4), (x + 0.001, 35.4), (x + 0.001, 35.401), (x, 35.4)])
+    return (
+        f"<Placemark><name>{name}</name><Polygon><outerBoundaryIs><LinearRing><coordinates>{ring}"
+        "</coordinates></LinearRing></outerBoundaryIs></Polygon></Placemark>"
+    )
+
+
+def test_every_folder_of_a_kml_is_read(tmp_path: Path) -> None:
+    """GDAL reads each KML folder, nested ones too, as a layer: the first alone dropped the rest (D03 on
+    farmland was once missing from a 201 so). A planner's folders are one set of parcels."""
+    path = tmp_path / "folders.kml"
+    path.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
+        f"{_placemark('R0', 116.60)}<Folder><name>A</name>{_placemark('A1', 116.61)}</Folder>"
+        f"<Folder><name>B</name><Folder><name>B-inner</name>{_placemark('B1', 116.62)}</Folder>"
+        f"{_placemark('B2', 116.63)}</Folder><Folder><name>empty</name></Folder></Document></kml>",
+        encoding="utf-8",
+    )
+    assert sorted(read_parcels(path)["name"]) == ["A1", "B1", "B2", "R0"]
+    with pytest.raises(TooLargeError, match="more than 3 parcels"):  # the limit counts over all folders
+        read_parcels(path, limits=ReadLimits(max_bytes=10**7, max_parcels=3, max_vertices=10**6))
+
+
+def test_a_geopackage_of_several_layers_is_read_by_the_one_named(tmp_path: Path) -> None:
+    path = tmp_path / "p.gpkg"
+    parcel_frame(rect(1, 1, 1.1, 1.1), id="S1").to_file(path, layer="a")
+    parcel_frame(rect(2, 1, 2.1, 1.1), id="S2").to_file(path, layer="b")
+    with pytest.raises(FormatError, match=r"p\.gpkg: the GeoPackage holds 2 layers with geometry \(a, b\)"):
+        read_parcels(path)
+    assert list(read_parcels(path, layer="b")["id"]) == ["S2"]
+    tables = tmp_path / "q.gpkg"  # one layer with geometry beside an attribute table: that layer
+    parcel_frame(rect(1, 1, 1.1, 1.1), id="S1").to_file(tables, layer="a")
+    pyogrio.write_dataframe(pd.DataFrame({"k": [1]}), tables, layer="attrs")
+    assert list(read_parcels(tables)["id"]) == ["S1"]
 
 
 # --- geometry hygiene ---------------------------------------------------------------------------

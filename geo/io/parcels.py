@@ -514,33 +514,64 @@ def _undeclared_gbk(frame: gpd.GeoDataFrame, shown: str) -> gpd.GeoDataFrame:
 
 
 def _read_gdal(path: Path, *, layer: str | None, limits: ReadLimits | None, entity_factor: int = 1) -> gpd.GeoDataFrame:
-    """Read with pyogrio; under ``limits``, in chunks of features, counting vertices as it goes."""
+    """Read with pyogrio every layer the parcels are in (``_parcel_layers``); under ``limits``, in chunks of
+    features, counting features and vertices over all of them as it goes."""
+    layers = _parcel_layers(path, layer)
     if limits is None:
-        return _read_layer(path, layer)
+        return _joined([_read_layer(path, name) for name in layers])
     max_features = limits.max_parcels * entity_factor
     with gdal_gate.inside():
-        declared = pyogrio.read_info(path, layer=layer).get("features", -1)
-    if declared is not None and declared > max_features:
+        declared = sum(pyogrio.read_info(path, layer=name).get("features", -1) or 0 for name in layers)
+    if declared > max_features:
         limits.parcels(declared // entity_factor + 1)
     chunks: list[gpd.GeoDataFrame] = []
     read = vertices = 0
-    while True:
-        chunk = _read_layer(path, layer, skip_features=read, max_features=CHUNK_FEATURES)
-        if len(chunk) == 0:
-            break
-        read += len(chunk)
-        if read > max_features:
-            limits.parcels(read // entity_factor + 1)
-        vertices += int(shapely.get_num_coordinates(chunk.geometry.values).sum())
-        limits.vertices(vertices)
-        chunks.append(chunk)
-        if len(chunk) < CHUNK_FEATURES:
-            break
-    if not chunks:
-        return _read_layer(path, layer, max_features=0)
-    if len(chunks) == 1:
-        return chunks[0]
-    return gpd.GeoDataFrame(pd.concat(chunks, ignore_index=True), crs=chunks[0].crs)
+    for name in layers:
+        done = 0
+        while True:
+            chunk = _read_layer(path, name, skip_features=done, max_features=CHUNK_FEATURES)
+            done += len(chunk)
+            read += len(chunk)
+            if read > max_features:
+                limits.parcels(read // entity_factor + 1)
+            vertices += int(shapely.get_num_coordinates(chunk.geometry.values).sum())
+            limits.vertices(vertices)
+            if len(chunk):
+                chunks.append(chunk)
+            if len(chunk) < CHUNK_FEATURES:
+                break
+    return _joined(chunks) if chunks else _read_layer(path, layers[0], max_features=0)
+
+
+def _joined(frames: list[gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
+    if len(frames) == 1:
+        return frames[0]
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
+
+
+def _parcel_layers(path: Path, layer: str | None) -> list[str | None]:
+    """The layers holding the parcels: the one named; else the file's only layer; every folder of a KML
+    (GDAL reads each folder, nested ones too, as a layer: a planner's folders are one set of parcels); the
+    one layer with geometry of a GeoPackage, whose other layers are attribute tables. A GeoPackage of
+    several geometry layers is refused, naming them: its first alone was once reviewed without a word."""
+    if layer is not None or path.suffix.lower() not in (".gpkg", ".kml"):
+        return [layer]
+    with gdal_gate.inside():
+        listed = [(str(name), kind) for name, kind in pyogrio.list_layers(path)]
+    if len(listed) <= 1:
+        return [None]
+    if path.suffix.lower() == ".kml":
+        return [name for name, _ in listed]
+    spatial = [name for name, kind in listed if kind is not None]
+    if len(spatial) == 1:
+        return spatial
+    names = ", ".join(spatial[:10]) + (" …" if len(spatial) > 10 else "")
+    raise FormatError(
+        f"the GeoPackage holds {len(spatial)} layers with geometry ({names}): name the one with the parcels "
+        "(--layer NAME), or send a GeoPackage of that layer alone",
+        f"GeoPackage 中有 {len(spatial)} 个含几何的图层（{names}）：请指定地块所在图层（--layer 图层名），"
+        "或只上传含该图层的 GeoPackage",
+    )
 
 
 @gdal_call
