@@ -10,11 +10,12 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import event
 
 from api import docs, errors
+from api.deps import query_given_once
 from api.keys import ensure_schema, import_keys_file
 from api.limits import BodySizeLimit, HostGuard, SecurityHeaders
 from api.render_cache import RenderCache
@@ -131,7 +132,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         (consult.router, (404, 408, 409, 413)),
         (admin.router, (404, 408, 409, 413)),
     ):
-        app.include_router(router, prefix=API_PREFIX, responses=errors.problem_responses(*sorted({*anyone, *own})))
+        app.include_router(
+            router,
+            prefix=API_PREFIX,
+            responses=errors.problem_responses(*sorted({*anyone, *own})),
+            dependencies=[Depends(query_given_once)],
+        )
     app.include_router(pages.router)
     errors.document(app)
     app.mount("/static/app", StaticFiles(directory=STATIC_DIR), name="static")

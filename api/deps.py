@@ -208,3 +208,17 @@ def readable_review_id(
 
 
 ReadableReviewId = Annotated[str, Depends(readable_review_id)]
+
+
+def query_given_once(request: Request) -> None:
+    """Refuse a query parameter given more than once: Starlette keeps the last, so
+    ``?project_type=industrial&project_type=residential`` was reviewed as residential without a word. No
+    operation takes a list in its query string."""
+    seen: set[str] = set()
+    for key, _ in request.query_params.multi_items():
+        if key in seen:
+            raise InputError(
+                f"query parameter {key!r} is given more than once; give it once",
+                f"查询参数 {key!r} 出现了不止一次，请只给一次",
+            )
+        seen.add(key)

@@ -276,6 +276,16 @@ def test_bad_uploads(client: TestClient, keys: dict[str, str], name: str, data: 
     assert_problem(_upload(client, keys, name, data), status)
 
 
+def test_a_query_parameter_given_twice_is_refused(client: TestClient, keys: dict[str, str]) -> None:
+    """Starlette keeps the last of a repeated parameter: an industrial parcel was reviewed as residential."""
+    twice = "/api/v1/reviews?project_type=industrial&project_type=residential"
+    refused = assert_problem(client.post(twice, json=PASSING, headers=auth(keys)), 422)
+    assert refused["message_en"] == "query parameter 'project_type' is given more than once; give it once"
+    listed = assert_problem(client.get("/api/v1/quotas/journal?limit=1&limit=2", headers=auth(keys)), 422)
+    assert "'limit'" in listed["message_en"] and "不止一次" in listed["message_zh"]
+    assert client.post("/api/v1/reviews?project_type=industrial", json=PASSING, headers=auth(keys)).status_code == 201
+
+
 def test_an_upload_of_several_layers_names_them_rather_than_review_the_first(
     client: TestClient, keys: dict[str, str], tmp_path: Path
 ) -> None:

@@ -10,7 +10,7 @@ import re
 import tempfile
 import warnings
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -549,7 +549,7 @@ def _joined(frames: list[gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
 
 
-def _parcel_layers(path: Path, layer: str | None) -> list[str | None]:
+def _parcel_layers(path: Path, layer: str | None) -> Sequence[str | None]:
     """The layers holding the parcels: the one named; else the file's only layer; every folder of a KML
     (GDAL reads each folder, nested ones too, as a layer: a planner's folders are one set of parcels); the
     one layer with geometry of a GeoPackage, whose other layers are attribute tables. A GeoPackage of
