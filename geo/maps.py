@@ -273,7 +273,8 @@ def blueprint_map(
     shown = add_layers(fmap, blueprint, everything, simplify_deg=simplify_deg)
     folium.LayerControl(collapsed=True).add_to(fmap)
     _legend(fmap, shown, synthetic=blueprint.synthetic, base=True, statuses=False)
-    add_script(fmap, f"window.lantuDeclutter = {DECLUTTER_JS};")  # the viewer's result labels (viewer.js)
+    # the viewer's results (viewer.js) read like the result map: the same symbols and label placement
+    add_script(fmap, f"window.lantuSymbolsWhenSmall = {SYMBOLS_JS}; window.lantuDeclutter = {DECLUTTER_JS};")
     return fmap
 
 
@@ -527,29 +528,40 @@ def review_map(
     return fmap
 
 
+# a parcel's symbol shown only while its outline is smaller than SYMBOL_PX on screen (:func:`_symbols_when_small`;
+# the viewer's results too, ``lantuSymbolsWhenSmall``): a function of the map and [outline, symbol] pairs, run
+# on every zoom. A symbol shown carries the class DECLUTTER_JS keeps labels off; it returns what stops it.
+SYMBOLS_JS = (
+    """function (map, pairs) {
+  function update() {
+    pairs.forEach(function (p) {
+      var b = p[0].getBounds(), a = map.latLngToLayerPoint(b.getSouthWest());
+      var c = map.latLngToLayerPoint(b.getNorthEast()), small = Math.max(Math.abs(c.x - a.x), Math.abs(c.y - a.y)) < """
+    + str(SYMBOL_PX)
+    + """;
+      p[1].setStyle({opacity: small ? 1 : 0, fillOpacity: small ? 1 : 0});
+      if (p[1].getElement()) { p[1].getElement().classList.toggle('lantu-symbol-shown', small); }
+    });
+  }
+  map.on('zoomend', update); update();
+  return function () { map.off('zoomend', update); };
+}"""
+)
+
+
 def _symbols_when_small(fmap: folium.Map, pairs: list[tuple[str, str]]) -> None:
     """Show a parcel's symbol only while its outline is smaller than :data:`SYMBOL_PX` on screen (the
-    label stays); recomputed on every zoom."""
-    if not pairs:
-        return
-    name = fmap.get_name()
-    listed = ",".join(f"[{outline},{symbol}]" for outline, symbol in pairs)
-    add_script(
-        fmap,
-        f"(function (map, pairs) {{ function update() {{ pairs.forEach(function (p) {{"
-        "var b = p[0].getBounds(), a = map.latLngToLayerPoint(b.getSouthWest()),"
-        "c = map.latLngToLayerPoint(b.getNorthEast()); var small = Math.max(Math.abs(c.x - a.x), Math.abs(c.y - a.y))"
-        f" < {SYMBOL_PX}; p[1].setStyle({{opacity: small ? 1 : 0, fillOpacity: small ? 1 : 0}});"
-        "if (p[1]._path) { p[1]._path.classList.toggle('lantu-symbol-shown', small); } }); }"
-        f"map.on('zoomend', update); update(); }})({name}, [{listed}]);",
-    )
+    label stays): :data:`SYMBOLS_JS`."""
+    if pairs:
+        listed = ",".join(f"[{outline},{symbol}]" for outline, symbol in pairs)
+        add_script(fmap, f"({SYMBOLS_JS})({fmap.get_name()}, [{listed}]);")
 
 
 # the labels' placement (:func:`_declutter_labels`; the viewer's result labels too, ``lantuDeclutter``): a
-# function of the map and the labelled layers, the worse parcel first, each label placed about its tooltip's
-# anchor (a symbol's position, a polygon's centre). Sizes are read in one go and the places worked out on
-# them, so a zoom lays the page out once, not once a label and a place; each label is then put by its centre
-# (Leaflet's "center" direction: no margins). It returns what stops it (the viewer replaces its results).
+# function of the map and the labelled layers (a symbol, or a group holding one), the worse parcel first, each
+# label placed about its tooltip's anchor (the symbol's position). Sizes are read in one go and the places worked
+# out on them, so a zoom lays the page out once, not once a label and a place; each label is then put by its
+# centre (Leaflet's "center" direction: no margins). It returns what stops it (the viewer replaces its results).
 DECLUTTER_JS = """function (map, layers) {
   var GAP = 9, PAD = 1;  // px from the anchor (a symbol's centre) to its label's edge; room kept around each box
   function box(x, y, w, h) { return {left: x - PAD, top: y - PAD, right: x + w + PAD, bottom: y + h + PAD}; }
@@ -558,12 +570,14 @@ DECLUTTER_JS = """function (map, layers) {
   function place() {
     var on = layers.filter(tip), taken = [];
     // a symbol shown is in every other label's way; its box from its position (its path moves only at moveend)
-    on.forEach(function (l) {
-      var e = l.getElement && l.getElement();  // a group (a parcel's GeoJSON) has no element, nor a symbol
-      if (e && e.classList.contains('lantu-symbol-shown')) {
-        var p = map.latLngToContainerPoint(l.getLatLng()), r = l.getRadius() + l.options.weight / 2;
-        taken.push(box(p.x - r, p.y - r, 2 * r, 2 * r));
-      }
+    on.forEach(function (labelled) {
+      (labelled.getLayers ? labelled.getLayers() : [labelled]).forEach(function (l) {  // the viewer's: a group
+        var e = l.getElement && l.getElement();
+        if (e && e.classList.contains('lantu-symbol-shown')) {
+          var p = map.latLngToContainerPoint(l.getLatLng()), r = l.getRadius() + l.options.weight / 2;
+          taken.push(box(p.x - r, p.y - r, 2 * r, 2 * r));
+        }
+      });
     });
     var sizes = on.map(function (l) {
       var r = tip(l).getElement().getBoundingClientRect(); return [r.width, r.height];

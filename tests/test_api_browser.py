@@ -254,6 +254,11 @@ def _shown_labels(page: Any) -> tuple[list[dict[str, Any]], list[tuple[str, str]
     return shown, [(a["id"], b["id"]) for k, a in enumerate(shown) for b in shown[k + 1 :] if _overlap(a, b)]
 
 
+def _labels_on_symbols(page: Any, shown: list[dict[str, Any]]) -> list[tuple[str, dict[str, float]]]:
+    """The labels among ``shown`` that cover a symbol shown, with its box."""
+    return [(b["id"], s) for b in shown for s in page.evaluate(SYMBOLS) if _overlap(b, s)]
+
+
 def _hover_shows(page: Any, spot: dict[str, Any]) -> None:
     """The hidden label of :data:`HIDDEN_LABEL_SPOT` shows while the pointer is on its layer, not once it leaves."""
     page.mouse.move(spot["x"], spot["y"])
@@ -277,8 +282,7 @@ def test_demo_map_labels_do_not_overlap(demo_map: Path, browser: Any) -> None:
     page.screenshot(path=str(screenshot("demo-map-labels.png")))
     assert overlapping == []
     assert len(shown) >= 22, [b["id"] for b in shown]  # decluttered, not emptied: three in four at least
-    symbols = page.evaluate(SYMBOLS)
-    assert symbols and not [(b["id"], s) for b in shown for s in symbols if _overlap(b, s)]
+    assert page.evaluate(SYMBOLS) and _labels_on_symbols(page, shown) == []
     # a hidden label shows while the pointer is on its symbol (where no conflict piece lies over it)
     spot = page.evaluate(HIDDEN_LABEL_SPOT)
     if spot is not None:
@@ -310,6 +314,16 @@ COVERED_LABELS = """() => [...document.querySelectorAll('.lantu-label')].filter(
     return hit && !e.contains(hit) && !hit.closest('#lantu-panel, .leaflet-control'); }).map(e => e.textContent)"""
 
 
+def _review_demo_parcels(page: Any, demo_root: Path) -> None:
+    """The demo's 29 parcels uploaded to the viewer and reviewed, the map at rest at the zoom it fits them to."""
+    page.set_input_files("#lantu-file", str(demo_root / "parcels.geojson"))
+    page.evaluate("window.lantuLastReview = null")
+    page.click("#lantu-review")
+    page.wait_for_function("() => window.lantuLastReview !== null", timeout=60_000)
+    page.wait_for_function(MAP_IDLE)  # the result's fitBounds
+    page.wait_for_function(LABEL_COUNT, arg=29)  # the last result's labels fade out (200 ms)
+
+
 def test_viewer_labels_do_not_overlap(demo_blueprint_server: str, demo_root: Path, browser: Any) -> None:
     """The demo's 29 parcels uploaded to the viewer: at the zoom it fits to their labels piled on one another
     (15 pairs overlapped); now they are placed as on the result map (``lantuDeclutter``, the same function):
@@ -321,12 +335,7 @@ def test_viewer_labels_do_not_overlap(demo_blueprint_server: str, demo_root: Pat
     page.goto(demo_blueprint_server + "/")
     page.wait_for_selector("#lantu-panel")
     for _ in range(2):
-        page.set_input_files("#lantu-file", str(demo_root / "parcels.geojson"))
-        page.evaluate("window.lantuLastReview = null")
-        page.click("#lantu-review")
-        page.wait_for_function("() => window.lantuLastReview !== null", timeout=60_000)
-        page.wait_for_function(MAP_IDLE)  # the result's fitBounds
-        page.wait_for_function(LABEL_COUNT, arg=29)  # the last result's labels fade out (200 ms)
+        _review_demo_parcels(page, demo_root)
         shown, overlapping = _shown_labels(page)
         assert overlapping == []
         assert len(shown) >= 22, [b["id"] for b in shown]  # decluttered, not emptied: three in four at least
@@ -343,6 +352,79 @@ def test_viewer_labels_do_not_overlap(demo_blueprint_server: str, demo_root: Pat
     page.click("#lantu-clear")
     page.wait_for_function(LABEL_COUNT, arg=0)
     page.evaluate(f"void {MAP}.setZoom({MAP}.getZoom() - 1, {{animate: false}})")  # no placement left running
+    assert watched.errors == [] and watched.outside == []
+    context.close()
+
+
+# per parcel of the viewer's result: its id, whether its label and its symbol show, its outline's box and the
+# symbol's centre on screen (if drawn) and a point of it nothing covers (pieces lie above it), whether the pointer goes
+# through the symbol, whether the label is anchored on the symbol
+VIEWER_PARCELS = f"""() => {{ const map = {MAP}, c = map.getContainer().getBoundingClientRect(), out = [];
+    map.eachLayer(l => {{
+        const symbol = l instanceof L.FeatureGroup && l.getLayers().find(x => x instanceof L.CircleMarker);
+        if (!symbol || !l.getTooltip()) return;
+        const [sw, ne] = ['getSouthWest', 'getNorthEast'].map(f =>
+            map.latLngToContainerPoint(l.getLayers().find(x => x instanceof L.Polygon).getBounds()[f]()));
+        const e = symbol.getElement(), r = e.getBoundingClientRect(), x = r.x + r.width / 2, y = r.y + r.height / 2;
+        const label = l.getTooltip().getElement(), spot = [[0, 0], [0, 4], [0, -4], [4, 0], [-4, 0]]
+            .map(([dx, dy]) => ({{x: x + dx, y: y + dy}})).find(q => document.elementFromPoint(q.x, q.y) === e);
+        out.push({{id: label.textContent, label: getComputedStyle(label).visibility !== 'hidden',
+            symbol: e.classList.contains('lantu-symbol-shown'), through: getComputedStyle(e).pointerEvents === 'none',
+            drawn: r.width > 0, spot: spot || null,
+            left: c.x + sw.x, right: c.x + ne.x, top: c.y + ne.y, bottom: c.y + sw.y, x, y,
+            anchored: l.getTooltip().getLatLng().equals(symbol.getLatLng())}}); }});
+    return out; }}"""
+# whether the heading of a parcel's findings (``地块 <id>``) lies within the panel's visible part
+FINDINGS_IN_VIEW = """id => { const panel = document.getElementById('lantu-panel').getBoundingClientRect();
+    const b = [...document.querySelectorAll('#lantu-result p b')].find(b => b.textContent === '地块 ' + id);
+    const r = b.getBoundingClientRect(); return r.top >= panel.top && r.bottom <= panel.bottom; }"""
+
+
+def _symbols_where_small(page: Any) -> list[dict[str, Any]]:
+    """The viewer's result parcels, each symbol shown exactly while its parcel is under 14 px on screen and
+    then inside the parcel's box (hidden, it lets the pointer through to the parcel); every label anchored on
+    its symbol."""
+    parcels = page.evaluate(VIEWER_PARCELS)
+    assert len(parcels) == 29 and all(p["anchored"] for p in parcels)
+    for p in parcels:
+        assert p["symbol"] == (max(p["right"] - p["left"], p["bottom"] - p["top"]) < 14) != p["through"], p
+        if p["symbol"] and p["drawn"]:  # Leaflet draws nothing off the map
+            assert p["left"] - 0.5 <= p["x"] <= p["right"] + 0.5 and p["top"] - 0.5 <= p["y"] <= p["bottom"] + 0.5, p
+    return list(parcels)
+
+
+def test_viewer_draws_small_parcels_as_symbols(demo_blueprint_server: str, demo_root: Path, browser: Any) -> None:
+    """At the zoom the viewer fits the demo's 29 parcels to, most were a pixel or two wide, hard to see, hover or
+    click: each now has the result map's symbol (``lantuSymbolsWhenSmall``, the same function) while it is under
+    14 px, its label beside it; labels cover neither one another nor a symbol, the pointer on a symbol shows a
+    hidden label, a click brings its findings into the panel, and zoomed in the parcels drawn large lose theirs."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    watched = Watched(context, demo_blueprint_server)
+    page = watched.page
+    page.goto(demo_blueprint_server + "/")
+    page.wait_for_selector("#lantu-panel")
+    _review_demo_parcels(page, demo_root)
+    page.screenshot(path=str(screenshot("viewer-parcel-symbols.png")))
+    parcels = _symbols_where_small(page)
+    assert sum(p["symbol"] and p["drawn"] for p in parcels) >= 25, parcels  # most are dots at this zoom
+    shown, overlapping = _shown_labels(page)
+    assert overlapping == [] and _labels_on_symbols(page, shown) == []
+    hidden = [p for p in parcels if p["symbol"] and p["spot"] and not p["label"]]
+    assert hidden, parcels
+    _hover_shows(page, {"id": hidden[0]["id"], **hidden[0]["spot"]})
+    # a click on a symbol: the parcel's findings, out of the panel's view, scrolled into it
+    far = next(
+        p for p in reversed(parcels) if p["symbol"] and p["spot"] and not page.evaluate(FINDINGS_IN_VIEW, p["id"])
+    )
+    page.mouse.click(far["spot"]["x"], far["spot"]["y"])
+    assert page.evaluate(FINDINGS_IN_VIEW, far["id"])
+    # eight times closer the larger parcels are drawn as themselves, the smaller keep their symbols
+    page.evaluate(f"void {MAP}.setZoom({MAP}.getZoom() + 3, {{animate: false}})")
+    page.wait_for_function(MAP_IDLE)
+    parcels = _symbols_where_small(page)
+    assert 0 < sum(p["symbol"] for p in parcels) < 29, parcels
+    shown, overlapping = _shown_labels(page)
+    assert overlapping == [] and _labels_on_symbols(page, shown) == []
     assert watched.errors == [] and watched.outside == []
     context.close()
 

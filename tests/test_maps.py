@@ -10,7 +10,7 @@ import pytest
 from support import parcel_frame, rect
 
 from geo.blueprint import Blueprint
-from geo.maps import DECLUTTER_JS, blueprint_map, map_html, resolve_tiles, review_map
+from geo.maps import DECLUTTER_JS, SYMBOLS_JS, blueprint_map, map_html, resolve_tiles, review_map
 from geo.review import review
 
 BASE = "离线底图（县界、水系）"
@@ -74,9 +74,13 @@ def test_legend_swatches_have_the_fills_opacity(blueprint: Blueprint) -> None:
     assert {0.6, 0.25} <= fill  # the opacities the features are drawn with
 
 
-def test_one_label_placement_for_the_result_map_and_the_viewer(blueprint: Blueprint) -> None:
-    """The result map (a file that works offline) inlines the label placement; the viewer's page, built on
-    ``blueprint_map``, carries the same function as ``lantuDeclutter`` for its results (``viewer.js``)."""
+@pytest.mark.parametrize(("code", "name"), [(DECLUTTER_JS, "lantuDeclutter"), (SYMBOLS_JS, "lantuSymbolsWhenSmall")])
+def test_one_label_placement_and_symbols_for_the_result_map_and_the_viewer(
+    blueprint: Blueprint, code: str, name: str
+) -> None:
+    """The result map (a file that works offline) inlines the label placement and the symbols shown while a
+    parcel is small; the viewer's page, built on ``blueprint_map``, carries the same functions for its results
+    (``viewer.js``)."""
     result = review(parcel_frame(rect(2.9, 0.1, 3.1, 0.3), id="B"), blueprint)
-    assert f"({DECLUTTER_JS})(" in map_html(review_map(result, blueprint))
-    assert f"window.lantuDeclutter = {DECLUTTER_JS};" in map_html(blueprint_map(blueprint))
+    assert f"({code})(" in map_html(review_map(result, blueprint))
+    assert f"window.{name} = {code};" in map_html(blueprint_map(blueprint))

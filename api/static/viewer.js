@@ -18,7 +18,7 @@
     });
   };
   var drawing = false, points = [], sketch = null, parcel = null, resultLayer = null, file = null;
-  var undeclutter = null;  // stops the last result's label placement (geo.maps.DECLUTTER_JS)
+  var stopResult = null;  // stops the last result's symbols and label placement (geo.maps SYMBOLS_JS, DECLUTTER_JS)
   // the result drawn as SVG, one renderer a pane: a canvas per pane would take every pointer event over the
   // whole map, so a parcel under a pane of pieces would never see the pointer that shows its hidden label
   var svgRenderers = {};
@@ -101,7 +101,7 @@
   }
   function clearAll() {
     [sketch, parcel, resultLayer].forEach(function (l) { if (l) { map.removeLayer(l); } });
-    if (undeclutter) { undeclutter(); undeclutter = null; }
+    if (stopResult) { stopResult(); stopResult = null; }
     sketch = parcel = resultLayer = null; points = []; file = null; drawing = false; showSnap(null);
     $("lantu-file").value = ""; $("lantu-result").innerHTML = ""; $("lantu-measure").textContent = "";
     $("lantu-finish").disabled = true; $("lantu-review").disabled = true;
@@ -197,26 +197,62 @@
       show(res.body);
     }).catch(function (err) { status("请求失败 / request failed: " + err); });
   };
+  // A point inside a parcel for its symbol (the API sends none; the result map takes shapely's point on
+  // surface): the middle of the widest run across a part at a height between its vertices' nearest its
+  // box's middle (so the line meets no vertex), the widest over all parts. Not the centroid: it can fall
+  // outside a concave parcel.
+  function interiorPoint(geometry) {
+    var parts = geometry.type === "Polygon" ? [geometry.coordinates] : geometry.coordinates, best = null;
+    parts.forEach(function (rings) {
+      var ys = [], xs = [], lo = Infinity, hi = -Infinity;
+      rings.forEach(function (ring) { ring.forEach(function (c) { ys.push(c[1]); lo = Math.min(lo, c[1]); hi = Math.max(hi, c[1]); }); });
+      var mid = (lo + hi) / 2;
+      ys.forEach(function (v) { if (v <= mid && v > lo) { lo = v; } if (v > mid && v < hi) { hi = v; } });
+      var y = (lo + hi) / 2;
+      rings.forEach(function (ring) {
+        for (var i = 0; i + 1 < ring.length; i++) {
+          var a = ring[i], b = ring[i + 1];
+          if ((a[1] < y) !== (b[1] < y)) { xs.push(a[0] + (y - a[1]) * (b[0] - a[0]) / (b[1] - a[1])); }
+        }
+      });
+      xs.sort(function (u, v) { return u - v; });
+      for (var k = 0; k + 1 < xs.length; k += 2) {
+        if (!best || xs[k + 1] - xs[k] > best.width) { best = {width: xs[k + 1] - xs[k], at: [y, (xs[k] + xs[k + 1]) / 2]}; }
+      }
+    });
+    var corner = parts[0][0][0];
+    return best ? best.at : [corner[1], corner[0]];  // a parcel of no area: its first corner
+  }
   function show(result) {
     if (resultLayer) { map.removeLayer(resultLayer); }
-    if (undeclutter) { undeclutter(); }
+    if (stopResult) { stopResult(); }
     resultLayer = L.featureGroup().addTo(map);
-    var pieces = [], labelled = [], html = "";
-    result.parcels.forEach(function (p) {
-      var verdictStatus = VERDICT_STATUS[p.verdict] || "missing_layer";
-      // a parcel's group: its outline (one polygon: the label's anchor is its centre) and, added below, its
-      // pieces, so the pointer on any of them shows the label hidden for want of room
+    var pieces = [], labelled = [], symbols = [], html = "";
+    result.parcels.forEach(function (p, n) {
+      var verdictStatus = VERDICT_STATUS[p.verdict] || "missing_layer", colour = COLOURS[verdictStatus];
       var outline = L.GeoJSON.geometryToLayer(p.geometry, {pane: "lantu-parcels", renderer: svg("lantu-parcels"),
-        color: COLOURS[verdictStatus], weight: 3, fillOpacity: 0.05});
-      var group = L.featureGroup([outline])
-        .bindTooltip(esc(p.id), {permanent: true, direction: "center", className: "lantu-label"}).addTo(resultLayer);
+        color: colour, weight: 3, fillOpacity: 0.05});
+      // the result map's symbol, shown while the parcel is a dot on screen; a click on it opens the parcel's
+      // findings in the panel (while drawing, it is a corner like anywhere else)
+      var symbol = L.circleMarker(interiorPoint(p.geometry), {pane: "lantu-parcels", renderer: svg("lantu-parcels"),
+        radius: 6, color: colour, weight: 2, fillColor: "#ffffff", fillOpacity: 1, className: "lantu-symbol"});
+      symbol.on("click", function (e) {
+        if (drawing) { map.fire("click", e); } else { $("lantu-parcel-" + n).scrollIntoView({block: "start"}); }
+      });
+      symbols.push([outline, symbol]);
+      // a parcel's group: its outline, its symbol (drawn over it) and, added below, its pieces, so the pointer on
+      // any of them shows the label hidden for want of room; the label anchored on the symbol, as on the result map
+      var group = L.featureGroup([outline, symbol])
+        .bindTooltip(esc(p.id), {permanent: true, direction: "center", className: "lantu-label"}).addTo(resultLayer)
+        .openTooltip(symbol.getLatLng());
       labelled.push({severity: SEVERITY[verdictStatus] || 0, layer: group});
       p.items.forEach(function (item) {
         item.details.forEach(function (d) {
           if (d.geometry && d.status !== "pass") { pieces.push({item: item, d: d, parcel: group}); }
         });
       });
-      html += "<p><b>地块 " + esc(p.id) + "</b>：<span class='st-" + verdictStatus + "'>" + esc(VERDICT_ZH[p.verdict] || p.verdict)
+      html += "<p id='lantu-parcel-" + n + "'><b>地块 " + esc(p.id) + "</b>：<span class='st-" + verdictStatus + "'>"
+        + esc(VERDICT_ZH[p.verdict] || p.verdict)
         + "</span>，" + p.area_m2.toFixed(1) + " m² / " + p.area_ha.toFixed(4) + " 公顷 / "
         + p.area_mu.toFixed(2) + " 亩（" + esc(p.crs_used) + "）</p>"
         + "<table><thead><tr><th>审查项</th><th class='st'>结果</th><th class='msg'>说明</th></tr></thead><tbody>";
@@ -240,10 +276,13 @@
       + "<a id='lantu-open-pdf' href='" + base + "/report.pdf' target='_blank' rel='noopener'>PDF</a></p>";
     $("lantu-result").innerHTML = html;
     map.fitBounds(resultLayer.getBounds(), {maxZoom: 16});
-    // the result map's labels: none covers another, the worse verdict placed first (a stable sort), one
-    // without room hidden until a zoom where it fits and shown while the pointer is on its parcel
+    // the result map's symbols and labels, the symbols first (a label keeps off a symbol shown): no label covers
+    // another, the worse verdict placed first (a stable sort), one without room hidden until a zoom where it
+    // fits and shown while the pointer is on its parcel
+    var stopSymbols = window.lantuSymbolsWhenSmall(map, symbols);
     labelled.sort(function (a, b) { return b.severity - a.severity; });
-    undeclutter = window.lantuDeclutter(map, labelled.map(function (x) { return x.layer; }));
+    var stopLabels = window.lantuDeclutter(map, labelled.map(function (x) { return x.layer; }));
+    stopResult = function () { stopSymbols(); stopLabels(); };
     window.lantuLastReview = result;
     status("审查完成 / reviewed: " + result.review_id);
   }
