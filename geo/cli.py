@@ -29,7 +29,7 @@ from geo.errors import InputError, LantuError
 from geo.geometry import check_size
 from geo.io import read_parcels, write_parcels
 from geo.io.blueprint import MANIFEST, check_replaceable
-from geo.io.files import WholeFiles, a_folder, whole_files
+from geo.io.files import WholeFiles, input_file, output_file, whole_files, write_failed
 from geo.io.results import Chunks, write_pieces, write_result_csv, write_result_geojson, write_result_json
 from geo.io.summary import summary_path, write_summary
 from geo.papers import DocumentNumber, Issuer
@@ -244,7 +244,9 @@ def review_cmd(
                     warn(warning)
                 with (
                     closing(batch.chunks),
-                    files.writing(pieces_out, suffix=".part.gpkg") if pieces_out else nullcontext() as pieces_file,
+                    files.writing(pieces_out, suffix=".part.gpkg", option="--pieces-out")
+                    if pieces_out
+                    else nullcontext() as pieces_file,
                 ):
                     seen = _Passing(batch.chunks, pieces_file, keep=pieces)
                     if fmt in STREAMED and summary is None:  # written parcel by parcel as they are reviewed
@@ -253,7 +255,7 @@ def review_cmd(
                     else:  # held whole for what needs every parcel at once: a summary, a paper, a map
                         result = batch.header.model_copy(update={"parcels": [p for chunk in seen for p in chunk]})
                 if summary is not None and result is not None:
-                    with files.writing(summary, suffix=f".part{summary.suffix}") as part:
+                    with files.writing(summary, suffix=f".part{summary.suffix}", option="--summary") as part:
                         write_summary(result, part)
                 if result is not None:
                     content = render(result, fmt, blueprint=bp, issuer=cli_context(ctx).issuer, data_dir=data_dir)
@@ -283,14 +285,17 @@ def review_cmd(
 
 def _distinct_files(named: dict[str, Path | None]) -> None:
     """Refuse a command whose input and outputs name one file twice (``-o`` over the parcels, the result
-    over the pieces file): one write would destroy the other; and a folder named as a file, before a
-    batch is reviewed for nothing."""
+    over the pieces file): one write would destroy the other; and, before a batch is reviewed for nothing,
+    PARCELS that is no regular file (``input_file``) and an output that cannot be written (``output_file``:
+    a folder, a folder of its path missing or read-only)."""
     seen: dict[str, str] = {}
     for option, path in named.items():
         if path is None:
             continue
-        if option != "PARCELS" and path.is_dir():
-            raise a_folder(f"{option} {path}")
+        if option == "PARCELS":
+            input_file(path, option)
+        else:
+            output_file(path, option)
         other = seen.setdefault(os.path.realpath(path), option)
         if other != option:
             raise InputError(
@@ -380,7 +385,7 @@ def _written(
         write(buffer)
         return buffer.getvalue()
     with (
-        files.writing(output) as part,
+        files.writing(output, option="--output") as part,
         open(part, "wb") if binary else open(part, "w", encoding="utf-8", newline="") as out,
     ):
         write(out)
@@ -463,7 +468,10 @@ def convert_cmd(
         _distinct_files({"PARCELS": source, "TARGET": target})  # a failed write would take the source with it
         frame = read_parcels(source, layer=layer, crs=crs, line_buffer=line_buffer)
         check_coordinates(frame)
-        write_parcels(frame, target, encoding=encoding.value, producer=cli_context(ctx).coordinate_producer)
+        # written in place, not through ``whole_files``: a part file's name would name the GeoPackage's layer
+        # and the shapefile inside a .zip
+        with write_failed(target):
+            write_parcels(frame, target, encoding=encoding.value, producer=cli_context(ctx).coordinate_producer)
     except LantuError as exc:
         fail(exc)
     for warning in frame.attrs.get("warnings", []):

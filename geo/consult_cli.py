@@ -18,6 +18,7 @@ from rich.console import Console
 from geo.cli_context import AsOfOption, Output, ProjectId, TableFormat, actor_option, cli_context, judged_on
 from geo.consult import Consultations, Webhook
 from geo.errors import InputError
+from geo.io.files import input_file, output_file, write_whole
 from geo.io.quota import read_review_result
 from geo.io.tables import write_table
 from geo.quota_cli import DEFAULT_ACTOR, attempt, database
@@ -82,7 +83,11 @@ def start(
 ) -> None:
     """在线发起会商: one task per concerned department, with its items, drafted paragraph and due date."""
     consult = _consultations(ctx)
-    tasks = attempt(lambda: consult.start(project_id, read_review_result(review_json), due_days=due_days, actor=actor))
+    tasks = attempt(
+        lambda: consult.start(
+            project_id, read_review_result(input_file(review_json, "REVIEW_JSON")), due_days=due_days, actor=actor
+        )
+    )
     _deliver(consult)
     write_table(_flat(tasks, "table"), "table", sys.stdout, title=f"{project_id} 业务协同", columns=TASK_COLUMNS[:5])
     err.print(
@@ -224,13 +229,15 @@ def opinion(
 ) -> None:
     """预审意见: the consolidated opinion with its document number (Markdown or JSON)."""
     attempt(lambda: _opinion_format(fmt))
+    if output is not None:
+        attempt(lambda: output_file(output, "--output"))
     consult = _consultations(ctx)
     found = attempt(lambda: consult.opinion(project_id))
     text = found["text"] if fmt == "markdown" else json.dumps(found["opinion"], ensure_ascii=False, indent=2)
     if output is None:
         sys.stdout.write(text + "\n")
     else:
-        output.write_text(text + "\n", encoding="utf-8")
+        attempt(lambda: write_whole(output, text + "\n"))
         err.print(f"预审意见 {found['doc_number']} → {output}", markup=False, highlight=False)
 
 

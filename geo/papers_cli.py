@@ -14,6 +14,7 @@ from geo.blueprint import Blueprint, load_blueprint
 from geo.cli_context import Output, cli_context, fail
 from geo.errors import LantuError
 from geo.io import read_review_result
+from geo.io.files import input_file, output_file, write_whole
 from geo.papers import document_number
 from geo.quota_cli import database
 
@@ -63,7 +64,9 @@ def papers_cmd(
         fail(needs_output(target))
     context = cli_context(ctx)
     try:
-        result = read_review_result(result_json)
+        if output is not None:
+            output_file(output, "--output")  # before the papers are laid out for nothing
+        result = read_review_result(input_file(result_json, "RESULT_JSON"))
         bp: Blueprint | None = load_blueprint(blueprint) if blueprint is not None else None
         issued = document_number(database(ctx), result.review_id, context.issuer) if number else None
         content = render(result, target, blueprint=bp, issuer=context.issuer, data_dir=context.data_dir, number=issued)
@@ -73,6 +76,8 @@ def papers_cmd(
     if output is None:
         sys.stdout.write(data.decode("utf-8") + "\n")
         return
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_bytes(data)
+    try:
+        write_whole(output, data)
+    except LantuError as exc:
+        fail(exc)
     say(f"已生成 {len(result.parcels)} 个地块的文书 / papers of {len(result.parcels)} parcel(s) → {output}")

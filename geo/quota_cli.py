@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, TextIO, TypeVar
 
 import typer
 from rich.console import Console
@@ -34,6 +34,7 @@ from geo.cli_context import (
 )
 from geo.crs import Area
 from geo.errors import BlueprintError, InputError, LantuError
+from geo.io.files import input_file, output_file, whole_files, write_whole
 from geo.io.quota import labelled, read_demands, read_quota_plan, read_review_result, report_xlsx
 from geo.io.tables import Row, table_format
 from geo.quota import PLAN_YEARS, Ledger, allocate, county_summary
@@ -191,7 +192,10 @@ def issue(
     The shares are ledger.yaml's pooling (30 % of land_new and of each pollutant); LANTU_POOLING_SHARE sets
     land_new's."""
     ledger = _ledger(ctx)
-    _done("已下达 / issued", lambda: ledger.issue(year, read_quota_plan(csv_file), actor=actor, reason=reason))
+    _done(
+        "已下达 / issued",
+        lambda: ledger.issue(year, read_quota_plan(input_file(csv_file, "--csv")), actor=actor, reason=reason),
+    )
 
 
 @app.command("reserve")
@@ -221,7 +225,7 @@ def reserve(
     ledger = _ledger(ctx)
 
     def act() -> int:
-        result = read_review_result(review_json)
+        result = read_review_result(input_file(review_json, "REVIEW_JSON"))
         return ledger.reserve(
             result,
             year=year,
@@ -407,13 +411,15 @@ def report(
     亩 beside m²), and what the county's projects hold; energy and pollutants in their own unit. xlsx needs
     --output."""
     ledger = _ledger(ctx)
+    if output is not None:
+        attempt(lambda: output_file(output, "--output"))  # before the report is made
     if fmt == "xlsx":
         if output is None:
             fail(InputError("--format xlsx needs --output FILE", "xlsx 格式须用 --output 指定文件"))
         data = attempt(
             lambda: report_xlsx(ledger_report(ledger.engine, year), REPORT_LABELS, title=f"{year}年指标台账")
         )
-        output.write_bytes(data)
+        attempt(lambda: write_whole(output, data))
         err.print(f"report → {output}", highlight=False)
         return
     kind = attempt(lambda: table_format(fmt))
@@ -421,21 +427,24 @@ def report(
     labels = REPORT_LABELS
     if kind == "table":  # each amount in its unit, an area in m², 公顷 and 亩 as every lantu text writes them
         rows, labels = [REPORT_TABLE.texts(r) for r in rows], dict(REPORT_TABLE.labels)
-    target = output.open("w", encoding="utf-8-sig", newline="") if output is not None else sys.stdout
+    columns = None if kind == "json" else list(labels.values())
+    title = f"{year}年指标台账"
+
+    def show(target: TextIO) -> None:  # 16 columns: a terminal table as wide as the sheet, never squeezed
+        show_table(labelled(rows, labels, kind), kind, target, layout=layout, title=title, columns=columns, width=300)
+
+    if output is None:
+        show(sys.stdout)
+        return
     try:
-        columns = None if kind == "json" else list(labels.values())
-        show_table(  # 16 columns: a terminal table as wide as the sheet, never squeezed into unreadable wraps
-            labelled(rows, labels, kind),
-            kind,
-            target,
-            layout=layout,
-            title=f"{year}年指标台账",
-            columns=columns,
-            width=300,
-        )
-    finally:
-        if output is not None:
-            target.close()
+        with (
+            whole_files() as files,
+            files.writing(output, option="--output") as part,
+            open(part, "w", encoding="utf-8-sig", newline="") as target,
+        ):
+            show(target)
+    except LantuError as exc:
+        fail(exc)
 
 
 @app.command("transfer")
@@ -572,7 +581,7 @@ def allocate_cmd(
     A project the remaining quota no longer covers is reported, not partly served."""
     ledger = _ledger(ctx)
     attempt(lambda: table_format(fmt))
-    demands = attempt(lambda: read_demands(demands_yaml))
+    demands = attempt(lambda: read_demands(input_file(demands_yaml, "DEMANDS_YAML")))
     _show(
         lambda: [a.row() for a in allocate(ledger, demands, year=year, actor=actor, source=source)],
         fmt,
@@ -591,12 +600,14 @@ def map_cmd(
     """指标地图: counties coloured by their remaining land_new (m², 亩) of --year, with the share used."""
     from geo.maps import map_html, quota_map
 
+    attempt(lambda: output_file(output, "--output"))
     ledger = _ledger(ctx)
     bp = attempt(lambda: load_blueprint(blueprint))
     county = bp.vector("county")
     if county is None:
         fail(BlueprintError("the blueprint has no county layer", "蓝图没有县级行政区图层"))
-    output.write_text(map_html(quota_map(county.frame, county_summary(ledger, year), year=year)), encoding="utf-8")
+    page = map_html(quota_map(county.frame, county_summary(ledger, year), year=year))
+    attempt(lambda: write_whole(output, page))
     err.print(f"指标地图 / quota map → {output}", markup=False, highlight=False)
 
 

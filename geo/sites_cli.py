@@ -17,6 +17,7 @@ from geo.cli_context import PROJECT_TYPE, GivenCRS, Output, cli_context, fail
 from geo.compare import change_check_html, compare_boundaries
 from geo.errors import LantuError
 from geo.io import read_parcels
+from geo.io.files import input_file, output_file, write_whole
 from geo.review import load_profile
 from geo.sites import find_sites, sites_geojson
 
@@ -36,8 +37,10 @@ def _write(text: str, output: Path | None) -> None:
     if output is None:
         sys.stdout.write(text + "\n")
         return
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(text, encoding="utf-8")
+    try:
+        write_whole(output, text)
+    except LantuError as exc:
+        fail(exc)
 
 
 @app.command("find-sites")
@@ -81,8 +84,10 @@ def find_sites_cmd(
     if investment_wan is not None:
         project["investment_wan"] = investment_wan
     try:
+        if output is not None:
+            output_file(output, "--output")  # before the search, not after it
         bp = load_blueprint(blueprint)
-        area = read_parcels(within) if within else None
+        area = read_parcels(input_file(within, "--within")) if within else None
         prof = load_profile(profile, data_dir=cli_context(ctx).data_dir)
         with Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err, transient=True
@@ -139,10 +144,12 @@ def compare_cmd(
 ) -> None:
     """预审变更比对: a 报批 boundary against its 预审 one: areas (m², 公顷, 亩), change, overlap, 聊城 conclusion."""
     try:
+        if output is not None:
+            output_file(output, "--output")
         bp = load_blueprint(blueprint) if blueprint else None
         check = compare_boundaries(
-            read_parcels(prereview, crs=crs),
-            read_parcels(new, crs=crs),
+            read_parcels(input_file(prereview, "PREREVIEW"), crs=crs),
+            read_parcels(input_file(new, "NEW"), crs=crs),
             blueprint=bp,
             profile=load_profile(profile, data_dir=cli_context(ctx).data_dir),
             project={"project_type": project_type} if project_type else None,

@@ -488,3 +488,97 @@ def test_result_pieces_and_summary_change_together_or_not_at_all(
     assert done.exit_code == 0, done.output
     assert all(path.read_bytes() != content for path, content in earlier.items())
     assert json.loads(out.read_text(encoding="utf-8"))["parcels"] and gpd.read_file(gpkg, layer="pieces").shape[0]
+
+
+def _refused(result: Any, *needles: str) -> None:
+    """Exit 2 with one line naming the reason in both languages, never a traceback."""
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and (result.exception is None or isinstance(result.exception, SystemExit))
+    for needle in needles:
+        assert needle in result.output, result.output
+
+
+def _unwritable(tmp_path: Path) -> list[tuple[str, Path, tuple[str, ...]]]:
+    """The outputs every command refuses (what, the path, what the refusal says): a folder; a file under a folder
+    that does not exist (never made: the rule of every command); a file under a file."""
+    folder = tmp_path / "folder"
+    folder.mkdir(exist_ok=True)
+    (tmp_path / "somefile.txt").write_text("a file", encoding="utf-8")
+    missing = tmp_path / "missing"
+    return [
+        ("folder", folder, (f"{folder} is a folder: name a file", "是文件夹，请指定文件")),
+        ("missing", missing / "x.json", (f"the folder {missing} does not exist", f"文件夹 {missing} 不存在")),
+        ("under a file", tmp_path / "somefile.txt" / "x.csv", ("a file stands where a folder", "somefile.txt")),
+    ]
+
+
+def test_review_and_convert_refuse_an_output_they_cannot_write(parcels_file: Path, blueprint_dir: Path) -> None:
+    tmp_path = parcels_file.parent
+    review = ["review", str(parcels_file), "-b", str(blueprint_dir)]
+    for _what, path, needles in _unwritable(tmp_path):
+        for option in ("-o", "--pieces-out", "--summary"):
+            extra = [] if option == "-o" else ["-o", str(tmp_path / "r.json")]
+            _refused(runner.invoke(app, [*review, *extra, option, str(path)]), *needles)
+        _refused(runner.invoke(app, ["convert", str(parcels_file), str(path)]), *needles)
+    assert not (tmp_path / "missing").exists() and not (tmp_path / "r.json").exists()
+    assert not [p for p in tmp_path.rglob("*") if ".part" in p.name]
+
+
+def test_find_sites_compare_and_consult_opinion_refuse_an_output_they_cannot_write(
+    parcels_file: Path, blueprint_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LANTU_DATABASE_URL", f"sqlite:///{tmp_path / 'l.db'}")
+    commands = [
+        ["find-sites", "--area-mu", "5", "-b", str(blueprint_dir), "-n", "1"],
+        ["compare", str(parcels_file), str(parcels_file)],
+        ["consult", "opinion", "XM-1"],  # refused before the opinion is looked up
+    ]
+    for _what, path, needles in _unwritable(tmp_path):
+        for args in commands:
+            _refused(runner.invoke(app, [*args, "-o", str(path)]), *needles)
+    assert not (tmp_path / "missing").exists()
+
+
+def test_an_output_in_a_folder_that_cannot_be_written_says_so(
+    parcels_file: Path, blueprint_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    out = tmp_path / "ro" / "r.json"
+    out.parent.mkdir()
+    if os.geteuid() == 0:  # root writes anywhere: the folder is made unwritable for the check alone
+        real = os.access
+        monkeypatch.setattr(os, "access", lambda p, mode, **k: Path(p) != out.parent and real(p, mode, **k))
+    else:
+        out.parent.chmod(0o555)
+    try:
+        for args in (
+            ["review", str(parcels_file), "-b", str(blueprint_dir), "-o", str(out)],
+            ["convert", str(parcels_file), str(out.with_suffix(".geojson"))],
+        ):
+            _refused(runner.invoke(app, args), f"no permission to write in the folder {out.parent}", "没有在文件夹")
+    finally:
+        out.parent.chmod(0o755)
+    assert not list(out.parent.iterdir())
+
+
+def test_an_input_that_is_no_regular_file_says_what_it_is(
+    parcels_file: Path, blueprint_dir: Path, tmp_path: Path
+) -> None:
+    import os
+
+    fifo = tmp_path / "pipe.geojson"
+    os.mkfifo(fifo)  # read, it would block until a writer came
+    for source in ("/dev/zero", str(fifo)):
+        for args in (["review", source, "-b", str(blueprint_dir)], ["convert", source, str(tmp_path / "x.geojson")]):
+            _refused(runner.invoke(app, args), f"{source} is not a regular file", "不是普通文件")
+    _refused(runner.invoke(app, ["review", str(tmp_path), "-b", str(blueprint_dir)]), f"{tmp_path} is a folder")
+    gone = tmp_path / "nope.geojson"
+    _refused(runner.invoke(app, ["review", str(gone), "-b", str(blueprint_dir)]), "file not found", "文件不存在")
+    _refused(runner.invoke(app, ["compare", "/dev/zero", str(parcels_file)]), "/dev/zero is not a regular file")
+    assert not (tmp_path / "x.geojson").exists()
+
+
+def test_an_output_that_is_a_device_is_written_in_place(parcels_file: Path, blueprint_dir: Path) -> None:
+    done = runner.invoke(app, ["review", str(parcels_file), "-b", str(blueprint_dir), "-o", "/dev/null"])
+    assert done.exit_code == 0, done.output

@@ -104,3 +104,21 @@ def test_papers_numbered_from_the_database_keep_the_review_number(
     assert "第2号" in second.stdout.splitlines()[2]
     draft = runner.invoke(app, ["papers", str(saved), "-f", "opinion"])
     assert "（草稿，未编号）" in draft.stdout.splitlines()[2]
+
+
+def test_papers_refuse_an_output_they_cannot_write_and_an_input_that_is_no_file(saved: Path, tmp_path: Path) -> None:
+    folder, missing = tmp_path / "folder", tmp_path / "missing"
+    folder.mkdir()
+    for path, en, zh in (
+        (folder, f"{folder} is a folder: name a file", "是文件夹，请指定文件"),
+        (missing / "审查意见.docx", f"the folder {missing} does not exist", f"文件夹 {missing} 不存在"),
+        (saved / "x.pdf", "a file stands where a folder", "路径中的文件夹位置是一个文件"),
+    ):
+        for fmt in ("opinion", "docx"):
+            run = runner.invoke(app, ["papers", str(saved), "-f", fmt, "-o", str(path)])
+            assert run.exit_code == 2 and en in run.stderr and zh in run.stderr, run.output
+            assert "Traceback" not in run.output
+    assert not missing.exists() and not list(folder.iterdir())
+    for source, needle in (("/dev/zero", "/dev/zero is not a regular file"), (str(folder), f"{folder} is a folder")):
+        run = runner.invoke(app, ["papers", source])
+        assert run.exit_code == 2 and needle in run.stderr, run.output

@@ -528,3 +528,30 @@ def test_the_ledgers_commands_lay_out_records_on_a_narrow_terminal(  # type: ign
     assert "auto" in bad and "records" in bad
     monkeypatch.setattr(cli_context, "terminal_columns", lambda out: 400)
     assert run("quota", "report", "--year", "2026").stdout == piped
+
+
+def test_report_and_map_refuse_an_output_they_cannot_write(run, tmp_path: Path, blueprint_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    """-o a folder, under a folder that does not exist (never made) or under a file: exit 2 naming it, no traceback."""
+    _issue(run, tmp_path, blueprint_dir, "370811,land_new,1000\n")
+    folder, missing, afile = tmp_path / "folder", tmp_path / "missing", tmp_path / "somefile.txt"
+    folder.mkdir()
+    afile.write_text("a file", encoding="utf-8")
+    cases = [
+        (folder, f"{folder} is a folder: name a file", "是文件夹，请指定文件"),
+        (missing / "x.out", f"the folder {missing} does not exist", f"文件夹 {missing} 不存在"),
+        (afile / "x.out", "a file stands where a folder", "路径中的文件夹位置是一个文件"),
+    ]
+    for path, en, zh in cases:
+        for args in (
+            ("report", "--year", "2026", "-f", "xlsx", "-o", path),
+            ("report", "--year", "2026", "-f", "csv", "-o", path),
+            ("map", "--year", "2026", "-b", blueprint_dir, "-o", path),
+        ):
+            refused = run("quota", *args, code=2)
+            assert en in refused.output and zh in refused.output and "Traceback" not in refused.output
+    assert not missing.exists() and afile.read_text(encoding="utf-8") == "a file" and not list(folder.iterdir())
+    out = tmp_path / "台账.csv"
+    run("quota", "report", "--year", "2026", "-f", "csv", "-o", out)
+    assert out.read_text(encoding="utf-8-sig").startswith("区县,") and not [
+        p for p in tmp_path.iterdir() if ".part" in p.name
+    ]

@@ -8,6 +8,11 @@ puts back the files renamed before it (where the file system has hard links), an
 committing the same files take turns (where it has ``flock``). A writer killed outright (``SIGKILL``,
 the OOM killer) cannot remove its part files: the next command writing the same name removes those
 whose writer is gone.
+
+Every file a command writes is checked first by :func:`output_file`, the one door for output paths: a
+folder, a folder of its path that does not exist (never made), a file in a folder's place or a folder
+that cannot be written in is an input error (exit 2) naming it. A command's input files are checked by
+:func:`input_file`: a regular file, not a folder, a device or a pipe.
 """
 
 from __future__ import annotations
@@ -120,33 +125,21 @@ class WholeFiles:
     parts: list[_Part] = field(default_factory=list)
 
     @contextmanager
-    def writing(self, target: Path, *, suffix: str = ".part") -> Iterator[Path]:
-        """Where to write ``target``: a new file beside it, renamed with the others. A target that is
-        not a regular file (a device, a pipe, a symlink: ``-o /dev/stdout``) is written in place. A
-        file that cannot be written (a full disk, a read-only folder) is an input error naming it."""
-        try:
-            yield self._part(target, suffix)
-        except OSError as exc:
-            if isinstance(exc, LantuError):
-                raise
-            raise _not_written(target, exc) from exc
+    def writing(self, target: Path, *, suffix: str = ".part", option: str = "") -> Iterator[Path]:
+        """Where to write ``target``: a new file beside it, renamed with the others. The target is first
+        checked by :func:`output_file` (``option`` names it in the message). A target that is not a
+        regular file (a device, a pipe, a symlink: ``-o /dev/stdout``) is written in place. A file that
+        cannot be written (a full disk, a read-only folder) is an input error naming it."""
+        with write_failed(target):
+            yield self._part(output_file(target, option), suffix)
 
     def _part(self, target: Path, suffix: str) -> Path:
         try:
             earlier: os.stat_result | None = os.lstat(target)
         except OSError:  # none yet (or none to see: writing it says why)
             earlier = None
-        if earlier is not None and stat.S_ISDIR(earlier.st_mode):
-            raise a_folder(str(target))
         if earlier is not None and not stat.S_ISREG(earlier.st_mode):
             return target
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-        except FileExistsError as exc:  # a file where a folder of the path should be
-            raise InputError(
-                f"writing {target} failed: a file stands where a folder of its path should be ({exc.filename})",
-                f"写入 {target} 失败：路径中的文件夹位置是一个文件（{exc.filename}）",
-            ) from exc
         remove_dead_parts(target)
         self.parts.append(_Part(target, target.with_name(part_name(target, suffix))))
         return self.parts[-1].part
@@ -265,8 +258,87 @@ def whole_files() -> Iterator[WholeFiles]:
         raise
 
 
-def _not_written(target: Path, exc: OSError) -> InputError:
+@contextmanager
+def write_failed(target: Path) -> Iterator[None]:
+    """A write of ``target`` that fails (a full disk, a file it may not replace) as an input error naming it:
+    an ``OSError``, or GDAL's refusal to create the file (``pyogrio``'s ``DataSourceError``)."""
+    try:
+        yield
+    except LantuError:
+        raise
+    except Exception as exc:
+        gdal = sys.modules.get("pyogrio.errors")  # only raised once pyogrio is imported: never imported here
+        if isinstance(exc, OSError) or (gdal is not None and isinstance(exc, gdal.DataSourceError)):
+            raise _not_written(target, exc) from exc
+        raise
+
+
+def _not_written(target: Path, exc: Exception) -> InputError:
     return InputError(f"writing {target} failed: {exc}", f"写入 {target} 失败：{exc}")
+
+
+def write_whole(target: Path, data: str | bytes, *, option: str = "--output", encoding: str = "utf-8") -> None:
+    """``data`` (text in ``encoding``) written to ``target`` whole or not at all: one command's one file, checked
+    by :func:`output_file` (``option`` names it)."""
+    with whole_files() as files, files.writing(target, option=option) as part:
+        part.write_bytes(data.encode(encoding) if isinstance(data, str) else data)
+
+
+def output_file(target: Path, option: str = "") -> Path:
+    """``target`` if a command may write it as a file, else the input error (exit 2) that says why not: a
+    folder; a folder of its path that does not exist (never made: a mistyped ``-o`` would make folders
+    wherever it points, ``/nonexistent`` at the root for root; ``cp`` and GDAL refuse it too); a file
+    standing where a folder of its path should be; a folder that cannot be written in. A device or a pipe
+    (``-o /dev/stdout``) is written as it is. ``option`` (``--output``) names the path in the messages.
+
+    Every command writing a file checks it here: through :meth:`WholeFiles.writing`, and before a long
+    run (a review, a site search) so that a batch is not computed for nothing."""
+    named = f"{option} {target}" if option else str(target)
+    if target.is_dir():  # a link to a folder too
+        raise a_folder(named)
+    try:
+        if not stat.S_ISREG(os.lstat(target).st_mode):  # a device, a pipe, a link: written where it leads
+            return target
+    except OSError:  # none yet (or a folder of its path missing: said below)
+        pass
+    folder = target.parent  # "." for a bare name
+    if not folder.is_dir():
+        standing = next((p for p in (folder, *folder.parents) if os.path.lexists(p)), None)
+        if standing is not None and not standing.is_dir():
+            raise InputError(
+                f"{named} cannot be written: a file stands where a folder of its path should be ({standing})",
+                f"{named} 无法写入：路径中的文件夹位置是一个文件（{standing}）",
+            )
+        raise InputError(
+            f"{named} cannot be written: the folder {folder} does not exist (make it first: mkdir -p {folder})",
+            f"{named} 无法写入：文件夹 {folder} 不存在（请先创建：mkdir -p {folder}）",
+        )
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InputError(
+            f"{named} cannot be written: no permission to write in the folder {folder} (or a read-only disk)",
+            f"{named} 无法写入：没有在文件夹 {folder} 中写入的权限（或磁盘只读）",
+        )
+    return target
+
+
+def input_file(source: Path, option: str = "") -> Path:
+    """``source`` if it is a regular file to read, else the input error (exit 2) that says what it is: none,
+    a folder, or a device, a pipe or a socket (``/dev/zero`` would be read for ever, a pipe read once)."""
+    named = f"{option} {source}" if option else str(source)
+    try:
+        found = os.stat(source)
+    except (FileNotFoundError, NotADirectoryError) as exc:
+        raise InputError(f"cannot read {named}: file not found", f"无法读取 {named}：文件不存在") from exc
+    except OSError as exc:  # a folder of its path that may not be searched
+        raise InputError(f"cannot read {named}: {exc.strerror}", f"无法读取 {named}：{exc.strerror}") from exc
+    if stat.S_ISDIR(found.st_mode):
+        raise a_folder(named)
+    if not stat.S_ISREG(found.st_mode):
+        raise InputError(
+            f"{named} is not a regular file (a device, a pipe or a socket): name a file",
+            f"{named} 不是普通文件（设备、管道或套接字），请指定文件",
+        )
+    return source
 
 
 def a_folder(named: str) -> InputError:
