@@ -34,6 +34,27 @@ class Settings(BaseSettings):
         "0.1 µs each on a 2-core EPYC) above which it is refused with 413 at once, before its overlay: spiky "
         "outlines cost far more than their vertices (SECURITY.md)",
     )
+    max_paper_parcels: int = Field(
+        default=250,
+        gt=0,
+        description="parcels of a review above which its PDF report is refused with 413 at once, before any work "
+        "is queued: its layout takes some 23 ms a parcel on a quiet 2-core EPYC and twice that loaded (500 "
+        "parcels 11.5 s quiet, 17.6-20.6 s loaded; 2,000 110 s loaded), and the default keeps it within a "
+        "quarter of LANTU_WORK_TIMEOUT (SECURITY.md)",
+    )
+    max_page_parcels: int = Field(
+        default=2_000,
+        gt=0,
+        description="parcels of a review above which its map, HTML report and opinion (Markdown, Word or JSON) "
+        "are refused with 413 at once (2,000 parcels: 4.7-8.4 s each on a loaded 2-core EPYC, the Word opinion "
+        "14 s quiet); the review's own JSON is never refused",
+    )
+    max_renders_per_key: int | None = Field(
+        default=None,
+        ge=1,
+        description="papers (maps, reports, opinions) one key may have rendering or waiting for a worker at "
+        "once before 429; None: half of LANTU_WORKERS, at least 1, so that one key cannot hold every worker",
+    )
     isolate_above_cost: int = Field(
         default=2_000_000,
         ge=0,
@@ -103,6 +124,10 @@ class Settings(BaseSettings):
     webhook_secret: str | None = Field(
         default=None, min_length=16, max_length=200, description="HMAC-SHA256 key signing each webhook body"
     )
+
+    def renders_per_key(self) -> int:
+        """``max_renders_per_key``, or half the workers (at least 1) where it is not set."""
+        return self.max_renders_per_key or max(1, self.workers // 2)
 
     def issuer(self) -> Issuer:
         """The issuing unit as the library takes it."""

@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 P = ParamSpec("P")
 T = TypeVar("T")
 RETRY_AFTER_BUSY = 1  # seconds: small jobs drain in well under a second each
+RETRY_AFTER_KEY_BUSY = 5  # seconds: a paper within its parcel limit renders in a few seconds
 
 
 class Ticket:
@@ -119,6 +120,7 @@ class WorkPool:
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lantu-work")
         self._lock = threading.Lock()
         self._admitted = 0
+        self._per_key: dict[str, int] = {}
 
     @property
     def admitted(self) -> int:
@@ -145,6 +147,33 @@ class WorkPool:
             yield ticket
         finally:
             ticket._close()
+
+    @asynccontextmanager
+    async def keyed(self, key: str, *, cap: int) -> AsyncIterator[None]:
+        """Hold one of ``cap`` places of the caller ``key`` (a key's name) for a heavy job, or raise
+        :class:`BusyError` (429) at once: papers are cheap to ask for and each may hold a worker for
+        seconds, so one key may not have more than ``cap`` of them working or waiting at a time."""
+        with self._lock:
+            if self._per_key.get(key, 0) >= cap:
+                raise BusyError(
+                    f"this key already has {cap} paper(s) rendering; retry when it has its answer",
+                    f"本密钥已有 {cap} 份文书正在生成，请待其完成后重试",
+                    retry_after=RETRY_AFTER_KEY_BUSY,
+                )
+            self._per_key[key] = self._per_key.get(key, 0) + 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                left = self._per_key[key] - 1
+                if left:
+                    self._per_key[key] = left
+                else:
+                    del self._per_key[key]
+
+    def keyed_count(self, key: str) -> int:
+        """The places ``key`` holds now (``keyed``)."""
+        return self._per_key.get(key, 0)
 
     async def run(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """One job on its own ticket."""

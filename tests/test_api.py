@@ -855,5 +855,9 @@ def test_a_pdf_that_lays_out_too_long_is_stopped_with_the_worker_free(
         )
         assert_worker_freed(c)
         monkeypatch.undo()
+        # the failure is remembered for a while: a retry is answered at once, not with another whole timeout
+        again = assert_problem(c.get(f"/api/v1/reviews/{rid}/report.pdf", headers=auth(keys)), 503)
+        assert "a moment ago" in again["detail"]
+        c.app.state.render_cache = RenderCache()  # forgotten
         pdf = c.get(f"/api/v1/reviews/{rid}/report.pdf", headers=auth(keys))
         assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")

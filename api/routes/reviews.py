@@ -3,16 +3,24 @@
 Parsing, size checks, the review and every rendering run in the work pool
 (:mod:`api.work`), never on the event loop. A review records who created it; a
 planner or a project system reads its own reviews, admins read all.
+
+A paper (map, reports, opinion) is refused with 413 before any work is queued when
+its review has more parcels than it can be rendered for within the work timeout
+(``LANTU_MAX_PAPER_PARCELS``, ``LANTU_MAX_PAGE_PARCELS``); one key has at most
+``Settings.renders_per_key()`` papers rendering or waiting at once (429), and a paper
+that ran out of time is answered 503 at once for a while after (``_paper``).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 import shutil
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO, Literal
@@ -34,13 +42,13 @@ from api.deps import (
     StoreDep,
     require,
 )
-from api.errors import UnsupportedMediaError
+from api.errors import UnsupportedMediaError, WorkTimeoutError
 from api.keys import Principal
 from api.render_cache import RenderCache
 from api.settings import Settings
 from api.work import Ticket, WorkPool, in_child, most_vertices, stoppable
 from geo.blueprint import Blueprint
-from geo.errors import CRSError, FormatError, GeometryError, ReviewAborted
+from geo.errors import CRSError, FormatError, GeometryError, ReviewAborted, TooLargeError
 from geo.geometry import check_size
 from geo.io import SUPPORTED_SUFFIXES, parcels_geojson_text, parse_geojson_bytes, read_parcels
 from geo.io.parcels import MAX_CRS_TEXT, ReadLimits, named_by
@@ -58,6 +66,7 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["reviews"])
 PARSED_HERE_BYTES = 2 * 1024 * 1024  # a larger JSON body is parsed in a forked child (``in_child``)
 PAPERS_HERE_PARCELS = 20  # a paper of a review of more parcels is rendered in a forked child (``_cached``)
+FAILURE_REMEMBERED = 5  # × LANTU_WORK_TIMEOUT: a paper that ran out of time is answered 503 at once meanwhile
 JSON_TYPES = ("application/json", "application/geo+json")
 MAX_SENT_NAME = 100  # characters of a client's file name quoted back in a message
 MAX_SUFFIX = 10  # a suffix longer than any we read is not kept when a long name is cut
@@ -299,6 +308,110 @@ def get_review(review_id: ReadableReviewId, store: StoreDep) -> ReviewResult:
     return store.get(review_id)
 
 
+PaperKind = Literal["map", "report", "pdf", "opinion-markdown", "opinion-docx", "opinion-json"]
+PRINTED: frozenset[str] = frozenset({"pdf"})  # laid out page by page by ReportLab: LANTU_MAX_PAPER_PARCELS
+PAPER_NAMES: dict[PaperKind, tuple[str, str]] = {  # kind → (English, 中文)
+    "map": ("map", "结果地图"),
+    "report": ("HTML report", "HTML 审查报告"),
+    "pdf": ("PDF report", "PDF 审查报告"),
+    "opinion-markdown": ("Markdown opinion", "Markdown 审查意见"),
+    "opinion-docx": ("Word opinion", "Word 审查意见"),
+    "opinion-json": ("opinion as JSON", "JSON 审查意见"),
+}
+
+
+@dataclass(frozen=True)
+class PaperReview:
+    """A review a caller may read, the parcels it holds and who asks for its paper."""
+
+    review_id: str
+    parcels: int
+    who: Principal
+
+
+def review_parcels(cache: RenderCache, store: ReviewStore, review_id: str) -> int:
+    """The parcels of a stored review, counted once and kept in the render cache (a review never changes)."""
+    key = f"parcels|{review_id}"
+    hit = cache.get(key)
+    if hit is not None:
+        return int(hit)
+    count = len(store.get(review_id).parcels)
+    cache.put(key, str(count).encode())
+    return count
+
+
+def paper_review(
+    review_id: ReadableReviewId,
+    store: StoreDep,
+    cache: RenderCacheDep,
+    who: Annotated[Principal, Depends(require("review:read"))],
+) -> PaperReview:
+    """The review whose paper is asked for, counted on a request thread (a plain ``def``), outside the pool."""
+    return PaperReview(review_id, review_parcels(cache, store, review_id), who)
+
+
+PaperReviewDep = Annotated[PaperReview, Depends(paper_review)]
+
+
+def paper_limit(kind: PaperKind, settings: Settings) -> int:
+    """The most parcels a review may have for its ``kind`` of paper: the PDF takes longest."""
+    return settings.max_paper_parcels if kind in PRINTED else settings.max_page_parcels
+
+
+def check_paper_size(kind: PaperKind, review: PaperReview, settings: Settings) -> None:
+    """Refuse (413) a paper of a review with more parcels than it can be rendered for within the work timeout,
+    saying what the caller can have instead."""
+    limit = paper_limit(kind, settings)
+    if review.parcels <= limit:
+        return
+    setting = "LANTU_MAX_PAPER_PARCELS" if kind in PRINTED else "LANTU_MAX_PAGE_PARCELS"
+    rid, n = review.review_id, review.parcels
+    en, zh = PAPER_NAMES[kind]
+    others = [k for k in PAPER_NAMES if k != kind and n <= paper_limit(k, settings)]
+    instead_en = "".join(f", its {PAPER_NAMES[k][0]}" for k in others)
+    instead_zh = "".join(f"、{PAPER_NAMES[k][1]}" for k in others)
+    raise TooLargeError(
+        f"review {rid} has {n:,} parcels; its {en} is rendered for at most {limit:,} ({setting}). Read the "
+        f"review as JSON (GET /api/v1/reviews/{rid}){instead_en}, or review at most {limit:,} parcels per "
+        "request and ask for each review's paper",
+        f"审查 {rid} 含 {n:,} 个地块，{zh}最多生成 {limit:,} 个地块（{setting}）。请改取审查结果 JSON"
+        f"（GET /api/v1/reviews/{rid}）{instead_zh}，或分批提交，每次审查不超过 {limit:,} 个地块后分别获取文书",
+    )
+
+
+async def _paper(
+    kind: PaperKind,
+    review: PaperReview,
+    settings: Settings,
+    pool: WorkPool,
+    cache: RenderCache,
+    render: Callable[..., bytes],
+    *args: Any,
+) -> bytes:
+    """``render(*args)`` in the pool, once the paper is known small enough (413 otherwise, before any work
+    is queued), not remembered as having run out of time (503 at once), and the caller's key has a place
+    left for it (429 at once: one key cannot hold every worker with papers). A paper that runs out of time
+    is remembered for ``FAILURE_REMEMBERED`` timeouts: a retry meanwhile would only hold a worker as long."""
+    check_paper_size(kind, review, settings)
+    failure = f"failed|{kind}|{review.review_id}"
+    left = cache.failed(failure)
+    if left:
+        en, zh = PAPER_NAMES[kind]
+        raise WorkTimeoutError(
+            f"the {en} of review {review.review_id} took longer than {settings.work_timeout:.0f} s a moment ago; "
+            "retry later, or read the review as JSON",
+            f"审查 {review.review_id} 的{zh}刚才生成超过 {settings.work_timeout:.0f} 秒上限；"
+            "请稍后重试，或改取审查结果 JSON",
+            retry_after=math.ceil(left),
+        )
+    async with pool.keyed(review.who.name, cap=settings.renders_per_key()):
+        try:
+            return await pool.run(render, *args)
+        except WorkTimeoutError:
+            cache.fail(failure, seconds=FAILURE_REMEMBERED * settings.work_timeout)
+            raise
+
+
 def _cached(
     cache: RenderCache,
     kind: str,
@@ -312,8 +425,8 @@ def _cached(
 ) -> bytes:
     """A paper of the review, from the cache or rendered: in a child forked for it (``in_child``, stopped at
     ``deadline`` with the worker free) where asked (``forked``) or where the review has more parcels than
-    ``PAPERS_HERE_PARCELS`` — a paper grows with its parcels (2,000 parcels: a map 26 s, a Word opinion
-    over 60 s), and a thread cannot be stopped at the 503."""
+    ``PAPERS_HERE_PARCELS`` — a paper grows with its parcels (2,000 parcels: a PDF 47 s quiet, 110 s
+    loaded), and a thread cannot be stopped at the 503."""
     result = store.get(review_id)
     key = RenderCache.key(kind, review_id, result.model_dump_json(), *extra)
     hit = cache.get(key)
@@ -342,14 +455,15 @@ def _render_map(
 
 @router.get("/reviews/{review_id}/map", response_class=HTMLResponse, summary="The review on a Folium map")
 async def get_review_map(
-    review_id: ReadableReviewId,
+    review: PaperReviewDep,
     store: StoreDep,
     blueprint: BlueprintDep,
     settings: SettingsDep,
     pool: PoolDep,
     cache: RenderCacheDep,
 ) -> HTMLResponse:
-    return HTMLResponse(await pool.run(_render_map, cache, store, review_id, blueprint, settings, pool.deadline()))
+    rendering = (cache, store, review.review_id, blueprint, settings, pool.deadline())
+    return HTMLResponse(await _paper("map", review, settings, pool, cache, _render_map, *rendering))
 
 
 def _papers(engine: Engine, review_id: str, settings: Settings) -> tuple[Issuer, DocumentNumber]:
@@ -387,7 +501,7 @@ def _render_pdf(
     summary="The report as PDF (审查报告)",
 )
 async def get_review_report_pdf(
-    review_id: ReadableReviewId,
+    review: PaperReviewDep,
     store: StoreDep,
     engine: EngineDep,
     blueprint: BlueprintDep,
@@ -395,7 +509,9 @@ async def get_review_report_pdf(
     pool: PoolDep,
     cache: RenderCacheDep,
 ) -> Response:
-    pdf = await pool.run(_render_pdf, cache, store, engine, review_id, blueprint, settings, pool.deadline())
+    review_id = review.review_id
+    rendering = (cache, store, engine, review_id, blueprint, settings, pool.deadline())
+    pdf = await _paper("pdf", review, settings, pool, cache, _render_pdf, *rendering)
     return Response(
         pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="review-{review_id}.pdf"'}
     )
@@ -430,7 +546,7 @@ def _render_report(
 
 @router.get("/reviews/{review_id}/report", response_class=HTMLResponse, summary="Printable report (审查报告)")
 async def get_review_report(
-    review_id: ReadableReviewId,
+    review: PaperReviewDep,
     store: StoreDep,
     engine: EngineDep,
     blueprint: BlueprintDep,
@@ -438,8 +554,8 @@ async def get_review_report(
     pool: PoolDep,
     cache: RenderCacheDep,
 ) -> HTMLResponse:
-    rendering = (cache, store, engine, review_id, blueprint, settings, pool.deadline())
-    return HTMLResponse(await pool.run(_render_report, *rendering))
+    rendering = (cache, store, engine, review.review_id, blueprint, settings, pool.deadline())
+    return HTMLResponse(await _paper("report", review, settings, pool, cache, _render_report, *rendering))
 
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -496,7 +612,7 @@ def _render_opinion(
 )
 async def get_review_opinion(
     request: Request,
-    review_id: ReadableReviewId,
+    review: PaperReviewDep,
     store: StoreDep,
     engine: EngineDep,
     blueprint: BlueprintDep,
@@ -506,7 +622,10 @@ async def get_review_opinion(
     fmt: Annotated[OpinionFormat | None, Query(alias="format", description="markdown, docx or json")] = None,
 ) -> Response:
     kind = fmt or _opinion_format(request.headers.get("accept", ""))
-    body = await pool.run(_render_opinion, cache, store, engine, review_id, blueprint, settings, kind, pool.deadline())
+    review_id = review.review_id
+    rendering = (cache, store, engine, review_id, blueprint, settings, kind, pool.deadline())
+    paper: PaperKind = "opinion-docx" if kind == "docx" else "opinion-json" if kind == "json" else "opinion-markdown"
+    body = await _paper(paper, review, settings, pool, cache, _render_opinion, *rendering)
     headers = {"Vary": "Accept"}
     if kind == "docx":
         headers["Content-Disposition"] = f'attachment; filename="opinion-{review_id}.docx"'
