@@ -286,6 +286,14 @@ def test_a_query_parameter_given_twice_is_refused(client: TestClient, keys: dict
     assert client.post("/api/v1/reviews?project_type=industrial", json=PASSING, headers=auth(keys)).status_code == 201
 
 
+@pytest.mark.parametrize("value", ["nan", "inf", "1e999"])
+def test_an_investment_not_finite_is_refused(client: TestClient, keys: dict[str, str], value: str) -> None:
+    refused = assert_problem(
+        client.post(f"/api/v1/reviews?investment_wan={value}", json=PASSING, headers=auth(keys)), 422
+    )
+    assert "finite" in refused["message_en"] and "有限数值" in refused["message_zh"]
+
+
 def test_an_upload_of_several_layers_names_them_rather_than_review_the_first(
     client: TestClient, keys: dict[str, str], tmp_path: Path
 ) -> None:

@@ -119,7 +119,7 @@ async def create_review(
     who: Annotated[Principal, Depends(require("review:create"))],
     profile: Annotated[str | None, Query(max_length=100, pattern=r"^[A-Za-z0-9_-]+$")] = None,
     project_type: Annotated[str | None, Query(max_length=50)] = None,
-    investment_wan: Annotated[float | None, Query(ge=0, le=MAX_INVESTMENT_WAN)] = None,
+    investment_wan: Annotated[float | None, Query(ge=0, le=MAX_INVESTMENT_WAN, allow_inf_nan=False)] = None,
     major_project: bool | None = None,
     redline_exempt: bool | None = None,
     override: Annotated[
