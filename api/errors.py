@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import errno
 import logging
+import re
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -292,10 +294,58 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+# Starlette's words for a multipart body it could not read (``starlette.formparsers``), in Chinese: {0} is the figure
+MULTIPART_ZH: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"Too many files\. Maximum number of files is (\d+)\."), "文件过多，最多 {0} 个文件"),
+    (re.compile(r"Too many fields\. Maximum number of fields is (\d+)\."), "字段过多，最多 {0} 个字段"),
+    (re.compile(r"(?:Field|Part) exceeded maximum size of (\d+)KB\."), "单个字段超过 {0} KB 的上限"),
+    (re.compile(r"Missing boundary in multipart\."), "multipart 请求的 Content-Type 缺少 boundary（分隔符）"),
+    (re.compile(r"Invalid multipart data\."), "multipart 数据格式错误（分隔符与内容不符）"),
+    (
+        re.compile(r'The Content-Disposition header field "name" must be provided\.'),
+        "multipart 某部分的 Content-Disposition 缺少 name",
+    ),
+)
+PARSING_BODY = "There was an error parsing the body"  # FastAPI's detail for a body it could not decode
+
+
+def body_error(detail: str, cause: BaseException | None) -> tuple[str, str] | None:
+    """What was wrong with a body Starlette or FastAPI could not read (English, Chinese), from their detail and the
+    exception behind it; None for an error that is no body's. The words are ours: never the cause's text."""
+    for pattern, zh in MULTIPART_ZH:
+        if (found := pattern.fullmatch(detail)) is not None:
+            return detail, f"请求体无法解析：{zh.format(*found.groups())}（{detail}）"
+    if detail != PARSING_BODY:
+        return None
+    if isinstance(cause, ValueError) and "integer string conversion" in str(cause):
+        digits = sys.get_int_max_str_digits()
+        return (
+            f"{detail}: a number has more than {digits} digits",
+            f"请求体无法解析：数字超过 {digits} 位（{detail}: a number has more than {digits} digits）",
+        )
+    if isinstance(cause, UnicodeDecodeError):
+        return (
+            f"{detail}: it is not UTF-8 text",
+            f"请求体无法解析：内容不是 UTF-8 编码的文本（{detail}: it is not UTF-8 text）",
+        )
+    if isinstance(cause, RecursionError):
+        return (
+            f"{detail}: its JSON is nested too deeply",
+            f"请求体无法解析：JSON 嵌套层数过多（{detail}: its JSON is nested too deeply）",
+        )
+    return detail, f"请求体无法解析：内容不是可读取的 JSON 或表单（{detail}）"
+
+
 async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    zh = {404: "资源不存在", 405: "不支持该请求方法"}.get(exc.status_code, "请求错误")
-    return problem(exc.status_code, "HTTPException", str(exc.detail), zh, request, headers=exc.headers)
+    detail = str(exc.detail)
+    said = body_error(detail, exc.__cause__) if exc.status_code == 400 else None
+    if said is not None:
+        en, zh = said
+    else:
+        en = detail
+        zh = {404: "资源不存在", 405: "不支持该请求方法"}.get(exc.status_code, f"请求错误：{detail}")
+    return problem(exc.status_code, "HTTPException", en, zh, request, headers=exc.headers)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

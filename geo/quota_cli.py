@@ -731,6 +731,9 @@ def stock_settle(ctx: typer.Context, county: County, year: Year, actor: Actor = 
     民生保障 (public_service) types, until a later settlement is above it."""
     ledger = _ledger(ctx)
     done = attempt(lambda: ledger.stock_settle(county, year, actor=actor))
+    if not done["recorded"]:  # nothing new: the latest settlement stands, no row added
+        err.print(f"{done['note_zh']} / {done['note_en']}", markup=False, highlight=False)
+        return
     rate = "—" if done["supply_rate"] is None else f"{done['supply_rate']:.1%}"
     penalty = "，低于下限：新增指标仅保障豁免项目 / below the threshold: new quota for exempt projects only"
     err.print(

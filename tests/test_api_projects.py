@@ -133,3 +133,26 @@ def test_energy_and_pollutants_for_a_project_over_the_api(client: TestClient, ke
     assert "another request" in assert_problem(other, 422)["detail"]
     bad = writer | {"Idempotency-Key": "two words"}  # printable ASCII without spaces
     assert_problem(client.post("/api/v1/quotas/projects/XM-1/factors", json=body, headers=bad), 422)
+
+
+def test_a_review_of_several_parcels_is_linked_by_parcel_id(client: TestClient, keys: dict[str, str]) -> None:
+    """Without parcel_id a review of several parcels was a 404 "has no single parcel  to link": it is a missing
+    field (422) naming how many parcels and a few of them; a parcel_id it does not hold is a 404 naming them."""
+    writer = auth(keys, "project-system")
+    assert client.post("/api/v1/projects", json=PROJECT, headers=writer).status_code == 201
+    parcels = [feature(rect(2.2 + 0.05 * k, 0.2, 2.24 + 0.05 * k, 0.24), id=f"P{k}") for k in range(7)]
+    rid = client.post(
+        "/api/v1/reviews", json={"type": "FeatureCollection", "features": parcels}, headers=auth(keys)
+    ).json()["review_id"]
+    missing = assert_problem(client.post("/api/v1/projects/XM-1/reviews", json={"review_id": rid}, headers=writer), 422)
+    assert missing["message_en"] == (
+        f"review {rid} has 7 parcels (P0, P1, P2, P3, P4, …): parcel_id is required to say which to link"
+    )
+    assert missing["message_zh"] == f"审查 {rid} 有 7 个地块（P0, P1, P2, P3, P4, …），须以 parcel_id 指定要关联的地块"
+    absent = client.post("/api/v1/projects/XM-1/reviews", json={"review_id": rid, "parcel_id": "Z"}, headers=writer)
+    assert (
+        assert_problem(absent, 404)["message_en"]
+        == f"review {rid} has no parcel 'Z'; its parcels: P0, P1, P2, P3, P4, …"
+    )
+    chosen = client.post("/api/v1/projects/XM-1/reviews", json={"review_id": rid, "parcel_id": "P6"}, headers=writer)
+    assert chosen.status_code == 201 and chosen.json()["parcel_id"] == "P6"

@@ -9,10 +9,11 @@ import random
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, case, select
 from support import assert_problem, auth, rect
 from test_api import feature
 from test_quota import assert_postings_add_up, balance, journal_size, review, two_county_plan
@@ -25,7 +26,8 @@ from api.settings import Settings
 from geo.db import MAX_ID
 from geo.errors import InputError, NotFoundError, QuotaError
 from geo.quota.ledger import CITY, Ledger
-from geo.quota.tables import quota_accounts
+from geo.quota.report import ledger_report
+from geo.quota.tables import amount_sum, quota_accounts, quota_postings
 
 TOO_BIG = (2**31, 2**63, 10**20)  # ids no Integer column holds (PostgreSQL's int4, SQLite's 64 bits, neither)
 
@@ -46,42 +48,52 @@ def test_a_repeated_reservation_must_repeat_its_request(ledger: Ledger) -> None:
     assert journal_size(ledger) == before and balance(ledger, "370811", year=2027) == 70_000
 
 
-def test_a_balance_beyond_its_column_is_refused_before_writing(ledger: Ledger, engine: Engine) -> None:
-    """Each issue row is at most 10**12, but an account's sum of them could pass Numeric(20, 4) (< 10**16):
-    refused (409) with both figures, nothing written — before, PostgreSQL answered with a numeric overflow."""
-    ledger.issue(2030, [("370811", "nox", 1)], actor="a")
-    with engine.begin() as conn:  # as after 14 285 issues of 10**12 (the county keeping 70 % of each)
-        conn.execute(
-            update(quota_accounts)
-            .where(quota_accounts.c.holder == "370811", quota_accounts.c.factor == "nox")
-            .values(balance=Decimal(10**16 - 10**12))
-        )
-    ledger.issue(2030, [("370811", "nox", 10**12)], actor="a")  # within the column's bound: booked
+def test_a_balance_beyond_what_the_ledger_keeps_exactly_is_refused_before_writing(ledger: Ledger) -> None:
+    """SQLite keeps NUMERIC as a double, exact to four decimals only below 2**39: an account at 2.1e13 read
+    21000000554011.234 for …011.2346. Every balance (an external one, what entered, too) and every posting is kept
+    within ±10**11: one beyond is an input error (422) naming both figures, and nothing is written."""
+    cap = Decimal(10**11)
+    ledger.point_supply("370811", "land_new", 2026, cap - Decimal("0.0001"), actor="a")
     before = journal_size(ledger)
     with pytest.raises(
-        QuotaError, match=r"370811's nox \(available, 2030\) would come to 10,000,400,000,000,000\.0000,"
+        InputError, match=r"370811's land_new \(available, 2026\) would come to 100,000,000,000\.6999 m², beyond"
     ) as big:
-        ledger.issue(2030, [("370811", "nox", 10**12)], actor="a")
-    assert "超出台账可记录的范围" in big.value.message_zh and "10,000,000,000,000,000" in big.value.message_zh
+        ledger.issue(2026, [("370811", "land_new", 1)], actor="a")  # the county keeps 0.7
+    assert "超出台账可精确记录（保留四位小数）的范围 ±100,000,000,000 m²" in big.value.message_zh
+    with pytest.raises(InputError, match=r"external:point_supply's land_new \(available, 2026\) would come to -100"):
+        ledger.point_supply("370812", "land_new", 2026, 1, actor="a")  # what entered the year is a total too
     assert journal_size(ledger) == before
+    ledger.point_supply("370812", "land_new", 2026, Decimal("0.0001"), actor="a")  # the bound itself is kept
+    assert balance(ledger, "370811") + balance(ledger, "370812") == 10**11
 
 
-def test_balances_read_as_their_journal_sums(ledger: Ledger, engine: Engine) -> None:
-    """SQLite keeps NUMERIC as a double: a balance added up in SQL drifted from its postings by 0.0001 after
-    sixteen transfers of 549 000 000 000 m²; summed as Decimal it is exact below 2**39."""
-    start = Decimal("549000000000.0001")
+def test_sums_beyond_2_39_are_exact(ledger: Ledger, engine: Engine) -> None:
+    """Each figure is within the cap, but a sum of them need not be: eight transfers of 99,999,999,999.9999 m² add
+    to 799,999,999,999.9992, which SQLite's sum of doubles cannot write (they lie 0.000122 apart from 2**39);
+    ``amount_sum`` adds integers of 1/10,000 there, and the report's columns and balances stay their journal sums."""
+    start = Decimal("99999999999.9999")
     ledger.point_supply("370811", "land_new", 2026, start, actor="a")
-    expected = start
     draw = random.Random(1)
-    for _ in range(16):
-        value = Decimal(draw.randint(1, 99_999)) / 10_000
-        ledger.transfer("370811", "370812", "land_new", 2026, value, price_wan=1, actor="a")
-        expected -= value
-    assert Decimal(str(balance(ledger, "370811"))) == expected
+    expected = start
+    for _ in range(8):
+        ledger.transfer("370811", "370812", "land_new", 2026, expected, price_wan=1, actor="a")
+        back = expected - Decimal(draw.randint(1, 99_999)) / 10_000
+        ledger.transfer("370812", "370811", "land_new", 2026, back, price_wan=1, actor="a")
+        expected = back
     assert_postings_add_up(engine)
+    p, a = quota_postings.c, quota_accounts.c
     with engine.connect() as conn:
-        stored = conn.execute(select(quota_accounts.c.balance).where(quota_accounts.c.holder == "370811")).scalar()
-    assert stored == expected
+        stored = conn.execute(select(a.balance).where(a.holder == "370811")).scalar()
+        moved_in = conn.execute(
+            select(amount_sum(case((p.amount > 0, p.amount), else_=0)))
+            .join_from(quota_postings, quota_accounts, a.id == p.account_id)
+            .where(a.holder == "370812")
+        ).scalar_one()
+    assert stored == expected and Decimal(str(balance(ledger, "370811"))) == expected
+    sent = [j for j in ledger.journal(limit=100) if j["holder"] == "370812" and j["amount"] > 0]
+    assert moved_in == sum((Decimal(str(j["amount"])) for j in sent), Decimal(0)) > 2**39
+    (row,) = [r for r in ledger_report(engine, 2026) if r["county"] == "370811"]
+    assert Decimal(str(row["balance"])) == expected and Decimal(str(row["transferred"])) == expected - start
 
 
 @pytest.mark.parametrize("big", TOO_BIG)
@@ -170,8 +182,8 @@ def test_the_cli_ends_every_refusal_in_one_line(run, tmp_path: Path, blueprint_d
     big = "99999999999999999999"
     transfer = ("transfer", "370811", "370812", "land_new", "--year", "2026", "--amount", "1", "--price-wan")
     refusals = {
-        ("issue", "--year", "2026", "--csv", plan): "1,000,000,000,000",
-        ("reserve-factors", "PLANT", "--year", "2026", "--need", "energy=1e999999999"): "1,000,000,000,000",
+        ("issue", "--year", "2026", "--csv", plan): "100,000,000,000",
+        ("reserve-factors", "PLANT", "--year", "2026", "--need", "energy=1e999999999"): "100,000,000,000",
         ("reverse", big, "--reason", "x"): f"no transaction #{big}",
         ("repay", big): f"no loan #{big}",
         ("stock", "dispose", big, "--kind", "供地", "--area-m2", "1", "--date", "2026-01-01"): f"no stock land #{big}",
@@ -184,3 +196,99 @@ def test_the_cli_ends_every_refusal_in_one_line(run, tmp_path: Path, blueprint_d
         refused = run("quota", *args, code=2).stderr
         assert reason in refused and len(refused.strip().splitlines()) == 1, refused
     assert {j["kind"] for j in json.loads(run("quota", "journal", "--format", "json").stdout)} == {"issue"}
+
+
+TINY = 1e-05  # positive, and 0 at the ledger's four decimals
+
+
+def test_every_amount_that_rounds_to_zero_is_an_input_error(ledger: Ledger) -> None:
+    """1e-05 m² was "must be positive" (409) from an issue and "nothing to move" from the others: it is an input
+    error (422) saying it rounds to 0 at four decimals, in both languages, for every amount a movement takes."""
+    ledger.issue(2026, [("370811", "land_new", 10_000), ("370811", "cod", 100)], actor="a")
+    before = journal_size(ledger)
+    movements = {
+        "issue of land_new to 370811": lambda: ledger.issue(2026, [("370811", "land_new", TINY)], actor="a"),
+        "need of energy": lambda: ledger.reserve_factors("XM-1", 2026, {"energy": TINY}, actor="a"),
+        "advance": lambda: ledger.advance("370811", "land_new", 2026, TINY, actor="a"),
+        "point supply": lambda: ledger.point_supply(CITY, "land_new", 2026, TINY, actor="a"),
+        "reduction": lambda: ledger.reduction("370811", "cod", 2026, TINY, source="治理", actor="a"),
+        "advance on a reduction": lambda: ledger.advance_reduction(
+            "370811", "cod", 2026, TINY, source="治理", deadline=date(2026, 9, 30), actor="a"
+        ),
+        "transfer": lambda: ledger.transfer("370811", "370812", "land_new", 2026, TINY, price_wan=1, actor="a"),
+        "loan": lambda: ledger.transfer(
+            "370811", "370812", "land_new", 2026, TINY, due_date=date(2026, 9, 30), actor="a"
+        ),
+        "disposal area": lambda: ledger.dispose(1, "盘活", TINY, date(2026, 1, 1), actor="a"),
+    }
+    for what, movement in movements.items():
+        with pytest.raises(InputError, match=rf"^{what}: 1e-05 \S+ rounds to 0 at the ledger's four decimals") as tiny:
+            movement()
+        assert "按台账保留四位小数后为 0（最小为 0.0001 " in tiny.value.message_zh, what
+    for what, movement in {
+        "transfer": lambda: ledger.transfer("370811", "370812", "land_new", 2026, -5, price_wan=1, actor="a"),
+        "issue of land_new to 370811": lambda: ledger.issue(2026, [("370811", "land_new", -5)], actor="a"),
+    }.items():  # a negative transfer moved the other way
+        with pytest.raises(InputError, match=rf"^{what}: -5 m² must be positive") as negative:
+            movement()
+        assert "-5 m² 须为正数" in negative.value.message_zh
+    assert journal_size(ledger) == before
+
+
+def _problem(response: Any, status: int, en: str, zh: str) -> None:
+    body = assert_problem(response, status)
+    assert en in body["message_en"] and zh in body["message_zh"], body
+
+
+def test_the_api_says_what_is_wrong_with_an_amount(settings: Settings, keys: dict[str, str]) -> None:
+    """1e-05 rounds to 0 (422, not 409 "must be positive"); NaN and Infinity are no finite number (not "less than
+    or equal to 1000000000000"); a 5,000-digit integer names the digit limit; each in English and Chinese."""
+    admin = {**auth(keys, "quota-admin"), "content-type": "application/json"}
+    with TestClient(create_app(settings)) as client:
+
+        def issue(value: str) -> Any:
+            row = f'{{"county_code": "370811", "factor": "land_new", "amount": {value}}}'
+            return client.post("/api/v1/quotas/issue", content=f'{{"year": 2026, "rows": [{row}]}}', headers=admin)
+
+        _problem(issue("1e-05"), 422, "rounds to 0 at the ledger's four decimals", "按台账保留四位小数后为 0")
+        for odd in ("NaN", "Infinity", "-Infinity"):
+            _problem(issue(odd), 422, "rows.0.amount: Input should be a finite number", "rows.0.amount：应为有限数值")
+        _problem(issue("1" * 5_000), 400, "a number has more than 4300 digits", "请求体无法解析：数字超过 4300 位")
+        assert issue("100000000000").status_code == 201  # the cap itself
+        _problem(issue("1"), 422, "beyond the ±100,000,000,000 m²", "超出台账可精确记录")  # the province's total
+        factors = client.post(
+            "/api/v1/quotas/projects/NOPE/factors",
+            content='{"year": 2026, "needs": {"energy": Infinity}}',
+            headers={**auth(keys, "admin"), "content-type": "application/json"},
+        )
+        _problem(factors, 422, "Input should be a finite number", "应为有限数值")
+
+
+def test_starlette_body_errors_say_what_was_wrong_in_chinese(settings: Settings, keys: dict[str, str]) -> None:
+    """Starlette's own 400s ("There was an error parsing the body", a bad multipart boundary, a second file, more
+    than 20 fields) were "请求错误" with no reason."""
+    with TestClient(create_app(settings)) as client:
+        sent = client.post(
+            "/api/v1/reviews",
+            files=[("file", ("a.geojson", b"{}")), ("file", ("b.geojson", b"{}"))],
+            headers=auth(keys),
+        )
+        _problem(sent, 400, "Too many files. Maximum number of files is 1.", "请求体无法解析：文件过多，最多 1 个文件")
+        many = {f"f{k}": "x" for k in range(21)}
+        fields = client.post("/api/v1/reviews", data=many, files={"file": ("a.geojson", b"{}")}, headers=auth(keys))
+        _problem(fields, 400, "Too many fields", "请求体无法解析：字段过多，最多 20 个字段")
+        boundless = client.post(
+            "/api/v1/reviews", content=b"--x\r\n", headers={**auth(keys), "content-type": "multipart/form-data"}
+        )
+        _problem(
+            boundless,
+            400,
+            "Missing boundary in multipart.",
+            "请求体无法解析：multipart 请求的 Content-Type 缺少 boundary",
+        )
+        undecodable = client.post(
+            "/api/v1/quotas/issue",
+            content=b'{"year": 2026, "rows": ["\xff\xfe"]}',
+            headers={**auth(keys, "quota-admin"), "content-type": "application/json"},
+        )
+        _problem(undecodable, 400, "There was an error parsing the body: it is not UTF-8 text", "不是 UTF-8 编码的文本")

@@ -10,11 +10,12 @@ import threading
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from support import EPSG, assert_problem, km2, rect, rect_blueprint
 from test_quota import balance, enter, review
 from typer.testing import CliRunner
@@ -30,6 +31,7 @@ from geo.errors import InputError, NotFoundError, QuotaError
 from geo.io.blueprint import write_blueprint
 from geo.papers import BEIJING, beijing_today
 from geo.quota.ledger import CITY, Ledger
+from geo.quota.tables import stock_settlements
 
 COUNTIES = [((0, 0, 5, 5), {"code": "370811", "name": "任城区"}), ((5, 0, 10, 5), {"code": "370812", "name": "兖州区"})]
 A1, A2, A3, A4, A5 = (0, 0, 1, 1), (1, 0, 1.5, 0.4), (4.8, 1, 5.4, 1.5), (6, 0, 6.1, 0.1), (2, 2, 2.1, 2.1)
@@ -133,9 +135,10 @@ def test_disposals_are_refused_beyond_the_register(ledger: Ledger, stock_bluepri
         ledger.dispose(land["I1"], "供地", 1, date(2026, 1, 1), actor="a")
     with pytest.raises(QuotaError, match="unknown disposal"):
         ledger.dispose(land["I1"], "出让", 1, date(2026, 1, 1), actor="a")
-    for nothing in (0, 1e-9):  # 1e-9 m² is nothing at the register's four decimals: 422, not a conflict
-        with pytest.raises(InputError, match="positive at four decimals"):
+    for nothing, why in ((0, "must be positive"), (1e-9, "rounds to 0 at the ledger's four decimals")):
+        with pytest.raises(InputError, match=f"^disposal area: {nothing} m² {why}") as refused:  # 422, not a conflict
             ledger.dispose(land["I1"], "盘活", nothing, date(2026, 1, 1), actor="a")
+        assert refused.value.message_zh.startswith(f"处置面积：{nothing} m² ")
     with pytest.raises(NotFoundError):
         ledger.dispose(999, "盘活", 1, date(2026, 1, 1), actor="a")
     ledger.dispose(land["A1"], "收回", 400_000, date(2026, 4, 1), actor="a")  # exactly what remains
@@ -257,18 +260,20 @@ def test_settlement_books_the_two_ratios_once(ledger: Ledger, stock_blueprint: B
     assert balance(ledger, "370811") == 273_000 and balance(ledger, CITY) == 117_000  # 30 % pooled
     (tx,) = [j for j in ledger.journal() if j["kind"] == "stock_reward" and j["holder"] == "370811" and j["amount"] > 0]
     assert tx["transaction"] == done["transaction"] and "批而未供 700,000.00 m² × 0.5" in tx["reason"]
-    again = ledger.stock_settle("370811", 2026, actor="a")  # nothing new: no second reward
+    again = ledger.stock_settle("370811", 2026, actor="a")  # nothing new: no second reward, no second record
     assert (again["disposals"], again["reward_m2"], again["transaction"]) == (0, 0, None)
+    assert (again["settlement"], again["recorded"], again["penalty"]) == (done["settlement"], False, True)
+    assert "no settlement recorded" in again["note_en"] and "未新增核算记录" in again["note_zh"]
     assert balance(ledger, "370811") == 273_000
     ledger.dispose(land["A1"], "供地", 300_000, date(2026, 6, 1), actor="a")  # 供地率 900/1300 = 69 %
     late = ledger.stock_settle("370811", 2026, actor="a")
     assert (late["disposals"], late["reward_m2"], late["penalty"]) == (1, 150_000, False)
     assert balance(ledger, "370811") == 273_000 + 105_000
     assert ledger.stock_settle("370812", 2025, actor="a")["reward_m2"] == 90_000  # I2: 闲置 等量
-    assert {d["settlement"] for d in ledger.stock_disposals()} == {1, 3, 4}
+    assert {d["settlement"] for d in ledger.stock_disposals()} == {1, 2, 3}
     # one county's disposals carry their own settlements, none of the other county's
-    assert {s for d in ledger.stock_disposals(county="370811") for s in d["settlements"]} == {1, 3}
-    assert {s for d in ledger.stock_disposals(county="370812") for s in d["settlements"]} == {4}
+    assert {s for d in ledger.stock_disposals(county="370811") for s in d["settlements"]} == {1, 2}
+    assert {s for d in ledger.stock_disposals(county="370812") for s in d["settlements"]} == {3}
     assert ledger.totals()["land_new"] == 390_000 + 150_000 + 90_000
 
 
@@ -285,6 +290,58 @@ def test_concurrent_settlements_reward_once(ledger: Ledger, stock_blueprint: Blu
     for t in threads:
         t.join()
     assert sorted(results) == [0, 0, 390_000] and ledger.totals()["land_new"] == 390_000
+
+
+def settlements(ledger: Ledger) -> list[tuple[int, bool, int | None]]:
+    """The settlement rows: (id, penalty, transaction)."""
+    s = stock_settlements.c
+    with ledger.engine.connect() as conn:
+        rows = conn.execute(select(s.id, s.penalty, s.transaction_id).order_by(s.id)).all()
+    return [(int(r.id), bool(r.penalty), r.transaction_id) for r in rows]
+
+
+@pytest.mark.parametrize("disposed", [True, False])
+def test_twenty_concurrent_settlements_record_one(ledger: Ledger, stock_blueprint: Blueprint, disposed: bool) -> None:
+    """Twenty parallel settlements of one county-year paid the reward once but left nineteen empty rows: a
+    settlement with no disposal, no reward and the same 供地率 and penalty as the latest records nothing and
+    answers with that one (``recorded`` false)."""
+    ledger.import_stock(stock_blueprint, actor="a")
+    if disposed:
+        _dispose_example(ledger)
+    answers: list[dict[str, Any]] = []
+    threads = [
+        threading.Thread(target=lambda: answers.append(ledger.stock_settle("370811", 2026, actor="t")))
+        for _ in range(20)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    (row,) = settlements(ledger)
+    assert len(answers) == 20 and {a["settlement"] for a in answers} == {row[0]}
+    assert sorted(bool(a["recorded"]) for a in answers) == [False] * 19 + [True]
+    assert sorted(a["reward_m2"] for a in answers) == [0] * 19 + [390_000 if disposed else 0]
+    assert ledger.totals().get("land_new", 0) == (390_000 if disposed else 0)
+    assert (row[2] is not None) == disposed  # the reward's transaction
+
+
+def test_a_changed_rate_is_recorded_with_nothing_disposed(ledger: Ledger, stock_blueprint: Blueprint) -> None:
+    """The penalty follows the latest settlement: land supplied in an earlier year (no disposal of the settled
+    year) lifts 2026's 供地率 from 46 % to 69 %, and settling again records it, with no reward."""
+    ledger.import_stock(stock_blueprint, actor="a")
+    land = _dispose_example(ledger)
+    first = ledger.stock_settle("370811", 2026, actor="a")
+    assert first["penalty"] is True and first["recorded"] is True
+    ledger.dispose(land["A1"], "供地", 300_000, date(2025, 6, 1), actor="a")  # 2025's: not rewarded in 2026
+    lifted = ledger.stock_settle("370811", 2026, actor="a")
+    assert (lifted["recorded"], lifted["disposals"], lifted["reward_m2"], lifted["transaction"]) == (True, 0, 0, None)
+    assert lifted["penalty"] is False and lifted["supply_rate"] == pytest.approx(900 / 1300, abs=1e-6)
+    assert [r[:2] for r in settlements(ledger)] == [(first["settlement"], True), (lifted["settlement"], False)]
+    enter(ledger, "XM-N", level="市重点")
+    ledger.issue(2026, [("370811", "land_new", 100_000)], actor="a")
+    ledger.reserve(review(1_000, rid="R1"), year=2026, project_id="XM-N", actor="a")  # the penalty is lifted
+    assert ledger.stock_settle("370811", 2026, actor="a")["recorded"] is False  # and now nothing changes
+    assert len(settlements(ledger)) == 2
 
 
 def test_a_settlement_of_a_year_to_come_is_refused(ledger: Ledger, stock_blueprint: Blueprint) -> None:
@@ -365,7 +422,14 @@ def test_stock_over_the_api(stock_dir: Path, tmp_path: Path) -> None:
         settle = {"county": "370811", "year": 2026}
         first = client.post("/api/v1/quotas/stock/settle", json=settle, headers=admin).json()
         assert (first["reward_m2"], first["penalty"]) == (250_000, True)  # 供地率 (500 000 + I1 100 000) / 1.3 km²
-        assert client.post("/api/v1/quotas/stock/settle", json=settle, headers=admin).json()["reward_m2"] == 0
+        again = client.post("/api/v1/quotas/stock/settle", json=settle, headers=admin)
+        assert again.status_code == 200, again.text  # nothing new: the first settlement stands, none recorded
+        assert (again.json()["reward_m2"], again.json()["recorded"], again.json()["settlement"]) == (
+            0,
+            False,
+            first["settlement"],
+        )
+        assert "未新增核算记录" in again.json()["note_zh"]
         report = client.get("/api/v1/quotas/report?year=2026", headers=planner).json()
         assert next(r for r in report if r["county"] == "370811")["reward"] == 250_000
         disposals = client.get("/api/v1/quotas/stock/disposals", headers=planner).json()
@@ -404,7 +468,7 @@ def test_stock_from_the_command_line(stock_dir: Path, tmp_path: Path, monkeypatc
     assert rates[0]["supply_rate"] == pytest.approx(600 / 1300, abs=1e-6)
     assert "奖励 250,000.00 m²" in run("quota", "stock", "settle", "370811", "--year", "2026")
     nothing = run("quota", "stock", "settle", "370811", "--year", "2026")
-    assert "0 宗处置" in nothing and "无奖励交易" in nothing and "#—" not in nothing
+    assert "没有新的处置" in nothing and "no settlement recorded" in nothing and "#—" not in nothing
 
 
 def _two_disposals(

@@ -280,3 +280,46 @@ def test_excluded_area_counts_only_the_land_searched(tmp_path: Path) -> None:
     assert search.feasible_m2 == search.searched_m2 - search.excluded_m2["ecological_redline"]
     assert sum(r.area_m2 for r in search.regions) == search.feasible_m2
     assert all(v == 0 for code, v in search.excluded_m2.items() if code != "ecological_redline")
+
+
+@pytest.mark.parametrize(
+    ("body", "least_en", "least_zh"),
+    [
+        (
+            {"area_mu": 0.0001},
+            "one 10 m × 10 m cell of its grid: 100.00 m² (0.15 亩)",
+            "10 m × 10 m 格网：100.00 m²（0.15 亩）",
+        ),
+        (
+            {"area_mu": 0.005, "resolution_m": 2},
+            "one 2 m × 2 m cell of its grid: 4.00 m² (0.006 亩)",
+            "4.00 m²（0.006 亩）",
+        ),
+    ],
+)
+def test_api_search_refuses_a_site_smaller_than_one_cell(
+    client: TestClient, keys: dict[str, str], body: dict[str, Any], least_en: str, least_zh: str
+) -> None:
+    """area_mu 0.0001 was refused by the review of a candidate "parcel(s) C1 (0.0668 m²) … check the coordinates'
+    unit and CRS", though the caller sent no parcel: the search refuses it itself, with the least it can place."""
+    problem = assert_problem(client.post("/api/v1/sites/search", json=body, headers=auth(keys)), 422)
+    assert f"area_mu {body['area_mu']:g} 亩" in problem["message_en"] and least_en in problem["message_en"]
+    assert "CRS" not in problem["message_en"] and "parcel" not in problem["message_en"]
+    assert "小于可选址的最小面积" in problem["message_zh"] and least_zh in problem["message_zh"]
+
+
+def test_api_search_takes_one_cell_and_refuses_no_finite_figure(client: TestClient, keys: dict[str, str]) -> None:
+    """0.15 亩 is one 10 m cell (99.99999999999999 m² in floats): searched. NaN or Infinity as area_mu or
+    investment_wan is "a finite number", not "less than or equal to …", in both languages."""
+    one_cell = client.post(
+        "/api/v1/sites/search", json={"area_mu": 0.15, "n": 1, "county": "370811"}, headers=auth(keys)
+    )
+    assert one_cell.status_code == 200, one_cell.text
+    for field, odd in (("area_mu", "NaN"), ("area_mu", "Infinity"), ("investment_wan", "Infinity")):
+        sent_body = f'{{"area_mu": 50, "{field}": {odd}}}' if field != "area_mu" else f'{{"area_mu": {odd}}}'
+        sent = client.post(
+            "/api/v1/sites/search", content=sent_body, headers={**auth(keys), "content-type": "application/json"}
+        )
+        problem = assert_problem(sent, 422)
+        assert f"{field}: Input should be a finite number" in problem["message_en"]
+        assert f"{field}：应为有限数值" in problem["message_zh"]

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import EngineDep, StoreDep, require
 from api.keys import Principal
-from geo.errors import NotFoundError
+from geo.errors import InputError, NotFoundError
 from geo.projects import LEVELS, STAGES, ProjectLibrary
 from geo.vocabulary import project_types
 
@@ -146,11 +146,34 @@ async def link_review(
     project_id: str, body: LinkIn, library: LibraryDep, store: StoreDep, who: Writer
 ) -> dict[str, Any]:
     result = store.get(body.review_id)
-    parcels = [p.id for p in result.parcels if body.parcel_id is None or p.id == body.parcel_id]
-    if len(parcels) != 1:
-        raise NotFoundError(
-            f"review {body.review_id} has no single parcel {body.parcel_id or ''} to link (give parcel_id)",
-            f"审查 {body.review_id} 中没有可关联的唯一地块 {body.parcel_id or ''}（请指定 parcel_id）",
-        )
-    link = await run_in_threadpool(lambda: library.link_review(project_id, body.review_id, parcels[0], actor=who.name))
+    parcel = _parcel_to_link(body.review_id, [p.id for p in result.parcels], body.parcel_id)
+    link = await run_in_threadpool(lambda: library.link_review(project_id, body.review_id, parcel, actor=who.name))
     return link.row()
+
+
+NAMED_PARCELS = 5  # parcel ids an answer names before "…"
+
+
+def _named(ids: list[str]) -> str:
+    return ", ".join(ids[:NAMED_PARCELS]) + (", …" if len(ids) > NAMED_PARCELS else "")
+
+
+def _parcel_to_link(review_id: str, ids: list[str], parcel_id: str | None) -> str:
+    """The parcel of ``review_id`` to link: ``parcel_id``, or the review's only parcel. Without ``parcel_id`` a
+    review of several parcels is a request missing a field (422, naming a few); a ``parcel_id`` the review does not
+    hold is not found (404, naming a few it does)."""
+    if not ids:
+        raise NotFoundError(f"review {review_id} has no parcel to link", f"审查 {review_id} 中没有可关联的地块")
+    if parcel_id is None:
+        if len(ids) == 1:
+            return ids[0]
+        raise InputError(
+            f"review {review_id} has {len(ids)} parcels ({_named(ids)}): parcel_id is required to say which to link",
+            f"审查 {review_id} 有 {len(ids)} 个地块（{_named(ids)}），须以 parcel_id 指定要关联的地块",
+        )
+    if parcel_id not in ids:
+        raise NotFoundError(
+            f"review {review_id} has no parcel {parcel_id!r}; its parcels: {_named(ids)}",
+            f"审查 {review_id} 中没有地块 {parcel_id!r}，其地块为：{_named(ids)}",
+        )
+    return parcel_id

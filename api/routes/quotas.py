@@ -34,13 +34,15 @@ Admin = Annotated[Principal, Depends(require("quota:admin"))]
 FIRST_YEAR, LAST_YEAR = PLAN_YEARS
 
 
-Figure = Annotated[float, BeforeValidator(not_a_flag)]  # JSON's true is no 1 m² of quota
+# JSON's true is no 1 m² of quota; NaN and Infinity are no figure ("Input should be a finite number", 应为有限数值):
+# finiteness is declared on the float itself, as a bound added around the validator would not reach it
+Figure = Annotated[float, Field(allow_inf_nan=False), BeforeValidator(not_a_flag)]
 
 
 class IssueRow(BaseModel):
     county_code: str = Field(max_length=32)
     factor: str = Field(description=f"one of {sorted(FACTORS)}", max_length=32)
-    amount: Figure = Field(gt=0, le=MAX_AMOUNT)
+    amount: Figure = Field(gt=0, le=MAX_AMOUNT, allow_inf_nan=False)
 
 
 class IssueRequest(BaseModel):
@@ -364,7 +366,7 @@ class SettleRequest(BaseModel):
 class Settlement(BaseModel):
     model_config = OPEN
 
-    settlement: int
+    settlement: int = Field(description="the settlement recorded, or (``recorded`` false) the latest, which stands")
     transaction: int | None
     county: str
     year: int
@@ -373,6 +375,13 @@ class Settlement(BaseModel):
     supply_rate: float | None
     threshold: float
     penalty: bool
+    recorded: bool = Field(
+        default=True,
+        description="false (status 200): no unsettled disposal and the same 供地率 and penalty as the county-year's "
+        "latest settlement, so nothing was recorded",
+    )
+    note_en: str | None = None
+    note_zh: str | None = None
 
 
 @router.post(
@@ -440,6 +449,10 @@ def stock_rates(
     status_code=201,
     response_model=Settlement,
     summary="增存挂钩核算: book the reward of a county's year (once per disposal) and its 供地率 penalty",
+    responses={200: {"model": Settlement, "description": "nothing new: the latest settlement stands, none recorded"}},
 )
-async def stock_settle(body: SettleRequest, ledger: LedgerDep, who: Admin) -> dict[str, Any]:
-    return await run_in_threadpool(lambda: ledger.stock_settle(body.county, body.year, actor=who.name))
+async def stock_settle(body: SettleRequest, ledger: LedgerDep, who: Admin, response: Response) -> dict[str, Any]:
+    done = await run_in_threadpool(lambda: ledger.stock_settle(body.county, body.year, actor=who.name))
+    if not done["recorded"]:
+        response.status_code = 200
+    return done

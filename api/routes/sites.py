@@ -17,11 +17,12 @@ from api.routes.reviews import JSON_TYPES
 from api.settings import Settings
 from api.work import in_child
 from geo.compare import ChangeCheck, compare_boundaries
+from geo.crs import M2_PER_MU, Area
 from geo.errors import InputError, NotFoundError
 from geo.geometry import check_size
 from geo.io import parcels_from_geojson, parse_geojson_bytes
 from geo.io.parcels import MAX_CRS_TEXT, ReadLimits
-from geo.review import ReviewResult
+from geo.review import Profile, ReviewResult, load_profile
 from geo.review.engine import parcel_ids
 from geo.review.result import MAX_INVESTMENT_WAN
 from geo.sites import SiteSearch, find_sites
@@ -34,14 +35,21 @@ class SiteSearchRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    area_mu: float = Field(gt=0, le=100_000, description="area the project needs, in 亩")
+    area_mu: float = Field(
+        gt=0,
+        le=100_000,
+        allow_inf_nan=False,
+        description="area the project needs, in 亩: at least one cell of the search grid (0.15 亩 at the default 10 m)",
+    )
     n: int = Field(default=5, ge=1, le=50, description="how many sites")
     project_type: str = Field(default="industrial", max_length=50)
-    investment_wan: float | None = Field(default=None, ge=0, le=MAX_INVESTMENT_WAN)
+    investment_wan: float | None = Field(default=None, ge=0, le=MAX_INVESTMENT_WAN, allow_inf_nan=False)
     major_project: bool = False
     county: str | None = Field(default=None, max_length=20, description="search this county (its code)")
     within: dict[str, Any] | None = Field(default=None, description="search inside this GeoJSON")
-    resolution_m: float | None = Field(default=None, ge=1, le=1000, description="cell size (profile default 10 m)")
+    resolution_m: float | None = Field(
+        default=None, ge=1, le=1000, allow_inf_nan=False, description="cell size (profile default 10 m)"
+    )
 
 
 def _limits(settings: Settings) -> ReadLimits:
@@ -53,7 +61,30 @@ def _limits(settings: Settings) -> ReadLimits:
     )
 
 
+def _check_area(area_mu: float, profile: Profile, resolution_m: float | None) -> None:
+    """Refuse a site smaller than one cell of the search grid, before any candidate is built: the search judges
+    land cell by cell (``resolution_m``, the profile's 10 m by default), so a smaller site would stand on a cell it
+    does not fill, and a candidate of a fraction of a m² is then refused by the review as a speck (no larger than
+    the tolerance's ``min_m2``) with a word about coordinates the caller never sent."""
+    res = resolution_m or profile.siting.resolution_m
+    least_m2 = max(res * res, profile.tolerance.min_m2)
+    asked_m2 = area_mu * M2_PER_MU
+    if asked_m2 >= least_m2 * (1 - 1e-9):  # 0.15 亩 is 99.99999999999999 m² in floats: one 10 m cell
+        return
+    least = Area(least_m2)
+    raise InputError(
+        f"area_mu {area_mu:g} 亩 ({asked_m2:.4g} m²) is smaller than the least site the search can place, one "
+        f"{res:g} m × {res:g} m cell of its grid: {least.m2_text} m² ({least.mu:.4g} 亩). Ask for at least that, "
+        "or a finer resolution_m (down to 1 m)",
+        f"选址面积 {area_mu:g} 亩（{asked_m2:.4g} m²）小于可选址的最小面积，"
+        f"即搜索网格的一个 {res:g} m × {res:g} m 格网：{least.m2_text} m²（{least.mu:.4g} 亩）；"
+        "请至少按此面积选址，或减小 resolution_m（最小 1 m）",
+    )
+
+
 def _search(body: SiteSearchRequest, blueprint: Any, settings: Settings) -> SiteSearch:
+    profile = load_profile(settings.profile)
+    _check_area(body.area_mu, profile, body.resolution_m)
     if body.county and body.within:
         raise InputError("give county or within, not both", "只能指定 county 或 within 之一")
     within = parcels_from_geojson(body.within, limits=_limits(settings)) if body.within else None
@@ -67,7 +98,7 @@ def _search(body: SiteSearchRequest, blueprint: Any, settings: Settings) -> Site
         project=project,
         county=body.county,
         within=within,
-        profile=settings.profile,
+        profile=profile,
         resolution_m=body.resolution_m,
     )
 

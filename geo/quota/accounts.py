@@ -39,7 +39,9 @@ DISPOSALS: Final = {"供地": ("approved_unsupplied",), "收回": tuple(STOCK_KI
 EXTERNAL_PREFIX: Final = "external:"
 PROJECT_PREFIX: Final = "project:"
 ZERO: Final = Decimal(0)
-MAX_AMOUNT: Final = 10**12  # m², t or tce in one amount (an issue row's bound); Numeric(20, 4) holds < 10**16
+# m², t or tce in one amount, and in any balance (:data:`geo.quota.tables.AMOUNT_LIMIT`): exact on SQLite's doubles
+# (below 2**39), 100 times a province's yearly quota (about 10**9 m²)
+MAX_AMOUNT: Final = 10**11
 MAX_PRICE_WAN: Final = 10**8  # 万元 (1 万亿元, more than a city's GDP): a 有偿调剂 price beyond it is a typo
 PLAN_YEARS: Final = (2000, 2100)  # the plan years (年度) the API and the CLI accept
 
@@ -58,6 +60,22 @@ def amount(value: float | Decimal) -> Decimal:
             f"数量 {value} 须为 ±{MAX_AMOUNT:,} 以内的有限数",
         )
     return number.quantize(Decimal("0.0001"))
+
+
+def positive_amount(value: float | Decimal, unit: str, what: tuple[str, str] = ("amount", "数量")) -> Decimal:
+    """:func:`amount` of what a movement moves, which must be positive at the ledger's four decimals: an InputError
+    (English, Chinese, naming ``what`` and ``unit``) for one at or below zero, or one that rounds to 0 (1e-05 m² is
+    positive, and nothing once held to 0.0001)."""
+    number = amount(value)
+    if number > 0:
+        return number
+    en, zh = what
+    if Decimal(str(value)) > 0:
+        raise InputError(
+            f"{en}: {value} {unit} rounds to 0 at the ledger's four decimals (the smallest is 0.0001 {unit})",
+            f"{zh}：{value} {unit} 按台账保留四位小数后为 0（最小为 0.0001 {unit}）",
+        )
+    raise InputError(f"{en}: {value} {unit} must be positive", f"{zh}：{value} {unit} 须为正数")
 
 
 def price(value: float | Decimal) -> Decimal:

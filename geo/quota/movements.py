@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Unpack
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import IntegrityError
 
 from geo.db import by_id
@@ -34,6 +34,7 @@ from geo.quota.accounts import (
     check_factor,
     move,
     movement_date,
+    positive_amount,
     price,
     project_holder,
 )
@@ -53,7 +54,7 @@ from geo.quota.reservations import (
 from geo.quota.rules import LedgerRules
 from geo.quota.standing import reinstated, settled_advance, settled_advances, settlement_key, undone
 from geo.quota.stock import penalty_reason, reward_settled_since
-from geo.quota.tables import postings_by_account, quota_accounts, quota_postings, quota_transactions
+from geo.quota.tables import amount_sum, postings_by_account, quota_accounts, quota_postings, quota_transactions
 from geo.review.result import ReviewResult
 
 
@@ -151,7 +152,7 @@ def _issued(conn: Connection, county: str, factor: str, year: int) -> Decimal:
     """What the province issued to the county for ``year`` (before pooling), issues undone left out."""
     t = quota_transactions.c
     total = conn.execute(
-        postings_by_account(func.sum(quota_postings.c.amount))
+        postings_by_account(amount_sum(quota_postings.c.amount))
         .join(quota_transactions, t.id == quota_postings.c.transaction_id)
         .where(
             t.kind == "issue",
@@ -170,7 +171,7 @@ def _advanced(conn: Connection, county: str, factor: str, year: int) -> Decimal:
     """What the county advanced from ``year`` so far (advances undone left out)."""
     t = quota_transactions.c
     total = conn.execute(
-        select(func.sum(quota_postings.c.amount))
+        select(amount_sum(quota_postings.c.amount))
         .join(quota_accounts, quota_accounts.c.id == quota_postings.c.account_id)
         .join(quota_transactions, t.id == quota_postings.c.transaction_id)
         .where(
@@ -259,9 +260,11 @@ class Movements:
             postings: list[Posting] = []
             for county, factor, value in plan:
                 check_factor(factor)
-                total = amount(value)
-                if total <= 0:
-                    raise QuotaError(f"issue amount for {county}/{factor} must be positive", "下达指标须为正数")
+                total = positive_amount(
+                    value,
+                    FACTORS[factor][1],
+                    (f"issue of {factor} to {county}", f"下达 {county} 的{FACTORS[factor][0]}"),
+                )
                 target = require_county(conn, county)
                 postings += move(factor, year, total, (PROVINCE, "available"), (target, "available"))
                 postings += move(factor, year, self._pooled(factor, total), (target, "available"), (CITY, "available"))
@@ -343,7 +346,10 @@ class Movements:
                 f"{exempt_as!r} is no kind of project exempt from the pollutant 总量; one of {kinds}",
                 f"{exempt_as!r} 不是环评不与污染物总量挂钩的项目类别；应为 {'、'.join(kinds)} 之一",
             )
-        needed = {factor: amount(value) for factor, value in needs.items()}
+        needed = {
+            factor: ZERO if value == 0 else positive_amount(value, FACTORS[factor][1], (f"need of {factor}", "需求"))
+            for factor, value in needs.items()
+        }
         recorded_key = None if key is None else factors_key(project_id, key)
         with writing(self.engine) as conn:
             project = require_project(conn, project_id)
@@ -368,8 +374,6 @@ class Movements:
                 return done
             if (why := fundable_reason(project)) is not None:
                 raise QuotaError(*why)
-            if any(v < 0 for v in wanted.values()):
-                raise QuotaError("factor needs must not be negative", "指标需求不能为负数")
             if exempt and not postings:
                 raise QuotaError(
                     f"project {project_id}, declared {exempt_as}, is not tied to the pollutant 总量: "
@@ -473,6 +477,7 @@ class Movements:
                 f"an advance in {year} would draw on {year + 1}, after the last plan year {last}",
                 f"{year} 年预支将占用 {year + 1} 年指标，超出最后规划年度 {last} 年",
             )
+        value = positive_amount(value, FACTORS[factor][1], ("advance", "预支量"))
         with writing(self.engine) as conn:
             require_county(conn, county)
             base = _issued(conn, county, factor, year + 1) or _issued(conn, county, factor, year)
@@ -512,6 +517,7 @@ class Movements:
         (济宁 济政办字〔2020〕52号 三、(一)4 "争取省级重大基础设施、重要工作事项配置的'点供'型计划指标").
         """
         check_factor(factor)
+        value = positive_amount(value, FACTORS[factor][1], ("point supply", "点供指标"))
         with writing(self.engine) as conn:
             require_holder(conn, holder)
             target = (holder, "available")
@@ -550,9 +556,9 @@ class Movements:
         already went to the county and is not entered again; the rest enters as usual.
         """
         _check_pollutant(factor)
-        total = amount(value)
-        if total <= 0 or not source.strip():
-            raise QuotaError("a reduction needs a positive amount and its source", "削减量须为正数并注明来源")
+        total = positive_amount(value, FACTORS[factor][1], ("reduction", "削减量"))
+        if not source.strip():
+            raise QuotaError("a reduction needs its source", "削减量须注明来源")
         with writing(self.engine) as conn:
             require_county(conn, county)
             covered, key = ZERO, None
@@ -594,6 +600,7 @@ class Movements:
         if not source.strip():
             raise QuotaError("an advance on a reduction names its source", "削减量预支须注明削减来源")
         movement_date(deadline, ("deadline", "到位期限"))
+        value = positive_amount(value, FACTORS[factor][1], ("advance on a reduction", "削减量预支"))
         with writing(self.engine) as conn:
             require_county(conn, county)
             return post(
@@ -633,6 +640,9 @@ class Movements:
         if due_date is not None:
             movement_date(due_date, ("due date", "归还日期"))
         kind = "loan" if due_date else "transfer"
+        value = positive_amount(
+            value, FACTORS[factor][1], ("loan" if due_date else "transfer", "拆借量" if due_date else "调剂量")
+        )
         with writing(self.engine) as conn:
             require_holder(conn, source)
             require_holder(conn, target)

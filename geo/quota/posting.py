@@ -43,9 +43,9 @@ def post(
     negative_ok: Iterable[Key] = (),
     **meta: Any,
 ) -> int:
-    """Record one balanced transaction; refuse it whole if an internal balance would go below zero, or any
-    balance beyond what its column holds (:data:`~geo.quota.tables.AMOUNT_LIMIT`: each amount is bounded, the
-    sum of many is not).
+    """Record one balanced transaction; refuse it whole if an internal balance would go below zero, or any posting
+    or balance beyond what the ledger keeps exactly (:data:`~geo.quota.tables.AMOUNT_LIMIT`, an InputError: each
+    amount is bounded, the sum of many is not).
 
     ``negative_ok`` names the accounts that may go below zero (the next-year account
     an advance draws on); ``meta`` fills the transaction's other columns.
@@ -55,6 +55,15 @@ def post(
     postings = [p for p in postings if p.amount != 0]
     if not postings:
         raise QuotaError("nothing to move (all amounts are zero)", "变动金额均为零")
+    for p in postings:
+        if abs(p.amount) > AMOUNT_LIMIT:  # its account's balance is bounded too, but not a posting undone in its tx
+            unit = FACTORS[p.factor][1]
+            raise InputError(
+                f"{kind} would move {abs(p.amount):,.4f} {unit} of {p.factor} at once, beyond the ±{AMOUNT_LIMIT:,} "
+                f"{unit} the ledger keeps exactly to four decimals",
+                f"本次变动的{FACTORS[p.factor][0]} {abs(p.amount):,.4f} {unit} 超出台账可精确记录（保留四位小数）的"
+                f"范围 ±{AMOUNT_LIMIT:,} {unit}",
+            )
     for factor in {p.factor for p in postings}:
         total = sum((p.amount for p in postings if p.factor == factor), ZERO)
         if total != 0:
@@ -91,13 +100,14 @@ def post(
                 f"{holder} 的{FACTORS[factor][0]}（{year}年，{bucket}）余额 {have:,.2f} {unit}，"
                 f"需 {need:,.2f} {unit}，指标不足",
             )
-        if abs(after) >= AMOUNT_LIMIT:
+        if abs(after) > AMOUNT_LIMIT:
             factor, holder, bucket, year = key
-            raise QuotaError(
-                f"{holder}'s {factor} ({bucket}, {year}) would come to {after:,.4f}, beyond what the ledger holds "
-                f"(less than {AMOUNT_LIMIT:,} either way)",
-                f"{holder} 的{FACTORS[factor][0]}（{year}年，{bucket}）余额将为 {after:,.4f}，"
-                f"超出台账可记录的范围（绝对值须小于 {AMOUNT_LIMIT:,}）",
+            unit = FACTORS[factor][1]
+            raise InputError(
+                f"{holder}'s {factor} ({bucket}, {year}) would come to {after:,.4f} {unit}, beyond the "
+                f"±{AMOUNT_LIMIT:,} {unit} the ledger keeps exactly to four decimals",
+                f"{holder} 的{FACTORS[factor][0]}（{year}年，{bucket}）余额将为 {after:,.4f} {unit}，"
+                f"超出台账可精确记录（保留四位小数）的范围 ±{AMOUNT_LIMIT:,} {unit}",
             )
     tx_id = conn.execute(
         insert(quota_transactions)

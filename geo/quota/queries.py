@@ -10,13 +10,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 
 from geo.quota.accounts import EXTERNAL_PREFIX, FACTORS, PROJECT_PREFIX, holder_kind
 from geo.quota.holders import county_names
 from geo.quota.report import IN_THE_CELL, TextTable, in_mu_ha
 from geo.quota.standing import settled_advances, undone
-from geo.quota.tables import quota_accounts, quota_postings, quota_projects, quota_transactions
+from geo.quota.tables import amount_sum, quota_accounts, quota_postings, quota_projects, quota_transactions
 
 HOLDER_NAMES = {"city": "市级统筹", "county": "{0}", "project": "项目 {1}", "external": "{1}"}
 BUCKETS = {"available": "可用", "reserved": "已配置", "approved": "已批准", "earmarked": "专项点供"}
@@ -201,7 +201,7 @@ class Queries:
         """Per factor: the sum of internal balances (what the invariant checks)."""
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(quota_accounts.c.factor, func.sum(quota_accounts.c.balance))
+                select(quota_accounts.c.factor, amount_sum(quota_accounts.c.balance))
                 .where(~quota_accounts.c.holder.startswith(EXTERNAL_PREFIX))
                 .group_by(quota_accounts.c.factor)
             ).all()
@@ -212,7 +212,7 @@ class Queries:
         with self.engine.connect() as conn:
             rows = conn.execute(select(quota_projects).order_by(quota_projects.c.created, quota_projects.c.id)).all()
             held = conn.execute(
-                select(quota_accounts.c.holder, quota_accounts.c.bucket, func.sum(quota_accounts.c.balance))
+                select(quota_accounts.c.holder, quota_accounts.c.bucket, amount_sum(quota_accounts.c.balance))
                 .where(quota_accounts.c.holder.startswith(PROJECT_PREFIX))
                 .group_by(quota_accounts.c.holder, quota_accounts.c.bucket)
             ).all()

@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final
 
-from sqlalchemy import Engine, String, case, func, literal, select
+from sqlalchemy import Engine, String, case, literal, select
 
 from geo.crs import Area
 from geo.quota.accounts import CITY, EXTERNAL_PREFIX, FACTORS, PROJECT_PREFIX, ZERO
 from geo.quota.holders import county_names
-from geo.quota.tables import DECIMALS, quota_accounts, quota_postings, quota_projects, quota_transactions
+from geo.quota.tables import DECIMALS, amount_sum, quota_accounts, quota_postings, quota_projects, quota_transactions
 
 AREA: Final = "m²"  # the unit of the factors that are areas (FACTORS)
 AREA_UNITS: Final = {"m2": "m²", "ha": "公顷", "mu": "亩"}  # a key's suffix → the unit its CSV header names
@@ -152,8 +152,8 @@ TABLE: Final = TextTable(
 def ledger_report(engine: Engine, year: int) -> list[dict[str, Any]]:
     """One row per holder (each county, then the city pool) and factor that moved in ``year``."""
     a, p, t = quota_accounts.c, quota_postings.c, quota_transactions.c
-    positive = func.sum(case((p.amount > 0, p.amount), else_=0))
-    negative = func.sum(case((p.amount < 0, p.amount), else_=0))
+    positive = amount_sum(case((p.amount > 0, p.amount), else_=0))
+    negative = amount_sum(case((p.amount < 0, p.amount), else_=0))
     with engine.connect() as conn:
         flows = conn.execute(
             select(a.holder, a.factor, t.kind, positive, negative)
@@ -168,7 +168,7 @@ def ledger_report(engine: Engine, year: int) -> list[dict[str, Any]]:
             .group_by(a.holder, a.factor, t.kind)
         ).all()
         held = conn.execute(
-            select(quota_projects.c.county, a.factor, a.bucket, func.sum(a.balance))
+            select(quota_projects.c.county, a.factor, a.bucket, amount_sum(a.balance))
             .join_from(
                 quota_accounts, quota_projects, a.holder == literal(PROJECT_PREFIX, String) + quota_projects.c.id
             )

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, NotRequired, TypedDict
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, select
 
 from geo.db import insert_ignoring_duplicates
 from geo.errors import QuotaError
@@ -35,7 +35,14 @@ from geo.projects.library import Project, fundable_reason, link_review_in, proje
 from geo.quota.accounts import CITY, Key, Posting, amount, move, project_holder
 from geo.quota.posting import transaction_by_key
 from geo.quota.standing import undone
-from geo.quota.tables import postings_by_account, quota_accounts, quota_postings, quota_projects, quota_transactions
+from geo.quota.tables import (
+    amount_sum,
+    postings_by_account,
+    quota_accounts,
+    quota_postings,
+    quota_projects,
+    quota_transactions,
+)
 from geo.review.result import ParcelResult, ReviewResult
 
 REFUSED_VERDICTS = {
@@ -360,7 +367,7 @@ def funding(conn: Connection, project_id: str) -> dict[Key, Decimal]:
         .where(quota_accounts.c.holder == holder, quota_accounts.c.bucket.in_(("reserved", "approved")))
     )
     rows = conn.execute(
-        postings_by_account(func.sum(quota_postings.c.amount))
+        postings_by_account(amount_sum(quota_postings.c.amount))
         .where(quota_postings.c.transaction_id.in_(touched), quota_accounts.c.holder != holder)
         .group_by(quota_accounts.c.factor, quota_accounts.c.holder, quota_accounts.c.bucket, quota_accounts.c.year)
     ).all()

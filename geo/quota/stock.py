@@ -42,13 +42,24 @@ from geo.crs import Area
 from geo.db import by_id
 from geo.errors import InputError, NotFoundError, QuotaError
 from geo.papers import beijing_today
-from geo.quota.accounts import CITY, DISPOSALS, REWARD, STOCK_KINDS, ZERO, amount, move, movement_date
+from geo.quota.accounts import (
+    CITY,
+    DISPOSALS,
+    REWARD,
+    STOCK_KINDS,
+    ZERO,
+    amount,
+    move,
+    movement_date,
+    positive_amount,
+)
 from geo.quota.holders import county_names, require_county
 from geo.quota.posting import post, writing
 from geo.quota.report import TextTable, area_figures
 from geo.quota.rules import LedgerRules
 from geo.quota.standing import undone
 from geo.quota.tables import (
+    amount_sum,
     quota_holders,
     stock_disposals,
     stock_land,
@@ -265,7 +276,7 @@ def _rates(conn: Connection, county: str, year: int, rules: LedgerRules) -> dict
     ).all()
     d = stock_disposals.c
     done = conn.execute(
-        select(d.land_id, d.kind, func.sum(d.area_m2))
+        select(d.land_id, d.kind, amount_sum(d.area_m2))
         .join(stock_land, land.id == d.land_id)
         .where(land.county == county, d.disposed_on <= end)
         .group_by(d.land_id, d.kind)
@@ -498,17 +509,12 @@ class StockRegister:
         The register keeps four decimals and every listing shows two: the undisposed area as listed (12,345.68 for
         12,345.6789: written the same, ``_listed``) disposes all of it, exactly, rather than being refused or
         leaving a remainder no listing can show."""
-        value = amount(area_m2)
+        value = positive_amount(area_m2, "m²", ("disposal area", "处置面积"))  # 1e-9 m² rounds to nothing
         movement_date(disposed_on, ("disposal date", "处置日期"), happened=True)
         if kind not in DISPOSALS:
             raise QuotaError(
                 f"unknown disposal {kind!r}; disposals: {', '.join(DISPOSALS)}",
                 f"未知处置方式 {kind!r}，应为 {'、'.join(DISPOSALS)}",
-            )
-        if value <= 0:  # 1e-9 m² is positive, and nothing once held to the register's four decimals
-            raise InputError(
-                f"a disposal's area must be positive at four decimals, not {area_m2}",
-                f"处置面积须为正数（保留四位小数），不能是 {area_m2}",
             )
         check_printable(document, "document number", "文号")  # read in the register's tables and on paper
         check_printable(actor, "actor", "经办人")
@@ -529,7 +535,7 @@ class StockRegister:
                     f"处置日期 {disposed_on.isoformat()} 早于批准",
                 )
             done = conn.execute(
-                select(func.coalesce(func.sum(stock_disposals.c.area_m2), 0)).where(
+                select(func.coalesce(amount_sum(stock_disposals.c.area_m2), 0)).where(
                     stock_disposals.c.land_id == land_id
                 )
             ).scalar_one()
@@ -561,7 +567,7 @@ class StockRegister:
     def stock_land(self, *, county: str | None = None, kind: str | None = None) -> list[dict[str, Any]]:
         """The register: each entry with its disposed and remaining area (m², 亩, 公顷)."""
         land, d = stock_land.c, stock_disposals.c
-        disposed = select(d.land_id, func.sum(d.area_m2).label("disposed")).group_by(d.land_id).subquery("disposed")
+        disposed = select(d.land_id, amount_sum(d.area_m2).label("disposed")).group_by(d.land_id).subquery("disposed")
         query = (
             select(stock_land, func.coalesce(disposed.c.disposed, 0).label("disposed"))
             .outerjoin(disposed, disposed.c.land_id == land.id)
@@ -672,6 +678,14 @@ class StockRegister:
             for p in pending:
                 by_kind[p.kind] = by_kind.get(p.kind, ZERO) + p.m2
             reward = _reward(pending, self.rules)
+            rate = rates["supply_rate"]
+            recorded = (
+                Decimal(str(rate)) if rate is not None else None,
+                Decimal(str(linkage.supply_rate_threshold)),
+                bool(rates["below_threshold"]),
+            )
+            if not pending and (same := _same_settlement(conn, county, year, recorded)) is not None:
+                return {**_answer(same, county, year, recorded, rate, linkage.supply_rate_threshold), "recorded": False}
             tx: int | None = None
             if reward > 0:
                 pooled = amount(reward * Decimal(str(self.rules.pooled("stock_reward"))))
@@ -686,15 +700,14 @@ class StockRegister:
                     actor=actor,
                     reason=f"增存挂钩奖励（{year} 年处置：{detail}；{linkage.basis or '自然资规〔2018〕1号'}）",
                 )
-            rate = rates["supply_rate"]
             settlement = conn.execute(
                 insert(stock_settlements)
                 .values(
                     county=county,
                     year=year,
-                    supply_rate=Decimal(str(rate)) if rate is not None else None,
-                    threshold=Decimal(str(linkage.supply_rate_threshold)),
-                    penalty=bool(rates["below_threshold"]),
+                    supply_rate=recorded[0],
+                    threshold=recorded[1],
+                    penalty=recorded[2],
                     reward_m2=reward,
                     transaction_id=tx,
                     created=datetime.now(UTC),
@@ -713,7 +726,57 @@ class StockRegister:
             "supply_rate": rate,
             "threshold": linkage.supply_rate_threshold,
             "penalty": bool(rates["below_threshold"]),
+            "recorded": True,
         }
+
+
+def _same_settlement(
+    conn: Connection, county: str, year: int, recorded: tuple[Decimal | None, Decimal, bool]
+) -> int | None:
+    """The county's latest settlement of ``year`` if it recorded the same 五年供地率, threshold and penalty as
+    ``recorded``, else None. A settlement with no disposal to reward and nothing else to record changes nothing,
+    and is not added (twenty concurrent requests once left nineteen empty rows); one whose 供地率 or penalty has
+    changed (land registered or disposed in an earlier year moves the window's rate) is recorded: the latest
+    settlement is what :func:`penalty_reason` applies. Called under the county's lock, so racing settlements see
+    each other's row."""
+    s = stock_settlements.c
+    latest = conn.execute(
+        select(s.id, s.supply_rate, s.threshold, s.penalty)
+        .where(s.county == county, s.year == year)
+        .order_by(s.id.desc())
+        .limit(1)
+    ).first()
+    if latest is None:
+        return None
+    rate = None if latest.supply_rate is None else Decimal(latest.supply_rate)
+    same = (rate, Decimal(latest.threshold), bool(latest.penalty)) == recorded
+    return int(latest.id) if same else None
+
+
+def _answer(
+    settlement: int,
+    county: str,
+    year: int,
+    recorded: tuple[Decimal | None, Decimal, bool],
+    rate: float | None,
+    threshold: float,
+) -> dict[str, Any]:
+    """The answer of a settlement that found nothing new: the latest settlement's figures, which stand."""
+    return {
+        "settlement": settlement,
+        "transaction": None,
+        "county": county,
+        "year": year,
+        "disposals": 0,
+        "reward_m2": 0.0,
+        "supply_rate": rate,
+        "threshold": threshold,
+        "penalty": recorded[2],
+        "note_en": f"nothing new since settlement #{settlement} of {county} for {year}: no unsettled disposal, the "
+        "same five-year supply rate and penalty; no settlement recorded",
+        "note_zh": f"{county} {year} 年自第 {settlement} 号增存挂钩核算以来没有新的处置，五年供地率和限制措施均未变化，"
+        "未新增核算记录",
+    }
 
 
 __all__ = ["StockFeature", "StockImport", "StockRegister", "penalty_reason", "stock_features"]

@@ -4,9 +4,11 @@ transactions and their balanced postings, the projects quota is reserved for, an
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, Final
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     ColumnElement,
@@ -21,14 +23,26 @@ from sqlalchemy import (
     UniqueConstraint,
     select,
 )
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import Select
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.types import TypeDecorator
 
 import geo.projects.tables  # noqa: F401 — the project library shares the ledger's database (and its schema)
 from geo.db import metadata
+from geo.quota.accounts import MAX_AMOUNT
 
 DIGITS, DECIMALS = 20, 4
-AMOUNT = Numeric(DIGITS, DECIMALS)  # m², tonnes, tce: four decimals, summed exactly as Decimal (SQLite: below 2**39)
-AMOUNT_LIMIT: Final = 10 ** (DIGITS - DECIMALS)  # an AMOUNT column holds less than this either way
+AMOUNT = Numeric(DIGITS, DECIMALS)  # m², tonnes, tce: four decimals, summed exactly as Decimal
+# What the ledger keeps, either way: every posting and every balance (an external account's too, so also what entered
+# a factor's year). SQLite keeps NUMERIC as a double, which holds four decimals only below 2**39 (549,755,813,888:
+# doubles there lie 2**-14 ≈ 0.000061 apart, from 2**39 0.000122, coarser than 0.0001). 10**11 lies below 2**37,
+# where they lie 2**-16 apart: each stored figure reads back exact, and :class:`amount_sum` adds them exactly.
+# A province's yearly quota is about 10**9 m²; the column (Numeric(20, 4)) would hold 10**16.
+AMOUNT_LIMIT: Final = MAX_AMOUNT
+QUANTUM: Final = Decimal(1).scaleb(-DECIMALS)  # 0.0001
 
 quota_accounts = Table(
     "quota_accounts",
@@ -147,6 +161,43 @@ stock_settlement_disposals = Table(
     Column("settlement_id", Integer, ForeignKey("stock_settlements.id"), primary_key=True, autoincrement=False),
     Column("disposal_id", Integer, ForeignKey("stock_disposals.id"), primary_key=True, autoincrement=False),
 )
+
+
+class _Summed(TypeDecorator[Decimal]):
+    """What :class:`amount_sum` returns: on SQLite an integer of 1/10,000 units, elsewhere the exact NUMERIC sum."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return Decimal(int(value)).scaleb(-DECIMALS)
+        return Decimal(value).quantize(QUANTUM)
+
+
+class amount_sum(FunctionElement[Decimal]):
+    """``SUM`` of an :data:`AMOUNT` expression, exact on every backend (a Decimal).
+
+    PostgreSQL adds NUMERIC exactly. SQLite would add doubles, and a sum drifts from its figures (a report showed
+    21000000554011.234 for …011.2346): there each figure (exact below :data:`AMOUNT_LIMIT`) is first made an
+    integer of 1/10,000 (below 2**50, the double's error under 0.15 of a unit, so ``round`` finds it), and SQLite
+    adds integers exactly (up to 2**63, else an error, never a wrong figure)."""
+
+    type = _Summed()
+    name = "amount_sum"
+    inherit_cache = True
+
+
+@compiles(amount_sum)
+def _sum(element: amount_sum, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"sum({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(amount_sum, "sqlite")
+def _sum_sqlite(element: amount_sum, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"sum(CAST(round(({compiler.process(element.clauses, **kw)}) * {10**DECIMALS}) AS INTEGER))"
 
 
 def postings_by_account(amount: ColumnElement[Any]) -> Select[Any]:
