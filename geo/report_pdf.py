@@ -31,6 +31,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     CondPageBreak,
     Flowable,
+    KeepInFrame,
     KeepTogether,
     PageBreak,
     Paragraph,
@@ -269,6 +270,8 @@ def _grouped_head(columns: Sequence[str]) -> tuple[list[list[str]], list[Any]]:
     return [top, units], spans
 
 
+MARGINS = (15 * mm, 15 * mm, 13 * mm, 14 * mm)  # left, right, top, bottom
+MIN_SCALE = 0.85  # a parcel's page is shrunk to fit one page down to this; longer, it runs on
 SHORT_COORDINATES = 9  # points of a 界址点坐标表 that fits beside the sketch
 
 
@@ -396,13 +399,37 @@ def _parcel_story(p: ParcelReport, drawing: Drawing, s: dict[str, ParagraphStyle
     verdict = ParagraphStyle("v", parent=s["verdict"], textColor=s[f"status-{p.status}"].textColor, alignment=TA_RIGHT)
     title = Table([[_para(p.heading, s["h2"]), _para(p.facts[0].text, verdict)]], colWidths=[130 * mm, 50 * mm])
     title.setStyle(TableStyle([_FONT_ALL, ("VALIGN", (0, 0), (-1, -1), "BOTTOM"), ("LEFTPADDING", (0, 0), (0, 0), 0)]))
-    story: list[Flowable] = [PageBreak(), title, head, _para("审查情况", s["h3"]), _items(p, s)]
+    page: list[Flowable] = [title, head, _para("审查情况", s["h3"]), _items(p, s)]
     if p.notes:
-        story += [_para("说明与所需手续", s["h3"]), *(_para(note, s["small"]) for note in p.notes)]
-    story += _figures(p, s)
+        page += [_para("说明与所需手续", s["h3"]), *(_para(note, s["small"]) for note in p.notes)]
+    page += _figures(p, s)
+    story: list[Flowable] = [PageBreak(), _OnePage(page)]
     if p.coordinates and not beside:
         story += _coordinates(p.coordinates, s)
     return story
+
+
+class _OnePage(KeepInFrame):  # type: ignore[misc]  # ReportLab ships no annotations
+    """A parcel's page (facts, sketch, items, notes, land figures) kept on one page, shrunk as a whole when it
+    runs a little over (a parcel with many conditions: D06 of the demo by a few lines); by more than
+    ``MIN_SCALE`` allows, it runs on to the next page at full size rather than in type too small to read."""
+
+    def __init__(self, content: list[Flowable]) -> None:
+        # measured and drawn without its KeepTogethers (whose height is "any" until the frame splits them: the
+        # page holds their content together itself); running on, it is laid out as given, kept together
+        flat = [g for f in content for g in (f._content if isinstance(f, KeepTogether) else [f])]
+        super().__init__(0, 0, flat, mode="shrink")  # 0: the frame's width and height
+        self._as_given = content
+        self._runs_on = False
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
+        self._scale = 1.0  # set by the shrink, read when drawn
+        width, height = super().wrap(availWidth, availHeight)
+        self._runs_on = self._scale > 1 / MIN_SCALE
+        return (width, availHeight + 1) if self._runs_on else (width, height)  # too tall: the frame splits it
+
+    def split(self, availWidth: float, availHeight: float) -> list[Flowable]:
+        return list(self._as_given) if self._runs_on else []
 
 
 def _cover(m: ReportModel, s: dict[str, ParagraphStyle]) -> list[Flowable]:
@@ -481,10 +508,10 @@ def review_report_pdf(
     SimpleDocTemplate(
         buffer,
         pagesize=A4,
-        leftMargin=15 * mm,
-        rightMargin=15 * mm,
-        topMargin=13 * mm,
-        bottomMargin=14 * mm,
+        leftMargin=MARGINS[0],
+        rightMargin=MARGINS[1],
+        topMargin=MARGINS[2],
+        bottomMargin=MARGINS[3],
         title=f"{m.title} {m.number}",
         author=m.issuer,
         subject=f"{result.blueprint} · {result.review_id}",

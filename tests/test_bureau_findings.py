@@ -40,7 +40,7 @@ def area(m2: float) -> str:
 # --- P1-a: item 11 grades 河流水面、湖泊水面、水库水面 as the 河湖管理范围 ---------------------------
 
 
-@pytest.mark.parametrize("project_type", ["infrastructure", "public_service", "industrial"])
+@pytest.mark.parametrize("project_type", ["public_service", "industrial", "commercial"])
 def test_lake_surface_is_a_river_lake_range(bureau: Blueprint, project_type: str) -> None:
     flood = review_item(bureau, rect(0.2, 0.2, 0.4, 0.4), "flood_control", project_type=project_type)
     assert flood.status == "fail" and flood.overlap_m2 == pytest.approx(40_000, rel=REL)
@@ -51,8 +51,10 @@ def test_lake_surface_is_a_river_lake_range(bureau: Blueprint, project_type: str
     assert any("第二十一条" in b for b in flood.basis)
 
 
-@pytest.mark.parametrize("project_type", ["water_conservancy", "transport"])
+@pytest.mark.parametrize("project_type", ["water_conservancy", "transport", "infrastructure", "energy"])
 def test_water_works_on_water_surface_need_the_water_authority(bureau: Blueprint, project_type: str) -> None:
+    """防洪法第二十七条: 跨河、穿河、穿堤、临河的桥梁、码头、道路、渡口、管道、缆线、取水、排水等工程设施 go to
+    the water authority's review, not to refusal (a pipeline station is 管道, a power line 缆线)."""
     flood = review_item(bureau, rect(0.2, 0.2, 0.4, 0.4), "flood_control", project_type=project_type)
     assert flood.status == "warn", flood.message_zh
     assert "工程建设方案须经水行政主管部门审查同意" in flood.message_zh
@@ -61,14 +63,14 @@ def test_water_works_on_water_surface_need_the_water_authority(bureau: Blueprint
 
 def test_each_water_class_named_with_its_area(bureau: Blueprint) -> None:
     # [0.8,1.3]×[0.2,0.4]: 0.2 × 0.2 km of 湖泊水面, 0.3 × 0.2 km of 河流水面
-    flood = review_item(bureau, rect(0.8, 0.2, 1.3, 0.4), "flood_control", project_type="infrastructure")
+    flood = review_item(bureau, rect(0.8, 0.2, 1.3, 0.4), "flood_control", project_type="industrial")
     assert flood.status == "fail" and flood.overlap_m2 == pytest.approx(100_000, rel=REL)
     assert "湖泊水面 " + area(40_000) in flood.message_zh and "河流水面 " + area(60_000) in flood.message_zh
 
 
 def test_a_range_drawn_on_its_water_surface_states_the_outcome_once(bureau: Blueprint) -> None:
     # [0.2,0.4]×[0.6,0.8]: 湖泊水面 inside the 河湖管理范围 the flood layer draws: both say it, one condition
-    flood = review_item(bureau, rect(0.2, 0.6, 0.4, 0.8), "flood_control", project_type="infrastructure")
+    flood = review_item(bureau, rect(0.2, 0.6, 0.4, 0.8), "flood_control", project_type="industrial")
     assert flood.status == "fail" and flood.overlap_m2 == pytest.approx(40_000, rel=REL)
     assert "位于河道、湖泊管理范围" in flood.message_zh and "位于三调湖泊水面" in flood.message_zh
     assert flood.facts.conditions is not None and len(flood.facts.conditions) == 1

@@ -181,7 +181,7 @@ EXPECTED = {
     "forest_grass_wetland": {"pass", "warn", "fail"},  # 重要湿地 fails
     # exceeding the standard asks for 核减或节地评价 (issue 9); an investment far below it (D18) 不予供地 (issue 13)
     "land_use_standard": {"pass", "warn", "fail"},
-    "flood_control": {"pass", "warn", "fail"},  # 河湖管理范围 fails but for water and transport works
+    "flood_control": {"pass", "warn", "fail"},  # 河湖管理范围 fails but for the works of 防洪法第二十七条
     "soil_pollution": {"pass", "warn", "fail"},  # 污染地块 fails for housing
     "illegal_use": {"pass", "fail"},
 }

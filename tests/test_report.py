@@ -579,3 +579,26 @@ def test_the_paddy_note_gives_the_three_units(blueprint: Blueprint) -> None:
     parcel = result.parcels[0].model_copy(update={"items": unworded})
     notes = report_model(result.model_copy(update={"parcels": [parcel]})).parcels[0].notes
     assert "占用水田 20,000.00 m²（2.0000 公顷，30.00 亩），须占水田补水田。" in notes
+
+
+@pytest.mark.parametrize(("lines", "pages"), [(60, 1), (64, 1), (90, 2)])
+def test_a_parcel_page_a_little_too_long_is_shrunk_onto_one_page_a_much_longer_one_runs_on(
+    lines: int, pages: int
+) -> None:
+    """12 pt lines on a frame of 63 of them (758 pt): 64 lines are shrunk (to 0.98) onto one page, 90 would need
+    0.70, below MIN_SCALE (0.85), and run on at full size."""
+    import io
+
+    import pypdf
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.platypus import Paragraph, SimpleDocTemplate
+
+    from geo.report_pdf import _OnePage
+
+    style = ParagraphStyle("line", fontSize=10, leading=12)
+    out = io.BytesIO()
+    SimpleDocTemplate(out, pagesize=A4, topMargin=36, bottomMargin=36).build(
+        [_OnePage([Paragraph(f"line {n}", style) for n in range(lines)])]
+    )
+    assert len(pypdf.PdfReader(io.BytesIO(out.getvalue())).pages) == pages
