@@ -193,9 +193,13 @@ def test_city_templates_differ_where_the_city_does(result: ReviewResult) -> None
     assert set(available_templates()) >= {"default", "jining", "liaocheng"}
     jining = opinion(result, issuer=Issuer(template="jining"))
     assert jining.title == "建设项目落地审查意见" and "济政办字〔2020〕52号" in jining.preamble
-    assert "要素跟着项目走" in jining.parcels[0].conclusion
+    # 52号 三（一）1: 计划指标 go directly to 纳入重点保障范围 projects at 批准用地, not to whatever passes a review
+    assert "项目纳入重点保障范围的，在批准用地时按“计划指标跟着项目走”直接配置计划指标" in jining.parcels[0].conclusion
+    assert "可按“要素跟着项目走”机制配置用地指标" not in jining.parcels[0].conclusion
     liaocheng = opinion(result, issuer=Issuer(template="liaocheng"))
     assert any("10%" in n for n in liaocheng.notes)
+    # its 办法 is a draft for comment, named so; no 业务协同 claimed that the review did not run
+    assert "（征求意见稿）" in liaocheng.preamble and "同步推送" not in liaocheng.preamble
     assert jining.parcels[1].quota == opinion(result).parcels[1].quota  # inherited from the default
 
 
