@@ -36,6 +36,7 @@ from geo.crs import Area
 from geo.errors import ProfileError
 from geo.papers import DocumentNumber, Issuer, time_zh
 from geo.report_model import (
+    SYNTHETIC_MARK,
     UNCOVERED,
     Fact,
     crs_label,
@@ -91,6 +92,7 @@ class ParcelOpinion:
 
 @dataclass(frozen=True)
 class Opinion:
+    mark: str  # SYNTHETIC_MARK on the demo blueprint (the Word header, the first line), else nothing
     title: str
     number: str  # 济自然资审〔2026〕第12号, or a draft's label
     number_line: str  # 审查编号：…, the line under the title (as on the report)
@@ -343,6 +345,7 @@ def opinion(
     if synthetic:
         notes.append("示例蓝图的管控图层为合成数据，本意见仅供演示。")
     return Opinion(
+        mark=SYNTHETIC_MARK if synthetic else "",
         title=_render(t, "title"),
         number=number.text,
         number_line=number.labelled,
@@ -377,7 +380,8 @@ def md(text: str) -> str:
 def opinion_markdown(op: Opinion) -> str:
     """The opinion as Markdown, editable in any text editor and convertible by pandoc."""
     h = op.headings
-    lines = [f"# {md(op.title)}", "", md(op.number_line), "", md(op.preamble), ""]
+    lines = [*([f"> {md(op.mark)}", ""] if op.mark else []), f"# {md(op.title)}", "", md(op.number_line), ""]
+    lines += [md(op.preamble), ""]
     for p in op.parcels:
         lines += [f"## {md(p.heading)}", "", f"### （一）{md(h['project'])}", "", "| 项目 | 内容 |", "| --- | --- |"]
         lines += [f"| {md(f.label)} | {md(f.value)} |" for f in p.project]
@@ -466,6 +470,10 @@ def opinion_docx(op: Opinion) -> bytes:
             p.paragraph_format.first_line_indent = Pt(size * 2)
         face(p.add_run(text), name, size, bold)
 
+    if op.mark:  # on every page: a page printed alone still says it is no real opinion
+        header = section.header.paragraphs[0]
+        header.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        face(header.add_run(op.mark), "黑体", 12)
     footer = section.footer.paragraphs[0]
     footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
     face(footer.add_run("— "), "宋体", 14)

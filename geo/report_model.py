@@ -45,6 +45,9 @@ ROUNDING_M2 = 0.05
 SUPPLEMENTARY = "（补充）"
 REPAIRED_NOTE = "几何已自动修复（面积不变）"
 SYNTHETIC_NOTE = "示例蓝图的管控图层为合成数据，仅供演示。"
+# on every page of a paper drawn on the demo blueprint (running head, Word header, the first line): a page
+# printed alone still says it is no real review
+SYNTHETIC_MARK = "示例（合成数据，仅供演示）"
 UNITS_NOTE = "1 公顷 = 10 000 m²，1 亩 = 666.67 m²。"
 MISSING = "缺图层"
 NOT_SET = "不核定"  # a rejected parcel's quota figures: the site changes, nothing is allotted
@@ -202,6 +205,7 @@ class ReportModel:
     parcels: tuple[ParcelReport, ...]
     signature: tuple[str, ...]  # the signature block's lines, the seal's place last
     conclusion: str = ""  # 综合审查结论: the verdicts counted, kept with the signature on the last page
+    mark: str = ""  # SYNTHETIC_MARK on the demo blueprint, else nothing
     basis: tuple[Fact, ...] = ()  # 审查依据 per item, once
     data: tuple[Fact, ...] = ()  # 数据版本与现势性: the blueprint's version, then each layer's date
 
@@ -576,6 +580,7 @@ def report_model(
     if synthetic:
         notes.append(SYNTHETIC_NOTE)
     return ReportModel(
+        mark=SYNTHETIC_MARK if synthetic else "",
         title=TITLE,
         number=number.text,
         number_line=number.labelled,

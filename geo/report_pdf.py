@@ -501,7 +501,7 @@ def review_report_pdf(
         canvas.drawCentredString(A4[0] / 2, 7 * mm, f"— {doc.page} —")
         canvas.setFillColor(colors.grey)
         canvas.setFont(register_font(), 7.5)
-        canvas.drawRightString(A4[0] - 15 * mm, A4[1] - 8 * mm, f"{m.title}　{m.number}")
+        canvas.drawRightString(A4[0] - 15 * mm, A4[1] - 8 * mm, "　".join(filter(None, [m.mark, m.title, m.number])))
         canvas.restoreState()
 
     buffer = io.BytesIO()

@@ -21,7 +21,7 @@ from geo.blueprint import Blueprint, load_blueprint
 from geo.errors import ProfileError
 from geo.opinion import Opinion, available_templates, md, opinion, opinion_docx, opinion_markdown, zh_number
 from geo.papers import Issuer
-from geo.report_model import report_model
+from geo.report_model import SYNTHETIC_MARK, report_model
 from geo.review import ReviewResult, review
 from geo.review.profile import load_profile
 
@@ -254,6 +254,17 @@ def test_docx_reads_back(drafted: Opinion) -> None:
     assert document.core_properties.title.startswith("建设项目用地落地可行性审查意见 济自然资审〔")
     title = document.paragraphs[0]
     assert title.text == drafted.title and title.runs[0].font.size.pt == 22
+
+
+def test_an_opinion_on_the_demo_blueprint_says_so_on_every_page(result: ReviewResult) -> None:
+    """The Word header (every page) and the Markdown's first line carry the mark; a real blueprint's carry none."""
+    demo = opinion(result, synthetic=True)
+    header = docx.Document(io.BytesIO(opinion_docx(demo))).sections[0].header.paragraphs[0].text
+    assert header == SYNTHETIC_MARK == demo.mark
+    assert opinion_markdown(demo).startswith(f"> {SYNTHETIC_MARK}\n\n# ")
+    real = opinion(result)
+    assert real.mark == "" and docx.Document(io.BytesIO(opinion_docx(real))).sections[0].header.paragraphs[0].text == ""
+    assert opinion_markdown(real).startswith("# ")
 
 
 def test_docx_is_laid_out_as_an_official_document(drafted: Opinion) -> None:

@@ -30,6 +30,7 @@ from geo.report_model import (
     QUOTA_COLUMNS,
     REPAIRED_NOTE,
     SUPPLEMENTARY,
+    SYNTHETIC_MARK,
     SYNTHETIC_NOTE,
     TOTAL,
     UNCOVERED,
@@ -104,7 +105,7 @@ def pdf_texts(pdf: bytes) -> str:
     """The text of every page without its furniture (page number, running header), which may
     fall inside a paragraph that continues on the next page."""
     pages = [p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf)).pages]
-    furniture = re.compile(r"^(— \d+ —|建设项目落地可行性审查报告\u3000.*)$", re.M)
+    furniture = re.compile(r"^(— \d+ —|(示例（合成数据，仅供演示）\u3000)?建设项目落地可行性审查报告\u3000.*)$", re.M)
     return squash("".join(furniture.sub("", page) for page in pages))
 
 
@@ -121,6 +122,11 @@ def test_html_and_pdf_show_every_row_and_note_of_the_model(result: ReviewResult)
     # what the PDF used to lack: the share column, the supplementary marker, the repaired note
     for needle in ("占比", SUPPLEMENTARY, REPAIRED_NOTE, SYNTHETIC_NOTE, "工业园<b>"):
         assert squash(needle) in shown_pdf and squash(needle) in shown_html
+    # a page printed alone still says it is no real review: the mark on every page's running head
+    pages = [p.extract_text() for p in pypdf.PdfReader(io.BytesIO(review_report_pdf(result, synthetic=True))).pages]
+    assert all(f"{SYNTHETIC_MARK}\u3000建设项目落地可行性审查报告" in page for page in pages)
+    assert squash(SYNTHETIC_MARK) in shown_html
+    assert SYNTHETIC_MARK not in pypdf.PdfReader(io.BytesIO(review_report_pdf(result))).pages[0].extract_text()
 
 
 def test_model_rows_and_marks(result: ReviewResult) -> None:
