@@ -216,9 +216,9 @@ def test_a_rejected_parcel_lists_no_procedures_and_no_quota(planned: Blueprint) 
     assert "调整选址" in said and "避让永久基本农田" in said
     assert "占补平衡" not in said and "地质灾害危险性评估" not in said, said
     assert (
-        "不核定新增建设用地计划指标和耕地占补平衡" in drafted.quota
+        "在按上述意见调整选址或用地方案前，不核定新增建设用地计划指标和耕地占补平衡" in drafted.quota
         and "需使用新增建设用地计划指标" not in drafted.quota
-    )
+    )  # not "须调整选址" alone: a parcel refused for its scheme (投资强度) is told to cut its area, not to move
     assert "须调整选址予以避让" in drafted.quota  # the basic farmland found is still stated
     page = report_model(result).parcels[0]
     assert not [n for n in page.notes if "占补平衡" in n or "危险性评估" in n], page.notes
