@@ -36,6 +36,7 @@ from geo.crs import Area
 from geo.errors import ProfileError
 from geo.papers import DocumentNumber, Issuer, time_zh
 from geo.report_model import (
+    AREA_NOTE,
     SYNTHETIC_MARK,
     UNCOVERED,
     Fact,
@@ -181,10 +182,9 @@ _CJK_SPACE = re.compile(rf"(?<=[{_CJK}]) +(?=[\d.,%°]+)|(?<=[\d%°]) +(?=[{_CJK
 
 
 def _words(text: str) -> str:
-    """A result message as an official text writes it: without the rule's area note (the paragraph
-    gives the areas), 平方米 rather than m², 、 between Chinese alternatives, no spaces around numbers,
-    no closing stop (the template adds one)."""
-    text = without_area(text).replace(" m²", "平方米").replace("m²", "平方米").rstrip("。；; ")
+    """A result message as an official text writes it: 平方米 rather than m², 、 between Chinese alternatives,
+    no spaces around numbers, no closing stop (the template adds one)."""
+    text = text.replace(" m²", "平方米").replace("m²", "平方米").rstrip("。；; ")
     text = _CJK_SLASH.sub("、", text)  # 矿业权/查明矿产资源范围 → 矿业权、查明矿产资源范围
     return _CJK_SPACE.sub("", text)  # 面积占比 0.0% → 面积占比0.0%: Chinese text sets no spaces around numbers
 
@@ -192,11 +192,14 @@ def _words(text: str) -> str:
 def _finding(t: dict[str, Any], item: ItemResult) -> Finding:
     word = str(t["verdict_words"][item.status])
     key = item.status if item.status in ("pass", "missing_layer") or item.overlap_m2 > 0 else "no_area"
+    message = without_area(item.message_zh, item.overlap_m2)  # the paragraph gives the item's total
     text = _render(
         t,
         f"finding.{key}",
         name=item.name_zh,
-        message=_words(item.message_zh),
+        message=_words(message),
+        # the item's total, after outcomes whose own parts it adds up: said to be their sum
+        area_label="合计涉及面积" if AREA_NOTE.search(message) else "涉及面积",
         word=word,
         area_m2=Area(item.overlap_m2).m2_text,
         area_ha=Area(item.overlap_m2).ha_text,

@@ -275,12 +275,15 @@ def table_notes(result: ReviewResult) -> list[str]:
 
 
 # the area a rule appends to its note (geo.review.rules._conflict): a row and a paragraph give the areas themselves
-AREA_NOTE = re.compile(r"（涉及 [\d,.]+ m²（[\d,.]+ 公顷，[\d,.]+ 亩））")
+AREA_NOTE = re.compile(r"（涉及 ([\d,.]+) m²（[\d,.]+ 公顷，[\d,.]+ 亩））")
 
 
-def without_area(message: str) -> str:
-    """A result message without the rule's area note: the row's columns (the opinion's paragraph) state it."""
-    return AREA_NOTE.sub("", message)
+def without_area(message: str, overlap_m2: float) -> str:
+    """A result message without the area notes the row's columns (the opinion's paragraph) state: those of the
+    item's own total. An outcome's area that is a part of it stays (全部位于城镇开发边界外 25,600 m² beside
+    位于生态保护区 14,098.44 m²): the total alone after it would read as its own."""
+    total = Area(overlap_m2).m2_text
+    return AREA_NOTE.sub(lambda found: "" if found.group(1) == total else found.group(0), message)
 
 
 def _item_row(n: int, item: ItemResult) -> ItemRow:
@@ -294,7 +297,7 @@ def _item_row(n: int, item: ItemResult) -> ItemRow:
         overlap_ha=area.ha_text,
         overlap_mu=area.mu_text,
         share=f"{item.overlap_ratio * 100:.2f} %",
-        message=without_area(item.message_zh),
+        message=without_area(item.message_zh, item.overlap_m2),
         basis=tuple(item.basis),
         procedures=tuple(item.procedures),
     )

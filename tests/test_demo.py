@@ -271,3 +271,26 @@ def test_demo_land_classes_add_up_to_each_parcel(demo_review: ReviewResult) -> N
         assert sum(parts) == pytest.approx(result.area_m2, abs=0.005), parcel.id
     assert [p.id for p in model.parcels if any(r.name == UNCOVERED for r in p.land)] == []
     assert {p.county.name for p in demo_review.parcels if p.county} == {"任城区"}
+
+
+def test_no_total_is_read_as_one_outcomes_area(demo_review: ReviewResult) -> None:
+    """An item's message keeps an outcome's own area where it is a part of the item's total (the column, the
+    opinion's 合计涉及面积), and no check appends its total after the last of several values it names with
+    their areas (D02: 一般农业区 of 12,852.35 m² once read 涉及 25,600.00 m²)."""
+    from geo.opinion import opinion
+    from geo.report_model import AREA_NOTE, report_model
+
+    pages = report_model(demo_review).parcels
+    drafted = opinion(demo_review).parcels
+    kept = 0
+    for parcel, page, said in zip(demo_review.parcels, pages, drafted, strict=True):
+        findings = {f.code: f.text for f in said.findings}
+        for item, row in zip(parcel.items, page.items, strict=True):
+            parts = AREA_NOTE.findall(row.message)
+            assert row.overlap_m2 not in parts, (parcel.id, item.code, row.message)
+            if parts and item.status in ("warn", "fail"):
+                kept += 1
+                assert "合计涉及面积" in findings[item.code], findings[item.code]
+            for outcome in item.message_zh.split("；"):  # a value named with its area has no total after it
+                assert "（面积 " not in outcome or "（涉及 " not in outcome, (parcel.id, outcome)
+    assert kept > 0  # the demo has such items (D14's 生态保护区)

@@ -137,7 +137,7 @@ def test_model_rows_and_marks(result: ReviewResult) -> None:
     for n, (row, item) in enumerate(zip(parcel.items, items, strict=True), start=1):
         assert row.index == (f"{n}{SUPPLEMENTARY}" if item.supplementary else str(n))
         assert row.share == f"{item.overlap_ratio * 100:.2f} %"
-        assert row.message == without_area(item.message_zh) and "（涉及 " not in row.message  # areas in columns
+        assert row.message == without_area(item.message_zh, item.overlap_m2) and "（涉及 " not in row.message
     assert any(item.supplementary for item in items)
     assert [p.notes.count(REPAIRED_NOTE) for p in model.parcels] == [0, 1, 0]
     assert SYNTHETIC_NOTE not in model.notes and SYNTHETIC_NOTE in report_model(result, synthetic=True).notes
@@ -608,3 +608,14 @@ def test_a_parcel_page_a_little_too_long_is_shrunk_onto_one_page_a_much_longer_o
         [_OnePage([Paragraph(f"line {n}", style) for n in range(lines)])]
     )
     assert len(pypdf.PdfReader(io.BytesIO(out.getvalue())).pages) == pages
+
+
+def test_an_outcomes_own_area_stays_where_the_column_gives_the_items_total() -> None:
+    """Item 1 of demo D14: outside the urban boundary over all of it (the column's total), in 生态保护区 over a
+    part: that part's area stays, or the total would read as the zone's."""
+    total = "（涉及 25,600.00 m²（2.5600 公顷，38.40 亩））"
+    part = "（涉及 14,098.44 m²（1.4098 公顷，21.15 亩））"
+    message = f"全部位于城镇开发边界外，须符合所在规划分区准入{total}；位于生态保护区，该分区不允许此类项目{part}"
+    shown = without_area(message, 25_600.0)
+    assert shown == f"全部位于城镇开发边界外，须符合所在规划分区准入；位于生态保护区，该分区不允许此类项目{part}"
+    assert without_area(f"位于生态保护区{part}", 14_098.44) == "位于生态保护区"

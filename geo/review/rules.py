@@ -221,10 +221,12 @@ def _conflict(
     note: tuple[str, str] | None = None,
     facts: ItemFacts | None = None,
     codes: Sequence[tuple[str, str]] = (),
+    each_stated: bool = False,
 ) -> Outcome:
     """A non-pass outcome: its note with the area (where the note places it, ``{area}`` in the three units,
-    ``{ha}`` or ``{m2}`` in one; else after it),
-    and the conditions the profile words for its outcome ``codes`` (see :class:`geo.review.profile.BaseCheck`)."""
+    ``{ha}`` or ``{m2}`` in one; else after it, unless ``each_stated``: the note gives each value's area, and a
+    total after the last would read as that value's), and the conditions the profile words for its outcome
+    ``codes`` (see :class:`geo.review.profile.BaseCheck`)."""
     area = Area(sum(p.area_m2 for p in pieces if p.status != "pass"))
     zh, en = area.zh, area.en
     note_zh, note_en = note or check.note(status)
@@ -239,6 +241,8 @@ def _conflict(
     if key is not None:  # the area first (占用永久基本农田 X 公顷), before what the exemption claims
         said_zh, said_en = placed[key]
         return Outcome(status, note_zh.replace(key, f" {said_zh}"), note_en.replace(key, f" {said_en}"), pieces, facts)
+    if each_stated:
+        return Outcome(status, note_zh, note_en, pieces, facts)
     return Outcome(status, f"{note_zh}（涉及 {zh}）", f"{note_en} (affected: {en})", pieces, facts)
 
 
@@ -320,8 +324,9 @@ def run_overlap(check: OverlapCheck, ctx: ParcelContext) -> Outcome:
     minor = "minor" in check.conditions and sum(p.area_m2 for p in kept if p.status != "pass") <= ctx.tolerance_m2
     codes = [("minor", status)] if minor else _piece_codes(kept, check.attribute) if check.attribute else []
     found_values = _found_values(kept, check.attribute, check.describe) if check.attribute else []
-    note = _value_note(check.value_notes, found_values, check.note(status), areas=len(found_values) > 1)
-    return _conflict(check, status, kept, note=note, codes=codes)
+    each = len(found_values) > 1  # each value's area stated
+    note = _value_note(check.value_notes, found_values, check.note(status), areas=each)
+    return _conflict(check, status, kept, note=note, codes=codes, each_stated=each and note is not None)
 
 
 def _exempted(
@@ -518,8 +523,10 @@ def run_zone_compatible(check: ZoneCompatibleCheck, ctx: ParcelContext) -> Outco
             facts,
         )
     found_zones = _found_values(kept, check.attribute)
-    note = _value_note(check.value_notes, found_zones, check.note(status), areas=len(found_zones) > 1)
-    return _conflict(check, status, kept, note=note, facts=facts, codes=_piece_codes(kept, check.attribute))
+    each = len(found_zones) > 1  # each value's area stated
+    note = _value_note(check.value_notes, found_zones, check.note(status), areas=each)
+    codes = _piece_codes(kept, check.attribute)
+    return _conflict(check, status, kept, note=note, facts=facts, codes=codes, each_stated=each and note is not None)
 
 
 @rule(LandUseClassesCheck)
@@ -580,7 +587,8 @@ def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outc
     codes = [(g, str(status)) for g in groups_hit]
     listed = [p for p, c in zip(kept, kept_classes, strict=True) if c.code in check.classes]  # each named (湖泊水面…)
     found_groups = _found_groups(kept, kept_classes, groups_hit, status) + _found_values(listed, "class_name")
-    note = _value_note(check.value_notes, found_groups, check.note(status), areas=len(found_groups) > 1)
+    each = len(found_groups) > 1  # each value's area stated
+    note = _value_note(check.value_notes, found_groups, check.note(status), areas=each)
     if "cultivated" in check.groups:
         paddy = sum(v for k, v in by_class.items() if k == "0101")
         facts.paddy_m2 = round(paddy, 2)
@@ -591,6 +599,7 @@ def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outc
             note=note,
             facts=facts,
             codes=codes + ([("paddy", str(status))] if paddy else []),
+            each_stated=each and note is not None,
         )
         # the farmland found first, net of 田坎, class by class (水田、水浇地、旱地), then what it requires
         taken = Area(sum(by_class.values()))
@@ -623,7 +632,7 @@ def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outc
                 f"compensation: {ne} remains to be compensated"
             )
         return out
-    return _conflict(check, status, kept, note=note, facts=facts, codes=codes)
+    return _conflict(check, status, kept, note=note, facts=facts, codes=codes, each_stated=each and note is not None)
 
 
 def _found_groups(kept: list[Piece], classes: list[LandUseClass], groups: list[str], status: Status) -> list[_Found]:
