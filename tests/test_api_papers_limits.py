@@ -133,8 +133,9 @@ def test_the_limits_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatc
 def test_a_keys_papers_are_capped_while_they_render(
     limited: Settings, keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """One key may not have more than ``renders_per_key()`` papers rendering or waiting (here 1, as with two
-    workers): the next is 429 at once with Retry-After, another key's goes on, and the place is given back."""
+    """One key may not have more than ``renders_per_key()`` papers of more than ``CAPPED_ABOVE_PARCELS`` parcels
+    rendering or waiting (here 1, as with two workers): the next is 429 at once with Retry-After, another key's
+    goes on, and the place is given back; a paper of few parcels is not counted."""
     started, release = threading.Event(), threading.Event()
     real = reviews._render_map
 
@@ -143,6 +144,7 @@ def test_a_keys_papers_are_capped_while_they_render(
         release.wait(30)
         return real(*args)
 
+    monkeypatch.setattr(reviews, "CAPPED_ABOVE_PARCELS", 0)  # the cap counts papers of more parcels than this
     with TestClient(create_app(limited.model_copy(update={"workers": 2}))) as c:
         rid = _post(c, keys, 1, "admin")
         monkeypatch.setattr(reviews, "_render_map", held)
@@ -167,6 +169,18 @@ def test_a_keys_papers_are_capped_while_they_render(
             waiting.join(30)
         assert first["r"].status_code == 200
         assert pool.keyed_count("test-admin") == 0
+        monkeypatch.setattr(reviews, "CAPPED_ABOVE_PARCELS", 1)  # a paper of one parcel: not counted at all
+        monkeypatch.setattr(reviews, "_render_map", held)
+        release.clear()
+        started.clear()
+        waiting = threading.Thread(target=ask)
+        waiting.start()
+        try:
+            assert started.wait(30) and pool.keyed_count("test-admin") == 0
+            assert c.get(f"/api/v1/reviews/{rid}/report", headers=auth(keys, "admin")).status_code == 200
+        finally:
+            release.set()
+            waiting.join(30)
         assert c.get(f"/api/v1/reviews/{rid}/report", headers=auth(keys, "admin")).status_code == 200
 
 

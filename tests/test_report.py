@@ -24,6 +24,7 @@ from geo.opinion import opinion, opinion_markdown
 from geo.papers import DocumentNumber, Issuer, document_number
 from geo.report import TILING_LAYERS, review_report, sketch, sketch_svg
 from geo.report_model import (
+    AREA_NOTE,
     CONCLUSION_TITLE,
     ITEM_COLUMNS,
     NOT_SET,
@@ -137,7 +138,8 @@ def test_model_rows_and_marks(result: ReviewResult) -> None:
     for n, (row, item) in enumerate(zip(parcel.items, items, strict=True), start=1):
         assert row.index == (f"{n}{SUPPLEMENTARY}" if item.supplementary else str(n))
         assert row.share == f"{item.overlap_ratio * 100:.2f} %"
-        assert row.message == without_area(item.message_zh, item.overlap_m2) and "（涉及 " not in row.message
+        assert row.message == without_area(item.message_zh, item.overlap_m2)
+        assert row.overlap_m2 not in AREA_NOTE.findall(row.message)  # the column states the item's total
     assert any(item.supplementary for item in items)
     assert [p.notes.count(REPAIRED_NOTE) for p in model.parcels] == [0, 1, 0]
     assert SYNTHETIC_NOTE not in model.notes and SYNTHETIC_NOTE in report_model(result, synthetic=True).notes

@@ -19,7 +19,7 @@ import math
 import re
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -67,6 +67,9 @@ router = APIRouter(tags=["reviews"])
 PARSED_HERE_BYTES = 2 * 1024 * 1024  # a larger JSON body is parsed in a forked child (``in_child``)
 PAPERS_HERE_PARCELS = 20  # a paper of a review of more parcels is rendered in a forked child (``_cached``)
 FAILURE_REMEMBERED = 5  # × LANTU_WORK_TIMEOUT: a paper that ran out of time is answered 503 at once meanwhile
+# a key's papers count against its cap (``Settings.renders_per_key``) above this many parcels: a paper of a few
+# takes well under a second, and three at once are a planner opening the report, the map and the PDF
+CAPPED_ABOVE_PARCELS = PAPERS_HERE_PARCELS
 JSON_TYPES = ("application/json", "application/geo+json")
 MAX_SENT_NAME = 100  # characters of a client's file name quoted back in a message
 MAX_SUFFIX = 10  # a suffix longer than any we read is not kept when a long name is cut
@@ -404,12 +407,19 @@ async def _paper(
             "请稍后重试，或改取审查结果 JSON",
             retry_after=math.ceil(left),
         )
+    if review.parcels <= CAPPED_ABOVE_PARCELS:
+        return await _remembered(failure, settings, cache, pool.run(render, *args))
     async with pool.keyed(review.who.name, cap=settings.renders_per_key()):
-        try:
-            return await pool.run(render, *args)
-        except WorkTimeoutError:
-            cache.fail(failure, seconds=FAILURE_REMEMBERED * settings.work_timeout)
-            raise
+        return await _remembered(failure, settings, cache, pool.run(render, *args))
+
+
+async def _remembered(failure: str, settings: Settings, cache: RenderCache, rendering: Awaitable[bytes]) -> bytes:
+    """The paper ``rendering`` makes; one that runs out of time is remembered for ``FAILURE_REMEMBERED`` timeouts."""
+    try:
+        return await rendering
+    except WorkTimeoutError:
+        cache.fail(failure, seconds=FAILURE_REMEMBERED * settings.work_timeout)
+        raise
 
 
 def _cached(
