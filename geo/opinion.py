@@ -37,6 +37,7 @@ from geo.errors import ProfileError
 from geo.papers import DocumentNumber, Issuer, time_zh
 from geo.report_model import (
     AREA_NOTE,
+    SUPPLEMENTARY,
     SYNTHETIC_MARK,
     UNCOVERED,
     Fact,
@@ -208,7 +209,9 @@ def _finding(t: dict[str, Any], item: ItemResult) -> Finding:
     )
     # the basis of what was found; a pass cites none (the preamble names the review it passed)
     basis = _render(t, "basis", basis="；".join(item.basis)) if item.basis and item.status != "pass" else ""
-    return Finding(item.code, item.name_zh, item.status, word, text, basis)
+    # items beyond the profile's ten are marked as the report marks them: the preamble names ten
+    name = item.name_zh + (SUPPLEMENTARY if item.supplementary else "")
+    return Finding(item.code, name, item.status, word, text, basis)
 
 
 def _conditions(t: dict[str, Any], parcel: ParcelResult) -> tuple[str, ...]:

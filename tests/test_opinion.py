@@ -368,3 +368,13 @@ def test_docx_keeps_the_signature_with_the_closing(drafted: Opinion) -> None:
     assert all(p.paragraph_format.keep_with_next for p in block[:-1])
     assert not block[-1].paragraph_format.keep_with_next
     assert not any(p.paragraph_format.keep_with_next for p in paragraphs[: start - 1] if p.style.name == "Normal")
+
+
+def test_items_beyond_the_ten_are_marked_as_the_report_marks_them(result: ReviewResult) -> None:
+    """The preamble names the 十项 review; the supplementary items after them say so, as the report's rows do."""
+    for parcel, said in zip(result.parcels, opinion(result).parcels, strict=True):
+        names = {f.code: f.name for f in said.findings}
+        for item in parcel.items:
+            if item.code in names:
+                assert names[item.code] == item.name_zh + ("（补充）" if item.supplementary else "")
+    assert any(item.supplementary for item in result.parcels[0].items)
