@@ -378,3 +378,12 @@ def test_items_beyond_the_ten_are_marked_as_the_report_marks_them(result: Review
             if item.code in names:
                 assert names[item.code] == item.name_zh + ("（补充）" if item.supplementary else "")
     assert any(item.supplementary for item in result.parcels[0].items)
+
+
+def test_a_rejection_names_every_failing_item_without_et_cetera(result: ReviewResult) -> None:
+    """The conclusion lists every failing item: "存在“X”等…" read as if more had failed than it names."""
+    for parcel, said in zip(result.parcels, opinion(result).parcels, strict=True):
+        if parcel.verdict == "reject":
+            failed = "、".join(f"“{i.name_zh}”" for i in parcel.items if i.status == "fail")
+            assert f"存在{failed}不符合要求的情形" in said.conclusion and "等不符合" not in said.conclusion
+    assert any(p.verdict == "reject" for p in result.parcels)
