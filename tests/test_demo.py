@@ -294,3 +294,9 @@ def test_no_total_is_read_as_one_outcomes_area(demo_review: ReviewResult) -> Non
             for outcome in item.message_zh.split("；"):  # a value named with its area has no total after it
                 assert "（面积 " not in outcome or "（涉及 " not in outcome, (parcel.id, outcome)
     assert kept > 0  # the demo has such items (D14's 生态保护区)
+
+
+def test_the_slope_share_is_called_the_profiles_value(demo_review: ReviewResult) -> None:
+    """自然资办函〔2020〕127号 grades slope above 25° and sets no share of a site: the 15 % is the profile's."""
+    said = [i.message_zh for p in demo_review.parcels for i in p.items if i.code == "geohazard"]
+    assert said and all("本方案取值 15%" in m and "限值" not in m for m in said)

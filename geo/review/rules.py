@@ -671,15 +671,16 @@ def run_raster_share_above(check: RasterShareAboveCheck, ctx: ParcelContext) -> 
     if share <= check.max_share:
         return Outcome(
             "pass",
-            f"坡度大于{check.threshold:g}°的面积占比 {share:.1%}，未超过限值 {check.max_share:.0%}",
-            f"{share:.1%} of the parcel is steeper than {check.threshold:g}° (limit {check.max_share:.0%})",
+            f"坡度大于{check.threshold:g}°的面积占比 {share:.1%}，未超过本方案取值 {check.max_share:.0%}",
+            f"{share:.1%} of the parcel is steeper than {check.threshold:g}° "
+            f"(the profile's limit {check.max_share:.0%})",
             facts=facts,
         )
     steep_zh, steep_en = _area_text(share * ctx.area_m2)  # by pixel count: the share of the parcel's area
     return Outcome(
         check.status,
-        f"{check.note_zh}（占比 {share:.1%}，约 {steep_zh}；限值 {check.max_share:.0%}）",
-        f"{check.note_en} ({share:.1%}, about {steep_en}; limit {check.max_share:.0%})",
+        f"{check.note_zh}（占比 {share:.1%}，约 {steep_zh}；本方案取值 {check.max_share:.0%}）",
+        f"{check.note_en} ({share:.1%}, about {steep_en}; the profile's limit {check.max_share:.0%})",
         facts=_with_conditions(check, facts, [], check.status, check.note_zh),
     )
 
