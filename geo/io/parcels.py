@@ -31,6 +31,7 @@ from geo.forked import gdal_call, gdal_gate
 from geo.io.archive import extract_zip
 from geo.io.coordtxt import parse_coordinate_text, write_coordinate_text
 from geo.io.dbf import Dbf
+from geo.io.files import input_file
 from geo.vocabulary import CONTROL_CHARACTERS
 
 log = logging.getLogger(__name__)
@@ -350,8 +351,7 @@ def read_parcels(
             f"a line buffer applies to coordinate text (.txt) files, not {called!r}",
             f"线状缓冲只适用于界址点坐标文本（.txt），不适用于 {called!r}",
         )
-    if not path.is_file():
-        raise FormatError(f"file not found: {path}", f"文件不存在：{path}")
+    input_file(path)  # a regular file: none, a folder, a device or a pipe said for what it is
     if suffix not in SUPPORTED_SUFFIXES:
         raise FormatError(
             f"unsupported parcel file {called!r}; use one of {', '.join(SUPPORTED_SUFFIXES)}",
