@@ -75,7 +75,6 @@ def gk_epsg(zone: int, *, prefixed: bool, width: int = 3, datum: str = "CGCS2000
 GK_DATUMS = frozenset({"China 2000", "Xian 1980", "Beijing 1954"})
 TRANSVERSE_MERCATOR = "9807"
 CENTRAL_MERIDIAN = "8802"  # longitude of natural origin
-FALSE_EASTING = "8806"
 SCALE_FACTOR = "8805"  # scale factor at natural origin
 
 
@@ -284,17 +283,23 @@ def check_coordinates(frame: Shapes) -> Shapes:
     return frame
 
 
+def tm_params(crs: CRS) -> tuple[float, float]:
+    """(false easting, central meridian) of a transverse Mercator CRS; (nan, nan) for any other."""
+    op = crs.coordinate_operation if crs.is_projected else None
+    if op is None or "Transverse Mercator" not in op.method_name:
+        return float("nan"), float("nan")
+    params = {p.name: float(p.value) for p in op.params}
+    return params.get("False easting", float("nan")), params.get("Longitude of natural origin", float("nan"))
+
+
 def _check_zone_prefix(minx: float, maxx: float, crs: CRS) -> None:
     """Refuse eastings whose zone-number prefix (39 of 39 465 337) is not the one a prefixed Gauss-Krüger
     CRS declares: zone 39's eastings under zone 40's CRS lie 1,000 km west, still in China, and would be
     reviewed there. A zone's eastings all begin with its number (±330 km of 500 km in a 6° zone)."""
-    conversion = crs.coordinate_operation
-    if conversion is None or conversion.method_code != TRANSVERSE_MERCATOR:
-        return
-    false_easting = next((float(p.value) for p in conversion.params if p.code == FALSE_EASTING), 0.0)
+    false_easting = tm_params(crs)[0]
+    if not false_easting >= 1e6:  # not transverse Mercator (nan), or no prefix declared: eastings that carry
+        return  # one fall outside China (check_coordinates)
     zone = int(false_easting // 1e6)
-    if zone == 0:
-        return  # no prefix declared: eastings that carry one fall outside China (check_coordinates)
     carried = sorted({int(minx // 1e6), int(maxx // 1e6)})
     if carried == [zone]:
         return

@@ -42,7 +42,7 @@ from geo.build.presets import Match, load_presets, pick_field, recognise
 from geo.build.report import BUILD_REPORT, META_SUFFIX, BuildReport, LayerReport, Repair, Skipped, SourceInfo
 from geo.build.sources import SourceLayer, dataset_sha256, source_layers
 from geo.catalog import landuse_class, layer_catalog
-from geo.crs import CGCS2000, check_coordinates, gk3_epsg_for_longitude, gk_epsg, transformer_for
+from geo.crs import CGCS2000, check_coordinates, gk3_epsg_for_longitude, gk_epsg, tm_params, transformer_for
 from geo.errors import CRSError, InputError
 from geo.io.blueprint import check_replaceable, staging, write_flatgeobuf, write_geoparquet, write_manifest
 
@@ -273,7 +273,7 @@ def _fix_crs(frame: gpd.GeoDataFrame, where: str, declared: CRS | None) -> tuple
     source_crs = crs.to_string()
     fixed = _zone_prefix_crs(crs, shapely.total_bounds(frame.geometry.values), where)
     if fixed is not None:
-        carry = _tm_params(fixed)[0] > 1e6
+        carry = tm_params(fixed)[0] > 1e6
         repairs.append(
             Repair(
                 kind="zone_prefix",
@@ -290,19 +290,10 @@ def _fix_crs(frame: gpd.GeoDataFrame, where: str, declared: CRS | None) -> tuple
     return frame, source_crs, repairs
 
 
-def _tm_params(crs: CRS) -> tuple[float, float]:
-    """(false easting, central meridian) of a transverse Mercator CRS; (nan, nan) for any other."""
-    op = crs.coordinate_operation if crs.is_projected else None
-    if op is None or "Transverse Mercator" not in op.method_name:
-        return float("nan"), float("nan")
-    params = {p.name: float(p.value) for p in op.params}
-    return params.get("False easting", float("nan")), params.get("Longitude of natural origin", float("nan"))
-
-
 def _zone_prefix_crs(crs: CRS, bounds: np.ndarray[Any, Any], where: str) -> CRS | None:
     """A Chinese GK CRS matching eastings with/without the zone-number prefix, or None when they fit."""
     datum = DATUMS.get(crs.datum.name if crs.datum else "")
-    false_easting, cm = _tm_params(crs)
+    false_easting, cm = tm_params(crs)
     if datum is None or not np.isfinite(false_easting) or not np.isfinite(bounds).all():
         return None
     minx, maxx = float(bounds[0]), float(bounds[2])
@@ -454,8 +445,8 @@ def _to_zone(frame: gpd.GeoDataFrame, crs: CRS, zone: int) -> gpd.GeoDataFrame:
     target = CRS.from_epsg(zone)
     if crs.equals(target):
         return frame
-    if crs.datum == target.datum and _tm_params(crs)[1] == _tm_params(target)[1] and _same_but_easting(crs, target):
-        offset = np.array([_tm_params(target)[0] - _tm_params(crs)[0], 0.0])
+    if crs.datum == target.datum and tm_params(crs)[1] == tm_params(target)[1] and _same_but_easting(crs, target):
+        offset = np.array([tm_params(target)[0] - tm_params(crs)[0], 0.0])
         moved = shapely.transform(np.asarray(frame.geometry.values, dtype=object), lambda xy: xy + offset)
         return frame.set_geometry(moved).set_crs(target, allow_override=True)
     return frame.to_crs(target)
