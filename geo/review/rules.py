@@ -8,7 +8,7 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from importlib.resources.abc import Traversable
-from typing import Any, TypeVar, cast
+from typing import Any, NamedTuple, TypeVar, cast
 
 import numpy as np
 import shapely
@@ -218,18 +218,17 @@ def _conflict(
     status: Status,
     pieces: list[Piece],
     *,
-    note: tuple[str, str] | None = None,
+    note: tuple[str, str] | _Worded | None = None,
     facts: ItemFacts | None = None,
     codes: Sequence[tuple[str, str]] = (),
-    each_stated: bool = False,
 ) -> Outcome:
     """A non-pass outcome: its note with the area (where the note places it, ``{area}`` in the three units,
-    ``{ha}`` or ``{m2}`` in one; else after it, unless ``each_stated``: the note gives each value's area, and a
-    total after the last would read as that value's), and the conditions the profile words for its outcome
+    ``{ha}`` or ``{m2}`` in one; else after it, unless the note gives each value's area (``_Worded.areas``):
+    a total after the last would read as that value's), and the conditions the profile words for its outcome
     ``codes`` (see :class:`geo.review.profile.BaseCheck`)."""
     area = Area(sum(p.area_m2 for p in pieces if p.status != "pass"))
     zh, en = area.zh, area.en
-    note_zh, note_en = note or check.note(status)
+    note_zh, note_en = (note[0], note[1]) if note else check.note(status)
     placed = {
         "{area}": (zh, en),
         "{ha}": (f"{area.ha_text} 公顷", f"{area.ha_text} ha"),
@@ -241,7 +240,7 @@ def _conflict(
     if key is not None:  # the area first (占用永久基本农田 X 公顷), before what the exemption claims
         said_zh, said_en = placed[key]
         return Outcome(status, note_zh.replace(key, f" {said_zh}"), note_en.replace(key, f" {said_en}"), pieces, facts)
-    if each_stated:
+    if isinstance(note, _Worded) and note.areas:
         return Outcome(status, note_zh, note_en, pieces, facts)
     return Outcome(status, f"{note_zh}（涉及 {zh}）", f"{note_en} (affected: {en})", pieces, facts)
 
@@ -324,9 +323,8 @@ def run_overlap(check: OverlapCheck, ctx: ParcelContext) -> Outcome:
     minor = "minor" in check.conditions and sum(p.area_m2 for p in kept if p.status != "pass") <= ctx.tolerance_m2
     codes = [("minor", status)] if minor else _piece_codes(kept, check.attribute) if check.attribute else []
     found_values = _found_values(kept, check.attribute, check.describe) if check.attribute else []
-    each = len(found_values) > 1  # each value's area stated
-    note = _value_note(check.value_notes, found_values, check.note(status), areas=each)
-    return _conflict(check, status, kept, note=note, codes=codes, each_stated=each and note is not None)
+    note = _value_note(check.value_notes, found_values, check.note(status))
+    return _conflict(check, status, kept, note=note, codes=codes)
 
 
 def _exempted(
@@ -412,15 +410,22 @@ def _found_values(pieces: list[Piece], attribute: str, describe: dict[str, Note]
     return list(found.values())
 
 
-def _value_note(
-    notes: dict[str, Note], found: list[_Found], own: tuple[str, str], *, areas: bool
-) -> tuple[str, str] | None:
+class _Worded(NamedTuple):
+    """A finding in the words of the values found (``_value_note``); ``areas``: each value's area is stated."""
+
+    zh: str
+    en: str
+    areas: bool
+
+
+def _value_note(notes: dict[str, Note], found: list[_Found], own: tuple[str, str]) -> _Worded | None:
     """The finding in the words of each value found (in the profile's order; ``VALUE/STATUS`` before
     ``VALUE``, ``*/STATUS`` and ``*`` for the rest, the check's ``own`` note for values nothing words), values sharing a
-    wording said once; each with what it quotes and, with ``areas``, the area of each value (m², 公顷, 亩).
+    wording said once; each with what it quotes and, where several are found, the area of each (m², 公顷, 亩).
     ``None`` when the check words no value."""
     if not notes:
         return None
+    areas = len(found) > 1
     order: dict[str, int] = {}
     for name in notes:
         order.setdefault(name.split("/", 1)[0], len(order))
@@ -448,7 +453,7 @@ def _value_note(
         found_en = f" ({'; '.join(said_en)})" if said_en else ""
         zh.append(_filled(note_zh, worded, "、".join(names), found_zh))
         en.append(_filled(note_en, worded, ", ".join(names), found_en))
-    return "；".join(zh), "; ".join(en)
+    return _Worded("；".join(zh), "; ".join(en), areas)
 
 
 def _filled(note: str, worded: bool, value: str, found: str) -> str:
@@ -523,10 +528,8 @@ def run_zone_compatible(check: ZoneCompatibleCheck, ctx: ParcelContext) -> Outco
             facts,
         )
     found_zones = _found_values(kept, check.attribute)
-    each = len(found_zones) > 1  # each value's area stated
-    note = _value_note(check.value_notes, found_zones, check.note(status), areas=each)
-    codes = _piece_codes(kept, check.attribute)
-    return _conflict(check, status, kept, note=note, facts=facts, codes=codes, each_stated=each and note is not None)
+    note = _value_note(check.value_notes, found_zones, check.note(status))
+    return _conflict(check, status, kept, note=note, facts=facts, codes=_piece_codes(kept, check.attribute))
 
 
 @rule(LandUseClassesCheck)
@@ -587,8 +590,7 @@ def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outc
     codes = [(g, str(status)) for g in groups_hit]
     listed = [p for p, c in zip(kept, kept_classes, strict=True) if c.code in check.classes]  # each named (湖泊水面…)
     found_groups = _found_groups(kept, kept_classes, groups_hit, status) + _found_values(listed, "class_name")
-    each = len(found_groups) > 1  # each value's area stated
-    note = _value_note(check.value_notes, found_groups, check.note(status), areas=each)
+    note = _value_note(check.value_notes, found_groups, check.note(status))
     if "cultivated" in check.groups:
         paddy = sum(v for k, v in by_class.items() if k == "0101")
         facts.paddy_m2 = round(paddy, 2)
@@ -599,14 +601,13 @@ def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outc
             note=note,
             facts=facts,
             codes=codes + ([("paddy", str(status))] if paddy else []),
-            each_stated=each and note is not None,
         )
         # the farmland found first, net of 田坎, class by class (水田、水浇地、旱地), then what it requires
         taken = Area(sum(by_class.values()))
         parts = [(c, Area(by_class[c.code]).m2_text) for c in sorted(hit_classes, key=lambda c: c.code)]
         each_zh = "、".join(f"{c.name_zh} {m2} m²" for c, m2 in parts if c.group == "cultivated")
         each_en = ", ".join(f"{c.name_en} {m2} m²" for c, m2 in parts if c.group == "cultivated")
-        note_zh, note_en = note or check.note(status)
+        note_zh, note_en = (note.zh, note.en) if note else check.note(status)
         out.message_zh = (
             f"占用耕地 {taken.m2_text} m²（{taken.ha_text} 公顷，{taken.mu_text} 亩；其中{each_zh}），{note_zh}"
         )
@@ -632,7 +633,7 @@ def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outc
                 f"compensation: {ne} remains to be compensated"
             )
         return out
-    return _conflict(check, status, kept, note=note, facts=facts, codes=codes, each_stated=each and note is not None)
+    return _conflict(check, status, kept, note=note, facts=facts, codes=codes)
 
 
 def _found_groups(kept: list[Piece], classes: list[LandUseClass], groups: list[str], status: Status) -> list[_Found]:
