@@ -4,7 +4,7 @@ the status and layer colours. Reports, maps and the viewer read them from here (
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Final, Literal
@@ -39,6 +39,12 @@ Verdict = Literal["pass", "conditional", "reject", "out_of_coverage"]
 # terminal as ESC [ does); the bidirectional overrides and isolates, which make a table's cell read otherwise
 # than it is stored ("Trojan Source")
 CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def first_few(names: Sequence[str], most: int = 5) -> str:
+    """The first ``most`` of ``names`` for a message, and "…" where there are more: an answer names a few, not
+    all of a batch."""
+    return ", ".join(names[:most]) + (", …" if len(names) > most else "")
 
 
 def check_printable(text: str | None, what_en: str, what_zh: str) -> None:

@@ -17,7 +17,7 @@ from api.deps import EngineDep, StoreDep, require
 from api.keys import Principal
 from geo.errors import InputError, NotFoundError
 from geo.projects import LEVELS, STAGES, ProjectLibrary
-from geo.vocabulary import project_types
+from geo.vocabulary import first_few, project_types
 
 router = APIRouter(prefix="/projects", tags=["projects"])
 Reader = Annotated[Principal, Depends(require("quota:read"))]
@@ -151,13 +151,6 @@ async def link_review(
     return link.row()
 
 
-NAMED_PARCELS = 5  # parcel ids an answer names before "…"
-
-
-def _named(ids: list[str]) -> str:
-    return ", ".join(ids[:NAMED_PARCELS]) + (", …" if len(ids) > NAMED_PARCELS else "")
-
-
 def _parcel_to_link(review_id: str, ids: list[str], parcel_id: str | None) -> str:
     """The parcel of ``review_id`` to link: ``parcel_id``, or the review's only parcel. Without ``parcel_id`` a
     review of several parcels is a request missing a field (422, naming a few); a ``parcel_id`` the review does not
@@ -168,12 +161,12 @@ def _parcel_to_link(review_id: str, ids: list[str], parcel_id: str | None) -> st
         if len(ids) == 1:
             return ids[0]
         raise InputError(
-            f"review {review_id} has {len(ids)} parcels ({_named(ids)}): parcel_id is required to say which to link",
-            f"审查 {review_id} 有 {len(ids)} 个地块（{_named(ids)}），须以 parcel_id 指定要关联的地块",
+            f"review {review_id} has {len(ids)} parcels ({first_few(ids)}): parcel_id is required to say which to link",
+            f"审查 {review_id} 有 {len(ids)} 个地块（{first_few(ids)}），须以 parcel_id 指定要关联的地块",
         )
     if parcel_id not in ids:
         raise NotFoundError(
-            f"review {review_id} has no parcel {parcel_id!r}; its parcels: {_named(ids)}",
-            f"审查 {review_id} 中没有地块 {parcel_id!r}，其地块为：{_named(ids)}",
+            f"review {review_id} has no parcel {parcel_id!r}; its parcels: {first_few(ids)}",
+            f"审查 {review_id} 中没有地块 {parcel_id!r}，其地块为：{first_few(ids)}",
         )
     return parcel_id

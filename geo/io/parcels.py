@@ -32,7 +32,7 @@ from geo.io.archive import extract_zip
 from geo.io.coordtxt import parse_coordinate_text, write_coordinate_text
 from geo.io.dbf import Dbf
 from geo.io.files import input_file
-from geo.vocabulary import CONTROL_CHARACTERS
+from geo.vocabulary import CONTROL_CHARACTERS, first_few
 
 log = logging.getLogger(__name__)
 SUPPORTED_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".shp", ".kml", ".kmz", ".txt", ".dxf")
@@ -565,7 +565,7 @@ def _parcel_layers(path: Path, layer: str | None) -> Sequence[str | None]:
     spatial = [name for name, kind in listed if kind is not None]
     if len(spatial) == 1:
         return spatial
-    names = ", ".join(spatial[:10]) + (" …" if len(spatial) > 10 else "")
+    names = first_few(spatial, 10)
     raise FormatError(
         f"the GeoPackage holds {len(spatial)} layers with geometry ({names}): name the one with the parcels "
         "(--layer NAME), or send a GeoPackage of that layer alone",

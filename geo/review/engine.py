@@ -46,7 +46,7 @@ from geo.review.result import (
 )
 from geo.review.rules import ParcelContext, Piece, ProjectTotal, run_check
 from geo.threads import CORES, gc_paused, short_switches
-from geo.vocabulary import CONTROL_CHARACTERS, check_project_type, is_blank, verdict_of, worst
+from geo.vocabulary import CONTROL_CHARACTERS, check_project_type, first_few, is_blank, verdict_of, worst
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +144,7 @@ def _refuse_specks(ids: list[str], areas: np.ndarray, profile: Profile) -> None:
     coordinates in the wrong unit, and refused."""
     specks = np.flatnonzero(areas <= profile.tolerance.min_m2)
     if len(specks):
-        named = ", ".join(f"{ids[i]} ({areas[i]:.4g} m²)" for i in specks[:5]) + (" …" if len(specks) > 5 else "")
+        named = first_few([f"{ids[i]} ({areas[i]:.4g} m²)" for i in specks])
         raise GeometryError(
             f"parcel(s) {named} no larger than the {profile.tolerance.min_m2:g} m² the review counts: "
             "check the coordinates' unit and CRS",
