@@ -273,8 +273,6 @@ def blueprint_map(
     shown = add_layers(fmap, blueprint, everything, simplify_deg=simplify_deg)
     folium.LayerControl(collapsed=True).add_to(fmap)
     _legend(fmap, shown, synthetic=blueprint.synthetic, base=True, statuses=False)
-    # the viewer's results (viewer.js) read like the result map: the same symbols and label placement
-    add_script(fmap, f"window.lantuSymbolsWhenSmall = {SYMBOLS_JS}; window.lantuDeclutter = {DECLUTTER_JS};")
     return fmap
 
 

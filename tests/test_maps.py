@@ -79,8 +79,10 @@ def test_one_label_placement_and_symbols_for_the_result_map_and_the_viewer(
     blueprint: Blueprint, code: str, name: str
 ) -> None:
     """The result map (a file that works offline) inlines the label placement and the symbols shown while a
-    parcel is small; the viewer's page, built on ``blueprint_map``, carries the same functions for its results
-    (``viewer.js``)."""
+    parcel is small; the viewer's page carries the same functions for its results (``viewer.js``)."""
+    from api.routes.pages import build_viewer
+    from api.settings import Settings
+
     result = review(parcel_frame(rect(2.9, 0.1, 3.1, 0.3), id="B"), blueprint)
     assert f"({code})(" in map_html(review_map(result, blueprint))
-    assert f"window.{name} = {code};" in map_html(blueprint_map(blueprint))
+    assert f"window.{name} = {code};" in build_viewer(blueprint, Settings(blueprint=blueprint.root, tiles="none"))

@@ -29,7 +29,7 @@ from api.errors import AuthenticationError
 from api.keys import authenticate
 from api.settings import Settings
 from geo.blueprint import Blueprint
-from geo.maps import Verbatim, add_script, blueprint_map, html_text, map_html, page
+from geo.maps import DECLUTTER_JS, SYMBOLS_JS, Verbatim, add_script, blueprint_map, html_text, map_html, page
 from geo.vocabulary import project_types
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -53,6 +53,8 @@ def build_viewer(blueprint: Blueprint, settings: Settings) -> str:
     root.html.add_child(Verbatim(panel))
     demo = str(settings.open_demo).lower()
     add_script(fmap, f"window.lantuMap = {fmap.get_name()}; window.lantuOpenDemo = {demo};")
+    # the viewer's results (viewer.js) read like the result map: the same symbols and label placement
+    add_script(fmap, f"window.lantuSymbolsWhenSmall = {SYMBOLS_JS}; window.lantuDeclutter = {DECLUTTER_JS};")
     add_script(fmap, (STATIC / "viewer.js").read_text(encoding="utf-8"))
     return map_html(fmap)
 
