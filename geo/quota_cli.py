@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 
 from geo.blueprint import load_blueprint
 from geo.cli_context import (
-    AS_OF_HELP,
+    AsOfOption,
     Layout,
     LayoutOption,
     Output,
@@ -542,20 +542,26 @@ def projects(ctx: typer.Context, fmt: Format = "table", layout: LayoutOption = L
 @app.command("overdue")
 def overdue(
     ctx: typer.Context,
-    as_of: Annotated[
+    as_of: AsOfOption = None,
+    today: Annotated[
         str | None,
-        typer.Option(
-            "--as-of",
-            "--today",  # its first name, kept working: `projects overdue` and `consult overdue` say --as-of
-            help=f"{AS_OF_HELP} --today is its former name.",
-        ),
+        # its first name, kept working (`projects overdue` and `consult overdue` say --as-of); an option of
+        # its own, not a second name of --as-of, so that the two given together are not the last one silently
+        typer.Option("--today", help="Former name of --as-of.", hidden=True),
     ] = None,
     fmt: Format = "table",
     layout: LayoutOption = Layout.auto,
 ) -> None:
     """逾期: 临时拆借 not repaid and 削减量预支 not settled, past their due date."""
     ledger = _ledger(ctx)
-    when = attempt(lambda: judged_on(as_of))
+    if as_of is not None and today is not None and as_of != today:
+        fail(
+            InputError(
+                f"--as-of {as_of!r} and --today {today!r} (its former name) disagree: give one",
+                "--as-of 与其旧名 --today 给出的日期不同：请只给一个",
+            )
+        )
+    when = attempt(lambda: judged_on(as_of if as_of is not None else today))
     title = f"逾期未还的临时拆借与未到位的削减量预支（{when}）"
     _show(lambda: ledger.overdue_loans(when), fmt, title, OVERDUE_LABELS, layout=layout)
 

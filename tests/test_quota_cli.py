@@ -341,6 +341,12 @@ def test_overdue_takes_as_of_like_projects_and_consult(run, tmp_path: Path, blue
         assert "2026-13-01" in run("quota", "overdue", spelling, "2026-13-01", code=2).stderr
     assert "（2026-03-01）" in run("quota", "overdue", "--as-of", "2026-03-01").stdout  # the table's title
     assert "--as-of" in run("quota", "overdue", "--help").stdout
+    # both names at once were the last one silently: the same date is that date, two dates are refused
+    both = ("quota", "overdue", "--as-of", "2026-03-01", "--today", "2026-01-31", "-f", "json")
+    refused = run(*both, code=2).stderr
+    assert "'2026-03-01'" in refused and "'2026-01-31'" in refused and "请只给一个" in refused
+    (late,) = json.loads(run(*both[:4], "--today", "2026-03-01", "-f", "json").stdout)
+    assert late["days_overdue"] == 29
 
 
 def _row_lines(table: str, *words: str) -> list[str]:
