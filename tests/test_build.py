@@ -380,6 +380,17 @@ def _bad_sources(tmp: Path) -> dict[str, tuple[Path, list[str]]]:
     struct.pack_into("<H", head, 8, struct.unpack_from("<H", head, 8)[0] - 32)
     (short / "SYSBHQ.dbf").write_bytes(bytes(head))
     out["dbf_header"] = (short / "SYSBHQ.shp", ["SYSBHQ.dbf is damaged", "its header describes 2 fields, 1 of"])
+    # a table spelt x.Dbf: GDAL opens .dbf and .DBF only, and read the zones without their 一级/二级
+    mixed = tmp / "mixed"
+    mixed.mkdir()
+    _frame(rows, EPSG).to_file(mixed / "SYSBHQ.shp", encoding="UTF-8")
+    (mixed / "SYSBHQ.dbf").rename(mixed / "SYSBHQ.Dbf")
+    out["dbf_case"] = (mixed / "SYSBHQ.shp", ["SYSBHQ.shp", "SYSBHQ.Dbf", "only as .dbf or .DBF", "rename it"])
+    mixed_zip = tmp / "大小写.zip"
+    with zipfile.ZipFile(mixed_zip, "w") as zf:
+        for part in mixed.iterdir():
+            zf.write(part, f"环保局/{part.name}")
+    out["dbf_case_zipped"] = (mixed_zip, ["大小写.zip", "环保局/SYSBHQ.Dbf", "rename it"])
     unknown = tmp / "unknown.shp"
     _frame([(rect(0, 0, 1, 1), {"A": "x"})], EPSG).to_file(unknown)
     out["unrecognised"] = (unknown, ["unknown.shp", "'unknown'"])
@@ -390,7 +401,7 @@ def _bad_sources(tmp: Path) -> dict[str, tuple[Path, list[str]]]:
     "case",
     [
         "no_crs", "undefined_crs", "encoding", "field", "empty", "not_fitting", "value", "unrecognised",
-        "dbf_cut", "dbf_cut_zipped", "dbf_header",
+        "dbf_cut", "dbf_cut_zipped", "dbf_header", "dbf_case", "dbf_case_zipped",
     ],
 )  # fmt: skip
 def test_bad_input_exits_2_naming_file_layer_and_field(case: str, tmp_path: Path) -> None:

@@ -882,6 +882,19 @@ def test_a_damaged_dbf_is_refused_not_read_as_no_attributes(tmp_path: Path, dama
     assert refused.value.message_zh.startswith("地块.zip：p.dbf 已损坏：")
 
 
+def test_a_table_gdal_would_not_open_is_refused_and_upper_case_read(tmp_path: Path) -> None:
+    """GDAL opens a shapefile's table as p.dbf or p.DBF only: a p.Dbf was read as five shapes of no id or
+    project type. Refused naming it; p.SHP beside p.DBF is read whole."""
+    shp = _shapefile_with_dbf(tmp_path, lambda d: d)
+    (tmp_path / "p.dbf").rename(tmp_path / "p.Dbf")
+    with pytest.raises(FormatError, match=r"^p.shp: p.Dbf: GDAL opens a shapefile's table only as .dbf or .DBF"):
+        read_parcels(shp)
+    (tmp_path / "p.Dbf").rename(tmp_path / "p.DBF")
+    shp.rename(tmp_path / "p.SHP")
+    read = read_parcels(tmp_path / "p.SHP")
+    assert read["id"].tolist() == list("ABCDE") and set(read["project_type"]) == {"residential"}
+
+
 def test_a_dbf_without_its_end_of_file_mark_is_whole(tmp_path: Path) -> None:
     """The 0x1A after the last record is optional: a .dbf without it is read, attributes and all."""
     read = read_parcels(_shapefile_with_dbf(tmp_path, lambda d: d[:-1] if d.endswith(b"\x1a") else d))

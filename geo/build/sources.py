@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO
 
 from geo.errors import FormatError, InputError
-from geo.io.dbf import DBF_HEADER, Dbf, descriptors, fixed_header
+from geo.io.dbf import DBF_HEADER, Dbf, descriptors, fixed_header, sidecar
 
 VECTOR_SUFFIXES = {".shp", ".gpkg", ".geojson", ".json", ".fgb"}
 RASTER_SUFFIXES = {".tif", ".tiff"}
@@ -141,32 +141,25 @@ def _zip_layers(path: Path) -> list[SourceLayer]:
     return layers
 
 
-def _sidecar(shp: Path, suffix: str) -> Path | None:
-    for candidate in shp.parent.glob(shp.stem + ".*"):
-        if candidate.suffix.lower() == suffix:
-            return candidate
-    return None
-
-
 def shapefile_encoding(shp: Path) -> tuple[str, str]:
     """(codec, how) for a shapefile on disk: from its .cpg, else detected in its .dbf."""
-    cpg = _sidecar(shp, ".cpg")
+    names = [p.name for p in shp.parent.iterdir()]
+    cpg = sidecar(names, shp.name, ".cpg")
     if cpg is not None:
-        return _cpg_codec(cpg.read_text(encoding="ascii", errors="replace"), shp), ".cpg"
-    dbf = _sidecar(shp, ".dbf")
+        return _cpg_codec((shp.parent / cpg).read_text(encoding="ascii", errors="replace"), shp), ".cpg"
+    dbf = sidecar(names, shp.name, ".dbf")
     if dbf is None:
         raise FormatError(f"{shp}: no .dbf beside it", f"{shp} 缺少 .dbf 文件")
-    with dbf.open("rb") as f:
+    with (shp.parent / dbf).open("rb") as f:
         return detect_dbf_encoding(f, shp), "detected"
 
 
 def _zip_shapefile_encoding(z: zipfile.ZipFile, member: str, path: Path) -> tuple[str, str]:
-    stem = member[:-4]
-    by_lower = {m.lower(): m for m in z.namelist()}
+    names = z.namelist()
     where = path / member
-    if (stem + ".cpg").lower() in by_lower:
-        return _cpg_codec(z.read(by_lower[(stem + ".cpg").lower()]).decode("ascii", "replace"), where), ".cpg"
-    dbf = by_lower.get((stem + ".dbf").lower())
+    if (cpg := sidecar(names, member, ".cpg")) is not None:
+        return _cpg_codec(z.read(cpg).decode("ascii", "replace"), where), ".cpg"
+    dbf = sidecar(names, member, ".dbf")
     if dbf is None:
         raise FormatError(f"{where}: no .dbf beside it", f"{where} 缺少 .dbf 文件")
     with z.open(dbf) as f:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import struct
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -19,6 +20,7 @@ from geo.errors import FormatError
 DBF_HEADER = 32  # a .dbf's fixed header (its record count, header and record lengths at 4–11)
 DBF_FIELD = 32  # a field's descriptor, after the fixed header; 0x0D ends them
 DBF_MAX_HEADER = 0xFFFF  # the header's length is a 16-bit number
+GDAL_DBF = (".dbf", ".DBF")  # the only spellings in which GDAL opens the table beside a .shp
 
 
 @dataclass(frozen=True)
@@ -34,32 +36,35 @@ class Dbf:
     @classmethod
     def beside(cls, shp: Path, shown: str) -> Dbf | None:
         """The .dbf beside the file ``shp`` (None where there is none)."""
-        dbf = next((p for s in (".dbf", ".DBF") if (p := shp.with_suffix(s)).is_file()), None)
-        if dbf is None:
+        name = sidecar((p.name for p in shp.parent.iterdir()), shp.name, ".dbf")
+        if name is None:
             return None
+        _gdal_opens(name, shown)
+        dbf = shp.parent / name
         with dbf.open("rb") as file:
             head = file.read(DBF_MAX_HEADER)
-        return cls.checked(head, dbf.stat().st_size, f"{shown}: {dbf.name}", f"{shown}：{dbf.name}")
+        return cls.checked(head, dbf.stat().st_size, f"{shown}: {name}", f"{shown}：{name}")
 
     @classmethod
     def in_zip(cls, archive: Path, shp_member: str, shown: str) -> Dbf | None:
         """The .dbf beside the member ``shp_member`` of the zip ``archive`` (read in place through
         /vsizip/), None where there is none."""
-        stem = shp_member[: -len(".shp")]
         with zipfile.ZipFile(archive) as zf:
-            info = next((i for s in (".dbf", ".DBF") if (i := _member(zf, stem + s)) is not None), None)
-            if info is None:
+            name = sidecar(zf.namelist(), shp_member, ".dbf")
+            if name is None:
                 return None
+            _gdal_opens(name, shown)
+            info = zf.getinfo(name)
             with zf.open(info) as file:
                 head = file.read(DBF_MAX_HEADER)
-        return cls.checked(head, info.file_size, f"{shown}: {info.filename}", f"{shown}：{info.filename}")
+        return cls.checked(head, info.file_size, f"{shown}: {name}", f"{shown}：{name}")
 
     @classmethod
     def checked(cls, head: bytes, size: int, called_en: str, called_zh: str) -> Dbf:
         """The .dbf whose first bytes are ``head`` and whose size is ``size``, refused where it is cut short."""
+        found = cls(called_en, called_zh, len(descriptors(head)))
         records, header, record = fixed_header(head)
         declared = max(header, DBF_HEADER + 1) + records * record
-        found = cls(called_en, called_zh, len(descriptors(head)))
         if size < declared:
             found.damaged(
                 f"it holds {size:,} of the {declared:,} bytes its header declares",
@@ -96,8 +101,20 @@ def descriptors(head: bytes) -> list[bytes]:
     return found
 
 
-def _member(zf: zipfile.ZipFile, name: str) -> zipfile.ZipInfo | None:
-    try:
-        return zf.getinfo(name)
-    except KeyError:
-        return None
+def _gdal_opens(name: str, shown: str) -> None:
+    """Refuse a table GDAL would not open beside its .shp (x.Dbf): it reads the shapes alone, every
+    attribute lost."""
+    if not name.endswith(GDAL_DBF):
+        raise FormatError(
+            f"{shown}: {name}: GDAL opens a shapefile's table only as .dbf or .DBF and would read the shapes "
+            "without their attributes: rename it",
+            f"{shown}：{name} 的扩展名须为 .dbf 或 .DBF，否则 GDAL 只读出图形、读不到属性：请改名",
+        )
+
+
+def sidecar(names: Iterable[str], shp: str, suffix: str) -> str | None:
+    """The one of ``names`` that is the ``suffix`` file (.dbf, .cpg) of the shapefile ``shp`` (names of one
+    folder, or members of one zip with their folders), matched without regard to case as tools spell
+    them (x.SHP, x.Dbf)."""
+    wanted = (shp[: -len(".shp")] + suffix).lower()
+    return next((name for name in names if name.lower() == wanted), None)
