@@ -25,7 +25,9 @@ from api.app import create_app
 from api.settings import Settings
 from geo.db import MAX_ID
 from geo.errors import InputError, NotFoundError, QuotaError
+from geo.quota.accounts import Posting
 from geo.quota.ledger import CITY, Ledger
+from geo.quota.posting import post, writing
 from geo.quota.report import ledger_report
 from geo.quota.tables import amount_sum, quota_accounts, quota_postings
 
@@ -63,6 +65,12 @@ def test_a_balance_beyond_what_the_ledger_keeps_exactly_is_refused_before_writin
     with pytest.raises(InputError, match=r"external:point_supply's land_new \(available, 2026\) would come to -100"):
         ledger.point_supply("370812", "land_new", 2026, 1, actor="a")  # what entered the year is a total too
     assert journal_size(ledger) == before
+    # a posting beyond the bound whose account nets to nothing in its transaction: its balance says nothing
+    there_and_back = [Posting("land_new", "370811", "available", 2026, sign * 2 * cap) for sign in (1, -1)]
+    beyond = r"^reserve would move land_new by 200,000,000,000\.0000 m², beyond"
+    with pytest.raises(InputError, match=beyond) as one, writing(ledger.engine) as conn:
+        post(conn, "reserve", there_and_back, actor="a", reason="r")
+    assert one.value.message_zh.startswith("本次变动的新增建设用地计划指标 200,000,000,000.0000 m²，超出台账可精确记录")
     ledger.point_supply("370812", "land_new", 2026, Decimal("0.0001"), actor="a")  # the bound itself is kept
     assert balance(ledger, "370811") + balance(ledger, "370812") == 10**11
 

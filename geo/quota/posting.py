@@ -57,13 +57,8 @@ def post(
         raise QuotaError("nothing to move (all amounts are zero)", "变动金额均为零")
     for p in postings:
         if abs(p.amount) > AMOUNT_LIMIT:  # its account's balance is bounded too, but not a posting undone in its tx
-            unit = FACTORS[p.factor][1]
-            raise InputError(
-                f"{kind} would move {abs(p.amount):,.4f} {unit} of {p.factor} at once, beyond the ±{AMOUNT_LIMIT:,} "
-                f"{unit} the ledger keeps exactly to four decimals",
-                f"本次变动的{FACTORS[p.factor][0]} {abs(p.amount):,.4f} {unit} 超出台账可精确记录（保留四位小数）的"
-                f"范围 ±{AMOUNT_LIMIT:,} {unit}",
-            )
+            name = FACTORS[p.factor][0]
+            raise _beyond_limit(p.factor, abs(p.amount), f"{kind} would move {p.factor} by", f"本次变动的{name}")
     for factor in {p.factor for p in postings}:
         total = sum((p.amount for p in postings if p.factor == factor), ZERO)
         if total != 0:
@@ -102,12 +97,11 @@ def post(
             )
         if abs(after) > AMOUNT_LIMIT:
             factor, holder, bucket, year = key
-            unit = FACTORS[factor][1]
-            raise InputError(
-                f"{holder}'s {factor} ({bucket}, {year}) would come to {after:,.4f} {unit}, beyond the "
-                f"±{AMOUNT_LIMIT:,} {unit} the ledger keeps exactly to four decimals",
-                f"{holder} 的{FACTORS[factor][0]}（{year}年，{bucket}）余额将为 {after:,.4f} {unit}，"
-                f"超出台账可精确记录（保留四位小数）的范围 ±{AMOUNT_LIMIT:,} {unit}",
+            raise _beyond_limit(
+                factor,
+                after,
+                f"{holder}'s {factor} ({bucket}, {year}) would come to",
+                f"{holder} 的{FACTORS[factor][0]}（{year}年，{bucket}）余额将为",
             )
     tx_id = conn.execute(
         insert(quota_transactions)
@@ -122,6 +116,17 @@ def post(
         conn.execute(update(quota_accounts).where(quota_accounts.c.id == accounts[key].id).values(balance=after))
     log.info("quota %s #%d by %s: %d postings (%s)", kind, tx_id, actor, len(postings), reason)
     return int(tx_id)
+
+
+def _beyond_limit(factor: str, amount: Decimal, what_en: str, what_zh: str) -> InputError:
+    """A posting or balance of ``amount`` beyond what the ledger keeps exactly; ``what`` says whose, and how it
+    would come to it."""
+    unit = FACTORS[factor][1]
+    return InputError(
+        f"{what_en} {amount:,.4f} {unit}, beyond the ±{AMOUNT_LIMIT:,} {unit} the ledger keeps exactly to four "
+        "decimals",
+        f"{what_zh} {amount:,.4f} {unit}，超出台账可精确记录（保留四位小数）的范围 ±{AMOUNT_LIMIT:,} {unit}",
+    )
 
 
 def _ensure_accounts(conn: Connection, keys: list[Key]) -> None:
