@@ -189,3 +189,41 @@ def test_webhook_settings_are_checked() -> None:
     with pytest.raises(ValidationError, match="https"):
         Settings(environment="production", webhook_url="http://city.example/hooks", webhook_secret=secret)
     assert Settings(environment="production", webhook_url="https://city.example/hooks", webhook_secret=secret)
+
+
+def test_the_page_of_a_consultation_on_a_review_too_large_for_a_page_is_refused_before_any_work(
+    settings: Settings, keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page draws the consulted review's map: held to LANTU_MAX_PAGE_PARCELS as that review's own map is
+    (a 2,000-parcel page held a worker some 5 s a request, at will). 413 naming what to read instead, nothing
+    queued; the consultation itself and its JSON are untouched."""
+    from api.routes import consult as consult_routes
+
+    with TestClient(create_app(settings.model_copy(update={"max_page_parcels": 1}))) as client:
+        project = {"id": "XM-2", "name": "两宗地", "project_type": "infrastructure", "level": "市重点"}
+        project["county"] = "370812"
+        made = client.post("/api/v1/projects", json=project, headers=auth(keys, "project-system"))
+        assert made.status_code == 201, made.text
+        frame = parcel_frame(rect(7.6, 2.2, 8.0, 2.8), rect(8.1, 2.2, 8.4, 2.8), project_type="infrastructure")
+        frame["id"] = ["P1", "P2"]
+        two = json.loads(frame.to_crs(4490).to_json(drop_id=True))
+        posted = client.post("/api/v1/reviews", json=two, headers=auth(keys, "project-system"))
+        assert posted.status_code == 201, posted.text
+        rid = posted.json()["review_id"]
+        started = client.post(
+            "/api/v1/consult/projects/XM-2/rounds", json={"review_id": rid}, headers=auth(keys, "project-system")
+        )
+        assert started.status_code == 201, started.text
+
+        def refuse(*_: Any) -> bytes:
+            raise AssertionError("a page over its limit reached the work pool")
+
+        monkeypatch.setattr(consult_routes, "_render_page", refuse)
+        problem = assert_problem(client.get("/api/v1/consult/projects/XM-2/page", headers=auth(keys)), 413)
+        en, zh = problem["message_en"], problem["message_zh"]
+        assert f"project XM-2 is on review {rid} of 2 parcels" in en and "at most 1 (LANTU_MAX_PAGE_PARCELS)" in en
+        assert "GET /api/v1/consult/projects/XM-2)" in en and "GET /api/v1/consult/projects/XM-2/opinion" in en
+        assert f"审查 {rid} 含 2 个地块" in zh and "会商页面最多显示 1 个地块" in zh
+        assert client.app.state.pool.admitted == 0
+        assert client.get("/api/v1/consult/projects/XM-2", headers=auth(keys)).json()["rounds"][0]["review_id"] == rid
+        assert_problem(client.get("/api/v1/consult/projects/XM-9/page", headers=auth(keys)), 404)  # none: 404 first

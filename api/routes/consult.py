@@ -19,13 +19,14 @@ from fastapi.responses import HTMLResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.access import check_can_read
-from api.deps import BlueprintDep, EngineDep, PoolDep, SettingsDep, StoreDep, require
+from api.deps import BlueprintDep, EngineDep, PoolDep, RenderCacheDep, SettingsDep, StoreDep, require
 from api.errors import ForbiddenError
 from api.keys import Principal, key_department
+from api.routes.reviews import PaperReview, guarded, review_parcels
 from api.settings import Settings
 from geo.consult import Consultations, Routing, Webhook, load_routing
 from geo.consult.page import consult_page
-from geo.errors import InputError
+from geo.errors import InputError, TooLargeError
 from geo.maps import map_html
 
 router = APIRouter(prefix="/consult", tags=["consult"])
@@ -278,9 +279,34 @@ def opinion(
     return found
 
 
+def consulted_review(
+    project_id: ProjectId, consult: ConsultDep, store: StoreDep, cache: RenderCacheDep, who: Reader
+) -> PaperReview:
+    """The review the project's latest round consults on, its parcels counted on a request thread (a plain
+    ``def``), outside the pool: its page is a paper of that review (``check_page_size``)."""
+    review_id = consult.review_id(project_id)
+    return PaperReview(review_id, review_parcels(cache, store, review_id), who)
+
+
+def check_page_size(project_id: str, review: PaperReview, settings: Settings) -> None:
+    """Refuse (413) the page of a consultation on a review with more parcels than a page is rendered for
+    (``LANTU_MAX_PAGE_PARCELS``, as the review's own map), saying what the caller can read instead."""
+    limit, rid, n = settings.max_page_parcels, review.review_id, review.parcels
+    if n <= limit:
+        return
+    raise TooLargeError(
+        f"the consultation of project {project_id} is on review {rid} of {n:,} parcels; its page shows at most "
+        f"{limit:,} (LANTU_MAX_PAGE_PARCELS). Read the consultation as JSON (GET /api/v1/consult/projects/"
+        f"{project_id}) and its opinion (GET /api/v1/consult/projects/{project_id}/opinion)",
+        f"项目 {project_id} 的会商所依审查 {rid} 含 {n:,} 个地块，会商页面最多显示 {limit:,} 个地块"
+        f"（LANTU_MAX_PAGE_PARCELS）。请改取会商状态 JSON（GET /api/v1/consult/projects/{project_id}）"
+        f"及预审意见（GET /api/v1/consult/projects/{project_id}/opinion）",
+    )
+
+
 def _render_page(
     consult: Consultations, project_id: str, department: str | None, blueprint: Any, settings: Settings
-) -> str:
+) -> bytes:
     status = consult.status(project_id)
     if department is not None:
         status["tasks"] = [t for t in status["tasks"] if t["department"] == department]
@@ -292,7 +318,7 @@ def _render_page(
         tianditu_key=settings.tianditu_key,
         assets="/static/leaflet",
     )
-    return map_html(fmap)
+    return map_html(fmap).encode()
 
 
 @router.get(
@@ -304,8 +330,13 @@ async def page(
     project_id: ProjectId,
     consult: ConsultDep,
     department: OwnDepartment,
+    review: Annotated[PaperReview, Depends(consulted_review)],
     blueprint: BlueprintDep,
     settings: SettingsDep,
     pool: PoolDep,
+    cache: RenderCacheDep,
 ) -> HTMLResponse:
-    return HTMLResponse(await pool.run(_render_page, consult, project_id, department, blueprint, settings))
+    check_page_size(project_id, review, settings)
+    rendering = (consult, project_id, department, blueprint, settings)
+    names = ("consultation page", "会商页面")
+    return HTMLResponse(await guarded("consult-page", names, review, settings, pool, cache, _render_page, *rendering))

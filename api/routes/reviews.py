@@ -396,10 +396,25 @@ async def _paper(
     left for it (429 at once: one key cannot hold every worker with papers). A paper that runs out of time
     is remembered for ``FAILURE_REMEMBERED`` timeouts: a retry meanwhile would only hold a worker as long."""
     check_paper_size(kind, review, settings)
+    return await guarded(kind, PAPER_NAMES[kind], review, settings, pool, cache, render, *args)
+
+
+async def guarded(
+    kind: str,
+    names: tuple[str, str],
+    review: PaperReview,
+    settings: Settings,
+    pool: WorkPool,
+    cache: RenderCache,
+    render: Callable[..., bytes],
+    *args: Any,
+) -> bytes:
+    """``render(*args)`` of a paper known small enough (its ``kind`` and ``names``, English and Chinese): as
+    ``_paper`` says, 503 at once where it ran out of time a moment ago, 429 where the key has no place left."""
     failure = f"failed|{kind}|{review.review_id}"
     left = cache.failed(failure)
     if left:
-        en, zh = PAPER_NAMES[kind]
+        en, zh = names
         raise WorkTimeoutError(
             f"the {en} of review {review.review_id} took longer than {settings.work_timeout:.0f} s a moment ago; "
             "retry later, or read the review as JSON",

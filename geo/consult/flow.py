@@ -368,9 +368,15 @@ class Consultations:
 
     # -- reading -------------------------------------------------------------------------------------------
 
-    def _latest_round(self, conn: Connection, project_id: str) -> Any:
+    def review_id(self, project_id: str) -> str:
+        """The id of the review the project's latest round consults on, without reading the review."""
+        with self.engine.connect() as conn:
+            return str(self._latest_round(conn, project_id, consult_rounds.c.review_id).review_id)
+
+    def _latest_round(self, conn: Connection, project_id: str, *columns: Any) -> Any:
+        """The project's latest round (its ``columns``, all by default)."""
         round_ = conn.execute(
-            select(consult_rounds)
+            select(*columns or [consult_rounds])
             .where(consult_rounds.c.project_id == project_id)
             .order_by(consult_rounds.c.number.desc())
             .limit(1)
