@@ -32,6 +32,14 @@ def test_review_round_trip(engine: Engine, blueprint: Blueprint) -> None:
     assert store.get(result.review_id) == result
     with pytest.raises(NotFoundError):
         store.get("missing")
+    frame = parcel_frame(rect(2.9, 0.1, 3.1, 0.3), rect(3.2, 0.1, 3.3, 0.2))
+    frame["id"] = ["B", "C"]
+    two = review(frame, blueprint)
+    store.save(two, '{"type": "FeatureCollection", "features": []}')
+    # counted by the database in the stored JSON, without reading the review (a paper's size check)
+    assert (store.parcel_count(result.review_id), store.parcel_count(two.review_id)) == (1, 2)
+    with pytest.raises(NotFoundError):
+        store.parcel_count("missing")
     if engine.dialect.name == "postgresql":
         assert store.spatial
         with engine.connect() as conn:

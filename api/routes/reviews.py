@@ -338,7 +338,7 @@ def review_parcels(cache: RenderCache, store: ReviewStore, review_id: str) -> in
     hit = cache.get(key)
     if hit is not None:
         return int(hit)
-    count = len(store.get(review_id).parcels)
+    count = store.parcel_count(review_id)
     cache.put(key, str(count).encode())
     return count
 
