@@ -22,7 +22,7 @@ from api.access import check_can_read
 from api.deps import BlueprintDep, EngineDep, PoolDep, RenderCacheDep, SettingsDep, StoreDep, require
 from api.errors import ForbiddenError
 from api.keys import Principal, key_department
-from api.routes.reviews import PaperReview, guarded, review_parcels
+from api.routes.reviews import PaperReview, paper, review_parcels
 from api.settings import Settings
 from geo.consult import Consultations, Routing, Webhook, load_routing
 from geo.consult.page import consult_page
@@ -339,4 +339,5 @@ async def page(
     check_page_size(project_id, review, settings)
     rendering = (consult, project_id, department, blueprint, settings)
     names = ("consultation page", "会商页面")
-    return HTMLResponse(await guarded("consult-page", names, review, settings, pool, cache, _render_page, *rendering))
+    page = await paper("consult-page", review, settings, pool, cache, _render_page, *rendering, names=names)
+    return HTMLResponse(page)

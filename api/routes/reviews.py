@@ -8,7 +8,7 @@ A paper (map, reports, opinion) is refused with 413 before any work is queued wh
 its review has more parcels than it can be rendered for within the work timeout
 (``LANTU_MAX_PAPER_PARCELS``, ``LANTU_MAX_PAGE_PARCELS``); one key has at most
 ``Settings.renders_per_key()`` papers rendering or waiting at once (429), and a paper
-that ran out of time is answered 503 at once for a while after (``_paper``).
+that ran out of time is answered 503 at once for a while after (``paper``).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO, Literal
+from typing import Annotated, Any, BinaryIO, Literal, cast
 
 import geopandas as gpd
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -382,39 +382,25 @@ def check_paper_size(kind: PaperKind, review: PaperReview, settings: Settings) -
     )
 
 
-async def _paper(
-    kind: PaperKind,
-    review: PaperReview,
-    settings: Settings,
-    pool: WorkPool,
-    cache: RenderCache,
-    render: Callable[..., bytes],
-    *args: Any,
-) -> bytes:
-    """``render(*args)`` in the pool, once the paper is known small enough (413 otherwise, before any work
-    is queued), not remembered as having run out of time (503 at once), and the caller's key has a place
-    left for it (429 at once: one key cannot hold every worker with papers). A paper that runs out of time
-    is remembered for ``FAILURE_REMEMBERED`` timeouts: a retry meanwhile would only hold a worker as long."""
-    check_paper_size(kind, review, settings)
-    return await guarded(kind, PAPER_NAMES[kind], review, settings, pool, cache, render, *args)
-
-
-async def guarded(
+async def paper(
     kind: str,
-    names: tuple[str, str],
     review: PaperReview,
     settings: Settings,
     pool: WorkPool,
     cache: RenderCache,
     render: Callable[..., bytes],
     *args: Any,
+    names: tuple[str, str] | None = None,
 ) -> bytes:
-    """``render(*args)`` of a paper known small enough (its ``kind`` and ``names``, English and Chinese): as
-    ``_paper`` says, 503 at once where it ran out of time a moment ago, 429 where the key has no place left."""
+    """``render(*args)`` in the pool, for a paper its route has found small enough (``check_paper_size``: 413
+    before any work is queued), unless it is remembered as having run out of time (503 at once) or the caller's
+    key has no place left for it (429 at once: one key cannot hold every worker with papers). A paper that runs
+    out of time is remembered for ``FAILURE_REMEMBERED`` timeouts: a retry meanwhile would only hold a worker as
+    long. ``names``: the paper's, English and Chinese (a review's paper: its ``kind``'s)."""
     failure = f"failed|{kind}|{review.review_id}"
     left = cache.failed(failure)
     if left:
-        en, zh = names
+        en, zh = names or PAPER_NAMES[cast(PaperKind, kind)]
         raise WorkTimeoutError(
             f"the {en} of review {review.review_id} took longer than {settings.work_timeout:.0f} s a moment ago; "
             "retry later, or read the review as JSON",
@@ -488,7 +474,8 @@ async def get_review_map(
     cache: RenderCacheDep,
 ) -> HTMLResponse:
     rendering = (cache, store, review.review_id, blueprint, settings, pool.deadline())
-    return HTMLResponse(await _paper("map", review, settings, pool, cache, _render_map, *rendering))
+    check_paper_size("map", review, settings)
+    return HTMLResponse(await paper("map", review, settings, pool, cache, _render_map, *rendering))
 
 
 def _papers(engine: Engine, review_id: str, settings: Settings) -> tuple[Issuer, DocumentNumber]:
@@ -536,7 +523,8 @@ async def get_review_report_pdf(
 ) -> Response:
     review_id = review.review_id
     rendering = (cache, store, engine, review_id, blueprint, settings, pool.deadline())
-    pdf = await _paper("pdf", review, settings, pool, cache, _render_pdf, *rendering)
+    check_paper_size("pdf", review, settings)
+    pdf = await paper("pdf", review, settings, pool, cache, _render_pdf, *rendering)
     return Response(
         pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="review-{review_id}.pdf"'}
     )
@@ -580,7 +568,8 @@ async def get_review_report(
     cache: RenderCacheDep,
 ) -> HTMLResponse:
     rendering = (cache, store, engine, review.review_id, blueprint, settings, pool.deadline())
-    return HTMLResponse(await _paper("report", review, settings, pool, cache, _render_report, *rendering))
+    check_paper_size("report", review, settings)
+    return HTMLResponse(await paper("report", review, settings, pool, cache, _render_report, *rendering))
 
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -649,8 +638,9 @@ async def get_review_opinion(
     kind = fmt or _opinion_format(request.headers.get("accept", ""))
     review_id = review.review_id
     rendering = (cache, store, engine, review_id, blueprint, settings, kind, pool.deadline())
-    paper: PaperKind = "opinion-docx" if kind == "docx" else "opinion-json" if kind == "json" else "opinion-markdown"
-    body = await _paper(paper, review, settings, pool, cache, _render_opinion, *rendering)
+    which: PaperKind = "opinion-docx" if kind == "docx" else "opinion-json" if kind == "json" else "opinion-markdown"
+    check_paper_size(which, review, settings)
+    body = await paper(which, review, settings, pool, cache, _render_opinion, *rendering)
     headers = {"Vary": "Accept"}
     if kind == "docx":
         headers["Content-Disposition"] = f'attachment; filename="opinion-{review_id}.docx"'
