@@ -75,7 +75,7 @@ class Site(BaseModel):
 
     id: str = Field(description="S1, S2… in rank order; the id of its parcel in the review")
     rank: int
-    score: float = Field(description="0–100: 100 minus the weighted share of warn findings and distance")
+    score: float = Field(description="0–100: 100 minus the weighted share of warn findings and distance (2 decimals)")
     area_m2: float
     area_ha: float
     area_mu: float
@@ -479,7 +479,7 @@ def _ranked(
     unchecked = {i.code for r in results for i in r.items if i.status == "missing_layer"}
     total = sum(w for code, w in weights.items() if code not in unchecked) + sum(p.weight for p in rule.prefer_near)
     outlines = reproject(np.array([p for p, _, _ in sites], dtype=object), grid.epsg, CGCS2000) if sites else []
-    scored: list[tuple[tuple[int, float], Site, ParcelResult]] = []
+    scored: list[tuple[float, Site, ParcelResult]] = []
     for (poly, shape, region), result, outline in zip(sites, results, outlines, strict=True):
         penalty = 0.0
         reasons_zh: list[str] = []
@@ -503,11 +503,11 @@ def _ranked(
         if not reasons_zh:
             reasons_zh.append("各审查项均通过")
             reasons_en.append("every review item passes")
-        score = round(max(0.0, 100.0 * (1 - penalty / (total or 1.0))), 1)
+        score = max(0.0, 100.0 * (1 - penalty / (total or 1.0)))
         site = Site(
             id="",
             rank=0,
-            score=score,
+            score=round(score, 2),
             area_m2=result.area_m2,
             area_ha=result.area_ha,
             area_mu=result.area_mu,
@@ -521,10 +521,17 @@ def _ranked(
             reasons_en=reasons_en,
             geometry=shapely.geometry.mapping(outline),
         )
-        scored.append(((0 if result.verdict == "pass" else 1, -score), site, result))
-    scored.sort(key=lambda entry: entry[0])
+        scored.append((score, site, result))
+    return ranked(scored)
+
+
+def ranked(scored: list[tuple[float, Site, ParcelResult]]) -> list[tuple[Site, ParcelResult]]:
+    """The sites in rank order, each with its id (S1, S2…) and its review under that id: pass before
+    conditional, then by score as computed, not as shown (a conditional site's hundred square metres of
+    warning cost thousandths of a point: rounded, such sites tied and kept the order they were placed in)."""
     out = []
-    for rank, (_, site, result) in enumerate(scored, start=1):
+    ordered = sorted(scored, key=lambda entry: (entry[2].verdict != "pass", -entry[0]))
+    for rank, (_, site, result) in enumerate(ordered, start=1):
         site.rank, site.id = rank, f"S{rank}"
         out.append((site, result.model_copy(update={"id": site.id})))
     return out

@@ -21,7 +21,8 @@ from api.settings import Settings
 from geo.blueprint import Blueprint, load_blueprint
 from geo.crs import M2_PER_MU, reproject
 from geo.errors import InputError
-from geo.sites import find_sites, sites_geojson
+from geo.review.result import ParcelResult
+from geo.sites import find_sites, ranked, sites_geojson
 
 runner = CliRunner()
 HOLE = (0.5, 0.3, 0.9, 0.7)  # the one place outside the red line big enough: 400 m × 400 m = 240 亩
@@ -121,6 +122,34 @@ def test_warn_land_costs_and_ranks_lower(tmp_path: Path) -> None:
     assert "cultivated_land" in second.warned_items and "cultivated_land" not in best.warned_items
     assert best.score > second.score
     assert any("占用耕地" in r for r in second.reasons_zh)
+
+
+def test_sites_rank_by_their_score_as_computed_not_as_shown(one_region: Blueprint) -> None:
+    """Conditional sites of 100 m² of warning scored 99.9967, 99.9975 and 99.9981: shown to one decimal they all
+    read 100.0 and kept the order they were placed in. Ranked on the score itself, shown to two decimals."""
+    search = find_sites(one_region, area_mu=50, n=3, project={"project_type": "industrial", "investment_wan": 1e6})
+    assert search.review is not None
+    (one, a), (two, b), (three, c) = zip(search.sites, search.review.parcels, strict=True)
+
+    def graded(result: ParcelResult, verdict: str) -> ParcelResult:
+        return result.model_copy(update={"verdict": verdict})
+
+    out = ranked(
+        [
+            (99.9967, one, graded(a, "conditional")),
+            (99.9981, two, graded(b, "conditional")),
+            (99.9975, three, graded(c, "conditional")),
+        ]
+    )
+    assert [site for site, _ in out] == [two, three, one]
+    assert [(site.id, site.rank, result.id) for site, result in out] == [
+        ("S1", 1, "S1"),
+        ("S2", 2, "S2"),
+        ("S3", 3, "S3"),
+    ]
+    first, _ = ranked([(99.9981, one, graded(a, "conditional")), (50.0, two, graded(b, "pass"))])
+    assert first[0] is two  # a pass comes first, whatever its score
+    assert all(site.score == round(site.score, 2) for site in search.sites)
 
 
 def test_bad_options(one_region: Blueprint) -> None:
