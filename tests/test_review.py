@@ -221,6 +221,17 @@ def test_item_10_says_when_the_type_was_not_given(blueprint: Blueprint) -> None:
     assert unrated.message_zh == "该项目类型无控制标准，需开展节地评价"
 
 
+def test_the_review_warns_of_parcels_graded_without_a_project_type(blueprint: Blueprint) -> None:
+    """A parcel of no type is graded as a general construction project (a DXF keeps no attribute: a road on
+    farmland read 不通过 and nothing said why); the review says which parcels were, in both languages."""
+    frame = parcel_frame(rect(1.2, 1.2, 1.6, 1.6), rect(2.2, 1.2, 2.6, 1.6), rect(3.2, 1.2, 3.6, 1.6))
+    frame["id"], frame["project_type"] = ["A", "B", "C"], ["industrial", None, ""]
+    (said,) = review(frame, blueprint).warnings
+    assert said.startswith("2 parcel(s) without a project type (B, C): graded as a general construction project")
+    assert "2 个地块未提供项目类型（B, C），按一般建设项目审查" in said
+    assert review(frame.iloc[:1], blueprint).warnings == []
+
+
 def test_a_blank_attribute_is_no_value(blueprint: Blueprint) -> None:
     """An empty cell (GeoJSON ``""``, blank text) is an attribute not given, as for the service's defaults:
     not a refused input, and not a value."""

@@ -460,9 +460,24 @@ def reviewing(
         area_crs=f"EPSG:{blueprint.gk_zone_epsg}" if blueprint.gk_zone_epsg else "centroid_zone",
         tolerance=ToleranceRule(min_m2=prof.tolerance.min_m2, ratio=prof.tolerance.ratio, strict=_strict_rule(prof)),
         parcels=[],
-        warnings=[*parcels.attrs.get("warnings", []), *unusable],
+        warnings=[*parcels.attrs.get("warnings", []), *unusable, *_untyped(ids, attrs)],
     )
     return Reviewing(header, len(ids), _in_order(batch, tasks, workers, progress))
+
+
+def _untyped(ids: list[str], attrs: list[ProjectAttributes]) -> list[str]:
+    """A warning for the parcels of no project type (a DXF keeps none, a plain GeoJSON may have none): each is
+    graded as a general construction project, which the red line, the farmland and the zones admit least, and
+    its verdict may change once the type is given."""
+    untyped = [pid for pid, a in zip(ids, attrs, strict=True) if a.project_type is None]
+    if not untyped:
+        return []
+    return [
+        f"{len(untyped)} parcel(s) without a project type ({first_few(untyped)}): graded as a general construction "
+        "project, which red lines, farmland and planning zones admit least; give project_type (--project-type) "
+        f"for the verdict of its type（{len(untyped)} 个地块未提供项目类型（{first_few(untyped)}），按一般建设项目"
+        "审查，其结论可能因项目类型而不同；请提供 project_type（--project-type））"
+    ]
 
 
 def _in_order(
