@@ -86,14 +86,14 @@ def test_departments_answer_their_own_tasks_to_an_opinion(client: TestClient, ke
         r = client.post(f"/api/v1/consult/tasks/{tasks[department]['id']}/answers", json=body, headers=auth(keys, name))
         assert r.status_code == 201, r.text
         assert r.json()["actor"] == f"dept-{name}"
-    status = client.get("/api/v1/consult/projects/XM-1", headers=auth(keys)).json()
+    status = client.get("/api/v1/consult/projects/XM-1", headers=auth(keys, "project-system")).json()
     assert status["state"] == "agreed" and status["doc_number"].startswith("协同预审〔")
     assert client.get("/api/v1/projects/XM-1", headers=auth(keys)).json()["stage"] == "储备"
-    opinion = client.get("/api/v1/consult/projects/XM-1/opinion", headers=auth(keys)).json()
+    opinion = client.get("/api/v1/consult/projects/XM-1/opinion", headers=auth(keys, "project-system")).json()
     assert opinion["opinion"]["conditions"][0]["text"] == "工程设计方案报文物部门同意"
-    md = client.get("/api/v1/consult/projects/XM-1/opinion?format=markdown", headers=auth(keys))
+    md = client.get("/api/v1/consult/projects/XM-1/opinion?format=markdown", headers=auth(keys, "project-system"))
     assert md.headers["content-type"].startswith("text/markdown") and "预审意见" in md.text
-    page = client.get("/api/v1/consult/projects/XM-1/page", headers=auth(keys))
+    page = client.get("/api/v1/consult/projects/XM-1/page", headers=auth(keys, "project-system"))
     assert page.status_code == 200 and "lantu-consult" in page.text and "工程设计方案报文物部门同意" in page.text
     # answers to an agreed round are a conflict
     late = client.post(
@@ -112,7 +112,7 @@ def test_problem_list_escalation_and_overdue(client: TestClient, keys: dict[str,
         headers=auth(keys, "water"),
     )
     assert r.status_code == 201 and r.json()["round_state"] == "disagreed"
-    (entry,) = client.get("/api/v1/consult/problems", headers=auth(keys)).json()
+    (entry,) = client.get("/api/v1/consult/problems", headers=auth(keys, "project-system")).json()
     assert entry["disagreements"][0]["text"] == "<b>占用河道</b>" and entry["joint_meeting"] is False
     assert client.get("/api/v1/consult/problems", headers=auth(keys, "heritage")).json() == []
     assert_problem(client.post("/api/v1/consult/projects/XM-1/escalation", json={}, headers=auth(keys, "water")), 403)
@@ -120,22 +120,28 @@ def test_problem_list_escalation_and_overdue(client: TestClient, keys: dict[str,
         "/api/v1/consult/projects/XM-1/escalation", json={"note": "提报联席会议"}, headers=auth(keys, "project-system")
     )
     assert flagged.status_code == 200 and flagged.json()["joint_meeting"] is True
-    page = client.get("/api/v1/consult/projects/XM-1/page", headers=auth(keys)).text
+    page = client.get("/api/v1/consult/projects/XM-1/page", headers=auth(keys, "project-system")).text
     assert "&lt;b&gt;占用河道&lt;/b&gt;" in page and "<b>占用河道</b>" not in page  # escaped
     due = tasks["水利"]["due"]
-    later = client.get("/api/v1/consult/overdue", params={"as_of": "2099-01-01"}, headers=auth(keys)).json()
+    later = client.get(
+        "/api/v1/consult/overdue", params={"as_of": "2099-01-01"}, headers=auth(keys, "project-system")
+    ).json()
     assert [(g["department"], g["overdue"]) for g in later] == [("自然资源和规划", 1), ("文物主管部门", 1)]
     mine = client.get("/api/v1/consult/overdue", params={"as_of": "2099-01-01"}, headers=auth(keys, "heritage"))
     assert [g["department"] for g in mine.json()] == ["文物主管部门"]
-    assert client.get("/api/v1/consult/overdue", params={"as_of": due}, headers=auth(keys)).json() == []
-    assert_problem(client.get("/api/v1/consult/projects/NOPE/tasks", headers=auth(keys)), 404)
+    assert (
+        client.get("/api/v1/consult/overdue", params={"as_of": due}, headers=auth(keys, "project-system")).json() == []
+    )
+    assert_problem(client.get("/api/v1/consult/projects/NOPE/tasks", headers=auth(keys, "project-system")), 404)
     assert client.get("/api/v1/projects/XM-1", headers=auth(keys)).json()["stage"] == "谋划"
-    assert_problem(client.get("/api/v1/consult/overdue", params={"as_of": "tomorrow"}, headers=auth(keys)), 422)
+    assert_problem(
+        client.get("/api/v1/consult/overdue", params={"as_of": "tomorrow"}, headers=auth(keys, "project-system")), 422
+    )
 
 
 def test_overdue_on_the_last_date_there_is(client: TestClient, keys: dict[str, str]) -> None:
     _start(client, keys)
-    latest = client.get("/api/v1/consult/overdue", params={"as_of": "9999-12-31"}, headers=auth(keys))
+    latest = client.get("/api/v1/consult/overdue", params={"as_of": "9999-12-31"}, headers=auth(keys, "project-system"))
     assert latest.status_code == 200, latest.text
     assert [g["overdue"] for g in latest.json()] == [1, 1, 1]
 
@@ -219,11 +225,20 @@ def test_the_page_of_a_consultation_on_a_review_too_large_for_a_page_is_refused_
             raise AssertionError("a page over its limit reached the work pool")
 
         monkeypatch.setattr(consult_routes, "_render_page", refuse)
-        problem = assert_problem(client.get("/api/v1/consult/projects/XM-2/page", headers=auth(keys)), 413)
+        problem = assert_problem(
+            client.get("/api/v1/consult/projects/XM-2/page", headers=auth(keys, "project-system")), 413
+        )
         en, zh = problem["message_en"], problem["message_zh"]
         assert f"project XM-2 is on review {rid} of 2 parcels" in en and "at most 1 (LANTU_MAX_PAGE_PARCELS)" in en
         assert "GET /api/v1/consult/projects/XM-2)" in en and "GET /api/v1/consult/projects/XM-2/opinion" in en
         assert f"审查 {rid} 含 2 个地块" in zh and "会商页面最多显示 1 个地块" in zh
         assert client.app.state.pool.admitted == 0
-        assert client.get("/api/v1/consult/projects/XM-2", headers=auth(keys)).json()["rounds"][0]["review_id"] == rid
-        assert_problem(client.get("/api/v1/consult/projects/XM-9/page", headers=auth(keys)), 404)  # none: 404 first
+        assert (
+            client.get("/api/v1/consult/projects/XM-2", headers=auth(keys, "project-system")).json()["rounds"][0][
+                "review_id"
+            ]
+            == rid
+        )
+        assert_problem(
+            client.get("/api/v1/consult/projects/XM-9/page", headers=auth(keys, "project-system")), 404
+        )  # none: 404 first

@@ -17,8 +17,9 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Query
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Engine
 
-from api.access import check_can_read
+from api.access import SEE_ALL_ROLES, check_can_read
 from api.deps import BlueprintDep, EngineDep, PoolDep, RenderCacheDep, SettingsDep, StoreDep, require
 from api.errors import ForbiddenError
 from api.keys import Principal, key_department
@@ -26,7 +27,7 @@ from api.routes.reviews import PaperReview, paper, review_parcels
 from api.settings import Settings
 from geo.consult import Consultations, Routing, Webhook, load_routing
 from geo.consult.page import consult_page
-from geo.errors import InputError, TooLargeError
+from geo.errors import InputError, NotFoundError, TooLargeError
 from geo.maps import map_html
 
 router = APIRouter(prefix="/consult", tags=["consult"])
@@ -73,6 +74,43 @@ def department_of(engine: EngineDep, who: Reader) -> str | None:
 
 
 OwnDepartment = Annotated[str | None, Depends(department_of)]
+
+
+class Readable:
+    """Which projects' consultations the caller may read. A consultation discloses the review its latest round
+    consults on (each item's findings, the parcels on its page's map): a planner or the project system, which
+    read their own reviews only (SECURITY.md), read the consultations on those; a department key reads its own
+    tasks (narrowed by ``OwnDepartment``), admin and quota-admin every one."""
+
+    def __init__(self, engine: Engine, consult: Consultations, who: Principal) -> None:
+        self.engine, self.consult, self.who = engine, consult, who
+        self.everything = who.role in SEE_ALL_ROLES or who.role == "department"
+        self._seen: dict[str, bool] = {}
+
+    def check(self, project_id: str) -> None:
+        """Raise 403 where the caller may not read the project's consultation (404: there is none)."""
+        if not self.everything:
+            check_can_read(self.engine, self.consult.review_id(project_id), self.who)
+
+    def may(self, project_id: str) -> bool:
+        if project_id not in self._seen:
+            try:
+                self.check(project_id)
+                self._seen[project_id] = True
+            except (ForbiddenError, NotFoundError):
+                self._seen[project_id] = False
+        return self._seen[project_id]
+
+    def kept(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The entries (tasks, 问题清单 entries) of projects the caller may read."""
+        return entries if self.everything else [e for e in entries if self.may(e["project_id"])]
+
+
+def readable(engine: EngineDep, consult: ConsultDep, who: Reader) -> Readable:
+    return Readable(engine, consult, who)
+
+
+ReadableDep = Annotated[Readable, Depends(readable)]
 
 
 class StartRequest(BaseModel):
@@ -180,7 +218,10 @@ def start(
 
 
 @router.get("/projects/{project_id}", response_model=ProjectConsultation, summary="A project's consultation")
-def project_status(project_id: ProjectId, consult: ConsultDep, department: OwnDepartment) -> dict[str, Any]:
+def project_status(
+    project_id: ProjectId, consult: ConsultDep, department: OwnDepartment, readable: ReadableDep
+) -> dict[str, Any]:
+    readable.check(project_id)
     status = consult.status(project_id)
     if department is not None:
         status["tasks"] = [t for t in status["tasks"] if t["department"] == department]
@@ -188,7 +229,10 @@ def project_status(project_id: ProjectId, consult: ConsultDep, department: OwnDe
 
 
 @router.get("/projects/{project_id}/tasks", response_model=list[Task], summary="The tasks of the latest round")
-def project_tasks(project_id: ProjectId, consult: ConsultDep, department: OwnDepartment) -> list[dict[str, Any]]:
+def project_tasks(
+    project_id: ProjectId, consult: ConsultDep, department: OwnDepartment, readable: ReadableDep
+) -> list[dict[str, Any]]:
+    readable.check(project_id)
     return consult.tasks(project_id, department=department)
 
 
@@ -200,6 +244,8 @@ def department_tasks(
         str | None, Query(max_length=64, description="required unless the key is a department's")
     ] = None,
     pending: bool = False,
+    *,
+    readable: ReadableDep,
 ) -> list[dict[str, Any]]:
     if own is not None and department not in (None, own):
         raise ForbiddenError(
@@ -208,12 +254,14 @@ def department_tasks(
     name = own or department
     if name is None:
         raise InputError("name the department (?department=)", "请指定部门（?department=）")
-    return consult.department_tasks(name, pending_only=pending)
+    return readable.kept(consult.department_tasks(name, pending_only=pending))
 
 
 @router.get("/tasks/{task_id}", response_model=TaskDetail, summary="A task with its draft and every answer")
-def task(task_id: TaskId, consult: ConsultDep, department: OwnDepartment) -> dict[str, Any]:
-    return _own(consult.task(task_id), department)
+def task(task_id: TaskId, consult: ConsultDep, department: OwnDepartment, readable: ReadableDep) -> dict[str, Any]:
+    found = _own(consult.task(task_id), department)
+    readable.check(found["project_id"])
+    return found
 
 
 @router.post(
@@ -240,8 +288,8 @@ def answer(
 
 
 @router.get("/problems", response_model=list[Problem], summary="问题清单: projects with an unresolved 不同意")
-def problems(consult: ConsultDep, department: OwnDepartment) -> list[dict[str, Any]]:
-    entries = consult.problems()
+def problems(consult: ConsultDep, department: OwnDepartment, readable: ReadableDep) -> list[dict[str, Any]]:
+    entries = readable.kept(consult.problems())
     if department is None:
         return entries
     return [e for e in entries if any(d["department"] == department for d in e["disagreements"])]
@@ -257,8 +305,12 @@ def escalate(project_id: ProjectId, body: EscalateRequest, consult: ConsultDep, 
 
 
 @router.get("/overdue", response_model=list[OverdueGroup], summary="限时反馈: overdue tasks per department")
-def overdue(as_of: date, consult: ConsultDep, department: OwnDepartment) -> list[dict[str, Any]]:
-    return consult.overdue(as_of, department=department)
+def overdue(as_of: date, consult: ConsultDep, department: OwnDepartment, readable: ReadableDep) -> list[dict[str, Any]]:
+    groups = consult.overdue(as_of, department=department)
+    if readable.everything:
+        return groups
+    kept = [g | {"tasks": readable.kept(g["tasks"])} for g in groups]
+    return [g | {"overdue": len(g["tasks"])} for g in kept if g["tasks"]]
 
 
 @router.get(
@@ -270,9 +322,10 @@ def overdue(as_of: date, consult: ConsultDep, department: OwnDepartment) -> list
 def opinion(
     project_id: ProjectId,
     consult: ConsultDep,
-    _who: Reader,
+    readable: ReadableDep,
     fmt: Annotated[Literal["json", "markdown"], Query(alias="format")] = "json",
 ) -> Any:
+    readable.check(project_id)
     found = consult.opinion(project_id)
     if fmt == "markdown":
         return PlainTextResponse(found["text"], media_type="text/markdown; charset=utf-8")
@@ -280,10 +333,17 @@ def opinion(
 
 
 def consulted_review(
-    project_id: ProjectId, consult: ConsultDep, store: StoreDep, cache: RenderCacheDep, who: Reader
+    project_id: ProjectId,
+    consult: ConsultDep,
+    store: StoreDep,
+    cache: RenderCacheDep,
+    who: Reader,
+    readable: ReadableDep,
 ) -> PaperReview:
-    """The review the project's latest round consults on, its parcels counted on a request thread (a plain
-    ``def``), outside the pool: its page is a paper of that review (``check_page_size``)."""
+    """The review the project's latest round consults on, once the caller may read it (``Readable``), its
+    parcels counted on a request thread (a plain ``def``), outside the pool: its page is a paper of that review
+    (``check_page_size``)."""
+    readable.check(project_id)
     review_id = consult.review_id(project_id)
     return PaperReview(review_id, review_parcels(cache, store, review_id), who)
 

@@ -1,0 +1,59 @@
+"""Who reads a consultation: it discloses the review its latest round consults on (each item's findings, the
+parcels on its page's map), so a planner or the project system reads those on its own reviews, as it reads its
+own reviews (SECURITY.md); a department reads its own tasks; admin and quota-admin every one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+from support import assert_problem, auth
+from test_api_consult import HERITAGE_FLOOD, _start
+from test_api_consult import client as client  # the fixture: department keys beside one key per role
+
+API = "/api/v1/consult"
+
+
+def test_a_planner_reads_no_consultation_on_a_review_it_did_not_make(client: TestClient, keys: dict[str, str]) -> None:
+    tasks = _start(client, keys)  # the project system's review and round
+    water = next(t for t in tasks if t["department"] == "水利")
+    for path in ("/projects/XM-1", "/projects/XM-1/tasks", "/projects/XM-1/page", "/projects/XM-1/opinion"):
+        problem = assert_problem(client.get(API + path, headers=auth(keys)), 403)
+        assert "belongs to another caller" in problem["message_en"] and "无权查看" in problem["message_zh"]
+    assert_problem(client.get(f"{API}/tasks/{water['id']}", headers=auth(keys)), 403)
+    # the listings across projects leave out what it may not read
+    assert client.get(f"{API}/tasks?department=水利", headers=auth(keys)).json() == []
+    assert client.get(f"{API}/overdue", params={"as_of": "2099-01-01"}, headers=auth(keys)).json() == []
+    answered = client.post(
+        f"{API}/tasks/{water['id']}/answers",
+        json={"opinion": "不同意", "text": "占用河道"},
+        headers=auth(keys, "water"),
+    )
+    assert answered.status_code == 201, answered.text
+    assert client.get(f"{API}/problems", headers=auth(keys)).json() == []
+    # the review's maker, a department and the roles that read every review do read it
+    for role in ("project-system", "admin", "quota-admin", "water"):
+        assert client.get(API + "/projects/XM-1", headers=auth(keys, role)).status_code == 200, role
+        overdue: list[dict[str, Any]] = client.get(
+            f"{API}/overdue", params={"as_of": "2099-01-01"}, headers=auth(keys, role)
+        ).json()
+        assert sum(g["overdue"] for g in overdue) == (0 if role == "water" else 2), role  # 水利 answered its own
+    assert [p["project_id"] for p in client.get(f"{API}/problems", headers=auth(keys, "admin")).json()] == ["XM-1"]
+    assert client.get(f"{API}/tasks/{water['id']}", headers=auth(keys, "water")).status_code == 200
+
+
+def test_a_planner_reads_the_consultation_on_its_own_review(client: TestClient, keys: dict[str, str]) -> None:
+    project = {"id": "XM-P", "name": "规划科送审项目", "project_type": "infrastructure", "level": "市重点"}
+    made = client.post("/api/v1/projects", json=project | {"county": "370812"}, headers=auth(keys, "admin"))
+    assert made.status_code == 201, made.text
+    posted = client.post("/api/v1/reviews", json=HERITAGE_FLOOD, headers=auth(keys))  # the planner's own
+    assert posted.status_code == 201, posted.text
+    started = client.post(
+        f"{API}/projects/XM-P/rounds", json={"review_id": posted.json()["review_id"]}, headers=auth(keys, "admin")
+    )
+    assert started.status_code == 201, started.text
+    status = client.get(f"{API}/projects/XM-P", headers=auth(keys))
+    assert status.status_code == 200 and status.json()["rounds"][0]["review_id"] == posted.json()["review_id"]
+    assert client.get(f"{API}/projects/XM-P/page", headers=auth(keys)).status_code == 200
+    assert len(client.get(f"{API}/tasks?department=水利", headers=auth(keys)).json()) == 1
+    assert_problem(client.get(f"{API}/projects/XM-NONE", headers=auth(keys)), 404)  # none is 404, not 403
