@@ -64,6 +64,9 @@ def client(settings: Settings, keys: dict[str, str]) -> Iterator[TestClient]:
 def test_health_and_docs_need_no_key(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").json()["checks"] == {"blueprint": True, "database": True, "temp": True}
+    for probe in ("/healthz", "/readyz"):  # load balancers probe with HEAD: was 405
+        head = client.head(probe)
+        assert head.status_code == 200 and head.content == b"", probe
     assert client.get("/docs").status_code == 200
     assert "/api/v1/reviews" in client.get("/openapi.json").json()["paths"]
 

@@ -22,7 +22,7 @@ router = APIRouter(tags=["health"])
 log = logging.getLogger(__name__)
 
 
-@router.get("/healthz", summary="The process answers")
+@router.api_route("/healthz", methods=["GET", "HEAD"], summary="The process answers (HEAD too: what balancers send)")
 def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
@@ -52,7 +52,12 @@ def _can_write_database(request: Request) -> bool:
         return False
 
 
-@router.get("/readyz", summary="Blueprint loaded, database writable, temporary space writable", response_model=None)
+@router.api_route(
+    "/readyz",
+    methods=["GET", "HEAD"],
+    summary="Blueprint loaded, database writable, temporary space writable",
+    response_model=None,
+)
 async def readyz(request: Request) -> dict[str, Any] | JSONResponse:
     checks: dict[str, bool] = {
         "blueprint": request.app.state.blueprint is not None,
