@@ -167,10 +167,10 @@ def find_sites(
     rule = prof.siting
     attrs = project_of(dict(project or {}))
     step = progress or (lambda _what, _done, _total: None)
-    area, epsg = _search_area(blueprint, county, within)
-    grid = _Grid(area, epsg, resolution_m or rule.resolution_m, rule.max_cells)
+    area, epsg, asked_m2 = _search_area(blueprint, county, within)
     target_m2 = area_mu * M2_PER_MU * (1 + rule.area_margin)
-    warnings: list[str] = []
+    warnings = _coverage_warnings(area.area, asked_m2, area_mu)
+    grid = _Grid(area, epsg, resolution_m or rule.resolution_m, rule.max_cells)
     # the grid spans the area's bounding box: only cells wholly inside the area are searched, the rest
     # is excluded like any fail rule; excluded and feasible areas count searched cells only
     searched = ~grid.burn([grid.box.difference(area)], touched=True)
@@ -253,8 +253,9 @@ def find_sites(
 
 def _search_area(
     blueprint: Blueprint, county: str | None, within: gpd.GeoDataFrame | None
-) -> tuple[shapely.Geometry, int]:
-    """The search area in its GK zone (the blueprint's pinned zone wins), clipped to the coverage."""
+) -> tuple[shapely.Geometry, int, float]:
+    """The search area in its GK zone (the blueprint's pinned zone wins), clipped to the coverage, and the
+    area asked for before the clip (m², in the same zone)."""
     coverage_id = blueprint.coverage_layer
     coverage = blueprint.vector(coverage_id) if coverage_id else None
     if within is not None:
@@ -281,13 +282,37 @@ def _search_area(
             "the blueprint has no county or extent layer: give --within",
             "蓝图没有县级行政区或范围图层：请用 --within 指定选址范围",
         )
+    asked, asked_crs = shape, crs
     if coverage is not None:  # clipped first: the part searched sets the zone (a --within of all China is not)
         covered = shapely.union_all(reproject(coverage.frame.geometry.values, coverage.frame.crs, CGCS2000))
         shape, crs = reproject(shape, crs, CGCS2000).intersection(covered), CGCS2000
     if shape.is_empty or shape.area == 0:
         raise InputError("the search area lies outside the blueprint's coverage", "选址范围不在蓝图覆盖范围内")
     epsg = blueprint.gk_zone_epsg or zone_for_geometry(reproject(shape, crs, CGCS2000), CGCS2000)
-    return reproject(shape, crs, epsg), epsg
+    return reproject(shape, crs, epsg), epsg, float(reproject(asked, asked_crs, epsg).area)
+
+
+COVERED_IN_FULL = 0.999  # a search area this much inside the coverage is searched in full (its edges' slivers)
+
+
+def _coverage_warnings(covered_m2: float, asked_m2: float, area_mu: float) -> list[str]:
+    """Refuse a search area whose part inside the blueprint's coverage cannot hold one site (a county that
+    only touches the coverage was searched over 0.29 m² and answered "no feasible land"); warn where only part
+    of it was searched."""
+    if covered_m2 < area_mu * M2_PER_MU:
+        covered = Area(covered_m2)
+        raise InputError(
+            f"only {covered.en} of the search area lies inside the blueprint's coverage, less than one site of "
+            f"{area_mu:g} mu: search inside the coverage",
+            f"选址范围位于蓝图覆盖范围内的部分仅 {covered.zh}，不足一处 {area_mu:g} 亩的用地：请在覆盖范围内选址",
+        )
+    share = covered_m2 / asked_m2 if asked_m2 > 0 else 1.0
+    if share >= COVERED_IN_FULL:
+        return []
+    return [
+        f"{share:.1%} of the search area lies inside the blueprint's coverage; sites were sought there only / "
+        f"选址范围仅 {share:.1%} 位于蓝图覆盖范围内，仅在该部分选址"
+    ]
 
 
 VECTOR_KINDS = (OverlapCheck, InsideCheck, ZoneCompatibleCheck, LandUseClassesCheck)
@@ -522,10 +547,10 @@ def _ranked(
             geometry=shapely.geometry.mapping(outline),
         )
         scored.append((score, site, result))
-    return ranked(scored)
+    return in_rank_order(scored)
 
 
-def ranked(scored: list[tuple[float, Site, ParcelResult]]) -> list[tuple[Site, ParcelResult]]:
+def in_rank_order(scored: list[tuple[float, Site, ParcelResult]]) -> list[tuple[Site, ParcelResult]]:
     """The sites in rank order, each with its id (S1, S2…) and its review under that id: pass before
     conditional, then by score as computed, not as shown (a conditional site's hundred square metres of
     warning cost thousandths of a point: rounded, such sites tied and kept the order they were placed in)."""

@@ -22,7 +22,7 @@ from geo.blueprint import Blueprint, load_blueprint
 from geo.crs import M2_PER_MU, reproject
 from geo.errors import InputError
 from geo.review.result import ParcelResult
-from geo.sites import find_sites, ranked, sites_geojson
+from geo.sites import find_sites, in_rank_order, sites_geojson
 
 runner = CliRunner()
 HOLE = (0.5, 0.3, 0.9, 0.7)  # the one place outside the red line big enough: 400 m × 400 m = 240 亩
@@ -92,6 +92,20 @@ def test_a_search_area_reaching_far_beyond_the_blueprint_is_measured_in_the_blue
     search = find_sites(one_region, area_mu=50, n=2, project={"project_type": "industrial"}, within=china)
     assert search.crs_used == f"EPSG:{EPSG}"
     assert search.sites and all(s.area_mu == pytest.approx(50, rel=0.01) for s in search.sites)
+    (partly,) = [w for w in search.warnings if "of the search area lies inside the blueprint's coverage" in w]
+    assert partly.startswith("0.0% of the search area") and "仅在该部分选址" in partly
+
+
+def test_a_search_area_that_only_touches_the_coverage_is_refused(one_region: Blueprint) -> None:
+    """A county beside the blueprint's was searched over the 0.29 m² they share and answered "no feasible
+    region": the answer of a search that never took place. Refused, saying how little lies inside."""
+    coverage = one_region.vector(one_region.coverage_layer or "")
+    assert coverage is not None
+    _, miny, maxx, maxy = coverage.frame.total_bounds
+    beside = gpd.GeoDataFrame(geometry=[shapely.box(maxx - 1, miny, maxx + 5_000, maxy)], crs=coverage.frame.crs)
+    with pytest.raises(InputError, match=r"^only [\d,.]+ m² .* of the search area lies inside") as refused:
+        find_sites(one_region, area_mu=50, project={"project_type": "industrial"}, within=beside)
+    assert "不足一处 50 亩的用地" in refused.value.message_zh
 
 
 def test_nothing_fits_says_so(one_region: Blueprint) -> None:
@@ -134,7 +148,7 @@ def test_sites_rank_by_their_score_as_computed_not_as_shown(one_region: Blueprin
     def graded(result: ParcelResult, verdict: str) -> ParcelResult:
         return result.model_copy(update={"verdict": verdict})
 
-    out = ranked(
+    out = in_rank_order(
         [
             (99.9967, one, graded(a, "conditional")),
             (99.9981, two, graded(b, "conditional")),
@@ -147,7 +161,7 @@ def test_sites_rank_by_their_score_as_computed_not_as_shown(one_region: Blueprin
         ("S2", 2, "S2"),
         ("S3", 3, "S3"),
     ]
-    first, _ = ranked([(99.9981, one, graded(a, "conditional")), (50.0, two, graded(b, "pass"))])
+    first, _ = in_rank_order([(99.9981, one, graded(a, "conditional")), (50.0, two, graded(b, "pass"))])
     assert first[0] is two  # a pass comes first, whatever its score
     assert all(site.score == round(site.score, 2) for site in search.sites)
 
