@@ -2,8 +2,9 @@
 
 Every movement opens :func:`writing` once and calls :func:`post` inside it, so its
 checks, the transaction row, its postings and the new balances commit together.
-Writers are serialised per account: ``SELECT … FOR UPDATE`` on PostgreSQL,
-``BEGIN IMMEDIATE`` on SQLite, so concurrent movements never overdraw.
+Writers are serialised: per account on PostgreSQL (``SELECT … FOR UPDATE``), the whole
+database on SQLite (``BEGIN IMMEDIATE`` takes its one write lock), so concurrent movements
+never overdraw.
 """
 
 from __future__ import annotations

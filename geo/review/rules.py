@@ -175,7 +175,8 @@ def _graded(
     (DESIGN.md: the tolerance keeps edge-touching slivers from counting).
 
     Strict pieces (any occupation matters: 永久基本农田, 生态保护红线, 自然保护地, 一级水源保护区,
-    文物保护范围) form their own groups, which count above the absolute minimum alone."""
+    文物保护范围, 基本草原, 国家重要湿地: the profile's ``strict`` checks) form their own groups, which count
+    above the absolute minimum alone."""
     groups = list(zip(statuses, strict or [False] * len(statuses), strict=True))
     areas = found.area_m2.tolist()
     counted = {group for group, total in _totals(groups, areas).items() if total > _tolerance(ctx, group)}
