@@ -384,7 +384,7 @@ class Reviewing:
     """A batch under review (``reviewing``): its result's header, known before any parcel is graded
     (``parcels`` empty), and the parcels' results chunk by chunk in input order, graded as they are
     drawn. A caller that writes each chunk as it comes (``lantu review -o``) holds one chunk of a
-    city's batch at a time, not the whole (about 60 KB per parcel without pieces)."""
+    city's batch at a time, not the whole (about 90 KB per parcel without pieces)."""
 
     header: ReviewResult
     count: int
