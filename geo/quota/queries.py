@@ -53,7 +53,7 @@ JOURNAL_LABELS = {
     "created": "时间",
     "actor": "经办人",
     "reason": "事由",
-    "review_id": "审查编号",
+    "review_id": "审查系统记录号",  # the service's id: the papers keep 审查编号 for the document number
     "project_id": "项目编号",
     "price_wan": "价格（万元）",
     "due_date": "归还/到位期限",
