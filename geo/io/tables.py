@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, Literal, TextIO, get_args
 
 from geo.errors import FormatError
+from geo.papers import beijing
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -79,11 +80,19 @@ def _columns(rows: Sequence[Row], columns: Sequence[str] | None) -> list[str]:
     return list(seen)
 
 
+_MOMENT: Final = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(\+00:00|Z)?")
+
+
 def _cell(value: Any) -> str:
+    """A value as a text table shows it: a moment the ledger, the projects or the consultations stored (ISO, UTC:
+    ``2026-12-05T23:52:12.038449``) in Beijing time to the second (``2026-12-06 07:52:12``), as the papers date
+    things: an officer reading at 07:52 on the 6th saw the 5th. JSON and CSV keep the stored text."""
     if value is None:
         return ""
     if isinstance(value, float):
         return f"{value:,.4f}".rstrip("0").rstrip(".")
+    if isinstance(value, str) and _MOMENT.fullmatch(value):
+        return beijing(value).strftime("%Y-%m-%d %H:%M:%S")
     return str(value)
 
 
