@@ -25,6 +25,7 @@ from geo.blueprint import Blueprint
 from geo.crs import CGCS2000, Area, check_coordinates, reproject, zone_for_geometry
 from geo.errors import GeometryError, InputError, ProfileError
 from geo.geometry import clean_parcels, polygonal_part
+from geo.report_model import SYNTHETIC_MARK
 from geo.review import ReviewResult, load_profile, review
 from geo.review.engine import estimate_as_drawn, layers_needed, parcel_ids
 from geo.review.profile import Profile
@@ -265,12 +266,17 @@ _ENV.filters["area"] = Area  # the page writes areas by the one rule of every te
 _ENV.filters["verdict_zh"] = VERDICT_ZH.get
 
 
-def change_check_html(check: ChangeCheck, size: int = 300) -> str:
-    """The comparison as a page: figures, conclusion, pieces and an SVG sketch of the changes with its legend."""
+def change_check_html(check: ChangeCheck, size: int = 300, *, synthetic: bool = False) -> str:
+    """The comparison as a page: figures, conclusion, pieces and an SVG sketch of the changes with its legend;
+    ``synthetic``: its added pieces were reviewed against the demo blueprint (``SYNTHETIC_MARK`` on top, as on
+    every paper)."""
     sketch = _sketch(check, size)
     legend = [(kind, *SKETCH_LABELS[kind], Markup(_swatch(kind))) for kind in sketch[1]] if sketch else []
     return _ENV.get_template("compare.html").render(
-        c=check, sketch=Markup(sketch[0]) if sketch else None, legend=legend
+        c=check,
+        sketch=Markup(sketch[0]) if sketch else None,
+        legend=legend,
+        mark=SYNTHETIC_MARK if synthetic else "",
     )
 
 

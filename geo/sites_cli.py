@@ -156,7 +156,11 @@ def compare_cmd(
         )
     except LantuError as exc:
         fail(exc)
-    _write(check.model_dump_json(indent=2) if fmt is CompareFormat.json else change_check_html(check), output)
+    if fmt is CompareFormat.json:
+        text = check.model_dump_json(indent=2)
+    else:  # the added pieces' findings on the demo blueprint are synthetic: marked as every paper is
+        text = change_check_html(check, synthetic=bp is not None and bp.synthetic)
+    _write(text, output)
     err.print(
         f"{'超出 exceeds' if check.exceeds else '未超出 within'}: area {check.area_change_ratio:+.1%}, "
         f"overlap {check.overlap_ratio:.1%}" + (f" → {output}" if output else ""),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import shutil
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -317,7 +318,14 @@ def test_cli_json_and_html(tmp_path: Path, blueprint_dir: Path) -> None:
     out = tmp_path / "change.html"
     result = runner.invoke(app, ["compare", str(old), str(new), "-f", "html", "-b", str(blueprint_dir), "-o", str(out)])
     assert result.exit_code == 0, result.output
-    assert "预审变更比对" in out.read_text(encoding="utf-8")
+    page = out.read_text(encoding="utf-8")
+    assert "预审变更比对" in page and "合成数据" not in page
+    # the added pieces reviewed against the demo blueprint: its findings are synthetic, and the page says so
+    demo = shutil.copytree(blueprint_dir, tmp_path / "demo")  # the session's blueprint stays as it is
+    (demo / "SOURCES.txt").write_text("SYNTHETIC demo layers\n", encoding="utf-8")
+    result = runner.invoke(app, ["compare", str(old), str(new), "-f", "html", "-b", str(demo), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert '<p class="mark">示例（合成数据，仅供演示）</p>' in out.read_text(encoding="utf-8")
 
 
 def test_cli_gives_hectares_in_json_and_html(tmp_path: Path) -> None:
