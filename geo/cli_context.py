@@ -30,6 +30,29 @@ from geo.vocabulary import project_types
 err = Console(stderr=True)
 
 
+def _folding_help() -> None:
+    """Typer draws a parameter's help in a Rich table cell, and a cell cuts a word wider than itself with "…":
+    Chinese has no spaces, so in an 80-column terminal ``--redline-exempt`` read "生态保护红线内允 …". The help
+    text folds such a word over lines instead. Typer builds that text in ``rich_utils._make_rich_text``, not a
+    public hook: ``tests/test_cli_help.py`` reads every command's help at 80 columns, and fails if this stops
+    working."""
+    import typer.rich_utils
+    from rich.text import Text
+
+    made_by_typer = typer.rich_utils._make_rich_text
+
+    def folding(*, text: str, style: str = "", markup_mode: typer.rich_utils.MarkupModeStrict) -> object:
+        made = made_by_typer(text=text, style=style, markup_mode=markup_mode)
+        if isinstance(made, Text):
+            made.overflow = "fold"
+        return made
+
+    typer.rich_utils._make_rich_text = folding  # type: ignore[assignment]
+
+
+_folding_help()
+
+
 @dataclass(frozen=True)
 class CliContext:
     database_url: str = "sqlite:///lantu.db"

@@ -214,7 +214,10 @@ def reserve(
     ] = None,
     accept_missing_layers: Annotated[
         bool,
-        typer.Option(help="Reserve although items went unchecked for missing layers (缺失图层; noted in the journal)."),
+        typer.Option(
+            "--accept-missing-layers",  # a flag alone: its --no- twin was cut to "--no-accept-mi…" at 80 columns
+            help="Reserve although items went unchecked for missing layers (缺失图层; noted in the journal).",
+        ),
     ] = False,
     actor: Actor = DEFAULT_ACTOR,
 ) -> None:

@@ -46,9 +46,9 @@ def with_actor(found: dict[str, Any]) -> list[str]:
     return [name for name, command in found.items() if any(p.name == "actor" for p in params(command))]
 
 
-def help_output(name: str) -> str:
-    """What ``lantu NAME --help`` prints in a wide terminal."""
-    return CliRunner().invoke(app, [*name.split(), "--help"], env={"COLUMNS": "200"}).output
+def help_output(name: str, columns: int = 200) -> str:
+    """What ``lantu NAME --help`` prints in a terminal of ``columns`` (a wide one by default)."""
+    return CliRunner().invoke(app, [*name.split(), "--help"], env={"COLUMNS": str(columns)}).output
 
 
 def assert_described(name: str, command: Any) -> None:
