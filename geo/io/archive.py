@@ -1,4 +1,9 @@
-"""Zip archives from strangers: checked entry by entry before GDAL opens them."""
+"""Zip archives from strangers: checked entry by entry before GDAL opens them.
+
+What an archiver adds beside the files (macOS Finder's ``__MACOSX/`` folder and AppleDouble ``._name``
+resource forks) is checked like any entry but never extracted: ``._p.shp`` is no second shapefile.
+Two entries of one name (which ``zipfile`` writes with no more than a warning) are refused: which of
+them a reader opens is an accident of the tool."""
 
 from __future__ import annotations
 
@@ -24,7 +29,8 @@ def check_zip(
     max_entries: int = MAX_ENTRIES,
     shown: str | None = None,
 ) -> list[str]:
-    """Refuse traversal, absolute paths, symlinks, nested archives and bombs; return the entry names.
+    """Refuse traversal, absolute paths, symlinks, nested archives, bombs and two entries of one name;
+    return the names of the files to extract (an archiver's ``__MACOSX/`` and ``._*`` entries left out).
 
     Messages call the archive ``shown``, else by its own name: a server's copy of an upload goes by the
     name its sender gave it."""
@@ -40,6 +46,7 @@ def check_zip(
                 f"{called}: {len(infos)} entries (limit {max_entries})",
                 f"{called}：压缩包内文件数 {len(infos)} 超过上限 {max_entries}",
             )
+        _no_duplicates([i.filename for i in infos if not i.is_dir()], called)
         total = 0
         for info in infos:
             name = PurePosixPath(info.filename.replace("\\", "/"))
@@ -74,7 +81,34 @@ def check_zip(
                     f"{called}: more than {max_total} bytes uncompressed",
                     f"{called}：解压后超过 {max_total} 字节",
                 )
-        return [i.filename for i in infos if not i.is_dir()]
+        return [i.filename for i in infos if not i.is_dir() and not archiver_extra(i.filename)]
+
+
+def archiver_extra(name: str) -> bool:
+    """Whether the entry ``name`` is what an archiver adds beside the files: anything under macOS Finder's
+    ``__MACOSX/`` folder, or an AppleDouble resource fork ``._p.shp`` (a Finder copy on a FAT or network
+    drive puts them beside each file)."""
+    parts = PurePosixPath(name.replace("\\", "/")).parts
+    return bool(parts) and (parts[0] == "__MACOSX" or parts[-1].startswith("._"))
+
+
+def _no_duplicates(names: list[str], called: str) -> None:
+    """Refuse two entries of one name, compared without regard to case (as Windows and macOS extract them,
+    and as a shapefile's sidecars are matched): a reader would take one of them, which one unsaid."""
+    seen: dict[str, str] = {}
+    for name in names:
+        if archiver_extra(name):
+            continue
+        key = name.replace("\\", "/").casefold()
+        if key not in seen:
+            seen[key] = name
+            continue
+        both = repr(name) if seen[key] == name else f"{seen[key]!r} / {name!r}"
+        raise FormatError(
+            f"{called}: the archive holds two entries named {both} (names are compared without regard to case); "
+            "which one a reader takes is an accident: keep one",
+            f"{called}：压缩包内有两个同名条目 {both}（不区分大小写），读取哪一个无法确定：请只保留一个",
+        )
 
 
 CHUNK = 1024 * 1024
@@ -97,7 +131,7 @@ def extract_zip(
     total = 0
     with zipfile.ZipFile(path) as archive:
         for info in archive.infolist():
-            if info.is_dir():
+            if info.is_dir() or archiver_extra(info.filename):
                 continue
             target = dest.joinpath(*PurePosixPath(info.filename.replace("\\", "/")).parts)
             size = 0

@@ -72,7 +72,7 @@ from pyproj import CRS
 
 from geo.crs import GK_FAMILIES, gk_epsg, proj_definition, zone_for_geometry
 from geo.errors import CRSError, FormatError, GeometryError, InputError, TooLargeError
-from geo.vocabulary import CONTROL_CHARACTERS
+from geo.vocabulary import CONTROL_CHARACTERS, first_few
 
 DATUM_NAMES = {
     "CGCS2000": ("2000国家大地坐标系", ("2000", "CGCS")),
@@ -92,6 +92,8 @@ HEADER_KEYS = (
     "转换参数",
 )
 FORMAT_VERSION = "1.01版本"
+TEXT_COLUMNS = ("id", "name", "sheet", "use", "class_code")  # a header line's text fields, in their order
+KEPT_COLUMNS = (*TEXT_COLUMNS, "extra")  # the attributes the file holds (extra: the provincial columns)
 AREA_TOLERANCE = 1e-3  # warn when the declared 地块面积 differs from the geometry by more than 0.1 %
 # a line ends at CR, LF or CRLF only: str.splitlines also breaks at a vertical tab, a form feed and other
 # separators, and cut a header line in two, whose first half was then "a point before any parcel header"
@@ -784,22 +786,54 @@ def write_coordinate_text(
                 points.append(f"J{numbered},{ring_number},{y:.{d}f},{x:.{d}f}")
             x, y = coords[0]
             points.append(f"J{first},{ring_number},{y:.{d}f},{x:.{d}f}")
-        fields = [
-            str(len(points)),
-            f"{geom.area / 10_000:.4f}",
-            _text(row.get("id")) or str(position),
-            _text(row.get("name")),
-            "面",
-            _text(row.get("sheet")),
-            _text(row.get("use")),
-            _text(row.get("class_code")),
-        ]
+        pid, name, sheet, use, class_code = _record_texts(row, position)
+        fields = [str(len(points)), f"{geom.area / 10_000:.4f}", pid, name, "面", sheet, use, class_code]
         extra = _text(row.get("extra"), columns=True)
         if extra:
             fields.append(extra)  # the provincial columns, as read
         lines.append(",".join(fields) + ",@")
         lines += points
     return newline.join(lines) + newline
+
+
+def _record_texts(row: dict[str, Any], position: int) -> list[str]:
+    """The text fields of a parcel's header line (``TEXT_COLUMNS``) as written: the id, else the position."""
+    texts = [_text(row.get(column)) for column in TEXT_COLUMNS]
+    return [texts[0] or str(position), *texts[1:]]
+
+
+def rewritten_texts(frame: gpd.GeoDataFrame) -> list[str]:
+    """Warnings naming what the file cannot hold as it is: a line break, a comma or an @ in a text field
+    is the format's own separator, written as a space, ， or ＠, and space at either end is lost on
+    reading, so the file read back gives other ids and names. Said, not refused: the ids a receiving
+    system reads are then known (an id changed so may meet another's, which the reader numbers apart)."""
+    ids: list[str] = []
+    others: dict[str, int] = {}
+    for position, row in enumerate(frame.to_dict("records"), start=1):
+        for column, written in zip(TEXT_COLUMNS, _record_texts(row, position), strict=True):
+            value = row.get(column)
+            if _text(value) == "" or str(value) == written.strip():
+                continue
+            if column == "id":
+                ids.append(f"{_shown(str(value))} → {_shown(written.strip())}")
+            else:
+                others[column] = others.get(column, 0) + 1
+    found = []
+    if ids:
+        found.append(
+            f"{len(ids)} id(s) hold a line break, a comma, an @ or space at an end, which the coordinate text cannot "
+            f"hold as they are: written as {first_few(ids)}, the file read back gives other ids than these parcels'"
+            f"（{len(ids)} 个地块编号含有换行、逗号、@ 或首尾空格，坐标文本无法原样保存，已写为 {first_few(ids)}；"
+            "读回的地块编号将与原编号不同）"
+        )
+    if others:
+        counted = ", ".join(f"{column} ({n})" for column, n in others.items())
+        counted_zh = "、".join(f"{column}（{n} 个）" for column, n in others.items())
+        found.append(
+            f"text holding a line break, a comma, an @ or space at an end was changed to fit the coordinate text: "
+            f"{counted} (换行、逗号、@ 或首尾空格无法原样写入坐标文本，已改写：{counted_zh})"
+        )
+    return found
 
 
 def _text(value: Any, *, columns: bool = False) -> str:

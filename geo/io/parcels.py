@@ -29,8 +29,10 @@ from geo.crs import proj_definition, undefined_crs, zone_for_geometry
 from geo.errors import CRSError, FormatError, InputError, TooLargeError
 from geo.forked import gdal_call, gdal_gate
 from geo.io.archive import extract_zip
-from geo.io.coordtxt import parse_coordinate_text, write_coordinate_text
+from geo.io.coordtxt import KEPT_COLUMNS as COORDINATE_TEXT_COLUMNS
+from geo.io.coordtxt import parse_coordinate_text, rewritten_texts, write_coordinate_text
 from geo.io.dbf import Dbf
+from geo.io.encoding import decoded, undeclared_codec
 from geo.io.files import input_file
 from geo.vocabulary import CONTROL_CHARACTERS, first_few
 
@@ -422,7 +424,8 @@ def _read_file(
         if dbf is not None:
             dbf.check_fields(len(frame.columns) - 1)
         with named_by(shown):
-            frame = _long_field_names(frame if _declared_encoding(path) else _undeclared_gbk(frame, shown), path)
+            cpg = _cpg_text(path)
+            frame = _long_field_names(frame if cpg and _known_codec(cpg) else _undeclared_text(frame, shown, cpg), path)
         if dbf is None:  # GDAL reads the shapes alone
             frame.attrs["warnings"] = [
                 *frame.attrs.get("warnings", []),
@@ -439,10 +442,24 @@ def _read_file(
         return _given_crs_unused(frame, crs, shown, shown)
     if crs is not None:
         return frame.set_crs(user_crs(crs))
+    hint_en, hint_zh = _crs_hint(suffix)
     raise CRSError(
-        f"{shown} declares no CRS (a shapefile needs its .prj; else give the CRS: --crs or ?crs=, e.g. EPSG:4527)",
-        f"{shown} 未声明坐标系（shapefile 需附 .prj 文件；否则请用 --crs 或 ?crs= 指定，如 EPSG:4527）",
+        f"{shown} declares no CRS ({hint_en}; else give the CRS: --crs or ?crs=, e.g. EPSG:4527)",
+        f"{shown} 未声明坐标系（{hint_zh}；否则请用 --crs 或 ?crs= 指定，如 EPSG:4527）",
     )
+
+
+def _crs_hint(suffix: str) -> tuple[str, str]:
+    """Where a file of ``suffix`` declares its CRS, for the message refusing one that declares none: a DXF
+    drawing told it "needs its .prj" sent its author looking for a file CAD never writes."""
+    if suffix == ".dxf":
+        return (
+            "a DXF drawing has no CRS of its own: only text such as EPSG:4548 on its crs layer declares one",
+            f"DXF 图纸本身不含坐标系，只能在 {DXF_CRS_LAYER} 图层上以文字（如 EPSG:4548）声明",
+        )
+    if suffix == ".shp":
+        return "a shapefile needs its .prj", "shapefile 需附 .prj 文件"
+    return "the file names none", "文件中没有坐标系信息"
 
 
 @contextmanager
@@ -459,13 +476,15 @@ def named_by(shown: str | None, *kinds: type[InputError]) -> Iterator[None]:
         raise type(exc)(f"{shown}: {exc.message_en}", f"{shown}：{exc.message_zh}", where=exc.where) from exc
 
 
-def _declared_encoding(shp: Path) -> bool:
-    """Whether the shapefile's .cpg names an encoding (``UTF-8``, ``GBK``, ``1252`` as GDAL reads a code page):
-    then its text was read as declared, Müller as Müller."""
+def _cpg_text(shp: Path) -> str | None:
+    """What the shapefile's .cpg says (stripped, at most 40 characters), None where it has none."""
     cpg = next((shp.with_suffix(s) for s in (".cpg", ".CPG") if shp.with_suffix(s).is_file()), None)
-    if cpg is None:
-        return False
-    name = cpg.read_text(encoding="ascii", errors="replace").strip()[:40]
+    return None if cpg is None else cpg.read_text(encoding="ascii", errors="replace").strip()[:40]
+
+
+def _known_codec(name: str) -> bool:
+    """Whether a .cpg's ``name`` is an encoding (``UTF-8``, ``GBK``, ``1252`` as GDAL reads a code page):
+    then GDAL read the text as declared, Müller as Müller."""
     page = re.search(r"\d+", name)
     for candidate in [name, *([f"cp{page.group()}"] if page else [])]:
         try:
@@ -479,38 +498,62 @@ def _declared_encoding(shp: Path) -> bool:
 _LATIN1_ONLY = re.compile(r"^[\x00-\xff]*[\x80-\xff][\x00-\xff]*$")
 
 
-def _undeclared_gbk(frame: gpd.GeoDataFrame, shown: str) -> gpd.GeoDataFrame:
-    """A shapefile whose .cpg is missing (or names an encoding GDAL does not know) has its text read as
-    Latin-1, and Chinese GIS software writes GBK: 合规住宅项目 came out as ºÏ¹æ×¡Õ¬ÏîÄ¿. Text made only of
-    Latin-1 letters, some beyond ASCII, that is valid GB18030 once its bytes are taken back, is read so,
-    names of fields included, and said; anything else is left as read."""
+def _undeclared_text(frame: gpd.GeoDataFrame, shown: str, cpg: str | None) -> gpd.GeoDataFrame:
+    """A shapefile whose .cpg is missing, empty or names an unknown encoding has its text read by GDAL as
+    Latin-1 (its bytes kept one to one): 合规住宅项目 came out as ºÏ¹æ×¡Õ¬ÏîÄ¿. Such text, names of fields
+    included, is read again from its bytes in the encoding :func:`undeclared_codec` finds them valid in
+    (UTF-8 first, else GB18030), and the encoding assumed is said; bytes valid in neither stay Latin-1,
+    said too. Text GDAL decoded otherwise (by the code page in the .dbf's header) is left as read."""
     names = [c for c in frame.columns if c != frame.geometry.name]
     texts = [c for c in names if any(isinstance(v, str) for v in frame[c])]
     found = [v for c in texts for v in frame[c] if isinstance(v, str) and _LATIN1_ONLY.match(v)]
     found += [c for c in names if _LATIN1_ONLY.match(str(c))]
-    if not found:
-        return frame
-    try:
-        for value in found:
-            value.encode("latin-1").decode("gb18030")
-    except UnicodeDecodeError:
-        return frame
+    why_en, why_zh = _cpg_problem(cpg)
+    if not found:  # ASCII (the same in every encoding), or decoded by the .dbf's code page
+        if not cpg:
+            return frame
+        return _warned(frame, f"{shown}: {why_en}; ignored", f"{shown}：{why_zh}，已忽略")
+    codec = undeclared_codec(v.encode("latin-1") for v in found)
+    if codec is None:
+        return _warned(
+            frame,
+            f"{shown}: {why_en}, and its text is neither UTF-8 nor GB18030 (GBK): it was read as Latin-1 "
+            "(ISO-8859-1); add a .cpg naming its encoding if that is wrong",
+            f"{shown}：{why_zh}，且属性文字既不是 UTF-8 也不是 GB18030（GBK）编码，已按 Latin-1（ISO-8859-1）读取；"
+            "如有误请补充 .cpg 文件声明编码",
+        )
 
-    def gbk(value: Any) -> Any:
+    def again(value: Any) -> Any:
         return (
-            value.encode("latin-1").decode("gb18030") if isinstance(value, str) and _LATIN1_ONLY.match(value) else value
+            decoded(value.encode("latin-1"), codec) if isinstance(value, str) and _LATIN1_ONLY.match(value) else value
         )
 
     out = frame.copy()
     for c in texts:
-        out[c] = [gbk(v) for v in out[c]]
-    out = out.rename(columns={c: gbk(str(c)) for c in names})
-    out.attrs["warnings"] = [
-        *frame.attrs.get("warnings", []),
-        f"{shown}: no .cpg names the text encoding GDAL knows; its text was read as GBK (GB18030)"
-        f"（{shown}：缺少可识别的 .cpg 编码声明，属性文字已按 GBK（GB18030）读取）",
-    ]
-    return out
+        out[c] = [again(v) for v in out[c]]
+    out = out.rename(columns={c: again(str(c)) for c in names})
+    named = "UTF-8" if codec == "utf-8" else "GB18030 (GBK)"
+    return _warned(
+        out,
+        f"{shown}: {why_en}; its text was read as {named}, the encoding its bytes are valid in "
+        "(add a .cpg naming the encoding if that is wrong)",
+        f"{shown}：{why_zh}，属性文字已按其字节所符合的 {named} 编码读取（如有误，请补充 .cpg 文件声明编码）",
+    )
+
+
+def _cpg_problem(cpg: str | None) -> tuple[str, str]:
+    """Why a shapefile's text encoding is undeclared, in English and Chinese."""
+    if cpg is None:
+        return "no .cpg declares the text encoding", "缺少声明文字编码的 .cpg 文件"
+    if not cpg:
+        return "its .cpg is empty", ".cpg 文件为空"
+    return f"its .cpg names an unknown encoding {cpg!r}", f".cpg 文件声明了未知编码 {cpg!r}"
+
+
+def _warned(frame: gpd.GeoDataFrame, en: str, zh: str) -> gpd.GeoDataFrame:
+    """``frame`` with one more warning, in English with the Chinese after it."""
+    frame.attrs["warnings"] = [*frame.attrs.get("warnings", []), f"{en}（{zh}）"]
+    return frame
 
 
 def _read_gdal(path: Path, *, layer: str | None, limits: ReadLimits | None, entity_factor: int = 1) -> gpd.GeoDataFrame:
@@ -618,37 +661,137 @@ def _dxf_declared_crs(frame: gpd.GeoDataFrame, crs: str | None, shown: str) -> g
 
 
 def _dxf_polygons(frame: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
-    """Parcels in a CAD drawing: closed polylines become polygons; open lines and points are dropped.
+    """Parcels in a CAD drawing: closed polylines (and hatches) become outlines; points other than text
+    are dropped, and so are open polylines, counted in ``attrs["warnings"]``: a line left unclosed
+    encloses no area, and a parcel drawn with one would vanish unsaid.
 
-    Text on the ``parcel_id`` layer (as :func:`write_parcels` puts it) names the outline it
-    lies in; outlines with the same id are one parcel's parts again. Text on the ``crs`` layer
+    Text on the ``parcel_id`` layer (as :func:`write_parcels` puts it) names the innermost outline it
+    lies in (:func:`_dxf_label_ids`); outlines with the same id are one parcel's parts again. An outline
+    inside another of a different label (or of none) is a parcel of its own, overlapping the other, as
+    the drawing shows: a polyline is no hole (a hatch's island is, and GDAL reads it so), and two labels
+    name two parcels; each is reviewed as drawn, and a warning names the pairs. Text on the ``crs`` layer
     (``EPSG:4548``) declares the drawing's CRS, kept in ``attrs["dxf_crs"]``.
     """
     if "Layer" not in frame.columns:  # GDAL picks its driver by the content, not the name: another format
         raise FormatError(f"{name}: not a DXF file", f"{name}：不是有效的 DXF 文件")
     geoms = frame.geometry.values
     kinds = shapely.get_type_id(geoms)
-    rings = shapely.is_closed(geoms) & (kinds == shapely.GeometryType.LINESTRING)
+    lines = kinds == shapely.GeometryType.LINESTRING
+    rings = shapely.is_closed(geoms) & lines
     polygons = kinds == shapely.GeometryType.POLYGON
+    opened = geoms[(lines & ~rings) | (kinds == shapely.GeometryType.MULTILINESTRING)]
     keep = frame[rings | polygons].copy()
     keep["geometry"] = [shapely.Polygon(g) if g.geom_type == "LineString" else g for g in keep.geometry]
     if keep.empty:
-        raise FormatError(f"{name}: no closed polylines or polygons in the drawing", f"{name}：图中没有闭合多段线或面")
+        some = f" ({len(opened)} open polyline(s): close them)" if len(opened) else ""
+        some_zh = f"（有 {len(opened)} 条未闭合的多段线：请闭合）" if len(opened) else ""
+        raise FormatError(
+            f"{name}: no closed polylines or polygons in the drawing{some}", f"{name}：图中没有闭合多段线或面{some_zh}"
+        )
     out = keep[["Layer", "geometry"]].rename(columns={"Layer": "cad_layer"}).reset_index(drop=True)
-    if "Text" not in frame.columns:
-        return out
-    texts = frame[(kinds == shapely.GeometryType.POINT) & frame["Text"].notna()]
-    labels = texts[texts["Layer"] == DXF_ID_LAYER]
+    texts = frame[(kinds == shapely.GeometryType.POINT) & frame["Text"].notna()] if "Text" in frame.columns else None
+    labels = texts[texts["Layer"] == DXF_ID_LAYER] if texts is not None else frame.iloc[:0]
+    points, said = labels.geometry.values, labels["Text"].astype(str).to_numpy() if len(labels) else np.array([])
+    around = _open_outline_labels(opened, points, said)
+    found = []
+    if len(opened):
+        which = f" (around the label(s) {_quoted(around)})" if around else ""
+        which_zh = f"（其中围有标注 {_quoted(around)}）" if around else ""
+        found.append(
+            f"{name}: {len(opened)} open (unclosed) polyline(s) not read as parcels{which}: close them in CAD if "
+            f"they outline parcels（{name}：{len(opened)} 条未闭合的多段线未作为地块读取{which_zh}；"
+            "如为地块边界，请在 CAD 中闭合）"
+        )
     if len(labels):
-        label, outline = shapely.STRtree(out.geometry.values).query(labels.geometry.values, predicate="within")
-        ids = pd.Series(None, index=out.index, dtype="object")
-        ids.iloc[outline] = labels["Text"].to_numpy()[label]
-        out.insert(0, "id", ids)
+        out.insert(0, "id", _dxf_label_ids(out.geometry.values, points, said, name, around))
+    found += _nested_outlines(out, name)
+    if len(labels):
         out = _dissolve_parts(out)
-    crs_text = texts.loc[texts["Layer"] == DXF_CRS_LAYER, "Text"]
-    if len(crs_text):
+    if texts is not None and len(crs_text := texts.loc[texts["Layer"] == DXF_CRS_LAYER, "Text"]):
         out.attrs["dxf_crs"] = str(crs_text.iloc[0])
+    if found:
+        out.attrs["warnings"] = found
     return out
+
+
+def _dxf_label_ids(
+    outlines: np.ndarray, points: np.ndarray, texts: np.ndarray, name: str, around: list[str]
+) -> np.ndarray:
+    """The id of each outline: the text of the ``parcel_id`` label lying in it and in no smaller outline
+    (None where none does). Every outline around a label once took it, the last written winning: a
+    label inside an inner outline renamed the outer one and the outer's own label was lost. Outlines
+    drawn twice (of one area) both take it. Refused: a label in no closed outline (a parcel that would
+    go missing; ``around`` names those an open polyline encloses) and an outline holding two labels
+    (which one names the parcel is a guess)."""
+    label, outline = shapely.STRtree(outlines).query(points, predicate="within")
+    pairs = pd.DataFrame({"label": label, "outline": outline, "area": shapely.area(outlines)[outline]})
+    pairs = pairs[pairs["area"] <= pairs.groupby("label")["area"].transform("min") * (1 + 1e-9)]
+    if len(lost := [str(t) for t in texts[np.setdiff1d(np.arange(len(points)), label)]]):
+        hint = f"; {_quoted(around)} lie in open polylines: close them" if around else ""
+        hint_zh = f"；其中 {_quoted(around)} 位于未闭合的多段线内：请闭合" if around else ""
+        raise FormatError(
+            f"{name}: the {DXF_ID_LAYER} label(s) {_quoted(lost)} lie in no closed outline{hint}; each label "
+            "names the closed polyline around it",
+            f"{name}：{DXF_ID_LAYER} 图层的标注 {_quoted(lost)} 不在任何闭合边界内{hint_zh}；"
+            "每个标注须位于其地块的闭合多段线内",
+        )
+    pairs["text"] = texts[pairs["label"].to_numpy()]
+    per_outline = pairs.groupby("outline")["text"].unique()
+    if len(crowded := per_outline[per_outline.map(len) > 1]):
+        both = _quoted([str(t) for t in crowded.iloc[0]])
+        raise FormatError(
+            f"{name}: one outline holds the {DXF_ID_LAYER} labels {both} ({len(crowded)} such outline(s)): which "
+            "names the parcel cannot be told; keep one label per outline, or draw each parcel's own outline",
+            f"{name}：同一闭合边界内有多个 {DXF_ID_LAYER} 标注 {both}（共 {len(crowded)} 处），无法确定地块编号；"
+            "请每个边界只保留一个标注，或为每个地块单独绘制边界",
+        )
+    ids = np.full(len(outlines), None, dtype=object)
+    ids[per_outline.index.to_numpy()] = [str(t[0]) for t in per_outline]
+    return ids
+
+
+def _open_outline_labels(opened: np.ndarray, points: np.ndarray, texts: np.ndarray) -> list[str]:
+    """The labels lying where an open polyline would enclose them once closed: a parcel drawn but left open."""
+    closable = [shapely.Polygon(g.coords) for g in opened if g.geom_type == "LineString" and len(g.coords) >= 3]
+    if not closable or not len(points):
+        return []
+    label, _ = shapely.STRtree(shapely.make_valid(np.array(closable))).query(points, predicate="within")
+    return [str(t) for t in texts[np.unique(label)]]
+
+
+def _nested_outlines(outlines: gpd.GeoDataFrame, name: str) -> list[str]:
+    """A warning naming the outlines lying inside another of a different id (or of none): read as
+    overlapping parcels, as drawn, not as holes (see :func:`_dxf_polygons`)."""
+    geoms = outlines.geometry.values
+    outer, inner = shapely.STRtree(geoms).query(geoms, predicate="contains")
+    ids = outlines["id"].to_numpy() if "id" in outlines.columns else np.full(len(geoms), None, dtype=object)
+    pairs = [
+        (o, i)
+        for o, i in zip(outer.tolist(), inner.tolist(), strict=True)
+        if o != i and (pd.isna(ids[o]) or ids[o] != ids[i])
+    ]
+    if not pairs:
+        return []
+
+    def called(k: int) -> str:
+        return repr(str(ids[k])[:40]) if not pd.isna(ids[k]) else f"#{k + 1}"
+
+    shown = first_few([f"{called(i)} in {called(o)}" for o, i in pairs])
+    shown_zh = first_few([f"{called(i)} 在 {called(o)} 内" for o, i in pairs])
+    numbered = any(pd.isna(ids[k]) for pair in pairs for k in pair)
+    note = "; #n: the n-th outline of the drawing, unlabelled" if numbered else ""
+    note_zh = "；#n：图中第 n 个闭合边界，无标注" if numbered else ""
+    return [
+        f"{name}: {len(pairs)} outline(s) lie inside another ({shown}{note}): each is read as a parcel of its "
+        "own overlapping the other, as drawn, not as a hole"
+        f"（{name}：有 {len(pairs)} 个闭合边界位于另一边界之内（{shown_zh}{note_zh}），"
+        "均按图读作相互重叠的独立地块，而不是洞）"
+    ]
+
+
+def _quoted(texts: Sequence[str]) -> str:
+    """A few labels of a drawing quoted for a message, each cut to 40 characters."""
+    return first_few([repr(t[:40]) for t in texts])
 
 
 def _dissolve_parts(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -736,6 +879,35 @@ def _kml_attributes(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 WRITABLE_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".kml", ".kmz", ".dxf", ".txt")
+# the attributes a format keeps, where it cannot keep them all: a drawing its outlines' id labels, the
+# coordinate text its header line's fields
+KEPT_COLUMNS: Final[dict[str, tuple[str, ...]]] = {".dxf": ("id",), ".txt": COORDINATE_TEXT_COLUMNS}
+# what a reader notes about the file itself, which a writer writes anew (地块面积, 界址点数) or has no use for
+FILE_COLUMNS: Final = ("cad_layer", "point_count", "declared_area_ha", "geometry_kind", "line_buffer_m")
+
+
+def kept_columns(path: str | Path) -> tuple[str, ...] | None:
+    """The attributes a file named ``path`` keeps of parcels written to it; None where it keeps them all."""
+    return KEPT_COLUMNS.get(Path(path).suffix.lower())
+
+
+def unkept_columns(frame: gpd.GeoDataFrame, path: str | Path) -> list[str]:
+    """The attributes of ``frame`` holding a value that a file named ``path`` cannot keep: converted to a
+    drawing, parcels lose their project type and investment, and a review of the drawing needs them again."""
+    kept = kept_columns(path)
+    if kept is None:
+        return []
+    return [
+        str(c)
+        for c in frame.columns
+        if c != frame.geometry.name and c not in kept and c not in FILE_COLUMNS and frame[c].notna().any()
+    ]
+
+
+def rewritten_values(frame: gpd.GeoDataFrame, path: str | Path) -> list[str]:
+    """Warnings naming the values a file named ``path`` cannot hold as they are (the coordinate text's
+    separators in an id): written changed, they are read back changed."""
+    return rewritten_texts(frame) if Path(path).suffix.lower() == ".txt" else []
 
 
 @gdal_call

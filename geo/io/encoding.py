@@ -1,0 +1,40 @@
+"""Which encoding text no file declares is in: a shapefile's .dbf without a usable .cpg.
+
+Chinese GIS software writes GBK, newer tools (QGIS, GDAL, ArcGIS Pro) UTF-8. UTF-8 is tried
+first and strictly: Chinese text in UTF-8 is made of multi-byte sequences so regular that GBK
+text almost never passes as one, while UTF-8 bytes read as GB18030 nearly always "decode" into
+other characters (合规 as 鍚堣) without any error. GB18030 (a superset of GBK) is the second
+guess. Bytes valid in neither are no text in a Chinese encoding: the caller says so.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Iterable
+from typing import Final
+
+UNDECLARED_CODECS: Final = ("utf-8", "gb18030")  # in the order tried
+
+
+def undeclared_codec(blobs: Iterable[bytes]) -> str | None:
+    """The first of ``UNDECLARED_CODECS`` in which every one of ``blobs`` decodes, else None.
+
+    A multi-byte character cut at the end of a blob still counts: dBASE writers cut text at a
+    field's width by bytes, not characters."""
+    found = list(blobs)
+    return next((codec for codec in UNDECLARED_CODECS if all(decodes(b, codec) for b in found)), None)
+
+
+def decodes(blob: bytes, codec: str) -> bool:
+    """Whether ``blob`` decodes in ``codec``, a character cut at its end (and the pad after it) allowed."""
+    try:
+        decoded(blob.rstrip(b" \0"), codec)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def decoded(blob: bytes, codec: str) -> str:
+    """``blob`` as text in ``codec``, strictly, but without a multi-byte character cut at its end (the
+    part of it a fixed-width field kept is no character)."""
+    return codecs.getincrementaldecoder(codec)().decode(blob, final=False)
