@@ -22,7 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from geo.blueprint import Blueprint, load_blueprint
 from geo.blueprint_cli import app as blueprint_app
-from geo.cli_context import PROJECT_TYPE, FileOnly, GivenCRS, Output, cli_context, fail
+from geo.cli_context import PROJECT_TYPE, FileOnly, GivenCRS, Output, cli_context, fail, usage_error
 from geo.consult_cli import app as consult_app
 from geo.crs import check_coordinates
 from geo.errors import InputError, LantuError
@@ -463,7 +463,12 @@ def convert_cmd(
     crs: GivenCRS = None,
     line_buffer: Annotated[float | None, LineBuffer] = None,
 ) -> None:
-    """格式转换: convert parcels between formats, the land-survey coordinate text (界址点坐标交换格式) included."""
+    """格式转换: convert parcels between formats, the land-survey coordinate text (界址点坐标交换格式) included.
+
+    What the target cannot keep is said: the attributes a drawing or a coordinate text drops (given again
+    to a review of it: --project-type and the like), and ids it can only write changed."""
+    from geo.io.parcels import rewritten_values, unkept_columns
+
     try:
         _distinct_files({"PARCELS": source, "TARGET": target})  # a failed write would take the source with it
         frame = read_parcels(source, layer=layer, crs=crs, line_buffer=line_buffer)
@@ -474,8 +479,19 @@ def convert_cmd(
             write_parcels(frame, target, encoding=encoding.value, producer=cli_context(ctx).coordinate_producer)
     except LantuError as exc:
         fail(exc)
-    for warning in frame.attrs.get("warnings", []):
+    for warning in [*frame.attrs.get("warnings", []), *rewritten_values(frame, target)]:
         warn(warning)
+    if lost := unkept_columns(frame, target):
+        review_options = ("project_type", "investment_wan", "major_project", "redline_exempt")  # review_cmd's
+        flags = ", ".join(f"--{c.replace('_', '-')}" for c in lost if c in review_options)
+        named = ", ".join(lost[:10]) + (", …" if len(lost) > 10 else "")
+        warn(
+            f"{target.name} cannot keep these attributes, not written: {named}"
+            + (f"; a review of {target.name} needs them given again ({flags})" if flags else "")
+            + f"（{target.name} 无法保存以下属性，未写出：{named}"
+            + (f"；审查该文件时须重新提供（{flags}）" if flags else "")
+            + "）"
+        )
     say(f"已转换 {len(frame)} 个地块 / {len(frame)} parcel(s): {source} → {target}")
 
 
@@ -528,7 +544,7 @@ def run(program: typer.Typer) -> None:
         if type(error).__name__ != "NoArgsIsHelpError":  # a command given no arguments has shown its help
             ctx = getattr(error, "ctx", None)
             where = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
-            sys.stderr.write(f"用法错误 / usage error: {error.format_message()}{where}\n")
+            sys.stderr.write(f"用法错误 / usage error: {usage_error(error)}{where}\n")
         sys.exit(error.exit_code)
     except typer.Abort:
         sys.stderr.write("已中止 / aborted\n")

@@ -141,6 +141,33 @@ def fail(exc: LantuError) -> NoReturn:
     raise typer.Exit(2)
 
 
+def usage_error(error: Exception) -> str:
+    """A usage error typer's click raised (an unknown option, a value outside its choices, a missing argument)
+    as one line in Chinese, then click's English without pydantic's "Value error, " that typer's parsing
+    leaves in it: click words these in English only. Read by the kind of error (typer vendors click: by name)."""
+    kind = type(error).__name__
+    en = str(getattr(error, "format_message", lambda: str(error))()).replace("Value error, ", "")
+    param = getattr(error, "param", None)
+    hint = " / ".join(getattr(param, "opts", None) or [getattr(param, "name", None) or "参数"])
+    if kind == "NoSuchOption":
+        maybe = sorted(getattr(error, "possibilities", None) or [])
+        zh = f"没有选项 {getattr(error, 'option_name', '')}" + (f"（是否指 {'、'.join(maybe)}？）" if maybe else "")
+    elif kind == "MissingParameter":
+        zh = f"缺少{'参数' if getattr(param, 'param_type_name', None) == 'argument' else '选项'} {hint}"
+    elif kind == "BadOptionUsage" and "requires an argument" in en:
+        zh = f"选项 {getattr(error, 'option_name', '')} 缺少取值"
+    elif kind == "BadParameter":
+        zh = f"{hint} 的值无效"
+    elif en.startswith("Got unexpected extra argument"):
+        extra = re.search(r"\(([^()]*)\)$", en)
+        zh = "多余的参数" + (f"：{extra.group(1)}" if extra else "")
+    elif en.startswith("No such command"):
+        zh = "没有这个命令" + en.removeprefix("No such command").rstrip(".")
+    else:
+        zh = "命令用法有误"
+    return f"{zh}；{en}"
+
+
 def terminal_columns(out: TextIO) -> int | None:
     """The columns of the terminal ``out`` is (``COLUMNS`` first), or None for a pipe or a file."""
     return shutil.get_terminal_size().columns if out.isatty() else None

@@ -164,8 +164,30 @@ def test_console_script_exit_code(tmp_path: Path, blueprint_dir: Path) -> None:
     assert wrong.returncode == 2 and wrong.stdout == ""
     (line,) = wrong.stderr.splitlines()
     assert line.startswith("用法错误 / usage error: ") and "'xml' is not one of" in line and "review --help" in line
+    assert "--format / -f 的值无效；" in line and "Value error" not in line  # Chinese too; not pydantic's words
     bare = subprocess.run([str(lantu)], capture_output=True, text=True, check=False)
     assert bare.returncode == 2 and "Usage" in bare.stdout and bare.stderr == ""  # its help, as before
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["review", "--nope"], "没有选项 --nope（是否指 --no-pieces？）；No such option: --nope"),
+        (["review"], "缺少参数 parcels；Missing argument 'parcels'."),
+        (["review", "a", "b", "-b", "x"], "多余的参数：b；Got unexpected extra argument"),
+        (["quota", "overdue", "--as-of"], "选项 --as-of 缺少取值；Option '--as-of' requires an argument."),
+        (["quota", "issue", "--year", "abc"], "--year / -y 的值无效；Invalid value for '--year' / '-y'"),
+        (["nocmd"], "没有这个命令 'nocmd'；No such command 'nocmd'."),
+    ],
+)
+def test_usage_errors_are_said_in_chinese_before_clicks_english(args: list[str], said: str) -> None:
+    """Click words its usage errors in English only; the line says each kind in Chinese first."""
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "lantu"), *args], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 2
+    (line,) = done.stderr.splitlines()
+    assert line.startswith(f"用法错误 / usage error: {said}"), line
 
 
 def test_review_refuses_to_write_over_the_blueprints_own_files(tmp_path: Path, blueprint_dir: Path) -> None:
