@@ -156,14 +156,14 @@ def test_build_report_says_what_it_repaired(built: Path) -> None:
     assert repairs[("land_use", "duplicate")]["count"] == 1
     assert repairs[("land_use", "invalid_geometry")]["count"] == 1
     assert repairs[("land_use", "invalid_geometry")]["area_m2"] == pytest.approx(500_000.0)  # two triangles
-    assert repairs[("water_source", "encoding")]["detail"].endswith("gbk (detected)")
+    assert repairs[("water_source", "encoding")]["detail"].endswith("gb18030 (detected)")
     assert "39" in repairs[("urban_boundary", "zone_prefix")]["detail"]
     assert "EPSG:4527" in repairs[("urban_boundary", "zone_prefix")]["detail"]
     assert "approximate" in repairs[("ecological_redline", "datum_shift")]["detail"]
     assert {"path": str(Path(report["layers"]["land_use"]["sources"][0]["path"])), "layer": "XZQJX",
             "reason": "no preset names this layer"} in report["skipped"]  # fmt: skip
     water = report["layers"]["water_source"]["sources"][0]
-    assert water["encoding"] == "gbk" and water["fields"] == {"level": "保护级别"}
+    assert water["encoding"] == "gb18030" and water["fields"] == {"level": "保护级别"}
 
 
 def test_a_land_use_layer_short_of_the_coverage_is_warned(
@@ -290,7 +290,7 @@ def test_check_prints_the_report_and_catches_changed_files(built: Path, tmp_path
     assert result.exit_code == 0, result.output
     body = json.loads(result.stdout)
     assert body["version_ok"] and body["version"] == load_blueprint(built).version
-    assert body["build"]["layers"]["water_source"]["sources"][0]["encoding"] == "gbk"
+    assert body["build"]["layers"]["water_source"]["sources"][0]["encoding"] == "gb18030"
     table = runner.invoke(app, ["blueprint", "check", str(built)])
     assert table.exit_code == 0 and "unknown_code" in table.stdout
     copy = tmp_path / "copy"

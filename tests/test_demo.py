@@ -150,7 +150,7 @@ def test_demo_is_built_from_city_style_sources(demo_dir: Path) -> None:
     assert land["path"].endswith("第三次全国国土调查数据库.gdb") and land["layer"] == "DLTB"
     assert land["fields"] == {"class_code": "DLBM", "deduction_ratio": "KCXS"} and land["crs"] == "EPSG:4527"
     water = report["layers"]["water_source"]["sources"][0]
-    assert (water["layer"], water["encoding"], water["encoding_how"]) == ("SYSBHQ", "gbk", "detected")
+    assert (water["layer"], water["encoding"], water["encoding_how"]) == ("SYSBHQ", "gb18030", "detected")
     assert report["layers"]["planned_use"]["sources"][0]["preset"] == "guotu"
     assert report["skipped"] == []
     assert report["warnings"] == []  # the 三调 layer fills the coverage: no parcel of it is on no land

@@ -18,7 +18,9 @@ from pathlib import Path, PurePosixPath
 from typing import IO
 
 from geo.errors import FormatError, InputError
+from geo.io.archive import archiver_extra
 from geo.io.dbf import DBF_HEADER, Dbf, descriptors, fixed_header, sidecar
+from geo.io.encoding import UNDECLARED_CODECS, decodes, undeclared_codec
 
 VECTOR_SUFFIXES = {".shp", ".gpkg", ".geojson", ".json", ".fgb"}
 RASTER_SUFFIXES = {".tif", ".tiff"}
@@ -124,7 +126,7 @@ def _zip_layers(path: Path) -> list[SourceLayer]:
             members = z.namelist()
             layers: list[SourceLayer] = []
             for member in members:
-                if member.lower().endswith(".shp"):
+                if member.lower().endswith(".shp") and not archiver_extra(member):  # not Finder's __MACOSX/._x.shp
                     encoding, how = _zip_shapefile_encoding(z, member, path)
                     gdal = f"/vsizip/{path}/{member}"
                     layers.append(SourceLayer(path, gdal, None, PurePosixPath(member).stem, "vector", encoding, how))
@@ -199,8 +201,9 @@ def _dbf_text_fields(f: IO[bytes]) -> tuple[list[tuple[str, bytes, int, int]], i
 
 
 def detect_dbf_encoding(f: IO[bytes], where: Path) -> str:
-    """UTF-8 when every field name and text value decodes as UTF-8, else GBK when all do as GBK;
-    otherwise refuse, naming the first field that is neither."""
+    """The encoding of a .dbf no .cpg declares (``geo.io.encoding.undeclared_codec``: UTF-8 when every field name
+    and text value decodes as UTF-8, else GB18030, GBK's superset, when all do); otherwise refuse, naming the
+    first field that is neither."""
     fields, count, _, record_len = _dbf_text_fields(f)
     data = f.read(min(count * record_len, DETECT_BYTES // max(record_len, 1) * record_len))
     texts: list[tuple[str, bytes]] = []
@@ -209,26 +212,15 @@ def detect_dbf_encoding(f: IO[bytes], where: Path) -> str:
         texts.append((raw_name.decode("latin-1"), raw_name))
         if kind == "C":
             texts.append((raw_name.decode("latin-1"), values))
-    for codec in ("utf-8", "gbk"):
-        if all(_decodes(blob, codec) for _, blob in texts):
-            return codec
-    field = next(name for name, blob in texts if not _decodes(blob, "utf-8") and not _decodes(blob, "gbk"))
+    codec = undeclared_codec(blob for _, blob in texts)
+    if codec is not None:
+        return codec
+    field = next(name for name, blob in texts if not any(decodes(blob, c) for c in UNDECLARED_CODECS))
     shown = next((raw.decode("gbk", "replace") for _, raw, _, _ in fields if raw.decode("latin-1") == field), field)
     raise InputError(
         f"{where}: field {shown!r}: text is neither UTF-8 nor GBK; add a .cpg naming its encoding",
         f"{where}：字段 {shown!r} 的文字既不是 UTF-8 也不是 GBK 编码；请补充 .cpg 文件声明编码",
     )
-
-
-def _decodes(blob: bytes, codec: str) -> bool:
-    """Whether ``blob`` decodes; a multi-byte character cut at a fixed-width field's end still counts
-    (dBASE writers truncate by bytes)."""
-    decoder = codecs.getincrementaldecoder(codec)()
-    try:
-        decoder.decode(blob.rstrip(b" \0"), final=False)
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def dataset_sha256(path: Path) -> str:
