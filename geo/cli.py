@@ -30,6 +30,7 @@ from geo.geometry import check_size
 from geo.io import read_parcels, write_parcels
 from geo.io.blueprint import MANIFEST, check_replaceable
 from geo.io.files import WholeFiles, input_file, output_file, whole_files, write_failed
+from geo.io.parcels import rewritten_values, unkept_columns
 from geo.io.results import Chunks, write_pieces, write_result_csv, write_result_geojson, write_result_json
 from geo.io.summary import summary_path, write_summary
 from geo.papers import DocumentNumber, Issuer
@@ -87,7 +88,11 @@ STREAMED: dict[OutputFormat, Callable[[ReviewResult, Chunks, IO[str]], int]] = {
 }
 
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens.")]
-Layer = typer.Option(help="Layer to read from a multi-layer file (default: the first).")
+PARCEL_FILES = "Parcels: GeoJSON, GeoPackage, zipped shapefile, KML/KMZ, DXF (with --crs) or coordinate .txt."
+Layer = typer.Option(
+    help="The layer to read from a GeoPackage of several geometry layers (default: refused, naming them; a KML's "
+    "folders are all read)."
+)
 LineBuffer = typer.Option(
     "--line-buffer",
     metavar="METRES",
@@ -112,9 +117,7 @@ def main(verbose: Verbose = False) -> None:
 @app.command("review")
 def review_cmd(
     ctx: typer.Context,
-    parcels: Annotated[
-        Path, typer.Argument(help="Parcels: GeoJSON, GeoPackage, zipped shapefile, KML/KMZ or coordinate .txt.")
-    ],
+    parcels: Annotated[Path, typer.Argument(help=PARCEL_FILES)],
     blueprint: Annotated[Path, typer.Option("--blueprint", "-b", help="Blueprint directory (blueprint.yaml).")],
     profile: Annotated[str, typer.Option(help="Review profile name or YAML path.")] = "ten-point",
     major_project: Annotated[bool, typer.Option("--major-project", help="Flag every parcel as 重大建设项目.")] = False,
@@ -176,7 +179,7 @@ def review_cmd(
         ),
     ] = None,
 ) -> None:
-    """落地可行性审查: run the siting review; JSON (DESIGN.md schema) on stdout by default, exit 2 on bad input."""
+    """落地可行性审查: run the siting review; JSON (geo/review/result.py) on stdout by default, exit 2 on bad input."""
     if fmt in BINARY and output is None:
         fail(needs_output(fmt))  # before the review: a batch is not reviewed for nothing
     try:
@@ -451,7 +454,7 @@ def convert_cmd(
     ctx: typer.Context,
     source: Annotated[
         Path,
-        typer.Argument(help="Parcels: GeoJSON, GeoPackage, zipped shapefile, KML/KMZ or coordinate .txt."),
+        typer.Argument(help=PARCEL_FILES),
     ],
     target: Annotated[
         Path, typer.Argument(help="Output: .geojson, .gpkg, .zip (shapefile), .kml/.kmz, .dxf (GK metres) or .txt.")
@@ -465,9 +468,8 @@ def convert_cmd(
 ) -> None:
     """格式转换: convert parcels between formats, the land-survey coordinate text (界址点坐标交换格式) included.
 
-    What the target cannot keep is said: the attributes a drawing or a coordinate text drops (given again
-    to a review of it: --project-type and the like), and ids it can only write changed."""
-    from geo.io.parcels import rewritten_values, unkept_columns
+    What the target cannot keep is said: the attributes a drawing or a coordinate text drops (to be given
+    again to `lantu review` of it), and ids it can only write changed."""
 
     try:
         _distinct_files({"PARCELS": source, "TARGET": target})  # a failed write would take the source with it

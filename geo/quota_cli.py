@@ -215,7 +215,7 @@ def reserve(
     accept_missing_layers: Annotated[
         bool,
         typer.Option(
-            "--accept-missing-layers",  # a flag alone: its --no- twin was cut to "--no-accept-mi…" at 80 columns
+            "--accept-missing",  # the API's accept_missing_layers, short enough for an 80-column help's cell
             help="Reserve although items went unchecked for missing layers (缺失图层; noted in the journal).",
         ),
     ] = False,

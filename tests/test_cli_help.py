@@ -19,6 +19,7 @@ from cli_help import (
     assert_own_options,
     assert_units,
     commands,
+    help_output,
     params,
     texts,
     with_actor,
@@ -112,3 +113,15 @@ def test_the_actor_default_is_stated_not_the_machines_login(name: str) -> None:
 )
 def test_a_project_listing_offers_its_layout(name: str) -> None:
     assert_layout(name, COMMANDS[name])
+
+
+EVERY_COMMAND = dict(commands(LIBRARY, ()))
+
+
+@pytest.mark.parametrize("name", EVERY_COMMAND)
+def test_no_help_loses_words_in_an_80_column_terminal(name: str) -> None:
+    """A Rich table cell cut a word wider than itself with "…", and Chinese has no spaces: "生态保护红线内允 …"
+    (``geo.cli_context._folding_help`` folds it instead). No "…" but the texts' own."""
+    own = sum(text.count("…") for text in texts(EVERY_COMMAND[name]))
+    shown = help_output(name, columns=80)
+    assert shown.count("…") <= own, f"lantu {name} --help at 80 columns:\n{shown}"
