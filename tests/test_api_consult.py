@@ -242,3 +242,51 @@ def test_the_page_of_a_consultation_on_a_review_too_large_for_a_page_is_refused_
         assert_problem(
             client.get("/api/v1/consult/projects/XM-9/page", headers=auth(keys, "project-system")), 404
         )  # none: 404 first
+
+
+def _project_and_review(client: TestClient, keys: dict[str, str], project_id: str, box: tuple[float, ...]) -> str:
+    project = {"id": project_id, "name": "展示馆", "project_type": "infrastructure", "level": "市重点"}
+    writer = auth(keys, "project-system")
+    assert client.post("/api/v1/projects", json=project | {"county": "370812"}, headers=writer).status_code == 201
+    parcel = parcel_frame(rect(*box), id="P1", name="示例项目", project_type="infrastructure").to_crs(4490)
+    posted = client.post("/api/v1/reviews", json=json.loads(parcel.to_json(drop_id=True)), headers=writer)
+    assert posted.status_code == 201, posted.text
+    review_id: str = posted.json()["review_id"]
+    return review_id
+
+
+def test_a_round_on_a_rejected_review_is_refused(client: TestClient, keys: dict[str, str]) -> None:
+    """文物保护范围: the review rejects the parcel; no round, no 预审意见 (聊城 全周期服务办法 第十一条)."""
+    review_id = _project_and_review(client, keys, "XM-R", (6.2, 2.2, 6.8, 2.8))
+    refused = client.post(
+        "/api/v1/consult/projects/XM-R/rounds", json={"review_id": review_id}, headers=auth(keys, "project-system")
+    )
+    problem = assert_problem(refused, 409)
+    assert "cultural_heritage" in problem["message_en"] and "review it again" in problem["message_en"]
+    assert "调整选址或用地方案" in problem["message_zh"]
+    assert_problem(client.get("/api/v1/consult/projects/XM-R", headers=auth(keys, "project-system")), 404)
+
+
+def test_repeated_identical_starts_answer_with_the_open_round(
+    client: TestClient, keys: dict[str, str], settings: Settings
+) -> None:
+    """Three identical POSTs gave three rounds (two superseded) and nine task.created events."""
+    from sqlalchemy import select
+
+    from geo.consult.tables import consult_events
+
+    review_id = _project_and_review(client, keys, "XM-1", (7.6, 2.2, 8.4, 2.8))
+    answers = [
+        client.post(
+            "/api/v1/consult/projects/XM-1/rounds",
+            json={"review_id": review_id, "due_days": 7},
+            headers=auth(keys, "project-system"),
+        )
+        for _ in range(3)
+    ]
+    assert [a.status_code for a in answers] == [201, 201, 201]
+    assert answers[0].json() == answers[1].json() == answers[2].json() and len(answers[0].json()) == 3
+    status = client.get("/api/v1/consult/projects/XM-1", headers=auth(keys, "project-system")).json()
+    assert [r["state"] for r in status["rounds"]] == ["open"]
+    with make_engine(settings.database_url).connect() as conn:
+        assert len(conn.execute(select(consult_events.c.id)).all()) == 3

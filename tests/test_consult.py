@@ -570,3 +570,123 @@ def test_rounds_of_two_projects_agreed_at_once_get_two_numbers(
     with library.engine.connect() as conn:
         numbers = conn.execute(select(consult_opinions.c.doc_number)).scalars().all()
     assert sorted(numbers) == ["协同预审〔2026〕1号", "协同预审〔2026〕2号"]
+
+
+# -- a rejected review, a repeated start ---------------------------------------------------------------------
+
+# 文物保护范围 (6–7, 2–3 km) in 兖州区: cultural_heritage fails, the review rejects the parcel
+HERITAGE_CORE = (6.2, 2.2, 6.8, 2.8)
+
+
+def test_a_rejected_review_is_not_consulted_on(
+    library: ProjectLibrary, blueprint: Blueprint, heritage_flood: ReviewResult
+) -> None:
+    """A 不通过 review went to the departments, all agreed, and a formal 预审意见 was issued on it (聊城 全周期
+    服务办法 第十一条: a project with a negative opinion is adjusted first, then consulted again)."""
+    rejected = _review(blueprint, HERITAGE_CORE, project_type="infrastructure")
+    assert rejected.parcels[0].verdict == "reject"
+    consult = Consultations(library.engine)
+    with pytest.raises(ConsultError, match="rejects parcel") as refused:
+        consult.start("XM-1", rejected, actor="x", today=DAY)
+    assert "parcel P1 (cultural_heritage failing)" in refused.value.message_en
+    assert "adjust the site or the land-use plan" in refused.value.message_en
+    assert "不通过" in refused.value.message_zh and "调整选址或用地方案" in refused.value.message_zh
+    with pytest.raises(NotFoundError):  # nothing was started
+        consult.tasks("XM-1")
+    with library.engine.connect() as conn:
+        assert conn.execute(select(consult_events)).all() == []
+    assert library.get("XM-1").stage == "谋划" and library.reviews("XM-1") == []
+    # nor does it supersede the round open on an acceptable review
+    consult.start("XM-1", heritage_flood, actor="x", today=DAY)
+    with pytest.raises(ConsultError, match="rejects parcel"):
+        consult.start("XM-1", rejected, actor="x", today=DAY)
+    assert [r["state"] for r in consult.status("XM-1")["rounds"]] == ["open"]
+
+
+def test_a_rejected_review_is_refused_from_the_command_line(
+    tmp_path: Path, blueprint_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    monkeypatch.setenv("LANTU_DATABASE_URL", f"sqlite:///{tmp_path / 'lantu.db'}")
+    runner = CliRunner()
+
+    def run(*args: object, code: int = 0) -> Any:
+        result = runner.invoke(app, [str(a) for a in args])
+        assert result.exit_code == code, result.output
+        return result
+
+    parcels = tmp_path / "core.geojson"
+    parcel_frame(rect(*HERITAGE_CORE), id="P1", project_type="infrastructure").to_crs(4490).to_file(parcels)
+    run("quota", "init", "--blueprint", blueprint_dir)
+    run("projects", "add", "XM-1", "--name", "展示馆", "--type", "infrastructure", "--level", "市重点",
+        "--county", "370812")  # fmt: skip
+    run("review", parcels, "-b", blueprint_dir, "-o", tmp_path / "review.json")
+    refused = run("consult", "start", "XM-1", tmp_path / "review.json", code=2)
+    assert "调整选址或用地方案" in refused.stderr and "cultural_heritage" in refused.stderr
+    run("consult", "tasks", "XM-1", code=2)  # no round
+
+
+def _events(engine: Engine, kind: str) -> int:
+    with engine.connect() as conn:
+        return len(conn.execute(select(consult_events.c.id).where(consult_events.c.kind == kind)).all())
+
+
+def test_a_repeated_start_returns_the_open_round(library: ProjectLibrary, heritage_flood: ReviewResult) -> None:
+    """A retry of a start superseded the round it had made: three starts, three rounds, nine task.created."""
+    consult = Consultations(library.engine)
+    first = consult.start("XM-1", heritage_flood, due_days=7, actor="x", today=DAY)
+    again = consult.start("XM-1", heritage_flood, due_days=3, actor="y", today=DAY + timedelta(days=1))
+    assert again == first  # the same tasks, the first due date standing
+    assert [r["state"] for r in consult.status("XM-1")["rounds"]] == ["open"]
+    assert _events(library.engine, "task.created") == 3
+    # an answered task stays answered
+    consult.answer(first[0]["id"], "同意", actor="自然资源和规划局", today=DAY)
+    assert consult.start("XM-1", heritage_flood, actor="x", today=DAY)[0]["status"] == "同意"
+    # the same review id with other content is no repeat, and no new round either
+    edited = heritage_flood.model_copy(update={"warnings": ["手工修改"]})
+    with pytest.raises(ConsultError, match="differs") as refused:
+        consult.start("XM-1", edited, actor="x", today=DAY)
+    assert "内容不一致" in refused.value.message_zh
+    assert len(consult.status("XM-1")["rounds"]) == 1
+
+
+def test_concurrent_identical_starts_make_one_round(
+    library: ProjectLibrary, heritage_flood: ReviewResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three identical starts at once (a client's retries): one round, its three tasks, three events."""
+    import geo.consult.flow as flow
+
+    route = flow.route_review
+    gate = threading.Barrier(3, timeout=1.0)
+
+    def gated_route(*args: Any, **kwargs: Any) -> Any:
+        # unless starts of one project wait for each other, all three get here before any round is written
+        with contextlib.suppress(threading.BrokenBarrierError):
+            gate.wait()
+        return route(*args, **kwargs)
+
+    monkeypatch.setattr(flow, "route_review", gated_route)
+    consult = Consultations(library.engine)
+    barrier = threading.Barrier(3)
+    results: list[list[int]] = []
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        barrier.wait()
+        try:
+            results.append([t["id"] for t in consult.start("XM-1", heritage_flood, actor="x", today=DAY)])
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(results) == 3 and results[0] == results[1] == results[2] and len(results[0]) == 3
+    assert [r["state"] for r in consult.status("XM-1")["rounds"]] == ["open"]
+    assert _events(library.engine, "task.created") == 3

@@ -637,7 +637,7 @@ def test_missing_layers_need_an_explicit_acceptance_in_the_journal(ledger: Ledge
     before = journal_size(ledger)
     with pytest.raises(QuotaError, match="not checked for geohazard") as refused:
         ledger.reserve(missing_layer_review(), year=2026, project_id="XM-1", actor="a")
-    assert "--accept-missing-layers" in refused.value.message_zh
+    assert "--accept-missing" in refused.value.message_zh
     assert journal_size(ledger) == before
     tx = ledger.reserve(missing_layer_review(), year=2026, project_id="XM-1", actor="a", accept_missing_layers=True)
     reason = next(j["reason"] for j in ledger.journal() if j["transaction"] == tx)
@@ -826,3 +826,29 @@ def test_energy_and_pollutants_are_reserved_with_replacement_ratios(ledger: Ledg
         ledger.reserve_factors("SMALL", 2026, {"cod": 1}, actor="a", source=CITY)
     ledger.revoke("XM-1", actor="a")  # back to the county that paid (the airport keeps its 10 t)
     assert balance(ledger, "370811", "cod") == 60 and balance(ledger, "370811", "energy") == 900
+
+
+def test_quota_is_approved_only_for_projects_from_reserve_to_construction(ledger: Ledger) -> None:
+    """批准 of a 竣工 project's reserved quota went through although a finished project takes no quota
+    (兰政办发〔2020〕149号 三(五)); the gate of 配置 holds for 批准: 储备, 审批 and 建设, never 竣工 or 撤销."""
+    two_county_plan(ledger)
+    library = ProjectLibrary(ledger.engine)
+    ledger.reserve(review(1_000), year=2026, project_id="XM-1", actor="a")
+    library.set_stage("XM-1", "审批", actor="发改委")
+    ledger.confirm("XM-1", actor="市政府")  # approved while it is approved: 在批准用地时直接配置计划指标
+    assert balance(ledger, "XM-1", bucket="approved") == 1_000
+    ledger.reserve(review(500, rid="R2"), year=2026, project_id="XM-2", actor="a")
+    for stage in ("审批", "建设", "竣工"):
+        library.set_stage("XM-2", stage, actor="发改委")
+    before = journal_size(ledger)
+    with pytest.raises(QuotaError, match="at stage 竣工: quota is approved") as refused:
+        ledger.confirm("XM-2", actor="市政府")
+    assert "竣工或撤销的项目不再配置指标" in refused.value.message_zh and "收回" in refused.value.message_zh
+    assert journal_size(ledger) == before and balance(ledger, "XM-2", bucket="reserved") == 500
+    ledger.lapse("XM-2", actor="市自然资源局", reason="项目已竣工，未用指标收回")  # what it holds goes back
+    assert balance(ledger, "XM-2", bucket="reserved") == 0
+    ledger.reserve(review(200, rid="R3"), year=2026, project_id="XM-3", actor="a")
+    ledger.revoke("XM-3", actor="a")
+    library.set_stage("XM-3", "撤销", actor="a", reason="不再实施")
+    with pytest.raises(QuotaError, match="at stage 撤销"):
+        ledger.confirm("XM-3", actor="市政府")

@@ -561,3 +561,51 @@ def test_report_and_map_refuse_an_output_they_cannot_write(run, tmp_path: Path, 
     assert out.read_text(encoding="utf-8-sig").startswith("区县,") and not [
         p for p in tmp_path.iterdir() if ".part" in p.name
     ]
+
+
+def test_a_plan_amount_with_a_comma_that_groups_no_thousands_is_refused(
+    run, tmp_path: Path, blueprint_dir: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """A decimal comma ("1,5", 1.5 in much of Europe) was read as 15, "1,00,0.5" as 1000.5: a comma may only
+    group thousands; the refusal names the line and the value, and nothing is issued."""
+    from geo.errors import FormatError
+    from geo.io import parse_quota_plan
+
+    run("quota", "init", "--blueprint", blueprint_dir)
+    plan = tmp_path / "计划.csv"
+    for value in ("1,5", "1,00,0.5", "12,34", "1,0000", ",500", "1,234.5,6"):
+        plan.write_text(f'county_code,factor,amount\n370811,energy,2\n370811,land_new,"{value}"\n', encoding="utf-8")
+        refused = run("quota", "issue", "--year", "2026", "--csv", plan, code=2).stderr
+        assert f"计划.csv line 3: amount '{value}': a comma may only group thousands" in refused, refused
+        assert "计划.csv 第 3 行" in refused and "千位分隔符" in refused
+    assert json.loads(run("quota", "journal", "--format", "json").stdout) == []
+    grouped = parse_quota_plan('county_code,factor,amount\n370811,land_new,"1,234,567.89"\n370811,cod,"1,000"\n')
+    assert [r.amount for r in grouped] == [Decimal("1234567.89"), Decimal("1000")]
+    with pytest.raises(FormatError, match="comma") as decimal_comma:
+        parse_quota_plan('county_code,factor,amount\n370811,land_new,"1,5"\n')
+    assert decimal_comma.value.message_zh.startswith("plan.csv 第 2 行")
+
+
+def test_a_hand_edited_review_verdict_is_refused(run, tmp_path: Path, blueprint_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    """A review file whose verdict says "pass" over a failing item reserved quota for a rejected parcel: the
+    file must agree with itself (verdict = what its items give), else it is refused naming the parcel."""
+    _issue(run, tmp_path, blueprint_dir, "370811,land_new,100000\n" + COMPENSATION)
+    _enter(run, "FARM")
+    farmland = _review(run, tmp_path, blueprint_dir, "FARM", (3.2, 0.2, 3.4, 0.4))  # reject: basic farmland
+    body = json.loads(farmland.read_text(encoding="utf-8"))
+    assert body["parcels"][0]["verdict"] == "reject"
+    body["parcels"][0]["verdict"] = "pass"
+    farmland.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
+    refused = run("quota", "reserve", farmland, "--year", "2026", "--project-id", "FARM", code=2).stderr
+    assert "FARM.json: parcel FARM says verdict 'pass', but its items give 'reject'" in refused, refused
+    assert "basic_farmland: fail" in refused and "不一致" in refused and "永久基本农田" in refused
+    # beyond the coverage, said to be inside
+    astride = _review(run, tmp_path, blueprint_dir, "EDGE", (9.5, 2.2, 10.5, 2.8))
+    body = json.loads(astride.read_text(encoding="utf-8"))
+    assert body["parcels"][0]["verdict"] == "out_of_coverage"
+    body["parcels"][0]["verdict"] = "conditional"
+    body["parcels"][0]["items"] = [{**i, "status": "warn"} for i in body["parcels"][0]["items"]]
+    astride.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
+    beyond = run("quota", "reserve", astride, "--year", "2026", "--project-id", "FARM", code=2).stderr
+    assert "outside the blueprint's coverage" in beyond and "超出蓝图覆盖范围" in beyond, beyond
+    assert {j["kind"] for j in json.loads(run("quota", "journal", "--format", "json").stdout)} == {"issue"}

@@ -11,7 +11,10 @@ After every answer the round is settled under a lock:
   the 问题清单 until a later answer or a new round resolves it; an officer may flag it for the
   联席会议 (第十一条);
 * otherwise ``open``. A new round (after the parcel or content changed) supersedes an
-  unfinished one.
+  unfinished one; a start on the review of the open round returns that round (a repeat).
+
+A review that rejects a parcel is not consulted on, as one reaching beyond the blueprint is not: the
+project is adjusted and reviewed again first (第十一条 调整完善后再次业务协同).
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from geo.opinion import Finding as DraftedFinding
 from geo.opinion import opinion
 from geo.papers import BEIJING, Issuer, beijing_today
 from geo.projects import Project, link_review_in, require_project, set_stage_in
+from geo.projects.tables import projects
 from geo.quota.posting import writing
 from geo.review.result import ReviewResult
 from geo.vocabulary import check_printable
@@ -119,12 +123,18 @@ class Consultations:
         actor: str,
         today: date | None = None,
     ) -> list[dict[str, Any]]:
-        """在线发起会商 on a library project at 谋划 or 储备 from a review of its county: a new round, one task
-        per concerned department; an unfinished earlier round is superseded. Returns the tasks."""
+        """在线发起会商 on a library project at 谋划 or 储备 from a review of its county that did not reject any
+        parcel: a new round, one task per concerned department; an unfinished earlier round is superseded.
+
+        A start on the review of the project's open round is a repeat (a retry, a double click, a concurrent
+        twin): it returns that round's tasks and writes nothing, its due date standing. Starts of one project
+        are serialised on the project's row (SQLite ``BEGIN IMMEDIATE``, PostgreSQL ``FOR NO KEY UPDATE``), so
+        two at once cannot both make a round. Returns the tasks."""
         if not 1 <= due_days <= 365:
             raise InputError(f"--due-days {due_days} must be 1 … 365", f"反馈时限 {due_days} 天应在 1 至 365 之间")
         if not result.parcels:
             raise InputError("the review has no parcel", "审查结果中没有地块")
+        _check_reviewed(result)
         due = (today or beijing_today()) + timedelta(days=due_days)
         now = datetime.now(UTC)
         drafted = {
@@ -133,18 +143,26 @@ class Consultations:
             for f in parcel.findings
         }
         with writing(self.engine) as conn:
-            project = _consultable(conn, project_id)
+            project = _consultable(conn, project_id, lock=True)
             _check_county(project, result)
-            drafts = route_review(result, self.routing, project_type=project.project_type)
-            for parcel in result.parcels:
-                link_review_in(conn, project_id, result.review_id, parcel.id, actor=actor)
             previous = conn.execute(
-                select(consult_rounds.c.id, consult_rounds.c.number, consult_rounds.c.state)
+                select(
+                    consult_rounds.c.id,
+                    consult_rounds.c.number,
+                    consult_rounds.c.state,
+                    consult_rounds.c.review_id,
+                    consult_rounds.c.review_json,
+                )
                 .where(consult_rounds.c.project_id == project_id)
                 .order_by(consult_rounds.c.number.desc())
                 .limit(1)
                 .with_for_update()
             ).first()
+            if previous is not None and _repeats(previous, result):
+                return self._round_tasks(conn, previous.id)
+            drafts = route_review(result, self.routing, project_type=project.project_type)
+            for parcel in result.parcels:
+                link_review_in(conn, project_id, result.review_id, parcel.id, actor=actor)
             held = self._answers_that_hold(conn, previous, result) if previous is not None else {}
             if previous is not None and previous.state in ("open", "disagreed"):
                 conn.execute(
@@ -250,9 +268,14 @@ class Consultations:
         if opinion == "有条件同意" and not text:
             raise InputError("有条件同意 needs the conditions (--text)", "有条件同意须写明条件（--text）")
         with writing(self.engine) as conn:
-            task = conn.execute(select(consult_tasks.c.round_id).where(id_is(consult_tasks.c.id, task_id))).first()
+            task = conn.execute(
+                select(consult_tasks.c.round_id, consult_rounds.c.project_id)
+                .join(consult_rounds, consult_rounds.c.id == consult_tasks.c.round_id)
+                .where(id_is(consult_tasks.c.id, task_id))
+            ).first()
             if task is None:
                 raise NotFoundError(f"no consultation task {task_id}", f"会商任务 {task_id} 不存在")
+            _lock_project(conn, task.project_id)  # the project before its round, as a start and a 撤销 lock them
             round_ = conn.execute(
                 select(consult_rounds).where(consult_rounds.c.id == task.round_id).with_for_update()
             ).one()
@@ -656,8 +679,19 @@ def _within_change_limits(old: ReviewResult, new: ReviewResult) -> bool:
         return False
 
 
-def _consultable(conn: Connection, project_id: str) -> Project:
-    """The library project, at a stage a consultation serves (谋划 or 储备)."""
+def _lock_project(conn: Connection, project_id: str) -> None:
+    """Hold the project's row until the transaction ends (PostgreSQL ``FOR NO KEY UPDATE``; SQLite's writer
+    holds the whole database already): starts of one project wait for each other, so a repeated start finds
+    the round its twin made, and a start, an answer and a stage change lock project then round, never the
+    reverse (no deadlock). ``NO KEY``: a reservation linking a parcel to the project (a foreign key) does not
+    wait on it."""
+    conn.execute(select(projects.c.id).where(projects.c.id == project_id).with_for_update(key_share=True))
+
+
+def _consultable(conn: Connection, project_id: str, *, lock: bool = False) -> Project:
+    """The library project, at a stage a consultation serves (谋划 or 储备); ``lock``: its row held too."""
+    if lock:
+        _lock_project(conn, project_id)
     project = require_project(conn, project_id)
     if project.stage not in CONSULTABLE:
         raise ConsultError(
@@ -667,10 +701,9 @@ def _consultable(conn: Connection, project_id: str) -> Project:
     return project
 
 
-def _check_county(project: Project, result: ReviewResult) -> None:
-    """The reviewed parcels lie in the project's county (the review the departments answer is the project's),
-    each wholly inside the blueprint: of a parcel beyond it nothing was checked there, and the ledger refuses it
-    too."""
+def _check_reviewed(result: ReviewResult) -> None:
+    """Every reviewed parcel wholly inside the blueprint (of a parcel beyond it nothing was checked there, and
+    the ledger refuses it too) and none rejected (:func:`_refuse_rejected`)."""
     outside = [p.id for p in result.parcels if p.verdict == "out_of_coverage" or p.county is None]
     if outside:
         raise ConsultError(
@@ -678,6 +711,56 @@ def _check_county(project: Project, result: ReviewResult) -> None:
             "consulted on",
             f"地块 {'、'.join(outside[:5])} 超出蓝图覆盖范围，未经完整审查，不能发起业务协同",
         )
+    _refuse_rejected(result)
+
+
+def _refuse_rejected(result: ReviewResult) -> None:
+    """A review that rejects a parcel (不通过) is not consulted on: the departments' 同意 would become a formal
+    预审意见 (第十二条) of a site the 落地审查 found unfit.
+
+    聊城《重点项目推进全周期服务办法（试行）》第十条 (做好要素保障和政策把关) and 第十一条
+    (有否定性意见的项目，及时进行沟通和调整完善，项目完善后，再次进行业务协同): the project is adjusted and
+    reviewed again first; 济宁 济政办字〔2020〕52号 三、(一)2 (引导项目进驻落地条件适宜区域，合理避让各类红线)
+    and 3 (完善落地审查: 规划符合性、占用耕地（基本农田）… 10项内容, 严格落实建设用地控制标准). The ledger
+    refuses such a parcel too (``geo.quota.reservations.REFUSED_VERDICTS``)."""
+    rejected = [p for p in result.parcels if p.verdict == "reject"]
+    if not rejected:
+        return
+    shown = rejected[:5]
+    failing_en = "; ".join(
+        f"{p.id} ({', '.join(i.code for i in p.items if i.status == 'fail') or 'its items'} failing)" for p in shown
+    )
+    failing_zh = "；".join(
+        f"{p.id}：{'、'.join(i.name_zh for i in p.items if i.status == 'fail') or '审查'}不通过" for p in shown
+    )
+    more = len(rejected) - len(shown)
+    raise ConsultError(
+        f"review {result.review_id} rejects parcel {failing_en}{f'; and {more} more' if more else ''}: a "
+        "rejected review is not consulted on; adjust the site or the land-use plan and review it again "
+        "(聊城 全周期服务办法 第十一条)",
+        f"审查 {result.review_id} 结论为不通过（{failing_zh}{f'；另有 {more} 宗' if more else ''}），不能发起业务协同；"
+        "请调整选址或用地方案后重新审查（聊城《重点项目推进全周期服务办法》第十一条）",
+    )
+
+
+def _repeats(previous: Any, result: ReviewResult) -> bool:
+    """Whether a start on ``result`` repeats the project's latest round (``previous``): it is open and on the same
+    review. The same review id with other content is refused: the round stands on the review as it was."""
+    if previous.state != "open" or previous.review_id != result.review_id:
+        return False
+    stored = ReviewResult.model_validate_json(previous.review_json).model_dump_json()
+    if stored != result.model_dump_json():
+        raise ConsultError(
+            f"round {previous.number} is open on review {result.review_id}, whose content differs from the review "
+            "given under that id: review the parcels again for a new round",
+            f"第 {previous.number} 轮会商正在进行，所依据的审查 {result.review_id} 与本次提交的同号审查内容不一致；"
+            "如地块有变化，请重新审查后再发起",
+        )
+    return True
+
+
+def _check_county(project: Project, result: ReviewResult) -> None:
+    """The reviewed parcels lie in the project's county (the review the departments answer is the project's)."""
     others = sorted({p.county.code for p in result.parcels if p.county and p.county.code != project.county})
     if others:
         raise ConsultError(

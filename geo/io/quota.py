@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -21,10 +22,12 @@ from geo.errors import FormatError, InputError
 from geo.io.summary import append_row
 from geo.quota.accounts import FACTORS, amount
 from geo.quota.allocation import Demand
-from geo.review.result import ReviewResult
+from geo.review.result import ParcelResult, ReviewResult
+from geo.vocabulary import STATUS_ZH, VERDICT_ZH, verdict_of
 
 PLAN_COLUMNS = ("county_code", "factor", "amount")
 DEMAND_FIELDS = tuple(Demand.model_fields)
+THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")  # 1,234,567.89: commas group thousands only
 ENCODINGS = ("utf-8-sig", "gb18030")  # UTF-8 (with or without BOM), or GBK as Excel saves CSV on Chinese Windows
 
 
@@ -87,10 +90,7 @@ def parse_quota_plan(text: str, *, name: str = "plan.csv") -> list[PlanRow]:
             raise _fail(
                 name, line, f"unknown factor {factor!r} (factors: {', '.join(FACTORS)})", f"未知要素 {factor!r}"
             )
-        try:
-            number = Decimal(value.replace(",", ""))
-        except InvalidOperation:
-            number = Decimal("NaN")
+        number = _plan_number(value, name=name, line=line)
         if not number.is_finite() or number <= 0:
             raise _fail(name, line, f"amount {value!r} is not a positive number", f"数量 {value!r} 不是正数")
         try:  # the ledger's own bound (MAX_AMOUNT) and four decimals, refused here where the line is known
@@ -118,6 +118,27 @@ def parse_quota_plan(text: str, *, name: str = "plan.csv") -> list[PlanRow]:
     return rows
 
 
+def _plan_number(value: str, *, name: str, line: int) -> Decimal:
+    """An amount as written, commas allowed only as thousands separators (1,234,567.89): a decimal comma ("1,5",
+    as much of Europe writes 1.5) or a stray one ("1,00,0.5") was read as 15 or 1000.5, and the province's plan
+    booked wrong by orders of magnitude. NaN when it is no number at all (refused by the caller)."""
+    if "," in value:
+        if THOUSANDS.fullmatch(value) is None:
+            raise _fail(
+                name,
+                line,
+                f"amount {value!r}: a comma may only group thousands (1,234,567.89); write a decimal with a point "
+                "(1.5) or no separators (1234567.89)",
+                f"数量 {value!r}：逗号只能用作千位分隔符（如 1,234,567.89）；"
+                "小数请用小数点（1.5），或不用分隔符（1234567.89）",
+            )
+        value = value.replace(",", "")
+    try:
+        return Decimal(value)
+    except InvalidOperation:
+        return Decimal("NaN")
+
+
 def read_quota_plan(path: str | Path) -> list[PlanRow]:
     """A quota plan CSV file (UTF-8 or GBK); see :func:`parse_quota_plan`."""
     path = Path(path)
@@ -128,14 +149,66 @@ def read_quota_plan(path: str | Path) -> list[PlanRow]:
 
 
 def read_review_result(path: str | Path) -> ReviewResult:
-    """A result of ``lantu review`` (the JSON of DESIGN.md)."""
+    """A result of ``lantu review`` (the JSON of DESIGN.md), its verdicts consistent (:func:`check_verdicts`)."""
     path = Path(path)
     try:
-        return ReviewResult.model_validate_json(path.read_bytes())
+        result = ReviewResult.model_validate_json(path.read_bytes())
     except OSError as exc:
         raise FormatError(f"cannot read {path.name}", f"无法读取 {path.name}") from exc
     except ValueError as exc:
         raise FormatError(f"{path.name} is not a lantu review result (JSON)", f"{path.name} 不是审查结果 JSON") from exc
+    check_verdicts(result, name=path.name)
+    return result
+
+
+def check_verdicts(result: ReviewResult, *, name: str) -> None:
+    """Each parcel's verdict is the one its items give (:func:`geo.vocabulary.verdict_of`), or ``out_of_coverage``
+    where it reaches beyond the blueprint's coverage (as ``geo.review.engine`` signs them). A file is read from
+    a user's disk: a hand-edited verdict ("pass" over a failing item) would reserve quota or start a
+    consultation for a parcel the review rejected. This catches an edit, not a forgery of the whole file: the
+    API reads the stored review, which is the trusted one."""
+    for parcel in result.parcels:
+        if parcel.verdict == "out_of_coverage":  # refuses more than any other verdict, never less
+            continue
+        if _reaches_beyond(parcel):
+            raise _inconsistent(
+                name,
+                parcel,
+                f"{_uncovered_share(parcel)} of it lies outside the blueprint's coverage (out_of_coverage)",
+                f"其 {_uncovered_share(parcel)} 超出蓝图覆盖范围",
+            )
+        given = verdict_of(i.status for i in parcel.items)
+        if parcel.verdict != given:
+            failing = [i for i in parcel.items if i.status != "pass"]
+            raise _inconsistent(
+                name,
+                parcel,
+                f"its items give {given!r} ({', '.join(f'{i.code}: {i.status}' for i in failing) or 'all pass'})",
+                f"各审查项得出“{VERDICT_ZH[given]}”（"
+                + ("、".join(f"{i.name_zh}：{STATUS_ZH[i.status]}" for i in failing) or "均通过")
+                + "）",
+            )
+
+
+def _reaches_beyond(parcel: ParcelResult) -> bool:
+    """Whether the parcel's uncovered part exceeds its tolerance, as the review judges it (with a margin for
+    ``covered_ratio``'s rounding to six decimals)."""
+    covered = parcel.covered_ratio
+    return covered is not None and parcel.area_m2 * (1 - covered) > parcel.tolerance_m2 + parcel.area_m2 * 1e-6
+
+
+def _uncovered_share(parcel: ParcelResult) -> str:
+    return f"{(1 - (parcel.covered_ratio or 0)) * 100:.2f} %"
+
+
+def _inconsistent(name: str, parcel: ParcelResult, why_en: str, why_zh: str) -> FormatError:
+    said = VERDICT_ZH.get(parcel.verdict, parcel.verdict)
+    return FormatError(
+        f"{name}: parcel {parcel.id} says verdict {parcel.verdict!r}, but {why_en}: the file is not the review "
+        "as lantu wrote it; review the parcels again (lantu review)",
+        f"{name}：地块 {parcel.id} 的审查结论为“{said}”，但{why_zh}，与审查结果不一致（文件可能被改动）；"
+        "请重新审查（lantu review）",
+    )
 
 
 # --- allocation demands ----------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from geo.db import by_id
 from geo.errors import NotFoundError, QuotaError
-from geo.projects.library import fundable_reason, project_in, require_project
+from geo.projects.library import FUNDABLE, fundable_reason, project_in, require_project
 from geo.quota.accounts import (
     CITY,
     FACTORS,
@@ -77,6 +77,26 @@ def _require_project(conn: Connection, project_id: str) -> str:
     if row is None:
         raise NotFoundError(f"no project {project_id!r} in the ledger", f"指标台账中没有项目 {project_id!r}")
     return str(row.county)
+
+
+def _refuse_unconfirmable(conn: Connection, project_id: str) -> None:
+    """批准 only for a library project from 储备 to 建设, the stages that take quota (``FUNDABLE``, as a
+    reservation): land is approved while the project is generated and approved (兰州 兰政办发〔2020〕149号
+    三、(二) 项目生成阶段 and (三) 项目审批阶段 "土地跟着项目走"; 济宁 济政办字〔2020〕52号 三、(一)1 "在批准用地时直接
+    配置计划指标"); (五) 项目竣工阶段 lists no quota, so a finished project's reserved quota is not approved but
+    taken back (收回, 聊城《重点项目推进全周期服务办法》第二十条); a 撤销 project holds none. Read inside the
+    movement's write transaction, so a stage change cannot interleave. A ledger project the library does not
+    hold (recorded before it) keeps the rule it had."""
+    project = project_in(conn, project_id)
+    if project is None or project.stage in FUNDABLE:
+        return
+    raise QuotaError(
+        f"project {project_id} is at stage {project.stage}: quota is approved (批准) for projects from 储备 to 建设; "
+        "a finished or withdrawn project takes no more (兰政办发〔2020〕149号 三(五)); give back what it holds with "
+        "a lapse (收回, `lantu quota lapse --reason …`)",
+        f"项目 {project_id} 处于{project.stage}阶段，指标批准仅限储备、审批、建设阶段的项目；"
+        "竣工或撤销的项目不再配置指标（兰政办发〔2020〕149号 三(五)），其仍持有的指标请以收回（lapse，说明理由）退回",
+    )
 
 
 def _reverse(conn: Connection, transaction_id: int, *, actor: str, reason: str) -> int:
@@ -407,9 +427,11 @@ class Movements:
             return done
 
     def confirm(self, project_id: str, *, actor: str, reason: str = "项目用地批准") -> int:
-        """批准: the reserved quota becomes approved (used)."""
+        """批准: the reserved quota becomes approved (used), for a project at a stage that takes quota
+        (:func:`_refuse_unconfirmable`)."""
         with writing(self.engine) as conn:
             _require_project(conn, project_id)
+            _refuse_unconfirmable(conn, project_id)
             held = [a for a in _project_accounts(conn, project_id) if a.bucket == "reserved"]
             if not held:
                 raise QuotaError(f"project {project_id} has nothing reserved", f"项目 {project_id} 没有已配置的指标")
