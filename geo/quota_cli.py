@@ -63,9 +63,9 @@ from geo.quota.stock import (
 )
 
 app = typer.Typer(
-    help="The factor ledger (要素保障库, in LANTU_DATABASE_URL): issue, reserve, reserve-factors, confirm, revoke, "
-    "lapse, advance, point-supply, reduction, transfer, repay, reverse; balances, journal, report, map; "
-    "stock (增存挂钩).",
+    help="要素保障库: the factor ledger (in LANTU_DATABASE_URL): init; issue, reserve, reserve-factors, allocate, "
+    "confirm, revoke, lapse, advance, advance-reduction, point-supply, reduction, transfer, repay, reverse; "
+    "balances, journal, projects, overdue, report, map; stock (增存挂钩).",
     no_args_is_help=True,
 )
 stock = typer.Typer(
