@@ -8,19 +8,29 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from geo.cli_context import AsOfOption, Output, ProjectId, TableFormat, actor_option, cli_context, judged_on
+from geo.cli_context import (
+    AsOfOption,
+    Layout,
+    LayoutOption,
+    Output,
+    ProjectId,
+    TableFormat,
+    actor_option,
+    cli_context,
+    judged_on,
+    show_table,
+)
 from geo.consult import Consultations, Webhook
 from geo.errors import InputError
 from geo.io.files import input_file, output_file, write_whole
-from geo.io.quota import read_review_result
-from geo.io.tables import write_table
+from geo.io.quota import labelled, read_review_result
+from geo.io.tables import table_format, write_table
 from geo.quota_cli import DEFAULT_ACTOR, attempt, database
 
 app = typer.Typer(
@@ -29,7 +39,32 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 err = Console(stderr=True)
-TASK_COLUMNS = ("id", "department", "items", "status", "due", "text", "actor", "answered")
+# a table or CSV is read by people: Chinese headers in this order (``labelled``); JSON keeps the English keys
+TASK_LABELS = {
+    "id": "任务号",
+    "department": "部门",
+    "items": "涉及审查项",
+    "status": "反馈意见",
+    "due": "反馈期限",
+    "text": "意见内容",
+    "actor": "反馈人",
+    "answered": "反馈时间",
+}
+PROBLEM_LABELS = {
+    "project_id": "项目编号",
+    "round": "轮次",
+    "since": "列入时间",
+    "joint_meeting": "提请联席会议",
+    "disagreements": "不同意意见",
+}
+OVERDUE_LABELS = {
+    "department": "部门",
+    "id": "任务号",
+    "project_id": "项目编号",
+    "round": "轮次",
+    "due": "反馈期限",
+    "days_overdue": "逾期天数",
+}
 
 
 def _consultations(ctx: typer.Context) -> Consultations:
@@ -47,13 +82,6 @@ def _deliver(consult: Consultations) -> None:
     if consult.webhook is not None:
         count = consult.deliver()
         err.print(f"webhook：已送达 {count} 个事件 / {count} event(s) delivered", highlight=False)
-
-
-def _flat(rows: Sequence[dict[str, Any]], fmt: str) -> list[dict[str, Any]]:
-    """Lists as 、-joined text for a table or CSV; JSON keeps them."""
-    if fmt == "json":
-        return list(rows)
-    return [{k: "、".join(map(str, v)) if isinstance(v, list) else v for k, v in r.items()} for r in rows]
 
 
 def _opinion_format(fmt: str) -> None:
@@ -89,7 +117,8 @@ def start(
         )
     )
     _deliver(consult)
-    write_table(_flat(tasks, "table"), "table", sys.stdout, title=f"{project_id} 业务协同", columns=TASK_COLUMNS[:5])
+    first = dict(list(TASK_LABELS.items())[:5])  # nothing answered yet
+    write_table(labelled(tasks, first, "table"), "table", sys.stdout, title=f"{project_id} 业务协同")
     err.print(
         f"项目 {project_id} 已发起会商：{len(tasks)} 项任务 / {len(tasks)} task(s)", markup=False, highlight=False
     )
@@ -103,18 +132,16 @@ def tasks(
     department: Annotated[
         str | None, typer.Option(help="Only this department's task (部门); default: every department's.")
     ] = None,
+    layout: LayoutOption = Layout.auto,
 ) -> None:
     """会商任务: the tasks of the project's latest round: id, department, items, status, due.
 
     The status is 待反馈, 同意, 有条件同意 or 不同意."""
+    kind = attempt(lambda: table_format(fmt))
     consult = _consultations(ctx)
     rows = attempt(lambda: consult.tasks(project_id, department=department))
-    if fmt == "json":
-        write_table(rows, fmt, sys.stdout)
-    else:
-        attempt(
-            lambda: write_table(_flat(rows, fmt), fmt, sys.stdout, title=f"{project_id} 业务协同", columns=TASK_COLUMNS)
-        )
+    title = f"{project_id} 业务协同"
+    show_table(labelled(rows, TASK_LABELS, kind), kind, sys.stdout, layout=layout, title=title)
 
 
 @app.command("answer")
@@ -154,19 +181,15 @@ def answer(
 
 
 @app.command("problems")
-def problems(ctx: typer.Context, fmt: TableFormat = "table") -> None:
+def problems(ctx: typer.Context, fmt: TableFormat = "table", layout: LayoutOption = Layout.auto) -> None:
     """问题清单: projects with an unresolved 不同意, their disagreeing opinions and the 联席会议 flag."""
+    kind = attempt(lambda: table_format(fmt))
     consult = _consultations(ctx)
     rows = attempt(consult.problems)
-    if fmt != "json":
-        rows = [
-            {
-                **{k: r[k] for k in ("project_id", "round", "since", "joint_meeting")},
-                "disagreements": "；".join(f"{d['department']}：{d['text']}" for d in r["disagreements"]),
-            }
-            for r in rows
-        ]
-    attempt(lambda: write_table(rows, fmt, sys.stdout, title="问题清单"))
+    if kind != "json":
+        said = ("；".join(f"{d['department']}：{d['text']}" for d in r["disagreements"]) for r in rows)
+        rows = [r | {"disagreements": text} for r, text in zip(rows, said, strict=True)]
+    show_table(labelled(rows, PROBLEM_LABELS, kind), kind, sys.stdout, layout=layout, title="问题清单")
 
 
 @app.command("escalate")
@@ -200,24 +223,19 @@ def overdue(
     department: Annotated[
         str | None, typer.Option(help="Only this department (部门); default: every department.")
     ] = None,
+    layout: LayoutOption = Layout.auto,
 ) -> None:
     """限时反馈: tasks past due and unanswered on that date, per department (for the 考核)."""
+    kind = attempt(lambda: table_format(fmt))
     consult = _consultations(ctx)
     when = attempt(lambda: judged_on(as_of))
     groups = attempt(lambda: consult.overdue(when, department=department))
-    if fmt == "json":
-        write_table(groups, fmt, sys.stdout)
+    if kind == "json":
+        write_table(groups, kind, sys.stdout)
         return
     rows = [{"department": g["department"], **t} for g in groups for t in g["tasks"]]
-    attempt(
-        lambda: write_table(
-            rows,
-            fmt,
-            sys.stdout,
-            title=f"逾期未反馈 {when}",
-            columns=("department", "id", "project_id", "round", "due", "days_overdue"),
-        )
-    )
+    title = f"逾期未反馈 {when}"
+    show_table(labelled(rows, OVERDUE_LABELS, kind), kind, sys.stdout, layout=layout, title=title)
 
 
 @app.command("opinion")

@@ -453,6 +453,12 @@ def test_cli_walk_through_from_planning_to_reserve(
     assert [p["project_id"] for p in problems] == ["XM-1"]
     run("consult", "escalate", "XM-1", "--note", "提报联席会议")
     assert json.loads(run("consult", "problems", "--format", "json").stdout)[0]["joint_meeting"] is True
+    # read by people: Chinese headers, 是/否 not Python's True, a row a block where asked
+    listed = run("consult", "problems", "--layout", "records").stdout
+    assert "提请联席会议" in listed and "是" in listed and "True" not in listed and "水利：占用河道管理范围" in listed
+    header = run("consult", "tasks", "XM-1", "--format", "csv").stdout.splitlines()[0]
+    assert header == "任务号,部门,涉及审查项,反馈意见,反馈期限,意见内容,反馈人,反馈时间"
+    assert "逾期天数" in run("consult", "overdue", "--as-of", "2099-01-01", "--layout", "records").stdout
     overdue = json.loads(run("consult", "overdue", "--as-of", "2099-01-01", "--format", "json").stdout)
     assert [(g["department"], g["overdue"]) for g in overdue] == [("自然资源和规划", 1), ("文物主管部门", 1)]
     latest = json.loads(run("consult", "overdue", "--as-of", "9999-12-31", "--format", "json").stdout)
