@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from api.errors import AuthenticationError
 from geo.db import insert_ignoring_duplicates
 from geo.errors import InputError, NotFoundError
+from geo.vocabulary import check_single_line
 
 Role = Literal["planner", "project-system", "quota-admin", "admin", "department"]
 ROLES: tuple[str, ...] = get_args(Role)
@@ -32,6 +33,7 @@ PERMISSIONS: dict[str, set[str]] = {
     "department": {"layers:read", "consult:read", "consult:answer"},
 }
 PREFIX = "lantu_"
+NAME_CHARS = 100  # api_keys.name and api_key_departments.key_name
 
 # The web side's own table, beside the library's (reviews, ledger) in the same database.
 keys_metadata = MetaData()
@@ -39,7 +41,7 @@ api_keys = Table(
     "api_keys",
     keys_metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("name", String(100), nullable=False, unique=True),
+    Column("name", String(NAME_CHARS), nullable=False, unique=True),
     Column("role", String(32), nullable=False),
     Column("key_hash", String(64), nullable=False, unique=True),
     Column("created", DateTime(timezone=True), nullable=False),
@@ -50,7 +52,7 @@ api_keys = Table(
 api_key_departments = Table(
     "api_key_departments",
     keys_metadata,
-    Column("key_name", String(100), primary_key=True),
+    Column("key_name", String(NAME_CHARS), primary_key=True),
     Column("department", String(64), nullable=False),
 )
 
@@ -79,8 +81,27 @@ def _check_role(role: str) -> None:
         raise InputError(f"unknown role {role!r}; roles: {list(ROLES)}", f"未知角色 {role!r}；可选：{list(ROLES)}")
 
 
+def check_key_name(name: str) -> str:
+    """``name`` if it can name a key: it is the actor of every record the key's holder makes (the ledger's
+    journal, a project's history, a department's answer), so it is never blank, never padded (" admin" would
+    read as "admin"), fits its column and is one printable line (a line break would forge a second line in
+    the audit trail)."""
+    if not name.strip() or len(name) > NAME_CHARS:
+        raise InputError(
+            f"a key's name must have 1 to {NAME_CHARS} characters, not all blank",
+            f"密钥名称应为 1 到 {NAME_CHARS} 个字符，且不能全为空白",
+        )
+    if name != name.strip():
+        raise InputError(
+            f"a key's name must not begin or end with a space: {name!r}", f"密钥名称首尾不能有空白：{name!r}"
+        )
+    check_single_line(name, "key's name", "密钥名称")
+    return name
+
+
 def create_key(engine: Engine, name: str, role: str, *, department: str | None = None) -> str:
     """A new key; a ``department`` key names the department it answers for (checked by the caller)."""
+    check_key_name(name)
     _check_role(role)
     if (role == "department") != (department is not None):
         raise InputError(
@@ -114,7 +135,13 @@ def import_keys_file(engine: Engine, path: Path) -> int:
                 f"{path.name} line {number}: expected name,role,sha256-hex",
                 f"{path.name} 第 {number} 行：格式应为 名称,角色,SHA-256",
             )
-        _check_role(parts[1])
+        try:
+            check_key_name(parts[0])
+            _check_role(parts[1])
+        except InputError as exc:
+            raise InputError(
+                f"{path.name} line {number}: {exc.message_en}", f"{path.name} 第 {number} 行：{exc.message_zh}"
+            ) from exc
         if parts[1] == "department":
             raise InputError(
                 f"{path.name} line {number}: department keys are bound to a department: lantu keys create --department",

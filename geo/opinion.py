@@ -373,36 +373,63 @@ def opinion(
 # --- renderings ------------------------------------------------------------------------------------
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~&$])")
-_MD_BLOCK_START = re.compile(r"^(\d+)([.)])(?=\s)|^([-+])(?=\s)")
+# what opens a block at the start of a line once the characters above are escaped: an ordered list (1. or 1)),
+# a bullet list (- or +), a thematic break or setext underline (--- or ===), a definition (pandoc's :)
+_MD_LINE_START = re.compile(r"^(\d+)([.)])(?=[ \t]|$)|^([-+=:])")
+_MD_HARD_BREAK = "\\\n"  # a backslash before the line end: a line break inside the paragraph (CommonMark)
 
 
-def md(text: str) -> str:
-    """Plain text as Markdown that shows exactly that text: inline markup characters escaped, and
-    a paragraph start that would open a list, a quote or a heading."""
-    escaped = _MD_SPECIAL.sub(r"\\\1", text)
-    return _MD_BLOCK_START.sub(lambda m: f"{m[1]}\\{m[2]}" if m[1] else f"\\{m[3]}", escaped)
+def _md_line(line: str) -> str:
+    """One line of plain text as Markdown that can open no block: its markup characters escaped (headings,
+    quotes, code fences, tables and emphasis with them), its indent dropped (four spaces open a code block;
+    Markdown shows no indent anyway) and a list marker, thematic break or setext underline at its start
+    escaped."""
+    escaped = _MD_SPECIAL.sub(r"\\\1", line.lstrip(" \t"))
+    return _MD_LINE_START.sub(lambda m: f"{m[1]}\\{m[2]}" if m[1] else f"\\{m[3]}", escaped)
+
+
+def md(text: str, *, inline: bool = False) -> str:
+    """Plain text as Markdown that shows exactly that text and opens no block of its own, whatever its lines
+    hold (a department's answer, a condition, a name from a result stored before names were one line).
+
+    Every line is escaped on its own (``_md_line``); lines are joined by hard line breaks, so a paragraph or a
+    list item keeps them, or by a space where Markdown has no second line (``inline``: a heading, a table's
+    cell)."""
+    lines = [_md_line(line) for line in text.splitlines()]
+    while lines and not lines[-1]:  # a break at the end would show as a backslash: no paragraph ends in one
+        lines.pop()
+    return (" " if inline else _MD_HARD_BREAK).join(lines)
 
 
 def opinion_markdown(op: Opinion) -> str:
-    """The opinion as Markdown, editable in any text editor and convertible by pandoc."""
+    """The opinion as Markdown, editable in any text editor and convertible by pandoc. Every text goes through
+    :func:`md`; headings and table cells take it ``inline`` (one line each)."""
     h = op.headings
-    lines = [*([f"> {md(op.mark)}", ""] if op.mark else []), f"# {md(op.title)}", "", md(op.number_line), ""]
+    lines = [*synthetic_mark_lines(op.mark), f"# {md(op.title, inline=True)}", "", md(op.number_line), ""]
     lines += [md(op.preamble), ""]
     for p in op.parcels:
-        lines += [f"## {md(p.heading)}", "", f"### （一）{md(h['project'])}", "", "| 项目 | 内容 |", "| --- | --- |"]
-        lines += [f"| {md(f.label)} | {md(f.value)} |" for f in p.project]
-        lines += ["", f"### （二）{md(h['findings'])}", ""]
+        lines += [f"## {md(p.heading, inline=True)}", "", f"### （一）{md(h['project'], inline=True)}", ""]
+        lines += ["| 项目 | 内容 |", "| --- | --- |"]
+        lines += [f"| {md(f.label, inline=True)} | {md(f.value, inline=True)} |" for f in p.project]
+        lines += ["", f"### （二）{md(h['findings'], inline=True)}", ""]
         for n, f in enumerate(p.findings, start=1):
-            lines += [f"{n}. **{md(f.name)}**（{md(f.word)}）。{md(f.text)}{md(f.basis)}", ""]
-        lines += [f"### （三）{md(h['conditions'])}", ""]
+            lines += [f"{n}. **{md(f.name, inline=True)}**（{md(f.word)}）。{md(f.text)}{md(f.basis)}", ""]
+        lines += [f"### （三）{md(h['conditions'], inline=True)}", ""]
         lines += [f"{n}. {md(c)}" for n, c in enumerate(p.conditions, start=1)] or ["无。"]
-        lines += ["", f"### （四）{md(h['quota'])}", "", md(p.quota), "", f"### （五）{md(h['conclusion'])}", ""]
+        lines += ["", f"### （四）{md(h['quota'], inline=True)}", "", md(p.quota), ""]
+        lines += [f"### （五）{md(h['conclusion'], inline=True)}", ""]
         lines += [f"**{md(p.verdict_zh)}**。{md(p.conclusion)}", ""]
     lines += [md(op.closing), ""]
     if op.notes:
         lines += [f"{md(op.notes_heading)}：", "", *(f"{n}. {md(t)}" for n, t in enumerate(op.notes, start=1)), ""]
-    lines += [f'<p align="right">{md(line)}</p>' for line in op.signature]
+    lines += [f'<p align="right">{md(line, inline=True)}</p>' for line in op.signature]
     return "\n".join(lines) + "\n"
+
+
+def synthetic_mark_lines(mark: str) -> list[str]:
+    """The first lines of a Markdown paper on the demo blueprint (``SYNTHETIC_MARK`` quoted, then a blank line),
+    none for a real one: the 审查意见 and the consultation's 预审意见 open alike."""
+    return [f"> {md(mark, inline=True)}", ""] if mark else []
 
 
 def opinion_docx(op: Opinion) -> bytes:

@@ -41,6 +41,22 @@ Verdict = Literal["pass", "conditional", "reject", "out_of_coverage"]
 CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
+# what starts another line, or another cell of a table: tab, line feed, vertical tab, form feed, carriage return,
+# the file/group/record separators, NEL and the Unicode line and paragraph separators (what ``str.splitlines``
+# splits on). A name or an id is one line of a heading, a table's cell, a Markdown paragraph, a terminal's
+# table: a break in it forges a line of its own (物流园\n审查结论：通过 under a rejected parcel's heading)
+LINE_BREAKS = re.compile("[\t\n\x0b\x0c\r\x1c-\x1e\x85\u2028\u2029]")
+_BREAK_NAMES: Final[dict[str, tuple[str, str]]] = {
+    "\t": ("a tab", "制表符"),
+    "\n": ("a line feed", "换行符"),
+    "\r": ("a carriage return", "回车符"),
+    "\u2028": ("a line separator", "行分隔符"),
+    "\u2029": ("a paragraph separator", "段分隔符"),
+}
+# integers above this lose digits as a float64 (pandas makes a column of ids float where one is missing)
+EXACT_FLOAT_INTEGERS: Final = 2**53
+
+
 def first_few(names: Sequence[str], most: int = 5) -> str:
     """The first ``most`` of ``names`` for a message, and "…" where there are more: an answer names a few, not
     all of a batch."""
@@ -55,6 +71,46 @@ def check_printable(text: str | None, what_en: str, what_zh: str) -> None:
             f"the {what_en} holds control character U+{ord(found.group()):04X}",
             f"{what_zh}含有控制字符 U+{ord(found.group()):04X}",
         )
+
+
+def line_fault(text: str) -> tuple[str, str] | None:
+    """Why ``text`` is not one printable line (English, Chinese), or None: the first control character or line
+    break it holds, named with its code point."""
+    found = CONTROL_CHARACTERS.search(text) or LINE_BREAKS.search(text)
+    if found is None:
+        return None
+    char = found.group()
+    en, zh = _BREAK_NAMES.get(char, ("a control character", "控制字符"))
+    return f"{en} U+{ord(char):04X}", f"{zh} U+{ord(char):04X}"
+
+
+def check_single_line(text: str | None, what_en: str, what_zh: str) -> None:
+    """Refuse a name or an id that is not one printable line (``line_fault``): each is a heading, a table's
+    cell or a line of a paper, and a line break in it would write a line of its own there."""
+    if text is not None and (fault := line_fault(text)) is not None:
+        raise InputError(
+            f"the {what_en} must be one line of text; it holds {fault[0]}", f"{what_zh}须为单行文字，不能含有{fault[1]}"
+        )
+
+
+def id_text(value: object) -> str:
+    """An id or number as the user wrote it: an integer's digits, an integral float without its ``.0`` (pandas
+    makes a column of numbers float where one is missing: 5 became "5.0"), other text as given. A float
+    beyond 2**53 may not be the integer written (12345678901234567 reads 12345678901234568): refused, not
+    changed, since ids link a review to the ledger and the 地块编号 records."""
+    if isinstance(value, np.integer):
+        return str(int(value))
+    if not isinstance(value, float | np.floating) or not float(value).is_integer():
+        return str(value)  # numpy's own shortest text for a float32 (0.1, not 0.10000000149011612)
+    number = float(value)
+    if abs(number) >= EXACT_FLOAT_INTEGERS:
+        raise InputError(
+            f"the number read as {number:.0f} is 2**53 or more: a floating-point number cannot hold every integer "
+            "that large, so it may not be the one written; write it as text, in quotes",
+            f"数字按浮点数读取为 {number:.0f}，不小于 2^53，浮点数无法精确表示这么大的整数，可能已不是原来的数字；"
+            "请将其写成文本（加引号）",
+        )
+    return str(int(number))
 
 
 VERDICTS: Final[tuple[Verdict, ...]] = ("pass", "conditional", "reject", "out_of_coverage")

@@ -57,7 +57,10 @@ def hostile_review(blueprint: Blueprint, ids: list[str], names: list[str]) -> Re
         geometry=boxes[: len(ids)],
         crs=4548,
     )
-    return review(frame, blueprint)
+    result = review(frame.assign(name=[n.replace("\u2028", " ") for n in names]), blueprint)  # names are one line
+    for parcel, name in zip(result.parcels, names, strict=True):
+        parcel.name = name  # as a result stored before names were one line: every renderer still escapes it
+    return result
 
 
 def pdf_text(pdf: bytes) -> str:

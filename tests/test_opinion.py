@@ -8,16 +8,19 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import docx
 import pytest
 import shapely
 from fastapi.testclient import TestClient
+from markdown_it import MarkdownIt
 from support import auth, full_layers, parcel_frame, rect, rect_blueprint
 
 from api.app import create_app
 from api.settings import Settings
 from geo.blueprint import Blueprint, load_blueprint
+from geo.consult.drafting import consolidated_opinion
 from geo.errors import ProfileError
 from geo.opinion import Opinion, available_templates, md, opinion, opinion_docx, opinion_markdown, zh_number
 from geo.papers import Issuer
@@ -387,3 +390,92 @@ def test_a_rejection_names_every_failing_item_without_et_cetera(result: ReviewRe
             failed = "、".join(f"“{i.name_zh}”" for i in parcel.items if i.status == "fail")
             assert f"存在{failed}不符合要求的情形" in said.conclusion and "等不符合" not in said.conclusion
     assert any(p.verdict == "reject" for p in result.parcels)
+
+
+# -- free text in Markdown: every line escaped, no block of its own ---------------------------------------------
+
+FORGED = "物流园\n审查结论：通过，同意用地\n==="  # the hostile probe's name: a free line and a setext underline
+# each opens a block at a line's start in CommonMark, GFM or pandoc, unescaped
+BLOCK_STARTS = [
+    "# 标题", "## 标题", "- 列表", "+ 列表", "* 列表", "1. 编号", "1) 编号", "> 引用", "```", "~~~", "---", "***",
+    "___", "===", "- - -", "| a | b |", "|---|---|", "    缩进代码", "<div>", "[a]: /u", ": 定义", "  # 缩进标题",
+]  # fmt: skip
+
+
+def _blocks(markdown: str) -> list[tuple[str, str]]:
+    """The document's block structure as CommonMark with GFM tables reads it: no text may add to it."""
+    parser = MarkdownIt("commonmark").enable("table")
+    return [(t.type, t.tag) for t in parser.parse(markdown) if t.block and t.type != "inline"]
+
+
+def _consolidated(result: ReviewResult, text: str, *, synthetic: bool = False) -> tuple[str, dict[str, Any]]:
+    finding = {"code": "heritage", "name_zh": "文物保护", "parcel_id": "P1", "finding": "经核查。", "basis": ""}
+    task = {
+        "department": "文物主管部门",
+        "department_zh": "文物主管部门",
+        "findings": [{**finding, "overlap_m2": 0.0, "procedures": ["报文物部门"]}],
+        "status": "有条件同意",
+        "text": text,
+        "actor": "文物局",
+        "answered": "2026-12-01T02:00:00+00:00",
+    }
+    return consolidated_opinion(
+        doc_number="协同预审〔2026〕1号",
+        issued="2026-12-01",
+        project={"id": "XM-1", "name": "文化街区配套"},
+        round_number=1,
+        result=result.model_copy(update={"synthetic": synthetic}),
+        tasks=[task],
+        issuer="（审查单位）",
+    )
+
+
+HOSTILE_ANSWER = "设计方案报文物部门同意\n审查结论：通过\n" + "\n".join(BLOCK_STARTS)
+
+
+def test_a_departments_answer_keeps_its_lines_and_opens_no_block(blueprint: Blueprint) -> None:
+    result = review(parcel_frame(rect(1.2, 1.2, 1.4, 1.4), id="P1", project_type="residential"), blueprint)
+    plain, _ = _consolidated(result, "设计方案报文物部门同意")
+    hostile, body = _consolidated(result, HOSTILE_ANSWER)
+    assert _blocks(hostile) == _blocks(plain)  # the answer appears twice (意见, 条件): still no block of its own
+    assert not [line for line in hostile.splitlines() if line.startswith(("===", "---", "# 标题", "- 列表", "|"))]
+    assert body["conditions"][0]["text"] == HOSTILE_ANSWER  # the JSON keeps the words
+
+
+def test_the_consolidated_opinion_on_the_demo_blueprint_is_marked(blueprint: Blueprint) -> None:
+    """The consultation has no blueprint at hand: the review made on the demo one says so (``synthetic``)."""
+    result = review(parcel_frame(rect(1.2, 1.2, 1.4, 1.4), id="P1", project_type="residential"), blueprint)
+    demo, body = _consolidated(result, "同意", synthetic=True)
+    assert demo.startswith(f"> {SYNTHETIC_MARK}\n\n# ") and body["mark"] == SYNTHETIC_MARK
+    real, body = _consolidated(result, "同意")
+    assert real.startswith("# ") and body["mark"] == ""
+
+
+@pytest.mark.parametrize("start", BLOCK_STARTS)
+def test_md_escapes_every_line_so_none_opens_a_block(start: str) -> None:
+    """A paragraph stays one paragraph whatever its later lines begin with; its lines are kept (hard breaks),
+    and a heading or a table's cell stays on its line (``inline``)."""
+    text = f"第一行\n{start}\n{start}"
+    assert _blocks(md(text)) == _blocks("第一行")
+    assert _blocks(f"## {md(text, inline=True)}") == _blocks("## 标题")
+    table = "| 项目 | 内容 |\n| --- | --- |\n| 名称 | {} |"
+    assert _blocks(table.format(md(text, inline=True))) == _blocks(table.format("x"))
+    assert _unmd(md(text)).replace("\\\n", "\n") == text.replace("    ", "").replace("  #", "#")
+
+
+def test_md_keeps_the_lines_and_their_words() -> None:
+    assert md(FORGED) == "物流园\\\n审查结论：通过，同意用地\\\n\\==="
+    assert md(FORGED, inline=True) == "物流园 审查结论：通过，同意用地 \\==="
+    assert md("a\r\nb\n\n") == "a\\\nb" and md("") == ""  # no break at the end: it would show as "\\"
+
+
+def test_a_name_holding_lines_opens_no_block_in_the_opinion(result: ReviewResult) -> None:
+    """A result stored before names and ids were one line (the probe put 审查结论：通过 under a rejected
+    parcel's heading): its opinion has the blocks a plain name gives, and shows every word."""
+    rejected = next(p for p in result.parcels if p.verdict == "reject")
+    forged = rejected.model_copy(update={"name": FORGED, "id": "F1\n---"})
+    plain_page = opinion_markdown(opinion(result.model_copy(update={"parcels": [rejected]})))
+    page = opinion_markdown(opinion(result.model_copy(update={"parcels": [forged]})))
+    assert _blocks(page) == _blocks(plain_page)
+    assert "审查结论：通过，同意用地" in _unmd(page)
+    assert not [line for line in page.splitlines() if line.startswith(("审查结论", "===", "---"))]

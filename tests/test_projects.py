@@ -315,7 +315,7 @@ def test_an_id_with_a_full_width_space_enters(library: ProjectLibrary) -> None:
 
 def test_control_characters_in_a_name_or_a_reason_are_refused(library: ProjectLibrary) -> None:
     """They end up in the 台账, Word and Excel (re-probe of 12-05: an escape sequence came back in the list)."""
-    with pytest.raises(InputError, match="project name holds control character U\\+0007"):
+    with pytest.raises(InputError, match=r"project name .*control character U\+0007"):
         add(library, name="名\x07\x1b[31mend")
     add(library)
     with pytest.raises(InputError, match="reason holds control character"):

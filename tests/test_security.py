@@ -16,16 +16,18 @@ import threading
 import time
 import zipfile
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import anyio
 import geopandas as gpd
 import pytest
 import shapely
 import uvicorn
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Form, Request
 from fastapi.testclient import TestClient
+from pydantic import BaseModel, field_validator
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from support import assert_problem, auth
@@ -41,8 +43,9 @@ from api.settings import Settings
 from api.work import WorkPool
 from geo import crs as geo_crs
 from geo.db import make_engine
-from geo.errors import InputError, TooLargeError
+from geo.errors import InputError, ProfileError, TooLargeError
 from geo.io.parcels import ReadLimits, parse_geojson_bytes, read_parcels
+from geo.vocabulary import check_single_line
 
 EPSG, X0, Y0 = 4548, 464_000.0, 3_918_000.0  # the test blueprint's frame (tests/conftest.py)
 
@@ -108,6 +111,57 @@ def test_status_table_is_resolved_by_class_hierarchy() -> None:
     with TestClient(app) as c:
         assert assert_problem(c.get("/survey"), 422)["message_zh"] == "测绘数据有误"
         assert_problem(c.get("/huge"), 413)
+
+
+def test_an_unknown_profile_is_bad_input_as_any_parameter() -> None:
+    """``POST /reviews?profile=nope`` was 400 where ``?profile=a.b`` (the pattern) was 422."""
+    assert status_for(ProfileError("unknown profile 'nope'")) == 422
+
+
+class Named(BaseModel):
+    name: str
+    opinion: Literal["同意", "不同意"] = "同意"
+    when: date | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        check_single_line(value, "name", "名称")
+        return value
+
+
+def test_a_json_body_in_another_type_is_415_and_errors_are_chinese_by_type() -> None:
+    """The handler, on any operation: a JSON body sent as text or a form is 415 (FastAPI passes it on as bytes,
+    "Input should be a valid dictionary"); a form's operation is left to its form; each pydantic error type
+    is said in Chinese, a domain error raised in a validator in its own Chinese words."""
+    app = FastAPI()
+    api_errors.install(app)
+
+    @app.post("/json")
+    def take_json(body: Named) -> str:
+        return body.name
+
+    @app.post("/form")
+    def take_form(name: Annotated[str, Form()]) -> str:
+        return name
+
+    with TestClient(app) as c:
+        for sent in ({"content": b'{"name": "x"}', "headers": {"content-type": "text/plain"}}, {"data": {"n": "x"}}):
+            assert "不支持的内容类型" in assert_problem(c.post("/json", **sent), 415)["message_zh"]  # type: ignore[arg-type]
+        assert c.post("/json", json={"name": "x"}).json() == "x"
+        assert c.post("/form", data={"name": "x"}).json() == "x"
+        assert "缺少该项" in assert_problem(c.post("/form", data={"n": "x"}), 422)["message_zh"]
+        said = {
+            "缺少请求体（JSON）": c.post("/json"),
+            "body.name：名称须为单行文字，不能含有换行符 U+000A": c.post("/json", json={"name": "a\nb"}),
+            "body.opinion：应为 '同意'、'不同意' 之一": c.post("/json", json={"name": "x", "opinion": "也许"}),
+            "body.when：应为日期（YYYY-MM-DD）": c.post("/json", json={"name": "x", "when": "明天"}),
+            "body.name：应为文字": c.post("/json", json={"name": 5}),
+            "body：应为 JSON 对象": c.post("/json", json=[1]),
+        }
+        for needle, response in said.items():
+            zh = assert_problem(response, 422)["message_zh"]
+            assert needle in zh and "Input should" not in zh and " or " not in zh, zh
 
 
 def test_openapi_declares_auth_schemes_and_response_models(client: TestClient) -> None:

@@ -15,7 +15,16 @@ from geo.errors import InputError, ProfileError
 from geo.resources import packaged
 from geo.review.profile import load_profile
 from geo.review.rules import _text
-from geo.vocabulary import VERDICT_STATUS, VERDICT_ZH, VERDICTS, check_project_type, is_blank, project_types
+from geo.vocabulary import (
+    VERDICT_STATUS,
+    VERDICT_ZH,
+    VERDICTS,
+    check_project_type,
+    check_single_line,
+    id_text,
+    is_blank,
+    project_types,
+)
 
 CONTRACT_TYPES = {
     "industrial",
@@ -114,3 +123,49 @@ def test_an_outcome_code_of_a_missing_value_is_none() -> None:
         Piece("heritage", "warn", square, {"zone": " 建设控制地带 "}, 100.0),
     ]
     assert _piece_codes(found, "zone") == [("建设控制地带", "warn")]
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (5, "5"),
+        (5.0, "5"),  # pandas made the column float where another parcel had no id: was "5.0"
+        (np.float64(2026001.0), "2026001"),
+        (np.int64(12345678901234567), "12345678901234567"),  # an integer keeps every digit
+        (float(2**53 - 1), str(2**53 - 1)),
+        (-3.0, "-3"),
+        (2.5, "2.5"),
+        (np.float32(0.1), "0.1"),  # numpy's shortest text, not 0.10000000149011612
+        ("007", "007"),
+    ],
+)
+def test_an_id_is_the_text_written(value: object, text: str) -> None:
+    assert id_text(value) == text
+
+
+@pytest.mark.parametrize("value", [12345678901234567.0, float(2**53), -float(2**60)])
+def test_an_id_a_float_may_have_changed_is_refused(value: float) -> None:
+    """12345678901234567 read as a float is 12345678901234568: refused, saying to write it as text."""
+    with pytest.raises(InputError, match="as text") as refused:
+        id_text(value)
+    assert "文本" in refused.value.message_zh and f"{value:.0f}" in refused.value.message_en
+
+
+@pytest.mark.parametrize(
+    ("char", "zh"),
+    [
+        ("\n", "换行符"),
+        ("\r", "回车符"),
+        ("\t", "制表符"),
+        ("\u2028", "行分隔符"),
+        ("\u2029", "段分隔符"),
+        ("\x85", "控制字符"),
+    ],
+)
+def test_a_name_is_one_printable_line(char: str, zh: str) -> None:
+    with pytest.raises(InputError) as refused:
+        check_single_line(f"物流园{char}审查结论：通过", "project name", "项目名称")
+    assert refused.value.message_zh == f"项目名称须为单行文字，不能含有{zh} U+{ord(char):04X}"
+    assert "project name must be one line" in refused.value.message_en
+    check_single_line("物流园　二期 (A-1)", "project name", "项目名称")  # an ideographic space is text
+    check_single_line(None, "project name", "项目名称")

@@ -12,7 +12,9 @@ from typing import Any
 
 from geo.crs import Area
 from geo.opinion import md as escape_md
+from geo.opinion import synthetic_mark_lines
 from geo.papers import date_zh, time_zh
+from geo.report_model import SYNTHETIC_MARK
 from geo.review.result import ReviewResult
 from geo.vocabulary import VERDICT_LABELS
 
@@ -59,7 +61,9 @@ def consolidated_opinion(
     """The 预审意见 of an agreed round: Markdown text and the same content as JSON.
 
     ``tasks`` are the round's tasks with their current answer (``department``, ``department_zh``,
-    ``findings``, ``status``, ``text``, ``actor``, ``answered``).
+    ``findings``, ``status``, ``text``, ``actor``, ``answered``). A review made on the demo blueprint
+    (``result.synthetic``) puts ``SYNTHETIC_MARK`` on the first line, as on every other paper, and in the
+    JSON's ``mark``.
     """
     conditions = [
         {"department": t["department"], "items": [f["code"] for f in t["findings"]], "text": t["text"]}
@@ -89,6 +93,7 @@ def consolidated_opinion(
         "（《聊城市重点项目推进全周期服务办法（试行）》第十一条、第十二条）。"
     )
     body: dict[str, Any] = {
+        "mark": SYNTHETIC_MARK if result.synthetic else "",  # as the 审查意见's: the demo's papers say what they are
         "doc_number": doc_number,
         "issuer": issuer,
         "issued": issued,
@@ -113,30 +118,41 @@ def consolidated_opinion(
         "procedures": procedures,
         "conclusion": conclusion,
     }
-    e = escape_md  # every text below may hold a planner's or a department's words verbatim
+    return _markdown(body, result, tasks), body
+
+
+def _markdown(body: dict[str, Any], result: ReviewResult, tasks: Sequence[dict[str, Any]]) -> str:
+    """The 预审意见 as Markdown. Every text that may hold a planner's or a department's words verbatim goes
+    through :func:`geo.opinion.md` (a department's answer keeps its lines, none of which can open a block);
+    headings and the project's name one line each."""
+    e = escape_md
+    project = body["project"]
     name = project.get("name") or project["id"]
-    md = [f"# {e(name)} 预审意见", "", f"**{e(doc_number)}**　　{e(issuer)}　　{date_zh(issued)}", ""]
+    md = [*synthetic_mark_lines(body["mark"]), f"# {e(name, inline=True)} 预审意见", ""]
+    md += [f"**{e(body['doc_number'], inline=True)}**　　{e(body['issuer'], inline=True)}　　{date_zh(body['issued'])}"]
     md += [
+        "",
         f"项目编号 {e(project['id'])}；审查记录 {e(result.review_id)}；蓝图 {e(result.blueprint)}；"
-        f"第 {round_number} 轮业务协同。",
+        f"第 {body['round']} 轮业务协同。",
         "",
     ]
     md += ["## 一、用地情况", ""]
     for p in result.parcels:
         county = f"，位于{e(p.county.name)}" if p.county else ""
         verdict = VERDICT_LABELS[p.verdict][0]
-        md.append(f"- 地块 {e(p.id)}{county}，面积 {area_text(p.area_m2)}，审查结论：{verdict}（{p.crs_used}）。")
+        md.append(f"- 地块 {e(p.id)}{county}，面积 {area_text(p.area_m2)}，审查结论：{verdict}（{e(p.crs_used)}）。")
     md += ["", "## 二、审查事项与部门意见", ""]
     for t in tasks:
         answer = t["status"] + (f"：{e(t['text'])}" if t["text"] else "")
         when = time_zh(t["answered"])
-        md += [f"### {e(t['department_zh'])}", "", f"意见：{answer}", "", f"反馈：{e(t['actor'])}，{when}", ""]
+        md += [f"### {e(t['department_zh'], inline=True)}", "", f"意见：{answer}", ""]
+        md += [f"反馈：{e(t['actor'])}，{when}", ""]
         md += [f"{n}. {e(finding_paragraph(f))}" for n, f in enumerate(t["findings"], start=1)]
         md.append("")
-    if conditions or procedures:
+    if body["conditions"] or body["procedures"]:
         md += ["## 三、条件与所需手续", ""]
-        md += [f"- {e(c['department'])}：{e(c['text'])}" for c in conditions]
-        md += [f"- {e(p)}" for p in procedures]
+        md += [f"- {e(c['department'])}：{e(c['text'])}" for c in body["conditions"]]
+        md += [f"- {e(p)}" for p in body["procedures"]]
         md.append("")
-    md += ["## 结论", "", conclusion, ""]
-    return "\n".join(md), body
+    md += ["## 结论", "", body["conclusion"], ""]
+    return "\n".join(md)

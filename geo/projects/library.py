@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 
 from geo.errors import InputError, NotFoundError, ProjectError
 from geo.projects.tables import project_reviews, project_stages, projects
-from geo.vocabulary import check_printable, check_project_type, project_types
+from geo.vocabulary import check_printable, check_project_type, check_single_line, project_types
 
 LEVELS: Final = ("国家重大", "省重点", "市重点", "县重点", "一般")
 KEY_LEVELS: Final = frozenset({"国家重大", "省重点", "市重点"})  # 重点项目: may draw on the city pool
@@ -121,7 +121,7 @@ def check_stage(stage: str) -> str:
 
 def check_project_id(project_id: str) -> str:
     """A 项目编号 that every route and command can name again: no ``/`` (a URL path's separator), not ``.``
-    or ``..``, no control characters."""
+    or ``..``, no control characters, one line."""
     text = project_id.strip()
     if not text or len(text) > ID_LENGTH:
         raise InputError(f"project id must have 1 to {ID_LENGTH} characters", f"项目编号应为 1 到 {ID_LENGTH} 个字符")
@@ -130,6 +130,7 @@ def check_project_id(project_id: str) -> str:
             f"project id {text!r} holds {bad[0]!r} ('/' or a control character)",
             f"项目编号 {text!r} 含有 {bad[0]!r}（“/”或控制字符）",
         )
+    check_single_line(text, "project id", "项目编号")  # U+2028 and U+2029 break a line and are no category C
     if text in (".", ".."):  # a URL path's dot segments: clients and proxies resolve them away before any route
         raise InputError(
             f"project id {text!r} cannot be named in a URL ('.' and '..' are path steps)",
@@ -312,7 +313,7 @@ class ProjectLibrary:
         project_id = check_project_id(project_id)
         if not name.strip() or len(name) > 200:
             raise InputError("project name must have 1 to 200 characters", "项目名称应为 1 到 200 个字符")
-        check_printable(name, "project name", "项目名称")
+        check_single_line(name, "project name", "项目名称")  # a heading of the 预审意见, a cell of every table
         check_printable(reason, "reason", "事由")
         if start_by is not None:  # within the plan years: 0001-01-01 is a typo, and would make it overdue forever
             movement_date(start_by, ("planned start date", "计划开工日期"))

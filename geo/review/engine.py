@@ -46,7 +46,7 @@ from geo.review.result import (
 )
 from geo.review.rules import ParcelContext, Piece, ProjectTotal, run_check
 from geo.threads import CORES, gc_paused, short_switches
-from geo.vocabulary import CONTROL_CHARACTERS, check_project_type, first_few, is_blank, verdict_of, worst
+from geo.vocabulary import check_project_type, first_few, id_text, is_blank, line_fault, verdict_of, worst
 
 log = logging.getLogger(__name__)
 
@@ -58,33 +58,44 @@ PIPELINE_TAIL_MIN = 16  # the batch's last chunk is halved down to this: its gra
 
 
 def parcel_ids(frame: gpd.GeoDataFrame) -> list[str]:
-    """A parcel's ``id`` property (地块编号), else its 1-based position; ids must be unique."""
-    if "id" in frame.columns:
-        given = frame["id"].tolist()
-        odd = [v for v in given if isinstance(v, dict | list | bool) or (isinstance(v, float) and math.isinf(v))]
-        if odd:  # {"a": 1} became the id "{'a': 1}", 1e309 the id "inf"
+    """A parcel's ``id`` property (地块编号) as written (``id_text``: 5 stays "5" in a column pandas made float),
+    else its 1-based position; ids must be unique, single-line and short: they link the review to the ledger
+    and the 地块编号 records, and head the parcel's paragraph in every paper."""
+    given = frame["id"].tolist() if "id" in frame.columns else [None] * len(frame)
+    odd = [v for v in given if isinstance(v, dict | list | bool) or (isinstance(v, float) and math.isinf(v))]
+    if odd:  # {"a": 1} became the id "{'a': 1}", 1e309 the id "inf"
+        raise InputError(
+            f"parcel ids must be text or numbers, not {str(odd[0])[:40]!r}",
+            f"地块编号须为文本或数字，不能是 {str(odd[0])[:40]!r}",
+        )
+
+    def one(value: Any, position: int) -> str:  # a number that may have lost digits is refused, naming the parcel
+        if is_blank(value):
+            return str(position)
+        try:
+            return id_text(value)
+        except InputError as exc:
             raise InputError(
-                f"parcel ids must be text or numbers, not {str(odd[0])[:40]!r}",
-                f"地块编号须为文本或数字，不能是 {str(odd[0])[:40]!r}",
-            )
-        ids = [str(v) if v is not None and v == v and str(v) != "" else str(i + 1) for i, v in enumerate(given)]
-    else:
-        ids = [str(i + 1) for i in range(len(frame))]
+                f"parcel {position}'s id: {exc.message_en}", f"第 {position} 个地块的编号：{exc.message_zh}"
+            ) from exc
+
+    ids = [one(v, n) for n, v in enumerate(given, start=1)]
     too_long = [i for i in ids if len(i) > MAX_ID_CHARS]
     if too_long:
         raise InputError(
             f"parcel ids of more than {MAX_ID_CHARS} characters: {[i[:40] + '…' for i in too_long[:3]]!r}",
             f"地块编号超过 {MAX_ID_CHARS} 个字符：{[i[:40] + '…' for i in too_long[:3]]!r}",
         )
-    unprintable = [i for i in ids if CONTROL_CHARACTERS.search(i)]
+    unprintable = [(i, fault) for i in ids if (fault := line_fault(i)) is not None]
     if unprintable:
+        shown, (en, zh) = [i for i, _ in unprintable[:5]], unprintable[0][1]
         raise InputError(
-            f"parcel ids with control characters: {unprintable[:5]!r}", f"地块编号含有控制字符：{unprintable[:5]!r}"
+            f"parcel ids must be one line of printable text: {shown!r} ({en})",
+            f"地块编号须为单行可打印文字：{shown!r}（含有{zh}）",
         )
     dupes = sorted(i for i, n in Counter(ids).items() if n > 1)
     if dupes:
-        given = frame["id"].tolist() if "id" in frame.columns else [None] * len(ids)
-        unnamed = [pid for pid, v in zip(ids, given, strict=True) if pid in dupes and str(v) != pid]
+        unnamed = [pid for pid, v in zip(ids, given, strict=True) if pid in dupes and is_blank(v)]
         why_en = f" (parcel(s) {unnamed} have no id and were numbered by position)" if unnamed else ""
         why_zh = f"（地块 {unnamed} 未填编号，按序号编号）" if unnamed else ""
         raise InputError(f"duplicate parcel ids: {dupes}{why_en}", f"地块编号重复：{dupes}{why_zh}")
@@ -456,6 +467,7 @@ def reviewing(
         profile=prof.name,
         blueprint=blueprint.name,
         blueprint_version=blueprint.version,
+        synthetic=blueprint.synthetic,
         created=datetime.now(UTC).isoformat(timespec="seconds"),
         area_crs=f"EPSG:{blueprint.gk_zone_epsg}" if blueprint.gk_zone_epsg else "centroid_zone",
         tolerance=ToleranceRule(min_m2=prof.tolerance.min_m2, ratio=prof.tolerance.ratio, strict=_strict_rule(prof)),

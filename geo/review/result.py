@@ -5,9 +5,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator, model_validator
 
-from geo.vocabulary import CONTROL_CHARACTERS, Status, Verdict
+from geo.errors import InputError
+from geo.vocabulary import Status, Verdict, id_text, is_blank, line_fault
 
 AttributeValue = str | int | float | bool | None
 
@@ -70,18 +72,29 @@ class ProjectAttributes(BaseModel):
 
     @field_validator("name", "project_id")
     @classmethod
-    def _printable(cls, value: str | None) -> str | None:
-        if value is not None and CONTROL_CHARACTERS.search(value):  # they end up in Word and Excel files
-            raise ValueError("control characters are not allowed")
+    def _single_line(cls, value: str | None) -> str | None:
+        """One printable line: a name heads the parcel's paragraph and fills a table's cell in Word, Excel and
+        Markdown, where a line break would write a line of its own (审查结论：通过 under a rejected parcel)."""
+        fault = line_fault(value) if value is not None else None
+        if fault is not None:
+            en, zh = fault
+            raise ValueError(f"must be one line of printable text; it holds {en} (须为单行文字，不能含有{zh})")
         return value
 
     @field_validator("name", "project_id", "project_type", mode="before")
     @classmethod
     def _blank_is_none(cls, value: Any) -> Any:
-        if isinstance(value, float) and value != value:  # NaN from a missing column
+        """No value for NaN (a missing cell); a number as its digits (项目编号 stored as a number, or made float
+        by pandas where another parcel has none: 2026001.0 is "2026001")."""
+        if is_blank(value):
             return None
-        if isinstance(value, int) and not isinstance(value, bool):  # 项目编号 stored as a number
-            return str(value)
+        if isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_):
+            return id_text(value)
+        if isinstance(value, float | np.floating) and float(value).is_integer():
+            try:
+                return id_text(value)
+            except InputError as exc:  # beyond 2**53: it may not be the number written
+                raise ValueError(f"{exc.message_en} ({exc.message_zh})") from exc
         return value or None
 
 
@@ -290,6 +303,11 @@ class ReviewResult(BaseModel):
     blueprint: str
     blueprint_version: str | None = Field(
         default=None, description="the blueprint's version (build date + content hash); null in results from before"
+    )
+    synthetic: bool = Field(
+        default=False,
+        description="reviewed against a generated demo blueprint (示例，合成数据): every paper of it says so, the "
+        "consultation's 预审意见 too, which has no blueprint at hand; false in results from before",
     )
     created: str
     area_crs: str = Field(
