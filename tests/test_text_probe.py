@@ -118,6 +118,8 @@ def test_the_probes_name_is_refused_by_the_api(client: TestClient, keys: dict[st
     body = _features({"id": "D03", "name": FORGED, "project_type": "logistics"})
     problem = assert_problem(client.post("/api/v1/reviews", json=body, headers=auth(keys)), 422)
     assert "U+000A" in problem["message_zh"] and "单行" in problem["message_zh"]
+    assert "must be" not in problem["message_zh"] and "Value error" not in problem["message_zh"]  # Chinese alone
+    assert "must be one line of printable text" in problem["message_en"] and "单行" not in problem["message_en"]
 
 
 @pytest.mark.parametrize("field", ["id", "name"])

@@ -120,8 +120,16 @@ def project_of(given: dict[str, Any]) -> ProjectAttributes:
     try:
         return ProjectAttributes.model_validate(merged)
     except ValidationError as exc:
-        said = "; ".join(f"{'.'.join(map(str, e['loc']))}={e.get('input')!r}: {e['msg']}" for e in exc.errors())
-        raise InputError(f"bad project attributes: {said}", f"项目属性不合法：{said}") from exc
+        en, zh = [], []
+        for e in exc.errors():
+            where, cause = f"{'.'.join(map(str, e['loc']))}={e.get('input')!r}", (e.get("ctx") or {}).get("error")
+            if isinstance(cause, InputError):  # a validator's own words, in both languages
+                en.append(f"{where}: {cause.message_en}")
+                zh.append(f"{where}：{cause.message_zh}")
+            else:
+                en.append(f"{where}: {e['msg']}")
+                zh.append(f"{where}：{e['msg']}")
+        raise InputError(f"bad project attributes: {'; '.join(en)}", f"项目属性不合法：{'；'.join(zh)}") from exc
 
 
 def project_totals(ids: list[str], attrs: list[ProjectAttributes], areas: np.ndarray) -> dict[str, ProjectTotal]:

@@ -76,9 +76,9 @@ class ProjectAttributes(BaseModel):
         """One printable line: a name heads the parcel's paragraph and fills a table's cell in Word, Excel and
         Markdown, where a line break would write a line of its own (审查结论：通过 under a rejected parcel)."""
         fault = line_fault(value) if value is not None else None
-        if fault is not None:
+        if fault is not None:  # an InputError: its Chinese reaches the message as it is (``project_of``)
             en, zh = fault
-            raise ValueError(f"must be one line of printable text; it holds {en} (须为单行文字，不能含有{zh})")
+            raise InputError(f"must be one line of printable text; it holds {en}", f"须为单行文字，不能含有{zh}")
         return value
 
     @field_validator("name", "project_id", "project_type", mode="before")
@@ -91,10 +91,7 @@ class ProjectAttributes(BaseModel):
         if isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_):
             return id_text(value)
         if isinstance(value, float | np.floating) and float(value).is_integer():
-            try:
-                return id_text(value)
-            except InputError as exc:  # beyond 2**53: it may not be the number written
-                raise ValueError(f"{exc.message_en} ({exc.message_zh})") from exc
+            return id_text(value)  # beyond 2**53 an InputError: it may not be the number written
         return value or None
 
 
