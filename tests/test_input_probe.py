@@ -258,3 +258,20 @@ def test_which_attributes_a_target_keeps() -> None:
     assert kept_columns("x.DXF") == ("id",) and kept_columns("x.gpkg") is None
     assert unkept_columns(frame, "x.dxf") == ["name", "project_type"]  # no value, or the file's own: not lost
     assert unkept_columns(frame, "x.txt") == ["project_type"] and unkept_columns(frame, "x.zip") == []
+
+
+@pytest.mark.parametrize("suffix", [".dxf", ".txt"])
+def test_a_drawing_or_a_coordinate_text_writes_ids_as_a_review_reads_them(tmp_path: Path, suffix: str) -> None:
+    """A numeric id beside a parcel of none (pandas makes the column float) was written "5.0", and the missing one
+    "nan" in a drawing: read back, the parcels were 5.0 and nan. Written 5 and 2, as a review numbers them."""
+    source = tmp_path / "two.geojson"
+    frame = parcel_frame(rect(1.2, 1.2, 1.4, 1.4), rect(1.6, 1.2, 1.8, 1.4))
+    frame["id"] = [5, None]
+    frame.to_crs(4490).to_file(source)
+    assert read_parcels(source)["id"].tolist()[0] == 5.0  # as pandas reads it
+    target = tmp_path / f"two{suffix}"
+    done = runner.invoke(app, ["convert", str(source), str(target)])
+    assert done.exit_code == 0, done.output
+    crs = ["--crs", f"EPSG:{EPSG}"] if suffix == ".dxf" else []
+    back = read_parcels(target, crs=crs[1] if crs else None)
+    assert sorted(map(str, back["id"])) == ["2", "5"]

@@ -34,7 +34,7 @@ from geo.io.coordtxt import parse_coordinate_text, rewritten_texts, write_coordi
 from geo.io.dbf import Dbf
 from geo.io.encoding import decoded, undeclared_codec
 from geo.io.files import input_file
-from geo.vocabulary import CONTROL_CHARACTERS, first_few
+from geo.vocabulary import CONTROL_CHARACTERS, first_few, id_text, is_blank
 
 log = logging.getLogger(__name__)
 SUPPORTED_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".shp", ".kml", ".kmz", ".txt", ".dxf")
@@ -928,6 +928,8 @@ def write_parcels(
             f"cannot write {path.name!r}; use one of {', '.join(WRITABLE_SUFFIXES)}",
             f"无法写出 {path.name!r}；支持：{'、'.join(WRITABLE_SUFFIXES)}",
         )
+    if suffix in TEXT_ID_SUFFIXES and "id" in frame.columns:
+        frame = frame.assign(id=_ids_as_text(frame["id"].tolist()))
     columns = [c for c in frame.columns if c != frame.geometry.name]
     plain = frame[[*columns, frame.geometry.name]].copy()
     for column in columns:  # lists and dicts from GeoJSON properties do not fit every format
@@ -1020,6 +1022,16 @@ def _write_dxf(frame: gpd.GeoDataFrame, path: Path) -> None:
     with warnings.catch_warnings():  # a DXF has no CRS: it is written as text instead
         warnings.filterwarnings("ignore", "'crs' was not provided")
         drawing.to_file(path, driver="DXF", engine="pyogrio")
+
+
+TEXT_ID_SUFFIXES = (".dxf", ".txt")  # formats that write a parcel's id as text (a drawing's label, a record's field)
+
+
+def _ids_as_text(ids: list[object]) -> list[str]:
+    """The ids a drawing or a coordinate text writes, as a review reads them back: a number as written
+    (``id_text``: 5, not the "5.0" of a column pandas made float), a missing one its 1-based position, not
+    "nan" (a review numbers it so)."""
+    return [str(n) if is_blank(v) else id_text(v) for n, v in enumerate(ids, start=1)]
 
 
 def _dxf_text(value: object) -> str:
