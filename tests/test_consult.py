@@ -647,6 +647,7 @@ def test_a_repeated_start_returns_the_open_round(library: ProjectLibrary, herita
     again = consult.start("XM-1", heritage_flood, due_days=3, actor="y", today=DAY + timedelta(days=1))
     assert again == first  # the same tasks, the first due date standing
     assert [r["state"] for r in consult.status("XM-1")["rounds"]] == ["open"]
+    assert consult.review_parcels("XM-1") == len(heritage_flood.parcels) == 1  # counted in the round's copy
     assert _events(library.engine, "task.created") == 3
     # an answered task stays answered
     consult.answer(first[0]["id"], "同意", actor="自然资源和规划局", today=DAY)

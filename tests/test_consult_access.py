@@ -11,6 +11,11 @@ from support import assert_problem, auth
 from test_api_consult import HERITAGE_FLOOD, _start
 from test_api_consult import client as client  # the fixture: department keys beside one key per role
 
+from api.settings import Settings
+from geo.consult import Consultations
+from geo.db import make_engine
+from geo.review.result import ReviewResult
+
 API = "/api/v1/consult"
 
 
@@ -57,3 +62,21 @@ def test_a_planner_reads_the_consultation_on_its_own_review(client: TestClient, 
     assert client.get(f"{API}/projects/XM-P/page", headers=auth(keys)).status_code == 200
     assert len(client.get(f"{API}/tasks?department=水利", headers=auth(keys)).json()) == 1
     assert_problem(client.get(f"{API}/projects/XM-NONE", headers=auth(keys)), 404)  # none is 404, not 403
+
+
+def test_a_round_started_from_a_review_file_has_its_page(
+    client: TestClient, keys: dict[str, str], settings: Settings
+) -> None:
+    """`lantu consult start XM REVIEW.json` keeps the review in the round, not in the review store: its page was
+    a 404 (the paper's size was counted in the store) and a planner's read a 404 too. The page counts the round's
+    own copy; the review has no owner, so only the roles that read every review read it (403 for a planner)."""
+    project = {"id": "XM-F", "name": "文件送审项目", "project_type": "infrastructure", "level": "市重点"}
+    made = client.post("/api/v1/projects", json=project | {"county": "370812"}, headers=auth(keys, "admin"))
+    assert made.status_code == 201, made.text
+    posted = client.post("/api/v1/reviews", json=HERITAGE_FLOOD, headers=auth(keys, "admin")).json()
+    from_file = ReviewResult.model_validate(posted | {"review_id": "from-a-file"})  # in no store
+    Consultations(make_engine(settings.database_url)).start("XM-F", from_file, actor="命令行")
+    page = client.get(f"{API}/projects/XM-F/page", headers=auth(keys, "admin"))
+    assert page.status_code == 200 and "lantu-consult" in page.text
+    problem = assert_problem(client.get(f"{API}/projects/XM-F", headers=auth(keys)), 403)
+    assert "from-a-file" in problem["message_en"] and "无权查看" in problem["message_zh"]

@@ -23,7 +23,7 @@ from api.access import SEE_ALL_ROLES, check_can_read
 from api.deps import BlueprintDep, EngineDep, PoolDep, RenderCacheDep, SettingsDep, StoreDep, require
 from api.errors import ForbiddenError
 from api.keys import Principal, key_department
-from api.routes.reviews import PaperReview, paper, review_parcels
+from api.routes.reviews import PaperReview, counted, paper
 from api.settings import Settings
 from geo.consult import Consultations, Routing, Webhook, load_routing
 from geo.consult.page import consult_page
@@ -88,9 +88,18 @@ class Readable:
         self._seen: dict[str, bool] = {}
 
     def check(self, project_id: str) -> None:
-        """Raise 403 where the caller may not read the project's consultation (404: there is none)."""
-        if not self.everything:
-            check_can_read(self.engine, self.consult.review_id(project_id), self.who)
+        """Raise 403 where the caller may not read the project's consultation (404: there is none). A round
+        started from a review file has a review of no owner, which only the see-all roles read: 403 too."""
+        if self.everything:
+            return
+        review_id = self.consult.review_id(project_id)
+        try:
+            check_can_read(self.engine, review_id, self.who)
+        except NotFoundError as exc:
+            raise ForbiddenError(
+                f"the consultation of project {project_id} is on review {review_id}, which this key did not make",
+                f"项目 {project_id} 的会商所依审查 {review_id} 不是本密钥所建，无权查看",
+            ) from exc
 
     def may(self, project_id: str) -> bool:
         if project_id not in self._seen:
@@ -335,7 +344,6 @@ def opinion(
 def consulted_review(
     project_id: ProjectId,
     consult: ConsultDep,
-    store: StoreDep,
     cache: RenderCacheDep,
     who: Reader,
     readable: ReadableDep,
@@ -345,7 +353,7 @@ def consulted_review(
     (``check_page_size``)."""
     readable.check(project_id)
     review_id = consult.review_id(project_id)
-    return PaperReview(review_id, review_parcels(cache, store, review_id), who)
+    return PaperReview(review_id, counted(cache, review_id, lambda: consult.review_parcels(project_id)), who)
 
 
 def check_page_size(project_id: str, review: PaperReview, settings: Settings) -> None:

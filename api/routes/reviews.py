@@ -332,15 +332,15 @@ class PaperReview:
     who: Principal
 
 
-def review_parcels(cache: RenderCache, store: ReviewStore, review_id: str) -> int:
-    """The parcels of a stored review, counted once and kept in the render cache (a review never changes)."""
+def counted(cache: RenderCache, review_id: str, count: Callable[[], int]) -> int:
+    """The parcels of a review, ``count``-ed once and kept in the render cache (a review never changes)."""
     key = f"parcels|{review_id}"
     hit = cache.get(key)
     if hit is not None:
         return int(hit)
-    count = store.parcel_count(review_id)
-    cache.put(key, str(count).encode())
-    return count
+    found = count()
+    cache.put(key, str(found).encode())
+    return found
 
 
 def paper_review(
@@ -350,7 +350,7 @@ def paper_review(
     who: Annotated[Principal, Depends(require("review:read"))],
 ) -> PaperReview:
     """The review whose paper is asked for, counted on a request thread (a plain ``def``), outside the pool."""
-    return PaperReview(review_id, review_parcels(cache, store, review_id), who)
+    return PaperReview(review_id, counted(cache, review_id, lambda: store.parcel_count(review_id)), who)
 
 
 PaperReviewDep = Annotated[PaperReview, Depends(paper_review)]

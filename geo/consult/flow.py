@@ -50,6 +50,7 @@ from geo.projects import Project, link_review_in, require_project, set_stage_in
 from geo.projects.tables import projects
 from geo.quota.posting import writing
 from geo.review.result import ReviewResult
+from geo.store import parcels_in
 from geo.vocabulary import check_printable
 
 log = logging.getLogger(__name__)
@@ -390,6 +391,13 @@ class Consultations:
         return webhooks.deliver_pending(self.engine, self.webhook)
 
     # -- reading -------------------------------------------------------------------------------------------
+
+    def review_parcels(self, project_id: str) -> int:
+        """The parcels of the review the project's latest round consults on, counted by the database in the
+        round's copy of it (a round started from a file has no stored review to count)."""
+        with self.engine.connect() as conn:
+            column = parcels_in(consult_rounds.c.review_json, conn.dialect.name)
+            return int(self._latest_round(conn, project_id, column.label("parcels")).parcels)
 
     def review_id(self, project_id: str) -> str:
         """The id of the review the project's latest round consults on, without reading the review."""
