@@ -5,6 +5,7 @@ is created and upgraded by Alembic migrations (``geo/migrations``)."""
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -87,3 +88,11 @@ def id_is(column: ColumnElement[Any], row_id: int) -> ColumnElement[bool]:
 def by_id(table: Table, row_id: int) -> Select[Any]:
     """The row of ``table`` with id ``row_id`` (:func:`id_is`)."""
     return select(table).where(id_is(table.c.id, row_id))
+
+
+def utc_text(moment: datetime, timespec: str = "auto") -> str:
+    """A moment read back from the database as ISO text in UTC, its offset written: SQLite hands back naive
+    datetimes (stored as UTC), PostgreSQL aware ones in the session's time zone; a reader of the JSON (and the
+    CLI's tables, which show Beijing time) must not have to guess."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).isoformat(timespec=timespec)

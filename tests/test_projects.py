@@ -51,6 +51,8 @@ def test_add_get_list(library: ProjectLibrary) -> None:
         date(2026, 6, 30),
     )
     assert p.is_key and p.row()["type_zh"] == "工业" and p.row()["start_by"] == "2026-06-30"
+    # a stored moment says it is UTC, on SQLite (which hands back naive times) as on PostgreSQL
+    assert p.row()["created"].endswith("+00:00") and library.history("XM-1")[0].row()["at"].endswith("+00:00")
     assert [x.id for x in library.projects()] == ["XM-1", "XM-2"]
     assert [x.id for x in library.projects(county="370812")] == ["XM-2"]
     assert [x.id for x in library.projects(stage="储备")] == ["XM-2"]

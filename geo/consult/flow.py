@@ -41,7 +41,7 @@ from geo.consult.tables import (
     consult_rounds,
     consult_tasks,
 )
-from geo.db import id_is
+from geo.db import id_is, utc_text
 from geo.errors import ConsultError, InputError, LantuError, NotFoundError
 from geo.opinion import Finding as DraftedFinding
 from geo.opinion import opinion
@@ -91,7 +91,7 @@ def _finding_record(f: Finding, drafted: dict[tuple[str, str], DraftedFinding]) 
 def _text(value: Any) -> str | None:
     """Times as ISO text in UTC to the second; dates as ISO dates."""
     if isinstance(value, datetime):
-        return _aware(value).astimezone(UTC).isoformat(timespec="seconds")
+        return utc_text(value, timespec="seconds")
     return value.isoformat() if isinstance(value, date) else value
 
 

@@ -26,6 +26,7 @@ from typing import Any, Final
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from geo.db import utc_text
 from geo.errors import InputError, NotFoundError, ProjectError
 from geo.projects.tables import project_reviews, project_stages, projects
 from geo.vocabulary import check_printable, check_project_type, check_single_line, project_types
@@ -67,7 +68,7 @@ class Project:
         out = asdict(self)
         out["type_zh"] = project_types()[self.project_type].name_zh
         out["start_by"] = self.start_by.isoformat() if self.start_by else None
-        out["created"] = self.created.isoformat()
+        out["created"] = utc_text(self.created)
         return out
 
 
@@ -83,7 +84,7 @@ class StageChange:
     reason: str
 
     def row(self) -> dict[str, Any]:
-        return {**asdict(self), "at": self.at.isoformat()}
+        return {**asdict(self), "at": utc_text(self.at)}
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,7 @@ class ReviewLink:
     actor: str
 
     def row(self) -> dict[str, Any]:
-        return {**asdict(self), "linked": self.linked.isoformat()}
+        return {**asdict(self), "linked": utc_text(self.linked)}
 
 
 def _choice(value: str, allowed: tuple[str, ...], what_en: str, what_zh: str) -> str:

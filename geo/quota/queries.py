@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from geo.db import utc_text
 from geo.quota.accounts import EXTERNAL_PREFIX, FACTORS, PROJECT_PREFIX, holder_kind
 from geo.quota.holders import county_names
 from geo.quota.report import IN_THE_CELL, TextTable, in_mu_ha
@@ -153,7 +154,7 @@ class Queries:
             {
                 "transaction": r.id,
                 "kind": r.kind,
-                "created": r.created.isoformat(),
+                "created": utc_text(r.created),
                 "actor": r.actor,
                 "reason": r.reason,
                 "review_id": r.review_id,
