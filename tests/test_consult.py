@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 from support import parcel_frame, rect
+from test_quota_cli import run as run  # the fixture: `lantu …` on a fresh SQLite ledger
 
 from geo.blueprint import Blueprint
 from geo.consult import Consultations, Webhook, load_routing, route_review, verify
@@ -417,21 +418,7 @@ def test_webhook_bodies_are_signed_and_retried(
 # -- the command line ---------------------------------------------------------------------------------------
 
 
-def test_cli_walk_through_from_planning_to_reserve(
-    tmp_path: Path, blueprint_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from typer.testing import CliRunner
-
-    from api.cli import app
-
-    monkeypatch.setenv("LANTU_DATABASE_URL", f"sqlite:///{tmp_path / 'lantu.db'}")
-    runner = CliRunner()
-
-    def run(*args: object, code: int = 0) -> Any:
-        result = runner.invoke(app, [str(a) for a in args])
-        assert result.exit_code == code, result.output
-        return result
-
+def test_cli_walk_through_from_planning_to_reserve(run: Any, tmp_path: Path, blueprint_dir: Path) -> None:
     parcels = tmp_path / "site.geojson"
     parcel_frame(rect(*HERITAGE_FLOOD), id="P1", project_type="infrastructure").to_crs(4490).to_file(parcels)
     run("quota", "init", "--blueprint", blueprint_dir)
@@ -609,21 +596,7 @@ def test_a_rejected_review_is_not_consulted_on(
     assert [r["state"] for r in consult.status("XM-1")["rounds"]] == ["open"]
 
 
-def test_a_rejected_review_is_refused_from_the_command_line(
-    tmp_path: Path, blueprint_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from typer.testing import CliRunner
-
-    from api.cli import app
-
-    monkeypatch.setenv("LANTU_DATABASE_URL", f"sqlite:///{tmp_path / 'lantu.db'}")
-    runner = CliRunner()
-
-    def run(*args: object, code: int = 0) -> Any:
-        result = runner.invoke(app, [str(a) for a in args])
-        assert result.exit_code == code, result.output
-        return result
-
+def test_a_rejected_review_is_refused_from_the_command_line(run: Any, tmp_path: Path, blueprint_dir: Path) -> None:
     parcels = tmp_path / "core.geojson"
     parcel_frame(rect(*HERITAGE_CORE), id="P1", project_type="infrastructure").to_crs(4490).to_file(parcels)
     run("quota", "init", "--blueprint", blueprint_dir)
