@@ -123,3 +123,11 @@ def test_cli_summary(tmp_path: Path, blueprint_dir: Path) -> None:
     assert openpyxl.load_workbook(out)["地块清单"].max_row == 3
     bad = runner.invoke(app, ["review", str(parcels), "-b", str(blueprint_dir), "--summary", str(tmp_path / "s.txt")])
     assert bad.exit_code == 2 and not (tmp_path / "s.txt").exists()
+
+
+def test_a_summary_of_a_review_on_the_demo_blueprint_says_so_first(result: ReviewResult, tmp_path: Path) -> None:
+    """Its control layers are synthetic: the workbook opens on a sheet that says so (a review records it)."""
+    path = write_summary(result.model_copy(update={"synthetic": True}), tmp_path / "demo.xlsx")
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames[:2] == ["示例说明", "地块清单"] and book.active is not None
+    assert book.active.title == "示例说明" and book["示例说明"]["A1"].value == "示例（合成数据，仅供演示）"

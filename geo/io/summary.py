@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from geo.crs import Area
 from geo.errors import FormatError
 from geo.io.tables import csv_cell
+from geo.report_model import SYNTHETIC_MARK
 from geo.review.result import ParcelResult, ReviewResult
 from geo.vocabulary import STATUS_ZH, VERDICT_ZH, project_types
 
@@ -193,6 +194,14 @@ def summary_xlsx(result: ReviewResult) -> bytes:
         + [("total", "合计", "0")],
         counts,
     )
+    if result.synthetic:  # reviewed against the demo blueprint: said on a sheet of its own, opened first
+        note = book.create_sheet("示例说明", 0)
+        append_row(note, [SYNTHETIC_MARK])
+        append_row(note, ["本汇总的审查所依蓝图为示例蓝图，其管控图层为程序生成的合成数据，结论不得作为审批依据。"])
+        append_row(note, ["Reviewed against the demo blueprint: its control layers are synthetic."])
+        note["A1"].font = bold
+        note.column_dimensions["A"].width = 100
+        book.active = 0
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
