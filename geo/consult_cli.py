@@ -140,6 +140,8 @@ def tasks(
     kind = attempt(lambda: table_format(fmt))
     consult = _consultations(ctx)
     rows = attempt(lambda: consult.tasks(project_id, department=department))
+    if kind != "json":  # people read the items by name (耕地, not cultivated_land); JSON keeps the codes
+        rows = [r | {"items": list(dict.fromkeys(f["name_zh"] for f in r["findings"]))} for r in rows]
     title = f"{project_id} 业务协同"
     show_table(labelled(rows, TASK_LABELS, kind), kind, sys.stdout, layout=layout, title=title)
 

@@ -443,8 +443,9 @@ def test_cli_walk_through_from_planning_to_reserve(run: Any, tmp_path: Path, blu
     # read by people: Chinese headers, 是/否 not Python's True, a row a block where asked
     listed = run("consult", "problems", "--layout", "records").stdout
     assert "提请联席会议" in listed and "是" in listed and "True" not in listed and "水利：占用河道管理范围" in listed
-    header = run("consult", "tasks", "XM-1", "--format", "csv").stdout.splitlines()[0]
+    header, *lines = run("consult", "tasks", "XM-1", "--format", "csv").stdout.splitlines()
     assert header == "任务号,部门,涉及审查项,反馈意见,反馈期限,意见内容,反馈人,反馈时间"
+    assert any("河湖" in line or "防洪" in line for line in lines) and "flood_control" not in "".join(lines)
     assert "逾期天数" in run("consult", "overdue", "--as-of", "2099-01-01", "--layout", "records").stdout
     overdue = json.loads(run("consult", "overdue", "--as-of", "2099-01-01", "--format", "json").stdout)
     assert [(g["department"], g["overdue"]) for g in overdue] == [("自然资源和规划", 1), ("文物主管部门", 1)]
