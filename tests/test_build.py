@@ -391,6 +391,14 @@ def _bad_sources(tmp: Path) -> dict[str, tuple[Path, list[str]]]:
         for part in mixed.iterdir():
             zf.write(part, f"环保局/{part.name}")
     out["dbf_case_zipped"] = (mixed_zip, ["大小写.zip", "环保局/SYSBHQ.Dbf", "rename it"])
+    # a File Geodatabase whose DLTB table is cut short: GDAL read the 图斑 before the cut and said nothing
+    base = _dltb_rows()[0][1]
+    many = [(rect(i % 20 * 0.1, i // 20 * 0.1, i % 20 * 0.1 + 0.09, i // 20 * 0.1 + 0.09), base) for i in range(400)]
+    cut_gdb = write_sandiao_gdb(tmp / "cut.gdb", dltb=many)  # DLTB the largest table
+    table = max(cut_gdb.glob("*.gdbtable"), key=lambda f: f.stat().st_size)
+    with table.open("r+b") as f:
+        f.truncate(table.stat().st_size // 2)
+    out["gdb_cut"] = (cut_gdb, ["cut.gdb", "features the layer declares could be read", "damaged"])
     unknown = tmp / "unknown.shp"
     _frame([(rect(0, 0, 1, 1), {"A": "x"})], EPSG).to_file(unknown)
     out["unrecognised"] = (unknown, ["unknown.shp", "'unknown'"])
@@ -401,7 +409,7 @@ def _bad_sources(tmp: Path) -> dict[str, tuple[Path, list[str]]]:
     "case",
     [
         "no_crs", "undefined_crs", "encoding", "field", "empty", "not_fitting", "value", "unrecognised",
-        "dbf_cut", "dbf_cut_zipped", "dbf_header", "dbf_case", "dbf_case_zipped",
+        "dbf_cut", "dbf_cut_zipped", "dbf_header", "dbf_case", "dbf_case_zipped", "gdb_cut",
     ],
 )  # fmt: skip
 def test_bad_input_exits_2_naming_file_layer_and_field(case: str, tmp_path: Path) -> None:

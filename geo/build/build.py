@@ -219,6 +219,13 @@ def _read(sl: SourceLayer, match: Match, declared: CRS | None, hashes: dict[Path
         raise InputError(f"{where}: cannot be read: {exc}", f"{where} 无法读取") from exc
     if len(frame) == 0:
         raise InputError(f"{where}: the layer is empty", f"{where}：图层为空（没有要素）")
+    declared_features = int(info.get("features") or -1)
+    if len(frame) < declared_features:  # a damaged table GDAL read in part, without a word (a .gdb cut short)
+        raise InputError(
+            f"{where}: {len(frame):,} of the {declared_features:,} features the layer declares could be read; "
+            "the source is damaged",
+            f"{where}：图层声明 {declared_features:,} 个要素，只能读出 {len(frame):,} 个，数据源已损坏",
+        )
     repairs: list[Repair] = []
     geometry_type = str(info.get("geometry_type") or "")
     dims = geometry_type.split()[-1] if geometry_type.split()[-1:] in (["Z"], ["M"], ["ZM"]) else ""
