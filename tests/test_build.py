@@ -399,6 +399,10 @@ def _bad_sources(tmp: Path) -> dict[str, tuple[Path, list[str]]]:
     with table.open("r+b") as f:
         f.truncate(table.stat().st_size // 2)
     out["gdb_cut"] = (cut_gdb, ["cut.gdb", "features the layer declares could be read", "damaged"])
+    fake = tmp / "fake.gdb"  # a folder named like a geodatabase: a traceback and exit 1
+    fake.mkdir()
+    (fake / "readme.txt").write_text("hi", encoding="utf-8")
+    out["fake_gdb"] = (fake, ["fake.gdb", "cannot be opened as a dataset"])
     unknown = tmp / "unknown.shp"
     _frame([(rect(0, 0, 1, 1), {"A": "x"})], EPSG).to_file(unknown)
     out["unrecognised"] = (unknown, ["unknown.shp", "'unknown'"])
@@ -409,7 +413,7 @@ def _bad_sources(tmp: Path) -> dict[str, tuple[Path, list[str]]]:
     "case",
     [
         "no_crs", "undefined_crs", "encoding", "field", "empty", "not_fitting", "value", "unrecognised",
-        "dbf_cut", "dbf_cut_zipped", "dbf_header", "dbf_case", "dbf_case_zipped", "gdb_cut",
+        "dbf_cut", "dbf_cut_zipped", "dbf_header", "dbf_case", "dbf_case_zipped", "gdb_cut", "fake_gdb",
     ],
 )  # fmt: skip
 def test_bad_input_exits_2_naming_file_layer_and_field(case: str, tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import IO
+from typing import IO, Any
 
 from geo.errors import FormatError, InputError
 from geo.io.archive import archiver_extra
@@ -54,9 +54,22 @@ class SourceLayer:
         return Dbf.beside(Path(self.gdal_path), self.where)
 
 
+def _listed(gdal_path: str, shown: Path) -> Any:
+    """The layers GDAL finds in a dataset, or the format error naming it: a folder named x.gdb that is no
+    geodatabase ended the build with a traceback."""
+    import pyogrio
+
+    try:
+        return pyogrio.list_layers(gdal_path)
+    except pyogrio.errors.DataSourceError as exc:
+        raise FormatError(
+            f"{shown}: cannot be opened as a dataset ({exc})",
+            f"{shown} 无法打开：不是可读的数据源（文件损坏或格式不符）",
+        ) from exc
+
+
 def source_layers(path: Path) -> list[SourceLayer]:
     """Every layer of ``path`` (a file, a .gdb folder, a folder of files, or a .zip)."""
-    import pyogrio
 
     if not path.exists():
         raise InputError(f"source {path} does not exist", f"数据源 {path} 不存在")
@@ -64,7 +77,7 @@ def source_layers(path: Path) -> list[SourceLayer]:
     if path.is_dir() and suffix == ".gdb":
         return [
             SourceLayer(path, str(path), str(name), str(name), "vector", "utf-8", "format")
-            for name, _ in pyogrio.list_layers(path)
+            for name, _ in _listed(str(path), path)
         ]
     if path.is_dir():
         layers = _folder_layers(path)
@@ -82,10 +95,7 @@ def source_layers(path: Path) -> list[SourceLayer]:
         encoding, how = shapefile_encoding(path)
         return [SourceLayer(path, str(path), None, path.stem, "vector", encoding, how)]
     if suffix in VECTOR_SUFFIXES:
-        try:
-            listed = pyogrio.list_layers(path)
-        except pyogrio.errors.DataSourceError as exc:
-            raise FormatError(f"{path}: cannot be opened: {exc}", f"{path} 无法打开") from exc
+        listed = _listed(str(path), path)
         single = len(listed) == 1 and suffix != ".gpkg"
         return [
             SourceLayer(
@@ -119,7 +129,6 @@ def _folder_layers(folder: Path) -> list[SourceLayer]:
 
 def _zip_layers(path: Path) -> list[SourceLayer]:
     """Shapefiles and File Geodatabases inside a zip, read in place through GDAL's /vsizip/."""
-    import pyogrio
 
     try:
         with zipfile.ZipFile(path) as z:
@@ -136,7 +145,7 @@ def _zip_layers(path: Path) -> list[SourceLayer]:
     for gdb in gdbs:
         gdal = f"/vsizip/{path}/{gdb}"
         layers += [
-            SourceLayer(path, gdal, str(n), str(n), "vector", "utf-8", "format") for n, _ in pyogrio.list_layers(gdal)
+            SourceLayer(path, gdal, str(n), str(n), "vector", "utf-8", "format") for n, _ in _listed(gdal, path / gdb)
         ]
     if not layers:
         raise FormatError(f"{path}: the zip holds no shapefile or .gdb", f"{path} 压缩包中没有 shapefile 或 .gdb")
