@@ -144,15 +144,24 @@ def test_a_review_of_several_parcels_is_linked_by_parcel_id(client: TestClient, 
     rid = client.post(
         "/api/v1/reviews", json={"type": "FeatureCollection", "features": parcels}, headers=auth(keys)
     ).json()["review_id"]
-    missing = assert_problem(client.post("/api/v1/projects/XM-1/reviews", json={"review_id": rid}, headers=writer), 422)
+    admin = auth(keys, "admin")  # reads every review: the refusals name a few of its parcels
+    missing = assert_problem(client.post("/api/v1/projects/XM-1/reviews", json={"review_id": rid}, headers=admin), 422)
     assert missing["message_en"] == (
         f"review {rid} has 7 parcels (P0, P1, P2, P3, P4, …): parcel_id is required to say which to link"
     )
     assert missing["message_zh"] == f"审查 {rid} 有 7 个地块（P0, P1, P2, P3, P4, …），须以 parcel_id 指定要关联的地块"
-    absent = client.post("/api/v1/projects/XM-1/reviews", json={"review_id": rid, "parcel_id": "Z"}, headers=writer)
+    absent = client.post("/api/v1/projects/XM-1/reviews", json={"review_id": rid, "parcel_id": "Z"}, headers=admin)
     assert (
         assert_problem(absent, 404)["message_en"]
         == f"review {rid} has no parcel 'Z'; its parcels: P0, P1, P2, P3, P4, …"
     )
+    # the project system links its planners' reviews without reading them: its refusals name no parcel
+    hidden = client.post("/api/v1/projects/XM-1/reviews", json={"review_id": rid}, headers=writer)
+    assert (
+        assert_problem(hidden, 422)["message_en"]
+        == f"review {rid} has 7 parcels: parcel_id is required to say which to link"
+    )
+    unnamed = client.post("/api/v1/projects/XM-1/reviews", json={"review_id": rid, "parcel_id": "Z"}, headers=writer)
+    assert assert_problem(unnamed, 404)["message_en"] == f"review {rid} has no parcel 'Z'"
     chosen = client.post("/api/v1/projects/XM-1/reviews", json={"review_id": rid, "parcel_id": "P6"}, headers=writer)
     assert chosen.status_code == 201 and chosen.json()["parcel_id"] == "P6"

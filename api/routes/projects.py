@@ -12,8 +12,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
+from sqlalchemy import Engine
 
+from api.access import check_can_read
 from api.deps import EngineDep, StoreDep, require
+from api.errors import ForbiddenError
 from api.keys import Principal
 from geo.errors import InputError, NotFoundError
 from geo.projects import LEVELS, STAGES, ProjectLibrary
@@ -143,30 +146,42 @@ async def set_stage(project_id: str, body: StageIn, library: LibraryDep, who: Wr
     "/{project_id}/reviews", status_code=201, response_model=ReviewLinkOut, summary="Link a stored review's parcel"
 )
 async def link_review(
-    project_id: str, body: LinkIn, library: LibraryDep, store: StoreDep, who: Writer
+    project_id: str, body: LinkIn, library: LibraryDep, store: StoreDep, engine: EngineDep, who: Writer
 ) -> dict[str, Any]:
     result = store.get(body.review_id)
-    parcel = _parcel_to_link(body.review_id, [p.id for p in result.parcels], body.parcel_id)
+    # the project system links the reviews its planners made, as it reserves for them (SECURITY.md): it may not
+    # read them, so a refusal does not list their parcels
+    shown = await run_in_threadpool(_may_read, engine, body.review_id, who)
+    parcel = _parcel_to_link(body.review_id, [p.id for p in result.parcels], body.parcel_id, shown=shown)
     link = await run_in_threadpool(lambda: library.link_review(project_id, body.review_id, parcel, actor=who.name))
     return link.row()
 
 
-def _parcel_to_link(review_id: str, ids: list[str], parcel_id: str | None) -> str:
+def _may_read(engine: Engine, review_id: str, who: Principal) -> bool:
+    try:
+        check_can_read(engine, review_id, who)
+    except (ForbiddenError, NotFoundError):
+        return False
+    return True
+
+
+def _parcel_to_link(review_id: str, ids: list[str], parcel_id: str | None, *, shown: bool = True) -> str:
     """The parcel of ``review_id`` to link: ``parcel_id``, or the review's only parcel. Without ``parcel_id`` a
-    review of several parcels is a request missing a field (422, naming a few); a ``parcel_id`` the review does not
-    hold is not found (404, naming a few it does)."""
+    review of several parcels is a request missing a field (422); a ``parcel_id`` the review does not hold is not
+    found (404); each names a few of its parcels where the caller may read the review (``shown``)."""
     if not ids:
         raise NotFoundError(f"review {review_id} has no parcel to link", f"审查 {review_id} 中没有可关联的地块")
+    few_en, few_zh = (f" ({first_few(ids)})", f"（{first_few(ids)}）") if shown else ("", "")
     if parcel_id is None:
         if len(ids) == 1:
             return ids[0]
         raise InputError(
-            f"review {review_id} has {len(ids)} parcels ({first_few(ids)}): parcel_id is required to say which to link",
-            f"审查 {review_id} 有 {len(ids)} 个地块（{first_few(ids)}），须以 parcel_id 指定要关联的地块",
+            f"review {review_id} has {len(ids)} parcels{few_en}: parcel_id is required to say which to link",
+            f"审查 {review_id} 有 {len(ids)} 个地块{few_zh}，须以 parcel_id 指定要关联的地块",
         )
     if parcel_id not in ids:
         raise NotFoundError(
-            f"review {review_id} has no parcel {parcel_id!r}; its parcels: {first_few(ids)}",
-            f"审查 {review_id} 中没有地块 {parcel_id!r}，其地块为：{first_few(ids)}",
+            f"review {review_id} has no parcel {parcel_id!r}" + (f"; its parcels: {first_few(ids)}" if shown else ""),
+            f"审查 {review_id} 中没有地块 {parcel_id!r}" + (f"，其地块为：{first_few(ids)}" if shown else ""),
         )
     return parcel_id
