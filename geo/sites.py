@@ -260,7 +260,9 @@ def _search_area(
     coverage = blueprint.vector(coverage_id) if coverage_id else None
     if within is not None:
         if len(within) == 0:
-            raise InputError("the --within file holds no polygon", "选址范围文件中没有面")
+            raise InputError(
+                "the search area (--within, the API's within) holds no polygon", "选址范围（--within）中没有面"
+            )
         check_coordinates(within)
         geoms, _ = clean_parcels(within, parcel_ids(within))
         shape, crs = shapely.union_all(geoms), within.crs

@@ -227,6 +227,11 @@ def test_api_search_bad_input(client: TestClient, keys: dict[str, str]) -> None:
     within = gpd.GeoDataFrame(geometry=[rect(0, 0, 1, 1)], crs=EPSG).to_crs(4490).__geo_interface__
     body = {"area_mu": 50, "county": "370811", "within": json.loads(json.dumps(within))}
     assert_problem(client.post("/api/v1/sites/search", json=body, headers=auth(keys)), 422)
+    # an empty within was no within: the whole blueprint was searched
+    search = "/api/v1/sites/search"
+    assert_problem(client.post(search, json={"area_mu": 50, "within": {}}, headers=auth(keys)), 422)
+    empty = {"area_mu": 50, "within": {"type": "FeatureCollection", "features": []}}
+    assert "API's within" in assert_problem(client.post(search, json=empty, headers=auth(keys)), 422)["message_en"]
     r = client.post("/api/v1/sites/search", json={"area_mu": 50})
     assert r.status_code == 401
 

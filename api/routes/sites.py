@@ -85,9 +85,9 @@ def _check_area(area_mu: float, profile: Profile, resolution_m: float | None) ->
 def _search(body: SiteSearchRequest, blueprint: Any, settings: Settings) -> SiteSearch:
     profile = load_profile(settings.profile)
     _check_area(body.area_mu, profile, body.resolution_m)
-    if body.county and body.within:
+    if body.county and body.within is not None:
         raise InputError("give county or within, not both", "只能指定 county 或 within 之一")
-    within = parcels_from_geojson(body.within, limits=_limits(settings)) if body.within else None
+    within = parcels_from_geojson(body.within, limits=_limits(settings)) if body.within is not None else None
     project: dict[str, Any] = {"project_type": body.project_type, "major_project": body.major_project}
     if body.investment_wan is not None:
         project["investment_wan"] = body.investment_wan
