@@ -187,8 +187,13 @@ def _centred(t: Affine, band: Band, shapes: np.ndarray, windows: np.ndarray) -> 
 
 
 def _split(band: np.ma.MaskedArray) -> tuple[np.ndarray, np.ndarray]:
-    """A masked band as plain values and a validity grid: plain arrays index far faster."""
-    return np.ma.getdata(band), ~np.ma.getmaskarray(band)
+    """A masked band as plain values and a validity grid: plain arrays index far faster. A NaN pixel is no
+    value, nodata declared or not (a slope raster of NaN alone read as flat land, and its check passed)."""
+    values = np.ma.getdata(band)
+    valid = ~np.ma.getmaskarray(band)
+    if values.dtype.kind == "f":
+        valid &= ~np.isnan(values)
+    return values, valid
 
 
 def _masked_by_rasterio(ds: rasterio.DatasetReader, shape: shapely.Geometry, *, all_touched: bool) -> np.ndarray:
@@ -198,4 +203,6 @@ def _masked_by_rasterio(ds: rasterio.DatasetReader, shape: shapely.Geometry, *, 
         )
     except ValueError:  # rasterio: "Input shapes do not overlap raster."
         return np.empty(0)
-    return np.asarray(data[0].compressed(), dtype=float)
+    values = np.asarray(data[0].compressed(), dtype=float)
+    kept: np.ndarray = values[~np.isnan(values)]  # a NaN pixel is no value (``_split``)
+    return kept

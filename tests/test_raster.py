@@ -117,3 +117,29 @@ def test_a_batch_takes_each_parcels_pixels_as_one_parcel_would(
     assert got[-2].size == 0 and got[-1].size == 15 * 10  # 15 × 15 centres, of which 15 × 5 nodata
     assert sum(v.size for v in got) > 10_000  # the random parcels do take pixels
     assert parcel_pixels(layer, shapes[:0]) == []
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_a_nan_pixel_is_no_value_whether_or_not_nodata_says_so(
+    tmp_path: Path, keep: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A slope raster of NaN and no nodata value read as 25 pixels of flat land: the 坡度 check passed. NaN is no
+    value: the pixels a parcel takes are the others (none here, where the left half is NaN)."""
+    if not keep:
+        monkeypatch.setattr(geo.raster, "KEEP_MAX_BYTES", 0)
+    path = tmp_path / "nan.tif"
+    data = np.full((100, 100), 30.0, dtype="float32")
+    data[:, :50] = np.nan
+    profile = {"driver": "GTiff", "width": 100, "height": 100, "count": 1, "dtype": "float32", "crs": "EPSG:4548"}
+    with rasterio.open(path, "w", transform=from_origin(464_000, 3_920_000, 10, 10), **profile) as ds:
+        ds.write(data, 1)
+    layer = RasterLayer.open("slope", path, CRS.from_epsg(4548))
+    west, east = (
+        shapely.box(464_100, 3_919_100, 464_300, 3_919_300),
+        shapely.box(464_700, 3_919_100, 464_900, 3_919_300),
+    )
+    for all_touched in (False, True):
+        assert pixel_values(layer, west, all_touched=all_touched).size == 0
+        east_values = pixel_values(layer, east, all_touched=all_touched)
+        assert east_values.size >= 400 and (east_values == 30.0).all()
+    assert [len(p) for p in parcel_pixels(layer, np.array([west, east], dtype=object))] == [0, 400]
