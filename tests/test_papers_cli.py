@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 from pathlib import Path
 
@@ -79,6 +80,25 @@ def test_papers_of_a_file_that_is_not_a_result_exit_2(tmp_path: Path, content: s
     assert "不是审查结果" in run.stderr and "is not a lantu review result" in run.stderr
     missing = runner.invoke(app, ["papers", str(tmp_path / "nope.json")])
     assert missing.exit_code == 2 and "无法读取" in missing.stderr and "cannot read" in missing.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "said"),
+    [("甲" * 3000, "3,000 characters long, more than a review takes (200)"), ("A\x00B\u202eC", "one line")],
+)
+def test_papers_of_a_hand_made_name_review_would_refuse_exit_2(
+    saved: Path, tmp_path: Path, name: str, said: str
+) -> None:
+    """A name of 3,000 characters ended the PDF with ReportLab's "too large on page 2", a NUL in one the Word
+    paper with "All strings must be XML compatible": tracebacks. Refused as the review refuses them."""
+    body = json.loads(saved.read_text(encoding="utf-8"))
+    body["parcels"][0]["name"] = name
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
+    for fmt in ("pdf", "docx"):
+        run = runner.invoke(app, ["papers", str(edited), "-f", fmt, "-o", str(tmp_path / f"x.{fmt}")])
+        assert run.exit_code == 2 and said in " ".join(run.stderr.split()), run.output
+        assert "Traceback" not in run.output
 
 
 def test_papers_binary_formats_need_an_output_file(saved: Path) -> None:

@@ -22,8 +22,8 @@ from geo.errors import FormatError, InputError
 from geo.io.summary import append_row
 from geo.quota.accounts import FACTORS, amount
 from geo.quota.allocation import Demand
-from geo.review.result import ParcelResult, ReviewResult
-from geo.vocabulary import STATUS_ZH, VERDICT_ZH, verdict_of
+from geo.review.result import MAX_ID_CHARS, MAX_NAME_CHARS, ParcelResult, ReviewResult
+from geo.vocabulary import STATUS_ZH, VERDICT_ZH, check_single_line, verdict_of
 
 PLAN_COLUMNS = ("county_code", "factor", "amount")
 DEMAND_FIELDS = tuple(Demand.model_fields)
@@ -158,7 +158,30 @@ def read_review_result(path: str | Path) -> ReviewResult:
     except ValueError as exc:
         raise FormatError(f"{path.name} is not a lantu review result (JSON)", f"{path.name} 不是审查结果 JSON") from exc
     check_verdicts(result, name=path.name)
+    check_names(result, name=path.name)
     return result
+
+
+def check_names(result: ReviewResult, *, name: str) -> None:
+    """Each parcel's id and name as a review writes them: one line, of the lengths a review takes. A file is
+    read from a user's disk, and a name of 3,000 characters or with a control character in it ended the PDF
+    or the Word paper with a traceback."""
+    for parcel in result.parcels:
+        for value, what_en, what_zh, most in (
+            (parcel.id, "parcel id", "地块编号", MAX_ID_CHARS),
+            (parcel.name, f"parcel {parcel.id}'s name", f"地块 {parcel.id} 的项目名称", MAX_NAME_CHARS),
+        ):
+            if value is None:
+                continue
+            if len(value) > most:
+                raise FormatError(
+                    f"{name}: the {what_en} is {len(value):,} characters long, more than a review takes ({most})",
+                    f"{name}：{what_zh}长 {len(value):,} 个字符，超过审查所取的 {most} 个",
+                )
+            try:
+                check_single_line(value, what_en, what_zh)
+            except InputError as exc:
+                raise FormatError(f"{name}: {exc.message_en}", f"{name}：{exc.message_zh}") from exc
 
 
 def check_verdicts(result: ReviewResult, *, name: str) -> None:
