@@ -323,3 +323,15 @@ def test_control_characters_in_a_name_or_a_reason_are_refused(library: ProjectLi
     with pytest.raises(InputError, match="reason holds control character"):
         library.set_stage("XM-1", "储备", actor="a", reason="进入\x00储备")
     assert library.get("XM-1").stage == "谋划"
+
+
+@pytest.mark.parametrize(("reason", "said"), [("   ", "阶段变更须写明事由"), ("由" * 501, "超过 500 个")])
+def test_a_stage_change_states_its_reason_in_at_most_500_characters(
+    library: ProjectLibrary, reason: str, said: str
+) -> None:
+    """The history is the project's record: a blank reason and one of 5,000 characters came through the CLI."""
+    add(library)
+    with pytest.raises(InputError) as refused:
+        library.set_stage("XM-1", "储备", actor="a", reason=reason)
+    assert said in refused.value.message_zh
+    assert [c.to_stage for c in library.history("XM-1")] == ["谋划"]

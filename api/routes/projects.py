@@ -20,6 +20,7 @@ from api.errors import ForbiddenError
 from api.keys import Principal
 from geo.errors import InputError, NotFoundError
 from geo.projects import LEVELS, STAGES, ProjectLibrary
+from geo.projects.library import MAX_REASON_CHARS
 from geo.vocabulary import first_few, project_types
 
 router = APIRouter(prefix="/projects", tags=["projects"])
@@ -85,7 +86,7 @@ class OverdueOut(ProjectOut):
 
 class StageIn(BaseModel):
     stage: str = Field(max_length=8, description="/".join(STAGES))
-    reason: str = Field(default="项目阶段变更", min_length=1, max_length=500)
+    reason: str = Field(default="项目阶段变更", min_length=1, max_length=MAX_REASON_CHARS)
 
 
 class LinkIn(BaseModel):

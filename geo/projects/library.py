@@ -218,9 +218,25 @@ def link_review_in(conn: Connection, project_id: str, review_id: str, parcel_id:
         )
 
 
+MAX_REASON_CHARS = 500  # the API's bound (api.routes.projects.StageIn), the command line's too
+
+
+def check_reason(reason: str) -> None:
+    """A stage change's 事由 is said, in printable text of at most ``MAX_REASON_CHARS``: the history is the
+    project's record ("   " and 5,000 characters from the command line were recorded)."""
+    check_printable(reason, "reason", "事由")
+    if not reason.strip():
+        raise InputError("the reason for a stage change is required", "阶段变更须写明事由")
+    if len(reason) > MAX_REASON_CHARS:
+        raise InputError(
+            f"the reason is {len(reason):,} characters long, more than {MAX_REASON_CHARS}",
+            f"事由长 {len(reason):,} 个字符，超过 {MAX_REASON_CHARS} 个",
+        )
+
+
 def set_stage_in(conn: Connection, project_id: str, stage: str, *, actor: str, reason: str) -> None:
     """Move the project to ``stage`` inside an open transaction (业务协同 moves it to 储备 with its 预审意见)."""
-    check_printable(reason, "reason", "事由")
+    check_reason(reason)
     current = require_project(conn, project_id)
     check_transition(project_id, current.stage, stage)
     if stage == "撤销":
@@ -315,7 +331,7 @@ class ProjectLibrary:
         if not name.strip() or len(name) > 200:
             raise InputError("project name must have 1 to 200 characters", "项目名称应为 1 到 200 个字符")
         check_single_line(name, "project name", "项目名称")  # a heading of the 预审意见, a cell of every table
-        check_printable(reason, "reason", "事由")
+        check_reason(reason)
         if start_by is not None:  # within the plan years: 0001-01-01 is a typo, and would make it overdue forever
             movement_date(start_by, ("planned start date", "计划开工日期"))
         kind = check_project_type(project_type)
