@@ -403,6 +403,10 @@ def _bad_sources(tmp: Path) -> dict[str, tuple[Path, list[str]]]:
     fake.mkdir()
     (fake / "readme.txt").write_text("hi", encoding="utf-8")
     out["fake_gdb"] = (fake, ["fake.gdb", "cannot be opened as a dataset"])
+    inner = tmp / "inner"  # the output inside a source folder: the next build read it as a source
+    inner.mkdir()
+    _frame([(rect(0, 0, 1, 1), {"A": "x"})], EPSG).to_file(inner / "STBHHX.gpkg", layer="STBHHX")
+    out["out_in_source"] = (inner, ["lies inside the source folder", "build into another directory"])
     unknown = tmp / "unknown.shp"
     _frame([(rect(0, 0, 1, 1), {"A": "x"})], EPSG).to_file(unknown)
     out["unrecognised"] = (unknown, ["unknown.shp", "'unknown'"])
@@ -414,11 +418,12 @@ def _bad_sources(tmp: Path) -> dict[str, tuple[Path, list[str]]]:
     [
         "no_crs", "undefined_crs", "encoding", "field", "empty", "not_fitting", "value", "unrecognised",
         "dbf_cut", "dbf_cut_zipped", "dbf_header", "dbf_case", "dbf_case_zipped", "gdb_cut", "fake_gdb",
+        "out_in_source",
     ],
 )  # fmt: skip
 def test_bad_input_exits_2_naming_file_layer_and_field(case: str, tmp_path: Path) -> None:
     source, words = _bad_sources(tmp_path)[case]
-    out = tmp_path / "out"
+    out = source / "out" if case == "out_in_source" else tmp_path / "out"
     result = runner.invoke(app, ["blueprint", "build", str(source), "-o", str(out)])
     assert result.exit_code == 2, result.output
     text = " ".join(result.output.split())

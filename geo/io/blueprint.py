@@ -167,6 +167,12 @@ def check_replaceable(target: Path, *, keep: Sequence[Path] = ()) -> None:
             "build into another directory",
             f"{'、'.join(inside)} 位于输出目录 {target} 内，构建会整体替换该目录；请输出到其他目录",
         )
+    holding = [str(k) for k in keep if k.is_dir() and target.resolve().is_relative_to(k.resolve())]
+    if holding:  # the next build of the same folder would read this blueprint's files as sources
+        raise BlueprintError(
+            f"{target} lies inside the source folder {', '.join(holding)}: build into another directory",
+            f"输出目录 {target} 位于数据源目录 {'、'.join(holding)} 内，下次构建会把它当作数据源；请输出到其他目录",
+        )
 
 
 @contextmanager
