@@ -273,7 +273,7 @@ def check_coordinates(frame: Shapes) -> Shapes:
         [np.full_like(t, miny), miny + t * (maxy - miny), np.full_like(t, maxy), maxy - t * (maxy - miny)]
     )
     lon, lat = transformer_for(crs, CGCS2000).transform(xs, ys)
-    if not (np.isfinite(lon).all() and _inside_china(np.asarray(lon), np.asarray(lat))):
+    if not (np.isfinite(lon).all() and inside_china(np.asarray(lon), np.asarray(lat))):
         raise CRSError(
             f"projected coordinates (x {minx:.0f}…{maxx:.0f}, "
             f"y {miny:.0f}…{maxy:.0f}) do not fall in China under "
@@ -320,7 +320,7 @@ def _check_zone_prefix(minx: float, maxx: float, crs: CRS) -> None:
 PROJECTED_AT_LEAST = 1_000.0  # no degree is this large, and no projected coordinate of China this small
 
 
-def _inside_china(lon: np.ndarray, lat: np.ndarray) -> bool:
+def inside_china(lon: np.ndarray, lat: np.ndarray) -> bool:
     return bool(
         (lon >= CHINA_LON[0]).all()
         and (lon <= CHINA_LON[1]).all()
@@ -330,9 +330,9 @@ def _inside_china(lon: np.ndarray, lat: np.ndarray) -> bool:
 
 
 def _check_lonlat(lon: np.ndarray, lat: np.ndarray, crs: CRS) -> None:
-    if _inside_china(lon, lat):
+    if inside_china(lon, lat):
         return
-    if _inside_china(lat, lon):
+    if inside_china(lat, lon):
         raise CRSError(
             "latitude and longitude look swapped (x must be longitude, y latitude)",
             "经纬度顺序疑似颠倒（x 应为经度，y 应为纬度）",

@@ -17,7 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pytest
+import rasterio
+import rasterio.transform
 import shapely
 from shapely.affinity import translate
 from support import EPSG, parcel_frame, rect
@@ -407,6 +410,15 @@ def _bad_sources(tmp: Path) -> dict[str, tuple[Path, list[str]]]:
     inner.mkdir()
     _frame([(rect(0, 0, 1, 1), {"A": "x"})], EPSG).to_file(inner / "STBHHX.gpkg", layer="STBHHX")
     out["out_in_source"] = (inner, ["lies inside the source folder", "build into another directory"])
+    far = tmp / "far"  # a slope GeoTIFF in Web Mercator over Switzerland: copied, and no review ever had a pixel
+    far.mkdir()
+    with rasterio.open(
+        far / "PD.tif", "w", driver="GTiff", width=10, height=10, count=1, dtype="float32", crs="EPSG:3857",
+        transform=rasterio.transform.from_origin(1_000_000, 6_000_000, 10, 10),
+    ) as ds:  # fmt: skip
+        ds.write(np.full((10, 10), 5.0, dtype="float32"), 1)
+    _frame([(rect(0, 0, 1, 1), {"A": "x"})], EPSG).to_file(far / "STBHHX.gpkg", layer="STBHHX")  # a red line beside it
+    out["raster_far"] = (far, ["PD.tif", "lies outside China", "check its CRS"])
     unknown = tmp / "unknown.shp"
     _frame([(rect(0, 0, 1, 1), {"A": "x"})], EPSG).to_file(unknown)
     out["unrecognised"] = (unknown, ["unknown.shp", "'unknown'"])
@@ -418,7 +430,7 @@ def _bad_sources(tmp: Path) -> dict[str, tuple[Path, list[str]]]:
     [
         "no_crs", "undefined_crs", "encoding", "field", "empty", "not_fitting", "value", "unrecognised",
         "dbf_cut", "dbf_cut_zipped", "dbf_header", "dbf_case", "dbf_case_zipped", "gdb_cut", "fake_gdb",
-        "out_in_source",
+        "out_in_source", "raster_far",
     ],
 )  # fmt: skip
 def test_bad_input_exits_2_naming_file_layer_and_field(case: str, tmp_path: Path) -> None:

@@ -42,7 +42,15 @@ from geo.build.presets import Match, load_presets, pick_field, recognise
 from geo.build.report import BUILD_REPORT, META_SUFFIX, BuildReport, LayerReport, Repair, Skipped, SourceInfo
 from geo.build.sources import SourceLayer, dataset_sha256, source_layers
 from geo.catalog import landuse_class, layer_catalog
-from geo.crs import CGCS2000, check_coordinates, gk3_epsg_for_longitude, gk_epsg, tm_params, transformer_for
+from geo.crs import (
+    CGCS2000,
+    check_coordinates,
+    gk3_epsg_for_longitude,
+    gk_epsg,
+    inside_china,
+    tm_params,
+    transformer_for,
+)
 from geo.errors import CRSError, InputError
 from geo.io.blueprint import check_replaceable, staging, write_flatgeobuf, write_geoparquet, write_manifest
 
@@ -653,6 +661,11 @@ def _copy_raster(
         crs = CRS.from_user_input(ds.crs)
         bounds = list(ds.bounds)
         lon, lat = transformer_for(crs, CGCS2000).transform([bounds[0], bounds[2]], [bounds[1], bounds[3]])
+        if not inside_china(np.asarray(lon), np.asarray(lat)):  # a vector source there is refused too
+            raise CRSError(
+                f"{sl.where}: the raster's extent in {crs.to_string()} lies outside China; check its CRS",
+                f"{sl.where}：栅格范围按 {crs.to_string()} 不在我国范围内，请核对其坐标系",
+            )
         size = ds.width * ds.height
     shutil.copyfile(sl.gdal_path, target)
     return LayerReport(
