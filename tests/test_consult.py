@@ -418,13 +418,19 @@ def test_webhook_bodies_are_signed_and_retried(
 # -- the command line ---------------------------------------------------------------------------------------
 
 
-def test_cli_walk_through_from_planning_to_reserve(run: Any, tmp_path: Path, blueprint_dir: Path) -> None:
+def _reviewed_by_cli(run: Any, tmp_path: Path, blueprint_dir: Path, box: tuple[float, ...], name: str) -> None:
+    """A ledger, project XM-1 (``name``, infrastructure, 市重点, 370812) and its parcel ``box`` reviewed into
+    ``review.json``, by the command line."""
     parcels = tmp_path / "site.geojson"
-    parcel_frame(rect(*HERITAGE_FLOOD), id="P1", project_type="infrastructure").to_crs(4490).to_file(parcels)
+    parcel_frame(rect(*box), id="P1", project_type="infrastructure").to_crs(4490).to_file(parcels)
     run("quota", "init", "--blueprint", blueprint_dir)
-    run("projects", "add", "XM-1", "--name", "文化街区配套", "--type", "infrastructure", "--level", "市重点",
+    run("projects", "add", "XM-1", "--name", name, "--type", "infrastructure", "--level", "市重点",
         "--county", "370812")  # fmt: skip
     run("review", parcels, "-b", blueprint_dir, "-o", tmp_path / "review.json")
+
+
+def test_cli_walk_through_from_planning_to_reserve(run: Any, tmp_path: Path, blueprint_dir: Path) -> None:
+    _reviewed_by_cli(run, tmp_path, blueprint_dir, HERITAGE_FLOOD, "文化街区配套")
     run("consult", "start", "XM-1", tmp_path / "review.json", "--due-days", "5")
     tasks = json.loads(run("consult", "tasks", "XM-1", "--format", "json").stdout)
     assert [(t["department"], t["status"]) for t in tasks] == [
@@ -598,12 +604,7 @@ def test_a_rejected_review_is_not_consulted_on(
 
 
 def test_a_rejected_review_is_refused_from_the_command_line(run: Any, tmp_path: Path, blueprint_dir: Path) -> None:
-    parcels = tmp_path / "core.geojson"
-    parcel_frame(rect(*HERITAGE_CORE), id="P1", project_type="infrastructure").to_crs(4490).to_file(parcels)
-    run("quota", "init", "--blueprint", blueprint_dir)
-    run("projects", "add", "XM-1", "--name", "展示馆", "--type", "infrastructure", "--level", "市重点",
-        "--county", "370812")  # fmt: skip
-    run("review", parcels, "-b", blueprint_dir, "-o", tmp_path / "review.json")
+    _reviewed_by_cli(run, tmp_path, blueprint_dir, HERITAGE_CORE, "展示馆")
     refused = run("consult", "start", "XM-1", tmp_path / "review.json", code=2)
     assert "调整选址或用地方案" in refused.stderr and "cultural_heritage" in refused.stderr
     run("consult", "tasks", "XM-1", code=2)  # no round
