@@ -42,7 +42,7 @@ from api.deps import (
     StoreDep,
     require,
 )
-from api.errors import UnsupportedMediaError, WorkTimeoutError
+from api.errors import UnsupportedMediaError, WorkTimeoutError, media_type
 from api.keys import Principal
 from api.render_cache import RenderCache
 from api.settings import Settings
@@ -265,7 +265,7 @@ async def _parcels_from_request(
     request: Request, ticket: Ticket, crs: str | None, limits: ReadLimits, pool: WorkPool, settings: Settings
 ) -> tuple[gpd.GeoDataFrame, str | None]:
     """The parcels sent, and the name of the file they came in (None for a JSON body)."""
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    ctype = media_type(request)
     if ctype in JSON_TYPES:
         data = await request.body()
         if len(data) <= PARSED_HERE_BYTES:

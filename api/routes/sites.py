@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import BlueprintDep, PoolDep, ReadableReviewId, SettingsDep, StoreDep, require
-from api.errors import UnsupportedMediaError
+from api.errors import UnsupportedMediaError, media_type
 from api.routes.reviews import JSON_TYPES
 from api.settings import Settings
 from api.work import in_child
@@ -185,7 +185,7 @@ async def compare_with_review(
         Query(max_length=MAX_CRS_TEXT, description="CRS of a boundary without a crs member (e.g. GK metres)"),
     ] = None,
 ) -> ChangeCheck:
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    ctype = media_type(request)
     if ctype not in JSON_TYPES:
         raise UnsupportedMediaError(
             f"content type {ctype or 'none'!r} is not accepted; send the boundary as GeoJSON (application/json)",
