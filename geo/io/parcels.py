@@ -427,11 +427,12 @@ def _read_file(
             cpg = _cpg_text(path)
             frame = _long_field_names(frame if cpg and _known_codec(cpg) else _undeclared_text(frame, shown, cpg), path)
         if dbf is None:  # GDAL reads the shapes alone
-            frame.attrs["warnings"] = [
-                *frame.attrs.get("warnings", []),
+            frame = _warned(
+                frame,
                 f"{shown}: the shapefile has no .dbf: its parcels carry no attributes (ids by position, no project "
-                f"type)（{shown}：shapefile 缺少 .dbf 文件，地块没有属性：编号按顺序，无项目类型）",
-            ]
+                "type)",
+                f"{shown}：shapefile 缺少 .dbf 文件，地块没有属性：编号按顺序，无项目类型",
+            )
     elif suffix in (".kml", ".kmz"):
         frame = _kml_attributes(frame)
         if frame.crs is None:
@@ -928,7 +929,7 @@ def write_parcels(
             f"cannot write {path.name!r}; use one of {', '.join(WRITABLE_SUFFIXES)}",
             f"无法写出 {path.name!r}；支持：{'、'.join(WRITABLE_SUFFIXES)}",
         )
-    if suffix in TEXT_ID_SUFFIXES and "id" in frame.columns:
+    if suffix in KEPT_COLUMNS and "id" in frame.columns:  # a drawing's label, a record's field: the id as text
         frame = frame.assign(id=_ids_as_text(frame["id"].tolist()))
     columns = [c for c in frame.columns if c != frame.geometry.name]
     plain = frame[[*columns, frame.geometry.name]].copy()
@@ -1022,9 +1023,6 @@ def _write_dxf(frame: gpd.GeoDataFrame, path: Path) -> None:
     with warnings.catch_warnings():  # a DXF has no CRS: it is written as text instead
         warnings.filterwarnings("ignore", "'crs' was not provided")
         drawing.to_file(path, driver="DXF", engine="pyogrio")
-
-
-TEXT_ID_SUFFIXES = (".dxf", ".txt")  # formats that write a parcel's id as text (a drawing's label, a record's field)
 
 
 def _ids_as_text(ids: list[object]) -> list[str]:
