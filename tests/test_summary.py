@@ -131,3 +131,16 @@ def test_a_summary_of_a_review_on_the_demo_blueprint_says_so_first(result: Revie
     book = openpyxl.load_workbook(path)
     assert book.sheetnames[:2] == ["示例说明", "地块清单"] and book.active is not None
     assert book.active.title == "示例说明" and book["示例说明"]["A1"].value == "示例（合成数据，仅供演示）"
+
+
+def test_a_csv_summary_of_a_review_on_the_demo_blueprint_marks_every_row(result: ReviewResult, tmp_path: Path) -> None:
+    """A CSV has no sheet to say it on: each row ends with the mark, so a row copied elsewhere keeps it; a review
+    on a real blueprint has no such column."""
+    demo = write_summary(result.model_copy(update={"synthetic": True}), tmp_path / "demo.csv")
+    with demo.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["数据说明"] for r in rows] == ["示例（合成数据，仅供演示）"] * 3
+    assert [r["地块编号"] for r in rows] == ["A", "B", "C"]
+    real = write_summary(result, tmp_path / "real.csv")
+    with real.open(encoding="utf-8-sig", newline="") as f:
+        assert "数据说明" not in next(csv.reader(f))

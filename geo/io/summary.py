@@ -112,12 +112,18 @@ def write_summary(result: ReviewResult, path: str | Path) -> Path:
     return path
 
 
+SYNTHETIC_COLUMN = "数据说明"
+
+
 def summary_csv(result: ReviewResult) -> str:
+    """The parcels' rows; a review on the demo blueprint ends each row with the synthetic mark, in a column of
+    its own (a CSV has no sheet to say it on, and a row copied elsewhere keeps it)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([header for _, header, _ in PARCEL_COLUMNS])
+    mark = [SYNTHETIC_MARK] if result.synthetic else []
+    writer.writerow([header for _, header, _ in PARCEL_COLUMNS] + ([SYNTHETIC_COLUMN] if mark else []))
     for row in summary_rows(result):
-        writer.writerow([csv_cell("" if row[key] is None else row[key]) for key, _, _ in PARCEL_COLUMNS])
+        writer.writerow([csv_cell("" if row[key] is None else row[key]) for key, _, _ in PARCEL_COLUMNS] + mark)
     return out.getvalue()
 
 
