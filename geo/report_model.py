@@ -306,7 +306,7 @@ def _item_row(n: int, item: ItemResult) -> ItemRow:
 def item_notes(parcel: ParcelResult) -> list[str]:
     """For each item that is not a pass: each outcome's condition with exactly its procedures (所需手续)
     and their basis; for an item whose profile words no outcome, the item's procedures (its basis is
-    the same for every parcel, so the report lists it once: :func:`basis_facts`). A rejected parcel's
+    cited once for the whole report: :func:`basis_facts`). A rejected parcel's
     are its failing items' alone: the site changes, no procedure is listed as if it could proceed."""
     notes: list[str] = []
     for item in parcel.items:
@@ -322,13 +322,16 @@ def item_notes(parcel: ParcelResult) -> list[str]:
 
 
 def basis_facts(result: ReviewResult) -> tuple[Fact, ...]:
-    """审查依据 once per item of the review (an item's basis comes from the profile, not the parcel)."""
-    seen: dict[str, Fact] = {}
+    """审查依据 once per item of the review: what its parcels were reviewed on, each cited once in the order
+    first met (the profile's; a standard cited for some project types only appears where such a parcel is)."""
+    names: dict[str, str] = {}
+    cited: dict[str, dict[str, None]] = {}
     for parcel in result.parcels:
         for item in parcel.items:
-            if item.basis and item.code not in seen:
-                seen[item.code] = Fact(item.name_zh, "；".join(item.basis) + "。")
-    return tuple(seen.values())
+            if item.basis:
+                names.setdefault(item.code, item.name_zh)
+                cited.setdefault(item.code, {}).update(dict.fromkeys(item.basis))
+    return tuple(Fact(names[code], "；".join(texts) + "。") for code, texts in cited.items())
 
 
 def farmland_replaced(parcel: ParcelResult) -> bool:

@@ -16,6 +16,7 @@ from support import parcel_frame, rect, rect_blueprint, review_item
 from geo.blueprint import Blueprint, load_blueprint
 from geo.errors import InputError, ProfileError
 from geo.opinion import opinion
+from geo.report_model import basis_facts
 from geo.resources import packaged
 from geo.review import review
 from geo.review.profile import load_profile
@@ -295,6 +296,43 @@ def test_per_unit_indicators_with_the_figure_set_the_approved_area(
     assert ("核减" in standard.message_zh) == (status == "warn")
 
 
+@pytest.mark.parametrize(
+    ("project_type", "cited", "not_cited"),
+    [
+        ("industrial", ["国土资发〔2008〕24号"], ["建标〔2011〕124号", "建标〔2011〕209号"]),
+        ("transport", ["建标〔2011〕124号"], ["国土资发〔2008〕24号", "建标〔2011〕209号"]),
+        ("energy", ["建标〔2011〕209号"], ["国土资发〔2008〕24号", "建标〔2011〕124号"]),
+        ("residential", [], ["国土资发〔2008〕24号", "建标〔2011〕124号", "建标〔2011〕209号"]),
+        (None, [], ["国土资发〔2008〕24号", "建标〔2011〕124号", "建标〔2011〕209号"]),
+    ],
+)
+def test_item_10_cites_the_national_indicator_of_the_projects_type_only(
+    found: Blueprint, project_type: str | None, cited: list[str], not_cited: list[str]
+) -> None:
+    """A factory's 审查依据 does not cite the 公路 or 风电场 indicator; the city's rule and 节地评价 always."""
+    props = {"project_type": project_type} if project_type else {}
+    basis = "；".join(review_item(found, rect(4.2, 4.2, 4.36, 4.36), "land_use_standard", **props).basis)
+    assert "济政办字〔2020〕52号" in basis and "国土资源部令第61号" in basis
+    assert all(number in basis for number in cited) and not any(number in basis for number in not_cited)
+
+
+def test_a_report_cites_each_items_basis_once_across_parcels_of_several_types(found: Blueprint) -> None:
+    frame = parcel_frame(rect(4.2, 4.2, 4.36, 4.36), rect(4.5, 4.2, 4.66, 4.36), project_type="industrial")
+    frame.loc[1, "project_type"] = "transport"
+    cited = {f.label: f.value for f in basis_facts(review(frame, found))}["建设用地控制标准（节约集约）"]
+    assert cited.count("国土资发〔2008〕24号") == 1 and cited.count("建标〔2011〕124号") == 1
+    assert "建标〔2011〕209号" not in cited and cited.count("国土资源部令第61号") == 1
+
+
+def test_a_typed_basis_naming_an_unknown_project_type_is_refused(tmp_path: Path) -> None:
+    raw = yaml.safe_load(packaged("profiles/ten-point.yaml").read_text(encoding="utf-8"))
+    raw["items"][-1]["basis"].append({"text": "《某标准》", "project_types": ["spaceport"]})
+    path = tmp_path / "typed.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ProfileError, match="spaceport"):
+        load_profile(path)
+
+
 def test_a_bad_per_unit_figure_is_refused(found: Blueprint) -> None:
     with pytest.raises(InputError):
         review_item(found, rect(4.2, 4.2, 4.36, 4.36), "land_use_standard", project_type="transport", route_km=-1)
@@ -308,22 +346,22 @@ DOC_NUMBER = re.compile(r"[\u4e00-\u9fff]+〔\d{4}〕第?\d+号")
 def test_documents_are_cited_as_title_then_number() -> None:
     # an item's 审查依据 cites each document in full, 《标题》（文号）; its outcome conditions refer back by 文号
     profile = load_profile("ten-point")
-    for text in (*(b for it in profile.items for b in it.basis), *profile.siting.basis):
+    for text in (*(b for it in profile.items for b in it.cited), *profile.siting.basis):
         for m in DOC_NUMBER.finditer(text):
             before, after = text[: m.start()], text[m.end() :]
             assert before.endswith("》（") and after.startswith("）"), (m.group(), text)
     for it in profile.items:
-        full = "".join(it.basis)
+        full = "".join(it.cited)
         for c in it.checks:
             for o in c.conditions.values():
                 for b in o.basis:
                     for m in DOC_NUMBER.finditer(b):
                         assert f"》（{m.group()}）" in full, (it.code, m.group())
     cited = [
-        *(b for it in profile.items for b in it.basis),
+        *(b for it in profile.items for b in it.cited),
         *(b for it in profile.items for c in it.checks for o in c.conditions.values() for b in o.basis),
     ]
     mineral_law = [b for b in cited if "矿产资源法" in b]
     assert mineral_law and all("中华人民共和国矿产资源法》（2024年" in b for b in mineral_law)
-    assert any("2024年11月8日修订，2025年7月1日起施行" in b for b in profile.items[5].basis)
+    assert any("2024年11月8日修订，2025年7月1日起施行" in b for b in profile.items[5].cited)
     assert not [b for b in mineral_law if "第三十三条" in b or "2009" in b]

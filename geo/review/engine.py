@@ -952,7 +952,8 @@ class ClearItems:
     """A batch's items that only grade overlaps (by code, their checks), and the result each gives a
     parcel clear of all its checks (未涉及…, 未占用…: no feature of an overlap's layer, no land of the
     classes a land-use check seeks; an optional layer the blueprint lacks is not checked for any
-    parcel): the same for every such parcel, whatever the project. In a city's
+    parcel): the same for every such parcel, whatever the project (an item whose basis depends on the
+    project's type is not one: ``Item.typed_basis``). In a city's
     batch over half of all items are such (red line, reserves, minerals, flood areas, forest land…):
     each is graded once per batch, and its result shared by those parcels (a result is replaced,
     never edited: ``model_copy``)."""
@@ -967,7 +968,7 @@ class ClearItems:
             {
                 item.code: [c for c in item.checks if isinstance(c, overlaps_only)]  # all of them, as typed
                 for item in profile.items
-                if all(isinstance(c, overlaps_only) for c in item.checks)
+                if all(isinstance(c, overlaps_only) for c in item.checks) and not item.typed_basis
             }
         )
 
@@ -1031,7 +1032,7 @@ def _run_item(item: Item, ctx: ParcelContext) -> tuple[ItemResult, list[shapely.
         message_en="; ".join(o.message_en for o in relevant),
         details=_piece_results(found),
         facts=facts,
-        basis=list(item.basis),
+        basis=item.basis_for(ctx.project.project_type),
         procedures=procedures,
     )
     return result, [p.geometry for p in found]

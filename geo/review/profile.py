@@ -344,6 +344,16 @@ Check = Annotated[
 ]
 
 
+class TypedBasis(BaseModel):
+    """A 审查依据 cited only for the listed project types: the 公路 indicator says nothing about a factory's
+    land, and an opinion that cites it there cites a rule that does not apply."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str
+    project_types: list[str] = Field(min_length=1)
+
+
 class Item(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -351,7 +361,9 @@ class Item(BaseModel):
     name_zh: str
     name_en: str
     supplementary: bool = False
-    basis: list[str] = Field(default_factory=list, description="审查依据: law, regulation or notice and article")
+    basis: list[str | TypedBasis] = Field(
+        default_factory=list, description="审查依据: law, regulation or notice and article; some for given types only"
+    )
     # 所需手续 of any outcome, for an item whose checks word none (their ``conditions``)
     procedures: list[str] = Field(default_factory=list, description="所需手续 a conditional result requires")
     checks: list[Check] = Field(min_length=1)
@@ -367,6 +379,25 @@ class Item(BaseModel):
 
     def layers(self) -> list[str]:
         return [c.layer for c in self.checks if hasattr(c, "layer")]
+
+    @property
+    def cited(self) -> list[str]:
+        """Every text the item may cite, whatever the project's type."""
+        return [b if isinstance(b, str) else b.text for b in self.basis]
+
+    @property
+    def typed_basis(self) -> bool:
+        """Whether what the item cites depends on the project's type (``basis_for``)."""
+        return any(isinstance(b, TypedBasis) for b in self.basis)
+
+    def basis_for(self, project_type: str | None) -> list[str]:
+        """The basis a parcel of ``project_type`` is reviewed on: every plain entry, and the typed ones of its type
+        (none of them for a parcel without a type)."""
+        return [
+            b if isinstance(b, str) else b.text
+            for b in self.basis
+            if isinstance(b, str) or project_type in b.project_types
+        ]
 
 
 class Tolerance(BaseModel):
@@ -483,8 +514,8 @@ def _load_profile(name_or_path: str, data_dir: Path | None) -> Profile:
 
 
 def _project_types_named(item: Item) -> set[str]:
-    """Every project type an item's checks name (zones, statuses per type, exemptions)."""
-    named: set[str] = set()
+    """Every project type an item names (its typed basis; its checks' zones, statuses per type, exemptions)."""
+    named = {t for b in item.basis if isinstance(b, TypedBasis) for t in b.project_types}
     for check in item.checks:
         if isinstance(check, InsideCheck | LandUseClassesCheck):
             named |= set(check.by_type)
