@@ -92,12 +92,14 @@ def test_benchmark_runs_and_the_areas_agree(tiny: Path, tmp_path: Path, capsys: 
         both = row["GEOS bound, 2 threads"]["areas_vs_bound"] if "GEOS bound, 2 threads" in row else None
         assert both is None or both["disagree"] == 0
         assert lantu["total_ref_m2"] > 0  # the parcels do hit the layers
+        assert row["lantu, streamed"]["same_areas_as_held"] is True  # drawn chunk by chunk as `lantu review -o` does
     for n, engines in out["interleaved"].items():  # every measured engine, timed in turn
         assert set(engines) == {k for k, e in out["batch"][n].items() if isinstance(e, dict) and "seconds" in e}
         assert all(len(e["seconds"]) == 2 and 0 < e["best_s"] <= e["median_s"] for e in engines.values())
         assert engines["lantu"]["best_ratio"] == 1.0
     printed = capsys.readouterr().out
     assert "blueprint load" in printed and "naive geopandas" in printed and "interleaved" in printed
+    assert "lantu, streamed" in printed and "peer/streamed" in printed
 
 
 def test_agreement_counts_tolerance_separately() -> None:
@@ -127,7 +129,7 @@ def test_dask_section_times_only_the_calls(tiny: Path, tmp_path: Path, capsys: p
     """Item 8: 1 and 2 workers after a warm-up that forks their pools (the blueprint's load is item 1), then
     in turn; and the batch on every core's forked process beside lantu in the interleaved rounds."""
     bench = _module("bench_city")
-    skip = "http,naive,postgis,duckdb,sedonadb,bound"  # lantu, lantu on processes and dask
+    skip = "http,naive,postgis,duckdb,sedonadb,bound"  # lantu (held, streamed), lantu on processes and dask
     args = ["--scale", "tiny", "--cache-dir", str(tiny.parent), "--sets", "30", "--single", "1", "--skip", skip]
     out = bench.main([*args, "--rounds", "2", "--json", str(tmp_path / "bench.json")])
     assert set(out["dask_warm_up_s"]) == {1, 2} and all(s > 0 for s in out["dask_warm_up_s"].values())
@@ -139,7 +141,7 @@ def test_dask_section_times_only_the_calls(tiny: Path, tmp_path: Path, capsys: p
     assert set(turns) == {"dask 1", "dask 2"} and all(len(t["seconds"]) == 2 for t in turns.values())
     assert "1 and 2 workers in turn" in capsys.readouterr().out
     engines = out["interleaved"]["30"]
-    assert set(engines) == {"lantu", f"lantu, {CORES} processes"}, engines
+    assert set(engines) == {"lantu", "lantu, streamed", f"lantu, {CORES} processes"}, engines
     assert all(len(e["seconds"]) == 2 for e in engines.values())
 
 
