@@ -26,6 +26,7 @@ from geo.forked import gdal_gate
 
 KEEP_MAX_BYTES = 256 * 2**20
 PIXELS_AT_ONCE = 2**20  # pixel centres a batch tests in one call (some 55 MB of index arrays)
+SCAN_PIXELS = 2**22  # pixels ``value_range`` reads in one window (16 MB of float32 and its mask)
 
 Band = tuple[np.ndarray, np.ndarray]  # band 1 as plain values and a validity grid
 
@@ -184,6 +185,39 @@ def _centred(t: Affine, band: Band, shapes: np.ndarray, windows: np.ndarray) -> 
     inside = valid[row, col] & shapely.contains_xy(shapes[owner], t.c + (col + 0.5) * t.a, t.f + (row + 0.5) * t.e)
     found = np.asarray(values[row[inside], col[inside]], dtype=float)
     return np.split(found, np.cumsum(np.bincount(owner[inside], minlength=len(shapes)))[:-1].tolist())
+
+
+def value_range(ds: rasterio.DatasetReader, *, pixels: int = SCAN_PIXELS) -> tuple[float, float] | None:
+    """The least and the greatest value of band 1, nodata and NaN no value (as a review reads them: ``_split``);
+    None when no pixel holds one. Read window by window at full resolution (no overview), each window whole
+    blocks of the file where a block fits in ``pixels``, so a city's raster costs ``pixels`` of memory, not
+    its size."""
+    low, high = np.inf, -np.inf
+    for window in _scan_windows(ds.width, ds.height, ds.block_shapes[0], pixels):
+        values, valid = _split(ds.read(1, window=window, masked=True))
+        if valid.any():
+            held = values[valid]
+            low, high = min(low, float(held.min())), max(high, float(held.max()))
+    return (low, high) if low <= high else None
+
+
+def _scan_windows(width: int, height: int, block: tuple[int, int], pixels: int) -> list[Window]:
+    """Windows tiling a ``width`` × ``height`` grid, row after row, each of at most ``pixels`` pixels and of
+    whole blocks (``block``: rows, columns) where one block fits: bands the grid's width of whole rows of
+    blocks, else runs of blocks along one row of blocks, else (one strip the whole file) pieces of a block."""
+    block_rows, block_cols = block
+    if block_rows * width <= pixels:
+        rows, cols = pixels // width // block_rows * block_rows, width
+    elif block_rows * block_cols <= pixels:
+        rows, cols = block_rows, pixels // block_rows // block_cols * block_cols
+    else:
+        cols = min(width, pixels)
+        rows = max(1, pixels // cols)
+    return [
+        Window(col, row, min(cols, width - col), min(rows, height - row))
+        for row in range(0, height, rows)
+        for col in range(0, width, cols)
+    ]
 
 
 def _split(band: np.ma.MaskedArray) -> tuple[np.ndarray, np.ndarray]:

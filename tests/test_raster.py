@@ -143,3 +143,56 @@ def test_a_nan_pixel_is_no_value_whether_or_not_nodata_says_so(
         east_values = pixel_values(layer, east, all_touched=all_touched)
         assert east_values.size >= 400 and (east_values == 30.0).all()
     assert [len(p) for p in parcel_pixels(layer, np.array([west, east], dtype=object))] == [0, 400]
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [{"tiled": True, "blockxsize": 16, "blockysize": 16}, {"tiled": False}, {"tiled": False, "blockysize": 150}],
+    ids=["tiles", "strips", "one_strip"],
+)
+def test_value_range_reads_every_window_and_skips_nodata_and_nan(tmp_path: Path, layout: dict[str, object]) -> None:
+    """The least and greatest value read window by window, however the file is laid out (tiles, strips, one
+    strip the whole file), with a window budget far below the raster's size: the extremes sit in the last
+    window, nodata and NaN pixels beyond them are no value."""
+    rng = np.random.default_rng(5)
+    data = rng.uniform(5, 40, (150, 170)).astype("float32")
+    data[:30, :] = -9999  # nodata
+    data[60:70, 100:] = np.nan  # NaN, no nodata saying so
+    data[-1, -1], data[-2, -1] = 0.5, 44.5
+    path = tmp_path / "slope.tif"
+    profile = {"driver": "GTiff", "width": 170, "height": 150, "count": 1, "dtype": "float32", "crs": "EPSG:4548"}
+    with rasterio.open(
+        path, "w", transform=from_origin(464_000, 3_920_000, 10, 10), nodata=-9999, **profile, **layout
+    ) as ds:
+        ds.write(data, 1)
+    with rasterio.open(path) as ds:
+        assert geo.raster.value_range(ds, pixels=1000) == (0.5, 44.5)
+        assert geo.raster.value_range(ds) == (0.5, 44.5)
+    data[:] = -9999
+    data[0, 0] = np.nan
+    with rasterio.open(
+        path, "w", transform=from_origin(464_000, 3_920_000, 10, 10), nodata=-9999, **profile, **layout
+    ) as ds:
+        ds.write(data, 1)
+    with rasterio.open(path) as ds:
+        assert geo.raster.value_range(ds, pixels=1000) is None
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "block", "pixels"),
+    [
+        (170, 150, (16, 16), 1000),
+        (170, 150, (1, 170), 1000),
+        (170, 150, (150, 170), 1000),
+        (5, 7, (16, 16), 4),
+        (300, 2, (2, 300), 10**6),
+    ],
+)
+def test_scan_windows_tile_the_grid_once_within_the_budget(
+    width: int, height: int, block: tuple[int, int], pixels: int
+) -> None:
+    seen = np.zeros((height, width), dtype=int)
+    for w in geo.raster._scan_windows(width, height, block, pixels):
+        assert w.width * w.height <= pixels
+        seen[w.row_off : w.row_off + w.height, w.col_off : w.col_off + w.width] += 1
+    assert (seen == 1).all()

@@ -3,7 +3,8 @@
 The steps, each reported (``build.json``, one ``<id>.meta.json`` per layer):
 
 1. every layer of every source is recognised by the presets, or skipped (listed); a source
-   with no layer recognised at all is an error;
+   with no layer recognised at all is an error; a raster (坡度) is checked there, before any vector is read:
+   its CRS, one band, over China, nothing of it held in files beside it, its values degrees from 0 to 90;
 2. each recognised layer is read through Arrow with its encoding, Z and M dropped; its CRS
    must be declared (or given with ``crs``), its coordinates must fit it: a Gauss-Krüger easting
    that carries the zone number (39 500 000 in zone 39) under a CRS without the prefix is
@@ -53,6 +54,7 @@ from geo.crs import (
 )
 from geo.errors import CRSError, InputError
 from geo.io.blueprint import check_replaceable, staging, write_flatgeobuf, write_geoparquet, write_manifest
+from geo.raster import value_range
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +69,8 @@ PROVENANCE = "SOURCES.txt"
 Store = Literal["parquet", "fgb"]
 SLIVER_M2 = 1e-3  # what clipping leaves along a shared edge (rounding of reprojected coordinates)
 LAND_USE_GAP = 1e-3  # the share of the coverage the 三调 layer may leave unfilled (rounding along the boundary)
+RASTER_VALUES = {"slope": (0.0, 90.0)}  # what a raster layer's values may be: the review reads 坡度 in degrees
+SLOPE_PERCENT_MAX = 1000.0  # above 90, a slope in percent stays under this (84° is 952 %); beyond: elevations
 
 
 @dataclass
@@ -104,8 +108,8 @@ def build_blueprint(
     chosen = load_presets(presets, search=search)
     declared = _parse_crs(crs) if crs else None
     when = built or datetime.now(UTC)
-    reads: dict[str, list[_Read]] = {}
-    rasters: dict[str, tuple[SourceLayer, Match]] = {}
+    vectors: list[tuple[SourceLayer, Match]] = []
+    rasters: dict[str, _Raster] = {}
     skipped: list[Skipped] = []
     hashes: dict[Path, str] = {}
     for source in sources:
@@ -121,10 +125,10 @@ def build_blueprint(
                 skipped.append(Skipped(path=str(sl.dataset), layer=sl.layer or sl.name, reason=reason))
                 continue
             recognised += 1
-            if sl.kind == "raster":
-                rasters[match.target] = (sl, match)
+            if sl.kind == "raster":  # checked now: a bad slope raster is refused before a city's 三调 is read
+                rasters[match.target] = _check_raster(sl, match)
             else:
-                reads.setdefault(match.target, []).append(_read(sl, match, declared, hashes))
+                vectors.append((sl, match))
         if not recognised:
             listed = ", ".join(repr(s.name) for s in found)
             raise InputError(
@@ -132,8 +136,11 @@ def build_blueprint(
                 "name none of them — rename the layer or add a preset",
                 f"{source}：无法识别任何图层（图层：{listed}）；请改名或添加预设",
             )
-    if not reads:
+    if not vectors:
         raise InputError("no vector layer recognised in the sources", "数据源中没有识别出任何矢量图层")
+    reads: dict[str, list[_Read]] = {}
+    for sl, match in vectors:
+        reads.setdefault(match.target, []).append(_read(sl, match, declared, hashes))
     zone = _output_zone(reads)
     frames: dict[str, gpd.GeoDataFrame] = {}
     reports: dict[str, LayerReport] = {}
@@ -168,10 +175,9 @@ def build_blueprint(
                 write_flatgeobuf(frame, path)
             entries[target] = {"path": path.name}
             report.layers[target].path = path.name
-        for target, (sl, match) in rasters.items():
+        for target, raster in rasters.items():
             entries[target] = {"path": f"{target}.tif"}
-            raster = _copy_raster(sl, match, tmp / f"{target}.tif", _date(data_date, []), county, hashes)
-            report.layers[target] = raster
+            report.layers[target] = _copy_raster(raster, tmp / f"{target}.tif", _date(data_date, []), county, hashes)
         manifest = {"name": report.name, "crs": f"EPSG:{zone}", "gk_zone_epsg": None, "layers": entries}
         report.version = write_manifest(
             tmp, manifest, built=when, comment="Built by lantu blueprint build; see build.json"
@@ -649,10 +655,25 @@ def _refresh(report: LayerReport, frame: gpd.GeoDataFrame) -> None:
         report.extent, report.extent_4490 = [], []
 
 
-def _copy_raster(
-    sl: SourceLayer, match: Match, target: Path, when: str | None, county: str | None, hashes: dict[Path, str]
-) -> LayerReport:
-    """A raster (slope) copied as it is; it must declare its CRS and have one band."""
+@dataclass(frozen=True)
+class _Raster:
+    """A raster source layer checked (``_check_raster``), what its copy and its report need."""
+
+    sl: SourceLayer
+    match: Match
+    crs: CRS
+    bounds: list[float]
+    lon: list[float]
+    lat: list[float]
+    size: int
+    values: tuple[float, float]
+
+
+def _check_raster(sl: SourceLayer, match: Match) -> _Raster:
+    """A raster (slope) as the review will read it: its CRS declared, one band, over China, nothing of that
+    nor of its nodata or mask held in files beside it (``.aux.xml``, ``.msk``, ``.tfw``: the GeoTIFF is copied
+    alone), and its values within what the layer means (``RASTER_VALUES``: 坡度 in degrees), read window by
+    window."""
     with rasterio.open(sl.gdal_path) as ds:
         if ds.crs is None:
             raise CRSError(f"{sl.where}: the raster declares no CRS", f"{sl.where}：栅格未声明坐标系")
@@ -667,7 +688,96 @@ def _copy_raster(
                 f"{sl.where}：栅格范围按 {crs.to_string()} 不在我国范围内，请核对其坐标系",
             )
         size = ds.width * ds.height
+        beside = _declared(ds)
+        sidecars = [Path(f).name for f in ds.files if Path(f).name != Path(sl.gdal_path).name]
+    with rasterio.Env(GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR"), rasterio.open(sl.gdal_path) as bare:  # as copied
+        if _declared(bare) != beside:
+            raise _sidecar_error(sl, sidecars)
+        found = value_range(bare)
+    values = _check_values(sl, match.target, found)
+    return _Raster(sl, match, crs, bounds, list(lon), list(lat), size, values)
+
+
+def _declared(ds: rasterio.DatasetReader) -> tuple[str, ...]:
+    """What says where a raster lies and which of its pixels hold values: CRS, grid, nodata, mask."""
+    return (str(ds.crs), str(ds.transform), str(ds.nodata), str(ds.mask_flag_enums))
+
+
+def _sidecar_error(sl: SourceLayer, sidecars: list[str]) -> InputError:
+    name = Path(sl.gdal_path).name
+    fixed = f"gdal_translate {name} {Path(name).stem}_full.tif"
+    return InputError(
+        f"{sl.where}: its CRS, grid, nodata value or mask is declared in {', '.join(sidecars)} beside it, which "
+        "the blueprint does not carry (it copies the GeoTIFF alone, and reviews would read it without them): "
+        f"write them into the file with {fixed} and build from that",
+        f"{sl.where}：其坐标系、格网、无效值或掩膜记录在旁边的 {'、'.join(sidecars)} 中，蓝图只复制 GeoTIFF 本身，"
+        f"审查时将读不到这些信息；请用 {fixed} 写入文件本身后再构建",
+    )
+
+
+def _check_values(sl: SourceLayer, target: str, found: tuple[float, float] | None) -> tuple[float, float]:
+    """``found`` (least and greatest valid value) within the layer's range, else an error naming the file,
+    the values and their likely cause: a slope in percent, a DEM given as the slope, a nodata value the
+    file does not declare. A raster of no value at all is refused too: every review would read its item
+    as not covered."""
+    info = layer_catalog()[target]
+    if found is None:
+        raise InputError(
+            f"{sl.where}: the {target} raster holds no value (every pixel is nodata or NaN): every review "
+            "would find its parcels not covered; check the file, or leave it out of the sources",
+            f"{sl.where}：{info.name_zh}栅格没有任何有效值（全部为无效值或 NaN），每次审查都将无法读取{info.name_zh}；"
+            "请核对该文件，或不将其列入数据源",
+        )
+    low, high = found
+    least, most = RASTER_VALUES.get(target, (-np.inf, np.inf))
+    if least <= low and high <= most:
+        return found
+    name = Path(sl.gdal_path).name
+    nodata = f"{low:g}" if low <= -999 else "-9999"  # a sentinel (-9999, -32768) named as it is
+    causes_en, causes_zh = [], []
+    if low < least:
+        causes_en.append(
+            f"values below {least:g} are a nodata value the file does not declare (declare it: gdal_edit.py "
+            f"-a_nodata {nodata} {name}) or elevations (a DEM given as the slope)"
+        )
+        causes_zh.append(
+            f"小于 {least:g} 的值多为文件未声明的无效值（可用 gdal_edit.py -a_nodata {nodata} {name} 声明）"
+            "或高程（误将 DEM 当作坡度）"
+        )
+    if high > SLOPE_PERCENT_MAX:
+        causes_en.append(
+            "values this large are elevations (a DEM given as the slope: derive the slope in degrees with "
+            f"gdaldem slope DEM.tif {name}) or a nodata value the file does not declare"
+        )
+        causes_zh.append(
+            f"如此大的值多为高程（误将 DEM 当作坡度，可用 gdaldem slope DEM.tif {name} 计算以度为单位的坡度）"
+            "或文件未声明的无效值"
+        )
+    elif high > most:
+        causes_en.append(
+            f"values above {most:g} are a slope in percent (degrees = atan(percent / 100): gdal_calc.py -A {name} "
+            '--outfile=slope_degrees.tif --calc="degrees(arctan(A / 100))") or elevations (a DEM given as the '
+            f"slope: gdaldem slope DEM.tif {name} writes degrees)"
+        )
+        causes_zh.append(
+            f"大于 {most:g} 的值多为百分比坡度（度 = atan(百分比 / 100)，可用 gdal_calc.py 换算）"
+            f"或高程（误将 DEM 当作坡度，可用 gdaldem slope DEM.tif {name} 计算以度为单位的坡度）"
+        )
+    raise InputError(
+        f"{sl.where}: the {target} raster's values run from {low:g} to {high:g}, but they are read as "
+        f"degrees from {least:g} to {most:g}: {'; '.join(causes_en)}",
+        f"{sl.where}：{info.name_zh}栅格的值为 {low:g} 至 {high:g}，而审查按度读取（{least:g}–{most:g}）："
+        f"{'；'.join(causes_zh)}",
+    )
+
+
+def _copy_raster(
+    raster: _Raster, target: Path, when: str | None, county: str | None, hashes: dict[Path, str]
+) -> LayerReport:
+    """A raster (slope), checked, copied as it is."""
+    sl, match = raster.sl, raster.match
     shutil.copyfile(sl.gdal_path, target)
+    crs, bounds, lon, lat, size = raster.crs, raster.bounds, raster.lon, raster.lat, raster.size
     return LayerReport(
         id=match.target,
         name_zh=layer_catalog()[match.target].name_zh,
@@ -676,6 +786,7 @@ def _copy_raster(
         crs=crs.to_string(),
         extent=[round(float(v), 3) for v in bounds],
         extent_4490=[round(min(lon), 7), round(min(lat), 7), round(max(lon), 7), round(max(lat), 7)],
+        values=[round(v, 6) for v in raster.values],
         date=when or match.preset.date,
         sources=[
             SourceInfo(

@@ -47,6 +47,9 @@ class LayerReport(BaseModel):
     crs: str
     extent: list[float] = Field(description="minx, miny, maxx, maxy in the layer's CRS")
     extent_4490: list[float] = Field(description="minlon, minlat, maxlon, maxlat (CGCS2000)")
+    values: list[float] | None = Field(
+        default=None, description="a raster's least and greatest valid value (nodata and NaN left out)"
+    )
     date: str | None = Field(default=None, description="现势性: the date the data describe (preset or --date)")
     sources: list[SourceInfo] = Field(default_factory=list)
     repairs: list[Repair] = Field(default_factory=list)
