@@ -78,6 +78,13 @@ class RequestTimeoutError(LantuError):
     """The client sent its request body too slowly."""
 
 
+class ReloadRefusedError(LantuError):
+    """A blueprint reload that was not carried out: nothing configured to load, or files that do not load.
+
+    A conflict with the service's state, not an outage: the blueprint in service keeps serving, and
+    asking again changes nothing until the files (or the configuration) are put right."""
+
+
 # error class → HTTP status, resolved by the exception's MRO (most specific class first)
 STATUS: dict[type[BaseException], int] = {
     LantuError: 400,
@@ -92,6 +99,7 @@ STATUS: dict[type[BaseException], int] = {
     ForbiddenError: 403,
     QuotaError: 409,
     ConsultError: 409,
+    ReloadRefusedError: 409,
     BlueprintError: 503,
     ReviewAborted: 503,
     RequestTimeoutError: 408,
@@ -125,7 +133,7 @@ MEANING = {
     403: "the caller's role or ownership does not allow this / 无权限",
     404: "no such review, project, layer or record / 资源不存在",
     408: "the request body came too slowly / 请求体发送超时",
-    409: "the ledger or the workflow refuses the movement, with the reason / 台账或流程拒绝该操作",
+    409: "the ledger, the workflow or a blueprint reload refuses it, with the reason / 台账、流程或蓝图重载拒绝该操作",
     413: "the body, an upload or the parcels' estimated cost is over its limit / 超出大小或复杂度上限",
     415: "a body in a content type the operation does not take / 不支持的内容类型",
     422: "the input cannot be used: geometry, CRS, coordinates, file format or a field / 输入无法使用",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import io
+import itertools
 import json
 import os
 import re
@@ -512,6 +513,137 @@ def test_viewer_needs_a_key_cookie(client: TestClient, keys: dict[str, str]) -> 
     assert ok.status_code == 303
     viewer = client.get("/")
     assert viewer.status_code == 200 and "lantu-panel" in viewer.text and "window.lantuMap" in viewer.text
+
+
+def _sign_in_refused(response: Any, zh: str, en: str) -> None:
+    """The sign-in page again (401, HTML, never a JSON problem), its alert saying why in both languages, no session."""
+    assert response.status_code == 401, response.text
+    assert response.headers["content-type"].startswith("text/html")
+    alert = re.search(r"<p role='alert'[^>]*>(.*?)</p>", response.text)
+    assert alert is not None, response.text
+    assert zh in alert.group(1) and en in alert.group(1), alert.group(1)
+    assert '<form method="post" action="/login">' in response.text
+    assert "set-cookie" not in response.headers
+
+
+@pytest.mark.parametrize(
+    "form",
+    [{"key": ""}, {"key": "   "}, {"key": "\t\r\n"}, {}],
+    ids=["empty", "spaces", "blanks", "no field"],
+)
+def test_sign_in_without_a_key_shows_the_page_with_a_message(client: TestClient, form: dict[str, str]) -> None:
+    """An empty form was FastAPI's JSON 422, shown raw to a browser; a key of spaces was called unknown."""
+    _sign_in_refused(client.post("/login", data=form), "未填写 API 密钥，请输入后再登录", "no API key was entered")
+    assert client.get("/").status_code == 401  # still signed out
+
+
+def test_sign_in_with_an_impossible_key_shows_the_page_with_a_message(client: TestClient, keys: dict[str, str]) -> None:
+    too_long = client.post("/login", data={"key": keys["planner"] + "x" * 200})
+    _sign_in_refused(too_long, "这不是 API 密钥：密钥最多 200 个字符", "a key has at most 200 characters")
+    for odd in (keys["planner"][:10] + "\n" + keys["planner"][10:], "lantu_\x00\x01\x7f", "<b>lantu</b>"):
+        _sign_in_refused(client.post("/login", data={"key": odd}), "API 密钥无效或已吊销", "unknown or revoked API key")
+    assert client.get("/").status_code == 401
+
+
+def test_sign_in_takes_a_pasted_key_with_blanks_around_it(client: TestClient, keys: dict[str, str]) -> None:
+    """A key copied with its line end signs in, as the same key in a header does (blanks around are no part)."""
+    ok = client.post("/login", data={"key": f"  {keys['planner']}\n"}, follow_redirects=False)
+    assert ok.status_code == 303 and "lantu_session=" in ok.headers["set-cookie"]
+    assert client.get("/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("url", "body", "field"),
+    [
+        ("/api/v1/sites/search", {"area_mu": float("nan")}, "body.area_mu"),
+        ("/api/v1/sites/search", {"area_mu": 10, "resolution_m": float("inf")}, "body.resolution_m"),
+        (
+            "/api/v1/quotas/issue",
+            {"year": 2026, "rows": [{"county_code": "370811", "factor": "land_new", "amount": float("-inf")}]},
+            "body.rows.0.amount",
+        ),
+    ],
+    ids=["site area NaN", "site resolution Infinity", "quota amount -Infinity"],
+)
+def test_json_bodies_refuse_numbers_that_are_not_finite(
+    client: TestClient, keys: dict[str, str], url: str, body: dict[str, Any], field: str
+) -> None:
+    """Python's json writes NaN and Infinity, which FastAPI reads as floats: refused as such, nothing recorded."""
+    sent = client.post(
+        url, content=json.dumps(body), headers={**auth(keys, "admin"), "Content-Type": "application/json"}
+    )
+    problem = assert_problem(sent, 422)
+    assert f"{field}: Input should be a finite number" in problem["message_en"]
+    assert f"{field}：应为有限数值" in problem["message_zh"]
+    assert client.get("/api/v1/quotas/journal", headers=auth(keys)).json() == []
+
+
+def _number_paths(
+    schema: dict[str, Any], spec: dict[str, Any], path: tuple[str, ...] = ()
+) -> Iterator[tuple[str, ...]]:
+    """The path of each number a JSON schema takes, in nested objects, lists ("0") and maps ("k") too."""
+    if "$ref" in schema:
+        schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    for branch in schema.get("anyOf", []):
+        yield from _number_paths(branch, spec, path)
+    if schema.get("type") == "number":
+        yield path
+    for name, sub in schema.get("properties", {}).items():
+        yield from _number_paths(sub, spec, (*path, name))
+    if isinstance(schema.get("additionalProperties"), dict):
+        yield from _number_paths(schema["additionalProperties"], spec, (*path, "k"))
+    if schema.get("type") == "array" and "items" in schema:
+        yield from _number_paths(schema["items"], spec, (*path, "0"))
+
+
+def _poisoned(paths: list[tuple[str, ...]]) -> Any:
+    """A JSON body with NaN at each path (a digit is a list index)."""
+    body: dict[str, Any] = {}
+    for path in paths:
+        node: Any = body
+        for step, after in itertools.pairwise(path):
+            empty: Any = [] if after.isdigit() else {}
+            if isinstance(node, list):
+                node = node[0] if node else (node.append(empty) or node[0])
+            else:
+                node = node.setdefault(step, empty)
+        if isinstance(node, list):
+            node.append(float("nan"))
+        else:
+            node[path[-1]] = float("nan")
+    return body
+
+
+def test_every_number_the_api_takes_refuses_nan(client: TestClient, keys: dict[str, str]) -> None:
+    """Every number parameter and JSON body field in the OpenAPI document, sent NaN, is told it must be finite
+    (a bound alone said "at most 180" of lon=nan); a new one without ``allow_inf_nan=False`` fails here."""
+    spec = client.get("/openapi.json").json()
+    asked = 0
+    for route, operations in spec["paths"].items():
+        for method, op in operations.items():
+            query = [
+                p["name"]
+                for p in op.get("parameters", [])
+                if p["in"] == "query" and list(_number_paths(p["schema"], spec))
+            ]
+            content = op.get("requestBody", {}).get("content", {}).get("application/json", {})
+            fields = list(_number_paths(content["schema"], spec)) if "schema" in content else []
+            if not query and not fields:
+                continue
+            url = re.sub(r"\{[^}]+\}", "1", route)
+            headers = {**auth(keys, "admin"), "Content-Type": "application/json"}
+            sent = client.request(
+                method, url, params={q: "nan" for q in query}, content=json.dumps(_poisoned(fields)), headers=headers
+            )
+            said = {tuple(e["loc"]): e["msg"] for e in sent.json().get("errors", [])}
+            wanted = [("query", q) for q in query] + [("body", *f) for f in fields]
+            assert sent.status_code == 422 and all(said.get(w) == "Input should be a finite number" for w in wanted), (
+                method,
+                route,
+                sent.text,
+            )
+            asked += len(wanted)
+    assert asked >= 10  # lon, lat, within_m, investment_wan and the sites' and quotas' bodies at least
 
 
 def test_open_demo_mode_is_loopback_only(tmp_path: Path, blueprint_dir: Path) -> None:

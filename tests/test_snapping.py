@@ -90,3 +90,27 @@ def test_nearest_boundary_endpoint(client: TestClient, keys: dict[str, str], blu
     assert_problem(client.get(url, params={"lon": lon, "lat": lat, "layers": "roads"}, headers=auth(keys)), 422)
     assert_problem(client.get(url, params={"lon": 200, "lat": lat}, headers=auth(keys)), 422)
     assert_problem(client.get(url, params={"lon": lon, "lat": lat, "within_m": 1e6}, headers=auth(keys)), 422)
+
+
+@pytest.mark.parametrize("value", ["nan", "NaN", "inf", "-inf", "Infinity", "1e999"])
+@pytest.mark.parametrize("name", ["lon", "lat", "within_m"])
+def test_nearest_boundary_refuses_numbers_that_are_not_finite(
+    client: TestClient, keys: dict[str, str], name: str, value: str
+) -> None:
+    """lon=nan was told "at most 180" (nan fails every bound): the words now say what is wrong."""
+    lon, lat = _lonlat(X0 + 2997.0, Y0 + 500.0)
+    params: dict[str, object] = {"lon": lon, "lat": lat, name: value}
+    body = assert_problem(client.get("/api/v1/layers/nearest-boundary", params=params, headers=auth(keys)), 422)
+    assert body["errors"] == [{"loc": ["query", name], "msg": "Input should be a finite number"}]
+    assert body["message_en"] == f"invalid request: query.{name}: Input should be a finite number"
+    assert body["message_zh"] == f"请求参数不合法：query.{name}：应为有限数值"
+
+
+@pytest.mark.parametrize("bbox", ["nan,0,1,1", "0,0,inf,1", "-inf,-1,1,1"])
+def test_layer_items_refuse_a_bbox_of_numbers_that_are_not_finite(
+    client: TestClient, keys: dict[str, str], bbox: str
+) -> None:
+    url = "/api/v1/layers/heritage/items"
+    body = assert_problem(client.get(url, params={"bbox": bbox}, headers=auth(keys)), 422)
+    assert body["message_en"] == f"bbox must be four finite numbers minlon,minlat,maxlon,maxlat; got {bbox!r}"
+    assert body["message_zh"] == "bbox 须为四个有限数值：最小经度,最小纬度,最大经度,最大纬度"

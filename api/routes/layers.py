@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Annotated, Any, Literal
 
 import shapely
@@ -75,9 +76,10 @@ class BoundarySnap(BaseModel):
 async def nearest_boundary(
     blueprint: BlueprintDep,
     pool: PoolDep,
-    lon: Annotated[float, Query(ge=-180, le=180)],
-    lat: Annotated[float, Query(ge=-90, le=90)],
-    within_m: Annotated[float, Query(gt=0, le=500, description="search radius in metres")] = 10.0,
+    # finite first: nan fails every bound, and was told "at most 180" (finite_number, 应为有限数值)
+    lon: Annotated[float, Query(ge=-180, le=180, allow_inf_nan=False)],
+    lat: Annotated[float, Query(ge=-90, le=90, allow_inf_nan=False)],
+    within_m: Annotated[float, Query(gt=0, le=500, allow_inf_nan=False, description="search radius in metres")] = 10.0,
     layers: Annotated[str | None, Query(max_length=2000, description="comma list of layer ids; default all")] = None,
 ) -> BoundarySnap:
     ids = [s.strip() for s in layers.split(",") if s.strip()] if layers else None
@@ -136,6 +138,11 @@ def _parse_bbox(text: str) -> shapely.Geometry:
             f"bbox must be four numbers minlon,minlat,maxlon,maxlat; got {text!r}",
             "bbox 须为四个数：最小经度,最小纬度,最大经度,最大纬度",
         ) from exc
+    if not all(math.isfinite(v) for v in (minx, miny, maxx, maxy)):  # float() reads nan and inf
+        raise InputError(
+            f"bbox must be four finite numbers minlon,minlat,maxlon,maxlat; got {text!r}",
+            "bbox 须为四个有限数值：最小经度,最小纬度,最大经度,最大纬度",
+        )
     if not (-180 <= minx < maxx <= 180 and -90 <= miny < maxy <= 90):
         raise InputError(f"bbox {text!r} is not a lon/lat box with min < max", f"bbox {text!r} 不是有效的经纬度范围")
     return shapely.box(minx, miny, maxx, maxy)

@@ -83,17 +83,38 @@ def _secure(request: Request, settings: Settings) -> bool:
     return settings.cookie_secure if settings.cookie_secure is not None else request.url.scheme == "https"
 
 
+# the longest key the form takes, as before (a created key is ``lantu_`` and 43 characters, a provisioned one the
+# operator's own): a longer one is refused on the page before it is hashed
+MAX_KEY_CHARS = 200
+
+
+def _sign_in_again(exc: AuthenticationError) -> HTMLResponse:
+    """The sign-in page again with why the key was not taken, in both languages (401, as for no session)."""
+    said = f"{html.escape(exc.message_zh)} / {html.escape(exc.message_en)}"
+    return HTMLResponse(LOGIN.format(error=f"<p role='alert' style='color:#c62828'>{said}</p>"), status_code=401)
+
+
 @router.post("/login", response_model=None)
 def login(
-    request: Request, key: Annotated[str, Form(max_length=200)], engine: EngineDep, settings: SettingsDep
+    request: Request, engine: EngineDep, settings: SettingsDep, key: Annotated[str | None, Form()] = None
 ) -> HTMLResponse | RedirectResponse:
+    """Trade a key for a session. Every key refused, an empty one too, answers the page with the reason, never
+    a JSON problem a browser would show raw; blanks around a pasted key are dropped (as around a header's)."""
     check_not_cross_site(request, required=False)
+    given = (key or "").strip()
     try:
-        principal = authenticate(engine, key)
+        if not given:
+            raise AuthenticationError(
+                "no API key was entered: enter your key, then sign in", "未填写 API 密钥，请输入后再登录"
+            )
+        if len(given) > MAX_KEY_CHARS:
+            raise AuthenticationError(
+                f"that is not an API key: a key has at most {MAX_KEY_CHARS} characters",
+                f"这不是 API 密钥：密钥最多 {MAX_KEY_CHARS} 个字符",
+            )
+        principal = authenticate(engine, given)
     except AuthenticationError as exc:
-        return HTMLResponse(
-            LOGIN.format(error=f"<p style='color:#c62828'>{html.escape(exc.message_zh)}</p>"), status_code=401
-        )
+        return _sign_in_again(exc)
     session_id = open_session(engine, principal, hours=settings.session_hours)
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(
