@@ -51,6 +51,10 @@ def read_yaml_mapping(source: Traversable | Path, error: Callable[[str, str], La
     ``error(problem_en, problem_zh)``: each loader wraps the problem in its own class and wording."""
     try:
         raw = yaml.safe_load(source.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:  # a GBK file, or no text at all: a traceback at start-up otherwise
+        raise error(
+            f"not UTF-8 text (byte {exc.start}: {exc.reason})", f"不是 UTF-8 编码的文本（第 {exc.start} 字节）"
+        ) from exc
     except yaml.YAMLError as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise error(f"not valid YAML: {first}", "YAML 格式错误") from exc

@@ -16,17 +16,18 @@ from geo.opinion import load_template
 from geo.resources import read_yaml_mapping
 from geo.review.profile import load_profile
 
-BAD = {"not_yaml": "a: [1, 2\n", "a_list": "- a\n- b\n", "empty": ""}
+BAD = {"not_yaml": "a: [1, 2\n", "a_list": "- a\n- b\n", "empty": "", "gbk": "name: 十项审查\n".encode("gbk")}
+EXPECTED = {"not_yaml": ("YAML 格式错误", "not valid YAML"), "gbk": ("不是 UTF-8 编码的文本", "not UTF-8 text")}
 
 
-def _write(folder: Path, relative: str, text: str) -> Path:
+def _write(folder: Path, relative: str, text: str | bytes) -> Path:
     path = folder / relative
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    path.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
     return path
 
 
-LOADERS: dict[str, tuple[type[LantuError], str, Callable[[Path, str], object]]] = {
+LOADERS: dict[str, tuple[type[LantuError], str, Callable[[Path, str | bytes], object]]] = {
     "profile": (ProfileError, "审查方案", lambda d, t: load_profile(_write(d, "p.yaml", t))),
     "template": (
         ProfileError,
@@ -47,7 +48,7 @@ def test_each_loader_keeps_its_error(tmp_path: Path, loader: str, case: str) -> 
     with pytest.raises(cls) as info:
         load(tmp_path, BAD[case])
     assert zh_prefix in info.value.message_zh
-    expected = ("YAML 格式错误", "not valid YAML") if case == "not_yaml" else ("顶层应为映射", "mapping at top level")
+    expected = EXPECTED.get(case, ("顶层应为映射", "mapping at top level"))  # a GBK file was a UnicodeDecodeError
     assert expected[0] in info.value.message_zh and expected[1] in info.value.message_en
 
 
