@@ -4,6 +4,7 @@ the status and layer colours. Reports, maps and the viewer read them from here (
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -111,6 +112,17 @@ def id_text(value: object) -> str:
             "请将其写成文本（加引号）",
         )
     return str(int(number))
+
+
+def project_id_text(text: str) -> str:
+    """A 项目编号 as the project library, the ledger and a review's parcels keep it: Unicode NFKC, then stripped.
+
+    A Chinese input method types full-width letters and digits (ＸＭ－１) and an ideographic space; NFKC makes
+    them the ASCII ``XM-1`` a planner types, so one project is one id wherever it is named (the library, the
+    ledger's ``project:<id>`` accounts, the parcels of a review that share it). Letter case is kept: ``xm-1`` and
+    ``XM-1`` stay two ids, as they always were. 地块编号 are not normalised: a review answers with the ids of the
+    parcels' file, which the user matches row by row."""
+    return unicodedata.normalize("NFKC", text).strip()
 
 
 VERDICTS: Final[tuple[Verdict, ...]] = ("pass", "conditional", "reject", "out_of_coverage")

@@ -6,11 +6,11 @@ import csv
 import io
 import json
 import threading
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert
 from support import read_records
 from typer.testing import CliRunner
 
@@ -233,6 +233,23 @@ def test_cli_add_stage_list_overdue(tmp_path: Path) -> None:
     assert out.splitlines()[0] == "原阶段,新阶段,时间,经办人,原因" and out.splitlines()[2].startswith("储备,审批,")
 
 
+def test_cli_names_a_project_full_width(tmp_path: Path) -> None:
+    """`lantu projects stage ＸＭ-1` and `history ＸＭ-1` reach XM-1; `add ＸＭ－１` beside it exits 2, a duplicate."""
+    from geo.db import make_engine, migrate
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'l.db'}")
+    migrate(engine)
+    Ledger(engine).register_counties([("370811", "任城区")])
+    entry = ("--name", "物流园", "--type", "logistics", "--level", "县重点", "--county", "370811")
+    assert cli(tmp_path, "projects", "add", "XM-1", *entry)[0] == 0
+    code, _, err = cli(tmp_path, "projects", "stage", "ＸＭ-1", "储备", "--reason", "入储备库")
+    assert code == 0 and "XM-1 → 储备" in err
+    code, out, _ = cli(tmp_path, "projects", "history", "ＸＭ－１", "--format", "json")
+    assert code == 0 and [r["to_stage"] for r in json.loads(out)] == ["谋划", "储备"]
+    code, _, err = cli(tmp_path, "projects", "add", "ＸＭ－１", *entry)
+    assert code == 2 and "项目 XM-1 已在项目库中" in err
+
+
 def test_cli_listings_as_records_on_a_narrow_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`lantu projects list` is 89 columns wide: on an 80-column terminal each project is a block of column: value
     lines (the table wrapped mid-cell), every value the CSV's; a pipe gets the table, unless --layout records."""
@@ -284,7 +301,7 @@ def test_cli_refusals_exit_2_with_reason(tmp_path: Path, args: tuple[str, ...], 
     assert code == 2 and message in err
 
 
-@pytest.mark.parametrize("pid", ["XM/1", "XM\x001", "XM\n1"])
+@pytest.mark.parametrize("pid", ["XM/1", "XM\x001", "XM\n1", "XM／1"])  # ／ is / once normalised
 def test_an_id_no_route_could_name_again_is_refused(library: ProjectLibrary, pid: str) -> None:
     # "XM/1" entered the library, then no /projects/{id} route could reach it
     with pytest.raises(InputError, match=r"\('/' or a control character\)"):
@@ -292,7 +309,7 @@ def test_an_id_no_route_could_name_again_is_refused(library: ProjectLibrary, pid
     assert library.projects() == []
 
 
-@pytest.mark.parametrize("pid", [".", "..", " .. "])
+@pytest.mark.parametrize("pid", [".", "..", " .. ", "．．"])
 def test_a_dot_segment_id_is_refused(library: ProjectLibrary, pid: str) -> None:
     # /projects/.. is resolved to / by the client before it is sent: the project could never be reached
     with pytest.raises(InputError, match=r"cannot be named in a URL") as refused:
@@ -310,9 +327,87 @@ def test_a_planned_start_outside_the_plan_years_is_refused(library: ProjectLibra
     assert "计划开工日期" in refused.value.message_zh and library.projects() == []
 
 
-def test_an_id_with_a_full_width_space_enters(library: ProjectLibrary) -> None:
-    add(library, "XM\u30001")  # a Chinese input method's space is text, not a control character
-    assert [p.id for p in library.projects()] == ["XM\u30001"]
+def test_an_id_with_a_full_width_space_enters_as_a_space(library: ProjectLibrary) -> None:
+    add(library, "XM\u30001")  # a Chinese input method's space is text, not a control character: NFKC's space
+    assert [p.id for p in library.projects()] == ["XM 1"]
+    assert library.get("XM\u30001").id == library.get("XM 1").id == "XM 1"
+
+
+# --- one id however it is typed: full-width letters and digits (ＸＭ－１) are the ASCII XM-1 ---------------------
+
+
+def test_a_full_width_id_reaches_the_project_entered_half_width(library: ProjectLibrary) -> None:
+    """The planner enters XM-1, the project system names it ＸＭ-1 (a Chinese input method): one project, looked
+    up, moved, its history read and a review linked under either spelling; the parcel id is kept as written."""
+    add(library, stage="储备")
+    assert library.get("ＸＭ-1").id == "XM-1" and library.get(" ＸＭ－１\u3000").id == "XM-1"
+    assert library.set_stage("ＸＭ－１", "审批", actor="项目系统", reason="可研批复").id == "XM-1"
+    assert library.get("XM-1").stage == "审批"
+    assert [(c.project_id, c.to_stage) for c in library.history("ＸＭ-1")] == [("XM-1", "储备"), ("XM-1", "审批")]
+    link = library.link_review("ＸＭ-1", "R1", "ＤＫ-1", actor="项目系统")
+    assert (link.project_id, link.parcel_id) == ("XM-1", "ＤＫ-1")  # 地块编号 as the survey file has it
+    assert library.link_review("XM-1", "R1", "ＤＫ-1", actor="规划") == link  # the same link, not a second
+    assert [(r.project_id, r.parcel_id) for r in library.reviews("XM-1")] == [("XM-1", "ＤＫ-1")]
+    assert [p.id for p in library.projects()] == ["XM-1"]
+
+
+@pytest.mark.parametrize("twin", ["XM-1", "ＸＭ-1", "ＸＭ－１", "\u3000XM-1\u3000"])
+def test_a_second_spelling_of_an_id_is_a_duplicate(library: ProjectLibrary, twin: str) -> None:
+    add(library)
+    with pytest.raises(ProjectError, match="project XM-1 is already in the library") as refused:
+        add(library, twin, name="另一个")
+    assert "项目 XM-1 已在项目库中" in refused.value.message_zh
+    assert [(p.id, p.name) for p in library.projects()] == [("XM-1", "新材料产业园")]
+
+
+def test_a_full_width_id_enters_in_its_normal_form(library: ProjectLibrary) -> None:
+    add(library, "ＸＭ－２")
+    assert [p.id for p in library.projects()] == ["XM-2"] and library.get("XM-2").id == "XM-2"
+
+
+def _entered_before_normalising(engine: Engine, *ids: str) -> None:
+    """Projects as the library kept them before ids were normalised: as typed (stripped)."""
+    from geo.projects.tables import projects
+
+    with engine.begin() as conn:
+        for pid in ids:
+            conn.execute(
+                insert(projects).values(
+                    id=pid,
+                    name=f"项目{pid}",
+                    project_type="industrial",
+                    level="市重点",
+                    county="370811",
+                    stage="储备",
+                    created=datetime.now(UTC),
+                    actor="t",
+                )
+            )
+
+
+def test_an_id_entered_before_normalising_is_still_found(library: ProjectLibrary, engine: Engine) -> None:
+    """No migration rewrites ids (the journal, idempotency keys and stored reviews name them): a full-width id
+    already stored is found as spelt and under its normal form, and its half-width twin cannot enter beside it."""
+    _entered_before_normalising(engine, "ＸＭ-2")
+    assert library.get("ＸＭ-2").id == library.get("XM-2").id == library.get("ＸＭ－２").id == "ＸＭ-2"
+    with pytest.raises(ProjectError, match="project ＸＭ-2 is already in the library"):
+        add(library, "XM-2")
+    assert library.set_stage("XM-2", "审批", actor="a").stage == "审批"
+    assert [c.project_id for c in library.history("XM-2")] == ["ＸＭ-2"]
+
+
+def test_ids_entered_before_normalising_that_collide_are_named_as_stored(
+    library: ProjectLibrary, engine: Engine
+) -> None:
+    """Two stored spellings of one id: each is reached as it is spelt (no silent merge of two projects); by a
+    third spelling neither is guessed, the refusal names both."""
+    _entered_before_normalising(engine, "ＸＭ-3", "XＭ-3", "ＸＭ-4", "XM-4")
+    assert library.get("ＸＭ-3").id == "ＸＭ-3" and library.get("XＭ-3").id == "XＭ-3"
+    with pytest.raises(ProjectError, match=r"names 2 projects entered before ids were normalised \(XＭ-3, ＸＭ-3\)"):
+        library.get("XM-3")
+    with pytest.raises(ProjectError, match="names 2 projects"):
+        add(library, "XM-3")
+    assert library.get("ＸＭ-4").id == "ＸＭ-4" and library.get("XM-4").id == "XM-4"
 
 
 def test_control_characters_in_a_name_or_a_reason_are_refused(library: ProjectLibrary) -> None:

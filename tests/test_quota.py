@@ -852,3 +852,42 @@ def test_quota_is_approved_only_for_projects_from_reserve_to_construction(ledger
     library.set_stage("XM-3", "撤销", actor="a", reason="不再实施")
     with pytest.raises(QuotaError, match="at stage 撤销"):
         ledger.confirm("XM-3", actor="市政府")
+
+
+# --- one project id however it is typed: ＸＭ－１ (a Chinese input method) is the library's XM-1 ---------------
+
+
+def test_a_full_width_project_id_moves_the_same_project(ledger: Ledger) -> None:
+    """XM-1 is in the library, the project system names it ＸＭ-1: every movement reaches the one project, whose
+    accounts, journal lines and ledger record are XM-1's; the reviewed parcel is linked to it, once."""
+    ledger.issue(2026, [("370811", "land_new", 100_000), ("370811", "energy", 1_000)], actor="a")
+    tx = ledger.reserve(review(20_000), year=2026, project_id="ＸＭ-1", actor="项目系统")
+    assert balance(ledger, "XM-1", bucket="reserved") == 20_000
+    # the same parcel for XM-1: the same reservation, not "reserved for another project"
+    assert ledger.reserve(review(20_000), year=2026, project_id="XM-1", actor="规划") == tx
+    assert [(r.review_id, r.parcel_id) for r in ProjectLibrary(ledger.engine).reviews("XM-1")] == [("R1", "P1")]
+    factors = ledger.reserve_factors("ＸＭ－１", 2026, {"energy": 300}, actor="a", key="req-1")
+    assert ledger.reserve_factors("XM-1", 2026, {"energy": 300}, actor="a", key="req-1") == factors  # one key
+    assert balance(ledger, "XM-1", "energy", bucket="reserved") == 300
+    ledger.confirm("ＸＭ-1", actor="市政府")
+    assert balance(ledger, "XM-1", bucket="approved") == 20_000
+    ledger.lapse("\u3000ＸＭ-1", actor="a", reason="项目未按期开工")
+    assert balance(ledger, "XM-1", bucket="approved") == 0 and balance(ledger, "370811") == 70_000
+    ledger.point_supply("370811", "land_new", 2026, 500, actor="省厅", project_id="ＸＭ-1")
+    assert balance(ledger, "XM-1", bucket="earmarked") == 500
+    assert {r["holder"] for r in ledger.balances(2026) if r["holder_kind"] == "project"} == {"XM-1"}
+    assert {j["project_id"] for j in ledger.journal() if j["project_id"]} == {"XM-1"}
+    assert [p["id"] for p in ledger.projects()] == ["XM-1"]
+
+
+def test_an_allocation_demand_names_the_project_in_its_normal_form(ledger: Ledger) -> None:
+    from geo.quota import Demand, allocate, load_allocation_profile
+
+    ledger.issue(2026, [("370811", "land_new", 100_000)], actor="a")
+    demand = Demand(project_id="ＸＭ－２", review=review(8_000))
+    assert demand.project_id == "XM-2"
+    (done,) = allocate(ledger, [demand], year=2026, actor="市要素保障办")
+    assert (done.project_id, done.covered) == ("XM-2", True)
+    scored = load_allocation_profile().score  # ranked as the library's 市重点 XM-2, not as a project of no level
+    assert done.score == round(scored(demand.model_copy(update={"level": "市重点"})), 4) != round(scored(demand), 4)
+    assert balance(ledger, "XM-2", bucket="reserved") == 8_000

@@ -24,7 +24,7 @@ from api.cli import app
 from api.settings import Settings
 from geo.blueprint import Blueprint, load_blueprint
 from geo.errors import InputError
-from geo.review import ParcelResult, review
+from geo.review import ParcelResult, ProjectAttributes, review
 
 REL = 1e-4
 
@@ -326,6 +326,25 @@ def test_land_use_standard_sums_a_projects_parcels(blueprint: Blueprint) -> None
     alone = parcels["C"].item("land_use_standard")
     assert alone.status == "fail" and alone.facts.project_parcels is None
     assert alone.facts.max_area_m2 == pytest.approx(4_000 / 3_000 * 10_000, rel=REL)
+
+
+def test_a_project_id_typed_full_width_is_the_librarys_id(blueprint: Blueprint) -> None:
+    """项目编号 Ｐ１ (a Chinese input method) and P1 are one project: its parcels are summed under P1, the id the
+    project library keeps (``lantu projects add P1``); the 地块编号 stay as the parcels' file has them."""
+    assert ProjectAttributes.model_validate({"project_id": "ＸＭ－１\u3000"}).project_id == "XM-1"
+    assert ProjectAttributes.model_validate({"project_id": "\u3000"}).project_id is None  # blank once normalised
+    rows = [
+        (rect(1.2, 1.2, 1.4, 1.6), {"id": "ＤＫ-A", "project_id": "P1", "investment_wan": 46_000}),
+        (rect(1.4, 1.2, 1.6, 1.6), {"id": "B", "project_id": "Ｐ１", "investment_wan": 4_000}),
+    ]
+    for row in rows:
+        row[1]["project_type"] = "industrial"
+    parcels = _project_review(blueprint, rows)
+    assert list(parcels) == ["ＤＫ-A", "B"]
+    for pid in parcels:
+        item = parcels[pid].item("land_use_standard")
+        assert item.status == "pass" and item.facts.project_parcels == ["ＤＫ-A", "B"]
+        assert "项目 P1 共 2 个地块合计" in item.message_zh
 
 
 def test_a_projects_parcels_exceed_together_what_each_meets_alone(blueprint: Blueprint) -> None:

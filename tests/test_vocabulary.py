@@ -23,6 +23,7 @@ from geo.vocabulary import (
     check_single_line,
     id_text,
     is_blank,
+    project_id_text,
     project_types,
 )
 
@@ -141,6 +142,22 @@ def test_an_outcome_code_of_a_missing_value_is_none() -> None:
 )
 def test_an_id_is_the_text_written(value: object, text: str) -> None:
     assert id_text(value) == text
+
+
+@pytest.mark.parametrize(
+    ("typed", "kept"),
+    [
+        ("ＸＭ－１", "XM-1"),  # a Chinese input method's full-width letters, digits and hyphen
+        ("ＸＭ-1", "XM-1"),
+        ("\u3000XM-1 ", "XM-1"),  # its ideographic space, stripped at the ends
+        ("XM\u30001", "XM 1"),  # and a space within
+        ("ｘｍ-1", "xm-1"),  # letter case is kept: xm-1 was never XM-1
+        ("项目２０２６－００１", "项目2026-001"),
+        ("XM-1", "XM-1"),
+    ],
+)
+def test_a_project_id_is_kept_in_its_nfkc_form(typed: str, kept: str) -> None:
+    assert project_id_text(typed) == kept and project_id_text(kept) == kept
 
 
 @pytest.mark.parametrize("value", [12345678901234567.0, float(2**53), -float(2**60)])

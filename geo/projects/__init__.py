@@ -13,7 +13,10 @@ Python API (what other parts, e.g. 业务协同, build on)::
     library.link_review("XM-1", review_id, parcel_id, actor="…")   # idempotent; reviews("XM-1") lists them
     library.projects(county=None, stage=None); library.overdue(as_of)   # 应开未开
 
-Unknown ids raise :class:`~geo.errors.NotFoundError`; bad values :class:`~geo.errors.InputError`;
+A 项目编号 is normalised wherever it enters (Unicode NFKC, stripped: :func:`geo.vocabulary.project_id_text`), so
+``library.get("ＸＭ-1")`` finds XM-1 and entering ＸＭ-1 beside it is a duplicate; :func:`stored_project_id` is the
+one look-up (ids entered before the normalisation are still found as stored). Unknown ids raise
+:class:`~geo.errors.NotFoundError`; bad values :class:`~geo.errors.InputError`;
 a refused change (duplicate id, a skipped or reopened stage) :class:`~geo.errors.ProjectError`.
 Inside an open ledger transaction use :func:`project_in`, :func:`require_project`,
 :func:`link_review_in`, :func:`set_stage_in`. Vocabulary: :data:`LEVELS`, :data:`KEY_LEVELS` (重点: the city pool
@@ -31,6 +34,7 @@ from geo.projects.library import (
     ReviewLink,
     StageChange,
     check_level,
+    check_project_id,
     check_stage,
     check_transition,
     fundable_reason,
@@ -38,6 +42,7 @@ from geo.projects.library import (
     project_in,
     require_project,
     set_stage_in,
+    stored_project_id,
 )
 
 __all__ = [
@@ -50,6 +55,7 @@ __all__ = [
     "ReviewLink",
     "StageChange",
     "check_level",
+    "check_project_id",
     "check_stage",
     "check_transition",
     "fundable_reason",
@@ -57,4 +63,5 @@ __all__ = [
     "project_in",
     "require_project",
     "set_stage_in",
+    "stored_project_id",
 ]

@@ -23,13 +23,13 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Final
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Column, Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from geo.db import utc_text
 from geo.errors import InputError, NotFoundError, ProjectError
 from geo.projects.tables import project_reviews, project_stages, projects
-from geo.vocabulary import check_printable, check_project_type, check_single_line, project_types
+from geo.vocabulary import check_printable, check_project_type, check_single_line, project_id_text, project_types
 
 LEVELS: Final = ("国家重大", "省重点", "市重点", "县重点", "一般")
 KEY_LEVELS: Final = frozenset({"国家重大", "省重点", "市重点"})  # 重点项目: may draw on the city pool
@@ -121,9 +121,10 @@ def check_stage(stage: str) -> str:
 
 
 def check_project_id(project_id: str) -> str:
-    """A 项目编号 that every route and command can name again: no ``/`` (a URL path's separator), not ``.``
-    or ``..``, no control characters, one line."""
-    text = project_id.strip()
+    """A 项目编号 as the library keeps it (:func:`~geo.vocabulary.project_id_text`: ＸＭ－１ is XM-1) that every
+    route and command can name again: no ``/`` (a URL path's separator, ／ too once normalised), not ``.`` or
+    ``..``, no control characters, one line."""
+    text = project_id_text(project_id)
     if not text or len(text) > ID_LENGTH:
         raise InputError(f"project id must have 1 to {ID_LENGTH} characters", f"项目编号应为 1 到 {ID_LENGTH} 个字符")
     if bad := [c for c in text if c == "/" or unicodedata.category(c).startswith("C")]:
@@ -158,6 +159,31 @@ def check_transition(project_id: str, current: str, new: str) -> None:
         )
 
 
+def stored_project_id(conn: Connection, project_id: str, column: Column[str] = projects.c.id) -> str | None:
+    """The id under which ``column`` (the library's ``projects.id``, or the ledger's ``quota_projects.id``) keeps
+    the project ``project_id`` names, or None: every look-up of a project goes through it.
+
+    Ids are kept in their normal form (:func:`check_project_id`), so ``ＸＭ-1`` finds ``XM-1``. A project entered
+    before ids were normalised keeps the id it was entered with (the journal, its idempotency keys, its
+    consultations and stored reviews name it so; no migration rewrites them): it is found as it is spelt, first,
+    then under its normal form when no project holds that; where two such projects share one normal form, a name
+    that is neither's exact spelling is refused (ProjectError naming both), never guessed. Matching them costs a
+    scan of the ids, made only on a miss (an entry, an unknown id)."""
+    typed, normal = project_id.strip(), project_id_text(project_id)
+    for candidate in dict.fromkeys((typed, normal)):
+        if conn.execute(select(column).where(column == candidate)).first() is not None:
+            return candidate
+    same = sorted(i for i in conn.execute(select(column)).scalars() if project_id_text(i) == normal)
+    if len(same) > 1:
+        raise ProjectError(
+            f"project id {project_id!r} names {len(same)} projects entered before ids were normalised "
+            f"({', '.join(same)}): name one exactly as it is stored",
+            f"项目编号 {project_id!r} 对应 {len(same)} 个项目（{'、'.join(same)}，均在统一项目编号全角半角之前入库），"
+            "请按入库时的编号准确填写",
+        )
+    return same[0] if same else None
+
+
 def _project(row: Any) -> Project:
     return Project(
         id=row.id,
@@ -173,13 +199,17 @@ def _project(row: Any) -> Project:
 
 
 def project_in(conn: Connection, project_id: str) -> Project | None:
-    """The project inside an open transaction (the ledger's), or None."""
-    row = conn.execute(select(projects).where(projects.c.id == project_id)).first()
-    return _project(row) if row is not None else None
+    """The project inside an open transaction (the ledger's), or None; ``project_id`` as any caller typed it
+    (:func:`stored_project_id`): its ``id`` is the one the tables keep."""
+    stored = stored_project_id(conn, project_id)
+    if stored is None:
+        return None
+    return _project(conn.execute(select(projects).where(projects.c.id == stored)).one())
 
 
 def require_project(conn: Connection, project_id: str) -> Project:
-    """The project, or a NotFoundError saying how to enter it (``lantu projects add``)."""
+    """The project (:func:`project_in`: use its ``id`` from here on), or a NotFoundError saying how to enter it
+    (``lantu projects add``)."""
     found = project_in(conn, project_id)
     if found is None:
         raise NotFoundError(
@@ -202,7 +232,9 @@ def fundable_reason(project: Project) -> tuple[str, str] | None:
 
 
 def link_review_in(conn: Connection, project_id: str, review_id: str, parcel_id: str, *, actor: str) -> None:
-    """Link a reviewed parcel to the project inside an open transaction (idempotent)."""
+    """Link a reviewed parcel to the project inside an open transaction (idempotent). The parcel id is kept as
+    the review has it (a 地块编号 of the user's file, not normalised); the project's id as the library does."""
+    project_id = require_project(conn, project_id).id
     exists = conn.execute(
         select(project_reviews.c.id).where(
             project_reviews.c.project_id == project_id,
@@ -238,6 +270,7 @@ def set_stage_in(conn: Connection, project_id: str, stage: str, *, actor: str, r
     """Move the project to ``stage`` inside an open transaction (业务协同 moves it to 储备 with its 预审意见)."""
     check_reason(reason)
     current = require_project(conn, project_id)
+    project_id = current.id
     check_transition(project_id, current.stage, stage)
     if stage == "撤销":
         _refuse_held_quota(conn, project_id)
@@ -343,10 +376,8 @@ class ProjectLibrary:
         try:
             with writing(self.engine) as conn:
                 require_county(conn, county)
-                if project_in(conn, project_id) is not None:
-                    raise ProjectError(
-                        f"project {project_id} is already in the library", f"项目 {project_id} 已在项目库中"
-                    )
+                if (found := project_in(conn, project_id)) is not None:  # ＸＭ-1 when XM-1 is in: the same id
+                    raise ProjectError(f"project {found.id} is already in the library", f"项目 {found.id} 已在项目库中")
                 conn.execute(
                     insert(projects).values(
                         id=project_id,
@@ -393,7 +424,7 @@ class ProjectLibrary:
     def history(self, project_id: str) -> list[StageChange]:
         """Every stage the project went through, oldest first."""
         with self.engine.connect() as conn:
-            require_project(conn, project_id)
+            project_id = require_project(conn, project_id).id
             rows = conn.execute(
                 select(project_stages).where(project_stages.c.project_id == project_id).order_by(project_stages.c.id)
             ).all()
@@ -404,7 +435,6 @@ class ProjectLibrary:
         from geo.quota.posting import writing
 
         with writing(self.engine) as conn:
-            require_project(conn, project_id)
             link_review_in(conn, project_id, review_id, parcel_id, actor=actor)
         return next(
             link for link in self.reviews(project_id) if (link.review_id, link.parcel_id) == (review_id, parcel_id)
@@ -413,7 +443,7 @@ class ProjectLibrary:
     def reviews(self, project_id: str) -> list[ReviewLink]:
         """The reviewed parcels linked to the project, oldest first."""
         with self.engine.connect() as conn:
-            require_project(conn, project_id)
+            project_id = require_project(conn, project_id).id
             rows = conn.execute(
                 select(project_reviews).where(project_reviews.c.project_id == project_id).order_by(project_reviews.c.id)
             ).all()

@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from geo.errors import ProfileError, QuotaError
 from geo.projects.library import ProjectLibrary
 from geo.quota.ledger import Ledger, county_summary
 from geo.resources import packaged
 from geo.review.result import ReviewResult
+from geo.vocabulary import project_id_text
 
 
 class AllocationProfile(BaseModel):
@@ -61,6 +62,12 @@ class Demand(BaseModel):
     readiness: float = Field(default=0.5, ge=0, le=1)
     accept_missing_layers: bool = False
 
+    @field_validator("project_id", mode="before")
+    @classmethod
+    def _normal_id(cls, value: Any) -> Any:
+        """The 项目编号 as the library keeps it: ``ＸＭ-1`` asks for XM-1 (its level, its reservation)."""
+        return project_id_text(value) if isinstance(value, str) else value
+
 
 @dataclass
 class Allocation:
@@ -93,7 +100,7 @@ def allocate(
     """Reserve for each project in rank order; a project that no longer fits is reported, not partly served."""
     prof = profile or load_allocation_profile()
     library = ProjectLibrary(ledger.engine)
-    known = {p.id: p.level for p in library.projects()}
+    known = {project_id_text(p.id): p.level for p in library.projects()}  # ids entered before normalising too
     demands = [
         d if d.level or d.project_id not in known else d.model_copy(update={"level": known[d.project_id]})
         for d in demands

@@ -47,6 +47,7 @@ from geo.quota.reservations import (
     bind_project,
     check_project,
     funding,
+    named_project,
     plan_reservation,
     project_row,
     reservation_postings,
@@ -71,12 +72,13 @@ def _project_accounts(
     return [Posting(r.factor, r.holder, r.bucket, r.year, r.balance) for r in rows]
 
 
-def _require_project(conn: Connection, project_id: str) -> str:
-    """The project's county; NotFoundError for a project the ledger does not know."""
+def _require_project(conn: Connection, project_id: str) -> tuple[str, str]:
+    """The project's id as the ledger keeps it (``ＸＭ-1`` names ``XM-1``: :func:`project_row`) and its county;
+    NotFoundError for a project the ledger does not know."""
     row = project_row(conn, project_id)
     if row is None:
         raise NotFoundError(f"no project {project_id!r} in the ledger", f"指标台账中没有项目 {project_id!r}")
-    return str(row.county)
+    return str(row.id), str(row.county)
 
 
 def _refuse_unconfirmable(conn: Connection, project_id: str) -> None:
@@ -308,6 +310,7 @@ class Movements:
         if plan.missing_layers:
             reason = f"{reason}（接受缺失图层未审查：{'、'.join(plan.missing_layers)}）"
         with writing(self.engine) as conn:
+            plan = named_project(conn, plan)
             if (done := already_reserved(conn, plan)) is not None:
                 return done
             require_county(conn, plan.county)
@@ -370,9 +373,10 @@ class Movements:
             factor: ZERO if value == 0 else positive_amount(value, FACTORS[factor][1], (f"need of {factor}", "需求"))
             for factor, value in needs.items()
         }
-        recorded_key = None if key is None else factors_key(project_id, key)
         with writing(self.engine) as conn:
             project = require_project(conn, project_id)
+            project_id = project.id  # as the library keeps it: ＸＭ-1 names XM-1
+            recorded_key = None if key is None else factors_key(project_id, key)
             payer = source or project.county
             if payer not in (project.county, CITY) or (payer == CITY and not project.is_key):
                 raise QuotaError(
@@ -430,7 +434,7 @@ class Movements:
         """批准: the reserved quota becomes approved (used), for a project at a stage that takes quota
         (:func:`_refuse_unconfirmable`)."""
         with writing(self.engine) as conn:
-            _require_project(conn, project_id)
+            project_id, _ = _require_project(conn, project_id)
             _refuse_unconfirmable(conn, project_id)
             held = [a for a in _project_accounts(conn, project_id) if a.bucket == "reserved"]
             if not held:
@@ -448,7 +452,7 @@ class Movements:
         Approved quota is used quota: it comes back only through :meth:`lapse`, with a reason.
         """
         with writing(self.engine) as conn:
-            county = _require_project(conn, project_id)
+            project_id, county = _require_project(conn, project_id)
             held = _project_accounts(conn, project_id)
             if any(a.bucket == "approved" for a in held):
                 raise QuotaError(
@@ -466,7 +470,7 @@ class Movements:
         if not reason.strip():
             raise QuotaError("a lapse needs a reason", "收回指标须说明理由")
         with writing(self.engine) as conn:
-            county = _require_project(conn, project_id)
+            project_id, county = _require_project(conn, project_id)
             held = _project_accounts(conn, project_id)
             return _release(conn, project_id, county, held, kind="lapse", actor=actor, reason=reason)
 
@@ -545,6 +549,7 @@ class Movements:
             target = (holder, "available")
             if project_id is not None:
                 project = require_project(conn, project_id)
+                project_id = project.id  # as the library keeps it: ＸＭ-1 names XM-1
                 if project.county != holder:
                     raise QuotaError(
                         f"project {project_id} is in county {project.county}, not {holder}",

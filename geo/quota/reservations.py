@@ -10,8 +10,8 @@
   with items whose layer is missing (never checked) needs ``accept_missing_layers``, and
   the acceptance is written into the journal's reason.
 * One reviewed parcel serves one project: the same (review, parcel) under a second
-  project id is refused. The idempotency key is (review, parcel), so the database's
-  unique constraint settles concurrent attempts too.
+  project id is refused (``ＸＭ-1`` is no second id beside ``XM-1``: :func:`named_project`). The
+  idempotency key is (review, parcel), so the database's unique constraint settles concurrent attempts too.
 * The payer (``source``) is the parcel's county or the city pool (``city``); only 重点
   projects (国家重大/省重点/市重点) draw on the city pool (聊城《关于强化要素保障进一步优化产业
   生态的若干措施》第2条 "对其他省市级重点项目,统筹市县核补指标予以优先保障"); outside
@@ -22,7 +22,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, NotRequired, TypedDict
@@ -31,7 +31,7 @@ from sqlalchemy import Connection, select
 
 from geo.db import insert_ignoring_duplicates
 from geo.errors import QuotaError
-from geo.projects.library import Project, fundable_reason, link_review_in, project_in
+from geo.projects.library import Project, fundable_reason, link_review_in, project_in, stored_project_id
 from geo.quota.accounts import CITY, Key, Posting, amount, move, project_holder
 from geo.quota.posting import transaction_by_key
 from geo.quota.standing import undone
@@ -44,6 +44,7 @@ from geo.quota.tables import (
     quota_transactions,
 )
 from geo.review.result import ParcelResult, ReviewResult
+from geo.vocabulary import project_id_text
 
 REFUSED_VERDICTS = {
     "reject": ("was rejected by the review", "审查结论为不通过"),
@@ -178,6 +179,14 @@ def plan_reservation(review: ReviewResult, request: ReservationRequest, *, grain
             f"地块 {parcel.id} 不占用存量以外的农用地和未利用地，无需配置用地指标",
         )
     return ReservationPlan(review.review_id, parcel, project_id, parcel_county, payer, wanted, year, missing)
+
+
+def named_project(conn: Connection, plan: ReservationPlan) -> ReservationPlan:
+    """The plan with its project id as the library keeps it (``ＸＭ-1`` names ``XM-1``:
+    :func:`geo.projects.library.stored_project_id`), before anything looks the reservation up by it; an id the
+    library does not hold in its normal form (:func:`check_project` refuses it)."""
+    project_id = stored_project_id(conn, plan.project_id) or project_id_text(plan.project_id)
+    return plan if project_id == plan.project_id else replace(plan, project_id=project_id)
 
 
 def check_project(conn: Connection, plan: ReservationPlan) -> Project:
@@ -350,7 +359,9 @@ def bind_project(conn: Connection, plan: ReservationPlan, project: Project, *, a
 
 
 def project_row(conn: Connection, project_id: str) -> Any | None:
-    return conn.execute(select(quota_projects).where(quota_projects.c.id == project_id)).first()
+    """The ledger's record of the project ``project_id`` names (``ＸＭ-1`` names ``XM-1``), or None."""
+    stored = stored_project_id(conn, project_id, quota_projects.c.id)
+    return None if stored is None else conn.execute(select(quota_projects).where(quota_projects.c.id == stored)).one()
 
 
 def funding(conn: Connection, project_id: str) -> dict[Key, Decimal]:

@@ -9,7 +9,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator, model_validator
 
 from geo.errors import InputError
-from geo.vocabulary import Status, Verdict, id_text, is_blank, line_fault
+from geo.vocabulary import Status, Verdict, id_text, is_blank, line_fault, project_id_text
 
 AttributeValue = str | int | float | bool | None
 
@@ -93,6 +93,15 @@ class ProjectAttributes(BaseModel):
         if isinstance(value, float | np.floating) and float(value).is_integer():
             return id_text(value)  # beyond 2**53 an InputError: it may not be the number written
         return value or None
+
+    @field_validator("project_id", mode="before")
+    @classmethod
+    def _normal_project_id(cls, value: Any) -> Any:
+        """The 项目编号 as the project library keeps it (:func:`~geo.vocabulary.project_id_text`): ``ＸＭ-1`` from a
+        Chinese input method is ``XM-1``, so parcels typed either way are one project and link to the library's.
+        Before the length bound, which then counts what is kept; blank once normalised (an ideographic space) is
+        none."""
+        return (project_id_text(value) or None) if isinstance(value, str) else value
 
 
 class County(BaseModel):
