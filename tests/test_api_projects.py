@@ -165,3 +165,19 @@ def test_a_review_of_several_parcels_is_linked_by_parcel_id(client: TestClient, 
     assert assert_problem(unnamed, 404)["message_en"] == f"review {rid} has no parcel 'Z'"
     chosen = client.post("/api/v1/projects/XM-1/reviews", json={"review_id": rid, "parcel_id": "P6"}, headers=writer)
     assert chosen.status_code == 201 and chosen.json()["parcel_id"] == "P6"
+
+
+def test_a_parcel_id_as_long_as_a_review_takes_is_linked(client: TestClient, keys: dict[str, str]) -> None:
+    """A review takes parcel ids of up to 100 characters (a 不动产单元号 has 28; the link table keeps 100): the
+    link route refused those of 65 to 100 as too long."""
+    writer = auth(keys, "project-system")
+    assert client.post("/api/v1/projects", json=PROJECT, headers=writer).status_code == 201
+    long_id = "370812" + "0" * 94
+    parcels = [feature(rect(2.2, 0.2, 2.24, 0.24), id=long_id), feature(rect(2.3, 0.2, 2.34, 0.24), id="P2")]
+    rid = client.post(
+        "/api/v1/reviews", json={"type": "FeatureCollection", "features": parcels}, headers=writer
+    ).json()["review_id"]
+    linked = client.post("/api/v1/projects/XM-1/reviews", json={"review_id": rid, "parcel_id": long_id}, headers=writer)
+    assert linked.status_code == 201 and linked.json()["parcel_id"] == long_id
+    too_long = {"review_id": rid, "parcel_id": long_id + "1"}
+    assert_problem(client.post("/api/v1/projects/XM-1/reviews", json=too_long, headers=writer), 422)

@@ -635,6 +635,21 @@ def test_a_repeated_start_returns_the_open_round(library: ProjectLibrary, herita
     assert len(consult.status("XM-1")["rounds"]) == 1
 
 
+def test_a_project_named_full_width_is_consulted_on_as_the_library_keeps_it(
+    library: ProjectLibrary, heritage_flood: ReviewResult
+) -> None:
+    """ＸＭ-1 from an input method is the library's XM-1: its round, tasks and 预审意见 are found under either
+    spelling (a round kept under the typed one was not found by ``status XM-1``)."""
+    consult = Consultations(library.engine)
+    tasks = consult.start("ＸＭ-1", heritage_flood, actor="发改委", today=DAY)
+    assert consult.status("XM-1")["project_id"] == "XM-1" and consult.tasks("ＸＭ－１") == tasks
+    assert consult.review_id("XM-1") == heritage_flood.review_id
+    assert "XM-1" in consult.task(tasks[0]["id"])["draft"] and "ＸＭ" not in consult.task(tasks[0]["id"])["draft"]
+    _answer_all(consult, "ＸＭ-1")
+    assert consult.opinion("XM-1")["doc_number"] == consult.opinion("ＸＭ-1")["doc_number"]
+    assert library.get("XM-1").stage == "储备"
+
+
 def test_concurrent_identical_starts_make_one_round(
     library: ProjectLibrary, heritage_flood: ReviewResult, monkeypatch: pytest.MonkeyPatch
 ) -> None:

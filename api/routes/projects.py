@@ -21,6 +21,7 @@ from api.keys import Principal
 from geo.errors import InputError, NotFoundError
 from geo.projects import LEVELS, STAGES, ProjectLibrary
 from geo.projects.library import MAX_REASON_CHARS
+from geo.review.result import MAX_ID_CHARS
 from geo.vocabulary import first_few, project_types
 
 router = APIRouter(prefix="/projects", tags=["projects"])
@@ -91,7 +92,9 @@ class StageIn(BaseModel):
 
 class LinkIn(BaseModel):
     review_id: str = Field(max_length=64)
-    parcel_id: str | None = Field(default=None, max_length=64, description="needed when the review has several")
+    parcel_id: str | None = Field(  # a review's parcel ids run to MAX_ID_CHARS, as the link table keeps them
+        default=None, max_length=MAX_ID_CHARS, description="needed when the review has several"
+    )
 
 
 @router.get("", response_model=list[ProjectOut], summary="Projects of the library")

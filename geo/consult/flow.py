@@ -46,12 +46,12 @@ from geo.errors import ConsultError, InputError, LantuError, NotFoundError
 from geo.opinion import Finding as DraftedFinding
 from geo.opinion import opinion
 from geo.papers import BEIJING, Issuer, beijing_today
-from geo.projects import Project, link_review_in, require_project, set_stage_in
+from geo.projects import Project, link_review_in, require_project, set_stage_in, stored_project_id
 from geo.projects.tables import projects
 from geo.quota.posting import writing
 from geo.review.result import ReviewResult
 from geo.store import parcels_in
-from geo.vocabulary import check_printable
+from geo.vocabulary import check_printable, project_id_text
 
 log = logging.getLogger(__name__)
 Opinion = Literal["同意", "有条件同意", "不同意"]
@@ -145,6 +145,7 @@ class Consultations:
         }
         with writing(self.engine) as conn:
             project = _consultable(conn, project_id, lock=True)
+            project_id = project.id  # as the library keeps it: ＸＭ-1 typed, the round is XM-1's
             _check_county(project, result)
             previous = conn.execute(
                 select(
@@ -408,7 +409,7 @@ class Consultations:
         """The project's latest round (its ``columns``, all by default)."""
         round_ = conn.execute(
             select(*columns or [consult_rounds])
-            .where(consult_rounds.c.project_id == project_id)
+            .where(consult_rounds.c.project_id == _named(conn, project_id))
             .order_by(consult_rounds.c.number.desc())
             .limit(1)
         ).first()
@@ -514,6 +515,7 @@ class Consultations:
     def status(self, project_id: str) -> dict[str, Any]:
         """The project's consultation at a glance: every round's state, the latest tasks, the 预审意见 if any."""
         with self.engine.connect() as conn:
+            project_id = _named(conn, project_id)
             rounds = conn.execute(
                 select(
                     consult_rounds.c.number,
@@ -560,7 +562,7 @@ class Consultations:
         with self.engine.connect() as conn:
             row = conn.execute(
                 select(consult_opinions)
-                .where(consult_opinions.c.project_id == project_id)
+                .where(consult_opinions.c.project_id == _named(conn, project_id))
                 .order_by(consult_opinions.c.id.desc())
                 .limit(1)
             ).first()
@@ -687,6 +689,12 @@ def _within_change_limits(old: ReviewResult, new: ReviewResult) -> bool:
         return False
 
 
+def _named(conn: Connection, project_id: str) -> str:
+    """The id the library keeps for the project ``project_id`` names (``ＸＭ-1`` typed: ``XM-1``), or its normal
+    form where the library has none: its rounds and opinions are kept under that id."""
+    return stored_project_id(conn, project_id) or project_id_text(project_id)
+
+
 def _lock_project(conn: Connection, project_id: str) -> None:
     """Hold the project's row until the transaction ends (PostgreSQL ``FOR NO KEY UPDATE``; SQLite's writer
     holds the whole database already): starts of one project wait for each other, so a repeated start finds
@@ -699,7 +707,7 @@ def _lock_project(conn: Connection, project_id: str) -> None:
 def _consultable(conn: Connection, project_id: str, *, lock: bool = False) -> Project:
     """The library project, at a stage a consultation serves (谋划 or 储备); ``lock``: its row held too."""
     if lock:
-        _lock_project(conn, project_id)
+        _lock_project(conn, _named(conn, project_id))
     project = require_project(conn, project_id)
     if project.stage not in CONSULTABLE:
         raise ConsultError(
