@@ -7,10 +7,20 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from geo.papers import Issuer
+
+
+def default_key_file() -> Path | None:
+    """The signing key file in lantu's folder of the user's data directory (XDG: ``$XDG_DATA_HOME``, else
+    ``~/.local/share``); None for a user without a home folder."""
+    try:
+        data = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    except RuntimeError:  # no HOME and no password entry
+        return None
+    return data / "lantu" / "signing.key"
 
 
 class Settings(BaseSettings):
@@ -20,6 +30,16 @@ class Settings(BaseSettings):
     blueprint: Path | None = Field(default=None, description="blueprint directory loaded at start-up")
     blueprint_root: Path | None = Field(default=None, description="a blueprint must lie under this directory")
     database_url: str = Field(default="sqlite:///lantu.db", description="SQLite file or PostgreSQL URL")
+    signing_key: SecretStr | None = Field(
+        default=None,
+        description="the secret (16 characters or more) signing review result files (geo.signing); installations "
+        "given the same one verify each other's files; None: the key file",
+    )
+    signing_key_file: Path | None = Field(
+        default_factory=default_key_file,
+        description="the key file signing review result files when no LANTU_SIGNING_KEY is given: 32 random "
+        "bytes, mode 0600, made by the first review (default: the user's data directory)",
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     open_demo: bool = Field(default=False, description="no API keys: loopback demo only, logged")

@@ -22,7 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from geo.blueprint import Blueprint, load_blueprint
 from geo.blueprint_cli import app as blueprint_app
-from geo.cli_context import PROJECT_TYPE, FileOnly, GivenCRS, Output, cli_context, fail, usage_error
+from geo.cli_context import PROJECT_TYPE, FileOnly, GivenCRS, Output, cli_context, fail, usage_error, writing_key
 from geo.consult_cli import app as consult_app
 from geo.crs import check_coordinates
 from geo.errors import InputError, LantuError
@@ -40,6 +40,7 @@ from geo.quota_cli import app as quota_app
 from geo.review import Reviewing, reviewing
 from geo.review.profile import load_profile
 from geo.review.result import ParcelResult, ReviewResult
+from geo.signing import SigningKey
 from geo.sites_cli import app as sites_app
 from geo.threads import gc_paused
 
@@ -71,6 +72,7 @@ class OutputFormat(StrEnum):
 
 
 BINARY = (OutputFormat.pdf, OutputFormat.docx)  # written to a file only
+Writer = Callable[[ReviewResult, Chunks, IO[str]], int]
 
 
 class TextEncoding(StrEnum):
@@ -81,11 +83,19 @@ class TextEncoding(StrEnum):
 
 
 # the data formats, written parcel by parcel (``geo.io.results``)
-STREAMED: dict[OutputFormat, Callable[[ReviewResult, Chunks, IO[str]], int]] = {
+STREAMED: dict[OutputFormat, Writer] = {
     OutputFormat.json: write_result_json,
     OutputFormat.geojson: lambda _header, chunks, out: write_result_geojson(chunks, out),
     OutputFormat.csv: lambda _header, chunks, out: write_result_csv(chunks, out),
 }
+
+
+def streamed(fmt: OutputFormat, key: SigningKey | None) -> Writer:
+    """The writer of ``fmt``; the JSON signed with ``key`` (``geo.signing``) when there is one."""
+    if fmt is OutputFormat.json and key is not None:
+        return lambda header, chunks, out: write_result_json(header, chunks, out, key=key)
+    return STREAMED[fmt]
+
 
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens.")]
 PARCEL_FILES = "Parcels: GeoJSON, GeoPackage, zipped shapefile, KML/KMZ, DXF (with --crs) or coordinate .txt."
@@ -187,6 +197,7 @@ def review_cmd(
     except LantuError as exc:
         fail(exc)
     data_dir = cli_context(ctx).data_dir
+    key = writing_key(ctx) if fmt is OutputFormat.json else None  # before the review, as every refusal
     overrides: dict[str, Any] = {}
     if major_project:
         overrides["major_project"] = True
@@ -253,7 +264,7 @@ def review_cmd(
                 ):
                     seen = _Passing(batch.chunks, pieces_file, keep=pieces)
                     if fmt in STREAMED and summary is None:  # written parcel by parcel as they are reviewed
-                        printed = _written(output, files, lambda out: STREAMED[fmt](batch.header, seen, out))
+                        printed = _written(output, files, lambda out: streamed(fmt, key)(batch.header, seen, out))
                         result = None
                     else:  # held whole for what needs every parcel at once: a summary, a paper, a map
                         result = batch.header.model_copy(update={"parcels": [p for chunk in seen for p in chunk]})
@@ -261,7 +272,9 @@ def review_cmd(
                     with files.writing(summary, suffix=f".part{summary.suffix}", option="--summary") as part:
                         write_summary(result, part)
                 if result is not None:
-                    content = render(result, fmt, blueprint=bp, issuer=cli_context(ctx).issuer, data_dir=data_dir)
+                    content = render(
+                        result, fmt, blueprint=bp, issuer=cli_context(ctx).issuer, data_dir=data_dir, key=key
+                    )
                     printed = _written(output, files, lambda out: out.write(content), binary=isinstance(content, bytes))
             if pieces_out is not None:
                 say(f"{seen.pieces} 个图斑 / piece(s) → {pieces_out}")
@@ -271,7 +284,7 @@ def review_cmd(
             fail(exc)
             return
         if printed is not None:
-            sys.stdout.write(printed + "\n")
+            _print(printed, exact=key is not None)
         if output:
             more = " …" if seen.count > len(seen.verdicts) else ""
             say(
@@ -395,6 +408,19 @@ def _written(
     return None
 
 
+def _print(text: str, *, exact: bool) -> None:
+    """``text`` and a line break on stdout; ``exact``: as UTF-8 bytes where stdout is a pipe or a file, so that a
+    signed result's bytes are the ones signed whatever the locale's encoding and line breaks (``lantu review >
+    r.json``; the reader takes the one line break after it)."""
+    buffer = getattr(sys.stdout, "buffer", None)
+    if not exact or buffer is None or sys.stdout.isatty():
+        sys.stdout.write(text + "\n")
+        return
+    sys.stdout.flush()
+    buffer.write((text + "\n").encode("utf-8"))
+    buffer.flush()
+
+
 def say(text: str) -> None:
     """A message on stderr printed as it is: file names, ids and warnings are data, never Rich markup."""
     err.print(text, markup=False, highlight=False, soft_wrap=True)
@@ -419,29 +445,45 @@ def render(
     issuer: Issuer | None = None,
     data_dir: Path | None = None,
     number: DocumentNumber | None = None,
+    key: SigningKey | None = None,
+    unverified: bool = False,
 ) -> str | bytes:
     """``result`` in ``fmt``; papers (report, PDF, opinion) name ``issuer`` and carry ``number`` (a draft's
-    without one)."""
+    without one), and the mark of an unverified file when ``unverified``; the JSON is signed with ``key``."""
     if fmt in STREAMED:
         text = io.StringIO()
-        STREAMED[fmt](result, [result.parcels], text)
+        streamed(fmt, key)(result, [result.parcels], text)
         return text.getvalue()
     synthetic = blueprint is not None and blueprint.synthetic
     if fmt is OutputFormat.pdf:
         from geo.report_pdf import review_report_pdf
 
-        return review_report_pdf(result, synthetic=synthetic, blueprint=blueprint, issuer=issuer, number=number)
+        return review_report_pdf(
+            result, synthetic=synthetic, blueprint=blueprint, issuer=issuer, number=number, unverified=unverified
+        )
     if fmt is OutputFormat.html:
         from geo.report import review_report
 
         return review_report(
-            result, synthetic=synthetic, blueprint=blueprint, issuer=issuer, data_dir=data_dir, number=number
+            result,
+            synthetic=synthetic,
+            blueprint=blueprint,
+            issuer=issuer,
+            data_dir=data_dir,
+            number=number,
+            unverified=unverified,
         )
     if fmt in (OutputFormat.opinion, OutputFormat.docx):
         from geo.opinion import opinion, opinion_docx, opinion_markdown
 
         drafted = opinion(
-            result, synthetic=synthetic, issuer=issuer, data_dir=data_dir, blueprint=blueprint, number=number
+            result,
+            synthetic=synthetic,
+            issuer=issuer,
+            data_dir=data_dir,
+            blueprint=blueprint,
+            number=number,
+            unverified=unverified,
         )
         return opinion_docx(drafted) if fmt is OutputFormat.docx else opinion_markdown(drafted)
     from geo.maps import map_html, review_map

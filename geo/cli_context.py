@@ -25,6 +25,7 @@ from typer.models import OptionInfo
 from geo.errors import InputError, LantuError
 from geo.io.tables import Row, table_width, write_records, write_table
 from geo.papers import Issuer, beijing_today
+from geo.signing import SigningKey, Verification, installation_key
 from geo.vocabulary import project_types
 
 err = Console(stderr=True)
@@ -62,6 +63,13 @@ class CliContext:
     webhook_url: str | None = None  # 业务协同 events are POSTed here, signed with webhook_secret
     webhook_secret: str | None = None
     issuer: Issuer = field(default_factory=Issuer)  # 审查单位 and wording of the papers the CLI writes (drafts)
+    # the key signing review result files (``geo.signing``): the host's secret, else the key file
+    signing_secret: str | None = field(default=None, repr=False)
+    signing_key_file: Path | None = None  # None: no home folder to keep one in
+
+    def signing_key(self, *, create: bool) -> SigningKey | None:
+        """This installation's key (:func:`geo.signing.installation_key`): made on first use when ``create``."""
+        return installation_key(self.signing_secret, self.signing_key_file, create=create)
 
 
 def _output_file(value: str) -> Path | None:
@@ -133,6 +141,51 @@ def cli_context(ctx: typer.Context) -> CliContext:
     """The host's context if it set one, else the library defaults."""
     root = ctx.find_root()
     return root.obj if isinstance(root.obj, CliContext) else CliContext()
+
+
+def warn(text: str) -> None:
+    """A warning on stderr; ``text`` is data (file names, reasons), never Rich markup."""
+    err.print(f"[yellow]警告 warning[/yellow]: {escape(text)}", highlight=False, soft_wrap=True)
+
+
+def writing_key(ctx: typer.Context) -> SigningKey | None:
+    """The key ``lantu review`` signs its JSON with, made on first use (said once). Where there is none to be had
+    the result is written unsigned, with a warning that says why: the review is as good, the file is then
+    read back as unverified."""
+    try:
+        key = cli_context(ctx).signing_key(create=True)
+    except LantuError as exc:
+        warn(f"{exc.message_zh}，审查结果将不签名写出 / {exc}; the result is written unsigned")
+        return None
+    if key is None:
+        warn(
+            "无处存放签名密钥（没有用户主目录），审查结果将不签名写出；请设置 LANTU_SIGNING_KEY 或 "
+            "LANTU_SIGNING_KEY_FILE / no place for a signing key (no home folder): the result is written unsigned; "
+            "set LANTU_SIGNING_KEY or LANTU_SIGNING_KEY_FILE"
+        )
+    elif key.created:
+        err.print(
+            f"已创建签名密钥 / signing key created: {key.source} (key_id {key.key_id})", markup=False, highlight=False
+        )
+    return key
+
+
+def reading_key(ctx: typer.Context) -> SigningKey | None:
+    """The key a review file is checked against; none is made by a command that reads. A key that cannot be
+    used is said (the files are then read as unverified)."""
+    try:
+        return cli_context(ctx).signing_key(create=False)
+    except LantuError as exc:
+        warn(f"{exc.message_zh} / {exc}")
+        return None
+
+
+def unverified_texts(name: str, check: Verification) -> tuple[str, str]:
+    """Why the review file ``name`` is not verified, in English and Chinese."""
+    return (
+        f"{name} could not be verified as written by lantu: {check.why_en}",
+        f"{name} 未经 lantu 签名核验：{check.why_zh}",
+    )
 
 
 def fail(exc: LantuError) -> NoReturn:

@@ -24,12 +24,15 @@ from geo.cli_context import (
     actor_option,
     cli_context,
     judged_on,
+    reading_key,
     show_table,
+    unverified_texts,
+    warn,
 )
 from geo.consult import Consultations, Webhook
 from geo.errors import InputError
 from geo.io.files import input_file, output_file, write_whole
-from geo.io.quota import labelled, read_review_result
+from geo.io.quota import labelled, read_signed_review
 from geo.io.tables import table_format, write_table
 from geo.quota_cli import DEFAULT_ACTOR, attempt, database
 
@@ -109,13 +112,16 @@ def start(
         ),
     ] = DEFAULT_ACTOR,
 ) -> None:
-    """在线发起会商: one task per concerned department, with its items, drafted paragraph and due date."""
+    """在线发起会商: one task per concerned department, with its items, drafted paragraph and due date.
+
+    A review file lantu cannot verify (unsigned, or signed by another installation's key) is said on stderr; the
+    consultation starts all the same."""
     consult = _consultations(ctx)
-    tasks = attempt(
-        lambda: consult.start(
-            project_id, read_review_result(input_file(review_json, "REVIEW_JSON")), due_days=due_days, actor=actor
-        )
-    )
+    result, check = attempt(lambda: read_signed_review(input_file(review_json, "REVIEW_JSON"), key=reading_key(ctx)))
+    if not check.verified:
+        en, zh = unverified_texts(review_json.name, check)
+        warn(f"{zh}；会商照常发起，请核对审查结果 / {en}; the consultation starts all the same: check the review")
+    tasks = attempt(lambda: consult.start(project_id, result, due_days=due_days, actor=actor))
     _deliver(consult)
     first = dict(list(TASK_LABELS.items())[:5])  # nothing answered yet
     write_table(labelled(tasks, first, "table"), "table", sys.stdout, title=f"{project_id} 业务协同")

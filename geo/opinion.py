@@ -38,13 +38,13 @@ from geo.papers import DocumentNumber, Issuer, time_zh
 from geo.report_model import (
     AREA_NOTE,
     SUPPLEMENTARY,
-    SYNTHETIC_MARK,
     UNCOVERED,
     Fact,
     crs_label,
     data_versions,
     farmland_replaced,
     land_gap,
+    paper_mark,
     profile_zh,
     project_type_zh,
     signature,
@@ -94,7 +94,8 @@ class ParcelOpinion:
 
 @dataclass(frozen=True)
 class Opinion:
-    mark: str  # SYNTHETIC_MARK on the demo blueprint (the Word header, the first line), else nothing
+    mark: str  # SYNTHETIC_MARK on the demo blueprint, UNVERIFIED_MARK from an unverified file (the Word header, the
+    # first line), else nothing
     title: str
     number: str  # 济自然资审〔2026〕第12号, or a draft's label
     number_line: str  # 审查编号：…, the line under the title (as on the report)
@@ -328,11 +329,13 @@ def opinion(
     data_dir: Path | None = None,
     synthetic: bool = False,
     blueprint: Blueprint | None = None,
+    unverified: bool = False,
 ) -> Opinion:
     """The drafted 审查意见 of ``result`` in ``issuer.template``'s wording (see the module docstring).
 
     Without a ``number`` (no database: the CLI) the opinion is a draft and its number says so.
     ``blueprint`` (the one reviewed against) gives each layer's 现势性 to the notes (``layer_dates``).
+    ``unverified``: ``result`` comes from a file whose signature could not be checked (its mark heads the paper).
     """
     issuer = issuer or Issuer()
     number = number or DocumentNumber.draft(issuer)
@@ -351,7 +354,7 @@ def opinion(
     if synthetic:
         notes.append("示例蓝图的管控图层为合成数据，本意见仅供演示。")
     return Opinion(
-        mark=SYNTHETIC_MARK if synthetic else "",
+        mark=paper_mark(synthetic=synthetic, unverified=unverified),
         title=_render(t, "title"),
         number=number.text,
         number_line=number.labelled,
@@ -427,8 +430,8 @@ def opinion_markdown(op: Opinion) -> str:
 
 
 def synthetic_mark_lines(mark: str) -> list[str]:
-    """The first lines of a Markdown paper on the demo blueprint (``SYNTHETIC_MARK`` quoted, then a blank line),
-    none for a real one: the 审查意见 and the consultation's 预审意见 open alike."""
+    """The first lines of a Markdown paper with a mark (``SYNTHETIC_MARK``, ``UNVERIFIED_MARK``: quoted, then a blank
+    line), none for a real one: the 审查意见 and the consultation's 预审意见 open alike."""
     return [f"> {md(mark, inline=True)}", ""] if mark else []
 
 

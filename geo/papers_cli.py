@@ -11,10 +11,10 @@ from typing import Annotated
 import typer
 
 from geo.blueprint import Blueprint, load_blueprint
-from geo.cli_context import Output, cli_context, fail
+from geo.cli_context import Output, cli_context, fail, reading_key, unverified_texts, warn
 from geo.errors import LantuError
-from geo.io import read_review_result
 from geo.io.files import input_file, output_file, write_whole
+from geo.io.quota import read_signed_review
 from geo.papers import document_number
 from geo.quota_cli import database
 
@@ -56,7 +56,9 @@ def papers_cmd(
 ) -> None:
     """文书: the papers of a saved review (report, PDF, 审查意见) without running the review again.
 
-    Exit 2 on a file that is not a review result. The text is the same as `lantu review … --format` wrote."""
+    Exit 2 on a file that is not a review result, or one changed after lantu signed it. The text is the same as
+    `lantu review … --format` wrote; a file lantu cannot verify (unsigned, or signed by another installation's
+    key) is said on stderr and marked on every page of its papers."""
     from geo.cli import OutputFormat, needs_output, render, say  # geo.cli mounts this module
 
     target = OutputFormat(fmt.value)
@@ -66,10 +68,21 @@ def papers_cmd(
     try:
         if output is not None:
             output_file(output, "--output")  # before the papers are laid out for nothing
-        result = read_review_result(input_file(result_json, "RESULT_JSON"))
+        result, check = read_signed_review(input_file(result_json, "RESULT_JSON"), key=reading_key(ctx))
+        if not check.verified:
+            en, zh = unverified_texts(result_json.name, check)
+            warn(f"{zh}；文书将标注“未经签名核验” / {en}; every page of the papers says so")
         bp: Blueprint | None = load_blueprint(blueprint) if blueprint is not None else None
         issued = document_number(database(ctx), result.review_id, context.issuer) if number else None
-        content = render(result, target, blueprint=bp, issuer=context.issuer, data_dir=context.data_dir, number=issued)
+        content = render(
+            result,
+            target,
+            blueprint=bp,
+            issuer=context.issuer,
+            data_dir=context.data_dir,
+            number=issued,
+            unverified=not check.verified,
+        )
     except LantuError as exc:
         fail(exc)
     data = content if isinstance(content, bytes) else content.encode("utf-8")

@@ -30,12 +30,15 @@ from geo.cli_context import (
     fail,
     judged_on,
     option_date,
+    reading_key,
     show_table,
+    unverified_texts,
+    warn,
 )
 from geo.crs import Area
 from geo.errors import BlueprintError, InputError, LantuError
 from geo.io.files import input_file, output_file, whole_files, write_whole
-from geo.io.quota import labelled, read_demands, read_quota_plan, read_review_result, report_xlsx
+from geo.io.quota import labelled, read_quota_plan, read_signed_demands, read_signed_review, report_xlsx
 from geo.io.tables import Row, table_format
 from geo.quota import PLAN_YEARS, Ledger, allocate, county_summary
 from geo.quota.accounts import FACTORS
@@ -87,8 +90,17 @@ Factor = Annotated[str, typer.Argument(help=f"Factor (要素): {' | '.join(FACTO
 Amount = Annotated[float, typer.Option(min=0, help=f"In the factor's unit: {FACTOR_UNITS}.")]
 Tonnes = Annotated[float, typer.Option(min=0, help="In t (吨).")]
 Reason = Annotated[str, typer.Option(help="事由: why, recorded in the journal.")]
+AcceptUnsigned = Annotated[
+    bool,
+    typer.Option(
+        "--accept-unsigned",
+        help="Reserve from review files lantu cannot verify (未经签名核验: unsigned, or signed by another "
+        "installation's key), said on stderr (default: refused).",
+    ),
+]
 DEFAULT_ACTOR = getpass.getuser() if hasattr(getpass, "getuser") else "cli"
 T = TypeVar("T")
+RESERVE_REASON = "项目用地指标配置"  # the ledger's own default reason of a reservation
 TABLE_WIDTH = 200  # Chinese ledger tables keep their columns whole in a narrow or piped terminal
 
 
@@ -219,16 +231,40 @@ def reserve(
             help="Reserve although items went unchecked for missing layers (缺失图层; noted in the journal).",
         ),
     ] = False,
+    accept_unsigned: Annotated[
+        bool,
+        typer.Option(
+            "--accept-unsigned",
+            help="Reserve from a review file lantu cannot verify (未经签名核验: unsigned, or signed by another "
+            "installation's key; noted in the journal). Default: refused.",
+        ),
+    ] = False,
     actor: Actor = DEFAULT_ACTOR,
 ) -> None:
     """配置: set aside the reviewed parcel's 新增建设用地 and 占补平衡 quota for a project of the library.
 
     The project must be in the project library at stage 储备, 审批 or 建设 (先入库后保障). Reserving the parcel again
-    for the same project returns the first transaction."""
+    for the same project returns the first transaction. The review file must be one `lantu review` signed with
+    this installation's key; one changed after it was signed is refused always."""
     ledger = _ledger(ctx)
 
     def act() -> int:
-        result = read_review_result(input_file(review_json, "REVIEW_JSON"))
+        result, check = read_signed_review(input_file(review_json, "REVIEW_JSON"), key=reading_key(ctx))
+        reason = RESERVE_REASON
+        if not check.verified:
+            en, zh = unverified_texts(review_json.name, check)
+            if not accept_unsigned:
+                raise InputError(
+                    f"{en}. Its verdicts cannot be trusted: review the parcels again (lantu review), or, having "
+                    "checked the file, reserve with --accept-unsigned (noted in the journal)",
+                    f"{zh}。其审查结论无法确认未被改动：请重新审查（lantu review），或核实文件后加 --accept-unsigned "
+                    "配置（记入台账事由）",
+                )
+            warn(
+                f"{zh}；经 --accept-unsigned 接受，已记入台账事由 / {en}; accepted with --accept-unsigned, "
+                "noted in the journal"
+            )
+            reason = f"{RESERVE_REASON}（经 --accept-unsigned 接受未经签名核验的审查结果文件：{check.why_zh}）"
         return ledger.reserve(
             result,
             year=year,
@@ -238,6 +274,7 @@ def reserve(
             source=source,
             accept_missing_layers=accept_missing_layers,
             actor=actor,
+            reason=reason,
         )
 
     _done("已配置 / reserved", act)
@@ -584,13 +621,30 @@ def allocate_cmd(
     actor: Actor = DEFAULT_ACTOR,
     fmt: Format = "table",
     layout: LayoutOption = Layout.auto,
+    accept_unsigned: AcceptUnsigned = False,
 ) -> None:
     """按优先级配置: rank projects by the allocation profile and reserve in order until the quota runs out.
 
-    A project the remaining quota no longer covers is reported, not partly served."""
+    A project the remaining quota no longer covers is reported, not partly served. Each review file must be one
+    `lantu review` signed with this installation's key, as for `lantu quota reserve`."""
     ledger = _ledger(ctx)
     attempt(lambda: table_format(fmt))
-    demands = attempt(lambda: read_demands(input_file(demands_yaml, "DEMANDS_YAML")))
+    read = attempt(lambda: read_signed_demands(input_file(demands_yaml, "DEMANDS_YAML"), key=reading_key(ctx)))
+    for where_en, where_zh, check in read.unverified:
+        if not accept_unsigned:
+            fail(
+                InputError(
+                    f"{where_en} could not be verified as written by lantu: {check.why_en}. Its verdicts cannot be "
+                    "trusted: review the parcels again (lantu review), or, having checked the files, allocate with "
+                    "--accept-unsigned",
+                    f"{where_zh} 未经 lantu 签名核验：{check.why_zh}。其审查结论无法确认未被改动：请重新审查（lantu "
+                    "review），或核实文件后加 --accept-unsigned",
+                )
+            )
+        warn(
+            f"{where_zh} 未经签名核验，经 --accept-unsigned 接受 / {where_en}: not verified, accepted ({check.why_en})"
+        )
+    demands = read.demands
     _show(
         lambda: [a.row() for a in allocate(ledger, demands, year=year, actor=actor, source=source)],
         fmt,

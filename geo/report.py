@@ -207,6 +207,7 @@ def review_report(
     issuer: Issuer | None = None,
     number: DocumentNumber | None = None,
     data_dir: Path | None = None,
+    unverified: bool = False,
 ) -> str:
     """The report as one self-contained HTML page (with links to the map and PDF when served).
 
@@ -215,7 +216,13 @@ def review_report(
     """
     return _ENV.get_template("report.html").render(
         m=report_model(
-            result, synthetic=synthetic, issuer=issuer, number=number, data_dir=data_dir, blueprint=blueprint
+            result,
+            synthetic=synthetic,
+            issuer=issuer,
+            number=number,
+            data_dir=data_dir,
+            blueprint=blueprint,
+            unverified=unverified,
         ),
         summary_columns=SUMMARY_COLUMNS,
         item_header=header(ITEM_COLUMNS),

@@ -48,6 +48,8 @@ SYNTHETIC_NOTE = "示例蓝图的管控图层为合成数据，仅供演示。"
 # on every page of a paper drawn on the demo blueprint (running head, Word header, the first line): a page
 # printed alone still says it is no real review
 SYNTHETIC_MARK = "示例（合成数据，仅供演示）"
+# where the same places carry it: a paper of a review file whose signature could not be checked (``geo.signing``)
+UNVERIFIED_MARK = "本审查结果文件未经 lantu 签名核验 / This review file could not be verified as written by lantu"
 UNITS_NOTE = "1 公顷 = 10 000 m²，1 亩 = 666.67 m²。"
 MISSING = "缺图层"
 NOT_SET = "不核定"  # a rejected parcel's quota figures: the site changes, nothing is allotted
@@ -205,7 +207,7 @@ class ReportModel:
     parcels: tuple[ParcelReport, ...]
     signature: tuple[str, ...]  # the signature block's lines, the seal's place last
     conclusion: str = ""  # 综合审查结论: the verdicts counted, kept with the signature on the last page
-    mark: str = ""  # SYNTHETIC_MARK on the demo blueprint, else nothing
+    mark: str = ""  # SYNTHETIC_MARK on the demo blueprint, UNVERIFIED_MARK from an unverified file, else nothing
     basis: tuple[Fact, ...] = ()  # 审查依据 per item, once
     data: tuple[Fact, ...] = ()  # 数据版本与现势性: the blueprint's version, then each layer's date
 
@@ -563,6 +565,12 @@ def signature(issuer: Issuer, number: DocumentNumber) -> tuple[str, ...]:
     )
 
 
+def paper_mark(*, synthetic: bool, unverified: bool) -> str:
+    """What heads every page of a paper (the PDF's running head, the Word header, the HTML's and the Markdown's
+    first line): the demo's mark, the unverified file's, both, or nothing."""
+    return "　".join(m for m, on in ((SYNTHETIC_MARK, synthetic), (UNVERIFIED_MARK, unverified)) if on)
+
+
 def report_model(
     result: ReviewResult,
     *,
@@ -571,12 +579,14 @@ def report_model(
     number: DocumentNumber | None = None,
     data_dir: Path | None = None,
     blueprint: Blueprint | None = None,
+    unverified: bool = False,
 ) -> ReportModel:
     """The report of ``result`` as rows, facts and notes of plain text (see the module docstring).
 
     ``number`` is the document number the service assigned (:func:`geo.papers.document_number`);
     without one the report is a draft and its number says so. ``blueprint`` (the one reviewed
-    against) gives each layer's 现势性.
+    against) gives each layer's 现势性. ``unverified``: ``result`` was read from a file whose signature could not
+    be checked (``UNVERIFIED_MARK`` where the demo's mark goes).
     """
     issuer = issuer or Issuer()
     number = number or DocumentNumber.draft(issuer)
@@ -586,7 +596,7 @@ def report_model(
     if synthetic:
         notes.append(SYNTHETIC_NOTE)
     return ReportModel(
-        mark=SYNTHETIC_MARK if synthetic else "",
+        mark=paper_mark(synthetic=synthetic, unverified=unverified),
         title=TITLE,
         number=number.text,
         number_line=number.labelled,

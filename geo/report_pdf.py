@@ -472,12 +472,15 @@ def review_report_pdf(
     blueprint: Blueprint | None = None,
     issuer: Issuer | None = None,
     number: DocumentNumber | None = None,
+    unverified: bool = False,
 ) -> bytes:
     """The report as PDF bytes: the rows and notes of :func:`geo.report_model.report_model` (as the HTML),
     a cover with the summary, one parcel per page (facts, sketch, items, land figures, 界址点坐标表),
     the signature block; page numbers, title and author in the file's metadata."""
     s = _styles()
-    m = report_model(result, synthetic=synthetic, issuer=issuer, number=number, blueprint=blueprint)
+    m = report_model(
+        result, synthetic=synthetic, issuer=issuer, number=number, blueprint=blueprint, unverified=unverified
+    )
     story = _cover(m, s)
     for p, parcel in zip(m.parcels, result.parcels, strict=True):
         story += _parcel_story(p, _sketch(sketch(parcel, 52 * mm, blueprint), 52 * mm), s)
@@ -501,7 +504,13 @@ def review_report_pdf(
         canvas.drawCentredString(A4[0] / 2, 7 * mm, f"— {doc.page} —")
         canvas.setFillColor(colors.grey)
         canvas.setFont(register_font(), 7.5)
-        canvas.drawRightString(A4[0] - 15 * mm, A4[1] - 8 * mm, "　".join(filter(None, [m.mark, m.title, m.number])))
+        head, right, top = "　".join(filter(None, [m.mark, m.title, m.number])), A4[0] - MARGINS[1], A4[1] - 8 * mm
+        if m.mark and pdfmetrics.stringWidth(head, register_font(), 7.5) > A4[0] - MARGINS[0] - MARGINS[1]:
+            # a mark too long to share the line (an unverified file's) takes one of its own, above the title
+            canvas.drawRightString(right, top, m.mark)
+            canvas.drawRightString(right, top - 3 * mm, "　".join(filter(None, [m.title, m.number])))
+        else:
+            canvas.drawRightString(right, top, head)
         canvas.restoreState()
 
     buffer = io.BytesIO()

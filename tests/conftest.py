@@ -23,6 +23,7 @@ from api.settings import Settings
 from geo import batch
 from geo.blueprint import Blueprint, load_blueprint
 from geo.db import make_engine, migrate
+from geo.signing import KEY_FILE, SigningKey, load_key_file
 
 # CI runs the same hypothesis examples every time (a red CI must be reproducible);
 # locally, examples vary from run to run and the LANTU_*_EXAMPLES variables raise their number.
@@ -88,6 +89,25 @@ def keys(settings: Settings) -> dict[str, str]:
     migrate(engine)
     ensure_schema(engine)
     return {role: create_key(engine, f"test-{role}", role) for role in ROLES}
+
+
+@pytest.fixture(autouse=True)
+def lantu_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The folder of the key that signs review files for the ``lantu`` command under test
+    (``LANTU_SIGNING_KEY_FILE``) and of its default database: a test's own, never the user's home or the
+    working directory. A test that sets ``LANTU_DATABASE_URL`` itself keeps the key here."""
+    state = tmp_path_factory.mktemp("state")
+    monkeypatch.setenv("LANTU_SIGNING_KEY_FILE", str(state / KEY_FILE))
+    monkeypatch.setenv("LANTU_DATABASE_URL", f"sqlite:///{state / 'lantu.db'}")
+    return state
+
+
+@pytest.fixture
+def signing_key(lantu_state: Path) -> SigningKey:
+    """The key the ``lantu`` command under test signs review files with (its key file, made here)."""
+    key = load_key_file(lantu_state / KEY_FILE, create=True)
+    assert key is not None
+    return key
 
 
 @pytest.fixture(autouse=True)

@@ -34,7 +34,9 @@ from api.settings import Settings
 from geo.blueprint import Blueprint
 from geo.db import make_engine
 from geo.io.blueprint import RasterLayer, write_blueprint
-from geo.review import ItemResult, review
+from geo.io.results import write_result_json
+from geo.review import ItemResult, ReviewResult, review
+from geo.signing import SigningKey
 
 EPSG = 4548
 X0, Y0 = 464_000.0, 3_918_000.0
@@ -264,6 +266,14 @@ def served(settings: Settings) -> Iterator[str]:
 def review_item(blueprint: Blueprint, geom: shapely.Geometry, code: str, **props: Any) -> ItemResult:
     """One parcel (EPSG:4548 unless told) reviewed with ``props``: its item ``code``."""
     return review(parcel_frame(geom, **props), blueprint).parcels[0].item(code)
+
+
+def write_review(result: ReviewResult, path: Path, key: SigningKey | None) -> Path:
+    """``result`` written to ``path`` as ``lantu review -o`` writes it (``write_result_json``), signed with ``key``
+    (the ``signing_key`` fixture: the key of the ``lantu`` command under test) or, with None, unsigned."""
+    with path.open("w", encoding="utf-8", newline="") as out:
+        write_result_json(result, [result.parcels], out, key=key)
+    return path
 
 
 def display_width(text: str) -> int:

@@ -311,10 +311,12 @@ def test_data_formats_written_parcel_by_parcel_as_reviewed(
     assert result.exit_code == 0, result.output
     assert '"A"' not in written_before[-2] and "A" in written_before[-1]  # A written before B was graded
     assert "B" not in written_before[-1]
-    # the same text as on stdout (which gets it once whole), but for the review's id and time
-    volatile = ("review_id", "created")
+    # the same text as on stdout (which gets it once whole), but for the review's id and time (and so the
+    # signature over them, by the same key)
+    volatile = ("review_id", "created", "signature")
     if fmt == "json":
         on_file, on_stdout = json.loads(out.read_text(encoding="utf-8")), json.loads(whole.stdout)
+        assert on_file["signature"]["key_id"] == on_stdout["signature"]["key_id"]
         assert {k: v for k, v in on_file.items() if k not in volatile} == {
             k: v for k, v in on_stdout.items() if k not in volatile
         }

@@ -10,13 +10,14 @@ from pathlib import Path
 import docx
 import pypdf
 import pytest
-from support import parcel_frame, rect
+from support import parcel_frame, rect, write_review
 from typer.testing import CliRunner
 
 from api.cli import app
 from geo.blueprint import Blueprint
 from geo.cli import OutputFormat, render
 from geo.review import ReviewResult, review
+from geo.signing import SigningKey
 
 runner = CliRunner()
 
@@ -30,10 +31,8 @@ def live(blueprint: Blueprint) -> ReviewResult:
 
 
 @pytest.fixture
-def saved(live: ReviewResult, tmp_path: Path) -> Path:
-    path = tmp_path / "review.json"
-    path.write_text(live.model_dump_json(indent=2), encoding="utf-8")  # what `lantu review -o` writes
-    return path
+def saved(live: ReviewResult, tmp_path: Path, signing_key: SigningKey) -> Path:
+    return write_review(live, tmp_path / "review.json", signing_key)  # what `lantu review -o` writes here
 
 
 def pdf_text(data: bytes) -> str:
@@ -93,6 +92,7 @@ def test_papers_of_a_hand_made_name_review_would_refuse_exit_2(
     paper with "All strings must be XML compatible": tracebacks. Refused as the review refuses them."""
     body = json.loads(saved.read_text(encoding="utf-8"))
     body["parcels"][0]["name"] = name
+    del body["signature"]  # edited by hand: unsigned (with the signature kept it is refused as changed, below)
     edited = tmp_path / "edited.json"
     edited.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
     for fmt in ("pdf", "docx"):
@@ -107,10 +107,15 @@ def test_papers_binary_formats_need_an_output_file(saved: Path) -> None:
 
 
 def test_papers_numbered_from_the_database_keep_the_review_number(
-    live: ReviewResult, saved: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    live: ReviewResult,
+    saved: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    lantu_state: Path,
+    signing_key: SigningKey,
 ) -> None:
     """--number takes the service's sequence: the review keeps its 〔年〕第N号, the next review gets N+1."""
-    monkeypatch.setenv("LANTU_DATABASE_URL", f"sqlite:///{tmp_path / 'papers.db'}")
+    monkeypatch.setenv("LANTU_DATABASE_URL", f"sqlite:///{lantu_state / 'papers.db'}")  # the key beside it is kept
     monkeypatch.setenv("LANTU_ISSUER_CODE", "济自然资审")
     first = runner.invoke(app, ["papers", str(saved), "-f", "opinion", "--number"])
     assert first.exit_code == 0, first.output
@@ -118,8 +123,7 @@ def test_papers_numbered_from_the_database_keep_the_review_number(
     assert re.fullmatch(r"审查编号：济自然资审〔\d{4}〕第1号", line) and "草稿" not in first.stdout
     report = runner.invoke(app, ["papers", str(saved), "-f", "html", "--number"])
     assert line.removeprefix("审查编号：") in report.stdout  # the same number on the report
-    other = tmp_path / "other.json"
-    other.write_text(live.model_copy(update={"review_id": "another"}).model_dump_json(), encoding="utf-8")
+    other = write_review(live.model_copy(update={"review_id": "another"}), tmp_path / "other.json", signing_key)
     second = runner.invoke(app, ["papers", str(other), "-f", "opinion", "--number"])
     assert "第2号" in second.stdout.splitlines()[2]
     draft = runner.invoke(app, ["papers", str(saved), "-f", "opinion"])

@@ -588,7 +588,9 @@ def test_a_plan_amount_with_a_comma_that_groups_no_thousands_is_refused(
 
 def test_a_hand_edited_review_verdict_is_refused(run, tmp_path: Path, blueprint_dir: Path) -> None:  # type: ignore[no-untyped-def]
     """A review file whose verdict says "pass" over a failing item reserved quota for a rejected parcel: the
-    file must agree with itself (verdict = what its items give), else it is refused naming the parcel."""
+    file must agree with itself (verdict = what its items give), else it is refused naming the parcel. Signed,
+    the edit breaks its signature first; with the signature taken off, the verdict check names the parcel (an
+    unsigned file that agrees with itself is refused for want of a signature: test_signing.py)."""
     _issue(run, tmp_path, blueprint_dir, "370811,land_new,100000\n" + COMPENSATION)
     _enter(run, "FARM")
     farmland = _review(run, tmp_path, blueprint_dir, "FARM", (3.2, 0.2, 3.4, 0.4))  # reject: basic farmland
@@ -596,7 +598,13 @@ def test_a_hand_edited_review_verdict_is_refused(run, tmp_path: Path, blueprint_
     assert body["parcels"][0]["verdict"] == "reject"
     body["parcels"][0]["verdict"] = "pass"
     farmland.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
-    refused = run("quota", "reserve", farmland, "--year", "2026", "--project-id", "FARM", code=2).stderr
+    changed = run("quota", "reserve", farmland, "--year", "2026", "--project-id", "FARM", code=2).stderr
+    assert "the file was changed after lantu wrote it" in changed and "被改动" in changed, changed
+    del body["signature"]
+    farmland.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
+    refused = run(
+        "quota", "reserve", farmland, "--year", "2026", "--project-id", "FARM", "--accept-unsigned", code=2
+    ).stderr
     assert "FARM.json: parcel FARM says verdict 'pass', but its items give 'reject'" in refused, refused
     assert "basic_farmland: fail" in refused and "不一致" in refused and "永久基本农田" in refused
     # beyond the coverage, said to be inside
@@ -605,7 +613,10 @@ def test_a_hand_edited_review_verdict_is_refused(run, tmp_path: Path, blueprint_
     assert body["parcels"][0]["verdict"] == "out_of_coverage"
     body["parcels"][0]["verdict"] = "conditional"
     body["parcels"][0]["items"] = [{**i, "status": "warn"} for i in body["parcels"][0]["items"]]
+    del body["signature"]
     astride.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
-    beyond = run("quota", "reserve", astride, "--year", "2026", "--project-id", "FARM", code=2).stderr
+    beyond = run(
+        "quota", "reserve", astride, "--year", "2026", "--project-id", "FARM", "--accept-unsigned", code=2
+    ).stderr
     assert "outside the blueprint's coverage" in beyond and "超出蓝图覆盖范围" in beyond, beyond
     assert {j["kind"] for j in json.loads(run("quota", "journal", "--format", "json").stdout)} == {"issue"}

@@ -23,6 +23,7 @@ from geo.io.summary import append_row
 from geo.quota.accounts import FACTORS, amount
 from geo.quota.allocation import Demand
 from geo.review.result import MAX_ID_CHARS, MAX_NAME_CHARS, ParcelResult, ReviewResult
+from geo.signing import SigningKey, Verification, verify
 from geo.vocabulary import STATUS_ZH, VERDICT_ZH, check_single_line, verdict_of
 
 PLAN_COLUMNS = ("county_code", "factor", "amount")
@@ -148,18 +149,53 @@ def read_quota_plan(path: str | Path) -> list[PlanRow]:
 # --- review results --------------------------------------------------------------------------------------------
 
 
-def read_review_result(path: str | Path) -> ReviewResult:
-    """A result of ``lantu review`` (the JSON of DESIGN.md), its verdicts consistent (:func:`check_verdicts`)."""
+class SignedReview(NamedTuple):
+    """A review result read from a file, and whether the file is the one ``lantu review`` wrote here."""
+
+    result: ReviewResult
+    check: Verification
+
+    @property
+    def verified(self) -> bool:
+        return self.check.verified
+
+
+class _ReviewFile(ReviewResult):
+    """A result file as written: the review and its ``signature`` member (any value: whatever it holds is
+    compared with the file's last bytes)."""
+
+    signature: Any = None
+
+
+def read_review_result(path: str | Path, *, key: SigningKey | None = None) -> ReviewResult:
+    """A result of ``lantu review`` (the JSON of DESIGN.md), its verdicts consistent (:func:`check_verdicts`) and,
+    when it is signed by ``key``, its signature right; :func:`read_signed_review` also says whether it is
+    verified."""
+    return read_signed_review(path, key=key).result
+
+
+def read_signed_review(path: str | Path, *, key: SigningKey | None) -> SignedReview:
+    """A result of ``lantu review`` and its verification against this installation's ``key``
+    (:func:`geo.signing.verify`): a file changed after lantu signed it is refused
+    (:class:`~geo.errors.FormatError`), one without a signature or signed by another key is read unverified;
+    then its verdicts must agree with its items (:func:`check_verdicts`) and its names be as a review takes
+    them (:func:`check_names`). The signature is checked over the bytes read, the very ones parsed."""
     path = Path(path)
     try:
-        result = ReviewResult.model_validate_json(path.read_bytes())
+        raw = path.read_bytes()
     except OSError as exc:
         raise FormatError(f"cannot read {path.name}", f"无法读取 {path.name}") from exc
+    try:
+        parsed = _ReviewFile.model_validate_json(raw)
     except ValueError as exc:
         raise FormatError(f"{path.name} is not a lantu review result (JSON)", f"{path.name} 不是审查结果 JSON") from exc
+    check = verify(raw, parsed.signature, present="signature" in parsed.model_fields_set, key=key, name=path.name)
+    result = ReviewResult.model_construct(
+        parsed.model_fields_set - {"signature"}, **{name: getattr(parsed, name) for name in ReviewResult.model_fields}
+    )
     check_verdicts(result, name=path.name)
     check_names(result, name=path.name)
-    return result
+    return SignedReview(result, check)
 
 
 def check_names(result: ReviewResult, *, name: str) -> None:
@@ -188,8 +224,8 @@ def check_verdicts(result: ReviewResult, *, name: str) -> None:
     """Each parcel's verdict is the one its items give (:func:`geo.vocabulary.verdict_of`), or ``out_of_coverage``
     where it reaches beyond the blueprint's coverage (as ``geo.review.engine`` signs them). A file is read from
     a user's disk: a hand-edited verdict ("pass" over a failing item) would reserve quota or start a
-    consultation for a parcel the review rejected. This catches an edit, not a forgery of the whole file: the
-    API reads the stored review, which is the trusted one."""
+    consultation for a parcel the review rejected. This catches an edit, not a forgery of the whole file: that
+    is the signature's part (:func:`read_signed_review`); the API reads the stored review, the trusted one."""
     for parcel in result.parcels:
         if parcel.verdict == "out_of_coverage":  # refuses more than any other verdict, never less
             continue
@@ -237,9 +273,30 @@ def _inconsistent(name: str, parcel: ParcelResult, why_en: str, why_zh: str) -> 
 # --- allocation demands ----------------------------------------------------------------------------------------
 
 
+class UnverifiedReview(NamedTuple):
+    """A demand whose review file is not verified: where it is named and why (:class:`geo.signing.Verification`)."""
+
+    where_en: str  # demands.yaml line 3 (review r.json)
+    where_zh: str
+    check: Verification
+
+
+class DemandsRead(NamedTuple):
+    demands: list[Demand]
+    unverified: list[UnverifiedReview]
+
+
 def parse_demands(text: str, *, name: str = "demands.yaml", base: Path | None = None) -> list[Demand]:
     """A YAML list of demands: ``project_id``, ``review`` (a review JSON path, relative to ``base``), and
     optionally ``parcel_id``, ``name``, ``level``, ``necessity``, ``location``, ``readiness``."""
+    return parse_signed_demands(text, name=name, base=base, key=None).demands
+
+
+def parse_signed_demands(
+    text: str, *, name: str = "demands.yaml", base: Path | None = None, key: SigningKey | None
+) -> DemandsRead:
+    """:func:`parse_demands`, each review file checked against ``key`` (:func:`read_signed_review`): a changed one
+    is refused naming its line, the unverified ones are listed."""
     import yaml
 
     try:
@@ -251,14 +308,20 @@ def parse_demands(text: str, *, name: str = "demands.yaml", base: Path | None = 
         raise _fail(name, line, f"not YAML ({getattr(exc, 'problem', None) or exc})", "不是有效的 YAML") from exc
     if not isinstance(entries, list) or not isinstance(root, yaml.SequenceNode) or not entries:
         raise _fail(name, 1, "must be a non-empty list of demands", "应为项目需求列表（非空）")
-    demands = []
+    read = DemandsRead([], [])
     for node, entry in zip(root.value, entries, strict=True):
         line = node.start_mark.line + 1
-        demands.append(_demand(entry, name=name, line=line, base=base or Path.cwd()))
-    return demands
+        demand, signed = _demand(entry, name=name, line=line, base=base or Path.cwd(), key=key)
+        read.demands.append(demand)
+        if not signed.verified:
+            review = str(entry["review"])
+            read.unverified.append(
+                UnverifiedReview(f"{name} line {line} (review {review})", f"{name} 第 {line} 行（{review}）", signed)
+            )
+    return read
 
 
-def _demand(entry: Any, *, name: str, line: int, base: Path) -> Demand:
+def _demand(entry: Any, *, name: str, line: int, base: Path, key: SigningKey | None) -> tuple[Demand, Verification]:
     if not isinstance(entry, Mapping):
         raise _fail(name, line, "a demand must be a mapping (project_id: …, review: …)", "每项需求应为键值对")
     unknown = sorted(str(k) for k in entry if k not in DEMAND_FIELDS)
@@ -273,12 +336,12 @@ def _demand(entry: Any, *, name: str, line: int, base: Path) -> Demand:
     if not isinstance(review, str) or not review.strip():
         raise _fail(name, line, "needs review: the path of a review result JSON", "缺少 review（审查结果 JSON 路径）")
     try:
-        result = read_review_result(base / review)
+        result, check = read_signed_review(base / review, key=key)
     except FormatError as exc:
         raise _fail(name, line, exc.message_en, exc.message_zh) from exc
     fields = {k: str(v) if k in ("project_id", "parcel_id") and isinstance(v, int) else v for k, v in entry.items()}
     try:
-        return Demand.model_validate({**fields, "review": result})
+        return Demand.model_validate({**fields, "review": result}), check
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise _fail(name, line, problems, f"需求字段有误（{problems}）") from exc
@@ -286,8 +349,13 @@ def _demand(entry: Any, *, name: str, line: int, base: Path) -> Demand:
 
 def read_demands(path: str | Path) -> list[Demand]:
     """An allocation demands YAML file; review paths are relative to the file."""
+    return read_signed_demands(path, key=None).demands
+
+
+def read_signed_demands(path: str | Path, *, key: SigningKey | None) -> DemandsRead:
+    """:func:`read_demands` with each review file checked against ``key`` (:func:`parse_signed_demands`)."""
     path = Path(path)
-    return parse_demands(_read_text(path), name=path.name, base=path.parent)
+    return parse_signed_demands(_read_text(path), name=path.name, base=path.parent, key=key)
 
 
 # --- ledger and project tables for people ---------------------------------------------------------------------

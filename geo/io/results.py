@@ -17,8 +17,10 @@ from geo.crs import CGCS2000
 from geo.forked import gdal_call
 from geo.io.tables import csv_cell
 from geo.review.result import ParcelResult, ReviewResult
+from geo.signing import SigningKey, trailer
 
 Chunks = Iterable[Sequence[ParcelResult]]
+CLOSE = "\n}"  # how ``model_dump_json(indent=2)`` ends an object
 
 
 def _parcels(chunks: Chunks, out: IO[str]) -> Iterator[ParcelResult]:
@@ -28,22 +30,38 @@ def _parcels(chunks: Chunks, out: IO[str]) -> Iterator[ParcelResult]:
         out.flush()
 
 
-def write_result_json(header: ReviewResult, chunks: Chunks, out: IO[str]) -> int:
+def write_result_json(header: ReviewResult, chunks: Chunks, out: IO[str], *, key: SigningKey | None = None) -> int:
     """The result as ``model_dump_json(indent=2)`` writes it, ``header`` (its ``parcels`` empty) with
     the parcels of ``chunks`` written chunk by chunk as they come; returns how many. Each chunk is
-    the header's dump with the chunk as its parcels, cut between the header's own text."""
+    the header's dump with the chunk as its parcels, cut between the header's own text.
+
+    With a ``key`` the file ends with one more member, ``"signature"``: the HMAC-SHA256 of every byte
+    before it (UTF-8, as ``out`` must write them), fed as each piece is written (``geo.signing``)."""
     opening = '"parcels": ['
     header = header.model_copy(update={"parcels": []})
     head, tail = header.model_dump_json(indent=2).split(opening + "]", 1)  # a quote inside a string is escaped
-    out.write(head + opening)
+    mac = key.mac() if key is not None else None
+
+    def put(text: str) -> None:
+        out.write(text)
+        if mac is not None:
+            mac.update(text.encode("utf-8"))
+
+    put(head + opening)
     count = 0
     for chunk in chunks:
         if chunk:
             text = header.model_copy(update={"parcels": list(chunk)}).model_dump_json(indent=2)
-            out.write(("," if count else "") + text[len(head) + len(opening) : len(text) - len(tail) - len("\n  ]")])
+            put(("," if count else "") + text[len(head) + len(opening) : len(text) - len(tail) - len("\n  ]")])
             count += len(chunk)
             out.flush()
-    out.write(("\n  ]" if count else "]") + tail)
+    closing = ("\n  ]" if count else "]") + tail
+    if key is None or mac is None:
+        out.write(closing)
+        return count
+    assert closing.endswith(CLOSE), "a pydantic dump ends its object with a line break and a brace"
+    put(closing.removesuffix(CLOSE))  # the object stays open for its last member
+    out.write(trailer(key.key_id, mac.hexdigest()))
     return count
 
 
