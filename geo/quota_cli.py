@@ -48,7 +48,9 @@ from geo.quota.queries import (
     BALANCE_TABLE,
     JOURNAL_LABELS,
     OVERDUE_LABELS,
+    OVERDUE_TABLE,
     PROJECT_LABELS,
+    PROJECT_TABLE,
     for_people,
 )
 from geo.quota.report import LABELS as REPORT_LABELS
@@ -192,21 +194,31 @@ def issue(
         Path,
         typer.Option(
             "--csv",
-            help="The plan: a CSV with columns county_code,factor,amount (UTF-8 or GBK); amount in the factor's "
-            f"unit: {FACTOR_UNITS}.",
+            help="The plan: a CSV with columns county_code,factor,amount and optionally unit and 备注 (UTF-8 or "
+            f"GBK); amount in the factor's unit: {FACTOR_UNITS}; an area may say unit 亩 or 公顷 (ha).",
         ),
     ],
+    again: Annotated[
+        bool,
+        typer.Option(
+            "--again",
+            help="The province issued the same plan a second time (再次下达): book it although it repeats an earlier "
+            "issue of the year row for row (default: refused, naming it; noted in the journal).",
+        ),
+    ] = False,
     actor: Actor = DEFAULT_ACTOR,
     reason: Reason = "下达年度计划指标",
 ) -> None:
     """下达: issue a year's plan quotas to counties; the city pools its share of each factor.
 
     The shares are ledger.yaml's pooling (30 % of land_new and of each pollutant); LANTU_POOLING_SHARE sets
-    land_new's."""
+    land_new's. A plan repeating an earlier issue of the year row for row is refused unless --again."""
     ledger = _ledger(ctx)
     _done(
         "已下达 / issued",
-        lambda: ledger.issue(year, read_quota_plan(input_file(csv_file, "--csv")), actor=actor, reason=reason),
+        lambda: ledger.issue(
+            year, read_quota_plan(input_file(csv_file, "--csv")), actor=actor, reason=reason, again=again
+        ),
     )
 
 
@@ -448,8 +460,8 @@ def report(
     """台账 report: per county and factor, the movements of --year adding up to the balance (中文表头).
 
     Columns: 下达, 市级统筹, 点供, 增存挂钩奖励, 污染物削减量, 预支, 配置, 撤回/收回, 调剂/拆借, 冲销, 余额 (公顷 and
-    亩 beside m²), and what the county's projects hold; energy and pollutants in their own unit. xlsx needs
-    --output."""
+    亩 beside m²), 其中预支未还 (what of an advance the year's issue has not repaid yet), and what projects hold,
+    counted to the holder that paid it; energy and pollutants in their own unit. xlsx needs --output."""
     ledger = _ledger(ctx)
     if output is not None:
         attempt(lambda: output_file(output, "--output"))  # before the report is made
@@ -496,7 +508,9 @@ def transfer(
     year: Year,
     amount: Amount,
     price_wan: Annotated[float | None, typer.Option(help="有偿调剂: the price, in 万元.")] = None,
-    due: Annotated[str | None, typer.Option(help="临时拆借: the date it is due back, YYYY-MM-DD.")] = None,
+    due: Annotated[
+        str | None, typer.Option(help="临时拆借: the date it is due back, YYYY-MM-DD (today or later, Beijing time).")
+    ] = None,
     actor: Actor = DEFAULT_ACTOR,
 ) -> None:
     """调剂/拆借: 有偿调剂 (with --price-wan) or 临时拆借 (with --due) between counties or the city pool.
@@ -504,7 +518,7 @@ def transfer(
     Exactly one of --price-wan and --due; a loan is returned by `lantu quota repay`."""
     ledger = _ledger(ctx)
     _done(
-        "已调剂 / transferred",
+        "已临时拆借 / lent (temporary loan)" if due is not None else "已有偿调剂 / transferred (paid)",
         lambda: ledger.transfer(
             source,
             target,
@@ -574,9 +588,11 @@ def journal(ctx: typer.Context, fmt: Format = "csv", layout: LayoutOption = Layo
 
 @app.command("projects")
 def projects(ctx: typer.Context, fmt: Format = "table", layout: LayoutOption = Layout.auto) -> None:
-    """项目指标状态: projects with quota and their stage (reserved / approved / revoked)."""
+    """项目指标状态: projects with quota, their stage and the land_new they hold (m², 公顷, 亩).
+
+    Stages 已配置 / 已批准 / 已撤回或收回; JSON keeps the English stage (reserved / approved / revoked)."""
     ledger = _ledger(ctx)
-    _show(ledger.projects, fmt, "项目指标状态", PROJECT_LABELS, layout=layout)
+    _show(ledger.projects, fmt, "项目指标状态", PROJECT_LABELS, layout=layout, table=PROJECT_TABLE)
 
 
 @app.command("overdue")
@@ -592,7 +608,10 @@ def overdue(
     fmt: Format = "table",
     layout: LayoutOption = Layout.auto,
 ) -> None:
-    """逾期: 临时拆借 not repaid and 削减量预支 not settled, past their due date."""
+    """逾期: 临时拆借 not repaid and 削减量预支 not settled, past their due date.
+
+    Each with who lent (出借方) and who owes (借入方), the factor, the amount in its unit (an area in m², 公顷 and
+    亩), the due date and the days overdue."""
     ledger = _ledger(ctx)
     if as_of is not None and today is not None and as_of != today:
         fail(
@@ -603,7 +622,7 @@ def overdue(
         )
     when = attempt(lambda: judged_on(as_of if as_of is not None else today))
     title = f"逾期未还的临时拆借与未到位的削减量预支（{when}）"
-    _show(lambda: ledger.overdue_loans(when), fmt, title, OVERDUE_LABELS, layout=layout)
+    _show(lambda: ledger.overdue_loans(when), fmt, title, OVERDUE_LABELS, layout=layout, table=OVERDUE_TABLE)
 
 
 @app.command("allocate")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import threading
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import Engine, func, select
 
 from geo.errors import InputError, NotFoundError, QuotaError
+from geo.papers import beijing_today
 from geo.projects import ProjectLibrary
 from geo.quota.ledger import CITY, Ledger
 from geo.quota.tables import quota_accounts, quota_postings, quota_transactions
@@ -225,7 +226,8 @@ def test_advance_is_for_new_construction_quota_only_and_capped(ledger: Ledger) -
         ledger.advance("370812", "land_new", 2026, 1, actor="a")  # nothing issued: nothing to advance on
 
 
-def test_point_supply_transfer_loan(ledger: Ledger) -> None:
+def test_point_supply_transfer_loan(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("geo.quota.movements.beijing_today", lambda: date(2026, 1, 1))  # lent on 1 January 2026
     ledger.issue(2026, [("370811", "land_new", 10_000), ("370812", "land_new", 10_000)], actor="a")
     ledger.point_supply("370812", "land_new", 2026, 3_000, actor="省厅")
     assert balance(ledger, "370811") == 7_000 and balance(ledger, "370812") == 10_000
@@ -476,32 +478,80 @@ def test_a_project_belongs_to_one_county(ledger: Ledger) -> None:
         ledger.reserve(review(2_000, county="370812", rid="R2"), year=2026, project_id="XM-1", actor="a")
     assert "属于区县 370811" in refused.value.message_zh
     assert journal_size(ledger) == before and balance(ledger, "370812") == 70_000
-    ledger.reserve(review(2_000, rid="R3"), year=2026, project_id="XM-1", actor="a")  # a second parcel, same county
+    ledger.reserve(review(2_000, rid="R3", pid="P3"), year=2026, project_id="XM-1", actor="a")  # another parcel
     assert balance(ledger, "XM-1", bucket="reserved") == 3_000
     assert [(p["id"], p["county"]) for p in ledger.projects()] == [("XM-1", "370811")]
 
 
 def test_revoke_returns_quota_to_the_account_that_paid(ledger: Ledger, engine: Engine) -> None:
-    two_county_plan(ledger)  # 370811: 70 000, city: 60 000
-    ledger.point_supply(CITY, "land_compensation", 2026, 3_000, actor="省厅")
-    ledger.point_supply(CITY, "land_compensation_grain", 2026, 1_800, actor="省厅")
+    """The pool pays the 新增 the county cannot, the county the rest and the 占补 (聊城 办法 第十七条); a lapse gives
+    each payer its own back, a reversed lapse takes it again."""
+    two_county_plan(ledger)  # 370811: 70 000 新增 and 50 000 占补; city: 60 000
+    ledger.issue(2026, [("370811", "land_compensation_grain", 1_800)], actor="a")
+    ledger.reserve(review(66_000, rid="R0", pid="P0"), year=2026, project_id="XM-0", actor="a")  # 4 000 left
+    ledger.reserve(review(2_000, rid="R2", pid="P2"), year=2026, project_id="XM-1", actor="a")  # the county pays
     ledger.reserve(review(5_000, cultivated=3_000, rid="R1"), year=2026, project_id="XM-1", source=CITY, actor="a")
-    ledger.reserve(review(2_000, rid="R2"), year=2026, project_id="XM-1", actor="a")  # the county pays this one
-    assert balance(ledger, CITY) == 55_000 and balance(ledger, "370811") == 68_000
-    assert balance(ledger, CITY, "land_compensation") == 0 and balance(ledger, "370811", "land_compensation") == 50_000
+    assert balance(ledger, CITY) == 57_000 and balance(ledger, "370811") == 0  # 2 000 from the county, 3 000 pooled
+    assert balance(ledger, "370811", "land_compensation") == 47_000 and balance(ledger, CITY, "land_compensation") == 0
+    assert balance(ledger, "370811", "land_compensation_grain") == 0
     ledger.confirm("XM-1", actor="a")
     revoked = ledger.lapse("XM-1", actor="a", reason="不再实施")
-    assert balance(ledger, CITY) == 60_000 and balance(ledger, "370811") == 70_000
-    assert balance(ledger, CITY, "land_compensation") == 3_000
+    assert balance(ledger, CITY) == 60_000 and balance(ledger, "370811") == 4_000
     assert balance(ledger, "370811", "land_compensation") == 50_000
+    assert balance(ledger, "370811", "land_compensation_grain") == 1_800
     assert balance(ledger, "XM-1", bucket="approved") == 0
     # undo the revocation, revoke again: still each payer gets its own back
     ledger.reverse(revoked, actor="a", reason="误撤销")
-    assert balance(ledger, CITY) == 55_000 and balance(ledger, "370811") == 68_000
+    assert balance(ledger, CITY) == 57_000 and balance(ledger, "370811") == 0
     ledger.lapse("XM-1", actor="a", reason="不再实施")
-    assert balance(ledger, CITY) == 60_000 and balance(ledger, "370811") == 70_000
+    assert balance(ledger, CITY) == 60_000 and balance(ledger, "370811") == 4_000
     assert ledger.totals()["land_new"] == Decimal(200_000)
     assert_postings_add_up(engine)
+
+
+def test_the_city_pays_no_compensation_it_covers_the_countys_gap_by_transfer_or_loan(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """聊城 办法 第十七条: "对存在占补平衡指标缺口的,市级统筹采取有偿调剂或临时拆借的方式予以保障"."""
+    monkeypatch.setattr("geo.quota.movements.beijing_today", lambda: date(2026, 1, 1))  # lent on 1 January 2026
+    two_county_plan(ledger)  # 370811: 50 000 m² of 占补, no grain capacity
+    before = journal_size(ledger)
+    with pytest.raises(QuotaError, match=r"1,800\.00 kg short") as refused:
+        ledger.reserve(review(5_000, cultivated=3_000), year=2026, project_id="XM-1", actor="a")
+    assert "lantu quota transfer city 370811 land_compensation_grain" in refused.value.message_en
+    assert "有偿调剂或临时拆借" in refused.value.message_zh and "缺口 1,800.00 kg" in refused.value.message_zh
+    assert journal_size(ledger) == before
+    ledger.point_supply(CITY, "land_compensation_grain", 2026, 1_800, actor="省厅")
+    due = beijing_today() + timedelta(days=90)  # a loan is due back on a date to come
+    ledger.transfer(CITY, "370811", "land_compensation_grain", 2026, 1_800, actor="a", due_date=due)
+    ledger.reserve(review(5_000, cultivated=3_000), year=2026, project_id="XM-1", actor="a")
+    assert balance(ledger, "XM-1", "land_compensation_grain", bucket="reserved") == 1_800
+
+
+def test_a_parcel_reviewed_again_is_not_charged_twice(ledger: Ledger) -> None:
+    """济宁 52号 三（一）3 据实核定: the same parcel from a second review while the first stands would hold its land
+    twice; released, it is reserved from the new review."""
+    two_county_plan(ledger)
+    first = ledger.reserve(review(5_000, rid="R1"), year=2026, project_id="XM-1", actor="a")
+    with pytest.raises(QuotaError, match=f"from review R1 \\(transaction #{first}\\)") as refused:
+        ledger.reserve(review(5_000, rid="R2"), year=2026, project_id="XM-1", actor="a")
+    assert f"lantu quota reverse {first}" in refused.value.message_en and "只能核算一次" in refused.value.message_zh
+    assert balance(ledger, "XM-1", bucket="reserved") == 5_000
+    ledger.reverse(first, actor="a", reason="重新审查")
+    ledger.reserve(review(5_000, rid="R2"), year=2026, project_id="XM-1", actor="a")
+    assert balance(ledger, "XM-1", bucket="reserved") == 5_000 and balance(ledger, "370811") == 65_000
+
+
+def test_a_review_of_another_project_type_is_refused(ledger: Ledger) -> None:
+    """A parcel reviewed as a road is not reserved for a factory (enter() makes industrial projects): reviewed as
+    industrial it may be rejected; reviewed without a type (the strictest) it stands."""
+    two_county_plan(ledger)
+    road = review(5_000)
+    road = road.model_copy(update={"parcels": [road.parcels[0].model_copy(update={"project_type": "transport"})]})
+    with pytest.raises(QuotaError, match="reviewed as a transport project; project XM-1 is industrial") as refused:
+        ledger.reserve(road, year=2026, project_id="XM-1", actor="a")
+    assert "按交通项目审查" in refused.value.message_zh and "工业" in refused.value.message_zh
+    ledger.reserve(review(5_000), year=2026, project_id="XM-1", actor="a")  # untyped: graded as general construction
 
 
 def test_the_payer_is_the_parcels_county_or_the_city_pool(ledger: Ledger) -> None:
@@ -603,8 +653,10 @@ def test_a_project_is_withdrawn_only_once_its_quota_is_back(ledger: Ledger) -> N
     assert balance(ledger, "XM-2", bucket="reserved") == 0
 
 
-def test_the_city_pool_serves_key_projects_only(ledger: Ledger) -> None:
-    two_county_plan(ledger)
+def test_the_city_pool_serves_key_projects_with_a_gap_only(ledger: Ledger) -> None:
+    """聊城 措施 第2条 (重点 projects) and 办法 第十七条 ("用于存在用地缺口的重点项目建设"): the pool pays what the
+    county cannot, and nothing where it can."""
+    two_county_plan(ledger)  # 370811: 70 000
     enter(ledger, "COUNTY-LEVEL", level="县重点")
     enter(ledger, "ORDINARY", level="一般")
     enter(ledger, "NATIONAL", level="国家重大")
@@ -612,9 +664,12 @@ def test_the_city_pool_serves_key_projects_only(ledger: Ledger) -> None:
         with pytest.raises(QuotaError, match="serves 重点 projects only") as refused:
             ledger.reserve(review(1_000, rid=pid), year=2026, project_id=pid, source=CITY, actor="a")
         assert "重点项目" in refused.value.message_zh
+    with pytest.raises(QuotaError, match=r"enough for the 1,000\.00 m²") as refused:
+        ledger.reserve(review(1_000, rid="N"), year=2026, project_id="NATIONAL", source=CITY, actor="a")
+    assert "不存在用地缺口" in refused.value.message_zh and "第十七条" in refused.value.message_zh
+    ledger.reserve(review(69_500, rid="C"), year=2026, project_id="COUNTY-LEVEL", actor="a")  # its county pays
     ledger.reserve(review(1_000, rid="N"), year=2026, project_id="NATIONAL", source=CITY, actor="a")
-    ledger.reserve(review(1_000, rid="C"), year=2026, project_id="COUNTY-LEVEL", actor="a")  # its county pays
-    assert balance(ledger, CITY) == 59_000 and balance(ledger, "370811") == 69_000
+    assert balance(ledger, CITY) == 59_500 and balance(ledger, "370811") == 0  # 500 from each
 
 
 def missing_layer_review(rid: str = "M") -> ReviewResult:

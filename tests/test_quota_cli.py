@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -92,7 +93,8 @@ def test_reviewer_walk_through(run, tmp_path: Path, blueprint_dir: Path) -> None
     assert "任城区" in out.read_text(encoding="utf-8")
 
 
-def test_cli_refusals_exit_2_and_change_nothing(run, tmp_path: Path, blueprint_dir: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_refusals_exit_2_and_change_nothing(run, tmp_path: Path, blueprint_dir: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr("geo.quota.movements.beijing_today", lambda: date(2026, 1, 1))  # lent on 1 January 2026
     run("quota", "init", "--blueprint", blueprint_dir)
     plan = tmp_path / "plan.csv"
     plan.write_text("county_code,factor,amount\n999999,land_new,100\n", encoding="utf-8")
@@ -101,7 +103,7 @@ def test_cli_refusals_exit_2_and_change_nothing(run, tmp_path: Path, blueprint_d
     run("quota", "issue", "--year", "2026", "--csv", plan)
     big = _review(run, tmp_path, blueprint_dir, "BIG", (2.0, 0.0, 2.5, 1.0))
     _enter(run, "BIG")
-    assert "needed" in run("quota", "reserve", big, "--year", "2026", code=2).stderr  # overdraw
+    assert "short" in run("quota", "reserve", big, "--year", "2026", code=2).stderr  # overdraw
     bad = tmp_path / "bad.csv"
     bad.write_text("county,amount\n", encoding="utf-8")
     assert "county_code,factor,amount" in run("quota", "issue", "--year", "2026", "--csv", bad, code=2).stderr
@@ -113,17 +115,16 @@ def test_cli_refusals_exit_2_and_change_nothing(run, tmp_path: Path, blueprint_d
 
 
 def test_cli_reserve_rules_and_payer(run, tmp_path: Path, blueprint_dir: Path) -> None:  # type: ignore[no-untyped-def]
-    """--county must be the parcel's; --source city is paid back to the city on revoke."""
+    """--county must be the parcel's; --source city pays the 新增 the county cannot (聊城 办法 第十七条), and is
+    paid back on revoke."""
     run("quota", "init", "--blueprint", blueprint_dir)
     plan = tmp_path / "plan.csv"
-    plan.write_text("county_code,factor,amount\n370811,land_new,200000\n370811,land_compensation_paddy,50000\n")
-    run("quota", "issue", "--year", "2026", "--csv", plan)  # the city pools 60 000 of land_new
-    for factor, value in (
-        ("land_compensation_paddy", 40_000),
-        ("land_compensation", 40_000),
-        ("land_compensation_grain", 24_000),
-    ):
-        run("quota", "point-supply", "city", factor, "--year", "2026", "--amount", value)
+    plan.write_text(
+        "county_code,factor,amount\n370811,land_new,20000\n370811,land_compensation,40000\n"
+        "370811,land_compensation_paddy,40000\n370811,land_compensation_grain,24000\n"
+    )
+    run("quota", "issue", "--year", "2026", "--csv", plan)  # the city pools 6 000 of land_new, the county keeps 14 000
+    run("quota", "point-supply", "city", "land_new", "--year", "2026", "--amount", 30_000)
     city = _review(run, tmp_path, blueprint_dir, "CITYPAID", (2.2, 0.2, 2.4, 0.4))  # 任城区, 40 000 m² of paddy
     wrong = run("quota", "reserve", city, "--year", "2026", "--county", "370812", code=2)
     assert "not 370812" in wrong.stderr and "地块所在区县" in wrong.stderr
@@ -139,7 +140,7 @@ def test_cli_reserve_rules_and_payer(run, tmp_path: Path, blueprint_dir: Path) -
     run("projects", "stage", "CITYPAID", "撤销")
     _enter(run, "CITYPAID-2", level="市重点")
     run("quota", "reserve", city, "--year", "2026", "--source", "city", "--project-id", "CITYPAID-2")
-    assert held("city") < before[0] and held("370811") == before[1]
+    assert before == (36_000, 14_000) and (held("city"), held("370811")) == (10_000, 0)  # 40 000: 26 000 pooled
     again = run("quota", "reserve", city, "--year", "2026", "--project-id", "OTHER", code=2)
     assert "one reviewed parcel serves one project" in again.stderr
     run("quota", "revoke", "CITYPAID-2")
@@ -329,9 +330,10 @@ def test_dates_a_movement_cannot_hold_exit_2(run, tmp_path: Path, blueprint_dir:
     assert {j["kind"] for j in json.loads(run("quota", "journal", "--format", "json").stdout)} == {"issue"}
 
 
-def test_overdue_takes_as_of_like_projects_and_consult(run, tmp_path: Path, blueprint_dir: Path) -> None:  # type: ignore[no-untyped-def]
+def test_overdue_takes_as_of_like_projects_and_consult(run, tmp_path: Path, blueprint_dir: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """`lantu quota overdue --as-of` as `projects overdue` and `consult overdue` spell it; --today, its former name,
     still works. A loan due 2026-01-31 is 29 days overdue on 2026-03-01 and not yet on 2026-01-31."""
+    monkeypatch.setattr("geo.quota.movements.beijing_today", lambda: date(2026, 1, 1))  # lent on 1 January 2026
     _issue(run, tmp_path, blueprint_dir, "370811,land_new,1000\n")
     run("quota", "transfer", "370811", "370812", "land_new", "--year", "2026", "--amount", "100", "--due", "2026-01-31")
     for spelling in ("--as-of", "--today"):

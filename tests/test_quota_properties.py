@@ -300,7 +300,7 @@ class LedgerMachine(RuleBasedStateMachine):
         loan=st.booleans(),
     )
     def transfer(self, payer: str, payee: str, factor: str, value: Decimal, loan: bool) -> None:
-        due, price = (date(YEAR, 6, 30), None) if loan else (None, 10.0)
+        due, price = (date(2100, 6, 30), None) if loan else (None, 10.0)  # a loan is due today or later
         self._try(
             lambda: self.ledger.transfer(payer, payee, factor, YEAR, value, due_date=due, price_wan=price, actor="t"),
             lambda tx: self.loans.append(tx) if loan else None,

@@ -38,7 +38,10 @@ def test_a_reversal_stands_unless_itself_reversed() -> None:
     assert standing_reversals([(3, 1), (4, 3), (6, 4)]) == {3: 1, 6: 4}  # the undoing of the undoing undone
 
 
-def test_a_reversed_repayment_leaves_the_loan_outstanding(ledger: Ledger, engine: Engine) -> None:
+def test_a_reversed_repayment_leaves_the_loan_outstanding(
+    ledger: Ledger, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("geo.quota.movements.beijing_today", lambda: date(2026, 1, 1))  # lent on 1 January 2026
     ledger.issue(2026, [("370811", "land_new", 10_000)], actor="a")
     loan = ledger.transfer("370811", "370812", "land_new", 2026, 1_000, due_date=date(2026, 1, 31), actor="a")
     repaid = ledger.repay(loan, actor="a")

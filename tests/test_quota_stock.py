@@ -361,18 +361,19 @@ def test_penalty_refuses_new_quota_for_general_projects(ledger: Ledger, stock_bl
     ledger.issue(2026, [("370811", "land_new", 100_000)], actor="a")
     enter(ledger, "XM-G", "XM-N", level="市重点")
     enter(ledger, "XM-S", level="国家重大")
-    ledger.reserve(review(1_000, rid="R0"), year=2026, project_id="XM-G", actor="a")  # no settlement yet: allowed
+    ledger.reserve(review(1_000, rid="R0", pid="P0"), year=2026, project_id="XM-G", actor="a")  # no settlement yet
     ledger.stock_settle("370811", 2026, actor="a")
     with pytest.raises(QuotaError, match=r"supply rate was 46\.2%") as refused:
-        ledger.reserve(review(1_000, rid="R1"), year=2026, project_id="XM-N", actor="a")
+        ledger.reserve(review(1_000, rid="R1", pid="P1"), year=2026, project_id="XM-N", actor="a")
     assert "除国家重点项目和民生保障项目外暂停安排新增建设用地指标" in refused.value.message_zh
-    ledger.reserve(review(1_000, rid="R2"), year=2026, project_id="XM-S", actor="a")  # 国家重大: exempt
-    ledger.reserve(review(1_000, rid="R3"), year=2026, project_id="XM-N", source=CITY, actor="a")  # the pool pays
+    ledger.reserve(review(1_000, rid="R2", pid="P2"), year=2026, project_id="XM-S", actor="a")  # 国家重大: exempt
+    # the county's 新增 may not serve XM-N: a gap, which the pool pays whole (聊城 办法 第十七条)
+    ledger.reserve(review(1_000, rid="R3", pid="P3"), year=2026, project_id="XM-N", source=CITY, actor="a")
     with pytest.raises(QuotaError, match="supply rate"):
-        ledger.reserve(review(1_000, rid="R4"), year=2027, project_id="XM-N", actor="a")  # until a new settlement
+        ledger.reserve(review(1_000, rid="R4", pid="P4"), year=2027, project_id="XM-N", actor="a")  # till settled
     ledger.dispose(land["A1"], "供地", 300_000, date(2026, 6, 1), actor="a")
     ledger.stock_settle("370811", 2026, actor="a")  # 69 %: lifted
-    ledger.reserve(review(1_000, rid="R5"), year=2026, project_id="XM-N", actor="a")
+    ledger.reserve(review(1_000, rid="R5", pid="P5"), year=2026, project_id="XM-N", actor="a")
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -27,6 +28,15 @@ from geo.signing import SigningKey, Verification, verify
 from geo.vocabulary import STATUS_ZH, VERDICT_ZH, check_single_line, verdict_of
 
 PLAN_COLUMNS = ("county_code", "factor", "amount")
+PLAN_UNIT = "unit"  # optional: the unit the amount is written in (an area in 亩 or 公顷 too), else the factor's
+PLAN_REMARKS = frozenset({"备注", "说明", "note", "notes", "remark", "remarks", "comment"})  # read by people only
+AREA_UNITS = {  # how a plan may name an area's unit (after NFKC, lower case: ㎡ and M² are m2) → m² per unit
+    "m2": Decimal(1),
+    "平方米": Decimal(1),
+    "亩": Decimal(10000) / Decimal(15),  # 1 亩 = 10000/15 m² exactly (666.67 is its rounding: geo.crs.M2_PER_MU)
+    "公顷": Decimal(10000),
+    "ha": Decimal(10000),
+}
 DEMAND_FIELDS = tuple(Demand.model_fields)
 THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")  # 1,234,567.89: commas group thousands only
 ENCODINGS = ("utf-8-sig", "gb18030")  # UTF-8 (with or without BOM), or GBK as Excel saves CSV on Chinese Windows
@@ -63,7 +73,12 @@ def _read_text(path: Path) -> str:
 
 
 def parse_quota_plan(text: str, *, name: str = "plan.csv") -> list[PlanRow]:
-    """``county_code,factor,amount`` lines (other columns ignored); one row per county and factor."""
+    """``county_code,factor,amount`` lines, one row per county and factor, the amount in the factor's unit
+    (:data:`~geo.quota.accounts.FACTORS`). An optional ``unit`` column names the unit each amount is written in: an
+    area (the land factors, booked in m²) in m² (m2, ㎡, 平方米), 亩 (10000/15 m² exactly) or 公顷 (ha, 10,000 m²);
+    any other factor only in its own unit; an empty cell is the factor's unit. A remark column (备注, 说明, note)
+    is read by people and ignored; any other column is refused, naming it: ``unit`` was once ignored, and 150 亩
+    booked as 150 m²."""
     reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
     header = [h.strip() for h in reader.fieldnames or []]
     if not set(PLAN_COLUMNS) <= set(header):
@@ -73,6 +88,23 @@ def parse_quota_plan(text: str, *, name: str = "plan.csv") -> list[PlanRow]:
             f"needs the columns {','.join(PLAN_COLUMNS)} (found {','.join(header) or 'nothing'})",
             f"须含 {','.join(PLAN_COLUMNS)} 列（实有 {','.join(header) or '无'}）",
         )
+    known = {*PLAN_COLUMNS, PLAN_UNIT}
+    unknown = [h for h in header if h not in known and h.lower() not in PLAN_REMARKS]
+    if unknown:
+        shown = ", ".join(repr(h) if h else "(unnamed)" for h in unknown)
+        shown_zh = "、".join(f"“{h}”" if h else "（无列名）" for h in unknown)
+        raise _fail(
+            name,
+            1,
+            f"unknown column {shown}: a plan has the columns {','.join(PLAN_COLUMNS)}, optionally {PLAN_UNIT} (the "
+            "amount's unit: m², 亩 or 公顷 for an area) and a remark (备注); a column lantu does not read could "
+            "change what an amount means",
+            f"未知列 {shown_zh}：计划须含 {','.join(PLAN_COLUMNS)} 列，可选 {PLAN_UNIT} 列（数量单位：面积可为 m²、"
+            "亩或公顷）及备注列；不识别的列可能改变数量的含义，不予忽略",
+        )
+    if len(set(header)) < len(header):
+        twice = sorted({h for h in header if header.count(h) > 1})
+        raise _fail(name, 1, f"repeats the column {', '.join(twice)}", f"列 {'、'.join(twice)} 重复")
     reader.fieldnames = header
     rows: list[PlanRow] = []
     seen: dict[tuple[str, str], int] = {}
@@ -91,19 +123,23 @@ def parse_quota_plan(text: str, *, name: str = "plan.csv") -> list[PlanRow]:
             raise _fail(
                 name, line, f"unknown factor {factor!r} (factors: {', '.join(FACTORS)})", f"未知要素 {factor!r}"
             )
+        unit = str(raw.get(PLAN_UNIT) or "").strip()
         number = _plan_number(value, name=name, line=line)
         if not number.is_finite() or number <= 0:
             raise _fail(name, line, f"amount {value!r} is not a positive number", f"数量 {value!r} 不是正数")
+        per_unit = _unit_factor(unit, factor, name=name, line=line)
         try:  # the ledger's own bound (MAX_AMOUNT) and four decimals, refused here where the line is known
-            booked = amount(number)
+            booked = amount(number)  # the figure as written first: 1e999999999 × 666.67 overflows the context
+            booked = amount(number * per_unit) if per_unit != 1 else booked
         except InputError as exc:
             raise _fail(name, line, exc.message_en, exc.message_zh) from exc
         if booked <= 0:
+            written = f"{value} {unit}".strip()
             raise _fail(
                 name,
                 line,
-                f"amount {value} rounds to 0 at the ledger's four decimals",
-                f"数量 {value} 按台账保留四位小数后为 0",
+                f"amount {written} rounds to 0 at the ledger's four decimals",
+                f"数量 {written} 按台账保留四位小数后为 0",
             )
         if (county, factor) in seen:
             raise _fail(
@@ -117,6 +153,29 @@ def parse_quota_plan(text: str, *, name: str = "plan.csv") -> list[PlanRow]:
     if not rows:
         raise _fail(name, None, "has no rows", "没有数据行")
     return rows
+
+
+def _unit_factor(unit: str, factor: str, *, name: str, line: int) -> Decimal:
+    """How many of the factor's own unit one ``unit`` is: an area's m² per m², 亩 or 公顷 (:data:`AREA_UNITS`);
+    1 for the factor's own unit or an empty cell; else a FormatError naming the line and the units it takes."""
+    own = FACTORS[factor][1]
+    if not unit:
+        return Decimal(1)
+    spelled = unicodedata.normalize("NFKC", unit).lower()
+    if own == "m²":
+        if spelled in AREA_UNITS:
+            return AREA_UNITS[spelled]
+        takes_en, takes_zh = "m² (m2, 平方米), 亩 or 公顷 (ha)", "m²（m2、平方米）、亩或公顷（ha）"
+    elif spelled == unicodedata.normalize("NFKC", own).lower():
+        return Decimal(1)
+    else:
+        takes_en = takes_zh = own
+    raise _fail(
+        name,
+        line,
+        f"unit {unit!r} is not a unit of {factor}: {takes_en}",
+        f"单位“{unit}”不适用于{FACTORS[factor][0]}，应为 {takes_zh}",
+    )
 
 
 def _plan_number(value: str, *, name: str, line: int) -> Decimal:

@@ -12,9 +12,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
+from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import TYPE_CHECKING, Any, Final, Literal, TextIO, get_args
 
 from geo.errors import FormatError
@@ -80,17 +82,21 @@ def _columns(rows: Sequence[Row], columns: Sequence[str] | None) -> list[str]:
     return list(seen)
 
 
-_MOMENT: Final = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(\+00:00|Z)?")
+WIDE: Final = Context(prec=400)  # every float's digits and four decimals (1e308 has 309): quantize never overflows
+_MOMENT: Final = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?([+-]\d{2}:\d{2}|Z)?")
 
 
 def _cell(value: Any) -> str:
     """A value as a text table shows it: a moment the ledger, the projects or the consultations stored (ISO, UTC:
-    ``2026-12-05T23:52:12.038449``) in Beijing time to the second (``2026-12-06 07:52:12``), as the papers date
-    things: an officer reading at 07:52 on the 6th saw the 5th. JSON and CSV keep the stored text."""
+    ``2026-12-05T23:52:12.038449``; or with its offset, as the journal writes Beijing time ``…+08:00``) in Beijing
+    time to the second (``2026-12-06 07:52:12``), as the papers date things: an officer reading at 07:52 on the
+    6th saw the 5th. JSON and CSV keep the stored text. A number to four decimals, halves rounded up on its
+    decimal figure (not its binary neighbour)."""
     if value is None:
         return ""
-    if isinstance(value, float):
-        return f"{value:,.4f}".rstrip("0").rstrip(".")
+    if isinstance(value, float) and math.isfinite(value):
+        figure = Decimal(repr(value)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP, context=WIDE)
+        return f"{figure:,.4f}".rstrip("0").rstrip(".")
     if isinstance(value, str) and _MOMENT.fullmatch(value):
         return beijing(value).strftime("%Y-%m-%d %H:%M:%S")
     return str(value)

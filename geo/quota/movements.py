@@ -17,7 +17,8 @@ from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import IntegrityError
 
 from geo.db import by_id
-from geo.errors import NotFoundError, QuotaError
+from geo.errors import InputError, NotFoundError, QuotaError
+from geo.papers import beijing, beijing_today
 from geo.projects.library import FUNDABLE, fundable_reason, project_in, require_project
 from geo.quota.accounts import (
     CITY,
@@ -46,6 +47,7 @@ from geo.quota.reservations import (
     bind_library_project,
     bind_project,
     check_project,
+    county_new,
     funding,
     named_project,
     plan_reservation,
@@ -55,7 +57,14 @@ from geo.quota.reservations import (
 from geo.quota.rules import LedgerRules
 from geo.quota.standing import reinstated, settled_advance, settled_advances, settlement_key, undone
 from geo.quota.stock import penalty_reason, reward_settled_since
-from geo.quota.tables import amount_sum, postings_by_account, quota_accounts, quota_postings, quota_transactions
+from geo.quota.tables import (
+    amount_sum,
+    postings_by_account,
+    quota_accounts,
+    quota_postings,
+    quota_transactions,
+    stock_settlements,
+)
 from geo.review.result import ReviewResult
 
 
@@ -207,6 +216,56 @@ def _advanced(conn: Connection, county: str, factor: str, year: int) -> Decimal:
     return -Decimal(total) if total else ZERO
 
 
+def _same_issue(conn: Connection, year: int, rows: set[tuple[str, str, Decimal]]) -> tuple[int, str, str] | None:
+    """The earlier issue of ``year`` in force whose rows (county, factor, amount issued before pooling) are exactly
+    ``rows``, as (transaction, Beijing time, actor); None if there is none. The province's plan arrives once: the
+    same file booked twice doubles it silently."""
+    t, a, p = quota_transactions.c, quota_accounts.c, quota_postings.c
+    found = conn.execute(
+        select(t.id, t.created, t.actor, a.holder, a.factor, p.amount)
+        .join_from(quota_postings, quota_accounts, a.id == p.account_id)
+        .join(quota_transactions, t.id == p.transaction_id)
+        .where(
+            t.kind == "issue",
+            t.id.not_in(undone(conn)),
+            a.year == year,
+            a.holder != CITY,  # the pool gains its share; the province only gives
+            p.amount > 0,
+        )
+        .order_by(t.id)
+    ).all()
+    issues: dict[int, tuple[str, str, set[tuple[str, str, Decimal]]]] = {}
+    for r in found:
+        when = beijing(r.created).strftime("%Y-%m-%d %H:%M")
+        issues.setdefault(r.id, (when, r.actor, set()))[2].add((r.holder, r.factor, amount(Decimal(r.amount))))
+    return next(((tx, when, actor) for tx, (when, actor, got) in issues.items() if got == rows), None)
+
+
+def _penalty_settlement(conn: Connection, county: str, year: int) -> tuple[str, str] | None:
+    """Why the county may not advance new construction quota in ``year`` (English, Chinese): its latest 增存挂钩
+    settlement of ``year`` or before found its 五年供地率 below the threshold (自然资规〔2018〕1号 "暂停安排新增建设用地
+    指标"); None when it did not. An advance serves no project, so no project's level or type exempts it."""
+    s = stock_settlements.c
+    latest = conn.execute(
+        select(s.id, s.year, s.supply_rate, s.threshold, s.penalty)
+        .where(s.county == county, s.year <= year)
+        .order_by(s.year.desc(), s.id.desc())
+        .limit(1)
+    ).first()
+    if latest is None or not latest.penalty:
+        return None
+    rate, floor = f"{float(latest.supply_rate):.1%}", f"{float(latest.threshold):.0%}"
+    return (
+        f"county {county}'s five-year land supply rate was {rate} at settlement #{latest.id} ({latest.year}), below "
+        f"{floor}: no new construction quota is arranged for it (增存挂钩, 自然资规〔2018〕1号), and an advance of "
+        f"{year + 1}'s land_new is new construction quota to the county; refused until a settlement finds {floor} "
+        "or more",
+        f"{county} 近五年供地率 {rate}（{latest.year} 年第 {latest.id} 号增存挂钩核算）低于 {floor}，"
+        f"暂停安排新增建设用地指标（自然资规〔2018〕1号）；预支 {year + 1} 年新增建设用地指标即向该区县安排新增指标，"
+        f"不予预支，待供地率达到 {floor} 的核算后方可预支",
+    )
+
+
 def _open_reduction_advance(conn: Connection, advance_id: int, county: str, factor: str) -> tuple[Decimal, str]:
     """The amount of a reduction advance of ``county`` and ``factor`` in force and not settled, and the key of
     the reduction settling it; else QuotaError."""
@@ -271,15 +330,24 @@ class Movements:
         *,
         actor: str,
         reason: str = "下达年度计划指标",
+        again: bool = False,
     ) -> int:
         """下达: the province's plan to counties; the city pools its configured share of each factor (市级统筹).
 
         The pooled part is posted out of the county into the pool, so the journal shows what each
         county gave (聊城《重点项目推进全周期服务办法》第十七条, 第十八条).
+
+        The plan is a fact and is booked whole: an issue never lowers an account (the county keeps all but the
+        pooled share, the pool gains it), so an account an advance (预支) left below zero may stay below zero
+        after it, the issue repaying that much of the advance; what is still owed is the account's deficit
+        (``advance_outstanding`` in the balances and the report). A plan identical row for row to an earlier
+        issue of the year in force (the same file booked twice) is refused, naming it, unless ``again`` says the
+        province did issue it a second time (the journal's reason then says so).
         """
         plan = list(rows)
         with writing(self.engine) as conn:
             postings: list[Posting] = []
+            issued: set[tuple[str, str, Decimal]] = set()
             for county, factor, value in plan:
                 check_factor(factor)
                 total = positive_amount(
@@ -288,9 +356,28 @@ class Movements:
                     (f"issue of {factor} to {county}", f"下达 {county} 的{FACTORS[factor][0]}"),
                 )
                 target = require_county(conn, county)
+                issued.add((target, factor, total))
                 postings += move(factor, year, total, (PROVINCE, "available"), (target, "available"))
                 postings += move(factor, year, self._pooled(factor, total), (target, "available"), (CITY, "available"))
-            return post(conn, "issue", postings, actor=actor, reason=reason)
+            if (same := _same_issue(conn, year, issued)) is not None:
+                earlier, when, by = same
+                rows_en = f"{len(issued)} row" + ("s" if len(issued) > 1 else "")
+                if not again:
+                    raise QuotaError(
+                        f"this plan repeats issue #{earlier} of {year} (recorded {when} Beijing time by {by}) row for "
+                        f"row ({rows_en}): booked again it doubles the year's plan. If the province did issue the "
+                        "same quota a second time, say so (`lantu quota issue --again`, issue(again=True))",
+                        f"该计划与 {year} 年第 {earlier} 号下达交易（{when}，经办人 {by}）逐行相同"
+                        f"（共 {len(issued)} 行），再次登记将使该年度计划指标翻倍；如省厅确已再次下达相同指标，"
+                        "请注明再次下达（lantu quota issue --again）",
+                    )
+                reason = f"{reason}（再次下达，与第 {earlier} 号下达逐行相同）"
+            changes: dict[tuple[str, str, str, int], Decimal] = {}
+            for p in postings:
+                changes[p.key] = changes.get(p.key, ZERO) + p.amount
+            # an issue lowers no account: one below zero (an advance outstanding) is repaid in part and may stay so
+            raised = [key for key, change in changes.items() if change >= 0]
+            return post(conn, "issue", postings, actor=actor, reason=reason, negative_ok=raised)
 
     def reserve(
         self,
@@ -316,14 +403,15 @@ class Movements:
             require_county(conn, plan.county)
             project = check_project(conn, plan)
             penalty = penalty_reason(conn, plan.county, plan.year, project, self.rules)
-            if penalty is not None and plan.payer == plan.county and plan.wanted["land_new"] > 0:
+            postings = reservation_postings(conn, plan, county_new_usable=penalty is None)
+            if penalty is not None and county_new(postings, plan) > 0:  # the county's own 新增, not the pool's
                 raise QuotaError(*penalty)
             bind_project(conn, plan, project, actor=actor)
             try:
                 return post(
                     conn,
                     "reserve",
-                    reservation_postings(conn, plan),
+                    postings,
                     actor=actor,
                     reason=reason,
                     review_id=plan.review_id,
@@ -488,7 +576,10 @@ class Movements:
 
         Only ``land_new`` (farmland compensation must be in place before land is taken, 先补后占;
         pollutants are advanced from a named reduction, :meth:`advance_reduction`), and in all at most
-        ``advance_cap_share`` of the county's issue for next year (this year's until next year's is issued).
+        ``advance_cap_share`` of the county's issue for next year (this year's until next year's is issued; the
+        refusal names the year whose issue it took): a SAMPLE share the city sets, which no policy text fixes.
+        Refused for a county under the 增存挂钩 penalty (:func:`_penalty_settlement`): an advance is new
+        construction quota to it. Next year's issue repays it (:meth:`issue`).
         """
         check_factor(factor)
         if factor != "land_new":
@@ -506,15 +597,23 @@ class Movements:
         value = positive_amount(value, FACTORS[factor][1], ("advance", "预支量"))
         with writing(self.engine) as conn:
             require_county(conn, county)
-            base = _issued(conn, county, factor, year + 1) or _issued(conn, county, factor, year)
-            cap = amount(base * Decimal(str(self.rules.advance_cap_share)))
+            if (penalty := _penalty_settlement(conn, county, year)) is not None:
+                raise QuotaError(*penalty)
+            next_year = _issued(conn, county, factor, year + 1)
+            base, base_year = (next_year, year + 1) if next_year else (_issued(conn, county, factor, year), year)
+            share = self.rules.advance_cap_share
+            cap = amount(base * Decimal(str(share)))
             already = _advanced(conn, county, factor, year + 1)
             if already + amount(value) > cap:
+                which_en = "" if base_year == year + 1 else f"; {year + 1}'s is not issued yet, so {year}'s is taken"
+                which_zh = "" if base_year == year + 1 else f"；{year + 1} 年计划尚未下达，按 {year} 年下达量计"
                 raise QuotaError(
-                    f"{county} may advance at most {cap:,.2f} m² of {year + 1}'s land_new "
-                    f"({self.rules.advance_cap_share:.0%} of its issue {base:,.2f}); {already:,.2f} advanced already",
-                    f"{county} 预支 {year + 1} 年新增建设用地指标不得超过 {cap:,.2f} m²（下达量 {base:,.2f} 的 "
-                    f"{self.rules.advance_cap_share:.0%}），已预支 {already:,.2f} m²",
+                    f"{county} may advance at most {cap:,.2f} m² of {year + 1}'s land_new ({share:.0%}, a sample "
+                    f"share the city sets, of its {base_year} issue of {base:,.2f} m²{which_en}); "
+                    f"{already:,.2f} m² advanced already, {amount(value):,.2f} m² asked",
+                    f"{county} 预支 {year + 1} 年新增建设用地指标不得超过 {cap:,.2f} m²（{base_year} 年下达量 "
+                    f"{base:,.2f} m² 的 {share:.0%}，比例为市级样例取值{which_zh}），已预支 {already:,.2f} m²，"
+                    f"本次申请 {amount(value):,.2f} m²",
                 )
             return post(
                 conn,
@@ -653,7 +752,8 @@ class Movements:
         reason: str | None = None,
     ) -> int:
         """有偿调剂 (with a price, :func:`geo.quota.accounts.price`) or 临时拆借 (with a due date) between counties
-        or the city pool."""
+        or the city pool. A loan's due date is today (Beijing time) or later: one already past was overdue the
+        moment it was lent (聊城 办法第十七条 "临时拆借": lent now, returned later)."""
         check_factor(factor)
         if source == target:
             raise QuotaError("source and target are the same holder", "调出方与调入方相同")
@@ -666,6 +766,14 @@ class Movements:
         paid = price(price_wan) if price_wan is not None else None
         if due_date is not None:
             movement_date(due_date, ("due date", "归还日期"))
+            today = beijing_today()  # a loan lent today is due back today at the earliest, never overdue at once
+            if due_date < today:
+                raise InputError(
+                    f"due date {due_date.isoformat()} is before today ({today.isoformat()}, Beijing time): a "
+                    "temporary loan (临时拆借) is due back on a date to come",
+                    f"归还日期 {due_date.isoformat()} 早于今天（{today.isoformat()}，北京时间），"
+                    "临时拆借的归还日期应为今天或以后",
+                )
         kind = "loan" if due_date else "transfer"
         value = positive_amount(
             value, FACTORS[factor][1], ("loan" if due_date else "transfer", "拆借量" if due_date else "调剂量")

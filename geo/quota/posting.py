@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, tuple_, update
 
+from geo.crs import Area
 from geo.db import insert_ignoring_duplicates
 from geo.errors import InputError, QuotaError
 from geo.quota.accounts import EXTERNAL_PREFIX, FACTORS, ZERO, Key, Posting
@@ -91,10 +92,11 @@ def post(
         if after < 0 and not key[1].startswith(EXTERNAL_PREFIX) and key not in allowed:
             factor, holder, bucket, year = key
             have, need, unit = accounts[key].balance, -changes[key], FACTORS[factor][1]
+            in_mu_en, in_mu_zh = _in_mu(factor, have, need)
             raise QuotaError(
-                f"{holder} has {have:,.2f} {unit} of {factor} ({bucket}, {year}); {need:,.2f} needed",
+                f"{holder} has {have:,.2f} {unit} of {factor} ({bucket}, {year}); {need:,.2f} needed{in_mu_en}",
                 f"{holder} 的{FACTORS[factor][0]}（{year}年，{bucket}）余额 {have:,.2f} {unit}，"
-                f"需 {need:,.2f} {unit}，指标不足",
+                f"需 {need:,.2f} {unit}{in_mu_zh}，指标不足",
             )
         if abs(after) > AMOUNT_LIMIT:
             factor, holder, bucket, year = key
@@ -104,6 +106,7 @@ def post(
                 f"{holder}'s {factor} ({bucket}, {year}) would come to",
                 f"{holder} 的{FACTORS[factor][0]}（{year}年，{bucket}）余额将为",
             )
+    _refuse_paddy_beyond_quantity(conn, balances, changes)
     tx_id = conn.execute(
         insert(quota_transactions)
         .values(kind=kind, created=datetime.now(UTC), actor=actor, reason=reason, **meta)
@@ -117,6 +120,50 @@ def post(
         conn.execute(update(quota_accounts).where(quota_accounts.c.id == accounts[key].id).values(balance=after))
     log.info("quota %s #%d by %s: %d postings (%s)", kind, tx_id, actor, len(postings), reason)
     return int(tx_id)
+
+
+def _in_mu(factor: str, have: Decimal, need: Decimal) -> tuple[str, str]:
+    """A land factor's balance and need in 亩 too, as an officer reads them (English, Chinese)."""
+    if FACTORS[factor][1] != "m²":
+        return "", ""
+    have_mu, need_mu = (Area(float(v)).rounded[2] for v in (have, need))
+    return f" ({have_mu:,.2f} 亩 held, {need_mu:,.2f} 亩 needed)", f"（余额 {have_mu:,.2f} 亩，需 {need_mu:,.2f} 亩）"
+
+
+PADDY_WITHIN = ("land_compensation", "land_compensation_paddy")  # 数量 (水田 included) and its 水田
+
+
+def _refuse_paddy_beyond_quantity(conn: Connection, balances: dict[Key, Decimal], changes: dict[Key, Decimal]) -> None:
+    """A holder's 水田 占补 quota is part of its quantity quota (国土资规〔2017〕13号: 数量、水田、粮食产能 three
+    dimensions of one 补充耕地): a movement may not leave more 水田 than quantity where it adds 水田 or takes
+    quantity (a plan of 40 000 水田 over 30 000 数量 made a reservation of dry land charge 35 600 of 水田)."""
+    held = {(h, b, y) for f, h, b, y in balances if f in PADDY_WITHIN and not h.startswith(EXTERNAL_PREFIX)}
+    for holder, bucket, year in sorted(held):
+        quantity_key, paddy_key = ((f, holder, bucket, year) for f in PADDY_WITHIN)
+        if changes.get(paddy_key, ZERO) <= 0 and changes.get(quantity_key, ZERO) >= 0:
+            continue  # neither more 水田 nor less quantity: an earlier state is not this movement's
+        quantity, paddy = (balances[k] if k in balances else _balance(conn, k) for k in (quantity_key, paddy_key))
+        if paddy > quantity:
+            raise QuotaError(
+                f"{holder}'s 水田 compensation quota ({bucket}, {year}) would be {paddy:,.2f} m², more than its "
+                f"quantity quota {quantity:,.2f} m², of which 水田 is a part (国土资规〔2017〕13号): move quantity "
+                "with it",
+                f"{holder} 的占补平衡水田指标（{year}年，{bucket}）将为 {paddy:,.2f} m²，超过其数量指标 "
+                f"{quantity:,.2f} m²，而水田指标是数量指标的一部分（国土资规〔2017〕13号）；请同时下达或调剂数量指标",
+            )
+
+
+def _balance(conn: Connection, key: Key) -> Decimal:
+    factor, holder, bucket, year = key
+    found = conn.execute(
+        select(quota_accounts.c.balance).where(
+            quota_accounts.c.factor == factor,
+            quota_accounts.c.holder == holder,
+            quota_accounts.c.bucket == bucket,
+            quota_accounts.c.year == year,
+        )
+    ).scalar()
+    return Decimal(found) if found is not None else ZERO
 
 
 def _beyond_limit(factor: str, amount: Decimal, what_en: str, what_zh: str) -> InputError:

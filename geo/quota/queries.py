@@ -12,14 +12,37 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from geo.db import utc_text
-from geo.quota.accounts import EXTERNAL_PREFIX, FACTORS, PROJECT_PREFIX, holder_kind
+from geo.papers import beijing
+from geo.quota.accounts import (
+    EXTERNAL_PREFIX,
+    FACTORS,
+    POINT_SUPPLY,
+    PROJECT_PREFIX,
+    PROVINCE,
+    REDUCTION,
+    REWARD,
+    ZERO,
+    holder_kind,
+)
 from geo.quota.holders import county_names
-from geo.quota.report import IN_THE_CELL, TextTable, in_mu_ha
+from geo.quota.report import IN_THE_CELL, TextTable, advance_outstanding, area_figures, in_mu_ha
 from geo.quota.standing import settled_advances, undone
-from geo.quota.tables import amount_sum, quota_accounts, quota_postings, quota_projects, quota_transactions
+from geo.quota.tables import (
+    amount_sum,
+    postings_by_account,
+    quota_accounts,
+    quota_postings,
+    quota_projects,
+    quota_transactions,
+)
 
 HOLDER_NAMES = {"city": "市级统筹", "county": "{0}", "project": "项目 {1}", "external": "{1}"}
+EXTERNAL_NAMES = {  # where quota enters the city's books, as a table names it
+    PROVINCE: "省级下达",
+    POINT_SUPPLY: "省级点供",
+    REWARD: "增存挂钩奖励",
+    REDUCTION: "污染物削减量",
+}
 BUCKETS = {"available": "可用", "reserved": "已配置", "approved": "已批准", "earmarked": "专项点供"}
 BALANCE_LABELS = {  # a CSV: a number a cell, the unit named, 公顷 and 亩 beside
     "holder_name": "持有方",
@@ -31,8 +54,12 @@ BALANCE_LABELS = {  # a CSV: a number a cell, the unit named, 公顷 and 亩 bes
     "balance": "余额",
     "balance_ha": "余额（公顷）",
     "balance_mu": "余额（亩）",
+    "advance_outstanding": "其中预支未还",
 }
-BALANCE_TABLE = TextTable({k: v for k, v in BALANCE_LABELS.items() if k not in IN_THE_CELL}, amounts=("balance",))
+# the table fits 80 columns: an advance outstanding is in its JSON and CSV, and in the report's table (其中预支未还)
+BALANCE_TABLE = TextTable(
+    {k: v for k, v in BALANCE_LABELS.items() if k not in (*IN_THE_CELL, "advance_outstanding")}, amounts=("balance",)
+)
 KINDS = {
     "issue": "下达",
     "reserve": "配置",
@@ -66,27 +93,74 @@ JOURNAL_LABELS = {
     "amount": "金额",
     "unit": "单位",
 }
-PROJECT_LABELS = {
-    "id": "项目编号",
-    "name": "项目名称",
-    "level": "项目层级",
-    "county_name": "区县",
-    "review_id": "首次审查",
-    "stage": "指标状态",
+STAGES = {"reserved": "已配置", "approved": "已批准", "revoked": "已撤回或收回"}  # a ledger project's 指标状态
+PROJECT_TABLE = TextTable(
+    {
+        "id": "项目编号",
+        "name": "项目名称",
+        "level": "项目层级",
+        "county_name": "区县",
+        "review_id": "首次审查",
+        "stage_zh": "指标状态",
+        "land_reserved": "已配置新增建设用地",
+        "land_approved": "已批准新增建设用地",
+    },
+    areas=("land_reserved", "land_approved"),
+)
+PROJECT_LABELS = PROJECT_TABLE.csv_labels()
+OVERDUE_TABLE = TextTable(
+    {
+        "loan": "交易号",
+        "kind_zh": "类型",
+        "lender_name": "出借方",
+        "borrower_name": "借入方",
+        "factor_name": "要素",
+        "amount": "数量",
+        "due_date": "期限",
+        "days_overdue": "逾期天数",
+        "reason": "事由",
+    },
+    amounts=("amount",),
+)
+OVERDUE_LABELS = {  # a CSV: a number a cell, the unit named, 公顷 and 亩 beside; codes beside names
+    "loan": "交易号",
+    "kind_zh": "类型",
+    "lender_name": "出借方",
+    "lender": "出借方代码",
+    "borrower_name": "借入方",
+    "borrower": "借入方代码",
+    "factor_name": "要素",
+    "amount": "数量",
+    "unit": "单位",
+    "amount_ha": "数量（公顷）",
+    "amount_mu": "数量（亩）",
+    "due_date": "期限",
+    "days_overdue": "逾期天数",
+    "reason": "事由",
 }
-OVERDUE_LABELS = {"loan": "交易号", "kind_zh": "类型", "due_date": "期限", "days_overdue": "逾期天数", "reason": "事由"}
 
 
 def for_people(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rows with Chinese names beside the codes (bucket, kind), for a table or a CSV."""
+    """Rows with Chinese names beside the codes (bucket, kind, a ledger project's stage), for a table or a CSV."""
     return [
         {
             **r,
             "bucket_zh": BUCKETS.get(r.get("bucket", ""), r.get("bucket")),
             "kind_zh": KINDS.get(r.get("kind", ""), r.get("kind")),
+            "stage_zh": STAGES.get(r.get("stage", ""), r.get("stage")),
         }
         for r in rows
     ]
+
+
+def holder_name(holder: str, names: dict[str, str]) -> str:
+    """A holder as a table names it: a county by its name, the pool 市级统筹, a project 项目 <id>, where quota
+    enters by what it is (省级下达, 污染物削减量…)."""
+    if holder in EXTERNAL_NAMES:
+        return EXTERNAL_NAMES[holder]
+    kind = holder_kind(holder)
+    bare = holder.removeprefix(PROJECT_PREFIX)
+    return HOLDER_NAMES[kind].format(names.get(bare, bare), bare)
 
 
 class Queries:
@@ -115,6 +189,7 @@ class Queries:
             kind = holder_kind(r.holder)
             holder = r.holder.removeprefix(PROJECT_PREFIX)
             mu, ha = in_mu_ha(r.balance, FACTORS[r.factor][1])
+            owed = advance_outstanding(r.holder, r.bucket, Decimal(r.balance))
             out.append(
                 {
                     "holder": holder,
@@ -128,6 +203,8 @@ class Queries:
                     "balance": float(r.balance),
                     "balance_ha": ha,
                     "balance_mu": mu,
+                    # a county's account an advance (预支) drew below zero: what of the advance is still owed
+                    "advance_outstanding": float(owed) if owed else None,
                 }
             )
         return out
@@ -154,7 +231,7 @@ class Queries:
             {
                 "transaction": r.id,
                 "kind": r.kind,
-                "created": utc_text(r.created),
+                "created": beijing(r.created).isoformat(),  # +08:00: filed under the Beijing day, unambiguously
                 "actor": r.actor,
                 "reason": r.reason,
                 "review_id": r.review_id,
@@ -175,7 +252,9 @@ class Queries:
 
     def overdue_loans(self, today: date) -> list[dict[str, Any]]:
         """临时拆借 not repaid and 削减量预支 not settled by a reduction, past their due date; a repayment or a
-        settlement that was reversed does not count (:mod:`geo.quota.standing`)."""
+        settlement that was reversed does not count (:mod:`geo.quota.standing`). Each row names who lent
+        (``lender``: a county, the pool, or ``external:reduction`` for a 削减量预支) and who owes it (``borrower``),
+        the factor and the amount in its unit (an area's 公顷 and 亩 beside)."""
         t = quota_transactions.c
         with self.engine.connect() as conn:
             gone = undone(conn)  # a repaid loan is undone by its repayment
@@ -185,18 +264,48 @@ class Queries:
                 .order_by(t.id)
             ).all()
             settled = settled_advances(conn, gone)
-        return [
-            {
-                "loan": r.id,
-                "kind": r.kind,
-                "due_date": r.due_date.isoformat(),
-                "actor": r.actor,
-                "reason": r.reason,
-                "days_overdue": (today - r.due_date).days,
-            }
-            for r in rows
-            if r.id not in settled
-        ]
+            rows = [r for r in rows if r.id not in settled]
+            moved = conn.execute(
+                postings_by_account(quota_postings.c.amount)
+                .add_columns(quota_postings.c.transaction_id)
+                .where(quota_postings.c.transaction_id.in_([r.id for r in rows]))
+                .order_by(quota_postings.c.id)
+            ).all()
+        names = county_names(self.engine)
+        sides: dict[int, dict[str, Any]] = {}
+        for m in moved:
+            side = sides.setdefault(m.transaction_id, {"factor": m.factor, "amount": ZERO})
+            if m.amount < 0:
+                side["lender"] = m.holder
+            else:
+                side["borrower"], side["amount"] = m.holder, Decimal(m.amount)
+        out = []
+        for r in rows:
+            side = sides.get(r.id, {})
+            factor, lender, borrower = side.get("factor"), side.get("lender", ""), side.get("borrower", "")
+            unit = FACTORS[factor][1] if factor else ""
+            mu, ha = in_mu_ha(side.get("amount", ZERO), unit)
+            out.append(
+                {
+                    "loan": r.id,
+                    "kind": r.kind,
+                    "lender": lender,
+                    "lender_name": holder_name(lender, names),
+                    "borrower": borrower,
+                    "borrower_name": holder_name(borrower, names),
+                    "factor": factor,
+                    "factor_name": FACTORS[factor][0] if factor else None,
+                    "amount": float(side.get("amount", ZERO)),
+                    "unit": unit,
+                    "amount_ha": ha,
+                    "amount_mu": mu,
+                    "due_date": r.due_date.isoformat(),
+                    "actor": r.actor,
+                    "reason": r.reason,
+                    "days_overdue": (today - r.due_date).days,
+                }
+            )
+        return out
 
     def totals(self) -> dict[str, Decimal]:
         """Per factor: the sum of internal balances (what the invariant checks)."""
@@ -209,22 +318,29 @@ class Queries:
         return {f: Decimal(s) for f, s in rows}
 
     def projects(self) -> list[dict[str, Any]]:
-        """Projects with their county, first review and stage (reserved / approved / revoked)."""
+        """Projects with their county, first review and stage (reserved / approved / revoked), and the land_new
+        they hold reserved and approved (m², with 公顷 and 亩: :func:`~geo.quota.report.area_figures`)."""
         with self.engine.connect() as conn:
             rows = conn.execute(select(quota_projects).order_by(quota_projects.c.created, quota_projects.c.id)).all()
             held = conn.execute(
-                select(quota_accounts.c.holder, quota_accounts.c.bucket, amount_sum(quota_accounts.c.balance))
+                select(
+                    quota_accounts.c.holder,
+                    quota_accounts.c.factor,
+                    quota_accounts.c.bucket,
+                    amount_sum(quota_accounts.c.balance),
+                )
                 .where(quota_accounts.c.holder.startswith(PROJECT_PREFIX))
-                .group_by(quota_accounts.c.holder, quota_accounts.c.bucket)
+                .group_by(quota_accounts.c.holder, quota_accounts.c.factor, quota_accounts.c.bucket)
             ).all()
         names = county_names(self.engine)
-        by_project: dict[str, dict[str, float]] = {}
-        for holder, bucket, total in held:
-            by_project.setdefault(holder.removeprefix(PROJECT_PREFIX), {})[bucket] = float(total)
+        by_project: dict[str, dict[tuple[str, str], Decimal]] = {}
+        for holder, factor, bucket, total in held:
+            by_project.setdefault(holder.removeprefix(PROJECT_PREFIX), {})[factor, bucket] = Decimal(total or 0)
         out = []
         for r in rows:
-            buckets = by_project.get(r.id, {})
-            stage = "approved" if buckets.get("approved") else "reserved" if buckets.get("reserved") else "revoked"
+            owned = by_project.get(r.id, {})
+            has = {bucket for (_, bucket), total in owned.items() if total}
+            stage = "approved" if "approved" in has else "reserved" if "reserved" in has else "revoked"
             out.append(
                 {
                     "id": r.id,
@@ -235,6 +351,8 @@ class Queries:
                     "county_name": names.get(r.county, r.county),
                     "review_id": r.review_id,
                     "stage": stage,
+                    **area_figures("land_reserved", owned.get(("land_new", "reserved"), ZERO)),
+                    **area_figures("land_approved", owned.get(("land_new", "approved"), ZERO)),
                 }
             )
         return out

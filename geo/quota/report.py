@@ -15,18 +15,20 @@ never 公顷 or 亩.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from decimal import Decimal
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any, Final
 
-from sqlalchemy import Engine, String, case, literal, select
+from sqlalchemy import Connection, Engine, case, select
 
-from geo.crs import Area
-from geo.quota.accounts import CITY, EXTERNAL_PREFIX, FACTORS, PROJECT_PREFIX, ZERO
+from geo.quota.accounts import CITY, EXTERNAL_PREFIX, FACTORS, PROJECT_PREFIX, ZERO, holder_kind
 from geo.quota.holders import county_names
 from geo.quota.tables import DECIMALS, amount_sum, quota_accounts, quota_postings, quota_projects, quota_transactions
 
 AREA: Final = "m²"  # the unit of the factors that are areas (FACTORS)
+WIDE: Final = Context(prec=400)  # any float's digits and the decimals shown: a quantize never overflows
+M2_PER_HA: Final = Decimal(10000)
+M2_PER_MU: Final = Decimal(10000) / Decimal(15)  # 1 亩 = 10000/15 m² exactly (geo.crs.M2_PER_MU as a float)
 AREA_UNITS: Final = {"m2": "m²", "ha": "公顷", "mu": "亩"}  # a key's suffix → the unit its CSV header names
 POOLED_KINDS: Final = frozenset({"issue", "stock_reward", "reduction"})  # the city pools a share of these
 FLOWS: Final[dict[str, str]] = {  # movement kind → report column
@@ -57,13 +59,46 @@ COLUMNS: Final = (
 )
 
 
+def exact(value: Decimal | float) -> Decimal:
+    """A ledger figure as the Decimal it was recorded as: a float read back from a row (``float(balance)``) is the
+    shortest decimal that reads as it, which for the ledger's four decimals is the recorded figure itself."""
+    return value if isinstance(value, Decimal) else Decimal(repr(float(value)))
+
+
+def half_up(value: Decimal | float, places: int) -> Decimal:
+    """``value`` to ``places`` decimals, halves away from zero as a person rounds (11.655 → 11.66, 10.005 →
+    10.01), on the Decimal: a float rounds its binary neighbour, 11.655 to 11.65 but 10.005 to 10.01."""
+    return exact(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP, context=WIDE)
+
+
+def _fixed(value: Decimal, places: int) -> str:
+    """``value`` rounded half-up to ``places`` with thousands separators; never "-0.00"."""
+    text = f"{half_up(value, places):,.{places}f}"
+    return text[1:] if text.startswith("-") and not text.strip("-0.,") else text
+
+
+def area_texts(m2: Decimal | float) -> tuple[str, str, str]:
+    """An area's m² (2 decimals), 公顷 (4) and 亩 (2) as a ledger table writes them (the decimals of
+    :class:`geo.crs.Area`), each rounded half-up from the recorded Decimal: 公顷 and 亩 from the m² as recorded,
+    1 亩 = 10000/15 m² exactly."""
+    value = exact(m2)
+    return _fixed(value, 2), _fixed(value / M2_PER_HA, 4), _fixed(value / M2_PER_MU, 2)
+
+
+def area_stacked(m2: Decimal | float) -> str:
+    """One cell of a terminal table: m², 公顷 and 亩 one under another (:func:`area_texts`)."""
+    square, ha, mu = area_texts(m2)
+    return f"{square} m²\n{ha} 公顷\n{mu} 亩"
+
+
 def in_mu_ha(value: Decimal | float, unit: str) -> tuple[float | None, float | None]:
-    """An amount in m² as (亩 to 2 decimals, 公顷 to 4), computed as :class:`geo.crs.Area` writes them so that JSON,
-    a CSV and a table's text (``Area.stacked``) read the same figure; (None, None) for a factor not measured in m²."""
+    """An amount in m² as (亩 to 2 decimals, 公顷 to 4), rounded half-up from the recorded figure as a table's text
+    (:func:`area_texts`) writes them, so that JSON, a CSV and a table read the same figure; (None, None) for a
+    factor not measured in m²."""
     if unit != AREA:
         return None, None
-    _, ha, mu = Area(float(value)).rounded
-    return mu, ha
+    value = exact(value)
+    return float(half_up(value / M2_PER_MU, 2)), float(half_up(value / M2_PER_HA, 4))
 
 
 def area_figures(column: str, m2: Decimal) -> dict[str, float | None]:
@@ -73,12 +108,23 @@ def area_figures(column: str, m2: Decimal) -> dict[str, float | None]:
     return {f"{column}_m2": float(m2), f"{column}_ha": ha, f"{column}_mu": mu}
 
 
-def amount_text(value: float, unit: str) -> str:
-    """A ledger amount in one cell: an area as ``Area.stacked``; tonnes, tce and kg in their own unit, to the
-    ledger's four decimals without trailing zeros (0.004 t is not shown as nothing, 1,500 tce not as 1,500.0000)."""
+def amount_text(value: Decimal | float | None, unit: str) -> str:
+    """A ledger amount in one cell: an area as :func:`area_stacked`; tonnes, tce and kg in their own unit, to the
+    ledger's four decimals without trailing zeros (0.004 t is not shown as nothing, 1,500 tce not as 1,500.0000);
+    "—" for none. Rounded half-up on the Decimal, never through a float's binary neighbour."""
+    if value is None:
+        return "—"
     if unit == AREA:
-        return Area(value).stacked
-    return f"{value:z,.{DECIMALS}f}".rstrip("0").rstrip(".") + f" {unit}"
+        return area_stacked(value)
+    return _fixed(exact(value), DECIMALS).rstrip("0").rstrip(".") + f" {unit}"
+
+
+def advance_outstanding(holder: str, bucket: str, balance: Decimal) -> Decimal:
+    """What of an advance (预支) a county still owes on the account it drew on: the deficit of a county's
+    ``available`` account (only an advance takes one below zero; an issue repays it and may leave it so)."""
+    if holder_kind(holder) == "county" and bucket == "available" and balance < 0:
+        return -balance
+    return ZERO
 
 
 @dataclass(frozen=True)
@@ -99,9 +145,9 @@ class TextTable:
 
     def _text(self, column: str, row: Mapping[str, Any]) -> Any:
         if column in self.areas:
-            return Area(row[f"{column}_m2"]).stacked
+            return area_stacked(row[f"{column}_m2"])
         if column in self.amounts:
-            return amount_text(row[column], row["unit"])
+            return amount_text(row.get(column), row["unit"])
         value = row.get(column)
         if column in self.shares:
             return "—" if value is None else f"{value:.1%}"
@@ -139,18 +185,23 @@ LABELS: Final[dict[str, str]] = {  # the CSV and the workbook: a number a cell, 
     "balance": "余额",
     "balance_ha": "余额（公顷）",
     "balance_mu": "余额（亩）",
+    "advance_outstanding": "其中预支未还",
     "projects_reserved": "项目已配置",
     "projects_approved": "项目已批准",
 }
 IN_THE_CELL: Final = ("unit", "balance_ha", "balance_mu")  # what a table's amount cell writes itself
 TABLE: Final = TextTable(
     {k: v for k, v in LABELS.items() if k not in IN_THE_CELL},
-    amounts=(*COLUMNS, "balance", "projects_reserved", "projects_approved"),
+    amounts=(*COLUMNS, "balance", "advance_outstanding", "projects_reserved", "projects_approved"),
 )
 
 
 def ledger_report(engine: Engine, year: int) -> list[dict[str, Any]]:
-    """One row per holder (each county, then the city pool) and factor that moved in ``year``."""
+    """One row per holder (each county, then the city pool) and factor that moved in ``year``.
+
+    项目已配置 and 项目已批准 count what projects hold to the holder that paid it (:func:`_projects_by_payer`), so a
+    row's 配置 and its projects' holdings are the same quota seen from both sides: a reservation the city pool
+    paid for a 重点 project is the pool's, not the project's county's."""
     a, p, t = quota_accounts.c, quota_postings.c, quota_transactions.c
     positive = amount_sum(case((p.amount > 0, p.amount), else_=0))
     negative = amount_sum(case((p.amount < 0, p.amount), else_=0))
@@ -167,14 +218,7 @@ def ledger_report(engine: Engine, year: int) -> list[dict[str, Any]]:
             )
             .group_by(a.holder, a.factor, t.kind)
         ).all()
-        held = conn.execute(
-            select(quota_projects.c.county, a.factor, a.bucket, amount_sum(a.balance))
-            .join_from(
-                quota_accounts, quota_projects, a.holder == literal(PROJECT_PREFIX, String) + quota_projects.c.id
-            )
-            .where(a.year == year, a.bucket.in_(("reserved", "approved")))
-            .group_by(quota_projects.c.county, a.factor, a.bucket)
-        ).all()
+        projects = _projects_by_payer(conn, year)
     names = county_names(engine)
     table: dict[tuple[str, str], dict[str, Decimal]] = {}
     for holder, factor, kind, plus, minus in flows:
@@ -187,10 +231,8 @@ def ledger_report(engine: Engine, year: int) -> list[dict[str, Any]]:
             row["pooled"] += minus
         else:
             row[FLOWS.get(kind, "reversed")] += plus + minus
-    projects: dict[tuple[str, str], dict[str, Decimal]] = {}
-    for county, factor, bucket, total in held:
-        projects.setdefault((county, factor), {})[bucket] = Decimal(total or 0)
-        table.setdefault((county, factor), dict.fromkeys(COLUMNS, ZERO))
+    for key in projects:
+        table.setdefault(key, dict.fromkeys(COLUMNS, ZERO))
     order = {code: n for n, code in enumerate(sorted(names))} | {CITY: len(names)}
     out = []
     for (holder, factor), values in sorted(table.items(), key=lambda kv: (order.get(kv[0][0], -1), kv[0])):
@@ -198,6 +240,7 @@ def ledger_report(engine: Engine, year: int) -> list[dict[str, Any]]:
         balance = sum(values.values(), ZERO)
         mu, ha = in_mu_ha(balance, unit)
         own = projects.get((holder, factor), {})
+        owed = advance_outstanding(holder, "available", balance)
         out.append(
             {
                 "county": holder,
@@ -209,6 +252,7 @@ def ledger_report(engine: Engine, year: int) -> list[dict[str, Any]]:
                 "balance": float(balance),
                 "balance_ha": ha,
                 "balance_mu": mu,
+                "advance_outstanding": float(owed) if owed else None,
                 "projects_reserved": float(own.get("reserved", ZERO)),
                 "projects_approved": float(own.get("approved", ZERO)),
             }
@@ -216,11 +260,113 @@ def ledger_report(engine: Engine, year: int) -> list[dict[str, Any]]:
     return out
 
 
+def _projects_by_payer(conn: Connection, year: int) -> dict[tuple[str, str], dict[str, Decimal]]:
+    """(holder, factor) → bucket (reserved, approved) → what projects hold of ``year`` that the holder paid.
+
+    Who paid is in the postings: every movement that moved a project's reserved or approved quota (a reservation,
+    a revocation, a lapse, a confirmation, their reversals) is replayed in order, per project and factor, keeping
+    each payer's part: what a payer pays comes in reserved, what goes back to it leaves its reserved part first,
+    and a confirmation moves the reserved parts to approved (all of them, as it moves all the project holds
+    reserved; its reversal back in proportion). What the project's own earmarked 点供 paid counts to its county,
+    whose project it is. Parts moved in proportion are kept to the ledger's four decimals, a rounding's rest going
+    to the largest part, so each project's parts add up to what it holds."""
+    a, p = quota_accounts.c, quota_postings.c
+    touched = (
+        select(p.transaction_id)
+        .join_from(quota_postings, quota_accounts, a.id == p.account_id)
+        .where(a.holder.startswith(PROJECT_PREFIX), a.bucket.in_(("reserved", "approved")), a.year == year)
+    )
+    moved = conn.execute(
+        select(p.transaction_id, a.holder, a.bucket, a.factor, p.amount)
+        .join_from(quota_postings, quota_accounts, a.id == p.account_id)
+        .where(p.transaction_id.in_(touched), a.year == year, ~a.holder.startswith(EXTERNAL_PREFIX))
+        .order_by(p.transaction_id, p.id)
+    ).all()
+    county_of = {
+        f"{PROJECT_PREFIX}{r.id}": r.county for r in conn.execute(select(quota_projects.c.id, quota_projects.c.county))
+    }
+    by_tx: dict[int, list[Any]] = {}
+    for row in moved:
+        by_tx.setdefault(row.transaction_id, []).append(row)
+    parts: dict[tuple[str, str], _Parts] = {}  # (project, factor) → each payer's reserved and approved part
+    for rows in by_tx.values():
+        projects = {r.holder for r in rows if r.holder.startswith(PROJECT_PREFIX) and r.bucket != "earmarked"}
+        if len(projects) != 1:
+            continue  # no movement touches two projects' holdings
+        (project,) = projects
+        for factor in {r.factor for r in rows}:
+            mine = [r for r in rows if r.factor == factor]
+            paid: dict[str, Decimal] = {}
+            for r in mine:
+                if r.holder == project and r.bucket in ("reserved", "approved"):
+                    continue
+                payer = "earmark" if r.holder == project else r.holder
+                paid[payer] = paid.get(payer, ZERO) - Decimal(r.amount)
+            approved = sum((Decimal(r.amount) for r in mine if r.holder == project and r.bucket == "approved"), ZERO)
+            parts.setdefault((project, factor), _Parts()).apply(paid, approved)
+    out: dict[tuple[str, str], dict[str, Decimal]] = {}
+    for (project, factor), held in parts.items():
+        for bucket, by_payer in (("reserved", held.reserved), ("approved", held.approved)):
+            for payer, value in by_payer.items():
+                holder = county_of.get(project) if payer == "earmark" else payer
+                if value and holder is not None:
+                    cell = out.setdefault((holder, factor), {})
+                    cell[bucket] = cell.get(bucket, ZERO) + value
+    return out
+
+
+@dataclass
+class _Parts:
+    """One project's holding of one factor, by payer: its reserved and approved parts (:func:`_projects_by_payer`)."""
+
+    reserved: dict[str, Decimal] = field(default_factory=dict)
+    approved: dict[str, Decimal] = field(default_factory=dict)
+    approved_total: Decimal = ZERO
+
+    def apply(self, paid: Mapping[str, Decimal], approved_change: Decimal) -> None:
+        """A movement: ``paid`` per payer into the project (negative: back to it), the project's approved quota
+        changing by ``approved_change``."""
+        for payer, value in paid.items():
+            if value < 0:  # back to the payer: its reserved part first (a revocation), then its approved (a lapse)
+                back = min(self.reserved.get(payer, ZERO), -value)
+                self.reserved[payer] = self.reserved.get(payer, ZERO) - back
+                self.approved[payer] = self.approved.get(payer, ZERO) - (-value - back)
+        for payer, value in paid.items():
+            if value > 0:
+                self.reserved[payer] = self.reserved.get(payer, ZERO) + value
+        self.approved_total += approved_change
+        gap = self.approved_total - sum(self.approved.values(), ZERO)
+        if gap > 0:  # a confirmation: reserved parts become approved
+            _shift(self.reserved, self.approved, gap)
+        elif gap < 0:  # its reversal: approved parts back to reserved
+            _shift(self.approved, self.reserved, -gap)
+
+
+def _shift(source: dict[str, Decimal], target: dict[str, Decimal], total: Decimal) -> None:
+    """Move ``total`` from ``source``'s parts to ``target``'s in proportion, to four decimals, a rounding's rest
+    from the largest part."""
+    held = {k: v for k, v in source.items() if v > 0}
+    whole = sum(held.values(), ZERO)
+    if not whole:
+        return
+    moved = {k: (v * total / whole).quantize(Decimal("0.0001")) for k, v in held.items()}
+    largest = max(held, key=lambda k: (held[k], k))
+    moved[largest] += total - sum(moved.values(), ZERO)
+    for k, v in moved.items():
+        source[k] -= v
+        target[k] = target.get(k, ZERO) + v
+
+
 __all__ = [
     "LABELS",
     "TABLE",
     "TextTable",
+    "advance_outstanding",
+    "amount_text",
     "area_figures",
+    "area_stacked",
+    "area_texts",
+    "half_up",
     "in_mu_ha",
     "ledger_report",
 ]

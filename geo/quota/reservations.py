@@ -12,11 +12,21 @@
 * One reviewed parcel serves one project: the same (review, parcel) under a second
   project id is refused (``ＸＭ-1`` is no second id beside ``XM-1``: :func:`named_project`). The
   idempotency key is (review, parcel), so the database's unique constraint settles concurrent attempts too.
+  A parcel (by its id) is reserved once for a project: the same parcel from a later review while the first
+  reservation stands is refused (济宁 济政办字〔2020〕52号 三（一）3 "据实核定项目建设用地需求": a re-review
+  charged the same land twice); the earlier one is released first.
+* The review must be of the project's type: a parcel reviewed as a road is not reserved for a factory, whose
+  review may reject it (planning zones, farmland and the land-use standard grade by type). A parcel reviewed
+  without a type was graded as a general construction project, which the review admits least: it stands.
 * The payer (``source``) is the parcel's county or the city pool (``city``); only 重点
   projects (国家重大/省重点/市重点) draw on the city pool (聊城《关于强化要素保障进一步优化产业
-  生态的若干措施》第2条 "对其他省市级重点项目,统筹市县核补指标予以优先保障"); outside
-  accounts never pay. Quota the province granted to the project itself (点供, earmarked)
-  is used first. Revoking returns every amount to the account it came from (:func:`funding`).
+  生态的若干措施》第2条 "对其他省市级重点项目,统筹市县核补指标予以优先保障"), and only for a gap:
+  聊城《重点项目推进全周期服务办法》第十七条 "市级统筹市县自主支配新增指标的30%,用于存在用地缺口的重点项目建设。
+  对存在占补平衡指标缺口的,市级统筹采取有偿调剂或临时拆借的方式予以保障". The pool pays the 新增 the
+  county cannot (none where it can: refused); 占补平衡 is the county's, a gap in it covered first by a paid
+  transfer or a loan from the pool (``transfer``). Outside accounts never pay. Quota the province granted
+  to the project itself (点供, earmarked) is used first. Revoking returns every amount to the account it came
+  from (:func:`funding`).
 """
 
 from __future__ import annotations
@@ -29,10 +39,12 @@ from typing import Any, NotRequired, TypedDict
 
 from sqlalchemy import Connection, select
 
+from geo.crs import Area
 from geo.db import insert_ignoring_duplicates
 from geo.errors import QuotaError
 from geo.projects.library import Project, fundable_reason, link_review_in, project_in, stored_project_id
-from geo.quota.accounts import CITY, Key, Posting, amount, move, project_holder
+from geo.projects.tables import project_reviews
+from geo.quota.accounts import CITY, FACTORS, Key, Posting, amount, move, project_holder
 from geo.quota.posting import transaction_by_key
 from geo.quota.standing import undone
 from geo.quota.tables import (
@@ -44,7 +56,7 @@ from geo.quota.tables import (
     quota_transactions,
 )
 from geo.review.result import ParcelResult, ReviewResult
-from geo.vocabulary import project_id_text
+from geo.vocabulary import project_id_text, project_types
 
 REFUSED_VERDICTS = {
     "reject": ("was rejected by the review", "审查结论为不通过"),
@@ -210,11 +222,50 @@ def check_project(conn: Connection, plan: ReservationPlan) -> Project:
             f"the city pool serves 重点 projects only (国家重大/省重点/市重点); {project.id} is {project.level}",
             f"市级统筹指标仅保障重点项目（国家重大、省重点、市重点），项目 {project.id} 为{project.level}",
         )
+    reviewed_as = plan.parcel.project_type
+    if reviewed_as is not None and reviewed_as != project.project_type:
+        kinds = project_types()
+        as_zh, is_zh = (kinds[t].name_zh if t in kinds else t for t in (reviewed_as, project.project_type))
+        raise QuotaError(
+            f"parcel {plan.parcel.id} was reviewed as a {reviewed_as} project; project {project.id} is "
+            f"{project.project_type}: review it as {project.project_type} (--project-type), whose planning zones, "
+            "farmland and land-use standard may conclude otherwise",
+            f"地块 {plan.parcel.id} 按{as_zh}项目审查，而项目 {project.id} 为{is_zh}项目；请按{is_zh}项目重新审查"
+            "（--project-type），规划分区、永久基本农田和用地标准的结论可能不同",
+        )
+    _refuse_reserved_before(conn, plan)
     return project
 
 
-def reservation_postings(conn: Connection, plan: ReservationPlan) -> list[Posting]:
-    """Per factor: first from the project's earmarked 点供, the rest from the payer, into the project's reserved."""
+def _refuse_reserved_before(conn: Connection, plan: ReservationPlan) -> None:
+    """The same parcel (by its id) reserved for the project from an earlier review and not released: its land
+    would be charged twice (the 新增 and 占补 of one parcel, once per review of it)."""
+    links = conn.execute(
+        select(project_reviews.c.review_id).where(
+            project_reviews.c.project_id == plan.project_id,
+            project_reviews.c.parcel_id == plan.parcel.id,
+            project_reviews.c.review_id != plan.review_id,
+        )
+    ).scalars()
+    for review_id in links:
+        earlier = replace(plan, review_id=review_id)
+        found = transaction_by_key(conn, earlier.key) or transaction_by_key(conn, earlier.legacy_key)
+        if found is not None and found.kind == "reserve" and not _released(conn, found.id, plan.project_id):
+            raise QuotaError(
+                f"parcel {plan.parcel.id} is reserved for project {plan.project_id} already, from review {review_id} "
+                f"(transaction #{found.id}): one parcel's land is charged once; release that reservation first "
+                f"(lantu quota reverse {found.id}), or give another parcel its own id",
+                f"地块 {plan.parcel.id} 已按审查 {review_id} 为项目 {plan.project_id} 配置指标"
+                f"（第 {found.id} 号交易），同一地块的用地只能核算一次；"
+                f"请先冲销该笔配置（lantu quota reverse {found.id}），如为另一地块请使用不同的地块编号",
+            )
+
+
+def reservation_postings(conn: Connection, plan: ReservationPlan, *, county_new_usable: bool = True) -> list[Posting]:
+    """Per factor: first from the project's earmarked 点供, the rest from the county (the city pool paying, when
+    it is the payer, the 新增 the county cannot: :func:`_pool_share`), into the project's reserved.
+    ``county_new_usable``: False where the county's 新增 may not serve the project (the 增存挂钩 penalty), which
+    leaves the pool all of it to pay."""
     holder = project_holder(plan.project_id)
     earmarked = {
         r.factor: r.balance
@@ -232,26 +283,80 @@ def reservation_postings(conn: Connection, plan: ReservationPlan) -> list[Postin
         own = min(value, max(amount(earmarked.get(factor, 0)), amount(0)))
         wanted[factor] = value - own
         postings += move(factor, plan.year, own, (holder, "earmarked"), (holder, "reserved"))
-    wanted["land_compensation_paddy"] = _paddy_share(conn, plan, wanted)
+    available = _available(conn, plan.county, plan.year)
+    wanted["land_compensation_paddy"] = _paddy_share(available, wanted)
+    _refuse_compensation_gap(plan, available, wanted)
+    if not county_new_usable:
+        available["land_new"] = amount(0)
+    pooled = _pool_share(plan, available, wanted["land_new"]) if plan.payer == CITY else amount(0)
+    postings += move("land_new", plan.year, pooled, (CITY, "available"), (holder, "reserved"))
+    wanted["land_new"] -= pooled
     for factor, value in wanted.items():
-        postings += move(factor, plan.year, value, (plan.payer, "available"), (holder, "reserved"))
+        postings += move(factor, plan.year, value, (plan.county, "available"), (holder, "reserved"))
     return postings
 
 
-def _paddy_share(conn: Connection, plan: ReservationPlan, wanted: dict[str, Decimal]) -> Decimal:
-    """The payer's 水田 quota is part of its quantity quota: when dry land takes quantity the payer's
-    non-paddy quota cannot cover, the rest comes out of its 水田 (补水田 covers 占旱地, never the reverse)."""
-    rows = dict(
-        conn.execute(
-            select(quota_accounts.c.factor, quota_accounts.c.balance).where(
-                quota_accounts.c.holder == plan.payer,
-                quota_accounts.c.bucket == "available",
-                quota_accounts.c.year == plan.year,
-                quota_accounts.c.factor.in_(("land_compensation", "land_compensation_paddy")),
+def county_new(postings: list[Posting], plan: ReservationPlan) -> Decimal:
+    """The county's own 新增 a reservation's postings take (what the 增存挂钩 penalty bars), not the pool's."""
+    key = ("land_new", plan.county, "available", plan.year)
+    return -sum((p.amount for p in postings if p.key == key and p.amount < 0), amount(0))
+
+
+def _available(conn: Connection, county: str, year: int) -> dict[str, Decimal]:
+    """The county's available balance of each land factor in ``year``."""
+    rows = conn.execute(
+        select(quota_accounts.c.factor, quota_accounts.c.balance).where(
+            quota_accounts.c.holder == county,
+            quota_accounts.c.bucket == "available",
+            quota_accounts.c.year == year,
+        )
+    ).all()
+    return {factor: Decimal(balance) for factor, balance in rows}
+
+
+def _pool_share(plan: ReservationPlan, available: dict[str, Decimal], wanted_new: Decimal) -> Decimal:
+    """The 新增 the city pool pays: what the county cannot (聊城 办法 第十七条 "用于存在用地缺口的重点项目建设"); a
+    project whose county can pay it all has no gap, and the pool is refused."""
+    has = max(available.get("land_new", amount(0)), amount(0))
+    if wanted_new <= has:
+        mu = Area(float(wanted_new)).rounded[2]
+        raise QuotaError(
+            f"county {plan.county} has {has:,.2f} m² of new construction quota for {plan.year}, enough for the "
+            f"{wanted_new:,.2f} m² ({mu:,.2f} 亩) parcel {plan.parcel.id} needs: no gap, and the city pool serves "
+            "key projects with a gap (聊城 重点项目推进全周期服务办法 第十七条); reserve from the county",
+            f"{plan.county} {plan.year} 年新增建设用地计划指标余额 {has:,.2f} m²，足以支付地块 {plan.parcel.id} 所需 "
+            f"{wanted_new:,.2f} m²（{mu:,.2f} 亩），不存在用地缺口；市级统筹指标用于存在用地缺口的重点项目"
+            "（聊城《重点项目推进全周期服务办法》第十七条），请由区县配置",
+        )
+    return wanted_new - has
+
+
+def _refuse_compensation_gap(plan: ReservationPlan, available: dict[str, Decimal], wanted: dict[str, Decimal]) -> None:
+    """占补平衡 the county lacks: the city does not pay it into a project; it covers the county's gap by a paid
+    transfer or a loan first (聊城 办法 第十七条 "对存在占补平衡指标缺口的,市级统筹采取有偿调剂或临时拆借的方式
+    予以保障")."""
+    for factor in ("land_compensation", "land_compensation_paddy", "land_compensation_grain"):
+        have = available.get(factor, amount(0))
+        if wanted[factor] > have:
+            name, unit = FACTORS[factor]
+            short = wanted[factor] - have
+            raise QuotaError(
+                f"county {plan.county} has {have:,.2f} {unit} of {factor} for {plan.year}; parcel {plan.parcel.id} "
+                f"needs {wanted[factor]:,.2f} {unit}, {short:,.2f} {unit} short: cover the gap first by a paid "
+                f"transfer or a loan from the city pool (lantu quota transfer city {plan.county} {factor} --year "
+                f"{plan.year} --amount {short} --price-wan … | --due …; 聊城 重点项目推进全周期服务办法 第十七条)",
+                f"{plan.county} {plan.year} 年{name}余额 {have:,.2f} {unit}，地块 {plan.parcel.id} 需 "
+                f"{wanted[factor]:,.2f} {unit}，缺口 {short:,.2f} {unit}；请先由市级统筹以有偿调剂或临时拆借方式补足"
+                f"（lantu quota transfer city {plan.county} {factor} --year {plan.year} --amount {short} "
+                "--price-wan …或 --due …；聊城《重点项目推进全周期服务办法》第十七条）",
             )
-        ).all()
-    )
-    quantity, paddy = Decimal(rows.get("land_compensation", 0)), Decimal(rows.get("land_compensation_paddy", 0))
+
+
+def _paddy_share(available: dict[str, Decimal], wanted: dict[str, Decimal]) -> Decimal:
+    """The county's 水田 quota is part of its quantity quota: when dry land takes quantity the county's
+    non-paddy quota cannot cover, the rest comes out of its 水田 (补水田 covers 占旱地, never the reverse)."""
+    quantity = available.get("land_compensation", amount(0))
+    paddy = available.get("land_compensation_paddy", amount(0))
     left_over = paddy - (quantity - wanted["land_compensation"])  # 水田 quota above the quantity that would remain
     return max(wanted["land_compensation_paddy"], min(left_over, paddy))
 
@@ -303,12 +408,13 @@ def _differences(conn: Connection, reservation_id: int, plan: ReservationPlan) -
     ).all()
     years = sorted({int(r.year) for r in rows})
     payers = sorted({r.holder for r in rows if r.holder != project_holder(plan.project_id)})
+    pooled = CITY in payers  # the pool pays a gap's 新增, the county the rest (``reservation_postings``)
     en: list[str] = []
     zh: list[str] = []
     if years != [plan.year]:
         en.append(f"for {', '.join(map(str, years))}, not {plan.year}")
         zh.append(f"年度为 {'、'.join(map(str, years))}，而非 {plan.year}")
-    if payers and payers != [plan.payer]:
+    if payers and pooled != (plan.payer == CITY):
         en.append(f"paid by {', '.join(payers)}, not {plan.payer}")
         zh.append(f"支付方为 {'、'.join(payers)}，而非 {plan.payer}")
     return ("; ".join(en), "；".join(zh)) if en else None

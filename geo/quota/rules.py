@@ -38,7 +38,13 @@ class StockLinkage(BaseModel):
 class LedgerRules(BaseModel):
     name: str = "ledger"
     pooling: dict[str, float] = Field(default_factory=dict, description="factor (or stock_reward) → share pooled")
-    advance_cap_share: float = Field(default=0.3, ge=0, le=1)
+    advance_cap_share: float = Field(
+        default=0.3,
+        ge=0,
+        le=1,
+        description="预支 cap: share of the county's next-year land_new issue it may advance; a SAMPLE value the city "
+        "sets (样例取值): no policy text fixes it (聊城 第十七条's 30 % is the pooling share)",
+    )
     grain_yield_kg_per_m2: float = Field(default=0.6, gt=0)
     replacement_ratios: dict[str, float] = Field(default_factory=dict, description="factor → 倍量替代 ratio")
     pollutant_exempt_kinds: list[str] = Field(
