@@ -860,6 +860,16 @@ def test_coordinate_file_upload(client: TestClient, keys: dict[str, str]) -> Non
     assert farmland["overlap_m2"] == pytest.approx(30_000, rel=1e-4)
 
 
+def test_a_repeated_plan_is_booked_over_the_api_only_when_said_again(client: TestClient, keys: dict[str, str]) -> None:
+    admin = auth(keys, "quota-admin")
+    plan = {"year": 2026, "rows": [{"county_code": "370811", "factor": "land_new", "amount": 100_000}]}
+    assert client.post("/api/v1/quotas/issue", json=plan, headers=admin).status_code == 201
+    assert "--again" in assert_problem(client.post("/api/v1/quotas/issue", json=plan, headers=admin), 409)["message_en"]
+    assert client.post("/api/v1/quotas/issue", json={**plan, "again": True}, headers=admin).status_code == 201
+    balances = client.get("/api/v1/quotas/balances?year=2026", headers=auth(keys)).json()
+    assert next(b["balance"] for b in balances if b["holder"] == "370811" and b["factor"] == "land_new") == 140_000
+
+
 def test_quota_flow_over_the_api(client: TestClient, keys: dict[str, str]) -> None:
     plan = {
         "year": 2026,

@@ -107,7 +107,7 @@ def test_an_issue_after_an_advance_is_booked_and_repays_it(ledger: Ledger) -> No
     with pytest.raises(QuotaError) as short:
         ledger.transfer("370811", "370812", "land_new", 2027, 1, price_wan=1, actor="a")
     assert short.value.message_en.startswith("370811 has -2,000.00 m² of land_new (available, 2027); 1.00 needed")
-    assert short.value.message_zh.startswith("370811 的新增建设用地计划指标（2027年，available）余额 -2,000.00 m²")
+    assert short.value.message_zh.startswith("任城区（370811）的新增建设用地计划指标（2027年，可用）余额 -2,000.00 m²")
     ledger.issue(2027, [("370811", "land_new", 10_000)], actor="省厅")  # a further plan: 7 000 to the county
     assert balance(ledger, "370811", year=2027) == 5_000
     county = report_row(ledger, 2027, "370811")
@@ -268,7 +268,7 @@ def test_a_penalised_county_advances_nothing(ledger: Ledger, stock_bp: Blueprint
 def test_a_loan_is_due_today_or_later_and_overdue_names_both_sides(
     ledger: Ledger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("geo.quota.movements.beijing_today", lambda: date(2026, 3, 1), raising=False)
+    monkeypatch.setattr("geo.quota.accounts.beijing_today", lambda: date(2026, 3, 1), raising=False)
     ledger.issue(2026, [("370811", "land_new", 10_000)], actor="省厅")
     before = journal_size(ledger)
     with pytest.raises(InputError) as past:
@@ -351,12 +351,30 @@ def test_a_loan_is_due_today_or_later_and_overdue_names_both_sides(
     ]
 
 
+def test_a_reduction_advance_is_due_on_a_date_to_come(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 削减量预支 made good before production starts: a deadline already past was overdue when recorded."""
+    monkeypatch.setattr("geo.quota.accounts.beijing_today", lambda: date(2026, 3, 1))
+    before = journal_size(ledger)
+    with pytest.raises(InputError) as refused:
+        ledger.advance_reduction("370811", "cod", 2026, 5, source="提标改造", deadline=date(2026, 2, 28), actor="a")
+    assert refused.value.message_en == (
+        "deadline 2026-02-28 is before today (2026-03-01, Beijing time): the reduction is made good before "
+        "production starts, on a date to come"
+    )
+    assert (
+        refused.value.message_zh
+        == "到位期限 2026-02-28 早于今天（2026-03-01，北京时间），削减量应在投产前到位，到位期限应为今天或以后"
+    )
+    assert journal_size(ledger) == before
+    ledger.advance_reduction("370811", "cod", 2026, 5, source="提标改造", deadline=date(2026, 3, 1), actor="a")
+
+
 def test_cli_loan_says_what_it_is_and_overdue_lists_both_sides(run, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     run.ledger.issue(2026, [("370811", "land_new", 10_000)], actor="省厅")
     loan = ("quota", "transfer", "370811", "370812", "land_new", "-y", "2026", "--amount", "1500")
     past = run(*loan, "--due", "2000-01-01", code=2).stderr  # before any today
     assert "归还日期 2000-01-01 早于今天" in past and "due date 2000-01-01 is before today" in past
-    monkeypatch.setattr("geo.quota.movements.beijing_today", lambda: date(2026, 3, 1), raising=False)
+    monkeypatch.setattr("geo.quota.accounts.beijing_today", lambda: date(2026, 3, 1), raising=False)
     lent = run(*loan, "--due", "2026-03-10").stderr
     assert lent.strip() == "已临时拆借 / lent (temporary loan)：交易 / transaction #2" and "已调剂" not in lent
     paid = run(*loan[:-1], "100", "--price-wan", "3").stderr

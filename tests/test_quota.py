@@ -227,7 +227,7 @@ def test_advance_is_for_new_construction_quota_only_and_capped(ledger: Ledger) -
 
 
 def test_point_supply_transfer_loan(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("geo.quota.movements.beijing_today", lambda: date(2026, 1, 1))  # lent on 1 January 2026
+    monkeypatch.setattr("geo.quota.accounts.beijing_today", lambda: date(2026, 1, 1))  # lent on 1 January 2026
     ledger.issue(2026, [("370811", "land_new", 10_000), ("370812", "land_new", 10_000)], actor="a")
     ledger.point_supply("370812", "land_new", 2026, 3_000, actor="省厅")
     assert balance(ledger, "370811") == 7_000 and balance(ledger, "370812") == 10_000
@@ -513,7 +513,7 @@ def test_the_city_pays_no_compensation_it_covers_the_countys_gap_by_transfer_or_
     ledger: Ledger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """聊城 办法 第十七条: "对存在占补平衡指标缺口的,市级统筹采取有偿调剂或临时拆借的方式予以保障"."""
-    monkeypatch.setattr("geo.quota.movements.beijing_today", lambda: date(2026, 1, 1))  # lent on 1 January 2026
+    monkeypatch.setattr("geo.quota.accounts.beijing_today", lambda: date(2026, 1, 1))  # lent on 1 January 2026
     two_county_plan(ledger)  # 370811: 50 000 m² of 占补, no grain capacity
     before = journal_size(ledger)
     with pytest.raises(QuotaError, match=r"1,800\.00 kg short") as refused:
@@ -740,7 +740,8 @@ def test_the_city_pools_each_configured_factor(ledger: Ledger) -> None:
     ]
 
 
-def test_pollutant_reductions_split_and_advances_fall_due(ledger: Ledger) -> None:
+def test_pollutant_reductions_split_and_advances_fall_due(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("geo.quota.accounts.beijing_today", lambda: date(2026, 1, 1))  # recorded on 1 January 2026
     ledger.reduction("370811", "so2", 2026, 10, source="关停某电厂 2 号机组", actor="生态环境局")
     assert balance(ledger, "370811", "so2") == 7 and balance(ledger, CITY, "so2") == 3  # 70 % county, 30 % city
     with pytest.raises(QuotaError, match="not a pollutant"):

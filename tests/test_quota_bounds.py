@@ -212,7 +212,7 @@ TINY = 1e-05  # positive, and 0 at the ledger's four decimals
 def test_every_amount_that_rounds_to_zero_is_an_input_error(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
     """1e-05 m² was "must be positive" (409) from an issue and "nothing to move" from the others: it is an input
     error (422) saying it rounds to 0 at four decimals, in both languages, for every amount a movement takes."""
-    monkeypatch.setattr("geo.quota.movements.beijing_today", lambda: date(2026, 1, 1))  # lent on 1 January 2026
+    monkeypatch.setattr("geo.quota.accounts.beijing_today", lambda: date(2026, 1, 1))  # lent on 1 January 2026
     ledger.issue(2026, [("370811", "land_new", 10_000), ("370811", "cod", 100)], actor="a")
     before = journal_size(ledger)
     movements = {

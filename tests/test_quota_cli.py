@@ -94,7 +94,7 @@ def test_reviewer_walk_through(run, tmp_path: Path, blueprint_dir: Path) -> None
 
 
 def test_cli_refusals_exit_2_and_change_nothing(run, tmp_path: Path, blueprint_dir: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr("geo.quota.movements.beijing_today", lambda: date(2026, 1, 1))  # lent on 1 January 2026
+    monkeypatch.setattr("geo.quota.accounts.beijing_today", lambda: date(2026, 1, 1))  # lent on 1 January 2026
     run("quota", "init", "--blueprint", blueprint_dir)
     plan = tmp_path / "plan.csv"
     plan.write_text("county_code,factor,amount\n999999,land_new,100\n", encoding="utf-8")
@@ -219,7 +219,8 @@ def test_one_table_writer_for_cli_and_api() -> None:
     ]
 
 
-def test_report_in_chinese_as_table_csv_and_xlsx(run, tmp_path: Path, blueprint_dir: Path) -> None:  # type: ignore[no-untyped-def]
+def test_report_in_chinese_as_table_csv_and_xlsx(run, tmp_path: Path, blueprint_dir: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr("geo.quota.accounts.beijing_today", lambda: date(2026, 1, 1))  # recorded on 1 January 2026
     import openpyxl
 
     _issue(run, tmp_path, blueprint_dir, "370811,land_new,100000\n370811,cod,10\n")
@@ -333,7 +334,7 @@ def test_dates_a_movement_cannot_hold_exit_2(run, tmp_path: Path, blueprint_dir:
 def test_overdue_takes_as_of_like_projects_and_consult(run, tmp_path: Path, blueprint_dir: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """`lantu quota overdue --as-of` as `projects overdue` and `consult overdue` spell it; --today, its former name,
     still works. A loan due 2026-01-31 is 29 days overdue on 2026-03-01 and not yet on 2026-01-31."""
-    monkeypatch.setattr("geo.quota.movements.beijing_today", lambda: date(2026, 1, 1))  # lent on 1 January 2026
+    monkeypatch.setattr("geo.quota.accounts.beijing_today", lambda: date(2026, 1, 1))  # lent on 1 January 2026
     _issue(run, tmp_path, blueprint_dir, "370811,land_new,1000\n")
     run("quota", "transfer", "370811", "370812", "land_new", "--year", "2026", "--amount", "100", "--due", "2026-01-31")
     for spelling in ("--as-of", "--today"):

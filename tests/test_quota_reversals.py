@@ -41,7 +41,7 @@ def test_a_reversal_stands_unless_itself_reversed() -> None:
 def test_a_reversed_repayment_leaves_the_loan_outstanding(
     ledger: Ledger, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("geo.quota.movements.beijing_today", lambda: date(2026, 1, 1))  # lent on 1 January 2026
+    monkeypatch.setattr("geo.quota.accounts.beijing_today", lambda: date(2026, 1, 1))  # lent on 1 January 2026
     ledger.issue(2026, [("370811", "land_new", 10_000)], actor="a")
     loan = ledger.transfer("370811", "370812", "land_new", 2026, 1_000, due_date=date(2026, 1, 31), actor="a")
     repaid = ledger.repay(loan, actor="a")
@@ -59,7 +59,10 @@ def test_a_reversed_repayment_leaves_the_loan_outstanding(
     assert_postings_add_up(engine)
 
 
-def test_a_reversed_settlement_leaves_the_reduction_advance_open(ledger: Ledger) -> None:
+def test_a_reversed_settlement_leaves_the_reduction_advance_open(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("geo.quota.accounts.beijing_today", lambda: date(2026, 1, 1))  # recorded on 1 January 2026
     advance = ledger.advance_reduction(
         "370811", "cod", 2026, 5, source="污水处理厂提标改造", deadline=date(2026, 3, 1), actor="a"
     )

@@ -49,6 +49,9 @@ class IssueRequest(BaseModel):
     year: int = Field(ge=FIRST_YEAR, le=LAST_YEAR)
     rows: list[IssueRow] = Field(min_length=1, max_length=1000)
     reason: str = Field(default="下达年度计划指标", max_length=500)
+    again: bool = Field(
+        default=False, description="the province issued these very rows again (a plan repeating one is refused)"
+    )
 
 
 class ReserveRequest(BaseModel):
@@ -142,7 +145,7 @@ def projects(ledger: LedgerDep, _who: Reader) -> list[dict[str, Any]]:
 @router.post("/issue", status_code=201, response_model=Movement, summary="下达: issue quotas to counties")
 async def issue(body: IssueRequest, ledger: LedgerDep, who: Admin) -> Movement:
     rows = [(r.county_code, r.factor, r.amount) for r in body.rows]
-    tx = await run_in_threadpool(ledger.issue, body.year, rows, actor=who.name, reason=body.reason)
+    tx = await run_in_threadpool(ledger.issue, body.year, rows, actor=who.name, reason=body.reason, again=body.again)
     return Movement(transaction=tx)
 
 

@@ -91,13 +91,16 @@ def price(value: float | Decimal) -> Decimal:
     return number.quantize(Decimal("0.0001"))
 
 
-def movement_date(when: date, what: tuple[str, str], *, happened: bool = False) -> date:
+def movement_date(
+    when: date, what: tuple[str, str], *, happened: bool = False, ahead: tuple[str, str] | None = None
+) -> date:
     """``when`` as a movement may record it, else an InputError naming ``what`` (English, Chinese).
 
     A fact that ``happened`` (a disposal: the 处置完成量 earns new quota, 济政办字〔2020〕52号 三、(一)4)
     is not dated after today, Beijing time: it is recorded once done. A date to come (a loan's due
     date, a reduction advance's deadline) lies within the plan years (:data:`PLAN_YEARS`): 9999-12-31
-    is a typo, and a loan due then would never be overdue.
+    is a typo, and a loan due then would never be overdue; one ``ahead`` (why, English and Chinese) is today or
+    later, never overdue the moment it is recorded.
     """
     en, zh = what
     if happened:
@@ -114,6 +117,11 @@ def movement_date(when: date, what: tuple[str, str], *, happened: bool = False) 
         raise InputError(
             f"{en} {when.isoformat()} is outside the plan years {first}–{last}",
             f"{zh} {when.isoformat()} 不在 {first}—{last} 年度范围内",
+        )
+    if ahead is not None and when < (today := beijing_today()):
+        raise InputError(
+            f"{en} {when.isoformat()} is before today ({today.isoformat()}, Beijing time): {ahead[0]}",
+            f"{zh} {when.isoformat()} 早于今天（{today.isoformat()}，北京时间），{ahead[1]}",
         )
     return when
 

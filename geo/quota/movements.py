@@ -17,8 +17,8 @@ from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import IntegrityError
 
 from geo.db import by_id
-from geo.errors import InputError, NotFoundError, QuotaError
-from geo.papers import beijing, beijing_today
+from geo.errors import NotFoundError, QuotaError
+from geo.papers import beijing
 from geo.projects.library import FUNDABLE, fundable_reason, project_in, require_project
 from geo.quota.accounts import (
     CITY,
@@ -725,7 +725,14 @@ class Movements:
         _check_pollutant(factor)
         if not source.strip():
             raise QuotaError("an advance on a reduction names its source", "削减量预支须注明削减来源")
-        movement_date(deadline, ("deadline", "到位期限"))
+        movement_date(
+            deadline,
+            ("deadline", "到位期限"),
+            ahead=(
+                "the reduction is made good before production starts, on a date to come",
+                "削减量应在投产前到位，到位期限应为今天或以后",
+            ),
+        )
         value = positive_amount(value, FACTORS[factor][1], ("advance on a reduction", "削减量预支"))
         with writing(self.engine) as conn:
             require_county(conn, county)
@@ -765,15 +772,11 @@ class Movements:
             )
         paid = price(price_wan) if price_wan is not None else None
         if due_date is not None:
-            movement_date(due_date, ("due date", "归还日期"))
-            today = beijing_today()  # a loan lent today is due back today at the earliest, never overdue at once
-            if due_date < today:
-                raise InputError(
-                    f"due date {due_date.isoformat()} is before today ({today.isoformat()}, Beijing time): a "
-                    "temporary loan (临时拆借) is due back on a date to come",
-                    f"归还日期 {due_date.isoformat()} 早于今天（{today.isoformat()}，北京时间），"
-                    "临时拆借的归还日期应为今天或以后",
-                )
+            movement_date(  # lent today: due back today at the earliest
+                due_date,
+                ("due date", "归还日期"),
+                ahead=("a temporary loan (临时拆借) is due back on a date to come", "临时拆借的归还日期应为今天或以后"),
+            )
         kind = "loan" if due_date else "transfer"
         value = positive_amount(
             value, FACTORS[factor][1], ("loan" if due_date else "transfer", "拆借量" if due_date else "调剂量")

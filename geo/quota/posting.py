@@ -22,7 +22,15 @@ from geo.crs import Area
 from geo.db import insert_ignoring_duplicates
 from geo.errors import InputError, QuotaError
 from geo.quota.accounts import EXTERNAL_PREFIX, FACTORS, ZERO, Key, Posting
-from geo.quota.tables import AMOUNT_LIMIT, postings_by_account, quota_accounts, quota_postings, quota_transactions
+from geo.quota.queries import BUCKETS, holder_name
+from geo.quota.tables import (
+    AMOUNT_LIMIT,
+    postings_by_account,
+    quota_accounts,
+    quota_holders,
+    quota_postings,
+    quota_transactions,
+)
 from geo.vocabulary import check_printable
 
 log = logging.getLogger(__name__)
@@ -95,8 +103,8 @@ def post(
             in_mu_en, in_mu_zh = _in_mu(factor, have, need)
             raise QuotaError(
                 f"{holder} has {have:,.2f} {unit} of {factor} ({bucket}, {year}); {need:,.2f} needed{in_mu_en}",
-                f"{holder} 的{FACTORS[factor][0]}（{year}年，{bucket}）余额 {have:,.2f} {unit}，"
-                f"需 {need:,.2f} {unit}{in_mu_zh}，指标不足",
+                f"{_named(conn, holder)}的{FACTORS[factor][0]}（{year}年，{BUCKETS.get(bucket, bucket)}）余额 "
+                f"{have:,.2f} {unit}，需 {need:,.2f} {unit}{in_mu_zh}，指标不足",
             )
         if abs(after) > AMOUNT_LIMIT:
             factor, holder, bucket, year = key
@@ -148,9 +156,17 @@ def _refuse_paddy_beyond_quantity(conn: Connection, balances: dict[Key, Decimal]
                 f"{holder}'s 水田 compensation quota ({bucket}, {year}) would be {paddy:,.2f} m², more than its "
                 f"quantity quota {quantity:,.2f} m², of which 水田 is a part (国土资规〔2017〕13号): move quantity "
                 "with it",
-                f"{holder} 的占补平衡水田指标（{year}年，{bucket}）将为 {paddy:,.2f} m²，超过其数量指标 "
-                f"{quantity:,.2f} m²，而水田指标是数量指标的一部分（国土资规〔2017〕13号）；请同时下达或调剂数量指标",
+                f"{_named(conn, holder)}的占补平衡水田指标（{year}年，{BUCKETS.get(bucket, bucket)}）"
+                f"将为 {paddy:,.2f} m²，超过其数量指标 {quantity:,.2f} m²，"
+                "而水田指标是数量指标的一部分（国土资规〔2017〕13号）；请同时下达或调剂数量指标",
             )
+
+
+def _named(conn: Connection, holder: str) -> str:
+    """A holder as an officer reads it: 任城区（370811）, 市级统筹, 项目 XM-1."""
+    names = {r.code: r.name for r in conn.execute(select(quota_holders).where(quota_holders.c.code == holder))}
+    name = holder_name(holder, names)
+    return f"{name}（{holder}）" if holder in names else name
 
 
 def _balance(conn: Connection, key: Key) -> Decimal:
