@@ -234,7 +234,10 @@ def reserve(
     ] = None,
     source: Annotated[
         str | None,
-        typer.Option(help="Who pays: the parcel's county (default) or 'city' (市级统筹, 重点 projects only)."),
+        typer.Option(
+            help="Who pays: the parcel's county (default) or 'city' (市级统筹: a 重点 project's 新增 gap, what the "
+            "county lacks; never 占补平衡)."
+        ),
     ] = None,
     accept_missing_layers: Annotated[
         bool,
