@@ -60,7 +60,12 @@ class ReserveRequest(BaseModel):
     project_id: str = Field(max_length=64, min_length=1)
     parcel_id: str | None = Field(default=None, max_length=64)
     county: str | None = Field(default=None, max_length=32)
-    source: str | None = Field(default=None, max_length=64, description="the parcel's county (default) or 'city'")
+    source: str | None = Field(
+        default=None,
+        max_length=64,
+        description="the parcel's county (default) or 'city': the pool pays a 重点 project's 新增 gap (what the county "
+        "lacks), never 占补平衡 (聊城 办法第十七条)",
+    )
     accept_missing_layers: bool = Field(default=False, description="reserve although layers were missing (journaled)")
 
 
