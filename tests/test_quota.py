@@ -306,7 +306,7 @@ def test_fifty_concurrent_reservations_against_twenty(ledger: Ledger) -> None:
     def worker(n: int) -> None:
         start.wait()
         try:
-            ledger.reserve(review(1_000, rid=f"R{n}"), year=2026, project_id=f"P{n}", actor=f"t{n}")
+            ledger.reserve(review(1_000, rid=f"R{n}", pid=f"D{n}"), year=2026, project_id=f"P{n}", actor=f"t{n}")
             result = "ok"
         except QuotaError:
             result = "refused"
@@ -518,7 +518,7 @@ def test_the_city_pays_no_compensation_it_covers_the_countys_gap_by_transfer_or_
     before = journal_size(ledger)
     with pytest.raises(QuotaError, match=r"1,800\.00 kg short") as refused:
         ledger.reserve(review(5_000, cultivated=3_000), year=2026, project_id="XM-1", actor="a")
-    assert "lantu quota transfer city 370811 land_compensation_grain" in refused.value.message_en
+    assert "lantu quota transfer city|COUNTY 370811 land_compensation_grain" in refused.value.message_en
     assert "有偿调剂或临时拆借" in refused.value.message_zh and "缺口 1,800.00 kg" in refused.value.message_zh
     assert journal_size(ledger) == before
     ledger.point_supply(CITY, "land_compensation_grain", 2026, 1_800, actor="省厅")
@@ -540,6 +540,37 @@ def test_a_parcel_reviewed_again_is_not_charged_twice(ledger: Ledger) -> None:
     ledger.reverse(first, actor="a", reason="重新审查")
     ledger.reserve(review(5_000, rid="R2"), year=2026, project_id="XM-1", actor="a")
     assert balance(ledger, "XM-1", bucket="reserved") == 5_000 and balance(ledger, "370811") == 65_000
+
+
+def test_the_same_land_is_not_charged_to_a_second_project(ledger: Ledger) -> None:
+    """The parcel of review R1 reserved for XM-1, then the same parcel (id, county, 新增) from review R2 for XM-2:
+    refused; another parcel that shares the id but not the land is reserved."""
+    two_county_plan(ledger)
+    first = ledger.reserve(review(5_000, rid="R1", pid="D06"), year=2026, project_id="XM-1", actor="a")
+    with pytest.raises(QuotaError, match=f"reserved for project XM-1 already, from review R1 \\(transaction #{first}"):
+        ledger.reserve(review(5_000, rid="R2", pid="D06"), year=2026, project_id="XM-2", actor="a")
+    ledger.reserve(review(3_000, rid="R3", pid="D06"), year=2026, project_id="XM-2", actor="a")  # another "D06"
+    assert balance(ledger, "XM-2", bucket="reserved") == 3_000
+
+
+def test_a_reversal_that_would_count_land_or_a_plan_twice_is_refused(ledger: Ledger) -> None:
+    """Undoing a 撤回 after the project reserved its parcel anew from a second review, or undoing the reversal of a
+    plan after the same plan was issued again: each would count twice."""
+    two_county_plan(ledger)
+    ledger.reserve(review(5_000, rid="R1"), year=2026, project_id="XM-1", actor="a")
+    revoked = ledger.revoke("XM-1", actor="a")
+    again = ledger.reserve(review(5_000, rid="R2"), year=2026, project_id="XM-1", actor="a")
+    with pytest.raises(QuotaError, match=f"beside reservation #{again} made since") as refused:
+        ledger.reverse(revoked, actor="a", reason="误撤回")
+    assert "同一用地将被重复核算" in refused.value.message_zh
+    assert balance(ledger, "XM-1", bucket="reserved") == 5_000
+    plan = [("370812", "land_new", 10_000)]
+    issued = ledger.issue(2026, plan, actor="a")
+    undo = ledger.reverse(issued, actor="a", reason="误下达")
+    reissued = ledger.issue(2026, plan, actor="a")  # the first is undone: no repeat
+    with pytest.raises(QuotaError, match=f"put issue #{issued} back in force beside the identical issue #{reissued}"):
+        ledger.reverse(undo, actor="a", reason="误冲销")
+    assert balance(ledger, "370812") == 77_000
 
 
 def test_a_review_of_another_project_type_is_refused(ledger: Ledger) -> None:

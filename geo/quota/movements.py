@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from datetime import date
 from decimal import Decimal
-from typing import Unpack
+from typing import Any, Unpack
 
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import IntegrityError
@@ -116,9 +116,11 @@ def _reverse(conn: Connection, transaction_id: int, *, actor: str, reason: str) 
     tx = conn.execute(by_id(quota_transactions, transaction_id)).first()
     if tx is None:
         raise NotFoundError(f"no transaction #{transaction_id}", f"没有第 {transaction_id} 号交易")
-    for again in reinstated(conn, transaction_id):
+    back = reinstated(conn, transaction_id)
+    for again in back:
         if (why := _settled_since(conn, again)) is not None:
             raise QuotaError(*why)
+    _refuse_counted_twice(conn, tx, back)
     rows = conn.execute(
         postings_by_account(quota_postings.c.amount).where(quota_postings.c.transaction_id == transaction_id)
     ).all()
@@ -142,6 +144,48 @@ def _reverse(conn: Connection, transaction_id: int, *, actor: str, reason: str) 
         reverses=transaction_id,
         project_id=tx.project_id,
     )
+
+
+def _refuse_counted_twice(conn: Connection, tx: Any, back: frozenset[int]) -> None:
+    """A reversal that would make land or a plan count twice: a 撤回 or 收回 undone gives the project its
+    reservations back, refused once it has reserved anew since (the same parcel from a new review charged beside the
+    old); an issue put back in force beside the identical issue booked since (a plan twice without ``--again``)."""
+    t = quota_transactions.c
+    if tx.kind in ("revoke", "lapse"):
+        since = conn.execute(
+            select(t.id)
+            .where(t.kind == "reserve", t.project_id == tx.project_id, t.id > tx.id, t.id.not_in(undone(conn)))
+            .order_by(t.id)
+            .limit(1)
+        ).scalar()
+        if since is not None:
+            raise QuotaError(
+                f"reversing transaction #{tx.id} would give project {tx.project_id} back what it released, beside "
+                f"reservation #{since} made since: the same land would be charged twice; reverse #{since} first",
+                f"冲销第 {tx.id} 号交易将使项目 {tx.project_id} 重新持有已撤回的指标，而此后已有第 {since} 号配置，"
+                f"同一用地将被重复核算；请先冲销第 {since} 号交易",
+            )
+    for again in sorted(back):
+        year, rows = _issue_rows(conn, again)
+        if rows and (same := _same_issue(conn, year, rows)) is not None:
+            raise QuotaError(
+                f"reversing transaction #{tx.id} would put issue #{again} back in force beside the identical issue "
+                f"#{same[0]} booked since: the plan would count twice",
+                f"冲销第 {tx.id} 号交易将使第 {again} 号下达重新生效，而此后已有相同的第 {same[0]} 号下达，"
+                "计划指标将被重复计算",
+            )
+
+
+def _issue_rows(conn: Connection, transaction_id: int) -> tuple[int, set[tuple[str, str, Decimal]]]:
+    """An issue's year and rows as :func:`_same_issue` compares them; no rows for any other transaction."""
+    t, a, p = quota_transactions.c, quota_accounts.c, quota_postings.c
+    found = conn.execute(
+        select(a.year, a.holder, a.factor, p.amount)
+        .join_from(quota_postings, quota_accounts, a.id == p.account_id)
+        .join(quota_transactions, t.id == p.transaction_id)
+        .where(t.id == transaction_id, t.kind == "issue", a.holder != CITY, p.amount > 0)
+    ).all()
+    return (found[0].year if found else 0), {(r.holder, r.factor, amount(Decimal(r.amount))) for r in found}
 
 
 def _release(

@@ -238,27 +238,40 @@ def check_project(conn: Connection, plan: ReservationPlan) -> Project:
 
 
 def _refuse_reserved_before(conn: Connection, plan: ReservationPlan) -> None:
-    """The same parcel (by its id) reserved for the project from an earlier review and not released: its land
-    would be charged twice (the 新增 and 占补 of one parcel, once per review of it)."""
+    """The same parcel reserved from an earlier review and not released: its land would be charged twice (the 新增
+    and 占补 of one parcel, once per review of it). For the project itself the parcel's id says it; for another
+    project the id, the county and the 新增 to the 0.0001 m² (ids like "1" recur across unrelated files)."""
     links = conn.execute(
-        select(project_reviews.c.review_id).where(
-            project_reviews.c.project_id == plan.project_id,
-            project_reviews.c.parcel_id == plan.parcel.id,
-            project_reviews.c.review_id != plan.review_id,
+        select(project_reviews.c.project_id, project_reviews.c.review_id).where(
+            project_reviews.c.parcel_id == plan.parcel.id, project_reviews.c.review_id != plan.review_id
         )
-    ).scalars()
-    for review_id in links:
-        earlier = replace(plan, review_id=review_id)
+    ).all()
+    for project_id, review_id in links:
+        earlier = replace(plan, review_id=review_id, project_id=project_id)
         found = transaction_by_key(conn, earlier.key) or transaction_by_key(conn, earlier.legacy_key)
-        if found is not None and found.kind == "reserve" and not _released(conn, found.id, plan.project_id):
-            raise QuotaError(
-                f"parcel {plan.parcel.id} is reserved for project {plan.project_id} already, from review {review_id} "
-                f"(transaction #{found.id}): one parcel's land is charged once; release that reservation first "
-                f"(lantu quota reverse {found.id}), or give another parcel its own id",
-                f"地块 {plan.parcel.id} 已按审查 {review_id} 为项目 {plan.project_id} 配置指标"
-                f"（第 {found.id} 号交易），同一地块的用地只能核算一次；"
-                f"请先冲销该笔配置（lantu quota reverse {found.id}），如为另一地块请使用不同的地块编号",
-            )
+        if found is None or found.kind != "reserve" or _released(conn, found.id, project_id):
+            continue
+        if project_id != plan.project_id and not _same_land(conn, found.id, project_id, plan):
+            continue
+        raise QuotaError(
+            f"parcel {plan.parcel.id} is reserved for project {project_id} already, from review {review_id} "
+            f"(transaction #{found.id}): one parcel's land is charged once; release that reservation first "
+            f"(lantu quota reverse {found.id}), or give another parcel its own id",
+            f"地块 {plan.parcel.id} 已按审查 {review_id} 为项目 {project_id} 配置指标"
+            f"（第 {found.id} 号交易），同一地块的用地只能核算一次；"
+            f"请先冲销该笔配置（lantu quota reverse {found.id}），如为另一地块请使用不同的地块编号",
+        )
+
+
+def _same_land(conn: Connection, reservation_id: int, project_id: str, plan: ReservationPlan) -> bool:
+    """Whether the reservation ``reservation_id`` of another project took the 新增 ``plan`` wants, from its county."""
+    rows = conn.execute(
+        postings_by_account(quota_postings.c.amount).where(quota_postings.c.transaction_id == reservation_id)
+    ).all()
+    into = project_holder(project_id)
+    new = sum((Decimal(r.amount) for r in rows if r.factor == "land_new" and r.holder == into), amount(0))
+    counties = {r.holder for r in rows if r.holder not in (into, CITY)}
+    return new == plan.wanted["land_new"] and counties <= {plan.county}
 
 
 def reservation_postings(conn: Connection, plan: ReservationPlan, *, county_new_usable: bool = True) -> list[Posting]:
@@ -343,11 +356,13 @@ def _refuse_compensation_gap(plan: ReservationPlan, available: dict[str, Decimal
             raise QuotaError(
                 f"county {plan.county} has {have:,.2f} {unit} of {factor} for {plan.year}; parcel {plan.parcel.id} "
                 f"needs {wanted[factor]:,.2f} {unit}, {short:,.2f} {unit} short: cover the gap first by a paid "
-                f"transfer or a loan from the city pool (lantu quota transfer city {plan.county} {factor} --year "
-                f"{plan.year} --amount {short} --price-wan … | --due …; 聊城 重点项目推进全周期服务办法 第十七条)",
+                f"transfer or a loan into the county, from the city pool where it holds some, else from another "
+                f"county (lantu quota transfer city|COUNTY {plan.county} {factor} --year {plan.year} --amount {short} "
+                "--price-wan … | --due …; 聊城 重点项目推进全周期服务办法 第十七条)",
                 f"{plan.county} {plan.year} 年{name}余额 {have:,.2f} {unit}，地块 {plan.parcel.id} 需 "
-                f"{wanted[factor]:,.2f} {unit}，缺口 {short:,.2f} {unit}；请先由市级统筹以有偿调剂或临时拆借方式补足"
-                f"（lantu quota transfer city {plan.county} {factor} --year {plan.year} --amount {short} "
+                f"{wanted[factor]:,.2f} {unit}，缺口 {short:,.2f} {unit}；请先以有偿调剂或临时拆借方式调入补足"
+                f"（市级统筹库有该指标时由其调剂，否则由其他区县调剂：lantu quota transfer city|区县代码 {plan.county} "
+                f"{factor} --year {plan.year} --amount {short} "
                 "--price-wan …或 --due …；聊城《重点项目推进全周期服务办法》第十七条）",
             )
 
