@@ -188,6 +188,26 @@ def unverified_texts(name: str, check: Verification) -> tuple[str, str]:
     )
 
 
+def accept_unverified(
+    name: str, check: Verification, *, accepted: bool, act: tuple[str, str], noted: tuple[str, str]
+) -> None:
+    """A review file ``name`` that is not verified refused (:class:`~geo.errors.InputError`) unless ``accepted``
+    (``--accept-unsigned``), then said on stderr: its verdicts may have been edited together with its items.
+    ``act`` is what the command does (English, Chinese: "reserve", "配置"), ``noted`` where the acceptance is
+    recorded ("noted in the journal", "记入台账事由")."""
+    if check.verified:
+        return
+    en, zh = unverified_texts(name, check)
+    if not accepted:
+        raise InputError(
+            f"{en}. Its verdicts cannot be trusted: review the parcels again (lantu review), or, having checked the "
+            f"file, {act[0]} with --accept-unsigned ({noted[0]})",
+            f"{zh}。其审查结论无法确认未被改动：请重新审查（lantu review），或核实文件后加 --accept-unsigned {act[1]}"
+            f"（{noted[1]}）",
+        )
+    warn(f"{zh}；经 --accept-unsigned 接受，已{noted[1]} / {en}; accepted with --accept-unsigned, {noted[0]}")
+
+
 def fail(exc: LantuError) -> NoReturn:
     """A library error as a one-line reason in Chinese and English, and exit status 2."""
     err.print(f"[red]error[/red]: {escape(exc.message_zh)} / {escape(str(exc))}", highlight=False, soft_wrap=True)

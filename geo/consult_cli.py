@@ -24,9 +24,9 @@ from geo.cli_context import (
     actor_option,
     cli_context,
     judged_on,
+    accept_unverified,
     reading_key,
     show_table,
-    unverified_texts,
     warn,
 )
 from geo.consult import Consultations, Webhook
@@ -34,6 +34,8 @@ from geo.errors import InputError
 from geo.io.files import input_file, output_file, write_whole
 from geo.io.quota import labelled, read_signed_review
 from geo.io.tables import table_format, write_table
+from geo.report_model import UNVERIFIED_MARK
+from geo.review.result import ReviewResult
 from geo.quota_cli import DEFAULT_ACTOR, attempt, database
 
 app = typer.Typer(
@@ -111,16 +113,31 @@ def start(
             "project"
         ),
     ] = DEFAULT_ACTOR,
+    accept_unsigned: Annotated[
+        bool,
+        typer.Option(
+            "--accept-unsigned",
+            help="Start from a review file lantu cannot verify (未经签名核验: unsigned, or signed by another "
+            "installation's key; noted in the round's review warnings). Default: refused.",
+        ),
+    ] = False,
 ) -> None:
     """在线发起会商: one task per concerned department, with its items, drafted paragraph and due date.
 
-    A review file lantu cannot verify (unsigned, or signed by another installation's key) is said on stderr; the
-    consultation starts all the same."""
+    The review file must be one `lantu review` signed with this installation's key, as for `lantu quota reserve`;
+    one changed after it was signed is refused always."""
     consult = _consultations(ctx)
-    result, check = attempt(lambda: read_signed_review(input_file(review_json, "REVIEW_JSON"), key=reading_key(ctx)))
-    if not check.verified:
-        en, zh = unverified_texts(review_json.name, check)
-        warn(f"{zh}；会商照常发起，请核对审查结果 / {en}; the consultation starts all the same: check the review")
+
+    def read() -> ReviewResult:
+        result, check = read_signed_review(input_file(review_json, "REVIEW_JSON"), key=reading_key(ctx))
+        if check.verified:
+            return result
+        noted = ("noted in the round's review warnings", "记入本轮审查结果的警告")
+        accept_unverified(review_json.name, check, accepted=accept_unsigned, act=("start", "发起会商"), noted=noted)
+        line = f"{UNVERIFIED_MARK}（{check.why_zh} / {check.why_en}），经 --accept-unsigned 接受 / accepted with --accept-unsigned"
+        return result.model_copy(update={"warnings": [*result.warnings, line]})
+
+    result = attempt(read)
     tasks = attempt(lambda: consult.start(project_id, result, due_days=due_days, actor=actor))
     _deliver(consult)
     first = dict(list(TASK_LABELS.items())[:5])  # nothing answered yet

@@ -66,7 +66,24 @@ class SigningKey:
 
     @classmethod
     def from_secret(cls, secret: str) -> SigningKey:
-        """The key a host gives as text (its UTF-8 bytes); refused below 16 characters."""
+        """The key a host gives as text (its UTF-8 bytes); refused below 16 characters, blank, or not text (a
+        byte that is not UTF-8 reaches Python as a lone surrogate, which has no UTF-8 bytes)."""
+        try:
+            encoded = secret.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InputError(
+                "the signing secret (LANTU_SIGNING_KEY) is not text: it holds bytes that are not UTF-8 "
+                f"(at character {exc.start + 1}); use a random one of letters and digits "
+                "(python -c 'import secrets; print(secrets.token_hex(32))')",
+                f"签名密钥（LANTU_SIGNING_KEY）含非 UTF-8 字节（第 {exc.start + 1} 个字符），不是文本；"
+                "请改用由字母和数字组成的随机密钥",
+            ) from None
+        if not secret.strip():
+            raise InputError(
+                "the signing secret (LANTU_SIGNING_KEY) is blank (only spaces): use a random one "
+                "(python -c 'import secrets; print(secrets.token_hex(32))')",
+                "签名密钥（LANTU_SIGNING_KEY）为空白（只有空格）；请改用随机密钥",
+            )
         if len(secret) < MIN_SECRET_CHARS:
             raise InputError(
                 f"the signing secret (LANTU_SIGNING_KEY) has {len(secret)} characters, fewer than "
@@ -75,7 +92,7 @@ class SigningKey:
                 f"签名密钥（LANTU_SIGNING_KEY）只有 {len(secret)} 个字符，少于 {MIN_SECRET_CHARS} 个，"
                 "可由其签名的文件推算；请改用随机密钥",
             )
-        return cls(secret.encode("utf-8"), "LANTU_SIGNING_KEY")
+        return cls(encoded, "LANTU_SIGNING_KEY")
 
 
 def trailer(key_id: str, value: str) -> str:
@@ -100,6 +117,12 @@ def load_key_file(path: Path, *, create: bool) -> SigningKey | None:
     try:
         st = os.stat(path)
     except FileNotFoundError:
+        if os.path.lexists(path):  # a link to nothing: making a key "there" would write through it, or fail
+            raise _unusable(
+                path,
+                f"is a link to {os.readlink(path)}, which does not exist",
+                f"是指向 {os.readlink(path)} 的链接，而该文件不存在",
+            ) from None
         return _create_key_file(path) if create else None
     except OSError as exc:
         raise _unusable(path, f"cannot be read ({exc.strerror})", "无法读取") from exc

@@ -8,6 +8,7 @@ English messages name the file and the line.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
@@ -17,7 +18,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
+from pydantic_core import from_json
 
 from geo.errors import FormatError, InputError
 from geo.io.summary import append_row
@@ -226,6 +228,63 @@ class _ReviewFile(ReviewResult):
     signature: Any = None
 
 
+_PARCEL = TypeAdapter(ParcelResult)
+_MAX_PROBLEM_CHARS = 200  # of the first problem quoted: its place and pydantic's words, never the input
+
+
+def _parse_review(raw: bytes, name: str) -> tuple[ReviewResult, bool, Any]:
+    """The review in ``raw`` (a UTF-8 BOM, Notepad's, read past), whether it has a ``signature`` member, and
+    that member. The parcels are checked one at a time and the first invalid one refused: pydantic collects
+    every error of what it checks, and a file of 400,000 empty parcels (1.2 MB) made millions of them,
+    gigabytes of memory, before it was refused."""
+    try:  # pydantic's own JSON parser, as the models read JSON elsewhere
+        body = from_json(raw.removeprefix(codecs.BOM_UTF8))
+    except ValueError as exc:
+        raise _not_a_review(name) from exc
+    if not isinstance(body, dict):
+        raise _not_a_review(name)
+    parcels = body.get("parcels")
+    try:
+        head = _ReviewFile.model_validate({**body, "parcels": []} if isinstance(parcels, list) else body)
+    except ValidationError as exc:
+        raise _not_a_review(name, exc) from exc
+    assert isinstance(parcels, list)  # else refused above
+    checked = []
+    for n, parcel in enumerate(parcels):
+        try:
+            checked.append(_PARCEL.validate_python(parcel))
+        except ValidationError as exc:
+            raise _not_a_review(name, exc, parcel=n) from exc
+    fields = head.model_fields_set - {"signature"}
+    result = ReviewResult.model_construct(
+        fields, **{field: getattr(head, field) for field in ReviewResult.model_fields} | {"parcels": checked}
+    )
+    return result, "signature" in head.model_fields_set, head.signature
+
+
+def _not_a_review(name: str, exc: ValidationError | None = None, *, parcel: int | None = None) -> FormatError:
+    """The file is not a review result; with ``exc``, what its first problem is and where (``parcel``: the
+    parcel's index, said from 1)."""
+    if exc is None or not exc.error_count():
+        return FormatError(f"{name} is not a lantu review result (JSON)", f"{name} 不是审查结果 JSON")
+    first = exc.errors(include_url=False, include_context=False, include_input=False)[0]
+    where_en = "" if parcel is None else f"parcel {parcel + 1}: "
+    where_zh = "" if parcel is None else f"第 {parcel + 1} 个地块："
+    field_path = ".".join(str(part) for part in first["loc"])
+    problem = _printable(f"{field_path}: {first['msg']}" if field_path else str(first["msg"]))
+    return FormatError(
+        f"{name} is not a lantu review result (JSON): {where_en}{problem}",
+        f"{name} 不是审查结果 JSON：{where_zh}{problem}",
+    )
+
+
+def _printable(text: str) -> str:
+    """``text`` on one line, control characters as ``?``, at most :data:`_MAX_PROBLEM_CHARS` long (a field
+    name in it is the file's)."""
+    text = "".join(c if c.isprintable() else "?" for c in text)
+    return text if len(text) <= _MAX_PROBLEM_CHARS else text[: _MAX_PROBLEM_CHARS - 1] + "…"
+
+
 def read_review_result(path: str | Path, *, key: SigningKey | None = None) -> ReviewResult:
     """A result of ``lantu review`` (the JSON of DESIGN.md), its verdicts consistent (:func:`check_verdicts`) and,
     when it is signed by ``key``, its signature right; :func:`read_signed_review` also says whether it is
@@ -244,14 +303,8 @@ def read_signed_review(path: str | Path, *, key: SigningKey | None) -> SignedRev
         raw = path.read_bytes()
     except OSError as exc:
         raise FormatError(f"cannot read {path.name}", f"无法读取 {path.name}") from exc
-    try:
-        parsed = _ReviewFile.model_validate_json(raw)
-    except ValueError as exc:
-        raise FormatError(f"{path.name} is not a lantu review result (JSON)", f"{path.name} 不是审查结果 JSON") from exc
-    check = verify(raw, parsed.signature, present="signature" in parsed.model_fields_set, key=key, name=path.name)
-    result = ReviewResult.model_construct(
-        parsed.model_fields_set - {"signature"}, **{name: getattr(parsed, name) for name in ReviewResult.model_fields}
-    )
+    result, present, member = _parse_review(raw, path.name)  # a BOM: then the signature says "changed"
+    check = verify(raw, member, present=present, key=key, name=path.name)
     check_verdicts(result, name=path.name)
     check_names(result, name=path.name)
     return SignedReview(result, check)
