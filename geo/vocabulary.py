@@ -114,15 +114,20 @@ def id_text(value: object) -> str:
     return str(int(number))
 
 
+# hyphens NFKC keeps apart from "-" that a word processor or an input method types in an id (‐ ‑ ‒ – −)
+DASHES: Final = str.maketrans(dict.fromkeys("\u2010\u2011\u2012\u2013\u2212", "-"))
+
+
 def project_id_text(text: str) -> str:
     """A 项目编号 as the project library, the ledger and a review's parcels keep it: Unicode NFKC, then stripped.
 
     A Chinese input method types full-width letters and digits (ＸＭ－１) and an ideographic space; NFKC makes
-    them the ASCII ``XM-1`` a planner types, so one project is one id wherever it is named (the library, the
-    ledger's ``project:<id>`` accounts, the parcels of a review that share it). Letter case is kept: ``xm-1`` and
+    them the ASCII ``XM-1`` a planner types, and the hyphens a word processor substitutes (‐ – −) are "-", so one
+    project is one id wherever it is named (the library, the ledger's ``project:<id>`` accounts, the parcels of a
+    review that share it). Letter case is kept: ``xm-1`` and
     ``XM-1`` stay two ids, as they always were. 地块编号 are not normalised: a review answers with the ids of the
     parcels' file, which the user matches row by row."""
-    return unicodedata.normalize("NFKC", text).strip()
+    return unicodedata.normalize("NFKC", text).translate(DASHES).strip()
 
 
 VERDICTS: Final[tuple[Verdict, ...]] = ("pass", "conditional", "reject", "out_of_coverage")

@@ -573,6 +573,18 @@ def test_a_reversal_that_would_count_land_or_a_plan_twice_is_refused(ledger: Led
     assert balance(ledger, "370812") == 77_000
 
 
+def test_a_review_whose_figures_no_review_writes_is_refused(ledger: Ledger) -> None:
+    """Negative areas, or more 水田 than 耕地 (水田 is cultivated land): named plainly, not as Python's reprs."""
+    two_county_plan(ledger)
+    with pytest.raises(QuotaError, match=r"negative land figures in the review \(新增建设用地计划指标 -5,000\.00 m²"):
+        ledger.reserve(review(-5_000), year=2026, project_id="XM-1", actor="a")
+    with pytest.raises(
+        QuotaError, match=r"2,000\.00 m² of paddy \(水田\) in 1,000\.00 m² of cultivated land"
+    ) as refused:
+        ledger.reserve(review(5_000, cultivated=1_000, paddy=2_000), year=2026, project_id="XM-1", actor="a")
+    assert "水田 2,000.00 m² 多于耕地 1,000.00 m²" in refused.value.message_zh
+
+
 def test_a_review_of_another_project_type_is_refused(ledger: Ledger) -> None:
     """A parcel reviewed as a road is not reserved for a factory (enter() makes industrial projects): reviewed as
     industrial it may be rejected; reviewed without a type (the strictest) it stands."""

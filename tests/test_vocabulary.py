@@ -153,6 +153,9 @@ def test_an_id_is_the_text_written(value: object, text: str) -> None:
         ("XM\u30001", "XM 1"),  # and a space within
         ("ｘｍ-1", "xm-1"),  # letter case is kept: xm-1 was never XM-1
         ("项目２０２６－００１", "项目2026-001"),
+        ("XM\u20101", "XM-1"),  # the hyphens a word processor substitutes, which NFKC keeps
+        ("XM\u22121", "XM-1"),
+        ("XM\u20131", "XM-1"),
         ("XM-1", "XM-1"),
     ],
 )

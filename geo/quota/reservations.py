@@ -180,10 +180,18 @@ def plan_reservation(review: ReviewResult, request: ReservationRequest, *, grain
         "land_compensation_paddy": amount(quota.paddy_m2 or 0),
         "land_compensation_grain": amount(Decimal(str(quota.compensation_m2)) * Decimal(str(grain_yield))),
     }
-    if any(v < 0 for v in wanted.values()):
+    if negative := [f"{FACTORS[f][0]} {v:,.2f} {FACTORS[f][1]}" for f, v in wanted.items() if v < 0]:
         raise QuotaError(
-            f"parcel {parcel.id}: negative land figures in the review {wanted}",
-            f"地块 {parcel.id} 的地类面积为负数，审查结果有误",
+            f"parcel {parcel.id}: negative land figures in the review ({'; '.join(negative)}): the file is not as a "
+            "review writes it",
+            f"地块 {parcel.id} 的地类面积为负数（{'；'.join(negative)}），审查结果有误",
+        )
+    if wanted["land_compensation_paddy"] > wanted["land_compensation"]:  # 水田 is cultivated land: part of it
+        raise QuotaError(
+            f"parcel {parcel.id}: the review has {quota.paddy_m2:,.2f} m² of paddy (水田) in "
+            f"{quota.compensation_m2:,.2f} m² of cultivated land: the file is not as a review writes it",
+            f"地块 {parcel.id} 的审查结果中水田 {quota.paddy_m2:,.2f} m² 多于耕地 {quota.compensation_m2:,.2f} m²，"
+            "审查结果有误",
         )
     if not any(wanted.values()):
         raise QuotaError(
