@@ -21,22 +21,21 @@ from geo.cli_context import (
     Output,
     ProjectId,
     TableFormat,
+    accept_unverified,
     actor_option,
     cli_context,
     judged_on,
-    accept_unverified,
     reading_key,
     show_table,
-    warn,
 )
 from geo.consult import Consultations, Webhook
 from geo.errors import InputError
 from geo.io.files import input_file, output_file, write_whole
 from geo.io.quota import labelled, read_signed_review
 from geo.io.tables import table_format, write_table
+from geo.quota_cli import DEFAULT_ACTOR, attempt, database
 from geo.report_model import UNVERIFIED_MARK
 from geo.review.result import ReviewResult
-from geo.quota_cli import DEFAULT_ACTOR, attempt, database
 
 app = typer.Typer(
     help="业务协同: start, tasks, answer, problems, escalate, overdue, opinion, deliver — departments answer on a "
@@ -133,8 +132,13 @@ def start(
         if check.verified:
             return result
         noted = ("noted in the round's review warnings", "记入本轮审查结果的警告")
-        accept_unverified(review_json.name, check, accepted=accept_unsigned, act=("start", "发起会商"), noted=noted)
-        line = f"{UNVERIFIED_MARK}（{check.why_zh} / {check.why_en}），经 --accept-unsigned 接受 / accepted with --accept-unsigned"
+        act = ("start the consultation", "发起会商")
+        accept_unverified(review_json.name, check, accepted=accept_unsigned, act=act, noted=noted)
+        zh, en = UNVERIFIED_MARK.split(" / ")
+        line = (
+            f"{zh}（{check.why_zh}），经 --accept-unsigned 接受发起会商 / {en} ({check.why_en}); the consultation "
+            "was started with --accept-unsigned"
+        )
         return result.model_copy(update={"warnings": [*result.warnings, line]})
 
     result = attempt(read)

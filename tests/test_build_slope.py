@@ -214,3 +214,18 @@ def test_statistics_beside_the_geotiff_are_no_reason_to_refuse(tmp_path: Path) -
     code, text = build(source, tmp_path / "out")
     assert code == 0, text
     assert json.loads((tmp_path / "out" / "slope.meta.json").read_text(encoding="utf-8"))["values"] == [0.0, 30.0]
+
+
+def test_two_slope_rasters_are_refused_naming_both(tmp_path: Path) -> None:
+    """PD.tif and slope.tif, both valid 坡度 in degrees: the build kept one unsaid; it now refuses, naming both,
+    before any vector is read and before the output folder is made."""
+    source = slope_source(tmp_path / "src", grid(0.0, 45.0))
+    (source / "slope.tif").write_bytes((source / "PD.tif").read_bytes())
+    out = tmp_path / "out"
+    code, text = build(source, out)
+    assert code == 2, text
+    assert "PD.tif" in text and "slope.tif" in text
+    assert "one slope raster per blueprint: keep one" in text and "每个蓝图只能有一个 slope 栅格" in text
+    assert not out.exists()
+    with pytest.raises(InputError, match="keep one"):
+        build_blueprint([source], tmp_path / "out2")

@@ -126,6 +126,8 @@ def build_blueprint(
                 continue
             recognised += 1
             if sl.kind == "raster":  # checked now: a bad slope raster is refused before a city's 三调 is read
+                if match.target in rasters:  # the second would replace the first unsaid
+                    raise _second_raster(rasters[match.target].sl, sl, match.target)
                 rasters[match.target] = _check_raster(sl, match)
             else:
                 vectors.append((sl, match))
@@ -667,6 +669,17 @@ class _Raster:
     lat: list[float]
     size: int
     values: tuple[float, float]
+
+
+def _second_raster(first: SourceLayer, second: SourceLayer, target: str) -> InputError:
+    """Two rasters recognised as one layer (PD.tif and slope.tif, both 坡度): the review reads one, and which one
+    is not for the build to guess."""
+    return InputError(
+        f"{first.where} and {second.where} are both the {target} raster: one {target} raster per blueprint: keep one "
+        "(move the other out of the sources)",
+        f"{first.where} 与 {second.where} 都是 {target} 栅格：每个蓝图只能有一个 {target} 栅格，请保留其一"
+        "（将另一个移出数据源）",
+    )
 
 
 def _check_raster(sl: SourceLayer, match: Match) -> _Raster:
