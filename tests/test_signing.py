@@ -12,6 +12,7 @@ import io
 import json
 import os
 import re
+import sqlite3
 import stat
 from pathlib import Path
 from typing import Any
@@ -359,18 +360,30 @@ def test_papers_of_an_unverified_file_carry_the_mark_on_every_paper(
     assert "未经" not in runner.invoke(app, ["papers", str(signed), "-f", "html"]).stdout
 
 
-def test_a_consultation_starts_from_an_unverified_file_with_a_warning(
-    run: Any, tmp_path: Path, blueprint_dir: Path
+def test_a_consultation_from_an_unverified_file_needs_accept_unsigned_and_notes_it(
+    run: Any, tmp_path: Path, blueprint_dir: Path, lantu_state: Path
 ) -> None:
+    """As ``quota reserve``: an unverified file is refused unless ``--accept-unsigned``; accepted, the round's
+    stored review carries the fact in its warnings."""
     run("quota", "init", "--blueprint", blueprint_dir)
     run(
         *("projects", "add", "XM-1", "--name", "项目", "--type", "industrial"),
         *("--level", "市重点", "--county", "370811", "--stage", "谋划"),
     )
     paddy = unsigned(reviewed(run, tmp_path, blueprint_dir, "PADDY", PADDY))
-    started = run("consult", "start", "XM-1", paddy)
-    assert "PADDY.json 未经 lantu 签名核验" in started.stderr and "starts all the same" in one_line(started.stderr)
+    refused = one_line(run("consult", "start", "XM-1", paddy, code=2).stderr)
+    assert "PADDY.json could not be verified as written by lantu: it carries no signature" in refused
+    assert "start the consultation with --accept-unsigned" in refused and "加 --accept-unsigned 发起会商" in refused
+    started = run("consult", "start", "XM-1", paddy, "--accept-unsigned")
+    assert "PADDY.json 未经 lantu 签名核验" in started.stderr and "accepted with --accept-unsigned" in one_line(
+        started.stderr
+    )
     assert re.search(r"\d+ task\(s\)", started.stderr)
+    with sqlite3.connect(lantu_state / "lantu.db") as db:
+        (stored,) = db.execute("select review_json from consult_rounds").fetchall()
+    (line,) = [w for w in json.loads(stored[0])["warnings"] if "--accept-unsigned" in w]
+    assert line.startswith("本审查结果文件未经 lantu 签名核验（文件无 lantu 签名")
+    assert "This review file could not be verified as written by lantu (it carries no signature" in line
 
 
 def test_lantu_signing_key_signs_under_the_command(

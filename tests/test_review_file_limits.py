@@ -1,0 +1,157 @@
+"""A review result file a hostile user made (``geo.io.quota.read_signed_review``) and signing keys that cannot be
+used (``geo.signing``): refused with a reason that names the problem, never a crash or gigabytes of memory.
+
+Every key here lives in the test's own folders (``lantu_state``, ``tmp_path``)."""
+
+from __future__ import annotations
+
+import codecs
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support import parcel_frame, rect, write_review
+from typer.testing import CliRunner
+
+from api.cli import app
+from geo.errors import FormatError, InputError
+from geo.io.quota import read_signed_review
+from geo.review import ReviewResult, review
+from geo.signing import KEY_FILE, SigningKey, load_key_file
+
+runner = CliRunner()
+PADDY = (2.2, 0.2, 2.4, 0.4)
+
+
+@pytest.fixture
+def live(blueprint: Any) -> ReviewResult:
+    frame = parcel_frame(rect(1.2, 1.2, 1.6, 1.6), project_type="industrial")
+    frame["id"] = ["A"]
+    return review(frame, blueprint)
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+# --- the file -----------------------------------------------------------------------------------------------------
+
+
+def test_400000_empty_parcels_are_refused_at_the_first_without_gigabytes(tmp_path: Path) -> None:
+    """1.2 MB of ``{}`` parcels took 2.4 GB (pydantic collected every error of every parcel); the reader now stops
+    at the first invalid parcel. Measured in a child process: its peak resident memory over what the import took."""
+    bomb = tmp_path / "bomb.json"
+    bomb.write_text('{"parcels":[' + ",".join(["{}"] * 400_000) + "]}", encoding="utf-8")
+    child = (
+        "import resource, sys\n"
+        "from geo.io.quota import read_signed_review\n"
+        "from geo.errors import FormatError\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "try:\n"
+        "    read_signed_review(sys.argv[1], key=None)\n"
+        "except FormatError as exc:\n"
+        "    print(exc)\n"
+        "print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)\n"  # KiB on Linux → MiB
+    )
+    done = subprocess.run([sys.executable, "-c", child, str(bomb)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    message, grown = done.stdout.splitlines()
+    assert message.startswith("bomb.json is not a lantu review result (JSON): review_id: Field required")
+    assert int(grown) < 150, f"{grown} MiB"
+
+
+def test_the_first_invalid_parcel_is_named_by_its_position(tmp_path: Path, live: ReviewResult) -> None:
+    body = json.loads(write_review(live, tmp_path / "r.json", None).read_bytes())
+    good = body["parcels"][0]
+    body["parcels"] = [good, good | {"verdict": "fine"}, *[{}] * 1000]
+    (tmp_path / "bad.json").write_text(json.dumps(body), encoding="utf-8")
+    with pytest.raises(FormatError) as raised:
+        read_signed_review(tmp_path / "bad.json", key=None)
+    assert raised.value.message_en.startswith("bad.json is not a lantu review result (JSON): parcel 2: verdict: ")
+    assert raised.value.message_zh.startswith("bad.json 不是审查结果 JSON：第 2 个地块：verdict: ")
+    body["parcels"] = "none"
+    (tmp_path / "bad.json").write_text(json.dumps(body), encoding="utf-8")
+    with pytest.raises(FormatError, match=r"JSON\): parcels: Input should be a valid list"):
+        read_signed_review(tmp_path / "bad.json", key=None)
+
+
+def test_a_field_name_of_the_file_is_quoted_on_one_line_and_short(tmp_path: Path, live: ReviewResult) -> None:
+    body = json.loads(write_review(live, tmp_path / "r.json", None).read_bytes())
+    body["parcels"][0]["items"][0]["facts"] = {"x\n" * 500: 1}  # ItemFacts forbids fields it does not know
+    (tmp_path / "bad.json").write_text(json.dumps(body), encoding="utf-8")
+    with pytest.raises(FormatError) as raised:
+        read_signed_review(tmp_path / "bad.json", key=None)
+    assert "\n" not in raised.value.message_en and len(raised.value.message_en) < 300
+
+
+def test_a_bom_is_read_past_and_a_signed_file_given_one_is_changed(
+    tmp_path: Path, live: ReviewResult, signing_key: SigningKey
+) -> None:
+    """Notepad saves UTF-8 with a BOM: an unsigned file so saved is read (unverified, as without it); a signed one
+    so saved is no longer the bytes lantu signed: refused as changed."""
+    plain = write_review(live, tmp_path / "plain.json", None)
+    plain.write_bytes(codecs.BOM_UTF8 + plain.read_bytes())
+    read = read_signed_review(plain, key=signing_key)
+    assert not read.verified and "no signature" in read.check.why_en
+    assert read.result == ReviewResult.model_validate_json(plain.read_bytes()[3:])
+    signed = write_review(live, tmp_path / "signed.json", signing_key)
+    assert read_signed_review(signed, key=signing_key).verified
+    signed.write_bytes(codecs.BOM_UTF8 + signed.read_bytes())
+    with pytest.raises(FormatError, match="changed after lantu wrote it"):
+        read_signed_review(signed, key=signing_key)
+
+
+# --- the key ------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("secret", "said"),
+    [("abcdefghijklmno\udcff\udcfe", "not text"), (" " * 16, "blank"), ("\t \u3000" * 8, "blank")],
+)
+def test_a_secret_not_text_or_blank_is_refused(secret: str, said: str) -> None:
+    """A byte that is not UTF-8 in LANTU_SIGNING_KEY reaches Python as a lone surrogate: ``encode`` crashed."""
+    with pytest.raises(InputError, match=said) as raised:
+        SigningKey.from_secret(secret)
+    assert "LANTU_SIGNING_KEY" in raised.value.message_zh
+
+
+def test_review_with_a_secret_not_text_writes_unsigned_and_papers_reads(
+    tmp_path: Path, blueprint_dir: Path, lantu_state: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LANTU_SIGNING_KEY", "abcdefghijklmno\udcff\udcfe")
+    parcels = tmp_path / "p.geojson"
+    parcel_frame(rect(*PADDY), id="P").to_crs(4490).to_file(parcels, driver="GeoJSON")
+    out = tmp_path / "p.json"
+    done = runner.invoke(app, ["review", str(parcels), "-b", str(blueprint_dir), "-o", str(out)])
+    assert done.exit_code == 0, done.output
+    assert "not text" in one_line(done.stderr) and "written unsigned" in one_line(done.stderr)
+    assert "signature" not in json.loads(out.read_bytes())
+    papers = runner.invoke(app, ["papers", str(out), "-f", "opinion"])
+    assert papers.exit_code == 0, papers.output
+    assert "not text" in one_line(papers.stderr)
+
+
+def test_a_key_file_linked_to_nothing_is_said_by_its_path(
+    tmp_path: Path, blueprint_dir: Path, lantu_state: Path, live: ReviewResult
+) -> None:
+    """A dangling link as the key file: writing said "no home folder", reading "no signing key"."""
+    link = lantu_state / KEY_FILE
+    link.symlink_to(tmp_path / "nowhere" / "x")
+    for create in (True, False):
+        with pytest.raises(InputError, match=r"is a link to .*nowhere/x, which does not exist"):
+            load_key_file(link, create=create)
+    assert not (tmp_path / "nowhere").exists()  # nothing made through the link
+    parcels = tmp_path / "p.geojson"
+    parcel_frame(rect(*PADDY), id="P").to_crs(4490).to_file(parcels, driver="GeoJSON")
+    out = tmp_path / "p.json"
+    done = runner.invoke(app, ["review", str(parcels), "-b", str(blueprint_dir), "-o", str(out)])
+    assert done.exit_code == 0, done.output
+    said = one_line(done.stderr)
+    assert f"{link} is a link to" in said and "written unsigned" in said and "no home folder" not in said
+    other = write_review(live, tmp_path / "other.json", SigningKey(b"\x07" * 32, "another installation"))
+    papers = runner.invoke(app, ["papers", str(other), "-f", "opinion"])
+    assert papers.exit_code == 0, papers.output
+    assert f"{link} is a link to" in one_line(papers.stderr)
