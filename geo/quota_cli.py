@@ -25,6 +25,7 @@ from geo.cli_context import (
     Output,
     ProjectId,
     TableFormat,
+    accept_unverified,
     actor_option,
     cli_context,
     fail,
@@ -32,7 +33,6 @@ from geo.cli_context import (
     option_date,
     reading_key,
     show_table,
-    unverified_texts,
     warn,
 )
 from geo.crs import Area
@@ -265,21 +265,18 @@ def reserve(
 
     def act() -> int:
         result, check = read_signed_review(input_file(review_json, "REVIEW_JSON"), key=reading_key(ctx))
-        reason = RESERVE_REASON
-        if not check.verified:
-            en, zh = unverified_texts(review_json.name, check)
-            if not accept_unsigned:
-                raise InputError(
-                    f"{en}. Its verdicts cannot be trusted: review the parcels again (lantu review), or, having "
-                    "checked the file, reserve with --accept-unsigned (noted in the journal)",
-                    f"{zh}。其审查结论无法确认未被改动：请重新审查（lantu review），或核实文件后加 --accept-unsigned "
-                    "配置（记入台账事由）",
-                )
-            warn(
-                f"{zh}；经 --accept-unsigned 接受，已记入台账事由 / {en}; accepted with --accept-unsigned, "
-                "noted in the journal"
-            )
-            reason = f"{RESERVE_REASON}（经 --accept-unsigned 接受未经签名核验的审查结果文件：{check.why_zh}）"
+        accept_unverified(
+            review_json.name,
+            check,
+            accepted=accept_unsigned,
+            act=("reserve", "配置"),
+            noted=("noted in the journal", "记入台账事由"),
+        )
+        reason = (
+            RESERVE_REASON
+            if check.verified
+            else f"{RESERVE_REASON}（经 --accept-unsigned 接受未经签名核验的审查结果文件：{check.why_zh}）"
+        )
         return ledger.reserve(
             result,
             year=year,

@@ -63,6 +63,32 @@ def test_400000_empty_parcels_are_refused_at_the_first_without_gigabytes(tmp_pat
     assert int(grown) < 150, f"{grown} MiB"
 
 
+def test_400000_bad_items_in_one_parcel_are_refused_without_gigabytes(tmp_path: Path, live: ReviewResult) -> None:
+    """One parcel carrying 400,000 ``{}`` items (and as many warnings) took 3 GB: every list of the result stops
+    at its first bad entry (``FailFast``)."""
+    body = json.loads(write_review(live, tmp_path / "r.json", None).read_bytes())
+    body["parcels"][0]["items"] = [{}] * 400_000
+    body["warnings"] = [0] * 400_000
+    bomb = tmp_path / "items.json"
+    bomb.write_text(json.dumps(body), encoding="utf-8")
+    child = (
+        "import resource, sys\n"
+        "from geo.io.quota import read_signed_review\n"
+        "from geo.errors import FormatError\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "try:\n"
+        "    read_signed_review(sys.argv[1], key=None)\n"
+        "except FormatError as exc:\n"
+        "    print(exc)\n"
+        "print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", child, str(bomb)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    message, grown = done.stdout.splitlines()
+    assert message.startswith("items.json is not a lantu review result (JSON): ")
+    assert int(grown) < 150, f"{grown} MiB"
+
+
 def test_the_first_invalid_parcel_is_named_by_its_position(tmp_path: Path, live: ReviewResult) -> None:
     body = json.loads(write_review(live, tmp_path / "r.json", None).read_bytes())
     good = body["parcels"][0]

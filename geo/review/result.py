@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, FailFast, Field, field_serializer, field_validator, model_validator
 
 from geo.errors import InputError
 from geo.vocabulary import Status, Verdict, id_text, is_blank, line_fault, project_id_text
 
 AttributeValue = str | int | float | bool | None
 
+# a list read from a file stops at its first bad entry: a review file of 400,000 bad ones kept 400,000 errors (GBs)
+FIRST_ERROR = FailFast()
 MAX_NAME_CHARS = 200  # a project's name: the longest official ones run to about 60 characters
 MAX_ID_CHARS = 100  # an id or number: a 不动产单元号 has 28 characters
 MAX_INVESTMENT_WAN = 1e9  # 万元: 10 万亿元, beyond any one project
@@ -133,8 +135,8 @@ class Condition(BaseModel):
 
     code: str = Field(description="the outcome: an attribute value, exemption flag, class group, or the status")
     condition_zh: str
-    procedures: list[str] = Field(default_factory=list)
-    basis: list[str] = Field(default_factory=list)
+    procedures: Annotated[list[str], FIRST_ERROR] = Field(default_factory=list)
+    basis: Annotated[list[str], FIRST_ERROR] = Field(default_factory=list)
     status: str | None = Field(default=None, description="the outcome's status (warn, fail)")
     replaces: list[str] | None = Field(
         default=None, description="codes of the item's other outcomes whose steps this one's include"
@@ -205,10 +207,14 @@ class ItemResult(BaseModel):
     overlap_ratio: float
     message_zh: str
     message_en: str
-    details: list[PieceResult] = Field(default_factory=list, description="the pieces, per feature")
+    details: Annotated[list[PieceResult], FIRST_ERROR] = Field(
+        default_factory=list, description="the pieces, per feature"
+    )
     facts: ItemFacts = Field(default_factory=ItemFacts)
-    basis: list[str] = Field(default_factory=list, description="审查依据 (the profile item's)")
-    procedures: list[str] = Field(default_factory=list, description="所需手续 when the item is not a pass")
+    basis: Annotated[list[str], FIRST_ERROR] = Field(default_factory=list, description="审查依据 (the profile item's)")
+    procedures: Annotated[list[str], FIRST_ERROR] = Field(
+        default_factory=list, description="所需手续 when the item is not a pass"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -257,7 +263,7 @@ class ParcelResult(BaseModel):
         default=None, description="share of the parcel inside the blueprint's coverage (null: not checked)"
     )
     county: County | None
-    items: list[ItemResult]
+    items: Annotated[list[ItemResult], FIRST_ERROR]
     land_quota: LandQuota
     geometry: dict[str, Any] | None = Field(default=None, description="parcel in EPSG:4490, GeoJSON")
     declared_area_ha: float | None = Field(
@@ -321,5 +327,7 @@ class ReviewResult(BaseModel):
         description="'centroid_zone' (the CGCS2000 3° zone of each parcel's centroid) or the EPSG the blueprint pins",
     )
     tolerance: ToleranceRule | None = None
-    parcels: list[ParcelResult]
-    warnings: list[str] = Field(default_factory=list, description="what the input reader repaired or doubted")
+    parcels: Annotated[list[ParcelResult], FIRST_ERROR]
+    warnings: Annotated[list[str], FIRST_ERROR] = Field(
+        default_factory=list, description="what the input reader repaired or doubted"
+    )
