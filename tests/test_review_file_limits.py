@@ -40,11 +40,9 @@ def one_line(text: str) -> str:
 # --- the file -----------------------------------------------------------------------------------------------------
 
 
-def test_400000_empty_parcels_are_refused_at_the_first_without_gigabytes(tmp_path: Path) -> None:
-    """1.2 MB of ``{}`` parcels took 2.4 GB (pydantic collected every error of every parcel); the reader now stops
-    at the first invalid parcel. Measured in a child process: its peak resident memory over what the import took."""
-    bomb = tmp_path / "bomb.json"
-    bomb.write_text('{"parcels":[' + ",".join(["{}"] * 400_000) + "]}", encoding="utf-8")
+def _refused_in_a_child(path: Path) -> tuple[str, int]:
+    """The reader's refusal of ``path`` in a child process, and its peak resident memory over what the import took
+    (MiB)."""
     child = (
         "import resource, sys\n"
         "from geo.io.quota import read_signed_review\n"
@@ -56,11 +54,20 @@ def test_400000_empty_parcels_are_refused_at_the_first_without_gigabytes(tmp_pat
         "    print(exc)\n"
         "print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)\n"  # KiB on Linux → MiB
     )
-    done = subprocess.run([sys.executable, "-c", child, str(bomb)], capture_output=True, text=True, timeout=300)
+    done = subprocess.run([sys.executable, "-c", child, str(path)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     message, grown = done.stdout.splitlines()
+    return message, int(grown)
+
+
+def test_400000_empty_parcels_are_refused_at_the_first_without_gigabytes(tmp_path: Path) -> None:
+    """1.2 MB of ``{}`` parcels took 2.4 GB (pydantic collected every error of every parcel); the reader now stops
+    at the first invalid parcel. Measured in a child process: its peak resident memory over what the import took."""
+    bomb = tmp_path / "bomb.json"
+    bomb.write_text('{"parcels":[' + ",".join(["{}"] * 400_000) + "]}", encoding="utf-8")
+    message, grown = _refused_in_a_child(bomb)
     assert message.startswith("bomb.json is not a lantu review result (JSON): review_id: Field required")
-    assert int(grown) < 150, f"{grown} MiB"
+    assert grown < 150, f"{grown} MiB"
 
 
 def test_400000_bad_items_in_one_parcel_are_refused_without_gigabytes(tmp_path: Path, live: ReviewResult) -> None:
@@ -71,22 +78,9 @@ def test_400000_bad_items_in_one_parcel_are_refused_without_gigabytes(tmp_path: 
     body["warnings"] = [0] * 400_000
     bomb = tmp_path / "items.json"
     bomb.write_text(json.dumps(body), encoding="utf-8")
-    child = (
-        "import resource, sys\n"
-        "from geo.io.quota import read_signed_review\n"
-        "from geo.errors import FormatError\n"
-        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-        "try:\n"
-        "    read_signed_review(sys.argv[1], key=None)\n"
-        "except FormatError as exc:\n"
-        "    print(exc)\n"
-        "print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)\n"
-    )
-    done = subprocess.run([sys.executable, "-c", child, str(bomb)], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    message, grown = done.stdout.splitlines()
+    message, grown = _refused_in_a_child(bomb)
     assert message.startswith("items.json is not a lantu review result (JSON): ")
-    assert int(grown) < 150, f"{grown} MiB"
+    assert grown < 150, f"{grown} MiB"
 
 
 def test_the_first_invalid_parcel_is_named_by_its_position(tmp_path: Path, live: ReviewResult) -> None:

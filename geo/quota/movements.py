@@ -56,14 +56,13 @@ from geo.quota.reservations import (
 )
 from geo.quota.rules import LedgerRules
 from geo.quota.standing import reinstated, settled_advance, settled_advances, settlement_key, undone
-from geo.quota.stock import penalty_reason, reward_settled_since
+from geo.quota.stock import penalising_settlement, penalty_reason, reward_settled_since
 from geo.quota.tables import (
     amount_sum,
     postings_by_account,
     quota_accounts,
     quota_postings,
     quota_transactions,
-    stock_settlements,
 )
 from geo.review.result import ReviewResult
 
@@ -289,14 +288,8 @@ def _penalty_settlement(conn: Connection, county: str, year: int) -> tuple[str, 
     """Why the county may not advance new construction quota in ``year`` (English, Chinese): its latest 增存挂钩
     settlement of ``year`` or before found its 五年供地率 below the threshold (自然资规〔2018〕1号 "暂停安排新增建设用地
     指标"); None when it did not. An advance serves no project, so no project's level or type exempts it."""
-    s = stock_settlements.c
-    latest = conn.execute(
-        select(s.id, s.year, s.supply_rate, s.threshold, s.penalty)
-        .where(s.county == county, s.year <= year)
-        .order_by(s.year.desc(), s.id.desc())
-        .limit(1)
-    ).first()
-    if latest is None or not latest.penalty:
+    latest = penalising_settlement(conn, county, year)
+    if latest is None:
         return None
     rate, floor = f"{float(latest.supply_rate):.1%}", f"{float(latest.threshold):.0%}"
     return (

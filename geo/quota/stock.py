@@ -405,6 +405,19 @@ def reward_settled_since(conn: Connection, transaction_id: int) -> tuple[str, st
     )
 
 
+def penalising_settlement(conn: Connection, county: str, year: int) -> Any | None:
+    """The county's latest 增存挂钩 settlement of ``year`` or before (id, year, supply_rate, threshold) if it found
+    the 五年供地率 below the threshold (自然资规〔2018〕1号: 暂停安排新增建设用地指标), else None."""
+    s = stock_settlements.c
+    latest = conn.execute(
+        select(s.id, s.year, s.supply_rate, s.threshold, s.penalty)
+        .where(s.county == county, s.year <= year)
+        .order_by(s.year.desc(), s.id.desc())
+        .limit(1)
+    ).first()
+    return latest if latest is not None and latest.penalty else None
+
+
 def penalty_reason(
     conn: Connection, county: str, year: int, project: Project, rules: LedgerRules
 ) -> tuple[str, str] | None:
@@ -413,15 +426,9 @@ def penalty_reason(
     The latest settlement of the county for ``year`` or before decides: below the 五年供地率 threshold,
     only the exempt levels and types (国家重点项目, 民生保障项目) are served (自然资规〔2018〕1号).
     """
-    s = stock_settlements.c
-    latest = conn.execute(
-        select(s.id, s.year, s.supply_rate, s.threshold, s.penalty)
-        .where(s.county == county, s.year <= year)
-        .order_by(s.year.desc(), s.id.desc())
-        .limit(1)
-    ).first()
+    latest = penalising_settlement(conn, county, year)
     linkage = rules.stock_linkage
-    if latest is None or not latest.penalty:
+    if latest is None:
         return None
     if project.level in linkage.penalty_exempt_levels or project.project_type in linkage.penalty_exempt_types:
         return None
