@@ -133,6 +133,8 @@ def test_a_plan_may_name_its_unit() -> None:
         "370811,cod,3,吨,\n"
         "370811,energy,5,,\n"
         "370811,land_compensation_grain,100,kg,\n"
+        "370812,energy,7,tce,--help writes tce\n"
+        "370812,so2,2,t,and t\n"
     )
     assert parse_quota_plan(plan) == [
         ("370812", "land_new", Decimal("100000.0000")),
@@ -144,6 +146,8 @@ def test_a_plan_may_name_its_unit() -> None:
         ("370811", "cod", Decimal("3.0000")),
         ("370811", "energy", Decimal("5.0000")),
         ("370811", "land_compensation_grain", Decimal("100.0000")),
+        ("370812", "energy", Decimal("7.0000")),
+        ("370812", "so2", Decimal("2.0000")),
     ]
 
 
@@ -160,8 +164,8 @@ def test_a_plan_may_name_its_unit() -> None:
         ),
         (
             "county_code,factor,amount,unit\n370811,cod,3,kg\n",
-            "plan.csv line 2: unit 'kg' is not a unit of cod: 吨",
-            "plan.csv 第 2 行：单位“kg”不适用于化学需氧量，应为 吨",
+            "plan.csv line 2: unit 'kg' is not a unit of cod: t / 吨",
+            "plan.csv 第 2 行：单位“kg”不适用于化学需氧量，应为 t / 吨",
         ),
         (
             "county_code,factor,amount,unit\n370811,land_new,3,acre\n",

@@ -16,7 +16,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from pydantic import TypeAdapter, ValidationError
 from pydantic_core import from_json
@@ -157,6 +157,10 @@ def parse_quota_plan(text: str, *, name: str = "plan.csv") -> list[PlanRow]:
     return rows
 
 
+# the spellings of a non-area factor's own unit the plan takes (the CLI's help writes them "tce 吨标准煤", "t 吨")
+OWN_UNITS: Final = {"吨标准煤": {"吨标准煤", "tce"}, "吨": {"吨", "t"}, "kg": {"kg", "千克"}}
+
+
 def _unit_factor(unit: str, factor: str, *, name: str, line: int) -> Decimal:
     """How many of the factor's own unit one ``unit`` is: an area's m² per m², 亩 or 公顷 (:data:`AREA_UNITS`);
     1 for the factor's own unit or an empty cell; else a FormatError naming the line and the units it takes."""
@@ -168,10 +172,10 @@ def _unit_factor(unit: str, factor: str, *, name: str, line: int) -> Decimal:
         if spelled in AREA_UNITS:
             return AREA_UNITS[spelled]
         takes_en, takes_zh = "m² (m2, 平方米), 亩 or 公顷 (ha)", "m²（m2、平方米）、亩或公顷（ha）"
-    elif spelled == unicodedata.normalize("NFKC", own).lower():
+    elif spelled in OWN_UNITS.get(own, {unicodedata.normalize("NFKC", own).lower()}):
         return Decimal(1)
     else:
-        takes_en = takes_zh = own
+        takes_en = takes_zh = " / ".join(sorted(OWN_UNITS.get(own, {own})))
     raise _fail(
         name,
         line,
