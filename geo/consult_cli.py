@@ -34,7 +34,7 @@ from geo.io.files import input_file, output_file, write_whole
 from geo.io.quota import labelled, read_signed_review
 from geo.io.tables import table_format, write_table
 from geo.quota_cli import DEFAULT_ACTOR, attempt, database
-from geo.report_model import UNVERIFIED_MARK
+from geo.report_model import unverified_note
 from geo.review.result import ReviewResult
 
 app = typer.Typer(
@@ -134,10 +134,11 @@ def start(
         noted = ("noted in the round's review warnings", "记入本轮审查结果的警告")
         act = ("start the consultation", "发起会商")
         accept_unverified(review_json.name, check, accepted=accept_unsigned, act=act, noted=noted)
-        zh, en = UNVERIFIED_MARK.split(" / ")
-        line = (
-            f"{zh}（{check.why_zh}），经 --accept-unsigned 接受发起会商 / {en} ({check.why_en}); the consultation "
-            "was started with --accept-unsigned"
+        line = unverified_note(
+            check.why_zh,
+            check.why_en,
+            "经 --accept-unsigned 接受发起会商",
+            "the consultation was started with --accept-unsigned",
         )
         return result.model_copy(update={"warnings": [*result.warnings, line]})
 

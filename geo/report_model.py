@@ -565,6 +565,20 @@ def signature(issuer: Issuer, number: DocumentNumber) -> tuple[str, ...]:
     )
 
 
+def unverified_note(why_zh: str, why_en: str, accepted_zh: str, accepted_en: str) -> str:
+    """The line a command that accepted an unverified review file (``--accept-unsigned``) adds to its warnings, so
+    that the papers made from it later carry the mark (:func:`noted_unverified`)."""
+    zh, en = UNVERIFIED_MARK.split(" / ")
+    return f"{zh}（{why_zh}），{accepted_zh} / {en} ({why_en}); {accepted_en}"
+
+
+def noted_unverified(result: ReviewResult) -> bool:
+    """Whether the review came from a file that could not be verified and a command said so in its warnings
+    (:func:`unverified_note`: a consultation started with ``--accept-unsigned``)."""
+    head = UNVERIFIED_MARK.split(" / ")[0] + "（"
+    return any(w.startswith(head) for w in result.warnings)
+
+
 def paper_mark(*, synthetic: bool, unverified: bool) -> str:
     """What heads every page of a paper (the PDF's running head, the Word header, the HTML's and the Markdown's
     first line): the demo's mark, the unverified file's, both, or nothing."""

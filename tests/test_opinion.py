@@ -24,7 +24,7 @@ from geo.consult.drafting import consolidated_opinion
 from geo.errors import ProfileError
 from geo.opinion import Opinion, available_templates, md, opinion, opinion_docx, opinion_markdown, zh_number
 from geo.papers import Issuer
-from geo.report_model import SYNTHETIC_MARK, report_model
+from geo.report_model import SYNTHETIC_MARK, UNVERIFIED_MARK, report_model, unverified_note
 from geo.review import ReviewResult, review
 from geo.review.profile import load_profile
 
@@ -449,6 +449,24 @@ def test_the_consolidated_opinion_on_the_demo_blueprint_is_marked(blueprint: Blu
     assert demo.startswith(f"> {SYNTHETIC_MARK}\n\n# ") and body["mark"] == SYNTHETIC_MARK
     real, body = _consolidated(result, "同意")
     assert real.startswith("# ") and body["mark"] == ""
+
+
+def test_the_consolidated_opinion_of_an_unverified_review_file_is_marked(blueprint: Blueprint) -> None:
+    """A consultation started from a review file lantu could not verify (``consult start --accept-unsigned`` notes it
+    in the review's warnings): its numbered 预审意见 says so on its first line, as every paper from such a file."""
+    result = review(parcel_frame(rect(1.2, 1.2, 1.4, 1.4), id="P1", project_type="residential"), blueprint)
+    note = unverified_note(
+        "文件无 lantu 签名", "it carries no signature", "经 --accept-unsigned 接受发起会商", "accepted"
+    )
+    noted = result.model_copy(update={"warnings": [*result.warnings, note]})
+    text, body = _consolidated(noted, "同意")
+    assert text.startswith(f"> {UNVERIFIED_MARK}\n\n# ") and body["mark"] == UNVERIFIED_MARK
+    both, body = _consolidated(noted, "同意", synthetic=True)
+    assert (
+        both.startswith(f"> {SYNTHETIC_MARK}　{UNVERIFIED_MARK}\n")
+        and body["mark"] == f"{SYNTHETIC_MARK}　{UNVERIFIED_MARK}"
+    )
+    assert _consolidated(result, "同意")[1]["mark"] == ""  # a warning of another kind marks nothing
 
 
 @pytest.mark.parametrize("start", BLOCK_STARTS)

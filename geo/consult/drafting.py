@@ -14,7 +14,7 @@ from geo.crs import Area
 from geo.opinion import md as escape_md
 from geo.opinion import synthetic_mark_lines
 from geo.papers import date_zh, time_zh
-from geo.report_model import SYNTHETIC_MARK
+from geo.report_model import noted_unverified, paper_mark
 from geo.review.result import ReviewResult
 from geo.vocabulary import VERDICT_LABELS
 
@@ -63,7 +63,8 @@ def consolidated_opinion(
     ``tasks`` are the round's tasks with their current answer (``department``, ``department_zh``,
     ``findings``, ``status``, ``text``, ``actor``, ``answered``). A review made on the demo blueprint
     (``result.synthetic``) puts ``SYNTHETIC_MARK`` on the first line, as on every other paper, and in the
-    JSON's ``mark``.
+    JSON's ``mark``; one started from a review file that could not be verified (``noted_unverified``) the
+    ``UNVERIFIED_MARK``.
     """
     conditions = [
         {"department": t["department"], "items": [f["code"] for f in t["findings"]], "text": t["text"]}
@@ -93,7 +94,8 @@ def consolidated_opinion(
         "（《聊城市重点项目推进全周期服务办法（试行）》第十一条、第十二条）。"
     )
     body: dict[str, Any] = {
-        "mark": SYNTHETIC_MARK if result.synthetic else "",  # as the 审查意见's: the demo's papers say what they are
+        # as the 审查意见's: the demo's papers say what they are, and those of a file that could not be verified
+        "mark": paper_mark(synthetic=result.synthetic, unverified=noted_unverified(result)),
         "doc_number": doc_number,
         "issuer": issuer,
         "issued": issued,
