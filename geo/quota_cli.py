@@ -92,6 +92,14 @@ Factor = Annotated[str, typer.Argument(help=f"Factor (要素): {' | '.join(FACTO
 Amount = Annotated[float, typer.Option(min=0, help=f"In the factor's unit: {FACTOR_UNITS}.")]
 Tonnes = Annotated[float, typer.Option(min=0, help="In t (吨).")]
 Reason = Annotated[str, typer.Option(help="事由: why, recorded in the journal.")]
+# the allocation table's columns (``Allocation.row``): JSON keeps the English keys
+ALLOCATION_LABELS = {
+    "project": "项目编号",
+    "score": "综合得分",
+    "covered": "是否配置",
+    "transaction": "交易号",
+    "reason": "说明",
+}
 AcceptUnsigned = Annotated[
     bool,
     typer.Option(
@@ -668,6 +676,7 @@ def allocate_cmd(
         lambda: [a.row() for a in allocate(ledger, demands, year=year, actor=actor, source=source)],
         fmt,
         "按优先级配置结果",
+        ALLOCATION_LABELS,
         layout=layout,
     )
 

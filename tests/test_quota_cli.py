@@ -189,6 +189,10 @@ def test_allocate_reads_demands_and_names_bad_lines(run, tmp_path: Path, bluepri
     )
     result = json.loads(run("quota", "allocate", demands, "--year", "2026", "-f", "json").stdout)
     assert result[0]["project"] == "2026001" and result[0]["covered"] is True
+    _enter(run, "2026002")  # the table and the CSV are read by people: Chinese headers, 是/否
+    demands.write_text(f"- project_id: 2026002\n  review: {paddy.name}\n  level: 市重点\n", encoding="utf-8")
+    rows = list(csv.DictReader(io.StringIO(run("quota", "allocate", demands, "--year", "2026", "-f", "csv").stdout)))
+    assert list(rows[0]) == ["项目编号", "综合得分", "是否配置", "交易号", "说明"] and rows[0]["项目编号"] == "2026002"
     for body, en in [
         (f"- project_id: A\n  review: {paddy.name}\n- project_id: B\n  review: missing.json\n", "line 3"),
         (f"- project_id: A\n  review: {paddy.name}\n  necessity: 7\n", "line 1: necessity"),
