@@ -99,6 +99,15 @@ REFUSED: dict[str, tuple[np.ndarray, float | None, list[str]]] = {
             "小于 0 的值多为文件未声明的无效值",
         ],
     ),
+    "uint8_fill": (  # a uint8 slope whose holes are 255, its nodata undeclared
+        _with(grid(0.0, 40.0).astype("uint8"), 255),
+        None,
+        [
+            "values run from 0 to 255",
+            "255 is the fill of an undeclared nodata: gdal_edit.py -a_nodata 255 PD.tif",
+            "255 多为未声明的无效值（可用 gdal_edit.py -a_nodata 255 PD.tif 声明）",
+        ],
+    ),
     "dem": (  # elevations in metres, given by mistake as the slope
         grid(350.0, 1500.0),
         None,

@@ -70,6 +70,7 @@ Store = Literal["parquet", "fgb"]
 SLIVER_M2 = 1e-3  # what clipping leaves along a shared edge (rounding of reprojected coordinates)
 LAND_USE_GAP = 1e-3  # the share of the coverage the 三调 layer may leave unfilled (rounding along the boundary)
 RASTER_VALUES = {"slope": (0.0, 90.0)}  # what a raster layer's values may be: the review reads 坡度 in degrees
+NODATA_FILLS = (255.0, 32767.0, 65535.0)  # the greatest uint8, int16 and uint16: a nodata fill more than a slope
 SLOPE_PERCENT_MAX = 1000.0  # above 90, a slope in percent stays under this (84° is 952 %); beyond: elevations
 
 
@@ -776,6 +777,9 @@ def _check_values(sl: SourceLayer, target: str, found: tuple[float, float] | Non
             f"大于 {most:g} 的值多为百分比坡度（度 = atan(百分比 / 100)，可用 gdal_calc.py 换算）"
             f"或高程（误将 DEM 当作坡度，可用 gdaldem slope DEM.tif {name} 计算以度为单位的坡度）"
         )
+    if high in NODATA_FILLS:  # the largest value of an integer type: a fill the file does not declare
+        causes_en.append(f"{high:g} is the fill of an undeclared nodata: gdal_edit.py -a_nodata {high:g} {name}")
+        causes_zh.append(f"{high:g} 多为未声明的无效值（可用 gdal_edit.py -a_nodata {high:g} {name} 声明）")
     raise InputError(
         f"{sl.where}: the {target} raster's values run from {low:g} to {high:g}, but they are read as "
         f"degrees from {least:g} to {most:g}: {'; '.join(causes_en)}",
