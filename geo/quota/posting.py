@@ -18,11 +18,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, tuple_, update
 
-from geo.crs import Area
 from geo.db import insert_ignoring_duplicates
 from geo.errors import InputError, QuotaError
 from geo.quota.accounts import EXTERNAL_PREFIX, FACTORS, ZERO, Key, Posting
 from geo.quota.queries import BUCKETS, holder_name
+from geo.quota.report import area_texts
 from geo.quota.tables import (
     AMOUNT_LIMIT,
     postings_by_account,
@@ -131,11 +131,12 @@ def post(
 
 
 def _in_mu(factor: str, have: Decimal, need: Decimal) -> tuple[str, str]:
-    """A land factor's balance and need in 亩 too, as an officer reads them (English, Chinese)."""
+    """A land factor's balance and need in 亩 too, as an officer reads them (English, Chinese), rounded as the
+    ledger's tables round them (:func:`geo.quota.report.area_texts`)."""
     if FACTORS[factor][1] != "m²":
         return "", ""
-    have_mu, need_mu = (Area(float(v)).rounded[2] for v in (have, need))
-    return f" ({have_mu:,.2f} 亩 held, {need_mu:,.2f} 亩 needed)", f"（余额 {have_mu:,.2f} 亩，需 {need_mu:,.2f} 亩）"
+    have_mu, need_mu = (area_texts(v)[2] for v in (have, need))
+    return f" ({have_mu} 亩 held, {need_mu} 亩 needed)", f"（余额 {have_mu} 亩，需 {need_mu} 亩）"
 
 
 PADDY_WITHIN = ("land_compensation", "land_compensation_paddy")  # 数量 (水田 included) and its 水田

@@ -39,13 +39,13 @@ from typing import Any, NotRequired, TypedDict
 
 from sqlalchemy import Connection, select
 
-from geo.crs import Area
 from geo.db import insert_ignoring_duplicates
 from geo.errors import QuotaError
 from geo.projects.library import Project, fundable_reason, link_review_in, project_in, stored_project_id
 from geo.projects.tables import project_reviews
 from geo.quota.accounts import CITY, FACTORS, Key, Posting, amount, move, project_holder
 from geo.quota.posting import transaction_by_key
+from geo.quota.report import area_texts
 from geo.quota.standing import undone
 from geo.quota.tables import (
     amount_sum,
@@ -340,13 +340,13 @@ def _pool_share(plan: ReservationPlan, available: dict[str, Decimal], wanted_new
     project whose county can pay it all has no gap, and the pool is refused."""
     has = max(available.get("land_new", amount(0)), amount(0))
     if wanted_new <= has:
-        mu = Area(float(wanted_new)).rounded[2]
+        mu = area_texts(wanted_new)[2]  # as the ledger's tables round it
         raise QuotaError(
             f"county {plan.county} has {has:,.2f} m² of new construction quota for {plan.year}, enough for the "
-            f"{wanted_new:,.2f} m² ({mu:,.2f} 亩) parcel {plan.parcel.id} needs: no gap, and the city pool serves "
+            f"{wanted_new:,.2f} m² ({mu} 亩) parcel {plan.parcel.id} needs: no gap, and the city pool serves "
             "key projects with a gap (聊城 重点项目推进全周期服务办法 第十七条); reserve from the county",
             f"{plan.county} {plan.year} 年新增建设用地计划指标余额 {has:,.2f} m²，足以支付地块 {plan.parcel.id} 所需 "
-            f"{wanted_new:,.2f} m²（{mu:,.2f} 亩），不存在用地缺口；市级统筹指标用于存在用地缺口的重点项目"
+            f"{wanted_new:,.2f} m²（{mu} 亩），不存在用地缺口；市级统筹指标用于存在用地缺口的重点项目"
             "（聊城《重点项目推进全周期服务办法》第十七条），请由区县配置",
         )
     return wanted_new - has
