@@ -177,14 +177,21 @@ def _refuse_counted_twice(conn: Connection, tx: Any, back: frozenset[int]) -> No
 
 def _issue_rows(conn: Connection, transaction_id: int) -> tuple[int, set[tuple[str, str, Decimal]]]:
     """An issue's year and rows as :func:`_same_issue` compares them; no rows for any other transaction."""
+    found = conn.execute(_issued_rows(quota_transactions.c.id == transaction_id)).all()
+    return (found[0].year if found else 0), {(r.holder, r.factor, amount(Decimal(r.amount))) for r in found}
+
+
+def _issued_rows(*where: Any) -> Any:
+    """The rows issues gave (transaction, its time and actor, year, county, factor, amount before pooling: the
+    postings into a county, the pool's share left out) among the transactions ``where`` selects."""
     t, a, p = quota_transactions.c, quota_accounts.c, quota_postings.c
-    found = conn.execute(
-        select(a.year, a.holder, a.factor, p.amount)
+    return (
+        select(t.id, t.created, t.actor, a.year, a.holder, a.factor, p.amount)
         .join_from(quota_postings, quota_accounts, a.id == p.account_id)
         .join(quota_transactions, t.id == p.transaction_id)
-        .where(t.id == transaction_id, t.kind == "issue", a.holder != CITY, p.amount > 0)
-    ).all()
-    return (found[0].year if found else 0), {(r.holder, r.factor, amount(Decimal(r.amount))) for r in found}
+        .where(t.kind == "issue", a.holder != CITY, p.amount > 0, *where)  # the province only gives
+        .order_by(t.id)
+    )
 
 
 def _release(
@@ -263,19 +270,8 @@ def _same_issue(conn: Connection, year: int, rows: set[tuple[str, str, Decimal]]
     """The earlier issue of ``year`` in force whose rows (county, factor, amount issued before pooling) are exactly
     ``rows``, as (transaction, Beijing time, actor); None if there is none. The province's plan arrives once: the
     same file booked twice doubles it silently."""
-    t, a, p = quota_transactions.c, quota_accounts.c, quota_postings.c
     found = conn.execute(
-        select(t.id, t.created, t.actor, a.holder, a.factor, p.amount)
-        .join_from(quota_postings, quota_accounts, a.id == p.account_id)
-        .join(quota_transactions, t.id == p.transaction_id)
-        .where(
-            t.kind == "issue",
-            t.id.not_in(undone(conn)),
-            a.year == year,
-            a.holder != CITY,  # the pool gains its share; the province only gives
-            p.amount > 0,
-        )
-        .order_by(t.id)
+        _issued_rows(quota_transactions.c.id.not_in(undone(conn)), quota_accounts.c.year == year)
     ).all()
     issues: dict[int, tuple[str, str, set[tuple[str, str, Decimal]]]] = {}
     for r in found:
