@@ -107,6 +107,18 @@ def test_a_field_name_of_the_file_is_quoted_on_one_line_and_short(tmp_path: Path
     assert "\n" not in raised.value.message_en and len(raised.value.message_en) < 300
 
 
+def test_facts_of_100000_made_up_keys_are_refused_in_one_error(tmp_path: Path, live: ReviewResult) -> None:
+    """``extra="forbid"`` made one error per unknown key: 100,000 keys, 100,000 errors, each quoted in the message."""
+    body = json.loads(write_review(live, tmp_path / "r.json", None).read_bytes())
+    body["parcels"][0]["items"][0]["facts"] = {"paddy_m2": 1.0} | {f"k{n}": n for n in range(100_000)}
+    (tmp_path / "bad.json").write_text(json.dumps(body), encoding="utf-8")
+    with pytest.raises(FormatError) as raised:
+        read_signed_review(tmp_path / "bad.json", key=None)
+    assert "100000 unknown field(s): 'k0', 'k1', 'k2', 'k3', 'k4', …" in raised.value.message_en
+    assert "100000 个未知字段" in raised.value.message_zh
+    assert len(raised.value.message_en) < 400
+
+
 def test_a_bom_is_read_past_and_a_signed_file_given_one_is_changed(
     tmp_path: Path, live: ReviewResult, signing_key: SigningKey
 ) -> None:
