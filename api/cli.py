@@ -53,7 +53,7 @@ def main(ctx: typer.Context, verbose: geo_cli.Verbose = False) -> None:
         webhook_url=settings.webhook_url,
         webhook_secret=settings.webhook_secret,
         issuer=settings.issuer(),
-        signing_secret=settings.signing_key.get_secret_value() if settings.signing_key else None,
+        signing_secret=settings.signing_secret(),
         signing_key_file=settings.signing_key_file,
     )
 

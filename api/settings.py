@@ -145,6 +145,10 @@ class Settings(BaseSettings):
         default=None, min_length=16, max_length=200, description="HMAC-SHA256 key signing each webhook body"
     )
 
+    def signing_secret(self) -> str | None:
+        """``LANTU_SIGNING_KEY`` as text; None where the key file signs (``geo.signing.installation_key``)."""
+        return self.signing_key.get_secret_value() if self.signing_key else None
+
     def renders_per_key(self) -> int:
         """``max_renders_per_key``, or half the workers (at least 1) where it is not set."""
         return self.max_renders_per_key or max(1, self.workers // 2)

@@ -207,8 +207,9 @@ class Verification(NamedTuple):
 VERIFIED = Verification(True)
 UNSIGNED = Verification(
     False,
-    "it carries no signature (written by another program or an older lantu, or downloaded from the service)",
-    "文件无 lantu 签名（由其他程序或旧版 lantu 写出，或从服务下载）",
+    "it carries no signature (written by another program or an older lantu, or saved from the service's API JSON "
+    "rather than downloaded as its signed result.json)",
+    "文件无 lantu 签名（由其他程序或旧版 lantu 写出，或保存自服务的 API JSON 而非其签名的 result.json 下载文件）",
 )
 
 

@@ -506,8 +506,13 @@ def test_viewer_links_table_and_drawing(demo_server: str, browser: Any) -> None:
     page.screenshot(path=str(screenshot("viewer-desktop.png")))
     # every link is the service's own and answers 200; the map opens with Leaflet, the report links back
     hrefs = page.eval_on_selector_all("#lantu-result a", "as => as.map(a => a.href)")
-    assert len(hrefs) == 3 and all(h.startswith(demo_server + "/api/v1/reviews/") for h in hrefs)
-    assert page.evaluate("hs => Promise.all(hs.map(h => fetch(h).then(r => r.status)))", hrefs) == [200, 200, 200]
+    assert len(hrefs) == 4 and all(h.startswith(demo_server + "/api/v1/reviews/") for h in hrefs)
+    assert page.evaluate("hs => Promise.all(hs.map(h => fetch(h).then(r => r.status)))", hrefs) == [200] * 4
+    # the review file a planner downloads (a signed file, for `lantu quota reserve`)
+    download = page.get_attribute("#lantu-download-json", "href")
+    assert download == f"/api/v1/reviews/{review['review_id']}/result.json"
+    signed = page.evaluate("h => fetch(h).then(r => r.json())", download)
+    assert list(signed)[-1] == "signature" and signed["signature"]["algorithm"] == "HMAC-SHA256"
     with context.expect_page() as opened:
         page.click("#lantu-open-map")
     result_map = opened.value

@@ -1,6 +1,8 @@
 """``lantu blueprint build`` and the slope raster's values: the review reads 坡度 as degrees from 0 to 90, so a
 raster in percent, a DEM given as the slope, or a nodata value the file does not declare is refused at build
-time, naming the file, the least and greatest value found and the likely cause; nodata and NaN are no value.
+time, naming the file, the least and greatest value found and the likely cause; nodata and NaN are no value. A
+raster of 90° wherever it holds a value (a mask or a fill) is refused too; one of another single value is built
+with a warning in the report (a flat area is possible over a small extent).
 
 Every raster is a tiny GeoTIFF written here, in CGCS2000 geographic (EPSG:4490) over the km grid of
 ``support`` (EPSG:4548, about 116.6°E 35.4°N), beside a red line the preset recognises.
@@ -60,6 +62,7 @@ def test_a_slope_in_degrees_builds_and_its_values_are_reported(tmp_path: Path) -
     assert load_blueprint(out).raster("slope") is not None
     with rasterio.open(out / "slope.tif") as ds:  # copied as it is
         assert np.array_equal(ds.read(1), grid(0.0, 45.0))
+    assert not [w for w in json.loads((out / "build.json").read_text(encoding="utf-8"))["warnings"] if "PD.tif" in w]
 
 
 def _with(data: np.ndarray, corner: float) -> np.ndarray:
@@ -134,6 +137,23 @@ REFUSED: dict[str, tuple[np.ndarray, float | None, list[str]]] = {
         None,
         ["values run from 0 to 91", "坡度栅格的值为 0 至 91"],
     ),
+    "vertical": (  # 90° at every pixel: a mask or a fill, and every parcel on it would read as steep
+        np.full((SIDE, SIDE), 90, dtype="uint8"),
+        None,
+        [
+            "PD.tif",
+            "every pixel of the slope raster that holds a value is 90° (vertical)",
+            "this is a mask or a fill, not a slope",
+            "gdaldem slope DEM.tif PD.tif",
+            "坡度栅格的有效值全部为 90°（垂直）",
+            "这是掩膜或填充值而非坡度",
+        ],
+    ),
+    "vertical_in_holes": (  # 90 wherever the file holds a value, the rest its declared nodata
+        np.where(np.arange(SIDE * SIDE).reshape(SIDE, SIDE) % 3, 90.0, -9999.0).astype("float32"),
+        -9999.0,
+        ["every pixel of the slope raster that holds a value is 90° (vertical)", "坡度栅格的有效值全部为 90°"],
+    ),
     "no_value": (  # every pixel nodata: every review's slope item would read "not covered"
         np.full((SIDE, SIDE), -9999.0, dtype="float32"),
         -9999.0,
@@ -168,6 +188,30 @@ def test_nodata_and_nan_pixels_are_no_value(tmp_path: Path) -> None:
     nan = np.where(holes == -9999.0, np.float32(np.nan), holes)
     report = build_blueprint([slope_source(tmp_path / "nan", nan)], tmp_path / "nan_out")
     assert report.layers["slope"].values == [30.0, 30.0]
+
+
+@pytest.mark.parametrize("value", [0.0, 30.0, 89.5])
+def test_a_slope_raster_of_one_value_below_90_builds_with_a_warning(value: float, tmp_path: Path) -> None:
+    """A perfectly flat area is possible over a small extent (0° everywhere), so one value below 90 everywhere is
+    built, and the report says what was found and what to check: every parcel on it reads that value."""
+    data = np.full((SIDE, SIDE), value, dtype="float32")
+    data[:5, :] = -9999.0  # holes declared as nodata are no value: the rest is one value
+    out = tmp_path / "out"
+    code, text = build(slope_source(tmp_path / "src", data, nodata=-9999.0), out)
+    assert code == 0, text
+    assert json.loads((out / "slope.meta.json").read_text(encoding="utf-8"))["values"] == [value, value]
+    (said,) = [w for w in json.loads((out / "build.json").read_text(encoding="utf-8"))["warnings"] if "PD.tif" in w]
+    for word in (
+        f"every pixel of the slope raster that holds a value is {value:g}°",
+        "a mask or a fill is likelier",
+        f"every review reads its parcels as {value:g}°",
+        "gdaldem slope DEM.tif PD.tif",
+        f"坡度栅格的有效值全部为 {value:g}°",
+        "小范围内可能确为平地，但更可能是掩膜或填充值",
+    ):
+        assert word in said, (word, said)
+    assert "警告 warning" in text and "a mask or a fill is likelier" in text  # printed by the CLI
+    assert load_blueprint(out).raster("slope") is not None
 
 
 @pytest.mark.filterwarnings("ignore:'crs' was not provided")

@@ -1,6 +1,7 @@
 """The signature of a review result file (``geo.signing``): what ``lantu review`` writes here verifies; a file
 changed after it was signed is refused; an unsigned one, or one signed elsewhere, is unverified: ``lantu quota
-reserve`` refuses it unless ``--accept-unsigned`` (then journaled), the papers carry the mark.
+reserve`` refuses it unless ``--accept-unsigned`` (then journaled), the papers carry the mark. The service's
+download of a review (``GET /api/v1/reviews/{id}/result.json``) is signed the same way, with the same key.
 
 Every key here lives in the test's own folders (``lantu_state``, ``tmp_path``), never in a home directory."""
 
@@ -10,19 +11,24 @@ import hashlib
 import hmac
 import io
 import json
+import logging
 import os
 import re
 import sqlite3
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import docx
 import pypdf
 import pytest
-from support import parcel_frame, rect, write_review
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+from support import assert_problem, auth, parcel_frame, rect, write_review
 from typer.testing import CliRunner
 
+from api.app import create_app
 from api.cli import app
 from api.settings import Settings
 from geo.cli import app as geo_app
@@ -401,3 +407,103 @@ def test_lantu_signing_key_signs_under_the_command(
     done = runner.invoke(app, ["review", str(parcels), "-b", str(blueprint_dir), "-o", str(tmp_path / "s.json")])
     assert done.exit_code == 0 and "fewer than 16" in one_line(done.output)
     assert "signature" not in json.loads((tmp_path / "s.json").read_bytes())
+
+
+# --- the service's download ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def client(settings: Settings, keys: dict[str, str]) -> Iterator[TestClient]:
+    """The service over the rectangle blueprint, its key file the ``lantu`` command's (``lantu_state``)."""
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+def served(client: TestClient, keys: dict[str, str], name: str, box: tuple[float, ...]) -> str:
+    """The id of the review a planner asks the service for, of one parcel ``name``."""
+    parcels = json.loads(parcel_frame(rect(*box), id=name).to_crs(4490).to_json(drop_id=True))
+    made = client.post("/api/v1/reviews", json=parcels, headers=auth(keys))
+    assert made.status_code == 201, made.text
+    return str(made.json()["review_id"])
+
+
+def last_digit_changed(raw: bytes) -> bytes:
+    """``raw`` with one byte changed, the JSON still valid: the last digit of the first parcel's area."""
+    return flipped(raw, raw.index(b",", raw.index(b'"area_m2": ')) - 1)
+
+
+def test_the_services_download_is_the_signed_file_and_reserves_without_a_flag(
+    client: TestClient, keys: dict[str, str], run: Any, tmp_path: Path, blueprint_dir: Path, signing_key: SigningKey
+) -> None:
+    """A planner downloads the review from the service and reserves with the CLI: the file is signed under the same
+    key, byte for byte what ``lantu review -o`` writes of that result, and needs no ``--accept-unsigned``; a byte
+    changed in it is refused, flag or not. The API's JSON stays unsigned (DESIGN.md)."""
+    ledger_with(run, tmp_path, blueprint_dir, "PADDY")
+    review_id = served(client, keys, "PADDY", PADDY)
+    plain = client.get(f"/api/v1/reviews/{review_id}", headers=auth(keys))
+    assert "signature" not in plain.json()
+    got = client.get(f"/api/v1/reviews/{review_id}/result.json", headers=auth(keys))
+    assert got.status_code == 200, got.text
+    assert got.headers["content-type"] == "application/json"
+    assert got.headers["content-disposition"] == f'attachment; filename="review-{review_id}.json"'
+    body = json.loads(got.content)
+    assert list(body)[-1] == "signature" and body["signature"]["key_id"] == signing_key.key_id
+    assert {k: v for k, v in body.items() if k != "signature"} == plain.json()
+    result = ReviewResult.model_validate(plain.json())
+    assert got.content == write_review(result, tmp_path / "cli.json", signing_key).read_bytes()
+    downloaded = tmp_path / f"review-{review_id}.json"
+    downloaded.write_bytes(got.content)
+    signed = read_signed_review(downloaded, key=signing_key)
+    assert signed.verified and signed.result == result
+    run("quota", "reserve", downloaded, "--year", "2026")
+    assert {j["reason"] for j in journal(run) if j["kind"] == "reserve"} == {"项目用地指标配置"}
+    saved = tmp_path / "saved.json"  # the API's JSON saved as a file: unverified, as before
+    saved.write_bytes(plain.content)
+    assert not read_signed_review(saved, key=signing_key).verified
+    changed = tmp_path / "changed.json"
+    changed.write_bytes(last_digit_changed(got.content))
+    assert json.loads(changed.read_bytes())["parcels"] != body["parcels"]
+    with pytest.raises(FormatError, match="changed after lantu wrote it"):
+        read_signed_review(changed, key=signing_key)
+    said = run("quota", "reserve", changed, "--year", "2026", "--accept-unsigned", code=2).stderr
+    assert "changed after lantu wrote it" in one_line(said) and "被改动" in said
+    schema = client.get("/openapi.json").json()["paths"]["/api/v1/reviews/{review_id}/result.json"]["get"]
+    assert schema["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ReviewResult"
+    }
+    other = client.get(f"/api/v1/reviews/{review_id}/result.json", headers=auth(keys, "project-system"))
+    assert_problem(other, 403)  # the planner's own review, as its API JSON
+
+
+def test_the_service_signs_with_the_hosts_secret_and_makes_no_key_file(
+    settings: Settings, keys: dict[str, str], tmp_path: Path, lantu_state: Path
+) -> None:
+    """``LANTU_SIGNING_KEY`` signs the service's downloads as it signs ``lantu review``'s files: every installation
+    given it verifies them."""
+    given = settings.model_copy(update={"signing_key": SecretStr("s" * 32)})
+    with TestClient(create_app(given)) as client:
+        review_id = served(client, keys, "PADDY", PADDY)
+        got = client.get(f"/api/v1/reviews/{review_id}/result.json", headers=auth(keys))
+    shared = SigningKey.from_secret("s" * 32)
+    assert json.loads(got.content)["signature"]["key_id"] == shared.key_id
+    (tmp_path / "r.json").write_bytes(got.content)
+    assert read_signed_review(tmp_path / "r.json", key=shared).verified
+    assert not (lantu_state / KEY_FILE).exists()
+    (tmp_path / "c.json").write_bytes(last_digit_changed(got.content))
+    with pytest.raises(FormatError, match="changed after lantu wrote it"):
+        read_signed_review(tmp_path / "c.json", key=shared)
+
+
+def test_without_a_usable_key_the_download_is_unsigned_and_logged(
+    client: TestClient, keys: dict[str, str], lantu_state: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """As ``lantu review`` writes its result unsigned with a warning when its key cannot be used."""
+    (lantu_state / KEY_FILE).write_bytes(b"not a key")
+    (lantu_state / KEY_FILE).chmod(0o600)
+    review_id = served(client, keys, "PADDY", PADDY)
+    with caplog.at_level(logging.WARNING, logger="api.routes.reviews"):
+        got = client.get(f"/api/v1/reviews/{review_id}/result.json", headers=auth(keys))
+    assert got.status_code == 200, got.text
+    assert json.loads(got.content) == client.get(f"/api/v1/reviews/{review_id}", headers=auth(keys)).json()
+    (said,) = [r.getMessage() for r in caplog.records if "served unsigned" in r.getMessage()]
+    assert f"the signing key file {lantu_state / KEY_FILE} is not a lantu signing key (32 bytes)" in said

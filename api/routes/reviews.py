@@ -1,4 +1,4 @@
-"""Reviews: POST a parcel (JSON or upload), GET the result, its map and its report.
+"""Reviews: POST a parcel (JSON or upload), GET the result (as JSON, or as the signed file), its map and its report.
 
 Parsing, size checks, the review and every rendering run in the work pool
 (:mod:`api.work`), never on the event loop. A review records who created it; a
@@ -13,6 +13,7 @@ that ran out of time is answered 503 at once for a while after (``paper``).
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import math
@@ -48,10 +49,11 @@ from api.render_cache import RenderCache
 from api.settings import Settings
 from api.work import Ticket, WorkPool, in_child, most_vertices, stoppable
 from geo.blueprint import Blueprint
-from geo.errors import CRSError, FormatError, GeometryError, ReviewAborted, TooLargeError
+from geo.errors import CRSError, FormatError, GeometryError, LantuError, ReviewAborted, TooLargeError
 from geo.geometry import check_size
 from geo.io import SUPPORTED_SUFFIXES, parcels_geojson_text, parse_geojson_bytes, read_parcels
 from geo.io.parcels import MAX_CRS_TEXT, ReadLimits, named_by
+from geo.io.results import write_result_json
 from geo.maps import map_html, review_map
 from geo.opinion import opinion, opinion_docx, opinion_markdown
 from geo.papers import DocumentNumber, Issuer, document_number
@@ -59,6 +61,7 @@ from geo.report import review_report
 from geo.report_pdf import review_report_pdf
 from geo.review import ReviewResult, review, review_cost
 from geo.review.result import MAX_INVESTMENT_WAN
+from geo.signing import SigningKey, installation_key
 from geo.store import ReviewStore, StoredResult
 from geo.vocabulary import is_blank
 
@@ -309,6 +312,47 @@ async def _parcels_from_request(
 @router.get("/reviews/{review_id}", response_model=ReviewResult, summary="A stored review")
 def get_review(review_id: ReadableReviewId, store: StoreDep) -> ReviewResult:
     return store.get(review_id)
+
+
+@router.get(
+    "/reviews/{review_id}/result.json",
+    response_model=ReviewResult,
+    summary="The review as a signed file (审查结果文件), as `lantu review -o` writes it",
+    description="The stored review laid out as `lantu review -f json` writes it, ending with the member "
+    '`"signature": {"algorithm": "HMAC-SHA256", "key_id", "value"}` (geo.signing) under the key of this '
+    "installation (LANTU_SIGNING_KEY, else the key file), so that `lantu quota reserve`, `allocate` and "
+    "`consult start` verify it where they hold the same key. Sent as an attachment; a file changed after it was "
+    "sent is refused. Where the service has no usable key the file is unsigned (said in the log). The review's "
+    "API JSON (`GET /api/v1/reviews/{review_id}`) is unsigned.",
+)
+def download_review(review_id: ReadableReviewId, store: StoreDep, settings: SettingsDep) -> Response:
+    result = store.get(review_id)
+    out = io.StringIO()
+    write_result_json(result, [result.parcels], out, key=signing_key(settings))
+    return Response(
+        out.getvalue().encode("utf-8"),
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="review-{review_id}.json"'},
+    )
+
+
+def signing_key(settings: Settings) -> SigningKey | None:
+    """The key the service signs review files with, as ``lantu review`` finds its own
+    (:func:`geo.signing.installation_key`: ``LANTU_SIGNING_KEY``, else the key file, made on first use). One that
+    cannot be used, or no place for one, is logged and the file served unsigned, as the command writes it."""
+    try:
+        key = installation_key(settings.signing_secret(), settings.signing_key_file, create=True)
+    except LantuError as exc:
+        log.warning("a review file is served unsigned: %s", exc)
+        return None
+    if key is None:
+        log.warning(
+            "a review file is served unsigned: no place for a signing key (no home folder); set LANTU_SIGNING_KEY "
+            "or LANTU_SIGNING_KEY_FILE"
+        )
+    elif key.created:
+        log.info("signing key created: %s (key_id %s)", key.source, key.key_id)
+    return key
 
 
 PaperKind = Literal["map", "report", "pdf", "opinion-markdown", "opinion-docx", "opinion-json"]

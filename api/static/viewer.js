@@ -273,7 +273,8 @@
     var base = "/api/v1/reviews/" + encodeURIComponent(result.review_id);
     html += "<p class='links'><a id='lantu-open-report' href='" + base + "/report' target='_blank' rel='noopener'>审查报告 report</a>"
       + "<a id='lantu-open-map' href='" + base + "/map' target='_blank' rel='noopener'>结果地图 map</a>"
-      + "<a id='lantu-open-pdf' href='" + base + "/report.pdf' target='_blank' rel='noopener'>PDF</a></p>";
+      + "<a id='lantu-open-pdf' href='" + base + "/report.pdf' target='_blank' rel='noopener'>PDF</a>"
+      + "<a id='lantu-download-json' href='" + base + "/result.json' download>审查结果文件 JSON</a></p>";
     $("lantu-result").innerHTML = html;
     map.fitBounds(resultLayer.getBounds(), {maxZoom: 16});
     // the result map's symbols and labels, the symbols first (a label keeps off a symbol shown): no label covers

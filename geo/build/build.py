@@ -4,7 +4,8 @@ The steps, each reported (``build.json``, one ``<id>.meta.json`` per layer):
 
 1. every layer of every source is recognised by the presets, or skipped (listed); a source
    with no layer recognised at all is an error; a raster (坡度) is checked there, before any vector is read:
-   its CRS, one band, over China, nothing of it held in files beside it, its values degrees from 0 to 90;
+   its CRS, one band, over China, nothing of it held in files beside it, its values degrees from 0 to 90, not 90
+   at every pixel (a mask or a fill; another single value everywhere is a warning);
 2. each recognised layer is read through Arrow with its encoding, Z and M dropped; its CRS
    must be declared (or given with ``crs``), its coordinates must fit it: a Gauss-Krüger easting
    that carries the zone number (39 500 000 in zone 39) under a CRS without the prefix is
@@ -157,6 +158,7 @@ def build_blueprint(
     if "county" not in frames:
         warnings.append("no 行政区 (county) layer: the blueprint has no coverage and reviews name no county")
     warnings += _land_use_gaps(frames)
+    warnings += _one_valued(rasters)
     report = BuildReport(
         name=name or "一张蓝图" + (f"（{county}）" if county else ""),
         version="",
@@ -733,7 +735,8 @@ def _check_values(sl: SourceLayer, target: str, found: tuple[float, float] | Non
     """``found`` (least and greatest valid value) within the layer's range, else an error naming the file,
     the values and their likely cause: a slope in percent, a DEM given as the slope, a nodata value the
     file does not declare. A raster of no value at all is refused too: every review would read its item
-    as not covered."""
+    as not covered; and so is one of its range's greatest value alone (90° everywhere: a mask or a fill, every
+    parcel on it steep). Another single value everywhere is possible (flat land) and warned of (``_one_valued``)."""
     info = layer_catalog()[target]
     if found is None:
         raise InputError(
@@ -744,9 +747,19 @@ def _check_values(sl: SourceLayer, target: str, found: tuple[float, float] | Non
         )
     low, high = found
     least, most = RASTER_VALUES.get(target, (-np.inf, np.inf))
+    name = Path(sl.gdal_path).name
+    if low == high == most:  # a vertical wall everywhere is no terrain: every parcel on it would read as steep
+        raise InputError(
+            f"{sl.where}: every pixel of the {target} raster that holds a value is {high:g}° (vertical): no land is "
+            "that steep everywhere, so this is a mask or a fill, not a slope, and every parcel on it would read as "
+            f"steep; derive the slope in degrees from the DEM (gdaldem slope DEM.tif {name}) and build from that, or "
+            "leave it out of the sources",
+            f"{sl.where}：{info.name_zh}栅格的有效值全部为 {high:g}°（垂直），地面不可能处处如此陡峭，这是掩膜或"
+            f"填充值而非坡度，其上每个地块都将被判为陡坡；请用 gdaldem slope DEM.tif {name} 由 DEM 计算以度为单位"
+            "的坡度后再构建，或不将其列入数据源",
+        )
     if least <= low and high <= most:
         return found
-    name = Path(sl.gdal_path).name
     nodata = f"{low:g}" if low <= -999 else "-9999"  # a sentinel (-9999, -32768) named as it is
     causes_en, causes_zh = [], []
     if low < least:
@@ -786,6 +799,26 @@ def _check_values(sl: SourceLayer, target: str, found: tuple[float, float] | Non
         f"{sl.where}：{info.name_zh}栅格的值为 {low:g} 至 {high:g}，而审查按度读取（{least:g}–{most:g}）："
         f"{'；'.join(causes_zh)}",
     )
+
+
+def _one_valued(rasters: dict[str, _Raster]) -> list[str]:
+    """A warning for each raster whose valid pixels all hold one value (its least and greatest the same): land
+    that flat is possible over a small extent, but a mask or a fill is likelier, and every parcel on it reads that
+    value. The greatest value of its range everywhere (90° of slope) is refused (``_check_values``)."""
+    warnings: list[str] = []
+    for target, raster in rasters.items():
+        low, high = raster.values
+        if low != high:
+            continue
+        where, name, name_zh = raster.sl.where, Path(raster.sl.gdal_path).name, layer_catalog()[target].name_zh
+        warnings.append(
+            f"{where}: every pixel of the {target} raster that holds a value is {low:g}°: land that flat is possible "
+            "over a small extent, but a mask or a fill is likelier, and every review reads its parcels as "
+            f"{low:g}°; check it against the DEM (gdaldem slope DEM.tif {name} derives the slope in degrees) "
+            f"（{where}：{name_zh}栅格的有效值全部为 {low:g}°：小范围内可能确为平地，但更可能是掩膜或填充值，"
+            f"审查将把其上每个地块的坡度都读作 {low:g}°；请用 gdaldem slope DEM.tif {name} 由 DEM 重算坡度核对）"
+        )
+    return warnings
 
 
 def _copy_raster(
