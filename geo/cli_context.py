@@ -25,7 +25,7 @@ from typer.models import OptionInfo
 from geo.errors import InputError, LantuError
 from geo.io.tables import Row, table_width, write_records, write_table
 from geo.papers import Issuer, beijing_today
-from geo.signing import SigningKey, Verification, installation_key
+from geo.signing import SigningKey, Verification, installation_key, key_for_writing
 from geo.vocabulary import project_types
 
 err = Console(stderr=True)
@@ -152,18 +152,11 @@ def writing_key(ctx: typer.Context) -> SigningKey | None:
     """The key ``lantu review`` signs its JSON with, made on first use (said once). Where there is none to be had
     the result is written unsigned, with a warning that says why: the review is as good, the file is then
     read back as unverified."""
-    try:
-        key = cli_context(ctx).signing_key(create=True)
-    except LantuError as exc:
-        warn(f"{exc.message_zh}，审查结果将不签名写出 / {exc}; the result is written unsigned")
-        return None
-    if key is None:
-        warn(
-            "无处存放签名密钥（没有用户主目录），审查结果将不签名写出；请设置 LANTU_SIGNING_KEY 或 "
-            "LANTU_SIGNING_KEY_FILE / no place for a signing key (no home folder): the result is written unsigned; "
-            "set LANTU_SIGNING_KEY or LANTU_SIGNING_KEY_FILE"
-        )
-    elif key.created:
+    context = cli_context(ctx)
+    key, unsigned = key_for_writing(context.signing_secret, context.signing_key_file)
+    if unsigned is not None:
+        warn(unsigned)
+    elif key is not None and key.created:
         err.print(
             f"已创建签名密钥 / signing key created: {key.source} (key_id {key.key_id})", markup=False, highlight=False
         )

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from geo.errors import FormatError, InputError
+from geo.errors import FormatError, InputError, LantuError
 
 ALGORITHM = "HMAC-SHA256"
 KEY_FILE = "signing.key"  # in the user's data directory, ``lantu``'s own folder there (``api.settings``)
@@ -110,6 +110,23 @@ def installation_key(secret: str | None, path: Path | None, *, create: bool) -> 
     if secret is not None:
         return SigningKey.from_secret(secret)
     return None if path is None else load_key_file(path, create=create)
+
+
+def key_for_writing(secret: str | None, path: Path | None) -> tuple[SigningKey | None, str | None]:
+    """The key a review file is written with (``installation_key``, made on first use), or None and why the file
+    goes unsigned, for the writer to say (the command's warning, the service's log): the review is as good, the
+    file is then read back as unverified."""
+    try:
+        key = installation_key(secret, path, create=True)
+    except LantuError as exc:
+        return None, f"{exc.message_zh}，审查结果将不签名写出 / {exc}; the result is written unsigned"
+    if key is None:
+        return None, (
+            "无处存放签名密钥（没有用户主目录），审查结果将不签名写出；请设置 LANTU_SIGNING_KEY 或 "
+            "LANTU_SIGNING_KEY_FILE / no place for a signing key (no home folder): the result is written unsigned; "
+            "set LANTU_SIGNING_KEY or LANTU_SIGNING_KEY_FILE"
+        )
+    return key, None
 
 
 def load_key_file(path: Path, *, create: bool) -> SigningKey | None:

@@ -49,7 +49,7 @@ from api.render_cache import RenderCache
 from api.settings import Settings
 from api.work import Ticket, WorkPool, in_child, most_vertices, stoppable
 from geo.blueprint import Blueprint
-from geo.errors import CRSError, FormatError, GeometryError, LantuError, ReviewAborted, TooLargeError
+from geo.errors import CRSError, FormatError, GeometryError, ReviewAborted, TooLargeError
 from geo.geometry import check_size
 from geo.io import SUPPORTED_SUFFIXES, parcels_geojson_text, parse_geojson_bytes, read_parcels
 from geo.io.parcels import MAX_CRS_TEXT, ReadLimits, named_by
@@ -61,7 +61,7 @@ from geo.report import review_report
 from geo.report_pdf import review_report_pdf
 from geo.review import ReviewResult, review, review_cost
 from geo.review.result import MAX_INVESTMENT_WAN
-from geo.signing import SigningKey, installation_key
+from geo.signing import SigningKey, key_for_writing
 from geo.store import ReviewStore, StoredResult
 from geo.vocabulary import is_blank
 
@@ -340,17 +340,10 @@ def signing_key(settings: Settings) -> SigningKey | None:
     """The key the service signs review files with, as ``lantu review`` finds its own
     (:func:`geo.signing.installation_key`: ``LANTU_SIGNING_KEY``, else the key file, made on first use). One that
     cannot be used, or no place for one, is logged and the file served unsigned, as the command writes it."""
-    try:
-        key = installation_key(settings.signing_secret(), settings.signing_key_file, create=True)
-    except LantuError as exc:
-        log.warning("a review file is served unsigned: %s", exc)
-        return None
-    if key is None:
-        log.warning(
-            "a review file is served unsigned: no place for a signing key (no home folder); set LANTU_SIGNING_KEY "
-            "or LANTU_SIGNING_KEY_FILE"
-        )
-    elif key.created:
+    key, unsigned = key_for_writing(settings.signing_secret(), settings.signing_key_file)
+    if unsigned is not None:
+        log.warning("a review file is served unsigned: %s", unsigned)
+    elif key is not None and key.created:
         log.info("signing key created: %s (key_id %s)", key.source, key.key_id)
     return key
 
