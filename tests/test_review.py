@@ -375,6 +375,29 @@ def test_results_drawn_chunk_by_chunk_equal_the_whole_and_write_as_it_would(
     assert empty.getvalue() == whole.model_copy(update={"parcels": []}).model_dump_json(indent=2)
 
 
+def test_a_pipelined_batch_stopped_halfway_by_its_caller(blueprint: Blueprint, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the caller holds a chunk with the process's settings its own (the collector on, the default switch
+    # interval); one that stops there (a failed write) stops the review and leaves no thread behind
+    import gc
+    import sys
+    import threading
+
+    from geo.review import engine, reviewing
+
+    frame = parcel_frame(*(rect(1.2 + k / 20, 1.2, 1.24 + k / 20, 1.24) for k in range(4)))
+    whole = review(frame, blueprint, pieces=False, workers=1)
+    monkeypatch.setattr(engine, "PIPELINE_CHUNK_MIN", 1)  # a chunk per parcel
+    threads, interval = threading.active_count(), sys.getswitchinterval()
+    chunks = reviewing(frame, blueprint, pieces=False, workers=2).chunks
+    assert next(chunks) == whole.parcels[:1]
+    assert sys.getswitchinterval() == interval and gc.isenabled()  # short switches and the pause are not the caller's
+    assert threading.active_count() == threads + 1  # the overlay thread, its pool held for the next chunk
+    chunks.close()
+    assert threading.active_count() == threads and gc.isenabled() and sys.getswitchinterval() == interval
+    drawn = list(reviewing(frame, blueprint, pieces=False, workers=2).chunks)
+    assert [p for c in drawn for p in c] == whole.parcels  # the pipeline's results are the one thread's
+
+
 def test_chunks_graded_out_of_order_come_out_in_input_order(
     blueprint: Blueprint, monkeypatch: pytest.MonkeyPatch
 ) -> None:
