@@ -43,6 +43,7 @@ from geo.io.tables import Row, table_format
 from geo.quota import PLAN_YEARS, Ledger, allocate, county_summary
 from geo.quota.accounts import FACTORS
 from geo.quota.holders import blueprint_counties
+from geo.quota.movements import Reserved
 from geo.quota.queries import (
     BALANCE_LABELS,
     BALANCE_TABLE,
@@ -267,11 +268,12 @@ def reserve(
     """配置: set aside the reviewed parcel's 新增建设用地 and 占补平衡 quota for a project of the library.
 
     The project must be in the project library at stage 储备, 审批 or 建设 (先入库后保障). Reserving the parcel again
-    for the same project returns the first transaction. The review file must be one `lantu review` signed with
-    this installation's key; one changed after it was signed is refused always."""
+    for the same project says 已存在 / already reserved, with the first transaction, and changes nothing. The review
+    file must be one `lantu review` signed with this installation's key; one changed after it was signed is refused
+    always."""
     ledger = _ledger(ctx)
 
-    def act() -> int:
+    def act() -> Reserved:
         result, check = read_signed_review(input_file(review_json, "REVIEW_JSON"), key=reading_key(ctx))
         accept_unverified(
             review_json.name,
@@ -285,7 +287,7 @@ def reserve(
             if check.verified
             else f"{RESERVE_REASON}（经 --accept-unsigned 接受未经签名核验的审查结果文件：{check.why_zh}）"
         )
-        return ledger.reserve(
+        return ledger.reserve_parcel(
             result,
             year=year,
             project_id=project_id or default_project_id(result, parcel),
@@ -297,7 +299,16 @@ def reserve(
             reason=reason,
         )
 
-    _done("已配置 / reserved", act)
+    done = attempt(act)
+    if done.existed:  # the same request again: said as such, never as a new reservation
+        err.print(
+            f"已存在 / already reserved：交易 / transaction #{done.transaction}（该地块此前已为该项目配置，台账未变 / "
+            "reserved for the project before, the ledger unchanged）",
+            markup=False,
+            highlight=False,
+        )
+        return
+    _done("已配置 / reserved", lambda: done.transaction)
 
 
 @app.command("reserve-factors")
@@ -355,9 +366,15 @@ def confirm(ctx: typer.Context, project_id: ProjectId, actor: Actor = DEFAULT_AC
 def revoke(
     ctx: typer.Context, project_id: ProjectId, reason: Reason = "项目撤销，收回指标", actor: Actor = DEFAULT_ACTOR
 ) -> None:
-    """撤回: return the project's reserved (not yet approved) quota to the accounts that paid it."""
+    """撤回: return the project's reserved (not yet approved) quota to the accounts that paid it.
+
+    Its approved quota stays (a lapse takes it back); what was released and what is kept is said, areas in m², 公顷
+    and 亩."""
     ledger = _ledger(ctx)
-    _done("已撤回 / revoked", lambda: ledger.revoke(project_id, actor=actor, reason=reason))
+    tx = attempt(lambda: ledger.revoke(project_id, actor=actor, reason=reason))
+    _done("已撤回 / revoked", lambda: tx)
+    note_en, note_zh = attempt(lambda: ledger.release_note(tx))
+    err.print(f"{note_zh}\n{note_en}", markup=False, highlight=False)
 
 
 @app.command("lapse")
@@ -490,7 +507,7 @@ def report(
     columns = None if kind == "json" else list(labels.values())
     title = f"{year}年指标台账"
 
-    def show(target: TextIO) -> None:  # 16 columns: a terminal table as wide as the sheet, never squeezed
+    def show(target: TextIO) -> None:  # 17 columns: a terminal table as wide as the sheet, never squeezed
         show_table(labelled(rows, labels, kind), kind, target, layout=layout, title=title, columns=columns, width=300)
 
     if output is None:

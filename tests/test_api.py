@@ -903,9 +903,10 @@ def test_quota_flow_over_the_api(client: TestClient, keys: dict[str, str]) -> No
         == 201
     )
     first = client.post("/api/v1/quotas/reserve", json=body, headers=auth(keys, "project-system"))
-    assert first.status_code == 201
+    assert first.status_code == 201 and first.json()["existed"] is False
     again = client.post("/api/v1/quotas/reserve", json=body, headers=auth(keys, "project-system"))
-    assert again.json() == first.json()  # idempotent
+    assert again.status_code == 200  # idempotent, and said so: 已存在
+    assert again.json() == {"transaction": first.json()["transaction"], "existed": True}
     balances = client.get("/api/v1/quotas/balances?year=2026", headers=auth(keys)).json()
     county = next(b for b in balances if b["holder"] == "370811" and b["factor"] == "land_new")
     assert county["balance"] == pytest.approx(70_000 - 40_000)

@@ -529,14 +529,16 @@ def test_what_projects_hold_counts_to_who_paid_it(ledger: Ledger) -> None:
         row = report_row(ledger, 2026, holder)
         return row["reserved"], row["balance"], row["projects_reserved"], row["projects_approved"]
 
-    assert held("370811") == (-3_700, 700, 1_000 + 800 + 1_000, 1_400)
+    # the county's 配置 is what its projects hold from it, XM-E's earmark (500) included: 4 200 either side
+    assert held("370811") == (-4_200, 700, 1_000 + 800 + 1_000, 1_400)
     assert held(CITY) == (-600, 3_000, 0, 600)
     assert_rows_add_up(ledger, 2026)
     ledger.lapse("XM-K", actor="a", reason="不再实施")  # each payer gets its own back
-    assert held("370811") == (-3_700, 3_100, 1_800, 0)
+    assert held("370811") == (-4_200, 3_100, 1_800, 0)
     assert held(CITY) == (-600, 3_600, 0, 0)
     ledger.revoke("XM-E", actor="a")  # 500 back to the earmark, 300 to the county
-    assert held("370811") == (-3_700, 3_400, 1_000, 0)
+    assert held("370811") == (-4_200, 3_400, 1_000, 0)
+    assert report_row(ledger, 2026, "370811")["earmarked"] == -500  # back in XM-E's 专项点供, unused
     assert_rows_add_up(ledger, 2026)
 
 

@@ -517,7 +517,7 @@ def test_layout_table_draws_the_table_on_a_narrow_terminal_and_says_how_to_read_
 def test_the_ledgers_commands_lay_out_records_on_a_narrow_terminal(  # type: ignore[no-untyped-def]
     run, tmp_path: Path, blueprint_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`lantu quota report` (16 columns, 300 wide) on an 80-column terminal: records, each value the table's cell
+    """`lantu quota report` (17 columns, 300 wide) on an 80-column terminal: records, each value the table's cell
     (checked against the CSV of the same report); `balances` (75 columns wide) fits and stays a table. --layout
     table and records choose; a pipe gets the table, and --layout records there gets records."""
     _issue(run, tmp_path, blueprint_dir, "370811,land_new,100000.1234\n370811,cod,10\n")

@@ -5,12 +5,13 @@ point supply plus 增存挂钩 rewards; (2) no internal balance is below zero ex
 next-year account that an advance drew on; (3) every account's balance equals the
 sum of its postings and every transaction sums to zero; (4) what each project holds is
 exactly what its payers (its county, the city pool, an earmarked 点供) paid, so a revoke or
-a lapse restores every source. Projects come from the library with random levels and
-stages; a reservation that succeeds had a project from 储备 to 建设 in the parcel's county,
-and a 重点 project when the city pool paid. A refused movement changes nothing. 增存挂钩: random
-disposals of a registered 批而未供/闲置 stock never exceed an entry's area, and random settlements
-reward each disposal once while that reward stands, at its kind's ratio (5); below a 60 % 五年供地率 a
-county's own new quota goes to no project but the exempt (国家重大) ones.
+a lapse restores every source (a revoke what is reserved, leaving what is approved untouched).
+Projects come from the library with random levels and stages; a reservation that succeeds had a
+project from 储备 to 建设 in the parcel's county, and a 重点 project when the city pool paid. A
+refused movement changes nothing. 增存挂钩: random disposals of a registered 批而未供/闲置 stock never
+exceed an entry's area, and random settlements reward each disposal once while that reward stands,
+at its kind's ratio (5); below a 60 % 五年供地率 a county's own new quota goes to no project but the
+exempt (国家重大) ones.
 """
 
 from __future__ import annotations
@@ -220,16 +221,26 @@ class LedgerMachine(RuleBasedStateMachine):
         action = data.draw(st.sampled_from(["confirm", "revoke", "lapse"]))
         if action == "confirm":
             self._try(lambda: self.ledger.confirm(project, actor="c"))
-        elif action == "revoke":
-            approved = any(
-                r["holder"] == project and r["bucket"] == "approved" and r["balance"] for r in self.ledger.balances()
-            )
+        elif action == "revoke":  # what is reserved goes back, what is approved stays
+            approved = self._held(project, "approved")
             self._try(
                 lambda: self.ledger.revoke(project, actor="c"),
-                lambda _tx: self.gate_violations.append(f"{project} revoked with approved quota") if approved else None,
+                lambda _tx: (
+                    self.gate_violations.append(f"{project}'s revoke left reserved or took approved quota")
+                    if self._held(project, "reserved") or self._held(project, "approved") != approved
+                    else None
+                ),
             )
         else:
             self._try(lambda: self.ledger.lapse(project, actor="c", reason="不再实施"))
+
+    def _held(self, project: str, bucket: str) -> dict[tuple[str, int], float]:
+        """The project's non-zero balances in ``bucket``, per factor and year."""
+        return {
+            (r["factor"], r["year"]): r["balance"]
+            for r in self.ledger.balances()
+            if r["holder"] == project and r["bucket"] == bucket and r["balance"]
+        }
 
     @rule(county=st.sampled_from(COUNTIES), factor=st.sampled_from(FACTORS), value=amounts)
     def advance(self, county: str, factor: str, value: Decimal) -> None:

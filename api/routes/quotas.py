@@ -73,6 +73,13 @@ class Movement(BaseModel):
     transaction: int
 
 
+class Reservation(Movement):
+    existed: bool = Field(
+        description="the parcel was reserved for the project before (已存在): its first transaction, nothing moved, "
+        "answered 200 rather than 201"
+    )
+
+
 class Balance(BaseModel):
     model_config = OPEN
 
@@ -157,13 +164,16 @@ async def issue(body: IssueRequest, ledger: LedgerDep, who: Admin) -> Movement:
 @router.post(
     "/reserve",
     status_code=201,
-    response_model=Movement,
-    summary="配置: reserve a stored review's quota for a project (idempotent)",
+    response_model=Reservation,
+    summary="配置: reserve a stored review's quota for a project (idempotent: a repeat answers 200, existed)",
+    responses={200: {"description": "reserved before (已存在): the first transaction, nothing moved"}},
 )
-async def reserve(body: ReserveRequest, ledger: LedgerDep, store: StoreDep, who: Reserver) -> Movement:
+async def reserve(
+    body: ReserveRequest, ledger: LedgerDep, store: StoreDep, who: Reserver, response: Response
+) -> Reservation:
     result = store.get(body.review_id)
-    tx = await run_in_threadpool(
-        lambda: ledger.reserve(
+    done = await run_in_threadpool(
+        lambda: ledger.reserve_parcel(
             result,
             year=body.year,
             project_id=body.project_id,
@@ -174,7 +184,9 @@ async def reserve(body: ReserveRequest, ledger: LedgerDep, store: StoreDep, who:
             actor=who.name,
         )
     )
-    return Movement(transaction=tx)
+    if done.existed:
+        response.status_code = 200
+    return Reservation(transaction=done.transaction, existed=done.existed)
 
 
 @router.post("/projects/{project_id}/confirm", status_code=201, response_model=Movement, summary="批准")

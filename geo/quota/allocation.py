@@ -97,7 +97,8 @@ def allocate(
     source: str | None = None,
     profile: AllocationProfile | None = None,
 ) -> list[Allocation]:
-    """Reserve for each project in rank order; a project that no longer fits is reported, not partly served."""
+    """Reserve for each project in rank order; a project that no longer fits is reported, not partly served, and one
+    reserved before (the same review and parcel) is said to exist (已存在), with its transaction."""
     prof = profile or load_allocation_profile()
     library = ProjectLibrary(ledger.engine)
     known = {project_id_text(p.id): p.level for p in library.projects()}  # ids entered before normalising too
@@ -110,7 +111,7 @@ def allocate(
     for demand in ranked:
         score = round(prof.score(demand), 4)
         try:
-            tx = ledger.reserve(
+            done = ledger.reserve_parcel(
                 demand.review,
                 year=year,
                 project_id=demand.project_id,
@@ -120,7 +121,13 @@ def allocate(
                 accept_missing_layers=demand.accept_missing_layers,
                 reason=f"按优先级配置指标（得分 {score}）",
             )
-            out.append(Allocation(demand.project_id, score, True, tx, "covered"))
+            tx = done.transaction
+            said = (
+                f"已存在（第 {tx} 号交易），台账未变 / already reserved (transaction #{tx}), ledger unchanged"
+                if done.existed
+                else "covered"
+            )
+            out.append(Allocation(demand.project_id, score, True, tx, said))
         except QuotaError as exc:
             out.append(Allocation(demand.project_id, score, False, None, exc.message_zh))
     return out

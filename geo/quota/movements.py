@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from datetime import date
 from decimal import Decimal
-from typing import Any, Unpack
+from typing import Any, NamedTuple, Unpack
 
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import IntegrityError
@@ -30,6 +30,7 @@ from geo.quota.accounts import (
     PROVINCE,
     REDUCTION,
     ZERO,
+    Key,
     Posting,
     amount,
     check_factor,
@@ -40,7 +41,7 @@ from geo.quota.accounts import (
     project_holder,
 )
 from geo.quota.holders import require_county, require_holder
-from geo.quota.posting import post, replayed, writing
+from geo.quota.posting import lock_accounts, post, replayed, writing
 from geo.quota.reservations import (
     ReservationRequest,
     already_reserved,
@@ -53,6 +54,7 @@ from geo.quota.reservations import (
     plan_reservation,
     project_row,
     reservation_postings,
+    reserved_funding,
 )
 from geo.quota.rules import LedgerRules
 from geo.quota.standing import reinstated, settled_advance, settled_advances, settlement_key, undone
@@ -115,15 +117,16 @@ def _reverse(conn: Connection, transaction_id: int, *, actor: str, reason: str) 
     tx = conn.execute(by_id(quota_transactions, transaction_id)).first()
     if tx is None:
         raise NotFoundError(f"no transaction #{transaction_id}", f"没有第 {transaction_id} 号交易")
+    rows = conn.execute(
+        postings_by_account(quota_postings.c.amount).where(quota_postings.c.transaction_id == transaction_id)
+    ).all()
+    postings = [Posting(r.factor, r.holder, r.bucket, r.year, -r.amount) for r in rows]
+    lock_accounts(conn, (p.key for p in postings))  # before the checks, as an issue does: a twin waits for this one
     back = reinstated(conn, transaction_id)
     for again in back:
         if (why := _settled_since(conn, again)) is not None:
             raise QuotaError(*why)
     _refuse_counted_twice(conn, tx, back)
-    rows = conn.execute(
-        postings_by_account(quota_postings.c.amount).where(quota_postings.c.transaction_id == transaction_id)
-    ).all()
-    postings = [Posting(r.factor, r.holder, r.bucket, r.year, -r.amount) for r in rows]
     # a 撤销 project holds no quota again, whatever the reversal (of a 撤回 or 收回, of a reversed reservation)
     gaining = sorted({p.holder for p in postings if p.amount > 0 and p.holder.startswith(PROJECT_PREFIX)})
     for holder in gaining:
@@ -195,9 +198,19 @@ def _issued_rows(*where: Any) -> Any:
 
 
 def _release(
-    conn: Connection, project_id: str, county: str, held: list[Posting], *, kind: str, actor: str, reason: str
+    conn: Connection,
+    project_id: str,
+    county: str,
+    held: list[Posting],
+    owed: Mapping[Key, Decimal],
+    *,
+    kind: str,
+    actor: str,
+    reason: str,
 ) -> int:
-    """Empty the project's reserved and approved accounts into the accounts that paid them.
+    """Empty the project's accounts ``held`` (its reserved and approved ones among them) into the accounts that paid
+    them, ``owed`` (per paying account, what it gets back: :func:`~geo.quota.reservations.funding` for all the
+    project holds, :func:`~geo.quota.reservations.reserved_funding` for its reserved quota).
 
     What the project's own earmarked 点供 paid goes back to its earmark; anything the history
     cannot attribute (none in a consistent ledger) goes to the project's county.
@@ -206,7 +219,7 @@ def _release(
     if not held:
         raise QuotaError(f"project {project_id} holds no quota", f"项目 {project_id} 未持有指标")
     postings = [Posting(a.factor, a.holder, a.bucket, a.year, -a.amount) for a in held]
-    postings += [Posting(f, h, b, y, value) for (f, h, b, y), value in funding(conn, project_id).items()]
+    postings += [Posting(f, h, b, y, value) for (f, h, b, y), value in owed.items()]
     remainder: dict[tuple[str, int], Decimal] = {}
     for p in postings:
         remainder[(p.factor, p.year)] = remainder.get((p.factor, p.year), ZERO) + p.amount
@@ -337,6 +350,14 @@ def _settled_since(conn: Connection, transaction_id: int) -> tuple[str, str] | N
     )
 
 
+class Reserved(NamedTuple):
+    """What :meth:`Movements.reserve_parcel` did: the reservation's transaction, and whether it ``existed`` before
+    (the same review, parcel and project asked again: the first transaction, the ledger unchanged)."""
+
+    transaction: int
+    existed: bool
+
+
 def factors_key(project_id: str, client_key: str) -> str:
     """The journal's idempotency key for a client's key to a project's factors: a digest, since
     either may hold any separator."""
@@ -375,7 +396,9 @@ class Movements:
         after it, the issue repaying that much of the advance; what is still owed is the account's deficit
         (``advance_outstanding`` in the balances and the report). A plan identical row for row to an earlier
         issue of the year in force (the same file booked twice) is refused, naming it, unless ``again`` says the
-        province did issue it a second time (the journal's reason then says so).
+        province did issue it a second time (the journal's reason then says so). The check reads the journal with
+        the plan's accounts locked (:func:`~geo.quota.posting.lock_accounts`), so of two identical plans posted at
+        once one is booked and the other refused, on PostgreSQL as on SQLite.
         """
         plan = list(rows)
         with writing(self.engine) as conn:
@@ -392,6 +415,10 @@ class Movements:
                 issued.add((target, factor, total))
                 postings += move(factor, year, total, (PROVINCE, "available"), (target, "available"))
                 postings += move(factor, year, self._pooled(factor, total), (target, "available"), (CITY, "available"))
+            # the plan's accounts locked before the journal is read: an identical plan posted at the same moment
+            # waits here until this one commits, then finds it (on PostgreSQL both read the journal before either
+            # wrote, and both were booked); SQLite's BEGIN IMMEDIATE serialises the whole movement already
+            lock_accounts(conn, (p.key for p in postings if p.amount))
             if (same := _same_issue(conn, year, issued)) is not None:
                 earlier, when, by = same
                 rows_en = f"{len(issued)} row" + ("s" if len(issued) > 1 else "")
@@ -420,11 +447,24 @@ class Movements:
         reason: str = "项目用地指标配置",
         **request: Unpack[ReservationRequest],
     ) -> int:
+        """配置: set aside a reviewed parcel's new-construction and compensation quota for a project; its
+        transaction (:meth:`reserve_parcel`, which also says whether the reservation existed before)."""
+        return self.reserve_parcel(review, actor=actor, reason=reason, **request).transaction
+
+    def reserve_parcel(
+        self,
+        review: ReviewResult,
+        *,
+        actor: str,
+        reason: str = "项目用地指标配置",
+        **request: Unpack[ReservationRequest],
+    ) -> Reserved:
         """配置: set aside a reviewed parcel's new-construction and compensation quota for a project.
 
         The request's fields are :class:`geo.quota.reservations.ReservationRequest` (year and
         project id required); the rules are in :mod:`geo.quota.reservations`. Idempotent per
-        reviewed parcel: reserving it again for the same project returns the first transaction.
+        reviewed parcel: reserving it again for the same project returns the first transaction, ``existed``
+        (已存在: nothing moves), so that a caller says so rather than 已配置.
         """
         plan = plan_reservation(review, request, grain_yield=self.rules.grain_yield_kg_per_m2)
         if plan.missing_layers:
@@ -432,7 +472,7 @@ class Movements:
         with writing(self.engine) as conn:
             plan = named_project(conn, plan)
             if (done := already_reserved(conn, plan)) is not None:
-                return done
+                return Reserved(done, existed=True)
             require_county(conn, plan.county)
             project = check_project(conn, plan)
             penalty = penalty_reason(conn, plan.county, plan.year, project, self.rules)
@@ -441,7 +481,7 @@ class Movements:
                 raise QuotaError(*penalty)
             bind_project(conn, plan, project, actor=actor)
             try:
-                return post(
+                tx = post(
                     conn,
                     "reserve",
                     postings,
@@ -451,12 +491,13 @@ class Movements:
                     project_id=plan.project_id,
                     idempotency_key=plan.key,
                 )
+                return Reserved(tx, existed=False)
             except IntegrityError:  # a concurrent reservation of the same parcel won the race for the key
                 conn.rollback()
         with self.engine.connect() as conn:
             done = already_reserved(conn, plan)
             assert done is not None, "the reservation that won the race is committed"
-            return done
+            return Reserved(done, existed=True)
 
     def reserve_factors(
         self,
@@ -568,19 +609,32 @@ class Movements:
             return post(conn, "confirm", postings, actor=actor, reason=reason, project_id=project_id)
 
     def revoke(self, project_id: str, *, actor: str, reason: str = "项目撤销，收回指标") -> int:
-        """撤回配置: the project's reserved (not yet approved) quota goes back to the accounts that paid it.
+        """撤回配置: the project's reserved quota, not yet approved, goes back to the accounts that paid it, each its
+        part (:func:`~geo.quota.reservations.reserved_funding`); approved quota stays with the project.
 
-        Approved quota is used quota: it comes back only through :meth:`lapse`, with a reason.
+        Quota reserved is not used: 济宁 济政办字〔2020〕52号 三、(一)1 configures plan quota "在批准用地时", so a phase
+        whose land is not approved holds quota the project does not use, and 聊城《重点项目推进全周期服务办法（试行）》
+        第二十条 takes it back ("对因市场、投资意愿变更等原因,不再实施的项目,要素指标依法收回"; 济宁 52号 四、(三)
+        "坚决避免要素沉淀"). A project whose first phase was approved and whose second is only reserved gives the
+        second back here, and the journal's reason says that approved quota is kept. Approved quota is used quota:
+        it comes back only through :meth:`lapse`, with a reason; :meth:`~geo.quota.queries.Queries.release_note`
+        says what a 撤回 released.
         """
         with writing(self.engine) as conn:
             project_id, county = _require_project(conn, project_id)
             held = _project_accounts(conn, project_id)
+            reserved = [a for a in held if a.bucket == "reserved"]
             if any(a.bucket == "approved" for a in held):
-                raise QuotaError(
-                    f"project {project_id} holds approved quota; take it back with a lapse (收回) and a reason",
-                    f"项目 {project_id} 持有已批准指标，须以收回（lapse）并说明理由方可收回",
-                )
-            return _release(conn, project_id, county, held, kind="revoke", actor=actor, reason=reason)
+                if not reserved:
+                    raise QuotaError(
+                        f"project {project_id} holds approved quota only, nothing reserved to revoke; take it back "
+                        "with a lapse (收回) and a reason",
+                        f"项目 {project_id} 仅持有已批准指标，没有可撤回的已配置指标；已批准指标须以收回（lapse）并说明"
+                        "理由方可收回",
+                    )
+                reason += "（仅撤回尚未批准的已配置指标，已批准指标保留：聊城《重点项目推进全周期服务办法》第二十条）"
+            owed = reserved_funding(conn, project_id)
+            return _release(conn, project_id, county, reserved, owed, kind="revoke", actor=actor, reason=reason)
 
     def lapse(self, project_id: str, *, actor: str, reason: str) -> int:
         """收回: everything the project holds, approved quota included, back to the accounts that paid it.
@@ -593,7 +647,8 @@ class Movements:
         with writing(self.engine) as conn:
             project_id, county = _require_project(conn, project_id)
             held = _project_accounts(conn, project_id)
-            return _release(conn, project_id, county, held, kind="lapse", actor=actor, reason=reason)
+            owed = funding(conn, project_id)
+            return _release(conn, project_id, county, held, owed, kind="lapse", actor=actor, reason=reason)
 
     def advance(
         self,
@@ -841,4 +896,4 @@ class Movements:
             return _reverse(conn, loan_id, actor=actor, reason=f"归还第 {loan_id} 号临时拆借")
 
 
-__all__ = ["Movements"]
+__all__ = ["Movements", "Reserved"]

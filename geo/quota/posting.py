@@ -73,22 +73,7 @@ def post(
         total = sum((p.amount for p in postings if p.factor == factor), ZERO)
         if total != 0:
             raise AssertionError(f"unbalanced {kind}: {factor} sums to {total}")
-    keys = sorted({p.key for p in postings})
-    _ensure_accounts(conn, keys)
-    rows = conn.execute(
-        select(quota_accounts)
-        .where(
-            tuple_(
-                quota_accounts.c.factor,
-                quota_accounts.c.holder,
-                quota_accounts.c.bucket,
-                quota_accounts.c.year,
-            ).in_(keys)
-        )
-        .order_by(quota_accounts.c.id)
-        .with_for_update()
-    ).all()
-    accounts = {(r.factor, r.holder, r.bucket, r.year): r for r in rows}
+    accounts = lock_accounts(conn, (p.key for p in postings))
     allowed = set(negative_ok)
     changes: dict[Key, Decimal] = {}
     for p in postings:
@@ -128,6 +113,32 @@ def post(
         conn.execute(update(quota_accounts).where(quota_accounts.c.id == accounts[key].id).values(balance=after))
     log.info("quota %s #%d by %s: %d postings (%s)", kind, tx_id, actor, len(postings), reason)
     return int(tx_id)
+
+
+def lock_accounts(conn: Connection, keys: Iterable[Key]) -> dict[Key, Any]:
+    """The accounts ``keys`` name (created where missing), locked until the write transaction ends: ``SELECT … FOR
+    UPDATE`` in the order of their ids on PostgreSQL (every writer locks in that order, so no two wait on each other
+    in a circle); on SQLite the write lock ``BEGIN IMMEDIATE`` took (:func:`writing`) holds the whole database already.
+
+    A check that reads the journal after it (a repeated plan) sees what every writer of these accounts before it
+    committed: PostgreSQL reads each statement of a READ COMMITTED transaction anew, and a writer that got here
+    first has committed or rolled back before the lock is granted."""
+    wanted = sorted(set(keys))
+    _ensure_accounts(conn, wanted)
+    rows = conn.execute(
+        select(quota_accounts)
+        .where(
+            tuple_(
+                quota_accounts.c.factor,
+                quota_accounts.c.holder,
+                quota_accounts.c.bucket,
+                quota_accounts.c.year,
+            ).in_(wanted)
+        )
+        .order_by(quota_accounts.c.id)
+        .with_for_update()
+    ).all()
+    return {(r.factor, r.holder, r.bucket, r.year): r for r in rows}
 
 
 def _in_mu(factor: str, have: Decimal, need: Decimal) -> tuple[str, str]:

@@ -12,6 +12,8 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from geo.db import by_id
+from geo.errors import NotFoundError
 from geo.papers import beijing
 from geo.quota.accounts import (
     EXTERNAL_PREFIX,
@@ -23,9 +25,10 @@ from geo.quota.accounts import (
     REWARD,
     ZERO,
     holder_kind,
+    project_holder,
 )
 from geo.quota.holders import county_names
-from geo.quota.report import IN_THE_CELL, TextTable, advance_outstanding, area_figures, in_mu_ha
+from geo.quota.report import IN_THE_CELL, TextTable, advance_outstanding, amount_line, area_figures, in_mu_ha
 from geo.quota.standing import settled_advances, undone
 from geo.quota.tables import (
     amount_sum,
@@ -306,6 +309,49 @@ class Queries:
                 }
             )
         return out
+
+    def release_note(self, transaction_id: int) -> tuple[str, str]:
+        """What a 撤回 or 收回 gave back (English, Chinese): each factor and year it took out of its project's reserved
+        or approved quota, and the approved quota the project holds now (what a 撤回 leaves it, :meth:`revoke`), an
+        area in m² with 公顷 and 亩 (:func:`~geo.quota.report.amount_line`). NotFoundError for another transaction."""
+        with self.engine.connect() as conn:
+            tx = conn.execute(by_id(quota_transactions, transaction_id)).first()
+            if tx is None or tx.kind not in ("revoke", "lapse"):
+                raise NotFoundError(f"no 撤回 or 收回 #{transaction_id}", f"没有第 {transaction_id} 号撤回或收回")
+            holder = project_holder(tx.project_id)
+            released = conn.execute(
+                postings_by_account(quota_postings.c.amount).where(
+                    quota_postings.c.transaction_id == transaction_id, quota_accounts.c.holder == holder
+                )
+            ).all()
+            kept = conn.execute(
+                select(quota_accounts.c.factor, quota_accounts.c.year, quota_accounts.c.balance).where(
+                    quota_accounts.c.holder == holder,
+                    quota_accounts.c.bucket == "approved",
+                    quota_accounts.c.balance != 0,
+                )
+            ).all()
+
+        def listed(rows: list[tuple[str, int, str | None, Decimal]]) -> tuple[str, str]:
+            en, zh = [], []
+            for factor, year, bucket, value in sorted(
+                rows, key=lambda r: (list(FACTORS).index(r[0]), r[1], r[2] or "")
+            ):
+                name, unit = FACTORS[factor]
+                line_en, line_zh = amount_line(Decimal(value), unit)
+                en.append(f"{factor} ({year}{f', {bucket}' if bucket else ''}) {line_en}")
+                zh.append(f"{name}（{year}年{f'，{BUCKETS[bucket]}' if bucket else ''}）{line_zh}")
+            return "; ".join(en), "；".join(zh)
+
+        out_en, out_zh = listed([(r.factor, r.year, r.bucket, -r.amount) for r in released if r.amount < 0])
+        what_en, what_zh = ("revoked", "撤回") if tx.kind == "revoke" else ("lapsed", "收回")
+        note_en = f"{what_en} from project {tx.project_id}: {out_en}"
+        note_zh = f"{what_zh}项目 {tx.project_id} 的指标：{out_zh}"
+        if kept:
+            kept_en, kept_zh = listed([(r.factor, r.year, None, r.balance) for r in kept])
+            note_en += f"; approved quota kept: {kept_en} (a lapse with a reason takes it back)"
+            note_zh += f"；已批准指标保留：{kept_zh}（收回须经 lapse 并说明理由）"
+        return note_en, note_zh
 
     def totals(self) -> dict[str, Decimal]:
         """Per factor: the sum of internal balances (what the invariant checks)."""

@@ -1,8 +1,9 @@
 """The 台账 report: per county (and the city pool) and factor, what entered, moved and remains in a year.
 
 Every column is the net sum of one kind of movement on the holder's ``available`` account
-of that year, so the columns add up to the balance (a reader can check the sheet by
-hand); what the county's projects hold (reserved, approved) is shown beside it.
+of that year (a county's projects' earmarked 点供 counted as the county's, what they have not used set apart),
+so the columns add up to the balance (a reader can check the sheet by hand); what the county's projects hold
+(reserved, approved) is shown beside it.
 
 How every ledger listing (this report, the balances, the stock register, its disposals and rates) writes an
 area lives here too, so all of them read alike. JSON and a CSV carry plain numbers: the ledger's and the
@@ -19,9 +20,10 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any, Final
 
-from sqlalchemy import Connection, Engine, case, select
+from sqlalchemy import Connection, Engine, and_, case, or_, select
 
-from geo.quota.accounts import CITY, EXTERNAL_PREFIX, FACTORS, PROJECT_PREFIX, ZERO, holder_kind
+from geo.projects.tables import projects
+from geo.quota.accounts import CITY, EXTERNAL_PREFIX, FACTORS, PROJECT_PREFIX, ZERO, holder_kind, project_holder
 from geo.quota.holders import county_names
 from geo.quota.tables import DECIMALS, amount_sum, quota_accounts, quota_postings, quota_projects, quota_transactions
 
@@ -30,6 +32,7 @@ WIDE: Final = Context(prec=400)  # any float's digits and the decimals shown: a 
 M2_PER_HA: Final = Decimal(10000)
 M2_PER_MU: Final = Decimal(10000) / Decimal(15)  # 1 亩 = 10000/15 m² exactly (geo.crs.M2_PER_MU as a float)
 AREA_UNITS: Final = {"m2": "m²", "ha": "公顷", "mu": "亩"}  # a key's suffix → the unit its CSV header names
+EARMARK: Final = "earmark"  # a payer of :func:`holdings_by_payer`: the project's own earmarked 点供
 POOLED_KINDS: Final = frozenset({"issue", "stock_reward", "reduction"})  # the city pools a share of these
 FLOWS: Final[dict[str, str]] = {  # movement kind → report column
     "issue": "issued",
@@ -56,6 +59,7 @@ COLUMNS: Final = (
     "released",
     "transferred",
     "reversed",
+    "earmarked",  # what of the county's projects' earmarked 点供 they have not used: held beside the balance
 )
 
 
@@ -117,6 +121,16 @@ def amount_text(value: Decimal | float | None, unit: str) -> str:
     if unit == AREA:
         return area_stacked(value)
     return _fixed(exact(value), DECIMALS).rstrip("0").rstrip(".") + f" {unit}"
+
+
+def amount_line(value: Decimal | float, unit: str) -> tuple[str, str]:
+    """An amount in a sentence (English, Chinese): an area in m² with its 公顷 and 亩 (:func:`area_texts`), any other
+    factor in its own unit (:func:`amount_text`)."""
+    if unit != AREA:
+        text = amount_text(value, unit)
+        return text, text
+    square, ha, mu = area_texts(value)
+    return f"{square} m² ({ha} ha, {mu} 亩)", f"{square} m²（{ha} 公顷，{mu} 亩）"
 
 
 def advance_outstanding(holder: str, bucket: str, balance: Decimal) -> Decimal:
@@ -182,6 +196,7 @@ LABELS: Final[dict[str, str]] = {  # the CSV and the workbook: a number a cell, 
     "released": "撤回/收回",
     "transferred": "调剂/拆借",
     "reversed": "冲销/归还",
+    "earmarked": "专项点供未用",
     "balance": "余额",
     "balance_ha": "余额（公顷）",
     "balance_mu": "余额（亩）",
@@ -201,7 +216,11 @@ def ledger_report(engine: Engine, year: int) -> list[dict[str, Any]]:
 
     项目已配置 and 项目已批准 count what projects hold to the holder that paid it (:func:`_projects_by_payer`), so a
     row's 配置 and its projects' holdings are the same quota seen from both sides: a reservation the city pool
-    paid for a 重点 project is the pool's, not the project's county's."""
+    paid for a 重点 project is the pool's, not the project's county's. 点供 earmarked to a project is its county's
+    (the province gives it to the county's project: 济宁 济政办字〔2020〕52号 三、(一)4 "点供"型计划指标): its flows on
+    the project's ``earmarked`` account are in the county's columns (点供 in, 配置 out, 撤回 back), and what the
+    earmark still holds in 专项点供未用 with the opposite sign, so 点供 is all the county was given, as the
+    balances show it (the county's ``available`` and its projects' 专项点供), and 余额 its ``available`` balance."""
     a, p, t = quota_accounts.c, quota_postings.c, quota_transactions.c
     positive = amount_sum(case((p.amount > 0, p.amount), else_=0))
     negative = amount_sum(case((p.amount < 0, p.amount), else_=0))
@@ -212,18 +231,27 @@ def ledger_report(engine: Engine, year: int) -> list[dict[str, Any]]:
             .join(quota_transactions, t.id == p.transaction_id)
             .where(
                 a.year == year,
-                a.bucket == "available",
                 ~a.holder.startswith(EXTERNAL_PREFIX),
-                ~a.holder.startswith(PROJECT_PREFIX),
+                or_(
+                    and_(a.bucket == "available", ~a.holder.startswith(PROJECT_PREFIX)),
+                    and_(a.bucket == "earmarked", a.holder.startswith(PROJECT_PREFIX)),
+                ),
             )
             .group_by(a.holder, a.factor, t.kind)
         ).all()
-        projects = _projects_by_payer(conn, year)
+        county_of = project_counties(conn)
+        projects = _projects_by_payer(conn, year, county_of)
     names = county_names(engine)
     table: dict[tuple[str, str], dict[str, Decimal]] = {}
     for holder, factor, kind, plus, minus in flows:
-        row = table.setdefault((holder, factor), dict.fromkeys(COLUMNS, ZERO))
         plus, minus = Decimal(plus or 0), Decimal(minus or 0)
+        if holder.startswith(PROJECT_PREFIX):  # its earmarked 点供: its county's
+            if (owner := county_of.get(holder)) is not None:
+                row = table.setdefault((owner, factor), dict.fromkeys(COLUMNS, ZERO))
+                row[FLOWS.get(kind, "reversed")] += plus + minus
+                row["earmarked"] -= plus + minus
+            continue
+        row = table.setdefault((holder, factor), dict.fromkeys(COLUMNS, ZERO))
         if kind in POOLED_KINDS and holder == CITY:
             row["pooled"] += plus + minus
         elif kind in POOLED_KINDS:
@@ -260,64 +288,84 @@ def ledger_report(engine: Engine, year: int) -> list[dict[str, Any]]:
     return out
 
 
-def _projects_by_payer(conn: Connection, year: int) -> dict[tuple[str, str], dict[str, Decimal]]:
-    """(holder, factor) → bucket (reserved, approved) → what projects hold of ``year`` that the holder paid.
-
-    Who paid is in the postings: every movement that moved a project's reserved or approved quota (a reservation,
-    a revocation, a lapse, a confirmation, their reversals) is replayed in order, per project and factor, keeping
-    each payer's part: what a payer pays comes in reserved, what goes back to it leaves its reserved part first,
-    and a confirmation moves the reserved parts to approved (all of them, as it moves all the project holds
-    reserved; its reversal back in proportion). What the project's own earmarked 点供 paid counts to its county,
-    whose project it is. Parts moved in proportion are kept to the ledger's four decimals, a rounding's rest going
-    to the largest part, so each project's parts add up to what it holds."""
-    a, p = quota_accounts.c, quota_postings.c
-    touched = (
-        select(p.transaction_id)
-        .join_from(quota_postings, quota_accounts, a.id == p.account_id)
-        .where(a.holder.startswith(PROJECT_PREFIX), a.bucket.in_(("reserved", "approved")), a.year == year)
-    )
-    moved = conn.execute(
-        select(p.transaction_id, a.holder, a.bucket, a.factor, p.amount)
-        .join_from(quota_postings, quota_accounts, a.id == p.account_id)
-        .where(p.transaction_id.in_(touched), a.year == year, ~a.holder.startswith(EXTERNAL_PREFIX))
-        .order_by(p.transaction_id, p.id)
-    ).all()
-    county_of = {
-        f"{PROJECT_PREFIX}{r.id}": r.county for r in conn.execute(select(quota_projects.c.id, quota_projects.c.county))
-    }
-    by_tx: dict[int, list[Any]] = {}
-    for row in moved:
-        by_tx.setdefault(row.transaction_id, []).append(row)
-    parts: dict[tuple[str, str], _Parts] = {}  # (project, factor) → each payer's reserved and approved part
-    for rows in by_tx.values():
-        projects = {r.holder for r in rows if r.holder.startswith(PROJECT_PREFIX) and r.bucket != "earmarked"}
-        if len(projects) != 1:
-            continue  # no movement touches two projects' holdings
-        (project,) = projects
-        for factor in {r.factor for r in rows}:
-            mine = [r for r in rows if r.factor == factor]
-            paid: dict[str, Decimal] = {}
-            for r in mine:
-                if r.holder == project and r.bucket in ("reserved", "approved"):
-                    continue
-                payer = "earmark" if r.holder == project else r.holder
-                paid[payer] = paid.get(payer, ZERO) - Decimal(r.amount)
-            approved = sum((Decimal(r.amount) for r in mine if r.holder == project and r.bucket == "approved"), ZERO)
-            parts.setdefault((project, factor), _Parts()).apply(paid, approved)
+def _projects_by_payer(
+    conn: Connection, year: int, county_of: Mapping[str, str]
+) -> dict[tuple[str, str], dict[str, Decimal]]:
+    """(holder, factor) → bucket (reserved, approved) → what projects hold of ``year`` that the holder paid
+    (:func:`holdings_by_payer`); what the project's own earmarked 点供 paid counts to its county (``county_of``:
+    :func:`project_counties`), whose project it is."""
     out: dict[tuple[str, str], dict[str, Decimal]] = {}
-    for (project, factor), held in parts.items():
+    for (project, factor, _), held in holdings_by_payer(conn, year=year).items():
         for bucket, by_payer in (("reserved", held.reserved), ("approved", held.approved)):
             for payer, value in by_payer.items():
-                holder = county_of.get(project) if payer == "earmark" else payer
+                holder = county_of.get(project) if payer == EARMARK else payer
                 if value and holder is not None:
                     cell = out.setdefault((holder, factor), {})
                     cell[bucket] = cell.get(bucket, ZERO) + value
     return out
 
 
+def project_counties(conn: Connection) -> dict[str, str]:
+    """Each project's holder (``project:<id>``) → its county: the ledger's record of it, and the library's (a
+    project given 点供 before its first reservation is in the library only)."""
+    ledger = conn.execute(select(quota_projects.c.id, quota_projects.c.county)).all()
+    library = conn.execute(select(projects.c.id, projects.c.county)).all()
+    return {f"{PROJECT_PREFIX}{pid}": county for pid, county in (*ledger, *library)}
+
+
+def holdings_by_payer(
+    conn: Connection, *, year: int | None = None, project_id: str | None = None
+) -> dict[tuple[str, str, int], Holding]:
+    """(project holder, factor, year) → each payer's reserved and approved part of what the project holds (of
+    ``year``, of the project ``project_id`` when given): a payer is a county, the city pool, or :data:`EARMARK`, the
+    project's own earmarked 点供.
+
+    Who paid is in the postings: every movement that moved a project's reserved or approved quota (a reservation,
+    a revocation, a lapse, a confirmation, their reversals) is replayed in order, per project, factor and year,
+    keeping each payer's part: what a payer pays comes in reserved, what goes back to it leaves its reserved part
+    first, and a confirmation moves the reserved parts to approved (all of them, as it moves all the project holds
+    reserved; its reversal back in proportion). Parts moved in proportion are kept to the ledger's four decimals, a
+    rounding's rest going to the largest part, so each project's parts add up to what it holds."""
+    a, p = quota_accounts.c, quota_postings.c
+    held_by = [a.holder.startswith(PROJECT_PREFIX)] if project_id is None else [a.holder == project_holder(project_id)]
+    in_year = [] if year is None else [a.year == year]
+    touched = (
+        select(p.transaction_id)
+        .join_from(quota_postings, quota_accounts, a.id == p.account_id)
+        .where(*held_by, a.bucket.in_(("reserved", "approved")), *in_year)
+    )
+    moved = conn.execute(
+        select(p.transaction_id, a.holder, a.bucket, a.factor, a.year, p.amount)
+        .join_from(quota_postings, quota_accounts, a.id == p.account_id)
+        .where(p.transaction_id.in_(touched), *in_year, ~a.holder.startswith(EXTERNAL_PREFIX))
+        .order_by(p.transaction_id, p.id)
+    ).all()
+    by_tx: dict[int, list[Any]] = {}
+    for row in moved:
+        by_tx.setdefault(row.transaction_id, []).append(row)
+    parts: dict[tuple[str, str, int], Holding] = {}
+    for rows in by_tx.values():
+        projects_moved = {r.holder for r in rows if r.holder.startswith(PROJECT_PREFIX) and r.bucket != "earmarked"}
+        if len(projects_moved) != 1:
+            continue  # no movement touches two projects' holdings
+        (project,) = projects_moved
+        for factor, year_of in {(r.factor, r.year) for r in rows}:
+            mine = [r for r in rows if (r.factor, r.year) == (factor, year_of)]
+            paid: dict[str, Decimal] = {}
+            for r in mine:
+                if r.holder == project and r.bucket in ("reserved", "approved"):
+                    continue
+                payer = EARMARK if r.holder == project else r.holder
+                paid[payer] = paid.get(payer, ZERO) - Decimal(r.amount)
+            approved = sum((Decimal(r.amount) for r in mine if r.holder == project and r.bucket == "approved"), ZERO)
+            parts.setdefault((project, factor, year_of), Holding()).apply(paid, approved)
+    return parts
+
+
 @dataclass
-class _Parts:
-    """One project's holding of one factor, by payer: its reserved and approved parts (:func:`_projects_by_payer`)."""
+class Holding:
+    """One project's holding of one factor and year, by payer: its reserved and approved parts
+    (:func:`holdings_by_payer`)."""
 
     reserved: dict[str, Decimal] = field(default_factory=dict)
     approved: dict[str, Decimal] = field(default_factory=dict)
@@ -358,15 +406,20 @@ def _shift(source: dict[str, Decimal], target: dict[str, Decimal], total: Decima
 
 
 __all__ = [
+    "EARMARK",
     "LABELS",
     "TABLE",
+    "Holding",
     "TextTable",
     "advance_outstanding",
+    "amount_line",
     "amount_text",
     "area_figures",
     "area_stacked",
     "area_texts",
     "half_up",
+    "holdings_by_payer",
     "in_mu_ha",
     "ledger_report",
+    "project_counties",
 ]

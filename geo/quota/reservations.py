@@ -25,8 +25,8 @@
   对存在占补平衡指标缺口的,市级统筹采取有偿调剂或临时拆借的方式予以保障". The pool pays the 新增 the
   county cannot (none where it can: refused); 占补平衡 is the county's, a gap in it covered first by a paid
   transfer or a loan from the pool (``transfer``). Outside accounts never pay. Quota the province granted
-  to the project itself (点供, earmarked) is used first. Revoking returns every amount to the account it came
-  from (:func:`funding`).
+  to the project itself (点供, earmarked) is used first. A 撤回 returns what is reserved, not yet approved, and a
+  收回 all the project holds, every amount to the account it came from (:func:`reserved_funding`, :func:`funding`).
 """
 
 from __future__ import annotations
@@ -45,8 +45,8 @@ from geo.projects.library import Project, fundable_reason, link_review_in, proje
 from geo.projects.tables import project_reviews
 from geo.quota.accounts import CITY, FACTORS, Key, Posting, amount, move, project_holder
 from geo.quota.posting import transaction_by_key
-from geo.quota.report import area_texts
-from geo.quota.standing import undone
+from geo.quota.report import EARMARK, area_texts, holdings_by_payer
+from geo.quota.standing import undone, undone_before
 from geo.quota.tables import (
     amount_sum,
     postings_by_account,
@@ -444,23 +444,33 @@ def _differences(conn: Connection, reservation_id: int, plan: ReservationPlan) -
 
 
 def _released(conn: Connection, reservation_id: int, project_id: str) -> bool:
-    """Whether a reservation's quota went back: it is undone, or its project revoked after it and that revoke
-    is in force (:mod:`geo.quota.standing`: a reversal that was itself reversed does not count)."""
+    """Whether a reservation's quota went back: it is undone, or after it a 收回 of its project (all it holds) is in
+    force, or a 撤回 (what is reserved, not approved) that found it still reserved — no confirmation between the two
+    in force when the 撤回 was made — is in force (:mod:`geo.quota.standing`: a reversal that was itself reversed
+    does not count)."""
     tx = quota_transactions.c
     gone = undone(conn)
     if reservation_id in gone:
         return True
-    found = conn.execute(
-        select(tx.id)
+    later = conn.execute(
+        select(tx.id, tx.kind)
         .where(
-            tx.kind.in_(("revoke", "lapse")),
+            tx.kind.in_(("revoke", "lapse", "confirm")),
             tx.project_id == project_id,
             tx.id > reservation_id,
-            tx.id.not_in(gone),
         )
-        .limit(1)
-    ).first()
-    return found is not None
+        .order_by(tx.id)
+    ).all()
+    confirmations = [c.id for c in later if c.kind == "confirm"]
+    for release in later:
+        if release.kind == "confirm" or release.id in gone:
+            continue
+        if release.kind == "lapse":
+            return True
+        then = undone_before(conn, release.id)
+        if not any(c < release.id and c not in then for c in confirmations):
+            return True  # still reserved when revoked
+    return False
 
 
 def bind_library_project(conn: Connection, project: Project, review_id: str | None = None) -> None:
@@ -512,3 +522,17 @@ def funding(conn: Connection, project_id: str) -> dict[Key, Decimal]:
         .group_by(quota_accounts.c.factor, quota_accounts.c.holder, quota_accounts.c.bucket, quota_accounts.c.year)
     ).all()
     return {(f, h, b, y): -Decimal(s) for f, h, b, y, s in rows if s}
+
+
+def reserved_funding(conn: Connection, project_id: str) -> dict[Key, Decimal]:
+    """Per paying account: what of the project's reserved quota, not yet approved, it paid — what a 撤回 gives back
+    while the project keeps its approved quota (:func:`~geo.quota.report.holdings_by_payer`: a confirmation approves
+    all that is reserved then, so what is reserved now was reserved since, each payer's part as paid; the project's
+    earmarked 点供 is paid back to its earmark)."""
+    holder = project_holder(project_id)
+    return {
+        (factor, holder, "earmarked", year) if payer == EARMARK else (factor, payer, "available", year): value
+        for (_, factor, year), held in holdings_by_payer(conn, project_id=project_id).items()
+        for payer, value in held.reserved.items()
+        if value
+    }

@@ -45,6 +45,13 @@ def undone(conn: Connection) -> frozenset[int]:
     return frozenset(standing_reversals(_reversals(conn)).values())
 
 
+def undone_before(conn: Connection, transaction_id: int) -> frozenset[int]:
+    """The transactions undone when ``transaction_id`` was recorded: by the reversals standing among those recorded
+    before it (what was in force then, whatever was reversed since)."""
+    earlier = [(reversal, target) for reversal, target in _reversals(conn) if reversal < transaction_id]
+    return frozenset(standing_reversals(earlier).values())
+
+
 def reinstated(conn: Connection, transaction_id: int) -> frozenset[int]:
     """The transactions a reversal of ``transaction_id`` would put back in force (what it reverses, if a
     reversal, and so on up). QuotaError when ``transaction_id`` is undone already, or when the reversal would
@@ -95,4 +102,12 @@ def settled_advances(conn: Connection, gone: frozenset[int]) -> dict[int, int]:
     return {advance: int(tx) for tx, key in rows if tx not in gone and (advance := settled_advance(key)) is not None}
 
 
-__all__ = ["reinstated", "settled_advance", "settled_advances", "settlement_key", "standing_reversals", "undone"]
+__all__ = [
+    "reinstated",
+    "settled_advance",
+    "settled_advances",
+    "settlement_key",
+    "standing_reversals",
+    "undone",
+    "undone_before",
+]
