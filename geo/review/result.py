@@ -138,7 +138,7 @@ class Condition(BaseModel):
     procedures: Annotated[list[str], FIRST_ERROR] = Field(default_factory=list)
     basis: Annotated[list[str], FIRST_ERROR] = Field(default_factory=list)
     status: str | None = Field(default=None, description="the outcome's status (warn, fail)")
-    replaces: list[str] | None = Field(
+    replaces: Annotated[list[str] | None, FIRST_ERROR] = Field(
         default=None, description="codes of the item's other outcomes whose steps this one's include"
     )
 
@@ -175,7 +175,9 @@ class ItemFacts(BaseModel):
 
     outside_m2: float | None = Field(default=None, description="inside: part of the parcel outside the layer")
     project_type: str | None = None
-    allowed_zones: list[str] | None = Field(default=None, description="zone_compatible: zones admitting the type")
+    allowed_zones: Annotated[list[str] | None, FIRST_ERROR] = Field(
+        default=None, description="zone_compatible: zones admitting the type"
+    )
     by_class_m2: dict[str, float] | None = Field(default=None, description="land_use_classes: area per 三调 code")
     paddy_m2: float | None = Field(default=None, description="水田 (0101) within the cultivated land")
     share_above: float | None = Field(default=None, description="raster: share of pixels above the threshold")
@@ -187,14 +189,14 @@ class ItemFacts(BaseModel):
     standard: StandardRow | None = None
     max_area_m2: float | None = None
     area_m2: float | None = None
-    project_parcels: list[str] | None = Field(
+    project_parcels: Annotated[list[str] | None, FIRST_ERROR] = Field(
         default=None, description="land_use_standard: the project's parcels whose area and investment were summed"
     )
     investment_wan: float | None = Field(default=None, description="land_use_standard: the investment compared")
-    skipped_layers: list[str] | None = Field(
+    skipped_layers: Annotated[list[str] | None, FIRST_ERROR] = Field(
         default=None, description="optional layers absent from the blueprint: those checks were not run"
     )
-    conditions: list[Condition] | None = Field(
+    conditions: Annotated[list[Condition] | None, FIRST_ERROR] = Field(
         default=None, description="the conditional outcomes found, each with its procedures (profiles that word them)"
     )
 
@@ -314,7 +316,7 @@ class ToleranceRule(BaseModel):
 
     min_m2: float
     ratio: float
-    strict: list[str] = Field(
+    strict: Annotated[list[str], FIRST_ERROR] = Field(
         default_factory=list, description="layers (layer:value) where any overlap above min_m2 counts"
     )
 
