@@ -13,7 +13,7 @@ rasterio's path.
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 import rasterio
@@ -187,18 +187,30 @@ def _centred(t: Affine, band: Band, shapes: np.ndarray, windows: np.ndarray) -> 
     return np.split(found, np.cumsum(np.bincount(owner[inside], minlength=len(shapes)))[:-1].tolist())
 
 
-def value_range(ds: rasterio.DatasetReader, *, pixels: int = SCAN_PIXELS) -> tuple[float, float] | None:
-    """The least and the greatest value of band 1, nodata and NaN no value (as a review reads them: ``_split``);
-    None when no pixel holds one. Read window by window at full resolution (no overview), each window whole
-    blocks of the file where a block fits in ``pixels``, so a city's raster costs ``pixels`` of memory, not
-    its size."""
-    low, high = np.inf, -np.inf
+class ValueRange(NamedTuple):
+    """What a raster's band 1 holds: its least and greatest value, how many pixels hold one, and how many of
+    those are at or above the level asked (``value_range``'s ``level``)."""
+
+    low: float
+    high: float
+    valid: int
+    at_level: int
+
+
+def value_range(ds: rasterio.DatasetReader, *, pixels: int = SCAN_PIXELS, level: float = np.inf) -> ValueRange | None:
+    """The least and the greatest value of band 1, nodata and NaN no value (as a review reads them: ``_split``),
+    and the count of valid pixels, and of those at or above ``level``; None when no pixel holds one. Read window
+    by window at full resolution (no overview), each window whole blocks of the file where a block fits in
+    ``pixels``, so a city's raster costs ``pixels`` of memory, not its size."""
+    low, high, valid_count, at_level = np.inf, -np.inf, 0, 0
     for window in _scan_windows(ds.width, ds.height, ds.block_shapes[0], pixels):
         values, valid = _split(ds.read(1, window=window, masked=True))
         if valid.any():
             held = values[valid]
             low, high = min(low, float(held.min())), max(high, float(held.max()))
-    return (low, high) if low <= high else None
+            valid_count += held.size
+            at_level += int(np.count_nonzero(held >= level))
+    return ValueRange(low, high, valid_count, at_level) if low <= high else None
 
 
 def _scan_windows(width: int, height: int, block: tuple[int, int], pixels: int) -> list[Window]:

@@ -224,9 +224,11 @@ class Verification(NamedTuple):
 VERIFIED = Verification(True)
 UNSIGNED = Verification(
     False,
-    "it carries no signature (written by another program or an older lantu, or saved from the service's API JSON "
-    "rather than downloaded as its signed result.json)",
-    "文件无 lantu 签名（由其他程序或旧版 lantu 写出，或保存自服务的 API JSON 而非其签名的 result.json 下载文件）",
+    "it carries no signature (written by another program or an older lantu, saved from the service's API JSON "
+    "rather than downloaded as its result.json, or served by a service that had no usable signing key: its log "
+    "says so)",
+    "文件无 lantu 签名（由其他程序或旧版 lantu 写出，保存自服务的 API JSON 而非 result.json 下载文件，"
+    "或服务当时没有可用的签名密钥：见其日志）",
 )
 
 

@@ -1,8 +1,8 @@
 """``lantu blueprint build`` and the slope raster's values: the review reads 坡度 as degrees from 0 to 90, so a
 raster in percent, a DEM given as the slope, or a nodata value the file does not declare is refused at build
 time, naming the file, the least and greatest value found and the likely cause; nodata and NaN are no value. A
-raster of 90° wherever it holds a value (a mask or a fill) is refused too; one of another single value is built
-with a warning in the report (a flat area is possible over a small extent).
+raster of 90° (within 0.01°) over more than half of the pixels holding a value (a mask or a fill) is refused too;
+one of another single value is built with a warning in the report (a flat area is possible over a small extent).
 
 Every raster is a tiny GeoTIFF written here, in CGCS2000 geographic (EPSG:4490) over the km grid of
 ``support`` (EPSG:4548, about 116.6°E 35.4°N), beside a red line the preset recognises.
@@ -142,17 +142,27 @@ REFUSED: dict[str, tuple[np.ndarray, float | None, list[str]]] = {
         None,
         [
             "PD.tif",
-            "every pixel of the slope raster that holds a value is 90° (vertical)",
+            "100.0% of the slope raster's pixels that hold a value are 89.99° to 90° (vertical)",
             "this is a mask or a fill, not a slope",
             "gdaldem slope DEM.tif PD.tif",
-            "坡度栅格的有效值全部为 90°（垂直）",
+            "坡度栅格的有效值中 100.0% 为 89.99°–90°（垂直）",
             "这是掩膜或填充值而非坡度",
         ],
     ),
     "vertical_in_holes": (  # 90 wherever the file holds a value, the rest its declared nodata
         np.where(np.arange(SIDE * SIDE).reshape(SIDE, SIDE) % 3, 90.0, -9999.0).astype("float32"),
         -9999.0,
-        ["every pixel of the slope raster that holds a value is 90° (vertical)", "坡度栅格的有效值全部为 90°"],
+        ["100.0% of the slope raster's pixels that hold a value are 89.99° to 90°", "有效值中 100.0% 为 89.99°–90°"],
+    ),
+    "vertical_but_one": (  # one pixel of 0° in a 90° mask: a least and a greatest value apart, still a mask
+        np.where(np.arange(SIDE * SIDE).reshape(SIDE, SIDE) == 0, 0, 90).astype("uint8"),
+        None,
+        ["99.8% of the slope raster's pixels that hold a value are 89.99° to 90° (vertical)"],
+    ),
+    "vertical_rounded": (  # a float32 fill of 89.99999°, which prints as 90
+        np.full((SIDE, SIDE), 89.99999, dtype="float32"),
+        None,
+        ["100.0% of the slope raster's pixels that hold a value are 89.99° to 90°"],
     ),
     "no_value": (  # every pixel nodata: every review's slope item would read "not covered"
         np.full((SIDE, SIDE), -9999.0, dtype="float32"),
@@ -188,6 +198,15 @@ def test_nodata_and_nan_pixels_are_no_value(tmp_path: Path) -> None:
     nan = np.where(holes == -9999.0, np.float32(np.nan), holes)
     report = build_blueprint([slope_source(tmp_path / "nan", nan)], tmp_path / "nan_out")
     assert report.layers["slope"].values == [30.0, 30.0]
+
+
+def test_a_steep_slope_with_some_vertical_pixels_builds(tmp_path: Path) -> None:
+    """Cliffs are possible: a raster with 90° over less than half of its pixels is a slope, built as one."""
+    data = grid(30.0, 89.0)
+    data[-9:, :] = 90.0  # 180 of 400 pixels
+    code, text = build(slope_source(tmp_path / "src", data), tmp_path / "out")
+    assert code == 0, text
+    assert json.loads((tmp_path / "out" / "slope.meta.json").read_text(encoding="utf-8"))["values"] == [30.0, 90.0]
 
 
 @pytest.mark.parametrize("value", [0.0, 30.0, 89.5])

@@ -166,8 +166,10 @@ def test_value_range_reads_every_window_and_skips_nodata_and_nan(tmp_path: Path,
     ) as ds:
         ds.write(data, 1)
     with rasterio.open(path) as ds:
-        assert geo.raster.value_range(ds, pixels=1000) == (0.5, 44.5)
-        assert geo.raster.value_range(ds) == (0.5, 44.5)
+        valid = int(np.count_nonzero(~np.isnan(data) & (data != -9999)))
+        above = int(np.count_nonzero(data >= 30))  # NaN and -9999 compare below
+        assert geo.raster.value_range(ds, pixels=1000, level=30) == (0.5, 44.5, valid, above)
+        assert geo.raster.value_range(ds) == (0.5, 44.5, valid, 0)
     data[:] = -9999
     data[0, 0] = np.nan
     with rasterio.open(

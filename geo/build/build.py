@@ -5,7 +5,7 @@ The steps, each reported (``build.json``, one ``<id>.meta.json`` per layer):
 1. every layer of every source is recognised by the presets, or skipped (listed); a source
    with no layer recognised at all is an error; a raster (坡度) is checked there, before any vector is read:
    its CRS, one band, over China, nothing of it held in files beside it, its values degrees from 0 to 90, not 90
-   at every pixel (a mask or a fill; another single value everywhere is a warning);
+   (within 0.01°) over more than half its pixels (a mask or a fill; another single value everywhere is a warning);
 2. each recognised layer is read through Arrow with its encoding, Z and M dropped; its CRS
    must be declared (or given with ``crs``), its coordinates must fit it: a Gauss-Krüger easting
    that carries the zone number (39 500 000 in zone 39) under a CRS without the prefix is
@@ -55,7 +55,7 @@ from geo.crs import (
 )
 from geo.errors import CRSError, InputError
 from geo.io.blueprint import check_replaceable, staging, write_flatgeobuf, write_geoparquet, write_manifest
-from geo.raster import value_range
+from geo.raster import ValueRange, value_range
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,7 @@ Store = Literal["parquet", "fgb"]
 SLIVER_M2 = 1e-3  # what clipping leaves along a shared edge (rounding of reprojected coordinates)
 LAND_USE_GAP = 1e-3  # the share of the coverage the 三调 layer may leave unfilled (rounding along the boundary)
 RASTER_VALUES = {"slope": (0.0, 90.0)}  # what a raster layer's values may be: the review reads 坡度 in degrees
+AT_THE_TOP = 0.01  # a value this close to its range's greatest counts as it (89.99999° of a float32 fill is 90°)
 NODATA_FILLS = (255.0, 32767.0, 65535.0)  # the greatest uint8, int16 and uint16: a nodata fill more than a slope
 SLOPE_PERCENT_MAX = 1000.0  # above 90, a slope in percent stays under this (84° is 952 %); beyond: elevations
 
@@ -709,7 +710,7 @@ def _check_raster(sl: SourceLayer, match: Match) -> _Raster:
     with rasterio.Env(GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR"), rasterio.open(sl.gdal_path) as bare:  # as copied
         if _declared(bare) != beside:
             raise _sidecar_error(sl, sidecars)
-        found = value_range(bare)
+        found = value_range(bare, level=RASTER_VALUES.get(match.target, (0.0, np.inf))[1] - AT_THE_TOP)
     values = _check_values(sl, match.target, found)
     return _Raster(sl, match, crs, bounds, list(lon), list(lat), size, values)
 
@@ -731,12 +732,14 @@ def _sidecar_error(sl: SourceLayer, sidecars: list[str]) -> InputError:
     )
 
 
-def _check_values(sl: SourceLayer, target: str, found: tuple[float, float] | None) -> tuple[float, float]:
-    """``found`` (least and greatest valid value) within the layer's range, else an error naming the file,
+def _check_values(sl: SourceLayer, target: str, found: ValueRange | None) -> tuple[float, float]:
+    """``found``'s least and greatest valid value within the layer's range, else an error naming the file,
     the values and their likely cause: a slope in percent, a DEM given as the slope, a nodata value the
     file does not declare. A raster of no value at all is refused too: every review would read its item
-    as not covered; and so is one of its range's greatest value alone (90° everywhere: a mask or a fill, every
-    parcel on it steep). Another single value everywhere is possible (flat land) and warned of (``_one_valued``)."""
+    as not covered; and so is one whose pixels are at its range's greatest value (within ``AT_THE_TOP``) over
+    more than half of them (90°: no land is vertical over half its extent; a mask or a fill, and every parcel on
+    it would read as steep). Another single value everywhere is possible (flat land) and warned of
+    (``_one_valued``)."""
     info = layer_catalog()[target]
     if found is None:
         raise InputError(
@@ -745,21 +748,22 @@ def _check_values(sl: SourceLayer, target: str, found: tuple[float, float] | Non
             f"{sl.where}：{info.name_zh}栅格没有任何有效值（全部为无效值或 NaN），每次审查都将无法读取{info.name_zh}；"
             "请核对该文件，或不将其列入数据源",
         )
-    low, high = found
+    low, high = found.low, found.high
     least, most = RASTER_VALUES.get(target, (-np.inf, np.inf))
     name = Path(sl.gdal_path).name
-    if low == high == most:  # a vertical wall everywhere is no terrain: every parcel on it would read as steep
-        raise InputError(
-            f"{sl.where}: every pixel of the {target} raster that holds a value is {high:g}° (vertical): no land is "
-            "that steep everywhere, so this is a mask or a fill, not a slope, and every parcel on it would read as "
-            f"steep; derive the slope in degrees from the DEM (gdaldem slope DEM.tif {name}) and build from that, or "
-            "leave it out of the sources",
-            f"{sl.where}：{info.name_zh}栅格的有效值全部为 {high:g}°（垂直），地面不可能处处如此陡峭，这是掩膜或"
-            f"填充值而非坡度，其上每个地块都将被判为陡坡；请用 gdaldem slope DEM.tif {name} 由 DEM 计算以度为单位"
-            "的坡度后再构建，或不将其列入数据源",
-        )
     if least <= low and high <= most:
-        return found
+        if 2 * found.at_level > found.valid:  # no terrain is a vertical wall over half of it
+            share, top = found.at_level / found.valid, most - AT_THE_TOP
+            raise InputError(
+                f"{sl.where}: {share:.1%} of the {target} raster's pixels that hold a value are {top:g}° to {most:g}° "
+                "(vertical): no land is that steep over half its extent, so this is a mask or a fill, not a slope, "
+                f"and every parcel on it would read as steep; derive the slope in degrees from the DEM (gdaldem slope "
+                f"DEM.tif {name}) and build from that, or leave it out of the sources",
+                f"{sl.where}：{info.name_zh}栅格的有效值中 {share:.1%} 为 {top:g}°–{most:g}°（垂直），地面不可能过半"
+                f"如此陡峭，这是掩膜或填充值而非坡度，其上每个地块都将被判为陡坡；请用 gdaldem slope DEM.tif {name} "
+                "由 DEM 计算以度为单位的坡度后再构建，或不将其列入数据源",
+            )
+        return low, high
     nodata = f"{low:g}" if low <= -999 else "-9999"  # a sentinel (-9999, -32768) named as it is
     causes_en, causes_zh = [], []
     if low < least:
@@ -804,7 +808,7 @@ def _check_values(sl: SourceLayer, target: str, found: tuple[float, float] | Non
 def _one_valued(rasters: dict[str, _Raster]) -> list[str]:
     """A warning for each raster whose valid pixels all hold one value (its least and greatest the same): land
     that flat is possible over a small extent, but a mask or a fill is likelier, and every parcel on it reads that
-    value. The greatest value of its range everywhere (90° of slope) is refused (``_check_values``)."""
+    value. Its range's greatest value over more than half of it (90° of slope) is refused (``_check_values``)."""
     warnings: list[str] = []
     for target, raster in rasters.items():
         low, high = raster.values
