@@ -41,6 +41,7 @@ from geo.quota.accounts import (
     project_holder,
 )
 from geo.quota.holders import require_county, require_holder
+from geo.quota.land import lock_county, record_land, refuse_reinstated_overlap, standing_of
 from geo.quota.posting import lock_accounts, post, replayed, writing
 from geo.quota.reservations import (
     ReservationRequest,
@@ -113,7 +114,8 @@ def _refuse_unconfirmable(conn: Connection, project_id: str) -> None:
 
 def _reverse(conn: Connection, transaction_id: int, *, actor: str, reason: str) -> int:
     """A new movement opposite to ``transaction_id``; refused when what it puts back in force (a reversed
-    settlement) was settled again since (:func:`geo.quota.standing.reinstated`)."""
+    settlement) was settled again since (:func:`geo.quota.standing.reinstated`), or a reservation it puts back in
+    force overlaps land reserved while it was released (:func:`geo.quota.land.refuse_reinstated_overlap`)."""
     tx = conn.execute(by_id(quota_transactions, transaction_id)).first()
     if tx is None:
         raise NotFoundError(f"no transaction #{transaction_id}", f"没有第 {transaction_id} 号交易")
@@ -121,6 +123,11 @@ def _reverse(conn: Connection, transaction_id: int, *, actor: str, reason: str) 
         postings_by_account(quota_postings.c.amount).where(quota_postings.c.transaction_id == transaction_id)
     ).all()
     postings = [Posting(r.factor, r.holder, r.bucket, r.year, -r.amount) for r in rows]
+    # a reversal may put a project's reservations back in force (of a 撤回 or 收回, of a reversed reservation): its
+    # county's land is checked after it is written, with the county held first, as a reservation holds it
+    ledger_project = None if tx.project_id is None else project_row(conn, tx.project_id)
+    if ledger_project is not None:
+        lock_county(conn, ledger_project.county)
     lock_accounts(conn, (p.key for p in postings))  # before the checks, as an issue does: a twin waits for this one
     back = reinstated(conn, transaction_id)
     for again in back:
@@ -137,7 +144,8 @@ def _reverse(conn: Connection, transaction_id: int, *, actor: str, reason: str) 
                 "撤销 since: it cannot hold quota again",
                 f"冲销第 {transaction_id} 号交易将使项目 {project.id} 重新持有指标，该项目已撤销，不能再持有指标",
             )
-    return post(
+    standing = None if ledger_project is None else standing_of(conn, ledger_project.county, ledger_project.id)
+    reversal = post(
         conn,
         "reversal",
         postings,
@@ -146,6 +154,9 @@ def _reverse(conn: Connection, transaction_id: int, *, actor: str, reason: str) 
         reverses=transaction_id,
         project_id=tx.project_id,
     )
+    if ledger_project is not None and standing is not None:  # refused: the transaction rolls back, reversal and all
+        refuse_reinstated_overlap(conn, ledger_project.county, ledger_project.id, standing, transaction_id)
+    return reversal
 
 
 def _refuse_counted_twice(conn: Connection, tx: Any, back: frozenset[int]) -> None:
@@ -471,6 +482,9 @@ class Movements:
             reason = f"{reason}（接受缺失图层未审查：{'、'.join(plan.missing_layers)}）"
         with writing(self.engine) as conn:
             plan = named_project(conn, plan)
+            # the county's reservations one at a time, before the repeat is looked up: a twin posted at once waits
+            # here, then finds this one (existed), and land reserved at once is read by the later of the two
+            lock_county(conn, plan.county)
             if (done := already_reserved(conn, plan)) is not None:
                 return Reserved(done, existed=True)
             require_county(conn, plan.county)
@@ -491,6 +505,8 @@ class Movements:
                     project_id=plan.project_id,
                     idempotency_key=plan.key,
                 )
+                if plan.outline is not None:
+                    record_land(conn, tx, plan.county, plan.parcel, plan.outline)
                 return Reserved(tx, existed=False)
             except IntegrityError:  # a concurrent reservation of the same parcel won the race for the key
                 conn.rollback()

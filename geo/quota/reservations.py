@@ -14,7 +14,10 @@
   idempotency key is (review, parcel), so the database's unique constraint settles concurrent attempts too.
   A parcel (by its id) is reserved once for a project: the same parcel from a later review while the first
   reservation stands is refused (济宁 济政办字〔2020〕52号 三（一）3 "据实核定项目建设用地需求": a re-review
-  charged the same land twice); the earlier one is released first.
+  charged the same land twice); the earlier one is released first. The land itself is kept too (the parcel's
+  outline, :mod:`geo.quota.land`): a parcel overlapping a standing reservation's land by more than the review's
+  tolerance is refused, whatever its id or project; reservations recorded before outlines were kept are found by
+  the parcel id alone (:func:`_same_land`).
 * The review must be of the project's type: a parcel reviewed as a road is not reserved for a factory, whose
   review may reject it (planning zones, farmland and the land-use standard grade by type). A parcel reviewed
   without a type was graded as a general construction project, which the review admits least: it stands.
@@ -44,9 +47,10 @@ from geo.errors import QuotaError
 from geo.projects.library import Project, fundable_reason, link_review_in, project_in, stored_project_id
 from geo.projects.tables import project_reviews
 from geo.quota.accounts import CITY, FACTORS, Key, Posting, amount, move, project_holder
+from geo.quota.land import parcel_outline, refuse_overlap
 from geo.quota.posting import transaction_by_key
 from geo.quota.report import EARMARK, area_texts, holdings_by_payer
-from geo.quota.standing import undone, undone_before
+from geo.quota.standing import released_reservations
 from geo.quota.tables import (
     amount_sum,
     postings_by_account,
@@ -77,6 +81,7 @@ class ReservationPlan:
     wanted: dict[str, Decimal]
     year: int
     missing_layers: tuple[str, ...]  # items never checked, accepted by the caller
+    outline: Any = None  # the parcel's outline (shapely, EPSG:4490: :func:`geo.quota.land.parcel_outline`), if any
 
     @property
     def key(self) -> str:
@@ -198,7 +203,8 @@ def plan_reservation(review: ReviewResult, request: ReservationRequest, *, grain
             f"parcel {parcel.id} needs no land quota (no farmland or unused land outside stock land)",
             f"地块 {parcel.id} 不占用存量以外的农用地和未利用地，无需配置用地指标",
         )
-    return ReservationPlan(review.review_id, parcel, project_id, parcel_county, payer, wanted, year, missing)
+    outline = parcel_outline(parcel)
+    return ReservationPlan(review.review_id, parcel, project_id, parcel_county, payer, wanted, year, missing, outline)
 
 
 def named_project(conn: Connection, plan: ReservationPlan) -> ReservationPlan:
@@ -242,6 +248,8 @@ def check_project(conn: Connection, plan: ReservationPlan) -> Project:
             "（--project-type），规划分区、永久基本农田和用地标准的结论可能不同",
         )
     _refuse_reserved_before(conn, plan)
+    if plan.outline is not None:  # the same land under another parcel id, redrawn, or in part
+        refuse_overlap(conn, plan.county, plan.parcel, plan.outline)
     return project
 
 
@@ -444,33 +452,8 @@ def _differences(conn: Connection, reservation_id: int, plan: ReservationPlan) -
 
 
 def _released(conn: Connection, reservation_id: int, project_id: str) -> bool:
-    """Whether a reservation's quota went back: it is undone, or after it a 收回 of its project (all it holds) is in
-    force, or a 撤回 (what is reserved, not approved) that found it still reserved — no confirmation between the two
-    in force when the 撤回 was made — is in force (:mod:`geo.quota.standing`: a reversal that was itself reversed
-    does not count)."""
-    tx = quota_transactions.c
-    gone = undone(conn)
-    if reservation_id in gone:
-        return True
-    later = conn.execute(
-        select(tx.id, tx.kind)
-        .where(
-            tx.kind.in_(("revoke", "lapse", "confirm")),
-            tx.project_id == project_id,
-            tx.id > reservation_id,
-        )
-        .order_by(tx.id)
-    ).all()
-    confirmations = [c.id for c in later if c.kind == "confirm"]
-    for release in later:
-        if release.kind == "confirm" or release.id in gone:
-            continue
-        if release.kind == "lapse":
-            return True
-        then = undone_before(conn, release.id)
-        if not any(c < release.id and c not in then for c in confirmations):
-            return True  # still reserved when revoked
-    return False
+    """Whether a reservation's quota went back (undone, 撤回 or 收回 in force: :func:`released_reservations`)."""
+    return reservation_id in released_reservations(conn, {reservation_id: project_id})
 
 
 def bind_library_project(conn: Connection, project: Project, review_id: str | None = None) -> None:

@@ -10,7 +10,7 @@ were; and a reversal that would undo one transaction twice (a loan repaid twice)
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from sqlalchemy import Connection, func, or_, select
 
@@ -74,6 +74,48 @@ def reinstated(conn: Connection, transaction_id: int) -> frozenset[int]:
     return frozenset(before.values()) - frozenset(after.values())
 
 
+def released_reservations(conn: Connection, reservations: Mapping[int, str]) -> frozenset[int]:
+    """Which of ``reservations`` (reservation transaction → its project) no longer hold their quota: undone, or after
+    it a 收回 of its project (all it holds) in force, or a 撤回 (what is reserved, not approved) in force that found it
+    still reserved — no confirmation between the two in force when the 撤回 was made. A reversal that was itself
+    reversed does not count. The journal is read once for all of them (a county's thousands of reservations)."""
+    if not reservations:
+        return frozenset()
+    t = quota_transactions.c
+    pairs = _reversals(conn)
+    gone = frozenset(standing_reversals(pairs).values())
+    later: dict[str, list[tuple[int, str]]] = {}
+    for tx_id, kind, project_id in conn.execute(
+        select(t.id, t.kind, t.project_id)
+        .where(t.kind.in_(("revoke", "lapse", "confirm")), t.project_id.in_(sorted(set(reservations.values()))))
+        .order_by(t.id)
+    ):
+        later.setdefault(project_id, []).append((int(tx_id), kind))
+    in_force_then: dict[int, frozenset[int]] = {}
+
+    def undone_then(release: int) -> frozenset[int]:  # :func:`undone_before`, of the reversals read once
+        if release not in in_force_then:
+            in_force_then[release] = frozenset(standing_reversals([p for p in pairs if p[0] < release]).values())
+        return in_force_then[release]
+
+    def released(reservation: int, project_id: str) -> bool:
+        if reservation in gone:
+            return True
+        since = [(tx, kind) for tx, kind in later.get(project_id, []) if tx > reservation]
+        confirmations = [tx for tx, kind in since if kind == "confirm"]
+        for release, kind in since:
+            if kind == "confirm" or release in gone:
+                continue
+            if kind == "lapse":
+                return True
+            then = undone_then(release)
+            if not any(c < release and c not in then for c in confirmations):
+                return True  # still reserved when revoked
+        return False
+
+    return frozenset(r for r, project_id in reservations.items() if released(r, project_id))
+
+
 def settlement_key(conn: Connection, advance_id: int) -> str:
     """The idempotency key of a reduction settling the 削减量预支 ``advance_id``: ``settles:<advance>``, and
     ``settles:<advance>:<n>`` for the n-th once earlier settlements were reversed. Unique, so two reductions
@@ -104,6 +146,7 @@ def settled_advances(conn: Connection, gone: frozenset[int]) -> dict[int, int]:
 
 __all__ = [
     "reinstated",
+    "released_reservations",
     "settled_advance",
     "settled_advances",
     "settlement_key",

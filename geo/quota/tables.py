@@ -1,6 +1,6 @@
 """Ledger tables: accounts with a running balance, an append-only journal of
-transactions and their balanced postings, the projects quota is reserved for, and the
-增存挂钩 stock-land register with its disposals and settlements."""
+transactions and their balanced postings, the projects quota is reserved for and the land each
+reservation took, and the 增存挂钩 stock-land register with its disposals and settlements."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
+    LargeBinary,
     Numeric,
     String,
     Table,
@@ -99,6 +100,18 @@ quota_projects = Table(
     Column("county", String(32), nullable=False),
     Column("review_id", String(64), nullable=True),
     Column("created", DateTime(timezone=True), nullable=False),
+)
+
+# the land a reservation of a reviewed parcel took (migration 0009): its outline, so that the same land reserved
+# again under another parcel id, or redrawn, is found (:mod:`geo.quota.land`); reservations recorded before have none
+quota_reserved_land = Table(
+    "quota_reserved_land",
+    metadata,
+    Column("transaction_id", Integer, ForeignKey("quota_transactions.id"), primary_key=True, autoincrement=False),
+    Column("county", String(32), nullable=False, index=True),  # the county charged: the check reads one county's
+    Column("parcel_id", String(100), nullable=False),  # as the review has it
+    Column("outline", LargeBinary, nullable=False),  # WKB of the review's outline, EPSG:4490
+    Column("tolerance_m2", AMOUNT, nullable=False),  # the review's sliver tolerance of the parcel
 )
 
 stock_land = Table(  # 存量建设用地台账: one 批而未供 or 闲置 feature of a blueprint

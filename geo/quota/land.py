@@ -1,0 +1,250 @@
+"""The land a reservation takes (用地范围): each reserved parcel's outline, kept beside its transaction, so that land
+reserved once is not charged again while that reservation stands.
+
+济宁 济政办字〔2020〕52号 三、重点任务（一）土地跟着项目走 3. 完善落地审查: "…严格落实《山东省建设用地
+控制标准（2019年版）》等规范，据实核定项目建设用地需求". A parcel's 新增 and 占补 charged a second time — its land
+re-reviewed under another parcel id, redrawn a little, or overlapping part of a parcel reserved before — is no 据实
+need: the ledger would hold more land for projects than they take.
+
+* What is kept (``quota_reserved_land``, migration 0009): the parcel's outline as the review gives it
+  (``ParcelResult.geometry``: GeoJSON in EPSG:4490, 1e-7°) as WKB, with the county charged (the check reads that
+  county's outlines only) and the parcel's sliver tolerance (``tolerance_m2``).
+* What overlaps: the area the new parcel shares with a standing reservation's outline, both projected into the
+  CGCS2000 3° Gauss-Krüger zone of the new parcel's centroid (DESIGN.md: areas in the parcel's zone). It counts
+  above the smaller of the two parcels' tolerances, each max(min_m2, ratio × area) as the review computed it: the
+  overlap is a piece of either parcel, and a review counts a piece of its parcel above that parcel's tolerance. A
+  neighbour sharing an edge overlaps by nothing; the outlines' 1e-7° rounding leaves well under 1 m² on a 100 m edge.
+* What stands: a reservation neither undone nor released (撤回, 收回: :func:`geo.quota.standing.released_reservations`,
+  the rule the repeat of a reservation reads).
+* Reservations recorded before outlines were kept have none: they are found by their parcel id, county and 新增
+  only (:func:`geo.quota.reservations._same_land`). A parcel whose review carries no outline records none.
+* Two reservations at once: each holds its county's row of ``quota_holders`` (:func:`lock_county`: PostgreSQL
+  ``FOR NO KEY UPDATE``, so a foreign key to the county waits on nothing; SQLite's writer holds the database) before
+  it reads the county's outlines, so the second reads the first's once it has committed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import shapely
+from shapely.errors import GEOSException
+from sqlalchemy import Connection, insert, select
+
+from geo.crs import CGCS2000, CHINA_LAT, CHINA_LON, reproject, zone_for_geometry
+from geo.errors import QuotaError
+from geo.quota.accounts import amount
+from geo.quota.report import area_texts
+from geo.quota.standing import released_reservations
+from geo.quota.tables import quota_holders, quota_reserved_land, quota_transactions
+from geo.review.result import ParcelResult
+
+BASIS_EN = "济宁 济政办字〔2020〕52号 三（一）3: 据实核定项目建设用地需求"
+BASIS_ZH = "济宁 济政办字〔2020〕52号 三（一）3“据实核定项目建设用地需求”"
+NAMED_AT_MOST = 5  # overlapping reservations a refusal names one by one
+
+
+@dataclass(frozen=True)
+class ReservedLand:
+    """A standing reservation's land: its transaction, project, review, parcel id, outline (EPSG:4490) and the
+    parcel's sliver tolerance."""
+
+    transaction: int
+    project_id: str
+    review_id: str | None
+    parcel_id: str
+    outline: shapely.Geometry
+    tolerance_m2: Decimal
+
+
+@dataclass(frozen=True)
+class Overlap:
+    """The land a parcel shares with a standing reservation, in m² of the parcel's Gauss-Krüger zone."""
+
+    reserved: ReservedLand
+    m2: Decimal
+
+    @property
+    def en(self) -> str:
+        m2, ha, mu = area_texts(self.m2)
+        r = self.reserved
+        return (
+            f"{m2} m² ({ha} ha, {mu} mu) with parcel {r.parcel_id} of review {r.review_id}, reserved for project "
+            f"{r.project_id} (transaction #{r.transaction})"
+        )
+
+    @property
+    def zh(self) -> str:
+        m2, ha, mu = area_texts(self.m2)
+        r = self.reserved
+        return (
+            f"与第 {r.transaction} 号交易为项目 {r.project_id} 配置的地块 {r.parcel_id}（审查 {r.review_id}）"
+            f"重叠 {m2} m²（{ha} 公顷，{mu} 亩）"
+        )
+
+
+def parcel_outline(parcel: ParcelResult) -> shapely.Geometry | None:
+    """The parcel's outline as its review gives it (GeoJSON, EPSG:4490), two-dimensional; None where the result
+    carries none. QuotaError for one no review writes: not a polygon, empty, or not in China's lon/lat."""
+    if parcel.geometry is None:
+        return None
+    try:
+        outline = shapely.from_geojson(json.dumps(parcel.geometry))
+    except (GEOSException, TypeError, ValueError):
+        outline = None
+    if outline is not None and outline.geom_type in ("Polygon", "MultiPolygon") and not outline.is_empty:
+        x1, y1, x2, y2 = outline.bounds
+        if CHINA_LON[0] <= x1 <= x2 <= CHINA_LON[1] and CHINA_LAT[0] <= y1 <= y2 <= CHINA_LAT[1]:
+            outline = shapely.force_2d(outline)
+            # rounded to 1e-7°, a valid outline may touch itself: GEOS then refuses to intersect it
+            return outline if outline.is_valid else shapely.make_valid(outline, method="structure")
+    raise QuotaError(
+        f"parcel {parcel.id}: its outline in the review is not a polygon in CGCS2000 longitude and latitude "
+        "(EPSG:4490): the file is not as a review writes it",
+        f"地块 {parcel.id} 在审查结果中的范围不是 CGCS2000 经纬度（EPSG:4490）多边形，审查结果有误",
+    )
+
+
+def lock_county(conn: Connection, county: str) -> None:
+    """Hold the county's row until the transaction ends: reservations of land in one county are checked and written
+    one at a time (PostgreSQL ``FOR NO KEY UPDATE``: a foreign key to the county waits on nothing; a 增存挂钩
+    settlement's ``FOR UPDATE`` of the row waits, and is waited on, as before). Taken before any other lock of the
+    movement (accounts come after, in :func:`geo.quota.posting.post`), so no two writers wait on each other in a
+    circle. SQLite's ``BEGIN IMMEDIATE`` holds the whole database already."""
+    conn.execute(select(quota_holders.c.code).where(quota_holders.c.code == county).with_for_update(key_share=True))
+
+
+def record_land(conn: Connection, transaction_id: int, county: str, parcel: ParcelResult, outline: Any) -> None:
+    """Keep the reserved parcel's outline beside its reservation ``transaction_id``."""
+    conn.execute(
+        insert(quota_reserved_land).values(
+            transaction_id=transaction_id,
+            county=county,
+            parcel_id=parcel.id,
+            outline=shapely.to_wkb(outline),
+            tolerance_m2=amount(parcel.tolerance_m2),
+        )
+    )
+
+
+def _county_land(conn: Connection, county: str, *, project_id: str | None = None) -> list[ReservedLand]:
+    """Every reservation's land recorded in ``county`` (of one project, if given), standing or not."""
+    land, t = quota_reserved_land.c, quota_transactions.c
+    query = (
+        select(land.transaction_id, land.parcel_id, land.outline, land.tolerance_m2, t.project_id, t.review_id)
+        .join_from(quota_reserved_land, quota_transactions, t.id == land.transaction_id)
+        .where(land.county == county, t.kind == "reserve")
+        .order_by(land.transaction_id)
+    )
+    if project_id is not None:
+        query = query.where(t.project_id == project_id)
+    rows = conn.execute(query).all()
+    outlines = shapely.from_wkb([bytes(r.outline) for r in rows]) if rows else []
+    return [
+        ReservedLand(int(r.transaction_id), r.project_id, r.review_id, r.parcel_id, g, Decimal(r.tolerance_m2))
+        for r, g in zip(rows, outlines, strict=True)
+    ]
+
+
+def _standing(conn: Connection, land: list[ReservedLand]) -> list[ReservedLand]:
+    """The reservations among ``land`` that stand (not undone, 撤回 or 收回)."""
+    gone = released_reservations(conn, {r.transaction: r.project_id for r in land})
+    return [r for r in land if r.transaction not in gone]
+
+
+def overlaps(
+    conn: Connection,
+    county: str,
+    outline: Any,
+    tolerance_m2: float | Decimal,
+    *,
+    leave_out: Collection[int] = (),
+) -> list[Overlap]:
+    """The standing reservations of ``county`` whose land ``outline`` (EPSG:4490) overlaps by more than the smaller
+    of the two parcels' tolerances, largest overlap first; ``leave_out``: reservations not to compare with.
+
+    The county's outlines are tested against the parcel in one vectorised call; only those it meets are measured
+    (in the zone of its centroid) and asked whether they stand."""
+    land = [r for r in _county_land(conn, county) if r.transaction not in leave_out]
+    if not land:
+        return []
+    shapely.prepare(outline)
+    outlines = np.array([r.outline for r in land], dtype=object)
+    met = [land[i] for i in np.flatnonzero(shapely.intersects(outlines, outline))]
+    if not met:
+        return []
+    zone = zone_for_geometry(outline, CGCS2000)
+    projected = reproject(np.array([outline, *(r.outline for r in met)], dtype=object), CGCS2000, zone)
+    invalid = ~shapely.is_valid(projected)
+    projected[invalid] = shapely.make_valid(projected[invalid], method="structure")
+    shared = shapely.area(shapely.intersection(projected[1:], projected[0]))
+    found = [
+        Overlap(r, amount(Decimal(str(round(float(m2), 4)))))
+        for r, m2 in zip(met, shared, strict=True)
+        if m2 > min(float(tolerance_m2), float(r.tolerance_m2))
+    ]
+    if not found:
+        return []
+    standing = {r.transaction for r in _standing(conn, [o.reserved for o in found])}
+    kept = [o for o in found if o.reserved.transaction in standing]
+    return sorted(kept, key=lambda o: (-o.m2, o.reserved.transaction))
+
+
+def _listed(found: list[Overlap]) -> tuple[str, str]:
+    """The overlaps as a refusal names them (English, Chinese): the first few, and how many more."""
+    named = found[:NAMED_AT_MOST]
+    en, zh = "; ".join(o.en for o in named), "；".join(o.zh for o in named)
+    if more := len(found) - len(named):
+        en, zh = f"{en}; and {more} more", f"{zh}；另有 {more} 处"
+    return en, zh
+
+
+def refuse_overlap(conn: Connection, county: str, parcel: ParcelResult, outline: Any) -> None:
+    """Refuse reserving ``parcel`` (its ``outline``) where it overlaps the land of a standing reservation in
+    ``county``, naming each (transaction, project, parcel) and the overlap in m², 公顷 and 亩."""
+    found = overlaps(conn, county, outline, parcel.tolerance_m2)
+    if not found:
+        return
+    en, zh = _listed(found)
+    first = found[0].reserved.transaction
+    raise QuotaError(
+        f"parcel {parcel.id} overlaps land reserved already: {en}; land is charged once ({BASIS_EN}): release that "
+        f"reservation first (lantu quota revoke, or lantu quota reverse {first}), or redraw the parcel without the "
+        "overlap",
+        f"地块 {parcel.id} 与已配置指标的用地重叠：{zh}；同一用地只能核算一次（{BASIS_ZH}）；"
+        f"请先撤回或冲销该笔配置（lantu quota revoke 或 lantu quota reverse {first}），或调整地块范围避开重叠部分",
+    )
+
+
+def standing_of(conn: Connection, county: str, project_id: str) -> frozenset[int]:
+    """The project's reservations with recorded land in ``county`` that stand now."""
+    return frozenset(r.transaction for r in _standing(conn, _county_land(conn, county, project_id=project_id)))
+
+
+def refuse_reinstated_overlap(
+    conn: Connection, county: str, project_id: str, before: frozenset[int], undoing: int
+) -> None:
+    """After a reversal (of ``undoing``) is written, inside its transaction: refuse it where it put a reservation of
+    the project back in force (standing now, not in ``before``) whose land overlaps another standing reservation —
+    one made while it was released. The reinstated ones are not compared with each other: they stood together
+    before."""
+    land = _county_land(conn, county, project_id=project_id)
+    back = [r for r in _standing(conn, land) if r.transaction not in before]
+    leave_out = {r.transaction for r in back}
+    for again in back:
+        if found := overlaps(conn, county, again.outline, again.tolerance_m2, leave_out=leave_out):
+            en, zh = _listed(found)
+            raise QuotaError(
+                f"reversing transaction #{undoing} would put reservation #{again.transaction} (parcel "
+                f"{again.parcel_id} of project {project_id}) back in force, whose land overlaps land reserved since: "
+                f"{en}; land is charged once ({BASIS_EN}): release #{found[0].reserved.transaction} first",
+                f"冲销第 {undoing} 号交易将使第 {again.transaction} 号配置"
+                f"（项目 {project_id} 的地块 {again.parcel_id}）重新生效，而其用地此后已另行配置：{zh}；"
+                f"同一用地只能核算一次（{BASIS_ZH}）；"
+                f"请先撤回或冲销第 {found[0].reserved.transaction} 号交易",
+            )
