@@ -15,7 +15,7 @@ import socket
 import threading
 import time
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -55,6 +55,32 @@ CHROMIUM_ARGS = [
 
 ROLES = ("planner", "project-system", "quota-admin", "admin")  # the service's key roles
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "build" / "screenshots"  # kept after the run (not in git)
+
+
+def at_once(*calls: Callable[[], Any], refused: type[Exception]) -> list[Any]:
+    """Each call on a thread of its own, all released at one moment (a barrier): what each returned, or the
+    ``refused`` error it raised, in the calls' order. Any other error is raised here, once every thread is done."""
+    start = threading.Barrier(len(calls))
+    outcomes: list[Any] = [None] * len(calls)
+    failed: list[BaseException] = []
+
+    def run(k: int, call: Callable[[], Any]) -> None:
+        start.wait()
+        try:
+            outcomes[k] = call()
+        except refused as exc:
+            outcomes[k] = exc
+        except BaseException as exc:  # raised on the test's thread below
+            failed.append(exc)
+
+    threads = [threading.Thread(target=run, args=(k, call)) for k, call in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if failed:
+        raise failed[0]
+    return outcomes
 
 
 def screenshot(name: str) -> Path:

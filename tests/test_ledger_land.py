@@ -6,8 +6,8 @@ hands their outlines back in EPSG:4490, to 1e-7°), each overlap figured indepen
 from __future__ import annotations
 
 import json
-import threading
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import pytest
@@ -18,7 +18,7 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, inspect, select
-from support import EPSG, assert_problem, auth, parcel_frame, rect
+from support import EPSG, assert_problem, at_once, auth, parcel_frame, rect
 from test_api import client as client  # the fixture: the service over the rectangle blueprint
 from test_api import feature
 from test_quota import enter, journal_size
@@ -240,26 +240,9 @@ def test_overlapping_reservations_posted_at_once_reserve_one(ledger: Ledger, blu
     reserved and every other refused naming it — without the lock PostgreSQL let each pass the check before any had
     committed."""
     results = [reviewed(blueprint, (f"A-{n}", A)) for n in range(posts)]
-    start = threading.Barrier(posts)
-    booked: list[int] = []
-    refused: list[QuotaError] = []
-    lock = threading.Lock()
-
-    def post(n: int) -> None:
-        start.wait()
-        try:
-            done = reserve(ledger, results[n], PROJECTS[n])
-            with lock:
-                booked.append(done.transaction)
-        except QuotaError as e:
-            with lock:
-                refused.append(e)
-
-    threads = [threading.Thread(target=post, args=(n,)) for n in range(posts)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    outcomes = at_once(*(partial(reserve, ledger, results[n], PROJECTS[n]) for n in range(posts)), refused=QuotaError)
+    booked = [o.transaction for o in outcomes if not isinstance(o, QuotaError)]
+    refused = [o for o in outcomes if isinstance(o, QuotaError)]
     assert len(booked) == 1 and len(refused) == posts - 1
     assert all(f"(transaction #{booked[0]})" in e.message_en for e in refused), [e.message_en for e in refused]
     assert outlines(ledger) == 1
@@ -273,26 +256,15 @@ def test_a_release_undone_and_an_overlapping_reservation_at_once_book_one(ledger
     reserve(ledger, first, "XM-1")
     undo = ledger.revoke("XM-1", actor="市自然资源局")
     half = reviewed(blueprint, ("B", HALF_EAST))
-    start = threading.Barrier(2)
-    booked: list[str] = []
-    refused: list[str] = []
-
-    def attempt(name: str, movement: Any) -> None:
-        start.wait()
-        try:
-            movement()
-            booked.append(name)
-        except QuotaError as e:
-            refused.append(e.message_en)
-
-    threads = [
-        threading.Thread(target=attempt, args=("reversal", lambda: ledger.reverse(undo, actor="a", reason="撤回有误"))),
-        threading.Thread(target=attempt, args=("reservation", lambda: reserve(ledger, half, "XM-2"))),
+    outcomes = at_once(
+        lambda: ledger.reverse(undo, actor="a", reason="撤回有误"),
+        lambda: reserve(ledger, half, "XM-2"),
+        refused=QuotaError,
+    )
+    booked = [
+        name for name, o in zip(("reversal", "reservation"), outcomes, strict=True) if not isinstance(o, QuotaError)
     ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    refused = [o.message_en for o in outcomes if isinstance(o, QuotaError)]
     assert len(booked) == 1 and len(refused) == 1, (booked, refused)
     assert "overlaps land reserved" in refused[0] or "whose land overlaps land reserved since" in refused[0]
 
@@ -301,18 +273,7 @@ def test_a_repeat_posted_at_once_is_the_first_reservation(ledger: Ledger, bluepr
     """The same request posted twice at once: one reserves, the other finds it (existed) — not land overlapping
     itself: the repeat is looked up with the county held."""
     result = reviewed(blueprint, ("A", A))
-    start = threading.Barrier(2)
-    answers: list[Any] = []
-
-    def post() -> None:
-        start.wait()
-        answers.append(reserve(ledger, result, "XM-1"))
-
-    threads = [threading.Thread(target=post) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    answers = at_once(*[lambda: reserve(ledger, result, "XM-1")] * 2, refused=QuotaError)
     assert sorted(a.existed for a in answers) == [False, True]
     assert len({a.transaction for a in answers}) == 1 and outlines(ledger) == 1
 

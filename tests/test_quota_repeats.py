@@ -4,11 +4,10 @@ posted twice at once is booked once, the other refused as the repeated plan it i
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from support import at_once
 from test_quota import balance, journal_size, review
 from test_quota import ledger as ledger  # the fixture: two counties, the library's projects
 from test_quota_cli import _enter, _issue, _review
@@ -112,26 +111,11 @@ def test_the_same_plan_posted_at_once_is_booked_once(ledger: Ledger, posts: int)
     """The province's plan posted by ``posts`` clerks at the same moment (the file booked twice): the repeated-plan
     check and the booking are one step, so exactly one is booked and every other is refused as repeating it — on
     PostgreSQL both used to pass the check before either had committed, and the year's plan doubled."""
-    start = threading.Barrier(posts)
-    booked: list[int] = []
-    refused: list[QuotaError] = []
-    lock = threading.Lock()
-
-    def post(n: int) -> None:
-        start.wait()
-        try:
-            tx = ledger.issue(2026, PLAN, actor=f"clerk{n}")
-            with lock:
-                booked.append(tx)
-        except QuotaError as exc:
-            with lock:
-                refused.append(exc)
-
-    clerks = [threading.Thread(target=post, args=(n,)) for n in range(posts)]
-    for clerk in clerks:
-        clerk.start()
-    for clerk in clerks:
-        clerk.join()
+    outcomes = at_once(
+        *[lambda n=n: ledger.issue(2026, PLAN, actor=f"clerk{n}") for n in range(posts)], refused=QuotaError
+    )
+    booked = [o for o in outcomes if not isinstance(o, QuotaError)]
+    refused = [o for o in outcomes if isinstance(o, QuotaError)]
     assert len(booked) == 1 and len(refused) == posts - 1
     (tx,) = booked
     for exc in refused:
@@ -148,31 +132,13 @@ def test_a_plan_put_back_and_the_same_plan_posted_at_once_count_once(ledger: Led
     and five post the plan again: whichever is first stands and every other is refused, so the plan counts once."""
     first = ledger.issue(year, PLAN, actor="省厅")
     undo = ledger.reverse(first, actor="a", reason="误录")
-    start = threading.Barrier(6)
-    done: list[str] = []
-    refused: list[str] = []
-    lock = threading.Lock()
-
-    def act(name: str, action: Callable[[], int]) -> None:
-        start.wait()
-        try:
-            action()
-            with lock:
-                done.append(name)
-        except QuotaError as exc:
-            with lock:
-                refused.append(str(exc))
-
-    clerks = [
-        threading.Thread(target=act, args=("put back", lambda: ledger.reverse(undo, actor="b", reason="撤销误冲销")))
-    ]
-    clerks += [
-        threading.Thread(target=act, args=("posted", lambda: ledger.issue(year, PLAN, actor="c"))) for _ in range(5)
-    ]
-    for clerk in clerks:
-        clerk.start()
-    for clerk in clerks:
-        clerk.join()
+    outcomes = at_once(
+        lambda: ledger.reverse(undo, actor="b", reason="撤销误冲销"),
+        *[lambda: ledger.issue(year, PLAN, actor="c")] * 5,
+        refused=QuotaError,
+    )
+    done = ["put back" if k == 0 else "posted" for k, o in enumerate(outcomes) if not isinstance(o, QuotaError)]
+    refused = [str(o) for o in outcomes if isinstance(o, QuotaError)]
     assert len(done) == 1 and len(refused) == 5
     if done == ["posted"]:  # the put-back came later: refused beside the plan booked since
         assert sum(f"would put issue #{first} back in force" in r for r in refused) == 1
