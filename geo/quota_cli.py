@@ -356,10 +356,18 @@ def _needs(pairs: list[str]) -> dict[str, Decimal]:
 
 
 @app.command("confirm")
-def confirm(ctx: typer.Context, project_id: ProjectId, actor: Actor = DEFAULT_ACTOR) -> None:
+def confirm(
+    ctx: typer.Context,
+    project_id: ProjectId,
+    document: Annotated[
+        str | None,
+        typer.Option(help="批准文号 of the land's approval (用地批复), recorded in the journal."),
+    ] = None,
+    actor: Actor = DEFAULT_ACTOR,
+) -> None:
     """批准: the project's reserved quota becomes approved."""
     ledger = _ledger(ctx)
-    _done("已确认 / confirmed", lambda: ledger.confirm(project_id, actor=actor))
+    _done("已确认 / confirmed", lambda: ledger.confirm(project_id, actor=actor, document=document))
 
 
 @app.command("revoke")

@@ -870,6 +870,27 @@ def test_a_repeated_plan_is_booked_over_the_api_only_when_said_again(client: Tes
     assert next(b["balance"] for b in balances if b["holder"] == "370811" and b["factor"] == "land_new") == 140_000
 
 
+def test_a_confirmation_over_the_api_records_its_approval_document(client: TestClient, keys: dict[str, str]) -> None:
+    admin = auth(keys, "quota-admin")
+    rows = [("land_new", 100_000), ("land_compensation", 50_000), ("land_compensation_paddy", 50_000)]
+    rows += [("land_compensation_grain", 50_000)]
+    plan = {"year": 2026, "rows": [{"county_code": "370811", "factor": f, "amount": a} for f, a in rows]}
+    assert client.post("/api/v1/quotas/issue", json=plan, headers=admin).status_code == 201
+    project = {"id": "XM-1", "name": "水田项目", "project_type": "industrial", "level": "县重点", "county": "370811"}
+    assert client.post("/api/v1/projects", json={**project, "stage": "储备"}, headers=auth(keys, "admin")).is_success
+    rid = client.post("/api/v1/reviews", json=feature(rect(2.2, 0.2, 2.4, 0.4), id="C"), headers=auth(keys))
+    body = {"review_id": rid.json()["review_id"], "year": 2026, "project_id": "XM-1"}
+    assert client.post("/api/v1/quotas/reserve", json=body, headers=admin).status_code == 201
+    confirm = "/api/v1/quotas/projects/XM-1/confirm"
+    assert_problem(client.post(confirm, json={"document": "鲁政土字\n12号"}, headers=admin), 422)
+    assert_problem(client.post(confirm, json={"document": "号" * 101}, headers=admin), 422)
+    assert client.post(confirm, json={"document": "鲁政土字〔2026〕12号"}, headers=admin).status_code == 201
+    journal = client.get("/api/v1/quotas/journal", headers=auth(keys)).json()
+    assert {j["reason"] for j in journal if j["kind"] == "confirm"} == {
+        "项目用地批准（批准文号：鲁政土字〔2026〕12号）"
+    }
+
+
 def test_quota_flow_over_the_api(client: TestClient, keys: dict[str, str]) -> None:
     plan = {
         "year": 2026,

@@ -145,3 +145,24 @@ def test_a_plan_put_back_and_the_same_plan_posted_at_once_count_once(ledger: Led
     assert all("this plan repeats issue" in r or f"would put issue #{first} back" in r for r in refused)
     counties = [balance(ledger, holder, year=year) for holder in ("370811", "370812", CITY)]
     assert counties == [70_000, 35_000, 45_000]
+
+
+def test_a_confirmation_records_its_approval_document(run, tmp_path: Path, blueprint_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    """批准 with the land's 批准文号: written into the journal's reason, where an audit reads what approved the land;
+    a number over two lines or of no character is refused and nothing is confirmed."""
+    _issue(
+        run,
+        tmp_path,
+        blueprint_dir,
+        "370811,land_new,100000\n370811,land_compensation,60000\n"
+        "370811,land_compensation_paddy,50000\n370811,land_compensation_grain,100000\n",
+    )
+    paddy = _review(run, tmp_path, blueprint_dir, "PADDY", (2.2, 0.2, 2.4, 0.4))
+    _enter(run, "PADDY")
+    run("quota", "reserve", paddy, "--year", "2026")
+    run("quota", "confirm", "PADDY", "--document", "鲁政土字〔2026〕\n12号", code=2)
+    run("quota", "confirm", "PADDY", "--document", "  ", code=2)
+    assert {j["kind"] for j in json.loads(run("quota", "journal", "-f", "json").stdout)} == {"issue", "reserve"}
+    run("quota", "confirm", "PADDY", "--document", "鲁政土字〔2026〕12号")
+    reasons = {j["reason"] for j in json.loads(run("quota", "journal", "-f", "json").stdout) if j["kind"] == "confirm"}
+    assert reasons == {"项目用地批准（批准文号：鲁政土字〔2026〕12号）"}  # each of its postings

@@ -24,7 +24,7 @@ from geo.quota import FACTORS, MAX_AMOUNT, PLAN_YEARS, Ledger, county_summary
 from geo.quota.report import LABELS as REPORT_LABELS
 from geo.quota.report import ledger_report
 from geo.quota.stock import DISPOSAL_LABELS, LAND_LABELS, RATE_LABELS
-from geo.review.result import not_a_flag
+from geo.review.result import MAX_ID_CHARS, not_a_flag
 
 router = APIRouter(prefix="/quotas", tags=["quotas"])
 OPEN = ConfigDict(extra="allow")  # the ledger may add columns; they pass through
@@ -189,9 +189,18 @@ async def reserve(
     return Reservation(transaction=done.transaction, existed=done.existed)
 
 
+class ConfirmRequest(BaseModel):
+    document: str | None = Field(
+        default=None, max_length=MAX_ID_CHARS, description="批准文号 of the land's approval, written into the journal"
+    )
+
+
 @router.post("/projects/{project_id}/confirm", status_code=201, response_model=Movement, summary="批准")
-async def confirm(project_id: str, ledger: LedgerDep, who: Admin) -> Movement:
-    return Movement(transaction=await run_in_threadpool(lambda: ledger.confirm(project_id, actor=who.name)))
+async def confirm(project_id: str, ledger: LedgerDep, who: Admin, body: ConfirmRequest | None = None) -> Movement:
+    document = body.document if body else None
+    return Movement(
+        transaction=await run_in_threadpool(lambda: ledger.confirm(project_id, actor=who.name, document=document))
+    )
 
 
 @router.post("/projects/{project_id}/revoke", status_code=201, response_model=Movement, summary="撤回 (reserved only)")

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import IntegrityError
 
 from geo.db import by_id
-from geo.errors import NotFoundError, QuotaError
+from geo.errors import InputError, NotFoundError, QuotaError
 from geo.papers import beijing
 from geo.projects.library import FUNDABLE, fundable_reason, project_in, require_project
 from geo.quota.accounts import (
@@ -67,7 +67,8 @@ from geo.quota.tables import (
     quota_postings,
     quota_transactions,
 )
-from geo.review.result import ReviewResult
+from geo.review.result import MAX_ID_CHARS, ReviewResult
+from geo.vocabulary import check_single_line
 
 
 def _project_accounts(
@@ -608,9 +609,18 @@ class Movements:
             assert done is not None, "the request that won the race is committed"
             return done
 
-    def confirm(self, project_id: str, *, actor: str, reason: str = "项目用地批准") -> int:
+    def confirm(self, project_id: str, *, actor: str, reason: str = "项目用地批准", document: str | None = None) -> int:
         """批准: the reserved quota becomes approved (used), for a project at a stage that takes quota
-        (:func:`_refuse_unconfirmable`)."""
+        (:func:`_refuse_unconfirmable`); ``document``: the approval's 批准文号 (the 用地批复 济宁 52号 三、(一)5 has
+        the province give), written into the journal's reason, where an audit reads what approved the land."""
+        if document is not None:
+            check_single_line(document, "approval document number", "批准文号")
+            if not document.strip() or len(document) > MAX_ID_CHARS:
+                raise InputError(
+                    f"the approval document number must hold 1 to {MAX_ID_CHARS} characters",
+                    f"批准文号须为 1 至 {MAX_ID_CHARS} 个字符",
+                )
+            reason = f"{reason}（批准文号：{document.strip()}）"
         with writing(self.engine) as conn:
             project_id, _ = _require_project(conn, project_id)
             _refuse_unconfirmable(conn, project_id)
