@@ -66,10 +66,8 @@ def test_a_demand_reserved_before_is_allocated_as_existing(ledger: Ledger) -> No
     assert (journal_size(ledger), balance(ledger, "370811")) == (size, 2_000)
 
 
-def test_reserve_again_on_the_command_line_says_already_reserved(run, tmp_path: Path, blueprint_dir: Path) -> None:  # type: ignore[no-untyped-def]
-    """`lantu quota reserve` of the same review and project twice: the second says 已存在 / already reserved with the
-    first transaction's number (it said 已配置 / reserved, as if it had reserved anew); allocate's JSON and table say
-    so too; balances and the journal are unchanged."""
+def _paddy_in_the_library(run, tmp_path: Path, blueprint_dir: Path) -> Path:  # type: ignore[no-untyped-def]
+    """A ledger issued the year's land quota, project PADDY at 储备, and the review of its parcel on paddy land."""
     _issue(
         run,
         tmp_path,
@@ -77,8 +75,15 @@ def test_reserve_again_on_the_command_line_says_already_reserved(run, tmp_path: 
         "370811,land_new,100000\n370811,land_compensation,60000\n"
         "370811,land_compensation_paddy,50000\n370811,land_compensation_grain,100000\n",
     )
-    paddy = _review(run, tmp_path, blueprint_dir, "PADDY", (2.2, 0.2, 2.4, 0.4))
     _enter(run, "PADDY")
+    return _review(run, tmp_path, blueprint_dir, "PADDY", (2.2, 0.2, 2.4, 0.4))
+
+
+def test_reserve_again_on_the_command_line_says_already_reserved(run, tmp_path: Path, blueprint_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    """`lantu quota reserve` of the same review and project twice: the second says 已存在 / already reserved with the
+    first transaction's number (it said 已配置 / reserved, as if it had reserved anew); allocate's JSON and table say
+    so too; balances and the journal are unchanged."""
+    paddy = _paddy_in_the_library(run, tmp_path, blueprint_dir)
     first = run("quota", "reserve", paddy, "--year", "2026").stderr
     assert first.startswith("已配置 / reserved：交易 / transaction #")
     tx = first.strip().rsplit("#", 1)[1]
@@ -150,15 +155,7 @@ def test_a_plan_put_back_and_the_same_plan_posted_at_once_count_once(ledger: Led
 def test_a_confirmation_records_its_approval_document(run, tmp_path: Path, blueprint_dir: Path) -> None:  # type: ignore[no-untyped-def]
     """批准 with the land's 批准文号: written into the journal's reason, where an audit reads what approved the land;
     a number over two lines or of no character is refused and nothing is confirmed."""
-    _issue(
-        run,
-        tmp_path,
-        blueprint_dir,
-        "370811,land_new,100000\n370811,land_compensation,60000\n"
-        "370811,land_compensation_paddy,50000\n370811,land_compensation_grain,100000\n",
-    )
-    paddy = _review(run, tmp_path, blueprint_dir, "PADDY", (2.2, 0.2, 2.4, 0.4))
-    _enter(run, "PADDY")
+    paddy = _paddy_in_the_library(run, tmp_path, blueprint_dir)
     run("quota", "reserve", paddy, "--year", "2026")
     run("quota", "confirm", "PADDY", "--document", "鲁政土字〔2026〕\n12号", code=2)
     run("quota", "confirm", "PADDY", "--document", "  ", code=2)
