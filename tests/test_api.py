@@ -891,6 +891,15 @@ def test_a_confirmation_over_the_api_records_its_approval_document(client: TestC
     }
 
 
+def test_a_bow_tie_is_refused_for_its_shape_not_its_place(client: TestClient, keys: dict[str, str]) -> None:
+    """A bow-tie's two halves cancel out: it has no centroid, and the cost estimate (before any repair) placed it
+    at longitude 4534 — "outside China's zones". Its boxes' centres place it; its shape is what is wrong."""
+    x, y = rect(2, 2, 2, 2).bounds[:2]
+    bow = shapely.Polygon([(x, y), (x + 100, y + 100), (x + 100, y), (x, y + 100)])
+    problem = assert_problem(client.post("/api/v1/reviews", json=feature(bow, id="B"), headers=auth(keys)), 422)
+    assert problem["title"] == "GeometryError" and "Self-intersection" in problem["message_en"], problem
+
+
 def test_quota_flow_over_the_api(client: TestClient, keys: dict[str, str]) -> None:
     plan = {
         "year": 2026,

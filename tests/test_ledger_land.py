@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import shapely
+import shapely.affinity
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
@@ -145,11 +146,38 @@ def test_an_edge_touching_neighbour_is_reserved_and_keeps_its_land(ledger: Ledge
 
 def test_a_sliver_within_the_review_tolerance_is_no_overlap(ledger: Ledger) -> None:
     """Outlines exact (no rounding): a neighbour drawn 5 mm into a 100 m square shares 0.5 m², within the 1 m² the
-    review counts (its tolerance, max(1 m², 0.01 % of the area)): reserved. One drawn 2 cm in shares 2 m²: refused."""
+    review counts (its tolerance, max(1 m², 0.01 % of the area)): reserved. One drawn 5 cm in shares 5 m², of which
+    more than 1 m² lies beyond what the outlines' rounding can make (``ROUNDING_M`` off each side): refused, the
+    whole 5 m² said."""
     reserve(ledger, drawn((0, 0, 100, 100), pid="A", rid="R-A"), "XM-1")
     reserve(ledger, drawn((99.995, 0, 199.995, 100), pid="E", rid="R-E"), "XM-2")
-    with pytest.raises(QuotaError, match=r"overlaps land reserved already: 2\.00 m² \(0\.0002 ha, 0\.00 mu\) with "):
-        reserve(ledger, drawn((-99.98, 0, 0.02, 100), pid="W", rid="R-W"), "XM-3")
+    with pytest.raises(QuotaError, match=r"overlaps land reserved already: 5\.00 m² \(0\.0005 ha, 0\.01 mu\) with "):
+        reserve(ledger, drawn((-99.95, 0, 0.05, 100), pid="W", rid="R-W"), "XM-3")
+
+
+def test_a_neighbour_along_a_long_edge_shares_no_land_for_the_rounding(ledger: Ledger) -> None:
+    """A review rounds each vertex to 1e-7° (up to 0.56 cm): a 2 km block surveyed with a vertex every metre, its
+    south edge zigzagging 9 mm from rounding, and a 6 m road along that edge share 9 m² of slivers, above the road's
+    1.2 m² tolerance, though they only touch. Slivers no wider than rounding makes are no land; a road drawn 1 m
+    into the block is refused, its whole overlap said (2,000 m² and the slivers' 9 m²)."""
+    zigzag = [(float(x), -0.009 if x % 2 else 0.0) for x in range(0, 2_001)]  # every other vertex 9 mm south
+    block = shapely.Polygon([*zigzag, (2_000, 300), (0, 300)])
+    reserve(ledger, drawn(block, pid="BLOCK", rid="R-B", tolerance=60.0), "XM-1")
+    road = drawn((0, -6, 2_000, 0), pid="ROAD", rid="R-R", tolerance=1.2)
+    assert shared_m2(drawn(block, pid="BLOCK", rid="R-B"), road) == pytest.approx(9.0, abs=0.1)  # slivers
+    assert not reserve(ledger, road, "XM-2").existed
+    with pytest.raises(QuotaError, match=r"; 2,009\.00 m² \(0\.2009 ha, 3\.01 mu\) with parcel BLOCK "):
+        reserve(ledger, drawn((0, -6, 2_000, 1), pid="ROAD-2", rid="R-R2"), "XM-3")
+
+
+def test_land_is_found_reserved_in_another_county(ledger: Ledger) -> None:
+    """Two reviews may give land on a county line to either county (each parcel to the county holding most of it):
+    half of A reserved from 任城区, then charged to 兖州区, is refused all the same."""
+    reserve(ledger, drawn((0, 0, 100, 100), pid="A", rid="R-A"), "XM-1")
+    enter(ledger, "YZ-1", county="370812")
+    ledger.issue(YEAR, [("370812", "land_new", 100_000)], actor="省厅")
+    with pytest.raises(QuotaError, match=r"overlaps land reserved already: 5,000\.00 m² .* parcel A "):
+        reserve(ledger, drawn((50, 0, 150, 100), pid="B", rid="R-B", county="370812"), "YZ-1")
 
 
 def test_a_small_parcel_inside_a_large_reserved_one_is_refused_either_way(ledger: Ledger) -> None:
@@ -279,14 +307,17 @@ def test_a_repeat_posted_at_once_is_the_first_reservation(ledger: Ledger, bluepr
 
 
 def test_an_outline_no_review_writes_is_refused(ledger: Ledger) -> None:
-    """A parcel whose outline is not a polygon in CGCS2000 lon/lat is refused, nothing written."""
+    """A parcel whose outline is not a polygon in CGCS2000 lon/lat, or whose repair leaves no area, is refused,
+    nothing written."""
     point = (
         figures_review(1_000).parcels[0].model_copy(update={"geometry": {"type": "Point", "coordinates": [116, 35]}})
     )
     metres = drawn((0, 0, 100, 100), pid="M", rid="R-M").parcels[0]
     metres = metres.model_copy(update={"geometry": json.loads(shapely.to_geojson(rect(0, 0, 0.1, 0.1)))})
+    flat = [[116.6, 35.4], [116.61, 35.4], [116.62, 35.4], [116.6, 35.4]]  # a ring of no area: repaired, a line
+    collapsed = metres.model_copy(update={"geometry": {"type": "Polygon", "coordinates": [flat]}})
     size = journal_size(ledger)
-    for parcel in (point, metres):
+    for parcel in (point, metres, collapsed):
         result = figures_review(1_000).model_copy(update={"parcels": [parcel]})
         with pytest.raises(QuotaError, match="not a polygon in CGCS2000 longitude and latitude"):
             reserve(ledger, result, "XM-1")
@@ -324,15 +355,21 @@ def test_the_api_answers_409_naming_the_reserved_land(client: TestClient, keys: 
 
 
 def drawn(
-    box: tuple[float, float, float, float], *, pid: str, rid: str, tolerance: float = 1.0, dx: float = 0.0
+    box: tuple[float, float, float, float] | shapely.Polygon,
+    *,
+    pid: str,
+    rid: str,
+    tolerance: float = 1.0,
+    dx: float = 0.0,
+    county: str = COUNTY,
 ) -> ReviewResult:
-    """A review result (figures of :func:`test_quota.review`) whose parcel is the box (metres from a point of the
-    paddy cell, EPSG:4548, shifted ``dx`` east) in EPSG:4490, unrounded, with the tolerance given."""
+    """A review result (figures of :func:`test_quota.review`) whose parcel is the box, or polygon, (metres from a
+    point of the paddy cell, EPSG:4548, shifted ``dx`` east) in EPSG:4490, unrounded, with the tolerance given."""
     x0, y0 = rect(2, 0, 2, 0).bounds[:2]
-    x1, y1, x2, y2 = box
-    square = reproject(shapely.box(x0 + dx + x1, y0 + y1, x0 + dx + x2, y0 + y2), EPSG, 4490)
-    area = (x2 - x1) * (y2 - y1)
-    result = figures_review(area, rid=rid, pid=pid)
+    shape = shapely.box(*box) if isinstance(box, tuple) else box
+    area = shape.area
+    square = reproject(shapely.affinity.translate(shape, x0 + dx, y0), EPSG, 4490)
+    result = figures_review(area, rid=rid, pid=pid, county=county)
     parcel = result.parcels[0].model_copy(
         update={"geometry": json.loads(shapely.to_geojson(square)), "tolerance_m2": tolerance}
     )

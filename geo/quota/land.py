@@ -7,8 +7,9 @@ re-reviewed under another parcel id, redrawn a little, or overlapping part of a 
 need: the ledger would hold more land for projects than they take.
 
 * What is kept (``quota_reserved_land``, migration 0009): the parcel's outline as the review gives it
-  (``ParcelResult.geometry``: GeoJSON in EPSG:4490, 1e-7°) as WKB, with the county charged (the check reads that
-  county's outlines only) and the parcel's sliver tolerance (``tolerance_m2``).
+  (``ParcelResult.geometry``: GeoJSON in EPSG:4490, 1e-7°) as WKB, with the county charged and the parcel's sliver
+  tolerance (``tolerance_m2``). The check reads every county's outlines: two reviews may give land on a county line
+  to either county.
 * What overlaps: the area the new parcel shares with a standing reservation's outline, both projected into the
   CGCS2000 3° Gauss-Krüger zone of the new parcel's centroid (DESIGN.md: areas in the parcel's zone). It counts
   above the smaller of the two parcels' tolerances, each max(min_m2, ratio × area) as the review computed it: the
@@ -20,7 +21,9 @@ need: the ledger would hold more land for projects than they take.
   only (:func:`geo.quota.reservations._same_land`). A parcel whose review carries no outline records none.
 * Two reservations at once: each holds its county's row of ``quota_holders`` (:func:`lock_county`: PostgreSQL
   ``FOR NO KEY UPDATE``, so a foreign key to the county waits on nothing; SQLite's writer holds the database) before
-  it reads the county's outlines, so the second reads the first's once it has committed.
+  it reads the outlines, so of two in one county the second reads the first's once it has committed. Two charged
+  to two counties at the same moment on PostgreSQL are not serialised: land on a county line reserved from both
+  sides at once can pass twice (SQLite serialises every writer).
 """
 
 from __future__ import annotations
@@ -47,6 +50,9 @@ from geo.review.result import ParcelResult
 BASIS_EN = "济宁 济政办字〔2020〕52号 三（一）3: 据实核定项目建设用地需求"
 BASIS_ZH = "济宁 济政办字〔2020〕52号 三（一）3“据实核定项目建设用地需求”"
 NAMED_AT_MOST = 5  # overlapping reservations a refusal names one by one
+# half the width rounding to 1e-7° can give a sliver between two outlines: each vertex moves up to 0.5e-7° (0.56 cm
+# of latitude), one outline's one way and the other's the other
+ROUNDING_M = 0.006
 
 
 @dataclass(frozen=True)
@@ -102,7 +108,9 @@ def parcel_outline(parcel: ParcelResult) -> shapely.Geometry | None:
         if CHINA_LON[0] <= x1 <= x2 <= CHINA_LON[1] and CHINA_LAT[0] <= y1 <= y2 <= CHINA_LAT[1]:
             outline = shapely.force_2d(outline)
             # rounded to 1e-7°, a valid outline may touch itself: GEOS then refuses to intersect it
-            return outline if outline.is_valid else shapely.make_valid(outline, method="structure")
+            outline = outline if outline.is_valid else shapely.make_valid(outline, method="structure")
+            if outline.geom_type in ("Polygon", "MultiPolygon") and outline.area > 0:  # not collapsed to lines
+                return outline
     raise QuotaError(
         f"parcel {parcel.id}: its outline in the review is not a polygon in CGCS2000 longitude and latitude "
         "(EPSG:4490): the file is not as a review writes it",
@@ -132,13 +140,13 @@ def record_land(conn: Connection, transaction_id: int, county: str, parcel: Parc
     )
 
 
-def _county_land(conn: Connection, county: str, *, project_id: str | None = None) -> list[ReservedLand]:
-    """Every reservation's land recorded in ``county`` (of one project, if given), standing or not."""
+def _reserved_land(conn: Connection, *, project_id: str | None = None) -> list[ReservedLand]:
+    """Every reservation's land recorded (of one project, if given), standing or not."""
     land, t = quota_reserved_land.c, quota_transactions.c
     query = (
         select(land.transaction_id, land.parcel_id, land.outline, land.tolerance_m2, t.project_id, t.review_id)
         .join_from(quota_reserved_land, quota_transactions, t.id == land.transaction_id)
-        .where(land.county == county, t.kind == "reserve")
+        .where(t.kind == "reserve")
         .order_by(land.transaction_id)
     )
     if project_id is not None:
@@ -159,18 +167,21 @@ def _standing(conn: Connection, land: list[ReservedLand]) -> list[ReservedLand]:
 
 def overlaps(
     conn: Connection,
-    county: str,
     outline: Any,
     tolerance_m2: float | Decimal,
     *,
     leave_out: Collection[int] = (),
+    land: list[ReservedLand] | None = None,
 ) -> list[Overlap]:
-    """The standing reservations of ``county`` whose land ``outline`` (EPSG:4490) overlaps by more than the smaller
-    of the two parcels' tolerances, largest overlap first; ``leave_out``: reservations not to compare with.
+    """The standing reservations whose land ``outline`` (EPSG:4490) overlaps by more than the smaller of the two
+    parcels' tolerances, largest overlap first, in any county (two reviews may give land on a county line to either
+    county, and a blueprint's update may recode one); ``leave_out``: reservations not to compare with; ``land``: the
+    recorded land, read once by a caller that asks for several outlines.
 
-    The county's outlines are tested against the parcel in one vectorised call; only those it meets are measured
-    (in the zone of its centroid) and asked whether they stand."""
-    land = [r for r in _county_land(conn, county) if r.transaction not in leave_out]
+    The outlines are tested against the parcel in one vectorised call; only those it meets are measured (in the
+    zone of its centroid) and asked whether they stand. What counts is what the outlines' 1e-7° rounding cannot have
+    made (``ROUNDING_M``): a neighbour along a 2 km edge of 1 m vertices shared 6.84 m² from rounding alone."""
+    land = [r for r in (_reserved_land(conn) if land is None else land) if r.transaction not in leave_out]
     if not land:
         return []
     shapely.prepare(outline)
@@ -182,11 +193,12 @@ def overlaps(
     projected = reproject(np.array([outline, *(r.outline for r in met)], dtype=object), CGCS2000, zone)
     invalid = ~shapely.is_valid(projected)
     projected[invalid] = shapely.make_valid(projected[invalid], method="structure")
-    shared = shapely.area(shapely.intersection(projected[1:], projected[0]))
+    pieces = shapely.intersection(projected[1:], projected[0])
+    beyond_rounding = shapely.area(shapely.buffer(pieces, -ROUNDING_M))  # a sliver of rounding is gone
     found = [
         Overlap(r, amount(Decimal(str(round(float(m2), 4)))))
-        for r, m2 in zip(met, shared, strict=True)
-        if m2 > min(float(tolerance_m2), float(r.tolerance_m2))
+        for r, m2, core in zip(met, shapely.area(pieces), beyond_rounding, strict=True)
+        if core > min(float(tolerance_m2), float(r.tolerance_m2))
     ]
     if not found:
         return []
@@ -204,10 +216,10 @@ def _listed(found: list[Overlap]) -> tuple[str, str]:
     return en, zh
 
 
-def refuse_overlap(conn: Connection, county: str, parcel: ParcelResult, outline: Any) -> None:
-    """Refuse reserving ``parcel`` (its ``outline``) where it overlaps the land of a standing reservation in
-    ``county``, naming each (transaction, project, parcel) and the overlap in m², 公顷 and 亩."""
-    found = overlaps(conn, county, outline, parcel.tolerance_m2)
+def refuse_overlap(conn: Connection, parcel: ParcelResult, outline: Any) -> None:
+    """Refuse reserving ``parcel`` (its ``outline``) where it overlaps the land of a standing reservation, naming
+    each (transaction, project, parcel) and the overlap in m², 公顷 and 亩."""
+    found = overlaps(conn, outline, parcel.tolerance_m2)
     if not found:
         return
     en, zh = _listed(found)
@@ -221,23 +233,22 @@ def refuse_overlap(conn: Connection, county: str, parcel: ParcelResult, outline:
     )
 
 
-def standing_of(conn: Connection, county: str, project_id: str) -> frozenset[int]:
-    """The project's reservations with recorded land in ``county`` that stand now."""
-    return frozenset(r.transaction for r in _standing(conn, _county_land(conn, county, project_id=project_id)))
+def standing_of(conn: Connection, project_id: str) -> frozenset[int]:
+    """The project's reservations with recorded land that stand now."""
+    return frozenset(r.transaction for r in _standing(conn, _reserved_land(conn, project_id=project_id)))
 
 
-def refuse_reinstated_overlap(
-    conn: Connection, county: str, project_id: str, before: frozenset[int], undoing: int
-) -> None:
+def refuse_reinstated_overlap(conn: Connection, project_id: str, before: frozenset[int], undoing: int) -> None:
     """After a reversal (of ``undoing``) is written, inside its transaction: refuse it where it put a reservation of
     the project back in force (standing now, not in ``before``) whose land overlaps another standing reservation —
     one made while it was released. The reinstated ones are not compared with each other: they stood together
     before."""
-    land = _county_land(conn, county, project_id=project_id)
-    back = [r for r in _standing(conn, land) if r.transaction not in before]
+    everywhere = _reserved_land(conn)  # read once for every reservation put back
+    mine = [r for r in everywhere if r.project_id == project_id]
+    back = [r for r in _standing(conn, mine) if r.transaction not in before]
     leave_out = {r.transaction for r in back}
     for again in back:
-        if found := overlaps(conn, county, again.outline, again.tolerance_m2, leave_out=leave_out):
+        if found := overlaps(conn, again.outline, again.tolerance_m2, leave_out=leave_out, land=everywhere):
             en, zh = _listed(found)
             raise QuotaError(
                 f"reversing transaction #{undoing} would put reservation #{again.transaction} (parcel "

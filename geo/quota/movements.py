@@ -145,7 +145,7 @@ def _reverse(conn: Connection, transaction_id: int, *, actor: str, reason: str) 
                 "撤销 since: it cannot hold quota again",
                 f"冲销第 {transaction_id} 号交易将使项目 {project.id} 重新持有指标，该项目已撤销，不能再持有指标",
             )
-    standing = None if ledger_project is None else standing_of(conn, ledger_project.county, ledger_project.id)
+    standing = None if ledger_project is None else standing_of(conn, ledger_project.id)
     reversal = post(
         conn,
         "reversal",
@@ -156,7 +156,7 @@ def _reverse(conn: Connection, transaction_id: int, *, actor: str, reason: str) 
         project_id=tx.project_id,
     )
     if ledger_project is not None and standing is not None:  # refused: the transaction rolls back, reversal and all
-        refuse_reinstated_overlap(conn, ledger_project.county, ledger_project.id, standing, transaction_id)
+        refuse_reinstated_overlap(conn, ledger_project.id, standing, transaction_id)
     return reversal
 
 

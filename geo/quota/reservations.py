@@ -249,7 +249,7 @@ def check_project(conn: Connection, plan: ReservationPlan) -> Project:
         )
     _refuse_reserved_before(conn, plan)
     if plan.outline is not None:  # the same land under another parcel id, redrawn, or in part
-        refuse_overlap(conn, plan.county, plan.parcel, plan.outline)
+        refuse_overlap(conn, plan.parcel, plan.outline)
     return project
 
 

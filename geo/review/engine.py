@@ -358,7 +358,9 @@ def estimate_as_drawn(
     polygons = ((types == POLYGONAL[0]) | (types == POLYGONAL[1])) & np.isfinite(box).all(axis=1)
     cost = np.zeros(len(raw), dtype=np.int64)
     if polygons.any():
-        zones = parcel_zones(raw[polygons], shapes.crs, blueprint.gk_zone_epsg if blueprint is not None else None)
+        # by the boxes' centres: a polygon not yet repaired may have no centroid (a bow-tie's halves cancel out)
+        boxes = shapely.envelope(raw[polygons])
+        zones = parcel_zones(boxes, shapes.crs, blueprint.gk_zone_epsg if blueprint is not None else None)
         projected = _in_zones(raw[polygons], shapes.crs, zones)
         cost[polygons] = overlay_cost(projected, zones, blueprint, layer_ids, exact_above=max_cost)
     return _refuse_costly(ids, cost, max_cost)
