@@ -276,6 +276,21 @@ def test_overlapping_reservations_posted_at_once_reserve_one(ledger: Ledger, blu
     assert outlines(ledger) == 1
 
 
+def test_overlapping_land_charged_to_two_counties_at_once_is_reserved_once(ledger: Ledger) -> None:
+    """Land on a county line reviewed into 任城区 for one project and into 兖州区 for another, both reserved at the same
+    moment: every county is held while the land is checked, so one is reserved and the other refused naming it."""
+    enter(ledger, "YZ-1", county="370812")
+    ledger.issue(YEAR, [("370812", "land_new", 100_000)], actor="省厅")
+    west, east = (
+        drawn((0, 0, 100, 100), pid="W", rid="R-W"),
+        drawn((50, 0, 150, 100), pid="E", rid="R-E", county="370812"),
+    )
+    outcomes = at_once(lambda: reserve(ledger, west, "XM-1"), lambda: reserve(ledger, east, "YZ-1"), refused=QuotaError)
+    refused = [o for o in outcomes if isinstance(o, QuotaError)]
+    assert len(refused) == 1 and "overlaps land reserved already: 5,000.00 m²" in refused[0].message_en
+    assert outlines(ledger) == 1
+
+
 def test_a_release_undone_and_an_overlapping_reservation_at_once_book_one(ledger: Ledger, blueprint: Blueprint) -> None:
     """A's 撤回 reversed while a parcel over half of A is reserved, at the same moment: the reversal holds the county
     as a reservation does, so one of them is booked and the other refused for the land — never both (A and the

@@ -19,11 +19,10 @@ need: the ledger would hold more land for projects than they take.
   the rule the repeat of a reservation reads).
 * Reservations recorded before outlines were kept have none: they are found by their parcel id, county and 新增
   only (:func:`geo.quota.reservations._same_land`). A parcel whose review carries no outline records none.
-* Two reservations at once: each holds its county's row of ``quota_holders`` (:func:`lock_county`: PostgreSQL
-  ``FOR NO KEY UPDATE``, so a foreign key to the county waits on nothing; SQLite's writer holds the database) before
-  it reads the outlines, so of two in one county the second reads the first's once it has committed. Two charged
-  to two counties at the same moment on PostgreSQL are not serialised: land on a county line reserved from both
-  sides at once can pass twice (SQLite serialises every writer).
+* Two reservations at once: each holds every county's row of ``quota_holders`` (:func:`lock_reserved_land`:
+  PostgreSQL ``FOR NO KEY UPDATE``, so a foreign key to a county waits on nothing; SQLite's writer holds the
+  database) before it reads the outlines, so the second reads the first's once it has committed, whichever counties
+  they are charged to.
 """
 
 from __future__ import annotations
@@ -118,13 +117,14 @@ def parcel_outline(parcel: ParcelResult) -> shapely.Geometry | None:
     )
 
 
-def lock_county(conn: Connection, county: str) -> None:
-    """Hold the county's row until the transaction ends: reservations of land in one county are checked and written
-    one at a time (PostgreSQL ``FOR NO KEY UPDATE``: a foreign key to the county waits on nothing; a 增存挂钩
-    settlement's ``FOR UPDATE`` of the row waits, and is waited on, as before). Taken before any other lock of the
-    movement (accounts come after, in :func:`geo.quota.posting.post`), so no two writers wait on each other in a
-    circle. SQLite's ``BEGIN IMMEDIATE`` holds the whole database already."""
-    conn.execute(select(quota_holders.c.code).where(quota_holders.c.code == county).with_for_update(key_share=True))
+def lock_reserved_land(conn: Connection) -> None:
+    """Hold every county's row until the transaction ends: reservations, and reversals that may put one back, are
+    checked against the land recorded in every county (land on a county line may be charged to either) and written
+    one at a time (PostgreSQL ``FOR NO KEY UPDATE``: a foreign key to a county waits on nothing; a 增存挂钩
+    settlement's ``FOR UPDATE`` of its county's row waits, and is waited on, as before). The rows in code order, and
+    before any other lock of the movement (accounts come after, in :func:`geo.quota.posting.post`), so no two
+    writers wait on each other in a circle. SQLite's ``BEGIN IMMEDIATE`` holds the whole database already."""
+    conn.execute(select(quota_holders.c.code).order_by(quota_holders.c.code).with_for_update(key_share=True))
 
 
 def record_land(conn: Connection, transaction_id: int, county: str, parcel: ParcelResult, outline: Any) -> None:

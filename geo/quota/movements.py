@@ -41,7 +41,7 @@ from geo.quota.accounts import (
     project_holder,
 )
 from geo.quota.holders import require_county, require_holder
-from geo.quota.land import lock_county, record_land, refuse_reinstated_overlap, standing_of
+from geo.quota.land import lock_reserved_land, record_land, refuse_reinstated_overlap, standing_of
 from geo.quota.posting import lock_accounts, post, replayed, writing
 from geo.quota.reservations import (
     ReservationRequest,
@@ -125,10 +125,10 @@ def _reverse(conn: Connection, transaction_id: int, *, actor: str, reason: str) 
     ).all()
     postings = [Posting(r.factor, r.holder, r.bucket, r.year, -r.amount) for r in rows]
     # a reversal may put a project's reservations back in force (of a 撤回 or 收回, of a reversed reservation): its
-    # county's land is checked after it is written, with the county held first, as a reservation holds it
+    # land is checked after it is written, with the counties held first, as a reservation holds them
     ledger_project = None if tx.project_id is None else project_row(conn, tx.project_id)
     if ledger_project is not None:
-        lock_county(conn, ledger_project.county)
+        lock_reserved_land(conn)
     lock_accounts(conn, (p.key for p in postings))  # before the checks, as an issue does: a twin waits for this one
     back = reinstated(conn, transaction_id)
     for again in back:
@@ -483,9 +483,9 @@ class Movements:
             reason = f"{reason}（接受缺失图层未审查：{'、'.join(plan.missing_layers)}）"
         with writing(self.engine) as conn:
             plan = named_project(conn, plan)
-            # the county's reservations one at a time, before the repeat is looked up: a twin posted at once waits
-            # here, then finds this one (existed), and land reserved at once is read by the later of the two
-            lock_county(conn, plan.county)
+            # reservations one at a time, before the repeat is looked up: a twin posted at once waits here, then
+            # finds this one (existed), and land reserved at once, in any county, is read by the later of the two
+            lock_reserved_land(conn)
             if (done := already_reserved(conn, plan)) is not None:
                 return Reserved(done, existed=True)
             require_county(conn, plan.county)
