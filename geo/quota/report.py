@@ -239,7 +239,7 @@ def ledger_report(engine: Engine, year: int) -> list[dict[str, Any]]:
             )
             .group_by(a.holder, a.factor, t.kind)
         ).all()
-        county_of = project_counties(conn)
+        county_of = _project_counties(conn)
         projects = _projects_by_payer(conn, year, county_of)
     names = county_names(engine)
     table: dict[tuple[str, str], dict[str, Decimal]] = {}
@@ -293,7 +293,7 @@ def _projects_by_payer(
 ) -> dict[tuple[str, str], dict[str, Decimal]]:
     """(holder, factor) → bucket (reserved, approved) → what projects hold of ``year`` that the holder paid
     (:func:`holdings_by_payer`); what the project's own earmarked 点供 paid counts to its county (``county_of``:
-    :func:`project_counties`), whose project it is."""
+    :func:`_project_counties`), whose project it is."""
     out: dict[tuple[str, str], dict[str, Decimal]] = {}
     for (project, factor, _), held in holdings_by_payer(conn, year=year).items():
         for bucket, by_payer in (("reserved", held.reserved), ("approved", held.approved)):
@@ -305,7 +305,7 @@ def _projects_by_payer(
     return out
 
 
-def project_counties(conn: Connection) -> dict[str, str]:
+def _project_counties(conn: Connection) -> dict[str, str]:
     """Each project's holder (``project:<id>``) → its county: the ledger's record of it, and the library's (a
     project given 点供 before its first reservation is in the library only)."""
     ledger = conn.execute(select(quota_projects.c.id, quota_projects.c.county)).all()
@@ -421,5 +421,4 @@ __all__ = [
     "holdings_by_payer",
     "in_mu_ha",
     "ledger_report",
-    "project_counties",
 ]

@@ -45,13 +45,6 @@ def undone(conn: Connection) -> frozenset[int]:
     return frozenset(standing_reversals(_reversals(conn)).values())
 
 
-def undone_before(conn: Connection, transaction_id: int) -> frozenset[int]:
-    """The transactions undone when ``transaction_id`` was recorded: by the reversals standing among those recorded
-    before it (what was in force then, whatever was reversed since)."""
-    earlier = [(reversal, target) for reversal, target in _reversals(conn) if reversal < transaction_id]
-    return frozenset(standing_reversals(earlier).values())
-
-
 def reinstated(conn: Connection, transaction_id: int) -> frozenset[int]:
     """The transactions a reversal of ``transaction_id`` would put back in force (what it reverses, if a
     reversal, and so on up). QuotaError when ``transaction_id`` is undone already, or when the reversal would
@@ -93,7 +86,7 @@ def released_reservations(conn: Connection, reservations: Mapping[int, str]) -> 
         later.setdefault(project_id, []).append((int(tx_id), kind))
     in_force_then: dict[int, frozenset[int]] = {}
 
-    def undone_then(release: int) -> frozenset[int]:  # :func:`undone_before`, of the reversals read once
+    def undone_then(release: int) -> frozenset[int]:  # by the reversals standing among those recorded before it
         if release not in in_force_then:
             in_force_then[release] = frozenset(standing_reversals([p for p in pairs if p[0] < release]).values())
         return in_force_then[release]
@@ -152,5 +145,4 @@ __all__ = [
     "settlement_key",
     "standing_reversals",
     "undone",
-    "undone_before",
 ]
