@@ -9,7 +9,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, FailFast, Field, field_serializer, field_validator, model_validator
 
 from geo.errors import InputError
-from geo.vocabulary import Status, Verdict, first_few, id_text, is_blank, line_fault, project_id_text
+from geo.vocabulary import Status, Verdict, id_text, is_blank, line_fault, project_id_text
 
 AttributeValue = str | int | float | bool | None
 
@@ -162,16 +162,6 @@ class ItemFacts(BaseModel):
     """What a rule measured besides its pieces; only the fields its rule kind sets are written."""
 
     model_config = ConfigDict(extra="forbid")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _known_fields(cls, data: Any) -> Any:
-        """Unknown keys refused in one error: ``forbid`` alone makes one error per key (a review file's
-        facts of 100,000 made-up keys, 100,000 errors)."""
-        if isinstance(data, dict) and (unknown := [repr(k)[:40] for k in data if k not in cls.model_fields]):
-            named = first_few(unknown)
-            raise ValueError(f"{len(unknown)} unknown field(s): {named}（{len(unknown)} 个未知字段：{named}）")
-        return data
 
     outside_m2: float | None = Field(default=None, description="inside: part of the parcel outside the layer")
     project_type: str | None = None
