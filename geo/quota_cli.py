@@ -379,10 +379,14 @@ def revoke(
     Its approved quota stays (a lapse takes it back); what was released and what is kept is said, areas in m², 公顷
     and 亩."""
     ledger = _ledger(ctx)
-    tx = attempt(lambda: ledger.revoke(project_id, actor=actor, reason=reason))
-    _done("已撤回 / revoked", lambda: tx)
+    _released(ledger, "已撤回 / revoked", attempt(lambda: ledger.revoke(project_id, actor=actor, reason=reason)))
+
+
+def _released(ledger: Ledger, done: str, tx: int) -> None:
+    """A 撤回 or 收回 done, and what it released (:meth:`~geo.quota.queries.Queries.release_note`)."""
+    _done(done, lambda: tx)
     note_en, note_zh = attempt(lambda: ledger.release_note(tx))
-    err.print(f"{note_zh}\n{note_en}", markup=False, highlight=False)
+    err.print(f"{note_zh}\n{note_en}", markup=False, highlight=False, soft_wrap=True)  # a log keeps whole lines
 
 
 @app.command("lapse")
@@ -392,9 +396,12 @@ def lapse(
     reason: Annotated[str, typer.Option(help="事由: why the quota is taken back, recorded in the journal.")],
     actor: Actor = DEFAULT_ACTOR,
 ) -> None:
-    """收回: take back everything the project holds, approved quota included, to the accounts that paid it."""
+    """收回: take back everything the project holds, approved quota included, to the accounts that paid it.
+
+    What was released is said, areas in m², 公顷 and 亩, and any 点供 earmarked to the project still unused, with
+    the 点供 transaction whose reversal sends it back to the province."""
     ledger = _ledger(ctx)
-    _done("已收回 / lapsed", lambda: ledger.lapse(project_id, actor=actor, reason=reason))
+    _released(ledger, "已收回 / lapsed", attempt(lambda: ledger.lapse(project_id, actor=actor, reason=reason)))
 
 
 @app.command("advance")

@@ -950,7 +950,12 @@ def test_quota_flow_over_the_api(client: TestClient, keys: dict[str, str]) -> No
     assert_problem(
         client.post("/api/v1/quotas/reserve", json={**body, "review_id": "nope"}, headers=auth(keys, "admin")), 404
     )
-    assert client.post("/api/v1/quotas/projects/XM-1/revoke", headers=auth(keys, "quota-admin")).status_code == 201
+    revoked = client.post("/api/v1/quotas/projects/XM-1/revoke", headers=auth(keys, "quota-admin"))
+    assert revoked.status_code == 201  # with what it gave back, as `lantu quota revoke` says it
+    assert revoked.json()["note_zh"].startswith(
+        "撤回项目 XM-1 的指标：新增建设用地计划指标（2026年，已配置）40,000.00 m²"
+    )
+    assert revoked.json()["note_en"].startswith("revoked from project XM-1: land_new (2026, reserved) 40,000.00 m²")
     balances = client.get("/api/v1/quotas/balances?year=2026", headers=auth(keys)).json()
     county = next(b for b in balances if b["holder"] == "370811" and b["factor"] == "land_new")
     assert county["balance"] == pytest.approx(70_000)

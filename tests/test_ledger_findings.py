@@ -511,6 +511,25 @@ def test_cli_projects_table_is_in_chinese(run) -> None:  # type: ignore[no-untyp
     assert json.loads(run("quota", "projects", "-f", "json").stdout)[0]["stage"] == "reserved"  # the contract
 
 
+def test_cli_lapse_says_what_it_released_and_the_earmark_it_leaves(run) -> None:  # type: ignore[no-untyped-def]
+    """A 收回 tells the officer what went back, as a 撤回 does, and that 点供 earmarked to the project is still
+    unused, naming the 点供 whose reversal sends it back to the province (neither movement moves it)."""
+    enter(run.ledger, "XM-1")
+    run.ledger.issue(2026, [("370811", "land_new", 10_000)], actor="省厅")
+    supplied = run.ledger.point_supply("370811", "land_new", 2026, 500, project_id="XM-1", actor="省厅")
+    run.ledger.reserve(review(2_000), year=2026, project_id="XM-1", actor="a")  # 500 from the earmark, 1 500 county
+    run.ledger.confirm("XM-1", actor="a")
+    said = run("quota", "lapse", "XM-1", "--reason", "不再实施").stderr
+    assert "已收回 / lapsed" in said
+    assert "收回项目 XM-1 的指标：新增建设用地计划指标（2026年，已批准）2,000.00 m²（0.2000 公顷，3.00 亩）" in said
+    assert (
+        "专项点供尚未使用：新增建设用地计划指标（2026年）500.00 m²（0.0500 公顷，0.75 亩）"
+        f"（项目不再实施的，冲正第 {supplied} 号点供交易退回省级）" in said
+    )
+    assert f"reversing the 点供 #{supplied} sends it back to the province" in said
+    assert (balance(run.ledger, "370811"), balance(run.ledger, "XM-1", bucket="earmarked")) == (7_000, 500)
+
+
 def test_what_projects_hold_counts_to_who_paid_it(ledger: Ledger) -> None:
     """XM-K (重点) has a gap: of its 2 000 the pool pays 600, the county its 1 400; each row shows its own part of
     what the projects hold, approved and reserved, and the county's row its project's earmarked 点供 too."""

@@ -80,10 +80,13 @@ def test_revoke_gives_back_the_reserved_phase_and_keeps_the_approved_one(ledger:
         "占补平衡指标（粮食产能）（2026年，已配置）120 kg；"
         "已批准指标保留：新增建设用地计划指标（2026年）2,000.00 m²（0.2000 公顷，3.00 亩）；"
         "占补平衡指标（数量，含水田）（2026年）500.00 m²（0.0500 公顷，0.75 亩）；"
-        "占补平衡指标（粮食产能）（2026年）300 kg（收回须经 lapse 并说明理由）"
+        "占补平衡指标（粮食产能）（2026年）300 kg（收回须经 lapse 并说明理由）；"
+        "专项点供尚未使用：新增建设用地计划指标（2026年）300.00 m²（0.0300 公顷，0.45 亩）"
+        "（项目不再实施的，冲正第 4 号点供交易退回省级）"
     )
     assert note_en.startswith("revoked from project XM-1: land_new (2026, reserved) 1,000.00 m² (0.1000 ha, 1.50 亩)")
-    assert note_en.endswith("land_compensation_grain (2026) 300 kg (a lapse with a reason takes it back)")
+    assert "land_compensation_grain (2026) 300 kg (a lapse with a reason takes it back)" in note_en
+    assert note_en.endswith("reversing the 点供 #4 sends it back to the province: `lantu quota reverse`)")
     assert "approved quota kept: land_new (2026) 2,000.00 m² (0.2000 ha, 3.00 亩); land_compensation (2026)" in note_en
     # phase 2 is released: asked again it says so; phase 1 stands: asked again it exists, its parcel is charged once
     with pytest.raises(QuotaError, match="released since"):
@@ -96,8 +99,14 @@ def test_revoke_gives_back_the_reserved_phase_and_keeps_the_approved_one(ledger:
     with pytest.raises(QuotaError, match="holds approved quota only") as refused:
         ledger.revoke("XM-1", actor="市自然资源局")  # nothing reserved: approved quota comes back by a lapse
     assert "收回" in refused.value.message_zh
-    ledger.lapse("XM-1", actor="市自然资源局", reason="不再实施")
+    lapsed = ledger.lapse("XM-1", actor="市自然资源局", reason="不再实施")
     assert county(ledger) == [7_000, 5_000, 3_000] and balance(ledger, "XM-1", bucket="earmarked") == 300
+    # the earmark is the province's for this project: the note names the 点供 whose reversal sends it back
+    assert ledger.release_note(lapsed)[1].endswith("（项目不再实施的，冲正第 4 号点供交易退回省级）")
+    ledger.reverse(4, actor="省厅", reason="项目不再实施，点供退回")
+    assert balance(ledger, "XM-1", bucket="earmarked") == 0 and county(ledger) == [7_000, 5_000, 3_000]
+    assert "专项点供" not in ledger.release_note(lapsed)[1]  # nothing left to send back
+    assert_postings_add_up(engine)
 
 
 def test_revoke_of_a_phase_pays_each_payer_its_part(ledger: Ledger) -> None:

@@ -73,6 +73,19 @@ class Movement(BaseModel):
     transaction: int
 
 
+class Release(Movement):
+    """A 撤回 or 收回 and what it released (``Ledger.release_note``): the quota given back, the approved quota kept,
+    and any 点供 earmarked to the project still unused, with the 点供 whose reversal sends it back to the province."""
+
+    note_zh: str
+    note_en: str
+
+
+def _release(ledger: Ledger, tx: int) -> Release:
+    note_en, note_zh = ledger.release_note(tx)
+    return Release(transaction=tx, note_zh=note_zh, note_en=note_en)
+
+
 class Reservation(Movement):
     existed: bool = Field(
         description="the parcel was reserved for the project before (已存在): its first transaction, nothing moved, "
@@ -203,12 +216,10 @@ async def confirm(project_id: str, ledger: LedgerDep, who: Admin, body: ConfirmR
     )
 
 
-@router.post("/projects/{project_id}/revoke", status_code=201, response_model=Movement, summary="撤回 (reserved only)")
-async def revoke(project_id: str, ledger: LedgerDep, who: Admin, body: RevokeRequest | None = None) -> Movement:
+@router.post("/projects/{project_id}/revoke", status_code=201, response_model=Release, summary="撤回 (reserved only)")
+async def revoke(project_id: str, ledger: LedgerDep, who: Admin, body: RevokeRequest | None = None) -> Release:
     reason = body.reason if body else RevokeRequest().reason
-    return Movement(
-        transaction=await run_in_threadpool(lambda: ledger.revoke(project_id, actor=who.name, reason=reason))
-    )
+    return await run_in_threadpool(lambda: _release(ledger, ledger.revoke(project_id, actor=who.name, reason=reason)))
 
 
 class FactorsRequest(BaseModel):
@@ -266,10 +277,10 @@ class LapseRequest(BaseModel):
     reason: str = Field(min_length=1, max_length=500, description="why the quota is taken back (required)")
 
 
-@router.post("/projects/{project_id}/lapse", status_code=201, response_model=Movement, summary="收回 (approved too)")
-async def lapse(project_id: str, body: LapseRequest, ledger: LedgerDep, who: Admin) -> Movement:
-    return Movement(
-        transaction=await run_in_threadpool(lambda: ledger.lapse(project_id, actor=who.name, reason=body.reason))
+@router.post("/projects/{project_id}/lapse", status_code=201, response_model=Release, summary="收回 (approved too)")
+async def lapse(project_id: str, body: LapseRequest, ledger: LedgerDep, who: Admin) -> Release:
+    return await run_in_threadpool(
+        lambda: _release(ledger, ledger.lapse(project_id, actor=who.name, reason=body.reason))
     )
 
 

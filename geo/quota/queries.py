@@ -312,8 +312,10 @@ class Queries:
 
     def release_note(self, transaction_id: int) -> tuple[str, str]:
         """What a 撤回 or 收回 gave back (English, Chinese): each factor and year it took out of its project's reserved
-        or approved quota, and the approved quota the project holds now (what a 撤回 leaves it, :meth:`revoke`), an
-        area in m² with 公顷 and 亩 (:func:`~geo.quota.report.amount_line`). NotFoundError for another transaction."""
+        or approved quota, the approved quota the project holds now (what a 撤回 leaves it, :meth:`revoke`), and its
+        earmarked 点供 still unused with the 点供 transactions whose reversal sends it back to the province (neither
+        a 撤回 nor a 收回 moves it: the province gave it for this project, 济宁 52号 三、(一)4), an area in m² with 公顷
+        and 亩 (:func:`~geo.quota.report.amount_line`). NotFoundError for another transaction."""
         with self.engine.connect() as conn:
             tx = conn.execute(by_id(quota_transactions, transaction_id)).first()
             if tx is None or tx.kind not in ("revoke", "lapse"):
@@ -324,13 +326,28 @@ class Queries:
                     quota_postings.c.transaction_id == transaction_id, quota_accounts.c.holder == holder
                 )
             ).all()
-            kept = conn.execute(
-                select(quota_accounts.c.factor, quota_accounts.c.year, quota_accounts.c.balance).where(
-                    quota_accounts.c.holder == holder,
-                    quota_accounts.c.bucket == "approved",
-                    quota_accounts.c.balance != 0,
+            kept, unused = (
+                conn.execute(
+                    select(quota_accounts.c.factor, quota_accounts.c.year, quota_accounts.c.balance).where(
+                        quota_accounts.c.holder == holder,
+                        quota_accounts.c.bucket == bucket,
+                        quota_accounts.c.balance != 0,
+                    )
+                ).all()
+                for bucket in ("approved", "earmarked")
+            )
+            t = quota_transactions.c
+            supplied = (
+                conn.execute(
+                    select(t.id)
+                    .where(t.kind == "point_supply", t.project_id == tx.project_id, t.id.not_in(undone(conn)))
+                    .order_by(t.id)
                 )
-            ).all()
+                .scalars()
+                .all()
+                if unused
+                else []
+            )
 
         def listed(rows: list[tuple[str, int, str | None, Decimal]]) -> tuple[str, str]:
             en, zh = [], []
@@ -351,6 +368,14 @@ class Queries:
             kept_en, kept_zh = listed([(r.factor, r.year, None, r.balance) for r in kept])
             note_en += f"; approved quota kept: {kept_en} (a lapse with a reason takes it back)"
             note_zh += f"；已批准指标保留：{kept_zh}（收回须经 lapse 并说明理由）"
+        if unused:  # the province's 点供 for this project: it goes back to the province, not to the county
+            left_en, left_zh = listed([(r.factor, r.year, None, r.balance) for r in unused])
+            named = "、".join(f"第 {n} 号" for n in supplied)
+            note_en += (
+                f"; earmarked 点供 still unused: {left_en} (if the project will not be carried out, reversing the "
+                f"点供 {', '.join(f'#{n}' for n in supplied)} sends it back to the province: `lantu quota reverse`)"
+            )
+            note_zh += f"；专项点供尚未使用：{left_zh}（项目不再实施的，冲正{named}点供交易退回省级）"
         return note_en, note_zh
 
     def totals(self) -> dict[str, Decimal]:
