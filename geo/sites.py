@@ -228,7 +228,7 @@ def find_sites(
     step("逐一审查 reviewing candidates", len(results), n)
     if not regions:
         warnings.append(
-            f"no feasible region of {area_mu:g} 亩 in the search area / 搜索范围内没有面积达到 {area_mu:g} 亩的可行区域"
+            f"no feasible region of {area_mu:g} mu in the search area / 搜索范围内没有面积达到 {area_mu:g} 亩的可行区域"
         )
     elif len(results) < n:
         warnings.append(f"only {len(results)} of {n} sites found / 仅找到 {len(results)} 处（要求 {n} 处）")

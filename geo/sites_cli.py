@@ -108,7 +108,7 @@ def find_sites_cmd(
     _write(sites_geojson(search), output)
     ranks = ", ".join(f"#{s.rank} {s.area_mu:.1f}亩 {s.verdict} {s.score:.1f}" for s in search.sites)
     err.print(
-        f"{len(search.sites)} site(s) of {area_mu:g} 亩 in {len(search.regions)} feasible region(s)"
+        f"{len(search.sites)} site(s) of {area_mu:g} mu in {len(search.regions)} feasible region(s)"
         + (f" → {output}" if output else "")
         + (f"  [{ranks}]" if ranks else ""),
         highlight=False,

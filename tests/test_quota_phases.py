@@ -84,10 +84,10 @@ def test_revoke_gives_back_the_reserved_phase_and_keeps_the_approved_one(ledger:
         "专项点供尚未使用：新增建设用地计划指标（2026年）300.00 m²（0.0300 公顷，0.45 亩）"
         "（项目不再实施的，冲正第 4 号点供交易退回省级）"
     )
-    assert note_en.startswith("revoked from project XM-1: land_new (2026, reserved) 1,000.00 m² (0.1000 ha, 1.50 亩)")
+    assert note_en.startswith("revoked from project XM-1: land_new (2026, reserved) 1,000.00 m² (0.1000 ha, 1.50 mu)")
     assert "land_compensation_grain (2026) 300 kg (a lapse with a reason takes it back)" in note_en
     assert note_en.endswith("reversing the 点供 #4 sends it back to the province: `lantu quota reverse`)")
-    assert "approved quota kept: land_new (2026) 2,000.00 m² (0.2000 ha, 3.00 亩); land_compensation (2026)" in note_en
+    assert "approved quota kept: land_new (2026) 2,000.00 m² (0.2000 ha, 3.00 mu); land_compensation (2026)" in note_en
     # phase 2 is released: asked again it says so; phase 1 stands: asked again it exists, its parcel is charged once
     with pytest.raises(QuotaError, match="released since"):
         ledger.reserve(review(1_000, cultivated=200, rid="R2", pid="P2"), year=2026, project_id="XM-1", actor="a")
@@ -165,7 +165,7 @@ def test_revoke_on_the_command_line_says_what_it_released_and_what_it_kept(run) 
     assert said.startswith("已撤回 / revoked：交易 / transaction #")
     assert "撤回项目 XM-1 的指标：新增建设用地计划指标（2026年，已配置）1,000.00 m²（0.1000 公顷，1.50 亩）" in said
     assert "已批准指标保留：" in said and "新增建设用地计划指标（2026年）2,000.00 m²（0.2000 公顷，3.00 亩）" in said
-    assert "revoked from project XM-1: land_new (2026, reserved) 1,000.00 m² (0.1000 ha, 1.50 亩)" in said
+    assert "revoked from project XM-1: land_new (2026, reserved) 1,000.00 m² (0.1000 ha, 1.50 mu)" in said
     assert balance(ledger, "370811") == 5_000 and balance(ledger, "XM-1", bucket="approved") == 2_000
     refused = " ".join(run("quota", "revoke", "XM-1", code=2).stderr.split())
     assert "仅持有已批准指标" in refused and "holds approved quota only" in refused

@@ -335,12 +335,12 @@ def test_excluded_area_counts_only_the_land_searched(tmp_path: Path) -> None:
     [
         (
             {"area_mu": 0.0001},
-            "one 10 m × 10 m cell of its grid: 100.00 m² (0.15 亩)",
+            "one 10 m × 10 m cell of its grid: 100.00 m² (0.15 mu)",
             "10 m × 10 m 格网：100.00 m²（0.15 亩）",
         ),
         (
             {"area_mu": 0.005, "resolution_m": 2},
-            "one 2 m × 2 m cell of its grid: 4.00 m² (0.006 亩)",
+            "one 2 m × 2 m cell of its grid: 4.00 m² (0.006 mu)",
             "4.00 m²（0.006 亩）",
         ),
     ],
@@ -351,7 +351,7 @@ def test_api_search_refuses_a_site_smaller_than_one_cell(
     """area_mu 0.0001 was refused by the review of a candidate "parcel(s) C1 (0.0668 m²) … check the coordinates'
     unit and CRS", though the caller sent no parcel: the search refuses it itself, with the least it can place."""
     problem = assert_problem(client.post("/api/v1/sites/search", json=body, headers=auth(keys)), 422)
-    assert f"area_mu {body['area_mu']:g} 亩" in problem["message_en"] and least_en in problem["message_en"]
+    assert f"area_mu {body['area_mu']:g} mu" in problem["message_en"] and least_en in problem["message_en"]
     assert "CRS" not in problem["message_en"] and "parcel" not in problem["message_en"]
     assert "小于可选址的最小面积" in problem["message_zh"] and least_zh in problem["message_zh"]
 

@@ -73,8 +73,8 @@ def _check_area(area_mu: float, profile: Profile, resolution_m: float | None) ->
         return
     least = Area(least_m2)
     raise InputError(
-        f"area_mu {area_mu:g} 亩 ({asked_m2:.4g} m²) is smaller than the least site the search can place, one "
-        f"{res:g} m × {res:g} m cell of its grid: {least.m2_text} m² ({least.mu:.4g} 亩). Ask for at least that, "
+        f"area_mu {area_mu:g} mu ({asked_m2:.4g} m²) is smaller than the least site the search can place, one "
+        f"{res:g} m × {res:g} m cell of its grid: {least.m2_text} m² ({least.mu:.4g} mu). Ask for at least that, "
         "or a finer resolution_m (down to 1 m)",
         f"选址面积 {area_mu:g} 亩（{asked_m2:.4g} m²）小于可选址的最小面积，"
         f"即搜索网格的一个 {res:g} m × {res:g} m 格网：{least.m2_text} m²（{least.mu:.4g} 亩）；"

@@ -130,7 +130,7 @@ def amount_line(value: Decimal | float, unit: str) -> tuple[str, str]:
         text = amount_text(value, unit)
         return text, text
     square, ha, mu = area_texts(value)
-    return f"{square} m² ({ha} ha, {mu} 亩)", f"{square} m²（{ha} 公顷，{mu} 亩）"
+    return f"{square} m² ({ha} ha, {mu} mu)", f"{square} m²（{ha} 公顷，{mu} 亩）"  # in English as ``Area.en``
 
 
 def advance_outstanding(holder: str, bucket: str, balance: Decimal) -> Decimal:

@@ -351,7 +351,7 @@ def _pool_share(plan: ReservationPlan, available: dict[str, Decimal], wanted_new
         mu = area_texts(wanted_new)[2]  # as the ledger's tables round it
         raise QuotaError(
             f"county {plan.county} has {has:,.2f} m² of new construction quota for {plan.year}, enough for the "
-            f"{wanted_new:,.2f} m² ({mu} 亩) parcel {plan.parcel.id} needs: no gap, and the city pool serves "
+            f"{wanted_new:,.2f} m² ({mu} mu) parcel {plan.parcel.id} needs: no gap, and the city pool serves "
             "key projects with a gap (聊城 重点项目推进全周期服务办法 第十七条); reserve from the county",
             f"{plan.county} {plan.year} 年新增建设用地计划指标余额 {has:,.2f} m²，足以支付地块 {plan.parcel.id} 所需 "
             f"{wanted_new:,.2f} m²（{mu} 亩），不存在用地缺口；市级统筹指标用于存在用地缺口的重点项目"
