@@ -55,7 +55,6 @@ from geo.quota.reservations import (
     plan_reservation,
     project_row,
     reservation_postings,
-    reserved_funding,
 )
 from geo.quota.rules import LedgerRules
 from geo.quota.standing import reinstated, settled_advance, settled_advances, settlement_key, undone
@@ -221,8 +220,8 @@ def _release(
     reason: str,
 ) -> int:
     """Empty the project's accounts ``held`` (its reserved and approved ones among them) into the accounts that paid
-    them, ``owed`` (per paying account, what it gets back: :func:`~geo.quota.reservations.funding` for all the
-    project holds, :func:`~geo.quota.reservations.reserved_funding` for its reserved quota).
+    them, ``owed`` (per paying account, what it gets back: :func:`~geo.quota.reservations.funding`, of all the
+    project holds or of its reserved quota only).
 
     What the project's own earmarked 点供 paid goes back to its earmark; anything the history
     cannot attribute (none in a consistent ledger) goes to the project's county.
@@ -235,14 +234,7 @@ def _release(
     remainder: dict[tuple[str, int], Decimal] = {}
     for p in postings:
         remainder[(p.factor, p.year)] = remainder.get((p.factor, p.year), ZERO) + p.amount
-    earmarked = {(a.factor, a.year) for a in _project_accounts(conn, project_id, bucket="earmarked", nonzero=False)}
-    postings += [
-        Posting(f, project_holder(project_id), "earmarked", y, -rest)
-        if (f, y) in earmarked
-        else Posting(f, county, "available", y, -rest)
-        for (f, y), rest in remainder.items()
-        if rest
-    ]
+    postings += [Posting(f, county, "available", y, -rest) for (f, y), rest in remainder.items() if rest]
     return post(conn, kind, postings, actor=actor, reason=reason, project_id=project_id)
 
 
@@ -636,7 +628,7 @@ class Movements:
 
     def revoke(self, project_id: str, *, actor: str, reason: str = "项目撤销，收回指标") -> int:
         """撤回配置: the project's reserved quota, not yet approved, goes back to the accounts that paid it, each its
-        part (:func:`~geo.quota.reservations.reserved_funding`); approved quota stays with the project.
+        part (:func:`~geo.quota.reservations.funding`); approved quota stays with the project.
 
         Quota reserved is not used: 济宁 济政办字〔2020〕52号 三、(一)1 configures plan quota "在批准用地时", so a phase
         whose land is not approved holds quota the project does not use, and 聊城《重点项目推进全周期服务办法（试行）》
@@ -659,7 +651,7 @@ class Movements:
                         "理由方可收回",
                     )
                 reason += "（仅撤回尚未批准的已配置指标，已批准指标保留：聊城《重点项目推进全周期服务办法》第二十条）"
-            owed = reserved_funding(conn, project_id)
+            owed = funding(conn, project_id, approved=False)
             return _release(conn, project_id, county, reserved, owed, kind="revoke", actor=actor, reason=reason)
 
     def lapse(self, project_id: str, *, actor: str, reason: str) -> int:

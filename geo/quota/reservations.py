@@ -29,7 +29,7 @@
   county cannot (none where it can: refused); 占补平衡 is the county's, a gap in it covered first by a paid
   transfer or a loan from the pool (``transfer``). Outside accounts never pay. Quota the province granted
   to the project itself (点供, earmarked) is used first. A 撤回 returns what is reserved, not yet approved, and a
-  收回 all the project holds, every amount to the account it came from (:func:`reserved_funding`, :func:`funding`).
+  收回 all the project holds, every amount to the account it came from (:func:`funding`).
 """
 
 from __future__ import annotations
@@ -46,13 +46,12 @@ from geo.db import insert_ignoring_duplicates
 from geo.errors import QuotaError
 from geo.projects.library import Project, fundable_reason, link_review_in, project_in, stored_project_id
 from geo.projects.tables import project_reviews
-from geo.quota.accounts import CITY, FACTORS, Key, Posting, amount, move, project_holder
+from geo.quota.accounts import CITY, FACTORS, ZERO, Key, Posting, amount, move, project_holder
 from geo.quota.land import parcel_outline, refuse_overlap
 from geo.quota.posting import transaction_by_key
 from geo.quota.report import EARMARK, area_texts, holdings_by_payer
 from geo.quota.standing import released_reservations
 from geo.quota.tables import (
-    amount_sum,
     postings_by_account,
     quota_accounts,
     quota_postings,
@@ -486,36 +485,17 @@ def project_row(conn: Connection, project_id: str) -> Any | None:
     return None if stored is None else conn.execute(select(quota_projects).where(quota_projects.c.id == stored)).one()
 
 
-def funding(conn: Connection, project_id: str) -> dict[Key, Decimal]:
-    """Per paying account: what the project still owes it.
-
-    The opposite of every posting the project's movements made outside the project
-    that moved its reserved or approved quota (reservations, revocations, lapses and their
-    reversals); confirmation and the use of its earmarked 点供 stay inside.
-    """
+def funding(conn: Connection, project_id: str, *, approved: bool = True) -> dict[Key, Decimal]:
+    """Per paying account: what of the project's quota it paid, and gets back when the project releases it — all of
+    it for a 收回, only the reserved part, not yet approved, for a 撤回 (``approved=False``: a confirmation approves
+    all that is reserved then, so what is reserved now was reserved since, each payer's part as paid). Read from the
+    payer replay (:func:`~geo.quota.report.holdings_by_payer`); the project's earmarked 点供 is paid back to its
+    earmark."""
     holder = project_holder(project_id)
-    touched = (
-        select(quota_postings.c.transaction_id)
-        .join(quota_accounts, quota_accounts.c.id == quota_postings.c.account_id)
-        .where(quota_accounts.c.holder == holder, quota_accounts.c.bucket.in_(("reserved", "approved")))
-    )
-    rows = conn.execute(
-        postings_by_account(amount_sum(quota_postings.c.amount))
-        .where(quota_postings.c.transaction_id.in_(touched), quota_accounts.c.holder != holder)
-        .group_by(quota_accounts.c.factor, quota_accounts.c.holder, quota_accounts.c.bucket, quota_accounts.c.year)
-    ).all()
-    return {(f, h, b, y): -Decimal(s) for f, h, b, y, s in rows if s}
-
-
-def reserved_funding(conn: Connection, project_id: str) -> dict[Key, Decimal]:
-    """Per paying account: what of the project's reserved quota, not yet approved, it paid — what a 撤回 gives back
-    while the project keeps its approved quota (:func:`~geo.quota.report.holdings_by_payer`: a confirmation approves
-    all that is reserved then, so what is reserved now was reserved since, each payer's part as paid; the project's
-    earmarked 点供 is paid back to its earmark)."""
-    holder = project_holder(project_id)
-    return {
-        (factor, holder, "earmarked", year) if payer == EARMARK else (factor, payer, "available", year): value
-        for (_, factor, year), held in holdings_by_payer(conn, project_id=project_id).items()
-        for payer, value in held.reserved.items()
-        if value
-    }
+    owed: dict[Key, Decimal] = {}
+    for (_, factor, year), held in holdings_by_payer(conn, project_id=project_id).items():
+        for part in (held.reserved, held.approved) if approved else (held.reserved,):
+            for payer, value in part.items():
+                key = (factor, holder, "earmarked", year) if payer == EARMARK else (factor, payer, "available", year)
+                owed[key] = owed.get(key, ZERO) + value
+    return {key: value for key, value in owed.items() if value}
