@@ -371,6 +371,21 @@ def test_an_integer_of_hundreds_of_digits_is_a_format_error(text: str) -> None:
         parse_geojson_bytes(text)
 
 
+@pytest.mark.parametrize("depth", [5, 900])
+def test_coordinates_nested_beyond_a_multipolygon_are_a_format_error(depth: int) -> None:
+    """A Polygon whose coordinates nest 900 lists deep (1.9 KB, under the JSON parser's own nesting limit) made
+    shapely recurse until a RecursionError, a 500; it is refused before shapely reads it."""
+    from geo.errors import FormatError
+    from geo.io import parse_geojson_bytes
+
+    text = '{"type": "Polygon", "coordinates": ' + "[" * depth + "1" + "]" * depth + "}"
+    with pytest.raises(FormatError, match="nested deeper than GeoJSON's 4 levels"):
+        parcels_from_geojson(parse_geojson_bytes(text))
+    ring = [[0, 0], [1, 0], [1, 1], [0, 0]]
+    multi = {"type": "MultiPolygon", "coordinates": [[ring], [[[5, 5], [6, 5], [6, 6], [5, 5]]]]}
+    assert len(parcels_from_geojson(multi)) == 1  # four levels, a MultiPolygon's own, read
+
+
 def test_a_coordinate_beyond_a_double_from_a_parsed_body_is_a_format_error() -> None:
     """A JSON body the framework parsed (a site search's ``within``) hands on Python's own integer."""
     from geo.errors import FormatError

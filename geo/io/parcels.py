@@ -98,24 +98,33 @@ def _precount_positions(data: bytes | str, limits: ReadLimits) -> None:
             limits.vertices(seen)
 
 
+COORDINATE_DEPTH = 4  # lists in a MultiPolygon's coordinates: polygons, rings, positions, numbers
+
+
 def _positions(geometry: Any) -> int:
     """Positions a GeoJSON geometry object gives (a collection's members, nested ones too), counted on
     the parsed JSON without building anything: the vertex limit reads them, and a geometry shapely
-    built with more has had rings closed (RFC 7946 3.1.6 requires them closed)."""
-    count, stack = 0, [geometry]
+    built with more has had rings closed (RFC 7946 3.1.6 requires them closed). Coordinates nested deeper than
+    a MultiPolygon's are refused here: shapely reads them recursively (900 levels raised a RecursionError)."""
+    count, stack = 0, [(geometry, 0)]
     while stack:
-        item = stack.pop()
+        item, depth = stack.pop()
         if isinstance(item, dict):  # a geometry: its coordinates, or a collection's members
-            stack.append(item.get("coordinates"))
+            stack.append((item.get("coordinates"), 0))
             if isinstance(members := item.get("geometries"), list | tuple):
-                stack.extend(g for g in members if isinstance(g, dict))
+                stack.extend((g, 0) for g in members if isinstance(g, dict))
         elif _listed(item) and len(item):
+            if depth > COORDINATE_DEPTH - 2:  # a ring's list is the third level, its positions the fourth
+                raise FormatError(
+                    f"coordinates nested deeper than GeoJSON's {COORDINATE_DEPTH} levels (a MultiPolygon's)",
+                    f"坐标嵌套超过 GeoJSON 的 {COORDINATE_DEPTH} 层（多面的层数）",
+                )
             if not _listed(item[0]):
                 count += 1  # a position [x, y(, z)]
             elif len(item[0]) and not _listed(item[0][0]):
                 count += len(item)  # a ring or line of positions
             else:
-                stack.extend(item)
+                stack.extend((member, depth + 1) for member in item)
     return count
 
 
