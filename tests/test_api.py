@@ -763,6 +763,35 @@ def test_a_costly_review_is_stopped_at_the_timeout(
         assert c.post("/api/v1/reviews", json=PASSING, headers=auth(keys)).status_code == 201
 
 
+def test_a_review_done_after_its_503_is_not_saved(
+    settings: Settings, keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A job on the worker's thread cannot be stopped: where it ends after the client had its 503 (no id), its
+    review is not saved. A probe's 0.6 MB body of made-up property names ran on past its 503 and stored 250 MB."""
+    from sqlalchemy import func, select
+
+    from geo.store import reviews as stored
+
+    def slow(frame: Any) -> str:
+        time.sleep(3)
+        return text(frame)
+
+    text = reviews.parcels_geojson_text
+    engine = make_engine(settings.database_url)
+    with TestClient(create_app(settings.model_copy(update={"work_timeout": 2.0}))) as c:
+        assert c.post("/api/v1/reviews", json=PASSING, headers=auth(keys)).status_code == 201
+        with engine.connect() as conn:
+            before = conn.execute(select(func.count()).select_from(stored)).scalar()
+        monkeypatch.setattr(reviews, "parcels_geojson_text", slow)
+        assert (
+            "longer than 2 s"
+            in assert_problem(c.post("/api/v1/reviews", json=PASSING, headers=auth(keys)), 503)["detail"]
+        )
+        assert_worker_freed(c)  # the job has ended: it ran on the thread
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(stored)).scalar() == before == 1
+
+
 @pytest.mark.skipif(not CAN_FORK, reason="parsing in a child needs fork (Linux)")
 def test_a_large_json_body_is_parsed_in_a_child(
     settings: Settings, keys: dict[str, str], monkeypatch: pytest.MonkeyPatch

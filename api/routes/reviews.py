@@ -20,6 +20,7 @@ import math
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
@@ -29,7 +30,7 @@ from typing import Annotated, Any, BinaryIO, Literal, cast
 import geopandas as gpd
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from starlette.datastructures import UploadFile
 
 from api.access import record_owner
@@ -47,7 +48,7 @@ from api.errors import UnsupportedMediaError, WorkTimeoutError, media_type
 from api.keys import Principal
 from api.render_cache import RenderCache
 from api.settings import Settings
-from api.work import Ticket, WorkPool, in_child, most_vertices, stoppable
+from api.work import Ticket, WorkPool, in_child, most_vertices, stoppable, timed_out
 from geo.blueprint import Blueprint
 from geo.errors import CRSError, FormatError, GeometryError, ReviewAborted, TooLargeError
 from geo.geometry import check_size
@@ -189,16 +190,21 @@ def _review_and_save(
     deadline: float,
 ) -> tuple[str, bytes]:
     """The review, run where it can be stopped at ``deadline`` when it is estimated costly (a child forked
-    for it, which hands back the result serialised), then saved here: its id and JSON."""
+    for it, which hands back the result serialised), then saved here: its id and JSON. Past ``deadline`` the
+    client has had its 503 and no id: the review is not saved (its transaction rolls back), rather than kept
+    where no one asked for it."""
     cost = review_cost(frame, blueprint, profile=profile, max_cost=settings.max_review_cost)
 
     def serialised() -> StoredResult:
         return StoredResult.of(review(frame, blueprint, profile=profile, project=project), outline=store.spatial)
 
+    def owned_in_time(conn: Connection) -> None:
+        if time.monotonic() > deadline:
+            raise timed_out(settings.work_timeout)
+        record_owner(conn, record.review_id, who)
+
     record = stoppable(serialised, cost=cost, vertices=most_vertices(frame), settings=settings, deadline=deadline)
-    saved = store.save_record(
-        record, parcels_geojson_text(frame), also=lambda conn: record_owner(conn, record.review_id, who)
-    )
+    saved = store.save_record(record, parcels_geojson_text(frame), also=owned_in_time)
     return record.review_id, saved.encode()
 
 

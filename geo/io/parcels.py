@@ -41,6 +41,9 @@ SUPPORTED_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".shp", ".kml", ".km
 GEOJSON_DEFAULT_CRS = "EPSG:4490"  # GeoJSON without a crs member: CGCS2000/WGS84 degrees
 CHUNK_FEATURES = 500
 MAX_JSON_DIGITS = 40  # an integer in a parcel file: a 不动产单元号 has 28 characters
+# distinct property names in one GeoJSON: the frame holds features × names cells, and 400 features of 100 names of
+# their own (0.6 MB) made 16 million (2 GB); a 三调-derived parcel table has a few dozen fields
+MAX_PROPERTY_NAMES = 200
 MAX_CRS_TEXT = 4096  # a CRS named by a user: a Gauss-Krüger zone's WKT2 is about 1,100 characters
 
 
@@ -160,6 +163,7 @@ def parcels_from_geojson(obj: Any, *, limits: ReadLimits | None = None, crs: str
     if limits is not None:
         limits.vertices(sum(given))
     geoms, props, warned = [], [], []
+    names: set[str] = set()  # every property name so far: the frame has a column for each, a cell per feature
     for n, feature in enumerate(features, start=1):
         if not isinstance(feature, dict) or not isinstance(feature.get("geometry"), dict):
             raise FormatError(f"feature {n} has no geometry", f"第 {n} 个要素没有几何")
@@ -189,6 +193,13 @@ def parcels_from_geojson(obj: Any, *, limits: ReadLimits | None = None, crs: str
             properties = {"id": feature["id"], **properties}
         _check_unicode(properties, n)
         props.append(properties)
+        names.update(properties)
+        if len(names) > MAX_PROPERTY_NAMES:
+            raise FormatError(
+                f"the features carry more than {MAX_PROPERTY_NAMES} distinct property names (by feature {n}): a "
+                "parcel file's attribute table has one set of fields",
+                f"要素的属性名合计超过 {MAX_PROPERTY_NAMES} 个（至第 {n} 个要素）：地块文件的属性表应为同一组字段",
+            )
     declared = obj.get("crs") is not None
     frame = gpd.GeoDataFrame(props, geometry=geoms, crs=_geojson_crs(obj) if declared or crs is None else user_crs(crs))
     if warned:
