@@ -331,16 +331,23 @@ def reserve_factors(
         str | None,
         typer.Option(
             help="The project's kind where its 环评 is not tied to the pollutant 总量 (公路, 铁路, 水利水电, 光伏发电, "
-            "陆上风力发电, 保供煤矿: 平顶山 行动方案 四(四)); its pollutants are then not charged."
+            "陆上风力发电, 保供煤矿: 平顶山 行动方案 四(四)), one the project's type can be (公路: transport or "
+            "infrastructure…); its pollutants are then not charged."
         ),
     ] = None,
     actor: Actor = DEFAULT_ACTOR,
 ) -> None:
-    """配置能耗与污染物总量: a library project's needs × the 倍量替代 ratios (a declared exempt kind pays no 总量)."""
+    """配置能耗与污染物总量: a library project's needs × the 倍量替代 ratios (a declared exempt kind pays no 总量).
+
+    点供 earmarked to the project pays first, its county (or the pool) the rest."""
     ledger = _ledger(ctx)
     _done(
         "已配置 / reserved",
-        lambda: ledger.reserve_factors(project_id, year, _needs(need), source=source, actor=actor, exempt_as=exempt_as),
+        lambda: (
+            ledger.reserve_factors(
+                project_id, year, _needs(need), source=source, actor=actor, exempt_as=exempt_as
+            ).transaction
+        ),
     )
 
 

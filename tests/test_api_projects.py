@@ -126,13 +126,29 @@ def test_energy_and_pollutants_for_a_project_over_the_api(client: TestClient, ke
     keyed = writer | {"Idempotency-Key": "xm1-energy-2026-01"}
     first = client.post("/api/v1/quotas/projects/XM-1/factors", json=body, headers=keyed)
     again = client.post("/api/v1/quotas/projects/XM-1/factors", json=body, headers=keyed)
-    assert first.status_code == again.status_code == 201 and first.json() == again.json()
+    assert (first.status_code, again.status_code) == (201, 200)  # the repeat said so: 已存在, nothing moved
+    assert first.json()["existed"] is False and again.json() == {**first.json(), "existed": True}
     balances = client.get("/api/v1/quotas/balances?year=2026", headers=auth(keys)).json()
     assert next(b["balance"] for b in balances if b["holder"] == "XM-1" and b["factor"] == "energy") == 600
     other = client.post("/api/v1/quotas/projects/XM-1/factors", json={**body, "needs": {"energy": 1}}, headers=keyed)
     assert "another request" in assert_problem(other, 422)["detail"]
     bad = writer | {"Idempotency-Key": "two words"}  # printable ASCII without spaces
     assert_problem(client.post("/api/v1/quotas/projects/XM-1/factors", json=body, headers=bad), 422)
+    # another caller's key is its own: the same key and body from the quota officer reserve anew (a probe's admin
+    # request under the project system's key was answered with the project system's transaction, nothing moved)
+    officer = auth(keys, "quota-admin") | {"Idempotency-Key": "xm1-energy-2026-01"}
+    theirs = client.post("/api/v1/quotas/projects/XM-1/factors", json=body, headers=officer)
+    assert theirs.status_code == 201 and theirs.json()["transaction"] != first.json()["transaction"]
+    # exempt_as spares the pollutant 总量: the officer's declaration, of a kind the project's type can be
+    cod = {"year": 2026, "needs": {"cod": 1}, "exempt_as": "公路"}
+    assert (
+        "quota-admin"
+        in assert_problem(client.post("/api/v1/quotas/projects/XM-1/factors", json=cod, headers=writer), 403)["detail"]
+    )
+    refused = assert_problem(
+        client.post("/api/v1/quotas/projects/XM-1/factors", json=cod, headers=auth(keys, "quota-admin")), 409
+    )
+    assert "cannot be a 公路 project" in refused["detail"] and "不能申报为公路项目" in refused["message_zh"]
 
 
 def test_a_review_of_several_parcels_is_linked_by_parcel_id(client: TestClient, keys: dict[str, str]) -> None:

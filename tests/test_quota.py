@@ -13,6 +13,7 @@ from geo.errors import InputError, NotFoundError, QuotaError
 from geo.papers import beijing_today
 from geo.projects import ProjectLibrary
 from geo.quota.ledger import CITY, Ledger
+from geo.quota.movements import Reserved
 from geo.quota.tables import quota_accounts, quota_postings, quota_transactions
 from geo.review.result import County, ItemResult, LandQuota, ParcelResult, ReviewResult
 
@@ -346,9 +347,10 @@ def test_concurrent_twins_are_idempotent(ledger: Ledger) -> None:
 
 def test_factors_retried_under_one_key_are_reserved_once(ledger: Ledger) -> None:
     """A project may be given more energy later, so only the client's Idempotency-Key makes a retry safe:
-    eight concurrent copies of one request under one key reserve once; another key reserves again."""
+    eight concurrent copies of one request under one key reserve once (the others say it existed); another key,
+    another project or another caller reserves again."""
     ledger.issue(2026, [("370811", "energy", 1_000), ("370811", "cod", 100)], actor="a")
-    results: list[int] = []
+    results: list[Reserved] = []
     barrier = threading.Barrier(8)
 
     def retry() -> None:
@@ -360,7 +362,8 @@ def test_factors_retried_under_one_key_are_reserved_once(ledger: Ledger) -> None
         t.start()
     for t in threads:
         t.join()
-    assert len(results) == 8 and len(set(results)) == 1
+    assert len(results) == 8 and len({r.transaction for r in results}) == 1
+    assert sorted(r.existed for r in results) == [False] + [True] * 7
     assert balance(ledger, "XM-1", "energy", bucket="reserved") == 300 and balance(ledger, "370811", "energy") == 700
     assert balance(ledger, "XM-1", "cod", bucket="reserved") == 10  # 倍量替代 ×2, once
     with pytest.raises(InputError, match="used for another request"):
@@ -368,9 +371,29 @@ def test_factors_retried_under_one_key_are_reserved_once(ledger: Ledger) -> None
     with pytest.raises(InputError, match="used for another request"):
         ledger.reserve_factors("XM-1", 2026, {"energy": 300, "cod": 5}, actor="a", key="req-1", source=CITY)
     more = ledger.reserve_factors("XM-1", 2026, {"energy": 300, "cod": 5}, actor="a", key="req-2")
-    assert more not in results and balance(ledger, "XM-1", "energy", bucket="reserved") == 600
+    assert more.transaction != results[0].transaction and balance(ledger, "XM-1", "energy", bucket="reserved") == 600
     ledger.reserve_factors("XM-2", 2026, {"energy": 100}, actor="a", key="req-1")  # a key is the project's own
     assert balance(ledger, "370811", "energy") == 300
+    other = ledger.reserve_factors("XM-2", 2026, {"energy": 100}, actor="b", key="req-1")  # and the caller's
+    assert not other.existed and balance(ledger, "370811", "energy") == 200
+
+
+def test_earmarked_point_supply_pays_energy_and_pollutants_first(ledger: Ledger, engine: Engine) -> None:
+    """点供 earmarked to a project paid its land first but not its energy or pollutants: the county was charged
+    5 t and the earmark of 6 t stayed untouched (hostile probe). It pays them first; a retry under the key finds
+    the earmark spent and is still the same request; a revoke gives the earmark its part back."""
+    ledger.issue(2026, [("370811", "energy", 1_000)], actor="省厅")  # the county keeps all: energy is not pooled
+    ledger.point_supply("370811", "energy", 2026, 6, project_id="XM-1", actor="省厅")
+    first = ledger.reserve_factors("XM-1", 2026, {"energy": 5}, actor="a", key="k")
+    assert (balance(ledger, "XM-1", "energy", bucket="earmarked"), balance(ledger, "370811", "energy")) == (1, 1_000)
+    again = ledger.reserve_factors("XM-1", 2026, {"energy": 5}, actor="a", key="k")
+    assert again == Reserved(first.transaction, existed=True)
+    more = ledger.reserve_factors("XM-1", 2026, {"energy": 5}, actor="a")  # 1 from the earmark, 4 from the county
+    assert not more.existed and balance(ledger, "XM-1", "energy", bucket="earmarked") == 0
+    assert balance(ledger, "370811", "energy") == 996 and balance(ledger, "XM-1", "energy", bucket="reserved") == 10
+    ledger.revoke("XM-1", actor="a")
+    assert (balance(ledger, "XM-1", "energy", bucket="earmarked"), balance(ledger, "370811", "energy")) == (6, 1_000)
+    assert_postings_add_up(engine)
 
 
 def test_allocation_ranks_by_policy_and_reports_who_is_covered(ledger: Ledger) -> None:
@@ -894,7 +917,7 @@ def test_energy_and_pollutants_are_reserved_with_replacement_ratios(ledger: Ledg
     """倍量替代: 1 t of new COD needs 2 t of 总量; energy one for one; a project declared of a kind 平顶山 exempts
     (公路…) pays no 总量, and a transport project that declares none (an airport) pays it."""
     ledger.issue(2026, [("370811", "cod", 100), ("370811", "energy", 1_000)], actor="a")  # county: 70 t COD
-    tx = ledger.reserve_factors("XM-1", 2026, {"cod": 10, "energy": 300}, actor="生态环境局")
+    tx = ledger.reserve_factors("XM-1", 2026, {"cod": 10, "energy": 300}, actor="生态环境局").transaction
     assert balance(ledger, "XM-1", "cod", bucket="reserved") == 20 and balance(ledger, "370811", "cod") == 50
     assert balance(ledger, "XM-1", "energy", bucket="reserved") == 300
     assert "倍量替代 cod×2、energy×1" in next(j["reason"] for j in ledger.journal() if j["transaction"] == tx)
@@ -905,7 +928,12 @@ def test_energy_and_pollutants_are_reserved_with_replacement_ratios(ledger: Ledg
         ledger.reserve_factors("HIGHWAY", 2026, {"cod": 5}, actor="a", exempt_as="公路")
     with pytest.raises(QuotaError, match="no kind of project exempt"):  # 平顶山 lists no airports
         ledger.reserve_factors("HIGHWAY", 2026, {"cod": 5}, actor="a", exempt_as="机场")
-    highway = ledger.reserve_factors("HIGHWAY", 2026, {"cod": 5, "energy": 100}, actor="a", exempt_as="公路")
+    with pytest.raises(QuotaError, match="type industrial, which cannot be a 公路 project") as refused:
+        ledger.reserve_factors("XM-1", 2026, {"cod": 5}, actor="a", exempt_as="公路")  # a factory is no road
+    assert "项目 XM-1 的类型为工业，不能申报为公路项目（公路项目应为交通、基础设施类型）" in refused.value.message_zh
+    highway = ledger.reserve_factors(
+        "HIGHWAY", 2026, {"cod": 5, "energy": 100}, actor="a", exempt_as="公路"
+    ).transaction
     assert balance(ledger, "HIGHWAY", "cod", bucket="reserved") == 0  # energy only
     assert balance(ledger, "HIGHWAY", "energy", bucket="reserved") == 100
     said = next(j["reason"] for j in ledger.journal() if j["transaction"] == highway)
@@ -965,8 +993,8 @@ def test_a_full_width_project_id_moves_the_same_project(ledger: Ledger) -> None:
     # the same parcel for XM-1: the same reservation, not "reserved for another project"
     assert ledger.reserve(review(20_000), year=2026, project_id="XM-1", actor="规划") == tx
     assert [(r.review_id, r.parcel_id) for r in ProjectLibrary(ledger.engine).reviews("XM-1")] == [("R1", "P1")]
-    factors = ledger.reserve_factors("ＸＭ－１", 2026, {"energy": 300}, actor="a", key="req-1")
-    assert ledger.reserve_factors("XM-1", 2026, {"energy": 300}, actor="a", key="req-1") == factors  # one key
+    factors = ledger.reserve_factors("ＸＭ－１", 2026, {"energy": 300}, actor="a", key="req-1").transaction
+    assert ledger.reserve_factors("XM-1", 2026, {"energy": 300}, actor="a", key="req-1").transaction == factors
     assert balance(ledger, "XM-1", "energy", bucket="reserved") == 300
     ledger.confirm("ＸＭ-1", actor="市政府")
     assert balance(ledger, "XM-1", bucket="approved") == 20_000

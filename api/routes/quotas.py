@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from api.deps import BlueprintDep, LedgerDep, PoolDep, SettingsDep, StoreDep, require
+from api.errors import ForbiddenError
 from api.keys import Principal
 from api.settings import Settings
 from geo.blueprint import Blueprint
@@ -232,34 +233,39 @@ class FactorsRequest(BaseModel):
         default=None,
         max_length=16,
         description="the project's kind where its 环评 is not tied to the pollutant 总量 (公路, 铁路, 水利水电, "
-        "光伏发电, 陆上风力发电, 保供煤矿: 平顶山 行动方案 四(四)): its pollutants are not charged",
+        "光伏发电, 陆上风力发电, 保供煤矿: 平顶山 行动方案 四(四)): its pollutants are not charged. The quota "
+        "officer's declaration (a quota-admin or admin key), of a kind the project's type can be",
     )
 
 
 @router.post(
     "/projects/{project_id}/factors",
     status_code=201,
-    response_model=Movement,
-    summary="配置 energy and pollutant 总量 for a library project (倍量替代)",
+    response_model=Reservation,
+    summary="配置 energy and pollutant 总量 for a library project (倍量替代; an earmarked 点供 first)",
+    responses={200: {"description": "the same request under the caller's Idempotency-Key: the first transaction"}},
 )
 async def reserve_factors(
     project_id: str,
     body: FactorsRequest,
     ledger: LedgerDep,
     who: Reserver,
+    response: Response,
     idempotency_key: Annotated[
         str | None,
         Header(
             min_length=1,
             max_length=100,
             pattern=r"^[\x21-\x7e]+$",
-            description="a key of the client's choosing (printable ASCII): the same request sent again under it "
-            "(a retry after a lost answer) returns the first transaction instead of reserving twice; another "
-            "request under it is 422. Without it every request reserves: a project may be given more later",
+            description="a key of the client's choosing (printable ASCII), the caller's own: the same request sent "
+            "again under it (a retry after a lost answer) returns the first transaction (200, existed) instead of "
+            "reserving twice; another request under it is 422. Without it every request reserves: a project may be "
+            "given more later",
         ),
     ] = None,
-) -> Movement:
-    tx = await run_in_threadpool(
+) -> Reservation:
+    _declared_by_the_officer(body, who)
+    done = await run_in_threadpool(
         lambda: ledger.reserve_factors(
             project_id,
             body.year,
@@ -270,7 +276,19 @@ async def reserve_factors(
             exempt_as=body.exempt_as,
         )
     )
-    return Movement(transaction=tx)
+    if done.existed:
+        response.status_code = 200
+    return Reservation(transaction=done.transaction, existed=done.existed)
+
+
+def _declared_by_the_officer(body: FactorsRequest, who: Principal) -> None:
+    """``exempt_as`` spares a project its pollutant 总量: the quota officer declares it (DESIGN.md), not the project
+    system that asks for the quota."""
+    if body.exempt_as is not None and not who.can("quota:admin"):
+        raise ForbiddenError(
+            f"role {who.role!r} may not declare exempt_as: the quota officer (quota-admin) declares a project's kind",
+            f"角色 {who.role!r} 无权申报 exempt_as：项目类别由指标管理员（quota-admin）申报",
+        )
 
 
 class LapseRequest(BaseModel):

@@ -50,6 +50,7 @@ from geo.quota.reservations import (
     bind_project,
     check_project,
     county_new,
+    earmarked_first,
     funding,
     named_project,
     plan_reservation,
@@ -67,7 +68,7 @@ from geo.quota.tables import (
     quota_transactions,
 )
 from geo.review.result import MAX_ID_CHARS, ReviewResult
-from geo.vocabulary import check_single_line
+from geo.vocabulary import check_single_line, project_types
 
 
 def _project_accounts(
@@ -362,10 +363,10 @@ class Reserved(NamedTuple):
     existed: bool
 
 
-def factors_key(project_id: str, client_key: str) -> str:
-    """The journal's idempotency key for a client's key to a project's factors: a digest, since
-    either may hold any separator."""
-    digest = hashlib.sha256(f"{project_id}\0{client_key}".encode()).hexdigest()
+def factors_key(project_id: str, actor: str, client_key: str) -> str:
+    """The journal's idempotency key for a client's key to a project's factors: the caller's own (another caller
+    sending the same key makes its own request), as a digest, since any of them may hold any separator."""
+    digest = hashlib.sha256(f"{project_id}\0{actor}\0{client_key}".encode()).hexdigest()
     return f"factors:{digest}"
 
 
@@ -519,14 +520,15 @@ class Movements:
         reason: str = "项目能耗与污染物总量指标配置",
         key: str | None = None,
         exempt_as: str | None = None,
-    ) -> int:
+    ) -> Reserved:
         """配置 energy (吨标准煤) and pollutant 总量 for a project of the library: each need × its 倍量替代
-        ratio, from the project's county (or the city pool for a 重点 project); pollutants are not charged
+        ratio, first from 点供 earmarked to the project (:func:`~geo.quota.reservations.earmarked_first`), the rest
+        from the project's county (or the city pool for a 重点 project); pollutants are not charged
         to a project the officer declares of a kind the rules exempt (``exempt_as``: 公路, 铁路…, 平顶山
         行动方案 四、(四)), which the journal's reason records. The same gate as :meth:`reserve`
         (先入库后保障: 兰州 149号 三、(三) 审批阶段 "能耗跟着项目走,污染物排放总量替代指标跟着项目走").
-        A project may be given more later, so only ``key`` (a client's Idempotency-Key) makes a retry
-        safe: the same request under it returns the first transaction (``replayed``)."""
+        A project may be given more later, so only ``key`` (a client's Idempotency-Key, the ``actor``'s own) makes
+        a retry safe: the same request under it returns the first transaction (``replayed``), ``existed``."""
         for factor in needs:
             check_factor(factor)
             if factor != "energy" and factor not in POLLUTANTS:
@@ -537,7 +539,7 @@ class Movements:
         kinds = self.rules.pollutant_exempt_kinds
         if exempt_as is not None and exempt_as not in kinds:
             raise QuotaError(
-                f"{exempt_as!r} is no kind of project exempt from the pollutant 总量; one of {kinds}",
+                f"{exempt_as!r} is no kind of project exempt from the pollutant 总量; one of {list(kinds)}",
                 f"{exempt_as!r} 不是环评不与污染物总量挂钩的项目类别；应为 {'、'.join(kinds)} 之一",
             )
         needed = {
@@ -547,7 +549,7 @@ class Movements:
         with writing(self.engine) as conn:
             project = require_project(conn, project_id)
             project_id = project.id  # as the library keeps it: ＸＭ-1 names XM-1
-            recorded_key = None if key is None else factors_key(project_id, key)
+            recorded_key = None if key is None else factors_key(project_id, actor, key)
             payer = source or project.county
             if payer not in (project.county, CITY) or (payer == CITY and not project.is_key):
                 raise QuotaError(
@@ -560,25 +562,43 @@ class Movements:
                 for factor, value in needed.items()
                 if not (exempt and factor in POLLUTANTS)
             }
-            postings = [
+            holder = project_holder(project_id)
+            asked = [  # the request, as if the payer paid it all: what a retry under the key must repeat
                 p
                 for factor, value in wanted.items()
-                for p in move(factor, year, value, (payer, "available"), (project_holder(project_id), "reserved"))
+                for p in move(factor, year, value, (payer, "available"), (holder, "reserved"))
             ]
-            if recorded_key is not None and (done := replayed(conn, recorded_key, postings)) is not None:
-                return done
+            spared = {(f, holder, "earmarked", year): (f, payer, "available", year) for f in wanted}
+            if recorded_key is not None and (done := replayed(conn, recorded_key, asked, paid_as=spared)) is not None:
+                return Reserved(done, existed=True)
             if (why := fundable_reason(project)) is not None:
                 raise QuotaError(*why)
-            if exempt and not postings:
+            if exempt_as is not None and project.project_type not in kinds[exempt_as]:
+                types = project_types()
+                fits = "、".join(types[t].name_zh for t in kinds[exempt_as] if t in types)
+                own = types[project.project_type].name_zh if project.project_type in types else "未填"
+                raise QuotaError(
+                    f"project {project_id} is of type {project.project_type or 'none'}, which cannot be a "
+                    f"{exempt_as} project (that kind is {', '.join(kinds[exempt_as])}); its pollutants are charged",
+                    f"项目 {project_id} 的类型为{own}，不能申报为{exempt_as}项目（{exempt_as}项目应为{fits}类型），"
+                    "污染物总量照常配置",
+                )
+            if exempt and not asked:
                 raise QuotaError(
                     f"project {project_id}, declared {exempt_as}, is not tied to the pollutant 总量: "
                     "nothing to reserve",
                     f"项目 {project_id} 申报为{exempt_as}项目，环评不与污染物总量指标挂钩，无需配置",
                 )
             ratios = "、".join(f"{f}×{self.rules.replacement(f):g}" for f in wanted)
+            postings, rest = earmarked_first(conn, project_id, year, wanted)
+            postings += [
+                p
+                for factor, value in rest.items()
+                for p in move(factor, year, value, (payer, "available"), (holder, "reserved"))
+            ]
             bind_library_project(conn, project)
             try:
-                return post(
+                tx = post(
                     conn,
                     "reserve",
                     postings,
@@ -592,14 +612,15 @@ class Movements:
                     project_id=project_id,
                     idempotency_key=recorded_key,
                 )
+                return Reserved(tx, existed=False)
             except IntegrityError:  # a concurrent request under the same key won the race for it
                 if recorded_key is None:
                     raise
                 conn.rollback()
         with self.engine.connect() as conn:
-            done = replayed(conn, recorded_key, postings)
+            done = replayed(conn, recorded_key, asked, paid_as=spared)
             assert done is not None, "the request that won the race is committed"
-            return done
+            return Reserved(done, existed=True)
 
     def confirm(self, project_id: str, *, actor: str, reason: str = "项目用地批准", document: str | None = None) -> int:
         """批准: the reserved quota becomes approved (used), for a project at a stage that takes quota

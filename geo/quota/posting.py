@@ -10,7 +10,7 @@ never overdraw.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -217,19 +217,29 @@ def transaction_by_key(conn: Connection, key: str) -> Any | None:
     return conn.execute(select(quota_transactions).where(quota_transactions.c.idempotency_key == key)).first()
 
 
-def replayed(conn: Connection, key: str, postings: list[Posting]) -> int | None:
+def replayed(
+    conn: Connection, key: str, postings: list[Posting], *, paid_as: Mapping[Key, Key] | None = None
+) -> int | None:
     """The transaction a client's request recorded under ``key`` (its Idempotency-Key) if it moved
     exactly ``postings`` (a request that rounds to the same amounts is the same request); None if
     none is recorded. The key names a request, not a state: the answer is the first transaction even
     after it was revoked or reversed. The key sent with another request is refused: a retry must
-    repeat its request, and a new request needs a new key."""
+    repeat its request, and a new request needs a new key. ``paid_as``: recorded accounts read as another
+    (an earmark the first request drew on, as the payer it spared: a retry finds the earmark spent)."""
     done = transaction_by_key(conn, key)
     if done is None:
         return None
     recorded = conn.execute(
         postings_by_account(quota_postings.c.amount).where(quota_postings.c.transaction_id == done.id)
     ).all()
-    if sorted((*r[:4], r[4]) for r in recorded) != sorted((*p.key, p.amount) for p in postings if p.amount != 0):
+    moved: dict[Key, Decimal] = {}
+    for r in recorded:
+        account = (paid_as or {}).get(tuple(r[:4]), tuple(r[:4]))
+        moved[account] = moved.get(account, ZERO) + Decimal(r[4])
+    asked: dict[Key, Decimal] = {}
+    for p in postings:
+        asked[p.key] = asked.get(p.key, ZERO) + p.amount
+    if {k: v for k, v in moved.items() if v} != {k: v for k, v in asked.items() if v}:
         raise InputError(
             f"this Idempotency-Key was used for another request (transaction {done.id}); use a new key",
             f"该幂等键已用于另一笔请求（交易 {done.id}），新请求请使用新的键",

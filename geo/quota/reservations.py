@@ -35,6 +35,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -295,22 +296,7 @@ def reservation_postings(conn: Connection, plan: ReservationPlan, *, county_new_
     ``county_new_usable``: False where the county's 新增 may not serve the project (the 增存挂钩 penalty), which
     leaves the pool all of it to pay."""
     holder = project_holder(plan.project_id)
-    earmarked = {
-        r.factor: r.balance
-        for r in conn.execute(
-            select(quota_accounts.c.factor, quota_accounts.c.balance).where(
-                quota_accounts.c.holder == holder,
-                quota_accounts.c.bucket == "earmarked",
-                quota_accounts.c.year == plan.year,
-            )
-        ).all()
-    }
-    postings = []
-    wanted = dict(plan.wanted)
-    for factor, value in plan.wanted.items():
-        own = min(value, max(amount(earmarked.get(factor, 0)), amount(0)))
-        wanted[factor] = value - own
-        postings += move(factor, plan.year, own, (holder, "earmarked"), (holder, "reserved"))
+    postings, wanted = earmarked_first(conn, plan.project_id, plan.year, plan.wanted)
     available = _available(conn, plan.county, plan.year)
     wanted["land_compensation_paddy"] = _paddy_share(available, wanted)
     _refuse_compensation_gap(plan, available, wanted)
@@ -322,6 +308,32 @@ def reservation_postings(conn: Connection, plan: ReservationPlan, *, county_new_
     for factor, value in wanted.items():
         postings += move(factor, plan.year, value, (plan.county, "available"), (holder, "reserved"))
     return postings
+
+
+def earmarked_first(
+    conn: Connection, project_id: str, year: int, wanted: Mapping[str, Decimal]
+) -> tuple[list[Posting], dict[str, Decimal]]:
+    """What the project's earmarked 点供 pays of each factor ``wanted`` (its postings into the project's reserved
+    account) and what is left for the county or the pool to pay: the province gave it for this project (济宁 52号
+    三、(一)4 "点供"型计划指标), so a reservation uses it first, land, energy or pollutant alike."""
+    holder = project_holder(project_id)
+    earmarked = {
+        r.factor: r.balance
+        for r in conn.execute(
+            select(quota_accounts.c.factor, quota_accounts.c.balance).where(
+                quota_accounts.c.holder == holder,
+                quota_accounts.c.bucket == "earmarked",
+                quota_accounts.c.year == year,
+            )
+        ).all()
+    }
+    postings: list[Posting] = []
+    left = dict(wanted)
+    for factor, value in wanted.items():
+        own = min(value, max(amount(earmarked.get(factor, 0)), amount(0)))
+        left[factor] = value - own
+        postings += move(factor, year, own, (holder, "earmarked"), (holder, "reserved"))
+    return postings, left
 
 
 def county_new(postings: list[Posting], plan: ReservationPlan) -> Decimal:

@@ -47,8 +47,10 @@ class LedgerRules(BaseModel):
     )
     grain_yield_kg_per_m2: float = Field(default=0.6, gt=0)
     replacement_ratios: dict[str, float] = Field(default_factory=dict, description="factor → 倍量替代 ratio")
-    pollutant_exempt_kinds: list[str] = Field(
-        default_factory=list, description="kinds of project whose 环评 is not tied to the pollutant 总量, as declared"
+    pollutant_exempt_kinds: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="kind of project whose 环评 is not tied to the pollutant 总量, as declared → the project types "
+        "it can be",
     )
     stock_linkage: StockLinkage = Field(default_factory=StockLinkage)
 
