@@ -27,8 +27,9 @@ from geo.errors import GeometryError, InputError, ProfileError
 from geo.geometry import clean_parcels, polygonal_part
 from geo.report_model import SYNTHETIC_MARK
 from geo.review import ReviewResult, load_profile, review
-from geo.review.engine import estimate_as_drawn, layers_needed, parcel_ids
+from geo.review.engine import estimate_as_drawn, layers_needed, parcel_ids, project_attributes
 from geo.review.profile import Profile
+from geo.review.result import ProjectAttributes
 from geo.vocabulary import VERDICT_ZH
 
 PIECE_MIN_M2 = 1.0  # added/removed slivers at or below this are edge noise, not pieces
@@ -116,6 +117,24 @@ def _refuse_speck(area_m2: float, what_en: str, what_zh: str, profile: Profile) 
         )
 
 
+def boundary_project(
+    new: gpd.GeoDataFrame, prereview: gpd.GeoDataFrame, given: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """The project an added piece belongs to: each attribute the 报批 boundary's parcels give with one value (a
+    red-line exemption, a 重大项目 flag, the investment), else the 预审 boundary's, ``given`` (a caller's
+    ``--project-type``) over both. The added strip of a road whose 报批 file says ``redline_exempt`` was reviewed
+    without it: "fails the red line" where the whole parcel's review allowed it."""
+    found: dict[str, Any] = {}
+    for frame in (new, prereview):
+        attrs = project_attributes(frame, None)
+        for field in ProjectAttributes.model_fields:
+            values = {getattr(a, field) for a in attrs if field in a.model_fields_set and getattr(a, field) is not None}
+            if field not in found and len(values) == 1:
+                found[field] = values.pop()
+    found |= given or {}
+    return found or None
+
+
 def compare_boundaries(
     prereview: gpd.GeoDataFrame,
     new: gpd.GeoDataFrame,
@@ -127,8 +146,9 @@ def compare_boundaries(
 ) -> ChangeCheck:
     """Compare the 报批 boundary ``new`` with the 预审 boundary ``prereview``.
 
-    With a ``blueprint``, the added pieces are reviewed on their own (with ``project``'s
-    attributes): a piece that hits a fail rule is named, whatever the ratios say. ``max_cost``
+    With a ``blueprint``, the added pieces are reviewed on their own, as parcels of the project
+    (:func:`boundary_project`: the attributes the boundaries' parcels give, ``project``'s over them): a piece
+    that hits a fail rule is named, whatever the ratios say. ``max_cost``
     (a service's cap) refuses a new boundary whose review would cost more, before it is cleaned,
     unioned or cut (:func:`geo.review.engine.estimate_as_drawn`).
     """
@@ -173,7 +193,8 @@ def compare_boundaries(
     added_review = None
     if blueprint is not None and added:
         frame = gpd.GeoDataFrame({"id": [p.id for p in added_pieces]}, geometry=list(added), crs=f"EPSG:{epsg}")
-        added_review = review(frame, blueprint, profile=prof, project=project, pieces=False, max_cost=max_cost)
+        whose = boundary_project(new, prereview, project)
+        added_review = review(frame, blueprint, profile=prof, project=whose, pieces=False, max_cost=max_cost)
         for piece, result in zip(added_pieces, added_review.parcels, strict=True):
             piece.verdict = result.verdict
             failed = [i for i in result.items if i.status == "fail"]

@@ -24,9 +24,10 @@ from api.cli import app
 from api.settings import Settings
 from geo import compare
 from geo.blueprint import Blueprint
-from geo.compare import ChangeCheck, change_check_html, compare_boundaries
+from geo.compare import ChangeCheck, boundary_project, change_check_html, compare_boundaries
 from geo.errors import GeometryError, InputError
 from geo.forked import CAN_FORK
+from geo.review import review
 
 runner = CliRunner()
 
@@ -164,6 +165,33 @@ def test_added_piece_on_the_red_line_is_reviewed(blueprint: Blueprint) -> None:
     assert check.added_review is not None and check.added_review.parcels[0].id == piece.id
     page = change_check_html(check)
     assert "超出 — 不再重新预审" in page and "<svg" in page and "生态保护红线" in page and "不通过" in page
+
+
+def test_added_pieces_are_reviewed_as_parcels_of_the_project_the_boundaries_give(blueprint: Blueprint) -> None:
+    """The added strip was reviewed without the project's attributes the 报批 file gives: a road the review allowed
+    in the red line (redline_exempt) "failed" it in its added strip. The boundaries' own attributes go with it,
+    the 报批 file's first, a caller's project type over them."""
+    old = parcel_frame(rect(3.85, 4.2, 3.95, 4.3), project_type="transport", redline_exempt=True)
+    new = parcel_frame(rect(3.85, 4.2, 4.05, 4.3), project_type="transport", redline_exempt=True)
+    whole = review(new, blueprint).parcels[0]
+    redline = next(i for i in whole.items if i.code == "ecological_redline")
+    assert redline.status == "warn"  # the exemption, claimed by the parcel: 有限人为活动
+    check = compare_boundaries(old, new, blueprint=blueprint)
+    (piece,) = check.added
+    assert "ecological_redline" not in piece.failed_items and not check.added_fails
+    assert check.added_review is not None
+    assert next(i for i in check.added_review.parcels[0].items if i.code == "ecological_redline").status == "warn"
+    unclaimed = compare_boundaries(
+        parcel_frame(rect(3.85, 4.2, 3.95, 4.3)), new.drop(columns="redline_exempt"), blueprint=blueprint
+    )
+    assert "ecological_redline" in unclaimed.added[0].failed_items  # no claim, no exemption
+    assert boundary_project(new, old, {"project_type": "industrial"}) == {
+        "project_type": "industrial",
+        "redline_exempt": True,
+    }
+    mixed = parcel_frame(rect(0, 0, 1, 1), rect(2, 0, 3, 1))
+    mixed["project_type"] = ["transport", "industrial"]  # two types in the 报批 file: neither is the project's
+    assert boundary_project(mixed, old, None) == {"project_type": "transport", "redline_exempt": True}  # the 预审's
 
 
 def test_added_land_that_fails_is_said_within_the_thresholds_too(blueprint: Blueprint) -> None:
