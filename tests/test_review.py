@@ -555,3 +555,21 @@ def test_layers_are_not_projected_to_a_zone_no_parcel_reaches(tmp_path: Path, mo
     projected = review(far, bp).parcels[0]
     assert all(len(layer.zones) == 2 for layer in vectors)
     assert skipped.model_dump() == projected.model_dump()
+
+
+def test_land_beyond_the_coverage_is_not_outside_the_urban_boundary(blueprint: Blueprint) -> None:
+    """A parcel beyond the blueprint's coverage (another county: no layer drawn there) was found "全部位于城镇开发边界外"
+    and failed 规划符合性, a finding about land of which the blueprint knows nothing. Only the covered part can lie
+    outside a boundary: half a parcel on the county line is outside by its covered half, and one wholly beyond the
+    coverage is not reviewed, said so without a "covered part"."""
+    astride = parcel_frame(rect(9.8, 4.0, 10.2, 4.1), project_type="industrial")  # the coverage ends at x = 10 km
+    beyond = parcel_frame(rect(10.5, 4.0, 10.7, 4.1), project_type="industrial")
+    half, away = review(astride, blueprint).parcels[0], review(beyond, blueprint).parcels[0]
+    assert (half.verdict, away.verdict) == ("out_of_coverage", "out_of_coverage")
+    assert half.covered_ratio == pytest.approx(0.5) and away.covered_ratio == 0.0
+    planning = next(i for i in half.items if i.code == "planning_conformity")
+    assert planning.status == "fail" and planning.facts.outside_m2 == pytest.approx(km2(9.8, 4.0, 10.0, 4.1))
+    assert "部分位于" in planning.message_zh  # its covered half, not "全部"
+    far = next(i for i in away.items if i.code == "planning_conformity")
+    assert far.status == "missing_layer" and far.message_zh == "地块全部位于蓝图覆盖范围之外，未审查"
+    assert {i.status for i in away.items if i.code != "land_use_standard"} == {"missing_layer"}

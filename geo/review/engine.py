@@ -938,15 +938,19 @@ def _uncovered(item: ItemResult, covered: float) -> ItemResult:
     a pass there cannot be signed; it reads as 'layer missing' for the uncovered part."""
     if item.status != "pass":
         return item
-    share = 1.0 - covered
-    return item.model_copy(
-        update={
-            "status": "missing_layer",
-            "message_zh": f"地块有 {share:.1%} 位于蓝图覆盖范围之外，该部分未审查（覆盖部分：{item.message_zh}）",
-            "message_en": f"{share:.1%} of the parcel lies outside the blueprint's coverage and was not reviewed "
-            f"(covered part: {item.message_en})",
-        }
-    )
+    if covered <= 0.0:  # no covered part to speak of
+        zh, en = (
+            "地块全部位于蓝图覆盖范围之外，未审查",
+            "the parcel lies wholly outside the blueprint's coverage: not reviewed",
+        )
+    else:
+        share = 1.0 - covered
+        zh = f"地块有 {share:.1%} 位于蓝图覆盖范围之外，该部分未审查（覆盖部分：{item.message_zh}）"
+        en = (
+            f"{share:.1%} of the parcel lies outside the blueprint's coverage and was not reviewed "
+            f"(covered part: {item.message_en})"
+        )
+    return item.model_copy(update={"status": "missing_layer", "message_zh": zh, "message_en": en})
 
 
 @dataclass

@@ -107,6 +107,24 @@ class ParcelContext:
         }
 
     @cached_property
+    def uncovered(self) -> bool:
+        """Whether part of the parcel lies beyond the blueprint's coverage (its ``coverage_layer``): beyond it no
+        layer was drawn, so no rule may find anything there, not even land outside a layer (``run_inside``).
+        A coverage feature covering the parcel is the parcel itself (the overlay's shortcut): most parcels."""
+        layer = self.blueprint.coverage_layer
+        found = self.overlays.get(layer) if layer else None
+        if found is None or any(piece is self.geometry for piece in found.geometry):
+            return False
+        return self.area_m2 - float(sum(found.area_m2)) > self.strict_tolerance_m2 or not found.disjoint
+
+    @cached_property
+    def covered(self) -> shapely.Geometry:
+        """The parcel's part inside the blueprint's coverage (read where ``uncovered``)."""
+        layer = self.blueprint.coverage_layer
+        found = self.overlays.get(layer) if layer else None
+        return self.geometry if found is None else shapely.union_all(found.geometry)
+
+    @cached_property
     def project_flags(self) -> dict[str, Any]:
         """The project's attributes as exemptions read them: dumped once, not once per conflict."""
         return self.project.model_dump()
@@ -473,6 +491,8 @@ def run_inside(check: InsideCheck, ctx: ParcelContext) -> Outcome:
         return _missing(check.layer)
     info = layer_catalog()[check.layer]
     outside = _outside(ctx.geometry, found)
+    if ctx.uncovered:  # beyond the coverage no boundary was drawn: the parcel is not "outside" it there
+        outside = outside.intersection(ctx.covered)
     outside_m2 = float(outside.area)
     facts = ItemFacts(outside_m2=round(outside_m2, 2) if outside_m2 > ctx.tolerance_m2 else 0.0)
     if outside_m2 <= ctx.tolerance_m2:
