@@ -264,7 +264,7 @@ def show_table(
     wraps gets a note on how to read it."""
     rows = list(rows)
     terminal = terminal_columns(out)
-    measure = partial(table_width, rows, out, title=title, columns=columns, width=width)
+    measure = partial(table_width, rows, out, title=title, columns=columns)
     if fmt == "table" and _resolved(layout, terminal, measure) is Layout.records:
         write_records(rows, out, title=title, columns=columns, width=terminal)
         return

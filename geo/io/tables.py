@@ -115,7 +115,8 @@ def write_table(
     (None for JSON and CSV), for a caller to say how to read one wider than its terminal.
 
     ``columns`` fixes the header and its order (an empty CSV still gets its header);
-    ``width`` fixes the text table's width (default: the terminal's).
+    ``width`` the text table's least width (default: the terminal's): a table wider than it is drawn whole, never
+    with its cells cut to "…" (a journal's 事由 was, even in a 500-column terminal).
     """
     kind = table_format(fmt)
     rows = list(rows)
@@ -129,18 +130,17 @@ def write_table(
             writer.writeheader()
             writer.writerows({key: csv_cell(value) for key, value in row.items()} for row in rows)
         return None
-    table, console = _text_table(rows, names, title), _console(out, width)
-    console.print(table)
-    return console.measure(table).maximum
+    table = _text_table(rows, names, title)
+    whole = _console(out, UNBOUNDED).measure(table).maximum
+    _console(out, max(width or 0, whole)).print(table)
+    return whole
 
 
-def table_width(
-    rows: Iterable[Row], out: TextIO, *, title: str = "", columns: Sequence[str] | None = None, width: int | None = None
-) -> int:
+def table_width(rows: Iterable[Row], out: TextIO, *, title: str = "", columns: Sequence[str] | None = None) -> int:
     """The width in columns of the text table :func:`write_table` would draw on ``out``, without drawing it: a
     caller then knows whether the table fits a terminal before anything is written."""
     rows = list(rows)
-    return _console(out, width).measure(_text_table(rows, _columns(rows, columns), title)).maximum
+    return _console(out, UNBOUNDED).measure(_text_table(rows, _columns(rows, columns), title)).maximum
 
 
 def _text_table(rows: Sequence[Row], names: Sequence[str], title: str) -> Table:
@@ -153,6 +153,9 @@ def _text_table(rows: Sequence[Row], names: Sequence[str], title: str) -> Table:
     for row in rows:
         table.add_row(*(_shown(_cell(row.get(name))) for name in names))
     return table
+
+
+UNBOUNDED = 100_000  # a console width no table reaches: a table's own width is measured in it
 
 
 def _console(out: TextIO, width: int | None) -> Console:
