@@ -560,9 +560,8 @@ def test_layers_are_not_projected_to_a_zone_no_parcel_reaches(tmp_path: Path, mo
 def test_land_beyond_the_coverage_is_not_outside_the_urban_boundary(blueprint: Blueprint) -> None:
     """A parcel beyond the blueprint's coverage (another county: no layer drawn there) was found
     "全部位于城镇开发边界外" and failed 规划符合性, a finding about land of which the blueprint knows nothing. Only the
-    covered part can lie
-    outside a boundary: half a parcel on the county line is outside by its covered half, and one wholly beyond the
-    coverage is not reviewed, said so without a "covered part"."""
+    covered part can lie outside a boundary: half a parcel on the county line is outside by its covered half, and
+    one wholly beyond the coverage is not reviewed, said so without a "covered part"."""
     astride = parcel_frame(rect(9.8, 4.0, 10.2, 4.1), project_type="industrial")  # the coverage ends at x = 10 km
     beyond = parcel_frame(rect(10.5, 4.0, 10.7, 4.1), project_type="industrial")
     half, away = review(astride, blueprint).parcels[0], review(beyond, blueprint).parcels[0]
