@@ -6,6 +6,7 @@ plain :class:`geo.cli_context.CliContext`; ``geo`` itself never reads the enviro
 
 from __future__ import annotations
 
+import socket
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -83,18 +84,51 @@ def serve_cmd(
     if open_demo:
         given["open_demo"] = True
     settings = _settings(**given)
+    config = uvicorn_config(settings)
+    listening = _listening(settings.host, settings.port, config["backlog"])  # a port taken: exit 3 at once
     try:
         app_ = create_app(settings)
         if settings.blueprint:
             load_blueprint(settings.blueprint)  # fail here, with exit 2, rather than inside the server
     except LantuError as exc:
+        listening.close()
         fail(exc)
-    err.print(
-        f"lantu 服务已启动 / serving on http://{settings.host}:{settings.port}/  （API 文档 / docs: /docs）",
-        markup=False,
-        highlight=False,
-    )
-    uvicorn.run(app_, **uvicorn_config(settings))
+    started = f"lantu 服务已启动 / serving on http://{settings.host}:{settings.port}/  （API 文档 / docs: /docs）"
+
+    class Announced(uvicorn.Server):
+        """Says the service started once it has: its port bound and the app's start-up done (its blueprint
+        loaded, its SIGHUP reload in place), not before either."""
+
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started:
+                err.print(started, markup=False, highlight=False)
+
+    Announced(uvicorn.Config(app_, **config)).run(sockets=[listening])
+
+
+def _listening(host: str, port: int, backlog: int) -> socket.socket:
+    """A socket bound to ``host:port`` for the server to listen on, or exit 3 saying why (a port another process
+    holds): the start-up line was printed before uvicorn found the port taken, and a script waiting for the
+    service went on against whatever held it."""
+    sock = None
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(family, kind, proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: a restart reuses its port
+        sock.bind(address)
+        sock.listen(backlog)  # from here a client waits in the queue while the app starts, rather than be refused
+    except OSError as exc:
+        if sock is not None:
+            sock.close()
+        err.print(
+            f"error: 无法监听 {host}:{port}（{exc.strerror or exc}） / cannot listen on {host}:{port}: "
+            f"{exc.strerror or exc}",
+            markup=False,
+            highlight=False,
+        )
+        raise typer.Exit(3) from exc
+    return sock
 
 
 def _keys_engine(ctx: typer.Context) -> Engine:

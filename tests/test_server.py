@@ -40,12 +40,15 @@ def _http(method: str, url: str, body: Any = None) -> tuple[int, dict[str, str],
         return e.code, dict(e.headers), e.read()
 
 
+STARTED = "serving on http://"  # `lantu serve`'s line once its port is bound
+
+
 class _ServerProcess:
     """`lantu serve` as a child process whose output a thread keeps reading.
 
     The pipe is always drained (a chatty server can never block on a full pipe), the
-    lines are kept for error messages, and the server's own start-up line ("Uvicorn
-    running on …") proves that this process, not another one, holds the port.
+    lines are kept for error messages, and the server's start-up line ("serving on …", printed once
+    its socket is bound and listening) proves that this process, not another one, holds the port.
     """
 
     def __init__(self, args: list[str], env: dict[str, str]) -> None:
@@ -61,14 +64,14 @@ class _ServerProcess:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
             self.lines.append(line.rstrip("\n"))
-            if "Uvicorn running on" in line:
+            if STARTED in line:
                 self.started.set()
         self.started.set()  # output closed: the process has ended (or is ending)
 
     def wait_started(self, timeout: float) -> bool:
         """True once the server listens; False if the process ended first."""
         self.started.wait(timeout)
-        return any("Uvicorn running on" in line for line in self.lines)
+        return any(STARTED in line for line in self.lines)
 
     @property
     def output(self) -> str:
@@ -102,7 +105,7 @@ def start_server(
     """Start `args + ["--port", N]` on an unused port; if another process takes N first, try another.
 
     (`lantu serve` does not accept port 0, so the port is picked here; a port taken between
-    the pick and the bind makes uvicorn exit with "address already in use", and we retry.)
+    the pick and the bind makes it exit with "address already in use", and we retry.)
     """
     for _ in range(attempts):
         port = pick_port()
