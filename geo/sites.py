@@ -514,12 +514,22 @@ def _ranked(
         for item in result.items:
             if item.status != "warn":  # a missing layer is the blueprint's gap, the same for every site
                 continue
-            share = item.overlap_ratio or (item.facts.share_above if item.facts.share_above is not None else 1.0)
             weight = weights.get(item.code, rule.default_weight)
+            if item.overlap_ratio:  # land of the site the item finds: its share counts
+                share = item.overlap_ratio
+                said_zh, said_en = (
+                    f"{item.overlap_m2:,.0f} m²，占 {share:.1%}",
+                    f"{item.overlap_m2:,.0f} m², {share:.1%}",
+                )
+            elif item.facts.share_above is not None:  # pixels above a threshold (坡度)
+                share = item.facts.share_above
+                said_zh, said_en = f"超过阈值的像元占 {share:.1%}", f"{share:.1%} of its pixels above the threshold"
+            else:  # a condition of the whole site, not of some of its land (需开展节地评价): all of its weight
+                share = 1.0
+                said_zh, said_en = item.message_zh, item.message_en
             penalty += weight * share
-            m2 = f"{item.overlap_m2:,.0f} m²"
-            reasons_zh.append(f"{item.name_zh}：有条件（{m2}，占 {share:.1%}，权重 {weight:g}）")
-            reasons_en.append(f"{item.name_en}: conditional ({m2}, {share:.1%}, weight {weight:g})")
+            reasons_zh.append(f"{item.name_zh}：有条件（{said_zh}，权重 {weight:g}）")
+            reasons_en.append(f"{item.name_en}: conditional ({said_en}, weight {weight:g})")
         cells = grid.burn([poly], touched=False)
         near = float(near_cost[cells].mean()) if cells.any() else 0.0
         if near > 0.005:

@@ -61,8 +61,8 @@ def find_sites_cmd(
     investment_wan: Annotated[
         float | None,
         typer.Option(
-            help="总投资 / investment in 万元, for the land-use standard; default: none, the standard's investment "
-            "intensity is then not checked."
+            help="总投资 / investment in 万元, for the land-use standard's investment intensity; default: none, "
+            "and an industrial project's sites then read conditional (未提供投资额，需开展节地评价)."
         ),
     ] = None,
     major_project: Annotated[bool, typer.Option("--major-project", help="The project is a 重大建设项目.")] = False,

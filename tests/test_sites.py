@@ -138,6 +138,19 @@ def test_warn_land_costs_and_ranks_lower(tmp_path: Path) -> None:
     assert any("占用耕地" in r for r in second.reasons_zh)
 
 
+def test_a_condition_of_the_whole_site_is_said_in_its_own_words(one_region: Blueprint) -> None:
+    """An industrial search without an investment: every site's land-use standard asks for a 节地评价, a condition
+    of the whole site. Its reason read "有条件（0 m²，占 100.0%，权重 1）": no land, yet all of it. It says the
+    item's finding, and costs the item's whole weight."""
+    search = find_sites(one_region, area_mu=50, n=1, project={"project_type": "industrial"})
+    (site,) = search.sites
+    assert site.verdict == "conditional" and site.warned_items == ["land_use_standard"]
+    (reason,) = site.reasons_zh
+    assert reason.startswith("建设用地控制标准") and "需开展节地评价" in reason and "0 m²" not in reason, reason
+    assert "weight" in site.reasons_en[0] and "0 m²" not in site.reasons_en[0]
+    assert site.score < 100
+
+
 def test_sites_rank_by_their_score_as_computed_not_as_shown(one_region: Blueprint) -> None:
     """Conditional sites of 100 m² of warning scored 99.9967, 99.9975 and 99.9981: shown to one decimal they all
     read 100.0 and kept the order they were placed in. Ranked on the score itself, shown to two decimals."""
