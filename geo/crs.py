@@ -143,6 +143,29 @@ def reproject(geoms: Any, source: Any, target: Any) -> Any:
     return shapely.transform(geoms, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
 
 
+OLD_DATUMS = {"Xian 1980": "西安80", "Beijing 1954": "北京54"}  # PROJ's name → the planner's
+
+
+def approximate_datum(crs: Any) -> str | None:
+    """A warning (both languages) where coordinates on 西安80 or 北京54 come to CGCS2000 by a transformation PROJ
+    itself calls approximate (a "ballpark" shift: no parameters, metres to tens of metres off), else None: a
+    verdict near a red line or a farmland edge may turn on those metres."""
+    source = CRS.from_user_input(crs)
+    datum = source.datum.name if source.datum is not None else ""
+    named = OLD_DATUMS.get(datum)
+    if named is None:
+        return None
+    how = transformer_for(source, CGCS2000).description or "PROJ"
+    if "ballpark" not in how.lower():
+        return None
+    return (
+        f"the parcels' coordinates are on {datum} ({source.name}): moved to CGCS2000 by PROJ's "
+        f"approximate shift ({how}), off by metres to tens of metres; check a finding near a layer's edge with "
+        f"CGCS2000 coordinates（地块坐标为{named}坐标系（{source.name}），按 PROJ 近似转换至 CGCS2000（未使用转换参数，"
+        "偏差可达数米至数十米）；临近图层边界的审查结论请以 CGCS2000 坐标复核）"
+    )
+
+
 def proj_definition(crs: CRS) -> str | None:
     """The CRS as a PROJ string (projection, its parameters, ellipsoid, datum shift; no names): one CRS
     written two ways (EPSG:4548, its PROJ string, ``+init=epsg:4548``) comes to one definition, which

@@ -573,3 +573,17 @@ def test_land_beyond_the_coverage_is_not_outside_the_urban_boundary(blueprint: B
     far = next(i for i in away.items if i.code == "planning_conformity")
     assert far.status == "missing_layer" and far.message_zh == "地块全部位于蓝图覆盖范围之外，未审查"
     assert {i.status for i in away.items if i.code != "land_use_standard"} == {"missing_layer"}
+
+
+def test_parcels_on_xian80_or_beijing54_are_reviewed_with_a_warning_that_their_shift_is_approximate(
+    blueprint: Blueprint,
+) -> None:
+    """西安80 and 北京54 come to CGCS2000 by PROJ's ballpark shift (no parameters: metres to tens of metres off),
+    which a blueprint build says and a review did not: a verdict at a red line's edge may turn on it."""
+    parcel = parcel_frame(rect(2.9, 0.1, 3.1, 0.3), project_type="industrial")
+    own = review(parcel, blueprint)
+    assert not [w for w in own.warnings if "CGCS2000" in w]
+    for epsg, named in ((4610, "西安80"), (4214, "北京54")):
+        moved = review(parcel.to_crs(4490).set_crs(epsg, allow_override=True), blueprint)
+        (said,) = [w for w in moved.warnings if "approximate shift" in w]
+        assert f"地块坐标为{named}坐标系" in said and "Ballpark" in said and "复核" in said

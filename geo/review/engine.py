@@ -24,7 +24,15 @@ from shapely.strtree import STRtree
 
 from geo.blueprint import Blueprint, VectorLayer
 from geo.catalog import landuse_class, layer_catalog
-from geo.crs import CGCS2000, M2_PER_MU, Area, check_coordinates, gk3_epsg_for_longitude, reproject
+from geo.crs import (
+    CGCS2000,
+    M2_PER_MU,
+    Area,
+    approximate_datum,
+    check_coordinates,
+    gk3_epsg_for_longitude,
+    reproject,
+)
 from geo.errors import GeometryError, InputError, TooLargeError
 from geo.geometry import POLYGONAL, clean_parcels, polygons_drawn
 from geo.overlay import Pieces, bulk_pieces
@@ -482,7 +490,12 @@ def reviewing(
         area_crs=f"EPSG:{blueprint.gk_zone_epsg}" if blueprint.gk_zone_epsg else "centroid_zone",
         tolerance=ToleranceRule(min_m2=prof.tolerance.min_m2, ratio=prof.tolerance.ratio, strict=_strict_rule(prof)),
         parcels=[],
-        warnings=[*parcels.attrs.get("warnings", []), *unusable, *_untyped(ids, attrs)],
+        warnings=[
+            *parcels.attrs.get("warnings", []),
+            *filter(None, [approximate_datum(crs)]),
+            *unusable,
+            *_untyped(ids, attrs),
+        ],
     )
     return Reviewing(header, len(ids), _in_order(batch, tasks, workers, progress))
 
