@@ -267,7 +267,7 @@ def check_coordinates(frame: Shapes) -> Shapes:
             "地块数据未声明坐标系，请声明（如 EPSG:4490）或使用带坐标系的格式",
         )
     geoms = np.asarray(frame.geometry.values, dtype=object)
-    non_empty = geoms[~shapely.is_empty(geoms)]
+    non_empty = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]  # no shape: its reader says so
     if len(non_empty) == 0:
         return frame
     for start in range(0, len(non_empty), FINITE_CHUNK):  # in chunks: a city layer has 10⁸ vertices

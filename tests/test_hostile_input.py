@@ -613,3 +613,31 @@ def test_a_declared_area_that_is_no_area_is_said_and_an_infinite_id_refused(blue
     frame["id"] = [math.inf, "B", "C"]
     with pytest.raises(InputError, match="text or numbers"):
         review(frame, blueprint)
+
+
+def test_a_file_of_features_without_geometry_says_so(tmp_path: Path, blueprint: Blueprint) -> None:
+    """A GeoPackage whose only feature has a null geometry was refused as "coordinates (lon nan…nan, lat nan…nan)
+    are outside China": its bounds were taken over nothing. The parcel is named as having no geometry."""
+    from geo.io import read_parcels
+
+    path = tmp_path / "null.gpkg"
+    gpd.GeoDataFrame({"id": ["B"]}, geometry=[None], crs=4490).to_file(path)
+    with pytest.raises(GeometryError, match="parcel B: geometry is empty"):
+        review(read_parcels(path), blueprint)
+
+
+@pytest.mark.parametrize("text", ["NaN", "Infinity", "-Infinity"])
+def test_a_figure_written_nan_or_infinity_is_no_finite_number(text: str) -> None:
+    """The string "NaN" as investment_wan was refused as "should be less than or equal to 1000000000"."""
+    from geo.review.engine import project_of
+
+    with pytest.raises(InputError, match=r"investment_wan='.*': Input should be a finite number"):
+        project_of({"investment_wan": text})
+
+
+def test_an_investment_of_minus_zero_is_zero() -> None:
+    """-0.0 万元 was written "-0 万元" and supported "-0.0000 ha" in the land-use standard's finding."""
+    from geo.review.engine import project_of
+
+    investment = project_of({"investment_wan": -0.0}).investment_wan
+    assert investment is not None and math.copysign(1.0, investment) == 1.0  # -0.0 == 0.0: the sign is the test

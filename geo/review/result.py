@@ -43,13 +43,19 @@ class ProjectAttributes(BaseModel):
     )
     project_type: str | None = None
     # finite and bounded: an infinite investment or route would pass item 10 against any standard
-    investment_wan: float | None = Field(default=None, ge=0, le=MAX_INVESTMENT_WAN, description="总投资（万元）")
+    investment_wan: float | None = Field(
+        default=None, ge=0, le=MAX_INVESTMENT_WAN, allow_inf_nan=False, description="总投资（万元）"
+    )
     # the project's size where the land-use indicator counts per unit of it (a project figure, not a share)
     route_km: float | None = Field(
-        default=None, gt=0, le=MAX_ROUTE_KM, description="路线长度（公里）: 公路 indicators per km"
+        default=None, gt=0, le=MAX_ROUTE_KM, allow_inf_nan=False, description="路线长度（公里）: 公路 indicators per km"
     )
     power_mw: float | None = Field(
-        default=None, gt=0, le=MAX_POWER_MW, description="装机容量（兆瓦）: 风电场 indicators per MW"
+        default=None,
+        gt=0,
+        le=MAX_POWER_MW,
+        allow_inf_nan=False,
+        description="装机容量（兆瓦）: 风电场 indicators per MW",
     )
     major_project: bool = False
     redline_exempt: bool = False
@@ -71,6 +77,12 @@ class ProjectAttributes(BaseModel):
     @classmethod
     def _not_a_flag(cls, value: Any) -> Any:
         return not_a_flag(value)
+
+    @field_validator("investment_wan", "route_km", "power_mw")
+    @classmethod
+    def _unsigned_zero(cls, value: float | None) -> float | None:
+        """-0.0 as 0.0: an investment of "-0 万元" supported "-0.0000 ha" in the land-use standard's words."""
+        return None if value is None else value + 0.0
 
     @field_validator("name", "project_id")
     @classmethod
