@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -222,7 +222,9 @@ def refuse_overlap(conn: Connection, parcel: ParcelResult, outline: Any) -> None
     found = overlaps(conn, outline, parcel.tolerance_m2)
     if not found:
         return
-    en, zh = _listed(found)
+    # the outlines' 1e-7° rounding may add a few dm² to the parcel's own area: the same land is the parcel, no more
+    whole = amount(Decimal(str(parcel.area_m2)))
+    en, zh = _listed([replace(o, m2=min(o.m2, whole)) for o in found])
     first = found[0].reserved.transaction
     raise QuotaError(
         f"parcel {parcel.id} overlaps land reserved already: {en}; land is charged once ({BASIS_EN}): release that "
