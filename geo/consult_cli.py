@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -146,7 +146,7 @@ def start(
     tasks = attempt(lambda: consult.start(project_id, result, due_days=due_days, actor=actor))
     _deliver(consult)
     first = dict(list(TASK_LABELS.items())[:5])  # nothing answered yet
-    write_table(labelled(tasks, first, "table"), "table", sys.stdout, title=f"{project_id} 业务协同")
+    write_table(labelled(_items_by_name(tasks), first, "table"), "table", sys.stdout, title=f"{project_id} 业务协同")
     err.print(
         f"项目 {project_id} 已发起会商：{len(tasks)} 项任务 / {len(tasks)} task(s)", markup=False, highlight=False
     )
@@ -168,10 +168,15 @@ def tasks(
     kind = attempt(lambda: table_format(fmt))
     consult = _consultations(ctx)
     rows = attempt(lambda: consult.tasks(project_id, department=department))
-    if kind != "json":  # people read the items by name (耕地, not cultivated_land); JSON keeps the codes
-        rows = [r | {"items": list(dict.fromkeys(f["name_zh"] for f in r["findings"]))} for r in rows]
+    if kind != "json":  # JSON keeps the codes
+        rows = _items_by_name(rows)
     title = f"{project_id} 业务协同"
     show_table(labelled(rows, TASK_LABELS, kind), kind, sys.stdout, layout=layout, title=title)
+
+
+def _items_by_name(tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Tasks as people read them: the review items by name (耕地, not cultivated_land) in the 涉及审查项 column."""
+    return [t | {"items": list(dict.fromkeys(f["name_zh"] for f in t["findings"]))} for t in tasks]
 
 
 @app.command("answer")

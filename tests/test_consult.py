@@ -431,7 +431,8 @@ def _reviewed_by_cli(run: Any, tmp_path: Path, blueprint_dir: Path, box: tuple[f
 
 def test_cli_walk_through_from_planning_to_reserve(run: Any, tmp_path: Path, blueprint_dir: Path) -> None:
     _reviewed_by_cli(run, tmp_path, blueprint_dir, HERITAGE_FLOOD, "文化街区配套")
-    run("consult", "start", "XM-1", tmp_path / "review.json", "--due-days", "5")
+    started = run("consult", "start", "XM-1", tmp_path / "review.json", "--due-days", "5").stdout
+    assert "涉及审查项" in started and "cultural_heritage" not in started  # the items by name, as `consult tasks` does
     tasks = json.loads(run("consult", "tasks", "XM-1", "--format", "json").stdout)
     assert [(t["department"], t["status"]) for t in tasks] == [
         ("自然资源和规划", "待反馈"),

@@ -435,9 +435,10 @@ def penalty_reason(
     rate = f"{float(latest.supply_rate):.1%}"
     return (
         f"county {county}'s five-year land supply rate was {rate} at settlement #{latest.id} ({latest.year}), "
-        f"below {float(latest.threshold):.0%}: its new construction quota serves only "
-        f"{'/'.join([*linkage.penalty_exempt_levels, *linkage.penalty_exempt_types])} projects "
-        f"(增存挂钩, 自然资规〔2018〕1号); project {project.id} is {project.level}, {project.project_type}",
+        f"below {float(latest.threshold):.0%}: its new construction quota serves only 国家重点项目 and 民生保障项目 "
+        f"(projects of level {'/'.join(linkage.penalty_exempt_levels)} or of type "
+        f"{'/'.join(linkage.penalty_exempt_types)}; 增存挂钩, 自然资规〔2018〕1号); project {project.id} is "
+        f"{project.level}, {project.project_type}",
         f"{county} 近五年供地率 {rate}（{latest.year} 年第 {latest.id} 号增存挂钩核算）"
         f"低于 {float(latest.threshold):.0%}，"
         f"除国家重点项目和民生保障项目外暂停安排新增建设用地指标（自然资规〔2018〕1号）；"
