@@ -171,7 +171,8 @@ def diff_cmd(
     """蓝图比对: per layer, features added, removed and with changed attributes, and the areas in m², 公顷 and 亩.
 
     Review a yearly update before it goes live. The table writes each area in m² (2 decimals), 公顷 (4) and 亩 (2),
-    one under another; JSON keeps the figures in m² (old_area_m2, new_area_m2, added_m2, removed_m2)."""
+    one under another; JSON keeps the figures in m² (old_area_m2, new_area_m2, added_m2, removed_m2). A raster
+    layer (坡度) is compared whole, its grid and pixels: changed or unchanged, its pixel counts for features."""
     from geo.build.diff import diff_blueprints
 
     try:
@@ -194,8 +195,7 @@ def diff_cmd(
             str(r.added),
             str(r.removed),
             str(r.attributes_changed),
-            Area(r.old_area_m2).stacked,
-            Area(r.new_area_m2).stacked,
+            *(("—" if m2 is None else Area(m2).stacked) for m2 in (r.old_area_m2, r.new_area_m2)),
         )
     _console().print(table)
 

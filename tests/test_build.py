@@ -23,7 +23,7 @@ import rasterio
 import rasterio.transform
 import shapely
 from shapely.affinity import translate
-from support import EPSG, parcel_frame, rect
+from support import EPSG, STANDARD_LAYERS, parcel_frame, rect, rect_blueprint
 from typer.testing import CliRunner
 
 from geo.blueprint import load_blueprint
@@ -286,6 +286,27 @@ def test_diff_of_two_versions(sources: dict[str, Path], built: Path, tmp_path: P
     assert table.exit_code == 0 and "land_use" in table.stdout
     for area in (Area(land["old_area_m2"]), Area(land["new_area_m2"])):  # m², 公顷 and 亩, one under another
         assert all(t in table.stdout for t in (f"{area.m2_text} m²", f"{area.ha_text} 公顷", f"{area.mu_text} 亩"))
+
+
+def test_diff_compares_the_slope_raster_too(tmp_path: Path) -> None:
+    """`blueprint diff` listed the vector layers and left the slope raster out, unsaid: a new DEM's slope went
+    live unreviewed. It is compared whole, its grid and pixels."""
+    layers = {"county": STANDARD_LAYERS["county"]}
+    old = rect_blueprint(tmp_path / "old", layers)
+    same = rect_blueprint(tmp_path / "same", layers)
+    steeper = rect_blueprint(tmp_path / "steeper", layers, slope=(1, 1, 3, 3))
+    flat = rect_blueprint(tmp_path / "flat", layers, slope=None)
+
+    def slope(new: Path) -> dict[str, Any]:
+        done = runner.invoke(app, ["blueprint", "diff", str(old), str(new), "--format", "json"])
+        assert done.exit_code == 0, done.output
+        return next(r for r in json.loads(done.stdout)["layers"] if r["layer"] == "slope")
+
+    assert slope(same)["status"] == "unchanged" and slope(same)["kind"] == "raster"
+    assert slope(steeper)["status"] == "changed" and slope(steeper)["old_area_m2"] is None
+    assert slope(flat)["status"] == "removed" and slope(flat)["new_features"] == 0
+    table = runner.invoke(app, ["blueprint", "diff", str(old), str(steeper)])
+    assert table.exit_code == 0 and "slope" in table.stdout and "changed" in table.stdout
 
 
 def test_check_prints_the_report_and_catches_changed_files(built: Path, tmp_path: Path) -> None:

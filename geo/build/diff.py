@@ -8,13 +8,15 @@ attributes counts as changed attributes (三调 年度变更: a patch re-classed
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import shapely
 from pydantic import BaseModel, Field
 
-from geo.blueprint import Blueprint, VectorLayer
+from geo.blueprint import Blueprint, RasterLayer, VectorLayer
 from geo.crs import gk3_epsg_for_longitude
 
 PRECISION_M = 0.001
@@ -22,16 +24,17 @@ PRECISION_M = 0.001
 
 class LayerDiff(BaseModel):
     layer: str
+    kind: str = Field(default="vector", description="vector | raster (a raster's grid and pixels, compared whole)")
     status: str = Field(description="changed | unchanged | added | removed (the whole layer)")
-    old_features: int
-    new_features: int
+    old_features: int = Field(description="features; a raster's pixels")
+    new_features: int = Field(description="features; a raster's pixels")
     added: int
     removed: int
     attributes_changed: int
-    old_area_m2: float
-    new_area_m2: float
-    added_m2: float = Field(description="area of the added features")
-    removed_m2: float = Field(description="area of the removed features")
+    old_area_m2: float | None = Field(description="None for a raster")
+    new_area_m2: float | None = Field(description="None for a raster")
+    added_m2: float | None = Field(description="area of the added features; None for a raster")
+    removed_m2: float | None = Field(description="area of the removed features; None for a raster")
 
 
 class BlueprintDiff(BaseModel):
@@ -41,17 +44,51 @@ class BlueprintDiff(BaseModel):
 
 
 def diff_blueprints(old: Blueprint, new: Blueprint) -> BlueprintDiff:
-    """Per vector layer: features added, removed, attributes changed, and the areas (in m², GK)."""
+    """Per vector layer: features added, removed, attributes changed, and the areas (in m², GK); per raster layer
+    (坡度): whether its grid or pixels changed (it was left out, unsaid)."""
     rows = []
     for layer_id in sorted(set(old.layers) | set(new.layers)):
         a, b = old.vector(layer_id), new.vector(layer_id)
         if a is None and b is None:
+            rows.append(_compare_raster(layer_id, old.raster(layer_id), new.raster(layer_id)))
             continue
         epsg = _metric_epsg(b or a)  # type: ignore[arg-type]
         ka = _keys(a, epsg) if a is not None else ([], [], np.array([]))
         kb = _keys(b, epsg) if b is not None else ([], [], np.array([]))
         rows.append(_compare(layer_id, ka, kb, a is not None, b is not None))
     return BlueprintDiff(old_version=old.version, new_version=new.version, layers=rows)
+
+
+def _compare_raster(layer_id: str, old: RasterLayer | None, new: RasterLayer | None) -> LayerDiff:
+    """A raster layer's grid (CRS, transform, size) and its pixels (the file's bytes, hashed) compared whole."""
+    pixels = [0 if r is None else r.width * r.height for r in (old, new)]
+    if old is None or new is None:
+        status = "added" if old is None else "removed"
+    else:
+        same_grid = (old.crs, old.transform, old.width, old.height) == (new.crs, new.transform, new.width, new.height)
+        status = "unchanged" if same_grid and _digest(old.source) == _digest(new.source) else "changed"
+    return LayerDiff(
+        layer=layer_id,
+        kind="raster",
+        status=status,
+        old_features=pixels[0],
+        new_features=pixels[1],
+        added=0,
+        removed=0,
+        attributes_changed=0,
+        old_area_m2=None,
+        new_area_m2=None,
+        added_m2=None,
+        removed_m2=None,
+    )
+
+
+def _digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _metric_epsg(layer: VectorLayer) -> int:
