@@ -20,14 +20,21 @@ from geo.build.report import BUILD_REPORT, BuildReport
 from geo.cli_context import cli_context, fail
 from geo.crs import Area
 from geo.errors import BlueprintError, LantuError
+from geo.io.tables import print_whole
 
 app = typer.Typer(help="一张蓝图 blueprint: build from a city's databases, check, diff.", no_args_is_help=True)
 err = Console(stderr=True)
 PIPED_WIDTH = 200  # tables written to a file or a pipe keep their columns whole
 
 
-def _console() -> Console:
-    return Console() if sys.stdout.isatty() else Console(width=PIPED_WIDTH)
+def _show(table: Table, *, stderr: bool = False) -> None:
+    """A table on the terminal, fitted to it; to a pipe or a file, whole, at least ``PIPED_WIDTH`` wide (a build's
+    report went to its log 80 columns wide, its sources' paths cut to "build/demo/s…")."""
+    stream = sys.stderr if stderr else sys.stdout
+    if stream.isatty():
+        Console(file=stream).print(table)
+    else:
+        print_whole(table, stream, PIPED_WIDTH)
 
 
 class Format(StrEnum):
@@ -106,7 +113,7 @@ def build_cmd(
         )
     except LantuError as exc:
         fail(exc)
-    _print_report(report)
+    _print_report(report, stderr=True)
     err.print(escape(f"蓝图 blueprint {report.version} → {output}"), highlight=False)
 
 
@@ -135,9 +142,9 @@ def check_cmd(
             table.add_column(col)
         for r in rows:  # cells are Rich markup: the file's words are escaped
             table.add_row(*(escape(str(v)) for v in (r["id"], r["name_zh"], r["kind"], r["features"] or "", r["crs"])))
-        _console().print(table)
+        _show(table)
         if report is not None:
-            _print_report(report, console=_console())
+            _print_report(report)
     if not stamped_ok:
         err.print(
             f"error: the files no longer match version {bp.version} (changed after the build) / 蓝图文件与版本号不符",
@@ -197,10 +204,10 @@ def diff_cmd(
             str(r.attributes_changed),
             *(("—" if m2 is None else Area(m2).stacked) for m2 in (r.old_area_m2, r.new_area_m2)),
         )
-    _console().print(table)
+    _show(table)
 
 
-def _print_report(report: BuildReport, *, console: Console = err) -> None:
+def _print_report(report: BuildReport, *, stderr: bool = False) -> None:
     title = f"build {report.version} ({report.built}, {report.crs}, presets {', '.join(report.presets)})"
     table = Table(title=escape(title))
     for col in ("图层 layer", "要素数 features", "来源 sources", "现势性 date", "修复 repairs"):
@@ -211,7 +218,8 @@ def _print_report(report: BuildReport, *, console: Console = err) -> None:
         )
         repairs = "\n".join(f"{r.kind} ×{r.count}: {r.detail}" for r in layer.repairs) or "—"
         table.add_row(*(escape(v) for v in (layer.id, str(layer.features), sources, layer.date or "—", repairs)))
-    console.print(table)
+    _show(table, stderr=stderr)
+    console = Console(stderr=stderr)
     for s in report.skipped:
         console.print(escape(f"跳过 skipped {s.path} [{s.layer}]: {s.reason}"), highlight=False)
     for w in report.warnings:

@@ -351,6 +351,17 @@ def test_a_build_refuses_to_replace_the_folder_its_sources_lie_in(built: Path, t
     assert source.is_file() and {f.name for f in target.iterdir()} == before
 
 
+def test_a_piped_build_report_keeps_its_sources_whole(tmp_path: Path) -> None:
+    """Written to a log (a pipe, not a terminal), the build's report was 80 columns wide, its sources' paths cut
+    to "build/demo/s…"; it keeps them whole, as `blueprint check` piped does."""
+    source = tmp_path / "a-folder-name-long-enough-to-be-cut-at-eighty-columns" / "dltb.gpkg"
+    source.parent.mkdir()
+    _frame(_dltb_rows(), EPSG).to_file(source, layer="DLTB")
+    result = runner.invoke(app, ["blueprint", "build", str(source), "-o", str(tmp_path / "bp")])
+    assert result.exit_code == 0, result.output
+    assert str(source) in result.stderr.replace("\n", "")
+
+
 def _bad_sources(tmp: Path) -> dict[str, tuple[Path, list[str]]]:
     """Each bad source and the words its error must name (file, layer, field)."""
     out: dict[str, tuple[Path, list[str]]] = {}

@@ -130,9 +130,14 @@ def write_table(
             writer.writeheader()
             writer.writerows({key: csv_cell(value) for key, value in row.items()} for row in rows)
         return None
-    table = _text_table(rows, names, title)
+    return print_whole(_text_table(rows, names, title), out, width)
+
+
+def print_whole(table: Any, out: TextIO, least: int | None = None) -> int:
+    """``table`` (a Rich renderable) written to ``out`` at least ``least`` columns wide (default: as wide as it
+    is), at its own width where wider: no cell cut to "…" nor wrapped. Its width is returned."""
     whole = _console(out, UNBOUNDED).measure(table).maximum
-    _console(out, max(width or 0, whole)).print(table)
+    _console(out, max(least or 0, whole)).print(table)
     return whole
 
 
