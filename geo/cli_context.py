@@ -31,18 +31,23 @@ from geo.vocabulary import project_types
 err = Console(stderr=True)
 
 
+LINE_IN_PARAGRAPH = re.compile(r"(?<!\n) *\n *(?!\n)")  # a line break that is no paragraph break
+
+
 def _folding_help() -> None:
     """Typer draws a parameter's help in a Rich table cell, and a cell cuts a word wider than itself with "…":
     Chinese has no spaces, so in an 80-column terminal ``--redline-exempt`` read "生态保护红线内允 …". The help
-    text folds such a word over lines instead. Typer builds that text in ``rich_utils._make_rich_text``, not a
-    public hook: ``tests/test_cli_help.py`` reads every command's help at 80 columns, and fails if this stops
-    working."""
+    text folds such a word over lines instead. And a paragraph's single line breaks (a docstring's) are joined, as
+    typer did before 0.29: a description broke mid-sentence where its source line did ("Reserving the parcel
+    again / for the same project"). Typer builds that text in ``rich_utils._make_rich_text``, not a public hook:
+    ``tests/test_cli_help.py`` reads every command's help at 80 columns, and fails if this stops working."""
     import typer.rich_utils
     from rich.text import Text
 
     made_by_typer = typer.rich_utils._make_rich_text
 
     def folding(*, text: str, style: str = "", markup_mode: typer.rich_utils.MarkupModeStrict) -> object:
+        text = LINE_IN_PARAGRAPH.sub(" ", text)
         made = made_by_typer(text=text, style=style, markup_mode=markup_mode)
         if isinstance(made, Text):
             made.overflow = "fold"

@@ -125,3 +125,15 @@ def test_no_help_loses_words_in_an_80_column_terminal(name: str) -> None:
     own = sum(text.count("…") for text in texts(EVERY_COMMAND[name]))
     shown = help_output(name, columns=80)
     assert shown.count("…") <= own, f"lantu {name} --help at 80 columns:\n{shown}"
+
+
+@pytest.mark.parametrize("name", EVERY_COMMAND)
+def test_a_description_is_drawn_in_whole_paragraphs(name: str) -> None:
+    """Typer 0.29 kept a docstring's line breaks in the description: "(先入库后保障). Reserving the parcel again" ended
+    a line at 80 columns and "for the same project" began the next. Each paragraph is drawn as one, wrapped to
+    the terminal: in a terminal wide enough, every paragraph of the docstring is one line of the help."""
+    help_text = (EVERY_COMMAND[name].help or "").partition("\f")[0]
+    paragraphs = [" ".join(p.split()) for p in help_text.split("\n\n")[1:] if p.strip()]
+    lines = [" ".join(line.split()) for line in help_output(name, columns=2000).splitlines()]
+    for paragraph in paragraphs:
+        assert any(paragraph in line for line in lines), f"lantu {name} --help breaks its paragraph:\n{paragraph}"
