@@ -426,6 +426,8 @@ def test_spike_is_repaired_without_changing_the_area(blueprint: Blueprint) -> No
     [
         ({"type": "LineString", "coordinates": SQUARE}, GeometryError, "must be a polygon"),
         ({"type": "Polygon", "coordinates": [SQUARE[:2]]}, FormatError, "unreadable geometry"),
+        # a map for coordinates read "unreadable geometry (0)": a KeyError's bare key
+        ({"type": "Polygon", "coordinates": {"a": 1}}, FormatError, r"not arrays of \[x, y\] numbers as a Polygon"),
         (
             {
                 "type": "Polygon",

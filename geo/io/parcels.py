@@ -180,7 +180,11 @@ def parcels_from_geojson(obj: Any, *, limits: ReadLimits | None = None, crs: str
             OverflowError,  # an integer beyond a double's range (10**400), from a JSON body parsed elsewhere
             shapely.errors.ShapelyError,
         ) as exc:
-            raise FormatError(f"feature {n}: unreadable geometry ({exc})", f"第 {n} 个要素：几何无法解析") from exc
+            # shapely's own words where it has them; a KeyError's are a bare key ("unreadable geometry (0)")
+            kind = str(feature["geometry"].get("type"))[:20]
+            why = str(exc) if isinstance(exc, ValueError | shapely.errors.ShapelyError) else ""
+            why = why or f"its coordinates are not arrays of [x, y] numbers as a {kind} needs"
+            raise FormatError(f"feature {n}: unreadable geometry ({why})", f"第 {n} 个要素：几何无法解析") from exc
         if (unclosed := int(shapely.get_num_coordinates(geoms[-1])) - given[n - 1]) > 0:
             warned.append(
                 f"feature {n}: {unclosed} ring(s) not closed; closed them"
