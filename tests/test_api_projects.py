@@ -50,7 +50,7 @@ def test_project_library_over_the_api(client: TestClient, keys: dict[str, str]) 
     assert_problem(
         client.post("/api/v1/projects", json={**PROJECT, "id": "X2", "project_type": "casino"}, headers=writer), 422
     )
-    assert_problem(client.post("/api/v1/projects", json={**PROJECT, "id": "X2", "county": "999"}, headers=writer), 409)
+    assert_problem(client.post("/api/v1/projects", json={**PROJECT, "id": "X2", "county": "999"}, headers=writer), 422)
     skipped = client.post("/api/v1/projects/XM-1/stage", json={"stage": "审批"}, headers=writer)
     assert "下一阶段应为储备" in assert_problem(skipped, 409)["message_zh"]
     moved = client.post("/api/v1/projects/XM-1/stage", json={"stage": "储备", "reason": "入储备库"}, headers=writer)

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from geo import cli_context
 from geo.cli import app
-from geo.errors import InputError, NotFoundError, ProjectError, QuotaError
+from geo.errors import InputError, NotFoundError, ProjectError
 from geo.projects import ProjectLibrary
 from geo.quota import Ledger
 
@@ -68,7 +68,7 @@ def test_add_get_list(library: ProjectLibrary) -> None:
         ({"level": "国家级"}, InputError, "project level"),
         ({"stage": "开工"}, InputError, "project stage"),
         ({"stage": "撤销"}, InputError, "cannot enter the library as 撤销"),
-        ({"county": "999999"}, QuotaError, "unknown county"),
+        ({"county": "999999"}, InputError, "unknown county"),
         ({"name": " "}, InputError, "project name"),
     ],
 )

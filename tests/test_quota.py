@@ -150,14 +150,14 @@ def test_rules_change_nothing_when_they_refuse(ledger: Ledger) -> None:
         ledger.reserve(review(1_000, verdict="reject"), year=2026, project_id="X", actor="a")
     with pytest.raises(QuotaError, match="needed"):
         ledger.reserve(review(8_000), year=2026, project_id="X", actor="a")  # 7 000 available
-    with pytest.raises(QuotaError, match="unknown county"):
+    with pytest.raises(InputError, match="unknown county"):
         ledger.reserve(review(100, county="999999"), year=2026, project_id="X", actor="a")
     with pytest.raises(QuotaError, match="no county"):
         ledger.reserve(review(100, county=None), year=2026, project_id="X", actor="a")
     with pytest.raises(QuotaError, match="not in the project library") as refused:
         ledger.reserve(review(100), year=2026, project_id="NOPE", actor="a")
     assert "先入库后保障" in refused.value.message_zh
-    with pytest.raises(QuotaError, match="unknown factor"):
+    with pytest.raises(InputError, match="unknown factor"):
         ledger.issue(2026, [("370811", "gold", 1)], actor="a")
     assert journal_size(ledger) == before
     assert balance(ledger, "370811") == 7_000

@@ -248,7 +248,7 @@ def test_rates_by_hand(ledger: Ledger, stock_blueprint: Blueprint) -> None:
     assert (y["approved_m2"], y["supplied_m2"], y["supply_rate"]) == (300_000, 0, 0)
     (early,) = ledger.stock_rates(2021, county="370811")  # nothing approved yet: no rate, no penalty
     assert early["supply_rate"] is None and early["below_threshold"] is False and early["approved_m2"] == 0
-    with pytest.raises(QuotaError, match="unknown county"):
+    with pytest.raises(InputError, match="unknown county"):
         ledger.stock_rates(2026, county="999999")
 
 

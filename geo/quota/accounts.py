@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Final, Literal
 
-from geo.errors import InputError, QuotaError
+from geo.errors import InputError
 from geo.papers import beijing_today
 
 FACTORS: Final[dict[str, tuple[str, str]]] = {
@@ -128,7 +128,7 @@ def movement_date(
 
 def check_factor(factor: str) -> None:
     if factor not in FACTORS:
-        raise QuotaError(f"unknown factor {factor!r}; factors: {sorted(FACTORS)}", f"未知要素 {factor!r}")
+        raise InputError(f"unknown factor {factor!r}; factors: {sorted(FACTORS)}", f"未知要素 {factor!r}")
 
 
 def project_holder(project_id: str) -> str:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection, Engine, select
 
 from geo.db import insert_ignoring_duplicates
-from geo.errors import BlueprintError, QuotaError
+from geo.errors import BlueprintError, InputError
 from geo.quota.accounts import CITY
 from geo.quota.tables import quota_holders
 
@@ -32,10 +32,11 @@ def county_names(engine: Engine) -> dict[str, str]:
 
 
 def require_county(conn: Connection, code: str) -> str:
-    """``code`` if it is a registered county, else a QuotaError saying how to register it."""
+    """``code`` if it is a registered county, else an InputError (a request naming no county the ledger holds)
+    saying how to register it."""
     known = conn.execute(select(quota_holders.c.code).where(quota_holders.c.code == code)).first()
     if known is None:
-        raise QuotaError(
+        raise InputError(
             f"unknown county {code!r} (register counties with `lantu quota init --blueprint`)",
             f"未知区县 {code!r}（请先用蓝图的区县图层登记区县）",
         )
