@@ -230,3 +230,42 @@ def test_the_report_counts_earmarked_point_supply_in_its_county(ledger: Ledger) 
     # every m² that entered is in the report: the rows' balances and the earmarks they set apart (nothing reserved)
     rows = [report_row(ledger, 2026, h) for h in ("370811", "370812", CITY)]
     assert sum(Decimal(str(r["balance"])) - Decimal(str(r["earmarked"])) for r in rows) == ledger.totals()["land_new"]
+
+
+@pytest.mark.parametrize("undone", ["lapse", "confirm"])
+def test_a_reversal_gives_each_payer_back_its_own_part(ledger: Ledger, engine: Engine, undone: str) -> None:
+    """Phase 1 (8 000 m²) paid by XM-1's earmark (500), the county (7 000) and the pool (500), approved; phase 2
+    (1 000 m²) by the pool alone. A lapse undone (or the approval undone) put the payers' parts back in proportion,
+    so the next 撤回 of phase 2 gave the county 777.78 m² and the earmark 55.56 m² of the pool's 1 000 (a probe):
+    a reversal restores each payer's parts exactly, and 撤回 gives the pool its 1 000."""
+    ledger.issue(2026, [("370811", "land_new", 10_000)], actor="省厅")  # county 7 000, pool 3 000
+    ledger.point_supply("370811", "land_new", 2026, 500, project_id="XM-1", actor="省厅")
+    ledger.reserve(review(8_000, rid="R1", pid="P1"), year=2026, project_id="XM-1", actor="a", source=CITY)
+    confirmed = ledger.confirm("XM-1", actor="市政府")
+    if undone == "confirm":  # phase 2 paid by a new earmark and approved; phase 1's approval undone
+        ledger.point_supply("370811", "land_new", 2026, 1_000, project_id="XM-1", actor="省厅")
+        ledger.reserve(review(1_000, rid="R2", pid="P2"), year=2026, project_id="XM-1", actor="a")
+        ledger.confirm("XM-1", actor="市政府")
+        ledger.reverse(confirmed, actor="a", reason="第一期批复有误")
+        assert balance(ledger, "XM-1", bucket="reserved") == 8_000
+        ledger.revoke("XM-1", actor="a")  # phase 1 back to its payers; phase 2 stays approved
+        assert (balance(ledger, "370811"), balance(ledger, CITY), balance(ledger, "XM-1", bucket="earmarked")) == (
+            7_000,
+            3_000,
+            500,
+        )
+        assert balance(ledger, "XM-1", bucket="approved") == 1_000
+        assert_postings_add_up(engine)
+        return
+    ledger.reserve(review(1_000, rid="R2", pid="P2"), year=2026, project_id="XM-1", actor="a", source=CITY)
+    assert (balance(ledger, "370811"), balance(ledger, CITY)) == (0, 1_500)
+    ledger.reverse(ledger.lapse("XM-1", actor="a", reason="不再实施"), actor="a", reason="误收回")
+    ledger.revoke("XM-1", actor="a")
+    assert (balance(ledger, "370811"), balance(ledger, CITY), balance(ledger, "XM-1", bucket="earmarked")) == (
+        0,
+        2_500,
+        0,
+    )
+    assert balance(ledger, "XM-1", bucket="approved") == 8_000
+    assert_rows_add_up(ledger, 2026)
+    assert_postings_add_up(engine)

@@ -80,6 +80,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.transactions: list[int] = []
         self.loans: list[int] = []
         self.reduction_advances: dict[int, Decimal] = {}
+        self.project_moves: list[int] = []  # confirmations, revocations, lapses and their reversals: undone at random
 
     def teardown(self) -> None:
         self.engine.dispose()
@@ -220,19 +221,27 @@ class LedgerMachine(RuleBasedStateMachine):
         project = data.draw(st.sampled_from(self.projects))
         action = data.draw(st.sampled_from(["confirm", "revoke", "lapse"]))
         if action == "confirm":
-            self._try(lambda: self.ledger.confirm(project, actor="c"))
+            self._try(lambda: self.ledger.confirm(project, actor="c"), self.project_moves.append)
         elif action == "revoke":  # what is reserved goes back, what is approved stays
             approved = self._held(project, "approved")
-            self._try(
-                lambda: self.ledger.revoke(project, actor="c"),
-                lambda _tx: (
+
+            def kept_approved(tx: int) -> None:
+                self.project_moves.append(tx)
+                if self._held(project, "reserved") or self._held(project, "approved") != approved:
                     self.gate_violations.append(f"{project}'s revoke left reserved or took approved quota")
-                    if self._held(project, "reserved") or self._held(project, "approved") != approved
-                    else None
-                ),
-            )
+
+            self._try(lambda: self.ledger.revoke(project, actor="c"), kept_approved)
         else:
-            self._try(lambda: self.ledger.lapse(project, actor="c", reason="不再实施"))
+            self._try(lambda: self.ledger.lapse(project, actor="c", reason="不再实施"), self.project_moves.append)
+
+    @rule(data=st.data())
+    def undo_a_project_move(self, data: st.DataObject) -> None:
+        """冲销 of a confirmation, a revocation, a lapse or such a reversal: each payer's parts come back as they
+        were, so what later movements give back is still exactly what each paid (``projects_owe_…``)."""
+        if not self.project_moves:
+            return
+        tx = data.draw(st.sampled_from(self.project_moves))
+        self._try(lambda: self.ledger.reverse(tx, actor="r", reason="冲销"), self.project_moves.append)
 
     def _held(self, project: str, bucket: str) -> dict[tuple[str, int], float]:
         """The project's non-zero balances in ``bucket``, per factor and year."""

@@ -324,9 +324,11 @@ def holdings_by_payer(
     a revocation, a lapse, a confirmation, their reversals) is replayed in order, per project, factor and year,
     keeping each payer's part: what a payer pays comes in reserved, what goes back to it leaves its reserved part
     first, and a confirmation moves the reserved parts to approved (all of them, as it moves all the project holds
-    reserved; its reversal back in proportion). Parts moved in proportion are kept to the ledger's four decimals, a
-    rounding's rest going to the largest part, so each project's parts add up to what it holds."""
-    a, p = quota_accounts.c, quota_postings.c
+    reserved). A reversal undoes exactly what the movement it reverses did to the parts (``Holding.undo``): a lapse
+    or a confirmation undone by shares in proportion gave a later 撤回 payers that had paid nothing of the phase.
+    Parts moved in proportion are kept to the ledger's four decimals, a rounding's rest going to the largest part, so
+    each project's parts add up to what it holds."""
+    a, p, t = quota_accounts.c, quota_postings.c, quota_transactions.c
     held_by = [a.holder.startswith(PROJECT_PREFIX)] if project_id is None else [a.holder == project_holder(project_id)]
     in_year = [] if year is None else [a.year == year]
     touched = (
@@ -335,8 +337,9 @@ def holdings_by_payer(
         .where(*held_by, a.bucket.in_(("reserved", "approved")), *in_year)
     )
     moved = conn.execute(
-        select(p.transaction_id, a.holder, a.bucket, a.factor, a.year, p.amount)
+        select(p.transaction_id, t.reverses, a.holder, a.bucket, a.factor, a.year, p.amount)
         .join_from(quota_postings, quota_accounts, a.id == p.account_id)
+        .join(quota_transactions, t.id == p.transaction_id)
         .where(p.transaction_id.in_(touched), *in_year, ~a.holder.startswith(EXTERNAL_PREFIX))
         .order_by(p.transaction_id, p.id)
     ).all()
@@ -344,12 +347,20 @@ def holdings_by_payer(
     for row in moved:
         by_tx.setdefault(row.transaction_id, []).append(row)
     parts: dict[tuple[str, str, int], Holding] = {}
-    for rows in by_tx.values():
+    made: dict[int, dict[tuple[str, str, int], Parts]] = {}  # what each movement did to the parts: a reversal undoes it
+    for tx, rows in by_tx.items():
         projects_moved = {r.holder for r in rows if r.holder.startswith(PROJECT_PREFIX) and r.bucket != "earmarked"}
         if len(projects_moved) != 1:
             continue  # no movement touches two projects' holdings
         (project,) = projects_moved
+        undone = made.get(rows[0].reverses) if rows[0].reverses is not None else None
+        made[tx] = {}
         for factor, year_of in {(r.factor, r.year) for r in rows}:
+            key = (project, factor, year_of)
+            holding = parts.setdefault(key, Holding())
+            if undone is not None and key in undone:  # exactly what the reversed movement did, the other way
+                made[tx][key] = holding.undo(undone[key])
+                continue
             mine = [r for r in rows if (r.factor, r.year) == (factor, year_of)]
             paid: dict[str, Decimal] = {}
             for r in mine:
@@ -358,8 +369,11 @@ def holdings_by_payer(
                 payer = EARMARK if r.holder == project else r.holder
                 paid[payer] = paid.get(payer, ZERO) - Decimal(r.amount)
             approved = sum((Decimal(r.amount) for r in mine if r.holder == project and r.bucket == "approved"), ZERO)
-            parts.setdefault((project, factor, year_of), Holding()).apply(paid, approved)
+            made[tx][key] = holding.apply(paid, approved)
     return parts
+
+
+Parts = tuple[dict[str, Decimal], dict[str, Decimal], Decimal]  # a change of a holding: reserved, approved, total
 
 
 @dataclass
@@ -371,9 +385,10 @@ class Holding:
     approved: dict[str, Decimal] = field(default_factory=dict)
     approved_total: Decimal = ZERO
 
-    def apply(self, paid: Mapping[str, Decimal], approved_change: Decimal) -> None:
+    def apply(self, paid: Mapping[str, Decimal], approved_change: Decimal) -> Parts:
         """A movement: ``paid`` per payer into the project (negative: back to it), the project's approved quota
-        changing by ``approved_change``."""
+        changing by ``approved_change``; what it changed is returned, for its reversal (:meth:`undo`)."""
+        before = (dict(self.reserved), dict(self.approved), self.approved_total)
         for payer, value in paid.items():
             if value < 0:  # back to the payer: its reserved part first (a revocation), then its approved (a lapse)
                 back = min(self.reserved.get(payer, ZERO), -value)
@@ -386,8 +401,28 @@ class Holding:
         gap = self.approved_total - sum(self.approved.values(), ZERO)
         if gap > 0:  # a confirmation: reserved parts become approved
             _shift(self.reserved, self.approved, gap)
-        elif gap < 0:  # its reversal: approved parts back to reserved
+        elif gap < 0:  # approved quota back to reserved, other than by a reversal (none in a consistent ledger)
             _shift(self.approved, self.reserved, -gap)
+        return (
+            _change(before[0], self.reserved),
+            _change(before[1], self.approved),
+            self.approved_total - before[2],
+        )
+
+    def undo(self, change: Parts) -> Parts:
+        """A reversal: the parts as they were before the movement that made ``change`` (a lapse undone gives each
+        payer back its approved and reserved parts, not a share in proportion); the opposite change is returned,
+        for the reversal's own reversal."""
+        reserved, approved, total = change
+        for part, delta in ((self.reserved, reserved), (self.approved, approved)):
+            for payer, value in delta.items():
+                part[payer] = part.get(payer, ZERO) - value
+        self.approved_total -= total
+        return ({k: -v for k, v in reserved.items()}, {k: -v for k, v in approved.items()}, -total)
+
+
+def _change(before: Mapping[str, Decimal], after: Mapping[str, Decimal]) -> dict[str, Decimal]:
+    return {k: d for k in {*before, *after} if (d := after.get(k, ZERO) - before.get(k, ZERO))}
 
 
 def _shift(source: dict[str, Decimal], target: dict[str, Decimal], total: Decimal) -> None:
