@@ -120,18 +120,26 @@ def _refuse_speck(area_m2: float, what_en: str, what_zh: str, profile: Profile) 
 def boundary_project(
     new: gpd.GeoDataFrame, prereview: gpd.GeoDataFrame, given: dict[str, Any] | None
 ) -> dict[str, Any] | None:
-    """The project an added piece belongs to: each attribute the 报批 boundary's parcels give with one value (a
-    red-line exemption, a 重大项目 flag, the investment), else the 预审 boundary's, ``given`` (a caller's
-    ``--project-type``) over both. The added strip of a road whose 报批 file says ``redline_exempt`` was reviewed
-    without it: "fails the red line" where the whole parcel's review allowed it."""
+    """The project an added piece belongs to: each attribute every parcel of the 报批 boundary gives, with one value
+    (a red-line exemption, a 重大项目 flag, the investment), else, where none of them gives it, every parcel of the
+    预审 boundary; ``given`` (a caller's ``--project-type``) over both. An attribute some parcels give and others
+    do not, or give otherwise, is no one's: an exemption one parcel claims does not cover a strip added to another.
+    The added strip of a road whose 报批 file says ``redline_exempt`` was reviewed without it: "fails the red line"
+    where the whole parcel's review allowed it."""
     found: dict[str, Any] = {}
-    for frame in (new, prereview):
-        attrs = project_attributes(frame, None)
+    for frame, (en, zh) in (
+        (new, ("the new boundary", "报批范围")),
+        (prereview, ("the pre-review boundary", "预审范围")),
+    ):
+        try:
+            attrs = project_attributes(frame, None)
+        except InputError as exc:
+            raise InputError(f"{en}: {exc.message_en}", f"{zh}：{exc.message_zh}") from exc
         for field in ProjectAttributes.model_fields:
-            values = {getattr(a, field) for a in attrs if field in a.model_fields_set and getattr(a, field) is not None}
-            if field not in found and len(values) == 1:
-                found[field] = values.pop()
-    found |= given or {}
+            values = {getattr(a, field) if field in a.model_fields_set else None for a in attrs}
+            if field not in found and values != {None}:  # the first boundary that gives it at all decides
+                found[field] = values.pop() if len(values) == 1 else None
+    found = {k: v for k, v in found.items() if v is not None} | (given or {})
     return found or None
 
 

@@ -191,7 +191,14 @@ def test_added_pieces_are_reviewed_as_parcels_of_the_project_the_boundaries_give
     }
     mixed = parcel_frame(rect(0, 0, 1, 1), rect(2, 0, 3, 1))
     mixed["project_type"] = ["transport", "industrial"]  # two types in the 报批 file: neither is the project's
-    assert boundary_project(mixed, old, None) == {"project_type": "transport", "redline_exempt": True}  # the 预审's
+    assert boundary_project(mixed, old, None) == {"redline_exempt": True}  # nor the 预审's: the 报批 file said
+    # one road claims the exemption, the other parcel does not: a strip added to either is reviewed without it (a
+    # probe found the claim of one covering a strip that failed the red line for the other)
+    claims = parcel_frame(rect(0, 0, 1, 1), rect(2, 0, 3, 1), project_type="transport")
+    claims["redline_exempt"] = ["是", None]
+    assert boundary_project(claims, old, None) == {"project_type": "transport"}
+    claims["redline_exempt"] = ["是", "否"]
+    assert boundary_project(claims, old, None) == {"project_type": "transport"}
 
 
 def test_added_land_that_fails_is_said_within_the_thresholds_too(blueprint: Blueprint) -> None:
@@ -477,3 +484,11 @@ def test_api_compare_runs_in_a_child_stopped_at_the_timeout(
         r = c.post(url, json=new, headers=auth(keys))
         assert "longer than 2 s" in assert_problem(r, 503)["detail"]
         assert_worker_freed(c)
+
+
+def test_a_bad_attribute_names_the_boundary_that_gives_it(blueprint: Blueprint) -> None:
+    """The 预审 file's attributes are read for the added pieces' review: a bad one named neither file nor parcel."""
+    old = parcel_frame(rect(3.85, 4.2, 3.95, 4.3), investment_wan="abc")
+    new = parcel_frame(rect(3.85, 4.2, 4.05, 4.3))
+    with pytest.raises(InputError, match=r"^the pre-review boundary: bad project attributes: investment_wan='abc'"):
+        compare_boundaries(old, new, blueprint=blueprint)
