@@ -269,3 +269,23 @@ def test_a_reversal_gives_each_payer_back_its_own_part(ledger: Ledger, engine: E
     assert balance(ledger, "XM-1", bucket="approved") == 8_000
     assert_rows_add_up(ledger, 2026)
     assert_postings_add_up(engine)
+
+
+def test_the_note_names_a_point_supply_to_reverse_only_where_none_of_it_was_used(ledger: Ledger) -> None:
+    """An earmark of 500 m² of which phase 1 used 300: after 撤回 of phase 2 the note named 点供 #N to reverse, and
+    its reversal is refused (200 held, 500 needed; a probe). It says the rest cannot go back by a reversal; a
+    fully unused earmark of another year is named with its own 点供."""
+    ledger.issue(2026, [("370811", "land_new", 10_000)], actor="省厅")
+    ledger.point_supply("370811", "land_new", 2026, 500, project_id="XM-1", actor="省厅")
+    ledger.reserve(review(300, rid="R1", pid="P1"), year=2026, project_id="XM-1", actor="a")  # all from the earmark
+    ledger.confirm("XM-1", actor="市政府")
+    ledger.reserve(review(100, rid="R2", pid="P2"), year=2026, project_id="XM-1", actor="a")
+    other = ledger.point_supply("370811", "land_new", 2027, 400, project_id="XM-1", actor="省厅")
+    en, zh = ledger.release_note(ledger.revoke("XM-1", actor="a"))
+    assert (
+        "新增建设用地计划指标（2026年）200.00 m²（0.0200 公顷，0.30 亩）（其点供已部分使用，不能以冲正点供交易退回）"
+        in zh
+    )
+    assert f"新增建设用地计划指标（2027年）400.00 m²（0.0400 公顷，0.60 亩）（项目不再实施的，冲正第 {other} 号" in zh
+    assert "part of it was used: no reversal of a 点供 sends back only the rest" in en
+    assert f"reversing the 点供 #{other} sends it back" in en and en.count("reversing the 点供") == 1

@@ -313,7 +313,8 @@ class Queries:
     def release_note(self, transaction_id: int) -> tuple[str, str]:
         """What a 撤回 or 收回 gave back (English, Chinese): each factor and year it took out of its project's reserved
         or approved quota, the approved quota the project holds now (what a 撤回 leaves it, :meth:`revoke`), and its
-        earmarked 点供 still unused with the 点供 transactions whose reversal sends it back to the province (neither
+        earmarked 点供 still unused, with the 点供 transactions whose reversal sends it back to the province where
+        none of it was used (a partly used one cannot be reversed; neither
         a 撤回 nor a 收回 moves it: the province gave it for this project, 济宁 52号 三、(一)4), an area in m² with 公顷
         and 亩 (:func:`~geo.quota.report.amount_line`). NotFoundError for another transaction."""
         with self.engine.connect() as conn:
@@ -337,14 +338,19 @@ class Queries:
                 for bucket in ("approved", "earmarked")
             )
             t = quota_transactions.c
-            supplied = (
+            supplied = (  # the 点供 earmarked to the project, standing: (transaction, factor, year, amount)
                 conn.execute(
-                    select(t.id)
-                    .where(t.kind == "point_supply", t.project_id == tx.project_id, t.id.not_in(undone(conn)))
+                    postings_by_account(quota_postings.c.amount)
+                    .add_columns(quota_postings.c.transaction_id)
+                    .join(quota_transactions, t.id == quota_postings.c.transaction_id)
+                    .where(
+                        t.kind == "point_supply",
+                        t.id.not_in(undone(conn)),
+                        quota_accounts.c.holder == holder,
+                        quota_accounts.c.bucket == "earmarked",
+                    )
                     .order_by(t.id)
-                )
-                .scalars()
-                .all()
+                ).all()
                 if unused
                 else []
             )
@@ -368,14 +374,23 @@ class Queries:
             kept_en, kept_zh = listed([(r.factor, r.year, None, r.balance) for r in kept])
             note_en += f"; approved quota kept: {kept_en} (a lapse with a reason takes it back)"
             note_zh += f"；已批准指标保留：{kept_zh}（收回须经 lapse 并说明理由）"
-        if unused:  # the province's 点供 for this project: it goes back to the province, not to the county
-            left_en, left_zh = listed([(r.factor, r.year, None, r.balance) for r in unused])
-            named = "、".join(f"第 {n} 号" for n in supplied)
-            note_en += (
-                f"; earmarked 点供 still unused: {left_en} (if the project will not be carried out, reversing the "
-                f"点供 {', '.join(f'#{n}' for n in supplied)} sends it back to the province: `lantu quota reverse`)"
-            )
-            note_zh += f"；专项点供尚未使用：{left_zh}（项目不再实施的，冲正{named}点供交易退回省级）"
+        for r in unused:  # the province's 点供 for this project: it goes back to the province, not to the county
+            left_en, left_zh = listed([(r.factor, r.year, None, r.balance)])
+            given = [s for s in supplied if (s.factor, s.year) == (r.factor, r.year)]
+            if sum((Decimal(s.amount) for s in given), ZERO) == Decimal(r.balance):  # all of it unused: reversible
+                note_en += (
+                    f"; earmarked 点供 still unused: {left_en} (if the project will not be carried out, reversing the "
+                    f"点供 {', '.join(f'#{s.transaction_id}' for s in given)} sends it back to the province: "
+                    "`lantu quota reverse`)"
+                )
+                named = "、".join(f"第 {s.transaction_id} 号" for s in given)
+                note_zh += f"；专项点供尚未使用：{left_zh}（项目不再实施的，冲正{named}点供交易退回省级）"
+            else:  # part of it paid a reservation: a reversal of the whole 点供 is refused
+                note_en += (
+                    f"; earmarked 点供 still unused: {left_en} (part of it was used: no reversal of a 点供 sends back "
+                    "only the rest)"
+                )
+                note_zh += f"；专项点供尚未使用：{left_zh}（其点供已部分使用，不能以冲正点供交易退回）"
         return note_en, note_zh
 
     def totals(self) -> dict[str, Decimal]:
