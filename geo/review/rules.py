@@ -502,9 +502,15 @@ def run_inside(check: InsideCheck, ctx: ParcelContext) -> Outcome:
     piece = Piece(check.layer, status, outside, {"position": "outside"}, outside_m2)
     note_zh, note_en = check.note(status)
     if note_zh.startswith("位于"):  # 部分位于 or 全部位于城镇开发边界外: a planner reads how much from the words
-        whole = ctx.area_m2 - outside_m2 <= ctx.tolerance_m2
+        checked_m2 = float(ctx.covered.area) if ctx.uncovered else ctx.area_m2  # beyond the coverage: unknown
+        whole = checked_m2 - outside_m2 <= ctx.tolerance_m2
         note_zh = ("全部" if whole else "部分") + note_zh
         note_en = ("wholly " if whole else "partly ") + note_en
+        if ctx.uncovered:
+            note_zh, note_en = (
+                f"蓝图覆盖范围内的部分{note_zh}",
+                f"the part inside the blueprint's coverage lies {note_en}",
+            )
     return _conflict(check, status, [piece], note=(note_zh, note_en), facts=facts)
 
 
