@@ -93,7 +93,8 @@ def serve_cmd(
     except LantuError as exc:
         listening.close()
         fail(exc)
-    started = f"lantu 服务已启动 / serving on http://{settings.host}:{settings.port}/  （API 文档 / docs: /docs）"
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host  # an IPv6 address, as a URL writes it
+    started = f"lantu 服务已启动 / serving on http://{host}:{settings.port}/  （API 文档 / docs: /docs）"
 
     class Announced(uvicorn.Server):
         """Says the service started once it has: its port bound and the app's start-up done (its blueprint

@@ -146,7 +146,7 @@ def test_energy_and_pollutants_for_a_project_over_the_api(client: TestClient, ke
         in assert_problem(client.post("/api/v1/quotas/projects/XM-1/factors", json=cod, headers=writer), 403)["detail"]
     )
     refused = assert_problem(
-        client.post("/api/v1/quotas/projects/XM-1/factors", json=cod, headers=auth(keys, "quota-admin")), 409
+        client.post("/api/v1/quotas/projects/XM-1/factors", json=cod, headers=auth(keys, "quota-admin")), 422
     )
     assert "cannot be a 公路 project" in refused["detail"] and "不能申报为公路项目" in refused["message_zh"]
 

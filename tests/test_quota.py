@@ -928,7 +928,7 @@ def test_energy_and_pollutants_are_reserved_with_replacement_ratios(ledger: Ledg
         ledger.reserve_factors("HIGHWAY", 2026, {"cod": 5}, actor="a", exempt_as="公路")
     with pytest.raises(QuotaError, match="no kind of project exempt"):  # 平顶山 lists no airports
         ledger.reserve_factors("HIGHWAY", 2026, {"cod": 5}, actor="a", exempt_as="机场")
-    with pytest.raises(QuotaError, match="type industrial, which cannot be a 公路 project") as refused:
+    with pytest.raises(InputError, match="type industrial, which cannot be a 公路 project") as refused:
         ledger.reserve_factors("XM-1", 2026, {"cod": 5}, actor="a", exempt_as="公路")  # a factory is no road
     assert "项目 XM-1 的类型为工业，不能申报为公路项目（公路项目应为交通、基础设施类型）" in refused.value.message_zh
     highway = ledger.reserve_factors(
@@ -951,8 +951,11 @@ def test_energy_and_pollutants_are_reserved_with_replacement_ratios(ledger: Ledg
     enter(ledger, "SMALL", level="一般")
     with pytest.raises(QuotaError, match="cannot pay"):
         ledger.reserve_factors("SMALL", 2026, {"cod": 1}, actor="a", source=CITY)
-    ledger.revoke("XM-1", actor="a")  # back to the county that paid (the airport keeps its 10 t)
+    revoked = ledger.revoke("XM-1", actor="a")  # back to the county that paid (the airport keeps its 10 t)
     assert balance(ledger, "370811", "cod") == 60 and balance(ledger, "370811", "energy") == 900
+    en, zh = ledger.release_note(revoked)  # each in its own language's units
+    assert "energy (2026, reserved) 300 tce" in en and "cod (2026, reserved) 20 t" in en and "吨" not in en
+    assert "能耗指标（2026年，已配置）300 吨标准煤" in zh
 
 
 def test_quota_is_approved_only_for_projects_from_reserve_to_construction(ledger: Ledger) -> None:

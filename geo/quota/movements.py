@@ -577,7 +577,7 @@ class Movements:
                 types = project_types()
                 fits = "、".join(types[t].name_zh for t in kinds[exempt_as] if t in types)
                 own = types[project.project_type].name_zh if project.project_type in types else "未填"
-                raise QuotaError(
+                raise InputError(
                     f"project {project_id} is of type {project.project_type or 'none'}, which cannot be a "
                     f"{exempt_as} project (that kind is {', '.join(kinds[exempt_as])}); its pollutants are charged",
                     f"项目 {project_id} 的类型为{own}，不能申报为{exempt_as}项目（{exempt_as}项目应为{fits}类型），"

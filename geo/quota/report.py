@@ -28,6 +28,7 @@ from geo.quota.holders import county_names
 from geo.quota.tables import DECIMALS, amount_sum, quota_accounts, quota_postings, quota_projects, quota_transactions
 
 AREA: Final = "m²"  # the unit of the factors that are areas (FACTORS)
+UNITS_EN: Final = {"吨标准煤": "tce", "吨": "t"}  # the other factors' units (FACTORS) in an English sentence
 WIDE: Final = Context(prec=400)  # any float's digits and the decimals shown: a quantize never overflows
 M2_PER_HA: Final = Decimal(10000)
 M2_PER_MU: Final = Decimal(10000) / Decimal(15)  # 1 亩 = 10000/15 m² exactly (geo.crs.M2_PER_MU as a float)
@@ -125,10 +126,10 @@ def amount_text(value: Decimal | float | None, unit: str) -> str:
 
 def amount_line(value: Decimal | float, unit: str) -> tuple[str, str]:
     """An amount in a sentence (English, Chinese): an area in m² with its 公顷 and 亩 (:func:`area_texts`), any other
-    factor in its own unit (:func:`amount_text`)."""
+    factor in its own unit (:func:`amount_text`), named in English in the English (105 tce, not 105 吨标准煤)."""
     if unit != AREA:
         text = amount_text(value, unit)
-        return text, text
+        return text.removesuffix(unit) + UNITS_EN.get(unit, unit), text
     square, ha, mu = area_texts(value)
     return f"{square} m² ({ha} ha, {mu} mu)", f"{square} m²（{ha} 公顷，{mu} 亩）"  # in English as ``Area.en``
 
