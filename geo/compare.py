@@ -29,7 +29,6 @@ from geo.report_model import SYNTHETIC_MARK
 from geo.review import ReviewResult, load_profile, review
 from geo.review.engine import estimate_as_drawn, layers_needed, parcel_ids, project_attributes
 from geo.review.profile import Profile
-from geo.review.result import ProjectAttributes
 from geo.vocabulary import VERDICT_ZH
 
 PIECE_MIN_M2 = 1.0  # added/removed slivers at or below this are edge noise, not pieces
@@ -117,15 +116,20 @@ def _refuse_speck(area_m2: float, what_en: str, what_zh: str, profile: Profile) 
         )
 
 
+PIECE_ATTRIBUTES = ("project_type", "redline_exempt", "major_project")  # what a strip of the project is, as a parcel
+
+
 def boundary_project(
     new: gpd.GeoDataFrame, prereview: gpd.GeoDataFrame, given: dict[str, Any] | None
 ) -> dict[str, Any] | None:
-    """The project an added piece belongs to: each attribute every parcel of the 报批 boundary gives, with one value
-    (a red-line exemption, a 重大项目 flag, the investment), else, where none of them gives it, every parcel of the
-    预审 boundary; ``given`` (a caller's ``--project-type``) over both. An attribute some parcels give and others
-    do not, or give otherwise, is no one's: an exemption one parcel claims does not cover a strip added to another.
-    The added strip of a road whose 报批 file says ``redline_exempt`` was reviewed without it: "fails the red line"
-    where the whole parcel's review allowed it."""
+    """What an added piece is, as a parcel of the project: each of ``PIECE_ATTRIBUTES`` every parcel of the 报批
+    boundary gives, with one value (its type, a red-line exemption, a 重大项目 flag), else, where none of them gives
+    it, every parcel of the 预审 boundary; ``given`` (a caller's ``--project-type``) over both. An attribute some
+    parcels give and others do not, or give otherwise, is no one's: an exemption one parcel claims does not cover a
+    strip added to another. The project's id, name and amounts (investment, route, power) are not a piece's: two
+    strips of one project summed its investment twice in the land-use standard. The added strip of a road whose
+    报批 file says ``redline_exempt`` was reviewed without it: "fails the red line" where the whole parcel's
+    review allowed it."""
     found: dict[str, Any] = {}
     for frame, (en, zh) in (
         (new, ("the new boundary", "报批范围")),
@@ -135,7 +139,7 @@ def boundary_project(
             attrs = project_attributes(frame, None)
         except InputError as exc:
             raise InputError(f"{en}: {exc.message_en}", f"{zh}：{exc.message_zh}") from exc
-        for field in ProjectAttributes.model_fields:
+        for field in PIECE_ATTRIBUTES:
             values = {getattr(a, field) if field in a.model_fields_set else None for a in attrs}
             if field not in found and values != {None}:  # the first boundary that gives it at all decides
                 found[field] = values.pop() if len(values) == 1 else None

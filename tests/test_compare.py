@@ -492,3 +492,17 @@ def test_a_bad_attribute_names_the_boundary_that_gives_it(blueprint: Blueprint) 
     new = parcel_frame(rect(3.85, 4.2, 4.05, 4.3))
     with pytest.raises(InputError, match=r"^the pre-review boundary: bad project attributes: investment_wan='abc'"):
         compare_boundaries(old, new, blueprint=blueprint)
+
+
+def test_a_project_figure_is_not_a_pieces(blueprint: Blueprint) -> None:
+    """Two strips added to a project of 2,000 万元 were reviewed as two parcels of it with 2,000 万元 each: "project
+    XM-9, 2 parcels together: an investment of 4,000 万元" judged the land-use standard on the strips. A piece takes
+    the project's type and flags, not its id, name or amounts."""
+    old = parcel_frame(rect(1.0, 1.0, 1.2, 1.2), project_type="industrial", project_id="XM-9", investment_wan=2000)
+    new = parcel_frame(rect(0.9, 1.0, 1.3, 1.2), project_type="industrial", project_id="XM-9", investment_wan=2000)
+    assert boundary_project(new, old, None) == {"project_type": "industrial"}
+    check = compare_boundaries(old, new, blueprint=blueprint)
+    assert check.added_review is not None and len(check.added_review.parcels) == 2
+    for parcel in check.added_review.parcels:
+        standard = next(i for i in parcel.items if i.code == "land_use_standard")
+        assert "4,000" not in standard.message_en and standard.facts.project_parcels is None

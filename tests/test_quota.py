@@ -926,7 +926,7 @@ def test_energy_and_pollutants_are_reserved_with_replacement_ratios(ledger: Ledg
     )
     with pytest.raises(QuotaError, match="not tied to the pollutant"):
         ledger.reserve_factors("HIGHWAY", 2026, {"cod": 5}, actor="a", exempt_as="公路")
-    with pytest.raises(QuotaError, match="no kind of project exempt"):  # 平顶山 lists no airports
+    with pytest.raises(InputError, match="no kind of project exempt"):  # 平顶山 lists no airports
         ledger.reserve_factors("HIGHWAY", 2026, {"cod": 5}, actor="a", exempt_as="机场")
     with pytest.raises(InputError, match="type industrial, which cannot be a 公路 project") as refused:
         ledger.reserve_factors("XM-1", 2026, {"cod": 5}, actor="a", exempt_as="公路")  # a factory is no road

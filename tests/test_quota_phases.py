@@ -289,3 +289,19 @@ def test_the_note_names_a_point_supply_to_reverse_only_where_none_of_it_was_used
     assert f"新增建设用地计划指标（2027年）400.00 m²（0.0400 公顷，0.60 亩）（项目不再实施的，冲正第 {other} 号" in zh
     assert "part of it was used: no reversal of a 点供 sends back only the rest" in en
     assert f"reversing the 点供 #{other} sends it back" in en and en.count("reversing the 点供") == 1
+
+
+def test_the_note_names_each_point_supply_the_earmark_still_holds_whole(ledger: Ledger) -> None:
+    """Two 点供 of one year, 500 and 300 m², 400 used: the note said none could be reversed (their sum is not what
+    is left), yet the earmark still holds the 300 of the second whole, and its reversal passes."""
+    ledger.issue(2026, [("370811", "land_new", 10_000)], actor="省厅")
+    first = ledger.point_supply("370811", "land_new", 2026, 500, project_id="XM-1", actor="省厅")
+    second = ledger.point_supply("370811", "land_new", 2026, 300, project_id="XM-1", actor="省厅")
+    ledger.reserve(review(400, rid="R1", pid="P1"), year=2026, project_id="XM-1", actor="a")  # the earmark: 400 left
+    ledger.confirm("XM-1", actor="市政府")
+    ledger.reserve(review(100, rid="R2", pid="P2"), year=2026, project_id="XM-1", actor="a")
+    en, zh = ledger.release_note(ledger.revoke("XM-1", actor="a"))  # 400 unused
+    assert f"冲正第 {second} 号点供交易退回省级" in zh and f"第 {first} 号" not in zh
+    assert f"reversing the 点供 #{second} sends it back" in en
+    ledger.reverse(second, actor="省厅", reason="点供退回")  # as the note says: it passes
+    assert balance(ledger, "XM-1", bucket="earmarked") == 100

@@ -198,13 +198,18 @@ def _review_and_save(
     def serialised() -> StoredResult:
         return StoredResult.of(review(frame, blueprint, profile=profile, project=project), outline=store.spatial)
 
-    def owned_in_time(conn: Connection) -> None:
+    def in_time() -> None:
         if time.monotonic() > deadline:
             raise timed_out(settings.work_timeout)
+
+    def owned_in_time(conn: Connection) -> None:  # checked again inside the transaction, just before it commits
+        in_time()
         record_owner(conn, record.review_id, who)
 
     record = stoppable(serialised, cost=cost, vertices=most_vertices(frame), settings=settings, deadline=deadline)
-    saved = store.save_record(record, parcels_geojson_text(frame), also=owned_in_time)
+    geojson = parcels_geojson_text(frame)
+    in_time()  # before anything is written
+    saved = store.save_record(record, geojson, also=owned_in_time)
     return record.review_id, saved.encode()
 
 

@@ -538,7 +538,7 @@ class Movements:
                 )
         kinds = self.rules.pollutant_exempt_kinds
         if exempt_as is not None and exempt_as not in kinds:
-            raise QuotaError(
+            raise InputError(
                 f"{exempt_as!r} is no kind of project exempt from the pollutant 总量; one of {list(kinds)}",
                 f"{exempt_as!r} 不是环评不与污染物总量挂钩的项目类别；应为 {'、'.join(kinds)} 之一",
             )

@@ -376,8 +376,10 @@ class Queries:
             note_zh += f"；已批准指标保留：{kept_zh}（收回须经 lapse 并说明理由）"
         for r in unused:  # the province's 点供 for this project: it goes back to the province, not to the county
             left_en, left_zh = listed([(r.factor, r.year, None, r.balance)])
-            given = [s for s in supplied if (s.factor, s.year) == (r.factor, r.year)]
-            if sum((Decimal(s.amount) for s in given), ZERO) == Decimal(r.balance):  # all of it unused: reversible
+            # a 点供 whose whole amount the earmark still holds can be reversed (the earmark is one account: which
+            # 点供 paid a reservation is not recorded, so each that fits is named)
+            given = [s for s in supplied if (s.factor, s.year) == (r.factor, r.year) and Decimal(s.amount) <= r.balance]
+            if given:
                 note_en += (
                     f"; earmarked 点供 still unused: {left_en} (if the project will not be carried out, reversing the "
                     f"点供 {', '.join(f'#{s.transaction_id}' for s in given)} sends it back to the province: "
@@ -385,7 +387,7 @@ class Queries:
                 )
                 named = "、".join(f"第 {s.transaction_id} 号" for s in given)
                 note_zh += f"；专项点供尚未使用：{left_zh}（项目不再实施的，冲正{named}点供交易退回省级）"
-            else:  # part of it paid a reservation: a reversal of the whole 点供 is refused
+            else:  # every 点供 paid part of a reservation: a reversal of a whole one is refused
                 note_en += (
                     f"; earmarked 点供 still unused: {left_en} (part of it was used: no reversal of a 点供 sends back "
                     "only the rest)"
