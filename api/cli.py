@@ -6,6 +6,7 @@ plain :class:`geo.cli_context.CliContext`; ``geo`` itself never reads the enviro
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import sys
 from pathlib import Path
@@ -91,7 +92,8 @@ def serve_cmd(
         if settings.blueprint:
             load_blueprint(settings.blueprint)  # fail here, with exit 2, rather than inside the server
     except LantuError as exc:
-        listening.close()
+        for sock in listening:
+            sock.close()
         fail(exc)
     host = f"[{settings.host}]" if ":" in settings.host else settings.host  # an IPv6 address, as a URL writes it
     started = f"lantu 服务已启动 / serving on http://{host}:{settings.port}/  （API 文档 / docs: /docs）"
@@ -105,22 +107,27 @@ def serve_cmd(
             if self.started:
                 err.print(started, markup=False, highlight=False)
 
-    Announced(uvicorn.Config(app_, **config)).run(sockets=[listening])
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn raises it again once shut down cleanly: a clean stop
+        Announced(uvicorn.Config(app_, **config)).run(sockets=listening)
 
 
-def _listening(host: str, port: int, backlog: int) -> socket.socket:
-    """A socket bound to ``host:port`` for the server to listen on, or exit 3 saying why (a port another process
-    holds): the start-up line was printed before uvicorn found the port taken, and a script waiting for the
-    service went on against whatever held it."""
-    sock = None
+def _listening(host: str, port: int, backlog: int) -> list[socket.socket]:
+    """Sockets bound to every address ``host`` names (``localhost``: 127.0.0.1 and ::1, as uvicorn binds them), for
+    the server to listen on, or exit 3 saying why (a port another process holds): the start-up line was printed
+    before uvicorn found the port taken, and a script waiting for the service went on against whatever held it."""
+    bound: list[socket.socket] = []
     try:
-        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
-        sock = socket.socket(family, kind, proto)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: a restart reuses its port
-        sock.bind(address)
-        sock.listen(backlog)  # from here a client waits in the queue while the app starts, rather than be refused
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        for family, kind, proto, _, address in dict.fromkeys(found):
+            sock = socket.socket(family, kind, proto)
+            bound.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: a restart reuses its port
+            if family == socket.AF_INET6:  # ::1 beside 127.0.0.1 on one port
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(address)
+            sock.listen(backlog)  # from here a client waits in the queue while the app starts, rather than be refused
     except OSError as exc:
-        if sock is not None:
+        for sock in bound:
             sock.close()
         err.print(
             f"error: 无法监听 {host}:{port}（{exc.strerror or exc}） / cannot listen on {host}:{port}: "
@@ -129,7 +136,7 @@ def _listening(host: str, port: int, backlog: int) -> socket.socket:
             highlight=False,
         )
         raise typer.Exit(3) from exc
-    return sock
+    return bound
 
 
 def _keys_engine(ctx: typer.Context) -> Engine:
