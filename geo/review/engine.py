@@ -898,6 +898,9 @@ def review_parcel(
     batch's) grades each item whose layers the parcel does not touch at all once for the batch;
     ``outline``: the parcel as GeoJSON, None to reproject it here, with its pieces."""
     area_m2, area_ha, area_mu = Area(ctx.area_m2).rounded
+    covered = _covered_ratio(ctx)
+    outside = covered is not None and ctx.area_m2 * (1.0 - covered) > ctx.tolerance_m2
+    ctx.uncovered = outside  # the rules measure only what the blueprint covers
     runs = [
         (found, []) if clear is not None and (found := clear.result(item, ctx)) is not None else _run_item(item, ctx)
         for item in profile.items
@@ -911,8 +914,6 @@ def review_parcel(
         for result in items:
             for detail in result.details:
                 detail.geometry = next(shapes)
-    covered = _covered_ratio(ctx)
-    outside = covered is not None and ctx.area_m2 * (1.0 - covered) > ctx.tolerance_m2
     if outside and covered is not None:
         items = [_uncovered(i, covered) for i in items]
     return ParcelResult(

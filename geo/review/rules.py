@@ -85,6 +85,10 @@ class ParcelContext:
     # the overlay (``StockLand``): required, so that no context reads as having none by default
     stock: shapely.Geometry | None = field(kw_only=True)
     off_stock_m2: np.ndarray | None = field(kw_only=True)
+    # part of the parcel lies beyond the blueprint's coverage, as its verdict (out_of_coverage) says: set by the
+    # review before the rules run; beyond it no layer was drawn, so no rule may find anything there, not even land
+    # outside a layer (``run_inside``)
+    uncovered: bool = field(default=False, kw_only=True)
     unions: dict[tuple[int, ...], float] = field(default_factory=dict, repr=False)  # union areas, by piece ids
     _classes: dict[str, list[LandUseClass | None]] = field(default_factory=dict, repr=False)
     _sought: dict[int, list[bool]] = field(default_factory=dict, repr=False)  # by the check's identity
@@ -105,17 +109,6 @@ class ParcelContext:
             for lid, found in self.overlays.items()
             if len(found) > 1 and found.disjoint and not catalog[lid].tiling
         }
-
-    @cached_property
-    def uncovered(self) -> bool:
-        """Whether part of the parcel lies beyond the blueprint's coverage (its ``coverage_layer``): beyond it no
-        layer was drawn, so no rule may find anything there, not even land outside a layer (``run_inside``).
-        A coverage feature covering the parcel is the parcel itself (the overlay's shortcut): most parcels."""
-        layer = self.blueprint.coverage_layer
-        found = self.overlays.get(layer) if layer else None
-        if found is None or any(piece is self.geometry for piece in found.geometry):
-            return False
-        return self.area_m2 - float(sum(found.area_m2)) > self.strict_tolerance_m2 or not found.disjoint
 
     @cached_property
     def covered(self) -> shapely.Geometry:
