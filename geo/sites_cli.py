@@ -106,7 +106,7 @@ def find_sites_cmd(
     for warning in search.warnings:
         err.print(f"[yellow]warning[/yellow]: {warning}", highlight=False)
     _write(sites_geojson(search), output)
-    ranks = ", ".join(f"#{s.rank} {s.area_mu:.1f}亩 {s.verdict} {s.score:.1f}" for s in search.sites)
+    ranks = ", ".join(f"#{s.rank} {s.area_mu:.1f} mu {s.verdict} {s.score:.1f}" for s in search.sites)
     err.print(
         f"{len(search.sites)} site(s) of {area_mu:g} mu in {len(search.regions)} feasible region(s)"
         + (f" → {output}" if output else "")

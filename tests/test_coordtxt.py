@@ -120,7 +120,9 @@ def test_decimal_commas_are_named() -> None:
     and was refused as "ring 1 has fewer than 3 distinct points": the line is named, and why."""
     head = "[属性描述]\n坐标系=2000国家大地坐标系\n带号=39\n[地块坐标]\n4,,D,,面,,,,@\n"
     points = ["J1,1,3921585,002,39463214,375", "J2,1,3921585,002,39463314,375", "J3,1,3921485,002,39463314,375"]
-    with pytest.raises(FormatError, match=r"line 6: .* six fields of digits: decimal commas") as refused:
+    with pytest.raises(
+        FormatError, match=r"line 6: .* six fields, its last four digits: X and Y each split by a decimal comma"
+    ) as refused:
         parse_coordinate_text(head + "\n".join([*points, points[0]]) + "\n")
     assert "以逗号作小数点" in refused.value.message_zh
 

@@ -398,9 +398,9 @@ def _point(line: str, number: int) -> _Point:
         )
     if len(parts) == 6 and all(p.isascii() and p.isdigit() for p in parts[2:]):  # 3921585,002 read as X and Y
         raise FormatError(
-            f"line {number}: a point needs 点号,圈号,X,Y; {line[:60]!r} has six fields of digits: decimal commas? "
-            "Write X and Y with a decimal point (3921585.002)",
-            f"第 {number} 行：界址点应为“点号,圈号,X,Y”，该行有六个数字字段，疑为以逗号作小数点；"
+            f"line {number}: a point needs 点号,圈号,X,Y; {line[:60]!r} has six fields, its last four digits: X and Y "
+            "each split by a decimal comma? Write them with a decimal point (3921585.002)",
+            f"第 {number} 行：界址点应为“点号,圈号,X,Y”，该行有六个字段、后四个为数字，疑为 X、Y 以逗号作小数点；"
             "坐标小数请用小数点（如 3921585.002）",
         )
     ring = _number(parts[1], number, "圈号")
