@@ -8,9 +8,7 @@ attributes counts as changed attributes (三调 年度变更: a patch re-classed
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import shapely
@@ -18,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from geo.blueprint import Blueprint, RasterLayer, VectorLayer
 from geo.crs import gk3_epsg_for_longitude
+from geo.io.blueprint import file_sha256
 
 PRECISION_M = 0.001
 
@@ -66,7 +65,7 @@ def _compare_raster(layer_id: str, old: RasterLayer | None, new: RasterLayer | N
         status = "added" if old is None else "removed"
     else:
         same_grid = (old.crs, old.transform, old.width, old.height) == (new.crs, new.transform, new.width, new.height)
-        status = "unchanged" if same_grid and _digest(old.source) == _digest(new.source) else "changed"
+        status = "unchanged" if same_grid and file_sha256(old.source) == file_sha256(new.source) else "changed"
     return LayerDiff(
         layer=layer_id,
         kind="raster",
@@ -81,14 +80,6 @@ def _compare_raster(layer_id: str, old: RasterLayer | None, new: RasterLayer | N
         added_m2=None,
         removed_m2=None,
     )
-
-
-def _digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _metric_epsg(layer: VectorLayer) -> int:

@@ -136,7 +136,7 @@ def write_table(
 def print_whole(table: Any, out: TextIO, least: int | None = None) -> int:
     """``table`` (a Rich renderable) written to ``out`` at least ``least`` columns wide (default: as wide as it
     is), at its own width where wider: no cell cut to "…" nor wrapped. Its width is returned."""
-    whole = _console(out, UNBOUNDED).measure(table).maximum
+    whole = _whole_width(table, out)
     _console(out, max(least or 0, whole)).print(table)
     return whole
 
@@ -145,7 +145,12 @@ def table_width(rows: Iterable[Row], out: TextIO, *, title: str = "", columns: S
     """The width in columns of the text table :func:`write_table` would draw on ``out``, without drawing it: a
     caller then knows whether the table fits a terminal before anything is written."""
     rows = list(rows)
-    return _console(out, UNBOUNDED).measure(_text_table(rows, _columns(rows, columns), title)).maximum
+    return _whole_width(_text_table(rows, _columns(rows, columns), title), out)
+
+
+def _whole_width(table: Any, out: TextIO) -> int:
+    """A table's own width in columns, measured where nothing limits it."""
+    return _console(out, UNBOUNDED).measure(table).maximum
 
 
 def _text_table(rows: Sequence[Row], names: Sequence[str], title: str) -> Table:

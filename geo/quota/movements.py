@@ -71,13 +71,11 @@ from geo.review.result import MAX_ID_CHARS, ReviewResult
 from geo.vocabulary import check_single_line, project_types
 
 
-def _project_accounts(
-    conn: Connection, project_id: str, *, bucket: str | None = None, nonzero: bool = True
-) -> list[Posting]:
-    """The project's accounts (non-zero ones unless asked, of one bucket if given), as postings of their balances."""
-    query = select(quota_accounts).where(quota_accounts.c.holder == project_holder(project_id))
-    if nonzero:
-        query = query.where(quota_accounts.c.balance != 0)
+def _project_accounts(conn: Connection, project_id: str, *, bucket: str | None = None) -> list[Posting]:
+    """The project's non-zero accounts (of one bucket if given), as postings of their balances."""
+    query = select(quota_accounts).where(
+        quota_accounts.c.holder == project_holder(project_id), quota_accounts.c.balance != 0
+    )
     if bucket is not None:
         query = query.where(quota_accounts.c.bucket == bucket)
     rows = conn.execute(query).all()
@@ -563,11 +561,13 @@ class Movements:
                 if not (exempt and factor in POLLUTANTS)
             }
             holder = project_holder(project_id)
-            asked = [  # the request, as if the payer paid it all: what a retry under the key must repeat
-                p
-                for factor, value in wanted.items()
-                for p in move(factor, year, value, (payer, "available"), (holder, "reserved"))
-            ]
+
+            def from_payer(amounts: Mapping[str, Decimal]) -> list[Posting]:
+                return [
+                    p for f, v in amounts.items() for p in move(f, year, v, (payer, "available"), (holder, "reserved"))
+                ]
+
+            asked = from_payer(wanted)  # the request, as if the payer paid it all: what a retry under the key repeats
             spared = {(f, holder, "earmarked", year): (f, payer, "available", year) for f in wanted}
             if recorded_key is not None and (done := replayed(conn, recorded_key, asked, paid_as=spared)) is not None:
                 return Reserved(done, existed=True)
@@ -591,11 +591,7 @@ class Movements:
                 )
             ratios = "、".join(f"{f}×{self.rules.replacement(f):g}" for f in wanted)
             postings, rest = earmarked_first(conn, project_id, year, wanted)
-            postings += [
-                p
-                for factor, value in rest.items()
-                for p in move(factor, year, value, (payer, "available"), (holder, "reserved"))
-            ]
+            postings += from_payer(rest)
             bind_library_project(conn, project)
             try:
                 tx = post(
@@ -637,7 +633,7 @@ class Movements:
         with writing(self.engine) as conn:
             project_id, _ = _require_project(conn, project_id)
             _refuse_unconfirmable(conn, project_id)
-            held = [a for a in _project_accounts(conn, project_id) if a.bucket == "reserved"]
+            held = _project_accounts(conn, project_id, bucket="reserved")
             if not held:
                 raise QuotaError(f"project {project_id} has nothing reserved", f"项目 {project_id} 没有已配置的指标")
             postings = [

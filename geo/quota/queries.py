@@ -313,10 +313,10 @@ class Queries:
     def release_note(self, transaction_id: int) -> tuple[str, str]:
         """What a 撤回 or 收回 gave back (English, Chinese): each factor and year it took out of its project's reserved
         or approved quota, the approved quota the project holds now (what a 撤回 leaves it, :meth:`revoke`), and its
-        earmarked 点供 still unused, with the 点供 transactions whose reversal sends it back to the province where
-        none of it was used (a partly used one cannot be reversed; neither
-        a 撤回 nor a 收回 moves it: the province gave it for this project, 济宁 52号 三、(一)4), an area in m² with 公顷
-        and 亩 (:func:`~geo.quota.report.amount_line`). NotFoundError for another transaction."""
+        earmarked 点供 still unused, naming each 点供 the earmark still holds whole, whose reversal sends it back to
+        the province (neither a 撤回 nor a 收回 moves it: the province gave it for this project, 济宁 52号 三、(一)4);
+        an area in m² with 公顷 and 亩 (:func:`~geo.quota.report.amount_line`). NotFoundError for another
+        transaction."""
         with self.engine.connect() as conn:
             tx = conn.execute(by_id(quota_transactions, transaction_id)).first()
             if tx is None or tx.kind not in ("revoke", "lapse"):
