@@ -8,7 +8,8 @@ layers in EPSG:4548, and the parcels). One run measures, on that data:
 2. single-parcel full review p50/p95 in-process and over HTTP (a warm ``lantu serve``);
 3. batch throughput of ``geo.review`` (``pieces=False`` when it has it) per parcel set, every
    result held; and streamed, as ``lantu review -o`` draws a batch (``geo.review.reviewing``: each
-   chunk's compared areas kept, its results dropped), which holds one chunk at a time;
+   chunk's compared areas kept, its results dropped, the collector paused throughout as the command
+   pauses it), which holds one chunk at a time;
 4. the naive geopandas way: ``geopandas.overlay`` per layer, ``dissolve`` per parcel;
 5. PostGIS: GiST-indexed tables, ``ST_Area(ST_Union(ST_Intersection(…)))`` per parcel;
 6. DuckDB spatial and SedonaDB (the same SQL), where installed;
@@ -161,13 +162,17 @@ def lantu_areas(result: Any, ids: list[str], targets: tuple[Target, ...] = TARGE
 
 def lantu_streamed(parcels: gpd.GeoDataFrame, bp: Any, review_kw: dict[str, Any]) -> tuple[Areas, np.ndarray]:
     """The compared areas of a batch drawn as ``lantu review -o`` draws it: chunk by chunk, each chunk's
-    areas taken and its results dropped, so a city's batch never holds every result (about 90 KB a parcel)."""
+    areas taken and its results dropped, so a city's batch never holds every result (about 90 KB a parcel),
+    and the cyclic collector paused from the review to the last chunk, as the one-shot command pauses it
+    (``geo.cli``: a chunk's results then die by their count, never walked)."""
     from geo.review import reviewing
+    from geo.threads import gc_paused
 
-    parts = [
-        lantu_areas(SimpleNamespace(parcels=chunk), [p.id for p in chunk])
-        for chunk in reviewing(parcels, bp, **review_kw).chunks
-    ]
+    with gc_paused():
+        parts = [
+            lantu_areas(SimpleNamespace(parcels=chunk), [p.id for p in chunk])
+            for chunk in reviewing(parcels, bp, **review_kw).chunks
+        ]
     return (
         {t.name: np.concatenate([areas[t.name] for areas, _ in parts]) for t in TARGETS},
         np.concatenate([tol for _, tol in parts]),
