@@ -9,11 +9,14 @@ import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+import shapely
 import yaml
-from support import parcel_frame, rect, rect_blueprint, review_item
+from support import EPSG, parcel_frame, rect, rect_blueprint, review_item
 
 from geo.blueprint import Blueprint, load_blueprint
+from geo.crs import reproject
 from geo.errors import InputError, ProfileError
 from geo.opinion import opinion
 from geo.report_model import basis_facts
@@ -241,6 +244,31 @@ def test_the_refusal_threshold(found: Blueprint, investment: float, status: str)
     assert standard.status == status, standard.message_zh
     if status == "warn":
         assert "核减" in standard.message_zh and f"项目总投资 {investment:,} 万元" in standard.message_zh
+
+
+@pytest.mark.parametrize(("investment", "status"), [(3000, "pass"), (1500, "warn")])
+def test_item_10_compares_the_areas_it_states(found: Blueprint, investment: float, status: str) -> None:
+    """A 1 ha square drawn in the zone's coordinates with its zone number (EPSG:4527) is 10,000.00000018 m² in
+    EPSG:4548: against the 1 ha that 3,000 万元 supports it passes, and the 0.5 ha of 1,500 万元 is half of it,
+    not below half (an officer's probe: warn and 不予供地 where a square drawn elsewhere passed)."""
+    square = shapely.affinity.translate(rect(4.6, 4.2, 4.7, 4.3), 39_000_000)
+    assert reproject(np.array([square]), 4527, EPSG)[0].area > 10_000  # the noise this test is about
+    item = review_item(
+        found, square, "land_use_standard", crs=4527, project_type="industrial", investment_wan=investment
+    )
+    assert item.status == status, item.message_zh
+    assert item.facts.area_m2 == 10_000.0
+
+
+def test_item_10_says_by_how_much_and_how_far_below(found: Blueprint) -> None:
+    """Four decimals of 公顷 wrote 1.0000 for both the parcel and 2,999.99 万元's approved area, and 50.0 % for
+    1,499.99 万元's share said to be below 50 %: the excess is stated, the share with the decimals that show it."""
+    box = rect(4.6, 4.2, 4.7, 4.3)  # 1 ha
+    over = review_item(found, box, "land_use_standard", project_type="industrial", investment_wan=2999.99)
+    assert over.status == "warn" and "超出 0.03 m²" in over.message_zh and "0.03 m² (" in over.message_en
+    refused = review_item(found, box, "land_use_standard", project_type="industrial", investment_wan=1499.99)
+    assert refused.status == "fail"
+    assert "的 49.9997%，低于不予供地的阈值 50%" in refused.message_zh and "49.9997% of the" in refused.message_en
 
 
 def test_the_threshold_is_the_profiles_and_applies_to_its_types(found: Blueprint) -> None:

@@ -836,17 +836,20 @@ def run_land_use_standard(check: LandUseStandardCheck, ctx: ParcelContext) -> Ou
     else:
         return unknown
     area_ha = area_m2 / M2_PER_HA
+    # compared as the result states them, to 0.01 m²: a 1 ha square drawn in another zone's coordinates is
+    # 10,000.00000018 m² in this one, and must pass a 1 ha standard (and half of it is not below half)
+    stated_m2, max_m2 = round(area_m2, 2), round(max_ha * M2_PER_HA, 2)
     facts = ItemFacts(
         project_type=ptype,
         standard=row,
-        max_area_m2=round(max_ha * M2_PER_HA, 2),
-        area_m2=round(area_m2, 2),
+        max_area_m2=max_m2,
+        area_m2=stated_m2,
         investment_wan=invest,
         project_parcels=total.parcel_ids if total else None,
         table=check.table,
         table_label=table.label,
     )
-    if area_ha <= max_ha:
+    if stated_m2 <= max_m2:
         return Outcome(
             "pass",
             f"{whose_zh}用地 {area_ha:.4f} 公顷，未超过控制标准 {max_ha:.4f} 公顷{why_zh if intensity is None else ''}",
@@ -860,29 +863,40 @@ def run_land_use_standard(check: LandUseStandardCheck, ctx: ParcelContext) -> Ou
         and intensity is not None
         and invest is not None
         and (refuse.project_types is None or ptype in refuse.project_types)
-        and max_ha < refuse.share * area_ha
+        and max_m2 < round(refuse.share * stated_m2, 2)
     ):
+        share = _share_below(max_m2 / stated_m2, refuse.share)
         _with_conditions(check, facts, [("refuse", "fail")], "fail", refuse.note_zh)
         return Outcome(
             "fail",
             f"{refuse.note_zh}：{whose_zh}项目总投资 {_wan(invest)} 万元，"
             f"按投资强度控制指标（每公顷 {_wan(intensity)} 万元）仅可支持用地 {max_ha:.4f} 公顷，"
-            f"为申请用地 {area_ha:.4f} 公顷的 {max_ha / area_ha:.1%}，低于不予供地的阈值 {refuse.share:.0%}",
+            f"为申请用地 {area_ha:.4f} 公顷的 {share}，低于不予供地的阈值 {refuse.share:.0%}",
             f"{refuse.note_en}: {whose_en}an investment of {_wan(invest)} 万元 at the standard's {_wan(intensity)} "
-            f"万元/ha supports {max_ha:.4f} ha, {max_ha / area_ha:.1%} of the {area_ha:.4f} ha requested, below the "
+            f"万元/ha supports {max_ha:.4f} ha, {share} of the {area_ha:.4f} ha requested, below the "
             f"refusal threshold of {refuse.share:.0%} ({table.label}); the land is not supplied (不予供地)",
             facts=facts,
         )
     note_zh, note_en = check.note(check.status)
     _with_conditions(check, facts, [("over", check.status)], check.status, note_zh)
+    over_zh, over_en = _area_text(stated_m2 - max_m2)  # 公顷 to 4 decimals may write both areas alike
     return Outcome(
         check.status,
-        f"{note_zh}：{whose_zh}用地 {area_ha:.4f} 公顷，核定面积 {max_ha:.4f} 公顷{why_zh}，"
+        f"{note_zh}：{whose_zh}用地 {area_ha:.4f} 公顷，核定面积 {max_ha:.4f} 公顷{why_zh}，超出 {over_zh}，"
         "需核减至核定面积或开展节地评价",
         f"{note_en}: {whose_en}{area_ha:.4f} ha against an approved area of {max_ha:.4f} ha{why_en} "
-        f"({table.label}); reduce to the approved area or carry out a land-saving evaluation (节地评价)",
+        f"({table.label}), {over_en} over; reduce to the approved area or carry out a land-saving evaluation (节地评价)",
         facts=facts,
     )
+
+
+def _share_below(share: float, threshold: float) -> str:
+    """``share`` as a percentage with the decimals that show it below ``threshold`` (49.9997 %, never a
+    "50.0 %" said to be below 50 %)."""
+    for digits in range(1, 7):
+        if round(share * 100, digits) < threshold * 100:
+            break
+    return f"{share:.{digits}%}"
 
 
 def _per_unit_unmeasured(
