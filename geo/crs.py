@@ -190,6 +190,15 @@ def _fixed(value: float, digits: int) -> str:
     return text[1:] if text.startswith("-") and not text.strip("-0.,") else text
 
 
+def percent(share: float, apart_from: float = 0.0) -> str:
+    """``share`` as a percentage with the fewest decimals (one at least) that keep it apart from
+    ``apart_from``: 0.016 % beyond a coverage is no "0.0 %", and 49.9997 % said to be below 50 % is no "50.0 %"."""
+    for digits in range(1, 7):
+        if round(share * 100, digits) != round(apart_from * 100, digits):
+            break
+    return f"{share:.{digits}%}"
+
+
 @dataclass(frozen=True)
 class Area:
     """An area with the three units a Chinese planner reads side by side, and how every text writes

@@ -92,12 +92,19 @@ def test_general_control_zone_refuses_development_with_its_own_condition(eco: Bl
 
 
 def test_core_zone_is_not_opened_by_a_limited_activity(eco: Blueprint) -> None:
+    """自然资发〔2022〕142号 一（一） allows the limited activities in the red line outside a 自然保护地's 核心保护区
+    only: items 1 and 4 called red-line land in a core zone an allowed activity while item 5 refused it (officer's
+    probe). All three refuse it now, and a parcel across both zones is softened where the rule allows it."""
     parcel = one(eco, CORE, project_type="public_service", redline_exempt=True)
     assert parcel.item("protected_areas").status == "fail"  # 核心保护区原则上禁止人为活动
-    assert parcel.item("ecological_redline").status == "warn"
-    # a parcel across both zones: the core part still forbids it
+    assert statuses(parcel) == {"planning_conformity": "fail", "ecological_redline": "fail", "protected_areas": "fail"}
+    assert "有限人为活动" not in parcel.item("ecological_redline").message_zh
+    # a parcel across both zones: the core part still forbids it, in every item
     across = one(eco, rect(0.9, 0.2, 1.1, 0.4), project_type="public_service", redline_exempt=True)
-    assert across.item("protected_areas").status == "fail"
+    assert set(statuses(across).values()) == {"fail"}
+    # beside the core zone (a metre off it) the activity is allowed as before
+    beside = one(eco, rect(0.8, 0.2, 0.999, 0.4), project_type="public_service", redline_exempt=True)
+    assert set(statuses(beside).values()) == {"warn"}
 
 
 @pytest.mark.parametrize(
@@ -138,3 +145,60 @@ def test_an_outcome_two_items_share_is_one_condition(eco: Blueprint) -> None:
     assert [c for c in conditions if "认定意见" in c] == [
         next(c for c in conditions if c.startswith("【规划符合性、生态保护红线】属生态保护红线内允许的有限人为活动"))
     ]
+
+
+# [1,2]×[0,1] km is 生态保护区 and red line, between a 一般农业区 and a 城镇弹性发展区
+ZONES: dict[str, list[tuple[tuple[float, float, float, float], dict[str, Any]]]] = {
+    "county": [((0, 0, 3, 1), {"code": "370811", "name": "任城区"})],
+    "urban_boundary": [((2, 0, 3, 1), {})],
+    "planned_use": [
+        ((0, 0, 1, 1), {"zone": "一般农业区"}),
+        ((1, 0, 2, 1), {"zone": "生态保护区"}),
+        ((2, 0, 3, 1), {"zone": "城镇弹性发展区"}),
+    ],
+    "ecological_redline": [((1, 0, 2, 1), {})],
+    "land_use": [((0, 0, 3, 1), {"class_code": "0601"})],
+}
+
+
+@pytest.fixture(scope="module")
+def zones(tmp_path_factory: pytest.TempPathFactory) -> Blueprint:
+    return load_blueprint(rect_blueprint(tmp_path_factory.mktemp("zones") / "bp", ZONES, slope=None))
+
+
+def test_an_exemption_states_its_own_area_and_leaves_the_other_findings(zones: Blueprint) -> None:
+    """A 有限人为活动 across the 生态保护区 and a 城镇弹性发展区: the exemption spoke for the whole parcel
+    ("涉及 40,000.00 m²") and the 弹性区's 布局调整 was lost from the item and the opinion (officer's probe)."""
+    item = one(zones, rect(1.9, 0.2, 2.1, 0.4), project_type="water_conservancy", redline_exempt=True).item(
+        "planning_conformity"
+    )
+    assert item.status == "warn"
+    assert "属生态保护红线内允许的有限人为活动，需省级人民政府认定意见（涉及 20,000.00 m²" in item.message_zh
+    assert "位于城镇弹性发展区" in item.message_zh and "flexible urban development zone" in item.message_en
+    # the half outside the urban boundary is the boundary check's own (warn)
+    assert {c.code for c in item.facts.conditions or []} == {"warn", "redline_exempt", "城镇弹性发展区"}
+    assert any("布局调整" in p for p in item.procedures) and any("省级人民政府" in p for p in item.procedures)
+
+
+def test_an_exemption_softens_the_zone_it_covers_beside_one_that_fails(zones: Blueprint) -> None:
+    """A patrol post across a 一般农业区 (which does not admit it) and the 生态保护区: item 1 said the 生态保护区
+    does not admit it while item 4 called the same land a limited activity; now both say so, and item 1 still
+    fails for the 一般农业区 alone, with only its own steps."""
+    parcel = one(zones, rect(0.9, 0.2, 1.1, 0.4), project_type="public_service", redline_exempt=True)
+    zone, red = parcel.item("planning_conformity"), parcel.item("ecological_redline")
+    assert (zone.status, red.status) == ("fail", "warn")
+    assert "位于生态保护区，属生态保护红线内允许的有限人为活动" in zone.message_zh
+    assert "位于一般农业区，该分区不允许此类项目（涉及 20,000.00 m²" in zone.message_zh
+    assert "位于生态保护区（" not in zone.message_zh
+    assert [c.code for c in zone.facts.conditions or []] == ["fail"]  # a failed item keeps its failing steps
+
+
+def test_a_sliver_of_the_ecological_zone_counts_in_item_1_as_the_red_line_does_in_item_4(zones: Blueprint) -> None:
+    """5 m² of a 15 ha parcel in the 生态保护区 (the red line's land): item 4 failed it (any occupation above
+    1 m²) while item 1 said the zones admitted the project, the sliver being within the relative tolerance."""
+    result = review(parcel_frame(rect(0.4, 0.2, 1.00002, 0.45), project_type="infrastructure"), zones)
+    parcel = result.parcels[0]
+    zone, red = parcel.item("planning_conformity"), parcel.item("ecological_redline")
+    assert red.status == "fail" and red.overlap_m2 == pytest.approx(5.0, abs=0.01)
+    assert zone.status == "fail" and "位于生态保护区，该分区不允许此类项目（涉及 5.00 m²" in zone.message_zh
+    assert "planned_use:生态保护区" in result.tolerance.strict

@@ -127,7 +127,9 @@ def test_partly_outside_the_county_layer_is_out_of_coverage(blueprint: Blueprint
     p = one(blueprint, rect(9.8, 4.8, 10.2, 5.2), project_type="infrastructure")
     assert p.verdict == "out_of_coverage"
     assert p.covered_ratio == pytest.approx(0.25, rel=REL)
-    assert all(i.status != "pass" for i in p.items)
+    # no layer's finding passes; item 10 weighs the parcel's own area against its standard, wherever it lies
+    assert all(i.status != "pass" for i in p.items if i.code != "land_use_standard")
+    assert p.item("land_use_standard").status == "pass"
     assert "75.0%" in p.item("basic_farmland").message_zh
 
 
@@ -388,6 +390,30 @@ def test_compensation_excludes_stock_land(graded: Blueprint) -> None:
     assert message.startswith("占用耕地 96,000.00 m²")
     assert "其中 48,000.00 m²（4.8000 公顷，72.00 亩）位于批而未供或闲置土地" in message
     assert message.endswith("尚需补充耕地 48,000.00 m²（4.8000 公顷，72.00 亩）")
+
+
+def test_cultivated_land_wholly_on_stock_land_asks_for_nothing(graded: Blueprint) -> None:
+    """水浇地 wholly on 批而未供 land: its conversion and 占补平衡 were approved with it. The item read warn and asked
+    for 落实耕地占补平衡 while saying "尚需补充耕地 0.00 m²", the parcel's only condition (officer's probe)."""
+    p = one(graded, rect(7.2, 1.2, 7.5, 1.4))  # x 7.2…7.5 is 批而未供, 20 % 田坎
+    item = p.item("cultivated_land")
+    assert item.status == "pass" and item.procedures == [] and item.overlap_m2 == 0.0
+    assert item.message_zh.startswith("占用耕地 48,000.00 m²（4.8000 公顷，72.00 亩；其中水浇地 48,000.00 m²）")
+    assert "均位于批而未供或闲置土地" in item.message_zh and "nothing remains to be compensated" in item.message_en
+    assert sum((item.facts.by_class_m2 or {}).values()) == pytest.approx(48_000, rel=REL)
+    assert p.land_quota.compensation_m2 == 0.0
+
+
+def test_item_3_counts_the_edge_contact_it_does_not_name(blueprint: Blueprint) -> None:
+    """A 6 m² edge of 水田 beside 9 ha of 水浇地 (tolerance 9 m²): not named and no 占水田补水田, but counted, so
+    that the item's figures are the land quota's, which the ledger books (they differed by the sliver)."""
+    p = one(blueprint, rect(2.99998, 0.2, 3.3, 0.5))  # x < 3 is 水田, the rest 水浇地
+    item = p.item("cultivated_land")
+    assert item.status == "warn"
+    assert item.facts.paddy_m2 == pytest.approx(6.0, abs=0.01) and p.land_quota.paddy_m2 == item.facts.paddy_m2
+    assert sum((item.facts.by_class_m2 or {}).values()) == pytest.approx(p.land_quota.cultivated_m2, abs=0.02)
+    assert item.message_zh.startswith("占用耕地 90,006.00 m²") and "水田" not in item.message_zh
+    assert "paddy" not in {c.code for c in item.facts.conditions or []}
 
 
 # --- item 6 by mineral kind, optional layers (buried heritage, forest/grass/wetland, soil) -------

@@ -31,13 +31,22 @@ from geo.crs import (
     approximate_datum,
     check_coordinates,
     gk3_epsg_for_longitude,
+    percent,
     reproject,
 )
 from geo.errors import GeometryError, InputError, TooLargeError
 from geo.geometry import POLYGONAL, clean_parcels, polygons_drawn
 from geo.overlay import Pieces, bulk_pieces
 from geo.raster import parcel_pixels
-from geo.review.profile import Item, LandUseClassesCheck, OverlapCheck, Profile, RasterShareAboveCheck, load_profile
+from geo.review.profile import (
+    Item,
+    LandUseClassesCheck,
+    OverlapCheck,
+    Profile,
+    RasterShareAboveCheck,
+    ZoneCompatibleCheck,
+    load_profile,
+)
 from geo.review.result import (
     MAX_ID_CHARS,
     County,
@@ -836,9 +845,9 @@ def _strict_rule(profile: Profile) -> list[str]:
     out: list[str] = []
     for item in profile.items:
         for check in item.checks:
-            if isinstance(check, OverlapCheck):
-                if check.strict:
-                    out.append(check.layer)
+            if isinstance(check, OverlapCheck) and check.strict:
+                out.append(check.layer)
+            if isinstance(check, OverlapCheck | ZoneCompatibleCheck):
                 out += [f"{check.layer}:{v}" for v in check.strict_values]
     return out
 
@@ -914,8 +923,8 @@ def review_parcel(
         for result in items:
             for detail in result.details:
                 detail.geometry = next(shapes)
-    if outside and covered is not None:
-        items = [_uncovered(i, covered) for i in items]
+    if outside and covered is not None:  # an item of the parcel's own figures (item 10) reads no layer: left whole
+        items = [_uncovered(i, covered) if item.layers() else i for item, i in zip(profile.items, items, strict=True)]
     return ParcelResult(
         id=ctx.id,
         name=ctx.project.name,
@@ -958,10 +967,10 @@ def _uncovered(item: ItemResult, covered: float) -> ItemResult:
             "the parcel lies wholly outside the blueprint's coverage: not reviewed",
         )
     else:
-        share = 1.0 - covered
-        zh = f"地块有 {share:.1%} 位于蓝图覆盖范围之外，该部分未审查（覆盖部分：{item.message_zh}）"
+        share = percent(1.0 - covered)
+        zh = f"地块有 {share} 位于蓝图覆盖范围之外，该部分未审查（覆盖部分：{item.message_zh}）"
         en = (
-            f"{share:.1%} of the parcel lies outside the blueprint's coverage and was not reviewed "
+            f"{share} of the parcel lies outside the blueprint's coverage and was not reviewed "
             f"(covered part: {item.message_en})"
         )
     return item.model_copy(update={"status": "missing_layer", "message_zh": zh, "message_en": en})

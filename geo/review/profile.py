@@ -151,6 +151,16 @@ def _worded(check: _Same, codes: tuple[tuple[str, str], ...], status: str) -> tu
     return tuple(check.check.worded_conditions(codes, status))
 
 
+class LayerValues(BaseModel):
+    """A layer's features by the values of one attribute (自然保护地 by ``zone``: 核心保护区)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    layer: str
+    attribute: str
+    values: list[str] = Field(min_length=1)
+
+
 class Exemption(BaseModel):
     """A project flag that softens a forbidden overlap (重大项目, 红线内允许的有限人为活动),
     honoured only for the listed project types when ``project_types`` is given, and only where every
@@ -164,6 +174,9 @@ class Exemption(BaseModel):
     status: Literal["warn"]
     note_zh: str
     note_en: str
+    # nor a piece reaching into these features of another layer: 自然资发〔2022〕142号 一（一） allows the limited
+    # activities in the red line only outside a 自然保护地's 核心保护区 (``geo.review.rules._reaches``)
+    not_within: LayerValues | None = None
 
     def applies(self, flags: dict[str, object], project_type: str | None) -> bool:
         if not flags.get(self.flag):
@@ -222,6 +235,9 @@ class ZoneCompatibleCheck(BaseCheck):
     attribute: str
     compatible: dict[str, list[str]]
     conditional: dict[str, Literal["warn"]] = Field(default_factory=dict)  # admitted zones needing a step
+    # zones any occupation of which counts, above the absolute minimum alone, as an overlap check's ``strict``
+    # layer does (生态保护区, which is the red line's land and judged as it is)
+    strict_values: list[str] = Field(default_factory=list)
     # a zone admitting exactly what a flag claims (生态保护区: 红线内允许的有限人为活动, 国家重大项目) gives
     # the exemption's status, as the overlap check of the same rule does
     exempt: list[Exemption] = Field(default_factory=list)
@@ -378,7 +394,9 @@ class Item(BaseModel):
         return self
 
     def layers(self) -> list[str]:
-        return [c.layer for c in self.checks if hasattr(c, "layer")]
+        """The layers the item's checks read, with those their exemptions read."""
+        own = [c.layer for c in self.checks if hasattr(c, "layer")]
+        return own + [e.not_within.layer for c in self.checks for e in getattr(c, "exempt", []) if e.not_within]
 
     @property
     def cited(self) -> list[str]:

@@ -15,7 +15,7 @@ import shapely
 
 from geo.blueprint import Blueprint
 from geo.catalog import LandUseClass, landuse_class, layer_catalog
-from geo.crs import M2_PER_HA, Area
+from geo.crs import M2_PER_HA, Area, percent
 from geo.errors import ProfileError
 from geo.overlay import Pieces
 from geo.review.profile import (
@@ -27,6 +27,7 @@ from geo.review.profile import (
     InsideCheck,
     LandUseClassesCheck,
     LandUseStandardCheck,
+    LayerValues,
     Note,
     OverlapCheck,
     RasterShareAboveCheck,
@@ -327,9 +328,21 @@ def run_overlap(check: OverlapCheck, ctx: ParcelContext) -> Outcome:
     info = layer_catalog()[check.layer]
     if status == "pass":
         return Outcome("pass", f"未涉及{info.name_zh}", f"no conflict with the {info.name_en}", kept)
-    exempted = _exempted(check, check.exempt, kept, status, check.attribute, ctx)
-    if exempted is not None:
-        return exempted
+    exempted = _exempted(
+        check,
+        check.exempt,
+        kept,
+        status,
+        check.attribute,
+        ctx,
+        rest=lambda others: _overlap_finding(check, ctx, others),
+    )
+    return exempted or _overlap_finding(check, ctx, kept)
+
+
+def _overlap_finding(check: OverlapCheck, ctx: ParcelContext, kept: list[Piece]) -> Outcome:
+    """An overlap check's conflict, in the words of the values its pieces found."""
+    status = _worst(kept)
     # counted although within the relative tolerance: only a strict layer's tiny overlap (any occupation
     # counts), an outcome of its own where the profile words it (勘测定界核实 rather than 调整选址)
     minor = "minor" in check.conditions and sum(p.area_m2 for p in kept if p.status != "pass") <= ctx.tolerance_m2
@@ -347,21 +360,60 @@ def _exempted(
     attribute: str | None,
     ctx: ParcelContext,
     facts: ItemFacts | None = None,
+    *,
+    rest: Callable[[list[Piece]], Outcome],
 ) -> Outcome | None:
-    """The outcome under the first exemption the project claims that covers every forbidden piece (a
-    生态保护红线 有限人为活动 in 一般控制区 but not in 核心保护区), its pieces softened; ``None`` otherwise."""
+    """The outcome under the first exemption the project claims that covers a forbidden piece (a 生态保护红线
+    有限人为活动 in 一般控制区 but not in 核心保护区): the pieces it covers softened and stated with their own
+    area, then what ``rest`` words for the others where the check found more (a 城镇弹性发展区 beside the
+    生态保护区 such an activity may use; the 核心保护区 beside its 一般控制区, which still fails). ``None``
+    where no exemption covers any."""
     if status != check.status:
         return None
     forbidden = [p for p in kept if p.status == status]
     for e in exempt:
-        if e.applies(ctx.project_flags, ctx.project.project_type) and all(
-            e.covers(p.attributes.get(attribute) if attribute else None) for p in forbidden
-        ):
-            for p in forbidden:
-                p.status = e.status
-            note = (e.note_zh, e.note_en)
-            return _conflict(check, e.status, kept, note=note, facts=facts, codes=[(e.flag, e.status)])
+        if not e.applies(ctx.project_flags, ctx.project.project_type):
+            continue
+        covered = [
+            p
+            for p in forbidden
+            if e.covers(p.attributes.get(attribute) if attribute else None) and not _reaches(e.not_within, p, ctx)
+        ]
+        if not covered:
+            continue
+        for p in covered:
+            p.status = e.status
+        out = _conflict(check, e.status, covered, note=(e.note_zh, e.note_en), facts=facts, codes=[(e.flag, e.status)])
+        others = [p for p in kept if all(p is not c for c in covered)]
+        if any(p.status != "pass" for p in others):
+            out = _joined(out, rest(others))
+        out.pieces = kept
+        return out
     return None
+
+
+def _reaches(into: LayerValues | None, piece: Piece, ctx: ParcelContext) -> bool:
+    """Whether ``piece`` reaches, beyond the absolute minimum, into the features ``into`` names (a red-line
+    piece into a 自然保护地核心保护区); never where the blueprint lacks their layer."""
+    found = ctx.pieces(into.layer) if into is not None else None
+    if into is None or found is None or len(found) == 0:
+        return False
+    named = [g for g, v in zip(found.geometry, found.values(into.attribute), strict=True) if _text(v) in into.values]
+    if not named:
+        return False
+    return float(shapely.intersection(piece.geometry, shapely.union_all(named)).area) > ctx.strict_tolerance_m2
+
+
+def _joined(first: Outcome, then: Outcome) -> Outcome:
+    """Two findings of one check as its outcome: the worse status, both said, their facts (conditions) merged."""
+    facts = first.facts.merged(then.facts) if first.facts is not None and then.facts is not None else None
+    return Outcome(
+        worst([first.status, then.status]),
+        f"{first.message_zh}；{then.message_zh}",
+        f"{first.message_en}; {then.message_en}",
+        [*first.pieces, *then.pieces],
+        facts or first.facts or then.facts,
+    )
 
 
 def exempt_statuses(
@@ -530,10 +582,20 @@ def run_zone_compatible(check: ZoneCompatibleCheck, ctx: ParcelContext) -> Outco
     allowed = allowed_zones(check, ptype)
     values = [str(z) for z in found.attributes[check.attribute]]
     statuses = [zone_status(check, z, allowed) for z in values]
-    kept = _graded(check.layer, found, statuses, ctx, [check.attribute], values=values)
+    strict = [z in check.strict_values for z in values]
+    kept = _graded(check.layer, found, statuses, ctx, [check.attribute], strict, values=values)
     status = _worst(kept)
     facts = ItemFacts(project_type=ptype, allowed_zones=sorted(allowed))
-    exempted = _exempted(check, check.exempt, kept, status, check.attribute, ctx, facts)
+    exempted = _exempted(
+        check,
+        check.exempt,
+        kept,
+        status,
+        check.attribute,
+        ctx,
+        facts,
+        rest=lambda others: _zone_finding(check, others, ItemFacts(project_type=ptype, allowed_zones=sorted(allowed))),
+    )
     if exempted is not None:
         return exempted
     if status == "pass":
@@ -547,8 +609,13 @@ def run_zone_compatible(check: ZoneCompatibleCheck, ctx: ParcelContext) -> Outco
             kept,
             facts,
         )
-    found_zones = _found_values(kept, check.attribute)
-    note = _value_note(check.value_notes, found_zones, check.note(status))
+    return _zone_finding(check, kept, facts)
+
+
+def _zone_finding(check: ZoneCompatibleCheck, kept: list[Piece], facts: ItemFacts) -> Outcome:
+    """A zone check's conflict, in the words of the zones its pieces found."""
+    status = _worst(kept)
+    note = _value_note(check.value_notes, _found_values(kept, check.attribute), check.note(status))
     return _conflict(check, status, kept, note=note, facts=facts, codes=_piece_codes(kept, check.attribute))
 
 
@@ -573,14 +640,10 @@ def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outc
         )
     classes = ctx.classes(check.layer)
     # a class whose own total is within tolerance is an edge contact beside the land taken (a 0.00 m² 水田
-    # would ask for 占水田补水田): not named, unless no class counts alone (then all count together)
+    # would ask for 占水田补水田): not named, unless no class counts alone (then all are named together), but
+    # counted in the figures, which the land quota, and so the ledger, counts whole
     of_class = [cast(LandUseClass, classes[k]).code for k in at]
-    named = {code for code, total in _totals(of_class, areas).items() if total > ctx.tolerance_m2}
-    if named:
-        at, areas = (
-            [k for k, c in zip(at, of_class, strict=True) if c in named],
-            [a for a, c in zip(areas, of_class, strict=True) if c in named],
-        )
+    named = {code for code, total in _totals(of_class, areas).items() if total > ctx.tolerance_m2} or set(of_class)
     ratios = found.values("deduction_ratio") if "deduction_ratio" in found.attributes else None
     kept: list[Piece] = []
     kept_classes: list[LandUseClass] = []
@@ -604,16 +667,26 @@ def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outc
         by_class[cls.code] = by_class.get(cls.code, 0.0) + net
         hit.setdefault(cls.code, cls)
     facts = ItemFacts(by_class_m2={k: round(v, 2) for k, v in sorted(by_class.items())})
-    hit_classes = list(hit.values())
+    hit_classes = [c for c in hit.values() if c.code in named]
     groups_hit = [g for g in check.groups if any(c.group == g for c in hit_classes)]
     groups_hit += ["wetland"] if check.wetland and any(c.wetland for c in hit_classes) else []
     codes = [(g, str(status)) for g in groups_hit]
-    listed = [p for p, c in zip(kept, kept_classes, strict=True) if c.code in check.classes]  # each named (湖泊水面…)
-    found_groups = _found_groups(kept, kept_classes, groups_hit, status) + _found_values(listed, "class_name")
+    worded = [(p, c) for p, c in zip(kept, kept_classes, strict=True) if c.code in named]
+    listed = [p for p, c in worded if c.code in check.classes]  # each named (湖泊水面…)
+    found_groups = _found_groups([p for p, _ in worded], [c for _, c in worded], groups_hit, status) + _found_values(
+        listed, "class_name"
+    )
     note = _value_note(check.value_notes, found_groups, check.note(status))
     if "cultivated" in check.groups:
-        paddy = sum(v for k, v in by_class.items() if k == "0101")
-        facts.paddy_m2 = round(paddy, 2)
+        paddy = by_class.get("0101", 0.0) if "0101" in named else 0.0  # 占水田补水田 for more than an edge contact
+        facts.paddy_m2 = round(by_class.get("0101", 0.0), 2)
+        taken = Area(sum(by_class.values()))
+        parts = [(c, Area(by_class[c.code]).m2_text) for c in sorted(hit_classes, key=lambda c: c.code)]
+        each_zh = "、".join(f"{c.name_zh} {m2} m²" for c, m2 in parts if c.group == "cultivated")
+        each_en = ", ".join(f"{c.name_en} {m2} m²" for c, m2 in parts if c.group == "cultivated")
+        # nothing left, as the land quota's compensation_m2 (which the ledger books) states it, to 0.01 m²
+        if round(taken.m2 - on_stock, 2) <= 0 and all(c.group == "cultivated" for c in hit_classes):
+            return _compensated(kept, facts, taken, each_zh, each_en)
         out = _conflict(
             check,
             status,
@@ -623,10 +696,6 @@ def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outc
             codes=codes + ([("paddy", str(status))] if paddy else []),
         )
         # the farmland found first, net of 田坎, class by class (水田、水浇地、旱地), then what it requires
-        taken = Area(sum(by_class.values()))
-        parts = [(c, Area(by_class[c.code]).m2_text) for c in sorted(hit_classes, key=lambda c: c.code)]
-        each_zh = "、".join(f"{c.name_zh} {m2} m²" for c, m2 in parts if c.group == "cultivated")
-        each_en = ", ".join(f"{c.name_en} {m2} m²" for c, m2 in parts if c.group == "cultivated")
         note_zh, note_en = (note.zh, note.en) if note else check.note(status)
         out.message_zh = (
             f"占用耕地 {taken.m2_text} m²（{taken.ha_text} 公顷，{taken.mu_text} 亩；其中{each_zh}），{note_zh}"
@@ -654,6 +723,24 @@ def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outc
             )
         return out
     return _conflict(check, status, kept, note=note, facts=facts, codes=codes)
+
+
+def _compensated(kept: list[Piece], facts: ItemFacts, taken: Area, each_zh: str, each_en: str) -> Outcome:
+    """Cultivated land that lies wholly on 批而未供 or 闲置 land: its conversion was approved, and its 占补平衡
+    with it (土地管理法第四十四条 with 第三十条; DESIGN.md ``compensation_m2``), so nothing is left to compensate
+    and the item asks for nothing; it says how much it found, and its pieces pass."""
+    for piece in kept:
+        piece.status = "pass"
+    return Outcome(
+        "pass",
+        f"占用耕地 {taken.m2_text} m²（{taken.ha_text} 公顷，{taken.mu_text} 亩；其中{each_zh}），"
+        "均位于批而未供或闲置土地：农用地转用已经批准，占补平衡随批准落实，无需另行补充耕地",
+        f"occupies cultivated land {taken.m2_text} m² ({taken.ha_text} ha, {taken.mu_text} mu; {each_en}), "
+        "all of it on approved-unsupplied or idle land, whose conversion was approved with its compensation: nothing "
+        "remains to be compensated",
+        kept,
+        facts,
+    )
 
 
 def _found_groups(kept: list[Piece], classes: list[LandUseClass], groups: list[str], status: Status) -> list[_Found]:
@@ -865,7 +952,7 @@ def run_land_use_standard(check: LandUseStandardCheck, ctx: ParcelContext) -> Ou
         and (refuse.project_types is None or ptype in refuse.project_types)
         and max_m2 < round(refuse.share * stated_m2, 2)
     ):
-        share = _share_below(max_m2 / stated_m2, refuse.share)
+        share = percent(max_m2 / stated_m2, refuse.share)
         _with_conditions(check, facts, [("refuse", "fail")], "fail", refuse.note_zh)
         return Outcome(
             "fail",
@@ -885,18 +972,10 @@ def run_land_use_standard(check: LandUseStandardCheck, ctx: ParcelContext) -> Ou
         f"{note_zh}：{whose_zh}用地 {area_ha:.4f} 公顷，核定面积 {max_ha:.4f} 公顷{why_zh}，超出 {over_zh}，"
         "需核减至核定面积或开展节地评价",
         f"{note_en}: {whose_en}{area_ha:.4f} ha against an approved area of {max_ha:.4f} ha{why_en} "
-        f"({table.label}), {over_en} over; reduce to the approved area or carry out a land-saving evaluation (节地评价)",
+        f"({table.label}), {over_en} over; reduce to the approved area or carry out a land-saving evaluation "
+        "(节地评价)",
         facts=facts,
     )
-
-
-def _share_below(share: float, threshold: float) -> str:
-    """``share`` as a percentage with the decimals that show it below ``threshold`` (49.9997 %, never a
-    "50.0 %" said to be below 50 %)."""
-    for digits in range(1, 7):
-        if round(share * 100, digits) < threshold * 100:
-            break
-    return f"{share:.{digits}%}"
 
 
 def _per_unit_unmeasured(
