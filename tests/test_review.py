@@ -577,10 +577,13 @@ def test_land_beyond_the_coverage_is_not_outside_the_urban_boundary(blueprint: B
     assert {i.status for i in away.items if i.code != "land_use_standard"} == {"missing_layer"}
 
 
-def test_a_sliver_beyond_the_coverage_is_said_as_measured_and_item_10_is_left_whole(blueprint: Blueprint) -> None:
+def test_a_sliver_beyond_the_coverage_is_said_as_measured_and_item_10_on_the_whole_parcel(
+    blueprint: Blueprint,
+) -> None:
     """30 m² of a 10 ha parcel beyond the coverage read "地块有 0.0% 位于蓝图覆盖范围之外"; and item 10, which
-    weighs the parcel's own area against its standard and reads no layer, was called unreviewed beyond the
-    coverage with the whole parcel's area as its "covered part" (officer's probe)."""
+    weighs the parcel's own area against its standard and reads no layer, gave the whole parcel's area as its
+    "covered part" (officer's probe). It gives no finding while the review is incomplete (no item of an
+    out-of-coverage parcel passes: DESIGN), and says what it found on the whole parcel."""
     parcel = review(
         parcel_frame(rect(9.0, 4.0, 10.0003, 4.1), project_type="industrial", investment_wan=48_000), blueprint
     ).parcels[0]
@@ -589,7 +592,11 @@ def test_a_sliver_beyond_the_coverage_is_said_as_measured_and_item_10_is_left_wh
     assert red.status == "missing_layer" and red.message_zh.startswith("地块有 0.03% 位于蓝图覆盖范围之外")
     assert red.message_en.startswith("0.03% of the parcel lies outside")
     standard = parcel.item("land_use_standard")
-    assert standard.status == "pass" and "覆盖" not in standard.message_zh
+    assert standard.status == "missing_layer" and "覆盖部分" not in standard.message_zh
+    assert standard.message_zh.startswith(
+        "地块有 0.03% 位于蓝图覆盖范围之外，该项暂不作结论（按地块全部面积：用地 10.0030 公顷"
+    )
+    assert "(on the whole parcel: 10.0030 ha is within" in standard.message_en
 
 
 def test_parcels_on_xian80_or_beijing54_are_reviewed_with_a_warning_that_their_shift_is_approximate(

@@ -34,15 +34,16 @@ def blueprint(tmp_path_factory: pytest.TempPathFactory) -> Blueprint:
 
 
 def test_dry_land_grazing_a_paddy_field_is_not_told_to_replace_paddy(blueprint: Blueprint) -> None:
-    # 400 × 400 m of 旱地 (tolerance 16 m²) reaching 0.5 mm into the 水田: 0.2 m² of it
+    """400 × 400 m of 旱地 (tolerance 16 m²) reaching 0.5 mm into the 水田: 0.2 m² of it, not named and no
+    占水田补水田, but in the item's figures, which are the land quota's (the ledger books those)."""
     found = review_item(blueprint, rect(1.2, 0.1, 1.6, 0.5 + 0.5 * MM), "cultivated_land", project_type="industrial")
     assert found.status == "warn"
     assert "水田" not in found.message_zh and "paddy" not in found.message_en
-    assert found.facts.by_class_m2 == {"0103": pytest.approx(160_000.0)}
-    assert not found.facts.paddy_m2
+    assert found.facts.by_class_m2 == {"0101": pytest.approx(0.2, abs=0.01), "0103": pytest.approx(160_000.0)}
+    assert found.facts.paddy_m2 == pytest.approx(0.2, abs=0.01)
     assert not any("水田" in p for p in found.procedures)
-    assert {d.attributes["class_code"] for d in found.details} == {"0103"}
-    assert found.overlap_m2 == pytest.approx(160_000.0)
+    assert {d.attributes["class_code"] for d in found.details} == {"0101", "0103"}
+    assert found.overlap_m2 == pytest.approx(160_000.2, abs=0.01)
 
 
 def test_paddy_taken_for_real_is_still_named(blueprint: Blueprint) -> None:

@@ -923,8 +923,8 @@ def review_parcel(
         for result in items:
             for detail in result.details:
                 detail.geometry = next(shapes)
-    if outside and covered is not None:  # an item of the parcel's own figures (item 10) reads no layer: left whole
-        items = [_uncovered(i, covered) if item.layers() else i for item, i in zip(profile.items, items, strict=True)]
+    if outside and covered is not None:
+        items = [_uncovered(i, covered, own=not item.layers()) for item, i in zip(profile.items, items, strict=True)]
     return ParcelResult(
         id=ctx.id,
         name=ctx.project.name,
@@ -956,12 +956,21 @@ def _covered_ratio(ctx: ParcelContext) -> float | None:
     return min(1.0, covered / ctx.area_m2)
 
 
-def _uncovered(item: ItemResult, covered: float) -> ItemResult:
+def _uncovered(item: ItemResult, covered: float, *, own: bool = False) -> ItemResult:
     """An item of a parcel reaching beyond the blueprint: what lies outside was never checked, so
-    a pass there cannot be signed; it reads as 'layer missing' for the uncovered part."""
+    a pass there cannot be signed; it reads as 'layer missing' for the uncovered part. ``own``: an item
+    that reads no layer (item 10 weighs the parcel's own area): it gives no finding while the rest of the
+    review is incomplete, and says what it found on the whole parcel, not on a "covered part"."""
     if item.status != "pass":
         return item
-    if covered <= 0.0:  # no covered part to speak of
+    if own:
+        share = percent(1.0 - covered)
+        zh = f"地块有 {share} 位于蓝图覆盖范围之外，该项暂不作结论（按地块全部面积：{item.message_zh}）"
+        en = (
+            f"{share} of the parcel lies outside the blueprint's coverage: no finding is given for this item "
+            f"(on the whole parcel: {item.message_en})"
+        )
+    elif covered <= 0.0:  # no covered part to speak of
         zh, en = (
             "地块全部位于蓝图覆盖范围之外，未审查",
             "the parcel lies wholly outside the blueprint's coverage: not reviewed",
