@@ -260,6 +260,7 @@ def _quota(t: dict[str, Any], parcel: ParcelResult) -> str:
         "agricultural": q.agricultural_m2,
         "cultivated": q.cultivated_m2,
         "paddy": q.paddy_m2,
+        "paddy_compensation": q.paddy_to_replace_m2,
         "construction": q.construction_m2,
         "stock": q.stock_m2,
         "unused": q.unused_m2,

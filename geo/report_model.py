@@ -462,11 +462,11 @@ def _parcel(parcel: ParcelResult) -> ParcelReport:
         *_coverage(parcel),
         Fact("容差", f"{Area(parcel.tolerance_m2).m2_text} m²"),
     )
-    paddy = [i.facts.paddy_m2 for i in parcel.items if i.facts.paddy_m2]
+    paddy = parcel.land_quota.paddy_to_replace_m2 or 0.0  # off stock land; an edge contact asks nothing
     notes = [REPAIRED_NOTE] if parcel.repaired else []
     worded = any(c.code == "paddy" for i in parcel.items for c in i.facts.conditions or [])
-    if paddy and not worded and parcel.verdict != "reject":  # a profile that words it says it in the item's note
-        notes.append(f"占用水田 {Area(sum(paddy)).zh}，须占水田补水田。")
+    if paddy > parcel.tolerance_m2 and not worded and parcel.verdict != "reject":  # else the item's note says it
+        notes.append(f"占用水田 {Area(paddy).zh}，须占水田补水田。")
     gap = land_gap(parcel)
     if gap and gap[0] == UNCOVERED:
         notes.append(

@@ -179,10 +179,11 @@ def plan_reservation(review: ReviewResult, request: ReservationRequest, *, grain
             "(move quota between counties with a transfer first)",
             f"{parcel_county} 地块的指标只能由该区县或市级统筹库支付，不能由 {payer!r} 支付（跨区县请先调剂）",
         )
+    paddy = quota.paddy_to_replace_m2  # off stock land, as compensation_m2 is
     wanted = {
         "land_new": amount(quota.new_construction_quota_m2),
         "land_compensation": amount(quota.compensation_m2),
-        "land_compensation_paddy": amount(quota.paddy_m2 or 0),
+        "land_compensation_paddy": amount(paddy or 0),
         "land_compensation_grain": amount(Decimal(str(quota.compensation_m2)) * Decimal(str(grain_yield))),
     }
     if negative := [f"{FACTORS[f][0]} {v:,.2f} {FACTORS[f][1]}" for f, v in wanted.items() if v < 0]:
@@ -193,9 +194,9 @@ def plan_reservation(review: ReviewResult, request: ReservationRequest, *, grain
         )
     if wanted["land_compensation_paddy"] > wanted["land_compensation"]:  # 水田 is cultivated land: part of it
         raise QuotaError(
-            f"parcel {parcel.id}: the review has {quota.paddy_m2:,.2f} m² of paddy (水田) in "
+            f"parcel {parcel.id}: the review has {paddy or 0:,.2f} m² of paddy (水田) in "
             f"{quota.compensation_m2:,.2f} m² of cultivated land: the file is not as a review writes it",
-            f"地块 {parcel.id} 的审查结果中水田 {quota.paddy_m2:,.2f} m² 多于耕地 {quota.compensation_m2:,.2f} m²，"
+            f"地块 {parcel.id} 的审查结果中水田 {paddy or 0:,.2f} m² 多于耕地 {quota.compensation_m2:,.2f} m²，"
             "审查结果有误",
         )
     if not any(wanted.values()):

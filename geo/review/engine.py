@@ -1165,7 +1165,7 @@ def _land_quota(ctx: ParcelContext) -> LandQuota:
             basic_farmland_m2=farmland_m2,
         )
     sums = {"agricultural": 0.0, "construction": 0.0, "unused": 0.0, "cultivated": 0.0, "paddy": 0.0}
-    new_quota = compensation = 0.0
+    new_quota = compensation = paddy_compensation = 0.0
     ratios = land.attributes.get("deduction_ratio")
     classes = ctx.classes("land_use")
     off_stock_m2 = (land.area_m2 if ctx.off_stock_m2 is None else ctx.off_stock_m2).tolist()
@@ -1181,6 +1181,7 @@ def _land_quota(ctx: ParcelContext) -> LandQuota:
             compensation += off_stock * net
             if cls.code == "0101":
                 sums["paddy"] += area * net
+                paddy_compensation += off_stock * net
         new_quota += off_stock  # 农用地 and 未利用地 not on stock land
     return LandQuota(
         agricultural_m2=round(sums["agricultural"], 2),
@@ -1193,6 +1194,7 @@ def _land_quota(ctx: ParcelContext) -> LandQuota:
         new_construction_quota_m2=round(new_quota, 2),
         compensation_m2=round(compensation, 2),
         basic_farmland_m2=farmland_m2,
+        paddy_compensation_m2=round(paddy_compensation, 2),
     )
 
 

@@ -260,6 +260,16 @@ class LandQuota(BaseModel):
     new_construction_quota_m2: float | None
     compensation_m2: float | None
     basic_farmland_m2: float | None = Field(default=None, description="永久基本农田 occupied: the 补划 need")
+    paddy_compensation_m2: float | None = Field(
+        default=None,
+        description="水田 not on stock land, net of 田坎: the part of compensation_m2 that 占水田补水田 asks for "
+        "(paddy_m2 counts all 水田, as cultivated_m2 counts all 耕地)",
+    )
+
+    @property
+    def paddy_to_replace_m2(self) -> float | None:
+        """The 水田 占水田补水田 asks for: ``paddy_compensation_m2``, or all 水田 in a review written before it."""
+        return self.paddy_m2 if self.paddy_compensation_m2 is None else self.paddy_compensation_m2
 
 
 class ParcelResult(BaseModel):

@@ -649,7 +649,9 @@ def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outc
     kept_classes: list[LandUseClass] = []
     by_class: dict[str, float] = {}  # net of the 田坎 deduction (KCXS), as the quota figures are
     hit: dict[str, LandUseClass] = {}  # the classes found, in the order first found
-    deducted = on_stock = 0.0  # on_stock: net, on 批而未供/闲置 land (``StockLand``)
+    deducted = on_stock = paddy_off = (
+        0.0  # on_stock: net, on 批而未供/闲置 land (``StockLand``); paddy_off: 水田 off it
+    )
     for k, area in zip(at, areas, strict=True):
         cls = cast(LandUseClass, classes[k])  # a class sought is a known one
         ratio = None if ratios is None else ratios[k]
@@ -662,8 +664,10 @@ def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outc
         kept_share = 1.0 - float(ratio or 0.0)  # what the 田坎 deduction leaves
         net = area * kept_share
         deducted += area - net
-        if ctx.off_stock_m2 is not None:
-            on_stock += (area - float(ctx.off_stock_m2[k])) * kept_share
+        off = area if ctx.off_stock_m2 is None else float(ctx.off_stock_m2[k])
+        on_stock += (area - off) * kept_share
+        if cls.code == "0101":
+            paddy_off += off * kept_share
         by_class[cls.code] = by_class.get(cls.code, 0.0) + net
         hit.setdefault(cls.code, cls)
     facts = ItemFacts(by_class_m2={k: round(v, 2) for k, v in sorted(by_class.items())})
@@ -678,7 +682,8 @@ def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outc
     )
     note = _value_note(check.value_notes, found_groups, check.note(status))
     if "cultivated" in check.groups:
-        paddy = by_class.get("0101", 0.0) if "0101" in named else 0.0  # 占水田补水田 for more than an edge contact
+        # 占水田补水田 for 水田 off stock land (as the land quota's paddy_compensation_m2), more than an edge contact
+        paddy = paddy_off if "0101" in named and round(paddy_off, 2) > 0 else 0.0
         facts.paddy_m2 = round(by_class.get("0101", 0.0), 2)
         taken = Area(sum(by_class.values()))
         parts = [(c, Area(by_class[c.code]).m2_text) for c in sorted(hit_classes, key=lambda c: c.code)]

@@ -1,0 +1,66 @@
+"""水田 on 批而未供 land, from the review to the opinion and the ledger: its conversion was approved with its
+占补平衡, so it is replaced neither by quantity nor as 水田. The land quota counted all the 水田 (paddy_m2) but the
+耕地 off stock land only (compensation_m2): the opinion asked "占补平衡 1.28 公顷，其中水田 2.35 公顷", more of
+it than the whole, and the ledger refused lantu's own review as "not as a review writes it" (an officer's probe)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from support import parcel_frame, rect, rect_blueprint
+from test_quota import balance
+from test_quota import ledger as ledger  # the fixture: two counties and the usual projects, on SQLite and PostgreSQL
+
+from geo.blueprint import Blueprint, load_blueprint
+from geo.opinion import opinion
+from geo.quota.ledger import Ledger
+from geo.review import review
+
+LAYERS: dict[str, list[tuple[tuple[float, float, float, float], dict[str, Any]]]] = {
+    "county": [((0, 0, 2, 1), {"code": "370811", "name": "任城区"})],
+    "urban_boundary": [((0, 0, 2, 1), {})],
+    "planned_use": [((0, 0, 2, 1), {"zone": "城镇集中建设区"})],
+    "land_use": [((0, 0, 1, 1), {"class_code": "0101"}), ((1, 0, 2, 1), {"class_code": "0103"})],
+    "approved_unsupplied": [((0, 0, 0.5, 1), {})],
+}
+# 600 m × 200 m of 水田, its west half on 批而未供 land: 60,000 m² of 水田 to replace
+PARCEL = rect(0.2, 0.2, 0.8, 0.4)
+
+
+@pytest.fixture(scope="module")
+def stock(tmp_path_factory: pytest.TempPathFactory) -> Blueprint:
+    return load_blueprint(rect_blueprint(tmp_path_factory.mktemp("stock") / "bp", LAYERS, slope=None))
+
+
+def test_paddy_on_stock_land_is_not_replaced(stock: Blueprint, ledger: Ledger) -> None:
+    result = review(parcel_frame(PARCEL, id="T1", project_type="industrial", investment_wan=1e6), stock)
+    parcel = result.parcels[0]
+    q = parcel.land_quota
+    assert (q.paddy_m2, q.compensation_m2, q.paddy_compensation_m2) == pytest.approx((120_000, 60_000, 60_000))
+    item = parcel.item("cultivated_land")
+    assert "所占水田须占水田补水田" in item.message_zh and "尚需补充耕地 60,000.00 m²" in item.message_zh
+    assert (
+        "须落实耕地占补平衡6.0000公顷（90.00亩），其中水田6.0000公顷须占水田补水田" in opinion(result).parcels[0].quota
+    )
+    ledger.issue(
+        2026,
+        [
+            ("370811", f, 1_000_000)
+            for f in ("land_new", "land_compensation", "land_compensation_paddy", "land_compensation_grain")
+        ],
+        actor="省厅",
+    )
+    # the blueprint draws the land, not the other control layers: their items are accepted as missing
+    ledger.reserve_parcel(
+        result, year=2026, project_id="XM-1", parcel_id="T1", actor="项目系统", accept_missing_layers=True
+    )
+    assert balance(ledger, "370811", "land_compensation") == 1_000_000 - 60_000
+    assert balance(ledger, "370811", "land_compensation_paddy") == 1_000_000 - 60_000
+
+
+def test_paddy_wholly_on_stock_land_asks_for_no_paddy(stock: Blueprint) -> None:
+    parcel = review(parcel_frame(rect(0.1, 0.2, 0.4, 0.4), project_type="industrial"), stock).parcels[0]
+    assert parcel.land_quota.paddy_compensation_m2 == 0.0 and parcel.land_quota.paddy_m2 == pytest.approx(60_000)
+    item = parcel.item("cultivated_land")
+    assert item.status == "pass" and "水田须占水田补水田" not in item.message_zh
