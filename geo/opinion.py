@@ -42,6 +42,7 @@ from geo.report_model import (
     Fact,
     crs_label,
     data_versions,
+    declared_area_note,
     farmland_replaced,
     land_gap,
     paper_mark,
@@ -180,7 +181,7 @@ def _render(template: dict[str, Any], key: str, **values: Any) -> str:
 
 _CJK = r"\u3400-\u9fff（）【】“”，。；：、Ⅰ-Ⅻ"
 _CJK_SLASH = re.compile(rf"(?<=[{_CJK}])/(?=[{_CJK}])")
-_CJK_SPACE = re.compile(rf"(?<=[{_CJK}]) +(?=[\d.,%°]+)|(?<=[\d%°]) +(?=[{_CJK}])")
+_CJK_SPACE = re.compile(rf"(?<=[{_CJK}]) +(?=[+-]?[\d.,%°]+)|(?<=[\d%°]) +(?=[{_CJK}])")
 
 
 def _words(text: str) -> str:
@@ -247,7 +248,10 @@ def _conditions(t: dict[str, Any], parcel: ParcelResult) -> tuple[str, ...]:
             procedures=procedures,
             basis=basis,
         )
-    out += [_render(t, "missing_condition", item=i.name_zh) for i in parcel.items if i.status == "missing_layer"]
+    if parcel.verdict == "out_of_coverage":  # its items are unreviewed for want of the area's data, not of a layer
+        out.append(_render(t, "uncovered_condition"))
+    else:
+        out += [_render(t, "missing_condition", item=i.name_zh) for i in parcel.items if i.status == "missing_layer"]
     return tuple(dict.fromkeys(out))
 
 
@@ -272,6 +276,7 @@ def _quota(t: dict[str, Any], parcel: ParcelResult) -> str:
     figures["gap"] = gap[1] if gap else 0.0
     values: dict[str, Any] = {"basic_farmland_permitted": farmland_replaced(parcel), "gap_label": gap[0] if gap else ""}
     values["rejected"] = parcel.verdict == "reject"  # a refused site needs no quota: it moves
+    values["out_of_coverage"] = parcel.verdict == "out_of_coverage"  # figures of land the review has not all seen
     values["uncovered"] = gap is not None and gap[0] == UNCOVERED
     for key, m2 in figures.items():
         area = Area(m2 or 0.0)
@@ -303,7 +308,9 @@ def _project(t: dict[str, Any], parcel: ParcelResult) -> tuple[Fact, ...]:
         Fact(labels["crs"], crs_label(parcel.crs_used)),
     ]
     if parcel.declared_area_ha is not None:
-        facts.append(Fact(labels["declared"], f"{parcel.declared_area_ha:,.4f}公顷"))
+        facts.append(
+            Fact(labels["declared"], _words(f"{parcel.declared_area_ha:,.4f}公顷{declared_area_note(parcel)}"))
+        )
     return tuple(facts)
 
 

@@ -139,7 +139,8 @@ STATUS_LABELS: Final[dict[Status, tuple[str, str, str]]] = {
     "pass": ("通过", "pass", "#2e7d32"),
     "warn": ("有条件", "conditional", "#f9a825"),
     "fail": ("不通过", "fail", "#c62828"),
-    "missing_layer": ("缺图层", "layer missing", "#757575"),
+    # not reviewed: the blueprint lacks the layer, or the parcel reaches beyond its coverage (the message says which)
+    "missing_layer": ("未审查", "not reviewed", "#757575"),
 }
 STATUS_ZH: Final[dict[Status, str]] = {s: zh for s, (zh, _, _) in STATUS_LABELS.items()}
 STATUS_EN: Final[dict[Status, str]] = {s: en for s, (_, en, _) in STATUS_LABELS.items()}

@@ -23,6 +23,7 @@ from geo.blueprint import Blueprint
 from geo.errors import CRSError, FormatError, GeometryError, InputError
 from geo.io import parse_coordinate_text, read_parcels, write_coordinate_text, write_parcels
 from geo.io.coordtxt import area_ha, survey_rings
+from geo.opinion import opinion
 from geo.report_model import report_model
 from geo.review import review
 
@@ -359,6 +360,9 @@ def test_declared_area_mismatch_in_the_result(blueprint: Blueprint) -> None:
     assert any("BOM1" in w and "declared area" in w for w in result.warnings)
     facts = {f.label: f.value for f in report_model(result).parcels[0].facts}
     assert "超过 0.1%" in facts["申报面积"]
+    # the opinion says so too: it listed the declared area beside the computed one and said nothing (officer's probe)
+    declared_fact = next(f.value for f in opinion(result).parcels[0].project if f.label == "申报面积")
+    assert re.search(r"公顷（计算面积与之相差-0\.99\d%，超过0\.1%，请核实）$", declared_fact), declared_fact
 
 
 def test_no_declared_area_without_a_declaration(blueprint: Blueprint) -> None:

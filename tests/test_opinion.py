@@ -165,6 +165,18 @@ def test_conclusion_per_verdict(drafted: Opinion, result: ReviewResult) -> None:
     assert "否决" not in opinion_markdown(drafted) and "否决" not in " ".join(report_model(result).texts())
 
 
+def test_a_parcel_beyond_the_coverage_is_set_no_quota_and_told_what_fails(drafted: Opinion) -> None:
+    """Half of OUT lies beyond the coverage and its covered half fails 规划符合性: the opinion asked for its new
+    quota and 占补平衡 (which the report and the ledger refuse), told it to supply each item's "layer" (every layer
+    is there: the area's data is not), and concluded nothing of the item that already fails (officer's probe)."""
+    out = drafted.parcels[4]
+    assert "在覆盖范围外部分审查前，不核定新增建设用地计划指标和耕地占补平衡" in out.quota
+    assert "需使用新增建设用地计划指标" not in out.quota and "不涉及耕地占补平衡" not in out.quota
+    assert "已发现“规划符合性”、“建设用地控制标准（节约集约）”不符合要求的情形" in out.conclusion
+    assert "补充“一张蓝图”覆盖范围外区域的数据或调整用地范围后，对覆盖范围外部分另行审查。" in out.conditions
+    assert not any("所需图层数据" in c for c in out.conditions)
+
+
 def test_papers_speak_chinese(drafted: Opinion, result: ReviewResult) -> None:
     # the standard table named once, in the notes; the CRS in words with its EPSG code once; no max(…)
     text = opinion_markdown(drafted)

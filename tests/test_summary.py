@@ -50,9 +50,13 @@ def test_workbook_read_back(result: ReviewResult, tmp_path: Path) -> None:
     assert a["面积（公顷）"] == pytest.approx(16.0, abs=1e-6)
     assert a["审查结论"] == "通过" and a["不通过项"] is None
     assert b["审查结论"] == "不通过" and "占用永久基本农田" in b["不通过项"]
+    parcel_a = next(p for p in result.parcels if p.id == "A")
+    assert a["新增建设用地指标（m²）"] == pytest.approx(parcel_a.land_quota.new_construction_quota_m2, abs=0.01)
+    assert a["耕地占补平衡（m²）"] == pytest.approx(parcel_a.land_quota.compensation_m2, abs=0.01)
+    # a refused parcel is set no quota, as its papers say (不核定) and the ledger does: none summed either
     parcel_b = next(p for p in result.parcels if p.id == "B")
-    assert b["新增建设用地指标（m²）"] == pytest.approx(parcel_b.land_quota.new_construction_quota_m2, abs=0.01)
-    assert b["耕地占补平衡（m²）"] == pytest.approx(parcel_b.land_quota.compensation_m2, abs=0.01)
+    assert parcel_b.land_quota.new_construction_quota_m2
+    assert b["新增建设用地指标（m²）"] is None and b["耕地占补平衡（m²）"] is None
     area_col = header.index("面积（亩）") + 1
     assert parcels.cell(row=2, column=area_col).number_format == "#,##0.00"
     # one sheet per county, its parcels and a bold total row
@@ -90,7 +94,8 @@ def test_areas_are_written_to_the_projects_decimals(result: ReviewResult, tmp_pa
     18.5185185 亩 (a result written elsewhere) → 1.2346 and 18.52."""
     b = result.parcels[1]
     quota = b.land_quota.model_copy(update={"new_construction_quota_m2": 1_234.5678, "compensation_m2": 4_321.5})
-    parcel = b.model_copy(update={"area_ha": 1.23456789, "area_mu": 18.5185185, "land_quota": quota})
+    update = {"area_ha": 1.23456789, "area_mu": 18.5185185, "land_quota": quota, "verdict": "conditional"}
+    parcel = b.model_copy(update=update)
     odd = result.model_copy(update={"parcels": [result.parcels[0], parcel]})
     (_, row) = summary_rows(odd)
     assert (row["area_mu"], row["area_ha"]) == (18.52, 1.2346)

@@ -3,7 +3,7 @@
   "use strict";
   var map = window.lantuMap;
   var COLOURS = {pass: "#2e7d32", warn: "#f9a825", fail: "#c62828", missing_layer: "#757575"};
-  var STATUS_ZH = {pass: "通过", warn: "有条件", fail: "不通过", missing_layer: "缺图层"};
+  var STATUS_ZH = {pass: "通过", warn: "有条件", fail: "不通过", missing_layer: "未审查"};
   var VERDICT_ZH = {pass: "通过", conditional: "有条件通过", reject: "不通过", out_of_coverage: "超出蓝图覆盖范围"};
   var VERDICT_STATUS = {pass: "pass", conditional: "warn", reject: "fail", out_of_coverage: "missing_layer"};
   var SEVERITY = {warn: 1, missing_layer: 2, fail: 3};

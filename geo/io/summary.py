@@ -39,6 +39,7 @@ PARCEL_COLUMNS: list[tuple[str, str, str | None]] = [
     ("verdict", "审查结论", None),
     ("failed", "不通过项", None),
     ("warned", "有条件项", None),
+    ("unreviewed", "未审查项", None),
     ("new_quota_mu", "新增建设用地指标（亩）", "#,##0.00"),
     ("new_quota_m2", "新增建设用地指标（m²）", "#,##0.00"),
     ("compensation_mu", "耕地占补平衡（亩）", "#,##0.00"),
@@ -50,14 +51,16 @@ SUMMARY_SUFFIXES = (".xlsx", ".csv")
 
 
 def summary_rows(result: ReviewResult) -> list[dict[str, Any]]:
-    """One row per parcel, keyed as ``PARCEL_COLUMNS``; quota figures are ``None`` without a land-use layer."""
+    """One row per parcel, keyed as ``PARCEL_COLUMNS``; quota figures are ``None`` without a land-use layer, and
+    for a parcel refused or not wholly reviewed, for which the papers set none (不核定) and the ledger reserves none."""
     types = project_types()
     return [_row(p, types) for p in result.parcels]
 
 
 def _row(p: ParcelResult, types: dict[str, Any]) -> dict[str, Any]:
     quota = p.land_quota
-    new_m2, comp_m2 = quota.new_construction_quota_m2, quota.compensation_m2
+    settled = p.verdict not in ("reject", "out_of_coverage")
+    new_m2, comp_m2 = (quota.new_construction_quota_m2, quota.compensation_m2) if settled else (None, None)
     return {
         "id": p.id,
         "name": p.name,
@@ -67,8 +70,10 @@ def _row(p: ParcelResult, types: dict[str, Any]) -> dict[str, Any]:
         "area_mu": round(p.area_mu, 2),  # as geo.crs.Area writes them: 亩 to 2 decimals, 公顷 to 4 (one m²)
         "area_ha": round(p.area_ha, 4),
         "verdict": VERDICT_ZH[p.verdict],
-        "failed": "、".join(i.name_zh for i in p.items if i.status == "fail"),
-        "warned": "、".join(i.name_zh for i in p.items if i.status in ("warn", "missing_layer")),
+        # items apart by "；": an item's name may hold "、" (林地、草地、湿地)
+        "failed": "；".join(i.name_zh for i in p.items if i.status == "fail"),
+        "warned": "；".join(i.name_zh for i in p.items if i.status == "warn"),
+        "unreviewed": "；".join(i.name_zh for i in p.items if i.status == "missing_layer"),
         "new_quota_mu": None if new_m2 is None else Area(new_m2).rounded[2],
         "new_quota_m2": None if new_m2 is None else round(new_m2, 2),
         "compensation_mu": None if comp_m2 is None else Area(comp_m2).rounded[2],
