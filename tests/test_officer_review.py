@@ -202,3 +202,20 @@ def test_a_sliver_of_the_ecological_zone_counts_in_item_1_as_the_red_line_does_i
     assert red.status == "fail" and red.overlap_m2 == pytest.approx(5.0, abs=0.01)
     assert zone.status == "fail" and "位于生态保护区，该分区不允许此类项目（涉及 5.00 m²" in zone.message_zh
     assert "planned_use:生态保护区" in result.tolerance.strict
+
+
+def test_forest_land_in_public_welfare_forest_asks_for_one_approval(tmp_path: Any) -> None:
+    """Forest land in a 公益林: one 使用林地审核, at the 省级 level the 公益林 needs; the 县级 step of plain forest
+    land was listed beside it, two authorities for one approval (officer's probe)."""
+    layers = {
+        "county": [((0, 0, 2, 1), {"code": "370811", "name": "任城区"})],
+        "land_use": [((0, 0, 2, 1), {"class_code": "0301"})],
+        "protected_forest": [((0, 0, 1, 1), {})],
+    }
+    woods = load_blueprint(rect_blueprint(tmp_path / "bp", layers, slope=None))
+    inside = one(woods, rect(0.2, 0.2, 0.4, 0.4), project_type="infrastructure").item("forest_grass_wetland")
+    assert [p for p in inside.procedures if "使用林地审核" in p] == [
+        "办理使用林地审核（限于可使用的建设项目范围，省级以上林业主管部门审核）"
+    ]
+    plain = one(woods, rect(1.2, 0.2, 1.4, 0.4), project_type="infrastructure").item("forest_grass_wetland")
+    assert [p for p in plain.procedures if "使用林地审核" in p] == ["办理使用林地审核（县级以上林业主管部门）"]
