@@ -328,15 +328,7 @@ def run_overlap(check: OverlapCheck, ctx: ParcelContext) -> Outcome:
     info = layer_catalog()[check.layer]
     if status == "pass":
         return Outcome("pass", f"未涉及{info.name_zh}", f"no conflict with the {info.name_en}", kept)
-    exempted = _exempted(
-        check,
-        check.exempt,
-        kept,
-        status,
-        check.attribute,
-        ctx,
-        rest=lambda others: _overlap_finding(check, ctx, others),
-    )
+    exempted = _exempted(check, kept, status, ctx, rest=lambda others: _overlap_finding(check, ctx, others))
     return exempted or _overlap_finding(check, ctx, kept)
 
 
@@ -353,11 +345,9 @@ def _overlap_finding(check: OverlapCheck, ctx: ParcelContext, kept: list[Piece])
 
 
 def _exempted(
-    check: BaseCheck,
-    exempt: list[Exemption],
+    check: OverlapCheck | ZoneCompatibleCheck,
     kept: list[Piece],
     status: Status,
-    attribute: str | None,
     ctx: ParcelContext,
     facts: ItemFacts | None = None,
     *,
@@ -371,7 +361,8 @@ def _exempted(
     if status != check.status:
         return None
     forbidden = [p for p in kept if p.status == status]
-    for e in exempt:
+    attribute = check.attribute
+    for e in check.exempt:
         if not e.applies(ctx.project_flags, ctx.project.project_type):
             continue
         covered = [
@@ -586,16 +577,11 @@ def run_zone_compatible(check: ZoneCompatibleCheck, ctx: ParcelContext) -> Outco
     kept = _graded(check.layer, found, statuses, ctx, [check.attribute], strict, values=values)
     status = _worst(kept)
     facts = ItemFacts(project_type=ptype, allowed_zones=sorted(allowed))
-    exempted = _exempted(
-        check,
-        check.exempt,
-        kept,
-        status,
-        check.attribute,
-        ctx,
-        facts,
-        rest=lambda others: _zone_finding(check, others, ItemFacts(project_type=ptype, allowed_zones=sorted(allowed))),
-    )
+
+    def rest(others: list[Piece]) -> Outcome:  # the other zones' finding, with facts of its own
+        return _zone_finding(check, others, ItemFacts(project_type=ptype, allowed_zones=sorted(allowed)))
+
+    exempted = _exempted(check, kept, status, ctx, facts, rest=rest)
     if exempted is not None:
         return exempted
     if status == "pass":
