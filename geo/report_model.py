@@ -52,7 +52,8 @@ SYNTHETIC_MARK = "示例（合成数据，仅供演示）"
 UNVERIFIED_MARK = "本审查结果文件未经 lantu 签名核验 / This review file could not be verified as written by lantu"
 UNITS_NOTE = "1 公顷 = 10 000 m²，1 亩 = 666.67 m²。"
 MISSING = "缺图层"
-NOT_SET = "不核定"  # a rejected parcel's quota figures: the site changes, nothing is allotted
+STOCK_LAND = "批而未供及闲置土地"
+NOT_SET = "不核定"  # a rejected or not wholly reviewed parcel's quota figures: nothing is allotted (the ledger agrees)
 RECORD_LABEL = "系统记录号"  # the review's id in the service (GET /api/v1/reviews/{id}): where the paper comes from
 
 WARNING_CHARS = 300  # of each input warning a report shows (a 400,000-character one took the PDF minutes)
@@ -389,11 +390,13 @@ def _quota_rows(parcel: ParcelResult) -> tuple[QuotaRow, ...]:
     farmland = "占用永久基本农田" + (
         ("（需补划）" if farmland_replaced(parcel) else "（须避让）") if q.basic_farmland_m2 else ""
     )
-    if parcel.verdict == "reject":  # a refused site is given no quota and owes no 占补平衡: it moves
+    # a refused site is given no quota and owes no 占补平衡 (it moves); nor a partly unreviewed parcel (as its opinion)
+    if parcel.verdict in ("reject", "out_of_coverage"):
         needs = (QuotaRow("新增建设用地指标", NOT_SET, "", ""), QuotaRow("占补平衡指标", NOT_SET, "", ""))
     else:
         needs = (_row("新增建设用地指标", q.new_construction_quota_m2), _row("占补平衡指标", q.compensation_m2))
-    return (_row("存量建设用地", q.stock_m2), *needs, _row(farmland, q.basic_farmland_m2))
+    # stock land of any 三调 class (a 批而未供 field is still 耕地), not a part of 建设用地
+    return (_row(STOCK_LAND, q.stock_m2), *needs, _row(farmland, q.basic_farmland_m2))
 
 
 def _area(parcel: ParcelResult) -> str:

@@ -24,7 +24,7 @@ from geo.consult.drafting import consolidated_opinion
 from geo.errors import ProfileError
 from geo.opinion import Opinion, available_templates, md, opinion, opinion_docx, opinion_markdown, zh_number
 from geo.papers import Issuer
-from geo.report_model import SYNTHETIC_MARK, UNVERIFIED_MARK, report_model, unverified_note
+from geo.report_model import NOT_SET, STOCK_LAND, SYNTHETIC_MARK, UNVERIFIED_MARK, report_model, unverified_note
 from geo.review import ReviewResult, review
 from geo.review.profile import load_profile
 
@@ -165,7 +165,9 @@ def test_conclusion_per_verdict(drafted: Opinion, result: ReviewResult) -> None:
     assert "否决" not in opinion_markdown(drafted) and "否决" not in " ".join(report_model(result).texts())
 
 
-def test_a_parcel_beyond_the_coverage_is_set_no_quota_and_told_what_fails(drafted: Opinion) -> None:
+def test_a_parcel_beyond_the_coverage_is_set_no_quota_and_told_what_fails(
+    drafted: Opinion, result: ReviewResult
+) -> None:
     """Half of OUT lies beyond the coverage and its covered half fails 规划符合性: the opinion asked for its new
     quota and 占补平衡 (which the report and the ledger refuse), told it to supply each item's "layer" (every layer
     is there: the area's data is not), and concluded nothing of the item that already fails (officer's probe)."""
@@ -175,6 +177,9 @@ def test_a_parcel_beyond_the_coverage_is_set_no_quota_and_told_what_fails(drafte
     assert "已发现“规划符合性”、“建设用地控制标准（节约集约）”不符合要求的情形" in out.conclusion
     assert "补充“一张蓝图”覆盖范围外区域的数据或调整用地范围后，对覆盖范围外部分另行审查。" in out.conditions
     assert not any("所需图层数据" in c for c in out.conditions)
+    # the report's quota rows say the same (they gave the figures beside a note that none could be allotted)
+    rows = {r.name: r.m2 for r in report_model(result).parcels[4].quota}
+    assert rows["新增建设用地指标"] == rows["占补平衡指标"] == NOT_SET and rows[STOCK_LAND] != NOT_SET
 
 
 def test_papers_speak_chinese(drafted: Opinion, result: ReviewResult) -> None:

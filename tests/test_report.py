@@ -30,6 +30,7 @@ from geo.report_model import (
     NOT_SET,
     QUOTA_COLUMNS,
     REPAIRED_NOTE,
+    STOCK_LAND,
     SUPPLEMENTARY,
     SYNTHETIC_MARK,
     SYNTHETIC_NOTE,
@@ -372,7 +373,7 @@ def test_land_classes_without_a_gap_have_no_gap_row(result: ReviewResult) -> Non
     for parcel in report_model(result).parcels:
         names = [r.name for r in parcel.land]
         assert UNCOVERED not in names and names[-1] == TOTAL
-        assert [r.name for r in parcel.quota][:3] == ["存量建设用地", "新增建设用地指标", "占补平衡指标"]
+        assert [r.name for r in parcel.quota][:3] == [STOCK_LAND, "新增建设用地指标", "占补平衡指标"]
 
 
 # a unit followed by a figure is no figure's unit but a row label of the PDF's land table (面积 | m² | 公顷 |
@@ -396,8 +397,10 @@ def test_one_rounding_rule_for_areas_on_every_paper(result: ReviewResult) -> Non
     for p in model.parcels:
         for row in p.items:
             assert re.fullmatch(r"[\d,]+\.\d{2}", row.overlap_m2) and re.fullmatch(r"[\d,]+\.\d{2}", row.overlap_mu)
-        for q in (*p.land, *p.quota):  # a rejected parcel is allotted no quota (不核定)
-            assert re.fullmatch(r"[\d,]+\.\d{2}", q.m2) or (p.status == "fail" and q.m2 == NOT_SET), q
+        for q in (*p.land, *p.quota):  # a rejected or partly unreviewed parcel is allotted no quota (不核定)
+            assert re.fullmatch(r"[\d,]+\.\d{2}", q.m2) or (
+                p.status in ("fail", "missing_layer") and q.m2 == NOT_SET
+            ), q
     papers = {
         "html": html_text(review_report(result)),
         "pdf": pdf_texts(review_report_pdf(result)),
