@@ -82,6 +82,10 @@ def _latin(c: str) -> bool:
     return (c.isascii() and not c.isspace()) or c in "²³°%‰"
 
 
+HANG_ROOM = 2  # ems a text's cell keeps free for the closing marks that hang at a line's end (CJKParagraph)
+HANG_ROOM_FROM = 6  # ems: a cell this wide is a text's (a figure's cell is narrower and hangs none)
+
+
 def cjk_lines(text: str, widths: Sequence[float], max_widths: Sequence[float]) -> list[tuple[float, str]]:
     """(spare width, line) for ``text`` broken as Chinese typesetting wants (禁则).
 
@@ -123,7 +127,11 @@ class CJKParagraph(Paragraph):  # type: ignore[misc]  # ReportLab ships no annot
         if len(frags) != 1 or getattr(self, "_splitpara", False) or not hasattr(frags[0], "text"):
             return super().breakLinesCJK(maxWidths)
         f = frags[0]
-        widths = maxWidths if isinstance(maxWidths, list | tuple) else [maxWidths]
+        # a text's cell keeps room on every line for the closing marks that hang (two full-width ones, an em
+        # each: "）；"): they hung past the border into the margin (a 说明's "（占一补一）；"); a figure's narrow
+        # cell (m², 1.0000) hangs none
+        given = maxWidths if isinstance(maxWidths, list | tuple) else [maxWidths]
+        widths = [w - HANG_ROOM * f.fontSize if w > HANG_ROOM_FROM * f.fontSize else w for w in given]
         text = f.text
         chars = [pdfmetrics.stringWidth(c, f.fontName, f.fontSize) for c in text]
         lines = [(spare, [line]) for spare, line in cjk_lines(text, chars, widths)]

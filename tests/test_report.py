@@ -41,7 +41,7 @@ from geo.report_model import (
     tolerance_note,
     without_area,
 )
-from geo.report_pdf import cjk_lines, review_report_pdf
+from geo.report_pdf import CJKParagraph, cjk_lines, register_font, review_report_pdf
 from geo.review import ReviewResult, review
 from geo.review.result import ToleranceRule
 
@@ -213,6 +213,24 @@ def test_cjk_lines_hang_a_full_width_comma() -> None:
     text = "面积占比 0.0%，未超过限值"
     lines = cjk_lines(text, [1.0] * len(text), [len("面积占比 0.0%")])
     assert lines[0][1] == "面积占比 0.0%，" and lines[1][1].startswith("未")
+
+
+def test_a_hanging_mark_stays_inside_a_text_cell() -> None:
+    """A 说明 cell's "；" after "（占一补一）" hung past the cell's border into the page's margin (an officer's read
+    of the PDF): a text's cell keeps room for the two marks that hang ("）；"), so no line is wider than the cell."""
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    font = register_font()
+    style = ParagraphStyle("t", fontName=font, fontSize=9.5, leading=13.5, wordWrap="CJK")
+    text = "落实耕地占补平衡（占一补一）；补充耕地数量和粮食产能不低于所占，占水田补水田（占一补一）；" * 3
+    for width in (90.0, 110.0, 133.0, 151.5):
+        para = CJKParagraph(text, style)
+        para.wrap(width, 10_000)
+        lines = ["".join(line) for _, line in para.blPara.lines]
+        assert "".join(lines) == text
+        assert all(stringWidth(line, font, 9.5) <= width + 0.01 for line in lines), (width, lines)
+        assert not any(line.startswith(("；", "）")) for line in lines)
 
 
 def test_cjk_lines_keep_brackets_and_units() -> None:
