@@ -182,6 +182,10 @@ def test_geohazard_names_the_levels_and_the_steep_area(found: Blueprint) -> None
     assert "低易发区" not in hazard.message_zh
     steep = review_item(found, rect(6.2, 3.2, 6.6, 3.6), "geohazard", project_type="industrial")  # all 30°
     assert steep.status == "warn" and "占比 100.0%，约 " + area(160_000) in steep.message_zh
+    # the item's area is the one its message states (it was 0.00 m² beside "约 160,000.00 m²": officer's probe)
+    assert steep.overlap_m2 == pytest.approx(160_000, abs=0.01) and steep.overlap_ratio == pytest.approx(1.0)
+    half = review_item(found, rect(6.9, 3.2, 7.1, 3.4), "geohazard", project_type="industrial")  # its west half 30°
+    assert half.status == "warn" and half.overlap_m2 == pytest.approx(20_000, abs=0.01)
 
 
 # --- item 6: the mineral kind, the right holder ------------------------------------------------

@@ -1049,6 +1049,8 @@ def _run_item(item: Item, ctx: ParcelContext) -> tuple[ItemResult, list[shapely.
         parcel=ctx.geometry,
         disjoint=ctx.disjoint,
     )
+    if not conflict:  # a finding of no pieces (the slope raster's) still has its area: the one its message states
+        overlap = max((o.estimated_m2 or 0.0 for o in outcomes if o.status != "pass"), default=0.0)
     measured = [o.facts for o in outcomes if o.facts is not None and o.facts.model_fields_set]
     facts = measured[0] if measured else ItemFacts()
     for other in measured[1:]:

@@ -55,6 +55,8 @@ class Outcome:
     message_en: str
     pieces: list[Piece] = field(default_factory=list)
     facts: ItemFacts | None = None  # None: measured nothing besides its pieces (most outcomes)
+    # the area a finding without pieces found (a raster's pixels above its threshold, by their share of the parcel)
+    estimated_m2: float | None = None
 
 
 @dataclass(frozen=True)
@@ -775,12 +777,14 @@ def run_raster_share_above(check: RasterShareAboveCheck, ctx: ParcelContext) -> 
             f"(the profile's limit {check.max_share:.0%})",
             facts=facts,
         )
-    steep_zh, steep_en = _area_text(share * ctx.area_m2)  # by pixel count: the share of the parcel's area
+    steep_m2 = share * ctx.area_m2  # by pixel count: the share of the parcel's area
+    steep_zh, steep_en = _area_text(steep_m2)
     return Outcome(
         check.status,
         f"{check.note_zh}（占比 {share:.1%}，约 {steep_zh}；本方案取值 {check.max_share:.0%}）",
         f"{check.note_en} ({share:.1%}, about {steep_en}; the profile's limit {check.max_share:.0%})",
         facts=_with_conditions(check, facts, [], check.status, check.note_zh),
+        estimated_m2=steep_m2,
     )
 
 
