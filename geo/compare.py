@@ -22,7 +22,7 @@ from markupsafe import Markup
 from pydantic import BaseModel, Field, PrivateAttr
 
 from geo.blueprint import Blueprint
-from geo.crs import CGCS2000, Area, check_coordinates, reproject, zone_for_geometry
+from geo.crs import CGCS2000, Area, check_coordinates, percent, reproject, zone_for_geometry
 from geo.errors import GeometryError, InputError, ProfileError
 from geo.geometry import clean_parcels, polygonal_part
 from geo.report_model import SYNTHETIC_MARK
@@ -193,12 +193,14 @@ def compare_boundaries(
     overlap = _figure(overlap_m2 / old_m2, 6)
     reasons_zh: list[str] = []
     reasons_en: list[str] = []
+    # each figure with the decimals that show its side of the threshold (79.99 % is no "80.0 %，低于 80%")
+    grown, shared = percent(change, rule.max_area_increase), percent(overlap, rule.min_overlap)
     if change >= rule.max_area_increase:
-        reasons_zh.append(f"报批面积超出预审面积 {change:.1%}（达到 {rule.max_area_increase:.0%} 以上）")
-        reasons_en.append(f"the area grew by {change:.1%} (at least {rule.max_area_increase:.0%})")
+        reasons_zh.append(f"报批面积超出预审面积 {grown}（达到 {rule.max_area_increase:.0%} 以上）")
+        reasons_en.append(f"the area grew by {grown} (at least {rule.max_area_increase:.0%})")
     if overlap < rule.min_overlap:
-        reasons_zh.append(f"范围重合度 {overlap:.1%}，低于 {rule.min_overlap:.0%}")
-        reasons_en.append(f"the boundaries overlap {overlap:.1%}, below {rule.min_overlap:.0%}")
+        reasons_zh.append(f"范围重合度 {shared}，低于 {rule.min_overlap:.0%}")
+        reasons_en.append(f"the boundaries overlap {shared}, below {rule.min_overlap:.0%}")
     exceeds = bool(reasons_zh)
     added_pieces = _pieces("A", added, epsg)
     removed_pieces = _pieces("R", removed, epsg)
@@ -296,6 +298,7 @@ _ENV = jinja2.Environment(
     autoescape=jinja2.select_autoescape(["html"]),
 )
 _ENV.filters["area"] = Area  # the page writes areas by the one rule of every text (m², 公顷, 亩)
+_ENV.filters["percent"] = percent  # and shares with the decimals that show their side of a threshold
 _ENV.filters["verdict_zh"] = VERDICT_ZH.get
 
 

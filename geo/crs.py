@@ -190,13 +190,15 @@ def _fixed(value: float, digits: int) -> str:
     return text[1:] if text.startswith("-") and not text.strip("-0.,") else text
 
 
-def percent(share: float, apart_from: float = 0.0) -> str:
-    """``share`` as a percentage with the fewest decimals (one at least) that keep it apart from
-    ``apart_from``: 0.016 % beyond a coverage is no "0.0 %", and 49.9997 % said to be below 50 % is no "50.0 %"."""
-    for digits in range(1, 7):
-        if round(share * 100, digits) != round(apart_from * 100, digits):
-            break
-    return f"{share:.{digits}%}"
+def percent(share: float, apart_from: float = 0.0, *, digits: int = 1, sign: bool = False) -> str:
+    """``share`` as a percentage with the fewest decimals (``digits`` at least) that keep it apart from
+    ``apart_from``, the threshold it is said to be above or below: 0.016 % beyond a coverage is no "0.0 %",
+    49.9997 % said to be below 50 % no "50.0 %", an overlap of 79.99 % below 80 % no "80.0 %"; a share equal to
+    it keeps ``digits``. ``sign``: "+" before a gain."""
+    if share != apart_from:
+        while digits < 6 and round(share * 100, digits) == round(apart_from * 100, digits):
+            digits += 1
+    return f"{share:{'+' if sign else ''}.{digits}%}"
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from geo.blueprint import load_blueprint
 from geo.cli_context import PROJECT_TYPE, GivenCRS, Output, cli_context, fail
 from geo.compare import change_check_html, compare_boundaries
+from geo.crs import percent
 from geo.errors import LantuError
 from geo.io import read_parcels
 from geo.io.files import input_file, output_file, write_whole
@@ -162,8 +163,9 @@ def compare_cmd(
         text = change_check_html(check, synthetic=bp is not None and bp.synthetic)
     _write(text, output)
     err.print(
-        f"{'超出 exceeds' if check.exceeds else '未超出 within'}: area {check.area_change_ratio:+.1%}, "
-        f"overlap {check.overlap_ratio:.1%}" + (f" → {output}" if output else ""),
+        f"{'超出 exceeds' if check.exceeds else '未超出 within'}: "
+        f"area {percent(check.area_change_ratio, check.max_area_increase, sign=True)}, "
+        f"overlap {percent(check.overlap_ratio, check.min_overlap)}" + (f" → {output}" if output else ""),
         highlight=False,
     )
     for zh, en in zip(check.added_findings_zh, check.added_findings_en, strict=True):

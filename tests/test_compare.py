@@ -135,6 +135,20 @@ def test_the_thresholds_themselves_decide_as_written(width: float, grown: float,
     assert (less.overlap_ratio, less.area_change_ratio, less.exceeds) == (0.8, -0.2, False)
 
 
+def test_a_figure_near_its_threshold_is_written_on_its_side() -> None:
+    """An overlap of 79.99 % read "范围重合度 80.0%，低于 80%" and a gain of 9.99 % "+10.0%" beside 未超出 (an
+    officer's probe): each figure has the decimals that show which side of its threshold it lies."""
+    old = parcel_frame(box(0, 0, 100, 100))
+    shifted = compare_boundaries(old, parcel_frame(box(20.01, 0, 120.01, 100)))  # overlap 7,999 m² of 10,000
+    assert shifted.exceeds and "范围重合度 79.99%，低于 80%" in shifted.reasons_zh[0]
+    assert "overlap 79.99%, below 80%" in shifted.reasons_en[0]
+    assert "79.99%（阈值 80 %）" in change_check_html(shifted)
+    grown = compare_boundaries(old, parcel_frame(box(0, 0, 100, 109.99)))  # +9.99 %
+    assert not grown.exceeds and "+9.99%（阈值 10 %）" in change_check_html(grown)
+    exact = compare_boundaries(old, parcel_frame(box(0, 0, 110, 100)))  # +10 % exactly: the figure as it is
+    assert "报批面积超出预审面积 10.0%（达到 10% 以上）" in exact.reasons_zh[0]
+
+
 def test_an_unchanged_boundary_reads_unchanged() -> None:
     """No -0.0 from a shrink of a hundredth of a millimetre, and the page says 不变 rather than 增加 0.00 m²."""
     check = compare_boundaries(parcel_frame(box(0, 0, 100, 100)), parcel_frame(box(0, 0, 100, 99.99999)))
