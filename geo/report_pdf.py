@@ -82,8 +82,8 @@ def _latin(c: str) -> bool:
     return (c.isascii() and not c.isspace()) or c in "²³°%‰"
 
 
-HANG_ROOM = 2  # ems a text's cell keeps free for the closing marks that hang at a line's end (CJKParagraph)
-HANG_ROOM_FROM = 6  # ems: a cell this wide is a text's (a figure's cell is narrower and hangs none)
+HANG_ROOM = 2  # ems a text keeps free for the closing marks that hang at a line's end, where any would (CJKParagraph)
+HANG_ROOM_FROM = 6  # ems: a width this wide is a text's (a figure's cell is narrower)
 
 
 def cjk_lines(text: str, widths: Sequence[float], max_widths: Sequence[float]) -> list[tuple[float, str]]:
@@ -127,14 +127,19 @@ class CJKParagraph(Paragraph):  # type: ignore[misc]  # ReportLab ships no annot
         if len(frags) != 1 or getattr(self, "_splitpara", False) or not hasattr(frags[0], "text"):
             return super().breakLinesCJK(maxWidths)
         f = frags[0]
-        # a text's cell keeps room on every line for the closing marks that hang (two full-width ones, an em
-        # each: "）；"): they hung past the border into the margin (a 说明's "（占一补一）；"); a figure's narrow
-        # cell (m², 1.0000) hangs none
-        given = maxWidths if isinstance(maxWidths, list | tuple) else [maxWidths]
-        widths = [w - HANG_ROOM * f.fontSize if w > HANG_ROOM_FROM * f.fontSize else w for w in given]
+        given = list(maxWidths) if isinstance(maxWidths, list | tuple) else [maxWidths]
         text = f.text
         chars = [pdfmetrics.stringWidth(c, f.fontName, f.fontSize) for c in text]
-        lines = [(spare, [line]) for spare, line in cjk_lines(text, chars, widths)]
+        broken = cjk_lines(text, chars, given)
+        if any(spare < -_FUZZ for spare, _ in broken):
+            # closing marks hung past the edge, into the margin (a 说明's "（占一补一）；"): broken again with room
+            # kept for them on every line of a text's width, each line's spare counted against the whole width
+            # (centred and right-aligned lines stay where they were); a line of figures hangs nothing
+            room = [HANG_ROOM * f.fontSize if w > HANG_ROOM_FROM * f.fontSize else 0.0 for w in given]
+            kept = [w - r for w, r in zip(given, room, strict=True)]
+            broken = cjk_lines(text, chars, kept)
+            broken = [(spare + room[min(n, len(room) - 1)], line) for n, (spare, line) in enumerate(broken)]
+        lines = [(spare, [line]) for spare, line in broken]
         return f.clone(kind=0, lines=lines, ascent=f.fontSize, descent=-0.2 * f.fontSize)
 
 

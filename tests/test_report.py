@@ -231,6 +231,13 @@ def test_a_hanging_mark_stays_inside_a_text_cell() -> None:
         assert "".join(lines) == text
         assert all(stringWidth(line, font, 9.5) <= width + 0.01 for line in lines), (width, lines)
         assert not any(line.startswith(("；", "）")) for line in lines)
+        assert all(spare >= -0.01 for spare, _ in para.blPara.lines)  # spare against the whole width: aligned right
+    # no room is taken where nothing hangs: a figure fills its narrow cell on one line, a title keeps its centre
+    for text, width in (("25,600.00", 60.0), ("建设项目落地审查意见", 400.0), ("落实耕地占补平衡", 150.0)):
+        para = CJKParagraph(text, style)
+        para.wrap(width, 10_000)
+        (only,) = para.blPara.lines
+        assert only[0] == pytest.approx(width - stringWidth(text, font, 9.5)), text
 
 
 def test_cjk_lines_keep_brackets_and_units() -> None:
