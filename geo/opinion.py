@@ -53,7 +53,7 @@ from geo.report_model import (
     without_area,
 )
 from geo.review.result import ItemResult, LandQuota, ParcelResult, ReviewResult
-from geo.vocabulary import VERDICT_ZH, Status, Verdict
+from geo.vocabulary import BEYOND_COVERAGE_ZH, VERDICT_ZH, Status, Verdict
 
 _ENV = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined, keep_trailing_newline=False)
 _NAME = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -217,15 +217,16 @@ def _finding(t: dict[str, Any], item: ItemResult) -> Finding:
 
 
 def _conditions(t: dict[str, Any], parcel: ParcelResult) -> tuple[str, ...]:
-    """The conditions of the items that warn, then of those that fail (for a rejected parcel the failing
-    ones alone: the site changes, so no 占补平衡, 地灾评估 or 林地审核 as if it could proceed), then the
-    layers to supply: one per outcome found with exactly its
+    """The conditions of the items that warn, then of those that fail (for a rejected parcel, and one not
+    wholly reviewed, the failing ones alone: the site changes or is yet to be judged whole, so no 占补平衡,
+    地灾评估 or 林地审核 as if it could proceed), then the data to supply: the area's beyond the coverage, and
+    each layer the blueprint lacks: one per outcome found with exactly its
     procedures and basis (a profile that words its outcomes), else one per procedure of the item. An
     outcome two items share (生态保护区 and the red line: 有限人为活动认定意见) is one line naming both."""
     out: list[str] = []
     items: dict[tuple[str, str, str], list[str]] = {}  # an outcome's (condition, procedures, basis) → its items
     line: dict[tuple[str, str, str], int] = {}  # → its place in ``out``, written once every item is known
-    for status in ("fail",) if parcel.verdict == "reject" else ("warn", "fail"):
+    for status in ("fail",) if parcel.verdict in ("reject", "out_of_coverage") else ("warn", "fail"):
         for item in parcel.items:
             if item.status != status:
                 continue
@@ -248,11 +249,18 @@ def _conditions(t: dict[str, Any], parcel: ParcelResult) -> tuple[str, ...]:
             procedures=procedures,
             basis=basis,
         )
-    if parcel.verdict == "out_of_coverage":  # its items are unreviewed for want of the area's data, not of a layer
+    if parcel.verdict == "out_of_coverage":  # its passing items wait for the area's data, not for a layer
         out.append(_render(t, "uncovered_condition"))
-    else:
-        out += [_render(t, "missing_condition", item=i.name_zh) for i in parcel.items if i.status == "missing_layer"]
+    out += [_render(t, "missing_condition", item=i.name_zh) for i in parcel.items if _lacks_layer(parcel, i)]
     return tuple(dict.fromkeys(out))
+
+
+def _lacks_layer(parcel: ParcelResult, item: ItemResult) -> bool:
+    """Whether the item went unreviewed for a layer the blueprint lacks: for a parcel beyond the coverage an
+    item is also unreviewed where it passed on the covered part (``geo.review.engine._uncovered`` words it so)."""
+    if item.status != "missing_layer":
+        return False
+    return parcel.verdict != "out_of_coverage" or BEYOND_COVERAGE_ZH not in item.message_zh.split("，", 1)[0]
 
 
 def _quota(t: dict[str, Any], parcel: ParcelResult) -> str:
@@ -277,6 +285,8 @@ def _quota(t: dict[str, Any], parcel: ParcelResult) -> str:
     values: dict[str, Any] = {"basic_farmland_permitted": farmland_replaced(parcel), "gap_label": gap[0] if gap else ""}
     values["rejected"] = parcel.verdict == "reject"  # a refused site needs no quota: it moves
     values["out_of_coverage"] = parcel.verdict == "out_of_coverage"  # figures of land the review has not all seen
+    # 占水田补水田 for more 水田 than an edge contact (item 3 and the report name it so; the ledger counts it whole)
+    values["paddy_named"] = (q.paddy_to_replace_m2 or 0.0) > parcel.tolerance_m2
     values["uncovered"] = gap is not None and gap[0] == UNCOVERED
     for key, m2 in figures.items():
         area = Area(m2 or 0.0)

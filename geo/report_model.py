@@ -468,7 +468,8 @@ def _parcel(parcel: ParcelResult) -> ParcelReport:
     paddy = parcel.land_quota.paddy_to_replace_m2 or 0.0  # off stock land; an edge contact asks nothing
     notes = [REPAIRED_NOTE] if parcel.repaired else []
     worded = any(c.code == "paddy" for i in parcel.items for c in i.facts.conditions or [])
-    if paddy > parcel.tolerance_m2 and not worded and parcel.verdict != "reject":  # else the item's note says it
+    # a refused or partly unreviewed parcel is set no quota (不核定); else the item's note says it where worded
+    if paddy > parcel.tolerance_m2 and not worded and parcel.verdict not in ("reject", "out_of_coverage"):
         notes.append(f"占用水田 {Area(paddy).zh}，须占水田补水田。")
     gap = land_gap(parcel)
     if gap and gap[0] == UNCOVERED:

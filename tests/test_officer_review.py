@@ -18,6 +18,7 @@ from support import parcel_frame, rect, rect_blueprint
 from geo.blueprint import Blueprint, load_blueprint
 from geo.opinion import opinion
 from geo.review import ParcelResult, review
+from geo.review.profile import Exemption, OverlapCheck, load_profile
 
 # [0,2]×[0,1] km is 生态保护区 and red line; its west half a reserve's 一般控制区, its east half 核心保护区
 LAYERS: dict[str, list[tuple[tuple[float, float, float, float], dict[str, Any]]]] = {
@@ -219,3 +220,25 @@ def test_forest_land_in_public_welfare_forest_asks_for_one_approval(tmp_path: An
     ]
     plain = one(woods, rect(1.2, 0.2, 1.4, 0.4), project_type="infrastructure").item("forest_grass_wetland")
     assert [p for p in plain.procedures if "使用林地审核" in p] == ["办理使用林地审核（县级以上林业主管部门）"]
+
+
+def test_each_exemption_claimed_softens_what_the_ones_before_it_left(eco: Blueprint) -> None:
+    """Exemptions are tried in turn on the pieces still forbidden: the first that covered any piece used to stop
+    the others, so a piece a later one covers failed (a read-through; no shipped profile has two such)."""
+    profile = load_profile("ten-point").model_copy(deep=True)  # the shipped one is cached: not to be edited
+    item = next(i for i in profile.items if i.code == "protected_areas")
+    check = next(c for c in item.checks if getattr(c, "layer", None) == "nature_reserve")
+    assert isinstance(check, OverlapCheck)
+    first = Exemption(
+        flag="major_project", values=["核心保护区"], status="warn", note_zh="重大项目甲", note_en="major A"
+    )
+    second = Exemption(
+        flag="redline_exempt", values=["一般控制区"], status="warn", note_zh="有限活动乙", note_en="limited B"
+    )
+    check.exempt = [first, second]
+    frame = parcel_frame(
+        rect(0.9, 0.2, 1.1, 0.4), project_type="public_service", major_project=True, redline_exempt=True
+    )
+    found = review(frame, eco, profile=profile).parcels[0].item("protected_areas")
+    assert found.status == "warn", found.message_zh
+    assert "重大项目甲（涉及 20,000.00 m²" in found.message_zh and "有限活动乙（涉及 20,000.00 m²" in found.message_zh

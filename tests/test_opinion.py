@@ -182,6 +182,24 @@ def test_a_parcel_beyond_the_coverage_is_set_no_quota_and_told_what_fails(
     assert rows["新增建设用地指标"] == rows["占补平衡指标"] == NOT_SET and rows[STOCK_LAND] != NOT_SET
 
 
+def test_a_parcel_beyond_the_coverage_still_asks_for_a_layer_the_blueprint_lacks(result: ReviewResult) -> None:
+    """Beyond the coverage, an item that passed on the covered part waits for the area's data; one that went
+    unreviewed for a layer the blueprint lacks still asks for that layer (a read-through: the one line for the
+    area had replaced every item's), and an item that only warns sets no step before the review is whole."""
+    out = result.parcels[4]
+    lacking = "缺少图层“地质灾害易发区”，无法审查"
+    items = [
+        i.model_copy(update={"status": "missing_layer", "message_zh": lacking}) if i.code == "geohazard" else i
+        for i in out.items
+    ]
+    conditions = (
+        opinion(result.model_copy(update={"parcels": [out.model_copy(update={"items": items})]})).parcels[0].conditions
+    )
+    assert any("补充“地质灾害”所需图层数据" in c for c in conditions)
+    assert any("覆盖范围外区域的数据" in c for c in conditions)
+    assert not any("补充“生态保护红线”所需图层数据" in c for c in conditions)  # passed on the covered part
+
+
 def test_papers_speak_chinese(drafted: Opinion, result: ReviewResult) -> None:
     # the standard table named once, in the notes; the CRS in words with its EPSG code once; no max(…)
     text = opinion_markdown(drafted)

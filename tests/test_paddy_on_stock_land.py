@@ -65,3 +65,14 @@ def test_paddy_wholly_on_stock_land_asks_for_no_paddy(stock: Blueprint) -> None:
     assert parcel.land_quota.paddy_compensation_m2 == 0.0 and parcel.land_quota.paddy_m2 == pytest.approx(60_000)
     item = parcel.item("cultivated_land")
     assert item.status == "pass" and "水田须占水田补水田" not in item.message_zh
+
+
+def test_an_edge_of_paddy_is_not_told_to_be_replaced_by_paddy(stock: Blueprint) -> None:
+    """6 m² of 水田 at the edge of 9 ha of 旱地 (tolerance 9 m²): the land quota counts it (the ledger books it), but
+    neither item 3 nor the opinion asks 占水田补水田 for an edge contact (the opinion did: "其中水田0.0006公顷")."""
+    result = review(parcel_frame(rect(0.99998, 0.2, 1.3, 0.5), project_type="industrial"), stock)
+    parcel = result.parcels[0]
+    assert parcel.land_quota.paddy_compensation_m2 == pytest.approx(6.0, abs=0.01)
+    assert "水田" not in parcel.item("cultivated_land").message_zh
+    quota = opinion(result).parcels[0].quota
+    assert "须落实耕地占补平衡" in quota and "须占水田补水田" not in quota

@@ -63,7 +63,16 @@ from geo.review.result import (
 )
 from geo.review.rules import ParcelContext, Piece, ProjectTotal, run_check
 from geo.threads import CORES, gc_paused, short_switches
-from geo.vocabulary import check_project_type, first_few, id_text, is_blank, line_fault, verdict_of, worst
+from geo.vocabulary import (
+    BEYOND_COVERAGE_ZH,
+    check_project_type,
+    first_few,
+    id_text,
+    is_blank,
+    line_fault,
+    verdict_of,
+    worst,
+)
 
 log = logging.getLogger(__name__)
 
@@ -965,19 +974,19 @@ def _uncovered(item: ItemResult, covered: float, *, own: bool = False) -> ItemRe
         return item
     if own:
         share = percent(1.0 - covered)
-        zh = f"地块有 {share} 位于蓝图覆盖范围之外，该项暂不作结论（按地块全部面积：{item.message_zh}）"
+        zh = f"地块有 {share} {BEYOND_COVERAGE_ZH}，该项暂不作结论（按地块全部面积：{item.message_zh}）"
         en = (
             f"{share} of the parcel lies outside the blueprint's coverage: no finding is given for this item "
             f"(on the whole parcel: {item.message_en})"
         )
     elif covered <= 0.0:  # no covered part to speak of
         zh, en = (
-            "地块全部位于蓝图覆盖范围之外，未审查",
+            f"地块全部{BEYOND_COVERAGE_ZH}，未审查",
             "the parcel lies wholly outside the blueprint's coverage: not reviewed",
         )
     else:
         share = percent(1.0 - covered)
-        zh = f"地块有 {share} 位于蓝图覆盖范围之外，该部分未审查（覆盖部分：{item.message_zh}）"
+        zh = f"地块有 {share} {BEYOND_COVERAGE_ZH}，该部分未审查（覆盖部分：{item.message_zh}）"
         en = (
             f"{share} of the parcel lies outside the blueprint's coverage and was not reviewed "
             f"(covered part: {item.message_en})"

@@ -163,8 +163,9 @@ class LayerValues(BaseModel):
 
 class Exemption(BaseModel):
     """A project flag that softens a forbidden overlap (重大项目, 红线内允许的有限人为活动),
-    honoured only for the listed project types when ``project_types`` is given, and only where every
-    forbidden piece has one of ``values`` (自然保护地一般控制区, not 核心保护区; 生态保护区) when given."""
+    honoured only for the listed project types when ``project_types`` is given, and only for the
+    forbidden pieces with one of ``values`` (自然保护地一般控制区, not 核心保护区; 生态保护区) when given:
+    the others still fail."""
 
     model_config = ConfigDict(extra="forbid")
 

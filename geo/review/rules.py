@@ -4,6 +4,7 @@ returns an outcome; the profile decides which layers and thresholds they run on.
 from __future__ import annotations
 
 import csv
+import functools
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from functools import cache, cached_property
@@ -355,34 +356,41 @@ def _exempted(
     *,
     rest: Callable[[list[Piece]], Outcome],
 ) -> Outcome | None:
-    """The outcome under the first exemption the project claims that covers a forbidden piece (a 生态保护红线
-    有限人为活动 in 一般控制区 but not in 核心保护区): the pieces it covers softened and stated with their own
-    area, then what ``rest`` words for the others where the check found more (a 城镇弹性发展区 beside the
-    生态保护区 such an activity may use; the 核心保护区 beside its 一般控制区, which still fails). ``None``
-    where no exemption covers any."""
+    """The outcome under the exemptions the project claims, each in turn softening the forbidden pieces it
+    covers that none before it did (a 生态保护红线 有限人为活动 in 一般控制区 but not in 核心保护区), each stated
+    with its pieces' own area; then what ``rest`` words for the others where the check found more (a
+    城镇弹性发展区 beside the 生态保护区 such an activity may use; the 核心保护区 beside its 一般控制区, which still
+    fails). ``None`` where no exemption covers any."""
     if status != check.status:
         return None
     forbidden = [p for p in kept if p.status == status]
-    attribute = check.attribute
+    parts: list[Outcome] = []
+    softened: list[Piece] = []
     for e in check.exempt:
         if not e.applies(ctx.project_flags, ctx.project.project_type):
             continue
         covered = [
             p
             for p in forbidden
-            if e.covers(p.attributes.get(attribute) if attribute else None) and not _reaches(e.not_within, p, ctx)
+            if all(p is not s for s in softened)
+            and e.covers(p.attributes.get(check.attribute) if check.attribute else None)
+            and not _reaches(e.not_within, p, ctx)
         ]
         if not covered:
             continue
         for p in covered:
             p.status = e.status
-        out = _conflict(check, e.status, covered, note=(e.note_zh, e.note_en), facts=facts, codes=[(e.flag, e.status)])
-        others = [p for p in kept if all(p is not c for c in covered)]
-        if any(p.status != "pass" for p in others):
-            out = _joined(out, rest(others))
-        out.pieces = kept
-        return out
-    return None
+        note, codes = (e.note_zh, e.note_en), [(e.flag, e.status)]
+        parts.append(_conflict(check, e.status, covered, note=note, facts=None if parts else facts, codes=codes))
+        softened += covered
+    if not parts:
+        return None
+    others = [p for p in kept if all(p is not s for s in softened)]
+    if any(p.status != "pass" for p in others):
+        parts.append(rest(others))
+    out = functools.reduce(_joined, parts)
+    out.pieces = kept
+    return out
 
 
 def _reaches(into: LayerValues | None, piece: Piece, ctx: ParcelContext) -> bool:
