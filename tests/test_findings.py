@@ -213,6 +213,23 @@ def test_a_profile_describing_an_attribute_its_layer_lacks_is_refused(tmp_path: 
     assert "owner" in err.value.message_en and "water_source" in err.value.message_en
 
 
+def test_a_profile_whose_exemption_reads_an_attribute_its_layer_lacks_is_refused(tmp_path: Path) -> None:
+    """An exemption's ``not_within`` names another layer's attribute: a typo is refused when the profile loads, not
+    met as a KeyError in the middle of a review (a read-through)."""
+    raw = yaml.safe_load(packaged("profiles/ten-point.yaml").read_text(encoding="utf-8"))
+    for it in raw["items"]:
+        for check in it["checks"]:
+            exempt = check.get("exempt", [])
+            for e in [exempt] if isinstance(exempt, dict) else exempt:  # one exemption may be given bare
+                if e.get("not_within"):
+                    e["not_within"] = {**e["not_within"], "attribute": "zones"}
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ProfileError) as err:
+        load_profile(path)
+    assert "'zones'" in err.value.message_en and "nature_reserve" in err.value.message_en
+
+
 # --- item 10: refused far below the standard, reduced between --------------------------------
 
 

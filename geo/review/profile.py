@@ -522,6 +522,15 @@ def _load_profile(name_or_path: str, data_dir: Path | None) -> Profile:
                         f"{path.name}: item {item.code} describes {unread}, not attributes of layer {check.layer}",
                         f"审查方案 {path.name}：审查项 {item.code} 引用了图层 {check.layer} 没有的属性 {unread}",
                     )
+            for within in (e.not_within for e in getattr(check, "exempt", []) if e.not_within is not None):
+                info = layer_catalog()[within.layer]
+                if within.attribute not in {*info.attributes, *info.optional}:
+                    raise ProfileError(
+                        f"{path.name}: item {item.code}: an exemption reads {within.attribute!r}, not an attribute "
+                        f"of layer {within.layer}",
+                        f"审查方案 {path.name}：审查项 {item.code} 的豁免引用了图层 {within.layer} 没有的属性 "
+                        f"{within.attribute}",
+                    )
             if isinstance(check, LandUseStandardCheck):
                 check._source = resources.find(check.table, search)
                 if check._source is None:
