@@ -32,7 +32,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from geo import resources
 from geo.blueprint import Blueprint
-from geo.crs import Area
+from geo.crs import Area, percent
 from geo.errors import ProfileError
 from geo.papers import DocumentNumber, Issuer, time_zh
 from geo.report_model import (
@@ -298,7 +298,8 @@ def _quota(t: dict[str, Any], parcel: ParcelResult) -> str:
 
 def _conclusion(t: dict[str, Any], parcel: ParcelResult, conditions: int) -> str:
     failed = "、".join(f"“{i.name_zh}”" for i in parcel.items if i.status == "fail")
-    outside = f"{(1 - (parcel.covered_ratio or 0.0)) * 100:.2f}%" if parcel.covered_ratio is not None else "部分"
+    covered = parcel.covered_ratio
+    outside = percent(1.0 - covered, digits=2) if covered is not None else "部分"  # never 0.00 % of some
     return _render(t, f"conclusion.{parcel.verdict}", conditions=conditions, failed=failed, outside=outside)
 
 

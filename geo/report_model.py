@@ -23,7 +23,7 @@ import shapely
 
 from geo.blueprint import Blueprint
 from geo.catalog import layer_catalog
-from geo.crs import GK_FAMILIES, Area, gk_epsg, reproject
+from geo.crs import GK_FAMILIES, Area, gk_epsg, percent, reproject
 from geo.errors import LantuError
 from geo.io.coordtxt import survey_rings
 from geo.papers import NUMBER_LABEL, DocumentNumber, Issuer, time_zh
@@ -514,7 +514,7 @@ def profile_zh(name: str, data_dir: Path | None = None) -> str:
 def _coverage(parcel: ParcelResult) -> tuple[Fact, ...]:
     if parcel.covered_ratio is None or parcel.covered_ratio >= 1.0:
         return ()
-    return (Fact("蓝图覆盖", f"地块面积的 {parcel.covered_ratio * 100:.2f} % 位于蓝图覆盖范围内"),)
+    return (Fact("蓝图覆盖", f"地块面积的 {percent(parcel.covered_ratio, 1.0, digits=2)} 位于蓝图覆盖范围内"),)
 
 
 def _declared_area(parcel: ParcelResult) -> tuple[Fact, ...]:
