@@ -226,7 +226,7 @@ def _conditions(t: dict[str, Any], parcel: ParcelResult) -> tuple[str, ...]:
     out: list[str] = []
     items: dict[tuple[str, str, str], list[str]] = {}  # an outcome's (condition, procedures, basis) → its items
     line: dict[tuple[str, str, str], int] = {}  # → its place in ``out``, written once every item is known
-    for status in ("fail",) if parcel.verdict in ("reject", "out_of_coverage") else ("warn", "fail"):
+    for status in ("warn", "fail") if parcel.quota_set else ("fail",):
         for item in parcel.items:
             if item.status != status:
                 continue

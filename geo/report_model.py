@@ -390,11 +390,10 @@ def _quota_rows(parcel: ParcelResult) -> tuple[QuotaRow, ...]:
     farmland = "占用永久基本农田" + (
         ("（需补划）" if farmland_replaced(parcel) else "（须避让）") if q.basic_farmland_m2 else ""
     )
-    # a refused site is given no quota and owes no 占补平衡 (it moves); nor a partly unreviewed parcel (as its opinion)
-    if parcel.verdict in ("reject", "out_of_coverage"):
-        needs = (QuotaRow("新增建设用地指标", NOT_SET, "", ""), QuotaRow("占补平衡指标", NOT_SET, "", ""))
-    else:
+    if parcel.quota_set:
         needs = (_row("新增建设用地指标", q.new_construction_quota_m2), _row("占补平衡指标", q.compensation_m2))
+    else:  # a refused site owes no 占补平衡 (it moves), nor does a partly unreviewed parcel yet (as its opinion)
+        needs = (QuotaRow("新增建设用地指标", NOT_SET, "", ""), QuotaRow("占补平衡指标", NOT_SET, "", ""))
     # stock land of any 三调 class (a 批而未供 field is still 耕地), not a part of 建设用地
     return (_row(STOCK_LAND, q.stock_m2), *needs, _row(farmland, q.basic_farmland_m2))
 
@@ -468,8 +467,8 @@ def _parcel(parcel: ParcelResult) -> ParcelReport:
     paddy = parcel.land_quota.paddy_to_replace_m2 or 0.0  # off stock land; an edge contact asks nothing
     notes = [REPAIRED_NOTE] if parcel.repaired else []
     worded = any(c.code == "paddy" for i in parcel.items for c in i.facts.conditions or [])
-    # a refused or partly unreviewed parcel is set no quota (不核定); else the item's note says it where worded
-    if paddy > parcel.tolerance_m2 and not worded and parcel.verdict not in ("reject", "out_of_coverage"):
+    # a parcel set no quota (不核定) owes no 占水田补水田 yet; where the profile words it, the item's note says it
+    if paddy > parcel.tolerance_m2 and not worded and parcel.quota_set:
         notes.append(f"占用水田 {Area(paddy).zh}，须占水田补水田。")
     gap = land_gap(parcel)
     if gap and gap[0] == UNCOVERED:

@@ -132,9 +132,9 @@ def project_id_text(text: str) -> str:
 
 VERDICTS: Final[tuple[Verdict, ...]] = ("pass", "conditional", "reject", "out_of_coverage")
 
-# severity: a missing layer outranks a warning (nothing was checked), a failure outranks all
 # how an item's message begins where the parcel reaching beyond the blueprint leaves it unreviewed (its first clause)
 BEYOND_COVERAGE_ZH: Final = "位于蓝图覆盖范围之外"
+# severity: a missing layer outranks a warning (nothing was checked), a failure outranks all
 STATUS_ORDER: Final[dict[Status, int]] = {"pass": 0, "warn": 1, "missing_layer": 2, "fail": 3}
 # per status: Chinese label, English label, colour on maps and in reports
 STATUS_LABELS: Final[dict[Status, tuple[str, str, str]]] = {

@@ -149,3 +149,13 @@ def test_a_csv_summary_of_a_review_on_the_demo_blueprint_marks_every_row(result:
     real = write_summary(result, tmp_path / "real.csv")
     with real.open(encoding="utf-8-sig", newline="") as f:
         assert "数据说明" not in next(csv.reader(f))
+
+
+def test_the_papers_set_no_quota_where_the_ledger_reserves_none(result: ReviewResult) -> None:
+    """One rule for the summary, the opinion and the report (``ParcelResult.quota_set``), the ledger's refusals."""
+    from geo.quota.reservations import REFUSED_VERDICTS
+    from geo.vocabulary import VERDICTS
+
+    for verdict in VERDICTS:
+        parcel = result.parcels[0].model_copy(update={"verdict": verdict})
+        assert parcel.quota_set == (verdict not in REFUSED_VERDICTS), verdict

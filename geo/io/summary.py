@@ -59,8 +59,7 @@ def summary_rows(result: ReviewResult) -> list[dict[str, Any]]:
 
 def _row(p: ParcelResult, types: dict[str, Any]) -> dict[str, Any]:
     quota = p.land_quota
-    settled = p.verdict not in ("reject", "out_of_coverage")
-    new_m2, comp_m2 = (quota.new_construction_quota_m2, quota.compensation_m2) if settled else (None, None)
+    new_m2, comp_m2 = (quota.new_construction_quota_m2, quota.compensation_m2) if p.quota_set else (None, None)
     return {
         "id": p.id,
         "name": p.name,

@@ -62,7 +62,7 @@ from geo.quota.tables import (
 from geo.review.result import ParcelResult, ReviewResult
 from geo.vocabulary import project_id_text, project_types
 
-REFUSED_VERDICTS = {
+REFUSED_VERDICTS = {  # those whose papers set no quota (``ParcelResult.quota_set``), each with why
     "reject": ("was rejected by the review", "审查结论为不通过"),
     "out_of_coverage": ("lies outside the blueprint's coverage (out_of_coverage)", "超出蓝图覆盖范围"),
 }

@@ -972,8 +972,8 @@ def _uncovered(item: ItemResult, covered: float, *, own: bool = False) -> ItemRe
     review is incomplete, and says what it found on the whole parcel, not on a "covered part"."""
     if item.status != "pass":
         return item
+    share = percent(1.0 - covered)
     if own:
-        share = percent(1.0 - covered)
         zh = f"地块有 {share} {BEYOND_COVERAGE_ZH}，该项暂不作结论（按地块全部面积：{item.message_zh}）"
         en = (
             f"{share} of the parcel lies outside the blueprint's coverage: no finding is given for this item "
@@ -985,7 +985,6 @@ def _uncovered(item: ItemResult, covered: float, *, own: bool = False) -> ItemRe
             "the parcel lies wholly outside the blueprint's coverage: not reviewed",
         )
     else:
-        share = percent(1.0 - covered)
         zh = f"地块有 {share} {BEYOND_COVERAGE_ZH}，该部分未审查（覆盖部分：{item.message_zh}）"
         en = (
             f"{share} of the parcel lies outside the blueprint's coverage and was not reviewed "
@@ -1050,16 +1049,19 @@ def _run_item(item: Item, ctx: ParcelContext) -> tuple[ItemResult, list[shapely.
     relevant = [o for o, c in zip(outcomes, item.checks, strict=True) if o.status != "pass" or (c.stated and o.pieces)]
     relevant = relevant if any(o.status != "pass" for o in relevant) else outcomes
     conflict = [p for o in outcomes for p in o.pieces if p.status != "pass"]
-    overlap = union_area(
-        [p.geometry for p in conflict],
-        [p.area_m2 for p in conflict],
-        {p.layer for p in conflict},
-        ctx.unions,
-        parcel=ctx.geometry,
-        disjoint=ctx.disjoint,
+    overlap = (
+        union_area(
+            [p.geometry for p in conflict],
+            [p.area_m2 for p in conflict],
+            {p.layer for p in conflict},
+            ctx.unions,
+            parcel=ctx.geometry,
+            disjoint=ctx.disjoint,
+        )
+        if conflict
+        # a finding of no pieces (the slope raster's) still has its area: the one its message states
+        else max((o.estimated_m2 or 0.0 for o in outcomes if o.status != "pass"), default=0.0)
     )
-    if not conflict:  # a finding of no pieces (the slope raster's) still has its area: the one its message states
-        overlap = max((o.estimated_m2 or 0.0 for o in outcomes if o.status != "pass"), default=0.0)
     measured = [o.facts for o in outcomes if o.facts is not None and o.facts.model_fields_set]
     facts = measured[0] if measured else ItemFacts()
     for other in measured[1:]:

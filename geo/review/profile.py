@@ -189,6 +189,11 @@ class Exemption(BaseModel):
         return self.values is None or (value is not None and str(value).strip() in self.values)
 
 
+def exemption_limits(check: BaseCheck) -> list[LayerValues]:
+    """The other layers' features a check's exemptions stop at (``Exemption.not_within``)."""
+    return [e.not_within for e in getattr(check, "exempt", []) if e.not_within is not None]
+
+
 def _one_or_many(value: object) -> object:
     return [value] if isinstance(value, dict) else value
 
@@ -397,7 +402,7 @@ class Item(BaseModel):
     def layers(self) -> list[str]:
         """The layers the item's checks read, with those their exemptions read."""
         own = [c.layer for c in self.checks if hasattr(c, "layer")]
-        return own + [e.not_within.layer for c in self.checks for e in getattr(c, "exempt", []) if e.not_within]
+        return own + [within.layer for c in self.checks for within in exemption_limits(c)]
 
     @property
     def cited(self) -> list[str]:
@@ -522,7 +527,7 @@ def _load_profile(name_or_path: str, data_dir: Path | None) -> Profile:
                         f"{path.name}: item {item.code} describes {unread}, not attributes of layer {check.layer}",
                         f"审查方案 {path.name}：审查项 {item.code} 引用了图层 {check.layer} 没有的属性 {unread}",
                     )
-            for within in (e.not_within for e in getattr(check, "exempt", []) if e.not_within is not None):
+            for within in exemption_limits(check):
                 info = layer_catalog()[within.layer]
                 if within.attribute not in {*info.attributes, *info.optional}:
                     raise ProfileError(

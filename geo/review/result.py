@@ -300,6 +300,12 @@ class ParcelResult(BaseModel):
     def item(self, code: str) -> ItemResult:
         return next(i for i in self.items if i.code == code)
 
+    @property
+    def quota_set(self) -> bool:
+        """Whether the papers set this parcel's quota: not for a parcel refused (its site moves) or not wholly
+        reviewed (不核定), which the ledger refuses to reserve (``geo.quota.reservations.REFUSED_VERDICTS``)."""
+        return self.verdict not in ("reject", "out_of_coverage")
+
     def without_piece_geometry(self) -> ParcelResult:
         """This result with its pieces' geometries left out (the lean batch output)."""
         items = [

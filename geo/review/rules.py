@@ -407,13 +407,15 @@ def _reaches(into: LayerValues | None, piece: Piece, ctx: ParcelContext) -> bool
 
 def _joined(first: Outcome, then: Outcome) -> Outcome:
     """Two findings of one check as its outcome: the worse status, both said, their facts (conditions) merged."""
-    facts = first.facts.merged(then.facts) if first.facts is not None and then.facts is not None else None
+    facts = first.facts or then.facts
+    if first.facts is not None and then.facts is not None:
+        facts = first.facts.merged(then.facts)
     return Outcome(
         worst([first.status, then.status]),
         f"{first.message_zh}；{then.message_zh}",
         f"{first.message_en}; {then.message_en}",
         [*first.pieces, *then.pieces],
-        facts or first.facts or then.facts,
+        facts,
     )
 
 
@@ -645,9 +647,8 @@ def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outc
     kept_classes: list[LandUseClass] = []
     by_class: dict[str, float] = {}  # net of the 田坎 deduction (KCXS), as the quota figures are
     hit: dict[str, LandUseClass] = {}  # the classes found, in the order first found
-    deducted = on_stock = paddy_off = (
-        0.0  # on_stock: net, on 批而未供/闲置 land (``StockLand``); paddy_off: 水田 off it
-    )
+    # on_stock: net, on 批而未供/闲置 land (``StockLand``); paddy_off: 水田 off it
+    deducted = on_stock = paddy_off = 0.0
     for k, area in zip(at, areas, strict=True):
         cls = cast(LandUseClass, classes[k])  # a class sought is a known one
         ratio = None if ratios is None else ratios[k]
