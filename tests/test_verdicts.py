@@ -8,6 +8,7 @@ mapped in the manifest, integer 三调 codes with a KCXS deduction).
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from api.app import create_app
 from api.cli import app
 from api.settings import Settings
 from geo.blueprint import Blueprint, load_blueprint
+from geo.crs import Area
 from geo.errors import InputError
 from geo.review import ParcelResult, ProjectAttributes, review
 
@@ -412,6 +414,33 @@ def test_item_3_counts_the_edge_contact_it_does_not_name(blueprint: Blueprint) -
     assert sum((item.facts.by_class_m2 or {}).values()) == pytest.approx(p.land_quota.cultivated_m2, abs=0.02)
     assert item.message_zh.startswith("占用耕地 90,006.00 m²") and "水田" not in item.message_zh
     assert "paddy" not in {c.code for c in item.facts.conditions or []}
+
+
+def test_item_3_and_the_land_quota_agree_with_exact_geometry(graded: Blueprint) -> None:
+    """Random rectangles over 水田 (10 % 田坎), 水浇地 (20 %) and 批而未供 land: item 3's figures and the land quota
+    (which the ledger books) are one accounting, and both equal the rectangles' exact overlaps."""
+    rng = random.Random(7)
+
+    def overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+        w, h = min(a[2], b[2]) - max(a[0], b[0]), min(a[3], b[3]) - max(a[1], b[1])
+        return km2(0, 0, w, h) if w > 0 and h > 0 else 0.0
+
+    for _ in range(8):
+        x0, y0 = rng.uniform(5.8, 7.6), rng.uniform(0.8, 1.6)
+        box = (x0, y0, x0 + rng.uniform(0.2, 0.6), y0 + rng.uniform(0.2, 0.6))
+        paddy = overlap(box, (6, 1, 7, 2)) * 0.9
+        irrigated = overlap(box, (7, 1, 8, 2)) * 0.8
+        owed = paddy + overlap(box, (7.5, 1, 8, 2)) * 0.8
+        p = one(graded, rect(*box))
+        q, item = p.land_quota, p.item("cultivated_land")
+        assert q.paddy_m2 == pytest.approx(paddy, abs=0.01) and q.paddy_compensation_m2 == q.paddy_m2
+        assert q.cultivated_m2 == pytest.approx(paddy + irrigated, abs=0.01)
+        assert q.compensation_m2 == pytest.approx(owed, abs=0.01)
+        figures = item.facts.by_class_m2 or {} if item.facts else {}
+        assert figures.get("0101", 0.0) == pytest.approx(paddy, abs=0.01)
+        assert figures.get("0102", 0.0) == pytest.approx(irrigated, abs=0.01)
+        if item.status == "warn" and owed < paddy + irrigated - 0.01:  # part on stock land: the item says what is owed
+            assert item.message_zh.endswith(f"尚需补充耕地 {Area(q.compensation_m2 or 0.0).zh}")
 
 
 # --- item 6 by mineral kind, optional layers (buried heritage, forest/grass/wetland, soil) -------

@@ -1179,23 +1179,17 @@ def _land_quota(ctx: ParcelContext) -> LandQuota:
         )
     sums = {"agricultural": 0.0, "construction": 0.0, "unused": 0.0, "cultivated": 0.0, "paddy": 0.0}
     new_quota = compensation = paddy_compensation = 0.0
-    ratios = land.attributes.get("deduction_ratio")
-    classes = ctx.classes("land_use")
-    off_stock_m2 = (land.area_m2 if ctx.off_stock_m2 is None else ctx.off_stock_m2).tolist()
-    for k, (cls, area, off_stock) in enumerate(zip(classes, land.area_m2.tolist(), off_stock_m2, strict=True)):
-        if cls is None:
+    for c in ctx.land_by_class("land_use").values():  # item 3's figures, summed once
+        sums[c.cls.legal_class] += c.area_m2
+        if c.cls.legal_class == "construction":
             continue
-        sums[cls.legal_class] += area
-        if cls.legal_class == "construction":
-            continue
-        if cls.group == "cultivated":
-            net = 1.0 - (float(ratios[k]) if ratios is not None and ratios[k] is not None else 0.0)
-            sums["cultivated"] += area * net
-            compensation += off_stock * net
-            if cls.code == "0101":
-                sums["paddy"] += area * net
-                paddy_compensation += off_stock * net
-        new_quota += off_stock  # 农用地 and 未利用地 not on stock land
+        if c.cls.group == "cultivated":
+            sums["cultivated"] += c.net_m2
+            compensation += c.off_stock_net_m2
+            if c.cls.code == "0101":
+                sums["paddy"] += c.net_m2
+                paddy_compensation += c.off_stock_net_m2
+        new_quota += c.off_stock_m2  # 农用地 and 未利用地 not on stock land
     return LandQuota(
         agricultural_m2=round(sums["agricultural"], 2),
         cultivated_m2=round(sums["cultivated"], 2),

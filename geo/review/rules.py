@@ -71,6 +71,20 @@ class ProjectTotal:
     investment_wan: float | None
 
 
+@dataclass(slots=True)
+class ClassLand:
+    """A 三调 class's land in a parcel, the one accounting that item 3's figures and the land quota (which
+    the ledger books) both read: ``area_m2`` the 图斑 area; ``net_m2`` net of the 田坎 deduction (KCXS, a
+    耕地 图斑's: 三调 deducts no other class); ``off_stock_m2`` and ``off_stock_net_m2`` the part not on
+    批而未供/闲置 land (``StockLand``), gross and net: what new quota and 占补平衡 are owed for."""
+
+    cls: LandUseClass
+    area_m2: float = 0.0
+    net_m2: float = 0.0
+    off_stock_m2: float = 0.0
+    off_stock_net_m2: float = 0.0
+
+
 @dataclass
 class ParcelContext:
     """One parcel in its GK zone, with the layer pieces computed once and shared by items."""
@@ -96,6 +110,7 @@ class ParcelContext:
     unions: dict[tuple[int, ...], float] = field(default_factory=dict, repr=False)  # union areas, by piece ids
     _classes: dict[str, list[LandUseClass | None]] = field(default_factory=dict, repr=False)
     _sought: dict[int, list[bool]] = field(default_factory=dict, repr=False)  # by the check's identity
+    _land: dict[str, dict[str, ClassLand]] = field(default_factory=dict, repr=False)
 
     @cached_property
     def area_m2(self) -> float:
@@ -139,6 +154,27 @@ class ParcelContext:
         if id(check) not in self._sought:
             self._sought[id(check)] = [check.sought(c) for c in self.classes(check.layer)]
         return self._sought[id(check)]
+
+    def land_by_class(self, layer_id: str) -> dict[str, ClassLand]:
+        """The parcel's land in a land-use layer by 三调 class code, in the order first found (pieces of no
+        known class left out), summed once per parcel: item 3 and the land quota read the same figures."""
+        if layer_id not in self._land:
+            found = self.overlays[layer_id]
+            ratios = found.attributes.get("deduction_ratio")
+            areas = found.area_m2.tolist()
+            off_stock = areas if self.off_stock_m2 is None else self.off_stock_m2.tolist()
+            land: dict[str, ClassLand] = {}
+            for k, cls in enumerate(self.classes(layer_id)):
+                if cls is None:
+                    continue
+                kept = 1.0 - float(ratios[k] or 0.0) if ratios is not None and cls.group == "cultivated" else 1.0
+                sums = land.get(cls.code) or land.setdefault(cls.code, ClassLand(cls))
+                sums.area_m2 += areas[k]
+                sums.net_m2 += areas[k] * kept
+                sums.off_stock_m2 += off_stock[k]
+                sums.off_stock_net_m2 += off_stock[k] * kept
+            self._land[layer_id] = land
+        return self._land[layer_id]
 
     def pieces(self, layer_id: str) -> Pieces | None:
         """Pieces of the parcel inside ``layer_id``, from the batch's bulk overlay (the engine overlays
@@ -637,38 +673,25 @@ def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outc
             "no " + ", ".join(n[1] for n in names) + " occupied",
         )
     classes = ctx.classes(check.layer)
+    land = {code: c for code, c in ctx.land_by_class(check.layer).items() if check.sought(c.cls)}
     # a class whose own total is within tolerance is an edge contact beside the land taken (a 0.00 m² 水田
     # would ask for 占水田补水田): not named, unless no class counts alone (then all are named together), but
     # counted in the figures, which the land quota, and so the ledger, counts whole
-    of_class = [cast(LandUseClass, classes[k]).code for k in at]
-    named = {code for code, total in _totals(of_class, areas).items() if total > ctx.tolerance_m2} or set(of_class)
+    named = {code for code, c in land.items() if c.area_m2 > ctx.tolerance_m2} or set(land)
     ratios = found.values("deduction_ratio") if "deduction_ratio" in found.attributes else None
     kept: list[Piece] = []
     kept_classes: list[LandUseClass] = []
-    by_class: dict[str, float] = {}  # net of the 田坎 deduction (KCXS), as the quota figures are
-    hit: dict[str, LandUseClass] = {}  # the classes found, in the order first found
-    # on_stock: net, on 批而未供/闲置 land (``StockLand``); paddy_off: 水田 off it
-    deducted = on_stock = paddy_off = 0.0
     for k, area in zip(at, areas, strict=True):
         cls = cast(LandUseClass, classes[k])  # a class sought is a known one
-        ratio = None if ratios is None else ratios[k]
         attributes: dict[str, Any] = {"class_code": cls.code}
         if ratios is not None:
-            attributes["deduction_ratio"] = ratio
+            attributes["deduction_ratio"] = ratios[k]
         attributes["class_name"] = cls.name_zh
         kept.append(Piece(check.layer, status, found.geometry[k], attributes, area))
         kept_classes.append(cls)
-        kept_share = 1.0 - float(ratio or 0.0)  # what the 田坎 deduction leaves
-        net = area * kept_share
-        deducted += area - net
-        off = area if ctx.off_stock_m2 is None else float(ctx.off_stock_m2[k])
-        on_stock += (area - off) * kept_share
-        if cls.code == "0101":
-            paddy_off += off * kept_share
-        by_class[cls.code] = by_class.get(cls.code, 0.0) + net
-        hit.setdefault(cls.code, cls)
-    facts = ItemFacts(by_class_m2={k: round(v, 2) for k, v in sorted(by_class.items())})
-    hit_classes = [c for c in hit.values() if c.code in named]
+    # the figures net of the 田坎 deduction (KCXS), as the land quota's
+    facts = ItemFacts(by_class_m2={code: round(c.net_m2, 2) for code, c in sorted(land.items())})
+    hit_classes = [c.cls for c in land.values() if c.cls.code in named]
     groups_hit = [g for g in check.groups if any(c.group == g for c in hit_classes)]
     groups_hit += ["wetland"] if check.wetland and any(c.wetland for c in hit_classes) else []
     codes = [(g, str(status)) for g in groups_hit]
@@ -680,14 +703,16 @@ def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outc
     note = _value_note(check.value_notes, found_groups, check.note(status))
     if "cultivated" in check.groups:
         # 占水田补水田 for 水田 off stock land (as the land quota's paddy_compensation_m2), more than an edge contact
+        paddy_off = land["0101"].off_stock_net_m2 if "0101" in land else 0.0
         paddy = paddy_off if "0101" in named and round(paddy_off, 2) > 0 else 0.0
-        facts.paddy_m2 = round(by_class.get("0101", 0.0), 2)
-        taken = Area(sum(by_class.values()))
-        parts = [(c, Area(by_class[c.code]).m2_text) for c in sorted(hit_classes, key=lambda c: c.code)]
+        facts.paddy_m2 = round(land["0101"].net_m2, 2) if "0101" in land else 0.0
+        taken = Area(sum(c.net_m2 for c in land.values()))
+        owed = sum(c.off_stock_net_m2 for c in land.values())  # the land quota's compensation_m2
+        parts = [(c, Area(land[c.code].net_m2).m2_text) for c in sorted(hit_classes, key=lambda c: c.code)]
         each_zh = "、".join(f"{c.name_zh} {m2} m²" for c, m2 in parts if c.group == "cultivated")
         each_en = ", ".join(f"{c.name_en} {m2} m²" for c, m2 in parts if c.group == "cultivated")
-        # nothing left, as the land quota's compensation_m2 (which the ledger books) states it, to 0.01 m²
-        if round(taken.m2 - on_stock, 2) <= 0 and all(c.group == "cultivated" for c in hit_classes):
+        # nothing owed, as the land quota's compensation_m2 (which the ledger books) states it, to 0.01 m²
+        if round(owed, 2) <= 0 and all(c.group == "cultivated" for c in hit_classes):
             return _compensated(kept, facts, taken, each_zh, each_en)
         out = _conflict(
             check,
@@ -709,13 +734,13 @@ def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outc
         if paddy > 0:
             out.message_zh += "，所占水田须占水田补水田"
             out.message_en += "; the paddy taken must be replaced by paddy"
-        if deducted > 0:
+        if any(c.net_m2 < c.area_m2 for c in land.values()):
             gz, ge = _area_text(sum(areas))
             out.message_zh += f"（已扣除田坎，图斑面积 {gz}）"
             out.message_en += f" (net of field ridges (KCXS); patches {ge})"
         # stock land's conversion was approved, and its 占补平衡 with it: the land figures leave it out
-        if round(on_stock, 2) > 0:
-            (sz, se), (nz, ne) = _area_text(on_stock), _area_text(max(0.0, taken.m2 - on_stock))
+        if round(taken.m2 - owed, 2) > 0:
+            (sz, se), (nz, ne) = _area_text(taken.m2 - owed), _area_text(owed)
             out.message_zh += (
                 f"；其中 {sz}位于批而未供或闲置土地，农用地转用已经批准，占补平衡随批准落实，尚需补充耕地 {nz}"
             )
