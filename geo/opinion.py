@@ -53,7 +53,7 @@ from geo.report_model import (
     without_area,
 )
 from geo.review.result import ItemResult, LandQuota, ParcelResult, ReviewResult
-from geo.vocabulary import BEYOND_COVERAGE_ZH, VERDICT_ZH, Status, Verdict
+from geo.vocabulary import VERDICT_ZH, Status, Verdict
 
 _ENV = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined, keep_trailing_newline=False)
 _NAME = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -251,16 +251,10 @@ def _conditions(t: dict[str, Any], parcel: ParcelResult) -> tuple[str, ...]:
         )
     if parcel.verdict == "out_of_coverage":  # its passing items wait for the area's data, not for a layer
         out.append(_render(t, "uncovered_condition"))
-    out += [_render(t, "missing_condition", item=i.name_zh) for i in parcel.items if _lacks_layer(parcel, i)]
+    # an item unreviewed for a layer the blueprint lacks, not for the part beyond its coverage
+    lacking = [i for i in parcel.items if i.status == "missing_layer" and not i.facts.beyond_coverage]
+    out += [_render(t, "missing_condition", item=i.name_zh) for i in lacking]
     return tuple(dict.fromkeys(out))
-
-
-def _lacks_layer(parcel: ParcelResult, item: ItemResult) -> bool:
-    """Whether the item went unreviewed for a layer the blueprint lacks: for a parcel beyond the coverage an
-    item is also unreviewed where it passed on the covered part (``geo.review.engine._uncovered`` words it so)."""
-    if item.status != "missing_layer":
-        return False
-    return parcel.verdict != "out_of_coverage" or BEYOND_COVERAGE_ZH not in item.message_zh.split("，", 1)[0]
 
 
 def _quota(t: dict[str, Any], parcel: ParcelResult) -> str:

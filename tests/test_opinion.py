@@ -27,6 +27,7 @@ from geo.papers import Issuer
 from geo.report_model import NOT_SET, STOCK_LAND, SYNTHETIC_MARK, UNVERIFIED_MARK, report_model, unverified_note
 from geo.review import ReviewResult, review
 from geo.review.profile import load_profile
+from geo.review.result import ItemFacts
 
 # 1.2–1.6 km: inside the town, on 0701 住宅用地 → pass; 2.2–2.4: on 0101 水田 outside the urban boundary,
 # an infrastructure project → conditional (规划 and 耕地 warn); 6.2–6.4 × 1.2–1.4: on the coal field → 压覆 warn;
@@ -188,8 +189,11 @@ def test_a_parcel_beyond_the_coverage_still_asks_for_a_layer_the_blueprint_lacks
     area had replaced every item's), and an item that only warns sets no step before the review is whole."""
     out = result.parcels[4]
     lacking = "缺少图层“地质灾害易发区”，无法审查"
+    assert all(i.facts.beyond_coverage for i in out.items if i.status == "missing_layer")  # the review marks them
     items = [
-        i.model_copy(update={"status": "missing_layer", "message_zh": lacking}) if i.code == "geohazard" else i
+        i.model_copy(update={"status": "missing_layer", "message_zh": lacking, "facts": ItemFacts()})
+        if i.code == "geohazard"
+        else i
         for i in out.items
     ]
     conditions = (
@@ -198,6 +202,20 @@ def test_a_parcel_beyond_the_coverage_still_asks_for_a_layer_the_blueprint_lacks
     assert any("补充“地质灾害”所需图层数据" in c for c in conditions)
     assert any("覆盖范围外区域的数据" in c for c in conditions)
     assert not any("补充“生态保护红线”所需图层数据" in c for c in conditions)  # passed on the covered part
+
+
+def test_a_stored_result_unmarked_beyond_the_coverage_asks_for_no_layer(result: ReviewResult) -> None:
+    """A result stored before ``facts.beyond_coverage`` is marked when read back, from its message's words, so
+    that its opinion asks for the area's data and no layer for an item that passed on the covered part."""
+    stored = result.model_dump(mode="json")
+    for item in stored["parcels"][4]["items"]:
+        item["facts"].pop("beyond_coverage", None)
+    read = ReviewResult.model_validate(stored)
+    marked = [i for i in read.parcels[4].items if i.facts.beyond_coverage]
+    assert marked and [i.code for i in marked] == [i.code for i in result.parcels[4].items if i.facts.beyond_coverage]
+    conditions = opinion(read).parcels[4].conditions
+    assert any("覆盖范围外区域的数据" in c for c in conditions)
+    assert not any("所需图层数据" in c for c in conditions)
 
 
 def test_papers_speak_chinese(drafted: Opinion, result: ReviewResult) -> None:

@@ -990,7 +990,8 @@ def _uncovered(item: ItemResult, covered: float, *, own: bool = False) -> ItemRe
             f"{share} of the parcel lies outside the blueprint's coverage and was not reviewed "
             f"(covered part: {item.message_en})"
         )
-    return item.model_copy(update={"status": "missing_layer", "message_zh": zh, "message_en": en})
+    facts = item.facts.model_copy(update={"beyond_coverage": True})
+    return item.model_copy(update={"status": "missing_layer", "message_zh": zh, "message_en": en, "facts": facts})
 
 
 @dataclass

@@ -9,7 +9,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, FailFast, Field, field_serializer, field_validator, model_validator
 
 from geo.errors import InputError
-from geo.vocabulary import Status, Verdict, id_text, is_blank, line_fault, project_id_text
+from geo.vocabulary import BEYOND_COVERAGE_ZH, Status, Verdict, id_text, is_blank, line_fault, project_id_text
 
 AttributeValue = str | int | float | bool | None
 
@@ -201,6 +201,11 @@ class ItemFacts(BaseModel):
     conditions: Annotated[list[Condition] | None, FIRST_ERROR] = Field(
         default=None, description="the conditional outcomes found, each with its procedures (profiles that word them)"
     )
+    beyond_coverage: bool | None = Field(
+        default=None,
+        description="not reviewed (missing_layer) for the parcel's part beyond the blueprint's coverage, not for a "
+        "missing layer: its covered part passed (the parcel's covered_ratio says how much)",
+    )
 
     def merged(self, other: ItemFacts) -> ItemFacts:
         """These facts with ``other``'s set ones over them; lists several checks make add up."""
@@ -209,6 +214,19 @@ class ItemFacts(BaseModel):
             if getattr(self, listed) and update.get(listed):
                 update[listed] = [*getattr(self, listed), *update[listed]]
         return self.model_copy(update=update)
+
+
+def _beyond_coverage_marked(data: Any) -> Any:
+    """Results stored before ``facts.beyond_coverage`` said so in their message's first clause alone
+    (``geo.review.engine._uncovered``'s words): marked, so that no paper asks them for a layer."""
+    if not isinstance(data, dict) or data.get("status") != "missing_layer":
+        return data
+    facts = data.get("facts") or {}
+    if not isinstance(facts, dict) or "beyond_coverage" in facts:  # a model: the review's own, marked by it
+        return data
+    if BEYOND_COVERAGE_ZH not in str(data.get("message_zh", "")).split("，", 1)[0]:
+        return data
+    return {**data, "facts": {**facts, "beyond_coverage": True}}
 
 
 class ItemResult(BaseModel):
@@ -240,7 +258,7 @@ class ItemResult(BaseModel):
             for d in data["details"]:
                 facts |= d.get("facts", {}) if isinstance(d, dict) else {}
             data = {**data, "details": [d for d in data["details"] if "facts" not in d], "facts": facts}
-        return data
+        return _beyond_coverage_marked(data)
 
     @field_serializer("facts")
     def _facts_set(self, facts: ItemFacts) -> dict[str, Any]:
