@@ -19,7 +19,9 @@ LAYERS: dict[str, list[tuple[tuple[float, float, float, float], dict[str, Any]]]
         ((0, 0, 1, 1), {"class_code": "1102"}),  # 湖泊水面
         ((1, 0, 2, 1), {"class_code": "1101"}),  # 河流水面
         ((2, 0, 3, 1), {"class_code": "1104"}),  # 坑塘水面: not a 河湖管理范围 by class
-        ((3, 0, 10, 5), {"class_code": "0601"}),
+        ((3, 0, 4, 1), {"class_code": "1106"}),  # 内陆滩涂: the flats below a river's flood level
+        ((4, 0, 10, 5), {"class_code": "0601"}),
+        ((3, 1, 4, 5), {"class_code": "0601"}),
         ((0, 1, 3, 5), {"class_code": "0404"}),  # 其他草地
     ],
     "flood_river": [((0, 0.5, 1, 1), {"kind": "河湖管理范围"})],  # drawn over part of the lake
@@ -77,6 +79,16 @@ def test_a_range_drawn_on_its_water_surface_states_the_outcome_once(bureau: Blue
     assert flood.procedures == ["调整选址，避让河道、湖泊管理范围"]
 
 
+@pytest.mark.parametrize(("project_type", "status"), [("industrial", "fail"), ("transport", "warn")])
+def test_inland_flats_are_a_river_lake_range(bureau: Blueprint, project_type: str, status: str) -> None:
+    """内陆滩涂 is the flats between a river's or lake's normal and flood water levels (GB/T 21010—2017 1106):
+    inside the 河湖管理范围 (河道管理条例第二十条), graded as the water surface is (a probe: it passed)."""
+    flood = review_item(bureau, rect(3.2, 0.2, 3.4, 0.4), "flood_control", project_type=project_type)
+    assert flood.status == status and flood.overlap_m2 == pytest.approx(40_000, rel=REL)
+    assert flood.message_zh.startswith("位于三调内陆滩涂，属河湖管理范围")
+    assert flood.message_zh.endswith("（涉及 " + area(40_000) + "）")
+
+
 def test_other_water_and_dry_land_pass(bureau: Blueprint) -> None:
     for box in [(2.2, 0.2, 2.4, 0.4), (4.2, 0.2, 4.4, 0.4)]:  # 坑塘水面, 工业用地
         flood = review_item(bureau, rect(*box), "flood_control", project_type="infrastructure")
@@ -114,7 +126,9 @@ FARMLAND: dict[str, list[tuple[tuple[float, float, float, float], dict[str, Any]
         ((0, 0, 1, 5), {"class_code": "0101", "deduction_ratio": 0.1}),  # 水田, 10 % 田坎
         ((1, 0, 2, 5), {"class_code": "0102"}),  # 水浇地
         ((2, 0, 3, 5), {"class_code": "0103"}),  # 旱地
-        ((3, 0, 10, 5), {"class_code": "0601"}),
+        ((3, 0, 4, 1), {"class_code": "1106"}),  # 内陆滩涂: the flats below a river's flood level
+        ((4, 0, 10, 5), {"class_code": "0601"}),
+        ((3, 1, 4, 5), {"class_code": "0601"}),
     ],
     "basic_farmland": [((0, 0, 1, 1), {})],
     "ecological_redline": [((5, 0, 6, 1), {})],
