@@ -358,6 +358,27 @@ def test_every_folder_of_a_kml_is_read(tmp_path: Path) -> None:
         read_parcels(path, limits=ReadLimits(max_bytes=10**7, max_parcels=3, max_vertices=10**6))
 
 
+def test_a_kml_id_data_field_without_an_xml_id_is_kept(tmp_path: Path) -> None:
+    """Google Earth writes ``<Data name="id">`` and no XML id; LIBKML then shows the field as ``id`` and an empty
+    ``id2``, which replaced it: the ids became 1 and 2 (probe). Where a placemark has both, the field wins."""
+
+    def data(pid: str) -> str:
+        return f'<ExtendedData><Data name="id"><value>{pid}</value></Data></ExtendedData>'
+
+    path = tmp_path / "earth.kml"
+    path.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
+        + _placemark("甲", 116.60).replace("</name>", "</name>" + data("XM-001"))
+        + _placemark("乙", 116.61).replace("</name>", "</name>" + data("XM-002"))
+        + _placemark("丙", 116.62)
+        .replace("<Placemark>", '<Placemark id="xml-3">')
+        .replace("</name>", "</name>" + data("XM-003"))
+        + "</Document></kml>",
+        encoding="utf-8",
+    )
+    assert read_parcels(path)["id"].tolist() == ["XM-001", "XM-002", "XM-003"]
+
+
 def test_a_geopackage_of_several_layers_is_read_by_the_one_named(tmp_path: Path) -> None:
     path = tmp_path / "p.gpkg"
     parcel_frame(rect(1, 1, 1.1, 1.1), id="S1").to_file(path, layer="a")

@@ -891,13 +891,15 @@ _KML_MEMBERS = ("timestamp", "begin", "end", "altitudeMode", "tessellate", "extr
 
 def _kml_attributes(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """A KML's placemarks with their ExtendedData as plain columns: ``<name>`` → ``name``, the
-    ``id`` data field over the placemark's own XML id (LIBKML shows that as ``id``, the field as ``id2``)."""
+    ``id`` data field over the placemark's own XML id. LIBKML shows the XML id as ``id`` and the field as
+    ``id2`` where a placemark has both, but the field as ``id`` (``id2`` empty) where it has no XML id."""
     out = frame.drop(columns=[c for c in _KML_MEMBERS if c in frame.columns])
     for label in ("description", "Description"):
         if label in out.columns and out[label].isna().all():
             out = out.drop(columns=label)
     if "id2" in out.columns:
-        out = out.drop(columns="id").rename(columns={"id2": "id"}) if "id" in out.columns else out
+        field = out["id2"] if "id" not in out.columns else out["id2"].where(out["id2"].notna(), out["id"])
+        out = out.assign(id=field).drop(columns="id2")
     if "Name" in out.columns and "name" not in out.columns:
         out = out.rename(columns={"Name": "name"})
     return out
