@@ -4,6 +4,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+import shapely.ops
 from pyproj import CRS
 
 from geo.crs import Area, check_coordinates, gk3_epsg_for_longitude, gk_central_meridian, gk_epsg, reproject
@@ -159,6 +160,31 @@ def test_zone_prefix_contradicting_the_prefixed_epsg_refused(xmin: float, xmax: 
     assert "带号" in refused.value.message_zh
     lon = reproject(np.array([shapely.Point(39464000, 3918000)]), 4528, 4490)[0].x
     assert 100 < lon < 110  # the place the old check let through
+
+
+def _gk_square(lon: float, lat: float, epsg: int, *, swapped: bool = False) -> gpd.GeoDataFrame:
+    """A 200 m square at (lon, lat) in the zone ``epsg``, its X and Y swapped if asked."""
+    x, y = reproject(np.array([shapely.Point(lon, lat)]), 4490, epsg)[0].coords[0]
+    square = shapely.box(x, y, x + 200, y + 200)
+    return gpd.GeoDataFrame(
+        geometry=[shapely.ops.transform(lambda a, b: (b, a), square) if swapped else square], crs=epsg
+    )
+
+
+def test_swapped_gauss_kruger_coordinates_inside_chinas_box_refused() -> None:
+    """Sanya in EPSG:4545 (CM 108°E) with X and Y swapped reads as 121.6°E, 5.8°N: inside China's box, so it
+    was reviewed there, 5 % too small (probe); it lies 13.6° from the zone's meridian, which no zone reaches."""
+    assert check_coordinates(square := _gk_square(109.5, 18.25, 4545)) is square
+    with pytest.raises(CRSError, match=r"13\.6° from EPSG:4545's central meridian 108°E.*X/Y order") as refused:
+        check_coordinates(_gk_square(109.5, 18.25, 4545, swapped=True))
+    assert "X/Y 顺序" in refused.value.message_zh
+
+
+def test_a_province_kept_in_one_zone_is_accepted() -> None:
+    """5.5° east of EPSG:4548's meridian (山东's east coast in the 117°E zone): far, but some zone's data."""
+    check_coordinates(_gk_square(122.5, 37.0, 4548))
+    with pytest.raises(CRSError, match=r"6\.5° from"):
+        check_coordinates(_gk_square(123.5, 41.0, 4548))
 
 
 def test_outside_china_refused() -> None:
