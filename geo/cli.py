@@ -15,6 +15,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import IO, Annotated, Any
 
+import geopandas as gpd
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -26,7 +27,7 @@ from geo.cli_context import PROJECT_TYPE, FileOnly, GivenCRS, Output, cli_contex
 from geo.consult_cli import app as consult_app
 from geo.crs import check_coordinates
 from geo.errors import InputError, LantuError
-from geo.geometry import check_size
+from geo.geometry import check_size, clean_parcels
 from geo.io import read_parcels, write_parcels
 from geo.io.blueprint import MANIFEST, check_replaceable
 from geo.io.files import WholeFiles, input_file, output_file, whole_files, write_failed
@@ -38,6 +39,7 @@ from geo.papers_cli import app as papers_app
 from geo.projects.cli import app as projects_app
 from geo.quota_cli import app as quota_app
 from geo.review import Reviewing, reviewing
+from geo.review.engine import parcel_ids
 from geo.review.profile import load_profile
 from geo.review.result import ParcelResult, ReviewResult
 from geo.signing import SigningKey
@@ -517,13 +519,14 @@ def convert_cmd(
         _distinct_files({"PARCELS": source, "TARGET": target})  # a failed write would take the source with it
         frame = read_parcels(source, layer=layer, crs=crs, line_buffer=line_buffer)
         check_coordinates(frame)
+        frame, repaired = _clean_for_writing(frame)
         # written in place, not through ``whole_files``: a part file's name would name the GeoPackage's layer
         # and the shapefile inside a .zip
         with write_failed(target):
             write_parcels(frame, target, encoding=encoding.value, producer=cli_context(ctx).coordinate_producer)
     except LantuError as exc:
         fail(exc)
-    for warning in [*frame.attrs.get("warnings", []), *rewritten_values(frame, target)]:
+    for warning in [*frame.attrs.get("warnings", []), *rewritten_values(frame, target), *repaired]:
         warn(warning)
     if lost := unkept_columns(frame, target):
         review_options = ("project_type", "investment_wan", "major_project", "redline_exempt")  # review_cmd's
@@ -537,6 +540,27 @@ def convert_cmd(
             + "）"
         )
     say(f"已转换 {len(frame)} 个地块 / {len(frame)} parcel(s): {source} → {target}")
+
+
+def _clean_for_writing(frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """The parcels as a review takes them (``clean_parcels``): an invalid one repaired where that keeps its
+    drawn area, else refused, so that no file is written with a bow-tie's 0 公顷 or a square drawn twice as
+    8 公顷 (probe); a parcel that needed no repair is written as read (its 界址点 in their order), and each
+    repaired one is named."""
+    ids = parcel_ids(frame)
+    geoms, repaired = clean_parcels(frame.geometry, ids)
+    if not any(repaired):
+        return frame, []
+    shapes = frame.geometry.to_numpy().copy()
+    shapes[repaired] = geoms[repaired]
+    out = frame.copy()  # its attrs too: the warnings and the coordinate text's header read with it
+    out[frame.geometry.name] = gpd.GeoSeries(shapes, index=frame.index, crs=frame.crs)
+    named = [pid for pid, fixed in zip(ids, repaired, strict=True) if fixed]
+    listed = ", ".join(named[:10]) + (", …" if len(named) > 10 else "")
+    count = len(named)
+    return out, [
+        f"{count} parcel(s) repaired, their drawn area kept: {listed}（{count} 个地块的几何已修复，面积不变：{listed}）"
+    ]
 
 
 @app.command("demo-blueprint")

@@ -4,6 +4,7 @@ m²/公顷/亩, and checks that refuse coordinates impossible for their declared
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -38,7 +39,9 @@ def gk3_epsg_for_longitude(lon: float) -> int:
             f"longitude {lon:.4f} is outside China's Gauss-Krüger zones (73°E–136°E)",
             f"经度 {lon:.4f} 不在我国高斯-克吕格分带范围（东经73°–136°）内",
         )
-    cm = min(max(3 * round(lon / 3), GK3_CM_MIN), GK3_CM_MAX)
+    # a zone runs from 1.5° west of its meridian to 1.5° east, its west edge its own (115.5°E is zone 39,
+    # 117°E): ``round`` would halve to even, to zone 38
+    cm = min(max(3 * math.floor(lon / 3 + 0.5), GK3_CM_MIN), GK3_CM_MAX)
     return GK3_CM_FIRST_EPSG + (cm - GK3_CM_MIN) // 3
 
 

@@ -4,6 +4,7 @@ the reader) and written back in the survey convention (clockwise from the north-
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from pathlib import Path
@@ -508,3 +509,58 @@ def test_rings_lying_over_each_other_are_refused_by_the_tests_their_nesting_woul
         lines += [f"J{j + 1},{k + 1},{x:.3f},{y:.3f}\n" for j, (x, y) in enumerate([*circle, circle[0]])]
     with pytest.raises(TooLargeError, match=f"at most {MAX_NESTING_TESTS:,}"):
         parse_coordinate_text("".join(lines))
+
+
+def _geojson(path: Path, features: list[tuple[str, dict[str, object]]], crs: str | None = None) -> Path:
+    body: dict[str, object] = {
+        "type": "FeatureCollection",
+        "features": [{"type": "Feature", "properties": {"id": pid}, "geometry": g} for pid, g in features],
+    }
+    if crs:
+        body["crs"] = {"type": "name", "properties": {"name": crs}}
+    path.write_text(json.dumps(body), encoding="utf-8")
+    return path
+
+
+def _square(x: float, y: float, side: float) -> dict[str, object]:
+    return shapely.geometry.mapping(shapely.box(x, y, x + side, y + side))
+
+
+def test_convert_refuses_parcels_of_several_zones_for_one_coordinate_text(tmp_path: Path) -> None:
+    """Three cities' parcels were all written in the middle one's zone (带号=39): 3.4° from its meridian, their
+    coordinates and 地块面积 0.23 % too large (probe). One file has one 带号: each zone's parcels apart."""
+    source = _geojson(
+        tmp_path / "zones.geojson", [(f"Z{k}", _square(x, 35.4, 0.002)) for k, x in enumerate((113.6, 116.6, 120.4))]
+    )
+    refused = CliRunner().invoke(app, ["convert", str(source), str(tmp_path / "z.txt")])
+    assert refused.exit_code == 2 and not (tmp_path / "z.txt").exists()
+    assert "3 3-degree zones (zone 38: Z0; zone 39: Z1; zone 40: Z2)" in refused.stderr
+    one = _geojson(tmp_path / "one.geojson", [("Z1", _square(116.6, 35.4, 0.002))])
+    assert CliRunner().invoke(app, ["convert", str(one), str(tmp_path / "one.txt")]).exit_code == 0
+    assert "带号=39" in (tmp_path / "one.txt").read_bytes().decode("gbk")
+
+
+def test_convert_writes_no_invalid_parcel(tmp_path: Path) -> None:
+    """``convert`` wrote a bow-tie as 0.0000 公顷 and a square drawn twice as 8.0000 公顷, exit 0 (probe): it
+    takes the parcels as a review does, refusing what no repair keeps the area of, and repairing the rest."""
+    bowtie = {
+        "type": "Polygon",
+        "coordinates": [
+            [[460000, 3915000], [460200, 3915200], [460200, 3915000], [460000, 3915200], [460000, 3915000]]
+        ],
+    }
+    twice = {"type": "MultiPolygon", "coordinates": [_square(460000, 3915000, 200)["coordinates"]] * 2}
+    for name, geometry in (("bowtie", bowtie), ("twice", twice)):
+        source = _geojson(tmp_path / f"{name}.geojson", [("A", geometry)], "EPSG:4548")
+        refused = CliRunner().invoke(app, ["convert", str(source), str(tmp_path / f"{name}.txt")])
+        assert refused.exit_code == 2 and "cannot be repaired without changing its area" in refused.stderr
+        assert not (tmp_path / f"{name}.txt").exists()
+    stray = {
+        "type": "GeometryCollection",
+        "geometries": [_square(460000, 3915000, 200), {"type": "Point", "coordinates": [460100, 3915100]}],
+    }
+    source = _geojson(tmp_path / "stray.geojson", [("A", stray), ("B", _square(460300, 3915000, 100))], "EPSG:4548")
+    done = CliRunner().invoke(app, ["convert", str(source), str(tmp_path / "stray.txt")])
+    assert done.exit_code == 0 and "1 parcel(s) repaired, their drawn area kept: A" in done.stderr
+    written = (tmp_path / "stray.txt").read_bytes().decode("gbk")
+    assert "5,4.0000,A,,面" in written and "5,1.0000,B,,面" in written

@@ -20,6 +20,9 @@ from geo.errors import CRSError
         (117.0, 4548),
         (118.49, 4548),
         (118.51, 4549),
+        (115.5, 4548),  # a zone's west edge is its own (zone 39, 117°E), not halved to even (zone 38)
+        (121.5, 4550),
+        (118.5, 4549),
         (120.0, 4549),
         (135.0, 4554),
         (134.2, 4554),
