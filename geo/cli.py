@@ -39,12 +39,12 @@ from geo.papers_cli import app as papers_app
 from geo.projects.cli import app as projects_app
 from geo.quota_cli import app as quota_app
 from geo.review import Reviewing, reviewing
-from geo.review.engine import parcel_ids
 from geo.review.profile import load_profile
 from geo.review.result import ParcelResult, ReviewResult
 from geo.signing import SigningKey
 from geo.sites_cli import app as sites_app
 from geo.threads import gc_paused
+from geo.vocabulary import is_blank
 
 app = typer.Typer(
     help="lantu 蓝图: one-blueprint siting review (落地可行性审查) for Chinese land planning.",
@@ -547,7 +547,9 @@ def _clean_for_writing(frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, list[
     drawn area, else refused, so that no file is written with a bow-tie's 0 公顷 or a square drawn twice as
     8 公顷 (probe); a parcel that needed no repair is written as read (its 界址点 in their order), and each
     repaired one is named."""
-    ids = parcel_ids(frame)
+    given = frame["id"].tolist() if "id" in frame.columns else [None] * len(frame)
+    # named as given, else by position: a converted id need not be a review's (a line break is written apart)
+    ids = [str(position) if is_blank(v) else str(v) for position, v in enumerate(given, start=1)]
     geoms, repaired = clean_parcels(frame.geometry, ids)
     if not any(repaired):
         return frame, []

@@ -564,3 +564,44 @@ def test_convert_writes_no_invalid_parcel(tmp_path: Path) -> None:
     assert done.exit_code == 0 and "1 parcel(s) repaired, their drawn area kept: A" in done.stderr
     written = (tmp_path / "stray.txt").read_bytes().decode("gbk")
     assert "5,4.0000,A,,面" in written and "5,1.0000,B,,面" in written
+
+
+HEADER_39 = "[属性描述]\n坐标系=2000国家大地坐标系\n几度分带=3\n投影类型=高斯克吕格\n计量单位=米\n带号=39\n[地块坐标]\n"
+
+
+def _record(pid: str, rings: list[list[tuple[float, float]]]) -> str:
+    """A 面 record of rings given as (easting, northing) in zone 39 without its prefix, each closed."""
+    lines, n = [], 0
+    for k, ring in enumerate(rings, start=1):
+        for e, north in ring:
+            n += 1
+            lines.append(f"J{n},{k},{north:.3f},{e:.3f}")
+    return f"{n},,{pid},,面,,,,@\n" + "\n".join(lines) + "\n"
+
+
+def test_a_lot_filling_anothers_notch_is_a_part_not_a_hole() -> None:
+    """A U-shaped lot (7 ha) and the 2 ha lot filling its notch: every vertex of the second lies on the first's
+    outline, and it was read as a hole (5 ha, then refused as invalid: probe). It is a second part: 9 ha."""
+    u = [(0, 0), (300, 0), (300, 300), (200, 300), (200, 100), (100, 100), (100, 300), (0, 300), (0, 0)]
+    gap = [(100, 100), (200, 100), (200, 300), (100, 300), (100, 100)]
+    shift = [(460000 + e, 3915000 + n) for e, n in u], [(460000 + e, 3915000 + n) for e, n in gap]
+    parcel = parse_coordinate_text(HEADER_39 + _record("U1", list(shift))).geometry.iloc[0]
+    assert parcel.area == pytest.approx(90_000) and len(parcel.interiors if parcel.geom_type == "Polygon" else []) == 0
+    hole = [(460100, 3915100), (460200, 3915100), (460200, 3915200), (460100, 3915200), (460100, 3915100)]
+    square = [(460000, 3915000), (460300, 3915000), (460300, 3915300), (460000, 3915300), (460000, 3915000)]
+    holed = parse_coordinate_text(HEADER_39 + _record("H1", [square, hole])).geometry.iloc[0]
+    assert holed.area == pytest.approx(80_000) and len(holed.interiors) == 1  # a true hole stays one
+
+
+def test_a_closing_point_written_twice_is_dropped_and_said() -> None:
+    """J1 repeated after the ring closed at J5 became a ring of one point: "ring 1 has fewer than 3 distinct
+    points", of a ring that has four (probe)."""
+    square = [(460000, 3915000), (460200, 3915000), (460200, 3915200), (460000, 3915200), (460000, 3915000)]
+    frame = parse_coordinate_text(
+        HEADER_39
+        + _record("A1", [square]).replace(
+            "J5,1,3915000.000,460000.000\n", "J5,1,3915000.000,460000.000\nJ1,1,3915000.000,460000.000\n"
+        )
+    )
+    assert frame.geometry.iloc[0].area == pytest.approx(40_000)
+    assert any("J1 repeats ring 1's closing point; dropped" in w for w in frame.attrs["warnings"])

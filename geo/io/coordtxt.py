@@ -607,6 +607,13 @@ def _rings(record: _Record, warnings: list[str]) -> list[tuple[int, list[tuple[f
         if point.ring != current_ring and current:
             rings.append((current_ring, current))
             current = []
+        if not current and rings and rings[-1][0] == point.ring and rings[-1][1][-1] == (point.y, point.x):
+            # the closing point written twice: no ring of one point (it was refused as "fewer than 3 points")
+            warnings.append(
+                f"parcel {record.id}: point {point.name} repeats ring {point.ring}'s closing point; dropped"
+                f"（第 {point.ring} 圈的闭合点重复，已忽略）"
+            )
+            continue
         current_ring = point.ring
         current.append((point.y, point.x))
         if len(current) > 3 and current[-1] == current[0]:
@@ -650,7 +657,10 @@ def _polygon(record: _Record, warnings: list[str]) -> shapely.Geometry:
             f"上限 {MAX_NESTING_TESTS:,}）",
         )
     shapely.prepare(shapes)
-    held = shapely.covers(shapes[host], vertices[ring])  # every vertex of the ring on or inside the host
+    # every vertex of the ring on or inside the host, and its inside too: a lot filling another's notch has
+    # every vertex on that lot's outline and lies beside it, not in it (it was read as a hole: probe)
+    held = shapely.covers(shapes[host], vertices[ring])
+    held[held] = shapely.contains(shapes[host[held]], shapely.point_on_surface(shapes[ring[held]]))
     inside: list[list[int]] = [[] for _ in rings]
     for i, j in zip(ring[held].tolist(), host[held].tolist(), strict=True):
         inside[i].append(j)
