@@ -34,7 +34,7 @@ from geo.crs import (
     percent,
     reproject,
 )
-from geo.errors import GeometryError, InputError, TooLargeError
+from geo.errors import GeometryError, InputError, TooLargeError, validation_zh
 from geo.geometry import POLYGONAL, clean_parcels, polygons_drawn
 from geo.overlay import Pieces, bulk_pieces
 from geo.raster import parcel_pixels
@@ -128,14 +128,26 @@ def parcel_ids(frame: gpd.GeoDataFrame) -> list[str]:
     return ids
 
 
-def project_attributes(frame: gpd.GeoDataFrame, overrides: dict[str, Any] | None) -> list[ProjectAttributes]:
+def project_attributes(
+    frame: gpd.GeoDataFrame, overrides: dict[str, Any] | None, ids: list[str] | None = None
+) -> list[ProjectAttributes]:
+    """Each parcel's project attributes; an error names the parcel of several (by ``ids``, else its
+    position): in a batch of 2,000 the one at fault is otherwise a search."""
     columns = set(frame.columns) - {frame.active_geometry_name}
     present = [f for f in ProjectAttributes.model_fields if f in columns]
     values = {f: frame[f].tolist() for f in present}  # column by column: no frame of records per call
+    if overrides:
+        project_of(overrides)  # a flag's bad value is no parcel's
     out = []
     for row in range(len(frame)):
         given = {f: values[f][row] for f in present if not is_blank(values[f][row])}
-        out.append(project_of(given | (overrides or {})))
+        try:
+            out.append(project_of(given | (overrides or {})))
+        except InputError as exc:
+            if len(frame) == 1:
+                raise
+            pid = ids[row] if ids is not None else str(row + 1)
+            raise type(exc)(f"parcel {pid}: {exc.message_en}", f"地块 {pid}：{exc.message_zh}") from exc
     return out
 
 
@@ -149,12 +161,9 @@ def project_of(given: dict[str, Any]) -> ProjectAttributes:
         en, zh = [], []
         for e in exc.errors():
             where, cause = f"{'.'.join(map(str, e['loc']))}={e.get('input')!r}", (e.get("ctx") or {}).get("error")
-            if isinstance(cause, InputError):  # a validator's own words, in both languages
-                en.append(f"{where}: {cause.message_en}")
-                zh.append(f"{where}：{cause.message_zh}")
-            else:
-                en.append(f"{where}: {e['msg']}")
-                zh.append(f"{where}：{e['msg']}")
+            # a validator's own words, else pydantic's: in Chinese by the error's type (validation_zh)
+            en.append(f"{where}: {cause.message_en if isinstance(cause, InputError) else e['msg']}")
+            zh.append(f"{where}：{validation_zh(e)}")
         raise InputError(f"bad project attributes: {'; '.join(en)}", f"项目属性不合法：{'；'.join(zh)}") from exc
 
 
@@ -464,7 +473,7 @@ def reviewing(
     shapes = parcels.geometry  # read once: each read of a frame's geometry builds a GeoSeries (a single parcel's cost)
     check_coordinates(shapes)
     ids = parcel_ids(parcels)
-    attrs = project_attributes(parcels, project)
+    attrs = project_attributes(parcels, project, ids)
     layer_ids = layers_needed(prof, blueprint)
     if max_cost is not None:
         estimate_as_drawn(ids, shapes, blueprint, layer_ids, max_cost)
