@@ -312,8 +312,8 @@ def check_coordinates(frame: Shapes) -> Shapes:
     lon, lat = transformer_for(crs, CGCS2000).transform(xs, ys)
     if not (np.isfinite(lon).all() and inside_china(np.asarray(lon), np.asarray(lat))):
         raise CRSError(
-            f"projected coordinates (x {minx:.0f}…{maxx:.0f}, "
-            f"y {miny:.0f}…{maxy:.0f}) do not fall in China under "
+            f"projected coordinates (x {_metres(minx)}…{_metres(maxx)}, "
+            f"y {_metres(miny)}…{_metres(maxy)}) do not fall in China under "
             f"{crs.to_string()}; check the zone, the zone-number prefix of the easting, and X/Y order",
             f"投影坐标在 {crs.to_string()} 下不在我国范围内；请核对带号、横坐标是否含带号前缀及 X/Y 顺序",
         )
@@ -336,15 +336,18 @@ def _check_meridian_reach(lon: np.ndarray, crs: CRS, box: tuple[float, float, fl
     off = float(np.abs((lon - meridian + 180.0) % 360.0 - 180.0).max())
     if off <= MERIDIAN_REACH_DEG:
         return
-    minx, miny, maxx, maxy = box
+    x, y = (f"{_metres(box[k])}…{_metres(box[k + 2])}" for k in (0, 1))
     raise CRSError(
-        f"projected coordinates (x {minx:.0f}…{maxx:.0f}, y {miny:.0f}…{maxy:.0f}) lie {off:.1f}° from "
-        f"{crs.to_string()}'s central meridian {meridian:g}°E, beyond any Gauss-Krüger zone ({MERIDIAN_REACH_DEG:g}°): "
-        "check X/Y order and the zone",
-        f"投影坐标（x {minx:.0f}…{maxx:.0f}，y {miny:.0f}…{maxy:.0f}）距 {crs.to_string()} 的中央经线"
-        f"（东经 {meridian:g}°）{off:.1f}°，超出高斯-克吕格投影带的范围（{MERIDIAN_REACH_DEG:g}°）："
-        "请核对 X/Y 顺序及投影带",
+        f"projected coordinates (x {x}, y {y}) lie {off:.1f}° from {crs.to_string()}'s central meridian "
+        f"{meridian:g}°E, beyond any Gauss-Krüger zone ({MERIDIAN_REACH_DEG:g}°): check X/Y order and the zone",
+        f"投影坐标（x {x}，y {y}）距 {crs.to_string()} 的中央经线（东经 {meridian:g}°）{off:.1f}°，"
+        f"超出高斯-克吕格投影带的范围（{MERIDIAN_REACH_DEG:g}°）：请核对 X/Y 顺序及投影带",
     )
+
+
+def _metres(value: float) -> str:
+    """A coordinate in a message: whole metres, or in short where no place has it (1e300 printed 301 digits)."""
+    return f"{value:.0f}" if abs(value) < 1e12 else f"{value:.3g}"
 
 
 def tm_params(crs: CRS) -> tuple[float, float]:
@@ -375,7 +378,7 @@ def _check_zone_prefix(minx: float, maxx: float, crs: CRS) -> None:
     else:
         why_en, why_zh = f"carry zone number {carried[0]}", f"带号前缀为 {carried[0]}"
     raise CRSError(
-        f"eastings {minx:.0f}…{maxx:.0f} {why_en}, but {name} is zone {zone} (eastings {zone}xxxxxx); "
+        f"eastings {_metres(minx)}…{_metres(maxx)} {why_en}, but {name} is zone {zone} (eastings {zone}xxxxxx); "
         "declare the CRS of the zone the coordinates are in",
         f"横坐标{why_zh}，与坐标系 {name} 的带号 {zone} 不符；请声明坐标所在投影带的坐标系",
     )

@@ -605,3 +605,35 @@ def test_a_closing_point_written_twice_is_dropped_and_said() -> None:
     )
     assert frame.geometry.iloc[0].area == pytest.approx(40_000)
     assert any("J1 repeats ring 1's closing point; dropped" in w for w in frame.attrs["warnings"])
+
+
+@pytest.mark.parametrize(
+    ("line", "instead"),
+    [
+        ("投影类型=Gauss-Kruger", "投影类型=高斯克吕格"),
+        ("投影类型=Gauss-Krüger", "投影类型=高斯克吕格"),
+        ("计量单位=metre", "计量单位=米"),
+        ("坐标系＝2000国家大地坐标系", "坐标系=2000国家大地坐标系"),  # a full-width ＝ from a Chinese IME
+    ],
+)
+def test_header_lines_in_other_words_are_read(line: str, instead: str) -> None:
+    """ "投影类型 'Gauss-Kruger' is not Gauss-Krüger", "计量单位 'metre': only metres are supported" and "declares
+    no 坐标系" for a full-width ＝ refused files that say what the reader wants (probe)."""
+    square = [(460000, 3915000), (460200, 3915000), (460200, 3915200), (460000, 3915200), (460000, 3915000)]
+    header = HEADER_39.replace("[地块坐标]", "投影类型=高斯克吕格\n[地块坐标]").replace(instead, line)
+    assert line in header
+    frame = parse_coordinate_text(header + _record("A1", [square]))
+    assert frame.crs.to_epsg() == 4548 and frame.geometry.iloc[0].area == pytest.approx(40_000)
+
+
+def test_a_six_degree_zone_number_without_its_width_is_read_as_six_degrees() -> None:
+    """带号=20 with no 几度分带 was read as a 3° zone and refused: "zone number 20 is outside 25–45" (probe).
+    Zones 13–23 are 6° zones' numbers only: read so, and said."""
+    header = HEADER_39.replace("几度分带=3\n", "").replace("带号=39", "带号=20")
+    frame = parse_coordinate_text(
+        header
+        + _record("A1", [[(20_460_000 + e, 3915000 + n) for e, n in [(0, 0), (200, 0), (200, 200), (0, 200), (0, 0)]]])
+    )
+    assert frame.crs.to_epsg() == 4498  # CGCS2000 6° zone 20, easting prefixed
+    assert frame.geometry.iloc[0].area == pytest.approx(40_000)
+    assert any("zone 20 is a 6-degree zone's number" in w for w in frame.attrs["warnings"])

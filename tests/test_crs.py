@@ -208,3 +208,11 @@ def test_reproject_within_one_crs_moves_nothing() -> None:
     assert 116 < moved.centroid.x < 118 and 35 < moved.centroid.y < 36
     back = reproject(moved, 4490, 4548)
     assert shapely.equals_exact(back, square, tolerance=1e-6)
+
+
+def test_an_absurd_coordinate_is_shown_short() -> None:
+    """1e300 was printed in 301 digits in the refusal (probe)."""
+    frame = gpd.GeoDataFrame(geometry=[shapely.box(1e300, 1e300, 1.1e300, 1.1e300)], crs="EPSG:4548")
+    with pytest.raises(CRSError) as refused:
+        check_coordinates(frame)
+    assert "x 1e+300…1.1e+300" in refused.value.message_en and len(refused.value.message_en) < 250

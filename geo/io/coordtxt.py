@@ -94,6 +94,8 @@ HEADER_KEYS = (
 FORMAT_VERSION = "1.01版本"
 TEXT_COLUMNS = ("id", "name", "sheet", "use", "class_code")  # a header line's text fields, in their order
 KEPT_COLUMNS = (*TEXT_COLUMNS, "extra")  # the attributes the file holds (extra: the provincial columns)
+GAUSS_KRUGER = re.compile(r"高斯|gauss|\bgk\b", re.IGNORECASE)  # 高斯-克吕格, Gauss-Krüger, Gauss-Kruger, GK
+METRES = ("米", "m", "metre", "meter", "metres", "meters")
 AREA_TOLERANCE = 1e-3  # warn when the declared 地块面积 differs from the geometry by more than 0.1 %
 # a line ends at CR, LF or CRLF only: str.splitlines also breaks at a vertical tab, a form feed and other
 # separators, and cut a header line in two, whose first half was then "a point before any parcel header"
@@ -238,7 +240,7 @@ def parse_coordinate_text(
             section = line[1:-1].strip()
             continue
         if section == "属性描述":
-            key, _, value = line.partition("=")
+            key, _, value = line.replace("＝", "=", 1).partition("=")  # a full-width ＝ typed in a Chinese IME
             values[key.strip()] = value.strip()
         elif section == "扩展信息":
             extension.append(line)
@@ -490,12 +492,12 @@ def _header(
             f"几度分带 {_shown(width_text)} is not 3 or 6", f"几度分带 {_shown(width_text)} 无效：应为 3 或 6"
         )
     projection = values.get("投影类型", "")
-    if projection and "高斯" not in projection:
+    if projection and not GAUSS_KRUGER.search(projection):
         raise CRSError(
             f"投影类型 {_shown(projection)} is not Gauss-Krüger", f"投影类型 {_shown(projection)} 不是高斯-克吕格投影"
         )
     unit = values.get("计量单位", "")
-    if unit and unit not in ("米", "m", "M"):
+    if unit and unit.lower() not in METRES:
         raise CRSError(f"计量单位 {_shown(unit)}: only metres are supported", f"计量单位 {_shown(unit)}：仅支持米")
     eastings = [p.y for record in records for p in record.points]
     prefixes = {int(e // 1_000_000) for e in eastings}
@@ -523,7 +525,14 @@ def _header(
     elif zone is None:
         zone, width = _zone_given(given, datum, width, declared_width=bool(width_text), warnings=warnings)
         width_assumed = False
-    if width_assumed:
+    six = GK_FAMILIES[(datum, 6)]
+    if width_assumed and six[2] <= zone <= six[3]:  # 13–23: only a 6° zone's number (3° zones are 25–45)
+        width = 6
+        warnings.append(
+            f"几度分带 not given: zone {zone} is a 6-degree zone's number; 6-degree zones assumed "
+            f"(未声明分带，带号 {zone} 为6度带带号，按6度带处理)"
+        )
+    elif width_assumed:
         warnings.append("几度分带 not given: 3-degree zones assumed (未声明分带，按3度带处理)")
     precision_text = values.get("精度", "")
     try:
