@@ -23,7 +23,19 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from geo.blueprint import Blueprint, load_blueprint
 from geo.blueprint_cli import app as blueprint_app
-from geo.cli_context import PROJECT_TYPE, FileOnly, GivenCRS, Output, cli_context, fail, usage_error, writing_key
+from geo.cli_context import (
+    PROJECT_TYPE,
+    FileOnly,
+    GivenCRS,
+    Output,
+    binary_output_refused,
+    cli_context,
+    fail,
+    stdout_is_terminal,
+    usage_error,
+    write_binary_stdout,
+    writing_key,
+)
 from geo.consult_cli import app as consult_app
 from geo.crs import check_coordinates
 from geo.errors import InputError, LantuError
@@ -73,7 +85,7 @@ class OutputFormat(StrEnum):
     docx = "docx"  # the same as an editable Word file
 
 
-BINARY = (OutputFormat.pdf, OutputFormat.docx)  # written to a file only
+BINARY = (OutputFormat.pdf, OutputFormat.docx)  # to a file, or to stdout that is not a terminal
 Writer = Callable[[ReviewResult, Chunks, IO[str]], int]
 
 
@@ -192,8 +204,8 @@ def review_cmd(
     ] = None,
 ) -> None:
     """落地可行性审查: run the siting review; JSON (geo/review/result.py) on stdout by default, exit 2 on bad input."""
-    if fmt in BINARY and output is None:
-        fail(needs_output(fmt))  # before the review: a batch is not reviewed for nothing
+    if fmt in BINARY and output is None and stdout_is_terminal():
+        fail(binary_output_refused(fmt.value))  # before the review: a batch is not reviewed for nothing
     try:
         _distinct_files({"PARCELS": parcels, "--output": output, "--pieces-out": pieces_out, "--summary": summary})
     except LantuError as exc:
@@ -285,7 +297,9 @@ def review_cmd(
         except LantuError as exc:
             fail(exc)
             return
-        if printed is not None:
+        if isinstance(printed, bytes):
+            write_binary_stdout(printed)
+        elif printed is not None:
             _print(printed, exact=key is not None)
         if output:
             more = " …" if seen.count > len(seen.verdicts) else ""
@@ -396,10 +410,10 @@ class _Passing:
 
 def _written(
     output: Path | None, files: WholeFiles, write: Callable[[IO[Any]], object], *, binary: bool = False
-) -> str | None:
+) -> str | bytes | None:
     """What ``write`` writes, to ``output`` (one of the command's ``files``); without one, the text, for stdout."""
     if output is None:
-        buffer = io.StringIO()
+        buffer: io.BytesIO | io.StringIO = io.BytesIO() if binary else io.StringIO()
         write(buffer)
         return buffer.getvalue()
     with (
@@ -430,13 +444,6 @@ def say(text: str) -> None:
 
 def warn(text: str) -> None:
     err.print(f"[yellow]警告 warning[/yellow]: {escape(text)}", highlight=False, soft_wrap=True)
-
-
-def needs_output(fmt: OutputFormat) -> InputError:
-    return InputError(
-        f"the {fmt.value} output is a binary file, not for stdout: give an output file (-o report.{fmt.value})",
-        f"{fmt.value} 格式为二进制文件，不能输出到标准输出，须用 -o 指定输出文件（如 -o report.{fmt.value}）",
-    )
 
 
 def render(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -237,6 +238,29 @@ def usage_error(error: Exception) -> str:
     else:
         zh = "命令用法有误"
     return f"{zh}；{en}"
+
+
+def stdout_is_terminal() -> bool:
+    """Whether stdout is a terminal: a binary file (PDF, Word, xlsx) goes to stdout only where it is not
+    (``lantu review … -f pdf > r.pdf``, a pipe); on a terminal it would be noise, and is refused."""
+    return sys.stdout.isatty()
+
+
+def binary_output_refused(name: str) -> InputError:
+    """The refusal of a binary format for a terminal."""
+    return InputError(
+        f"the {name} output is a binary file, not for a terminal: give an output file (-o report.{name}) or "
+        "redirect stdout to one",
+        f"{name} 格式为二进制文件，不能输出到终端：须用 -o 指定输出文件（如 -o report.{name}），"
+        "或将标准输出重定向到文件",
+    )
+
+
+def write_binary_stdout(data: bytes) -> None:
+    """A binary file on stdout as its bytes."""
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
 
 
 def terminal_columns(out: TextIO) -> int | None:

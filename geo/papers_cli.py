@@ -11,7 +11,17 @@ from typing import Annotated
 import typer
 
 from geo.blueprint import Blueprint, load_blueprint
-from geo.cli_context import Output, cli_context, fail, reading_key, unverified_texts, warn
+from geo.cli_context import (
+    Output,
+    binary_output_refused,
+    cli_context,
+    fail,
+    reading_key,
+    stdout_is_terminal,
+    unverified_texts,
+    warn,
+    write_binary_stdout,
+)
 from geo.errors import LantuError
 from geo.io.files import input_file, output_file, write_whole
 from geo.io.quota import read_signed_review
@@ -59,11 +69,11 @@ def papers_cmd(
     Exit 2 on a file that is not a review result, or one changed after lantu signed it. The text is the same as
     `lantu review … --format` wrote; a file lantu cannot verify (unsigned, or signed by another installation's
     key) is said on stderr and marked on every page of its papers."""
-    from geo.cli import OutputFormat, needs_output, render, say  # geo.cli mounts this module
+    from geo.cli import OutputFormat, render, say  # geo.cli mounts this module
 
     target = OutputFormat(fmt.value)
-    if fmt in (PaperFormat.pdf, PaperFormat.docx) and output is None:
-        fail(needs_output(target))
+    if fmt in (PaperFormat.pdf, PaperFormat.docx) and output is None and stdout_is_terminal():
+        fail(binary_output_refused(target.value))
     context = cli_context(ctx)
     try:
         if output is not None:
@@ -87,7 +97,10 @@ def papers_cmd(
         fail(exc)
     data = content if isinstance(content, bytes) else content.encode("utf-8")
     if output is None:
-        sys.stdout.write(data.decode("utf-8") + "\n")
+        if isinstance(content, bytes):
+            write_binary_stdout(content)
+        else:
+            sys.stdout.write(content + "\n")
         return
     try:
         write_whole(output, data)

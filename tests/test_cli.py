@@ -254,13 +254,18 @@ def test_size_caps(parcels_file: Path, blueprint_dir: Path) -> None:
     )
 
 
-@pytest.mark.parametrize("fmt", ["pdf", "docx"])
-def test_binary_formats_need_an_output_file_before_any_review(
-    parcels_file: Path, blueprint_dir: Path, tmp_path: Path, fmt: str
+@pytest.mark.parametrize(("fmt", "magic"), [("pdf", b"%PDF-"), ("docx", b"PK")])
+def test_binary_formats_go_to_a_file_or_a_redirected_stdout_never_a_terminal(
+    parcels_file: Path, blueprint_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str, magic: bytes
 ) -> None:
+    """``lantu review … -f pdf > r.pdf`` writes the PDF (it was refused without -o, although stdout was a file);
+    at a terminal it is refused, before the batch is reviewed."""
+    args = ["review", str(parcels_file), "-b", str(blueprint_dir), "-f", fmt]
+    redirected = runner.invoke(app, args)
+    assert redirected.exit_code == 0 and redirected.stdout_bytes.startswith(magic)
+    monkeypatch.setattr("geo.cli.stdout_is_terminal", lambda: True)
     gpkg = tmp_path / "pieces.gpkg"
-    args = ["review", str(parcels_file), "-b", str(blueprint_dir), "-f", fmt, "--pieces-out", str(gpkg)]
-    result = runner.invoke(app, args)
+    result = runner.invoke(app, [*args, "--pieces-out", str(gpkg)])
     assert result.exit_code == 2 and f"-o report.{fmt}" in result.stderr
     assert not gpkg.exists()  # refused before the batch was reviewed
 

@@ -275,8 +275,12 @@ def test_dash_as_the_output_is_stdout_not_a_file(
     assert result.exit_code == 0, result.output
     assert len(json.loads(result.stdout)["parcels"]) == 1
     assert not (tmp_path / "-").exists()
+    # a binary paper goes to stdout that is a file or a pipe (`-f pdf > r.pdf`), not to a terminal
     binary = CliRunner().invoke(app, ["review", str(one_parcel), "-b", str(blueprint_dir), "-f", "pdf", "-o", "-"])
-    assert binary.exit_code == 2 and "not for stdout" in binary.output
+    assert binary.exit_code == 0 and binary.stdout_bytes.startswith(b"%PDF-")
+    monkeypatch.setattr("geo.cli.stdout_is_terminal", lambda: True)
+    binary = CliRunner().invoke(app, ["review", str(one_parcel), "-b", str(blueprint_dir), "-f", "pdf", "-o", "-"])
+    assert binary.exit_code == 2 and "not for a terminal" in binary.output
     named = CliRunner().invoke(app, ["review", str(one_parcel), "-b", str(blueprint_dir), "-o", "./-"])
     assert named.exit_code == 0 and len(json.loads((tmp_path / "-").read_text("utf-8"))["parcels"]) == 1
     # the files written beside the output (a GeoPackage of pieces, a table) are files only: '-' is refused

@@ -101,7 +101,11 @@ def test_papers_of_a_hand_made_name_review_would_refuse_exit_2(
         assert "Traceback" not in run.output
 
 
-def test_papers_binary_formats_need_an_output_file(saved: Path) -> None:
+def test_papers_binary_formats_go_to_a_redirected_stdout_never_a_terminal(
+    saved: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert runner.invoke(app, ["papers", str(saved), "-f", "pdf"]).stdout_bytes.startswith(b"%PDF-")
+    monkeypatch.setattr("geo.papers_cli.stdout_is_terminal", lambda: True)
     run = runner.invoke(app, ["papers", str(saved), "-f", "pdf"])
     assert run.exit_code == 2 and "-o" in run.stderr
 
