@@ -218,7 +218,30 @@ def test_item_10_says_when_the_type_was_not_given(blueprint: Blueprint) -> None:
     untyped = one(blueprint, rect(1.2, 1.2, 1.6, 1.6)).item("land_use_standard")
     assert untyped.message_zh.startswith("未提供项目类型") and "no project type was given" in untyped.message_en
     unrated = one(blueprint, rect(1.2, 1.2, 1.6, 1.6), project_type="mining").item("land_use_standard")
-    assert unrated.message_zh == "该项目类型无控制标准，需开展节地评价"
+    assert unrated.message_zh == "该项目类型无控制标准，需节地评价"
+
+
+@pytest.mark.parametrize(
+    ("box", "code", "props", "phrase"),
+    [
+        (
+            (3.2, 0.2, 3.4, 0.4),
+            "basic_farmland",
+            {"project_type": "transport", "major_project": True},
+            "需踏勘论证并补划",
+        ),
+        ((6.2, 1.2, 6.4, 1.4), "mineral_overlay", {"project_type": "industrial"}, "需压覆矿产资源调查评估"),
+        ((7.2, 1.2, 7.4, 1.4), "geohazard", {"project_type": "industrial"}, "需地质灾害危险性评估"),
+        ((1.2, 1.2, 1.6, 1.6), "land_use_standard", {"project_type": "mining"}, "需节地评价"),
+    ],
+)
+def test_the_contracts_warnings_are_worded_as_it_quotes_them(
+    blueprint: Blueprint, box: tuple[float, float, float, float], code: str, props: dict[str, Any], phrase: str
+) -> None:
+    """The shared contract's ten-item table quotes these warnings; the profile's longer words had them as
+    需开展…, 需踏勘论证、报国务院批准并补划 (contract check)."""
+    item = one(blueprint, rect(*box), **props).item(code)
+    assert item.status == "warn" and phrase in item.message_zh, item.message_zh
 
 
 def test_the_review_warns_of_parcels_graded_without_a_project_type(blueprint: Blueprint) -> None:
