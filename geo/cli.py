@@ -160,6 +160,10 @@ def review_cmd(
         float | None,
         typer.Option(help="总投资 / investment of every parcel, in 万元; default: each parcel's own investment_wan."),
     ] = None,
+    name: Annotated[
+        str | None,
+        typer.Option(help="项目名称 / the project's name, for every parcel; default: each parcel's own name."),
+    ] = None,
     layer: Annotated[str | None, Layer] = None,
     crs: GivenCRS = None,
     fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="输出格式 / output format.")] = OutputFormat.json,
@@ -221,6 +225,8 @@ def review_cmd(
         overrides["project_type"] = project_type
     if investment_wan is not None:
         overrides["investment_wan"] = investment_wan
+    if name:
+        overrides["name"] = name
 
     def reviewed() -> None:  # its results are freed as it returns, before the collector comes back
         try:
@@ -536,7 +542,7 @@ def convert_cmd(
     for warning in [*frame.attrs.get("warnings", []), *rewritten_values(frame, target), *repaired]:
         warn(warning)
     if lost := unkept_columns(frame, target):
-        review_options = ("project_type", "investment_wan", "major_project", "redline_exempt")  # review_cmd's
+        review_options = ("name", "project_type", "investment_wan", "major_project", "redline_exempt")  # review_cmd's
         flags = ", ".join(f"--{c.replace('_', '-')}" for c in lost if c in review_options)
         named = ", ".join(lost[:10]) + (", …" if len(lost) > 10 else "")
         warn(

@@ -292,6 +292,14 @@ def test_a_query_parameter_given_twice_is_refused(client: TestClient, keys: dict
     assert client.post("/api/v1/reviews?project_type=industrial", json=PASSING, headers=auth(keys)).status_code == 201
 
 
+def test_the_projects_name_is_an_api_field(client: TestClient, keys: dict[str, str]) -> None:
+    """The contract lets every project attribute come from an API field, its name too (it had no field)."""
+    made = client.post("/api/v1/reviews?name=北湖物流园&project_type=logistics", json=PASSING, headers=auth(keys))
+    assert made.status_code == 201 and made.json()["parcels"][0]["name"] == "北湖物流园"
+    too_long = client.post("/api/v1/reviews?name=" + "名" * 201, json=PASSING, headers=auth(keys))
+    assert_problem(too_long, 422)
+
+
 @pytest.mark.parametrize("value", ["nan", "inf", "1e999"])
 def test_an_investment_not_finite_is_refused(client: TestClient, keys: dict[str, str], value: str) -> None:
     refused = assert_problem(

@@ -173,7 +173,7 @@ def test_console_script_exit_code(tmp_path: Path, blueprint_dir: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "said"),
     [
-        (["review", "--nope"], "没有选项 --nope（是否指 --no-pieces？）；No such option: --nope"),
+        (["review", "--nope"], "没有选项 --nope（是否指 --name、--no-pieces？）；No such option: --nope"),
         (["review"], "缺少参数 parcels；Missing argument 'parcels'."),
         (["review", "a", "b", "-b", "x"], "多余的参数：b；Got unexpected extra argument"),
         (["quota", "overdue", "--as-of"], "选项 --as-of 缺少取值；Option '--as-of' requires an argument."),
@@ -282,6 +282,13 @@ def test_lean_batch_output_and_pieces_file(parcels_file: Path, blueprint_dir: Pa
     assert len(pieces) == len(details)
     assert pieces.crs.to_epsg() == 4490
     assert sorted(pieces["area_m2"]) == pytest.approx(sorted(d["area_m2"] for d in details))
+
+
+def test_the_projects_name_is_a_flag(parcels_file: Path, blueprint_dir: Path) -> None:
+    """The contract lets every project attribute come from a CLI flag, its name too (it had none)."""
+    result = runner.invoke(app, ["review", str(parcels_file), "-b", str(blueprint_dir), "--name", "北湖物流园"])
+    assert result.exit_code == 0, result.output
+    assert {p["name"] for p in json.loads(result.stdout)["parcels"]} == {"北湖物流园"}
 
 
 def test_csv_summary_one_row_per_parcel(parcels_file: Path, blueprint_dir: Path, tmp_path: Path) -> None:

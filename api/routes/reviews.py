@@ -61,7 +61,7 @@ from geo.papers import DocumentNumber, Issuer, document_number
 from geo.report import review_report
 from geo.report_pdf import review_report_pdf
 from geo.review import ReviewResult, review, review_cost
-from geo.review.result import MAX_INVESTMENT_WAN
+from geo.review.result import MAX_INVESTMENT_WAN, MAX_NAME_CHARS
 from geo.signing import SigningKey, key_for_writing
 from geo.store import ReviewStore, StoredResult
 from geo.vocabulary import is_blank
@@ -125,6 +125,7 @@ async def create_review(
     pool: PoolDep,
     who: Annotated[Principal, Depends(require("review:create"))],
     profile: Annotated[str | None, Query(max_length=100, pattern=r"^[A-Za-z0-9_-]+$")] = None,
+    name: Annotated[str | None, Query(max_length=MAX_NAME_CHARS, description="项目名称: the project's name")] = None,
     project_type: Annotated[str | None, Query(max_length=50)] = None,
     investment_wan: Annotated[float | None, Query(ge=0, le=MAX_INVESTMENT_WAN, allow_inf_nan=False)] = None,
     major_project: bool | None = None,
@@ -151,6 +152,7 @@ async def create_review(
     overrides = {
         k: v
         for k, v in {
+            "name": name,
             "project_type": project_type,
             "investment_wan": investment_wan,
             "major_project": major_project,
