@@ -3,8 +3,10 @@ round trips; hostile archives; and geometry hygiene."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
+import struct
 import warnings
 import zipfile
 from pathlib import Path
@@ -312,6 +314,31 @@ def test_a_geopackage_attribute_table_is_a_format_error(tmp_path: Path) -> None:
     pyogrio.write_dataframe(pd.DataFrame({"a": [1]}), path)
     with pytest.raises(FormatError, match="has no geometry"):
         read_parcels(path)
+
+
+def _rings_turned(shp: Path) -> None:
+    """Every ring of a one-polygon shapefile written the other way round (the spec's outer rings turn
+    clockwise; some exporters turn them anticlockwise and their holes clockwise)."""
+    data = bytearray(shp.read_bytes())
+    start = 100 + 8 + 4 + 32  # file header, record header, shape type, box
+    parts, points = struct.unpack_from("<2i", data, start)
+    first = [*struct.unpack_from(f"<{parts}i", data, start + 8), points]
+    xy = start + 8 + 4 * parts
+    for a, b in itertools.pairwise(first):
+        ring = [struct.unpack_from("<2d", data, xy + 16 * k) for k in range(a, b)][::-1]
+        for k, point in enumerate(ring, start=a):
+            struct.pack_into("<2d", data, xy + 16 * k, *point)
+    shp.write_bytes(bytes(data))
+
+
+def test_a_shapefile_with_its_rings_turned_the_other_way_is_read_by_where_they_lie(tmp_path: Path) -> None:
+    """Outer ring anticlockwise, hole clockwise: GDAL made the hole the outer ring ("Hole lies outside shell",
+    refused as an unrepairable parcel: probe). Rings are sorted by where they lie."""
+    holed = shapely.Polygon(rect(1, 1, 1.2, 1.2).exterior, [rect(1.05, 1.05, 1.1, 1.1).exterior])
+    parcel_frame(holed, id="H1").to_file(tmp_path / "h.shp", engine="pyogrio")
+    _rings_turned(tmp_path / "h.shp")
+    read = read_parcels(tmp_path / "h.shp")
+    assert read.geometry.iloc[0].is_valid and read.geometry.iloc[0].area == pytest.approx(km2(0, 0, 0.2, 0.2) - 2500)
 
 
 def test_shapefile_without_prj_is_a_crs_error(tmp_path: Path) -> None:

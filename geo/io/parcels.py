@@ -646,6 +646,10 @@ def _parcel_layers(path: Path, layer: str | None) -> Sequence[str | None]:
 def _read_layer(path: Path, layer: str | None, **window: int) -> gpd.GeoDataFrame:
     """One layer through pyogrio, which gives a plain table for a layer without geometry (a GeoPackage's
     attribute table): that is no parcels. Its errors name no file (``_read_file`` names it as shown)."""
+    # a shapefile's rings are outer or holes by where they lie, not by their turning: written the other way
+    # round (outer anticlockwise), a parcel with a hole came back as a hole holding its own outer ring
+    # ("Hole lies outside shell", refused: probe). GDAL's option is global; every reader wants it so.
+    pyogrio.set_gdal_config_options({"OGR_ORGANIZE_POLYGONS": "DEFAULT"})
     try:
         frame = gpd.read_file(path, layer=layer, engine="pyogrio", **window)
     except shapely.errors.GEOSException as exc:  # GDAL hands on what GEOS refuses: a ring unclosed or too short
