@@ -778,8 +778,11 @@ def test_cli_prints_ids_and_names_as_they_are(tmp_path: Path, blueprint_dir: Pat
     assert "[bold]in.geojson" in converted.stderr and "[red]out.zip" in converted.stderr
 
 
-def test_cli_pdf_without_output_says_so_in_both_languages(tmp_path: Path, blueprint_dir: Path) -> None:
+def test_cli_pdf_for_a_terminal_says_so_in_both_languages(
+    tmp_path: Path, blueprint_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     source, _ = _two_rectangles(tmp_path)
+    monkeypatch.setattr("geo.cli.stdout_is_terminal", lambda: True)
     done = CliRunner().invoke(app, ["review", str(source), "-b", str(blueprint_dir), "-f", "pdf"])
     assert done.exit_code == 2
     assert "-o" in done.stderr and "须用 -o 指定输出文件" in done.stderr and "binary file" in done.stderr
