@@ -22,6 +22,7 @@ from geo.papers import beijing
 from geo.projects.library import FUNDABLE, fundable_reason, project_in, require_project
 from geo.quota.accounts import (
     CITY,
+    EXTERNAL_PREFIX,
     FACTORS,
     PLAN_YEARS,
     POINT_SUPPLY,
@@ -43,6 +44,7 @@ from geo.quota.accounts import (
 from geo.quota.holders import require_county, require_holder
 from geo.quota.land import lock_reserved_land, record_land, refuse_reinstated_overlap, standing_of
 from geo.quota.posting import lock_accounts, post, replayed, writing
+from geo.quota.queries import BUCKETS, KINDS
 from geo.quota.reservations import (
     ReservationRequest,
     already_reserved,
@@ -127,7 +129,8 @@ def _reverse(conn: Connection, transaction_id: int, *, actor: str, reason: str) 
     ledger_project = None if tx.project_id is None else project_row(conn, tx.project_id)
     if ledger_project is not None:
         lock_reserved_land(conn)
-    lock_accounts(conn, (p.key for p in postings))  # before the checks, as an issue does: a twin waits for this one
+    # before the checks, as an issue does: a twin waits for this one
+    accounts = lock_accounts(conn, (p.key for p in postings))
     back = reinstated(conn, transaction_id)
     for again in back:
         if (why := _settled_since(conn, again)) is not None:
@@ -143,6 +146,7 @@ def _reverse(conn: Connection, transaction_id: int, *, actor: str, reason: str) 
                 "撤销 since: it cannot hold quota again",
                 f"冲销第 {transaction_id} 号交易将使项目 {project.id} 重新持有指标，该项目已撤销，不能再持有指标",
             )
+    owed = _refuse_spent_since(conn, tx, postings, {key: Decimal(row.balance) for key, row in accounts.items()})
     standing = None if ledger_project is None else standing_of(conn, ledger_project.id)
     reversal = post(
         conn,
@@ -152,10 +156,95 @@ def _reverse(conn: Connection, transaction_id: int, *, actor: str, reason: str) 
         reason=reason,
         reverses=transaction_id,
         project_id=tx.project_id,
+        negative_ok=owed,
     )
     if ledger_project is not None and standing is not None:  # refused: the transaction rolls back, reversal and all
         refuse_reinstated_overlap(conn, ledger_project.id, standing, transaction_id)
     return reversal
+
+
+def _refuse_spent_since(conn: Connection, tx: Any, postings: list[Posting], held: Mapping[Key, Decimal]) -> list[Key]:
+    """The accounts a reversal of ``tx`` may leave below zero, else QuotaError naming what was spent of what ``tx``
+    gave. A reversal puts the books back as they would be without ``tx``: an account an advance (预支) drew on may
+    be left below zero by what standing advances drew from it (the state before an issue that met the advance: "an
+    issue … stays below zero by what is still owed", DESIGN.md 下达); below that, what ``tx`` gave was moved on
+    since (reserved, transferred), and those movements are undone first (a wrong plan of 1,000,000 m² met a 10,000 m²
+    advance: its reversal was refused as 指标不足, 690,000 held beside 700,000 needed)."""
+    change: dict[Key, Decimal] = {}
+    for p in postings:
+        change[p.key] = change.get(p.key, ZERO) + p.amount
+    owed: list[Key] = []
+    for key, taken in sorted(change.items()):
+        after = held[key] + taken
+        if after >= 0 or key[1].startswith(EXTERNAL_PREFIX):
+            continue
+        drawn = _drawn_by_advances(conn, key, tx.id)
+        if after >= -drawn:
+            owed.append(key)
+            continue
+        factor, holder, bucket, year = key
+        unit, spent = FACTORS[factor][1], -after - drawn
+        since = _taken_since(conn, key, tx.id)
+        ids_en = ", ".join(f"#{i} {k}" for i, k in since) or "none in force"
+        ids_zh = "、".join(f"第 {i} 号{KINDS.get(k, k)}" for i, k in since) or "无"
+        owes_en = f" ({drawn:,.2f} {unit} below zero, an advance still owed, may stay)" if drawn else ""
+        owes_zh = f"（其中预支未还 {drawn:,.2f} {unit} 可保留为负）" if drawn else ""
+        raise QuotaError(
+            f"reversing transaction #{tx.id} ({tx.kind}) would take {-taken:,.2f} {unit} of {factor} ({bucket}, "
+            f"{year}) from {holder}, which holds {held[key]:,.2f} {unit}{owes_en}: {spent:,.2f} {unit} of what "
+            f"#{tx.id} gave was spent since (transactions taking from it: {ids_en}); reverse or release those first",
+            f"冲销第 {tx.id} 号交易将从 {holder} 的{FACTORS[factor][0]}（{year}年，{BUCKETS.get(bucket, bucket)}）"
+            f"扣回 {-taken:,.2f} {unit}，其余额为 {held[key]:,.2f} {unit}{owes_zh}：该交易所给指标中已有 "
+            f"{spent:,.2f} {unit} 在此后被使用（此后从该账户支出的交易：{ids_zh}），请先冲销或收回这些交易",
+        )
+    return owed
+
+
+def _drawn_by_advances(conn: Connection, key: Key, reversed_id: int) -> Decimal:
+    """What standing advances (预支), ``reversed_id`` aside, drew from the account ``key``: how far below zero the
+    account may stand without it (an advance is repaid by the year's issue, :meth:`Movements.issue`)."""
+    t, a, p = quota_transactions.c, quota_accounts.c, quota_postings.c
+    factor, holder, bucket, year = key
+    total = conn.execute(
+        select(amount_sum(p.amount))
+        .join(quota_accounts, a.id == p.account_id)
+        .join(quota_transactions, t.id == p.transaction_id)
+        .where(
+            t.kind == "advance",
+            t.id != reversed_id,
+            t.id.not_in(undone(conn)),
+            a.factor == factor,
+            a.holder == holder,
+            a.bucket == bucket,
+            a.year == year,
+            p.amount < 0,
+        )
+    ).scalar()
+    return -Decimal(total) if total else ZERO
+
+
+def _taken_since(conn: Connection, key: Key, after_id: int) -> list[tuple[int, str]]:
+    """The transactions in force after ``after_id`` that took from the account ``key`` (id, kind), advances aside:
+    where what a reversed transaction gave went."""
+    t, a, p = quota_transactions.c, quota_accounts.c, quota_postings.c
+    factor, holder, bucket, year = key
+    rows = conn.execute(
+        select(t.id, t.kind)
+        .join_from(quota_postings, quota_accounts, a.id == p.account_id)
+        .join(quota_transactions, t.id == p.transaction_id)
+        .where(
+            t.id > after_id,
+            t.kind != "advance",
+            t.id.not_in(undone(conn)),
+            a.factor == factor,
+            a.holder == holder,
+            a.bucket == bucket,
+            a.year == year,
+            p.amount < 0,
+        )
+        .order_by(t.id)
+    ).all()
+    return [(int(r.id), str(r.kind)) for r in rows]
 
 
 def _refuse_counted_twice(conn: Connection, tx: Any, back: frozenset[int]) -> None:
