@@ -1,7 +1,9 @@
 """A quota office's probe of the ledger (用地指标台账), each finding with its exact figures and both languages: a
-wrong plan reversed beside an outstanding 预支."""
+wrong plan reversed beside an outstanding 预支; 水田 quota transferred with its quantity."""
 
 from __future__ import annotations
+
+from datetime import date
 
 import pytest
 from sqlalchemy import Engine
@@ -58,3 +60,73 @@ def test_a_plan_spent_since_is_not_reversed_and_the_refusal_says_what_was_spent(
     ledger.reverse(sold, actor="a", reason="调剂撤销")
     ledger.reverse(wrong, actor="a", reason="计划录入错误")
     assert (balance(ledger, "370811"), balance(ledger, "370812"), balance(ledger, CITY)) == (-10_000, 0, 0)
+
+
+# --- 2. 水田 quota transferred with its quantity ------------------------------------------------------------------
+
+
+def paddy_county(ledger: Ledger) -> None:
+    """任城区 holds 50 000 m² of quantity 占补 quota, 20 000 m² of it 水田; 兖州区 none."""
+    ledger.issue(
+        2026, [("370811", "land_compensation", 50_000), ("370811", "land_compensation_paddy", 20_000)], actor="省厅"
+    )
+
+
+def compensation(ledger: Ledger, holder: str) -> tuple[float, float]:
+    return balance(ledger, holder, "land_compensation"), balance(ledger, holder, "land_compensation_paddy")
+
+
+def test_a_paddy_transfer_moves_its_quantity_in_the_same_entry(ledger: Ledger, engine: Engine) -> None:
+    """10 000 m² of 水田 to a county holding no quantity: one transaction of four postings, both factors, each side
+    keeping 水田 ≤ 数量 (moved alone, either order was refused for one side)."""
+    paddy_county(ledger)
+    tx = ledger.transfer("370811", "370812", "land_compensation_paddy", 2026, 10_000, price_wan=50, actor="a")
+    assert (compensation(ledger, "370811"), compensation(ledger, "370812")) == ((40_000, 10_000), (10_000, 10_000))
+    entry = [j for j in ledger.journal() if j["transaction"] == tx]
+    assert sorted((j["holder"], j["factor"], j["amount"]) for j in entry) == [
+        ("370811", "land_compensation", -10_000),
+        ("370811", "land_compensation_paddy", -10_000),
+        ("370812", "land_compensation", 10_000),
+        ("370812", "land_compensation_paddy", 10_000),
+    ]
+    assert {j["reason"] for j in entry} == {"有偿调剂（水田指标连同等量数量指标）"}
+    assert_postings_add_up(engine)
+
+
+def test_a_paddy_loan_moves_its_quantity_and_its_repayment_returns_both(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("geo.quota.accounts.beijing_today", lambda: date(2026, 1, 1))
+    paddy_county(ledger)
+    loan = ledger.transfer(
+        "370811", "370812", "land_compensation_paddy", 2026, 5_000, due_date=date(2026, 3, 1), actor="a"
+    )
+    assert (compensation(ledger, "370811"), compensation(ledger, "370812")) == ((45_000, 15_000), (5_000, 5_000))
+    (late,) = ledger.overdue_loans(date(2026, 6, 1))
+    assert (late["loan"], late["factor"], late["amount"], late["borrower"]) == (
+        loan,
+        "land_compensation_paddy",
+        5_000,
+        "370812",
+    )
+    ledger.repay(loan, actor="a")
+    assert (compensation(ledger, "370811"), compensation(ledger, "370812")) == ((50_000, 20_000), (0, 0))
+
+
+def test_plain_quantity_is_refused_only_beyond_the_givers_non_paddy(ledger: Ledger) -> None:
+    """Of 50 000 m², 30 000 are not 水田: 30 001 is refused pointing to a 水田 transfer; 30 000 moves."""
+    paddy_county(ledger)
+    with pytest.raises(QuotaError) as refused:
+        ledger.transfer("370811", "370812", "land_compensation", 2026, 30_001, due_date=date(2099, 1, 1), actor="a")
+    assert refused.value.message_en == (
+        "370811 holds 50,000.00 m² of quantity compensation quota for 2026, 20,000.00 m² of it 水田: 30,000.00 m² is "
+        "not 水田, and the transfer of 30,001.00 m² would take 水田's quantity (国土资规〔2017〕13号: 水田 is part of "
+        "数量); transfer the rest as 水田 (land_compensation_paddy), which moves its quantity with it"
+    )
+    assert refused.value.message_zh == (
+        "370811 2026 年占补平衡数量指标 50,000.00 m²，其中水田 20,000.00 m²，非水田仅 30,000.00 m²，调出 30,001.00 m² "
+        "将占用水田指标所含的数量（国土资规〔2017〕13号：水田指标是数量指标的一部分）；超出部分请以水田指标"
+        "（land_compensation_paddy）调剂，其数量随之调出"
+    )
+    ledger.transfer("370811", "370812", "land_compensation", 2026, 30_000, price_wan=1, actor="a")
+    assert (compensation(ledger, "370811"), compensation(ledger, "370812")) == ((20_000, 20_000), (30_000, 0))

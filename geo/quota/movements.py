@@ -247,6 +247,36 @@ def _taken_since(conn: Connection, key: Key, after_id: int) -> list[tuple[int, s
     return [(int(r.id), str(r.kind)) for r in rows]
 
 
+def _transfer_postings(
+    conn: Connection, source: str, target: str, factor: str, year: int, value: Decimal
+) -> list[Posting]:
+    """The postings of a 调剂 or 拆借 of ``value`` of ``factor``. 水田 占补 quota is part of the quantity quota
+    (国土资规〔2017〕13号: 数量、水田、粮食产能 of one 补充耕地), so a transfer of 水田 moves as much quantity with it,
+    both legs in one entry (聊城《重点项目推进全周期服务办法》第十七条 "有偿调剂或临时拆借" of 占补平衡指标:
+    moved alone, either order broke 水田 ≤ 数量 for one side). Plain quantity may not take the giver's 水田 with
+    it: refused where it would leave the giver less quantity than 水田, pointing to a transfer of 水田."""
+    legs = move(factor, year, value, (source, "available"), (target, "available"))
+    if factor == "land_compensation_paddy":
+        return legs + move("land_compensation", year, value, (source, "available"), (target, "available"))
+    if factor != "land_compensation":
+        return legs
+    keys = [(f, source, "available", year) for f in ("land_compensation", "land_compensation_paddy")]
+    quantity, paddy = (Decimal(row.balance) for row in (lock_accounts(conn, keys)[k] for k in keys))
+    if paddy > 0 and quantity - value < paddy:
+        plain = quantity - paddy
+        raise QuotaError(
+            f"{source} holds {quantity:,.2f} m² of quantity compensation quota for {year}, {paddy:,.2f} m² of it "
+            f"水田: {plain:,.2f} m² is not 水田, and the transfer of {value:,.2f} m² would take 水田's quantity "
+            "(国土资规〔2017〕13号: 水田 is part of 数量); transfer the rest as 水田 (land_compensation_paddy), which "
+            "moves its quantity with it",
+            f"{source} {year} 年占补平衡数量指标 {quantity:,.2f} m²，其中水田 {paddy:,.2f} m²，"
+            f"非水田仅 {plain:,.2f} m²，调出 {value:,.2f} m² 将占用水田指标所含的数量"
+            "（国土资规〔2017〕13号：水田指标是数量指标的一部分）；"
+            "超出部分请以水田指标（land_compensation_paddy）调剂，其数量随之调出",
+        )
+    return legs
+
+
 def _refuse_counted_twice(conn: Connection, tx: Any, back: frozenset[int]) -> None:
     """A reversal that would make land or a plan count twice: a 撤回 or 收回 undone gives the project its
     reservations back, refused once it has reserved anew since (the same parcel from a new review charged beside the
@@ -972,7 +1002,8 @@ class Movements:
     ) -> int:
         """有偿调剂 (with a price, :func:`geo.quota.accounts.price`) or 临时拆借 (with a due date) between counties
         or the city pool. A loan's due date is today (Beijing time) or later: one already past was overdue the
-        moment it was lent (聊城 办法第十七条 "临时拆借": lent now, returned later)."""
+        moment it was lent (聊城 办法第十七条 "临时拆借": lent now, returned later). 水田 quota moves with its
+        quantity (:func:`_transfer_postings`)."""
         check_factor(factor)
         if source == target:
             raise QuotaError("source and target are the same holder", "调出方与调入方相同")
@@ -993,15 +1024,18 @@ class Movements:
         value = positive_amount(
             value, FACTORS[factor][1], ("loan" if due_date else "transfer", "拆借量" if due_date else "调剂量")
         )
+        reason = reason or ("临时拆借" if due_date else "有偿调剂")
+        if factor == "land_compensation_paddy":
+            reason += "（水田指标连同等量数量指标）"
         with writing(self.engine) as conn:
             require_holder(conn, source)
             require_holder(conn, target)
             return post(
                 conn,
                 kind,
-                move(factor, year, amount(value), (source, "available"), (target, "available")),
+                _transfer_postings(conn, source, target, factor, year, value),
                 actor=actor,
-                reason=reason or ("临时拆借" if due_date else "有偿调剂"),
+                reason=reason,
                 due_date=due_date,
                 price_wan=paid,
             )
