@@ -679,7 +679,7 @@ def allocate_cmd(
         Path,
         typer.Argument(
             help="YAML list of demands: project_id, review (a review JSON, relative to the file) and optionally "
-            "parcel_id, name, level, necessity, location, readiness."
+            "parcel_id, name, level (the project library's; another is refused), necessity, location, readiness."
         ),
     ],
     year: Year,

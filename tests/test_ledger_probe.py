@@ -1,5 +1,6 @@
 """A quota office's probe of the ledger (用地指标台账), each finding with its exact figures and both languages: a
-wrong plan reversed beside an outstanding 预支; 水田 quota transferred with its quantity."""
+wrong plan reversed beside an outstanding 预支; 水田 quota transferred with its quantity; allocation by the library's
+level."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from datetime import date
 
 import pytest
 from sqlalchemy import Engine
-from test_quota import assert_postings_add_up, balance
+from test_quota import assert_postings_add_up, balance, enter, review
 from test_quota import ledger as ledger  # the fixture: two counties, the library's projects
 
-from geo.errors import QuotaError
+from geo.errors import InputError, QuotaError
+from geo.quota import Demand, allocate, load_allocation_profile
 from geo.quota.ledger import CITY, Ledger
 
 # --- 1. a wrong plan reversed beside an outstanding advance -------------------------------------------------------
@@ -130,3 +132,36 @@ def test_plain_quantity_is_refused_only_beyond_the_givers_non_paddy(ledger: Ledg
     )
     ledger.transfer("370811", "370812", "land_compensation", 2026, 30_000, price_wan=1, actor="a")
     assert (compensation(ledger, "370811"), compensation(ledger, "370812")) == ((20_000, 20_000), (30_000, 0))
+
+
+# --- 3. allocation ranks by the library's level -------------------------------------------------------------------
+
+
+def test_allocation_refuses_a_claimed_level_the_library_does_not_hold(ledger: Ledger) -> None:
+    """An 一般 project claiming 国家重大 took quota before a 省重点 one: refused, naming both levels; nothing moves."""
+    ledger.issue(2026, [("370811", "land_new", 10_000)], actor="省厅")  # 7 000 m² for the county
+    enter(ledger, "ORD", level="一般")
+    enter(ledger, "PROV", level="省重点")
+    ordinary = Demand(project_id="ORD", review=review(6_000, rid="A"), level="国家重大")
+    provincial = Demand(project_id="PROV", review=review(6_000, rid="B"))
+    with pytest.raises(InputError) as claimed:
+        allocate(ledger, [ordinary, provincial], year=2026, actor="市要素保障办")
+    assert claimed.value.message_en == (
+        "allocation ranks by the project library's level (济宁 济政办字〔2020〕52号 三、(一)4): ORD claims 国家重大, "
+        "the library has 一般; correct the level or leave it out (the library's is used)"
+    )
+    assert claimed.value.message_zh == (
+        "按优先级配置依项目库所载项目层级排序（济政办字〔2020〕52号 三、(一)4）：项目 ORD 申报国家重大，项目库为一般；"
+        "请更正或删去 level（以项目库为准）"
+    )
+    assert balance(ledger, "370811") == 7_000
+    # without the claim, the library's 省重点 ranks first and takes the quota; the journal says which level and whence
+    result = allocate(
+        ledger, [ordinary.model_copy(update={"level": None}), provincial], year=2026, actor="市要素保障办"
+    )
+    assert [(a.project_id, a.covered) for a in result] == [("PROV", True), ("ORD", False)]
+    score = round(load_allocation_profile().score(provincial.model_copy(update={"level": "省重点"})), 4)
+    assert result[0].score == score == 0.64
+    (reason,) = {j["reason"] for j in ledger.journal() if j["transaction"] == result[0].transaction}
+    assert reason == "按优先级配置指标（得分 0.64；项目层级 省重点，据项目库）"
+    assert (balance(ledger, "370811"), balance(ledger, "PROV", bucket="reserved")) == (1_000, 6_000)

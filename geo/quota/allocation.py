@@ -3,6 +3,7 @@ factors (importance, necessity, location, readiness) and reserve in rank order."
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, Field, field_validator
 
-from geo.errors import ProfileError, QuotaError
+from geo.errors import InputError, ProfileError, QuotaError
 from geo.projects.library import ProjectLibrary
 from geo.quota.ledger import Ledger, county_summary
 from geo.resources import packaged
@@ -50,7 +51,8 @@ def load_allocation_profile(path: Path | None = None) -> AllocationProfile:
 class Demand(BaseModel):
     """A project asking for quota, with its reviewed parcel and the policy's scores.
 
-    ``level`` defaults to the project's level in the library."""
+    ``level`` is the project library's (项目库, DESIGN.md): a demand may state it, and one stating another level is
+    refused (:func:`allocate`)."""
 
     project_id: str
     review: ReviewResult
@@ -98,18 +100,20 @@ def allocate(
     profile: AllocationProfile | None = None,
 ) -> list[Allocation]:
     """Reserve for each project in rank order; a project that no longer fits is reported, not partly served, and one
-    reserved before (the same review and parcel) is said to exist (已存在), with its transaction."""
+    reserved before (the same review and parcel) is said to exist (已存在), with its transaction.
+
+    The rank's importance is the project's level in the library (项目库), never the one a demand claims: a demand
+    stating another level is refused before anything moves (:func:`library_levels`; 济宁 52号 三、(一)4 ranks by
+    the project's 重要性, which the library records). The journal's reason names the level used and its source."""
     prof = profile or load_allocation_profile()
-    library = ProjectLibrary(ledger.engine)
-    known = {project_id_text(p.id): p.level for p in library.projects()}  # ids entered before normalising too
-    demands = [
-        d if d.level or d.project_id not in known else d.model_copy(update={"level": known[d.project_id]})
-        for d in demands
-    ]
+    # ids entered before normalising too
+    known = {project_id_text(p.id): p.level for p in ProjectLibrary(ledger.engine).projects()}
+    demands = library_levels(demands, known)
     ranked = sorted(demands, key=lambda d: (-prof.score(d), d.project_id))
     out = []
     for demand in ranked:
         score = round(prof.score(demand), 4)
+        level = f"{demand.level}，据项目库" if demand.level else "未入项目库"
         try:
             done = ledger.reserve_parcel(
                 demand.review,
@@ -119,7 +123,7 @@ def allocate(
                 actor=actor,
                 source=source,
                 accept_missing_layers=demand.accept_missing_layers,
-                reason=f"按优先级配置指标（得分 {score}）",
+                reason=f"按优先级配置指标（得分 {score}；项目层级 {level}）",
             )
             tx = done.transaction
             said = (
@@ -131,6 +135,28 @@ def allocate(
         except QuotaError as exc:
             out.append(Allocation(demand.project_id, score, False, None, exc.message_zh))
     return out
+
+
+def library_levels(demands: list[Demand], known: Mapping[str, str | None]) -> list[Demand]:
+    """The demands with the levels the library (``known``: project id → level) gives them, none for a project it
+    lacks (whose reservation 先入库后保障 refuses); an InputError naming each demand that claims another level (an
+    一般 project claiming 国家重大 took quota before a 省重点 one)."""
+    claims = [d for d in demands if d.level is not None and d.level != known.get(d.project_id)]
+    if claims:
+        en = "; ".join(
+            f"{d.project_id} claims {d.level}, the library has {known.get(d.project_id) or 'no such project'}"
+            for d in claims
+        )
+        zh = "；".join(
+            f"项目 {d.project_id} 申报{d.level}，项目库为{known.get(d.project_id) or '未入库'}" for d in claims
+        )
+        raise InputError(
+            f"allocation ranks by the project library's level (济宁 济政办字〔2020〕52号 三、(一)4): {en}; correct the "
+            "level or leave it out (the library's is used)",
+            f"按优先级配置依项目库所载项目层级排序（济政办字〔2020〕52号 三、(一)4）：{zh}；请更正或删去 level"
+            "（以项目库为准）",
+        )
+    return [d.model_copy(update={"level": known.get(d.project_id)}) for d in demands]
 
 
 __all__ = ["Allocation", "AllocationProfile", "Demand", "allocate", "county_summary", "load_allocation_profile"]
