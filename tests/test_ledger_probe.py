@@ -1,6 +1,6 @@
 """A quota office's probe of the ledger (用地指标台账), each finding with its exact figures and both languages: a
 wrong plan reversed beside an outstanding 预支; 水田 quota transferred with its quantity; allocation by the library's
-level."""
+level; the city pool's 新增 kept for key projects."""
 
 from __future__ import annotations
 
@@ -165,3 +165,25 @@ def test_allocation_refuses_a_claimed_level_the_library_does_not_hold(ledger: Le
     (reason,) = {j["reason"] for j in ledger.journal() if j["transaction"] == result[0].transaction}
     assert reason == "按优先级配置指标（得分 0.64；项目层级 省重点，据项目库）"
     assert (balance(ledger, "370811"), balance(ledger, "PROV", bucket="reserved")) == (1_000, 6_000)
+
+
+# --- 4. the city pool's 新增 is not transferred or lent -----------------------------------------------------------
+
+
+def test_the_pools_new_quota_is_neither_transferred_nor_lent(ledger: Ledger) -> None:
+    """The pool's 30 000 m² of 新增 serves key projects' gaps only: a transfer or a loan to a county (which then
+    paid an ordinary project) is refused; its 占补平衡 is still transferred (聊城 第十七条)."""
+    ledger.issue(2026, [("370811", "land_new", 100_000), ("370811", "land_compensation", 10_000)], actor="省厅")
+    ledger.transfer("370811", CITY, "land_compensation", 2026, 4_000, price_wan=1, actor="a")
+    for terms in ({"price_wan": 10}, {"due_date": date(2099, 1, 1)}):
+        with pytest.raises(QuotaError) as refused:
+            ledger.transfer(CITY, "370812", "land_new", 2026, 5_000, actor="a", **terms)
+        assert refused.value.message_en == (
+            "the city pool's new construction quota (市级统筹) is not transferred or lent: it serves key "
+            "projects' gaps (聊城 重点项目推进全周期服务办法 第十七条; 若干措施 第2条); reserve it for a key "
+            "project's 新增 gap from the pool (lantu quota reserve … --source city)"
+        )
+        assert refused.value.message_zh.startswith("市级统筹新增建设用地计划指标不得调剂或拆借给区县")
+    assert (balance(ledger, CITY), balance(ledger, "370812")) == (30_000, 0)
+    ledger.transfer(CITY, "370812", "land_compensation", 2026, 4_000, due_date=date(2099, 1, 1), actor="a")
+    assert balance(ledger, "370812", "land_compensation") == 4_000

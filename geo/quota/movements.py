@@ -247,6 +247,23 @@ def _taken_since(conn: Connection, key: Key, after_id: int) -> list[tuple[int, s
     return [(int(r.id), str(r.kind)) for r in rows]
 
 
+def _refuse_pool_new_out(source: str, factor: str) -> None:
+    """The city pool's new construction quota (市级统筹 30 %) is not transferred or lent: it serves key projects with
+    a 新增 gap (聊城《重点项目推进全周期服务办法》第十七条 "用于存在用地缺口的重点项目建设"; 《若干措施》第2条 "对其他
+    省市级重点项目…予以优先保障"), which a reservation from the pool checks (``reserve --source city``); moved to a
+    county it paid an ordinary project past that check. The pool's 占补平衡 is what 第十七条 has it transfer or lend
+    ("有偿调剂或临时拆借"), and its pollutants serve 区域间统筹协调 (第十八条)."""
+    if source == CITY and factor == "land_new":
+        raise QuotaError(
+            "the city pool's new construction quota (市级统筹) is not transferred or lent: it serves key projects' "
+            "gaps (聊城 重点项目推进全周期服务办法 第十七条; 若干措施 第2条); reserve it for a key project's 新增 gap "
+            "from the pool (lantu quota reserve … --source city)",
+            "市级统筹新增建设用地计划指标不得调剂或拆借给区县，仅用于存在用地缺口的重点项目（聊城《重点项目推进全周期"
+            "服务办法》第十七条；《若干措施》第2条）；重点项目的新增缺口请由市级统筹配置（lantu quota reserve … "
+            "--source city）",
+        )
+
+
 def _transfer_postings(
     conn: Connection, source: str, target: str, factor: str, year: int, value: Decimal
 ) -> list[Posting]:
@@ -1007,6 +1024,7 @@ class Movements:
         check_factor(factor)
         if source == target:
             raise QuotaError("source and target are the same holder", "调出方与调入方相同")
+        _refuse_pool_new_out(source, factor)
         if (price_wan is None) == (due_date is None):
             raise QuotaError(
                 "a transfer is either paid (有偿调剂: a price) or a temporary loan (临时拆借: a due date), "
