@@ -1,6 +1,6 @@
 """A quota office's probe of the ledger (用地指标台账), each finding with its exact figures and both languages: a
 wrong plan reversed beside an outstanding 预支; 水田 quota transferred with its quantity; allocation by the library's
-level; the city pool's 新增 kept for key projects."""
+level; the city pool's 新增 kept for key projects; an earmark's 水田 covering dry land."""
 
 from __future__ import annotations
 
@@ -187,3 +187,32 @@ def test_the_pools_new_quota_is_neither_transferred_nor_lent(ledger: Ledger) -> 
     assert (balance(ledger, CITY), balance(ledger, "370812")) == (30_000, 0)
     ledger.transfer(CITY, "370812", "land_compensation", 2026, 4_000, due_date=date(2099, 1, 1), actor="a")
     assert balance(ledger, "370812", "land_compensation") == 4_000
+
+
+# --- 5. an earmarked 点供's 水田 covers its project's dry land ------------------------------------------------------
+
+
+def test_an_earmarks_paddy_covers_its_projects_dry_land(ledger: Ledger, engine: Engine) -> None:
+    """XM-1's 点供 of 6 400 m² quantity, all 水田, pays its dry parcel of 6 400 m² 耕地 (spending the quantity alone
+    left 6 400 m² of 水田 beside none: refused); XM-2's of 6 400 m², 3 000 水田, pays a dry 5 000 m² with 1 600 of
+    水田, keeping 1 400 m² of each. The county pays the 新增 and the grain capacity (× 0.6 kg/m²)."""
+    ledger.issue(2026, [("370811", "land_new", 20_000), ("370811", "land_compensation_grain", 10_000)], actor="省厅")
+    for project, paddy in (("XM-1", 6_400), ("XM-2", 3_000)):
+        ledger.point_supply("370811", "land_compensation", 2026, 6_400, actor="省厅", project_id=project)
+        ledger.point_supply("370811", "land_compensation_paddy", 2026, paddy, actor="省厅", project_id=project)
+    ledger.reserve(review(6_400, cultivated=6_400, rid="R1", pid="DRY0"), year=2026, project_id="XM-1", actor="a")
+    ledger.reserve(review(5_000, cultivated=5_000, rid="R2", pid="DRY1"), year=2026, project_id="XM-2", actor="a")
+
+    def held(project: str, bucket: str) -> tuple[float, float]:
+        return tuple(
+            balance(ledger, project, f, bucket=bucket) for f in ("land_compensation", "land_compensation_paddy")
+        )
+
+    assert (held("XM-1", "earmarked"), held("XM-1", "reserved")) == ((0, 0), (6_400, 6_400))
+    assert (held("XM-2", "earmarked"), held("XM-2", "reserved")) == ((1_400, 1_400), (5_000, 1_600))
+    assert compensation(ledger, "370811") == (0, 0)  # the county paid no 占补
+    assert balance(ledger, "370811") == 14_000 - 6_400 - 5_000
+    assert balance(ledger, "370811", "land_compensation_grain") == 10_000 - (6_400 + 5_000) * 0.6
+    ledger.revoke("XM-2", actor="a")  # the earmark gets back what it paid
+    assert (held("XM-2", "earmarked"), held("XM-2", "reserved")) == ((6_400, 3_000), (0, 0))
+    assert_postings_add_up(engine)

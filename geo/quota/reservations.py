@@ -316,10 +316,13 @@ def earmarked_first(
 ) -> tuple[list[Posting], dict[str, Decimal]]:
     """What the project's earmarked 点供 pays of each factor ``wanted`` (its postings into the project's reserved
     account) and what is left for the county or the pool to pay: the province gave it for this project (济宁 52号
-    三、(一)4 "点供"型计划指标), so a reservation uses it first, land, energy or pollutant alike."""
+    三、(一)4 "点供"型计划指标), so a reservation uses it first, land, energy or pollutant alike. The earmark's 水田
+    covers dry land beyond its non-paddy quantity, as a county's does (:func:`_paddy_share`, 国土资规〔2017〕13号: 水田
+    is part of 数量): an earmark of 6 400 m² quantity, all 水田, pays a dry parcel of 6 400 m² (spending its quantity
+    alone left it 6 400 m² of 水田 beside none, and the reservation was refused)."""
     holder = project_holder(project_id)
     earmarked = {
-        r.factor: r.balance
+        r.factor: max(amount(r.balance), amount(0))
         for r in conn.execute(
             select(quota_accounts.c.factor, quota_accounts.c.balance).where(
                 quota_accounts.c.holder == holder,
@@ -328,13 +331,13 @@ def earmarked_first(
             )
         ).all()
     }
+    own = {factor: min(value, earmarked.get(factor, amount(0))) for factor, value in wanted.items()}
+    if "land_compensation_paddy" in own:
+        own["land_compensation_paddy"] = _paddy_share(earmarked, own)
     postings: list[Posting] = []
-    left = dict(wanted)
-    for factor, value in wanted.items():
-        own = min(value, max(amount(earmarked.get(factor, 0)), amount(0)))
-        left[factor] = value - own
-        postings += move(factor, year, own, (holder, "earmarked"), (holder, "reserved"))
-    return postings, left
+    for factor, value in own.items():
+        postings += move(factor, year, value, (holder, "earmarked"), (holder, "reserved"))
+    return postings, {factor: max(value - own[factor], amount(0)) for factor, value in wanted.items()}
 
 
 def county_new(postings: list[Posting], plan: ReservationPlan) -> Decimal:
@@ -395,9 +398,10 @@ def _refuse_compensation_gap(plan: ReservationPlan, available: dict[str, Decimal
             )
 
 
-def _paddy_share(available: dict[str, Decimal], wanted: dict[str, Decimal]) -> Decimal:
-    """The county's 水田 quota is part of its quantity quota: when dry land takes quantity the county's
-    non-paddy quota cannot cover, the rest comes out of its 水田 (补水田 covers 占旱地, never the reverse)."""
+def _paddy_share(available: Mapping[str, Decimal], wanted: Mapping[str, Decimal]) -> Decimal:
+    """The 水田 a payer (a county, a project's earmarked 点供) gives: its 水田 quota is part of its quantity quota, so
+    when dry land takes quantity its non-paddy quota cannot cover, the rest comes out of its 水田 (补水田 covers
+    占旱地, never the reverse)."""
     quantity = available.get("land_compensation", amount(0))
     paddy = available.get("land_compensation_paddy", amount(0))
     left_over = paddy - (quantity - wanted["land_compensation"])  # 水田 quota above the quantity that would remain
