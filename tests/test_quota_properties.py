@@ -174,10 +174,18 @@ class LedgerMachine(RuleBasedStateMachine):
                 self.gate_violations.append(f"{pid} ({before.level}) paid by the city pool")
             if source not in (None, CITY, county):
                 self.gate_violations.append(f"{pid} paid by {source}")
-            if penalised and source != CITY and before is not None and before.level != "国家重大":
+            if penalised and self._took_county_new(tx, county) and before is not None and before.level != "国家重大":
                 self.gate_violations.append(f"{pid} ({before.level}) got {county}'s new quota below 60 % 供地率")
 
         self._try(lambda: self.ledger.reserve(r, year=YEAR, project_id=pid, source=source, actor="s"), gate)
+
+    def _took_county_new(self, tx: int, county: str) -> bool:
+        """Whether reservation ``tx`` took the county's own 新增 (what the penalty bars), not its project's earmarked
+        点供's or the pool's."""
+        return any(
+            j["transaction"] == tx and j["holder"] == county and j["factor"] == "land_new" and j["amount"] < 0
+            for j in self.ledger.journal()
+        )
 
     def _penalised(self, county: str) -> bool:
         """The county's latest 增存挂钩 settlement found its 五年供地率 below the threshold."""
