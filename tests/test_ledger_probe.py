@@ -1,6 +1,7 @@
 """A quota office's probe of the ledger (用地指标台账), each finding with its exact figures and both languages: a
 wrong plan reversed beside an outstanding 预支; 水田 quota transferred with its quantity; allocation by the library's
-level; the city pool's 新增 kept for key projects; an earmark's 水田 covering dry land."""
+level; the city pool's 新增 kept for key projects; an earmark's 水田 covering dry land;
+a plan's rows once per county and factor."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from sqlalchemy import Engine
 from test_quota import assert_postings_add_up, balance, enter, review
 from test_quota import ledger as ledger  # the fixture: two counties, the library's projects
 
-from geo.errors import InputError, QuotaError
+from geo.errors import FormatError, InputError, QuotaError
+from geo.io import parse_quota_plan
 from geo.quota import Demand, allocate, load_allocation_profile
 from geo.quota.ledger import CITY, Ledger
 
@@ -216,3 +218,25 @@ def test_an_earmarks_paddy_covers_its_projects_dry_land(ledger: Ledger, engine: 
     ledger.revoke("XM-2", actor="a")  # the earmark gets back what it paid
     assert (held("XM-2", "earmarked"), held("XM-2", "reserved")) == ((6_400, 3_000), (0, 0))
     assert_postings_add_up(engine)
+
+
+# --- 6. a plan gives each county and factor once ------------------------------------------------------------------
+
+
+def test_an_issue_refuses_a_county_and_factor_given_twice(ledger: Ledger) -> None:
+    """Two rows of 任城区's 新增 were summed (60 000 + 40 000) and the repeat check then called a plan of one row of
+    100 000 the same "row for row"; refused as the CSV reader refuses them, nothing booked."""
+    twice = [("370811", "land_new", 60_000), ("370812", "land_new", 1_000), ("370811", "land_new", 40_000)]
+    with pytest.raises(InputError) as refused:
+        ledger.issue(2026, twice, actor="省厅")
+    assert refused.value.message_en == (
+        "the plan gives 370811 land_new twice (rows 1 and 3): a plan has one row per county and factor"
+    )
+    assert refused.value.message_zh == (
+        "计划中区县 370811 的 land_new 出现两次（第 1 行与第 3 行），每个区县的每项要素只能有一行"
+    )
+    assert ledger.journal() == []
+    with pytest.raises(FormatError, match=r"^plan.csv line 4: 370811 land_new was already given on line 2$"):
+        parse_quota_plan(
+            "county_code,factor,amount\n370811,land_new,60000\n370812,land_new,1000\n370811,land_new,4e4\n"
+        )

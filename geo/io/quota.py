@@ -23,7 +23,7 @@ from pydantic_core import from_json
 
 from geo.errors import FormatError, InputError
 from geo.io.summary import append_row
-from geo.quota.accounts import FACTORS, amount
+from geo.quota.accounts import FACTORS, amount, repeated_row
 from geo.quota.allocation import Demand
 from geo.review.result import MAX_ID_CHARS, MAX_NAME_CHARS, ItemFacts, ParcelResult, ReviewResult
 from geo.signing import SigningKey, Verification, verify
@@ -109,7 +109,7 @@ def parse_quota_plan(text: str, *, name: str = "plan.csv") -> list[PlanRow]:
         raise _fail(name, 1, f"repeats the column {', '.join(twice)}", f"列 {'、'.join(twice)} 重复")
     reader.fieldnames = header
     rows: list[PlanRow] = []
-    seen: dict[tuple[str, str], int] = {}
+    lines: list[int] = []
     for raw in reader:
         line = reader.line_num
         extra = [v for v in raw.pop(None, None) or [] if v.strip()]  # DictReader keeps surplus fields under None
@@ -143,17 +143,19 @@ def parse_quota_plan(text: str, *, name: str = "plan.csv") -> list[PlanRow]:
                 f"amount {written} rounds to 0 at the ledger's four decimals",
                 f"数量 {written} 按台账保留四位小数后为 0",
             )
-        if (county, factor) in seen:
-            raise _fail(
-                name,
-                line,
-                f"{county} {factor} was already given on line {seen[county, factor]}",
-                f"区县 {county} 的 {factor} 已在第 {seen[county, factor]} 行给出",
-            )
-        seen[county, factor] = line
         rows.append(PlanRow(county, factor, booked))
+        lines.append(line)
     if not rows:
         raise _fail(name, None, "has no rows", "没有数据行")
+    if (repeat := repeated_row((r.county_code, r.factor) for r in rows)) is not None:
+        first, second = repeat
+        county, factor = rows[second][:2]
+        raise _fail(
+            name,
+            lines[second],
+            f"{county} {factor} was already given on line {lines[first]}",
+            f"区县 {county} 的 {factor} 已在第 {lines[first]} 行给出",
+        )
     return rows
 
 

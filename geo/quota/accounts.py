@@ -7,6 +7,7 @@ the outside world (``external:<source>``), where quota enters the city's books.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -124,6 +125,19 @@ def movement_date(
             f"{zh} {when.isoformat()} 早于今天（{today.isoformat()}，北京时间），{ahead[1]}",
         )
     return when
+
+
+def repeated_row(keys: Iterable[tuple[str, str]]) -> tuple[int, int] | None:
+    """The positions (first, repeat) of the first (county, factor) a plan gives twice; None when each is given once.
+    A plan gives one amount per county and factor: two rows of one were summed into one posting, and the repeat
+    check (:meth:`geo.quota.Ledger.issue`) then called a different plan the same "row for row". The CSV reader
+    (:func:`geo.io.quota.parse_quota_plan`) and the ledger both ask here."""
+    seen: dict[tuple[str, str], int] = {}
+    for position, key in enumerate(keys):
+        if key in seen:
+            return seen[key], position
+        seen[key] = position
+    return None
 
 
 def check_factor(factor: str) -> None:

@@ -40,6 +40,7 @@ from geo.quota.accounts import (
     positive_amount,
     price,
     project_holder,
+    repeated_row,
 )
 from geo.quota.holders import require_county, require_holder
 from geo.quota.land import lock_reserved_land, record_land, refuse_reinstated_overlap, standing_of
@@ -528,7 +529,9 @@ class Movements:
         """下达: the province's plan to counties; the city pools its configured share of each factor (市级统筹).
 
         The pooled part is posted out of the county into the pool, so the journal shows what each
-        county gave (聊城《重点项目推进全周期服务办法》第十七条, 第十八条).
+        county gave (聊城《重点项目推进全周期服务办法》第十七条, 第十八条). A plan gives each county and factor one
+        row (:func:`~geo.quota.accounts.repeated_row`, as the CSV reader asks): two were summed, and the repeat
+        check then took a different plan for the same.
 
         The plan is a fact and is booked whole: an issue never lowers an account (the county keeps all but the
         pooled share, the pool gains it), so an account an advance (预支) left below zero may stay below zero
@@ -540,6 +543,15 @@ class Movements:
         once one is booked and the other refused, on PostgreSQL as on SQLite.
         """
         plan = list(rows)
+        if (repeat := repeated_row((county, factor) for county, factor, _ in plan)) is not None:
+            first, second = (position + 1 for position in repeat)
+            county, factor, _ = plan[second - 1]
+            raise InputError(
+                f"the plan gives {county} {factor} twice (rows {first} and {second}): a plan has one row per county "
+                "and factor",
+                f"计划中区县 {county} 的 {factor} 出现两次（第 {first} 行与第 {second} 行），"
+                "每个区县的每项要素只能有一行",
+            )
         with writing(self.engine) as conn:
             postings: list[Posting] = []
             issued: set[tuple[str, str, Decimal]] = set()
