@@ -1,7 +1,8 @@
 """A quota office's probe of the ledger (用地指标台账), each finding with its exact figures and both languages: a
 wrong plan reversed beside an outstanding 预支; 水田 quota transferred with its quantity; allocation by the library's
 level; the city pool's 新增 kept for key projects; an earmark's 水田 covering dry land;
-a plan's rows once per county and factor."""
+a plan's rows once per county and factor;
+no underscore in a plan's amount."""
 
 from __future__ import annotations
 
@@ -240,3 +241,21 @@ def test_an_issue_refuses_a_county_and_factor_given_twice(ledger: Ledger) -> Non
         parse_quota_plan(
             "county_code,factor,amount\n370811,land_new,60000\n370812,land_new,1000\n370811,land_new,4e4\n"
         )
+
+
+# --- 7. no underscore in a plan's amount ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["1_5", "100_000", "1_000.5", "1,000_000"])
+def test_a_plan_amount_with_an_underscore_is_refused(value: str) -> None:
+    """Python's Decimal reads "1_5" as 15: refused naming the line, as "1,5" is."""
+    with pytest.raises(FormatError) as refused:
+        parse_quota_plan(f'county_code,factor,amount\n370811,land_new,1000\n370812,land_new,"{value}"\n')
+    assert refused.value.message_en == (
+        f"plan.csv line 3: amount {value!r}: an underscore is no separator in a plan; write the number without it "
+        "(1234567.89) or group thousands with commas (1,234,567.89)"
+    )
+    assert refused.value.message_zh == (
+        f"plan.csv 第 3 行：数量 {value!r}：计划中的数字不能含下划线；请不用分隔符（1234567.89），"
+        "或以逗号分隔千位（1,234,567.89）"
+    )

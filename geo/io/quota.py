@@ -189,7 +189,16 @@ def _unit_factor(unit: str, factor: str, *, name: str, line: int) -> Decimal:
 def _plan_number(value: str, *, name: str, line: int) -> Decimal:
     """An amount as written, commas allowed only as thousands separators (1,234,567.89): a decimal comma ("1,5",
     as much of Europe writes 1.5) or a stray one ("1,00,0.5") was read as 15 or 1000.5, and the province's plan
-    booked wrong by orders of magnitude. NaN when it is no number at all (refused by the caller)."""
+    booked wrong by orders of magnitude. No underscore either: Python reads "1_5" as 15, a plan's reader sees no
+    number. NaN when it is no number at all (refused by the caller)."""
+    if "_" in value:
+        raise _fail(
+            name,
+            line,
+            f"amount {value!r}: an underscore is no separator in a plan; write the number without it (1234567.89) "
+            "or group thousands with commas (1,234,567.89)",
+            f"数量 {value!r}：计划中的数字不能含下划线；请不用分隔符（1234567.89），或以逗号分隔千位（1,234,567.89）",
+        )
     if "," in value:
         if THOUSANDS.fullmatch(value) is None:
             raise _fail(
