@@ -251,7 +251,8 @@ def reserve(
     accept_missing_layers: Annotated[
         bool,
         typer.Option(
-            "--accept-missing",  # the API's accept_missing_layers, short enough for an 80-column help's cell
+            "--accept-missing-layers",  # the API's accept_missing_layers, the name issue 12 gives the flag
+            "--accept-missing",  # short enough for an 80-column help's cell
             help="Reserve although items went unchecked for missing layers (缺失图层; noted in the journal).",
         ),
     ] = False,

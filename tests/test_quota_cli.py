@@ -627,3 +627,19 @@ def test_a_hand_edited_review_verdict_is_refused(run, tmp_path: Path, blueprint_
     ).stderr
     assert "outside the blueprint's coverage" in beyond and "超出蓝图覆盖范围" in beyond, beyond
     assert {j["kind"] for j in json.loads(run("quota", "journal", "--format", "json").stdout)} == {"issue"}
+
+
+def test_accept_missing_layers_is_the_flags_name(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 12 names the flag ``--accept-missing-layers`` (the API's field); the CLI had only ``--accept-missing``,
+    and its refusal pointed there (contract check). Both names are taken."""
+    from support import full_layers, rect_blueprint
+
+    bp = rect_blueprint(tmp_path / "bp", {k: v for k, v in full_layers().items() if k != "mineral"})
+    _issue(run, tmp_path, bp, "370811,land_new,100000\n" + COMPENSATION)
+    review = _review(run, tmp_path, bp, "DRY", (2.2, 1.2, 2.4, 1.4))  # on 旱地
+    _enter(run, "DRY")
+    refused = run("quota", "reserve", review, "--year", "2026", code=2)
+    assert "--accept-missing-layers" in refused.stderr and "mineral_overlay" in refused.stderr
+    run("quota", "reserve", review, "--year", "2026", "--accept-missing-layers")
+    journal = json.loads(run("quota", "journal", "--format", "json").stdout)
+    assert any("接受缺失图层未审查：mineral_overlay" in j["reason"] for j in journal)

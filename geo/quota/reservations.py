@@ -168,9 +168,10 @@ def plan_reservation(review: ReviewResult, request: ReservationRequest, *, grain
     if missing and not request.get("accept_missing_layers"):
         raise QuotaError(
             f"parcel {parcel.id} was not checked for {', '.join(missing)} (layers missing); "
-            "reserve only with accept_missing_layers (--accept-missing on the command line), which the journal records",
+            "reserve only with accept_missing_layers (--accept-missing-layers on the command line), which the journal "
+            "records",
             f"地块 {parcel.id} 的 {'、'.join(missing)} 因缺少图层未经审查；须明确接受缺失图层"
-            "（命令行 --accept-missing）方可配置，并记入台账",
+            "（命令行 --accept-missing-layers）方可配置，并记入台账",
         )
     payer = source or parcel_county
     if payer not in (parcel_county, CITY):
