@@ -251,9 +251,17 @@ def reserve(
     accept_missing_layers: Annotated[
         bool,
         typer.Option(
-            "--accept-missing-layers",  # the API's accept_missing_layers, the name issue 12 gives the flag
-            "--accept-missing",  # short enough for an 80-column help's cell
-            help="Reserve although items went unchecked for missing layers (缺失图层; noted in the journal).",
+            "--accept-missing-layers",  # the API's accept_missing_layers, the name issue 12 gives the flag,
+            hidden=True,  # shown as --accept-missing: the longer name is cut in an 80-column help's cell
+            help="The same as --accept-missing.",
+        ),
+    ] = False,
+    accept_missing: Annotated[
+        bool,
+        typer.Option(
+            "--accept-missing",
+            help="Reserve although items went unchecked for missing layers (缺失图层; noted in the journal). Also "
+            "--accept-missing-layers.",
         ),
     ] = False,
     accept_unsigned: Annotated[
@@ -295,7 +303,7 @@ def reserve(
             parcel_id=parcel,
             county=county,
             source=source,
-            accept_missing_layers=accept_missing_layers,
+            accept_missing_layers=accept_missing_layers or accept_missing,
             actor=actor,
             reason=reason,
         )

@@ -641,5 +641,6 @@ def test_accept_missing_layers_is_the_flags_name(run, tmp_path: Path) -> None:  
     refused = run("quota", "reserve", review, "--year", "2026", code=2)
     assert "--accept-missing-layers" in refused.stderr and "mineral_overlay" in refused.stderr
     run("quota", "reserve", review, "--year", "2026", "--accept-missing-layers")
+    assert "--accept-missing-layers" in run("quota", "reserve", "--help").stdout  # said beside the short name
     journal = json.loads(run("quota", "journal", "--format", "json").stdout)
     assert any("接受缺失图层未审查：mineral_overlay" in j["reason"] for j in journal)
