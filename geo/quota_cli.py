@@ -27,13 +27,16 @@ from geo.cli_context import (
     TableFormat,
     accept_unverified,
     actor_option,
+    binary_output_refused,
     cli_context,
     fail,
     judged_on,
     option_date,
     reading_key,
     show_table,
+    stdout_is_terminal,
     warn,
+    write_binary_stdout,
 )
 from geo.crs import Area
 from geo.errors import BlueprintError, InputError, LantuError
@@ -508,7 +511,9 @@ def report(
     year: Year,
     fmt: Annotated[
         str,
-        typer.Option("--format", "-f", help="Output format (输出格式): table | csv | json | xlsx (needs --output)."),
+        typer.Option(
+            "--format", "-f", help="Output format (输出格式): table | csv | json | xlsx (a file, or stdout redirected)."
+        ),
     ] = "table",
     output: Output = None,
     layout: LayoutOption = Layout.auto,
@@ -517,16 +522,20 @@ def report(
 
     Columns: 下达, 市级统筹, 点供, 增存挂钩奖励, 污染物削减量, 预支, 配置, 撤回/收回, 调剂/拆借, 冲销, 余额 (公顷 and
     亩 beside m²), 其中预支未还 (what of an advance the year's issue has not repaid yet), and what projects hold,
-    counted to the holder that paid it; energy and pollutants in their own unit. xlsx needs --output."""
+    counted to the holder that paid it; energy and pollutants in their own unit. xlsx goes to --output, or to stdout
+    redirected to a file (never to a terminal)."""
     ledger = _ledger(ctx)
     if output is not None:
         attempt(lambda: output_file(output, "--output"))  # before the report is made
     if fmt == "xlsx":
-        if output is None:
-            fail(InputError("--format xlsx needs --output FILE", "xlsx 格式须用 --output 指定文件"))
+        if output is None and stdout_is_terminal():
+            fail(binary_output_refused("xlsx"))
         data = attempt(
             lambda: report_xlsx(ledger_report(ledger.engine, year), REPORT_LABELS, title=f"{year}年指标台账")
         )
+        if output is None:  # stdout is a file or a pipe (`lantu quota report -y 2026 -f xlsx > 台账.xlsx`)
+            write_binary_stdout(data)
+            return
         attempt(lambda: write_whole(output, data))
         err.print(f"report → {output}", highlight=False)
         return

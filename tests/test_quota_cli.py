@@ -255,7 +255,10 @@ def test_report_in_chinese_as_table_csv_and_xlsx(run, tmp_path: Path, blueprint_
     assert any(r["区县"] == "市级统筹" for r in rows)
     table = run("quota", "report", "--year", "2026").stdout
     assert "2026年指标台账" in table and "任城区" in table and "105.00 亩" in table
-    assert "--output" in run("quota", "report", "--year", "2026", "-f", "xlsx", code=2).stderr
+    # `-f xlsx > 台账.xlsx`: a redirected stdout takes the workbook; a terminal never does
+    assert run("quota", "report", "--year", "2026", "-f", "xlsx").stdout_bytes.startswith(b"PK")
+    monkeypatch.setattr("geo.quota_cli.stdout_is_terminal", lambda: True)
+    assert "-o report.xlsx" in run("quota", "report", "--year", "2026", "-f", "xlsx", code=2).stderr
     out = tmp_path / "台账.xlsx"
     run("quota", "report", "--year", "2026", "-f", "xlsx", "-o", out)
     sheet = openpyxl.load_workbook(out).active
