@@ -538,6 +538,7 @@ def test_the_city_pays_no_compensation_it_covers_the_countys_gap_by_transfer_or_
     """聊城 办法 第十七条: "对存在占补平衡指标缺口的,市级统筹采取有偿调剂或临时拆借的方式予以保障"."""
     monkeypatch.setattr("geo.quota.accounts.beijing_today", lambda: date(2026, 1, 1))  # lent on 1 January 2026
     two_county_plan(ledger)  # 370811: 50 000 m² of 占补, no grain capacity
+    ledger.issue(2026, [("370812", "land_compensation_grain", 1_000)], actor="a")  # the city's plans track grain
     before = journal_size(ledger)
     with pytest.raises(QuotaError, match=r"1,800\.00 kg short") as refused:
         ledger.reserve(review(5_000, cultivated=3_000), year=2026, project_id="XM-1", actor="a")
@@ -549,6 +550,25 @@ def test_the_city_pays_no_compensation_it_covers_the_countys_gap_by_transfer_or_
     ledger.transfer(CITY, "370811", "land_compensation_grain", 2026, 1_800, actor="a", due_date=due)
     ledger.reserve(review(5_000, cultivated=3_000), year=2026, project_id="XM-1", actor="a")
     assert balance(ledger, "XM-1", "land_compensation_grain", bucket="reserved") == 1_800
+
+
+def test_a_city_whose_plans_give_quantity_alone_books_quantity_alone(ledger: Ledger) -> None:
+    """A ledger set up as the contract has it (land_new and land_compensation issued) refused every parcel on
+    耕地 for 0 kg of grain capacity and 0 m² of 水田 (contract check). Parts of 占补平衡 no plan of the year gave
+    any holder are not booked, and the journal says so; once any county is given 水田, every county is asked."""
+    two_county_plan(ledger)  # 370811: 50 000 m² of 占补 quantity; no 水田, no grain issued
+    tx = ledger.reserve(review(5_000, cultivated=3_000, paddy=1_000), year=2026, project_id="XM-1", actor="a")
+    assert balance(ledger, "XM-1", "land_compensation", bucket="reserved") == 3_000
+    assert balance(ledger, "XM-1", "land_compensation_paddy", bucket="reserved") == 0
+    assert balance(ledger, "XM-1", "land_compensation_grain", bucket="reserved") == 0
+    reason = next(j["reason"] for j in ledger.journal() if j["transaction"] == tx)
+    assert "2026年计划未下达占补平衡指标（其中水田）、占补平衡指标（粮食产能），不计" in reason
+    tracked = [("370812", "land_compensation", 1_000), ("370812", "land_compensation_paddy", 1_000)]
+    ledger.issue(2026, tracked, actor="a")  # 水田 given to a county: now tracked
+    with pytest.raises(QuotaError, match=r"land_compensation_paddy .*1,000\.00 m² short"):
+        ledger.reserve(
+            review(5_000, cultivated=3_000, paddy=1_000, rid="R2", pid="P2"), year=2026, project_id="XM-2", actor="a"
+        )
 
 
 def test_a_parcel_reviewed_again_is_not_charged_twice(ledger: Ledger) -> None:

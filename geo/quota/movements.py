@@ -59,6 +59,7 @@ from geo.quota.reservations import (
     plan_reservation,
     project_row,
     reservation_postings,
+    tracked_parts,
 )
 from geo.quota.rules import LedgerRules
 from geo.quota.standing import reinstated, settled_advance, settled_advances, settlement_key, undone
@@ -629,6 +630,10 @@ class Movements:
                 return Reserved(done, existed=True)
             require_county(conn, plan.county)
             project = check_project(conn, plan)
+            plan, untracked = tracked_parts(conn, plan)
+            if untracked:
+                named = "、".join(FACTORS[f][0] for f in untracked)
+                reason = f"{reason}（{plan.year}年计划未下达{named}，不计）"
             penalty = penalty_reason(conn, plan.county, plan.year, project, self.rules)
             postings = reservation_postings(conn, plan, county_new_usable=penalty is None)
             if penalty is not None and county_new(postings, plan) > 0:  # the county's own 新增, not the pool's

@@ -51,7 +51,7 @@ from geo.quota.accounts import CITY, FACTORS, ZERO, Key, Posting, amount, move, 
 from geo.quota.land import parcel_outline, refuse_overlap
 from geo.quota.posting import transaction_by_key
 from geo.quota.report import EARMARK, area_texts, holdings_by_payer
-from geo.quota.standing import released_reservations
+from geo.quota.standing import released_reservations, undone
 from geo.quota.tables import (
     postings_by_account,
     quota_accounts,
@@ -290,6 +290,40 @@ def _same_land(conn: Connection, reservation_id: int, project_id: str, plan: Res
     new = sum((Decimal(r.amount) for r in rows if r.factor == "land_new" and r.holder == into), amount(0))
     counties = {r.holder for r in rows if r.holder not in (into, CITY)}
     return new == plan.wanted["land_new"] and counties <= {plan.county}
+
+
+# the parts of 占补平衡 a city's plans may give apart from its quantity (国土资规〔2017〕13号: 数量、水田、
+# 粮食产能), and the movements that give quota to a holder
+APART: tuple[str, ...] = ("land_compensation_paddy", "land_compensation_grain")
+GIVING: tuple[str, ...] = ("issue", "point_supply", "advance")
+
+
+def tracked_parts(conn: Connection, plan: ReservationPlan) -> tuple[ReservationPlan, tuple[str, ...]]:
+    """The plan without the parts of 占补平衡 (水田, 粮食产能) that no plan of its year gave any holder, and those
+    parts: a city whose plans give the quantity alone (the contract's two land factors, land_new and
+    land_compensation) books the quantity alone, where every reservation of 耕地 was refused for 0 kg of grain
+    (contract check); one whose plans give 水田 or grain to any county asks every reservation for them, and a
+    county without them is short (:func:`_refuse_compensation_gap`)."""
+    t, a, p = quota_transactions.c, quota_accounts.c, quota_postings.c
+    given = set(
+        conn.execute(
+            select(a.factor)
+            .join_from(quota_postings, quota_accounts, a.id == p.account_id)
+            .join(quota_transactions, t.id == p.transaction_id)
+            .where(
+                a.factor.in_(APART),
+                a.year == plan.year,
+                t.kind.in_(GIVING),
+                t.id.not_in(undone(conn)),
+                p.amount > 0,
+            )
+            .distinct()
+        ).scalars()
+    )
+    dropped = tuple(f for f in APART if plan.wanted[f] > 0 and f not in given)
+    if not dropped:
+        return plan, ()
+    return replace(plan, wanted={**plan.wanted, **dict.fromkeys(dropped, amount(0))}), dropped
 
 
 def reservation_postings(conn: Connection, plan: ReservationPlan, *, county_new_usable: bool = True) -> list[Posting]:
