@@ -949,7 +949,12 @@ def test_quota_flow_over_the_api(client: TestClient, keys: dict[str, str]) -> No
     }
     assert_problem(client.post("/api/v1/quotas/issue", json=plan, headers=auth(keys, "project-system")), 403)
     flagged = {"year": 2026, "rows": [{"county_code": "370811", "factor": "land_new", "amount": True}]}
-    assert_problem(client.post("/api/v1/quotas/issue", json=flagged, headers=auth(keys, "quota-admin")), 422)
+    said = assert_problem(client.post("/api/v1/quotas/issue", json=flagged, headers=auth(keys, "quota-admin")), 422)
+    assert "不能是 true 或 false" in said["message_zh"]
+    # "1_5" is no 15 m² (Python's float reads the underscore as a digit separator: the ledger probe)
+    grouped = {"year": 2026, "rows": [{"county_code": "370811", "factor": "land_new", "amount": "1_5"}]}
+    said = assert_problem(client.post("/api/v1/quotas/issue", json=grouped, headers=auth(keys, "quota-admin")), 422)
+    assert "下划线不能作为数字分隔符" in said["message_zh"] and "underscore" in said["message_en"]
     garbled = {**plan, "reason": "下达\x00\x1b"}  # a journal is read in Excel and on paper
     assert_problem(client.post("/api/v1/quotas/issue", json=garbled, headers=auth(keys, "quota-admin")), 422)
     assert client.post("/api/v1/quotas/issue", json=plan, headers=auth(keys, "quota-admin")).status_code == 201

@@ -25,7 +25,7 @@ from geo.quota import FACTORS, MAX_AMOUNT, PLAN_YEARS, Ledger, county_summary
 from geo.quota.report import LABELS as REPORT_LABELS
 from geo.quota.report import ledger_report
 from geo.quota.stock import DISPOSAL_LABELS, LAND_LABELS, RATE_LABELS
-from geo.review.result import MAX_ID_CHARS, not_a_flag
+from geo.review.result import MAX_ID_CHARS, plain_figure
 
 router = APIRouter(prefix="/quotas", tags=["quotas"])
 OPEN = ConfigDict(extra="allow")  # the ledger may add columns; they pass through
@@ -37,7 +37,7 @@ FIRST_YEAR, LAST_YEAR = PLAN_YEARS
 
 # JSON's true is no 1 m² of quota; NaN and Infinity are no figure ("Input should be a finite number", 应为有限数值):
 # finiteness is declared on the float itself, as a bound added around the validator would not reach it
-Figure = Annotated[float, Field(allow_inf_nan=False), BeforeValidator(not_a_flag)]
+Figure = Annotated[float, Field(allow_inf_nan=False), BeforeValidator(plain_figure)]
 
 
 class IssueRow(BaseModel):

@@ -24,10 +24,16 @@ _TRUE = {"1", "true", "yes", "y", "是", "t"}
 _FALSE = {"0", "false", "no", "n", "否", "f", ""}
 
 
-def not_a_flag(value: Any) -> Any:
-    """A figure as given, unless it is JSON's true or false: true is no 1 万元, no 1 m² of quota."""
+def plain_figure(value: Any) -> Any:
+    """A figure as given, unless it is JSON's true or false (true is no 1 万元, no 1 m² of quota) or text with an
+    underscore, which Python reads as a digit separator ("1_5" was booked as 15 m²)."""
     if isinstance(value, bool):
-        raise ValueError("a number is needed, not true or false")
+        raise InputError("a number is needed, not true or false", "应为数字，不能是 true 或 false")
+    if isinstance(value, str) and "_" in value:
+        raise InputError(
+            f"{value[:20]!r} is no number: an underscore is no digit separator here",
+            f"{value[:20]!r} 不是数字：下划线不能作为数字分隔符",
+        )
     return value
 
 
@@ -75,8 +81,8 @@ class ProjectAttributes(BaseModel):
 
     @field_validator("investment_wan", "route_km", "power_mw", mode="before")
     @classmethod
-    def _not_a_flag(cls, value: Any) -> Any:
-        return not_a_flag(value)
+    def _plain_figure(cls, value: Any) -> Any:
+        return plain_figure(value)
 
     @field_validator("investment_wan", "route_km", "power_mw")
     @classmethod
