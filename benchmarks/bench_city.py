@@ -100,9 +100,13 @@ TARGETS = (
     Target("mineral", ("mineral",), "item:mineral_overlay"),
     Target("geohazard_prone", ("geohazard",), "item:geohazard", where=("level", frozenset({"高", "中", "低"}))),
     Target("heritage", ("heritage",), "item:cultural_heritage"),
-    # item 11 grades the 三调 河流/湖泊/水库水面 as the 河湖管理范围 they are (the profile's flood_control classes)
+    # item 11 grades the 三调 河流/湖泊/水库水面 and 内陆滩涂 as the 河湖管理范围 they are (the profile's flood_control
+    # classes; the generated city draws 1101 alone of them)
     Target(
-        "flood_river", ("flood_river", "land_use"), "item:flood_control", classes=frozenset({"1101", "1102", "1103"})
+        "flood_river",
+        ("flood_river", "land_use"),
+        "item:flood_control",
+        classes=frozenset({"1101", "1102", "1103", "1106"}),
     ),
     Target("illegal_use", ("illegal_use",), "item:illegal_use"),
     Target("stock_land", ("approved_unsupplied", "idle_land"), "quota:stock_m2"),
