@@ -202,11 +202,17 @@ def _refuse_spent_since(conn: Connection, tx: Any, postings: list[Posting], held
     return owed
 
 
+def _of_account(key: Key) -> tuple[Any, ...]:
+    """The conditions that select the account ``key``'s rows (factor, holder, bucket, year)."""
+    a = quota_accounts.c
+    factor, holder, bucket, year = key
+    return a.factor == factor, a.holder == holder, a.bucket == bucket, a.year == year
+
+
 def _drawn_by_advances(conn: Connection, key: Key, reversed_id: int) -> Decimal:
     """What standing advances (预支), ``reversed_id`` aside, drew from the account ``key``: how far below zero the
     account may stand without it (an advance is repaid by the year's issue, :meth:`Movements.issue`)."""
     t, a, p = quota_transactions.c, quota_accounts.c, quota_postings.c
-    factor, holder, bucket, year = key
     total = conn.execute(
         select(amount_sum(p.amount))
         .join(quota_accounts, a.id == p.account_id)
@@ -215,10 +221,7 @@ def _drawn_by_advances(conn: Connection, key: Key, reversed_id: int) -> Decimal:
             t.kind == "advance",
             t.id != reversed_id,
             t.id.not_in(undone(conn)),
-            a.factor == factor,
-            a.holder == holder,
-            a.bucket == bucket,
-            a.year == year,
+            *_of_account(key),
             p.amount < 0,
         )
     ).scalar()
@@ -229,7 +232,6 @@ def _taken_since(conn: Connection, key: Key, after_id: int) -> list[tuple[int, s
     """The transactions in force after ``after_id`` that took from the account ``key`` (id, kind), advances aside:
     where what a reversed transaction gave went."""
     t, a, p = quota_transactions.c, quota_accounts.c, quota_postings.c
-    factor, holder, bucket, year = key
     rows = conn.execute(
         select(t.id, t.kind)
         .join_from(quota_postings, quota_accounts, a.id == p.account_id)
@@ -238,10 +240,7 @@ def _taken_since(conn: Connection, key: Key, after_id: int) -> list[tuple[int, s
             t.id > after_id,
             t.kind != "advance",
             t.id.not_in(undone(conn)),
-            a.factor == factor,
-            a.holder == holder,
-            a.bucket == bucket,
-            a.year == year,
+            *_of_account(key),
             p.amount < 0,
         )
         .order_by(t.id)
