@@ -44,6 +44,20 @@ def test_a_wrong_plan_is_reversed_back_to_the_advance_still_owed(ledger: Ledger,
     assert_postings_add_up(engine)
 
 
+def test_an_advance_repaid_leaves_no_floor_below_zero(ledger: Ledger) -> None:
+    """Once the year's plan repaid the advance, the account owes nothing: a transfer in, spent since, is not reversed
+    into a debt of 5 000 m² no one has (the floor was what advances ever drew: read-through)."""
+    ledger.issue(2025, [("370811", "land_new", 100_000)], actor="省厅")
+    ledger.advance("370811", "land_new", 2025, 10_000, actor="a")
+    ledger.issue(2026, [("370811", "land_new", 100_000), ("370812", "land_new", 10_000)], actor="省厅")
+    assert balance(ledger, "370811") == 60_000  # 70 000 − the 10 000 advanced: repaid
+    given = ledger.transfer("370812", "370811", "land_new", 2026, 5_000, price_wan=1, actor="a")
+    spent = ledger.transfer("370811", "370812", "land_new", 2026, 65_000, price_wan=1, actor="a")
+    with pytest.raises(QuotaError, match=f"transactions taking from it: #{spent} transfer"):
+        ledger.reverse(given, actor="a", reason="调剂撤销")
+    assert balance(ledger, "370811") == 0
+
+
 def test_a_plan_spent_since_is_not_reversed_and_the_refusal_says_what_was_spent(ledger: Ledger) -> None:
     """200 000 m² of the wrong plan transferred on: reversing it would overdraw beyond the advance, refused naming
     the transfer and the 200 000 m² spent (not 指标不足); reversed once the transfer is undone."""
@@ -53,13 +67,14 @@ def test_a_plan_spent_since_is_not_reversed_and_the_refusal_says_what_was_spent(
         ledger.reverse(wrong, actor="a", reason="计划录入错误")
     assert spent.value.message_en == (
         f"reversing transaction #{wrong} (issue) would take 700,000.00 m² of land_new (available, 2026) from 370811, "
-        "which holds 490,000.00 m² (10,000.00 m² below zero, an advance still owed, may stay): 200,000.00 m² of what "
-        f"#{wrong} gave was spent since (transactions taking from it: #{sold} transfer); reverse or release those first"
+        f"which holds 490,000.00 m² (10,000.00 m² below zero as before #{wrong}, an advance owed, may stay): "
+        f"200,000.00 m² of what #{wrong} gave was spent since (transactions taking from it: #{sold} transfer); "
+        "reverse or release those first"
     )
     assert spent.value.message_zh == (
         f"冲销第 {wrong} 号交易将从 370811 的新增建设用地计划指标（2026年，可用）扣回 700,000.00 m²，其余额为 "
-        "490,000.00 m²（其中预支未还 10,000.00 m² 可保留为负）：该交易所给指标中已有 200,000.00 m² 在此后被使用"
-        f"（此后从该账户支出的交易：第 {sold} 号有偿调剂），请先冲销或收回这些交易"
+        f"490,000.00 m²（第 {wrong} 号交易前的预支未还 10,000.00 m² 可保留为负）：该交易所给指标中已有 "
+        f"200,000.00 m² 在此后被使用（此后从该账户支出的交易：第 {sold} 号有偿调剂），请先冲销或收回这些交易"
     )
     assert (balance(ledger, "370811"), balance(ledger, "370812")) == (490_000, 200_000)
     ledger.reverse(sold, actor="a", reason="调剂撤销")

@@ -167,11 +167,12 @@ def _reverse(conn: Connection, transaction_id: int, *, actor: str, reason: str) 
 
 def _refuse_spent_since(conn: Connection, tx: Any, postings: list[Posting], held: Mapping[Key, Decimal]) -> list[Key]:
     """The accounts a reversal of ``tx`` may leave below zero, else QuotaError naming what was spent of what ``tx``
-    gave. A reversal puts the books back as they would be without ``tx``: an account an advance (预支) drew on may
-    be left below zero by what standing advances drew from it (the state before an issue that met the advance: "an
-    issue … stays below zero by what is still owed", DESIGN.md 下达); below that, what ``tx`` gave was moved on
-    since (reserved, transferred), and those movements are undone first (a wrong plan of 1,000,000 m² met a 10,000 m²
-    advance: its reversal was refused as 指标不足, 690,000 held beside 700,000 needed)."""
+    gave. A reversal puts the books back as they would be without ``tx``: an account may be left as far below zero
+    as it stood just before ``tx`` (an advance (预支) still owed then: "an issue … stays below zero by what is still
+    owed", DESIGN.md 下达), never further; below that, what ``tx`` gave was moved on since (reserved, transferred),
+    and those movements are undone first (a wrong plan of 1,000,000 m² met a 10,000 m² advance: its reversal was
+    refused as 指标不足, 690,000 held beside 700,000 needed). The floor is not what advances ever drew: one the
+    year's issue has repaid owes nothing, and a reversal below zero would book a debt no one has."""
     change: dict[Key, Decimal] = {}
     for p in postings:
         change[p.key] = change.get(p.key, ZERO) + p.amount
@@ -180,7 +181,7 @@ def _refuse_spent_since(conn: Connection, tx: Any, postings: list[Posting], held
         after = held[key] + taken
         if after >= 0 or key[1].startswith(EXTERNAL_PREFIX):
             continue
-        drawn = _drawn_by_advances(conn, key, tx.id)
+        drawn = _deficit_before(conn, key, tx.id)
         if after >= -drawn:
             owed.append(key)
             continue
@@ -189,8 +190,8 @@ def _refuse_spent_since(conn: Connection, tx: Any, postings: list[Posting], held
         since = _taken_since(conn, key, tx.id)
         ids_en = ", ".join(f"#{i} {k}" for i, k in since) or "none in force"
         ids_zh = "、".join(f"第 {i} 号{KINDS.get(k, k)}" for i, k in since) or "无"
-        owes_en = f" ({drawn:,.2f} {unit} below zero, an advance still owed, may stay)" if drawn else ""
-        owes_zh = f"（其中预支未还 {drawn:,.2f} {unit} 可保留为负）" if drawn else ""
+        owes_en = f" ({drawn:,.2f} {unit} below zero as before #{tx.id}, an advance owed, may stay)" if drawn else ""
+        owes_zh = f"（第 {tx.id} 号交易前的预支未还 {drawn:,.2f} {unit} 可保留为负）" if drawn else ""
         raise QuotaError(
             f"reversing transaction #{tx.id} ({tx.kind}) would take {-taken:,.2f} {unit} of {factor} ({bucket}, "
             f"{year}) from {holder}, which holds {held[key]:,.2f} {unit}{owes_en}: {spent:,.2f} {unit} of what "
@@ -209,23 +210,17 @@ def _of_account(key: Key) -> tuple[Any, ...]:
     return a.factor == factor, a.holder == holder, a.bucket == bucket, a.year == year
 
 
-def _drawn_by_advances(conn: Connection, key: Key, reversed_id: int) -> Decimal:
-    """What standing advances (预支), ``reversed_id`` aside, drew from the account ``key``: how far below zero the
-    account may stand without it (an advance is repaid by the year's issue, :meth:`Movements.issue`)."""
-    t, a, p = quota_transactions.c, quota_accounts.c, quota_postings.c
+def _deficit_before(conn: Connection, key: Key, tx_id: int) -> Decimal:
+    """How far below zero the account ``key`` stood just before transaction ``tx_id`` (an advance (预支) still owed
+    then; nothing where it stood at zero or above): how far a reversal of ``tx_id`` may leave it."""
+    t, p = quota_transactions.c, quota_postings.c
     total = conn.execute(
         select(amount_sum(p.amount))
-        .join(quota_accounts, a.id == p.account_id)
+        .join(quota_accounts, quota_accounts.c.id == p.account_id)
         .join(quota_transactions, t.id == p.transaction_id)
-        .where(
-            t.kind == "advance",
-            t.id != reversed_id,
-            t.id.not_in(undone(conn)),
-            *_of_account(key),
-            p.amount < 0,
-        )
+        .where(t.id < tx_id, *_of_account(key))
     ).scalar()
-    return -Decimal(total) if total else ZERO
+    return max(-Decimal(total), ZERO) if total else ZERO
 
 
 def _taken_since(conn: Connection, key: Key, after_id: int) -> list[tuple[int, str]]:
