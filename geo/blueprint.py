@@ -428,7 +428,7 @@ def _load_vector(layer_id: str, source: Path, spec: LayerSpec, default_crs: CRS)
             f"{MANIFEST}：图层 {layer_id} 无法读取 {where}",
         ) from exc
     try:
-        check_coordinates(frame)
+        check_coordinates(frame, layer=True)
     except CRSError as exc:
         raise BlueprintError(
             f"{MANIFEST}: layers.{layer_id}: {where}: {exc.message_en}",

@@ -267,12 +267,15 @@ def undefined_crs(crs: Any) -> bool:
     return crs is not None and CRS.from_user_input(crs).name.startswith("Undefined ")
 
 
-def check_coordinates(frame: Shapes) -> Shapes:
+def check_coordinates(frame: Shapes, *, layer: bool = False) -> Shapes:
     """Refuse a frame (or its geometry) whose numbers cannot be right for its CRS; return it unchanged.
 
     Catches the mistakes planners make: no CRS at all, latitude and longitude
     swapped, projected metres declared as degrees, GK eastings with or without the
-    zone prefix under the wrong EPSG, and places outside China.
+    zone prefix under the wrong EPSG, places outside China, and (parcels, not a ``layer``) Gauss-Krüger
+    coordinates farther from their meridian than any zone reaches. A blueprint's layer is stored in one zone
+    however wide its province (Sichuan spans 13°; a parcel is measured in its own zone), and its pinned zone is
+    checked apart (``geo.blueprint``).
     """
     declared = frame.crs  # read once: a GeoDataFrame finds it through its geometry column each time
     if declared is None:
@@ -317,7 +320,8 @@ def check_coordinates(frame: Shapes) -> Shapes:
             f"{crs.to_string()}; check the zone, the zone-number prefix of the easting, and X/Y order",
             f"投影坐标在 {crs.to_string()} 下不在我国范围内；请核对带号、横坐标是否含带号前缀及 X/Y 顺序",
         )
-    _check_meridian_reach(np.asarray(lon), crs, (minx, miny, maxx, maxy))
+    if not layer:
+        _check_meridian_reach(np.asarray(lon), crs, (minx, miny, maxx, maxy))
     return frame
 
 

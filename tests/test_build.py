@@ -567,3 +567,18 @@ def test_papers_print_each_layers_date(built: Path, tmp_path: Path) -> None:
     older = result.model_copy(update={"blueprint_version": "20200101-000000000000"})
     listed = data_line(report_model(older, blueprint=bp).data)
     assert "未能列出" in listed and "2023-12-31" not in listed
+
+
+def test_a_province_wider_than_a_zone_is_built_and_loaded(tmp_path: Path) -> None:
+    """The builder stores every layer in the one zone nearest the data's middle; 甘孜 and 达州 (97.5–108.4°E) lie
+    6.6° from it. The parcels' meridian-reach check refused the blueprint it had just written (read-through): a
+    layer spans a province, a parcel is measured in its own zone."""
+    counties = gpd.GeoDataFrame(
+        {"code": ["513300", "511700"], "name": ["甘孜", "达州"]},
+        geometry=[shapely.box(97.5, 29, 102, 33), shapely.box(106.5, 30, 108.4, 32)],
+        crs=4490,
+    )
+    counties.to_file(tmp_path / "county.gpkg", layer="county")
+    build_blueprint([tmp_path / "county.gpkg"], tmp_path / "bp")
+    county = load_blueprint(tmp_path / "bp").vector("county")
+    assert county is not None and sorted(county.frame["code"]) == ["511700", "513300"]

@@ -311,7 +311,7 @@ def _fix_crs(frame: gpd.GeoDataFrame, where: str, declared: CRS | None) -> tuple
         )
         frame = frame.set_crs(fixed, allow_override=True)
     try:
-        check_coordinates(frame)
+        check_coordinates(frame, layer=True)
     except CRSError as exc:
         raise CRSError(f"{where}: {exc.message_en}", f"{where}：{exc.message_zh}") from exc
     return frame, source_crs, repairs
