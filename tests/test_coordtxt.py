@@ -637,3 +637,19 @@ def test_a_six_degree_zone_number_without_its_width_is_read_as_six_degrees() -> 
     assert frame.crs.to_epsg() == 4498  # CGCS2000 6° zone 20, easting prefixed
     assert frame.geometry.iloc[0].area == pytest.approx(40_000)
     assert any("zone 20 is a 6-degree zone's number" in w for w in frame.attrs["warnings"])
+
+
+def test_parts_of_one_ring_number_touching_at_a_corner_stay_apart() -> None:
+    """Three lots all numbered 圈 1, the second starting where the first closed (they touch at that corner): its
+    first point was dropped as a repeated closing point, and it swallowed the third (170,000 m², invalid)."""
+    e, n = 460000, 3915000
+    a = [(e, n), (e + 200, n), (e + 200, n + 200), (e, n + 200), (e, n)]
+    b = [(e, n), (e, n - 200), (e - 200, n - 200), (e - 200, n), (e, n)]
+    c = [(e + 1000, n), (e + 1100, n), (e + 1100, n + 100), (e + 1000, n + 100), (e + 1000, n)]
+    text = _record("M1", [a, b, c])
+    for k in range(6, 16):  # every point of ring 1: the record's rings all numbered 1
+        text = re.sub(rf"^J{k},\d+,", f"J{k},1,", text, flags=re.MULTILINE)
+    frame = parse_coordinate_text(HEADER_39 + text)
+    parcel = frame.geometry.iloc[0]
+    assert parcel.area == pytest.approx(90_000) and len(shapely.get_parts(parcel)) == 3
+    assert not any("repeats" in w for w in frame.attrs.get("warnings", []))

@@ -612,12 +612,15 @@ def _rings(record: _Record, warnings: list[str]) -> list[tuple[int, list[tuple[f
     rings: list[tuple[int, list[tuple[float, float]]]] = []
     current: list[tuple[float, float]] = []
     current_ring = record.points[0].ring
-    for point in record.points:
+    points = record.points
+    for k, point in enumerate(points):
         if point.ring != current_ring and current:
             rings.append((current_ring, current))
             current = []
-        if not current and rings and rings[-1][0] == point.ring and rings[-1][1][-1] == (point.y, point.x):
-            # the closing point written twice: no ring of one point (it was refused as "fewer than 3 points")
+        closed_again = not current and rings and rings[-1][0] == point.ring and rings[-1][1][-1] == (point.y, point.x)
+        if closed_again and (k + 1 == len(points) or points[k + 1].ring != point.ring):
+            # the closing point written twice: no ring of one point (it was refused as "fewer than 3 points"); a
+            # further part of the same 圈号 starting where the last closed (lots touching at a corner) is no repeat
             warnings.append(
                 f"parcel {record.id}: point {point.name} repeats ring {point.ring}'s closing point; dropped"
                 f"（第 {point.ring} 圈的闭合点重复，已忽略）"
