@@ -354,9 +354,10 @@ def reviewing_in_partitions(
     written."""
     if len(parcels) == 0:
         raise InputError("no parcels to review", "没有需要审查的地块")
-    frame = parcels.assign(id=parcel_ids(parcels))  # ids by position in the whole input, not the partition
+    ids = parcel_ids(parcels)
+    frame = parcels.assign(id=ids)  # ids by position in the whole input, not the partition
     frame.attrs = {}  # the reader's warnings are reported once, below, not once per partition
-    projects = [a.project_id for a in project_attributes(frame, project)]
+    projects = [a.project_id for a in project_attributes(frame, project, ids)]
     cuts = max(partitions, -(-len(frame) // PARTITION_PARCELS))
     balanced = balanced_partitions(frame.geometry.values, cuts)  # by cost: many small parcels make a long run
     capped = [part for run in balanced for part in np.array_split(run, -(-len(run) // PARTITION_PARCELS))]

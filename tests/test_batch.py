@@ -22,7 +22,7 @@ from api.cli import app
 from geo import batch
 from geo.batch import balanced_partitions, review_in_partitions
 from geo.blueprint import Blueprint, VectorLayer, load_blueprint
-from geo.errors import ReviewAborted
+from geo.errors import InputError, ReviewAborted
 from geo.review import review
 
 
@@ -47,6 +47,16 @@ def test_partitions_equal_serial(blueprint: Blueprint, blueprint_dir: Path, sche
     for a, b in zip(batched.parcels, serial.parcels, strict=True):
         assert a.model_dump(exclude={"geometry"}) == b.model_dump(exclude={"geometry"})
     assert {p.verdict for p in batched.parcels} == {"pass", "conditional", "reject"}
+
+
+def test_a_bad_attribute_names_its_parcel_by_id_on_workers_too(blueprint_dir: Path) -> None:
+    """``--workers`` named the parcel by its position ("parcel 3") where the serial review names its id ("parcel
+    9"): in a file with a parcel whose id is 3, the wrong one (read-through)."""
+    frame = parcel_frame(*_grid()[:3], project_type="industrial")
+    frame["id"], frame["investment_wan"] = ["7", "2", "9"], ["5", "5", "abc"]
+    with pytest.raises(InputError) as refused:
+        review_in_partitions(frame, blueprint_dir, partitions=2, scheduler="synchronous")
+    assert refused.value.message_en.startswith("parcel 9: ") and refused.value.message_zh.startswith("地块 9：")
 
 
 def _by_size() -> list:  # type: ignore[type-arg]
