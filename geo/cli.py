@@ -31,6 +31,7 @@ from geo.cli_context import (
     binary_output_refused,
     cli_context,
     fail,
+    figure,
     stdout_is_terminal,
     usage_error,
     write_binary_stdout,
@@ -119,6 +120,7 @@ Layer = typer.Option(
 )
 LineBuffer = typer.Option(
     "--line-buffer",
+    parser=figure(),
     metavar="METRES",
     help="Coordinate text: turn 线/点 records into a corridor this many metres each side (stated in the warnings); "
     "default: none, such a record is refused.",
@@ -158,7 +160,10 @@ def review_cmd(
     ] = None,
     investment_wan: Annotated[
         float | None,
-        typer.Option(help="总投资 / investment of every parcel, in 万元; default: each parcel's own investment_wan."),
+        typer.Option(
+            parser=figure(0),
+            help="总投资 / investment of every parcel, in 万元; default: each parcel's own investment_wan.",
+        ),
     ] = None,
     name: Annotated[
         str | None,

@@ -300,6 +300,15 @@ def test_the_projects_name_is_an_api_field(client: TestClient, keys: dict[str, s
     assert_problem(too_long, 422)
 
 
+def test_an_investment_with_a_digit_separator_is_refused(client: TestClient, keys: dict[str, str]) -> None:
+    """ "1_5" was read as 15 万元 (Python's float): on the review's query and the site search's body alike."""
+    said = assert_problem(client.post("/api/v1/reviews?investment_wan=1_5", json=PASSING, headers=auth(keys)), 422)
+    assert "下划线不能作为数字分隔符" in said["message_zh"]
+    body = {"area_mu": 10, "investment_wan": "1_5"}
+    said = assert_problem(client.post("/api/v1/sites/search", json=body, headers=auth(keys)), 422)
+    assert "下划线不能作为数字分隔符" in said["message_zh"]
+
+
 @pytest.mark.parametrize("value", ["nan", "inf", "1e999"])
 def test_an_investment_not_finite_is_refused(client: TestClient, keys: dict[str, str], value: str) -> None:
     refused = assert_problem(

@@ -284,6 +284,23 @@ def test_lean_batch_output_and_pieces_file(parcels_file: Path, blueprint_dir: Pa
     assert sorted(pieces["area_m2"]) == pytest.approx(sorted(d["area_m2"] for d in details))
 
 
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["review", "P", "-b", "B", "--investment-wan", "1_5"], "下划线不能作为数字分隔符"),  # float read 15
+        (["review", "P", "-b", "B", "--investment-wan", "nan"], "应为有限数值"),
+        (["quota", "advance", "370811", "land_new", "-y", "2026", "--amount", "1_000"], "下划线不能作为数字分隔符"),
+        (["find-sites", "--area-mu", "0", "-b", "B"], "不能小于 0.01"),
+    ],
+)
+def test_a_figure_on_the_command_line_is_a_plain_finite_number(
+    args: list[str], said: str, parcels_file: Path, blueprint_dir: Path
+) -> None:
+    given = [str(parcels_file) if a == "P" else str(blueprint_dir) if a == "B" else a for a in args]
+    result = runner.invoke(app, given)
+    assert result.exit_code == 2 and said in result.output, result.output
+
+
 def test_the_projects_name_is_a_flag(parcels_file: Path, blueprint_dir: Path) -> None:
     """The contract lets every project attribute come from a CLI flag, its name too (it had none)."""
     result = runner.invoke(app, ["review", str(parcels_file), "-b", str(blueprint_dir), "--name", "北湖物流园"])

@@ -196,13 +196,13 @@ def test_the_cli_ends_every_refusal_in_one_line(run, tmp_path: Path, blueprint_d
         ("repay", big): f"no loan #{big}",
         ("stock", "dispose", big, "--kind", "供地", "--area-m2", "1", "--date", "2026-01-01"): f"no stock land #{big}",
         ("reduction", "370811", "cod", "--year", "2026", "--amount", "1", "--source", "x", "--settles", big): big,
-        (*transfer, "inf"): "有偿调剂价格",
         (*transfer, "1e300"): "有偿调剂价格",
         (*transfer, "1e-9"): "有偿调剂价格",
     }
     for args, reason in refusals.items():
         refused = run("quota", *args, code=2).stderr
         assert reason in refused and len(refused.strip().splitlines()) == 1, refused
+    assert "应为有限数值" in run("quota", *transfer, "inf", code=2).output  # a figure option's own check
     assert {j["kind"] for j in json.loads(run("quota", "journal", "--format", "json").stdout)} == {"issue"}
 
 

@@ -289,10 +289,15 @@ def test_amounts_the_ledger_cannot_hold_exit_2_and_change_nothing(run, tmp_path:
     refusals = [
         ("reserve-factors", "PLANT", "--year", "2026", "--need", f"energy={v}") for v in ("nan", "-inf", "1e308")
     ]
-    refusals += [("point-supply", "city", "land_new", "--year", "2026", "--amount", v) for v in ("inf", "1e308")]
+    refusals += [("point-supply", "city", "land_new", "--year", "2026", "--amount", "1e308")]
     for args in (*refusals, ("issue", "--year", "2026", "--csv", big)):
         refused = run("quota", *args, code=2).stderr
         assert "100,000,000,000" in refused and len(refused.strip().splitlines()) == 1, refused
+    # an option's figure is a finite number before the ledger sees it
+    assert (
+        "应为有限数值"
+        in run("quota", "point-supply", "city", "land_new", "-y", "2026", "--amount", "inf", code=2).output
+    )
     assert {j["kind"] for j in json.loads(run("quota", "journal", "--format", "json").stdout)} == {"issue"}
 
 

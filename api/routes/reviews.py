@@ -30,6 +30,7 @@ from typing import Annotated, Any, BinaryIO, Literal, cast
 import geopandas as gpd
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse
+from pydantic import BeforeValidator
 from sqlalchemy import Connection, Engine
 from starlette.datastructures import UploadFile
 
@@ -61,7 +62,7 @@ from geo.papers import DocumentNumber, Issuer, document_number
 from geo.report import review_report
 from geo.report_pdf import review_report_pdf
 from geo.review import ReviewResult, review, review_cost
-from geo.review.result import MAX_INVESTMENT_WAN, MAX_NAME_CHARS
+from geo.review.result import MAX_INVESTMENT_WAN, MAX_NAME_CHARS, plain_figure
 from geo.signing import SigningKey, key_for_writing
 from geo.store import ReviewStore, StoredResult
 from geo.vocabulary import is_blank
@@ -127,7 +128,9 @@ async def create_review(
     profile: Annotated[str | None, Query(max_length=100, pattern=r"^[A-Za-z0-9_-]+$")] = None,
     name: Annotated[str | None, Query(max_length=MAX_NAME_CHARS, description="项目名称: the project's name")] = None,
     project_type: Annotated[str | None, Query(max_length=50)] = None,
-    investment_wan: Annotated[float | None, Query(ge=0, le=MAX_INVESTMENT_WAN, allow_inf_nan=False)] = None,
+    investment_wan: Annotated[
+        float | None, Query(ge=0, le=MAX_INVESTMENT_WAN, allow_inf_nan=False), BeforeValidator(plain_figure)
+    ] = None,
     major_project: bool | None = None,
     redline_exempt: bool | None = None,
     override: Annotated[

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from api.deps import BlueprintDep, PoolDep, ReadableReviewId, SettingsDep, StoreDep, require
 from api.errors import UnsupportedMediaError, media_type
@@ -24,7 +24,7 @@ from geo.io import parcels_from_geojson, parse_geojson_bytes
 from geo.io.parcels import MAX_CRS_TEXT, ReadLimits
 from geo.review import Profile, ReviewResult, load_profile
 from geo.review.engine import parcel_ids
-from geo.review.result import MAX_INVESTMENT_WAN
+from geo.review.result import MAX_INVESTMENT_WAN, plain_figure
 from geo.sites import SiteSearch, find_sites
 
 router = APIRouter(tags=["sites"])
@@ -43,7 +43,9 @@ class SiteSearchRequest(BaseModel):
     )
     n: int = Field(default=5, ge=1, le=50, description="how many sites")
     project_type: str = Field(default="industrial", max_length=50)
-    investment_wan: float | None = Field(default=None, ge=0, le=MAX_INVESTMENT_WAN, allow_inf_nan=False)
+    investment_wan: Annotated[float | None, BeforeValidator(plain_figure)] = Field(
+        default=None, ge=0, le=MAX_INVESTMENT_WAN, allow_inf_nan=False
+    )
     major_project: bool = False
     county: str | None = Field(default=None, max_length=20, description="search this county (its code)")
     within: dict[str, Any] | None = Field(default=None, description="search inside this GeoJSON")
