@@ -139,7 +139,7 @@ def test_an_infinite_investment_flag_is_exit_2(one_parcel: Path, blueprint_dir: 
         "inf",
     ]
     result = CliRunner().invoke(app, args)
-    assert result.exit_code == 2 and "'inf' is no finite number" in result.output, result.output
+    assert result.exit_code == 2 and "应为有限数值" in result.output, result.output
 
 
 @pytest.mark.parametrize("crs", ["IAU_2015:49900", "IAU_2015:30100", "ESRI:104905"])
