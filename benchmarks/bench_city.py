@@ -100,8 +100,8 @@ TARGETS = (
     Target("mineral", ("mineral",), "item:mineral_overlay"),
     Target("geohazard_prone", ("geohazard",), "item:geohazard", where=("level", frozenset({"高", "中", "低"}))),
     Target("heritage", ("heritage",), "item:cultural_heritage"),
-    # item 11 grades the 三调 河流/湖泊/水库水面 and 内陆滩涂 as the 河湖管理范围 they are (the profile's flood_control
-    # classes; the generated city draws 1101 alone of them)
+    # item 11 grades the 三调 河流/湖泊/水库水面 as the 河湖管理范围 they are and warns of 内陆滩涂 (the profile's
+    # flood_control classes, all in the item's area; the generated city draws 1101 alone of them)
     Target(
         "flood_river",
         ("flood_river", "land_use"),

@@ -535,6 +535,11 @@ def test_convert_refuses_parcels_of_several_zones_for_one_coordinate_text(tmp_pa
     refused = CliRunner().invoke(app, ["convert", str(source), str(tmp_path / "z.txt")])
     assert refused.exit_code == 2 and not (tmp_path / "z.txt").exists()
     assert "3 3-degree zones (zone 38: Z0; zone 39: Z1; zone 40: Z2)" in refused.stderr
+    # a project across a zone edge (115.5°E) is written in one zone: 0.01° from the edge distorts nothing
+    edge = _geojson(
+        tmp_path / "edge.geojson", [("W", _square(115.488, 39.9, 0.002)), ("E", _square(115.51, 39.9, 0.002))]
+    )
+    assert CliRunner().invoke(app, ["convert", str(edge), str(tmp_path / "edge.txt")]).exit_code == 0
     one = _geojson(tmp_path / "one.geojson", [("Z1", _square(116.6, 35.4, 0.002))])
     assert CliRunner().invoke(app, ["convert", str(one), str(tmp_path / "one.txt")]).exit_code == 0
     assert "带号=39" in (tmp_path / "one.txt").read_bytes().decode("gbk")
