@@ -58,6 +58,32 @@ def test_an_advance_repaid_leaves_no_floor_below_zero(ledger: Ledger) -> None:
     assert balance(ledger, "370811") == 0
 
 
+def test_what_was_undone_before_a_reversed_transaction_sets_no_floor(ledger: Ledger) -> None:
+    """The floor is what the transactions before it that still stand leave (second read-through): an advance
+    reversed since owes nothing (its reversal booked a debt of 10 000 m²); a gift reversed since took nothing (the
+    advance's 10 000 m² still owed was refused as spent by the gift's reversal)."""
+    ledger.issue(2025, [("370811", "land_new", 100_000)], actor="省厅")
+    ledger.issue(2026, [("370812", "land_new", 100_000)], actor="省厅")
+    advanced = ledger.advance("370811", "land_new", 2025, 10_000, actor="a")
+    given = ledger.transfer("370812", "370811", "land_new", 2026, 15_000, price_wan=1, actor="a")
+    ledger.reverse(advanced, actor="a", reason="预支撤销")
+    spent = ledger.transfer("370811", "370812", "land_new", 2026, 10_000, price_wan=1, actor="a")
+    with pytest.raises(QuotaError, match=f"transactions taking from it: #{spent} transfer"):
+        ledger.reverse(given, actor="a", reason="调剂撤销")
+    assert balance(ledger, "370811") == 5_000
+
+
+def test_a_gift_reversed_before_a_wrong_plan_leaves_the_advance_owed(ledger: Ledger) -> None:
+    ledger.issue(2025, [("370811", "land_new", 100_000)], actor="省厅")
+    ledger.issue(2026, [("370812", "land_new", 100_000)], actor="省厅")
+    gift = ledger.transfer("370812", "370811", "land_new", 2026, 5_000, price_wan=1, actor="a")
+    ledger.advance("370811", "land_new", 2025, 10_000, actor="a")
+    wrong = ledger.issue(2026, [("370811", "land_new", 1_000_000)], actor="省厅")
+    ledger.reverse(gift, actor="a", reason="调剂撤销")
+    ledger.reverse(wrong, actor="a", reason="计划录入错误")
+    assert balance(ledger, "370811") == -10_000  # the advance, still owed
+
+
 def test_a_plan_spent_since_is_not_reversed_and_the_refusal_says_what_was_spent(ledger: Ledger) -> None:
     """200 000 m² of the wrong plan transferred on: reversing it would overdraw beyond the advance, refused naming
     the transfer and the 200 000 m² spent (not 指标不足); reversed once the transfer is undone."""

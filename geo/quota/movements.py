@@ -62,7 +62,7 @@ from geo.quota.reservations import (
     tracked_parts,
 )
 from geo.quota.rules import LedgerRules
-from geo.quota.standing import reinstated, settled_advance, settled_advances, settlement_key, undone
+from geo.quota.standing import cancelled, reinstated, settled_advance, settled_advances, settlement_key, undone
 from geo.quota.stock import penalising_settlement, penalty_reason, reward_settled_since
 from geo.quota.tables import (
     amount_sum,
@@ -211,14 +211,16 @@ def _of_account(key: Key) -> tuple[Any, ...]:
 
 
 def _deficit_before(conn: Connection, key: Key, tx_id: int) -> Decimal:
-    """How far below zero the account ``key`` stood just before transaction ``tx_id`` (an advance (预支) still owed
-    then; nothing where it stood at zero or above): how far a reversal of ``tx_id`` may leave it."""
+    """How far below zero the transactions before ``tx_id`` that still stand leave the account ``key`` (an advance
+    (预支) still owed; nothing where they leave it at zero or above): how far a reversal of ``tx_id`` may leave it.
+    A transaction undone since, and its reversal, count for nothing: an advance reversed owes nothing, a gift
+    reversed spent nothing (read-through)."""
     t, p = quota_transactions.c, quota_postings.c
     total = conn.execute(
         select(amount_sum(p.amount))
         .join(quota_accounts, quota_accounts.c.id == p.account_id)
         .join(quota_transactions, t.id == p.transaction_id)
-        .where(t.id < tx_id, *_of_account(key))
+        .where(t.id < tx_id, t.id.not_in(cancelled(conn)), *_of_account(key))
     ).scalar()
     return max(-Decimal(total), ZERO) if total else ZERO
 

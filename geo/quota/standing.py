@@ -45,6 +45,12 @@ def undone(conn: Connection) -> frozenset[int]:
     return frozenset(standing_reversals(_reversals(conn)).values())
 
 
+def cancelled(conn: Connection) -> frozenset[int]:
+    """The standing reversals and the transactions they undo: neither counts in the books as they stand."""
+    standing = standing_reversals(_reversals(conn))
+    return frozenset(standing) | frozenset(standing.values())
+
+
 def reinstated(conn: Connection, transaction_id: int) -> frozenset[int]:
     """The transactions a reversal of ``transaction_id`` would put back in force (what it reverses, if a
     reversal, and so on up). QuotaError when ``transaction_id`` is undone already, or when the reversal would
