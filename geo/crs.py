@@ -272,10 +272,10 @@ def check_coordinates(frame: Shapes, *, layer: bool = False) -> Shapes:
 
     Catches the mistakes planners make: no CRS at all, latitude and longitude
     swapped, projected metres declared as degrees, GK eastings with or without the
-    zone prefix under the wrong EPSG, places outside China, and (parcels, not a ``layer``) Gauss-Krüger
-    coordinates farther from their meridian than any zone reaches. A blueprint's layer is stored in one zone
-    however wide its province (Sichuan spans 13°; a parcel is measured in its own zone), and its pinned zone is
-    checked apart (``geo.blueprint``).
+    zone prefix under the wrong EPSG, places outside China, and Gauss-Krüger coordinates farther from their
+    meridian than any zone reaches: 6° for parcels, 12° for a blueprint's ``layer``, which is stored in one zone
+    however wide its province (a parcel is measured in its own zone); its pinned zone is checked apart
+    (``geo.blueprint``).
     """
     declared = frame.crs  # read once: a GeoDataFrame finds it through its geometry column each time
     if declared is None:
@@ -320,17 +320,20 @@ def check_coordinates(frame: Shapes, *, layer: bool = False) -> Shapes:
             f"{crs.to_string()}; check the zone, the zone-number prefix of the easting, and X/Y order",
             f"投影坐标在 {crs.to_string()} 下不在我国范围内；请核对带号、横坐标是否含带号前缀及 X/Y 顺序",
         )
-    if not layer:
-        _check_meridian_reach(np.asarray(lon), crs, (minx, miny, maxx, maxy))
+    reach = LAYER_MERIDIAN_REACH_DEG if layer else MERIDIAN_REACH_DEG
+    _check_meridian_reach(np.asarray(lon), crs, (minx, miny, maxx, maxy), reach)
     return frame
 
 
 # No Gauss-Krüger data lie farther from their central meridian: a 6° zone reaches 3° (a province kept in one
 # 3° zone, 6°, with areas 0.7 % too large at 35°N). A northing read as an easting lands 13° or more off.
 MERIDIAN_REACH_DEG = 6.0
+# a blueprint's layer, stored in the one zone of its middle however wide its province (新疆 spans 23°), reaches
+# farther; a swapped layer still lands 13° or more off
+LAYER_MERIDIAN_REACH_DEG = 12.0
 
 
-def _check_meridian_reach(lon: np.ndarray, crs: CRS, box: tuple[float, float, float, float]) -> None:
+def _check_meridian_reach(lon: np.ndarray, crs: CRS, box: tuple[float, float, float, float], reach: float) -> None:
     """Refuse transverse Mercator coordinates far from their zone: X and Y swapped (a northing of 2,019 km
     read as an easting put a parcel at Sanya 13.6° east of EPSG:4545's meridian, still inside China's box, and
     reviewed it 5 % too small) or a zone that is not theirs."""
@@ -338,14 +341,14 @@ def _check_meridian_reach(lon: np.ndarray, crs: CRS, box: tuple[float, float, fl
     if not np.isfinite(meridian):
         return
     off = float(np.abs((lon - meridian + 180.0) % 360.0 - 180.0).max())
-    if off <= MERIDIAN_REACH_DEG:
+    if off <= reach:
         return
     x, y = (f"{_metres(box[k])}…{_metres(box[k + 2])}" for k in (0, 1))
     raise CRSError(
         f"projected coordinates (x {x}, y {y}) lie {off:.1f}° from {crs.to_string()}'s central meridian "
-        f"{meridian:g}°E, beyond any Gauss-Krüger zone ({MERIDIAN_REACH_DEG:g}°): check X/Y order and the zone",
+        f"{meridian:g}°E, beyond any Gauss-Krüger zone's reach ({reach:g}°): check X/Y order and the zone",
         f"投影坐标（x {x}，y {y}）距 {crs.to_string()} 的中央经线（东经 {meridian:g}°）{off:.1f}°，"
-        f"超出高斯-克吕格投影带的范围（{MERIDIAN_REACH_DEG:g}°）：请核对 X/Y 顺序及投影带",
+        f"超出高斯-克吕格投影带的范围（{reach:g}°）：请核对 X/Y 顺序及投影带",
     )
 
 

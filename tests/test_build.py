@@ -22,6 +22,7 @@ import pytest
 import rasterio
 import rasterio.transform
 import shapely
+import shapely.ops
 from shapely.affinity import translate
 from support import EPSG, STANDARD_LAYERS, parcel_frame, rect, rect_blueprint
 from typer.testing import CliRunner
@@ -29,8 +30,8 @@ from typer.testing import CliRunner
 from geo.blueprint import load_blueprint
 from geo.build import build_blueprint
 from geo.cli import app
-from geo.crs import Area
-from geo.errors import CRSError, InputError
+from geo.crs import Area, reproject
+from geo.errors import CRSError, InputError, LantuError
 from geo.review import review
 
 runner = CliRunner()
@@ -582,3 +583,11 @@ def test_a_province_wider_than_a_zone_is_built_and_loaded(tmp_path: Path) -> Non
     build_blueprint([tmp_path / "county.gpkg"], tmp_path / "bp")
     county = load_blueprint(tmp_path / "bp").vector("county")
     assert county is not None and sorted(county.frame["code"]) == ["511700", "513300"]
+    # a layer with X and Y swapped still lands beyond any zone's reach (三亚 in EPSG:4545: 13.8° off) and is refused
+    x, y = reproject(np.array([shapely.Point(109.5, 18.25)]), 4490, 4545)[0].coords[0]
+    swapped = shapely.ops.transform(lambda a, b: (b, a), shapely.box(x, y, x + 20_000, y + 20_000))
+    gpd.GeoDataFrame({"code": ["460200"], "name": ["三亚"]}, geometry=[swapped], crs=4545).to_file(
+        tmp_path / "sanya.gpkg", layer="county"
+    )
+    with pytest.raises(LantuError, match="central meridian 108°E, beyond any Gauss-Krüger zone's reach"):
+        build_blueprint([tmp_path / "sanya.gpkg"], tmp_path / "bp2")
