@@ -658,3 +658,16 @@ def test_parts_of_one_ring_number_touching_at_a_corner_stay_apart() -> None:
     parcel = frame.geometry.iloc[0]
     assert parcel.area == pytest.approx(90_000) and len(shapely.get_parts(parcel)) == 3
     assert not any("repeats" in w for w in frame.attrs.get("warnings", []))
+
+
+def test_a_closing_point_written_twice_before_a_part_of_the_same_ring_number_is_dropped() -> None:
+    """The doubled closing point is dropped whatever follows it, unless it opens a part closing on it: followed by
+    another part numbered 圈 1, it had opened a ring that swallowed that part (second read-through)."""
+    e, n = 460000, 3915000
+    a = [(e, n), (e + 200, n), (e + 200, n + 200), (e, n + 200), (e, n), (e, n)]
+    c = [(e + 1000, n), (e + 1100, n), (e + 1100, n + 100), (e + 1000, n + 100), (e + 1000, n)]
+    text = re.sub(r"^(J\d+),2,", r"\1,1,", _record("M", [a, c]), flags=re.MULTILINE)
+    frame = parse_coordinate_text(HEADER_39 + text)
+    assert frame.geometry.iloc[0].is_valid and frame.geometry.iloc[0].area == pytest.approx(50_000)
+    assert any("J6 repeats ring 1's closing point" in w for w in frame.attrs["warnings"])
+

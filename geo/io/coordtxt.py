@@ -61,6 +61,7 @@ import math
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -618,7 +619,7 @@ def _rings(record: _Record, warnings: list[str]) -> list[tuple[int, list[tuple[f
             rings.append((current_ring, current))
             current = []
         closed_again = not current and rings and rings[-1][0] == point.ring and rings[-1][1][-1] == (point.y, point.x)
-        if closed_again and (k + 1 == len(points) or points[k + 1].ring != point.ring):
+        if closed_again and not _reopens(points, k):
             # the closing point written twice: no ring of one point (it was refused as "fewer than 3 points"); a
             # further part of the same 圈号 starting where the last closed (lots touching at a corner) is no repeat
             warnings.append(
@@ -634,6 +635,16 @@ def _rings(record: _Record, warnings: list[str]) -> list[tuple[int, list[tuple[f
     if current:
         rings.append((current_ring, current))
     return rings
+
+
+def _reopens(points: Sequence[_Point], k: int) -> bool:
+    """Whether point ``k`` opens a part of its 圈号 that closes on it again, rather than repeating a closing point."""
+    for later in points[k + 1 :]:
+        if later.ring != points[k].ring:
+            return False
+        if (later.y, later.x) == (points[k].y, points[k].x):
+            return True
+    return False
 
 
 def _polygon(record: _Record, warnings: list[str]) -> shapely.Geometry:
