@@ -369,9 +369,14 @@ def _needs(pairs: list[str]) -> dict[str, Decimal]:
     for pair in pairs:
         factor, _, value = pair.partition("=")
         try:
+            if "_" in value:  # Decimal reads 1_5 as 15
+                raise InvalidOperation
             out[factor.strip()] = Decimal(value.strip())
         except InvalidOperation as exc:
-            raise InputError(f"--need {pair!r} is not FACTOR=AMOUNT", f"--need {pair!r} 应为 要素=数量") from exc
+            raise InputError(
+                f"--need {pair!r} is not FACTOR=AMOUNT (a plain number: no digit separators)",
+                f"--need {pair!r} 应为 要素=数量（数量为数字，不含分隔符）",
+            ) from exc
     return out
 
 

@@ -290,6 +290,7 @@ def test_lean_batch_output_and_pieces_file(parcels_file: Path, blueprint_dir: Pa
         (["review", "P", "-b", "B", "--investment-wan", "1_5"], "下划线不能作为数字分隔符"),  # float read 15
         (["review", "P", "-b", "B", "--investment-wan", "nan"], "应为有限数值"),
         (["quota", "advance", "370811", "land_new", "-y", "2026", "--amount", "1_000"], "下划线不能作为数字分隔符"),
+        (["quota", "reserve-factors", "P1", "-y", "2026", "--need", "energy=1_5"], "不含分隔符"),  # reserved 15
         (["find-sites", "--area-mu", "0", "-b", "B"], "不能小于 0.01"),
     ],
 )

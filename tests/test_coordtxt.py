@@ -670,4 +670,3 @@ def test_a_closing_point_written_twice_before_a_part_of_the_same_ring_number_is_
     frame = parse_coordinate_text(HEADER_39 + text)
     assert frame.geometry.iloc[0].is_valid and frame.geometry.iloc[0].area == pytest.approx(50_000)
     assert any("J6 repeats ring 1's closing point" in w for w in frame.attrs["warnings"])
-
