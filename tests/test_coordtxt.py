@@ -540,6 +540,11 @@ def test_convert_refuses_parcels_of_several_zones_for_one_coordinate_text(tmp_pa
         tmp_path / "edge.geojson", [("W", _square(115.488, 39.9, 0.002)), ("E", _square(115.51, 39.9, 0.002))]
     )
     assert CliRunner().invoke(app, ["convert", str(edge), str(tmp_path / "edge.txt")]).exit_code == 0
+    # 2° from the meridian: 0.08 % too large at 35°N, written; 0.11 % at 18.5°N, refused (second read-through)
+    for lat, code in ((35.0, 0), (18.5, 2)):
+        pair = [("A", _square(115.0, lat, 0.002)), ("B", _square(117.0, lat, 0.002))]
+        src = _geojson(tmp_path / f"pair{lat}.geojson", pair)
+        assert CliRunner().invoke(app, ["convert", str(src), str(tmp_path / f"pair{lat}.txt")]).exit_code == code
     one = _geojson(tmp_path / "one.geojson", [("Z1", _square(116.6, 35.4, 0.002))])
     assert CliRunner().invoke(app, ["convert", str(one), str(tmp_path / "one.txt")]).exit_code == 0
     assert "带号=39" in (tmp_path / "one.txt").read_bytes().decode("gbk")

@@ -834,21 +834,22 @@ def write_coordinate_text(
     return newline.join(lines) + newline
 
 
-# how far from a file's meridian a parcel may lie: a zone's own reach (1.5°) and a margin for a project straddling a
-# zone edge (北京 lies across 115.5°E); at 2° and 35°N an area is 0.08 % too large, within the 0.1 % the reader warns at
-ZONE_MARGIN_DEG = 2.0
+# how far from a file's meridian a parcel may lie, in degrees of longitude times cos φ: a zone's own reach (1.5°) and
+# a margin for a project straddling a zone edge (北京 lies across 115.5°E), up to where an area is 0.1 % too large
+# (the reader's warning): (Δλ·cos φ)² ≤ 0.001, 1.81°; 2.2° of longitude at 35°N, 1.9° at 18°N
+ZONE_MARGIN_DEG = 1.8
 
 
 def _one_zone(frame: gpd.GeoDataFrame) -> int:
     """The CGCS2000 3° zone a file of one 带号 is written in: the zone of the parcels' middle, every parcel (by its
-    centroid) within ``ZONE_MARGIN_DEG`` of its meridian. Written in another zone's plane, a parcel 3.4° from its
-    meridian had its coordinates and its 地块面积 0.23 % too large (probe: three cities' parcels all written in the
-    middle one's zone): refused, naming each zone's parcels."""
-    geoms = np.asarray(frame.geometry.values, dtype=object)
-    lons = shapely.get_x(reproject(shapely.centroid(geoms), frame.crs, CGCS2000))
+    centroid) within ``ZONE_MARGIN_DEG`` (× sec φ) of its meridian. Written in another zone's plane, a parcel 3.4°
+    from its meridian had its coordinates and its 地块面积 0.23 % too large (probe: three cities' parcels all written
+    in the middle one's zone): refused, naming each zone's parcels."""
+    centroids = reproject(shapely.centroid(np.asarray(frame.geometry.values, dtype=object)), frame.crs, CGCS2000)
+    lons, lats = shapely.get_x(centroids), shapely.get_y(centroids)
     middle = _family(gk3_epsg_for_longitude(float((lons.min() + lons.max()) / 2)))
     assert middle is not None  # a CGCS2000 3° zone by its meridian
-    if float(np.abs(lons - 3 * middle[2]).max()) <= ZONE_MARGIN_DEG:
+    if float((np.abs(lons - 3 * middle[2]) * np.cos(np.radians(lats))).max()) <= ZONE_MARGIN_DEG:
         return middle[2]
     zones: dict[int, list[str]] = {}
     for position, (lon, row) in enumerate(zip(lons.tolist(), frame.to_dict("records"), strict=True), start=1):
@@ -862,10 +863,10 @@ def _one_zone(frame: gpd.GeoDataFrame) -> int:
         f"{z} 带：{'、'.join(ids[:5])}{'等' if len(ids) > 5 else ''}" for z, ids in sorted(zones.items())
     )
     raise CRSError(
-        f"the parcels lie in {len(zones)} 3-degree zones ({each}), farther than {ZONE_MARGIN_DEG:g}° from one "
-        "meridian; a coordinate text holds one 带号: write each zone's parcels to a file of its own, or give the "
+        f"the parcels lie in {len(zones)} 3-degree zones ({each}), too far from one meridian for their areas "
+        "(0.1 %); a coordinate text holds one 带号: write each zone's parcels to a file of its own, or give the "
         "parcels in one Gauss-Krüger zone's CRS",
-        f"地块分属 {len(zones)} 个3度投影带（{each_zh}），距同一中央经线超过 {ZONE_MARGIN_DEG:g}°；一个界址点坐标文件"
+        f"地块分属 {len(zones)} 个3度投影带（{each_zh}），距同一中央经线过远（面积偏差超过 0.1%）；一个界址点坐标文件"
         "只有一个带号：请按投影带分别写出，或先将地块转换到同一高斯-克吕格投影带的坐标系",
     )
 
