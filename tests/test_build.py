@@ -22,7 +22,6 @@ import pytest
 import rasterio
 import rasterio.transform
 import shapely
-import shapely.ops
 from shapely.affinity import translate
 from support import EPSG, STANDARD_LAYERS, parcel_frame, rect, rect_blueprint
 from typer.testing import CliRunner
@@ -585,7 +584,7 @@ def test_a_province_wider_than_a_zone_is_built_and_loaded(tmp_path: Path) -> Non
     assert county is not None and sorted(county.frame["code"]) == ["511700", "513300"]
     # a layer with X and Y swapped still lands beyond any zone's reach (三亚 in EPSG:4545: 13.8° off) and is refused
     x, y = reproject(np.array([shapely.Point(109.5, 18.25)]), 4490, 4545)[0].coords[0]
-    swapped = shapely.ops.transform(lambda a, b: (b, a), shapely.box(x, y, x + 20_000, y + 20_000))
+    swapped = shapely.transform(shapely.box(x, y, x + 20_000, y + 20_000), lambda xy: xy[:, ::-1])
     gpd.GeoDataFrame({"code": ["460200"], "name": ["三亚"]}, geometry=[swapped], crs=4545).to_file(
         tmp_path / "sanya.gpkg", layer="county"
     )

@@ -4,7 +4,6 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-import shapely.ops
 from pyproj import CRS
 
 from geo.crs import Area, check_coordinates, gk3_epsg_for_longitude, gk_central_meridian, gk_epsg, reproject
@@ -170,7 +169,7 @@ def _gk_square(lon: float, lat: float, epsg: int, *, swapped: bool = False) -> g
     x, y = reproject(np.array([shapely.Point(lon, lat)]), 4490, epsg)[0].coords[0]
     square = shapely.box(x, y, x + 200, y + 200)
     return gpd.GeoDataFrame(
-        geometry=[shapely.ops.transform(lambda a, b: (b, a), square) if swapped else square], crs=epsg
+        geometry=[shapely.transform(square, lambda xy: xy[:, ::-1]) if swapped else square], crs=epsg
     )
 
 

