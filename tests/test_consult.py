@@ -21,6 +21,7 @@ from geo.blueprint import Blueprint
 from geo.consult import Consultations, Webhook, load_routing, route_review, verify
 from geo.consult.tables import consult_events, consult_opinions
 from geo.errors import ConsultError, InputError, NotFoundError, ProfileError, ProjectError
+from geo.papers import beijing_today
 from geo.projects import ProjectLibrary
 from geo.quota import Ledger
 from geo.review import ReviewResult, review
@@ -256,7 +257,7 @@ def test_a_withdrawn_projects_round_is_closed(library: ProjectLibrary, heritage_
     consult = Consultations(library.engine)
     tasks = consult.start("XM-2", heritage_flood, due_days=3, actor="x", today=DAY)
     water = next(t for t in tasks if t["department"] == "水利")
-    late = DAY + timedelta(days=10)
+    late = beijing_today() + timedelta(days=10)  # after the round's closing, which the clock dates
     assert [t["id"] for t in consult.department_tasks("水利")] == [water["id"]]
     library.set_stage("XM-2", "撤销", actor="发改委", reason="项目不再实施")
     status = consult.status("XM-2")
@@ -315,10 +316,13 @@ def test_answers_are_checked(library: ProjectLibrary, heritage_flood: ReviewResu
 
 
 def test_overdue_tasks_per_department(library: ProjectLibrary, heritage_flood: ReviewResult) -> None:
+    """Counted on the days after today: an answer is dated by the clock (Beijing time), and the test's fixed day
+    had the answer, given today, late once Beijing's date passed it."""
     consult = Consultations(library.engine)
-    tasks = {t["department"]: t for t in consult.start("XM-1", heritage_flood, due_days=3, actor="x", today=DAY)}
-    consult.answer(tasks["自然资源和规划"]["id"], "同意", actor="自然资源和规划局")
-    due = DAY + timedelta(days=3)
+    today = beijing_today()
+    tasks = {t["department"]: t for t in consult.start("XM-1", heritage_flood, due_days=3, actor="x", today=today)}
+    consult.answer(tasks["自然资源和规划"]["id"], "同意", actor="自然资源和规划局", today=today)
+    due = today + timedelta(days=3)
     assert consult.overdue(due) == []  # due today is not late
     late = consult.overdue(due + timedelta(days=2))
     assert [(g["department"], g["overdue"]) for g in late] == [("文物主管部门", 1), ("水利", 1)]
@@ -326,7 +330,7 @@ def test_overdue_tasks_per_department(library: ProjectLibrary, heritage_flood: R
         "id": tasks["文物主管部门"]["id"],
         "project_id": "XM-1",
         "round": 1,
-        "due": "2026-12-04",
+        "due": due.isoformat(),
         "days_overdue": 2,
     }
     assert [g["department"] for g in consult.overdue(due + timedelta(days=2), department="水利")] == ["水利"]
