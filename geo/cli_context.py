@@ -27,6 +27,7 @@ from typer.models import OptionInfo
 from geo.errors import InputError, LantuError
 from geo.io.tables import Row, table_width, write_records, write_table
 from geo.papers import Issuer, beijing_today
+from geo.review.result import plain_figure
 from geo.signing import SigningKey, Verification, installation_key, key_for_writing
 from geo.vocabulary import project_types
 
@@ -249,12 +250,10 @@ def figure(minimum: float | None = None) -> Callable[[Any], float]:
         if isinstance(value, float):
             return value
         text = str(value).strip()
-        if "_" in text:
-            raise typer.BadParameter(
-                f"{text!r} is no number: an underscore is no digit separator here（下划线不能作为数字分隔符）"
-            )
         try:
-            number = float(text)
+            number = float(plain_figure(text))  # the API's check, no digit separators
+        except InputError as exc:
+            raise typer.BadParameter(f"{exc.message_en}（{exc.message_zh}）") from None
         except ValueError:
             raise typer.BadParameter(f"{text!r} is no number（不是数字）") from None
         if not math.isfinite(number):

@@ -71,6 +71,7 @@ from geo.quota.stock import (
     RATE_TABLE,
     SKIPPED_LABELS,
 )
+from geo.review.result import plain_figure
 
 app = typer.Typer(
     help="要素保障库: the factor ledger (in LANTU_DATABASE_URL): init; issue, reserve, reserve-factors, allocate, "
@@ -369,10 +370,8 @@ def _needs(pairs: list[str]) -> dict[str, Decimal]:
     for pair in pairs:
         factor, _, value = pair.partition("=")
         try:
-            if "_" in value:  # Decimal reads 1_5 as 15
-                raise InvalidOperation
-            out[factor.strip()] = Decimal(value.strip())
-        except InvalidOperation as exc:
+            out[factor.strip()] = Decimal(plain_figure(value.strip()))  # no digit separators: Decimal reads 1_5 as 15
+        except (InvalidOperation, InputError) as exc:
             raise InputError(
                 f"--need {pair!r} is not FACTOR=AMOUNT (a plain number: no digit separators)",
                 f"--need {pair!r} 应为 要素=数量（数量为数字，不含分隔符）",
