@@ -233,6 +233,8 @@ def test_item_10_says_when_the_type_was_not_given(blueprint: Blueprint) -> None:
         ((6.2, 1.2, 6.4, 1.4), "mineral_overlay", {"project_type": "industrial"}, "需压覆矿产资源调查评估"),
         ((7.2, 1.2, 7.4, 1.4), "geohazard", {"project_type": "industrial"}, "需地质灾害危险性评估"),
         ((1.2, 1.2, 1.6, 1.6), "land_use_standard", {"project_type": "mining"}, "需节地评价"),
+        ((4.2, 0.2, 4.4, 0.4), "forest_grass_wetland", {"project_type": "industrial"}, "需办理使用林地/草原审核"),
+        ((4.2, 1.2, 4.4, 1.4), "forest_grass_wetland", {"project_type": "industrial"}, "需办理使用林地/草原审核"),
     ],
 )
 def test_the_contracts_warnings_are_worded_as_it_quotes_them(
@@ -242,6 +244,16 @@ def test_the_contracts_warnings_are_worded_as_it_quotes_them(
     需开展…, 需踏勘论证、报国务院批准并补划 (contract check)."""
     item = one(blueprint, rect(*box), **props).item(code)
     assert item.status == "warn" and phrase in item.message_zh, item.message_zh
+
+
+def test_item_9_names_each_step_once(blueprint: Blueprint) -> None:
+    """林地 and 草地 share one step, said once after the findings; 湿地 alone is not sent to 林草审核."""
+    both = one(blueprint, rect(4.2, 0.9, 4.4, 1.3)).item("forest_grass_wetland")  # 0301 below y=1, 0404 above
+    assert both.message_zh.count("需办理使用林地/草原审核") == 1, both.message_zh
+    assert both.message_zh.index("占用草地") < both.message_zh.index("需办理"), both.message_zh
+    wet = one(blueprint, rect(5.2, 0.2, 5.4, 0.4)).item("forest_grass_wetland")
+    assert wet.message_zh.endswith("，湿地需论证") and "林地/草原审核" not in wet.message_zh, wet.message_zh
+    assert wet.message_en.endswith("; the wetland needs assessment")
 
 
 def test_the_review_warns_of_parcels_graded_without_a_project_type(blueprint: Blueprint) -> None:

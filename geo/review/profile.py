@@ -266,6 +266,9 @@ class LandUseClassesCheck(BaseCheck):
     by_type: dict[str, Literal["pass", "warn", "fail"]] = Field(default_factory=dict)  # status per project type
     # the wording per group found (forest, grassland, wetland), or per class (``*`` for any), with its area
     value_notes: dict[str, Note] = Field(default_factory=dict)
+    # the step each group found calls for (需办理使用林地/草原审核), said once after the findings: groups that
+    # share a step (林地, 草地) name it once
+    steps: dict[str, Note] = Field(default_factory=dict)
 
     _value_notes = field_validator("value_notes")(_value_keys)
 
@@ -294,6 +297,9 @@ class LandUseClassesCheck(BaseCheck):
     def _seeks_something(self) -> LandUseClassesCheck:
         if not (self.groups or self.classes or self.wetland):
             raise ValueError("a land_use_classes check names groups, classes or wetland")
+        unsought = sorted(set(self.steps) - {*self.groups, *(["wetland"] if self.wetland else [])})
+        if unsought:
+            raise ValueError(f"steps for groups the check does not seek: {unsought}")
         return self
 
     def sought(self, cls: LandUseClass | None) -> bool:

@@ -748,8 +748,17 @@ def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outc
                 f"; of it {se} lies on approved-unsupplied or idle land, whose conversion was approved with its "
                 f"compensation: {ne} remains to be compensated"
             )
-        return out
-    return _conflict(check, status, kept, note=note, facts=facts, codes=codes)
+        return _with_steps(out, check, groups_hit)
+    return _with_steps(_conflict(check, status, kept, note=note, facts=facts, codes=codes), check, groups_hit)
+
+
+def _with_steps(out: Outcome, check: LandUseClassesCheck, groups: list[str]) -> Outcome:
+    """The finding followed by the step each group found calls for, a step shared by groups said once."""
+    steps = list(dict.fromkeys((s.zh, s.en) for g in groups if (s := check.steps.get(g)) is not None))
+    if steps:
+        out.message_zh += "，" + "；".join(zh for zh, _ in steps)
+        out.message_en += "; " + "; ".join(en for _, en in steps)
+    return out
 
 
 def _compensated(kept: list[Piece], facts: ItemFacts, taken: Area, each_zh: str, each_en: str) -> Outcome:
