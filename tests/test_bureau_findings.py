@@ -24,7 +24,10 @@ LAYERS: dict[str, list[tuple[tuple[float, float, float, float], dict[str, Any]]]
         ((3, 1, 4, 5), {"class_code": "0601"}),
         ((0, 1, 3, 5), {"class_code": "0404"}),  # 其他草地
     ],
-    "flood_river": [((0, 0.5, 1, 1), {"kind": "河湖管理范围"})],  # drawn over part of the lake
+    "flood_river": [
+        ((0, 0.5, 1, 1), {"kind": "河湖管理范围"}),  # drawn over part of the lake
+        ((3, 0.5, 4, 1), {"kind": "河湖管理范围"}),  # and over part of the flats
+    ],
     "basic_grassland": [((1, 2, 2, 3), {})],
 }
 REL = 1e-4
@@ -88,6 +91,27 @@ def test_inland_flats_are_verified_as_a_river_lake_range(bureau: Blueprint, proj
     assert flood.status == "warn" and flood.overlap_m2 == pytest.approx(40_000, rel=REL)
     assert flood.message_zh.startswith("位于三调内陆滩涂，需核实是否属河湖管理范围")
     assert flood.procedures[0].startswith("核实是否位于河道、湖泊管理范围")
+
+
+@pytest.mark.parametrize(("project_type", "status"), [("industrial", "fail"), ("transport", "warn")])
+def test_inland_flats_inside_a_drawn_range_are_graded_as_the_range(
+    bureau: Blueprint, project_type: str, status: str
+) -> None:
+    """Where the flood layer draws the 河湖管理范围 over 内陆滩涂, it is verified: the range's finding says what
+    holds, and a second one asking to verify it would contradict the blueprint (read-through)."""
+    flood = review_item(bureau, rect(3.2, 0.6, 3.4, 0.8), "flood_control", project_type=project_type)
+    assert flood.status == status and flood.overlap_m2 == pytest.approx(40_000, rel=REL)
+    assert flood.message_zh.startswith("位于河道、湖泊管理范围") and "需核实" not in flood.message_zh
+    assert not any(p.startswith("核实是否位于") for p in flood.procedures), flood.procedures
+
+
+def test_inland_flats_partly_inside_a_drawn_range_say_which_part(bureau: Blueprint) -> None:
+    # [3.2,3.4]×[0.4,0.6]: half the flats inside the range drawn from y = 0.5
+    flood = review_item(bureau, rect(3.2, 0.4, 3.4, 0.6), "flood_control", project_type="transport")
+    assert flood.status == "warn" and flood.overlap_m2 == pytest.approx(40_000, rel=REL)
+    assert "需核实是否属河湖管理范围（涉及 " + area(40_000) + "）（其中 " + area(20_000) in flood.message_zh
+    assert "位于蓝图划定的河湖管理范围内，按河湖管理范围审查" in flood.message_zh
+    assert any(p.startswith("核实是否位于") for p in flood.procedures)
 
 
 def test_other_water_and_dry_land_pass(bureau: Blueprint) -> None:

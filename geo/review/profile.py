@@ -190,8 +190,10 @@ class Exemption(BaseModel):
 
 
 def exemption_limits(check: BaseCheck) -> list[LayerValues]:
-    """The other layers' features a check's exemptions stop at (``Exemption.not_within``)."""
-    return [e.not_within for e in getattr(check, "exempt", []) if e.not_within is not None]
+    """The other layers' features a check reads besides its own layer: those its exemptions stop at
+    (``Exemption.not_within``) and those beyond which it grades (``LandUseClassesCheck.except_within``)."""
+    limits = [e.not_within for e in getattr(check, "exempt", []) if e.not_within is not None]
+    return limits + [w for w in [getattr(check, "except_within", None)] if w is not None]
 
 
 def _one_or_many(value: object) -> object:
@@ -266,6 +268,9 @@ class LandUseClassesCheck(BaseCheck):
     by_type: dict[str, Literal["pass", "warn", "fail"]] = Field(default_factory=dict)  # status per project type
     # the wording per group found (forest, grassland, wetland), or per class (``*`` for any), with its area
     value_notes: dict[str, Note] = Field(default_factory=dict)
+    # graded only beyond these features of another layer, whose own check grades the land inside them: 内陆滩涂
+    # where the flood layer draws the 河湖管理范围 over it is no longer to verify (``geo.review.rules._beyond_drawn``)
+    except_within: LayerValues | None = None
     # the step each group found calls for (需办理使用林地/草原审核), said once after the findings: groups that
     # share a step (林地, 草地) name it once
     steps: dict[str, Note] = Field(default_factory=dict)

@@ -432,13 +432,19 @@ def _exempted(
 def _reaches(into: LayerValues | None, piece: Piece, ctx: ParcelContext) -> bool:
     """Whether ``piece`` reaches, beyond the absolute minimum, into the features ``into`` names (a red-line
     piece into a 自然保护地核心保护区); never where the blueprint lacks their layer."""
-    found = ctx.pieces(into.layer) if into is not None else None
-    if into is None or found is None or len(found) == 0:
-        return False
-    named = [g for g, v in zip(found.geometry, found.values(into.attribute), strict=True) if _text(v) in into.values]
-    if not named:
-        return False
-    return float(shapely.intersection(piece.geometry, shapely.union_all(named)).area) > ctx.strict_tolerance_m2
+    named = _named(into, ctx)
+    return named is not None and float(shapely.intersection(piece.geometry, named).area) > ctx.strict_tolerance_m2
+
+
+def _named(features: LayerValues | None, ctx: ParcelContext) -> shapely.Geometry | None:
+    """The union of the parcel's pieces of the features ``features`` names; None for none, or where the
+    blueprint lacks their layer."""
+    found = ctx.pieces(features.layer) if features is not None else None
+    if features is None or found is None or len(found) == 0:
+        return None
+    values = found.values(features.attribute)
+    named = [g for g, v in zip(found.geometry, values, strict=True) if _text(v) in features.values]
+    return shapely.union_all(named) if named else None
 
 
 def _joined(first: Outcome, then: Outcome) -> Outcome:
@@ -749,7 +755,37 @@ def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outc
                 f"compensation: {ne} remains to be compensated"
             )
         return _with_steps(out, check, groups_hit)
-    return _with_steps(_conflict(check, status, kept, note=note, facts=facts, codes=codes), check, groups_hit)
+    out = _with_steps(_conflict(check, status, kept, note=note, facts=facts, codes=codes), check, groups_hit)
+    return _beyond_drawn(out, check, ctx)
+
+
+def _beyond_drawn(out: Outcome, check: LandUseClassesCheck, ctx: ParcelContext) -> Outcome:
+    """The finding where the land lies inside the features ``except_within`` names (内陆滩涂 inside the
+    河湖管理范围 the flood layer draws): verified, and graded by that layer's check. Wholly inside, it passes (a
+    second finding would ask to verify what the blueprint states); partly, the part inside is said."""
+    within = check.except_within
+    drawn = _named(within, ctx)
+    if within is None or drawn is None or out.status == "pass":
+        return out
+    land = shapely.union_all([p.geometry for p in out.pieces])
+    inside = float(shapely.intersection(land, drawn).area)
+    if inside <= ctx.strict_tolerance_m2:
+        return out
+    name_zh, name_en = "、".join(within.values), ", ".join(within.values)
+    if float(land.area) - inside <= ctx.strict_tolerance_m2:
+        for piece in out.pieces:
+            piece.status = "pass"
+        classes = "、".join(dict.fromkeys(p.attributes["class_name"] for p in out.pieces))
+        return Outcome(
+            "pass",
+            f"所涉{classes}均位于蓝图划定的{name_zh}内，按{name_zh}审查",
+            f"the land found lies wholly inside the {name_en} the blueprint draws, and is graded as such",
+            out.pieces,
+        )
+    zh, en = _area_text(inside)
+    out.message_zh += f"（其中 {zh} 位于蓝图划定的{name_zh}内，按{name_zh}审查）"
+    out.message_en += f" (of it {en} lies inside the {name_en} the blueprint draws, graded as such)"
+    return out
 
 
 def _with_steps(out: Outcome, check: LandUseClassesCheck, groups: list[str]) -> Outcome:
