@@ -131,6 +131,15 @@ def test_protected_areas(blueprint: Blueprint, box: tuple[float, ...], status: s
     assert item.overlap_m2 == pytest.approx(0.0 if status == "pass" else 40_000, rel=REL)
 
 
+def test_a_water_project_in_a_level_1_source_zone_is_verified_not_assumed(blueprint: Blueprint) -> None:
+    """水污染防治法第六十五条 admits in 一级 only projects serving water supply or source protection; a 水利
+    project may be a sluice: it warns to verify, and did not say it was a water-supply project."""
+    item = one(blueprint, rect(7.2, 0.2, 7.4, 0.4), project_type="water_conservancy").item("protected_areas")
+    assert item.status == "warn" and "需核实本项目属此类" in item.message_zh, item.message_zh
+    assert "属与供水设施有关" not in item.message_zh
+    assert item.procedures[0].startswith("核实项目与供水设施或保护水源有关"), item.procedures
+
+
 @pytest.mark.parametrize(("box", "status"), [((6.5, 1.5, 7.5, 1.7), "warn"), ((5.2, 3.2, 5.4, 3.4), "pass")])
 def test_mineral_overlay(blueprint: Blueprint, box: tuple[float, ...], status: str) -> None:
     item = one(blueprint, rect(*box)).item("mineral_overlay")
