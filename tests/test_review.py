@@ -190,6 +190,20 @@ def test_forest_grass_wetland(blueprint: Blueprint, box: tuple[float, ...], stat
     assert item.overlap_m2 == pytest.approx(overlap, rel=REL, abs=1e-6)
 
 
+def test_item_7_counts_steep_land_beyond_a_hazard_zone(tmp_path: Path) -> None:
+    """Both findings warn: a 高易发区 on part of the parcel, slope above 25° on all of it. The item's area was
+    the 易发区's alone (160,000 m²); it is at least the steep land's, here the whole parcel."""
+    layers = {
+        "county": [((0, 0, 2, 1), {"code": "370811", "name": "任城区"})],
+        "geohazard": [((0, 0, 1, 1), {"level": "高"})],
+    }
+    hazard = load_blueprint(rect_blueprint(tmp_path / "bp", layers, slope=(0, 0, 2, 1)))
+    item = one(hazard, rect(0.6, 0.2, 1.4, 0.6)).item("geohazard")
+    assert item.status == "warn" and "地质灾害危险性评估" in item.message_zh
+    assert item.facts.share_above == pytest.approx(1.0)
+    assert item.overlap_m2 == pytest.approx(km2(0.6, 0.2, 1.4, 0.6), rel=REL)
+
+
 def test_planning_conformity(blueprint: Blueprint) -> None:
     # half outside the urban boundary [0,2]², all inside 城镇集中建设区 [0,3]²
     partly = one(blueprint, rect(1.5, 0.5, 2.5, 1.5), project_type="industrial", investment_wan=1e6)

@@ -1069,9 +1069,11 @@ def _run_item(item: Item, ctx: ParcelContext) -> tuple[ItemResult, list[shapely.
             disjoint=ctx.disjoint,
         )
         if conflict
-        # a finding of no pieces (the slope raster's) still has its area: the one its message states
-        else max((o.estimated_m2 or 0.0 for o in outcomes if o.status != "pass"), default=0.0)
+        else 0.0
     )
+    # a finding of no pieces (the slope raster's) still has its area, the one its message states: the item's
+    # is at least that, beside the pieces' (steep land beyond a 易发区 was left out when both warned)
+    overlap = max([overlap, *(o.estimated_m2 or 0.0 for o in outcomes if o.status != "pass")])
     measured = [o.facts for o in outcomes if o.facts is not None and o.facts.model_fields_set]
     facts = measured[0] if measured else ItemFacts()
     for other in measured[1:]:
