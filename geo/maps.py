@@ -521,7 +521,7 @@ def review_map(
         "if (folded) { control.collapse(); } }); map.on('popupclose', function () {"
         f"if (folded) {{ control.expand(); folded = false; }} }}); }})({fmap.get_name()}, {control.get_name()});",
     )
-    synthetic = blueprint is not None and blueprint.synthetic
+    synthetic = result.synthetic or (blueprint is not None and blueprint.synthetic)
     _legend(fmap, shown, synthetic=synthetic, base=blueprint is not None)
     return fmap
 

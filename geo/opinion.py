@@ -352,6 +352,7 @@ def opinion(
     """
     issuer = issuer or Issuer()
     number = number or DocumentNumber.draft(issuer)
+    synthetic = synthetic or result.synthetic  # the review's own flag: papers printed later, with no blueprint
     t = load_template(issuer.template, data_dir)
     profile = profile_zh(result.profile, data_dir)
     common = {

@@ -612,6 +612,7 @@ def report_model(
     """
     issuer = issuer or Issuer()
     number = number or DocumentNumber.draft(issuer)
+    synthetic = synthetic or result.synthetic  # the review's own flag: papers printed later, with no blueprint
     notes = [area_crs_note(result), UNITS_NOTE, tolerance_note(result), *table_notes(result)]
     # a reader's warning quotes the file: each cut to a paragraph a page lays out in linear time
     notes += [f"输入提示：{w if len(w) <= WARNING_CHARS else w[:WARNING_CHARS] + '…'}" for w in result.warnings]

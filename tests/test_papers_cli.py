@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from api.cli import app
 from geo.blueprint import Blueprint
 from geo.cli import OutputFormat, render
+from geo.report_model import SYNTHETIC_MARK
 from geo.review import ReviewResult, review
 from geo.signing import SigningKey
 
@@ -66,6 +67,25 @@ def test_papers_text_formats_go_to_stdout_and_need_no_blueprint(saved: Path) -> 
     run = runner.invoke(app, ["papers", str(saved), "--format", "opinion"])
     assert run.exit_code == 0, run.output
     assert run.stdout.startswith("# 建设项目用地落地可行性审查意见") and "（地块编号：A）" in run.stdout
+
+
+@pytest.mark.parametrize("fmt", ["html", "opinion", "pdf", "docx"])
+def test_papers_of_a_demo_review_say_so_without_its_blueprint(
+    live: ReviewResult, tmp_path: Path, signing_key: SigningKey, fmt: str
+) -> None:
+    """A review of the demo blueprint keeps its mark on papers printed later from the file alone: the mark
+    came from the blueprint given with ``-b`` (officer's read: a demo opinion reading 同意通过 with no mark)."""
+    demo = write_review(live.model_copy(update={"synthetic": True}), tmp_path / "demo.json", signing_key)
+    out = tmp_path / f"paper.{fmt}"
+    run = runner.invoke(app, ["papers", str(demo), "-f", fmt, "-o", str(out)])
+    assert run.exit_code == 0, run.output
+    data = out.read_bytes()
+    text = pdf_text(data) if fmt == "pdf" else docx_text(data) if fmt == "docx" else data.decode("utf-8")
+    if fmt == "docx":  # the mark heads every page: the section's header
+        text += "\n".join(p.text for p in docx.Document(io.BytesIO(data)).sections[0].header.paragraphs)
+    assert SYNTHETIC_MARK in text
+    if fmt in ("opinion", "docx"):
+        assert "示例蓝图的管控图层为合成数据" in text
 
 
 @pytest.mark.parametrize(
