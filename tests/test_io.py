@@ -513,6 +513,44 @@ def test_unclosed_ring_in_geojson(blueprint: Blueprint) -> None:
     assert area == pytest.approx(_area(blueprint, {"type": "Polygon", "coordinates": [SQUARE]}), rel=1e-9)
 
 
+def test_a_measure_after_x_y_z_is_dropped_and_said(blueprint: Blueprint) -> None:
+    """RFC 7946 3.1.1 lets a parser ignore a position's elements after the third: QGIS and GPS exports write a
+    measure (M) there, and shapely refused the whole file ("dimension should be 2 or 3, got 4")."""
+    measured = {"type": "Polygon", "coordinates": [[[*p, 42.0, 7.5] for p in SQUARE]]}
+    frame = _geojson(measured)
+    assert frame.geometry.iloc[0].has_z and shapely.get_coordinates(frame.geometry, include_z=True)[0, 2] == 42.0
+    said = "feature 1: 5 position(s) give more than x, y, z (a measure M); read without it"
+    assert frame.attrs["warnings"][0].startswith(said)
+    result = review(frame, blueprint)
+    assert any(w.startswith(said) for w in result.warnings)
+    assert result.parcels[0].area_m2 == _area(blueprint, {"type": "Polygon", "coordinates": [SQUARE]})
+    point = {"type": "Point", "coordinates": [116.6, 35.4, 0, 1]}
+    collection = {"type": "GeometryCollection", "geometries": [measured, point]}
+    assert _geojson(collection).attrs["warnings"][0].startswith("feature 1: 6 position(s)")  # members too
+    assert "warnings" not in _geojson({"type": "Polygon", "coordinates": [SQUARE]}).attrs
+
+
+@pytest.mark.parametrize(
+    ("geometry", "needle"),
+    [
+        (
+            {"type": "Polygon", "coordinates": [[[p[0]] for p in SQUARE]]},
+            r"a position of 1 number\(s\): each needs \[x, y\] or \[x, y, z\]",
+        ),
+        ({"type": "Point", "coordinates": [116.6]}, "a position of 1 number"),  # numpy's words on array dimensions
+        (
+            {"type": "Polygon", "coordinates": [[SQUARE[0], [*SQUARE[1], 1.0], *SQUARE[2:]]]},
+            r"mixes positions of \[x, y\] and \[x, y, z\]",  # numpy's words on an inhomogeneous shape
+        ),
+        ({"type": "Polygon", "coordinates": [[["东经", "北纬"], *SQUARE[1:]]]}, "could not convert string to float"),
+        ({"type": "Polygon", "coordinates": [[SQUARE[0], 5, *SQUARE[2:]]]}, r"not arrays of \[x, y\] numbers"),
+    ],
+)
+def test_a_position_short_of_x_y_or_not_of_numbers_is_a_format_error(geometry: dict[str, Any], needle: str) -> None:
+    with pytest.raises(FormatError, match=f"feature 1: .*{needle}"):
+        _geojson(geometry)
+
+
 def test_hygiene_errors_are_lantu_errors() -> None:
     assert issubclass(GeometryError, LantuError) and issubclass(GeometryError, ValueError)
 

@@ -135,6 +135,63 @@ def _listed(value: Any) -> bool:
     return isinstance(value, list | tuple | np.ndarray)
 
 
+POSITION_NUMBERS = 3  # what a position gives an area: x, y and a height z (shapely reads no more)
+
+
+def _without_measures(geometry: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """``geometry`` with every position cut to [x, y, z], and how many positions were cut. GPS tracks and
+    QGIS write a measure (M) fourth, which shapely refuses ("dimension should be 2 or 3"); RFC 7946 3.1.1
+    lets a parser ignore it, and an area has no use for it. A position of fewer than two numbers, or a line
+    mixing [x, y] with [x, y, z], is refused here in words (numpy's were about array shapes)."""
+    cut, count = _cut_positions(geometry.get("coordinates"))
+    members = geometry.get("geometries")
+    if isinstance(members, list | tuple):  # a collection: its members, nested collections too
+        parts = [_without_measures(g) if isinstance(g, dict) else (g, 0) for g in members]
+        if (inside := sum(n for _, n in parts)) > 0:
+            geometry, count = {**geometry, "geometries": [g for g, _ in parts]}, count + inside
+    return ({**geometry, "coordinates": cut}, count) if cut is not geometry.get("coordinates") else (geometry, count)
+
+
+def _cut_positions(coordinates: Any) -> tuple[Any, int]:
+    """GeoJSON coordinates with each position cut to ``POSITION_NUMBERS`` elements (the same object where
+    none is longer) and how many were; what is not an array of positions is left for shapely to refuse."""
+    if not _listed(coordinates) or not len(coordinates):
+        return coordinates, 0
+    if not _listed(coordinates[0]):  # a point's one position
+        cut, count = _cut_line([coordinates])
+        return (cut[0] if count else coordinates), count
+    if len(coordinates[0]) and not _listed(coordinates[0][0]):  # a line or ring: its positions
+        return _cut_line(coordinates)
+    parts = [_cut_positions(part) for part in coordinates]
+    count = sum(n for _, n in parts)
+    return ([c for c, _ in parts] if count else coordinates), count
+
+
+def _cut_line(positions: Any) -> tuple[Any, int]:
+    """A line's or ring's positions cut to [x, y, z] (the same object where none is longer) and how many
+    were cut; refused where a position has fewer than two numbers or the line mixes two and three."""
+    try:
+        lengths = set(map(len, positions))
+    except TypeError:  # a member with no length (a number where a position belongs): shapely says so
+        return positions, 0
+    if min(lengths) < 2:
+        raise FormatError(
+            f"a position of {min(lengths)} number(s): each needs [x, y] or [x, y, z]",
+            f"有坐标只含 {min(lengths)} 个数：每个坐标须为 [x, y] 或 [x, y, z]",
+        )
+    count = 0
+    if max(lengths) > POSITION_NUMBERS:
+        count = sum(1 for p in positions if len(p) > POSITION_NUMBERS)
+        positions = [p[:POSITION_NUMBERS] for p in positions]
+        lengths = {min(n, POSITION_NUMBERS) for n in lengths}
+    if len(lengths) > 1:
+        raise FormatError(
+            "a line or ring mixes positions of [x, y] and [x, y, z]: give each the same numbers",
+            "同一条线或同一个圈中既有 [x, y] 又有 [x, y, z] 坐标：请统一坐标的维数",
+        )
+    return positions, count
+
+
 def parcels_from_geojson(obj: Any, *, limits: ReadLimits | None = None, crs: str | None = None) -> gpd.GeoDataFrame:
     """A FeatureCollection, Feature or bare geometry as a frame with an explicit CRS: its ``crs``
     member's, else ``crs`` (the CRS a caller names for a body that declares none, such as GK
@@ -168,9 +225,12 @@ def parcels_from_geojson(obj: Any, *, limits: ReadLimits | None = None, crs: str
         if not isinstance(feature, dict) or not isinstance(feature.get("geometry"), dict):
             raise FormatError(f"feature {n} has no geometry", f"第 {n} 个要素没有几何")
         try:
+            geometry, measured = _without_measures(feature["geometry"])
             with warnings.catch_warnings():  # NaN coordinates: refused with a reason by check_coordinates
                 warnings.simplefilter("ignore", RuntimeWarning)
-                geoms.append(shapely.geometry.shape(feature["geometry"]))
+                geoms.append(shapely.geometry.shape(geometry))
+        except FormatError as exc:
+            raise FormatError(f"feature {n}: {exc.message_en}", f"第 {n} 个要素：{exc.message_zh}") from exc
         except (
             ValueError,
             TypeError,
@@ -185,6 +245,11 @@ def parcels_from_geojson(obj: Any, *, limits: ReadLimits | None = None, crs: str
             why = str(exc) if isinstance(exc, ValueError | shapely.errors.ShapelyError) else ""
             why = why or f"its coordinates are not arrays of [x, y] numbers as a {kind} needs"
             raise FormatError(f"feature {n}: unreadable geometry ({why})", f"第 {n} 个要素：几何无法解析") from exc
+        if measured:
+            warned.append(
+                f"feature {n}: {measured} position(s) give more than x, y, z (a measure M); read without it"
+                f" (第 {n} 个要素有 {measured} 个坐标含 x、y、z 之外的值（M 值），已忽略)"
+            )
         if (unclosed := int(shapely.get_num_coordinates(geoms[-1])) - given[n - 1]) > 0:
             warned.append(
                 f"feature {n}: {unclosed} ring(s) not closed; closed them"
