@@ -377,12 +377,38 @@ def test_every_folder_of_a_kml_is_read(tmp_path: Path) -> None:
         '<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
         f"{_placemark('R0', 116.60)}<Folder><name>A</name>{_placemark('A1', 116.61)}</Folder>"
         f"<Folder><name>B</name><Folder><name>B-inner</name>{_placemark('B1', 116.62)}</Folder>"
-        f"{_placemark('B2', 116.63)}</Folder><Folder><name>empty</name></Folder></Document></kml>",
+        f"{_placemark('B2', 116.63)}</Folder><Folder><name>empty</name></Folder>{_placemark('R1', 116.64)}"
+        "</Document></kml>",
         encoding="utf-8",
     )
-    assert sorted(read_parcels(path)["name"]) == ["A1", "B1", "B2", "R0"]
-    with pytest.raises(TooLargeError, match="more than 3 parcels"):  # the limit counts over all folders
-        read_parcels(path, limits=ReadLimits(max_bytes=10**7, max_parcels=3, max_vertices=10**6))
+    written = ["R0", "A1", "B1", "B2", "R1"]  # GDAL's folder by folder: R0, R1, A1, B2, B1
+    assert read_parcels(path)["name"].tolist() == written
+    limits = ReadLimits(max_bytes=10**7, max_parcels=5, max_vertices=10**6)
+    assert read_parcels(path, limits=limits)["name"].tolist() == written  # read in chunks: the same order
+    assert "warnings" not in read_parcels(path).attrs
+    with pytest.raises(TooLargeError, match="more than 4 parcels"):  # the limit counts over all folders
+        read_parcels(path, limits=ReadLimits(max_bytes=10**7, max_parcels=4, max_vertices=10**6))
+
+
+def test_kml_folders_that_cannot_be_matched_keep_gdals_order_and_say_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file's placemarks are counted per folder against GDAL's layers; where the counts differ (here: GDAL
+    reads a GroundOverlay as a feature the count leaves out) the order is GDAL's, and the file is not refused."""
+    overlay = "<GroundOverlay><name>go</name><LatLonBox><north>35.41</north><south>35.4</south>"
+    overlay += "<east>116.66</east><west>116.65</west></LatLonBox></GroundOverlay>"
+    path = tmp_path / "overlay.kml"
+    path.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
+        f"{_placemark('R0', 116.60)}{overlay}<Folder>{_placemark('A1', 116.61)}</Folder>{_placemark('R1', 116.62)}"
+        "</Document></kml>",
+        encoding="utf-8",
+    )
+    assert read_parcels(path)["name"].tolist() == ["R0", "go", "A1", "R1"]
+    monkeypatch.setattr("geo.io.parcels.KML_FEATURES", frozenset({"Placemark"}))
+    frame = read_parcels(path)
+    assert frame["name"].tolist() == ["R0", "go", "R1", "A1"]
+    assert frame.attrs["warnings"][0].startswith("overlay.kml: its placemarks are listed folder by folder")
 
 
 def test_a_kml_id_data_field_without_an_xml_id_is_kept(tmp_path: Path) -> None:

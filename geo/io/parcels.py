@@ -9,6 +9,7 @@ import logging
 import re
 import tempfile
 import warnings
+import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -493,7 +494,7 @@ def _read_file(
     dbf = Dbf.beside(path, shown) if suffix == ".shp" else None
     try:
         with named_by(shown):
-            frame = _read_gdal(path, layer=layer, limits=limits, entity_factor=10 if suffix == ".dxf" else 1)
+            frame, rows = _read_gdal(path, layer=layer, limits=limits, entity_factor=10 if suffix == ".dxf" else 1)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         log.info("GDAL could not read %s: %s", path, exc)
         raise FormatError(
@@ -523,7 +524,7 @@ def _read_file(
                 f"{shown}：shapefile 缺少 .dbf 文件，地块没有属性：编号按顺序，无项目类型",
             )
     elif suffix in (".kml", ".kmz"):
-        frame = _kml_attributes(frame)
+        frame = _kml_attributes(_in_file_order(frame, rows, path, shown))
         if frame.crs is None:
             frame = frame.set_crs(4326)  # KML is WGS84 by definition
     if undefined_crs(frame.crs):
@@ -646,18 +647,23 @@ def _warned(frame: gpd.GeoDataFrame, en: str, zh: str) -> gpd.GeoDataFrame:
     return frame
 
 
-def _read_gdal(path: Path, *, layer: str | None, limits: ReadLimits | None, entity_factor: int = 1) -> gpd.GeoDataFrame:
-    """Read with pyogrio every layer the parcels are in (``_parcel_layers``); under ``limits``, in chunks of
-    features, counting features and vertices over all of them as it goes."""
+def _read_gdal(
+    path: Path, *, layer: str | None, limits: ReadLimits | None, entity_factor: int = 1
+) -> tuple[gpd.GeoDataFrame, list[int]]:
+    """Read with pyogrio every layer the parcels are in (``_parcel_layers``), one after the other, and how
+    many features each gave; under ``limits``, in chunks of features, counting features and vertices over
+    all of them as it goes."""
     layers = _parcel_layers(path, layer)
     if limits is None:
-        return _joined([_read_layer(path, name) for name in layers])
+        frames = [_read_layer(path, name) for name in layers]
+        return _joined(frames), [len(f) for f in frames]
     max_features = limits.max_parcels * entity_factor
     with gdal_gate.inside():
         declared = sum(pyogrio.read_info(path, layer=name).get("features", -1) or 0 for name in layers)
     if declared > max_features:
         limits.parcels(declared // entity_factor + 1)
     chunks: list[gpd.GeoDataFrame] = []
+    rows: list[int] = []
     read = vertices = 0
     for name in layers:
         done = 0
@@ -673,7 +679,8 @@ def _read_gdal(path: Path, *, layer: str | None, limits: ReadLimits | None, enti
                 chunks.append(chunk)
             if len(chunk) < CHUNK_FEATURES:
                 break
-    return _joined(chunks) if chunks else _read_layer(path, layers[0], max_features=0)
+        rows.append(done)
+    return (_joined(chunks) if chunks else _read_layer(path, layers[0], max_features=0)), rows
 
 
 def _joined(frames: list[gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
@@ -956,6 +963,67 @@ def _long_field_names(frame: gpd.GeoDataFrame, shp: Path) -> gpd.GeoDataFrame:
 
 # what GDAL's KML readers add to every placemark (LIBKML's style and time members, the KML driver's labels)
 _KML_MEMBERS = ("timestamp", "begin", "end", "altitudeMode", "tessellate", "extrude", "visibility", "drawOrder", "icon")
+
+
+KML_CONTAINERS: Final = frozenset({"kml", "Document", "Folder"})
+# what GDAL's LIBKML reads as a feature of its container's layer (a GroundOverlay as its LatLonBox)
+KML_FEATURES: Final = frozenset({"Placemark", "GroundOverlay"})
+
+
+def _in_file_order(frame: gpd.GeoDataFrame, rows: list[int], path: Path, shown: str) -> gpd.GeoDataFrame:
+    """A KML's placemarks in the order the file writes them. GDAL reads each folder as a layer of its own
+    placemarks, so a placemark after a folder, or one in a folder's subfolder, came after others written
+    later (R0, A1, B1, B2, R1 came back R0, R1, A1, B2, B1): the ids numbered by position, and the report's
+    order, were not the file's. ``rows``: what each layer gave. Folders that cannot be matched with GDAL's
+    layers (a file expat cannot parse) leave GDAL's order, said."""
+    if sum(1 for n in rows if n) < 2:  # one folder holds them all: GDAL keeps its order
+        return frame
+    order = _kml_order(path, [n for n in rows if n])
+    if order is None:
+        return _warned(
+            frame,
+            f"{shown}: its placemarks are listed folder by folder, not in the order the file writes them (its "
+            "folders could not be matched with what GDAL read)",
+            f"{shown}：地块按文件夹依次列出，未能按文件中的书写顺序排列（文件夹与 GDAL 读出的图层无法对应）",
+        )
+    return frame.iloc[order].reset_index(drop=True)
+
+
+def _kml_order(path: Path, held: list[int]) -> list[int] | None:
+    """Where each feature written in the KML at ``path`` lies among GDAL's layers read one after the other
+    (``held``: the features of each layer that has any), or None where the file's containers holding features
+    do not give those counts."""
+    try:
+        written = _kml_containers(path)
+    except (ET.ParseError, OSError):
+        return None
+    _, folder = np.unique(np.asarray(written, dtype=int), return_inverse=True)  # the containers with features
+    if np.bincount(folder, minlength=len(held)).tolist() != held:
+        return None
+    starts, seen, order = np.cumsum([0, *held[:-1]]).tolist(), [0] * len(held), []
+    for k in folder.tolist():
+        order.append(starts[k] + seen[k])
+        seen[k] += 1
+    return order
+
+
+def _kml_containers(path: Path) -> list[int]:
+    """The container (kml, Document or Folder, numbered as they open: the order GDAL lists them as layers) of
+    each feature of a KML, in the order the file writes them. expat expands no external entity and bounds
+    the expansion of internal ones."""
+    opened, written = -1, []
+    stack: list[int] = []  # the container each open element is, or -1
+    for event, element in ET.iterparse(path, events=("start", "end")):
+        if event == "end":
+            stack.pop()
+            element.clear()  # only the nesting is wanted: a large file is not held
+            continue
+        tag = element.tag.rpartition("}")[2]  # KML 2.2's namespace, Google's 2.1 one, or none
+        if tag in KML_FEATURES and stack and stack[-1] >= 0:
+            written.append(stack[-1])
+        opened += tag in KML_CONTAINERS
+        stack.append(opened if tag in KML_CONTAINERS else -1)
+    return written
 
 
 def _kml_attributes(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
