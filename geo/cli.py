@@ -31,7 +31,7 @@ from geo.cli_context import (
     binary_output_refused,
     cli_context,
     fail,
-    figure,
+    figure_option,
     stdout_is_terminal,
     usage_error,
     write_binary_stdout,
@@ -118,9 +118,8 @@ Layer = typer.Option(
     help="The layer to read from a GeoPackage of several geometry layers (default: refused, naming them; a KML's "
     "folders are all read)."
 )
-LineBuffer = typer.Option(
+LineBuffer = figure_option(
     "--line-buffer",
-    parser=figure(),
     metavar="METRES",
     help="Coordinate text: turn 线/点 records into a corridor this many metres each side (stated in the warnings); "
     "default: none, such a record is refused.",
@@ -160,9 +159,8 @@ def review_cmd(
     ] = None,
     investment_wan: Annotated[
         float | None,
-        typer.Option(
-            parser=figure(0),
-            help="总投资 / investment of every parcel, in 万元; default: each parcel's own investment_wan.",
+        figure_option(
+            minimum=0, help="总投资 / investment of every parcel, in 万元; default: each parcel's own investment_wan."
         ),
     ] = None,
     name: Annotated[

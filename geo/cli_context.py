@@ -262,8 +262,23 @@ def figure(minimum: float | None = None) -> Callable[[Any], float]:
             raise typer.BadParameter(f"{text} is below {minimum:g}（不能小于 {minimum:g}）")
         return number
 
-    parse.__name__ = "float"  # the help's metavar (<float>)
+    parse.__name__ = "float"
     return parse
+
+
+def figure_option(*names: str, minimum: float | None = None, help: str, **more: Any) -> OptionInfo:
+    """An option taking a figure (``parser=figure(minimum)``) whose help ends with what :func:`figure` accepts:
+    ``--help`` showed ``<float>`` alone, and that a negative investment or ``inf`` is refused was learnt by trying."""
+    option: OptionInfo = typer.Option(*names, parser=figure(minimum), help=f"{help} {figure_range(minimum)}", **more)
+    return option
+
+
+def figure_range(minimum: float | None) -> str:
+    """What :func:`figure` accepts, as the help of an option says it, in English and Chinese (no brackets: Rich
+    reads ``[…]`` as markup, and the text was gone from ``--help``)."""
+    if minimum is None:
+        return "Range: a finite number (取值：有限数)."
+    return f"Range: a finite number ≥ {minimum:g} (取值：不小于 {minimum:g} 的有限数)."
 
 
 def stdout_is_terminal() -> bool:

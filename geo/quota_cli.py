@@ -30,7 +30,7 @@ from geo.cli_context import (
     binary_output_refused,
     cli_context,
     fail,
-    figure,
+    figure_option,
     judged_on,
     option_date,
     reading_key,
@@ -95,8 +95,8 @@ FACTOR_UNITS = (
     "t 吨 (cod, nh3n, so2, nox)"
 )
 Factor = Annotated[str, typer.Argument(help=f"Factor (要素): {' | '.join(FACTORS)}.")]
-Amount = Annotated[float, typer.Option(parser=figure(0), help=f"In the factor's unit: {FACTOR_UNITS}.")]
-Tonnes = Annotated[float, typer.Option(parser=figure(0), help="In t (吨).")]
+Amount = Annotated[float, figure_option(minimum=0, help=f"In the factor's unit: {FACTOR_UNITS}.")]
+Tonnes = Annotated[float, figure_option(minimum=0, help="In t (吨).")]
 Reason = Annotated[str, typer.Option(help="事由: why, recorded in the journal.")]
 # the allocation table's columns (``Allocation.row``): JSON keeps the English keys
 ALLOCATION_LABELS = {
@@ -434,7 +434,7 @@ def advance(
     county: County,
     factor: Annotated[str, typer.Argument(help="land_new: the only factor that may be advanced.")],
     year: Year,
-    amount: Annotated[float, typer.Option(parser=figure(0), help="In m² of next year's land_new.")],
+    amount: Annotated[float, figure_option(minimum=0, help="In m² of next year's land_new.")],
     actor: Actor = DEFAULT_ACTOR,
 ) -> None:
     """预支: use next year's land_new quota in --year (next year's balance goes below zero, explicitly)."""
@@ -577,7 +577,7 @@ def transfer(
     factor: Factor,
     year: Year,
     amount: Amount,
-    price_wan: Annotated[float | None, typer.Option(parser=figure(), help="有偿调剂: the price, in 万元.")] = None,
+    price_wan: Annotated[float | None, figure_option(help="有偿调剂: the price, in 万元.")] = None,
     due: Annotated[
         str | None, typer.Option(help="临时拆借: the date it is due back, YYYY-MM-DD (today or later, Beijing time).")
     ] = None,
@@ -798,7 +798,7 @@ def stock_dispose(
     ctx: typer.Context,
     land_id: Annotated[int, typer.Argument(help="登记号 (see `lantu quota stock list`).")],
     kind: Annotated[str, typer.Option(help="处置方式: 供地 (批而未供 only) | 收回 | 盘活.")],
-    area_m2: Annotated[float, typer.Option(parser=figure(), help="Area disposed, m².")],
+    area_m2: Annotated[float, figure_option(help="Area disposed, m².")],
     on: Annotated[str, typer.Option("--date", help="Date of the disposal, YYYY-MM-DD.")],
     document: Annotated[str | None, typer.Option(help="文号 of the decision (供地批复、收回决定书…).")] = None,
     actor: Actor = DEFAULT_ACTOR,

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from geo.blueprint import load_blueprint
-from geo.cli_context import PROJECT_TYPE, GivenCRS, Output, cli_context, fail, figure
+from geo.cli_context import PROJECT_TYPE, GivenCRS, Output, cli_context, fail, figure_option
 from geo.compare import change_check_html, compare_boundaries
 from geo.crs import percent
 from geo.errors import LantuError
@@ -47,7 +47,7 @@ def _write(text: str, output: Path | None) -> None:
 @app.command("find-sites")
 def find_sites_cmd(
     ctx: typer.Context,
-    area_mu: Annotated[float, typer.Option("--area-mu", parser=figure(0.01), help="Area the project needs, in 亩.")],
+    area_mu: Annotated[float, figure_option("--area-mu", minimum=0.01, help="Area the project needs, in 亩.")],
     blueprint: Annotated[Path, typer.Option("--blueprint", "-b", help="Blueprint directory (blueprint.yaml).")],
     project_type: Annotated[str, typer.Option(help=f"{PROJECT_TYPE}.")] = "industrial",
     county: Annotated[
@@ -61,8 +61,8 @@ def find_sites_cmd(
     count: Annotated[int, typer.Option("-n", "--count", min=1, max=50, help="How many sites (1–50).")] = 5,
     investment_wan: Annotated[
         float | None,
-        typer.Option(
-            parser=figure(0),
+        figure_option(
+            minimum=0,
             help="总投资 / investment in 万元, for the land-use standard's investment intensity; default: none, "
             "and an industrial project's sites then read conditional (未提供投资额，需开展节地评价).",
         ),
@@ -70,9 +70,7 @@ def find_sites_cmd(
     major_project: Annotated[bool, typer.Option("--major-project", help="The project is a 重大建设项目.")] = False,
     resolution: Annotated[
         float | None,
-        typer.Option(
-            parser=figure(1), help="Cell size in metres of the suitability surface; default: the profile's (10)."
-        ),
+        figure_option(minimum=1, help="Cell size in metres of the suitability surface; default: the profile's (10)."),
     ] = None,
     profile: ProfileName = "ten-point",
     output: Output = None,

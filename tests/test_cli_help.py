@@ -137,3 +137,37 @@ def test_a_description_is_drawn_in_whole_paragraphs(name: str) -> None:
     lines = [" ".join(line.split()) for line in help_output(name, columns=2000).splitlines()]
     for paragraph in paragraphs:
         assert any(paragraph in line for line in lines), f"lantu {name} --help breaks its paragraph:\n{paragraph}"
+
+
+def _figure_parser(param: Any) -> Any:
+    """The parser of an option typed as a figure (``geo.cli_context.figure``), else None."""
+    parser = getattr(getattr(getattr(param, "type_descriptor", None), "parameter_info", None), "parser", None)
+    return parser if getattr(parser, "__qualname__", "").startswith("figure.") else None
+
+
+FIGURES = [(name, p.name) for name, c in EVERY_COMMAND.items() for p in params(c) if _figure_parser(p) is not None]
+STATED_RANGE = re.compile(r"Range: a finite number(?: ≥ (\S+))? \(取值：(?:不小于 (\S+) 的)?有限数\)\.$")
+
+
+def test_the_walk_finds_the_figure_options() -> None:
+    assert {("review", "investment_wan"), ("find-sites", "area_mu"), ("quota advance", "amount")} <= set(FIGURES)
+
+
+@pytest.mark.parametrize(("name", "option"), FIGURES)
+def test_a_figure_option_states_the_range_its_parser_takes(name: str, option: str) -> None:
+    """``--help`` showed ``<float>`` alone: that ``inf`` or a negative investment is refused was learnt by trying.
+    Each figure option ends its help with the range, the bound its parser holds, shown in the rendered help."""
+    (param,) = (p for p in params(EVERY_COMMAND[name]) if p.name == option)
+    stated = STATED_RANGE.search(param.help or "")
+    assert stated, f"lantu {name} {param.opts[0]}: no range in {param.help!r}"
+    parse = _figure_parser(param)
+    with pytest.raises(typer.BadParameter):
+        parse("inf")
+    if stated.group(1) is None:
+        assert parse("-1e300") == -1e300
+    else:
+        bound = float(stated.group(1))
+        assert stated.group(2) == stated.group(1) and parse(stated.group(1)) == bound
+        with pytest.raises(typer.BadParameter):
+            parse(repr(bound - max(abs(bound), 1) * 1e-6))
+    assert stated.group(0) in " ".join(help_output(name, columns=2000).split()), f"lantu {name}: range not shown"
