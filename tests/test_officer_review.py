@@ -123,11 +123,14 @@ def test_important_wetland_conditions_do_not_contradict_or_repeat(
     item = one(eco, rect(2.2, 0.2, 2.4, 0.4), **props).item("forest_grass_wetland")
     assert item.status == status
     assert [c.code for c in item.facts.conditions or []] == codes
-    assert not any("湿地占用论证" in p for p in item.procedures)
+    assert not any(p.startswith("避让湿地") for p in item.procedures)
     assert any(("调整选址" in p) == (status == "fail") for p in item.procedures)
-    # off the important wetland, the 湿地 class alone still asks for its 论证
+    # a refused item does not ask, beside its 调整选址, to keep the occupation small (its step goes with it)
+    assert ("应当尽量减少占用" in item.message_zh) == (status == "warn"), item.message_zh
+    # off the important wetland, the 湿地 class alone still asks to avoid it or keep it small (湿地保护法第十九条)
     plain = one(eco, rect(2.7, 0.2, 2.9, 0.4), **props).item("forest_grass_wetland")
-    assert plain.status == "warn" and any("湿地占用论证" in p for p in plain.procedures)
+    assert plain.status == "warn" and any(p.startswith("避让湿地") for p in plain.procedures)
+    assert plain.message_zh.endswith("，湿地应当避让，无法避让的应当尽量减少占用"), plain.message_zh
 
 
 @pytest.mark.parametrize(("box", "words"), [(rect(2.9, 0.2, 3.1, 0.4), "部分位于"), (GENERAL, "全部位于")])

@@ -275,8 +275,9 @@ def test_item_9_names_each_step_once(blueprint: Blueprint) -> None:
     assert both.message_zh.count("需办理使用林地/草原审核") == 1, both.message_zh
     assert both.message_zh.index("占用草地") < both.message_zh.index("需办理"), both.message_zh
     wet = one(blueprint, rect(5.2, 0.2, 5.4, 0.4)).item("forest_grass_wetland")
-    assert wet.message_zh.endswith("，湿地需论证") and "林地/草原审核" not in wet.message_zh, wet.message_zh
-    assert wet.message_en.endswith("; the wetland needs assessment")
+    assert wet.message_zh.endswith("，湿地应当避让，无法避让的应当尽量减少占用"), wet.message_zh
+    assert "林地/草原审核" not in wet.message_zh
+    assert wet.message_en.endswith("; the wetland is to be avoided, or its occupation kept as small as possible")
 
 
 def test_the_review_warns_of_parcels_graded_without_a_project_type(blueprint: Blueprint) -> None:

@@ -1091,8 +1091,12 @@ def _run_item(item: Item, ctx: ParcelContext) -> tuple[ItemResult, list[shapely.
         status=status,
         overlap_m2=round(overlap, 2),
         overlap_ratio=round(overlap / ctx.area_m2, 6),
-        message_zh="；".join(o.message_zh for o in relevant),
-        message_en="; ".join(o.message_en for o in relevant),
+        message_zh="；".join(
+            o.message_zh + (f"，{o.step_zh}" if o.step_zh and o.status == status else "") for o in relevant
+        ),
+        message_en="; ".join(
+            o.message_en + (f"; {o.step_en}" if o.step_en and o.status == status else "") for o in relevant
+        ),
         details=_piece_results(found),
         facts=facts,
         basis=item.basis_for(ctx.project.project_type),
