@@ -141,3 +141,41 @@ def test_the_settlement_history_is_filled_from_what_was_settled(ledger: Ledger, 
     assert "stock_settlement_disposals" not in inspect(ledger.engine).get_table_names()
     migrate(ledger.engine)
     assert [d["settlements"] for d in ledger.stock_disposals()] == [[settled], [settled]]
+
+
+def test_a_reversal_leaving_an_advance_beyond_the_cap_is_refused(ledger: Ledger) -> None:
+    """The 预支 cap (30 % of next year's issue, this year's until it is issued) bounds the advances in force by the
+    plan in force: a plan reversed under an advance it allowed, or an advance put back beside one made since, is
+    refused naming the advances to reverse first (both were booked, leaving 3 000 m² advanced on a plan of 0)."""
+    plan = ledger.issue(2026, [("370811", "land_new", 10_000)], actor="省厅")
+    advanced = ledger.advance("370811", "land_new", 2026, 3_000, actor="a")  # 30 % of 2026's 10 000: 2027 unissued
+    with pytest.raises(QuotaError) as refused:
+        ledger.reverse(plan, actor="a", reason="计划录入错误")
+    assert refused.value.message_en == (
+        f"reversing transaction #{plan} (issue) would leave 3,000.00 m² advanced on 2027's land_new, 3,000.00 m² "
+        "beyond the cap: 370811 may advance at most 0.00 m² of 2027's land_new (30%, a sample share the city sets, "
+        "of its 2026 issue of 0.00 m²; 2027's is not issued yet, so 2026's is taken); reverse advances first "
+        f"(#{advanced}), enough of them to bring what stays within the cap"
+    )
+    assert refused.value.message_zh == (
+        f"冲销第 {plan} 号交易后，370811 已预支 2027 年新增建设用地指标 3,000.00 m²，超出预支上限 3,000.00 m²："
+        "370811 预支 2027 年新增建设用地指标不得超过 0.00 m²（2026 年下达量 0.00 m² 的 30%，比例为市级样例取值；"
+        f"2027 年计划尚未下达，按 2026 年下达量计）；请先冲销预支交易（第 {advanced} 号），使保留的预支不超过上限"
+    )
+    assert balance(ledger, "370811") == 10_000  # 7 000 kept and 3 000 advanced: nothing moved
+    undo = ledger.reverse(advanced, actor="a", reason="预支撤销")
+    ledger.reverse(plan, actor="a", reason="计划录入错误")
+    ledger.issue(2026, [("370811", "land_new", 10_000)], actor="省厅")
+    ledger.advance("370811", "land_new", 2026, 3_000, actor="a")  # the cap taken again
+    with pytest.raises(QuotaError, match=r"6,000\.00 m² advanced on 2027's land_new, 3,000\.00 m² beyond"):
+        ledger.reverse(undo, actor="a", reason="预支撤销有误")  # the first advance back beside the second
+    assert balance(ledger, "370811", year=2027) == -3_000
+
+
+def test_a_reversal_within_the_cap_is_booked(ledger: Ledger) -> None:
+    """Next year's plan reversed under an advance the cap of this year's allows: booked, the advance still owed."""
+    ledger.issue(2026, [("370811", "land_new", 10_000)], actor="省厅")
+    ledger.advance("370811", "land_new", 2026, 2_000, actor="a")
+    wrong = ledger.issue(2027, [("370811", "land_new", 100_000)], actor="省厅")
+    ledger.reverse(wrong, actor="a", reason="计划录入错误")
+    assert balance(ledger, "370811", year=2027) == -2_000

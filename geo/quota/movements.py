@@ -42,6 +42,7 @@ from geo.quota.accounts import (
     project_holder,
     repeated_row,
 )
+from geo.quota.advances import advance_cap, refuse_beyond_cap
 from geo.quota.holders import require_county, require_holder
 from geo.quota.land import lock_reserved_land, record_land, refuse_reinstated_overlap, standing_of
 from geo.quota.posting import lock_accounts, post, replayed, writing
@@ -62,7 +63,15 @@ from geo.quota.reservations import (
     tracked_parts,
 )
 from geo.quota.rules import LedgerRules
-from geo.quota.standing import cancelled, reinstated, settled_advance, settled_advances, settlement_key, undone
+from geo.quota.standing import (
+    cancelled,
+    reinstated,
+    settled_advance,
+    settled_advances,
+    settlement_key,
+    undone,
+    undone_after,
+)
 from geo.quota.stock import penalising_settlement, penalty_reason, reward_settled_since
 from geo.quota.tables import (
     amount_sum,
@@ -115,10 +124,12 @@ def _refuse_unconfirmable(conn: Connection, project_id: str) -> None:
     )
 
 
-def _reverse(conn: Connection, transaction_id: int, *, actor: str, reason: str) -> int:
+def _reverse(conn: Connection, transaction_id: int, *, actor: str, reason: str, cap_share: float) -> int:
     """A new movement opposite to ``transaction_id``; refused when what it puts back in force (a reversed
-    settlement) was settled again since (:func:`geo.quota.standing.reinstated`), or a reservation it puts back in
-    force overlaps land reserved while it was released (:func:`geo.quota.land.refuse_reinstated_overlap`)."""
+    settlement) was settled again since (:func:`geo.quota.standing.reinstated`), when it would leave a county's
+    advances beyond the 预支 cap, ``cap_share`` of the plan (:func:`geo.quota.advances.refuse_beyond_cap`), or a
+    reservation it puts back in force overlaps land reserved while it was released
+    (:func:`geo.quota.land.refuse_reinstated_overlap`)."""
     tx = conn.execute(by_id(quota_transactions, transaction_id)).first()
     if tx is None:
         raise NotFoundError(f"no transaction #{transaction_id}", f"没有第 {transaction_id} 号交易")
@@ -148,6 +159,8 @@ def _reverse(conn: Connection, transaction_id: int, *, actor: str, reason: str) 
                 "撤销 since: it cannot hold quota again",
                 f"冲销第 {transaction_id} 号交易将使项目 {project.id} 重新持有指标，该项目已撤销，不能再持有指标",
             )
+    gone = (undone(conn), undone_after(conn, transaction_id))
+    refuse_beyond_cap(conn, transaction_id, tx.kind, postings, cap_share, gone)
     owed = _refuse_spent_since(conn, tx, postings, {key: Decimal(row.balance) for key, row in accounts.items()})
     standing = None if ledger_project is None else standing_of(conn, ledger_project.id)
     reversal = post(
@@ -377,43 +390,6 @@ def _check_pollutant(factor: str) -> None:
         raise QuotaError(
             f"{factor} is not a pollutant ({', '.join(POLLUTANTS)})", f"{FACTORS[factor][0]}不是污染物排放总量指标"
         )
-
-
-def _issued(conn: Connection, county: str, factor: str, year: int) -> Decimal:
-    """What the province issued to the county for ``year`` (before pooling), issues undone left out."""
-    t = quota_transactions.c
-    total = conn.execute(
-        postings_by_account(amount_sum(quota_postings.c.amount))
-        .join(quota_transactions, t.id == quota_postings.c.transaction_id)
-        .where(
-            t.kind == "issue",
-            t.id.not_in(undone(conn)),
-            quota_accounts.c.factor == factor,
-            quota_accounts.c.holder == county,
-            quota_accounts.c.year == year,
-            quota_postings.c.amount > 0,
-        )
-        .group_by(quota_accounts.c.factor, quota_accounts.c.holder, quota_accounts.c.bucket, quota_accounts.c.year)
-    ).first()
-    return Decimal(total[-1]) if total else ZERO
-
-
-def _advanced(conn: Connection, county: str, factor: str, year: int) -> Decimal:
-    """What the county advanced from ``year`` so far (advances undone left out)."""
-    t = quota_transactions.c
-    total = conn.execute(
-        select(amount_sum(quota_postings.c.amount))
-        .join(quota_accounts, quota_accounts.c.id == quota_postings.c.account_id)
-        .join(quota_transactions, t.id == quota_postings.c.transaction_id)
-        .where(
-            t.kind == "advance",
-            t.id.not_in(undone(conn)),
-            quota_accounts.c.factor == factor,
-            quota_accounts.c.holder == county,
-            quota_accounts.c.year == year,
-        )
-    ).scalar()
-    return -Decimal(total) if total else ZERO
 
 
 def _same_issue(conn: Connection, year: int, rows: set[tuple[str, str, Decimal]]) -> tuple[int, str, str] | None:
@@ -871,26 +847,17 @@ class Movements:
             require_county(conn, county)
             if (penalty := _penalty_settlement(conn, county, year)) is not None:
                 raise QuotaError(*penalty)
-            next_year = _issued(conn, county, factor, year + 1)
-            base, base_year = (next_year, year + 1) if next_year else (_issued(conn, county, factor, year), year)
-            share = self.rules.advance_cap_share
-            cap = amount(base * Decimal(str(share)))
-            already = _advanced(conn, county, factor, year + 1)
-            if already + amount(value) > cap:
-                which_en = "" if base_year == year + 1 else f"; {year + 1}'s is not issued yet, so {year}'s is taken"
-                which_zh = "" if base_year == year + 1 else f"；{year + 1} 年计划尚未下达，按 {year} 年下达量计"
+            cap = advance_cap(conn, county, year + 1, self.rules.advance_cap_share, undone(conn))
+            if cap.advanced + value > cap.cap:
+                limit_en, limit_zh = cap.limit()
                 raise QuotaError(
-                    f"{county} may advance at most {cap:,.2f} m² of {year + 1}'s land_new ({share:.0%}, a sample "
-                    f"share the city sets, of its {base_year} issue of {base:,.2f} m²{which_en}); "
-                    f"{already:,.2f} m² advanced already, {amount(value):,.2f} m² asked",
-                    f"{county} 预支 {year + 1} 年新增建设用地指标不得超过 {cap:,.2f} m²（{base_year} 年下达量 "
-                    f"{base:,.2f} m² 的 {share:.0%}，比例为市级样例取值{which_zh}），已预支 {already:,.2f} m²，"
-                    f"本次申请 {amount(value):,.2f} m²",
+                    f"{limit_en}; {cap.advanced:,.2f} m² advanced already, {value:,.2f} m² asked",
+                    f"{limit_zh}，已预支 {cap.advanced:,.2f} m²，本次申请 {value:,.2f} m²",
                 )
             return post(
                 conn,
                 "advance",
-                move(factor, year + 1, amount(value), (county, "available"), (county, "available"), year),
+                move(factor, year + 1, value, (county, "available"), (county, "available"), year),
                 actor=actor,
                 reason=reason,
                 negative_ok=[(factor, county, "available", year + 1)],
@@ -1074,7 +1041,7 @@ class Movements:
     def reverse(self, transaction_id: int, *, actor: str, reason: str) -> int:
         """A mistake is undone by a new, opposite movement, never by editing the old one."""
         with writing(self.engine) as conn:
-            return _reverse(conn, transaction_id, actor=actor, reason=reason)
+            return _reverse(conn, transaction_id, actor=actor, reason=reason, cap_share=self.rules.advance_cap_share)
 
     def repay(self, loan_id: int, *, actor: str) -> int:
         """Return a temporary loan (临时拆借归还): the loan's reversal."""
@@ -1082,7 +1049,8 @@ class Movements:
             loan = conn.execute(by_id(quota_transactions, loan_id)).first()
             if loan is None or loan.kind != "loan":
                 raise NotFoundError(f"no loan #{loan_id}", f"没有第 {loan_id} 号拆借")
-            return _reverse(conn, loan_id, actor=actor, reason=f"归还第 {loan_id} 号临时拆借")
+            why = f"归还第 {loan_id} 号临时拆借"
+            return _reverse(conn, loan_id, actor=actor, reason=why, cap_share=self.rules.advance_cap_share)
 
 
 __all__ = ["Movements", "Reserved"]

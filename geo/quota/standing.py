@@ -51,6 +51,18 @@ def cancelled(conn: Connection) -> frozenset[int]:
     return frozenset(standing) | frozenset(standing.values())
 
 
+def _standing_after(pairs: list[tuple[int, int]], transaction_id: int) -> dict[int, int]:
+    """The standing reversals once a reversal of ``transaction_id`` is recorded (its id above every one)."""
+    later = max([transaction_id, *(r for r, _ in pairs)]) + 1
+    return standing_reversals([*pairs, (later, transaction_id)])
+
+
+def undone_after(conn: Connection, transaction_id: int) -> frozenset[int]:
+    """What :func:`undone` will answer once a reversal of ``transaction_id`` stands: a rule about the books in force
+    (the 预支 cap) is read as they would be, before the reversal is written."""
+    return frozenset(_standing_after(_reversals(conn), transaction_id).values())
+
+
 def reinstated(conn: Connection, transaction_id: int) -> frozenset[int]:
     """The transactions a reversal of ``transaction_id`` would put back in force (what it reverses, if a
     reversal, and so on up). QuotaError when ``transaction_id`` is undone already, or when the reversal would
@@ -59,8 +71,7 @@ def reinstated(conn: Connection, transaction_id: int) -> frozenset[int]:
     before = standing_reversals(pairs)
     if transaction_id in before.values():
         raise QuotaError(f"transaction #{transaction_id} was reversed already", "该交易已被冲销")
-    later = max([transaction_id, *(r for r, _ in pairs)]) + 1  # the reversal's id is above every one
-    after = standing_reversals([*pairs, (later, transaction_id)])
+    after = _standing_after(pairs, transaction_id)
     for target, count in Counter(after.values()).items():
         if count > 1:
             first, second = sorted(r for r, t in after.items() if t == target)
@@ -151,4 +162,5 @@ __all__ = [
     "settlement_key",
     "standing_reversals",
     "undone",
+    "undone_after",
 ]

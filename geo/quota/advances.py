@@ -1,0 +1,146 @@
+"""The 预支 cap: how much of a year's new construction quota a county may use ahead, and what it has.
+
+An advance (预支) draws on the county's ``land_new`` of the next year, at most ``advance_cap_share`` of that year's
+issue (this year's until it is issued): a SAMPLE share the city sets (``layers/profiles/ledger.yaml``), since
+聊城《重点项目推进全周期服务办法》第十七条 and 济宁 济政办字〔2020〕52号 三、(一)4 provide the advance but fix no
+cap. The cap is checked by the advance itself and by a reversal, which may lower the issue it is a share of or put
+an advance back in force (:func:`refuse_beyond_cap`). Every figure is read against a set of transactions undone,
+so a reversal is judged on the books as they would be once it stands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import NamedTuple
+
+from sqlalchemy import Connection, select
+
+from geo.errors import QuotaError
+from geo.quota.accounts import PLAN_YEARS, ZERO, Posting, amount, holder_kind
+from geo.quota.tables import amount_sum, quota_accounts, quota_postings, quota_transactions
+
+FACTOR = "land_new"  # the only factor advanced: 占补平衡 is made good before land is taken (先补后占)
+
+
+def _issued(conn: Connection, county: str, year: int, gone: frozenset[int]) -> Decimal:
+    """What the province issued to the county for ``year`` (before pooling), the transactions ``gone`` left out."""
+    t, a, p = quota_transactions.c, quota_accounts.c, quota_postings.c
+    total = conn.execute(
+        select(amount_sum(p.amount))
+        .join_from(quota_postings, quota_accounts, a.id == p.account_id)
+        .join(quota_transactions, t.id == p.transaction_id)
+        .where(
+            t.kind == "issue",
+            t.id.not_in(gone),
+            a.factor == FACTOR,
+            a.holder == county,
+            a.bucket == "available",
+            a.year == year,
+            p.amount > 0,
+        )
+    ).scalar()
+    return Decimal(total) if total else ZERO
+
+
+def _advances_on(conn: Connection, county: str, year: int, gone: frozenset[int]) -> dict[int, Decimal]:
+    """The advances in force (``gone`` left out) that drew on the county's ``year``: transaction → amount."""
+    t, a, p = quota_transactions.c, quota_accounts.c, quota_postings.c
+    rows = conn.execute(
+        select(t.id, p.amount)
+        .join_from(quota_postings, quota_accounts, a.id == p.account_id)
+        .join(quota_transactions, t.id == p.transaction_id)
+        .where(
+            t.kind == "advance",
+            t.id.not_in(gone),
+            a.factor == FACTOR,
+            a.holder == county,
+            a.year == year,
+            p.amount < 0,
+        )
+        .order_by(t.id)
+    ).all()
+    return {int(r.id): -Decimal(r.amount) for r in rows}
+
+
+class AdvanceCap(NamedTuple):
+    """A county's advances on one year's ``land_new`` (``drawn``) beside what it may advance."""
+
+    county: str
+    drawn: int
+    share: float
+    base: Decimal  # the issue the cap is a share of
+    base_year: int  # ``drawn``, or the year before while ``drawn`` is not issued
+    advances: dict[int, Decimal]  # the advances in force on ``drawn``: transaction → amount
+
+    @property
+    def cap(self) -> Decimal:
+        return amount(self.base * Decimal(str(self.share)))
+
+    @property
+    def advanced(self) -> Decimal:
+        return sum(self.advances.values(), ZERO)
+
+    @property
+    def excess(self) -> Decimal:
+        """What is advanced beyond the cap (0 within it)."""
+        return max(self.advanced - self.cap, ZERO)
+
+    def limit(self) -> tuple[str, str]:
+        """The cap as a refusal says it (English, Chinese), naming the year whose issue it took."""
+        which_en, which_zh = "", ""
+        if self.base_year != self.drawn:
+            which_en = f"; {self.drawn}'s is not issued yet, so {self.base_year}'s is taken"
+            which_zh = f"；{self.drawn} 年计划尚未下达，按 {self.base_year} 年下达量计"
+        return (
+            f"{self.county} may advance at most {self.cap:,.2f} m² of {self.drawn}'s land_new ({self.share:.0%}, a "
+            f"sample share the city sets, of its {self.base_year} issue of {self.base:,.2f} m²{which_en})",
+            f"{self.county} 预支 {self.drawn} 年新增建设用地指标不得超过 {self.cap:,.2f} m²（{self.base_year} 年下达量 "
+            f"{self.base:,.2f} m² 的 {self.share:.0%}，比例为市级样例取值{which_zh}）",
+        )
+
+
+def advance_cap(conn: Connection, county: str, drawn: int, share: float, gone: frozenset[int]) -> AdvanceCap:
+    """The cap on the county's advances on ``drawn`` and those in force, ``gone`` (transactions undone) left out."""
+    base, base_year = _issued(conn, county, drawn, gone), drawn
+    if not base:
+        base, base_year = _issued(conn, county, drawn - 1, gone), drawn - 1
+    return AdvanceCap(county, drawn, share, base, base_year, _advances_on(conn, county, drawn, gone))
+
+
+def refuse_beyond_cap(
+    conn: Connection, tx_id: int, kind: str, postings: Iterable[Posting], share: float, gone: tuple[frozenset[int], ...]
+) -> None:
+    """QuotaError if reversing ``tx_id`` (``postings``: the reversal's) leaves a county more advanced beyond the cap
+    than before (``gone``: the transactions undone before the reversal and after it).
+
+    The cap bounds the advances in force by the plan in force. A reversal puts the books back as they would be
+    without the transaction: without a wrong plan its advance was beyond the cap, and an advance put back in force
+    may be one too many; as with quota spent since, the advance is reversed first. A plan itself (an issue) is a
+    fact and is booked whole even where it leaves an advance beyond the cap, so only a growing excess is refused."""
+    before, after = gone
+    last = PLAN_YEARS[1]
+    touched = {
+        (p.holder, drawn)
+        for p in postings
+        if p.factor == FACTOR and p.bucket == "available" and holder_kind(p.holder) == "county"
+        for drawn in (p.year, p.year + 1)  # an issue is the base of advances on its year and, until it is issued,
+        if drawn <= last  # on the next
+    }
+    for county, drawn in sorted(touched):
+        now = advance_cap(conn, county, drawn, share, after)
+        if now.excess <= advance_cap(conn, county, drawn, share, before).excess:
+            continue
+        limit_en, limit_zh = now.limit()
+        ids_en = ", ".join(f"#{i}" for i in now.advances)
+        ids_zh = "、".join(f"第 {i} 号" for i in now.advances)
+        raise QuotaError(
+            f"reversing transaction #{tx_id} ({kind}) would leave {now.advanced:,.2f} m² advanced on {drawn}'s "
+            f"land_new, {now.excess:,.2f} m² beyond the cap: {limit_en}; reverse advances first ({ids_en}), enough "
+            "of them to bring what stays within the cap",
+            f"冲销第 {tx_id} 号交易后，{county} 已预支 {drawn} 年新增建设用地指标 {now.advanced:,.2f} m²，超出预支"
+            f"上限 {now.excess:,.2f} m²：{limit_zh}；请先冲销预支交易（{ids_zh}），使保留的预支不超过上限",
+        )
+
+
+__all__ = ["AdvanceCap", "advance_cap", "refuse_beyond_cap"]
