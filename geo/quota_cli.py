@@ -75,8 +75,8 @@ from geo.review.result import plain_figure
 
 app = typer.Typer(
     help="要素保障库: the factor ledger (in LANTU_DATABASE_URL): init; issue, reserve, reserve-factors, allocate, "
-    "confirm, revoke, lapse, advance, advance-reduction, point-supply, reduction, transfer, repay, reverse; "
-    "balances, journal, projects, overdue, report, map; stock (增存挂钩).",
+    "confirm, revoke, lapse, advance, advance-reduction, point-supply, carry-earmark, reduction, transfer, repay, "
+    "reverse; balances, journal, projects, overdue, report, map; stock (增存挂钩).",
     no_args_is_help=True,
 )
 stock = typer.Typer(
@@ -460,6 +460,21 @@ def point_supply(
         "已点供 / supplied",
         lambda: ledger.point_supply(holder, factor, year, amount, actor=actor, project_id=project_id),
     )
+
+
+@app.command("carry-earmark")
+def carry_earmark(
+    ctx: typer.Context,
+    project_id: Annotated[str, typer.Argument(help="Project id (项目编号) whose earmarked 点供 is carried.")],
+    year: Annotated[
+        int,
+        typer.Option("--year", "-y", min=FIRST_YEAR, max=LAST_YEAR - 1, help="Plan year (年度) it is carried from."),
+    ],
+    actor: Actor = DEFAULT_ACTOR,
+) -> None:
+    """点供结转: carry a project's earmarked 点供 unused in --year to the next year, where its reservations use it."""
+    ledger = _ledger(ctx)
+    _done("已结转 / carried", lambda: ledger.carry_earmark(project_id, year, actor=actor))
 
 
 @app.command("reduction")

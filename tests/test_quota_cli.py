@@ -652,3 +652,15 @@ def test_accept_missing_layers_is_the_flags_name(run, tmp_path: Path) -> None:  
     assert "--accept-missing-layers" in run("quota", "reserve", "--help").stdout  # said beside the short name
     journal = json.loads(run("quota", "journal", "--format", "json").stdout)
     assert any("接受缺失图层未审查：mineral_overlay" in j["reason"] for j in journal)
+
+
+def test_an_earmark_is_carried_from_the_command_line(run, tmp_path: Path, blueprint_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    """`quota carry-earmark XM-1 --year 2026` moves its unused 2026 点供 to 2027 (点供结转); again, nothing is left."""
+    _issue(run, tmp_path, blueprint_dir, "370811,land_new,100000\n")
+    _enter(run, "XM-1")
+    run("quota", "point-supply", "370811", "land_new", "--year", "2026", "--amount", "600", "--project-id", "XM-1")
+    assert "已结转 / carried" in run("quota", "carry-earmark", "XM-1", "--year", "2026").output
+    balances = json.loads(run("quota", "balances", "--year", "2027", "--format", "json").stdout)
+    assert [(b["bucket"], b["balance"]) for b in balances if b["holder"] == "XM-1"] == [("earmarked", 600.0)]
+    assert "没有可结转的 2026 年专项点供" in run("quota", "carry-earmark", "XM-1", "--year", "2026", code=2).output
+    assert "2099" in run("quota", "carry-earmark", "XM-1", "--year", "2100", code=2).output  # --year's range

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from geo.db import by_id
 from geo.errors import InputError, NotFoundError, QuotaError
 from geo.papers import beijing
-from geo.projects.library import FUNDABLE, fundable_reason, project_in, require_project
+from geo.projects.library import FINAL, FUNDABLE, fundable_reason, project_in, require_project
 from geo.quota.accounts import (
     CITY,
     EXTERNAL_PREFIX,
@@ -902,6 +902,46 @@ class Movements:
                 reason=reason if project_id is None else f"{reason}（专用于项目 {project_id}）",
                 project_id=project_id,
             )
+
+    def carry_earmark(self, project_id: str, year: int, *, actor: str, reason: str = "专项点供指标结转下一年度") -> int:
+        """点供结转: the project's earmarked 点供 unused in ``year`` goes to its earmark of ``year + 1``, where that
+        year's reservations find it first (:func:`~geo.quota.reservations.earmarked_first` reads one year).
+
+        The policy texts say nothing of an earmark's year (济宁 济政办字〔2020〕52号 三、(一)4 only provides the
+        "点供"型计划指标, no 当年有效 or 结转): a quota office carries it, since the province gave it for the named
+        project, whose land may be approved in a later year, and only a project no longer carried out loses it
+        (聊城《重点项目推进全周期服务办法》第二十条): a finished or withdrawn one (竣工, 撤销) sends it back to the
+        province by the 点供's reversal instead. Carried by the officer, a year at a time, so each year's 台账 shows
+        where its earmark went (点供结转) and its reversal puts it back.
+        """
+        if year + 1 > PLAN_YEARS[1]:
+            raise QuotaError(
+                f"an earmark of {year} cannot be carried past the last plan year {PLAN_YEARS[1]}",
+                f"{year} 年专项点供不能结转至最后规划年度 {PLAN_YEARS[1]} 年之后",
+            )
+        with writing(self.engine) as conn:
+            project = require_project(conn, project_id)
+            if project.stage in FINAL:
+                raise QuotaError(
+                    f"project {project.id} is {project.stage}: its earmarked 点供 goes back to the province by "
+                    "reversing the 点供 (`lantu quota reverse`), not to another year",
+                    f"项目 {project.id} 已{project.stage}，其专项点供应冲正点供交易退回省级（lantu quota reverse），"
+                    "不结转下一年度",
+                )
+            held = [a for a in _project_accounts(conn, project.id, bucket="earmarked") if a.year == year]
+            postings = [
+                p
+                for a in held
+                if a.amount > 0
+                for p in move(a.factor, year, a.amount, (a.holder, "earmarked"), (a.holder, "earmarked"), year + 1)
+            ]
+            if not postings:
+                raise QuotaError(
+                    f"project {project.id} holds no earmarked 点供 of {year} to carry",
+                    f"项目 {project.id} 没有可结转的 {year} 年专项点供",
+                )
+            why = f"{reason}（{year} 年结转至 {year + 1} 年）"
+            return post(conn, "carry", postings, actor=actor, reason=why, project_id=project.id)
 
     def reduction(
         self,

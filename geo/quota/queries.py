@@ -71,6 +71,7 @@ KINDS = {
     "lapse": "收回",
     "advance": "预支",
     "point_supply": "点供",
+    "carry": "点供结转",
     "stock_reward": "增存挂钩奖励",
     "reduction": "污染物削减量",
     "reduction_advance": "削减量预支",
@@ -338,16 +339,17 @@ class Queries:
                 for bucket in ("approved", "earmarked")
             )
             t = quota_transactions.c
-            supplied = (  # the 点供 earmarked to the project, standing: (transaction, factor, year, amount)
+            supplied = (  # what entered the project's earmark, standing: a 点供, or a 结转 from the year before
                 conn.execute(
                     postings_by_account(quota_postings.c.amount)
-                    .add_columns(quota_postings.c.transaction_id)
+                    .add_columns(quota_postings.c.transaction_id, t.kind)
                     .join(quota_transactions, t.id == quota_postings.c.transaction_id)
                     .where(
-                        t.kind == "point_supply",
+                        t.kind.in_(("point_supply", "carry")),
                         t.id.not_in(undone(conn)),
                         quota_accounts.c.holder == holder,
                         quota_accounts.c.bucket == "earmarked",
+                        quota_postings.c.amount > 0,
                     )
                     .order_by(t.id)
                 ).all()
@@ -379,7 +381,19 @@ class Queries:
             # a 点供 whose whole amount the earmark still holds can be reversed (the earmark is one account: which
             # 点供 paid a reservation is not recorded, so each that fits is named)
             given = [s for s in supplied if (s.factor, s.year) == (r.factor, r.year) and Decimal(s.amount) <= r.balance]
-            if given:
+            if carried := [s for s in given if s.kind == "carry"]:  # a 结转 is undone first, then the 点供
+                named_en = ", ".join(f"#{s.transaction_id}" for s in carried)
+                named_zh = "、".join(f"第 {s.transaction_id} 号" for s in carried)
+                note_en += (
+                    f"; earmarked 点供 still unused: {left_en}, carried from {r.year - 1} by {named_en} (if the "
+                    f"project will not be carried out, reverse the 结转, then the 点供 of {r.year - 1}: "
+                    "`lantu quota reverse`)"
+                )
+                note_zh += (
+                    f"；专项点供尚未使用：{left_zh}，由{named_zh}结转自 {r.year - 1} 年（项目不再实施的，先冲正结转，"
+                    f"再冲正 {r.year - 1} 年点供交易退回省级）"
+                )
+            elif given:
                 note_en += (
                     f"; earmarked 点供 still unused: {left_en} (if the project will not be carried out, reversing the "
                     f"点供 {', '.join(f'#{s.transaction_id}' for s in given)} sends it back to the province: "

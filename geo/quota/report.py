@@ -38,6 +38,7 @@ POOLED_KINDS: Final = frozenset({"issue", "stock_reward", "reduction"})  # the c
 FLOWS: Final[dict[str, str]] = {  # movement kind → report column
     "issue": "issued",
     "point_supply": "point_supply",
+    "carry": "carried",
     "stock_reward": "reward",
     "reduction": "reduction",
     "reduction_advance": "advanced",
@@ -53,6 +54,7 @@ COLUMNS: Final = (
     "issued",
     "pooled",
     "point_supply",
+    "carried",  # a project's earmarked 点供 carried from one year to the next (点供结转): out of one, into the other
     "reward",
     "reduction",
     "advanced",
@@ -190,6 +192,7 @@ LABELS: Final[dict[str, str]] = {  # the CSV and the workbook: a number a cell, 
     "issued": "下达",
     "pooled": "市级统筹",
     "point_supply": "点供",
+    "carried": "点供结转",
     "reward": "增存挂钩奖励",
     "reduction": "污染物削减量",
     "advanced": "预支",
