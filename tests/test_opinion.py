@@ -219,12 +219,15 @@ def test_a_stored_result_unmarked_beyond_the_coverage_asks_for_no_layer(result: 
 
 
 def test_papers_speak_chinese(drafted: Opinion, result: ReviewResult) -> None:
-    # the standard table named once, in the notes; the CRS in words with its EPSG code once; no max(…)
+    # the standard table named in the notes and beside each figure it set (an officer read 符合要求 on a sample
+    # table's figures, named only at the end); the CRS in words with its EPSG code once; no max(…)
     text = opinion_markdown(drafted)
     report = " ".join(report_model(result).texts())
     for paper in (text, report):
         assert "sample" not in paper and "°E" not in paper and "max(" not in paper
-    assert text.count("样例标准表") == 1 and any("样例标准表" in n for n in drafted.notes)
+    assert any("样例标准表" in n for n in drafted.notes)
+    measured = [f for p in drafted.parcels for f in p.findings if f.code == "land_use_standard" and "公顷" in f.text]
+    assert measured and all("（样例标准表）" in f.text for f in measured)
     crs = {f.label: f.value for f in drafted.parcels[1].project}["坐标系统"]
     assert "3度带" in crs and "中央经线东经117°" in crs and crs.count("EPSG:4548") == 1
 

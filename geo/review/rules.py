@@ -1013,10 +1013,14 @@ def run_land_use_standard(check: LandUseStandardCheck, ctx: ParcelContext) -> Ou
         table=check.table,
         table_label=table.label,
     )
+    # the table named beside its figures, once: a sample table's (样例标准表) is not the province's standard
+    source_zh = "" if table.label in why_zh else f"（{table.label}）"
     if stated_m2 <= max_m2:
+        said_zh = why_zh if intensity is None else ""
         return Outcome(
             "pass",
-            f"{whose_zh}用地 {area_ha:.4f} 公顷，未超过控制标准 {max_ha:.4f} 公顷{why_zh if intensity is None else ''}",
+            f"{whose_zh}用地 {area_ha:.4f} 公顷，未超过控制标准 {max_ha:.4f} 公顷"
+            + (said_zh if table.label in said_zh else f"{said_zh}（{table.label}）"),
             f"{whose_en}{area_ha:.4f} ha is within the standard's {max_ha:.4f} ha{why_en if intensity is None else ''} "
             f"({table.label})",
             facts=facts,
@@ -1035,7 +1039,7 @@ def run_land_use_standard(check: LandUseStandardCheck, ctx: ParcelContext) -> Ou
             "fail",
             f"{refuse.note_zh}：{whose_zh}项目总投资 {_wan(invest)} 万元，"
             f"按投资强度控制指标（每公顷 {_wan(intensity)} 万元）仅可支持用地 {max_ha:.4f} 公顷，"
-            f"为申请用地 {area_ha:.4f} 公顷的 {share}，低于不予供地的阈值 {refuse.share:.0%}",
+            f"为申请用地 {area_ha:.4f} 公顷的 {share}，低于本方案取值 {refuse.share:.0%}{source_zh}",
             f"{refuse.note_en}: {whose_en}an investment of {_wan(invest)} 万元 at the standard's {_wan(intensity)} "
             f"万元/ha supports {max_ha:.4f} ha, {share} of the {area_ha:.4f} ha requested, below the "
             f"refusal threshold of {refuse.share:.0%} ({table.label}); the land is not supplied (不予供地)",
@@ -1046,7 +1050,7 @@ def run_land_use_standard(check: LandUseStandardCheck, ctx: ParcelContext) -> Ou
     over_zh, over_en = _area_text(stated_m2 - max_m2)  # 公顷 to 4 decimals may write both areas alike
     return Outcome(
         check.status,
-        f"{note_zh}：{whose_zh}用地 {area_ha:.4f} 公顷，核定面积 {max_ha:.4f} 公顷{why_zh}，超出 {over_zh}，"
+        f"{note_zh}：{whose_zh}用地 {area_ha:.4f} 公顷，核定面积 {max_ha:.4f} 公顷{why_zh}{source_zh}，超出 {over_zh}，"
         "需核减至核定面积或开展节地评价",
         f"{note_en}: {whose_en}{area_ha:.4f} ha against an approved area of {max_ha:.4f} ha{why_en} "
         f"({table.label}), {over_en} over; reduce to the approved area or carry out a land-saving evaluation "
