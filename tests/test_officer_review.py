@@ -125,8 +125,8 @@ def test_important_wetland_conditions_do_not_contradict_or_repeat(
     assert [c.code for c in item.facts.conditions or []] == codes
     assert not any(p.startswith("避让湿地") for p in item.procedures)
     assert any(("调整选址" in p) == (status == "fail") for p in item.procedures)
-    # a refused item does not ask, beside its 调整选址, to keep the occupation small (its step goes with it)
-    assert ("应当尽量减少占用" in item.message_zh) == (status == "warn"), item.message_zh
+    # nor does its finding say the wetland's step: beside 调整选址 (refused), or inside the major project's own
+    assert "湿地应当避让" not in item.message_zh, item.message_zh
     # off the important wetland, the 湿地 class alone still asks to avoid it or keep it small (湿地保护法第十九条)
     plain = one(eco, rect(2.7, 0.2, 2.9, 0.4), **props).item("forest_grass_wetland")
     assert plain.status == "warn" and any(p.startswith("避让湿地") for p in plain.procedures)
@@ -208,6 +208,10 @@ def test_a_sliver_of_the_ecological_zone_counts_in_item_1_as_the_red_line_does_i
     assert "planned_use:生态保护区" in result.tolerance.strict
 
 
+def plain_message(woods: Blueprint) -> str:
+    return one(woods, rect(1.2, 0.2, 1.4, 0.4), project_type="infrastructure").item("forest_grass_wetland").message_zh
+
+
 def test_forest_land_in_public_welfare_forest_asks_for_one_approval(tmp_path: Any) -> None:
     """Forest land in a 公益林: one 使用林地审核, at the 省级 level the 公益林 needs; the 县级 step of plain forest
     land was listed beside it, two authorities for one approval (officer's probe)."""
@@ -221,6 +225,12 @@ def test_forest_land_in_public_welfare_forest_asks_for_one_approval(tmp_path: An
     assert [p for p in inside.procedures if "使用林地审核" in p] == [
         "办理使用林地审核（限于可使用的建设项目范围，省级以上林业主管部门审核）"
     ]
+    # Ⅰ级保护林地 no construction project may use (35号令第四条（一）): the level is verified first
+    assert inside.procedures[0] == "核实林地保护等级：属Ⅰ级保护林地的调整选址"
+    assert "Ⅰ级保护林地各类建设项目不得使用" in inside.message_zh
+    # the 公益林's approval includes plain forest land's: its step is not said beside it
+    assert "需办理使用林地/草原审核" not in inside.message_zh, inside.message_zh
+    assert "需办理使用林地/草原审核" in plain_message(woods)
     plain = one(woods, rect(1.2, 0.2, 1.4, 0.4), project_type="infrastructure").item("forest_grass_wetland")
     assert [p for p in plain.procedures if "使用林地审核" in p] == ["办理使用林地审核（县级以上林业主管部门）"]
 

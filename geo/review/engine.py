@@ -61,7 +61,7 @@ from geo.review.result import (
     is_declared_area,
     standing_conditions,
 )
-from geo.review.rules import ParcelContext, Piece, ProjectTotal, run_check
+from geo.review.rules import Outcome, ParcelContext, Piece, ProjectTotal, run_check
 from geo.threads import CORES, gc_paused, short_switches
 from geo.vocabulary import (
     BEYOND_COVERAGE_ZH,
@@ -1083,6 +1083,8 @@ def _run_item(item: Item, ctx: ParcelContext) -> tuple[ItemResult, list[shapely.
         facts.conditions = standing_conditions(facts.conditions, status)  # the item's own: its outcomes' or merged
         procedures = list(dict.fromkeys(p for c in facts.conditions or [] for p in c.procedures))
     found = [p for o in outcomes for p in o.pieces]
+    replaced = {code for c in facts.conditions or [] for code in c.replaces or []}
+    said = [(o, *_steps(o, status, replaced)) for o in relevant]
     result = ItemResult(
         code=item.code,
         name_zh=item.name_zh,
@@ -1091,18 +1093,24 @@ def _run_item(item: Item, ctx: ParcelContext) -> tuple[ItemResult, list[shapely.
         status=status,
         overlap_m2=round(overlap, 2),
         overlap_ratio=round(overlap / ctx.area_m2, 6),
-        message_zh="；".join(
-            o.message_zh + (f"，{o.step_zh}" if o.step_zh and o.status == status else "") for o in relevant
-        ),
-        message_en="; ".join(
-            o.message_en + (f"; {o.step_en}" if o.step_en and o.status == status else "") for o in relevant
-        ),
+        message_zh="；".join(o.message_zh + (f"，{zh}" if zh else "") for o, zh, _ in said),
+        message_en="; ".join(o.message_en + (f"; {en}" if en else "") for o, _, en in said),
         details=_piece_results(found),
         facts=facts,
         basis=item.basis_for(ctx.project.project_type),
         procedures=procedures,
     )
     return result, [p.geometry for p in found]
+
+
+def _steps(outcome: Outcome, status: str, replaced: set[str]) -> tuple[str, str]:
+    """The steps a finding calls for where they stand: not beside a failing finding of the item, where the
+    parcel moves away, nor a group's another standing outcome includes (公益林's 使用林地审核 covers 林地's);
+    a step two groups share (林地, 草地) said once."""
+    if outcome.status != status:
+        return "", ""
+    kept = list(dict.fromkeys((zh, en) for group, zh, en in outcome.steps if group not in replaced))
+    return "；".join(zh for zh, _ in kept), "; ".join(en for _, en in kept)
 
 
 _PIECE_RESULTS = TypeAdapter(list[PieceResult])

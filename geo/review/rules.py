@@ -58,10 +58,9 @@ class Outcome:
     facts: ItemFacts | None = None  # None: measured nothing besides its pieces (most outcomes)
     # the area a finding without pieces found (a raster's pixels above its threshold, by their share of the parcel)
     estimated_m2: float | None = None
-    # the step the finding calls for (需办理使用林地/草原审核), said after it where it stands: not beside a failing
-    # finding of the same item, where the parcel moves away (``geo.review.engine._run_item``)
-    step_zh: str = ""
-    step_en: str = ""
+    # the steps the finding calls for, per group found (forest: 需办理使用林地/草原审核), said after it where they
+    # stand (``geo.review.engine._run_item``)
+    steps: tuple[tuple[str, str, str], ...] = ()  # (group, zh, en)
 
 
 @dataclass(frozen=True)
@@ -793,10 +792,8 @@ def _beyond_drawn(out: Outcome, check: LandUseClassesCheck, ctx: ParcelContext) 
 
 
 def _with_steps(out: Outcome, check: LandUseClassesCheck, groups: list[str]) -> Outcome:
-    """The finding with the step each group found calls for, a step shared by groups said once."""
-    steps = list(dict.fromkeys((s.zh, s.en) for g in groups if (s := check.steps.get(g)) is not None))
-    out.step_zh = "；".join(zh for zh, _ in steps)
-    out.step_en = "; ".join(en for _, en in steps)
+    """The finding with the step each group found calls for."""
+    out.steps = tuple((g, s.zh, s.en) for g in groups if (s := check.steps.get(g)) is not None)
     return out
 
 
