@@ -208,7 +208,8 @@ def percent(share: float, apart_from: float = 0.0, *, digits: int = 1, sign: boo
 class Area:
     """An area with the three units a Chinese planner reads side by side, and how every text writes
     them (one rule for the messages, the report, the PDF and the 审查意见): m² to 2 decimals (the
-    result's own precision), 公顷 to 4 (one m²), 亩 to 2."""
+    result's own precision), 公顷 to 4 (one m²), 亩 to 2, or 4 where 2 would write an area found as none
+    (2.36 m² is 0.0035 亩, not 0.00)."""
 
     m2: float
 
@@ -220,14 +221,18 @@ class Area:
     def mu(self) -> float:
         return self.m2 / M2_PER_MU
 
+    @property
+    def _mu_digits(self) -> int:
+        return 4 if round(self.mu, 2) == 0 and round(self.m2, 2) != 0 else 2
+
     @cached_property  # a message writes each figure twice (zh, en): the three written once, together
     def _texts(self) -> tuple[str, str, str]:
-        return _fixed(self.m2, 2), _fixed(self.ha, 4), _fixed(self.mu, 2)
+        return _fixed(self.m2, 2), _fixed(self.ha, 4), _fixed(self.mu, self._mu_digits)
 
     @property
     def rounded(self) -> tuple[float, float, float]:
         """m², 公顷 and 亩 as numbers to the decimals the texts write: JSON and a CSV beside a table's text."""
-        return round(self.m2, 2), round(self.ha, 4), round(self.mu, 2)
+        return round(self.m2, 2), round(self.ha, 4), round(self.mu, self._mu_digits)
 
     @property
     def m2_text(self) -> str:

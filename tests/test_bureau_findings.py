@@ -190,7 +190,8 @@ def test_cultivated_land_names_only_the_classes_found(farmland: Blueprint) -> No
 def test_major_project_on_basic_farmland_states_the_area_and_verifies_the_claim(farmland: Blueprint) -> None:
     bf = review_item(farmland, rect(0.2, 0.2, 0.4, 0.4), "basic_farmland", project_type="transport", major_project=True)
     assert bf.status == "warn"
-    assert bf.message_zh.startswith("占用永久基本农田 4.0000 公顷，经申报属重大建设项目，"), bf.message_zh
+    # in the three units every other finding gives (it said 公顷 alone: officer's read)
+    assert bf.message_zh.startswith("占用永久基本农田 " + area(40_000) + "，经申报属重大建设项目，"), bf.message_zh
     assert "须核实是否属于自然资规〔2019〕1号所列范围" in bf.message_zh
     assert "（涉及" not in bf.message_zh  # the area said once, first
 
@@ -200,7 +201,9 @@ def test_limited_activity_in_the_red_line_states_the_area_first(farmland: Bluepr
         farmland, rect(5.2, 0.2, 5.4, 0.4), "ecological_redline", project_type="infrastructure", redline_exempt=True
     )
     assert red.status == "warn"
-    assert red.message_zh.startswith("位于生态保护红线内 40,000.00 m²，经申报属允许的有限人为活动"), red.message_zh
+    assert red.message_zh.startswith("位于生态保护红线内 " + area(40_000) + "，经申报属允许的有限人为活动"), (
+        red.message_zh
+    )
     assert red.facts.conditions and "{area}" not in red.facts.conditions[0].condition_zh
 
 

@@ -114,6 +114,19 @@ def test_area_units() -> None:
     assert Area(10000 / 15).mu == pytest.approx(1.0)
 
 
+@pytest.mark.parametrize(
+    ("m2", "zh", "mu"),
+    [
+        (2.36, "2.36 m²（0.0002 公顷，0.0035 亩）", 0.0035),  # a counted area is never written as 0.00 亩
+        (0.0, "0.00 m²（0.0000 公顷，0.00 亩）", 0.0),
+        (25_600.0, "25,600.00 m²（2.5600 公顷，38.40 亩）", 38.4),
+        (3.4, "3.40 m²（0.0003 公顷，0.01 亩）", 0.01),  # 0.0051 亩: two decimals say it is there
+    ],
+)
+def test_area_texts_never_write_an_area_found_as_none(m2: float, zh: str, mu: float) -> None:
+    assert Area(m2).zh == zh and Area(m2).rounded[2] == mu
+
+
 def _frame(x: float, y: float, crs: str) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(geometry=[shapely.box(x, y, x + 0.001, y + 0.001)], crs=crs)
 
