@@ -228,7 +228,8 @@ def test_wholly_outside_the_boundary_names_the_zone(planned: Blueprint) -> None:
     conformity = review_item(planned, rect(4.2, 0.2, 4.4, 0.4), "planning_conformity", project_type="infrastructure")
     assert conformity.status == "warn"
     assert conformity.message_zh.startswith("全部位于城镇开发边界外，须符合所在规划分区准入"), conformity.message_zh
-    assert "规划用途分区（一般农业区）与项目用途相符" in conformity.message_zh
+    # admitted as a type the zone takes under its controls, not a use the zone is for (officer's read)
+    assert "规划用途分区（一般农业区）准入此类项目，须符合该分区管控要求" in conformity.message_zh
     assert "的部分" not in conformity.message_zh and "单独选址" not in conformity.message_zh
     partly = review_item(planned, rect(1.9, 0.2, 2.1, 0.4), "planning_conformity", project_type="infrastructure")
     assert partly.message_zh.startswith("部分位于城镇开发边界外"), partly.message_zh

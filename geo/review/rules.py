@@ -643,12 +643,20 @@ def run_zone_compatible(check: ZoneCompatibleCheck, ctx: ParcelContext) -> Outco
         return exempted
     if status == "pass":
         zones = list(dict.fromkeys(str(p.attributes[check.attribute]) for p in kept))
+        if not zones:
+            return Outcome("pass", "规划用途分区与项目用途相符", "the planned land-use zones admit the project's use")
+        # a zone beyond those every type may use (农田保护区 for a road) admits the type under its controls: said so,
+        # not as a use the zone is for (officer's read)
+        beyond = [z for z in zones if z not in check.compatible.get("default", [])]
+        said_zh, said_en = (
+            ("准入此类项目，须符合该分区管控要求", "admit this type of project, under the zone's controls")
+            if beyond
+            else ("与项目用途相符", "admit the project's use")
+        )
         return Outcome(
             "pass",
-            f"规划用途分区（{'、'.join(zones)}）与项目用途相符" if zones else "规划用途分区与项目用途相符",
-            f"the planned land-use zones ({', '.join(zones)}) admit the project's use"
-            if zones
-            else "the planned land-use zones admit the project's use",
+            f"规划用途分区（{'、'.join(zones)}）{said_zh}",
+            f"the planned land-use zones ({', '.join(zones)}) {said_en}",
             kept,
             facts,
         )
