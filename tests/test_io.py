@@ -390,25 +390,67 @@ def test_every_folder_of_a_kml_is_read(tmp_path: Path) -> None:
         read_parcels(path, limits=ReadLimits(max_bytes=10**7, max_parcels=4, max_vertices=10**6))
 
 
+def _overlay(name: str) -> str:
+    box = "<north>35.41</north><south>35.4</south><east>116.66</east><west>116.65</west>"
+    image = "<Icon><href>map.png</href></Icon>"
+    return f"<GroundOverlay><name>{name}</name>{image}<LatLonBox>{box}</LatLonBox></GroundOverlay>"
+
+
 def test_kml_folders_that_cannot_be_matched_keep_gdals_order_and_say_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The file's placemarks are counted per folder against GDAL's layers; where the counts differ (here: GDAL
-    reads a GroundOverlay as a feature the count leaves out) the order is GDAL's, and the file is not refused."""
-    overlay = "<GroundOverlay><name>go</name><LatLonBox><north>35.41</north><south>35.4</south>"
-    overlay += "<east>116.66</east><west>116.65</west></LatLonBox></GroundOverlay>"
+    """The file's placemarks are counted per folder against GDAL's layers; where the counts differ (here: the
+    walk counts a GroundOverlay GDAL does not read) the order is GDAL's, said, and the file is not refused."""
     path = tmp_path / "overlay.kml"
     path.write_text(
         '<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
-        f"{_placemark('R0', 116.60)}{overlay}<Folder>{_placemark('A1', 116.61)}</Folder>{_placemark('R1', 116.62)}"
-        "</Document></kml>",
+        f"{_placemark('R0', 116.60)}{_overlay('go')}<Folder>{_placemark('A1', 116.61)}</Folder>"
+        f"{_placemark('R1', 116.62)}</Document></kml>",
         encoding="utf-8",
     )
-    assert read_parcels(path)["name"].tolist() == ["R0", "go", "A1", "R1"]
-    monkeypatch.setattr("geo.io.parcels.KML_FEATURES", frozenset({"Placemark"}))
+    assert read_parcels(path)["name"].tolist() == ["R0", "A1", "R1"]
+    monkeypatch.setattr("geo.io.parcels.KML_FEATURES", frozenset({"Placemark", "GroundOverlay"}))
     frame = read_parcels(path)
-    assert frame["name"].tolist() == ["R0", "go", "R1", "A1"]
+    assert frame["name"].tolist() == ["R0", "R1", "A1"]
     assert frame.attrs["warnings"][0].startswith("overlay.kml: its placemarks are listed folder by folder")
+
+
+def test_a_kml_image_overlay_is_no_parcel(tmp_path: Path) -> None:
+    """LIBKML read a GroundOverlay (an image draped on the map) as a feature, its LatLonBox a polygon: it was
+    reviewed as parcel 2 and rejected (probe). Overlays are left out, said, and the placemarks keep the file's
+    order among folders, overlays and subfolders, read whole or in chunks."""
+    path = tmp_path / "mixed.kml"
+    path.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
+        f"{_placemark('R0', 116.60)}{_overlay('base')}<Folder><name>A</name>{_overlay('scan')}"
+        f"{_placemark('A1', 116.61)}<Folder><name>A-inner</name>{_placemark('B1', 116.62)}</Folder>"
+        f"{_overlay('scan2')}</Folder>{_placemark('R1', 116.63)}<Folder><name>images</name>{_overlay('x')}</Folder>"
+        f"<Folder><name>C</name>{_placemark('C1', 116.64)}</Folder></Document></kml>",
+        encoding="utf-8",
+    )
+    written = ["R0", "A1", "B1", "R1", "C1"]
+    limits = ReadLimits(max_bytes=10**7, max_parcels=5, max_vertices=10**6)
+    for frame in (read_parcels(path), read_parcels(path, limits=limits)):
+        assert frame["name"].tolist() == written
+        assert frame.attrs["warnings"] == [
+            "mixed.kml: 4 image overlay(s) (GroundOverlay) left out: an image over the map is no parcel"
+            "（mixed.kml：4 个图像叠加层（GroundOverlay）未作为地块读取：叠加在地图上的图片不是地块）"
+        ]
+
+
+@pytest.mark.parametrize("root", ["Document", "none"])
+def test_a_kml_of_image_overlays_alone_has_no_parcels(root: str, tmp_path: Path) -> None:
+    """A KML holding overlays and no placemark is refused as no parcels, not reviewed as the images' boxes
+    (nor, an overlay at the root, called unreadable)."""
+    body = _overlay("scan") if root == "none" else f"<Document>{_overlay('scan')}{_overlay('scan2')}</Document>"
+    path = tmp_path / "images.kml"
+    path.write_text(
+        f'<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2">{body}</kml>',
+        encoding="utf-8",
+    )
+    with pytest.raises(FormatError, match=r"images\.kml: no parcels: the file holds only image overlays") as caught:
+        read_parcels(path)
+    assert "只有图像叠加层" in caught.value.message_zh
 
 
 def test_a_kml_id_data_field_without_an_xml_id_is_kept(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import geopandas as gpd
 import numpy as np
@@ -492,6 +492,7 @@ def _read_file(
             limits.vertices(int(shapely.get_num_coordinates(frame.geometry.values).sum()))
         return _given_crs_unused(frame, crs, shown, shown)
     dbf = Dbf.beside(path, shown) if suffix == ".shp" else None
+    written = _kml_written(path, shown) if suffix == ".kml" else None
     try:
         with named_by(shown):
             frame, rows = _read_gdal(path, layer=layer, limits=limits, entity_factor=10 if suffix == ".dxf" else 1)
@@ -524,7 +525,7 @@ def _read_file(
                 f"{shown}：shapefile 缺少 .dbf 文件，地块没有属性：编号按顺序，无项目类型",
             )
     elif suffix in (".kml", ".kmz"):
-        frame = _kml_attributes(_in_file_order(frame, rows, path, shown))
+        frame = _kml_attributes(_kml_features(frame, rows, written, shown))
         if frame.crs is None:
             frame = frame.set_crs(4326)  # KML is WGS84 by definition
     if undefined_crs(frame.crs):
@@ -647,12 +648,22 @@ def _warned(frame: gpd.GeoDataFrame, en: str, zh: str) -> gpd.GeoDataFrame:
     return frame
 
 
+# GDAL's options for reading parcels, set before each read (they are global; every reader wants them so). A
+# shapefile's rings are outer or holes by where they lie, not by their turning: written the other way round (outer
+# anticlockwise), a parcel with a hole came back as a hole holding its own outer ring ("Hole lies outside shell",
+# refused: probe). A KML's GroundOverlay, an image draped on the map, is not read: LIBKML made its LatLonBox a
+# feature, reviewed as a parcel (probe: id 2, reject); ``_kml_features`` says it was left out.
+GDAL_READING: Final = {"OGR_ORGANIZE_POLYGONS": "DEFAULT", "LIBKML_READ_GROUND_OVERLAY": "NO"}
+
+
 def _read_gdal(
     path: Path, *, layer: str | None, limits: ReadLimits | None, entity_factor: int = 1
 ) -> tuple[gpd.GeoDataFrame, list[int]]:
     """Read with pyogrio every layer the parcels are in (``_parcel_layers``), one after the other, and how
     many features each gave; under ``limits``, in chunks of features, counting features and vertices over
     all of them as it goes."""
+    with gdal_gate.inside():
+        pyogrio.set_gdal_config_options(GDAL_READING)
     layers = _parcel_layers(path, layer)
     if limits is None:
         frames = [_read_layer(path, name) for name in layers]
@@ -718,10 +729,6 @@ def _parcel_layers(path: Path, layer: str | None) -> Sequence[str | None]:
 def _read_layer(path: Path, layer: str | None, **window: int) -> gpd.GeoDataFrame:
     """One layer through pyogrio, which gives a plain table for a layer without geometry (a GeoPackage's
     attribute table): that is no parcels. Its errors name no file (``_read_file`` names it as shown)."""
-    # a shapefile's rings are outer or holes by where they lie, not by their turning: written the other way
-    # round (outer anticlockwise), a parcel with a hole came back as a hole holding its own outer ring
-    # ("Hole lies outside shell", refused: probe). GDAL's option is global; every reader wants it so.
-    pyogrio.set_gdal_config_options({"OGR_ORGANIZE_POLYGONS": "DEFAULT"})
     try:
         frame = gpd.read_file(path, layer=layer, engine="pyogrio", **window)
     except shapely.errors.GEOSException as exc:  # GDAL hands on what GEOS refuses: a ring unclosed or too short
@@ -966,19 +973,63 @@ _KML_MEMBERS = ("timestamp", "begin", "end", "altitudeMode", "tessellate", "extr
 
 
 KML_CONTAINERS: Final = frozenset({"kml", "Document", "Folder"})
-# what GDAL's LIBKML reads as a feature of its container's layer (a GroundOverlay as its LatLonBox)
-KML_FEATURES: Final = frozenset({"Placemark", "GroundOverlay"})
+# what GDAL's LIBKML reads as a feature of its container's layer (GDAL_READING has it skip a GroundOverlay)
+KML_FEATURES: Final = frozenset({"Placemark"})
+# an image draped on the map (GroundOverlay: LIBKML read its LatLonBox as a polygon, reviewed as a parcel), taken
+# (PhotoOverlay) or fixed on the screen (ScreenOverlay, a legend): never a parcel
+KML_OVERLAYS: Final = frozenset({"GroundOverlay", "PhotoOverlay", "ScreenOverlay"})
 
 
-def _in_file_order(frame: gpd.GeoDataFrame, rows: list[int], path: Path, shown: str) -> gpd.GeoDataFrame:
+class KmlWritten(NamedTuple):
+    """What a KML writes, walked with expat: the container of each feature in the order written (numbered
+    as they open: the order GDAL lists them as layers), and the kind of each image overlay."""
+
+    containers: list[int]
+    overlays: list[str]
+
+
+def _kml_written(path: Path, shown: str) -> KmlWritten | None:
+    """The KML at ``path`` walked (None where expat cannot parse it: GDAL's order is kept, said by
+    ``_in_file_order``); a file of image overlays and no placemark is refused, as no parcels."""
+    try:
+        written = _kml_containers(path)
+    except (ET.ParseError, OSError):
+        return None
+    if written.overlays and not written.containers:
+        kinds = first_few(sorted(set(written.overlays)))
+        raise FormatError(
+            f"{shown}: no parcels: the file holds only image overlays ({len(written.overlays)}: {kinds}), images "
+            "draped on the map; draw the parcels as polygons (placemarks)",
+            f"{shown}：没有地块：文件中只有图像叠加层（{len(written.overlays)} 个：{kinds}），即叠加在地图上的图片；"
+            "请将地块绘制为多边形（地标）",
+        )
+    return written
+
+
+def _kml_features(frame: gpd.GeoDataFrame, rows: list[int], written: KmlWritten | None, shown: str) -> gpd.GeoDataFrame:
+    """A KML's placemarks in the file's order (``_in_file_order``), with a warning naming the image overlays
+    GDAL was told to skip (``GDAL_READING``): an overlay is a picture, never a parcel."""
+    frame = _in_file_order(frame, rows, None if written is None else written.containers, shown)
+    if written is None or not written.overlays:
+        return frame
+    count, kinds = len(written.overlays), first_few(sorted(set(written.overlays)))
+    return _warned(
+        frame,
+        f"{shown}: {count} image overlay(s) ({kinds}) left out: an image over the map is no parcel",
+        f"{shown}：{count} 个图像叠加层（{kinds}）未作为地块读取：叠加在地图上的图片不是地块",
+    )
+
+
+def _in_file_order(frame: gpd.GeoDataFrame, rows: list[int], written: list[int] | None, shown: str) -> gpd.GeoDataFrame:
     """A KML's placemarks in the order the file writes them. GDAL reads each folder as a layer of its own
     placemarks, so a placemark after a folder, or one in a folder's subfolder, came after others written
     later (R0, A1, B1, B2, R1 came back R0, R1, A1, B2, B1): the ids numbered by position, and the report's
-    order, were not the file's. ``rows``: what each layer gave. Folders that cannot be matched with GDAL's
-    layers (a file expat cannot parse) leave GDAL's order, said."""
+    order, were not the file's. ``rows``: what each layer gave; ``written``: the container of each feature as
+    the file writes them. Folders that cannot be matched with GDAL's layers (a file expat cannot parse, None)
+    leave GDAL's order, said."""
     if sum(1 for n in rows if n) < 2:  # one folder holds them all: GDAL keeps its order
         return frame
-    order = _kml_order(path, [n for n in rows if n])
+    order = None if written is None else _kml_order(written, [n for n in rows if n])
     if order is None:
         return _warned(
             frame,
@@ -989,14 +1040,10 @@ def _in_file_order(frame: gpd.GeoDataFrame, rows: list[int], path: Path, shown: 
     return frame.iloc[order].reset_index(drop=True)
 
 
-def _kml_order(path: Path, held: list[int]) -> list[int] | None:
-    """Where each feature written in the KML at ``path`` lies among GDAL's layers read one after the other
-    (``held``: the features of each layer that has any), or None where the file's containers holding features
-    do not give those counts."""
-    try:
-        written = _kml_containers(path)
-    except (ET.ParseError, OSError):
-        return None
+def _kml_order(written: list[int], held: list[int]) -> list[int] | None:
+    """Where each feature ``written`` (the container of each, in the file's order) lies among GDAL's layers read
+    one after the other (``held``: the features of each layer that has any), or None where the containers
+    holding features do not give those counts."""
     _, folder = np.unique(np.asarray(written, dtype=int), return_inverse=True)  # the containers with features
     if np.bincount(folder, minlength=len(held)).tolist() != held:
         return None
@@ -1007,11 +1054,10 @@ def _kml_order(path: Path, held: list[int]) -> list[int] | None:
     return order
 
 
-def _kml_containers(path: Path) -> list[int]:
-    """The container (kml, Document or Folder, numbered as they open: the order GDAL lists them as layers) of
-    each feature of a KML, in the order the file writes them. expat expands no external entity and bounds
-    the expansion of internal ones."""
-    opened, written = -1, []
+def _kml_containers(path: Path) -> KmlWritten:
+    """The container (kml, Document or Folder) of each feature of a KML in the order the file writes them, and
+    its image overlays. expat expands no external entity and bounds the expansion of internal ones."""
+    opened, written, overlays = -1, [], []
     stack: list[int] = []  # the container each open element is, or -1
     for event, element in ET.iterparse(path, events=("start", "end")):
         if event == "end":
@@ -1021,9 +1067,11 @@ def _kml_containers(path: Path) -> list[int]:
         tag = element.tag.rpartition("}")[2]  # KML 2.2's namespace, Google's 2.1 one, or none
         if tag in KML_FEATURES and stack and stack[-1] >= 0:
             written.append(stack[-1])
+        if tag in KML_OVERLAYS:
+            overlays.append(tag)
         opened += tag in KML_CONTAINERS
         stack.append(opened if tag in KML_CONTAINERS else -1)
-    return written
+    return KmlWritten(written, overlays)
 
 
 def _kml_attributes(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
