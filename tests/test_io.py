@@ -487,6 +487,30 @@ def test_a_geopackage_of_several_layers_is_read_by_the_one_named(tmp_path: Path)
     assert list(read_parcels(tables)["id"]) == ["S1"]
 
 
+def test_a_layer_named_that_the_file_lacks_is_said_so(tmp_path: Path) -> None:
+    """``--layer`` naming no layer of a sound GeoPackage or KML was "not a readable gpkg file": now the file's
+    layers with geometry are named (not its attribute tables), and a name differing in case is GDAL's match."""
+    gpkg = tmp_path / "p.gpkg"
+    parcel_frame(rect(1, 1, 1.1, 1.1), id="S1").to_file(gpkg, layer="parcels")
+    parcel_frame(rect(2, 1, 2.1, 1.1), id="S2").to_file(gpkg, layer="roads")
+    pyogrio.write_dataframe(pd.DataFrame({"k": [1]}), gpkg, layer="attrs")
+    with pytest.raises(
+        FormatError, match=r"^p\.gpkg: no layer named 'parcel' in the file: its layers are parcels, roads$"
+    ):
+        read_parcels(gpkg, layer="parcel")
+    assert list(read_parcels(gpkg, layer="Parcels")["id"]) == ["S1"]
+    kml = tmp_path / "f.kml"
+    kml.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
+        f"<Folder><name>A</name>{_placemark('A1', 116.61)}</Folder><Folder><name>C</name>{_placemark('C1', 116.62)}"
+        "</Folder></Document></kml>",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(app, ["convert", str(kml), str(tmp_path / "out.geojson"), "--layer", "B"])
+    assert result.exit_code == 2
+    assert "f.kml: no layer named 'B' in the file: its layers are A, C" in " ".join(result.output.split())
+
+
 # --- geometry hygiene ---------------------------------------------------------------------------
 
 SQUARE = [[116.60, 35.40], [116.61, 35.40], [116.61, 35.41], [116.60, 35.41], [116.60, 35.40]]

@@ -701,14 +701,17 @@ def _joined(frames: list[gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
 
 
 def _parcel_layers(path: Path, layer: str | None) -> Sequence[str | None]:
-    """The layers holding the parcels: the one named; else the file's only layer; every folder of a KML
-    (GDAL reads each folder, nested ones too, as a layer: a planner's folders are one set of parcels); the
-    one layer with geometry of a GeoPackage, whose other layers are attribute tables. A GeoPackage of
-    several geometry layers is refused, naming them: its first alone was once reviewed without a word."""
-    if layer is not None or path.suffix.lower() not in (".gpkg", ".kml"):
+    """The layers holding the parcels: the one named (refused, naming the file's, where it has none of that
+    name); else the file's only layer; every folder of a KML (GDAL reads each folder, nested ones too, as a
+    layer: a planner's folders are one set of parcels); the one layer with geometry of a GeoPackage, whose
+    other layers are attribute tables. A GeoPackage of several geometry layers is refused, naming them: its
+    first alone was once reviewed without a word."""
+    if layer is None and path.suffix.lower() not in (".gpkg", ".kml"):
         return [layer]
     with gdal_gate.inside():
         listed = [(str(name), kind) for name, kind in pyogrio.list_layers(path)]
+    if layer is not None:
+        return [_named_layer(layer, listed)]
     if len(listed) <= 1:
         return [None]
     if path.suffix.lower() == ".kml":
@@ -722,6 +725,19 @@ def _parcel_layers(path: Path, layer: str | None) -> Sequence[str | None]:
         "(--layer NAME), or send a GeoPackage of that layer alone",
         f"GeoPackage 中有 {len(spatial)} 个含几何的图层（{names}）：请指定地块所在图层（--layer 图层名），"
         "或只上传含该图层的 GeoPackage",
+    )
+
+
+def _named_layer(layer: str, listed: list[tuple[str, Any]]) -> str:
+    """``layer``, refused where the file has no layer of that name (as GDAL finds one, regardless of case),
+    naming those it has: GDAL's refusal read as the file being unreadable, though it was fine."""
+    if any(name.casefold() == layer.casefold() for name, _ in listed):
+        return layer
+    names = first_few([name for name, kind in listed if kind is not None] or [name for name, _ in listed], 10)
+    has_en = f"its layers are {names}" if names else "it has no layers"
+    has_zh = f"其图层为：{names}" if names else "文件中没有图层"
+    raise FormatError(
+        f"no layer named {layer[:80]!r} in the file: {has_en}", f"文件中没有名为 {layer[:80]!r} 的图层；{has_zh}"
     )
 
 
