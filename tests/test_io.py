@@ -453,6 +453,44 @@ def test_a_kml_of_image_overlays_alone_has_no_parcels(root: str, tmp_path: Path)
     assert "只有图像叠加层" in caught.value.message_zh
 
 
+def _kmz(path: Path, entries: dict[str, str]) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, text in entries.items():
+            archive.writestr(name, text)
+    return path
+
+
+def _kml(*placemarks: str) -> str:
+    body = "".join(placemarks)
+    return f'<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document>{body}</Document></kml>'
+
+
+def test_a_kmz_reads_its_main_document_and_says_the_other_kml_files_were_not(tmp_path: Path) -> None:
+    """A KMZ of doc.kml and another .kml was refused ("expected one .kml file inside, found 2"): Google's KML
+    reference has the first root-level .kml, by convention doc.kml, read and the others ignored. doc.kml at the
+    root is read, else the only root-level .kml; the others are named as not read. Several at the root and none
+    doc.kml: which comes first is the archiver's accident, refused."""
+    a, b = _placemark("A1", 116.61), _placemark("B1", 116.62)
+    path = _kmz(tmp_path / "p.kmz", {"files/old.kml": _kml(b), "extra.kml": _kml(b), "doc.kml": _kml(a)})
+    frame = read_parcels(path)
+    assert frame["name"].tolist() == ["A1"]
+    assert frame.attrs["warnings"] == [
+        "p.kmz: its main document doc.kml was read; 2 other file(s) not read (files/old.kml, extra.kml)"
+        "（p.kmz：已读取主文档 doc.kml；其余 2 个文件未读取（files/old.kml, extra.kml））"
+    ]
+    one_at_root = _kmz(tmp_path / "q.kmz", {"files/linked.kml": _kml(b), "parcels.kml": _kml(a)})
+    assert read_parcels(one_at_root)["name"].tolist() == ["A1"]
+    assert read_parcels(_kmz(tmp_path / "r.kmz", {"files/only.kml": _kml(a)}))["name"].tolist() == ["A1"]
+    two_at_root = _kmz(tmp_path / "s.kmz", {"a.kml": _kml(a), "b.kml": _kml(b)})
+    with pytest.raises(
+        FormatError, match=r"s\.kmz: 2 \.kml files \(a\.kml, b\.kml\) and no doc\.kml at the archive's root"
+    ):
+        read_parcels(two_at_root)
+    beside = _kmz(tmp_path / "t.kmz", {"doc.kml": _kml(a), "../up.kml": _kml(b)})  # every entry checked, read or not
+    with pytest.raises(FormatError, match="points outside the archive"):
+        read_parcels(beside)
+
+
 def test_a_kml_id_data_field_without_an_xml_id_is_kept(tmp_path: Path) -> None:
     """Google Earth writes ``<Data name="id">`` and no XML id; LIBKML then shows the field as ``id`` and an empty
     ``id2``, which replaced it: the ids became 1 and 2 (probe). Where a placemark has both, the field wins."""

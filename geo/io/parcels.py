@@ -455,16 +455,50 @@ def read_parcels(
             files = extract_zip(path, Path(tmp), shown=called, **budget)
             wanted = (".shp", ".gpkg", ".kml", ".geojson") if suffix == ".zip" else (".kml",)
             found = [f for f in files if f.suffix.lower() in wanted]
-            if len(found) != 1:
+            chosen = _kmz_document(found, Path(tmp), called) if suffix == ".kmz" else found
+            if len(chosen) != 1:
                 raise FormatError(
                     f"{called}: expected one {'/'.join(wanted)} file inside, found {len(found)}",
                     f"{called}：压缩包内应有且只有一个 {'/'.join(wanted)} 文件，实际 {len(found)} 个",
                 )
-            frame = _read_file(found[0], layer=layer, crs=crs, limits=limits, shown=called)
+            frame = _read_file(chosen[0], layer=layer, crs=crs, limits=limits, shown=called)
             if frame.crs is None and suffix == ".kmz":
                 frame = frame.set_crs(4326)
-            return frame
+            return _others_unread(frame, found, chosen[0], Path(tmp), called)
     return _read_file(path, layer=layer, crs=crs, limits=limits, shown=called, line_buffer=line_buffer)
+
+
+def _kmz_document(found: list[Path], tmp: Path, called: str) -> list[Path]:
+    """The main document among a KMZ's .kml files (``found``, extracted under ``tmp``): the only one; else
+    doc.kml at the archive's root, else the only .kml there. Google's KML reference has the first root-level
+    .kml read, by convention doc.kml, and the others ignored; several at the root and none doc.kml are refused,
+    since which comes first is an accident of the archiver."""
+    if len(found) <= 1:
+        return found
+    root = [f for f in found if f.parent == tmp]
+    main = [f for f in root if f.name.casefold() == "doc.kml"] or root
+    if len(main) == 1:
+        return main
+    names = first_few([f.relative_to(tmp).as_posix() for f in found])
+    raise FormatError(
+        f"{called}: {len(found)} .kml files ({names}) and no doc.kml at the archive's root: which is the main "
+        "document cannot be told; name it doc.kml",
+        f"{called}：压缩包内有 {len(found)} 个 .kml 文件（{names}），根目录下却没有 doc.kml：无法确定哪个是主文档；"
+        "请将其命名为 doc.kml",
+    )
+
+
+def _others_unread(frame: gpd.GeoDataFrame, found: list[Path], read: Path, tmp: Path, called: str) -> gpd.GeoDataFrame:
+    """``frame`` (read from ``read``) with a warning naming the archive's other files of its kind, not read."""
+    others = [f.relative_to(tmp).as_posix() for f in found if f != read]
+    if not others:
+        return frame
+    main, names = read.relative_to(tmp).as_posix(), first_few(others)
+    return _warned(
+        frame,
+        f"{called}: its main document {main} was read; {len(others)} other file(s) not read ({names})",
+        f"{called}：已读取主文档 {main}；其余 {len(others)} 个文件未读取（{names}）",
+    )
 
 
 def _read_file(
