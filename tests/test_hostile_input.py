@@ -453,6 +453,37 @@ def test_a_kml_ring_gdal_hands_on_and_geos_refuses_is_a_format_error(coordinates
         read_parcels(path)
 
 
+@pytest.mark.parametrize(
+    "line",
+    [
+        "<gx:Track><when>2024-05-01T08:00:00Z</when><gx:coord>116.6184 35.3867 0</gx:coord></gx:Track>",
+        "<gx:MultiTrack><gx:Track><gx:coord>116.6184 35.3867 0</gx:coord></gx:Track></gx:MultiTrack>",
+        "<LineString><coordinates>116.6184,35.3867</coordinates></LineString>",
+    ],
+    ids=["track", "multitrack", "linestring"],
+)
+def test_a_kml_track_of_one_point_is_said_to_be_a_line_not_a_ring(line: str, tmp_path: Path) -> None:
+    """GEOS refuses a line of one point in the words it uses for a ring of one; the refusal spoke of rings
+    needing 4 points (probe: a gx:Track of one fix). The refused geometry's type says it is a line, no parcel."""
+    from geo.errors import FormatError
+    from geo.io import read_parcels
+    from geo.io.parcels import ReadLimits
+
+    path = tmp_path / "track.kml"
+    path.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2" '
+        'xmlns:gx="http://www.google.com/kml/ext/2.2"><Document><Placemark><name>ok</name><Polygon><outerBoundaryIs>'
+        "<LinearRing><coordinates>116.6,35.4 116.601,35.4 116.601,35.401 116.6,35.4</coordinates></LinearRing>"
+        f"</outerBoundaryIs></Polygon></Placemark><Placemark><name>walk</name>{line}</Placemark></Document></kml>",
+        encoding="utf-8",
+    )
+    for limits in (None, ReadLimits(max_bytes=10**7, max_parcels=10, max_vertices=10**6)):
+        with pytest.raises(
+            FormatError, match=r"^track\.kml: a line of one point \(a GPS track or path\), not a polygon"
+        ):
+            read_parcels(path, limits=limits)
+
+
 def test_a_coordinate_text_with_a_point_count_of_thousands_of_digits_is_read() -> None:
     """界址点数 only feeds a warning: one of 5,000 digits is no count (int() would refuse it)."""
     from geo.io import parse_coordinate_text

@@ -7,6 +7,7 @@ import codecs
 import json
 import logging
 import re
+import struct
 import tempfile
 import warnings
 import xml.etree.ElementTree as ET
@@ -782,6 +783,11 @@ def _read_layer(path: Path, layer: str | None, **window: int) -> gpd.GeoDataFram
     try:
         frame = gpd.read_file(path, layer=layer, engine="pyogrio", **window)
     except shapely.errors.GEOSException as exc:  # GDAL hands on what GEOS refuses: a ring unclosed or too short
+        if _refused_kind(path, layer, window) in WKB_LINES:
+            raise FormatError(
+                "a line of one point (a GPS track or path), not a polygon: a parcel is a polygon; draw its outline",
+                "一条只有一个点的线（GPS 轨迹或路径），不是面：地块须为面，请绘制地块边界",
+            ) from exc
         raise FormatError(
             f"unreadable geometry ({exc}); each ring must end at its first point and have at least 4 points",
             f"几何无法解析（{exc}）；每个圈须首尾点相同且至少 4 个点",
@@ -793,6 +799,22 @@ def _read_layer(path: Path, layer: str | None, **window: int) -> gpd.GeoDataFram
             f"{'图层 ' + repr(layer) if layer else '该图层'}没有几何字段（属性表？）",
         )
     return frame
+
+
+WKB_LINES: Final = frozenset({2, 5})  # LineString, MultiLineString: how GDAL reads a KML gx:Track, gx:MultiTrack
+
+
+def _refused_kind(path: Path, layer: str | None, window: dict[str, int]) -> int | None:
+    """The geometry type (WKB's code, without Z or M) of the first feature in ``window`` of the layer that GEOS
+    refuses to build, read again as WKB: GEOS says the same ("point array must contain 0 or >1 elements") of a
+    track of one point and of a polygon's ring of one, and only the first is no polygon at all."""
+    _, _, wkbs, _ = pyogrio.raw.read(path, layer=layer, columns=[], **window)
+    built = shapely.from_wkb(wkbs, on_invalid="ignore")
+    for wkb, shape in zip(wkbs, built, strict=True):
+        if wkb is not None and shape is None:
+            code = struct.unpack_from("<I" if wkb[0] == 1 else ">I", wkb, 1)[0]
+            return int(code & 0xFFFF) % 1000  # ISO's Z/M (1000s) and the high bits of GDAL's Z flag cut
+    return None
 
 
 def _dxf_declared_crs(frame: gpd.GeoDataFrame, crs: str | None, shown: str) -> gpd.GeoDataFrame:
