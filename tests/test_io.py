@@ -465,6 +465,15 @@ def _kml(*placemarks: str) -> str:
     return f'<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document>{body}</Document></kml>'
 
 
+def test_an_empty_kml_has_no_parcels(tmp_path: Path) -> None:
+    """A KML of an empty Document has no layer; pyogrio's default layer of none was an IndexError (a traceback)."""
+    path = tmp_path / "empty.kml"
+    path.write_text(_kml(), encoding="utf-8")
+    for layer in (None, "parcels"):
+        with pytest.raises(FormatError, match=r"^empty\.kml: no parcels: the file holds no layer$"):
+            read_parcels(path, layer=layer)
+
+
 def test_a_kmz_reads_its_main_document_and_says_the_other_kml_files_were_not(tmp_path: Path) -> None:
     """A KMZ of doc.kml and another .kml was refused ("expected one .kml file inside, found 2"): Google's KML
     reference has the first root-level .kml, by convention doc.kml, read and the others ignored. doc.kml at the

@@ -745,6 +745,8 @@ def _parcel_layers(path: Path, layer: str | None) -> Sequence[str | None]:
         return [layer]
     with gdal_gate.inside():
         listed = [(str(name), kind) for name, kind in pyogrio.list_layers(path)]
+    if not listed:  # an empty KML Document: pyogrio's default layer of none was an IndexError, a traceback
+        raise FormatError("no parcels: the file holds no layer", "没有地块：文件中没有图层")
     if layer is not None:
         return [_named_layer(layer, listed)]
     if len(listed) <= 1:
@@ -769,10 +771,9 @@ def _named_layer(layer: str, listed: list[tuple[str, Any]]) -> str:
     if any(name.casefold() == layer.casefold() for name, _ in listed):
         return layer
     names = first_few([name for name, kind in listed if kind is not None] or [name for name, _ in listed], 10)
-    has_en = f"its layers are {names}" if names else "it has no layers"
-    has_zh = f"其图层为：{names}" if names else "文件中没有图层"
     raise FormatError(
-        f"no layer named {layer[:80]!r} in the file: {has_en}", f"文件中没有名为 {layer[:80]!r} 的图层；{has_zh}"
+        f"no layer named {layer[:80]!r} in the file: its layers are {names}",
+        f"文件中没有名为 {layer[:80]!r} 的图层；其图层为：{names}",
     )
 
 
