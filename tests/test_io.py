@@ -438,6 +438,24 @@ def test_a_kml_image_overlay_is_no_parcel(tmp_path: Path) -> None:
         ]
 
 
+def test_a_kml_with_an_undeclared_prefix_keeps_the_files_order_and_says_its_overlays(tmp_path: Path) -> None:
+    """A ``gx:`` element whose prefix the file never declares: GDAL reads past it, ElementTree refused it
+    ("unbound prefix"), and the placemarks came folder by folder, the overlays skipped unsaid."""
+    path = tmp_path / "loose.kml"
+    path.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
+        f"{_placemark('R0', 116.60)}<Folder>{_overlay('scan').replace('</name>', '</name><gx:altitudeMode/>')}"
+        f"{_placemark('A1', 116.61)}</Folder>{_placemark('R1', 116.62)}</Document></kml>",
+        encoding="utf-8",
+    )
+    frame = read_parcels(path)
+    assert frame["name"].tolist() == ["R0", "A1", "R1"]
+    assert frame.attrs["warnings"] == [
+        "loose.kml: 1 image overlay(s) (GroundOverlay) left out: an image over the map is no parcel"
+        "（loose.kml：1 个图像叠加层（GroundOverlay）未作为地块读取：叠加在地图上的图片不是地块）"
+    ]
+
+
 @pytest.mark.parametrize("root", ["Document", "none"])
 def test_a_kml_of_image_overlays_alone_has_no_parcels(root: str, tmp_path: Path) -> None:
     """A KML holding overlays and no placemark is refused as no parcels, not reviewed as the images' boxes

@@ -10,13 +10,13 @@ import re
 import struct
 import tempfile
 import warnings
-import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, NamedTuple
+from xml.parsers import expat
 
 import geopandas as gpd
 import numpy as np
@@ -1066,7 +1066,7 @@ def _kml_written(path: Path, shown: str) -> KmlWritten | None:
     ``_in_file_order``); a file of image overlays and no placemark is refused, as no parcels."""
     try:
         written = _kml_containers(path)
-    except (ET.ParseError, OSError):
+    except (expat.ExpatError, OSError):
         return None
     if written.overlays and not written.containers:
         kinds = first_few(sorted(set(written.overlays)))
@@ -1129,21 +1129,26 @@ def _kml_order(written: list[int], held: list[int]) -> list[int] | None:
 
 def _kml_containers(path: Path) -> KmlWritten:
     """The container (kml, Document or Folder) of each feature of a KML in the order the file writes them, and
-    its image overlays. expat expands no external entity and bounds the expansion of internal ones."""
+    its image overlays. expat expands no external entity and bounds the expansion of internal ones; it reads
+    names as written, prefix and all, so a prefix the file never declares (gx:, which GDAL reads past) is no
+    error: ElementTree's "unbound prefix" had the order left GDAL's and the overlays unsaid."""
     opened, written, overlays = -1, [], []
     stack: list[int] = []  # the container each open element is, or -1
-    for event, element in ET.iterparse(path, events=("start", "end")):
-        if event == "end":
-            stack.pop()
-            element.clear()  # only the nesting is wanted: a large file is not held
-            continue
-        tag = element.tag.rpartition("}")[2]  # KML 2.2's namespace, Google's 2.1 one, or none
+
+    def start(name: str, _: object) -> None:
+        nonlocal opened
+        tag = name.rpartition(":")[2]  # kml:Placemark where a file gives KML's namespace a prefix
         if tag in KML_FEATURES and stack and stack[-1] >= 0:
             written.append(stack[-1])
         if tag in KML_OVERLAYS:
             overlays.append(tag)
         opened += tag in KML_CONTAINERS
         stack.append(opened if tag in KML_CONTAINERS else -1)
+
+    parser = expat.ParserCreate()
+    parser.StartElementHandler, parser.EndElementHandler = start, lambda _: stack.pop()
+    with path.open("rb") as file:
+        parser.ParseFile(file)
     return KmlWritten(written, overlays)
 
 
