@@ -23,6 +23,7 @@ from geo.report_model import basis_facts
 from geo.resources import packaged
 from geo.review import review
 from geo.review.profile import load_profile
+from geo.review.result import Condition
 
 LAYERS: dict[str, list[tuple[tuple[float, float, float, float], dict[str, Any]]]] = {
     "county": [((0, 0, 10, 5), {"code": "370811", "name": "任城区"})],
@@ -322,7 +323,7 @@ def test_per_unit_indicators_name_the_input_they_need(
     assert needs in standard.message_zh and "样例" in standard.message_zh
     assert [c.code for c in standard.facts.conditions or []] == [code]
     number = indicator.split("（")[-1].rstrip("）")  # the condition refers back by 文号
-    assert (standard.facts.conditions or [])[0].basis == [number] and any(indicator in b for b in standard.basis)
+    assert (standard.facts.conditions or [])[0].basis[0] == number and any(indicator in b for b in standard.basis)
     assert standard.facts.standard is not None
 
 
@@ -343,6 +344,22 @@ def test_per_unit_indicators_with_the_figure_set_the_approved_area(
     assert standard.status == status and standard.facts.max_area_m2 == pytest.approx(approved_m2, rel=REL)
     assert why in standard.message_zh and "样例标准表" in standard.message_zh
     assert ("核减" in standard.message_zh) == (status == "warn")
+
+
+def test_a_finding_cites_the_documents_of_its_outcomes_and_the_general_ones() -> None:
+    """A 水源二级 finding cites no 自然保护地 rule, a wetland none of 森林法 or 草原法 (officer's read: each item's
+    whole basis was cited whatever it found); the city's 完善落地审查, which no outcome names, always."""
+    profile = load_profile("ten-point")
+    items = {i.code: i for i in profile.items}
+    for code, standing, kept, dropped in [
+        ("protected_areas", "《水污染防治法》第六十六条", "《水污染防治法》", "中办发〔2019〕42号"),
+        ("forest_grass_wetland", "《湿地保护法》第十九条", "《湿地保护法》第十九条", "《森林法》"),
+    ]:
+        condition = Condition(code="x", condition_zh="…", basis=[standing])
+        cited = "；".join(items[code].basis_cited("industrial", [condition]))
+        assert kept in cited and dropped not in cited, (code, cited)
+        assert "济政办字〔2020〕52号" in cited
+        assert dropped in "；".join(items[code].basis_cited("industrial", []))  # a pass: the item's basis
 
 
 @pytest.mark.parametrize(

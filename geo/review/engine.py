@@ -1097,7 +1097,7 @@ def _run_item(item: Item, ctx: ParcelContext) -> tuple[ItemResult, list[shapely.
         message_en="; ".join(o.message_en + (f"; {en}" if en else "") for o, _, en in said),
         details=_piece_results(found),
         facts=facts,
-        basis=item.basis_for(ctx.project.project_type),
+        basis=item.basis_cited(ctx.project.project_type, facts.conditions or []),
         procedures=procedures,
     )
     return result, [p.geometry for p in found]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Annotated, Literal
@@ -434,6 +434,29 @@ class Item(BaseModel):
             if isinstance(b, str) or project_type in b.project_types
         ]
 
+    def basis_cited(self, project_type: str | None, standing: Sequence[Condition]) -> list[str]:
+        """What a finding of outcomes ``standing`` cites: of ``basis_for``, the entries naming a document their
+        conditions refer to, those no outcome of the item refers to (the city's rule, the general provisions),
+        and those of the project's type (its standard). A 水源二级 finding cites no 自然保护地 rule, a wetland no
+        森林法 (officer's read)."""
+        if not standing:
+            return self.basis_for(project_type)
+        cited = {doc for c in standing for ref in c.basis for doc in documents(ref)}
+        named = self._referred
+        return [
+            b.text if isinstance(b, TypedBasis) else b
+            for b in self.basis
+            if (isinstance(b, TypedBasis) and project_type in b.project_types)
+            or (isinstance(b, str) and (any(d in b for d in cited) or not any(d in b for d in named)))
+        ]
+
+    @cached_property
+    def _referred(self) -> frozenset[str]:
+        """The documents any outcome of the item refers to."""
+        return frozenset(
+            doc for c in self.checks for o in c.conditions.values() for ref in o.basis for doc in documents(ref)
+        )
+
 
 class Tolerance(BaseModel):
     """Overlaps at or below max(min_m2, ratio × parcel) do not count; for strict checks
@@ -459,6 +482,14 @@ class Profile(BaseModel):
 
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+_DOC_NUMBER = re.compile(r"[\u4e00-\u9fff]+〔\d{4}〕第?\d+号")
+_TITLE = re.compile(r"《[^》]+》")
+
+
+def documents(reference: str) -> set[str]:
+    """The documents a reference names: its 文号 (an outcome refers back by it), else its 《titles》
+    (《水污染防治法》第六十六条 → 《水污染防治法》)."""
+    return set(_DOC_NUMBER.findall(reference)) or set(_TITLE.findall(reference))
 
 
 def available_profiles(data_dir: Path | None = None) -> list[str]:
