@@ -437,7 +437,11 @@ def advance(
     amount: Annotated[float, figure_option(minimum=0, help="In m² of next year's land_new.")],
     actor: Actor = DEFAULT_ACTOR,
 ) -> None:
-    """预支: use next year's land_new quota in --year (next year's balance goes below zero, explicitly)."""
+    """预支: use next year's land_new quota in --year (next year's balance goes below zero, explicitly).
+
+    Only before next year's plan is issued to the county (聊城 重点项目推进全周期服务办法 第十七条: 在每年新增建设
+    用地计划管理细则明确前,预支新增土地指标), and up to the city's share of this year's issue (ledger.yaml
+    advance_cap_share)."""
     ledger = _ledger(ctx)
     _done("已预支 / advanced", lambda: ledger.advance(county, factor, year, amount, actor=actor))
 

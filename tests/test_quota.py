@@ -191,21 +191,52 @@ def test_advance_may_go_negative_next_year_only(ledger: Ledger) -> None:
         ledger.transfer("370811", "370812", "land_new", 2027, 1, price_wan=1, actor="a")  # no overdraw but by advance
 
 
+def test_no_advance_once_next_years_plan_is_issued(ledger: Ledger) -> None:
+    """聊城《重点项目推进全周期服务办法》第十七条 "在每年新增建设用地计划管理细则明确前,预支新增土地指标": an advance
+    draws on a year's quota before its plan is set. Once the county's 2027 plan is issued, an advance on 2027 is
+    refused naming the issue, and nothing is written; another county, whose 2027 plan is not issued, still advances,
+    and so does the county again once its 2027 plan is reversed."""
+    ledger.issue(2026, [("370811", "land_new", 10_000), ("370812", "land_new", 10_000)], actor="省厅")
+    ledger.advance("370811", "land_new", 2026, 1_000, actor="a")
+    plan = ledger.issue(2027, [("370811", "land_new", 20_000)], actor="省厅")
+    before = journal_size(ledger)
+    with pytest.raises(QuotaError) as refused:
+        ledger.advance("370811", "land_new", 2026, 1_000, actor="a")
+    assert refused.value.message_en == (
+        f"370811's 2027 plan of land_new is issued (#{plan}): an advance draws on a year's quota before its plan is "
+        "set (聊城 重点项目推进全周期服务办法 第十七条: 在每年新增建设用地计划管理细则明确前,预支新增土地指标), so no "
+        "more of 2027's land_new is advanced"
+    )
+    assert refused.value.message_zh == (
+        f"370811 2027 年新增建设用地计划指标已下达（第 {plan} 号下达）：预支应在年度计划明确前进行（聊城《重点项目推进"
+        "全周期服务办法》第十七条“在每年新增建设用地计划管理细则明确前，预支新增土地指标”），不再预支 2027 年新增建设"
+        "用地指标"
+    )
+    assert journal_size(ledger) == before
+    assert balance(ledger, "370811", year=2027) == 20_000 * 0.7 - 1_000
+    ledger.advance("370812", "land_new", 2026, 1_000, actor="a")  # its 2027 plan is not issued
+    ledger.reverse(plan, actor="a", reason="计划录入错误")
+    ledger.advance("370811", "land_new", 2026, 1_000, actor="a")
+    assert balance(ledger, "370811", year=2027) == -2_000
+
+
 def test_no_advance_draws_on_a_year_after_the_plan_years(ledger: Ledger) -> None:
     """An advance in the last plan year would post into the year after it, which no issue, report or
     command can name: refused, and nothing is written."""
-    ledger.issue(2100, [("370811", "land_new", 10_000)], actor="a")
+    ledger.issue(2099, [("370811", "land_new", 10_000)], actor="a")
+    ledger.issue(2100, [("370812", "land_new", 10_000)], actor="a")
     before = journal_size(ledger)
     with pytest.raises(QuotaError, match="after the last plan year 2100") as refused:
-        ledger.advance("370811", "land_new", 2100, 1_000, actor="a")
+        ledger.advance("370812", "land_new", 2100, 1_000, actor="a")
     assert "2101" in refused.value.message_zh
     assert journal_size(ledger) == before
-    ledger.advance("370811", "land_new", 2099, 1_000, actor="a")  # draws on 2100: a plan year
-    assert balance(ledger, "370811", year=2100) == 10_000 * 0.7 - 1_000  # 30 % of an issue goes to the city pool
+    # draws on 2100, a plan year (not issued to 370811 yet: an advance comes before the year's plan, 聊城 第十七条)
+    ledger.advance("370811", "land_new", 2099, 1_000, actor="a")
+    assert balance(ledger, "370811", year=2100) == -1_000
 
 
 def test_advance_is_for_new_construction_quota_only_and_capped(ledger: Ledger) -> None:
-    """30 % of the next year's issue (this year's until it is issued); 先补后占: no compensation advance."""
+    """30 % of this year's issue, before next year's is issued; 先补后占: no compensation advance."""
     ledger.issue(2026, [("370811", "land_new", 10_000), ("370811", "land_compensation", 10_000)], actor="a")
     before = journal_size(ledger)
     for factor in ("land_compensation", "land_compensation_paddy", "cod"):
@@ -218,13 +249,13 @@ def test_advance_is_for_new_construction_quota_only_and_capped(ledger: Ledger) -
     assert "已预支 2,000.00" in refused.value.message_zh
     ledger.advance("370811", "land_new", 2026, 1_000, actor="a")
     assert journal_size(ledger) == before + 2 * 2  # two advances of two postings each
-    ledger.issue(2027, [("370811", "land_new", 20_000)], actor="a")  # next year's issue now sets the cap: 6 000
-    ledger.advance("370811", "land_new", 2026, 3_000, actor="a")
-    assert balance(ledger, "370811", year=2027) == 20_000 * 0.7 - 6_000
-    with pytest.raises(QuotaError, match=r"at most 6,000.00"):
-        ledger.advance("370811", "land_new", 2026, 1, actor="a")
     with pytest.raises(QuotaError, match=r"at most 0.00"):
         ledger.advance("370812", "land_new", 2026, 1, actor="a")  # nothing issued: nothing to advance on
+    # Once 2027's plan is issued nothing more is advanced on it, whatever the cap of its issue (6 000 here) would
+    # leave: an advance is made "在每年新增建设用地计划管理细则明确前" (聊城《重点项目推进全周期服务办法》第十七条).
+    # This test used to advance 3 000 more here, under a cap taken from the 2027 plan itself.
+    ledger.issue(2027, [("370811", "land_new", 20_000)], actor="a")
+    assert balance(ledger, "370811", year=2027) == 20_000 * 0.7 - 3_000  # the plan repays the 3 000 advanced
 
 
 def test_point_supply_transfer_loan(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:

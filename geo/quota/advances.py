@@ -1,11 +1,13 @@
 """The 预支 cap: how much of a year's new construction quota a county may use ahead, and what it has.
 
-An advance (预支) draws on the county's ``land_new`` of the next year, at most ``advance_cap_share`` of that year's
-issue (this year's until it is issued): a SAMPLE share the city sets (``layers/profiles/ledger.yaml``), since
-聊城《重点项目推进全周期服务办法》第十七条 and 济宁 济政办字〔2020〕52号 三、(一)4 provide the advance but fix no
-cap. The cap is checked by the advance itself and by a reversal, which may lower the issue it is a share of or put
-an advance back in force (:func:`refuse_beyond_cap`). Every figure is read against a set of transactions undone,
-so a reversal is judged on the books as they would be once it stands.
+An advance (预支) draws on the county's ``land_new`` of the next year before that year's plan is issued (聊城
+《重点项目推进全周期服务办法》第十七条 "在每年新增建设用地计划管理细则明确前,预支新增土地指标": once it is, the quota
+is the county's in that year, :meth:`AdvanceCap.plan_issued`), at most ``advance_cap_share`` of this year's issue:
+a SAMPLE share the city sets (``layers/profiles/ledger.yaml``), since 第十七条 and 济宁 济政办字〔2020〕52号 三、(一)4
+provide the advance but fix no cap. The cap is checked by the advance itself and by a reversal, which may lower the
+issue it is a share of or put an advance back in force (:func:`refuse_beyond_cap`); for a reversal, advances made
+before next year's plan are bounded by that plan once it is issued. Every figure is read against a set of
+transactions undone, so a reversal is judged on the books as they would be once it stands.
 """
 
 from __future__ import annotations
@@ -23,11 +25,12 @@ from geo.quota.tables import amount_sum, quota_accounts, quota_postings, quota_t
 FACTOR = "land_new"  # the only factor advanced: 占补平衡 is made good before land is taken (先补后占)
 
 
-def _issued(conn: Connection, county: str, year: int, gone: frozenset[int]) -> Decimal:
-    """What the province issued to the county for ``year`` (before pooling), the transactions ``gone`` left out."""
+def _issues(conn: Connection, county: str, year: int, gone: frozenset[int]) -> dict[int, Decimal]:
+    """The issues in force (``gone`` left out) that gave the county ``year``'s land_new: transaction → amount issued
+    (before pooling)."""
     t, a, p = quota_transactions.c, quota_accounts.c, quota_postings.c
-    total = conn.execute(
-        select(amount_sum(p.amount))
+    rows = conn.execute(
+        select(t.id, amount_sum(p.amount).label("amount"))
         .join_from(quota_postings, quota_accounts, a.id == p.account_id)
         .join(quota_transactions, t.id == p.transaction_id)
         .where(
@@ -39,8 +42,10 @@ def _issued(conn: Connection, county: str, year: int, gone: frozenset[int]) -> D
             a.year == year,
             p.amount > 0,
         )
-    ).scalar()
-    return Decimal(total) if total else ZERO
+        .group_by(t.id)
+        .order_by(t.id)
+    ).all()
+    return {int(r.id): Decimal(r.amount) for r in rows}
 
 
 def _advances_on(conn: Connection, county: str, year: int, gone: frozenset[int]) -> dict[int, Decimal]:
@@ -69,9 +74,14 @@ class AdvanceCap(NamedTuple):
     county: str
     drawn: int
     share: float
-    base: Decimal  # the issue the cap is a share of
     base_year: int  # ``drawn``, or the year before while ``drawn`` is not issued
+    issues: dict[int, Decimal]  # the issues in force of ``base_year`` the cap is a share of: transaction → amount
     advances: dict[int, Decimal]  # the advances in force on ``drawn``: transaction → amount
+
+    @property
+    def base(self) -> Decimal:
+        """The issue the cap is a share of."""
+        return sum(self.issues.values(), ZERO)
 
     @property
     def cap(self) -> Decimal:
@@ -99,13 +109,31 @@ class AdvanceCap(NamedTuple):
             f"{self.base:,.2f} m² 的 {self.share:.0%}，比例为市级样例取值{which_zh}）",
         )
 
+    def plan_issued(self) -> tuple[str, str] | None:
+        """Why nothing more may be advanced on ``drawn`` (English, Chinese): the county's plan of that year is issued,
+        and an advance is made before the year's plan is set (聊城《重点项目推进全周期服务办法》第十七条 "在每年新增
+        建设用地计划管理细则明确前,预支新增土地指标"); once it is, the year's quota is the county's in that year, not
+        an advance. None while it is not issued."""
+        if self.base_year != self.drawn:
+            return None
+        ids_en = ", ".join(f"#{i}" for i in self.issues)
+        ids_zh = "、".join(f"第 {i} 号" for i in self.issues)
+        return (
+            f"{self.county}'s {self.drawn} plan of land_new is issued ({ids_en}): an advance draws on a year's quota "
+            "before its plan is set (聊城 重点项目推进全周期服务办法 第十七条: 在每年新增建设用地计划管理细则明确前,"
+            f"预支新增土地指标), so no more of {self.drawn}'s land_new is advanced",
+            f"{self.county} {self.drawn} 年新增建设用地计划指标已下达（{ids_zh}下达）：预支应在年度计划明确前进行"
+            "（聊城《重点项目推进全周期服务办法》第十七条“在每年新增建设用地计划管理细则明确前，预支新增土地指标”），"
+            f"不再预支 {self.drawn} 年新增建设用地指标",
+        )
+
 
 def advance_cap(conn: Connection, county: str, drawn: int, share: float, gone: frozenset[int]) -> AdvanceCap:
     """The cap on the county's advances on ``drawn`` and those in force, ``gone`` (transactions undone) left out."""
-    base, base_year = _issued(conn, county, drawn, gone), drawn
-    if not base:
-        base, base_year = _issued(conn, county, drawn - 1, gone), drawn - 1
-    return AdvanceCap(county, drawn, share, base, base_year, _advances_on(conn, county, drawn, gone))
+    issues, base_year = _issues(conn, county, drawn, gone), drawn
+    if not issues:
+        issues, base_year = _issues(conn, county, drawn - 1, gone), drawn - 1
+    return AdvanceCap(county, drawn, share, base_year, issues, _advances_on(conn, county, drawn, gone))
 
 
 def refuse_beyond_cap(

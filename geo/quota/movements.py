@@ -822,10 +822,12 @@ class Movements:
     ) -> int:
         """预支: next year's new construction quota used now; next year's account may go below zero, explicitly.
 
-        Only ``land_new`` (farmland compensation must be in place before land is taken, 先补后占;
+        Only before next year's plan is issued to the county (聊城《重点项目推进全周期服务办法》第十七条 "在每年新增
+        建设用地计划管理细则明确前,预支新增土地指标": :meth:`~geo.quota.advances.AdvanceCap.plan_issued`, naming the
+        issue), only ``land_new`` (farmland compensation must be in place before land is taken, 先补后占;
         pollutants are advanced from a named reduction, :meth:`advance_reduction`), and in all at most
-        ``advance_cap_share`` of the county's issue for next year (this year's until next year's is issued; the
-        refusal names the year whose issue it took): a SAMPLE share the city sets, which no policy text fixes.
+        ``advance_cap_share`` of the county's issue of this year (the refusal names the year whose issue it took): a
+        SAMPLE share the city sets, which no policy text fixes.
         Refused for a county under the 增存挂钩 penalty (:func:`_penalty_settlement`): an advance is new
         construction quota to it. Next year's issue repays it (:meth:`issue`).
         """
@@ -848,6 +850,8 @@ class Movements:
             if (penalty := _penalty_settlement(conn, county, year)) is not None:
                 raise QuotaError(*penalty)
             cap = advance_cap(conn, county, year + 1, self.rules.advance_cap_share, undone(conn))
+            if (issued := cap.plan_issued()) is not None:
+                raise QuotaError(*issued)
             if cap.advanced + value > cap.cap:
                 limit_en, limit_zh = cap.limit()
                 raise QuotaError(

@@ -42,8 +42,9 @@ class LedgerRules(BaseModel):
         default=0.3,
         ge=0,
         le=1,
-        description="预支 cap: share of the county's next-year land_new issue it may advance; a SAMPLE value the city "
-        "sets (样例取值): no policy text fixes it (聊城 第十七条's 30 % is the pooling share)",
+        description="预支 cap: share of the county's land_new issue of this year it may advance on next year's, "
+        "before that is issued (聊城 第十七条); a SAMPLE value the city sets (样例取值): no policy text fixes it "
+        "(第十七条's 30 % is the pooling share)",
     )
     grain_yield_kg_per_m2: float = Field(default=0.6, gt=0)
     replacement_ratios: dict[str, float] = Field(default_factory=dict, description="factor → 倍量替代 ratio")
