@@ -73,6 +73,25 @@ def test_what_was_undone_before_a_reversed_transaction_sets_no_floor(ledger: Led
     assert balance(ledger, "370811") == 5_000
 
 
+def test_a_reversal_refused_for_what_an_advance_took_names_the_advance(ledger: Ledger) -> None:
+    """A 点供 of 2027 drawn on by an advance made since: its reversal would leave 2027 1 000 m² below zero, below the
+    floor of before the 点供 (nothing owed then), so it is refused, and the refusal names the advance to reverse first
+    (it said "transactions taking from it: none in force", leaving advances out); reversed once the advance is."""
+    ledger.issue(2026, [("370811", "land_new", 10_000)], actor="省厅")
+    supplied = ledger.point_supply("370811", "land_new", 2027, 1_000, actor="省厅")
+    advanced = ledger.advance("370811", "land_new", 2026, 1_000, actor="a")
+    assert balance(ledger, "370811", year=2027) == 0
+    with pytest.raises(QuotaError) as refused:
+        ledger.reverse(supplied, actor="a", reason="点供录入错误")
+    assert f"(transactions taking from it: #{advanced} advance); reverse or release those first" in (
+        refused.value.message_en
+    )
+    assert f"（此后从该账户支出的交易：第 {advanced} 号预支），请先冲销或收回这些交易" in refused.value.message_zh
+    ledger.reverse(advanced, actor="a", reason="预支撤销")
+    ledger.reverse(supplied, actor="a", reason="点供录入错误")
+    assert (balance(ledger, "370811", year=2027), balance(ledger, "370811")) == (0, 7_000)
+
+
 def test_a_gift_reversed_before_a_wrong_plan_leaves_the_advance_owed(ledger: Ledger) -> None:
     ledger.issue(2025, [("370811", "land_new", 100_000)], actor="省厅")
     ledger.issue(2026, [("370812", "land_new", 100_000)], actor="省厅")

@@ -239,8 +239,9 @@ def _deficit_before(conn: Connection, key: Key, tx_id: int) -> Decimal:
 
 
 def _taken_since(conn: Connection, key: Key, after_id: int) -> list[tuple[int, str]]:
-    """The transactions in force after ``after_id`` that took from the account ``key`` (id, kind), advances aside:
-    where what a reversed transaction gave went."""
+    """The transactions in force after ``after_id`` that took from the account ``key`` (id, kind): where what a
+    reversed transaction gave went. An advance (预支) made since is one: the floor a reversal may leave is the deficit
+    before the transaction (:func:`_deficit_before`), so what an advance drew since is spent like any other."""
     t, a, p = quota_transactions.c, quota_accounts.c, quota_postings.c
     rows = conn.execute(
         select(t.id, t.kind)
@@ -248,7 +249,6 @@ def _taken_since(conn: Connection, key: Key, after_id: int) -> list[tuple[int, s
         .join(quota_transactions, t.id == p.transaction_id)
         .where(
             t.id > after_id,
-            t.kind != "advance",
             t.id.not_in(undone(conn)),
             *_of_account(key),
             p.amount < 0,
