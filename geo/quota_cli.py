@@ -454,7 +454,8 @@ def point_supply(
     year: Year,
     amount: Amount,
     project_id: Annotated[
-        str | None, typer.Option(help="Earmark it to this project of the library (in the holder's county).")
+        str | None,
+        typer.Option(help="Earmark it to this project of the library (in the holder's county; not 竣工 or 撤销)."),
     ] = None,
     actor: Actor = DEFAULT_ACTOR,
 ) -> None:

@@ -835,6 +835,30 @@ def test_earmarked_point_supply_pays_its_project_first_and_comes_back_to_it(ledg
     assert_postings_add_up(engine)
 
 
+def test_no_point_supply_is_earmarked_to_a_finished_or_withdrawn_project(ledger: Ledger) -> None:
+    """兰州 兰政办发〔2020〕149号 三、(五): a 竣工 project takes no quota; 聊城 办法第二十条: a 撤销 one gives it
+    back. An earmark to either was booked, the library checked only that the project was in it; refused now, nothing
+    written."""
+    enter(ledger, "DONE", stage="建设")
+    ProjectLibrary(ledger.engine).set_stage("DONE", "竣工", actor="t")
+    ProjectLibrary(ledger.engine).set_stage("XM-2", "撤销", actor="t")
+    before = journal_size(ledger)
+    for project, stage in (("DONE", "竣工"), ("XM-2", "撤销")):
+        with pytest.raises(QuotaError) as refused:
+            ledger.point_supply("370811", "land_new", 2026, 600, actor="省厅", project_id=project)
+        assert refused.value.message_en == (
+            f"project {project} is {stage}: a finished or withdrawn project takes no quota (兰政办发〔2020〕149号 "
+            "三(五); 聊城 重点项目推进全周期服务办法 第二十条), so no 点供 is earmarked to it"
+        )
+        assert refused.value.message_zh == (
+            f"项目 {project} 已{stage}，竣工或撤销的项目不再配置指标（兰政办发〔2020〕149号 三(五)；"
+            "聊城《重点项目推进全周期服务办法》第二十条），不能将点供指标专用于该项目"
+        )
+    assert journal_size(ledger) == before
+    ledger.point_supply("370811", "land_new", 2026, 600, actor="省厅", project_id="XM-1")  # 储备: earmarked
+    assert balance(ledger, "XM-1", bucket="earmarked") == 600
+
+
 # --- pooling per factor, 削减量, 占补平衡 in three dimensions, the 台账 report (issue 12) ------------------------
 
 

@@ -9,6 +9,7 @@ from test_quota import assert_postings_add_up, balance, enter, review
 from test_quota import ledger as ledger  # the fixture: two counties, the library's projects
 
 from geo.errors import QuotaError
+from geo.projects import ProjectLibrary
 from geo.quota.ledger import Ledger
 from geo.quota.report import ledger_report
 
@@ -66,8 +67,10 @@ def test_an_earmark_carried_to_the_next_year_pays_that_years_reservation(ledger:
 
 def test_a_finished_projects_earmark_is_not_carried(ledger: Ledger) -> None:
     """竣工 takes no quota (兰政办发〔2020〕149号 三(五)): its 点供 goes back to the province by the 点供's reversal."""
-    enter(ledger, "XM-9", stage="竣工")
+    enter(ledger, "XM-9", stage="建设")
+    # earmarked while it is built: a 点供 to a project entered at 竣工 is refused now (as a finished project's)
     ledger.point_supply("370811", "land_new", 2026, 600, actor="省厅", project_id="XM-9")
+    ProjectLibrary(ledger.engine).set_stage("XM-9", "竣工", actor="t")
     with pytest.raises(QuotaError, match="project XM-9 is 竣工: its earmarked 点供 goes back to the province") as done:
         ledger.carry_earmark("XM-9", 2026, actor="a")
     assert "不结转下一年度" in done.value.message_zh

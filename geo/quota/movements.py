@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from geo.db import by_id
 from geo.errors import InputError, NotFoundError, QuotaError
 from geo.papers import beijing
-from geo.projects.library import FINAL, FUNDABLE, fundable_reason, project_in, require_project
+from geo.projects.library import FINAL, FUNDABLE, Project, fundable_reason, project_in, require_project
 from geo.quota.accounts import (
     CITY,
     EXTERNAL_PREFIX,
@@ -122,6 +122,20 @@ def _refuse_unconfirmable(conn: Connection, project_id: str) -> None:
         f"项目 {project_id} 处于{project.stage}阶段，指标批准仅限储备、审批、建设阶段的项目；"
         "竣工或撤销的项目不再配置指标（兰政办发〔2020〕149号 三(五)），其仍持有的指标请以收回（lapse，说明理由）退回",
     )
+
+
+def _refuse_earmark_to_final(project: Project) -> None:
+    """点供 is earmarked only to a project that will still take quota: a finished one takes none (兰州
+    兰政办发〔2020〕149号 三、(五) 项目竣工阶段 lists none of the quotas), a withdrawn one gives back what it held
+    (聊城《重点项目推进全周期服务办法》第二十条 "不再实施的项目,要素指标依法收回"); a reservation and a 批准 refuse
+    them alike, so an earmark to them would only wait for the 点供's reversal."""
+    if project.stage in FINAL:
+        raise QuotaError(
+            f"project {project.id} is {project.stage}: a finished or withdrawn project takes no quota "
+            "(兰政办发〔2020〕149号 三(五); 聊城 重点项目推进全周期服务办法 第二十条), so no 点供 is earmarked to it",
+            f"项目 {project.id} 已{project.stage}，竣工或撤销的项目不再配置指标（兰政办发〔2020〕149号 三(五)；"
+            "聊城《重点项目推进全周期服务办法》第二十条），不能将点供指标专用于该项目",
+        )
 
 
 def _reverse(conn: Connection, transaction_id: int, *, actor: str, reason: str, cap_share: float) -> int:
@@ -881,8 +895,9 @@ class Movements:
         """点供: quota the province supplies directly to a county (or the city pool).
 
         With ``project_id`` it is earmarked to that project of the library (in ``holder``, its
-        county): it waits in the project's ``earmarked`` account and pays its reservations first
-        (济宁 济政办字〔2020〕52号 三、(一)4 "争取省级重大基础设施、重要工作事项配置的'点供'型计划指标").
+        county; not 竣工 or 撤销: :func:`_refuse_earmark_to_final`): it waits in the project's ``earmarked`` account
+        and pays its reservations first (济宁 济政办字〔2020〕52号 三、(一)4 "争取省级重大基础设施、重要工作事项配置的
+        '点供'型计划指标").
         """
         check_factor(factor)
         value = positive_amount(value, FACTORS[factor][1], ("point supply", "点供指标"))
@@ -892,6 +907,7 @@ class Movements:
             if project_id is not None:
                 project = require_project(conn, project_id)
                 project_id = project.id  # as the library keeps it: ＸＭ-1 names XM-1
+                _refuse_earmark_to_final(project)
                 if project.county != holder:
                     raise QuotaError(
                         f"project {project_id} is in county {project.county}, not {holder}",
