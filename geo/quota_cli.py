@@ -510,11 +510,21 @@ def advance_reduction(
     factor: Annotated[str, typer.Argument(help="Pollutant (污染物): cod | nh3n | so2 | nox.")],
     year: Year,
     amount: Tonnes,
+    project_id: Annotated[
+        str,
+        typer.Option(
+            help="Project id (项目编号) whose pollutant 总量 it serves: in the library, in the county, from 储备 to "
+            "建设, at a level ledger.yaml's reduction_advance allows (sample: 国家重大, 省重点, 市重点)."
+        ),
+    ],
     source: Annotated[str, typer.Option(help="The named reduction it is advanced from (削减来源).")],
     deadline: Annotated[str, typer.Option(help="到位期限: due before production starts (投产前), YYYY-MM-DD.")],
     actor: Actor = DEFAULT_ACTOR,
 ) -> None:
-    """削减量预支: pollutant quota now against a named reduction due by --deadline (overdue after it)."""
+    """削减量预支: pollutant quota now, for a project, against a named reduction due by --deadline (overdue after it).
+
+    Only for a project of the library at the levels the city's rule names (济宁 济政办字〔2020〕52号 三、(三)3: 省级、
+    市级重点保障项目; 兰州 兰政办发〔2020〕149号 四、(六)2: 市级项目; ledger.yaml reduction_advance)."""
     ledger = _ledger(ctx)
     _done(
         "已预支 / advanced",
@@ -523,6 +533,7 @@ def advance_reduction(
             factor,
             year,
             amount,
+            project_id=project_id,
             source=source,
             deadline=option_date(deadline, "--deadline"),
             actor=actor,

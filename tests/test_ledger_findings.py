@@ -287,8 +287,9 @@ def test_a_loan_is_due_today_or_later_and_overdue_names_both_sides(
     )
     assert journal_size(ledger) == before
     loan = ledger.transfer("370811", "370812", "land_new", 2026, 1_500, due_date=date(2026, 3, 1), actor="a")  # today
+    enter(ledger, "XM-1")  # 市重点: a 削减量预支 serves a project of the library (济宁 52号 三、(三)3)
     owed = ledger.advance_reduction(
-        "370811", "cod", 2026, 2.5, source="关停替代", deadline=date(2026, 3, 31), actor="a"
+        "370811", "cod", 2026, 2.5, project_id="XM-1", source="关停替代", deadline=date(2026, 3, 31), actor="a"
     )
     rows = ledger.overdue_loans(date(2026, 4, 2))
     assert rows == [
@@ -325,7 +326,7 @@ def test_a_loan_is_due_today_or_later_and_overdue_names_both_sides(
             "amount_mu": None,
             "due_date": "2026-03-31",
             "actor": "a",
-            "reason": "预支削减量（来源：关停替代，投产前到位）",
+            "reason": "预支削减量（来源：关停替代，投产前到位；用于市重点项目 XM-1）",
             "days_overdue": 2,
         },
     ]
@@ -350,7 +351,7 @@ def test_a_loan_is_due_today_or_later_and_overdue_names_both_sides(
             "amount": "2.5 吨",
             "due_date": "2026-03-31",
             "days_overdue": 2,
-            "reason": "预支削减量（来源：关停替代，投产前到位）",
+            "reason": "预支削减量（来源：关停替代，投产前到位；用于市重点项目 XM-1）",
         },
     ]
 
@@ -358,9 +359,12 @@ def test_a_loan_is_due_today_or_later_and_overdue_names_both_sides(
 def test_a_reduction_advance_is_due_on_a_date_to_come(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
     """A 削减量预支 made good before production starts: a deadline already past was overdue when recorded."""
     monkeypatch.setattr("geo.quota.accounts.beijing_today", lambda: date(2026, 3, 1))
+    enter(ledger, "XM-1")
     before = journal_size(ledger)
     with pytest.raises(InputError) as refused:
-        ledger.advance_reduction("370811", "cod", 2026, 5, source="提标改造", deadline=date(2026, 2, 28), actor="a")
+        ledger.advance_reduction(
+            "370811", "cod", 2026, 5, project_id="XM-1", source="提标改造", deadline=date(2026, 2, 28), actor="a"
+        )
     assert refused.value.message_en == (
         "deadline 2026-02-28 is before today (2026-03-01, Beijing time): the reduction is made good before "
         "production starts, on a date to come"
@@ -370,7 +374,9 @@ def test_a_reduction_advance_is_due_on_a_date_to_come(ledger: Ledger, monkeypatc
         == "到位期限 2026-02-28 早于今天（2026-03-01，北京时间），削减量应在投产前到位，到位期限应为今天或以后"
     )
     assert journal_size(ledger) == before
-    ledger.advance_reduction("370811", "cod", 2026, 5, source="提标改造", deadline=date(2026, 3, 1), actor="a")
+    ledger.advance_reduction(
+        "370811", "cod", 2026, 5, project_id="XM-1", source="提标改造", deadline=date(2026, 3, 1), actor="a"
+    )
 
 
 def test_cli_loan_says_what_it_is_and_overdue_lists_both_sides(run, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

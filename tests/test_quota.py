@@ -5,15 +5,17 @@ from __future__ import annotations
 import threading
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select
 
-from geo.errors import InputError, NotFoundError, QuotaError
+from geo.errors import InputError, NotFoundError, ProfileError, QuotaError
 from geo.papers import beijing_today
 from geo.projects import ProjectLibrary
 from geo.quota.ledger import CITY, Ledger
 from geo.quota.movements import Reserved
+from geo.quota.rules import ReductionAdvance, load_ledger_rules
 from geo.quota.tables import quota_accounts, quota_postings, quota_transactions
 from geo.review.result import County, ItemResult, LandQuota, ParcelResult, ReviewResult
 
@@ -290,7 +292,9 @@ def test_dates_to_come_lie_within_the_plan_years(ledger: Ledger) -> None:
         ledger.transfer("370811", "370812", "land_new", 2026, 1_000, due_date=date(9999, 12, 31), actor="a")
     assert loan.value.message_zh == "归还日期 9999-12-31 不在 2000—2100 年度范围内"
     with pytest.raises(InputError, match=r"^deadline 0001-01-01 is outside the plan years"):
-        ledger.advance_reduction("370811", "cod", 2026, 5, source="治理项目", deadline=date(1, 1, 1), actor="a")
+        ledger.advance_reduction(
+            "370811", "cod", 2026, 5, project_id="XM-1", source="治理项目", deadline=date(1, 1, 1), actor="a"
+        )
     assert journal_size(ledger) == before
 
 
@@ -862,6 +866,65 @@ def test_no_point_supply_is_earmarked_to_a_finished_or_withdrawn_project(ledger:
 # --- pooling per factor, 削减量, 占补平衡 in three dimensions, the 台账 report (issue 12) ------------------------
 
 
+def test_a_reduction_advance_serves_a_project_at_the_levels_the_city_names(ledger: Ledger, tmp_path: Path) -> None:
+    """济宁 济政办字〔2020〕52号 三、(三)3 advances a reduction "对省级、市级重点保障项目所需的污染物总量指标"; 兰州
+    兰政办发〔2020〕149号 四、(六)2 for "市级项目". It was booked per county for no project: it needs a project of the
+    library, of the county, from 储备 to 建设, at a level of the city's rule (ledger.yaml ``reduction_advance``; the
+    sample is 济宁's), and the journal names it; anything else is refused, nothing written."""
+    enter(ledger, "ORD", level="一般")
+    enter(ledger, "CNTY", level="县重点")
+    enter(ledger, "PROV", level="省重点")
+    enter(ledger, "NAT", level="国家重大")
+    enter(ledger, "PLAN", stage="谋划")
+    enter(ledger, "THERE", county="370812")
+
+    def advance(project: str, on: Ledger = ledger) -> int:
+        return on.advance_reduction(
+            "370811", "cod", 2026, 5, project_id=project, source="关停替代", deadline=date(2100, 1, 1), actor="a"
+        )
+
+    before = journal_size(ledger)
+    with pytest.raises(QuotaError) as refused:
+        advance("CNTY")
+    assert refused.value.message_en == (
+        "project CNTY is 县重点: a pollutant reduction is advanced (削减量预支) only for projects of level 国家重大, "
+        '省重点, 市重点 (济宁 济政办字〔2020〕52号 三、(三)3 "对省级、市级重点保障项目所需的污染物总量指标…预支"); '
+        "its 总量 is reserved from the county's quota (lantu quota reserve-factors)"
+    )
+    assert refused.value.message_zh == (
+        "项目 CNTY 为县重点项目，污染物削减量预支仅限国家重大、省重点、市重点项目（济宁 济政办字〔2020〕52号 三、(三)3 "
+        '"对省级、市级重点保障项目所需的污染物总量指标…预支"），其污染物总量指标请从区县指标中配置'
+        "（lantu quota reserve-factors）"
+    )
+    with pytest.raises(QuotaError, match="project ORD is 一般"):
+        advance("ORD")
+    with pytest.raises(QuotaError, match="project THERE is in county 370812, not 370811"):
+        advance("THERE")
+    with pytest.raises(QuotaError, match="project PLAN is at stage 谋划"):
+        advance("PLAN")
+    with pytest.raises(NotFoundError):
+        advance("NOPE")
+    assert journal_size(ledger) == before
+    booked = [advance(p) for p in ("XM-1", "PROV", "NAT")]
+    entries = {j["transaction"]: j for j in ledger.journal() if j["kind"] == "reduction_advance" and j["amount"] > 0}
+    assert [entries[tx]["project_id"] for tx in booked] == ["XM-1", "PROV", "NAT"]
+    assert entries[booked[0]]["reason"] == "预支削减量（来源：关停替代，投产前到位；用于市重点项目 XM-1）"
+    assert balance(ledger, "370811", "cod") == 15  # the county's, from where the project's 总量 is reserved
+    # another city's rule: 兰州's 市级项目, read as 市重点 alone
+    lanzhou = ReductionAdvance(basis='兰州 兰政办发〔2020〕149号 四、(六)2 "市级项目"', levels=["市重点"])
+    other = Ledger(ledger.engine, rules=ledger.rules.model_copy(update={"reduction_advance": lanzhou}))
+    with pytest.raises(QuotaError, match=r"only for projects of level 市重点 \(兰州 兰政办发〔2020〕149号 四、\(六\)2"):
+        advance("PROV", other)
+    advance("XM-1", other)
+    # the shipped rules hold 济宁's sample; a level that is none is refused when the rules are read
+    shipped = load_ledger_rules(Path(__file__).parents[1] / "layers" / "profiles" / "ledger.yaml")
+    assert shipped.reduction_advance.levels == ["国家重大", "省重点", "市重点"]
+    wrong = tmp_path / "ledger.yaml"
+    wrong.write_text("reduction_advance:\n  levels: [市级]\n", encoding="utf-8")
+    with pytest.raises(ProfileError, match=r"reduction_advance.levels \['市级'\] are not project levels"):
+        load_ledger_rules(wrong)
+
+
 def test_the_city_pools_each_configured_factor(ledger: Ledger) -> None:
     ledger.issue(2026, [("370811", "cod", 100), ("370811", "energy", 300), ("370811", "land_new", 1_000)], actor="a")
     assert balance(ledger, "370811", "cod") == 70 and balance(ledger, CITY, "cod") == 30  # 聊城 第十八条
@@ -888,7 +951,7 @@ def test_pollutant_reductions_split_and_advances_fall_due(ledger: Ledger, monkey
     with pytest.raises(QuotaError, match="not a pollutant"):
         ledger.reduction("370811", "land_new", 2026, 10, source="x", actor="a")
     adv = ledger.advance_reduction(
-        "370811", "cod", 2026, 5, source="污水处理厂提标改造", deadline=date(2026, 9, 30), actor="a"
+        "370811", "cod", 2026, 5, project_id="XM-1", source="污水处理厂提标改造", deadline=date(2026, 9, 30), actor="a"
     )
     assert balance(ledger, "370811", "cod") == 5  # all of the advance is the county's, to be made good
     assert ledger.overdue_loans(date(2026, 9, 30)) == []

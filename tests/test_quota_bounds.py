@@ -222,7 +222,7 @@ def test_every_amount_that_rounds_to_zero_is_an_input_error(ledger: Ledger, monk
         "point supply": lambda: ledger.point_supply(CITY, "land_new", 2026, TINY, actor="a"),
         "reduction": lambda: ledger.reduction("370811", "cod", 2026, TINY, source="治理", actor="a"),
         "advance on a reduction": lambda: ledger.advance_reduction(
-            "370811", "cod", 2026, TINY, source="治理", deadline=date(2026, 9, 30), actor="a"
+            "370811", "cod", 2026, TINY, project_id="XM-1", source="治理", deadline=date(2026, 9, 30), actor="a"
         ),
         "transfer": lambda: ledger.transfer("370811", "370812", "land_new", 2026, TINY, price_wan=1, actor="a"),
         "loan": lambda: ledger.transfer(

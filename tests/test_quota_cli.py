@@ -229,8 +229,9 @@ def test_report_in_chinese_as_table_csv_and_xlsx(run, tmp_path: Path, blueprint_
 
     _issue(run, tmp_path, blueprint_dir, "370811,land_new,100000\n370811,cod,10\n")
     run("quota", "reduction", "370811", "so2", "--year", "2026", "--amount", "10", "--source", "关停电厂")
+    _enter(run, "XM-1")  # 市重点
     run(
-        *("quota", "advance-reduction", "370811", "nh3n", "--year", "2026", "--amount", "2"),
+        *("quota", "advance-reduction", "370811", "nh3n", "--year", "2026", "--amount", "2", "--project-id", "XM-1"),
         *("--source", "污水厂提标", "--deadline", "2026-06-30"),
     )
     late = json.loads(run("quota", "overdue", "--today", "2026-07-01", "-f", "json").stdout)
@@ -336,6 +337,7 @@ def test_dates_a_movement_cannot_hold_exit_2(run, tmp_path: Path, blueprint_dir:
     refused = run("quota", *loan, code=2).stderr
     assert "归还日期 9999-12-31 不在 2000—2100 年度范围内" in refused and "outside the plan years" in refused
     advance = ("advance-reduction", "370811", "cod", "--year", "2026", "--amount", "1", "--source", "治理项目")
+    advance += ("--project-id", "XM-1")  # the date is refused before the project is looked up
     assert "--deadline '' is not a date" in run("quota", *advance, "--deadline", "", code=2).stderr
     assert "--due '' is not a date" in run("quota", *loan[:-1], "", code=2).stderr  # was a transfer with no due date
     for spelling in ("--as-of", "--today"):  # an empty date was today

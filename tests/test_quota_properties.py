@@ -292,13 +292,21 @@ class LedgerMachine(RuleBasedStateMachine):
             self.transactions.append(done["transaction"])
             self._add("land_new", Decimal(str(done["reward_m2"])))
 
-    @rule(county=st.sampled_from(COUNTIES), value=amounts, advance=st.booleans())
-    def pollutant_reduction(self, county: str, value: Decimal, advance: bool) -> None:
-        """削减量 entering (30 % pooled) or advanced against a named reduction."""
+    @rule(county=st.sampled_from(COUNTIES), value=amounts, advance=st.booleans(), project=st.integers(0, 5))
+    def pollutant_reduction(self, county: str, value: Decimal, advance: bool, project: int) -> None:
+        """削减量 entering (30 % pooled) or advanced against a named reduction for a project (refused unless it is a
+        重点 project of the county, from 储备 to 建设)."""
         if advance:
             self._try(
                 lambda: self.ledger.advance_reduction(
-                    county, "cod", YEAR, value, source="治理项目", deadline=date(YEAR, 9, 30), actor="e"
+                    county,
+                    "cod",
+                    YEAR,
+                    value,
+                    project_id=f"P{project}",
+                    source="治理项目",
+                    deadline=date(YEAR, 9, 30),
+                    actor="e",
                 ),
                 lambda tx: (self._add("cod", value), self.reduction_advances.update({tx: amount(value)})),
             )

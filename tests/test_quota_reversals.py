@@ -64,7 +64,7 @@ def test_a_reversed_settlement_leaves_the_reduction_advance_open(
 ) -> None:
     monkeypatch.setattr("geo.quota.accounts.beijing_today", lambda: date(2026, 1, 1))  # recorded on 1 January 2026
     advance = ledger.advance_reduction(
-        "370811", "cod", 2026, 5, source="污水处理厂提标改造", deadline=date(2026, 3, 1), actor="a"
+        "370811", "cod", 2026, 5, project_id="XM-1", source="污水处理厂提标改造", deadline=date(2026, 3, 1), actor="a"
     )
     settled = ledger.reduction("370811", "cod", 2026, 5, source="提标改造完成", settles=advance, actor="a")
     assert overdue(ledger) == []

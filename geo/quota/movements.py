@@ -62,7 +62,7 @@ from geo.quota.reservations import (
     reservation_postings,
     tracked_parts,
 )
-from geo.quota.rules import LedgerRules
+from geo.quota.rules import LedgerRules, ReductionAdvance
 from geo.quota.standing import (
     cancelled,
     reinstated,
@@ -135,6 +135,34 @@ def _refuse_earmark_to_final(project: Project) -> None:
             "(兰政办发〔2020〕149号 三(五); 聊城 重点项目推进全周期服务办法 第二十条), so no 点供 is earmarked to it",
             f"项目 {project.id} 已{project.stage}，竣工或撤销的项目不再配置指标（兰政办发〔2020〕149号 三(五)；"
             "聊城《重点项目推进全周期服务办法》第二十条），不能将点供指标专用于该项目",
+        )
+
+
+def _refuse_other_county(project: Project, county: str) -> None:
+    """A project's factors go to its own county (a project belongs to one county)."""
+    if project.county != county:
+        raise QuotaError(
+            f"project {project.id} is in county {project.county}, not {county}",
+            f"项目 {project.id} 位于区县 {project.county}，不属于 {county}",
+        )
+
+
+def _refuse_reduction_advance(project: Project, county: str, rule: ReductionAdvance) -> None:
+    """削减量预支 only for a project of the library (先入库后保障), of ``county``, at a stage that takes factors
+    (:func:`~geo.projects.library.fundable_reason`) and at a level the city's text names (``rule``: 济宁 52号 三、(三)3
+    "对省级、市级重点保障项目", 兰州 149号 四、(六)2 "市级项目"): an advance booked per county with no project served
+    any project, or none."""
+    _refuse_other_county(project, county)
+    if (why := fundable_reason(project)) is not None:
+        raise QuotaError(*why)
+    if project.level not in rule.levels:
+        levels = "、".join(rule.levels) or "无"
+        raise QuotaError(
+            f"project {project.id} is {project.level}: a pollutant reduction is advanced (削减量预支) only for "
+            f"projects of level {', '.join(rule.levels) or 'none'} ({rule.basis}); its 总量 is reserved from the "
+            "county's quota (lantu quota reserve-factors)",
+            f"项目 {project.id} 为{project.level}项目，污染物削减量预支仅限{levels}项目（{rule.basis}），"
+            "其污染物总量指标请从区县指标中配置（lantu quota reserve-factors）",
         )
 
 
@@ -908,11 +936,7 @@ class Movements:
                 project = require_project(conn, project_id)
                 project_id = project.id  # as the library keeps it: ＸＭ-1 names XM-1
                 _refuse_earmark_to_final(project)
-                if project.county != holder:
-                    raise QuotaError(
-                        f"project {project_id} is in county {project.county}, not {holder}",
-                        f"项目 {project_id} 位于区县 {project.county}，不属于 {holder}",
-                    )
+                _refuse_other_county(project, holder)
                 target = (project_holder(project_id), "earmarked")
             return post(
                 conn,
@@ -1014,13 +1038,19 @@ class Movements:
         year: int,
         value: float | Decimal,
         *,
+        project_id: str,
         source: str,
         deadline: date,
         actor: str,
     ) -> int:
         """削减量预支: a pollutant quota used now against a named future reduction, due before production
         starts (聊城《若干措施》第6条 "削减预支方案要在项目投产前到位"; 济宁 52号 三、(三)3); overdue after
-        ``deadline`` until a :meth:`reduction` settles it."""
+        ``deadline`` until a :meth:`reduction` settles it.
+
+        For the project ``project_id`` of the library, in ``county``, from 储备 to 建设 and at a level the city's
+        rule allows (``reduction_advance`` in ledger.yaml: 济宁 52号 三、(三)3 "对省级、市级重点保障项目所需的污染物总量
+        指标", 兰州 149号 四、(六)2 "市级项目所需的污染物总量指标"; :func:`_refuse_reduction_advance`); the journal
+        names the project. The quota goes to the county, from where the project's 总量 is reserved."""
         _check_pollutant(factor)
         if not source.strip():
             raise QuotaError("an advance on a reduction names its source", "削减量预支须注明削减来源")
@@ -1035,13 +1065,16 @@ class Movements:
         value = positive_amount(value, FACTORS[factor][1], ("advance on a reduction", "削减量预支"))
         with writing(self.engine) as conn:
             require_county(conn, county)
+            project = require_project(conn, project_id)
+            _refuse_reduction_advance(project, county, self.rules.reduction_advance)
             return post(
                 conn,
                 "reduction_advance",
                 move(factor, year, amount(value), (REDUCTION, "available"), (county, "available")),
                 actor=actor,
-                reason=f"预支削减量（来源：{source}，投产前到位）",
+                reason=f"预支削减量（来源：{source}，投产前到位；用于{project.level}项目 {project.id}）",
                 due_date=deadline,
+                project_id=project.id,
             )
 
     def transfer(

@@ -1,6 +1,6 @@
 """The city's ledger rules as data (``layers/profiles/ledger.yaml``): pooling shares per factor,
-the 预支 cap, the grain yield of cultivated land, the 增存挂钩 rates and ratios. Each key's policy
-source is in the file."""
+the 预支 cap, the project levels a 削减量预支 serves, the grain yield of cultivated land, the 增存挂钩 rates and
+ratios. Each key's policy source is in the file."""
 
 from __future__ import annotations
 
@@ -35,6 +35,20 @@ class StockLinkage(BaseModel):
         return self.reward_ratios.get(kind, 0.0)
 
 
+class ReductionAdvance(BaseModel):
+    """削减量预支: the project levels the city's text lets a pollutant quota be advanced for, and that text. The
+    texts differ by city (济宁 52号 三、(三)3 省级、市级重点保障项目; 兰州 149号 四、(六)2 市级项目; 聊城《若干措施》
+    第6条 建设项目), so the levels are the city's; the default is the shipped sample, 济宁's."""
+
+    basis: str = Field(
+        default='济宁 济政办字〔2020〕52号 三、(三)3 "对省级、市级重点保障项目所需的污染物总量指标…预支"',
+        description="the city's text, cited by a refusal",
+    )
+    levels: list[str] = Field(
+        default_factory=lambda: ["国家重大", "省重点", "市重点"], description="project levels it may serve"
+    )
+
+
 class LedgerRules(BaseModel):
     name: str = "ledger"
     pooling: dict[str, float] = Field(default_factory=dict, description="factor (or stock_reward) → share pooled")
@@ -54,6 +68,7 @@ class LedgerRules(BaseModel):
         "it can be",
     )
     stock_linkage: StockLinkage = Field(default_factory=StockLinkage)
+    reduction_advance: ReductionAdvance = Field(default_factory=ReductionAdvance)
 
     def replacement(self, factor: str) -> float:
         """How many units of quota one unit of a project's new emission or energy use needs (1 if not configured)."""
@@ -62,6 +77,16 @@ class LedgerRules(BaseModel):
     def pooled(self, key: str) -> float:
         """The share the city pools of ``key`` (a factor, or ``stock_reward``); 0 when not configured."""
         return self.pooling.get(key, 0.0)
+
+
+def _check_levels(levels: list[str], key: str, name_zh: str) -> None:
+    """ProfileError naming ``key`` if ``levels`` holds a value that is no project level: a misspelt level would
+    match no project, silently."""
+    if unknown := set(levels) - set(LEVELS):
+        raise ProfileError(
+            f"ledger rules: {key} {sorted(unknown)} are not project levels {LEVELS}",
+            f"台账规则：{name_zh} {sorted(unknown)} 不是项目层级",
+        )
 
 
 @cache
@@ -80,11 +105,8 @@ def load_ledger_rules(path: Path | None = None) -> LedgerRules:
                 "with a ratio ≥ 0",
                 f"台账规则：增存挂钩奖励比例 {kind} 须为存量土地类型且不小于 0",
             )
-    if unknown := set(stock.penalty_exempt_levels) - set(LEVELS):
-        raise ProfileError(
-            f"ledger rules: stock_linkage.penalty_exempt_levels {sorted(unknown)} are not project levels {LEVELS}",
-            f"台账规则：增存挂钩豁免项目层级 {sorted(unknown)} 不是项目层级",
-        )
+    _check_levels(stock.penalty_exempt_levels, "stock_linkage.penalty_exempt_levels", "增存挂钩豁免项目层级")
+    _check_levels(rules.reduction_advance.levels, "reduction_advance.levels", "削减量预支项目层级")
     for key, share in rules.pooling.items():
         if key not in FACTORS and key != "stock_reward":
             raise ProfileError(f"ledger rules: unknown pooling key {key!r}", f"台账规则：未知统筹要素 {key!r}")
