@@ -223,7 +223,8 @@ class Area:
 
     @property
     def _mu_digits(self) -> int:
-        return 4 if round(self.mu, 2) == 0 and round(self.m2, 2) != 0 else 2
+        mu = abs(self.mu)
+        return 4 if mu < 0.005 and abs(self.m2) >= 0.005 else 2
 
     @cached_property  # a message writes each figure twice (zh, en): the three written once, together
     def _texts(self) -> tuple[str, str, str]:

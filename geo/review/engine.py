@@ -1107,7 +1107,7 @@ def _steps(outcome: Outcome, status: str, replaced: set[str]) -> tuple[str, str]
     """The steps a finding calls for where they stand: not beside a failing finding of the item, where the
     parcel moves away, nor a group's another standing outcome includes (公益林's 使用林地审核 covers 林地's);
     a step two groups share (林地, 草地) said once."""
-    if outcome.status != status:
+    if not outcome.steps or outcome.status != status:
         return "", ""
     kept = list(dict.fromkeys((zh, en) for group, zh, en in outcome.steps if group not in replaced))
     return "；".join(zh for zh, _ in kept), "; ".join(en for _, en in kept)

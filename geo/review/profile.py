@@ -400,6 +400,7 @@ class Item(BaseModel):
     # 所需手续 of any outcome, for an item whose checks word none (their ``conditions``)
     procedures: list[str] = Field(default_factory=list, description="所需手续 a conditional result requires")
     checks: list[Check] = Field(min_length=1)
+    _cited: dict[tuple[str | None, tuple[str, ...]], list[str]] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _one_way_of_procedures(self) -> Item:
@@ -441,14 +442,18 @@ class Item(BaseModel):
         森林法 (officer's read)."""
         if not standing:
             return self.basis_for(project_type)
+        key = (project_type, tuple(ref for c in standing for ref in c.basis))
+        if (known := self._cited.get(key)) is not None:  # a batch's parcels find the same few outcomes
+            return list(known)
         cited = {doc for c in standing for ref in c.basis for doc in documents(ref)}
         named = self._referred
-        return [
+        self._cited[key] = lines = [
             b.text if isinstance(b, TypedBasis) else b
             for b in self.basis
             if (isinstance(b, TypedBasis) and project_type in b.project_types)
             or (isinstance(b, str) and (any(d in b for d in cited) or not any(d in b for d in named)))
         ]
+        return list(lines)
 
     @cached_property
     def _referred(self) -> frozenset[str]:
