@@ -100,6 +100,7 @@ class Opinion:
     title: str
     number: str  # 济自然资审〔2026〕第12号, or a draft's label
     number_line: str  # 审查编号：…, the line under the title (as on the report)
+    addressee: str  # 主送机关, the line a 函 opens with: the template's, a blank to fill where it names none
     review_id: str  # the review the opinion drafts (系统记录号, GET /api/v1/reviews/{id})
     draft: bool
     template: str
@@ -119,7 +120,7 @@ class Opinion:
 
     def texts(self) -> list[str]:
         """Every text a rendering must show (used by the tests)."""
-        out = [self.title, self.number_line, self.preamble, self.closing, *self.notes, *self.signature]
+        out = [self.title, self.number_line, self.addressee, self.preamble, self.closing, *self.notes, *self.signature]
         for p in self.parcels:
             out += [p.heading, *(t for f in p.project for t in (f.label, f.value)), p.quota, p.conclusion]
             out += [t for f in p.findings for t in (f.name, f.text, f.basis)]
@@ -372,6 +373,7 @@ def opinion(
         title=_render(t, "title"),
         number=number.text,
         number_line=number.labelled,
+        addressee=_render(t, "addressee") if "addressee" in t else "",  # a city's own template may have none
         review_id=result.review_id,
         draft=number.is_draft,
         template=str(t.get("name", issuer.template)),
@@ -423,7 +425,7 @@ def opinion_markdown(op: Opinion) -> str:
     :func:`md`; headings and table cells take it ``inline`` (one line each)."""
     h = op.headings
     lines = [*synthetic_mark_lines(op.mark), f"# {md(op.title, inline=True)}", "", md(op.number_line), ""]
-    lines += [md(op.preamble), ""]
+    lines += [*([md(op.addressee), ""] if op.addressee else []), md(op.preamble), ""]
     for p in op.parcels:
         lines += [f"## {md(p.heading, inline=True)}", "", f"### （一）{md(h['project'], inline=True)}", ""]
         lines += ["| 项目 | 内容 |", "| --- | --- |"]
@@ -534,6 +536,8 @@ def opinion_docx(op: Opinion) -> bytes:
 
     para(op.title, size=22, name="宋体", bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False, style="Title")
     para(op.number_line, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False)
+    if op.addressee:
+        para(op.addressee, indent=False)  # 主送机关: flush left under the title (GB/T 9704)
     para(op.preamble)
     h = op.headings
     for p in op.parcels:

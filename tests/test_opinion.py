@@ -561,3 +561,14 @@ def test_a_name_holding_lines_opens_no_block_in_the_opinion(result: ReviewResult
     assert _blocks(page) == _blocks(plain_page)
     assert "审查结论：通过，同意用地" in _unmd(page)
     assert not [line for line in page.splitlines() if line.startswith(("审查结论", "===", "---"))]
+
+
+def test_an_opinion_is_addressed(result: ReviewResult) -> None:
+    """A 函 opens with its 主送机关 under the title (officer's read: a bureau would return one without); the default
+    template leaves it to fill, in the Markdown and the Word file alike."""
+    drafted = opinion(result)
+    assert drafted.addressee == "＿＿＿＿＿＿＿＿："
+    text = opinion_markdown(drafted)
+    assert text.index(drafted.number_line) < text.index("＿＿＿＿＿＿＿＿：") < text.index("根据")
+    paragraphs = [p.text for p in docx.Document(io.BytesIO(opinion_docx(drafted))).paragraphs]
+    assert paragraphs.index("＿＿＿＿＿＿＿＿：") == paragraphs.index(drafted.number_line) + 1
