@@ -1097,7 +1097,14 @@ def _run_item(item: Item, ctx: ParcelContext) -> tuple[ItemResult, list[shapely.
         message_en="; ".join(o.message_en + (f"; {en}" if en else "") for o, _, en in said),
         details=_piece_results(found),
         facts=facts,
-        basis=item.basis_cited(ctx.project.project_type, facts.conditions or []),
+        basis=item.basis_cited(
+            ctx.project.project_type,
+            # each check: whether it found anything (a check of other kinds states a figure either way)
+            tuple(
+                o.status != "pass" or bool(o.pieces) or not isinstance(c, (OverlapCheck, LandUseClassesCheck))
+                for c, o in zip(item.checks, outcomes, strict=True)
+            ),
+        ),
         procedures=procedures,
     )
     return result, [p.geometry for p in found]

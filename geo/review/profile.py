@@ -400,7 +400,7 @@ class Item(BaseModel):
     # 所需手续 of any outcome, for an item whose checks word none (their ``conditions``)
     procedures: list[str] = Field(default_factory=list, description="所需手续 a conditional result requires")
     checks: list[Check] = Field(min_length=1)
-    _cited: dict[tuple[str | None, tuple[str, ...]], list[str]] = PrivateAttr(default_factory=dict)
+    _cited: dict[tuple[str | None, tuple[bool, ...]], list[str]] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _one_way_of_procedures(self) -> Item:
@@ -435,32 +435,31 @@ class Item(BaseModel):
             if isinstance(b, str) or project_type in b.project_types
         ]
 
-    def basis_cited(self, project_type: str | None, standing: Sequence[Condition]) -> list[str]:
-        """What a finding of outcomes ``standing`` cites: of ``basis_for``, the entries naming a document their
-        conditions refer to, those no outcome of the item refers to (the city's rule, the general provisions),
-        and those of the project's type (its standard). A 水源二级 finding cites no 自然保护地 rule, a wetland no
-        森林法 (officer's read)."""
-        if not standing:
-            return self.basis_for(project_type)
-        key = (project_type, tuple(ref for c in standing for ref in c.basis))
-        if (known := self._cited.get(key)) is not None:  # a batch's parcels find the same few outcomes
+    def basis_cited(self, project_type: str | None, found: tuple[bool, ...]) -> list[str]:
+        """What a finding cites, ``found`` saying which of the item's checks found anything: of ``basis_for``,
+        every entry but those naming only documents that the outcomes of checks which found nothing refer to (a
+        水源二级 finding cites no 自然保护地 rule: officer's read). An entry a check that found something may rest
+        on is kept, whatever its outcome: the finding states every outcome found."""
+        key = (project_type, found)
+        if (known := self._cited.get(key)) is not None:  # a batch's parcels find the same few combinations
             return list(known)
-        cited = {doc for c in standing for ref in c.basis for doc in documents(ref)}
-        named = self._referred
+        documents_of = self._documents_of_checks
+        kept = {d for check, hit in zip(documents_of, found, strict=True) if hit for d in check}
+        dropped = {d for check, hit in zip(documents_of, found, strict=True) if not hit for d in check} - kept
         self._cited[key] = lines = [
-            b.text if isinstance(b, TypedBasis) else b
-            for b in self.basis
-            if (isinstance(b, TypedBasis) and project_type in b.project_types)
-            or (isinstance(b, str) and (any(d in b for d in cited) or not any(d in b for d in named)))
+            line
+            for line in self.basis_for(project_type)
+            if not any(d in line for d in dropped) or any(d in line for d in kept)
         ]
         return list(lines)
 
     @cached_property
-    def _referred(self) -> frozenset[str]:
-        """The documents any outcome of the item refers to."""
-        return frozenset(
-            doc for c in self.checks for o in c.conditions.values() for ref in o.basis for doc in documents(ref)
-        )
+    def _documents_of_checks(self) -> list[frozenset[str]]:
+        """The documents each check's outcomes refer to."""
+        return [
+            frozenset(doc for o in c.conditions.values() for ref in o.basis for doc in documents(ref))
+            for c in self.checks
+        ]
 
 
 class Tolerance(BaseModel):
