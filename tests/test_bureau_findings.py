@@ -141,6 +141,9 @@ def test_basic_grassland_for_a_major_project_needs_the_approval(bureau: Blueprin
     assert "国家重点建设项目占用基本草原" in fgw.message_zh and area(40_000) in fgw.message_zh
     assert "经省级以上草原行政主管部门审核同意" in fgw.procedures
     assert "调整选址，避让基本草原" not in fgw.procedures
+    # one approval for one land: 占用草地's own (草原征收、使用审核) is the same 省级 one (officer's second read)
+    assert not any(p.startswith("办理草原征收、使用审核") for p in fgw.procedures), fgw.procedures
+    assert "需办理使用林地/草原审核" not in fgw.message_zh
 
 
 # --- P2: item 3 states the farmland found, class by class ------------------------------------

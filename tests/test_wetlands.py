@@ -60,3 +60,8 @@ def test_a_provincial_important_wetland_is_avoided_or_kept_small_not_refused(wet
     assert "省级重要湿地" in found.message_zh
     assert "征求县级以上地方人民政府授权部门的意见" in found.procedures
     assert not any("调整选址" in p for p in found.procedures)
+    # restoration or the fee (湿地保护法第二十一条: 重要湿地, 省级 among them), and 占用湿地's steps said once, within
+    # its own (officer's second read: twice, and no fee)
+    assert any("湿地恢复费" in p for p in found.procedures) and "湿地恢复费" in found.message_zh
+    assert found.message_zh.count("应当尽量减少占用") == 1, found.message_zh
+    assert not any(p.startswith("避让湿地") for p in found.procedures), found.procedures
