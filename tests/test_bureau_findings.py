@@ -77,7 +77,8 @@ def test_a_range_drawn_on_its_water_surface_states_the_outcome_once(bureau: Blue
     # [0.2,0.4]×[0.6,0.8]: 湖泊水面 inside the 河湖管理范围 the flood layer draws: both say it, one condition
     flood = review_item(bureau, rect(0.2, 0.6, 0.4, 0.8), "flood_control", project_type="industrial")
     assert flood.status == "fail" and flood.overlap_m2 == pytest.approx(40_000, rel=REL)
-    assert "位于河道、湖泊管理范围" in flood.message_zh and "位于三调湖泊水面" in flood.message_zh
+    # the range's finding alone: the water's repeated its area and its step (officer's second read)
+    assert "位于河道、湖泊管理范围" in flood.message_zh and "位于三调湖泊水面" not in flood.message_zh
     assert flood.facts.conditions is not None and len(flood.facts.conditions) == 1
     assert flood.procedures == ["调整选址，避让河道、湖泊管理范围"]
 
@@ -91,6 +92,14 @@ def test_inland_flats_are_verified_as_a_river_lake_range(bureau: Blueprint, proj
     assert flood.status == "warn" and flood.overlap_m2 == pytest.approx(40_000, rel=REL)
     assert flood.message_zh.startswith("位于三调内陆滩涂，需核实是否属河湖管理范围")
     assert flood.procedures[0].startswith("核实是否位于河道、湖泊管理范围")
+
+
+def test_water_surface_partly_inside_a_drawn_range_states_only_the_rest(bureau: Blueprint) -> None:
+    # [0.2,0.4]×[0.4,0.6]: half the lake inside the range drawn from y = 0.5
+    flood = review_item(bureau, rect(0.2, 0.4, 0.4, 0.6), "flood_control", project_type="industrial")
+    assert flood.status == "fail" and flood.overlap_m2 == pytest.approx(40_000, rel=REL)
+    assert "位于三调湖泊水面" in flood.message_zh
+    assert "（涉及 " + area(20_000) + "；另 " + area(20_000) + "位于蓝图划定的河湖管理范围内" in flood.message_zh
 
 
 @pytest.mark.parametrize(("project_type", "status"), [("industrial", "fail"), ("transport", "warn")])
@@ -109,8 +118,9 @@ def test_inland_flats_partly_inside_a_drawn_range_say_which_part(bureau: Bluepri
     # [3.2,3.4]×[0.4,0.6]: half the flats inside the range drawn from y = 0.5
     flood = review_item(bureau, rect(3.2, 0.4, 3.4, 0.6), "flood_control", project_type="transport")
     assert flood.status == "warn" and flood.overlap_m2 == pytest.approx(40_000, rel=REL)
-    assert "需核实是否属河湖管理范围（涉及 " + area(40_000) + "）（其中 " + area(20_000) in flood.message_zh
-    assert "位于蓝图划定的河湖管理范围内，按河湖管理范围审查" in flood.message_zh
+    assert "需核实是否属河湖管理范围（涉及 " + area(20_000) + "；另 " + area(
+        20_000
+    ) + "位于蓝图划定的河湖管理范围内" in (flood.message_zh), flood.message_zh
     assert any(p.startswith("核实是否位于") for p in flood.procedures)
 
 

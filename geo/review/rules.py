@@ -793,9 +793,21 @@ def _beyond_drawn(out: Outcome, check: LandUseClassesCheck, ctx: ParcelContext) 
             f"the land found lies wholly inside the {name_en} the blueprint draws, and is graded as such",
             out.pieces,
         )
-    zh, en = _area_text(inside)
-    out.message_zh += f"（其中 {zh} 位于蓝图划定的{name_zh}内，按{name_zh}审查）"
-    out.message_en += f" (of it {en} lies inside the {name_en} the blueprint draws, graded as such)"
+    # the area left to this finding, and the part the drawn features' own finding grades (officer's read: a total
+    # with "其中" after it read as all of it to verify, and lost its referent where the opinion states the total)
+    total = Area(sum(p.area_m2 for p in out.pieces if p.status != "pass"))
+    rest, part = Area(max(total.m2 - inside, 0.0)), Area(inside)
+    said_zh = f"（涉及 {total.zh}）"
+    beyond_zh = f"（涉及 {rest.zh}；另 {part.zh}位于蓝图划定的{name_zh}内，按{name_zh}审查）"
+    beyond_en = (
+        f" (affected: {rest.en}; another {part.en} lies inside the {name_en} the blueprint draws, graded as such)"
+    )
+    if said_zh in out.message_zh:
+        out.message_zh = out.message_zh.replace(said_zh, beyond_zh)
+        out.message_en = out.message_en.replace(f" (affected: {total.en})", beyond_en)
+    else:  # each value's own area stated
+        out.message_zh += f"（另 {part.zh}位于蓝图划定的{name_zh}内，按{name_zh}审查）"
+        out.message_en += f" (another {part.en} lies inside the {name_en} the blueprint draws, graded as such)"
     return out
 
 
