@@ -289,7 +289,8 @@ def test_item_10_says_by_how_much_and_how_far_below(found: Blueprint) -> None:
     assert over.status == "warn" and "超出 0.03 m²" in over.message_zh and "0.03 m² (" in over.message_en
     refused = review_item(found, box, "land_use_standard", project_type="industrial", investment_wan=1499.99)
     assert refused.status == "fail"
-    assert "的 49.9997%，低于本方案取值 50%（" in refused.message_zh and "49.9997% of the" in refused.message_en
+    assert "（样例标准表：每公顷 3,000 万元）" in refused.message_zh  # the table's figure named, not lantu's 50 %
+    assert refused.message_zh.endswith("的 49.9997%，低于本方案取值 50%") and "49.9997% of the" in refused.message_en
 
 
 def test_the_threshold_is_the_profiles_and_applies_to_its_types(found: Blueprint) -> None:

@@ -227,7 +227,7 @@ def test_papers_speak_chinese(drafted: Opinion, result: ReviewResult) -> None:
         assert "sample" not in paper and "°E" not in paper and "max(" not in paper
     assert any("样例标准表" in n for n in drafted.notes)
     measured = [f for p in drafted.parcels for f in p.findings if f.code == "land_use_standard" and "公顷" in f.text]
-    assert measured and all("（样例标准表）" in f.text for f in measured)
+    assert measured and all("样例标准表" in f.text and "）（" not in f.text for f in measured), measured
     crs = {f.label: f.value for f in drafted.parcels[1].project}["坐标系统"]
     assert "3度带" in crs and "中央经线东经117°" in crs and crs.count("EPSG:4548") == 1
 

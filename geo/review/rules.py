@@ -1002,7 +1002,7 @@ def run_land_use_standard(check: LandUseStandardCheck, ctx: ParcelContext) -> Ou
             )
             return unknown
         max_ha = invest / intensity
-        why_zh = f"（项目总投资 {_wan(invest)} 万元，投资强度控制指标每公顷 {_wan(intensity)} 万元）"
+        why_zh = f"（项目总投资 {_wan(invest)} 万元，{table.label}投资强度控制指标每公顷 {_wan(intensity)} 万元）"
         why_en = f" (investment {_wan(invest)} 万元 at the standard's {_wan(intensity)} 万元/ha)"
     elif row.max_area_ha is not None:
         max_ha = row.max_area_ha
@@ -1055,8 +1055,8 @@ def run_land_use_standard(check: LandUseStandardCheck, ctx: ParcelContext) -> Ou
         return Outcome(
             "fail",
             f"{refuse.note_zh}：{whose_zh}项目总投资 {_wan(invest)} 万元，"
-            f"按投资强度控制指标（每公顷 {_wan(intensity)} 万元）仅可支持用地 {max_ha:.4f} 公顷，"
-            f"为申请用地 {area_ha:.4f} 公顷的 {share}，低于本方案取值 {refuse.share:.0%}{source_zh}",
+            f"按投资强度控制指标（{table.label}：每公顷 {_wan(intensity)} 万元）仅可支持用地 {max_ha:.4f} 公顷，"
+            f"为申请用地 {area_ha:.4f} 公顷的 {share}，低于本方案取值 {refuse.share:.0%}",
             f"{refuse.note_en}: {whose_en}an investment of {_wan(invest)} 万元 at the standard's {_wan(intensity)} "
             f"万元/ha supports {max_ha:.4f} ha, {share} of the {area_ha:.4f} ha requested, below the "
             f"refusal threshold of {refuse.share:.0%} ({table.label}); the land is not supplied (不予供地)",
