@@ -201,9 +201,10 @@ def test_a_zip_made_by_macos_finder_is_read(tmp_path: Path) -> None:
     assert not [n for n in check_zip(archive) if "._" in n or "MACOSX" in n]
 
 
-@pytest.mark.parametrize("second", ["p.dbf", "P.DBF"])
+@pytest.mark.parametrize("second", ["p.dbf", "P.DBF", "./p.dbf", ".//p.dbf", "./P.DBF"])
 def test_a_zip_holding_one_name_twice_is_refused(second: str, tmp_path: Path) -> None:
-    """zipfile writes a name twice with a warning only, and the reader silently took the last one."""
+    """zipfile writes a name twice with a warning only, and the reader silently took the last one; a name
+    written another way (./p.dbf) is extracted to the same file, and its attributes were reviewed (probe)."""
     parts = _parts(tmp_path)
     archive = tmp_path / "dup.zip"
     with zipfile.ZipFile(archive, "w") as z, warnings.catch_warnings():

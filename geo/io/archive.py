@@ -49,7 +49,7 @@ def check_zip(
         _no_duplicates([i.filename for i in infos if not i.is_dir()], called)
         total = 0
         for info in infos:
-            name = PurePosixPath(info.filename.replace("\\", "/"))
+            name = entry_path(info.filename)
             if name.is_absolute() or ".." in name.parts or (name.parts and ":" in name.parts[0]):
                 raise FormatError(
                     f"{called}: entry {info.filename!r} points outside the archive",
@@ -84,11 +84,17 @@ def check_zip(
         return [i.filename for i in infos if not i.is_dir() and not archiver_extra(i.filename)]
 
 
+def entry_path(name: str) -> PurePosixPath:
+    """An entry's name as the path it is extracted to: either separator, and no empty or ``.`` part
+    (``./p.dbf``, ``d//p.dbf`` and ``d/./p.dbf`` are ``p.dbf`` and ``d/p.dbf``)."""
+    return PurePosixPath(name.replace("\\", "/"))
+
+
 def archiver_extra(name: str) -> bool:
     """Whether the entry ``name`` is what an archiver adds beside the files: anything under macOS Finder's
     ``__MACOSX/`` folder, or an AppleDouble resource fork ``._p.shp`` (a Finder copy on a FAT or network
     drive puts them beside each file)."""
-    parts = PurePosixPath(name.replace("\\", "/")).parts
+    parts = entry_path(name).parts
     return bool(parts) and (parts[0] == "__MACOSX" or parts[-1].startswith("._"))
 
 
@@ -99,7 +105,7 @@ def _no_duplicates(names: list[str], called: str) -> None:
     for name in names:
         if archiver_extra(name):
             continue
-        key = name.replace("\\", "/").casefold()
+        key = "/".join(entry_path(name).parts).casefold()  # as extracted: ./p.dbf, d//p.dbf and d/./p.dbf are p.dbf
         if key not in seen:
             seen[key] = name
             continue
@@ -133,7 +139,7 @@ def extract_zip(
         for info in archive.infolist():
             if info.is_dir() or archiver_extra(info.filename):
                 continue
-            target = dest.joinpath(*PurePosixPath(info.filename.replace("\\", "/")).parts)
+            target = dest.joinpath(*entry_path(info.filename).parts)
             size = 0
             try:
                 target.parent.mkdir(parents=True, exist_ok=True)
