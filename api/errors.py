@@ -8,7 +8,6 @@ errors stays in the log and never reaches the client.
 
 from __future__ import annotations
 
-import errno
 import logging
 import re
 import sys
@@ -19,9 +18,10 @@ from fastapi import FastAPI, Request, params
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from geo.db import storage_fault
 from geo.errors import (
     BlueprintError,
     ConsultError,
@@ -227,22 +227,11 @@ def storage_error(exc: BaseException) -> StorageError | None:
     """The storage fault behind ``exc`` as a :class:`StorageError` with a reason, or None."""
     if isinstance(exc, StorageError):
         return exc
-    text = str(exc).lower()
-    if isinstance(exc, OperationalError | DBAPIError):
-        if "locked" in text or "busy" in text:
-            return StorageError(
-                "the database is locked by another writer; retry shortly", "数据库被其他写入方锁定，请稍后重试"
-            )
-        if "disk" in text or "full" in text or "no space" in text:
-            return StorageError("the database disk is full", "数据库磁盘已满", retry_after=60)
-        if isinstance(exc, OperationalError) or exc.connection_invalidated:
-            return StorageError("the database is unreachable", "数据库无法连接", retry_after=10)
+    fault = storage_fault(exc)
+    if fault is None:
         return None
-    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO):
-        return StorageError(
-            "the server's disk refused a write (full or read-only)", "服务器磁盘无法写入（已满或只读）", retry_after=60
-        )
-    return None
+    en, zh, retry_after = fault
+    return StorageError(en, zh, retry_after=retry_after)
 
 
 async def _storage(request: Request, exc: Exception) -> JSONResponse:

@@ -20,6 +20,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from sqlalchemy.exc import DBAPIError
 
 from geo.blueprint import Blueprint, load_blueprint
 from geo.blueprint_cli import app as blueprint_app
@@ -39,6 +40,7 @@ from geo.cli_context import (
 )
 from geo.consult_cli import app as consult_app
 from geo.crs import check_coordinates
+from geo.db import storage_fault
 from geo.errors import InputError, LantuError
 from geo.geometry import check_size, clean_parcels
 from geo.io import read_parcels, write_parcels
@@ -635,6 +637,12 @@ def run(program: typer.Typer) -> None:
     except typer.Abort:
         sys.stderr.write("已中止 / aborted\n")
         sys.exit(1)
+    except (DBAPIError, OSError) as error:  # the ledger's database locked or read-only: a refusal, not a traceback
+        fault = storage_fault(error)
+        if fault is None:
+            raise
+        sys.stderr.write(f"error: {fault[1]} / {fault[0]}\n")
+        sys.exit(2)
     sys.exit(code if isinstance(code, int) else 0)
 
 

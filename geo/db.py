@@ -4,6 +4,7 @@ is created and upgraded by Alembic migrations (``geo/migrations``)."""
 
 from __future__ import annotations
 
+import errno
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +15,7 @@ from alembic.config import Config
 from sqlalchemy import Connection, Engine, MetaData, Select, Table, create_engine, event, false, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.sql import ColumnElement
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,26 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def storage_fault(exc: BaseException) -> tuple[str, str, int] | None:
+    """Why the database or the disk refused a read or a write, in English and Chinese, with the seconds to wait
+    before a retry (locked by another writer, read-only, full, unreachable); None for any other fault. The
+    service answers it as a problem (``api.errors``), the command line as a refusal (``geo.cli.run``)."""
+    text = str(exc).lower()
+    if isinstance(exc, OperationalError | DBAPIError):
+        if "locked" in text or "busy" in text:
+            return "the database is locked by another writer; retry shortly", "数据库被其他写入方锁定，请稍后重试", 5
+        if "readonly" in text or "read-only" in text:
+            return "the database is read-only: nothing was written", "数据库为只读，未写入任何内容", 60
+        if "disk" in text or "full" in text or "no space" in text:
+            return "the database disk is full", "数据库磁盘已满", 60
+        if isinstance(exc, OperationalError) or exc.connection_invalidated:
+            return "the database is unreachable", "数据库无法连接", 10
+        return None
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO):
+        return "the disk refused a write (full or read-only)", "磁盘无法写入（已满或只读）", 60
+    return None
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import subprocess
+import sys
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -666,3 +669,16 @@ def test_an_earmark_is_carried_from_the_command_line(run, tmp_path: Path, bluepr
     assert [(b["bucket"], b["balance"]) for b in balances if b["holder"] == "XM-1"] == [("earmarked", 600.0)]
     assert "没有可结转的 2026 年专项点供" in run("quota", "carry-earmark", "XM-1", "--year", "2026", code=2).output
     assert "2099" in run("quota", "carry-earmark", "XM-1", "--year", "2100", code=2).output  # --year's range
+
+
+def test_a_read_only_ledger_is_refused_in_words_not_a_traceback(run, tmp_path: Path, blueprint_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    """A ledger the command cannot write (read-only, or locked past the wait by another writer) is a refusal in
+    both languages and exit 2, as every other; it printed SQLAlchemy's traceback (hostile probe)."""
+    _issue(run, tmp_path, blueprint_dir, "370811,land_new,10000\n")
+    before = (tmp_path / "ledger.db").read_bytes()
+    env = {**os.environ, "LANTU_DATABASE_URL": f"sqlite:///file:{tmp_path / 'ledger.db'}?mode=ro&uri=true"}
+    args = ["quota", "advance", "370811", "land_new", "--year", "2026", "--amount", "5"]
+    done = subprocess.run([sys.executable, "-m", "api.cli", *args], env=env, capture_output=True, text=True)
+    assert done.returncode == 2, done.stderr
+    assert "数据库为只读" in done.stderr and "read-only" in done.stderr and "Traceback" not in done.stderr
+    assert (tmp_path / "ledger.db").read_bytes() == before
