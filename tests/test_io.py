@@ -576,6 +576,40 @@ def test_a_layer_named_that_the_file_lacks_is_said_so(tmp_path: Path) -> None:
     assert "f.kml: no layer named 'B' in the file: its layers are A, C" in " ".join(result.output.split())
 
 
+def _folders(path: Path, *folders: tuple[str, str]) -> Path:
+    body = "".join(
+        f"<Folder><name>{name}</name>{_placemark(pid, 116.6 + k / 100)}</Folder>"
+        for k, (name, pid) in enumerate(folders)
+    )
+    path.write_text(_kml(body), encoding="utf-8")
+    return path
+
+
+def test_a_layer_is_named_as_the_file_writes_it_and_a_name_of_several_is_refused(tmp_path: Path) -> None:
+    """Folders "A" (D01) and "a" (D03), listed by GDAL as A and "a (#2)": ``--layer a`` reviewed D01, GDAL taking
+    the first layer matching regardless of case (probe). A name GDAL lists is taken first, then a folder's name as
+    written, then either regardless of case; a name several layers answer to is refused, naming them, and the
+    refusal of a name of none names the layers as a user can pass them."""
+    path = _folders(tmp_path / "case.kml", ("A", "D01"), ("a", "D03"))
+    for layer, read in (("a", "D03"), ("A", "D01"), ("a (#2)", "D03")):
+        assert read_parcels(path, layer=layer)["name"].tolist() == [read], layer
+    with pytest.raises(
+        FormatError, match=r"^case\.kml: no layer named 'b' in the file: its layers are A, a \(#2\) \(GDAL"
+    ):
+        read_parcels(path, layer="b")
+    three = _folders(tmp_path / "three.kml", ("A", "D01"), ("a", "D03"), ("a", "D05"))
+    with pytest.raises(
+        FormatError, match=r"^three\.kml: 'a' names 2 layers of the file \(a \(#2\), a \(#3\)\)"
+    ) as caught:
+        read_parcels(three, layer="a")
+    assert "对应文件中的 2 个图层" in caught.value.message_zh
+    assert read_parcels(three, layer="a (#3)")["name"].tolist() == ["D05"]
+    folded = _folders(tmp_path / "folded.kml", ("Ab", "D01"), ("aB", "D03"))
+    with pytest.raises(FormatError, match=r"^folded\.kml: 'ab' names 2 layers of the file \(Ab, aB \(#2\)\)"):
+        read_parcels(folded, layer="ab")
+    assert read_parcels(folded, layer="aB")["name"].tolist() == ["D03"]
+
+
 # --- geometry hygiene ---------------------------------------------------------------------------
 
 SQUARE = [[116.60, 35.40], [116.61, 35.40], [116.61, 35.41], [116.60, 35.41], [116.60, 35.40]]

@@ -766,15 +766,55 @@ def _parcel_layers(path: Path, layer: str | None) -> Sequence[str | None]:
 
 
 def _named_layer(layer: str, listed: list[tuple[str, Any]]) -> str:
-    """``layer``, refused where the file has no layer of that name (as GDAL finds one, regardless of case),
-    naming those it has: GDAL's refusal read as the file being unreadable, though it was fine."""
-    if any(name.casefold() == layer.casefold() for name, _ in listed):
-        return layer
-    names = first_few([name for name, kind in listed if kind is not None] or [name for name, _ in listed], 10)
+    """The layer ``layer`` names, as GDAL lists it: a name GDAL lists, else the name the file writes
+    (``_written_names``: a KML folder "a" beside a folder "A" is GDAL's "a (#2)"), else either regardless of case.
+    GDAL itself takes the first layer matching regardless of case: ``a`` read folder "A" (probe: the wrong parcel
+    reviewed). Several layers of the name (or, regardless of case only, of the name) are refused, naming them; a
+    name of none is refused naming the file's layers, as a user can pass them (GDAL's refusal read as the file
+    being unreadable)."""
+    names = [name for name, _ in listed]
+    written = _written_names(names)
+    folded = layer.casefold()
+    for found in (
+        [name for name in names if name == layer],
+        [name for name, seen in zip(names, written, strict=True) if seen == layer],
+        [name for name, seen in zip(names, written, strict=True) if folded in (name.casefold(), seen.casefold())],
+    ):
+        if len(found) == 1:
+            return found[0]
+        if found:
+            some = first_few(found, 10)
+            raise FormatError(
+                f"{layer[:80]!r} names {len(found)} layers of the file ({some}): pass one of these names",
+                f"{layer[:80]!r} 对应文件中的 {len(found)} 个图层（{some}）：请指定其中一个名称",
+            )
+    shown = [name for name, kind in listed if kind is not None] or names
+    numbered = [(name, seen) for name, seen in zip(names, written, strict=True) if name != seen and name in shown]
+    note_en = note_zh = ""
+    if numbered:
+        name, seen = numbered[0]
+        note_en = f" (GDAL numbers a folder whose name another already has: {name!r} is the folder {seen!r})"
+        note_zh = f"（GDAL 为与已有图层同名的文件夹编号：{name!r} 即文件夹 {seen!r}）"
     raise FormatError(
-        f"no layer named {layer[:80]!r} in the file: its layers are {names}",
-        f"文件中没有名为 {layer[:80]!r} 的图层；其图层为：{names}",
+        f"no layer named {layer[:80]!r} in the file: its layers are {first_few(shown, 10)}{note_en}",
+        f"文件中没有名为 {layer[:80]!r} 的图层；其图层为：{first_few(shown, 10)}{note_zh}",
     )
+
+
+_NUMBERED: Final = re.compile(r"(?P<name>.*) \(#\d+\)", re.DOTALL)
+
+
+def _written_names(names: list[str]) -> list[str]:
+    """Each layer's name as the file writes it. GDAL gives a KML folder whose name an earlier layer has
+    (regardless of case) that name and " (#2)" (" (#3)" where that is taken too); the suffix is cut where the
+    name left is an earlier layer's. A folder written "X (#2)" after one written "X" reads as a second "X":
+    GDAL's list cannot tell them apart, and ``_named_layer`` takes a name GDAL lists first."""
+    out = []
+    for k, name in enumerate(names):
+        found = _NUMBERED.fullmatch(name)
+        base = found.group("name").casefold() if found else None
+        out.append(found.group("name") if found and any(n.casefold() == base for n in names[:k]) else name)
+    return out
 
 
 @gdal_call
