@@ -471,6 +471,34 @@ def test_a_kml_of_image_overlays_alone_has_no_parcels(root: str, tmp_path: Path)
     assert "只有图像叠加层" in caught.value.message_zh
 
 
+def test_a_kml_link_to_another_document_is_not_followed_and_said(tmp_path: Path) -> None:
+    """A NetworkLink was dropped unsaid: a placemark and a link to a file of another parcel had one parcel
+    reviewed, and a file of links alone was "no parcels to review", naming neither file nor link (probe).
+    Nothing linked is fetched (no network, no file beside the upload); the links are counted and said, and
+    a file of links alone is refused as such."""
+    beside = tmp_path / "linked.kml"
+    beside.write_text(_kml(_placemark("B1", 116.62)), encoding="utf-8")
+    link = f"<NetworkLink><name>nl</name><Link><href>{beside}</href></Link></NetworkLink>"
+    path = tmp_path / "linking.kml"
+    path.write_text(_kml(_placemark("A1", 116.61), f"<Folder>{link}</Folder>", link), encoding="utf-8")
+    frame = read_parcels(path)
+    assert frame["name"].tolist() == ["A1"]
+    assert frame.attrs["warnings"] == [
+        "linking.kml: 2 link(s) to other documents (NetworkLink) not followed: parcels in a linked document are not "
+        "read; send that document itself to review them（linking.kml：2 个指向其他文档的链接（NetworkLink）未读取："
+        "被链接文档中的地块未审查；如需审查，请直接提交该文档）"
+    ]
+    only = tmp_path / "links.kml"
+    only.write_text(_kml(link, _overlay("scan")), encoding="utf-8")
+    with pytest.raises(
+        FormatError,
+        match=r"^links\.kml: no parcels: the file holds only image overlays \(1: GroundOverlay\), images draped on "
+        r"the map and links to other documents \(1 NetworkLink\), which are not fetched; .* or send the linked",
+    ) as caught:
+        read_parcels(only)
+    assert "指向其他文档的链接（1 个 NetworkLink）" in caught.value.message_zh
+
+
 def _kmz(path: Path, entries: dict[str, str]) -> Path:
     with zipfile.ZipFile(path, "w") as archive:
         for name, text in entries.items():

@@ -1091,46 +1091,75 @@ KML_FEATURES: Final = frozenset({"Placemark"})
 # an image draped on the map (GroundOverlay: LIBKML read its LatLonBox as a polygon, reviewed as a parcel), taken
 # (PhotoOverlay) or fixed on the screen (ScreenOverlay, a legend): never a parcel
 KML_OVERLAYS: Final = frozenset({"GroundOverlay", "PhotoOverlay", "ScreenOverlay"})
+# a link to a KML elsewhere (a server, a file beside this one): never fetched, an upload is read alone (GDAL skips it)
+KML_LINK: Final = "NetworkLink"
 
 
 class KmlWritten(NamedTuple):
     """What a KML writes, walked with expat: the container of each feature in the order written (numbered
-    as they open: the order GDAL lists them as layers), and the kind of each image overlay."""
+    as they open: the order GDAL lists them as layers), the kind of each image overlay, and how many links
+    to other documents it holds."""
 
     containers: list[int]
     overlays: list[str]
+    links: int
 
 
 def _kml_written(path: Path, shown: str) -> KmlWritten | None:
     """The KML at ``path`` walked (None where expat cannot parse it: GDAL's order is kept, said by
-    ``_in_file_order``); a file of image overlays and no placemark is refused, as no parcels."""
+    ``_in_file_order``); a file of image overlays or links and no placemark is refused, as no parcels, saying
+    what it holds (a file of one NetworkLink was "no parcels to review", naming neither file nor link)."""
     try:
         written = _kml_containers(path)
     except (expat.ExpatError, OSError):
         return None
-    if written.overlays and not written.containers:
-        kinds = first_few(sorted(set(written.overlays)))
-        raise FormatError(
-            f"{shown}: no parcels: the file holds only image overlays ({len(written.overlays)}: {kinds}), images "
-            "draped on the map; draw the parcels as polygons (placemarks)",
-            f"{shown}：没有地块：文件中只有图像叠加层（{len(written.overlays)} 个：{kinds}），即叠加在地图上的图片；"
-            "请将地块绘制为多边形（地标）",
-        )
-    return written
+    if written.containers or not (written.overlays or written.links):
+        return written
+    held_en, held_zh = _kml_unread(written)
+    send_en, send_zh = (
+        (" or send the linked document itself", "，或直接提交被链接的文档") if written.links else ("", "")
+    )
+    raise FormatError(
+        f"{shown}: no parcels: the file holds only {' and '.join(held_en)}; draw the parcels as polygons "
+        f"(placemarks){send_en}",
+        f"{shown}：没有地块：文件中只有{'和'.join(held_zh)}；请将地块绘制为多边形（地标）{send_zh}",
+    )
+
+
+def _kml_unread(written: KmlWritten) -> tuple[list[str], list[str]]:
+    """What a KML holds that is read as no parcel (its image overlays, its links), in English and in Chinese."""
+    held_en, held_zh = [], []
+    if written.overlays:
+        count, kinds = len(written.overlays), first_few(sorted(set(written.overlays)))
+        held_en.append(f"image overlays ({count}: {kinds}), images draped on the map")
+        held_zh.append(f"图像叠加层（{count} 个：{kinds}），即叠加在地图上的图片")
+    if written.links:
+        held_en.append(f"links to other documents ({written.links} {KML_LINK}), which are not fetched")
+        held_zh.append(f"指向其他文档的链接（{written.links} 个 {KML_LINK}），被链接的文档不会读取")
+    return held_en, held_zh
 
 
 def _kml_features(frame: gpd.GeoDataFrame, rows: list[int], written: KmlWritten | None, shown: str) -> gpd.GeoDataFrame:
     """A KML's placemarks in the file's order (``_in_file_order``), with a warning naming the image overlays
-    GDAL was told to skip (``GDAL_READING``): an overlay is a picture, never a parcel."""
+    GDAL was told to skip (``GDAL_READING``): an overlay is a picture, never a parcel; and one counting the
+    links to other documents, not fetched: parcels there were lost unsaid (probe: one of two reviewed)."""
     frame = _in_file_order(frame, rows, None if written is None else written.containers, shown)
-    if written is None or not written.overlays:
-        return frame
-    count, kinds = len(written.overlays), first_few(sorted(set(written.overlays)))
-    return _warned(
-        frame,
-        f"{shown}: {count} image overlay(s) ({kinds}) left out: an image over the map is no parcel",
-        f"{shown}：{count} 个图像叠加层（{kinds}）未作为地块读取：叠加在地图上的图片不是地块",
-    )
+    if written is not None and written.overlays:
+        count, kinds = len(written.overlays), first_few(sorted(set(written.overlays)))
+        frame = _warned(
+            frame,
+            f"{shown}: {count} image overlay(s) ({kinds}) left out: an image over the map is no parcel",
+            f"{shown}：{count} 个图像叠加层（{kinds}）未作为地块读取：叠加在地图上的图片不是地块",
+        )
+    if written is not None and written.links:
+        frame = _warned(
+            frame,
+            f"{shown}: {written.links} link(s) to other documents ({KML_LINK}) not followed: parcels in a linked "
+            "document are not read; send that document itself to review them",
+            f"{shown}：{written.links} 个指向其他文档的链接（{KML_LINK}）未读取：被链接文档中的地块未审查；"
+            "如需审查，请直接提交该文档",
+        )
+    return frame
 
 
 def _in_file_order(frame: gpd.GeoDataFrame, rows: list[int], written: list[int] | None, shown: str) -> gpd.GeoDataFrame:
@@ -1168,20 +1197,22 @@ def _kml_order(written: list[int], held: list[int]) -> list[int] | None:
 
 
 def _kml_containers(path: Path) -> KmlWritten:
-    """The container (kml, Document or Folder) of each feature of a KML in the order the file writes them, and
-    its image overlays. expat expands no external entity and bounds the expansion of internal ones; it reads
-    names as written, prefix and all, so a prefix the file never declares (gx:, which GDAL reads past) is no
-    error: ElementTree's "unbound prefix" had the order left GDAL's and the overlays unsaid."""
-    opened, written, overlays = -1, [], []
+    """The container (kml, Document or Folder) of each feature of a KML in the order the file writes them, its
+    image overlays and its links (NetworkLink). expat expands no external entity and bounds the expansion of
+    internal ones; it reads names as written, prefix and all, so a prefix the file never declares (gx:, which
+    GDAL reads past) is no error: ElementTree's "unbound prefix" had the order left GDAL's and the overlays
+    unsaid."""
+    opened, links, written, overlays = -1, 0, [], []
     stack: list[int] = []  # the container each open element is, or -1
 
     def start(name: str, _: object) -> None:
-        nonlocal opened
+        nonlocal opened, links
         tag = name.rpartition(":")[2]  # kml:Placemark where a file gives KML's namespace a prefix
         if tag in KML_FEATURES and stack and stack[-1] >= 0:
             written.append(stack[-1])
         if tag in KML_OVERLAYS:
             overlays.append(tag)
+        links += tag == KML_LINK
         opened += tag in KML_CONTAINERS
         stack.append(opened if tag in KML_CONTAINERS else -1)
 
@@ -1189,7 +1220,7 @@ def _kml_containers(path: Path) -> KmlWritten:
     parser.StartElementHandler, parser.EndElementHandler = start, lambda _: stack.pop()
     with path.open("rb") as file:
         parser.ParseFile(file)
-    return KmlWritten(written, overlays)
+    return KmlWritten(written, overlays, links)
 
 
 def _kml_attributes(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
