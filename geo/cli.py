@@ -117,8 +117,8 @@ def streamed(fmt: OutputFormat, key: SigningKey | None) -> Writer:
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens.")]
 PARCEL_FILES = "Parcels: GeoJSON, GeoPackage, zipped shapefile, KML/KMZ, DXF (with --crs) or coordinate .txt."
 Layer = typer.Option(
-    help="The layer to read from a GeoPackage of several geometry layers (default: refused, naming them; a KML's "
-    "folders are all read)."
+    help="The layer to read from a GeoPackage of several geometry layers (default: refused, naming them), or one "
+    "folder of a KML (default: all are read); a GeoJSON or coordinate .txt has none."
 )
 LineBuffer = figure_option(
     "--line-buffer",

@@ -638,6 +638,22 @@ def test_a_layer_is_named_as_the_file_writes_it_and_a_name_of_several_is_refused
     assert read_parcels(folded, layer="aB")["name"].tolist() == ["D03"]
 
 
+def test_a_layer_named_for_a_file_of_one_layer_is_refused(tmp_path: Path) -> None:
+    """``--layer nonexistent`` on a GeoJSON was ignored and every parcel reviewed (probe): lantu reads a GeoJSON
+    and a coordinate text itself, each one set of parcels, and a layer named for one is refused, in a zip too."""
+    frame = parcel_frame(rect(1, 1, 1.1, 1.1), id="S1")
+    for path in (write_parcels(frame, tmp_path / "p.geojson"), write_parcels(frame, tmp_path / "p.txt")):
+        assert list(read_parcels(path)["id"]) == ["S1"]
+        with pytest.raises(FormatError, match=rf"^{path.name}: a .* file has one layer, so no layer can be named"):
+            read_parcels(path, layer="nonexistent")
+    zipped = tmp_path / "g.zip"
+    with zipfile.ZipFile(zipped, "w") as archive:
+        archive.write(tmp_path / "p.geojson", "p.geojson")
+    with pytest.raises(FormatError, match=r"^g\.zip: a GeoJSON file has one layer") as caught:
+        read_parcels(zipped, layer="p")
+    assert "GeoJSON 文件只有一个图层" in caught.value.message_zh
+
+
 # --- geometry hygiene ---------------------------------------------------------------------------
 
 SQUARE = [[116.60, 35.40], [116.61, 35.40], [116.61, 35.41], [116.60, 35.41], [116.60, 35.40]]

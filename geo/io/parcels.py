@@ -512,6 +512,8 @@ def _read_file(
     line_buffer: float | None = None,
 ) -> gpd.GeoDataFrame:
     suffix = path.suffix.lower()
+    if layer is not None and suffix in (".geojson", ".json", ".txt"):
+        _no_layers(suffix, layer, shown)
     if limits is not None and suffix in (".geojson", ".json", ".txt"):
         limits.size(path.stat().st_size, shown)
     if suffix in (".geojson", ".json"):
@@ -573,6 +575,19 @@ def _read_file(
     raise CRSError(
         f"{shown} declares no CRS ({hint_en}; else give the CRS: --crs or ?crs=, e.g. EPSG:4527)",
         f"{shown} 未声明坐标系（{hint_zh}；否则请用 --crs 或 ?crs= 指定，如 EPSG:4527）",
+    )
+
+
+def _no_layers(suffix: str, layer: str, shown: str) -> None:
+    """Refuse a layer named for a GeoJSON or coordinate text, read here, not by GDAL, as the one set of parcels
+    it is: the name was ignored and every parcel reviewed (probe). GDAL would call the layer after the file (or a
+    GeoJSON's "name" member), a name no user gave a layer, and an upload's copy goes by another."""
+    kind_en, kind_zh = ("coordinate text", "界址点坐标文本") if suffix == ".txt" else ("GeoJSON", "GeoJSON")
+    raise FormatError(
+        f"{shown}: a {kind_en} file has one layer, so no layer can be named ({layer[:80]!r}); a layer is named "
+        "in a GeoPackage, KML/KMZ, shapefile or DXF",
+        f"{shown}：{kind_zh} 文件只有一个图层，不能指定图层（{layer[:80]!r}）；图层只适用于 GeoPackage、KML/KMZ、"
+        "shapefile 或 DXF",
     )
 
 
