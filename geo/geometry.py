@@ -43,6 +43,19 @@ def _simple_parts(geom: shapely.Geometry) -> np.ndarray:
     return parts
 
 
+def left_out_parts(geoms: np.ndarray) -> dict[int, list[str]]:
+    """Where a geometry collection holds polygons (``_clean_parcel`` reads it as them), the kinds of its other
+    parts, a point or line of no area left out: by the position of each such geometry. A KML MultiGeometry
+    or a GeoJSON GeometryCollection of a polygon and a point lost the point unsaid (probe)."""
+    found: dict[int, list[str]] = {}
+    for k in np.flatnonzero(shapely.get_type_id(geoms) == shapely.GeometryType.GEOMETRYCOLLECTION).tolist():
+        parts = _simple_parts(geoms[k])
+        parts = parts[~shapely.is_empty(parts)]
+        if 0 < len(_polygons(parts)) < len(parts):
+            found[k] = sorted(p.geom_type for p in parts if p.geom_type != "Polygon")
+    return found
+
+
 def polygons_drawn(geom: shapely.Geometry) -> shapely.Geometry:
     """Every polygon of a geometry (of a collection's too) as one multipolygon, as drawn: no union, no
     repair (GEOS calls that cost as the parts do), for an estimate of what they will cost."""

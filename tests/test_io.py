@@ -499,6 +499,38 @@ def test_a_kml_link_to_another_document_is_not_followed_and_said(tmp_path: Path)
     assert "指向其他文档的链接（1 个 NetworkLink）" in caught.value.message_zh
 
 
+def test_points_and_lines_beside_a_parcels_polygon_are_said_left_out(tmp_path: Path) -> None:
+    """A KML MultiGeometry or a GeoJSON GeometryCollection of a polygon with a point or a line kept the polygon and
+    dropped the rest with nothing said (probe): the dropped kinds are named, by feature."""
+    from geo.io import parcels_from_geojson
+
+    mixed = _placemark("M1", 116.60).replace("<Polygon>", "<MultiGeometry><Polygon>")
+    mixed = mixed.replace(
+        "</Polygon>",
+        "</Polygon><Point><coordinates>116.6,35.4</coordinates></Point>"
+        "<LineString><coordinates>116.6,35.4 116.61,35.41</coordinates></LineString></MultiGeometry>",
+    )
+    path = tmp_path / "multi.kml"
+    path.write_text(_kml(_placemark("P1", 116.61), mixed), encoding="utf-8")
+    frame = read_parcels(path)
+    assert frame["name"].tolist() == ["P1", "M1"]
+    assert frame.attrs["warnings"] == [
+        "multi.kml: 1 feature(s) hold points or lines beside their polygons (#2: LineString/Point): only the "
+        "polygons are read, a point or line encloses no area（multi.kml：1 个要素除面外还含有点或线（第 2 个："
+        "LineString/Point）：只读取其中的面，点和线不围成面积）"
+    ]
+    polygon = {"type": "Polygon", "coordinates": [SQUARE]}
+    collection = {
+        "type": "GeometryCollection",
+        "geometries": [polygon, {"type": "Point", "coordinates": [116.6, 35.4]}],
+    }
+    features = [{"type": "Feature", "properties": {}, "geometry": g} for g in (polygon, collection)]
+    read = parcels_from_geojson({"type": "FeatureCollection", "features": features})
+    assert read.attrs["warnings"][0].startswith("1 feature(s) hold points or lines beside their polygons (#2: Point)")
+    alone = parcels_from_geojson({"type": "GeometryCollection", "geometries": [polygon, polygon]})
+    assert "warnings" not in alone.attrs
+
+
 def _kmz(path: Path, entries: dict[str, str]) -> Path:
     with zipfile.ZipFile(path, "w") as archive:
         for name, text in entries.items():

@@ -30,6 +30,7 @@ from pyproj.exceptions import CRSError as ProjCRSError
 from geo.crs import proj_definition, undefined_crs, zone_for_geometry
 from geo.errors import CRSError, FormatError, InputError, TooLargeError
 from geo.forked import gdal_call, gdal_gate
+from geo.geometry import left_out_parts
 from geo.io.archive import extract_zip
 from geo.io.coordtxt import KEPT_COLUMNS as COORDINATE_TEXT_COLUMNS
 from geo.io.coordtxt import parse_coordinate_text, rewritten_texts, write_coordinate_text
@@ -275,7 +276,25 @@ def parcels_from_geojson(obj: Any, *, limits: ReadLimits | None = None, crs: str
     frame = gpd.GeoDataFrame(props, geometry=geoms, crs=_geojson_crs(obj) if declared or crs is None else user_crs(crs))
     if warned:
         frame.attrs["warnings"] = warned
+    frame = _points_and_lines_left_out(frame, None)
     return _given_crs_unused(frame, crs, "the GeoJSON", "该 GeoJSON") if declared else frame
+
+
+def _points_and_lines_left_out(frame: gpd.GeoDataFrame, shown: str | None) -> gpd.GeoDataFrame:
+    """``frame`` with a warning naming the points and lines its geometry collections (a KML MultiGeometry) hold
+    beside polygons: the polygons are the parcel, and what has no area was dropped unsaid (probe)."""
+    found = left_out_parts(np.asarray(frame.geometry.values, dtype=object))
+    if not found:
+        return frame
+    which_en = first_few([f"#{k + 1}: {'/'.join(kinds)}" for k, kinds in found.items()])
+    which_zh = first_few([f"第 {k + 1} 个：{'/'.join(kinds)}" for k, kinds in found.items()])
+    named_en, named_zh = (f"{shown}: ", f"{shown}：") if shown else ("", "")
+    return _warned(
+        frame,
+        f"{named_en}{len(found)} feature(s) hold points or lines beside their polygons ({which_en}): only the "
+        "polygons are read, a point or line encloses no area",
+        f"{named_zh}{len(found)} 个要素除面外还含有点或线（{which_zh}）：只读取其中的面，点和线不围成面积",
+    )
 
 
 def _given_crs_unused(frame: gpd.GeoDataFrame, crs: str | None, shown_en: str, shown_zh: str) -> gpd.GeoDataFrame:
@@ -565,6 +584,7 @@ def _read_file(
         frame = _kml_attributes(_kml_features(frame, rows, written, shown))
         if frame.crs is None:
             frame = frame.set_crs(4326)  # KML is WGS84 by definition
+    frame = _points_and_lines_left_out(frame, shown)
     if undefined_crs(frame.crs):
         frame = frame.set_crs(None, allow_override=True)
     if frame.crs is not None:
