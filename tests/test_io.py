@@ -809,7 +809,14 @@ def test_a_measure_after_x_y_z_is_dropped_and_said(blueprint: Blueprint) -> None
             {"type": "Polygon", "coordinates": [[SQUARE[0], [*SQUARE[1], 1.0], *SQUARE[2:]]]},
             r"mixes positions of \[x, y\] and \[x, y, z\]",  # numpy's words on an inhomogeneous shape
         ),
-        ({"type": "Polygon", "coordinates": [[["东经", "北纬"], *SQUARE[1:]]]}, "could not convert string to float"),
+        ({"type": "Polygon", "coordinates": [[["东经", "北纬"], *SQUARE[1:]]]}, 'a coordinate given as "东经"'),
+        # numpy read "116.6" as 116.6 and true as 1 (probe): RFC 7946 has numbers
+        (
+            {"type": "Polygon", "coordinates": [[[str(x), str(y)] for x, y in SQUARE]]},
+            r'a coordinate given as "116.6": GeoJSON coordinates are numbers \(RFC 7946\), written without quotes',
+        ),
+        ({"type": "Polygon", "coordinates": [[[*p, True] for p in SQUARE]]}, "a coordinate given as true"),
+        ({"type": "Point", "coordinates": [116.6, "35.4"]}, 'a coordinate given as "35.4"'),
         ({"type": "Polygon", "coordinates": [[SQUARE[0], 5, *SQUARE[2:]]]}, r"not arrays of \[x, y\] numbers"),
     ],
 )
