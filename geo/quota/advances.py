@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Select, select
 
 from geo.errors import QuotaError
 from geo.quota.accounts import PLAN_YEARS, ZERO, Posting, amount, holder_kind
@@ -25,46 +25,32 @@ from geo.quota.tables import amount_sum, quota_accounts, quota_postings, quota_t
 FACTOR = "land_new"  # the only factor advanced: 占补平衡 is made good before land is taken (先补后占)
 
 
+def _county_postings(columns: Iterable[Any], kind: str, county: str, year: int, gone: frozenset[int]) -> Select[Any]:
+    """``columns`` of the postings in force (``gone`` left out) of transactions of ``kind`` on the county's
+    ``year`` of land_new."""
+    t, a, p = quota_transactions.c, quota_accounts.c, quota_postings.c
+    return (
+        select(*columns)
+        .join_from(quota_postings, quota_accounts, a.id == p.account_id)
+        .join(quota_transactions, t.id == p.transaction_id)
+        .where(t.kind == kind, t.id.not_in(gone), a.factor == FACTOR, a.holder == county, a.year == year)
+    )
+
+
 def _issues(conn: Connection, county: str, year: int, gone: frozenset[int]) -> dict[int, Decimal]:
     """The issues in force (``gone`` left out) that gave the county ``year``'s land_new: transaction → amount issued
     (before pooling)."""
     t, a, p = quota_transactions.c, quota_accounts.c, quota_postings.c
-    rows = conn.execute(
-        select(t.id, amount_sum(p.amount).label("amount"))
-        .join_from(quota_postings, quota_accounts, a.id == p.account_id)
-        .join(quota_transactions, t.id == p.transaction_id)
-        .where(
-            t.kind == "issue",
-            t.id.not_in(gone),
-            a.factor == FACTOR,
-            a.holder == county,
-            a.bucket == "available",
-            a.year == year,
-            p.amount > 0,
-        )
-        .group_by(t.id)
-        .order_by(t.id)
-    ).all()
+    query = _county_postings([t.id, amount_sum(p.amount).label("amount")], "issue", county, year, gone)
+    rows = conn.execute(query.where(a.bucket == "available", p.amount > 0).group_by(t.id).order_by(t.id)).all()
     return {int(r.id): Decimal(r.amount) for r in rows}
 
 
 def _advances_on(conn: Connection, county: str, year: int, gone: frozenset[int]) -> dict[int, Decimal]:
     """The advances in force (``gone`` left out) that drew on the county's ``year``: transaction → amount."""
-    t, a, p = quota_transactions.c, quota_accounts.c, quota_postings.c
-    rows = conn.execute(
-        select(t.id, p.amount)
-        .join_from(quota_postings, quota_accounts, a.id == p.account_id)
-        .join(quota_transactions, t.id == p.transaction_id)
-        .where(
-            t.kind == "advance",
-            t.id.not_in(gone),
-            a.factor == FACTOR,
-            a.holder == county,
-            a.year == year,
-            p.amount < 0,
-        )
-        .order_by(t.id)
-    ).all()
+    t, p = quota_transactions.c, quota_postings.c
+    query = _county_postings([t.id, p.amount], "advance", county, year, gone)
+    rows = conn.execute(query.where(p.amount < 0).order_by(t.id)).all()
     return {int(r.id): -Decimal(r.amount) for r in rows}
 
 
