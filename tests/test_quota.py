@@ -295,6 +295,11 @@ def test_dates_to_come_lie_within_the_plan_years(ledger: Ledger) -> None:
         ledger.advance_reduction(
             "370811", "cod", 2026, 5, project_id="XM-1", source="治理项目", deadline=date(1, 1, 1), actor="a"
         )
+    # a source of 100,000 characters was booked into the journal (hostile probe): a name's length at most
+    with pytest.raises(QuotaError, match="1 to 200 characters"):
+        ledger.advance_reduction(
+            "370811", "cod", 2026, 5, project_id="XM-1", source="治" * 201, deadline=date(2026, 12, 31), actor="a"
+        )
     assert journal_size(ledger) == before
 
 

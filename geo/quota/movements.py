@@ -80,7 +80,7 @@ from geo.quota.tables import (
     quota_postings,
     quota_transactions,
 )
-from geo.review.result import MAX_ID_CHARS, ReviewResult
+from geo.review.result import MAX_ID_CHARS, MAX_NAME_CHARS, ReviewResult
 from geo.vocabulary import check_single_line, project_types
 
 
@@ -1052,8 +1052,11 @@ class Movements:
         指标", 兰州 149号 四、(六)2 "市级项目所需的污染物总量指标"; :func:`_refuse_reduction_advance`); the journal
         names the project. The quota goes to the county, from where the project's 总量 is reserved."""
         _check_pollutant(factor)
-        if not source.strip():
-            raise QuotaError("an advance on a reduction names its source", "削减量预支须注明削减来源")
+        if not source.strip() or len(source) > MAX_NAME_CHARS:  # a journal's cell, a 台账's row
+            raise QuotaError(
+                f"an advance on a reduction names its source, in 1 to {MAX_NAME_CHARS} characters",
+                f"削减量预支须注明削减来源（1 至 {MAX_NAME_CHARS} 个字符）",
+            )
         movement_date(
             deadline,
             ("deadline", "到位期限"),
