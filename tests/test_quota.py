@@ -868,6 +868,20 @@ def test_no_point_supply_is_earmarked_to_a_finished_or_withdrawn_project(ledger:
     assert balance(ledger, "XM-1", bucket="earmarked") == 600
 
 
+def test_a_finished_project_gets_no_earmark_back_by_a_reversal(ledger: Ledger) -> None:
+    """Nor by reversing the reversal of its 点供 once it is 竣工 (a read of the helper's fix): refused, nothing
+    written."""
+    enter(ledger, "DONE", stage="建设")
+    supplied = ledger.point_supply("370811", "land_new", 2026, 600, actor="省厅", project_id="DONE")
+    undone = ledger.reverse(supplied, actor="a", reason="录入错误")
+    ProjectLibrary(ledger.engine).set_stage("DONE", "竣工", actor="t")
+    before = journal_size(ledger)
+    with pytest.raises(QuotaError, match="would earmark 点供 to project DONE again") as refused:
+        ledger.reverse(undone, actor="a", reason="恢复")
+    assert "不再配置指标" in refused.value.message_zh
+    assert journal_size(ledger) == before and balance(ledger, "DONE", bucket="earmarked") == 0
+
+
 # --- pooling per factor, 削减量, 占补平衡 in three dimensions, the 台账 report (issue 12) ------------------------
 
 

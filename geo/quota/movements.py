@@ -191,8 +191,10 @@ def _reverse(conn: Connection, transaction_id: int, *, actor: str, reason: str, 
         if (why := _settled_since(conn, again)) is not None:
             raise QuotaError(*why)
     _refuse_counted_twice(conn, tx, back)
-    # a 撤销 project holds no quota again, whatever the reversal (of a 撤回 or 收回, of a reversed reservation)
+    # a 撤销 project holds no quota again, whatever the reversal (of a 撤回 or 收回, of a reversed reservation), and a
+    # finished one no 点供 earmark (the reversal of a 点供's reversal), as none is given it (_refuse_earmark_to_final)
     gaining = sorted({p.holder for p in postings if p.amount > 0 and p.holder.startswith(PROJECT_PREFIX)})
+    earmarked = {p.holder for p in postings if p.amount > 0 and p.bucket == "earmarked"}
     for holder in gaining:
         project = project_in(conn, holder.removeprefix(PROJECT_PREFIX))
         if project is not None and project.stage == "撤销":
@@ -200,6 +202,13 @@ def _reverse(conn: Connection, transaction_id: int, *, actor: str, reason: str, 
                 f"reversing transaction #{transaction_id} would give quota back to project {project.id}, which is "
                 "撤销 since: it cannot hold quota again",
                 f"冲销第 {transaction_id} 号交易将使项目 {project.id} 重新持有指标，该项目已撤销，不能再持有指标",
+            )
+        if project is not None and project.stage in FINAL and holder in earmarked:
+            raise QuotaError(
+                f"reversing transaction #{transaction_id} would earmark 点供 to project {project.id} again, which is "
+                f"{project.stage} since: a finished project takes no quota",
+                f"冲销第 {transaction_id} 号交易将使点供指标重新专用于项目 {project.id}，该项目已{project.stage}，"
+                "不再配置指标",
             )
     gone = (undone(conn), undone_after(conn, transaction_id))
     refuse_beyond_cap(conn, transaction_id, tx.kind, postings, cap_share, gone)
