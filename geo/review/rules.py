@@ -1030,14 +1030,16 @@ def run_land_use_standard(check: LandUseStandardCheck, ctx: ParcelContext) -> Ou
         table=check.table,
         table_label=table.label,
     )
-    # the table named beside its figures, once: a sample table's (样例标准表) is not the province's standard
-    source_zh = "" if table.label in why_zh else f"（{table.label}）"
+
+    def named(said: str) -> str:
+        """What set the figures, naming the table once: a sample table's (样例标准表) is not the province's."""
+        return said if table.label in said else f"{said}（{table.label}）"
+
     if stated_m2 <= max_m2:
-        said_zh = why_zh if intensity is None else ""
         return Outcome(
             "pass",
             f"{whose_zh}用地 {area_ha:.4f} 公顷，未超过控制标准 {max_ha:.4f} 公顷"
-            + (said_zh if table.label in said_zh else f"{said_zh}（{table.label}）"),
+            + named(why_zh if intensity is None else ""),
             f"{whose_en}{area_ha:.4f} ha is within the standard's {max_ha:.4f} ha{why_en if intensity is None else ''} "
             f"({table.label})",
             facts=facts,
@@ -1067,7 +1069,7 @@ def run_land_use_standard(check: LandUseStandardCheck, ctx: ParcelContext) -> Ou
     over_zh, over_en = _area_text(stated_m2 - max_m2)  # 公顷 to 4 decimals may write both areas alike
     return Outcome(
         check.status,
-        f"{note_zh}：{whose_zh}用地 {area_ha:.4f} 公顷，核定面积 {max_ha:.4f} 公顷{why_zh}{source_zh}，超出 {over_zh}，"
+        f"{note_zh}：{whose_zh}用地 {area_ha:.4f} 公顷，核定面积 {max_ha:.4f} 公顷{named(why_zh)}，超出 {over_zh}，"
         "需核减至核定面积或开展节地评价",
         f"{note_en}: {whose_en}{area_ha:.4f} ha against an approved area of {max_ha:.4f} ha{why_en} "
         f"({table.label}), {over_en} over; reduce to the approved area or carry out a land-saving evaluation "
