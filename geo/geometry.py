@@ -43,14 +43,20 @@ def _simple_parts(geom: shapely.Geometry) -> np.ndarray:
     return parts
 
 
+def _drawn_parts(geom: shapely.Geometry) -> np.ndarray:
+    """The non-empty polygons, lines and points of a geometry collection: what a parcel of it is read from."""
+    parts = _simple_parts(geom)
+    drawn: np.ndarray = parts[~shapely.is_empty(parts)]
+    return drawn
+
+
 def left_out_parts(geoms: np.ndarray) -> dict[int, list[str]]:
     """Where a geometry collection holds polygons (``_clean_parcel`` reads it as them), the kinds of its other
     parts, a point or line of no area left out: by the position of each such geometry. A KML MultiGeometry
     or a GeoJSON GeometryCollection of a polygon and a point lost the point unsaid (probe)."""
     found: dict[int, list[str]] = {}
     for k in np.flatnonzero(shapely.get_type_id(geoms) == shapely.GeometryType.GEOMETRYCOLLECTION).tolist():
-        parts = _simple_parts(geoms[k])
-        parts = parts[~shapely.is_empty(parts)]
+        parts = _drawn_parts(geoms[k])
         if 0 < len(_polygons(parts)) < len(parts):
             found[k] = sorted(p.geom_type for p in parts if p.geom_type != "Polygon")
     return found
@@ -207,8 +213,7 @@ def _clean_parcel(pid: str, geom: shapely.Geometry | None) -> tuple[shapely.Geom
     if shapely.get_type_id(geom) == shapely.GeometryType.GEOMETRYCOLLECTION:
         # its polygons are the parcel, as a multipolygon (parts that overlap are repaired below, if
         # that keeps the drawn area); a line or point in it has no area, left out and said so (repaired)
-        parts = _simple_parts(geom)
-        parts = parts[~shapely.is_empty(parts)]
+        parts = _drawn_parts(geom)
         polygons = _polygons(parts)
         if not len(polygons):
             raise GeometryError(
