@@ -189,7 +189,7 @@ class Exemption(BaseModel):
         return self.values is None or (value is not None and str(value).strip() in self.values)
 
 
-def exemption_limits(check: BaseCheck) -> list[LayerValues]:
+def features_beside(check: BaseCheck) -> list[LayerValues]:
     """The other layers' features a check reads besides its own layer: those its exemptions stop at
     (``Exemption.not_within``) and those beyond which it grades (``LandUseClassesCheck.except_within``)."""
     limits = [e.not_within for e in getattr(check, "exempt", []) if e.not_within is not None]
@@ -414,7 +414,7 @@ class Item(BaseModel):
     def layers(self) -> list[str]:
         """The layers the item's checks read, with those their exemptions read."""
         own = [c.layer for c in self.checks if hasattr(c, "layer")]
-        return own + [within.layer for c in self.checks for within in exemption_limits(c)]
+        return own + [within.layer for c in self.checks for within in features_beside(c)]
 
     @property
     def cited(self) -> list[str]:
@@ -573,14 +573,14 @@ def _load_profile(name_or_path: str, data_dir: Path | None) -> Profile:
                         f"{path.name}: item {item.code} describes {unread}, not attributes of layer {check.layer}",
                         f"审查方案 {path.name}：审查项 {item.code} 引用了图层 {check.layer} 没有的属性 {unread}",
                     )
-            for within in exemption_limits(check):
+            for within in features_beside(check):
                 info = layer_catalog()[within.layer]
                 if within.attribute not in {*info.attributes, *info.optional}:
                     raise ProfileError(
-                        f"{path.name}: item {item.code}: an exemption reads {within.attribute!r}, not an attribute "
-                        f"of layer {within.layer}",
-                        f"审查方案 {path.name}：审查项 {item.code} 的豁免引用了图层 {within.layer} 没有的属性 "
-                        f"{within.attribute}",
+                        f"{path.name}: item {item.code}: a check reads {within.attribute!r} of layer {within.layer} "
+                        "(not_within, except_within), which it does not have",
+                        f"审查方案 {path.name}：审查项 {item.code} 引用了图层 {within.layer} 没有的属性 "
+                        f"{within.attribute}（not_within、except_within）",
                     )
             if isinstance(check, LandUseStandardCheck):
                 check._source = resources.find(check.table, search)
