@@ -154,7 +154,7 @@ def test_demo_is_built_from_city_style_sources(demo_dir: Path) -> None:
     assert report["layers"]["planned_use"]["sources"][0]["preset"] == "guotu"
     assert report["skipped"] == []
     assert report["warnings"] == []  # the 三调 layer fills the coverage: no parcel of it is on no land
-    assert demo_summary(demo_dir)["parcels"] == 29
+    assert demo_summary(demo_dir)["parcels"] == 30
 
 
 def test_demo_stock_land_carries_what_the_register_reads(demo_dir: Path, demo: Blueprint) -> None:
@@ -301,3 +301,27 @@ def test_the_slope_share_is_called_the_profiles_value(demo_review: ReviewResult)
     items = [i for p in demo_review.parcels for i in p.items if i.code == "geohazard"]
     said = [i.message_zh for i in items if "坡度" in i.message_zh]
     assert said and all("本方案取值 15%" in m and "限值" not in m for m in said)
+
+
+def test_the_steep_case_meets_the_slope_rule(demo_review: ReviewResult, demo_dir: Path) -> None:
+    """The hills' flanks stay under 21°: until the demo had a knoll, no land was steeper than 25° and item 7's
+    slope rule (自然资办函〔2020〕127号) never spoke. D30 stands on the knoll's flank, off any 易发区 the knoll
+    would have drawn: the raster itself (read here with rasterio, not through lantu) has over 15 % of the
+    parcel above 25°, and the item says so beside the zone's finding."""
+    import numpy as np
+    import rasterio
+    import rasterio.mask
+
+    given = gpd.read_file(demo_dir / "parcels.geojson").to_crs(ZONE).set_index("id")
+    with rasterio.open(demo_dir / "slope.tif") as raster:
+        pixels, _ = rasterio.mask.mask(raster, [given.geometry["D30"]], crop=True, filled=False)
+    inside = pixels.compressed()
+    assert inside.size > 0 and float(np.mean(inside > 25.0)) > 0.15
+    item = next(p for p in demo_review.parcels if p.id == "D30").item("geohazard")
+    assert item.status == "warn" and "坡度大于25°的面积占比超过本方案取值" in item.message_zh
+    steep_elsewhere = [
+        p.id
+        for p in demo_review.parcels
+        if p.id != "D30" and "坡度大于25°的面积占比超过" in p.item("geohazard").message_zh
+    ]
+    assert steep_elsewhere == []  # the knoll leaves every other case as it was placed

@@ -65,7 +65,14 @@ def build_demo_blueprint(
         path.replace(out / path.name)
     built.rmdir()
     parcels = demo_parcels(
-        rng, demo.layers, spec["parcels"], urban=demo.urban, county=county, side=float(spec["parcel_side_m"]), zone=zone
+        rng,
+        demo.layers,
+        spec["parcels"],
+        urban=demo.urban,
+        steep=demo.steep,
+        county=county,
+        side=float(spec["parcel_side_m"]),
+        zone=zone,
     )
     parcels.to_crs(4490).to_file(out / "parcels.geojson", driver="GeoJSON", engine="pyogrio")
     log.info("demo blueprint written to %s (%d parcels)", out, len(parcels))

@@ -43,13 +43,15 @@ def demo_parcels(
     cases: list[dict[str, Any]],
     *,
     urban: shapely.Geometry,
+    steep: shapely.Geometry,
     county: shapely.Geometry,
     side: float,
     zone: int,
 ) -> gpd.GeoDataFrame:
     """The recipe's demo parcels (in ``zone``), each inside (or, ``place: edge``, across the edge of)
     the features of its case's ``layer`` filtered by ``where``; ``clean_urban`` is urban construction
-    land clear of every control layer. Every parcel lies in ``county``, the one the detailed layers cover."""
+    land clear of every control layer, ``steep`` the land steeper than 25° (``DemoLayers.steep``). Every
+    parcel lies in ``county``, the one the detailed layers cover."""
     clean = urban
     for layer_id in CONTROL_LAYERS:
         clean = clean.difference(shapely.union_all(layers[layer_id].geometry.values).buffer(50))
@@ -60,6 +62,8 @@ def demo_parcels(
     for case in cases:
         if case["layer"] == "clean_urban":
             area = clean_urban
+        elif case["layer"] == "steep":
+            area = steep
         else:
             frame = layers[case["layer"]]
             for column, value in case.get("where", {}).items():

@@ -3,9 +3,9 @@
 Everything happens in the recipe's Gauss-Krüger zone (metres), in a fixed order
 of draws from ``rng``, so the same seed gives the same layers: towns and the urban
 boundary (城镇开发边界); a terrain of Gaussian hills whose slope becomes the
-raster, the geohazard zones and the forest; Voronoi patches that tile the county
-exactly, classed by setting (town, hill, lakeside, countryside); basic farmland on
-cultivated patches; red lines on the lake and hill cores; a water source on the
+raster, the geohazard zones and the forest (and a steep knoll only the raster sees);
+Voronoi patches that tile the county exactly, classed by setting (town, hill, lakeside,
+countryside); basic farmland on cultivated patches; red lines on the lake and hill cores; a water source on the
 canal; coal fields, heritage sites, flood zones, illegal, unsupplied and idle
 patches; planned-use zones that tile the county.
 """
@@ -45,6 +45,8 @@ RURAL_MIX = {
 }
 
 FloatGrid = np.ndarray[Any, np.dtype[np.float64]]
+STEEP_DEGREES = 25.0  # item 7's slope threshold (the profile's raster_share_above)
+KNOLL_M = 150.0  # a knoll's height and its σ alike: flanks of about 31°
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class DemoLayers:
     layers: dict[str, gpd.GeoDataFrame]
     slope: RasterLayer
     urban: shapely.Geometry
+    steep: shapely.Geometry  # land steeper than 25° (off the red line and farmland): the ``steep`` case's land
 
 
 @dataclass(frozen=True)
@@ -87,9 +90,15 @@ def synthesize_layers(
     # terrain, slope and hills
     pixel = float(spec["slope_pixel_m"])
     z, transform = _elevation(rng, county, shapely.MultiPoint(towns), spec["hills"], pixel)
-    slope = _slope_degrees(z, pixel)
     hills = _polygons_where(z > 80, transform, w.land.difference(urban))
     hill_cores = _polygons_where(z > 150, transform, w.land.difference(urban))
+    slope = _slope_degrees(z, pixel)  # the geohazard zones' (below)
+    # knolls on the hills (林地 already), centred off the red line on their cores, from their own generator (like
+    # the supplementary layers): steep land beyond any 易发区, where the slope rule alone speaks. Only the slope
+    # raster sees them: every layer and every draw stays as the seed made it, and so do the demo parcels
+    slopes = hills.buffer(-KNOLL_M).difference(hill_cores.buffer(150 + KNOLL_M))
+    knolls = _knolls(np.random.default_rng(spec["seed"] + 2), slopes, spec["knolls"], transform, z.shape)
+    raster = _slope_degrees(z + knolls, pixel)
 
     land_use = _land_use(rng, spec["land_use_patches"], county, w, urban, hills, zone)
     cultivated = land_use[land_use["class_code"].str.startswith("01")]
@@ -158,7 +167,9 @@ def synthesize_layers(
     }
     # supplementary layers from their own generator, so every layer above stays as the seed made it
     layers |= _supplementary(np.random.default_rng(spec["seed"] + 1), land_use, urban, w, sites, zone)
-    return DemoLayers(zone=zone, layers=layers, slope=RasterLayer(slope, transform, zone), urban=urban)
+    # the steep case's land: off the red line and basic farmland, so that the slope rule speaks among few others
+    steep = _polygons_where(raster > STEEP_DEGREES, transform, w.land.difference(redline).difference(farmland_geom))
+    return DemoLayers(zone=zone, layers=layers, slope=RasterLayer(raster, transform, zone), urban=urban, steep=steep)
 
 
 def _stock_frame(patches: list[shapely.Polygon], zone: int, prefix: str, *, first_year: int) -> gpd.GeoDataFrame:
@@ -354,6 +365,20 @@ def _elevation(
         h, sigma = rng.uniform(120, 320), rng.uniform(300, 700)
         z += h * np.exp(-((gx - centre.x) ** 2 + (gy - centre.y) ** 2) / (2 * sigma**2))
     return z, from_origin(minx, maxy, pixel, pixel)
+
+
+def _knolls(
+    rng: np.random.Generator, within: shapely.Geometry, count: int, transform: Affine, shape: tuple[int, ...]
+) -> FloatGrid:
+    """Steep knolls (metres) to add to the terrain, centred in ``within``: the hills' flanks stay under 21°, so
+    without them no land is steeper than 25° and item 7's slope rule (坡度大于25°, 自然资办函〔2020〕127号) never
+    speaks in the demo. Each rises ``KNOLL_M`` over a σ of as much: flanks of about 31° on a ring some 0.9 σ wide."""
+    rows, cols = np.indices(shape)
+    gx, gy = transform * (cols + 0.5, rows + 0.5)
+    z: FloatGrid = np.zeros(shape)
+    for centre in random_points(rng, within, count) if not within.is_empty else []:
+        z += KNOLL_M * np.exp(-((gx - centre.x) ** 2 + (gy - centre.y) ** 2) / (2 * KNOLL_M**2))
+    return z
 
 
 def _slope_degrees(z: FloatGrid, pixel: float) -> np.ndarray[Any, np.dtype[np.float32]]:
