@@ -137,7 +137,8 @@ def check_cmd(
         body["build"] = report.model_dump() if report else None
         sys.stdout.write(json.dumps(body, ensure_ascii=False, indent=2) + "\n")
     else:
-        table = Table(title=escape(f"{bp.name} ✓  版本 version {bp.version}"))
+        mark = "✓" if stamped_ok else "✗ 文件与版本号不符 / changed after the build"  # not ✓ above a refusal
+        table = Table(title=escape(f"{bp.name} {mark}  版本 version {bp.version}"))
         for col in ("图层 id", "名称 name", "类型 kind", "要素数 features", "坐标系 crs"):
             table.add_column(col)
         for r in rows:  # cells are Rich markup: the file's words are escaped

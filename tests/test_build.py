@@ -316,7 +316,7 @@ def test_check_prints_the_report_and_catches_changed_files(built: Path, tmp_path
     assert body["version_ok"] and body["version"] == load_blueprint(built).version
     assert body["build"]["layers"]["water_source"]["sources"][0]["encoding"] == "gb18030"
     table = runner.invoke(app, ["blueprint", "check", str(built)])
-    assert table.exit_code == 0 and "unknown_code" in table.stdout
+    assert table.exit_code == 0 and "unknown_code" in table.stdout and "✓" in table.stdout
     copy = tmp_path / "copy"
     copy.mkdir()
     for f in built.iterdir():
@@ -325,6 +325,7 @@ def test_check_prints_the_report_and_catches_changed_files(built: Path, tmp_path
     frame.iloc[:1].to_parquet(copy / "water_source.parquet")
     tampered = runner.invoke(app, ["blueprint", "check", str(copy)])
     assert tampered.exit_code == 2 and "version" in tampered.output
+    assert "✓" not in tampered.stdout and "文件与版本号不符" in tampered.stdout  # the table's title says it too
 
 
 def test_a_failed_build_leaves_the_old_blueprint(built: Path, tmp_path: Path) -> None:
