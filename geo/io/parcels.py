@@ -567,6 +567,8 @@ def _read_file(
             frame, rows = _read_gdal(path, layer=layer, limits=limits, entity_factor=10 if suffix == ".dxf" else 1)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         log.info("GDAL could not read %s: %s", path, exc)
+        if suffix == ".kml":  # windows-1252, which expat decodes and GDAL does not: said as such
+            _kml_encoding_refused(path, shown)
         raise FormatError(
             f"{shown}: not a readable {suffix.lstrip('.')} file",
             f"{shown}：无法读取，文件损坏或格式不符",
@@ -1141,6 +1143,9 @@ KML_FEATURES: Final = frozenset({"Placemark"})
 KML_OVERLAYS: Final = frozenset({"GroundOverlay", "PhotoOverlay", "ScreenOverlay"})
 # a link to a KML elsewhere (a server, a file beside this one): never fetched, an upload is read alone (GDAL skips it)
 KML_LINK: Final = "NetworkLink"
+# the encodings an XML declaration may name that GDAL's KML readers (expat, without a converter) decode
+KML_ENCODINGS: Final = frozenset({"utf-8", "utf8", "utf-16", "utf16", "iso-8859-1", "latin1", "us-ascii", "ascii"})
+KML_DECLARED = re.compile(rb"<\?xml[^>]{0,200}?encoding\s*=\s*[\"']([^\"'\s]{1,40})[\"']")
 
 
 class KmlWritten(NamedTuple):
@@ -1161,6 +1166,9 @@ def _kml_written(path: Path, shown: str) -> KmlWritten | None:
         written = _kml_containers(path)
     except (expat.ExpatError, OSError):
         return None
+    except (ValueError, LookupError):  # a declared encoding expat cannot decode (GBK, a made-up name): a traceback
+        _kml_encoding_refused(path, shown)
+        return None  # left to GDAL, which refuses it or reads it in its own order (said)
     if written.containers or not (written.overlays or written.links):
         return written
     held_en, held_zh = _kml_unread(written)
@@ -1171,6 +1179,29 @@ def _kml_written(path: Path, shown: str) -> KmlWritten | None:
         f"{shown}: no parcels: the file holds only {' and '.join(held_en)}; draw the parcels as polygons "
         f"(placemarks){send_en}",
         f"{shown}：没有地块：文件中只有{'和'.join(held_zh)}；请将地块绘制为多边形（地标）{send_zh}",
+    )
+
+
+def _kml_encoding_refused(path: Path, shown: str) -> None:
+    """Refuse a KML whose XML declaration names an encoding GDAL does not decode (GBK, GB2312, windows-1252, a
+    made-up one), naming it: expat raised a ValueError on a multi-byte one, a traceback (500) where GDAL would
+    have refused the file as unreadable, and GDAL's refusal did not say why. Nothing where it names none or one
+    GDAL reads."""
+    try:
+        with path.open("rb") as file:
+            found = KML_DECLARED.search(file.read(1024))
+    except OSError:
+        return
+    if found is None:
+        return
+    named = found.group(1).decode("ascii", "replace")
+    if named.lower() in KML_ENCODINGS:
+        return
+    raise FormatError(
+        f"{shown}: the file declares the encoding {named!r}, which the KML reader cannot decode: KML is UTF-8 "
+        'text (OGC KML 2.2); save it as UTF-8 (encoding="UTF-8")',
+        f"{shown}：文件声明的编码为 {named!r}，KML 读取程序无法解码：KML 应为 UTF-8 文本（OGC KML 2.2）；"
+        '请另存为 UTF-8 编码（encoding="UTF-8"）',
     )
 
 
