@@ -64,3 +64,48 @@ def test_a_kml_in_utf8_or_latin1_is_still_read(tmp_path: Path) -> None:
         path = tmp_path / f"{encoding}.kml"
         path.write_bytes(_kml(encoding, name))
         assert read_parcels(path)["name"].tolist() == [name]
+
+
+def _county_balance(client: TestClient, keys: dict[str, str], year: int, factor: str = "land_new") -> float:
+    balances = client.get(f"/api/v1/quotas/balances?year={year}", headers=auth(keys)).json()
+    return next(b["balance"] for b in balances if b["holder"] == "370811" and b["factor"] == factor)
+
+
+@pytest.mark.parametrize(("unit", "m2"), [("亩", 10_000), ("公顷", 150_000), ("㎡", 15), (None, 15)])
+def test_a_plan_row_over_the_api_books_its_unit(client: TestClient, keys: dict[str, str], unit: str, m2: float) -> None:
+    """A row of a plan sent as {"amount": 15, "unit": "亩"} was booked as 15 m²: the API's rows had no unit and
+    dropped the member unsaid, where the plan's CSV reads its unit column (and refuses a column it does not know,
+    since 150 亩 had been booked as 150 m² there). The row now reads its unit as the CSV does (亩, 公顷, m²)."""
+    row = {"county_code": "370811", "factor": "land_new", "amount": 15} | ({"unit": unit} if unit else {})
+    sent = client.post("/api/v1/quotas/issue", json={"year": 2026, "rows": [row]}, headers=auth(keys, "quota-admin"))
+    assert sent.status_code == 201, sent.text
+    assert _county_balance(client, keys, 2026) == pytest.approx(m2 * 0.7, abs=1e-4)  # the city pools 30 %
+
+
+@pytest.mark.parametrize(
+    ("row", "en", "zh"),
+    [
+        (
+            {"unit": "吨"},
+            "row 2: unit '吨' is not a unit of land_new: m² (m2, 平方米), 亩 or 公顷 (ha)",
+            "第 2 行：单位“吨”",
+        ),
+        (
+            {"factor": "energy", "unit": "亩"},
+            "row 2: unit '亩' is not a unit of energy",
+            "第 2 行：单位“亩”不适用于能耗",
+        ),
+        ({"units": "亩"}, "body.rows.1.units: Extra inputs are not permitted", "body.rows.1.units：不接受该项"),
+        ({"单位": "亩"}, "body.rows.1.单位: Extra inputs are not permitted", "不接受该项"),
+    ],
+)
+def test_a_plan_row_with_a_unit_it_cannot_take_or_a_member_it_does_not_know_is_refused(
+    client: TestClient, keys: dict[str, str], row: dict[str, str], en: str, zh: str
+) -> None:
+    """Nothing of the plan is booked: a member the row does not read could change what its amount means."""
+    rows = [{"county_code": "370811", "factor": "land_compensation", "amount": 5}]
+    rows.append({"county_code": "370811", "factor": "land_new", "amount": 15} | row)
+    sent = client.post("/api/v1/quotas/issue", json={"year": 2026, "rows": rows}, headers=auth(keys, "quota-admin"))
+    problem = assert_problem(sent, 422)
+    assert en in problem["message_en"] and zh in problem["message_zh"]
+    assert client.get("/api/v1/quotas/journal", headers=auth(keys)).json() == []

@@ -4,6 +4,7 @@ and the 增存挂钩 stock-land register."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Path, Query
@@ -17,8 +18,8 @@ from api.keys import Principal
 from api.settings import Settings
 from geo.blueprint import Blueprint
 from geo.db import MAX_ID
-from geo.errors import BlueprintError
-from geo.io.quota import labelled, report_xlsx
+from geo.errors import BlueprintError, InputError
+from geo.io.quota import labelled, report_xlsx, unit_factor
 from geo.io.tables import format_table
 from geo.maps import map_html, quota_map
 from geo.quota import FACTORS, MAX_AMOUNT, PLAN_YEARS, Ledger, county_summary
@@ -41,9 +42,31 @@ Figure = Annotated[float, Field(allow_inf_nan=False), BeforeValidator(plain_figu
 
 
 class IssueRow(BaseModel):
+    """One row of a plan, as a line of the CSV `lantu quota issue` reads: a member it does not know is refused, as
+    the CSV refuses a column (a ``unit`` of 亩 was dropped, and 150 亩 booked as 150 m²)."""
+
+    model_config = ConfigDict(extra="forbid")
+
     county_code: str = Field(max_length=32)
     factor: str = Field(description=f"one of {sorted(FACTORS)}", max_length=32)
     amount: Figure = Field(gt=0, le=MAX_AMOUNT, allow_inf_nan=False)
+    unit: str | None = Field(
+        default=None,
+        max_length=16,
+        description="the unit the amount is written in, as the plan CSV's unit column: an area (the land factors, "
+        "booked in m²) in m² (m2, 平方米), 亩 or 公顷 (ha); any other factor only in its own unit; none: the factor's",
+    )
+
+    def booked(self, row: int) -> float | Decimal:
+        """The amount in the factor's own unit (m² for an area given in 亩 or 公顷); a unit that is none of the
+        factor's refused naming the ``row``; an unknown factor left for the ledger to refuse by name."""
+        if self.factor not in FACTORS or not self.unit:
+            return self.amount
+        try:
+            per_unit = unit_factor(self.unit, self.factor)
+        except InputError as exc:
+            raise InputError(f"row {row}: {exc.message_en}", f"第 {row} 行：{exc.message_zh}") from None
+        return self.amount if per_unit == 1 else Decimal(str(self.amount)) * per_unit
 
 
 class IssueRequest(BaseModel):
@@ -170,7 +193,7 @@ def projects(ledger: LedgerDep, _who: Reader) -> list[dict[str, Any]]:
 
 @router.post("/issue", status_code=201, response_model=Movement, summary="下达: issue quotas to counties")
 async def issue(body: IssueRequest, ledger: LedgerDep, who: Admin) -> Movement:
-    rows = [(r.county_code, r.factor, r.amount) for r in body.rows]
+    rows = [(r.county_code, r.factor, r.booked(n)) for n, r in enumerate(body.rows, start=1)]
     tx = await run_in_threadpool(ledger.issue, body.year, rows, actor=who.name, reason=body.reason, again=body.again)
     return Movement(transaction=tx)
 

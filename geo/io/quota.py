@@ -164,8 +164,18 @@ OWN_UNITS: Final = {"吨标准煤": {"吨标准煤", "tce"}, "吨": {"吨", "t"}
 
 
 def _unit_factor(unit: str, factor: str, *, name: str, line: int) -> Decimal:
+    """How many of the factor's own unit one ``unit`` is (:func:`unit_factor`), a FormatError naming the line
+    where it is no unit of the factor."""
+    try:
+        return unit_factor(unit, factor)
+    except InputError as exc:
+        raise _fail(name, line, exc.message_en, exc.message_zh) from None
+
+
+def unit_factor(unit: str, factor: str) -> Decimal:
     """How many of the factor's own unit one ``unit`` is: an area's m² per m², 亩 or 公顷 (:data:`AREA_UNITS`);
-    1 for the factor's own unit or an empty cell; else a FormatError naming the line and the units it takes."""
+    1 for the factor's own unit or an empty one; else an InputError saying the units it takes. The plan's
+    ``unit`` column and the API's plan rows alike."""
     own = FACTORS[factor][1]
     if not unit:
         return Decimal(1)
@@ -178,9 +188,7 @@ def _unit_factor(unit: str, factor: str, *, name: str, line: int) -> Decimal:
         return Decimal(1)
     else:
         takes_en = takes_zh = " / ".join(sorted(OWN_UNITS.get(own, {own})))
-    raise _fail(
-        name,
-        line,
+    raise InputError(
         f"unit {unit!r} is not a unit of {factor}: {takes_en}",
         f"单位“{unit}”不适用于{FACTORS[factor][0]}，应为 {takes_zh}",
     )
