@@ -3,12 +3,13 @@ words (a 4xx, exit 2) or read right, in English and Chinese, where it was a 500,
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from support import assert_problem, auth
+from support import assert_problem, auth, parcel_frame, rect
 from typer.testing import CliRunner
 
 from api.app import create_app
@@ -109,3 +110,55 @@ def test_a_plan_row_with_a_unit_it_cannot_take_or_a_member_it_does_not_know_is_r
     problem = assert_problem(sent, 422)
     assert en in problem["message_en"] and zh in problem["message_zh"]
     assert client.get("/api/v1/quotas/journal", headers=auth(keys)).json() == []
+
+
+SHAPEFILE = (".shp", ".shx", ".dbf", ".prj")
+
+
+def _shapefile(folder: Path, stem: str = "Parcels") -> dict[str, bytes]:
+    frame = parcel_frame(rect(1.2, 1.2, 1.6, 1.6), rect(2.2, 0.2, 2.4, 0.4)).assign(id=["A", "B"])
+    frame.to_file(folder / f"{stem}.shp", engine="pyogrio")
+    return {suffix: (folder / f"{stem}{suffix}").read_bytes() for suffix in SHAPEFILE}
+
+
+@pytest.mark.parametrize(
+    ("spelt", "en", "zh"),
+    [
+        (".dbf", "parcels.dbf: GDAL opens a shapefile's table only as .dbf or .DBF named as its .shp is", "属性表"),
+        (".prj", "parcels.prj: GDAL opens a shapefile's projection only as .prj or .PRJ", "读不到坐标系"),
+        (".shx", "parcels.shx: GDAL opens a shapefile's index only as .shx or .SHX", "读不出任何图形"),
+    ],
+)
+def test_a_shapefiles_file_named_in_another_case_than_its_shp_is_refused_naming_it(
+    spelt: str, en: str, zh: str, tmp_path: Path, client: TestClient, keys: dict[str, str]
+) -> None:
+    """Parcels.shp beside parcels.dbf (a folder from Windows, where the case does not matter): GDAL opens a
+    table only under the .shp's own name, so it read the shapes alone, and the check of the table called it
+    "damaged: its header describes 3 fields, 0 of which could be read"; a parcels.prj was "declares no CRS"
+    beside a .prj, a parcels.shx "not a readable shp file". Each is now refused naming the file and the name
+    GDAL would open, in a folder, a zip and an upload alike."""
+    parts = _shapefile(tmp_path)
+    (tmp_path / f"Parcels{spelt}").rename(tmp_path / f"parcels{spelt}")
+    with pytest.raises(FormatError, match=rf"^Parcels.shp: {en}") as caught:
+        read_parcels(tmp_path / "Parcels.shp")
+    assert zh in caught.value.message_zh and "请改名" in caught.value.message_zh
+    archive = tmp_path / "地块.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for suffix, data in parts.items():
+            zf.writestr(f"d/{'parcels' if suffix == spelt else 'Parcels'}{suffix}", data)
+    with pytest.raises(FormatError, match=rf"^地块.zip: {en}"):
+        read_parcels(archive)
+    sent = client.post("/api/v1/reviews", files={"file": ("地块.zip", archive.read_bytes())}, headers=auth(keys))
+    assert f"地块.zip: {en}" in assert_problem(sent, 422)["message_en"]
+
+
+def test_a_shapefile_whose_files_are_named_alike_is_read_whatever_the_suffixes_case(tmp_path: Path) -> None:
+    """Parcels.SHP beside Parcels.DBF, or one name spelt two ways in a folder (p.dbf and P.DBF), GDAL opening
+    the one it finds: read as before."""
+    _shapefile(tmp_path)
+    for suffix in SHAPEFILE[1:]:
+        (tmp_path / f"Parcels{suffix}").rename(tmp_path / f"Parcels{suffix.upper()}")
+    (tmp_path / "Parcels.shp").rename(tmp_path / "Parcels.SHP")
+    (tmp_path / "PARCELS.DBF").write_bytes((tmp_path / "Parcels.DBF").read_bytes())
+    read = read_parcels(tmp_path / "Parcels.SHP")
+    assert read["id"].tolist() == ["A", "B"] and read.crs.to_epsg() == 4548

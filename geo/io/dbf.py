@@ -12,7 +12,7 @@ import struct
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import cast
 
 from geo.errors import FormatError
@@ -20,7 +20,14 @@ from geo.errors import FormatError
 DBF_HEADER = 32  # a .dbf's fixed header (its record count, header and record lengths at 4–11)
 DBF_FIELD = 32  # a field's descriptor, after the fixed header; 0x0D ends them
 DBF_MAX_HEADER = 0xFFFF  # the header's length is a 16-bit number
-GDAL_DBF = (".dbf", ".DBF")  # the only spellings in which GDAL opens the table beside a .shp
+# the files GDAL opens beside a .shp, each only as the .shp's own name with the suffix in lower or upper case
+# (p.dbf, p.DBF; not P.dbf, p.Dbf), and what it reads without one spelt otherwise: (what, 中文, lost, 中文). A .cpg
+# spelt otherwise is not one: the text's encoding is then detected and said (geo.io.encoding)
+SIDECARS = {
+    ".shx": ("index", "索引文件", "no shapes at all", "读不出任何图形"),
+    ".dbf": ("table", "属性表", "the shapes without their attributes", "只读出图形、读不到属性"),
+    ".prj": ("projection", "坐标系文件", "the shapes without their coordinate system", "读不到坐标系"),
+}
 
 
 @dataclass(frozen=True)
@@ -36,10 +43,11 @@ class Dbf:
     @classmethod
     def beside(cls, shp: Path, shown: str) -> Dbf | None:
         """The .dbf beside the file ``shp`` (None where there is none)."""
-        name = sidecar((p.name for p in shp.parent.iterdir()), shp.name, ".dbf")
+        names = [p.name for p in shp.parent.iterdir()]
+        gdal_opens(names, shp.name, shown)
+        name = sidecar(names, shp.name, ".dbf")
         if name is None:
             return None
-        _gdal_opens(name, shown)
         dbf = shp.parent / name
         with dbf.open("rb") as file:
             head = file.read(DBF_MAX_HEADER)
@@ -50,10 +58,10 @@ class Dbf:
         """The .dbf beside the member ``shp_member`` of the zip ``archive`` (read in place through
         /vsizip/), None where there is none."""
         with zipfile.ZipFile(archive) as zf:
+            gdal_opens(zf.namelist(), shp_member, shown)
             name = sidecar(zf.namelist(), shp_member, ".dbf")
             if name is None:
                 return None
-            _gdal_opens(name, shown)
             info = zf.getinfo(name)
             with zf.open(info) as file:
                 head = file.read(DBF_MAX_HEADER)
@@ -101,14 +109,24 @@ def descriptors(head: bytes) -> list[bytes]:
     return found
 
 
-def _gdal_opens(name: str, shown: str) -> None:
-    """Refuse a table GDAL would not open beside its .shp (x.Dbf): it reads the shapes alone, every
-    attribute lost."""
-    if not name.endswith(GDAL_DBF):
+def gdal_opens(names: Iterable[str], shp: str, shown: str) -> None:
+    """Refuse a file beside the shapefile ``shp`` (among ``names``, a folder's or a zip's members) that tools
+    match without regard to case and GDAL does not open: it opens p.dbf or p.DBF beside p.shp, never p.Dbf nor
+    P.DBF (a Windows folder's Parcels.shp beside parcels.dbf), and read the shapes alone, called a damaged
+    table ("0 of 6 fields could be read"), a file declaring no CRS beside its .prj, or no readable file."""
+    names = list(names)
+    stem = shp[: -len(".shp")]
+    for suffix, (what_en, what_zh, lost_en, lost_zh) in SIDECARS.items():
+        opened = (stem + suffix, stem + suffix.upper())
+        name = sidecar(names, shp, suffix)
+        if name is None or any(n in opened for n in names):
+            continue
+        own, own_zh = (joint.join(PurePosixPath(n).name for n in opened) for joint in (" or ", " 或 "))
         raise FormatError(
-            f"{shown}: {name}: GDAL opens a shapefile's table only as .dbf or .DBF and would read the shapes "
-            "without their attributes: rename it",
-            f"{shown}：{name} 的扩展名须为 .dbf 或 .DBF，否则 GDAL 只读出图形、读不到属性：请改名",
+            f"{shown}: {name}: GDAL opens a shapefile's {what_en} only as {suffix} or {suffix.upper()} named as its "
+            f".shp is ({own}) and would read {lost_en}: rename it",
+            f"{shown}：{name} 的文件名须与 .shp 一致、扩展名为 {suffix} 或 {suffix.upper()}（{own_zh}），"
+            f"否则 GDAL 找不到该{what_zh}，{lost_zh}：请改名",
         )
 
 
