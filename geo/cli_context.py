@@ -29,7 +29,7 @@ from geo.io.tables import Row, table_width, write_records, write_table
 from geo.papers import Issuer, beijing_today
 from geo.review.result import plain_figure
 from geo.signing import SigningKey, Verification, installation_key, key_for_writing
-from geo.vocabulary import project_types
+from geo.vocabulary import line_fault, project_types
 
 err = Console(stderr=True)
 
@@ -138,10 +138,36 @@ LayoutOption = Annotated[
 PROJECT_TYPE = f"项目类型 / project type, one of (closed list): {', '.join(project_types())}"  # layers/vocabulary.yaml
 
 
+ACTOR_CHARS = 100  # the actor columns of the journal, the project history and the answers (String(100))
+
+
+def _actor(value: Any) -> str:
+    """An ``--actor`` as an API key's name must be (``api.keys.check_key_name``): it is the 经办人 of the journal,
+    a project's history or a department's answer, so never blank (--actor '' booked a transfer by nobody), never
+    padded, within its column and one printable line (a line break or an escape sequence was recorded as given,
+    a second line forged in the audit trail)."""
+    text = str(value)
+    if not text.strip() or len(text) > ACTOR_CHARS:
+        raise typer.BadParameter(
+            f"the actor must have 1 to {ACTOR_CHARS} characters, not all blank（经办人应为 1 到 {ACTOR_CHARS} 个字符，"
+            "且不能全为空白）"
+        )
+    if text != text.strip():
+        raise typer.BadParameter(f"the actor must not begin or end with a space: {text!r}（经办人首尾不能有空白）")
+    if (fault := line_fault(text)) is not None:
+        raise typer.BadParameter(
+            f"the actor must be one line of text; it holds {fault[0]}（经办人须为单行文字，不能含有{fault[1]}）"
+        )
+    return text
+
+
 def actor_option(recorded: str) -> OptionInfo:
     """``--actor``, described by ``recorded`` (who, and where it is recorded). Its default is the login of whoever
-    runs the command: the help states that rule rather than show the login of whoever asked for --help."""
-    option: OptionInfo = typer.Option(help=f"{recorded} (default: your login name).", show_default=False)
+    runs the command: the help states that rule rather than show the login of whoever asked for --help. What is
+    given is checked as a key's name is (``_actor``)."""
+    option: OptionInfo = typer.Option(
+        help=f"{recorded} (default: your login name).", show_default=False, parser=_actor, metavar="<str>"
+    )
     return option
 
 

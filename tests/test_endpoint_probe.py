@@ -3,6 +3,8 @@ words (a 4xx, exit 2) or read right, in English and Chinese, where it was a 500,
 
 from __future__ import annotations
 
+import json
+import re
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -162,3 +164,40 @@ def test_a_shapefile_whose_files_are_named_alike_is_read_whatever_the_suffixes_c
     (tmp_path / "PARCELS.DBF").write_bytes((tmp_path / "Parcels.DBF").read_bytes())
     read = read_parcels(tmp_path / "Parcels.SHP")
     assert read["id"].tolist() == ["A", "B"] and read.crs.to_epsg() == 4548
+
+
+@pytest.mark.parametrize(
+    ("actor", "said"),
+    [
+        ("", "1 to 100 characters, not all blank"),
+        ("  ", "1 to 100 characters, not all blank"),
+        ("x" * 101, "1 to 100 characters"),
+        (" 张三", "must not begin or end with a space"),
+        ("张三\n李四", "it holds a line feed U+000A"),
+        ("x\x1b[31m", "it holds a control character U+001B"),
+        ("\u202eevil", "it holds a control character U+202E"),
+    ],
+)
+def test_an_actor_that_could_not_name_a_key_is_refused_before_anything_is_recorded(
+    actor: str, said: str, blueprint_dir: Path
+) -> None:
+    """--actor '' booked a transfer by nobody, and an actor holding a line break, an escape sequence or a bidi
+    override was recorded as given in the journal, a project's history and a department's answer (the ledger
+    refused control characters, the project library nothing): the 经办人 is now checked as an API key's name is,
+    which is the actor of every record the service makes."""
+    assert runner.invoke(app, ["quota", "init", "--blueprint", str(blueprint_dir)]).exit_code == 0
+    plan = blueprint_dir.parent / "plan.csv"
+    plan.write_text("county_code,factor,amount\n370811,land_new,1000\n", encoding="utf-8")
+    assert runner.invoke(app, ["quota", "issue", "-y", "2026", "--csv", str(plan)]).exit_code == 0
+    commands = [
+        ["quota", "transfer", "370811", "370812", "land_new", "-y", "2026", "--amount", "1", "--price-wan", "1"],
+        ["projects", "add", "Q1", "--name", "测", "--type", "industrial", "--level", "市重点", "--county", "370811"],
+    ]
+    for command in commands:
+        result = runner.invoke(app, [*command, "--actor", actor])
+        flat = re.sub(r"[\s│]", "", result.output)  # Rich's box, folded at its width
+        assert result.exit_code == 2 and re.sub(r"\s", "", said) in flat and "经办人" in flat, result.output
+    journal = runner.invoke(app, ["quota", "journal", "-f", "json"])
+    assert {row["kind"] for row in json.loads(journal.output)} == {"issue"}
+    assert runner.invoke(app, ["projects", "list", "-f", "json"]).output.strip() == "[]"
+    assert runner.invoke(app, [*commands[0], "--actor", "张三"]).exit_code == 0
