@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import shutil
 import signal
 import sys
@@ -22,7 +21,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy.exc import DBAPIError
 
-from geo.blueprint import Blueprint, load_blueprint
+from geo.blueprint import load_blueprint
 from geo.blueprint_cli import app as blueprint_app
 from geo.cli_context import (
     PROJECT_TYPE,
@@ -31,8 +30,10 @@ from geo.cli_context import (
     Output,
     binary_output_refused,
     cli_context,
+    distinct_files,
     fail,
     figure_option,
+    not_the_blueprints,
     stdout_is_terminal,
     usage_error,
     write_binary_stdout,
@@ -44,8 +45,8 @@ from geo.db import storage_fault
 from geo.errors import InputError, LantuError
 from geo.geometry import check_size, clean_parcels
 from geo.io import read_parcels, write_parcels
-from geo.io.blueprint import MANIFEST, check_replaceable
-from geo.io.files import WholeFiles, input_file, output_file, whole_files, write_failed
+from geo.io.blueprint import check_replaceable
+from geo.io.files import WholeFiles, whole_files, write_failed
 from geo.io.parcels import rewritten_values, unkept_columns
 from geo.io.results import Chunks, write_pieces, write_result_csv, write_result_geojson, write_result_json
 from geo.io.summary import summary_path, write_summary
@@ -216,7 +217,7 @@ def review_cmd(
     if fmt in BINARY and output is None and stdout_is_terminal():
         fail(binary_output_refused(fmt.value))  # before the review: a batch is not reviewed for nothing
     try:
-        _distinct_files({"PARCELS": parcels, "--output": output, "--pieces-out": pieces_out, "--summary": summary})
+        distinct_files({"PARCELS": parcels, "--output": output, "--pieces-out": pieces_out, "--summary": summary})
     except LantuError as exc:
         fail(exc)
     data_dir = cli_context(ctx).data_dir
@@ -238,7 +239,7 @@ def review_cmd(
             if summary is not None:
                 summary_path(summary)
             bp = load_blueprint(blueprint)
-            _not_the_blueprints({"--output": output, "--pieces-out": pieces_out, "--summary": summary}, bp)
+            not_the_blueprints({"--output": output, "--pieces-out": pieces_out, "--summary": summary}, bp)
             frame = check_size(
                 read_parcels(parcels, layer=layer, crs=crs, line_buffer=line_buffer),
                 max_parcels=max_parcels,
@@ -324,38 +325,6 @@ def review_cmd(
     # run (city blueprint, 49.1-51.1 s against 45.1-46.0 s).
     with gc_paused(), _terminated_as_exit():
         reviewed()
-
-
-def _distinct_files(named: dict[str, Path | None]) -> None:
-    """Refuse a command whose input and outputs name one file twice (``-o`` over the parcels, the result
-    over the pieces file): one write would destroy the other; and, before a batch is reviewed for nothing,
-    PARCELS that is no regular file (``input_file``) and an output that cannot be written (``output_file``:
-    a folder, a folder of its path missing or read-only)."""
-    seen: dict[str, str] = {}
-    for option, path in named.items():
-        if path is None:
-            continue
-        if option == "PARCELS":
-            input_file(path, option)
-        else:
-            output_file(path, option)
-        other = seen.setdefault(os.path.realpath(path), option)
-        if other != option:
-            raise InputError(
-                f"{other} and {option} name the same file {path}", f"{other} 与 {option} 是同一个文件 {path}"
-            )
-
-
-def _not_the_blueprints(named: dict[str, Path | None], bp: Blueprint) -> None:
-    """Refuse an output that is one of the blueprint's own files (its manifest, a layer): the write
-    would leave a blueprint that no longer loads."""
-    own = {os.path.realpath(bp.root / MANIFEST)} | {os.path.realpath(layer.source) for layer in bp.layers.values()}
-    for option, path in named.items():
-        if path is not None and os.path.realpath(path) in own:
-            raise InputError(
-                f"{option} {path} is a file of the blueprint; write the output elsewhere",
-                f"{option} {path} 是蓝图自身的文件，请输出到其他位置",
-            )
 
 
 @contextmanager
@@ -534,7 +503,7 @@ def convert_cmd(
     again to `lantu review` of it), and ids it can only write changed."""
 
     try:
-        _distinct_files({"PARCELS": source, "TARGET": target})  # a failed write would take the source with it
+        distinct_files({"PARCELS": source, "TARGET": target})  # a failed write would take the source with it
         frame = read_parcels(source, layer=layer, crs=crs, line_buffer=line_buffer)
         check_coordinates(frame)
         frame, repaired = _clean_for_writing(frame)

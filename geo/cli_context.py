@@ -8,16 +8,17 @@ them from its settings before any command runs.
 from __future__ import annotations
 
 import math
+import os
 import re
 import shutil
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TextIO
 
 import typer
 from rich.console import Console
@@ -25,11 +26,16 @@ from rich.markup import escape
 from typer.models import OptionInfo
 
 from geo.errors import InputError, LantuError
+from geo.io.blueprint import MANIFEST
+from geo.io.files import input_file, output_file
 from geo.io.tables import Row, table_width, write_records, write_table
 from geo.papers import Issuer, beijing_today
 from geo.review.result import plain_figure
 from geo.signing import SigningKey, Verification, installation_key, key_for_writing
 from geo.vocabulary import line_fault, project_types
+
+if TYPE_CHECKING:
+    from geo.blueprint import Blueprint
 
 err = Console(stderr=True)
 
@@ -169,6 +175,39 @@ def actor_option(recorded: str) -> OptionInfo:
         help=f"{recorded} (default: your login name).", show_default=False, parser=_actor, metavar="<str>"
     )
     return option
+
+
+def distinct_files(named: dict[str, Path | None], *, inputs: Collection[str] = ("PARCELS",)) -> None:
+    """Refuse a command whose outputs name one of its ``inputs`` or each other (``-o`` over the parcels, the result
+    over the pieces file, the papers over their review result, a comparison over its 预审 boundary): one write would
+    destroy the other file; two inputs may be one file. And, before the work is done for nothing, an input that is
+    no regular file (``input_file``) and an output that cannot be written (``output_file``: a folder, a folder of
+    its path missing or read-only)."""
+    seen: dict[str, str] = {}
+    for option, path in named.items():
+        if path is None:
+            continue
+        if option in inputs:
+            input_file(path, option)
+        else:
+            output_file(path, option)
+        other = seen.setdefault(os.path.realpath(path), option)
+        if other != option and not (other in inputs and option in inputs):
+            raise InputError(
+                f"{other} and {option} name the same file {path}", f"{other} 与 {option} 是同一个文件 {path}"
+            )
+
+
+def not_the_blueprints(named: dict[str, Path | None], bp: Blueprint) -> None:
+    """Refuse an output that is one of the blueprint's own files (its manifest, a layer): the write
+    would leave a blueprint that no longer loads."""
+    own = {os.path.realpath(bp.root / MANIFEST)} | {os.path.realpath(layer.source) for layer in bp.layers.values()}
+    for option, path in named.items():
+        if path is not None and os.path.realpath(path) in own:
+            raise InputError(
+                f"{option} {path} is a file of the blueprint; write the output elsewhere",
+                f"{option} {path} 是蓝图自身的文件，请输出到其他位置",
+            )
 
 
 def cli_context(ctx: typer.Context) -> CliContext:

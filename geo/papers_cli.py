@@ -15,7 +15,9 @@ from geo.cli_context import (
     Output,
     binary_output_refused,
     cli_context,
+    distinct_files,
     fail,
+    not_the_blueprints,
     reading_key,
     stdout_is_terminal,
     unverified_texts,
@@ -23,7 +25,7 @@ from geo.cli_context import (
     write_binary_stdout,
 )
 from geo.errors import LantuError
-from geo.io.files import input_file, output_file, write_whole
+from geo.io.files import input_file, write_whole
 from geo.io.quota import read_signed_review
 from geo.papers import document_number
 from geo.quota_cli import database
@@ -76,13 +78,15 @@ def papers_cmd(
         fail(binary_output_refused(target.value))
     context = cli_context(ctx)
     try:
-        if output is not None:
-            output_file(output, "--output")  # before the papers are laid out for nothing
+        # before the papers are laid out for nothing; never over the review they are made of (it was lost)
+        distinct_files({"RESULT_JSON": result_json, "--output": output}, inputs=("RESULT_JSON",))
         result, check = read_signed_review(input_file(result_json, "RESULT_JSON"), key=reading_key(ctx))
         if not check.verified:
             en, zh = unverified_texts(result_json.name, check)
             warn(f"{zh}；文书将标注“未经签名核验” / {en}; every page of the papers says so")
         bp: Blueprint | None = load_blueprint(blueprint) if blueprint is not None else None
+        if bp is not None:
+            not_the_blueprints({"--output": output}, bp)
         issued = document_number(database(ctx), result.review_id, context.issuer) if number else None
         content = render(
             result,

@@ -32,6 +32,7 @@ from geo.cli_context import (
     fail,
     figure_option,
     judged_on,
+    not_the_blueprints,
     option_date,
     reading_key,
     show_table,
@@ -787,6 +788,7 @@ def map_cmd(
     attempt(lambda: output_file(output, "--output"))
     ledger = _ledger(ctx)
     bp = attempt(lambda: load_blueprint(blueprint))
+    attempt(lambda: not_the_blueprints({"--output": output}, bp))  # the map over its manifest left none to load
     county = bp.vector("county")
     if county is None:
         fail(BlueprintError("the blueprint has no county layer", "蓝图没有县级行政区图层"))

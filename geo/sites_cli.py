@@ -13,12 +13,21 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from geo.blueprint import load_blueprint
-from geo.cli_context import PROJECT_TYPE, GivenCRS, Output, cli_context, fail, figure_option
+from geo.cli_context import (
+    PROJECT_TYPE,
+    GivenCRS,
+    Output,
+    cli_context,
+    distinct_files,
+    fail,
+    figure_option,
+    not_the_blueprints,
+)
 from geo.compare import change_check_html, compare_boundaries
 from geo.crs import percent
 from geo.errors import LantuError
 from geo.io import read_parcels
-from geo.io.files import input_file, output_file, write_whole
+from geo.io.files import input_file, write_whole
 from geo.review import load_profile
 from geo.sites import find_sites, sites_geojson
 
@@ -86,9 +95,10 @@ def find_sites_cmd(
     if investment_wan is not None:
         project["investment_wan"] = investment_wan
     try:
-        if output is not None:
-            output_file(output, "--output")  # before the search, not after it
+        # before the search, not after it; never over the file it searches in, nor the blueprint's own
+        distinct_files({"--within": within, "--output": output}, inputs=("--within",))
         bp = load_blueprint(blueprint)
+        not_the_blueprints({"--output": output}, bp)
         area = read_parcels(input_file(within, "--within")) if within else None
         prof = load_profile(profile, data_dir=cli_context(ctx).data_dir)
         with Progress(
@@ -146,9 +156,11 @@ def compare_cmd(
 ) -> None:
     """预审变更比对: a 报批 boundary against its 预审 one: areas (m², 公顷, 亩), change, overlap, 聊城 conclusion."""
     try:
-        if output is not None:
-            output_file(output, "--output")
+        # never over either boundary it compares (the 预审 one was lost), nor the blueprint's own files
+        distinct_files({"PREREVIEW": prereview, "NEW": new, "--output": output}, inputs=("PREREVIEW", "NEW"))
         bp = load_blueprint(blueprint) if blueprint else None
+        if bp is not None:
+            not_the_blueprints({"--output": output}, bp)
         check = compare_boundaries(
             read_parcels(input_file(prereview, "PREREVIEW"), crs=crs),
             read_parcels(input_file(new, "NEW"), crs=crs),

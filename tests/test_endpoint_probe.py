@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -201,3 +202,42 @@ def test_an_actor_that_could_not_name_a_key_is_refused_before_anything_is_record
     assert {row["kind"] for row in json.loads(journal.output)} == {"issue"}
     assert runner.invoke(app, ["projects", "list", "-f", "json"]).output.strip() == "[]"
     assert runner.invoke(app, [*commands[0], "--actor", "张三"]).exit_code == 0
+
+
+def _a_copy_of(blueprint_dir: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "bp"
+    shutil.copytree(blueprint_dir, copy)
+    return copy
+
+
+def test_no_command_writes_its_output_over_its_input_or_the_blueprints_own_files(
+    blueprint_dir: Path, tmp_path: Path
+) -> None:
+    """`lantu papers r.json -o r.json` wrote the papers over the review they were made of (the review lost: the next
+    `lantu papers r.json` was "not a lantu review result"); `compare A B -o A` over the 预审 boundary, `find-sites
+    --within W -o W` over the area searched; and `find-sites`, `compare`, `papers` and `quota map` with -b wrote
+    over the blueprint's manifest or a layer, leaving a blueprint that no longer loads. `lantu review` and
+    `convert` refused both already: each command now does, exit 2, the files untouched."""
+    bp = _a_copy_of(blueprint_dir, tmp_path)
+    parcels = tmp_path / "p.geojson"
+    parcel_frame(rect(1.2, 1.2, 1.6, 1.6)).assign(id="A").to_file(parcels)
+    result = tmp_path / "r.json"
+    assert runner.invoke(app, ["review", str(parcels), "-b", str(bp), "-o", str(result)]).exit_code == 0
+    kept = {path: path.read_bytes() for path in (parcels, result, bp / "blueprint.yaml", bp / "county.gpkg")}
+    refused = [
+        (["papers", str(result), "-o", str(result)], "RESULT_JSON and --output name the same file"),
+        (["papers", str(result), "-b", str(bp), "-o", str(bp / "blueprint.yaml")], "is a file of the blueprint"),
+        (["compare", str(parcels), str(result), "-o", str(parcels)], "PREREVIEW and --output name the same file"),
+        (["compare", str(result), str(parcels), "-o", str(parcels)], "NEW and --output name the same file"),
+        (["compare", str(parcels), str(parcels), "-b", str(bp), "-o", str(bp / "county.gpkg")], "of the blueprint"),
+        (["find-sites", "--area-mu", "5", "-b", str(bp), "--within", str(parcels), "-o", str(parcels)], "same file"),
+        (["find-sites", "--area-mu", "5", "-b", str(bp), "-o", str(bp / "county.gpkg")], "of the blueprint"),
+        (["quota", "map", "-y", "2026", "-b", str(bp), "-o", str(bp / "blueprint.yaml")], "of the blueprint"),
+    ]
+    for args, said in refused:
+        run = runner.invoke(app, args)
+        assert run.exit_code == 2 and said in run.output, (args, run.output)
+        assert {path: path.read_bytes() for path in kept} == kept, args
+    compared = runner.invoke(app, ["compare", str(parcels), str(parcels), "-o", str(tmp_path / "c.json")])
+    assert compared.exit_code == 0, compared.output  # one boundary given twice is no output over an input
+    assert runner.invoke(app, ["papers", str(result), "-o", str(tmp_path / "p.html")]).exit_code == 0
