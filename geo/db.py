@@ -58,6 +58,12 @@ def storage_fault(exc: BaseException) -> tuple[str, str, int] | None:
             return "the database is locked by another writer; retry shortly", "数据库被其他写入方锁定，请稍后重试", 5
         if "readonly" in text or "read-only" in text:
             return "the database is read-only: nothing was written", "数据库为只读，未写入任何内容", 60
+        if "not a database" in text or "malformed" in text:  # before "disk": "database disk image is malformed"
+            return (
+                "the database file is damaged or is no SQLite database (written over?): restore it from a backup",
+                "数据库文件已损坏或不是 SQLite 数据库（是否被其他文件覆盖？）：请从备份恢复",
+                60,
+            )
         if "disk" in text or "full" in text or "no space" in text:
             return "the database disk is full", "数据库磁盘已满", 60
         if isinstance(exc, OperationalError) or exc.connection_invalidated:

@@ -4,20 +4,26 @@ words (a 4xx, exit 2) or read right, in English and Chinese, where it was a 500,
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import sqlite3
+import subprocess
+import sys
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.exc import DatabaseError
 from support import assert_problem, auth, parcel_frame, rect
 from typer.testing import CliRunner
 
 from api.app import create_app
 from api.cli import app
 from api.settings import Settings
+from geo.db import storage_fault
 from geo.errors import FormatError
 from geo.io import read_parcels
 
@@ -241,3 +247,18 @@ def test_no_command_writes_its_output_over_its_input_or_the_blueprints_own_files
     compared = runner.invoke(app, ["compare", str(parcels), str(parcels), "-o", str(tmp_path / "c.json")])
     assert compared.exit_code == 0, compared.output  # one boundary given twice is no output over an input
     assert runner.invoke(app, ["papers", str(result), "-o", str(tmp_path / "p.html")]).exit_code == 0
+
+
+def test_a_ledger_database_that_is_no_database_is_said_not_a_traceback(tmp_path: Path) -> None:
+    """A database file written over (or damaged) made every ledger command print SQLAlchemy's traceback ("file is
+    not a database"), and SQLite's "database disk image is malformed" read as "the database disk is full"."""
+    database = tmp_path / "ledger.db"
+    database.write_text("区县,要素\n370811,land_new\n", encoding="utf-8")
+    env = {**os.environ, "LANTU_DATABASE_URL": f"sqlite:///{database}"}
+    done = subprocess.run(
+        [sys.executable, "-m", "api.cli", "quota", "balances"], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert "damaged or is no SQLite database" in done.stderr and "数据库文件已损坏" in done.stderr
+    malformed = DatabaseError("SELECT 1", {}, sqlite3.DatabaseError("database disk image is malformed"))
+    assert storage_fault(malformed) is not None and "damaged" in storage_fault(malformed)[0]
