@@ -34,6 +34,7 @@ from geo.cli_context import (
     fail,
     figure_option,
     not_the_blueprints,
+    not_the_database,
     stdout_is_terminal,
     usage_error,
     write_binary_stdout,
@@ -218,6 +219,7 @@ def review_cmd(
         fail(binary_output_refused(fmt.value))  # before the review: a batch is not reviewed for nothing
     try:
         distinct_files({"PARCELS": parcels, "--output": output, "--pieces-out": pieces_out, "--summary": summary})
+        not_the_database(ctx, {"--output": output, "--pieces-out": pieces_out, "--summary": summary})
     except LantuError as exc:
         fail(exc)
     data_dir = cli_context(ctx).data_dir
@@ -504,6 +506,7 @@ def convert_cmd(
 
     try:
         distinct_files({"PARCELS": source, "TARGET": target})  # a failed write would take the source with it
+        not_the_database(ctx, {"TARGET": target})
         frame = read_parcels(source, layer=layer, crs=crs, line_buffer=line_buffer)
         check_coordinates(frame)
         frame, repaired = _clean_for_writing(frame)

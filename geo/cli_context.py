@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TextIO
 import typer
 from rich.console import Console
 from rich.markup import escape
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from typer.models import OptionInfo
 
 from geo.errors import InputError, LantuError
@@ -84,6 +86,20 @@ class CliContext:
     def signing_key(self, *, create: bool) -> SigningKey | None:
         """This installation's key (:func:`geo.signing.installation_key`): made on first use when ``create``."""
         return installation_key(self.signing_secret, self.signing_key_file, create=create)
+
+
+def database_file(url: str) -> Path | None:
+    """The file of a SQLite database URL (``sqlite:///lantu.db``: lantu.db in the working directory, as SQLite
+    opens it); None for another database, or one in memory."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
+        return None
+    if parsed.database.startswith("file:"):  # a URI filename (sqlite:///file:ledger.db?mode=ro&uri=true)
+        return None if "memory" in parsed.database else Path(parsed.database.removeprefix("file:"))
+    return Path(parsed.database)
 
 
 def _output_file(value: str) -> Path | None:
@@ -207,6 +223,22 @@ def not_the_blueprints(named: dict[str, Path | None], bp: Blueprint) -> None:
             raise InputError(
                 f"{option} {path} is a file of the blueprint; write the output elsewhere",
                 f"{option} {path} 是蓝图自身的文件，请输出到其他位置",
+            )
+
+
+def not_the_database(ctx: typer.Context, named: dict[str, Path | None]) -> None:
+    """Refuse an output that is the ledger's SQLite database (LANTU_DATABASE_URL, lantu.db by default) or one of
+    its journal files: `lantu quota report -f csv -o lantu.db` wrote the report over the ledger, every transaction,
+    project and key lost, and the next command a traceback ("file is not a database")."""
+    database = database_file(cli_context(ctx).database_url)
+    if database is None:
+        return
+    own = {os.path.realpath(database.with_name(database.name + more)) for more in ("", "-wal", "-shm", "-journal")}
+    for option, path in named.items():
+        if path is not None and os.path.realpath(path) in own:
+            raise InputError(
+                f"{option} {path} is a file of the ledger's database ({database}); write the output elsewhere",
+                f"{option} {path} 是指标台账数据库（{database}）的文件，请输出到其他位置",
             )
 
 

@@ -25,6 +25,7 @@ from geo.cli_context import (
     actor_option,
     cli_context,
     judged_on,
+    not_the_database,
     reading_key,
     show_table,
 )
@@ -284,6 +285,7 @@ def opinion(
     attempt(lambda: _opinion_format(fmt))
     if output is not None:
         attempt(lambda: output_file(output, "--output"))
+        attempt(lambda: not_the_database(ctx, {"--output": output}))  # the opinion over the database it is read from
     consult = _consultations(ctx)
     found = attempt(lambda: consult.opinion(project_id))
     text = found["text"] if fmt == "markdown" else json.dumps(found["opinion"], ensure_ascii=False, indent=2)

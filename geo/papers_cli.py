@@ -18,6 +18,7 @@ from geo.cli_context import (
     distinct_files,
     fail,
     not_the_blueprints,
+    not_the_database,
     reading_key,
     stdout_is_terminal,
     unverified_texts,
@@ -80,6 +81,7 @@ def papers_cmd(
     try:
         # before the papers are laid out for nothing; never over the review they are made of (it was lost)
         distinct_files({"RESULT_JSON": result_json, "--output": output}, inputs=("RESULT_JSON",))
+        not_the_database(ctx, {"--output": output})  # --number reads it
         result, check = read_signed_review(input_file(result_json, "RESULT_JSON"), key=reading_key(ctx))
         if not check.verified:
             en, zh = unverified_texts(result_json.name, check)

@@ -33,6 +33,7 @@ from geo.cli_context import (
     figure_option,
     judged_on,
     not_the_blueprints,
+    not_the_database,
     option_date,
     reading_key,
     show_table,
@@ -561,6 +562,7 @@ def report(
     亩 beside m²), 其中预支未还 (what of an advance the year's issue has not repaid yet), and what projects hold,
     counted to the holder that paid it; energy and pollutants in their own unit. xlsx goes to --output, or to stdout
     redirected to a file (never to a terminal)."""
+    attempt(lambda: not_the_database(ctx, {"--output": output}))  # the report over the ledger it is read from
     ledger = _ledger(ctx)
     if output is not None:
         attempt(lambda: output_file(output, "--output"))  # before the report is made
@@ -786,6 +788,7 @@ def map_cmd(
     from geo.maps import map_html, quota_map
 
     attempt(lambda: output_file(output, "--output"))
+    attempt(lambda: not_the_database(ctx, {"--output": output}))  # the map over the ledger it is drawn from
     ledger = _ledger(ctx)
     bp = attempt(lambda: load_blueprint(blueprint))
     attempt(lambda: not_the_blueprints({"--output": output}, bp))  # the map over its manifest left none to load

@@ -22,6 +22,7 @@ from geo.cli_context import (
     fail,
     figure_option,
     not_the_blueprints,
+    not_the_database,
 )
 from geo.compare import change_check_html, compare_boundaries
 from geo.crs import percent
@@ -97,6 +98,7 @@ def find_sites_cmd(
     try:
         # before the search, not after it; never over the file it searches in, nor the blueprint's own
         distinct_files({"--within": within, "--output": output}, inputs=("--within",))
+        not_the_database(ctx, {"--output": output})
         bp = load_blueprint(blueprint)
         not_the_blueprints({"--output": output}, bp)
         area = read_parcels(input_file(within, "--within")) if within else None
@@ -158,6 +160,7 @@ def compare_cmd(
     try:
         # never over either boundary it compares (the 预审 one was lost), nor the blueprint's own files
         distinct_files({"PREREVIEW": prereview, "NEW": new, "--output": output}, inputs=("PREREVIEW", "NEW"))
+        not_the_database(ctx, {"--output": output})
         bp = load_blueprint(blueprint) if blueprint else None
         if bp is not None:
             not_the_blueprints({"--output": output}, bp)

@@ -249,6 +249,41 @@ def test_no_command_writes_its_output_over_its_input_or_the_blueprints_own_files
     assert runner.invoke(app, ["papers", str(result), "-o", str(tmp_path / "p.html")]).exit_code == 0
 
 
+def test_no_command_writes_its_output_over_the_ledgers_database(blueprint_dir: Path, tmp_path: Path) -> None:
+    """`lantu quota report -y 2026 -f csv -o lantu.db` wrote the report over the ledger's own SQLite file: every
+    transaction, project and key lost, and the next command a traceback (sqlite3's "file is not a database"). The
+    database of LANTU_DATABASE_URL and its journal files are refused as an output by every command writing one,
+    exit 2 before anything is written."""
+    database = tmp_path / "ledger.db"
+    env = {"LANTU_DATABASE_URL": f"sqlite:///{database}"}
+    assert runner.invoke(app, ["quota", "init", "--blueprint", str(blueprint_dir)], env=env).exit_code == 0
+    parcels = tmp_path / "p.geojson"
+    parcel_frame(rect(1.2, 1.2, 1.6, 1.6)).assign(id="A").to_file(parcels)
+    result = tmp_path / "r.json"
+    assert runner.invoke(app, ["review", str(parcels), "-b", str(blueprint_dir), "-o", str(result)]).exit_code == 0
+    wal = tmp_path / "ledger.db-wal"
+    uri = {"LANTU_DATABASE_URL": f"sqlite:///file:{database}?uri=true"}  # SQLite's URI filename, as a read-only one
+    run = runner.invoke(app, ["quota", "report", "-y", "2026", "-f", "csv", "-o", str(database)], env=uri)
+    assert run.exit_code == 2 and "指标台账数据库" in run.output, run.output
+    for args in (
+        ["quota", "report", "-y", "2026", "-f", "csv", "-o", str(database)],
+        ["quota", "report", "-y", "2026", "-f", "xlsx", "-o", str(wal)],
+        ["quota", "map", "-y", "2026", "-b", str(blueprint_dir), "-o", str(database)],
+        ["review", str(parcels), "-b", str(blueprint_dir), "-o", str(database)],
+        ["convert", str(parcels), str(database)],
+        ["papers", str(result), "-o", str(database)],
+        ["compare", str(parcels), str(parcels), "-o", str(database)],
+        ["consult", "opinion", "P1", "-o", str(database)],
+    ):
+        run = runner.invoke(app, args, env=env)
+        flat = re.sub(r"\s", "", run.output)
+        assert run.exit_code == 2 and "isafileoftheledger'sdatabase" in flat and "指标台账数据库" in flat, run.output
+        assert database.read_bytes().startswith(b"SQLite format 3\0"), args
+        assert not wal.exists() or not wal.read_bytes().startswith((b"PK", "区县".encode())), args
+    balances = runner.invoke(app, ["quota", "balances", "-f", "json"], env=env)
+    assert balances.exit_code == 0 and json.loads(balances.output) == [], balances.output
+
+
 def test_a_ledger_database_that_is_no_database_is_said_not_a_traceback(tmp_path: Path) -> None:
     """A database file written over (or damaged) made every ledger command print SQLAlchemy's traceback ("file is
     not a database"), and SQLite's "database disk image is malformed" read as "the database disk is full"."""
