@@ -297,3 +297,34 @@ def test_a_ledger_database_that_is_no_database_is_said_not_a_traceback(tmp_path:
     assert "damaged or is no SQLite database" in done.stderr and "数据库文件已损坏" in done.stderr
     malformed = DatabaseError("SELECT 1", {}, sqlite3.DatabaseError("database disk image is malformed"))
     assert storage_fault(malformed) is not None and "damaged" in storage_fault(malformed)[0]
+
+
+def _folders_kml(path: Path, *folders: tuple[str, str, float]) -> Path:
+    body = "".join(
+        f"<Folder><name>{name}</name><Placemark><name>{pid}</name><Polygon><outerBoundaryIs><LinearRing><coordinates>"
+        + " ".join(f"{x + shift},{y},0" for x, y in [(116.6185, 35.3868), (116.6185, 35.3882), (116.6167, 35.3882)])
+        + f" {116.6185 + shift},35.3868,0</coordinates></LinearRing></outerBoundaryIs></Polygon></Placemark></Folder>"
+        for name, pid, shift in folders
+    )
+    path.write_text(
+        f'<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document>{body}'
+        "</Document></kml>",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_two_kml_folders_of_one_name_are_refused_as_ambiguous_and_named_f1_f2(tmp_path: Path) -> None:
+    """Two folders written "F" (GDAL lists them F and F (#2)): --layer F reviewed the first without a word, though
+    the name is both folders'. It is refused, naming them as a user can pass them, F (#1) and F (#2); F (#1) reads
+    the first, and a name of none lists them so too."""
+    path = _folders_kml(tmp_path / "two.kml", ("F", "P1", 0.0), ("F", "P2", 0.01), ("G", "P3", 0.02))
+    with pytest.raises(FormatError, match=r"^two\.kml: 'F' names 2 layers of the file \(F \(#1\), F \(#2\)\)") as c:
+        read_parcels(path, layer="F")
+    assert "对应文件中的 2 个图层（F (#1), F (#2)）" in c.value.message_zh
+    for layer, read in (("F (#1)", "P1"), ("F (#2)", "P2"), ("G", "P3")):
+        assert read_parcels(path, layer=layer)["name"].tolist() == [read], layer
+    with pytest.raises(FormatError, match=r"its layers are F \(#1\), F \(#2\), G "):
+        read_parcels(path, layer="H")
+    with pytest.raises(FormatError, match=r"no layer named 'G \(#1\)'"):  # one folder G: no "(#1)" to tell apart
+        read_parcels(path, layer="G (#1)")

@@ -816,24 +816,25 @@ def _parcel_layers(path: Path, layer: str | None) -> Sequence[str | None]:
 
 
 def _named_layer(layer: str, listed: list[tuple[str, Any]]) -> str:
-    """The layer ``layer`` names, as GDAL lists it: a name GDAL lists, else the name the file writes
-    (``_written_names``: a KML folder "a" beside a folder "A" is GDAL's "a (#2)"), else either regardless of case.
-    GDAL itself takes the first layer matching regardless of case: ``a`` read folder "A" (probe: the wrong parcel
-    reviewed). Several layers of the name (or, regardless of case only, of the name) are refused, naming them; a
-    name of none is refused naming the file's layers, as a user can pass them (GDAL's refusal read as the file
-    being unreadable)."""
+    """The layer ``layer`` names, as GDAL lists it: a name GDAL lists or the name the file writes
+    (``_written_names``: a KML folder "a" beside a folder "A" is GDAL's "a (#2)"), else "F (#1)" for the first of
+    folders written "F", else either regardless of case. GDAL itself takes the first layer matching regardless of
+    case: ``a`` read folder "A" (probe: the wrong parcel reviewed). Several layers of the name (two folders written
+    "F": "F" took the first unsaid) or, regardless of case only, of the name are refused, naming them as a user
+    can pass them; a name of none is refused naming the file's layers (GDAL's refusal read as the file being
+    unreadable)."""
     names = [name for name, _ in listed]
     written = _written_names(names)
     folded = layer.casefold()
     for found in (
-        [name for name in names if name == layer],
-        [name for name, seen in zip(names, written, strict=True) if seen == layer],
+        [name for name, seen in zip(names, written, strict=True) if layer in (name, seen)],
+        _first_of_its_name(layer, names, written),
         [name for name, seen in zip(names, written, strict=True) if folded in (name.casefold(), seen.casefold())],
     ):
         if len(found) == 1:
             return found[0]
         if found:
-            some = first_few(found, 10)
+            some = first_few([_passable(name, names, written) for name in found], 10)
             raise FormatError(
                 f"{layer[:80]!r} names {len(found)} layers of the file ({some}): pass one of these names",
                 f"{layer[:80]!r} 对应文件中的 {len(found)} 个图层（{some}）：请指定其中一个名称",
@@ -845,13 +846,34 @@ def _named_layer(layer: str, listed: list[tuple[str, Any]]) -> str:
         name, seen = numbered[0]
         note_en = f" (GDAL numbers a folder whose name another already has: {name!r} is the folder {seen!r})"
         note_zh = f"（GDAL 为与已有图层同名的文件夹编号：{name!r} 即文件夹 {seen!r}）"
+    passable = first_few([_passable(name, names, written) for name in shown], 10)
     raise FormatError(
-        f"no layer named {layer[:80]!r} in the file: its layers are {first_few(shown, 10)}{note_en}",
-        f"文件中没有名为 {layer[:80]!r} 的图层；其图层为：{first_few(shown, 10)}{note_zh}",
+        f"no layer named {layer[:80]!r} in the file: its layers are {passable}{note_en}",
+        f"文件中没有名为 {layer[:80]!r} 的图层；其图层为：{passable}{note_zh}",
     )
 
 
 _NUMBERED: Final = re.compile(r"(?P<name>.*) \(#\d+\)", re.DOTALL)
+_FIRST: Final = re.compile(r"(?P<name>.*) \(#1\)", re.DOTALL)
+
+
+def _passable(name: str, names: list[str], written: list[str]) -> str:
+    """How a user names the layer GDAL lists as ``name``: that name, but "F (#1)" for the first of several KML
+    folders written "F" (GDAL lists them F, F (#2)…, and "F" names them all)."""
+    others = [seen for other, seen in zip(names, written, strict=True) if other != name]
+    return f"{name} (#1)" if name in others else name
+
+
+def _first_of_its_name(layer: str, names: list[str], written: list[str]) -> list[str]:
+    """The layer "F (#1)" names: the first of several KML folders written "F", which GDAL lists as F beside
+    F (#2)… (the name "F" is refused as naming them all); none where the file has no such folders."""
+    found = _FIRST.fullmatch(layer)
+    if found is None:
+        return []
+    base = found.group("name")
+    if sum(seen == base for seen in written) < 2:
+        return []
+    return [name for name, seen in zip(names, written, strict=True) if name == seen == base][:1]
 
 
 def _written_names(names: list[str]) -> list[str]:
