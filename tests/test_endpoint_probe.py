@@ -12,20 +12,24 @@ import subprocess
 import sys
 import zipfile
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.exc import DatabaseError
-from support import assert_problem, auth, parcel_frame, rect
+from support import assert_problem, auth, parcel_frame, rect, rect_blueprint
+from test_quota_stock import STOCK
 from typer.testing import CliRunner
 
 from api.app import create_app
 from api.cli import app
 from api.settings import Settings
-from geo.db import storage_fault
-from geo.errors import FormatError
+from geo.blueprint import load_blueprint
+from geo.db import make_engine, migrate, storage_fault
+from geo.errors import FormatError, InputError
 from geo.io import read_parcels
+from geo.quota.ledger import Ledger
 
 runner = CliRunner()
 
@@ -328,3 +332,31 @@ def test_two_kml_folders_of_one_name_are_refused_as_ambiguous_and_named_f1_f2(tm
         read_parcels(path, layer="H")
     with pytest.raises(FormatError, match=r"no layer named 'G \(#1\)'"):  # one folder G: no "(#1)" to tell apart
         read_parcels(path, layer="G (#1)")
+
+
+@pytest.mark.parametrize(
+    ("document", "said"),
+    [
+        ("济自然资供\n〔2026〕1号", "the document number must be one line"),
+        ("   ", "the document number must hold 1 to 100 characters"),
+        ("号" * 101, "the document number must hold 1 to 100 characters"),
+    ],
+)
+def test_a_disposals_document_number_is_one_line_of_at_most_its_column(
+    document: str, said: str, tmp_path: Path
+) -> None:
+    """A disposal's 文号 was checked for control characters only: a line break was kept (a 文号 of two lines in the
+    register's CSV), a blank one kept, and one longer than its column (100) was kept by SQLite and an error of
+    PostgreSQL's; the approval's 批准文号 was checked as one line of 1 to 100 characters all along."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
+    migrate(engine)
+    ledger = Ledger(engine)
+    ledger.register_counties([("370811", "任城区"), ("370812", "兖州区")])
+    ledger.import_stock(load_blueprint(rect_blueprint(tmp_path / "bp", STOCK, slope=None)), actor="自然资源局")
+    land = next(r["id"] for r in ledger.stock_land() if r["feature_id"] == "A1")
+    with pytest.raises(InputError) as caught:
+        ledger.dispose(land, "供地", 1000, date(2026, 3, 1), actor="a", document=document)
+    assert said in caught.value.message_en and "文号" in caught.value.message_zh
+    assert ledger.stock_disposals() == []
+    ledger.dispose(land, "供地", 1000, date(2026, 3, 1), actor="a", document="济自然资供〔2026〕1号")
+    assert [d["document"] for d in ledger.stock_disposals()] == ["济自然资供〔2026〕1号"]

@@ -68,7 +68,7 @@ from geo.quota.tables import (
     stock_settlements,
 )
 from geo.review.engine import parcel_zones
-from geo.vocabulary import check_printable
+from geo.vocabulary import check_printable, check_single_line
 
 if TYPE_CHECKING:
     from geo.blueprint import Blueprint
@@ -524,7 +524,7 @@ class StockRegister:
                 f"unknown disposal {kind!r}; disposals: {', '.join(DISPOSALS)}",
                 f"未知处置方式 {kind!r}，应为 {'、'.join(DISPOSALS)}",
             )
-        check_printable(document, "document number", "文号")  # read in the register's tables and on paper
+        _check_document(document)
         check_printable(actor, "actor", "经办人")
         with writing(self.engine) as conn:
             land = conn.execute(by_id(stock_land, land_id).with_for_update()).first()
@@ -788,3 +788,20 @@ def _answer(
 
 
 __all__ = ["StockFeature", "StockImport", "StockRegister", "penalty_reason", "stock_features"]
+
+
+DOCUMENT_CHARS = 100  # stock_disposals.document (String(100))
+
+
+def _check_document(document: str | None) -> None:
+    """A disposal's 文号 as the approval's 批准文号 is checked (``Movements.confirm``): one printable line of 1 to
+    ``DOCUMENT_CHARS`` characters, read in the register's tables and on paper. Only control characters were
+    refused: a line break was kept (a 文号 of two lines in the CSV), a blank one kept as blank, and one beyond the
+    column, which SQLite keeps, was PostgreSQL's error."""
+    if document is None:
+        return
+    check_single_line(document, "document number", "文号")
+    if not document.strip() or len(document) > DOCUMENT_CHARS:
+        raise InputError(
+            f"the document number must hold 1 to {DOCUMENT_CHARS} characters", f"文号须为 1 至 {DOCUMENT_CHARS} 个字符"
+        )
