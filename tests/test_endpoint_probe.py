@@ -360,3 +360,57 @@ def test_a_disposals_document_number_is_one_line_of_at_most_its_column(
     assert ledger.stock_disposals() == []
     ledger.dispose(land, "供地", 1000, date(2026, 3, 1), actor="a", document="济自然资供〔2026〕1号")
     assert [d["document"] for d in ledger.stock_disposals()] == ["济自然资供〔2026〕1号"]
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body", "member"),
+    [
+        ("post", "/api/v1/quotas/issue", {"year": 2026, "rows": [], "again_": True}, "again_"),
+        (
+            "post",
+            "/api/v1/quotas/reserve",
+            {"review_id": "r", "year": 2026, "project_id": "P", "parcel": "A"},
+            "parcel",
+        ),
+        ("post", "/api/v1/quotas/projects/P/confirm", {"doc": "济政地〔2026〕1号"}, "doc"),
+        ("post", "/api/v1/quotas/projects/P/revoke", {"why": "撤销"}, "why"),
+        ("post", "/api/v1/quotas/projects/P/lapse", {"reason": "收回", "note": "x"}, "note"),
+        ("post", "/api/v1/quotas/projects/P/factors", {"year": 2026, "needs": {"energy": 1}, "unit": "万吨"}, "unit"),
+        (
+            "post",
+            "/api/v1/quotas/stock/1/disposals",
+            {"kind": "盘活", "area_m2": 10, "date": "2026-03-01", "unit": "亩"},
+            "unit",
+        ),
+        ("post", "/api/v1/quotas/stock/settle", {"county": "370811", "year": 2026, "dry_run": True}, "dry_run"),
+        (
+            "post",
+            "/api/v1/projects",
+            {
+                "id": "P",
+                "name": "n",
+                "project_type": "industrial",
+                "level": "一般",
+                "county": "370811",
+                "stage_": "储备",
+            },
+            "stage_",
+        ),
+        ("post", "/api/v1/projects/P/stage", {"stage": "储备", "actor": "someone"}, "actor"),
+        ("post", "/api/v1/projects/P/reviews", {"review_id": "r", "parcel": "A"}, "parcel"),
+        ("post", "/api/v1/consult/projects/P/rounds", {"review_id": "r", "due": 10}, "due"),
+        ("post", "/api/v1/consult/tasks/1/answers", {"opinion": "同意", "conditions": "做防洪评价"}, "conditions"),
+        ("post", "/api/v1/consult/projects/P/escalation", {"joint": False}, "joint"),
+    ],
+    ids=lambda v: v if isinstance(v, str) and v.startswith("/") else None,
+)
+def test_a_write_body_refuses_a_member_it_does_not_read(
+    client: TestClient, keys: dict[str, str], method: str, url: str, body: dict[str, object], member: str
+) -> None:
+    """A member a write does not read was dropped unsaid: a disposal's "unit": "亩" booked 10 m², an answer's
+    "conditions" (the field is "text") was an unconditional 同意, a confirmation's "doc" left the 批准文号 out of the
+    journal, a project's "stage_" entered it at 谋划. Every body that writes refuses one, 422 naming it."""
+    sent = getattr(client, method)(url, json=body, headers=auth(keys, "admin"))
+    problem = assert_problem(sent, 422)
+    assert f"body.{member}: Extra inputs are not permitted" in problem["message_en"], problem
+    assert f"body.{member}：不接受该项" in problem["message_zh"]

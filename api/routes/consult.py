@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
 
 from api.access import SEE_ALL_ROLES, check_can_read
-from api.deps import BlueprintDep, EngineDep, PoolDep, RenderCacheDep, SettingsDep, StoreDep, require
+from api.deps import WRITE, BlueprintDep, EngineDep, PoolDep, RenderCacheDep, SettingsDep, StoreDep, require
 from api.errors import ForbiddenError
 from api.keys import Principal, key_department
 from api.routes.reviews import PaperReview, counted, paper
@@ -123,16 +123,22 @@ ReadableDep = Annotated[Readable, Depends(readable)]
 
 
 class StartRequest(BaseModel):
+    model_config = WRITE
+
     review_id: str = Field(min_length=1, max_length=64, description="a stored review of the project")
     due_days: int = Field(default=5, ge=1, le=365, description="days each department has to answer")
 
 
 class AnswerRequest(BaseModel):
+    model_config = WRITE
+
     opinion: Literal["同意", "有条件同意", "不同意"]
     text: str | None = Field(default=None, max_length=5000, description="conditions, or the reason (不同意: required)")
 
 
 class EscalateRequest(BaseModel):
+    model_config = WRITE
+
     joint_meeting: bool = Field(default=True, description="false takes the 联席会议 flag off")
     note: str | None = Field(default=None, max_length=2000)
 

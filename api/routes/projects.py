@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
 from api.access import check_can_read
-from api.deps import EngineDep, StoreDep, require
+from api.deps import WRITE, EngineDep, StoreDep, require
 from api.errors import ForbiddenError
 from api.keys import Principal
 from geo.errors import InputError, NotFoundError
@@ -37,6 +37,8 @@ LibraryDep = Annotated[ProjectLibrary, Depends(_library)]
 
 
 class ProjectIn(BaseModel):
+    model_config = WRITE
+
     id: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=200)
     project_type: str = Field(max_length=50, description=f"one of {', '.join(project_types())}")
@@ -86,11 +88,15 @@ class OverdueOut(ProjectOut):
 
 
 class StageIn(BaseModel):
+    model_config = WRITE
+
     stage: str = Field(max_length=8, description="/".join(STAGES))
     reason: str = Field(default="项目阶段变更", min_length=1, max_length=MAX_REASON_CHARS)
 
 
 class LinkIn(BaseModel):
+    model_config = WRITE
+
     review_id: str = Field(max_length=64)
     parcel_id: str | None = Field(  # a review's parcel ids run to MAX_ID_CHARS, as the link table keeps them
         default=None, max_length=MAX_ID_CHARS, description="needed when the review has several"

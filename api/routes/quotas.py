@@ -12,7 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from api.deps import BlueprintDep, LedgerDep, PoolDep, SettingsDep, StoreDep, require
+from api.deps import WRITE, BlueprintDep, LedgerDep, PoolDep, SettingsDep, StoreDep, require
 from api.errors import ForbiddenError
 from api.keys import Principal
 from api.settings import Settings
@@ -45,7 +45,7 @@ class IssueRow(BaseModel):
     """One row of a plan, as a line of the CSV `lantu quota issue` reads: a member it does not know is refused, as
     the CSV refuses a column (a ``unit`` of 亩 was dropped, and 150 亩 booked as 150 m²)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = WRITE
 
     county_code: str = Field(max_length=32)
     factor: str = Field(description=f"one of {sorted(FACTORS)}", max_length=32)
@@ -70,6 +70,8 @@ class IssueRow(BaseModel):
 
 
 class IssueRequest(BaseModel):
+    model_config = WRITE
+
     year: int = Field(ge=FIRST_YEAR, le=LAST_YEAR)
     rows: list[IssueRow] = Field(min_length=1, max_length=1000)
     reason: str = Field(default="下达年度计划指标", max_length=500)
@@ -79,6 +81,8 @@ class IssueRequest(BaseModel):
 
 
 class ReserveRequest(BaseModel):
+    model_config = WRITE
+
     review_id: str = Field(max_length=64)
     year: int = Field(ge=FIRST_YEAR, le=LAST_YEAR)
     project_id: str = Field(max_length=64, min_length=1)
@@ -164,6 +168,8 @@ class ProjectRow(BaseModel):
 
 
 class RevokeRequest(BaseModel):
+    model_config = WRITE
+
     reason: str = Field(default="项目撤销，收回指标", max_length=500)
 
 
@@ -227,6 +233,8 @@ async def reserve(
 
 
 class ConfirmRequest(BaseModel):
+    model_config = WRITE
+
     document: str | None = Field(
         default=None, max_length=MAX_ID_CHARS, description="批准文号 of the land's approval, written into the journal"
     )
@@ -247,6 +255,8 @@ async def revoke(project_id: str, ledger: LedgerDep, who: Admin, body: RevokeReq
 
 
 class FactorsRequest(BaseModel):
+    model_config = WRITE
+
     year: int = Field(ge=FIRST_YEAR, le=LAST_YEAR)
     needs: dict[str, Annotated[Figure, Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False)]] = Field(
         description="factor (energy, cod, nh3n, so2, nox) → amount", max_length=5
@@ -315,6 +325,8 @@ def _declared_by_the_officer(body: FactorsRequest, who: Principal) -> None:
 
 
 class LapseRequest(BaseModel):
+    model_config = WRITE
+
     reason: str = Field(min_length=1, max_length=500, description="why the quota is taken back (required)")
 
 
@@ -429,6 +441,8 @@ class StockImportResult(BaseModel):
 
 
 class DisposalRequest(BaseModel):
+    model_config = WRITE
+
     kind: Literal["供地", "收回", "盘活"] = Field(description="供地 (批而未供 only), 收回, 盘活")
     area_m2: Figure = Field(gt=0, le=1e10, allow_inf_nan=False)
     date: dt.date
@@ -440,6 +454,8 @@ class Disposal(BaseModel):
 
 
 class SettleRequest(BaseModel):
+    model_config = WRITE
+
     county: str = Field(max_length=32)
     year: int = Field(ge=FIRST_YEAR, le=LAST_YEAR)
 
