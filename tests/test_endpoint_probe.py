@@ -27,8 +27,9 @@ from api.cli import app
 from api.settings import Settings
 from geo.blueprint import load_blueprint
 from geo.db import make_engine, migrate, storage_fault
-from geo.errors import FormatError, InputError
+from geo.errors import CRSError, FormatError, InputError
 from geo.io import read_parcels
+from geo.io.coordtxt import parse_coordinate_text
 from geo.quota.ledger import Ledger
 
 runner = CliRunner()
@@ -414,3 +415,26 @@ def test_a_write_body_refuses_a_member_it_does_not_read(
     problem = assert_problem(sent, 422)
     assert f"body.{member}: Extra inputs are not permitted" in problem["message_en"], problem
     assert f"body.{member}：不接受该项" in problem["message_zh"]
+
+
+COORDINATE_TEXT = (
+    "[属性描述]\n坐标系=2000国家大地坐标系\n几度分带={width}\n投影类型=高斯克吕格\n计量单位=米\n带号=39\n精度=0.001\n"
+    "[地块坐标]\n5,2.5600,D01,地块,面,,,,@\n"
+    "J1,1,3917732.007,39465176.920\nJ2,1,3917732.007,39465336.920\nJ3,1,3917572.007,39465336.920\n"
+    "J4,1,3917572.007,39465176.920\nJ1,1,3917732.007,39465176.920\n"
+)
+
+
+@pytest.mark.parametrize("width", ["1.5", "3.5", "3/6", "3 6", "36", "0", "１.５"])
+def test_a_zone_width_that_is_not_3_or_6_is_refused_as_written(width: str) -> None:
+    """几度分带 was read as its first digits: 1.5 (a 1.5° zone, which lantu does not read) was refused as "no
+    Gauss-Krüger family … with 1° zones", and 3.5, 3/6 or "3 6" were read as 3 without a word."""
+    with pytest.raises(CRSError, match=rf"^几度分带 '{re.escape(width)}' is not 3 or 6$") as caught:
+        parse_coordinate_text(COORDINATE_TEXT.format(width=width))
+    assert "无效：应为 3 或 6" in caught.value.message_zh
+
+
+@pytest.mark.parametrize("width", ["3", "03", "３", "3度", "3度带", "3度分带", "3 °", ""])
+def test_a_zone_width_of_3_is_read_however_it_is_written(width: str) -> None:
+    frame = parse_coordinate_text(COORDINATE_TEXT.format(width=width))
+    assert frame.crs.to_epsg() == 4527 and frame.geometry.area.tolist() == pytest.approx([25_600])

@@ -487,11 +487,7 @@ def _header(
         raise CRSError("the file declares no 坐标系 in [属性描述]", "坐标文件 [属性描述] 中未声明坐标系")
     datum = _datum(values["坐标系"])
     width_text = values.get("几度分带") or values.get("分带") or ""
-    width = int(m.group()) if (m := re.search(r"\d{1,9}", width_text)) else 3  # 9 digits: int() stays cheap
-    if width_text and not m:
-        raise CRSError(
-            f"几度分带 {_shown(width_text)} is not 3 or 6", f"几度分带 {_shown(width_text)} 无效：应为 3 或 6"
-        )
+    width = _zone_width(width_text)
     projection = values.get("投影类型", "")
     if projection and not GAUSS_KRUGER.search(projection):
         raise CRSError(
@@ -545,6 +541,18 @@ def _header(
     header = CoordinateHeader(datum, width, zone, prefixed, precision, values, extension)
     header.epsg  # noqa: B018 — raises CRSError for a zone outside the datum's range
     return header
+
+
+def _zone_width(text: str) -> int:
+    """几度分带 as written (``3``, ``６``, ``3度``, ``3度带``, ``6°``), 3 where it is blank; anything else is refused:
+    the first digits were taken, so ``1.5`` (a 1.5° zone, which lantu does not read) was "1° zones", and ``3.5``
+    or ``3/6`` read as 3 without a word."""
+    if not text:
+        return 3
+    found = re.fullmatch(r"0*([36])\s*(?:度|°)?\s*(?:分?带)?", unicodedata.normalize("NFKC", text).strip())
+    if found is None:
+        raise CRSError(f"几度分带 {_shown(text)} is not 3 or 6", f"几度分带 {_shown(text)} 无效：应为 3 或 6")
+    return int(found.group(1))
 
 
 def _declared_zone(text: str) -> int | None:
