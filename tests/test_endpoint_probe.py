@@ -438,3 +438,19 @@ def test_a_zone_width_that_is_not_3_or_6_is_refused_as_written(width: str) -> No
 def test_a_zone_width_of_3_is_read_however_it_is_written(width: str) -> None:
     frame = parse_coordinate_text(COORDINATE_TEXT.format(width=width))
     assert frame.crs.to_epsg() == 4527 and frame.geometry.area.tolist() == pytest.approx([25_600])
+
+
+def test_a_height_that_is_no_finite_number_is_refused(tmp_path: Path, client: TestClient, keys: dict[str, str]) -> None:
+    """A GeoJSON z of 1e999 (Python's JSON reads it as inf) or a KML altitude of inf was reviewed: x and y are
+    checked, z was not, and the review's record kept the parcel with a position [x, y, null] (known leftover)."""
+    ring = [[116.6185, 35.3868, 5], [116.6185, 35.3882, 0], [116.6167, 35.3882, 1e999], [116.6185, 35.3868, 5]]
+    body = json.dumps({"type": "Polygon", "coordinates": [ring]}).replace("Infinity", "1e999")
+    sent = client.post("/api/v1/reviews", content=body, headers={**auth(keys), "Content-Type": "application/json"})
+    assert "feature 1: a height (z) that is no finite number" in assert_problem(sent, 422)["message_en"]
+    kml = tmp_path / "高程.kml"
+    kml.write_bytes(_kml("UTF-8").replace(b",0 ", b",inf ", 1))
+    with pytest.raises(FormatError, match=r"^高程\.kml: feature 1: a height \(z\) that is no finite number") as c:
+        read_parcels(kml)
+    assert "高程（z）不是有限数值" in c.value.message_zh
+    kml.write_bytes(_kml("UTF-8"))  # a finite altitude is read, as before
+    assert len(read_parcels(kml)) == 1

@@ -289,8 +289,30 @@ def parcels_from_geojson(obj: Any, *, limits: ReadLimits | None = None, crs: str
     frame = gpd.GeoDataFrame(props, geometry=geoms, crs=_geojson_crs(obj) if declared or crs is None else user_crs(crs))
     if warned:
         frame.attrs["warnings"] = warned
+    _finite_heights(frame, None)
     frame = _points_and_lines_left_out(frame, None)
     return _given_crs_unused(frame, crs, "the GeoJSON", "该 GeoJSON") if declared else frame
+
+
+def _finite_heights(frame: gpd.GeoDataFrame, shown: str | None) -> None:
+    """Refuse a parcel with a height (z) that is no finite number: x and y are checked (``check_coordinates``), z
+    was not, so a GeoJSON z of 1e999 or a KML altitude of inf was reviewed and the parcels kept for the review's
+    record with a position [x, y, null], which no GeoJSON reader takes back (known leftover)."""
+    geoms = np.asarray(frame.geometry.values, dtype=object)
+    with_z = np.flatnonzero(shapely.has_z(geoms))
+    if not len(with_z):
+        return
+    points, owner = shapely.get_coordinates(geoms[with_z], include_z=True, return_index=True)
+    infinite = np.flatnonzero(~np.isfinite(points[:, 2]))
+    if not len(infinite):
+        return
+    bad = int(with_z[owner[infinite[0]]])
+    named_en, named_zh = (f"{shown}: ", f"{shown}：") if shown else ("", "")
+    raise FormatError(
+        f"{named_en}feature {bad + 1}: a height (z) that is no finite number (infinite or NaN); give each position "
+        "a finite z, or none",
+        f"{named_zh}第 {bad + 1} 个要素：有坐标的高程（z）不是有限数值（无穷大或 NaN）；请给出有限的高程，或不写高程",
+    )
 
 
 def _points_and_lines_left_out(frame: gpd.GeoDataFrame, shown: str | None) -> gpd.GeoDataFrame:
@@ -599,6 +621,7 @@ def _read_file(
         frame = _kml_attributes(_kml_features(frame, rows, written, shown))
         if frame.crs is None:
             frame = frame.set_crs(4326)  # KML is WGS84 by definition
+    _finite_heights(frame, shown)
     frame = _points_and_lines_left_out(frame, shown)
     if undefined_crs(frame.crs):
         frame = frame.set_crs(None, allow_override=True)
