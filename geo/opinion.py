@@ -288,6 +288,7 @@ def _quota(t: dict[str, Any], parcel: ParcelResult) -> str:
         values[key] = area.ha_text
         values[f"{key}_mu"] = area.mu_text
         values[f"{key}_m2"] = m2 or 0.0
+        values[f"{key}_area"] = f"{area.m2_text}平方米（{area.ha_text}公顷，{area.mu_text}亩）"
     return _render(t, "quota", **values)
 
 

@@ -277,8 +277,10 @@ def table_notes(result: ReviewResult) -> list[str]:
     return [f"建设用地控制标准依据：{label}。" for label in labels if label]
 
 
-# the area a rule appends to its note (geo.review.rules._conflict): a row and a paragraph give the areas themselves
-AREA_NOTE = re.compile(r"（涉及 ([\d,.]+) m²（[\d,.]+ 公顷，[\d,.]+ 亩））")
+# the area a rule appends to its note (geo.review.rules._area_after): （涉及 X m²，合 Y 公顷、Z 亩）, or
+# ，涉及 X m²（Y 公顷，Z 亩） after a note ending in a bracket; a result written before either, （涉及 X m²（Y 公顷，
+# Z 亩））. A row and a paragraph give the areas themselves
+AREA_NOTE = re.compile(r"[（，]涉及 ([\d,.]+) m²(?:，合 [\d,.]+ 公顷、[\d,.]+ 亩）|（[\d,.]+ 公顷，[\d,.]+ 亩））?)")
 
 
 def without_area(message: str, overlap_m2: float) -> str:

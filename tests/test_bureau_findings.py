@@ -42,6 +42,11 @@ def area(m2: float) -> str:
     return f"{m2:,.2f} m²（{m2 / 10_000:.4f} 公顷，{m2 / 10_000 * 15:.2f} 亩）"
 
 
+def within(m2: float) -> str:
+    """An area inside brackets (geo.review.rules._area_within): no bracket in a bracket."""
+    return f"{m2:,.2f} m²，合 {m2 / 10_000:.4f} 公顷、{m2 / 10_000 * 15:.2f} 亩"
+
+
 # --- P1-a: item 11 grades 河流水面、湖泊水面、水库水面 as the 河湖管理范围 ---------------------------
 
 
@@ -49,7 +54,7 @@ def area(m2: float) -> str:
 def test_lake_surface_is_a_river_lake_range(bureau: Blueprint, project_type: str) -> None:
     flood = review_item(bureau, rect(0.2, 0.2, 0.4, 0.4), "flood_control", project_type=project_type)
     assert flood.status == "fail" and flood.overlap_m2 == pytest.approx(40_000, rel=REL)
-    assert "位于三调湖泊水面，属河湖管理范围，禁止建设妨碍行洪的建筑物、构筑物（涉及 " + area(40_000) + "）" in (
+    assert "位于三调湖泊水面，属河湖管理范围，禁止建设妨碍行洪的建筑物、构筑物（涉及 " + within(40_000) + "）" in (
         flood.message_zh
     )
     assert flood.procedures == ["调整选址，避让河道、湖泊管理范围"]
@@ -70,7 +75,7 @@ def test_each_water_class_named_with_its_area(bureau: Blueprint) -> None:
     # [0.8,1.3]×[0.2,0.4]: 0.2 × 0.2 km of 湖泊水面, 0.3 × 0.2 km of 河流水面
     flood = review_item(bureau, rect(0.8, 0.2, 1.3, 0.4), "flood_control", project_type="industrial")
     assert flood.status == "fail" and flood.overlap_m2 == pytest.approx(100_000, rel=REL)
-    assert "湖泊水面 " + area(40_000) in flood.message_zh and "河流水面 " + area(60_000) in flood.message_zh
+    assert "湖泊水面 " + within(40_000) in flood.message_zh and "河流水面 " + within(60_000) in flood.message_zh
 
 
 def test_a_range_drawn_on_its_water_surface_states_the_outcome_once(bureau: Blueprint) -> None:
@@ -99,7 +104,7 @@ def test_water_surface_partly_inside_a_drawn_range_states_only_the_rest(bureau: 
     flood = review_item(bureau, rect(0.2, 0.4, 0.4, 0.6), "flood_control", project_type="industrial")
     assert flood.status == "fail" and flood.overlap_m2 == pytest.approx(40_000, rel=REL)
     assert "位于三调湖泊水面" in flood.message_zh
-    assert "（涉及 " + area(20_000) + "；另 " + area(20_000) + "位于蓝图划定的河湖管理范围内" in flood.message_zh
+    assert "（涉及 " + within(20_000) + "；另 " + within(20_000) + "，位于蓝图划定的河湖管理范围内" in flood.message_zh
 
 
 @pytest.mark.parametrize(("project_type", "status"), [("industrial", "fail"), ("transport", "warn")])
@@ -118,9 +123,9 @@ def test_inland_flats_partly_inside_a_drawn_range_say_which_part(bureau: Bluepri
     # [3.2,3.4]×[0.4,0.6]: half the flats inside the range drawn from y = 0.5
     flood = review_item(bureau, rect(3.2, 0.4, 3.4, 0.6), "flood_control", project_type="transport")
     assert flood.status == "warn" and flood.overlap_m2 == pytest.approx(40_000, rel=REL)
-    assert "需核实是否属河湖管理范围（涉及 " + area(20_000) + "；另 " + area(
+    assert "需核实是否属河湖管理范围（涉及 " + within(20_000) + "；另 " + within(
         20_000
-    ) + "位于蓝图划定的河湖管理范围内" in (flood.message_zh), flood.message_zh
+    ) + "，位于蓝图划定的河湖管理范围内" in (flood.message_zh), flood.message_zh
     assert any(p.startswith("核实是否位于") for p in flood.procedures)
 
 
@@ -137,7 +142,7 @@ def test_basic_grassland_refuses_an_ordinary_project(bureau: Blueprint) -> None:
     fgw = review_item(bureau, rect(1.2, 2.2, 1.4, 2.4), "forest_grass_wetland", project_type="infrastructure")
     assert fgw.status == "fail"
     assert "占用基本草原" in fgw.message_zh and "需调整选址" in fgw.message_zh
-    assert "（涉及 " + area(40_000) + "）" in fgw.message_zh
+    assert "（涉及 " + within(40_000) + "）" in fgw.message_zh
     assert "调整选址，避让基本草原" in fgw.procedures
     assert "经省级以上草原行政主管部门审核同意" not in fgw.procedures
     assert any("林草规〔2020〕2号" in b for b in fgw.basis)
@@ -183,17 +188,15 @@ def test_cultivated_land_states_each_class_found(farmland: Blueprint) -> None:
     land = review_item(farmland, rect(0.8, 0.2, 2.3, 0.4), "cultivated_land", project_type="industrial")
     assert land.status == "warn"
     assert land.message_zh.startswith(
-        "占用耕地 296,000.00 m²（29.6000 公顷，444.00 亩；"
-        "其中水田 36,000.00 m²、水浇地 200,000.00 m²、旱地 60,000.00 m²），需落实耕地占补平衡"
+        f"占用耕地 296,000.00 m²（29.6000 公顷，444.00 亩；已扣除田坎，图斑面积 {within(300_000)}），"
+        f"其中水田 {area(36_000)}、水浇地 {area(200_000)}、旱地 {area(60_000)}，需落实耕地占补平衡"
     ), land.message_zh
-    assert "所占水田须占水田补水田" in land.message_zh and "图斑面积 " + area(300_000) in land.message_zh
+    assert "所占水田须占水田补水田" in land.message_zh
 
 
 def test_cultivated_land_names_only_the_classes_found(farmland: Blueprint) -> None:
     land = review_item(farmland, rect(1.8, 0.2, 2.0, 0.4), "cultivated_land", project_type="industrial")
-    assert land.message_zh.startswith("占用耕地 40,000.00 m²（4.0000 公顷，60.00 亩；其中水浇地 40,000.00 m²），"), (
-        land.message_zh
-    )
+    assert land.message_zh.startswith("占用耕地 40,000.00 m²（4.0000 公顷，60.00 亩），均为水浇地，"), land.message_zh
     assert "水田" not in land.message_zh and "旱地" not in land.message_zh and "田坎" not in land.message_zh
 
 
@@ -246,7 +249,7 @@ def test_wholly_outside_the_boundary_names_the_zone(planned: Blueprint) -> None:
     assert "的部分" not in conformity.message_zh and "单独选址" not in conformity.message_zh
     partly = review_item(planned, rect(1.9, 0.2, 2.1, 0.4), "planning_conformity", project_type="infrastructure")
     assert partly.message_zh.startswith("部分位于城镇开发边界外"), partly.message_zh
-    assert "（涉及 " + area(20_000) + "）" in partly.message_zh
+    assert "（涉及 " + within(20_000) + "）" in partly.message_zh
 
 
 def test_a_refusing_zone_is_not_read_beside_a_pre_review_step(planned: Blueprint) -> None:
@@ -285,4 +288,5 @@ def test_a_conditional_parcel_keeps_its_procedures_and_quota(planned: Blueprint)
     result = review(parcel_frame(rect(4.2, 0.2, 4.4, 0.4), id="C1", project_type="infrastructure"), planned)
     drafted = opinion(result).parcels[0]
     assert result.parcels[0].verdict == "conditional"
-    assert "占补平衡" in " ".join(drafted.conditions) and "需使用新增建设用地计划指标4.0000公顷" in drafted.quota
+    assert "占补平衡" in " ".join(drafted.conditions)
+    assert "需使用新增建设用地计划指标40,000.00平方米（4.0000公顷" in drafted.quota

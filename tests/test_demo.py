@@ -292,7 +292,7 @@ def test_no_total_is_read_as_one_outcomes_area(demo_review: ReviewResult) -> Non
                 kept += 1
                 assert "合计涉及面积" in findings[item.code], findings[item.code]
             for outcome in item.message_zh.split("；"):  # a value named with its area has no total after it
-                assert "（面积 " not in outcome or "（涉及 " not in outcome, (parcel.id, outcome)
+                assert "（面积 " not in outcome or "涉及 " not in outcome, (parcel.id, outcome)
     assert kept > 0  # the demo has such items (D14's 生态保护区)
 
 

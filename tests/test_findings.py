@@ -70,6 +70,11 @@ def area(m2: float) -> str:
     return f"{m2:,.2f} m²（{m2 / 10_000:.4f} 公顷，{m2 / 10_000 * 15:.2f} 亩）"
 
 
+def within(m2: float) -> str:
+    """The area as a finding writes it inside brackets (geo.review.rules._area_within): no bracket in a bracket."""
+    return f"{m2:,.2f} m²，合 {m2 / 10_000:.4f} 公顷、{m2 / 10_000 * 15:.2f} 亩"
+
+
 # --- item 5: the grade of the water source found ---------------------------------------------
 
 
@@ -95,7 +100,7 @@ def test_two_grades_each_with_its_area(found: Blueprint) -> None:
     # [4.8,5.2]×[0.2,0.4]: 0.2 × 0.2 km in 一级, the same in 二级
     protected = review_item(found, rect(4.8, 0.2, 5.2, 0.4), "protected_areas", project_type="industrial")
     text = protected.message_zh
-    assert "一级保护区（面积 " + area(40_000) + "）" in text and "二级保护区（面积 " + area(40_000) + "）" in text
+    assert "一级保护区（面积 " + within(40_000) + "）" in text and "二级保护区（面积 " + within(40_000) + "）" in text
     assert text.index("一级保护区") < text.index("二级保护区")  # the profile's order
     assert "准保护区" not in text
 
@@ -123,8 +128,8 @@ def test_flood_control_names_which(found: Blueprint) -> None:
     assert "河湖管理范围" not in storage.message_zh and "河道" not in storage.message_zh
     both = review_item(found, rect(4.8, 2.2, 5.2, 2.4), "flood_control", project_type="logistics")
     assert both.status == "fail" and both.overlap_m2 == pytest.approx(80_000, rel=REL)
-    assert "位于河道、湖泊管理范围（面积 " + area(40_000) + "），禁止建设妨碍行洪" in both.message_zh
-    assert "位于蓄滞洪区（面积 " + area(40_000) + "）" in both.message_zh
+    assert "位于河道、湖泊管理范围（面积 " + within(40_000) + "），禁止建设妨碍行洪" in both.message_zh
+    assert "位于蓄滞洪区（面积 " + within(40_000) + "）" in both.message_zh
 
 
 # --- item 9: which of 林地/草地/湿地, and how much of each ------------------------------------
@@ -134,8 +139,8 @@ def test_forest_grass_wetland_names_each_group_with_its_classes_and_area(found: 
     # [6.9,7.2]×[0.2,0.4]: 0.1 × 0.2 km of 乔木林地, 0.2 × 0.2 km of 其他草地
     fgw = review_item(found, rect(6.9, 0.2, 7.2, 0.4), "forest_grass_wetland", project_type="infrastructure")
     assert fgw.status == "warn"
-    assert "占用林地（乔木林地 " + area(20_000) + "）" in fgw.message_zh
-    assert "占用草地（其他草地 " + area(40_000) + "）" in fgw.message_zh
+    assert "占用林地（乔木林地 " + within(20_000) + "）" in fgw.message_zh
+    assert "占用草地（其他草地 " + within(40_000) + "）" in fgw.message_zh
     assert "湿地" not in fgw.message_zh
     wetland = review_item(found, rect(8.2, 0.2, 8.4, 0.4), "forest_grass_wetland", project_type="infrastructure")
     assert "占用湿地（沼泽地）" in wetland.message_zh  # one group: the item's area is its area
@@ -150,7 +155,7 @@ def test_planning_conformity_names_the_zones(found: Blueprint) -> None:
     zones = review_item(found, rect(1.8, 0.2, 2.2, 0.4), "planning_conformity", project_type="industrial")
     assert zones.status == "fail"
     assert (
-        f"位于农田保护区、生态保护区（农田保护区 {area(40_000)}；生态保护区 {area(40_000)}），该分区不允许此类项目"
+        f"位于农田保护区、生态保护区（农田保护区 {within(40_000)}；生态保护区 {within(40_000)}），该分区不允许此类项目"
         in zones.message_zh
     ), zones.message_zh
     one_zone = review_item(found, rect(0.2, 0.2, 0.4, 0.4), "planning_conformity", project_type="industrial")
@@ -178,10 +183,10 @@ def test_a_zone_admitted_on_condition_is_not_called_forbidden(found: Blueprint, 
 def test_geohazard_names_the_levels_and_the_steep_area(found: Blueprint) -> None:
     hazard = review_item(found, rect(7.8, 2.2, 8.2, 2.4), "geohazard", project_type="industrial")
     # both grades in one sentence, the assessment asked once (officer's second read: once per grade)
-    assert "位于地质灾害高、中易发区（高 " + area(40_000) + "；中 " + area(40_000) + "）" in hazard.message_zh
+    assert "位于地质灾害高、中易发区（高 " + within(40_000) + "；中 " + within(40_000) + "）" in hazard.message_zh
     assert hazard.message_zh.count("需地质灾害危险性评估") == 1 and "低" not in hazard.message_zh
     steep = review_item(found, rect(6.2, 3.2, 6.6, 3.6), "geohazard", project_type="industrial")  # all 30°
-    assert steep.status == "warn" and "占比 100.0%，约 " + area(160_000) in steep.message_zh
+    assert steep.status == "warn" and "占比 100.0%，约 " + within(160_000) in steep.message_zh
     # the item's area is the one its message states (it was 0.00 m² beside "约 160,000.00 m²": officer's probe)
     assert steep.overlap_m2 == pytest.approx(160_000, abs=0.01) and steep.overlap_ratio == pytest.approx(1.0)
     half = review_item(found, rect(6.9, 3.2, 7.1, 3.4), "geohazard", project_type="industrial")  # its west half 30°
@@ -239,7 +244,7 @@ def test_an_investment_far_below_the_standard_is_refused(found: Blueprint) -> No
     result = review(parcel_frame(box, project_type="industrial", investment_wan=100), found)
     standard = result.parcels[0].item("land_use_standard")
     assert standard.status == "fail"
-    for figure in ("100 万元", "每公顷 3,000 万元", "申请用地 2.5600 公顷", "仅可支持用地 0.0333 公顷", "1.3%"):
+    for figure in ("100 万元", "每公顷 3,000 万元", "申请用地 " + area(25_600), "仅可支持用地 " + area(333.33), "1.3%"):
         assert figure in standard.message_zh, (figure, standard.message_zh)
     assert "不予供地" in standard.message_zh and "核减" not in standard.message_zh
     assert standard.facts.max_area_m2 == pytest.approx(100 / 3000 * 10_000, rel=REL)

@@ -9,6 +9,7 @@ wetland steps are said once; a parcel partly outside the urban boundary says 部
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -255,3 +256,88 @@ def test_each_exemption_claimed_softens_what_the_ones_before_it_left(eco: Bluepr
     found = review(frame, eco, profile=profile).parcels[0].item("protected_areas")
     assert found.status == "warn", found.message_zh
     assert "重大项目甲（涉及 20,000.00 m²" in found.message_zh and "有限活动乙（涉及 20,000.00 m²" in found.message_zh
+
+
+# --- areas read in m², 公顷 and 亩, with no bracket opened inside another ------------------------------------
+
+# [0,2]×[0,1] km inside the urban boundary: 城镇集中建设区 west of 1, 城镇弹性发展区 east of it; 一般农业区 beyond 2.
+# 水田 (10 % 田坎) west of 0.5, 旱地 to 1, 内陆滩涂 from 3, its west half an important wetland
+UNITS_LAYERS: dict[str, list[tuple[tuple[float, float, float, float], dict[str, Any]]]] = {
+    "county": [((0, 0, 4, 1), {"code": "370811", "name": "任城区"})],
+    "urban_boundary": [((0, 0, 2, 1), {})],
+    "planned_use": [
+        ((0, 0, 1, 1), {"zone": "城镇集中建设区"}),
+        ((1, 0, 2, 1), {"zone": "城镇弹性发展区"}),
+        ((2, 0, 4, 1), {"zone": "一般农业区"}),
+    ],
+    "land_use": [
+        ((0, 0, 0.5, 1), {"class_code": "0101", "deduction_ratio": 0.1}),
+        ((0.5, 0, 1, 1), {"class_code": "0103"}),
+        ((1, 0, 3, 1), {"class_code": "0601"}),
+        ((3, 0, 4, 1), {"class_code": "1106"}),
+    ],
+    "important_wetland": [((3, 0, 3.5, 1), {})],
+}
+# one area in the three units, as a finding or the quota paragraph writes it: in a bracket of its own, or inside one
+_THREE_UNITS = re.compile(
+    r"[\d,]+\.\d{2}平方米(?:（[\d,]+\.\d{4}公顷，[\d,]+\.\d{2,4}亩[）；]|，合[\d,]+\.\d{4}公顷、[\d,]+\.\d{2,4}亩)"
+)
+_AREA_FIGURE = re.compile(r"[\d,.]+ ?(?:平方米|m²|公顷|亩)")
+
+
+def _bracket_in_bracket(text: str) -> list[str]:
+    """The bracketed passages opened inside another bracket that hold an area."""
+    found, opened = [], []
+    for at, char in enumerate(text):
+        if char == "（":
+            opened.append(at)
+        elif char == "）" and opened:
+            start = opened.pop()
+            if opened and _AREA_FIGURE.search(text[start:at]):
+                found.append(text[opened[-1] : at + 1])
+    return found
+
+
+def test_every_area_reads_in_three_units_without_a_bracket_in_a_bracket(tmp_path: Any) -> None:
+    """The product's rule: 亩 and 公顷 beside m² wherever an area is stated for a person to read. Item 3 gave its
+    classes in m² alone, item 10 公顷 alone, the opinion's 用地指标 公顷 and 亩 alone; areas in brackets opened a
+    bracket in a bracket (位于城镇弹性发展区（面积 12,747.65 m²（1.2748 公顷，19.12 亩））), and an area after a note
+    ending in one a second beside it (占用湿地（内陆滩涂）（涉及 …）) (officer's read)."""
+    import geopandas as gpd
+    from support import EPSG
+
+    blueprint = load_blueprint(rect_blueprint(tmp_path / "bp", UNITS_LAYERS, slope=None))
+    rows = [
+        # 水田 with 田坎 and 旱地; 8 ha where 18,000 万元 supports 6 (item 10 over the standard, under half)
+        (rect(0.3, 0.2, 0.7, 0.4), {"id": "A", "project_type": "industrial", "investment_wan": 18_000}),
+        # across 城镇弹性发展区 and 一般农业区, partly outside the boundary: each zone with its area
+        (rect(1.8, 0.2, 2.4, 0.4), {"id": "B", "project_type": "industrial", "investment_wan": 90_000}),
+        # 内陆滩涂 on an important wetland: two findings whose notes end in brackets
+        (rect(3.2, 0.2, 3.4, 0.4), {"id": "C", "project_type": "logistics", "investment_wan": 90_000}),
+        # a pass of item 10 and a quota set
+        (rect(0.1, 0.5, 0.3, 0.7), {"id": "D", "project_type": "industrial", "investment_wan": 90_000}),
+    ]
+    frame = gpd.GeoDataFrame([p for _, p in rows], geometry=[g for g, _ in rows], crs=EPSG)
+    result = review(frame, blueprint)
+    drafted = opinion(result)
+    a, b, _, d = drafted.parcels
+    texts = [f.text for p in drafted.parcels for f in p.findings] + [p.quota for p in drafted.parcels]
+    for text in texts:
+        assert "）（" not in text, text
+        assert _bracket_in_bracket(text) == [], text
+        rest = _THREE_UNITS.sub("", re.sub(r"每(?:公顷|公里|兆瓦)[\d,. ]*(?:万元|公顷)?", "", text))
+        assert not _AREA_FIGURE.search(rest), (text, _AREA_FIGURE.findall(rest))
+    cultivated = next(f.text for f in a.findings if f.code == "cultivated_land")
+    assert "其中水田36,000.00平方米（3.6000公顷，54.00亩）、旱地40,000.00平方米（4.0000公顷，60.00亩）" in cultivated
+    assert "已扣除田坎，图斑面积80,000.00平方米，合8.0000公顷、120.00亩" in cultivated
+    standard = next(f.text for f in a.findings if f.code == "land_use_standard")
+    assert "用地80,000.00平方米（8.0000公顷，120.00亩），按项目总投资18,000万元、" in standard
+    assert "核定面积60,000.00平方米（6.0000公顷，90.00亩）" in standard
+    zones = next(f.text for f in b.findings if f.code == "planning_conformity")
+    assert "位于城镇弹性发展区（面积40,000.00平方米，合4.0000公顷、60.00亩）" in zones
+    wetland = result.parcels[2].item("forest_grass_wetland").message_zh  # the opinion leaves out the total
+    assert "占用湿地（内陆滩涂），涉及 40,000.00 m²（4.0000 公顷，60.00 亩）" in wetland
+    for message in (i.message_zh for p in result.parcels for i in p.items):
+        assert "）（" not in message and _bracket_in_bracket(message) == [], message
+    assert "用地总面积40,000.00平方米（4.0000公顷，60.00亩）" in d.quota
+    assert "农用地中耕地36,000.00平方米（3.6000公顷，54.00亩），其中水田36,000.00平方米" in d.quota

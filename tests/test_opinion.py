@@ -112,16 +112,20 @@ def test_conditions_carry_the_procedures(drafted: Opinion) -> None:
     assert any(c.startswith("补充“") for c in out.conditions)  # what lies outside was never checked
 
 
-def test_quota_paragraph_in_hectares(drafted: Opinion, result: ReviewResult) -> None:
+def test_quota_paragraph_in_three_units(drafted: Opinion, result: ReviewResult) -> None:
+    """平方米 with 公顷 and 亩 beside it, as every area a person reads (the paragraph gave 公顷 and 亩 alone)."""
     quota = drafted.parcels[1].quota  # 4 ha of 0101 水田: all of it 农用地, 耕地, 水田, new quota, compensation
-    assert "用地总面积4.0000公顷（60.00亩）" in quota
-    assert "农用地4.0000公顷（60.00亩，含耕地4.0000公顷、水田4.0000公顷）" in quota
-    assert "新增建设用地计划指标4.0000公顷（60.00亩）" in quota
-    assert "须落实耕地占补平衡4.0000公顷（60.00亩），其中水田4.0000公顷须占水田补水田" in quota
+    four = "40,000.00平方米（4.0000公顷，60.00亩）"
+    assert f"用地总面积{four}，其中农用地{four}，建设用地0.00平方米（0.0000公顷，0.00亩）" in quota
+    assert f"农用地中耕地{four}，其中水田{four}。" in quota
+    assert f"新增建设用地计划指标{four}" in quota
+    assert f"须落实耕地占补平衡{four}，其中水田{four}须占水田补水田" in quota
     assert "不涉及耕地占补平衡" in drafted.parcels[0].quota
     fail = result.parcels[3].land_quota
     assert fail.basic_farmland_m2
-    assert f"占用永久基本农田{fail.basic_farmland_m2 / 10_000:,.4f}公顷" in drafted.parcels[3].quota
+    assert f"占用永久基本农田{fail.basic_farmland_m2:,.2f}平方米（{fail.basic_farmland_m2 / 10_000:,.4f}公顷" in (
+        drafted.parcels[3].quota
+    )
     assert "\n" not in quota and "  " not in quota
 
 

@@ -41,9 +41,10 @@ def test_paddy_on_stock_land_is_not_replaced(stock: Blueprint, ledger: Ledger) -
     item = parcel.item("cultivated_land")
     assert "所占水田须占水田补水田" in item.message_zh and "尚需补充耕地 60,000.00 m²" in item.message_zh
     quota = opinion(result).parcels[0].quota
-    assert "须落实耕地占补平衡6.0000公顷（90.00亩），其中水田6.0000公顷须占水田补水田" in quota
+    six = "60,000.00平方米（6.0000公顷，90.00亩）"
+    assert f"须落实耕地占补平衡{six}，其中水田{six}须占水田补水田" in quota
     # the stock land said apart: it is 水田 in 三调, so no "其中存量建设用地" larger than the 建设用地 (none here)
-    assert "地块位于批而未供或闲置土地6.0000公顷（90.00亩）" in quota and "存量建设用地" not in quota
+    assert f"地块位于批而未供或闲置土地{six}" in quota and "存量建设用地" not in quota
     ledger.issue(
         2026,
         [

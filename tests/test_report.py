@@ -387,7 +387,7 @@ def test_land_classes_add_up_to_the_parcel_with_the_gap_named(tmp_path: Path) ->
     gap = "地块有 250,000.00 m²（25.0000 公顷，375.00 亩）未被土地利用现状图层覆盖"
     assert any(gap in note for note in parcel.notes)
     quota = opinion(result).parcels[0].quota
-    assert "未被土地利用现状图层覆盖25.0000公顷（375.00亩），其地类未能核实" in quota
+    assert "未被土地利用现状图层覆盖250,000.00平方米（25.0000公顷，375.00亩），其地类未能核实" in quota
     shown_pdf = pdf_texts(review_report_pdf(result))
     shown_html = html_text(review_report(result))
     for text in (UNCOVERED, "250,000.00", "1,000,000.00"):
@@ -640,11 +640,18 @@ def test_a_parcel_page_a_little_too_long_is_shrunk_onto_one_page_a_much_longer_o
     assert len(pypdf.PdfReader(io.BytesIO(out.getvalue())).pages) == pages
 
 
-def test_an_outcomes_own_area_stays_where_the_column_gives_the_items_total() -> None:
+@pytest.mark.parametrize(
+    ("total", "part"),
+    [
+        ("（涉及 25,600.00 m²，合 2.5600 公顷、38.40 亩）", "（涉及 14,098.44 m²，合 1.4098 公顷、21.15 亩）"),
+        ("，涉及 25,600.00 m²（2.5600 公顷，38.40 亩）", "，涉及 14,098.44 m²（1.4098 公顷，21.15 亩）"),
+        # a result written before areas in brackets were kept from nesting
+        ("（涉及 25,600.00 m²（2.5600 公顷，38.40 亩））", "（涉及 14,098.44 m²（1.4098 公顷，21.15 亩））"),
+    ],
+)
+def test_an_outcomes_own_area_stays_where_the_column_gives_the_items_total(total: str, part: str) -> None:
     """Item 1 of demo D14: outside the urban boundary over all of it (the column's total), in 生态保护区 over a
     part: that part's area stays, or the total would read as the zone's."""
-    total = "（涉及 25,600.00 m²（2.5600 公顷，38.40 亩））"
-    part = "（涉及 14,098.44 m²（1.4098 公顷，21.15 亩））"
     message = f"全部位于城镇开发边界外，须符合所在规划分区准入{total}；位于生态保护区，该分区不允许此类项目{part}"
     shown = without_area(message, 25_600.0)
     assert shown == f"全部位于城镇开发边界外，须符合所在规划分区准入；位于生态保护区，该分区不允许此类项目{part}"

@@ -653,9 +653,10 @@ def test_a_sliver_beyond_the_coverage_is_said_as_measured_and_item_10_on_the_who
     standard = parcel.item("land_use_standard")
     assert standard.status == "missing_layer" and "覆盖部分" not in standard.message_zh
     assert standard.message_zh.startswith(
-        "地块有 0.03% 位于蓝图覆盖范围之外，该项暂不作结论（按地块全部面积：用地 10.0030 公顷"
+        "地块有 0.03% 位于蓝图覆盖范围之外，该项暂不作结论；按地块全部面积：用地 100,030.00 m²（10.0030 公顷，"
+        "150.05 亩）"
     )
-    assert "(on the whole parcel: 10.0030 ha is within" in standard.message_en
+    assert "(on the whole parcel: 100,030.00 m² (10.0030 ha, 150.05 mu) is within" in standard.message_en
 
 
 def test_parcels_on_xian80_or_beijing54_are_reviewed_with_a_warning_that_their_shift_is_approximate(

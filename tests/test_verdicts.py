@@ -314,7 +314,7 @@ def test_land_use_standard_exceeded_asks_for_reduction(blueprint: Blueprint) -> 
         "land_use_standard"
     )
     assert item.status == "warn"
-    assert "核定面积 15.6667" in item.message_zh and "节地评价" in item.message_zh
+    assert "核定面积 156,666.67 m²（15.6667 公顷，235.00 亩）" in item.message_zh and "节地评价" in item.message_zh
     assert item.facts.max_area_m2 == pytest.approx(47_000 / 3_000 * 10_000, rel=REL)
 
 
@@ -376,7 +376,10 @@ def test_a_projects_parcels_exceed_together_what_each_meets_alone(blueprint: Blu
     item = _project_review(blueprint, rows)["B"].item("land_use_standard")
     assert item.status == "warn"
     assert item.facts.area_m2 == pytest.approx(320_000, rel=REL)
-    assert "项目 7 共 2 个地块合计用地 32.0000 公顷，核定面积 20.0000" in item.message_zh
+    assert (
+        "项目 7 共 2 个地块合计用地 320,000.00 m²（32.0000 公顷，480.00 亩），按样例标准表，核定面积 200,000.00 m²"
+        in item.message_zh
+    )
 
 
 # --- quota figures ----------------------------------------------------------------------------
@@ -405,7 +408,7 @@ def test_compensation_excludes_stock_land(graded: Blueprint) -> None:
     # the item says the same: 96,000 m² taken, 48,000 of it on the 批而未供 land, 48,000 to compensate
     message = p.item("cultivated_land").message_zh
     assert message.startswith("占用耕地 96,000.00 m²")
-    assert "其中 48,000.00 m²（4.8000 公顷，72.00 亩）位于批而未供或闲置土地" in message
+    assert "所占耕地中 48,000.00 m²（4.8000 公顷，72.00 亩）位于批而未供或闲置土地" in message
     assert message.endswith("尚需补充耕地 48,000.00 m²（4.8000 公顷，72.00 亩）")
 
 
@@ -415,8 +418,11 @@ def test_cultivated_land_wholly_on_stock_land_asks_for_nothing(graded: Blueprint
     p = one(graded, rect(7.2, 1.2, 7.5, 1.4))  # x 7.2…7.5 is 批而未供, 20 % 田坎
     item = p.item("cultivated_land")
     assert item.status == "pass" and item.procedures == [] and item.overlap_m2 == 0.0
-    assert item.message_zh.startswith("占用耕地 48,000.00 m²（4.8000 公顷，72.00 亩；其中水浇地 48,000.00 m²）")
-    assert "均位于批而未供或闲置土地" in item.message_zh and "nothing remains to be compensated" in item.message_en
+    assert item.message_zh.startswith(
+        "占用耕地 48,000.00 m²（4.8000 公顷，72.00 亩；已扣除田坎，图斑面积 60,000.00 m²，合 6.0000 公顷、90.00 亩），"
+        "均为水浇地，"
+    )
+    assert "全部位于批而未供或闲置土地" in item.message_zh and "nothing remains to be compensated" in item.message_en
     assert sum((item.facts.by_class_m2 or {}).values()) == pytest.approx(48_000, rel=REL)
     assert p.land_quota.compensation_m2 == 0.0
 

@@ -982,8 +982,8 @@ def _uncovered(item: ItemResult, covered: float, *, own: bool = False) -> ItemRe
     if item.status != "pass":
         return item
     share = percent(1.0 - covered)
-    if own:
-        zh = f"地块有 {share} {BEYOND_COVERAGE_ZH}，该项暂不作结论（按地块全部面积：{item.message_zh}）"
+    if own:  # after the clause, not in a bracket: the finding's figures carry brackets of their own (its areas)
+        zh = f"地块有 {share} {BEYOND_COVERAGE_ZH}，该项暂不作结论；按地块全部面积：{item.message_zh}"
         en = (
             f"{share} of the parcel lies outside the blueprint's coverage: no finding is given for this item "
             f"(on the whole parcel: {item.message_en})"

@@ -193,6 +193,21 @@ def _area_text(m2: float) -> tuple[str, str]:
     return a.zh, a.en
 
 
+def _area_within(m2: float) -> tuple[str, str]:
+    """An area written inside brackets: 12,852.35 m²，合 1.2852 公顷、19.28 亩, so that no bracket opens inside
+    another (officer's read: 位于城镇弹性发展区（面积 12,747.65 m²（1.2748 公顷，19.12 亩））)."""
+    a = Area(m2)
+    return f"{a.m2_text} m²，合 {a.ha_text} 公顷、{a.mu_text} 亩", a.en
+
+
+def _area_after(note_zh: str, m2: float) -> str:
+    """The area a finding appends to its note: in brackets, or after a comma where the note ends in a bracket
+    of its own (占用湿地（内陆滩涂）（涉及 …） read as two asides)."""
+    if note_zh.endswith("）"):
+        return f"，涉及 {Area(m2).zh}"
+    return f"（涉及 {_area_within(m2)[0]}）"
+
+
 def _missing(layer_id: str) -> Outcome:
     info = layer_catalog()[layer_id]
     return Outcome(
@@ -297,7 +312,7 @@ def _conflict(
         return Outcome(status, note_zh.replace(key, f" {said_zh}"), note_en.replace(key, f" {said_en}"), pieces, facts)
     if isinstance(note, _Worded) and note.areas:
         return Outcome(status, note_zh, note_en, pieces, facts)
-    return Outcome(status, f"{note_zh}（涉及 {zh}）", f"{note_en} (affected: {en})", pieces, facts)
+    return Outcome(status, note_zh + _area_after(note_zh, area.m2), f"{note_en} (affected: {en})", pieces, facts)
 
 
 def _with_conditions(
@@ -554,7 +569,7 @@ def _value_note(notes: dict[str, Note], found: list[_Found], own: tuple[str, str
         for f in values:
             named = f.label or ((f.value, f.value) if len(values) > 1 and f.value else None)
             if areas:
-                a_zh, a_en = _area_text(f.area_m2)
+                a_zh, a_en = _area_within(f.area_m2)
                 said_zh.append(f"{named[0] if named else '面积'} {a_zh}")
                 said_en.append(f"{named[1] if named else 'area'} {a_en}")
             elif f.label:
@@ -725,12 +740,21 @@ def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outc
         facts.paddy_m2 = round(land["0101"].net_m2, 2) if "0101" in land else 0.0
         taken = Area(sum(c.net_m2 for c in land.values()))
         owed = sum(c.off_stock_net_m2 for c in land.values())  # the land quota's compensation_m2
-        parts = [(c, Area(land[c.code].net_m2).m2_text) for c in sorted(hit_classes, key=lambda c: c.code)]
-        each_zh = "、".join(f"{c.name_zh} {m2} m²" for c, m2 in parts if c.group == "cultivated")
-        each_en = ", ".join(f"{c.name_en} {m2} m²" for c, m2 in parts if c.group == "cultivated")
+        # the farmland found, net of 田坎, then class by class (水田、水浇地、旱地), each in the three units: the
+        # classes after the total, not in its bracket (officer's read: the classes gave m² alone, inside it)
+        each_zh, each_en = _classes_taken(land, hit_classes)
+        ridges_zh = ridges_en = ""
+        if any(c.net_m2 < c.area_m2 for c in land.values()):
+            gz, ge = _area_within(sum(areas))
+            ridges_zh, ridges_en = f"；已扣除田坎，图斑面积 {gz}", f"; net of field ridges (KCXS), patches {ge}"
+        taken_zh = f"占用耕地 {taken.m2_text} m²（{taken.ha_text} 公顷，{taken.mu_text} 亩{ridges_zh}），{each_zh}"
+        taken_en = (
+            f"occupies cultivated land {taken.m2_text} m² ({taken.ha_text} ha, {taken.mu_text} mu{ridges_en}), "
+            f"{each_en}"
+        )
         # nothing owed, as the land quota's compensation_m2 (which the ledger books) states it, to 0.01 m²
         if round(owed, 2) <= 0 and all(c.group == "cultivated" for c in hit_classes):
-            return _compensated(kept, facts, taken, each_zh, each_en)
+            return _compensated(kept, facts, taken_zh, taken_en)
         out = _conflict(
             check,
             status,
@@ -739,27 +763,16 @@ def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outc
             facts=facts,
             codes=codes + ([("paddy", str(status))] if paddy else []),
         )
-        # the farmland found first, net of 田坎, class by class (水田、水浇地、旱地), then what it requires
         note_zh, note_en = (note.zh, note.en) if note else check.note(status)
-        out.message_zh = (
-            f"占用耕地 {taken.m2_text} m²（{taken.ha_text} 公顷，{taken.mu_text} 亩；其中{each_zh}），{note_zh}"
-        )
-        out.message_en = (
-            f"occupies cultivated land {taken.m2_text} m² ({taken.ha_text} ha, {taken.mu_text} mu; "
-            f"{each_en}); {note_en}"
-        )
+        out.message_zh, out.message_en = f"{taken_zh}，{note_zh}", f"{taken_en}; {note_en}"
         if paddy > 0:
             out.message_zh += "，所占水田须占水田补水田"
             out.message_en += "; the paddy taken must be replaced by paddy"
-        if any(c.net_m2 < c.area_m2 for c in land.values()):
-            gz, ge = _area_text(sum(areas))
-            out.message_zh += f"（已扣除田坎，图斑面积 {gz}）"
-            out.message_en += f" (net of field ridges (KCXS); patches {ge})"
         # stock land's conversion was approved, and its 占补平衡 with it: the land figures leave it out
         if round(taken.m2 - owed, 2) > 0:
             (sz, se), (nz, ne) = _area_text(taken.m2 - owed), _area_text(owed)
             out.message_zh += (
-                f"；其中 {sz}位于批而未供或闲置土地，农用地转用已经批准，占补平衡随批准落实，尚需补充耕地 {nz}"
+                f"；所占耕地中 {sz}位于批而未供或闲置土地，农用地转用已经批准，占补平衡随批准落实，尚需补充耕地 {nz}"
             )
             out.message_en += (
                 f"; of it {se} lies on approved-unsupplied or idle land, whose conversion was approved with its "
@@ -795,19 +808,25 @@ def _beyond_drawn(out: Outcome, check: LandUseClassesCheck, ctx: ParcelContext) 
         )
     # the area left to this finding, and the part the drawn features' own finding grades (officer's read: a total
     # with "其中" after it read as all of it to verify, and lost its referent where the opinion states the total)
-    total = Area(sum(p.area_m2 for p in out.pieces if p.status != "pass"))
-    rest, part = Area(max(total.m2 - inside, 0.0)), Area(inside)
-    said_zh = f"（涉及 {total.zh}）"
-    beyond_zh = f"（涉及 {rest.zh}；另 {part.zh}位于蓝图划定的{name_zh}内，按{name_zh}审查）"
+    total = sum(p.area_m2 for p in out.pieces if p.status != "pass")
+    rest, part = max(total - inside, 0.0), inside
+    inside_zh = f"位于蓝图划定的{name_zh}内，按{name_zh}审查"
     beyond_en = (
-        f" (affected: {rest.en}; another {part.en} lies inside the {name_en} the blueprint draws, graded as such)"
+        f" (affected: {Area(rest).en}; another {Area(part).en} lies inside the {name_en} the blueprint draws, "
+        "graded as such)"
     )
-    if said_zh in out.message_zh:
-        out.message_zh = out.message_zh.replace(said_zh, beyond_zh)
-        out.message_en = out.message_en.replace(f" (affected: {total.en})", beyond_en)
+    bracketed, after = f"（涉及 {_area_within(total)[0]}）", f"，涉及 {Area(total).zh}"  # ``_area_after``'s
+    if out.message_zh.endswith(bracketed):
+        out.message_zh = out.message_zh.removesuffix(bracketed) + (
+            f"（涉及 {_area_within(rest)[0]}；另 {_area_within(part)[0]}，{inside_zh}）"
+        )
+        out.message_en = out.message_en.replace(f" (affected: {Area(total).en})", beyond_en)
+    elif out.message_zh.endswith(after):
+        out.message_zh = out.message_zh.removesuffix(after) + f"，涉及 {Area(rest).zh}，另有 {Area(part).zh}{inside_zh}"
+        out.message_en = out.message_en.replace(f" (affected: {Area(total).en})", beyond_en)
     else:  # each value's own area stated
-        out.message_zh += f"（另 {part.zh}位于蓝图划定的{name_zh}内，按{name_zh}审查）"
-        out.message_en += f" (another {part.en} lies inside the {name_en} the blueprint draws, graded as such)"
+        out.message_zh += f"（另 {_area_within(part)[0]}，{inside_zh}）"
+        out.message_en += f" (another {Area(part).en} lies inside the {name_en} the blueprint draws, graded as such)"
     return out
 
 
@@ -817,7 +836,20 @@ def _with_steps(out: Outcome, check: LandUseClassesCheck, groups: list[str]) -> 
     return out
 
 
-def _compensated(kept: list[Piece], facts: ItemFacts, taken: Area, each_zh: str, each_en: str) -> Outcome:
+def _classes_taken(land: dict[str, ClassLand], hit: list[LandUseClass]) -> tuple[str, str]:
+    """The cultivated classes taken, each with its area in the three units (net of 田坎): 均为水浇地 where one
+    class is all of it, else 其中水田 …、旱地 … (edge contacts are counted in the total, not named)."""
+    named = [c for c in sorted(hit, key=lambda c: c.code) if c.group == "cultivated"]
+    if len(land) == 1 and len(named) == 1:
+        return f"均为{named[0].name_zh}", f"all of it {named[0].name_en}"
+    each = [(c, Area(land[c.code].net_m2)) for c in named]
+    return (
+        "其中" + "、".join(f"{c.name_zh} {a.zh}" for c, a in each),
+        "of it " + ", ".join(f"{c.name_en} {a.en}" for c, a in each),
+    )
+
+
+def _compensated(kept: list[Piece], facts: ItemFacts, taken_zh: str, taken_en: str) -> Outcome:
     """Cultivated land that lies wholly on 批而未供 or 闲置 land: its conversion was approved, and its 占补平衡
     with it (土地管理法第四十四条 with 第三十条; DESIGN.md ``compensation_m2``), so nothing is left to compensate
     and the item asks for nothing; it says how much it found, and its pieces pass."""
@@ -825,11 +857,9 @@ def _compensated(kept: list[Piece], facts: ItemFacts, taken: Area, each_zh: str,
         piece.status = "pass"
     return Outcome(
         "pass",
-        f"占用耕地 {taken.m2_text} m²（{taken.ha_text} 公顷，{taken.mu_text} 亩；其中{each_zh}），"
-        "均位于批而未供或闲置土地：农用地转用已经批准，占补平衡随批准落实，无需另行补充耕地",
-        f"occupies cultivated land {taken.m2_text} m² ({taken.ha_text} ha, {taken.mu_text} mu; {each_en}), "
-        "all of it on approved-unsupplied or idle land, whose conversion was approved with its compensation: nothing "
-        "remains to be compensated",
+        f"{taken_zh}，全部位于批而未供或闲置土地：农用地转用已经批准，占补平衡随批准落实，无需另行补充耕地",
+        f"{taken_en}, all of it on approved-unsupplied or idle land, whose conversion was approved with its "
+        "compensation: nothing remains to be compensated",
         kept,
         facts,
     )
@@ -877,7 +907,7 @@ def run_raster_share_above(check: RasterShareAboveCheck, ctx: ParcelContext) -> 
             facts=facts,
         )
     steep_m2 = share * ctx.area_m2  # by pixel count: the share of the parcel's area
-    steep_zh, steep_en = _area_text(steep_m2)
+    steep_zh, steep_en = _area_within(steep_m2)
     return Outcome(
         check.status,
         f"{check.note_zh}（占比 {share:.1%}，约 {steep_zh}；本方案取值 {check.max_share:.0%}）",
@@ -1002,21 +1032,21 @@ def run_land_use_standard(check: LandUseStandardCheck, ctx: ParcelContext) -> Ou
             )
             return unknown
         max_ha = invest / intensity
-        why_zh = f"（项目总投资 {_wan(invest)} 万元，{table.label}投资强度控制指标每公顷 {_wan(intensity)} 万元）"
+        why_zh = f"按项目总投资 {_wan(invest)} 万元、{table.label}投资强度控制指标每公顷 {_wan(intensity)} 万元"
         why_en = f" (investment {_wan(invest)} 万元 at the standard's {_wan(intensity)} 万元/ha)"
     elif row.max_area_ha is not None:
         max_ha = row.max_area_ha
+        why_zh = f"按{table.label}"
     elif per_unit is not None:
         attr, measure_zh, unit_zh, measure_en, unit_en = UNITS[per_unit.unit]
         measure = getattr(ctx.project, attr)
         if measure is None:
             return _per_unit_unmeasured(check, row, table, per_unit, unknown, unknown_facts)
         max_ha = measure * per_unit.ha_per_unit
-        why_zh = f"（{measure_zh} {measure:g} {unit_zh}，{table.label}：每{unit_zh} {per_unit.ha_per_unit:g} 公顷）"
+        why_zh = f"按{measure_zh} {measure:g} {unit_zh}、{table.label}每{unit_zh} {per_unit.ha_per_unit:g} 公顷"
         why_en = f" ({measure_en} {measure:g} {unit_en} at {per_unit.ha_per_unit:g} ha per {unit_en})"
     else:
         return unknown
-    area_ha = area_m2 / M2_PER_HA
     # compared as the result states them, to 0.01 m²: a 1 ha square drawn in another zone's coordinates is
     # 10,000.00000018 m² in this one, and must pass a 1 ha standard (and half of it is not below half)
     stated_m2, max_m2 = round(area_m2, 2), round(max_ha * M2_PER_HA, 2)
@@ -1030,17 +1060,16 @@ def run_land_use_standard(check: LandUseStandardCheck, ctx: ParcelContext) -> Ou
         table=check.table,
         table_label=table.label,
     )
-
-    def named(said: str) -> str:
-        """What set the figures, naming the table once: a sample table's (样例标准表) is not the province's."""
-        return said if table.label in said else f"{said}（{table.label}）"
-
+    # every area in the three units, and what set the standard said before its figure, naming the table there
+    # (officer's read: 公顷 alone, and a second bracket after the figures' own read 公顷）（样例标准表）)
+    used, allowed = Area(stated_m2), Area(max_m2)
     if stated_m2 <= max_m2:
+        # a pass set by the investment names the table alone: the figures of a standard met are not argued
+        how_zh = f"按{table.label}" if intensity is not None else why_zh
         return Outcome(
             "pass",
-            f"{whose_zh}用地 {area_ha:.4f} 公顷，未超过控制标准 {max_ha:.4f} 公顷"
-            + named(why_zh if intensity is None else ""),
-            f"{whose_en}{area_ha:.4f} ha is within the standard's {max_ha:.4f} ha{why_en if intensity is None else ''} "
+            f"{whose_zh}用地 {used.zh}，未超过{how_zh}核定的控制标准 {allowed.zh}",
+            f"{whose_en}{used.en} is within the standard's {allowed.en}{why_en if intensity is None else ''} "
             f"({table.label})",
             facts=facts,
         )
@@ -1057,21 +1086,21 @@ def run_land_use_standard(check: LandUseStandardCheck, ctx: ParcelContext) -> Ou
         return Outcome(
             "fail",
             f"{refuse.note_zh}：{whose_zh}项目总投资 {_wan(invest)} 万元，"
-            f"按投资强度控制指标（{table.label}：每公顷 {_wan(intensity)} 万元）仅可支持用地 {max_ha:.4f} 公顷，"
-            f"为申请用地 {area_ha:.4f} 公顷的 {share}，低于本方案取值 {refuse.share:.0%}",
+            f"按投资强度控制指标（{table.label}：每公顷 {_wan(intensity)} 万元）仅可支持用地 {allowed.zh}，"
+            f"为申请用地 {used.zh}的 {share}，低于本方案取值 {refuse.share:.0%}",
             f"{refuse.note_en}: {whose_en}an investment of {_wan(invest)} 万元 at the standard's {_wan(intensity)} "
-            f"万元/ha supports {max_ha:.4f} ha, {share} of the {area_ha:.4f} ha requested, below the "
+            f"万元/ha supports {allowed.en}, {share} of the {used.en} requested, below the "
             f"refusal threshold of {refuse.share:.0%} ({table.label}); the land is not supplied (不予供地)",
             facts=facts,
         )
     note_zh, note_en = check.note(check.status)
     _with_conditions(check, facts, [("over", check.status)], check.status, note_zh)
-    over_zh, over_en = _area_text(stated_m2 - max_m2)  # 公顷 to 4 decimals may write both areas alike
+    over_zh, over_en = _area_text(stated_m2 - max_m2)
     return Outcome(
         check.status,
-        f"{note_zh}：{whose_zh}用地 {area_ha:.4f} 公顷，核定面积 {max_ha:.4f} 公顷{named(why_zh)}，超出 {over_zh}，"
+        f"{note_zh}：{whose_zh}用地 {used.zh}，{why_zh}，核定面积 {allowed.zh}，超出 {over_zh}，"
         "需核减至核定面积或开展节地评价",
-        f"{note_en}: {whose_en}{area_ha:.4f} ha against an approved area of {max_ha:.4f} ha{why_en} "
+        f"{note_en}: {whose_en}{used.en} against an approved area of {allowed.en}{why_en} "
         f"({table.label}), {over_en} over; reduce to the approved area or carry out a land-saving evaluation "
         "(节地评价)",
         facts=facts,
