@@ -161,6 +161,29 @@ def test_basic_grassland_for_a_major_project_needs_the_approval(bureau: Blueprin
     assert "需办理使用林地/草原审核" not in fgw.message_zh
 
 
+def test_a_refused_items_warning_keeps_its_step_for_land_the_refusal_leaves(tmp_path: Any) -> None:
+    """乔木林地 beside 其他草地 on 基本草原: the item fails for the grassland (草原法第四十二条, 调整选址), and the
+    forest land, which no refusal covers, still needs 使用林地审核 (森林法第三十七条) once the parcel leaves the
+    grassland. The step of every warning beside a failing finding was dropped, so the forest land read as asking
+    nothing; the grassland's own step stays dropped (it moves away), and each step follows the land it is for."""
+    layers = {
+        "county": [((0, 0, 2, 1), {"code": "370811", "name": "任城区"})],
+        "land_use": [((0, 0, 1, 1), {"class_code": "0301"}), ((1, 0, 2, 1), {"class_code": "0404"})],
+        "basic_grassland": [((1, 0, 2, 1), {})],
+    }
+    grass = load_blueprint(rect_blueprint(tmp_path / "bp", layers, slope=None))
+    both = review_item(grass, rect(0.8, 0.2, 1.2, 0.4), "forest_grass_wetland", project_type="infrastructure")
+    assert both.status == "fail"
+    forest, grassland, refused = both.message_zh.split("；")
+    assert forest.startswith("占用林地（乔木林地 40,000.00 m²"), forest
+    assert forest.endswith("），需办理使用林地/草原审核"), forest
+    assert grassland.startswith("占用草地（其他草地 40,000.00 m²") and grassland.endswith("）"), grassland
+    assert refused.startswith("占用基本草原")
+    assert "调整选址，避让基本草原" in both.procedures  # the refused parcel's procedures are its refusal's alone
+    only = review_item(grass, rect(1.2, 0.2, 1.4, 0.4), "forest_grass_wetland", project_type="infrastructure")
+    assert only.status == "fail" and "审核" not in only.message_zh.split("；")[0], only.message_zh
+
+
 # --- P2: item 3 states the farmland found, class by class ------------------------------------
 
 FARMLAND: dict[str, list[tuple[tuple[float, float, float, float], dict[str, Any]]]] = {

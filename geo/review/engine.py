@@ -1084,7 +1084,8 @@ def _run_item(item: Item, ctx: ParcelContext) -> tuple[ItemResult, list[shapely.
         procedures = list(dict.fromkeys(p for c in facts.conditions or [] for p in c.procedures))
     found = [p for o in outcomes for p in o.pieces]
     replaced = {code for c in facts.conditions or [] for code in c.replaces or []}
-    said = [(o, *_steps(o, status, replaced)) for o in relevant]
+    refused = _Refused([p.geometry for o in outcomes for p in o.pieces if p.status == "fail"])
+    said = [(o, *_steps(o, status, replaced, refused, ctx.tolerance_m2)) for o in relevant]
     result = ItemResult(
         code=item.code,
         name_zh=item.name_zh,
@@ -1093,8 +1094,8 @@ def _run_item(item: Item, ctx: ParcelContext) -> tuple[ItemResult, list[shapely.
         status=status,
         overlap_m2=round(overlap, 2),
         overlap_ratio=round(overlap / ctx.area_m2, 6),
-        message_zh="；".join(o.message_zh + (f"，{zh}" if zh else "") for o, zh, _ in said),
-        message_en="; ".join(o.message_en + (f"; {en}" if en else "") for o, _, en in said),
+        message_zh="；".join(zh for _, zh, _ in said),
+        message_en="; ".join(en for _, _, en in said),
         details=_piece_results(found),
         facts=facts,
         basis=item.basis_cited(
@@ -1110,14 +1111,47 @@ def _run_item(item: Item, ctx: ParcelContext) -> tuple[ItemResult, list[shapely.
     return result, [p.geometry for p in found]
 
 
-def _steps(outcome: Outcome, status: str, replaced: set[str]) -> tuple[str, str]:
-    """The steps a finding calls for where they stand: not beside a failing finding of the item, where the
-    parcel moves away, nor a group's another standing outcome includes (公益林's 使用林地审核 covers 林地's);
-    a step two groups share (林地, 草地) said once."""
-    if not outcome.steps or outcome.status != status:
-        return "", ""
-    kept = list(dict.fromkeys((zh, en) for group, zh, en in outcome.steps if group not in replaced))
-    return "；".join(zh for zh, _ in kept), "; ".join(en for _, en in kept)
+@dataclass
+class _Refused:
+    """The land an item's failing findings cover (their pieces), joined once and only when a warning asks."""
+
+    pieces: list[shapely.Geometry]
+    _land: shapely.Geometry | None = None
+
+    def beyond(self, land: tuple[shapely.Geometry, ...]) -> float:
+        """The area of ``land`` outside it."""
+        if not self.pieces:
+            return float(shapely.union_all(land).area)
+        if self._land is None:
+            self._land = shapely.union_all(self.pieces)
+        return float(shapely.difference(shapely.union_all(land), self._land).area)
+
+
+def _steps(
+    outcome: Outcome, status: str, replaced: set[str], refused: _Refused, tolerance_m2: float
+) -> tuple[str, str]:
+    """The finding's message with the steps it calls for where they stand: not a group's another standing
+    outcome includes (公益林's 使用林地审核 covers 林地's), a step two groups share (林地, 草地) said once, after the
+    clause of the last group it is said for where another clause follows that one (占用林地（…），需办理使用林地/草原
+    审核；占用湿地（…），湿地应当避让…), else at the end. Beside a failing finding of the item a warning's step
+    stands only for land the failing findings do not cover: there the parcel moves away (no 草原审核 for the
+    grassland a 基本草原 refuses), elsewhere its land stays the project's to use once the refused part is left,
+    and the step it needs is said as any other item's warning says it on a refused parcel (林地 beside that
+    基本草原: 济政办字〔2020〕52号 三（一）3 asks a review to consider the whole siting, 全面考量)."""
+    zh, en = outcome.message_zh, outcome.message_en
+    if not outcome.steps or (outcome.status != status and (status, outcome.status) != ("fail", "warn")):
+        return zh, en
+    steps = [s for s in outcome.steps if s.group not in replaced]
+    if outcome.status != status:  # a warning in a failing item
+        steps = [s for s in steps if refused.beyond(s.land) > tolerance_m2]
+    after: dict[str, int] = {}  # each step, by its words: where it goes (the end of the last clause it follows)
+    for s in steps:
+        at = zh.find(s.clause) + len(s.clause) if s.clause and s.clause in zh else -1
+        after[s.zh] = max(after.get(s.zh, -1), at if zh.startswith("；", at) else len(zh))
+    for said, at in sorted(after.items(), key=lambda step: -step[1]):
+        zh = f"{zh[:at]}，{said}{zh[at:]}"
+    kept = list(dict.fromkeys(s.en for s in steps))
+    return zh, "; ".join([en, *kept])
 
 
 _PIECE_RESULTS = TypeAdapter(list[PieceResult])

@@ -49,6 +49,17 @@ class Piece:
     area_m2: float
 
 
+class Step(NamedTuple):
+    """A step a finding calls for (需办理使用林地/草原审核), the land it is for (the pieces of its group) and the
+    clause of the finding that names that land ("" where none is its own), which the step follows."""
+
+    group: str
+    zh: str
+    en: str
+    land: tuple[shapely.Geometry, ...]
+    clause: str = ""
+
+
 @dataclass(slots=True)
 class Outcome:
     status: Status
@@ -58,9 +69,9 @@ class Outcome:
     facts: ItemFacts | None = None  # None: measured nothing besides its pieces (most outcomes)
     # the area a finding without pieces found (a raster's pixels above its threshold, by their share of the parcel)
     estimated_m2: float | None = None
-    # the steps the finding calls for, per group found (forest: 需办理使用林地/草原审核), said after it where they
-    # stand (``geo.review.engine._run_item``)
-    steps: tuple[tuple[str, str, str], ...] = ()  # (group, zh, en)
+    # the steps the finding calls for, per group found (forest: 需办理使用林地/草原审核) with the land each is for, said
+    # after it where they stand (``geo.review.engine._steps``)
+    steps: tuple[Step, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -538,11 +549,13 @@ def _found_values(pieces: list[Piece], attribute: str, describe: dict[str, Note]
 
 
 class _Worded(NamedTuple):
-    """A finding in the words of the values found (``_value_note``); ``areas``: each value's area is stated."""
+    """A finding in the words of the values found (``_value_note``); ``areas``: each value's area is stated;
+    ``clauses``: each value's clause of ``zh`` (values sharing a wording share one)."""
 
     zh: str
     en: str
     areas: bool
+    clauses: tuple[tuple[str, str], ...] = ()
 
 
 def _value_note(notes: dict[str, Note], found: list[_Found], own: tuple[str, str]) -> _Worded | None:
@@ -563,6 +576,7 @@ def _value_note(notes: dict[str, Note], found: list[_Found], own: tuple[str, str
         groups.setdefault((note.zh, note.en, True) if note else (*own, False), []).append(f)
     zh: list[str] = []
     en: list[str] = []
+    clauses: list[tuple[str, str]] = []
     for (note_zh, note_en, worded), values in groups.items():
         said_zh = list(dict.fromkeys(q for f in values for q in f.quoted_zh))
         said_en = list(dict.fromkeys(q for f in values for q in f.quoted_en))
@@ -580,7 +594,8 @@ def _value_note(notes: dict[str, Note], found: list[_Found], own: tuple[str, str
         found_en = f" ({'; '.join(said_en)})" if said_en else ""
         zh.append(_filled(note_zh, worded, "、".join(names), found_zh))
         en.append(_filled(note_en, worded, ", ".join(names), found_en))
-    return _Worded("；".join(zh), "; ".join(en), areas)
+        clauses += [(name, zh[-1]) for name in names]
+    return _Worded("；".join(zh), "; ".join(en), areas, tuple(clauses))
 
 
 def _filled(note: str, worded: bool, value: str, found: str) -> str:
@@ -778,8 +793,8 @@ def run_land_use_classes(check: LandUseClassesCheck, ctx: ParcelContext) -> Outc
                 f"; of it {se} lies on approved-unsupplied or idle land, whose conversion was approved with its "
                 f"compensation: {ne} remains to be compensated"
             )
-        return _with_steps(out, check, groups_hit)
-    out = _with_steps(_conflict(check, status, kept, note=note, facts=facts, codes=codes), check, groups_hit)
+        return _with_steps(out, check, groups_hit, note)
+    out = _with_steps(_conflict(check, status, kept, note=note, facts=facts, codes=codes), check, groups_hit, note)
     return _beyond_drawn(out, check, ctx)
 
 
@@ -830,9 +845,21 @@ def _beyond_drawn(out: Outcome, check: LandUseClassesCheck, ctx: ParcelContext) 
     return out
 
 
-def _with_steps(out: Outcome, check: LandUseClassesCheck, groups: list[str]) -> Outcome:
-    """The finding with the step each group found calls for."""
-    out.steps = tuple((g, s.zh, s.en) for g in groups if (s := check.steps.get(g)) is not None)
+def _with_steps(out: Outcome, check: LandUseClassesCheck, groups: list[str], note: _Worded | None) -> Outcome:
+    """The finding with the step each group found calls for, that group's land and its clause in ``note``."""
+    clauses = dict(note.clauses) if note is not None else {}
+    steps = []
+    for group in groups:
+        if (step := check.steps.get(group)) is None:
+            continue
+        land = tuple(
+            p.geometry
+            for p in out.pieces
+            if (c := landuse_class(p.attributes.get("class_code"))) is not None
+            and (c.wetland if group == "wetland" else c.group == group)
+        )
+        steps.append(Step(group, step.zh, step.en, land, clauses.get(group, "")))
+    out.steps = tuple(steps)
     return out
 
 
