@@ -32,6 +32,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from geo import resources
 from geo.blueprint import Blueprint
+from geo.catalog import layer_catalog
 from geo.crs import Area, percent
 from geo.errors import ProfileError
 from geo.papers import DocumentNumber, Issuer, time_zh
@@ -181,15 +182,25 @@ def _render(template: dict[str, Any], key: str, **values: Any) -> str:
 
 
 _CJK = r"\u3400-\u9fff（）【】“”，。；：、Ⅰ-Ⅻ"
-_CJK_SLASH = re.compile(rf"(?<=[{_CJK}])/(?=[{_CJK}])")
 _CJK_SPACE = re.compile(rf"(?<=[{_CJK}]) +(?=[+-]?[\d.,%°]+)|(?<=[\d%°]) +(?=[{_CJK}])")
 
 
+@cache
+def _listed_layers() -> tuple[tuple[str, str], ...]:
+    """The catalog's layer names that list what a layer holds with a slash (矿业权/查明矿产资源范围), each with the 、
+    an official text lists them with."""
+    names = (info.name_zh for info in layer_catalog().values())
+    return tuple((name, name.replace("/", "、")) for name in names if "/" in name)
+
+
 def _words(text: str) -> str:
-    """A result message as an official text writes it: 平方米 rather than m², 、 between Chinese alternatives,
-    no spaces around numbers, no closing stop (the template adds one)."""
+    """A result message as an official text writes it: 平方米 rather than m², 、 between the kinds a layer's name
+    lists (未涉及矿业权、查明矿产资源范围), no spaces around numbers, no closing stop (the template adds one). Any
+    other slash is the profile's wording and stays: the contract's 需办理使用林地/草原审核 names one step for 林地 or
+    草原, and 使用林地、草原审核 read as both where a parcel has forest land alone (officer's read)."""
     text = text.replace(" m²", "平方米").replace("m²", "平方米").rstrip("。；; ")
-    text = _CJK_SLASH.sub("、", text)  # 矿业权/查明矿产资源范围 → 矿业权、查明矿产资源范围
+    for name, listed in _listed_layers():
+        text = text.replace(name, listed)
     return _CJK_SPACE.sub("", text)  # 面积占比 0.0% → 面积占比0.0%: Chinese text sets no spaces around numbers
 
 

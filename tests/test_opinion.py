@@ -576,3 +576,26 @@ def test_an_opinion_is_addressed(result: ReviewResult) -> None:
     assert text.index(drafted.number_line) < text.index("＿＿＿＿＿＿＿＿：") < text.index("根据")
     paragraphs = [p.text for p in docx.Document(io.BytesIO(opinion_docx(drafted))).paragraphs]
     assert paragraphs.index("＿＿＿＿＿＿＿＿：") == paragraphs.index(drafted.number_line) + 1
+
+
+def test_the_forest_step_claims_no_grassland(tmp_path: Path) -> None:
+    """Item 9 says the contract's 需办理使用林地/草原审核 (DESIGN.md row 9, which outside checks read in the result):
+    one step for 林地 or 草原. The opinion turned its slash into 、, and a parcel of forest land alone read
+    需办理使用林地、草原审核, as if grassland were taken; the slashes of a layer's name (矿业权/查明矿产资源范围) still
+    read as a list (officer's read)."""
+    layers = {
+        "county": [((0, 0, 2, 1), {"code": "370811", "name": "任城区"})],
+        "land_use": [((0, 0, 1, 1), {"class_code": "0301"}), ((1, 0, 2, 1), {"class_code": "0404"})],
+    }
+    woods = load_blueprint(rect_blueprint(tmp_path / "bp", layers, slope=None))
+    frame = parcel_frame(rect(0.2, 0.2, 0.4, 0.4), rect(1.2, 0.2, 1.4, 0.4), project_type="infrastructure")
+    result = review(frame, woods)
+    forest, grass = (next(f for f in p.findings if f.code == "forest_grass_wetland") for p in opinion(result).parcels)
+    for found in (forest, grass):
+        assert "需办理使用林地/草原审核" in found.text and "林地、草原" not in found.text, found.text
+    assert "占用林地" in forest.text and "草地" not in forest.text
+    assert "占用草地" in grass.text and "林地（" not in grass.text
+    for p in result.parcels:  # the result keeps the contract's words as they are
+        assert "需办理使用林地/草原审核" in p.item("forest_grass_wetland").message_zh
+    mineral = next(f for f in opinion(result).parcels[0].findings if f.code == "mineral_overlay")
+    assert "矿业权、查明矿产资源范围" in mineral.text
