@@ -6,6 +6,7 @@ authorised department's opinion, not refused; a wetland of no stated level revie
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -65,3 +66,31 @@ def test_a_provincial_important_wetland_is_avoided_or_kept_small_not_refused(wet
     assert any("湿地恢复费" in p for p in found.procedures) and "湿地恢复费" in found.message_zh
     assert found.message_zh.count("应当尽量减少占用") == 1, found.message_zh
     assert not any(p.startswith("避让湿地") for p in found.procedures), found.procedures
+
+
+def test_a_finding_cites_the_articles_its_words_rest_on(wetlands: Blueprint, tmp_path: Path) -> None:
+    """A citation was matched by the law's title, so a finding cited every article of a law its item uses: a plain
+    湿地 finding (第十九条: 避让、减少占用) cited 第二十一条 (重要湿地's restoration or 湿地恢复费), forest land alone
+    《草原法》 and 《湿地保护法》, a 河湖管理范围 the 蓄滞洪区's 第三十三条. It now cites the articles its outcomes
+    refer to, from the same conditions (no second table); the 三调 water surface rests on 第二十一条 as well (it is
+    a range as water), said once beside the drawn range's outcome, on the basis of both (officer's read)."""
+    plain = "；".join(wetland_item(wetlands, rect(3.2, 0.2, 3.4, 0.4), project_type="logistics").basis)
+    assert "《湿地保护法》第十九条" in plain and "第二十一条" not in plain, plain
+    assert "《森林法》" not in plain and "《草原法》" not in plain and "济政办字〔2020〕52号" in plain
+    national = "；".join(wetland_item(wetlands, NATIONAL, project_type="public_service").basis)
+    assert "第十九条" in national and "第二十一条" not in national  # refused: it moves, nothing to restore
+    provincial = "；".join(wetland_item(wetlands, PROVINCIAL, project_type="industrial").basis)
+    assert "第十九条" in provincial and "第二十一条" in provincial
+    layers = {
+        "county": [((0, 0, 2, 1), {"code": "370811", "name": "任城区"})],
+        "land_use": [((0, 0, 1, 1), {"class_code": "1102"}), ((1, 0, 2, 1), {"class_code": "0601"})],
+        "flood_river": [((1, 0, 2, 1), {"kind": "河湖管理范围"})],
+    }
+    river = load_blueprint(rect_blueprint(tmp_path / "bp", layers, slope=None))
+    drawn = review_item(river, rect(1.2, 0.2, 1.4, 0.4), "flood_control", project_type="industrial")
+    assert [b.split("（")[0] for b in drawn.basis] == ["《防洪法》第二十二条"], drawn.basis
+    lake = review_item(river, rect(0.2, 0.2, 0.4, 0.4), "flood_control", project_type="industrial")
+    assert any(b.startswith("《防洪法》第二十一条、《河道管理条例》第二十条") for b in lake.basis), lake.basis
+    both = review_item(river, rect(0.8, 0.2, 1.2, 0.4), "flood_control", project_type="industrial")
+    assert both.facts.conditions is not None and len(both.facts.conditions) == 1
+    assert both.facts.conditions[0].basis == ["《防洪法》第二十一条、第二十二条", "《河道管理条例》第二十条"]

@@ -39,6 +39,8 @@ from geo.geometry import POLYGONAL, clean_parcels, polygons_drawn
 from geo.overlay import Pieces, bulk_pieces
 from geo.raster import parcel_pixels
 from geo.review.profile import (
+    Check,
+    Found,
     Item,
     LandUseClassesCheck,
     OverlapCheck,
@@ -1052,6 +1054,24 @@ def _clear(check: OverlapCheck | LandUseClassesCheck, ctx: ParcelContext) -> boo
     return len(found) == 0
 
 
+def _rests_on(check: Check, outcome: Outcome) -> Found:
+    """What the finding a check states rests on (``Item.basis_cited``): the basis of every outcome it found,
+    standing or not (the finding states them all: the 1106 warning beside a failing range, 193号 beside a failing
+    zone); a check that names the zone it finds whatever the outcome (``stated``), or states a figure (a slope
+    share), rests on its own outcome's basis too, on which the same rule is read either way (自然资办发〔2020〕46号's
+    规划分区 where a 生态保护区 admits a limited activity); False where it found nothing, True (its documents as a
+    whole) where no outcome it found is worded with a basis."""
+    own = check.conditions.get(check.status)
+    stated = check.stated or not isinstance(check, (OverlapCheck, LandUseClassesCheck))
+    said = tuple(own.basis) if own is not None and stated and (outcome.pieces or outcome.status == "pass") else ()
+    if outcome.status != "pass":
+        conditions = outcome.facts.conditions if outcome.facts is not None else None
+        return tuple(dict.fromkeys([*(ref for c in conditions or [] for ref in c.basis), *said])) or True
+    if said or (stated and own is None):
+        return said or True
+    return False
+
+
 def _run_item(item: Item, ctx: ParcelContext) -> tuple[ItemResult, list[shapely.Geometry]]:
     """The item's result (pieces without geometry) and its pieces' geometries, in the same order."""
     outcomes = [run_check(check, ctx) for check in item.checks]
@@ -1074,6 +1094,10 @@ def _run_item(item: Item, ctx: ParcelContext) -> tuple[ItemResult, list[shapely.
     # a finding of no pieces (the slope raster's) still has its area, the one its message states: the item's
     # is at least that, beside the pieces' (steep land beyond a 易发区 was left out when both warned)
     overlap = max([overlap, *(o.estimated_m2 or 0.0 for o in outcomes if o.status != "pass")])
+    # what each check's finding rests on, read before the outcomes stand: a finding states them all
+    rests_on = tuple(
+        _rests_on(c, o) if any(o is r for r in relevant) else False for c, o in zip(item.checks, outcomes, strict=True)
+    )
     measured = [o.facts for o in outcomes if o.facts is not None and o.facts.model_fields_set]
     facts = measured[0] if measured else ItemFacts()
     for other in measured[1:]:
@@ -1098,14 +1122,7 @@ def _run_item(item: Item, ctx: ParcelContext) -> tuple[ItemResult, list[shapely.
         message_en="; ".join(en for _, _, en in said),
         details=_piece_results(found),
         facts=facts,
-        basis=item.basis_cited(
-            ctx.project.project_type,
-            # each check: whether it found anything (a check of other kinds states a figure either way)
-            tuple(
-                o.status != "pass" or bool(o.pieces) or not isinstance(c, (OverlapCheck, LandUseClassesCheck))
-                for c, o in zip(item.checks, outcomes, strict=True)
-            ),
-        ),
+        basis=item.basis_cited(ctx.project.project_type, rests_on),
         procedures=procedures,
     )
     return result, [p.geometry for p in found]

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from geo import resources
 from geo.catalog import LandUseClass, landuse_class, layer_catalog
 from geo.errors import ProfileError
+from geo.review.citations import cited_articles, documents, joined, meets
 from geo.review.result import Condition
 from geo.review.stages import ChangeCheckRule, SitingRule
 from geo.vocabulary import project_types
@@ -377,6 +378,11 @@ Check = Annotated[
 ]
 
 
+# what a check's finding rests on (``Item.basis_cited``): the references its outcomes' conditions cite, True for the
+# check's documents as a whole, False where it found nothing
+Found = tuple[str, ...] | bool
+
+
 class TypedBasis(BaseModel):
     """A 审查依据 cited only for the listed project types: the 公路 indicator says nothing about a factory's
     land, and an opinion that cites it there cites a rule that does not apply."""
@@ -400,7 +406,7 @@ class Item(BaseModel):
     # 所需手续 of any outcome, for an item whose checks word none (their ``conditions``)
     procedures: list[str] = Field(default_factory=list, description="所需手续 a conditional result requires")
     checks: list[Check] = Field(min_length=1)
-    _cited: dict[tuple[str | None, tuple[bool, ...]], list[str]] = PrivateAttr(default_factory=dict)
+    _cited: dict[tuple[str | None, tuple[Found, ...]], list[str]] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _one_way_of_procedures(self) -> Item:
@@ -435,22 +441,35 @@ class Item(BaseModel):
             if isinstance(b, str) or project_type in b.project_types
         ]
 
-    def basis_cited(self, project_type: str | None, found: tuple[bool, ...]) -> list[str]:
-        """What a finding cites, ``found`` saying which of the item's checks found anything: of ``basis_for``,
-        every entry but those naming only documents that the outcomes of checks which found nothing refer to (a
-        水源二级 finding cites no 自然保护地 rule: officer's read). An entry a check that found something may rest
-        on is kept, whatever its outcome: the finding states every outcome found."""
+    def basis_cited(self, project_type: str | None, found: tuple[Found, ...]) -> list[str]:
+        """What a finding cites, ``found`` saying per check of the item what its finding rests on: the references of
+        the outcomes it found (its conditions' basis, every outcome found whether or not it stands: the finding
+        states them all), True for the check's documents as a whole (an outcome its profile words no basis for),
+        False for a check that found nothing. Of ``basis_for``: every entry naming no document the checks' outcomes
+        refer to (the city's 完善落地审查), the standard of the project's type (a typed entry: what item 10 reads the
+        parcel against), and each entry naming a document cited, at an article cited where both name articles: a
+        plain 湿地 finding rests on 《湿地保护法》第十九条, not on 第二十一条 (重要湿地's restoration), a 水源二级 one
+        on no 自然保护地 rule (officer's reads)."""
         key = (project_type, found)
         if (known := self._cited.get(key)) is not None:  # a batch's parcels find the same few combinations
             return list(known)
-        documents_of = self._documents_of_checks
-        kept = {d for check, hit in zip(documents_of, found, strict=True) if hit for d in check}
-        dropped = {d for check, hit in zip(documents_of, found, strict=True) if not hit for d in check} - kept
-        self._cited[key] = lines = [
-            line
-            for line in self.basis_for(project_type)
-            if not any(d in line for d in dropped) or any(d in line for d in kept)
-        ]
+        checks = self._documents_of_checks
+        ruled = {d for check in checks for d in check}
+        cited = joined(
+            reference
+            for documents_of, hit in zip(checks, found, strict=True)
+            if hit is not False
+            for reference in ([dict.fromkeys(documents_of)] if hit is True else map(cited_articles, hit))
+        )
+        lines: list[str] = []
+        for entry in self.basis:
+            if not isinstance(entry, str):
+                lines += [entry.text] if project_type in entry.project_types else []
+                continue
+            named = cited_articles(entry)
+            if not named.keys() & ruled or meets(named, cited):
+                lines.append(entry)
+        self._cited[key] = lines
         return list(lines)
 
     @cached_property
@@ -486,14 +505,6 @@ class Profile(BaseModel):
 
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]+$")
-_DOC_NUMBER = re.compile(r"[\u4e00-\u9fff]+〔\d{4}〕第?\d+号")
-_TITLE = re.compile(r"《[^》]+》")
-
-
-def documents(reference: str) -> set[str]:
-    """The documents a reference names: its 文号 (an outcome refers back by it), else its 《titles》
-    (《水污染防治法》第六十六条 → 《水污染防治法》)."""
-    return set(_DOC_NUMBER.findall(reference)) or set(_TITLE.findall(reference))
 
 
 def available_profiles(data_dir: Path | None = None) -> list[str]:

@@ -9,6 +9,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, FailFast, Field, field_serializer, field_validator, model_validator
 
 from geo.errors import InputError
+from geo.review.citations import merged_basis
 from geo.vocabulary import BEYOND_COVERAGE_ZH, Status, Verdict, id_text, is_blank, line_fault, project_id_text
 
 AttributeValue = str | int | float | bool | None
@@ -164,15 +165,20 @@ class Condition(BaseModel):
 def standing_conditions(conditions: list[Condition], status: str) -> list[Condition]:
     """The outcomes that stand for an item of ``status``: a failed item keeps its failing outcomes only
     (the parcel moves away: no 湿地占用论证 beside 调整选址), and no outcome another one ``replaces``
-    (重大项目占用重要湿地 includes 占用湿地's steps), and an outcome two checks word alike once (a 河湖管理范围
-    drawn on the flood layer and the 湖泊水面 it covers)."""
+    (重大项目占用重要湿地 includes 占用湿地's steps), and an outcome two checks word alike once, on the basis of both
+    (the flood layer's 河湖管理范围 on 《防洪法》第二十二条 and the 三调 water surface beyond it, a range by 第二十一条
+    as well)."""
     if status == "fail" and any(c.status == "fail" for c in conditions):
         conditions = [c for c in conditions if c.status != "warn"]
     replaced = {code for c in conditions for code in c.replaces or []}
-    said: dict[tuple[str, tuple[str, ...], tuple[str, ...]], Condition] = {}
+    said: dict[tuple[str, tuple[str, ...]], Condition] = {}
     for c in conditions:
-        if c.code not in replaced:
-            said.setdefault((c.condition_zh, tuple(c.procedures), tuple(c.basis)), c)
+        if c.code in replaced:
+            continue
+        key = (c.condition_zh, tuple(c.procedures))
+        first = said.setdefault(key, c)
+        if first is not c and first.basis != c.basis:
+            said[key] = first.model_copy(update={"basis": merged_basis(first.basis, c.basis)})
     return list(said.values())
 
 
