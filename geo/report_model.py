@@ -286,9 +286,15 @@ AREA_NOTE = re.compile(r"[（，]涉及 ([\d,.]+) m²(?:，合 [\d,.]+ 公顷、
 def without_area(message: str, overlap_m2: float) -> str:
     """A result message without the area notes the row's columns (the opinion's paragraph) state: those of the
     item's own total. An outcome's area that is a part of it stays (全部位于城镇开发边界外 25,600 m² beside
-    位于生态保护区 14,098.44 m²): the total alone after it would read as its own."""
-    total = Area(overlap_m2).m2_text
-    return AREA_NOTE.sub(lambda found: "" if found.group(1) == total else found.group(0), message)
+    位于生态保护区 14,098.44 m²): the total alone after it would read as its own. An outcome's area within the
+    rounding of figures each rounded on its own (``ROUNDING_M2``) is the total: the union of two layers' pieces
+    over one 内陆滩涂 came to 21,131.58 m² where each said 21,131.57, and the paper read 合计 beside two parts."""
+    total = round(overlap_m2, 2)
+
+    def said(found: re.Match[str]) -> str:
+        return "" if abs(float(found.group(1).replace(",", "")) - total) < ROUNDING_M2 else found.group(0)
+
+    return AREA_NOTE.sub(said, message)
 
 
 def _item_row(n: int, item: ItemResult) -> ItemRow:

@@ -602,3 +602,16 @@ def test_supplementary_layers_are_read_by_optional_checks_only() -> None:
     assert set(on_supplementary) == {k for k, v in catalog.items() if v.supplementary}
     assert all(on_supplementary.values())
     assert not any(c.optional for c in checks if not catalog[c.layer].supplementary)
+
+
+def test_an_outcomes_area_within_rounding_of_the_total_is_the_total() -> None:
+    """Two findings over one 内陆滩涂 (占用湿地, 占用重要湿地) said 21,131.57 m² each, the item's union 21,131.58 m²:
+    the paper kept both parts and read 合计涉及面积 21,131.58 beside them, as if two areas were added (officer's
+    read of a drawn parcel). Figures each rounded to 0.01 m² on their own differ by less than ROUNDING_M2; a part
+    that is a part stays."""
+    from geo.report_model import without_area
+
+    part = "（涉及 21,131.57 m²（2.1132 公顷，31.70 亩））"
+    message = f"占用湿地{part}；占用重要湿地，而国家重要湿地禁止占用{part}"
+    assert without_area(message, 21_131.58) == "占用湿地；占用重要湿地，而国家重要湿地禁止占用"
+    assert without_area(message, 21_131.7) == message
