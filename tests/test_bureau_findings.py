@@ -153,7 +153,7 @@ def test_basic_grassland_for_a_major_project_needs_the_approval(bureau: Blueprin
         bureau, rect(1.2, 2.2, 1.4, 2.4), "forest_grass_wetland", project_type="energy", major_project=True
     )
     assert fgw.status == "warn"
-    assert "国家重点建设项目占用基本草原" in fgw.message_zh and area(40_000) in fgw.message_zh
+    assert "占用基本草原 " + area(40_000) + "，经申报属国家重点建设项目" in fgw.message_zh
     assert "经省级以上草原行政主管部门审核同意" in fgw.procedures
     assert "调整选址，避让基本草原" not in fgw.procedures
     # one approval for one land: 占用草地's own (草原征收、使用审核) is the same 省级 one (officer's second read)

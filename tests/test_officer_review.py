@@ -192,7 +192,7 @@ def test_an_exemption_softens_the_zone_it_covers_beside_one_that_fails(zones: Bl
     parcel = one(zones, rect(0.9, 0.2, 1.1, 0.4), project_type="public_service", redline_exempt=True)
     zone, red = parcel.item("planning_conformity"), parcel.item("ecological_redline")
     assert (zone.status, red.status) == ("fail", "warn")
-    assert "位于生态保护区，属生态保护红线内允许的有限人为活动" in zone.message_zh
+    assert "位于生态保护区，经申报属生态保护红线内允许的有限人为活动" in zone.message_zh
     assert "位于一般农业区，该分区不允许此类项目（涉及 20,000.00 m²" in zone.message_zh
     assert "位于生态保护区（" not in zone.message_zh
     assert [c.code for c in zone.facts.conditions or []] == ["fail"]  # a failed item keeps its failing steps
