@@ -434,3 +434,15 @@ def test_documents_are_cited_as_title_then_number() -> None:
     assert mineral_law and all("中华人民共和国矿产资源法》（2024年" in b for b in mineral_law)
     assert any("2024年11月8日修订，2025年7月1日起施行" in b for b in profile.items[5].cited)
     assert not [b for b in mineral_law if "第三十三条" in b or "2009" in b]
+
+
+def test_no_condition_cites_a_section_with_a_gloss_in_brackets() -> None:
+    """An outcome's basis is said in the opinion's （依据：…） and the report's notes: 自然资发〔2022〕142号 一（一）
+    （生态保护红线内允许的有限人为活动） closed three brackets in a row after a condition that had just said the same
+    (属生态保护红线内允许的有限人为活动), as did 142号 二（…） and 济政办字〔2020〕52号 三（一）3（…） (officer's
+    read). A section is cited by its number; what it says is the condition's."""
+    for item in load_profile("ten-point").items:
+        for check in item.checks:
+            for code, said in check.conditions.items():
+                for reference in said.basis:
+                    assert "）（" not in f"（依据：{reference}）", (item.code, code, reference)
