@@ -315,6 +315,13 @@ def _project(t: dict[str, Any], parcel: ParcelResult) -> tuple[Fact, ...]:
     county = parcel.county
     area = Area(parcel.area_m2)
     location = f"{county.name}（行政区划代码 {county.code}）" if county else "未能确定（不在蓝图县级行政区内）"
+    if parcel.counties:  # across a county line: each county with its part, the one holding most first
+        parts = "，".join(
+            f"{c.name}（行政区划代码 {c.code}）{Area(c.area_m2).m2_text}平方米（{Area(c.area_m2).ha_text}公顷，"
+            f"{Area(c.area_m2).mu_text}亩）"
+            for c in parcel.counties
+        )
+        location = f"跨县级行政区：{parts}"
     if parcel.geometry is not None:  # where in the county: the centre in CGCS2000 degrees
         centre = shapely.geometry.shape(parcel.geometry).centroid
         location += f"，中心点位于东经{centre.x:.5f}°、北纬{centre.y:.5f}°"

@@ -461,6 +461,8 @@ def coordinate_table(parcel: ParcelResult) -> CoordinateTable | None:
 
 def _parcel(parcel: ParcelResult) -> ParcelReport:
     county = f"{parcel.county.name}（{parcel.county.code}）" if parcel.county else "—"
+    if parcel.counties:  # across a county line: each county with its part
+        county = "；".join(f"{c.name}（{c.code}）{Area(c.area_m2).zh}" for c in parcel.counties)
     facts = (
         Fact("审查结论", VERDICT_ZH.get(parcel.verdict, parcel.verdict)),
         Fact("项目名称", parcel.name or "未填报"),

@@ -671,3 +671,39 @@ def test_parcels_on_xian80_or_beijing54_are_reviewed_with_a_warning_that_their_s
         moved = review(parcel.to_crs(4490).set_crs(epsg, allow_override=True), blueprint)
         (said,) = [w for w in moved.warnings if "approximate shift" in w]
         assert f"地块坐标为{named}坐标系" in said and "Ballpark" in said and "复核" in said
+
+
+def test_a_parcel_across_a_county_line_names_each_county_with_its_part(tmp_path: Path) -> None:
+    """A parcel 60 % in 任城区 and 40 % in 邹城市: the opinion's 用地位置 and the report's 所在区县 named 任城区 alone
+    (the county the ledger charges, holding most), so a road across the line read as one county's land (officer's
+    read of a drawn parcel; 用地 is reported and approved county by county). Each county is named with its part;
+    ``county`` stays the one holding most, and a parcel in one county reads as before."""
+    from geo.opinion import opinion
+    from geo.report_model import report_model
+
+    layers = {
+        "county": [
+            ((0, 0, 1, 1), {"code": "370811", "name": "任城区"}),
+            ((1, 0, 2, 1), {"code": "370883", "name": "邹城市"}),
+        ],
+        "land_use": [((0, 0, 2, 1), {"class_code": "0601"})],
+    }
+    blueprint = load_blueprint(rect_blueprint(tmp_path / "bp", layers, slope=None))
+    result = review(
+        parcel_frame(rect(0.7, 0.2, 1.2, 0.4), rect(0.2, 0.2, 0.4, 0.4), project_type="transport"), blueprint
+    )
+    across, inside = result.parcels
+    assert across.county is not None and across.county.name == "任城区"
+    assert [(c.name, c.area_m2) for c in across.counties or []] == [("任城区", 60_000.0), ("邹城市", 40_000.0)]
+    assert inside.counties is None
+    located = [dict((f.label, f.value) for f in p.project)["用地位置"] for p in opinion(result).parcels]
+    assert located[0].startswith(
+        "跨县级行政区：任城区（行政区划代码 370811）60,000.00平方米（6.0000公顷，90.00亩），"
+        "邹城市（行政区划代码 370883）40,000.00平方米（4.0000公顷，60.00亩）"
+    ), located[0]
+    assert located[1].startswith("任城区（行政区划代码 370811），中心点")
+    facts = [dict((f.label, f.value) for f in p.facts)["所在区县"] for p in report_model(result).parcels]
+    assert facts == [
+        "任城区（370811）60,000.00 m²（6.0000 公顷，90.00 亩）；邹城市（370883）40,000.00 m²（4.0000 公顷，60.00 亩）",
+        "任城区（370811）",
+    ]

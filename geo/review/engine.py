@@ -52,6 +52,7 @@ from geo.review.profile import (
 from geo.review.result import (
     MAX_ID_CHARS,
     County,
+    CountyPart,
     ItemFacts,
     ItemResult,
     LandQuota,
@@ -945,6 +946,7 @@ def review_parcel(
                 detail.geometry = next(shapes)
     if outside and covered is not None:
         items = [_uncovered(i, covered, own=not item.layers()) for item, i in zip(profile.items, items, strict=True)]
+    county, counties = _counties(ctx)
     return ParcelResult(
         id=ctx.id,
         name=ctx.project.name,
@@ -957,7 +959,8 @@ def review_parcel(
         repaired=repaired,
         tolerance_m2=round(ctx.tolerance_m2, 4),
         covered_ratio=None if covered is None else round(covered, 6),
-        county=_county(ctx),
+        county=county,
+        counties=counties,
         items=items,
         land_quota=_land_quota(ctx),
         geometry=outline,
@@ -1224,12 +1227,20 @@ def _polygons_as_geojson(polygons: np.ndarray, types: np.ndarray) -> list[dict[s
     ]
 
 
-def _county(ctx: ParcelContext) -> County | None:
+def _counties(ctx: ParcelContext) -> tuple[County | None, list[CountyPart] | None]:
+    """The county holding most of the parcel (the one the ledger charges), and every county it lies in with its
+    area where it lies in more than one beyond the tolerance (a road across a county line: the papers name both)."""
     found = ctx.pieces("county")
     if found is None or len(found) == 0:
-        return None
-    best = int(found.area_m2.argmax())
-    return County(code=str(found.attributes["code"][best]), name=str(found.attributes["name"][best]))
+        return None, None
+    areas: dict[tuple[str, str], float] = {}
+    codes, names = found.attributes["code"], found.attributes["name"]
+    for code, name, area in zip(codes, names, found.area_m2.tolist(), strict=True):
+        areas[(str(code), str(name))] = areas.get((str(code), str(name)), 0.0) + area
+    (code, name), _ = max(areas.items(), key=lambda part: part[1])
+    parts = sorted(((k, a) for k, a in areas.items() if a > ctx.tolerance_m2), key=lambda part: -part[1])
+    several = [CountyPart(code=c, name=n, area_m2=round(a, 2)) for (c, n), a in parts] if len(parts) > 1 else None
+    return County(code=code, name=name), several
 
 
 def _land_quota(ctx: ParcelContext) -> LandQuota:

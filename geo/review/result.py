@@ -130,6 +130,12 @@ class County(BaseModel):
     name: str
 
 
+class CountyPart(County):
+    """A county a parcel across a county line lies in, with the parcel's area in it."""
+
+    area_m2: float
+
+
 class PieceResult(BaseModel):
     """One feature's share of the parcel (DESIGN.md ``details``): layer, status, area, attributes."""
 
@@ -317,6 +323,11 @@ class ParcelResult(BaseModel):
         default=None, description="share of the parcel inside the blueprint's coverage (null: not checked)"
     )
     county: County | None
+    counties: Annotated[list[CountyPart] | None, FIRST_ERROR] = Field(
+        default=None,
+        description="every county the parcel lies in with its area, where it lies in more than one (the ledger "
+        "charges ``county``, the one holding most); null for a parcel in one county",
+    )
     items: Annotated[list[ItemResult], FIRST_ERROR]
     land_quota: LandQuota
     geometry: dict[str, Any] | None = Field(default=None, description="parcel in EPSG:4490, GeoJSON")
