@@ -5,6 +5,7 @@ it than the whole, and the ledger refused lantu's own review as "not as a review
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -77,3 +78,20 @@ def test_an_edge_of_paddy_is_not_told_to_be_replaced_by_paddy(stock: Blueprint) 
     assert "水田" not in parcel.item("cultivated_land").message_zh
     quota = opinion(result).parcels[0].quota
     assert "须落实耕地占补平衡" in quota and "须占水田补水田" not in quota
+
+
+def test_a_parcel_on_stock_land_alone_needs_no_new_quota_in_words(tmp_path: Path) -> None:
+    """A parcel wholly on 批而未供 land (demo D17, 盘活存量) read 需使用新增建设用地计划指标0.00平方米（0.0000公顷，
+    0.00亩）: a quota of nothing said as a need. It now reads 不需使用新增建设用地计划指标, as 不涉及耕地占补平衡
+    beside it (officer's read; 济政办字〔2020〕52号 三（一）1: 优先使用批而未供、闲置低效等存量建设用地)."""
+    layers = {
+        "county": [((0, 0, 1, 1), {"code": "370811", "name": "任城区"})],
+        "land_use": [((0, 0, 1, 1), {"class_code": "0601"})],
+        "approved_unsupplied": [((0, 0, 1, 1), {})],
+    }
+    blueprint = load_blueprint(rect_blueprint(tmp_path / "bp", layers, slope=None))
+    result = review(parcel_frame(rect(0.2, 0.2, 0.4, 0.4), project_type="industrial", investment_wan=90_000), blueprint)
+    quota = opinion(result).parcels[0].quota
+    assert result.parcels[0].land_quota.new_construction_quota_m2 == 0.0
+    assert "不需使用新增建设用地计划指标；不涉及耕地占补平衡。" in quota, quota
+    assert "计划指标0.00" not in quota
