@@ -38,6 +38,7 @@ from geo.errors import ProfileError
 from geo.papers import DocumentNumber, Issuer, time_zh
 from geo.report_model import (
     AREA_NOTE,
+    ROUNDING,
     SUPPLEMENTARY,
     UNCOVERED,
     Fact,
@@ -287,6 +288,9 @@ def _quota(t: dict[str, Any], parcel: ParcelResult) -> str:
         "basic_farmland": q.basic_farmland_m2,
     }
     gap = land_gap(parcel)  # the area no class holds, named (未被土地利用现状图层覆盖…), so the figures add up
+    # a rounding difference is no land: the report's table shows it so that its rows add up, a paragraph does not
+    # say 分类面积舍入差0.01平方米（0.0000公顷，0.0000亩） (officer's read)
+    gap = None if gap is not None and gap[0] == ROUNDING else gap
     figures["gap"] = gap[1] if gap else 0.0
     values: dict[str, Any] = {"basic_farmland_permitted": farmland_replaced(parcel), "gap_label": gap[0] if gap else ""}
     values["rejected"] = parcel.verdict == "reject"  # a refused site needs no quota: it moves

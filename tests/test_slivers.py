@@ -77,3 +77,25 @@ def test_a_river_range_taken_for_real_is_still_named_beside_the_flood_storage(bl
     found = review_item(blueprint, rect(2.8, 0.2, 3.2, 0.6), "flood_control", project_type="water_conservancy")
     assert "河道、湖泊管理范围" in found.message_zh and "蓄滞洪区" in found.message_zh
     assert any("防洪评价" in p for p in found.procedures)
+
+
+def test_the_opinion_says_no_rounding_difference_of_its_land_classes(blueprint: Blueprint) -> None:
+    """A parcel's classes, each rounded to 0.01 m² on its own, may leave 0.01 m² of its area: the report's table names
+    it (分类面积舍入差) so that its rows add up, but the opinion's paragraph read 分类面积舍入差0.01平方米（0.0000公顷，
+    0.0000亩） as if it were land (officer's read of a drawn parcel); it says the classes alone."""
+    from support import parcel_frame
+
+    from geo.opinion import opinion
+    from geo.report_model import ROUNDING, report_model
+    from geo.review import review
+
+    result = review(parcel_frame(rect(0.2, 0.2, 0.4, 0.4), project_type="industrial"), blueprint)
+    parcel = result.parcels[0]
+    quota = parcel.land_quota
+    figures = {"agricultural_m2": quota.agricultural_m2, "construction_m2": quota.construction_m2}
+    bigger = max(figures, key=lambda k: figures[k] or 0.0)
+    rounded = quota.model_copy(update={bigger: round((figures[bigger] or 0.0) - 0.01, 2)})
+    result = result.model_copy(update={"parcels": [parcel.model_copy(update={"land_quota": rounded})]})
+    assert ROUNDING in [r.name for r in report_model(result).parcels[0].land]
+    said = opinion(result).parcels[0].quota
+    assert "舍入差" not in said and "0.0000亩" not in said, said
