@@ -17,7 +17,7 @@ from geo.quota.ledger import CITY, Ledger
 from geo.quota.movements import Reserved
 from geo.quota.rules import ReductionAdvance, load_ledger_rules
 from geo.quota.tables import quota_accounts, quota_postings, quota_transactions
-from geo.review.result import County, ItemResult, LandQuota, ParcelResult, ReviewResult
+from geo.review.result import County, CountyPart, ItemResult, LandQuota, ParcelResult, ReviewResult
 
 LIBRARY = ("XM-0", "XM-1", "XM-2", "XM-3", "X", "P", "SAME")
 
@@ -488,6 +488,25 @@ def test_the_parcels_county_is_charged_never_another(ledger: Ledger) -> None:
     assert journal_size(ledger) == before and balance(ledger, "370812") == 70_000
     assert ledger.projects() == []
     ledger.reserve(review(1_000), year=2026, project_id="XM-1", county="370811", actor="a")  # naming its own: fine
+    assert balance(ledger, "370811") == 69_000 and balance(ledger, "370812") == 70_000
+
+
+def test_a_parcel_across_a_county_line_is_refused_not_charged_to_the_larger_county(ledger: Ledger) -> None:
+    """用地 is 组卷报批 by the county (济政办字〔2020〕52号 三（一）5): 600 m² of 370812's land was charged to
+    370811, the county holding most. Refused, naming both parts; nothing moves; each part reserves on its own."""
+    two_county_plan(ledger)
+    parts = [
+        CountyPart(code="370811", name="任城区", area_m2=1_000.0),
+        CountyPart(code="370812", name="兖州区", area_m2=600.0),
+    ]
+    across = review(1_600)
+    across.parcels[0].counties = parts
+    before = journal_size(ledger)
+    with pytest.raises(QuotaError, match=r"lies in 2 counties \(任城区 370811 1,000.00 m², 兖州区 370812 600.00") as no:
+        ledger.reserve(across, year=2026, project_id="XM-1", actor="a")
+    assert "按县界拆分地块" in no.value.message_zh and "组卷报批" in no.value.message_zh
+    assert journal_size(ledger) == before and balance(ledger, "370811") == 70_000 and ledger.projects() == []
+    ledger.reserve(review(1_000), year=2026, project_id="XM-1", actor="a")  # its part in 370811 alone: reserved
     assert balance(ledger, "370811") == 69_000 and balance(ledger, "370812") == 70_000
 
 

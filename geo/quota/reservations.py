@@ -4,7 +4,11 @@
   储备 to 建设 (兰州 兰政办发〔2020〕149号 二、工作原则 "先入库,后保障"; 三(五): a finished project takes none),
   in the county of the reviewed parcel; the parcel is linked to the project in the same transaction.
 * The county charged is the parcel's county in the review (DESIGN.md: "the ledger
-  charges that county"); a caller naming another county is refused.
+  charges that county"); a caller naming another county is refused. A parcel the review finds in two
+  counties or more (``counties``, each part beyond the tolerance) is refused: its land is 组卷报批 county by
+  county (济宁 济政办字〔2020〕52号 三（一）5 "县级…依法完成用地组卷报批"), and charging the whole of it to the
+  county holding most books the other county's land on the wrong account; each county's part is reviewed and
+  reserved on its own.
 * A parcel rejected by the review, outside the blueprint's coverage
   (``out_of_coverage``) or in no county is refused; it is never reserved as zero. A parcel
   with items whose layer is missing (never checked) needs ``accept_missing_layers``, and
@@ -151,6 +155,16 @@ def plan_reservation(review: ReviewResult, request: ReservationRequest, *, grain
         raise QuotaError(
             f"parcel {parcel.id} lies in no county of the blueprint; no quota can be reserved",
             f"地块 {parcel.id} 不在蓝图的任何区县内，不能配置用地指标",
+        )
+    if parcel.counties:
+        parts_en = ", ".join(f"{c.name} {c.code} {c.area_m2:,.2f} m²" for c in parcel.counties)
+        parts_zh = "、".join(f"{c.name}（{c.code}）{c.area_m2:,.2f} m²" for c in parcel.counties)
+        raise QuotaError(
+            f"parcel {parcel.id} lies in {len(parcel.counties)} counties ({parts_en}): land is submitted for approval "
+            "county by county (济宁 济政办字〔2020〕52号 三（一）5); split the parcel at the county line and review "
+            "and reserve each part",
+            f"地块 {parcel.id} 跨越 {len(parcel.counties)} 个县级行政区（{parts_zh}）：用地由县级分别组卷报批"
+            "（济宁 济政办字〔2020〕52号 三（一）5），请按县界拆分地块，分别审查、配置指标",
         )
     parcel_county = parcel.county.code
     if county is not None and county != parcel_county:
