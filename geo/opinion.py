@@ -47,6 +47,7 @@ from geo.report_model import (
     declared_area_note,
     farmland_replaced,
     land_gap,
+    layer_dates,
     paper_mark,
     profile_zh,
     project_type_zh,
@@ -384,8 +385,10 @@ def opinion(
         "blueprint": result.blueprint,
         "blueprint_version": result.blueprint_version or "",
         "count": len(result.parcels),
-        # 土地利用现状（2023-12-31）、永久基本农田（未注明）…: the layers' 现势性 ("" without a blueprint)
-        "layer_dates": "、".join(f"{f.label}（{f.value}）" for f in data_versions(result, blueprint)[1:]),
+        # 土地利用现状（2023-12-31）；永久基本农田、…（均未注明）: the layers' 现势性 ("" without a blueprint)
+        "layer_dates": "；".join(
+            f"{labels}（{date}）" for labels, date in layer_dates(data_versions(result, blueprint)[1:])
+        ),
     }
     notes = [text for n in t.get("notes", []) if (text := _render({"n": n}, "n", **common))]  # "" says nothing
     notes += table_notes(result)  # the standard table named once (样例标准表), not in every paragraph

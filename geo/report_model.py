@@ -568,9 +568,26 @@ def data_versions(result: ReviewResult, blueprint: Blueprint | None) -> tuple[Fa
     return tuple(facts)
 
 
+def layer_dates(facts: Sequence[Fact]) -> list[tuple[str, str]]:
+    """The layers' 现势性 (``data_versions`` after the version) by date, in the order first met: the layers of one
+    date named together before it, 均 said where they are several (a city's blueprint dates most layers alike, and
+    twenty-two "：未注明" in a row pushed the demo's cover onto a third page for one line)."""
+    groups: dict[str, list[str]] = {}
+    for f in facts:
+        groups.setdefault(f.value, []).append(f.label)
+    several = {NOT_STATED: f"均{NOT_STATED}"}
+    return [
+        ("、".join(labels), (several.get(value) or f"均为{value}") if len(labels) > 1 else value)
+        for value, labels in groups.items()
+    ]
+
+
 def data_line(facts: Sequence[Fact]) -> str:
-    """The data versions as one sentence (蓝图版本：…；土地利用现状：2023-12-31；…。)."""
-    return "；".join(f.text for f in facts) + "。" if facts else ""
+    """The data versions as one sentence (蓝图版本：…；土地利用现状：2023-12-31；永久基本农田、…：均未注明。)."""
+    if not facts:
+        return ""
+    head, layers = (facts[:1], facts[1:]) if facts[0].label == "蓝图版本" else ((), facts)
+    return "；".join([*(f.text for f in head), *(f"{labels}：{date}" for labels, date in layer_dates(layers))]) + "。"
 
 
 def signature(issuer: Issuer, number: DocumentNumber) -> tuple[str, ...]:

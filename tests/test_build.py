@@ -542,7 +542,7 @@ def test_papers_print_each_layers_date(built: Path, tmp_path: Path) -> None:
 
     from geo.opinion import opinion
     from geo.report import review_report
-    from geo.report_model import data_line, report_model
+    from geo.report_model import data_line, layer_zh, report_model
     from geo.report_pdf import review_report_pdf
 
     copy = tmp_path / "bp"
@@ -557,12 +557,15 @@ def test_papers_print_each_layers_date(built: Path, tmp_path: Path) -> None:
     assert data["蓝图版本"] == bp.version
     assert data["土地利用现状（三调地类图斑）"] == "2023-12-31" and data["饮用水水源保护区"] == "未注明"
     assert len(data) == 1 + len(bp.layers)
-    assert "土地利用现状（三调地类图斑）：2023-12-31" in review_report(result, blueprint=bp)
+    others = "、".join(layer_zh(lid) for lid in bp.layers if lid != "water_source")
+    assert f"{others}：均为2023-12-31；饮用水水源保护区：未注明。" in review_report(result, blueprint=bp)
     pdf = pypdf.PdfReader(io.BytesIO(review_report_pdf(result, blueprint=bp)))
     text = re.sub(r"\s+", "", "".join(p.extract_text() for p in pdf.pages))
-    assert "数据版本与现势性" in text and "饮用水水源保护区：未注明" in text and f"蓝图版本：{bp.version}" in text
+    assert "数据版本与现势性" in text and f"蓝图版本：{bp.version}" in text
+    # the layers of one date named together before it once: the dated layers, then the undated one (alone here)
+    assert re.sub(r"\s+", "", f"{others}：均为2023-12-31；饮用水水源保护区：未注明。") in text
     notes = "".join(opinion(result, blueprint=bp).notes)
-    assert "土地利用现状（三调地类图斑）（2023-12-31）" in notes and "饮用水水源保护区（未注明）" in notes
+    assert f"{others}（均为2023-12-31）；饮用水水源保护区（未注明）。" in notes
     assert "现势性" not in "".join(opinion(result).notes)  # no blueprint given: nothing claimed
 
     older = result.model_copy(update={"blueprint_version": "20200101-000000000000"})
