@@ -454,3 +454,56 @@ def test_a_height_that_is_no_finite_number_is_refused(tmp_path: Path, client: Te
     assert "高程（z）不是有限数值" in c.value.message_zh
     kml.write_bytes(_kml("UTF-8"))  # a finite altitude is read, as before
     assert len(read_parcels(kml)) == 1
+
+
+def _placemark(name: str, x: float) -> str:
+    ring = f"{x},35.3868,0 {x},35.3882,0 {x - 0.0018},35.3882,0 {x},35.3868,0"
+    return (
+        f"<Placemark><name>{name}</name><Polygon><outerBoundaryIs><LinearRing><coordinates>{ring}</coordinates>"
+        "</LinearRing></outerBoundaryIs></Polygon></Placemark>"
+    )
+
+
+OVERLAY = (
+    "<GroundOverlay><name>scan</name><LatLonBox><north>35.4</north><south>35.3</south><east>116.7</east>"
+    "<west>116.6</west></LatLonBox></GroundOverlay>"
+)
+LINK = "<NetworkLink><name>L</name><Link><href>other.kml</href></Link></NetworkLink>"
+
+
+def test_a_kml_layer_read_alone_says_its_own_overlays_and_links(tmp_path: Path) -> None:
+    """--layer A warned of the image overlays and links of every folder of the file, counted over the whole of it
+    (known leftover): a folder of none was told of 4 overlays and a link elsewhere. The folder read says its own;
+    the whole file, read without --layer, says them all as before."""
+    path = tmp_path / "folders.kml"
+    body = (
+        f"{_placemark('R0', 116.62)}{OVERLAY}<Folder><name>A</name>{_placemark('A1', 116.63)}"
+        f"<Folder><name>Sub</name>{OVERLAY}{_placemark('S1', 116.64)}</Folder></Folder>"
+        f"<Folder><name>B</name>{OVERLAY}{OVERLAY}{LINK}{_placemark('B1', 116.65)}</Folder>"
+        f"<Folder><name>C</name>{_placemark('C1', 116.66)}</Folder>"
+    )
+    path.write_text(
+        f'<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document>{body}'
+        "</Document></kml>",
+        encoding="utf-8",
+    )
+
+    def said(layer: str | None) -> tuple[list[str], list[str]]:
+        frame = read_parcels(path, layer=layer)
+        warned = frame.attrs.get("warnings", [])
+        return frame["name"].tolist(), [re.sub(r"（.*", "", w).removeprefix("folders.kml: ") for w in warned]
+
+    overlays = "{} image overlay(s) (GroundOverlay) left out: an image over the map is no parcel"
+    link = "1 link(s) to other documents (NetworkLink) not followed"
+
+    def starts(warned: list[str], *expected: str) -> bool:
+        return len(warned) == len(expected) and all(w.startswith(e) for w, e in zip(warned, expected, strict=True))
+
+    names, warned = said(None)
+    assert names == ["R0", "A1", "S1", "B1", "C1"] and starts(warned, overlays.format(4), link), warned
+    assert said("A") == (["A1"], [])
+    assert said("C") == (["C1"], [])
+    names, warned = said("Sub")
+    assert names == ["S1"] and starts(warned, overlays.format(1)), warned
+    names, warned = said("B")
+    assert names == ["B1"] and starts(warned, overlays.format(2), link), warned

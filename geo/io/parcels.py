@@ -618,6 +618,8 @@ def _read_file(
                 f"{shown}：shapefile 缺少 .dbf 文件，地块没有属性：编号按顺序，无项目类型",
             )
     elif suffix in (".kml", ".kmz"):
+        if written is not None and layer is not None:  # the overlays and links of the folder read, not the file's
+            written = _kml_in_layer(written, path, str(_parcel_layers(path, layer)[0]))
         frame = _kml_attributes(_kml_features(frame, rows, written, shown))
         if frame.crs is None:
             frame = frame.set_crs(4326)  # KML is WGS84 by definition
@@ -1196,11 +1198,13 @@ KML_DECLARED = re.compile(rb"<\?xml[^>]{0,200}?encoding\s*=\s*[\"']([^\"'\s]{1,4
 class KmlWritten(NamedTuple):
     """What a KML writes, walked with expat: the container of each feature in the order written (numbered
     as they open: the order GDAL lists them as layers), the kind of each image overlay, and how many links
-    to other documents it holds."""
+    to other documents it holds; and the container of each overlay and of each link (``_kml_in_layer``)."""
 
     containers: list[int]
     overlays: list[str]
     links: int
+    overlays_in: list[int]
+    links_in: list[int]
 
 
 def _kml_written(path: Path, shown: str) -> KmlWritten | None:
@@ -1327,16 +1331,22 @@ def _kml_containers(path: Path) -> KmlWritten:
     GDAL reads past) is no error: ElementTree's "unbound prefix" had the order left GDAL's and the overlays
     unsaid."""
     opened, links, written, overlays = -1, 0, [], []
+    overlays_in: list[int] = []
+    links_in: list[int] = []
     stack: list[int] = []  # the container each open element is, or -1
 
     def start(name: str, _: object) -> None:
         nonlocal opened, links
         tag = name.rpartition(":")[2]  # kml:Placemark where a file gives KML's namespace a prefix
-        if tag in KML_FEATURES and stack and stack[-1] >= 0:
-            written.append(stack[-1])
+        inside = stack[-1] if stack else -1
+        if tag in KML_FEATURES and inside >= 0:
+            written.append(inside)
         if tag in KML_OVERLAYS:
             overlays.append(tag)
-        links += tag == KML_LINK
+            overlays_in.append(inside)
+        if tag == KML_LINK:
+            links += 1
+            links_in.append(inside)
         opened += tag in KML_CONTAINERS
         stack.append(opened if tag in KML_CONTAINERS else -1)
 
@@ -1344,7 +1354,27 @@ def _kml_containers(path: Path) -> KmlWritten:
     parser.StartElementHandler, parser.EndElementHandler = start, lambda _: stack.pop()
     with path.open("rb") as file:
         parser.ParseFile(file)
-    return KmlWritten(written, overlays, links)
+    return KmlWritten(written, overlays, links, overlays_in, links_in)
+
+
+def _kml_in_layer(written: KmlWritten, path: Path, layer: str) -> KmlWritten:
+    """What the KML ``written`` holds in the layer (folder) GDAL lists as ``layer``: its overlays and links, to be
+    said for the parcels read from it (--layer B warned of the overlays and links of every folder). The folder is
+    the one whose placemarks GDAL reads as that layer: the containers holding placemarks, in the order they open,
+    are GDAL's layers holding features, in its order (``_kml_order``); where they do not match, the whole file's."""
+    with gdal_gate.inside():
+        held = [
+            (name, pyogrio.read_info(path, layer=name).get("features", -1) or 0)
+            for name, _ in pyogrio.list_layers(path)
+        ]
+    with_features = [str(name) for name, count in held if count]
+    containers = sorted(set(written.containers))
+    if layer not in with_features or len(containers) != len(with_features):
+        return written
+    own = containers[with_features.index(layer)]
+    overlays = [kind for kind, at in zip(written.overlays, written.overlays_in, strict=True) if at == own]
+    links = [at for at in written.links_in if at == own]
+    return KmlWritten(written.containers, overlays, len(links), [own] * len(overlays), links)
 
 
 def _kml_attributes(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
