@@ -507,3 +507,17 @@ def test_a_kml_layer_read_alone_says_its_own_overlays_and_links(tmp_path: Path) 
     assert names == ["S1"] and starts(warned, overlays.format(1)), warned
     names, warned = said("B")
     assert names == ["B1"] and starts(warned, overlays.format(2), link), warned
+
+
+@pytest.mark.parametrize(("review", "said"), [("/dev/zero", "is not a regular file"), (".", "is a folder")])
+def test_a_demands_review_that_is_no_regular_file_is_refused_not_read_for_ever(
+    review: str, said: str, tmp_path: Path, blueprint_dir: Path
+) -> None:
+    """An allocation demand's review: /dev/zero was read for ever, the memory of the command growing until it was
+    killed: the demand file's reviews were read without the check every file named on the command line has."""
+    demands = tmp_path / "demands.yaml"
+    demands.write_text(f"- {{project_id: P1, review: {review}, parcel_id: A}}\n", encoding="utf-8")
+    assert runner.invoke(app, ["quota", "init", "--blueprint", str(blueprint_dir)]).exit_code == 0
+    run = runner.invoke(app, ["quota", "allocate", str(demands), "-y", "2026"])
+    flat = re.sub(r"\s", "", run.output)
+    assert run.exit_code == 2 and "demands.yaml line 1" in run.output and re.sub(r"\s", "", said) in flat, run.output

@@ -22,6 +22,7 @@ from pydantic import TypeAdapter, ValidationError
 from pydantic_core import from_json
 
 from geo.errors import FormatError, InputError
+from geo.io.files import input_file
 from geo.io.summary import append_row
 from geo.quota.accounts import FACTORS, amount, repeated_row
 from geo.quota.allocation import Demand
@@ -358,6 +359,8 @@ def read_signed_review(path: str | Path, *, key: SigningKey | None) -> SignedRev
     then its verdicts must agree with its items (:func:`check_verdicts`) and its names be as a review takes
     them (:func:`check_names`). The signature is checked over the bytes read, the very ones parsed."""
     path = Path(path)
+    if path.exists():  # a device or a pipe said for what it is: a demand's review: /dev/zero was read for ever
+        input_file(path, "review")
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -508,7 +511,7 @@ def _demand(entry: Any, *, name: str, line: int, base: Path, key: SigningKey | N
         raise _fail(name, line, "needs review: the path of a review result JSON", "缺少 review（审查结果 JSON 路径）")
     try:
         result, check = read_signed_review(base / review, key=key)
-    except FormatError as exc:
+    except (FormatError, InputError) as exc:
         raise _fail(name, line, exc.message_en, exc.message_zh) from exc
     fields = {k: str(v) if k in ("project_id", "parcel_id") and isinstance(v, int) else v for k, v in entry.items()}
     try:
