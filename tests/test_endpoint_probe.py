@@ -521,3 +521,24 @@ def test_a_demands_review_that_is_no_regular_file_is_refused_not_read_for_ever(
     run = runner.invoke(app, ["quota", "allocate", str(demands), "-y", "2026"])
     flat = re.sub(r"\s", "", run.output)
     assert run.exit_code == 2 and "demands.yaml line 1" in run.output and re.sub(r"\s", "", said) in flat, run.output
+
+
+def test_a_ledger_movement_with_a_blank_reason_is_refused(tmp_path: Path) -> None:
+    """`lantu quota reverse 12 --reason ''` booked a 冲销 whose 事由 was blank, though the option is required and a
+    reversal is how a mistake is undone (a 收回 refused a blank reason, nothing else did); the journal records why
+    each movement is made, so none is booked with a blank one (a transfer's empty one is still its default)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
+    migrate(engine)
+    ledger = Ledger(engine)
+    ledger.register_counties([("370811", "任城区"), ("370812", "兖州区")])
+    issued = ledger.issue(2026, [("370811", "land_new", 10_000)], actor="a")
+    before = ledger.journal()
+    moves = [lambda reason=reason: ledger.reverse(issued, actor="a", reason=reason) for reason in ("", "  ", "\u3000")]
+    moves.append(lambda: ledger.transfer("370811", "370812", "land_new", 2026, 100, actor="a", reason=" ", price_wan=1))
+    moves.append(lambda: ledger.issue(2027, [("370811", "land_new", 10_000)], actor="a", reason=""))
+    for move in moves:
+        with pytest.raises(InputError, match=r"needs a reason \(事由\)") as caught:
+            move()
+        assert "须填写事由" in caught.value.message_zh
+    assert ledger.journal() == before
+    assert ledger.reverse(issued, actor="a", reason="录入错误")

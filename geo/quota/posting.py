@@ -62,6 +62,11 @@ def post(
     """
     check_printable(actor, "actor", "经办人")  # a journal is read in Excel and on paper
     check_printable(reason, "reason", "事由")
+    if not reason.strip():  # lantu quota reverse 12 --reason '' booked a 冲销 whose 事由 said nothing
+        raise InputError(
+            f"the {kind} needs a reason (事由): the journal records why each movement is made",
+            f"台账变动（{kind}）须填写事由：台账记录每笔变动的原因",
+        )
     postings = [p for p in postings if p.amount != 0]
     if not postings:
         raise QuotaError("nothing to move (all amounts are zero)", "变动金额均为零")
