@@ -42,7 +42,7 @@ from geo.cli_context import (
     write_binary_stdout,
 )
 from geo.crs import Area
-from geo.errors import BlueprintError, InputError, LantuError
+from geo.errors import BlueprintError, FormatError, InputError, LantuError
 from geo.io.files import input_file, output_file, whole_files, write_whole
 from geo.io.quota import labelled, read_quota_plan, read_signed_demands, read_signed_review, report_xlsx
 from geo.io.tables import Row, table_format
@@ -563,6 +563,8 @@ def report(
     counted to the holder that paid it; energy and pollutants in their own unit. xlsx goes to --output, or to stdout
     redirected to a file (never to a terminal)."""
     attempt(lambda: not_the_database(ctx, {"--output": output}))  # the report over the ledger it is read from
+    if fmt != "xlsx":  # the formats of a table, and the workbook: "use table, json, csv" left xlsx out
+        attempt(lambda: _report_format(fmt))
     ledger = _ledger(ctx)
     if output is not None:
         attempt(lambda: output_file(output, "--output"))  # before the report is made
@@ -601,6 +603,16 @@ def report(
             show(target)
     except LantuError as exc:
         fail(exc)
+
+
+def _report_format(fmt: str) -> str:
+    """``fmt`` if the report is written in it (a table's formats, and xlsx); else the refusal naming all four."""
+    try:
+        return table_format(fmt)
+    except FormatError:
+        raise FormatError(
+            f"unknown format {fmt!r}; use table, csv, json or xlsx", f"未知格式 {fmt!r}，可用：table、csv、json、xlsx"
+        ) from None
 
 
 @app.command("transfer")

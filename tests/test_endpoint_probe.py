@@ -542,3 +542,10 @@ def test_a_ledger_movement_with_a_blank_reason_is_refused(tmp_path: Path) -> Non
         assert "须填写事由" in caught.value.message_zh
     assert ledger.journal() == before
     assert ledger.reverse(issued, actor="a", reason="录入错误")
+
+
+def test_the_reports_refusal_of_a_format_names_xlsx_too(blueprint_dir: Path) -> None:
+    """`lantu quota report -f xml` said "use table, json, csv", leaving out the workbook the report also writes."""
+    assert runner.invoke(app, ["quota", "init", "--blueprint", str(blueprint_dir)]).exit_code == 0
+    run = runner.invoke(app, ["quota", "report", "-y", "2026", "-f", "xml"])
+    assert run.exit_code == 2 and "use table, csv, json or xlsx" in run.output and "xlsx" in run.output, run.output
