@@ -549,3 +549,53 @@ def test_the_reports_refusal_of_a_format_names_xlsx_too(blueprint_dir: Path) -> 
     assert runner.invoke(app, ["quota", "init", "--blueprint", str(blueprint_dir)]).exit_code == 0
     run = runner.invoke(app, ["quota", "report", "-y", "2026", "-f", "xml"])
     assert run.exit_code == 2 and "use table, csv, json or xlsx" in run.output and "xlsx" in run.output, run.output
+
+
+def _drawing(path: Path, label: str, *, version: str | None, page: str | None, encoding: str) -> Path:
+    """A DXF of one 100 m square outline in EPSG:4548 and its parcel_id label, with the header given."""
+    x, y = 465000.0, 3917500.0
+    header = "".join(
+        f"9\n{name}\n{code}\n{value}\n"
+        for name, code, value in (("$ACADVER", 1, version), ("$DWGCODEPAGE", 3, page))
+        if value
+    )
+    square = "".join(f"10\n{x + dx}\n20\n{y + dy}\n" for dx, dy in ((0, 0), (100, 0), (100, 100), (0, 100)))
+    body = (
+        (f"0\nSECTION\n2\nHEADER\n{header}0\nENDSEC\n" if header else "")
+        + f"0\nSECTION\n2\nENTITIES\n0\nLWPOLYLINE\n8\n0\n90\n4\n70\n1\n{square}"
+        + f"0\nTEXT\n8\nparcel_id\n10\n{x + 50}\n20\n{y + 50}\n30\n0.0\n40\n5.0\n1\n{label}\n0\nENDSEC\n0\nEOF\n"
+    )
+    path.write_bytes(body.encode(encoding))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("version", "page", "encoding", "said"),
+    [
+        (None, None, "utf-8", "read as UTF-8"),
+        (None, None, "gbk", "read as GB18030 (GBK)"),
+        ("AC1021", "ANSI_1252", "utf-8", None),  # AutoCAD 2007 and later: UTF-8 by definition
+        ("AC1015", "ANSI_1252", "utf-8", None),  # UTF-8 under the default header, as converters write it
+        ("AC1015", "ANSI_936", "gbk", None),  # GDAL decodes the code page declared
+    ],
+)
+def test_a_drawings_chinese_labels_are_read_as_written(
+    version: str | None, page: str | None, encoding: str, said: str | None, tmp_path: Path
+) -> None:
+    """GDAL read a DXF's text that no code page declared (or ANSI_1252, the western default, or any AutoCAD 2007
+    drawing, UTF-8 by definition) as Latin-1: the label 地块A came out as "å\\x9c°å\\x9d\\x97A", and the review then
+    refused the id for its control characters; in GBK as "µØ¿éA", an id reviewed that no one wrote."""
+    path = _drawing(tmp_path / "地块.dxf", "地块A", version=version, page=page, encoding=encoding)
+    frame = read_parcels(path, crs="EPSG:4548")
+    assert frame["id"].tolist() == ["地块A"]
+    warned = frame.attrs.get("warnings", [])
+    assert (said is None and not warned) or (said is not None and said in warned[0] and "标注已按" in warned[0]), warned
+
+
+def test_a_drawings_western_label_and_escapes_are_kept(tmp_path: Path) -> None:
+    """An ANSI_1252 drawing's own Latin-1 text stays as GDAL read it, and the \\\\U+XXXX escapes a drawing writes for
+    a character outside its code page are decoded (GDAL left them as written in an AutoCAD 2000 drawing)."""
+    western = _drawing(tmp_path / "w.dxf", "Café-é", version="AC1015", page="ANSI_1252", encoding="cp1252")
+    assert read_parcels(western, crs="EPSG:4548")["id"].tolist() == ["Café-é"]
+    escaped = _drawing(tmp_path / "e.dxf", "\\U+5730\\U+5757A", version="AC1015", page="ANSI_1252", encoding="ascii")
+    assert read_parcels(escaped, crs="EPSG:4548")["id"].tolist() == ["地块A"]

@@ -601,7 +601,7 @@ def _read_file(
             f"{shown}：属性中有不符合文件编码的文字",
         ) from exc
     if suffix == ".dxf":
-        frame = _dxf_polygons(frame, shown)
+        frame = _dxf_polygons(frame, shown, _dxf_header(path))
         if frame.attrs.get("dxf_crs"):  # the CRS lantu wrote into its own drawing
             frame = _dxf_declared_crs(frame, crs, shown)
     elif suffix == ".shp":
@@ -978,7 +978,7 @@ def _dxf_declared_crs(frame: gpd.GeoDataFrame, crs: str | None, shown: str) -> g
     return given
 
 
-def _dxf_polygons(frame: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
+def _dxf_polygons(frame: gpd.GeoDataFrame, name: str, header: tuple[str, str] = ("", "")) -> gpd.GeoDataFrame:
     """Parcels in a CAD drawing: closed polylines (and hatches) become outlines; points other than text
     are dropped, and so are open polylines, counted in ``attrs["warnings"]``: a line left unclosed
     encloses no area, and a parcel drawn with one would vanish unsaid.
@@ -1010,8 +1010,9 @@ def _dxf_polygons(frame: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
     texts = frame[(kinds == shapely.GeometryType.POINT) & frame["Text"].notna()] if "Text" in frame.columns else None
     labels = texts[texts["Layer"] == DXF_ID_LAYER] if texts is not None else frame.iloc[:0]
     points, said = labels.geometry.values, labels["Text"].astype(str).to_numpy() if len(labels) else np.array([])
+    said, decoding = _dxf_texts(said, header, name)
     around = _open_outline_labels(opened, points, said)
-    found = []
+    found = [decoding] if decoding else []
     if len(opened):
         which = f" (around the label(s) {_quoted(around)})" if around else ""
         which_zh = f"（其中围有标注 {_quoted(around)}）" if around else ""
@@ -1030,6 +1031,61 @@ def _dxf_polygons(frame: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
     if found:
         out.attrs["warnings"] = found
     return out
+
+
+_DXF_VERSION = re.compile(rb"\$ACADVER\s*\r?\n\s*1\s*\r?\n([^\r\n]{1,16})")
+_DXF_CODE_PAGE = re.compile(rb"\$DWGCODEPAGE\s*\r?\n\s*3\s*\r?\n([^\r\n]{1,32})")
+_DXF_UNICODE = re.compile(r"\\U\+([0-9A-Fa-f]{4})")
+UTF8_DXF = "AC1021"  # AutoCAD 2007: from this version on a DXF is UTF-8 text, whatever its $DWGCODEPAGE
+
+
+def _dxf_header(path: Path) -> tuple[str, str]:
+    """A DXF's $ACADVER and $DWGCODEPAGE as its header writes them ("" where it writes none)."""
+    with path.open("rb") as file:
+        head = file.read(1 << 18)
+    found = [pattern.search(head) for pattern in (_DXF_VERSION, _DXF_CODE_PAGE)]
+    version, page = (m.group(1).decode("ascii", "replace").strip().upper() if m else "" for m in found)
+    return version, page
+
+
+def _dxf_texts(texts: np.ndarray, header: tuple[str, str], name: str) -> tuple[np.ndarray, str | None]:
+    """The ``parcel_id`` labels as written, and a warning where their encoding was assumed. GDAL decodes a DXF's
+    text in the code page its header declares, and one declaring none (or ANSI_1252, AutoCAD's western default)
+    as Latin-1, a drawing of AutoCAD 2007 or later (UTF-8 by definition) too: 地块A came out as "å\x9c°å\x9d\x97A",
+    refused for its control characters, and GBK text as "µØ¿éA", an id no one wrote. Such text is read again
+    from its bytes: a 2007 drawing's, or an ANSI_1252 one's that are UTF-8 (as converters write it under the
+    default header), as UTF-8; a drawing declaring no code page in the encoding :func:`undeclared_codec` finds
+    them valid in (UTF-8, else GB18030), said. Western text of an ANSI_1252 drawing is left as read, and the
+    \\U+XXXX escapes a drawing writes for a character outside its code page are decoded."""
+    version, page = header
+    if not len(texts):
+        return texts, None
+    out = np.array([_DXF_UNICODE.sub(lambda m: chr(int(m.group(1), 16)), str(t)) for t in texts], dtype=object)
+    found = [t.encode("latin-1") for t in out if _LATIN1_ONLY.match(t)]
+    if not found or page not in ("", "ANSI_1252"):  # ASCII, or decoded by the code page the drawing declares
+        return out, None
+    codec = undeclared_codec(found)
+    if page or (version >= UTF8_DXF and version.startswith("AC")):  # declared: its bytes are UTF-8 or as read
+        codec = "utf-8" if codec == "utf-8" else None
+        said = None
+    elif codec is None:
+        return out, (
+            f"{name}: the drawing declares no code page ($DWGCODEPAGE) and its {DXF_ID_LAYER} labels are neither "
+            f"UTF-8 nor GB18030 (GBK): they were read as Latin-1（{name}：图纸未声明代码页（$DWGCODEPAGE），"
+            f"{DXF_ID_LAYER} 标注既不是 UTF-8 也不是 GB18030（GBK）编码，已按 Latin-1 读取）"
+        )
+    else:
+        named = "UTF-8" if codec == "utf-8" else "GB18030 (GBK)"
+        said = (
+            f"{name}: the drawing declares no code page ($DWGCODEPAGE); its {DXF_ID_LAYER} labels were read as "
+            f"{named}, the encoding their bytes are valid in（{name}：图纸未声明代码页（$DWGCODEPAGE），"
+            f"{DXF_ID_LAYER} 标注已按其字节所符合的 {named} 编码读取）"
+        )
+    if codec is None:
+        return out, None
+    return np.array(
+        [decoded(t.encode("latin-1"), codec) if _LATIN1_ONLY.match(t) else t for t in out], dtype=object
+    ), said
 
 
 def _dxf_label_ids(
