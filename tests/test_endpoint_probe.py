@@ -599,3 +599,12 @@ def test_a_drawings_western_label_and_escapes_are_kept(tmp_path: Path) -> None:
     assert read_parcels(western, crs="EPSG:4548")["id"].tolist() == ["Café-é"]
     escaped = _drawing(tmp_path / "e.dxf", "\\U+5730\\U+5757A", version="AC1015", page="ANSI_1252", encoding="ascii")
     assert read_parcels(escaped, crs="EPSG:4548")["id"].tolist() == ["地块A"]
+
+
+def test_a_drawings_outline_with_a_coordinate_that_is_no_number_is_said_so(tmp_path: Path) -> None:
+    """A closed LWPOLYLINE with a vertex of NaN was "no closed polylines in the drawing (1 open polyline(s): close
+    them)": NaN equals nothing, so GDAL's ring did not end where it began, and the drawing was said to be open."""
+    path = _drawing(tmp_path / "nan.dxf", "A", version=None, page=None, encoding="ascii")
+    path.write_text(path.read_text(encoding="ascii").replace("10\n465100.0\n", "10\nnan\n", 1), encoding="ascii")
+    with pytest.raises(CRSError, match=r"^nan\.dxf: coordinates contain NaN or infinite values$"):
+        read_parcels(path, crs="EPSG:4548")

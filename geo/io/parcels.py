@@ -993,6 +993,8 @@ def _dxf_polygons(frame: gpd.GeoDataFrame, name: str, header: tuple[str, str] = 
     if "Layer" not in frame.columns:  # GDAL picks its driver by the content, not the name: another format
         raise FormatError(f"{name}: not a DXF file", f"{name}：不是有效的 DXF 文件")
     geoms = frame.geometry.values
+    if not np.isfinite(shapely.get_coordinates(geoms)).all():  # NaN != NaN: a closed outline read as an open one
+        raise CRSError(f"{name}: coordinates contain NaN or infinite values", f"{name}：坐标中含有非数值或无穷大")
     kinds = shapely.get_type_id(geoms)
     lines = kinds == shapely.GeometryType.LINESTRING
     rings = shapely.is_closed(geoms) & lines
