@@ -800,6 +800,7 @@ def _check_document(document: str | None) -> None:
     column, which SQLite keeps, was PostgreSQL's error."""
     if document is None:
         return
+    check_printable(document, "document number", "文号")  # said as before: 文号含有控制字符
     check_single_line(document, "document number", "文号")
     if not document.strip() or len(document) > DOCUMENT_CHARS:
         raise InputError(
