@@ -41,6 +41,9 @@ PARCEL_PANE: Final = ("lantu-parcels", 410)
 PIECE_PANES: Final[dict[Status, tuple[str, int]]] = {
     s: (f"lantu-{s.replace('_', '-')}", 420 + 10 * STATUS_ORDER[s]) for s in ("warn", "missing_layer", "fail")
 }
+# a parcel's symbol above every piece: under them, a click on the symbol of a parcel with conflicts landed on a piece
+# (19 of the demo's 30 parcels: their findings could not be opened from the symbol; a fresh pair of eyes)
+SYMBOL_PANE: Final = ("lantu-symbols", 460)
 LABEL_LIMIT = 300  # parcels labelled with their id on the map (more would cover it)
 SYMBOL_PX = 14  # a parcel smaller than this on screen is drawn as a fixed-size symbol
 # a parcel's popup: panned clear of the zoom buttons (top left); the CSS caps it to a phone's screen too
@@ -132,7 +135,7 @@ def base_map(
         location=[(miny + maxy) / 2, (minx + maxx) / 2], tiles=None, control_scale=False, prefer_canvas=canvas
     )
     _use_leaflet(fmap, assets)
-    for name, z in (BASE_PANE, PARCEL_PANE, *PIECE_PANES.values()):
+    for name, z in (BASE_PANE, PARCEL_PANE, *PIECE_PANES.values(), SYMBOL_PANE):
         folium.map.CustomPane(name, z_index=z, pointer_events=name != BASE_PANE[0]).add_to(fmap)
     chosen = resolve_tiles(tiles, tianditu_key)
     if chosen == "tianditu":
@@ -450,6 +453,7 @@ def review_map(
     model = report_model(result, synthetic=blueprint is not None and blueprint.synthetic)
     tooltips: list[tuple[str, str, dict[str, Any]]] = []
     conflicts = folium.FeatureGroup(name="冲突图斑（按审查结果着色）", show=True)
+    piece_of: list[tuple[str, int]] = []  # each piece and its parcel: a click on it opens the parcel's popup
     pieces = [
         (parcel, item, d)
         for parcel in result.parcels
@@ -472,9 +476,11 @@ def review_map(
         ).add_to(conflicts)
         text = f"{parcel.id} · {item.name_zh}：{STATUS_ZH[d.status]} {Area(d.area_m2).m2_text} m²"
         tooltips.append((piece.get_name(), _e(text), {"sticky": True}))
+        piece_of.append((piece.get_name(), id(parcel)))
     conflicts.add_to(fmap)
     parcel_group = folium.FeatureGroup(name="审查地块（编号）", show=True)
     popups: list[tuple[str, str, dict[str, Any]]] = []
+    outlines: dict[int, str] = {}
     symbols: list[tuple[str, str]] = []
     labels: list[tuple[int, str]] = []  # (severity, symbol): the worse parcel's label is placed first
     labelled = len(result.parcels) <= LABEL_LIMIT
@@ -487,6 +493,7 @@ def review_map(
             className="lantu-parcel",
         ).add_to(parcel_group)
         tooltips.append((outline.get_name(), _e(f"地块 {parcel.id}：{report.verdict}"), {"sticky": True}))
+        outlines[id(parcel)] = outline.get_name()
         popups.append((outline.get_name(), _popup(report), POPUP_OPTIONS))
         # a symbol of fixed size where the parcel itself would be a dot, carrying the id label
         at = geom.point_on_surface()
@@ -498,7 +505,7 @@ def review_map(
             fill=True,
             fill_color="#ffffff",
             fill_opacity=1,
-            pane=PARCEL_PANE[0],
+            pane=SYMBOL_PANE[0],
         ).add_to(parcel_group)
         symbols.append((outline.get_name(), symbol.get_name()))
         popups.append((symbol.get_name(), _popup(report), POPUP_OPTIONS))
@@ -509,6 +516,7 @@ def review_map(
     parcel_group.add_to(fmap)
     _bind(fmap, "bindTooltip", tooltips)
     _bind(fmap, "bindPopup", popups)
+    _popup_from_pieces(fmap, [(piece, outlines[parcel]) for piece, parcel in piece_of])
     _symbols_when_small(fmap, symbols)
     _declutter_labels(fmap, [name for _, name in sorted(labels, key=lambda label: label[0])])
     control = folium.LayerControl(collapsed=False).add_to(fmap)
@@ -545,6 +553,17 @@ SYMBOLS_JS = (
   return function () { map.off('zoomend', update); };
 }"""
 )
+
+
+def _popup_from_pieces(fmap: folium.Map, pairs: list[tuple[str, str]]) -> None:
+    """A click on a conflict piece opens its parcel's popup where it was clicked: the pieces lie above the parcel
+    (the worse higher), and one covering a parcel whole left no point of it to click (demo D04, D26)."""
+    if pairs:
+        listed = ",".join(f"[{piece},{outline}]" for piece, outline in pairs)
+        add_script(
+            fmap,
+            f"[{listed}].forEach(function (p) {{ p[0].on('click', function (e) {{ p[1].openPopup(e.latlng); }}); }});",
+        )
 
 
 def _symbols_when_small(fmap: folium.Map, pairs: list[tuple[str, str]]) -> None:

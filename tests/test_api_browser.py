@@ -705,3 +705,43 @@ def test_api_docs_work_offline(demo_server: str, browser: Any, path: str, ready:
     logo = "cdn.redoc.ly/redoc/logo-mini.svg"
     assert [e for e in watched.errors if logo not in e] == [] and [u for u in watched.outside if logo not in u] == []
     context.close()
+
+
+# the parcels' ids (their labels' text), the symbols' order
+SYMBOL_IDS = f"""() => {{ const out = []; {MAP}.eachLayer(l => {{
+    if (l instanceof L.CircleMarker && l.getPopup() && l.getTooltip()) out.push(l.getTooltip().getContent()); }});
+    return out; }}"""
+# the map centred on a parcel's symbol (at the zoom given, none: the map's), the centre's place in the page returned
+CENTRED_ON = f"""([id, zoom]) => {{ const m = {MAP}, c = m.getContainer().getBoundingClientRect();
+    m.eachLayer(l => {{ if (l instanceof L.CircleMarker && l.getTooltip() && l.getTooltip().getContent() === id)
+        m.setView(l.getLatLng(), zoom === null ? m.getZoom() : zoom, {{animate: false}}); }});
+    return [c.left + c.width / 2, c.top + c.height / 2]; }}"""
+OPEN_POPUP = "() => { const e = document.querySelector('.leaflet-popup-content b'); return e && e.textContent; }"
+
+
+def test_demo_map_a_click_on_any_parcel_opens_its_findings(demo_map: Path, browser: Any) -> None:
+    """The conflict pieces lie above the parcels, and the parcels' symbols lay under them: a click on the symbol of
+    19 of the 30 demo parcels landed on a piece, which opens nothing, and D04, covered whole, could not be opened at
+    any zoom (a fresh pair of eyes). A real click on each symbol now opens that parcel's popup, and so does a click
+    on a piece, at the parcel's own zoom too."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    watched = Watched(context, "file://")
+    page = watched.page
+    page.goto(demo_map.as_uri())
+    page.wait_for_selector("#lantu-legend")
+    page.wait_for_function(MAP_IDLE)
+    ids = page.evaluate(SYMBOL_IDS)
+    assert len(ids) == 30
+    # each parcel under the pointer at the opening zoom (its symbol, or a piece over it), then at zoom 17, where D04
+    # fills the view and its pieces cover all of it
+    for zoom in (None, 17):
+        for parcel_id in ids:
+            x, y = page.evaluate(CENTRED_ON, [parcel_id, zoom])
+            page.wait_for_function(MAP_IDLE)
+            page.mouse.click(x, y)
+            page.wait_for_function(OPEN_POPUP)
+            assert parcel_id in page.evaluate(OPEN_POPUP), (parcel_id, zoom, page.evaluate(OPEN_POPUP))
+            page.evaluate(f"() => {{ {MAP}.closePopup(); }}")  # not the map itself: Playwright would copy it
+            page.wait_for_function("() => !document.querySelector('.leaflet-popup')")  # gone, not fading
+    assert watched.errors == [] and watched.outside == []
+    context.close()

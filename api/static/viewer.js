@@ -232,9 +232,9 @@
       var verdictStatus = VERDICT_STATUS[p.verdict] || "missing_layer", colour = COLOURS[verdictStatus];
       var outline = L.GeoJSON.geometryToLayer(p.geometry, {pane: "lantu-parcels", renderer: svg("lantu-parcels"),
         color: colour, weight: 3, fillOpacity: 0.05});
-      // the result map's symbol, shown while the parcel is a dot on screen; a click on it opens the parcel's
-      // findings in the panel (while drawing, it is a corner like anywhere else)
-      var symbol = L.circleMarker(interiorPoint(p.geometry), {pane: "lantu-parcels", renderer: svg("lantu-parcels"),
+      // the result map's symbol, above the pieces as there, shown while the parcel is a dot on screen; a click on it opens
+      // the parcel's findings in the panel (while drawing, it is a corner like anywhere else)
+      var symbol = L.circleMarker(interiorPoint(p.geometry), {pane: "lantu-symbols", renderer: svg("lantu-symbols"),
         radius: 6, color: colour, weight: 2, fillColor: "#ffffff", fillOpacity: 1, className: "lantu-symbol"});
       symbol.on("click", function (e) {
         if (drawing) { map.fire("click", e); } else { $("lantu-parcel-" + n).scrollIntoView({block: "start"}); }
