@@ -95,6 +95,17 @@ def within(reference: Articles, other: Articles) -> bool:
     return True
 
 
+def by_subject(reference: str, entries: Iterable[str]) -> bool:
+    """Whether ``reference`` cites a law by its subject, not by article (《文物保护法》（2024年修订）地下文物埋藏区考古
+    调查、勘探的规定): it names titles and no article or 文号, and an entry of the basis opens with it. Such a
+    reference cites the entries opening with it, not every entry of its law: a 保护范围 finding rests on the
+    保护范围's rule, not on the 埋藏区's 考古调查 (officer's read)."""
+    named = cited_articles(reference)
+    if not named or DOC_NUMBER.search(reference) or any(a is not None for a in named.values()):
+        return False
+    return any(entry.startswith(reference) for entry in entries)
+
+
 def merged_basis(*bases: Iterable[str]) -> list[str]:
     """The references of several bases once each, leaving out one another names all of (an outcome two checks word
     alike: the flood layer's range on 《防洪法》第二十二条, the 三调 water surface on 第二十一条、第二十二条)."""

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from geo import resources
 from geo.catalog import LandUseClass, landuse_class, layer_catalog
 from geo.errors import ProfileError
-from geo.review.citations import cited_articles, documents, joined, meets
+from geo.review.citations import by_subject, cited_articles, documents, joined, meets
 from geo.review.result import Condition
 from geo.review.stages import ChangeCheckRule, SitingRule
 from geo.vocabulary import project_types
@@ -455,11 +455,18 @@ class Item(BaseModel):
             return list(known)
         checks = self._documents_of_checks
         ruled = {d for check in checks for d in check}
+        entries = [entry for entry in self.basis if isinstance(entry, str)]
+        # a law cited by subject (《文物保护法》, no article): the entries opening with the reference, not the law's all
+        subjects = {ref for hit in found if not isinstance(hit, bool) for ref in hit if by_subject(ref, entries)}
         cited = joined(
             reference
             for documents_of, hit in zip(checks, found, strict=True)
             if hit is not False
-            for reference in ([dict.fromkeys(documents_of)] if hit is True else map(cited_articles, hit))
+            for reference in (
+                [dict.fromkeys(documents_of)]
+                if hit is True
+                else [cited_articles(ref) for ref in hit if ref not in subjects]
+            )
         )
         lines: list[str] = []
         for entry in self.basis:
@@ -467,7 +474,7 @@ class Item(BaseModel):
                 lines += [entry.text] if project_type in entry.project_types else []
                 continue
             named = cited_articles(entry)
-            if not named.keys() & ruled or meets(named, cited):
+            if not named.keys() & ruled or meets(named, cited) or any(entry.startswith(ref) for ref in subjects):
                 lines.append(entry)
         self._cited[key] = lines
         return list(lines)
