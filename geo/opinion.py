@@ -299,6 +299,8 @@ def _quota(t: dict[str, Any], parcel: ParcelResult) -> str:
     # 占水田补水田 for more 水田 than an edge contact (item 3 and the report name it so; the ledger counts it whole)
     values["paddy_named"] = (q.paddy_to_replace_m2 or 0.0) > parcel.tolerance_m2
     values["uncovered"] = gap is not None and gap[0] == UNCOVERED
+    # stock land throughout: the stock sentence says its quota and 占补平衡, not said again of the same land
+    values["stock_alone"] = (q.stock_m2 or 0.0) > 0 and parcel.area_m2 - (q.stock_m2 or 0.0) <= parcel.tolerance_m2
     for key, m2 in figures.items():
         area = Area(m2 or 0.0)
         values[key] = area.ha_text

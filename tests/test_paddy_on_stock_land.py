@@ -93,5 +93,32 @@ def test_a_parcel_on_stock_land_alone_needs_no_new_quota_in_words(tmp_path: Path
     result = review(parcel_frame(rect(0.2, 0.2, 0.4, 0.4), project_type="industrial", investment_wan=90_000), blueprint)
     quota = opinion(result).parcels[0].quota
     assert result.parcels[0].land_quota.new_construction_quota_m2 == 0.0
-    assert "不需使用新增建设用地计划指标；不涉及耕地占补平衡。" in quota, quota
+    assert "不再计入新增建设用地计划指标和耕地占补平衡。" in quota, quota
     assert "计划指标0.00" not in quota
+
+
+def test_a_parcel_on_stock_land_alone_says_its_quota_once(tmp_path: Path) -> None:
+    """Demo D17 (wholly 批而未供) read 其农用地转用已经批准，不再计入新增建设用地计划指标和耕地占补平衡。
+    不需使用新增建设用地计划指标；不涉及耕地占补平衡。: the same two findings twice in a row (officer's second read).
+    The stock sentence says them; a parcel partly on stock land still says what the whole parcel needs (the stock
+    sentence is of its stock land alone), and a parcel on no stock land 不需使用 where it needs none."""
+    layers = {
+        "county": [((0, 0, 2, 1), {"code": "370811", "name": "任城区"})],
+        "land_use": [((0, 0, 1, 1), {"class_code": "0601"}), ((1, 0, 2, 1), {"class_code": "0103"})],
+        "approved_unsupplied": [((0, 0, 0.5, 1), {})],
+    }
+    blueprint = load_blueprint(rect_blueprint(tmp_path / "bp", layers, slope=None))
+
+    def quota(box: Any) -> str:
+        found = review(parcel_frame(box, project_type="industrial", investment_wan=90_000), blueprint)
+        return opinion(found).parcels[0].quota
+
+    stock = quota(rect(0.2, 0.2, 0.4, 0.4))
+    assert stock.count("新增建设用地计划指标") == 1 and stock.count("耕地占补平衡") == 1, stock
+    assert "不再计入新增建设用地计划指标和耕地占补平衡。" in stock, stock
+    partly = quota(rect(0.4, 0.2, 0.6, 0.4))  # half stock, half existing construction land
+    assert "不再计入" in partly and "不需使用新增建设用地计划指标；不涉及耕地占补平衡。" in partly, partly
+    mixed = quota(rect(0.9, 0.2, 1.1, 0.4))  # existing construction land beside 旱地, no stock land
+    assert "不再计入" not in mixed and "需使用新增建设用地计划指标" in mixed and "须落实耕地占补平衡" in mixed, mixed
+    built = quota(rect(0.6, 0.2, 0.8, 0.4))
+    assert "不需使用新增建设用地计划指标；不涉及耕地占补平衡。" in built, built
