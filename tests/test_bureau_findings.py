@@ -184,6 +184,28 @@ def test_a_refused_items_warning_keeps_its_step_for_land_the_refusal_leaves(tmp_
     assert only.status == "fail" and "审核" not in only.message_zh.split("；")[0], only.message_zh
 
 
+def test_the_english_finding_says_a_step_after_the_land_it_is_for(tmp_path: Any) -> None:
+    """The Chinese says 使用林地/草原审核 after the forest land it is for (the grassland beside it is refused on
+    基本草原, 草原法第四十二条); the English said it at the end of the class finding, after 'occupies grassland', so it
+    asked an approval for the refused grassland (demo D11, officer's second read). It now follows the forest land's
+    clause in both, and a finding of one class still ends with its step."""
+    layers = {
+        "county": [((0, 0, 2, 1), {"code": "370811", "name": "任城区"})],
+        "land_use": [((0, 0, 1, 1), {"class_code": "0301"}), ((1, 0, 2, 1), {"class_code": "0404"})],
+        "basic_grassland": [((1, 0, 2, 1), {})],
+    }
+    grass = load_blueprint(rect_blueprint(tmp_path / "bp", layers, slope=None))
+    both = review_item(grass, rect(0.8, 0.2, 1.2, 0.4), "forest_grass_wetland", project_type="infrastructure")
+    forest, step, grassland, refused = both.message_en.split("; ", 3)
+    assert forest.startswith("occupies forest land (0301 40,000.00 m²"), both.message_en
+    assert step == "needs approval to use forest land or grassland", both.message_en
+    assert grassland.startswith("occupies grassland (0404 40,000.00 m²"), both.message_en
+    assert refused.startswith("occupies basic grassland") and both.message_en.count("needs approval to use") == 1
+    alone = review_item(grass, rect(0.2, 0.2, 0.4, 0.4), "forest_grass_wetland", project_type="infrastructure")
+    assert alone.message_en.endswith("; needs approval to use forest land or grassland"), alone.message_en
+    assert alone.message_zh.endswith("，需办理使用林地/草原审核"), alone.message_zh
+
+
 # --- P2: item 3 states the farmland found, class by class ------------------------------------
 
 FARMLAND: dict[str, list[tuple[tuple[float, float, float, float], dict[str, Any]]]] = {

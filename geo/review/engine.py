@@ -1164,14 +1164,23 @@ def _steps(
     steps = [s for s in outcome.steps if s.group not in replaced]
     if outcome.status != status:  # a warning in a failing item
         steps = [s for s in steps if refused.beyond(s.land) > tolerance_m2]
+    # the English message says each step where the Chinese does, after its land's clause (it was said at the end,
+    # after 占用草地's, so the 基本草原's grassland read as asking 使用林地/草原审核: officer's second read)
+    return _placed(zh, [(s.zh, s.clause) for s in steps], "；", "，"), _placed(
+        en, [(s.en, s.clause_en) for s in steps], "; ", "; "
+    )
+
+
+def _placed(message: str, steps: list[tuple[str, str]], between: str, before: str) -> str:
+    """``message`` with each step (its words, the clause it follows) said once, after the clause of the last group it
+    is said for where another clause follows that one (``between`` them), else at the end; ``before`` each step."""
     after: dict[str, int] = {}  # each step, by its words: where it goes (the end of the last clause it follows)
-    for s in steps:
-        at = zh.find(s.clause) + len(s.clause) if s.clause and s.clause in zh else -1
-        after[s.zh] = max(after.get(s.zh, -1), at if zh.startswith("；", at) else len(zh))
+    for said, clause in steps:
+        at = message.find(clause) + len(clause) if clause and clause in message else -1
+        after[said] = max(after.get(said, -1), at if message.startswith(between, at) else len(message))
     for said, at in sorted(after.items(), key=lambda step: -step[1]):
-        zh = f"{zh[:at]}，{said}{zh[at:]}"
-    kept = list(dict.fromkeys(s.en for s in steps))
-    return zh, "; ".join([en, *kept])
+        message = f"{message[:at]}{before}{said}{message[at:]}"
+    return message
 
 
 _PIECE_RESULTS = TypeAdapter(list[PieceResult])

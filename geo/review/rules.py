@@ -51,13 +51,15 @@ class Piece:
 
 class Step(NamedTuple):
     """A step a finding calls for (需办理使用林地/草原审核), the land it is for (the pieces of its group) and the
-    clause of the finding that names that land ("" where none is its own), which the step follows."""
+    clause of the finding that names that land, in Chinese and in English ("" where none is its own), which the
+    step follows in each."""
 
     group: str
     zh: str
     en: str
     land: tuple[shapely.Geometry, ...]
     clause: str = ""
+    clause_en: str = ""
 
 
 @dataclass(slots=True)
@@ -550,12 +552,12 @@ def _found_values(pieces: list[Piece], attribute: str, describe: dict[str, Note]
 
 class _Worded(NamedTuple):
     """A finding in the words of the values found (``_value_note``); ``areas``: each value's area is stated;
-    ``clauses``: each value's clause of ``zh`` (values sharing a wording share one)."""
+    ``clauses``: each value's clause of ``zh`` and of ``en`` (values sharing a wording share one)."""
 
     zh: str
     en: str
     areas: bool
-    clauses: tuple[tuple[str, str], ...] = ()
+    clauses: tuple[tuple[str, str, str], ...] = ()
 
 
 def _value_note(notes: dict[str, Note], found: list[_Found], own: tuple[str, str]) -> _Worded | None:
@@ -576,7 +578,7 @@ def _value_note(notes: dict[str, Note], found: list[_Found], own: tuple[str, str
         groups.setdefault((note.zh, note.en, True) if note else (*own, False), []).append(f)
     zh: list[str] = []
     en: list[str] = []
-    clauses: list[tuple[str, str]] = []
+    clauses: list[tuple[str, str, str]] = []
     for (note_zh, note_en, worded), values in groups.items():
         said_zh = list(dict.fromkeys(q for f in values for q in f.quoted_zh))
         said_en = list(dict.fromkeys(q for f in values for q in f.quoted_en))
@@ -594,7 +596,7 @@ def _value_note(notes: dict[str, Note], found: list[_Found], own: tuple[str, str
         found_en = f" ({'; '.join(said_en)})" if said_en else ""
         zh.append(_filled(note_zh, worded, "、".join(names), found_zh))
         en.append(_filled(note_en, worded, ", ".join(names), found_en))
-        clauses += [(name, zh[-1]) for name in names]
+        clauses += [(name, zh[-1], en[-1]) for name in names]
     return _Worded("；".join(zh), "; ".join(en), areas, tuple(clauses))
 
 
@@ -847,7 +849,7 @@ def _beyond_drawn(out: Outcome, check: LandUseClassesCheck, ctx: ParcelContext) 
 
 def _with_steps(out: Outcome, check: LandUseClassesCheck, groups: list[str], note: _Worded | None) -> Outcome:
     """The finding with the step each group found calls for, that group's land and its clause in ``note``."""
-    clauses = dict(note.clauses) if note is not None else {}
+    clauses = {name: (zh, en) for name, zh, en in note.clauses} if note is not None else {}
     steps = []
     for group in groups:
         if (step := check.steps.get(group)) is None:
@@ -858,7 +860,7 @@ def _with_steps(out: Outcome, check: LandUseClassesCheck, groups: list[str], not
             if (c := landuse_class(p.attributes.get("class_code"))) is not None
             and (c.wetland if group == "wetland" else c.group == group)
         )
-        steps.append(Step(group, step.zh, step.en, land, clauses.get(group, "")))
+        steps.append(Step(group, step.zh, step.en, land, *clauses.get(group, ("", ""))))
     out.steps = tuple(steps)
     return out
 
