@@ -253,6 +253,12 @@ def test_an_investment_far_below_the_standard_is_refused(found: Blueprint) -> No
     written = opinion(result).parcels[0]
     assert written.verdict_zh == "不通过"
     assert any("不予供地" in f.text for f in written.findings if f.code == "land_use_standard")
+    # the English as the Chinese: the 50 % is the profile's value (本方案取值), not the standard table's, and the
+    # land not supplied is said once (it read '… below the refusal threshold of 50% (样例标准表); the land is not
+    # supplied (不予供地)' after 'no land is supplied': officer's second read of demo D18)
+    assert "低于本方案取值 50%" in standard.message_zh, standard.message_zh
+    assert standard.message_en.endswith("below the profile's threshold of 50% (本方案取值)"), standard.message_en
+    assert standard.message_en.count("supplied") == 1, standard.message_en
 
 
 @pytest.mark.parametrize(

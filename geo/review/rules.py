@@ -1119,7 +1119,7 @@ def run_land_use_standard(check: LandUseStandardCheck, ctx: ParcelContext) -> Ou
             f"为申请用地 {used.zh}的 {share}，低于本方案取值 {refuse.share:.0%}",
             f"{refuse.note_en}: {whose_en}an investment of {_wan(invest)} 万元 at the standard's {_wan(intensity)} "
             f"万元/ha supports {allowed.en}, {share} of the {used.en} requested, below the "
-            f"refusal threshold of {refuse.share:.0%} ({table.label}); the land is not supplied (不予供地)",
+            f"profile's threshold of {refuse.share:.0%} (本方案取值)",
             facts=facts,
         )
     note_zh, note_en = check.note(check.status)
