@@ -3,7 +3,9 @@ repair keeps the area, otherwise refused with the reason and where."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from typing import Literal
 
 import geopandas as gpd
 import numpy as np
@@ -24,6 +26,10 @@ REPAIR_MAX_MEETINGS_PER_EDGE = 24
 PAIRS_AT_A_TIME = 1_000_000  # edge pairs the crossing count holds at once (bounded memory)
 PROBES_PER_EDGE = 8  # boxes the crossing count may look up to size its runs, per edge counted
 POLYGONAL = (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON)
+# how a location in a refusal is written: a 坐标 text's own order (X the northing, first), a projected
+# CRS's easting and northing, a geographic one's longitude and latitude
+AxisOrder = Literal["coordinate text", "projected", "geographic"]
+_LOCATED = re.compile(r"^(?P<what>.*?)\s*\[(?P<x>\S+) (?P<y>\S+)\]$")
 
 
 def polygonal_part(geom: shapely.Geometry) -> shapely.Geometry:
@@ -181,12 +187,43 @@ def check_size(frame: gpd.GeoDataFrame, *, max_parcels: int, max_vertices: int) 
     return frame
 
 
+def axis_order(frame: gpd.GeoDataFrame | gpd.GeoSeries) -> AxisOrder:
+    """How a location in the parcels' refusal is written: read from a 坐标 text (its header kept in the frame's
+    attrs), in the file's own order, X (the northing) first; otherwise by the CRS's kind."""
+    if frame.attrs.get("coordinate_header") is not None:
+        return "coordinate text"
+    crs = frame.crs
+    return "geographic" if crs is not None and crs.is_geographic else "projected"
+
+
+def located(reason: str, order: AxisOrder) -> tuple[str, str]:
+    """GEOS's reason (``Self-intersection[39465150 3917750]``: easting first) with its location's axes named,
+    in English and Chinese. A 坐标 text lists X (the northing) first: a surveyor told the bare
+    ``[easting northing]`` looked for the wrong point (probe)."""
+    match = _LOCATED.match(reason)
+    if match is None:
+        return reason, reason
+    what, x, y = match["what"], match["x"], match["y"]
+    if order == "coordinate text":
+        return (
+            f"{what} at X={y} (northing, 北坐标), Y={x} (easting, 东坐标)",
+            f"{what}，位置 X={y}（北坐标）、Y={x}（东坐标）",
+        )
+    if order == "geographic":
+        return f"{what} at longitude {x}, latitude {y}", f"{what}，位置 经度 {x}、纬度 {y}"
+    return (
+        f"{what} at easting {x} (东坐标), northing {y} (北坐标)",
+        f"{what}，位置 东坐标 {x}、北坐标 {y}",
+    )
+
+
 def clean_parcels(frame: gpd.GeoDataFrame | gpd.GeoSeries, ids: list[str]) -> tuple[np.ndarray, list[bool]]:
     """2D, valid polygon geometries (in the frame's CRS, as an array) and a per-parcel ``repaired`` flag.
 
     The parcels that are plainly fine (valid, finite, non-empty polygons of some area: a batch's all
     but a few) are found and normalised in a few vectorised calls; only the others go one by one
-    through the checks and repairs (``_clean_parcel``), in input order, so the first bad one is named."""
+    through the checks and repairs (``_clean_parcel``), in input order, so the first bad one is named,
+    where it is wrong said in the axes of the input (``axis_order``)."""
     geoms = np.asarray(shapely.force_2d(frame.geometry.values), dtype=object)
     if len(ids) != len(geoms):
         raise ValueError(f"{len(ids)} ids for {len(geoms)} parcels")
@@ -199,12 +236,16 @@ def clean_parcels(frame: gpd.GeoDataFrame | gpd.GeoSeries, ids: list[str]) -> tu
     out = np.empty(len(geoms), dtype=object)
     out[plain] = shapely.normalize(geoms[plain])
     repaired = [False] * len(geoms)
-    for k in np.flatnonzero(~plain).tolist():
-        out[k], repaired[k] = _clean_parcel(ids[k], geoms[k])
+    bad = np.flatnonzero(~plain).tolist()
+    order = axis_order(frame) if bad else "projected"
+    for k in bad:
+        out[k], repaired[k] = _clean_parcel(ids[k], geoms[k], order)
     return out, repaired
 
 
-def _clean_parcel(pid: str, geom: shapely.Geometry | None) -> tuple[shapely.Geometry, bool]:
+def _clean_parcel(
+    pid: str, geom: shapely.Geometry | None, order: AxisOrder = "projected"
+) -> tuple[shapely.Geometry, bool]:
     """One parcel's geometry checked, repaired where that keeps its drawn area, normalised; a clear
     error otherwise."""
     if geom is None or shapely.is_empty(geom):
@@ -230,14 +271,14 @@ def _clean_parcel(pid: str, geom: shapely.Geometry | None) -> tuple[shapely.Geom
     if not np.isfinite(shapely.get_coordinates(geom)).all():
         raise GeometryError(f"parcel {pid}: coordinates contain NaN or infinity", f"地块 {pid}：坐标含非数值")
     if not shapely.is_valid(geom):
-        reason = shapely.is_valid_reason(geom)
+        reason, reason_zh = located(shapely.is_valid_reason(geom), order)
         tangle = _tangle(geom)
         if tangle == "crossings":
             raise GeometryError(
                 f"parcel {pid}: invalid geometry whose edges cross or overlap each other more than "
                 f"{REPAIR_MAX_CROSSINGS} times: not repaired, fix the drawing ({reason})",
                 f"地块 {pid}：几何无效，边界自相交或重叠超过 {REPAIR_MAX_CROSSINGS} 处，"
-                f"不予自动修复，请修正图形（{reason}）",
+                f"不予自动修复，请修正图形（{reason_zh}）",
                 where=reason,
             )
         if tangle == "stacked":
@@ -246,14 +287,14 @@ def _clean_parcel(pid: str, geom: shapely.Geometry | None) -> tuple[shapely.Geom
                 f"more than {REPAIR_MAX_MEETINGS_PER_EDGE} others on average): not repaired, fix the drawing "
                 f"({reason})",
                 f"地块 {pid}：几何无效，各部分或各环相互叠压（平均每条边与超过 {REPAIR_MAX_MEETINGS_PER_EDGE} "
-                f"条边相交），不予自动修复，请修正图形（{reason}）",
+                f"条边相交），不予自动修复，请修正图形（{reason_zh}）",
                 where=reason,
             )
         candidate = _repaired(geom)
         if candidate is None:
             raise GeometryError(
                 f"parcel {pid}: invalid geometry that cannot be repaired without changing its area: {reason}",
-                f"地块 {pid}：几何无效且无法在保持面积的前提下修复：{reason}",
+                f"地块 {pid}：几何无效且无法在保持面积的前提下修复：{reason_zh}",
                 where=reason,
             )
         geom, fixed = candidate, True

@@ -1,0 +1,69 @@
+"""What a hostile probe left: each refusal says what is wrong where a planner or surveyor looks for it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+import shapely
+
+from geo.errors import GeometryError
+from geo.geometry import clean_parcels
+from geo.io import read_parcels
+
+HEADER = """[属性描述]
+坐标系=2000国家大地坐标系
+几度分带=3
+投影类型=高斯克吕格
+计量单位=米
+带号=39
+精度=0.001
+转换参数=,,,,,,
+[地块坐标]
+"""
+
+
+def _coordinate_text(tmp_path: Path, *points: tuple[float, float]) -> Path:
+    """One parcel of a 坐标 text, its points as written (X the northing, Y the easting), closed."""
+    lines = [f"{len(points) + 1},1.0,1,厂区,面,,,,@"]
+    lines += [f"J{k},1,{x:.3f},{y:.3f}" for k, (x, y) in enumerate([*points, points[0]], start=1)]
+    path = tmp_path / "parcel.txt"
+    path.write_text(HEADER + "\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _refusal(frame: gpd.GeoDataFrame) -> GeometryError:
+    with pytest.raises(GeometryError) as raised:
+        clean_parcels(frame.geometry, ["1"] * len(frame))
+    return raised.value
+
+
+def test_a_coordinate_texts_bow_tie_is_located_in_the_files_own_order(tmp_path: Path) -> None:
+    """GEOS says ``Self-intersection[39465150 3917750]`` (easting first); the 坐标 text lists X, the northing,
+    first: the surveyor is told the point as the file has it, X=northing, Y=easting, each named."""
+    bow = _coordinate_text(tmp_path, (3917700, 39465100), (3917800, 39465200), (3917800, 39465100), (3917700, 39465200))
+    error = _refusal(read_parcels(bow))
+    assert "X=3917750 (northing, 北坐标), Y=39465150 (easting, 东坐标)" in error.message_en, error.message_en
+    assert "X=3917750（北坐标）、Y=39465150（东坐标）" in error.message_zh, error.message_zh
+    assert "[39465150 3917750]" not in str(error)
+
+
+@pytest.mark.parametrize(
+    ("crs", "x", "y", "en", "zh"),
+    [
+        (
+            "EPSG:4527",
+            39465100,
+            3917700,
+            "at easting 39465150 (东坐标), northing 3917750 (北坐标)",
+            "东坐标 39465150、北坐标 3917750",
+        ),
+        ("EPSG:4490", 116.6, 35.4, "at longitude 116.605, latitude 35.405", "经度 116.605、纬度 35.405"),
+    ],
+)
+def test_a_bow_ties_location_names_its_axes(crs: str, x: float, y: float, en: str, zh: str) -> None:
+    d = 100 if crs == "EPSG:4527" else 0.01
+    bow = shapely.Polygon([(x, y), (x + d, y + d), (x + d, y), (x, y + d)])
+    error = _refusal(gpd.GeoDataFrame(geometry=[bow], crs=crs))
+    assert en in error.message_en and zh in error.message_zh, (error.message_en, error.message_zh)
