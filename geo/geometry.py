@@ -243,6 +243,14 @@ def clean_parcels(frame: gpd.GeoDataFrame | gpd.GeoSeries, ids: list[str]) -> tu
     return out, repaired
 
 
+def _flat(geom: shapely.Geometry) -> bool:
+    """Whether every part's outline encloses nothing: its points on one line, or one point repeated. GEOS calls
+    such a ring a "Self-intersection" (or "Too few points"), which sent the planner looking for a crossing
+    (probe); a part of no area beside others of some is left to the repair, which drops it, keeping the area."""
+    shells = shapely.get_exterior_ring(shapely.get_parts(geom))
+    return bool((shapely.area(shapely.convex_hull(shells)) == 0).all())
+
+
 def _clean_parcel(
     pid: str, geom: shapely.Geometry | None, order: AxisOrder = "projected"
 ) -> tuple[shapely.Geometry, bool]:
@@ -270,6 +278,11 @@ def _clean_parcel(
         )
     if not np.isfinite(shapely.get_coordinates(geom)).all():
         raise GeometryError(f"parcel {pid}: coordinates contain NaN or infinity", f"地块 {pid}：坐标含非数值")
+    if not shapely.is_valid(geom) and _flat(geom):
+        raise GeometryError(
+            f"parcel {pid}: polygon has no area: its points lie on one line or repeat one point",
+            f"地块 {pid}：面积为零，界址点共线或重复",
+        )
     if not shapely.is_valid(geom):
         reason, reason_zh = located(shapely.is_valid_reason(geom), order)
         tangle = _tangle(geom)

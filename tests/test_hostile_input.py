@@ -70,8 +70,8 @@ def test_a_drawing_error_crossing_itself_a_few_times_is_still_repaired() -> None
     assert repaired == [True] and geoms[0].area == pytest.approx(1_600 - 100)  # the loop is a 100 m² hole
     with pytest.raises(GeometryError, match="cannot be repaired without changing its area"):
         clean_parcels(parcel_frame(_star(21)), ["B"])
-    point = shapely.Polygon([(X0, Y0)] * 4)  # no edge at all (the site finder made one of 5e-324 亩)
-    with pytest.raises(GeometryError, match="cannot be repaired without changing its area"):
+    point = shapely.Polygon([(X0, Y0)] * 4)  # no edge at all (the site finder made one of 5e-324 亩): no area
+    with pytest.raises(GeometryError, match="polygon has no area: its points lie on one line or repeat one point"):
         clean_parcels(parcel_frame(point), ["C"])
 
 

@@ -67,3 +67,34 @@ def test_a_bow_ties_location_names_its_axes(crs: str, x: float, y: float, en: st
     bow = shapely.Polygon([(x, y), (x + d, y + d), (x + d, y), (x, y + d)])
     error = _refusal(gpd.GeoDataFrame(geometry=[bow], crs=crs))
     assert en in error.message_en and zh in error.message_zh, (error.message_en, error.message_zh)
+
+
+@pytest.mark.parametrize(
+    "ring",
+    [
+        [(0, 0), (100, 100), (200, 200), (0, 0)],  # on one line
+        [(0, 0), (200, 200), (100, 100), (0, 0)],  # on one line, doubling back
+        [(0, 0), (100, 100), (100, 100), (0, 0)],  # a point repeated
+    ],
+)
+def test_a_ring_of_no_area_is_said_to_have_none(ring: list[tuple[float, float]]) -> None:
+    """Points on one line were refused as a "Self-intersection" (or "Too few points"): no crossing to find."""
+    x, y = 39465100, 3917700
+    flat = shapely.Polygon([(x + dx, y + dy) for dx, dy in ring])
+    error = _refusal(gpd.GeoDataFrame(geometry=[flat], crs="EPSG:4527"))
+    assert "no area" in error.message_en and "面积为零" in error.message_zh, (error.message_en, error.message_zh)
+    assert "Self-intersection" not in str(error) and "Too few points" not in str(error)
+
+
+def test_a_coordinate_texts_points_on_one_line_have_no_area(tmp_path: Path) -> None:
+    line = _coordinate_text(tmp_path, (3917700, 39465100), (3917800, 39465200), (3917900, 39465300))
+    error = _refusal(read_parcels(line))
+    assert "no area" in error.message_en and "Self-intersection" not in str(error), error.message_en
+
+
+def test_a_part_of_no_area_beside_one_of_some_is_still_repaired() -> None:
+    x, y = 39465100, 3917700
+    square = shapely.box(x, y, x + 100, y + 100)
+    flat = shapely.Polygon([(x + 200, y), (x + 300, y + 100), (x + 400, y + 200), (x + 200, y)])
+    geoms, repaired = clean_parcels(gpd.GeoSeries([shapely.MultiPolygon([square, flat])], crs="EPSG:4527"), ["1"])
+    assert repaired == [True] and geoms[0].area == pytest.approx(square.area)
