@@ -36,6 +36,23 @@ def find(relative: str, search: Sequence[Path] = ()) -> Traversable | None:
     return shipped if shipped.is_file() else None
 
 
+def not_a_file(path: Path) -> tuple[str, str] | None:
+    """Why ``path``, which exists, cannot be read as a data file (a directory, ``/dev/zero``, a pipe), in
+    English and Chinese; None for a regular file (or a link to one) and for a path that does not exist. Such
+    a path was called "unknown" or "not found" though it is there (probe), and reading ``/dev/zero`` or a
+    pipe never ends."""
+    try:
+        if path.is_file() or not path.exists():
+            return None
+    except OSError:  # a name too long, a folder not readable: the caller says not found
+        return None
+    kind_en, kind_zh = ("a directory", "目录") if path.is_dir() else ("not a regular file", "非普通文件")
+    return (
+        f"{path} exists but is {kind_en}, not a YAML file",
+        f"{path} 存在，但是{kind_zh}，不是 YAML 文件",
+    )
+
+
 def names(folder: str, suffix: str, search: Iterable[Path] = ()) -> list[str]:
     """File stems with ``suffix`` in ``folder`` across the search path and the shipped files."""
     found = {

@@ -8,9 +8,11 @@ import geopandas as gpd
 import pytest
 import shapely
 
-from geo.errors import GeometryError
+from geo.build.presets import load_presets
+from geo.errors import GeometryError, InputError
 from geo.geometry import clean_parcels
 from geo.io import read_parcels
+from geo.resources import not_a_file
 
 HEADER = """[属性描述]
 坐标系=2000国家大地坐标系
@@ -98,3 +100,28 @@ def test_a_part_of_no_area_beside_one_of_some_is_still_repaired() -> None:
     flat = shapely.Polygon([(x + 200, y), (x + 300, y + 100), (x + 400, y + 200), (x + 200, y)])
     geoms, repaired = clean_parcels(gpd.GeoSeries([shapely.MultiPolygon([square, flat])], crs="EPSG:4527"), ["1"])
     assert repaired == [True] and geoms[0].area == pytest.approx(square.area)
+
+
+@pytest.mark.parametrize("item", ["/dev/zero", "{tmp}/folder.yaml", "{tmp}/folder"])
+def test_a_preset_path_that_is_there_but_no_file_is_refused_as_such(item: str, tmp_path: Path) -> None:
+    """``--preset /dev/zero`` was an "unknown preset" though the path is there (probe): it is named as what it is."""
+    (tmp_path / "folder.yaml").mkdir()
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(InputError, match=r"exists but is (not a regular file|a directory)") as raised:
+        load_presets([item.format(tmp=tmp_path)])
+    assert "存在，但是" in raised.value.message_zh
+
+
+def test_a_preset_name_beside_a_folder_of_that_name_is_still_a_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "sandiao").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert load_presets(["sandiao"])[0].layers
+
+
+def test_the_check_for_a_data_file_leaves_files_and_missing_paths_alone(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("a: 1\n", encoding="utf-8")
+    assert not_a_file(tmp_path / "a.yaml") is None and not_a_file(tmp_path / "missing.yaml") is None
+    refused = not_a_file(Path("/dev/zero"))
+    assert refused is not None and "not a regular file" in refused[0]

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from geo.catalog import layer_catalog
 from geo.errors import InputError
-from geo.resources import find, names, read_yaml_mapping
+from geo.resources import find, names, not_a_file, read_yaml_mapping
 
 SHIPPED_ORDER = ("sandiao", "guotu", "lantu")  # tried in this order: the first preset naming a layer wins
 
@@ -75,6 +75,9 @@ def load_presets(chosen: Sequence[str] = (), *, search: Sequence[Path] = ()) -> 
 def _load_one(item: str, search: Sequence[Path]) -> Preset:
     path = Path(item)
     source: Traversable | None = path if item.endswith((".yaml", ".yml")) and path.is_file() else None
+    if source is None and (item != path.name or path.suffix) and (refused := not_a_file(path)) is not None:
+        # a path that is there but no file (``--preset /dev/zero``, a folder) was an "unknown preset" (probe)
+        raise InputError(f"preset {refused[0]}", f"预设 {refused[1]}")
     if source is None:
         source = find(f"presets/{item}.yaml", search)
         if source is None:
