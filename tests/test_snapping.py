@@ -114,3 +114,14 @@ def test_layer_items_refuse_a_bbox_of_numbers_that_are_not_finite(
     body = assert_problem(client.get(url, params={"bbox": bbox}, headers=auth(keys)), 422)
     assert body["message_en"] == f"bbox must be four finite numbers minlon,minlat,maxlon,maxlat; got {bbox!r}"
     assert body["message_zh"] == "bbox 须为四个有限数值：最小经度,最小纬度,最大经度,最大纬度"
+
+
+@pytest.mark.parametrize("layers", [",", "", " , ,"])
+def test_nearest_boundary_refuses_a_layer_list_naming_no_layer(
+    client: TestClient, keys: dict[str, str], layers: str
+) -> None:
+    """``layers=,`` searched no layer and answered ``{"found": false}``, as if no boundary were near (probe)."""
+    lon, lat = _lonlat(X0 + 2997.0, Y0 + 500.0)
+    params: dict[str, object] = {"lon": lon, "lat": lat, "layers": layers}
+    body = assert_problem(client.get("/api/v1/layers/nearest-boundary", params=params, headers=auth(keys)), 422)
+    assert "layers names no layer id" in body["message_en"] and "没有图层编号" in body["message_zh"], body

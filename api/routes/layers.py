@@ -82,7 +82,12 @@ async def nearest_boundary(
     within_m: Annotated[float, Query(gt=0, le=500, allow_inf_nan=False, description="search radius in metres")] = 10.0,
     layers: Annotated[str | None, Query(max_length=2000, description="comma list of layer ids; default all")] = None,
 ) -> BoundarySnap:
-    ids = [s.strip() for s in layers.split(",") if s.strip()] if layers else None
+    ids = [s.strip() for s in layers.split(",") if s.strip()] if layers is not None else None
+    if ids == []:  # "layers=," searched no layer and answered found: false, as if no boundary were near (probe)
+        raise InputError(
+            f"layers names no layer id ({layers!r}): give a comma list of layer ids, or leave it out for all layers",
+            f"layers 中没有图层编号（{layers!r}）：请给出以逗号分隔的图层编号，或不填以查找全部图层",
+        )
     unknown = sorted(set(ids or []) - set(blueprint.layers))
     if unknown:
         raise InputError(f"unknown layers {unknown}", f"蓝图中没有图层 {unknown}")
