@@ -1,4 +1,5 @@
-"""``lantu quota …``: the factor ledger from the command line (LANTU_DATABASE_URL, default a SQLite file).
+"""``lantu quota …``: the factor ledger from the command line (LANTU_DATABASE_URL under ``lantu``, default a
+SQLite file; ``python -m geo.cli`` uses the default).
 
 Each command opens its inputs (``geo.io``), calls one library function and writes
 its output (``geo.io.tables``); every rule lives in ``geo.quota``.
@@ -76,7 +77,8 @@ from geo.quota.stock import (
 from geo.review.result import plain_figure
 
 app = typer.Typer(
-    help="要素保障库: the factor ledger (in LANTU_DATABASE_URL): init; issue, reserve, reserve-factors, allocate, "
+    help="要素保障库: the factor ledger (in LANTU_DATABASE_URL under `lantu`; sqlite:///lantu.db under "
+    "`python -m geo.cli`): init; issue, reserve, reserve-factors, allocate, "
     "confirm, revoke, lapse, advance, advance-reduction, point-supply, carry-earmark, reduction, transfer, repay, "
     "reverse; balances, journal, projects, overdue, report, map; stock (增存挂钩).",
     no_args_is_help=True,
@@ -189,7 +191,8 @@ def init(
 ) -> None:
     """初始化: create or upgrade the ledger's tables; with --blueprint, register its counties as holders.
 
-    The database is LANTU_DATABASE_URL (default sqlite:///lantu.db, a file in the working directory)."""
+    The database is LANTU_DATABASE_URL under `lantu` (default sqlite:///lantu.db, a file in the working directory);
+    `python -m geo.cli` reads no LANTU_* setting and always uses sqlite:///lantu.db."""
     ledger = _ledger(ctx)
     if blueprint is not None:
         bp = attempt(lambda: load_blueprint(blueprint))
