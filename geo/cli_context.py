@@ -34,7 +34,7 @@ from geo.io.tables import Row, table_width, write_records, write_table
 from geo.papers import Issuer, beijing_today
 from geo.review.result import plain_figure
 from geo.signing import SigningKey, Verification, installation_key, key_for_writing
-from geo.vocabulary import line_fault, project_types
+from geo.vocabulary import check_actor, project_types
 
 if TYPE_CHECKING:
     from geo.blueprint import Blueprint
@@ -160,26 +160,16 @@ LayoutOption = Annotated[
 PROJECT_TYPE = f"项目类型 / project type, one of (closed list): {', '.join(project_types())}"  # layers/vocabulary.yaml
 
 
-ACTOR_CHARS = 100  # the actor columns of the journal, the project history and the answers (String(100))
-
-
 def _actor(value: Any) -> str:
     """An ``--actor`` as an API key's name must be (``api.keys.check_key_name``): it is the 经办人 of the journal,
     a project's history or a department's answer, so never blank (--actor '' booked a transfer by nobody), never
     padded, within its column and one printable line (a line break or an escape sequence was recorded as given,
-    a second line forged in the audit trail)."""
+    a second line forged in the audit trail): ``geo.vocabulary.check_actor``, the libraries' own rule."""
     text = str(value)
-    if not text.strip() or len(text) > ACTOR_CHARS:
-        raise typer.BadParameter(
-            f"the actor must have 1 to {ACTOR_CHARS} characters, not all blank（经办人应为 1 到 {ACTOR_CHARS} 个字符，"
-            "且不能全为空白）"
-        )
-    if text != text.strip():
-        raise typer.BadParameter(f"the actor must not begin or end with a space: {text!r}（经办人首尾不能有空白）")
-    if (fault := line_fault(text)) is not None:
-        raise typer.BadParameter(
-            f"the actor must be one line of text; it holds {fault[0]}（经办人须为单行文字，不能含有{fault[1]}）"
-        )
+    try:
+        check_actor(text)
+    except InputError as exc:
+        raise typer.BadParameter(f"{exc.message_en}（{exc.message_zh}）") from exc
     return text
 
 

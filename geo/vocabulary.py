@@ -85,6 +85,27 @@ def line_fault(text: str) -> tuple[str, str] | None:
     return f"{en} U+{ord(char):04X}", f"{zh} U+{ord(char):04X}"
 
 
+ACTOR_CHARS: Final = 100  # the actor columns of the journal, the project history and the answers (String(100))
+
+
+def check_actor(text: str) -> None:
+    """Refuse an actor (经办人) the record cannot name anyone by: blank, padded, longer than its column, or not
+    one printable line (``line_fault``). The command line's ``--actor`` (``geo.cli_context``) and an API key's
+    name were checked so, the project library not: a caller of its own recorded a blank or control-character
+    actor in a project's history (probe)."""
+    if not text.strip() or len(text) > ACTOR_CHARS:
+        raise InputError(
+            f"the actor must have 1 to {ACTOR_CHARS} characters, not all blank",
+            f"经办人应为 1 到 {ACTOR_CHARS} 个字符，且不能全为空白",
+        )
+    if text != text.strip():
+        raise InputError(f"the actor must not begin or end with a space: {text!r}", "经办人首尾不能有空白")
+    if (fault := line_fault(text)) is not None:
+        raise InputError(
+            f"the actor must be one line of text; it holds {fault[0]}", f"经办人须为单行文字，不能含有{fault[1]}"
+        )
+
+
 def check_single_line(text: str | None, what_en: str, what_zh: str) -> None:
     """Refuse a name or an id that is not one printable line (``line_fault``): each is a heading, a table's
     cell or a line of a paper, and a line break in it would write a line of its own there."""

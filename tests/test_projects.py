@@ -430,3 +430,28 @@ def test_a_stage_change_states_its_reason_in_at_most_500_characters(
         library.set_stage("XM-1", "储备", actor="a", reason=reason)
     assert said in refused.value.message_zh
     assert [c.to_stage for c in library.history("XM-1")] == ["谋划"]
+
+
+@pytest.mark.parametrize(
+    ("actor", "match"),
+    [
+        ("", "1 to 100 characters, not all blank"),
+        ("   ", "1 to 100 characters, not all blank"),
+        ("x" * 101, "1 to 100 characters"),
+        (" 发改委", "must not begin or end with a space"),
+        ("发改委\x1b[2J", "one line of text; it holds a control character U\\+001B"),
+        ("发改委\n2026-01-01 局长", "one line of text; it holds a line feed U\\+000A"),
+    ],
+)
+def test_the_library_checks_the_actor_itself(library: ProjectLibrary, actor: str, match: str) -> None:
+    """The command line and the API checked the 经办人; the library not, so a caller of its own recorded a blank
+    or control-character actor in a project's history (probe): entry, stage change and review link refuse it."""
+    with pytest.raises(InputError, match=match) as raised:
+        add(library, actor=actor)
+    assert "经办人" in raised.value.message_zh and library.projects() == []
+    add(library)
+    with pytest.raises(InputError, match=match):
+        library.set_stage("XM-1", "储备", actor=actor)
+    with pytest.raises(InputError, match=match):
+        library.link_review("XM-1", "R1", "P1", actor=actor)
+    assert [c.actor for c in library.history("XM-1")] == ["发改委"] and library.reviews("XM-1") == []

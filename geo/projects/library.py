@@ -29,7 +29,14 @@ from sqlalchemy.exc import IntegrityError
 from geo.db import utc_text
 from geo.errors import InputError, NotFoundError, ProjectError
 from geo.projects.tables import project_reviews, project_stages, projects
-from geo.vocabulary import check_printable, check_project_type, check_single_line, project_id_text, project_types
+from geo.vocabulary import (
+    check_actor,
+    check_printable,
+    check_project_type,
+    check_single_line,
+    project_id_text,
+    project_types,
+)
 
 LEVELS: Final = ("国家重大", "省重点", "市重点", "县重点", "一般")
 KEY_LEVELS: Final = frozenset({"国家重大", "省重点", "市重点"})  # 重点项目: may draw on the city pool
@@ -234,6 +241,7 @@ def fundable_reason(project: Project) -> tuple[str, str] | None:
 def link_review_in(conn: Connection, project_id: str, review_id: str, parcel_id: str, *, actor: str) -> None:
     """Link a reviewed parcel to the project inside an open transaction (idempotent). The parcel id is kept as
     the review has it (a 地块编号 of the user's file, not normalised); the project's id as the library does."""
+    check_actor(actor)
     project_id = require_project(conn, project_id).id
     exists = conn.execute(
         select(project_reviews.c.id).where(
@@ -268,6 +276,7 @@ def check_reason(reason: str) -> None:
 
 def set_stage_in(conn: Connection, project_id: str, stage: str, *, actor: str, reason: str) -> None:
     """Move the project to ``stage`` inside an open transaction (业务协同 moves it to 储备 with its 预审意见)."""
+    check_actor(actor)
     check_reason(reason)
     current = require_project(conn, project_id)
     project_id = current.id
@@ -364,6 +373,7 @@ class ProjectLibrary:
         if not name.strip() or len(name) > 200:
             raise InputError("project name must have 1 to 200 characters", "项目名称应为 1 到 200 个字符")
         check_single_line(name, "project name", "项目名称")  # a heading of the 预审意见, a cell of every table
+        check_actor(actor)  # its 经办人, whoever calls (the command line and the API checked it, the library not)
         check_reason(reason)
         if start_by is not None:  # within the plan years: 0001-01-01 is a typo, and would make it overdue forever
             movement_date(start_by, ("planned start date", "计划开工日期"))
