@@ -13,7 +13,7 @@ import shapely
 
 from geo.build.presets import load_presets
 from geo.cli import ignored_settings
-from geo.errors import GeometryError, InputError
+from geo.errors import FormatError, GeometryError, InputError
 from geo.geometry import clean_parcels
 from geo.io import read_parcels
 from geo.resources import not_a_file
@@ -145,3 +145,50 @@ def test_the_ledger_run_alone_says_it_does_not_read_lantu_database_url(tmp_path:
     shown = subprocess.run([*command, "--help"], capture_output=True, text=True, cwd=tmp_path, env=env, check=False)
     assert "sqlite:///lantu.db under `python -m geo.cli`" in " ".join(shown.stdout.split()), shown.stdout
     assert ignored_settings({"LANTU_TEST_POSTGRES_URL": "x"}) is None
+
+
+SQUARE_KML = "116.60,35.40 116.61,35.40 116.61,35.41 116.60,35.41 116.60,35.40"
+
+
+def _kml(tmp_path: Path, *placemarks: str) -> Path:
+    marks = "".join(
+        f"<Placemark>{body}<Polygon><outerBoundaryIs><LinearRing><coordinates>{SQUARE_KML}</coordinates>"
+        "</LinearRing></outerBoundaryIs></Polygon></Placemark>"
+        for body in placemarks
+    )
+    path = tmp_path / "parcels.kml"
+    path.write_text(
+        f'<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document>{marks}'
+        "</Document></kml>",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        '<Data name="id"><value>A-1</value></Data><Data name="id"><value>A-2</value></Data>',
+        '<SchemaData schemaUrl="#s"><SimpleData name="id">A-1</SimpleData><SimpleData name="id">A-2</SimpleData>'
+        "</SchemaData>",
+    ],
+)
+def test_a_placemark_giving_its_id_twice_is_refused_naming_both(tmp_path: Path, data: str) -> None:
+    """GDAL keeps the last of two ``<Data name="id">``: the placemark was reviewed as A-2, A-1 lost unsaid."""
+    path = _kml(
+        tmp_path,
+        "<name>ok</name><ExtendedData><Data name='id'><value>B</value></Data></ExtendedData>",
+        f"<name>厂区</name><ExtendedData>{data}</ExtendedData>",
+    )
+    with pytest.raises(FormatError, match="placemark 2 \\('厂区'\\) gives its data field 'id' twice") as raised:
+        read_parcels(path)
+    assert "'A-1'" in raised.value.message_en and "'A-2'" in raised.value.message_en
+    assert "第 2 个地标" in raised.value.message_zh and "'A-1'" in raised.value.message_zh
+
+
+def test_a_field_given_twice_alike_or_once_in_each_placemark_is_read(tmp_path: Path) -> None:
+    twice = '<ExtendedData><Data name="id"><value>A-1</value></Data><Data name="id"><value>A-1</value></Data>'
+    path = _kml(
+        tmp_path, f"{twice}</ExtendedData>", '<ExtendedData><Data name="id"><value>A-2</value></Data></ExtendedData>'
+    )
+    assert read_parcels(path)["id"].tolist() == ["A-1", "A-2"]

@@ -1263,6 +1263,9 @@ class KmlWritten(NamedTuple):
     links: int
     overlays_in: list[int]
     links_in: list[int]
+    # a placemark's data field written twice with two values (GDAL keeps the last, unsaid): the placemark's
+    # number in the file, its <name>, the field, the two values; the first such, or None
+    repeated: tuple[int, str | None, str, str, str] | None = None
 
 
 def _kml_written(path: Path, shown: str) -> KmlWritten | None:
@@ -1276,6 +1279,16 @@ def _kml_written(path: Path, shown: str) -> KmlWritten | None:
     except (ValueError, LookupError):  # a declared encoding expat cannot decode (GBK, a made-up name): a traceback
         _kml_encoding_refused(path, shown)
         return None  # left to GDAL, which refuses it or reads it in its own order (said)
+    if written.repeated is not None:
+        number, name, field, first, then = written.repeated
+        called = f"placemark {number}" + ("" if name is None else f" ({name[:80]!r})")
+        called_zh = f"第 {number} 个地标" + ("" if name is None else f"（{name[:80]!r}）")
+        raise FormatError(
+            f"{shown}: {called} gives its data field {field[:80]!r} twice, as {first[:80]!r} and as {then[:80]!r}: "
+            "which is meant cannot be told; keep one",
+            f"{shown}：{called_zh}的数据字段 {field[:80]!r} 出现两次，分别为 {first[:80]!r} 和 {then[:80]!r}："
+            "无法确定以哪个为准；请只保留一个",
+        )
     if written.containers or not (written.overlays or written.links):
         return written
     held_en, held_zh = _kml_unread(written)
@@ -1392,11 +1405,15 @@ def _kml_containers(path: Path) -> KmlWritten:
     overlays_in: list[int] = []
     links_in: list[int] = []
     stack: list[int] = []  # the container each open element is, or -1
+    tags: list[str] = []  # the open elements' names (no prefix)
+    data = _KmlData()
 
-    def start(name: str, _: object) -> None:
+    def start(name: str, attributes: dict[str, str]) -> None:
         nonlocal opened, links
         tag = name.rpartition(":")[2]  # kml:Placemark where a file gives KML's namespace a prefix
         inside = stack[-1] if stack else -1
+        data.start(tag, tags, attributes)
+        tags.append(tag)
         if tag in KML_FEATURES and inside >= 0:
             written.append(inside)
         if tag in KML_OVERLAYS:
@@ -1408,11 +1425,70 @@ def _kml_containers(path: Path) -> KmlWritten:
         opened += tag in KML_CONTAINERS
         stack.append(opened if tag in KML_CONTAINERS else -1)
 
+    def end(_: str) -> None:
+        stack.pop()
+        data.end(tags.pop(), tags)
+
     parser = expat.ParserCreate()
-    parser.StartElementHandler, parser.EndElementHandler = start, lambda _: stack.pop()
+    parser.StartElementHandler, parser.EndElementHandler = start, end
+    parser.CharacterDataHandler = data.text
     with path.open("rb") as file:
         parser.ParseFile(file)
-    return KmlWritten(written, overlays, links, overlays_in, links_in)
+    return KmlWritten(written, overlays, links, overlays_in, links_in, data.repeated)
+
+
+_KML_TEXTS: Final = frozenset({("value", "Data"), ("name", "Placemark")})  # (element, its parent) whose text is read
+
+
+class _KmlData:
+    """A KML's placemarks' data fields (``<Data name><value>`` and ``<SimpleData name>``) as expat walks them,
+    kept only to find the first field a placemark writes twice with two values: GDAL reads the last as the
+    column, so a placemark with two ``<Data name="id">`` was reviewed under the second id, the first lost unsaid
+    (probe)."""
+
+    def __init__(self) -> None:
+        self.placemarks = 0
+        self.fields: dict[str, str] | None = None  # the open placemark's fields so far
+        self.name: str | None = None  # the open placemark's <name>
+        self.field: str | None = None  # the open Data or SimpleData's name
+        self.chunks: list[str] | None = None  # the text being read (a value, a name), else None
+        self.repeated: tuple[int, str | None, str, str, str] | None = None
+
+    def start(self, tag: str, open_tags: list[str], attributes: dict[str, str]) -> None:
+        if tag in KML_FEATURES:
+            self.placemarks += 1
+            self.fields, self.name = {}, None
+        elif self.fields is not None and tag in ("Data", "SimpleData"):
+            self.field = attributes.get("name")
+            self.chunks = [] if tag == "SimpleData" else None
+        elif (
+            self.fields is not None and open_tags and (tag, open_tags[-1]) in (("value", "Data"), ("name", "Placemark"))
+        ):
+            self.chunks = []
+
+    def text(self, chunk: str) -> None:
+        if self.chunks is not None:
+            self.chunks.append(chunk)
+
+    def end(self, tag: str, open_tags: list[str]) -> None:
+        if self.fields is None:
+            return
+        if tag in KML_FEATURES:
+            self.fields = None
+        elif tag == "name" and self.chunks is not None and open_tags[-1:] == ["Placemark"]:
+            self.name, self.chunks = "".join(self.chunks).strip(), None
+        elif tag in ("value", "SimpleData") and self.chunks is not None:
+            self._kept("".join(self.chunks).strip())
+            self.chunks = None
+        if tag in ("Data", "SimpleData"):
+            self.field = None
+
+    def _kept(self, value: str) -> None:
+        if self.field is None or self.fields is None:
+            return
+        first = self.fields.setdefault(self.field, value)
+        if first != value and self.repeated is None:
+            self.repeated = (self.placemarks, self.name, self.field, first, value)
 
 
 def _kml_in_layer(written: KmlWritten, path: Path, layer: str) -> KmlWritten:
