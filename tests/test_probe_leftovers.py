@@ -13,10 +13,11 @@ import shapely
 
 from geo.build.presets import load_presets
 from geo.cli import ignored_settings
-from geo.errors import FormatError, GeometryError, InputError
+from geo.errors import FormatError, GeometryError, InputError, ProfileError
 from geo.geometry import clean_parcels
 from geo.io import read_parcels
 from geo.resources import not_a_file
+from geo.review.profile import load_profile
 
 HEADER = """[属性描述]
 坐标系=2000国家大地坐标系
@@ -114,6 +115,17 @@ def test_a_preset_path_that_is_there_but_no_file_is_refused_as_such(item: str, t
     with pytest.raises(InputError, match=r"exists but is (not a regular file|a directory)") as raised:
         load_presets([item.format(tmp=tmp_path)])
     assert "存在，但是" in raised.value.message_zh
+
+
+@pytest.mark.parametrize("item", ["/dev/zero", "{tmp}/folder.yaml"])
+def test_a_profile_path_that_is_there_but_no_file_is_refused_as_such(item: str, tmp_path: Path) -> None:
+    """``lantu review --profile /dev/zero`` said "profile file /dev/zero not found" though it is there (probe)."""
+    (tmp_path / "folder.yaml").mkdir()
+    with pytest.raises(ProfileError, match=r"exists but is (not a regular file|a directory)") as raised:
+        load_profile(item.format(tmp=tmp_path))
+    assert "存在，但是" in raised.value.message_zh
+    with pytest.raises(ProfileError, match="not found"):
+        load_profile(str(tmp_path / "missing.yaml"))
 
 
 def test_a_preset_name_beside_a_folder_of_that_name_is_still_a_name(

@@ -551,6 +551,8 @@ def _load_profile(name_or_path: str, data_dir: Path | None) -> Profile:
             )
     else:
         path = Path(name_or_path)
+        if (why := resources.not_a_file(path)) is not None:  # /dev/zero, a folder: there, but no profile
+            raise ProfileError(*why)
         if not path.is_file():
             raise ProfileError(f"profile file {name_or_path} not found", f"审查方案文件 {name_or_path} 不存在")
         search = [path.parent, *search]
