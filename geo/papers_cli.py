@@ -62,7 +62,8 @@ def papers_cmd(
         bool,
         typer.Option(
             "--number/--draft",
-            help="Number the papers 〔2026〕第N号 from the database (LANTU_DATABASE_URL), the service's sequence: "
+            help="Number the papers 〔2026〕第N号 from the database (LANTU_DATABASE_URL under `lantu`; "
+            "sqlite:///lantu.db under `python -m geo.cli`), the service's sequence: "
             "the review's number if it has one, else the next of the year. Default: a draft, unnumbered.",
         ),
     ] = False,
