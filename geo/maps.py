@@ -30,7 +30,15 @@ from geo.catalog import landuse_class, layer_catalog
 from geo.crs import M2_PER_MU, Area
 from geo.report_model import ParcelReport, report_model
 from geo.review.result import ReviewResult
-from geo.vocabulary import LAYER_COLOURS, STATUS_COLOURS, STATUS_ORDER, STATUS_ZH, VERDICT_ZH, Status
+from geo.vocabulary import (
+    LAYER_COLOURS,
+    STATUS_COLOURS,
+    STATUS_ORDER,
+    STATUS_TEXT_COLOURS,
+    STATUS_ZH,
+    VERDICT_ZH,
+    Status,
+)
 
 SHOWN = ("urban_boundary", "basic_farmland", "ecological_redline")
 TILES = ("auto", "tianditu", "offline", "osm", "none")  # "none": no tiles, the offline base
@@ -320,15 +328,18 @@ def html_text(value: object) -> str:
 def _popup(p: ParcelReport) -> str:
     """A parcel's popup: the report model's heading, facts, notes and item rows (the HTML report's words)."""
     rows = "".join(
-        f"<tr><td>{_e(i.index)}</td><td>{_e(i.name)}</td><td class='st' style='color:{STATUS_COLOURS[i.status]}'>"
+        f"<tr><td class='idx'>{_e(i.index)}</td><td>{_e(i.name)}</td>"
+        f"<td class='st' style='color:{STATUS_TEXT_COLOURS[i.status]}'>"
         f"{_e(i.status_label)}</td><td class='num'>{_e(i.overlap_m2)} m²</td><td class='num'>{_e(i.share)}</td>"
         f"<td>{_e(i.message)}</td></tr>"
         for i in p.items
     )
-    facts = "；".join(_e(f.text) for f in p.facts)
-    notes = "".join(f"<br><b>{_e(n)}</b>" for n in p.notes)
+    # the facts one a line and the notes in the table's size, not bold: the notes, bold at the popup's size, pushed
+    # the item table out of a 710 px popup (a fresh pair of eyes on the demo's D04)
+    facts = "".join(f"<div>{_e(f.text)}</div>" for f in p.facts)
+    notes = "".join(f"<div class='lantu-popup-note'>{_e(n)}</div>" for n in p.notes)
     return (
-        f"<b>{_e(p.heading)}</b><br>{facts}{notes}"
+        f"<b>{_e(p.heading)}</b><div class='lantu-popup-facts'>{facts}{notes}</div>"
         f"<table class='lantu-popup-table'><tr><th>#</th><th>审查项</th><th class='st'>结果</th>"
         f"<th class='num'>涉及面积</th><th class='num'>占比</th><th>说明</th></tr>{rows}</table>"
     )
@@ -420,8 +431,10 @@ LEGEND_CSS = (
 .lantu-label:before { display: none; }
 .leaflet-popup-content { max-width: calc(100vw - 100px); max-height: calc(100vh - 90px); overflow: auto; }
 .lantu-popup-table { font-size: 11px; border-collapse: collapse; }
+.lantu-popup-facts { font-size: 12px; line-height: 1.35; margin: 2px 0 4px; }
+.lantu-popup-note { margin-top: 2px; color: #444; }
 .lantu-popup-table th, .lantu-popup-table td { padding: 1px 3px; text-align: left; vertical-align: top; }
-.lantu-popup-table .st, .lantu-popup-table .num { white-space: nowrap; word-break: keep-all; }
+.lantu-popup-table .st, .lantu-popup-table .num, .lantu-popup-table .idx { white-space: nowrap; word-break: keep-all; }
 .lantu-popup-table td.num { text-align: right; }
 .lantu-label.lantu-label-hidden { visibility: hidden; }
 .lantu-label.lantu-label-hidden.lantu-label-hover { visibility: visible; z-index: 1; }

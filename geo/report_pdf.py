@@ -58,11 +58,10 @@ from geo.report_model import (
     report_model,
 )
 from geo.review.result import ReviewResult
-from geo.vocabulary import STATUS_COLOURS, Status
+from geo.vocabulary import STATUS_COLOURS, STATUS_TEXT_COLOURS, Status
 
 FONT = "LantuSerifSC"
 FONT_FILE = "LantuSerifSC-Regular.ttf"
-TEXT_COLOURS: dict[Status, str] = {"pass": "#2e7d32", "warn": "#b26a00", "fail": "#c62828", "missing_layer": "#616161"}
 _FUZZ = 1e-6
 # ReportLab's lists are Japanese-minded (no full-width comma, no 〔): the Chinese marks added (GB/T 15834)
 CANNOT_START = frozenset(ALL_CANNOT_START + "，。、；：？！）〕】」』》〉”’%‰°")
@@ -80,6 +79,19 @@ def register_font() -> str:
 
 def _latin(c: str) -> bool:
     return (c.isascii() and not c.isspace()) or c in "²³°%‰"
+
+
+def _joined(text: str, k: int) -> bool:
+    """Whether ``text[k]`` belongs to a run :func:`cjk_lines` moves whole: a Latin character, a space between two
+    (``6,400.00 m²`` broke before its unit, the next line starting with a space), and the 号 of a number
+    (〔2020〕127号 broke before 号: a fresh pair of eyes on the demo's PDF)."""
+    c = text[k]
+    if _latin(c):
+        return True
+    inside = 0 < k < len(text) - 1
+    return (c == " " and inside and _latin(text[k - 1]) and _latin(text[k + 1])) or (
+        c == "号" and k > 0 and text[k - 1].isdigit()
+    )
 
 
 HANG_ROOM = 2  # ems a text keeps free for the closing marks that hang at a line's end, where any would (CJKParagraph)
@@ -103,11 +115,11 @@ def cjk_lines(text: str, widths: Sequence[float], max_widths: Sequence[float]) -
             used += widths[end]
             end += 1
         if end < n:
-            if _latin(text[end - 1]) and _latin(text[end]):
+            if _joined(text, end - 1) and _joined(text, end):
                 back = end
-                while back > start + 1 and _latin(text[back - 1]):
+                while back > start + 1 and _joined(text, back - 1):
                     back -= 1
-                if back > start + 1 or not _latin(text[start]):
+                if back > start + 1 or not _joined(text, start):
                     end = back
             elif text[end] in CANNOT_START:
                 while end < n and text[end] in CANNOT_START:  # hang it, with the marks that follow (）。)
@@ -161,7 +173,7 @@ def _styles() -> dict[str, ParagraphStyle]:
         "sign": ParagraphStyle("sign", parent=base, fontSize=11, leading=20, alignment=TA_RIGHT),
         **{
             f"status-{s}": ParagraphStyle(f"status-{s}", parent=base, fontSize=7.5, leading=9.5, textColor=colour)
-            for s, colour in TEXT_COLOURS.items()
+            for s, colour in STATUS_TEXT_COLOURS.items()
         },
     }
 
@@ -284,6 +296,11 @@ def _grouped_head(columns: Sequence[str]) -> tuple[list[list[str]], list[Any]]:
 
 
 MARGINS = (15 * mm, 15 * mm, 13 * mm, 14 * mm)  # left, right, top, bottom
+# ReportLab's frame pads its content 6 pt inside the margins: the frame is set that much wider, so that the text and
+# the tables (180 mm, the width between the margins) stand at the margins. Inside the padding, the tables were 12 pt
+# wider than the room: a left-aligned one stood 6 pt past the right margin and a centred one 6 pt past both
+# (a fresh pair of eyes on the demo's PDF)
+FRAME_PADDING = 6
 MIN_SCALE = 0.85  # a parcel's page is shrunk to fit one page down to this; longer, it runs on
 SHORT_COORDINATES = 9  # points of a 界址点坐标表 that fits beside the sketch
 
@@ -530,8 +547,8 @@ def review_report_pdf(
     SimpleDocTemplate(
         buffer,
         pagesize=A4,
-        leftMargin=MARGINS[0],
-        rightMargin=MARGINS[1],
+        leftMargin=MARGINS[0] - FRAME_PADDING,
+        rightMargin=MARGINS[1] - FRAME_PADDING,
         topMargin=MARGINS[2],
         bottomMargin=MARGINS[3],
         title=f"{m.title} {m.number}",

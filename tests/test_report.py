@@ -250,6 +250,49 @@ def test_cjk_lines_keep_brackets_and_units() -> None:
     assert all(spare >= -1.0 for spare, _ in lines)  # at most one hanging closing mark
 
 
+def test_tables_and_drawings_stand_within_the_margins(result: ReviewResult, blueprint: Blueprint) -> None:
+    """The tables are 180 mm wide, the width between the margins, but ReportLab's frame padded them 6 pt inside:
+    a left-aligned table ended 6 pt past the right margin (a fresh pair of eyes on the demo's PDF). Every line and
+    rectangle the pages draw (grids, rules, sketches), read from the content streams, is within 15 mm of the edges."""
+    from reportlab.lib.pagesizes import A4
+
+    from geo.report_pdf import MARGINS
+
+    reader = pypdf.PdfReader(io.BytesIO(review_report_pdf(result, blueprint=blueprint)))
+    drawn = 0
+    for number, page in enumerate(reader.pages, start=1):
+        xs: list[float] = []
+
+        def seen(op: bytes, args: list[Any], cm: list[float], _tm: list[float], xs: list[float] = xs) -> None:
+            if op in (b"m", b"l"):
+                ends = [args[:2]]
+            elif op == b"re":
+                ends = [args[:2], [args[0] + args[2], args[1]]]
+            else:
+                return
+            xs.extend(float(x) * cm[0] + float(y) * cm[2] + cm[4] for x, y in ends)
+
+        page.extract_text(visitor_operand_before=seen)
+        drawn += bool(xs)
+        assert all(MARGINS[0] - 0.5 <= x <= A4[0] - MARGINS[1] + 0.5 for x in xs), (number, min(xs), max(xs))
+    assert drawn >= len(result.parcels)  # the cover's tables and each parcel's were read
+
+
+def test_cjk_lines_keep_a_figure_with_its_unit_and_a_number_with_its_hao() -> None:
+    """The demo's PDF broke "约 6,400.00 / m²" (the next line starting with a space) and "〔2020〕127 / 号" (a fresh
+    pair of eyes): a space between a figure and its unit, and 号 after a number's digits, move with the run."""
+    for text, kept in (
+        ("坡度占比约 6,400.00 m²，本方案取值", "6,400.00 m²"),
+        ("依据自然资办函〔2020〕127号）", "127号"),
+    ):
+        for width in range(4, len(text)):
+            lines = [line for _, line in cjk_lines(text, [1.0] * len(text), [float(width)])]
+            assert "".join(lines) == text
+            if width >= len(kept):  # room for the run on a line of its own: never split
+                assert any(kept in line for line in lines), (width, lines)
+                assert not any(line.startswith((" ", "号")) for line in lines), (width, lines)
+
+
 def test_coordinate_table_in_the_zone_with_three_decimals(result: ReviewResult) -> None:
     table = report_model(result).parcels[0].coordinates
     assert table is not None and "第39带" in table.crs and "EPSG:4527" in table.crs
