@@ -462,7 +462,10 @@ class _OnePage(KeepInFrame):  # type: ignore[misc]  # ReportLab ships no annotat
         return list(self._as_given) if self._runs_on else []
 
 
-def _cover(m: ReportModel, s: dict[str, ParagraphStyle]) -> list[Flowable]:
+def _cover(m: ReportModel, s: dict[str, ParagraphStyle], small: ParagraphStyle | None = None) -> list[Flowable]:
+    """The cover: title, header, the summary, then in ``small`` print (the style's own, or tightened by
+    :func:`_fitted_cover`) the notes, the basis and the data versions."""
+    small = small or s["small"]
     header = Table(
         [[_para(f.label, s["base"]), _para(f.value, s["base"])] for f in m.header], colWidths=[25 * mm, 155 * mm]
     )
@@ -488,11 +491,44 @@ def _cover(m: ReportModel, s: dict[str, ParagraphStyle]) -> list[Flowable]:
             status_column=4,
         ),
         _para("说明", s["h3"]),
-        *(_para(note, s["small"]) for note in m.notes),
+        *(_para(note, small) for note in m.notes),
         _para("审查依据", s["h3"]),
-        *(_para(f"【{f.label}】{f.value}", s["small"]) for f in m.basis),
-        *([_para("数据版本与现势性", s["h3"]), _para(data_line(m.data), s["small"])] if m.data else []),
+        *(_para(f"【{f.label}】{f.value}", small) for f in m.basis),
+        *([_para("数据版本与现势性", s["h3"]), _para(data_line(m.data), small)] if m.data else []),
     ]
+
+
+COVER_SPILL = 0.2  # a cover whose last page is filled less than this is tightened onto a page fewer, if it can be
+
+
+class _Measured(SimpleDocTemplate):  # type: ignore[misc]  # ReportLab ships no annotations
+    """A document laid out to be measured, not kept: its pages, and how far down the last one it went."""
+
+    def afterFlowable(self, flowable: Flowable) -> None:  # ReportLab's name
+        self.last = (self.page, self.frame._y)
+
+
+def _fitted_cover(m: ReportModel, s: dict[str, ParagraphStyle], **page: Any) -> list[Flowable]:
+    """The cover, its small print tightened (down to ``MIN_SCALE``) where it would spill a few lines onto a page of
+    their own: 22 layers' 现势性, or one more basis entry, put the demo's cover's last line alone on its third page
+    (a fresh pair of eyes, twice). A longer spill is left as it is, a page that reads."""
+
+    def laid_out(scale: float) -> tuple[list[Flowable], int, float]:
+        small = ParagraphStyle(f"small-{scale}", parent=s["small"], fontSize=8 * scale, leading=10.5 * scale)
+        doc = _Measured(io.BytesIO(), **page)
+        doc.last = (1, doc.height)
+        doc.build(_cover(m, s, small))
+        pages, y = doc.last
+        return _cover(m, s, small), pages, 1.0 - (y - doc.bottomMargin) / doc.height
+
+    cover, pages, filled = laid_out(1.0)
+    if pages == 1 or filled >= COVER_SPILL:
+        return cover
+    for scale in (0.96, 0.92, 0.88, MIN_SCALE):
+        tightened, fewer, _ = laid_out(scale)
+        if fewer < pages:
+            return tightened
+    return cover
 
 
 def review_report_pdf(
@@ -511,7 +547,14 @@ def review_report_pdf(
     m = report_model(
         result, synthetic=synthetic, issuer=issuer, number=number, blueprint=blueprint, unverified=unverified
     )
-    story = _cover(m, s)
+    page: dict[str, Any] = {
+        "pagesize": A4,
+        "leftMargin": MARGINS[0] - FRAME_PADDING,
+        "rightMargin": MARGINS[1] - FRAME_PADDING,
+        "topMargin": MARGINS[2],
+        "bottomMargin": MARGINS[3],
+    }
+    story = _fitted_cover(m, s, **page)
     for p, parcel in zip(m.parcels, result.parcels, strict=True):
         story += _parcel_story(p, _sketch(sketch(parcel, 52 * mm, blueprint), 52 * mm), s)
     # the conclusion and the signature as one block: on the last parcel's page when it fits, else
@@ -546,11 +589,7 @@ def review_report_pdf(
     buffer = io.BytesIO()
     SimpleDocTemplate(
         buffer,
-        pagesize=A4,
-        leftMargin=MARGINS[0] - FRAME_PADDING,
-        rightMargin=MARGINS[1] - FRAME_PADDING,
-        topMargin=MARGINS[2],
-        bottomMargin=MARGINS[3],
+        **page,
         title=f"{m.title} {m.number}",
         author=m.issuer,
         subject=f"{result.blueprint} · {result.review_id}",
