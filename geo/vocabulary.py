@@ -168,8 +168,8 @@ STATUS_LABELS: Final[dict[Status, tuple[str, str, str]]] = {
 STATUS_ZH: Final[dict[Status, str]] = {s: zh for s, (zh, _, _) in STATUS_LABELS.items()}
 STATUS_EN: Final[dict[Status, str]] = {s: en for s, (_, en, _) in STATUS_LABELS.items()}
 STATUS_COLOURS: Final[dict[Status, str]] = {s: colour for s, (_, _, colour) in STATUS_LABELS.items()}
-# a status written as text on white: the map's amber (#f9a825) reads at 1.9:1 there, too faint for a word
-STATUS_TEXT_COLOURS: Final[dict[Status, str]] = {**STATUS_COLOURS, "warn": "#b26a00", "missing_layer": "#616161"}
+# a status written as text on white, 4.5:1 at least (WCAG AA): the map's amber (#f9a825) reads at 1.9:1 there
+STATUS_TEXT_COLOURS: Final[dict[Status, str]] = {**STATUS_COLOURS, "warn": "#9a5b00", "missing_layer": "#616161"}
 # per verdict: Chinese label, the status whose colour shows it
 VERDICT_LABELS: Final[dict[Verdict, tuple[str, Status]]] = {
     "pass": ("通过", "pass"),

@@ -74,6 +74,27 @@ def test_legend_swatches_have_the_fills_opacity(blueprint: Blueprint) -> None:
     assert {0.6, 0.25} <= fill  # the opacities the features are drawn with
 
 
+def _contrast_on_white(colour: str) -> float:
+    """WCAG's contrast ratio of a colour against white."""
+    channels = [int(colour[k : k + 2], 16) / 255 for k in (1, 3, 5)]
+    r, g, b = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 1.05 / (0.2126 * r + 0.7152 * g + 0.0722 * b + 0.05)
+
+
+def test_the_popups_status_words_read_on_white(blueprint: Blueprint) -> None:
+    """The popup wrote 有条件 in the map's amber, 1.9:1 on white (a fresh pair of eyes): a status word is written in
+    the text colours (4.5:1 at least, WCAG AA), the PDF's too, and the popup's notes are not bold."""
+    from geo.vocabulary import STATUS_TEXT_COLOURS
+
+    assert all(_contrast_on_white(c) >= 4.5 for c in STATUS_TEXT_COLOURS.values()), STATUS_TEXT_COLOURS
+    frame = parcel_frame(rect(2.9, 0.1, 3.1, 0.3), project_type="industrial")  # on basic farmland: fail pieces
+    page = map_html(review_map(review(frame, blueprint), blueprint))
+    page = page.replace("\\u0027", "'").replace("\\u003e", ">").replace("\\u003c", "<")
+    said = set(re.findall(r"<td class='st' style='color:(#[0-9a-f]{6})'>", page))
+    assert said and said <= set(STATUS_TEXT_COLOURS.values())
+    assert "lantu-popup-note" in page and "<br><b>" not in page
+
+
 @pytest.mark.parametrize(("code", "name"), [(DECLUTTER_JS, "lantuDeclutter"), (SYMBOLS_JS, "lantuSymbolsWhenSmall")])
 def test_one_label_placement_and_symbols_for_the_result_map_and_the_viewer(
     blueprint: Blueprint, code: str, name: str
