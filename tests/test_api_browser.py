@@ -443,15 +443,21 @@ TEXT_WIDTH = """([text, font]) => { const c = document.createElement('canvas').g
     return c.measureText(text).width; }"""
 
 
-def test_demo_map_popups_give_the_result_column_room(demo_map: Path, browser: Any) -> None:
-    """The popups' 结果 column was under 20 px, its words wrapped a character or two a line: every parcel's popup
-    now gives it the width of the longest status word, each on one line, and is not read under the layer list."""
+def _opened_demo_map(demo_map: Path, browser: Any) -> tuple[Any, Watched, Any]:
+    """The demo's map open on a desktop's screen, at rest: its context, its watcher and its page."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     watched = Watched(context, "file://")
     page = watched.page
     page.goto(demo_map.as_uri())
     page.wait_for_selector("#lantu-legend")
     page.wait_for_function(MAP_IDLE)
+    return context, watched, page
+
+
+def test_demo_map_popups_give_the_result_column_room(demo_map: Path, browser: Any) -> None:
+    """The popups' 结果 column was under 20 px, its words wrapped a character or two a line: every parcel's popup
+    now gives it the width of the longest status word, each on one line, and is not read under the layer list."""
+    context, watched, page = _opened_demo_map(demo_map, browser)
     popups = page.evaluate(RESULT_COLUMN)
     assert len(popups) == 30
     words = {text for p in popups for text, _ in p["cells"]}
@@ -724,12 +730,7 @@ def test_demo_map_a_click_on_any_parcel_opens_its_findings(demo_map: Path, brows
     19 of the 30 demo parcels landed on a piece, which opens nothing, and D04, covered whole, could not be opened at
     any zoom (a fresh pair of eyes). A real click on each symbol now opens that parcel's popup, and so does a click
     on a piece, at the parcel's own zoom too."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    watched = Watched(context, "file://")
-    page = watched.page
-    page.goto(demo_map.as_uri())
-    page.wait_for_selector("#lantu-legend")
-    page.wait_for_function(MAP_IDLE)
+    context, watched, page = _opened_demo_map(demo_map, browser)
     ids = page.evaluate(SYMBOL_IDS)
     assert len(ids) == 30
     # each parcel under the pointer at the opening zoom (its symbol, or a piece over it), then at zoom 17, where D04

@@ -161,17 +161,22 @@ def test_basic_grassland_for_a_major_project_needs_the_approval(bureau: Blueprin
     assert "需办理使用林地/草原审核" not in fgw.message_zh
 
 
-def test_a_refused_items_warning_keeps_its_step_for_land_the_refusal_leaves(tmp_path: Any) -> None:
-    """乔木林地 beside 其他草地 on 基本草原: the item fails for the grassland (草原法第四十二条, 调整选址), and the
-    forest land, which no refusal covers, still needs 使用林地审核 (森林法第三十七条) once the parcel leaves the
-    grassland. The step of every warning beside a failing finding was dropped, so the forest land read as asking
-    nothing; the grassland's own step stays dropped (it moves away), and each step follows the land it is for."""
+def _forest_beside_basic_grassland(tmp_path: Any) -> Blueprint:
+    """[0,1]×[0,1] km 乔木林地, [1,2]×[0,1] 其他草地 on 基本草原."""
     layers = {
         "county": [((0, 0, 2, 1), {"code": "370811", "name": "任城区"})],
         "land_use": [((0, 0, 1, 1), {"class_code": "0301"}), ((1, 0, 2, 1), {"class_code": "0404"})],
         "basic_grassland": [((1, 0, 2, 1), {})],
     }
-    grass = load_blueprint(rect_blueprint(tmp_path / "bp", layers, slope=None))
+    return load_blueprint(rect_blueprint(tmp_path / "bp", layers, slope=None))
+
+
+def test_a_refused_items_warning_keeps_its_step_for_land_the_refusal_leaves(tmp_path: Any) -> None:
+    """乔木林地 beside 其他草地 on 基本草原: the item fails for the grassland (草原法第四十二条, 调整选址), and the
+    forest land, which no refusal covers, still needs 使用林地审核 (森林法第三十七条) once the parcel leaves the
+    grassland. The step of every warning beside a failing finding was dropped, so the forest land read as asking
+    nothing; the grassland's own step stays dropped (it moves away), and each step follows the land it is for."""
+    grass = _forest_beside_basic_grassland(tmp_path)
     both = review_item(grass, rect(0.8, 0.2, 1.2, 0.4), "forest_grass_wetland", project_type="infrastructure")
     assert both.status == "fail"
     forest, grassland, refused = both.message_zh.split("；")
@@ -189,12 +194,7 @@ def test_the_english_finding_says_a_step_after_the_land_it_is_for(tmp_path: Any)
     基本草原, 草原法第四十二条); the English said it at the end of the class finding, after 'occupies grassland', so it
     asked an approval for the refused grassland (demo D11, officer's second read). It now follows the forest land's
     clause in both, and a finding of one class still ends with its step."""
-    layers = {
-        "county": [((0, 0, 2, 1), {"code": "370811", "name": "任城区"})],
-        "land_use": [((0, 0, 1, 1), {"class_code": "0301"}), ((1, 0, 2, 1), {"class_code": "0404"})],
-        "basic_grassland": [((1, 0, 2, 1), {})],
-    }
-    grass = load_blueprint(rect_blueprint(tmp_path / "bp", layers, slope=None))
+    grass = _forest_beside_basic_grassland(tmp_path)
     both = review_item(grass, rect(0.8, 0.2, 1.2, 0.4), "forest_grass_wetland", project_type="infrastructure")
     forest, step, grassland, refused = both.message_en.split("; ", 3)
     assert forest.startswith("occupies forest land (0301 40,000.00 m²"), both.message_en
