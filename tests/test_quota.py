@@ -1197,3 +1197,15 @@ def test_an_allocation_demand_names_the_project_in_its_normal_form(ledger: Ledge
     scored = load_allocation_profile().score  # ranked as the library's 市重点 XM-2, not as a project of no level
     assert done.score == round(scored(demand.model_copy(update={"level": "市重点"})), 4) != round(scored(demand), 4)
     assert balance(ledger, "XM-2", bucket="reserved") == 8_000
+
+
+@pytest.mark.parametrize(
+    ("actor", "match"),
+    [("", "not all blank"), ("  ", "not all blank"), (" 省厅", "begin or end with a space"), ("x" * 101, "1 to 100")],
+)
+def test_the_ledger_checks_the_actor_itself(ledger: Ledger, actor: str, match: str) -> None:
+    """The command line, the API and the project library refuse an actor that names no one; the ledger checked only
+    for control characters, so its own caller booked a plan by '' (probe's left list). Nothing is booked."""
+    with pytest.raises(InputError, match=match):
+        ledger.issue(2026, [("370811", "land_new", 100_000)], actor=actor)
+    assert ledger.journal() == [] and balance(ledger, "370811") == 0

@@ -31,7 +31,7 @@ from geo.quota.tables import (
     quota_postings,
     quota_transactions,
 )
-from geo.vocabulary import check_printable
+from geo.vocabulary import check_actor, check_printable
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def post(
     ``negative_ok`` names the accounts that may go below zero (the next-year account
     an advance draws on); ``meta`` fills the transaction's other columns.
     """
-    check_printable(actor, "actor", "经办人")  # a journal is read in Excel and on paper
+    check_actor(actor)  # a journal is read in Excel and on paper: someone, on one line
     check_printable(reason, "reason", "事由")
     if not reason.strip():  # lantu quota reverse 12 --reason '' booked a 冲销 whose 事由 said nothing
         raise InputError(

@@ -68,7 +68,7 @@ from geo.quota.tables import (
     stock_settlements,
 )
 from geo.review.engine import parcel_zones
-from geo.vocabulary import check_printable, check_single_line
+from geo.vocabulary import check_actor, check_printable, check_single_line
 
 if TYPE_CHECKING:
     from geo.blueprint import Blueprint
@@ -525,7 +525,7 @@ class StockRegister:
                 f"未知处置方式 {kind!r}，应为 {'、'.join(DISPOSALS)}",
             )
         _check_document(document)
-        check_printable(actor, "actor", "经办人")
+        check_actor(actor)
         with writing(self.engine) as conn:
             land = conn.execute(by_id(stock_land, land_id).with_for_update()).first()
             if land is None:
