@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import shutil
 import signal
 import sys
@@ -619,27 +618,5 @@ def run(program: typer.Typer) -> None:
     sys.exit(code if isinstance(code, int) else 0)
 
 
-# the host's settings the library's commands would be given by ``lantu`` (``api.cli``); run alone they are not read
-HOST_SETTINGS = ("LANTU_DATABASE_URL", "LANTU_DATA_DIR", "LANTU_POOLING_SHARE")
-
-
-def ignored_settings(environ: dict[str, str] | os._Environ[str]) -> str | None:
-    """A warning naming the host settings set in ``environ`` that ``python -m geo.cli`` does not read: the quota
-    help said the ledger is LANTU_DATABASE_URL, and a ledger command run alone recorded into ./lantu.db unsaid
-    (probe). Only the command's own entry point looks, to say so: the library itself reads no variable."""
-    given = [name for name in HOST_SETTINGS if environ.get(name)]
-    if not given:
-        return None
-    names = ", ".join(given)
-    return (
-        f"{names} set, but `python -m geo.cli` reads no LANTU_* setting: it uses its defaults (the ledger "
-        f"sqlite:///lantu.db in the working directory); run `lantu …` for the settings"
-        f"（`python -m geo.cli` 不读取 {names}，使用默认值（指标台账为当前目录的 sqlite:///lantu.db）；"
-        f"要使用这些设置请运行 `lantu …`）"
-    )
-
-
 if __name__ == "__main__":
-    if (ignored := ignored_settings(os.environ)) is not None:
-        warn(ignored)
     run(app)
