@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import shapely
 from jinja2 import StrictUndefined, Template, TemplateError
@@ -479,6 +479,9 @@ def synthetic_mark_lines(mark: str) -> list[str]:
     return [f"> {md(mark, inline=True)}", ""] if mark else []
 
 
+LABEL_COLUMN_MM: Final = 30  # the 基本情况 table's label column in the Word 审查意见
+
+
 def opinion_docx(op: Opinion) -> bytes:
     """The opinion as a Word document (python-docx), the file a bureau edits, signs and seals.
 
@@ -573,6 +576,10 @@ def opinion_docx(op: Opinion) -> bytes:
         para(f"（一）{h['project']}", name="楷体", indent=False, style="Heading 2")
         table: Any = Table(block(CT_Tbl.new_tbl(0, 2, width)), body)  # python-docx's add_row is unannotated
         table._tbl.tblStyle_val = grid
+        # the labels (项目名称, 用地位置…, four characters of 三号) in a column of their width, the values in the rest:
+        # equal halves wrapped 用地位置 and 坐标系统 with half the line empty (a fresh pair of eyes)
+        label = Mm(LABEL_COLUMN_MM)
+        table.columns[0].width, table.columns[1].width = label, Emu(width - label)
         for fact in p.project:
             cells = table.add_row().cells
             face(cells[0].paragraphs[0].add_run(fact.label), "仿宋", 14)

@@ -345,6 +345,11 @@ def test_docx_is_laid_out_as_an_official_document(drafted: Opinion) -> None:
     assert headings == [p.heading for p in drafted.parcels]
     assert document.core_properties.comments == "" and document.core_properties.created.year >= 2026
     assert document.styles.element.xpath("w:docDefaults//w:lang/@w:eastAsia") == ["zh-CN"]
+    # 基本情况: the labels' column as wide as they are, the values in the rest (equal halves wrapped the values)
+    facts = document.tables[0]
+    widths = [round(c.width.mm) for c in facts.columns]
+    cells = [round(c.width.mm) for row in facts.rows for c in row.cells]
+    assert widths == [30, 126] and set(cells) == {30, 126}
 
 
 def _lantu(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
