@@ -6,14 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from support import parcel_frame, rect, rect_blueprint, review_item
+from support import RectLayers, parcel_frame, rect, rect_blueprint, review_item
 
 from geo.blueprint import Blueprint, load_blueprint
 from geo.opinion import opinion
 from geo.report_model import report_model
 from geo.review import review
 
-LAYERS: dict[str, list[tuple[tuple[float, float, float, float], dict[str, Any]]]] = {
+LAYERS: RectLayers = {
     "county": [((0, 0, 10, 5), {"code": "370811", "name": "任城区"})],
     "land_use": [
         ((0, 0, 1, 1), {"class_code": "1102"}),  # 湖泊水面
@@ -208,7 +208,7 @@ def test_the_english_finding_says_a_step_after_the_land_it_is_for(tmp_path: Any)
 
 # --- P2: item 3 states the farmland found, class by class ------------------------------------
 
-FARMLAND: dict[str, list[tuple[tuple[float, float, float, float], dict[str, Any]]]] = {
+FARMLAND: RectLayers = {
     "county": [((0, 0, 10, 5), {"code": "370811", "name": "任城区"})],
     "land_use": [
         ((0, 0, 1, 5), {"class_code": "0101", "deduction_ratio": 0.1}),  # 水田, 10 % 田坎
@@ -270,7 +270,7 @@ def test_limited_activity_in_the_red_line_states_the_area_first(farmland: Bluepr
 
 # --- P2: item 1 says how much lies outside the boundary and names the zone; a refusing zone prints no 预审 ---
 
-PLANNED: dict[str, list[tuple[tuple[float, float, float, float], dict[str, Any]]]] = {
+PLANNED: RectLayers = {
     "county": [((0, 0, 10, 5), {"code": "370811", "name": "任城区"})],
     "urban_boundary": [((0, 0, 2, 5), {})],
     "planned_use": [((0, 0, 2, 5), {"zone": "城镇集中建设区"}), ((2, 0, 10, 5), {"zone": "一般农业区"})],

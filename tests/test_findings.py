@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import shapely
 import yaml
-from support import EPSG, parcel_frame, rect, rect_blueprint, review_item
+from support import EPSG, RectLayers, parcel_frame, rect, rect_blueprint, review_item
 
 from geo.blueprint import Blueprint, load_blueprint
 from geo.crs import reproject
@@ -24,7 +24,7 @@ from geo.resources import packaged
 from geo.review import review
 from geo.review.profile import load_profile
 
-LAYERS: dict[str, list[tuple[tuple[float, float, float, float], dict[str, Any]]]] = {
+LAYERS: RectLayers = {
     "county": [((0, 0, 10, 5), {"code": "370811", "name": "任城区"})],
     "urban_boundary": [((0, 0, 10, 5), {})],
     "planned_use": [

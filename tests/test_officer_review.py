@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import shapely
-from support import parcel_frame, rect, rect_blueprint
+from support import RectLayers, parcel_frame, rect, rect_blueprint
 
 from geo.blueprint import Blueprint, load_blueprint
 from geo.opinion import opinion
@@ -22,7 +22,7 @@ from geo.review import ParcelResult, review
 from geo.review.profile import Exemption, OverlapCheck, load_profile
 
 # [0,2]×[0,1] km is 生态保护区 and red line; its west half a reserve's 一般控制区, its east half 核心保护区
-LAYERS: dict[str, list[tuple[tuple[float, float, float, float], dict[str, Any]]]] = {
+LAYERS: RectLayers = {
     "county": [((0, 0, 4, 1), {"code": "370811", "name": "任城区"})],
     "urban_boundary": [((3, 0, 4, 1), {})],
     "planned_use": [((0, 0, 2, 1), {"zone": "生态保护区"}), ((2, 0, 4, 1), {"zone": "城镇集中建设区"})],
@@ -153,7 +153,7 @@ def test_an_outcome_two_items_share_is_one_condition(eco: Blueprint) -> None:
 
 
 # [1,2]×[0,1] km is 生态保护区 and red line, between a 一般农业区 and a 城镇弹性发展区
-ZONES: dict[str, list[tuple[tuple[float, float, float, float], dict[str, Any]]]] = {
+ZONES: RectLayers = {
     "county": [((0, 0, 3, 1), {"code": "370811", "name": "任城区"})],
     "urban_boundary": [((2, 0, 3, 1), {})],
     "planned_use": [
@@ -262,7 +262,7 @@ def test_each_exemption_claimed_softens_what_the_ones_before_it_left(eco: Bluepr
 
 # [0,2]×[0,1] km inside the urban boundary: 城镇集中建设区 west of 1, 城镇弹性发展区 east of it; 一般农业区 beyond 2.
 # 水田 (10 % 田坎) west of 0.5, 旱地 to 1, 内陆滩涂 from 3, its west half an important wetland
-UNITS_LAYERS: dict[str, list[tuple[tuple[float, float, float, float], dict[str, Any]]]] = {
+UNITS_LAYERS: RectLayers = {
     "county": [((0, 0, 4, 1), {"code": "370811", "name": "任城区"})],
     "urban_boundary": [((0, 0, 2, 1), {})],
     "planned_use": [

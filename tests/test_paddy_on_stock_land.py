@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import parcel_frame, rect, rect_blueprint
+from support import RectLayers, parcel_frame, rect, rect_blueprint
 from test_quota import balance
 from test_quota import ledger as ledger  # the fixture: two counties and the usual projects, on SQLite and PostgreSQL
 
@@ -18,7 +18,7 @@ from geo.opinion import opinion
 from geo.quota.ledger import Ledger
 from geo.review import review
 
-LAYERS: dict[str, list[tuple[tuple[float, float, float, float], dict[str, Any]]]] = {
+LAYERS: RectLayers = {
     "county": [((0, 0, 2, 1), {"code": "370811", "name": "任城区"})],
     "urban_boundary": [((0, 0, 2, 1), {})],
     "planned_use": [((0, 0, 2, 1), {"zone": "城镇集中建设区"})],

@@ -7,14 +7,12 @@ origin of ``support.rect``)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from support import rect, rect_blueprint, review_item
+from support import RectLayers, rect, rect_blueprint, review_item
 
 from geo.blueprint import Blueprint, load_blueprint
 
-LAYERS: dict[str, list[tuple[tuple[float, float, float, float], dict[str, Any]]]] = {
+LAYERS: RectLayers = {
     "county": [((0, 0, 4, 2), {"code": "370811", "name": "任城区"})],
     "land_use": [
         ((0, 0, 1, 1), {"class_code": "0301"}),  # 乔木林地

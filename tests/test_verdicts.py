@@ -17,7 +17,7 @@ import pytest
 import shapely
 import yaml
 from fastapi.testclient import TestClient
-from support import assert_problem, auth, km2, parcel_frame, rect, rect_blueprint
+from support import RectLayers, assert_problem, auth, km2, parcel_frame, rect, rect_blueprint
 from typer.testing import CliRunner
 
 from api.app import create_app
@@ -31,7 +31,7 @@ from geo.review import ParcelResult, ProjectAttributes, review
 REL = 1e-4
 
 # layer id → [(rectangle in km, attributes)]; attribute names are the files' own (mapped in the manifest)
-GRADED: dict[str, list[tuple[tuple[float, float, float, float], dict[str, Any]]]] = {
+GRADED: RectLayers = {
     "county": [((0, 0, 10, 5), {"code": "370811", "name": "任城区"})],
     "urban_boundary": [((0, 0, 4, 2), {})],
     "planned_use": [
@@ -468,7 +468,7 @@ def test_item_3_and_the_land_quota_agree_with_exact_geometry(graded: Blueprint) 
 
 # --- item 6 by mineral kind, optional layers (buried heritage, forest/grass/wetland, soil) -------
 
-SUPPLEMENTARY: dict[str, list[tuple[tuple[float, float, float, float], dict[str, Any]]]] = {
+SUPPLEMENTARY: RectLayers = {
     "county": [((0, 0, 10, 5), {"code": "370811", "name": "任城区"})],
     "land_use": [((0, 0, 10, 5), {"class_code": "0601"})],
     "heritage": [((0, 4, 1, 5), {"zone": "保护范围"})],

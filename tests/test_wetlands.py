@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import rect, rect_blueprint, review_item
+from support import RectLayers, rect, rect_blueprint, review_item
 
 from geo.blueprint import Blueprint, load_blueprint
 from geo.review import ItemResult
 
-LAYERS: dict[str, list[tuple[tuple[float, float, float, float], dict[str, Any]]]] = {
+LAYERS: RectLayers = {
     "county": [((0, 0, 4, 1), {"code": "370811", "name": "任城区"})],
     "land_use": [((0, 0, 4, 1), {"class_code": "1106"})],  # 内陆滩涂 throughout
     "important_wetland": [
