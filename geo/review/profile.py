@@ -406,7 +406,6 @@ class Item(BaseModel):
     # 所需手续 of any outcome, for an item whose checks word none (their ``conditions``)
     procedures: list[str] = Field(default_factory=list, description="所需手续 a conditional result requires")
     checks: list[Check] = Field(min_length=1)
-    _cited: dict[tuple[str | None, tuple[Found, ...]], list[str]] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _one_way_of_procedures(self) -> Item:
@@ -478,6 +477,11 @@ class Item(BaseModel):
                 lines.append(entry)
         self._cited[key] = lines
         return list(lines)
+
+    @cached_property  # a plain attribute once made: a private attribute is read through pydantic's __getattr__
+    def _cited(self) -> dict[tuple[str | None, tuple[Found, ...]], list[str]]:
+        """What ``basis_cited`` found, by its arguments."""
+        return {}
 
     @cached_property
     def _documents_of_checks(self) -> list[frozenset[str]]:
