@@ -14,6 +14,7 @@ import base64
 import html
 import importlib.util
 import json
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any, Final, cast
@@ -27,7 +28,7 @@ from branca.element import Element, Figure, MacroElement
 
 from geo.blueprint import Blueprint, VectorLayer
 from geo.catalog import landuse_class, layer_catalog
-from geo.crs import M2_PER_MU, Area
+from geo.crs import Area
 from geo.report_model import ParcelReport, report_model
 from geo.review.result import ReviewResult
 from geo.vocabulary import (
@@ -362,6 +363,9 @@ def _swatch(colour: str, *, opacity: float = 1.0, outline: bool = False) -> str:
     return f"<span class='lantu-swatch' style='{fill}'></span>"
 
 
+SYNTHETIC_NOTE_ZH: Final = "示例蓝图：管控图层为合成数据"
+
+
 def _legend(fmap: folium.Map, layers: list[str], *, synthetic: bool, base: bool, statuses: bool = True) -> None:
     """A legend control (stacked by Leaflet above the scale, never over it): the statuses of pieces and
     parcels, then every blueprint layer on the map with its colour, then the offline base."""
@@ -389,7 +393,7 @@ def _legend(fmap: folium.Map, layers: list[str], *, synthetic: bool, base: bool,
         entry("base", "county", _swatch(COUNTY_STYLE["fillColor"], opacity=COUNTY_STYLE["fillOpacity"]), "县级行政区")
         entry("base", "water", _swatch(WATER_STYLE["fillColor"], opacity=WATER_STYLE["fillOpacity"]), "水域（三调）")
     if synthetic:
-        rows.append("<div class='lantu-legend-note'>示例蓝图：管控图层为合成数据</div>")
+        rows.append(f"<div class='lantu-legend-note'>{SYNTHETIC_NOTE_ZH}</div>")
     _legend_control(fmap, "".join(rows))
 
 
@@ -451,9 +455,13 @@ def review_map(
     tianditu_key: str | None = None,
     margin_deg: float = 0.01,
     assets: str = "inline",
+    overlays: Sequence[folium.map.Layer] = (),
 ) -> folium.Map:
     """The review on a map; with the blueprint, its layers around the parcels as toggles and its
-    county and water as the offline base."""
+    county and water as the offline base. ``overlays``: a caller's own layers (a site search's regions, a plan
+    change's boundaries), drawn above the blueprint's and listed in the layer control: one added to the map this
+    returns comes after the control, which names it before the page draws it, and the page stops there (its
+    legend and 合成数据 note lost; a notebook's fresh pair of eyes)."""
     parcels = gpd.GeoDataFrame(
         [{"id": p.id, "name": p.name, "verdict": p.verdict} for p in result.parcels],
         geometry=[shapely.geometry.shape(p.geometry) for p in result.parcels],
@@ -463,6 +471,8 @@ def review_map(
     bounds = (minx - margin_deg, miny - margin_deg, maxx + margin_deg, maxy + margin_deg)
     fmap = base_map(bounds, tiles=tiles, tianditu_key=tianditu_key, assets=assets, blueprint=blueprint)
     shown = add_layers(fmap, blueprint, bounds, simplify_deg=1e-5) if blueprint is not None else []
+    for layer in overlays:
+        layer.add_to(fmap)
     model = report_model(result, synthetic=blueprint is not None and blueprint.synthetic)
     tooltips: list[tuple[str, str, dict[str, Any]]] = []
     conflicts = folium.FeatureGroup(name="冲突图斑（按审查结果着色）", show=True)
@@ -696,13 +706,17 @@ def quota_map(
     tiles: str = "auto",
     tianditu_key: str | None = None,
     assets: str = "inline",
+    synthetic: bool = False,
 ) -> folium.Map:
-    """Counties (``code``, ``name``) coloured by remaining 新增建设用地指标, with the used share in popups."""
+    """Counties (``code``, ``name``) coloured by remaining 新增建设用地指标, with the used share in popups; a county
+    with neither a balance nor a project holding any in grey, apart from one whose projects hold it all (the
+    scale's lightest green); ``synthetic``: the blueprint is the demo's, said in the legend as every map says it."""
     by_code = {row["code"]: row for row in summary}
     frame = counties.to_crs(4490)
     values = [by_code.get(str(c), {}).get("remaining_m2", 0.0) for c in frame["code"]]
     top = max(max(values, default=0.0), 1.0)
     scale = LinearColormap(["#f7fcf5", "#74c476", "#00441b"], vmin=0.0, vmax=top)
+    none_colour = "#bdbdbd"
     minx, miny, maxx, maxy = (float(v) for v in frame.total_bounds)
     fmap = base_map((minx, miny, maxx, maxy), tiles=tiles, tianditu_key=tianditu_key, assets=assets)
     group = folium.FeatureGroup(name=f"{year} 年新增建设用地指标余额", show=True)
@@ -711,7 +725,8 @@ def quota_map(
     for code, name, geom, value in zip(frame["code"], frame["name"], frame.geometry, values, strict=True):
         info = by_code.get(str(code), {})
         used, share = info.get("used_m2", 0.0), info.get("used_share", 0.0)
-        fill = scale(value)
+        fill = none_colour if value == 0 and used == 0 else scale(value)
+        left, held = Area(value), Area(used)
         shape = folium.GeoJson(
             {"type": "Feature", "geometry": shapely.geometry.mapping(geom), "properties": {}},
             style_function=lambda _f, c=fill: {
@@ -721,13 +736,13 @@ def quota_map(
                 "fillOpacity": 0.75,
             },
         ).add_to(group)
-        tooltips.append((shape.get_name(), _e(f"{name}：剩余 {value:,.0f} m²，已用 {share:.0%}"), {"sticky": True}))
+        tip = f"{name}：剩余 {left.m2_text} m²（{left.mu_text} 亩），已用 {share:.0%}"
+        tooltips.append((shape.get_name(), _e(tip), {"sticky": True}))
         popups.append(
             (
                 shape.get_name(),
                 f"<b>{_e(str(name))}（{_e(str(code))}）</b><br>{year} 年新增建设用地指标<br>"
-                f"剩余 {value:,.0f} m²（{value / M2_PER_MU:,.1f} 亩）<br>"
-                f"项目占用 {used:,.0f} m²，已用占比 {share:.1%}",
+                f"剩余 {_e(left.zh)}<br>项目占用 {_e(held.zh)}，已用占比 {share:.1%}",
                 {},
             )
         )
@@ -738,7 +753,9 @@ def quota_map(
         f"<span style='display:inline-block;width:24px;height:10px;background:{scale(top * i / 4)}'></span>"
         for i in range(5)
     )
-    _legend_control(
-        fmap, f"<div class='lantu-legend-head'>{year} 年新增建设用地指标余额（m²）</div>{stops}<br>0 … {top:,.0f}"
-    )
+    rows = f"<div class='lantu-legend-head'>{year} 年新增建设用地指标余额（m²）</div>{stops}<br>0 … {top:,.0f}"
+    rows += f"<div class='lantu-legend-entry' data-quota='none'>{_swatch(none_colour)}无余额，亦无项目占用</div>"
+    if synthetic:
+        rows += f"<div class='lantu-legend-note'>{SYNTHETIC_NOTE_ZH}</div>"
+    _legend_control(fmap, rows)
     return fmap

@@ -810,7 +810,7 @@ def map_cmd(
     county = bp.vector("county")
     if county is None:
         fail(BlueprintError("the blueprint has no county layer", "蓝图没有县级行政区图层"))
-    page = map_html(quota_map(county.frame, county_summary(ledger, year), year=year))
+    page = map_html(quota_map(county.frame, county_summary(ledger, year), year=year, synthetic=bp.synthetic))
     attempt(lambda: write_whole(output, page))
     err.print(f"指标地图 / quota map → {output}", markup=False, highlight=False)
 

@@ -107,3 +107,45 @@ def test_one_label_placement_and_symbols_for_the_result_map_and_the_viewer(
     result = review(parcel_frame(rect(2.9, 0.1, 3.1, 0.3), id="B"), blueprint)
     assert f"({code})(" in map_html(review_map(result, blueprint))
     assert f"window.{name} = {code};" in build_viewer(blueprint, Settings(blueprint=blueprint.root, tiles="none"))
+
+
+def test_quota_map_says_synthetic_and_tells_no_quota_from_quota_used_up() -> None:
+    """The quota map said neither that the demo blueprint is synthetic (every other map does) nor which county had
+    no quota at all: it wore the same lightest green as one whose projects hold all of it (the notebooks' fresh
+    pair of eyes); its popup gave m² and 亩 for the balance, m² alone for the land used."""
+    import geopandas as gpd
+
+    from geo.maps import SYNTHETIC_NOTE_ZH, quota_map
+
+    counties = gpd.GeoDataFrame(
+        {"code": ["A", "B", "C"], "name": ["甲县", "乙县", "丙县"]},
+        geometry=[rect(0, 0, 1, 1), rect(1, 0, 2, 1), rect(2, 0, 3, 1)],
+        crs=4490,
+    )
+    summary = [
+        {"code": "A", "remaining_m2": 50_000.0, "used_m2": 10_000.0, "used_share": 1 / 6},
+        {"code": "B", "remaining_m2": 0.0, "used_m2": 20_000.0, "used_share": 1.0},  # its projects hold it all
+        {"code": "C", "remaining_m2": 0.0, "used_m2": 0.0, "used_share": 0.0},  # none at all
+    ]
+    plain = map_html(quota_map(counties, summary, year=2026, tiles="none"))
+    demo = map_html(quota_map(counties, summary, year=2026, tiles="none", synthetic=True))
+    assert not _has(plain, SYNTHETIC_NOTE_ZH) and _has(demo, SYNTHETIC_NOTE_ZH)
+    fills = re.findall(r'"fillColor": "(#[0-9a-f]{6})', plain)
+    assert len(fills) == 3 and len(set(fills)) == 3, fills  # three counties, three colours: none, used up, some left
+    assert fills[2] == "#bdbdbd" and _has(plain, "无余额，亦无项目占用")
+    assert _has(plain, "项目占用 10,000.00 m²（1.0000 公顷，15.00 亩）")
+    assert _has(plain, "剩余 50,000.00 m²（5.0000 公顷")
+
+
+def test_a_callers_layers_given_to_review_map_are_drawn_before_its_layer_control(blueprint: Blueprint) -> None:
+    """A layer a notebook added to review_map's map came after the layer control, which named it before the page
+    drew it: the page stopped there (TypeError …setZIndex), legend and 合成数据 note lost. Given as ``overlays`` it
+    is drawn first and listed."""
+    import folium
+
+    frame = parcel_frame(rect(2.9, 0.1, 3.1, 0.3), project_type="industrial")
+    region = folium.GeoJson(rect(2.8, 0.0, 3.2, 0.4).__geo_interface__, name="可行区域 regions")
+    page = map_html(review_map(review(frame, blueprint), blueprint, tiles="none", overlays=[region]))
+    drawn = page.index(f"var {region.get_name()} = ")
+    listed = re.search(r"overlays\s*:\s*\{[^}]*" + re.escape(region.get_name()), page)
+    assert listed is not None and drawn < listed.start()

@@ -414,6 +414,7 @@ def _render_quota_map(ledger: Ledger, blueprint: Blueprint, settings: Settings, 
         tiles=settings.tiles,
         tianditu_key=settings.tianditu_key,
         assets="/static/leaflet",
+        synthetic=blueprint.synthetic,
     )
     return map_html(fmap)
 
