@@ -129,6 +129,62 @@ def test_decimal_commas_are_named() -> None:
     assert "以逗号作小数点" in refused.value.message_zh
 
 
+BASE = (Path(__file__).parent / "data" / "multi_parcel_holes_zone39.txt").read_text("utf-8-sig")
+POINT = "J2,1,3918200.000,39467400.000"  # line 15 of BASE
+
+
+@pytest.mark.parametrize(
+    ("column", "written"),
+    [
+        ("X", "3918_200.000"),  # Python's float() reads 3918200.0: a digit separator
+        ("Y", "39_467_400.000"),
+        ("X", "3.9182E+06"),  # a spreadsheet's narrow column: float() read it, the metres lost
+        ("X", "3918200e0"),
+        ("Y", "٣٩٤٦٧٤٠٠.٠٠٠"),  # Arabic-Indic digits: float() reads them
+        ("X", "३९१८२००"),  # Devanagari
+        ("X", "+"),
+        ("X", "0x3BC9E8"),
+        ("X", "3918200.000.5"),
+        ("X", "３９１８２００。０００"),  # an ideographic full stop is no decimal point
+        ("圈号", "1_0"),  # was ring 10
+        ("圈号", "1e0"),
+    ],
+)
+def test_a_number_float_reads_but_no_survey_file_writes_is_refused_naming_line_and_text(
+    column: str, written: str
+) -> None:
+    """`3917_732.007` was read as 3917732.007 (float() takes underscores), `٣` as 3, `3.92E+06` as 3920000: a
+    coordinate is decimal digits and a point, and anything else is named with its line, never read."""
+    x, y, ring = "3918200.000", "39467400.000", "1"
+    x, y, ring = (written if column == c else v for c, v in (("X", x), ("Y", y), ("圈号", ring)))
+    with pytest.raises(FormatError) as refused:
+        parse_coordinate_text(BASE.replace(POINT, f"J2,{ring},{x},{y}", 1))
+    assert f"line 15: {column} {written!r}" in refused.value.message_en
+    assert f"第 15 行：{column} {written!r}" in refused.value.message_zh
+    assert "十进制数字" in refused.value.message_zh or "有限数值" in refused.value.message_zh
+
+
+@pytest.mark.parametrize("written", ["inf", "-Infinity", "nan", "NaN"])
+def test_a_coordinate_not_finite_is_named_with_its_text(written: str) -> None:
+    with pytest.raises(FormatError, match=f"line 15: X '{written}' is not finite") as refused:
+        parse_coordinate_text(BASE.replace(POINT, f"J2,1,{written},39467400.000", 1))
+    assert f"第 15 行：X '{written}' 不是有限数值" == refused.value.message_zh
+
+
+def test_full_width_digits_a_chinese_input_method_types_are_read() -> None:
+    """A point typed with a Chinese input method (full-width digits, point and comma) is the same point."""
+    typed = "J2，１，３９１８２００．０００，３９４６７４００．０００"
+    read = parse_coordinate_text(BASE.replace(POINT, typed, 1))
+    assert read.geometry.geom_equals_exact(parse_coordinate_text(BASE).geometry, 0.0).all()
+    assert area_ha("０．７６５５公顷") == pytest.approx(0.7655)
+
+
+@pytest.mark.parametrize("written", ["٠.٧٦٥٥公顷", "0_7655公顷", "7_655平方米", "7.655e3平方米"])
+def test_an_area_float_would_read_otherwise_is_no_area(written: str) -> None:
+    """地块面积 ``٠.٧٦٥٥`` matched the unit pattern's \\d (any script's digit) and read as 0.7655 公顷."""
+    assert area_ha(written) is None
+
+
 def test_area_units() -> None:
     assert area_ha("0.7655") == pytest.approx(0.7655)
     assert area_ha("0.7655公顷") == pytest.approx(0.7655)

@@ -15,6 +15,10 @@ without guessing and says what it did in ``frame.attrs["warnings"]``:
   puts a comma inside a name so); an optional ``[扩展信息]`` section; provincial
   columns before ``@`` (kept as ``extra``); a column-title line (界址点数,地块面积,…)
   is skipped.
+- X, Y and 圈号 in decimal digits with a point (``3917732.007``), ASCII or the full-width digits, point and
+  sign of a Chinese input method (``３９１７７３２．００７``); what else Python's float() takes is refused naming
+  the line and the text: a digit separator (``3917_732.007``), an exponent (``3.92E+06``: a spreadsheet's
+  display of a narrow column, its digits lost), ``inf``/``nan``, another script's digits (``٣``).
 - 坐标系 2000国家大地坐标系 / 80西安坐标系 / 54北京坐标系 (by name), 3° or 6° zones,
   eastings with or without the zone prefix.
 - 地块面积 as a number (公顷, the format's unit) or with a unit: ``0.7655公顷``,
@@ -117,7 +121,14 @@ AREA_UNITS = {
     "㎡": 1e-4,
     "平米": 1e-4,
 }
-_AREA = re.compile(r"([+-]?(?:\d+(?:\.\d*)?|\.\d+))\s*(" + "|".join(map(re.escape, AREA_UNITS)) + r")?", re.I)
+# a number as a coordinate file writes it: decimal digits and a point (3917732.007), in ASCII or in the full-width
+# characters a Chinese input method types (３９１７７３２．００７, translated). Nothing else that Python's float()
+# takes: "3917_732.007" was 3917732.007 (a digit separator), "٣" 3 (another script's digit), and an exponent
+# ("3.92E+06", a spreadsheet's display of a column too narrow, its digits lost) was read without a word
+FULL_WIDTH_NUMBER = str.maketrans("０１２３４５６７８９．＋－", "0123456789.+-")
+DECIMAL = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
+_DECIMAL = re.compile(DECIMAL)
+_AREA = re.compile(rf"({DECIMAL})\s*(" + "|".join(map(re.escape, AREA_UNITS)) + r")?", re.I)
 AREA_KINDS = ("面", "")  # an area record; 线 and 点 are lines and points
 LINE_KINDS = ("线", "点")
 
@@ -326,21 +337,35 @@ def _unit_hint(declared: float, computed: float) -> str:
     return ""
 
 
+def decimal(text: str) -> float | None:
+    """``text`` as a decimal number written in digits and a point (``DECIMAL``; full-width ones translated), else
+    None: no digit separator, exponent, inf, nan or other script's digits, which float() alone would read."""
+    plain = text.strip().translate(FULL_WIDTH_NUMBER)
+    if _DECIMAL.fullmatch(plain) is None:
+        return None
+    value = float(plain)
+    return value if math.isfinite(value) else None  # 400 nines are no coordinate either
+
+
 def _number(text: str, number: int, what: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
+    value = decimal(text)
+    if value is not None:
+        return value
+    if text.strip().lstrip("+-").lower() in ("nan", "inf", "infinity"):
         raise FormatError(
-            f"line {number}: {what} {_shown(text)} is not a number", f"第 {number} 行：{what} {_shown(text)} 不是数字"
-        ) from None
-    if not math.isfinite(value):
-        raise FormatError(f"line {number}: {what} is not finite", f"第 {number} 行：{what} 不是有限数值")
-    return value
+            f"line {number}: {what} {_shown(text)} is not finite", f"第 {number} 行：{what} {_shown(text)} 不是有限数值"
+        )
+    raise FormatError(
+        f"line {number}: {what} {_shown(text)} is not a number in decimal digits (such as 3917732.007): no digit "
+        "separator (_), exponent (e), inf/nan or digits of another script",
+        f"第 {number} 行：{what} {_shown(text)} 不是十进制数字（应如 3917732.007）：不能含分隔符（_）、指数（e）、"
+        "inf/nan 或其他文字的数字",
+    )
 
 
 def area_ha(text: str) -> float | None:
     """地块面积 as written (``0.7655``, ``0.7655公顷``, ``11.48亩``, ``7655m²``…) in hectares; None if unreadable."""
-    match = _AREA.fullmatch(text.strip().replace(",", ""))
+    match = _AREA.fullmatch(text.strip().replace(",", "").translate(FULL_WIDTH_NUMBER))
     if match is None:
         return None
     value = float(match.group(1))
@@ -531,12 +556,8 @@ def _header(
         )
     elif width_assumed:
         warnings.append("几度分带 not given: 3-degree zones assumed (未声明分带，按3度带处理)")
-    precision_text = values.get("精度", "")
-    try:
-        precision = float(precision_text)
-    except ValueError:
-        precision = 0.001
-    if not (math.isfinite(precision) and 1e-6 <= precision <= 1):
+    precision = decimal(values.get("精度", "")) or 0.001
+    if not 1e-6 <= precision <= 1:
         precision = 0.001  # 精度 blank or unusable: millimetres
     header = CoordinateHeader(datum, width, zone, prefixed, precision, values, extension)
     header.epsg  # noqa: B018 — raises CRSError for a zone outside the datum's range
