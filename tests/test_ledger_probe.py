@@ -319,3 +319,17 @@ def test_a_plan_amount_with_an_underscore_is_refused(value: str) -> None:
         f"plan.csv 第 3 行：数量 {value!r}：计划中的数字不能含下划线；请不用分隔符（1234567.89），"
         "或以逗号分隔千位（1,234,567.89）"
     )
+
+
+@pytest.mark.parametrize("value", ["١٥٠٠", "۱۵۰۰", "१५००", "1,٥٠٠"])
+def test_a_plan_amount_in_another_scripts_digits_is_refused(value: str) -> None:
+    """Python's Decimal reads Arabic-Indic "١٥٠٠" (and Devanagari, Persian…) as 1500: no Chinese plan writes them, and
+    its reader sees no number. Refused naming the line; the full-width digits of a Chinese input method are read."""
+    with pytest.raises(FormatError) as refused:
+        parse_quota_plan(f'county_code,factor,amount\n370811,land_new,1000\n370812,land_new,"{value}"\n')
+    assert refused.value.message_en == (
+        f"plan.csv line 3: amount {value!r}: write its digits as 0-9 (digits of another script are no plan's)"
+    )
+    assert refused.value.message_zh == f"plan.csv 第 3 行：数量 {value!r}：数字请用 0-9 书写（不接受其他文字的数字）"
+    typed = parse_quota_plan("county_code,factor,amount\n370811,land_new,１５００．５\n")
+    assert [row.amount for row in typed] == [1500.5]

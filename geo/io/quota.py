@@ -22,6 +22,7 @@ from pydantic import TypeAdapter, ValidationError
 from pydantic_core import from_json
 
 from geo.errors import FormatError, InputError
+from geo.io.coordtxt import FULL_WIDTH_NUMBER
 from geo.io.files import input_file
 from geo.io.summary import append_row
 from geo.quota.accounts import FACTORS, amount, repeated_row
@@ -41,7 +42,7 @@ AREA_UNITS = {  # how a plan may name an area's unit (after NFKC, lower case: �
     "ha": Decimal(10000),
 }
 DEMAND_FIELDS = tuple(Demand.model_fields)
-THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")  # 1,234,567.89: commas group thousands only
+THOUSANDS = re.compile(r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?")  # 1,234,567.89: commas group thousands only
 ENCODINGS = ("utf-8-sig", "gb18030")  # UTF-8 (with or without BOM), or GBK as Excel saves CSV on Chinese Windows
 
 
@@ -199,7 +200,8 @@ def _plan_number(value: str, *, name: str, line: int) -> Decimal:
     """An amount as written, commas allowed only as thousands separators (1,234,567.89): a decimal comma ("1,5",
     as much of Europe writes 1.5) or a stray one ("1,00,0.5") was read as 15 or 1000.5, and the province's plan
     booked wrong by orders of magnitude. No underscore either: Python reads "1_5" as 15, a plan's reader sees no
-    number. NaN when it is no number at all (refused by the caller)."""
+    number. Digits are 0-9 or the full-width ones of a Chinese input method (１５); Decimal read another script's
+    ("١٥", Arabic-Indic) as 15 too. NaN when it is no number at all (refused by the caller)."""
     if "_" in value:
         raise _fail(
             name,
@@ -207,6 +209,14 @@ def _plan_number(value: str, *, name: str, line: int) -> Decimal:
             f"amount {value!r}: an underscore is no separator in a plan; write the number without it (1234567.89) "
             "or group thousands with commas (1,234,567.89)",
             f"数量 {value!r}：计划中的数字不能含下划线；请不用分隔符（1234567.89），或以逗号分隔千位（1,234,567.89）",
+        )
+    value = value.translate(FULL_WIDTH_NUMBER)
+    if any(c.isdecimal() and not c.isascii() for c in value):
+        raise _fail(
+            name,
+            line,
+            f"amount {value[:40]!r}: write its digits as 0-9 (digits of another script are no plan's)",
+            f"数量 {value[:40]!r}：数字请用 0-9 书写（不接受其他文字的数字）",
         )
     if "," in value:
         if THOUSANDS.fullmatch(value) is None:
