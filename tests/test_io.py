@@ -1191,11 +1191,16 @@ def test_a_file_named_dxf_that_is_no_drawing_is_refused(tmp_path: Path, blueprin
     kml = write_parcels(parcel_frame(rect(1.2, 1.2, 1.3, 1.3), id="K1"), tmp_path / "p.kml")
     renamed = tmp_path / "kml_as.dxf"
     renamed.write_bytes(kml.read_bytes())  # GDAL reads it by its content, as KML
-    with pytest.raises(FormatError, match="not a DXF file") as info:
+    said = "kml_as.dxf: the file holds KML, but its name (.dxf) says a DXF drawing: rename it 'kml_as.kml'"
+    with pytest.raises(FormatError) as info:
         read_parcels(renamed)
-    assert "不是有效的 DXF 文件" in info.value.message_zh
+    assert info.value.message_en == said
+    assert "文件内容为 KML，但扩展名 .dxf 表明是 DXF 图纸" in info.value.message_zh
     done = CliRunner().invoke(app, ["review", str(renamed), "-b", str(blueprint_dir)])
-    assert done.exit_code == 2 and "not a DXF file" in done.stderr and "Traceback" not in done.output
+    assert done.exit_code == 2 and said in done.stderr and "Traceback" not in done.output
+    renamed.write_text("no drawing\n", encoding="utf-8")  # content nothing tells: GDAL's reader says what it is not
+    with pytest.raises(FormatError, match="not a"):
+        read_parcels(renamed)
 
 
 # --- a damaged .dbf -------------------------------------------------------------------------------
@@ -1274,3 +1279,87 @@ def test_an_unreadable_field_name_table_is_named_by_its_archive(tmp_path: Path) 
     with pytest.raises(FormatError, match=r"^地块.zip: 地块.fields.csv: unreadable field-name table") as refused:
         read_parcels(archive)
     assert refused.value.message_zh.startswith("地块.zip：地块.fields.csv：")
+
+
+# --- a file whose content is another format than its name says ------------------------------------------------
+
+
+def _named_otherwise(tmp_path: Path) -> dict[str, Path]:
+    """The same parcel as GeoParquet, GeoPackage and GeoJSON, each under a name of another format."""
+    frame = parcel_frame(rect(0, 0, 1, 1), id="A")
+    frame.to_parquet(tmp_path / "parquet.gpkg")
+    frame.to_file(tmp_path / "p.gpkg")
+    frame.to_file(tmp_path / "p.geojson")
+    (tmp_path / "gpkg.txt").write_bytes((tmp_path / "p.gpkg").read_bytes())
+    (tmp_path / "p.gpkg").rename(tmp_path / "gpkg.geojson")
+    (tmp_path / "p.geojson").rename(tmp_path / "geojson.gpkg")
+    with zipfile.ZipFile(tmp_path / "kmz.kml", "w") as archive:
+        archive.writestr("doc.kml", "<kml/>")
+    with zipfile.ZipFile(tmp_path / "inside.zip", "w") as archive:
+        archive.write(tmp_path / "parquet.gpkg", "parcels/p.gpkg")
+    return {p.name: p for p in tmp_path.iterdir()}
+
+
+@pytest.mark.parametrize(
+    ("name", "said_en", "said_zh"),
+    [
+        (
+            "parquet.gpkg",
+            "parquet.gpkg: the file holds GeoParquet, but its name (.gpkg) says a GeoPackage: GeoParquet is not read "
+            "here; export the data as one of .geojson, .json, .gpkg, .zip, .shp, .kml, .kmz, .txt, .dxf",
+            "parquet.gpkg：文件内容为 GeoParquet，但扩展名 .gpkg 表明是 GeoPackage：此处不读取 GeoParquet，"
+            "请将数据导出为 .geojson、.json、.gpkg、.zip、.shp、.kml、.kmz、.txt、.dxf 之一",
+        ),
+        (
+            "geojson.gpkg",
+            "geojson.gpkg: the file holds GeoJSON, but its name (.gpkg) says a GeoPackage: rename it 'geojson.geojson'",
+            "geojson.gpkg：文件内容为 GeoJSON，但扩展名 .gpkg 表明是 GeoPackage：请将文件改名为 'geojson.geojson'",
+        ),
+        (
+            "gpkg.geojson",
+            "gpkg.geojson: the file holds a GeoPackage, but its name (.geojson) says GeoJSON: rename it 'gpkg.gpkg'",
+            "gpkg.geojson：文件内容为 GeoPackage，但扩展名 .geojson 表明是 GeoJSON：请将文件改名为 'gpkg.gpkg'",
+        ),
+        (
+            "gpkg.txt",
+            "gpkg.txt: the file holds a GeoPackage, but its name (.txt) says a coordinate text (界址点坐标): rename it "
+            "'gpkg.gpkg'",
+            "gpkg.txt：文件内容为 GeoPackage，但扩展名 .txt 表明是 界址点坐标文本：请将文件改名为 'gpkg.gpkg'",
+        ),
+        (
+            "kmz.kml",
+            "kmz.kml: the file holds a zip archive, but its name (.kml) says KML: rename it 'kmz.kmz'",
+            "kmz.kml：文件内容为 zip 压缩包，但扩展名 .kml 表明是 KML：请将文件改名为 'kmz.kmz'",
+        ),
+        (
+            "inside.zip",
+            "inside.zip: parcels/p.gpkg: the file holds GeoParquet, but its name (.gpkg) says a GeoPackage: GeoParquet "
+            "is not read here; export the data as one of .shp, .gpkg, .kml, .geojson",
+            "inside.zip: parcels/p.gpkg：文件内容为 GeoParquet，但扩展名 .gpkg 表明是 GeoPackage：此处不读取 "
+            "GeoParquet，请将数据导出为 .shp、.gpkg、.kml、.geojson 之一",
+        ),
+    ],
+)
+def test_a_file_whose_content_is_another_format_than_its_name_says_is_refused_saying_both(
+    tmp_path: Path, name: str, said_en: str, said_zh: str
+) -> None:
+    """A GeoParquet named .gpkg was "not a readable gpkg file" (GDAL, going by the content, found no driver it
+    could load: libduckdb), and a GeoJSON named .gpkg was read by GDAL, not by lantu's GeoJSON reader and its
+    checks: the content is told by its first bytes, and a file named otherwise is refused saying what it holds."""
+    with pytest.raises(FormatError) as refused:
+        read_parcels(_named_otherwise(tmp_path)[name])
+    assert (refused.value.message_en, refused.value.message_zh) == (said_en, said_zh)
+
+
+def test_a_layer_whose_content_is_another_format_than_its_name_says_is_refused(tmp_path: Path) -> None:
+    """A blueprint layer (or a build's source) of GeoParquet named .gpkg was GDAL's "libduckdb.so: cannot open
+    shared object file"; GeoParquet is a layer format, so the name is what to change."""
+    from geo.io.blueprint import read_layer
+
+    path = _named_otherwise(tmp_path)["parquet.gpkg"]
+    with pytest.raises(FormatError) as refused:
+        read_layer(path, layer=None, default_crs=None)
+    assert refused.value.message_en == (
+        "parquet.gpkg: the file holds GeoParquet, but its name (.gpkg) says a GeoPackage: rename it 'parquet.parquet'"
+    )
+    assert len(read_layer(path.rename(tmp_path / "p.parquet"), layer=None, default_crs=None)) == 1

@@ -30,6 +30,7 @@ import yaml
 
 from geo.errors import BlueprintError, CRSError
 from geo.forked import gdal_batches, gdal_opened
+from geo.io.content import check_content
 from geo.threads import CHUNK, CORES, map_chunks
 
 if TYPE_CHECKING:
@@ -268,6 +269,8 @@ def gpkg_timestamp(when: datetime | None) -> Iterator[None]:
 
 
 GEOJSON_SUFFIXES = (".geojson", ".json")
+# a layer's formats, for the message on a file whose content another's (GDAL reads more, by names lantu never writes)
+LAYER_SUFFIXES = (".parquet", ".fgb", ".gpkg", ".shp", ".geojson", ".json", ".kml", ".dxf")
 READ_BATCH = CHUNK * CORES  # features per Arrow batch of a layer read: a chunk of WKB decoded on each core
 
 
@@ -289,6 +292,8 @@ def read_layer(
     from geo.crs import undefined_crs
 
     suffix = Path(str(source)).suffix.lower()
+    if Path(source).is_file():  # not a /vsizip/ member: a GeoParquet named .gpkg was GDAL's "libduckdb.so: cannot…"
+        check_content(Path(source), suffix=suffix, shown=Path(source).name, readable=LAYER_SUFFIXES)
     if suffix == ".parquet":
         return _read_geoparquet(Path(source))
     arrow = pyogrio.open_arrow(source, layer=layer, encoding=encoding, use_pyarrow=True, batch_size=READ_BATCH)

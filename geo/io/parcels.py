@@ -32,6 +32,7 @@ from geo.errors import CRSError, FormatError, InputError, TooLargeError
 from geo.forked import gdal_call, gdal_gate
 from geo.geometry import left_out_parts
 from geo.io.archive import extract_zip
+from geo.io.content import check_content
 from geo.io.coordtxt import KEPT_COLUMNS as COORDINATE_TEXT_COLUMNS
 from geo.io.coordtxt import parse_coordinate_text, rewritten_texts, write_coordinate_text
 from geo.io.dbf import Dbf
@@ -504,6 +505,9 @@ def read_parcels(
             f"unsupported parcel file {called!r}; use one of {', '.join(SUPPORTED_SUFFIXES)}",
             f"不支持的地块文件 {called!r}；支持：{'、'.join(SUPPORTED_SUFFIXES)}",
         )
+    # a GeoParquet named .gpkg was "not a readable gpkg file" (GDAL goes by the content), a GeoJSON named .gpkg
+    # read by GDAL past the GeoJSON reader's checks: the content is what the name says, or the file is refused
+    check_content(path, suffix=suffix, shown=called, readable=SUPPORTED_SUFFIXES)
     if suffix in (".zip", ".kmz"):
         with tempfile.TemporaryDirectory(prefix="lantu-zip-") as tmp:
             budget = {"max_total": limits.max_bytes} if limits is not None else {}
@@ -516,6 +520,10 @@ def read_parcels(
                     f"{called}: expected one {'/'.join(wanted)} file inside, found {len(found)}",
                     f"{called}：压缩包内应有且只有一个 {'/'.join(wanted)} 文件，实际 {len(found)} 个",
                 )
+            member = chosen[0].relative_to(tmp).as_posix()
+            check_content(
+                chosen[0], suffix=chosen[0].suffix.lower(), shown=f"{called}: {member}", readable=wanted, name=member
+            )
             frame = _read_file(chosen[0], layer=layer, crs=crs, limits=limits, shown=called)
             if frame.crs is None and suffix == ".kmz":
                 frame = frame.set_crs(4326)
