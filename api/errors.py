@@ -18,6 +18,7 @@ from fastapi import FastAPI, Request, params
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from python_multipart.exceptions import MultipartParseError
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -305,6 +306,35 @@ MULTIPART_ZH: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
 )
 PARSING_BODY = "There was an error parsing the body"  # FastAPI's detail for a body it could not decode
+# characters of an uploaded file's name: no file system a planner's files come from holds a longer one (NTFS 255
+# UTF-16 units; ext4 and APFS 255 bytes), and any name within it passes the multipart parser's header limit
+MAX_FILE_NAME_CHARS = 255
+
+
+def file_name_too_long(length: int | None = None) -> InputError:
+    """The 422 for an upload whose file name is longer than ``MAX_FILE_NAME_CHARS`` (``length``, where it is known:
+    past the multipart parser's header limit only its words are)."""
+    told_en = f"is {length:,} characters long" if length is not None else "is too long"
+    told_zh = f"长达 {length:,} 个字符" if length is not None else "过长"
+    return InputError(
+        f"the uploaded file's name {told_en}; a file name has at most {MAX_FILE_NAME_CHARS} characters: rename the "
+        "file and upload it again",
+        f"上传文件的文件名{told_zh}，文件名最多 {MAX_FILE_NAME_CHARS} 个字符：请将文件改名后重新上传",
+    )
+
+
+def multipart_header_too_long(exc: BaseException) -> bool:
+    """Whether ``exc`` (Starlette's 400 "Invalid multipart data.") comes from a part's header line longer than
+    the multipart parser takes (python_multipart's DEFAULT_MAX_HEADER_SIZE, 4,224 bytes): a file name of thousands
+    of characters, which was answered as malformed multipart data, as if the client's boundaries were wrong."""
+    seen: set[int] = set()
+    found: BaseException | None = exc
+    while found is not None and id(found) not in seen:
+        seen.add(id(found))
+        if isinstance(found, MultipartParseError) and "header size" in str(found):
+            return True
+        found = found.__cause__ or found.__context__
+    return False
 
 
 def body_error(detail: str, cause: BaseException | None) -> tuple[str, str] | None:
@@ -337,6 +367,8 @@ def body_error(detail: str, cause: BaseException | None) -> tuple[str, str] | No
 async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = str(exc.detail)
+    if exc.status_code == 400 and multipart_header_too_long(exc):
+        return await _lantu(request, file_name_too_long())
     said = body_error(detail, exc.__cause__) if exc.status_code == 400 else None
     if said is not None:
         en, zh = said

@@ -396,7 +396,7 @@ def test_upload_warnings_name_the_file_as_sent(client: TestClient, keys: dict[st
         ("../../etc/地块.zip", "地块.zip"),
         ("地\x1b[2J块\u202e\u200b.zip", "地[2J块.zip"),  # an escape, a bidi override, a zero-width space
         ("地\t块.zip", "地 块.zip"),
-        ("地" * 300 + ".zip", "地" * 95 + "….zip"),
+        ("地" * 250 + ".zip", "地" * 95 + "….zip"),  # within the 255 characters of a file name
     ],
 )
 def test_a_file_name_is_quoted_clean(client: TestClient, keys: dict[str, str], filename: str, shown: str) -> None:
@@ -1103,3 +1103,40 @@ def test_a_pdf_that_lays_out_too_long_is_stopped_with_the_worker_free(
         c.app.state.render_cache = RenderCache()  # forgotten
         pdf = c.get(f"/api/v1/reviews/{rid}/report.pdf", headers=auth(keys))
         assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+
+
+def test_an_upload_whose_content_is_another_format_than_its_name_says_is_a_422_saying_both(
+    client: TestClient, keys: dict[str, str], tmp_path: Path
+) -> None:
+    """A GeoParquet uploaded as parcels.gpkg was "not a readable gpkg file"; the problem now says what it holds."""
+    parcel_frame(rect(2.9, 0.1, 3.1, 0.3), id="B").to_parquet(tmp_path / "p.parquet")
+    problem = assert_problem(_upload(client, keys, "parcels.gpkg", (tmp_path / "p.parquet").read_bytes()), 422)
+    assert problem["message_en"].startswith("parcels.gpkg: the file holds GeoParquet, but its name (.gpkg) says")
+    assert problem["message_zh"].startswith("parcels.gpkg：文件内容为 GeoParquet，但扩展名 .gpkg 表明是 GeoPackage")
+
+
+@pytest.mark.parametrize("length", [256, 1_000, 5_000, 20_000])
+def test_an_upload_whose_name_is_longer_than_a_file_system_holds_is_a_422_saying_so(
+    client: TestClient, keys: dict[str, str], length: int
+) -> None:
+    """A name of 5,000 characters was answered 400 "Invalid multipart data" (the multipart parser takes a part's
+    header up to 4,224 bytes), as if the client's boundaries were wrong; one of 1,000 was read. No file system
+    holds a name of more than 255 characters: refused saying so, the length where it could be read."""
+    name = "地" * (length - len(".geojson")) + ".geojson"
+    problem = assert_problem(_upload(client, keys, name, json.dumps(FARMLAND).encode()), 422)
+    known = len(f'filename="{name}"'.encode()) < 4_224  # within the parser's header: the route counts the name
+    told_en, told_zh = (
+        (f"is {length:,} characters long", f"长达 {length:,} 个字符") if known else ("is too long", "过长")
+    )
+    assert problem["message_en"] == (
+        f"the uploaded file's name {told_en}; a file name has at most 255 characters: rename the file and upload it "
+        "again"
+    )
+    assert problem["message_zh"] == f"上传文件的文件名{told_zh}，文件名最多 255 个字符：请将文件改名后重新上传"
+
+
+def test_an_upload_name_of_255_characters_is_read(client: TestClient, keys: dict[str, str]) -> None:
+    """The longest name a file system holds, in the widest UTF-8 (4 bytes a character), passes the parser."""
+    name = "\U0001f5fa" * (255 - len(".geojson")) + ".geojson"
+    assert _upload(client, keys, name, json.dumps(FARMLAND).encode()).status_code == 201
+    assert _upload(client, keys, "地" * 247 + ".geojson", json.dumps(FARMLAND).encode()).status_code == 201

@@ -45,7 +45,13 @@ from api.deps import (
     StoreDep,
     require,
 )
-from api.errors import UnsupportedMediaError, WorkTimeoutError, media_type
+from api.errors import (
+    MAX_FILE_NAME_CHARS,
+    UnsupportedMediaError,
+    WorkTimeoutError,
+    file_name_too_long,
+    media_type,
+)
 from api.keys import Principal
 from api.render_cache import RenderCache
 from api.settings import Settings
@@ -234,12 +240,17 @@ def _parse_json(data: bytes, crs: str | None, limits: ReadLimits) -> gpd.GeoData
     return check_size(frame, max_parcels=limits.max_parcels, max_vertices=limits.max_vertices)
 
 
+def file_name(filename: str | None) -> str:
+    """An upload's file name without the folders a browser on Windows may send with it (C:\\Users\\…\\地块.zip)."""
+    return re.split(r"[/\\]", filename or "")[-1]
+
+
 def sent_name(filename: str | None) -> str | None:
     """The client's name for its file as a message may quote it: the base name alone (a browser on Windows
     may send the whole path), printable characters only (no escape sequence or bidi override reaches the
     page or terminal that shows the message), at most ``MAX_SENT_NAME`` of them, the suffix kept; None when
     nothing is left."""
-    base = re.split(r"[/\\]", filename or "")[-1]
+    base = file_name(filename)
     name = "".join(c if c.isprintable() else " " if c.isspace() else "" for c in base).strip()
     if len(name) > MAX_SENT_NAME:
         suffix = Path(name).suffix if len(Path(name).suffix) <= MAX_SUFFIX else ""
@@ -305,6 +316,8 @@ async def _parcels_from_request(
                 )
             if not isinstance(upload, UploadFile):
                 raise FormatError("the multipart body needs a 'file' part", "上传请求缺少 file 字段")
+            if len(base := file_name(upload.filename)) > MAX_FILE_NAME_CHARS:
+                raise file_name_too_long(len(base))
             name = sent_name(upload.filename)
             if name is not None and upload_suffix(name) in SHAPEFILE_PARTS:
                 raise FormatError(
