@@ -299,7 +299,7 @@ def test_an_issue_refuses_a_county_and_factor_given_twice(ledger: Ledger) -> Non
     assert ledger.journal() == []
     with pytest.raises(FormatError, match=r"^plan.csv line 4: 370811 land_new was already given on line 2$"):
         parse_quota_plan(
-            "county_code,factor,amount\n370811,land_new,60000\n370812,land_new,1000\n370811,land_new,4e4\n"
+            "county_code,factor,amount\n370811,land_new,60000\n370812,land_new,1000\n370811,land_new,40000\n"
         )
 
 
@@ -333,3 +333,15 @@ def test_a_plan_amount_in_another_scripts_digits_is_refused(value: str) -> None:
     assert refused.value.message_zh == f"plan.csv 第 3 行：数量 {value!r}：数字请用 0-9 书写（不接受其他文字的数字）"
     typed = parse_quota_plan("county_code,factor,amount\n370811,land_new,１５００．５\n")
     assert [row.amount for row in typed] == [1500.5]
+
+
+@pytest.mark.parametrize("value", ["1.23E+06", "4e4", "1e999999999", "-2E3", "１.５e３"])
+def test_a_plan_amount_in_scientific_notation_is_refused(value: str) -> None:
+    """A spreadsheet shows a narrow column's 1,234,567 as 1.23E+06 and saves that into the CSV: the plan booked
+    1,230,000 without a word (the coordinate files refuse an exponent for the same reason). Refused naming the line;
+    a number written in full is read."""
+    with pytest.raises(FormatError) as refused:
+        parse_quota_plan(f"county_code,factor,amount\n370811,land_new,{value}\n")
+    assert refused.value.message_en.startswith("plan.csv line 2: amount ")
+    assert "scientific notation" in refused.value.message_en and "科学计数法" in refused.value.message_zh
+    assert [row.amount for row in parse_quota_plan("county_code,factor,amount\n370811,land_new,1234567\n")] == [1234567]

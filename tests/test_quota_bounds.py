@@ -181,12 +181,12 @@ def test_the_api_refuses_a_changed_repeat_a_big_land_id_and_a_garbled_document(
 
 
 def test_the_cli_ends_every_refusal_in_one_line(run, tmp_path: Path, blueprint_dir: Path) -> None:  # type: ignore[no-untyped-def]
-    """1e999999999 (decimal.Overflow), ids of 10**20 (OverflowError) and prices of inf, 1e300 and 1e-9 were
-    tracebacks or bookings; each is now exit 2 with one line in Chinese and English."""
+    """1e999999999 (decimal.Overflow; in a plan, a 1 and thirty 0s), ids of 10**20 (OverflowError) and prices of
+    inf, 1e300 and 1e-9 were tracebacks or bookings; each is now exit 2 with one line in Chinese and English."""
     _issue(run, tmp_path, blueprint_dir, "370811,land_new,10000\n")
     _enter(run, "PLANT")
     plan = tmp_path / "overflow.csv"
-    plan.write_text("county_code,factor,amount\n370811,so2,1e999999999\n", encoding="utf-8")
+    plan.write_text("county_code,factor,amount\n370811,so2,1" + "0" * 30 + "\n", encoding="utf-8")
     big = "99999999999999999999"
     transfer = ("transfer", "370811", "370812", "land_new", "--year", "2026", "--amount", "1", "--price-wan")
     refusals = {

@@ -289,7 +289,7 @@ def test_amounts_the_ledger_cannot_hold_exit_2_and_change_nothing(run, tmp_path:
     _issue(run, tmp_path, blueprint_dir, "370811,energy,500\n")
     _enter(run, "PLANT")
     big = tmp_path / "big.csv"
-    big.write_text("county_code,factor,amount\n370811,land_new,1e300\n", encoding="utf-8")
+    big.write_text("county_code,factor,amount\n370811,land_new,1" + "0" * 300 + "\n", encoding="utf-8")
     refusals = [
         ("reserve-factors", "PLANT", "--year", "2026", "--need", f"energy={v}") for v in ("nan", "-inf", "1e308")
     ]
@@ -316,15 +316,16 @@ def test_plan_years_are_the_apis(run) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_a_plan_amount_beyond_the_ledger_names_its_line(run, tmp_path: Path, blueprint_dir: Path) -> None:  # type: ignore[no-untyped-def]
-    """1e300 in a plan is refused with the file's line, as the reader's other row errors are; nothing is issued."""
+    """10^300 in a plan is refused with the file's line, as the reader's other row errors are; nothing is issued."""
     from geo.errors import FormatError
     from geo.io import parse_quota_plan
 
     run("quota", "init", "--blueprint", blueprint_dir)
     plan = tmp_path / "计划.csv"
-    plan.write_text("county_code,factor,amount\n370811,land_new,100\n370811,energy,1e300\n", encoding="utf-8")
+    rows = "county_code,factor,amount\n370811,land_new,100\n370811,energy,1" + "0" * 15 + "\n"
+    plan.write_text(rows, encoding="utf-8")
     refused = run("quota", "issue", "--year", "2026", "--csv", plan, code=2).stderr
-    assert "计划.csv line 3: amount 1E+300" in refused and "100,000,000,000" in refused, refused
+    assert "计划.csv line 3: amount 1000000000000000" in refused and "100,000,000,000" in refused, refused
     assert "计划.csv 第 3 行" in refused and len(refused.strip().splitlines()) == 1, refused
     assert json.loads(run("quota", "journal", "--format", "json").stdout) == []
     with pytest.raises(FormatError, match=r"^plan.csv line 2: amount 0.00001 rounds to 0") as tiny:

@@ -201,7 +201,9 @@ def _plan_number(value: str, *, name: str, line: int) -> Decimal:
     as much of Europe writes 1.5) or a stray one ("1,00,0.5") was read as 15 or 1000.5, and the province's plan
     booked wrong by orders of magnitude. No underscore either: Python reads "1_5" as 15, a plan's reader sees no
     number. Digits are 0-9 or the full-width ones of a Chinese input method (１５); Decimal read another script's
-    ("١٥", Arabic-Indic) as 15 too. NaN when it is no number at all (refused by the caller)."""
+    ("١٥", Arabic-Indic) as 15 too. No exponent: a spreadsheet saves a narrow column's 1,234,567 as 1.23E+06, the
+    digits it shows, as the coordinate files' reader says too. NaN when it is no number at all (refused by the
+    caller)."""
     if "_" in value:
         raise _fail(
             name,
@@ -217,6 +219,15 @@ def _plan_number(value: str, *, name: str, line: int) -> Decimal:
             line,
             f"amount {value[:40]!r}: write its digits as 0-9 (digits of another script are no plan's)",
             f"数量 {value[:40]!r}：数字请用 0-9 书写（不接受其他文字的数字）",
+        )
+    if "e" in value.lower() and value.strip().lstrip("+-").lower() not in ("inf", "infinity"):
+        raise _fail(
+            name,
+            line,
+            f"amount {value[:40]!r}: write the number in full (1230000), not in scientific notation, which a "
+            "spreadsheet shows for a narrow column and saves with the digits it shows (1.23E+06 for 1,234,567)",
+            f"数量 {value[:40]!r}：请写出完整数字（如 1230000），不用科学计数法（表格列宽不足时显示为 1.23E+06，"
+            "另存为 CSV 时只保留所显示的位数）",
         )
     if "," in value:
         if THOUSANDS.fullmatch(value) is None:
