@@ -425,7 +425,7 @@ def _load_vector(layer_id: str, source: Path, spec: LayerSpec, default_crs: CRS)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as exc:
         raise BlueprintError(
             f"{MANIFEST}: layers.{layer_id}: cannot read {where}: {exc}",
-            f"{MANIFEST}：图层 {layer_id} 无法读取 {where}",
+            f"{MANIFEST}：图层 {layer_id} 无法读取 {where}（{exc}）",  # GDAL's words, English only, over no reason
         ) from exc
     try:
         check_coordinates(frame, layer=True)

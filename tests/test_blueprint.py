@@ -368,3 +368,13 @@ def test_city_blueprint_is_kept_out_of_the_collectors_walks(
         assert gc.get_freeze_count() <= frozen - features
     finally:
         gc.unfreeze()
+
+
+def test_a_layer_gdal_cannot_read_gives_its_reason_in_chinese_too(small: Path) -> None:
+    """The Chinese message said only 无法读取 mineral.gpkg, with no reason: the English one had GDAL's (the input
+    probe's left list). Both carry it now (GDAL speaks English)."""
+    _edit(small, layers__mineral__layer="nope")
+    with pytest.raises(BlueprintError) as info:
+        load_blueprint(small)
+    reason = str(info.value.__cause__)
+    assert reason and reason in info.value.message_en and reason in info.value.message_zh

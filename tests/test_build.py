@@ -455,6 +455,10 @@ def _bad_sources(tmp: Path) -> dict[str, tuple[Path, list[str]]]:
     unknown = tmp / "unknown.shp"
     _frame([(rect(0, 0, 1, 1), {"A": "x"})], EPSG).to_file(unknown)
     out["unrecognised"] = (unknown, ["unknown.shp", "'unknown'"])
+    named = tmp / "STBHHX.gpkg"  # GeoParquet (no source format of a build) named .gpkg: GDAL spoke of libduckdb
+    _frame([(rect(0, 0, 1, 1), {"A": "x"})], EPSG).to_parquet(named)
+    said = ["STBHHX.gpkg", "holds GeoParquet", "says a GeoPackage", "export the data as one of"]
+    out["content_not_name"] = (named, said)
     return out
 
 
@@ -463,7 +467,7 @@ def _bad_sources(tmp: Path) -> dict[str, tuple[Path, list[str]]]:
     [
         "no_crs", "undefined_crs", "encoding", "field", "empty", "not_fitting", "value", "unrecognised",
         "dbf_cut", "dbf_cut_zipped", "dbf_header", "dbf_case", "dbf_case_zipped", "gdb_cut", "fake_gdb",
-        "out_in_source", "raster_far",
+        "out_in_source", "raster_far", "content_not_name",
     ],
 )  # fmt: skip
 def test_bad_input_exits_2_naming_file_layer_and_field(case: str, tmp_path: Path) -> None:

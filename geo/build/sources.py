@@ -19,6 +19,7 @@ from typing import IO, Any
 
 from geo.errors import FormatError, InputError
 from geo.io.archive import archiver_extra
+from geo.io.content import check_content
 from geo.io.dbf import DBF_HEADER, Dbf, descriptors, fixed_header, sidecar
 from geo.io.encoding import UNDECLARED_CODECS, decodes, undeclared_codec
 
@@ -94,7 +95,8 @@ def source_layers(path: Path) -> list[SourceLayer]:
     if suffix == ".shp":
         encoding, how = shapefile_encoding(path)
         return [SourceLayer(path, str(path), None, path.stem, "vector", encoding, how)]
-    if suffix in VECTOR_SUFFIXES:
+    if suffix in VECTOR_SUFFIXES:  # GDAL goes by the content: a GeoParquet named .gpkg gave its driver's words
+        check_content(path, suffix=suffix, shown=str(path), readable=sorted(VECTOR_SUFFIXES | RASTER_SUFFIXES))
         listed = _listed(str(path), path)
         single = len(listed) == 1 and suffix != ".gpkg"
         return [
