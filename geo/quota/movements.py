@@ -807,6 +807,7 @@ class Movements:
                 )
             reason = f"{reason}（批准文号：{document.strip()}）"
         with writing(self.engine) as conn:
+            lock_reserved_land(conn)  # before the project's accounts are read: see revoke
             project_id, _ = _require_project(conn, project_id)
             _refuse_unconfirmable(conn, project_id)
             held = _project_accounts(conn, project_id, bucket="reserved")
@@ -832,6 +833,10 @@ class Movements:
         says what a 撤回 released.
         """
         with writing(self.engine) as conn:
+            # what the project holds and who paid it are read with the counties held, as a reservation and a
+            # reversal of one hold them before they write (PostgreSQL): read before, a reversal and a reservation
+            # committed meanwhile made a 撤回 pay the pool back what the county had paid
+            lock_reserved_land(conn)
             project_id, county = _require_project(conn, project_id)
             held = _project_accounts(conn, project_id)
             reserved = [a for a in held if a.bucket == "reserved"]
@@ -856,6 +861,7 @@ class Movements:
         if not reason.strip():
             raise QuotaError("a lapse needs a reason", "收回指标须说明理由")
         with writing(self.engine) as conn:
+            lock_reserved_land(conn)  # before the project's accounts and payers are read: see revoke
             project_id, county = _require_project(conn, project_id)
             held = _project_accounts(conn, project_id)
             owed = funding(conn, project_id)
