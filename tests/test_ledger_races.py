@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from decimal import Decimal
+from typing import Any
 
 import pytest
 from support import at_once
-from test_quota import balance, enter, review
+from test_quota import balance, enter, journal_size, review
 from test_quota import ledger as ledger  # the fixture: two counties, the library's projects
 
 import geo.quota.movements as movements
-from geo.errors import QuotaError
+from geo.errors import InputError, QuotaError
 from geo.quota.ledger import CITY, Ledger
 
 # --- a 撤回 / 收回 / 批准 reads what the project holds with the counties held ----------------------------------------
@@ -84,3 +86,72 @@ def test_a_revoke_a_confirm_and_a_lapse_at_once_refuse_in_words_of_the_project(l
         assert "XM-1" in refused.message_zh
     held = balance(ledger, "XM-1", bucket="reserved") + balance(ledger, "XM-1", bucket="approved")
     assert balance(ledger, "370811") + balance(ledger, CITY) + held == 10_000
+
+
+# --- odd input: each a refusal in both languages, nothing booked -----------------------------------------------------
+
+ODD_YEARS = (0, 1999, 2101, 9999, 2**31, 2**63, "2026", 2026.5, True, None)
+
+
+@pytest.mark.parametrize("year", ODD_YEARS)
+def test_a_year_outside_the_plan_years_is_refused_by_every_movement(ledger: Ledger, year: object) -> None:
+    """The API and the CLI take 2000–2100; the library booked year 0, 2101 or 2026.5 on accounts no report reads, and
+    a year beyond an Integer column was PostgreSQL's "integer out of range" or SQLite's OverflowError, "2026" a
+    KeyError, None an IntegrityError."""
+    ledger.issue(2026, [("370811", "land_new", 10_000), ("370811", "energy", 100)], actor="省厅")
+    before = journal_size(ledger)
+    odd: Any = year
+    movements = (
+        lambda: ledger.issue(odd, [("370812", "energy", 1)], actor="a"),
+        lambda: ledger.point_supply("370811", "land_new", odd, 10, actor="a"),
+        lambda: ledger.reserve(review(10, rid="Y"), year=odd, project_id="XM-1", actor="a"),
+        lambda: ledger.reserve_factors("XM-1", odd, {"energy": 1}, actor="a"),
+        lambda: ledger.advance("370811", "land_new", odd, 1, actor="a"),
+        lambda: ledger.transfer("370811", "370812", "energy", odd, 1, price_wan=1, actor="a"),
+        lambda: ledger.reduction("370811", "cod", odd, 1, source="治理", actor="a"),
+        lambda: ledger.carry_earmark("XM-1", odd, actor="a"),
+        lambda: ledger.stock_rates(odd),
+        *([] if year is None else [lambda: ledger.balances(odd)]),  # balances(None): every year's
+    )
+    for movement in movements:
+        with pytest.raises(InputError, match=r"is not a year from 2000 to 2100$") as refused:
+            movement()
+        assert refused.value.message_zh.endswith("须为 2000—2100 年之间的整数年份")
+    assert journal_size(ledger) == before
+
+
+@pytest.mark.parametrize("value", ["abc", "1_5", None, True, b"12", [1], Decimal("sNaN")])
+def test_an_amount_that_is_no_number_is_refused_in_words(ledger: Ledger, value: object) -> None:
+    """Text, None, a bool, bytes: decimal's own InvalidOperation (a traceback, a 500) — and "1_5" was booked as 15 m²,
+    Decimal reading the underscore; a signalling NaN need raised InvalidOperation in reserve_factors. (A price of None
+    is a loan's.)"""
+    ledger.issue(2026, [("370811", "land_new", 10_000), ("370811", "energy", 100)], actor="省厅")
+    before = journal_size(ledger)
+    odd: Any = value
+    movements = (
+        lambda: ledger.issue(2026, [("370812", "land_new", odd)], actor="a"),
+        lambda: ledger.reserve_factors("XM-1", 2026, {"energy": odd}, actor="a"),
+        lambda: ledger.transfer("370811", "370812", "energy", 2026, odd, price_wan=1, actor="a"),
+        *(
+            []
+            if value is None
+            else [lambda: ledger.transfer("370811", "370812", "energy", 2026, 1, price_wan=odd, actor="a")]
+        ),
+        lambda: ledger.point_supply(CITY, "land_new", 2026, odd, actor="a"),
+    )
+    for movement in movements:
+        with pytest.raises(InputError) as refused:
+            movement()
+        assert refused.value.message_zh and refused.value.message_zh != refused.value.message_en
+    assert journal_size(ledger) == before
+
+
+@pytest.mark.parametrize("county", [370811, "370811\x00", "\x00"])
+def test_a_county_that_is_no_text_is_unknown(ledger: Ledger, county: object) -> None:
+    """An int was a TypeError on SQLite (it matched the text code, then could not be sorted beside the others) and
+    PostgreSQL's "operator does not exist"; a NUL PostgreSQL's DataError."""
+    odd: Any = county
+    with pytest.raises(InputError, match=r"^unknown county") as refused:
+        ledger.issue(2026, [(odd, "cod", 1)], actor="a")
+    assert refused.value.message_zh.startswith("未知区县")
+    assert journal_size(ledger) == 0

@@ -7,6 +7,7 @@ the outside world (``external:<source>``), where quota enters the city's books.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -52,8 +53,11 @@ Key = tuple[str, str, str, int]  # factor, holder, bucket, year
 
 
 def amount(value: float | Decimal) -> Decimal:
-    """A quota amount rounded to the ledger's four decimals; InputError for NaN, an infinity or one beyond
+    """A quota amount rounded to the ledger's four decimals; InputError for what is no number (text, None, a bool:
+    ``Decimal(str(…))`` raised its own InvalidOperation, and read "1_5" as 15), NaN, an infinity or one beyond
     :data:`MAX_AMOUNT` either way (no column holds it, no county needs it)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real | Decimal):
+        raise InputError(f"amount {value!r} is not a number", f"数量 {value!r} 不是数字")
     number = Decimal(str(value))
     if not number.is_finite() or number.copy_abs() > MAX_AMOUNT:  # copy_abs: abs() overflows at 1e999999999
         raise InputError(
@@ -61,6 +65,20 @@ def amount(value: float | Decimal) -> Decimal:
             f"数量 {value} 须为 ±{MAX_AMOUNT:,} 以内的有限数",
         )
     return number.quantize(Decimal("0.0001"))
+
+
+def plan_year(year: int) -> int:
+    """``year`` as a plan year (年度) the ledger books and reads, :data:`PLAN_YEARS` as the API and the CLI take them;
+    else an InputError: year 0, 9999 or 2026.5 was booked on accounts no report reaches, a year beyond an Integer
+    column was the database's error (PostgreSQL's "integer out of range", SQLite's OverflowError), and "2026" a
+    KeyError."""
+    first, last = PLAN_YEARS
+    if isinstance(year, bool) or not isinstance(year, numbers.Integral) or not first <= year <= last:
+        raise InputError(
+            f"plan year {year!r} is not a year from {first} to {last}",
+            f"年度 {year!r} 须为 {first}—{last} 年之间的整数年份",
+        )
+    return int(year)
 
 
 def positive_amount(value: float | Decimal, unit: str, what: tuple[str, str] = ("amount", "数量")) -> Decimal:
@@ -81,9 +99,15 @@ def positive_amount(value: float | Decimal, unit: str, what: tuple[str, str] = (
 
 def price(value: float | Decimal) -> Decimal:
     """A 有偿调剂 price (万元) as the journal keeps it, four decimals; InputError for NaN, an infinity, one beyond
-    :data:`MAX_PRICE_WAN` or one that rounds to 0 (a paid transfer at 0.0 万元 is no paid transfer)."""
-    number = Decimal(str(value))
-    if not number.is_finite() or not 0 < number <= MAX_PRICE_WAN or not number.quantize(Decimal("0.0001")):
+    :data:`MAX_PRICE_WAN` or one that rounds to 0 (a paid transfer at 0.0 万元 is no paid transfer), and for what is
+    no number (:func:`amount`)."""
+    number = Decimal(str(value)) if isinstance(value, numbers.Real | Decimal) and not isinstance(value, bool) else None
+    if (
+        number is None
+        or not number.is_finite()
+        or not 0 < number <= MAX_PRICE_WAN
+        or not number.quantize(Decimal("0.0001"))
+    ):
         raise InputError(
             f"the price {value} 万元 of a paid transfer must be positive (at least 0.0001) and at most "
             f"{MAX_PRICE_WAN:,} 万元",

@@ -33,8 +33,11 @@ def county_names(engine: Engine) -> dict[str, str]:
 
 def require_county(conn: Connection, code: str) -> str:
     """``code`` if it is a registered county, else an InputError (a request naming no county the ledger holds)
-    saying how to register it."""
-    known = conn.execute(select(quota_holders.c.code).where(quota_holders.c.code == code)).first()
+    saying how to register it. What is no printable text names none and is not looked up (an int was a TypeError or
+    PostgreSQL's "operator does not exist", a NUL its DataError)."""
+    printable = isinstance(code, str) and code.isprintable()
+    query = select(quota_holders.c.code).where(quota_holders.c.code == code)
+    known = conn.execute(query).first() if printable else None
     if known is None:
         raise InputError(
             f"unknown county {code!r} (register counties with `lantu quota init --blueprint`)",

@@ -37,6 +37,7 @@ from geo.quota.accounts import (
     check_factor,
     move,
     movement_date,
+    plan_year,
     positive_amount,
     price,
     project_holder,
@@ -566,6 +567,7 @@ class Movements:
         the plan's accounts locked (:func:`~geo.quota.posting.lock_accounts`), so of two identical plans posted at
         once one is booked and the other refused, on PostgreSQL as on SQLite.
         """
+        year = plan_year(year)
         plan = list(rows)
         if (repeat := repeated_row((county, factor) for county, factor, _ in plan)) is not None:
             first, second = (position + 1 for position in repeat)
@@ -703,6 +705,7 @@ class Movements:
         (先入库后保障: 兰州 149号 三、(三) 审批阶段 "能耗跟着项目走,污染物排放总量替代指标跟着项目走").
         A project may be given more later, so only ``key`` (a client's Idempotency-Key, the ``actor``'s own) makes
         a retry safe: the same request under it returns the first transaction (``replayed``), ``existed``."""
+        year = plan_year(year)
         for factor in needs:
             check_factor(factor)
             if factor != "energy" and factor not in POLLUTANTS:
@@ -717,7 +720,11 @@ class Movements:
                 f"{exempt_as!r} 不是环评不与污染物总量挂钩的项目类别；应为 {'、'.join(kinds)} 之一",
             )
         needed = {
-            factor: ZERO if value == 0 else positive_amount(value, FACTORS[factor][1], (f"need of {factor}", "需求"))
+            # amount() first refuses what is no finite number: a signalling NaN (Decimal('sNaN')) raised decimal's
+            # InvalidOperation at == 0; a need of exactly 0 is none, one rounding to 0 is refused as such
+            factor: ZERO
+            if amount(value) is not None and value == 0
+            else positive_amount(value, FACTORS[factor][1], (f"need of {factor}", "需求"))
             for factor, value in needs.items()
         }
         with writing(self.engine) as conn:
@@ -888,6 +895,7 @@ class Movements:
         Refused for a county under the 增存挂钩 penalty (:func:`_penalty_settlement`): an advance is new
         construction quota to it. Next year's issue repays it (:meth:`issue`).
         """
+        year = plan_year(year)
         check_factor(factor)
         if factor != "land_new":
             raise QuotaError(
@@ -942,6 +950,7 @@ class Movements:
         and pays its reservations first (济宁 济政办字〔2020〕52号 三、(一)4 "争取省级重大基础设施、重要工作事项配置的
         '点供'型计划指标").
         """
+        year = plan_year(year)
         check_factor(factor)
         value = positive_amount(value, FACTORS[factor][1], ("point supply", "点供指标"))
         with writing(self.engine) as conn:
@@ -973,6 +982,7 @@ class Movements:
         province by the 点供's reversal instead. Carried by the officer, a year at a time, so each year's 台账 shows
         where its earmark went (点供结转) and its reversal puts it back.
         """
+        year = plan_year(year)
         if year + 1 > PLAN_YEARS[1]:
             raise QuotaError(
                 f"an earmark of {year} cannot be carried past the last plan year {PLAN_YEARS[1]}",
@@ -1019,6 +1029,7 @@ class Movements:
         ``settles`` names a :meth:`advance_reduction` the reduction makes good: that much of it
         already went to the county and is not entered again; the rest enters as usual.
         """
+        year = plan_year(year)
         _check_pollutant(factor)
         total = positive_amount(value, FACTORS[factor][1], ("reduction", "削减量"))
         if not source.strip():
@@ -1066,6 +1077,7 @@ class Movements:
         rule allows (``reduction_advance`` in ledger.yaml: 济宁 52号 三、(三)3 "对省级、市级重点保障项目所需的污染物总量
         指标", 兰州 149号 四、(六)2 "市级项目所需的污染物总量指标"; :func:`_refuse_reduction_advance`); the journal
         names the project. The quota goes to the county, from where the project's 总量 is reserved."""
+        year = plan_year(year)
         _check_pollutant(factor)
         if not source.strip() or len(source) > MAX_NAME_CHARS:  # a journal's cell, a 台账's row
             raise QuotaError(
@@ -1112,6 +1124,7 @@ class Movements:
         or the city pool. A loan's due date is today (Beijing time) or later: one already past was overdue the
         moment it was lent (聊城 办法第十七条 "临时拆借": lent now, returned later). 水田 quota moves with its
         quantity (:func:`_transfer_postings`)."""
+        year = plan_year(year)
         check_factor(factor)
         if source == target:
             raise QuotaError("source and target are the same holder", "调出方与调入方相同")

@@ -25,6 +25,7 @@ from geo.quota.accounts import (
     REWARD,
     ZERO,
     holder_kind,
+    plan_year,
     project_holder,
 )
 from geo.quota.holders import county_names
@@ -182,7 +183,7 @@ class Queries:
             quota_accounts.c.factor, quota_accounts.c.holder, quota_accounts.c.bucket, quota_accounts.c.year
         )
         if year is not None:
-            query = query.where(quota_accounts.c.year == year)
+            query = query.where(quota_accounts.c.year == plan_year(year))
         if not include_external:
             query = query.where(~quota_accounts.c.holder.startswith(EXTERNAL_PREFIX))
         with self.engine.connect() as conn:

@@ -23,7 +23,16 @@ from typing import Any, Final
 from sqlalchemy import Connection, Engine, and_, case, or_, select
 
 from geo.projects.tables import projects
-from geo.quota.accounts import CITY, EXTERNAL_PREFIX, FACTORS, PROJECT_PREFIX, ZERO, holder_kind, project_holder
+from geo.quota.accounts import (
+    CITY,
+    EXTERNAL_PREFIX,
+    FACTORS,
+    PROJECT_PREFIX,
+    ZERO,
+    holder_kind,
+    plan_year,
+    project_holder,
+)
 from geo.quota.holders import county_names
 from geo.quota.tables import DECIMALS, amount_sum, quota_accounts, quota_postings, quota_projects, quota_transactions
 
@@ -225,6 +234,7 @@ def ledger_report(engine: Engine, year: int) -> list[dict[str, Any]]:
     the project's ``earmarked`` account are in the county's columns (点供 in, 配置 out, 撤回 back), and what the
     earmark still holds in 专项点供未用 with the opposite sign, so 点供 is all the county was given, as the
     balances show it (the county's ``available`` and its projects' 专项点供), and 余额 its ``available`` balance."""
+    year = plan_year(year)
     a, p, t = quota_accounts.c, quota_postings.c, quota_transactions.c
     positive = amount_sum(case((p.amount > 0, p.amount), else_=0))
     negative = amount_sum(case((p.amount < 0, p.amount), else_=0))

@@ -51,7 +51,7 @@ from geo.db import insert_ignoring_duplicates
 from geo.errors import QuotaError
 from geo.projects.library import Project, fundable_reason, link_review_in, project_in, stored_project_id
 from geo.projects.tables import project_reviews
-from geo.quota.accounts import CITY, FACTORS, ZERO, Key, Posting, amount, move, project_holder
+from geo.quota.accounts import CITY, FACTORS, ZERO, Key, Posting, amount, move, plan_year, project_holder
 from geo.quota.land import parcel_outline, refuse_overlap
 from geo.quota.posting import transaction_by_key
 from geo.quota.report import EARMARK, area_texts, holdings_by_payer
@@ -131,7 +131,7 @@ def plan_reservation(review: ReviewResult, request: ReservationRequest, *, grain
     part of it, and grain capacity (kg: cultivated m² × ``grain_yield``, the layer carrying none) —
     国土资规〔2017〕13号 数量、水田、粮食产能三类指标; 聊城 办法第十七条 for the pooled gaps.
     """
-    year, project_id, parcel_id = request["year"], request["project_id"], request.get("parcel_id")
+    year, project_id, parcel_id = plan_year(request["year"]), request["project_id"], request.get("parcel_id")
     county, source = request.get("county"), request.get("source")
     parcels = [p for p in review.parcels if parcel_id is None or p.id == parcel_id]
     if len(parcels) != 1:

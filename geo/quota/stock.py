@@ -51,6 +51,7 @@ from geo.quota.accounts import (
     amount,
     move,
     movement_date,
+    plan_year,
     positive_amount,
 )
 from geo.quota.holders import county_names, require_county
@@ -656,6 +657,7 @@ class StockRegister:
 
     def stock_rates(self, year: int, *, county: str | None = None) -> list[dict[str, Any]]:
         """供地率 and 处置率 per county (every registered county, or one) at the end of ``year``."""
+        year = plan_year(year)
         names = county_names(self.engine)
         codes = [county] if county is not None else sorted(names)
         with self.engine.connect() as conn:
@@ -668,6 +670,7 @@ class StockRegister:
         kind ``stock_reward``: reward → county, the city pooling its ``stock_reward`` share), and record the
         五年供地率 with the penalty it carries. Disposals settled once are never rewarded again while that reward
         stands; once it is reversed they are unsettled and the next settlement books them."""
+        year = plan_year(year)
         linkage = self.rules.stock_linkage
         today = beijing_today()
         if year > today.year:  # its disposals are still to come, and its 供地率 would decide that year's penalty
