@@ -66,6 +66,12 @@ def storage_fault(exc: BaseException) -> tuple[str, str, int] | None:
             )
         if "disk" in text or "full" in text or "no space" in text:
             return "the database disk is full", "数据库磁盘已满", 60
+        if "unable to open database file" in text:  # SQLite's words for a folder that is missing or closed to it
+            return (
+                "the database file cannot be opened: check that its folder exists and lantu may write there",
+                "无法打开数据库文件：请检查其所在目录是否存在、lantu 是否有写入权限",
+                60,
+            )
         if isinstance(exc, OperationalError) or exc.connection_invalidated:
             return "the database is unreachable", "数据库无法连接", 10
         return None

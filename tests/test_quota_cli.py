@@ -683,3 +683,14 @@ def test_a_read_only_ledger_is_refused_in_words_not_a_traceback(run, tmp_path: P
     assert done.returncode == 2, done.stderr
     assert "数据库为只读" in done.stderr and "read-only" in done.stderr and "Traceback" not in done.stderr
     assert (tmp_path / "ledger.db").read_bytes() == before
+
+
+def test_a_ledger_in_a_missing_folder_is_said_to_be_one(tmp_path: Path) -> None:
+    """A ledger whose folder does not exist read "the database is unreachable", as a server that does not answer
+    (the ledger probe): SQLite's "unable to open database file" names the folder to check."""
+    env = {**os.environ, "LANTU_DATABASE_URL": f"sqlite:///{tmp_path / 'no' / 'such' / 'ledger.db'}"}
+    args = [sys.executable, "-m", "api.cli", "quota", "balances", "--year", "2026"]
+    done = subprocess.run(args, env=env, capture_output=True, text=True)
+    assert done.returncode == 2, done.stderr
+    assert "its folder exists" in done.stderr and "所在目录是否存在" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "no").exists()
