@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 import re
 import unicodedata
 from concurrent.futures import ThreadPoolExecutor
@@ -16,7 +17,7 @@ import pypdf
 import pytest
 import shapely
 from sqlalchemy import Engine
-from support import STANDARD_LAYERS, land_use_layer, parcel_frame, rect, rect_blueprint, screenshot
+from support import STANDARD_LAYERS, land_use_layer, parcel_frame, rect, rect_blueprint, screenshot, star
 
 from geo.blueprint import Blueprint, load_blueprint
 from geo.crs import Area
@@ -26,6 +27,7 @@ from geo.report import TILING_LAYERS, review_report, sketch, sketch_svg
 from geo.report_model import (
     AREA_NOTE,
     CONCLUSION_TITLE,
+    COORDINATE_COLUMNS,
     ITEM_COLUMNS,
     NOT_SET,
     QUOTA_COLUMNS,
@@ -389,6 +391,85 @@ def test_html_report_prints_a_page_per_parcel_in_chromium(
     assert len({found[0] for found in on}) == len(headings)  # a new page for every parcel
     assert errors == []
     page.close()
+
+
+# what the report's print rules leave a parcel on A4, read from the page itself in print media: the @page margins
+# (mm) and the strip the body keeps free for the mark on every page; and each parcel section's height, laid out at
+# the width between the margins
+_PRINT_BOX = """() => {
+  const page = [...document.styleSheets].flatMap(s => [...s.cssRules]).find(r => r instanceof CSSPageRule).style;
+  const mm = v => parseFloat(v) * (v.endsWith('px') ? 25.4 / 96 : 1);
+  return {top: mm(page.marginTop), bottom: mm(page.marginBottom), side: mm(page.marginLeft) + mm(page.marginRight),
+          strip: mm(getComputedStyle(document.body).paddingTop)};
+}"""
+_SECTIONS = (
+    """() => [...document.querySelectorAll('section.parcel')].map(s => s.getBoundingClientRect().height * 25.4 / 96)"""
+)
+A4_MM = (210.0, 297.0)
+
+
+@pytest.mark.parametrize("synthetic", [True, False], ids=["demo", "real"])
+def test_html_report_prints_a_parcel_from_the_top_of_a_page_with_the_mark_on_every_page(
+    blueprint: Blueprint, browser: Any, synthetic: bool
+) -> None:
+    """Printed as a browser prints it (the page's own A4 and margins): every parcel's heading opens a page; the
+    demo's mark is on every page (and on none of a real review's); a parcel whose section fits the page's height
+    takes one page, a longer one (a star of 150 corners, its coordinates beside the sketch) no more pages than
+    its height needs and one more for a block kept whole, its coordinate table's header on each of them. The
+    printed PDF and a screenshot of the first parcel in print are kept in build/screenshots/."""
+    frame = gpd.GeoDataFrame(
+        {
+            "id": ["P1", "P2", "P3"],
+            "name": ["农机装配厂", "星形地块", "工业园"],
+            "project_type": ["industrial"] * 3,
+            "investment_wan": [5000.0] * 3,
+        },
+        geometry=[km_box(2.9, 0.1, 3.1, 0.3), star(150, (1.1, 1.1), 0.05, 0.1), km_box(1.9, 1.9, 2.1, 2.1)],
+        crs=4548,
+    )
+    result = review(frame, blueprint)
+    kind = "demo" if synthetic else "real"
+    page = browser.new_page()
+    page.set_content(review_report(result, blueprint=blueprint, synthetic=synthetic))
+    page.emulate_media(media="print")
+    box = page.evaluate(_PRINT_BOX)
+    page.set_viewport_size({"width": round((A4_MM[0] - box["side"]) * 96 / 25.4), "height": 1000})
+    room = A4_MM[1] - box["top"] - box["bottom"] - box["strip"]  # mm of content a page holds
+    heights = page.evaluate(_SECTIONS)
+    cover = page.evaluate("() => document.querySelector('section.parcel').getBoundingClientRect().top") * 25.4 / 96
+    page.locator("section.parcel").first.screenshot(path=str(screenshot(f"report-print-parcel-{kind}.png")))
+    printed = page.pdf(prefer_css_page_size=True, print_background=True)
+    screenshot(f"report-print-{kind}.pdf").write_bytes(printed)
+    page.close()
+
+    # Chromium's text maps some glyphs to Kangxi radicals (⽬ for 目): NFKC folds them back
+    texts = [
+        unicodedata.normalize("NFKC", squash(p.extract_text())) for p in pypdf.PdfReader(io.BytesIO(printed)).pages
+    ]
+    mark = unicodedata.normalize("NFKC", squash(SYNTHETIC_MARK))
+    assert [mark in t for t in texts] == [synthetic] * len(texts)
+    bodies = [re.sub(r"^—\d+—", "", t).replace(mark, "") for t in texts]  # without the page number and the mark
+    starts = [
+        [n for n, b in enumerate(bodies) if b.startswith(squash(f"地块 {p.id} {p.name}"))] for p in result.parcels
+    ]
+    assert [len(s) for s in starts] == [1] * len(result.parcels), [b[:30] for b in bodies]
+    first = [s[0] for s in starts]
+    spans = [b - a for a, b in zip(first, [*first[1:], len(texts)], strict=True)]  # the last one's with the closing
+    assert box["strip"] > 0 if synthetic else box["strip"] == 0
+    # the pages a parcel may take: one when its section fits a page; else what its height needs, and one more for
+    # a block kept whole (the land and quota tables with their heading) pushed to the next page
+    need = [1 if h <= room else math.ceil(h / room) + 1 for h in heights]
+    assert first[0] <= math.ceil(cover / room)
+    assert [min(s, n) for s, n in zip(spans[:-1], need, strict=False)] == spans[:-1], (heights, room, spans)
+    assert spans[-1] <= need[-1] + 1  # the closing after the last parcel, on its page or the next
+    assert heights[2] <= room  # a rectangle's page holds all of it, as the PDF's does (P1's, with four notes, too)
+    assert heights[1] > room  # the star's coordinates run on: two pages or more, the table's header on each
+    coordinates = [n for n in range(first[1], first[2]) if re.search(r"J\d+1\d{7}\.\d{3}", bodies[n])]
+    assert len(coordinates) >= 2
+    header = unicodedata.normalize("NFKC", "".join(COORDINATE_COLUMNS[:4]))  # 边长's 长 comes out as the radical ⻓
+    assert all(header in bodies[n] for n in coordinates), [bodies[n][:40] for n in coordinates]
+    bound = math.ceil(cover / room) + sum(need) + 1  # the cover, each parcel, the closing
+    assert len(texts) <= bound, (len(texts), bound)
 
 
 def test_notes_name_layers_in_chinese_and_the_data_version(result: ReviewResult) -> None:
