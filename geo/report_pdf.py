@@ -296,6 +296,7 @@ def _grouped_head(columns: Sequence[str]) -> tuple[list[list[str]], list[Any]]:
 
 
 MARGINS = (15 * mm, 15 * mm, 13 * mm, 14 * mm)  # left, right, top, bottom
+MARK_COLOUR = "#bb0000"  # the mark's red, the HTML report's #b00
 # ReportLab's frame pads its content 6 pt inside the margins: the frame is set that much wider, so that the text and
 # the tables (180 mm, the width between the margins) stand at the margins. Inside the padding, the tables were 12 pt
 # wider than the room: a left-aligned one stood 6 pt past the right margin and a centred one 6 pt past both
@@ -571,19 +572,23 @@ def review_report_pdf(
         ),
     ]
 
-    def page_number(canvas: Canvas, doc: Any) -> None:
+    def running_head(canvas: Canvas, doc: Any) -> None:
+        """The number and title in grey at every page's head, after the mark in red (grey at 7.5 pt read as
+        furniture: a fresh pair of eyes): a page printed alone still says whose it is and that it is no real one."""
         canvas.saveState()
-        canvas.setFont(register_font(), 9)
-        canvas.drawCentredString(A4[0] / 2, 7 * mm, f"— {doc.page} —")
-        canvas.setFillColor(colors.grey)
         canvas.setFont(register_font(), 7.5)
-        head, right, top = "　".join(filter(None, [m.mark, m.title, m.number])), A4[0] - MARGINS[1], A4[1] - 8 * mm
-        if m.mark and pdfmetrics.stringWidth(head, register_font(), 7.5) > A4[0] - MARGINS[0] - MARGINS[1]:
-            # a mark too long to share the line (an unverified file's) takes one of its own, above the title
+        title, right, top = "　".join(filter(None, [m.title, m.number])), A4[0] - MARGINS[1], A4[1] - 8 * mm
+        width = pdfmetrics.stringWidth(title, register_font(), 7.5)
+        mark = pdfmetrics.stringWidth(f"{m.mark}　", register_font(), 7.5) if m.mark else 0.0
+        # a mark too long to share the line (an unverified file's) takes one of its own, above the title
+        alone = bool(m.mark) and mark + width > A4[0] - MARGINS[0] - MARGINS[1]
+        canvas.setFillColor(colors.grey)
+        canvas.drawRightString(right, top - 3 * mm if alone else top, title)
+        canvas.setFillColor(colors.HexColor(MARK_COLOUR))
+        if alone:
             canvas.drawRightString(right, top, m.mark)
-            canvas.drawRightString(right, top - 3 * mm, "　".join(filter(None, [m.title, m.number])))
-        else:
-            canvas.drawRightString(right, top, head)
+        elif m.mark:
+            canvas.drawString(right - width - mark, top, f"{m.mark}　")
         canvas.restoreState()
 
     buffer = io.BytesIO()
@@ -596,5 +601,32 @@ def review_report_pdf(
         creator="lantu",
         lang="zh-CN",
         initialFontName=register_font(),  # no Helvetica: every font in the file is embedded
-    ).build(story, onFirstPage=page_number, onLaterPages=page_number)
+    ).build(story, onFirstPage=running_head, onLaterPages=running_head, canvasmaker=CountedCanvas)
     return buffer.getvalue()
+
+
+class CountedCanvas(Canvas):  # type: ignore[misc]  # ReportLab ships no annotations
+    """A canvas that writes 第 n 页 共 N 页 at each page's foot once every page is laid out: a sheet missing from
+    a signed set shows (a fresh pair of eyes; "— n —" said nothing of the count). Each finished page is kept as the
+    canvas's state and drawn on ``save``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._laid_out: list[dict[str, Any]] = []
+
+    def showPage(self) -> None:
+        self._laid_out.append(dict(self.__dict__))
+        self._startPage()
+
+    def save(self) -> None:
+        for page in self._laid_out:
+            self.__dict__.update(page)
+            self.setFont(register_font(), 9)
+            self.drawCentredString(A4[0] / 2, 7 * mm, page_foot(self.getPageNumber(), len(self._laid_out)))
+            super().showPage()
+        super().save()
+
+
+def page_foot(page: int, pages: int) -> str:
+    """第 n 页 共 N 页, as a report of several sheets counts them (the HTML prints the same by CSS)."""
+    return f"第 {page} 页 共 {pages} 页"

@@ -109,7 +109,7 @@ def pdf_texts(pdf: bytes) -> str:
     """The text of every page without its furniture (page number, running header), which may
     fall inside a paragraph that continues on the next page."""
     pages = [p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf)).pages]
-    furniture = re.compile(r"^(— \d+ —|(示例（合成数据，仅供演示）\u3000)?建设项目落地可行性审查报告\u3000.*)$", re.M)
+    furniture = re.compile(rf"^(第 \d+ 页 共 \d+ 页|{SYNTHETIC_MARK}\u3000|建设项目落地可行性审查报告\u3000.*)$", re.M)
     return squash("".join(furniture.sub("", page) for page in pages))
 
 
@@ -128,7 +128,7 @@ def test_html_and_pdf_show_every_row_and_note_of_the_model(result: ReviewResult)
         assert squash(needle) in shown_pdf and squash(needle) in shown_html
     # a page printed alone still says it is no real review: the mark on every page's running head
     pages = [p.extract_text() for p in pypdf.PdfReader(io.BytesIO(review_report_pdf(result, synthetic=True))).pages]
-    assert all(f"{SYNTHETIC_MARK}\u3000建设项目落地可行性审查报告" in page for page in pages)
+    assert all(SYNTHETIC_MARK in page and "建设项目落地可行性审查报告\u3000" in page for page in pages)
     assert squash(SYNTHETIC_MARK) in shown_html
     assert SYNTHETIC_MARK not in pypdf.PdfReader(io.BytesIO(review_report_pdf(result))).pages[0].extract_text()
 
@@ -194,7 +194,9 @@ def test_pdf_embeds_its_cjk_font_and_sets_metadata(result: ReviewResult) -> None
     assert "25°" in text and "25 °" not in text and "m²" in text  # the font has the signs
     assert not [line for line in text.splitlines() if line.rstrip().endswith(("（", "〔", "【", "“", "《"))]
     assert not [line for line in text.splitlines() if line.lstrip().startswith(("）", "，", "。", "、", "；"))]
-    assert squash("— 2 —") in squash(reader.pages[1].extract_text())
+    # every sheet counted, so that one missing from a signed set shows (a fresh pair of eyes): 第 n 页 共 N 页
+    counted = [squash(f"第 {n} 页 共 {len(reader.pages)} 页") for n in range(1, len(reader.pages) + 1)]
+    assert all(foot in squash(p.extract_text()) for foot, p in zip(counted, reader.pages, strict=True))
     assert reader.metadata is not None
     assert reader.metadata.title.startswith("建设项目落地可行性审查报告 济自然资审〔")
     assert reader.metadata.author == "济宁市自然资源和规划局"
@@ -448,7 +450,10 @@ def test_html_report_prints_a_parcel_from_the_top_of_a_page_with_the_mark_on_eve
     ]
     mark = unicodedata.normalize("NFKC", squash(SYNTHETIC_MARK))
     assert [mark in t for t in texts] == [synthetic] * len(texts)
-    bodies = [re.sub(r"^—\d+—", "", t).replace(mark, "") for t in texts]  # without the page number and the mark
+    # every sheet counted (第 n 页 共 N 页: one missing from a signed set shows); 页 comes out as the radical ⻚
+    foot = [re.match(r"第(\d+)[页⻚]共(\d+)[页⻚]", t) for t in texts]
+    assert [(int(f[1]), int(f[2])) if f else None for f in foot] == [(n, len(texts)) for n in range(1, len(texts) + 1)]
+    bodies = [t[f.end() :].replace(mark, "") for t, f in zip(texts, foot, strict=True) if f]  # without foot and mark
     starts = [
         [n for n, b in enumerate(bodies) if b.startswith(squash(f"地块 {p.id} {p.name}"))] for p in result.parcels
     ]
@@ -696,7 +701,7 @@ def test_pdf_tables_give_hectares(square: ReviewResult) -> None:
     text = squash(page)
     assert squash("涉及面积") in text and "m²公顷亩" in text  # the unit row under 涉及面积
     assert squash(f"占用永久基本农田 不通过 {' '.join(HECTARE_SQUARE)} 100.00 %") in text
-    lines = [line.strip() for line in page.splitlines()]
+    lines = [line.strip() for line in page.splitlines() if not re.fullmatch(r"第 \d+ 页 共 \d+ 页", line.strip())]
     land = lines[lines.index("用地指标核算") :]
     m2, ha, mu = (land.index(unit) for unit in ("m²", "公顷", "亩"))
     assert land[ha + 1 : ha + 7] == ["1.0000", "1.0000", "0.0000", "0.0000", "0.0000", "1.0000"]  # 农用地 … 合计
