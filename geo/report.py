@@ -197,6 +197,12 @@ def sketch_svg(s: Sketch | None) -> str:
     )
 
 
+def css_string(text: str) -> Markup:
+    """``text`` as a quoted CSS string whose every character but letters, digits, CJK and spaces is escaped
+    (``\\HHHHHH ``): an issuer's name in a stylesheet can close neither the string nor the ``<style>``."""
+    return Markup('"' + "".join(c if c.isalnum() or c == " " else f"\\{ord(c):06x} " for c in text) + '"')
+
+
 def review_report(
     result: ReviewResult,
     *,
@@ -214,16 +220,18 @@ def review_report(
     Renders :func:`geo.report_model.report_model`, the same rows and notes as the PDF
     and the map popups; Jinja's autoescape keeps every user string as text.
     """
+    model = report_model(
+        result,
+        synthetic=synthetic,
+        issuer=issuer,
+        number=number,
+        data_dir=data_dir,
+        blueprint=blueprint,
+        unverified=unverified,
+    )
     return _ENV.get_template("report.html").render(
-        m=report_model(
-            result,
-            synthetic=synthetic,
-            issuer=issuer,
-            number=number,
-            data_dir=data_dir,
-            blueprint=blueprint,
-            unverified=unverified,
-        ),
+        m=model,
+        running_head=css_string(f"{model.title}　{model.number}"),
         summary_columns=SUMMARY_COLUMNS,
         item_header=header(ITEM_COLUMNS),
         quota_header=header(QUOTA_COLUMNS),

@@ -450,7 +450,12 @@ def test_html_report_prints_a_parcel_from_the_top_of_a_page_with_the_mark_on_eve
     ]
     mark = unicodedata.normalize("NFKC", squash(SYNTHETIC_MARK))
     assert [mark in t for t in texts] == [synthetic] * len(texts)
-    # every sheet counted (第 n 页 共 N 页: one missing from a signed set shows); 页 comes out as the radical ⻚
+    # each sheet says whose it is, in the running head (title and number, as the PDF's), and is counted (第 n 页 共 N
+    # 页: one missing from a signed set shows; 页 comes out as the radical ⻚); a fresh pair of eyes on the papers
+    model = report_model(result, synthetic=synthetic, blueprint=blueprint)
+    head = unicodedata.normalize("NFKC", squash(f"{model.title}{model.number}"))
+    assert [t.startswith(head) for t in texts] == [True] * len(texts), [t[:40] for t in texts]
+    texts = [t[len(head) :] for t in texts]
     foot = [re.match(r"第(\d+)[页⻚]共(\d+)[页⻚]", t) for t in texts]
     assert [(int(f[1]), int(f[2])) if f else None for f in foot] == [(n, len(texts)) for n in range(1, len(texts) + 1)]
     bodies = [t[f.end() :].replace(mark, "") for t, f in zip(texts, foot, strict=True) if f]  # without foot and mark

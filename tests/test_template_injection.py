@@ -5,6 +5,7 @@ the page verbatim (``geo.maps.Verbatim``) and a layer's attributes as inert HTML
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -90,3 +91,17 @@ def test_the_blueprints_name_in_the_viewers_title_is_text(tmp_path: Path) -> Non
     bp = Blueprint(PAYLOADS[0], tmp_path, None, {"county": VectorLayer("county", frame, tmp_path)})
     page = build_viewer(bp, Settings(tiles="none", database_url=f"sqlite:///{tmp_path / 'v.db'}"))
     assert RAN not in page and f"<title>lantu 蓝图 · {html_text(PAYLOADS[0])}</title>" in page
+
+
+def test_the_issuers_code_in_the_reports_printed_running_head_is_text(hostile: ReviewResult) -> None:
+    """The printed report's running head (title and number) is a CSS string in its <style>: an issuer's 发文机关代字
+    that closes the string or the <style> stays a character of it (``geo.report.css_string``)."""
+    from geo.papers import DocumentNumber, Issuer
+    from geo.report import review_report
+
+    issuer = Issuer(code='济"; } body { display: none } </style><script>alert(1)</script>')
+    page = review_report(hostile, issuer=issuer, number=DocumentNumber.draft(issuer))
+    style = page[page.index("<style>") : page.index("</style>")]
+    assert "<script>" not in page.split("</style>", 1)[0] and page.count("</style>") == 1
+    head = re.search(r"@top-right \{ content: (\"[^\"]*\");", style)
+    assert head is not None and "display: none" not in head.group(1) and "</" not in style
