@@ -155,7 +155,8 @@ def sketch_svg(s: Sketch | None) -> str:
     if s is None:
         return ""
     size = s.size
-    body = [f'<rect x="0" y="0" width="{size}" height="{size}" fill="#fafafa" stroke="#999"/>']
+    # the frame half a line in from the edge: its line drawn on the edge was half cut off (a fresh pair of eyes)
+    body = [f'<rect x="0.5" y="0.5" width="{size - 1}" height="{size - 1}" fill="#fafafa" stroke="#999"/>']
     body += [
         _svg_path(
             c.geometry, size, f'fill="{c.colour}" fill-opacity="{CONTEXT_ALPHA}" stroke="{c.colour}" stroke-width="1"'
@@ -180,7 +181,8 @@ def sketch_svg(s: Sketch | None) -> str:
     )
     nx = size - 18
     body.append(
-        f'<g><path d="M{nx},8 L{nx + 7},28 L{nx},23 L{nx - 7},28 Z" fill="#000"/>'
+        f'<g><rect x="{nx - 10}" y="5" width="20" height="39" fill="#fff" fill-opacity="0.8"/>'  # over the layers
+        f'<path d="M{nx},8 L{nx + 7},28 L{nx},23 L{nx - 7},28 Z" fill="#000"/>'
         f'<text x="{nx}" y="40" font-size="11" text-anchor="middle">北</text></g>'
     )
     legend = s.legend()

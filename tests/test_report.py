@@ -627,6 +627,23 @@ def test_sketch_scale_label_clear_of_the_bar(result: ReviewResult) -> None:
     assert float(label[1]) > float(bar[1]) + float(bar[2])  # starts right of the bar's end
 
 
+def test_sketch_frame_is_whole_and_the_north_arrow_on_a_white_ground(result: ReviewResult) -> None:
+    """The frame's line lay on the sketch's edge, half of it cut off, and the layers' lines ran through the north
+    arrow (a fresh pair of eyes): the frame lies half a line in, the arrow and 北 on a white ground as the scale."""
+    drawn = sketch(result.model_copy(deep=True).parcels[0], 260)
+    assert drawn is not None
+    svg = sketch_svg(drawn)
+    frame = re.match(r'.*?<rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)" fill="#fafafa"', svg)
+    assert frame is not None
+    x, y, w, h = map(float, frame.groups())
+    assert min(x, y) >= 0.5 and x + w <= drawn.size - 0.5 and y + h <= drawn.size - 0.5  # a 1-unit line inside
+    north = re.search(r'<g><rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)" fill="#fff"[^>]*/>'
+                      r'<path d="M([\d.]+),8 ', svg)  # fmt: skip
+    assert north is not None
+    left, top, width, height, tip = map(float, north.groups())
+    assert left < tip - 7 and tip + 7 < left + width and top < 8 and top + height > 40  # arrow and 北 (y 40) on it
+
+
 class _Tables(HTMLParser):
     """Each ``<table>`` of a page as its rows of cell texts (header rows included)."""
 
