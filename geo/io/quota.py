@@ -42,6 +42,7 @@ AREA_UNITS = {  # how a plan may name an area's unit (after NFKC, lower case: �
     "ha": Decimal(10000),
 }
 DEMAND_FIELDS = tuple(Demand.model_fields)
+EXPONENT = re.compile(r"[+-]?[0-9.,]*[0-9][eE][+-]?[0-9]+")  # 1.23E+06: what a spreadsheet shows a narrow column as
 THOUSANDS = re.compile(r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?")  # 1,234,567.89: commas group thousands only
 ENCODINGS = ("utf-8-sig", "gb18030")  # UTF-8 (with or without BOM), or GBK as Excel saves CSV on Chinese Windows
 
@@ -220,7 +221,7 @@ def _plan_number(value: str, *, name: str, line: int) -> Decimal:
             f"amount {value[:40]!r}: write its digits as 0-9 (digits of another script are no plan's)",
             f"数量 {value[:40]!r}：数字请用 0-9 书写（不接受其他文字的数字）",
         )
-    if "e" in value.lower() and value.strip().lstrip("+-").lower() not in ("inf", "infinity"):
+    if EXPONENT.fullmatch(value.strip()):
         raise _fail(
             name,
             line,

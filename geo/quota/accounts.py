@@ -56,7 +56,7 @@ def amount(value: float | Decimal) -> Decimal:
     """A quota amount rounded to the ledger's four decimals; InputError for what is no number (text, None, a bool:
     ``Decimal(str(…))`` raised its own InvalidOperation, and read "1_5" as 15), NaN, an infinity or one beyond
     :data:`MAX_AMOUNT` either way (no column holds it, no county needs it)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real | Decimal):
+    if not is_number(value):
         raise InputError(f"amount {value!r} is not a number", f"数量 {value!r} 不是数字")
     number = Decimal(str(value))
     if not number.is_finite() or number.copy_abs() > MAX_AMOUNT:  # copy_abs: abs() overflows at 1e999999999
@@ -65,6 +65,11 @@ def amount(value: float | Decimal) -> Decimal:
             f"数量 {value} 须为 ±{MAX_AMOUNT:,} 以内的有限数",
         )
     return number.quantize(Decimal("0.0001"))
+
+
+def is_number(value: object) -> bool:
+    """Whether ``value`` is a real number (a bool is none: True was booked as 1)."""
+    return isinstance(value, numbers.Real | Decimal) and not isinstance(value, bool)
 
 
 def plan_year(year: int) -> int:
@@ -101,7 +106,7 @@ def price(value: float | Decimal) -> Decimal:
     """A 有偿调剂 price (万元) as the journal keeps it, four decimals; InputError for NaN, an infinity, one beyond
     :data:`MAX_PRICE_WAN` or one that rounds to 0 (a paid transfer at 0.0 万元 is no paid transfer), and for what is
     no number (:func:`amount`)."""
-    number = Decimal(str(value)) if isinstance(value, numbers.Real | Decimal) and not isinstance(value, bool) else None
+    number = Decimal(str(value)) if is_number(value) else None
     if (
         number is None
         or not number.is_finite()

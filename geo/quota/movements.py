@@ -723,7 +723,7 @@ class Movements:
             # amount() first refuses what is no finite number: a signalling NaN (Decimal('sNaN')) raised decimal's
             # InvalidOperation at == 0; a need of exactly 0 is none, one rounding to 0 is refused as such
             factor: ZERO
-            if amount(value) is not None and value == 0
+            if amount(value) == 0 and value == 0
             else positive_amount(value, FACTORS[factor][1], (f"need of {factor}", "需求"))
             for factor, value in needs.items()
         }
