@@ -293,24 +293,38 @@ def _problems(exc: ValidationError) -> tuple[str, str]:
     return "; ".join(en), "；".join(zh)
 
 
-def load_blueprint(root: str | Path) -> Blueprint:
-    """Read, check and index a blueprint directory."""
+def load_blueprint(root: str | Path, *, recheck: bool = False, record: bool = False) -> Blueprint:
+    """Read, check and index a blueprint directory.
+
+    A layer whose polygons an earlier check found sound (``record``: every one valid, so its coordinates
+    finite too) is not checked again while its file is the one checked; ``recheck`` checks every layer."""
     root = Path(root).resolve()
     manifest = read_manifest(root)
     default_crs = CRS.from_user_input(manifest.crs)
     layers: dict[str, VectorLayer | RasterLayer] = {}
+    dates: dict[str, str | None] = {}
     for layer_id, spec in manifest.layers.items():
         source = _resolve(root, layer_id, spec.path)
+        meta = _layer_meta(root, layer_id)
+        dates[layer_id] = str(meta["date"]) if meta.get("date") else None
         if layer_catalog()[layer_id].kind == "raster":
             layers[layer_id] = RasterLayer.open(layer_id, source, default_crs)
-        else:
-            frame = _load_vector(layer_id, source, spec, default_crs)
-            layers[layer_id] = VectorLayer(layer_id, _working(frame, manifest.gk_zone_epsg), source)
+            continue
+        checked = _checked_file(source, spec)  # the file as it is before the read: a change during it shows later
+        trusted = not recheck and meta.get(CHECKED) == checked
+        frame, sound = _load_vector(layer_id, source, spec, default_crs, checked=trusted)
+        layers[layer_id] = VectorLayer(layer_id, _working(frame, manifest.gk_zone_epsg), source)
+        if trusted:
+            log.info(
+                "layer %s: polygons found sound at %s's check; file unchanged, not checked again", layer_id, spec.path
+            )
+        elif record and sound:
+            _record_check(root, layer_id, meta, checked)
     log.info("blueprint %r loaded: %d layers from %s", manifest.name, len(layers), root)
     sources = root / "SOURCES.txt"
     synthetic = sources.is_file() and "SYNTHETIC" in sources.read_text(encoding="utf-8", errors="replace")
     version = manifest.version or _fingerprint(root, manifest)
-    blueprint = Blueprint(manifest.name, root, manifest.gk_zone_epsg, layers, synthetic, version, _dates(root, layers))
+    blueprint = Blueprint(manifest.name, root, manifest.gk_zone_epsg, layers, synthetic, version, dates)
     _check_pinned_zone(blueprint)
     features = sum(len(layer.frame) for layer in layers.values() if isinstance(layer, VectorLayer))
     if features >= CITY_FEATURES:
@@ -359,22 +373,53 @@ def _out_of_collectors_reach(features: int) -> None:
 
 
 LAYER_META = ".meta.json"  # geo.build.report.META_SUFFIX: what `lantu blueprint build` writes beside each layer
+# the key of a layer's metadata that records a check of its polygons (load_blueprint's ``record``)
+CHECKED = "polygons_checked"
 
 
-def _dates(root: Path, layer_ids: Iterable[str]) -> dict[str, str | None]:
-    """Each layer's 现势性 as its build metadata states it; None for a layer without one (a hand-made
-    blueprint, or a source whose preset and build gave no date)."""
-    dates: dict[str, str | None] = {}
-    for layer_id in layer_ids:
-        meta = root / f"{layer_id}{LAYER_META}"
-        try:
-            date = json.loads(meta.read_text(encoding="utf-8")).get("date") if meta.is_file() else None
-        except (ValueError, AttributeError) as exc:
-            raise BlueprintError(
-                f"{meta.name}: not a layer metadata file: {exc}", f"{meta.name}：图层元数据文件格式错误"
-            ) from exc
-        dates[layer_id] = str(date) if date else None
-    return dates
+def _layer_meta(root: Path, layer_id: str) -> dict[str, Any]:
+    """A layer's metadata as its build wrote it (its 现势性 ``date``) and a check recorded; {} for none."""
+    meta = root / f"{layer_id}{LAYER_META}"
+    if not meta.is_file():
+        return {}
+    try:
+        found = json.loads(meta.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise BlueprintError(
+            f"{meta.name}: not a layer metadata file: {exc}", f"{meta.name}：图层元数据文件格式错误"
+        ) from exc
+    if not isinstance(found, dict):
+        raise BlueprintError(f"{meta.name}: not a layer metadata file", f"{meta.name}：图层元数据文件格式错误")
+    return found
+
+
+def _checked_file(source: Path, spec: LayerSpec) -> dict[str, Any]:
+    """What a check of a layer's polygons holds for: its file and layer as they are now (size, time of the
+    last change) and the GEOS that judged them valid. A file rewritten, replaced or touched is checked again."""
+    stat = source.stat()
+    return {
+        "path": spec.path,
+        "layer": spec.layer,
+        "bytes": stat.st_size,
+        "modified_ns": stat.st_mtime_ns,
+        "geos": shapely.geos_version_string,
+    }
+
+
+def _record_check(root: Path, layer_id: str, meta: dict[str, Any], checked: dict[str, Any]) -> None:
+    """Write into the layer's metadata that its polygons were found sound (the file replaced whole, so a
+    load never reads half of it)."""
+    path = root / f"{layer_id}{LAYER_META}"
+    part = path.with_name(f".{path.name}.part")
+    try:
+        part.write_text(json.dumps({**meta, CHECKED: checked}, ensure_ascii=False, indent=2), encoding="utf-8")
+        part.replace(path)
+    except OSError as exc:
+        raise BlueprintError(
+            f"{path.name}: cannot record the check of layer {layer_id}: {exc.strerror or exc}",
+            f"{path.name}：无法记录图层 {layer_id} 的校验结果（{exc.strerror or exc}）",
+        ) from exc
+    log.info("layer %s: polygons found sound; recorded in %s", layer_id, path.name)
 
 
 def _fingerprint(root: Path, manifest: Manifest) -> str:
@@ -416,7 +461,11 @@ def _resolve(root: Path, layer_id: str, relative: str) -> Path:
     return source
 
 
-def _load_vector(layer_id: str, source: Path, spec: LayerSpec, default_crs: CRS) -> gpd.GeoDataFrame:
+def _load_vector(
+    layer_id: str, source: Path, spec: LayerSpec, default_crs: CRS, *, checked: bool
+) -> tuple[gpd.GeoDataFrame, bool]:
+    """The layer with its logical attribute names, and whether its polygons were all valid as read (none
+    repaired). ``checked``: a check found them so and the file is unchanged, so the per-vertex tests are left out."""
     where = f"{source.name}" + (f" layer {spec.layer!r}" if spec.layer else "")
     try:
         from geo.io.blueprint import read_layer  # geo.io imports the review, which imports this module
@@ -428,7 +477,7 @@ def _load_vector(layer_id: str, source: Path, spec: LayerSpec, default_crs: CRS)
             f"{MANIFEST}：图层 {layer_id} 无法读取 {where}（{exc}）",  # GDAL's words, English only, over no reason
         ) from exc
     try:
-        check_coordinates(frame, layer=True)
+        check_coordinates(frame, layer=True, every_vertex=not checked)
     except CRSError as exc:
         raise BlueprintError(
             f"{MANIFEST}: layers.{layer_id}: {where}: {exc.message_en}",
@@ -487,11 +536,13 @@ def _load_vector(layer_id: str, source: Path, spec: LayerSpec, default_crs: CRS)
         # one spelling downstream: integer exports (101) become the table's code (0101)
         frame["class_code"] = frame["class_code"].map({c: cls.code for c, cls in found.items() if cls is not None})
         frame["deduction_ratio"] = _deduction_ratios(frame["deduction_ratio"], where)
+    if checked:
+        return frame.reset_index(drop=True), True
     invalid = ~map_chunks(shapely.is_valid, np.asarray(frame.geometry.values, dtype=object))
     if invalid.any():
         log.warning("layer %s: repaired %d invalid polygons with make_valid", layer_id, invalid.sum())
         frame.loc[invalid, "geometry"] = frame.geometry[invalid].make_valid()
-    return frame.reset_index(drop=True)
+    return frame.reset_index(drop=True), not invalid.any()
 
 
 def _standard_values(layer_id: str, frame: gpd.GeoDataFrame, spec: LayerSpec, where: str) -> gpd.GeoDataFrame:

@@ -122,10 +122,18 @@ def check_cmd(
     directory: Annotated[Path, typer.Argument(help="Blueprint directory.")],
     fmt: FormatOption = Format.table,
     as_json: Annotated[bool, typer.Option("--json", hidden=True, help="Same as --format json.")] = False,
+    record: Annotated[
+        bool,
+        typer.Option(
+            "--record",
+            help="记录校验结果: write each sound layer's check into its <id>.meta.json, so that loads skip the "
+            "per-polygon tests while its file is unchanged (a build records its own).",
+        ),
+    ] = False,
 ) -> None:
-    """校验蓝图: validate a blueprint (every file, field, CRS, its version); print its layers and build report."""
+    """校验蓝图: validate a blueprint (files, fields, CRS, every polygon, version); print its layers, build report."""
     try:
-        bp = load_blueprint(directory)
+        bp = load_blueprint(directory, recheck=True, record=record)
         stamped_ok = _version_matches(bp)
     except LantuError as exc:
         fail(exc)

@@ -273,7 +273,7 @@ def undefined_crs(crs: Any) -> bool:
     return crs is not None and CRS.from_user_input(crs).name.startswith("Undefined ")
 
 
-def check_coordinates(frame: Shapes, *, layer: bool = False) -> Shapes:
+def check_coordinates(frame: Shapes, *, layer: bool = False, every_vertex: bool = True) -> Shapes:
     """Refuse a frame (or its geometry) whose numbers cannot be right for its CRS; return it unchanged.
 
     Catches the mistakes planners make: no CRS at all, latitude and longitude
@@ -281,7 +281,8 @@ def check_coordinates(frame: Shapes, *, layer: bool = False) -> Shapes:
     zone prefix under the wrong EPSG, places outside China, and Gauss-Krüger coordinates farther from their
     meridian than any zone reaches: 6° for parcels, 12° for a blueprint's ``layer``, which is stored in one zone
     however wide its province (a parcel is measured in its own zone); its pinned zone is checked apart
-    (``geo.blueprint``).
+    (``geo.blueprint``). ``every_vertex=False`` leaves out the scan for NaN and infinite numbers, for shapes
+    found valid (GEOS's validity test refuses those).
     """
     declared = frame.crs  # read once: a GeoDataFrame finds it through its geometry column each time
     if declared is None:
@@ -293,7 +294,7 @@ def check_coordinates(frame: Shapes, *, layer: bool = False) -> Shapes:
     non_empty = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]  # no shape: its reader says so
     if len(non_empty) == 0:
         return frame
-    for start in range(0, len(non_empty), FINITE_CHUNK):  # in chunks: a city layer has 10⁸ vertices
+    for start in range(0, len(non_empty) if every_vertex else 0, FINITE_CHUNK):  # a city layer has 10⁸ vertices
         if not np.isfinite(shapely.get_coordinates(non_empty[start : start + FINITE_CHUNK])).all():
             raise CRSError("coordinates contain NaN or infinite values", "坐标中含有非数值或无穷大")
     minx, miny, maxx, maxy = shapely.total_bounds(non_empty)

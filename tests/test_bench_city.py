@@ -16,7 +16,9 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+import yaml
 
+from geo.blueprint import CHECKED
 from geo.threads import CORES
 
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
@@ -56,6 +58,16 @@ def test_generator_tiles_the_area_and_is_deterministic(tiny: Path, tmp_path: Pat
     assert mu.min() >= 5 - 1e-6 and mu.max() <= 500 + 1e-6
     again = gpd.read_file(citygen.generate("tiny", tmp_path, log=False) / "parcels.gpkg")
     assert np.array_equal(shapely.to_wkb(again.geometry.values), shapely.to_wkb(parcels.geometry.values))
+
+
+def test_generator_records_the_check_of_every_layer(tiny: Path) -> None:
+    """As a build does: a load of the benchmark's blueprint is a load of a built city's."""
+    manifest = yaml.safe_load((tiny / "blueprint" / "blueprint.yaml").read_text(encoding="utf-8"))
+    vectors = {layer for layer, spec in manifest["layers"].items() if not spec["path"].endswith(".tif")}
+    for layer in vectors:
+        meta = json.loads((tiny / "blueprint" / f"{layer}.meta.json").read_text(encoding="utf-8"))
+        assert meta[CHECKED]["bytes"] == (tiny / "blueprint" / manifest["layers"][layer]["path"]).stat().st_size
+    assert len(vectors) == 15
 
 
 def test_benchmark_runs_and_the_areas_agree(tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,9 +23,11 @@ from support import (
     rect_frame,
     slope_raster,
 )
+from typer.testing import CliRunner
 
 import geo.blueprint as blueprint_module
-from geo.blueprint import Blueprint, layer_summary, load_blueprint
+from geo.blueprint import CHECKED, Blueprint, layer_summary, load_blueprint
+from geo.cli import app
 from geo.errors import BlueprintError, CRSError
 from geo.io.blueprint import write_blueprint
 from geo.review import review
@@ -378,3 +382,108 @@ def test_a_layer_gdal_cannot_read_gives_its_reason_in_chinese_too(small: Path) -
         load_blueprint(small)
     reason = str(info.value.__cause__)
     assert reason and reason in info.value.message_en and reason in info.value.message_zh
+
+
+# --- a check of a layer's polygons, recorded, and trusted while its file is unchanged ----------------------
+
+
+def _bowtie() -> shapely.Polygon:
+    """The 1 km square's corners in a crossing order: its shoelace area is 0; repaired, two triangles of 0.25 km²."""
+    (a, b, c, d, _) = rect(0, 0, 1, 1).exterior.coords
+    return shapely.Polygon([a, c, b, d])
+
+
+def _farmland(root: Path, geometry: shapely.Polygon) -> Path:
+    """The blueprint's basic farmland, one polygon in ``farm.gpkg``."""
+    path = root / "farm.gpkg"
+    gpd.GeoDataFrame(geometry=[geometry], crs=EPSG).to_file(path)
+    _edit(root, layers__basic_farmland={"path": "farm.gpkg"})
+    return path
+
+
+def _validity_tests(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many polygons each of the loader's validity tests was given, from now on."""
+    given: list[int] = []
+    real = shapely.is_valid
+
+    def counted(geoms: object) -> object:
+        given.append(len(geoms))  # type: ignore[arg-type]
+        return real(geoms)
+
+    monkeypatch.setattr(shapely, "is_valid", counted)
+    return given
+
+
+def _farmland_area(bp: Blueprint) -> float:
+    layer = bp.vector("basic_farmland")
+    assert layer is not None
+    return float(layer.frame.area.sum())
+
+
+def test_a_recorded_check_is_trusted_while_the_file_is_unchanged(small: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _farmland(small, rect(0, 0, 1, 1))
+    load_blueprint(small, record=True)
+    recorded = {p.name for p in small.glob("*.meta.json")}
+    assert recorded == {f"{layer}.meta.json" for layer in ("county", "land_use", "mineral", "basic_farmland")}
+    assert json.loads((small / "basic_farmland.meta.json").read_text(encoding="utf-8"))[CHECKED]["path"] == "farm.gpkg"
+    given = _validity_tests(monkeypatch)
+    assert _farmland_area(load_blueprint(small)) == pytest.approx(1e6, rel=1e-12)
+    assert given == []  # no layer's polygons tested again
+    load_blueprint(small, recheck=True)
+    assert len(given) == 4 and all(given)  # each vector layer's polygons, every one
+
+
+def test_a_file_changed_after_its_check_is_checked_again(small: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    farm = _farmland(small, rect(0, 0, 1, 1))
+    load_blueprint(small, record=True)
+    checked = farm.stat().st_mtime_ns
+    _farmland(small, _bowtie())
+    os.utime(farm, ns=(checked + 10**9, checked + 10**9))  # an edit a second later (a clock's tick may be coarser)
+    assert _farmland_area(load_blueprint(small)) == pytest.approx(0.5e6, rel=1e-12)  # repaired, not the bowtie's 0
+    given = _validity_tests(monkeypatch)
+    _farmland(small, rect(0, 0, 1, 1))
+    os.utime(farm, ns=(checked, checked + 10**9))  # the first content back, a new time: tested again
+    load_blueprint(small)
+    assert given == [1]
+
+
+def test_a_file_replaced_keeping_size_and_time_is_trusted_and_recheck_sees_it(small: Path) -> None:
+    """The record's limit (as make's and rsync's): a file rewritten with the same size and time is taken for the
+    checked one. ``recheck`` (``lantu blueprint check``) tests every polygon whatever is recorded."""
+    farm = _farmland(small, rect(0, 0, 1, 1))
+    load_blueprint(small, record=True)
+    size, checked = farm.stat().st_size, farm.stat().st_mtime_ns
+    _farmland(small, _bowtie())
+    os.utime(farm, ns=(checked, checked))
+    assert farm.stat().st_size == size
+    assert _farmland_area(load_blueprint(small)) == pytest.approx(0.0, abs=1e-6)
+    assert _farmland_area(load_blueprint(small, recheck=True)) == pytest.approx(0.5e6, rel=1e-12)
+
+
+def test_a_layer_with_invalid_polygons_is_not_recorded(small: Path) -> None:
+    _farmland(small, _bowtie())
+    (small / "basic_farmland.meta.json").write_text('{"date": "2023-12-31"}', encoding="utf-8")
+    (small / "land_use.meta.json").write_text('{"date": "2024-06-30"}', encoding="utf-8")
+    bp = load_blueprint(small, record=True)
+    assert _farmland_area(bp) == pytest.approx(0.5e6, rel=1e-12)
+    farm = json.loads((small / "basic_farmland.meta.json").read_text(encoding="utf-8"))
+    assert farm == {"date": "2023-12-31"}  # repaired at every load, until its file is mended
+    land_use = json.loads((small / "land_use.meta.json").read_text(encoding="utf-8"))
+    assert land_use["date"] == "2024-06-30" and land_use[CHECKED]["bytes"] == (small / "land_use.gpkg").stat().st_size
+    assert load_blueprint(small).dates["land_use"] == "2024-06-30"
+
+
+def test_a_layer_metadata_file_that_is_no_mapping_is_refused(small: Path) -> None:
+    (small / "mineral.meta.json").write_text("[1, 2]", encoding="utf-8")
+    with pytest.raises(BlueprintError, match=r"mineral\.meta\.json: not a layer metadata file"):
+        load_blueprint(small)
+
+
+def test_check_records_only_when_asked(small: Path) -> None:
+    runner = CliRunner()
+    plain = runner.invoke(app, ["blueprint", "check", str(small)])
+    assert plain.exit_code == 0, plain.output
+    assert list(small.glob("*.meta.json")) == []
+    recorded = runner.invoke(app, ["blueprint", "check", str(small), "--record"])
+    assert recorded.exit_code == 0, recorded.output
+    assert len(list(small.glob("*.meta.json"))) == 3

@@ -26,7 +26,7 @@ from shapely.affinity import translate
 from support import EPSG, STANDARD_LAYERS, parcel_frame, rect, rect_blueprint
 from typer.testing import CliRunner
 
-from geo.blueprint import load_blueprint
+from geo.blueprint import CHECKED, load_blueprint
 from geo.build import build_blueprint
 from geo.cli import app
 from geo.crs import Area, reproject
@@ -147,6 +147,16 @@ def test_build_writes_geoparquet_metadata_and_a_version(built: Path, sources: di
     x1, y1, x2, y2 = meta["extent"]
     assert (x1, y1, x2, y2) == pytest.approx((464_000, 3_918_000, 468_000, 3_920_000))
     assert meta["extent_4490"][0] == pytest.approx(116.60, abs=0.01)
+
+
+def test_build_records_its_check_of_every_polygon(built: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its load in staging tested every polygon it wrote; a later load of the unchanged files tests none."""
+    for meta_path in built.glob("*.meta.json"):
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        assert meta[CHECKED]["path"] == meta["path"] and meta[CHECKED]["bytes"] == (built / meta["path"]).stat().st_size
+    tested: list[object] = []
+    monkeypatch.setattr(shapely, "is_valid", lambda geoms: tested.append(geoms))
+    assert len(load_blueprint(built).layers) == 7 and tested == []
 
 
 def test_build_report_says_what_it_repaired(built: Path) -> None:

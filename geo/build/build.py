@@ -17,7 +17,8 @@ The steps, each reported (``build.json``, one ``<id>.meta.json`` per layer):
    data's centre, so reviews in that zone project nothing; invalid polygons are repaired with
    ``make_valid``, exact duplicates dropped; with ``county`` every layer is clipped to it;
 5. the directory is written in a staging folder, loaded back with :func:`geo.blueprint.load_blueprint`
-   (whatever is written must load) and only then moved into place.
+   (whatever is written must load; its check of every polygon is recorded, so a later load of the
+   unchanged files skips it) and only then moved into place.
 """
 
 from __future__ import annotations
@@ -192,7 +193,7 @@ def build_blueprint(
             (tmp / f"{target}{META_SUFFIX}").write_text(layer.model_dump_json(indent=2), encoding="utf-8")
         (tmp / BUILD_REPORT).write_text(report.model_dump_json(indent=2), encoding="utf-8")
         _carry_provenance(sources, tmp)
-        load_blueprint(tmp)  # what is written must load, or nothing replaces ``out``
+        load_blueprint(tmp, record=True)  # what is written must load, or nothing replaces ``out``; its check kept
     log.info("blueprint %s built: %d layers → %s", report.version, len(report.layers), out)
     return report
 
