@@ -30,7 +30,14 @@ from pyproj import CRS
 from rasterio.transform import Affine
 
 from geo.catalog import landuse_class, layer_catalog
-from geo.crs import CGCS2000, check_coordinates, gk3_epsg_for_longitude, gk_central_meridian
+from geo.crs import (
+    CGCS2000,
+    check_coordinates,
+    gk3_epsg_for_longitude,
+    gk_central_meridian,
+    reproject,
+    transformer_for,
+)
 from geo.errors import BlueprintError, CRSError, InputError
 from geo.forked import freeze_for_good, gdal_gate, gdal_opened
 from geo.overlay import IndexedLayer
@@ -45,6 +52,9 @@ MANIFEST = "blueprint.yaml"
 ZONE_CODE = re.compile(r"\s*(?:EPSG:)?([0-9]{1,6})\s*", re.IGNORECASE)
 ZONE_REACH_DEG = 3.0  # a 6° zone's half width: data farther from a pinned zone's central meridian lie outside it
 CITY_FEATURES = 100_000  # a blueprint this large is kept out of the cyclic collector's walks
+# a lon/lat box is sought in a layer's own CRS with its edges followed every 0.001° (about 100 m): between two
+# such points the image of a parallel strays from the straight line by under a micrometre
+BOX_STEP_DEG = 0.001
 
 
 class LayerSpec(BaseModel):
@@ -162,6 +172,35 @@ class VectorLayer:
     def native(self) -> IndexedLayer:
         """The layer in the CRS it was loaded in."""
         return self._zones[self.frame.crs.to_epsg()]
+
+    @cached_property
+    def bounds_4490(self) -> np.ndarray:
+        """The box (EPSG:4490) around the layer's features, from their own boxes' corners reprojected: no
+        wider than around their shapes but for a feature's own tilt (metres), where reprojecting a city's
+        shapes takes tens of seconds; NaN for an empty layer."""
+        b = self.native.bounds
+        if len(b) == 0:
+            return np.full(4, np.nan)
+        xs = np.concatenate([b[:, 0], b[:, 2], b[:, 0], b[:, 2]])
+        ys = np.concatenate([b[:, 1], b[:, 1], b[:, 3], b[:, 3]])
+        lon, lat = transformer_for(self.frame.crs, CGCS2000).transform(xs, ys)
+        return np.array([np.min(lon), np.min(lat), np.max(lon), np.max(lat)])
+
+    def meeting(self, box_4490: tuple[float, float, float, float]) -> np.ndarray:
+        """Positions (ascending) of the features that meet a lon/lat box (EPSG:4490), sought in the layer's
+        own CRS against the box's image there (``BOX_STEP_DEG``): the layer is not reprojected to answer."""
+        x1, y1, x2, y2 = self.bounds_4490
+        if box_4490[0] <= x1 and box_4490[1] <= y1 and box_4490[2] >= x2 and box_4490[3] >= y2:
+            return np.arange(len(self.frame))  # the box holds the layer whole (an empty one's NaN box: never)
+        image = reproject(shapely.segmentize(shapely.box(*box_4490), BOX_STEP_DEG), CGCS2000, self.frame.crs)
+        return np.sort(self.native.tree.query(image, predicate="intersects"))
+
+    def in_4490(self, positions: np.ndarray) -> gpd.GeoDataFrame:
+        """The features at ``positions`` reprojected to EPSG:4490 (those alone)."""
+        part = self.frame.iloc[positions]
+        return part.set_geometry(
+            reproject(np.asarray(part.geometry.values, dtype=object), part.crs, CGCS2000), crs=CGCS2000
+        )
 
     def in_crs(self, epsg: int) -> IndexedLayer:
         """The layer projected to ``epsg`` with its STRtree, built on first use and kept. A zone held
@@ -616,11 +655,10 @@ def layer_summary(blueprint: Blueprint) -> list[dict[str, Any]]:
         info = layer_catalog()[layer_id]
         row: dict[str, Any] = {"id": layer_id, "name_zh": info.name_zh, "name_en": info.name_en}
         if isinstance(layer, VectorLayer):
-            geo4490 = layer.in_crs(4490).frame
             row |= {
                 "kind": "vector",
                 "features": len(layer.frame),
-                "bbox": [round(v, 6) for v in geo4490.total_bounds],
+                "bbox": [round(float(v), 6) for v in layer.bounds_4490],
                 "crs": layer.frame.crs.to_string(),
             }
         else:  # from the load: the file may be mid-replacement while this blueprint still serves

@@ -14,7 +14,9 @@ import base64
 import html
 import importlib.util
 import json
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any, Final, cast
@@ -65,6 +67,12 @@ COUNTY_STYLE: Final[dict[str, Any]] = {
     "fillOpacity": 1,
 }
 WATER_STYLE: Final[dict[str, Any]] = {"color": "#7fb2d9", "weight": 0.5, "fillColor": "#b9d8ef", "fillOpacity": 1}
+# a page holds at most this many features of one layer (a city's 三调 has 10⁶ 图斑: no browser draws such a page,
+# and its GeoJSON took the service past 8 GB); a larger layer the service's viewer loads view by view, a page
+# written to a file leaves out and says so in its legend
+EMBED_FEATURES = 20_000
+VIEW_FEATURES = 1_000  # a view of such a layer loads at most this many (/api/v1/layers/{id}/items' largest page)
+VIEW_PX = (1280, 800)  # the screen a layer's zoom for loading is reckoned for
 LAYER_FILL_OPACITY = 0.25  # the blueprint's layers: translucent, the base and each other show through
 PIECE_FILL_OPACITY = 0.6  # conflict pieces; the legend's swatches carry the same opacities
 PAPER = "#eef0ec"  # the map's background where nothing is drawn: paper, not Leaflet's grey
@@ -161,7 +169,7 @@ def base_map(
     elif chosen == "osm":
         folium.TileLayer("OpenStreetMap", name="OpenStreetMap", overlay=False).add_to(fmap)
     if blueprint is not None:
-        offline = _offline_base(blueprint, show=chosen == "offline")
+        offline = _offline_base(blueprint, bounds, show=chosen == "offline")
         if offline is not None:
             offline.add_to(fmap)
     page(fmap).header.add_child(Element(f"<style>html body .leaflet-container {{ background: {PAPER}; }}</style>"))
@@ -174,28 +182,26 @@ def base_map(
     return fmap
 
 
-def _offline_base(blueprint: Blueprint, *, show: bool) -> folium.FeatureGroup | None:
-    """County areas and water surfaces (三调 water classes of ``land_use``) over the blueprint's counties
-    as a base layer drawn without tiles; None when the blueprint has neither."""
-    county = blueprint.vector("county")
-    frames = [county.in_crs(4490).frame] if county is not None else []
-    bounds = _bounds(
-        frames or [layer.in_crs(4490).frame for layer in blueprint.layers.values() if isinstance(layer, VectorLayer)]
-    )
+def _offline_base(
+    blueprint: Blueprint, bounds: tuple[float, float, float, float], *, show: bool
+) -> folium.FeatureGroup | None:
+    """The counties, and the water surfaces (三调 water classes of ``land_use``) meeting the map's ``bounds``, as a
+    base layer drawn without tiles (each while a page can hold it, ``EMBED_FEATURES``); None when there is
+    neither."""
     group = folium.FeatureGroup(name="离线底图（县界、水系）", overlay=False, show=show)
     drawn = False
     for layer_id, style in (("county", COUNTY_STYLE), ("land_use", WATER_STYLE)):
         layer = blueprint.vector(layer_id)
         if layer is None:
             continue
-        indexed = layer.in_crs(4490)
-        part = indexed.frame.iloc[indexed.tree.query(shapely.box(*bounds))]
+        positions = np.arange(len(layer.frame)) if layer_id == "county" else layer.meeting(bounds)
         if layer_id == "land_use":
-            water = {c for c in part["class_code"].dropna().unique() if _is_water(c)}
-            part = part[part["class_code"].isin(water)]
-        if len(part) == 0:
+            codes = layer.native.columns["class_code"][positions]
+            water = {c for c in set(codes.tolist()) if c is not None and _is_water(c)}
+            positions = positions[np.isin(codes, list(water))] if water else positions[:0]
+        if len(positions) == 0 or len(positions) > EMBED_FEATURES:
             continue
-        geoms = shapely.simplify(part.geometry.values, 5e-5)
+        geoms = shapely.simplify(np.asarray(layer.in_4490(positions).geometry.values, dtype=object), 5e-5)
         folium.GeoJson(
             gpd.GeoSeries(geoms[~shapely.is_empty(geoms)], crs=4490).__geo_interface__,
             style_function=lambda _f, st=style: dict(st),
@@ -212,14 +218,15 @@ def _is_water(code: object) -> bool:
 
 
 def _layer_group(
-    layer: VectorLayer, bounds: tuple[float, float, float, float], *, show: bool, simplify_deg: float
+    layer: VectorLayer,
+    positions: np.ndarray,
+    bounds: tuple[float, float, float, float],
+    *,
+    show: bool,
+    simplify_deg: float,
 ) -> folium.FeatureGroup | None:
-    indexed = layer.in_crs(4490)
-    frame, hits = indexed.frame, indexed.tree.query(shapely.box(*bounds))
-    if len(hits) == 0:
-        return None
-    part = frame.iloc[hits].copy()
-    clipped = shapely.clip_by_rect(part.geometry.values, *bounds)
+    part = layer.in_4490(positions)
+    clipped = shapely.clip_by_rect(np.asarray(part.geometry.values, dtype=object), *bounds)
     part["geometry"] = shapely.simplify(clipped, simplify_deg) if simplify_deg else clipped
     part = part[~part.geometry.is_empty]
     if part.empty:  # envelopes met the bounds, shapes did not: no group (an empty one breaks the tooltip)
@@ -248,18 +255,71 @@ def _layer_group(
     return group
 
 
+@dataclass(frozen=True)
+class LayersDrawn:
+    """The blueprint's layers on a map: those drawn into the page, and those too large for it (their features
+    meeting the map), loaded view by view when ``by_view``, else left out."""
+
+    drawn: list[str]
+    large: dict[str, int]
+    by_view: bool
+
+
 def add_layers(
-    fmap: folium.Map, blueprint: Blueprint, bounds: tuple[float, float, float, float], *, simplify_deg: float
-) -> list[str]:
-    """Every vector layer of the blueprint within ``bounds`` as a toggle (a few shown at first); their ids."""
-    added = []
+    fmap: folium.Map,
+    blueprint: Blueprint,
+    bounds: tuple[float, float, float, float],
+    *,
+    simplify_deg: float,
+    by_view: bool = False,
+) -> LayersDrawn:
+    """Every vector layer of the blueprint meeting ``bounds`` as a toggle (a few shown at first). One with more
+    features there than a page holds (``EMBED_FEATURES``) is left out, or with ``by_view`` (a page the service
+    serves) drawn as an empty toggle that the page's script fills from ``/api/v1/layers/{id}/items`` for each view
+    from its zoom on (``window.lantuLayersByView``)."""
+    drawn: list[str] = []
+    large: dict[str, int] = {}
     for layer_id, layer in blueprint.layers.items():
-        if isinstance(layer, VectorLayer):
-            group = _layer_group(layer, bounds, show=layer_id in SHOWN, simplify_deg=simplify_deg)
-            if group is not None:
-                group.add_to(fmap)
-                added.append(layer_id)
-    return added
+        if not isinstance(layer, VectorLayer):
+            continue
+        positions = layer.meeting(bounds)
+        if len(positions) > EMBED_FEATURES:
+            large[layer_id] = len(positions)
+            if by_view:
+                _layer_by_view(fmap, layer, len(positions), bounds, show=layer_id in SHOWN)
+            continue
+        group = _layer_group(layer, positions, bounds, show=layer_id in SHOWN, simplify_deg=simplify_deg)
+        if group is not None:
+            group.add_to(fmap)
+            drawn.append(layer_id)
+    return LayersDrawn(drawn, large, by_view)
+
+
+def _layer_by_view(
+    fmap: folium.Map, layer: VectorLayer, features: int, bounds: tuple[float, float, float, float], *, show: bool
+) -> None:
+    """An empty toggle for a layer too large for the page, and what the viewer's script needs to fill it."""
+    info = layer_catalog()[layer.id]
+    group = folium.FeatureGroup(name=f"{info.name_zh}（放大后显示）", show=show).add_to(fmap)
+    spec = {"id": layer.id, "colour": LAYER_COLOURS.get(layer.id, "#555555"), "minZoom": view_zoom(features, bounds)}
+    add_script(
+        fmap,
+        f"(window.lantuLayersByView = window.lantuLayersByView || []).push("
+        f"Object.assign({js_literal(spec)}, {{group: {group.get_name()}, limit: {VIEW_FEATURES}}}));",
+    )
+
+
+def view_zoom(features: int, bounds: tuple[float, float, float, float]) -> int:
+    """The first zoom at which a screen (``VIEW_PX``) over ``bounds`` holds about ``VIEW_FEATURES`` of
+    ``features`` spread evenly: a layer drawn view by view is loaded from there on (18 at most)."""
+    minx, miny, maxx, maxy = bounds
+    shrink = math.cos(math.radians((miny + maxy) / 2))  # a pixel spans fewer degrees of latitude than of longitude
+    area = max((maxx - minx) * (maxy - miny), 1e-12)
+    for zoom in range(19):
+        degrees = 360 / (256 * 2**zoom)  # of longitude per pixel (Web Mercator)
+        if features * min(1.0, (VIEW_PX[0] * degrees) * (VIEW_PX[1] * degrees * shrink) / area) <= VIEW_FEATURES:
+            return zoom
+    return 18
 
 
 def blueprint_map(
@@ -269,28 +329,32 @@ def blueprint_map(
     tianditu_key: str | None = None,
     assets: str = "inline",
     simplify_deg: float = 3e-5,
+    by_view: bool = False,
 ) -> folium.Map:
-    """The whole blueprint with layer toggles, opened on the control layers (the viewer page starts here)."""
+    """The whole blueprint with layer toggles, opened on the control layers (the viewer page starts here).
+    ``by_view``: a layer too large for the page is loaded view by view (a page the service serves, see
+    :func:`add_layers`), else left out and named in the legend."""
     vectors = {layer_id: layer for layer_id, layer in blueprint.layers.items() if isinstance(layer, VectorLayer)}
     control = [layer for layer_id, layer in vectors.items() if layer_id != "county"] or list(vectors.values())
-    everything = _bounds([layer.in_crs(4490).frame for layer in vectors.values()])
+    everything = _bounds(list(vectors.values()))
     fmap = base_map(
-        _bounds([layer.in_crs(4490).frame for layer in control]),
+        _bounds(control),
         tiles=tiles,
         tianditu_key=tianditu_key,
         assets=assets,
         blueprint=blueprint,
         canvas=True,
     )
-    shown = add_layers(fmap, blueprint, everything, simplify_deg=simplify_deg)
+    shown = add_layers(fmap, blueprint, everything, simplify_deg=simplify_deg, by_view=by_view)
     folium.LayerControl(collapsed=True).add_to(fmap)
     _legend(fmap, shown, synthetic=blueprint.synthetic, base=True, statuses=False)
     return fmap
 
 
-def _bounds(frames: list[gpd.GeoDataFrame]) -> tuple[float, float, float, float]:
-    """The box around every frame (lon/lat); all of China when there are none."""
-    boxes = [f.total_bounds for f in frames if len(f)] or [np.array([73.0, 3.0, 136.0, 54.0])]
+def _bounds(layers: list[VectorLayer]) -> tuple[float, float, float, float]:
+    """The box around every layer (lon/lat); all of China when there are none."""
+    boxes = [b for b in (layer.bounds_4490 for layer in layers) if not np.isnan(b).any()]
+    boxes = boxes or [np.array([73.0, 3.0, 136.0, 54.0])]
     return (
         float(min(b[0] for b in boxes)),
         float(min(b[1] for b in boxes)),
@@ -366,9 +430,10 @@ def _swatch(colour: str, *, opacity: float = 1.0, outline: bool = False) -> str:
 SYNTHETIC_NOTE_ZH: Final = "示例蓝图：管控图层为合成数据"
 
 
-def _legend(fmap: folium.Map, layers: list[str], *, synthetic: bool, base: bool, statuses: bool = True) -> None:
+def _legend(fmap: folium.Map, layers: LayersDrawn, *, synthetic: bool, base: bool, statuses: bool = True) -> None:
     """A legend control (stacked by Leaflet above the scale, never over it): the statuses of pieces and
-    parcels, then every blueprint layer on the map with its colour, then the offline base."""
+    parcels, then every blueprint layer on the map with its colour (those loaded by view saying so, those left
+    out named with their count), then the offline base."""
     rows: list[str] = []
 
     def entry(kind: str, key: str, swatch: str, label: str) -> None:
@@ -382,12 +447,19 @@ def _legend(fmap: folium.Map, layers: list[str], *, synthetic: bool, base: bool,
         rows.append("<div class='lantu-legend-head'>审查地块（按结论）</div>")
         for verdict, label in VERDICT_ZH.items():
             entry("verdict", verdict, _swatch(STATUS_COLOURS[_VERDICT_COLOUR[verdict]], outline=True), label)
-    if layers:
+    catalog = layer_catalog()
+    listed = [*layers.drawn, *(layers.large if layers.by_view else ())]
+    if listed:
         rows.append("<div class='lantu-legend-head'>蓝图图层</div>")
-        catalog = layer_catalog()
-        for layer_id in layers:
+        for layer_id in listed:
             colour = LAYER_COLOURS.get(layer_id, "#555555")
-            entry("layer", layer_id, _swatch(colour, opacity=LAYER_FILL_OPACITY), catalog[layer_id].name_zh)
+            label = catalog[layer_id].name_zh + ("（放大后显示）" if layer_id in layers.large else "")
+            entry("layer", layer_id, _swatch(colour, opacity=LAYER_FILL_OPACITY), label)
+    if layers.large and not layers.by_view:
+        rows.append("<div class='lantu-legend-head'>未绘制（要素过多）Not drawn: too many features</div>")
+        for layer_id, count in layers.large.items():
+            rows.append(f"<div class='lantu-legend-entry' data-left-out='{_e(layer_id)}'>")
+            rows.append(f"{_e(catalog[layer_id].name_zh)} {count:,} 个 features</div>")
     if base:
         rows.append("<div class='lantu-legend-head'>离线底图</div>")
         entry("base", "county", _swatch(COUNTY_STYLE["fillColor"], opacity=COUNTY_STYLE["fillOpacity"]), "县级行政区")
@@ -470,7 +542,9 @@ def review_map(
     minx, miny, maxx, maxy = parcels.total_bounds
     bounds = (minx - margin_deg, miny - margin_deg, maxx + margin_deg, maxy + margin_deg)
     fmap = base_map(bounds, tiles=tiles, tianditu_key=tianditu_key, assets=assets, blueprint=blueprint)
-    shown = add_layers(fmap, blueprint, bounds, simplify_deg=1e-5) if blueprint is not None else []
+    shown = (
+        add_layers(fmap, blueprint, bounds, simplify_deg=1e-5) if blueprint is not None else LayersDrawn([], {}, False)
+    )
     for layer in overlays:
         layer.add_to(fmap)
     model = report_model(result, synthetic=blueprint is not None and blueprint.synthetic)

@@ -17,6 +17,7 @@ import pytest
 from pyproj import Transformer
 from support import EPSG, X0, Y0, parcel_frame, rect, review_drawn_square, screenshot, served
 
+import geo.maps as maps
 from api.keys import create_key, ensure_schema
 from api.settings import Settings
 from geo.blueprint import load_blueprint
@@ -746,3 +747,49 @@ def test_demo_map_a_click_on_any_parcel_opens_its_findings(demo_map: Path, brows
             page.wait_for_function("() => !document.querySelector('.leaflet-popup')")  # gone, not fading
     assert watched.errors == [] and watched.outside == []
     context.close()
+
+
+def test_viewer_loads_a_layer_too_large_for_the_page_view_by_view(
+    blueprint_dir: Path, browser: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A city's 三调 (10⁶ 图斑) is not written into the viewer's page: its toggle is filled from the layer's API for
+    the view once zoomed in far enough, a page of features at most, the legend saying what it shows. Here the
+    test blueprint's 50 图斑 stand for a city's: a page holds 10 features, a view loads 5."""
+    monkeypatch.setattr(maps, "EMBED_FEATURES", 10)
+    monkeypatch.setattr(maps, "VIEW_FEATURES", 5)
+    settings = Settings(blueprint=blueprint_dir, database_url=f"sqlite:///{tmp_path / 'lantu.db'}", open_demo=True)
+    with served(settings) as url:
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        watched = Watched(context, url)
+        page = watched.page
+        page.goto(url + "/")
+        page.wait_for_selector("#lantu-panel")
+        spec = page.evaluate("window.lantuLayersByView.map(s => [s.id, s.minZoom, s.limit])")
+        assert len(spec) == 1 and spec[0][0] == "land_use" and spec[0][2] == 5
+        min_zoom = spec[0][1]
+        assert min_zoom > 0
+        centre = Transformer.from_crs(EPSG, 4490, always_xy=True).transform(X0 + 5_000, Y0 + 2_500)
+        page.evaluate(f"z => {MAP}.setView([{centre[1]}, {centre[0]}], z, {{animate: false}})", min_zoom - 1)
+        page.hover(".leaflet-control-layers")
+        page.locator(".leaflet-control-layers").get_by_text(
+            "（三调地类图斑）（放大后显示）"
+        ).click()  # as a planner does
+        note = "() => document.querySelector(\"#lantu-legend [data-layer='land_use'] .lantu-by-view\").textContent"
+        page.wait_for_function(f"() => ({note})().includes('放大至第 {min_zoom} 级')")
+        drawn = "() => window.lantuLayersByView[0].group.getLayers().flatMap(g => g.getLayers()).length"
+        assert page.evaluate(drawn) == 0
+        page.evaluate(f"z => {MAP}.setZoom(z, {{animate: false}})", min_zoom)
+        page.wait_for_function(f"() => ({drawn})() > 0")
+        box = page.evaluate(f"() => {MAP}.getBounds().toBBoxString()")
+        bbox = ",".join(f"{float(v):.6f}" for v in box.split(","))
+        with urllib.request.urlopen(f"{url}/api/v1/layers/land_use/items?limit=5&bbox={bbox}") as answer:
+            expected = json.load(answer)
+        assert expected["numberMatched"] > 5  # more than a view loads: the legend says so
+        assert page.evaluate(drawn) == 5
+        page.wait_for_function(f"() => ({note})().includes('first 5 of {expected['numberMatched']}')")
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(screenshot("viewer-layer-by-view.png")))
+        page.evaluate(f"z => {MAP}.setZoom(z, {{animate: false}})", min_zoom - 1)
+        page.wait_for_function(f"() => ({drawn})() === 0")
+        assert watched.errors == [] and watched.outside == []
+        context.close()

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pytest
 import shapely
 import yaml
@@ -487,3 +488,42 @@ def test_check_records_only_when_asked(small: Path) -> None:
     recorded = runner.invoke(app, ["blueprint", "check", str(small), "--record"])
     assert recorded.exit_code == 0, recorded.output
     assert len(list(small.glob("*.meta.json"))) == 3
+
+
+# --- a lon/lat box sought in the layer's own CRS ---------------------------------------------------------------
+
+
+def test_features_meeting_a_lonlat_box_are_those_the_reprojected_layer_finds(blueprint_dir: Path) -> None:
+    """``meeting`` asks the layer's own index with the box's image (its edges followed every 0.001°) instead of
+    reprojecting a city's layer whole: on random boxes, and on boxes whose edge runs a millimetre inside or outside
+    a feature's edge, it finds exactly the features the layer reprojected to EPSG:4490 meets."""
+    bp = load_blueprint(blueprint_dir)
+    layer = bp.vector("land_use")
+    assert layer is not None
+    reprojected = layer.frame.to_crs(4490)
+    tree = shapely.STRtree(reprojected.geometry.values)
+    rng = np.random.default_rng(7)
+    x1, y1, x2, y2 = reprojected.total_bounds
+    boxes = []
+    for _ in range(200):
+        lon, lat = np.sort(rng.uniform(x1, x2, 2)), np.sort(rng.uniform(y1, y2, 2))
+        boxes.append((lon[0], lat[0], lon[1], lat[1]))
+    edge = reprojected.geometry.values[7].bounds[2]  # a feature's east edge: boxes starting just east or west of it
+    for nudge in (-1e-8, 1e-8):  # about a millimetre
+        boxes.append((edge + nudge, y1, x2, y2))
+    for box in boxes:
+        expected = np.sort(tree.query(shapely.box(*box), predicate="intersects"))
+        assert np.array_equal(layer.meeting(box), expected), box
+    assert {4490} & layer.zones == set()  # never reprojected whole
+
+
+def test_a_layers_lonlat_bounds_come_without_reprojecting_it(blueprint_dir: Path) -> None:
+    bp = load_blueprint(blueprint_dir)
+    for layer_id in ("land_use", "county", "water_source"):
+        layer = bp.vector(layer_id)
+        assert layer is not None
+        exact = layer.frame.to_crs(4490).total_bounds  # the test's layers are rectangles: their corners are exact
+        assert layer.bounds_4490 == pytest.approx(exact, abs=1e-9)
+        assert 4490 not in layer.zones
+    rows = {r["id"]: r for r in layer_summary(bp)}
+    assert rows["water_source"]["bbox"] == [round(float(v), 6) for v in bp.vector("water_source").bounds_4490]  # type: ignore[union-attr]

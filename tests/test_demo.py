@@ -11,7 +11,7 @@ import geopandas as gpd
 import pytest
 import yaml
 
-from geo.blueprint import Blueprint, load_blueprint
+from geo.blueprint import CHECKED, Blueprint, load_blueprint
 from geo.catalog import landuse_class, layer_catalog
 from geo.demo import build_demo_blueprint, demo_summary
 from geo.io import read_parcels
@@ -113,8 +113,10 @@ def test_urban_boundary_is_the_urban_zones(demo: Blueprint) -> None:
 
 
 def _without_source_identity(text: str) -> Any:
-    """A metadata file without where its sources lay and their hashes (a File Geodatabase holds random GUIDs)."""
+    """A metadata file without where its sources lay and their hashes (a File Geodatabase holds random GUIDs), nor
+    the record of its layer's check, which names the file's time on this disk (``polygons_checked``)."""
     data = json.loads(text)
+    data.pop(CHECKED, None)
     for layer in data.get("layers", {"": data}).values():
         for source in layer["sources"]:
             source.pop("path"), source.pop("sha256")

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
+import numpy as np
 import pytest
 from support import parcel_frame, rect
 
-from geo.blueprint import Blueprint
-from geo.maps import DECLUTTER_JS, SYMBOLS_JS, blueprint_map, map_html, resolve_tiles, review_map
+import geo.maps as maps
+from geo.blueprint import Blueprint, VectorLayer, load_blueprint
+from geo.maps import DECLUTTER_JS, SYMBOLS_JS, blueprint_map, map_html, resolve_tiles, review_map, view_zoom
 from geo.review import review
+from geo.vocabulary import LAYER_COLOURS
 
 BASE = "离线底图（县界、水系）"
 
@@ -149,3 +153,48 @@ def test_a_callers_layers_given_to_review_map_are_drawn_before_its_layer_control
     drawn = page.index(f"var {region.get_name()} = ")
     listed = re.search(r"overlays\s*:\s*\{[^}]*" + re.escape(region.get_name()), page)
     assert listed is not None and drawn < listed.start()
+
+
+def test_a_layer_too_large_for_a_page_is_left_out_and_named(
+    blueprint_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A city's 三调 (10⁶ 图斑) written into the viewer's page took the service past 8 GB and no browser could draw
+    it: a layer with more features than a page holds is left out of a page written to a file, the legend naming it
+    and its count; no layer is reprojected whole to draw the others."""
+    monkeypatch.setattr(maps, "EMBED_FEATURES", 10)  # the test blueprint's land use has 50 图斑
+    bp = load_blueprint(blueprint_dir)
+    page = map_html(blueprint_map(bp)).replace("\\u0027", "'").replace("\\u003c", "<").replace("\\u003e", ">")
+    assert "data-left-out='land_use'>" in page and "（三调地类图斑） 50 个 features" in page
+    assert "0101" not in page and "lantuLayersByView" not in page  # no 图斑 of it (its codes) on the page
+    assert "data-layer='water_source'" in page  # the small layers drawn
+    assert all(4490 not in layer.zones for layer in bp.layers.values() if isinstance(layer, VectorLayer))
+
+
+def test_the_services_viewer_loads_a_large_layer_view_by_view(
+    blueprint_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With ``by_view`` (the page the service serves) the large layer is an empty toggle the page's script fills from
+    the layer's API for each view, from the zoom at which a screen holds about a page of its features."""
+    monkeypatch.setattr(maps, "EMBED_FEATURES", 10)
+    bp = load_blueprint(blueprint_dir)
+    page = map_html(blueprint_map(bp, by_view=True))
+    spec = re.search(r"lantuLayersByView \|\| \[\]\)\.push\(Object\.assign\((\{[^}]*\})", page)
+    assert spec is not None
+    found = json.loads(spec.group(1))
+    bounds = tuple(
+        np.nanmin([lyr.bounds_4490 for lyr in bp.layers.values() if isinstance(lyr, VectorLayer)], axis=0)[:2]
+    ) + tuple(np.nanmax([lyr.bounds_4490 for lyr in bp.layers.values() if isinstance(lyr, VectorLayer)], axis=0)[2:])
+    assert found == {"id": "land_use", "colour": LAYER_COLOURS["land_use"], "minZoom": view_zoom(50, bounds)}  # type: ignore[arg-type]
+    assert "（三调地类图斑）（放大后显示）" in page and "0101" not in page
+
+
+@pytest.mark.parametrize(
+    ("features", "side_deg", "zoom"),
+    [
+        (1_000_000, 1.0, 16),  # a city's 三调, 1 ha a 图斑: a screen spans 1,500 ha at zoom 15 (36°N), 380 at 16
+        (1_000, 1.0, 0),  # a page of features: drawn from the start
+        (10**12, 1.0, 18),  # never fewer: loaded from the closest zoom
+    ],
+)
+def test_the_zoom_a_large_layer_is_loaded_from(features: int, side_deg: float, zoom: int) -> None:
+    assert view_zoom(features, (116.0, 35.5, 116.0 + side_deg, 35.5 + side_deg)) == zoom

@@ -45,7 +45,9 @@ LOGIN = """<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">
 
 def build_viewer(blueprint: Blueprint, settings: Settings) -> str:
     """The viewer page with the whole blueprint on it: built once, at start-up (it costs seconds on a city)."""
-    fmap = blueprint_map(blueprint, tiles=settings.tiles, tianditu_key=settings.tianditu_key, assets="/static/leaflet")
+    fmap = blueprint_map(
+        blueprint, tiles=settings.tiles, tianditu_key=settings.tianditu_key, assets="/static/leaflet", by_view=True
+    )
     root = page(fmap)
     root.header.add_child(Verbatim(f"<title>lantu 蓝图 · {html_text(blueprint.name)}</title>"))  # not a template
     root.header.add_child(Verbatim('<link rel="stylesheet" href="/static/app/viewer.css">'))

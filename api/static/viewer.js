@@ -287,4 +287,50 @@
     window.lantuLastReview = result;
     status("审查完成 / reviewed: " + result.review_id);
   }
+  // A layer too large for the page (geo.maps.add_layers, by_view): its features meeting the view are loaded from
+  // the API once the map is zoomed in far enough for a page of them, again after every move; the legend says so.
+  (window.lantuLayersByView || []).forEach(function (spec) {
+    var asked = 0;  // the latest request's number: an earlier answer arriving late is dropped
+    var entry = document.querySelector("#lantu-legend [data-layer='" + spec.id + "']");
+    function say(text) {
+      var note = entry && entry.querySelector(".lantu-by-view");
+      if (!note && entry) { note = document.createElement("span"); note.className = "lantu-by-view"; entry.appendChild(note); }
+      if (note) { note.textContent = text ? " " + text : ""; }
+    }
+    function tooltip(properties) {
+      return Object.keys(properties).filter(function (k) { return properties[k] !== null && properties[k] !== ""; })
+        .map(function (k) { return esc(k) + ": " + esc(properties[k]); }).join("<br>");
+    }
+    function load() {
+      var mine = ++asked;
+      if (!map.hasLayer(spec.group)) { return; }
+      if (map.getZoom() < spec.minZoom) {
+        spec.group.clearLayers();
+        say("放大至第 " + spec.minZoom + " 级显示 / zoom in to " + spec.minZoom);
+        return;
+      }
+      var b = map.getBounds();
+      var box = [Math.max(b.getWest(), -180), Math.max(b.getSouth(), -90), Math.min(b.getEast(), 180), Math.min(b.getNorth(), 90)];
+      var url = "/api/v1/layers/" + encodeURIComponent(spec.id) + "/items?limit=" + spec.limit
+        + "&bbox=" + box.map(function (v) { return v.toFixed(6); }).join(",");
+      say("加载中 / loading");
+      fetch(url, {credentials: "same-origin"}).then(function (r) {
+        if (!r.ok) { throw new Error("HTTP " + r.status); }
+        return r.json();
+      }).then(function (page) {
+        if (mine !== asked) { return; }
+        spec.group.clearLayers();
+        L.geoJSON(page, {
+          style: {color: spec.colour, weight: 1, fillColor: spec.colour, fillOpacity: 0.25},
+          onEachFeature: function (f, l) { var t = tooltip(f.properties || {}); if (t) { l.bindTooltip(t); } }
+        }).addTo(spec.group);
+        say(page.numberMatched > page.numberReturned
+          ? "视窗内 " + page.numberMatched + " 个，显示前 " + page.numberReturned + " 个 / first "
+            + page.numberReturned + " of " + page.numberMatched : "");
+      }).catch(function (err) { if (mine === asked) { say("加载失败 / not loaded: " + err.message); } });
+    }
+    map.on("moveend", load);
+    map.on("overlayadd", function (e) { if (e.layer === spec.group) { load(); } });
+    load();
+  });
 })();
