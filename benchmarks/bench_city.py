@@ -486,7 +486,7 @@ def percentiles(times: list[float]) -> dict[str, float]:
 
 
 @contextlib.contextmanager
-def lantu_server(bp_dir: Path, tmp: Path, timeout: float) -> Iterator[str]:
+def lantu_server(bp_dir: Path, tmp: Path, timeout: float) -> Iterator[tuple[str, int]]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -523,7 +523,7 @@ def lantu_server(bp_dir: Path, tmp: Path, timeout: float) -> Iterator[str]:
             if time.monotonic() > deadline:
                 raise RuntimeError("lantu serve did not become ready")
             time.sleep(0.2)
-        yield url
+        yield url, proc.pid
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -551,6 +551,17 @@ def http_single(url: str, parcels: gpd.GeoDataFrame, warm: int) -> dict[str, Any
             if n >= warm:
                 times.append(dt)
     return percentiles(times) | {"body": "one GeoJSON Feature in EPSG:4490, result stored (SQLite)"}
+
+
+def served_viewer(url: str, pid: int) -> dict[str, Any]:
+    """The viewer page, which the server builds once in the background (waited for here), its size, and the
+    server's RSS with it built and the single reviews done."""
+    import httpx
+    import psutil
+
+    page = httpx.get(f"{url}/", timeout=900)
+    page.raise_for_status()
+    return {"viewer_page_mb": len(page.content) / 2**20, "server_rss_mb": psutil.Process(pid).memory_info().rss / 2**20}
 
 
 def dask_call(bp_dir: Path, workers: int, loaded: Any = None) -> Callable[[gpd.GeoDataFrame], Any]:
@@ -769,9 +780,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         try:
             with (
                 tempfile.TemporaryDirectory(prefix="lantu-bench-") as tmp,
-                lantu_server(bp_dir, Path(tmp), timeout=900) as url,
+                lantu_server(bp_dir, Path(tmp), timeout=900) as (url, pid),
             ):
                 run.note("single", "http", value=http_single(url, singles, warm=3))
+                run.note("service", value=served_viewer(url, pid))
             say(f"single http p50 {run.out['single']['http']['p50_ms']:.1f} ms")
         except Exception as exc:  # report, do not stop the run
             run.note("single", "http", value={"error": f"{type(exc).__name__}: {exc}"[:500]})
@@ -1047,6 +1059,12 @@ def render(out: dict[str, Any]) -> str:
                 if "p50_ms" in h
                 else h.get("error", "?")
             )
+        )
+    if "service" in out:
+        sv = out["service"]
+        lines.append(
+            f"   the service after them: viewer page {sv['viewer_page_mb']:.1f} MB, "
+            f"server RSS {sv['server_rss_mb']:,.0f} MB"
         )
     lines.append("")
     lines.append(

@@ -91,6 +91,7 @@ def test_benchmark_runs_and_the_areas_agree(tiny: Path, tmp_path: Path, capsys: 
     )
     assert json.loads(out_json.read_text(encoding="utf-8"))["scale"] == "tiny"
     assert out["load"]["seconds"] > 0 and out["load"]["peak_rss_mb"] > 0
+    assert out["load_rechecked"]["seconds"] > 0  # the same blueprint, every polygon tested again
     assert out["single"]["in_process"]["n"] == 3
     assert set(out["targets"]) == {t.name for t in bench.TARGETS}
     assert out["batch"], "no batch was measured"
@@ -112,6 +113,17 @@ def test_benchmark_runs_and_the_areas_agree(tiny: Path, tmp_path: Path, capsys: 
     printed = capsys.readouterr().out
     assert "blueprint load" in printed and "naive geopandas" in printed and "interleaved" in printed
     assert "lantu, streamed" in printed and "peer/streamed" in printed
+
+
+def test_http_section_reviews_over_the_service_and_reads_its_viewer(tiny: Path, tmp_path: Path) -> None:
+    """``lantu serve`` started over the tiny city: single reviews over HTTP, then the viewer page and the server's
+    RSS (the city's viewer once took the service past 8 GB)."""
+    bench = _module("bench_city")
+    skip = "naive,postgis,duckdb,sedonadb,bound,dask,processes"
+    args = ["--scale", "tiny", "--cache-dir", str(tiny.parent), "--skip", skip, "--single", "3", "--rounds", "1"]
+    out = bench.main([*args, "--json", str(tmp_path / "bench.json")])
+    assert out["single"]["http"]["n"] == 3 and out["single"]["http"]["p50_ms"] > 0
+    assert out["service"]["viewer_page_mb"] > 0 and out["service"]["server_rss_mb"] > 0
 
 
 def test_agreement_counts_tolerance_separately() -> None:
