@@ -123,7 +123,8 @@ def test_http_section_reviews_over_the_service_and_reads_its_viewer(tiny: Path, 
     args = ["--scale", "tiny", "--cache-dir", str(tiny.parent), "--skip", skip, "--single", "3", "--rounds", "1"]
     out = bench.main([*args, "--json", str(tmp_path / "bench.json")])
     assert out["single"]["http"]["n"] == 3 and out["single"]["http"]["p50_ms"] > 0
-    assert out["service"]["viewer_page_mb"] > 0 and out["service"]["server_rss_mb"] > 0
+    service = out["service"]
+    assert service["viewer_page_mb"] > 0 and service["server_rss_mb"] > 0 and service["server_rss_after_reviews_mb"] > 0
 
 
 def test_agreement_counts_tolerance_separately() -> None:
