@@ -16,7 +16,7 @@ import importlib.util
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any, Final, cast
@@ -263,6 +263,7 @@ class LayersDrawn:
     drawn: list[str]
     large: dict[str, int]
     by_view: bool
+    zooms: dict[str, int] = field(default_factory=dict)  # each layer loaded by view: from which zoom
 
 
 def add_layers(
@@ -279,6 +280,7 @@ def add_layers(
     from its zoom on (``window.lantuLayersByView``)."""
     drawn: list[str] = []
     large: dict[str, int] = {}
+    zooms: dict[str, int] = {}
     for layer_id, layer in blueprint.layers.items():
         if not isinstance(layer, VectorLayer):
             continue
@@ -286,27 +288,35 @@ def add_layers(
         if len(positions) > EMBED_FEATURES:
             large[layer_id] = len(positions)
             if by_view:
-                _layer_by_view(fmap, layer, len(positions), bounds, show=layer_id in SHOWN)
+                zooms[layer_id] = _layer_by_view(fmap, layer, len(positions), bounds, show=layer_id in SHOWN)
             continue
         group = _layer_group(layer, positions, bounds, show=layer_id in SHOWN, simplify_deg=simplify_deg)
         if group is not None:
             group.add_to(fmap)
             drawn.append(layer_id)
-    return LayersDrawn(drawn, large, by_view)
+    return LayersDrawn(drawn, large, by_view, zooms)
 
 
 def _layer_by_view(
     fmap: folium.Map, layer: VectorLayer, features: int, bounds: tuple[float, float, float, float], *, show: bool
-) -> None:
-    """An empty toggle for a layer too large for the page, and what the viewer's script needs to fill it."""
+) -> int:
+    """An empty toggle for a layer too large for the page, and what the viewer's script needs to fill it; the zoom
+    it is loaded from."""
     info = layer_catalog()[layer.id]
-    group = folium.FeatureGroup(name=f"{info.name_zh}（放大后显示）", show=show).add_to(fmap)
-    spec = {"id": layer.id, "colour": LAYER_COLOURS.get(layer.id, "#555555"), "minZoom": view_zoom(features, bounds)}
+    zoom = view_zoom(features, bounds)
+    group = folium.FeatureGroup(name=f"{info.name_zh} {by_view_label(zoom)}", show=show).add_to(fmap)
+    spec = {"id": layer.id, "name": info.name_zh, "colour": LAYER_COLOURS.get(layer.id, "#555555"), "minZoom": zoom}
     add_script(
         fmap,
         f"(window.lantuLayersByView = window.lantuLayersByView || []).push("
         f"Object.assign({js_literal(spec)}, {{group: {group.get_name()}, limit: {VIEW_FEATURES}}}));",
     )
+    return zoom
+
+
+def by_view_label(zoom: int) -> str:
+    """What a layer loaded view by view says beside its name, in the layer control and the legend."""
+    return f"第 {zoom} 级起显示 / from zoom {zoom}"
 
 
 def view_zoom(features: int, bounds: tuple[float, float, float, float]) -> int:
@@ -453,7 +463,8 @@ def _legend(fmap: folium.Map, layers: LayersDrawn, *, synthetic: bool, base: boo
         rows.append("<div class='lantu-legend-head'>蓝图图层</div>")
         for layer_id in listed:
             colour = LAYER_COLOURS.get(layer_id, "#555555")
-            label = catalog[layer_id].name_zh + ("（放大后显示）" if layer_id in layers.large else "")
+            zoom = layers.zooms.get(layer_id)
+            label = catalog[layer_id].name_zh + (f" {by_view_label(zoom)}" if zoom is not None else "")
             entry("layer", layer_id, _swatch(colour, opacity=LAYER_FILL_OPACITY), label)
     if layers.large and not layers.by_view:
         rows.append("<div class='lantu-legend-head'>未绘制（要素过多）Not drawn: too many features</div>")
@@ -496,7 +507,8 @@ RESULT_COLUMN_EM: Final = max(len(word) for word in STATUS_ZH.values())
 LEGEND_CSS = (
     """<style>
 .lantu-legend { background: #fff; padding: 4px 8px; border: 1px solid #999; border-radius: 4px; font: 12px sans-serif;
-  max-height: 45vh; overflow-y: auto; }
+  max-height: 45vh; overflow-y: auto; max-width: 24em; }
+.lantu-legend .lantu-by-view { color: #555; margin-left: 18px; }
 .lantu-legend summary { cursor: pointer; }
 .lantu-legend-head { margin-top: 4px; color: #444; font-weight: bold; }
 .lantu-legend-note { margin-top: 4px; color: #555; }

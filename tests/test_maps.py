@@ -184,8 +184,14 @@ def test_the_services_viewer_loads_a_large_layer_view_by_view(
     bounds = tuple(
         np.nanmin([lyr.bounds_4490 for lyr in bp.layers.values() if isinstance(lyr, VectorLayer)], axis=0)[:2]
     ) + tuple(np.nanmax([lyr.bounds_4490 for lyr in bp.layers.values() if isinstance(lyr, VectorLayer)], axis=0)[2:])
-    assert found == {"id": "land_use", "colour": LAYER_COLOURS["land_use"], "minZoom": view_zoom(50, bounds)}  # type: ignore[arg-type]
-    assert "（三调地类图斑）（放大后显示）" in page and "0101" not in page
+    zoom = view_zoom(50, bounds)  # type: ignore[arg-type]
+    assert found == {
+        "id": "land_use",
+        "name": "土地利用现状（三调地类图斑）",
+        "colour": LAYER_COLOURS["land_use"],
+        "minZoom": zoom,
+    }
+    assert f"（三调地类图斑） 第 {zoom} 级起显示 / from zoom {zoom}" in page and "0101" not in page
 
 
 @pytest.mark.parametrize(

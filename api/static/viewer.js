@@ -288,49 +288,69 @@
     status("审查完成 / reviewed: " + result.review_id);
   }
   // A layer too large for the page (geo.maps.add_layers, by_view): its features meeting the view are loaded from
-  // the API once the map is zoomed in far enough for a page of them, again after every move; the legend says so.
+  // the API once the map is zoomed in far enough for a page of them, again after every move (a pause of 200 ms, the
+  // request before it cancelled); a view holding more than a page shows none and says so, rather than a strip of
+  // them beside blank land that reads as none there. The legend says what the layer shows.
   (window.lantuLayersByView || []).forEach(function (spec) {
-    var asked = 0;  // the latest request's number: an earlier answer arriving late is dropped
+    var asked = 0, pending = null, timer = null;  // the latest request's number; its cancel; the pause's timer
     var entry = document.querySelector("#lantu-legend [data-layer='" + spec.id + "']");
     function say(text) {
       var note = entry && entry.querySelector(".lantu-by-view");
-      if (!note && entry) { note = document.createElement("span"); note.className = "lantu-by-view"; entry.appendChild(note); }
-      if (note) { note.textContent = text ? " " + text : ""; }
+      if (!note && entry) { note = document.createElement("div"); note.className = "lantu-by-view"; entry.appendChild(note); }
+      if (note) { note.textContent = text; }
     }
     function tooltip(properties) {
-      return Object.keys(properties).filter(function (k) { return properties[k] !== null && properties[k] !== ""; })
-        .map(function (k) { return esc(k) + ": " + esc(properties[k]); }).join("<br>");
+      return [esc(spec.name)].concat(Object.keys(properties)
+        .filter(function (k) { return properties[k] !== null && properties[k] !== ""; })
+        .map(function (k) { return esc(k) + ": " + esc(properties[k]); })).join("<br>");
+    }
+    function stop() {
+      asked += 1;
+      if (pending) { pending.abort(); pending = null; }
+      if (timer) { clearTimeout(timer); timer = null; }
     }
     function load() {
-      var mine = ++asked;
-      if (!map.hasLayer(spec.group)) { return; }
+      stop();
+      var mine = asked;
+      if (!map.hasLayer(spec.group)) { spec.group.clearLayers(); say(""); return; }
       if (map.getZoom() < spec.minZoom) {
         spec.group.clearLayers();
-        say("放大至第 " + spec.minZoom + " 级显示 / zoom in to " + spec.minZoom);
+        say("放大至第 " + spec.minZoom + " 级显示 / zoom in to level " + spec.minZoom + " (now " + map.getZoom() + ")");
         return;
       }
+      timer = setTimeout(function () { fetchView(mine); }, 200);
+    }
+    function fetchView(mine) {
       var b = map.getBounds();
       var box = [Math.max(b.getWest(), -180), Math.max(b.getSouth(), -90), Math.min(b.getEast(), 180), Math.min(b.getNorth(), 90)];
       var url = "/api/v1/layers/" + encodeURIComponent(spec.id) + "/items?limit=" + spec.limit
         + "&bbox=" + box.map(function (v) { return v.toFixed(6); }).join(",");
+      var control = window.AbortController ? new AbortController() : null;
+      pending = control;
       say("加载中 / loading");
-      fetch(url, {credentials: "same-origin"}).then(function (r) {
+      fetch(url, {credentials: "same-origin", signal: control ? control.signal : undefined}).then(function (r) {
         if (!r.ok) { throw new Error("HTTP " + r.status); }
         return r.json();
       }).then(function (page) {
         if (mine !== asked) { return; }
+        pending = null;
         spec.group.clearLayers();
+        if (page.numberMatched > page.numberReturned) {
+          say("视窗内 " + page.numberMatched + " 个，多于一次可显示的 " + spec.limit + " 个：请再放大 / "
+            + page.numberMatched + " in view, more than " + spec.limit + ": zoom in further");
+          return;
+        }
         L.geoJSON(page, {
           style: {color: spec.colour, weight: 1, fillColor: spec.colour, fillOpacity: 0.25},
-          onEachFeature: function (f, l) { var t = tooltip(f.properties || {}); if (t) { l.bindTooltip(t); } }
+          onEachFeature: function (f, l) { l.bindTooltip(tooltip(f.properties || {})); }
         }).addTo(spec.group);
-        say(page.numberMatched > page.numberReturned
-          ? "视窗内 " + page.numberMatched + " 个，显示前 " + page.numberReturned + " 个 / first "
-            + page.numberReturned + " of " + page.numberMatched : "");
-      }).catch(function (err) { if (mine === asked) { say("加载失败 / not loaded: " + err.message); } });
+        say("视窗内 " + page.numberReturned + " 个 / " + page.numberReturned + " in view");
+      }).catch(function (err) {
+        if (mine === asked && !(err && err.name === "AbortError")) { say("加载失败 / not loaded: " + err.message); }
+      });
     }
     map.on("moveend", load);
-    map.on("overlayadd", function (e) { if (e.layer === spec.group) { load(); } });
+    map.on("overlayadd overlayremove", function (e) { if (e.layer === spec.group) { load(); } });
     load();
   });
 })();
