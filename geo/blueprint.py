@@ -32,11 +32,11 @@ from rasterio.transform import Affine
 from geo.catalog import landuse_class, layer_catalog
 from geo.crs import (
     CGCS2000,
+    box_in_degrees,
     check_coordinates,
     gk3_epsg_for_longitude,
     gk_central_meridian,
     reproject,
-    transformer_for,
 )
 from geo.errors import BlueprintError, CRSError, InputError
 from geo.forked import freeze_for_good, gdal_gate, gdal_opened
@@ -175,16 +175,8 @@ class VectorLayer:
 
     @cached_property
     def bounds_4490(self) -> np.ndarray:
-        """The box (EPSG:4490) around the layer's features, from their own boxes' corners reprojected: no
-        wider than around their shapes but for a feature's own tilt (metres), where reprojecting a city's
-        shapes takes tens of seconds; NaN for an empty layer."""
-        b = self.native.bounds
-        if len(b) == 0:
-            return np.full(4, np.nan)
-        xs = np.concatenate([b[:, 0], b[:, 2], b[:, 0], b[:, 2]])
-        ys = np.concatenate([b[:, 1], b[:, 1], b[:, 3], b[:, 3]])
-        lon, lat = transformer_for(self.frame.crs, CGCS2000).transform(xs, ys)
-        return np.array([np.min(lon), np.min(lat), np.max(lon), np.max(lat)])
+        """The box (EPSG:4490) around the layer's features (``box_in_degrees``); NaN for an empty layer."""
+        return box_in_degrees(self.native.bounds, self.frame.crs)
 
     def meeting(self, box_4490: tuple[float, float, float, float]) -> np.ndarray:
         """Positions (ascending) of the features that meet a lon/lat box (EPSG:4490), sought in the layer's

@@ -47,6 +47,7 @@ from geo.build.sources import SourceLayer, dataset_sha256, source_layers
 from geo.catalog import landuse_class, layer_catalog
 from geo.crs import (
     CGCS2000,
+    box_in_degrees,
     check_coordinates,
     gk3_epsg_for_longitude,
     gk_epsg,
@@ -657,7 +658,8 @@ def _refresh(report: LayerReport, frame: gpd.GeoDataFrame) -> None:
     report.crs = CRS.from_user_input(frame.crs).to_string()
     if len(frame):
         report.extent = [round(float(v), 3) for v in frame.total_bounds]
-        report.extent_4490 = [round(float(v), 7) for v in frame.to_crs(CGCS2000).total_bounds]
+        boxes = shapely.bounds(np.asarray(frame.geometry.values, dtype=object))
+        report.extent_4490 = [round(float(v), 7) for v in box_in_degrees(boxes, frame.crs)]
     else:
         report.extent, report.extent_4490 = [], []
 
