@@ -257,13 +257,12 @@ def _layer_group(
 
 @dataclass(frozen=True)
 class LayersDrawn:
-    """The blueprint's layers on a map: those drawn into the page, and those too large for it (their features
-    meeting the map), loaded view by view when ``by_view``, else left out."""
+    """The blueprint's layers on a map: those drawn into the page, and those too large for it, loaded view by view
+    (with the zoom each is loaded from) or left out (with the count of its features meeting the map)."""
 
-    drawn: list[str]
-    large: dict[str, int]
-    by_view: bool
-    zooms: dict[str, int] = field(default_factory=dict)  # each layer loaded by view: from which zoom
+    drawn: list[str] = field(default_factory=list)
+    by_view: dict[str, int] = field(default_factory=dict)
+    left_out: dict[str, int] = field(default_factory=dict)
 
 
 def add_layers(
@@ -278,23 +277,21 @@ def add_layers(
     features there than a page holds (``EMBED_FEATURES``) is left out, or with ``by_view`` (a page the service
     serves) drawn as an empty toggle that the page's script fills from ``/api/v1/layers/{id}/items`` for each view
     from its zoom on (``window.lantuLayersByView``)."""
-    drawn: list[str] = []
-    large: dict[str, int] = {}
-    zooms: dict[str, int] = {}
+    layers = LayersDrawn()
     for layer_id, layer in blueprint.layers.items():
         if not isinstance(layer, VectorLayer):
             continue
         positions = layer.meeting(bounds)
-        if len(positions) > EMBED_FEATURES:
-            large[layer_id] = len(positions)
-            if by_view:
-                zooms[layer_id] = _layer_by_view(fmap, layer, len(positions), bounds, show=layer_id in SHOWN)
-            continue
-        group = _layer_group(layer, positions, bounds, show=layer_id in SHOWN, simplify_deg=simplify_deg)
-        if group is not None:
-            group.add_to(fmap)
-            drawn.append(layer_id)
-    return LayersDrawn(drawn, large, by_view, zooms)
+        if len(positions) > EMBED_FEATURES and by_view:
+            layers.by_view[layer_id] = _layer_by_view(fmap, layer, len(positions), bounds, show=layer_id in SHOWN)
+        elif len(positions) > EMBED_FEATURES:
+            layers.left_out[layer_id] = len(positions)
+        else:
+            group = _layer_group(layer, positions, bounds, show=layer_id in SHOWN, simplify_deg=simplify_deg)
+            if group is not None:
+                group.add_to(fmap)
+                layers.drawn.append(layer_id)
+    return layers
 
 
 def _layer_by_view(
@@ -458,17 +455,17 @@ def _legend(fmap: folium.Map, layers: LayersDrawn, *, synthetic: bool, base: boo
         for verdict, label in VERDICT_ZH.items():
             entry("verdict", verdict, _swatch(STATUS_COLOURS[_VERDICT_COLOUR[verdict]], outline=True), label)
     catalog = layer_catalog()
-    listed = [*layers.drawn, *(layers.large if layers.by_view else ())]
+    listed = [*layers.drawn, *layers.by_view]
     if listed:
         rows.append("<div class='lantu-legend-head'>蓝图图层</div>")
         for layer_id in listed:
             colour = LAYER_COLOURS.get(layer_id, "#555555")
-            zoom = layers.zooms.get(layer_id)
+            zoom = layers.by_view.get(layer_id)
             label = catalog[layer_id].name_zh + (f" {by_view_label(zoom)}" if zoom is not None else "")
             entry("layer", layer_id, _swatch(colour, opacity=LAYER_FILL_OPACITY), label)
-    if layers.large and not layers.by_view:
+    if layers.left_out:
         rows.append("<div class='lantu-legend-head'>未绘制（要素过多）Not drawn: too many features</div>")
-        for layer_id, count in layers.large.items():
+        for layer_id, count in layers.left_out.items():
             rows.append(f"<div class='lantu-legend-entry' data-left-out='{_e(layer_id)}'>")
             rows.append(f"{_e(catalog[layer_id].name_zh)} {count:,} 个 features</div>")
     if base:
@@ -554,9 +551,7 @@ def review_map(
     minx, miny, maxx, maxy = parcels.total_bounds
     bounds = (minx - margin_deg, miny - margin_deg, maxx + margin_deg, maxy + margin_deg)
     fmap = base_map(bounds, tiles=tiles, tianditu_key=tianditu_key, assets=assets, blueprint=blueprint)
-    shown = (
-        add_layers(fmap, blueprint, bounds, simplify_deg=1e-5) if blueprint is not None else LayersDrawn([], {}, False)
-    )
+    shown = add_layers(fmap, blueprint, bounds, simplify_deg=1e-5) if blueprint is not None else LayersDrawn()
     for layer in overlays:
         layer.add_to(fmap)
     model = report_model(result, synthetic=blueprint is not None and blueprint.synthetic)
