@@ -20,7 +20,7 @@ from api.keys import ensure_schema, import_keys_file
 from api.limits import BodySizeLimit, HostGuard, SecurityHeaders
 from api.render_cache import RenderCache
 from api.routes import admin, consult, health, layers, pages, projects, quotas, reviews, sites
-from api.routes.pages import build_viewer
+from api.routes.pages import viewer_page
 from api.settings import Settings
 from api.work import WorkPool
 from geo.blueprint import load_blueprint
@@ -77,7 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.ledger.register_counties(zip(county.frame["code"].astype(str), county.frame["name"], strict=True))
         # the viewer shows the whole blueprint: built once, from start-up on, in a thread, not on every GET /
         app.state.viewer = (
-            asyncio.get_running_loop().run_in_executor(None, build_viewer, app.state.blueprint, settings)
+            asyncio.get_running_loop().run_in_executor(None, viewer_page, app.state.blueprint, settings)
             if app.state.blueprint is not None
             else None
         )

@@ -3,6 +3,7 @@ round trips; hostile archives; and geometry hygiene."""
 
 from __future__ import annotations
 
+import datetime
 import itertools
 import json
 import sqlite3
@@ -26,7 +27,7 @@ from geo.blueprint import Blueprint
 from geo.crs import check_coordinates
 from geo.errors import CRSError, FormatError, GeometryError, LantuError, TooLargeError
 from geo.io import (
-    parcels_geojson_text,
+    features_geojson_text,
     parse_coordinate_text,
     parse_geojson_bytes,
     read_parcels,
@@ -1100,20 +1101,34 @@ def test_cli_pdf_for_a_terminal_says_so_in_both_languages(
     assert "-o" in done.stderr and "须用 -o 指定输出文件" in done.stderr and "binary file" in done.stderr
 
 
-def test_parcels_geojson_text_is_what_geopandas_writes() -> None:
+def test_features_geojson_text_is_what_geopandas_writes() -> None:
     """The review's record of its input: a GK frame written in EPSG:4490, blanks as null, the same
     features and properties geopandas' own (slower) writer gives."""
     frame = parcel_frame(rect(0, 0, 1, 1), rect(2, 0, 3, 0.5), rect(4, 0, 4.2, 0.2), project_type="industrial")
     frame["id"] = ["甲", "b", None]
     frame["investment_wan"] = [1.5, float("nan"), 3.0]
-    ours = json.loads(parcels_geojson_text(frame))
+    ours = json.loads(features_geojson_text(frame))
     theirs = json.loads(frame.to_crs(4490).to_json(drop_id=True))
     assert [f["properties"] for f in ours["features"]] == [f["properties"] for f in theirs["features"]]
     assert ours["features"][1]["properties"]["investment_wan"] is None
     for a, b in zip(ours["features"], theirs["features"], strict=True):
         assert shapely.geometry.shape(a["geometry"]).equals_exact(shapely.geometry.shape(b["geometry"]), 1e-9)
-    back = parse_geojson_bytes(parcels_geojson_text(frame)).to_crs(EPSG)
+    back = parse_geojson_bytes(features_geojson_text(frame)).to_crs(EPSG)
     assert back.geometry.area.tolist() == pytest.approx([km2(0, 0, 1, 1), km2(2, 0, 3, 0.5), km2(4, 0, 4.2, 0.2)])
+
+
+def test_features_geojson_text_writes_dates_as_iso_text_and_a_pages_members() -> None:
+    """A layer's page: a date column (批准日期, as pyogrio reads a GeoPackage DATE) is ISO 8601 text, where
+    geopandas' writer refused it (an /items page of such a layer was a 500), and the page's counts follow."""
+    frame = parcel_frame(rect(0, 0, 1, 1), rect(2, 0, 3, 1))
+    frame["approved"] = pd.to_datetime(["2024-03-01", None])
+    frame["day"] = [datetime.date(2024, 3, 2), None]
+    page = json.loads(features_geojson_text(frame, {"numberMatched": 7, "next": {"offset": 2, "limit": 2}}))
+    assert [f["properties"]["approved"] for f in page["features"]] == ["2024-03-01T00:00:00", None]
+    assert [f["properties"]["day"] for f in page["features"]] == ["2024-03-02", None]
+    assert page["numberMatched"] == 7 and page["next"] == {"offset": 2, "limit": 2}
+    with pytest.raises(TypeError):
+        frame.to_crs(4490).to_json(drop_id=True)  # what the page was written with
 
 
 @pytest.mark.parametrize("suffix", [".gpkg", ".fgb", ".geojson", ".parquet"])

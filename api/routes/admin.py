@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import require
 from api.errors import ReloadRefusedError
-from api.routes.pages import build_viewer
+from api.routes.pages import viewer_page
 from geo.blueprint import Blueprint, load_blueprint
 from geo.errors import LantuError
 
@@ -77,7 +77,7 @@ async def reload_blueprint(app: FastAPI, *, via: str = "request") -> ReloadResul
             codes = zip(county.frame["code"].astype(str), county.frame["name"], strict=True)
             await asyncio.to_thread(app.state.ledger.register_counties, codes)
         app.state.blueprint = new
-        app.state.viewer = asyncio.get_running_loop().run_in_executor(None, build_viewer, new, settings)
+        app.state.viewer = asyncio.get_running_loop().run_in_executor(None, viewer_page, new, settings)
     previous = old.version if old is not None else None
     log.warning("blueprint reloaded (%s): %s %s → %s in %.1f s", via, new.name, previous, new.version, seconds)
     return ReloadResult(

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.compression import packed_response
 from api.deps import BlueprintDep, PoolDep, VectorLayerDep, require
 from geo.blueprint import VectorLayer, layer_summary
 from geo.errors import InputError
+from geo.io import features_geojson_text
 from geo.snapping import nearest_boundary_point
 
 router = APIRouter(tags=["layers"], dependencies=[Depends(require("layers:read"))])
@@ -108,28 +110,36 @@ async def nearest_boundary(
     "/layers/{layer_id}/items",
     response_model=FeaturePage,
     response_model_exclude_none=True,
-    summary="Features of a vector layer as GeoJSON (EPSG:4490), paged",
+    summary="Features of a vector layer as GeoJSON (EPSG:4490), paged; gzip where the client takes it",
 )
 async def layer_items(
+    request: Request,
     layer: VectorLayerDep,
     pool: PoolDep,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat", max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-) -> FeaturePage:
+) -> Response:
     box = _parse_bbox(bbox) if bbox is not None else None
-    return await pool.run(_page, layer, box, limit, offset)
+    return await pool.run(_page_response, request, layer, box, limit, offset)
 
 
-def _page(layer: VectorLayer, box: tuple[float, float, float, float] | None, limit: int, offset: int) -> FeaturePage:
-    """One page of the features meeting ``box`` (all without), only that page reprojected to EPSG:4490."""
+def _page_response(
+    request: Request, layer: VectorLayer, box: tuple[float, float, float, float] | None, limit: int, offset: int
+) -> Response:
+    return packed_response(request, _page(layer, box, limit, offset).encode(), "application/json")
+
+
+def _page(layer: VectorLayer, box: tuple[float, float, float, float] | None, limit: int, offset: int) -> str:
+    """One page of the features meeting ``box`` (all without) as GeoJSON text, only that page reprojected to
+    EPSG:4490: written as the review's record is (a city's 1,000 图斑 went through geopandas' writer, parsed
+    back and validated before they were written again)."""
     matched = layer.meeting(box) if box is not None else np.arange(len(layer.frame))
     page = layer.in_4490(matched[offset : offset + limit])
-    collection: dict[str, Any] = json.loads(page.to_json(drop_id=True))
-    collection.update({"numberMatched": len(matched), "numberReturned": len(page)})
+    members: dict[str, Any] = {"numberMatched": len(matched), "numberReturned": len(page)}
     if offset + limit < len(matched):
-        collection["next"] = {"offset": offset + limit, "limit": limit}
-    return FeaturePage.model_validate(collection)
+        members["next"] = {"offset": offset + limit, "limit": limit}
+    return features_geojson_text(page, members)
 
 
 def _parse_bbox(text: str) -> tuple[float, float, float, float]:

@@ -17,6 +17,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.access import close_session, open_session
+from api.compression import Packed
 from api.deps import (
     SESSION_COOKIE,
     EngineDep,
@@ -61,6 +62,11 @@ def build_viewer(blueprint: Blueprint, settings: Settings) -> str:
     return map_html(fmap)
 
 
+def viewer_page(blueprint: Blueprint, settings: Settings) -> Packed:
+    """The viewer page, and its gzip: compressed once (a city's is some 33 MB), not on every GET /."""
+    return Packed.of(build_viewer(blueprint, settings).encode())
+
+
 def _type_options(selected: str = "industrial") -> str:
     """The closed list of project types (``layers/vocabulary.yaml``) as the form's options."""
     return "".join(
@@ -71,14 +77,15 @@ def _type_options(selected: str = "industrial") -> str:
 
 
 @router.get("/", response_class=HTMLResponse)
-async def viewer(request: Request, settings: SettingsDep, engine: EngineDep) -> HTMLResponse:
+async def viewer(request: Request, settings: SettingsDep, engine: EngineDep) -> Response:
     try:
         await run_in_threadpool(resolve_principal, request, settings, engine, None)
     except AuthenticationError:
         return HTMLResponse(LOGIN.format(error=""), status_code=401)
     get_blueprint(request)  # 503 without one
-    built: asyncio.Future[str] = request.app.state.viewer  # started in the lifespan
-    return HTMLResponse(await asyncio.shield(built), headers={"Cache-Control": "no-store"})
+    built: asyncio.Future[Packed] = request.app.state.viewer  # started in the lifespan
+    viewer = await asyncio.shield(built)
+    return viewer.response(request, "text/html; charset=utf-8", headers={"Cache-Control": "no-store"})
 
 
 def _secure(request: Request, settings: Settings) -> bool:

@@ -59,7 +59,7 @@ from api.work import Ticket, WorkPool, in_child, most_vertices, stoppable, timed
 from geo.blueprint import Blueprint
 from geo.errors import CRSError, FormatError, GeometryError, ReviewAborted, TooLargeError
 from geo.geometry import check_size
-from geo.io import SUPPORTED_SUFFIXES, parcels_geojson_text, parse_geojson_bytes, read_parcels
+from geo.io import SUPPORTED_SUFFIXES, features_geojson_text, parse_geojson_bytes, read_parcels
 from geo.io.parcels import MAX_CRS_TEXT, ReadLimits, named_by
 from geo.io.results import write_result_json
 from geo.maps import map_html, review_map
@@ -218,7 +218,7 @@ def _review_and_save(
         record_owner(conn, record.review_id, who)
 
     record = stoppable(serialised, cost=cost, vertices=most_vertices(frame), settings=settings, deadline=deadline)
-    geojson = parcels_geojson_text(frame)
+    geojson = features_geojson_text(frame)
     in_time()  # before anything is written
     saved = store.save_record(record, geojson, also=owned_in_time)
     return record.review_id, saved.encode()

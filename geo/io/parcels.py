@@ -408,22 +408,29 @@ def parse_geojson_bytes(
     return parcels_from_geojson(obj, limits=limits, crs=crs)
 
 
-def parcels_geojson_text(frame: gpd.GeoDataFrame) -> str:
-    """Parcels as GeoJSON text in EPSG:4490 (the input a review keeps for its record). Geometries are
-    written by GEOS in one vectorised call and properties column by column: geopandas' own writer
-    walks the frame row by row and costs more than a single parcel's review."""
+def features_geojson_text(frame: gpd.GeoDataFrame, members: dict[str, Any] | None = None) -> str:
+    """Features as GeoJSON text in EPSG:4490, with any further ``members`` of the collection (a page's
+    counts): the input a review keeps for its record, a layer's page. Geometries are written by GEOS in one
+    vectorised call and properties column by column: geopandas' own writer walks the frame row by row (and
+    refuses a date), which costs more than a single parcel's review."""
     geo = frame.geometry if frame.crs is not None and frame.crs.to_epsg() == 4490 else frame.geometry.to_crs(4490)
     shapes = shapely.to_geojson(np.asarray(geo.array, dtype=object)).tolist()
     columns = {c: frame[c].tolist() for c in frame.columns if c != frame.geometry.name}
     rows = [
         {c: None if is_scalar(v[i]) and pd.isna(v[i]) else v[i] for c, v in columns.items()} for i in range(len(geo))
     ]
-    properties = [json.dumps(row, ensure_ascii=False, default=str) for row in rows]
+    properties = [json.dumps(row, ensure_ascii=False, default=_json_value) for row in rows]
     features = ",".join(
         f'{{"type":"Feature","properties":{props},"geometry":{shape or "null"}}}'
         for props, shape in zip(properties, shapes, strict=True)
     )
-    return f'{{"type":"FeatureCollection","features":[{features}]}}'
+    more = "".join(f",{json.dumps(k)}:{json.dumps(v, ensure_ascii=False)}" for k, v in (members or {}).items())
+    return f'{{"type":"FeatureCollection","features":[{features}]{more}}}'
+
+
+def _json_value(value: Any) -> str:
+    """A value JSON has no type for: a date or time as ISO 8601 text, anything else as its text."""
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
 def user_crs(text: Any) -> CRS:
