@@ -29,7 +29,7 @@ from branca.colormap import LinearColormap
 from branca.element import Element, Figure, MacroElement
 
 from geo.blueprint import Blueprint, VectorLayer
-from geo.catalog import landuse_class, layer_catalog
+from geo.catalog import landuse_class, landuse_classes, layer_catalog
 from geo.crs import Area
 from geo.report_model import ParcelReport, report_model
 from geo.review.result import ReviewResult
@@ -237,8 +237,13 @@ def _layer_group(
     # folium's GeoJsonTooltip writes values into innerHTML, and the data goes through a Jinja render
     # (``Verbatim``): values and names as inert HTML text, under keys of lantu's own
     columns = [c for c in part.columns if c != "geometry"]
+    names = class_names(columns)
     part = gpd.GeoDataFrame(
-        {f"f{k}": [html_text(v) for v in part[c]] for k, c in enumerate(columns)}, geometry=part.geometry
+        {
+            f"f{k}": [html_text(f"{v} {names[v]}" if c == "class_code" and v in names else v) for v in part[c]]
+            for k, c in enumerate(columns)
+        },
+        geometry=part.geometry,
     )
     fields = [f"f{k}" for k in range(len(columns))]
     folium.GeoJson(
@@ -302,13 +307,25 @@ def _layer_by_view(
     info = layer_catalog()[layer.id]
     zoom = view_zoom(features, bounds)
     group = folium.FeatureGroup(name=f"{info.name_zh} {by_view_label(zoom)}", show=show).add_to(fmap)
-    spec = {"id": layer.id, "name": info.name_zh, "colour": LAYER_COLOURS.get(layer.id, "#555555"), "minZoom": zoom}
+    spec = {
+        "id": layer.id,
+        "name": info.name_zh,
+        "colour": LAYER_COLOURS.get(layer.id, "#555555"),
+        "minZoom": zoom,
+        "classNames": class_names(list(layer.frame.columns)),
+    }
     add_script(
         fmap,
         f"(window.lantuLayersByView = window.lantuLayersByView || []).push("
         f"Object.assign({js_literal(spec)}, {{group: {group.get_name()}, limit: {VIEW_FEATURES}}}));",
     )
     return zoom
+
+
+def class_names(columns: list[str]) -> dict[str, str]:
+    """三调 class names by code for a layer with a ``class_code`` column (its tooltips write 0101 水田, not a bare
+    code only the standard's table explains), else none."""
+    return {code: cls.name_zh for code, cls in landuse_classes().items()} if "class_code" in columns else {}
 
 
 def by_view_label(zoom: int) -> str:

@@ -8,6 +8,7 @@ on another origin cannot use the session.
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,7 @@ import geo.maps as maps
 from api.keys import create_key, ensure_schema
 from api.settings import Settings
 from geo.blueprint import load_blueprint
+from geo.catalog import landuse_classes
 from geo.db import make_engine, migrate
 from geo.demo import build_demo_blueprint
 from geo.io import read_parcels
@@ -794,7 +796,9 @@ def test_viewer_loads_a_layer_too_large_for_the_page_view_by_view(
         page.wait_for_function(f"() => ({note})() === '视窗内 {matched} 个 / {matched} in view'")
         assert page.evaluate(drawn) == matched
         tip = "() => window.lantuLayersByView[0].group.getLayers()[0].getLayers()[0].getTooltip().getContent()"
-        assert page.evaluate(tip).startswith("土地利用现状（三调地类图斑）<br>class_code: ")
+        shown = re.match(r"土地利用现状（三调地类图斑）<br>class_code: (\d{4}) ([^<]+)", page.evaluate(tip))
+        assert shown is not None, page.evaluate(tip)  # the code with its class's name, not a bare code
+        assert shown.group(2) == landuse_classes()[shown.group(1)].name_zh
         page.wait_for_timeout(300)
         page.screenshot(path=str(screenshot("viewer-layer-by-view.png")))
         page.evaluate(f"z => {MAP}.setZoom(z, {{animate: false}})", min_zoom - 1)

@@ -13,6 +13,7 @@ from support import parcel_frame, rect
 
 import geo.maps as maps
 from geo.blueprint import Blueprint, VectorLayer, load_blueprint
+from geo.catalog import landuse_classes
 from geo.maps import DECLUTTER_JS, SYMBOLS_JS, blueprint_map, map_html, resolve_tiles, review_map, view_zoom
 from geo.review import review
 from geo.vocabulary import LAYER_COLOURS
@@ -155,8 +156,9 @@ def test_a_callers_layers_given_to_review_map_are_drawn_before_its_layer_control
     assert listed is not None and drawn < listed.start()
 
 
-# a land-use code as a page's data writes it, quoted: bare, "0101" may stand in the hex of folium's element names
-LAND_USE_CODE = '"0101"'
+# a 图斑's class as a page's data writes it (its code with its name, quoted): a bare "0101" may stand in the hex of
+# folium's element names, and the viewer's table of class names holds it as a key
+LAND_USE_CODE = json.dumps(f"0101 {landuse_classes()['0101'].name_zh}")
 
 
 def test_a_layer_too_large_for_a_page_is_left_out_and_named(
@@ -184,7 +186,7 @@ def test_the_services_viewer_loads_a_large_layer_view_by_view(
     monkeypatch.setattr(maps, "EMBED_FEATURES", 10)
     bp = load_blueprint(blueprint_dir)
     page = map_html(blueprint_map(bp, by_view=True))
-    spec = re.search(r"lantuLayersByView \|\| \[\]\)\.push\(Object\.assign\((\{[^}]*\})", page)
+    spec = re.search(r"lantuLayersByView \|\| \[\]\)\.push\(Object\.assign\((\{.*?\}), \{group: ", page, re.S)
     assert spec is not None
     found = json.loads(spec.group(1))
     bounds = tuple(
@@ -196,6 +198,7 @@ def test_the_services_viewer_loads_a_large_layer_view_by_view(
         "name": "土地利用现状（三调地类图斑）",
         "colour": LAYER_COLOURS["land_use"],
         "minZoom": zoom,
+        "classNames": {code: cls.name_zh for code, cls in landuse_classes().items()},  # its tooltips: 0101 水田
     }
     assert f"（三调地类图斑） 第 {zoom} 级起显示 / from zoom {zoom}" in page and LAND_USE_CODE not in page
 

@@ -302,7 +302,10 @@
     function tooltip(properties) {
       return [esc(spec.name)].concat(Object.keys(properties)
         .filter(function (k) { return properties[k] !== null && properties[k] !== ""; })
-        .map(function (k) { return esc(k) + ": " + esc(properties[k]); })).join("<br>");
+        .map(function (k) {
+          var value = properties[k], named = k === "class_code" && spec.classNames[value];
+          return esc(k) + ": " + esc(named ? value + " " + named : value);  // 0101 水田, as the page's own layers
+        })).join("<br>");
     }
     function stop() {
       asked += 1;
