@@ -30,7 +30,7 @@ from api.app import create_app
 from api.errors import ProblemDetails
 from api.keys import revoke_key
 from api.render_cache import RenderCache
-from api.routes import reviews
+from api.routes import pages, reviews
 from api.settings import Settings
 from geo.blueprint import Blueprint
 from geo.db import make_engine
@@ -578,6 +578,24 @@ def test_the_viewer_page_is_sent_gzipped_as_the_accept_encoding_says(
     assert "window.lantuMap" in page.text  # decoded by the client where it came compressed
     if gzipped:
         assert page.num_bytes_downloaded < len(page.content) / 3
+
+
+@pytest.mark.parametrize("forks", [True, False], ids=["forked", "no fork"])
+def test_the_viewer_page_is_built_in_a_child_forked_for_it(
+    settings: Settings, keys: dict[str, str], monkeypatch: pytest.MonkeyPatch, forks: bool
+) -> None:
+    """folium writes a city's viewer page in Python for some 15 s: built in the server's own process it held the
+    GIL from the reviews in stretches (one waited 4.4 s), so it is built in a child forked for it, where the OS
+    forks (on this thread elsewhere)."""
+    real = pages.build_viewer
+    monkeypatch.setattr(pages, "build_viewer", lambda bp, s: real(bp, s) + f"<!--built in {os.getpid()}-->")
+    monkeypatch.setattr(pages, "CAN_FORK", forks and CAN_FORK)
+    with TestClient(create_app(settings)) as c:
+        c.post("/login", data={"key": keys["planner"]})
+        page = c.get("/", headers={"Accept-Encoding": "gzip"})
+    built_in = re.search(r"<!--built in (\d+)-->", page.text)
+    assert page.status_code == 200 and built_in is not None and "window.lantuMap" in page.text
+    assert (int(built_in.group(1)) != os.getpid()) is (forks and CAN_FORK)
 
 
 def test_viewer_needs_a_key_cookie(client: TestClient, keys: dict[str, str]) -> None:

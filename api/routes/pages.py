@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import html
+import time
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -30,6 +32,7 @@ from api.errors import AuthenticationError
 from api.keys import authenticate
 from api.settings import Settings
 from geo.blueprint import Blueprint
+from geo.forked import CAN_FORK, run_forked
 from geo.maps import DECLUTTER_JS, SYMBOLS_JS, Verbatim, add_script, blueprint_map, html_text, map_html, page
 from geo.vocabulary import project_types
 
@@ -62,8 +65,18 @@ def build_viewer(blueprint: Blueprint, settings: Settings) -> str:
     return map_html(fmap)
 
 
+VIEWER_BUILD_S = 1800.0  # a child building the viewer past this is stopped (a city's took 15 s here)
+
+
 def viewer_page(blueprint: Blueprint, settings: Settings) -> Packed:
-    """The viewer page, and its gzip: compressed once (a city's is some 33 MB), not on every GET /."""
+    """The viewer page, and its gzip: compressed once (a city's is some 33 MB), not on every GET /. Built in a
+    child forked for it where the OS forks: folium writes a city's page in Python for some 15 s, and in the
+    server's own process that held the GIL from the reviews in stretches (one waited 4.4 s)."""
+    build = partial(_packed_viewer, blueprint, settings)
+    return run_forked(build, deadline=time.monotonic() + VIEWER_BUILD_S) if CAN_FORK else build()
+
+
+def _packed_viewer(blueprint: Blueprint, settings: Settings) -> Packed:
     return Packed.of(build_viewer(blueprint, settings).encode())
 
 
