@@ -125,6 +125,7 @@ def test_http_section_reviews_over_the_service_and_reads_its_viewer(tiny: Path, 
     assert out["single"]["http"]["n"] == 3 and out["single"]["http"]["p50_ms"] > 0
     service = out["service"]
     assert service["viewer_page_mb"] > 0 and service["server_rss_mb"] > 0 and service["server_rss_after_reviews_mb"] > 0
+    assert 0 < service["viewer_sent_mb"] < service["viewer_page_mb"] / 2  # gzip, as a browser takes it
 
 
 def test_agreement_counts_tolerance_separately() -> None:

@@ -182,15 +182,16 @@ def test_openapi_declares_auth_schemes_and_response_models(client: TestClient) -
 
 
 def test_viewer_is_built_once_at_start_up(
-    settings: Settings, keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    settings: Settings, keys: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     from api.routes import pages
 
-    calls: list[int] = []
+    calls = tmp_path / "calls"  # a file: the page is built in a forked child, whose memory is its own
     real = pages.blueprint_map
 
     def counting(*args: Any, **kwargs: Any) -> Any:
-        calls.append(1)
+        with calls.open("a") as f:
+            f.write("built\n")
         return real(*args, **kwargs)
 
     monkeypatch.setattr(pages, "blueprint_map", counting)
@@ -198,7 +199,7 @@ def test_viewer_is_built_once_at_start_up(
         c.post("/login", data={"key": keys["planner"]}, headers={"Origin": BASE})
         pages_ = [c.get("/") for _ in range(3)]
     assert all(p.status_code == 200 and "lantu-panel" in p.text for p in pages_)
-    assert len(calls) == 1
+    assert calls.read_text().splitlines() == ["built"]
 
 
 def test_layer_dependency_answers_404_and_422(client: TestClient, keys: dict[str, str]) -> None:
