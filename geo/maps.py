@@ -237,7 +237,7 @@ def _layer_group(
     # folium's GeoJsonTooltip writes values into innerHTML, and the data goes through a Jinja render
     # (``Verbatim``): values and names as inert HTML text, under keys of lantu's own
     columns = [c for c in part.columns if c != "geometry"]
-    names = class_names(columns)
+    names = _class_names(columns)
     part = gpd.GeoDataFrame(
         {
             f"f{k}": [html_text(f"{v} {names[v]}" if c == "class_code" and v in names else v) for v in part[c]]
@@ -312,7 +312,7 @@ def _layer_by_view(
         "name": info.name_zh,
         "colour": LAYER_COLOURS.get(layer.id, "#555555"),
         "minZoom": zoom,
-        "classNames": class_names(list(layer.frame.columns)),
+        "classNames": _class_names(list(layer.frame.columns)),
     }
     add_script(
         fmap,
@@ -322,7 +322,7 @@ def _layer_by_view(
     return zoom
 
 
-def class_names(columns: list[str]) -> dict[str, str]:
+def _class_names(columns: list[str]) -> dict[str, str]:
     """三调 class names by code for a layer with a ``class_code`` column (its tooltips write 0101 水田, not a bare
     code only the standard's table explains), else none."""
     return {code: cls.name_zh for code, cls in landuse_classes().items()} if "class_code" in columns else {}

@@ -303,7 +303,9 @@
       return [esc(spec.name)].concat(Object.keys(properties)
         .filter(function (k) { return properties[k] !== null && properties[k] !== ""; })
         .map(function (k) {
-          var value = properties[k], named = k === "class_code" && spec.classNames[value];
+          var value = properties[k];
+          var named = k === "class_code" && Object.prototype.hasOwnProperty.call(spec.classNames, value)
+            && spec.classNames[value];
           return esc(k) + ": " + esc(named ? value + " " + named : value);  // 0101 水田, as the page's own layers
         })).join("<br>");
     }
