@@ -292,7 +292,7 @@ def run_forked(job: Callable[[], T], *, deadline: float) -> T:
     context = multiprocessing.get_context("fork")
     receiving, sending = context.Pipe(duplex=False)
     with forking(deadline):
-        child = context.Process(target=_child, args=(job, sending), name="lantu-forked", daemon=True)
+        child = context.Process(target=_child, args=(job, sending, receiving), name="lantu-forked", daemon=True)
         child.start()
         sending.close()  # the child's end: an EOF here once the child is gone
     try:
@@ -317,7 +317,11 @@ def run_forked(job: Callable[[], T], *, deadline: float) -> T:
     return value  # type: ignore[no-any-return]
 
 
-def _child(job: Callable[[], Any], sending: Connection) -> None:
+def _child(job: Callable[[], Any], sending: Connection, receiving: Connection) -> None:
+    """``job`` run, its result sent back. The parent's end of the pipe, inherited, is closed first: held here, it kept
+    a child whose parent had gone (a server stopped while its viewer page was being built) blocked for good on a
+    result larger than the pipe's buffer, never told that no one would read it."""
+    receiving.close()
     as_forked_child()
     _close_sockets()
     try:

@@ -8,6 +8,7 @@ import gc
 import os
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -80,6 +81,49 @@ def test_a_job_runs_in_a_child_and_hands_back_its_result() -> None:
     assert pid != os.getpid()  # it ran elsewhere: a child, gone now
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_a_child_whose_parent_is_gone_ends_rather_than_wait_for_good(tmp_path: Path) -> None:
+    """A result larger than the pipe's buffer (a city's viewer page, 43 MB) and no parent left to read it (a server
+    stopped while the page was being built): the child ends. It held the parent's end of the pipe, inherited, and
+    waited on its own end for good (two such children of a test run were found 40 minutes on, each holding its
+    server's memory)."""
+    marked = tmp_path / "pid"
+    script = f"""
+import os, threading, time
+from pathlib import Path
+from geo.forked import run_forked
+
+def job():
+    Path({str(marked)!r}).write_text(str(os.getpid()))
+    time.sleep(0.5)  # the parent is gone by the time the result is sent
+    return b"x" * (8 * 2**20)
+
+def leave():  # the parent ends abruptly once the child runs, as a server killed mid-build
+    while not Path({str(marked)!r}).exists():
+        time.sleep(0.01)
+    os._exit(0)
+
+threading.Thread(target=leave, daemon=True).start()
+run_forked(job, deadline=time.monotonic() + 60)
+"""
+    subprocess.run([sys.executable, "-c", script], timeout=60, check=True, cwd=Path(__file__).parent.parent)
+    child = int(marked.read_text())
+    deadline = time.monotonic() + 30
+    while _running(child) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if _running(child):
+        os.kill(child, signal.SIGKILL)  # not left behind by the test that found it
+        pytest.fail(f"the child {child} still waits to send its result, 30 s after its parent ended")
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie no reaper has reaped yet has ended)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
 
 
 def _refuse() -> None:
