@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 from urllib.parse import urlsplit
 
@@ -55,10 +55,15 @@ api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, description="A
 bearer_scheme = HTTPBearer(auto_error=False, description="the API key as a Bearer token")
 
 
-def app_state(name: str, kind: type[T]) -> Callable[[Request], T]:
+# Dependencies that only read what the lifespan made, or check what the request carries, are ``async def``: FastAPI
+# runs a plain ``def`` dependency on its thread pool, a hop to a thread and back per dependency and request. Those
+# that query the database (the caller's key or session, a review's owner) stay plain functions, off the event loop.
+
+
+def app_state(name: str, kind: type[T]) -> Callable[[Request], Awaitable[T]]:
     """A dependency returning ``app.state.<name>``, one of the things the lifespan made once (typed ``kind``)."""
 
-    def dependency(request: Request) -> T:
+    async def dependency(request: Request) -> T:
         value: T = getattr(request.app.state, name)
         return value
 
@@ -76,8 +81,12 @@ def get_blueprint(request: Request) -> Blueprint:
     return blueprint
 
 
+async def _blueprint(request: Request) -> Blueprint:
+    return get_blueprint(request)
+
+
 SettingsDep = Annotated[Settings, Depends(app_state("settings", Settings))]
-BlueprintDep = Annotated[Blueprint, Depends(get_blueprint)]
+BlueprintDep = Annotated[Blueprint, Depends(_blueprint)]
 EngineDep = Annotated[Engine, Depends(app_state("engine", Engine))]
 StoreDep = Annotated[ReviewStore, Depends(app_state("store", ReviewStore))]
 LedgerDep = Annotated[Ledger, Depends(app_state("ledger", Ledger))]
@@ -85,7 +94,7 @@ PoolDep = Annotated[WorkPool, Depends(app_state("pool", WorkPool))]
 RenderCacheDep = Annotated[RenderCache, Depends(app_state("render_cache", RenderCache))]
 
 
-def get_vector_layer(layer_id: str, blueprint: BlueprintDep) -> VectorLayer:
+async def get_vector_layer(layer_id: str, blueprint: BlueprintDep) -> VectorLayer:
     """The blueprint's vector layer ``layer_id``: 404 when there is none, 422 when it is a raster."""
     if layer_id not in blueprint.layers:
         raise NotFoundError(
@@ -190,10 +199,10 @@ def get_principal(
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def require(permission: str) -> Callable[[Principal], Principal]:
+def require(permission: str) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency that lets the call through only for roles holding ``permission``."""
 
-    def check(principal: PrincipalDep) -> Principal:
+    async def check(principal: PrincipalDep) -> Principal:
         if not principal.can(permission):
             raise ForbiddenError(
                 f"role {principal.role!r} may not do {permission!r}",
@@ -215,7 +224,7 @@ def readable_review_id(
 ReadableReviewId = Annotated[str, Depends(readable_review_id)]
 
 
-def query_given_once(request: Request) -> None:
+async def query_given_once(request: Request) -> None:
     """Refuse a query parameter given more than once: Starlette keeps the last, so
     ``?project_type=industrial&project_type=residential`` was reviewed as residential without a word. No
     operation takes a list in its query string."""
