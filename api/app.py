@@ -75,7 +75,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         county = app.state.blueprint.vector("county") if app.state.blueprint else None
         if county is not None:
             app.state.ledger.register_counties(zip(county.frame["code"].astype(str), county.frame["name"], strict=True))
-        # the viewer shows the whole blueprint: built once, from start-up on, in a thread, not on every GET /
+        # the viewer shows the whole blueprint: built once, from start-up on, from a thread (in a forked child), not
+        # on every GET /
         app.state.viewer = (
             asyncio.get_running_loop().run_in_executor(None, viewer_page, app.state.blueprint, settings)
             if app.state.blueprint is not None

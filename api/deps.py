@@ -71,7 +71,7 @@ def app_state(name: str, kind: type[T]) -> Callable[[Request], Awaitable[T]]:
     return dependency
 
 
-def get_blueprint(request: Request) -> Blueprint:
+async def get_blueprint(request: Request) -> Blueprint:
     blueprint: Blueprint | None = request.app.state.blueprint
     if blueprint is None:
         raise BlueprintError(
@@ -81,12 +81,8 @@ def get_blueprint(request: Request) -> Blueprint:
     return blueprint
 
 
-async def _blueprint(request: Request) -> Blueprint:
-    return get_blueprint(request)
-
-
 SettingsDep = Annotated[Settings, Depends(app_state("settings", Settings))]
-BlueprintDep = Annotated[Blueprint, Depends(_blueprint)]
+BlueprintDep = Annotated[Blueprint, Depends(get_blueprint)]
 EngineDep = Annotated[Engine, Depends(app_state("engine", Engine))]
 StoreDep = Annotated[ReviewStore, Depends(app_state("store", ReviewStore))]
 LedgerDep = Annotated[Ledger, Depends(app_state("ledger", Ledger))]

@@ -95,7 +95,7 @@ async def viewer(request: Request, settings: SettingsDep, engine: EngineDep) -> 
         await run_in_threadpool(resolve_principal, request, settings, engine, None)
     except AuthenticationError:
         return HTMLResponse(LOGIN.format(error=""), status_code=401)
-    get_blueprint(request)  # 503 without one
+    await get_blueprint(request)  # 503 without one
     built: asyncio.Future[Packed] = request.app.state.viewer  # started in the lifespan
     viewer = await asyncio.shield(built)
     return viewer.response(request, "text/html; charset=utf-8", headers={"Cache-Control": "no-store"})
