@@ -6,6 +6,7 @@ Layer geometry: see support.STANDARD_LAYERS (coordinates in km).
 from __future__ import annotations
 
 import io
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import shapely
 from support import EPSG, X0, Y0, full_layers, km2, parcel_frame, rect, rect_blueprint, star
 
 from geo.blueprint import Blueprint, VectorLayer, load_blueprint
-from geo.errors import GeometryError, InputError, TooLargeError
+from geo.errors import GeometryError, InputError, ProfileError, TooLargeError
 from geo.review import ParcelResult, review, review_cost
 from geo.review.engine import (
     CROSSINGS_FROM,
@@ -707,3 +708,54 @@ def test_a_parcel_across_a_county_line_names_each_county_with_its_part(tmp_path:
         "任城区（370811）60,000.00 m²（6.0000 公顷，90.00 亩）；邹城市（370883）40,000.00 m²（4.0000 公顷，60.00 亩）",
         "任城区（370811）",
     ]
+
+
+@pytest.mark.parametrize(
+    ("figure", "column"),
+    [
+        *[(odd, "max_area_ha") for odd in ("nan", "inf", "-5", "0", "1_0")],
+        *[(odd, "min_intensity_wan_per_ha") for odd in ("NaN", "3e3")],
+        ("nan", "ha_per_unit"),
+    ],
+)
+def test_a_standard_table_s_figure_is_a_plain_number_above_zero(
+    blueprint: Blueprint, tmp_path: Path, figure: str, column: str
+) -> None:
+    """float() took "nan" from a standard table (item 10 then stated 核定面积 nan m²), "inf", a sign or "1_0" (an
+    underscore as a digit separator, read as 10): such a table is refused, naming the cell, before any finding."""
+    shipped = files("geo.layers") / "standards" / "land_use_standard_sample.csv"
+    table = shipped.read_text(encoding="utf-8")
+    row = "public_service,公共服务设施,,10,,,"
+    assert row in table
+    cells = {"min_intensity_wan_per_ha": 2, "max_area_ha": 3, "ha_per_unit": 4}
+    changed = row.split(",")
+    changed[cells[column]] = figure
+    (tmp_path / "standards").mkdir()
+    (tmp_path / "standards" / "odd.csv").write_text(table.replace(row, ",".join(changed)), encoding="utf-8")
+    if column == "ha_per_unit":  # a unit beside it, as a row rated per unit has
+        text = (tmp_path / "standards" / "odd.csv").read_text(encoding="utf-8")
+        (tmp_path / "standards" / "odd.csv").write_text(text.replace(f"{figure},,", f"{figure},km,"), encoding="utf-8")
+    profile_text = (files("geo.layers") / "profiles" / "ten-point.yaml").read_text(encoding="utf-8")
+    assert "table: standards/land_use_standard_sample.csv" in profile_text
+    profile = tmp_path / "odd.yaml"
+    profile.write_text(profile_text.replace("land_use_standard_sample.csv", "odd.csv"), encoding="utf-8")
+    parcels = parcel_frame(rect(1.2, 1.2, 1.6, 1.6), project_type="public_service")
+    with pytest.raises(ProfileError) as refused:
+        review(parcels, blueprint, profile=str(profile))
+    assert f"{column} of 'public_service' is {figure!r}" in str(refused.value)
+    assert f"public_service 的 {column} 为 {figure!r}" in refused.value.message_zh
+
+
+def test_a_standard_table_s_plain_figures_are_read(tmp_path: Path) -> None:
+    from geo.review.rules import _read_standard_table
+
+    path = tmp_path / "plain.csv"
+    path.write_text(
+        "project_type,name_zh,min_intensity_wan_per_ha,max_area_ha,ha_per_unit,unit,indicator\n"
+        "a,甲, 3000 ,,,,\nb,乙,,12.5,,,\nc,丙,,,0.3,MW,某指标\n",
+        encoding="utf-8",
+    )
+    table = _read_standard_table(path)
+    assert table.rows["a"].min_intensity_wan_per_ha == 3000.0 and table.rows["a"].max_area_ha is None
+    assert table.rows["b"].max_area_ha == 12.5
+    assert table.per_unit["c"].ha_per_unit == 0.3 and table.per_unit["c"].unit == "MW"

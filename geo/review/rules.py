@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import re
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from functools import cache, cached_property
@@ -981,23 +982,22 @@ def _read_standard_table(source: Any) -> StandardTable:
     label = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("# label:")), source.name)
     rows = list(csv.DictReader(line for line in lines if not line.startswith("#")))
 
-    def num(text: str | None) -> float | None:
-        return float(text) if text not in (None, "") else None
-
     try:
         table = {
             r["project_type"]: StandardRow(
                 name_zh=r["name_zh"],
-                min_intensity_wan_per_ha=num(r["min_intensity_wan_per_ha"]),
-                max_area_ha=num(r["max_area_ha"]),
+                min_intensity_wan_per_ha=_standard_figure(r, "min_intensity_wan_per_ha", source.name),
+                max_area_ha=_standard_figure(r, "max_area_ha", source.name),
             )
             for r in rows
         }
         per_unit = {
-            r["project_type"]: PerUnit(float(r["ha_per_unit"]), r["unit"], r.get("indicator") or "")
+            r["project_type"]: PerUnit(figure, r["unit"], r.get("indicator") or "")
             for r in rows
-            if r.get("ha_per_unit")
+            if (figure := _standard_figure(r, "ha_per_unit", source.name, optional=True)) is not None
         }
+    except ProfileError:
+        raise
     except (KeyError, ValueError) as exc:
         raise ProfileError(f"standard table {source.name}: {exc}", f"用地标准表 {source.name} 格式错误") from exc
     unknown_units = sorted({u.unit for u in per_unit.values()} - set(UNITS))
@@ -1007,6 +1007,26 @@ def _read_standard_table(source: Any) -> StandardTable:
             f"用地标准表 {source.name}：计量单位 {unknown_units} 不在 {sorted(UNITS)} 之中",
         )
     return StandardTable(label, table, per_unit)
+
+
+_PLAIN_DECIMAL = re.compile(r"\d+(?:\.\d+)?")
+
+
+def _standard_figure(row: dict[str, str | None], column: str, table: str, *, optional: bool = False) -> float | None:
+    """A standard table's figure: none for a blank cell, else a plain decimal above zero. ``float()`` alone took
+    "nan" (item 10 then stated 核定面积 nan m² to the planner), "inf", "-5" and "1_000" (an underscore as a digit
+    separator, read as 1000). A table without the column (unless ``optional``) raises ``KeyError``."""
+    text = ((row.get(column) if optional else row[column]) or "").strip()
+    if not text:
+        return None
+    if not _PLAIN_DECIMAL.fullmatch(text) or float(text) <= 0:
+        ptype, shown = str(row.get("project_type"))[:40], text[:20]
+        raise ProfileError(
+            f"standard table {table}: {column} of {ptype!r} is {shown!r}; a plain number above zero is needed, "
+            "or a blank cell for none",
+            f"用地标准表 {table}：{ptype} 的 {column} 为 {shown!r}，应为大于零的数字，无此项时留空",
+        )
+    return float(text)
 
 
 def _wan(amount: float) -> str:
