@@ -718,11 +718,10 @@ def test_a_parcel_across_a_county_line_names_each_county_with_its_part(tmp_path:
         ("nan", "ha_per_unit"),
     ],
 )
-def test_a_standard_table_s_figure_is_a_plain_number_above_zero(
-    blueprint: Blueprint, tmp_path: Path, figure: str, column: str
-) -> None:
+def test_a_standard_table_s_figure_is_a_plain_number_above_zero(tmp_path: Path, figure: str, column: str) -> None:
     """float() took "nan" from a standard table (item 10 then stated 核定面积 nan m²), "inf", a sign or "1_0" (an
-    underscore as a digit separator, read as 10): such a table is refused, naming the cell, before any finding."""
+    underscore as a digit separator, read as 10): such a table is refused with the profile naming it, before any
+    review, and the refusal names the cell."""
     shipped = files("geo.layers") / "standards" / "land_use_standard_sample.csv"
     table = shipped.read_text(encoding="utf-8")
     row = "public_service,公共服务设施,,10,,,"
@@ -739,15 +738,14 @@ def test_a_standard_table_s_figure_is_a_plain_number_above_zero(
     assert "table: standards/land_use_standard_sample.csv" in profile_text
     profile = tmp_path / "odd.yaml"
     profile.write_text(profile_text.replace("land_use_standard_sample.csv", "odd.csv"), encoding="utf-8")
-    parcels = parcel_frame(rect(1.2, 1.2, 1.6, 1.6), project_type="public_service")
     with pytest.raises(ProfileError) as refused:
-        review(parcels, blueprint, profile=str(profile))
+        load_profile(str(profile))  # with its profile: no review starts
     assert f"{column} of 'public_service' is {figure!r}" in str(refused.value)
     assert f"public_service 的 {column} 为 {figure!r}" in refused.value.message_zh
 
 
 def test_a_standard_table_s_plain_figures_are_read(tmp_path: Path) -> None:
-    from geo.review.rules import _read_standard_table
+    from geo.review.standards import standard_table
 
     path = tmp_path / "plain.csv"
     path.write_text(
@@ -755,7 +753,7 @@ def test_a_standard_table_s_plain_figures_are_read(tmp_path: Path) -> None:
         "a,甲, 3000 ,,,,\nb,乙,,12.5,,,\nc,丙,,,0.3,MW,某指标\n",
         encoding="utf-8",
     )
-    table = _read_standard_table(path)
+    table = standard_table(path)
     assert table.rows["a"].min_intensity_wan_per_ha == 3000.0 and table.rows["a"].max_area_ha is None
     assert table.rows["b"].max_area_ha == 12.5
     assert table.per_unit["c"].ha_per_unit == 0.3 and table.per_unit["c"].unit == "MW"

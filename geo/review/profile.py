@@ -17,6 +17,7 @@ from geo.errors import ProfileError
 from geo.review.citations import by_subject, cited_articles, documents, joined, meets
 from geo.review.result import Condition
 from geo.review.stages import ChangeCheckRule, SitingRule
+from geo.review.standards import standard_table
 from geo.vocabulary import project_types
 
 
@@ -613,6 +614,7 @@ def _load_profile(name_or_path: str, data_dir: Path | None) -> Profile:
                         f"{path.name}: standard table {check.table} not found",
                         f"审查方案 {path.name}：用地标准表 {check.table} 不存在",
                     )
+                standard_table(check._source)  # a malformed table refused with its profile, before any review
     return profile
 
 

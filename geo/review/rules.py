@@ -3,13 +3,10 @@ returns an outcome; the profile decides which layers and thresholds they run on.
 
 from __future__ import annotations
 
-import csv
 import functools
-import re
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
-from functools import cache, cached_property
-from importlib.resources.abc import Traversable
+from functools import cached_property
 from typing import Any, NamedTuple, TypeVar, cast
 
 import numpy as np
@@ -18,7 +15,6 @@ import shapely
 from geo.blueprint import Blueprint
 from geo.catalog import LandUseClass, landuse_class, layer_catalog
 from geo.crs import M2_PER_HA, Area, percent
-from geo.errors import ProfileError
 from geo.overlay import Pieces
 from geo.review.profile import (
     ANY_VALUE,
@@ -36,6 +32,7 @@ from geo.review.profile import (
     ZoneCompatibleCheck,
 )
 from geo.review.result import ItemFacts, ProjectAttributes, StandardRow
+from geo.review.standards import UNITS, PerUnit, StandardTable, standard_table
 from geo.vocabulary import Status, is_blank, worst
 
 
@@ -947,88 +944,6 @@ def run_raster_share_above(check: RasterShareAboveCheck, ctx: ParcelContext) -> 
     )
 
 
-# the measures a per-unit indicator counts (公路 per km of route, 风电场 per MW installed), as a table's
-# ``unit`` column names them: (the project attribute giving it, measure zh, unit zh, measure en, unit en)
-UNITS = {
-    "km": ("route_km", "路线长度", "公里", "route length", "km"),
-    "MW": ("power_mw", "装机容量", "兆瓦", "installed capacity", "MW"),
-}
-
-
-@dataclass(frozen=True)
-class PerUnit:
-    """A national indicator per unit of the project's size (公顷/公里, 公顷/兆瓦), from a table row."""
-
-    ha_per_unit: float
-    unit: str  # a key of UNITS
-    indicator: str  # the national document, cited as 《标题》（文号）
-
-
-@dataclass(frozen=True)
-class StandardTable:
-    label: str  # the table's own words for what it is, from its ``# label:`` line
-    rows: dict[str, StandardRow]
-    per_unit: dict[str, PerUnit] = field(default_factory=dict)  # project types rated per km / MW
-
-
-def _standard_table(source: Traversable) -> StandardTable:
-    return _read_standard_table(cast(Hashable, source))  # a Traversable is hashable; its ABC does not say so
-
-
-@cache
-def _read_standard_table(source: Any) -> StandardTable:
-    with source.open(encoding="utf-8") as f:
-        lines = f.read().splitlines()
-    label = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("# label:")), source.name)
-    rows = list(csv.DictReader(line for line in lines if not line.startswith("#")))
-
-    try:
-        table = {
-            r["project_type"]: StandardRow(
-                name_zh=r["name_zh"],
-                min_intensity_wan_per_ha=_standard_figure(r, "min_intensity_wan_per_ha", source.name),
-                max_area_ha=_standard_figure(r, "max_area_ha", source.name),
-            )
-            for r in rows
-        }
-        per_unit = {
-            r["project_type"]: PerUnit(figure, r["unit"], r.get("indicator") or "")
-            for r in rows
-            if (figure := _standard_figure(r, "ha_per_unit", source.name, optional=True)) is not None
-        }
-    except ProfileError:
-        raise
-    except (KeyError, ValueError) as exc:
-        raise ProfileError(f"standard table {source.name}: {exc}", f"用地标准表 {source.name} 格式错误") from exc
-    unknown_units = sorted({u.unit for u in per_unit.values()} - set(UNITS))
-    if unknown_units:
-        raise ProfileError(
-            f"standard table {source.name}: unit(s) {unknown_units} not in {sorted(UNITS)}",
-            f"用地标准表 {source.name}：计量单位 {unknown_units} 不在 {sorted(UNITS)} 之中",
-        )
-    return StandardTable(label, table, per_unit)
-
-
-_PLAIN_DECIMAL = re.compile(r"\d+(?:\.\d+)?")
-
-
-def _standard_figure(row: dict[str, str | None], column: str, table: str, *, optional: bool = False) -> float | None:
-    """A standard table's figure: none for a blank cell, else a plain decimal above zero. ``float()`` alone took
-    "nan" (item 10 then stated 核定面积 nan m² to the planner), "inf", "-5" and "1_000" (an underscore as a digit
-    separator, read as 1000). A table without the column (unless ``optional``) raises ``KeyError``."""
-    text = ((row.get(column) if optional else row[column]) or "").strip()
-    if not text:
-        return None
-    if not _PLAIN_DECIMAL.fullmatch(text) or float(text) <= 0:
-        ptype, shown = str(row.get("project_type"))[:40], text[:20]
-        raise ProfileError(
-            f"standard table {table}: {column} of {ptype!r} is {shown!r}; a plain number above zero is needed, "
-            "or a blank cell for none",
-            f"用地标准表 {table}：{ptype} 的 {column} 为 {shown!r}，应为大于零的数字，无此项时留空",
-        )
-    return float(text)
-
-
 def _wan(amount: float) -> str:
     """万元 as a paper writes them: 47,000, 12.5."""
     return f"{amount:,.2f}".rstrip("0").rstrip(".")
@@ -1036,7 +951,7 @@ def _wan(amount: float) -> str:
 
 @rule(LandUseStandardCheck)
 def run_land_use_standard(check: LandUseStandardCheck, ctx: ParcelContext) -> Outcome:
-    table = _standard_table(check.source)
+    table = standard_table(check.source)
     total = ctx.project_total
     ptype = ctx.project.project_type
     invest = total.investment_wan if total else ctx.project.investment_wan

@@ -1,0 +1,98 @@
+"""The land-use standard tables (建设用地控制标准) item 10 weighs a parcel's area against: one row per project type,
+a sample shipped (labelled as such), a province's own named by a profile."""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from functools import cache
+from importlib.resources.abc import Traversable
+from typing import Any, cast
+
+from geo.errors import ProfileError
+from geo.review.result import StandardRow
+
+# the measures a per-unit indicator counts (公路 per km of route, 风电场 per MW installed), as a table's
+# ``unit`` column names them: (the project attribute giving it, measure zh, unit zh, measure en, unit en)
+UNITS = {
+    "km": ("route_km", "路线长度", "公里", "route length", "km"),
+    "MW": ("power_mw", "装机容量", "兆瓦", "installed capacity", "MW"),
+}
+
+
+@dataclass(frozen=True)
+class PerUnit:
+    """A national indicator per unit of the project's size (公顷/公里, 公顷/兆瓦), from a table row."""
+
+    ha_per_unit: float
+    unit: str  # a key of UNITS
+    indicator: str  # the national document, cited as 《标题》（文号）
+
+
+@dataclass(frozen=True)
+class StandardTable:
+    label: str  # the table's own words for what it is, from its ``# label:`` line
+    rows: dict[str, StandardRow]
+    per_unit: dict[str, PerUnit] = field(default_factory=dict)  # project types rated per km / MW
+
+
+def standard_table(source: Traversable) -> StandardTable:
+    """The table a ``land_use_standard`` check names, read once (its profile's load reads it first, so that a
+    malformed table is refused before any review)."""
+    return _read_standard_table(cast(Hashable, source))  # a Traversable is hashable; its ABC does not say so
+
+
+@cache
+def _read_standard_table(source: Any) -> StandardTable:
+    with source.open(encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    label = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("# label:")), source.name)
+    rows = list(csv.DictReader(line for line in lines if not line.startswith("#")))
+
+    try:
+        table = {
+            r["project_type"]: StandardRow(
+                name_zh=r["name_zh"],
+                min_intensity_wan_per_ha=_standard_figure(r, "min_intensity_wan_per_ha", source.name),
+                max_area_ha=_standard_figure(r, "max_area_ha", source.name),
+            )
+            for r in rows
+        }
+        per_unit = {
+            r["project_type"]: PerUnit(figure, r["unit"], r.get("indicator") or "")
+            for r in rows
+            if (figure := _standard_figure(r, "ha_per_unit", source.name, optional=True)) is not None
+        }
+    except ProfileError:
+        raise
+    except (KeyError, ValueError) as exc:
+        raise ProfileError(f"standard table {source.name}: {exc}", f"用地标准表 {source.name} 格式错误") from exc
+    unknown_units = sorted({u.unit for u in per_unit.values()} - set(UNITS))
+    if unknown_units:
+        raise ProfileError(
+            f"standard table {source.name}: unit(s) {unknown_units} not in {sorted(UNITS)}",
+            f"用地标准表 {source.name}：计量单位 {unknown_units} 不在 {sorted(UNITS)} 之中",
+        )
+    return StandardTable(label, table, per_unit)
+
+
+_PLAIN_DECIMAL = re.compile(r"\d+(?:\.\d+)?")
+
+
+def _standard_figure(row: dict[str, str | None], column: str, table: str, *, optional: bool = False) -> float | None:
+    """A standard table's figure: none for a blank cell, else a plain decimal above zero. ``float()`` alone took
+    "nan" (item 10 then stated 核定面积 nan m² to the planner), "inf", "-5" and "1_000" (an underscore as a digit
+    separator, read as 1000). A table without the column (unless ``optional``) raises ``KeyError``."""
+    text = ((row.get(column) if optional else row[column]) or "").strip()
+    if not text:
+        return None
+    if not _PLAIN_DECIMAL.fullmatch(text) or float(text) <= 0:
+        ptype, shown = str(row.get("project_type"))[:40], text[:20]
+        raise ProfileError(
+            f"standard table {table}: {column} of {ptype!r} is {shown!r}; a plain number above zero is needed, "
+            "or a blank cell for none",
+            f"用地标准表 {table}：{ptype} 的 {column} 为 {shown!r}，应为大于零的数字，无此项时留空",
+        )
+    return float(text)
