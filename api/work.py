@@ -30,7 +30,7 @@ import shapely
 
 from api.errors import BusyError, WorkTimeoutError
 from api.settings import Settings
-from geo.forked import forked_where_possible
+from geo.forked import CAN_FORK, run_forked
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -99,8 +99,10 @@ def stoppable(job: Callable[[], T], *, cost: int, vertices: int, settings: Setti
 def in_child(job: Callable[[], T], *, settings: Settings, deadline: float) -> T:
     """``job()`` in a child forked for it and killed at ``deadline`` (``geo.forked``), so that the 503
     the client then has frees the worker as well; on this thread where the OS does not fork."""
+    if not CAN_FORK:
+        return job()
     try:
-        return forked_where_possible(job, deadline=deadline)
+        return run_forked(job, deadline=deadline)
     except TimeoutError:
         raise timed_out(settings.work_timeout) from None
 

@@ -279,12 +279,6 @@ def known_properties() -> int:
         return len(_properties)
 
 
-def forked_where_possible(job: Callable[[], T], *, deadline: float) -> T:
-    """``run_forked`` where the OS forks (``CAN_FORK``), else ``job()`` on this thread, where ``deadline`` is
-    not kept: a service's costly work (an upload's reading, a review, its viewer page) runs either way."""
-    return run_forked(job, deadline=deadline) if CAN_FORK else job()
-
-
 def run_forked(job: Callable[[], T], *, deadline: float) -> T:
     """``job()`` in a child forked now, its result (or its error) handed back; the child is killed
     (``SIGKILL``) at ``deadline`` (``time.monotonic()``), which raises :class:`TimeoutError`. A

@@ -32,10 +32,9 @@ from api.keys import revoke_key
 from api.render_cache import RenderCache
 from api.routes import pages, reviews
 from api.settings import Settings
-from geo import forked
 from geo.blueprint import Blueprint
 from geo.db import make_engine
-from geo.forked import CAN_FORK, forked_where_possible
+from geo.forked import CAN_FORK, run_forked
 from geo.review import engine as review_engine
 
 
@@ -50,14 +49,12 @@ FARMLAND = feature(rect(2.9, 0.1, 3.1, 0.3), id="B")
 
 @pytest.fixture
 def forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """One entry per job the service's work forks (``api.work.in_child``), each run as it would be."""
-    jobs: list[int] = []
+    """One entry per job forked (``api.work.run_forked``), each run as it would be."""
+    forked: list[int] = []
     monkeypatch.setattr(
-        work,
-        "forked_where_possible",
-        lambda job, deadline: jobs.append(1) or forked_where_possible(job, deadline=deadline),
+        work, "run_forked", lambda job, deadline: forked.append(1) or run_forked(job, deadline=deadline)
     )
-    return jobs
+    return forked
 
 
 @pytest.fixture
@@ -592,7 +589,7 @@ def test_the_viewer_page_is_built_in_a_child_forked_for_it(
     forks (on this thread elsewhere)."""
     real = pages.build_viewer
     monkeypatch.setattr(pages, "build_viewer", lambda bp, s: real(bp, s) + f"<!--built in {os.getpid()}-->")
-    monkeypatch.setattr(forked, "CAN_FORK", forks and CAN_FORK)
+    monkeypatch.setattr(pages, "CAN_FORK", forks and CAN_FORK)
     with TestClient(create_app(settings)) as c:
         c.post("/login", data={"key": keys["planner"]})
         page = c.get("/", headers={"Accept-Encoding": "gzip"})

@@ -18,10 +18,11 @@ from fastapi.testclient import TestClient
 from support import EPSG, X0, Y0, assert_problem, assert_worker_freed, auth, parcel_frame, rect, star
 from typer.testing import CliRunner
 
+from api import work
 from api.app import create_app
 from api.cli import app
 from api.settings import Settings
-from geo import compare, forked
+from geo import compare
 from geo.blueprint import Blueprint
 from geo.compare import ChangeCheck, boundary_project, change_check_html, compare_boundaries
 from geo.errors import GeometryError, InputError
@@ -481,7 +482,7 @@ def test_api_compare_runs_in_a_child_stopped_at_the_timeout(
         review_id = c.post("/api/v1/reviews", json=old.__geo_interface__, headers=auth(keys)).json()["review_id"]
         url = f"/api/v1/reviews/{review_id}/compare"
         for fork in (True, False):
-            monkeypatch.setattr(forked, "CAN_FORK", fork)
+            monkeypatch.setattr(work, "CAN_FORK", fork)
             r = c.post(url, json=new, headers=auth(keys))
             assert r.status_code == 200, r.text
             answer = r.json()

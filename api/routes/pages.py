@@ -32,7 +32,7 @@ from api.errors import AuthenticationError
 from api.keys import authenticate
 from api.settings import Settings
 from geo.blueprint import Blueprint
-from geo.forked import forked_where_possible
+from geo.forked import CAN_FORK, run_forked
 from geo.maps import DECLUTTER_JS, SYMBOLS_JS, Verbatim, add_script, blueprint_map, html_text, map_html, page
 from geo.vocabulary import project_types
 
@@ -73,7 +73,7 @@ def viewer_page(blueprint: Blueprint, settings: Settings) -> Packed:
     child forked for it where the OS forks: folium writes a city's page in Python for some 15 s, and in the
     server's own process that held the GIL from the reviews in stretches (one waited 4.4 s)."""
     build = partial(_packed_viewer, blueprint, settings)
-    return forked_where_possible(build, deadline=time.monotonic() + VIEWER_BUILD_S)
+    return run_forked(build, deadline=time.monotonic() + VIEWER_BUILD_S) if CAN_FORK else build()
 
 
 def _packed_viewer(blueprint: Blueprint, settings: Settings) -> Packed:
