@@ -67,30 +67,10 @@ class ProcessSetting:
                     self._write(self._found)
 
 
-# objects made while the collector was off above which they are moved to the oldest generation unwalked
-# (``_collector``): some 300 parcels' results; a one-parcel review's few thousand are walked as usual
-PROMOTED_FROM = 100_000
-
-
-def _collector(on: bool) -> None:
-    """The cyclic collector on or off. Turned on again after more than ``PROMOTED_FROM`` objects were made
-    (a batch's results), it would first walk every one of them, its young generation, in one pass: 13–16 %
-    of a held batch's time (1,000 and 10,000 city parcels, which hold no cycles). They are moved to the
-    oldest generation without a pass (``gc.freeze`` then ``gc.unfreeze``); cyclic garbage another thread
-    made meanwhile waits there for the next full collection, which still finds it."""
-    if not on:
-        gc.disable()
-        return
-    if gc.get_count()[0] > PROMOTED_FROM:
-        gc.freeze()
-        gc.unfreeze()
-    gc.enable()
-
-
 # Python's cyclic collector off while a review builds its results. The results hold no cycles, and
 # with a city blueprint in memory every full collection walks millions of objects: a batch then
 # spent more time in the collector than in its rules.
-gc_paused = ProcessSetting(gc.isenabled, _collector, False).held
+gc_paused = ProcessSetting(gc.isenabled, lambda on: gc.enable() if on else gc.disable(), False).held
 
 # The GIL handed over within 0.1 ms (the interpreter's default: 5 ms) while a batch's overlay runs on a
 # thread beside its grading: the overlay needs the GIL for a moment between its GEOS calls, and

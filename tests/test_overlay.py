@@ -232,42 +232,6 @@ def test_gc_paused_is_reentrant_and_restores() -> None:
         gc.enable()
 
 
-class _Cyclic:
-    """An object in a reference cycle of its own, which only the cyclic collector frees."""
-
-    def __init__(self) -> None:
-        self.me = self
-
-
-def test_a_batch_s_objects_are_not_walked_when_the_collector_comes_back() -> None:
-    """The objects a paused review made (a batch's results) go to the oldest generation unwalked; cyclic
-    garbage made meanwhile is still freed by a full collection, and a small review's objects are left
-    to the young generation's pass."""
-    import gc
-    import weakref
-
-    from geo.threads import PROMOTED_FROM, gc_paused
-
-    def oldest(obj: object) -> bool:
-        return any(o is obj for o in gc.get_objects(generation=2))
-
-    with gc_paused():
-        made = [[i] for i in range(PROMOTED_FROM + 1_000)]  # lists: tracked by the collector
-        garbage = _Cyclic()
-        gone = weakref.ref(garbage)
-        del garbage
-    assert gc.isenabled()
-    assert oldest(made) and oldest(made[-1])
-    assert gone() is not None  # no pass has walked the young generation (it would have freed the cycle)
-    gc.collect()
-    assert gone() is None  # the cycle made meanwhile is found by a full collection
-
-    with gc_paused():
-        few = [[i] for i in range(5_000)]
-    assert not oldest(few)  # left to the young generation's pass, as usual
-    assert len(few) == 5_000
-
-
 def test_short_switches_hold_across_threads_and_restore() -> None:
     import sys
     import threading
