@@ -713,7 +713,7 @@ def test_a_parcel_across_a_county_line_names_each_county_with_its_part(tmp_path:
 @pytest.mark.parametrize(
     ("figure", "column"),
     [
-        *[(odd, "max_area_ha") for odd in ("nan", "inf", "-5", "0", "1_0")],
+        *[(odd, "max_area_ha") for odd in ("nan", "inf", "-5", "0", "1_0", "３0", "9" * 400)],
         *[(odd, "min_intensity_wan_per_ha") for odd in ("NaN", "3e3")],
         ("nan", "ha_per_unit"),
     ],
@@ -740,8 +740,8 @@ def test_a_standard_table_s_figure_is_a_plain_number_above_zero(tmp_path: Path, 
     profile.write_text(profile_text.replace("land_use_standard_sample.csv", "odd.csv"), encoding="utf-8")
     with pytest.raises(ProfileError) as refused:
         load_profile(str(profile))  # with its profile: no review starts
-    assert f"{column} of 'public_service' is {figure!r}" in str(refused.value)
-    assert f"public_service 的 {column} 为 {figure!r}" in refused.value.message_zh
+    assert f"{column} of 'public_service' is {figure[:20]!r}" in str(refused.value)  # at most 20 characters shown
+    assert f"public_service 的 {column} 为 {figure[:20]!r}" in refused.value.message_zh
 
 
 def test_a_standard_table_s_plain_figures_are_read(tmp_path: Path) -> None:
@@ -757,3 +757,10 @@ def test_a_standard_table_s_plain_figures_are_read(tmp_path: Path) -> None:
     assert table.rows["a"].min_intensity_wan_per_ha == 3000.0 and table.rows["a"].max_area_ha is None
     assert table.rows["b"].max_area_ha == 12.5
     assert table.per_unit["c"].ha_per_unit == 0.3 and table.per_unit["c"].unit == "MW"
+    lean = tmp_path / "lean.csv"  # no per-unit columns: none rated per unit
+    lean.write_text("project_type,name_zh,min_intensity_wan_per_ha,max_area_ha\na,甲,,20\n", encoding="utf-8")
+    assert standard_table(lean).rows["a"].max_area_ha == 20.0 and standard_table(lean).per_unit == {}
+    short = tmp_path / "short.csv"  # a required column missing
+    short.write_text("project_type,name_zh,max_area_ha\na,甲,20\n", encoding="utf-8")
+    with pytest.raises(ProfileError, match="min_intensity_wan_per_ha"):
+        standard_table(short)

@@ -4,6 +4,7 @@ a sample shipped (labelled as such), a province's own named by a profile."""
 from __future__ import annotations
 
 import csv
+import math
 import re
 from collections.abc import Hashable
 from dataclasses import dataclass, field
@@ -78,7 +79,7 @@ def _read_standard_table(source: Any) -> StandardTable:
     return StandardTable(label, table, per_unit)
 
 
-_PLAIN_DECIMAL = re.compile(r"\d+(?:\.\d+)?")
+_PLAIN_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?")  # ASCII digits: \d takes ３ and ٣ too
 
 
 def _standard_figure(row: dict[str, str | None], column: str, table: str, *, optional: bool = False) -> float | None:
@@ -88,7 +89,7 @@ def _standard_figure(row: dict[str, str | None], column: str, table: str, *, opt
     text = ((row.get(column) if optional else row[column]) or "").strip()
     if not text:
         return None
-    if not _PLAIN_DECIMAL.fullmatch(text) or float(text) <= 0:
+    if not _PLAIN_DECIMAL.fullmatch(text) or not 0 < float(text) < math.inf:  # 400 nines are inf
         ptype, shown = str(row.get("project_type"))[:40], text[:20]
         raise ProfileError(
             f"standard table {table}: {column} of {ptype!r} is {shown!r}; a plain number above zero is needed, "
