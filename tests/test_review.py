@@ -729,11 +729,10 @@ def test_a_standard_table_s_figure_is_a_plain_number_above_zero(tmp_path: Path, 
     cells = {"min_intensity_wan_per_ha": 2, "max_area_ha": 3, "ha_per_unit": 4}
     changed = row.split(",")
     changed[cells[column]] = figure
+    if column == "ha_per_unit":
+        changed[5] = "km"  # a unit beside it, as a row rated per unit has
     (tmp_path / "standards").mkdir()
     (tmp_path / "standards" / "odd.csv").write_text(table.replace(row, ",".join(changed)), encoding="utf-8")
-    if column == "ha_per_unit":  # a unit beside it, as a row rated per unit has
-        text = (tmp_path / "standards" / "odd.csv").read_text(encoding="utf-8")
-        (tmp_path / "standards" / "odd.csv").write_text(text.replace(f"{figure},,", f"{figure},km,"), encoding="utf-8")
     profile_text = (files("geo.layers") / "profiles" / "ten-point.yaml").read_text(encoding="utf-8")
     assert "table: standards/land_use_standard_sample.csv" in profile_text
     profile = tmp_path / "odd.yaml"
