@@ -713,15 +713,15 @@ def test_a_parcel_across_a_county_line_names_each_county_with_its_part(tmp_path:
 @pytest.mark.parametrize(
     ("figure", "column"),
     [
-        *[(odd, "max_area_ha") for odd in ("nan", "inf", "-5", "0", "1_0", "３0", "9" * 400)],
+        *[(odd, "max_area_ha") for odd in ("nan", "inf", "-5", "0", "1_0", "٣0", "9" * 400)],
         *[(odd, "min_intensity_wan_per_ha") for odd in ("NaN", "3e3")],
         ("nan", "ha_per_unit"),
     ],
 )
 def test_a_standard_table_s_figure_is_a_plain_number_above_zero(tmp_path: Path, figure: str, column: str) -> None:
     """float() took "nan" from a standard table (item 10 then stated 核定面积 nan m²), "inf", a sign or "1_0" (an
-    underscore as a digit separator, read as 10): such a table is refused with the profile naming it, before any
-    review, and the refusal names the cell."""
+    underscore as a digit separator, read as 10) and another script's digits (٣, Arabic-Indic): such a table is
+    refused with the profile naming it, before any review, and the refusal names the cell."""
     shipped = files("geo.layers") / "standards" / "land_use_standard_sample.csv"
     table = shipped.read_text(encoding="utf-8")
     row = "public_service,公共服务设施,,10,,,"
@@ -744,17 +744,20 @@ def test_a_standard_table_s_figure_is_a_plain_number_above_zero(tmp_path: Path, 
 
 
 def test_a_standard_table_s_plain_figures_are_read(tmp_path: Path) -> None:
+    """Blanks and spaces around a figure, and full-width digits (a Chinese input method's, as the coordinate files
+    and quota plans take them), are read."""
     from geo.review.standards import standard_table
 
     path = tmp_path / "plain.csv"
     path.write_text(
         "project_type,name_zh,min_intensity_wan_per_ha,max_area_ha,ha_per_unit,unit,indicator\n"
-        "a,甲, 3000 ,,,,\nb,乙,,12.5,,,\nc,丙,,,0.3,MW,某指标\n",
+        "a,甲, 3000 ,,,,\nb,乙,,12.5,,,\nc,丙,,,0.3,MW,某指标\nd,丁,３０００,１２．５,,,\n",
         encoding="utf-8",
     )
     table = standard_table(path)
     assert table.rows["a"].min_intensity_wan_per_ha == 3000.0 and table.rows["a"].max_area_ha is None
     assert table.rows["b"].max_area_ha == 12.5
+    assert table.rows["d"].min_intensity_wan_per_ha == 3000.0 and table.rows["d"].max_area_ha == 12.5
     assert table.per_unit["c"].ha_per_unit == 0.3 and table.per_unit["c"].unit == "MW"
     lean = tmp_path / "lean.csv"  # no per-unit columns: none rated per unit
     lean.write_text("project_type,name_zh,min_intensity_wan_per_ha,max_area_ha\na,甲,,20\n", encoding="utf-8")

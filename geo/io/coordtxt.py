@@ -77,6 +77,7 @@ from pyproj import CRS
 
 from geo.crs import CGCS2000, GK_FAMILIES, gk3_epsg_for_longitude, gk_epsg, proj_definition, reproject
 from geo.errors import CRSError, FormatError, GeometryError, InputError, TooLargeError
+from geo.figures import DECIMAL, FULL_WIDTH_NUMBER, decimal
 from geo.vocabulary import CONTROL_CHARACTERS, first_few
 
 DATUM_NAMES = {
@@ -121,13 +122,6 @@ AREA_UNITS = {
     "㎡": 1e-4,
     "平米": 1e-4,
 }
-# a number as a coordinate file writes it: decimal digits and a point (3917732.007), in ASCII or in the full-width
-# characters a Chinese input method types (３９１７７３２．００７, translated). Nothing else that Python's float()
-# takes: "3917_732.007" was 3917732.007 (a digit separator), "٣" 3 (another script's digit), and an exponent
-# ("3.92E+06", a spreadsheet's display of a column too narrow, its digits lost) was read without a word
-FULL_WIDTH_NUMBER = str.maketrans("０１２３４５６７８９．＋－", "0123456789.+-")
-DECIMAL = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
-_DECIMAL = re.compile(DECIMAL)
 _AREA = re.compile(rf"({DECIMAL})\s*(" + "|".join(map(re.escape, AREA_UNITS)) + r")?", re.I)
 AREA_KINDS = ("面", "")  # an area record; 线 and 点 are lines and points
 LINE_KINDS = ("线", "点")
@@ -335,16 +329,6 @@ def _unit_hint(declared: float, computed: float) -> str:
         if computed > 0 and abs(declared * per_ha - computed) <= AREA_TOLERANCE * computed:
             return f"; the figure matches the area in {unit} (该数值与以{unit}计的面积相符，请注明单位)"
     return ""
-
-
-def decimal(text: str) -> float | None:
-    """``text`` as a decimal number written in digits and a point (``DECIMAL``; full-width ones translated), else
-    None: no digit separator, exponent, inf, nan or other script's digits, which float() alone would read."""
-    plain = text.strip().translate(FULL_WIDTH_NUMBER)
-    if _DECIMAL.fullmatch(plain) is None:
-        return None
-    value = float(plain)
-    return value if math.isfinite(value) else None  # 400 nines are no coordinate either
 
 
 def _number(text: str, number: int, what: str) -> float:

@@ -22,7 +22,7 @@ from pydantic import TypeAdapter, ValidationError
 from pydantic_core import from_json
 
 from geo.errors import FormatError, InputError
-from geo.io.coordtxt import FULL_WIDTH_NUMBER
+from geo.figures import FULL_WIDTH_NUMBER
 from geo.io.files import input_file
 from geo.io.summary import append_row
 from geo.quota.accounts import FACTORS, amount, repeated_row

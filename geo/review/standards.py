@@ -4,8 +4,6 @@ a sample shipped (labelled as such), a province's own named by a profile."""
 from __future__ import annotations
 
 import csv
-import math
-import re
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from functools import cache
@@ -13,6 +11,7 @@ from importlib.resources.abc import Traversable
 from typing import Any, cast
 
 from geo.errors import ProfileError
+from geo.figures import decimal
 from geo.review.result import StandardRow
 
 # the measures a per-unit indicator counts (公路 per km of route, 风电场 per MW installed), as a table's
@@ -79,21 +78,20 @@ def _read_standard_table(source: Any) -> StandardTable:
     return StandardTable(label, table, per_unit)
 
 
-_PLAIN_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?")  # ASCII digits: \d takes ３ and ٣ too
-
-
 def _standard_figure(row: dict[str, str | None], column: str, table: str, *, optional: bool = False) -> float | None:
-    """A standard table's figure: none for a blank cell, else a plain decimal above zero. ``float()`` alone took
-    "nan" (item 10 then stated 核定面积 nan m² to the planner), "inf", "-5" and "1_000" (an underscore as a digit
-    separator, read as 1000). A table without the column (unless ``optional``) raises ``KeyError``."""
+    """A standard table's figure: none for a blank cell, else a decimal above zero as a person writes it
+    (``geo.figures.decimal``: full-width digits of a Chinese input method read). ``float()`` alone took "nan" (item
+    10 then stated 核定面积 nan m² to the planner), "inf", "-5" and "1_000" (an underscore as a digit separator, read
+    as 1000). A table without the column (unless ``optional``) raises ``KeyError``."""
     text = ((row.get(column) if optional else row[column]) or "").strip()
     if not text:
         return None
-    if not _PLAIN_DECIMAL.fullmatch(text) or not 0 < float(text) < math.inf:  # 400 nines are inf
+    figure = decimal(text)
+    if figure is None or figure <= 0:
         ptype, shown = str(row.get("project_type"))[:40], text[:20]
         raise ProfileError(
             f"standard table {table}: {column} of {ptype!r} is {shown!r}; a plain number above zero is needed, "
             "or a blank cell for none",
             f"用地标准表 {table}：{ptype} 的 {column} 为 {shown!r}，应为大于零的数字，无此项时留空",
         )
-    return float(text)
+    return figure
