@@ -418,6 +418,18 @@ def _bad_sources(tmp: Path) -> dict[str, tuple[Path, list[str]]]:
         for part in cut.iterdir():
             zf.write(part, f"环保局/{part.name}")
     out["dbf_cut_zipped"] = (zipped, ["水源.zip", "环保局/SYSBHQ.dbf is damaged"])
+    # an index listing one shape fewer than the records: GDAL read the shapes it lists and dropped the last zone
+    unindexed = tmp / "unindexed"
+    unindexed.mkdir()
+    _frame(rows, EPSG).to_file(unindexed / "SYSBHQ.shp", encoding="UTF-8")
+    shx = unindexed / "SYSBHQ.shx"
+    shx.write_bytes(shx.read_bytes()[:-8])
+    out["shx_short"] = (unindexed / "SYSBHQ.shp", ["SYSBHQ.dbf is damaged", "5 record(s) and SYSBHQ.shx indexes 4"])
+    zipped_index = tmp / "索引.zip"
+    with zipfile.ZipFile(zipped_index, "w") as zf:
+        for part in unindexed.iterdir():
+            zf.write(part, f"环保局/{part.name}")
+    out["shx_short_zipped"] = (zipped_index, ["索引.zip", "环保局/SYSBHQ.dbf is damaged", "indexes 4 shape(s)"])
     # its header length one descriptor short: GDAL read one field of two and every record off by 32 bytes
     short = tmp / "short"
     short.mkdir()
@@ -476,7 +488,8 @@ def _bad_sources(tmp: Path) -> dict[str, tuple[Path, list[str]]]:
     "case",
     [
         "no_crs", "undefined_crs", "encoding", "field", "empty", "not_fitting", "value", "unrecognised",
-        "dbf_cut", "dbf_cut_zipped", "dbf_header", "dbf_case", "dbf_case_zipped", "gdb_cut", "fake_gdb",
+        "dbf_cut", "dbf_cut_zipped", "shx_short", "shx_short_zipped", "dbf_header", "dbf_case", "dbf_case_zipped",
+        "gdb_cut", "fake_gdb",
         "out_in_source", "raster_far", "content_not_name",
     ],
 )  # fmt: skip
@@ -608,3 +621,23 @@ def test_a_province_wider_than_a_zone_is_built_and_loaded(tmp_path: Path) -> Non
     )
     with pytest.raises(LantuError, match="central meridian 108°E, beyond any Gauss-Krüger zone's reach"):
         build_blueprint([tmp_path / "sanya.gpkg"], tmp_path / "bp2")
+
+
+def test_a_source_record_marked_deleted_is_left_out_and_reported(tmp_path: Path) -> None:
+    """A shapefile's record the .dbf marks deleted (an edit not packed away) is gone in every GIS, and GDAL skips
+    it: the layer is built from the others, and the build report says how many were left out."""
+    rows = [(rect(i, 0, i + 0.9, 1), {"BHQJB": "一级保护区", "MC": f"水源{i}"}) for i in range(5)]
+    folder = tmp_path / "src"
+    folder.mkdir()
+    _frame(rows, EPSG).to_file(folder / "SYSBHQ.shp", encoding="UTF-8")
+    dbf = folder / "SYSBHQ.dbf"
+    data = dbf.read_bytes()
+    _, header, record = struct.unpack_from("<IHH", data, 4)
+    dbf.write_bytes(data[: header + record] + b"*" + data[header + record + 1 :])  # the second record
+    report = build_blueprint([folder], tmp_path / "bp")
+    deleted = [r for r in report.layers["water_source"].repairs if r.kind == "deleted_records"]
+    assert [r.count for r in deleted] == [1]
+    layer = load_blueprint(tmp_path / "bp").vector("water_source")
+    assert layer is not None and len(layer.frame) == 4
+    kept = [rect(i, 0, i + 0.9, 1).bounds[0] for i in (0, 2, 3, 4)]  # the second zone's left out
+    assert sorted(layer.frame.geometry.bounds["minx"]) == pytest.approx(kept, abs=1e-3)

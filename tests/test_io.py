@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import itertools
 import json
+import re
 import sqlite3
 import struct
 import warnings
@@ -1265,6 +1266,74 @@ def test_a_damaged_dbf_is_refused_not_read_as_no_attributes(tmp_path: Path, dama
     with pytest.raises(FormatError, match=f"^地块.zip: p.dbf is damaged: {said}$") as refused:
         read_parcels(archive)
     assert refused.value.message_zh.startswith("地块.zip：p.dbf 已损坏：")
+
+
+def _records(data: bytes, count: int) -> bytes:
+    """A .dbf's bytes with ``count`` records, its header saying so: the records past it cut off, or copies of
+    the last one added."""
+    records, header, record = struct.unpack_from("<IHH", data, 4)
+    rows = [data[header + k * record : header + (k + 1) * record] for k in range(records)]
+    rows = (rows + [rows[-1]] * count)[:count]
+    return data[:4] + struct.pack("<I", count) + data[8:header] + b"".join(rows) + b"\x1a"
+
+
+def _zipped(tmp_path: Path) -> Path:
+    archive = tmp_path / "地块.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for part in tmp_path.glob("p.*"):
+            z.write(part, f"folder/{part.name}")
+    return archive
+
+
+@pytest.mark.parametrize(
+    ("damage", "said"),
+    [
+        (
+            lambda shp: _damaged(shp, ".dbf", lambda d: _records(d, 4)),
+            "p.dbf is damaged: it holds 4 record(s) and p.shx",
+        ),
+        (
+            lambda shp: _damaged(shp, ".dbf", lambda d: _records(d, 6)),
+            "p.dbf is damaged: it holds 6 record(s) and p.shx",
+        ),
+        (lambda shp: _damaged(shp, ".shx", lambda d: d[:-8]), "p.dbf is damaged: it holds 5 record(s) and p.shx"),
+        (lambda shp: _damaged(shp, ".shx", lambda d: d[:-3]), "p.shx is damaged: 137 bytes are no index of shapes"),
+        (lambda shp: _damaged(shp, ".shp", lambda d: d + d[100:236]), "p.shp is damaged: the shapes its .shx indexes"),
+        (lambda shp: _damaged(shp, ".shp", lambda d: d[:-20]), "p.shp is damaged: the shapes its .shx indexes"),
+    ],
+    ids=["fewer-records", "more-records", "fewer-indexed", "index-cut", "shapes-beyond-index", "shapes-cut"],
+)
+def test_a_shapefile_whose_records_are_not_its_shapes_is_refused(tmp_path: Path, damage: Any, said: str) -> None:
+    """GDAL read as many parcels as the shorter of the .dbf and the .shx holds, and no shape the .shx does not
+    index, without a word: a probe's rejected parcel was dropped and the batch passed. Refused, on disk and
+    zipped."""
+    shp = _shapefile_with_dbf(tmp_path, lambda d: d)
+    damage(shp)
+    with pytest.raises(FormatError, match=f"^p.shp: {re.escape(said)}"):
+        read_parcels(shp)
+    with pytest.raises(FormatError, match=f"^地块.zip: {re.escape(said)}") as refused:
+        read_parcels(_zipped(tmp_path))
+    assert refused.value.message_zh.startswith("地块.zip：p.")
+
+
+def _damaged(shp: Path, suffix: str, damage: Any) -> None:
+    part = shp.with_suffix(suffix)
+    part.write_bytes(damage(part.read_bytes()))
+
+
+def test_a_record_marked_deleted_is_not_read_and_said(tmp_path: Path) -> None:
+    """A record the .dbf marks deleted (an edit not packed away) is gone in every GIS, and GDAL skips it: the
+    others are read, and the warning says one was not, on disk and zipped."""
+
+    def delete_c(data: bytes) -> bytes:
+        _, header, record = struct.unpack_from("<IHH", data, 4)
+        at = header + 2 * record
+        return data[:at] + b"*" + data[at + 1 :]
+
+    shp = _shapefile_with_dbf(tmp_path, delete_c)
+    for read in (read_parcels(shp), read_parcels(_zipped(tmp_path))):
+        assert read["id"].tolist() == ["A", "B", "D", "E"]
+        assert any("1 record(s) marked deleted" in w and "有 1 条记录已标记删除" in w for w in read.attrs["warnings"])
 
 
 def test_a_table_gdal_would_not_open_is_refused_and_upper_case_read(tmp_path: Path) -> None:

@@ -239,9 +239,11 @@ def _read(sl: SourceLayer, match: Match, declared: CRS | None, hashes: dict[Path
         frame = read_layer(sl.gdal_path, layer=sl.layer, default_crs=None, encoding=encoding, force_2d=True)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         raise InputError(f"{where}: cannot be read: {exc}", f"{where} 无法读取") from exc
+    if dbf is not None:
+        dbf.check_features(len(frame))
     if len(frame) == 0:
         raise InputError(f"{where}: the layer is empty", f"{where}：图层为空（没有要素）")
-    declared_features = int(info.get("features") or -1)
+    declared_features = int(info.get("features") or -1) - (dbf.deleted if dbf is not None else 0)  # GDAL counts them
     if len(frame) < declared_features:  # a damaged table GDAL read in part, without a word (a .gdb cut short)
         raise InputError(
             f"{where}: {len(frame):,} of the {declared_features:,} features the layer declares could be read; "
@@ -254,6 +256,9 @@ def _read(sl: SourceLayer, match: Match, declared: CRS | None, hashes: dict[Path
     for flag, kind in (("Z", "z_dropped"), ("M", "m_dropped")):
         if flag in dims:
             repairs.append(Repair(kind=kind, count=len(frame), detail=f"{geometry_type}: {flag} values dropped"))
+    if dbf is not None and dbf.deleted:
+        detail = "records marked deleted in the .dbf (an edit not packed away): not read, as a GIS shows them"
+        repairs.append(Repair(kind="deleted_records", count=dbf.deleted, detail=detail))
     if sl.encoding_how == "detected":
         repairs.append(
             Repair(kind="encoding", count=len(frame), detail=f"no .cpg: attributes read as {sl.encoding} (detected)")

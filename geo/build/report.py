@@ -30,7 +30,7 @@ class Repair(BaseModel):
 
     kind: str = Field(
         description="invalid_geometry | duplicate | unknown_code | empty_geometry | z_dropped | m_dropped | "
-        "crs | zone_prefix | datum_shift | clipped | merged_codes | encoding"
+        "crs | zone_prefix | datum_shift | clipped | merged_codes | encoding | deleted_records"
     )
     count: int
     detail: str

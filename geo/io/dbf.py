@@ -1,10 +1,13 @@
-"""A shapefile's .dbf checked against its own header before GDAL reads it.
+"""A shapefile's .dbf checked against its own header, and its .shx and .shp against it, before GDAL reads it.
 
 GDAL reads the shapes alone of a shapefile whose .dbf it cannot open, stops at the first record cut
 short without a word (the features after it are dropped), and reads the fields it can make out of a
 damaged header, misaligning every record: parcels would lose their ids and project types, a
-blueprint layer its features or their 一级/二级. Both the parcel reader and the blueprint builder
-refuse such a file instead."""
+blueprint layer its features or their 一级/二级. It reads as many features as the shorter of the
+.dbf and the .shx holds, and none past the shapes the .shx indexes, again without a word (a probe's
+parcel refused by the review was dropped, and the rest passed). Both the parcel reader and the
+blueprint builder refuse such a file instead. Records the .dbf marks deleted (an edit not yet packed
+away) are skipped by GDAL as by every GIS, and said."""
 
 from __future__ import annotations
 
@@ -13,13 +16,19 @@ import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import cast
+from typing import IO, cast
+
+import numpy as np
 
 from geo.errors import FormatError
 
 DBF_HEADER = 32  # a .dbf's fixed header (its record count, header and record lengths at 4–11)
 DBF_FIELD = 32  # a field's descriptor, after the fixed header; 0x0D ends them
 DBF_MAX_HEADER = 0xFFFF  # the header's length is a 16-bit number
+DELETED = ord("*")  # a record's first byte where it is deleted (a space where it is not)
+SCAN_BYTES = 4 * 1024 * 1024  # of records read at once to count the deleted ones
+SHX_HEADER = 100  # a .shx's fixed header (as a .shp's); then 8 bytes a shape: its offset and length in 16-bit words
+SHAPE_HEADER = 8  # a .shp record's own header (its number and length), before the content its .shx entry measures
 # the files GDAL opens beside a .shp, each only as the .shp's own name with the suffix in lower or upper case
 # (p.dbf, p.DBF; not P.dbf, p.Dbf), and what it reads without one spelt otherwise: (what, 中文, lost, 中文). A .cpg
 # spelt otherwise is not one: the text's encoding is then detected and said (geo.io.encoding)
@@ -33,12 +42,16 @@ SIDECARS = {
 @dataclass(frozen=True)
 class Dbf:
     """A .dbf as its header describes it: refused at once where it holds fewer bytes than the header
-    declares (a header, then records × record length; the 0x1A after them is optional), and after the
-    read where GDAL made out fewer fields than the header describes (``check_fields``)."""
+    declares (a header, then records × record length; the 0x1A after them is optional) or where its .shx
+    indexes another number of shapes, or the .shp holds other than those shapes (``Shx``), and after the
+    read where GDAL made out fewer fields than the header describes (``check_fields``) or other than its
+    records not deleted (``check_features``)."""
 
     called_en: str
     called_zh: str
     fields: int  # the descriptors before the header's 0x0D
+    records: int = 0  # as the header declares them, the deleted ones included
+    deleted: int = 0  # records marked deleted, which GDAL skips
 
     @classmethod
     def beside(cls, shp: Path, shown: str) -> Dbf | None:
@@ -50,35 +63,79 @@ class Dbf:
             return None
         dbf = shp.parent / name
         with dbf.open("rb") as file:
-            head = file.read(DBF_MAX_HEADER)
-        return cls.checked(head, dbf.stat().st_size, f"{shown}: {name}", f"{shown}：{name}")
+            found = cls.checked(file, dbf.stat().st_size, f"{shown}: {name}", f"{shown}：{name}")
+        if (shx := sidecar(names, shp.name, ".shx")) is not None:
+            with (shp.parent / shx).open("rb") as index:
+                shapes = Shx.read(index, (shp.parent / shx).stat().st_size, f"{shown}: {shx}", f"{shown}：{shx}")
+            found.check_shapes(shapes, shx)
+            shapes.check_shp(shp.stat().st_size, f"{shown}: {shp.name}", f"{shown}：{shp.name}")
+        return found
 
     @classmethod
     def in_zip(cls, archive: Path, shp_member: str, shown: str) -> Dbf | None:
         """The .dbf beside the member ``shp_member`` of the zip ``archive`` (read in place through
         /vsizip/), None where there is none."""
         with zipfile.ZipFile(archive) as zf:
-            gdal_opens(zf.namelist(), shp_member, shown)
-            name = sidecar(zf.namelist(), shp_member, ".dbf")
+            names = zf.namelist()
+            gdal_opens(names, shp_member, shown)
+            name = sidecar(names, shp_member, ".dbf")
             if name is None:
                 return None
             info = zf.getinfo(name)
             with zf.open(info) as file:
-                head = file.read(DBF_MAX_HEADER)
-        return cls.checked(head, info.file_size, f"{shown}: {name}", f"{shown}：{name}")
+                found = cls.checked(file, info.file_size, f"{shown}: {name}", f"{shown}：{name}")
+            if (shx := sidecar(names, shp_member, ".shx")) is not None:
+                with zf.open(shx) as index:
+                    shapes = Shx.read(index, zf.getinfo(shx).file_size, f"{shown}: {shx}", f"{shown}：{shx}")
+                found.check_shapes(shapes, PurePosixPath(shx).name)
+                shp = PurePosixPath(shp_member).name
+                shapes.check_shp(zf.getinfo(shp_member).file_size, f"{shown}: {shp}", f"{shown}：{shp}")
+        return found
 
     @classmethod
-    def checked(cls, head: bytes, size: int, called_en: str, called_zh: str) -> Dbf:
-        """The .dbf whose first bytes are ``head`` and whose size is ``size``, refused where it is cut short."""
-        found = cls(called_en, called_zh, len(descriptors(head)))
+    def checked(cls, file: IO[bytes], size: int, called_en: str, called_zh: str) -> Dbf:
+        """The .dbf read from ``file`` (at its start) of ``size`` bytes, refused where it is cut short; its
+        deleted records counted."""
+        head = file.read(DBF_MAX_HEADER)
         records, header, record = fixed_header(head)
+        found = cls(called_en, called_zh, len(descriptors(head)), records)
         declared = max(header, DBF_HEADER + 1) + records * record
         if size < declared:
             found.damaged(
                 f"it holds {size:,} of the {declared:,} bytes its header declares",
                 f"其文件头声明 {declared:,} 字节，实际只有 {size:,} 字节",
             )
-        return found
+        if records == 0 or record == 0:
+            return found
+        return cls(called_en, called_zh, found.fields, records, _deleted(file, head, header, records, record))
+
+    def check_shapes(self, shx: Shx, shx_name: str) -> None:
+        """Refuse a .dbf whose records are not the shapes its .shx indexes: GDAL reads the shorter of the two."""
+        if shx.shapes != self.records:
+            self.damaged(
+                f"it holds {self.records:,} record(s) and {shx_name} indexes {shx.shapes:,} shape(s): each shape "
+                "needs its record",
+                f"其中有 {self.records:,} 条记录，而 {shx_name} 索引了 {shx.shapes:,} 个图形：图形与属性记录须一一对应",
+            )
+
+    def check_features(self, read: int) -> None:
+        """Refuse a shapefile of which GDAL read other than the records not deleted."""
+        if read != self.records - self.deleted:
+            self.damaged(
+                f"{read:,} features could be read of its {self.records - self.deleted:,} records",
+                f"其 {self.records - self.deleted:,} 条记录只能读出 {read:,} 个要素",
+            )
+
+    @property
+    def deleted_said(self) -> tuple[str, str] | None:
+        """The warning that records marked deleted were not read, None where none is."""
+        if not self.deleted:
+            return None
+        return (
+            f"{self.called_en}: {self.deleted:,} record(s) marked deleted (an edit not packed away) were not read, "
+            "as a GIS shows them",
+            f"{self.called_zh}：有 {self.deleted:,} 条记录已标记删除（编辑后未压缩清除），与 GIS 软件所示一致，未读取",
+        )
 
     def check_fields(self, read: int) -> None:
         """Refuse a .dbf of which GDAL read fewer fields than its header describes (its header length or
@@ -91,6 +148,60 @@ class Dbf:
 
     def damaged(self, why_en: str, why_zh: str) -> None:
         raise FormatError(f"{self.called_en} is damaged: {why_en}", f"{self.called_zh} 已损坏：{why_zh}")
+
+
+@dataclass(frozen=True)
+class Shx:
+    """A shapefile's index: how many shapes it lists, and where in the .shp the last of them ends (None for none)."""
+
+    shapes: int
+    shp_bytes: int | None
+
+    @classmethod
+    def read(cls, file: IO[bytes], size: int, called_en: str, called_zh: str) -> Shx:
+        """The index read from ``file`` of ``size`` bytes (the last entry alone is needed of its entries)."""
+        if size < SHX_HEADER or (size - SHX_HEADER) % 8:
+            raise FormatError(
+                f"{called_en} is damaged: {size:,} bytes are no index of shapes (100 bytes, then 8 a shape)",
+                f"{called_zh} 已损坏：{size:,} 字节不是有效的图形索引（100 字节文件头，其后每个图形 8 字节）",
+            )
+        shapes = (size - SHX_HEADER) // 8
+        if shapes == 0:
+            return cls(0, None)
+        last = b""
+        for block in iter(lambda: file.read(SCAN_BYTES), b""):  # a zip member cannot seek: read through
+            last = (last + block)[-8:]
+        offset, length = struct.unpack(">ii", last)
+        return cls(shapes, (offset + length) * 2 + SHAPE_HEADER)
+
+    def check_shp(self, size: int, called_en: str, called_zh: str) -> None:
+        """Refuse a .shp of ``size`` bytes that holds other than the shapes this index lists: GDAL reads those
+        alone, without a word, and stops short at a shape cut off."""
+        if self.shp_bytes is not None and self.shp_bytes != size:
+            raise FormatError(
+                f"{called_en} is damaged: the shapes its .shx indexes end at byte {self.shp_bytes:,}, and it holds "
+                f"{size:,}",
+                f"{called_zh} 已损坏：其 .shx 索引的图形止于第 {self.shp_bytes:,} 字节，而文件共有 {size:,} 字节",
+            )
+
+
+def _deleted(file: IO[bytes], head: bytes, header: int, records: int, record: int) -> int:
+    """How many of the .dbf's records are marked deleted: ``file`` read on from ``head``, its first bytes."""
+    kept = head[header:] if len(head) > header else b""
+    if len(head) < header:
+        file.read(header - len(head))
+    left = records * record
+    count, at, step = 0, 0, max(record, SCAN_BYTES // record * record)
+    while left > 0:
+        block = kept[:left] if kept else file.read(min(step, left))
+        kept = b""
+        if not block:
+            break
+        first = (-at) % record  # the first record start inside this block
+        count += int(np.count_nonzero(np.frombuffer(block, np.uint8)[first::record] == DELETED))
+        at += len(block)
+        left -= len(block)
+    return count
 
 
 def fixed_header(head: bytes) -> tuple[int, int, int]:

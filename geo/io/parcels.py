@@ -622,6 +622,9 @@ def _read_file(
     elif suffix == ".shp":
         if dbf is not None:
             dbf.check_fields(len(frame.columns) - 1)
+            dbf.check_features(len(frame))
+            if (said := dbf.deleted_said) is not None:
+                frame = _warned(frame, *said)
         with named_by(shown):
             cpg = _cpg_text(path)
             frame = _long_field_names(frame if cpg and _known_codec(cpg) else _undeclared_text(frame, shown, cpg), path)
