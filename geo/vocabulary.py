@@ -74,6 +74,13 @@ def check_printable(text: str | None, what_en: str, what_zh: str) -> None:
         )
 
 
+def hidden_character(text: str) -> str | None:
+    """The first character of ``text`` that prints as nothing or as something else: Unicode's category C (controls,
+    formats such as U+200B ZERO WIDTH SPACE, U+FEFF and the bidi marks, private use, unassigned). An id holding
+    one prints as another id does (D0\u200b1 as D01), in a paper and in the ledger alike."""
+    return next((c for c in text if unicodedata.category(c).startswith("C")), None)
+
+
 def line_fault(text: str) -> tuple[str, str] | None:
     """Why ``text`` is not one printable line (English, Chinese), or None: the first control character or line
     break it holds, named with its code point."""

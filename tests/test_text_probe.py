@@ -114,6 +114,22 @@ def test_names_and_ids_are_one_line(blueprint: Blueprint, field: str, brk: str) 
     assert f"U+{ord(brk):04X}" in said and ("单行" in said or "控制字符" in said)
 
 
+@pytest.mark.parametrize("hidden", ["\u200b", "\u200e", "\u061c", "\ufeff", "\u00ad", "\U000e0041", "\ue000"])
+def test_a_parcel_id_holding_an_invisible_character_is_refused(
+    client: TestClient, keys: dict[str, str], hidden: str
+) -> None:
+    """D0\u200b1 beside D01 passed the duplicate-id check and printed as D01 in every paper (probe): a parcel id,
+    as a project id, holds no character of Unicode's category C (zero-width and bidi marks, BOM, soft hyphen,
+    tag characters, private use)."""
+    body = _features({"id": "D01"}, {"id": f"D0{hidden}1"})
+    problem = assert_problem(client.post("/api/v1/reviews", json=body, headers=auth(keys)), 422)
+    assert f"U+{ord(hidden):04X}" in problem["message_en"] and "不可见字符" in problem["message_zh"]
+    assert (
+        client.post("/api/v1/reviews", json=_features({"id": "D01"}, {"id": "D02"}), headers=auth(keys)).status_code
+        == 201
+    )
+
+
 def test_the_probes_name_is_refused_by_the_api(client: TestClient, keys: dict[str, str]) -> None:
     body = _features({"id": "D03", "name": FORGED, "project_type": "logistics"})
     problem = assert_problem(client.post("/api/v1/reviews", json=body, headers=auth(keys)), 422)

@@ -18,7 +18,6 @@ Rules, each from the policy texts in ``/work/shared/policy``:
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Final
@@ -34,6 +33,7 @@ from geo.vocabulary import (
     check_printable,
     check_project_type,
     check_single_line,
+    hidden_character,
     project_id_text,
     project_types,
 )
@@ -134,10 +134,10 @@ def check_project_id(project_id: str) -> str:
     text = project_id_text(project_id)
     if not text or len(text) > ID_LENGTH:
         raise InputError(f"project id must have 1 to {ID_LENGTH} characters", f"项目编号应为 1 到 {ID_LENGTH} 个字符")
-    if bad := [c for c in text if c == "/" or unicodedata.category(c).startswith("C")]:
+    if bad := "/" if "/" in text else hidden_character(text):
         raise InputError(
-            f"project id {text!r} holds {bad[0]!r} ('/' or a control character)",
-            f"项目编号 {text!r} 含有 {bad[0]!r}（“/”或控制字符）",
+            f"project id {text!r} holds {bad!r} ('/' or a control character)",
+            f"项目编号 {text!r} 含有 {bad!r}（“/”或控制字符）",
         )
     check_single_line(text, "project id", "项目编号")  # U+2028 and U+2029 break a line and are no category C
     if text in (".", ".."):  # a URL path's dot segments: clients and proxies resolve them away before any route

@@ -70,6 +70,7 @@ from geo.vocabulary import (
     BEYOND_COVERAGE_ZH,
     check_project_type,
     first_few,
+    hidden_character,
     id_text,
     is_blank,
     line_fault,
@@ -115,7 +116,7 @@ def parcel_ids(frame: gpd.GeoDataFrame) -> list[str]:
             f"parcel ids of more than {MAX_ID_CHARS} characters: {[i[:40] + '…' for i in too_long[:3]]!r}",
             f"地块编号超过 {MAX_ID_CHARS} 个字符：{[i[:40] + '…' for i in too_long[:3]]!r}",
         )
-    unprintable = [(i, fault) for i in ids if (fault := line_fault(i)) is not None]
+    unprintable = [(i, fault) for i in ids if (fault := line_fault(i) or _hidden(i)) is not None]
     if unprintable:
         shown, (en, zh) = [i for i, _ in unprintable[:5]], unprintable[0][1]
         raise InputError(
@@ -129,6 +130,13 @@ def parcel_ids(frame: gpd.GeoDataFrame) -> list[str]:
         why_zh = f"（地块 {unnamed} 未填编号，按序号编号）" if unnamed else ""
         raise InputError(f"duplicate parcel ids: {dupes}{why_en}", f"地块编号重复：{dupes}{why_zh}")
     return ids
+
+
+def _hidden(parcel_id: str) -> tuple[str, str] | None:
+    """An invisible character in a parcel id, named (English, Chinese), or None: D0\u200b1 beside D01 passed the
+    duplicate check and printed as it in every paper (probe)."""
+    char = hidden_character(parcel_id)
+    return None if char is None else (f"an invisible character U+{ord(char):04X}", f"不可见字符 U+{ord(char):04X}")
 
 
 def project_attributes(
