@@ -125,3 +125,13 @@ def test_nearest_boundary_refuses_a_layer_list_naming_no_layer(
     params: dict[str, object] = {"lon": lon, "lat": lat, "layers": layers}
     body = assert_problem(client.get("/api/v1/layers/nearest-boundary", params=params, headers=auth(keys)), 422)
     assert "layers names no layer id" in body["message_en"] and "没有图层编号" in body["message_zh"], body
+
+
+@pytest.mark.parametrize("layers", ["slope", "basic_farmland,slope"])
+def test_nearest_boundary_refuses_a_raster_layer(client: TestClient, keys: dict[str, str], layers: str) -> None:
+    """A raster has no boundary: ``layers=slope`` was skipped and answered ``{"found": false}``, as if no boundary
+    were near (probe), even beside a farmland edge when named with it."""
+    lon, lat = _lonlat(X0 + 2997.0, Y0 + 500.0)
+    params: dict[str, object] = {"lon": lon, "lat": lat, "layers": layers}
+    body = assert_problem(client.get("/api/v1/layers/nearest-boundary", params=params, headers=auth(keys)), 422)
+    assert "['slope'] are rasters" in body["message_en"] and "栅格图层" in body["message_zh"], body

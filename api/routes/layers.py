@@ -93,6 +93,12 @@ async def nearest_boundary(
     unknown = sorted(set(ids or []) - set(blueprint.layers))
     if unknown:
         raise InputError(f"unknown layers {unknown}", f"蓝图中没有图层 {unknown}")
+    rasters = [lid for lid in ids or [] if blueprint.vector(lid) is None]
+    if rasters:  # skipped, they answered found: false, as if no boundary were near (probe)
+        raise InputError(
+            f"layers {rasters} are rasters: a raster has no boundary to snap to; name vector layers",
+            f"图层 {rasters} 为栅格图层，没有可吸附的界线；请指定矢量图层",
+        )
     hit = await pool.run(nearest_boundary_point, blueprint, lon, lat, within_m, ids)
     if hit is None:
         return BoundarySnap(found=False)
