@@ -430,6 +430,12 @@ def _bad_sources(tmp: Path) -> dict[str, tuple[Path, list[str]]]:
         for part in unindexed.iterdir():
             zf.write(part, f"环保局/{part.name}")
     out["shx_short_zipped"] = (zipped_index, ["索引.zip", "环保局/SYSBHQ.dbf is damaged", "indexes 4 shape(s)"])
+    # a UTF-8 table beside a .cpg saying GBK: GDAL read 一级保护区 as other characters, with a log line alone
+    mislabelled = tmp / "mislabelled"
+    mislabelled.mkdir()
+    _frame(rows, EPSG).to_file(mislabelled / "SYSBHQ.shp", encoding="UTF-8")
+    (mislabelled / "SYSBHQ.cpg").write_text("GBK", encoding="ascii")
+    out["cpg_wrong"] = (mislabelled / "SYSBHQ.shp", ["SYSBHQ.shp", "its .cpg declares 'GBK'", "not in that encoding"])
     # its header length one descriptor short: GDAL read one field of two and every record off by 32 bytes
     short = tmp / "short"
     short.mkdir()
@@ -489,7 +495,7 @@ def _bad_sources(tmp: Path) -> dict[str, tuple[Path, list[str]]]:
     [
         "no_crs", "undefined_crs", "encoding", "field", "empty", "not_fitting", "value", "unrecognised",
         "dbf_cut", "dbf_cut_zipped", "shx_short", "shx_short_zipped", "dbf_header", "dbf_case", "dbf_case_zipped",
-        "gdb_cut", "fake_gdb",
+        "cpg_wrong", "gdb_cut", "fake_gdb",
         "out_in_source", "raster_far", "content_not_name",
     ],
 )  # fmt: skip

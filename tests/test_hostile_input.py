@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,7 @@ from typer.testing import CliRunner
 from api.cli import app
 from geo.blueprint import Blueprint
 from geo.crs import check_coordinates
-from geo.errors import CRSError, GeometryError, InputError, TooLargeError
+from geo.errors import CRSError, FormatError, GeometryError, InputError, TooLargeError
 from geo.geometry import PAIRS_AT_A_TIME, REPAIR_MAX_CROSSINGS, _runs_of_bounded_pairs, clean_parcels
 from geo.io.parcels import ReadLimits, parcels_from_geojson
 from geo.review import review
@@ -599,6 +601,35 @@ def test_a_shapefile_whose_cpg_names_its_encoding_is_read_as_declared(encoding: 
     read = read_parcels(tmp_path / "x.shp")
     assert read["name"].tolist() == ["Müller", "Straße"]
     assert not any("GBK" in w for w in read.attrs.get("warnings", []))
+
+
+@pytest.mark.parametrize(("encoding", "cpg"), [("utf-8", "GBK"), ("utf-8", "936"), ("utf-8", "1252"), ("gbk", "UTF-8")])
+def test_a_shapefile_whose_cpg_names_another_encoding_than_its_text_is_refused(
+    encoding: str, cpg: str, tmp_path: Path
+) -> None:
+    """A UTF-8 table beside a .cpg saying GBK was read into other characters without a word (地块一 as 鍦板潡涓€:
+    probe), its ids among them; one saying 1252 into Ã¥ and the like. Refused naming the .cpg, on disk, zipped and
+    in a blueprint's build, as GBK text beside a .cpg saying UTF-8 is."""
+    from geo.io import read_parcels
+
+    frame = parcel_frame(rect(1.2, 1.2, 1.6, 1.6), rect(2.2, 2.2, 2.6, 2.6))
+    frame["id"] = ["地块一", "地块二"]
+    folder = tmp_path / "p"
+    folder.mkdir()
+    frame.to_file(folder / "x.shp", engine="pyogrio", encoding=encoding)
+    (folder / "x.cpg").write_text(cpg, encoding="ascii")
+    said = f"its .cpg declares {cpg!r}, but its text is not in that encoding"
+    with pytest.raises(FormatError, match=f"^x.shp: {re.escape(said)}") as refused:
+        read_parcels(folder / "x.shp")
+    assert ".cpg 文件声明的编码为" in refused.value.message_zh
+    archive = tmp_path / "地块.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for part in folder.iterdir():
+            z.write(part, part.name)
+    with pytest.raises(FormatError, match=f"^地块.zip: {re.escape(said)}"):
+        read_parcels(archive)
+    (folder / "x.cpg").unlink()  # without it, the text's own encoding is found and said
+    assert read_parcels(folder / "x.shp")["id"].tolist() == ["地块一", "地块二"]
 
 
 def test_a_thousand_parcels_numbered_alike_get_the_next_free_suffix() -> None:

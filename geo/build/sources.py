@@ -20,12 +20,11 @@ from typing import IO, Any
 from geo.errors import FormatError, InputError
 from geo.io.archive import archiver_extra
 from geo.io.content import check_content
-from geo.io.dbf import DBF_HEADER, Dbf, descriptors, fixed_header, sidecar
-from geo.io.encoding import UNDECLARED_CODECS, decodes, undeclared_codec
+from geo.io.dbf import Dbf, sidecar, text_blobs
+from geo.io.encoding import UNDECLARED_CODECS, cpg_wrong, declared_wrongly, decodes, undeclared_codec
 
 VECTOR_SUFFIXES = {".shp", ".gpkg", ".geojson", ".json", ".fgb"}
 RASTER_SUFFIXES = {".tif", ".tiff"}
-DETECT_BYTES = 16 * 1024 * 1024  # of a .dbf's records: enough to meet every text field's words
 CPG_CODECS = {"936": "gbk", "cp936": "gbk", "gb2312": "gbk", "gbk": "gbk", "gb18030": "gb18030", "65001": "utf-8"}
 
 
@@ -158,25 +157,35 @@ def shapefile_encoding(shp: Path) -> tuple[str, str]:
     """(codec, how) for a shapefile on disk: from its .cpg, else detected in its .dbf."""
     names = [p.name for p in shp.parent.iterdir()]
     cpg = sidecar(names, shp.name, ".cpg")
-    if cpg is not None:
-        return _cpg_codec((shp.parent / cpg).read_text(encoding="ascii", errors="replace"), shp), ".cpg"
     dbf = sidecar(names, shp.name, ".dbf")
     if dbf is None:
         raise FormatError(f"{shp}: no .dbf beside it", f"{shp} 缺少 .dbf 文件")
     with (shp.parent / dbf).open("rb") as f:
+        if cpg is not None:
+            return _declared(f, (shp.parent / cpg).read_text(encoding="ascii", errors="replace"), shp), ".cpg"
         return detect_dbf_encoding(f, shp), "detected"
 
 
 def _zip_shapefile_encoding(z: zipfile.ZipFile, member: str, path: Path) -> tuple[str, str]:
     names = z.namelist()
     where = path / member
-    if (cpg := sidecar(names, member, ".cpg")) is not None:
-        return _cpg_codec(z.read(cpg).decode("ascii", "replace"), where), ".cpg"
     dbf = sidecar(names, member, ".dbf")
     if dbf is None:
         raise FormatError(f"{where}: no .dbf beside it", f"{where} 缺少 .dbf 文件")
     with z.open(dbf) as f:
+        if (cpg := sidecar(names, member, ".cpg")) is not None:
+            return _declared(f, z.read(cpg).decode("ascii", "replace"), where), ".cpg"
         return detect_dbf_encoding(f, where), "detected"
+
+
+def _declared(dbf: IO[bytes], cpg: str, where: Path) -> str:
+    """The codec a .cpg names (``cpg``), refused where the .dbf's text is not in it (``declared_wrongly``): GDAL read
+    a UTF-8 table declared GBK into other characters, its ids and 一级/二级 among them, with a log line alone."""
+    codec = _cpg_codec(cpg, where)
+    if declared_wrongly((blob for _, blob in text_blobs(dbf)), codec):
+        en, zh = cpg_wrong(cpg.strip())
+        raise InputError(f"{where}: {en}", f"{where}：{zh}")
+    return codec
 
 
 def _cpg_codec(text: str, where: Path) -> str:
@@ -195,39 +204,16 @@ def _cpg_codec(text: str, where: Path) -> str:
     return codec
 
 
-def _dbf_text_fields(f: IO[bytes]) -> tuple[list[tuple[str, bytes, int, int]], int, int, int]:
-    """The .dbf header: (raw name, type, offset in record, length) per field; record count, header and record size."""
-    head = f.read(DBF_HEADER)
-    if len(head) < DBF_HEADER:
-        raise FormatError("the .dbf is truncated", ".dbf 文件不完整")
-    count, header_len, record_len = fixed_header(head)
-    head += f.read(max(header_len - DBF_HEADER, 0))
-    fields: list[tuple[str, bytes, int, int]] = []
-    offset = 1  # the deletion flag
-    for d in descriptors(head):
-        raw_name = d[:11].split(b"\0", 1)[0]
-        fields.append((d[11:12].decode("latin-1"), raw_name, offset, d[16]))
-        offset += d[16]
-    return fields, count, header_len, record_len
-
-
 def detect_dbf_encoding(f: IO[bytes], where: Path) -> str:
     """The encoding of a .dbf no .cpg declares (``geo.io.encoding.undeclared_codec``: UTF-8 when every field name
     and text value decodes as UTF-8, else GB18030, GBK's superset, when all do); otherwise refuse, naming the
     first field that is neither."""
-    fields, count, _, record_len = _dbf_text_fields(f)
-    data = f.read(min(count * record_len, DETECT_BYTES // max(record_len, 1) * record_len))
-    texts: list[tuple[str, bytes]] = []
-    for kind, raw_name, offset, length in fields:
-        values = b"".join(data[r + offset : r + offset + length] for r in range(0, len(data), record_len))
-        texts.append((raw_name.decode("latin-1"), raw_name))
-        if kind == "C":
-            texts.append((raw_name.decode("latin-1"), values))
+    texts = text_blobs(f)
     codec = undeclared_codec(blob for _, blob in texts)
     if codec is not None:
         return codec
-    field = next(name for name, blob in texts if not any(decodes(blob, c) for c in UNDECLARED_CODECS))
-    shown = next((raw.decode("gbk", "replace") for _, raw, _, _ in fields if raw.decode("latin-1") == field), field)
+    field = next(raw for raw, blob in texts if not any(decodes(blob, c) for c in UNDECLARED_CODECS))
+    shown = field.decode("gbk", "replace")
     raise InputError(
         f"{where}: field {shown!r}: text is neither UTF-8 nor GBK; add a .cpg naming its encoding",
         f"{where}：字段 {shown!r} 的文字既不是 UTF-8 也不是 GBK 编码；请补充 .cpg 文件声明编码",

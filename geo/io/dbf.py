@@ -26,6 +26,7 @@ DBF_HEADER = 32  # a .dbf's fixed header (its record count, header and record le
 DBF_FIELD = 32  # a field's descriptor, after the fixed header; 0x0D ends them
 DBF_MAX_HEADER = 0xFFFF  # the header's length is a 16-bit number
 DELETED = ord("*")  # a record's first byte where it is deleted (a space where it is not)
+DETECT_BYTES = 16 * 1024 * 1024  # of a .dbf's records read to tell or check its encoding: every text field's words
 SCAN_BYTES = 4 * 1024 * 1024  # of records read at once to count the deleted ones
 SHX_HEADER = 100  # a .shx's fixed header (as a .shp's); then 8 bytes a shape: its offset and length in 16-bit words
 SHAPE_HEADER = 8  # a .shp record's own header (its number and length), before the content its .shx entry measures
@@ -202,6 +203,26 @@ def _deleted(file: IO[bytes], head: bytes, header: int, records: int, record: in
         at += len(block)
         left -= len(block)
     return count
+
+
+def text_blobs(file: IO[bytes]) -> list[tuple[bytes, bytes]]:
+    """Each field's name, and each text field's values over the first ``DETECT_BYTES`` of records, as bytes
+    (``file`` read from its start): what an encoding is told or checked by."""
+    head = file.read(DBF_HEADER)
+    count, header, record = fixed_header(head)
+    head += file.read(max(header - DBF_HEADER, 0))
+    data = file.read(min(count * record, DETECT_BYTES // record * record)) if record else b""  # 0: damaged
+    found: list[tuple[bytes, bytes]] = []
+    offset = 1  # the deletion flag
+    for d in descriptors(head):
+        name, kind, length = d[:11].split(b"\0", 1)[0], d[11:12], d[16]
+        found.append((name, name))
+        if kind == b"C":
+            found.append(
+                (name, b"".join(data[r + offset : r + offset + length] for r in range(0, len(data), record or 1)))
+            )
+        offset += length
+    return found
 
 
 def fixed_header(head: bytes) -> tuple[int, int, int]:

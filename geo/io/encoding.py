@@ -38,3 +38,24 @@ def decoded(blob: bytes, codec: str) -> str:
     """``blob`` as text in ``codec``, strictly, but without a multi-byte character cut at its end (the
     part of it a fixed-width field kept is no character)."""
     return codecs.getincrementaldecoder(codec)().decode(blob, final=False)
+
+
+def declared_wrongly(blobs: Iterable[bytes], codec: str) -> bool:
+    """Whether text a file declares to be in ``codec`` is not: a blob does not decode in it, or, for a codec other
+    than UTF-8, every blob decodes as UTF-8 and some byte is beyond ASCII: UTF-8 text read as GBK (a .cpg saying
+    GBK beside a UTF-8 .dbf) decodes into other characters without an error, 地块一 as 鍦板潡涓€."""
+    found = list(blobs)
+    if not all(decodes(b, codec) for b in found):
+        return True
+    if codecs.lookup(codec).name == "utf-8":
+        return False
+    return not all(b.isascii() for b in found) and all(decodes(b, "utf-8") for b in found)
+
+
+def cpg_wrong(cpg: str) -> tuple[str, str]:
+    """Why a shapefile whose .cpg names an encoding its text is not in is refused (English, Chinese)."""
+    return (
+        f"its .cpg declares {cpg[:40]!r}, but its text is not in that encoding: correct the .cpg, or remove it to "
+        "have the encoding found from the text",
+        f".cpg 文件声明的编码为 {cpg[:40]!r}，但属性文字并非该编码：请更正 .cpg 文件，或将其删除以按文字识别编码",
+    )

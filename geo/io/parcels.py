@@ -35,8 +35,8 @@ from geo.io.archive import extract_zip
 from geo.io.content import check_content
 from geo.io.coordtxt import KEPT_COLUMNS as COORDINATE_TEXT_COLUMNS
 from geo.io.coordtxt import parse_coordinate_text, rewritten_texts, write_coordinate_text
-from geo.io.dbf import Dbf
-from geo.io.encoding import decoded, undeclared_codec
+from geo.io.dbf import Dbf, sidecar, text_blobs
+from geo.io.encoding import cpg_wrong, declared_wrongly, decoded, undeclared_codec
 from geo.io.files import input_file
 from geo.vocabulary import CONTROL_CHARACTERS, first_few, id_text, is_blank
 
@@ -598,6 +598,9 @@ def _read_file(
             limits.vertices(int(shapely.get_num_coordinates(frame.geometry.values).sum()))
         return _given_crs_unused(frame, crs, shown, shown)
     dbf = Dbf.beside(path, shown) if suffix == ".shp" else None
+    if suffix == ".shp" and (cpg := _cpg_text(path)) and (codec := _known_codec(cpg)) is not None:
+        with named_by(shown):
+            _declared_text(path, codec, cpg)
     written = _kml_written(path, shown) if suffix == ".kml" else None
     try:
         with named_by(shown):
@@ -627,7 +630,8 @@ def _read_file(
                 frame = _warned(frame, *said)
         with named_by(shown):
             cpg = _cpg_text(path)
-            frame = _long_field_names(frame if cpg and _known_codec(cpg) else _undeclared_text(frame, shown, cpg), path)
+            declared = cpg and _known_codec(cpg) is not None  # its text checked before the read
+            frame = _long_field_names(frame if declared else _undeclared_text(frame, shown, cpg), path)
         if dbf is None:  # GDAL reads the shapes alone
             frame = _warned(
                 frame,
@@ -702,17 +706,27 @@ def _cpg_text(shp: Path) -> str | None:
     return None if cpg is None else cpg.read_text(encoding="ascii", errors="replace").strip()[:40]
 
 
-def _known_codec(name: str) -> bool:
-    """Whether a .cpg's ``name`` is an encoding (``UTF-8``, ``GBK``, ``1252`` as GDAL reads a code page):
-    then GDAL read the text as declared, Müller as Müller."""
+def _known_codec(name: str) -> str | None:
+    """The encoding a .cpg's ``name`` is (``UTF-8``, ``GBK``, ``1252`` as GDAL reads a code page), else None: GDAL
+    reads the text as declared, Müller as Müller."""
     page = re.search(r"\d+", name)
     for candidate in [name, *([f"cp{page.group()}"] if page else [])]:
         try:
-            codecs.lookup(candidate)
+            return codecs.lookup(candidate).name
         except LookupError:
             continue
-        return True
-    return False
+    return None
+
+
+def _declared_text(shp: Path, codec: str, cpg: str) -> None:
+    """Refuse a shapefile whose .dbf's text is not in the encoding its .cpg declares (``declared_wrongly``): GDAL
+    read UTF-8 ids declared GBK as other characters (地块一 as 鍦板潡涓€, two ids as one), with a log line alone."""
+    dbf = sidecar([p.name for p in shp.parent.iterdir()], shp.name, ".dbf")
+    if dbf is None:
+        return
+    with (shp.parent / dbf).open("rb") as file:
+        if declared_wrongly((blob for _, blob in text_blobs(file)), codec):
+            raise FormatError(*cpg_wrong(cpg))
 
 
 _LATIN1_ONLY = re.compile(r"^[\x00-\xff]*[\x80-\xff][\x00-\xff]*$")
