@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Column, Connection, DateTime, Engine, Integer, String, Table, delete, insert, select, update
 
@@ -24,6 +26,7 @@ from api.keys import Principal, api_keys, keys_metadata
 from geo.errors import NotFoundError
 
 SEE_ALL_ROLES = frozenset({"admin", "quota-admin"})
+OWNERS_AT_A_TIME = 500  # review ids asked in one query: SQLite's bound parameters are limited
 
 api_sessions = Table(
     "api_sessions",
@@ -122,6 +125,34 @@ def check_can_read(engine: Engine, review_id: str, principal: Principal) -> None
         raise ForbiddenError(
             f"review {review_id!r} belongs to another caller", f"审查记录 {review_id!r} 属于其他用户，无权查看"
         )
+
+
+def readable_reviews(engine: Engine, principal: Principal, review_ids: Iterable[str | None]) -> set[str]:
+    """Which of ``review_ids`` ``principal`` may read (``check_can_read`` for a listing's many at once)."""
+    wanted = {r for r in review_ids if r}
+    if principal.role in SEE_ALL_ROLES or not wanted:
+        return wanted
+    asked = sorted(wanted)
+    found: set[str] = set()
+    with engine.connect() as conn:
+        for at in range(0, len(asked), OWNERS_AT_A_TIME):
+            found.update(
+                conn.execute(
+                    select(review_owners.c.review_id).where(
+                        review_owners.c.review_id.in_(asked[at : at + OWNERS_AT_A_TIME]),
+                        review_owners.c.creator == principal.name,
+                    )
+                ).scalars()
+            )
+    return found
+
+
+def review_ids_shown(engine: Engine, principal: Principal, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` (a listing's: a project's links, the journal, the projects holding quota) with each ``review_id``
+    ``principal`` may not read made null: a review id is the capability to its review, shown only to those who
+    may read it (SECURITY.md); the rest of the row (the project, the parcel, the amounts) stays."""
+    readable = readable_reviews(engine, principal, (row.get("review_id") for row in rows))
+    return [row if row.get("review_id") in readable else {**row, "review_id": None} for row in rows]
 
 
 def probe_write(engine: Engine, *, lock_timeout: float = 30.0) -> None:

@@ -598,3 +598,41 @@ def test_render_cache_is_bounded_in_bytes() -> None:
     assert cache.size <= 1000 and cache.get("k0") is None and cache.get("k4") == b"x" * 300
     cache.put("big", b"x" * 700)
     assert cache.get("big") is None
+
+
+def test_a_listing_shows_a_review_id_only_to_those_who_may_read_the_review(
+    client: TestClient, keys: dict[str, str]
+) -> None:
+    """A review id is the capability to its review (SECURITY.md): a second planner, refused the review, read its id
+    in the project's linked reviews, the journal and the projects holding quota (probe). Those show it as null to
+    such a caller, the rest of the row kept; its creator and the roles that see all read it."""
+    admin = auth(keys, "quota-admin")
+    rows = [("land_new", 100_000), ("land_compensation", 100_000), ("land_compensation_paddy", 100_000)]
+    rows += [("land_compensation_grain", 100_000)]
+    plan = {"year": 2026, "rows": [{"county_code": "370811", "factor": f, "amount": a} for f, a in rows]}
+    assert client.post("/api/v1/quotas/issue", json=plan, headers=admin).status_code == 201
+    project = {"id": "XM-7", "name": "物流园", "project_type": "industrial", "level": "县重点", "county": "370811"}
+    assert client.post("/api/v1/projects", json={**project, "stage": "储备"}, headers=auth(keys, "admin")).is_success
+    on_farmland = feature(2.2, 0.2, 2.4, 0.4, id="C")  # needs land quota
+    rid = client.post("/api/v1/reviews", json=on_farmland, headers=auth(keys)).json()["review_id"]
+    linked = client.post("/api/v1/projects/XM-7/reviews", json={"review_id": rid}, headers=auth(keys, "project-system"))
+    assert linked.status_code == 201
+    body = {"review_id": rid, "year": 2026, "project_id": "XM-7"}
+    reserved = client.post("/api/v1/quotas/reserve", json=body, headers=admin)
+    assert reserved.status_code == 201, reserved.json()
+
+    def shown(role: str) -> tuple[list[Any], list[Any], list[Any]]:
+        who = auth(keys, role)
+        links = client.get("/api/v1/projects/XM-7", headers=who).json()["reviews"]
+        journal = client.get("/api/v1/quotas/journal", headers=who).json()
+        held = client.get("/api/v1/quotas/projects", headers=who).json()
+        return (
+            [(r["parcel_id"], r["review_id"]) for r in links],
+            sorted({j["review_id"] for j in journal if j["kind"] == "reserve"}, key=str),
+            [(p["id"], p["review_id"]) for p in held],
+        )
+
+    assert shown("planner2") == ([("C", None)], [None], [("XM-7", None)])
+    assert shown("project-system") == ([("C", None)], [None], [("XM-7", None)])
+    for role in ("planner", "quota-admin", "admin"):
+        assert shown(role) == ([("C", rid)], [rid], [("XM-7", rid)]), role

@@ -14,7 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
-from api.access import check_can_read
+from api.access import check_can_read, review_ids_shown
 from api.deps import WRITE, EngineDep, StoreDep, require
 from api.errors import ForbiddenError
 from api.keys import Principal
@@ -72,7 +72,7 @@ class StageChangeOut(BaseModel):
 
 class ReviewLinkOut(BaseModel):
     project_id: str
-    review_id: str
+    review_id: str | None = Field(description="null where the caller may not read the review (SECURITY.md)")
     parcel_id: str
     linked: str
     actor: str
@@ -136,11 +136,11 @@ def overdue(library: LibraryDep, _who: Reader, as_of: Annotated[date, Query()]) 
 
 
 @router.get("/{project_id}", response_model=ProjectDetail, summary="A project with its history and reviews")
-def get_project(project_id: str, library: LibraryDep, _who: Reader) -> dict[str, Any]:
+def get_project(project_id: str, library: LibraryDep, engine: EngineDep, who: Reader) -> dict[str, Any]:
     return {
         **library.get(project_id).row(),
         "history": [c.row() for c in library.history(project_id)],
-        "reviews": [r.row() for r in library.reviews(project_id)],
+        "reviews": review_ids_shown(engine, who, [r.row() for r in library.reviews(project_id)]),
     }
 
 

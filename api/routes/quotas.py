@@ -12,6 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from api.access import review_ids_shown
 from api.deps import WRITE, BlueprintDep, LedgerDep, PoolDep, SettingsDep, StoreDep, require
 from api.errors import ForbiddenError
 from api.keys import Principal
@@ -185,16 +186,16 @@ def balances(
 )
 def journal(
     ledger: LedgerDep,
-    _who: Reader,
+    who: Reader,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> list[dict[str, Any]]:
-    return ledger.journal(limit=limit, offset=offset)
+    return review_ids_shown(ledger.engine, who, ledger.journal(limit=limit, offset=offset))
 
 
 @router.get("/projects", response_model=list[ProjectRow], summary="Projects holding quota and their stage")
-def projects(ledger: LedgerDep, _who: Reader) -> list[dict[str, Any]]:
-    return ledger.projects()
+def projects(ledger: LedgerDep, who: Reader) -> list[dict[str, Any]]:
+    return review_ids_shown(ledger.engine, who, ledger.projects())
 
 
 @router.post("/issue", status_code=201, response_model=Movement, summary="下达: issue quotas to counties")
