@@ -292,6 +292,21 @@ def test_the_review_warns_of_parcels_graded_without_a_project_type(blueprint: Bl
     assert review(frame.iloc[:1], blueprint).warnings == []
 
 
+def test_the_review_warns_of_parcels_that_overlap_one_another(blueprint: Blueprint) -> None:
+    """Five copies of one parcel were each reviewed and counted in full, the batch asking five times its land's
+    quota, without a word (probe): the review names the pairs that overlap and by how much; parcels that only
+    share an edge, or overlap by the tolerance's minimum or less, do not."""
+    frame = parcel_frame(
+        rect(1.2, 1.2, 1.6, 1.6), rect(1.4, 1.2, 1.8, 1.6), rect(1.8, 1.2, 2.0, 1.6), rect(3.2, 1.2, 3.6, 1.6),
+        project_type="industrial",
+    )  # fmt: skip
+    frame["id"] = ["A", "B", "C", "D"]
+    (said,) = review(frame, blueprint).warnings
+    assert said.startswith("1 pair(s) of parcels overlap one another (A / B (80,000.00 m²)): each parcel is"), said
+    assert "1 对地块相互重叠（A / B (80,000.00 m²)）" in said
+    assert review(frame.iloc[1:], blueprint).warnings == []  # B and C share an edge
+
+
 def test_a_blank_attribute_is_no_value(blueprint: Blueprint) -> None:
     """An empty cell (GeoJSON ``""``, blank text) is an attribute not given, as for the service's defaults:
     not a refused input, and not a value."""
