@@ -248,6 +248,9 @@ def test_an_investment_far_below_the_standard_is_refused(found: Blueprint) -> No
         assert figure in standard.message_zh, (figure, standard.message_zh)
     assert "不予供地" in standard.message_zh and "核减" not in standard.message_zh
     assert standard.facts.max_area_m2 == pytest.approx(100 / 3000 * 10_000, rel=REL)
+    # the area the finding is about, beyond what the investment supports (it was 0.00 m² under 涉及面积: officer)
+    assert standard.overlap_m2 == pytest.approx(25_600 - 333.33, abs=0.01)
+    assert standard.overlap_ratio == pytest.approx((25_600 - 333.33) / 25_600, abs=1e-6)
     assert [c.code for c in standard.facts.conditions or []] == ["refuse"]
     assert any("国土资发〔2008〕24号" in b for c in standard.facts.conditions or [] for b in c.basis)
     written = opinion(result).parcels[0]

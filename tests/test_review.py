@@ -237,6 +237,21 @@ def test_land_use_standard(blueprint: Blueprint, props: dict[str, Any], status: 
     assert item.status == status
 
 
+def test_item_10_s_area_is_the_area_beyond_the_standard(blueprint: Blueprint) -> None:
+    """A finding over its standard states 超出 …: the item's overlap_m2 says the same area (it was 0.00, and a
+    paper's 涉及面积 read 0.00 m² beside it: officer's read); within the standard, none. A project's parcels
+    weighed together: at most each parcel's own area."""
+    over = one(blueprint, rect(1.2, 1.2, 1.6, 1.6), project_type="public_service").item("land_use_standard")
+    assert over.status == "warn" and "超出 60,000.00 m²" in over.message_zh  # 16 ha against 10 ha
+    assert (over.overlap_m2, over.overlap_ratio) == (60_000.0, 0.375)
+    within = one(blueprint, rect(1.2, 1.2, 1.6, 1.6), project_type="industrial", investment_wan=48_000)
+    assert within.item("land_use_standard").overlap_m2 == 0.0
+    frame = parcel_frame(rect(1.2, 1.2, 1.6, 1.6), rect(2.2, 1.2, 2.25, 1.25), project_type="public_service")
+    frame["id"], frame["project_id"] = ["A", "B"], "XM-1"  # 16.25 ha against 10 ha: the project's 6.25 ha over
+    small = review(frame, blueprint).parcels[1].item("land_use_standard")
+    assert small.overlap_m2 == 2_500.0 and small.overlap_ratio == 1.0
+
+
 def test_item_10_says_when_the_type_was_not_given(blueprint: Blueprint) -> None:
     """Without a type there is no table row to read, which is not the same as a type without a standard."""
     untyped = one(blueprint, rect(1.2, 1.2, 1.6, 1.6)).item("land_use_standard")

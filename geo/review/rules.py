@@ -67,7 +67,8 @@ class Outcome:
     message_en: str
     pieces: list[Piece] = field(default_factory=list)
     facts: ItemFacts | None = None  # None: measured nothing besides its pieces (most outcomes)
-    # the area a finding without pieces found (a raster's pixels above its threshold, by their share of the parcel)
+    # the area a finding without pieces found (a raster's pixels above its threshold, by their share of the parcel;
+    # the area beyond a land-use standard)
     estimated_m2: float | None = None
     # the steps the finding calls for, per group found (forest: 需办理使用林地/草原审核) with the land each is for, said
     # after it where they stand (``geo.review.engine._steps``)
@@ -1056,6 +1057,7 @@ def run_land_use_standard(check: LandUseStandardCheck, ctx: ParcelContext) -> Ou
             f"万元/ha supports {allowed.en}, {share} of the {used.en} requested, below the "
             f"profile's threshold of {refuse.share:.0%} (本方案取值)",
             facts=facts,
+            estimated_m2=_beyond_standard(stated_m2, max_m2, ctx),
         )
     note_zh, note_en = check.note(check.status)
     _with_conditions(check, facts, [("over", check.status)], check.status, note_zh)
@@ -1068,7 +1070,16 @@ def run_land_use_standard(check: LandUseStandardCheck, ctx: ParcelContext) -> Ou
         f"({table.label}), {over_en} over; reduce to the approved area or carry out a land-saving evaluation "
         "(节地评价)",
         facts=facts,
+        estimated_m2=_beyond_standard(stated_m2, max_m2, ctx),
     )
+
+
+def _beyond_standard(stated_m2: float, max_m2: float, ctx: ParcelContext) -> float:
+    """The area a standard's finding is about, the item's ``overlap_m2`` (DESIGN: at least what a finding without
+    pieces states): the area beyond the approved one, as the finding states it (超出 …; beyond what the investment
+    supports), at most the parcel's own where the project's several parcels are weighed together. It was 0.00,
+    and a paper's 涉及面积 read 0.00 m² beside 不通过 (officer's read)."""
+    return min(stated_m2 - max_m2, ctx.area_m2)
 
 
 def _per_unit_unmeasured(
