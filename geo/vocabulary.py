@@ -33,7 +33,8 @@ def is_blank(value: object) -> bool:
 
 Status = Literal["pass", "warn", "fail", "missing_layer"]
 # out_of_coverage: the parcel is not wholly inside the blueprint's coverage (its county layer
-# or extent layer); what lies outside was never reviewed, so no verdict can be signed
+# or extent layer) and fails nothing on the part inside; what lies outside was never reviewed, so no other
+# verdict can be signed (a fail inside rejects it: DESIGN)
 Verdict = Literal["pass", "conditional", "reject", "out_of_coverage"]
 # what XML 1.0 forbids (C0 controls but tab, line feed, carriage return): a Word opinion or an Excel summary
 # cannot hold them, and no id or name needs them; DEL and the C1 controls (U+009B opens an escape sequence in a

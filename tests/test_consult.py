@@ -242,7 +242,7 @@ def test_a_review_reaching_beyond_the_blueprint_is_not_consulted_on(
 ) -> None:
     """Of a parcel out of coverage nothing was checked beyond the blueprint (the ledger refuses it too): the
     departments would agree to what no one reviewed."""
-    astride = _review(blueprint, (9.5, 2.2, 10.5, 2.8), project_type="infrastructure")  # the county ends at 10 km
+    astride = _review(blueprint, (9.8, 4.0, 10.3, 4.4), project_type="infrastructure")  # the county ends at 10 km
     assert astride.parcels[0].verdict == "out_of_coverage"
     consult = Consultations(library.engine)
     with pytest.raises(ConsultError, match="outside the blueprint's coverage") as refused:

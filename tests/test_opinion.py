@@ -31,13 +31,13 @@ from geo.review.result import ItemFacts
 
 # 1.2–1.6 km: inside the town, on 0701 住宅用地 → pass; 2.2–2.4: on 0101 水田 outside the urban boundary,
 # an infrastructure project → conditional (规划 and 耕地 warn); 6.2–6.4 × 1.2–1.4: on the coal field → 压覆 warn;
-# 2.9–3.1: on basic farmland → reject; 9.8–10.3: half outside the county layer → out_of_coverage.
+# 2.9–3.1: on basic farmland → reject; 9.8–10.3: half outside the county layer, failing nothing → out_of_coverage.
 PARCELS = {
     "PASS": (rect(1.2, 1.2, 1.6, 1.6), "residential", "住宅小区"),
     "COND": (rect(2.2, 0.2, 2.4, 0.4), "infrastructure", "变电站"),
     "MINE": (rect(6.2, 1.2, 6.4, 1.4), "infrastructure", "输变电工程"),
     "FAIL": (rect(2.9, 0.1, 3.1, 0.3), "industrial", "农机厂"),
-    "OUT": (rect(9.8, 4.0, 10.3, 4.4), "industrial", "边界厂房"),
+    "OUT": (rect(9.8, 4.0, 10.3, 4.4), "infrastructure", "边界变电站"),
 }
 
 
@@ -171,20 +171,34 @@ def test_conclusion_per_verdict(drafted: Opinion, result: ReviewResult) -> None:
 
 
 def test_a_parcel_beyond_the_coverage_is_set_no_quota_and_told_what_fails(
-    drafted: Opinion, result: ReviewResult
+    drafted: Opinion, result: ReviewResult, blueprint: Blueprint
 ) -> None:
-    """Half of OUT lies beyond the coverage and its covered half fails 规划符合性: the opinion asked for its new
-    quota and 占补平衡 (which the report and the ledger refuse), told it to supply each item's "layer" (every layer
-    is there: the area's data is not), and concluded nothing of the item that already fails (officer's probe)."""
+    """Half of OUT lies beyond the coverage: the opinion asked for its new quota and 占补平衡 (which the report and
+    the ledger refuse) and told it to supply each item's "layer" (every layer is there: the area's data is not).
+    The same parcel as a factory fails 规划符合性 on its covered half: that stands whatever the rest holds, so it is
+    不通过, saying the share not reviewed (it read 超出蓝图覆盖范围 and 暂不出具审查结论: officer's read)."""
     out = drafted.parcels[4]
     assert "在覆盖范围外部分审查前，不核定新增建设用地计划指标和耕地占补平衡" in out.quota
     assert "需使用新增建设用地计划指标" not in out.quota and "不涉及耕地占补平衡" not in out.quota
-    assert "已发现“规划符合性”、“建设用地控制标准（节约集约）”不符合要求的情形" in out.conclusion
     assert "补充“一张蓝图”覆盖范围外区域的数据或调整用地范围后，对覆盖范围外部分另行审查。" in out.conditions
     assert not any("所需图层数据" in c for c in out.conditions)
     # the report's quota rows say the same (they gave the figures beside a note that none could be allotted)
     rows = {r.name: r.m2 for r in report_model(result).parcels[4].quota}
     assert rows["新增建设用地指标"] == rows["占补平衡指标"] == NOT_SET and rows[STOCK_LAND] != NOT_SET
+    factory = review(parcel_frame(PARCELS["OUT"][0], id="OUT", project_type="industrial"), blueprint)
+    (parcel,) = factory.parcels
+    assert parcel.verdict == "reject" and parcel.covered_ratio == pytest.approx(0.4)
+    (written,) = opinion(factory).parcels
+    assert written.verdict_zh == "不通过"
+    assert (
+        "存在“规划符合性”" in written.conclusion
+        and "不予通过（另有60.00%位于“一张蓝图”覆盖范围之外，未经审查）" in (written.conclusion)
+    )
+    assert "在按上述意见调整选址或用地方案前，不核定新增建设用地计划指标和耕地占补平衡" in written.quota
+    jining = opinion(factory, issuer=Issuer(template="jining")).parcels[0].conclusion
+    assert "不予通过（另有60.00%位于全市“一张蓝图”覆盖范围之外，未经审查）" in jining
+    (paper,) = report_model(factory).parcels
+    assert paper.verdict == "不通过" and any("覆盖范围外的部分未经审查" in n for n in paper.notes)
 
 
 def test_a_parcel_beyond_the_coverage_still_asks_for_a_layer_the_blueprint_lacks(result: ReviewResult) -> None:

@@ -11,6 +11,7 @@ import sys
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from support import display_width, parcel_frame, read_records, rect
@@ -58,9 +59,9 @@ def _enter(run, project_id: str, level: str = "市重点", county: str = "370811
     )
 
 
-def _review(run, tmp_path: Path, blueprint_dir: Path, name: str, box: tuple[float, ...]) -> Path:  # type: ignore[no-untyped-def]
+def _review(run, tmp_path: Path, blueprint_dir: Path, name: str, box: tuple[float, ...], **props: Any) -> Path:  # type: ignore[no-untyped-def]
     parcels = tmp_path / f"{name}.geojson"
-    parcel_frame(rect(*box), id=name).to_crs(4490).to_file(parcels, driver="GeoJSON")
+    parcel_frame(rect(*box), id=name, **props).to_crs(4490).to_file(parcels, driver="GeoJSON")
     out = tmp_path / f"{name}.json"
     run("review", parcels, "-b", blueprint_dir, "-o", out)
     return out
@@ -629,7 +630,7 @@ def test_a_hand_edited_review_verdict_is_refused(run, tmp_path: Path, blueprint_
     assert "FARM.json: parcel FARM says verdict 'pass', but its items give 'reject'" in refused, refused
     assert "basic_farmland: fail" in refused and "不一致" in refused and "永久基本农田" in refused
     # beyond the coverage, said to be inside
-    astride = _review(run, tmp_path, blueprint_dir, "EDGE", (9.5, 2.2, 10.5, 2.8))
+    astride = _review(run, tmp_path, blueprint_dir, "EDGE", (9.8, 4.0, 10.3, 4.4), project_type="infrastructure")
     body = json.loads(astride.read_text(encoding="utf-8"))
     assert body["parcels"][0]["verdict"] == "out_of_coverage"
     body["parcels"][0]["verdict"] = "conditional"

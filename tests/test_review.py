@@ -655,7 +655,8 @@ def test_land_beyond_the_coverage_is_not_outside_the_urban_boundary(blueprint: B
     astride = parcel_frame(rect(9.8, 4.0, 10.2, 4.1), project_type="industrial")  # the coverage ends at x = 10 km
     beyond = parcel_frame(rect(10.5, 4.0, 10.7, 4.1), project_type="industrial")
     half, away = review(astride, blueprint).parcels[0], review(beyond, blueprint).parcels[0]
-    assert (half.verdict, away.verdict) == ("out_of_coverage", "out_of_coverage")
+    # the covered half fails 规划符合性, which stands whatever the other half holds: rejected (officer's read)
+    assert (half.verdict, away.verdict) == ("reject", "out_of_coverage")
     assert half.covered_ratio == pytest.approx(0.5) and away.covered_ratio == 0.0
     planning = next(i for i in half.items if i.code == "planning_conformity")
     assert planning.status == "fail" and planning.facts.outside_m2 == pytest.approx(km2(9.8, 4.0, 10.0, 4.1))
@@ -677,7 +678,7 @@ def test_a_sliver_beyond_the_coverage_is_said_as_measured_and_item_10_on_the_who
     parcel = review(
         parcel_frame(rect(9.0, 4.0, 10.0003, 4.1), project_type="industrial", investment_wan=48_000), blueprint
     ).parcels[0]
-    assert parcel.verdict == "out_of_coverage"
+    assert parcel.verdict == "reject"  # its covered part fails 规划符合性 (outside the urban boundary): that stands
     red = parcel.item("ecological_redline")
     assert red.status == "missing_layer" and red.message_zh.startswith("地块有 0.03% 位于蓝图覆盖范围之外")
     assert red.message_en.startswith("0.03% of the parcel lies outside")

@@ -170,7 +170,8 @@ def test_out_of_coverage_end_to_end_cli_and_api(
     monkeypatch.setenv("LANTU_DATABASE_URL", f"sqlite:///{tmp_path / 'ledger.db'}")
     runner = CliRunner()
     parcels = tmp_path / "out.geojson"
-    parcel_frame(rect(9.8, 4.8, 10.2, 5.2), id="OUT").to_crs(4490).to_file(parcels, driver="GeoJSON")
+    edge = parcel_frame(rect(9.8, 4.8, 10.2, 5.2), id="OUT", project_type="infrastructure")  # fails nothing covered
+    edge.to_crs(4490).to_file(parcels, driver="GeoJSON")
     out = tmp_path / "out.json"
     assert runner.invoke(app, ["review", str(parcels), "-b", str(blueprint_dir), "-o", str(out)]).exit_code == 0
     assert '"out_of_coverage"' in out.read_text(encoding="utf-8")
@@ -178,7 +179,7 @@ def test_out_of_coverage_end_to_end_cli_and_api(
     refused = runner.invoke(app, ["quota", "reserve", str(out), "--year", "2026"])
     assert refused.exit_code == 2 and "out_of_coverage" in refused.output
     with TestClient(create_app(settings)) as client:
-        feature = parcel_frame(rect(9.8, 4.8, 10.2, 5.2), id="OUT").to_crs(4490).to_json(drop_id=True)
+        feature = edge.to_crs(4490).to_json(drop_id=True)
         created = client.post(
             "/api/v1/reviews", content=feature, headers=auth(keys) | {"Content-Type": "application/json"}
         )

@@ -418,21 +418,22 @@ def check_names(result: ReviewResult, *, name: str) -> None:
 
 def check_verdicts(result: ReviewResult, *, name: str) -> None:
     """Each parcel's verdict is the one its items give (:func:`geo.vocabulary.verdict_of`), or ``out_of_coverage``
-    where it reaches beyond the blueprint's coverage (as ``geo.review.engine`` signs them). A file is read from
+    where it reaches beyond the blueprint's coverage and no item fails (as ``geo.review.engine`` signs them: a fail
+    rejects it wherever the rest lies; a file written before that says ``out_of_coverage``). A file is read from
     a user's disk: a hand-edited verdict ("pass" over a failing item) would reserve quota or start a
     consultation for a parcel the review rejected. This catches an edit, not a forgery of the whole file: that
     is the signature's part (:func:`read_signed_review`); the API reads the stored review, the trusted one."""
     for parcel in result.parcels:
         if parcel.verdict == "out_of_coverage":  # refuses more than any other verdict, never less
             continue
-        if _reaches_beyond(parcel):
+        given = verdict_of(i.status for i in parcel.items)
+        if _reaches_beyond(parcel) and given != "reject":
             raise _inconsistent(
                 name,
                 parcel,
                 f"{_uncovered_share(parcel)} of it lies outside the blueprint's coverage (out_of_coverage)",
                 f"其 {_uncovered_share(parcel)} 超出蓝图覆盖范围",
             )
-        given = verdict_of(i.status for i in parcel.items)
         if parcel.verdict != given:
             failing = [i for i in parcel.items if i.status != "pass"]
             raise _inconsistent(

@@ -68,6 +68,7 @@ from geo.review.rules import Outcome, ParcelContext, Piece, ProjectTotal, run_ch
 from geo.threads import CORES, gc_paused, short_switches
 from geo.vocabulary import (
     BEYOND_COVERAGE_ZH,
+    Verdict,
     check_project_type,
     first_few,
     hidden_character,
@@ -989,7 +990,7 @@ def review_parcel(
         area_ha=area_ha,
         area_mu=area_mu,
         crs_used=f"EPSG:{ctx.epsg}",
-        verdict="out_of_coverage" if outside else verdict_of(i.status for i in items),
+        verdict=_verdict(items, outside),
         repaired=repaired,
         tolerance_m2=round(ctx.tolerance_m2, 4),
         covered_ratio=None if covered is None else round(covered, 6),
@@ -999,6 +1000,14 @@ def review_parcel(
         land_quota=_land_quota(ctx),
         geometry=outline,
     )
+
+
+def _verdict(items: list[ItemResult], outside: bool) -> Verdict:
+    """The parcel's verdict (DESIGN): a failing item rejects it, wherever the rest lies (a fail on the covered part
+    stands whatever the data beyond it says: 50 % on 永久基本农田 read 超出蓝图覆盖范围 and 暂不出具审查结论, an
+    officer's 不通过); else a parcel reaching beyond the coverage is ``out_of_coverage``."""
+    statuses = [i.status for i in items]
+    return "out_of_coverage" if outside and "fail" not in statuses else verdict_of(statuses)
 
 
 def _covered_ratio(ctx: ParcelContext) -> float | None:
