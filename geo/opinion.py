@@ -231,16 +231,21 @@ def _finding(t: dict[str, Any], item: ItemResult) -> Finding:
 
 
 def _conditions(t: dict[str, Any], parcel: ParcelResult) -> tuple[str, ...]:
-    """The conditions of the items that warn, then of those that fail (for a rejected parcel, and one not
-    wholly reviewed, the failing ones alone: the site changes or is yet to be judged whole, so no 占补平衡,
-    地灾评估 or 林地审核 as if it could proceed), then the data to supply: the area's beyond the coverage, and
-    each layer the blueprint lacks: one per outcome found with exactly its
+    """The conditions of the items that warn, then of those that fail; for a rejected parcel those that fail
+    first, then behind a line saying they stand where the site is kept (``kept_site_lead``) those that warn, and
+    for one not wholly reviewed the failing ones alone (it is yet to be judged whole); then the data to supply:
+    the area's beyond the coverage, and each layer the blueprint lacks: one per outcome found with exactly its
     procedures and basis (a profile that words its outcomes), else one per procedure of the item. An
     outcome two items share (生态保护区 and the red line: 有限人为活动认定意见) is one line naming both."""
     out: list[str] = []
     items: dict[tuple[str, str, str], list[str]] = {}  # an outcome's (condition, procedures, basis) → its items
     line: dict[tuple[str, str, str], int] = {}  # → its place in ``out``, written once every item is known
-    for status in ("warn", "fail") if parcel.quota_set else ("fail",):
+    rejected = parcel.verdict == "reject"
+    order = ("warn", "fail") if parcel.quota_set else ("fail", "warn") if rejected else ("fail",)
+    for status in order:
+        lead = len(out) if rejected and status == "warn" else None
+        if lead is not None:
+            out.append(_render(t, "kept_site_lead"))
         for item in parcel.items:
             if item.status != status:
                 continue
@@ -253,6 +258,8 @@ def _conditions(t: dict[str, Any], parcel: ParcelResult) -> tuple[str, ...]:
                 items.setdefault(key, []).append(item.name_zh)
             if item.facts.conditions is None:
                 out += [_render(t, "condition", item=item.name_zh, procedure=p.rstrip("。")) for p in item.procedures]
+        if lead is not None and len(out) == lead + 1:  # no condition of a warning but the failing ones' own
+            out.pop()
     for key, names in items.items():
         condition, procedures, basis = key
         out[line[key]] = _render(

@@ -314,15 +314,25 @@ def _item_row(n: int, item: ItemResult) -> ItemRow:
     )
 
 
+# a rejected parcel's warning items, after its failing ones: the opinion's ``kept_site_lead`` (layers/opinions)
+KEPT_SITE_LEAD = "如按上述意见调整后仍使用该用地，还须办理以下手续、落实以下条件："
+
+
 def item_notes(parcel: ParcelResult) -> list[str]:
     """For each item that is not a pass: each outcome's condition with exactly its procedures (所需手续)
     and their basis; for an item whose profile words no outcome, the item's procedures (its basis is
-    cited once for the whole report: :func:`basis_facts`). A rejected parcel's
-    are its failing items' alone: the site changes, no procedure is listed as if it could proceed."""
+    cited once for the whole report: :func:`basis_facts`). A rejected parcel's failing items come first, then,
+    behind a line saying they stand where the site is kept (a failing item's remedy may keep it: 城镇开发边界局部
+    优化, 核减用地面积), its warning items' (济政办字〔2020〕52号 三（一）3: 全面考量; officer's read)."""
+    if parcel.verdict != "reject":
+        return _notes_of([i for i in parcel.items if i.status != "pass"])
+    warned = _notes_of([i for i in parcel.items if i.status not in ("pass", "fail")])
+    return _notes_of([i for i in parcel.items if i.status == "fail"]) + ([KEPT_SITE_LEAD, *warned] if warned else [])
+
+
+def _notes_of(items: list[ItemResult]) -> list[str]:
     notes: list[str] = []
-    for item in parcel.items:
-        if item.status == "pass" or (parcel.verdict == "reject" and item.status != "fail"):
-            continue
+    for item in items:
         for c in item.facts.conditions or []:
             needs = f"所需手续：{'；'.join(c.procedures)}" if c.procedures else "须符合该项管控要求"
             basis = f"（依据：{'；'.join(c.basis)}）" if c.basis else ""

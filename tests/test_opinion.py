@@ -159,6 +159,22 @@ def test_default_profile_cites_no_citys_own_document_for_the_review_items(result
     assert any("城镇开发边界局部优化" in n and "一、1" in n for n in liaocheng)
 
 
+def test_a_rejected_parcel_says_what_else_stands_where_its_site_is_kept(drafted: Opinion, result: ReviewResult) -> None:
+    """A rejected parcel's papers listed its failing items' conditions alone, and a failing item's remedy may keep
+    the site (城镇开发边界局部优化, 核减用地面积): its 占补平衡 was lost (officer's read of D02; 济政办字〔2020〕52号
+    三（一）3 全面考量). The failing ones come first, then behind a line saying they stand where the site is kept,
+    the warnings'; in the opinion and in the report alike. A parcel that is not rejected has no such line."""
+    lead = "如按上述意见调整后仍使用该用地，还须办理以下手续、落实以下条件："
+    fail = drafted.parcels[3].conditions
+    assert fail.index(lead) > max(i for i, c in enumerate(fail) if "避让永久基本农田" in c)
+    assert fail.index(lead) < next(i for i, c in enumerate(fail) if "落实耕地占补平衡" in c)
+    notes = report_model(result).parcels[3].notes
+    assert notes.index(lead) > max(i for i, n in enumerate(notes) if "避让永久基本农田" in n)
+    assert notes.index(lead) < next(i for i, n in enumerate(notes) if "落实耕地占补平衡" in n)
+    assert all(lead not in p.conditions for p in drafted.parcels if p.verdict != "reject")
+    assert all(lead not in p.notes for p in report_model(result).parcels if p.verdict != "不通过")
+
+
 def test_conclusion_per_verdict(drafted: Opinion, result: ReviewResult) -> None:
     passing, cond, _, fail, out = drafted.parcels
     assert "同意通过落地可行性审查" in passing.conclusion
