@@ -322,6 +322,28 @@ def test_the_review_warns_of_parcels_that_overlap_one_another(blueprint: Bluepri
     assert review(frame.iloc[1:], blueprint).warnings == []  # B and C share an edge
 
 
+def test_overlapping_parcels_are_found_among_many_that_tile_an_area() -> None:
+    """Past a first block of pairs the search measures only pairs with a parcel that does not fit beside the others
+    (GEOS's coverage check): a tiling of 3,000 parcels has none; a copy of one, and a parcel inside another (the
+    coverage check flags the inner one alone), are found there all the same."""
+    from geo.review.engine import OVERLAP_PAIRS_AT_A_TIME, _overlapping_parcels, _sharing_boxes
+
+    rng = np.random.default_rng(7)
+    seeds = shapely.multipoints(shapely.points(rng.uniform(0, 20_000, 3_000), rng.uniform(0, 20_000, 3_000)))
+    tiles = shapely.get_parts(shapely.voronoi_polygons(seeds, extend_to=shapely.box(0, 0, 20_000, 20_000)))
+    tiles = shapely.intersection(tiles, shapely.box(0, 0, 20_000, 20_000))
+    ids = [f"T{k}" for k in range(len(tiles))]
+    zones = np.full(len(tiles), EPSG)
+    assert len(_sharing_boxes(tiles, np.arange(len(tiles)), 1.0)[0]) > 2 * OVERLAP_PAIRS_AT_A_TIME  # the second path
+    assert _overlapping_parcels(ids, tiles, zones, 1.0) == []
+    inner = shapely.buffer(shapely.centroid(tiles[-1]), 5.0)  # 78.5 m² inside the last tile
+    more = np.array([*tiles, tiles[-2], inner], dtype=object)
+    (said,) = _overlapping_parcels([*ids, "COPY", "INNER"], more, np.full(len(more), EPSG), 1.0)
+    assert said.startswith("2 pair(s) of parcels overlap one another (") and "对地块相互重叠" in said
+    last, second = ids[-1], ids[-2]
+    assert f"{second} / COPY (" in said and f"{last} / INNER (78." in said
+
+
 def test_a_blank_attribute_is_no_value(blueprint: Blueprint) -> None:
     """An empty cell (GeoJSON ``""``, blank text) is an attribute not given, as for the service's defaults:
     not a refused input, and not a value."""

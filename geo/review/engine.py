@@ -86,6 +86,8 @@ CHUNK_PARCELS = 2000  # parcels overlaid together: bounds the pieces held in mem
 PIPELINE_CHUNKS = 8  # chunks of a pipelined batch: the first overlay and the last grading run alone
 PIPELINE_CHUNK_MIN = 50  # each chunk costs a pass over the layers
 PIPELINE_TAIL_MIN = 16  # the batch's last chunk is halved down to this: its grading runs alone
+OVERLAPS_COUNTED = 1_000  # pairs of a batch's parcels overlapping one another counted before "or more"
+OVERLAP_PAIRS_AT_A_TIME = 4_096  # candidate pairs whose shared area is measured at once
 
 
 def parcel_ids(frame: gpd.GeoDataFrame) -> list[str]:
@@ -543,26 +545,60 @@ def reviewing(
 def _overlapping_parcels(ids: list[str], projected: np.ndarray, zones: np.ndarray, min_m2: float) -> list[str]:
     """A warning naming the parcels of the batch that overlap one another by more than ``min_m2``: each is
     reviewed, and its land figures counted, in full (five copies of one parcel asked five times its quota: probe;
-    the ledger refuses the second reservation of the same land, the batch's figures do not)."""
+    the ledger refuses the second reservation of the same land, the batch's figures do not). Up to
+    ``OVERLAPS_COUNTED`` pairs are counted, a block at a time: 100,000 random parcels hold 134,117, whose
+    intersections took 4.7 s; past the first block, only pairs with a parcel GEOS's coverage check finds not
+    fitting beside the others are measured (100,000 parcels tiling an area: 4.1 s measuring each pair, 1.1 s so)."""
     pairs: list[tuple[str, str, float]] = []
+    block = OVERLAP_PAIRS_AT_A_TIME
     for epsg in np.unique(zones).tolist() if len(ids) > 1 else []:
-        at = np.flatnonzero(zones == epsg)
-        a, b = STRtree(projected[at]).query(projected[at], predicate="intersects")
-        a, b = a[a < b], b[a < b]
-        shared = shapely.area(shapely.intersection(projected[at[a]], projected[at[b]]))
-        pairs += [
-            (ids[at[i]], ids[at[j]], m2)
-            for i, j, m2 in zip(a.tolist(), b.tolist(), shared.tolist(), strict=True)
-            if m2 > min_m2
-        ]
+        a, b = _sharing_boxes(projected, np.flatnonzero(zones == epsg), min_m2)
+        pairs += _shared(ids, projected, a[:block], b[:block], min_m2)
+        a, b = _misfits(projected, a[block:], b[block:]) if len(pairs) < OVERLAPS_COUNTED else (a[:0], b[:0])
+        for k in range(0, len(a), block):
+            if len(pairs) >= OVERLAPS_COUNTED:
+                break
+            pairs += _shared(ids, projected, a[k : k + block], b[k : k + block], min_m2)
     if not pairs:
         return []
     shown = first_few([f"{p} / {q} ({Area(m2).m2_text} m²)" for p, q, m2 in pairs], 3)
+    many = len(pairs) >= OVERLAPS_COUNTED
+    en, zh = (f"{len(pairs)} or more", f"至少 {len(pairs)}") if many else (f"{len(pairs)}", f"{len(pairs)}")
     return [
-        f"{len(pairs)} pair(s) of parcels overlap one another ({shown}): each parcel is reviewed and its land counted "
-        f"in full, the land they share once for each（{len(pairs)} 对地块相互重叠（{shown}）：每个地块均按全部面积"
-        "审查和核算，重叠部分重复计算）"
+        f"{en} pair(s) of parcels overlap one another ({shown}): each parcel is reviewed and its land counted "
+        f"in full, the land they share once for each（{zh} 对地块相互重叠（{shown}）：每个地块均按全部面积审查和核算，"
+        "重叠部分重复计算）"
     ]
+
+
+def _sharing_boxes(projected: np.ndarray, at: np.ndarray, min_m2: float) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs of parcels ``at`` whose boxes share more than ``min_m2`` (two parcels share no more than their
+    boxes do; parcels side by side share none), as positions in ``projected``, each pair once."""
+    a, b = STRtree(projected[at]).query(projected[at])
+    box = shapely.bounds(projected[at])
+    w = np.minimum(box[a, 2], box[b, 2]) - np.maximum(box[a, 0], box[b, 0])
+    h = np.minimum(box[a, 3], box[b, 3]) - np.maximum(box[a, 1], box[b, 1])
+    near = (a < b) & (w > 0) & (h > 0) & (w * h > min_m2)
+    return at[a[near]], at[b[near]]
+
+
+def _misfits(projected: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs one of which GEOS's coverage check finds not fitting beside the others (an overlap, or edges not
+    noded alike; of a parcel inside another, the inner one): parcels that tile an area fit."""
+    involved = np.unique(np.concatenate([a, b]))
+    misfit = np.zeros(len(projected), dtype=bool)
+    misfit[involved] = ~shapely.is_empty(shapely.coverage_invalid_edges(projected[involved]))
+    either = misfit[a] | misfit[b]
+    return a[either], b[either]
+
+
+def _shared(
+    ids: list[str], projected: np.ndarray, a: np.ndarray, b: np.ndarray, min_m2: float
+) -> list[tuple[str, str, float]]:
+    """The pairs (ids, area shared) of parcels ``a``, ``b`` that share more than ``min_m2``."""
+    shared = shapely.area(shapely.intersection(projected[a], projected[b]))
+    over = shared > min_m2
+    return list(zip([ids[n] for n in a[over]], [ids[n] for n in b[over]], shared[over].tolist(), strict=True))
 
 
 def _untyped(ids: list[str], attrs: list[ProjectAttributes]) -> list[str]:
