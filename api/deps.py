@@ -26,7 +26,7 @@ from sqlalchemy import Engine
 from starlette.types import Scope
 
 from api.access import check_can_read, session_principal
-from api.errors import ForbiddenError
+from api.errors import AuthenticationError, ForbiddenError
 from api.keys import Principal, authenticate
 from api.render_cache import RenderCache
 from api.settings import Settings
@@ -188,8 +188,13 @@ def get_principal(
     api_key: Annotated[str | None, Depends(api_key_scheme)],
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Principal:
-    key = api_key or (bearer.credentials.strip() if bearer else None)
-    return resolve_principal(request, settings, engine, key)
+    token = bearer.credentials.strip() if bearer else None
+    if api_key and token and token != api_key:  # X-API-Key won without a word: which key acts must be plain
+        raise AuthenticationError(
+            "two different API keys were sent (X-API-Key and Authorization: Bearer): send one",
+            "请求同时携带了两个不同的 API 密钥（X-API-Key 与 Authorization: Bearer），请只发送一个",
+        )
+    return resolve_principal(request, settings, engine, api_key or token)
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

@@ -636,3 +636,13 @@ def test_a_listing_shows_a_review_id_only_to_those_who_may_read_the_review(
     assert shown("project-system") == ([("C", None)], [None], [("XM-7", None)])
     for role in ("planner", "quota-admin", "admin"):
         assert shown(role) == ([("C", rid)], [rid], [("XM-7", rid)]), role
+
+
+def test_two_different_keys_in_one_request_are_refused(client: TestClient, keys: dict[str, str]) -> None:
+    """X-API-Key beside a different Bearer token: the X-API-Key acted without a word (probe). Refused (401) saying
+    why; the same key sent both ways is one caller."""
+    both = {"X-API-Key": keys["planner"], "Authorization": f"Bearer {keys['admin']}"}
+    body = assert_problem(client.get("/api/v1/layers", headers=both), 401)
+    assert "two different API keys" in body["message_en"] and "两个不同的 API 密钥" in body["message_zh"]
+    same = {"X-API-Key": keys["planner"], "Authorization": f"Bearer {keys['planner']}"}
+    assert client.get("/api/v1/layers", headers=same).status_code == 200
