@@ -1,5 +1,6 @@
-"""A figure as a person writes it in a file lantu reads: a coordinate file's 界址点, a quota plan's amount, a
-land-use standard's 投资强度. Decimal digits and a point, in ASCII or in the full-width characters a Chinese
+"""A figure as a person writes it in a file lantu reads: a coordinate file's 界址点, a land-use standard's 投资强度
+(a quota plan's amount translates full-width digits alike, and takes thousands separators: ``geo.io.quota``).
+Decimal digits and a point, in ASCII or in the full-width characters a Chinese
 input method types (３９１７７３２．００７, translated); nothing else that Python's ``float()`` takes:
 "3917_732.007" was 3917732.007 (a digit separator), "٣" 3 (another script's digit), and an exponent
 ("3.92E+06", a spreadsheet's display of a column too narrow, its digits lost) was read without a word."""

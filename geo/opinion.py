@@ -321,7 +321,7 @@ def _conclusion(t: dict[str, Any], parcel: ParcelResult, conditions: int) -> str
     failed = "、".join(f"“{i.name_zh}”" for i in parcel.items if i.status == "fail")
     covered = parcel.covered_ratio
     outside = percent(1.0 - covered, digits=2) if covered is not None else "部分"  # never 0.00 % of some
-    beyond = parcel.verdict == "out_of_coverage" or (covered is not None and covered < 1.0)
+    beyond = parcel.verdict == "out_of_coverage" or parcel.reaches_beyond
     return _render(
         t, f"conclusion.{parcel.verdict}", conditions=conditions, failed=failed, outside=outside, beyond=beyond
     )

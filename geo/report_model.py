@@ -314,7 +314,8 @@ def _item_row(n: int, item: ItemResult) -> ItemRow:
     )
 
 
-# a rejected parcel's warning items, after its failing ones: the opinion's ``kept_site_lead`` (layers/opinions)
+# a rejected parcel's warning items, after its failing ones: the words of the opinion's ``kept_site_lead`` (a city's
+# opinion template may word its own; layers/opinions/default.yaml)
 KEPT_SITE_LEAD = "如按上述意见调整后仍使用该用地，还须办理以下手续、落实以下条件："
 
 
@@ -326,7 +327,7 @@ def item_notes(parcel: ParcelResult) -> list[str]:
     优化, 核减用地面积), its warning items' (济政办字〔2020〕52号 三（一）3: 全面考量; officer's read)."""
     if parcel.verdict != "reject":
         return _notes_of([i for i in parcel.items if i.status != "pass"])
-    warned = _notes_of([i for i in parcel.items if i.status not in ("pass", "fail")])
+    warned = _notes_of([i for i in parcel.items if i.status == "warn"])  # the opinion's order (geo.opinion)
     return _notes_of([i for i in parcel.items if i.status == "fail"]) + ([KEPT_SITE_LEAD, *warned] if warned else [])
 
 
@@ -496,7 +497,7 @@ def _parcel(parcel: ParcelResult) -> ParcelReport:
             f"地块有 {Area(gap[1]).zh}未被土地利用现状图层覆盖，其地类未能核实，"
             "未计入新增建设用地指标和占补平衡，须补充土地利用现状数据后核实。"
         )
-    if parcel.verdict == "out_of_coverage" or (parcel.covered_ratio is not None and parcel.covered_ratio < 1.0):
+    if parcel.verdict == "out_of_coverage" or parcel.reaches_beyond:
         notes.append("地块未全部位于蓝图覆盖范围内，覆盖范围外的部分未经审查，不能据此配置用地指标。")
     notes += item_notes(parcel)
     return ParcelReport(

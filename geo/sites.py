@@ -515,7 +515,7 @@ def _ranked(
             if item.status != "warn":  # a missing layer is the blueprint's gap, the same for every site
                 continue
             weight = weights.get(item.code, rule.default_weight)
-            if item.overlap_ratio:  # land of the site the item finds: its share counts
+            if item.overlap_ratio:  # land of the site the item finds (item 10: beyond its standard): its share counts
                 share = item.overlap_ratio
                 said_zh, said_en = (
                     f"{item.overlap_m2:,.0f} m²，占 {share:.1%}",

@@ -424,12 +424,18 @@ def _bad_sources(tmp: Path) -> dict[str, tuple[Path, list[str]]]:
     _frame(rows, EPSG).to_file(unindexed / "SYSBHQ.shp", encoding="UTF-8")
     shx = unindexed / "SYSBHQ.shx"
     shx.write_bytes(shx.read_bytes()[:-8])
-    out["shx_short"] = (unindexed / "SYSBHQ.shp", ["SYSBHQ.dbf is damaged", "5 record(s) and SYSBHQ.shx indexes 4"])
+    out["shx_short"] = (
+        unindexed / "SYSBHQ.shp",
+        ["SYSBHQ.dbf and SYSBHQ.shx disagree", "holds 5 record(s) and the index 4"],
+    )
     zipped_index = tmp / "索引.zip"
     with zipfile.ZipFile(zipped_index, "w") as zf:
         for part in unindexed.iterdir():
             zf.write(part, f"环保局/{part.name}")
-    out["shx_short_zipped"] = (zipped_index, ["索引.zip", "环保局/SYSBHQ.dbf is damaged", "indexes 4 shape(s)"])
+    out["shx_short_zipped"] = (
+        zipped_index,
+        ["索引.zip", "环保局/SYSBHQ.dbf and SYSBHQ.shx disagree", "the index 4 shape(s)"],
+    )
     # a UTF-8 table beside a .cpg saying GBK: GDAL read 一级保护区 as other characters, with a log line alone
     mislabelled = tmp / "mislabelled"
     mislabelled.mkdir()

@@ -608,8 +608,8 @@ def test_a_shapefile_whose_cpg_names_another_encoding_than_its_text_is_refused(
     encoding: str, cpg: str, tmp_path: Path
 ) -> None:
     """A UTF-8 table beside a .cpg saying GBK was read into other characters without a word (地块一 as 鍦板潡涓€:
-    probe), its ids among them; one saying 1252 into Ã¥ and the like. Refused naming the .cpg, on disk, zipped and
-    in a blueprint's build, as GBK text beside a .cpg saying UTF-8 is."""
+    probe), its ids among them; one saying 1252 into Ã¥ and the like. Refused naming the .cpg, on disk and zipped
+    (a blueprint's build alike: test_build's ``cpg_wrong``), as GBK text beside a .cpg saying UTF-8 is."""
     from geo.io import read_parcels
 
     frame = parcel_frame(rect(1.2, 1.2, 1.6, 1.6), rect(2.2, 2.2, 2.6, 2.6))
@@ -630,6 +630,27 @@ def test_a_shapefile_whose_cpg_names_another_encoding_than_its_text_is_refused(
         read_parcels(archive)
     (folder / "x.cpg").unlink()  # without it, the text's own encoding is found and said
     assert read_parcels(folder / "x.shp")["id"].tolist() == ["地块一", "地块二"]
+
+
+def test_text_a_cpg_declares_is_checked_value_by_value_and_chinese_passing_as_utf8_is_no_utf8() -> None:
+    """梅园路 in GBK is valid UTF-8 (÷԰·), and a GBK-declared file holding it was refused as UTF-8 mislabelled:
+    UTF-8 Chinese holds characters from U+0800 on, that text none. A value a dBASE writer cut inside a character
+    (by bytes, at the field's width), followed by the next record's, made the joined values invalid: each value
+    may end in a cut character."""
+    from geo.io.encoding import declared_wrongly, decodes
+
+    def field(*values: bytes, width: int = 10) -> np.ndarray:
+        return np.frombuffer(b"".join(v.ljust(width) for v in values), np.uint8).reshape(len(values), width)
+
+    meiyuan = field("梅园路".encode("gbk"))
+    assert decodes(meiyuan, "utf-8") and not declared_wrongly([meiyuan], "gbk")  # valid UTF-8, declared GBK: GBK
+    assert declared_wrongly([field("地块一".encode())], "gbk")  # UTF-8 Chinese declared GBK: refused
+    assert declared_wrongly([field("Müller".encode())], "cp1252")  # UTF-8 Latin declared 1252: refused
+    assert not declared_wrongly([field("Müller".encode("cp1252"))], "cp1252")
+    cut = field("规划用地".encode("gbk")[:7], b"102", width=7)  # 地 cut after its first byte, "1" no trail byte
+    assert not decodes(cut.tobytes(), "gbk") and decodes(cut, "gbk") and not declared_wrongly([cut], "gbk")
+    utf8_cut = field("规划用地".encode()[:10], b"D02")
+    assert decodes(utf8_cut, "utf-8") and not declared_wrongly([utf8_cut], "utf-8")
 
 
 def test_a_thousand_parcels_numbered_alike_get_the_next_free_suffix() -> None:

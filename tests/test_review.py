@@ -6,6 +6,7 @@ Layer geometry: see support.STANDARD_LAYERS (coordinates in km).
 from __future__ import annotations
 
 import io
+import re
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -313,9 +314,10 @@ def test_the_review_warns_of_parcels_that_overlap_one_another(blueprint: Bluepri
     share an edge, or overlap by the tolerance's minimum or less, do not."""
     frame = parcel_frame(
         rect(1.2, 1.2, 1.6, 1.6), rect(1.4, 1.2, 1.8, 1.6), rect(1.8, 1.2, 2.0, 1.6), rect(3.2, 1.2, 3.6, 1.6),
+        rect(3.5995, 1.3, 3.8, 1.301),  # 0.5 m × 1 m into D: within the 1 m² minimum
         project_type="industrial",
     )  # fmt: skip
-    frame["id"] = ["A", "B", "C", "D"]
+    frame["id"] = ["A", "B", "C", "D", "E"]
     (said,) = review(frame, blueprint).warnings
     assert said.startswith("1 pair(s) of parcels overlap one another (A / B (80,000.00 m²)): each parcel is"), said
     assert "1 对地块相互重叠（A / B (80,000.00 m²)）" in said
@@ -334,7 +336,8 @@ def test_overlapping_parcels_are_found_among_many_that_tile_an_area() -> None:
     tiles = shapely.intersection(tiles, shapely.box(0, 0, 20_000, 20_000))
     ids = [f"T{k}" for k in range(len(tiles))]
     zones = np.full(len(tiles), EPSG)
-    assert len(_sharing_boxes(tiles, np.arange(len(tiles)), 1.0)[0]) > 2 * OVERLAP_PAIRS_AT_A_TIME  # the second path
+    candidates = sum(len(a) for a, _ in _sharing_boxes(tiles, np.arange(len(tiles)), 1.0))
+    assert candidates > 2 * OVERLAP_PAIRS_AT_A_TIME  # the second path
     assert _overlapping_parcels(ids, tiles, zones, 1.0) == []
     inner = shapely.buffer(shapely.centroid(tiles[-1]), 5.0)  # 78.5 m² inside the last tile
     more = np.array([*tiles, tiles[-2], inner], dtype=object)
@@ -342,6 +345,9 @@ def test_overlapping_parcels_are_found_among_many_that_tile_an_area() -> None:
     assert said.startswith("2 pair(s) of parcels overlap one another (") and "对地块相互重叠" in said
     last, second = ids[-1], ids[-2]
     assert f"{second} / COPY (" in said and f"{last} / INNER (78." in said
+    stacked = np.array([tiles[0]] * 2_000, dtype=object)  # 2,000 copies: their boxes are not listed 2,000² at once
+    (said,) = _overlapping_parcels([f"C{k}" for k in range(2_000)], stacked, np.full(2_000, EPSG), 1.0)
+    assert re.match(r"\d{4,} or more pair\(s\) of parcels overlap one another \(C0 / C1 \(", said), said
 
 
 def test_a_blank_attribute_is_no_value(blueprint: Blueprint) -> None:

@@ -20,8 +20,8 @@ from typing import IO, Any
 from geo.errors import FormatError, InputError
 from geo.io.archive import archiver_extra
 from geo.io.content import check_content
-from geo.io.dbf import Dbf, sidecar, text_blobs
-from geo.io.encoding import UNDECLARED_CODECS, cpg_wrong, declared_wrongly, decodes, undeclared_codec
+from geo.io.dbf import Dbf, check_declared, sidecar, text_values
+from geo.io.encoding import UNDECLARED_CODECS, decodes, undeclared_codec
 
 VECTOR_SUFFIXES = {".shp", ".gpkg", ".geojson", ".json", ".fgb"}
 RASTER_SUFFIXES = {".tif", ".tiff"}
@@ -179,12 +179,9 @@ def _zip_shapefile_encoding(z: zipfile.ZipFile, member: str, path: Path) -> tupl
 
 
 def _declared(dbf: IO[bytes], cpg: str, where: Path) -> str:
-    """The codec a .cpg names (``cpg``), refused where the .dbf's text is not in it (``declared_wrongly``): GDAL read
-    a UTF-8 table declared GBK into other characters, its ids and 一级/二级 among them, with a log line alone."""
+    """The codec a .cpg names (``cpg``), refused where the .dbf's text is not in it (``check_declared``)."""
     codec = _cpg_codec(cpg, where)
-    if declared_wrongly((blob for _, blob in text_blobs(dbf)), codec):
-        en, zh = cpg_wrong(cpg.strip())
-        raise InputError(f"{where}: {en}", f"{where}：{zh}")
+    check_declared(dbf, codec, cpg.strip(), str(where))
     return codec
 
 
@@ -208,11 +205,13 @@ def detect_dbf_encoding(f: IO[bytes], where: Path) -> str:
     """The encoding of a .dbf no .cpg declares (``geo.io.encoding.undeclared_codec``: UTF-8 when every field name
     and text value decodes as UTF-8, else GB18030, GBK's superset, when all do); otherwise refuse, naming the
     first field that is neither."""
-    texts = text_blobs(f)
-    codec = undeclared_codec(blob for _, blob in texts)
+    texts = text_values(f)
+    codec = undeclared_codec(values for _, values in texts)
     if codec is not None:
         return codec
-    field = next(raw for raw, blob in texts if not any(decodes(blob, c) for c in UNDECLARED_CODECS))
+    # the first field in neither; where each is in one but not the same one, the first that is no UTF-8
+    field = next((raw for raw, values in texts if not any(decodes(values, c) for c in UNDECLARED_CODECS)), None)
+    field = field or next(raw for raw, values in texts if not decodes(values, UNDECLARED_CODECS[0]))
     shown = field.decode("gbk", "replace")
     raise InputError(
         f"{where}: field {shown!r}: text is neither UTF-8 nor GBK; add a .cpg naming its encoding",

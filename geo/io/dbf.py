@@ -21,6 +21,7 @@ from typing import IO, cast
 import numpy as np
 
 from geo.errors import FormatError
+from geo.io.encoding import declared_wrongly
 
 DBF_HEADER = 32  # a .dbf's fixed header (its record count, header and record lengths at 4–11)
 DBF_FIELD = 32  # a field's descriptor, after the fixed header; 0x0D ends them
@@ -113,18 +114,19 @@ class Dbf:
     def check_shapes(self, shx: Shx, shx_name: str) -> None:
         """Refuse a .dbf whose records are not the shapes its .shx indexes: GDAL reads the shorter of the two."""
         if shx.shapes != self.records:
-            self.damaged(
-                f"it holds {self.records:,} record(s) and {shx_name} indexes {shx.shapes:,} shape(s): each shape "
-                "needs its record",
-                f"其中有 {self.records:,} 条记录，而 {shx_name} 索引了 {shx.shapes:,} 个图形：图形与属性记录须一一对应",
+            raise FormatError(
+                f"{self.called_en} and {shx_name} disagree: the table holds {self.records:,} record(s) and the index "
+                f"{shx.shapes:,} shape(s); each shape needs its record: the shapefile is damaged",
+                f"{self.called_zh} 与 {shx_name} 不一致：属性表有 {self.records:,} 条记录，"
+                f"索引有 {shx.shapes:,} 个图形，图形与属性记录须一一对应：shapefile 已损坏",
             )
 
     def check_features(self, read: int) -> None:
         """Refuse a shapefile of which GDAL read other than the records not deleted."""
         if read != self.records - self.deleted:
             self.damaged(
-                f"{read:,} features could be read of its {self.records - self.deleted:,} records",
-                f"其 {self.records - self.deleted:,} 条记录只能读出 {read:,} 个要素",
+                f"{read:,} features were read of its {self.records - self.deleted:,} records",
+                f"其记录有 {self.records - self.deleted:,} 条，读出的要素为 {read:,} 个",
             )
 
     @property
@@ -153,27 +155,32 @@ class Dbf:
 
 @dataclass(frozen=True)
 class Shx:
-    """A shapefile's index: how many shapes it lists, and where in the .shp the last of them ends (None for none)."""
+    """A shapefile's index: how many shapes it lists, and where in the .shp the last of them ends (None for none):
+    the furthest end, since an edit in place (shapelib's) writes a grown shape after the others."""
 
     shapes: int
     shp_bytes: int | None
 
     @classmethod
     def read(cls, file: IO[bytes], size: int, called_en: str, called_zh: str) -> Shx:
-        """The index read from ``file`` of ``size`` bytes (the last entry alone is needed of its entries)."""
+        """The index read from ``file`` of ``size`` bytes (8 of them a shape: its offset and content length in
+        16-bit words, big-endian)."""
         if size < SHX_HEADER or (size - SHX_HEADER) % 8:
             raise FormatError(
                 f"{called_en} is damaged: {size:,} bytes are no index of shapes (100 bytes, then 8 a shape)",
                 f"{called_zh} 已损坏：{size:,} 字节不是有效的图形索引（100 字节文件头，其后每个图形 8 字节）",
             )
         shapes = (size - SHX_HEADER) // 8
-        if shapes == 0:
-            return cls(0, None)
-        last = b""
-        for block in iter(lambda: file.read(SCAN_BYTES), b""):  # a zip member cannot seek: read through
-            last = (last + block)[-8:]
-        offset, length = struct.unpack(">ii", last)
-        return cls(shapes, (offset + length) * 2 + SHAPE_HEADER)
+        file.read(SHX_HEADER)  # a zip member cannot seek: read through
+        end, left = 0, b""
+        for block in iter(lambda: file.read(SCAN_BYTES), b""):
+            block, left = left + block, b""
+            whole = len(block) // 8 * 8
+            block, left = block[:whole], block[whole:]
+            entries = np.frombuffer(block, ">i4").reshape(-1, 2).astype(np.int64)
+            if len(entries):
+                end = max(end, int(((entries[:, 0] + entries[:, 1]) * 2).max()) + SHAPE_HEADER)
+        return cls(shapes, end if shapes else None)
 
     def check_shp(self, size: int, called_en: str, called_zh: str) -> None:
         """Refuse a .shp of ``size`` bytes that holds other than the shapes this index lists: GDAL reads those
@@ -205,22 +212,36 @@ def _deleted(file: IO[bytes], head: bytes, header: int, records: int, record: in
     return count
 
 
-def text_blobs(file: IO[bytes]) -> list[tuple[bytes, bytes]]:
-    """Each field's name, and each text field's values over the first ``DETECT_BYTES`` of records, as bytes
-    (``file`` read from its start): what an encoding is told or checked by."""
+def check_declared(file: IO[bytes], codec: str, cpg: str, where: str | None = None) -> None:
+    """Refuse a .dbf (read from ``file``) whose text is not in the encoding ``codec`` its .cpg (``cpg``, as written)
+    declares (``geo.io.encoding.declared_wrongly``): GDAL read a UTF-8 table declared GBK into other characters
+    (地块一 as 鍦板潡涓€, ids and 一级/二级 among them) with a log line alone. ``where`` names the file, if given."""
+    if not declared_wrongly((values for _, values in text_values(file)), codec):
+        return
+    en = (
+        f"its .cpg declares {cpg[:40]!r}, but its text is not in that encoding: correct the .cpg, or remove it to "
+        "have the encoding found from the text"
+    )
+    zh = f".cpg 文件声明的编码为 {cpg[:40]!r}，但属性文字并非该编码：请更正 .cpg 文件，或将其删除以按文字识别编码"
+    raise FormatError(f"{where}: {en}", f"{where}：{zh}") if where else FormatError(en, zh)
+
+
+def text_values(file: IO[bytes]) -> list[tuple[bytes, np.ndarray]]:
+    """Each field's name, and each text field's values over the first ``DETECT_BYTES`` of records, one row of bytes
+    a value (``file`` read from its start): what an encoding is told or checked by
+    (``geo.io.encoding.decodes`` takes the rows)."""
     head = file.read(DBF_HEADER)
     count, header, record = fixed_header(head)
     head += file.read(max(header - DBF_HEADER, 0))
     data = file.read(min(count * record, DETECT_BYTES // record * record)) if record else b""  # 0: damaged
-    found: list[tuple[bytes, bytes]] = []
+    rows = np.frombuffer(data[: len(data) // record * record] if record else b"", np.uint8).reshape(-1, record or 1)
+    found: list[tuple[bytes, np.ndarray]] = []
     offset = 1  # the deletion flag
     for d in descriptors(head):
         name, kind, length = d[:11].split(b"\0", 1)[0], d[11:12], d[16]
-        found.append((name, name))
+        found.append((name, np.frombuffer(name, np.uint8).reshape(1, -1)))
         if kind == b"C":
-            found.append(
-                (name, b"".join(data[r + offset : r + offset + length] for r in range(0, len(data), record or 1)))
-            )
+            found.append((name, rows[:, offset : offset + length]))
         offset += length
     return found
 

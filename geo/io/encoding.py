@@ -13,22 +13,36 @@ import codecs
 from collections.abc import Iterable
 from typing import Final
 
+import numpy as np
+
 UNDECLARED_CODECS: Final = ("utf-8", "gb18030")  # in the order tried
+# what a .cpg's Chinese encoding is checked as: GDAL reads GB2312 and GBK text as CP936, which holds more (堃, 喆)
+CHECKED_AS: Final = {"gb2312": "gb18030", "gbk": "gb18030"}
+# encodings of two bytes a character whose text may pass as UTF-8 of Latin letters (梅园路 as ÷԰·): never as UTF-8
+# of characters from U+0800 on (CJK), which UTF-8 Chinese is made of
+MULTIBYTE: Final = frozenset(
+    {"gb2312", "gbk", "gb18030", "big5", "big5hkscs", "cp950", "shift_jis", "euc_jp", "euc_kr"}
+)
+
+Text = bytes | np.ndarray  # one text, or a field's values: one row of bytes a value (``geo.io.dbf.text_values``)
 
 
-def undeclared_codec(blobs: Iterable[bytes]) -> str | None:
-    """The first of ``UNDECLARED_CODECS`` in which every one of ``blobs`` decodes, else None.
+def undeclared_codec(texts: Iterable[Text]) -> str | None:
+    """The first of ``UNDECLARED_CODECS`` in which every one of ``texts`` decodes, else None.
 
-    A multi-byte character cut at the end of a blob still counts: dBASE writers cut text at a
+    A multi-byte character cut at the end of a value still counts: dBASE writers cut text at a
     field's width by bytes, not characters."""
-    found = list(blobs)
-    return next((codec for codec in UNDECLARED_CODECS if all(decodes(b, codec) for b in found)), None)
+    found = list(texts)
+    return next((codec for codec in UNDECLARED_CODECS if all(decodes(t, codec) for t in found)), None)
 
 
-def decodes(blob: bytes, codec: str) -> bool:
-    """Whether ``blob`` decodes in ``codec``, a character cut at its end (and the pad after it) allowed."""
+def decodes(text: Text, codec: str) -> bool:
+    """Whether ``text`` decodes in ``codec``, a character cut at its end (and the pad after it) allowed; a field's
+    values at their own ends: read joined first (one call), one by one where that fails."""
+    if isinstance(text, np.ndarray):
+        return decodes(text.tobytes(), codec) or all(decodes(value.tobytes(), codec) for value in text)
     try:
-        decoded(blob.rstrip(b" \0"), codec)
+        decoded(text.rstrip(b" \0"), codec)
     except UnicodeDecodeError:
         return False
     return True
@@ -40,22 +54,17 @@ def decoded(blob: bytes, codec: str) -> str:
     return codecs.getincrementaldecoder(codec)().decode(blob, final=False)
 
 
-def declared_wrongly(blobs: Iterable[bytes], codec: str) -> bool:
-    """Whether text a file declares to be in ``codec`` is not: a blob does not decode in it, or, for a codec other
-    than UTF-8, every blob decodes as UTF-8 and some byte is beyond ASCII: UTF-8 text read as GBK (a .cpg saying
-    GBK beside a UTF-8 .dbf) decodes into other characters without an error, 地块一 as 鍦板潡涓€."""
-    found = list(blobs)
-    if not all(decodes(b, codec) for b in found):
+def declared_wrongly(texts: Iterable[Text], codec: str) -> bool:
+    """Whether text a file declares to be in ``codec`` is not: some does not decode in it, or, for a codec other
+    than UTF-8, all of it decodes as UTF-8 and some byte is beyond ASCII: UTF-8 text read as GBK (a .cpg saying
+    GBK beside a UTF-8 .dbf) decodes into other characters without an error, 地块一 as 鍦板潡涓€. Text of a
+    Chinese encoding is UTF-8 only where that holds a character from U+0800 on (梅园路 in GBK is UTF-8 ÷԰·)."""
+    found = [t if isinstance(t, np.ndarray) else np.frombuffer(t, np.uint8).reshape(1, -1) for t in texts]
+    name = codecs.lookup(codec).name
+    if not all(decodes(t, CHECKED_AS.get(name, name)) for t in found):
         return True
-    if codecs.lookup(codec).name == "utf-8":
+    if name == "utf-8" or all((t < 0x80).all() for t in found) or not all(decodes(t, "utf-8") for t in found):
         return False
-    return not all(b.isascii() for b in found) and all(decodes(b, "utf-8") for b in found)
-
-
-def cpg_wrong(cpg: str) -> tuple[str, str]:
-    """Why a shapefile whose .cpg names an encoding its text is not in is refused (English, Chinese)."""
-    return (
-        f"its .cpg declares {cpg[:40]!r}, but its text is not in that encoding: correct the .cpg, or remove it to "
-        "have the encoding found from the text",
-        f".cpg 文件声明的编码为 {cpg[:40]!r}，但属性文字并非该编码：请更正 .cpg 文件，或将其删除以按文字识别编码",
-    )
+    if name not in MULTIBYTE:
+        return True
+    return any(ord(c) >= 0x800 for t in found for value in t for c in decoded(value.tobytes().rstrip(b" \0"), "utf-8"))

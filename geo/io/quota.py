@@ -427,7 +427,7 @@ def check_verdicts(result: ReviewResult, *, name: str) -> None:
         if parcel.verdict == "out_of_coverage":  # refuses more than any other verdict, never less
             continue
         given = verdict_of(i.status for i in parcel.items)
-        if _reaches_beyond(parcel) and given != "reject":
+        if parcel.reaches_beyond and given != "reject":
             raise _inconsistent(
                 name,
                 parcel,
@@ -444,13 +444,6 @@ def check_verdicts(result: ReviewResult, *, name: str) -> None:
                 + ("、".join(f"{i.name_zh}：{STATUS_ZH[i.status]}" for i in failing) or "均通过")
                 + "）",
             )
-
-
-def _reaches_beyond(parcel: ParcelResult) -> bool:
-    """Whether the parcel's uncovered part exceeds its tolerance, as the review judges it (with a margin for
-    ``covered_ratio``'s rounding to six decimals)."""
-    covered = parcel.covered_ratio
-    return covered is not None and parcel.area_m2 * (1 - covered) > parcel.tolerance_m2 + parcel.area_m2 * 1e-6
 
 
 def _uncovered_share(parcel: ParcelResult) -> str:

@@ -69,7 +69,8 @@ class ReservedLand:
 
 @dataclass(frozen=True)
 class Overlap:
-    """The land a parcel shares with a standing reservation, in m² of the parcel's Gauss-Krüger zone."""
+    """The land a parcel shares with a standing reservation, in m² of the parcel's Gauss-Krüger zone; said by its
+    transaction and project, not its review, whose id is shown only to those who may read it (SECURITY.md)."""
 
     reserved: ReservedLand
     m2: Decimal
@@ -79,8 +80,8 @@ class Overlap:
         m2, ha, mu = area_texts(self.m2)
         r = self.reserved
         return (
-            f"{m2} m² ({ha} ha, {mu} mu) with parcel {r.parcel_id} of review {r.review_id}, reserved for project "
-            f"{r.project_id} (transaction #{r.transaction})"
+            f"{m2} m² ({ha} ha, {mu} mu) with parcel {r.parcel_id}, reserved for project {r.project_id} "
+            f"(transaction #{r.transaction})"
         )
 
     @property
@@ -88,7 +89,7 @@ class Overlap:
         m2, ha, mu = area_texts(self.m2)
         r = self.reserved
         return (
-            f"与第 {r.transaction} 号交易为项目 {r.project_id} 配置的地块 {r.parcel_id}（审查 {r.review_id}）"
+            f"与第 {r.transaction} 号交易为项目 {r.project_id} 配置的地块 {r.parcel_id}"
             f"重叠 {m2} m²（{ha} 公顷，{mu} 亩）"
         )
 

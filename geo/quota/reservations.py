@@ -286,10 +286,10 @@ def _refuse_reserved_before(conn: Connection, plan: ReservationPlan) -> None:
         if project_id != plan.project_id and not _same_land(conn, found.id, project_id, plan):
             continue
         raise QuotaError(
-            f"parcel {plan.parcel.id} is reserved for project {project_id} already, from review {review_id} "
-            f"(transaction #{found.id}): one parcel's land is charged once; release that reservation first "
+            f"parcel {plan.parcel.id} is reserved for project {project_id} already (transaction #{found.id}, "
+            "from another review or this one): one parcel's land is charged once; release that reservation first "
             f"(lantu quota reverse {found.id}), or give another parcel its own id",
-            f"地块 {plan.parcel.id} 已按审查 {review_id} 为项目 {project_id} 配置指标"
+            f"地块 {plan.parcel.id} 已为项目 {project_id} 配置指标"
             f"（第 {found.id} 号交易），同一地块的用地只能核算一次；"
             f"请先冲销该笔配置（lantu quota reverse {found.id}），如为另一地块请使用不同的地块编号",
         )

@@ -8,7 +8,7 @@ import math
 import threading
 import uuid
 from collections import Counter, defaultdict, deque
-from collections.abc import Callable, Collection, Generator, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Generator, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -88,6 +88,7 @@ PIPELINE_CHUNK_MIN = 50  # each chunk costs a pass over the layers
 PIPELINE_TAIL_MIN = 16  # the batch's last chunk is halved down to this: its grading runs alone
 OVERLAPS_COUNTED = 1_000  # pairs of a batch's parcels overlapping one another counted before "or more"
 OVERLAP_PAIRS_AT_A_TIME = 4_096  # candidate pairs whose shared area is measured at once
+OVERLAP_QUERY_PARCELS = 256  # parcels whose boxes are queried at once for the overlap warning
 
 
 def parcel_ids(frame: gpd.GeoDataFrame) -> list[str]:
@@ -550,20 +551,29 @@ def _overlapping_parcels(ids: list[str], projected: np.ndarray, zones: np.ndarra
     intersections took 4.7 s; past the first block, only pairs with a parcel GEOS's coverage check finds not
     fitting beside the others are measured (100,000 parcels tiling an area: 4.1 s measuring each pair, 1.1 s so)."""
     pairs: list[tuple[str, str, float]] = []
-    block = OVERLAP_PAIRS_AT_A_TIME
+    stopped = False
     for epsg in np.unique(zones).tolist() if len(ids) > 1 else []:
-        a, b = _sharing_boxes(projected, np.flatnonzero(zones == epsg), min_m2)
-        pairs += _shared(ids, projected, a[:block], b[:block], min_m2)
-        a, b = _misfits(projected, a[block:], b[block:]) if len(pairs) < OVERLAPS_COUNTED else (a[:0], b[:0])
-        for k in range(0, len(a), block):
-            if len(pairs) >= OVERLAPS_COUNTED:
+        at = np.flatnonzero(zones == epsg)
+        measured, misfit = 0, None
+        for a, b in _sharing_boxes(projected, at, min_m2):
+            if measured >= OVERLAP_PAIRS_AT_A_TIME:  # past the first block: a tiling's parcels fit, and are left
+                misfit = _misfits(projected, at) if misfit is None else misfit
+                a, b = a[misfit[a] | misfit[b]], b[misfit[a] | misfit[b]]  # of one inside another, the inner one
+            for k in range(0, len(a), OVERLAP_PAIRS_AT_A_TIME):
+                i, j = a[k : k + OVERLAP_PAIRS_AT_A_TIME], b[k : k + OVERLAP_PAIRS_AT_A_TIME]
+                pairs += _shared(ids, projected, i, j, min_m2)
+                measured += len(i)
+                stopped = len(pairs) >= OVERLAPS_COUNTED
+                if stopped:
+                    break
+            if stopped:
                 break
-            pairs += _shared(ids, projected, a[k : k + block], b[k : k + block], min_m2)
+        if stopped:
+            break
     if not pairs:
         return []
     shown = first_few([f"{p} / {q} ({Area(m2).m2_text} m²)" for p, q, m2 in pairs], 3)
-    many = len(pairs) >= OVERLAPS_COUNTED
-    en, zh = (f"{len(pairs)} or more", f"至少 {len(pairs)}") if many else (f"{len(pairs)}", f"{len(pairs)}")
+    en, zh = (f"{len(pairs)} or more", f"至少 {len(pairs)}") if stopped else (f"{len(pairs)}", f"{len(pairs)}")
     return [
         f"{en} pair(s) of parcels overlap one another ({shown}): each parcel is reviewed and its land counted "
         f"in full, the land they share once for each（{zh} 对地块相互重叠（{shown}）：每个地块均按全部面积审查和核算，"
@@ -571,25 +581,28 @@ def _overlapping_parcels(ids: list[str], projected: np.ndarray, zones: np.ndarra
     ]
 
 
-def _sharing_boxes(projected: np.ndarray, at: np.ndarray, min_m2: float) -> tuple[np.ndarray, np.ndarray]:
+def _sharing_boxes(projected: np.ndarray, at: np.ndarray, min_m2: float) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """The pairs of parcels ``at`` whose boxes share more than ``min_m2`` (two parcels share no more than their
-    boxes do; parcels side by side share none), as positions in ``projected``, each pair once."""
-    a, b = STRtree(projected[at]).query(projected[at])
+    boxes do; parcels side by side share none), as positions in ``projected``, each pair once: the boxes queried
+    ``OVERLAP_QUERY_PARCELS`` parcels at a time, so that 2,000 copies of one parcel never list 2,000² pairs."""
+    tree = STRtree(projected[at])
     box = shapely.bounds(projected[at])
-    w = np.minimum(box[a, 2], box[b, 2]) - np.maximum(box[a, 0], box[b, 0])
-    h = np.minimum(box[a, 3], box[b, 3]) - np.maximum(box[a, 1], box[b, 1])
-    near = (a < b) & (w > 0) & (h > 0) & (w * h > min_m2)
-    return at[a[near]], at[b[near]]
+    for s in range(0, len(at), OVERLAP_QUERY_PARCELS):
+        a, b = tree.query(projected[at[s : s + OVERLAP_QUERY_PARCELS]])
+        a = a + s
+        w = np.minimum(box[a, 2], box[b, 2]) - np.maximum(box[a, 0], box[b, 0])
+        h = np.minimum(box[a, 3], box[b, 3]) - np.maximum(box[a, 1], box[b, 1])
+        near = (a < b) & (w > 0) & (h > 0) & (w * h > min_m2)
+        yield at[a[near]], at[b[near]]
 
 
-def _misfits(projected: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The pairs one of which GEOS's coverage check finds not fitting beside the others (an overlap, or edges not
-    noded alike; of a parcel inside another, the inner one): parcels that tile an area fit."""
-    involved = np.unique(np.concatenate([a, b]))
+def _misfits(projected: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """Which parcels (a mask over ``projected``) of ``at`` GEOS's coverage check finds not fitting beside the others
+    (an overlap, or edges not noded alike; of a parcel inside another, the inner one): parcels that tile an area
+    fit."""
     misfit = np.zeros(len(projected), dtype=bool)
-    misfit[involved] = ~shapely.is_empty(shapely.coverage_invalid_edges(projected[involved]))
-    either = misfit[a] | misfit[b]
-    return a[either], b[either]
+    misfit[at] = ~shapely.is_empty(shapely.coverage_invalid_edges(projected[at]))
+    return misfit
 
 
 def _shared(

@@ -342,6 +342,14 @@ class ParcelResult(BaseModel):
         return next(i for i in self.items if i.code == code)
 
     @property
+    def reaches_beyond(self) -> bool:
+        """Whether more of the parcel than its tolerance lies outside the blueprint's coverage, as the review judges
+        it (``covered_ratio`` is rounded to six decimals: a margin of a millionth of the area): 0.5 m² of 10 ha past
+        a county line is inside, as the review found it."""
+        covered = self.covered_ratio
+        return covered is not None and self.area_m2 * (1 - covered) > self.tolerance_m2 + self.area_m2 * 1e-6
+
+    @property
     def quota_set(self) -> bool:
         """Whether the papers set this parcel's quota: not for a parcel refused (its site moves) or not wholly
         reviewed (不核定), which the ledger refuses to reserve (``geo.quota.reservations.REFUSED_VERDICTS``)."""
