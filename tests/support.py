@@ -232,6 +232,17 @@ def auth(keys: dict[str, str], role: str = "planner") -> dict[str, str]:
     return {"X-API-Key": keys[role]}
 
 
+def issue_land_quota(client: Any, keys: dict[str, str], *, new: float, compensation: float) -> dict[str, Any]:
+    """Issue 2026's land quota to 370811 over the API as the quota office (新增, and each 占补平衡 factor
+    ``compensation``), so that a parcel on farmland can be reserved; the plan sent."""
+    factors = [("land_new", new)] + [
+        (f, compensation) for f in ("land_compensation", "land_compensation_paddy", "land_compensation_grain")
+    ]
+    plan = {"year": 2026, "rows": [{"county_code": "370811", "factor": f, "amount": a} for f, a in factors]}
+    assert client.post("/api/v1/quotas/issue", json=plan, headers=auth(keys, "quota-admin")).status_code == 201
+    return plan
+
+
 def assert_problem(response: Any, status: int) -> dict[str, Any]:
     """An RFC 9457 problem with ``status`` and both safe messages; returns its body."""
     assert response.status_code == status, response.text

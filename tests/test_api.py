@@ -23,7 +23,19 @@ import pytest
 import shapely
 from fastapi.testclient import TestClient
 from pyproj import CRS
-from support import EPSG, X0, Y0, assert_problem, assert_worker_freed, auth, parcel_frame, rect, served, star
+from support import (
+    EPSG,
+    X0,
+    Y0,
+    assert_problem,
+    assert_worker_freed,
+    auth,
+    issue_land_quota,
+    parcel_frame,
+    rect,
+    served,
+    star,
+)
 
 from api import work
 from api.app import create_app
@@ -994,10 +1006,7 @@ def test_a_repeated_plan_is_booked_over_the_api_only_when_said_again(client: Tes
 
 def test_a_confirmation_over_the_api_records_its_approval_document(client: TestClient, keys: dict[str, str]) -> None:
     admin = auth(keys, "quota-admin")
-    rows = [("land_new", 100_000), ("land_compensation", 50_000), ("land_compensation_paddy", 50_000)]
-    rows += [("land_compensation_grain", 50_000)]
-    plan = {"year": 2026, "rows": [{"county_code": "370811", "factor": f, "amount": a} for f, a in rows]}
-    assert client.post("/api/v1/quotas/issue", json=plan, headers=admin).status_code == 201
+    issue_land_quota(client, keys, new=100_000, compensation=50_000)
     project = {"id": "XM-1", "name": "水田项目", "project_type": "industrial", "level": "县重点", "county": "370811"}
     assert client.post("/api/v1/projects", json={**project, "stage": "储备"}, headers=auth(keys, "admin")).is_success
     rid = client.post("/api/v1/reviews", json=feature(rect(2.2, 0.2, 2.4, 0.4), id="C"), headers=auth(keys))

@@ -30,7 +30,7 @@ from fastapi.testclient import TestClient
 from pydantic import BaseModel, field_validator
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
-from support import assert_problem, auth
+from support import assert_problem, auth, issue_land_quota
 
 from api import errors as api_errors
 from api.access import review_owners
@@ -607,10 +607,7 @@ def test_a_listing_shows_a_review_id_only_to_those_who_may_read_the_review(
     in the project's linked reviews, the journal and the projects holding quota (probe). Those show it as null to
     such a caller, the rest of the row kept; its creator and the roles that see all read it."""
     admin = auth(keys, "quota-admin")
-    rows = [("land_new", 100_000), ("land_compensation", 100_000), ("land_compensation_paddy", 100_000)]
-    rows += [("land_compensation_grain", 100_000)]
-    plan = {"year": 2026, "rows": [{"county_code": "370811", "factor": f, "amount": a} for f, a in rows]}
-    assert client.post("/api/v1/quotas/issue", json=plan, headers=admin).status_code == 201
+    issue_land_quota(client, keys, new=100_000, compensation=100_000)
     project = {"id": "XM-7", "name": "物流园", "project_type": "industrial", "level": "县重点", "county": "370811"}
     assert client.post("/api/v1/projects", json={**project, "stage": "储备"}, headers=auth(keys, "admin")).is_success
     on_farmland = feature(2.2, 0.2, 2.4, 0.4, id="C")  # needs land quota
