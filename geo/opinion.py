@@ -321,9 +321,13 @@ def _conclusion(t: dict[str, Any], parcel: ParcelResult, conditions: int) -> str
     failed = "、".join(f"“{i.name_zh}”" for i in parcel.items if i.status == "fail")
     covered = parcel.covered_ratio
     outside = percent(1.0 - covered, digits=2) if covered is not None else "部分"  # never 0.00 % of some
-    beyond = parcel.verdict == "out_of_coverage" or parcel.reaches_beyond
     return _render(
-        t, f"conclusion.{parcel.verdict}", conditions=conditions, failed=failed, outside=outside, beyond=beyond
+        t,
+        f"conclusion.{parcel.verdict}",
+        conditions=conditions,
+        failed=failed,
+        outside=outside,
+        beyond=parcel.reaches_beyond,
     )
 
 

@@ -497,7 +497,7 @@ def _parcel(parcel: ParcelResult) -> ParcelReport:
             f"地块有 {Area(gap[1]).zh}未被土地利用现状图层覆盖，其地类未能核实，"
             "未计入新增建设用地指标和占补平衡，须补充土地利用现状数据后核实。"
         )
-    if parcel.verdict == "out_of_coverage" or parcel.reaches_beyond:
+    if parcel.reaches_beyond:
         notes.append("地块未全部位于蓝图覆盖范围内，覆盖范围外的部分未经审查，不能据此配置用地指标。")
     notes += item_notes(parcel)
     return ParcelReport(

@@ -211,10 +211,17 @@ def worst(statuses: Iterable[Status]) -> Status:
     return max(statuses, key=STATUS_ORDER.__getitem__, default="pass")
 
 
-def verdict_of(statuses: Iterable[Status]) -> Verdict:
-    """reject if any item fails, conditional if any warns or lacks its layer, else pass (DESIGN.md)."""
+def verdict_of(statuses: Iterable[Status], *, beyond: bool = False) -> Verdict:
+    """reject if any item fails, wherever the parcel lies (a fail on the covered part stands whatever the data beyond
+    it says: 50 % on 永久基本农田 read 超出蓝图覆盖范围 and 暂不出具审查结论, an officer's 不通过); else out_of_coverage
+    where it reaches ``beyond`` the blueprint's coverage; else conditional if any warns or lacks its layer, else pass
+    (DESIGN.md)."""
     status = worst(statuses)
-    return "reject" if status == "fail" else "conditional" if status in ("warn", "missing_layer") else "pass"
+    if status == "fail":
+        return "reject"
+    if beyond:
+        return "out_of_coverage"
+    return "conditional" if status in ("warn", "missing_layer") else "pass"
 
 
 @dataclass(frozen=True)

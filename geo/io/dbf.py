@@ -14,7 +14,7 @@ from __future__ import annotations
 import struct
 import zipfile
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import IO, cast
 
@@ -68,9 +68,7 @@ class Dbf:
             found = cls.checked(file, dbf.stat().st_size, f"{shown}: {name}", f"{shown}：{name}")
         if (shx := sidecar(names, shp.name, ".shx")) is not None:
             with (shp.parent / shx).open("rb") as index:
-                shapes = Shx.read(index, (shp.parent / shx).stat().st_size, f"{shown}: {shx}", f"{shown}：{shx}")
-            found.check_shapes(shapes, shx)
-            shapes.check_shp(shp.stat().st_size, f"{shown}: {shp.name}", f"{shown}：{shp.name}")
+                found.check_index(index, (shp.parent / shx).stat().st_size, shx, shp.stat().st_size, shp.name, shown)
         return found
 
     @classmethod
@@ -88,10 +86,8 @@ class Dbf:
                 found = cls.checked(file, info.file_size, f"{shown}: {name}", f"{shown}：{name}")
             if (shx := sidecar(names, shp_member, ".shx")) is not None:
                 with zf.open(shx) as index:
-                    shapes = Shx.read(index, zf.getinfo(shx).file_size, f"{shown}: {shx}", f"{shown}：{shx}")
-                found.check_shapes(shapes, PurePosixPath(shx).name)
-                shp = PurePosixPath(shp_member).name
-                shapes.check_shp(zf.getinfo(shp_member).file_size, f"{shown}: {shp}", f"{shown}：{shp}")
+                    size, shp_size = zf.getinfo(shx).file_size, zf.getinfo(shp_member).file_size
+                    found.check_index(index, size, shx, shp_size, PurePosixPath(shp_member).name, shown)
         return found
 
     @classmethod
@@ -107,9 +103,15 @@ class Dbf:
                 f"it holds {size:,} of the {declared:,} bytes its header declares",
                 f"其文件头声明 {declared:,} 字节，实际只有 {size:,} 字节",
             )
-        if records == 0 or record == 0:
-            return found
-        return cls(called_en, called_zh, found.fields, records, _deleted(file, head, header, records, record))
+        return replace(found, deleted=_deleted(file, head, header, records, record)) if records and record else found
+
+    def check_index(self, index: IO[bytes], size: int, shx: str, shp_size: int, shp: str, shown: str) -> None:
+        """Refuse this .dbf where its records are not the shapes its .shx (``index``, ``size`` bytes, named ``shx``)
+        lists, and the .shp (``shp``, ``shp_size`` bytes) where it holds other than those shapes: GDAL reads the
+        shorter of the two, and the indexed shapes alone."""
+        shapes = Shx.read(index, size, f"{shown}: {shx}", f"{shown}：{shx}")
+        self.check_shapes(shapes, PurePosixPath(shx).name)
+        shapes.check_shp(shp_size, f"{shown}: {shp}", f"{shown}：{shp}")
 
     def check_shapes(self, shx: Shx, shx_name: str) -> None:
         """Refuse a .dbf whose records are not the shapes its .shx indexes: GDAL reads the shorter of the two."""

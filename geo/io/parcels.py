@@ -598,7 +598,8 @@ def _read_file(
             limits.vertices(int(shapely.get_num_coordinates(frame.geometry.values).sum()))
         return _given_crs_unused(frame, crs, shown, shown)
     dbf = Dbf.beside(path, shown) if suffix == ".shp" else None
-    if suffix == ".shp" and (cpg := _cpg_text(path)) and (codec := _known_codec(cpg)) is not None:
+    cpg = _cpg_text(path) if suffix == ".shp" else None
+    if cpg and (codec := _known_codec(cpg)) is not None:  # its text checked before the read
         with named_by(shown):
             _declared_text(path, codec, cpg)
     written = _kml_written(path, shown) if suffix == ".kml" else None
@@ -629,8 +630,7 @@ def _read_file(
             if (said := dbf.deleted_said) is not None:
                 frame = _warned(frame, *said)
         with named_by(shown):
-            cpg = _cpg_text(path)
-            declared = cpg and _known_codec(cpg) is not None  # its text checked before the read
+            declared = cpg and _known_codec(cpg) is not None
             frame = _long_field_names(frame if declared else _undeclared_text(frame, shown, cpg), path)
         if dbf is None:  # GDAL reads the shapes alone
             frame = _warned(

@@ -426,8 +426,8 @@ def check_verdicts(result: ReviewResult, *, name: str) -> None:
     for parcel in result.parcels:
         if parcel.verdict == "out_of_coverage":  # refuses more than any other verdict, never less
             continue
-        given = verdict_of(i.status for i in parcel.items)
-        if parcel.reaches_beyond and given != "reject":
+        given = verdict_of((i.status for i in parcel.items), beyond=parcel.reaches_beyond)
+        if given == "out_of_coverage":
             raise _inconsistent(
                 name,
                 parcel,

@@ -343,9 +343,11 @@ class ParcelResult(BaseModel):
 
     @property
     def reaches_beyond(self) -> bool:
-        """Whether more of the parcel than its tolerance lies outside the blueprint's coverage, as the review judges
-        it (``covered_ratio`` is rounded to six decimals: a margin of a millionth of the area): 0.5 m² of 10 ha past
-        a county line is inside, as the review found it."""
+        """Whether more of the parcel than its tolerance lies outside the blueprint's coverage, as the review judged
+        it (its verdict ``out_of_coverage``, or its ``covered_ratio``, rounded to six decimals: a margin of a millionth
+        of the area): 0.5 m² of 10 ha past a county line is inside, as the review found it."""
+        if self.verdict == "out_of_coverage":
+            return True
         covered = self.covered_ratio
         return covered is not None and self.area_m2 * (1 - covered) > self.tolerance_m2 + self.area_m2 * 1e-6
 
