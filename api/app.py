@@ -16,6 +16,7 @@ from sqlalchemy import event
 
 from api import docs, errors
 from api.deps import query_given_once
+from api.head import HeadAsGet
 from api.keys import ensure_schema, import_keys_file
 from api.limits import BodySizeLimit, HostGuard, SecurityHeaders
 from api.render_cache import RenderCache
@@ -114,11 +115,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     errors.install(app)
-    # the last added runs first: host check, then headers on everything, then the body cap
+    # the last added runs first: HEAD as GET, host check, then headers on everything, then the body cap
     app.add_middleware(BodySizeLimit, limit=settings.max_upload_bytes, timeout=settings.body_timeout)
     app.add_middleware(SecurityHeaders, tiles=settings.tiles)
     allowed = ["localhost", "127.0.0.1", "::1"] if settings.open_demo else settings.allowed_hosts
     app.add_middleware(HostGuard, allowed=allowed)
+    app.add_middleware(HeadAsGet)
     docs.install(app)
     app.include_router(health.router)
     # every API operation may be refused (401, 403), find its input unusable (422), be turned away busy (429)

@@ -24,6 +24,7 @@ from sqlalchemy.exc import DBAPIError
 from geo.blueprint import load_blueprint
 from geo.blueprint_cli import app as blueprint_app
 from geo.cli_context import (
+    FACILITY,
     PROJECT_TYPE,
     FileOnly,
     GivenCRS,
@@ -161,6 +162,10 @@ def review_cmd(
         str | None,
         typer.Option(help=f"{PROJECT_TYPE}, for every parcel; default: each parcel's own project_type."),
     ] = None,
+    facility: Annotated[
+        str | None,
+        typer.Option(help=f"{FACILITY}, for every parcel; default: each parcel's own facility. It implies the type."),
+    ] = None,
     investment_wan: Annotated[
         float | None,
         figure_option(
@@ -231,6 +236,8 @@ def review_cmd(
         overrides["redline_exempt"] = True
     if project_type:
         overrides["project_type"] = project_type
+    if facility:
+        overrides["facility"] = facility
     if investment_wan is not None:
         overrides["investment_wan"] = investment_wan
     if name:
@@ -519,7 +526,14 @@ def convert_cmd(
     for warning in [*frame.attrs.get("warnings", []), *rewritten_values(frame, target), *repaired]:
         warn(warning)
     if lost := unkept_columns(frame, target):
-        review_options = ("name", "project_type", "investment_wan", "major_project", "redline_exempt")  # review_cmd's
+        review_options = (
+            "name",
+            "project_type",
+            "facility",
+            "investment_wan",
+            "major_project",
+            "redline_exempt",
+        )  # review_cmd's
         flags = ", ".join(f"--{c.replace('_', '-')}" for c in lost if c in review_options)
         named = ", ".join(lost[:10]) + (", …" if len(lost) > 10 else "")
         warn(

@@ -34,7 +34,7 @@ from geo.io.tables import Row, table_width, write_records, write_table
 from geo.papers import Issuer, beijing_today
 from geo.review.result import plain_figure
 from geo.signing import SigningKey, Verification, installation_key, key_for_writing
-from geo.vocabulary import check_actor, project_types
+from geo.vocabulary import check_actor, facilities, project_types
 
 if TYPE_CHECKING:
     from geo.blueprint import Blueprint
@@ -158,6 +158,7 @@ LayoutOption = Annotated[
     ),
 ]
 PROJECT_TYPE = f"项目类型 / project type, one of (closed list): {', '.join(project_types())}"  # layers/vocabulary.yaml
+FACILITY = f"工程类别 / kind of work, one of (closed list): {', '.join(facilities())}"  # rated by item 10's indicators
 
 
 def _actor(value: Any) -> str:

@@ -8,7 +8,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Final, Literal
+from typing import Final, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -231,11 +231,33 @@ class ProjectType:
     name_en: str
 
 
+@dataclass(frozen=True)
+class Facility:
+    """A 工程类别 within a project type (公路 of 交通): what a per-unit land-use indicator is written for."""
+
+    id: str
+    name_zh: str
+    name_en: str
+    project_type: str
+
+
+@cache
+def _vocabulary() -> dict[str, dict[str, dict[str, str]]]:
+    return cast(dict[str, dict[str, dict[str, str]]], yaml.safe_load(packaged("vocabulary.yaml").read_text("utf-8")))
+
+
 @cache
 def project_types() -> dict[str, ProjectType]:
     """The closed list of project types (``layers/vocabulary.yaml``), id → labels."""
-    raw = yaml.safe_load(packaged("vocabulary.yaml").read_text(encoding="utf-8"))
-    return {k: ProjectType(k, v["name_zh"], v["name_en"]) for k, v in raw["project_types"].items()}
+    return {k: ProjectType(k, v["name_zh"], v["name_en"]) for k, v in _vocabulary()["project_types"].items()}
+
+
+@cache
+def facilities() -> dict[str, Facility]:
+    """The closed list of 工程类别 (``layers/vocabulary.yaml``), id → labels and project type."""
+    return {
+        k: Facility(k, v["name_zh"], v["name_en"], v["project_type"]) for k, v in _vocabulary()["facilities"].items()
+    }
 
 
 def check_project_type(value: object) -> str | None:
@@ -252,3 +274,27 @@ def check_project_type(value: object) -> str | None:
         f"unknown project_type {text!r}; allowed: {', '.join(known)}",
         f"未知项目类型 {text!r}；可选：{allowed}",
     )
+
+
+def check_facility(value: object, project_type: str | None) -> tuple[str | None, str | None]:
+    """(facility, project type): ``value`` as a known 工程类别 id (``None`` when not given) and the project type it
+    belongs to, which it implies where none was given; a value not in the list, or of another type than the one
+    given (a highway of an energy project), is an :class:`InputError` naming the allowed values."""
+    if value is None or (isinstance(value, float) and value != value) or value == "":
+        return None, project_type
+    text = str(value).strip()
+    known = facilities()
+    found = known.get(text)
+    if found is None:
+        allowed = ", ".join(f"{k}（{f.name_zh}）" for k, f in known.items())
+        raise InputError(
+            f"unknown facility {text[:40]!r}; allowed: {', '.join(known)}",
+            f"未知工程类别 {text[:40]!r}；可选：{allowed}",
+        )
+    if project_type is not None and project_type != found.project_type:
+        kind = project_types()[found.project_type]
+        raise InputError(
+            f"facility {text!r} ({found.name_en}) is a {kind.name_en} work, not one of project_type {project_type!r}",
+            f"工程类别 {text}（{found.name_zh}）属于{kind.name_zh}项目，与项目类型 {project_type} 不符",
+        )
+    return text, found.project_type

@@ -138,6 +138,11 @@ def test_project_fields_as_query_parameters(client: TestClient, keys: dict[str, 
     # an empty field (a form's unset select) gives no value: the parcel's own type stays
     blank = client.post("/api/v1/reviews?project_type=", json=PASSING, headers=auth(keys))
     assert blank.status_code == 201 and blank.json()["parcels"][0]["project_type"] == "residential"
+    # a 工程类别 implies its type, and one of another type than the parcel's is a 422 naming both
+    wind = client.post("/api/v1/reviews?facility=wind_farm", json=FARMLAND, headers=auth(keys))
+    assert wind.status_code == 201 and wind.json()["parcels"][0]["project_type"] == "energy"
+    clash = client.post("/api/v1/reviews?facility=wind_farm&override=false", json=PASSING, headers=auth(keys))
+    assert clash.status_code == 422 and "与项目类型 residential 不符" in clash.text
 
 
 def test_bare_geometry_and_bearer_token(client: TestClient, keys: dict[str, str]) -> None:

@@ -218,13 +218,13 @@ def test_review_map_reads_like_a_map(demo_server: str, browser: Any) -> None:
 
 @pytest.fixture(scope="module")
 def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo blueprint as ``./dev demo`` builds it, its 30 parcels beside it (``parcels.geojson``)."""
+    """The demo blueprint as ``./dev demo`` builds it, its 31 parcels beside it (``parcels.geojson``)."""
     return build_demo_blueprint(tmp_path_factory.mktemp("demo-map") / "bp")
 
 
 @pytest.fixture(scope="module")
 def demo_map(demo_root: Path) -> Path:
-    """The demo's map as ``./dev demo`` writes it: the demo blueprint's parcels (30), reviewed, one file."""
+    """The demo's map as ``./dev demo`` writes it: the demo blueprint's parcels (31), reviewed, one file."""
     demo = load_blueprint(demo_root)
     path = demo_root / "map.html"
     parcels = read_parcels(demo_root / "parcels.geojson")
@@ -280,7 +280,7 @@ def test_demo_map_labels_do_not_overlap(demo_map: Path, browser: Any) -> None:
     page.wait_for_selector("#lantu-legend")
     page.wait_for_timeout(500)  # the opening zoom's animation
     page.wait_for_function(MAP_IDLE)
-    assert page.locator(".lantu-label").count() == 30
+    assert page.locator(".lantu-label").count() == 31
     shown, overlapping = _shown_labels(page)
     page.screenshot(path=str(screenshot("demo-map-labels.png")))
     assert overlapping == []
@@ -293,7 +293,7 @@ def test_demo_map_labels_do_not_overlap(demo_map: Path, browser: Any) -> None:
     page.evaluate(f"{MAP}.setZoom({MAP}.getZoom() + 3, {{animate: false}})")
     page.wait_for_function(MAP_IDLE)
     shown, overlapping = _shown_labels(page)
-    assert len(shown) == 30 and overlapping == []
+    assert len(shown) == 31 and overlapping == []
     assert watched.errors == [] and watched.outside == []
     context.close()
 
@@ -318,17 +318,17 @@ COVERED_LABELS = """() => [...document.querySelectorAll('.lantu-label')].filter(
 
 
 def _review_demo_parcels(page: Any, demo_root: Path) -> None:
-    """The demo's 30 parcels uploaded to the viewer and reviewed, the map at rest at the zoom it fits them to."""
+    """The demo's 31 parcels uploaded to the viewer and reviewed, the map at rest at the zoom it fits them to."""
     page.set_input_files("#lantu-file", str(demo_root / "parcels.geojson"))
     page.evaluate("window.lantuLastReview = null")
     page.click("#lantu-review")
     page.wait_for_function("() => window.lantuLastReview !== null", timeout=60_000)
     page.wait_for_function(MAP_IDLE)  # the result's fitBounds
-    page.wait_for_function(LABEL_COUNT, arg=30)  # the last result's labels fade out (200 ms)
+    page.wait_for_function(LABEL_COUNT, arg=31)  # the last result's labels fade out (200 ms)
 
 
 def test_viewer_labels_do_not_overlap(demo_blueprint_server: str, demo_root: Path, browser: Any) -> None:
-    """The demo's 30 parcels uploaded to the viewer: at the zoom it fits to their labels piled on one another
+    """The demo's 31 parcels uploaded to the viewer: at the zoom it fits to their labels piled on one another
     (15 pairs overlapped); now they are placed as on the result map (``lantuDeclutter``, the same function):
     none overlaps, each reads above the conflict pieces, a hidden one shows while the pointer is on its parcel
     and all show once zoomed in; a second review replaces them."""
@@ -346,12 +346,12 @@ def test_viewer_labels_do_not_overlap(demo_blueprint_server: str, demo_root: Pat
     assert len({v for p in page.evaluate("window.lantuLastReview.parcels") for v in [p["verdict"]]}) >= 2
     page.screenshot(path=str(screenshot("viewer-many-parcels.png")))
     spot = page.evaluate(HIDDEN_LABEL_SPOT)
-    assert spot is not None  # two in 30 are hidden at this zoom
+    assert spot is not None  # two in 31 are hidden at this zoom
     _hover_shows(page, spot)
     page.evaluate(f"void {MAP}.setZoom({MAP}.getZoom() + 3, {{animate: false}})")
     page.wait_for_function(MAP_IDLE)
     shown, overlapping = _shown_labels(page)
-    assert len(shown) == 30 and overlapping == []
+    assert len(shown) == 31 and overlapping == []
     page.click("#lantu-clear")
     page.wait_for_function(LABEL_COUNT, arg=0)
     page.evaluate(f"void {MAP}.setZoom({MAP}.getZoom() - 1, {{animate: false}})")  # no placement left running
@@ -388,7 +388,7 @@ def _symbols_where_small(page: Any) -> list[dict[str, Any]]:
     then inside the parcel's box (hidden, it lets the pointer through to the parcel); every label anchored on
     its symbol."""
     parcels = page.evaluate(VIEWER_PARCELS)
-    assert len(parcels) == 30 and all(p["anchored"] for p in parcels)
+    assert len(parcels) == 31 and all(p["anchored"] for p in parcels)
     for p in parcels:
         assert p["symbol"] == (max(p["right"] - p["left"], p["bottom"] - p["top"]) < 14) != p["through"], p
         if p["symbol"] and p["drawn"]:  # Leaflet draws nothing off the map
@@ -397,7 +397,7 @@ def _symbols_where_small(page: Any) -> list[dict[str, Any]]:
 
 
 def test_viewer_draws_small_parcels_as_symbols(demo_blueprint_server: str, demo_root: Path, browser: Any) -> None:
-    """At the zoom the viewer fits the demo's 30 parcels to, most were a pixel or two wide, hard to see, hover or
+    """At the zoom the viewer fits the demo's 31 parcels to, most were a pixel or two wide, hard to see, hover or
     click: each now has the result map's symbol (``lantuSymbolsWhenSmall``, the same function) while it is under
     14 px, its label beside it; labels cover neither one another nor a symbol, the pointer on a symbol shows a
     hidden label, a click brings its findings into the panel, and zoomed in the parcels drawn large lose theirs."""
@@ -462,7 +462,7 @@ def test_demo_map_popups_give_the_result_column_room(demo_map: Path, browser: An
     now gives it the width of the longest status word, each on one line, and is not read under the layer list."""
     context, watched, page = _opened_demo_map(demo_map, browser)
     popups = page.evaluate(RESULT_COLUMN)
-    assert len(popups) == 30
+    assert len(popups) == 31
     words = {text for p in popups for text, _ in p["cells"]}
     assert words <= set(STATUS_ZH.values()) and len(words) >= 3  # the demo says pass, warn and fail
     longest = max(page.evaluate(TEXT_WIDTH, [w, popups[0]["font"]]) for w in STATUS_ZH.values())
@@ -730,12 +730,12 @@ OPEN_POPUP = "() => { const e = document.querySelector('.leaflet-popup-content b
 
 def test_demo_map_a_click_on_any_parcel_opens_its_findings(demo_map: Path, browser: Any) -> None:
     """The conflict pieces lie above the parcels, and the parcels' symbols lay under them: a click on the symbol of
-    19 of the 30 demo parcels landed on a piece, which opens nothing, and D04, covered whole, could not be opened at
+    19 of the 31 demo parcels landed on a piece, which opens nothing, and D04, covered whole, could not be opened at
     any zoom (a fresh pair of eyes). A real click on each symbol now opens that parcel's popup, and so does a click
     on a piece, at the parcel's own zoom too."""
     context, watched, page = _opened_demo_map(demo_map, browser)
     ids = page.evaluate(SYMBOL_IDS)
-    assert len(ids) == 30
+    assert len(ids) == 31
     # each parcel under the pointer at the opening zoom (its symbol, or a piece over it), then at zoom 17, where D04
     # fills the view and its pieces cover all of it
     for zoom in (None, 17):

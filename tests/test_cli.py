@@ -68,6 +68,21 @@ def test_major_project_flag(parcels_file: Path, blueprint_dir: Path) -> None:
     assert farmland["status"] == "warn"
 
 
+def test_facility_flag_implies_the_type_and_is_checked_against_a_given_one(
+    parcels_file: Path, blueprint_dir: Path
+) -> None:
+    """``--facility highway`` rates every parcel as a 公路 (it asks for the route length), a transport project."""
+    result = runner.invoke(app, ["review", str(parcels_file), "-b", str(blueprint_dir), "--facility", "highway"])
+    assert result.exit_code == 0, result.output
+    parcel = json.loads(result.stdout)["parcels"][0]
+    standard = next(i for i in parcel["items"] if i["code"] == "land_use_standard")
+    assert parcel["project_type"] == "transport" and standard["facts"]["facility"] is None
+    assert "未提供路线长度（公里）" in standard["message_zh"]
+    args = ["review", str(parcels_file), "-b", str(blueprint_dir), "--facility", "highway", "--project-type", "energy"]
+    mismatch = runner.invoke(app, args)
+    assert mismatch.exit_code == 2 and "与项目类型 energy 不符" in mismatch.output
+
+
 @pytest.mark.parametrize(
     ("fmt", "needle"), [("geojson", '"FeatureCollection"'), ("html", "审查报告"), ("map", "leaflet"), ("pdf", "%PDF")]
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -156,7 +157,7 @@ def test_demo_is_built_from_city_style_sources(demo_dir: Path) -> None:
     assert report["layers"]["planned_use"]["sources"][0]["preset"] == "guotu"
     assert report["skipped"] == []
     assert report["warnings"] == []  # the 三调 layer fills the coverage: no parcel of it is on no land
-    assert demo_summary(demo_dir)["parcels"] == 30
+    assert demo_summary(demo_dir)["parcels"] == 31
 
 
 def test_demo_stock_land_carries_what_the_register_reads(demo_dir: Path, demo: Blueprint) -> None:
@@ -186,6 +187,7 @@ EXPECTED = {
     "flood_control": {"pass", "warn", "fail"},  # 河湖管理范围 fails but for the works of 防洪法第二十七条
     "soil_pollution": {"pass", "warn", "fail"},  # 污染地块 fails for housing
     "illegal_use": {"pass", "fail"},
+    "idle_land": {"pass", "warn"},  # D31: disposed of before it is supplied again
 }
 
 # The attribute branches and the optional layers each demo parcel was placed to show (issue 9).
@@ -201,6 +203,7 @@ BRANCHES = {
     ("D27", "flood_control"): ("fail", "flood_river", "河湖管理范围"),
     ("D28", "forest_grass_wetland"): ("warn", "protected_forest", None),
     ("D29", "forest_grass_wetland"): ("fail", "basic_grassland", None),  # not a national key project
+    ("D31", "idle_land"): ("warn", "idle_land", None),
 }
 
 
@@ -213,6 +216,15 @@ def test_demo_parcels_reach_the_attribute_and_supplementary_branches(demo_review
         assert pieces and all(d.status == status for d in pieces), (parcel_id, code)
         if value is not None:
             assert {d.attributes.get("zone", d.attributes.get("kind")) for d in pieces} == {value}
+
+
+def test_demo_idle_land_parcel_names_the_feature_and_its_disposal(demo_review: ReviewResult) -> None:
+    """D31 stands on 闲置土地: the register's 标识码 (XZTD…) is named, and its disposal comes before its use."""
+    d31 = next(p for p in demo_review.parcels if p.id == "D31")
+    idle = d31.item("idle_land")
+    assert re.match(r"涉及闲置土地（标识码 XZTD\d{3}(、XZTD\d{3})*）", idle.message_zh), idle.message_zh
+    assert "须依法处置后方可用于本项目" in idle.message_zh and d31.verdict in ("conditional", "reject")
+    assert any("收回国有建设用地使用权" in step for step in idle.procedures)
 
 
 def test_demo_parcels_reach_every_status_of_every_item(demo_review: ReviewResult) -> None:

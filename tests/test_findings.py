@@ -23,6 +23,7 @@ from geo.report_model import basis_facts
 from geo.resources import packaged
 from geo.review import review
 from geo.review.profile import load_profile
+from geo.review.standards import standard_table
 
 LAYERS: RectLayers = {
     "county": [((0, 0, 10, 5), {"code": "370811", "name": "任城区"})],
@@ -322,16 +323,16 @@ def test_the_threshold_is_the_profiles_and_applies_to_its_types(found: Blueprint
 
 
 @pytest.mark.parametrize(
-    ("project_type", "needs", "indicator", "code"),
+    ("facility", "needs", "indicator", "code"),
     [
-        ("transport", "未提供路线长度（公里）", "《公路工程项目建设用地指标》（建标〔2011〕124号）", "no_km"),
-        ("energy", "未提供装机容量（兆瓦）", "《电力工程项目建设用地指标（风电场）》（建标〔2011〕209号）", "no_MW"),
+        ("highway", "未提供路线长度（公里）", "《公路工程项目建设用地指标》（建标〔2011〕124号）", "no_km"),
+        ("wind_farm", "未提供装机容量（兆瓦）", "《电力工程项目建设用地指标（风电场）》（建标〔2011〕209号）", "no_MW"),
     ],
 )
 def test_per_unit_indicators_name_the_input_they_need(
-    found: Blueprint, project_type: str, needs: str, indicator: str, code: str
+    found: Blueprint, facility: str, needs: str, indicator: str, code: str
 ) -> None:
-    standard = review_item(found, rect(4.2, 4.2, 4.36, 4.36), "land_use_standard", project_type=project_type)
+    standard = review_item(found, rect(4.2, 4.2, 4.36, 4.36), "land_use_standard", facility=facility)
     assert standard.status == "warn"
     assert "无控制标准" not in standard.message_zh
     assert needs in standard.message_zh and "样例" in standard.message_zh
@@ -345,10 +346,10 @@ def test_per_unit_indicators_name_the_input_they_need(
     ("props", "status", "approved_m2", "why"),
     [
         # 2.56 ha against 0.3 km × 7.5 ha/km (sample) = 2.25 ha: reduce; 1 km: 7.5 ha, within
-        ({"project_type": "transport", "route_km": 0.3}, "warn", 22_500, "路线长度 0.3 公里"),
-        ({"project_type": "transport", "route_km": 1}, "pass", 75_000, "路线长度 1 公里"),
+        ({"project_type": "transport", "facility": "highway", "route_km": 0.3}, "warn", 22_500, "路线长度 0.3 公里"),
+        ({"project_type": "transport", "facility": "highway", "route_km": 1}, "pass", 75_000, "路线长度 1 公里"),
         # 5 MW × 0.3 ha/MW (sample) = 1.5 ha
-        ({"project_type": "energy", "power_mw": 5}, "warn", 15_000, "装机容量 5 兆瓦"),
+        ({"project_type": "energy", "facility": "wind_farm", "power_mw": 5}, "warn", 15_000, "装机容量 5 兆瓦"),
     ],
 )
 def test_per_unit_indicators_with_the_figure_set_the_approved_area(
@@ -358,6 +359,66 @@ def test_per_unit_indicators_with_the_figure_set_the_approved_area(
     assert standard.status == status and standard.facts.max_area_m2 == pytest.approx(approved_m2, rel=REL)
     assert why in standard.message_zh and "样例标准表" in standard.message_zh
     assert ("核减" in standard.message_zh) == (status == "warn")
+    assert standard.facts.facility == props["facility"]
+
+
+@pytest.mark.parametrize(
+    ("props", "rated"),
+    [
+        (
+            {"project_type": "transport", "route_km": 1},
+            "交通项目按工程类别核定用地（样例标准表：公路按路线长度核定，每公里 7.5 公顷）",
+        ),
+        (
+            {"project_type": "energy", "power_mw": 5},
+            "能源项目按工程类别核定用地（样例标准表：风电场按装机容量核定，每兆瓦 0.3 公顷）",
+        ),
+    ],
+)
+def test_a_per_unit_indicator_rates_no_project_that_does_not_say_its_kind_of_work(
+    found: Blueprint, props: dict[str, Any], rated: str
+) -> None:
+    """Every energy project was rated a wind farm and every transport one a highway (officer's read): 5 MW of
+    anything passed or failed by the 风电场 indicator's 0.3 ha/MW. Without a 工程类别 no area is approved; the
+    finding names the kinds the table rates and asks for the project's, citing no indicator."""
+    standard = review_item(found, rect(4.2, 4.2, 4.36, 4.36), "land_use_standard", **props)
+    assert standard.status == "warn" and standard.facts.max_area_m2 is None and standard.overlap_m2 == 0
+    assert standard.message_zh == rated + "，未说明工程类别，需补充工程类别及其规模后核定，或开展节地评价"
+    assert "no kind (facility) was given" in standard.message_en
+    assert [c.code for c in standard.facts.conditions or []] == ["no_facility"]
+    assert standard.procedures == ["说明工程类别及其规模（路线长度、装机容量）后核定用地规模，或开展建设项目节地评价"]
+    assert not any("建标" in b for b in standard.basis)
+
+
+@pytest.mark.parametrize(
+    ("props", "said"),
+    [
+        ({"facility": "solar_pv", "power_mw": 5}, "光伏发电站工程无建设用地控制标准（样例标准表仅风电场按装机容量核定"),
+        ({"facility": "railway", "route_km": 100}, "铁路工程无建设用地控制标准（样例标准表仅公路按路线长度核定"),
+    ],
+)
+def test_a_kind_of_work_the_table_does_not_rate_has_no_standard(
+    found: Blueprint, props: dict[str, Any], said: str
+) -> None:
+    """A solar station's 5 MW is not weighed by the wind farm's indicator (1.5 ha approved, 核减 asked), nor a
+    railway's 100 km by the highway's (750 ha, passed): no standard, 节地评价."""
+    standard = review_item(found, rect(4.2, 4.2, 4.36, 4.36), "land_use_standard", **props)
+    assert standard.status == "warn" and standard.facts.max_area_m2 is None
+    assert standard.message_zh.startswith(said) and standard.message_zh.endswith("，需开展节地评价")
+    assert [c.code for c in standard.facts.conditions or []] == ["unknown"]
+    assert not any("建标" in b for b in standard.basis)
+
+
+def test_a_facility_implies_its_project_type_and_must_agree_with_one_given(found: Blueprint) -> None:
+    box = rect(4.2, 4.2, 4.36, 4.36)
+    implied = review(parcel_frame(box, facility="highway", route_km=1), found).parcels[0]
+    assert implied.item("land_use_standard").facts.project_type == "transport"
+    with pytest.raises(InputError, match=r"facility 'highway'.*transport work") as mismatch:
+        review(parcel_frame(box, project_type="energy", facility="highway"), found)
+    assert "属于交通项目，与项目类型 energy 不符" in mismatch.value.message_zh
+    with pytest.raises(InputError, match="unknown facility 'maglev'") as unknown:
+        review(parcel_frame(box, project_type="transport", facility="maglev"), found)
+    assert "highway（公路）" in unknown.value.message_zh
 
 
 def test_a_finding_cites_no_document_only_a_check_that_found_nothing_rests_on(found: Blueprint) -> None:
@@ -375,20 +436,23 @@ def test_a_finding_cites_no_document_only_a_check_that_found_nothing_rests_on(fo
 
 
 @pytest.mark.parametrize(
-    ("project_type", "cited", "not_cited"),
+    ("props", "cited", "not_cited"),
     [
-        ("industrial", ["国土资发〔2008〕24号"], ["建标〔2011〕124号", "建标〔2011〕209号"]),
-        ("transport", ["建标〔2011〕124号"], ["国土资发〔2008〕24号", "建标〔2011〕209号"]),
-        ("energy", ["建标〔2011〕209号"], ["国土资发〔2008〕24号", "建标〔2011〕124号"]),
-        ("residential", [], ["国土资发〔2008〕24号", "建标〔2011〕124号", "建标〔2011〕209号"]),
-        (None, [], ["国土资发〔2008〕24号", "建标〔2011〕124号", "建标〔2011〕209号"]),
+        ({"project_type": "industrial"}, ["国土资发〔2008〕24号"], ["建标〔2011〕124号", "建标〔2011〕209号"]),
+        ({"facility": "highway"}, ["建标〔2011〕124号"], ["国土资发〔2008〕24号", "建标〔2011〕209号"]),
+        ({"facility": "wind_farm"}, ["建标〔2011〕209号"], ["国土资发〔2008〕24号", "建标〔2011〕124号"]),
+        # the indicator of a kind of work the project is not, or does not say it is, is no basis of its own
+        ({"facility": "railway"}, [], ["国土资发〔2008〕24号", "建标〔2011〕124号", "建标〔2011〕209号"]),
+        ({"project_type": "energy"}, [], ["国土资发〔2008〕24号", "建标〔2011〕124号", "建标〔2011〕209号"]),
+        ({"project_type": "residential"}, [], ["国土资发〔2008〕24号", "建标〔2011〕124号", "建标〔2011〕209号"]),
+        ({}, [], ["国土资发〔2008〕24号", "建标〔2011〕124号", "建标〔2011〕209号"]),
     ],
 )
 def test_item_10_cites_the_national_indicator_of_the_projects_type_only(
-    found: Blueprint, project_type: str | None, cited: list[str], not_cited: list[str]
+    found: Blueprint, props: dict[str, str], cited: list[str], not_cited: list[str]
 ) -> None:
-    """A factory's 审查依据 does not cite the 公路 or 风电场 indicator; the city's rule and 节地评价 always."""
-    props = {"project_type": project_type} if project_type else {}
+    """A factory's 审查依据 does not cite the 公路 or 风电场 indicator, nor a railway's the 公路 one; the city's rule
+    and 节地评价 always."""
     basis = "；".join(review_item(found, rect(4.2, 4.2, 4.36, 4.36), "land_use_standard", **props).basis)
     assert "济政办字〔2020〕52号" in basis and "国土资源部令第61号" in basis
     assert all(number in basis for number in cited) and not any(number in basis for number in not_cited)
@@ -397,6 +461,7 @@ def test_item_10_cites_the_national_indicator_of_the_projects_type_only(
 def test_a_report_cites_each_items_basis_once_across_parcels_of_several_types(found: Blueprint) -> None:
     frame = parcel_frame(rect(4.2, 4.2, 4.36, 4.36), rect(4.5, 4.2, 4.66, 4.36), project_type="industrial")
     frame.loc[1, "project_type"] = "transport"
+    frame["facility"] = [None, "highway"]
     cited = {f.label: f.value for f in basis_facts(review(frame, found))}["建设用地控制标准（节约集约）"]
     assert cited.count("国土资发〔2008〕24号") == 1 and cited.count("建标〔2011〕124号") == 1
     assert "建标〔2011〕209号" not in cited and cited.count("国土资源部令第61号") == 1
@@ -409,6 +474,37 @@ def test_a_typed_basis_naming_an_unknown_project_type_is_refused(tmp_path: Path)
     path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     with pytest.raises(ProfileError, match="spaceport"):
         load_profile(path)
+
+
+def test_a_typed_basis_naming_a_facility_of_another_type_is_refused(tmp_path: Path) -> None:
+    raw = yaml.safe_load(packaged("profiles/ten-point.yaml").read_text(encoding="utf-8"))
+    standard = next(item for item in raw["items"] if item["code"] == "land_use_standard")
+    typed = next(b for b in standard["basis"] if isinstance(b, dict) and b.get("facilities") == ["highway"])
+    typed["facilities"] = ["wind_farm"]  # an energy work under a transport entry
+    path = tmp_path / "typed.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ProfileError, match=r"facilities \['wind_farm'\]"):
+        load_profile(path)
+
+
+@pytest.mark.parametrize(
+    ("row", "refused"),
+    [
+        ("energy,能源项目,,,0.3,MW,,《某指标》", "ha_per_unit without the facility it rates"),
+        ("energy,能源项目,,,,,wind_farm,《某指标》", "a facility without ha_per_unit"),
+        ("energy,能源项目,,,0.3,MW,highway,《某指标》", "facility 'highway' is no work of project type 'energy'"),
+    ],
+)
+def test_a_standard_tables_per_unit_row_names_the_kind_of_work_it_rates(tmp_path: Path, row: str, refused: str) -> None:
+    """The sample rated every energy project by the 风电场 figure: a per-unit row names its 工程类别, of its type."""
+    table = tmp_path / "standard.csv"
+    table.write_text(
+        "# label: 测试标准表\nproject_type,name_zh,min_intensity_wan_per_ha,max_area_ha,ha_per_unit,unit,facility,"
+        f"indicator\nindustrial,工业项目,3000,,,,,\n{row}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ProfileError, match=re.escape(refused)):
+        standard_table(table)
 
 
 def test_a_bad_per_unit_figure_is_refused(found: Blueprint) -> None:

@@ -48,8 +48,8 @@ def test_clean_parcel_passes_every_item(blueprint: Blueprint) -> None:
     assert p.area_ha == pytest.approx(16.0, rel=REL)
     assert p.crs_used == "EPSG:4548"
     assert p.county is not None and (p.county.code, p.county.name) == ("370811", "任城区")
-    assert len(p.items) == 12  # soil_pollution has no layer in this blueprint: left out
-    assert [i.code for i in p.items if i.supplementary] == ["flood_control", "illegal_use"]
+    assert len(p.items) == 13  # soil_pollution has no layer in this blueprint: left out
+    assert [i.code for i in p.items if i.supplementary] == ["flood_control", "illegal_use", "idle_land"]
 
 
 def test_basic_farmland_fail_and_major_project_warn(blueprint: Blueprint) -> None:
@@ -436,6 +436,46 @@ def test_stock_land_reduces_new_quota(blueprint: Blueprint) -> None:
     assert paddy.new_construction_quota_m2 == pytest.approx(40_000, rel=REL)
 
 
+def test_idle_land_is_disposed_of_before_another_project_uses_it(blueprint: Blueprint) -> None:
+    """闲置土地 was supplied (出让, 划拨): its holder keeps the right until the land is disposed of, so a parcel on it
+    passed every item while no other project could be granted it (officer's read). Item 14 warns, with the area
+    on it, and asks for the disposal (《闲置土地处置办法》); the 批而未供 beside it is stock land without a holder."""
+    p = one(blueprint, rect(0.5, 0.0, 1.5, 1.0), project_type="residential")  # idle on x 1…1.5, y < 0.5
+    idle = p.item("idle_land")
+    assert idle.status == "warn" and idle.supplementary and p.verdict == "conditional"
+    assert idle.overlap_m2 == pytest.approx(km2(1, 0, 1.5, 0.5), rel=REL)
+    assert idle.message_zh == (
+        "涉及闲置土地，其国有建设用地使用权已出让或划拨，须依法处置后方可用于本项目"
+        "（涉及 250,000.00 m²，合 25.0000 公顷、375.00 亩）"
+    )
+    assert idle.procedures == [
+        "依照《闲置土地处置办法》先行处置闲置土地：由原土地使用权人开发的按处置方案办理，"
+        "另行供应的依法收回国有建设用地使用权后重新供应"
+    ]
+    assert any(b.startswith("《闲置土地处置办法》（国土资源部令第53号）") for b in idle.basis)
+    assert any("（济政办字〔2020〕52号）三（一）1" in b and "三（一）8" in b for b in idle.basis)
+    on_unsupplied = one(blueprint, rect(0.2, 0.6, 0.4, 0.8), project_type="residential").item("idle_land")
+    assert on_unsupplied.status == "pass" and on_unsupplied.message_zh == "未涉及闲置土地"
+
+
+def test_idle_land_is_named_by_its_register_id(tmp_path: Path) -> None:
+    """The 标识码 of each feature found, with its area where there are several: what the 闲置土地台账 looks up."""
+    layers = {
+        "county": [((0, 0, 2, 2), {"code": "370811", "name": "任城区"})],
+        "idle_land": [((0, 0, 1, 1), {"feature_id": "XZTD001"}), ((1, 0, 2, 1), {"feature_id": "XZTD002"})],
+    }
+    found = load_blueprint(rect_blueprint(tmp_path / "bp", layers, slope=None))
+    both = one(found, rect(0.8, 0.2, 1.1, 0.4)).item("idle_land")
+    assert both.message_zh.startswith(
+        "涉及闲置土地（标识码 XZTD001、XZTD002）（XZTD001 40,000.00 m²，合 4.0000 公顷、60.00 亩；"
+        "XZTD002 20,000.00 m²，合 2.0000 公顷、30.00 亩），其国有建设用地使用权已出让或划拨"
+    )
+    assert "on idle land (id XZTD001, XZTD002)" in both.message_en
+    # a blueprint without the layer leaves the supplementary item out rather than asking for the layer
+    bare = load_blueprint(rect_blueprint(tmp_path / "bare", {"county": layers["county"]}, slope=None))
+    assert "idle_land" not in {i.code for i in one(bare, rect(0.8, 0.2, 1.1, 0.4)).items}
+
+
 def test_unused_land_needs_new_quota(blueprint: Blueprint) -> None:
     q = one(blueprint, rect(4.2, 1.2, 4.4, 1.4)).land_quota  # 0404 其他草地 = 未利用地
     assert q.unused_m2 == pytest.approx(40_000, rel=REL)
@@ -809,15 +849,16 @@ def test_a_standard_table_s_plain_figures_are_read(tmp_path: Path) -> None:
 
     path = tmp_path / "plain.csv"
     path.write_text(
-        "project_type,name_zh,min_intensity_wan_per_ha,max_area_ha,ha_per_unit,unit,indicator\n"
-        "a,甲, 3000 ,,,,\nb,乙,,12.5,,,\nc,丙,,,0.3,MW,某指标\nd,丁,３０００,１２．５,,,\n",
+        "project_type,name_zh,min_intensity_wan_per_ha,max_area_ha,ha_per_unit,unit,facility,indicator\n"
+        "a,甲, 3000 ,,,,,\nb,乙,,12.5,,,,\nenergy,丙,,,0.3,MW,wind_farm,某指标\nd,丁,３０００,１２．５,,,,\n",
         encoding="utf-8",
     )
     table = standard_table(path)
     assert table.rows["a"].min_intensity_wan_per_ha == 3000.0 and table.rows["a"].max_area_ha is None
     assert table.rows["b"].max_area_ha == 12.5
     assert table.rows["d"].min_intensity_wan_per_ha == 3000.0 and table.rows["d"].max_area_ha == 12.5
-    assert table.per_unit["c"].ha_per_unit == 0.3 and table.per_unit["c"].unit == "MW"
+    wind = table.per_unit["energy"]["wind_farm"]
+    assert wind.ha_per_unit == 0.3 and wind.unit == "MW" and wind.row.name_zh == "丙" and "energy" not in table.rows
     lean = tmp_path / "lean.csv"  # no per-unit columns: none rated per unit
     lean.write_text("project_type,name_zh,min_intensity_wan_per_ha,max_area_ha\na,甲,,20\n", encoding="utf-8")
     assert standard_table(lean).rows["a"].max_area_ha == 20.0 and standard_table(lean).per_unit == {}

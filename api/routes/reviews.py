@@ -95,8 +95,8 @@ REQUEST_BODY = {
                 "schema": {
                     "type": "object",
                     "description": "GeoJSON FeatureCollection, Feature or geometry; "
-                    "project attributes (id, name, project_type, investment_wan, major_project, "
-                    "redline_exempt) in each feature's properties",
+                    "project attributes (id, name, project_id, project_type, facility, investment_wan, route_km, "
+                    "power_mw, major_project, redline_exempt) in each feature's properties",
                 },
             },
             "multipart/form-data": {
@@ -134,6 +134,9 @@ async def create_review(
     profile: Annotated[str | None, Query(max_length=100, pattern=r"^[A-Za-z0-9_-]+$")] = None,
     name: Annotated[str | None, Query(max_length=MAX_NAME_CHARS, description="项目名称: the project's name")] = None,
     project_type: Annotated[str | None, Query(max_length=50)] = None,
+    facility: Annotated[
+        str | None, Query(max_length=50, description="工程类别 (highway, wind_farm…): implies the project type")
+    ] = None,
     investment_wan: Annotated[
         float | None, Query(ge=0, le=MAX_INVESTMENT_WAN, allow_inf_nan=False), BeforeValidator(plain_figure)
     ] = None,
@@ -163,6 +166,7 @@ async def create_review(
         for k, v in {
             "name": name,
             "project_type": project_type,
+            "facility": facility,
             "investment_wan": investment_wan,
             "major_project": major_project,
             "redline_exempt": redline_exempt,

@@ -68,6 +68,7 @@ from geo.review.rules import Outcome, ParcelContext, Piece, ProjectTotal, run_ch
 from geo.threads import CORES, gc_paused, short_switches
 from geo.vocabulary import (
     BEYOND_COVERAGE_ZH,
+    check_facility,
     check_project_type,
     first_few,
     hidden_character,
@@ -168,7 +169,9 @@ def project_attributes(
 def project_of(given: dict[str, Any]) -> ProjectAttributes:
     """The project's attributes from what was given (a parcel's properties, flags, a site search); an
     input error names each bad field with the value it was given (a flag's, not the file's)."""
-    merged = {**given, "project_type": check_project_type(given.get("project_type"))}  # closed list, named
+    # closed lists, named; a 工程类别 implies its project type
+    facility, ptype = check_facility(given.get("facility"), check_project_type(given.get("project_type")))
+    merged = {**given, "project_type": ptype, "facility": facility}
     try:
         return ProjectAttributes.model_validate(merged)
     except ValidationError as exc:
@@ -1213,7 +1216,7 @@ def _run_item(item: Item, ctx: ParcelContext) -> tuple[ItemResult, list[shapely.
         message_en="; ".join(en for _, _, en in said),
         details=_piece_results(found),
         facts=facts,
-        basis=item.basis_cited(ctx.project.project_type, rests_on),
+        basis=item.basis_cited(ctx.project.project_type, rests_on, ctx.project.facility),
         procedures=procedures,
     )
     return result, [p.geometry for p in found]

@@ -18,7 +18,7 @@ from geo.review.citations import by_subject, cited_articles, documents, joined, 
 from geo.review.result import Condition
 from geo.review.stages import ChangeCheckRule, SitingRule
 from geo.review.standards import standard_table
-from geo.vocabulary import project_types
+from geo.vocabulary import facilities, project_types
 
 
 class Note(BaseModel):
@@ -75,7 +75,8 @@ class BaseCheck(BaseModel):
     - ``zone_compatible``: the zone (``城镇弹性发展区``); ``land_use_classes``: the groups found
       (``cultivated``, ``forest``, ``grassland``, ``wetland``) and ``paddy``;
       ``land_use_standard``: ``over``, ``refuse`` (far below the standard), ``unknown`` (no standard),
-      ``no_investment`` or ``no_measure`` (a per-km / per-MW indicator without the project's figure);
+      ``no_investment``, ``no_km`` or ``no_MW`` (a per-km / per-MW indicator without the project's figure),
+      ``no_facility`` (a type its table rates per unit for some kinds of work only, and no kind given);
     - every kind: the status (``warn``, ``fail``) for what no code above words.
     """
 
@@ -392,6 +393,11 @@ class TypedBasis(BaseModel):
 
     text: str
     project_types: list[str] = Field(min_length=1)
+    # and of them only these 工程类别 (the 公路 indicator for highways: a railway's opinion does not cite it)
+    facilities: list[str] | None = None
+
+    def cited_for(self, project_type: str | None, facility: str | None) -> bool:
+        return project_type in self.project_types and (self.facilities is None or facility in self.facilities)
 
 
 class Item(BaseModel):
@@ -432,16 +438,16 @@ class Item(BaseModel):
         """Whether what the item cites depends on the project's type (``basis_for``)."""
         return any(isinstance(b, TypedBasis) for b in self.basis)
 
-    def basis_for(self, project_type: str | None) -> list[str]:
-        """The basis a parcel of ``project_type`` is reviewed on: every plain entry, and the typed ones of its type
-        (none of them for a parcel without a type)."""
+    def basis_for(self, project_type: str | None, facility: str | None = None) -> list[str]:
+        """The basis a parcel of ``project_type`` (and 工程类别 ``facility``) is reviewed on: every plain entry, and
+        the typed ones of its type and kind of work (none of them for a parcel without a type)."""
         return [
             b if isinstance(b, str) else b.text
             for b in self.basis
-            if isinstance(b, str) or project_type in b.project_types
+            if isinstance(b, str) or b.cited_for(project_type, facility)
         ]
 
-    def basis_cited(self, project_type: str | None, found: tuple[Found, ...]) -> list[str]:
+    def basis_cited(self, project_type: str | None, found: tuple[Found, ...], facility: str | None = None) -> list[str]:
         """What a finding cites, ``found`` saying per check of the item what its finding rests on: the references of
         the outcomes it found (its conditions' basis, every outcome found whether or not it stands: the finding
         states them all), True for the check's documents as a whole (an outcome its profile words no basis for),
@@ -450,7 +456,7 @@ class Item(BaseModel):
         parcel against), and each entry naming a document cited, at an article cited where both name articles: a
         plain 湿地 finding rests on 《湿地保护法》第十九条, not on 第二十一条 (重要湿地's restoration), a 水源二级 one
         on no 自然保护地 rule (officer's reads)."""
-        key = (project_type, found)
+        key = (project_type, facility, found)
         if (known := self._cited.get(key)) is not None:  # a batch's parcels find the same few combinations
             return list(known)
         checks = self._documents_of_checks
@@ -471,7 +477,7 @@ class Item(BaseModel):
         lines: list[str] = []
         for entry in self.basis:
             if not isinstance(entry, str):
-                lines += [entry.text] if project_type in entry.project_types else []
+                lines += [entry.text] if entry.cited_for(project_type, facility) else []
                 continue
             named = cited_articles(entry)
             if not named.keys() & ruled or meets(named, cited) or any(entry.startswith(ref) for ref in subjects):
@@ -480,7 +486,7 @@ class Item(BaseModel):
         return list(lines)
 
     @cached_property  # a plain attribute once made: a private attribute is read through pydantic's __getattr__
-    def _cited(self) -> dict[tuple[str | None, tuple[Found, ...]], list[str]]:
+    def _cited(self) -> dict[tuple[str | None, str | None, tuple[Found, ...]], list[str]]:
         """What ``basis_cited`` found, by its arguments."""
         return {}
 
@@ -589,6 +595,23 @@ def _load_profile(name_or_path: str, data_dir: Path | None) -> Profile:
                 f"allowed: {list(project_types())}",
                 f"审查方案 {path.name}：审查项 {item.code} 引用了未知项目类型 {unknown_types}",
             )
+        kinds = facilities()
+        for entry in item.basis:
+            wrong = (
+                [
+                    f
+                    for f in (entry.facilities or [])
+                    if f not in kinds or kinds[f].project_type not in entry.project_types
+                ]
+                if isinstance(entry, TypedBasis)
+                else []
+            )
+            if wrong:
+                raise ProfileError(
+                    f"{path.name}: item {item.code} names facilities {wrong} that are no work of the entry's project "
+                    f"types; allowed: {list(kinds)}",
+                    f"审查方案 {path.name}：审查项 {item.code} 引用的工程类别 {wrong} 不存在或不属于所列项目类型",
+                )
         for check in item.checks:
             if isinstance(check, OverlapCheck) and check.describe:
                 info = layer_catalog()[check.layer]

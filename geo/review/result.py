@@ -49,20 +49,27 @@ class ProjectAttributes(BaseModel):
         default=None, max_length=MAX_ID_CHARS, description="项目编号: parcels sharing it are one project"
     )
     project_type: str | None = None
+    facility: str | None = Field(
+        default=None, description="工程类别 (highway 公路, wind_farm 风电场…): what a per-unit indicator rates"
+    )
     # finite and bounded: an infinite investment or route would pass item 10 against any standard
     investment_wan: float | None = Field(
         default=None, ge=0, le=MAX_INVESTMENT_WAN, allow_inf_nan=False, description="总投资（万元）"
     )
     # the project's size where the land-use indicator counts per unit of it (a project figure, not a share)
     route_km: float | None = Field(
-        default=None, gt=0, le=MAX_ROUTE_KM, allow_inf_nan=False, description="路线长度（公里）: 公路 indicators per km"
+        default=None,
+        gt=0,
+        le=MAX_ROUTE_KM,
+        allow_inf_nan=False,
+        description="路线长度（公里）: 公路 (highway) indicators per km",
     )
     power_mw: float | None = Field(
         default=None,
         gt=0,
         le=MAX_POWER_MW,
         allow_inf_nan=False,
-        description="装机容量（兆瓦）: 风电场 indicators per MW",
+        description="装机容量（兆瓦）: 风电场 (wind_farm) indicators per MW",
     )
     major_project: bool = False
     redline_exempt: bool = False
@@ -102,7 +109,7 @@ class ProjectAttributes(BaseModel):
             raise InputError(f"must be one line of printable text; it holds {en}", f"须为单行文字，不能含有{zh}")
         return value
 
-    @field_validator("name", "project_id", "project_type", mode="before")
+    @field_validator("name", "project_id", "project_type", "facility", mode="before")
     @classmethod
     def _blank_is_none(cls, value: Any) -> Any:
         """No value for NaN (a missing cell); a number as its digits (项目编号 stored as a number, or made float
@@ -207,6 +214,7 @@ class ItemFacts(BaseModel):
     table: str | None = Field(default=None, description="land_use_standard: the table file")
     table_label: str | None = Field(default=None, description="the table's own label (e.g. sample values)")
     standard: StandardRow | None = None
+    facility: str | None = Field(default=None, description="land_use_standard: the 工程类别 its indicator rates")
     max_area_m2: float | None = None
     area_m2: float | None = None
     project_parcels: Annotated[list[str] | None, FIRST_ERROR] = Field(

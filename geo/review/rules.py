@@ -31,9 +31,9 @@ from geo.review.profile import (
     RasterShareAboveCheck,
     ZoneCompatibleCheck,
 )
-from geo.review.result import ItemFacts, ProjectAttributes, StandardRow
+from geo.review.result import ItemFacts, ProjectAttributes
 from geo.review.standards import UNITS, PerUnit, StandardTable, standard_table
-from geo.vocabulary import Status, is_blank, worst
+from geo.vocabulary import Status, facilities, is_blank, project_types, worst
 
 
 @dataclass(slots=True)  # some thirty a parcel
@@ -965,8 +965,12 @@ def run_land_use_standard(check: LandUseStandardCheck, ctx: ParcelContext) -> Ou
         if total
         else ("", "")
     )
-    row = table.rows.get(ptype or "")
-    unknown_facts = ItemFacts(project_type=ptype, table=check.table, table_label=table.label)
+    # a per-unit indicator rates its own kind of work (公路 per km), the type's row the rest of its projects
+    kinds = table.per_unit.get(ptype or "", {})
+    facility = ctx.project.facility
+    per_unit = kinds.get(facility or "")
+    row = per_unit.row if per_unit is not None else table.rows.get(ptype or "")
+    unknown_facts = ItemFacts(project_type=ptype, facility=facility, table=check.table, table_label=table.label)
     unknown = Outcome(
         check.unknown_status,
         check.unknown_note_zh,
@@ -982,11 +986,20 @@ def run_land_use_standard(check: LandUseStandardCheck, ctx: ParcelContext) -> Ou
                 "no project type was given, so no standard sets the approved area; give the type, or carry out a "
                 "land-saving evaluation (节地评价)"
             )
+        elif kinds:
+            _facility_unrated(check, table, kinds, ctx, unknown, unknown_facts)
         return unknown
     intensity = row.min_intensity_wan_per_ha
-    per_unit = table.per_unit.get(ptype or "")
     why_zh = why_en = ""  # what set the approved area, beside the figures
-    if intensity is not None:
+    if per_unit is not None:
+        attr, measure_zh, unit_zh, measure_en, unit_en = UNITS[per_unit.unit]
+        measure = getattr(ctx.project, attr)
+        if measure is None:
+            return _per_unit_unmeasured(check, table, per_unit, unknown, unknown_facts)
+        max_ha = measure * per_unit.ha_per_unit
+        why_zh = f"按{measure_zh} {measure:g} {unit_zh}、{table.label}每{unit_zh} {per_unit.ha_per_unit:g} 公顷"
+        why_en = f" ({measure_en} {measure:g} {unit_en} at {per_unit.ha_per_unit:g} ha per {unit_en})"
+    elif intensity is not None:
         if invest is None:
             _with_conditions(
                 check, unknown_facts, [("no_investment", check.unknown_status)], unknown.status, check.unknown_note_zh
@@ -1002,21 +1015,16 @@ def run_land_use_standard(check: LandUseStandardCheck, ctx: ParcelContext) -> Ou
     elif row.max_area_ha is not None:
         max_ha = row.max_area_ha
         why_zh = f"按{table.label}"
-    elif per_unit is not None:
-        attr, measure_zh, unit_zh, measure_en, unit_en = UNITS[per_unit.unit]
-        measure = getattr(ctx.project, attr)
-        if measure is None:
-            return _per_unit_unmeasured(check, row, table, per_unit, unknown, unknown_facts)
-        max_ha = measure * per_unit.ha_per_unit
-        why_zh = f"按{measure_zh} {measure:g} {unit_zh}、{table.label}每{unit_zh} {per_unit.ha_per_unit:g} 公顷"
-        why_en = f" ({measure_en} {measure:g} {unit_en} at {per_unit.ha_per_unit:g} ha per {unit_en})"
     else:
+        if kinds:  # the type's row sets nothing; its per-unit indicators rate other kinds of work
+            _facility_unrated(check, table, kinds, ctx, unknown, unknown_facts)
         return unknown
     # compared as the result states them, to 0.01 m²: a 1 ha square drawn in another zone's coordinates is
     # 10,000.00000018 m² in this one, and must pass a 1 ha standard (and half of it is not below half)
     stated_m2, max_m2 = round(area_m2, 2), round(max_ha * M2_PER_HA, 2)
     facts = ItemFacts(
         project_type=ptype,
+        facility=facility if per_unit is not None else None,
         standard=row,
         max_area_m2=max_m2,
         area_m2=stated_m2,
@@ -1084,25 +1092,64 @@ def _beyond_standard(stated_m2: float, max_m2: float, ctx: ParcelContext) -> flo
 
 def _per_unit_unmeasured(
     check: LandUseStandardCheck,
-    row: StandardRow,
     table: StandardTable,
     per_unit: PerUnit,
     unknown: Outcome,
     facts: ItemFacts,  # ``unknown``'s
 ) -> Outcome:
-    """A type whose national indicator counts per km or per MW: the review has the parcel, not the route's
+    """A kind of work whose national indicator counts per km or per MW: the review has the parcel, not the route's
     length or the installed capacity, so it says which figure sets the approved area instead of "no standard"."""
     _, measure_zh, unit_zh, measure_en, unit_en = UNITS[per_unit.unit]
     code = f"no_{per_unit.unit}"
-    facts.standard = row
+    facts.standard = per_unit.row
     _with_conditions(check, facts, [(code, check.unknown_status)], unknown.status, check.unknown_note_zh)
     unknown.message_zh = (
-        f"{row.name_zh}按{measure_zh}核定用地（{table.label}：每{unit_zh} {per_unit.ha_per_unit:g} 公顷），"
+        f"{per_unit.row.name_zh}按{measure_zh}核定用地（{table.label}：每{unit_zh} {per_unit.ha_per_unit:g} 公顷），"
         f"未提供{measure_zh}（{unit_zh}），需补充后核定或开展节地评价"
     )
     unknown.message_en = (
-        f"the national indicator for this type ({per_unit.indicator}) is per {unit_en} of {measure_en} "
+        f"the national indicator for this kind of work ({per_unit.indicator}) is per {unit_en} of {measure_en} "
         f"({table.label}: {per_unit.ha_per_unit:g} ha per {unit_en}); the {measure_en} ({unit_en}) was not given, "
         "which sets the approved area; until then a land-saving evaluation (节地评价)"
     )
     return unknown
+
+
+def _facility_unrated(
+    check: LandUseStandardCheck,
+    table: StandardTable,
+    kinds: dict[str, PerUnit],
+    ctx: ParcelContext,
+    unknown: Outcome,
+    facts: ItemFacts,  # ``unknown``'s
+) -> None:
+    """A type whose table rates some kinds of work per unit (交通: 公路 per km) and nothing else: without the
+    project's 工程类别 the review says which kinds are rated and asks for it (``no_facility``); a kind the table does
+    not rate (铁路) has no standard (``unknown``). Every energy project was rated a wind farm, every transport one
+    a highway (officer's read). ``unknown`` is reworded in place."""
+    known = facilities()
+    rated_zh, rated_en = [], []
+    for name, unit in kinds.items():
+        _, measure_zh, unit_zh, measure_en, unit_en = UNITS[unit.unit]
+        rated_zh.append(f"{known[name].name_zh}按{measure_zh}核定，每{unit_zh} {unit.ha_per_unit:g} 公顷")
+        rated_en.append(f"{name} per {unit_en} of {measure_en}, {unit.ha_per_unit:g} ha per {unit_en}")
+    facility = ctx.project.facility
+    if facility is None:
+        ptype = project_types()[ctx.project.project_type or ""]
+        _with_conditions(check, facts, [("no_facility", check.unknown_status)], unknown.status, check.unknown_note_zh)
+        unknown.message_zh = (
+            f"{ptype.name_zh}项目按工程类别核定用地（{table.label}：{'；'.join(rated_zh)}），未说明工程类别，"
+            "需补充工程类别及其规模后核定，或开展节地评价"
+        )
+        unknown.message_en = (
+            f"{ptype.name_en} projects are rated by the kind of work ({table.label}: {'; '.join(rated_en)}); no kind "
+            "(facility) was given, which with its size sets the approved area; until then a land-saving evaluation "
+            "(节地评价)"
+        )
+        return
+    kind = known[facility]
+    unknown.message_zh = f"{kind.name_zh}工程无建设用地控制标准（{table.label}仅{'；'.join(rated_zh)}），需开展节地评价"
+    unknown.message_en = (
+        f"no land-use standard for a {kind.name_en} ({table.label} rates only: {'; '.join(rated_en)}); needs a "
+        "land-saving evaluation (节地评价)"
+    )

@@ -13,6 +13,7 @@ from typing import Any, cast
 from geo.errors import ProfileError
 from geo.figures import decimal
 from geo.review.result import StandardRow
+from geo.vocabulary import facilities
 
 # the measures a per-unit indicator counts (公路 per km of route, 风电场 per MW installed), as a table's
 # ``unit`` column names them: (the project attribute giving it, measure zh, unit zh, measure en, unit en)
@@ -24,8 +25,10 @@ UNITS = {
 
 @dataclass(frozen=True)
 class PerUnit:
-    """A national indicator per unit of the project's size (公顷/公里, 公顷/兆瓦), from a table row."""
+    """A national indicator per unit of the project's size (公顷/公里, 公顷/兆瓦), from a table row: written for one
+    kind of work (the 公路 indicator for highways, not railways; the 风电场 one for wind farms, not solar stations)."""
 
+    row: StandardRow  # its name (交通项目（公路工程）)
     ha_per_unit: float
     unit: str  # a key of UNITS
     indicator: str  # the national document, cited as 《标题》（文号）
@@ -34,8 +37,9 @@ class PerUnit:
 @dataclass(frozen=True)
 class StandardTable:
     label: str  # the table's own words for what it is, from its ``# label:`` line
-    rows: dict[str, StandardRow]
-    per_unit: dict[str, PerUnit] = field(default_factory=dict)  # project types rated per km / MW
+    rows: dict[str, StandardRow]  # by project type: the rows naming no 工程类别
+    # project type → 工程类别 (``facility``) → its per-km / per-MW indicator
+    per_unit: dict[str, dict[str, PerUnit]] = field(default_factory=dict)
 
 
 def standard_table(source: Traversable) -> StandardTable:
@@ -51,31 +55,58 @@ def _read_standard_table(source: Any) -> StandardTable:
     label = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("# label:")), source.name)
     rows = list(csv.DictReader(line for line in lines if not line.startswith("#")))
 
+    table: dict[str, StandardRow] = {}
+    per_unit: dict[str, dict[str, PerUnit]] = {}
     try:
-        table = {
-            r["project_type"]: StandardRow(
+        for r in rows:
+            row = StandardRow(
                 name_zh=r["name_zh"],
                 min_intensity_wan_per_ha=_standard_figure(r, "min_intensity_wan_per_ha", source.name),
                 max_area_ha=_standard_figure(r, "max_area_ha", source.name),
             )
-            for r in rows
-        }
-        per_unit = {
-            r["project_type"]: PerUnit(figure, r["unit"], r.get("indicator") or "")
-            for r in rows
-            if (figure := _standard_figure(r, "ha_per_unit", source.name, optional=True)) is not None
-        }
+            figure = _standard_figure(r, "ha_per_unit", source.name, optional=True)
+            facility = _facility(r, figure, source.name)
+            if facility is not None and figure is not None:  # both or neither (_facility)
+                unit = PerUnit(row, figure, r["unit"], r.get("indicator") or "")
+                per_unit.setdefault(r["project_type"], {})[facility] = unit
+            else:
+                table[r["project_type"]] = row
     except ProfileError:
         raise
     except (KeyError, ValueError) as exc:
         raise ProfileError(f"standard table {source.name}: {exc}", f"用地标准表 {source.name} 格式错误") from exc
-    unknown_units = sorted({u.unit for u in per_unit.values()} - set(UNITS))
+    unknown_units = sorted({u.unit for kinds in per_unit.values() for u in kinds.values()} - set(UNITS))
     if unknown_units:
         raise ProfileError(
             f"standard table {source.name}: unit(s) {unknown_units} not in {sorted(UNITS)}",
             f"用地标准表 {source.name}：计量单位 {unknown_units} 不在 {sorted(UNITS)} 之中",
         )
     return StandardTable(label, table, per_unit)
+
+
+def _facility(row: dict[str, str | None], figure: float | None, table: str) -> str | None:
+    """The 工程类别 a row's per-unit indicator is written for, which it must name (a 风电场 figure applied to every
+    energy project rated a solar station by the wind farm's land), one of the project type's (vocabulary)."""
+    given = (row.get("facility") or "").strip() or None
+    ptype = str(row.get("project_type"))[:40]
+    if (figure is None) != (given is None):
+        raise ProfileError(
+            f"standard table {table}: row {ptype!r} gives "
+            + ("a facility without ha_per_unit" if figure is None else "ha_per_unit without the facility it rates")
+            + ": a per-unit indicator is written for one kind of work (facility: highway, wind_farm…)",
+            f"用地标准表 {table}：{ptype} 行的按单位指标（ha_per_unit）与工程类别（facility）须同时填写"
+            "（按单位指标只适用于一类工程）",
+        )
+    if given is not None:
+        known = facilities()
+        if given not in known or known[given].project_type != ptype:
+            allowed = [k for k, f in known.items() if f.project_type == ptype]
+            raise ProfileError(
+                f"standard table {table}: facility {given[:40]!r} is no work of project type {ptype!r}; "
+                f"allowed: {allowed}",
+                f"用地标准表 {table}：工程类别 {given[:40]} 不属于项目类型 {ptype}，可选：{allowed}",
+            )
+    return given
 
 
 def _standard_figure(row: dict[str, str | None], column: str, table: str, *, optional: bool = False) -> float | None:

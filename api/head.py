@@ -1,0 +1,37 @@
+"""``HEAD`` answered as the ``GET`` of the same URL without its body (RFC 9110 §9.3.2), for every route at once.
+
+Monitoring probes and link checkers send ``HEAD``. Starlette's own routes and ``StaticFiles`` take it, but a
+FastAPI route takes only the methods it declares (fastapi/fastapi#1773), so every ``GET`` operation answered
+405. A ``@router.head`` beside each ``@router.get`` would double every route, and FastAPI would list a HEAD
+operation for each in ``/openapi.json``. :class:`HeadAsGet` instead hands a ``HEAD`` on as a ``GET``: routing,
+authentication, roles, the worker limits and the problem responses are then GET's by construction (a path with
+no ``GET`` is still 405 or 404), the route runs once, and what goes back is GET's status and headers, its
+``Content-Length`` included, with an empty body.
+"""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+BODY = frozenset({"http.response.body", "http.response.pathsend"})  # a file's body may come as its path
+
+
+class HeadAsGet:
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+        ended = False
+
+        async def without_body(message: Message) -> None:
+            nonlocal ended
+            if message["type"] not in BODY:
+                await send(message)  # the status and headers
+            elif not ended:  # the first of the body's messages ends the response, empty; the rest are dropped
+                ended = True
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+        await self.app({**scope, "method": "GET"}, receive, without_body)
