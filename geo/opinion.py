@@ -94,6 +94,10 @@ class ParcelOpinion:
     conditions: tuple[str, ...]
     quota: str
     conclusion: str
+    # a rejected parcel's steps that stand where its site is kept (its warnings'), after ``conditions`` and behind
+    # the template's ``kept_site_lead``, a line of its own: numbered on from ``conditions``, the lead unnumbered
+    kept_site_lead: str = ""
+    kept_site: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -127,7 +131,7 @@ class Opinion:
         for p in self.parcels:
             out += [p.heading, *(t for f in p.project for t in (f.label, f.value)), p.quota, p.conclusion]
             out += [t for f in p.findings for t in (f.name, f.text, f.basis)]
-            out += list(p.conditions)
+            out += [*p.conditions, p.kept_site_lead, *p.kept_site]
         return [t for t in out if t]
 
 
@@ -230,21 +234,25 @@ def _finding(t: dict[str, Any], item: ItemResult) -> Finding:
     return Finding(item.code, name, item.status, word, text, basis)
 
 
-def _conditions(t: dict[str, Any], parcel: ParcelResult) -> tuple[str, ...]:
+def _conditions(t: dict[str, Any], parcel: ParcelResult) -> tuple[tuple[str, ...], str, tuple[str, ...]]:
     """The conditions of the items that warn, then of those that fail; for a rejected parcel those that fail
     first, then behind a line saying they stand where the site is kept (``kept_site_lead``) those that warn, and
     for one not wholly reviewed the failing ones alone (it is yet to be judged whole); then the data to supply:
     the area's beyond the coverage, and each layer the blueprint lacks: one per outcome found with exactly its
     procedures and basis (a profile that words its outcomes), else one per procedure of the item. An
-    outcome two items share (生态保护区 and the red line: 有限人为活动认定意见) is one line naming both."""
+    outcome two items share (生态保护区 and the red line: 有限人为活动认定意见) is one line naming both. Returned as
+    (the conditions, the lead, those behind it): the lead is no condition to number (it read "3. 如按上述意见调整后
+    仍使用该用地…：" between conditions 2 and 4)."""
     out: list[str] = []
     items: dict[tuple[str, str, str], list[str]] = {}  # an outcome's (condition, procedures, basis) → its items
     line: dict[tuple[str, str, str], int] = {}  # → its place in ``out``, written once every item is known
     rejected = parcel.verdict == "reject"
     order = ("warn", "fail") if parcel.quota_set else ("fail", "warn") if rejected else ("fail",)
+    kept_at: int | None = None  # where the steps of the kept site begin in ``out``
     for status in order:
         lead = len(out) if rejected and status == "warn" else None
         if lead is not None:
+            kept_at = lead
             out.append(_render(t, "kept_site_lead"))
         for item in parcel.items:
             if item.status != status:
@@ -260,6 +268,7 @@ def _conditions(t: dict[str, Any], parcel: ParcelResult) -> tuple[str, ...]:
                 out += [_render(t, "condition", item=item.name_zh, procedure=p.rstrip("。")) for p in item.procedures]
         if lead is not None and len(out) == lead + 1:  # no condition of a warning but the failing ones' own
             out.pop()
+            kept_at = None
     for key, names in items.items():
         condition, procedures, basis = key
         out[line[key]] = _render(
@@ -275,7 +284,9 @@ def _conditions(t: dict[str, Any], parcel: ParcelResult) -> tuple[str, ...]:
     # an item unreviewed for a layer the blueprint lacks, not for the part beyond its coverage
     lacking = [i for i in parcel.items if i.status == "missing_layer" and not i.facts.beyond_coverage]
     out += [_render(t, "missing_condition", item=i.name_zh) for i in lacking]
-    return tuple(dict.fromkeys(out))
+    if kept_at is None:
+        return tuple(dict.fromkeys(out)), "", ()
+    return tuple(dict.fromkeys(out[:kept_at])), out[kept_at], tuple(dict.fromkeys(out[kept_at + 1 :]))
 
 
 def _quota(t: dict[str, Any], parcel: ParcelResult) -> str:
@@ -361,7 +372,7 @@ def _project(t: dict[str, Any], parcel: ParcelResult) -> tuple[Fact, ...]:
 
 
 def _parcel(t: dict[str, Any], n: int, parcel: ParcelResult) -> ParcelOpinion:
-    conditions = _conditions(t, parcel)
+    conditions, kept_site_lead, kept_site = _conditions(t, parcel)
     return ParcelOpinion(
         id=parcel.id,
         heading=_render(t, "parcel_heading", n=zh_number(n), id=parcel.id, name=parcel.name or f"地块 {parcel.id}"),
@@ -371,7 +382,9 @@ def _parcel(t: dict[str, Any], n: int, parcel: ParcelResult) -> ParcelOpinion:
         findings=tuple(_finding(t, item) for item in parcel.items),
         conditions=conditions,
         quota=_quota(t, parcel),
-        conclusion=_conclusion(t, parcel, len(conditions)),
+        conclusion=_conclusion(t, parcel, len(conditions) + len(kept_site)),
+        kept_site_lead=kept_site_lead,
+        kept_site=kept_site,
     )
 
 
@@ -477,6 +490,9 @@ def opinion_markdown(op: Opinion) -> str:
             lines += [f"{n}. **{md(f.name, inline=True)}**（{md(f.word)}）。{md(f.text)}{md(f.basis)}", ""]
         lines += [f"### （三）{md(h['conditions'], inline=True)}", ""]
         lines += [f"{n}. {md(c)}" for n, c in enumerate(p.conditions, start=1)] or ["无。"]
+        if p.kept_site:  # the lead a paragraph of its own, unnumbered; the numbers run on
+            lines += ["", md(p.kept_site_lead), ""]
+            lines += [f"{n}. {md(c)}" for n, c in enumerate(p.kept_site, start=len(p.conditions) + 1)]
         lines += ["", f"### （四）{md(h['quota'], inline=True)}", "", md(p.quota), ""]
         lines += [f"### （五）{md(h['conclusion'], inline=True)}", ""]
         lines += [f"**{md(p.verdict_zh)}**。{md(p.conclusion)}", ""]
@@ -606,6 +622,10 @@ def opinion_docx(op: Opinion) -> bytes:
             para(f"{n}．{c}")
         if not p.conditions:
             para("无。")
+        if p.kept_site:
+            para(p.kept_site_lead)
+            for n, c in enumerate(p.kept_site, start=len(p.conditions) + 1):
+                para(f"{n}．{c}")
         para(f"（四）{h['quota']}", name="楷体", indent=False, style="Heading 2")
         para(p.quota)
         para(f"（五）{h['conclusion']}", name="楷体", indent=False, style="Heading 2")

@@ -64,11 +64,17 @@ def test_lake_surface_is_a_river_lake_range(bureau: Blueprint, project_type: str
 @pytest.mark.parametrize("project_type", ["water_conservancy", "transport", "infrastructure", "energy"])
 def test_water_works_on_water_surface_need_the_water_authority(bureau: Blueprint, project_type: str) -> None:
     """防洪法第二十七条: 跨河、穿河、穿堤、临河的桥梁、码头、道路、渡口、管道、缆线、取水、排水等工程设施 go to
-    the water authority's review, not to refusal (a pipeline station is 管道, a power line 缆线)."""
+    the water authority's review, not to refusal. The type cannot tell a pipeline from its station, which is no such
+    work (第二十二条: a 站场 in a lake was sent to 防洪评价 alone, officer's read): the work is to be verified first."""
     flood = review_item(bureau, rect(0.2, 0.2, 0.4, 0.4), "flood_control", project_type=project_type)
     assert flood.status == "warn", flood.message_zh
-    assert "工程建设方案须经水行政主管部门审查同意" in flood.message_zh
-    assert flood.procedures == ["工程建设方案报水行政主管部门审查同意（防洪评价）"]
+    assert "须核实属跨河、穿河、穿堤、临河的工程设施，其工程建设方案须经水行政主管部门审查同意" in flood.message_zh
+    assert flood.procedures == [
+        "核实本项目属跨河、穿河、穿堤、临河的工程设施（桥梁、码头、道路、渡口、管道、缆线、取水、排水等）；"
+        "站场、用房等其他建筑物、构筑物不得妨碍行洪，妨碍行洪的调整选址",
+        "工程建设方案报水行政主管部门审查同意（防洪评价）",
+    ]
+    assert any("第二十二条" in b for b in flood.basis) and any("第二十七条" in b for b in flood.basis)
 
 
 def test_each_water_class_named_with_its_area(bureau: Blueprint) -> None:
@@ -320,9 +326,10 @@ def test_a_rejected_parcel_lists_no_procedures_as_if_it_could_proceed_and_no_quo
     assert parcel.item("cultivated_land").status == "warn" and parcel.item("geohazard").status == "warn"
     drafted = opinion(result).parcels[0]
     said = " ".join(drafted.conditions)
-    assert "调整选址" in said and "避让永久基本农田" in said
-    kept = said.index("如按上述意见调整后仍使用该用地，还须办理以下手续、落实以下条件：")
-    assert said.index("避让永久基本农田") < kept < said.index("占补平衡") < said.index("地质灾害危险性评估"), said
+    assert "调整选址" in said and "避让永久基本农田" in said and "占补平衡" not in said
+    assert drafted.kept_site_lead == "如按上述意见调整后仍使用该用地，还须办理以下手续、落实以下条件："
+    kept = " ".join(drafted.kept_site)
+    assert kept.index("占补平衡") < kept.index("地质灾害危险性评估"), kept
     assert (
         "在按上述意见调整选址或用地方案前，不核定新增建设用地计划指标和耕地占补平衡" in drafted.quota
         and "需使用新增建设用地计划指标" not in drafted.quota

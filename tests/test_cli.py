@@ -76,7 +76,7 @@ def test_facility_flag_implies_the_type_and_is_checked_against_a_given_one(
     assert result.exit_code == 0, result.output
     parcel = json.loads(result.stdout)["parcels"][0]
     standard = next(i for i in parcel["items"] if i["code"] == "land_use_standard")
-    assert parcel["project_type"] == "transport" and standard["facts"]["facility"] is None
+    assert parcel["project_type"] == "transport" and standard["facts"]["facility"] == "highway"
     assert "未提供路线长度（公里）" in standard["message_zh"]
     args = ["review", str(parcels_file), "-b", str(blueprint_dir), "--facility", "highway", "--project-type", "energy"]
     mismatch = runner.invoke(app, args)
@@ -334,6 +334,12 @@ def test_csv_summary_one_row_per_parcel(parcels_file: Path, blueprint_dir: Path,
     assert [(r["id"], r["verdict"]) for r in rows] == [("A", "pass"), ("B", "reject")]
     assert rows[1]["basic_farmland_status"] == "fail"
     assert float(rows[1]["basic_farmland_overlap_m2"]) == pytest.approx(20_000, rel=1e-6)
+    # the rejected parcel's land is measured, its quota not set (不核定, as its papers say): a figure there read as
+    # quota allotted to a site that must move (officer's read); the passing parcel's figures stay
+    assert float(rows[1]["agricultural_m2"]) > 0 and float(rows[1]["basic_farmland_m2"]) > 0
+    assert rows[1]["new_construction_quota_m2"] == rows[1]["compensation_m2"] == ""
+    assert rows[1]["paddy_compensation_m2"] == ""
+    assert float(rows[0]["new_construction_quota_m2"]) == 0.0 and float(rows[0]["compensation_m2"]) == 0.0
 
 
 @pytest.mark.parametrize("fmt", ["json", "csv", "geojson"])

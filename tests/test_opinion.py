@@ -165,13 +165,19 @@ def test_a_rejected_parcel_says_what_else_stands_where_its_site_is_kept(drafted:
     三（一）3 全面考量). The failing ones come first, then behind a line saying they stand where the site is kept,
     the warnings'; in the opinion and in the report alike. A parcel that is not rejected has no such line."""
     lead = "如按上述意见调整后仍使用该用地，还须办理以下手续、落实以下条件："
-    fail = drafted.parcels[3].conditions
-    assert fail.index(lead) > max(i for i, c in enumerate(fail) if "避让永久基本农田" in c)
-    assert fail.index(lead) < next(i for i, c in enumerate(fail) if "落实耕地占补平衡" in c)
+    rejected = drafted.parcels[3]
+    assert any("避让永久基本农田" in c for c in rejected.conditions)
+    assert not any("落实耕地占补平衡" in c for c in rejected.conditions)
+    assert rejected.kept_site_lead == lead and any("落实耕地占补平衡" in c for c in rejected.kept_site)
+    # the lead is a line of its own, no condition: the numbers run on past it (it was numbered between two)
+    text = opinion_markdown(drafted)
+    n = len(rejected.conditions)
+    assert f"{n}. " in text and f"\n\n{lead}\n\n{n + 1}. " in text and f". {lead}" not in text
+    assert f"上述{n + len(rejected.kept_site)}项" in rejected.conclusion or "不予通过" in rejected.conclusion
     notes = report_model(result).parcels[3].notes
     assert notes.index(lead) > max(i for i, n in enumerate(notes) if "避让永久基本农田" in n)
     assert notes.index(lead) < next(i for i, n in enumerate(notes) if "落实耕地占补平衡" in n)
-    assert all(lead not in p.conditions for p in drafted.parcels if p.verdict != "reject")
+    assert all(not p.kept_site and not p.kept_site_lead for p in drafted.parcels if p.verdict != "reject")
     assert all(lead not in p.notes for p in report_model(result).parcels if p.verdict != "不通过")
 
 

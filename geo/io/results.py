@@ -92,8 +92,8 @@ def write_result_geojson(chunks: Chunks, out: IO[str]) -> int:
 
 def write_result_csv(chunks: Chunks, out: IO[str]) -> int:
     """One row per parcel: id, name, verdict, area in m²/公顷/亩, county, each item's status and
-    overlap, and the land figures; UTF-8 with a BOM so Excel opens the Chinese correctly. Returns
-    how many rows."""
+    overlap, and the land figures (``ParcelResult.land_figures``: no quota for a parcel refused); UTF-8 with a BOM
+    so Excel opens the Chinese correctly. Returns how many rows."""
     out.write("\ufeff")
     writer: csv.DictWriter[str] | None = None
     count = 0
@@ -112,7 +112,7 @@ def write_result_csv(chunks: Chunks, out: IO[str]) -> int:
         for i in p.items:
             row[f"{i.code}_status"] = i.status
             row[f"{i.code}_overlap_m2"] = i.overlap_m2
-        row |= {k: ("" if v is None else v) for k, v in p.land_quota.model_dump().items()}
+        row |= {k: ("" if v is None else v) for k, v in p.land_figures().items()}  # 不核定 blank
         if writer is None:  # the columns of the first row: a batch's parcels share the profile's items
             writer = csv.DictWriter(out, fieldnames=list(row), lineterminator="\r\n")
             writer.writeheader()

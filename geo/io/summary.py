@@ -58,8 +58,8 @@ def summary_rows(result: ReviewResult) -> list[dict[str, Any]]:
 
 
 def _row(p: ParcelResult, types: dict[str, Any]) -> dict[str, Any]:
-    quota = p.land_quota
-    new_m2, comp_m2 = (quota.new_construction_quota_m2, quota.compensation_m2) if p.quota_set else (None, None)
+    figures = p.land_figures()
+    new_m2, comp_m2 = figures["new_construction_quota_m2"], figures["compensation_m2"]
     return {
         "id": p.id,
         "name": p.name,

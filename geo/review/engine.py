@@ -152,7 +152,9 @@ def project_attributes(
     present = [f for f in ProjectAttributes.model_fields if f in columns]
     values = {f: frame[f].tolist() for f in present}  # column by column: no frame of records per call
     if overrides:
-        project_of(overrides)  # a flag's bad value is no parcel's
+        flags = project_of(overrides)  # a flag's bad value is no parcel's
+        if flags.facility and not overrides.get("project_type"):  # a 工程类别 for every parcel sets their type too
+            overrides = {**overrides, "project_type": flags.project_type}
     out = []
     for row in range(len(frame)):
         given = {f: values[f][row] for f in present if not is_blank(values[f][row])}

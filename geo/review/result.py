@@ -316,6 +316,11 @@ class LandQuota(BaseModel):
         return self.paddy_m2 if self.paddy_compensation_m2 is None else self.paddy_compensation_m2
 
 
+# the land figures that allot quota (the rest measure the land, 永久基本农田 occupied included): none for a parcel
+# whose quota the papers do not set
+ALLOTTED = ("new_construction_quota_m2", "compensation_m2", "paddy_compensation_m2")
+
+
 class ParcelResult(BaseModel):
     id: str
     name: str | None = None
@@ -364,6 +369,15 @@ class ParcelResult(BaseModel):
         """Whether the papers set this parcel's quota: not for a parcel refused (its site moves) or not wholly
         reviewed (不核定), which the ledger refuses to reserve (``geo.quota.reservations.REFUSED_VERDICTS``)."""
         return self.verdict not in ("reject", "out_of_coverage")
+
+    def land_figures(self) -> dict[str, float | None]:
+        """The land figures as a table states them: what the review measured, and what it allots (新增建设用地指标,
+        占补平衡) only where the papers set it: a rejected parcel's CSV row read 新增 12,000 m² beside the
+        opinion's 不核定 (officer's read). The JSON keeps the measured figures of every parcel, with its verdict."""
+        figures = self.land_quota.model_dump()
+        if not self.quota_set:
+            figures |= dict.fromkeys(ALLOTTED)
+        return figures
 
     def without_piece_geometry(self) -> ParcelResult:
         """This result with its pieces' geometries left out (the lean batch output)."""
