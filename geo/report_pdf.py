@@ -35,6 +35,7 @@ from reportlab.platypus import (
     KeepTogether,
     PageBreak,
     Paragraph,
+    SetPageTopFlowables,
     SimpleDocTemplate,
     Spacer,
     Table,
@@ -81,15 +82,29 @@ def _latin(c: str) -> bool:
     return (c.isascii() and not c.isspace()) or c in "²³°%‰"
 
 
+CHINESE_UNITS = ("公顷", "亩")  # written after a figure as m² is, and kept with it as m² is
+
+
+def _unit(text: str, k: int) -> bool:
+    """Whether ``text[k]`` is within 公顷 or 亩 after a figure (``30.0000 公顷``, ``450.00 亩``)."""
+    for unit in CHINESE_UNITS:
+        for at in range(max(1, k - len(unit) + 1), k + 1):
+            if text.startswith(unit, at):
+                figure = at - 1 - (text[at - 1] == " ")
+                return figure >= 0 and text[figure].isdigit()
+    return False
+
+
 def _joined(text: str, k: int) -> bool:
     """Whether ``text[k]`` belongs to a run :func:`cjk_lines` moves whole: a Latin character, a space between two
-    (``6,400.00 m²`` broke before its unit, the next line starting with a space), and the 号 of a number
-    (〔2020〕127号 broke before 号: a fresh pair of eyes on the demo's PDF)."""
+    (``6,400.00 m²`` broke before its unit, the next line starting with a space), 公顷 and 亩 after a figure (the
+    8.5 pt items table broke ``450.00 / 亩``), and the 号 of a number (〔2020〕127号 broke before 号: a fresh pair of
+    eyes on the demo's PDF)."""
     c = text[k]
-    if _latin(c):
+    if _latin(c) or _unit(text, k):
         return True
     inside = 0 < k < len(text) - 1
-    return (c == " " and inside and _latin(text[k - 1]) and _latin(text[k + 1])) or (
+    return (c == " " and inside and _latin(text[k - 1]) and (_latin(text[k + 1]) or _unit(text, k + 1))) or (
         c == "号" and k > 0 and text[k - 1].isdigit()
     )
 
@@ -124,9 +139,12 @@ def cjk_lines(text: str, widths: Sequence[float], max_widths: Sequence[float]) -
             elif text[end] in CANNOT_START:
                 while end < n and text[end] in CANNOT_START:  # hang it, with the marks that follow (）。)
                     end += 1
+            if end < n and text[end] == " ":  # a space where the line breaks ends it, unseen, never starts the next
+                end += 1
             while end - 1 > start and text[end - 1] in CANNOT_END:
                 end -= 1
-        lines.append((limit - sum(widths[start:end]), text[start:end]))
+        seen = end - 1 if end < n and end - 1 > start and text[end - 1] == " " else end  # a space ending it: none
+        lines.append((limit - sum(widths[start:seen]), text[start:end]))
         start = end
     return lines
 
@@ -155,24 +173,35 @@ class CJKParagraph(Paragraph):  # type: ignore[misc]  # ReportLab ships no annot
         return f.clone(kind=0, lines=lines, ascent=f.fontSize, descent=-0.2 * f.fontSize)
 
 
+# the tables' text (items, facts, land figures, 界址点, the cover's summary): 7.5 pt could not be read on a printed
+# A4 sheet (an officer's read of the PDF), shrunk to fit a page it printed at 6.4 pt. At 8.5 pt, a parcel's page is
+# shrunk to fit no further than prints it at READABLE (7 pt: the demo's parcels print at 7.1 to 8.5 pt, each on its
+# own page, as issue 13 asks); a longer section runs on, naming its parcel on each page (see _OnePage)
+CELL_SIZE, CELL_LEADING = 8.5, 10.75
+READABLE = 7.0
+LEGEND_SIZE = 8  # the sketch's legend and scale labels (7 pt was as hard to read)
+
+
 @cache
 def _styles() -> dict[str, ParagraphStyle]:
     font = register_font()
     base = ParagraphStyle("base", fontName=font, fontSize=9.5, leading=13.5, wordWrap="CJK")
+    cell = {"fontSize": CELL_SIZE, "leading": CELL_LEADING}
     return {
         "base": base,
         "small": ParagraphStyle("small", parent=base, fontSize=8, leading=10.5),
-        "cell": ParagraphStyle("cell", parent=base, fontSize=7.5, leading=9.5),
-        "cell-head": ParagraphStyle("cell-head", parent=base, fontSize=7.5, leading=9.5, alignment=TA_CENTER),
-        "cell-num": ParagraphStyle("cell-num", parent=base, fontSize=7.5, leading=9.5, alignment=TA_RIGHT),
+        "cell": ParagraphStyle("cell", parent=base, **cell),
+        "cell-head": ParagraphStyle("cell-head", parent=base, **cell, alignment=TA_CENTER),
+        "cell-num": ParagraphStyle("cell-num", parent=base, **cell, alignment=TA_RIGHT),
         "title": ParagraphStyle("title", parent=base, fontSize=20, leading=28, alignment=TA_CENTER, spaceAfter=4),
         "number": ParagraphStyle("number", parent=base, fontSize=11, leading=16, alignment=TA_CENTER, spaceAfter=8),
         "h2": ParagraphStyle("h2", parent=base, fontSize=13, leading=18, spaceBefore=2, spaceAfter=3),
         "h3": ParagraphStyle("h3", parent=base, fontSize=10.5, leading=14, spaceBefore=5, spaceAfter=2),
+        "continued": ParagraphStyle("continued", parent=base, fontSize=10.5, leading=14, spaceAfter=4),
         "verdict": ParagraphStyle("verdict", parent=base, fontSize=11.5, leading=16, spaceAfter=3),
         "sign": ParagraphStyle("sign", parent=base, fontSize=11, leading=20, alignment=TA_RIGHT),
         **{
-            f"status-{s}": ParagraphStyle(f"status-{s}", parent=base, fontSize=7.5, leading=9.5, textColor=colour)
+            f"status-{s}": ParagraphStyle(f"status-{s}", parent=base, **cell, textColor=colour)
             for s, colour in STATUS_TEXT_COLOURS.items()
         },
     }
@@ -196,7 +225,7 @@ def _sketch(s: Sketch | None, size: float) -> Drawing:
     if s is None:
         return Drawing(size, size, initialFontName=register_font())
     legend = s.legend()
-    rows = 11.0
+    rows = LEGEND_SIZE + 4.0  # a row per legend entry: its label and 4 pt between rows
     drawing = Drawing(size, size + rows * len(legend) + 4, initialFontName=register_font())  # not Helvetica
     lift = rows * len(legend) + 4
     drawing.add(
@@ -221,20 +250,27 @@ def _sketch(s: Sketch | None, size: float) -> Drawing:
     add(s.outline, None, colors.black, 1.4)
     font = register_font()
     # the length after the bar's end (a short bar has no room above it), on a white ground
-    label_width = pdfmetrics.stringWidth(s.scale_label, font, 7)
+    label_width = pdfmetrics.stringWidth(s.scale_label, font, LEGEND_SIZE)
     drawing.add(
-        Rect(3, lift + 3, s.scale_len + label_width + 9, 15, fillColor=tinted("#ffffff", 0.8), strokeColor=None)
+        Rect(
+            3,
+            lift + 3,
+            s.scale_len + label_width + 9,
+            LEGEND_SIZE + 9,
+            fillColor=tinted("#ffffff", 0.8),
+            strokeColor=None,
+        )
     )
     drawing.add(Rect(6, lift + 6, s.scale_len, 2.5, fillColor=colors.black, strokeColor=None))
-    drawing.add(String(6, lift + 11, "0", fontName=font, fontSize=7))
-    drawing.add(String(6 + s.scale_len + 2.5, lift + 5.5, s.scale_label, fontName=font, fontSize=7))
+    drawing.add(String(6, lift + 11, "0", fontName=font, fontSize=LEGEND_SIZE))
+    drawing.add(String(6 + s.scale_len + 2.5, lift + 5.5, s.scale_label, fontName=font, fontSize=LEGEND_SIZE))
     nx, top = size - 12, lift + size - 6
     drawing.add(Polygon([nx, top, nx + 5, top - 14, nx, top - 11, nx - 5, top - 14], fillColor=colors.black))
     drawing.add(String(nx, top - 24, "北", fontName=font, fontSize=8, textAnchor="middle"))
     for n, (colour, label, alpha) in enumerate(legend):
         y = lift - 4 - rows * (n + 1) + 2
-        drawing.add(Rect(0, y, 10, 7, fillColor=tinted(colour, alpha), strokeColor=colors.HexColor(colour)))
-        drawing.add(String(14, y + 1, label, fontName=font, fontSize=7))
+        drawing.add(Rect(0, y, 10, 8, fillColor=tinted(colour, alpha), strokeColor=colors.HexColor(colour)))
+        drawing.add(String(14, y + 1, label, fontName=font, fontSize=LEGEND_SIZE))
     return drawing
 
 
@@ -302,8 +338,12 @@ MARK_COLOUR = "#bb0000"  # the mark's red, the HTML report's #b00
 # wider than the room: a left-aligned one stood 6 pt past the right margin and a centred one 6 pt past both
 # (a fresh pair of eyes on the demo's PDF)
 FRAME_PADDING = 6
-MIN_SCALE = 0.85  # a parcel's page is shrunk to fit one page down to this; longer, it runs on
+MIN_SCALE = 0.85  # a page is shrunk to fit down to this (the cover's small print); longer, it runs on
+# a parcel's page no further than keeps its tables' text READABLE as printed (0.82: 8.5 pt printed at 7); a
+# parcel's section that runs on names it on each page
+PAGE_MIN_SCALE = min(1.0, READABLE / CELL_SIZE)
 SHORT_COORDINATES = 9  # points of a 界址点坐标表 that fits beside the sketch
+COORDINATE_WIDTHS = (11 * mm, 10.5 * mm)  # 点号, 圈号: their headers on one line at CELL_SIZE (6 pt padded)
 
 
 def _coordinates(table: CoordinateTable, s: dict[str, ParagraphStyle]) -> list[Flowable]:
@@ -312,7 +352,7 @@ def _coordinates(table: CoordinateTable, s: dict[str, ParagraphStyle]) -> list[F
     half = (len(rows) + 1) // 2
     blank = ("",) * len(COORDINATE_COLUMNS)
     paired = [(*rows[n], *(rows[n + half] if n + half < len(rows) else blank)) for n in range(half)]
-    widths = [10 * mm, 9 * mm, 22 * mm, 24 * mm, 25 * mm] * 2
+    widths = [*COORDINATE_WIDTHS, 22 * mm, 24 * mm, 22.5 * mm] * 2
     return [
         CondPageBreak(25 * mm),
         _para("界址点坐标表", s["h3"]),
@@ -329,7 +369,7 @@ def _figures(p: ParcelReport, s: dict[str, ParagraphStyle]) -> list[Flowable]:
     # columns, 面积 beside its three units, leave the categories the width one label column did
     labels, spans = _grouped_head(QUOTA_COLUMNS)
     grid = [(top, unit, *(q.cells[k] for q in rows)) for k, (top, unit) in enumerate(zip(*labels, strict=True))]
-    widths = [7 * mm, 7 * mm, *[LAND_WIDTH / len(rows)] * len(rows)]
+    widths = [LABEL_WIDTH, LABEL_WIDTH, *[LAND_WIDTH / len(rows)] * len(rows)]
     table = _table(grid, widths, s["cell"], numeric=range(2, len(widths)), head_columns=2, centred_head=True)
     total = len(p.land) + 1  # the 合计 column (after the two label columns)
     table.setStyle(
@@ -355,7 +395,8 @@ def _figures(p: ParcelReport, s: dict[str, ParagraphStyle]) -> list[Flowable]:
     return [KeepTogether([_para("用地指标核算", s["h3"]), table])]
 
 
-LAND_WIDTH = 166 * mm  # the categories' share of the 180 mm
+LABEL_WIDTH = 7.5 * mm  # 面积 and 公顷 on one line at CELL_SIZE
+LAND_WIDTH = 180 * mm - 2 * LABEL_WIDTH  # the categories' share of the 180 mm: 100,000.00 on a line in ten
 
 
 def _transposed(command: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -365,12 +406,12 @@ def _transposed(command: tuple[Any, ...]) -> tuple[Any, ...]:
 
 
 # the item table's columns: #, 审查项, 结果, 涉及面积 m², 公顷, 亩, 占比, 说明 (180 mm, the page's width).
-# Three area columns fit where two did because the cells are padded 3 pt a side, not ReportLab's 6:
-# each figure column holds its widest usual figure on one line (1,000,000.00 m², 100.0000 公顷,
-# 1,500.00 亩, 100.00 %), and 审查项 and 说明 keep the text width they had (9 and 24 characters a
-# line), so no row wraps more and a parcel's page holds what it held (tests/test_demo.py).
-ITEM_WIDTHS = [15 * mm, 28.5 * mm, 11 * mm, 18 * mm, 13.5 * mm, 12.5 * mm, 13.5 * mm, 68 * mm]
-ITEM_PADDING = 3
+# Three area columns fit where two did because the cells are padded 2 pt a side, not ReportLab's 6:
+# at CELL_SIZE each figure column holds its widest usual figure on one line (1,000,000.00 m², 100.0000 公顷,
+# 1,500.00 亩, 100.00 %), # its 11（补充）, 审查项 8 characters a line (the longer names take two lines
+# at any width that leaves 说明 its room) and 说明 21.
+ITEM_WIDTHS = [16.5 * mm, 26.5 * mm, 10.5 * mm, 19.5 * mm, 14 * mm, 13.5 * mm, 14.5 * mm, 65 * mm]
+ITEM_PADDING = 2
 
 
 def _items(p: ParcelReport, s: dict[str, ParagraphStyle]) -> Table:
@@ -410,6 +451,8 @@ def _parcel_story(p: ParcelReport, drawing: Drawing, s: dict[str, ParagraphStyle
                 ("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
                 ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#f6f6f6")),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("TOPPADDING", (0, 0), (-1, -1), 2),  # closer than ReportLab's 3 pt, as the other tables
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
             ]
         )
     )
@@ -421,7 +464,7 @@ def _parcel_story(p: ParcelReport, drawing: Drawing, s: dict[str, ParagraphStyle
             _para(p.coordinates.crs, s["small"]),
             _table(
                 [COORDINATE_COLUMNS, *(r.cells for r in p.coordinates.rows)],
-                [12 * mm, 10 * mm, 30 * mm, 32 * mm, 24 * mm],
+                [*COORDINATE_WIDTHS, 30 * mm, 32 * mm, 24.5 * mm],
                 s["cell"],
             ),
         ]
@@ -431,32 +474,49 @@ def _parcel_story(p: ParcelReport, drawing: Drawing, s: dict[str, ParagraphStyle
     title = Table([[_para(p.heading, s["h2"]), _para(p.facts[0].text, verdict)]], colWidths=[130 * mm, 50 * mm])
     title.setStyle(TableStyle([_FONT_ALL, ("VALIGN", (0, 0), (-1, -1), "BOTTOM"), ("LEFTPADDING", (0, 0), (0, 0), 0)]))
     page: list[Flowable] = [title, head, _para("审查情况", s["h3"]), _items(p, s)]
-    if p.notes:
-        page += [_para("说明与所需手续", s["h3"]), *(_para(note, s["small"]) for note in p.notes)]
+    if p.notes:  # the heading never alone at a page's foot, when the section runs on
+        first, *rest = (_para(note, s["small"]) for note in p.notes)
+        page += [KeepTogether([_para("说明与所需手续", s["h3"]), first]), *rest]
     page += _figures(p, s)
-    story: list[Flowable] = [PageBreak(), _OnePage(page)]
+    story: list[Flowable] = [
+        _Continued([]),  # the pages after the last one of the parcel before begin with nothing
+        PageBreak(),
+        _Continued([_para(f"{p.heading}（续）", s["continued"])]),
+        _OnePage(page, min_scale=PAGE_MIN_SCALE),
+    ]
     if p.coordinates and not beside:
         story += _coordinates(p.coordinates, s)
     return story
 
 
+class _Continued(SetPageTopFlowables):  # type: ignore[misc]  # ReportLab ships no annotations
+    """What each page after the one this falls on begins with: "地块 D07 名称（续）" on the pages that continue a
+    parcel's section (its items run on, its 界址点坐标表), so that a page read alone says whose it is (an
+    officer's read of the PDF); its first page has the parcel's own heading. Of no size: it stays on the page where
+    it falls, even a full one (ReportLab's own is not marked so, ``_ZEROZSIZE``, and moved on to the next page
+    would set that page's top too late)."""
+
+    _ZEROSIZE = True
+
+
 class _OnePage(KeepInFrame):  # type: ignore[misc]  # ReportLab ships no annotations
     """A parcel's page (facts, sketch, items, notes, land figures) kept on one page, shrunk as a whole when it
-    runs a little over (a parcel with many conditions: D06 of the demo by a few lines); by more than
-    ``MIN_SCALE`` allows, it runs on to the next page at full size rather than in type too small to read."""
+    runs a little over, down to ``min_scale``; by more, it runs on to the next page at full size rather than in
+    type too small to read (a parcel's page is given PAGE_MIN_SCALE, its tables' text kept READABLE)."""
 
-    def __init__(self, content: list[Flowable]) -> None:
+    def __init__(self, content: list[Flowable], *, min_scale: float = MIN_SCALE) -> None:
         # measured and drawn without its KeepTogethers (whose height is "any" until the frame splits them: the
         # page holds their content together itself); running on, it is laid out as given, kept together
         flat = [g for f in content for g in (f._content if isinstance(f, KeepTogether) else [f])]
         super().__init__(0, 0, flat, mode="shrink")  # 0: the frame's width and height
         self._as_given = content
+        self._min_scale = min_scale
         self._runs_on = False
 
     def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
         self._scale = 1.0  # set by the shrink, read when drawn
         width, height = super().wrap(availWidth, availHeight)
-        self._runs_on = self._scale > 1 / MIN_SCALE
+        self._runs_on = self._scale > 1 / self._min_scale
         return (width, availHeight + 1) if self._runs_on else (width, height)  # too tall: the frame splits it
 
     def split(self, availWidth: float, availHeight: float) -> list[Flowable]:
@@ -486,7 +546,7 @@ def _cover(m: ReportModel, s: dict[str, ParagraphStyle], small: ParagraphStyle |
         _para("审查结论汇总", s["h3"]),
         _table(
             [SUMMARY_COLUMNS, *(row.cells for row in m.summary), m.summary_total],
-            [22 * mm, 58 * mm, 48 * mm, 26 * mm, 26 * mm],
+            [20 * mm, 60 * mm, 52 * mm, 26 * mm, 22 * mm],  # 1,000,000.00 / 100.0000 / 1,500.00 on a line
             s["cell"],
             statuses=[(n, row.status) for n, row in enumerate(m.summary, start=1)],
             status_column=4,
@@ -559,8 +619,9 @@ def review_report_pdf(
     for p, parcel in zip(m.parcels, result.parcels, strict=True):
         story += _parcel_story(p, _sketch(sketch(parcel, 52 * mm, blueprint), 52 * mm), s)
     # the conclusion and the signature as one block: on the last parcel's page when it fits, else
-    # together on the next page, never a seal on a page of its own
+    # together on the next page, never a seal on a page of its own (nor under the last parcel's 续)
     story += [
+        _Continued([]),
         Spacer(1, 6 * mm),
         KeepTogether(
             [

@@ -106,10 +106,12 @@ def html_text(page: str) -> str:
 
 
 def pdf_texts(pdf: bytes) -> str:
-    """The text of every page without its furniture (page number, running header), which may
-    fall inside a paragraph that continues on the next page."""
+    """The text of every page without its furniture (page number, running header, a continued
+    parcel's heading), which may fall inside a paragraph that continues on the next page."""
     pages = [p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf)).pages]
-    furniture = re.compile(rf"^(第 \d+ 页 共 \d+ 页|{SYNTHETIC_MARK}\u3000|建设项目落地可行性审查报告\u3000.*)$", re.M)
+    furniture = re.compile(
+        rf"^(第 \d+ 页 共 \d+ 页|{SYNTHETIC_MARK}\u3000|建设项目落地可行性审查报告\u3000.*|地块 .*（续）)$", re.M
+    )
     return squash("".join(furniture.sub("", page) for page in pages))
 
 
@@ -204,12 +206,15 @@ def test_pdf_embeds_its_cjk_font_and_sets_metadata(result: ReviewResult) -> None
 
 
 def test_pdf_puts_each_parcel_on_its_own_page(result: ReviewResult) -> None:
+    """Each parcel from the top of a page of its own; a section that runs on goes on to pages that say whose
+    they are (地块 P1 名称（续）: tests/test_report_pdf_layout.py), never onto the next parcel's."""
     reader = pypdf.PdfReader(io.BytesIO(review_report_pdf(result)))
     pages = [squash(page.extract_text()) for page in reader.pages]
     headings = [squash(f"地块 {parcel.id} {parcel.name}") for parcel in result.parcels]
-    on = [[n for n, text in enumerate(pages) if h in text] for h in headings]
+    on = [[n for n, text in enumerate(pages) if h in text and f"{h}（续）" not in text] for h in headings]
     assert all(len(found) == 1 for found in on), on
-    assert len({found[0] for found in on}) == len(headings)  # no page holds two parcels
+    assert len({found[0] for found in on}) == len(headings)
+    assert all(sum(h in text for h in headings) <= 1 for text in pages)  # no page holds two parcels
     assert len(pages) <= 2 * len(headings) + 1  # the cover, then a page or two per parcel
 
 
@@ -718,8 +723,8 @@ def test_html_tables_give_hectares(square: ReviewResult) -> None:
 def test_pdf_tables_give_hectares(square: ReviewResult) -> None:
     """The PDF's text, a cell a line: the item's row reads m², 公顷, 亩 in turn; the land figures (a
     column per category) have a 公顷 row under the m² row, the 合计 and 耕地 at 1.0000."""
-    reader = pypdf.PdfReader(io.BytesIO(review_report_pdf(square)))
-    page = next(p.extract_text() for p in reader.pages if "审查情况" in p.extract_text())
+    texts = [p.extract_text() for p in pypdf.PdfReader(io.BytesIO(review_report_pdf(square))).pages]
+    page = "\n".join(texts[next(n for n, text in enumerate(texts) if "审查情况" in text) :])  # and the pages after
     text = squash(page)
     assert squash("涉及面积") in text and "m²公顷亩" in text  # the unit row under 涉及面积
     assert squash(f"占用永久基本农田 不通过 {' '.join(HECTARE_SQUARE)} 100.00 %") in text
@@ -731,28 +736,29 @@ def test_pdf_tables_give_hectares(square: ReviewResult) -> None:
     figures = (*parcel.land, *parcel.quota)
     assert land[m2 + 1 : ha] == [q.m2 for q in figures]
     assert land[ha + 1 : mu] == [q.ha for q in figures if q.ha]  # 不核定 is written once, in the m² row
-    assert land[mu + 1 : mu + 1 + len(figures)] == [q.mu for q in figures if q.mu]
+    mus = [q.mu for q in figures if q.mu]
+    assert land[mu + 1 : mu + 1 + len(mus)] == mus
 
 
 def test_item_figures_fit_their_columns_on_one_line() -> None:
-    """The PDF's item table holds m², 公顷 and 亩 where it once held m² and 亩 and keeps each parcel on one
-    page (tests/test_demo.py): each figure column holds the figures of a 1 km² overlap on one line, and
-    审查项 and 说明 keep at least the text width they had (no row wraps more than it did)."""
+    """The PDF's item table holds m², 公顷 and 亩 where it once held m² and 亩, in type large enough to read
+    printed (8.5 pt): each figure column holds the figures of a 1 km² overlap on one line, # its 11（补充）, and
+    审查项 and 说明 hold 8 and 21 characters a line (审查项's longer names take two lines at any width)."""
     from reportlab.lib.units import mm
     from reportlab.pdfbase.pdfmetrics import stringWidth
 
     from geo.report_pdf import ITEM_PADDING, ITEM_WIDTHS, _styles
 
     cell = _styles()["cell"]
+    assert cell.fontSize >= 8.5
     km2 = Area(1_000_000.0)
-    widest = {3: km2.m2_text, 4: km2.ha_text, 5: km2.mu_text, 6: "100.00 %", 2: "有条件"}
+    widest = {3: km2.m2_text, 4: km2.ha_text, 5: km2.mu_text, 6: "100.00 %", 2: "有条件", 0: "11（补充）"}
     for column, figure in widest.items():
         room = ITEM_WIDTHS[column] - 2 * ITEM_PADDING
         assert stringWidth(figure, cell.fontName, cell.fontSize) <= room, (column, figure)
     assert sum(ITEM_WIDTHS) == pytest.approx(180 * mm)  # the page's text width
-    before = {1: 30 * mm - 12, 7: 70 * mm - 12}  # 审查项 and 说明 with ReportLab's default 6 pt padding
-    for column, room in before.items():
-        assert ITEM_WIDTHS[column] - 2 * ITEM_PADDING >= room, column
+    for column, characters in {1: 8, 7: 21}.items():  # 审查项 and 说明, full-width characters a line
+        assert ITEM_WIDTHS[column] - 2 * ITEM_PADDING >= characters * cell.fontSize, column
 
 
 def test_the_paddy_note_gives_the_three_units(blueprint: Blueprint) -> None:
