@@ -201,7 +201,7 @@ def test_viewer_draws_and_reviews_in_chromium(server: str, browser: Any) -> None
     text = review_drawn_square(page)
     assert "地块 W1" in text and "亩" in text
     review = page.evaluate("window.lantuLastReview")
-    assert review["parcels"][0]["area_m2"] > 0 and len(review["parcels"][0]["items"]) == 12
+    assert review["parcels"][0]["area_m2"] > 0 and len(review["parcels"][0]["items"]) == 13
     page.screenshot(path=str(screenshot("viewer.png")))
     assert errors == []
 
