@@ -358,7 +358,7 @@ def basis_facts(result: ReviewResult) -> tuple[Fact, ...]:
 
 def farmland_replaced(parcel: ParcelResult) -> bool:
     """Whether the review let the parcel occupy permanent basic farmland (the 重大建设项目 path of
-    自然资规〔2019〕1号, which then 补划 it, 数量不减少、质量不降低); every other occupation avoids it
+    自然资规〔2018〕3号, which then 补划 it, 数量不减少、质量不降低); every other occupation avoids it
     (《土地管理法》第三十五条: 调整选址予以避让), so no paper asks a refused parcel for 补划."""
     item = next((i for i in parcel.items if i.code == "basic_farmland"), None)
     if item is None or item.status != "warn":

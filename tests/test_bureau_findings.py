@@ -159,7 +159,7 @@ def test_basic_grassland_for_a_major_project_needs_the_approval(bureau: Blueprin
         bureau, rect(1.2, 2.2, 1.4, 2.4), "forest_grass_wetland", project_type="energy", major_project=True
     )
     assert fgw.status == "warn"
-    assert "占用基本草原 " + area(40_000) + "，经申报属国家重点建设项目" in fgw.message_zh
+    assert "占用基本草原 " + area(40_000) + "，申报为国家重点建设项目" in fgw.message_zh
     assert "经省级以上草原行政主管部门审核同意" in fgw.procedures
     assert "调整选址，避让基本草原" not in fgw.procedures
     # one approval for one land: 占用草地's own (草原征收、使用审核) is the same 省级 one (officer's second read)
@@ -258,8 +258,9 @@ def test_major_project_on_basic_farmland_states_the_area_and_verifies_the_claim(
     bf = review_item(farmland, rect(0.2, 0.2, 0.4, 0.4), "basic_farmland", project_type="transport", major_project=True)
     assert bf.status == "warn"
     # in the three units every other finding gives (it said 公顷 alone: officer's read)
-    assert bf.message_zh.startswith("占用永久基本农田 " + area(40_000) + "，经申报属重大建设项目，"), bf.message_zh
-    assert "须核实是否属于自然资规〔2019〕1号所列范围" in bf.message_zh
+    assert bf.message_zh.startswith("占用永久基本农田 " + area(40_000) + "，申报为重大建设项目（待核实"), bf.message_zh
+    assert "申报为重大建设项目（待核实是否属于自然资规〔2018〕3号所列范围）" in bf.message_zh
+    assert bf.procedures[0] == "核实项目属于自然资规〔2018〕3号所列重大建设项目范围；不属于的，调整选址避让永久基本农田"
     assert "（涉及" not in bf.message_zh  # the area said once, first
 
 
@@ -268,7 +269,7 @@ def test_limited_activity_in_the_red_line_states_the_area_first(farmland: Bluepr
         farmland, rect(5.2, 0.2, 5.4, 0.4), "ecological_redline", project_type="infrastructure", redline_exempt=True
     )
     assert red.status == "warn"
-    assert red.message_zh.startswith("位于生态保护红线内 " + area(40_000) + "，经申报属允许的有限人为活动"), (
+    assert red.message_zh.startswith("位于生态保护红线内 " + area(40_000) + "，申报为允许的有限人为活动"), (
         red.message_zh
     )
     assert red.facts.conditions and "{area}" not in red.facts.conditions[0].condition_zh

@@ -206,7 +206,7 @@ def test_an_exemption_is_said_as_declared_after_what_was_found(tmp_path: Path) -
     """重大项目 and 有限人为活动 are the applicant's flags: item 4 read 国家重大项目，需开展不可避让论证 with no word
     of the red line it found, items 5 and 9 stated the claim as a fact (国家重大项目位于…, 国家重点建设项目占用基本
     草原), and item 5 gave a water-supply station 管护巡护、保护执法、科研监测 as its kind of limited activity.
-    Each says the land and its area first, then 经申报属… (the 论证, 认定 or 同意 it needs tests the claim), as item
+    Each says the land and its area first, then 申报为… (the 论证, 认定 or 同意 it needs tests the claim), as item
     2 and item 4's limited activity already did (officer's read; 自然资发〔2022〕142号 一（一）、二,
     《湿地保护法》第十九条, 《草原法》第四十二条)."""
     layers = {
@@ -222,15 +222,15 @@ def test_an_exemption_is_said_as_declared_after_what_was_found(tmp_path: Path) -
     major = review(parcel_frame(box, project_type="transport", major_project=True), blueprint).parcels[0]
     half = "20,000.00 m²（2.0000 公顷，30.00 亩）"
     assert major.item("ecological_redline").message_zh.startswith(
-        "位于生态保护红线内 40,000.00 m²（4.0000 公顷，60.00 亩），经申报属国家重大项目，"
+        "位于生态保护红线内 40,000.00 m²（4.0000 公顷，60.00 亩），申报为国家重大项目（待核实），"
     )
     assert major.item("protected_areas").message_zh.startswith(
-        "位于自然保护地一般控制区 40,000.00 m²（4.0000 公顷，60.00 亩），经申报属国家重大项目，"
+        "位于自然保护地一般控制区 40,000.00 m²（4.0000 公顷，60.00 亩），申报为国家重大项目（待核实），"
     )
     found = major.item("forest_grass_wetland").message_zh
-    assert f"占用基本草原 {half}，经申报属国家重点建设项目" in found, found
-    assert f"占用重要湿地 {half}，经申报属国家重大项目" in found, found
+    assert f"占用基本草原 {half}，申报为国家重点建设项目" in found, found
+    assert f"占用重要湿地 {half}，申报为国家重大项目（待核实）" in found, found
     limited = review(parcel_frame(box, project_type="infrastructure", redline_exempt=True), blueprint).parcels[0]
     reserve = limited.item("protected_areas").message_zh
-    assert reserve.startswith("位于自然保护地一般控制区 40,000.00 m²（4.0000 公顷，60.00 亩），经申报属允许的有限人为")
+    assert reserve.startswith("位于自然保护地一般控制区 40,000.00 m²（4.0000 公顷，60.00 亩），申报为允许的有限人为")
     assert "管护巡护" not in reserve

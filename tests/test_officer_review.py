@@ -178,7 +178,7 @@ def test_an_exemption_states_its_own_area_and_leaves_the_other_findings(zones: B
         "planning_conformity"
     )
     assert item.status == "warn"
-    assert "属生态保护红线内允许的有限人为活动，需省级人民政府认定意见（涉及 20,000.00 m²" in item.message_zh
+    assert "申报为生态保护红线内允许的有限人为活动，需省级人民政府认定意见（涉及 20,000.00 m²" in item.message_zh
     assert "位于城镇弹性发展区" in item.message_zh and "flexible urban development zone" in item.message_en
     # the half outside the urban boundary is the boundary check's own (warn)
     assert {c.code for c in item.facts.conditions or []} == {"warn", "redline_exempt", "城镇弹性发展区"}
@@ -192,7 +192,7 @@ def test_an_exemption_softens_the_zone_it_covers_beside_one_that_fails(zones: Bl
     parcel = one(zones, rect(0.9, 0.2, 1.1, 0.4), project_type="public_service", redline_exempt=True)
     zone, red = parcel.item("planning_conformity"), parcel.item("ecological_redline")
     assert (zone.status, red.status) == ("fail", "warn")
-    assert "位于生态保护区，经申报属生态保护红线内允许的有限人为活动" in zone.message_zh
+    assert "位于生态保护区，申报为生态保护红线内允许的有限人为活动" in zone.message_zh
     assert "位于一般农业区，该分区不允许此类项目（涉及 20,000.00 m²" in zone.message_zh
     assert "位于生态保护区（" not in zone.message_zh
     assert [c.code for c in zone.facts.conditions or []] == ["fail"]  # a failed item keeps its failing steps

@@ -131,7 +131,7 @@ def test_quota_paragraph_in_three_units(drafted: Opinion, result: ReviewResult) 
 
 def test_basic_farmland_replaced_only_where_it_may_be_occupied(blueprint: Blueprint) -> None:
     # the same site on basic farmland: an industrial project is refused and moves away (《土地管理法》第三十五条);
-    # a 重大建设项目 (自然资规〔2019〕1号) may occupy it and then 补划 — in the opinion and in the report's table
+    # a 重大建设项目 (自然资规〔2018〕3号) may occupy it and then 补划 — in the opinion and in the report's table
     box = PARCELS["FAIL"][0]
     for props, verdict, words, label in (
         ({"project_type": "industrial"}, "reject", "须调整选址予以避让", "（须避让）"),
