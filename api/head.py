@@ -6,7 +6,8 @@ FastAPI route takes only the methods it declares (fastapi/fastapi#1773), so ever
 operation for each in ``/openapi.json``. :class:`HeadAsGet` instead hands a ``HEAD`` on as a ``GET``: routing,
 authentication, roles, the worker limits and the problem responses are then GET's by construction (a path with
 no ``GET`` is still 405 or 404), the route runs once, and what goes back is GET's status and headers, its
-``Content-Length`` included, with an empty body.
+``Content-Length`` included, with an empty body. A route whose GET does more than read (a review's papers take
+their 文号 on the first read, and are rendered in a child process) asks :func:`is_head` and refuses it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,12 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 BODY = frozenset({"http.response.body", "http.response.pathsend"})  # a file's body may come as its path
+HEAD = "lantu.head"  # set in the scope a HEAD is handed on with: a route whose GET does work a HEAD must not do
+
+
+def is_head(scope: Scope) -> bool:
+    """Whether the request came as ``HEAD`` (handed on as ``GET``)."""
+    return bool(scope.get(HEAD))
 
 
 class HeadAsGet:
@@ -34,4 +41,4 @@ class HeadAsGet:
                 ended = True
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
 
-        await self.app({**scope, "method": "GET"}, receive, without_body)
+        await self.app({**scope, "method": "GET", HEAD: True}, receive, without_body)

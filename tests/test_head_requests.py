@@ -91,9 +91,24 @@ def test_head_of_a_review_is_refused_to_another_caller_as_get_is(client: TestCli
     assert made.status_code == 201, made.text
     path = made.headers["location"]
     assert same_as_get(client, path, auth(keys)).status_code == 200
-    assert same_as_get(client, f"{path}/map", auth(keys)).status_code == 200
     assert_problem(same_as_get(client, path, auth(keys, "project-system")), 403)  # not theirs
     assert_problem(same_as_get(client, path, {"X-API-Key": "lantu_wrong"}), 401)
+
+
+def test_a_papers_head_is_refused_and_takes_no_document_number(client: TestClient, keys: dict[str, str]) -> None:
+    """A paper takes its 文号 on its first read and is rendered in a child: a link checker's HEAD numbered reviews
+    nobody issued (a fresh pair of eyes). It is refused (405, Allow: GET) once the caller may read the review, as
+    GET is refused before that; the next review's first GET takes the year's first number."""
+    made = client.post("/api/v1/reviews", json=farmland(), headers=auth(keys))
+    path = made.headers["location"]
+    for paper in ("report", "report.pdf", "opinion", "map"):
+        refused = client.head(f"{path}/{paper}", headers=auth(keys))
+        assert refused.status_code == 405 and refused.headers["allow"] == "GET", paper
+        assert client.head(f"{path}/{paper}", headers=auth(keys, "project-system")).status_code == 403
+        assert client.head(f"{path}/{paper}").status_code == 401
+    other = client.post("/api/v1/reviews", json=farmland(), headers=auth(keys)).headers["location"]
+    opinion = client.get(f"{other}/opinion?format=json", headers=auth(keys)).json()
+    assert opinion["number"].endswith("〕第1号"), opinion["number"]  # the first review's HEADs took none
 
 
 def test_head_runs_the_route_once(client: TestClient, keys: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
