@@ -29,7 +29,7 @@ from geo.report_model import SYNTHETIC_MARK
 from geo.review import ReviewResult, load_profile, review
 from geo.review.engine import estimate_as_drawn, layers_needed, parcel_ids, project_attributes
 from geo.review.profile import Profile
-from geo.vocabulary import VERDICT_ZH
+from geo.vocabulary import VERDICT_ZH, facilities
 
 PIECE_MIN_M2 = 1.0  # added/removed slivers at or below this are edge noise, not pieces
 
@@ -116,7 +116,8 @@ def _refuse_speck(area_m2: float, what_en: str, what_zh: str, profile: Profile) 
         )
 
 
-PIECE_ATTRIBUTES = ("project_type", "redline_exempt", "major_project")  # what a strip of the project is, as a parcel
+# what a strip of the project is, as a parcel (its 工程类别 too: a highway's added strip is rated as a highway)
+PIECE_ATTRIBUTES = ("project_type", "facility", "redline_exempt", "major_project")
 
 
 def boundary_project(
@@ -143,7 +144,11 @@ def boundary_project(
             values = {getattr(a, field) if field in a.model_fields_set else None for a in attrs}
             if field not in found and values != {None}:  # the first boundary that gives it at all decides
                 found[field] = values.pop() if len(values) == 1 else None
-    found = {k: v for k, v in found.items() if v is not None} | (given or {})
+    found = {k: v for k, v in found.items() if v is not None}
+    kind = facilities().get(str(found.get("facility")))
+    if given and given.get("project_type") and kind is not None and kind.project_type != given["project_type"]:
+        del found["facility"]  # the caller's type over the boundaries': their 工程类别 was of another
+    found |= given or {}
     return found or None
 
 

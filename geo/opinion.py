@@ -94,8 +94,9 @@ class ParcelOpinion:
     conditions: tuple[str, ...]
     quota: str
     conclusion: str
-    # a rejected parcel's steps that stand where its site is kept (its warnings'), after ``conditions`` and behind
-    # the template's ``kept_site_lead``, a line of its own: numbered on from ``conditions``, the lead unnumbered
+    # a rejected parcel's steps that stand where its site is kept (its warnings'), after ``conditions`` (its failing
+    # items' and the data to supply) and behind the template's ``kept_site_lead``, a line of its own: numbered on
+    # from ``conditions``, the lead unnumbered (the opinion's JSON carries both keys)
     kept_site_lead: str = ""
     kept_site: tuple[str, ...] = ()
 
@@ -279,14 +280,14 @@ def _conditions(t: dict[str, Any], parcel: ParcelResult) -> tuple[tuple[str, ...
             procedures=procedures,
             basis=basis,
         )
-    if parcel.verdict == "out_of_coverage":  # its passing items wait for the area's data, not for a layer
-        out.append(_render(t, "uncovered_condition"))
+    # the data to supply, wherever the site goes: before the kept site's steps
+    data = [_render(t, "uncovered_condition")] if parcel.verdict == "out_of_coverage" else []
     # an item unreviewed for a layer the blueprint lacks, not for the part beyond its coverage
     lacking = [i for i in parcel.items if i.status == "missing_layer" and not i.facts.beyond_coverage]
-    out += [_render(t, "missing_condition", item=i.name_zh) for i in lacking]
+    data += [_render(t, "missing_condition", item=i.name_zh) for i in lacking]
     if kept_at is None:
-        return tuple(dict.fromkeys(out)), "", ()
-    return tuple(dict.fromkeys(out[:kept_at])), out[kept_at], tuple(dict.fromkeys(out[kept_at + 1 :]))
+        return tuple(dict.fromkeys(out + data)), "", ()
+    return tuple(dict.fromkeys(out[:kept_at] + data)), out[kept_at], tuple(dict.fromkeys(out[kept_at + 1 :]))
 
 
 def _quota(t: dict[str, Any], parcel: ParcelResult) -> str:
@@ -319,6 +320,7 @@ def _quota(t: dict[str, Any], parcel: ParcelResult) -> str:
     values["uncovered"] = gap is not None and gap[0] == UNCOVERED
     # stock land throughout: the stock sentence says its quota and 占补平衡, not said again of the same land
     values["stock_alone"] = (q.stock_m2 or 0.0) > 0 and parcel.area_m2 - (q.stock_m2 or 0.0) <= parcel.tolerance_m2
+    values["stock_kind"] = _stock_kind(parcel)
     for key, m2 in figures.items():
         area = Area(m2 or 0.0)
         values[key] = area.ha_text
@@ -326,6 +328,18 @@ def _quota(t: dict[str, Any], parcel: ParcelResult) -> str:
         values[f"{key}_m2"] = m2 or 0.0
         values[f"{key}_area"] = f"{area.m2_text}平方米（{area.ha_text}公顷，{area.mu_text}亩）"
     return _render(t, "quota", **values)
+
+
+def _stock_kind(parcel: ParcelResult) -> str:
+    """Which stock land the parcel's stands on, as the idle-land item found it (the land figures hold the union of
+    both kinds): D31 on 闲置土地 read 位于批而未供或闲置土地 beside its item's 涉及闲置土地 (officer's read)."""
+    idle = next((i for i in parcel.items if i.code == "idle_land"), None)
+    if idle is None:  # a profile without the item: the figures alone cannot tell
+        return "批而未供或闲置土地"
+    stock, tolerance = parcel.land_quota.stock_m2 or 0.0, parcel.tolerance_m2
+    if idle.overlap_m2 <= tolerance:
+        return "批而未供土地"
+    return "闲置土地" if stock - idle.overlap_m2 <= tolerance else "批而未供土地和闲置土地"
 
 
 def _conclusion(t: dict[str, Any], parcel: ParcelResult, conditions: int) -> str:
@@ -359,7 +373,7 @@ def _project(t: dict[str, Any], parcel: ParcelResult) -> tuple[Fact, ...]:
         location += f"，中心点位于东经{centre.x:.5f}°、北纬{centre.y:.5f}°"
     facts = [
         Fact(labels["name"], parcel.name or "未填报"),
-        Fact(labels["type"], project_type_zh(parcel.project_type)),
+        Fact(labels["type"], project_type_zh(parcel.project_type, parcel.facility)),
         Fact(labels["location"], location),
         Fact(labels["area"], f"{area.ha_text}公顷（{area.mu_text}亩，{area.m2_text}平方米）"),
         Fact(labels["crs"], crs_label(parcel.crs_used)),

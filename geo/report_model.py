@@ -29,7 +29,7 @@ from geo.io.coordtxt import survey_rings
 from geo.papers import NUMBER_LABEL, DocumentNumber, Issuer, time_zh
 from geo.review.profile import load_profile
 from geo.review.result import ItemResult, ParcelResult, ReviewResult
-from geo.vocabulary import STATUS_ZH, VERDICT_STATUS, VERDICT_ZH, Status, Verdict, project_types
+from geo.vocabulary import STATUS_ZH, VERDICT_STATUS, VERDICT_ZH, Status, Verdict, facilities, project_types
 
 TITLE = "建设项目落地可行性审查报告"
 SUMMARY_COLUMNS = ("地块", "名称", "面积（m² / 公顷 / 亩）", "所在区县", "结论")
@@ -316,7 +316,10 @@ def _item_row(n: int, item: ItemResult) -> ItemRow:
 
 # a rejected parcel's warning items, after its failing ones: the words of the opinion's ``kept_site_lead`` (a city's
 # opinion template may word its own; layers/opinions/default.yaml)
-KEPT_SITE_LEAD = "如按上述意见调整后仍使用该用地，还须办理以下手续、落实以下条件："
+KEPT_SITE_LEAD = (
+    "上述不符合情形依法消除后（如依法修改规划、取得相关批准或调整用地范围）仍使用该用地全部或部分的，"
+    "还须办理以下手续、落实以下条件："
+)
 
 
 def item_notes(parcel: ParcelResult) -> list[str]:
@@ -477,7 +480,7 @@ def _parcel(parcel: ParcelResult) -> ParcelReport:
     facts = (
         Fact("审查结论", VERDICT_ZH.get(parcel.verdict, parcel.verdict)),
         Fact("项目名称", parcel.name or "未填报"),
-        Fact("项目类型", project_type_zh(parcel.project_type)),
+        Fact("项目类型", project_type_zh(parcel.project_type, parcel.facility)),
         Fact("所在区县", county),
         Fact("面积", Area(parcel.area_m2).zh),
         *_declared_area(parcel),
@@ -515,12 +518,17 @@ def _parcel(parcel: ParcelResult) -> ParcelReport:
     )
 
 
-def project_type_zh(code: str | None) -> str:
-    """The project type's Chinese label (工业项目 for ``industrial``); a type outside the vocabulary as given."""
+def project_type_zh(code: str | None, facility: str | None = None) -> str:
+    """The project type's Chinese label (工业项目 for ``industrial``), with its 工程类别 where given (交通项目（公路）:
+    what item 10's indicator rated); a type or facility outside the vocabulary as given."""
     if not code:
         return "未填报"
     known = project_types().get(code)
-    return f"{known.name_zh}项目" if known else code
+    label = f"{known.name_zh}项目" if known else code
+    if not facility:
+        return label
+    kind = facilities().get(facility)
+    return f"{label}（{kind.name_zh if kind else facility}）"
 
 
 def profile_zh(name: str, data_dir: Path | None = None) -> str:

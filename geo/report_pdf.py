@@ -175,10 +175,10 @@ class CJKParagraph(Paragraph):  # type: ignore[misc]  # ReportLab ships no annot
 
 # the tables' text (items, facts, land figures, 界址点, the cover's summary): 7.5 pt could not be read on a printed
 # A4 sheet (an officer's read of the PDF), shrunk to fit a page it printed at 6.4 pt. At 8.5 pt, a parcel's page is
-# shrunk to fit no further than prints it at READABLE (7 pt: the demo's parcels print at 7.1 to 8.5 pt, each on its
+# shrunk to fit no further than prints it at READABLE (6.8 pt: the demo's parcels print at 6.8 to 8.5 pt, each on its
 # own page, as issue 13 asks); a longer section runs on, naming its parcel on each page (see _OnePage)
 CELL_SIZE, CELL_LEADING = 8.5, 10.75
-READABLE = 7.0
+READABLE = 6.8
 LEGEND_SIZE = 8  # the sketch's legend and scale labels (7 pt was as hard to read)
 
 
@@ -339,8 +339,8 @@ MARK_COLOUR = "#bb0000"  # the mark's red, the HTML report's #b00
 # (a fresh pair of eyes on the demo's PDF)
 FRAME_PADDING = 6
 MIN_SCALE = 0.85  # a page is shrunk to fit down to this (the cover's small print); longer, it runs on
-# a parcel's page no further than keeps its tables' text READABLE as printed (0.82: 8.5 pt printed at 7); a
-# parcel's section that runs on names it on each page
+# a parcel's page no further than keeps its tables' text READABLE as printed (0.8: 8.5 pt printed at 6.8, the
+# notes' 8 pt at 6.4); a parcel's section that runs on names it on each page
 PAGE_MIN_SCALE = min(1.0, READABLE / CELL_SIZE)
 SHORT_COORDINATES = 9  # points of a 界址点坐标表 that fits beside the sketch
 COORDINATE_WIDTHS = (11 * mm, 10.5 * mm)  # 点号, 圈号: their headers on one line at CELL_SIZE (6 pt padded)

@@ -263,7 +263,7 @@ def facilities() -> dict[str, Facility]:
 def check_project_type(value: object) -> str | None:
     """``value`` as a known project type id (``None`` when not given); anything else is an
     :class:`InputError` naming the allowed values with their Chinese labels."""
-    if value is None or (isinstance(value, float) and value != value) or value == "":
+    if is_blank(value):
         return None
     text = str(value).strip()
     known = project_types()
@@ -280,7 +280,7 @@ def check_facility(value: object, project_type: str | None) -> tuple[str | None,
     """(facility, project type): ``value`` as a known 工程类别 id (``None`` when not given) and the project type it
     belongs to, which it implies where none was given; a value not in the list, or of another type than the one
     given (a highway of an energy project), is an :class:`InputError` naming the allowed values."""
-    if value is None or (isinstance(value, float) and value != value) or value == "":
+    if is_blank(value):
         return None, project_type
     text = str(value).strip()
     known = facilities()
@@ -294,7 +294,7 @@ def check_facility(value: object, project_type: str | None) -> tuple[str | None,
     if project_type is not None and project_type != found.project_type:
         kind = project_types()[found.project_type]
         raise InputError(
-            f"facility {text!r} ({found.name_en}) is a {kind.name_en} work, not one of project_type {project_type!r}",
+            f"facility {text!r} ({found.name_en}) is a work of project type {kind.id!r}, not of {project_type!r}",
             f"工程类别 {text}（{found.name_zh}）属于{kind.name_zh}项目，与项目类型 {project_type} 不符",
         )
     return text, found.project_type

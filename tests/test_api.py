@@ -141,7 +141,21 @@ def test_project_fields_as_query_parameters(client: TestClient, keys: dict[str, 
     # a 工程类别 implies its type, and one of another type than the parcel's is a 422 naming both
     wind = client.post("/api/v1/reviews?facility=wind_farm", json=FARMLAND, headers=auth(keys))
     assert wind.status_code == 201 and wind.json()["parcels"][0]["project_type"] == "energy"
-    clash = client.post("/api/v1/reviews?facility=wind_farm&override=false", json=PASSING, headers=auth(keys))
+    # filling gaps (override=false), a facility goes to parcels of its type or of none, and a parcel's own facility
+    # keeps the type it implies: a mixed batch is no 422 (a fresh pair of eyes)
+    highway = feature(rect(1.7, 1.7, 1.8, 1.8), id="C", facility="highway")
+    batch = {"type": "FeatureCollection", "features": [PASSING, FARMLAND, highway]}
+    filled = client.post(
+        "/api/v1/reviews?facility=wind_farm&project_type=energy&override=false", json=batch, headers=auth(keys)
+    )
+    assert filled.status_code == 201, filled.text
+    types = {p["id"]: p["project_type"] for p in filled.json()["parcels"]}
+    assert types == {"A": "residential", "B": "energy", "C": "transport"}
+    rated = {p["id"]: next(i for i in p["items"] if i["code"] == "land_use_standard") for p in filled.json()["parcels"]}
+    assert rated["B"]["facts"]["facility"] == "wind_farm" and rated["C"]["facts"]["facility"] == "highway"
+    # replacing (the default), the facility sets every parcel's type; one beside another type given is a 422
+    assert client.post("/api/v1/reviews?facility=wind_farm", json=PASSING, headers=auth(keys)).status_code == 201
+    clash = client.post("/api/v1/reviews?facility=wind_farm&project_type=residential", json=PASSING, headers=auth(keys))
     assert clash.status_code == 422 and "与项目类型 residential 不符" in clash.text
 
 

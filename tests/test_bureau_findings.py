@@ -10,7 +10,7 @@ from support import RectLayers, parcel_frame, rect, rect_blueprint, review_item
 
 from geo.blueprint import Blueprint, load_blueprint
 from geo.opinion import opinion
-from geo.report_model import report_model
+from geo.report_model import KEPT_SITE_LEAD, report_model
 from geo.review import review
 
 LAYERS: RectLayers = {
@@ -68,10 +68,11 @@ def test_water_works_on_water_surface_need_the_water_authority(bureau: Blueprint
     work (第二十二条: a 站场 in a lake was sent to 防洪评价 alone, officer's read): the work is to be verified first."""
     flood = review_item(bureau, rect(0.2, 0.2, 0.4, 0.4), "flood_control", project_type=project_type)
     assert flood.status == "warn", flood.message_zh
-    assert "须核实属跨河、穿河、穿堤、临河的工程设施，其工程建设方案须经水行政主管部门审查同意" in flood.message_zh
+    assert "须核实是否属于跨河、穿河、穿堤、临河的工程设施（其建设方案须经水行政主管部门审查同意）" in flood.message_zh
+    assert flood.message_zh.endswith("妨碍行洪的站场等建筑物、构筑物不得建设（涉及 " + within(40_000) + "）")
     assert flood.procedures == [
-        "核实本项目属跨河、穿河、穿堤、临河的工程设施（桥梁、码头、道路、渡口、管道、缆线、取水、排水等）；"
-        "站场、用房等其他建筑物、构筑物不得妨碍行洪，妨碍行洪的调整选址",
+        "核实本项目属于跨河、穿河、穿堤、临河的桥梁、码头、道路、管道、缆线、取水、排水等工程设施；"
+        "妨碍行洪的站场等建筑物、构筑物须调整选址",
         "工程建设方案报水行政主管部门审查同意（防洪评价）",
     ]
     assert any("第二十二条" in b for b in flood.basis) and any("第二十七条" in b for b in flood.basis)
@@ -260,7 +261,7 @@ def test_major_project_on_basic_farmland_states_the_area_and_verifies_the_claim(
     # in the three units every other finding gives (it said 公顷 alone: officer's read)
     assert bf.message_zh.startswith("占用永久基本农田 " + area(40_000) + "，申报为重大建设项目（待核实"), bf.message_zh
     assert "申报为重大建设项目（待核实是否属于自然资规〔2018〕3号所列范围）" in bf.message_zh
-    assert bf.procedures[0] == "核实项目属于自然资规〔2018〕3号所列重大建设项目范围；不属于的，调整选址避让永久基本农田"
+    assert bf.procedures[0] == "核实项目属于自然资规〔2018〕3号所列重大建设项目范围，不属于的调整选址避让永久基本农田"
     assert "（涉及" not in bf.message_zh  # the area said once, first
 
 
@@ -328,7 +329,7 @@ def test_a_rejected_parcel_lists_no_procedures_as_if_it_could_proceed_and_no_quo
     drafted = opinion(result).parcels[0]
     said = " ".join(drafted.conditions)
     assert "调整选址" in said and "避让永久基本农田" in said and "占补平衡" not in said
-    assert drafted.kept_site_lead == "如按上述意见调整后仍使用该用地，还须办理以下手续、落实以下条件："
+    assert drafted.kept_site_lead == KEPT_SITE_LEAD
     kept = " ".join(drafted.kept_site)
     assert kept.index("占补平衡") < kept.index("地质灾害危险性评估"), kept
     assert (
@@ -338,7 +339,7 @@ def test_a_rejected_parcel_lists_no_procedures_as_if_it_could_proceed_and_no_quo
     assert "须调整选址予以避让" in drafted.quota  # the basic farmland found is still stated
     page = report_model(result).parcels[0]
     notes = list(page.notes)
-    lead = notes.index("如按上述意见调整后仍使用该用地，还须办理以下手续、落实以下条件：")
+    lead = notes.index(KEPT_SITE_LEAD)
     assert all(i > lead for i, n in enumerate(notes) if "占补平衡" in n or "危险性评估" in n), notes
     assert {r.name: r.m2 for r in page.quota}["新增建设用地指标"] == "不核定"
 

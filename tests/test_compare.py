@@ -213,6 +213,10 @@ def test_added_pieces_are_reviewed_as_parcels_of_the_project_the_boundaries_give
     assert boundary_project(claims, old, None) == {"project_type": "transport"}
     claims["redline_exempt"] = ["是", "否"]
     assert boundary_project(claims, old, None) == {"project_type": "transport"}
+    # a highway's added strip is rated as a highway (its 工程类别), unless the caller names another type
+    claims["facility"] = "highway"
+    assert boundary_project(claims, old, None) == {"project_type": "transport", "facility": "highway"}
+    assert boundary_project(claims, old, {"project_type": "energy"}) == {"project_type": "energy"}
 
 
 def test_added_land_that_fails_is_said_within_the_thresholds_too(blueprint: Blueprint) -> None:

@@ -223,8 +223,16 @@ def test_demo_idle_land_parcel_names_the_feature_and_its_disposal(demo_review: R
     d31 = next(p for p in demo_review.parcels if p.id == "D31")
     idle = d31.item("idle_land")
     assert re.match(r"涉及闲置土地（标识码 XZTD\d{3}(、XZTD\d{3})*）", idle.message_zh), idle.message_zh
-    assert "须依法处置后方可用于本项目" in idle.message_zh and d31.verdict in ("conditional", "reject")
+    assert "须依法处置；另行供应的，收回后按规定重新供应" in idle.message_zh and d31.verdict in (
+        "conditional",
+        "reject",
+    )
     assert any("收回国有建设用地使用权" in step for step in idle.procedures)
+    # the opinion's land figures name the kind of stock land each stands on (they said 批而未供或闲置土地 of both)
+    from geo.opinion import opinion
+
+    quota = {p.id: p.quota for p in opinion(demo_review).parcels}
+    assert "地块位于闲置土地" in quota["D31"] and "地块位于批而未供土地" in quota["D17"]
 
 
 def test_demo_parcels_reach_every_status_of_every_item(demo_review: ReviewResult) -> None:

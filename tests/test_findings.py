@@ -19,9 +19,9 @@ from geo.blueprint import Blueprint, load_blueprint
 from geo.crs import reproject
 from geo.errors import InputError, ProfileError
 from geo.opinion import opinion
-from geo.report_model import basis_facts
+from geo.report_model import basis_facts, report_model
 from geo.resources import packaged
-from geo.review import review
+from geo.review import ParcelResult, review
 from geo.review.profile import load_profile
 from geo.review.standards import standard_table
 
@@ -386,39 +386,58 @@ def test_a_per_unit_indicator_rates_no_project_that_does_not_say_its_kind_of_wor
     assert standard.message_zh == rated + "，未说明工程类别，需补充工程类别及其规模后核定，或开展节地评价"
     assert "no kind (facility) was given" in standard.message_en
     assert [c.code for c in standard.facts.conditions or []] == ["no_facility"]
-    assert standard.procedures == ["说明工程类别及其规模（路线长度、装机容量）后核定用地规模，或开展建设项目节地评价"]
+    assert standard.procedures == ["说明工程类别及其规模（如路线长度、装机容量）后核定用地规模，或开展建设项目节地评价"]
     assert not any("建标" in b for b in standard.basis)
 
 
 @pytest.mark.parametrize(
-    ("props", "said"),
-    [
-        ({"facility": "solar_pv", "power_mw": 5}, "光伏发电站工程无建设用地控制标准（样例标准表仅风电场按装机容量核定"),
-        ({"facility": "railway", "route_km": 100}, "铁路工程无建设用地控制标准（样例标准表仅公路按路线长度核定"),
-    ],
+    ("props", "work"),
+    [({"facility": "solar_pv", "power_mw": 5}, "光伏发电站工程"), ({"facility": "power_grid"}, "输变电工程")],
 )
-def test_a_kind_of_work_the_table_does_not_rate_has_no_standard(
-    found: Blueprint, props: dict[str, Any], said: str
+def test_a_kind_of_work_the_table_does_not_rate_is_rated_by_its_own_indicator(
+    found: Blueprint, props: dict[str, Any], work: str
 ) -> None:
     """A solar station's 5 MW is not weighed by the wind farm's indicator (1.5 ha approved, 核减 asked), nor a
-    railway's 100 km by the highway's (750 ha, passed): no standard, 节地评价."""
+    railway's 100 km by the highway's (750 ha, passed). Its own national indicator sets the area, 节地评价 where none
+    does: "无控制标准" read as if none existed (officer's read)."""
     standard = review_item(found, rect(4.2, 4.2, 4.36, 4.36), "land_use_standard", **props)
     assert standard.status == "warn" and standard.facts.max_area_m2 is None
-    assert standard.message_zh.startswith(said) and standard.message_zh.endswith("，需开展节地评价")
-    assert [c.code for c in standard.facts.conditions or []] == ["unknown"]
+    assert standard.message_zh == (
+        f"样例标准表未列{work}的用地指标（仅风电场按装机容量核定，每兆瓦 0.3 公顷），"
+        "应按国家相应的工程项目建设用地指标核定用地规模，无适用指标的开展节地评价"
+    )
+    assert [c.code for c in standard.facts.conditions or []] == ["unrated"]
+    assert standard.procedures == ["按国家相应的工程项目建设用地指标核定用地规模；无适用指标的，开展建设项目节地评价"]
     assert not any("建标" in b for b in standard.basis)
+    railway = review_item(found, rect(4.2, 4.2, 4.36, 4.36), "land_use_standard", facility="railway", route_km=100)
+    assert railway.message_zh.startswith("样例标准表未列铁路工程的用地指标（仅公路按路线长度核定")
 
 
 def test_a_facility_implies_its_project_type_and_must_agree_with_one_given(found: Blueprint) -> None:
     box = rect(4.2, 4.2, 4.36, 4.36)
     implied = review(parcel_frame(box, facility="highway", route_km=1), found).parcels[0]
     assert implied.item("land_use_standard").facts.project_type == "transport"
-    with pytest.raises(InputError, match=r"facility 'highway'.*transport work") as mismatch:
+    with pytest.raises(
+        InputError, match=r"facility 'highway' \(highway\) is a work of project type 'transport', not of 'energy'"
+    ) as mismatch:
         review(parcel_frame(box, project_type="energy", facility="highway"), found)
     assert "属于交通项目，与项目类型 energy 不符" in mismatch.value.message_zh
     with pytest.raises(InputError, match="unknown facility 'maglev'") as unknown:
         review(parcel_frame(box, project_type="transport", facility="maglev"), found)
     assert "highway（公路）" in unknown.value.message_zh
+
+
+def test_the_papers_state_the_kind_of_work_the_standard_rated(found: Blueprint) -> None:
+    """The 工程类别 decides which indicator rated item 10: each paper's 项目类型 says it, the result keeps it, and a
+    result stored before it had one still reads (none)."""
+    result = review(parcel_frame(rect(4.2, 4.2, 4.36, 4.36), facility="highway", route_km=1), found)
+    parcel = result.parcels[0]
+    assert parcel.facility == "highway" and parcel.project_type == "transport"
+    assert {f.label: f.value for f in opinion(result).parcels[0].project}["项目类型"] == "交通项目（公路）"
+    assert {f.label: f.value for f in report_model(result).parcels[0].facts}["项目类型"] == "交通项目（公路）"
+    stored = parcel.model_dump(mode="json")
+    del stored["facility"]
+    assert ParcelResult.model_validate(stored).facility is None
 
 
 def test_a_finding_cites_no_document_only_a_check_that_found_nothing_rests_on(found: Blueprint) -> None:
@@ -493,6 +512,9 @@ def test_a_typed_basis_naming_a_facility_of_another_type_is_refused(tmp_path: Pa
         ("energy,能源项目,,,0.3,MW,,《某指标》", "ha_per_unit without the facility it rates"),
         ("energy,能源项目,,,,,wind_farm,《某指标》", "a facility without ha_per_unit"),
         ("energy,能源项目,,,0.3,MW,highway,《某指标》", "facility 'highway' is no work of project type 'energy'"),
+        # an intensity beside a per-unit figure would word a refusal by the wrong figure
+        ("energy,能源项目,3000,,0.3,MW,wind_farm,《某指标》", "beside an intensity or a maximum area"),
+        ("industrial,工业项目,2000,,,,,", "two rows for 'industrial'"),
     ],
 )
 def test_a_standard_tables_per_unit_row_names_the_kind_of_work_it_rates(tmp_path: Path, row: str, refused: str) -> None:

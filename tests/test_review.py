@@ -445,7 +445,7 @@ def test_idle_land_is_disposed_of_before_another_project_uses_it(blueprint: Blue
     assert idle.status == "warn" and idle.supplementary and p.verdict == "conditional"
     assert idle.overlap_m2 == pytest.approx(km2(1, 0, 1.5, 0.5), rel=REL)
     assert idle.message_zh == (
-        "涉及闲置土地，其国有建设用地使用权已出让或划拨，须依法处置后方可用于本项目"
+        "涉及闲置土地，其国有建设用地使用权已出让或划拨，须依法处置；另行供应的，收回后按规定重新供应"
         "（涉及 250,000.00 m²，合 25.0000 公顷、375.00 亩）"
     )
     assert idle.procedures == [

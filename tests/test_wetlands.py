@@ -45,7 +45,7 @@ def test_a_national_major_project_of_any_type_is_conditional_with_the_state_coun
     assert any("国务院林业草原主管部门" in p for p in found.procedures)
     # the claim is verified first (the flag is the applicant's word): it moves only where the claim fails
     verify, *steps = found.procedures
-    assert verify.startswith("核实项目属于国家重大项目") and verify.endswith("不属于的，调整选址避让重要湿地")
+    assert verify.startswith("核实项目属于国家重大项目") and verify.endswith("不属于的调整选址避让重要湿地")
     assert not any("调整选址" in p for p in steps)
 
 

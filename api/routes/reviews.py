@@ -73,7 +73,7 @@ from geo.review import ReviewResult, review, review_cost
 from geo.review.result import MAX_INVESTMENT_WAN, MAX_NAME_CHARS, plain_figure
 from geo.signing import SigningKey, key_for_writing
 from geo.store import ReviewStore, StoredResult
-from geo.vocabulary import is_blank
+from geo.vocabulary import facilities, is_blank
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["reviews"])
@@ -231,14 +231,30 @@ def _review_and_save(
 
 
 def fill_missing(frame: gpd.GeoDataFrame, values: dict[str, Any]) -> gpd.GeoDataFrame:
-    """``values`` for the parcels whose own attribute is absent or empty (a copy; the rest kept)."""
+    """``values`` for the parcels whose own attribute is absent or empty (a copy; the rest kept). A 工程类别 implies
+    its project type: a parcel's own facility keeps the type it implies (none is filled in beside it), and a
+    facility fills only parcels of its type or of none (a batch's factory is no wind farm: it was refused, 422)."""
     out = frame.copy()
+    own = {key: _column(out, key) for key in ("project_type", "facility")}
+    implied = facilities().get(str(values.get("facility")))
+
+    def keeps(key: str, i: int, value: Any) -> bool:
+        if not is_blank(value):
+            return True
+        if key == "project_type":  # its own facility implies its type
+            return not is_blank(own["facility"][i])
+        if key == "facility" and implied is not None and not is_blank(own["project_type"][i]):
+            return str(own["project_type"][i]).strip() != implied.project_type  # a work of another type
+        return False
+
     for key, value in values.items():
-        if key not in out.columns:
-            out[key] = [value] * len(out)
-        else:
-            out[key] = [value if is_blank(v) else v for v in out[key].astype(object)]
+        out[key] = [v if keeps(key, i, v) else value for i, v in enumerate(_column(out, key))]
     return out
+
+
+def _column(frame: gpd.GeoDataFrame, key: str) -> list[Any]:
+    """A column's values as objects, or Nones where the frame has none."""
+    return frame[key].astype(object).tolist() if key in frame.columns else [None] * len(frame)
 
 
 def _parse_json(data: bytes, crs: str | None, limits: ReadLimits) -> gpd.GeoDataFrame:

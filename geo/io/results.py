@@ -91,9 +91,9 @@ def write_result_geojson(chunks: Chunks, out: IO[str]) -> int:
 
 
 def write_result_csv(chunks: Chunks, out: IO[str]) -> int:
-    """One row per parcel: id, name, verdict, area in m²/公顷/亩, county, each item's status and
-    overlap, and the land figures (``ParcelResult.land_figures``: no quota for a parcel refused); UTF-8 with a BOM
-    so Excel opens the Chinese correctly. Returns how many rows."""
+    """One row per parcel: id, name, verdict, area in m²/公顷/亩, county, each item's status and overlap, and the
+    land figures (``ParcelResult.land_figures``: no quota for a parcel refused or not wholly reviewed); UTF-8 with a
+    BOM so Excel opens the Chinese correctly. Returns how many rows."""
     out.write("\ufeff")
     writer: csv.DictWriter[str] | None = None
     count = 0

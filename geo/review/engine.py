@@ -1044,6 +1044,7 @@ def review_parcel(
         id=ctx.id,
         name=ctx.project.name,
         project_type=ctx.project.project_type,
+        facility=ctx.project.facility,
         area_m2=area_m2,
         area_ha=area_ha,
         area_mu=area_mu,

@@ -76,7 +76,8 @@ class BaseCheck(BaseModel):
       (``cultivated``, ``forest``, ``grassland``, ``wetland``) and ``paddy``;
       ``land_use_standard``: ``over``, ``refuse`` (far below the standard), ``unknown`` (no standard),
       ``no_investment``, ``no_km`` or ``no_MW`` (a per-km / per-MW indicator without the project's figure),
-      ``no_facility`` (a type its table rates per unit for some kinds of work only, and no kind given);
+      ``no_facility`` (a type its table rates per unit for some kinds of work only, and no kind given), ``unrated``
+      (a kind of work the table does not rate);
     - every kind: the status (``warn``, ``fail``) for what no code above words.
     """
 
@@ -394,7 +395,7 @@ class TypedBasis(BaseModel):
     text: str
     project_types: list[str] = Field(min_length=1)
     # and of them only these 工程类别 (the 公路 indicator for highways: a railway's opinion does not cite it)
-    facilities: list[str] | None = None
+    facilities: list[str] | None = Field(default=None, min_length=1)
 
     def cited_for(self, project_type: str | None, facility: str | None) -> bool:
         return project_type in self.project_types and (self.facilities is None or facility in self.facilities)
@@ -435,23 +436,14 @@ class Item(BaseModel):
 
     @property
     def typed_basis(self) -> bool:
-        """Whether what the item cites depends on the project's type (``basis_for``)."""
+        """Whether what the item cites depends on the project's type (``TypedBasis``)."""
         return any(isinstance(b, TypedBasis) for b in self.basis)
-
-    def basis_for(self, project_type: str | None, facility: str | None = None) -> list[str]:
-        """The basis a parcel of ``project_type`` (and 工程类别 ``facility``) is reviewed on: every plain entry, and
-        the typed ones of its type and kind of work (none of them for a parcel without a type)."""
-        return [
-            b if isinstance(b, str) else b.text
-            for b in self.basis
-            if isinstance(b, str) or b.cited_for(project_type, facility)
-        ]
 
     def basis_cited(self, project_type: str | None, found: tuple[Found, ...], facility: str | None = None) -> list[str]:
         """What a finding cites, ``found`` saying per check of the item what its finding rests on: the references of
         the outcomes it found (its conditions' basis, every outcome found whether or not it stands: the finding
         states them all), True for the check's documents as a whole (an outcome its profile words no basis for),
-        False for a check that found nothing. Of ``basis_for``: every entry naming no document the checks' outcomes
+        False for a check that found nothing. Of the item's basis: every entry naming no document the checks' outcomes
         refer to (the city's 完善落地审查), the standard of the project's type (a typed entry: what item 10 reads the
         parcel against), and each entry naming a document cited, at an article cited where both name articles: a
         plain 湿地 finding rests on 《湿地保护法》第十九条, not on 第二十一条 (重要湿地's restoration), a 水源二级 one

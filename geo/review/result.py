@@ -325,6 +325,7 @@ class ParcelResult(BaseModel):
     id: str
     name: str | None = None
     project_type: str | None = None
+    facility: str | None = Field(default=None, description="工程类别 the project gave (item 10 rates it)")
     area_m2: float
     area_ha: float
     area_mu: float
@@ -373,7 +374,7 @@ class ParcelResult(BaseModel):
     def land_figures(self) -> dict[str, float | None]:
         """The land figures as a table states them: what the review measured, and what it allots (新增建设用地指标,
         占补平衡) only where the papers set it: a rejected parcel's CSV row read 新增 12,000 m² beside the
-        opinion's 不核定 (officer's read). The JSON keeps the measured figures of every parcel, with its verdict."""
+        opinion's 不核定 (officer's read). The JSON keeps every figure of every parcel, beside its verdict."""
         figures = self.land_quota.model_dump()
         if not self.quota_set:
             figures |= dict.fromkeys(ALLOTTED)

@@ -1124,32 +1124,42 @@ def _facility_unrated(
     facts: ItemFacts,  # ``unknown``'s
 ) -> None:
     """A type whose table rates some kinds of work per unit (交通: 公路 per km) and nothing else: without the
-    project's 工程类别 the review says which kinds are rated and asks for it (``no_facility``); a kind the table does
-    not rate (铁路) has no standard (``unknown``). Every energy project was rated a wind farm, every transport one
-    a highway (officer's read). ``unknown`` is reworded in place."""
+    project's 工程类别 the review says which kinds are rated and asks for it (``no_facility``); for a kind the table
+    does not rate (铁路, 光伏发电站) the national indicator of its own kind sets the area, else 节地评价 (``unrated``:
+    "无控制标准" read as if none existed, officer's read). Every energy project was rated a wind farm, every
+    transport one a highway (officer's read). ``unknown`` is reworded in place."""
     known = facilities()
     rated_zh, rated_en = [], []
     for name, unit in kinds.items():
         _, measure_zh, unit_zh, measure_en, unit_en = UNITS[unit.unit]
-        rated_zh.append(f"{known[name].name_zh}按{measure_zh}核定，每{unit_zh} {unit.ha_per_unit:g} 公顷")
+        kind_zh = known[name].name_zh if name in known else name
+        rated_zh.append(f"{kind_zh}按{measure_zh}核定，每{unit_zh} {unit.ha_per_unit:g} 公顷")
         rated_en.append(f"{name} per {unit_en} of {measure_en}, {unit.ha_per_unit:g} ha per {unit_en}")
-    facility = ctx.project.facility
+    facility, ptype = ctx.project.facility, ctx.project.project_type or ""
     if facility is None:
-        ptype = project_types()[ctx.project.project_type or ""]
+        label = project_types().get(ptype)
+        type_zh, type_en = (label.name_zh, label.name_en) if label else (ptype, ptype)
         _with_conditions(check, facts, [("no_facility", check.unknown_status)], unknown.status, check.unknown_note_zh)
         unknown.message_zh = (
-            f"{ptype.name_zh}项目按工程类别核定用地（{table.label}：{'；'.join(rated_zh)}），未说明工程类别，"
+            f"{type_zh}项目按工程类别核定用地（{table.label}：{'；'.join(rated_zh)}），未说明工程类别，"
             "需补充工程类别及其规模后核定，或开展节地评价"
         )
         unknown.message_en = (
-            f"{ptype.name_en} projects are rated by the kind of work ({table.label}: {'; '.join(rated_en)}); no kind "
+            f"{type_en} projects are rated by the kind of work ({table.label}: {'; '.join(rated_en)}); no kind "
             "(facility) was given, which with its size sets the approved area; until then a land-saving evaluation "
             "(节地评价)"
         )
         return
-    kind = known[facility]
-    unknown.message_zh = f"{kind.name_zh}工程无建设用地控制标准（{table.label}仅{'；'.join(rated_zh)}），需开展节地评价"
+    kind = known.get(facility)
+    work_zh = kind.name_zh if kind else facility
+    work_zh += "" if work_zh.endswith("工程") else "工程"
+    _with_conditions(check, facts, [("unrated", check.unknown_status)], unknown.status, check.unknown_note_zh)
+    unknown.message_zh = (
+        f"{table.label}未列{work_zh}的用地指标（仅{'；'.join(rated_zh)}），应按国家相应的工程项目建设用地指标"
+        "核定用地规模，无适用指标的开展节地评价"
+    )
     unknown.message_en = (
-        f"no land-use standard for a {kind.name_en} ({table.label} rates only: {'; '.join(rated_en)}); needs a "
+        f"{table.label} has no indicator for a {kind.name_en if kind else facility} (it rates only: "
+        f"{'; '.join(rated_en)}); the national land-use indicator of its kind of work sets the area, else a "
         "land-saving evaluation (节地评价)"
     )

@@ -65,7 +65,14 @@ def _read_standard_table(source: Any) -> StandardTable:
                 max_area_ha=_standard_figure(r, "max_area_ha", source.name),
             )
             figure = _standard_figure(r, "ha_per_unit", source.name, optional=True)
-            facility = _facility(r, figure, source.name)
+            facility = _facility(r, row, figure, source.name)
+            key = (r["project_type"], facility)
+            if facility in per_unit.get(key[0], {}) or (facility is None and key[0] in table):
+                raise ProfileError(
+                    f"standard table {source.name}: two rows for {key[0][:40]!r}"
+                    + (f", {facility}" if facility else ""),
+                    f"用地标准表 {source.name}：{key[0][:40]}{'、' + facility if facility else ''} 有两行",
+                )
             if facility is not None and figure is not None:  # both or neither (_facility)
                 unit = PerUnit(row, figure, r["unit"], r.get("indicator") or "")
                 per_unit.setdefault(r["project_type"], {})[facility] = unit
@@ -84,28 +91,35 @@ def _read_standard_table(source: Any) -> StandardTable:
     return StandardTable(label, table, per_unit)
 
 
-def _facility(row: dict[str, str | None], figure: float | None, table: str) -> str | None:
+def _facility(row: dict[str, str | None], standard: StandardRow, figure: float | None, table: str) -> str | None:
     """The 工程类别 a row's per-unit indicator is written for, which it must name (a 风电场 figure applied to every
-    energy project rated a solar station by the wind farm's land), one of the project type's (vocabulary)."""
+    energy project rated a solar station by the wind farm's land), one of the project type's (vocabulary); such a
+    row sets the area by the indicator alone (an intensity beside it would word a refusal by the wrong figure). A
+    table written before the column (``ha_per_unit`` without ``facility``) is refused naming the kinds to choose."""
     given = (row.get("facility") or "").strip() or None
     ptype = str(row.get("project_type"))[:40]
+    allowed = [k for k, f in facilities().items() if f.project_type == ptype]
     if (figure is None) != (given is None):
         raise ProfileError(
             f"standard table {table}: row {ptype!r} gives "
             + ("a facility without ha_per_unit" if figure is None else "ha_per_unit without the facility it rates")
-            + ": a per-unit indicator is written for one kind of work (facility: highway, wind_farm…)",
+            + f": a per-unit indicator is written for one kind of work (facility, of {ptype!r}: {allowed})",
             f"用地标准表 {table}：{ptype} 行的按单位指标（ha_per_unit）与工程类别（facility）须同时填写"
-            "（按单位指标只适用于一类工程）",
+            f"（按单位指标只适用于一类工程，可选：{allowed}）",
         )
-    if given is not None:
-        known = facilities()
-        if given not in known or known[given].project_type != ptype:
-            allowed = [k for k, f in known.items() if f.project_type == ptype]
-            raise ProfileError(
-                f"standard table {table}: facility {given[:40]!r} is no work of project type {ptype!r}; "
-                f"allowed: {allowed}",
-                f"用地标准表 {table}：工程类别 {given[:40]} 不属于项目类型 {ptype}，可选：{allowed}",
-            )
+    if given is None:
+        return None
+    if given not in allowed:
+        raise ProfileError(
+            f"standard table {table}: facility {given[:40]!r} is no work of project type {ptype!r}; allowed: {allowed}",
+            f"用地标准表 {table}：工程类别 {given[:40]} 不属于项目类型 {ptype}，可选：{allowed}",
+        )
+    if standard.min_intensity_wan_per_ha is not None or standard.max_area_ha is not None:
+        raise ProfileError(
+            f"standard table {table}: row {ptype!r}, {given} gives ha_per_unit beside an intensity or a maximum "
+            "area: a per-unit row sets the area by its indicator alone",
+            f"用地标准表 {table}：{ptype}、{given} 行的按单位指标不能与投资强度或最大面积同时填写",
+        )
     return given
 
 
