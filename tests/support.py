@@ -227,6 +227,26 @@ def fresh_postgres(url: str | None = PG_URL) -> Engine:
     return engine
 
 
+def http_scope(method: str, path: str, host: str, headers: list[tuple[bytes, bytes]] | None = None) -> dict[str, Any]:
+    """The ASGI scope a server hands the app for ``method path`` to ``host``, for tests that call the app as a
+    server does (what it sends, message by message, which a test client hides)."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", host.encode()), *(headers or [])],
+        "client": (host, 50000),
+        "server": (host, 80),
+        "state": {},
+    }
+
+
 def auth(keys: dict[str, str], role: str = "planner") -> dict[str, str]:
     """The header that signs a request in with the test key of ``role`` (see the ``keys`` fixture)."""
     return {"X-API-Key": keys[role]}

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from support import assert_problem, auth, parcel_frame, rect
+from support import assert_problem, auth, http_scope, parcel_frame, rect
 
 from api.app import create_app
 from api.routes import layers
@@ -137,21 +137,7 @@ def test_the_app_itself_sends_no_body_to_a_head(client: TestClient) -> None:
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "HEAD",
-        "scheme": "http",
-        "path": "/docs",
-        "raw_path": b"/docs",
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(b"host", b"testserver")],
-        "client": ("testclient", 50000),
-        "server": ("testserver", 80),
-        "state": {},
-    }
+    scope = http_scope("HEAD", "/docs", "testserver")
     assert client.portal is not None
     client.portal.call(client.app, scope, receive, send)
     start, *bodies = sent

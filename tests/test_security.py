@@ -30,7 +30,7 @@ from fastapi.testclient import TestClient
 from pydantic import BaseModel, field_validator
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
-from support import assert_problem, auth, issue_land_quota
+from support import assert_problem, auth, http_scope, issue_land_quota
 
 from api import errors as api_errors
 from api.access import review_owners
@@ -505,20 +505,7 @@ def test_slow_body_is_408() -> None:
         async def send(message: dict[str, Any]) -> None:
             sent.append(message)
 
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "POST",
-            "scheme": "http",
-            "path": "/echo",
-            "raw_path": b"/echo",
-            "query_string": b"",
-            "root_path": "",
-            "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/json")],
-            "client": ("127.0.0.1", 5000),
-            "server": ("127.0.0.1", 8000),
-        }
+        scope = http_scope("POST", "/echo", "127.0.0.1", [(b"content-type", b"application/json")])
         await app(scope, receive, send)
         return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
 

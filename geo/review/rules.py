@@ -1090,6 +1090,13 @@ def _beyond_standard(stated_m2: float, max_m2: float, ctx: ParcelContext) -> flo
     return min(stated_m2 - max_m2, ctx.area_m2)
 
 
+def _reworded(check: LandUseStandardCheck, unknown: Outcome, facts: ItemFacts, code: str, zh: str, en: str) -> Outcome:
+    """``unknown`` (with ``facts``, its own) as the outcome ``code`` of the check's unknown status, in these words."""
+    _with_conditions(check, facts, [(code, check.unknown_status)], unknown.status, check.unknown_note_zh)
+    unknown.message_zh, unknown.message_en = zh, en
+    return unknown
+
+
 def _per_unit_unmeasured(
     check: LandUseStandardCheck,
     table: StandardTable,
@@ -1100,19 +1107,18 @@ def _per_unit_unmeasured(
     """A kind of work whose national indicator counts per km or per MW: the review has the parcel, not the route's
     length or the installed capacity, so it says which figure sets the approved area instead of "no standard"."""
     _, measure_zh, unit_zh, measure_en, unit_en = UNITS[per_unit.unit]
-    code = f"no_{per_unit.unit}"
     facts.standard = per_unit.row
-    _with_conditions(check, facts, [(code, check.unknown_status)], unknown.status, check.unknown_note_zh)
-    unknown.message_zh = (
+    return _reworded(
+        check,
+        unknown,
+        facts,
+        f"no_{per_unit.unit}",
         f"{per_unit.row.name_zh}按{measure_zh}核定用地（{table.label}：每{unit_zh} {per_unit.ha_per_unit:g} 公顷），"
-        f"未提供{measure_zh}（{unit_zh}），需补充后核定或开展节地评价"
-    )
-    unknown.message_en = (
+        f"未提供{measure_zh}（{unit_zh}），需补充后核定或开展节地评价",
         f"the national indicator for this kind of work ({per_unit.indicator}) is per {unit_en} of {measure_en} "
         f"({table.label}: {per_unit.ha_per_unit:g} ha per {unit_en}); the {measure_en} ({unit_en}) was not given, "
-        "which sets the approved area; until then a land-saving evaluation (节地评价)"
+        "which sets the approved area; until then a land-saving evaluation (节地评价)",
     )
-    return unknown
 
 
 def _facility_unrated(
@@ -1139,27 +1145,29 @@ def _facility_unrated(
     if facility is None:
         label = project_types().get(ptype)
         type_zh, type_en = (label.name_zh, label.name_en) if label else (ptype, ptype)
-        _with_conditions(check, facts, [("no_facility", check.unknown_status)], unknown.status, check.unknown_note_zh)
-        unknown.message_zh = (
+        _reworded(
+            check,
+            unknown,
+            facts,
+            "no_facility",
             f"{type_zh}项目按工程类别核定用地（{table.label}：{'；'.join(rated_zh)}），未说明工程类别，"
-            "需补充工程类别及其规模后核定，或开展节地评价"
-        )
-        unknown.message_en = (
+            "需补充工程类别及其规模后核定，或开展节地评价",
             f"{type_en} projects are rated by the kind of work ({table.label}: {'; '.join(rated_en)}); no kind "
             "(facility) was given, which with its size sets the approved area; until then a land-saving evaluation "
-            "(节地评价)"
+            "(节地评价)",
         )
         return
     kind = known.get(facility)
     work_zh = kind.name_zh if kind else facility
     work_zh += "" if work_zh.endswith("工程") else "工程"
-    _with_conditions(check, facts, [("unrated", check.unknown_status)], unknown.status, check.unknown_note_zh)
-    unknown.message_zh = (
+    _reworded(
+        check,
+        unknown,
+        facts,
+        "unrated",
         f"{table.label}未列{work_zh}的用地指标（仅{'；'.join(rated_zh)}），应按国家相应的工程项目建设用地指标"
-        "核定用地规模，无适用指标的开展节地评价"
-    )
-    unknown.message_en = (
+        "核定用地规模，无适用指标的开展节地评价",
         f"{table.label} has no indicator for a {kind.name_en if kind else facility} (it rates only: "
         f"{'; '.join(rated_en)}); the national land-use indicator of its kind of work sets the area, else a "
-        "land-saving evaluation (节地评价)"
+        "land-saving evaluation (节地评价)",
     )
