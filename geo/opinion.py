@@ -319,7 +319,7 @@ def _quota(t: dict[str, Any], parcel: ParcelResult) -> str:
     values["paddy_named"] = (q.paddy_to_replace_m2 or 0.0) > parcel.tolerance_m2
     values["uncovered"] = gap is not None and gap[0] == UNCOVERED
     # stock land throughout: the stock sentence says its quota and 占补平衡, not said again of the same land
-    values["stock_alone"] = (q.stock_m2 or 0.0) > 0 and parcel.area_m2 - (q.stock_m2 or 0.0) <= parcel.tolerance_m2
+    values["stock_alone"] = _stock_alone(parcel)
     values["stock_kind"] = _stock_kind(parcel)
     for key, m2 in figures.items():
         area = Area(m2 or 0.0)
@@ -328,6 +328,13 @@ def _quota(t: dict[str, Any], parcel: ParcelResult) -> str:
         values[f"{key}_m2"] = m2 or 0.0
         values[f"{key}_area"] = f"{area.m2_text}平方米（{area.ha_text}公顷，{area.mu_text}亩）"
     return _render(t, "quota", **values)
+
+
+def _stock_alone(parcel: ParcelResult) -> bool:
+    """Whether the parcel is stock land throughout (within its tolerance): its conversion was approved, so what
+    follows the conditions is 供地, not 用地报批 (officer's read of D31)."""
+    stock = parcel.land_quota.stock_m2 or 0.0
+    return stock > 0 and parcel.area_m2 - stock <= parcel.tolerance_m2
 
 
 def _stock_kind(parcel: ParcelResult) -> str:
@@ -353,6 +360,7 @@ def _conclusion(t: dict[str, Any], parcel: ParcelResult, conditions: int) -> str
         failed=failed,
         outside=outside,
         beyond=parcel.reaches_beyond,
+        stock_alone=_stock_alone(parcel),
     )
 
 

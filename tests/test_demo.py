@@ -231,8 +231,11 @@ def test_demo_idle_land_parcel_names_the_feature_and_its_disposal(demo_review: R
     # the opinion's land figures name the kind of stock land each stands on (they said 批而未供或闲置土地 of both)
     from geo.opinion import opinion
 
-    quota = {p.id: p.quota for p in opinion(demo_review).parcels}
-    assert "地块位于闲置土地" in quota["D31"] and "地块位于批而未供土地" in quota["D17"]
+    drafted = {p.id: p for p in opinion(demo_review).parcels}
+    assert "地块位于闲置土地" in drafted["D31"].quota and "地块位于批而未供土地" in drafted["D17"].quota
+    # land supplied or approved already needs 供地 once its conditions are met, not 用地报批 (农转用 was approved)
+    assert drafted["D31"].conclusion.endswith("方可办理供地手续。")
+    assert drafted["D21"].verdict == "conditional" and drafted["D21"].conclusion.endswith("方可办理用地报批手续。")
 
 
 def test_demo_parcels_reach_every_status_of_every_item(demo_review: ReviewResult) -> None:
