@@ -47,6 +47,11 @@ def test_a_national_major_project_of_any_type_is_conditional_with_the_state_coun
     verify, *steps = found.procedures
     assert verify.startswith("核实项目属于国家重大项目") and verify.endswith("不属于的调整选址避让重要湿地")
     assert not any("调整选址" in p for p in steps)
+    # a wetland of no stated level is reviewed as national: the State Council's opinion is asked outright, not "涉及
+    # 国家重要湿地的" (officer's read of D23 beside D13's reading of the same layer)
+    unstated = wetland_item(wetlands, UNSTATED, project_type=project_type, major_project=True)
+    assert "征求国务院林业草原主管部门意见" in unstated.procedures
+    assert not any("涉及国家重要湿地的" in p for p in unstated.procedures + [unstated.message_zh])
 
 
 @pytest.mark.parametrize("box", [NATIONAL, UNSTATED], ids=["national", "no-level"])
