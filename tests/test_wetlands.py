@@ -51,7 +51,7 @@ def test_a_national_major_project_of_any_type_is_conditional_with_the_state_coun
     # 国家重要湿地的" (officer's read of D23 beside D13's reading of the same layer)
     unstated = wetland_item(wetlands, UNSTATED, project_type=project_type, major_project=True)
     assert "征求国务院林业草原主管部门意见" in unstated.procedures
-    assert not any("涉及国家重要湿地的" in p for p in unstated.procedures + [unstated.message_zh])
+    assert not any("涉及国家重要湿地的" in p for p in [*unstated.procedures, unstated.message_zh])
 
 
 @pytest.mark.parametrize("box", [NATIONAL, UNSTATED], ids=["national", "no-level"])
