@@ -588,16 +588,10 @@ def _load_profile(name_or_path: str, data_dir: Path | None) -> Profile:
                 f"审查方案 {path.name}：审查项 {item.code} 引用了未知项目类型 {unknown_types}",
             )
         kinds = facilities()
-        for entry in item.basis:
-            wrong = (
-                [
-                    f
-                    for f in (entry.facilities or [])
-                    if f not in kinds or kinds[f].project_type not in entry.project_types
-                ]
-                if isinstance(entry, TypedBasis)
-                else []
-            )
+        for entry in (b for b in item.basis if isinstance(b, TypedBasis)):
+            wrong = [
+                f for f in entry.facilities or [] if f not in kinds or kinds[f].project_type not in entry.project_types
+            ]
             if wrong:
                 raise ProfileError(
                     f"{path.name}: item {item.code} names facilities {wrong} that are no work of the entry's project "

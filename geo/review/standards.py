@@ -66,18 +66,17 @@ def _read_standard_table(source: Any) -> StandardTable:
             )
             figure = _standard_figure(r, "ha_per_unit", source.name, optional=True)
             facility = _facility(r, row, figure, source.name)
-            key = (r["project_type"], facility)
-            if facility in per_unit.get(key[0], {}) or (facility is None and key[0] in table):
+            ptype = r["project_type"]
+            if facility in per_unit.get(ptype, {}) if facility else ptype in table:
                 raise ProfileError(
-                    f"standard table {source.name}: two rows for {key[0][:40]!r}"
+                    f"standard table {source.name}: two rows for {ptype[:40]!r}"
                     + (f", {facility}" if facility else ""),
-                    f"用地标准表 {source.name}：{key[0][:40]}{'、' + facility if facility else ''} 有两行",
+                    f"用地标准表 {source.name}：{ptype[:40]}{'、' + facility if facility else ''} 有两行",
                 )
             if facility is not None and figure is not None:  # both or neither (_facility)
-                unit = PerUnit(row, figure, r["unit"], r.get("indicator") or "")
-                per_unit.setdefault(r["project_type"], {})[facility] = unit
+                per_unit.setdefault(ptype, {})[facility] = PerUnit(row, figure, r["unit"], r.get("indicator") or "")
             else:
-                table[r["project_type"]] = row
+                table[ptype] = row
     except ProfileError:
         raise
     except (KeyError, ValueError) as exc:
