@@ -408,7 +408,7 @@ def _transposed(command: tuple[Any, ...]) -> tuple[Any, ...]:
 # the item table's columns: #, 审查项, 结果, 涉及面积 m², 公顷, 亩, 占比, 说明 (180 mm, the page's width).
 # Three area columns fit where two did because the cells are padded 2 pt a side, not ReportLab's 6:
 # at CELL_SIZE each figure column holds its widest usual figure on one line (1,000,000.00 m², 100.0000 公顷,
-# 1,500.00 亩, 100.00 %), # its 11（补充）, 审查项 8 characters a line (the longer names take two lines
+# 1,500.00 亩, 100.00 %), its 11（补充）, 审查项 8 characters a line (the longer names take two lines
 # at any width that leaves 说明 its room) and 说明 21.
 ITEM_WIDTHS = [16.5 * mm, 26.5 * mm, 10.5 * mm, 19.5 * mm, 14 * mm, 13.5 * mm, 14.5 * mm, 65 * mm]
 ITEM_PADDING = 2
@@ -493,7 +493,7 @@ class _Continued(SetPageTopFlowables):  # type: ignore[misc]  # ReportLab ships 
     """What each page after the one this falls on begins with: "地块 D07 名称（续）" on the pages that continue a
     parcel's section (its items run on, its 界址点坐标表), so that a page read alone says whose it is (an
     officer's read of the PDF); its first page has the parcel's own heading. Of no size: it stays on the page where
-    it falls, even a full one (ReportLab's own is not marked so, ``_ZEROZSIZE``, and moved on to the next page
+    it falls, even a full one (ReportLab's own is not marked so, ``_ZEROSIZE``, and moved on to the next page
     would set that page's top too late)."""
 
     _ZEROSIZE = True
