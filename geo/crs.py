@@ -238,9 +238,9 @@ class Area:
         mu = abs(self.mu)
         return 4 if mu < 0.005 and abs(self.m2) >= 0.005 else 2
 
-    @cached_property  # a message writes each figure twice (zh, en): the three written once, together
+    @cached_property  # a message writes each figure twice (zh, en): the three read once per area
     def _texts(self) -> tuple[str, str, str]:
-        return _fixed(self.m2, 2), _fixed(self.ha, 4), _fixed(self.mu, self._mu_digits)
+        return _area_texts(self.m2)
 
     @property
     def rounded(self) -> tuple[float, float, float]:
@@ -276,6 +276,14 @@ class Area:
         table too wide to read)."""
         m2, ha, mu = self._texts
         return f"{m2} m²\n{ha} 公顷\n{mu} 亩"
+
+
+@lru_cache(maxsize=4096)
+def _area_texts(m2: float) -> tuple[str, str, str]:
+    """An area's three texts, written once per value: a parcel's grading writes a figure in several places (the
+    finding, its bracket, the conditions) from areas made apart: 16 areas a city parcel, of 9 values."""
+    area = Area(m2)
+    return _fixed(m2, 2), _fixed(area.ha, 4), _fixed(area.mu, area._mu_digits)
 
 
 def undefined_crs(crs: Any) -> bool:

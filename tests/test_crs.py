@@ -127,6 +127,16 @@ def test_area_texts_never_write_an_area_found_as_none(m2: float, zh: str, mu: fl
     assert Area(m2).zh == zh and Area(m2).rounded[2] == mu
 
 
+def test_area_texts_written_once_per_value_read_alike() -> None:
+    """The texts are kept per value (a parcel writes one figure from several areas): -0.0 reads as 0.0 always did,
+    and a value's texts are the same however often and in whichever order areas of it are made."""
+    assert Area(-0.0).zh == Area(0.0).zh == "0.00 m²（0.0000 公顷，0.00 亩）"
+    assert Area(-1e-9).m2_text == "0.00"
+    first = [Area(m2).en for m2 in (2.36, 25_600.0, 2.36, 3.4)]
+    assert first == [Area(m2).en for m2 in (2.36, 25_600.0, 2.36, 3.4)]
+    assert first[0] == "2.36 m² (0.0002 ha, 0.0035 mu)" and first[3] == "3.40 m² (0.0003 ha, 0.01 mu)"
+
+
 def _frame(x: float, y: float, crs: str) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(geometry=[shapely.box(x, y, x + 0.001, y + 0.001)], crs=crs)
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 from support import parcel_frame, rect, write_review
 from typer.testing import CliRunner
 
@@ -20,6 +21,7 @@ from api.cli import app
 from geo.errors import FormatError, InputError
 from geo.io.quota import read_signed_review
 from geo.review import ReviewResult, review
+from geo.review.result import ItemResult
 from geo.signing import KEY_FILE, SigningKey, load_key_file
 
 runner = CliRunner()
@@ -38,6 +40,25 @@ def one_line(text: str) -> str:
 
 
 # --- the file -----------------------------------------------------------------------------------------------------
+
+
+def test_facts_kept_among_the_details_by_an_older_result_are_lifted_out() -> None:
+    item = {
+        "code": "basic_farmland",
+        "name_zh": "永久基本农田",
+        "name_en": "permanent basic farmland",
+        "status": "pass",
+        "overlap_m2": 0.0,
+        "overlap_ratio": 0.0,
+        "message_zh": "未涉及",
+        "message_en": "none",
+    }
+    piece = {"layer": "basic_farmland", "layer_name_zh": "永久基本农田", "status": "pass", "area_m2": 1, "area_mu": 0}
+    older = ItemResult.model_validate({**item, "details": [piece, {"facts": {"outside_m2": 5.0}}]})
+    assert older.facts.outside_m2 == 5.0 and [d.layer for d in older.details] == ["basic_farmland"]
+    # details that are no list: the schema's error (a 4xx where a file is read), not a crash in the reader
+    with pytest.raises(ValidationError, match="details"):
+        ItemResult.model_validate({**item, "details": {"facts": {"outside_m2": 5.0}}})
 
 
 def _refused_in_a_child(path: Path) -> tuple[str, int]:

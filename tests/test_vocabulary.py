@@ -25,6 +25,7 @@ from geo.vocabulary import (
     is_blank,
     project_id_text,
     project_types,
+    worst,
 )
 
 CONTRACT_TYPES = {
@@ -59,6 +60,21 @@ def test_unknown_type_names_every_allowed_value() -> None:
         check_project_type("factory")
     assert all(t in err.value.message_en for t in CONTRACT_TYPES)
     assert "采矿" in err.value.message_zh
+
+
+@pytest.mark.parametrize(
+    ("statuses", "expected"),
+    [
+        ([], "pass"),
+        (["pass", "pass"], "pass"),
+        (["warn", "pass"], "warn"),
+        (["pass", "missing_layer", "warn"], "missing_layer"),
+        (["warn", "fail", "missing_layer", "pass"], "fail"),
+    ],
+)
+def test_worst_is_the_most_severe_status(statuses: list[str], expected: str) -> None:
+    assert worst(statuses) == expected
+    assert worst(iter(reversed(statuses))) == expected  # any iterable, any order
 
 
 def test_every_verdict_has_a_label_and_colour() -> None:

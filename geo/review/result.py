@@ -278,8 +278,14 @@ class ItemResult(BaseModel):
     @classmethod
     def _facts_out_of_details(cls, data: Any) -> Any:
         """Results stored before facts had their own field kept them as ``{"facts": …}`` entries in details."""
-        details = data.get("details") if isinstance(data, dict) else None  # the review's own: models, no facts
-        if details and any(isinstance(d, dict) and "facts" in d for d in details):
+        details = data.get("details") if isinstance(data, dict) else None
+        # the review's own results hold models, a file's dicts: only a file's are searched (every item's was)
+        if (
+            isinstance(details, list)
+            and details
+            and isinstance(details[0], dict)
+            and any("facts" in d for d in details if isinstance(d, dict))
+        ):
             facts: dict[str, Any] = {}
             for d in data["details"]:
                 facts |= d.get("facts", {}) if isinstance(d, dict) else {}
