@@ -27,9 +27,9 @@ from geo.errors import GeometryError, InputError, ProfileError
 from geo.geometry import clean_parcels, polygonal_part
 from geo.report_model import SYNTHETIC_MARK
 from geo.review import ReviewResult, load_profile, review
-from geo.review.engine import estimate_as_drawn, layers_needed, parcel_ids, project_attributes
+from geo.review.engine import estimate_as_drawn, layers_needed, parcel_ids, project_attributes, project_of
 from geo.review.profile import Profile
-from geo.vocabulary import VERDICT_ZH, facilities
+from geo.vocabulary import VERDICT_ZH
 
 PIECE_MIN_M2 = 1.0  # added/removed slivers at or below this are edge noise, not pieces
 
@@ -128,7 +128,9 @@ def boundary_project(
     it, every parcel of the 预审 boundary; ``given`` (a caller's ``--project-type``) over both. An attribute some
     parcels give and others do not, or give otherwise, is no one's: an exemption one parcel claims does not cover a
     strip added to another. The project's id, name and amounts (investment, route, power) are not a piece's: two
-    strips of one project summed its investment twice in the land-use standard. The added strip of a road whose
+    strips of one project summed its investment twice in the land-use standard. A type ``given`` beside the
+    boundaries' 工程类别 of another type is refused, naming both, as a review refuses it beside a parcel's: which of
+    the two is right is the caller's to say. The added strip of a road whose
     报批 file says ``redline_exempt`` was reviewed without it: "fails the red line" where the whole parcel's
     review allowed it."""
     found: dict[str, Any] = {}
@@ -144,11 +146,14 @@ def boundary_project(
             values = {getattr(a, field) if field in a.model_fields_set else None for a in attrs}
             if field not in found and values != {None}:  # the first boundary that gives it at all decides
                 found[field] = values.pop() if len(values) == 1 else None
-    found = {k: v for k, v in found.items() if v is not None}
-    kind = facilities().get(str(found.get("facility")))
-    if given and given.get("project_type") and kind is not None and kind.project_type != given["project_type"]:
-        del found["facility"]  # the caller's type over the boundaries': their 工程类别 was of another
-    found |= given or {}
+    found = {k: v for k, v in found.items() if v is not None} | (given or {})
+    try:  # as a review's flags over a file's parcels: a type beside the boundaries' 工程类别 of another is refused
+        project_of(found)
+    except InputError as exc:
+        raise InputError(
+            f"the boundaries' project with the one given: {exc.message_en}",
+            f"范围文件的项目属性与所给不符：{exc.message_zh}",
+        ) from exc
     return found or None
 
 

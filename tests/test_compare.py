@@ -213,10 +213,17 @@ def test_added_pieces_are_reviewed_as_parcels_of_the_project_the_boundaries_give
     assert boundary_project(claims, old, None) == {"project_type": "transport"}
     claims["redline_exempt"] = ["是", "否"]
     assert boundary_project(claims, old, None) == {"project_type": "transport"}
-    # a highway's added strip is rated as a highway (its 工程类别), unless the caller names another type
+    # a highway's added strip is rated as a highway (its 工程类别); a caller's type of another is refused, naming both,
+    # as a review refuses it beside a parcel's 工程类别
     claims["facility"] = "highway"
     assert boundary_project(claims, old, None) == {"project_type": "transport", "facility": "highway"}
-    assert boundary_project(claims, old, {"project_type": "energy"}) == {"project_type": "energy"}
+    assert boundary_project(claims, old, {"project_type": "transport"}) == {
+        "project_type": "transport",
+        "facility": "highway",
+    }
+    with pytest.raises(InputError, match=r"highway.*transport.*energy") as refused:
+        boundary_project(claims, old, {"project_type": "energy"})
+    assert "范围文件的项目属性与所给不符" in refused.value.message_zh and "公路" in refused.value.message_zh
 
 
 def test_added_land_that_fails_is_said_within_the_thresholds_too(blueprint: Blueprint) -> None:
