@@ -32,6 +32,10 @@ from geo.review.profile import Profile
 from geo.vocabulary import VERDICT_ZH
 
 PIECE_MIN_M2 = 1.0  # added/removed slivers at or below this are edge noise, not pieces
+# the added and removed parts are cut on a millimetre grid: two boundaries sharing an edge whose ends differ in the last
+# bits of a float left a spike a billionth of a metre wide, valid in GK metres and self-intersecting once written in
+# degrees (an officer's GIS refused the pieces)
+PIECE_GRID_M = 0.001
 
 
 class ChangePiece(BaseModel):
@@ -45,6 +49,7 @@ class ChangePiece(BaseModel):
     verdict: str | None = Field(default=None, description="the added piece's own review verdict")
     failed_items: list[str] = Field(default_factory=list, description="review items the added piece fails")
     failed_items_zh: list[str] = Field(default_factory=list, description="their names (生态保护红线 …)")
+    failed_items_m2: list[float] = Field(default_factory=list, description="the area each of them found (overlap_m2)")
 
 
 class ChangeCheck(BaseModel):
@@ -195,7 +200,7 @@ def compare_boundaries(
     _refuse_speck(old_m2, "pre-review (预审)", "预审范围", prof)
     _refuse_speck(new_m2, "new (报批)", "报批范围", prof)
     overlap_m2 = float(old.intersection(cur).area)
-    gained, lost = cur.difference(old), old.difference(cur)
+    gained, lost = cur.difference(old, grid_size=PIECE_GRID_M), old.difference(cur, grid_size=PIECE_GRID_M)
     added = [p for p in shapely.get_parts(polygonal_part(gained)) if p.area > PIECE_MIN_M2]
     removed = [p for p in shapely.get_parts(polygonal_part(lost)) if p.area > PIECE_MIN_M2]
     # decided on the ratios as reported: +10 % exactly is float noise either side of 0.1 (42.9 / 39 − 1)
@@ -215,6 +220,7 @@ def compare_boundaries(
     added_pieces = _pieces("A", added, epsg)
     removed_pieces = _pieces("R", removed, epsg)
     added_review = None
+    said: dict[str, tuple[str, str]] = {}  # each added piece's failing items, each with the area it found
     if blueprint is not None and added:
         frame = gpd.GeoDataFrame({"id": [p.id for p in added_pieces]}, geometry=list(added), crs=f"EPSG:{epsg}")
         whose = boundary_project(new, prereview, project)
@@ -223,6 +229,20 @@ def compare_boundaries(
             piece.verdict = result.verdict
             failed = [i for i in result.items if i.status == "fail"]
             piece.failed_items, piece.failed_items_zh = [i.code for i in failed], [i.name_zh for i in failed]
+            piece.failed_items_m2 = [i.overlap_m2 for i in failed]
+            said[piece.id] = (  # an officer asked how much of the strip is 生态保护红线
+                "；".join(f"{i.name_zh}（涉及 {Area(i.overlap_m2).bracketed_zh}）" for i in failed),
+                "; ".join(f"{i.name_en} ({Area(i.overlap_m2).en})" for i in failed),
+            )
+    failing = [p for p in added_pieces if p.failed_items]
+    if exceeds:
+        conclusion = rule.exceeds_zh, rule.exceeds_en
+    elif failing:
+        conclusion = rule.within_failing_zh, rule.within_failing_en
+    elif added and added_review is None:
+        conclusion = rule.within_unreviewed_zh, rule.within_unreviewed_en
+    else:
+        conclusion = rule.within_zh, rule.within_en
     check = ChangeCheck(
         crs_used=f"EPSG:{epsg}",
         prereview_m2=round(old_m2, 2),
@@ -250,23 +270,20 @@ def compare_boundaries(
         exceeds=exceeds,
         reasons_zh=reasons_zh,
         reasons_en=reasons_en,
-        conclusion_zh=rule.exceeds_zh if exceeds else rule.within_zh,
-        conclusion_en=rule.exceeds_en if exceeds else rule.within_en,
+        conclusion_zh=conclusion[0],
+        conclusion_en=conclusion[1],
         basis=rule.basis,
         added=added_pieces,
         removed=removed_pieces,
-        added_fails=any(p.failed_items for p in added_pieces),
+        added_fails=bool(failing),
         added_findings_zh=[
-            f"新增部分 {p.id}（{Area(p.area_m2).zh}）审查不通过：{'、'.join(p.failed_items_zh)}，"
-            "须调整报批范围或依规办理"
-            for p in added_pieces
-            if p.failed_items
+            f"新增部分 {p.id}（{Area(p.area_m2).bracketed_zh}）审查不通过：{said[p.id][0]}，须调整报批范围或依规办理"
+            for p in failing
         ],
         added_findings_en=[
-            f"added piece {p.id} ({Area(p.area_m2).en}) fails the review: {', '.join(p.failed_items)}; "
-            "the boundary must be adjusted or the procedures followed"
-            for p in added_pieces
-            if p.failed_items
+            f"added piece {p.id} ({Area(p.area_m2).en}) fails the review: {said[p.id][1]}; the boundary must be "
+            "adjusted or the procedures followed"
+            for p in failing
         ],
         added_review=added_review,
     )

@@ -271,6 +271,13 @@ class Area:
         return f"{m2} m² ({ha} ha, {mu} mu)"
 
     @property
+    def bracketed_zh(self) -> str:
+        """12,852.35 m²，合 1.2852 公顷、19.28 亩: the area written inside a bracket, so that no bracket opens inside
+        another (officer's read: 位于城镇弹性发展区（面积 12,747.65 m²（1.2748 公顷，19.12 亩））)."""
+        m2, ha, mu = self._texts
+        return f"{m2} m²，合 {ha} 公顷、{mu} 亩"
+
+    @property
     def stacked(self) -> str:
         """One cell of a terminal table: m², 公顷 and 亩 one under another (three side by side make a ledger's
         table too wide to read)."""

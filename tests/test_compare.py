@@ -14,6 +14,7 @@ from pathlib import Path
 import geopandas as gpd
 import pytest
 import shapely
+import shapely.affinity
 from fastapi.testclient import TestClient
 from support import EPSG, X0, Y0, assert_problem, assert_worker_freed, auth, parcel_frame, rect, star
 from typer.testing import CliRunner
@@ -227,19 +228,55 @@ def test_added_pieces_are_reviewed_as_parcels_of_the_project_the_boundaries_give
 
 
 def test_added_land_that_fails_is_said_within_the_thresholds_too(blueprint: Blueprint) -> None:
-    """+5 % into the red line is within the 聊城 thresholds, and the page said only "未超出 … 按原预审意见报批",
-    in green: the failing added piece is now said under the conclusion, in both languages and on the command line."""
+    """+5 % into the red line is within the 聊城 thresholds, and the page said "未超出 … 按原预审意见报批" (in green, then
+    above the failing piece): within the thresholds, land that fails is not approved on the old 预审, and how much of
+    the strip each item finds is said (an officer's read)."""
     old = parcel_frame(rect(3.90, 4.2, 4.0, 4.3))
     new = parcel_frame(rect(3.90, 4.2, 4.005, 4.3))  # 5 m × 100 m into the red line at x ≥ 4 km
     check = compare_boundaries(old, new, blueprint=blueprint, project={"project_type": "industrial"})
     assert (check.exceeds, check.added_fails, check.area_change_ratio) == (False, True, 0.05)
+    assert check.conclusion_zh.startswith("未超出") and "不得按原预审意见报批，须调整报批范围避让" in check.conclusion_zh
+    assert "not to be approved on the existing pre-review" in check.conclusion_en
     (piece,) = check.added
     assert piece.area_m2 == 500 and "生态保护红线" in piece.failed_items_zh
+    assert piece.failed_items_m2[piece.failed_items.index("ecological_redline")] == 500
     (said,) = check.added_findings_zh
-    assert said.startswith("新增部分 A1（500.00 m²（0.0500 公顷，0.75 亩））审查不通过：") and "生态保护红线" in said
-    assert "ecological_redline" in check.added_findings_en[0]
+    # no bracket inside another: the areas inside one read "，合 … 公顷、… 亩"
+    assert said.startswith("新增部分 A1（500.00 m²，合 0.0500 公顷、0.75 亩）审查不通过：")
+    assert "生态保护红线（涉及 500.00 m²，合 0.0500 公顷、0.75 亩）" in said
+    assert "ecological protection red line (500.00 m² (0.0500 ha, 0.75 mu))" in check.added_findings_en[0]
     page = change_check_html(check)
     assert 'class="within"' not in page and 'class="caution">未超出' in page and said in page
+
+
+def test_added_land_not_reviewed_is_no_pass_within_the_thresholds() -> None:
+    """Without a blueprint the added pieces are not reviewed: within the thresholds the page said 按原预审意见报批 in
+    green beside "未审查" in the pieces' table."""
+    old = parcel_frame(rect(3.90, 4.2, 4.0, 4.3))
+    check = compare_boundaries(old, parcel_frame(rect(3.90, 4.2, 4.005, 4.3)))
+    assert (check.exceeds, check.added_fails, check.added_review) == (False, False, None)
+    assert check.conclusion_zh.endswith("新增部分未经审查，须经审查后方可按原预审意见报批")
+    page = change_check_html(check)
+    assert 'class="within"' not in page and 'class="caution">未超出' in page
+    same = compare_boundaries(old, parcel_frame(rect(3.90, 4.2, 4.0, 4.3)))  # nothing added: nothing to review
+    assert same.conclusion_zh.endswith("按原预审意见报批") and "未经审查" not in same.conclusion_zh
+    assert 'class="within"' in change_check_html(same)
+
+
+def test_added_and_removed_pieces_are_valid_as_written_in_degrees() -> None:
+    """A square moved 16 m east, drawn in degrees: the two boundaries' shared edges differ in the last bits once
+    reprojected, and the cut left a spike a billionth of a metre wide, valid in GK metres and self-intersecting in
+    the GeoJSON (an officer's GIS refused it). Cut on a millimetre grid, each piece is the 16 m strip."""
+    square = rect(0.4, 0.4, 0.56, 0.56)
+    old = parcel_frame(square).to_crs(4490)
+    new = parcel_frame(shapely.affinity.translate(square, 16.0, 0.0)).to_crs(4490)
+    check = compare_boundaries(old, new)
+    assert [p.area_m2 for p in check.added] == [2560.0] and [p.area_m2 for p in check.removed] == [2560.0]
+    for piece in [*check.added, *check.removed]:
+        written = shapely.geometry.shape(piece.geometry)
+        assert written.is_valid, shapely.is_valid_reason(written)
+        assert len(written.exterior.coords) == 5  # the strip's four corners, no spike
+    assert check.overlap_ratio == 0.9
 
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -451,6 +488,25 @@ def test_api_compare_with_a_stored_review(client: TestClient, keys: dict[str, st
     speck = parcel_frame(SPECK).to_crs(4490).__geo_interface__  # the stored 预审 passed the review's own floor
     problem = assert_problem(client.post(f"/api/v1/reviews/{review_id}/compare", json=speck, headers=auth(keys)), 422)
     assert "报批范围面积" in problem["message_zh"] and "new (报批) boundary has" in problem["message_en"]
+
+
+def test_api_compare_keeps_the_values_the_review_was_given_for_every_parcel(
+    client: TestClient, keys: dict[str, str]
+) -> None:
+    """A road's red-line claim sent as query fields (override) held for its review, not for the strip its 报批 boundary
+    adds: the stored parcels were the file's, without them (a probe: a 重大项目's added strip failed 永久基本农田)."""
+    old = parcel_frame(rect(3.85, 4.2, 3.95, 4.3)).to_crs(4490)
+    sent = client.post(
+        "/api/v1/reviews?project_type=transport&redline_exempt=true", json=old.__geo_interface__, headers=auth(keys)
+    )
+    assert sent.status_code == 201, sent.text
+    new = parcel_frame(rect(3.85, 4.2, 4.05, 4.3)).to_crs(4490).__geo_interface__  # 50 m into the red line
+    body = client.post(f"/api/v1/reviews/{sent.json()['review_id']}/compare", json=new, headers=auth(keys)).json()
+    (piece,) = body["added"]
+    assert "ecological_redline" not in piece["failed_items"] and body["added_fails"] is False
+    (strip,) = body["added_review"]["parcels"]
+    assert strip["project_type"] == "transport"
+    assert next(i for i in strip["items"] if i["code"] == "ecological_redline")["status"] == "warn"
 
 
 def test_api_compare_takes_a_crs_and_the_review_cost_cap(settings: Settings, keys: dict[str, str]) -> None:

@@ -70,6 +70,7 @@ from geo.papers import DocumentNumber, Issuer, document_number
 from geo.report import review_report
 from geo.report_pdf import review_report_pdf
 from geo.review import ReviewResult, review, review_cost
+from geo.review.engine import as_applied
 from geo.review.result import MAX_INVESTMENT_WAN, MAX_NAME_CHARS, plain_figure
 from geo.signing import SigningKey, key_for_writing
 from geo.store import ReviewStore, StoredResult
@@ -224,7 +225,9 @@ def _review_and_save(
         record_owner(conn, record.review_id, who)
 
     record = stoppable(serialised, cost=cost, vertices=most_vertices(frame), settings=settings, deadline=deadline)
-    geojson = features_geojson_text(frame)
+    # the parcels as reviewed, the values given for all of them applied: a change check reads the project from them
+    # (a 重大项目 claimed by a query field was lost, and the added strip of a highway failed 永久基本农田)
+    geojson = features_geojson_text(frame.assign(**as_applied(project)) if project else frame)
     in_time()  # before anything is written
     saved = store.save_record(record, geojson, also=owned_in_time)
     return record.review_id, saved.encode()

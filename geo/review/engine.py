@@ -152,9 +152,7 @@ def project_attributes(
     present = [f for f in ProjectAttributes.model_fields if f in columns]
     values = {f: frame[f].tolist() for f in present}  # column by column: no frame of records per call
     if overrides:
-        flags = project_of(overrides)  # a flag's bad value is no parcel's
-        if flags.facility and not overrides.get("project_type"):  # a 工程类别 for every parcel sets their type too
-            overrides = {**overrides, "project_type": flags.project_type}
+        overrides = as_applied(overrides)
     out = []
     for row in range(len(frame)):
         given = {f: values[f][row] for f in present if not is_blank(values[f][row])}
@@ -166,6 +164,15 @@ def project_attributes(
             pid = ids[row] if ids is not None else str(row + 1)
             raise type(exc)(f"parcel {pid}: {exc.message_en}", f"地块 {pid}：{exc.message_zh}") from exc
     return out
+
+
+def as_applied(overrides: dict[str, Any]) -> dict[str, Any]:
+    """Values given for every parcel (flags, query fields) as a review applies them over each parcel's own: a 工程类别
+    without a type sets the type it implies too. A bad value is refused as the flag's, no parcel's."""
+    flags = project_of(overrides)
+    if flags.facility and not overrides.get("project_type"):
+        return {**overrides, "project_type": flags.project_type}
+    return overrides
 
 
 def project_of(given: dict[str, Any]) -> ProjectAttributes:

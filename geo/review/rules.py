@@ -206,10 +206,9 @@ def _area_text(m2: float) -> tuple[str, str]:
 
 
 def _area_within(m2: float) -> tuple[str, str]:
-    """An area written inside brackets: 12,852.35 m²，合 1.2852 公顷、19.28 亩, so that no bracket opens inside
-    another (officer's read: 位于城镇弹性发展区（面积 12,747.65 m²（1.2748 公顷，19.12 亩））)."""
+    """An area written inside brackets (``Area.bracketed_zh``)."""
     a = Area(m2)
-    return f"{a.m2_text} m²，合 {a.ha_text} 公顷、{a.mu_text} 亩", a.en
+    return a.bracketed_zh, a.en
 
 
 def _area_after(note_zh: str, m2: float) -> str:

@@ -53,3 +53,9 @@ class ChangeCheckRule(BaseModel):
     exceeds_en: str
     within_zh: str
     within_en: str
+    # within the thresholds, but an added piece fails the review: not on the existing 预审 as it stands
+    within_failing_zh: str
+    within_failing_en: str
+    # within the thresholds, the added land not reviewed (no blueprint at hand): not to be signed as a pass
+    within_unreviewed_zh: str
+    within_unreviewed_en: str
