@@ -12,6 +12,7 @@ their 文号 on the first read, and are rendered in a child process) asks :func:
 
 from __future__ import annotations
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 BODY = frozenset({"http.response.body", "http.response.pathsend"})  # a file's body may come as its path
@@ -21,6 +22,16 @@ HEAD = "lantu.head"  # set in the scope a HEAD is handed on with: a route whose 
 def is_head(scope: Scope) -> bool:
     """Whether the request came as ``HEAD`` (handed on as ``GET``)."""
     return bool(scope.get(HEAD))
+
+
+def refuse_head(scope: Scope) -> None:
+    """405 for a ``HEAD`` of a paper, asked once the paper's review is found and the caller may read it (so that a
+    HEAD of an unknown review is 404, of another's 403, as its GET): a paper is numbered (文号) on its first read and
+    rendered in a child, which a link checker's HEAD must not do."""
+    if is_head(scope):
+        raise HTTPException(
+            405, "a paper is rendered, and numbered, when read: ask for it with GET", headers={"Allow": "GET"}
+        )
 
 
 class HeadAsGet:

@@ -1023,6 +1023,43 @@ def test_a_repeated_plan_is_booked_over_the_api_only_when_said_again(client: Tes
     assert next(b["balance"] for b in balances if b["holder"] == "370811" and b["factor"] == "land_new") == 140_000
 
 
+@pytest.mark.parametrize(
+    ("url", "body"),
+    [
+        ("/api/v1/sites/search", {"area_mu": "1_5"}),
+        ("/api/v1/sites/search", {"area_mu": 10, "resolution_m": "1_0"}),
+        ("/api/v1/layers/nearest-boundary?lon=1_16.6&lat=35.4", None),
+        ("/api/v1/layers/nearest-boundary?lon=116.6&lat=35.4&within_m=1_0", None),
+        ("/api/v1/layers/water_source/items?bbox=116.5_1,35,117,36", None),
+    ],
+    ids=["site area", "site resolution", "snap lon", "snap radius", "layer bbox"],
+)
+def test_an_underscore_is_no_digit_separator_in_any_number(
+    client: TestClient, keys: dict[str, str], url: str, body: dict[str, Any] | None
+) -> None:
+    """Python reads "1_5" as 15: a site search of "1_5" 亩 searched 15 亩 (probe); refused, as investment_wan is."""
+    sent = client.post(url, json=body, headers=auth(keys)) if body is not None else client.get(url, headers=auth(keys))
+    problem = assert_problem(sent, 422)
+    if "bbox" in url:  # not four numbers
+        assert "116.5_1" in problem["message_en"] and "bbox 须为四个数" in problem["message_zh"]
+    else:
+        assert "underscore" in problem["message_en"] and "下划线" in problem["message_zh"]
+
+
+def test_a_parcel_id_a_review_takes_can_be_reserved(client: TestClient, keys: dict[str, str]) -> None:
+    """A review takes ids of up to 100 characters; a reservation refused those over 64 (probe)."""
+    admin = auth(keys, "quota-admin")
+    issue_land_quota(client, keys, new=100_000, compensation=50_000)
+    project = {"id": "XM-9", "name": "长编号项目", "project_type": "industrial", "level": "县重点", "county": "370811"}
+    assert client.post("/api/v1/projects", json={**project, "stage": "储备"}, headers=auth(keys, "admin")).is_success
+    long_id = "370811" + "0" * 94
+    rid = client.post("/api/v1/reviews", json=feature(rect(2.2, 0.2, 2.4, 0.4), id=long_id), headers=auth(keys))
+    assert rid.status_code == 201, rid.text
+    body = {"review_id": rid.json()["review_id"], "year": 2026, "project_id": "XM-9", "parcel_id": long_id}
+    reserved = client.post("/api/v1/quotas/reserve", json=body, headers=admin)
+    assert reserved.status_code == 201, reserved.text
+
+
 def test_a_confirmation_over_the_api_records_its_approval_document(client: TestClient, keys: dict[str, str]) -> None:
     admin = auth(keys, "quota-admin")
     issue_land_quota(client, keys, new=100_000, compensation=50_000)

@@ -228,14 +228,15 @@ def test_added_pieces_are_reviewed_as_parcels_of_the_project_the_boundaries_give
 
 
 def test_added_land_that_fails_is_said_within_the_thresholds_too(blueprint: Blueprint) -> None:
-    """+5 % into the red line is within the 聊城 thresholds, and the page said "未超出 … 按原预审意见报批" (in green, then
-    above the failing piece): within the thresholds, land that fails is not approved on the old 预审, and how much of
-    the strip each item finds is said (an officer's read)."""
+    """+5 % into the red line is within the 聊城 thresholds, and the page said "未超出 … 按原预审意见报批" (in green,
+    then above the failing piece): within the thresholds, land that fails is not approved on the old 预审, and how
+    much of the strip each item finds is said (an officer's read)."""
     old = parcel_frame(rect(3.90, 4.2, 4.0, 4.3))
     new = parcel_frame(rect(3.90, 4.2, 4.005, 4.3))  # 5 m × 100 m into the red line at x ≥ 4 km
     check = compare_boundaries(old, new, blueprint=blueprint, project={"project_type": "industrial"})
     assert (check.exceeds, check.added_fails, check.area_change_ratio) == (False, True, 0.05)
-    assert check.conclusion_zh.startswith("未超出") and "不得按原预审意见报批，须调整报批范围避让" in check.conclusion_zh
+    assert check.conclusion_zh.startswith("未超出")
+    assert "不得按原预审意见报批，须调整报批范围避让" in check.conclusion_zh
     assert "not to be approved on the existing pre-review" in check.conclusion_en
     (piece,) = check.added
     assert piece.area_m2 == 500 and "生态保护红线" in piece.failed_items_zh

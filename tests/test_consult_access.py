@@ -60,6 +60,10 @@ def test_a_planner_reads_the_consultation_on_its_own_review(client: TestClient, 
     status = client.get(f"{API}/projects/XM-P", headers=auth(keys))
     assert status.status_code == 200 and status.json()["rounds"][0]["review_id"] == posted.json()["review_id"]
     assert client.get(f"{API}/projects/XM-P/page", headers=auth(keys)).status_code == 200
+    # its page is rendered in a child, as a review's papers: a HEAD is refused once the caller may read it (probe)
+    head = client.head(f"{API}/projects/XM-P/page", headers=auth(keys))
+    assert head.status_code == 405 and head.headers["allow"] == "GET" and head.content == b""
+    assert client.head(f"{API}/projects/XM-NONE/page", headers=auth(keys)).status_code == 404
     assert len(client.get(f"{API}/tasks?department=水利", headers=auth(keys)).json()) == 1
     assert_problem(client.get(f"{API}/projects/XM-NONE", headers=auth(keys)), 404)  # none is 404, not 403
 

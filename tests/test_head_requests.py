@@ -111,6 +111,16 @@ def test_a_papers_head_is_refused_and_takes_no_document_number(client: TestClien
     assert opinion["number"].endswith("〕第1号"), opinion["number"]  # the first review's HEADs took none
 
 
+def test_a_papers_head_of_an_unknown_review_is_404_for_every_role(client: TestClient, keys: dict[str, str]) -> None:
+    """A role that reads every review skipped the owner's lookup, and its HEAD was refused (405) before the review
+    was looked for: 404, as its GET (probe)."""
+    for role in ("planner", "admin"):
+        for paper in ("report", "report.pdf", "opinion", "map"):
+            path = f"/api/v1/reviews/{'0' * 32}/{paper}"
+            assert_problem(client.get(path, headers=auth(keys, role)), 404)
+            assert client.head(path, headers=auth(keys, role)).status_code == 404, (role, paper)
+
+
 def test_head_runs_the_route_once(client: TestClient, keys: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[object] = []
     real = layers.layer_summary

@@ -728,3 +728,14 @@ def test_an_investment_of_minus_zero_is_zero() -> None:
 
     investment = project_of({"investment_wan": -0.0}).investment_wan
     assert investment is not None and math.copysign(1.0, investment) == 1.0  # -0.0 == 0.0: the sign is the test
+
+
+def test_a_bad_value_is_echoed_cut_in_its_error() -> None:
+    """A 3 MB name came back three times in a 9 MB problem response (probe): the value is shown to 60 characters."""
+    from geo.review.engine import SHOWN_VALUE_CHARS, project_of
+
+    with pytest.raises(InputError) as refused:
+        project_of({"name": "名" * 100_000, "investment_wan": "9" * 5000})
+    for message in (refused.value.message_en, refused.value.message_zh):
+        assert len(message) < 4 * SHOWN_VALUE_CHARS + 400, len(message)
+        assert "name='名名" in message and "investment_wan='999" in message and "…" in message

@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Query
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 from api.access import SEE_ALL_ROLES, check_can_read
 from api.deps import WRITE, BlueprintDep, EngineDep, PoolDep, RenderCacheDep, SettingsDep, StoreDep, require
 from api.errors import ForbiddenError
+from api.head import refuse_head
 from api.keys import Principal, key_department
 from api.routes.reviews import PaperReview, counted, paper
 from api.settings import Settings
@@ -348,6 +349,7 @@ def opinion(
 
 
 def consulted_review(
+    request: Request,
     project_id: ProjectId,
     consult: ConsultDep,
     cache: RenderCacheDep,
@@ -356,10 +358,12 @@ def consulted_review(
 ) -> PaperReview:
     """The review the project's latest round consults on, once the caller may read it (``Readable``), its
     parcels counted on a request thread (a plain ``def``), outside the pool: its page is a paper of that review
-    (``check_page_size``)."""
+    (``check_page_size``), rendered in a child, which a ``HEAD`` must not start (``refuse_head``)."""
     readable.check(project_id)
     review_id = consult.review_id(project_id)
-    return PaperReview(review_id, counted(cache, review_id, lambda: consult.review_parcels(project_id)), who)
+    found = PaperReview(review_id, counted(cache, review_id, lambda: consult.review_parcels(project_id)), who)
+    refuse_head(request.scope)
+    return found
 
 
 def check_page_size(project_id: str, review: PaperReview, settings: Settings) -> None:

@@ -8,13 +8,14 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from api.compression import packed_response
 from api.deps import BlueprintDep, PoolDep, VectorLayerDep, require
 from geo.blueprint import VectorLayer, layer_summary
 from geo.errors import InputError
 from geo.io import features_geojson_text
+from geo.review.result import plain_figure
 from geo.snapping import nearest_boundary_point
 
 router = APIRouter(tags=["layers"], dependencies=[Depends(require("layers:read"))])
@@ -79,9 +80,13 @@ async def nearest_boundary(
     blueprint: BlueprintDep,
     pool: PoolDep,
     # finite first: nan fails every bound, and was told "at most 180" (finite_number, 应为有限数值)
-    lon: Annotated[float, Query(ge=-180, le=180, allow_inf_nan=False)],
-    lat: Annotated[float, Query(ge=-90, le=90, allow_inf_nan=False)],
-    within_m: Annotated[float, Query(gt=0, le=500, allow_inf_nan=False, description="search radius in metres")] = 10.0,
+    lon: Annotated[float, Query(ge=-180, le=180, allow_inf_nan=False), BeforeValidator(plain_figure)],
+    lat: Annotated[float, Query(ge=-90, le=90, allow_inf_nan=False), BeforeValidator(plain_figure)],
+    within_m: Annotated[
+        float,
+        Query(gt=0, le=500, allow_inf_nan=False, description="search radius in metres"),
+        BeforeValidator(plain_figure),
+    ] = 10.0,
     layers: Annotated[str | None, Query(max_length=2000, description="comma list of layer ids; default all")] = None,
 ) -> BoundarySnap:
     ids = [s.strip() for s in layers.split(",") if s.strip()] if layers is not None else None
@@ -150,7 +155,7 @@ def _page(layer: VectorLayer, box: tuple[float, float, float, float] | None, lim
 
 def _parse_bbox(text: str) -> tuple[float, float, float, float]:
     try:
-        minx, miny, maxx, maxy = (float(v) for v in text.split(","))
+        minx, miny, maxx, maxy = (float(plain_figure(v)) for v in text.split(","))  # 116.5_1 is no 116.51
     except ValueError as exc:
         raise InputError(
             f"bbox must be four numbers minlon,minlat,maxlon,maxlat; got {text!r}",

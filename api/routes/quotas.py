@@ -87,7 +87,7 @@ class ReserveRequest(BaseModel):
     review_id: str = Field(max_length=64)
     year: int = Field(ge=FIRST_YEAR, le=LAST_YEAR)
     project_id: str = Field(max_length=64, min_length=1)
-    parcel_id: str | None = Field(default=None, max_length=64)
+    parcel_id: str | None = Field(default=None, max_length=MAX_ID_CHARS)  # as long as a review's ids
     county: str | None = Field(default=None, max_length=32)
     source: str | None = Field(
         default=None,

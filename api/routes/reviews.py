@@ -33,7 +33,6 @@ from fastapi.responses import HTMLResponse
 from pydantic import BeforeValidator
 from sqlalchemy import Connection, Engine
 from starlette.datastructures import UploadFile
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.access import record_owner
 from api.deps import (
@@ -53,7 +52,7 @@ from api.errors import (
     file_name_too_long,
     media_type,
 )
-from api.head import is_head
+from api.head import refuse_head
 from api.keys import Principal
 from api.render_cache import RenderCache
 from api.settings import Settings
@@ -441,14 +440,11 @@ def paper_review(
     cache: RenderCacheDep,
     who: Annotated[Principal, Depends(require("review:read"))],
 ) -> PaperReview:
-    """The review whose paper is asked for, counted on a request thread (a plain ``def``), outside the pool. A
-    ``HEAD`` is refused once the caller may read the review: a paper is numbered (文号) on its first read and
-    rendered in a child, which a link checker's HEAD must not do (a fresh pair of eyes)."""
-    if is_head(request.scope):
-        raise StarletteHTTPException(
-            405, "a paper is rendered, and numbered, when read: ask for it with GET", headers={"Allow": "GET"}
-        )
-    return PaperReview(review_id, counted(cache, review_id, lambda: store.parcel_count(review_id)), who)
+    """The review whose paper is asked for, counted on a request thread (a plain ``def``), outside the pool; a
+    ``HEAD`` refused once it is found (``refuse_head``)."""
+    found = PaperReview(review_id, counted(cache, review_id, lambda: store.parcel_count(review_id)), who)
+    refuse_head(request.scope)
+    return found
 
 
 PaperReviewDep = Annotated[PaperReview, Depends(paper_review)]

@@ -35,7 +35,7 @@ class SiteSearchRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    area_mu: float = Field(
+    area_mu: Annotated[float, BeforeValidator(plain_figure)] = Field(  # "1_5" is no 15 亩
         gt=0,
         le=100_000,
         allow_inf_nan=False,
@@ -49,7 +49,7 @@ class SiteSearchRequest(BaseModel):
     major_project: bool = False
     county: str | None = Field(default=None, max_length=20, description="search this county (its code)")
     within: dict[str, Any] | None = Field(default=None, description="search inside this GeoJSON")
-    resolution_m: float | None = Field(
+    resolution_m: Annotated[float | None, BeforeValidator(plain_figure)] = Field(
         default=None, ge=1, le=1000, allow_inf_nan=False, description="cell size (profile default 10 m)"
     )
 

@@ -166,6 +166,9 @@ def project_attributes(
     return out
 
 
+SHOWN_VALUE_CHARS = 60  # of a bad value, echoed in its error
+
+
 def as_applied(overrides: dict[str, Any]) -> dict[str, Any]:
     """Values given for every parcel (flags, query fields) as a review applies them over each parcel's own: a 工程类别
     without a type sets the type it implies too. A bad value is refused as the flag's, no parcel's."""
@@ -186,7 +189,9 @@ def project_of(given: dict[str, Any]) -> ProjectAttributes:
     except ValidationError as exc:
         en, zh = [], []
         for e in exc.errors():
-            where, cause = f"{'.'.join(map(str, e['loc']))}={e.get('input')!r}", (e.get("ctx") or {}).get("error")
+            given = repr(e.get("input"))  # cut: a 3 MB name came back three times in a 9 MB answer (probe)
+            given = given if len(given) <= SHOWN_VALUE_CHARS else f"{given[: SHOWN_VALUE_CHARS - 1]}…"
+            where, cause = f"{'.'.join(map(str, e['loc']))}={given}", (e.get("ctx") or {}).get("error")
             # a validator's own words, else pydantic's: in Chinese by the error's type (validation_zh)
             en.append(f"{where}: {cause.message_en if isinstance(cause, InputError) else e['msg']}")
             zh.append(f"{where}：{validation_zh(e)}")
