@@ -189,9 +189,9 @@ def project_of(given: dict[str, Any]) -> ProjectAttributes:
     except ValidationError as exc:
         en, zh = [], []
         for e in exc.errors():
-            given = repr(e.get("input"))  # cut: a 3 MB name came back three times in a 9 MB answer (probe)
-            given = given if len(given) <= SHOWN_VALUE_CHARS else f"{given[: SHOWN_VALUE_CHARS - 1]}…"
-            where, cause = f"{'.'.join(map(str, e['loc']))}={given}", (e.get("ctx") or {}).get("error")
+            shown = repr(e.get("input"))  # cut: a 3 MB name came back three times in a 9 MB answer (probe)
+            shown = shown if len(shown) <= SHOWN_VALUE_CHARS else f"{shown[: SHOWN_VALUE_CHARS - 1]}…"
+            where, cause = f"{'.'.join(map(str, e['loc']))}={shown}", (e.get("ctx") or {}).get("error")
             # a validator's own words, else pydantic's: in Chinese by the error's type (validation_zh)
             en.append(f"{where}: {cause.message_en if isinstance(cause, InputError) else e['msg']}")
             zh.append(f"{where}：{validation_zh(e)}")
