@@ -75,11 +75,22 @@ def check_printable(text: str | None, what_en: str, what_zh: str) -> None:
         )
 
 
+# Unicode's Default_Ignorable_Code_Point (DerivedCoreProperties.txt: drawn as nothing where not supported) outside
+# category C, and U+2800 BRAILLE PATTERN BLANK: variation selectors, the combining grapheme joiner, the Hangul and
+# Khmer fillers and the Mongolian selectors are marks or letters by category, and passed where D\ufe0f01 beside D01
+# printed as it (probe)
+_IGNORABLE: Final = re.compile(
+    "[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u2800\u3164\ufe00-\ufe0f\uffa0"
+    "\U0001d173-\U0001d17a\U000e0100-\U000e01ef]"
+)
+
+
 def hidden_character(text: str) -> str | None:
     """The first character of ``text`` that prints as nothing or as something else: Unicode's category C (controls,
-    formats such as U+200B ZERO WIDTH SPACE, U+FEFF and the bidi marks, private use, unassigned). An id holding
-    one prints as another id does (D0\u200b1 as D01), in a paper and in the ledger alike."""
-    return next((c for c in text if unicodedata.category(c).startswith("C")), None)
+    formats such as U+200B ZERO WIDTH SPACE, U+FEFF and the bidi marks, private use, unassigned) and the other
+    default-ignorable characters (``_IGNORABLE``: variation selectors, fillers). An id holding one prints as another
+    id does (D0\u200b1 as D01), in a paper and in the ledger alike."""
+    return next((c for c in text if unicodedata.category(c).startswith("C") or _IGNORABLE.match(c)), None)
 
 
 def line_fault(text: str) -> tuple[str, str] | None:

@@ -304,7 +304,7 @@ def test_cli_refusals_exit_2_with_reason(tmp_path: Path, args: tuple[str, ...], 
 @pytest.mark.parametrize("pid", ["XM/1", "XM\x001", "XM\n1", "XM／1"])  # ／ is / once normalised
 def test_an_id_no_route_could_name_again_is_refused(library: ProjectLibrary, pid: str) -> None:
     # "XM/1" entered the library, then no /projects/{id} route could reach it
-    with pytest.raises(InputError, match=r"\('/' or a control character\)"):
+    with pytest.raises(InputError, match=r"\('/' or an invisible or control character\)"):
         add(library, pid)
     assert library.projects() == []
 

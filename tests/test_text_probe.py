@@ -114,7 +114,14 @@ def test_names_and_ids_are_one_line(blueprint: Blueprint, field: str, brk: str) 
     assert f"U+{ord(brk):04X}" in said and ("单行" in said or "控制字符" in said)
 
 
-@pytest.mark.parametrize("hidden", ["\u200b", "\u200e", "\u061c", "\ufeff", "\u00ad", "\U000e0041", "\ue000"])
+@pytest.mark.parametrize(
+    "hidden",
+    [
+        *("\u200b", "\u200e", "\u061c", "\ufeff", "\u00ad", "\U000e0041", "\ue000"),
+        # default-ignorable outside category C, and a blank that prints as nothing (a later probe)
+        *("\ufe0f", "\ufe00", "\u034f", "\u3164", "\u115f", "\u17b4", "\u2800", "\U000e0100"),
+    ],
+)
 def test_a_parcel_id_holding_an_invisible_character_is_refused(
     client: TestClient, keys: dict[str, str], hidden: str
 ) -> None:
@@ -128,6 +135,25 @@ def test_a_parcel_id_holding_an_invisible_character_is_refused(
         client.post("/api/v1/reviews", json=_features({"id": "D01"}, {"id": "D02"}), headers=auth(keys)).status_code
         == 201
     )
+
+
+def test_parcel_ids_that_print_alike_are_duplicates(client: TestClient, keys: dict[str, str]) -> None:
+    """Dé typed precomposed and as e + U+0301 (a combining acute) print alike: they were two parcels (probe)."""
+    body = _features({"id": "D\u00e9"}, {"id": "De\u0301"})
+    problem = assert_problem(client.post("/api/v1/reviews", json=body, headers=auth(keys)), 422)
+    assert "duplicate parcel ids" in problem["message_en"] and "地块编号重复" in problem["message_zh"]
+
+
+def test_a_library_project_id_holding_a_variation_selector_is_refused(client: TestClient, keys: dict[str, str]) -> None:
+    project = {
+        "id": "XM\ufe0fZ3",
+        "name": "产业园",
+        "project_type": "industrial",
+        "level": "省重点",
+        "county": "370811",
+    }
+    problem = assert_problem(client.post("/api/v1/projects", json=project, headers=auth(keys, "project-system")), 422)
+    assert "U+FE0F" in problem["message_en"]
 
 
 def test_the_probes_name_is_refused_by_the_api(client: TestClient, keys: dict[str, str]) -> None:

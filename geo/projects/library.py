@@ -135,9 +135,10 @@ def check_project_id(project_id: str) -> str:
     if not text or len(text) > ID_LENGTH:
         raise InputError(f"project id must have 1 to {ID_LENGTH} characters", f"项目编号应为 1 到 {ID_LENGTH} 个字符")
     if bad := "/" if "/" in text else hidden_character(text):
+        shown = "'/'" if bad == "/" else f"U+{ord(bad):04X}"  # an invisible character is named by its code point
         raise InputError(
-            f"project id {text!r} holds {bad!r} ('/' or a control character)",
-            f"项目编号 {text!r} 含有 {bad!r}（“/”或控制字符）",
+            f"project id {text!r} holds {shown} ('/' or an invisible or control character)",
+            f"项目编号 {text!r} 含有 {shown}（“/”或不可见字符、控制字符）",
         )
     check_single_line(text, "project id", "项目编号")  # U+2028 and U+2029 break a line and are no category C
     if text in (".", ".."):  # a URL path's dot segments: clients and proxies resolve them away before any route

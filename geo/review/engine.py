@@ -6,6 +6,7 @@ import json
 import logging
 import math
 import threading
+import unicodedata
 import uuid
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Collection, Generator, Iterable, Iterator, Mapping, Sequence
@@ -127,7 +128,9 @@ def parcel_ids(frame: gpd.GeoDataFrame) -> list[str]:
             f"parcel ids must be one line of printable text: {shown!r} ({en})",
             f"地块编号须为单行可打印文字：{shown!r}（含有{zh}）",
         )
-    dupes = sorted(i for i, n in Counter(ids).items() if n > 1)
+    # two ids that print alike are one: Dé typed precomposed and as e + U+0301 were two parcels (probe)
+    printed = Counter(unicodedata.normalize("NFC", i) for i in ids)
+    dupes = sorted(i for i in dict.fromkeys(ids) if printed[unicodedata.normalize("NFC", i)] > 1)
     if dupes:
         unnamed = [pid for pid, v in zip(ids, given, strict=True) if pid in dupes and is_blank(v)]
         why_en = f" (parcel(s) {unnamed} have no id and were numbered by position)" if unnamed else ""
