@@ -17,7 +17,6 @@ from typing import IO, Annotated, Any
 import geopandas as gpd
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy.exc import DBAPIError
 
@@ -38,6 +37,7 @@ from geo.cli_context import (
     not_the_database,
     stdout_is_terminal,
     usage_error,
+    warn,
     write_binary_stdout,
     writing_key,
 )
@@ -429,10 +429,6 @@ def _print(text: str, *, exact: bool) -> None:
 def say(text: str) -> None:
     """A message on stderr printed as it is: file names, ids and warnings are data, never Rich markup."""
     err.print(text, markup=False, highlight=False, soft_wrap=True)
-
-
-def warn(text: str) -> None:
-    err.print(f"[yellow]警告 warning[/yellow]: {escape(text)}", highlight=False, soft_wrap=True)
 
 
 def render(

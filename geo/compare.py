@@ -93,6 +93,12 @@ class ChangeCheck(BaseModel):
     )
     added_findings_en: list[str] = Field(default_factory=list)
     added_review: ReviewResult | None = Field(default=None, description="the added pieces' review (with a blueprint)")
+    synthetic: bool = Field(
+        default=False, description="the added pieces were reviewed against a generated demo blueprint (示例，合成数据)"
+    )
+    warnings: list[str] = Field(
+        default_factory=list, description="what the boundaries' readers repaired or doubted (a CRS given beside one)"
+    )
     # the two boundaries as measured (预审, 报批; projected, ``crs_used``), for the page's sketch only: not
     # in the JSON, so the API's answer keeps its size and its schema; a check read back from JSON has none
     _outlines: tuple[shapely.Geometry, shapely.Geometry] | None = PrivateAttr(default=None)
@@ -286,6 +292,13 @@ def compare_boundaries(
             for p in failing
         ],
         added_review=added_review,
+        synthetic=added_review is not None and added_review.synthetic,
+        # as a review says them: a CRS given beside a declared one, a ring closed, M values left out (probe)
+        warnings=[
+            f"{what}: {said}"
+            for frame, what in ((prereview, "预审范围 pre-review"), (new, "报批范围 new"))
+            for said in frame.attrs.get("warnings", [])
+        ],
     )
     check._outlines = (old, cur)
     return check
@@ -329,17 +342,16 @@ _ENV.filters["percent"] = percent  # and shares with the decimals that show thei
 _ENV.filters["verdict_zh"] = VERDICT_ZH.get
 
 
-def change_check_html(check: ChangeCheck, size: int = 300, *, synthetic: bool = False) -> str:
-    """The comparison as a page: figures, conclusion, pieces and an SVG sketch of the changes with its legend;
-    ``synthetic``: its added pieces were reviewed against the demo blueprint (``SYNTHETIC_MARK`` on top, as on
-    every paper)."""
+def change_check_html(check: ChangeCheck, size: int = 300) -> str:
+    """The comparison as a page: figures, conclusion, pieces and an SVG sketch of the changes with its legend; its
+    added pieces reviewed against the demo blueprint, ``SYNTHETIC_MARK`` on top, as on every paper."""
     sketch = _sketch(check, size)
     legend = [(kind, *SKETCH_LABELS[kind], Markup(_swatch(kind))) for kind in sketch[1]] if sketch else []
     return _ENV.get_template("compare.html").render(
         c=check,
         sketch=Markup(sketch[0]) if sketch else None,
         legend=legend,
-        mark=SYNTHETIC_MARK if synthetic else "",
+        mark=SYNTHETIC_MARK if check.synthetic else "",
     )
 
 

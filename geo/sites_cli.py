@@ -23,6 +23,7 @@ from geo.cli_context import (
     figure_option,
     not_the_blueprints,
     not_the_database,
+    warn,
 )
 from geo.compare import change_check_html, compare_boundaries
 from geo.crs import percent
@@ -173,10 +174,7 @@ def compare_cmd(
         )
     except LantuError as exc:
         fail(exc)
-    if fmt is CompareFormat.json:
-        text = check.model_dump_json(indent=2)
-    else:  # the added pieces' findings on the demo blueprint are synthetic: marked as every paper is
-        text = change_check_html(check, synthetic=bp is not None and bp.synthetic)
+    text = check.model_dump_json(indent=2) if fmt is CompareFormat.json else change_check_html(check)
     _write(text, output)
     err.print(
         f"{'超出 exceeds' if check.exceeds else '未超出 within'}: "
@@ -186,3 +184,5 @@ def compare_cmd(
     )
     for zh, en in zip(check.added_findings_zh, check.added_findings_en, strict=True):
         err.print(f"{zh} / {en}", markup=False, highlight=False)
+    for said in check.warnings:
+        warn(said)

@@ -403,6 +403,19 @@ def _write(frame_geom: shapely.Polygon, path: Path) -> Path:
     return path
 
 
+def test_cli_says_what_the_readers_repaired_or_doubted(tmp_path: Path) -> None:
+    """A CRS given beside the one a file declares is kept and said (a review said it; the comparison did not)."""
+    old = _write(box(0, 0, 100, 100), tmp_path / "prereview.geojson")
+    new = tmp_path / "new.geojson"
+    parcel_frame(box(10, 0, 122, 100)).to_file(new, driver="GeoJSON")  # declares EPSG:4548
+    out = tmp_path / "change.html"
+    result = runner.invoke(app, ["compare", str(old), str(new), "--crs", "EPSG:4549", "-f", "html", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "警告 warning" in result.stderr and "EPSG:4549" in result.stderr
+    page = out.read_text(encoding="utf-8")
+    assert "警告 warning: 报批范围 new: " in page and "EPSG:4548" in page
+
+
 def test_cli_json_and_html(tmp_path: Path, blueprint_dir: Path) -> None:
     old = _write(box(0, 0, 100, 100), tmp_path / "prereview.geojson")
     new = _write(box(10, 0, 122, 100), tmp_path / "new.geojson")
@@ -424,6 +437,10 @@ def test_cli_json_and_html(tmp_path: Path, blueprint_dir: Path) -> None:
     result = runner.invoke(app, ["compare", str(old), str(new), "-f", "html", "-b", str(demo), "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert '<p class="mark">示例（合成数据，仅供演示）</p>' in out.read_text(encoding="utf-8")
+    result = runner.invoke(app, ["compare", str(old), str(new), "-b", str(demo)])  # the JSON says it too
+    assert result.exit_code == 0 and json.loads(result.stdout)["synthetic"] is True
+    result = runner.invoke(app, ["compare", str(old), str(new), "-b", str(blueprint_dir)])
+    assert result.exit_code == 0 and json.loads(result.stdout)["synthetic"] is False
 
 
 def test_cli_gives_hectares_in_json_and_html(tmp_path: Path) -> None:
@@ -474,6 +491,13 @@ def test_api_compare_with_a_stored_review(client: TestClient, keys: dict[str, st
     assert (body["prereview_m2"], body["added_m2"], body["removed_m2"]) == (10_000, 2_200, 1_000)
     assert (body["new_ha"], body["added"][0]["area_ha"]) == (1.12, 0.22)
     assert body["added"][0]["verdict"] is not None  # reviewed against the service's blueprint
+    assert body["warnings"] == []
+    # a boundary declaring its CRS beside ?crs=: the declared one is kept and it is said, as a review says it (probe)
+    gk = json.loads(parcel_frame(box(10, 0, 122, 100)).to_json())  # a crs member: EPSG:4548
+    warned = client.post(f"/api/v1/reviews/{review_id}/compare?crs=EPSG:4549", json=gk, headers=auth(keys)).json()
+    assert warned["area_change_ratio"] == 0.12
+    (said,) = warned["warnings"]
+    assert said.startswith("报批范围 new: ") and "EPSG:4548" in said and "EPSG:4549" in said
     same = client.post(f"/api/v1/reviews/{review_id}/compare", json=old.__geo_interface__, headers=auth(keys)).json()
     # the result's outline keeps 1e-7°: measured on it, the same square came back 9,999.81 m², +0.19 m²
     assert (same["prereview_m2"], same["area_change_m2"], same["added_m2"], same["removed_m2"]) == (10_000, 0, 0, 0)
