@@ -21,10 +21,11 @@ from typing import IO, cast
 import numpy as np
 
 from geo.errors import FormatError
-from geo.io.encoding import declared_wrongly
+from geo.io.encoding import dbf_codec, declared_wrongly, field_rows
 
 DBF_HEADER = 32  # a .dbf's fixed header (its record count, header and record lengths at 4–11)
 DBF_FIELD = 32  # a field's descriptor, after the fixed header; 0x0D ends them
+DBF_NAME = 10  # a field name's bytes (then a NUL): one that fills them may end in a character its writer cut
 DBF_MAX_HEADER = 0xFFFF  # the header's length is a 16-bit number
 DELETED = ord("*")  # a record's first byte where it is deleted (a space where it is not)
 DETECT_BYTES = 16 * 1024 * 1024  # of a .dbf's records read to tell or check its encoding: every text field's words
@@ -54,6 +55,7 @@ class Dbf:
     fields: int  # the descriptors before the header's 0x0D
     records: int = 0  # as the header declares them, the deleted ones included
     deleted: int = 0  # records marked deleted, which GDAL skips
+    widths: tuple[int, ...] = ()  # each field's, in bytes: GDAL strips a value's pad, which tells a value cut short
 
     @classmethod
     def beside(cls, shp: Path, shown: str) -> Dbf | None:
@@ -96,7 +98,8 @@ class Dbf:
         deleted records counted."""
         head = file.read(DBF_MAX_HEADER)
         records, header, record = fixed_header(head)
-        found = cls(called_en, called_zh, len(descriptors(head)), records)
+        described = descriptors(head)
+        found = cls(called_en, called_zh, len(described), records, widths=tuple(d[16] for d in described))
         declared = max(header, DBF_HEADER + 1) + records * record
         if size < declared:
             found.damaged(
@@ -217,7 +220,19 @@ def _deleted(file: IO[bytes], head: bytes, header: int, records: int, record: in
 def check_declared(file: IO[bytes], codec: str, cpg: str, where: str | None = None) -> None:
     """Refuse a .dbf (read from ``file``) whose text is not in the encoding ``codec`` its .cpg (``cpg``, as written)
     declares (``geo.io.encoding.declared_wrongly``): GDAL read a UTF-8 table declared GBK into other characters
-    (地块一 as 鍦板潡涓€, ids and 一级/二级 among them) with a log line alone. ``where`` names the file, if given."""
+    (地块一 as 鍦板潡涓€, ids and 一级/二级 among them) with a log line alone. ``where`` names the file, if given.
+    An encoding no .dbf can be in (``geo.io.encoding.dbf_codec``: UTF-16, EBCDIC) is refused as such: checking text
+    in it was a traceback ("UTF-16 stream does not start with BOM")."""
+    if not dbf_codec(codec):
+        en = (
+            f"its .cpg declares {cpg[:40]!r}, an encoding no .dbf can be in (a .dbf's text keeps ASCII as it is, as "
+            "UTF-8 and GBK do): correct the .cpg, or remove it to have the encoding found from the text"
+        )
+        zh = (
+            f".cpg 文件声明的编码为 {cpg[:40]!r}，.dbf 属性表不可能采用该编码（须兼容 ASCII，如 UTF-8、GBK）："
+            "请更正 .cpg 文件，或将其删除以按文字识别编码"
+        )
+        raise FormatError(f"{where}: {en}", f"{where}：{zh}") if where else FormatError(en, zh)
     if not declared_wrongly((values for _, values in text_values(file)), codec):
         return
     en = (
@@ -241,7 +256,7 @@ def text_values(file: IO[bytes]) -> list[tuple[bytes, np.ndarray]]:
     offset = 1  # the deletion flag
     for d in descriptors(head):
         name, kind, length = d[:11].split(b"\0", 1)[0], d[11:12], d[16]
-        found.append((name, np.frombuffer(name, np.uint8).reshape(1, -1)))
+        found.append((name, field_rows([name], DBF_NAME)))
         if kind == b"C":
             found.append((name, rows[:, offset : offset + length]))
         offset += length

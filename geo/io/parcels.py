@@ -36,7 +36,7 @@ from geo.io.content import check_content
 from geo.io.coordtxt import KEPT_COLUMNS as COORDINATE_TEXT_COLUMNS
 from geo.io.coordtxt import parse_coordinate_text, rewritten_texts, write_coordinate_text
 from geo.io.dbf import Dbf, check_declared, sidecar
-from geo.io.encoding import decoded, undeclared_codec
+from geo.io.encoding import decoded, field_rows, undeclared_codec
 from geo.io.files import input_file
 from geo.vocabulary import CONTROL_CHARACTERS, first_few, id_text, is_blank
 
@@ -49,6 +49,7 @@ MAX_JSON_DIGITS = 40  # an integer in a parcel file: a 不动产单元号 has 28
 # their own (0.6 MB) made 16 million (2 GB); a 三调-derived parcel table has a few dozen fields
 MAX_PROPERTY_NAMES = 200
 MAX_CRS_TEXT = 4096  # a CRS named by a user: a Gauss-Krüger zone's WKT2 is about 1,100 characters
+CPG_BYTES = 1024  # of a .cpg read: an encoding's name is a few bytes
 
 
 @dataclass(frozen=True)
@@ -598,7 +599,7 @@ def _read_file(
             limits.vertices(int(shapely.get_num_coordinates(frame.geometry.values).sum()))
         return _given_crs_unused(frame, crs, shown, shown)
     dbf = Dbf.beside(path, shown) if suffix == ".shp" else None
-    cpg = _cpg_text(path) if suffix == ".shp" else None
+    cpg = _cpg_text(path, shown) if suffix == ".shp" else None
     if cpg and (codec := _known_codec(cpg)) is not None:  # its text checked before the read
         with named_by(shown):
             _declared_text(path, codec, cpg)
@@ -631,7 +632,8 @@ def _read_file(
                 frame = _warned(frame, *said)
         with named_by(shown):
             declared = cpg and _known_codec(cpg) is not None
-            frame = _long_field_names(frame if declared else _undeclared_text(frame, shown, cpg), path)
+            widths = dbf.widths if dbf is not None else ()
+            frame = _long_field_names(frame if declared else _undeclared_text(frame, shown, cpg, widths), path)
         if dbf is None:  # GDAL reads the shapes alone
             frame = _warned(
                 frame,
@@ -700,10 +702,26 @@ def named_by(shown: str | None, *kinds: type[InputError]) -> Iterator[None]:
         raise type(exc)(f"{shown}: {exc.message_en}", f"{shown}：{exc.message_zh}", where=exc.where) from exc
 
 
-def _cpg_text(shp: Path) -> str | None:
-    """What the shapefile's .cpg says (stripped, at most 40 characters), None where it has none."""
+def _cpg_text(shp: Path, shown: str) -> str | None:
+    """What the shapefile's .cpg says (stripped, at most 40 characters), None where it has none: read as GDAL reads
+    it, up to its first NUL and past a UTF-8 byte-order mark. Refused where that is no ASCII text, so no encoding's
+    name (``\\xff\\xfe\\x00bogus`` was "embedded null character", a 500): GDAL took ``\\xff\\xfe`` for UTF-8 and dropped
+    what was not, Latin-1 café read as caf."""
     cpg = next((shp.with_suffix(s) for s in (".cpg", ".CPG") if shp.with_suffix(s).is_file()), None)
-    return None if cpg is None else cpg.read_text(encoding="ascii", errors="replace").strip()[:40]
+    if cpg is None:
+        return None
+    with cpg.open("rb") as file:
+        held = file.read(CPG_BYTES).split(b"\0", 1)[0].removeprefix(codecs.BOM_UTF8).strip()
+    if not held.isascii():
+        shown_held = held.decode("ascii", "backslashreplace")[:40]
+        raise FormatError(
+            f"{shown}: its .cpg holds '{shown_held}', which names no encoding (a .cpg names its table's encoding in "
+            "plain ASCII, such as UTF-8 or GBK): correct the .cpg, or remove it to have the encoding found from the "
+            "text",
+            f"{shown}：.cpg 文件内容为 '{shown_held}'，不是编码名称（.cpg 应以 ASCII 文字写明编码，如 UTF-8、GBK）："
+            "请更正 .cpg 文件，或将其删除以按文字识别编码",
+        )
+    return held.decode("ascii")[:40]
 
 
 def _known_codec(name: str) -> str | None:
@@ -713,7 +731,7 @@ def _known_codec(name: str) -> str | None:
     for candidate in [name, *([f"cp{page.group()}"] if page else [])]:
         try:
             return codecs.lookup(candidate).name
-        except LookupError:
+        except (LookupError, ValueError):  # ValueError: a name Python cannot look up at all
             continue
     return None
 
@@ -730,22 +748,28 @@ def _declared_text(shp: Path, codec: str, cpg: str) -> None:
 _LATIN1_ONLY = re.compile(r"^[\x00-\xff]*[\x80-\xff][\x00-\xff]*$")
 
 
-def _undeclared_text(frame: gpd.GeoDataFrame, shown: str, cpg: str | None) -> gpd.GeoDataFrame:
+def _undeclared_text(
+    frame: gpd.GeoDataFrame, shown: str, cpg: str | None, widths: Sequence[int] = ()
+) -> gpd.GeoDataFrame:
     """A shapefile whose .cpg is missing, empty or names an unknown encoding has its text read by GDAL as
     Latin-1 (its bytes kept one to one): 合规住宅项目 came out as ºÏ¹æ×¡Õ¬ÏîÄ¿. Such text, names of fields
     included, is read again from its bytes in the encoding :func:`undeclared_codec` finds them valid in
     (UTF-8 first, else GB18030), and the encoding assumed is said; bytes valid in neither stay Latin-1,
-    said too. Text GDAL decoded otherwise (by the code page in the .dbf's header) is left as read."""
+    said too. Text GDAL decoded otherwise (by the code page in the .dbf's header) is left as read. Each value is
+    checked as its field held it (``widths``, the .dbf's, field by field; GDAL strips the pad): only one that fills
+    its field may end in a character its writer cut, or Latin-1 café passed as UTF-8 caf."""
     names = [c for c in frame.columns if c != frame.geometry.name]
     texts = [c for c in names if any(isinstance(v, str) for v in frame[c])]
-    found = [v for c in texts for v in frame[c] if isinstance(v, str) and _LATIN1_ONLY.match(v)]
-    found += [c for c in names if _LATIN1_ONLY.match(str(c))]
+    width = dict(zip(names, widths, strict=True)) if len(widths) == len(names) else {}
+    latin = {c: [v.encode("latin-1") for v in frame[c] if isinstance(v, str) and _LATIN1_ONLY.match(v)] for c in texts}
+    found = [field_rows(values, width.get(c)) for c, values in latin.items() if values]
+    found += [field_rows([str(c).encode("latin-1")], DBF_NAME_BYTES) for c in names if _LATIN1_ONLY.match(str(c))]
     why_en, why_zh = _cpg_problem(cpg)
     if not found:  # ASCII (the same in every encoding), or decoded by the .dbf's code page
         if not cpg:
             return frame
         return _warned(frame, f"{shown}: {why_en}; ignored", f"{shown}：{why_zh}，已忽略")
-    codec = undeclared_codec(v.encode("latin-1") for v in found)
+    codec = undeclared_codec(found)
     if codec is None:
         return _warned(
             frame,
@@ -1104,7 +1128,7 @@ def _dxf_texts(texts: np.ndarray, header: tuple[str, str], name: str) -> tuple[n
     found = [t.encode("latin-1") for t in out if _LATIN1_ONLY.match(t)]
     if not found or page not in ("", "ANSI_1252"):  # ASCII, or decoded by the code page the drawing declares
         return out, None
-    codec = undeclared_codec(found)
+    codec = undeclared_codec([field_rows(found, None)])  # a label has no fixed width: none was cut (café no caf)
     if page or (version >= UTF8_DXF and version.startswith("AC")):  # declared: its bytes are UTF-8 or as read
         codec = "utf-8" if codec == "utf-8" else None
         said = None
@@ -1257,21 +1281,50 @@ def shapefile_names(columns: list[str], encoding: str) -> dict[str, str]:
 
 
 def _long_field_names(frame: gpd.GeoDataFrame, shp: Path) -> gpd.GeoDataFrame:
-    """Restore the long names of a shapefile's fields: from its sidecar, else the fixed table, else as
-    GDAL, QGIS and ArcGIS cut them (the first ten bytes: ``project_ty``, ``investment``, ``redline_ex``)."""
+    """Restore the long names of a shapefile's fields: from its sidecar, which lists every field lantu renamed (one
+    it does not list kept its own name, ``proj_type`` among them), else the fixed table, else as GDAL, QGIS and
+    ArcGIS cut them (the first ten bytes: ``project_ty``, ``investment``, ``redline_ex``). Two fields that would
+    come out under one name are refused (``_one_field_each``)."""
     sidecar = shp.with_name(shp.stem + FIELD_SIDECAR)
-    restore = {long[:DBF_NAME_BYTES]: long for long in SHAPEFILE_SHORT}
-    restore.update({short: long for long, short in SHAPEFILE_SHORT.items()})
     if sidecar.is_file():
         try:
             table = pd.read_csv(sidecar, dtype=str, encoding="utf-8", keep_default_na=False)
-            restore.update(zip(table["short"], table["long"], strict=True))
+            restore = dict(zip(table["short"], table["long"], strict=True))
         except (ValueError, KeyError, UnicodeDecodeError) as exc:
             raise FormatError(
                 f"{sidecar.name}: unreadable field-name table (short,long)", f"{sidecar.name}：字段名对照表无法读取"
             ) from exc
-    renames = {c: restore[c] for c in frame.columns if c in restore and restore[c] not in frame.columns}
+        how = (f"as {sidecar.name} names them", f"据 {sidecar.name}")
+    else:
+        restore = {long[:DBF_NAME_BYTES]: long for long in SHAPEFILE_SHORT}
+        restore.update({short: long for long, short in SHAPEFILE_SHORT.items()})
+        how = (
+            "a shapefile's field names hold 10 bytes, and both are short for it",
+            "shapefile 字段名最长 10 字节，二者都是它的简写",
+        )
+    renames = {c: restore[c] for c in frame.columns if c in restore}
+    _one_field_each([str(c) for c in frame.columns], renames, how)
     return frame.rename(columns=renames)
+
+
+def _one_field_each(columns: list[str], renames: dict[str, str], how: tuple[str, str]) -> None:
+    """Refuse fields that would come out under one name (renamed ``renames``, all at once: ``proj_typ~1`` may take
+    the name ``proj_type`` leaves): ``proj_type`` beside ``project_ty`` were both ``project_type``, and the review
+    read two columns for one attribute, a 500. Which field holds the parcels' attribute cannot be told."""
+    named: dict[str, list[str]] = {}
+    for column in columns:
+        named.setdefault(renames.get(column, column), []).append(column)
+    clash = next(((name, fields) for name, fields in named.items() if len(fields) > 1), None)
+    if clash is None:
+        return
+    name, fields = clash
+    listed_en = ", ".join(repr(f) for f in fields[:-1]) + f" and {fields[-1]!r}"
+    listed_zh = "、".join(repr(f) for f in fields[:-1]) + f" 与 {fields[-1]!r}"
+    raise FormatError(
+        f"fields {listed_en} {'both' if len(fields) == 2 else 'all'} stand for {name!r} ({how[0]}): an attribute is "
+        "read from one field; keep one, and remove or rename the others",
+        f"字段 {listed_zh} 都表示 {name!r}（{how[1]}）：一个属性只能取自一个字段；请保留其一，其余删除或改名",
+    )
 
 
 # what GDAL's KML readers add to every placemark (LIBKML's style and time members, the KML driver's labels)
