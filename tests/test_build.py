@@ -442,6 +442,17 @@ def _bad_sources(tmp: Path) -> dict[str, tuple[Path, list[str]]]:
     _frame(rows, EPSG).to_file(mislabelled / "SYSBHQ.shp", encoding="UTF-8")
     (mislabelled / "SYSBHQ.cpg").write_text("GBK", encoding="ascii")
     out["cpg_wrong"] = (mislabelled / "SYSBHQ.shp", ["SYSBHQ.shp", "its .cpg declares 'GBK'", "not in that encoding"])
+    # a .cpg of bytes naming nothing, a NUL among them: codecs.lookup raised ValueError, a traceback (probe)
+    garbled = tmp / "garbled"
+    garbled.mkdir()
+    _frame(rows, EPSG).to_file(garbled / "SYSBHQ.shp", encoding="UTF-8")
+    (garbled / "SYSBHQ.cpg").write_bytes(b"\xff\xfe\x00bogus")
+    out["cpg_garbled"] = (garbled / "SYSBHQ.shp", ["SYSBHQ.shp", "the .cpg names an unknown encoding"])
+    utf16 = tmp / "utf16"
+    utf16.mkdir()
+    _frame(rows, EPSG).to_file(utf16 / "SYSBHQ.shp", encoding="UTF-8")
+    (utf16 / "SYSBHQ.cpg").write_text("UTF-16", encoding="ascii")
+    out["cpg_utf16"] = (utf16 / "SYSBHQ.shp", ["SYSBHQ.shp", "an encoding no .dbf can be in"])
     # its header length one descriptor short: GDAL read one field of two and every record off by 32 bytes
     short = tmp / "short"
     short.mkdir()
@@ -501,7 +512,7 @@ def _bad_sources(tmp: Path) -> dict[str, tuple[Path, list[str]]]:
     [
         "no_crs", "undefined_crs", "encoding", "field", "empty", "not_fitting", "value", "unrecognised",
         "dbf_cut", "dbf_cut_zipped", "shx_short", "shx_short_zipped", "dbf_header", "dbf_case", "dbf_case_zipped",
-        "cpg_wrong", "gdb_cut", "fake_gdb",
+        "cpg_wrong", "cpg_garbled", "cpg_utf16", "gdb_cut", "fake_gdb",
         "out_in_source", "raster_far", "content_not_name",
     ],
 )  # fmt: skip

@@ -193,7 +193,7 @@ def _cpg_codec(text: str, where: Path) -> str:
     if codec is None:
         try:
             codec = codecs.lookup(text.strip()).name
-        except LookupError:
+        except (LookupError, ValueError):  # ValueError: a name holding a NUL (a probe's .cpg was a traceback)
             raise InputError(
                 f"{where}: the .cpg names an unknown encoding {text.strip()!r}",
                 f"{where}：.cpg 声明了未知编码 {text.strip()!r}",
