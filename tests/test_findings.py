@@ -386,8 +386,22 @@ def test_a_per_unit_indicator_rates_no_project_that_does_not_say_its_kind_of_wor
     assert standard.message_zh == rated + "，未说明工程类别，需补充工程类别及其规模后核定，或开展节地评价"
     assert "no kind (facility) was given" in standard.message_en
     assert [c.code for c in standard.facts.conditions or []] == ["no_facility"]
-    assert standard.procedures == ["说明工程类别及其规模（如路线长度、装机容量）后核定用地规模，或开展建设项目节地评价"]
+    # the figure each type needs, not 装机容量 asked of a road (officer's read)
+    assert standard.procedures == [
+        "说明工程类别及按该类别核定所需的规模（交通项目如公路的路线长度，能源项目如风电场的装机容量）后核定用地规模，"
+        "或开展建设项目节地评价"
+    ]
     assert not any("建标" in b for b in standard.basis)
+
+
+def test_a_figure_of_another_unit_is_said_not_to_apply(found: Blueprint) -> None:
+    """A wind farm given its route length (km) rather than its capacity was asked for the capacity with no word
+    of the figure it gave (officer's read)."""
+    standard = review_item(found, rect(4.2, 4.2, 4.36, 4.36), "land_use_standard", facility="wind_farm", route_km=12)
+    assert "未提供装机容量（兆瓦）（所给路线长度不适用于该指标），需补充后核定" in standard.message_zh
+    assert "was not given (the route length given does not apply to it)" in standard.message_en
+    alone = review_item(found, rect(4.2, 4.2, 4.36, 4.36), "land_use_standard", facility="wind_farm")
+    assert "不适用" not in alone.message_zh
 
 
 @pytest.mark.parametrize(

@@ -994,7 +994,7 @@ def run_land_use_standard(check: LandUseStandardCheck, ctx: ParcelContext) -> Ou
         attr, measure_zh, unit_zh, measure_en, unit_en = UNITS[per_unit.unit]
         measure = getattr(ctx.project, attr)
         if measure is None:
-            return _per_unit_unmeasured(check, table, per_unit, unknown, unknown_facts)
+            return _per_unit_unmeasured(check, table, per_unit, unknown, unknown_facts, ctx.project)
         max_ha = measure * per_unit.ha_per_unit
         why_zh = f"按{measure_zh} {measure:g} {unit_zh}、{table.label}每{unit_zh} {per_unit.ha_per_unit:g} 公顷"
         why_en = f" ({measure_en} {measure:g} {unit_en} at {per_unit.ha_per_unit:g} ha per {unit_en})"
@@ -1102,21 +1102,28 @@ def _per_unit_unmeasured(
     per_unit: PerUnit,
     unknown: Outcome,
     facts: ItemFacts,  # ``unknown``'s
+    project: ProjectAttributes,
 ) -> Outcome:
     """A kind of work whose national indicator counts per km or per MW: the review has the parcel, not the route's
-    length or the installed capacity, so it says which figure sets the approved area instead of "no standard"."""
+    length or the installed capacity, so it says which figure sets the approved area instead of "no standard"; a
+    figure of another unit the project gave is said not to apply (a wind farm's route_km was left out unsaid)."""
     _, measure_zh, unit_zh, measure_en, unit_en = UNITS[per_unit.unit]
     facts.standard = per_unit.row
+    other = [
+        (zh, en) for attr, zh, _, en, _ in UNITS.values() if zh != measure_zh and getattr(project, attr) is not None
+    ]
+    said_zh = "".join(f"（所给{zh}不适用于该指标）" for zh, _ in other)
+    said_en = "".join(f" (the {en} given does not apply to it)" for _, en in other)
     return _reworded(
         check,
         unknown,
         facts,
         f"no_{per_unit.unit}",
         f"{per_unit.row.name_zh}按{measure_zh}核定用地（{table.label}：每{unit_zh} {per_unit.ha_per_unit:g} 公顷），"
-        f"未提供{measure_zh}（{unit_zh}），需补充后核定或开展节地评价",
+        f"未提供{measure_zh}（{unit_zh}）{said_zh}，需补充后核定或开展节地评价",
         f"the national indicator for this kind of work ({per_unit.indicator}) is per {unit_en} of {measure_en} "
-        f"({table.label}: {per_unit.ha_per_unit:g} ha per {unit_en}); the {measure_en} ({unit_en}) was not given, "
-        "which sets the approved area; until then a land-saving evaluation (节地评价)",
+        f"({table.label}: {per_unit.ha_per_unit:g} ha per {unit_en}); the {measure_en} ({unit_en}) was not given"
+        f"{said_en}, which sets the approved area; until then a land-saving evaluation (节地评价)",
     )
 
 
