@@ -4,6 +4,7 @@ the reader) and written back in the survey convention (clockwise from the north-
 
 from __future__ import annotations
 
+import codecs
 import json
 import math
 import re
@@ -334,6 +335,17 @@ def test_header_styles() -> None:
     provincial = read_parcels(CORPUS / "provincial_extra_columns.txt")
     assert list(provincial["extra"]) == ["370811,工业项目,新增", "370811,工业项目,"]
     assert read_parcels(CORPUS / "tabs_and_spaces.txt")["id"].iloc[0] == "T1"
+
+
+def test_gbk_text_behind_a_utf8_bom_is_read(tmp_path: Path) -> None:
+    """An editor saved GBK text with a UTF-8 byte-order mark: read as GBK, it began "锘[…]" and was refused as text
+    outside a known section (probe)."""
+    source = CORPUS / "extension_info_gbk_crlf.txt"
+    marked = tmp_path / "marked.txt"
+    marked.write_bytes(codecs.BOM_UTF8 + source.read_bytes())
+    read, plain = read_parcels(marked), read_parcels(source)
+    assert list(read["id"]) == list(plain["id"]) and read.geometry.geom_equals(plain.geometry).all()
+    assert read.attrs["coordinate_header"].extension[0].startswith("项目名称=")
 
 
 def test_column_title_line_is_skipped() -> None:

@@ -61,6 +61,7 @@ English; never a guess.
 
 from __future__ import annotations
 
+import codecs
 import math
 import re
 import unicodedata
@@ -187,10 +188,11 @@ class _Record:
 
 
 def decode(data: bytes) -> str:
-    """UTF-8 (with or without BOM) or GBK/GB18030, as approval systems write them."""
-    for encoding in ("utf-8-sig", "gb18030"):
+    """UTF-8 (with or without BOM) or GBK/GB18030, as approval systems write them; a UTF-8 BOM in front of GBK text
+    (an editor's save) is left out, not read as GBK's 锘 (its first line was "text outside a known section": probe)."""
+    for encoding, text in (("utf-8-sig", data), ("gb18030", data.removeprefix(codecs.BOM_UTF8))):
         try:
-            return data.decode(encoding)
+            return text.decode(encoding)
         except UnicodeDecodeError:
             continue
     raise FormatError("the coordinate file is neither UTF-8 nor GBK text", "坐标文件既不是 UTF-8 也不是 GBK 编码的文本")
