@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -202,6 +203,7 @@ def find_sites(
     sites: list[tuple[shapely.Polygon, str, int]] = []
     results: list[ParcelResult] = []
     rejected = 0
+    refused_by: Counter[tuple[str, str]] = Counter()  # what failed the candidates rejected: (中文, English) names
     blocked = ~feasible
     for _round in range(MAX_ROUNDS):
         wanted = n - len(results)
@@ -220,6 +222,8 @@ def find_sites(
         for candidate, result in zip(fresh, checked.parcels, strict=True):
             if result.verdict in ("reject", "out_of_coverage"):
                 rejected += 1
+                failed = [(i.name_zh, i.name_en) for i in result.items if i.status == "fail"]
+                refused_by.update(failed or [("超出蓝图覆盖范围", "beyond the blueprint's coverage")])
                 continue
             sites.append(candidate)
             results.append(result)
@@ -231,7 +235,18 @@ def find_sites(
             f"no feasible region of {area_mu:g} mu in the search area / 搜索范围内没有面积达到 {area_mu:g} 亩的可行区域"
         )
     elif len(results) < n:
-        warnings.append(f"only {len(results)} of {n} sites found / 仅找到 {len(results)} 处（要求 {n} 处）")
+        # why: a search whose every candidate failed one item (an investment of 0 万元 supports no land) said nothing
+        why_en = why_zh = ""
+        if refused_by:
+            why_en = f"; {rejected} candidate(s) failed: " + ", ".join(
+                f"{en} ({k})" for (_, en), k in refused_by.items()
+            )
+            why_zh = f"；{rejected} 处候选地块审查不通过：" + "、".join(
+                f"{zh}（{k} 处）" for (zh, _), k in refused_by.items()
+            )
+        warnings.append(
+            f"only {len(results)} of {n} sites found{why_en} / 仅找到 {len(results)} 处（要求 {n} 处）{why_zh}"
+        )
     ranked = _ranked(sites, results, near_cost, grid, rule, prof)
     final_review = checked.model_copy(update={"parcels": [r for _, r in ranked], "warnings": []}) if ranked else None
     return SiteSearch(

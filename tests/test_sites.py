@@ -114,6 +114,17 @@ def test_nothing_fits_says_so(one_region: Blueprint) -> None:
     assert any("no feasible region" in w for w in search.warnings)
 
 
+def test_candidates_every_review_refuses_are_said_why(one_region: Blueprint) -> None:
+    """An investment of 0 万元 supports no land: every candidate failed item 10 and the search said only 仅找到 0 处
+    (probe); it names the item that refused them and how many."""
+    search = find_sites(one_region, area_mu=50, n=2, project={"project_type": "industrial", "investment_wan": 0})
+    assert search.sites == [] and search.rejected > 0
+    (said,) = [w for w in search.warnings if "sites found" in w]
+    k = search.rejected
+    assert f"{k} candidate(s) failed: land-use standard (economical and intensive use) ({k})" in said, said
+    assert f"{k} 处候选地块审查不通过：建设用地控制标准（节约集约）（{k} 处）" in said, said
+
+
 def test_warn_land_costs_and_ranks_lower(tmp_path: Path) -> None:
     """Two equal gaps; one is on cultivated land (warn, weight 3): the best site is in the other."""
     farmed, clean = (0.2, 0.2, 0.6, 0.6), (1.2, 0.2, 1.6, 0.6)
