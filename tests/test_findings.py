@@ -360,6 +360,9 @@ def test_per_unit_indicators_with_the_figure_set_the_approved_area(
     assert why in standard.message_zh and "样例标准表" in standard.message_zh
     assert ("核减" in standard.message_zh) == (status == "warn")
     assert standard.facts.facility == props["facility"]
+    # within it, the figure is the whole project's: a part reviewed alone is within it only with the rest
+    assert ("应合并核定" in standard.message_zh) == (status == "pass")
+    assert ("the indicator rates the whole project" in standard.message_en) == (status == "pass")
 
 
 @pytest.mark.parametrize(

@@ -1038,11 +1038,21 @@ def run_land_use_standard(check: LandUseStandardCheck, ctx: ParcelContext) -> Ou
     if stated_m2 <= max_m2:
         # a pass set by the investment names the table alone: the figures of a standard met are not argued
         how_zh = f"按{table.label}" if intensity is not None else why_zh
+        # a per-unit indicator sets the whole project's land (a highway's km): a part reviewed alone (an interchange,
+        # a wind farm's substation) is within it only with the rest of the project's land (officer's read)
+        whole_zh, whole_en = (
+            (
+                "（该指标按项目整体核定，项目另有用地未纳入本次审查的，应合并核定）",
+                "; the indicator rates the whole project: land of the project outside this review counts with it",
+            )
+            if per_unit is not None
+            else ("", "")
+        )
         return Outcome(
             "pass",
-            f"{whose_zh}用地 {used.zh}，未超过{how_zh}核定的控制标准 {allowed.zh}",
+            f"{whose_zh}用地 {used.zh}，未超过{how_zh}核定的控制标准 {allowed.zh}{whole_zh}",
             f"{whose_en}{used.en} is within the standard's {allowed.en}{why_en if intensity is None else ''} "
-            f"({table.label})",
+            f"({table.label}{whole_en})",
             facts=facts,
         )
     refuse = check.refuse
