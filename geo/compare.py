@@ -88,6 +88,9 @@ class ChangeCheck(BaseModel):
     added: list[ChangePiece]
     removed: list[ChangePiece]
     added_fails: bool = Field(description="an added piece hits a fail rule of the review")
+    added_unreviewed: list[str] = Field(
+        default_factory=list, description="added pieces not reviewed: no blueprint given, or beyond its coverage"
+    )
     added_findings_zh: list[str] = Field(
         default_factory=list, description="each failing added piece said, whatever the ratios conclude"
     )
@@ -161,10 +164,12 @@ def boundary_project(
     try:  # as a review's flags over a file's parcels: a type beside the boundaries' 工程类别 of another is refused
         project_of(found)
     except InputError as exc:
-        raise InputError(
-            f"the boundaries' project with the one given: {exc.message_en}",
-            f"范围文件的项目属性与所给不符：{exc.message_zh}",
-        ) from exc
+        en, zh = (
+            ("the boundaries' project with the type given", "范围文件的项目属性与所给项目类型不符")
+            if given
+            else ("the two boundaries' project attributes disagree", "预审范围与报批范围的项目属性不一致")
+        )
+        raise InputError(f"{en}: {exc.message_en}", f"{zh}：{exc.message_zh}") from exc
     return found or None
 
 
@@ -226,26 +231,28 @@ def compare_boundaries(
     added_pieces = _pieces("A", added, epsg)
     removed_pieces = _pieces("R", removed, epsg)
     added_review = None
-    said: dict[str, tuple[str, str]] = {}  # each added piece's failing items, each with the area it found
+    findings: dict[str, tuple[str, str]] = {}  # each added piece's failing items, each with the area it found
     if blueprint is not None and added:
-        frame = gpd.GeoDataFrame({"id": [p.id for p in added_pieces]}, geometry=list(added), crs=f"EPSG:{epsg}")
+        pieces = gpd.GeoDataFrame({"id": [p.id for p in added_pieces]}, geometry=list(added), crs=f"EPSG:{epsg}")
         whose = boundary_project(new, prereview, project)
-        added_review = review(frame, blueprint, profile=prof, project=whose, pieces=False, max_cost=max_cost)
+        added_review = review(pieces, blueprint, profile=prof, project=whose, pieces=False, max_cost=max_cost)
         for piece, result in zip(added_pieces, added_review.parcels, strict=True):
             piece.verdict = result.verdict
             failed = [i for i in result.items if i.status == "fail"]
             piece.failed_items, piece.failed_items_zh = [i.code for i in failed], [i.name_zh for i in failed]
             piece.failed_items_m2 = [i.overlap_m2 for i in failed]
-            said[piece.id] = (  # an officer asked how much of the strip is 生态保护红线
+            findings[piece.id] = (  # an officer asked how much of the strip is 生态保护红线
                 "；".join(f"{i.name_zh}（涉及 {Area(i.overlap_m2).bracketed_zh}）" for i in failed),
                 "; ".join(f"{i.name_en} ({Area(i.overlap_m2).en})" for i in failed),
             )
     failing = [p for p in added_pieces if p.failed_items]
+    # not reviewed: no blueprint at hand, or land beyond its coverage (out_of_coverage: nothing drawn there)
+    unreviewed = [p.id for p in added_pieces if p.verdict in (None, "out_of_coverage")]
     if exceeds:
         conclusion = rule.exceeds_zh, rule.exceeds_en
     elif failing:
         conclusion = rule.within_failing_zh, rule.within_failing_en
-    elif added and added_review is None:
+    elif unreviewed:
         conclusion = rule.within_unreviewed_zh, rule.within_unreviewed_en
     else:
         conclusion = rule.within_zh, rule.within_en
@@ -282,12 +289,14 @@ def compare_boundaries(
         added=added_pieces,
         removed=removed_pieces,
         added_fails=bool(failing),
+        added_unreviewed=unreviewed,
         added_findings_zh=[
-            f"新增部分 {p.id}（{Area(p.area_m2).bracketed_zh}）审查不通过：{said[p.id][0]}，须调整报批范围或依规办理"
+            f"新增部分 {p.id}（{Area(p.area_m2).bracketed_zh}）审查不通过：{findings[p.id][0]}，"
+            "须调整报批范围或依规办理"
             for p in failing
         ],
         added_findings_en=[
-            f"added piece {p.id} ({Area(p.area_m2).en}) fails the review: {said[p.id][1]}; the boundary must be "
+            f"added piece {p.id} ({Area(p.area_m2).en}) fails the review: {findings[p.id][1]}; the boundary must be "
             "adjusted or the procedures followed"
             for p in failing
         ],
@@ -295,9 +304,9 @@ def compare_boundaries(
         synthetic=added_review is not None and added_review.synthetic,
         # as a review says them: a CRS given beside a declared one, a ring closed, M values left out (probe)
         warnings=[
-            f"{what}: {said}"
-            for frame, what in ((prereview, "预审范围 pre-review"), (new, "报批范围 new"))
-            for said in frame.attrs.get("warnings", [])
+            f"{what}: {warning}"
+            for boundary, what in ((prereview, "预审范围 pre-review"), (new, "报批范围 new"))
+            for warning in boundary.attrs.get("warnings", [])
         ],
     )
     check._outlines = (old, cur)
@@ -343,8 +352,9 @@ _ENV.filters["verdict_zh"] = VERDICT_ZH.get
 
 
 def change_check_html(check: ChangeCheck, size: int = 300) -> str:
-    """The comparison as a page: figures, conclusion, pieces and an SVG sketch of the changes with its legend; its
-    added pieces reviewed against the demo blueprint, ``SYNTHETIC_MARK`` on top, as on every paper."""
+    """The comparison as a page: figures, conclusion, pieces and an SVG sketch of the changes with its legend;
+    ``SYNTHETIC_MARK`` on top where its added pieces were reviewed against the demo blueprint (``check.synthetic``),
+    as on every paper."""
     sketch = _sketch(check, size)
     legend = [(kind, *SKETCH_LABELS[kind], Markup(_swatch(kind))) for kind in sketch[1]] if sketch else []
     return _ENV.get_template("compare.html").render(

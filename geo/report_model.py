@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -271,10 +271,19 @@ def layer_zh(layer: str) -> str:
     return f"{name}（{value}）" if value else name
 
 
+def table_labels(parcels: Iterable[ParcelResult]) -> list[str]:
+    """The land-use standard tables' own labels (样例标准表), once each, in the order first used."""
+    return list(dict.fromkeys(i.facts.table_label for p in parcels for i in p.items if i.facts.table_label))
+
+
+def standard_note(label: str) -> str:
+    """What a paper or a table says of the standard table item 10 was graded on, by its own label."""
+    return f"建设用地控制标准依据：{label}"
+
+
 def table_notes(result: ReviewResult) -> list[str]:
-    """The land-use standard tables' own labels, once each, in the order first used."""
-    labels = dict.fromkeys(i.facts.table_label for p in result.parcels for i in p.items if i.facts.table_label)
-    return [f"建设用地控制标准依据：{label}。" for label in labels if label]
+    """The review's standard tables, each said once (the notes of a report and an opinion)."""
+    return [f"{standard_note(label)}。" for label in table_labels(result.parcels)]
 
 
 # the area a rule appends to its note (geo.review.rules._area_after): （涉及 X m²，合 Y 公顷、Z 亩）, or

@@ -203,7 +203,8 @@ def find_sites(
     sites: list[tuple[shapely.Polygon, str, int]] = []
     results: list[ParcelResult] = []
     rejected = 0
-    refused_by: Counter[tuple[str, str]] = Counter()  # what failed the candidates rejected: (中文, English) names
+    refused_by: Counter[tuple[str, str]] = Counter()  # the items that failed the candidates rejected: (中文, English)
+    beyond = 0  # candidates reaching beyond the blueprint's coverage: not reviewed there, no 不通过
     blocked = ~feasible
     for _round in range(MAX_ROUNDS):
         wanted = n - len(results)
@@ -222,8 +223,8 @@ def find_sites(
         for candidate, result in zip(fresh, checked.parcels, strict=True):
             if result.verdict in ("reject", "out_of_coverage"):
                 rejected += 1
-                failed = [(i.name_zh, i.name_en) for i in result.items if i.status == "fail"]
-                refused_by.update(failed or [("超出蓝图覆盖范围", "beyond the blueprint's coverage")])
+                beyond += result.verdict == "out_of_coverage"
+                refused_by.update((i.name_zh, i.name_en) for i in result.items if i.status == "fail")
                 continue
             sites.append(candidate)
             results.append(result)
@@ -238,12 +239,14 @@ def find_sites(
         # why: a search whose every candidate failed one item (an investment of 0 万元 supports no land) said nothing
         why_en = why_zh = ""
         if refused_by:
-            why_en = f"; {rejected} candidate(s) failed: " + ", ".join(
-                f"{en} ({k})" for (_, en), k in refused_by.items()
-            )
-            why_zh = f"；{rejected} 处候选地块审查不通过：" + "、".join(
+            failed = rejected - beyond
+            why_en = f"; {failed} candidate(s) failed: " + ", ".join(f"{en} ({k})" for (_, en), k in refused_by.items())
+            why_zh = f"；{failed} 处候选地块审查不通过：" + "、".join(
                 f"{zh}（{k} 处）" for (zh, _), k in refused_by.items()
             )
+        if beyond:
+            why_en += f"; {beyond} reached beyond the blueprint's coverage, not reviewed there"
+            why_zh += f"；{beyond} 处超出蓝图覆盖范围（该部分未审查）"
         warnings.append(
             f"only {len(results)} of {n} sites found{why_en} / 仅找到 {len(results)} 处（要求 {n} 处）{why_zh}"
         )

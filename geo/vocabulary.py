@@ -224,6 +224,8 @@ def worst(statuses: Iterable[Status]) -> Status:
     """The most severe status; ``pass`` for none. By membership in the set of those found, not by a key per status:
     a batch's grading asks it some 16 times a parcel."""
     found = set(statuses)
+    if not found.issubset(STATUS_ORDER):  # a misspelt status is no pass
+        raise KeyError(f"unknown status(es) {sorted(map(str, found - STATUS_ORDER.keys()))}")
     for status in _MOST_SEVERE_FIRST:
         if status in found:
             return status

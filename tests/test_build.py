@@ -442,12 +442,14 @@ def _bad_sources(tmp: Path) -> dict[str, tuple[Path, list[str]]]:
     _frame(rows, EPSG).to_file(mislabelled / "SYSBHQ.shp", encoding="UTF-8")
     (mislabelled / "SYSBHQ.cpg").write_text("GBK", encoding="ascii")
     out["cpg_wrong"] = (mislabelled / "SYSBHQ.shp", ["SYSBHQ.shp", "its .cpg declares 'GBK'", "not in that encoding"])
-    # a .cpg of bytes naming nothing, a NUL among them: codecs.lookup raised ValueError, a traceback (probe)
+    # a .cpg of bytes naming nothing, a NUL among them: codecs.lookup raised ValueError, a traceback (probe); read
+    # as the upload reader reads one (geo.io.dbf.cpg_name)
     garbled = tmp / "garbled"
     garbled.mkdir()
     _frame(rows, EPSG).to_file(garbled / "SYSBHQ.shp", encoding="UTF-8")
     (garbled / "SYSBHQ.cpg").write_bytes(b"\xff\xfe\x00bogus")
-    out["cpg_garbled"] = (garbled / "SYSBHQ.shp", ["SYSBHQ.shp", "the .cpg names an unknown encoding"])
+    said = ["SYSBHQ.shp", "its .cpg holds '\\xff\\xfe', which names no encoding"]
+    out["cpg_garbled"] = (garbled / "SYSBHQ.shp", said)
     utf16 = tmp / "utf16"
     utf16.mkdir()
     _frame(rows, EPSG).to_file(utf16 / "SYSBHQ.shp", encoding="UTF-8")

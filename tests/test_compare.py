@@ -224,7 +224,7 @@ def test_added_pieces_are_reviewed_as_parcels_of_the_project_the_boundaries_give
     }
     with pytest.raises(InputError, match=r"highway.*transport.*energy") as refused:
         boundary_project(claims, old, {"project_type": "energy"})
-    assert "范围文件的项目属性与所给不符" in refused.value.message_zh and "公路" in refused.value.message_zh
+    assert "范围文件的项目属性与所给项目类型不符" in refused.value.message_zh and "公路" in refused.value.message_zh
 
 
 def test_added_land_that_fails_is_said_within_the_thresholds_too(blueprint: Blueprint) -> None:
@@ -256,12 +256,33 @@ def test_added_land_not_reviewed_is_no_pass_within_the_thresholds() -> None:
     old = parcel_frame(rect(3.90, 4.2, 4.0, 4.3))
     check = compare_boundaries(old, parcel_frame(rect(3.90, 4.2, 4.005, 4.3)))
     assert (check.exceeds, check.added_fails, check.added_review) == (False, False, None)
+    assert check.added_unreviewed == ["A1"]
     assert check.conclusion_zh.endswith("新增部分未经审查，须经审查后方可按原预审意见报批")
     page = change_check_html(check)
     assert 'class="within"' not in page and 'class="caution">未超出' in page
     same = compare_boundaries(old, parcel_frame(rect(3.90, 4.2, 4.0, 4.3)))  # nothing added: nothing to review
     assert same.conclusion_zh.endswith("按原预审意见报批") and "未经审查" not in same.conclusion_zh
     assert 'class="within"' in change_check_html(same)
+
+
+def test_added_land_beyond_the_blueprint_is_no_pass_within_the_thresholds(blueprint: Blueprint) -> None:
+    """A strip 5 m past the blueprint's edge (x = 10 km) is out_of_coverage with no failing item: within the thresholds
+    it read 按原预审意见报批 in green (a fresh pair of eyes)."""
+    old = parcel_frame(rect(9.90, 4.2, 10.0, 4.3))
+    check = compare_boundaries(old, parcel_frame(rect(9.90, 4.2, 10.005, 4.3)), blueprint=blueprint)
+    (piece,) = check.added
+    assert piece.verdict == "out_of_coverage" and not check.added_fails and check.added_unreviewed == [piece.id]
+    assert check.conclusion_zh.endswith("新增部分未经审查，须经审查后方可按原预审意见报批")
+    assert 'class="caution">未超出' in change_check_html(check)
+
+
+def test_the_two_boundaries_disagreeing_on_the_project_is_said_so(blueprint: Blueprint) -> None:
+    """No type was given: the clash is the two files', not the caller's (the message blamed "the one given")."""
+    old = parcel_frame(rect(3.85, 4.2, 3.95, 4.3), facility="highway")
+    new = parcel_frame(rect(3.85, 4.2, 4.05, 4.3), project_type="industrial")
+    with pytest.raises(InputError, match="the two boundaries' project attributes disagree") as refused:
+        boundary_project(new, old, None)
+    assert refused.value.message_zh.startswith("预审范围与报批范围的项目属性不一致")
 
 
 def test_added_and_removed_pieces_are_valid_as_written_in_degrees() -> None:
@@ -532,6 +553,16 @@ def test_api_compare_keeps_the_values_the_review_was_given_for_every_parcel(
     (strip,) = body["added_review"]["parcels"]
     assert strip["project_type"] == "transport"
     assert next(i for i in strip["items"] if i["code"] == "ecological_redline")["status"] == "warn"
+
+
+def test_api_compare_takes_one_parcel_of_a_stored_review_by_its_id(client: TestClient, keys: dict[str, str]) -> None:
+    """The 预审 parcels are the stored input's, chosen as the review's parcels are ordered (input order)."""
+    both = parcel_frame(box(0, 0, 100, 100), box(300, 0, 350, 100)).to_crs(4490)
+    both["id"] = ["A", "B"]
+    review_id = client.post("/api/v1/reviews", json=both.__geo_interface__, headers=auth(keys)).json()["review_id"]
+    new = parcel_frame(box(300, 0, 350, 110)).to_crs(4490).__geo_interface__
+    body = client.post(f"/api/v1/reviews/{review_id}/compare?parcel=B", json=new, headers=auth(keys)).json()
+    assert (body["prereview_m2"], body["new_m2"], body["area_change_ratio"]) == (5_000, 5_500, 0.1)
 
 
 def test_api_compare_takes_a_crs_and_the_review_cost_cap(settings: Settings, keys: dict[str, str]) -> None:

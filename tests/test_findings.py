@@ -401,7 +401,7 @@ def test_a_figure_of_another_unit_is_said_not_to_apply(found: Blueprint) -> None
     """A wind farm given its route length (km) rather than its capacity was asked for the capacity with no word
     of the figure it gave (officer's read)."""
     standard = review_item(found, rect(4.2, 4.2, 4.36, 4.36), "land_use_standard", facility="wind_farm", route_km=12)
-    assert "未提供装机容量（兆瓦）（所给路线长度不适用于该指标），需补充后核定" in standard.message_zh
+    assert "未提供装机容量（兆瓦），所给路线长度不适用于该指标，需补充后核定" in standard.message_zh
     assert "was not given (the route length given does not apply to it)" in standard.message_en
     alone = review_item(found, rect(4.2, 4.2, 4.36, 4.36), "land_use_standard", facility="wind_farm")
     assert "不适用" not in alone.message_zh

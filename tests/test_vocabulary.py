@@ -75,6 +75,8 @@ def test_unknown_type_names_every_allowed_value() -> None:
 def test_worst_is_the_most_severe_status(statuses: list[str], expected: str) -> None:
     assert worst(statuses) == expected
     assert worst(iter(reversed(statuses))) == expected  # any iterable, any order
+    with pytest.raises(KeyError, match="faill"):  # a misspelt status is no pass
+        worst([*statuses, "faill"])
 
 
 def test_every_verdict_has_a_label_and_colour() -> None:

@@ -23,7 +23,6 @@ from geo.geometry import check_size
 from geo.io import parcels_from_geojson, parse_geojson_bytes
 from geo.io.parcels import MAX_CRS_TEXT, ReadLimits
 from geo.review import Profile, ReviewResult, load_profile
-from geo.review.engine import parcel_ids
 from geo.review.result import MAX_INVESTMENT_WAN, plain_figure
 from geo.sites import SiteSearch, find_sites
 
@@ -154,7 +153,10 @@ def _compare(
             f"review {stored.review_id} has no parcel {parcel!r}", f"审查结果 {stored.review_id} 中没有地块 {parcel!r}"
         )
     sent = parse_geojson_bytes(submitted)  # the parcels as reviewed, at full precision (``ReviewStore.input_geojson``)
-    old = sent[[pid in {p.id for p in chosen} for pid in parcel_ids(sent)]]
+    # chosen by position (a review keeps its input's order), their ids left out: the review took them, and an id a
+    # later check refuses (an invisible character) is no reason to refuse comparing with a stored 预审
+    wanted = {p.id for p in chosen}
+    old = sent[[p.id in wanted for p in stored.parcels]].drop(columns="id", errors="ignore")
     types = {p.project_type for p in chosen if p.project_type}
     project = {"project_type": types.pop()} if len(types) == 1 else None
     # in a child killed at the deadline, whatever its estimate: the union of the boundary's parcels and the

@@ -20,7 +20,7 @@ from typing import IO, Any
 from geo.errors import FormatError, InputError
 from geo.io.archive import archiver_extra
 from geo.io.content import check_content
-from geo.io.dbf import Dbf, check_declared, sidecar, text_values
+from geo.io.dbf import CPG_BYTES, Dbf, check_declared, cpg_name, sidecar, text_values
 from geo.io.encoding import UNDECLARED_CODECS, decodes, undeclared_codec
 
 VECTOR_SUFFIXES = {".shp", ".gpkg", ".geojson", ".json", ".fgb"}
@@ -162,7 +162,8 @@ def shapefile_encoding(shp: Path) -> tuple[str, str]:
         raise FormatError(f"{shp}: no .dbf beside it", f"{shp} 缺少 .dbf 文件")
     with (shp.parent / dbf).open("rb") as f:
         if cpg is not None:
-            return _declared(f, (shp.parent / cpg).read_text(encoding="ascii", errors="replace"), shp), ".cpg"
+            with (shp.parent / cpg).open("rb") as named:
+                return _declared(f, cpg_name(named.read(CPG_BYTES), str(shp)), shp), ".cpg"
         return detect_dbf_encoding(f, shp), "detected"
 
 
@@ -174,7 +175,8 @@ def _zip_shapefile_encoding(z: zipfile.ZipFile, member: str, path: Path) -> tupl
         raise FormatError(f"{where}: no .dbf beside it", f"{where} 缺少 .dbf 文件")
     with z.open(dbf) as f:
         if (cpg := sidecar(names, member, ".cpg")) is not None:
-            return _declared(f, z.read(cpg).decode("ascii", "replace"), where), ".cpg"
+            with z.open(cpg) as named:
+                return _declared(f, cpg_name(named.read(CPG_BYTES), str(where)), where), ".cpg"
         return detect_dbf_encoding(f, where), "detected"
 
 
@@ -193,7 +195,7 @@ def _cpg_codec(text: str, where: Path) -> str:
     if codec is None:
         try:
             codec = codecs.lookup(text.strip()).name
-        except (LookupError, ValueError):  # ValueError: a name holding a NUL (a probe's .cpg was a traceback)
+        except LookupError:
             raise InputError(
                 f"{where}: the .cpg names an unknown encoding {text.strip()!r}",
                 f"{where}：.cpg 声明了未知编码 {text.strip()!r}",

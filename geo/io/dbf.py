@@ -11,6 +11,7 @@ away) are skipped by GDAL as by every GIS, and said."""
 
 from __future__ import annotations
 
+import codecs
 import struct
 import zipfile
 from collections.abc import Iterable
@@ -23,6 +24,7 @@ import numpy as np
 from geo.errors import FormatError
 from geo.io.encoding import dbf_codec, declared_wrongly, field_rows
 
+CPG_BYTES = 1024  # of a .cpg read: an encoding's name is a few bytes
 DBF_HEADER = 32  # a .dbf's fixed header (its record count, header and record lengths at 4–11)
 DBF_FIELD = 32  # a field's descriptor, after the fixed header; 0x0D ends them
 DBF_NAME = 10  # a field name's bytes (then a NUL): one that fills them may end in a character its writer cut
@@ -215,6 +217,23 @@ def _deleted(file: IO[bytes], head: bytes, header: int, records: int, record: in
         at += len(block)
         left -= len(block)
     return count
+
+
+def cpg_name(raw: bytes, shown: str) -> str:
+    """What a .cpg's bytes ``raw`` say (stripped, at most 40 characters), read as GDAL reads them: up to the first NUL
+    and past a UTF-8 byte-order mark; the reader of uploads and the blueprint builder alike. Refused where that is no
+    ASCII text, so no encoding's name (``\\xff\\xfe\\x00bogus`` was "embedded null character", a 500): GDAL took
+    ``\\xff\\xfe`` for UTF-8 and dropped what was not, Latin-1 café read as caf. ``shown`` names the file."""
+    held = raw.split(b"\0", 1)[0].removeprefix(codecs.BOM_UTF8).strip()
+    if not held.isascii():
+        said = held.decode("ascii", "backslashreplace")[:40]
+        raise FormatError(
+            f"{shown}: its .cpg holds '{said}', which names no encoding (a .cpg names its table's encoding in plain "
+            "ASCII, such as UTF-8 or GBK): correct the .cpg, or remove it to have the encoding found from the text",
+            f"{shown}：.cpg 文件内容为 '{said}'，不是编码名称（.cpg 应以 ASCII 文字写明编码，如 UTF-8、GBK）："
+            "请更正 .cpg 文件，或将其删除以按文字识别编码",
+        )
+    return held.decode("ascii")[:40]
 
 
 def check_declared(file: IO[bytes], codec: str, cpg: str, where: str | None = None) -> None:

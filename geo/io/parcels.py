@@ -35,7 +35,7 @@ from geo.io.archive import extract_zip
 from geo.io.content import check_content
 from geo.io.coordtxt import KEPT_COLUMNS as COORDINATE_TEXT_COLUMNS
 from geo.io.coordtxt import parse_coordinate_text, rewritten_texts, write_coordinate_text
-from geo.io.dbf import Dbf, check_declared, sidecar
+from geo.io.dbf import CPG_BYTES, DBF_NAME, Dbf, check_declared, cpg_name, sidecar
 from geo.io.encoding import decoded, field_rows, undeclared_codec
 from geo.io.files import input_file
 from geo.vocabulary import CONTROL_CHARACTERS, first_few, id_text, is_blank
@@ -49,7 +49,6 @@ MAX_JSON_DIGITS = 40  # an integer in a parcel file: a 不动产单元号 has 28
 # their own (0.6 MB) made 16 million (2 GB); a 三调-derived parcel table has a few dozen fields
 MAX_PROPERTY_NAMES = 200
 MAX_CRS_TEXT = 4096  # a CRS named by a user: a Gauss-Krüger zone's WKT2 is about 1,100 characters
-CPG_BYTES = 1024  # of a .cpg read: an encoding's name is a few bytes
 
 
 @dataclass(frozen=True)
@@ -703,25 +702,12 @@ def named_by(shown: str | None, *kinds: type[InputError]) -> Iterator[None]:
 
 
 def _cpg_text(shp: Path, shown: str) -> str | None:
-    """What the shapefile's .cpg says (stripped, at most 40 characters), None where it has none: read as GDAL reads
-    it, up to its first NUL and past a UTF-8 byte-order mark. Refused where that is no ASCII text, so no encoding's
-    name (``\\xff\\xfe\\x00bogus`` was "embedded null character", a 500): GDAL took ``\\xff\\xfe`` for UTF-8 and dropped
-    what was not, Latin-1 café read as caf."""
+    """What the shapefile's .cpg says (``geo.io.dbf.cpg_name``), None where it has none."""
     cpg = next((shp.with_suffix(s) for s in (".cpg", ".CPG") if shp.with_suffix(s).is_file()), None)
     if cpg is None:
         return None
     with cpg.open("rb") as file:
-        held = file.read(CPG_BYTES).split(b"\0", 1)[0].removeprefix(codecs.BOM_UTF8).strip()
-    if not held.isascii():
-        shown_held = held.decode("ascii", "backslashreplace")[:40]
-        raise FormatError(
-            f"{shown}: its .cpg holds '{shown_held}', which names no encoding (a .cpg names its table's encoding in "
-            "plain ASCII, such as UTF-8 or GBK): correct the .cpg, or remove it to have the encoding found from the "
-            "text",
-            f"{shown}：.cpg 文件内容为 '{shown_held}'，不是编码名称（.cpg 应以 ASCII 文字写明编码，如 UTF-8、GBK）："
-            "请更正 .cpg 文件，或将其删除以按文字识别编码",
-        )
-    return held.decode("ascii")[:40]
+        return cpg_name(file.read(CPG_BYTES), shown)
 
 
 def _known_codec(name: str) -> str | None:
@@ -763,7 +749,7 @@ def _undeclared_text(
     width = dict(zip(names, widths, strict=True)) if len(widths) == len(names) else {}
     latin = {c: [v.encode("latin-1") for v in frame[c] if isinstance(v, str) and _LATIN1_ONLY.match(v)] for c in texts}
     found = [field_rows(values, width.get(c)) for c, values in latin.items() if values]
-    found += [field_rows([str(c).encode("latin-1")], DBF_NAME_BYTES) for c in names if _LATIN1_ONLY.match(str(c))]
+    found += [field_rows([str(c).encode("latin-1")], DBF_NAME) for c in names if _LATIN1_ONLY.match(str(c))]
     why_en, why_zh = _cpg_problem(cpg)
     if not found:  # ASCII (the same in every encoding), or decoded by the .dbf's code page
         if not cpg:
@@ -1254,7 +1240,6 @@ SHAPEFILE_SHORT: Final[dict[str, str]] = {
     "line_buffer_m": "buffer_m",
 }
 FIELD_SIDECAR = ".fields.csv"
-DBF_NAME_BYTES = 10
 DXF_ID_LAYER, DXF_CRS_LAYER, DXF_PARCEL_LAYER = "parcel_id", "crs", "parcel"
 
 
@@ -1263,16 +1248,16 @@ def shapefile_names(columns: list[str], encoding: str) -> dict[str, str]:
     taken: set[str] = set()
     names: dict[str, str] = {}
     for column in columns:
-        short = column if len(column.encode(encoding, "replace")) <= DBF_NAME_BYTES else SHAPEFILE_SHORT.get(column)
+        short = column if len(column.encode(encoding, "replace")) <= DBF_NAME else SHAPEFILE_SHORT.get(column)
         if short is None or short.lower() in taken:
             stem = column
-            while len(stem.encode(encoding, "replace")) > DBF_NAME_BYTES:
+            while len(stem.encode(encoding, "replace")) > DBF_NAME:
                 stem = stem[:-1]
             short, n = stem, 1
             while short.lower() in taken:
                 tail = f"~{n}"
                 cut = stem
-                while len((cut + tail).encode(encoding, "replace")) > DBF_NAME_BYTES:
+                while len((cut + tail).encode(encoding, "replace")) > DBF_NAME:
                     cut = cut[:-1]
                 short, n = cut + tail, n + 1
         taken.add(short.lower())
@@ -1296,7 +1281,7 @@ def _long_field_names(frame: gpd.GeoDataFrame, shp: Path) -> gpd.GeoDataFrame:
             ) from exc
         how = (f"as {sidecar.name} names them", f"据 {sidecar.name}")
     else:
-        restore = {long[:DBF_NAME_BYTES]: long for long in SHAPEFILE_SHORT}
+        restore = {long[:DBF_NAME]: long for long in SHAPEFILE_SHORT}
         restore.update({short: long for long, short in SHAPEFILE_SHORT.items()})
         how = (
             "a shapefile's field names hold 10 bytes, and both are short for it",

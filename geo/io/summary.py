@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from geo.crs import M2_PER_HA, M2_PER_MU, Area
 from geo.errors import FormatError
 from geo.io.tables import csv_cell
-from geo.report_model import SYNTHETIC_MARK, table_notes
+from geo.report_model import SYNTHETIC_MARK, standard_note, table_labels, table_notes
 from geo.review.result import County, CountyPart, ParcelResult, ReviewResult
 from geo.vocabulary import STATUS_ZH, VERDICT_ZH, project_types
 
@@ -56,14 +56,14 @@ NO_COUNTY = "未落入县区"
 TOTAL = "合计"
 TITLE = "用地审查汇总表"
 SUMMARY_SUFFIXES = (".xlsx", ".csv")
-SYNTHETIC_COLUMN = "数据说明"  # the parcel sheet's and the CSV's last column, where a row has something to say
-NOTE_COLUMN: tuple[str, str, str | None] = ("note", SYNTHETIC_COLUMN, None)
+NOTES_COLUMN_NAME = "数据说明"  # the parcel sheet's and the CSV's last column, where a row has something to say
+NOTE_COLUMN: tuple[str, str, str | None] = ("note", NOTES_COLUMN_NAME, None)
 SYNTHETIC_LINES = (
     "本汇总的审查所依蓝图为示例蓝图，其管控图层为程序生成的合成数据，结论不得作为审批依据。",
     "Reviewed against the demo blueprint: its control layers are synthetic.",
 )
-# what the county sheets and the counties' totals say of a parcel across a county line: the ledger charges the
-# county holding most, and refuses to reserve for a parcel across a line at all (geo.quota.reservations)
+# what the county sheets and the counties' totals say of a parcel across a county line: the ledger refuses to reserve
+# for it at all (geo.quota.reservations) until it is split at the line
 ACROSS_LEDGER = (
     "用地由县级分别组卷报批（济宁 济政办字〔2020〕52号 三（一）5），指标台账不为跨县地块配置指标："
     "按县界拆分地块后分别审查、配置。"
@@ -116,11 +116,7 @@ def row_notes(result: ReviewResult) -> list[str]:
     Why on every row: a row copied elsewhere keeps it, and a review on a real blueprint graded on the sample
     table is graded on sample values all the same."""
     mark = [SYNTHETIC_MARK] if result.synthetic else []
-    notes = []
-    for p in result.parcels:
-        labels = dict.fromkeys(i.facts.table_label for i in p.items if i.facts.table_label)
-        notes.append("；".join([*mark, *(f"建设用地控制标准依据：{label}" for label in labels)]))
-    return notes
+    return ["；".join([*mark, *map(standard_note, table_labels([p]))]) for p in result.parcels]
 
 
 def item_counts(result: ReviewResult) -> list[dict[str, Any]]:
@@ -167,7 +163,7 @@ def summary_csv(result: ReviewResult) -> str:
     writer = csv.writer(out, lineterminator="\n")
     notes = row_notes(result)
     noted = any(notes)
-    writer.writerow([header for _, header, _ in PARCEL_COLUMNS] + ([SYNTHETIC_COLUMN] if noted else []))
+    writer.writerow([header for _, header, _ in PARCEL_COLUMNS] + ([NOTES_COLUMN_NAME] if noted else []))
     for row, note in zip(summary_rows(result), notes, strict=True):
         cells = [csv_cell("" if row[key] is None else row[key]) for key, _, _ in PARCEL_COLUMNS]
         writer.writerow(cells + ([csv_cell(note)] if noted else []))

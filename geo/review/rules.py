@@ -1042,7 +1042,7 @@ def run_land_use_standard(check: LandUseStandardCheck, ctx: ParcelContext) -> Ou
         # a wind farm's substation) is within it only with the rest of the project's land (officer's read)
         whole_zh, whole_en = (
             (
-                "（该指标按项目整体核定，项目另有用地未纳入本次审查的，应合并核定）",
+                "；该指标按项目整体核定，项目另有用地未纳入本次审查的，应合并核定",
                 "; the indicator rates the whole project: land of the project outside this review counts with it",
             )
             if per_unit is not None
@@ -1120,9 +1120,11 @@ def _per_unit_unmeasured(
     _, measure_zh, unit_zh, measure_en, unit_en = UNITS[per_unit.unit]
     facts.standard = per_unit.row
     other = [
-        (zh, en) for attr, zh, _, en, _ in UNITS.values() if zh != measure_zh and getattr(project, attr) is not None
+        (zh, en)
+        for unit, (attr, zh, _, en, _) in UNITS.items()
+        if unit != per_unit.unit and getattr(project, attr) is not None
     ]
-    said_zh = "".join(f"（所给{zh}不适用于该指标）" for zh, _ in other)
+    said_zh = "".join(f"，所给{zh}不适用于该指标" for zh, _ in other)
     said_en = "".join(f" (the {en} given does not apply to it)" for _, en in other)
     return _reworded(
         check,
