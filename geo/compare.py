@@ -28,7 +28,9 @@ from geo.geometry import clean_parcels, polygonal_part
 from geo.report_model import SYNTHETIC_MARK
 from geo.review import ReviewResult, load_profile, review
 from geo.review.engine import estimate_as_drawn, layers_needed, parcel_ids, project_attributes, project_of
-from geo.review.profile import Profile
+from geo.review.profile import LandUseStandardCheck, Profile
+from geo.review.result import ItemResult, ParcelResult
+from geo.review.stages import ChangeCheckRule
 from geo.vocabulary import VERDICT_ZH
 
 PIECE_MIN_M2 = 1.0  # added/removed slivers at or below this are edge noise, not pieces
@@ -231,31 +233,28 @@ def compare_boundaries(
     added_pieces = _pieces("A", added, epsg)
     removed_pieces = _pieces("R", removed, epsg)
     added_review = None
-    findings: dict[str, tuple[str, str]] = {}  # each added piece's failing items, each with the area it found
+    findings_zh: list[str] = []  # each added piece that fails or sets conditions, its items with the areas they find
+    findings_en: list[str] = []
     if blueprint is not None and added:
         pieces = gpd.GeoDataFrame({"id": [p.id for p in added_pieces]}, geometry=list(added), crs=f"EPSG:{epsg}")
         whose = boundary_project(new, prereview, project)
-        added_review = review(pieces, blueprint, profile=prof, project=whose, pieces=False, max_cost=max_cost)
+        added_review = review(
+            pieces, blueprint, profile=_strip_profile(prof), project=whose, pieces=False, max_cost=max_cost
+        )
         for piece, result in zip(added_pieces, added_review.parcels, strict=True):
             piece.verdict = result.verdict
             failed = [i for i in result.items if i.status == "fail"]
             piece.failed_items, piece.failed_items_zh = [i.code for i in failed], [i.name_zh for i in failed]
-            piece.failed_items_m2 = [i.overlap_m2 for i in failed]
-            findings[piece.id] = (  # an officer asked how much of the strip is 生态保护红线
-                "；".join(f"{i.name_zh}（涉及 {Area(i.overlap_m2).bracketed_zh}）" for i in failed),
-                "; ".join(f"{i.name_en} ({Area(i.overlap_m2).en})" for i in failed),
-            )
+            piece.failed_items_m2 = [_failing_m2(i) for i in failed]
+            said = _piece_finding(piece, result)
+            if said is not None:
+                findings_zh.append(said[0])
+                findings_en.append(said[1])
     failing = [p for p in added_pieces if p.failed_items]
     # not reviewed: no blueprint at hand, or land beyond its coverage (out_of_coverage: nothing drawn there)
     unreviewed = [p.id for p in added_pieces if p.verdict in (None, "out_of_coverage")]
-    if exceeds:
-        conclusion = rule.exceeds_zh, rule.exceeds_en
-    elif failing:
-        conclusion = rule.within_failing_zh, rule.within_failing_en
-    elif unreviewed:
-        conclusion = rule.within_unreviewed_zh, rule.within_unreviewed_en
-    else:
-        conclusion = rule.within_zh, rule.within_en
+    conditional = any(p.verdict == "conditional" for p in added_pieces)
+    conclusion = _conclusion(rule, exceeds, bool(failing), bool(unreviewed), conditional)
     check = ChangeCheck(
         crs_used=f"EPSG:{epsg}",
         prereview_m2=round(old_m2, 2),
@@ -290,16 +289,8 @@ def compare_boundaries(
         removed=removed_pieces,
         added_fails=bool(failing),
         added_unreviewed=unreviewed,
-        added_findings_zh=[
-            f"新增部分 {p.id}（{Area(p.area_m2).bracketed_zh}）审查不通过：{findings[p.id][0]}，"
-            "须调整报批范围或依规办理"
-            for p in failing
-        ],
-        added_findings_en=[
-            f"added piece {p.id} ({Area(p.area_m2).en}) fails the review: {findings[p.id][1]}; the boundary must be "
-            "adjusted or the procedures followed"
-            for p in failing
-        ],
+        added_findings_zh=findings_zh,
+        added_findings_en=findings_en,
         added_review=added_review,
         synthetic=added_review is not None and added_review.synthetic,
         # as a review says them: a CRS given beside a declared one, a ring closed, M values left out (probe)
@@ -311,6 +302,76 @@ def compare_boundaries(
     )
     check._outlines = (old, cur)
     return check
+
+
+def _strip_profile(profile: Profile) -> Profile:
+    """The profile an added strip is reviewed with: without the land-use standard (item 10), which weighs a whole
+    project's land against its investment or size; a strip alone was "not given the investment" or weighed apart."""
+    kept = [i for i in profile.items if not any(isinstance(c, LandUseStandardCheck) for c in i.checks)]
+    return profile if len(kept) == len(profile.items) else profile.model_copy(update={"items": kept})
+
+
+def _failing_m2(item: ItemResult) -> float:
+    """The area an item's failing pieces find (a 规划符合性 failing on a 生态保护区 and warning on a 弹性发展区
+    fails on the first alone), at most the item's own (pieces of two layers may overlap); the item's own where no
+    piece fails (steep land, found by the slope raster's pixels)."""
+    return min(sum(d.area_m2 for d in item.details if d.status == "fail"), item.overlap_m2) or item.overlap_m2
+
+
+def _piece_finding(piece: ChangePiece, result: ParcelResult) -> tuple[str, str] | None:
+    """What an added piece's review found that the conclusion rests on (Chinese, English): the items it fails with
+    the area each fails on (须调整报批范围避让: a failing item has no procedure), else those that set it conditions."""
+    failed = [i for i in result.items if i.status == "fail"]
+    warned = [i for i in result.items if i.status == "warn"]
+    head_zh, head_en = (
+        f"新增部分 {piece.id}（{Area(piece.area_m2).bracketed_zh}）",
+        f"added piece {piece.id} ({Area(piece.area_m2).en})",
+    )
+    if failed:
+        return (
+            f"{head_zh}审查不通过："
+            + "；".join(f"{i.name_zh}（涉及 {Area(_failing_m2(i)).bracketed_zh}）" for i in failed)
+            + "，须调整报批范围避让",
+            f"{head_en} fails the review: "
+            + "; ".join(f"{i.name_en} ({Area(_failing_m2(i)).en})" for i in failed)
+            + "; the boundary must leave it",
+        )
+    if result.verdict == "conditional" and warned:
+        return (
+            f"{head_zh}有条件通过："
+            + "；".join(f"{i.name_zh}（涉及 {Area(i.overlap_m2).bracketed_zh}）" for i in warned)
+            + "，须按其审查意见办理所列手续",
+            f"{head_en} passes on conditions: "
+            + "; ".join(f"{i.name_en} ({Area(i.overlap_m2).en})" for i in warned)
+            + "; the procedures its review lists are to be followed",
+        )
+    return None
+
+
+def _conclusion(
+    rule: ChangeCheckRule, exceeds: bool, failing: bool, unreviewed: bool, conditional: bool
+) -> tuple[str, str]:
+    """The check's conclusion: the thresholds' (聊城 一、3), then what the added land asks. Beyond the thresholds no
+    new 预审 follows, so this check is the only look the added land gets: its failing, unreviewed or conditional land
+    is said after the clause (an officer's read: a 15 % growth onto the red line read 不再重新预审 alone); within them
+    failing or unreviewed land is not approved on the old 预审 (``within_failing``, ``within_unreviewed``)."""
+    if exceeds:
+        if failing:
+            said = rule.added_failing_zh, rule.added_failing_en
+        elif unreviewed:
+            said = rule.added_unreviewed_zh, rule.added_unreviewed_en
+        elif conditional:
+            said = rule.added_conditional_zh, rule.added_conditional_en
+        else:
+            return rule.exceeds_zh, rule.exceeds_en
+        return f"{rule.exceeds_zh}；{said[0]}", f"{rule.exceeds_en}; {said[1]}"
+    if failing:
+        return rule.within_failing_zh, rule.within_failing_en
+    if unreviewed:
+        return rule.within_unreviewed_zh, rule.within_unreviewed_en
+    if conditional:
+        return f"{rule.within_zh}；{rule.added_conditional_zh}", f"{rule.within_en}; {rule.added_conditional_en}"
+    return rule.within_zh, rule.within_en
 
 
 def _figure(value: float, digits: int) -> float:
@@ -329,7 +390,10 @@ def _mu(m2: float) -> float:
 
 
 def _pieces(prefix: str, parts: list[shapely.Geometry], epsg: int) -> list[ChangePiece]:
-    shapes = reproject(np.array(parts, dtype=object), epsg, CGCS2000) if parts else []
+    """The parts as pieces, their GeoJSON's rings wound as RFC 7946 asks (exterior counterclockwise): GEOS's
+    difference leaves them clockwise, which a strict reader refuses (an officer's check)."""
+    wound = shapely.orient_polygons(np.array(parts, dtype=object)) if parts else []
+    shapes = reproject(wound, epsg, CGCS2000) if parts else []
     return [
         ChangePiece(
             id=f"{prefix}{k}",

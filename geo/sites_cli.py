@@ -182,6 +182,9 @@ def compare_cmd(
         f"overlap {percent(check.overlap_ratio, check.min_overlap)}" + (f" → {output}" if output else ""),
         highlight=False,
     )
+    if check.added_unreviewed:  # the conclusion says so; on the terminal too (no -b: the strip was never looked at)
+        pieces = ", ".join(check.added_unreviewed)
+        err.print(f"新增部分未经审查 / added land not reviewed: {pieces}", markup=False, highlight=False)
     for zh, en in zip(check.added_findings_zh, check.added_findings_en, strict=True):
         err.print(f"{zh} / {en}", markup=False, highlight=False)
     for said in check.warnings:

@@ -180,6 +180,10 @@ def test_added_piece_on_the_red_line_is_reviewed(blueprint: Blueprint) -> None:
     assert check.added_review is not None and check.added_review.parcels[0].id == piece.id
     page = change_check_html(check)
     assert "超出 — 不再重新预审" in page and "<svg" in page and "生态保护红线" in page and "不通过" in page
+    # no new 预审 follows: this check is the only look the strip gets, and its conclusion says what it asks (an
+    # officer's read: a growth onto the red line read 不再重新预审 alone)
+    assert check.conclusion_zh == "超出 — 不再重新预审（取消重新预审）；新增部分审查不通过，须调整报批范围避让"
+    assert check.added_findings_zh[0].endswith("，须调整报批范围避让")  # a failing item has no procedure to follow
 
 
 def test_added_pieces_are_reviewed_as_parcels_of_the_project_the_boundaries_give(blueprint: Blueprint) -> None:
@@ -265,6 +269,24 @@ def test_added_land_not_reviewed_is_no_pass_within_the_thresholds() -> None:
     assert 'class="within"' in change_check_html(same)
 
 
+def test_added_land_that_sets_conditions_is_said_within_the_thresholds(blueprint: Blueprint) -> None:
+    """A road's strip on land that admits it only on conditions read 按原预审意见报批 in green, its conditions said
+    nowhere (an officer's read: 水浇地 asking 占补平衡, 林地 asking 使用林地审核)."""
+    old = parcel_frame(rect(3.0, 3.0, 3.2, 3.2), project_type="transport")
+    check = compare_boundaries(
+        old, parcel_frame(rect(3.0, 3.0, 3.21, 3.2), project_type="transport"), blueprint=blueprint
+    )
+    (piece,) = check.added
+    assert (check.exceeds, check.added_fails, piece.verdict) == (False, False, "conditional")
+    assert check.conclusion_zh.endswith("按原预审意见报批；新增部分另须按其审查意见办理所列手续")
+    (said,) = check.added_findings_zh
+    assert said.startswith(
+        "新增部分 A1（2,000.00 m²，合 0.2000 公顷、3.00 亩）有条件通过：规划符合性（涉及 2,000.00 m²"
+    )
+    assert said.endswith("，须按其审查意见办理所列手续")
+    assert 'class="within"' not in change_check_html(check)
+
+
 def test_added_land_beyond_the_blueprint_is_no_pass_within_the_thresholds(blueprint: Blueprint) -> None:
     """A strip 5 m past the blueprint's edge (x = 10 km) is out_of_coverage with no failing item: within the thresholds
     it read 按原预审意见报批 in green (a fresh pair of eyes)."""
@@ -298,6 +320,7 @@ def test_added_and_removed_pieces_are_valid_as_written_in_degrees() -> None:
         written = shapely.geometry.shape(piece.geometry)
         assert written.is_valid, shapely.is_valid_reason(written)
         assert len(written.exterior.coords) == 5  # the strip's four corners, no spike
+        assert written.exterior.is_ccw  # RFC 7946: exterior rings counterclockwise
     assert check.overlap_ratio == 0.9
 
 
@@ -446,7 +469,7 @@ def test_cli_json_and_html(tmp_path: Path, blueprint_dir: Path) -> None:
     for key in ("area_change_ratio", "overlap_ratio", "exceeds", "added_m2", "removed_m2"):
         assert key in body
     assert body["exceeds"] is True and body["overlap_ratio"] == pytest.approx(0.9, abs=1e-6)
-    assert "超出 exceeds" in result.stderr
+    assert "超出 exceeds" in result.stderr and "新增部分未经审查 / added land not reviewed: A1" in result.stderr
     out = tmp_path / "change.html"
     result = runner.invoke(app, ["compare", str(old), str(new), "-f", "html", "-b", str(blueprint_dir), "-o", str(out)])
     assert result.exit_code == 0, result.output
@@ -633,13 +656,16 @@ def test_a_bad_attribute_names_the_boundary_that_gives_it(blueprint: Blueprint) 
 
 def test_a_project_figure_is_not_a_pieces(blueprint: Blueprint) -> None:
     """Two strips added to a project of 2,000 万元 were reviewed as two parcels of it with 2,000 万元 each: "project
-    XM-9, 2 parcels together: an investment of 4,000 万元" judged the land-use standard on the strips. A piece takes
-    the project's type and flags, not its id, name or amounts."""
+    XM-9, 2 parcels together: an investment of 4,000 万元" judged the land-use standard on the strips; without the
+    amounts a strip of an industrial project was then "not given the investment" (有条件通过 for every one: an
+    officer's read). A piece takes the project's type and flags, not its id, name or amounts, and the land-use
+    standard, which weighs a whole project's land, is not graded on a strip."""
     old = parcel_frame(rect(1.0, 1.0, 1.2, 1.2), project_type="industrial", project_id="XM-9", investment_wan=2000)
     new = parcel_frame(rect(0.9, 1.0, 1.3, 1.2), project_type="industrial", project_id="XM-9", investment_wan=2000)
     assert boundary_project(new, old, None) == {"project_type": "industrial"}
     check = compare_boundaries(old, new, blueprint=blueprint)
     assert check.added_review is not None and len(check.added_review.parcels) == 2
     for parcel in check.added_review.parcels:
-        standard = next(i for i in parcel.items if i.code == "land_use_standard")
-        assert "4,000" not in standard.message_en and standard.facts.project_parcels is None
+        assert "land_use_standard" not in {i.code for i in parcel.items}
+    whole = review(new, blueprint).parcels[0]  # the 报批 boundary's own review still grades it
+    assert whole.item("land_use_standard").facts.investment_wan == 2000

@@ -59,3 +59,11 @@ class ChangeCheckRule(BaseModel):
     # within the thresholds, the added land not reviewed (no blueprint at hand): not to be signed as a pass
     within_unreviewed_zh: str
     within_unreviewed_en: str
+    # what the added land asks, said after the thresholds' conclusion where it stands on its own (beyond them, no new
+    # 预审 looks at it; within them, conditions the old 预审 did not set)
+    added_failing_zh: str
+    added_failing_en: str
+    added_unreviewed_zh: str
+    added_unreviewed_en: str
+    added_conditional_zh: str
+    added_conditional_en: str
