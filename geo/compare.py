@@ -321,31 +321,27 @@ def _failing_m2(item: ItemResult) -> float:
 def _piece_finding(piece: ChangePiece, result: ParcelResult) -> tuple[str, str] | None:
     """What an added piece's review found that the conclusion rests on (Chinese, English): the items it fails with
     the area each fails on (须调整报批范围避让: a failing item has no procedure), else those that set it conditions."""
-    failed = [i for i in result.items if i.status == "fail"]
-    warned = [i for i in result.items if i.status == "warn"]
-    head_zh, head_en = (
-        f"新增部分 {piece.id}（{Area(piece.area_m2).bracketed_zh}）",
-        f"added piece {piece.id} ({Area(piece.area_m2).en})",
-    )
+    failed = [(i, _failing_m2(i)) for i in result.items if i.status == "fail"]
+    warned = [(i, i.overlap_m2) for i in result.items if i.status == "warn"]
     if failed:
-        return (
-            f"{head_zh}审查不通过："
-            + "；".join(f"{i.name_zh}（涉及 {Area(_failing_m2(i)).bracketed_zh}）" for i in failed)
-            + "，须调整报批范围避让",
-            f"{head_en} fails the review: "
-            + "; ".join(f"{i.name_en} ({Area(_failing_m2(i)).en})" for i in failed)
-            + "; the boundary must leave it",
+        found, verdict, ask = (
+            failed,
+            ("审查不通过", "fails the review"),
+            ("须调整报批范围避让", "the boundary must leave it"),
         )
-    if result.verdict == "conditional" and warned:
-        return (
-            f"{head_zh}有条件通过："
-            + "；".join(f"{i.name_zh}（涉及 {Area(i.overlap_m2).bracketed_zh}）" for i in warned)
-            + "，须按其审查意见办理所列手续",
-            f"{head_en} passes on conditions: "
-            + "; ".join(f"{i.name_en} ({Area(i.overlap_m2).en})" for i in warned)
-            + "; the procedures its review lists are to be followed",
-        )
-    return None
+    elif result.verdict == "conditional" and warned:
+        found, verdict = warned, ("有条件通过", "passes on conditions")
+        ask = ("须按其审查意见办理所列手续", "the procedures its review lists are to be followed")
+    else:
+        return None
+    return (
+        f"新增部分 {piece.id}（{Area(piece.area_m2).bracketed_zh}）{verdict[0]}："
+        + "；".join(f"{i.name_zh}（涉及 {Area(m2).bracketed_zh}）" for i, m2 in found)
+        + f"，{ask[0]}",
+        f"added piece {piece.id} ({Area(piece.area_m2).en}) {verdict[1]}: "
+        + "; ".join(f"{i.name_en} ({Area(m2).en})" for i, m2 in found)
+        + f"; {ask[1]}",
+    )
 
 
 def _conclusion(
