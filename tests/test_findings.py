@@ -388,12 +388,12 @@ def test_a_per_unit_indicator_rates_no_project_that_does_not_say_its_kind_of_wor
     assert standard.status == "warn" and standard.facts.max_area_m2 is None and standard.overlap_m2 == 0
     assert standard.message_zh == rated + "，未说明工程类别，需补充工程类别及其规模后核定，或开展节地评价"
     assert "no kind (facility) was given" in standard.message_en
-    assert [c.code for c in standard.facts.conditions or []] == ["no_facility"]
-    # the figure each type needs, not 装机容量 asked of a road (officer's read)
-    assert standard.procedures == [
-        "说明工程类别及按该类别核定所需的规模（交通项目如公路的路线长度，能源项目如风电场的装机容量）后核定用地规模，"
-        "或开展建设项目节地评价"
-    ]
+    # the figure the project's type is rated by, not 装机容量 asked of a road (officer's read)
+    ptype = props["project_type"]
+    assert [c.code for c in standard.facts.conditions or []] == [f"no_facility_{ptype}"]
+    (procedure,) = standard.procedures
+    asked = ("路线长度（公里）" in procedure, "装机容量（兆瓦）" in procedure)
+    assert asked == (ptype == "transport", ptype == "energy")
     assert not any("建标" in b for b in standard.basis)
 
 

@@ -76,7 +76,8 @@ class BaseCheck(BaseModel):
       (``cultivated``, ``forest``, ``grassland``, ``wetland``) and ``paddy``;
       ``land_use_standard``: ``over``, ``refuse`` (far below the standard), ``unknown`` (no standard),
       ``no_investment``, ``no_km`` or ``no_MW`` (a per-km / per-MW indicator without the project's figure),
-      ``no_facility`` (a type its table rates per unit for some kinds of work only, and no kind given), ``unrated``
+      ``no_facility`` (a type its table rates per unit for some kinds of work only, and no kind given; the
+      type's own ``no_facility_<type>`` where the profile words one), ``unrated``
       (a kind of work the table does not rate);
     - every kind: the status (``warn``, ``fail``) for what no code above words.
     """

@@ -1163,11 +1163,12 @@ def _facility_unrated(
     if facility is None:
         label = project_types().get(ptype)
         type_zh, type_en = (label.name_zh, label.name_en) if label else (ptype, ptype)
+        own = f"no_facility_{ptype}"  # the figure the type is rated by (a road's km), where the profile words it
         _reworded(
             check,
             unknown,
             facts,
-            "no_facility",
+            own if own in check.conditions else "no_facility",
             f"{type_zh}项目按工程类别核定用地（{table.label}：{'；'.join(rated_zh)}），未说明工程类别，"
             "需补充工程类别及其规模后核定，或开展节地评价",
             f"{type_en} projects are rated by the kind of work ({table.label}: {'; '.join(rated_en)}); no kind "
