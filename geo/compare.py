@@ -320,9 +320,20 @@ def _failing_m2(item: ItemResult) -> float:
 
 def _piece_finding(piece: ChangePiece, result: ParcelResult) -> tuple[str, str] | None:
     """What an added piece's review found that the conclusion rests on (Chinese, English): the items it fails with
-    the area each fails on (须调整报批范围避让: a failing item has no procedure), else those that set it conditions."""
+    the area each fails on (须调整报批范围避让: a failing item has no procedure), the part beyond the blueprint's
+    coverage (not reviewed there: a strip half beyond it read 未经审查 whole), else the items that set it conditions."""
     failed = [(i, _failing_m2(i)) for i in result.items if i.status == "fail"]
     warned = [(i, i.overlap_m2) for i in result.items if i.status == "warn"]
+    head_zh, head_en = (
+        f"新增部分 {piece.id}（{Area(piece.area_m2).bracketed_zh}）",
+        f"added piece {piece.id} ({Area(piece.area_m2).en})",
+    )
+    if result.verdict == "out_of_coverage":
+        beyond = Area(piece.area_m2 * (1.0 - (result.covered_ratio or 0.0)))
+        return (
+            f"{head_zh}有 {beyond.zh}位于蓝图覆盖范围外，该部分未经审查",
+            f"{head_en}: {beyond.en} lies beyond the blueprint's coverage and was not reviewed",
+        )
     if failed:
         found, verdict, ask = (
             failed,
@@ -335,12 +346,10 @@ def _piece_finding(piece: ChangePiece, result: ParcelResult) -> tuple[str, str] 
     else:
         return None
     return (
-        f"新增部分 {piece.id}（{Area(piece.area_m2).bracketed_zh}）{verdict[0]}："
+        f"{head_zh}{verdict[0]}："
         + "；".join(f"{i.name_zh}（涉及 {Area(m2).bracketed_zh}）" for i, m2 in found)
         + f"，{ask[0]}",
-        f"added piece {piece.id} ({Area(piece.area_m2).en}) {verdict[1]}: "
-        + "; ".join(f"{i.name_en} ({Area(m2).en})" for i, m2 in found)
-        + f"; {ask[1]}",
+        f"{head_en} {verdict[1]}: " + "; ".join(f"{i.name_en} ({Area(m2).en})" for i, m2 in found) + f"; {ask[1]}",
     )
 
 

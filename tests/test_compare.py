@@ -296,6 +296,19 @@ def test_added_land_beyond_the_blueprint_is_no_pass_within_the_thresholds(bluepr
     assert piece.verdict == "out_of_coverage" and not check.added_fails and check.added_unreviewed == [piece.id]
     assert check.conclusion_zh.endswith("新增部分未经审查，须经审查后方可按原预审意见报批")
     assert 'class="caution">未超出' in change_check_html(check)
+    # how much lies beyond, said (a strip half beyond the edge read 未经审查 whole: an officer's second read)
+    (said,) = check.added_findings_zh
+    assert said.startswith("新增部分 A1（500.00 m²，合 0.0500 公顷、0.75 亩）有 500.00 m²（0.0500 公顷，0.75 亩）")
+    assert said.endswith("位于蓝图覆盖范围外，该部分未经审查")
+    road = parcel_frame(rect(9.90, 4.2, 9.995, 4.3), project_type="transport")
+    half = compare_boundaries(
+        road, parcel_frame(rect(9.90, 4.2, 10.005, 4.3), project_type="transport"), blueprint=blueprint
+    )
+    (said,) = half.added_findings_zh  # 10 m × 100 m added, its eastern 5 m beyond x = 10 km
+    assert said.startswith(
+        "新增部分 A1（1,000.00 m²，合 0.1000 公顷、1.50 亩）有 500.00 m²（0.0500 公顷，0.75 亩）位于"
+    )
+    assert half.added_unreviewed == ["A1"] and "was not reviewed" in half.added_findings_en[0]
 
 
 def test_the_two_boundaries_disagreeing_on_the_project_is_said_so(blueprint: Blueprint) -> None:
