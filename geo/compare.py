@@ -51,7 +51,9 @@ class ChangePiece(BaseModel):
     verdict: str | None = Field(default=None, description="the added piece's own review verdict")
     failed_items: list[str] = Field(default_factory=list, description="review items the added piece fails")
     failed_items_zh: list[str] = Field(default_factory=list, description="their names (生态保护红线 …)")
-    failed_items_m2: list[float] = Field(default_factory=list, description="the area each of them found (overlap_m2)")
+    failed_items_m2: list[float] = Field(
+        default_factory=list, description="the area each of them fails on (its failing pieces', at most its overlap_m2)"
+    )
 
 
 class ChangeCheck(BaseModel):
@@ -322,7 +324,7 @@ def _piece_finding(piece: ChangePiece, result: ParcelResult) -> tuple[str, str] 
     """What an added piece's review found that the conclusion rests on (Chinese, English): the items it fails with
     the area each fails on (须调整报批范围避让: a failing item has no procedure), the part beyond the blueprint's
     coverage (not reviewed there: a strip half beyond it read 未经审查 whole), else the items that set it conditions."""
-    failed = [(i, _failing_m2(i)) for i in result.items if i.status == "fail"]
+    failed = list(zip((i for i in result.items if i.status == "fail"), piece.failed_items_m2, strict=True))
     warned = [(i, i.overlap_m2) for i in result.items if i.status == "warn"]
     head_zh, head_en = (
         f"新增部分 {piece.id}（{Area(piece.area_m2).bracketed_zh}）",
