@@ -53,6 +53,7 @@ from geo.report_model import (
     project_type_zh,
     signature,
     table_notes,
+    unreviewed_part,
     without_area,
 )
 from geo.review.result import ItemResult, LandQuota, ParcelResult, ReviewResult
@@ -372,7 +373,7 @@ def _project(t: dict[str, Any], parcel: ParcelResult) -> tuple[Fact, ...]:
     if parcel.counties:  # across a county line: each county with its part, the one holding most first
         parts = "，".join(
             f"{c.name}（行政区划代码 {c.code}）{Area(c.area_m2).m2_text}平方米（{Area(c.area_m2).ha_text}公顷，"
-            f"{Area(c.area_m2).mu_text}亩）"
+            f"{Area(c.area_m2).mu_text}亩）{unreviewed_part(c)}"
             for c in parcel.counties
         )
         location = f"跨县级行政区：{parts}"

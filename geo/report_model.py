@@ -28,8 +28,17 @@ from geo.errors import LantuError
 from geo.io.coordtxt import survey_rings
 from geo.papers import NUMBER_LABEL, DocumentNumber, Issuer, time_zh
 from geo.review.profile import load_profile
-from geo.review.result import ItemResult, ParcelResult, ReviewResult
-from geo.vocabulary import STATUS_ZH, VERDICT_STATUS, VERDICT_ZH, Status, Verdict, facilities, project_types
+from geo.review.result import CountyPart, ItemResult, ParcelResult, ReviewResult
+from geo.vocabulary import (
+    BEYOND_COVERAGE_ZH,
+    STATUS_ZH,
+    VERDICT_STATUS,
+    VERDICT_ZH,
+    Status,
+    Verdict,
+    facilities,
+    project_types,
+)
 
 TITLE = "建设项目落地可行性审查报告"
 SUMMARY_COLUMNS = ("地块", "名称", "面积（m² / 公顷 / 亩）", "所在区县", "结论")
@@ -482,10 +491,18 @@ def coordinate_table(parcel: ParcelResult) -> CoordinateTable | None:
     return CoordinateTable(label, tuple(rows))
 
 
+def unreviewed_part(part: CountyPart) -> str:
+    """What a county's part of a parcel across a county line says of its land beyond the blueprint's coverage,
+    which no item reviewed ("" where none): the findings of the covered part are not that county's."""
+    if not part.beyond_coverage_m2:
+        return ""
+    return f"（其中 {Area(part.beyond_coverage_m2).zh}{BEYOND_COVERAGE_ZH}，未经审查）"
+
+
 def _parcel(parcel: ParcelResult) -> ParcelReport:
     county = f"{parcel.county.name}（{parcel.county.code}）" if parcel.county else "—"
     if parcel.counties:  # across a county line: each county with its part
-        county = "；".join(f"{c.name}（{c.code}）{Area(c.area_m2).zh}" for c in parcel.counties)
+        county = "；".join(f"{c.name}（{c.code}）{Area(c.area_m2).zh}{unreviewed_part(c)}" for c in parcel.counties)
     facts = (
         Fact("审查结论", VERDICT_ZH.get(parcel.verdict, parcel.verdict)),
         Fact("项目名称", parcel.name or "未填报"),

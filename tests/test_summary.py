@@ -8,15 +8,16 @@ from typing import Any
 
 import openpyxl
 import pytest
-from support import parcel_frame, rect
+from support import RectLayers, parcel_frame, rect, rect_blueprint
 from typer.testing import CliRunner
 
 from api.cli import app
-from geo.blueprint import Blueprint
+from geo.blueprint import Blueprint, load_blueprint
 from geo.crs import M2_PER_MU
 from geo.errors import FormatError
 from geo.io.summary import PARCEL_COLUMNS, summary_rows, write_summary
 from geo.review import ReviewResult, review
+from geo.vocabulary import VERDICT_ZH
 
 runner = CliRunner()
 
@@ -307,6 +308,62 @@ def test_a_parcel_across_a_county_line_counts_each_countys_part(across: ReviewRe
         "2.56",
         "38.4",
     )
+
+
+def test_a_county_part_beyond_the_coverage_is_not_given_the_covered_parts_findings(tmp_path: Path) -> None:
+    """The blueprint covers 任城区 (x < 5 km) and a strip of 兖州区 (y > 4 km). W lies 0.5 km in 任城区, on the red
+    line there, and 0.6 km in 兖州区, none of it covered: it is refused on 任城区's red line, and 兖州区's sheet read
+    不通过 · 生态保护红线 for land no item reviewed (an officer's read). P's 兖州区 part is half covered: its sheet
+    keeps the verdict and says the part beyond. The papers say each part's land beyond the coverage."""
+    from geo.opinion import opinion
+    from geo.report_model import report_model
+
+    layers: RectLayers = {
+        "county": [
+            ((0, 0, 5, 5), {"code": "370811", "name": "任城区"}),
+            ((5, 0, 10, 5), {"code": "370812", "name": "兖州区"}),
+        ],
+        "extent": [((0, 0, 5, 5), {}), ((5, 4, 10, 5), {})],
+        "ecological_redline": [((4, 1, 5, 2), {})],
+        "land_use": [((0, 0, 10, 5), {"class_code": "0601"})],
+    }
+    bp = load_blueprint(rect_blueprint(tmp_path / "bp", layers, slope=None))
+    frame = parcel_frame(rect(4.5, 1.2, 5.6, 1.4), rect(4.8, 3.9, 5.3, 4.1), project_type="industrial")
+    frame["id"] = ["W", "P"]
+    done = review(frame, bp)
+    w, p = done.parcels
+    assert w.verdict == "reject" and w.item("ecological_redline").status == "fail"
+    assert [(c.name, c.area_m2, c.beyond_coverage_m2) for c in w.counties or []] == [
+        ("兖州区", 120_000.0, 120_000.0),
+        ("任城区", 100_000.0, 0.0),
+    ]
+    assert [(c.name, c.area_m2, c.beyond_coverage_m2) for c in p.counties or []] == [
+        ("兖州区", 60_000.0, 30_000.0),
+        ("任城区", 40_000.0, 0.0),
+    ]
+    book = openpyxl.load_workbook(write_summary(done, tmp_path / "beyond.xlsx"))
+    yanzhou_sheet = book["兖州区（370812）"]
+    yanzhou, renchen = _sheet_rows(yanzhou_sheet), _sheet_rows(book["任城区（370811）"])
+    assert (renchen["W"]["审查结论"], renchen["W"]["不通过项"]) == ("不通过", "生态保护红线")
+    yw = yanzhou["W"]
+    assert (yw["审查结论"], yw["不通过项"], yw["有条件项"]) == ("超出蓝图覆盖范围", None, None)
+    assert yw["未审查项"] == "；".join(i.name_zh for i in w.items)
+    assert p.verdict == "out_of_coverage" and yanzhou["P"]["审查结论"] == VERDICT_ZH[p.verdict]  # its own
+    notes = [r[0] for r in yanzhou_sheet.iter_rows(min_row=2, values_only=True) if r[0] and r[0].startswith("注")]
+    assert "本县区部分有 12.0000 公顷位于蓝图覆盖范围之外，未经审查，地块的审查结论不适用于本县区部分；" in notes[0]
+    assert "本县区部分有 3.0000 公顷位于蓝图覆盖范围之外，未经审查；其新增建设用地指标" in notes[1]
+    overview = _sheet_rows(book["县区汇总"])  # a county counts its parts by what they say; the 合计 each parcel's own
+    assert [(overview[k]["不通过"], overview[k]["超出蓝图覆盖范围"]) for k in ("兖州区（370812）", "合计")] == [
+        (0, 2),
+        (1, 1),
+    ]
+    located = dict((f.label, f.value) for f in opinion(done).parcels[0].project)["用地位置"]
+    assert located.startswith(
+        "跨县级行政区：兖州区（行政区划代码 370812）120,000.00平方米（12.0000公顷，180.00亩）"
+        "（其中 120,000.00 m²（12.0000 公顷，180.00 亩）位于蓝图覆盖范围之外，未经审查），任城区"
+    ), located
+    county = dict((f.label, f.value) for f in report_model(done).parcels[1].facts)["所在区县"]
+    assert county.startswith("兖州区（370812）60,000.00 m²（6.0000 公顷，90.00 亩）（其中 30,000.00 m²"), county
 
 
 def test_the_papers_set_no_quota_where_the_ledger_reserves_none(result: ReviewResult) -> None:

@@ -27,7 +27,7 @@ from geo.errors import FormatError
 from geo.io.tables import csv_cell
 from geo.report_model import SYNTHETIC_MARK, standard_note, table_labels, table_notes
 from geo.review.result import County, CountyPart, ParcelResult, ReviewResult
-from geo.vocabulary import STATUS_ZH, VERDICT_ZH, project_types
+from geo.vocabulary import BEYOND_COVERAGE_ZH, STATUS_ZH, VERDICT_ZH, project_types
 
 if TYPE_CHECKING:
     from openpyxl.worksheet.worksheet import Worksheet
@@ -201,15 +201,25 @@ def county_rows(result: ReviewResult) -> dict[str, list[dict[str, Any]]]:
             continue
         holder = p.county.code if p.county else None
         for part in p.counties:
-            by_county.setdefault(_county_key(part), []).append(_part_row(row, part, p.counties, holder))
+            part_row = _part_row(row, part, p.counties, holder, p.tolerance_m2)
+            if part_row["unreviewed_part"]:  # no finding of its own
+                part_row |= UNREVIEWED_PART | {"unreviewed": "；".join(i.name_zh for i in p.items)}
+            by_county.setdefault(_county_key(part), []).append(part_row)
     return by_county
+
+
+# a county's part of a parcel lying wholly beyond the blueprint's coverage: the findings on the covered part are
+# not its own (a parcel refused on 任城区's red line read 不通过 on 兖州区's sheet, where nothing was reviewed)
+UNREVIEWED_PART = {"verdict": VERDICT_ZH["out_of_coverage"], "failed": "", "warned": ""}
 
 
 def _county_key(county: County) -> str:
     return f"{county.name}（{county.code}）"
 
 
-def _part_row(row: dict[str, Any], part: CountyPart, parts: list[CountyPart], holder: str | None) -> dict[str, Any]:
+def _part_row(
+    row: dict[str, Any], part: CountyPart, parts: list[CountyPart], holder: str | None, tolerance_m2: float
+) -> dict[str, Any]:
     others = "、".join(f"{c.name} {Area(c.area_m2).ha_text} 公顷" for c in parts if c is not part)
     held = next((c for c in parts if c.code == holder), parts[0])
     figures = {} if part.code == holder else dict.fromkeys(LAND_FIGURES)  # not split by a share never measured
@@ -223,6 +233,8 @@ def _part_row(row: dict[str, Any], part: CountyPart, parts: list[CountyPart], ho
             "area_ha": round(part.area_m2 / M2_PER_HA, 4),
             "across": held.name,  # where the whole parcel's land figures are
             "charged": part.code == holder,
+            "beyond_m2": part.beyond_coverage_m2,  # never reviewed, wholly or in part
+            "unreviewed_part": part.area_m2 - part.beyond_coverage_m2 <= tolerance_m2,
         }
     )
 
@@ -234,9 +246,14 @@ def _across_notes(members: list[dict[str, Any]]) -> list[str]:
         if "across" not in r:
             continue
         where = "列在本县区（占地最多的县区）" if r["charged"] else f"全数列在{r['across']}（占地最多的县区），本表不计"
+        unreviewed = ""
+        if r["beyond_m2"]:
+            unreviewed = f"本县区部分有 {Area(r['beyond_m2']).ha_text} 公顷{BEYOND_COVERAGE_ZH}，未经审查" + (
+                "，地块的审查结论不适用于本县区部分；" if r["unreviewed_part"] else "；"
+            )
         notes.append(
-            f"注：地块 {r['id']} 跨县，本表面积为其在本县区的部分；其新增建设用地指标、耕地占补平衡按整个地块测算"
-            f"（审查未按县区分别测算，不按面积比例拆分），{where}。"
+            f"注：地块 {r['id']} 跨县，本表面积为其在本县区的部分；{unreviewed}"
+            f"其新增建设用地指标、耕地占补平衡按整个地块测算（审查未按县区分别测算，不按面积比例拆分），{where}。"
         )
     if notes:
         notes.append(ACROSS_LEDGER)

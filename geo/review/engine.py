@@ -1357,8 +1357,27 @@ def _counties(ctx: ParcelContext) -> tuple[County | None, list[CountyPart] | Non
         areas[(str(code), str(name))] = areas.get((str(code), str(name)), 0.0) + area
     (code, name), _ = max(areas.items(), key=lambda part: part[1])
     parts = sorted(((k, a) for k, a in areas.items() if a > ctx.tolerance_m2), key=lambda part: -part[1])
-    several = [CountyPart(code=c, name=n, area_m2=round(a, 2)) for (c, n), a in parts] if len(parts) > 1 else None
+    if len(parts) < 2:
+        return County(code=code, name=name), None
+    beyond = _beyond_by_county(ctx, found, [k for k, _ in parts]) if ctx.uncovered else {}
+    several = [
+        CountyPart(code=c, name=n, area_m2=round(a, 2), beyond_coverage_m2=round(beyond.get((c, n), 0.0), 2))
+        for (c, n), a in parts
+    ]
     return County(code=code, name=name), several
+
+
+def _beyond_by_county(ctx: ParcelContext, found: Pieces, keys: list[tuple[str, str]]) -> dict[tuple[str, str], float]:
+    """Each county part's area beyond the blueprint's coverage, where above the tolerance (a parcel across the
+    coverage's edge and a county line: the demo covers 任城区 alone, its county layer every county of 济宁)."""
+    codes, names = found.attributes["code"], found.attributes["name"]
+    beyond = {}
+    for key in keys:
+        mine = [g for g, c, n in zip(found.geometry, codes, names, strict=True) if (str(c), str(n)) == key]
+        outside = float(shapely.difference(shapely.union_all(mine), ctx.covered).area)
+        if outside > ctx.tolerance_m2:
+            beyond[key] = outside
+    return beyond
 
 
 def _land_quota(ctx: ParcelContext) -> LandQuota:

@@ -138,9 +138,12 @@ class County(BaseModel):
 
 
 class CountyPart(County):
-    """A county a parcel across a county line lies in, with the parcel's area in it."""
+    """A county a parcel across a county line lies in, with the parcel's area in it, and how much of that area lies
+    beyond the blueprint's coverage, never reviewed (a county's sheet does not carry the other part's findings there:
+    an officer's read of the summary)."""
 
     area_m2: float
+    beyond_coverage_m2: float = 0.0
 
 
 class PieceResult(BaseModel):
