@@ -11,6 +11,7 @@ zone, else the Gauss-Krüger zone of the pre-review's centroid), so the ratios a
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,8 @@ class ChangeCheck(BaseModel):
     """The comparison's figures and its conclusion in the policy's terms. Every area is in m² (2 decimals)
     with 公顷 (``_ha``, 4 decimals: one m²) and 亩 (``_mu``, 4 decimals) beside it, as the contract reports areas."""
 
+    project_id: str | None = Field(default=None, description="项目编号, as the boundaries' parcels give it")
+    project_name: str | None = Field(default=None, description="项目名称, as the boundaries' parcels give it")
     crs_used: str
     prereview_m2: float
     prereview_ha: float
@@ -151,20 +154,7 @@ def boundary_project(
     the two is right is the caller's to say. The added strip of a road whose
     报批 file says ``redline_exempt`` was reviewed without it: "fails the red line" where the whole parcel's
     review allowed it."""
-    found: dict[str, Any] = {}
-    for frame, (en, zh) in (
-        (new, ("the new boundary", "报批范围")),
-        (prereview, ("the pre-review boundary", "预审范围")),
-    ):
-        try:
-            attrs = project_attributes(frame, None)
-        except InputError as exc:
-            raise InputError(f"{en}: {exc.message_en}", f"{zh}：{exc.message_zh}") from exc
-        for field in PIECE_ATTRIBUTES:
-            values = {getattr(a, field) if field in a.model_fields_set else None for a in attrs}
-            if field not in found and values != {None}:  # the first boundary that gives it at all decides
-                found[field] = values.pop() if len(values) == 1 else None
-    found = {k: v for k, v in found.items() if v is not None} | (given or {})
+    found = boundaries_give(new, prereview, PIECE_ATTRIBUTES) | (given or {})
     try:  # as a review's flags over a file's parcels: a type beside the boundaries' 工程类别 of another is refused
         project_of(found)
     except InputError as exc:
@@ -175,6 +165,25 @@ def boundary_project(
         )
         raise InputError(f"{en}: {exc.message_en}", f"{zh}：{exc.message_zh}") from exc
     return found or None
+
+
+def boundaries_give(new: gpd.GeoDataFrame, prereview: gpd.GeoDataFrame, fields: Sequence[str]) -> dict[str, Any]:
+    """Each of ``fields`` every parcel of the 报批 boundary gives, with one value, else, where none of them gives it,
+    every parcel of the 预审 boundary; a field some parcels give and others do not, or give otherwise, is left out."""
+    found: dict[str, Any] = {}
+    for frame, (en, zh) in (
+        (new, ("the new boundary", "报批范围")),
+        (prereview, ("the pre-review boundary", "预审范围")),
+    ):
+        try:
+            attrs = project_attributes(frame, None)
+        except InputError as exc:
+            raise InputError(f"{en}: {exc.message_en}", f"{zh}：{exc.message_zh}") from exc
+        for field in fields:
+            values = {getattr(a, field) if field in a.model_fields_set else None for a in attrs}
+            if field not in found and values != {None}:  # the first boundary that gives it at all decides
+                found[field] = values.pop() if len(values) == 1 else None
+    return {k: v for k, v in found.items() if v is not None}
 
 
 def compare_boundaries(
@@ -257,7 +266,10 @@ def compare_boundaries(
     unreviewed = [p.id for p in added_pieces if p.verdict in (None, "out_of_coverage")]
     conditional = any(p.verdict == "conditional" for p in added_pieces)
     conclusion = _conclusion(rule, exceeds, bool(failing), bool(unreviewed), conditional)
+    named = boundaries_give(new, prereview, ("project_id", "name"))
     check = ChangeCheck(
+        project_id=named.get("project_id"),
+        project_name=named.get("name"),
         crs_used=f"EPSG:{epsg}",
         prereview_m2=round(old_m2, 2),
         prereview_ha=_ha(old_m2),

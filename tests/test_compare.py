@@ -500,6 +500,27 @@ def test_cli_json_and_html(tmp_path: Path, blueprint_dir: Path) -> None:
     assert result.exit_code == 0 and json.loads(result.stdout)["synthetic"] is False
 
 
+def test_the_comparison_names_the_project_its_boundaries_give(tmp_path: Path) -> None:
+    """The page named no project (an officer's read): which project's boundary changed is the first thing a paper
+    says. Named as the 报批 boundary gives it, else the 预审's; a boundary that names none reads 未填报."""
+    old, new = tmp_path / "prereview.geojson", tmp_path / "new.geojson"
+    parcel_frame(box(0, 0, 100, 100), name="物流园", project_id="XM-2026-01").to_crs(4490).to_file(old)
+    _write(box(10, 0, 122, 100), new)  # the 报批 file names no project: the 预审's name stands
+    result = runner.invoke(app, ["compare", str(old), str(new), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert (body["project_name"], body["project_id"]) == ("物流园", "XM-2026-01")
+    page = change_check_html(ChangeCheck.model_validate(body))
+    assert '<p class="project">项目 project：物流园（项目编号 XM-2026-01）</p>' in page
+    assert "<title>预审变更比对 · change check · 物流园</title>" in page
+    parcel_frame(box(10, 0, 122, 100), name="物流园二期").to_crs(4490).to_file(new)
+    renamed = compare_boundaries(gpd.read_file(old), gpd.read_file(new))
+    assert (renamed.project_name, renamed.project_id) == ("物流园二期", "XM-2026-01")
+    unnamed = compare_boundaries(parcel_frame(box(0, 0, 100, 100)), parcel_frame(box(0, 0, 100, 104)))
+    assert unnamed.project_name is None
+    assert '<p class="project">项目 project：未填报</p>' in change_check_html(unnamed)
+
+
 def test_cli_gives_hectares_in_json_and_html(tmp_path: Path) -> None:
     old = _write(OLD_SQUARE, tmp_path / "prereview.geojson")
     new = _write(NEW_SQUARE, tmp_path / "new.geojson")
@@ -534,7 +555,7 @@ def client(settings: Settings, keys: dict[str, str]) -> Iterator[TestClient]:
 
 
 def test_api_compare_with_a_stored_review(client: TestClient, keys: dict[str, str]) -> None:
-    old = parcel_frame(box(0, 0, 100, 100), project_type="industrial").to_crs(4490)
+    old = parcel_frame(box(0, 0, 100, 100), project_type="industrial", name="物流园").to_crs(4490)
     created = client.post("/api/v1/reviews", json=old.__geo_interface__, headers=auth(keys))
     assert created.status_code == 201, created.text
     review_id = created.json()["review_id"]
@@ -542,7 +563,7 @@ def test_api_compare_with_a_stored_review(client: TestClient, keys: dict[str, st
     r = client.post(f"/api/v1/reviews/{review_id}/compare", json=new, headers=auth(keys))
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["exceeds"] is True
+    assert body["exceeds"] is True and body["project_name"] == "物流园"  # the stored 预审 names it
     # the 预审 boundary is the parcels as sent (full precision), reprojected GK → 4490 → GK: exact to 1e-4 m²
     assert (body["area_change_ratio"], body["overlap_ratio"]) == (0.12, 0.9)
     assert (body["prereview_m2"], body["added_m2"], body["removed_m2"]) == (10_000, 2_200, 1_000)
