@@ -337,6 +337,8 @@ def test_per_unit_indicators_name_the_input_they_need(
     assert "无控制标准" not in standard.message_zh
     assert needs in standard.message_zh and "样例" in standard.message_zh
     assert [c.code for c in standard.facts.conditions or []] == [code]
+    # the figure the table rates by, and no other (公路等级和车道数 were asked for, which no table here reads)
+    assert (standard.facts.conditions or [])[0].procedures == [f"提供{needs[3:]}后核定用地规模，或开展节地评价"]
     number = indicator.split("（")[-1].rstrip("）")  # the condition refers back by 文号
     assert (standard.facts.conditions or [])[0].basis[0] == number and any(indicator in b for b in standard.basis)
     assert standard.facts.standard is not None
