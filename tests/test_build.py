@@ -666,3 +666,16 @@ def test_a_source_record_marked_deleted_is_left_out_and_reported(tmp_path: Path)
     assert layer is not None and len(layer.frame) == 4
     kept = [rect(i, 0, i + 0.9, 1).bounds[0] for i in (0, 2, 3, 4)]  # the second zone's left out
     assert sorted(layer.frame.geometry.bounds["minx"]) == pytest.approx(kept, abs=1e-3)
+
+
+@pytest.mark.parametrize(("cpg", "codec"), [("ANSI 936", "gbk"), ("936", "gbk"), ("GB2312", "gbk"), ("UTF-8", "utf-8")])
+def test_a_cpg_naming_a_code_page_as_arcgis_writes_it_is_read(tmp_path: Path, cpg: str, codec: str) -> None:
+    """``ANSI 936`` was refused as an unknown encoding; the builder and the uploads' reader read a .cpg alike
+    (``geo.io.dbf.cpg_codec``), GB2312 as GBK, which files declaring it hold."""
+    from geo.build.sources import shapefile_encoding
+
+    shp = write_gbk_shapefile(tmp_path, "SYSBHQ", [(rect(0, 0, 1, 1), {"BHQJB": "一级保护区"})], EPSG)
+    if codec == "utf-8":
+        _frame([(rect(0, 0, 1, 1), {"BHQJB": "一级保护区"})], EPSG).to_file(shp, encoding="UTF-8")
+    shp.with_suffix(".cpg").write_text(cpg, encoding="ascii")
+    assert shapefile_encoding(shp) == (codec, ".cpg")

@@ -157,6 +157,16 @@ def test_an_unknown_cpg_over_plain_ascii_is_still_said(tmp_path: Path) -> None:
     assert [w for w in frame.attrs["warnings"] if "unknown encoding 'KLINGON'; ignored" in w]
 
 
+@pytest.mark.parametrize("cpg", [b"ANSI 936", b"936", b"GBK", b"GB2312", b"CP936"])
+def test_gbk_text_under_a_code_page_cpg_is_read_as_declared(cpg: bytes, tmp_path: Path) -> None:
+    """A .cpg of ``ANSI 936`` (as ArcGIS writes a code page) is GBK to Python, not to GDAL, which read its text
+    as Latin-1 (合规住宅项目 as ºÏ¹æ×¡Õ¬ÏîÄ¿) with nothing said: the reader reads it as the .cpg declares."""
+    frame = read_parcels(_shapefile_zip(tmp_path, "gbk", cpg, **CHINESE))
+    assert frame["id"].tolist() == CHINESE["id"] and frame["name"].tolist() == CHINESE["name"]
+    assert frame["备注"].tolist() == CHINESE["备注"]
+    assert not frame.attrs.get("warnings")  # declared: nothing to say
+
+
 def test_text_neither_utf8_nor_gb18030_stays_latin1_and_is_said(tmp_path: Path) -> None:
     frame = read_parcels(_shapefile_zip(tmp_path, "ISO-8859-1", None, name=["café au lait", "Ære"]))
     assert frame["name"].tolist() == ["café au lait", "Ære"]

@@ -9,7 +9,6 @@ neither is an error naming it. The encoding used, and how it was found, is repor
 
 from __future__ import annotations
 
-import codecs
 import hashlib
 import zipfile
 from collections.abc import Iterator
@@ -20,12 +19,11 @@ from typing import IO, Any
 from geo.errors import FormatError, InputError
 from geo.io.archive import archiver_extra
 from geo.io.content import check_content
-from geo.io.dbf import CPG_BYTES, Dbf, check_declared, cpg_name, sidecar, text_values
+from geo.io.dbf import CPG_BYTES, Dbf, check_declared, cpg_codec, cpg_name, sidecar, text_values
 from geo.io.encoding import UNDECLARED_CODECS, decodes, undeclared_codec
 
 VECTOR_SUFFIXES = {".shp", ".gpkg", ".geojson", ".json", ".fgb"}
 RASTER_SUFFIXES = {".tif", ".tiff"}
-CPG_CODECS = {"936": "gbk", "cp936": "gbk", "gb2312": "gbk", "gbk": "gbk", "gb18030": "gb18030", "65001": "utf-8"}
 
 
 @dataclass(frozen=True)
@@ -188,18 +186,12 @@ def _declared(dbf: IO[bytes], cpg: str, where: Path) -> str:
 
 
 def _cpg_codec(text: str, where: Path) -> str:
-    label = text.strip().lower().replace("-", "").replace("_", "")
-    if label in ("utf8", "65001"):
-        return "utf-8"
-    codec = CPG_CODECS.get(label)
+    codec = cpg_codec(text)
     if codec is None:
-        try:
-            codec = codecs.lookup(text.strip()).name
-        except LookupError:
-            raise InputError(
-                f"{where}: the .cpg names an unknown encoding {text.strip()!r}",
-                f"{where}：.cpg 声明了未知编码 {text.strip()!r}",
-            ) from None
+        raise InputError(
+            f"{where}: the .cpg names an unknown encoding {text.strip()!r}",
+            f"{where}：.cpg 声明了未知编码 {text.strip()!r}",
+        )
     return codec
 
 

@@ -12,6 +12,7 @@ away) are skipped by GDAL as by every GIS, and said."""
 from __future__ import annotations
 
 import codecs
+import re
 import struct
 import zipfile
 from collections.abc import Iterable
@@ -234,6 +235,24 @@ def cpg_name(raw: bytes, shown: str) -> str:
             "请更正 .cpg 文件，或将其删除以按文字识别编码",
         )
     return held.decode("ascii")[:40]
+
+
+# names a .cpg gives that Python reads narrower than the files declaring them are: GB2312 files hold GBK characters
+WIDER_CODECS = {"gb2312": "gbk"}
+
+
+def cpg_codec(name: str) -> str | None:
+    """The codec a .cpg's ``name`` (``cpg_name``) declares: an encoding's name (UTF-8, GBK) or a code page's, bare or
+    as ArcGIS writes it (936, ANSI 936, 1252), else None. The uploads' reader and the builder read the .dbf with it,
+    not with what GDAL makes of the name: GDAL read a .cpg of ``ANSI 936`` as Latin-1 (合规住宅项目 as ºÏ¹æ×¡Õ¬ÏîÄ¿)."""
+    page = re.search(r"\d+", name)
+    for candidate in [name.strip(), *([f"cp{page.group()}"] if page else [])]:
+        try:
+            codec = codecs.lookup(candidate).name
+        except (LookupError, ValueError):  # ValueError: a name Python cannot look up at all
+            continue
+        return WIDER_CODECS.get(codec, codec)
+    return None
 
 
 def check_declared(file: IO[bytes], codec: str, cpg: str, where: str | None = None) -> None:

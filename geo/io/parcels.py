@@ -3,7 +3,6 @@ GeoPackage, zipped shapefile and KML through pyogrio."""
 
 from __future__ import annotations
 
-import codecs
 import json
 import logging
 import re
@@ -35,7 +34,7 @@ from geo.io.archive import extract_zip
 from geo.io.content import check_content
 from geo.io.coordtxt import KEPT_COLUMNS as COORDINATE_TEXT_COLUMNS
 from geo.io.coordtxt import parse_coordinate_text, rewritten_texts, write_coordinate_text
-from geo.io.dbf import CPG_BYTES, DBF_NAME, Dbf, check_declared, cpg_name, sidecar
+from geo.io.dbf import CPG_BYTES, DBF_NAME, Dbf, check_declared, cpg_codec, cpg_name, sidecar
 from geo.io.encoding import decoded, field_rows, undeclared_codec
 from geo.io.files import input_file
 from geo.vocabulary import CONTROL_CHARACTERS, first_few, id_text, is_blank
@@ -599,13 +598,16 @@ def _read_file(
         return _given_crs_unused(frame, crs, shown, shown)
     dbf = Dbf.beside(path, shown) if suffix == ".shp" else None
     cpg = _cpg_text(path, shown) if suffix == ".shp" else None
-    if cpg and (codec := _known_codec(cpg)) is not None:  # its text checked before the read
+    codec = cpg_codec(cpg) if cpg else None  # read as declared: not as GDAL reads the name (ANSI 936 as Latin-1)
+    if cpg and codec is not None:  # its text checked before the read
         with named_by(shown):
             _declared_text(path, codec, cpg)
     written = _kml_written(path, shown) if suffix == ".kml" else None
     try:
         with named_by(shown):
-            frame, rows = _read_gdal(path, layer=layer, limits=limits, entity_factor=10 if suffix == ".dxf" else 1)
+            frame, rows = _read_gdal(
+                path, layer=layer, limits=limits, entity_factor=10 if suffix == ".dxf" else 1, encoding=codec
+            )
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         log.info("GDAL could not read %s: %s", path, exc)
         if suffix == ".kml":  # windows-1252, which expat decodes and GDAL does not: said as such
@@ -630,7 +632,7 @@ def _read_file(
             if (said := dbf.deleted_said) is not None:
                 frame = _warned(frame, *said)
         with named_by(shown):
-            declared = cpg and _known_codec(cpg) is not None
+            declared = codec is not None
             widths = dbf.widths if dbf is not None else ()
             frame = _long_field_names(frame if declared else _undeclared_text(frame, shown, cpg, widths), path)
         if dbf is None:  # GDAL reads the shapes alone
@@ -708,18 +710,6 @@ def _cpg_text(shp: Path, shown: str) -> str | None:
         return None
     with cpg.open("rb") as file:
         return cpg_name(file.read(CPG_BYTES), shown)
-
-
-def _known_codec(name: str) -> str | None:
-    """The encoding a .cpg's ``name`` is (``UTF-8``, ``GBK``, ``1252`` as GDAL reads a code page), else None: GDAL
-    reads the text as declared, Müller as Müller."""
-    page = re.search(r"\d+", name)
-    for candidate in [name, *([f"cp{page.group()}"] if page else [])]:
-        try:
-            return codecs.lookup(candidate).name
-        except (LookupError, ValueError):  # ValueError: a name Python cannot look up at all
-            continue
-    return None
 
 
 def _declared_text(shp: Path, codec: str, cpg: str) -> None:
@@ -807,16 +797,16 @@ GDAL_READING: Final = {"OGR_ORGANIZE_POLYGONS": "DEFAULT", "LIBKML_READ_GROUND_O
 
 
 def _read_gdal(
-    path: Path, *, layer: str | None, limits: ReadLimits | None, entity_factor: int = 1
+    path: Path, *, layer: str | None, limits: ReadLimits | None, entity_factor: int = 1, encoding: str | None = None
 ) -> tuple[gpd.GeoDataFrame, list[int]]:
     """Read with pyogrio every layer the parcels are in (``_parcel_layers``), one after the other, and how
     many features each gave; under ``limits``, in chunks of features, counting features and vertices over
-    all of them as it goes."""
+    all of them as it goes. ``encoding``: a shapefile's, as its .cpg declares it (None: GDAL's reading)."""
     with gdal_gate.inside():
         pyogrio.set_gdal_config_options(GDAL_READING)
     layers = _parcel_layers(path, layer)
     if limits is None:
-        frames = [_read_layer(path, name) for name in layers]
+        frames = [_read_layer(path, name, encoding=encoding) for name in layers]
         return _joined(frames), [len(f) for f in frames]
     max_features = limits.max_parcels * entity_factor
     with gdal_gate.inside():
@@ -832,7 +822,9 @@ def _read_gdal(
     for name in layers:
         done = start = 0
         while True:
-            chunk = _read_layer(path, name, skip_features=start, max_features=CHUNK_FEATURES, fid_as_index=by_id)
+            chunk = _read_layer(
+                path, name, encoding=encoding, skip_features=start, max_features=CHUNK_FEATURES, fid_as_index=by_id
+            )
             if by_id and len(chunk):
                 start = int(chunk.index.max()) + 1
                 chunk = chunk.reset_index(drop=True)
@@ -849,7 +841,7 @@ def _read_gdal(
             if len(chunk) < CHUNK_FEATURES:
                 break
         rows.append(done)
-    return (_joined(chunks) if chunks else _read_layer(path, layers[0], max_features=0)), rows
+    return (_joined(chunks) if chunks else _read_layer(path, layers[0], encoding=encoding, max_features=0)), rows
 
 
 def _joined(frames: list[gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
@@ -963,11 +955,11 @@ def _written_names(names: list[str]) -> list[str]:
 
 
 @gdal_call
-def _read_layer(path: Path, layer: str | None, **window: int) -> gpd.GeoDataFrame:
+def _read_layer(path: Path, layer: str | None, *, encoding: str | None = None, **window: int) -> gpd.GeoDataFrame:
     """One layer through pyogrio, which gives a plain table for a layer without geometry (a GeoPackage's
     attribute table): that is no parcels. Its errors name no file (``_read_file`` names it as shown)."""
     try:
-        frame = gpd.read_file(path, layer=layer, engine="pyogrio", **window)
+        frame = gpd.read_file(path, layer=layer, engine="pyogrio", encoding=encoding, **window)
     except shapely.errors.GEOSException as exc:  # GDAL hands on what GEOS refuses: a ring unclosed or too short
         if _refused_kind(path, layer, window) in WKB_LINES:
             raise FormatError(
