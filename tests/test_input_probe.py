@@ -167,6 +167,37 @@ def test_gbk_text_under_a_code_page_cpg_is_read_as_declared(cpg: bytes, tmp_path
     assert not frame.attrs.get("warnings")  # declared: nothing to say
 
 
+def _wide_field_table(tmp_path: Path, width: int, record: int | None = None) -> Path:
+    """A parcel whose .dbf has a text field ``name`` of ``width`` bytes (its width's high byte in the descriptor's
+    next, a Clipper extension) and a field ``id`` after it; ``record`` overrides the header's record length."""
+    frame = parcel_frame(rect(1.2, 1.2, 1.6, 1.6), name="n", id="P1")
+    frame.to_file(tmp_path / "w.shp", engine="pyogrio", encoding="utf-8")
+    head = bytearray(32)
+    head[0] = 3
+    fields = bytearray(64)
+    fields[0:4], fields[11], fields[16], fields[17] = b"name", ord("C"), width % 256, width // 256
+    fields[32:34], fields[43], fields[48] = b"id", ord("C"), 10
+    head[4:12] = (
+        (1).to_bytes(4, "little") + (97).to_bytes(2, "little") + (record or 1 + width + 10).to_bytes(2, "little")
+    )
+    row = (b" " + b"n" * width + b"P1".ljust(10)).ljust(record or 0)
+    (tmp_path / "w.dbf").write_bytes(bytes(head + fields) + b"\r" + row + b"\x1a")
+    return tmp_path / "w.shp"
+
+
+def test_a_text_field_wider_than_255_bytes_is_refused_not_misread(tmp_path: Path) -> None:
+    """GDAL reads a field's width from one byte: a 300-byte field (44 + 256) was read 44 bytes wide and the id
+    after it out of its text (nnnnnnnnnn for P1), with nothing said (a probe). A table whose fields overrun its
+    records is damaged."""
+    with pytest.raises(FormatError, match="field 'name' is 300 bytes wide") as refused:
+        read_parcels(_wide_field_table(tmp_path, 300))
+    assert "字段 'name' 宽 300 字节" in refused.value.message_zh and "其后字段随之错位" in refused.value.message_zh
+    with pytest.raises(FormatError, match="its fields are 55 bytes a record and its header declares 40"):
+        read_parcels(_wide_field_table(tmp_path, 44, record=40))
+    padded = read_parcels(_wide_field_table(tmp_path, 44, record=80))  # padded past its fields: read as written
+    assert padded["id"].tolist() == ["P1"]
+
+
 def test_text_neither_utf8_nor_gb18030_stays_latin1_and_is_said(tmp_path: Path) -> None:
     frame = read_parcels(_shapefile_zip(tmp_path, "ISO-8859-1", None, name=["café au lait", "Ære"]))
     assert frame["name"].tolist() == ["café au lait", "Ære"]

@@ -103,6 +103,8 @@ class Dbf:
         records, header, record = fixed_header(head)
         described = descriptors(head)
         found = cls(called_en, called_zh, len(described), records, widths=tuple(d[16] for d in described))
+        if records and record:
+            found.check_widths(described, record)
         declared = max(header, DBF_HEADER + 1) + records * record
         if size < declared:
             found.damaged(
@@ -156,6 +158,28 @@ class Dbf:
                 f"its header describes {self.fields} fields, {read} of which could be read",
                 f"其文件头描述了 {self.fields} 个字段，只能读出 {read} 个",
             )
+
+    def check_widths(self, described: list[bytes], record: int) -> None:
+        """Refuse a table whose fields, as GDAL reads their widths (a byte each, 255 at most), overrun its records:
+        a text field 300 bytes wide (its width's high byte in the next, a Clipper extension) was read 44 bytes wide,
+        and the field after it out of the first one's text, with nothing said (a probe)."""
+        wide = [(d, d[16] + 256 * d[17]) for d in described if d[11:12] not in (b"N", b"F") and d[17]]
+        if wide and 1 + sum(self.widths) + 256 * sum(d[17] for d, _ in wide) == record:
+            d, width = wide[0]
+            name = d[:11].split(b"\0", 1)[0].decode("latin-1")
+            raise FormatError(
+                f"{self.called_en}: field {name!r} is {width} bytes wide, more than the 255 a field's width byte "
+                f"holds (an extension GDAL does not read: it reads {d[16]}, and the fields after it out of its text); "
+                "save the table with text fields of at most 254 bytes",
+                f"{self.called_zh}：字段 {name!r} 宽 {width} 字节，超过字段宽度所能记录的 255 字节（GDAL 不支持该扩展，"
+                f"会按 {d[16]} 字节读取，其后字段随之错位）：请将文本字段宽度改为不超过 254 字节后重新导出",
+            )
+        if 1 + sum(self.widths) <= record:  # a record padded past its fields is read as written
+            return
+        self.damaged(
+            f"its fields are {1 + sum(self.widths):,} bytes a record and its header declares {record:,}",
+            f"其字段宽度合计每条记录 {1 + sum(self.widths):,} 字节，文件头声明为 {record:,} 字节",
+        )
 
     def damaged(self, why_en: str, why_zh: str) -> None:
         raise FormatError(f"{self.called_en} is damaged: {why_en}", f"{self.called_zh} 已损坏：{why_zh}")
