@@ -11,6 +11,7 @@ from support import assert_problem, auth
 from test_api_consult import HERITAGE_FLOOD, _start
 from test_api_consult import client as client  # the fixture: department keys beside one key per role
 
+from api.keys import create_key
 from api.settings import Settings
 from geo.consult import Consultations
 from geo.db import make_engine
@@ -83,4 +84,68 @@ def test_a_round_started_from_a_review_file_has_its_page(
     page = client.get(f"{API}/projects/XM-F/page", headers=auth(keys, "admin"))
     assert page.status_code == 200 and "lantu-consult" in page.text
     problem = assert_problem(client.get(f"{API}/projects/XM-F", headers=auth(keys)), 403)
-    assert "from-a-file" in problem["message_en"] and "无权查看" in problem["message_zh"]
+    assert "on a review this key did not make" in problem["message_en"] and "无权查看" in problem["message_zh"]
+    assert "from-a-file" not in problem["message_en"]  # a review's id is not said to who may not read it
+
+
+def test_another_key_neither_flags_nor_takes_over_a_consultation(
+    client: TestClient, keys: dict[str, str], settings: Settings
+) -> None:
+    """A second project-system key was refused the project's consultation (403) yet flagged it for the 联席会议
+    (200, with the departments' answers and the review's id in the reply) and started a round on it, superseding
+    the owner's, who was then refused its own project (probe). Who may read a consultation acts on it."""
+    tasks = _start(client, keys, "XM-E")
+    water = next(t for t in tasks if t["department"] == "水利")
+    answered = client.post(
+        f"{API}/tasks/{water['id']}/answers",
+        json={"opinion": "不同意", "text": "占用河道"},
+        headers=auth(keys, "water"),
+    )
+    assert answered.status_code == 201, answered.text
+    keys["other"] = create_key(make_engine(settings.database_url), "ps-other", "project-system")
+    before = client.get(f"{API}/problems", headers=auth(keys, "admin")).json()
+    flagged = client.post(
+        f"{API}/projects/XM-E/escalation", json={"joint_meeting": False, "note": "x"}, headers=auth(keys, "other")
+    )
+    assert_problem(flagged, 403)
+    assert "占用河道" not in flagged.text and tasks[0]["project_id"] == "XM-E"
+    assert client.get(f"{API}/problems", headers=auth(keys, "admin")).json() == before  # nothing changed
+    own = client.post("/api/v1/reviews", json=HERITAGE_FLOOD, headers=auth(keys, "other")).json()["review_id"]
+    taken = client.post(f"{API}/projects/XM-E/rounds", json={"review_id": own}, headers=auth(keys, "other"))
+    problem = assert_problem(taken, 403)
+    assert own not in problem["message_en"] and "无权查看" in problem["message_zh"]
+    status = client.get(f"{API}/projects/XM-E", headers=auth(keys, "project-system"))
+    assert status.status_code == 200 and [r["state"] for r in status.json()["rounds"]] == ["disagreed"]
+    # the owner acts on its own: flags it
+    mine = client.post(f"{API}/projects/XM-E/escalation", json={"note": "请议"}, headers=auth(keys, "project-system"))
+    assert mine.status_code == 200 and mine.json()["joint_meeting"] is True
+
+
+def test_a_department_asked_nothing_reads_no_consultation(
+    client: TestClient, keys: dict[str, str], settings: Settings
+) -> None:
+    """生态环境 has no task on XM-D (its items ask 自然资源和规划, 文物 and 水利): it read every round, each round's
+    review id and the page's map of the parcels (probe). A department reads the consultations that ask it something."""
+    _start(client, keys, "XM-D")
+    keys["env"] = create_key(make_engine(settings.database_url), "dept-env", "department", department="生态环境")
+    for path in ("", "/tasks", "/page", "/opinion"):
+        problem = assert_problem(client.get(f"{API}/projects/XM-D{path}", headers=auth(keys, "env")), 403)
+        assert "asks nothing of this key's department" in problem["message_en"], path
+        assert "未向本部门分派任务" in problem["message_zh"]
+    assert client.get(f"{API}/projects/XM-D", headers=auth(keys, "water")).status_code == 200
+    assert client.get(f"{API}/projects/XM-D/page", headers=auth(keys, "water")).status_code == 200
+
+
+def test_a_round_is_not_started_on_land_reviewed_as_another_type(client: TestClient, keys: dict[str, str]) -> None:
+    """The library's project is 工业; its land reviewed as 基础设施 (conditional there) was consulted on and given a
+    formal 预审意见, where reviewed as 工业 it is refused (probe): refused as the ledger refuses to reserve for it."""
+    project = {"id": "XM-T", "name": "工业项目", "project_type": "industrial", "level": "市重点", "county": "370812"}
+    made = client.post("/api/v1/projects", json=project, headers=auth(keys, "project-system"))
+    assert made.status_code == 201, made.text
+    posted = client.post("/api/v1/reviews", json=HERITAGE_FLOOD, headers=auth(keys, "project-system")).json()
+    refused = client.post(
+        f"{API}/projects/XM-T/rounds", json={"review_id": posted["review_id"]}, headers=auth(keys, "project-system")
+    )
+    problem = assert_problem(refused, 409)
+    assert "reviewed as a infrastructure project; project XM-T is industrial" in problem["message_en"]
+    assert "按基础设施项目审查，而项目 XM-T 为工业项目" in problem["message_zh"]

@@ -8,6 +8,7 @@ Webhook events are delivered after the response, from the outbox (:mod:`geo.cons
 
 from __future__ import annotations
 
+import contextlib
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -80,12 +81,14 @@ OwnDepartment = Annotated[str | None, Depends(department_of)]
 class Readable:
     """Which projects' consultations the caller may read. A consultation discloses the review its latest round
     consults on (each item's findings, the parcels on its page's map): a planner or the project system, which
-    read their own reviews only (SECURITY.md), read the consultations on those; a department key reads its own
-    tasks (narrowed by ``OwnDepartment``), admin and quota-admin every one."""
+    read their own reviews only (SECURITY.md), read the consultations on those; a department key those on which
+    its department has a task in the latest round (its own tasks: a department asked nothing read every project's
+    rounds and map, a probe); admin and quota-admin every one. Who may read a consultation may also act on it
+    (flag it for the 联席会议, start its next round)."""
 
-    def __init__(self, engine: Engine, consult: Consultations, who: Principal) -> None:
-        self.engine, self.consult, self.who = engine, consult, who
-        self.everything = who.role in SEE_ALL_ROLES or who.role == "department"
+    def __init__(self, engine: Engine, consult: Consultations, who: Principal, department: str | None) -> None:
+        self.engine, self.consult, self.who, self.department = engine, consult, who, department
+        self.everything = who.role in SEE_ALL_ROLES
         self._seen: dict[str, bool] = {}
 
     def check(self, project_id: str) -> None:
@@ -93,13 +96,20 @@ class Readable:
         started from a review file has a review of no owner, which only the see-all roles read: 403 too."""
         if self.everything:
             return
+        if self.department is not None:
+            if not self.consult.tasks(project_id, department=self.department):
+                raise ForbiddenError(
+                    f"the consultation of project {project_id} asks nothing of this key's department",
+                    f"项目 {project_id} 的会商未向本部门分派任务，无权查看",
+                )
+            return
         review_id = self.consult.review_id(project_id)
         try:
             check_can_read(self.engine, review_id, self.who)
-        except NotFoundError as exc:
+        except NotFoundError as exc:  # the review's id not said: the caller may not read it
             raise ForbiddenError(
-                f"the consultation of project {project_id} is on review {review_id}, which this key did not make",
-                f"项目 {project_id} 的会商所依审查 {review_id} 不是本密钥所建，无权查看",
+                f"the consultation of project {project_id} is on a review this key did not make",
+                f"项目 {project_id} 的会商所依审查不是本密钥所建，无权查看",
             ) from exc
 
     def may(self, project_id: str) -> bool:
@@ -116,8 +126,8 @@ class Readable:
         return entries if self.everything else [e for e in entries if self.may(e["project_id"])]
 
 
-def readable(engine: EngineDep, consult: ConsultDep, who: Reader) -> Readable:
-    return Readable(engine, consult, who)
+def readable(engine: EngineDep, consult: ConsultDep, who: Reader, department: OwnDepartment) -> Readable:
+    return Readable(engine, consult, who, department)
 
 
 ReadableDep = Annotated[Readable, Depends(readable)]
@@ -225,9 +235,14 @@ def start(
     store: StoreDep,
     engine: EngineDep,
     who: Starter,
+    readable: ReadableDep,
     background: BackgroundTasks,
 ) -> list[dict[str, Any]]:
     check_can_read(engine, body.review_id, who)
+    # a project's next round is started by who may read its consultation (another key took one over: a probe);
+    # a project without one yet is the caller's to start
+    with contextlib.suppress(NotFoundError):
+        readable.check(project_id)
     tasks = consult.start(project_id, store.get(body.review_id), due_days=body.due_days, actor=who.name)
     background.add_task(consult.deliver)
     return tasks
@@ -316,7 +331,10 @@ def problems(consult: ConsultDep, department: OwnDepartment, readable: ReadableD
     response_model=Problem,
     summary="Flag a 问题清单 entry for the 联席会议 (or take the flag off)",
 )
-def escalate(project_id: ProjectId, body: EscalateRequest, consult: ConsultDep, who: Escalator) -> dict[str, Any]:
+def escalate(
+    project_id: ProjectId, body: EscalateRequest, consult: ConsultDep, who: Escalator, readable: ReadableDep
+) -> dict[str, Any]:
+    readable.check(project_id)  # the entry holds the departments' answers and the review's id
     return consult.escalate(project_id, actor=who.name, note=body.note, joint_meeting=body.joint_meeting)
 
 

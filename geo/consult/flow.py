@@ -47,6 +47,7 @@ from geo.opinion import Finding as DraftedFinding
 from geo.opinion import opinion
 from geo.papers import BEIJING, Issuer, beijing_today
 from geo.projects import Project, link_review_in, require_project, set_stage_in, stored_project_id
+from geo.projects.library import other_type_reason
 from geo.projects.tables import projects
 from geo.quota.posting import writing
 from geo.review.result import ReviewResult
@@ -147,6 +148,9 @@ class Consultations:
             project = _consultable(conn, project_id, lock=True)
             project_id = project.id  # as the library keeps it: ＸＭ-1 typed, the round is XM-1's
             _check_county(project, result)
+            for parcel in result.parcels:  # the departments answer on the project's land as the project's type
+                if (why := other_type_reason(project, parcel.id, parcel.project_type)) is not None:
+                    raise ConsultError(*why)
             previous = conn.execute(
                 select(
                     consult_rounds.c.id,

@@ -239,6 +239,23 @@ def fundable_reason(project: Project) -> tuple[str, str] | None:
     )
 
 
+def other_type_reason(project: Project, parcel_id: str, reviewed_as: str | None) -> tuple[str, str] | None:
+    """Why a parcel reviewed as ``reviewed_as`` is not the project's land as reviewed (English, Chinese): the project
+    is of another type, whose planning zones, farmland and land-use standard may conclude otherwise (an industrial
+    project's land reviewed as 基础设施 with a red-line exemption passed where it fails as 工业). None where it is."""
+    if reviewed_as is None or reviewed_as == project.project_type:
+        return None
+    kinds = project_types()
+    as_zh, is_zh = (kinds[t].name_zh if t in kinds else t for t in (reviewed_as, project.project_type))
+    return (
+        f"parcel {parcel_id} was reviewed as a {reviewed_as} project; project {project.id} is "
+        f"{project.project_type}: review it as {project.project_type} (--project-type), whose planning zones, "
+        "farmland and land-use standard may conclude otherwise",
+        f"地块 {parcel_id} 按{as_zh}项目审查，而项目 {project.id} 为{is_zh}项目；请按{is_zh}项目重新审查"
+        "（--project-type），规划分区、永久基本农田和用地标准的结论可能不同",
+    )
+
+
 def link_review_in(conn: Connection, project_id: str, review_id: str, parcel_id: str, *, actor: str) -> None:
     """Link a reviewed parcel to the project inside an open transaction (idempotent). The parcel id is kept as
     the review has it (a 地块编号 of the user's file, not normalised); the project's id as the library does."""

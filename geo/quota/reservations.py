@@ -49,7 +49,14 @@ from sqlalchemy import Connection, select
 
 from geo.db import insert_ignoring_duplicates
 from geo.errors import QuotaError
-from geo.projects.library import Project, fundable_reason, link_review_in, project_in, stored_project_id
+from geo.projects.library import (
+    Project,
+    fundable_reason,
+    link_review_in,
+    other_type_reason,
+    project_in,
+    stored_project_id,
+)
 from geo.projects.tables import project_reviews
 from geo.quota.accounts import CITY, FACTORS, ZERO, Key, Posting, amount, move, plan_year, project_holder
 from geo.quota.land import parcel_outline, refuse_overlap
@@ -64,7 +71,7 @@ from geo.quota.tables import (
     quota_transactions,
 )
 from geo.review.result import ParcelResult, ReviewResult
-from geo.vocabulary import project_id_text, project_types
+from geo.vocabulary import project_id_text
 
 REFUSED_VERDICTS = {  # those whose papers set no quota (``ParcelResult.quota_set``), each with why
     "reject": ("was rejected by the review", "审查结论为不通过"),
@@ -252,17 +259,8 @@ def check_project(conn: Connection, plan: ReservationPlan) -> Project:
             f"the city pool serves 重点 projects only (国家重大/省重点/市重点); {project.id} is {project.level}",
             f"市级统筹指标仅保障重点项目（国家重大、省重点、市重点），项目 {project.id} 为{project.level}",
         )
-    reviewed_as = plan.parcel.project_type
-    if reviewed_as is not None and reviewed_as != project.project_type:
-        kinds = project_types()
-        as_zh, is_zh = (kinds[t].name_zh if t in kinds else t for t in (reviewed_as, project.project_type))
-        raise QuotaError(
-            f"parcel {plan.parcel.id} was reviewed as a {reviewed_as} project; project {project.id} is "
-            f"{project.project_type}: review it as {project.project_type} (--project-type), whose planning zones, "
-            "farmland and land-use standard may conclude otherwise",
-            f"地块 {plan.parcel.id} 按{as_zh}项目审查，而项目 {project.id} 为{is_zh}项目；请按{is_zh}项目重新审查"
-            "（--project-type），规划分区、永久基本农田和用地标准的结论可能不同",
-        )
+    if (why := other_type_reason(project, plan.parcel.id, plan.parcel.project_type)) is not None:
+        raise QuotaError(*why)
     _refuse_reserved_before(conn, plan)
     if plan.outline is not None:  # the same land under another parcel id, redrawn, or in part
         refuse_overlap(conn, plan.parcel, plan.outline)
