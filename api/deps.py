@@ -189,12 +189,23 @@ def get_principal(
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Principal:
     token = bearer.credentials.strip() if bearer else None
-    if api_key and token and token != api_key:  # X-API-Key won without a word: which key acts must be plain
+    # every key sent, each header repeated too: X-API-Key won over Bearer without a word, and the first of two
+    # X-API-Key headers over the second (an admin's before a planner's acted as admin): which key acts must be plain
+    sent = {v.strip() for v in request.headers.getlist("x-api-key")} | {
+        v.split(None, 1)[1].strip() for v in request.headers.getlist("authorization") if _bearer(v)
+    }
+    if len(sent - {""}) > 1:
         raise AuthenticationError(
-            "two different API keys were sent (X-API-Key and Authorization: Bearer): send one",
-            "请求同时携带了两个不同的 API 密钥（X-API-Key 与 Authorization: Bearer），请只发送一个",
+            "two different API keys were sent (X-API-Key, Authorization: Bearer, or one of them twice): send one",
+            "请求携带了两个不同的 API 密钥（X-API-Key、Authorization: Bearer，或同一请求头重复），请只发送一个",
         )
     return resolve_principal(request, settings, engine, api_key or token)
+
+
+def _bearer(value: str) -> bool:
+    """Whether an Authorization header's ``value`` carries a Bearer token."""
+    scheme, _, rest = value.strip().partition(" ")
+    return scheme.lower() == "bearer" and bool(rest.strip())
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

@@ -630,3 +630,11 @@ def test_two_different_keys_in_one_request_are_refused(client: TestClient, keys:
     assert "two different API keys" in body["message_en"] and "两个不同的 API 密钥" in body["message_zh"]
     same = {"X-API-Key": keys["planner"], "Authorization": f"Bearer {keys['planner']}"}
     assert client.get("/api/v1/layers", headers=same).status_code == 200
+    # one header twice: the first acted (an admin's key before a planner's issued quota as admin, a probe)
+    for name, value in (("X-API-Key", "{}"), ("Authorization", "Bearer {}")):
+        for first, second in (("admin", "planner"), ("planner", "admin")):
+            twice = [(name, value.format(keys[first])), (name, value.format(keys[second]))]
+            body = assert_problem(client.get("/api/v1/layers", headers=twice), 401)
+            assert "one of them twice" in body["message_en"] and "同一请求头重复" in body["message_zh"]
+        once_more = [(name, value.format(keys["planner"]))] * 2
+        assert client.get("/api/v1/layers", headers=once_more).status_code == 200
