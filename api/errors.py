@@ -35,6 +35,7 @@ from geo.errors import (
     TooLargeError,
     validation_zh,
 )
+from geo.io.jsonkeys import DuplicateKeyError
 from geo.papers import DocumentNumberError
 
 log = logging.getLogger(__name__)
@@ -356,6 +357,8 @@ def body_error(detail: str, cause: BaseException | None) -> tuple[str, str] | No
             f"{detail}: it is not UTF-8 text",
             f"请求体无法解析：内容不是 UTF-8 编码的文本（{detail}: it is not UTF-8 text）",
         )
+    if isinstance(cause, DuplicateKeyError):  # ours: its words name the key
+        return f"{detail}: {cause.message_en}", f"请求体无法解析：{cause.message_zh}（{detail}）"
     if isinstance(cause, RecursionError):
         return (
             f"{detail}: its JSON is nested too deeply",

@@ -1281,3 +1281,21 @@ def test_an_upload_name_of_255_characters_is_read(client: TestClient, keys: dict
     name = "\U0001f5fa" * (255 - len(".geojson")) + ".geojson"
     assert _upload(client, keys, name, json.dumps(FARMLAND).encode()).status_code == 201
     assert _upload(client, keys, "地" * 247 + ".geojson", json.dumps(FARMLAND).encode()).status_code == 201
+
+
+def test_a_json_key_sent_twice_is_refused_naming_it(client: TestClient, keys: dict[str, str]) -> None:
+    """Python's json kept the last: 150 with "unit": "亩" then "unit": "m2" was booked as 150 m², and a parcel's
+    project_type given twice was reviewed as the second (a probe). Which value counts must be the sender's to say."""
+    row = '{"county_code": "370811", "factor": "land_new", "amount": 150, "unit": "亩", "unit": "m2"}'
+    body = f'{{"year": 2026, "rows": [{row}]}}'.encode()
+    headers = {**auth(keys, "quota-admin"), "content-type": "application/json"}
+    problem = assert_problem(client.post("/api/v1/quotas/issue", content=body, headers=headers), 400)
+    assert "gives the key 'unit' twice" in problem["message_en"] and "键 'unit' 出现了两次" in problem["message_zh"]
+    assert client.get("/api/v1/quotas/journal", headers=auth(keys, "quota-admin")).json() == []  # nothing booked
+    once = body.replace(b', "unit": "m2"', b"")
+    assert client.post("/api/v1/quotas/issue", content=once, headers=headers).status_code == 201
+    feature = json.dumps(PASSING, ensure_ascii=False)
+    twice = feature.replace('"properties": {', '"properties": {"project_type": "energy", ', 1).encode()
+    assert twice.count(b'"project_type"') == 2
+    reviewed = client.post("/api/v1/reviews", content=twice, headers={**auth(keys), "content-type": "application/json"})
+    assert "gives the key 'project_type' twice" in assert_problem(reviewed, 422)["message_en"]

@@ -22,11 +22,14 @@ from pydantic import BaseModel, Field
 
 from api.deps import require
 from api.errors import ReloadRefusedError
+from api.jsonbody import JSONRoute
 from api.routes.pages import viewer_page
 from geo.blueprint import Blueprint, load_blueprint
 from geo.errors import LantuError
 
-router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(require("blueprint:admin"))])
+router = APIRouter(
+    route_class=JSONRoute, prefix="/admin", tags=["admin"], dependencies=[Depends(require("blueprint:admin"))]
+)
 log = logging.getLogger(__name__)
 
 

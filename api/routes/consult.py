@@ -24,6 +24,7 @@ from api.access import SEE_ALL_ROLES, check_can_read
 from api.deps import WRITE, BlueprintDep, EngineDep, PoolDep, RenderCacheDep, SettingsDep, StoreDep, require
 from api.errors import ForbiddenError
 from api.head import refuse_head
+from api.jsonbody import JSONRoute
 from api.keys import Principal, key_department
 from api.routes.reviews import PaperReview, counted, paper
 from api.settings import Settings
@@ -32,7 +33,7 @@ from geo.consult.page import consult_page
 from geo.errors import InputError, NotFoundError, TooLargeError
 from geo.maps import map_html
 
-router = APIRouter(prefix="/consult", tags=["consult"])
+router = APIRouter(route_class=JSONRoute, prefix="/consult", tags=["consult"])
 OPEN = ConfigDict(extra="allow")
 Reader = Annotated[Principal, Depends(require("consult:read"))]
 Starter = Annotated[Principal, Depends(require("consult:start"))]

@@ -12,13 +12,14 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from api.compression import packed_response
 from api.deps import BlueprintDep, PoolDep, VectorLayerDep, require
+from api.jsonbody import JSONRoute
 from geo.blueprint import VectorLayer, layer_summary
 from geo.errors import InputError
 from geo.io import features_geojson_text
 from geo.review.result import plain_figure
 from geo.snapping import nearest_boundary_point
 
-router = APIRouter(tags=["layers"], dependencies=[Depends(require("layers:read"))])
+router = APIRouter(route_class=JSONRoute, tags=["layers"], dependencies=[Depends(require("layers:read"))])
 
 
 class LayerInfo(BaseModel):

@@ -29,6 +29,7 @@ from api.deps import (
     resolve_principal,
 )
 from api.errors import AuthenticationError
+from api.jsonbody import JSONRoute
 from api.keys import authenticate
 from api.settings import Settings
 from geo.blueprint import Blueprint
@@ -36,7 +37,7 @@ from geo.forked import CAN_FORK, run_forked
 from geo.maps import DECLUTTER_JS, SYMBOLS_JS, Verbatim, add_script, blueprint_map, html_text, map_html, page
 from geo.vocabulary import project_types
 
-router = APIRouter(tags=["pages"], include_in_schema=False)
+router = APIRouter(route_class=JSONRoute, tags=["pages"], include_in_schema=False)
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
 LOGIN = """<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">

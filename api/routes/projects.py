@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from api.access import check_can_read, review_ids_shown
 from api.deps import WRITE, EngineDep, StoreDep, require
 from api.errors import ForbiddenError
+from api.jsonbody import JSONRoute
 from api.keys import Principal
 from geo.errors import InputError, NotFoundError
 from geo.projects import LEVELS, STAGES, ProjectLibrary
@@ -24,7 +25,7 @@ from geo.projects.library import MAX_REASON_CHARS
 from geo.review.result import MAX_ID_CHARS
 from geo.vocabulary import first_few, project_types
 
-router = APIRouter(prefix="/projects", tags=["projects"])
+router = APIRouter(route_class=JSONRoute, prefix="/projects", tags=["projects"])
 Reader = Annotated[Principal, Depends(require("quota:read"))]
 Writer = Annotated[Principal, Depends(require("quota:reserve"))]
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from api.access import review_ids_shown
 from api.deps import WRITE, BlueprintDep, LedgerDep, PoolDep, SettingsDep, StoreDep, require
 from api.errors import ForbiddenError
+from api.jsonbody import JSONRoute
 from api.keys import Principal
 from api.settings import Settings
 from geo.blueprint import Blueprint
@@ -29,7 +30,7 @@ from geo.quota.report import ledger_report
 from geo.quota.stock import DISPOSAL_LABELS, LAND_LABELS, RATE_LABELS
 from geo.review.result import MAX_ID_CHARS, plain_figure
 
-router = APIRouter(prefix="/quotas", tags=["quotas"])
+router = APIRouter(route_class=JSONRoute, prefix="/quotas", tags=["quotas"])
 OPEN = ConfigDict(extra="allow")  # the ledger may add columns; they pass through
 Reader = Annotated[Principal, Depends(require("quota:read"))]
 Reserver = Annotated[Principal, Depends(require("quota:reserve"))]

@@ -53,6 +53,7 @@ from api.errors import (
     media_type,
 )
 from api.head import refuse_head
+from api.jsonbody import JSONRoute
 from api.keys import Principal
 from api.render_cache import RenderCache
 from api.settings import Settings
@@ -76,7 +77,7 @@ from geo.store import ReviewStore, StoredResult
 from geo.vocabulary import facilities, is_blank
 
 log = logging.getLogger(__name__)
-router = APIRouter(tags=["reviews"])
+router = APIRouter(route_class=JSONRoute, tags=["reviews"])
 PARSED_HERE_BYTES = 2 * 1024 * 1024  # a larger JSON body is parsed in a forked child (``in_child``)
 PAPERS_HERE_PARCELS = 20  # a paper of a review of more parcels is rendered in a forked child (``_cached``)
 FAILURE_REMEMBERED = 5  # × LANTU_WORK_TIMEOUT: a paper that ran out of time is answered 503 at once meanwhile

@@ -13,6 +13,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from api.deps import BlueprintDep, PoolDep, ReadableReviewId, SettingsDep, StoreDep, require
 from api.errors import UnsupportedMediaError, media_type
+from api.jsonbody import JSONRoute
 from api.routes.reviews import JSON_TYPES
 from api.settings import Settings
 from api.work import in_child
@@ -26,7 +27,7 @@ from geo.review import Profile, ReviewResult, load_profile
 from geo.review.result import MAX_INVESTMENT_WAN, plain_figure
 from geo.sites import SiteSearch, find_sites
 
-router = APIRouter(tags=["sites"])
+router = APIRouter(route_class=JSONRoute, tags=["sites"])
 
 
 class SiteSearchRequest(BaseModel):

@@ -37,6 +37,7 @@ from geo.io.coordtxt import parse_coordinate_text, rewritten_texts, write_coordi
 from geo.io.dbf import CPG_BYTES, DBF_NAME, Dbf, check_declared, cpg_codec, cpg_name, sidecar
 from geo.io.encoding import decoded, field_rows, undeclared_codec
 from geo.io.files import input_file
+from geo.io.jsonkeys import one_key_each
 from geo.vocabulary import CONTROL_CHARACTERS, first_few, id_text, is_blank
 
 log = logging.getLogger(__name__)
@@ -399,7 +400,7 @@ def parse_geojson_bytes(
         limits.size(len(data), "GeoJSON")
         _precount_positions(data, limits)
     try:
-        obj = json.loads(data, parse_constant=_no_constant, parse_int=_json_int)
+        obj = json.loads(data, parse_constant=_no_constant, parse_int=_json_int, object_pairs_hook=one_key_each)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise FormatError(f"not valid JSON ({exc})", "不是有效的 JSON") from exc
     except RecursionError as exc:
