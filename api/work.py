@@ -120,7 +120,11 @@ class WorkPool:
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lantu-work")
         self._lock = threading.Lock()
         self._admitted = 0
-        self._per_key: dict[str, int] = {}
+        self._per_key: dict[str, int] = {}  # papers rendering (``keyed``)
+        self._admitted_per_key: dict[str, int] = {}  # requests admitted before their body is read (``ticket``)
+        # of the places, what one key may hold while its bodies come in: 34 bodies trickled in a byte every 5 s
+        # held every place for a minute, every other key's review, search and paper a 429 (a probe)
+        self.key_share = max(1, self.capacity // 2)
 
     @property
     def admitted(self) -> int:
@@ -132,8 +136,9 @@ class WorkPool:
         return time.monotonic() + self.timeout
 
     @asynccontextmanager
-    async def ticket(self) -> AsyncIterator[Ticket]:
-        """Admit one request or raise :class:`BusyError` (429) at once."""
+    async def ticket(self, key: str | None = None) -> AsyncIterator[Ticket]:
+        """Admit one request or raise :class:`BusyError` (429) at once; ``key``, the caller's name, for a request
+        admitted before its body is read, of which one key holds at most ``key_share`` at a time."""
         with self._lock:
             if self._admitted >= self.capacity:
                 raise BusyError(
@@ -141,12 +146,22 @@ class WorkPool:
                     f"服务繁忙（已有 {self.capacity} 个请求在处理或排队），请稍后重试",
                     retry_after=RETRY_AFTER_BUSY,
                 )
+            if key is not None and self._admitted_per_key.get(key, 0) >= self.key_share:
+                raise BusyError(
+                    f"this key already has {self.key_share} requests working or waiting; retry when one has its answer",
+                    f"本密钥已有 {self.key_share} 个请求在处理或排队，请待其完成后重试",
+                    retry_after=RETRY_AFTER_KEY_BUSY,
+                )
             self._admitted += 1
+            if key is not None:
+                self._admitted_per_key[key] = self._admitted_per_key.get(key, 0) + 1
         ticket = Ticket(self)
         try:
             yield ticket
         finally:
             ticket._close()
+            if key is not None:
+                self._release(self._admitted_per_key, key)
 
     @asynccontextmanager
     async def keyed(self, key: str, *, cap: int) -> AsyncIterator[None]:
@@ -164,12 +179,16 @@ class WorkPool:
         try:
             yield
         finally:
-            with self._lock:
-                left = self._per_key[key] - 1
-                if left:
-                    self._per_key[key] = left
-                else:
-                    del self._per_key[key]
+            self._release(self._per_key, key)
+
+    def _release(self, held: dict[str, int], key: str) -> None:
+        """One place of ``key`` in ``held`` given back."""
+        with self._lock:
+            left = held[key] - 1
+            if left:
+                held[key] = left
+            else:
+                del held[key]
 
     def keyed_count(self, key: str) -> int:
         """The places ``key`` holds now (``keyed``)."""

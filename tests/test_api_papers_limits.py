@@ -240,3 +240,39 @@ def test_a_failure_is_remembered_for_its_time_only(monkeypatch: pytest.MonkeyPat
     for i in range(render_cache.MAX_FAILURES + 5):  # bounded: the oldest go first
         cache.fail(f"k{i}", seconds=300)
     assert cache.failed("k0") == 0 and cache.failed(f"k{render_cache.MAX_FAILURES + 4}") > 0
+
+
+def test_one_key_holds_at_most_its_share_of_the_places_bodies_wait_in() -> None:
+    """34 bodies trickled in a byte every 5 s by one key held every place for a minute: every other key's review,
+    search and paper was a 429 (a probe). A key holds at most half the places while its bodies come in."""
+    pool = WorkPool(workers=2, queue=2, timeout=5)
+    assert pool.key_share == 2
+
+    async def run() -> None:
+        async with pool.ticket("a"), pool.ticket("a"):
+            with pytest.raises(BusyError, match="this key already has 2 requests working or waiting"):
+                async with pool.ticket("a"):
+                    pass
+            async with pool.ticket("b"), pool.ticket():  # another key, and work admitted for no key
+                assert pool.admitted == 4
+        async with pool.ticket("a"), pool.ticket("a"):  # given back
+            pass
+
+    try:
+        asyncio.run(run())
+    finally:
+        pool.shutdown()
+
+
+def test_a_review_and_a_comparison_are_admitted_by_the_callers_share(settings: Settings, keys: dict[str, str]) -> None:
+    with TestClient(create_app(settings)) as c:
+        feature = parcel_frame(rect(1.2, 1.2, 1.6, 1.6)).to_crs(4490).__geo_interface__
+        made = c.post("/api/v1/reviews", json=feature, headers=auth(keys))
+        assert made.status_code == 201, made.text
+        c.app.state.pool.key_share = 0  # every place a key could hold taken: its next body is refused at once
+        refused = assert_problem(c.post("/api/v1/reviews", json=feature, headers=auth(keys)), 429)
+        assert "this key already has 0 requests" in refused["message_en"] and "本密钥已有" in refused["message_zh"]
+        rid = made.json()["review_id"]
+        compared = assert_problem(c.post(f"/api/v1/reviews/{rid}/compare", json=feature, headers=auth(keys)), 429)
+        assert "this key already has 0 requests" in compared["message_en"]
+        assert c.get("/api/v1/layers", headers=auth(keys)).status_code == 200  # no body waited for

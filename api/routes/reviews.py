@@ -176,7 +176,8 @@ async def create_review(
         }.items()
         if not is_blank(v)  # an empty field of a form (project_type=) gives no value, as an empty cell
     }
-    async with pool.ticket() as ticket:  # admitted before the body is read: waiting bodies are bounded
+    # admitted before the body is read: waiting bodies are bounded, a key's share of them too
+    async with pool.ticket(who.name) as ticket:
         frame, name = await _parcels_from_request(request, ticket, crs, limits, pool, settings)
         if not override:  # the file's own attributes win; the values fill the gaps
             frame, overrides = fill_missing(frame, overrides), {}

@@ -14,6 +14,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from api.deps import BlueprintDep, PoolDep, ReadableReviewId, SettingsDep, StoreDep, require
 from api.errors import UnsupportedMediaError, media_type
 from api.jsonbody import JSONRoute
+from api.keys import Principal
 from api.routes.reviews import JSON_TYPES
 from api.settings import Settings
 from api.work import in_child
@@ -184,6 +185,7 @@ async def compare_with_review(
     blueprint: BlueprintDep,
     settings: SettingsDep,
     pool: PoolDep,
+    who: Annotated[Principal, Depends(require("review:read"))],
     parcel: Annotated[str | None, Query(max_length=200, description="one parcel of the review (default: all)")] = None,
     crs: Annotated[
         str | None,
@@ -196,7 +198,7 @@ async def compare_with_review(
             f"content type {ctype or 'none'!r} is not accepted; send the boundary as GeoJSON (application/json)",
             f"不支持的内容类型 {ctype or '无'!r}；请以 GeoJSON（application/json）发送报批范围",
         )
-    async with pool.ticket() as ticket:  # admitted before the body is read, as a review
+    async with pool.ticket(who.name) as ticket:  # admitted before the body is read, as a review
         stored = await ticket.run(store.get, review_id)
         submitted = await ticket.run(store.input_geojson, review_id)
         body = await request.body()
