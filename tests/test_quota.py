@@ -730,6 +730,10 @@ def test_a_released_reservation_is_not_answered_as_if_it_held(ledger: Ledger) ->
     with pytest.raises(QuotaError, match="released since") as refused:
         ledger.reserve(review(1_000), year=2026, project_id="XM-1", actor="a")
     assert "重新审查" in refused.value.message_zh
+    # for another project too: the parcel was said to be XM-1's still, "one parcel serves one project" (officer)
+    with pytest.raises(QuotaError, match="reserved for project XM-1 .* and released since") as refused:
+        ledger.reserve(review(1_000), year=2026, project_id="XM-3", actor="a")
+    assert "曾为项目 XM-1 配置指标" in refused.value.message_zh and "已收回或冲销" in refused.value.message_zh
     ledger.reverse(revoked, actor="a", reason="误撤销")  # the reservation is in force again: idempotent again
     assert ledger.reserve(review(1_000), year=2026, project_id="XM-1", actor="a") == tx
     other = ledger.reserve(review(2_000, rid="R2"), year=2026, project_id="XM-2", actor="a")

@@ -456,8 +456,9 @@ def _paddy_share(available: Mapping[str, Decimal], wanted: Mapping[str, Decimal]
 
 
 def already_reserved(conn: Connection, plan: ReservationPlan) -> int | None:
-    """The transaction that reserved this parcel for this project before; refuse if for another project, for
-    another year or from another payer (a retry repeats its request), or released since."""
+    """The transaction that reserved this parcel for this project before; refuse if released since (for any
+    project: a parcel freed by 撤回 was said to be another project's still, an officer's read), for another
+    project, for another year or from another payer (a retry repeats its request)."""
     found = transaction_by_key(conn, plan.key) or transaction_by_key(conn, plan.legacy_key)
     if found is None:
         earlier = conn.execute(
@@ -469,6 +470,13 @@ def already_reserved(conn: Connection, plan: ReservationPlan) -> int | None:
         found = next((t for t in earlier if t.idempotency_key in legacy), None)
     if found is None:
         return None
+    if _released(conn, found.id, found.project_id):  # for this project or another: free, under a new review
+        raise QuotaError(
+            f"parcel {plan.parcel.id} of review {plan.review_id} was reserved for project {found.project_id} "
+            f"(transaction #{found.id}) and released since (revoked or reversed); review it again to reserve anew",
+            f"审查 {plan.review_id} 的地块 {plan.parcel.id} 曾为项目 {found.project_id} 配置指标"
+            f"（第 {found.id} 号交易），已收回或冲销；重新配置须重新审查",
+        )
     if found.project_id != plan.project_id:
         raise QuotaError(
             f"parcel {plan.parcel.id} of review {plan.review_id} is reserved for project {found.project_id} "
@@ -483,13 +491,6 @@ def already_reserved(conn: Connection, plan: ReservationPlan) -> int | None:
             f"(transaction #{found.id}) {en}; a repeat of a reservation asks for the same",
             f"审查 {plan.review_id} 的地块 {plan.parcel.id} 已为项目 {plan.project_id} 配置指标"
             f"（第 {found.id} 号交易，{zh}），重复提交须与原请求一致",
-        )
-    if _released(conn, found.id, plan.project_id):
-        raise QuotaError(
-            f"parcel {plan.parcel.id} of review {plan.review_id} was reserved for project {plan.project_id} "
-            f"(transaction #{found.id}) and released since (revoked or reversed); review it again to reserve anew",
-            f"审查 {plan.review_id} 的地块 {plan.parcel.id} 曾为项目 {plan.project_id} 配置指标"
-            f"（第 {found.id} 号交易），已收回或冲销；重新配置须重新审查",
         )
     return int(found.id)
 
