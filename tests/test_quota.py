@@ -611,6 +611,29 @@ def test_the_city_pays_no_compensation_it_covers_the_countys_gap_by_transfer_or_
     assert balance(ledger, "XM-1", "land_compensation_grain", bucket="reserved") == 1_800
 
 
+def test_every_compensation_gap_is_said_at_once_with_the_transfers_that_cover_them(ledger: Ledger) -> None:
+    """The gaps were said one at a time: the quantity's first, bought, then the 水田's, whose transfer brings as much
+    quantity, so the quantity bought was not needed (an officer's read). All at once now, with the transfers that
+    cover them and no more: 3,000 m² of 水田 moved brings the 1,000 m² of quantity short."""
+    ledger.issue(2026, [("370811", "land_new", 100_000), ("370811", "land_compensation", 3_000)], actor="a")
+    ledger.issue(
+        2026, [("370812", "land_compensation", 10_000), ("370812", "land_compensation_paddy", 10_000)], actor="a"
+    )
+    parcel = review(5_000, cultivated=4_000, paddy=3_000)
+    with pytest.raises(QuotaError) as refused:
+        ledger.reserve(parcel, year=2026, project_id="XM-1", actor="a")
+    said = refused.value.message_en
+    assert "land_compensation 3,000.00 of 4,000.00 m², 1,000.00 m² short" in said
+    assert "land_compensation_paddy 0.00 of 3,000.00 m², 3,000.00 m² short" in said
+    assert "370811 land_compensation_paddy --year 2026 --amount 3000" in said
+    assert "370811 land_compensation --year" not in said and "水田 moved brings its quantity" in said
+    assert "缺口 1,000.00 m²" in refused.value.message_zh and "缺口 3,000.00 m²" in refused.value.message_zh
+    ledger.transfer("370812", "370811", "land_compensation_paddy", 2026, 3_000, actor="a", price_wan=30)
+    ledger.reserve(parcel, year=2026, project_id="XM-1", actor="a")  # covered by the one transfer
+    assert balance(ledger, "XM-1", "land_compensation", bucket="reserved") == 4_000
+    assert balance(ledger, "XM-1", "land_compensation_paddy", bucket="reserved") == 3_000
+
+
 def test_a_city_whose_plans_give_quantity_alone_books_quantity_alone(ledger: Ledger) -> None:
     """A ledger set up as the contract has it (land_new and land_compensation issued) refused every parcel on
     耕地 for 0 kg of grain capacity and 0 m² of 水田 (contract check). Parts of 占补平衡 no plan of the year gave
@@ -731,7 +754,7 @@ def test_a_released_reservation_is_not_answered_as_if_it_held(ledger: Ledger) ->
         ledger.reserve(review(1_000), year=2026, project_id="XM-1", actor="a")
     assert "重新审查" in refused.value.message_zh
     # for another project too: the parcel was said to be XM-1's still, "one parcel serves one project" (officer)
-    with pytest.raises(QuotaError, match="reserved for project XM-1 .* and released since") as refused:
+    with pytest.raises(QuotaError, match=r"reserved for project XM-1 .* and released since") as refused:
         ledger.reserve(review(1_000), year=2026, project_id="XM-3", actor="a")
     assert "曾为项目 XM-1 配置指标" in refused.value.message_zh and "已收回或冲销" in refused.value.message_zh
     ledger.reverse(revoked, actor="a", reason="误撤销")  # the reservation is in force again: idempotent again
@@ -1038,7 +1061,7 @@ def test_paddy_quota_covers_dry_land_but_not_the_reverse(ledger: Ledger) -> None
     )
     enter(ledger, "WET", county="370812")
     wet = review(2_000, cultivated=2_000, paddy=2_000, rid="WET", county="370812")
-    with pytest.raises(QuotaError, match=r"1,000\.00 m² of land_compensation_paddy"):  # 占水田 needs 补水田
+    with pytest.raises(QuotaError, match=r"land_compensation_paddy 1,000\.00 of 2,000\.00 m²"):  # 占水田 needs 补水田
         ledger.reserve(wet, year=2026, project_id="WET", actor="a")
     ledger.revoke("XM-1", actor="a")
     assert balance(ledger, "370811", "land_compensation_paddy") == 6_000  # back where it came from

@@ -425,24 +425,44 @@ def _pool_share(plan: ReservationPlan, available: dict[str, Decimal], wanted_new
 def _refuse_compensation_gap(plan: ReservationPlan, available: dict[str, Decimal], wanted: dict[str, Decimal]) -> None:
     """占补平衡 the county lacks: the city does not pay it into a project; it covers the county's gap by a paid
     transfer or a loan first (聊城 办法 第十七条 "对存在占补平衡指标缺口的,市级统筹采取有偿调剂或临时拆借的方式
-    予以保障")."""
-    for factor in ("land_compensation", "land_compensation_paddy", "land_compensation_grain"):
+    予以保障"). Every part short is said at once, with the transfers that cover them all and no more: 水田 moves with
+    its quantity (``transfer``), so the quantity to move is what the 水田 moved leaves short (the gaps were said one at
+    a time, and quantity bought for the first was covered by the 水田 the second asked for: an officer's read)."""
+    short = {
+        factor: wanted[factor] - available.get(factor, amount(0))
+        for factor in ("land_compensation", "land_compensation_paddy", "land_compensation_grain")
+        if wanted[factor] > available.get(factor, amount(0))
+    }
+    if not short:
+        return
+    moved = dict(short)
+    if "land_compensation" in moved:
+        moved["land_compensation"] -= short.get("land_compensation_paddy", amount(0))
+        if moved["land_compensation"] <= 0:
+            del moved["land_compensation"]
+    gaps_en, gaps_zh = [], []
+    for factor, gap in short.items():
+        name, unit = FACTORS[factor]
         have = available.get(factor, amount(0))
-        if wanted[factor] > have:
-            name, unit = FACTORS[factor]
-            short = wanted[factor] - have
-            raise QuotaError(
-                f"county {plan.county} has {have:,.2f} {unit} of {factor} for {plan.year}; parcel {plan.parcel.id} "
-                f"needs {wanted[factor]:,.2f} {unit}, {short:,.2f} {unit} short: cover the gap first by a paid "
-                f"transfer or a loan into the county, from the city pool where it holds some, else from another "
-                f"county (lantu quota transfer city|COUNTY {plan.county} {factor} --year {plan.year} --amount {short} "
-                "--price-wan … | --due …; 聊城 重点项目推进全周期服务办法 第十七条)",
-                f"{plan.county} {plan.year} 年{name}余额 {have:,.2f} {unit}，地块 {plan.parcel.id} 需 "
-                f"{wanted[factor]:,.2f} {unit}，缺口 {short:,.2f} {unit}；请先以有偿调剂或临时拆借方式调入补足"
-                f"（市级统筹库有该指标时由其调剂，否则由其他区县调剂：lantu quota transfer city|区县代码 {plan.county} "
-                f"{factor} --year {plan.year} --amount {short} "
-                "--price-wan …或 --due …；聊城《重点项目推进全周期服务办法》第十七条）",
-            )
+        gaps_en.append(f"{factor} {have:,.2f} of {wanted[factor]:,.2f} {unit}, {gap:,.2f} {unit} short")
+        gaps_zh.append(f"{name}余额 {have:,.2f} {unit}，需 {wanted[factor]:,.2f} {unit}，缺口 {gap:,.2f} {unit}")
+    commands = [
+        f"lantu quota transfer city|COUNTY {plan.county} {factor} --year {plan.year} --amount {gap}"
+        for factor, gap in moved.items()
+    ]
+    carried = "land_compensation" in short and "land_compensation_paddy" in short
+    raise QuotaError(
+        f"county {plan.county} lacks 占补平衡 for parcel {plan.parcel.id} in {plan.year}: {'; '.join(gaps_en)}. Cover "
+        "the gaps first by paid transfers or loans into the county, from the city pool where it holds some, else from "
+        f"another county: {'; '.join(commands)} (each with --price-wan … | --due …"
+        + ("; 水田 moved brings its quantity" if carried else "")
+        + "; 聊城 重点项目推进全周期服务办法 第十七条)",
+        f"{plan.county} {plan.year} 年占补平衡指标不足以支付地块 {plan.parcel.id}：{'；'.join(gaps_zh)}。"
+        "请先以有偿调剂或临时拆借方式调入补足（市级统筹库有该指标时由其调剂，否则由其他区县调剂："
+        f"{'；'.join(c.replace('city|COUNTY', 'city|区县代码') for c in commands)}，各加 --price-wan …或 --due …"
+        + ("；调入的水田指标同时计入数量" if carried else "")
+        + "；聊城《重点项目推进全周期服务办法》第十七条）",
+    )
 
 
 def _paddy_share(available: Mapping[str, Decimal], wanted: Mapping[str, Decimal]) -> Decimal:
