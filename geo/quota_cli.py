@@ -390,13 +390,19 @@ def confirm(
     project_id: ProjectId,
     document: Annotated[
         str | None,
-        typer.Option(help="批准文号 of the land's approval (用地批复), recorded in the journal."),
+        typer.Option(help="批准文号 of the approval (用地批复; a 总量确认), recorded in the journal."),
     ] = None,
+    factors: Annotated[
+        str,
+        typer.Option(
+            help="What the approval approves: land (用地批复), pollutants (生态环境 总量确认), energy (节能审查)."
+        ),
+    ] = "land",
     actor: Actor = DEFAULT_ACTOR,
 ) -> None:
-    """批准: the project's reserved quota becomes approved."""
+    """批准: the project's reserved quota of one family of factors becomes approved, each by its own approval."""
     ledger = _ledger(ctx)
-    _done("已确认 / confirmed", lambda: ledger.confirm(project_id, actor=actor, document=document))
+    _done("已确认 / confirmed", lambda: ledger.confirm(project_id, actor=actor, family=factors, document=document))
 
 
 @app.command("revoke")

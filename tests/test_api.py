@@ -1077,6 +1077,10 @@ def test_a_confirmation_over_the_api_records_its_approval_document(client: TestC
     assert {j["reason"] for j in journal if j["kind"] == "confirm"} == {
         "项目用地批准（批准文号：鲁政土字〔2026〕12号）"
     }
+    # the pollutants are approved by their own confirmation, of which this project holds none reserved
+    refused = assert_problem(client.post(confirm, json={"factors": "pollutants"}, headers=admin), 409)
+    assert "has no pollutants quota reserved" in refused["message_en"]
+    assert_problem(client.post(confirm, json={"factors": "water"}, headers=admin), 422)
 
 
 def test_a_bow_tie_is_refused_for_its_shape_not_its_place(client: TestClient, keys: dict[str, str]) -> None:

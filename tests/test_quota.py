@@ -385,6 +385,38 @@ def test_concurrent_twins_are_idempotent(ledger: Ledger) -> None:
     assert balance(ledger, "SAME", bucket="reserved") == 1_000
 
 
+def test_each_family_of_factors_is_approved_by_its_own_approval(ledger: Ledger) -> None:
+    """A 用地批复 approved the project's COD and energy with its land (an officer's read): the pollutants' 总量替代 is
+    confirmed by the county's 生态环境 bureau (济宁 52号 三（三）1), energy by its 节能审查."""
+    two_county_plan(ledger)
+    ledger.issue(2026, [("370811", "energy", 1_000), ("370811", "cod", 100)], actor="a")
+    ledger.reserve(review(1_000), year=2026, project_id="XM-1", actor="a")
+    ledger.reserve_factors("XM-1", 2026, {"energy": 300, "cod": 5}, actor="a")
+    land = ledger.confirm("XM-1", actor="a", document="鲁政土字〔2026〕200号")
+    assert balance(ledger, "XM-1", bucket="approved") == 1_000
+    assert (
+        balance(ledger, "XM-1", "cod", bucket="reserved") == 10
+        and balance(ledger, "XM-1", "energy", bucket="reserved") == 300
+    )
+    said = next(j["reason"] for j in ledger.journal() if j["transaction"] == land)
+    assert said == "项目用地批准（批准文号：鲁政土字〔2026〕200号）"
+    with pytest.raises(QuotaError, match="project XM-1 has no land quota reserved") as refused:
+        ledger.confirm("XM-1", actor="a")
+    assert "没有已配置的用地指标" in refused.value.message_zh
+    cod = ledger.confirm("XM-1", actor="a", family="pollutants", document="济环总量〔2026〕3号")
+    assert (
+        balance(ledger, "XM-1", "cod", bucket="approved") == 10
+        and balance(ledger, "XM-1", "energy", bucket="reserved") == 300
+    )
+    assert next(j["reason"] for j in ledger.journal() if j["transaction"] == cod).startswith(
+        "总量替代指标确认（县级生态环境主管部门"
+    )
+    ledger.confirm("XM-1", actor="a", family="energy")
+    assert balance(ledger, "XM-1", "energy", bucket="approved") == 300
+    with pytest.raises(InputError, match="unknown factor family 'water'"):
+        ledger.confirm("XM-1", actor="a", family="water")
+
+
 def test_factors_retried_under_one_key_are_reserved_once(ledger: Ledger) -> None:
     """A project may be given more energy later, so only the client's Idempotency-Key makes a retry safe:
     eight concurrent copies of one request under one key reserve once (the others say it existed); another key,

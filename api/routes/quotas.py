@@ -238,15 +238,20 @@ class ConfirmRequest(BaseModel):
     model_config = WRITE
 
     document: str | None = Field(
-        default=None, max_length=MAX_ID_CHARS, description="批准文号 of the land's approval, written into the journal"
+        default=None, max_length=MAX_ID_CHARS, description="批准文号 of the approval, written into the journal"
+    )
+    factors: Literal["land", "pollutants", "energy"] = Field(
+        default="land", description="what it approves: land (用地批复), pollutants (总量确认), energy (节能审查)"
     )
 
 
 @router.post("/projects/{project_id}/confirm", status_code=201, response_model=Movement, summary="批准")
 async def confirm(project_id: str, ledger: LedgerDep, who: Admin, body: ConfirmRequest | None = None) -> Movement:
-    document = body.document if body else None
+    asked = body or ConfirmRequest()
     return Movement(
-        transaction=await run_in_threadpool(lambda: ledger.confirm(project_id, actor=who.name, document=document))
+        transaction=await run_in_threadpool(
+            lambda: ledger.confirm(project_id, actor=who.name, family=asked.factors, document=asked.document)
+        )
     )
 
 

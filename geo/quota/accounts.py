@@ -34,6 +34,23 @@ POINT_SUPPLY: Final = "external:point_supply"
 REWARD: Final = "external:stock_reward"
 REDUCTION: Final = "external:reduction"  # pollutant 削减量 (关停替代、治理项目)
 POLLUTANTS: Final = ("cod", "nh3n", "so2", "nox")
+# what approves each family of factors (批准: reserved becomes approved), its factors and the reason the
+# journal says: the 用地批复 the land (济宁 济政办字〔2020〕52号 三（一）5), the county's 生态环境 bureau the
+# pollutants' 总量替代 (三（三）1 "由县级生态环境主管部门对其总量替代指标进行确认"), the 节能审查 the energy
+# (三（二）): a land approval approved a project's COD and energy too (an officer's read)
+CONFIRMED_BY: Final[dict[str, tuple[str, tuple[str, ...], str]]] = {  # family: (its name, its factors, reason)
+    "land": (
+        "用地",
+        ("land_new", "land_compensation", "land_compensation_paddy", "land_compensation_grain"),
+        "项目用地批准",
+    ),
+    "pollutants": (
+        "污染物排放总量",
+        POLLUTANTS,
+        "总量替代指标确认（县级生态环境主管部门：济政办字〔2020〕52号 三（三）1）",
+    ),
+    "energy": ("能耗", ("energy",), "节能审查意见（能耗指标确认）"),
+}
 # the stock land of 增存挂钩 (the blueprint's layer ids) and the disposals each admits: 供地 ends 批而未供
 # (闲置 land was supplied already); 收回 and 盘活 (动工开发、转让、再开发) apply to both
 STOCK_KINDS: Final = {"approved_unsupplied": "批而未供", "idle_land": "闲置"}

@@ -22,6 +22,7 @@ from geo.papers import beijing
 from geo.projects.library import FINAL, FUNDABLE, Project, fundable_reason, project_in, require_project
 from geo.quota.accounts import (
     CITY,
+    CONFIRMED_BY,
     EXTERNAL_PREFIX,
     FACTORS,
     PLAN_YEARS,
@@ -801,10 +802,27 @@ class Movements:
             assert done is not None, "the request that won the race is committed"
             return Reserved(done, existed=True)
 
-    def confirm(self, project_id: str, *, actor: str, reason: str = "项目用地批准", document: str | None = None) -> int:
-        """批准: the reserved quota becomes approved (used), for a project at a stage that takes quota
-        (:func:`_refuse_unconfirmable`); ``document``: the approval's 批准文号 (the 用地批复 济宁 52号 三、(一)5 has
-        the province give), written into the journal's reason, where an audit reads what approved the land."""
+    def confirm(
+        self,
+        project_id: str,
+        *,
+        actor: str,
+        family: str = "land",
+        reason: str | None = None,
+        document: str | None = None,
+    ) -> int:
+        """批准: the reserved quota of one ``family`` of factors (:data:`~geo.quota.accounts.CONFIRMED_BY`: land,
+        pollutants, energy) becomes approved (used), for a project at a stage that takes quota
+        (:func:`_refuse_unconfirmable`); each family by what approves it, a land approval not the pollutants'.
+        ``document``: the approval's number (批准文号: the 用地批复 济宁 52号 三、(一)5 has the province give, a
+        总量确认's), written into the journal's reason, where an audit reads what approved the quota."""
+        if family not in CONFIRMED_BY:
+            raise InputError(
+                f"unknown factor family {family!r}; one of {', '.join(CONFIRMED_BY)}",
+                f"未知的要素类别 {family!r}，应为 {'、'.join(CONFIRMED_BY)} 之一",
+            )
+        name_zh, factors, approval = CONFIRMED_BY[family]
+        reason = reason or approval
         if document is not None:
             check_single_line(document, "approval document number", "批准文号")
             if not document.strip() or len(document) > MAX_ID_CHARS:
@@ -817,9 +835,12 @@ class Movements:
             lock_reserved_land(conn)  # before the project's accounts are read: see revoke
             project_id, _ = _require_project(conn, project_id)
             _refuse_unconfirmable(conn, project_id)
-            held = _project_accounts(conn, project_id, bucket="reserved")
+            held = [a for a in _project_accounts(conn, project_id, bucket="reserved") if a.factor in factors]
             if not held:
-                raise QuotaError(f"project {project_id} has nothing reserved", f"项目 {project_id} 没有已配置的指标")
+                raise QuotaError(
+                    f"project {project_id} has no {family} quota reserved",
+                    f"项目 {project_id} 没有已配置的{name_zh}指标",
+                )
             postings = [
                 p
                 for a in held
