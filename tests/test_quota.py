@@ -1006,7 +1006,8 @@ def test_a_reduction_advance_serves_a_project_at_the_levels_the_city_names(ledge
     entries = {j["transaction"]: j for j in ledger.journal() if j["kind"] == "reduction_advance" and j["amount"] > 0}
     assert [entries[tx]["project_id"] for tx in booked] == ["XM-1", "PROV", "NAT"]
     assert entries[booked[0]]["reason"] == "预支削减量（来源：关停替代，投产前到位；用于市重点项目 XM-1）"
-    assert balance(ledger, "370811", "cod") == 15  # the county's, from where the project's 总量 is reserved
+    assert balance(ledger, "370811", "cod") == 0  # earmarked to each project, whose 总量 it pays first
+    assert [balance(ledger, p, "cod", bucket="earmarked") for p in ("XM-1", "PROV", "NAT")] == [5, 5, 5]
     # another city's rule: 兰州's 市级项目, read as 市重点 alone
     lanzhou = ReductionAdvance(basis='兰州 兰政办发〔2020〕149号 四、(六)2 "市级项目"', levels=["市重点"])
     other = Ledger(ledger.engine, rules=ledger.rules.model_copy(update={"reduction_advance": lanzhou}))
@@ -1050,14 +1051,23 @@ def test_pollutant_reductions_split_and_advances_fall_due(ledger: Ledger, monkey
     adv = ledger.advance_reduction(
         "370811", "cod", 2026, 5, project_id="XM-1", source="污水处理厂提标改造", deadline=date(2026, 9, 30), actor="a"
     )
-    assert balance(ledger, "370811", "cod") == 5  # all of the advance is the county's, to be made good
+    # earmarked to XM-1, the 市重点 project it was advanced for: a 一般 project's 总量 took it from the county (officer)
+    assert balance(ledger, "XM-1", "cod", bucket="earmarked") == 5 and balance(ledger, "370811", "cod") == 0
+    enter(ledger, "XM-H", level="一般")
+    with pytest.raises(QuotaError, match=r"370811 has 0\.00 吨 of cod"):
+        ledger.reserve_factors("XM-H", 2026, {"cod": 1}, actor="a")
+    ledger.reserve_factors("XM-1", 2026, {"cod": 2}, actor="a")  # ×2 倍量替代: 4 t of its 5
+    assert (
+        balance(ledger, "XM-1", "cod", bucket="reserved") == 4
+        and balance(ledger, "XM-1", "cod", bucket="earmarked") == 1
+    )
     assert ledger.overdue_loans(date(2026, 9, 30)) == []
     late = ledger.overdue_loans(date(2026, 10, 10))
     assert [(o["loan"], o["kind"], o["days_overdue"]) for o in late] == [(adv, "reduction_advance", 10)]
     with pytest.raises(QuotaError, match="smaller than the advance"):
         ledger.reduction("370811", "cod", 2026, 4, source="提标改造完成", settles=adv, actor="a")
     ledger.reduction("370811", "cod", 2026, 15, source="提标改造完成", settles=adv, actor="a")
-    assert balance(ledger, "370811", "cod") == 5 + 7 and balance(ledger, CITY, "cod") == 3  # 10 new, 30/70
+    assert balance(ledger, "370811", "cod") == 7 and balance(ledger, CITY, "cod") == 3  # 10 new, 30/70
     assert ledger.overdue_loans(date(2026, 10, 10)) == []
     with pytest.raises(QuotaError, match="settled or reversed"):
         ledger.reduction("370811", "cod", 2026, 15, source="again", settles=adv, actor="a")

@@ -72,7 +72,8 @@ def test_a_reversed_settlement_leaves_the_reduction_advance_open(
     assert overdue(ledger) == [(advance, "reduction_advance")]
     ledger.reduction("370811", "cod", 2026, 6, source="关停乙厂", settles=advance, actor="a")
     assert overdue(ledger) == []
-    assert balance(ledger, "370811", "cod") == 5 + 0.7 and balance(ledger, CITY, "cod") == 0.3  # 1 t new, pooled
+    assert balance(ledger, "370811", "cod") == 0.7 and balance(ledger, CITY, "cod") == 0.3  # 1 t new, pooled
+    assert balance(ledger, "XM-1", "cod", bucket="earmarked") == 5  # the advance, the project's
     with pytest.raises(QuotaError, match="settled or reversed"):
         ledger.reduction("370811", "cod", 2026, 6, source="again", settles=advance, actor="a")
     with pytest.raises(QuotaError, match=f"settled advance #{advance}, which reduction") as twice:

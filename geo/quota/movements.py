@@ -492,7 +492,12 @@ def _open_reduction_advance(conn: Connection, advance_id: int, county: str, fact
     rows = conn.execute(
         postings_by_account(quota_postings.c.amount).where(quota_postings.c.transaction_id == advance_id)
     ).all()
-    got = [r for r in rows if r.holder == county and r.factor == factor and r.amount > 0]
+    # the leg that gave it: earmarked to a project of the county (before, the county's own available)
+    got = [r for r in rows if r.factor == factor and r.amount > 0]
+    if got and got[0].holder.startswith(PROJECT_PREFIX):
+        got = got if require_project(conn, tx.project_id).county == county else []
+    else:
+        got = [r for r in got if r.holder == county]
     if not got:
         raise QuotaError(
             f"reduction advance #{advance_id} is not {county}'s {factor}", f"第 {advance_id} 号预支不属于该区县或要素"
@@ -1097,7 +1102,9 @@ class Movements:
         For the project ``project_id`` of the library, in ``county``, from 储备 to 建设 and at a level the city's
         rule allows (``reduction_advance`` in ledger.yaml: 济宁 52号 三、(三)3 "对省级、市级重点保障项目所需的污染物总量
         指标", 兰州 149号 四、(六)2 "市级项目所需的污染物总量指标"; :func:`_refuse_reduction_advance`); the journal
-        names the project. The quota goes to the county, from where the project's 总量 is reserved."""
+        names the project. The quota is earmarked to the project, as a 点供 is, and pays its 总量 first
+        (``reserve_factors``): it went to the county, where a project the rule does not allow took it (an officer's
+        read)."""
         year = plan_year(year)
         _check_pollutant(factor)
         if not source.strip() or len(source) > MAX_NAME_CHARS:  # a journal's cell, a 台账's row
@@ -1118,10 +1125,11 @@ class Movements:
             require_county(conn, county)
             project = require_project(conn, project_id)
             _refuse_reduction_advance(project, county, self.rules.reduction_advance)
+            _refuse_earmark_to_final(project)
             return post(
                 conn,
                 "reduction_advance",
-                move(factor, year, amount(value), (REDUCTION, "available"), (county, "available")),
+                move(factor, year, amount(value), (REDUCTION, "available"), (project_holder(project.id), "earmarked")),
                 actor=actor,
                 reason=f"预支削减量（来源：{source}，投产前到位；用于{project.level}项目 {project.id}）",
                 due_date=deadline,
