@@ -15,6 +15,7 @@ from geo.papers import beijing_today
 from geo.projects import ProjectLibrary
 from geo.quota.ledger import CITY, Ledger
 from geo.quota.movements import Reserved
+from geo.quota.queries import for_people
 from geo.quota.rules import ReductionAdvance, load_ledger_rules
 from geo.quota.tables import quota_accounts, quota_postings, quota_transactions
 from geo.review.result import County, CountyPart, ItemResult, LandQuota, ParcelResult, ReviewResult
@@ -1278,3 +1279,34 @@ def test_the_ledger_checks_the_actor_itself(ledger: Ledger, actor: str, match: s
     with pytest.raises(InputError, match=match):
         ledger.issue(2026, [("370811", "land_new", 100_000)], actor=actor)
     assert ledger.journal() == [] and balance(ledger, "370811") == 0
+
+
+def test_a_loan_repaid_reads_as_a_repayment_and_a_refused_one_offers_a_top_up(ledger: Ledger) -> None:
+    """A repayment refused for what the borrower spent named only the reservation to reverse, where a 点供 since let
+    it through; booked as the loan's reversal, the journal read 冲销, an error's correction (an officer's read). The
+    journal names each holder and gives an area's 公顷 and 亩."""
+    two_county_plan(ledger)
+    enter(ledger, "XM-Y", county="370812")
+    loan = ledger.transfer(
+        "370811", "370812", "land_compensation", 2026, 5_000, due_date=beijing_today() + timedelta(days=30), actor="a"
+    )
+    ledger.reserve(review(5_000, cultivated=5_000, county="370812"), year=2026, project_id="XM-Y", actor="a")
+    with pytest.raises(QuotaError) as refused:
+        ledger.repay(loan, actor="a")
+    assert refused.value.message_en.startswith(f"repaying loan #{loan} would take 5,000.00 m² of land_compensation")
+    assert "bring 370812's balance back up first (a 点供, a transfer in), or reverse or release those" in (
+        refused.value.message_en
+    )
+    assert refused.value.message_zh.startswith(f"归还第 {loan} 号交易") and "请先补足 370812 的余额" in (
+        refused.value.message_zh
+    )
+    ledger.point_supply("370812", "land_compensation", 2026, 5_000, actor="省厅")
+    repaid = ledger.repay(loan, actor="a")
+    rows = [r for r in for_people(ledger.journal()) if r["transaction"] == repaid]
+    assert {(r["kind"], r["kind_zh"], r["repays"]) for r in rows} == {("reversal", "归还（临时拆借）", loan)}
+    assert sorted((r["holder_name"], r["amount"], r["amount_mu"], r["amount_ha"]) for r in rows) == [
+        ("任城区", 5_000.0, 7.5, 0.5),
+        ("兖州区", -5_000.0, -7.5, -0.5),
+    ]
+    issued = next(r for r in for_people(ledger.journal()) if r["kind"] == "issue")
+    assert issued["kind_zh"] == "下达" and issued["repays"] is None and issued["holder_name"] == "省级下达"

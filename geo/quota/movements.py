@@ -258,13 +258,25 @@ def _refuse_spent_since(conn: Connection, tx: Any, postings: list[Posting], held
         ids_zh = "、".join(f"第 {i} 号{KINDS.get(k, k)}" for i, k in since) or "无"
         owes_en = f" ({drawn:,.2f} {unit} below zero as before #{tx.id}, an advance owed, may stay)" if drawn else ""
         owes_zh = f"（第 {tx.id} 号交易前的预支未还 {drawn:,.2f} {unit} 可保留为负）" if drawn else ""
+        # a loan is repaid from what the borrower holds: bringing it back up serves as well as undoing what it spent
+        # (the refusal named only the reservation to reverse, and a 点供 since let the repayment through: officer)
+        loan = tx.kind == "loan"
+        doing_en = f"repaying loan #{tx.id}" if loan else f"reversing transaction #{tx.id} ({tx.kind})"
+        doing_zh = "归还" if loan else "冲销"
+        then_en = (
+            f"bring {holder}'s balance back up first (a 点供, a transfer in), or reverse or release those"
+            if loan
+            else "reverse or release those first"
+        )
+        then_zh = f"请先补足 {holder} 的余额（点供、调入），或冲销、收回这些交易" if loan else "请先冲销或收回这些交易"
         raise QuotaError(
-            f"reversing transaction #{tx.id} ({tx.kind}) would take {-taken:,.2f} {unit} of {factor} ({bucket}, "
+            f"{doing_en} would take {-taken:,.2f} {unit} of {factor} ({bucket}, "
             f"{year}) from {holder}, which holds {held[key]:,.2f} {unit}{owes_en}: {spent:,.2f} {unit} of what "
-            f"#{tx.id} gave was spent since (transactions taking from it: {ids_en}); reverse or release those first",
-            f"冲销第 {tx.id} 号交易将从 {holder} 的{FACTORS[factor][0]}（{year}年，{BUCKETS.get(bucket, bucket)}）"
-            f"扣回 {-taken:,.2f} {unit}，其余额为 {held[key]:,.2f} {unit}{owes_zh}：该交易所给指标中已有 "
-            f"{spent:,.2f} {unit} 在此后被使用（此后从该账户支出的交易：{ids_zh}），请先冲销或收回这些交易",
+            f"#{tx.id} gave was spent since (transactions taking from it: {ids_en}); {then_en}",
+            f"{doing_zh}第 {tx.id} 号交易将从 {holder} 的{FACTORS[factor][0]}"
+            f"（{year}年，{BUCKETS.get(bucket, bucket)}）扣回 {-taken:,.2f} {unit}，其余额为 {held[key]:,.2f} {unit}"
+            f"{owes_zh}：该交易所给指标中已有 {spent:,.2f} {unit} 在此后被使用（此后从该账户支出的交易：{ids_zh}），"
+            f"{then_zh}",
         )
     return owed
 

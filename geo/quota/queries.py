@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import aliased
 
 from geo.db import by_id
 from geo.errors import NotFoundError
@@ -92,12 +93,16 @@ JOURNAL_LABELS = {
     "due_date": "归还/到位期限",
     "reverses": "冲销交易号",
     "factor_name": "要素",
-    "holder": "账户持有方",
+    "holder_name": "账户持有方",
+    "holder": "持有方代码",
     "bucket_zh": "账户",
     "year": "年度",
     "amount": "金额",
     "unit": "单位",
+    "amount_ha": "金额（公顷）",
+    "amount_mu": "金额（亩）",
 }
+REPAYMENT = "归还（临时拆借）"  # a loan's repayment, booked as its reversal
 STAGES = {"reserved": "已配置", "approved": "已批准", "revoked": "已撤回或收回"}  # a ledger project's 指标状态
 PROJECT_TABLE = TextTable(
     {
@@ -151,7 +156,7 @@ def for_people(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         {
             **r,
             "bucket_zh": BUCKETS.get(r.get("bucket", ""), r.get("bucket")),
-            "kind_zh": KINDS.get(r.get("kind", ""), r.get("kind")),
+            "kind_zh": REPAYMENT if r.get("repays") else KINDS.get(r.get("kind", ""), r.get("kind")),
             "stage_zh": STAGES.get(r.get("stage", ""), r.get("stage")),
         }
         for r in rows
@@ -215,7 +220,10 @@ class Queries:
         return out
 
     def journal(self, *, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
-        """Postings in order, one row each, paged in SQL (a city's journal grows for years)."""
+        """Postings in order, one row each, paged in SQL (a city's journal grows for years); each holder named as a
+        table names it (任城区, 市级统筹, 项目 XM-1), an area with its 公顷 and 亩, a loan's repayment said as one
+        (``repays``, 归还: the reversal it is booked as read 冲销, an error's correction: an officer's read)."""
+        loans = aliased(quota_transactions)
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(
@@ -225,13 +233,16 @@ class Queries:
                     quota_accounts.c.bucket,
                     quota_accounts.c.year,
                     quota_postings.c.amount,
+                    loans.c.kind.label("reversed_kind"),
                 )
                 .join(quota_postings, quota_postings.c.transaction_id == quota_transactions.c.id)
                 .join(quota_accounts, quota_accounts.c.id == quota_postings.c.account_id)
+                .outerjoin(loans, loans.c.id == quota_transactions.c.reverses)
                 .order_by(quota_transactions.c.id, quota_postings.c.id)
                 .limit(limit)
                 .offset(offset)
             ).all()
+        names = county_names(self.engine)
         return [
             {
                 "transaction": r.id,
@@ -244,12 +255,15 @@ class Queries:
                 "price_wan": float(r.price_wan) if r.price_wan is not None else None,
                 "due_date": r.due_date.isoformat() if r.due_date else None,
                 "reverses": r.reverses,
+                "repays": r.reverses if r.reversed_kind == "loan" else None,
                 "factor": r.factor,
                 "holder": r.holder,
+                "holder_name": holder_name(r.holder, names),
                 "bucket": r.bucket,
                 "year": r.year,
                 "amount": float(r.amount),
                 "unit": FACTORS[r.factor][1],
+                **dict(zip(("amount_mu", "amount_ha"), in_mu_ha(Decimal(r.amount), FACTORS[r.factor][1]), strict=True)),
                 "factor_name": FACTORS[r.factor][0],
             }
             for r in rows
