@@ -50,10 +50,11 @@ def test_a_demand_reserved_before_is_allocated_as_existing(ledger: Ledger) -> No
         Demand(project_id="XM-2", review=review(3_000, rid="B")),
     ]
     first = {a.project_id: a for a in allocate(ledger, demands, year=2026, actor="a")}
-    assert {p: (a.covered, a.reason) for p, a in first.items()} == {
-        "XM-1": (True, "covered"),
-        "XM-2": (True, "covered"),
+    assert {p: (a.covered, a.reason) for p, a in first.items()} == {  # said in both languages (officer)
+        p: (True, f"已配置（第 {a.transaction} 号交易） / reserved (transaction #{a.transaction})")
+        for p, a in first.items()
     }
+    assert set(first) == {"XM-1", "XM-2"}
     size = journal_size(ledger)
     second = {a.project_id: a for a in allocate(ledger, demands, year=2026, actor="a")}
     for project, done in second.items():

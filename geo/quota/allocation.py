@@ -129,11 +129,11 @@ def allocate(
             said = (
                 f"已存在（第 {tx} 号交易），台账未变 / already reserved (transaction #{tx}), ledger unchanged"
                 if done.existed
-                else "covered"
+                else f"已配置（第 {tx} 号交易） / reserved (transaction #{tx})"
             )
             out.append(Allocation(demand.project_id, score, True, tx, said))
-        except QuotaError as exc:
-            out.append(Allocation(demand.project_id, score, False, None, exc.message_zh))
+        except QuotaError as exc:  # in both languages, as every line of the table (an officer's read)
+            out.append(Allocation(demand.project_id, score, False, None, f"{exc.message_zh} / {exc.message_en}"))
     return out
 
 
