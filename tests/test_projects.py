@@ -78,6 +78,16 @@ def test_bad_entries_are_refused(library: ProjectLibrary, extra: dict[str, objec
     assert library.projects() == []
 
 
+@pytest.mark.parametrize("pid", ["city", "CITY", "370811", "external:province", "project:XM-1"])
+def test_an_id_naming_a_ledger_holder_is_refused(library: ProjectLibrary, pid: str) -> None:
+    """Projects 370811 and city reserved quota, and the balances listed holder 370811 twice, the county and the
+    project, told apart by a column of kinds alone (a probe)."""
+    with pytest.raises(InputError, match="is the name of a ledger holder") as refused:
+        add(library, pid)
+    assert "与指标台账的持有方同名" in refused.value.message_zh and library.projects() == []
+    add(library, "XM:370811")  # an id holding a county's code, or a colon, names no holder
+
+
 def test_an_id_enters_once(library: ProjectLibrary) -> None:
     add(library)
     with pytest.raises(ProjectError, match="already in the library") as refused:

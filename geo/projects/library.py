@@ -149,6 +149,22 @@ def check_project_id(project_id: str) -> str:
     return text
 
 
+def _refuse_holder_name(conn: Connection, project_id: str) -> None:
+    """Refuse a 项目编号 that is the name of a ledger holder: the city pool (``city``), a registered county's code, a
+    holder outside the city (``external:…``): the balances and the journal listed holder 370811 twice, the county
+    and the project, told apart by a column of kinds alone (a probe)."""
+    from geo.quota.tables import quota_holders  # the ledger imports this module
+
+    county = conn.execute(select(quota_holders.c.code).where(quota_holders.c.code == project_id)).first()
+    if project_id.lower() == "city" or project_id.lower().startswith(("external:", "project:")) or county is not None:
+        raise InputError(
+            f"project id {project_id!r} is the name of a ledger holder (the city pool 'city', a county's code, or "
+            "'external:…'): the balances would name two holders alike; give the project its own id",
+            f"项目编号 {project_id!r} 与指标台账的持有方同名（市级统筹 city、区县代码或 external:…），"
+            "余额表中将无法区分：请使用项目自己的编号",
+        )
+
+
 def check_transition(project_id: str, current: str, new: str) -> None:
     """One step forward along 谋划 → 储备 → 审批 → 建设 → 竣工, or 撤销 from any stage before the final ones."""
     check_stage(new)
@@ -404,6 +420,7 @@ class ProjectLibrary:
         try:
             with writing(self.engine) as conn:
                 require_county(conn, county)
+                _refuse_holder_name(conn, project_id)
                 if (found := project_in(conn, project_id)) is not None:  # ＸＭ-1 when XM-1 is in: the same id
                     raise ProjectError(f"project {found.id} is already in the library", f"项目 {found.id} 已在项目库中")
                 conn.execute(
