@@ -1342,3 +1342,21 @@ def test_a_client_gone_mid_body_is_one_log_line_not_an_error(
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], [r.getMessage() for r in caplog.records]
     said = [r for r in caplog.records if "closed the connection" in r.getMessage()]
     assert len(said) == (path == "/api/v1/reviews")  # FastAPI reads a model's body itself: a 400 it does not log
+
+
+@pytest.mark.parametrize(
+    ("accept", "kind"),
+    [
+        ("", "markdown"),
+        ("*/*", "markdown"),
+        ("application/json", "json"),
+        ("application/json, text/markdown", "markdown"),
+        (f"{reviews.DOCX}, text/markdown", "docx"),
+        (f"{reviews.DOCX};q=0, text/markdown", "markdown"),  # Word refused: it came back Word (a probe)
+        ("text/markdown;q=0.1, application/json", "json"),  # it came back Markdown
+        ("application/json;q=0.5, */*", "markdown"),
+        (f"{reviews.DOCX};q=0", "markdown"),
+    ],
+)
+def test_the_opinion_reads_the_weights_an_accept_header_gives(accept: str, kind: str) -> None:
+    assert reviews._opinion_format(accept) == kind

@@ -55,6 +55,7 @@ from api.errors import (
 from api.head import refuse_head
 from api.jsonbody import JSONRoute
 from api.keys import Principal
+from api.negotiation import q_values
 from api.render_cache import RenderCache
 from api.settings import Settings
 from api.work import Ticket, WorkPool, in_child, most_vertices, stoppable, timed_out
@@ -674,12 +675,24 @@ OPINION_TYPES: dict[str, str] = {"markdown": "text/markdown; charset=utf-8", "do
 
 
 def _opinion_format(accept: str) -> OpinionFormat:
-    """The format an ``Accept`` header asks for: Word, JSON, else Markdown."""
-    if DOCX in accept:
-        return "docx"
-    if "application/json" in accept and "text/markdown" not in accept:
-        return "json"
-    return "markdown"
+    """The format an ``Accept`` header prefers: the one of highest weight (RFC 9110 q-values), one it names before
+    one a range (``*/*``, ``text/*``) covers, Word, then Markdown, then JSON among those it names alike; Markdown
+    where none weighs above 0, or a range alone covers them. Weights were not read: Word at ``q=0`` came back Word
+    (a probe)."""
+    q = q_values(accept)
+
+    def rank(kind: OpinionFormat) -> tuple[float, bool, int]:
+        media = OPINION_TYPES[kind].split(";")[0]
+        named = media in q
+        weight = q[media] if named else q.get(media.split("/")[0] + "/*", q.get("*/*", 0.0))
+        return weight, named, (NAMED_ORDER if named else RANGE_ORDER).index(kind)
+
+    best = max(NAMED_ORDER, key=rank)
+    return best if rank(best)[0] > 0 else "markdown"
+
+
+NAMED_ORDER: list[OpinionFormat] = ["json", "markdown", "docx"]  # the last is the first choice
+RANGE_ORDER: list[OpinionFormat] = ["json", "docx", "markdown"]
 
 
 def _render_opinion(
