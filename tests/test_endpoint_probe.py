@@ -199,10 +199,13 @@ def test_an_actor_that_could_not_name_a_key_is_refused_before_anything_is_record
     which is the actor of every record the service makes."""
     assert runner.invoke(app, ["quota", "init", "--blueprint", str(blueprint_dir)]).exit_code == 0
     plan = blueprint_dir.parent / "plan.csv"
-    plan.write_text("county_code,factor,amount\n370811,land_new,1000\n", encoding="utf-8")
+    plan.write_text(
+        "county_code,factor,amount\n370811,land_new,1000\n370811,land_compensation,1000\n", encoding="utf-8"
+    )
     assert runner.invoke(app, ["quota", "issue", "-y", "2026", "--csv", str(plan)]).exit_code == 0
+    transfer = ["quota", "transfer", "370811", "370812", "land_compensation", "-y", "2026", "--amount", "1"]
     commands = [
-        ["quota", "transfer", "370811", "370812", "land_new", "-y", "2026", "--amount", "1", "--price-wan", "1"],
+        [*transfer, "--price-wan", "1"],
         ["projects", "add", "Q1", "--name", "测", "--type", "industrial", "--level", "市重点", "--county", "370811"],
     ]
     for command in commands:
@@ -531,10 +534,12 @@ def test_a_ledger_movement_with_a_blank_reason_is_refused(tmp_path: Path) -> Non
     migrate(engine)
     ledger = Ledger(engine)
     ledger.register_counties([("370811", "任城区"), ("370812", "兖州区")])
-    issued = ledger.issue(2026, [("370811", "land_new", 10_000)], actor="a")
+    issued = ledger.issue(2026, [("370811", "land_new", 10_000), ("370811", "land_compensation", 10_000)], actor="a")
     before = ledger.journal()
     moves = [lambda reason=reason: ledger.reverse(issued, actor="a", reason=reason) for reason in ("", "  ", "\u3000")]
-    moves.append(lambda: ledger.transfer("370811", "370812", "land_new", 2026, 100, actor="a", reason=" ", price_wan=1))
+    moves.append(
+        lambda: ledger.transfer("370811", "370812", "land_compensation", 2026, 100, actor="a", reason=" ", price_wan=1)
+    )
     moves.append(lambda: ledger.issue(2027, [("370811", "land_new", 10_000)], actor="a", reason=""))
     for move in moves:
         with pytest.raises(InputError, match=r"needs a reason \(事由\)") as caught:

@@ -103,9 +103,12 @@ def test_an_issue_after_an_advance_is_booked_and_repays_it(ledger: Ledger) -> No
     assert TABLE.texts(county)["advance_outstanding"] == "2,000.00 m²\n0.2000 公顷\n3.00 亩"
     assert TABLE.texts(report_row(ledger, 2027, CITY))["advance_outstanding"] == "—"
     assert_rows_add_up(ledger, 2027)
-    # still owed: nothing else may take the account lower
+    # still owed: nothing else may take the account lower (a reservation of 1 m² of 2027 is refused)
+    enter(ledger, "XM-1")
+    before = journal_size(ledger)
     with pytest.raises(QuotaError) as short:
-        ledger.transfer("370811", "370812", "land_new", 2027, 1, price_wan=1, actor="a")
+        ledger.reserve(review(1), year=2027, project_id="XM-1", actor="a")
+    assert journal_size(ledger) == before
     assert short.value.message_en.startswith("370811 has -2,000.00 m² of land_new (available, 2027); 1.00 needed")
     assert short.value.message_zh.startswith("任城区（370811）的新增建设用地计划指标（2027年，可用）余额 -2,000.00 m²")
     ledger.issue(2027, [("370811", "land_new", 10_000)], actor="省厅")  # a further plan: 7 000 to the county
@@ -273,10 +276,10 @@ def test_a_loan_is_due_today_or_later_and_overdue_names_both_sides(
     ledger: Ledger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("geo.quota.accounts.beijing_today", lambda: date(2026, 3, 1), raising=False)
-    ledger.issue(2026, [("370811", "land_new", 10_000)], actor="省厅")
+    ledger.issue(2026, [("370811", "land_compensation", 10_000)], actor="省厅")  # 占补平衡 quantity is lent
     before = journal_size(ledger)
     with pytest.raises(InputError) as past:
-        ledger.transfer("370811", "370812", "land_new", 2026, 1_500, due_date=date(2026, 2, 28), actor="a")
+        ledger.transfer("370811", "370812", "land_compensation", 2026, 1_500, due_date=date(2026, 2, 28), actor="a")
     assert past.value.message_en == (
         "due date 2026-02-28 is before today (2026-03-01, Beijing time): a temporary loan (临时拆借) is due back on "
         "a date to come"
@@ -286,7 +289,8 @@ def test_a_loan_is_due_today_or_later_and_overdue_names_both_sides(
         == "归还日期 2026-02-28 早于今天（2026-03-01，北京时间），临时拆借的归还日期应为今天或以后"
     )
     assert journal_size(ledger) == before
-    loan = ledger.transfer("370811", "370812", "land_new", 2026, 1_500, due_date=date(2026, 3, 1), actor="a")  # today
+    today = date(2026, 3, 1)
+    loan = ledger.transfer("370811", "370812", "land_compensation", 2026, 1_500, due_date=today, actor="a")
     enter(ledger, "XM-1")  # 市重点: a 削减量预支 serves a project of the library (济宁 52号 三、(三)3)
     owed = ledger.advance_reduction(
         "370811", "cod", 2026, 2.5, project_id="XM-1", source="关停替代", deadline=date(2026, 3, 31), actor="a"
@@ -300,8 +304,8 @@ def test_a_loan_is_due_today_or_later_and_overdue_names_both_sides(
             "lender_name": "任城区",
             "borrower": "370812",
             "borrower_name": "兖州区",
-            "factor": "land_new",
-            "factor_name": "新增建设用地计划指标",
+            "factor": "land_compensation",
+            "factor_name": "占补平衡指标（数量，含水田）",
             "amount": 1500.0,
             "unit": "m²",
             "amount_ha": 0.15,
@@ -336,7 +340,7 @@ def test_a_loan_is_due_today_or_later_and_overdue_names_both_sides(
             "kind_zh": "临时拆借",
             "lender_name": "任城区",
             "borrower_name": "兖州区",
-            "factor_name": "新增建设用地计划指标",
+            "factor_name": "占补平衡指标（数量，含水田）",
             "amount": "1,500.00 m²\n0.1500 公顷\n2.25 亩",
             "due_date": "2026-03-01",
             "days_overdue": 32,
@@ -380,8 +384,8 @@ def test_a_reduction_advance_is_due_on_a_date_to_come(ledger: Ledger, monkeypatc
 
 
 def test_cli_loan_says_what_it_is_and_overdue_lists_both_sides(run, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    run.ledger.issue(2026, [("370811", "land_new", 10_000)], actor="省厅")
-    loan = ("quota", "transfer", "370811", "370812", "land_new", "-y", "2026", "--amount", "1500")
+    run.ledger.issue(2026, [("370811", "land_compensation", 10_000)], actor="省厅")  # 占补平衡 quantity is lent
+    loan = ("quota", "transfer", "370811", "370812", "land_compensation", "-y", "2026", "--amount", "1500")
     past = run(*loan, "--due", "2000-01-01", code=2).stderr  # before any today
     assert "归还日期 2000-01-01 早于今天" in past and "due date 2000-01-01 is before today" in past
     monkeypatch.setattr("geo.quota.accounts.beijing_today", lambda: date(2026, 3, 1), raising=False)
@@ -390,7 +394,16 @@ def test_cli_loan_says_what_it_is_and_overdue_lists_both_sides(run, tmp_path: Pa
     paid = run(*loan[:-1], "100", "--price-wan", "3").stderr
     assert paid.strip() == "已有偿调剂 / transferred (paid)：交易 / transaction #3"
     table = run("quota", "overdue", "--as-of", "2026-03-20").stdout
-    for cell in ("出借方", "借入方", "任城区", "兖州区", "新增建设用地计划指标", "1,500.00 m²", "2.25 亩", "临时拆借"):
+    for cell in (
+        "出借方",
+        "借入方",
+        "任城区",
+        "兖州区",
+        "占补平衡指标（数量，含水田）",
+        "1,500.00 m²",
+        "2.25 亩",
+        "临时拆借",
+    ):
         assert cell in table, cell
     (row,) = csv.DictReader(io.StringIO(run("quota", "overdue", "--as-of", "2026-03-20", "-f", "csv").stdout))
     assert row == {
@@ -400,7 +413,7 @@ def test_cli_loan_says_what_it_is_and_overdue_lists_both_sides(run, tmp_path: Pa
         "出借方代码": "370811",
         "借入方": "兖州区",
         "借入方代码": "370812",
-        "要素": "新增建设用地计划指标",
+        "要素": "占补平衡指标（数量，含水田）",
         "数量": "1500.0",
         "单位": "m²",
         "数量（公顷）": "0.15",

@@ -1,6 +1,6 @@
 """A quota office's probe of the ledger (用地指标台账), each finding with its exact figures and both languages: a
 wrong plan reversed beside an outstanding 预支; 水田 quota transferred with its quantity; allocation by the library's
-level; the city pool's 新增 kept for key projects; an earmark's 水田 covering dry land;
+level; 新增 neither transferred nor lent, by a county or the pool; an earmark's 水田 covering dry land;
 a plan's rows once per county and factor;
 no underscore in a plan's amount."""
 
@@ -10,7 +10,7 @@ from datetime import date
 
 import pytest
 from sqlalchemy import Engine
-from test_quota import assert_postings_add_up, balance, enter, review
+from test_quota import assert_postings_add_up, balance, enter, journal_size, review
 from test_quota import ledger as ledger  # the fixture: two counties, the library's projects
 
 from geo.errors import FormatError, InputError, QuotaError
@@ -45,16 +45,17 @@ def test_a_wrong_plan_is_reversed_back_to_the_advance_still_owed(ledger: Ledger,
 
 
 def test_an_advance_repaid_leaves_no_floor_below_zero(ledger: Ledger) -> None:
-    """Once the year's plan repaid the advance, the account owes nothing: a transfer in, spent since, is not reversed
-    into a debt of 5 000 m² no one has (the floor was what advances ever drew: read-through)."""
+    """Once the year's plan repaid the advance, the account owes nothing: a 点供 in, spent since by a reservation,
+    is not reversed into a debt of 5 000 m² no one has (the floor was what advances ever drew: read-through)."""
     ledger.issue(2025, [("370811", "land_new", 100_000)], actor="省厅")
     ledger.advance("370811", "land_new", 2025, 10_000, actor="a")
-    ledger.issue(2026, [("370811", "land_new", 100_000), ("370812", "land_new", 10_000)], actor="省厅")
+    ledger.issue(2026, [("370811", "land_new", 100_000)], actor="省厅")
     assert balance(ledger, "370811") == 60_000  # 70 000 − the 10 000 advanced: repaid
-    given = ledger.transfer("370812", "370811", "land_new", 2026, 5_000, price_wan=1, actor="a")
-    spent = ledger.transfer("370811", "370812", "land_new", 2026, 65_000, price_wan=1, actor="a")
-    with pytest.raises(QuotaError, match=f"transactions taking from it: #{spent} transfer"):
-        ledger.reverse(given, actor="a", reason="调剂撤销")
+    given = ledger.point_supply("370811", "land_new", 2026, 5_000, actor="省厅")
+    spent = ledger.reserve(review(65_000), year=2026, project_id="XM-1", actor="a")
+    assert balance(ledger, "370811") == 0
+    with pytest.raises(QuotaError, match=f"transactions taking from it: #{spent} reserve"):
+        ledger.reverse(given, actor="a", reason="点供录入错误")
     assert balance(ledger, "370811") == 0
 
 
@@ -63,13 +64,14 @@ def test_what_was_undone_before_a_reversed_transaction_sets_no_floor(ledger: Led
     reversed since owes nothing (its reversal booked a debt of 10 000 m²); a gift reversed since took nothing (the
     advance's 10 000 m² still owed was refused as spent by the gift's reversal)."""
     ledger.issue(2025, [("370811", "land_new", 100_000)], actor="省厅")
-    ledger.issue(2026, [("370812", "land_new", 100_000)], actor="省厅")
     advanced = ledger.advance("370811", "land_new", 2025, 10_000, actor="a")
-    given = ledger.transfer("370812", "370811", "land_new", 2026, 15_000, price_wan=1, actor="a")
+    given = ledger.point_supply("370811", "land_new", 2026, 15_000, actor="省厅")
+    assert balance(ledger, "370811") == 5_000
     ledger.reverse(advanced, actor="a", reason="预支撤销")
-    spent = ledger.transfer("370811", "370812", "land_new", 2026, 10_000, price_wan=1, actor="a")
-    with pytest.raises(QuotaError, match=f"transactions taking from it: #{spent} transfer"):
-        ledger.reverse(given, actor="a", reason="调剂撤销")
+    assert balance(ledger, "370811") == 15_000
+    spent = ledger.reserve(review(10_000), year=2026, project_id="XM-1", actor="a")
+    with pytest.raises(QuotaError, match=f"transactions taking from it: #{spent} reserve"):
+        ledger.reverse(given, actor="a", reason="点供录入错误")
     assert balance(ledger, "370811") == 5_000
 
 
@@ -93,38 +95,41 @@ def test_a_reversal_refused_for_what_an_advance_took_names_the_advance(ledger: L
 
 
 def test_a_gift_reversed_before_a_wrong_plan_leaves_the_advance_owed(ledger: Ledger) -> None:
+    """A 点供 of 5 000 m² before a 10 000 m² advance, then a wrong plan: the gift reversed since counts for nothing
+    (its reversal took nothing of the plan), so the plan's reversal may leave the 10 000 m² the advance still owes."""
     ledger.issue(2025, [("370811", "land_new", 100_000)], actor="省厅")
-    ledger.issue(2026, [("370812", "land_new", 100_000)], actor="省厅")
-    gift = ledger.transfer("370812", "370811", "land_new", 2026, 5_000, price_wan=1, actor="a")
+    gift = ledger.point_supply("370811", "land_new", 2026, 5_000, actor="省厅")
     ledger.advance("370811", "land_new", 2025, 10_000, actor="a")
     wrong = ledger.issue(2026, [("370811", "land_new", 1_000_000)], actor="省厅")
-    ledger.reverse(gift, actor="a", reason="调剂撤销")
+    assert balance(ledger, "370811") == 695_000  # 5 000 − 10 000 + 700 000
+    ledger.reverse(gift, actor="a", reason="点供录入错误")
     ledger.reverse(wrong, actor="a", reason="计划录入错误")
     assert balance(ledger, "370811") == -10_000  # the advance, still owed
 
 
 def test_a_plan_spent_since_is_not_reversed_and_the_refusal_says_what_was_spent(ledger: Ledger) -> None:
-    """200 000 m² of the wrong plan transferred on: reversing it would overdraw beyond the advance, refused naming
-    the transfer and the 200 000 m² spent (not 指标不足); reversed once the transfer is undone."""
+    """200 000 m² of the wrong plan reserved for a project: reversing it would overdraw beyond the advance, refused
+    naming the reservation and the 200 000 m² spent (not 指标不足); reversed once the reservation is undone."""
     wrong = wrong_plan_after_an_advance(ledger)
-    sold = ledger.transfer("370811", "370812", "land_new", 2026, 200_000, price_wan=10, actor="a")
+    sold = ledger.reserve(review(200_000), year=2026, project_id="XM-1", actor="a")
     with pytest.raises(QuotaError) as spent:
         ledger.reverse(wrong, actor="a", reason="计划录入错误")
     assert spent.value.message_en == (
         f"reversing transaction #{wrong} (issue) would take 700,000.00 m² of land_new (available, 2026) from 370811, "
         f"which holds 490,000.00 m² (10,000.00 m² below zero as before #{wrong}, an advance owed, may stay): "
-        f"200,000.00 m² of what #{wrong} gave was spent since (transactions taking from it: #{sold} transfer); "
+        f"200,000.00 m² of what #{wrong} gave was spent since (transactions taking from it: #{sold} reserve); "
         "reverse or release those first"
     )
     assert spent.value.message_zh == (
         f"冲销第 {wrong} 号交易将从 370811 的新增建设用地计划指标（2026年，可用）扣回 700,000.00 m²，其余额为 "
         f"490,000.00 m²（第 {wrong} 号交易前的预支未还 10,000.00 m² 可保留为负）：该交易所给指标中已有 "
-        f"200,000.00 m² 在此后被使用（此后从该账户支出的交易：第 {sold} 号有偿调剂），请先冲销或收回这些交易"
+        f"200,000.00 m² 在此后被使用（此后从该账户支出的交易：第 {sold} 号配置），请先冲销或收回这些交易"
     )
-    assert (balance(ledger, "370811"), balance(ledger, "370812")) == (490_000, 200_000)
-    ledger.reverse(sold, actor="a", reason="调剂撤销")
+    assert (balance(ledger, "370811"), balance(ledger, "XM-1", bucket="reserved")) == (490_000, 200_000)
+    ledger.reverse(sold, actor="a", reason="配置撤销")
     ledger.reverse(wrong, actor="a", reason="计划录入错误")
-    assert (balance(ledger, "370811"), balance(ledger, "370812"), balance(ledger, CITY)) == (-10_000, 0, 0)
+    reserved = balance(ledger, "XM-1", bucket="reserved")
+    assert (balance(ledger, "370811"), reserved, balance(ledger, CITY)) == (-10_000, 0, 0)
 
 
 # --- 2. 水田 quota transferred with its quantity ------------------------------------------------------------------
@@ -230,26 +235,47 @@ def test_allocation_refuses_a_claimed_level_the_library_does_not_hold(ledger: Le
     assert (balance(ledger, "370811"), balance(ledger, "PROV", bucket="reserved")) == (1_000, 6_000)
 
 
-# --- 4. the city pool's 新增 is not transferred or lent -----------------------------------------------------------
+# --- 4. 新增 is neither transferred nor lent, by a county or the pool ----------------------------------------------
+
+NEW_MOVED_EN = (
+    "new construction quota (新增建设用地计划指标) is neither transferred nor lent: paid transfers and loans serve "
+    "占补平衡 gaps (聊城 重点项目推进全周期服务办法 第十七条); a key project's 新增 gap is paid by the city pool "
+    "(lantu quota reserve … --source city)"
+)
+NEW_MOVED_ZH = (
+    "新增建设用地计划指标不得有偿调剂或临时拆借：有偿调剂、临时拆借用于保障占补平衡指标缺口（聊城《重点项目推进"
+    "全周期服务办法》第十七条）；重点项目的新增缺口由市级统筹配置（lantu quota reserve … --source city）"
+)
 
 
-def test_the_pools_new_quota_is_neither_transferred_nor_lent(ledger: Ledger) -> None:
-    """The pool's 30 000 m² of 新增 serves key projects' gaps only: a transfer or a loan to a county (which then
-    paid an ordinary project) is refused; its 占补平衡 is still transferred (聊城 第十七条)."""
-    ledger.issue(2026, [("370811", "land_new", 100_000), ("370811", "land_compensation", 10_000)], actor="省厅")
+def test_new_quota_is_neither_transferred_nor_lent(ledger: Ledger) -> None:
+    """有偿调剂 and 临时拆借 serve 占补平衡 gaps (聊城 第十七条); a key project's 新增 gap is paid by the pool by a
+    reservation (``reserve --source city``). So 新增 is refused priced and lent, from the pool to a county, from a
+    county to another and from a county to the pool, with nothing booked; 占补平衡 quantity still moves between
+    counties and through the pool."""
+    ledger.issue(
+        2026,
+        [("370811", "land_new", 100_000), ("370812", "land_new", 10_000), ("370811", "land_compensation", 10_000)],
+        actor="省厅",
+    )
+    held = (balance(ledger, CITY), balance(ledger, "370811"), balance(ledger, "370812"))
+    assert held == (33_000, 70_000, 7_000)
+    before = journal_size(ledger)
+    for source, target in ((CITY, "370812"), ("370811", "370812"), ("370811", CITY)):
+        for terms in ({"price_wan": 10}, {"due_date": date(2099, 1, 1)}):
+            with pytest.raises(QuotaError) as refused:
+                ledger.transfer(source, target, "land_new", 2026, 5_000, actor="a", **terms)
+            assert refused.value.message_en == NEW_MOVED_EN, (source, target, terms)
+            assert refused.value.message_zh == NEW_MOVED_ZH, (source, target, terms)
+    assert journal_size(ledger) == before
+    assert (balance(ledger, CITY), balance(ledger, "370811"), balance(ledger, "370812")) == held
+    # 占补平衡 quantity: sold county to county, sold to the pool, lent by the pool
+    ledger.transfer("370811", "370812", "land_compensation", 2026, 2_000, price_wan=1, actor="a")
     ledger.transfer("370811", CITY, "land_compensation", 2026, 4_000, price_wan=1, actor="a")
-    for terms in ({"price_wan": 10}, {"due_date": date(2099, 1, 1)}):
-        with pytest.raises(QuotaError) as refused:
-            ledger.transfer(CITY, "370812", "land_new", 2026, 5_000, actor="a", **terms)
-        assert refused.value.message_en == (
-            "the city pool's new construction quota (市级统筹) is not transferred or lent: it serves key "
-            "projects' gaps (聊城 重点项目推进全周期服务办法 第十七条; 若干措施 第2条); reserve it for a key "
-            "project's 新增 gap from the pool (lantu quota reserve … --source city)"
-        )
-        assert refused.value.message_zh.startswith("市级统筹新增建设用地计划指标不得调剂或拆借给区县")
-    assert (balance(ledger, CITY), balance(ledger, "370812")) == (30_000, 0)
     ledger.transfer(CITY, "370812", "land_compensation", 2026, 4_000, due_date=date(2099, 1, 1), actor="a")
-    assert balance(ledger, "370812", "land_compensation") == 4_000
+    moved = [balance(ledger, holder, "land_compensation") for holder in ("370811", "370812", CITY)]
+    assert moved == [4_000, 6_000, 0]
+    assert journal_size(ledger) == before + 3 * 2  # three movements of two postings each
 
 
 # --- 5. an earmarked 点供's 水田 covers its project's dry land ------------------------------------------------------

@@ -190,8 +190,10 @@ def test_advance_may_go_negative_next_year_only(ledger: Ledger) -> None:
     ledger.advance("370811", "land_new", 2026, 2_000, actor="a")
     assert balance(ledger, "370811") == 9_000
     assert balance(ledger, "370811", year=2027) == -2_000
-    with pytest.raises(QuotaError):
-        ledger.transfer("370811", "370812", "land_new", 2027, 1, price_wan=1, actor="a")  # no overdraw but by advance
+    before = journal_size(ledger)
+    with pytest.raises(QuotaError, match=r"^370811 has -2,000\.00 m² of land_new \(available, 2027\); 1\.00 needed"):
+        ledger.reserve(review(1), year=2027, project_id="XM-1", actor="a")  # no overdraw but by advance
+    assert journal_size(ledger) == before and balance(ledger, "370811", year=2027) == -2_000
 
 
 def test_no_advance_once_next_years_plan_is_issued(ledger: Ledger) -> None:
@@ -262,35 +264,51 @@ def test_advance_is_for_new_construction_quota_only_and_capped(ledger: Ledger) -
 
 
 def test_point_supply_transfer_loan(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
+    """点供 of new quota; 有偿调剂 and 临时拆借 of 占补平衡 quantity between counties (新增 is neither sold nor lent:
+    聊城 第十七条), the loan overdue after its due date and repaid."""
     monkeypatch.setattr("geo.quota.accounts.beijing_today", lambda: date(2026, 1, 1))  # lent on 1 January 2026
-    ledger.issue(2026, [("370811", "land_new", 10_000), ("370812", "land_new", 10_000)], actor="a")
+    ledger.issue(
+        2026,
+        [
+            ("370811", "land_new", 10_000),
+            ("370812", "land_new", 10_000),
+            ("370811", "land_compensation", 10_000),
+            ("370812", "land_compensation", 10_000),
+        ],
+        actor="a",
+    )
     ledger.point_supply("370812", "land_new", 2026, 3_000, actor="省厅")
     assert balance(ledger, "370811") == 7_000 and balance(ledger, "370812") == 10_000
     assert balance(ledger, CITY) == 6_000
+    lc = "land_compensation"
+    assert balance(ledger, "370811", lc) == 10_000 and balance(ledger, "370812", lc) == 10_000  # not pooled
     for price, due in ((None, None), (30.0, date(2026, 6, 30))):
         with pytest.raises(QuotaError, match=r"exactly one"):
-            ledger.transfer("370812", "370811", "land_new", 2026, 1_000, price_wan=price, due_date=due, actor="a")
+            ledger.transfer("370812", "370811", lc, 2026, 1_000, price_wan=price, due_date=due, actor="a")
     with pytest.raises(InputError, match=r"must be positive"):
-        ledger.transfer("370812", "370811", "land_new", 2026, 1_000, price_wan=0.0, actor="a")
-    ledger.transfer("370812", "370811", "land_new", 2026, 1_000, price_wan=30.0, actor="a")
-    loan = ledger.transfer("370811", "370812", "land_new", 2026, 2_000, due_date=date(2026, 6, 30), actor="a")
-    assert balance(ledger, "370811") == 6_000 and balance(ledger, "370812") == 11_000
+        ledger.transfer("370812", "370811", lc, 2026, 1_000, price_wan=0.0, actor="a")
+    paid = ledger.transfer("370812", "370811", lc, 2026, 1_000, price_wan=30.0, actor="a")
+    assert balance(ledger, "370811", lc) == 11_000 and balance(ledger, "370812", lc) == 9_000
+    loan = ledger.transfer("370811", "370812", lc, 2026, 2_000, due_date=date(2026, 6, 30), actor="a")
+    assert balance(ledger, "370811", lc) == 9_000 and balance(ledger, "370812", lc) == 11_000
     overdue = ledger.overdue_loans(date(2026, 7, 15))
     assert [(o["loan"], o["days_overdue"]) for o in overdue] == [(loan, 15)]
     ledger.repay(loan, actor="a")
     assert ledger.overdue_loans(date(2026, 7, 15)) == []
-    assert balance(ledger, "370811") == 8_000
+    assert balance(ledger, "370811", lc) == 11_000 and balance(ledger, "370812", lc) == 9_000
+    assert balance(ledger, "370811") == 7_000 and balance(ledger, "370812") == 10_000  # new quota never moved
     assert ledger.totals()["land_new"] == Decimal(20_000 + 3_000)
+    assert ledger.totals()[lc] == Decimal(20_000)  # moved between counties, never made or lost
     priced = [j for j in ledger.journal() if j["kind"] == "transfer"]
-    assert priced[0]["price_wan"] == 30.0
+    assert {(j["transaction"], j["price_wan"]) for j in priced} == {(paid, 30.0)}
 
 
 def test_dates_to_come_lie_within_the_plan_years(ledger: Ledger) -> None:
     """A loan due 9999-12-31 would never be overdue: a due date or a deadline outside 2000–2100 is refused."""
-    ledger.issue(2026, [("370811", "land_new", 10_000)], actor="a")
+    ledger.issue(2026, [("370811", "land_new", 10_000), ("370811", "land_compensation", 10_000)], actor="a")
     before = journal_size(ledger)
     with pytest.raises(InputError, match=r"^due date 9999-12-31 is outside the plan years 2000–2100") as loan:
-        ledger.transfer("370811", "370812", "land_new", 2026, 1_000, due_date=date(9999, 12, 31), actor="a")
+        ledger.transfer("370811", "370812", "land_compensation", 2026, 1_000, due_date=date(9999, 12, 31), actor="a")
     assert loan.value.message_zh == "归还日期 9999-12-31 不在 2000—2100 年度范围内"
     with pytest.raises(InputError, match=r"^deadline 0001-01-01 is outside the plan years"):
         ledger.advance_reduction(
@@ -475,11 +493,11 @@ def test_allocation_ranks_by_policy_and_reports_who_is_covered(ledger: Ledger) -
     ledger.issue(2026, [("370811", "land_new", Decimal(25_000) / Decimal("0.7"))], actor="a")  # 25 000 for the county
     enter(ledger, "county-low", "small-late", level="县重点")
     enter(ledger, "province", level="省重点")
-    enter(ledger, "city")  # 市重点, the level comes from the library
+    enter(ledger, "municipal")  # 市重点, the level comes from the library (a project is never "city", the pool)
     demands = [
         Demand(project_id="county-low", review=review(10_000, rid="A"), level="县重点", necessity=0.2),
         Demand(project_id="province", review=review(15_000, rid="B"), level="省重点", necessity=0.9, readiness=0.9),
-        Demand(project_id="city", review=review(8_000, rid="C"), necessity=0.6),
+        Demand(project_id="municipal", review=review(8_000, rid="C"), necessity=0.6),
         Demand(
             project_id="small-late",
             review=review(2_000, rid="D"),
@@ -491,12 +509,12 @@ def test_allocation_ranks_by_policy_and_reports_who_is_covered(ledger: Ledger) -
     ]
     profile = load_allocation_profile()
     scores = {d.project_id: profile.score(d) for d in demands}
-    assert scores["province"] > scores["city"] > scores["county-low"] > scores["small-late"]
+    assert scores["province"] > scores["municipal"] > scores["county-low"] > scores["small-late"]
     result = allocate(ledger, demands, year=2026, actor="市要素保障办")
-    assert [a.project_id for a in result] == ["province", "city", "county-low", "small-late"]
+    assert [a.project_id for a in result] == ["province", "municipal", "county-low", "small-late"]
     covered = {a.project_id: a.covered for a in result}
-    # 25 000: the province project (15 000) and the city one (8 000) fit; 10 000 no longer does; 2 000 still does
-    assert covered == {"province": True, "city": True, "county-low": False, "small-late": True}
+    # 25 000: the province project (15 000) and the 市重点 one (8 000) fit; 10 000 no longer does; 2 000 still does
+    assert covered == {"province": True, "municipal": True, "county-low": False, "small-late": True}
     assert "不足" in next(a.reason for a in result if a.project_id == "county-low")
     assert balance(ledger, "370811") == pytest.approx(0.0, abs=1e-3)
 
@@ -1120,7 +1138,7 @@ def test_the_ledger_report_adds_up_per_county_and_factor(ledger: Ledger) -> None
     ledger.reserve(review(3_000, rid="R2"), year=2026, project_id="XM-2", actor="a")
     ledger.confirm("XM-2", actor="a")
     ledger.revoke("XM-1", actor="a")
-    ledger.transfer("370811", "370812", "land_new", 2026, 500, price_wan=20, actor="a")
+    ledger.transfer("370811", "370812", "land_compensation", 2026, 500, price_wan=20, actor="a")
     rows = {(r["county"], r["factor"]): r for r in ledger_report(ledger.engine, 2026)}
     ren = rows[("370811", "land_new")]
     assert ren["county_name"] == "任城区" and ren["factor_name"] == "新增建设用地计划指标" and ren["unit"] == "m²"
@@ -1129,13 +1147,27 @@ def test_the_ledger_report_adds_up_per_county_and_factor(ledger: Ledger) -> None
         -30_000,
         -5_000,
         2_000,
-        -500,
+        0,
     )
-    assert ren["balance"] == 66_500 == balance(ledger, "370811")
-    assert ren["balance_mu"] == pytest.approx(99.75) and ren["balance_ha"] == pytest.approx(6.65)
+    assert ren["balance"] == 67_000 == balance(ledger, "370811")
+    assert ren["balance_mu"] == pytest.approx(100.5) and ren["balance_ha"] == pytest.approx(6.7)
     assert ren["projects_approved"] == 3_000 and ren["projects_reserved"] == 0
     yan = rows[("370812", "land_new")]
-    assert (yan["point_supply"], yan["transferred"], yan["balance"]) == (1_000, 500, 71_500)
+    assert (yan["point_supply"], yan["transferred"], yan["balance"]) == (1_000, 0, 71_000)
+    # 占补平衡 quantity: XM-1's 1 000 m² of cultivated land reserved and released, 500 m² sold to 370812
+    comp = rows[("370811", "land_compensation")]
+    assert comp["factor_name"] == "占补平衡指标（数量，含水田）" and comp["unit"] == "m²"
+    assert (comp["issued"], comp["pooled"], comp["reserved"], comp["released"], comp["transferred"]) == (
+        50_000,
+        0,
+        -1_000,
+        1_000,
+        -500,
+    )
+    assert comp["balance"] == 49_500 == balance(ledger, "370811", "land_compensation")
+    assert comp["balance_mu"] == pytest.approx(74.25) and comp["balance_ha"] == pytest.approx(4.95)
+    bought = rows[("370812", "land_compensation")]
+    assert (bought["issued"], bought["transferred"], bought["balance"]) == (0, 500, 500)
     city = rows[("city", "land_new")]
     assert city["county_name"] == "市级统筹" and city["pooled"] == 60_000 and city["balance"] == 60_000
     assert rows[("370811", "land_compensation_grain")]["balance_mu"] is None  # kg: no area columns

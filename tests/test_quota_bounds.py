@@ -78,29 +78,34 @@ def test_a_balance_beyond_what_the_ledger_keeps_exactly_is_refused_before_writin
 def test_sums_beyond_2_39_are_exact(ledger: Ledger, engine: Engine) -> None:
     """Each figure is within the cap, but a sum of them need not be: eight transfers of 99,999,999,999.9999 m² add
     to 799,999,999,999.9992, which SQLite's sum of doubles cannot write (they lie 0.000122 apart from 2**39);
-    ``amount_sum`` adds integers of 1/10,000 there, and the report's columns and balances stay their journal sums."""
+    ``amount_sum`` adds integers of 1/10,000 there, and the report's columns and balances stay their journal sums.
+    占补平衡 quantity moves (新增 is neither sold nor lent), the only account either county holds."""
     start = Decimal("99999999999.9999")
-    ledger.point_supply("370811", "land_new", 2026, start, actor="a")
+    ledger.point_supply("370811", "land_compensation", 2026, start, actor="a")
     draw = random.Random(1)
     expected = start
     for _ in range(8):
-        ledger.transfer("370811", "370812", "land_new", 2026, expected, price_wan=1, actor="a")
+        ledger.transfer("370811", "370812", "land_compensation", 2026, expected, price_wan=1, actor="a")
         back = expected - Decimal(draw.randint(1, 99_999)) / 10_000
-        ledger.transfer("370812", "370811", "land_new", 2026, back, price_wan=1, actor="a")
+        ledger.transfer("370812", "370811", "land_compensation", 2026, back, price_wan=1, actor="a")
         expected = back
     assert_postings_add_up(engine)
     p, a = quota_postings.c, quota_accounts.c
     with engine.connect() as conn:
-        stored = conn.execute(select(a.balance).where(a.holder == "370811")).scalar()
+        # the quantity's account: a transfer of it reads the giver's 水田 account too, made at 0
+        stored = conn.execute(
+            select(a.balance).where(a.holder == "370811", a.factor == "land_compensation", a.bucket == "available")
+        ).scalar_one()
         moved_in = conn.execute(
             select(amount_sum(case((p.amount > 0, p.amount), else_=0)))
             .join_from(quota_postings, quota_accounts, a.id == p.account_id)
             .where(a.holder == "370812")
         ).scalar_one()
-    assert stored == expected and Decimal(str(balance(ledger, "370811"))) == expected
+    assert stored == expected and Decimal(str(balance(ledger, "370811", "land_compensation"))) == expected
     sent = [j for j in ledger.journal(limit=100) if j["holder"] == "370812" and j["amount"] > 0]
     assert moved_in == sum((Decimal(str(j["amount"])) for j in sent), Decimal(0)) > 2**39
     (row,) = [r for r in ledger_report(engine, 2026) if r["county"] == "370811"]
+    assert row["factor"] == "land_compensation"
     assert Decimal(str(row["balance"])) == expected and Decimal(str(row["transferred"])) == expected - start
 
 
@@ -134,13 +139,14 @@ def test_a_document_number_holds_no_control_character(ledger: Ledger, text: str)
 @pytest.mark.parametrize("price", [float("inf"), float("nan"), 1e300, 1e-9, 0.00004, -1.0, Decimal("1e999999999")])
 def test_a_price_that_is_no_price_is_refused(ledger: Ledger, price: float | Decimal) -> None:
     """Before: inf and 1e300 were booked (inf as no price at all), 1e-9 as a "paid" transfer at 0.0."""
-    ledger.issue(2026, [("370811", "land_new", 10_000)], actor="a")
+    ledger.issue(2026, [("370811", "land_compensation", 10_000)], actor="a")
     before = journal_size(ledger)
     with pytest.raises(InputError, match="must be positive") as refused:
-        ledger.transfer("370811", "370812", "land_new", 2026, 1, price_wan=price, actor="a")
+        ledger.transfer("370811", "370812", "land_compensation", 2026, 1, price_wan=price, actor="a")
     assert "有偿调剂价格" in refused.value.message_zh and "100,000,000 万元" in refused.value.message_zh
     assert journal_size(ledger) == before
-    paid = ledger.transfer("370811", "370812", "land_new", 2026, 1, price_wan=0.00006, actor="a")  # 0.0001 万元
+    # 0.0001 万元: the smallest price the ledger keeps
+    paid = ledger.transfer("370811", "370812", "land_compensation", 2026, 1, price_wan=0.00006, actor="a")
     assert next(j["price_wan"] for j in ledger.journal() if j["transaction"] == paid) == 0.0001
 
 
@@ -183,12 +189,12 @@ def test_the_api_refuses_a_changed_repeat_a_big_land_id_and_a_garbled_document(
 def test_the_cli_ends_every_refusal_in_one_line(run, tmp_path: Path, blueprint_dir: Path) -> None:  # type: ignore[no-untyped-def]
     """1e999999999 (decimal.Overflow; in a plan, a 1 and thirty 0s), ids of 10**20 (OverflowError) and prices of
     inf, 1e300 and 1e-9 were tracebacks or bookings; each is now exit 2 with one line in Chinese and English."""
-    _issue(run, tmp_path, blueprint_dir, "370811,land_new,10000\n")
+    _issue(run, tmp_path, blueprint_dir, "370811,land_new,10000\n370811,land_compensation,10000\n")
     _enter(run, "PLANT")
     plan = tmp_path / "overflow.csv"
     plan.write_text("county_code,factor,amount\n370811,so2,1" + "0" * 30 + "\n", encoding="utf-8")
     big = "99999999999999999999"
-    transfer = ("transfer", "370811", "370812", "land_new", "--year", "2026", "--amount", "1", "--price-wan")
+    transfer = ("transfer", "370811", "370812", "land_compensation", "--year", "2026", "--amount", "1", "--price-wan")
     refusals = {
         ("issue", "--year", "2026", "--csv", plan): "100,000,000,000",
         ("reserve-factors", "PLANT", "--year", "2026", "--need", "energy=1e999999999"): "100,000,000,000",
@@ -213,7 +219,11 @@ def test_every_amount_that_rounds_to_zero_is_an_input_error(ledger: Ledger, monk
     """1e-05 m² was "must be positive" (409) from an issue and "nothing to move" from the others: it is an input
     error (422) saying it rounds to 0 at four decimals, in both languages, for every amount a movement takes."""
     monkeypatch.setattr("geo.quota.accounts.beijing_today", lambda: date(2026, 1, 1))  # lent on 1 January 2026
-    ledger.issue(2026, [("370811", "land_new", 10_000), ("370811", "cod", 100)], actor="a")
+    ledger.issue(
+        2026,
+        [("370811", "land_new", 10_000), ("370811", "land_compensation", 10_000), ("370811", "cod", 100)],
+        actor="a",
+    )
     before = journal_size(ledger)
     movements = {
         "issue of land_new to 370811": lambda: ledger.issue(2026, [("370811", "land_new", TINY)], actor="a"),
@@ -224,9 +234,11 @@ def test_every_amount_that_rounds_to_zero_is_an_input_error(ledger: Ledger, monk
         "advance on a reduction": lambda: ledger.advance_reduction(
             "370811", "cod", 2026, TINY, project_id="XM-1", source="治理", deadline=date(2026, 9, 30), actor="a"
         ),
-        "transfer": lambda: ledger.transfer("370811", "370812", "land_new", 2026, TINY, price_wan=1, actor="a"),
+        "transfer": lambda: ledger.transfer(
+            "370811", "370812", "land_compensation", 2026, TINY, price_wan=1, actor="a"
+        ),
         "loan": lambda: ledger.transfer(
-            "370811", "370812", "land_new", 2026, TINY, due_date=date(2026, 9, 30), actor="a"
+            "370811", "370812", "land_compensation", 2026, TINY, due_date=date(2026, 9, 30), actor="a"
         ),
         "disposal area": lambda: ledger.dispose(1, "盘活", TINY, date(2026, 1, 1), actor="a"),
     }
@@ -235,7 +247,7 @@ def test_every_amount_that_rounds_to_zero_is_an_input_error(ledger: Ledger, monk
             movement()
         assert "按台账保留四位小数后为 0（最小为 0.0001 " in tiny.value.message_zh, what
     for what, movement in {
-        "transfer": lambda: ledger.transfer("370811", "370812", "land_new", 2026, -5, price_wan=1, actor="a"),
+        "transfer": lambda: ledger.transfer("370811", "370812", "land_compensation", 2026, -5, price_wan=1, actor="a"),
         "issue of land_new to 370811": lambda: ledger.issue(2026, [("370811", "land_new", -5)], actor="a"),
     }.items():  # a negative transfer moved the other way
         with pytest.raises(InputError, match=rf"^{what}: -5 m² must be positive") as negative:

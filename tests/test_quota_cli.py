@@ -103,7 +103,9 @@ def test_cli_refusals_exit_2_and_change_nothing(run, tmp_path: Path, blueprint_d
     plan = tmp_path / "plan.csv"
     plan.write_text("county_code,factor,amount\n999999,land_new,100\n", encoding="utf-8")
     assert "unknown county" in run("quota", "issue", "--year", "2026", "--csv", plan, code=2).stderr
-    plan.write_text("county_code,factor,amount\n370811,land_new,1000\n", encoding="utf-8")
+    plan.write_text(
+        "county_code,factor,amount\n370811,land_new,1000\n370811,land_compensation,1000\n", encoding="utf-8"
+    )
     run("quota", "issue", "--year", "2026", "--csv", plan)
     big = _review(run, tmp_path, blueprint_dir, "BIG", (2.0, 0.0, 2.5, 1.0))
     _enter(run, "BIG")
@@ -111,11 +113,15 @@ def test_cli_refusals_exit_2_and_change_nothing(run, tmp_path: Path, blueprint_d
     bad = tmp_path / "bad.csv"
     bad.write_text("county,amount\n", encoding="utf-8")
     assert "county_code,factor,amount" in run("quota", "issue", "--year", "2026", "--csv", bad, code=2).stderr
+    lend = ("quota", "transfer", "370811", "370812")
+    due = ("--year", "2026", "--amount", "100", "--due", "2026-01-31")
+    new = run(*lend, "land_new", *due, code=2).stderr  # 新增 is neither sold nor lent (聊城 第十七条)
+    assert "is neither transferred nor lent" in new and "新增建设用地计划指标不得有偿调剂或临时拆借" in new
     journal = json.loads(run("quota", "journal", "--format", "json").stdout)
     assert {j["kind"] for j in journal} == {"issue"}
-    run("quota", "transfer", "370811", "370812", "land_new", "--year", "2026", "--amount", "100", "--due", "2026-01-31")
-    overdue = json.loads(run("quota", "overdue", "--today", "2026-03-01", "-f", "json").stdout)
-    assert overdue[0]["days_overdue"] == 29
+    run(*lend, "land_compensation", *due)
+    (overdue,) = json.loads(run("quota", "overdue", "--today", "2026-03-01", "-f", "json").stdout)
+    assert overdue["days_overdue"] == 29
 
 
 def test_cli_reserve_rules_and_payer(run, tmp_path: Path, blueprint_dir: Path) -> None:  # type: ignore[no-untyped-def]
@@ -337,8 +343,8 @@ def test_a_plan_amount_beyond_the_ledger_names_its_line(run, tmp_path: Path, blu
 def test_dates_a_movement_cannot_hold_exit_2(run, tmp_path: Path, blueprint_dir: Path) -> None:  # type: ignore[no-untyped-def]
     """A loan due 9999-12-31 is refused; an empty --deadline was 0001-01-01 (overdue at once) and an empty
     --due a paid transfer with no due date: both are no date now."""
-    _issue(run, tmp_path, blueprint_dir, "370811,land_new,1000\n")
-    loan = ("transfer", "370811", "370812", "land_new", "--year", "2026", "--amount", "100", "--due", "9999-12-31")
+    _issue(run, tmp_path, blueprint_dir, "370811,land_new,1000\n370811,land_compensation,1000\n")
+    loan = ("transfer", "370811", "370812", "land_compensation", "-y", "2026", "--amount", "100", "--due", "9999-12-31")
     refused = run("quota", *loan, code=2).stderr
     assert "归还日期 9999-12-31 不在 2000—2100 年度范围内" in refused and "outside the plan years" in refused
     advance = ("advance-reduction", "370811", "cod", "--year", "2026", "--amount", "1", "--source", "治理项目")
@@ -354,8 +360,9 @@ def test_overdue_takes_as_of_like_projects_and_consult(run, tmp_path: Path, blue
     """`lantu quota overdue --as-of` as `projects overdue` and `consult overdue` spell it; --today, its former name,
     still works. A loan due 2026-01-31 is 29 days overdue on 2026-03-01 and not yet on 2026-01-31."""
     monkeypatch.setattr("geo.quota.accounts.beijing_today", lambda: date(2026, 1, 1))  # lent on 1 January 2026
-    _issue(run, tmp_path, blueprint_dir, "370811,land_new,1000\n")
-    run("quota", "transfer", "370811", "370812", "land_new", "--year", "2026", "--amount", "100", "--due", "2026-01-31")
+    _issue(run, tmp_path, blueprint_dir, "370811,land_new,1000\n370811,land_compensation,1000\n")
+    loan = ("transfer", "370811", "370812", "land_compensation", "-y", "2026", "--amount", "100", "--due", "2026-01-31")
+    run("quota", *loan)
     for spelling in ("--as-of", "--today"):
         (late,) = json.loads(run("quota", "overdue", spelling, "2026-03-01", "-f", "json").stdout)
         assert (late["kind"], late["due_date"], late["days_overdue"]) == ("loan", "2026-01-31", 29)

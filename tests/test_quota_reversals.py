@@ -42,20 +42,21 @@ def test_a_reversed_repayment_leaves_the_loan_outstanding(
     ledger: Ledger, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("geo.quota.accounts.beijing_today", lambda: date(2026, 1, 1))  # lent on 1 January 2026
-    ledger.issue(2026, [("370811", "land_new", 10_000)], actor="a")
-    loan = ledger.transfer("370811", "370812", "land_new", 2026, 1_000, due_date=date(2026, 1, 31), actor="a")
+    lc = "land_compensation"  # 占补平衡 quantity is lent (临时拆借, 聊城 第十七条), not pooled
+    ledger.issue(2026, [("370811", lc, 10_000)], actor="a")
+    loan = ledger.transfer("370811", "370812", lc, 2026, 1_000, due_date=date(2026, 1, 31), actor="a")
     repaid = ledger.repay(loan, actor="a")
-    assert overdue(ledger) == [] and balance(ledger, "370812") == 0
+    assert overdue(ledger) == [] and balance(ledger, "370812", lc) == 0
     undo = ledger.reverse(repaid, actor="a", reason="误操作：未实际归还")
-    assert overdue(ledger) == [(loan, "loan")] and balance(ledger, "370812") == 1_000  # owed, and overdue, again
+    assert overdue(ledger) == [(loan, "loan")] and balance(ledger, "370812", lc) == 1_000  # owed, and overdue, again
     ledger.repay(loan, actor="a")
-    assert overdue(ledger) == [] and balance(ledger, "370812") == 0 and balance(ledger, "370811") == 7_000
+    assert overdue(ledger) == [] and balance(ledger, "370812", lc) == 0 and balance(ledger, "370811", lc) == 10_000
     with pytest.raises(QuotaError, match=f"would undo transaction #{loan} twice") as twice:
         ledger.reverse(undo, actor="a", reason="the first repayment back beside the second")
     assert "被冲销两次" in twice.value.message_zh
     with pytest.raises(QuotaError, match="reversed already"):
         ledger.repay(loan, actor="a")
-    assert balance(ledger, "370811") == 7_000
+    assert balance(ledger, "370811", lc) == 10_000
     assert_postings_add_up(engine)
 
 

@@ -323,20 +323,23 @@ def _taken_since(conn: Connection, key: Key, after_id: int) -> list[tuple[int, s
     return [(int(r.id), str(r.kind)) for r in rows]
 
 
-def _refuse_pool_new_out(source: str, factor: str) -> None:
-    """The city pool's new construction quota (市级统筹 30 %) is not transferred or lent: it serves key projects with
-    a 新增 gap (聊城《重点项目推进全周期服务办法》第十七条 "用于存在用地缺口的重点项目建设"; 《若干措施》第2条 "对其他
-    省市级重点项目…予以优先保障"), which a reservation from the pool checks (``reserve --source city``); moved to a
-    county it paid an ordinary project past that check. The pool's 占补平衡 is what 第十七条 has it transfer or lend
-    ("有偿调剂或临时拆借"), and its pollutants serve 区域间统筹协调 (第十八条)."""
-    if source == CITY and factor == "land_new":
+def _refuse_new_moved(factor: str) -> None:
+    """新增建设用地计划指标 is neither sold nor lent, by a county or the pool.
+
+    聊城《重点项目推进全周期服务办法》第十七条 has 有偿调剂 and 临时拆借 serve 占补平衡 gaps
+    ("对存在占补平衡指标缺口的,市级统筹采取有偿调剂或临时拆借的方式予以保障"), and the 新增 the city pools (30 %)
+    serve key projects with a gap ("用于存在用地缺口的重点项目建设"), which a reservation from the pool checks
+    (``reserve --source city``). A county sold its 新增 to another and claimed the pool for the gap it made
+    itself (an officer's read); the pool's, moved to a county, paid an ordinary project past the pool's check.
+    Pollutants serve 区域间统筹协调 and 排污权有偿使用和交易 (第十八条), energy 用能权交易 (济宁 52号 三（二）3):
+    still transferred and lent."""
+    if factor == "land_new":
         raise QuotaError(
-            "the city pool's new construction quota (市级统筹) is not transferred or lent: it serves key projects' "
-            "gaps (聊城 重点项目推进全周期服务办法 第十七条; 若干措施 第2条); reserve it for a key project's 新增 gap "
-            "from the pool (lantu quota reserve … --source city)",
-            "市级统筹新增建设用地计划指标不得调剂或拆借给区县，仅用于存在用地缺口的重点项目（聊城《重点项目推进全周期"
-            "服务办法》第十七条；《若干措施》第2条）；重点项目的新增缺口请由市级统筹配置（lantu quota reserve … "
-            "--source city）",
+            "new construction quota (新增建设用地计划指标) is neither transferred nor lent: paid transfers and loans "
+            "serve 占补平衡 gaps (聊城 重点项目推进全周期服务办法 第十七条); a key project's 新增 gap is paid by the "
+            "city pool (lantu quota reserve … --source city)",
+            "新增建设用地计划指标不得有偿调剂或临时拆借：有偿调剂、临时拆借用于保障占补平衡指标缺口（聊城《重点项目推进"
+            "全周期服务办法》第十七条）；重点项目的新增缺口由市级统筹配置（lantu quota reserve … --source city）",
         )
 
 
@@ -1169,7 +1172,7 @@ class Movements:
         check_factor(factor)
         if source == target:
             raise QuotaError("source and target are the same holder", "调出方与调入方相同")
-        _refuse_pool_new_out(source, factor)
+        _refuse_new_moved(factor)
         if (price_wan is None) == (due_date is None):
             raise QuotaError(
                 "a transfer is either paid (有偿调剂: a price) or a temporary loan (临时拆借: a due date), "
