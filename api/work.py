@@ -42,8 +42,9 @@ RETRY_AFTER_KEY_BUSY = 5  # seconds: a paper within its parcel limit renders in 
 class Ticket:
     """One admitted request: runs its jobs in the pool and is given back when all have ended."""
 
-    def __init__(self, pool: WorkPool):
+    def __init__(self, pool: WorkPool, key: str | None = None):
         self._pool = pool
+        self._key = key  # the caller's name, whose share of the places it holds (``WorkPool.ticket``)
         self._running = 0
         self._closed = False
 
@@ -51,13 +52,22 @@ class Ticket:
         with self._pool._lock:
             self._running -= 1
             if self._closed and self._running == 0:
-                self._pool._admitted -= 1
+                self._given_back()
 
     def _close(self) -> None:
         with self._pool._lock:
             self._closed = True
             if self._running == 0:
-                self._pool._admitted -= 1
+                self._given_back()
+
+    def _given_back(self) -> None:
+        """The place, and the key's share of it, given back once every job has ended (a job past its time limit
+        keeps working: its share was given back with the answer, and one key held every place: a reviewer's read).
+        Called with the pool's lock held."""
+        pool = self._pool
+        pool._admitted -= 1
+        if self._key is not None:
+            _one_less(pool._admitted_per_key, self._key)
 
     async def run(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         pool = self._pool
@@ -155,13 +165,11 @@ class WorkPool:
             self._admitted += 1
             if key is not None:
                 self._admitted_per_key[key] = self._admitted_per_key.get(key, 0) + 1
-        ticket = Ticket(self)
+        ticket = Ticket(self, key)
         try:
             yield ticket
         finally:
             ticket._close()
-            if key is not None:
-                self._release(self._admitted_per_key, key)
 
     @asynccontextmanager
     async def keyed(self, key: str, *, cap: int) -> AsyncIterator[None]:
@@ -179,16 +187,8 @@ class WorkPool:
         try:
             yield
         finally:
-            self._release(self._per_key, key)
-
-    def _release(self, held: dict[str, int], key: str) -> None:
-        """One place of ``key`` in ``held`` given back."""
-        with self._lock:
-            left = held[key] - 1
-            if left:
-                held[key] = left
-            else:
-                del held[key]
+            with self._lock:
+                _one_less(self._per_key, key)
 
     def keyed_count(self, key: str) -> int:
         """The places ``key`` holds now (``keyed``)."""
@@ -201,3 +201,12 @@ class WorkPool:
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _one_less(held: dict[str, int], key: str) -> None:
+    """One place of ``key`` in ``held`` given back (the pool's lock held)."""
+    left = held[key] - 1
+    if left:
+        held[key] = left
+    else:
+        del held[key]

@@ -16,7 +16,7 @@ from support import assert_problem, assert_worker_freed, auth, parcel_frame, rec
 
 from api import render_cache
 from api.app import create_app
-from api.errors import BusyError
+from api.errors import BusyError, WorkTimeoutError
 from api.keys import create_key
 from api.render_cache import RenderCache
 from api.routes import reviews
@@ -261,6 +261,38 @@ def test_one_key_holds_at_most_its_share_of_the_places_bodies_wait_in() -> None:
     try:
         asyncio.run(run())
     finally:
+        pool.shutdown()
+
+
+def test_a_keys_share_is_held_until_its_jobs_end() -> None:
+    """A job past its time limit keeps working and its place taken: the key's share was given back with the answer,
+    and one key held every place through jobs that timed out (a reviewer's read)."""
+    pool = WorkPool(workers=2, queue=0, timeout=0.2)
+    assert pool.key_share == 1
+    release = threading.Event()
+
+    async def run() -> None:
+        with pytest.raises(WorkTimeoutError):
+            async with pool.ticket("a") as ticket:
+                await ticket.run(release.wait, 30)
+        assert pool.admitted == 1  # the job still works
+        with pytest.raises(BusyError, match="this key already has 1 requests"):
+            async with pool.ticket("a"):
+                pass
+        async with pool.ticket("b"):  # another key's place
+            pass
+        release.set()
+        for _ in range(100):
+            if pool.admitted == 0:
+                break
+            await asyncio.sleep(0.05)
+        async with pool.ticket("a"):  # given back with the job's end
+            assert pool.admitted == 1
+
+    try:
+        asyncio.run(run())
+    finally:
+        release.set()
         pool.shutdown()
 
 

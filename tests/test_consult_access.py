@@ -4,10 +4,11 @@ own reviews (SECURITY.md); a department reads its own tasks; admin and quota-adm
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi.testclient import TestClient
-from support import assert_problem, auth
+from support import assert_problem, auth, parcel_frame, rect
 from test_api_consult import HERITAGE_FLOOD, _start
 from test_api_consult import client as client  # the fixture: department keys beside one key per role
 
@@ -25,7 +26,7 @@ def test_a_planner_reads_no_consultation_on_a_review_it_did_not_make(client: Tes
     water = next(t for t in tasks if t["department"] == "水利")
     for path in ("/projects/XM-1", "/projects/XM-1/tasks", "/projects/XM-1/page", "/projects/XM-1/opinion"):
         problem = assert_problem(client.get(API + path, headers=auth(keys)), 403)
-        assert "belongs to another caller" in problem["message_en"] and "无权查看" in problem["message_zh"]
+        assert "on a review this key did not make" in problem["message_en"] and "无权查看" in problem["message_zh"]
     assert_problem(client.get(f"{API}/tasks/{water['id']}", headers=auth(keys)), 403)
     # the listings across projects leave out what it may not read
     assert client.get(f"{API}/tasks?department=水利", headers=auth(keys)).json() == []
@@ -113,7 +114,11 @@ def test_another_key_neither_flags_nor_takes_over_a_consultation(
     own = client.post("/api/v1/reviews", json=HERITAGE_FLOOD, headers=auth(keys, "other")).json()["review_id"]
     taken = client.post(f"{API}/projects/XM-E/rounds", json={"review_id": own}, headers=auth(keys, "other"))
     problem = assert_problem(taken, 403)
-    assert own not in problem["message_en"] and "无权查看" in problem["message_zh"]
+    assert "无权查看" in problem["message_zh"]
+    theirs = client.get(f"{API}/projects/XM-E", headers=auth(keys, "project-system"))
+    owner_review = theirs.json()["rounds"][0]["review_id"]
+    for refused in (taken, flagged, client.get(f"{API}/projects/XM-E", headers=auth(keys, "other"))):
+        assert owner_review not in refused.text and own not in refused.text  # no review's id said to another key
     status = client.get(f"{API}/projects/XM-E", headers=auth(keys, "project-system"))
     assert status.status_code == 200 and [r["state"] for r in status.json()["rounds"]] == ["disagreed"]
     # the owner acts on its own: flags it
@@ -149,3 +154,34 @@ def test_a_round_is_not_started_on_land_reviewed_as_another_type(client: TestCli
     problem = assert_problem(refused, 409)
     assert "reviewed as a infrastructure project; project XM-T is industrial" in problem["message_en"]
     assert "按基础设施项目审查，而项目 XM-T 为工业项目" in problem["message_zh"]
+
+
+def test_a_department_reads_its_own_task_of_an_earlier_round(client: TestClient, keys: dict[str, str]) -> None:
+    """水利 answered 不同意; the next round, on a site clear of the river, asks 水利 nothing: its own task of the first
+    round was refused it, "asks nothing of this key's department" (a reviewer's read). A department reads its own
+    tasks, of any round; another project's consultation still not."""
+    tasks = _start(client, keys, "XM-W")
+    water = next(t for t in tasks if t["department"] == "水利")
+    answered = client.post(
+        f"{API}/tasks/{water['id']}/answers",
+        json={"opinion": "不同意", "text": "占用河道"},
+        headers=auth(keys, "water"),
+    )
+    assert answered.status_code == 201, answered.text
+    moved = json.loads(
+        parcel_frame(rect(7.2, 2.2, 7.6, 2.8), id="P1", name="示例项目", project_type="infrastructure")
+        .to_crs(4490)
+        .to_json(drop_id=True)
+    )
+    posted = client.post("/api/v1/reviews", json=moved, headers=auth(keys, "project-system"))
+    assert posted.status_code == 201, posted.text
+    again = client.post(
+        f"{API}/projects/XM-W/rounds",
+        json={"review_id": posted.json()["review_id"]},
+        headers=auth(keys, "project-system"),
+    )
+    assert again.status_code == 201, again.text
+    assert "水利" not in {t["department"] for t in again.json()}
+    mine = client.get(f"{API}/tasks/{water['id']}", headers=auth(keys, "water"))
+    assert mine.status_code == 200 and mine.json()["text"] == "占用河道"
+    assert_problem(client.get(f"{API}/projects/XM-W", headers=auth(keys, "water")), 403)  # the round asks it nothing

@@ -436,6 +436,23 @@ def test_each_family_of_factors_is_approved_by_its_own_approval(ledger: Ledger) 
         ledger.confirm("XM-1", actor="a", family="water")
 
 
+def test_a_pollutants_approval_leaves_the_land_reserved_and_released_by_a_revoke(ledger: Ledger) -> None:
+    """A confirmation was read as the land's approval whatever it approved: after the pollutants' alone, a 撤回 gave
+    the land back, yet the reservation was taken as standing ("existed", nothing booked) and the parcel held for
+    good (a reviewer's read)."""
+    two_county_plan(ledger)
+    ledger.issue(2026, [("370811", "cod", 100)], actor="a")
+    first = ledger.reserve(review(1_000), year=2026, project_id="XM-1", actor="a")
+    ledger.reserve_factors("XM-1", 2026, {"cod": 5}, actor="a")
+    ledger.confirm("XM-1", actor="a", family="pollutants")
+    ledger.revoke("XM-1", actor="a")
+    assert balance(ledger, "XM-1", bucket="reserved") == 0 and balance(ledger, "370811") == 70_000
+    with pytest.raises(QuotaError, match=rf"\(transaction #{first}\) and released since"):
+        ledger.reserve(review(1_000), year=2026, project_id="XM-1", actor="a")
+    ledger.reserve(review(1_000, rid="R2"), year=2026, project_id="XM-2", actor="a")  # its land is free again
+    assert balance(ledger, "XM-2", bucket="reserved") == 1_000
+
+
 def test_factors_retried_under_one_key_are_reserved_once(ledger: Ledger) -> None:
     """A project may be given more energy later, so only the client's Idempotency-Key makes a retry safe:
     eight concurrent copies of one request under one key reserve once (the others say it existed); another key,

@@ -15,7 +15,8 @@ from collections.abc import Iterable, Mapping
 from sqlalchemy import Connection, func, or_, select
 
 from geo.errors import QuotaError
-from geo.quota.tables import quota_transactions
+from geo.quota.accounts import CONFIRMED_BY
+from geo.quota.tables import quota_accounts, quota_postings, quota_transactions
 
 SETTLES = "settles:"  # the idempotency key of a reduction that settles a 削减量预支: settles:<advance>[:<n>]
 
@@ -95,12 +96,26 @@ def released_reservations(conn: Connection, reservations: Mapping[int, str]) -> 
     pairs = _reversals(conn)
     gone = frozenset(standing_reversals(pairs).values())
     later: dict[str, list[tuple[int, str]]] = {}
+    projects = sorted(set(reservations.values()))
+    # a confirmation approves the land only where it moved land factors: one of pollutants or energy left the land
+    # reserved, and a 撤回 after it released the land (a parcel was held as reserved for good: a reviewer's read)
+    p, a = quota_postings.c, quota_accounts.c
+    land_confirmed = set(
+        conn.execute(
+            select(p.transaction_id)
+            .join(quota_accounts, a.id == p.account_id)
+            .join(quota_transactions, t.id == p.transaction_id)
+            .where(t.kind == "confirm", t.project_id.in_(projects), a.factor.in_(CONFIRMED_BY["land"][1]))
+            .distinct()
+        ).scalars()
+    )
     for tx_id, kind, project_id in conn.execute(
         select(t.id, t.kind, t.project_id)
-        .where(t.kind.in_(("revoke", "lapse", "confirm")), t.project_id.in_(sorted(set(reservations.values()))))
+        .where(t.kind.in_(("revoke", "lapse", "confirm")), t.project_id.in_(projects))
         .order_by(t.id)
     ):
-        later.setdefault(project_id, []).append((int(tx_id), kind))
+        if kind != "confirm" or tx_id in land_confirmed:
+            later.setdefault(project_id, []).append((int(tx_id), kind))
     in_force_then: dict[int, frozenset[int]] = {}
 
     def undone_then(release: int) -> frozenset[int]:  # by the reversals standing among those recorded before it
