@@ -1356,6 +1356,8 @@ def test_a_client_gone_mid_body_is_one_log_line_not_an_error(
         ("text/markdown;q=0.1, application/json", "json"),  # it came back Markdown
         ("application/json;q=0.5, */*", "markdown"),
         (f"{reviews.DOCX};q=0", "markdown"),
+        ("application/*", "json"),  # a range alone: text before a Word file
+        ("*/*, text/markdown;q=0", "json"),
     ],
 )
 def test_the_opinion_reads_the_weights_an_accept_header_gives(accept: str, kind: str) -> None:

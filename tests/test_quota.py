@@ -824,7 +824,7 @@ def test_a_released_reservation_is_not_answered_as_if_it_held(ledger: Ledger) ->
     # for another project too: the parcel was said to be XM-1's still, "one parcel serves one project" (officer)
     with pytest.raises(QuotaError, match=r"reserved for project XM-1 .* and released since") as refused:
         ledger.reserve(review(1_000), year=2026, project_id="XM-3", actor="a")
-    assert "曾为项目 XM-1 配置指标" in refused.value.message_zh and "已收回或冲销" in refused.value.message_zh
+    assert "曾为项目 XM-1 配置指标" in refused.value.message_zh and "已撤回、收回或冲销" in refused.value.message_zh
     ledger.reverse(revoked, actor="a", reason="误撤销")  # the reservation is in force again: idempotent again
     assert ledger.reserve(review(1_000), year=2026, project_id="XM-1", actor="a") == tx
     other = ledger.reserve(review(2_000, rid="R2"), year=2026, project_id="XM-2", actor="a")
@@ -1357,5 +1357,12 @@ def test_a_loan_repaid_reads_as_a_repayment_and_a_refused_one_offers_a_top_up(le
         ("任城区", 5_000.0, 7.5, 0.5),
         ("兖州区", -5_000.0, -7.5, -0.5),
     ]
+    # the loan reversed as an error's correction reads so; its refusal too says 冲销, not 归还
+    again = ledger.transfer(
+        "370811", "370812", "land_compensation", 2026, 1_000, due_date=beijing_today() + timedelta(days=30), actor="a"
+    )
+    corrected = ledger.reverse(again, actor="a", reason="录入错误")
+    (row, *_) = [r for r in for_people(ledger.journal()) if r["transaction"] == corrected]
+    assert (row["kind_zh"], row["repays"]) == ("冲销", None)
     issued = next(r for r in for_people(ledger.journal()) if r["kind"] == "issue")
     assert issued["kind_zh"] == "下达" and issued["repays"] is None and issued["holder_name"] == "省级下达"

@@ -321,7 +321,9 @@ class LedgerMachine(RuleBasedStateMachine):
         if not self.reduction_advances:
             return
         tx = data.draw(st.sampled_from(sorted(self.reduction_advances)))
-        county = next(j["holder"] for j in self.ledger.journal() if j["transaction"] == tx and j["amount"] > 0)
+        # earmarked to its project: settled by a reduction of the project's county
+        project = next(j["project_id"] for j in self.ledger.journal() if j["transaction"] == tx)
+        county = ProjectLibrary(self.ledger.engine).get(project).county
         realised = self.reduction_advances[tx] + extra
         self._try(
             lambda: self.ledger.reduction(county, "cod", YEAR, realised, source="到位", settles=tx, actor="e"),

@@ -676,9 +676,9 @@ OPINION_TYPES: dict[str, str] = {"markdown": "text/markdown; charset=utf-8", "do
 
 def _opinion_format(accept: str) -> OpinionFormat:
     """The format an ``Accept`` header prefers: the one of highest weight (RFC 9110 q-values), one it names before
-    one a range (``*/*``, ``text/*``) covers, Word, then Markdown, then JSON among those it names alike; Markdown
-    where none weighs above 0, or a range alone covers them. Weights were not read: Word at ``q=0`` came back Word
-    (a probe)."""
+    one a range (``*/*``, ``application/*``) covers; Word, then Markdown, then JSON among those it names alike,
+    Markdown, then JSON, then Word among those a range covers alike; Markdown where none weighs above 0. Weights
+    were not read: Word at ``q=0`` came back Word (a probe)."""
     q = q_values(accept)
 
     def rank(kind: OpinionFormat) -> tuple[float, bool, int]:
@@ -692,7 +692,7 @@ def _opinion_format(accept: str) -> OpinionFormat:
 
 
 NAMED_ORDER: list[OpinionFormat] = ["json", "markdown", "docx"]  # the last is the first choice
-RANGE_ORDER: list[OpinionFormat] = ["json", "docx", "markdown"]
+RANGE_ORDER: list[OpinionFormat] = ["docx", "json", "markdown"]  # a range alone: text before a Word file
 
 
 def _render_opinion(

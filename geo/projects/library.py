@@ -159,8 +159,8 @@ def _refuse_holder_name(conn: Connection, project_id: str) -> None:
     if project_id.lower() == "city" or project_id.lower().startswith(("external:", "project:")) or county is not None:
         raise InputError(
             f"project id {project_id!r} is the name of a ledger holder (the city pool 'city', a county's code, or "
-            "'external:…'): the balances would name two holders alike; give the project its own id",
-            f"项目编号 {project_id!r} 与指标台账的持有方同名（市级统筹 city、区县代码或 external:…），"
+            "'external:…', 'project:…'): the balances would name two holders alike; give the project its own id",
+            f"项目编号 {project_id!r} 与指标台账的持有方同名（市级统筹 city、区县代码、external:… 或 project:…），"
             "余额表中将无法区分：请使用项目自己的编号",
         )
 

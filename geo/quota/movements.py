@@ -48,7 +48,7 @@ from geo.quota.advances import advance_cap, refuse_beyond_cap
 from geo.quota.holders import require_county, require_holder
 from geo.quota.land import lock_reserved_land, record_land, refuse_reinstated_overlap, standing_of
 from geo.quota.posting import lock_accounts, post, replayed, writing
-from geo.quota.queries import BUCKETS, KINDS
+from geo.quota.queries import BUCKETS, KINDS, REPAYMENT_REASON
 from geo.quota.reservations import (
     ReservationRequest,
     already_reserved,
@@ -168,7 +168,9 @@ def _refuse_reduction_advance(project: Project, county: str, rule: ReductionAdva
         )
 
 
-def _reverse(conn: Connection, transaction_id: int, *, actor: str, reason: str, cap_share: float) -> int:
+def _reverse(
+    conn: Connection, transaction_id: int, *, actor: str, reason: str, cap_share: float, repaying: bool = False
+) -> int:
     """A new movement opposite to ``transaction_id``; refused when what it puts back in force (a reversed
     settlement) was settled again since (:func:`geo.quota.standing.reinstated`), when it would leave a county's
     advances beyond the 预支 cap, ``cap_share`` of the plan (:func:`geo.quota.advances.refuse_beyond_cap`), or a
@@ -214,7 +216,8 @@ def _reverse(conn: Connection, transaction_id: int, *, actor: str, reason: str, 
             )
     gone = (undone(conn), undone_after(conn, transaction_id))
     refuse_beyond_cap(conn, transaction_id, tx.kind, postings, cap_share, gone)
-    owed = _refuse_spent_since(conn, tx, postings, {key: Decimal(row.balance) for key, row in accounts.items()})
+    held = {key: Decimal(row.balance) for key, row in accounts.items()}
+    owed = _refuse_spent_since(conn, tx, postings, held, repaying=repaying)
     standing = None if ledger_project is None else standing_of(conn, ledger_project.id)
     reversal = post(
         conn,
@@ -231,7 +234,9 @@ def _reverse(conn: Connection, transaction_id: int, *, actor: str, reason: str, 
     return reversal
 
 
-def _refuse_spent_since(conn: Connection, tx: Any, postings: list[Posting], held: Mapping[Key, Decimal]) -> list[Key]:
+def _refuse_spent_since(
+    conn: Connection, tx: Any, postings: list[Posting], held: Mapping[Key, Decimal], *, repaying: bool = False
+) -> list[Key]:
     """The accounts a reversal of ``tx`` may leave below zero, else QuotaError naming what was spent of what ``tx``
     gave. A reversal puts the books back as they would be without ``tx``: an account may be left as far below zero
     as it stood just before ``tx`` (an advance (预支) still owed then: "an issue … stays below zero by what is still
@@ -260,7 +265,7 @@ def _refuse_spent_since(conn: Connection, tx: Any, postings: list[Posting], held
         owes_zh = f"（第 {tx.id} 号交易前的预支未还 {drawn:,.2f} {unit} 可保留为负）" if drawn else ""
         # a loan is repaid from what the borrower holds: bringing it back up serves as well as undoing what it spent
         # (the refusal named only the reservation to reverse, and a 点供 since let the repayment through: officer)
-        loan = tx.kind == "loan"
+        loan = repaying  # a loan's reversal as its repayment (``repay``), not a correction of it
         doing_en = f"repaying loan #{tx.id}" if loan else f"reversing transaction #{tx.id} ({tx.kind})"
         doing_zh = "归还" if loan else "冲销"
         then_en = (
@@ -1217,8 +1222,10 @@ class Movements:
             loan = conn.execute(by_id(quota_transactions, loan_id)).first()
             if loan is None or loan.kind != "loan":
                 raise NotFoundError(f"no loan #{loan_id}", f"没有第 {loan_id} 号拆借")
-            why = f"归还第 {loan_id} 号临时拆借"
-            return _reverse(conn, loan_id, actor=actor, reason=why, cap_share=self.rules.advance_cap_share)
+            why = REPAYMENT_REASON.format(loan_id)
+            return _reverse(
+                conn, loan_id, actor=actor, reason=why, cap_share=self.rules.advance_cap_share, repaying=True
+            )
 
 
 __all__ = ["Movements", "Reserved"]

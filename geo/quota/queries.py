@@ -103,6 +103,9 @@ JOURNAL_LABELS = {
     "amount_mu": "金额（亩）",
 }
 REPAYMENT = "归还（临时拆借）"  # a loan's repayment, booked as its reversal
+REPAYMENT_REASON = (
+    "归还第 {} 号临时拆借"  # the reason ``repay`` writes: a loan's reversal by ``reverse`` is a correction
+)
 STAGES = {"reserved": "已配置", "approved": "已批准", "revoked": "已撤回或收回"}  # a ledger project's 指标状态
 PROJECT_TABLE = TextTable(
     {
@@ -148,6 +151,11 @@ OVERDUE_LABELS = {  # a CSV: a number a cell, the unit named, 公顷 and 亩 bes
     "days_overdue": "逾期天数",
     "reason": "事由",
 }
+
+
+def _repayment(row: Any) -> bool:
+    """Whether a journal row's transaction repays a loan (``repay``), not reverses it in error."""
+    return bool(row.reversed_kind == "loan" and row.reason == REPAYMENT_REASON.format(row.reverses))
 
 
 def for_people(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -222,7 +230,8 @@ class Queries:
     def journal(self, *, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
         """Postings in order, one row each, paged in SQL (a city's journal grows for years); each holder named as a
         table names it (任城区, 市级统筹, 项目 XM-1), an area with its 公顷 and 亩, a loan's repayment said as one
-        (``repays``, 归还: the reversal it is booked as read 冲销, an error's correction: an officer's read)."""
+        (``repays``, 归还: the reversal it is booked as read 冲销, an error's correction: an officer's read); a loan
+        reversed by ``reverse`` is a correction, and reads so."""
         loans = aliased(quota_transactions)
         with self.engine.connect() as conn:
             rows = conn.execute(
@@ -255,7 +264,9 @@ class Queries:
                 "price_wan": float(r.price_wan) if r.price_wan is not None else None,
                 "due_date": r.due_date.isoformat() if r.due_date else None,
                 "reverses": r.reverses,
-                "repays": r.reverses if r.reversed_kind == "loan" else None,
+                "repays": r.reverses
+                if r.reversed_kind == "loan" and r.reason == REPAYMENT_REASON.format(r.reverses)
+                else None,
                 "factor": r.factor,
                 "holder": r.holder,
                 "holder_name": holder_name(r.holder, names),

@@ -493,9 +493,9 @@ def already_reserved(conn: Connection, plan: ReservationPlan) -> int | None:
     if _released(conn, found.id, found.project_id):  # for this project or another: free, under a new review
         raise QuotaError(
             f"parcel {plan.parcel.id} of review {plan.review_id} was reserved for project {found.project_id} "
-            f"(transaction #{found.id}) and released since (revoked or reversed); review it again to reserve anew",
+            f"(transaction #{found.id}) and released since (撤回, 收回 or 冲销); review it again to reserve anew",
             f"审查 {plan.review_id} 的地块 {plan.parcel.id} 曾为项目 {found.project_id} 配置指标"
-            f"（第 {found.id} 号交易），已收回或冲销；重新配置须重新审查",
+            f"（第 {found.id} 号交易），已撤回、收回或冲销；重新配置须重新审查",
         )
     if found.project_id != plan.project_id:
         raise QuotaError(
