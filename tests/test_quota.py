@@ -1366,3 +1366,17 @@ def test_a_loan_repaid_reads_as_a_repayment_and_a_refused_one_offers_a_top_up(le
     assert (row["kind_zh"], row["repays"]) == ("冲销", None)
     issued = next(r for r in for_people(ledger.journal()) if r["kind"] == "issue")
     assert issued["kind_zh"] == "下达" and issued["repays"] is None and issued["holder_name"] == "省级下达"
+
+
+def test_a_revoke_says_an_advanced_reduction_unused_as_what_it_is(ledger: Ledger) -> None:
+    """Earmarked to its project, a 削减量预支 was said a 点供 by the release note, "part of it was used", when none
+    was (a reviewer's read)."""
+    ledger.issue(2026, [("370811", "cod", 100)], actor="a")
+    advanced = ledger.advance_reduction(
+        "370811", "cod", 2026, 10, project_id="XM-1", source="关停替代", deadline=date(2026, 12, 31), actor="a"
+    )
+    ledger.reserve_factors("XM-1", 2026, {"cod": 2}, actor="a")  # 4 t of the advance, 倍量替代
+    revoked = ledger.revoke("XM-1", actor="a")
+    en, zh = ledger.release_note(revoked)
+    assert "advanced reduction (削减量预支) still unused: cod (2026) 10" in en and f"by #{advanced}" in en
+    assert "点供" not in en.split("advanced reduction")[1] and "削减量预支尚未使用" in zh and "专项点供" not in zh

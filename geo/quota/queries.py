@@ -365,13 +365,14 @@ class Queries:
                 for bucket in ("approved", "earmarked")
             )
             t = quota_transactions.c
-            supplied = (  # what entered the project's earmark, standing: a 点供, or a 结转 from the year before
+            # what entered the project's earmark, standing: a 点供, a 结转 from the year before, a 削减量预支
+            supplied = (
                 conn.execute(
                     postings_by_account(quota_postings.c.amount)
                     .add_columns(quota_postings.c.transaction_id, t.kind)
                     .join(quota_transactions, t.id == quota_postings.c.transaction_id)
                     .where(
-                        t.kind.in_(("point_supply", "carry")),
+                        t.kind.in_(("point_supply", "carry", "reduction_advance")),
                         t.id.not_in(undone(conn)),
                         quota_accounts.c.holder == holder,
                         quota_accounts.c.bucket == "earmarked",
@@ -404,6 +405,19 @@ class Queries:
             note_zh += f"；已批准指标保留：{kept_zh}（收回须经 lapse 并说明理由）"
         for r in unused:  # the province's 点供 for this project: it goes back to the province, not to the county
             left_en, left_zh = listed([(r.factor, r.year, None, r.balance)])
+            advanced = [s for s in supplied if (s.factor, s.year, s.kind) == (r.factor, r.year, "reduction_advance")]
+            if advanced:  # a 削减量预支 for this project, no 点供 (a reviewer's read: it was said one)
+                named_en = ", ".join(f"#{s.transaction_id}" for s in advanced)
+                named_zh = "、".join(f"第 {s.transaction_id} 号" for s in advanced)
+                note_en += (
+                    f"; advanced reduction (削减量预支) still unused: {left_en}, by {named_en} (settled by the "
+                    "reduction it awaits; if the project will not be carried out, reverse the advance: "
+                    "`lantu quota reverse`)"
+                )
+                note_zh += (
+                    f"；削减量预支尚未使用：{left_zh}（{named_zh}，待削减量到位归还；项目不再实施的，冲正该预支交易）"
+                )
+                continue
             # a 点供 whose whole amount the earmark still holds can be reversed (the earmark is one account: which
             # 点供 paid a reservation is not recorded, so each that fits is named)
             given = [s for s in supplied if (s.factor, s.year) == (r.factor, r.year) and Decimal(s.amount) <= r.balance]
