@@ -89,13 +89,8 @@ def test_a_round_started_from_a_review_file_has_its_page(
     assert "from-a-file" not in problem["message_en"]  # a review's id is not said to who may not read it
 
 
-def test_another_key_neither_flags_nor_takes_over_a_consultation(
-    client: TestClient, keys: dict[str, str], settings: Settings
-) -> None:
-    """A second project-system key was refused the project's consultation (403) yet flagged it for the 联席会议
-    (200, with the departments' answers and the review's id in the reply) and started a round on it, superseding
-    the owner's, who was then refused its own project (probe). Who may read a consultation acts on it."""
-    tasks = _start(client, keys, "XM-E")
+def _water_disagrees(client: TestClient, keys: dict[str, str], tasks: list[dict[str, Any]]) -> dict[str, Any]:
+    """水利 answers its task of the round ``tasks`` 不同意 (占用河道); the task."""
     water = next(t for t in tasks if t["department"] == "水利")
     answered = client.post(
         f"{API}/tasks/{water['id']}/answers",
@@ -103,6 +98,17 @@ def test_another_key_neither_flags_nor_takes_over_a_consultation(
         headers=auth(keys, "water"),
     )
     assert answered.status_code == 201, answered.text
+    return water
+
+
+def test_another_key_neither_flags_nor_takes_over_a_consultation(
+    client: TestClient, keys: dict[str, str], settings: Settings
+) -> None:
+    """A second project-system key was refused the project's consultation (403) yet flagged it for the 联席会议
+    (200, with the departments' answers and the review's id in the reply) and started a round on it, superseding
+    the owner's, who was then refused its own project (probe). Who may read a consultation acts on it."""
+    tasks = _start(client, keys, "XM-E")
+    _water_disagrees(client, keys, tasks)
     keys["other"] = create_key(make_engine(settings.database_url), "ps-other", "project-system")
     before = client.get(f"{API}/problems", headers=auth(keys, "admin")).json()
     flagged = client.post(
@@ -160,14 +166,7 @@ def test_a_department_reads_its_own_task_of_an_earlier_round(client: TestClient,
     """水利 answered 不同意; the next round, on a site clear of the river, asks 水利 nothing: its own task of the first
     round was refused it, "asks nothing of this key's department" (a reviewer's read). A department reads its own
     tasks, of any round; another project's consultation still not."""
-    tasks = _start(client, keys, "XM-W")
-    water = next(t for t in tasks if t["department"] == "水利")
-    answered = client.post(
-        f"{API}/tasks/{water['id']}/answers",
-        json={"opinion": "不同意", "text": "占用河道"},
-        headers=auth(keys, "water"),
-    )
-    assert answered.status_code == 201, answered.text
+    water = _water_disagrees(client, keys, _start(client, keys, "XM-W"))
     moved = json.loads(
         parcel_frame(rect(7.2, 2.2, 7.6, 2.8), id="P1", name="示例项目", project_type="infrastructure")
         .to_crs(4490)
