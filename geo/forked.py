@@ -267,11 +267,13 @@ def known_properties() -> int:
     if sys.version_info >= (3, 12):
         return 0
     with _scanning:
-        for name, module in list(sys.modules.items()):
+        # a copy made in one step: another thread importing a module while the items were listed was a RuntimeError
+        # ("dictionary changed size during iteration", in CI)
+        for name, module in sys.modules.copy().items():
             if name in _scanned:
                 continue
             _scanned.add(name)
-            for value in list(getattr(module, "__dict__", {}).values()):
+            for value in getattr(module, "__dict__", {}).copy().values():
                 if isinstance(value, type):
                     for attr in list(vars(value).values()):
                         if isinstance(attr, functools.cached_property):

@@ -20,6 +20,11 @@ from typing import Any
 
 import pytest
 import schemathesis
+
+# imported here, while the tests are collected on one thread: imported lazily by ``from_asgi`` while the service's
+# threads worked, pytest's rewriting of its modules (ast.parse) raced another thread's AST work, and Python 3.11's
+# AST state, shared by threads, said "AST constructor recursion depth mismatch" (a SystemError, in CI)
+import schemathesis.specs.openapi.schemas
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from support import parcel_frame, rect, review_drawn_square, screenshot
