@@ -265,15 +265,17 @@ def _refuse_spent_since(
         owes_zh = f"（第 {tx.id} 号交易前的预支未还 {drawn:,.2f} {unit} 可保留为负）" if drawn else ""
         # a loan is repaid from what the borrower holds: bringing it back up serves as well as undoing what it spent
         # (the refusal named only the reservation to reverse, and a 点供 since let the repayment through: officer)
-        loan = repaying  # a loan's reversal as its repayment (``repay``), not a correction of it
-        doing_en = f"repaying loan #{tx.id}" if loan else f"reversing transaction #{tx.id} ({tx.kind})"
-        doing_zh = "归还" if loan else "冲销"
+        # ``repaying``: a loan's reversal as its repayment (``repay``), not a correction of it
+        doing_en = f"repaying loan #{tx.id}" if repaying else f"reversing transaction #{tx.id} ({tx.kind})"
+        doing_zh = "归还" if repaying else "冲销"
         then_en = (
             f"bring {holder}'s balance back up first (a 点供, a transfer in), or reverse or release those"
-            if loan
+            if repaying
             else "reverse or release those first"
         )
-        then_zh = f"请先补足 {holder} 的余额（点供、调入），或冲销、收回这些交易" if loan else "请先冲销或收回这些交易"
+        then_zh = (
+            f"请先补足 {holder} 的余额（点供、调入），或冲销、收回这些交易" if repaying else "请先冲销或收回这些交易"
+        )
         raise QuotaError(
             f"{doing_en} would take {-taken:,.2f} {unit} of {factor} ({bucket}, "
             f"{year}) from {holder}, which holds {held[key]:,.2f} {unit}{owes_en}: {spent:,.2f} {unit} of what "

@@ -264,9 +264,7 @@ class Queries:
                 "price_wan": float(r.price_wan) if r.price_wan is not None else None,
                 "due_date": r.due_date.isoformat() if r.due_date else None,
                 "reverses": r.reverses,
-                "repays": r.reverses
-                if r.reversed_kind == "loan" and r.reason == REPAYMENT_REASON.format(r.reverses)
-                else None,
+                "repays": r.reverses if _repayment(r) else None,
                 "factor": r.factor,
                 "holder": r.holder,
                 "holder_name": holder_name(r.holder, names),
